@@ -1,0 +1,41 @@
+"""The ``credsync`` command. Importing this stays cheap: subcommands load on first use."""
+
+from __future__ import annotations
+
+import sys
+
+__all__ = ["main"]
+
+
+def main(argv: list[str] | None = None) -> int:
+    import click
+
+    from credsync.cli.app import cli
+    from credsync.errors import CredsyncError
+
+    try:
+        cli.main(args=argv, prog_name="credsync", standalone_mode=False)
+    except CredsyncError as err:
+        from credsync.cli.runtime import log_failure
+
+        log_failure(err)
+        click.echo(f"credsync: error: {err}", err=True)
+        return err.exit_code
+    except click.exceptions.Abort:
+        click.echo("credsync: aborted", err=True)
+        return 130
+    except click.ClickException as err:
+        err.show()
+        return err.exit_code
+    except click.exceptions.Exit as err:
+        return err.exit_code
+    except KeyboardInterrupt:
+        click.echo("credsync: interrupted", err=True)
+        return 130
+    except BrokenPipeError:
+        return 0
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,5 @@
+import sys
+
+from credsync.cli import main
+
+sys.exit(main())

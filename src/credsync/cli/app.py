@@ -1,0 +1,102 @@
+"""The root command group; each subcommand's module is imported only when it runs."""
+
+from __future__ import annotations
+
+import importlib
+
+import click
+
+__all__ = ["LazyGroup", "cli"]
+
+_COMMANDS: dict[str, tuple[str, str]] = {
+    "init": ("credsync.cli.commands.setup", "init_cmd"),
+    "unlock": ("credsync.cli.commands.setup", "unlock_cmd"),
+    "lock": ("credsync.cli.commands.setup", "lock_cmd"),
+    "whoami": ("credsync.cli.commands.setup", "whoami_cmd"),
+    "key": ("credsync.cli.commands.setup", "key_group"),
+    "db": ("credsync.cli.commands.setup", "db_group"),
+    "client": ("credsync.cli.commands.clients", "client_group"),
+    "folder": ("credsync.cli.commands.clients", "folder_group"),
+    "cred": ("credsync.cli.commands.creds", "cred_group"),
+    "generate": ("credsync.cli.commands.policy", "generate_cmd"),
+    "policy": ("credsync.cli.commands.policy", "policy_group"),
+    "import": ("credsync.cli.commands.transfer", "import_cmd"),
+    "export": ("credsync.cli.commands.transfer", "export_cmd"),
+    "operator": ("credsync.cli.commands.people", "operator_group"),
+    "role": ("credsync.cli.commands.people", "role_group"),
+    "token": ("credsync.cli.commands.people", "token_group"),
+    "audit": ("credsync.cli.commands.audit", "audit_group"),
+}
+
+_SUMMARIES = {
+    "init": "Create a vault: master passphrase and first admin.",
+    "unlock": "Open a session so later commands skip the key derivation.",
+    "lock": "End your session(s).",
+    "whoami": "Show who you are acting as, and where the vault is.",
+    "key": "Master key: rotate the passphrase.",
+    "db": "Database schema: status and upgrade.",
+    "client": "Clients (customer organisations).",
+    "folder": "Folders inside a client.",
+    "cred": "Credentials: add, list, search, show, set passwords, history, trash.",
+    "generate": "Print generated passwords.",
+    "policy": "Named password policies.",
+    "import": "Import credentials from CSV.",
+    "export": "Export a client's credentials to CSV (audited).",
+    "operator": "Operators who use the vault.",
+    "role": "Roles and their permissions.",
+    "token": "API tokens for scripts.",
+    "audit": "The audit log: list and verify.",
+}
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(_COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = _COMMANDS.get(cmd_name)
+        if target is None:
+            return None
+        module = importlib.import_module(target[0])
+        command = getattr(module, target[1])
+        if not isinstance(command, click.Command):  # pragma: no cover - a wiring mistake
+            raise TypeError(f"{target} is not a click command")
+        return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, _SUMMARIES[name]) for name in self.list_commands(ctx)]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+@click.group(
+    cls=LazyGroup,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+    epilog="""\b
+Examples:
+  credsync init --admin alice                 create a vault (prompts for secrets)
+  eval "$(credsync unlock)"                   open a session for this shell
+  credsync client add "Contoso Ltd"
+  printf '%s' "$PW" | credsync cred add "Contoso Ltd" --title "Domain admin" \\
+      --username 'CONTOSO\\admin' --password-stdin
+  credsync cred search contoso admin --json
+
+Environment: CREDSYNC_HOME, CREDSYNC_DATABASE_URL, CREDSYNC_PASSPHRASE, CREDSYNC_SESSION,
+CREDSYNC_OPERATOR + CREDSYNC_OPERATOR_PASSWORD, CREDSYNC_TOKEN (see the README).""",
+)
+@click.version_option(package_name="credsync", prog_name="credsync")
+@click.option(
+    "--home",
+    envvar="CREDSYNC_HOME",
+    type=click.Path(file_okay=False),
+    help="Data directory (default ~/.local/share/credsync; env CREDSYNC_HOME).",
+)
+@click.pass_context
+def cli(ctx: click.Context, home: str | None) -> None:
+    """credsync: a credential vault that keeps passwords in step with directories.
+
+    Every command runs as an operator: from CREDSYNC_SESSION (credsync unlock), CREDSYNC_TOKEN,
+    CREDSYNC_OPERATOR + CREDSYNC_OPERATOR_PASSWORD, or a prompt.
+    """
+    ctx.ensure_object(dict)
+    ctx.obj["home"] = home

@@ -1,0 +1,84 @@
+"""audit: list and verify the hash-chained audit log."""
+
+from __future__ import annotations
+
+import click
+
+from credsync.cli.output import emit, json_option, table
+
+AUDIT_COLUMNS = [
+    ("seq", "Seq"),
+    ("at", "When"),
+    ("actor", "Operator"),
+    ("action", "Action"),
+    ("target_type", "Target"),
+    ("target_id", "Target id"),
+    ("details", "Details"),
+]
+
+
+@click.group("audit", invoke_without_command=True)
+@click.option("--action", help="Only this action (a trailing * matches a prefix: credential.*).")
+@click.option("--client", help="Only entries about this client.")
+@click.option("--target", help="Only entries about this id.")
+@click.option("--operator", help="Only entries by this operator.")
+@click.option("--limit", type=click.IntRange(1, 100_000), default=100, show_default=True)
+@json_option
+@click.pass_context
+def audit_group(
+    ctx: click.Context,
+    action: str | None,
+    client: str | None,
+    target: str | None,
+    operator: str | None,
+    limit: int,
+    as_json: bool,
+) -> None:
+    """List the audit log, newest first (needs audit.read).
+
+    \b
+    Examples:
+      credsync audit --action 'credential.*' --limit 20
+      credsync audit verify
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    from credsync.cli.runtime import runtime
+
+    rt = runtime(ctx)
+    actor = rt.actor
+    client_id = rt.vault.clients.get(actor, client).id if client else None
+    entries = rt.vault.audit.list(
+        actor,
+        action=action,
+        target_id=target,
+        client_id=client_id,
+        actor_name=operator,
+        limit=limit,
+    )
+    rows = [e.to_json() for e in entries]
+    emit(rows, as_json, lambda: table(rows, AUDIT_COLUMNS, max_width=70))
+
+
+@audit_group.command("verify")
+@json_option
+@click.pass_context
+def audit_verify(ctx: click.Context, as_json: bool) -> None:
+    """Recompute the hash chain; exit 0 when it is intact, 6 when it is not.
+
+    Keep the printed head hash elsewhere: a later verify that prints the same entry with the
+    same hash proves nothing before it was changed.
+    """
+    from credsync.cli.runtime import runtime
+
+    rt = runtime(ctx)
+    report = rt.vault.audit.verify(rt.actor)
+    if report.ok:
+        human = (
+            f"Audit log intact: {report.entries} entries; head {report.head_seq} {report.head_hash}"
+        )
+    else:
+        human = f"AUDIT LOG BROKEN at {report.problem}"
+    emit(report.to_json(), as_json, human)
+    if not report.ok:
+        ctx.exit(6)

@@ -1,0 +1,213 @@
+"""client and folder commands."""
+
+from __future__ import annotations
+
+import click
+
+from credsync.cli.output import details, emit, json_option, table
+from credsync.cli.runtime import runtime
+from credsync.types import SyncMode
+
+CLIENT_COLUMNS = [
+    ("name", "Name"),
+    ("credential_count", "Credentials"),
+    ("directory_sync", "Dir sync"),
+    ("default_sync_mode", "Default mode"),
+    ("archived", "Archived"),
+    ("id", "Id"),
+]
+CLIENT_FIELDS = [
+    ("id", "Id"),
+    ("name", "Name"),
+    ("directory_sync", "Directory sync"),
+    ("default_sync_mode", "Default sync mode"),
+    ("credential_count", "Credentials"),
+    ("archived_at", "Archived"),
+    ("version", "Version"),
+    ("created_at", "Created"),
+    ("updated_at", "Updated"),
+]
+MODES = click.Choice([m.value for m in SyncMode])
+ON_OFF = click.Choice(["on", "off"])
+if_version = click.option(
+    "--if-version", type=int, help="Refuse the change unless the record is at this version."
+)
+
+
+def _show_client(data: dict[str, object], as_json: bool) -> None:
+    emit(data, as_json, lambda: details(data, CLIENT_FIELDS))
+
+
+@click.group("client")
+def client_group() -> None:
+    """Clients: the customer organisations the vault is divided into.
+
+    A CLIENT argument is a client's name (any case) or id.
+    """
+
+
+@client_group.command("add")
+@click.argument("name")
+@click.option("--directory-sync", type=ON_OFF, default="off", show_default=True)
+@click.option("--default-sync-mode", type=MODES, default="report", show_default=True)
+@json_option
+@click.pass_context
+def client_add(
+    ctx: click.Context, name: str, directory_sync: str, default_sync_mode: str, as_json: bool
+) -> None:
+    """Add a client.
+
+    \b
+    Example:
+      credsync client add "Contoso Ltd" --json
+    """
+    rt = runtime(ctx)
+    client = rt.vault.clients.add(
+        rt.actor,
+        rt.keys,
+        name,
+        directory_sync=directory_sync == "on",
+        default_sync_mode=SyncMode(default_sync_mode),
+    )
+    _show_client(client.to_json(), as_json)
+
+
+@client_group.command("list")
+@click.option("--archived", is_flag=True, help="Include archived clients.")
+@json_option
+@click.pass_context
+def client_list(ctx: click.Context, archived: bool, as_json: bool) -> None:
+    """List clients with their credential counts."""
+    rt = runtime(ctx)
+    rows = [c.to_json() for c in rt.vault.clients.list(rt.actor, include_archived=archived)]
+    emit(rows, as_json, lambda: table(rows, CLIENT_COLUMNS) if rows else "No clients.")
+
+
+@client_group.command("show")
+@click.argument("client")
+@json_option
+@click.pass_context
+def client_show(ctx: click.Context, client: str, as_json: bool) -> None:
+    """Show one client."""
+    rt = runtime(ctx)
+    _show_client(rt.vault.clients.get(rt.actor, client).to_json(), as_json)
+
+
+@client_group.command("rename")
+@click.argument("client")
+@click.argument("new_name")
+@if_version
+@json_option
+@click.pass_context
+def client_rename(
+    ctx: click.Context, client: str, new_name: str, if_version: int | None, as_json: bool
+) -> None:
+    """Rename a client."""
+    rt = runtime(ctx)
+    updated = rt.vault.clients.rename(rt.actor, client, new_name, expected_version=if_version)
+    _show_client(updated.to_json(), as_json)
+
+
+@client_group.command("archive")
+@click.argument("client")
+@json_option
+@click.pass_context
+def client_archive(ctx: click.Context, client: str, as_json: bool) -> None:
+    """Archive a client: hidden from lists and search, nothing is deleted."""
+    rt = runtime(ctx)
+    _show_client(rt.vault.clients.set_archived(rt.actor, client, True).to_json(), as_json)
+
+
+@client_group.command("unarchive")
+@click.argument("client")
+@json_option
+@click.pass_context
+def client_unarchive(ctx: click.Context, client: str, as_json: bool) -> None:
+    """Bring an archived client back."""
+    rt = runtime(ctx)
+    _show_client(rt.vault.clients.set_archived(rt.actor, client, False).to_json(), as_json)
+
+
+@client_group.command("set")
+@click.argument("client")
+@click.option("--directory-sync", type=ON_OFF, help="Let this client's credentials sync.")
+@click.option("--default-sync-mode", type=MODES, help="Mode for credentials without their own.")
+@click.option("--yes", is_flag=True, help="Do not ask before switching the default to enforce.")
+@if_version
+@json_option
+@click.pass_context
+def client_set(
+    ctx: click.Context,
+    client: str,
+    directory_sync: str | None,
+    default_sync_mode: str | None,
+    yes: bool,
+    if_version: int | None,
+    as_json: bool,
+) -> None:
+    """Set the directory-sync switch and the default sync mode (needs directory.setup).
+
+    \b
+    Example:
+      credsync client set "Contoso Ltd" --directory-sync on --default-sync-mode report
+    """
+    rt = runtime(ctx)
+    if default_sync_mode == SyncMode.ENFORCE.value and not yes:
+        click.confirm(
+            "In enforce mode the vault's passwords overwrite the directory's for every "
+            "credential that follows the client default. Continue?",
+            abort=True,
+            err=True,
+        )
+    updated = rt.vault.clients.configure(
+        rt.actor,
+        client,
+        directory_sync=None if directory_sync is None else directory_sync == "on",
+        default_sync_mode=SyncMode(default_sync_mode) if default_sync_mode else None,
+        expected_version=if_version,
+    )
+    _show_client(updated.to_json(), as_json)
+
+
+@click.group("folder")
+def folder_group() -> None:
+    """Folders inside a client (paths like "Servers/Domain controllers")."""
+
+
+@folder_group.command("add")
+@click.argument("client")
+@click.argument("path")
+@json_option
+@click.pass_context
+def folder_add(ctx: click.Context, client: str, path: str, as_json: bool) -> None:
+    """Add a folder."""
+    rt = runtime(ctx)
+    folder = rt.vault.clients.add_folder(rt.actor, client, path)
+    emit(folder.to_json(), as_json, f"Folder {folder.path} added.")
+
+
+@folder_group.command("list")
+@click.argument("client")
+@json_option
+@click.pass_context
+def folder_list(ctx: click.Context, client: str, as_json: bool) -> None:
+    """List a client's folders."""
+    rt = runtime(ctx)
+    rows = [f.to_json() for f in rt.vault.clients.folders(rt.actor, client)]
+    emit(
+        rows,
+        as_json,
+        lambda: table(rows, [("path", "Path"), ("id", "Id")]) if rows else "No folders.",
+    )
+
+
+@folder_group.command("delete")
+@click.argument("client")
+@click.argument("path")
+@json_option
+@click.pass_context
+def folder_delete(ctx: click.Context, client: str, path: str, as_json: bool) -> None:
+    """Delete an empty folder."""
+    rt = runtime(ctx)
+    folder = rt.vault.clients.delete_folder(rt.actor, client, path)
+    emit(folder.to_json(), as_json, f"Folder {folder.path} deleted.")

@@ -1,0 +1,133 @@
+"""import and export."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from credsync.cli.output import emit, json_option, note, table
+from credsync.cli.runtime import runtime
+from credsync.errors import InvalidInput
+
+IMPORT_EXIT_PARTIAL = 10
+
+
+@click.command("import")
+@click.argument("client")
+@click.argument("file", type=click.Path(dir_okay=False, allow_dash=True))
+@click.option("--strict", is_flag=True, help="Write nothing if any row is rejected.")
+@click.option("--allow-duplicates", is_flag=True, help="Import rows matching existing ones.")
+@click.option("--generate-missing", is_flag=True, help="Generate passwords for empty ones.")
+@click.option("--policy", help="Policy for --generate-missing.")
+@click.option("--dry-run", is_flag=True, help="Check every row, write nothing.")
+@json_option
+@click.pass_context
+def import_cmd(
+    ctx: click.Context,
+    client: str,
+    file: str,
+    strict: bool,
+    allow_duplicates: bool,
+    generate_missing: bool,
+    policy: str | None,
+    dry_run: bool,
+    as_json: bool,
+) -> None:
+    """Import credentials into CLIENT from a CSV FILE ('-' for stdin).
+
+    Columns: title, username, password, url, notes, tags (';'-separated), folder, type,
+    sync_mode; a header row is required. Every rejected row is reported with its line number
+    and reason. Exit status 10 when some rows were rejected (the others were imported).
+
+    \b
+    Example:
+      credsync import Contoso passwords.csv --json
+    """
+    rt = runtime(ctx)
+    actor, keys = rt.actor, rt.keys
+    chosen = rt.vault.policies.get(policy) if policy else None
+    source = "<stdin>" if file == "-" else os.path.basename(file)
+    try:
+        stream = sys.stdin.buffer if file == "-" else open(file, "rb")  # noqa: SIM115
+    except OSError as err:
+        raise InvalidInput(f"cannot read {file}: {err.strerror}") from None
+    try:
+        report = rt.vault.csv.import_csv(
+            actor,
+            keys,
+            client,
+            stream,
+            source_name=source,
+            strict=strict,
+            allow_duplicates=allow_duplicates,
+            generate_missing=generate_missing,
+            policy=chosen,
+            dry_run=dry_run,
+        )
+    finally:
+        if stream is not sys.stdin.buffer:
+            stream.close()
+    data = report.to_json()
+
+    def human() -> str:
+        verb = "would import" if dry_run else "imported"
+        lines = [f"{report.client}: {verb} {report.imported} of {report.rows} rows."]
+        if report.folders_created:
+            lines.append("Folders created: " + ", ".join(report.folders_created))
+        if report.rejected:
+            lines.append(f"Rejected {report.rejected_count}:")
+            lines.append(
+                table(
+                    [r.to_json() for r in report.rejected],
+                    [("line", "Line"), ("title", "Title"), ("reason", "Reason")],
+                    max_width=100,
+                )
+            )
+        return "\n".join(lines)
+
+    emit(data, as_json, human)
+    if report.rejected_count:
+        ctx.exit(IMPORT_EXIT_PARTIAL)
+
+
+@click.command("export")
+@click.argument("client")
+@click.option(
+    "--output", "-o", required=True, help="File to write (created 0600), or '-' for stdout."
+)
+@click.option("--force", is_flag=True, help="Overwrite an existing file.")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.pass_context
+def export_cmd(ctx: click.Context, client: str, output: str, force: bool, yes: bool) -> None:
+    """Export CLIENT's credentials, passwords included, as CSV (needs vault.export; audited).
+
+    The file holds every password in the clear: move it to where it is needed and delete it.
+    Columns are those `credsync import` reads, so an export imports back as it was.
+
+    \b
+    Example:
+      credsync export Contoso -o contoso.csv --yes
+    """
+    rt = runtime(ctx)
+    actor, keys = rt.actor, rt.keys
+    if not yes:
+        click.confirm(
+            f"Write every password of {client} in the clear to {output}?", abort=True, err=True
+        )
+    if output == "-":
+        count = rt.vault.csv.export_csv(actor, keys, client, sys.stdout, destination="<stdout>")
+    else:
+        path = Path(output)
+        flags = os.O_WRONLY | os.O_CREAT | (os.O_TRUNC if force else os.O_EXCL)
+        try:
+            fd = os.open(path, flags, 0o600)
+        except FileExistsError:
+            raise InvalidInput(f"{output} exists: choose another name or pass --force") from None
+        except OSError as err:
+            raise InvalidInput(f"cannot write {output}: {err.strerror}") from None
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as out:
+            count = rt.vault.csv.export_csv(actor, keys, client, out, destination=str(path))
+    note(f"Exported {count} credential(s) of {client}.")

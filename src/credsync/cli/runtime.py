@@ -1,0 +1,213 @@
+"""What a command needs, built on first use: settings, database, vault, operator, keys.
+
+Authentication, in this order: ``CREDSYNC_SESSION`` (operator and master key at once),
+``CREDSYNC_TOKEN``, ``CREDSYNC_OPERATOR`` + ``CREDSYNC_OPERATOR_PASSWORD``, then a prompt when
+a terminal is attached. The master key comes from the session, ``CREDSYNC_PASSPHRASE``, or a
+prompt, and only when the command needs a secret.
+"""
+
+from __future__ import annotations
+
+import logging
+import logging.handlers
+import os
+import sys
+from typing import TYPE_CHECKING
+
+import click
+
+from credsync.config import Settings
+from credsync.errors import AuthenticationFailed, CredsyncError, InvalidInput, VaultLocked
+from credsync.types import Secret
+
+if TYPE_CHECKING:
+    from credsync.crypto import KeyEncryptionKey
+    from credsync.storage import Database
+    from credsync.vault import Actor, KeyRing, Vault
+
+__all__ = ["Runtime", "log_failure", "read_secret", "runtime"]
+
+log = logging.getLogger("credsync")
+_command_name = "credsync"
+
+
+def runtime(ctx: click.Context) -> Runtime:
+    root = ctx.find_root()
+    root.ensure_object(dict)
+    if "runtime" not in root.obj:
+        global _command_name
+        _command_name = ctx.command_path
+        root.obj["runtime"] = Runtime(Settings.from_env(home=root.obj.get("home")))
+        root.call_on_close(root.obj["runtime"].close)
+    rt = root.obj["runtime"]
+    if not isinstance(rt, Runtime):  # pragma: no cover - a wiring mistake
+        raise TypeError("ctx.obj['runtime'] is not a Runtime")
+    return rt
+
+
+def interactive() -> bool:
+    return sys.stdin.isatty() and sys.stderr.isatty()
+
+
+def read_secret(
+    prompt: str, *, from_stdin: bool = False, confirm: bool = False, what: str = "password"
+) -> Secret:
+    """One secret from standard input (one line, newline dropped) or from a hidden prompt."""
+    if from_stdin:
+        data = sys.stdin.buffer.readline()
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            raise InvalidInput(f"the {what} on standard input is not valid UTF-8") from None
+        text = text.removesuffix("\n").removesuffix("\r")
+        if not text:
+            raise InvalidInput(f"no {what} on standard input")
+        return Secret(text)
+    if not interactive():
+        raise InvalidInput(
+            f"no terminal to prompt for the {what}: pass it on standard input (--password-stdin)"
+        )
+    value = click.prompt(prompt, hide_input=True, confirmation_prompt=confirm, err=True)
+    return Secret(str(value))
+
+
+class _Redactor(logging.Filter):
+    """Defence in depth: drop any log record that carries a known secret of this process."""
+
+    def __init__(self, secrets: list[Secret]) -> None:
+        super().__init__()
+        self._secrets = [s.reveal() for s in secrets if s and len(s) >= 4]
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        for secret in self._secrets:
+            if secret in message:
+                record.msg, record.args = "[a log message was dropped: it held a secret]", ()
+        return True
+
+
+def setup_logging(settings: Settings) -> None:
+    if log.handlers:
+        return
+    log.setLevel(settings.log_level)
+    try:
+        settings.log_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        path = settings.log_dir / "credsync.log"
+        if not path.exists():
+            os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+        handler: logging.Handler = logging.handlers.RotatingFileHandler(
+            path, maxBytes=10 * 1024 * 1024, backupCount=5, encoding="utf-8"
+        )
+    except OSError:
+        handler = logging.NullHandler()
+    handler.setFormatter(
+        logging.Formatter("%(asctime)s %(levelname)s pid=%(process)d %(name)s: %(message)s")
+    )
+    handler.addFilter(
+        _Redactor(
+            [
+                s
+                for s in (
+                    settings.passphrase,
+                    settings.operator_password,
+                    settings.token,
+                    settings.session,
+                    settings.admin_password,
+                )
+                if s is not None
+            ]
+        )
+    )
+    log.addHandler(handler)
+    log.propagate = False
+
+
+def log_failure(err: CredsyncError) -> None:
+    if log.handlers:
+        log.warning("%s failed: %s: %s", _command_name, type(err).__name__, err)
+
+
+class Runtime:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._db: Database | None = None
+        self._vault: Vault | None = None
+        self._actor: Actor | None = None
+        self._keys: KeyRing | None = None
+        self._session_kek: KeyEncryptionKey | None = None
+        setup_logging(settings)
+
+    @property
+    def db(self) -> Database:
+        if self._db is None:
+            from credsync.storage import Database
+
+            self._db = Database(self.settings.database_url)
+        return self._db
+
+    @property
+    def vault(self) -> Vault:
+        if self._vault is None:
+            from credsync.vault import Vault
+
+            self._vault = Vault.open(self.db)
+        return self._vault
+
+    def set_vault(self, vault: Vault) -> None:
+        self._vault = vault
+
+    @property
+    def actor(self) -> Actor:
+        if self._actor is None:
+            self._actor = self._authenticate()
+            log.info("%s as operator %s (via %s)", _command_name, self._actor.name, self._actor.via)
+        return self._actor
+
+    def _authenticate(self) -> Actor:
+        s = self.settings
+        access = self.vault.access
+        if s.session is not None:
+            actor, kek = access.open_session(s.session)
+            self._session_kek = kek
+            return actor
+        if s.token is not None:
+            return access.login_token(s.token)
+        if s.operator and s.operator_password is not None:
+            return access.login_password(s.operator, s.operator_password)
+        if interactive():
+            name = s.operator or click.prompt("Operator", err=True)
+            password = s.operator_password or read_secret(f"Password for {name}")
+            return access.login_password(str(name), password)
+        raise AuthenticationFailed(
+            "not signed in: set CREDSYNC_SESSION (from `credsync unlock`), CREDSYNC_TOKEN, "
+            "or CREDSYNC_OPERATOR and CREDSYNC_OPERATOR_PASSWORD"
+        )
+
+    def passphrase(self, prompt: str = "Master passphrase") -> Secret:
+        if self.settings.passphrase is not None:
+            return self.settings.passphrase
+        if interactive():
+            return read_secret(prompt, what="master passphrase")
+        raise VaultLocked(
+            "the vault is locked: set CREDSYNC_PASSPHRASE, or CREDSYNC_SESSION from "
+            "`credsync unlock`"
+        )
+
+    @property
+    def keys(self) -> KeyRing:
+        if self._keys is None:
+            from credsync.vault import KeyRing
+
+            _ = self.actor  # authenticate first: a session also carries the key
+            if self._session_kek is not None:
+                self._keys = KeyRing.of(self._session_kek)
+            else:
+                vault = self.vault
+                self._keys = KeyRing(lambda: vault.unlock(self.passphrase()))
+        return self._keys
+
+    def close(self) -> None:
+        if self._keys is not None:
+            self._keys.forget()
+        if self._db is not None:
+            self._db.dispose()

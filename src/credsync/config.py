@@ -1,0 +1,88 @@
+"""Typed settings, read from ``CREDSYNC_*`` environment variables.
+
+=============================  ===============================================================
+``CREDSYNC_HOME``              data directory (default ``~/.local/share/credsync``)
+``CREDSYNC_DATABASE_URL``      SQLAlchemy URL; default SQLite ``$CREDSYNC_HOME/vault.db``
+``CREDSYNC_PASSPHRASE``        master passphrase (scripts; otherwise prompted)
+``CREDSYNC_SESSION``           a session from ``credsync unlock`` (key + operator, no KDF)
+``CREDSYNC_OPERATOR``          operator name, with ``CREDSYNC_OPERATOR_PASSWORD``
+``CREDSYNC_TOKEN``             an API token instead of operator name and password
+``CREDSYNC_ADMIN_PASSWORD``    first admin's password for ``credsync init --admin NAME``
+``CREDSYNC_LOG_LEVEL``         ``DEBUG``/``INFO``/``WARNING`` (default ``INFO``)
+=============================  ===============================================================
+
+Secrets read here are wrapped in :class:`~credsync.types.Secret` at once.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from credsync.errors import ConfigError
+from credsync.types import Secret
+
+__all__ = ["Settings"]
+
+_LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+
+def _secret(env: Mapping[str, str], name: str) -> Secret | None:
+    value = env.get(name)
+    return Secret(value) if value else None
+
+
+@dataclass(frozen=True)
+class Settings:
+    home: Path
+    database_url: str
+    passphrase: Secret | None = None
+    session: Secret | None = None
+    operator: str | None = None
+    operator_password: Secret | None = None
+    token: Secret | None = None
+    admin_password: Secret | None = None
+    log_level: str = "INFO"
+
+    @property
+    def log_dir(self) -> Path:
+        return self.home / "logs"
+
+    @property
+    def is_default_sqlite(self) -> bool:
+        return self.database_url == _default_db_url(self.home)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, *, home: str | None = None) -> Settings:
+        env = os.environ if env is None else env
+        raw_home = home or env.get("CREDSYNC_HOME")
+        if raw_home:
+            home_path = Path(raw_home).expanduser()
+        else:
+            xdg = env.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+            home_path = Path(xdg) / "credsync"
+        if not home_path.is_absolute():
+            home_path = home_path.resolve()
+        database_url = env.get("CREDSYNC_DATABASE_URL") or _default_db_url(home_path)
+        level = (env.get("CREDSYNC_LOG_LEVEL") or "INFO").upper()
+        if level not in _LOG_LEVELS:
+            raise ConfigError(
+                f"CREDSYNC_LOG_LEVEL must be one of {', '.join(_LOG_LEVELS)}, not {level!r}"
+            )
+        return cls(
+            home=home_path,
+            database_url=database_url,
+            passphrase=_secret(env, "CREDSYNC_PASSPHRASE"),
+            session=_secret(env, "CREDSYNC_SESSION"),
+            operator=env.get("CREDSYNC_OPERATOR") or None,
+            operator_password=_secret(env, "CREDSYNC_OPERATOR_PASSWORD"),
+            token=_secret(env, "CREDSYNC_TOKEN"),
+            admin_password=_secret(env, "CREDSYNC_ADMIN_PASSWORD"),
+            log_level=level,
+        )
+
+
+def _default_db_url(home: Path) -> str:
+    return f"sqlite:///{home / 'vault.db'}"

@@ -1,0 +1,145 @@
+"""Envelope encryption: a key-encryption key wraps one data key per client.
+
+Every sealed blob is ``b"\\x01" + nonce(12) + AES-256-GCM(ciphertext || tag)``; the associated
+data names what the blob belongs to (a client's data key, a credential's field at a version, a
+session), so a blob copied to another row fails to open.
+"""
+
+from __future__ import annotations
+
+import os
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from credsync.errors import IntegrityError
+from credsync.types import Secret
+
+__all__ = ["KEY_BYTES", "DataKey", "KeyEncryptionKey", "SessionKey"]
+
+KEY_BYTES = 32
+_FORMAT = b"\x01"
+_NONCE_BYTES = 12
+_CHECK_PLAINTEXT = b"credsync key check v1"
+
+
+def _seal(key: AESGCM, plaintext: bytes, aad: bytes) -> bytes:
+    nonce = os.urandom(_NONCE_BYTES)
+    return _FORMAT + nonce + key.encrypt(nonce, plaintext, aad)
+
+
+def _open(key: AESGCM, blob: bytes, aad: bytes, what: str) -> bytes:
+    if len(blob) < 1 + _NONCE_BYTES + 16 or blob[:1] != _FORMAT:
+        raise IntegrityError(f"{what}: not a credsync ciphertext (corrupt or truncated)")
+    nonce = blob[1 : 1 + _NONCE_BYTES]
+    try:
+        return key.decrypt(nonce, blob[1 + _NONCE_BYTES :], aad)
+    except InvalidTag:
+        raise IntegrityError(
+            f"{what}: ciphertext failed authentication (tampered, moved or wrong key)"
+        ) from None
+
+
+class _Key:
+    __slots__ = ("_aead",)
+
+    def __init__(self, raw: bytes) -> None:
+        if len(raw) != KEY_BYTES:
+            raise ValueError("keys are 32 bytes")
+        self._aead = AESGCM(raw)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(<hidden>)"
+
+    def __reduce__(self) -> tuple[object, ...]:
+        raise TypeError("keys cannot be pickled")
+
+
+class DataKey(_Key):
+    """A client's data key: seals and opens credential fields."""
+
+    __slots__ = ()
+
+    @staticmethod
+    def field_aad(record_id: str, version: int, field: str) -> bytes:
+        return f"credsync/field/v1|{record_id}|{version}|{field}".encode()
+
+    def seal_text(self, record_id: str, version: int, field: str, value: str) -> bytes:
+        return _seal(self._aead, value.encode("utf-8"), self.field_aad(record_id, version, field))
+
+    def open_text(self, record_id: str, version: int, field: str, blob: bytes) -> Secret:
+        raw = _open(
+            self._aead,
+            blob,
+            self.field_aad(record_id, version, field),
+            f"{field} of {record_id} version {version}",
+        )
+        return Secret(raw.decode("utf-8"))
+
+
+class KeyEncryptionKey(_Key):
+    """The key derived from the master passphrase; it only ever wraps other keys."""
+
+    __slots__ = ("_raw",)
+
+    def __init__(self, raw: bytes) -> None:
+        super().__init__(raw)
+        self._raw = raw
+
+    @staticmethod
+    def _dek_aad(client_id: str) -> bytes:
+        return f"credsync/data-key/v1|{client_id}".encode()
+
+    def new_data_key(self, client_id: str) -> tuple[DataKey, bytes]:
+        raw = AESGCM.generate_key(bit_length=256)
+        return DataKey(raw), _seal(self._aead, raw, self._dek_aad(client_id))
+
+    def unwrap_data_key(self, client_id: str, wrapped: bytes) -> DataKey:
+        return DataKey(self._open_data_key(client_id, wrapped))
+
+    def rewrap_data_key(self, client_id: str, wrapped: bytes, new_kek: KeyEncryptionKey) -> bytes:
+        raw = self._open_data_key(client_id, wrapped)
+        return _seal(new_kek._aead, raw, self._dek_aad(client_id))
+
+    def _open_data_key(self, client_id: str, wrapped: bytes) -> bytes:
+        return _open(self._aead, wrapped, self._dek_aad(client_id), f"data key of {client_id}")
+
+    def make_check(self) -> bytes:
+        """A blob only this key opens; stored so a wrong passphrase is told apart at once."""
+        return _seal(self._aead, _CHECK_PLAINTEXT, b"credsync/kek-check/v1")
+
+    def matches_check(self, blob: bytes) -> bool:
+        try:
+            return _open(self._aead, blob, b"credsync/kek-check/v1", "key check") == (
+                _CHECK_PLAINTEXT
+            )
+        except IntegrityError:
+            return False
+
+    def seal_for_session(self, session_key: SessionKey, aad: bytes) -> bytes:
+        return _seal(session_key._aead, self._raw, b"credsync/session/v1|" + aad)
+
+
+class SessionKey(_Key):
+    """A random key handed to the operator (``CREDSYNC_SESSION``); it never touches the disk.
+
+    The key-encryption key is stored sealed under it, so a session opens the vault without the
+    Argon2id derivation and without the key ever being written in plaintext.
+    """
+
+    __slots__ = ("_raw",)
+
+    def __init__(self, raw: bytes) -> None:
+        super().__init__(raw)
+        self._raw = raw
+
+    @classmethod
+    def generate(cls) -> SessionKey:
+        return cls(AESGCM.generate_key(bit_length=256))
+
+    def export(self) -> bytes:
+        return self._raw
+
+    def open_kek(self, sealed: bytes, aad: bytes) -> KeyEncryptionKey:
+        raw = _open(self._aead, sealed, b"credsync/session/v1|" + aad, "session")
+        return KeyEncryptionKey(raw)

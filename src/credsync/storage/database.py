@@ -1,0 +1,177 @@
+"""Engines, transactions and schema checks for SQLite and PostgreSQL.
+
+SQLite runs in WAL mode with one writer at a time: write transactions start with
+``BEGIN IMMEDIATE`` so two processes queue for the write lock instead of failing half-way (the
+busy timeout bounds the wait). Readers never block. PostgreSQL runs at READ COMMITTED; services
+lock the rows they change (``SELECT ... FOR UPDATE``) and check record versions.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event, exc
+from sqlalchemy.engine import Connection, Engine, make_url
+
+from credsync.errors import Conflict, NotFound, SchemaOutOfDate, StorageError
+
+__all__ = ["SCHEMA_REVISION", "Database"]
+
+SCHEMA_REVISION = "0001"
+_BUSY_TIMEOUT_S = 60
+
+
+def normalise_url(url: str) -> str:
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://") :]
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
+    return url
+
+
+class Database:
+    """One database; hands out read and write transactions."""
+
+    def __init__(self, url: str) -> None:
+        self.url = normalise_url(url)
+        try:
+            parsed = make_url(self.url)
+        except exc.ArgumentError as err:
+            raise StorageError(f"CREDSYNC_DATABASE_URL is not a database URL: {err}") from None
+        self.dialect = parsed.get_backend_name()
+        if self.dialect not in ("sqlite", "postgresql"):
+            raise StorageError(f"unsupported database {self.dialect!r}: use SQLite or PostgreSQL")
+        self.safe_url = parsed.render_as_string(hide_password=True)
+        self.sqlite_path = (
+            Path(parsed.database) if self.dialect == "sqlite" and parsed.database else None
+        )
+        self.engine = self._make_engine()
+
+    def _make_engine(self) -> Engine:
+        if self.dialect == "sqlite":
+            if self.sqlite_path is not None:
+                _prepare_sqlite_file(self.sqlite_path)
+            engine = sa.create_engine(
+                self.url,
+                hide_parameters=True,
+                connect_args={"timeout": _BUSY_TIMEOUT_S, "check_same_thread": False},
+            )
+            event.listen(engine, "connect", _sqlite_on_connect)
+            event.listen(engine, "begin", _sqlite_on_begin)
+            return engine
+        return sa.create_engine(
+            self.url,
+            hide_parameters=True,
+            pool_pre_ping=True,
+            connect_args={"connect_timeout": 10, "application_name": "credsync"},
+        )
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.dialect == "sqlite"
+
+    @contextlib.contextmanager
+    def read(self) -> Iterator[Connection]:
+        with self._transaction(write=False) as conn:
+            yield conn
+
+    @contextlib.contextmanager
+    def write(self) -> Iterator[Connection]:
+        """A transaction that will write: all of it commits, or none of it."""
+        with self._transaction(write=True) as conn:
+            yield conn
+
+    @contextlib.contextmanager
+    def _transaction(self, *, write: bool) -> Iterator[Connection]:
+        try:
+            with self.engine.connect() as conn:
+                if write:
+                    conn = conn.execution_options(credsync_write=True)
+                with conn.begin():
+                    yield conn
+        except exc.IntegrityError as err:
+            raise Conflict(
+                "the change conflicts with a record written at the same time "
+                f"({_first_line(err.orig)}); reload and retry"
+            ) from None
+        except exc.OperationalError as err:
+            raise StorageError(
+                f"database error at {self.safe_url}: {_first_line(err.orig)}"
+            ) from None
+        except exc.DBAPIError as err:
+            raise StorageError(
+                f"database error at {self.safe_url}: {_first_line(err.orig)}"
+            ) from None
+
+    def schema_revision(self) -> str | None:
+        """The Alembic revision the database is at, or None for an empty database."""
+        with self.read() as conn:
+            if not sa.inspect(conn).has_table("alembic_version"):
+                return None
+            return conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
+
+    def require_schema(self) -> None:
+        revision = self.schema_revision()
+        if revision is None:
+            raise NotFound(f"no credsync vault in {self.safe_url}: run `credsync init` first")
+        if revision != SCHEMA_REVISION:
+            raise SchemaOutOfDate(
+                f"the vault schema is at revision {revision}, this credsync needs "
+                f"{SCHEMA_REVISION}: run `credsync db upgrade`"
+            )
+
+    def upgrade(self) -> None:
+        """Bring the schema to the newest revision (Alembic, imported only here)."""
+        from credsync.storage.migrate import upgrade_to_head
+
+        try:
+            with self.engine.begin() as conn:
+                upgrade_to_head(conn)
+        except exc.SQLAlchemyError as err:
+            orig = getattr(err, "orig", err)
+            raise StorageError(
+                f"migration failed at {self.safe_url}: {_first_line(orig)}"
+            ) from None
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def _first_line(err: object) -> str:
+    text = str(err).strip().splitlines()
+    return text[0] if text else type(err).__name__
+
+
+def _prepare_sqlite_file(path: Path) -> None:
+    """Create the parent directory (0700) and an empty database file (0600) before SQLite does."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        if not path.exists():
+            fd = os.open(path, os.O_CREAT | os.O_WRONLY, 0o600)
+            os.close(fd)
+    except OSError as err:
+        raise StorageError(f"cannot create the database file {path}: {err.strerror}") from None
+
+
+def _sqlite_on_connect(dbapi_conn: Any, _record: Any) -> None:
+    dbapi_conn.isolation_level = None  # we issue BEGIN ourselves (see _sqlite_on_begin)
+    cursor = dbapi_conn.cursor()
+    try:
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={_BUSY_TIMEOUT_S * 1000}")
+    finally:
+        cursor.close()
+
+
+def _sqlite_on_begin(conn: Connection) -> None:
+    if conn.get_execution_options().get("credsync_write"):
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+    else:
+        conn.exec_driver_sql("BEGIN")

@@ -1,0 +1,225 @@
+"""The schema, as SQLAlchemy Core tables. Migrations under ``migrations/`` build the same thing.
+
+Secrets are only ever stored sealed (``*_ct`` / ``ciphertext`` columns). Names that must be
+unique regardless of case carry a ``*_key`` column (the case-folded name) with a unique index.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+__all__ = [
+    "api_tokens",
+    "audit_log",
+    "cli_sessions",
+    "clients",
+    "credential_tags",
+    "credentials",
+    "folders",
+    "metadata",
+    "operators",
+    "password_policies",
+    "roles",
+    "search_terms",
+    "secret_versions",
+    "vault_meta",
+]
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+metadata = MetaData(naming_convention=NAMING)
+
+TS = DateTime(timezone=True)
+ID = String(36)
+# Binary collation on PostgreSQL so that prefix ranges (term >= "ab" AND term < "ac") hold.
+TERM = String(128).with_variant(String(128, collation="C"), "postgresql")
+
+vault_meta = Table(
+    "vault_meta",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("kdf_salt", LargeBinary, nullable=False),
+    Column("kdf_time_cost", Integer, nullable=False),
+    Column("kdf_memory_kib", Integer, nullable=False),
+    Column("kdf_parallelism", Integer, nullable=False),
+    Column("kek_check", LargeBinary, nullable=False),
+    Column("key_generation", Integer, nullable=False),
+    Column("audit_head_seq", BigInteger, nullable=False),
+    Column("audit_head_hash", String(64), nullable=False),
+    Column("created_at", TS, nullable=False),
+    Column("rotated_at", TS),
+)
+
+roles = Table(
+    "roles",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("description", String(500), nullable=False),
+    Column("permissions", Text, nullable=False),  # JSON list of permission names
+    Column("builtin", Boolean, nullable=False),
+    Column("created_at", TS, nullable=False),
+)
+
+operators = Table(
+    "operators",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("name", String(64), nullable=False),
+    Column("name_key", String(64), nullable=False, unique=True),
+    Column("password_hash", String(255), nullable=False),
+    Column("role", String(64), ForeignKey("roles.name"), nullable=False),
+    Column("created_at", TS, nullable=False),
+    Column("updated_at", TS, nullable=False),
+    Column("disabled_at", TS),
+    Column("last_login_at", TS),
+)
+
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("operator_id", ID, ForeignKey("operators.id"), nullable=False, index=True),
+    Column("name", String(100), nullable=False),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("created_at", TS, nullable=False),
+    Column("expires_at", TS),
+    Column("last_used_at", TS),
+    Column("revoked_at", TS),
+)
+
+cli_sessions = Table(
+    "cli_sessions",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("operator_id", ID, ForeignKey("operators.id"), nullable=False, index=True),
+    Column("sealed_kek", LargeBinary, nullable=False),
+    Column("key_generation", Integer, nullable=False),
+    Column("created_at", TS, nullable=False),
+    Column("expires_at", TS, nullable=False),
+)
+
+clients = Table(
+    "clients",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("name_key", String(200), nullable=False, unique=True),
+    Column("directory_sync", Boolean, nullable=False),
+    Column("default_sync_mode", String(16), nullable=False),
+    Column("wrapped_data_key", LargeBinary, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("created_at", TS, nullable=False),
+    Column("updated_at", TS, nullable=False),
+    Column("archived_at", TS),
+)
+
+folders = Table(
+    "folders",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("client_id", ID, ForeignKey("clients.id"), nullable=False),
+    Column("path", String(500), nullable=False),
+    Column("path_key", String(500), nullable=False),
+    Column("created_at", TS, nullable=False),
+    UniqueConstraint("client_id", "path_key"),
+)
+
+credentials = Table(
+    "credentials",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("client_id", ID, ForeignKey("clients.id"), nullable=False),
+    Column("folder_id", ID, ForeignKey("folders.id")),
+    Column("title", String(255), nullable=False),
+    Column("title_key", String(255), nullable=False),
+    Column("username", String(512), nullable=False),
+    Column("url", String(2048), nullable=False),
+    Column("type", String(32), nullable=False),
+    Column("sync_mode", String(16)),  # NULL: the client's default
+    Column("notes_ct", LargeBinary),
+    Column("secret_version", Integer, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("created_at", TS, nullable=False),
+    Column("created_by", String(64), nullable=False),
+    Column("updated_at", TS, nullable=False),
+    Column("updated_by", String(64), nullable=False),
+    Column("password_changed_at", TS, nullable=False),
+    Column("deleted_at", TS),
+    Column("deleted_by", String(64)),
+    Index("ix_credentials_client_title", "client_id", "title_key", "id"),
+    Index("ix_credentials_deleted_at", "deleted_at"),
+)
+
+credential_tags = Table(
+    "credential_tags",
+    metadata,
+    Column("credential_id", ID, ForeignKey("credentials.id"), primary_key=True),
+    Column("tag", String(64), primary_key=True),
+    Index("ix_credential_tags_tag", "tag", "credential_id"),
+)
+
+# Word-prefix search: every word of title, username, url and tags, case-folded.
+search_terms = Table(
+    "search_terms",
+    metadata,
+    Column("term", TERM, primary_key=True),
+    Column("credential_id", ID, ForeignKey("credentials.id"), primary_key=True),
+    Column("client_id", ID, nullable=False),
+    Index("ix_search_terms_client_term", "client_id", "term", "credential_id"),
+    Index("ix_search_terms_credential", "credential_id"),
+)
+
+secret_versions = Table(
+    "secret_versions",
+    metadata,
+    Column("credential_id", ID, ForeignKey("credentials.id"), primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("ciphertext", LargeBinary, nullable=False),
+    Column("source", String(32), nullable=False),
+    Column("reason", String(500), nullable=False),
+    Column("created_at", TS, nullable=False),
+    Column("created_by", String(64), nullable=False),
+)
+
+password_policies = Table(
+    "password_policies",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("spec", Text, nullable=False),  # JSON
+    Column("created_at", TS, nullable=False),
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("at", TS, nullable=False),
+    Column("actor", String(64), nullable=False),
+    Column("action", String(64), nullable=False),
+    Column("target_type", String(32), nullable=False),
+    Column("target_id", String(64), nullable=False),
+    Column("client_id", ID),
+    Column("details", Text, nullable=False),  # canonical JSON
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+    Index("ix_audit_log_action", "action", "seq"),
+    Index("ix_audit_log_target", "target_id", "seq"),
+)

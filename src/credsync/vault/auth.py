@@ -1,0 +1,71 @@
+"""Permissions, built-in roles, and the :class:`Actor` every service call runs as."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+from credsync.errors import PermissionDenied
+
+__all__ = ["BUILTIN_ROLES", "SYSTEM", "Actor", "Permission"]
+
+
+class Permission(enum.StrEnum):
+    VAULT_READ = "vault.read"  # see clients, folders, credential metadata
+    VAULT_WRITE = "vault.write"  # create and change them, set passwords, import
+    SECRET_REVEAL = "secret.reveal"  # noqa: S105 - a permission name; see passwords, notes and secret history
+    VAULT_EXPORT = "vault.export"  # export secrets to a file
+    DIRECTORY_SETUP = "directory.setup"  # add and change directory connections
+    DIRECTORY_ADMIN_USE = "directory_admin.use"  # see and use directory_admin credentials
+    AUDIT_READ = "audit.read"  # read the audit log
+    ADMIN = "admin"  # everything, including operators, roles and key rotation
+
+
+ALL_PERMISSIONS = tuple(p.value for p in Permission)
+
+BUILTIN_ROLES: dict[str, tuple[str, tuple[Permission, ...]]] = {
+    "admin": ("Everything, including operators, roles and key rotation", (Permission.ADMIN,)),
+    "technician": (
+        "Day-to-day vault work: read, write and reveal",
+        (Permission.VAULT_READ, Permission.VAULT_WRITE, Permission.SECRET_REVEAL),
+    ),
+    "directory_manager": (
+        "Technician plus directory connections and their admin credentials",
+        (
+            Permission.VAULT_READ,
+            Permission.VAULT_WRITE,
+            Permission.SECRET_REVEAL,
+            Permission.DIRECTORY_SETUP,
+            Permission.DIRECTORY_ADMIN_USE,
+        ),
+    ),
+    "auditor": (
+        "Read metadata and the audit log; no secrets",
+        (Permission.VAULT_READ, Permission.AUDIT_READ),
+    ),
+    "viewer": ("Read metadata only; no secrets", (Permission.VAULT_READ,)),
+}
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who is acting: an authenticated operator, or the system itself during ``init``."""
+
+    operator_id: str | None
+    name: str
+    role: str
+    permissions: frozenset[str]
+    via: str  # password | token | session | system
+
+    def can(self, permission: Permission) -> bool:
+        return Permission.ADMIN in self.permissions or permission in self.permissions
+
+    def require(self, *permissions: Permission) -> None:
+        missing = [p.value for p in permissions if not self.can(p)]
+        if missing:
+            raise PermissionDenied(
+                f"operator {self.name!r} (role {self.role}) lacks permission " + ", ".join(missing)
+            )
+
+
+SYSTEM = Actor(None, "system", "admin", frozenset({Permission.ADMIN.value}), "system")

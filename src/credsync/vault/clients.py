@@ -1,0 +1,262 @@
+"""Clients: the customer organisations the vault is divided into (the unit of tenancy)."""
+
+from __future__ import annotations
+
+import builtins
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from credsync.errors import AlreadyExists, InvalidInput, NotFound, StaleVersion
+from credsync.storage import Database
+from credsync.storage.tables import clients, credentials
+from credsync.types import SyncMode, new_id
+from credsync.vault import folders as folder_ops
+from credsync.vault._time import as_utc, as_utc_opt, utcnow
+from credsync.vault.audit import AuditLog
+from credsync.vault.auth import Actor, Permission
+from credsync.vault.keyring import KeyRing
+from credsync.vault.models import Client, Folder
+from credsync.vault.validate import clean_name, name_key
+
+__all__ = ["Clients", "client_model", "find_client_row"]
+
+
+def client_model(row: Any, count: int | None = None) -> Client:
+    return Client(
+        id=row.id,
+        name=row.name,
+        directory_sync=bool(row.directory_sync),
+        default_sync_mode=SyncMode(row.default_sync_mode),
+        version=row.version,
+        created_at=as_utc(row.created_at),
+        updated_at=as_utc(row.updated_at),
+        archived_at=as_utc_opt(row.archived_at),
+        credential_count=count,
+    )
+
+
+def find_client_row(conn: Connection, ref: str, *, lock: bool = False) -> Any:
+    """A client by exact id or by name (case-insensitive)."""
+    query = sa.select(clients).where(
+        sa.or_(clients.c.id == ref, clients.c.name_key == name_key(ref))
+    )
+    if lock:
+        query = query.with_for_update()
+    row = conn.execute(query).first()
+    if row is None:
+        raise NotFound(f"no client named {ref!r}")
+    return row
+
+
+def check_version(kind: str, ident: str, current: int, expected: int | None) -> None:
+    if expected is not None and expected != current:
+        raise StaleVersion(
+            f"{kind} {ident} was changed since you read it (now version {current}, "
+            f"you had version {expected}): reload and retry"
+        )
+
+
+class Clients:
+    def __init__(self, db: Database, audit: AuditLog) -> None:
+        self._db = db
+        self._audit = audit
+
+    def add(
+        self,
+        actor: Actor,
+        keys: KeyRing,
+        name: str,
+        *,
+        directory_sync: bool = False,
+        default_sync_mode: SyncMode = SyncMode.REPORT,
+    ) -> Client:
+        actor.require(Permission.VAULT_WRITE)
+        if directory_sync or default_sync_mode is SyncMode.ENFORCE:
+            actor.require(Permission.DIRECTORY_SETUP)
+        name = clean_name(name, "client name", 200)
+        client_id = new_id()
+        kek = keys.kek()
+        with self._db.write() as conn:
+            if conn.execute(
+                sa.select(clients.c.id).where(clients.c.name_key == name_key(name))
+            ).first():
+                raise AlreadyExists(f"a client named {name!r} already exists")
+            _, wrapped = kek.new_data_key(client_id)
+            now = utcnow()
+            conn.execute(
+                clients.insert().values(
+                    id=client_id,
+                    name=name,
+                    name_key=name_key(name),
+                    directory_sync=directory_sync,
+                    default_sync_mode=default_sync_mode.value,
+                    wrapped_data_key=wrapped,
+                    version=1,
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+            self._audit.append(
+                conn,
+                actor,
+                "client.add",
+                target_type="client",
+                target_id=client_id,
+                client_id=client_id,
+                details={
+                    "name": name,
+                    "directory_sync": directory_sync,
+                    "default_sync_mode": default_sync_mode.value,
+                },
+            )
+            return client_model(find_client_row(conn, client_id))
+
+    def list(self, actor: Actor, *, include_archived: bool = False) -> list[Client]:
+        actor.require(Permission.VAULT_READ)
+        counts = (
+            sa.select(credentials.c.client_id, sa.func.count().label("n"))
+            .where(credentials.c.deleted_at.is_(None))
+            .group_by(credentials.c.client_id)
+            .subquery()
+        )
+        query = (
+            sa.select(clients, sa.func.coalesce(counts.c.n, 0).label("n"))
+            .outerjoin(counts, counts.c.client_id == clients.c.id)
+            .order_by(clients.c.name_key)
+        )
+        if not include_archived:
+            query = query.where(clients.c.archived_at.is_(None))
+        with self._db.read() as conn:
+            return [client_model(row, row.n) for row in conn.execute(query)]
+
+    def get(self, actor: Actor, ref: str) -> Client:
+        actor.require(Permission.VAULT_READ)
+        with self._db.read() as conn:
+            row = find_client_row(conn, ref)
+            count = conn.execute(
+                sa.select(sa.func.count())
+                .select_from(credentials)
+                .where(credentials.c.client_id == row.id, credentials.c.deleted_at.is_(None))
+            ).scalar_one()
+            return client_model(row, count)
+
+    def _update(
+        self,
+        actor: Actor,
+        ref: str,
+        action: str,
+        values: dict[str, Any],
+        details: dict[str, Any],
+        expected_version: int | None,
+    ) -> Client:
+        with self._db.write() as conn:
+            row = find_client_row(conn, ref, lock=True)
+            check_version("client", row.name, row.version, expected_version)
+            values = {**values, "version": row.version + 1, "updated_at": utcnow()}
+            conn.execute(clients.update().where(clients.c.id == row.id).values(**values))
+            self._audit.append(
+                conn,
+                actor,
+                action,
+                target_type="client",
+                target_id=row.id,
+                client_id=row.id,
+                details={"name": row.name, **details},
+            )
+            return client_model(find_client_row(conn, row.id))
+
+    def rename(
+        self, actor: Actor, ref: str, new_name: str, *, expected_version: int | None = None
+    ) -> Client:
+        actor.require(Permission.VAULT_WRITE)
+        new_name = clean_name(new_name, "client name", 200)
+        with self._db.read() as conn:
+            clash = conn.execute(
+                sa.select(clients.c.id).where(clients.c.name_key == name_key(new_name))
+            ).scalar()
+            current = find_client_row(conn, ref)
+        if clash is not None and clash != current.id:
+            raise AlreadyExists(f"a client named {new_name!r} already exists")
+        return self._update(
+            actor,
+            ref,
+            "client.rename",
+            {"name": new_name, "name_key": name_key(new_name)},
+            {"new_name": new_name},
+            expected_version,
+        )
+
+    def set_archived(
+        self, actor: Actor, ref: str, archived: bool, *, expected_version: int | None = None
+    ) -> Client:
+        actor.require(Permission.VAULT_WRITE)
+        return self._update(
+            actor,
+            ref,
+            "client.archive" if archived else "client.unarchive",
+            {"archived_at": utcnow() if archived else None},
+            {},
+            expected_version,
+        )
+
+    def configure(
+        self,
+        actor: Actor,
+        ref: str,
+        *,
+        directory_sync: bool | None = None,
+        default_sync_mode: SyncMode | None = None,
+        expected_version: int | None = None,
+    ) -> Client:
+        """Change the directory-sync switch and the default sync mode (directory.setup)."""
+        actor.require(Permission.VAULT_WRITE, Permission.DIRECTORY_SETUP)
+        values: dict[str, Any] = {}
+        if directory_sync is not None:
+            values["directory_sync"] = directory_sync
+        if default_sync_mode is not None:
+            values["default_sync_mode"] = default_sync_mode.value
+        if not values:
+            raise InvalidInput("nothing to change: give --directory-sync or --default-sync-mode")
+        return self._update(actor, ref, "client.configure", values, values, expected_version)
+
+    # -- folders -----------------------------------------------------------------------------
+    def add_folder(self, actor: Actor, client_ref: str, path: str) -> Folder:
+        actor.require(Permission.VAULT_WRITE)
+        with self._db.write() as conn:
+            row = find_client_row(conn, client_ref)
+            folder_id, created = folder_ops.ensure_folder(conn, row.id, path)
+            if not created:
+                raise AlreadyExists(f"client {row.name!r} already has folder {path!r}")
+            self._audit.append(
+                conn,
+                actor,
+                "folder.add",
+                target_type="folder",
+                target_id=folder_id,
+                client_id=row.id,
+                details={"path": folder_ops.clean_path(path)},
+            )
+            return next(f for f in folder_ops.list_folders(conn, row.id) if f.id == folder_id)
+
+    def folders(self, actor: Actor, client_ref: str) -> builtins.list[Folder]:
+        actor.require(Permission.VAULT_READ)
+        with self._db.read() as conn:
+            return folder_ops.list_folders(conn, find_client_row(conn, client_ref).id)
+
+    def delete_folder(self, actor: Actor, client_ref: str, path: str) -> Folder:
+        actor.require(Permission.VAULT_WRITE)
+        with self._db.write() as conn:
+            row = find_client_row(conn, client_ref)
+            folder = folder_ops.delete_folder(conn, row.id, path)
+            self._audit.append(
+                conn,
+                actor,
+                "folder.delete",
+                target_type="folder",
+                target_id=folder.id,
+                client_id=row.id,
+                details={"path": folder.path},
+            )
+            return folder

@@ -1,0 +1,422 @@
+"""CSV import and export of a client's credentials.
+
+Columns (header row required, names case-insensitive, any order):
+
+==============  ========  ===============================================================
+column          required  meaning
+==============  ========  ===============================================================
+``title``       yes       the credential's title
+``username``              login name (``DOMAIN\\name``, UPN, ...)
+``password``    yes*      the secret (*may be empty with ``--generate-missing``)
+``url``                   where it is used
+``notes``                 free text, kept encrypted
+``tags``                  tags separated by ``;``
+``folder``                folder path inside the client (``Servers/DCs``); created if missing
+``type``                  ``login`` (default), ``directory_admin``, ``service_account``, ...
+``sync_mode``             ``off``, ``report``, ``enforce``, or empty to follow the client
+==============  ========  ===============================================================
+
+Import checks every row; rows that fail are reported with their line number and reason and
+nothing of them is written. The rows that pass are written in one transaction, so an import
+is never half-applied. A row whose folder, title and username match an existing credential (or
+an earlier row) is a duplicate and is rejected unless duplicates are allowed. With ``strict``
+nothing is written when any row is rejected.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import IO, Any
+
+import sqlalchemy as sa
+
+from credsync.errors import CredsyncError, InvalidInput
+from credsync.storage import Database
+from credsync.storage.tables import credentials, folders, secret_versions
+from credsync.types import CredentialType, Secret, SyncMode
+from credsync.vault import folders as folder_ops
+from credsync.vault._time import utcnow
+from credsync.vault.audit import AuditLog
+from credsync.vault.auth import Actor, Permission
+from credsync.vault.clients import find_client_row
+from credsync.vault.drafts import Draft, insert_drafts, make_draft
+from credsync.vault.generator import PasswordPolicy, generate
+from credsync.vault.keyring import KeyRing
+from credsync.vault.validate import name_key, parse_sync_mode
+
+__all__ = ["COLUMNS", "CsvIO", "ImportRejected", "ImportReport", "Rejection"]
+
+COLUMNS = ("title", "username", "password", "url", "notes", "tags", "folder", "type", "sync_mode")
+_ALIASES = {"name": "title", "login": "username", "uri": "url", "note": "notes", "group": "folder"}
+_BATCH = 1000
+_MAX_FIELD = 1 << 20  # csv module's limit: a field over 1 MiB is a malformed file
+_MAX_REJECTIONS_KEPT = 10_000
+
+
+@dataclass(frozen=True)
+class Rejection:
+    line: int
+    title: str
+    reason: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"line": self.line, "title": self.title, "reason": self.reason}
+
+
+@dataclass
+class ImportReport:
+    client: str
+    rows: int = 0
+    imported: int = 0
+    rejected: list[Rejection] = field(default_factory=list)
+    rejected_count: int = 0
+    folders_created: list[str] = field(default_factory=list)
+    sha256: str = ""
+    dry_run: bool = False
+
+    def reject(self, line: int, title: str, reason: str) -> None:
+        self.rejected_count += 1
+        if len(self.rejected) < _MAX_REJECTIONS_KEPT:
+            self.rejected.append(Rejection(line, title[:80], reason))
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "client": self.client,
+            "rows": self.rows,
+            "imported": self.imported,
+            "rejected_count": self.rejected_count,
+            "rejected": [r.to_json() for r in self.rejected],
+            "folders_created": self.folders_created,
+            "sha256": self.sha256,
+            "dry_run": self.dry_run,
+        }
+
+
+class ImportRejected(InvalidInput):
+    """``strict`` import with rejected rows: nothing was written."""
+
+    def __init__(self, report: ImportReport) -> None:
+        super().__init__(
+            f"{report.rejected_count} of {report.rows} rows were rejected; "
+            "strict import wrote nothing"
+        )
+        self.report = report
+
+
+class _HashingReader(io.RawIOBase):
+    def __init__(self, raw: IO[bytes]) -> None:
+        self._raw = raw
+        self.digest = hashlib.sha256()
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        data = self._raw.read(len(buffer))
+        self.digest.update(data)
+        buffer[: len(data)] = data
+        return len(data)
+
+
+def _header(raw: list[str]) -> list[str]:
+    names = []
+    for cell in raw:
+        name = cell.strip().lower().replace(" ", "_")
+        name = _ALIASES.get(name, name)
+        if name not in COLUMNS and name not in ("id", "client"):
+            raise InvalidInput(f"line 1: unknown column {cell!r}; columns are {', '.join(COLUMNS)}")
+        if name in names:
+            raise InvalidInput(f"line 1: column {name!r} appears twice")
+        names.append(name)
+    if "title" not in names:
+        raise InvalidInput("line 1: the header has no 'title' column")
+    if "password" not in names:
+        raise InvalidInput("line 1: the header has no 'password' column")
+    return names
+
+
+def _records(stream: io.RawIOBase) -> Iterator[tuple[int, list[str] | None, str | None]]:
+    """(line, cells, problem) for each record; a malformed file raises InvalidInput."""
+    text = io.TextIOWrapper(
+        io.BufferedReader(stream),
+        encoding="utf-8-sig",
+        errors="surrogateescape",
+        newline="",
+    )
+    previous_limit = csv.field_size_limit(_MAX_FIELD)
+    reader = csv.reader(text, strict=True)
+    try:
+        while True:
+            try:
+                cells = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as err:
+                raise InvalidInput(
+                    f"line {reader.line_num}: malformed CSV ({err}); nothing was imported"
+                ) from None
+            bad = next((i for i, c in enumerate(cells) if _has_surrogate(c)), None)
+            yield reader.line_num, cells, (None if bad is None else f"column {bad + 1}")
+    finally:
+        csv.field_size_limit(previous_limit)
+        text.detach()
+
+
+def _has_surrogate(text: str) -> bool:
+    return any("\udc80" <= ch <= "\udcff" for ch in text)
+
+
+class CsvIO:
+    def __init__(self, db: Database, audit: AuditLog) -> None:
+        self._db = db
+        self._audit = audit
+
+    def import_csv(
+        self,
+        actor: Actor,
+        keys: KeyRing,
+        client_ref: str,
+        stream: IO[bytes],
+        *,
+        source_name: str = "<stdin>",
+        strict: bool = False,
+        allow_duplicates: bool = False,
+        generate_missing: bool = False,
+        policy: PasswordPolicy | None = None,
+        dry_run: bool = False,
+    ) -> ImportReport:
+        actor.require(Permission.VAULT_WRITE)
+        hashing = _HashingReader(stream)
+        records = _records(hashing)
+        first = next(records, None)
+        if first is None:
+            raise InvalidInput(f"{source_name} is empty: a header row is required")
+        if first[2] is not None or first[1] is None:
+            raise InvalidInput("line 1: the header is not valid UTF-8")
+        columns = _header(first[1])
+        with self._db.write() as conn:
+            client = find_client_row(conn, client_ref)
+            if client.archived_at is not None:
+                raise InvalidInput(f"client {client.name!r} is archived: unarchive it first")
+            report = ImportReport(client=client.name, dry_run=dry_run)
+            key = keys.data_key(conn, client.id)
+            seen = set() if allow_duplicates else self._existing_identities(conn, client.id)
+            folder_ids: dict[str, str] = {}
+            batch: list[tuple[Draft, str | None]] = []
+            now = utcnow()
+
+            def flush() -> None:
+                if batch and not dry_run:
+                    insert_drafts(
+                        conn,
+                        client_id=client.id,
+                        key=key,
+                        drafts=batch,
+                        actor_name=actor.name,
+                        source="imported",
+                        reason=f"imported from {source_name}",
+                        now=now,
+                    )
+                report.imported += len(batch)
+                batch.clear()
+
+            for line, cells, problem in records:
+                if cells is None or not any(c.strip() for c in cells):
+                    continue  # blank line
+                report.rows += 1
+                values = dict(zip(columns, cells, strict=False))
+                title = values.get("title", "")
+                if problem:
+                    report.reject(line, "", f"{problem} is not valid UTF-8")
+                    continue
+                if len(cells) != len(columns):
+                    report.reject(
+                        line, title, f"row has {len(cells)} fields, the header has {len(columns)}"
+                    )
+                    continue
+                try:
+                    draft = self._draft(actor, values, generate_missing, policy)
+                except CredsyncError as err:
+                    report.reject(line, title, str(err))
+                    continue
+                if not allow_duplicates:
+                    if draft.identity in seen:
+                        report.reject(
+                            line,
+                            draft.title,
+                            "duplicate of an existing credential (same folder, title and username)",
+                        )
+                        continue
+                    seen.add(draft.identity)
+                folder_id = None
+                if draft.folder_path:
+                    fkey = name_key(draft.folder_path)
+                    if fkey not in folder_ids:
+                        folder_id, created = (
+                            (None, False)
+                            if dry_run
+                            else folder_ops.ensure_folder(conn, client.id, draft.folder_path)
+                        )
+                        folder_ids[fkey] = folder_id or ""
+                        if created or dry_run:
+                            report.folders_created.append(draft.folder_path)
+                    folder_id = folder_ids[fkey] or None
+                batch.append((draft, folder_id))
+                if len(batch) >= _BATCH:
+                    flush()
+            flush()
+            report.sha256 = hashing.digest.hexdigest()
+            if report.rejected_count and strict:
+                report.imported = 0
+                raise ImportRejected(report)
+            if not dry_run:
+                self._audit.append(
+                    conn,
+                    actor,
+                    "import",
+                    target_type="client",
+                    target_id=client.id,
+                    client_id=client.id,
+                    details={
+                        "source": source_name,
+                        "sha256": report.sha256,
+                        "rows": report.rows,
+                        "imported": report.imported,
+                        "rejected": report.rejected_count,
+                    },
+                )
+            return report
+
+    @staticmethod
+    def _existing_identities(conn: Any, client_id: str) -> set[tuple[str, str, str]]:
+        rows = conn.execute(
+            sa.select(folders.c.path_key, credentials.c.title, credentials.c.username)
+            .select_from(credentials)
+            .outerjoin(folders, folders.c.id == credentials.c.folder_id)
+            .where(credentials.c.client_id == client_id, credentials.c.deleted_at.is_(None))
+        )
+        return {(r.path_key or "", r.title.casefold(), r.username.casefold()) for r in rows}
+
+    @staticmethod
+    def _draft(
+        actor: Actor,
+        values: dict[str, str],
+        generate_missing: bool,
+        policy: PasswordPolicy | None,
+    ) -> Draft:
+        password = values.get("password", "")
+        if not password:
+            if not generate_missing:
+                raise InvalidInput("password is empty (use --generate-missing to generate one)")
+            secret = generate(policy or PasswordPolicy(), avoid=[values.get("username", "")])
+        else:
+            secret = Secret(password)
+        mode_text = values.get("sync_mode", "").strip()
+        mode = parse_sync_mode(mode_text, allow_inherit=True) if mode_text else None
+        if mode is SyncMode.ENFORCE and not actor.can(Permission.DIRECTORY_SETUP):
+            raise InvalidInput("sync_mode enforce needs permission directory.setup")
+        draft = make_draft(
+            title=values.get("title", ""),
+            password=secret,
+            username=values.get("username"),
+            url=values.get("url"),
+            notes=values.get("notes"),
+            type_=values.get("type") or None,
+            tags=[t for t in values.get("tags", "").split(";")],
+            sync_mode=mode,
+            folder_path=values.get("folder") or None,
+        )
+        if draft.type is CredentialType.DIRECTORY_ADMIN and not actor.can(
+            Permission.DIRECTORY_ADMIN_USE
+        ):
+            raise InvalidInput("type directory_admin needs permission directory_admin.use")
+        return draft
+
+    # -- export ------------------------------------------------------------------------------
+    def export_csv(
+        self,
+        actor: Actor,
+        keys: KeyRing,
+        client_ref: str,
+        out: IO[str],
+        *,
+        destination: str = "<stdout>",
+    ) -> int:
+        """Write every credential of the client with its current password.
+
+        The audit entry is committed *before* any secret is written out, so an export can fail
+        half-way but can never go unrecorded.
+        """
+        actor.require(Permission.VAULT_READ, Permission.SECRET_REVEAL, Permission.VAULT_EXPORT)
+        with self._db.write() as conn:
+            client = find_client_row(conn, client_ref)
+            key = keys.data_key(conn, client.id)
+            query = (
+                sa.select(credentials, folders.c.path, secret_versions.c.ciphertext)
+                .join(
+                    secret_versions,
+                    sa.and_(
+                        secret_versions.c.credential_id == credentials.c.id,
+                        secret_versions.c.version == credentials.c.secret_version,
+                    ),
+                )
+                .outerjoin(folders, folders.c.id == credentials.c.folder_id)
+                .where(credentials.c.client_id == client.id, credentials.c.deleted_at.is_(None))
+                .order_by(credentials.c.title_key, credentials.c.id)
+            )
+            if not actor.can(Permission.DIRECTORY_ADMIN_USE):
+                query = query.where(credentials.c.type != CredentialType.DIRECTORY_ADMIN.value)
+            expected = conn.execute(
+                sa.select(sa.func.count()).select_from(query.subquery())
+            ).scalar_one()
+            self._audit.append(
+                conn,
+                actor,
+                "export",
+                target_type="client",
+                target_id=client.id,
+                client_id=client.id,
+                details={"destination": destination, "credentials": expected},
+            )
+        writer = csv.writer(out, lineterminator="\r\n")
+        writer.writerow(COLUMNS)
+        count = 0
+        with self._db.read() as conn:
+            tags = _all_tags(conn, client.id)
+            for row in conn.execute(query):
+                password = key.open_text(row.id, row.secret_version, "password", row.ciphertext)
+                notes = key.open_text(row.id, 0, "notes", row.notes_ct) if row.notes_ct else None
+                writer.writerow(
+                    [
+                        row.title,
+                        row.username,
+                        password.reveal(),
+                        row.url,
+                        notes.reveal() if notes else "",
+                        ";".join(tags.get(row.id, ())),
+                        row.path or "",
+                        row.type,
+                        row.sync_mode or "",
+                    ]
+                )
+                count += 1
+        return count
+
+
+def _all_tags(conn: Any, client_id: str) -> dict[str, list[str]]:
+    from credsync.storage.tables import credential_tags
+
+    out: dict[str, list[str]] = {}
+    rows = conn.execute(
+        sa.select(credential_tags.c.credential_id, credential_tags.c.tag)
+        .join(credentials, credentials.c.id == credential_tags.c.credential_id)
+        .where(credentials.c.client_id == client_id)
+        .order_by(credential_tags.c.tag)
+    )
+    for row in rows:
+        out.setdefault(row.credential_id, []).append(row.tag)
+    return out

@@ -1,0 +1,86 @@
+"""The unlocked master key and the client data keys opened with it, for one process."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from credsync.crypto import DataKey, KdfParams, KeyEncryptionKey, derive_kek
+from credsync.errors import NotFound, VaultLocked, WrongPassphrase
+from credsync.storage import Database
+from credsync.storage.tables import clients, vault_meta
+from credsync.types import Secret
+
+__all__ = ["KeyRing", "derive_and_check", "read_kdf_params"]
+
+
+def read_kdf_params(conn: Connection) -> tuple[KdfParams, bytes, int]:
+    row = conn.execute(sa.select(vault_meta).where(vault_meta.c.id == 1)).one()
+    params = KdfParams(
+        salt=row.kdf_salt,
+        time_cost=row.kdf_time_cost,
+        memory_kib=row.kdf_memory_kib,
+        parallelism=row.kdf_parallelism,
+    )
+    return params, row.kek_check, row.key_generation
+
+
+def derive_and_check(db: Database, passphrase: Secret) -> KeyEncryptionKey:
+    with db.read() as conn:
+        params, check, _ = read_kdf_params(conn)
+    kek = derive_kek(passphrase, params)
+    if not kek.matches_check(check):
+        raise WrongPassphrase("the master passphrase does not open this vault")
+    return kek
+
+
+class KeyRing:
+    """Gives out the key-encryption key on first need (from ``source``) and caches data keys.
+
+    ``source`` is called at most once; it may derive from a passphrase, open a session, or raise
+    :class:`VaultLocked`. Operations that need no secret never call it.
+    """
+
+    def __init__(self, source: Callable[[], KeyEncryptionKey] | None) -> None:
+        self._source = source
+        self._kek: KeyEncryptionKey | None = None
+        self._data_keys: dict[str, DataKey] = {}
+
+    @classmethod
+    def of(cls, kek: KeyEncryptionKey) -> KeyRing:
+        ring = cls(None)
+        ring._kek = kek
+        return ring
+
+    @property
+    def unlocked(self) -> bool:
+        return self._kek is not None
+
+    def kek(self) -> KeyEncryptionKey:
+        if self._kek is None:
+            if self._source is None:
+                raise VaultLocked(
+                    "the vault is locked: set CREDSYNC_PASSPHRASE, or CREDSYNC_SESSION from "
+                    "`credsync unlock`"
+                )
+            self._kek = self._source()
+            self._source = None
+        return self._kek
+
+    def data_key(self, conn: Connection, client_id: str) -> DataKey:
+        key = self._data_keys.get(client_id)
+        if key is None:
+            wrapped = conn.execute(
+                sa.select(clients.c.wrapped_data_key).where(clients.c.id == client_id)
+            ).scalar()
+            if wrapped is None:
+                raise NotFound(f"no client with id {client_id}")
+            key = self.kek().unwrap_data_key(client_id, wrapped)
+            self._data_keys[client_id] = key
+        return key
+
+    def forget(self) -> None:
+        self._kek = None
+        self._data_keys.clear()

@@ -1,0 +1,75 @@
+"""Named password policies stored in the vault (``default`` is built in and always there)."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from credsync.errors import AlreadyExists, InvalidInput, NotFound
+from credsync.storage import Database
+from credsync.storage.tables import password_policies
+from credsync.vault._time import utcnow
+from credsync.vault.audit import AuditLog
+from credsync.vault.auth import Actor, Permission
+from credsync.vault.generator import DEFAULT_POLICY, PasswordPolicy
+from credsync.vault.validate import clean_name
+
+__all__ = ["Policies"]
+
+
+class Policies:
+    def __init__(self, db: Database, audit: AuditLog) -> None:
+        self._db = db
+        self._audit = audit
+
+    def get(self, name: str | None) -> PasswordPolicy:
+        if not name or name == "default":
+            return DEFAULT_POLICY
+        with self._db.read() as conn:
+            spec = conn.execute(
+                sa.select(password_policies.c.spec).where(password_policies.c.name == name.lower())
+            ).scalar()
+        if spec is None:
+            raise NotFound(f"no password policy named {name!r}")
+        return PasswordPolicy.loads(spec)
+
+    def list(self, actor: Actor) -> list[tuple[str, PasswordPolicy]]:
+        actor.require(Permission.VAULT_READ)
+        with self._db.read() as conn:
+            rows = conn.execute(sa.select(password_policies).order_by(password_policies.c.name))
+            return [("default", DEFAULT_POLICY)] + [
+                (r.name, PasswordPolicy.loads(r.spec)) for r in rows
+            ]
+
+    def add(self, actor: Actor, name: str, policy: PasswordPolicy) -> None:
+        actor.require(Permission.ADMIN)
+        name = clean_name(name, "policy name", 64).lower()
+        if name == "default":
+            raise InvalidInput("'default' is the built-in policy: choose another name")
+        with self._db.write() as conn:
+            if conn.execute(
+                sa.select(password_policies.c.name).where(password_policies.c.name == name)
+            ).first():
+                raise AlreadyExists(f"a password policy named {name!r} already exists")
+            conn.execute(
+                password_policies.insert().values(
+                    name=name, spec=policy.dumps(), created_at=utcnow()
+                )
+            )
+            self._audit.append(
+                conn,
+                actor,
+                "policy.add",
+                target_type="policy",
+                target_id=name,
+                details=policy.to_json(),
+            )
+
+    def delete(self, actor: Actor, name: str) -> None:
+        actor.require(Permission.ADMIN)
+        with self._db.write() as conn:
+            result = conn.execute(
+                password_policies.delete().where(password_policies.c.name == name.lower())
+            )
+            if not result.rowcount:
+                raise NotFound(f"no password policy named {name!r}")
+            self._audit.append(conn, actor, "policy.delete", target_type="policy", target_id=name)

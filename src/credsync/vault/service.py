@@ -1,0 +1,161 @@
+"""The :class:`Vault` facade: one object per database, holding every vault service."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from credsync.crypto import KdfParams, KeyEncryptionKey, derive_kek
+from credsync.crypto.kdf import check_passphrase_strength
+from credsync.errors import AlreadyExists
+from credsync.storage import Database
+from credsync.storage.tables import cli_sessions, clients, vault_meta
+from credsync.types import Secret
+from credsync.vault._time import utcnow
+from credsync.vault.access import Access
+from credsync.vault.audit import GENESIS_HASH, AuditLog
+from credsync.vault.auth import SYSTEM, Actor, Permission
+from credsync.vault.clients import Clients
+from credsync.vault.credentials import Credentials
+from credsync.vault.csvio import CsvIO
+from credsync.vault.keyring import KeyRing, derive_and_check, read_kdf_params
+from credsync.vault.models import Operator
+from credsync.vault.operators import Operators, check_operator_password, seed_roles
+from credsync.vault.policies import Policies
+
+__all__ = ["Vault"]
+
+
+class Vault:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.audit = AuditLog(db)
+        self.operators = Operators(db, self.audit)
+        self.access = Access(db, self.audit, self.operators)
+        self.clients = Clients(db, self.audit)
+        self.credentials = Credentials(db, self.audit)
+        self.policies = Policies(db, self.audit)
+        self.csv = CsvIO(db, self.audit)
+
+    @classmethod
+    def open(cls, db: Database) -> Vault:
+        db.require_schema()
+        return cls(db)
+
+    @classmethod
+    def initialise(
+        cls,
+        db: Database,
+        *,
+        passphrase: Secret,
+        admin_name: str,
+        admin_password: Secret,
+        kdf: KdfParams | None = None,
+    ) -> tuple[Vault, Operator, KeyEncryptionKey]:
+        """Create the schema, the master key check, the built-in roles and the first admin."""
+        check_passphrase_strength(passphrase)
+        check_operator_password(admin_password)
+        if db.schema_revision() is not None:
+            with db.read() as conn:
+                exists = conn.execute(sa.select(vault_meta.c.id)).first()
+            if exists:
+                raise AlreadyExists(f"a vault already exists in {db.safe_url}")
+        db.upgrade()
+        params = kdf or KdfParams.new()
+        kek = derive_kek(passphrase, params)
+        vault = cls(db)
+        with db.write() as conn:
+            if conn.execute(sa.select(vault_meta.c.id)).first():
+                raise AlreadyExists(f"a vault already exists in {db.safe_url}")
+            conn.execute(
+                vault_meta.insert().values(
+                    id=1,
+                    kdf_salt=params.salt,
+                    kdf_time_cost=params.time_cost,
+                    kdf_memory_kib=params.memory_kib,
+                    kdf_parallelism=params.parallelism,
+                    kek_check=kek.make_check(),
+                    key_generation=1,
+                    audit_head_seq=0,
+                    audit_head_hash=GENESIS_HASH,
+                    created_at=utcnow(),
+                )
+            )
+            seed_roles(conn)
+            vault.audit.append(
+                conn,
+                SYSTEM,
+                "vault.init",
+                target_type="vault",
+                target_id="vault",
+                details={"kdf": repr(params)},
+            )
+            admin = vault.operators.add_in(conn, SYSTEM, admin_name, admin_password, "admin")
+        return vault, admin, kek
+
+    def unlock(self, passphrase: Secret) -> KeyEncryptionKey:
+        return derive_and_check(self.db, passphrase)
+
+    def rotate_key(
+        self,
+        actor: Actor,
+        keys: KeyRing,
+        new_passphrase: Secret,
+        *,
+        kdf: KdfParams | None = None,
+    ) -> int:
+        """Change the master passphrase: re-wrap every client's data key under a new key.
+
+        Secrets are not re-encrypted (their data keys do not change). Every CLI session ends,
+        since each holds the old key. Returns the number of data keys re-wrapped.
+        """
+        actor.require(Permission.ADMIN)
+        check_passphrase_strength(new_passphrase)
+        old = keys.kek()
+        with self.db.read() as conn:
+            current, _, _ = read_kdf_params(conn)
+        params = kdf or KdfParams.new(
+            time_cost=current.time_cost,
+            memory_kib=current.memory_kib,
+            parallelism=current.parallelism,
+        )
+        new = derive_kek(new_passphrase, params)
+        with self.db.write() as conn:
+            meta = conn.execute(sa.select(vault_meta).with_for_update()).one()
+            if not old.matches_check(meta.kek_check):
+                raise AlreadyExists("the master key was rotated meanwhile: unlock again")
+            rows = conn.execute(sa.select(clients.c.id, clients.c.wrapped_data_key)).all()
+            for row in rows:
+                conn.execute(
+                    clients.update()
+                    .where(clients.c.id == row.id)
+                    .values(wrapped_data_key=old.rewrap_data_key(row.id, row.wrapped_data_key, new))
+                )
+            conn.execute(
+                vault_meta.update()
+                .where(vault_meta.c.id == 1)
+                .values(
+                    kdf_salt=params.salt,
+                    kdf_time_cost=params.time_cost,
+                    kdf_memory_kib=params.memory_kib,
+                    kdf_parallelism=params.parallelism,
+                    kek_check=new.make_check(),
+                    key_generation=meta.key_generation + 1,
+                    rotated_at=utcnow(),
+                )
+            )
+            ended = conn.execute(cli_sessions.delete()).rowcount
+            self.audit.append(
+                conn,
+                actor,
+                "key.rotate",
+                target_type="vault",
+                target_id="vault",
+                details={
+                    "data_keys": len(rows),
+                    "sessions_ended": ended,
+                    "key_generation": meta.key_generation + 1,
+                    "kdf": repr(params),
+                },
+            )
+        keys.forget()
+        return len(rows)

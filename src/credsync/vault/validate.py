@@ -1,0 +1,99 @@
+"""Checks for text that comes from users and files: each failure names the field and the rule."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from credsync.errors import InvalidInput
+from credsync.types import Secret, SyncMode
+
+__all__ = [
+    "clean_name",
+    "clean_secret",
+    "clean_tags",
+    "clean_text",
+    "parse_sync_mode",
+]
+
+MAX_SECRET_CHARS = 1024
+MAX_NOTES_CHARS = 20_000
+MAX_TAGS = 32
+_TAG = re.compile(r"^[\w][\w.:/@+-]{0,63}$")
+
+
+def _check_utf8(value: str, what: str) -> None:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidInput(f"{what} is not valid UTF-8 text") from None
+
+
+def clean_text(value: str | None, what: str, max_len: int, *, multiline: bool = False) -> str:
+    """Free text (username, url, notes): may be empty; no control characters but newlines/tabs
+    in multi-line fields; at most ``max_len`` characters."""
+    if value is None:
+        return ""
+    _check_utf8(value, what)
+    if len(value) > max_len:
+        raise InvalidInput(f"{what} is too long ({len(value)} characters, at most {max_len})")
+    allowed = "\n\t\r" if multiline else ""
+    for ch in value:
+        if unicodedata.category(ch) == "Cc" and ch not in allowed:
+            raise InvalidInput(f"{what} contains a control character (U+{ord(ch):04X})")
+    return value if multiline else value.strip()
+
+
+def clean_name(value: str | None, what: str, max_len: int) -> str:
+    """A required one-line name: trimmed, not empty, printable."""
+    text = clean_text(value, what, max_len)
+    if not text:
+        raise InvalidInput(f"{what} must not be empty")
+    return text
+
+
+def name_key(name: str) -> str:
+    """The case-folded form under which names must be unique."""
+    return unicodedata.normalize("NFKC", name).casefold()
+
+
+def clean_secret(value: Secret, what: str = "password") -> Secret:
+    raw = value.reveal()
+    _check_utf8(raw, what)
+    if not raw:
+        raise InvalidInput(f"{what} must not be empty")
+    if len(raw) > MAX_SECRET_CHARS:
+        raise InvalidInput(f"{what} is too long (at most {MAX_SECRET_CHARS} characters)")
+    if any(ch in "\x00\r\n" for ch in raw):
+        raise InvalidInput(f"{what} contains a NUL or line break")
+    return value
+
+
+def clean_tags(tags: list[str] | tuple[str, ...] | None) -> tuple[str, ...]:
+    out: list[str] = []
+    for raw in tags or ():
+        _check_utf8(raw, "tag")
+        tag = raw.strip().lower()
+        if not tag:
+            continue
+        if not _TAG.match(tag):
+            raise InvalidInput(
+                f"tag {tag!r} is not valid: letters, digits and . : / @ + - _ only, "
+                "at most 64 characters, starting with a letter or digit"
+            )
+        if tag not in out:
+            out.append(tag)
+    if len(out) > MAX_TAGS:
+        raise InvalidInput(f"too many tags ({len(out)}, at most {MAX_TAGS})")
+    return tuple(sorted(out))
+
+
+def parse_sync_mode(value: str, *, allow_inherit: bool = False) -> SyncMode | None:
+    text = value.strip().lower()
+    if allow_inherit and text in ("inherit", "default", ""):
+        return None
+    try:
+        return SyncMode(text)
+    except ValueError:
+        choices = "off, report, enforce" + (", inherit" if allow_inherit else "")
+        raise InvalidInput(f"sync mode must be one of {choices}, not {value!r}") from None
