@@ -87,8 +87,10 @@ class _Redactor(logging.Filter):
 
 
 def setup_logging(settings: Settings) -> None:
-    if log.handlers:
-        return
+    """Log to ``$CREDSYNC_HOME/logs/credsync.log`` (0600, rotated at 10 MiB)."""
+    for old in list(log.handlers):
+        log.removeHandler(old)
+        old.close()
     log.setLevel(settings.log_level)
     try:
         settings.log_dir.mkdir(parents=True, exist_ok=True, mode=0o700)

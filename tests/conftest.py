@@ -1,0 +1,91 @@
+"""Shared fixtures: a real PostgreSQL server for the session, vaults on SQLite and PostgreSQL,
+and a CLI runner working on a throwaway CREDSYNC_HOME."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from credsync.crypto import KdfParams
+from credsync.storage import Database
+from credsync.testing.postgres import PostgresUnavailable, TempPostgres
+from credsync.types import Secret
+from credsync.vault import Actor, KeyRing, Vault
+
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+PASSPHRASE = "correct horse battery staple"
+ADMIN_PASSWORD = "admin-password-1234"
+# Tests use a cheap Argon2id setting (8 MiB, 1 pass) so that each test's vault opens fast;
+# the product's default (64 MiB, 3 passes, 4 lanes) is checked in test_crypto.py.
+FAST_KDF = {"time_cost": 1, "memory_kib": 8192, "parallelism": 1}
+
+
+def fast_kdf() -> KdfParams:
+    return KdfParams.new(**FAST_KDF)
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[TempPostgres]:
+    try:
+        server = TempPostgres()
+    except PostgresUnavailable as err:
+        if IN_CI:
+            pytest.fail(f"PostgreSQL is required in CI: {err}")
+        pytest.skip(str(err))
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty database on each backend."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'vault.db'}"
+        return
+    server: TempPostgres = request.getfixturevalue("pg_server")
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    url = server.create_database(name)
+    try:
+        yield url
+    finally:
+        server.drop_database(name)
+
+
+@dataclass
+class VaultWorld:
+    db: Database
+    vault: Vault
+    admin: Actor
+    keys: KeyRing
+    url: str
+
+    def operator(self, name: str, role: str) -> Actor:
+        """Add an operator with ``role`` and return it signed in."""
+        password = Secret(f"{name}-password-1234")
+        self.vault.operators.add(self.admin, name, password, role)
+        return self.vault.access.login_password(name, password)
+
+
+@pytest.fixture
+def world(db_url: str) -> Iterator[VaultWorld]:
+    db = Database(db_url)
+    vault, _, kek = Vault.initialise(
+        db,
+        passphrase=Secret(PASSPHRASE),
+        admin_name="alice",
+        admin_password=Secret(ADMIN_PASSWORD),
+        kdf=fast_kdf(),
+    )
+    admin = vault.access.login_password("alice", Secret(ADMIN_PASSWORD))
+    try:
+        yield VaultWorld(db, vault, admin, KeyRing.of(kek), db_url)
+    finally:
+        db.dispose()
