@@ -8,6 +8,7 @@
 ``CREDSYNC_OPERATOR``          operator name, with ``CREDSYNC_OPERATOR_PASSWORD``
 ``CREDSYNC_TOKEN``             an API token instead of operator name and password
 ``CREDSYNC_ADMIN_PASSWORD``    first admin's password for ``credsync init --admin NAME``
+``CREDSYNC_NEW_PASSPHRASE``    the new master passphrase for ``credsync key rotate``
 ``CREDSYNC_LOG_LEVEL``         ``DEBUG``/``INFO``/``WARNING`` (default ``INFO``)
 =============================  ===============================================================
 
@@ -44,6 +45,7 @@ class Settings:
     operator_password: Secret | None = None
     token: Secret | None = None
     admin_password: Secret | None = None
+    new_passphrase: Secret | None = None
     log_level: str = "INFO"
 
     @property
@@ -80,6 +82,7 @@ class Settings:
             operator_password=_secret(env, "CREDSYNC_OPERATOR_PASSWORD"),
             token=_secret(env, "CREDSYNC_TOKEN"),
             admin_password=_secret(env, "CREDSYNC_ADMIN_PASSWORD"),
+            new_passphrase=_secret(env, "CREDSYNC_NEW_PASSPHRASE"),
             log_level=level,
         )
 

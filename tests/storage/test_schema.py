@@ -5,7 +5,7 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from credsync.errors import NotFound, SchemaOutOfDate, StorageError
+from credsync.errors import ConfigError, NotFound, SchemaOutOfDate, StorageError
 from credsync.storage import Database
 from credsync.storage.database import SCHEMA_REVISION
 from credsync.storage.tables import metadata
@@ -51,9 +51,9 @@ def test_require_schema_explains_what_to_do(db_url: str) -> None:
 
 
 def test_unsupported_and_malformed_urls_are_clear_errors() -> None:
-    with pytest.raises(StorageError, match="unsupported database"):
+    with pytest.raises(ConfigError, match="unsupported database"):
         Database("mysql://root@127.0.0.1/x")
-    with pytest.raises(StorageError, match="not a database URL"):
+    with pytest.raises(ConfigError, match="not a database URL"):
         Database("::not a url::")
 
 
@@ -71,6 +71,9 @@ def test_unreachable_postgres_is_a_storage_error_without_password() -> None:
 def test_sqlite_runs_in_wal_mode_with_foreign_keys(tmp_path) -> None:
     db = Database(f"sqlite:///{tmp_path / 'v.db'}")
     try:
+        assert db.schema_revision() is None
+        assert not (tmp_path / "v.db").exists()  # looking does not create the file
+        db.upgrade()
         with db.read() as conn:
             assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
             assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1

@@ -14,7 +14,8 @@ def main(argv: list[str] | None = None) -> int:
     from credsync.errors import CredsyncError
 
     try:
-        cli.main(args=argv, prog_name="credsync", standalone_mode=False)
+        # Without standalone mode click returns (not raises) the code of ``ctx.exit(code)``.
+        status = cli.main(args=argv, prog_name="credsync", standalone_mode=False)
     except CredsyncError as err:
         from credsync.cli.runtime import log_failure
 
@@ -25,7 +26,10 @@ def main(argv: list[str] | None = None) -> int:
         click.echo("credsync: aborted", err=True)
         return 130
     except click.ClickException as err:
-        err.show()
+        message = " ".join(err.format_message().split())
+        if isinstance(err, click.UsageError) and err.ctx is not None:
+            message += f" (see '{err.ctx.command_path} --help')"
+        click.echo(f"credsync: error: {message}", err=True)
         return err.exit_code
     except click.exceptions.Exit as err:
         return err.exit_code
@@ -34,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
-    return 0
+    return status if isinstance(status, int) else 0
 
 
 if __name__ == "__main__":  # pragma: no cover

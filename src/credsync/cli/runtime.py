@@ -12,7 +12,7 @@ import logging
 import logging.handlers
 import os
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from credsync.storage import Database
     from credsync.vault import Actor, KeyRing, Vault
 
-__all__ = ["Runtime", "log_failure", "read_secret", "runtime"]
+__all__ = ["Runtime", "confirm", "log_failure", "read_secret", "runtime"]
 
 log = logging.getLogger("credsync")
 _command_name = "credsync"
@@ -71,6 +71,13 @@ def read_secret(
     return Secret(str(value))
 
 
+def confirm(statement: str) -> None:
+    """Ask before a destructive step; without a terminal, demand ``--yes`` instead of guessing."""
+    if not interactive():
+        raise InvalidInput(f"{statement} Pass --yes to go ahead (there is no terminal to ask).")
+    click.confirm(f"{statement} Continue?", abort=True, err=True)
+
+
 class _Redactor(logging.Filter):
     """Defence in depth: drop any log record that carries a known secret of this process."""
 
@@ -86,6 +93,15 @@ class _Redactor(logging.Filter):
         return True
 
 
+class _PrivateRotatingFileHandler(logging.handlers.RotatingFileHandler):
+    """Every log file it opens, the first and each one after a rollover, is created 0600."""
+
+    def _open(self) -> Any:
+        fd = os.open(self.baseFilename, os.O_CREAT | os.O_WRONLY | os.O_APPEND, 0o600)
+        os.close(fd)
+        return super()._open()
+
+
 def setup_logging(settings: Settings) -> None:
     """Log to ``$CREDSYNC_HOME/logs/credsync.log`` (0600, rotated at 10 MiB)."""
     for old in list(log.handlers):
@@ -93,11 +109,12 @@ def setup_logging(settings: Settings) -> None:
         old.close()
     log.setLevel(settings.log_level)
     try:
+        # mkdir(parents=True) creates missing parents with default permissions, not ``mode``:
+        # create the data directory itself first, so that it is 0700 too.
+        settings.home.mkdir(parents=True, exist_ok=True, mode=0o700)
         settings.log_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         path = settings.log_dir / "credsync.log"
-        if not path.exists():
-            os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
-        handler: logging.Handler = logging.handlers.RotatingFileHandler(
+        handler: logging.Handler = _PrivateRotatingFileHandler(
             path, maxBytes=10 * 1024 * 1024, backupCount=5, encoding="utf-8"
         )
     except OSError:
@@ -115,6 +132,7 @@ def setup_logging(settings: Settings) -> None:
                     settings.token,
                     settings.session,
                     settings.admin_password,
+                    settings.new_passphrase,
                 )
                 if s is not None
             ]

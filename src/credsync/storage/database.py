@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy import event, exc
 from sqlalchemy.engine import Connection, Engine, make_url
 
-from credsync.errors import Conflict, NotFound, SchemaOutOfDate, StorageError
+from credsync.errors import ConfigError, Conflict, NotFound, SchemaOutOfDate, StorageError
 
 __all__ = ["SCHEMA_REVISION", "Database"]
 
@@ -42,10 +42,13 @@ class Database:
         try:
             parsed = make_url(self.url)
         except exc.ArgumentError as err:
-            raise StorageError(f"CREDSYNC_DATABASE_URL is not a database URL: {err}") from None
+            raise ConfigError(f"CREDSYNC_DATABASE_URL is not a database URL: {err}") from None
         self.dialect = parsed.get_backend_name()
         if self.dialect not in ("sqlite", "postgresql"):
-            raise StorageError(f"unsupported database {self.dialect!r}: use SQLite or PostgreSQL")
+            raise ConfigError(
+                f"CREDSYNC_DATABASE_URL: unsupported database {self.dialect!r}; "
+                "use sqlite:/// or postgresql://"
+            )
         self.safe_url = parsed.render_as_string(hide_password=True)
         self.sqlite_path = (
             Path(parsed.database) if self.dialect == "sqlite" and parsed.database else None
@@ -54,8 +57,6 @@ class Database:
 
     def _make_engine(self) -> Engine:
         if self.dialect == "sqlite":
-            if self.sqlite_path is not None:
-                _prepare_sqlite_file(self.sqlite_path)
             engine = sa.create_engine(
                 self.url,
                 hide_parameters=True,
@@ -110,6 +111,8 @@ class Database:
 
     def schema_revision(self) -> str | None:
         """The Alembic revision the database is at, or None for an empty database."""
+        if self.sqlite_path is not None and not self.sqlite_path.exists():
+            return None  # and do not let SQLite create the file as a side effect
         with self.read() as conn:
             if not sa.inspect(conn).has_table("alembic_version"):
                 return None
@@ -129,6 +132,8 @@ class Database:
         """Bring the schema to the newest revision (Alembic, imported only here)."""
         from credsync.storage.migrate import upgrade_to_head
 
+        if self.sqlite_path is not None:
+            _prepare_sqlite_file(self.sqlite_path)
         try:
             with self.engine.begin() as conn:
                 upgrade_to_head(conn)

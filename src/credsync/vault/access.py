@@ -26,7 +26,7 @@ from credsync.vault.audit import AuditLog
 from credsync.vault.auth import Actor, Permission
 from credsync.vault.models import ApiToken
 from credsync.vault.operators import Operators
-from credsync.vault.validate import clean_name
+from credsync.vault.validate import clean_name, name_key
 
 __all__ = ["Access", "SessionInfo"]
 
@@ -73,13 +73,17 @@ class Access:
     def login_password(self, name: str, password: Secret) -> Actor:
         with self._db.read() as conn:
             row = conn.execute(
-                sa.select(operators).where(operators.c.name_key == name.strip().casefold())
+                sa.select(operators).where(operators.c.name_key == name_key(name.strip()))
             ).first()
         ok = verify_password(row.password_hash if row else None, password)
         if row is None or not ok:
-            self._record_failure(name, "wrong operator name or password")
+            # An unknown name is not recorded: people type passwords into name prompts.
+            self._record_failure(
+                row.name if row else "(unknown operator)", "wrong name or password"
+            )
             raise AuthenticationFailed("wrong operator name or password")
         if row.disabled_at is not None:
+            self._record_failure(row.name, "operator is disabled")
             raise AuthenticationFailed(f"operator {row.name!r} is disabled")
         with self._db.write() as conn:
             conn.execute(
@@ -255,6 +259,8 @@ class Access:
             raise problem from None
         if len(session_id) != 36 or len(key) != 32:
             raise problem
+        if base64.urlsafe_b64encode(key).decode().rstrip("=") != encoded:
+            raise problem  # the decoder skips stray characters: accept only the exact form
         return session_id, SessionKey(key)
 
     def open_session(self, token: Secret) -> tuple[Actor, KeyEncryptionKey]:

@@ -183,14 +183,17 @@ class AuditLog:
                 if chain_hash(previous, payload) != row.hash:
                     return _broken(count, head, row.seq, "entry content does not match its hash")
                 previous, expected_seq, count = row.hash, expected_seq + 1, count + 1
-            if count != head.audit_head_seq or previous != head.audit_head_hash:
+            if count != head.audit_head_seq:
+                # the first entry missing after a truncation, or the first one past the head
                 return _broken(
                     count,
                     head,
-                    count + 1,
+                    min(count, head.audit_head_seq) + 1,
                     f"the log ends at entry {count} but the vault head records "
                     f"entry {head.audit_head_seq}",
                 )
+            if previous != head.audit_head_hash:
+                return _broken(count, head, count, "the newest entry is not the vault head")
             return VerifyReport(True, count, head.audit_head_seq, head.audit_head_hash)
 
 

@@ -11,7 +11,7 @@ from sqlalchemy.engine import Connection
 from credsync.errors import AlreadyExists, InvalidInput, NotFound, StaleVersion
 from credsync.storage import Database
 from credsync.storage.tables import clients, credentials
-from credsync.types import SyncMode, new_id
+from credsync.types import CredentialType, SyncMode, new_id
 from credsync.vault import folders as folder_ops
 from credsync.vault._time import as_utc, as_utc_opt, utcnow
 from credsync.vault.audit import AuditLog
@@ -48,6 +48,13 @@ def find_client_row(conn: Connection, ref: str, *, lock: bool = False) -> Any:
     if row is None:
         raise NotFound(f"no client named {ref!r}")
     return row
+
+
+def visible_to(actor: Actor) -> sa.ColumnElement[bool]:
+    """Credentials the actor may know of: directory_admin ones need directory_admin.use."""
+    if actor.can(Permission.DIRECTORY_ADMIN_USE):
+        return sa.true()
+    return credentials.c.type != CredentialType.DIRECTORY_ADMIN.value
 
 
 def check_version(kind: str, ident: str, current: int, expected: int | None) -> None:
@@ -111,13 +118,13 @@ class Clients:
                     "default_sync_mode": default_sync_mode.value,
                 },
             )
-            return client_model(find_client_row(conn, client_id))
+            return client_model(find_client_row(conn, client_id), 0)
 
     def list(self, actor: Actor, *, include_archived: bool = False) -> list[Client]:
         actor.require(Permission.VAULT_READ)
         counts = (
             sa.select(credentials.c.client_id, sa.func.count().label("n"))
-            .where(credentials.c.deleted_at.is_(None))
+            .where(credentials.c.deleted_at.is_(None), visible_to(actor))
             .group_by(credentials.c.client_id)
             .subquery()
         )
@@ -138,7 +145,11 @@ class Clients:
             count = conn.execute(
                 sa.select(sa.func.count())
                 .select_from(credentials)
-                .where(credentials.c.client_id == row.id, credentials.c.deleted_at.is_(None))
+                .where(
+                    credentials.c.client_id == row.id,
+                    credentials.c.deleted_at.is_(None),
+                    visible_to(actor),
+                )
             ).scalar_one()
             return client_model(row, count)
 
@@ -192,6 +203,13 @@ class Clients:
         self, actor: Actor, ref: str, archived: bool, *, expected_version: int | None = None
     ) -> Client:
         actor.require(Permission.VAULT_WRITE)
+        with self._db.read() as conn:
+            current = find_client_row(conn, ref)
+        if (current.archived_at is not None) == archived and expected_version in (
+            None,
+            current.version,
+        ):
+            return client_model(current)  # already so: nothing to change, nothing to audit
         return self._update(
             actor,
             ref,
@@ -226,6 +244,8 @@ class Clients:
         actor.require(Permission.VAULT_WRITE)
         with self._db.write() as conn:
             row = find_client_row(conn, client_ref)
+            if row.archived_at is not None:
+                raise InvalidInput(f"client {row.name!r} is archived: unarchive it first")
             folder_id, created = folder_ops.ensure_folder(conn, row.id, path)
             if not created:
                 raise AlreadyExists(f"client {row.name!r} already has folder {path!r}")

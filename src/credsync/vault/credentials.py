@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import base64
 import builtins
+import contextlib
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from credsync.errors import InvalidInput, NotFound, PermissionDenied, StaleVersion
+from credsync.errors import IntegrityError, InvalidInput, NotFound, PermissionDenied, StaleVersion
 from credsync.storage import Database
 from credsync.storage.tables import (
     clients,
@@ -32,7 +33,7 @@ from credsync.vault import folders as folder_ops
 from credsync.vault._time import as_utc, as_utc_opt, utcnow
 from credsync.vault.audit import AuditLog
 from credsync.vault.auth import Actor, Permission
-from credsync.vault.clients import check_version, find_client_row
+from credsync.vault.clients import check_version, find_client_row, visible_to
 from credsync.vault.drafts import Draft, insert_drafts, parse_type
 from credsync.vault.keyring import KeyRing
 from credsync.vault.models import Credential, HistoryEntry, RevealedCredential
@@ -48,6 +49,7 @@ from credsync.vault.validate import (
 __all__ = ["Credentials", "Page"]
 
 MIN_ID_PREFIX = 6
+FULL_ID_CHARS = 36
 MAX_PAGE = 10_000
 
 _BASE = (
@@ -129,10 +131,12 @@ def _model(row: Any, tags: tuple[str, ...]) -> Credential:
     )
 
 
-def _visible(actor: Actor) -> sa.ColumnElement[bool]:
-    if actor.can(Permission.DIRECTORY_ADMIN_USE):
-        return sa.true()
-    return credentials.c.type != CredentialType.DIRECTORY_ADMIN.value
+def _tagged(tag: str) -> sa.ColumnElement[bool]:
+    return credentials.c.id.in_(
+        sa.select(credential_tags.c.credential_id).where(
+            credential_tags.c.tag == tag.strip().lower()
+        )
+    )
 
 
 class Credentials:
@@ -147,8 +151,14 @@ class Credentials:
         ref = ref.strip().lower()
         if len(ref) < MIN_ID_PREFIX:
             raise InvalidInput(f"a credential id needs at least {MIN_ID_PREFIX} characters")
-        upper = ref[:-1] + chr(ord(ref[-1]) + 1)
-        query = _BASE.where(credentials.c.id >= ref, credentials.c.id < upper).limit(2)
+        # Not a range (id >= ref AND id < next(ref)): under a PostgreSQL database's linguistic
+        # collation (en_US, ICU) ':' sorts before '9', and such a range misses ids.
+        match = (
+            credentials.c.id == ref
+            if len(ref) >= FULL_ID_CHARS
+            else credentials.c.id.startswith(ref, autoescape=True)
+        )
+        query = _BASE.where(match).limit(2)
         rows = conn.execute(query).all()
         if not rows:
             raise NotFound(f"no credential with id {ref}")
@@ -165,9 +175,11 @@ class Credentials:
         if row.deleted_at is not None and not trashed:
             raise NotFound(f"credential {row.id} is in the trash (`credsync cred restore` it)")
         if lock:
+            # Lock, then read again: on PostgreSQL the first read may predate a concurrent commit.
             conn.execute(
                 sa.select(credentials.c.id).where(credentials.c.id == row.id).with_for_update()
             )
+            row = conn.execute(_BASE.where(credentials.c.id == row.id)).one()
         return row
 
     def get(self, actor: Actor, ref: str, *, trashed: bool = False) -> Credential:
@@ -192,7 +204,7 @@ class Credentials:
         with self._db.read() as conn:
             client = find_client_row(conn, client_ref)
             query = (
-                _BASE.where(credentials.c.client_id == client.id, _visible(actor))
+                _BASE.where(credentials.c.client_id == client.id, visible_to(actor))
                 .where(
                     credentials.c.deleted_at.is_not(None)
                     if trash
@@ -206,13 +218,7 @@ class Credentials:
                     credentials.c.folder_id == folder_ops.find_folder(conn, client.id, folder).id
                 )
             if tag:
-                query = query.where(
-                    credentials.c.id.in_(
-                        sa.select(credential_tags.c.credential_id).where(
-                            credential_tags.c.tag == tag.strip().lower()
-                        )
-                    )
-                )
+                query = query.where(_tagged(tag))
             if cursor:
                 title_key, cred_id = _decode_cursor(cursor)
                 query = query.where(
@@ -243,19 +249,13 @@ class Credentials:
             ids = matching_ids(words, client_id).subquery()
             query = (
                 _BASE.where(credentials.c.id.in_(sa.select(ids.c.credential_id)))
-                .where(credentials.c.deleted_at.is_(None), _visible(actor))
+                .where(credentials.c.deleted_at.is_(None), visible_to(actor))
                 .where(clients.c.archived_at.is_(None))
                 .order_by(credentials.c.title_key, credentials.c.id)
                 .limit(limit)
             )
             if tag:
-                query = query.where(
-                    credentials.c.id.in_(
-                        sa.select(credential_tags.c.credential_id).where(
-                            credential_tags.c.tag == tag.strip().lower()
-                        )
-                    )
-                )
+                query = query.where(_tagged(tag))
             return _models(conn, conn.execute(query))
 
     @staticmethod
@@ -318,7 +318,7 @@ class Credentials:
     # -- secrets -----------------------------------------------------------------------------
     def reveal(self, actor: Actor, keys: KeyRing, ref: str) -> RevealedCredential:
         actor.require(Permission.VAULT_READ, Permission.SECRET_REVEAL)
-        with self._db.write() as conn:
+        with self._recording_tampering(actor, ref), self._db.write() as conn:
             row = self._row(conn, actor, ref)
             key = keys.data_key(conn, row.client_id)
             ciphertext = conn.execute(
@@ -390,7 +390,10 @@ class Credentials:
         actor.require(Permission.VAULT_READ)
         if reveal:
             actor.require(Permission.SECRET_REVEAL)
-        with self._db.write() if reveal else self._db.read() as conn:
+        with (
+            self._recording_tampering(actor, ref),
+            self._db.write() if reveal else self._db.read() as conn,
+        ):
             row = self._row(conn, actor, ref, trashed=True)
             versions = conn.execute(
                 sa.select(secret_versions)
@@ -590,6 +593,24 @@ class Credentials:
             return str(row.id)
 
     # -- helpers -----------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def _recording_tampering(self, actor: Actor, ref: str) -> Iterator[None]:
+        """A ciphertext that fails authentication rolls its transaction back; the failure is
+        then recorded in the audit log in a transaction of its own, and re-raised."""
+        try:
+            yield
+        except IntegrityError as err:
+            with self._db.write() as conn:
+                self._audit.append(
+                    conn,
+                    actor,
+                    "integrity.failure",
+                    target_type="credential",
+                    target_id=ref[:64],
+                    details={"error": str(err)},
+                )
+            raise
+
     @staticmethod
     def _bump(conn: Connection, row: Any, actor: Actor, now: Any, **values: Any) -> None:
         result = conn.execute(

@@ -53,7 +53,6 @@ __all__ = ["COLUMNS", "CsvIO", "ImportRejected", "ImportReport", "Rejection"]
 COLUMNS = ("title", "username", "password", "url", "notes", "tags", "folder", "type", "sync_mode")
 _ALIASES = {"name": "title", "login": "username", "uri": "url", "note": "notes", "group": "folder"}
 _BATCH = 1000
-_MAX_FIELD = 1 << 20  # csv module's limit: a field over 1 MiB is a malformed file
 _MAX_REJECTIONS_KEPT = 10_000
 
 
@@ -147,7 +146,8 @@ def _records(stream: io.RawIOBase) -> Iterator[tuple[int, list[str] | None, str 
         errors="surrogateescape",
         newline="",
     )
-    previous_limit = csv.field_size_limit(_MAX_FIELD)
+    # csv's own field limit (128 KiB, process-wide) stays as it is: a field that long is a
+    # malformed file for us, since no column may hold more than 20,000 characters.
     reader = csv.reader(text, strict=True)
     try:
         while True:
@@ -162,7 +162,6 @@ def _records(stream: io.RawIOBase) -> Iterator[tuple[int, list[str] | None, str 
             bad = next((i for i, c in enumerate(cells) if _has_surrogate(c)), None)
             yield reader.line_num, cells, (None if bad is None else f"column {bad + 1}")
     finally:
-        csv.field_size_limit(previous_limit)
         text.detach()
 
 
@@ -256,13 +255,15 @@ class CsvIO:
                 if draft.folder_path:
                     fkey = name_key(draft.folder_path)
                     if fkey not in folder_ids:
-                        folder_id, created = (
-                            (None, False)
-                            if dry_run
-                            else folder_ops.ensure_folder(conn, client.id, draft.folder_path)
-                        )
+                        if dry_run:  # report only the folders a real import would create
+                            folder_id = None
+                            created = not _folder_exists(conn, client.id, fkey)
+                        else:
+                            folder_id, created = folder_ops.ensure_folder(
+                                conn, client.id, draft.folder_path
+                            )
                         folder_ids[fkey] = folder_id or ""
-                        if created or dry_run:
+                        if created:
                             report.folders_created.append(draft.folder_path)
                     folder_id = folder_ids[fkey] or None
                 batch.append((draft, folder_id))
@@ -405,6 +406,15 @@ class CsvIO:
                 )
                 count += 1
         return count
+
+
+def _folder_exists(conn: Any, client_id: str, path_key: str) -> bool:
+    found = conn.execute(
+        sa.select(folders.c.id).where(
+            folders.c.client_id == client_id, folders.c.path_key == path_key
+        )
+    ).first()
+    return found is not None
 
 
 def _all_tags(conn: Any, client_id: str) -> dict[str, list[str]]:

@@ -108,6 +108,7 @@ class Operators:
     ) -> Operator:
         name = clean_name(name, "operator name", 64)
         check_operator_password(password)
+        role = role.strip().lower()
         self._require_role(conn, role)
         key = name_key(name)
         if conn.execute(sa.select(operators.c.id).where(operators.c.name_key == key)).first():
@@ -139,6 +140,7 @@ class Operators:
         actor.require(Permission.ADMIN)
         with self._db.write() as conn:
             row = self.find_row(conn, ref, lock=True)
+            role = role.strip().lower()
             self._require_role(conn, role)
             if row.role == "admin" and role != "admin":
                 self._require_other_admin(conn, row.id)
@@ -261,6 +263,7 @@ class Operators:
 
     def delete_role(self, actor: Actor, name: str) -> None:
         actor.require(Permission.ADMIN)
+        name = name.strip().lower()
         with self._db.write() as conn:
             row = conn.execute(sa.select(roles).where(roles.c.name == name)).first()
             if row is None:

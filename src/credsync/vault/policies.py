@@ -66,9 +66,10 @@ class Policies:
 
     def delete(self, actor: Actor, name: str) -> None:
         actor.require(Permission.ADMIN)
+        name = name.strip().lower()
         with self._db.write() as conn:
             result = conn.execute(
-                password_policies.delete().where(password_policies.c.name == name.lower())
+                password_policies.delete().where(password_policies.c.name == name)
             )
             if not result.rowcount:
                 raise NotFound(f"no password policy named {name!r}")

@@ -6,7 +6,7 @@ import sqlalchemy as sa
 
 from credsync.crypto import KdfParams, KeyEncryptionKey, derive_kek
 from credsync.crypto.kdf import check_passphrase_strength
-from credsync.errors import AlreadyExists
+from credsync.errors import AlreadyExists, StaleVersion
 from credsync.storage import Database
 from credsync.storage.tables import cli_sessions, clients, vault_meta
 from credsync.types import Secret
@@ -54,11 +54,8 @@ class Vault:
         """Create the schema, the master key check, the built-in roles and the first admin."""
         check_passphrase_strength(passphrase)
         check_operator_password(admin_password)
-        if db.schema_revision() is not None:
-            with db.read() as conn:
-                exists = conn.execute(sa.select(vault_meta.c.id)).first()
-            if exists:
-                raise AlreadyExists(f"a vault already exists in {db.safe_url}")
+        if cls.exists(db):
+            raise AlreadyExists(f"a vault already exists in {db.safe_url}")
         db.upgrade()
         params = kdf or KdfParams.new()
         kek = derive_kek(passphrase, params)
@@ -92,6 +89,14 @@ class Vault:
             admin = vault.operators.add_in(conn, SYSTEM, admin_name, admin_password, "admin")
         return vault, admin, kek
 
+    @staticmethod
+    def exists(db: Database) -> bool:
+        """Whether ``db`` already holds an initialised vault."""
+        if db.schema_revision() is None:
+            return False
+        with db.read() as conn:
+            return conn.execute(sa.select(vault_meta.c.id)).first() is not None
+
     def unlock(self, passphrase: Secret) -> KeyEncryptionKey:
         return derive_and_check(self.db, passphrase)
 
@@ -122,7 +127,7 @@ class Vault:
         with self.db.write() as conn:
             meta = conn.execute(sa.select(vault_meta).with_for_update()).one()
             if not old.matches_check(meta.kek_check):
-                raise AlreadyExists("the master key was rotated meanwhile: unlock again")
+                raise StaleVersion("the master key was rotated meanwhile: unlock again")
             rows = conn.execute(sa.select(clients.c.id, clients.c.wrapped_data_key)).all()
             for row in rows:
                 conn.execute(

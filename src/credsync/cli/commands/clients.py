@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from credsync.cli.output import details, emit, json_option, table
-from credsync.cli.runtime import runtime
+from credsync.cli.runtime import confirm, runtime
 from credsync.types import SyncMode
 
 CLIENT_COLUMNS = [
@@ -88,7 +88,12 @@ def client_list(ctx: click.Context, archived: bool, as_json: bool) -> None:
 @json_option
 @click.pass_context
 def client_show(ctx: click.Context, client: str, as_json: bool) -> None:
-    """Show one client."""
+    """Show one client.
+
+    \b
+    Example:
+      credsync client show "Contoso Ltd" --json
+    """
     rt = runtime(ctx)
     _show_client(rt.vault.clients.get(rt.actor, client).to_json(), as_json)
 
@@ -102,7 +107,12 @@ def client_show(ctx: click.Context, client: str, as_json: bool) -> None:
 def client_rename(
     ctx: click.Context, client: str, new_name: str, if_version: int | None, as_json: bool
 ) -> None:
-    """Rename a client."""
+    """Rename a client.
+
+    \b
+    Example:
+      credsync client rename "Contoso Ltd" "Contoso Group" --if-version 3
+    """
     rt = runtime(ctx)
     updated = rt.vault.clients.rename(rt.actor, client, new_name, expected_version=if_version)
     _show_client(updated.to_json(), as_json)
@@ -113,7 +123,12 @@ def client_rename(
 @json_option
 @click.pass_context
 def client_archive(ctx: click.Context, client: str, as_json: bool) -> None:
-    """Archive a client: hidden from lists and search, nothing is deleted."""
+    """Archive a client: hidden from lists and search, nothing is deleted.
+
+    \b
+    Example:
+      credsync client archive "Contoso Ltd"
+    """
     rt = runtime(ctx)
     _show_client(rt.vault.clients.set_archived(rt.actor, client, True).to_json(), as_json)
 
@@ -123,7 +138,12 @@ def client_archive(ctx: click.Context, client: str, as_json: bool) -> None:
 @json_option
 @click.pass_context
 def client_unarchive(ctx: click.Context, client: str, as_json: bool) -> None:
-    """Bring an archived client back."""
+    """Bring an archived client back.
+
+    \b
+    Example:
+      credsync client unarchive "Contoso Ltd"
+    """
     rt = runtime(ctx)
     _show_client(rt.vault.clients.set_archived(rt.actor, client, False).to_json(), as_json)
 
@@ -153,11 +173,9 @@ def client_set(
     """
     rt = runtime(ctx)
     if default_sync_mode == SyncMode.ENFORCE.value and not yes:
-        click.confirm(
+        confirm(
             "In enforce mode the vault's passwords overwrite the directory's for every "
-            "credential that follows the client default. Continue?",
-            abort=True,
-            err=True,
+            "credential that follows the client default."
         )
     updated = rt.vault.clients.configure(
         rt.actor,
@@ -180,7 +198,12 @@ def folder_group() -> None:
 @json_option
 @click.pass_context
 def folder_add(ctx: click.Context, client: str, path: str, as_json: bool) -> None:
-    """Add a folder."""
+    """Add a folder.
+
+    \b
+    Example:
+      credsync folder add Contoso "Servers/Domain controllers"
+    """
     rt = runtime(ctx)
     folder = rt.vault.clients.add_folder(rt.actor, client, path)
     emit(folder.to_json(), as_json, f"Folder {folder.path} added.")
@@ -191,7 +214,12 @@ def folder_add(ctx: click.Context, client: str, path: str, as_json: bool) -> Non
 @json_option
 @click.pass_context
 def folder_list(ctx: click.Context, client: str, as_json: bool) -> None:
-    """List a client's folders."""
+    """List a client's folders.
+
+    \b
+    Example:
+      credsync folder list Contoso --json
+    """
     rt = runtime(ctx)
     rows = [f.to_json() for f in rt.vault.clients.folders(rt.actor, client)]
     emit(
@@ -207,7 +235,12 @@ def folder_list(ctx: click.Context, client: str, as_json: bool) -> None:
 @json_option
 @click.pass_context
 def folder_delete(ctx: click.Context, client: str, path: str, as_json: bool) -> None:
-    """Delete an empty folder."""
+    """Delete an empty folder.
+
+    \b
+    Example:
+      credsync folder delete Contoso "Servers/Domain controllers"
+    """
     rt = runtime(ctx)
     folder = rt.vault.clients.delete_folder(rt.actor, client, path)
     emit(folder.to_json(), as_json, f"Folder {folder.path} deleted.")

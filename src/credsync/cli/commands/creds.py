@@ -9,7 +9,7 @@ import click
 
 from credsync.cli.commands.clients import if_version
 from credsync.cli.output import details, emit, json_option, note, table
-from credsync.cli.runtime import Runtime, read_secret, runtime
+from credsync.cli.runtime import Runtime, confirm, read_secret, runtime
 from credsync.errors import InvalidInput
 from credsync.types import CredentialType, Secret, SyncMode
 
@@ -303,7 +303,12 @@ def cred_generate(
     if_version: int | None,
     as_json: bool,
 ) -> None:
-    """Set a newly generated password on a credential."""
+    """Set a newly generated password on a credential.
+
+    \b
+    Example:
+      credsync cred generate 3f2a9c --policy long --reason "quarterly rotation"
+    """
     rt = runtime(ctx)
     current = rt.vault.credentials.get(rt.actor, cred_id)
     password, source = obtain_password(rt, False, True, policy, current.username)
@@ -329,7 +334,13 @@ def cred_generate(
 @json_option
 @click.pass_context
 def cred_history(ctx: click.Context, cred_id: str, reveal: bool, as_json: bool) -> None:
-    """Every password the credential has had: who set it, when and why (newest first)."""
+    """Every password the credential has had: who set it, when and why (newest first).
+
+    \b
+    Examples:
+      credsync cred history 3f2a9c
+      credsync cred history 3f2a9c --reveal --json
+    """
     rt = runtime(ctx)
     entries = rt.vault.credentials.history(
         rt.actor, rt.keys if reveal else None, cred_id, reveal=reveal
@@ -349,17 +360,21 @@ def cred_history(ctx: click.Context, cred_id: str, reveal: bool, as_json: bool) 
 def cred_sync_mode(
     ctx: click.Context, cred_id: str, mode: str, yes: bool, if_version: int | None, as_json: bool
 ) -> None:
-    """Set how a credential syncs: off, report, enforce, or inherit (the client's default)."""
+    """Set how a credential syncs: off, report, enforce, or inherit (the client's default).
+
+    \b
+    Examples:
+      credsync cred sync-mode 3f2a9c enforce --yes
+      credsync cred sync-mode 3f2a9c inherit
+    """
     from credsync.vault.validate import parse_sync_mode
 
     rt = runtime(ctx)
     if mode == SyncMode.ENFORCE.value and not yes:
         current = rt.vault.credentials.get(rt.actor, cred_id)
-        click.confirm(
+        confirm(
             f"In enforce mode the vault's password for {current.title!r} "
-            f"({current.username or 'no username'}) overwrites the directory's. Continue?",
-            abort=True,
-            err=True,
+            f"({current.username or 'no username'}) overwrites the directory's."
         )
     cred = rt.vault.credentials.set_sync_mode(
         rt.actor, cred_id, parse_sync_mode(mode, allow_inherit=True), expected_version=if_version
@@ -394,7 +409,12 @@ def cred_edit(
     if_version: int | None,
     as_json: bool,
 ) -> None:
-    """Change a credential's title, username, url, notes, tags, folder or type."""
+    """Change a credential's title, username, url, notes, tags, folder or type.
+
+    \b
+    Example:
+      credsync cred edit 3f2a9c --title "DC admin (old)" --tag legacy --folder Servers
+    """
     rt = runtime(ctx)
     cred = rt.vault.credentials.edit(
         rt.actor,
@@ -418,7 +438,12 @@ def cred_edit(
 @json_option
 @click.pass_context
 def cred_delete(ctx: click.Context, cred_id: str, if_version: int | None, as_json: bool) -> None:
-    """Move a credential to the trash (`cred restore` brings it back)."""
+    """Move a credential to the trash (`cred restore` brings it back).
+
+    \b
+    Example:
+      credsync cred delete 3f2a9c
+    """
     rt = runtime(ctx)
     cred = rt.vault.credentials.delete(rt.actor, cred_id, expected_version=if_version)
     emit(cred.to_json(), as_json, f"Moved {cred.id} ({cred.title}) to the trash.")
@@ -429,7 +454,13 @@ def cred_delete(ctx: click.Context, cred_id: str, if_version: int | None, as_jso
 @json_option
 @click.pass_context
 def cred_restore(ctx: click.Context, cred_id: str, as_json: bool) -> None:
-    """Bring a credential back from the trash."""
+    """Bring a credential back from the trash.
+
+    \b
+    Examples:
+      credsync cred list Contoso --trash
+      credsync cred restore 3f2a9c
+    """
     rt = runtime(ctx)
     cred = rt.vault.credentials.restore(rt.actor, cred_id)
     emit(cred.to_json(), as_json, f"Restored {cred.id} ({cred.title}).")
@@ -440,11 +471,14 @@ def cred_restore(ctx: click.Context, cred_id: str, as_json: bool) -> None:
 @click.option("--yes", is_flag=True, help="Do not ask.")
 @click.pass_context
 def cred_purge(ctx: click.Context, cred_id: str, yes: bool) -> None:
-    """Destroy a trashed credential and its whole history (admin; cannot be undone)."""
+    """Destroy a trashed credential and its whole history (admin; cannot be undone).
+
+    \b
+    Example:
+      credsync cred purge 3f2a9c --yes
+    """
     rt = runtime(ctx)
     if not yes:
-        click.confirm(
-            f"Destroy credential {cred_id} and every password it had?", abort=True, err=True
-        )
+        confirm(f"This destroys credential {cred_id} and every password it had.")
     purged = rt.vault.credentials.purge(rt.actor, cred_id)
     note(f"Purged {purged}.")

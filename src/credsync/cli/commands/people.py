@@ -69,7 +69,12 @@ def operator_list(ctx: click.Context, as_json: bool) -> None:
 @json_option
 @click.pass_context
 def operator_show(ctx: click.Context, name: str, as_json: bool) -> None:
-    """Show an operator."""
+    """Show an operator.
+
+    \b
+    Example:
+      credsync operator show bob --json
+    """
     rt = runtime(ctx)
     data = rt.vault.operators.get(rt.actor, name).to_json()
     emit(data, as_json, lambda: details(data, [(k, h) for k, h in OPERATOR_COLUMNS]))
@@ -81,7 +86,12 @@ def operator_show(ctx: click.Context, name: str, as_json: bool) -> None:
 @json_option
 @click.pass_context
 def operator_set_role(ctx: click.Context, name: str, role: str, as_json: bool) -> None:
-    """Give an operator another role (admin)."""
+    """Give an operator another role (admin).
+
+    \b
+    Example:
+      credsync operator set-role bob auditor
+    """
     rt = runtime(ctx)
     op = rt.vault.operators.set_role(rt.actor, name, role)
     emit(op.to_json(), as_json, f"Operator {op.name} now has role {op.role}.")
@@ -91,7 +101,12 @@ def operator_set_role(ctx: click.Context, name: str, role: str, as_json: bool) -
 @click.argument("name")
 @click.pass_context
 def operator_disable(ctx: click.Context, name: str) -> None:
-    """Disable an operator: no sign-in, tokens and sessions stop working (admin)."""
+    """Disable an operator: no sign-in, tokens and sessions stop working (admin).
+
+    \b
+    Example:
+      credsync operator disable bob
+    """
     rt = runtime(ctx)
     op = rt.vault.operators.set_disabled(rt.actor, name, True)
     note(f"Operator {op.name} disabled.")
@@ -101,7 +116,12 @@ def operator_disable(ctx: click.Context, name: str) -> None:
 @click.argument("name")
 @click.pass_context
 def operator_enable(ctx: click.Context, name: str) -> None:
-    """Enable a disabled operator (admin)."""
+    """Enable a disabled operator (admin).
+
+    \b
+    Example:
+      credsync operator enable bob
+    """
     rt = runtime(ctx)
     op = rt.vault.operators.set_disabled(rt.actor, name, False)
     note(f"Operator {op.name} enabled.")
@@ -112,7 +132,13 @@ def operator_enable(ctx: click.Context, name: str) -> None:
 @click.option("--password-stdin", is_flag=True, help="Read the new password from stdin.")
 @click.pass_context
 def operator_passwd(ctx: click.Context, name: str | None, password_stdin: bool) -> None:
-    """Change your password, or another operator's (admin)."""
+    """Change your password, or another operator's (admin).
+
+    \b
+    Examples:
+      credsync operator passwd
+      printf '%s\\n' "$PW" | credsync operator passwd bob --password-stdin
+    """
     rt = runtime(ctx)
     actor = rt.actor
     target = name or actor.name
@@ -162,7 +188,12 @@ def role_add(
 @click.argument("name")
 @click.pass_context
 def role_delete(ctx: click.Context, name: str) -> None:
-    """Delete a role nobody holds (admin)."""
+    """Delete a role nobody holds (admin).
+
+    \b
+    Example:
+      credsync role delete helpdesk
+    """
     rt = runtime(ctx)
     rt.vault.operators.delete_role(rt.actor, name)
     note(f"Role {name} deleted.")
@@ -214,7 +245,13 @@ def token_list(ctx: click.Context, everyone: bool, as_json: bool) -> None:
 @click.argument("token_id")
 @click.pass_context
 def token_revoke(ctx: click.Context, token_id: str) -> None:
-    """Revoke an API token."""
+    """Revoke an API token.
+
+    \b
+    Examples:
+      credsync token list --json
+      credsync token revoke 5b1e0d2c-8f4a-4d7e-9c61-2f0a7b3e9d14
+    """
     rt = runtime(ctx)
     token = rt.vault.access.revoke_token(rt.actor, token_id)
     note(f"Token {token.name} revoked.")

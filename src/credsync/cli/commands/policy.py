@@ -125,7 +125,12 @@ def policy_list(ctx: click.Context, as_json: bool) -> None:
 @click.argument("name")
 @click.pass_context
 def policy_delete(ctx: click.Context, name: str) -> None:
-    """Delete a named policy (admin)."""
+    """Delete a named policy (admin).
+
+    \b
+    Example:
+      credsync policy delete long
+    """
     rt = runtime(ctx)
     rt.vault.policies.delete(rt.actor, name)
     note(f"Policy {name} deleted.")

@@ -9,7 +9,7 @@ import click
 
 from credsync.cli.output import details, emit, json_option, note
 from credsync.cli.runtime import interactive, read_secret, runtime
-from credsync.errors import ConfigError, InvalidInput
+from credsync.errors import AlreadyExists, ConfigError, InvalidInput
 from credsync.types import Secret
 
 _DURATION = re.compile(r"^(\d+)([smhd])$")
@@ -68,6 +68,8 @@ def init_cmd(
     from credsync.vault import Vault
 
     rt = runtime(ctx)
+    if Vault.exists(rt.db):
+        raise AlreadyExists(f"a vault already exists in {rt.db.safe_url}")
     params = KdfParams.new(
         time_cost=kdf_time_cost, memory_kib=kdf_memory_kib, parallelism=kdf_parallelism
     )
@@ -207,16 +209,11 @@ def key_rotate_cmd(ctx: click.Context, new_passphrase_stdin: bool, as_json: bool
     Example:
       printf '%s\\n' "$NEW" | credsync key rotate --new-passphrase-stdin
     """
-    import os
-
     rt = runtime(ctx)
     actor = rt.actor
     keys = rt.keys
     keys.kek()  # the current passphrase must open the vault before anything else
-    env_new = os.environ.get("CREDSYNC_NEW_PASSPHRASE")
-    new = _new_passphrase(
-        Secret(env_new) if env_new else None, new_passphrase_stdin, "New master passphrase"
-    )
+    new = _new_passphrase(rt.settings.new_passphrase, new_passphrase_stdin, "New master passphrase")
     count = rt.vault.rotate_key(actor, keys, new)
     emit(
         {"data_keys_rewrapped": count},

@@ -5,12 +5,16 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from credsync.cli.output import emit, json_option, note, table
-from credsync.cli.runtime import runtime
+from credsync.cli.runtime import confirm, runtime
 from credsync.errors import InvalidInput
+
+if TYPE_CHECKING:
+    from credsync.vault.csvio import ImportReport
 
 IMPORT_EXIT_PARTIAL = 10
 
@@ -54,6 +58,8 @@ def import_cmd(
         stream = sys.stdin.buffer if file == "-" else open(file, "rb")  # noqa: SIM115
     except OSError as err:
         raise InvalidInput(f"cannot read {file}: {err.strerror}") from None
+    from credsync.vault.csvio import ImportRejected
+
     try:
         report = rt.vault.csv.import_csv(
             actor,
@@ -67,11 +73,19 @@ def import_cmd(
             policy=chosen,
             dry_run=dry_run,
         )
+    except ImportRejected as err:
+        err.report.folders_created.clear()  # rolled back with the rest
+        _show_report(err.report, dry_run, as_json)  # which rows, and why (nothing was written)
+        raise
     finally:
         if stream is not sys.stdin.buffer:
             stream.close()
-    data = report.to_json()
+    _show_report(report, dry_run, as_json)
+    if report.rejected_count:
+        ctx.exit(IMPORT_EXIT_PARTIAL)
 
+
+def _show_report(report: ImportReport, dry_run: bool, as_json: bool) -> None:
     def human() -> str:
         verb = "would import" if dry_run else "imported"
         lines = [f"{report.client}: {verb} {report.imported} of {report.rows} rows."]
@@ -88,9 +102,7 @@ def import_cmd(
             )
         return "\n".join(lines)
 
-    emit(data, as_json, human)
-    if report.rejected_count:
-        ctx.exit(IMPORT_EXIT_PARTIAL)
+    emit(report.to_json(), as_json, human)
 
 
 @click.command("export")
@@ -114,9 +126,7 @@ def export_cmd(ctx: click.Context, client: str, output: str, force: bool, yes: b
     rt = runtime(ctx)
     actor, keys = rt.actor, rt.keys
     if not yes:
-        click.confirm(
-            f"Write every password of {client} in the clear to {output}?", abort=True, err=True
-        )
+        confirm(f"This writes every password of {client} in the clear to {output}.")
     if output == "-":
         count = rt.vault.csv.export_csv(actor, keys, client, sys.stdout, destination="<stdout>")
     else:
@@ -128,6 +138,11 @@ def export_cmd(ctx: click.Context, client: str, output: str, force: bool, yes: b
             raise InvalidInput(f"{output} exists: choose another name or pass --force") from None
         except OSError as err:
             raise InvalidInput(f"cannot write {output}: {err.strerror}") from None
+        try:
+            os.fchmod(fd, 0o600)  # a file overwritten with --force keeps its own mode otherwise
+        except OSError as err:
+            os.close(fd)
+            raise InvalidInput(f"cannot make {output} private: {err.strerror}") from None
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as out:
             count = rt.vault.csv.export_csv(actor, keys, client, out, destination=str(path))
     note(f"Exported {count} credential(s) of {client}.")

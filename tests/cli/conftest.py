@@ -1,0 +1,252 @@
+"""CLI fixtures: a throwaway CREDSYNC_HOME holding a vault made by ``credsync init``, and two
+ways to run the command on it.
+
+- ``cli.run(...)`` calls :func:`credsync.cli.main` in this process with its own environment and
+  standard input (each call builds a fresh click context, so nothing is cached between calls);
+- ``cli.proc(...)`` runs ``python -m credsync`` as a real subprocess with no terminal at all
+  (stdin is a pipe or /dev/null, stdout and stderr are pipes, and it is in a new session).
+
+Both return a :class:`Result`, whose ``repr`` leaves standard output out so that a failing
+assertion never prints a revealed password. The constants are reached through the fixture
+(``cli.passphrase``, ...) rather than by importing this module: ``tests/`` is not a package, so
+``conftest`` names more than one module here.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from credsync.cli import main
+
+PASSPHRASE = "cli master passphrase: plum-47-kettle"
+ADMIN = "alice"
+ADMIN_PASSWORD = "alice-cli-password-8831"
+KDF_ARGS = ("--kdf-memory-kib", "8192", "--kdf-time-cost", "1", "--kdf-parallelism", "1")
+SUBPROCESS_TIMEOUT = 120
+
+Env = Mapping[str, str | None]
+
+
+@dataclass(frozen=True)
+class Result:
+    code: int
+    out: str
+    err: str
+
+    def __repr__(self) -> str:
+        # stdout may hold a revealed password: show only its size.
+        return f"Result(code={self.code}, err={self.err!r}, out=<{len(self.out)} chars>)"
+
+    def json(self) -> Any:
+        return json.loads(self.out)
+
+    @property
+    def error(self) -> str:
+        """The single error line on stderr (asserting that there is exactly one)."""
+        lines = self.err.splitlines()
+        assert len(lines) == 1, f"expected one line on stderr, got {len(lines)}: {self.err!r}"
+        assert lines[0].startswith("credsync: error: "), lines[0]
+        return lines[0]
+
+
+def _encode(data: str | bytes | None) -> bytes | None:
+    return data.encode("utf-8") if isinstance(data, str) else data
+
+
+def clean_environ() -> dict[str, str]:
+    """This process's environment without any CREDSYNC_* variable."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("CREDSYNC_")}
+
+
+def run_subprocess(
+    args: list[str], env: Mapping[str, str], stdin: str | bytes | None = None
+) -> Result:
+    data = _encode(stdin)
+    io_args: dict[str, Any] = {"stdin": subprocess.DEVNULL} if data is None else {"input": data}
+    completed = subprocess.run(
+        args,
+        env={**clean_environ(), **env},
+        capture_output=True,
+        timeout=SUBPROCESS_TIMEOUT,
+        check=False,
+        start_new_session=True,  # no controlling terminal either
+        **io_args,
+    )
+    return Result(
+        completed.returncode,
+        completed.stdout.decode("utf-8", "replace"),
+        completed.stderr.decode("utf-8", "replace"),
+    )
+
+
+class Cli:
+    """The credsync command on one CREDSYNC_HOME, signed in as the first admin by default."""
+
+    passphrase = PASSPHRASE
+    admin = ADMIN
+    admin_password = ADMIN_PASSWORD
+    kdf_args = KDF_ARGS
+
+    def __init__(self, home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        self.home = home
+        self._capsys = capsys
+        self.env: dict[str, str] = {
+            "CREDSYNC_HOME": str(home),
+            "CREDSYNC_PASSPHRASE": PASSPHRASE,
+            "CREDSYNC_OPERATOR": ADMIN,
+            "CREDSYNC_OPERATOR_PASSWORD": ADMIN_PASSWORD,
+        }
+
+    def environment(self, env: Env | None = None, *, only: bool = False) -> dict[str, str]:
+        """``self.env`` changed by ``env`` (a None value removes a variable); with ``only``,
+        just CREDSYNC_HOME and ``env``."""
+        merged = {"CREDSYNC_HOME": str(self.home)} if only else dict(self.env)
+        for name, value in (env or {}).items():
+            if value is None:
+                merged.pop(name, None)
+            else:
+                merged[name] = value
+        return merged
+
+    def run(
+        self,
+        *args: str,
+        stdin: str | bytes | None = None,
+        env: Env | None = None,
+        only: bool = False,
+    ) -> Result:
+        """``credsync ARGS`` in this process; standard input is ``stdin`` (empty by default)."""
+        environment = self.environment(env, only=only)
+        with pytest.MonkeyPatch.context() as mp:
+            for name in list(os.environ):
+                if name.startswith("CREDSYNC_"):
+                    mp.delenv(name)
+            for name, value in environment.items():
+                mp.setenv(name, value)
+            stream = io.TextIOWrapper(io.BytesIO(_encode(stdin) or b""), encoding="utf-8")
+            mp.setattr(sys, "stdin", stream)
+            self._capsys.readouterr()
+            code = main(list(args))
+            captured = self._capsys.readouterr()
+        return Result(code, captured.out, captured.err)
+
+    def proc(
+        self,
+        *args: str,
+        stdin: str | bytes | None = None,
+        env: Env | None = None,
+        only: bool = False,
+    ) -> Result:
+        """``credsync ARGS`` as a subprocess with no terminal."""
+        return run_subprocess(
+            [sys.executable, "-m", "credsync", *args], self.environment(env, only=only), stdin
+        )
+
+    def python(self, *args: str, env: Env | None = None) -> Result:
+        """``python ARGS`` (this interpreter) as a subprocess with only CREDSYNC_HOME set."""
+        return run_subprocess([sys.executable, *args], self.environment(env, only=True))
+
+    def ok(self, *args: str, **kwargs: Any) -> Result:
+        result = self.run(*args, **kwargs)
+        assert result.code == 0, result
+        assert result.err == "" or not result.err.startswith("credsync: error"), result
+        return result
+
+    def json(self, *args: str, **kwargs: Any) -> Any:
+        return self.ok(*args, "--json", **kwargs).json()
+
+    def fails(self, code: int, *args: str, **kwargs: Any) -> str:
+        """Run, expect exit status ``code`` and one error line; return that line."""
+        result = self.run(*args, **kwargs)
+        assert result.code == code, result
+        assert result.out == "", result
+        return result.error
+
+    # -- shortcuts --------------------------------------------------------------------------
+    def use_session(self) -> str:
+        """Sign in once (``credsync unlock --raw``); later calls carry only CREDSYNC_SESSION,
+        which skips the password hash and the key derivation and keeps the tests fast."""
+        session = self.ok("unlock", "--raw").out.strip()
+        self.env = {"CREDSYNC_HOME": str(self.home), "CREDSYNC_SESSION": session}
+        return session
+
+    def sign_in_as(self, name: str, password: str) -> None:
+        self.env = {
+            "CREDSYNC_HOME": str(self.home),
+            "CREDSYNC_PASSPHRASE": PASSPHRASE,
+            "CREDSYNC_OPERATOR": name,
+            "CREDSYNC_OPERATOR_PASSWORD": password,
+        }
+
+    def add_client(self, name: str = "Contoso") -> dict[str, Any]:
+        data: dict[str, Any] = self.json("client", "add", name)
+        return data
+
+    def add_cred(
+        self, client: str, title: str, password: str, *extra: str, username: str = "admin"
+    ) -> dict[str, Any]:
+        data: dict[str, Any] = self.json(
+            "cred",
+            "add",
+            client,
+            "--title",
+            title,
+            "--username",
+            username,
+            "--password-stdin",
+            *extra,
+            stdin=password + "\n",
+        )
+        return data
+
+
+@pytest.fixture(scope="session")
+def vault_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One vault made by a real ``credsync init`` (no terminal), copied for each test."""
+    home = tmp_path_factory.mktemp("cli-template") / "home"
+    result = run_subprocess(
+        [sys.executable, "-m", "credsync", "init", "--admin", ADMIN, *KDF_ARGS],
+        {
+            "CREDSYNC_HOME": str(home),
+            "CREDSYNC_PASSPHRASE": PASSPHRASE,
+            "CREDSYNC_ADMIN_PASSWORD": ADMIN_PASSWORD,
+        },
+    )
+    assert result.code == 0, result
+    return home
+
+
+@pytest.fixture
+def cli(vault_template: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Cli:
+    """A throwaway CREDSYNC_HOME with an initialised vault; env signs in as the admin."""
+    home = tmp_path / "home"
+    shutil.copytree(vault_template, home)
+    return Cli(home, capsys)
+
+
+@pytest.fixture
+def empty_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Cli:
+    """A CREDSYNC_HOME with no vault yet."""
+    return Cli(tmp_path / "empty-home", capsys)
+
+
+@pytest.fixture(autouse=True)
+def _close_cli_log() -> Iterator[None]:
+    """In-process runs leave the credsync log handler open on the test's home: close it."""
+    yield
+    log = logging.getLogger("credsync")
+    for handler in list(log.handlers):
+        log.removeHandler(handler)
+        handler.close()

@@ -1,0 +1,121 @@
+"""Human output against --json on every read command, and in-process runs staying separate."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import click
+import pytest
+
+from credsync.cli.app import cli as root_command
+
+PW = "Out-test-pw-1111!"
+
+
+def _read_commands() -> list[tuple[str, ...]]:
+    """Every command whose name says it only reads and that has a --json option."""
+    ctx = click.Context(root_command, info_name="credsync")
+    found: list[tuple[str, ...]] = []
+
+    def walk(command: click.Command, path: tuple[str, ...], ctx: click.Context) -> None:
+        has_json = any(p.name == "as_json" for p in command.params)
+        if has_json and path and path[-1] in ("list", "show", "search", "history", "status",
+                                               "whoami", "audit"):  # fmt: skip
+            found.append(path)
+        if isinstance(command, click.Group):
+            for name in command.list_commands(ctx):
+                sub = command.get_command(ctx, name)
+                assert sub is not None
+                walk(sub, (*path, name), click.Context(sub, info_name=name, parent=ctx))
+
+    walk(root_command, (), ctx)
+    return found
+
+
+READ_COMMANDS = _read_commands()
+
+
+@pytest.fixture
+def seeded(cli):
+    """A vault with one of everything a read command can show."""
+    cli.use_session()
+    cli.add_client("Contoso")
+    cli.ok("folder", "add", "Contoso", "Servers")
+    cred = cli.add_cred("Contoso", "Seeded admin", PW, "--tag", "seed", "--folder", "Servers")
+    cli.json("cred", "set-password", cred["id"], "--password-stdin", stdin=PW + "2")
+    cli.ok("token", "create", "seed-token")
+    cli.ok("policy", "add", "seeded", "--length", "30")
+    return cli, cred["id"]
+
+
+def _args(cred_id: str, path: tuple[str, ...]) -> list[str]:
+    arguments = {
+        ("client", "show"): ["Contoso"],
+        ("folder", "list"): ["Contoso"],
+        ("cred", "list"): ["Contoso"],
+        ("cred", "search"): ["seeded"],
+        ("cred", "show"): [cred_id],
+        ("cred", "history"): [cred_id],
+        ("operator", "show"): ["alice"],
+    }
+    return [*path, *arguments.get(path, [])]
+
+
+def test_the_read_commands_are_found():
+    assert {
+        ("client", "list"), ("client", "show"), ("folder", "list"), ("cred", "list"),
+        ("cred", "search"), ("cred", "show"), ("cred", "history"), ("operator", "list"),
+        ("operator", "show"), ("role", "list"), ("token", "list"), ("policy", "list"),
+        ("audit",), ("whoami",), ("db", "status"),
+    } <= set(READ_COMMANDS)  # fmt: skip
+
+
+@pytest.mark.parametrize("path", READ_COMMANDS, ids=" ".join)
+def test_human_and_json(seeded, path):
+    cli, cred_id = seeded
+    args = _args(cred_id, path)
+    as_json = cli.run(*args, "--json")
+    assert as_json.code == 0, as_json
+    data = json.loads(as_json.out)
+    assert data, "nothing to show: the fixture should seed this command"
+    assert isinstance(data, list | dict)
+
+    human = cli.run(*args)
+    assert human.code == 0, human
+    assert human.out.strip()
+    with pytest.raises(json.JSONDecodeError):
+        json.loads(human.out)
+    first = human.out.splitlines()[0]
+    if isinstance(data, list):  # a table: an upper-case header row, then one row per item
+        assert first == first.upper()
+        assert len(human.out.strip().splitlines()) == len(data) + 1
+    else:  # one record: "Field: value" lines
+        assert ":" in first
+    assert PW not in human.out
+    assert PW not in as_json.out
+
+
+def test_in_process_runs_do_not_share_state(cli, tmp_path):
+    """Each main() call builds its own click context, Runtime and log handler."""
+    cli.ok("operator", "add", "bob", "--role", "viewer", "--password-stdin", stdin="bob-pw-123456")
+    bob = {"CREDSYNC_OPERATOR": "bob", "CREDSYNC_OPERATOR_PASSWORD": "bob-pw-123456"}
+    assert cli.json("whoami")["operator"] == cli.admin
+    assert cli.json("whoami", env=bob)["operator"] == "bob"
+    assert cli.json("whoami")["operator"] == cli.admin
+
+    other = tmp_path / "other-home"
+    assert cli.json("db", "status", env={"CREDSYNC_HOME": str(other)})["revision"] is None
+    assert cli.json("whoami")["home"] == str(cli.home)
+    handlers = logging.getLogger("credsync").handlers
+    assert len(handlers) == 1
+    assert getattr(handlers[0], "baseFilename", "") == str(cli.home / "logs" / "credsync.log")
+
+    # --home wins over CREDSYNC_HOME
+    assert cli.json("--home", str(other), "db", "status")["revision"] is None
+
+
+def test_version(empty_cli):
+    result = empty_cli.run("--version", only=True)
+    assert result.code == 0, result
+    assert result.out.startswith("credsync, version ")

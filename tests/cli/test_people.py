@@ -1,0 +1,154 @@
+"""operator, role, token and whoami commands; permissions are checked for every command."""
+
+from __future__ import annotations
+
+BOB_PASSWORD = "bob-cli-password-5521"
+BOB_NEW_PASSWORD = "bob-cli-password-6632"
+CAROL_PASSWORD = "carol-cli-password-7743"
+
+
+def test_whoami(cli):
+    who = cli.json("whoami")
+    assert who["operator"] == cli.admin
+    assert (who["role"], who["via"]) == ("admin", "password")
+    assert who["permissions"] == ["admin"]
+    assert who["home"] == str(cli.home)
+    assert who["database"].startswith("sqlite:///")
+    human = cli.ok("whoami").out
+    assert "Operator:" in human
+    assert "Signed in via: password" in human
+    assert cli.admin_password not in human
+
+
+def _as(name: str, password: str) -> dict[str, str]:
+    """Environment for another operator (use with ``only=True``: no admin session)."""
+    return {"CREDSYNC_OPERATOR": name, "CREDSYNC_OPERATOR_PASSWORD": password}
+
+
+def test_operator_lifecycle(cli):
+    cli.use_session()  # the admin; bob signs in with his password
+    added = cli.json(
+        "operator", "add", "bob", "--role", "technician", "--password-stdin", stdin=BOB_PASSWORD
+    )
+    assert (added["name"], added["role"], added["disabled"]) == ("bob", "technician", False)
+    assert "password" not in " ".join(added)
+    cli.fails(
+        5, "operator", "add", "BOB", "--role", "technician", "--password-stdin", stdin=BOB_PASSWORD
+    )
+    assert "nobody" in cli.fails(
+        4, "operator", "add", "dave", "--role", "nobody", "--password-stdin", stdin=BOB_PASSWORD
+    )
+
+    rows = cli.json("operator", "list")
+    assert [r["name"] for r in rows] == [cli.admin, "bob"]
+    table = cli.ok("operator", "list").out.splitlines()
+    assert table[0].split()[:3] == ["NAME", "ROLE", "DISABLED"]
+    assert len(table) == 3
+    assert cli.json("operator", "show", "bob")["role"] == "technician"
+    assert "technician" in cli.ok("operator", "show", "bob").out
+
+    bob = {"env": _as("bob", BOB_PASSWORD), "only": True}
+    assert cli.json("whoami", **bob)["role"] == "technician"
+    denied = cli.fails(3, "operator", "list", **bob)
+    assert "admin" in denied
+
+    assert "auditor" in cli.ok("operator", "set-role", "bob", "auditor").out
+    assert cli.json("whoami", **bob)["permissions"] == ["audit.read", "vault.read"]
+
+    assert "disabled" in cli.ok("operator", "disable", "bob").err
+    assert cli.json("operator", "show", "bob")["disabled"] is True
+    assert "bob" in cli.fails(3, "whoami", **bob)
+    assert "enabled" in cli.ok("operator", "enable", "bob").err
+    cli.ok("whoami", **bob)
+
+    # bob changes his own password; alice (admin) changes it back
+    cli.ok("operator", "passwd", "--password-stdin", stdin=BOB_NEW_PASSWORD, **bob)
+    cli.fails(3, "whoami", **bob)
+    bob_new = {"env": _as("bob", BOB_NEW_PASSWORD), "only": True}
+    assert cli.json("whoami", **bob_new)["operator"] == "bob"
+    cli.fails(3, "operator", "passwd", cli.admin, "--password-stdin", stdin="x" * 20, **bob_new)
+    cli.ok("operator", "passwd", "bob", "--password-stdin", stdin=BOB_PASSWORD)
+    cli.ok("whoami", **bob)
+
+    cli.fails(4, "operator", "show", "nobody")
+    audit = {e["action"] for e in cli.json("audit", "--action", "operator.*")}
+    assert {"operator.add", "operator.role", "operator.disable", "operator.enable"} <= audit
+
+
+def test_wrong_password_is_one_line_without_the_password(cli):
+    wrong = "definitely-not-it-9911"
+    line = cli.fails(3, "client", "list", env={"CREDSYNC_OPERATOR_PASSWORD": wrong})
+    assert wrong not in line
+    assert "password" in line
+    line = cli.fails(3, "client", "list", env={"CREDSYNC_OPERATOR": "mallory"})
+    assert "mallory" in line or "operator" in line
+
+
+def test_roles(cli):
+    cli.use_session()
+    roles = {r["name"]: r for r in cli.json("role", "list")}
+    assert {"admin", "technician", "directory_manager", "auditor", "viewer"} <= set(roles)
+    assert roles["admin"]["builtin"] is True
+    table = cli.ok("role", "list").out.splitlines()
+    assert table[0].split() == ["NAME", "PERMISSIONS", "BUILT", "IN"]
+
+    added = cli.json(
+        "role", "add", "helpdesk", "--permission", "vault.read", "--permission", "secret.reveal",
+        "--description", "first line",
+    )  # fmt: skip
+    assert sorted(added["permissions"]) == ["secret.reveal", "vault.read"]
+    assert added["builtin"] is False
+    cli.fails(5, "role", "add", "helpdesk", "--permission", "vault.read")
+    assert "fly" in cli.fails(2, "role", "add", "pilots", "--permission", "fly")
+
+    cli.ok(
+        "operator", "add", "carol", "--role", "helpdesk", "--password-stdin", stdin=CAROL_PASSWORD
+    )
+    in_use = cli.run("role", "delete", "helpdesk")
+    assert in_use.code in (2, 5), in_use
+    assert "helpdesk" in in_use.error
+    cli.ok("operator", "set-role", "carol", "viewer")
+    assert "deleted" in cli.ok("role", "delete", "helpdesk").err
+    assert "helpdesk" not in {r["name"] for r in cli.json("role", "list")}
+    builtin = cli.run("role", "delete", "viewer")
+    assert builtin.code in (2, 5), builtin
+    cli.fails(4, "role", "delete", "helpdesk")
+
+
+def test_tokens(cli):
+    cli.use_session()
+    cli.ok("operator", "add", "bob", "--role", "technician", "--password-stdin", stdin=BOB_PASSWORD)
+    mine = cli.json("token", "create", "backup-job", "--expires-days", "30")
+    assert mine["token"].startswith("cst_")
+    assert (mine["name"], mine["operator"]) == ("backup-job", cli.admin)
+    assert mine["expires_at"] is not None
+    human = cli.ok("token", "create", "second")
+    assert human.out.startswith("cst_")
+    assert "not shown again" in human.out
+    for_bob = cli.json("token", "create", "bob-script", "--operator", "bob")
+    assert for_bob["operator"] == "bob"
+
+    listed = cli.json("token", "list")
+    assert sorted(t["name"] for t in listed) == ["backup-job", "second"]
+    assert all("token" not in t for t in listed)
+    everyone = cli.json("token", "list", "--all")
+    assert sorted(t["name"] for t in everyone) == ["backup-job", "bob-script", "second"]
+    text = cli.ok("token", "list", "--all").out
+    assert text.splitlines()[0].split()[:3] == ["ID", "NAME", "OPERATOR"]
+    assert mine["token"] not in text
+
+    bob_token = {"CREDSYNC_TOKEN": for_bob["token"], "CREDSYNC_SESSION": None}
+    assert cli.json("whoami", env=bob_token)["operator"] == "bob"
+    assert [t["name"] for t in cli.json("token", "list", env=bob_token)] == ["bob-script"]
+    cli.fails(3, "token", "list", "--all", env=bob_token)
+    cli.fails(3, "token", "revoke", mine["id"], env=bob_token)
+
+    assert "revoked" in cli.ok("token", "revoke", mine["id"]).err
+    revoked = {t["name"]: t["revoked"] for t in cli.json("token", "list")}
+    assert revoked == {"backup-job": True, "second": False}
+    line = cli.fails(3, "whoami", env={"CREDSYNC_TOKEN": mine["token"]}, only=True)
+    assert mine["token"] not in line
+    cli.fails(4, "token", "revoke", "0" * 36)
+    assert "not-a-token" not in cli.fails(
+        3, "whoami", env={"CREDSYNC_TOKEN": "not-a-token"}, only=True
+    )
