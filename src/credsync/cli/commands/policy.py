@@ -63,14 +63,12 @@ def generate_cmd(
       credsync generate
       credsync generate --length 32 --min-symbols -1 --count 5
     """
-    from credsync.vault.generator import DEFAULT_POLICY, generate
+    from credsync.vault import Permission
+    from credsync.vault.generator import generate
 
-    if policy:
-        rt = runtime(ctx)
-        _ = rt.actor
-        base = rt.vault.policies.get(policy)
-    else:
-        base = DEFAULT_POLICY
+    rt = runtime(ctx)
+    rt.actor.require(Permission.VAULT_READ)  # like every command, it runs as an operator
+    base = rt.vault.policies.get(policy)
     chosen = build_policy(base, **given)
     passwords = [generate(chosen).reveal() for _ in range(count)]
     emit(passwords, as_json, "\n".join(passwords))
