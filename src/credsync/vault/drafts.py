@@ -12,6 +12,7 @@ from sqlalchemy.engine import Connection
 
 from credsync.crypto import DataKey
 from credsync.errors import InvalidInput
+from credsync.storage.bulk import bulk_insert, db_value
 from credsync.storage.tables import credential_tags, credentials, search_terms, secret_versions
 from credsync.types import CredentialType, Secret, SyncMode, new_id
 from credsync.vault.search import terms_for
@@ -85,6 +86,36 @@ def make_draft(
     )
 
 
+_CREDENTIAL_COLUMNS = (
+    "id",
+    "client_id",
+    "folder_id",
+    "title",
+    "title_key",
+    "username",
+    "url",
+    "type",
+    "sync_mode",
+    "notes_ct",
+    "secret_version",
+    "version",
+    "created_at",
+    "created_by",
+    "updated_at",
+    "updated_by",
+    "password_changed_at",
+)
+_SECRET_COLUMNS = (
+    "credential_id",
+    "version",
+    "ciphertext",
+    "source",
+    "reason",
+    "created_at",
+    "created_by",
+)
+
+
 def insert_drafts(
     conn: Connection,
     *,
@@ -97,58 +128,55 @@ def insert_drafts(
     now: dt.datetime,
 ) -> list[str]:
     """Insert (draft, folder_id) pairs with executemany; returns the new ids in order."""
-    cred_rows: list[dict[str, Any]] = []
-    secret_rows: list[dict[str, Any]] = []
-    tag_rows: list[dict[str, Any]] = []
-    term_rows: list[dict[str, Any]] = []
+    stamp = db_value(conn, credentials, "created_at", now)
+    cred_rows: list[tuple[Any, ...]] = []
+    secret_rows: list[tuple[Any, ...]] = []
+    tag_rows: list[tuple[str, str]] = []
+    term_rows: list[tuple[str, str, str]] = []
     ids: list[str] = []
     for draft, folder_id in drafts:
         cred_id = new_id()
         ids.append(cred_id)
+        notes_ct = key.seal_text(cred_id, 0, "notes", draft.notes) if draft.notes else None
         cred_rows.append(
-            {
-                "id": cred_id,
-                "client_id": client_id,
-                "folder_id": folder_id,
-                "title": draft.title,
-                "title_key": draft.title.casefold()[:255],
-                "username": draft.username,
-                "url": draft.url,
-                "type": draft.type.value,
-                "sync_mode": draft.sync_mode.value if draft.sync_mode else None,
-                "notes_ct": key.seal_text(cred_id, 0, "notes", draft.notes)
-                if draft.notes
-                else None,
-                "secret_version": 1,
-                "version": 1,
-                "created_at": now,
-                "created_by": actor_name,
-                "updated_at": now,
-                "updated_by": actor_name,
-                "password_changed_at": now,
-            }
+            (
+                cred_id,
+                client_id,
+                folder_id,
+                draft.title,
+                draft.title.casefold()[:255],
+                draft.username,
+                draft.url,
+                draft.type.value,
+                draft.sync_mode.value if draft.sync_mode else None,
+                notes_ct,
+                1,
+                1,
+                stamp,
+                actor_name,
+                stamp,
+                actor_name,
+                stamp,
+            )
         )
         secret_rows.append(
-            {
-                "credential_id": cred_id,
-                "version": 1,
-                "ciphertext": key.seal_text(cred_id, 1, "password", draft.password.reveal()),
-                "source": source,
-                "reason": reason,
-                "created_at": now,
-                "created_by": actor_name,
-            }
+            (
+                cred_id,
+                1,
+                key.seal_text(cred_id, 1, "password", draft.password.reveal()),
+                source,
+                reason,
+                stamp,
+                actor_name,
+            )
         )
-        tag_rows.extend({"credential_id": cred_id, "tag": tag} for tag in draft.tags)
+        tag_rows.extend((cred_id, tag) for tag in draft.tags)
         term_rows.extend(
-            {"term": term, "credential_id": cred_id, "client_id": client_id}
+            (term, cred_id, client_id)
             for term in terms_for(draft.title, draft.username, draft.url, draft.tags)
         )
-    if cred_rows:
-        conn.execute(credentials.insert(), cred_rows)
-        conn.execute(secret_versions.insert(), secret_rows)
-    if tag_rows:
-        conn.execute(credential_tags.insert(), tag_rows)
-    if term_rows:
-        conn.execute(search_terms.insert(), term_rows)
+    bulk_insert(conn, credentials, _CREDENTIAL_COLUMNS, cred_rows)
+    bulk_insert(conn, secret_versions, _SECRET_COLUMNS, secret_rows)
+    bulk_insert(conn, credential_tags, ("credential_id", "tag"), tag_rows)
+    bulk_insert(conn, search_terms, ("term", "credential_id", "client_id"), term_rows)
     return ids

@@ -20,6 +20,9 @@ MAX_SECRET_CHARS = 1024
 MAX_NOTES_CHARS = 20_000
 MAX_TAGS = 32
 _TAG = re.compile(r"^[\w][\w.:/@+-]{0,63}$")
+# Unicode category Cc: C0 controls, DEL and C1 controls.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+_CONTROL_MULTILINE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 
 def _check_utf8(value: str, what: str) -> None:
@@ -37,10 +40,9 @@ def clean_text(value: str | None, what: str, max_len: int, *, multiline: bool = 
     _check_utf8(value, what)
     if len(value) > max_len:
         raise InvalidInput(f"{what} is too long ({len(value)} characters, at most {max_len})")
-    allowed = "\n\t\r" if multiline else ""
-    for ch in value:
-        if unicodedata.category(ch) == "Cc" and ch not in allowed:
-            raise InvalidInput(f"{what} contains a control character (U+{ord(ch):04X})")
+    found = (_CONTROL_MULTILINE if multiline else _CONTROL).search(value)
+    if found:
+        raise InvalidInput(f"{what} contains a control character (U+{ord(found.group()):04X})")
     return value if multiline else value.strip()
 
 
