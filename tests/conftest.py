@@ -74,9 +74,10 @@ class VaultWorld:
         return self.vault.access.login_password(name, password)
 
 
-@pytest.fixture
-def world(db_url: str) -> Iterator[VaultWorld]:
-    db = Database(db_url)
+def make_world(url: str) -> VaultWorld:
+    """A new vault in the empty database at ``url``, with admin ``alice`` signed in.
+    The caller disposes ``world.db``."""
+    db = Database(url)
     vault, _, kek = Vault.initialise(
         db,
         passphrase=Secret(PASSPHRASE),
@@ -85,7 +86,13 @@ def world(db_url: str) -> Iterator[VaultWorld]:
         kdf=fast_kdf(),
     )
     admin = vault.access.login_password("alice", Secret(ADMIN_PASSWORD))
+    return VaultWorld(db, vault, admin, KeyRing.of(kek), url)
+
+
+@pytest.fixture
+def world(db_url: str) -> Iterator[VaultWorld]:
+    built = make_world(db_url)
     try:
-        yield VaultWorld(db, vault, admin, KeyRing.of(kek), db_url)
+        yield built
     finally:
-        db.dispose()
+        built.db.dispose()

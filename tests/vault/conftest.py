@@ -13,11 +13,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from credsync.storage import Database
-from credsync.types import Secret
-from credsync.vault import KeyRing, Vault
-
-from .helpers import ADMIN_PASSWORD, PASSPHRASE, Ctx, RoleActors, VaultWorld, fast_kdf
+from .helpers import Ctx, RoleActors, VaultWorld, make_world
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
@@ -32,19 +28,11 @@ def shared_world(
         server = request.getfixturevalue("pg_server")
         pg_name = f"m_{uuid.uuid4().hex[:12]}"
         url = server.create_database(pg_name)
-    db = Database(url)
+    built = make_world(url)
     try:
-        vault, _, kek = Vault.initialise(
-            db,
-            passphrase=Secret(PASSPHRASE),
-            admin_name="alice",
-            admin_password=Secret(ADMIN_PASSWORD),
-            kdf=fast_kdf(),
-        )
-        admin = vault.access.login_password("alice", Secret(ADMIN_PASSWORD))
-        yield VaultWorld(db, vault, admin, KeyRing.of(kek), url)
+        yield built
     finally:
-        db.dispose()
+        built.db.dispose()
         if pg_name is not None:
             request.getfixturevalue("pg_server").drop_database(pg_name)
 

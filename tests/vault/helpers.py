@@ -35,6 +35,7 @@ PASSPHRASE: str = _top.PASSPHRASE
 ADMIN_PASSWORD: str = _top.ADMIN_PASSWORD
 VaultWorld = _top.VaultWorld
 fast_kdf = _top.fast_kdf
+make_world = _top.make_world
 
 
 def add_cred(

@@ -10,13 +10,11 @@ import pytest
 import sqlalchemy as sa
 
 from credsync.errors import InvalidInput, NotFound, PermissionDenied, StaleVersion
-from credsync.storage import Database
 from credsync.storage.tables import credentials, search_terms, secret_versions
 from credsync.types import CredentialType, Secret, SyncMode
-from credsync.vault import KeyRing, Vault
 from credsync.vault.drafts import make_draft
 
-from .helpers import ADMIN_PASSWORD, PASSPHRASE, VaultWorld, add_cred, fast_kdf
+from .helpers import add_cred, make_world
 
 
 def word() -> str:
@@ -715,19 +713,11 @@ def icu_world(pg_server):
             f"CREATE DATABASE {name} TEMPLATE template0 LOCALE_PROVIDER icu "
             "ICU_LOCALE 'en-US' LOCALE 'C.UTF-8'".encode()
         )
-    db = Database(pg_server.url_for(name))
+    built = make_world(pg_server.url_for(name))
     try:
-        vault, _, kek = Vault.initialise(
-            db,
-            passphrase=Secret(PASSPHRASE),
-            admin_name="alice",
-            admin_password=Secret(ADMIN_PASSWORD),
-            kdf=fast_kdf(),
-        )
-        admin = vault.access.login_password("alice", Secret(ADMIN_PASSWORD))
-        yield VaultWorld(db, vault, admin, KeyRing.of(kek), pg_server.url_for(name))
+        yield built
     finally:
-        db.dispose()
+        built.db.dispose()
         pg_server.drop_database(name)
 
 
