@@ -19,7 +19,8 @@ __all__ = ["bulk_insert", "db_value"]
 
 def db_value(conn: Connection, table: Table, column: str, value: Any) -> Any:
     """``value`` as the driver should receive it for ``table.column``."""
-    processor = table.c[column].type.bind_processor(conn.dialect)
+    column_type = table.c[column].type.dialect_impl(conn.dialect)
+    processor = column_type.bind_processor(conn.dialect)
     return processor(value) if processor is not None else value
 
 

@@ -180,11 +180,15 @@ credential_tags = Table(
 search_terms = Table(
     "search_terms",
     metadata,
+    # Clustered by (client, term): a search is one range scan of one B-tree, and an import
+    # appends each client's terms side by side. No rowid on SQLite: the key is the row.
+    Column("client_id", ID, primary_key=True),
     Column("term", TERM, primary_key=True),
     Column("credential_id", ID, ForeignKey("credentials.id"), primary_key=True),
-    Column("client_id", ID, nullable=False),
-    Index("ix_search_terms_client_term", "client_id", "term", "credential_id"),
-    Index("ix_search_terms_credential", "credential_id"),
+    # (credential_id, term): reindexing deletes by credential; a multi-word search probes
+    # "has this credential a term starting with ..." from the index alone.
+    Index("ix_search_terms_credential", "credential_id", "term"),
+    sqlite_with_rowid=False,
 )
 
 secret_versions = Table(

@@ -132,10 +132,11 @@ def _model(row: Any, tags: tuple[str, ...]) -> Credential:
 
 
 def _tagged(tag: str) -> sa.ColumnElement[bool]:
-    return credentials.c.id.in_(
-        sa.select(credential_tags.c.credential_id).where(
-            credential_tags.c.tag == tag.strip().lower()
-        )
+    # EXISTS rather than IN: SQLite then walks the page in title order and probes the tag's
+    # primary key per row, instead of fetching every credential with the tag and sorting them.
+    return sa.exists().where(
+        credential_tags.c.credential_id == credentials.c.id,
+        credential_tags.c.tag == tag.strip().lower(),
     )
 
 
@@ -240,23 +241,32 @@ class Credentials:
         limit: int = 100,
     ) -> builtins.list[Credential]:
         """Credentials whose title, username, url or tags hold words starting with each word of
-        ``text`` (see :mod:`credsync.vault.search`); archived clients are left out."""
+        ``text`` (see :mod:`credsync.vault.search`), sorted by title; archived clients are left
+        out. At most ``limit`` are returned: when more match, which ones is not defined (the
+        search stops as soon as it has enough), so ask for ``limit + 1`` to learn whether the
+        query should be narrowed."""
         actor.require(Permission.VAULT_READ)
         limit = self._check_limit(limit)
         words = query_words(text)
+        conditions = [credentials.c.deleted_at.is_(None), visible_to(actor)]
+        if tag:
+            conditions.append(_tagged(tag))
         with self._db.read() as conn:
-            client_id = find_client_row(conn, client_ref).id if client_ref else None
-            ids = matching_ids(words, client_id).subquery()
-            query = (
-                _BASE.where(credentials.c.id.in_(sa.select(ids.c.credential_id)))
-                .where(credentials.c.deleted_at.is_(None), visible_to(actor))
-                .where(clients.c.archived_at.is_(None))
-                .order_by(credentials.c.title_key, credentials.c.id)
-                .limit(limit)
+            client_id = None
+            if client_ref:
+                client = find_client_row(conn, client_ref)
+                if client.archived_at is not None:
+                    return []
+                client_id = client.id
+            ids = conn.execute(matching_ids(words, client_id, conditions, limit)).scalars().all()
+            if not ids:
+                return []
+            rows = conn.execute(
+                _BASE.where(credentials.c.id.in_(ids)).order_by(
+                    credentials.c.title_key, credentials.c.id
+                )
             )
-            if tag:
-                query = query.where(_tagged(tag))
-            return _models(conn, conn.execute(query))
+            return _models(conn, rows)
 
     @staticmethod
     def _check_limit(limit: int) -> int:

@@ -53,7 +53,7 @@ __all__ = ["COLUMNS", "CsvIO", "ImportRejected", "ImportReport", "Rejection"]
 
 COLUMNS = ("title", "username", "password", "url", "notes", "tags", "folder", "type", "sync_mode")
 _ALIASES = {"name": "title", "login": "username", "uri": "url", "note": "notes", "group": "folder"}
-_BATCH = 1000
+_BATCH = 5000
 _MAX_REJECTIONS_KEPT = 10_000
 
 

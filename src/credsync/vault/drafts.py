@@ -172,11 +172,12 @@ def insert_drafts(
         )
         tag_rows.extend((cred_id, tag) for tag in draft.tags)
         term_rows.extend(
-            (term, cred_id, client_id)
+            (client_id, term, cred_id)
             for term in terms_for(draft.title, draft.username, draft.url, draft.tags)
         )
     bulk_insert(conn, credentials, _CREDENTIAL_COLUMNS, cred_rows)
     bulk_insert(conn, secret_versions, _SECRET_COLUMNS, secret_rows)
     bulk_insert(conn, credential_tags, ("credential_id", "tag"), tag_rows)
-    bulk_insert(conn, search_terms, ("term", "credential_id", "client_id"), term_rows)
+    term_rows.sort()  # in key order: each batch lands in neighbouring B-tree pages
+    bulk_insert(conn, search_terms, ("client_id", "term", "credential_id"), term_rows)
     return ids

@@ -10,12 +10,12 @@ index, so a search is an index range scan on SQLite and PostgreSQL alike (no ext
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 import sqlalchemy as sa
 
 from credsync.errors import InvalidInput
-from credsync.storage.tables import search_terms
+from credsync.storage.tables import clients, credentials, search_terms
 
 __all__ = ["MAX_QUERY_WORDS", "matching_ids", "query_words", "terms_for"]
 
@@ -29,10 +29,15 @@ def _words(text: str) -> Iterable[str]:
         yield word[:MAX_TERM]
 
 
+# Words every url has: indexing them would cost a row per credential and find everything.
+_URL_NOISE = frozenset({"http", "https", "www"})
+
+
 def terms_for(title: str, username: str, url: str, tags: Iterable[str]) -> set[str]:
     terms: set[str] = set()
-    for text in (title, username, url):
+    for text in (title, username):
         terms.update(_words(text))
+    terms.update(word for word in _words(url) if word not in _URL_NOISE)
     if username:
         terms.add(username.casefold()[:MAX_TERM])
     for tag in tags:
@@ -57,12 +62,27 @@ def _prefix_range(column: sa.ColumnElement[str], prefix: str) -> sa.ColumnElemen
     return sa.and_(column >= prefix, column < upper)
 
 
-def matching_ids(words: list[str], client_id: str | None) -> sa.Select[tuple[str]]:
-    """A SELECT of the ids of credentials matching every word (duplicates removed)."""
+def matching_ids(
+    words: list[str],
+    client_id: str | None,
+    conditions: Sequence[sa.ColumnElement[bool]] = (),
+    limit: int | None = None,
+) -> sa.Select[tuple[str]]:
+    """The ids of credentials that match every word and ``conditions`` (on ``credentials``),
+    at most ``limit`` of them, in the order the index yields them (so a search that matches a
+    hundred thousand credentials stops after ``limit``)."""
     first = search_terms.alias("t0")
-    query = sa.select(first.c.credential_id).where(_prefix_range(first.c.term, words[0]))
     if client_id is not None:
-        query = query.where(first.c.client_id == client_id)
+        scope = first.c.client_id == client_id
+    else:
+        scope = first.c.client_id.in_(
+            sa.select(clients.c.id).where(clients.c.archived_at.is_(None))
+        )
+    query = (
+        sa.select(first.c.credential_id)
+        .join(credentials, credentials.c.id == first.c.credential_id)
+        .where(scope, _prefix_range(first.c.term, words[0]), *conditions)
+    )
     for index, word in enumerate(words[1:], start=1):
         other = search_terms.alias(f"t{index}")
         query = query.where(
@@ -71,4 +91,5 @@ def matching_ids(words: list[str], client_id: str | None) -> sa.Select[tuple[str
                 _prefix_range(other.c.term, word),
             )
         )
-    return query.distinct()
+    query = query.distinct()
+    return query.limit(limit) if limit is not None else query

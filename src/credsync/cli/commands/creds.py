@@ -221,9 +221,14 @@ def cred_search(
       credsync cred search backup --client Contoso --json
     """
     rt = runtime(ctx)
+    from credsync.vault.credentials import MAX_PAGE
+
     found = rt.vault.credentials.search(
-        rt.actor, " ".join(query), client_ref=client, tag=tag, limit=limit
+        rt.actor, " ".join(query), client_ref=client, tag=tag, limit=min(limit + 1, MAX_PAGE)
     )
+    if len(found) > limit:
+        found = found[:limit]
+        note(f"More than {limit} credentials match: add words, --client or --tag to narrow it.")
     rows = [c.to_json() for c in found]
     emit(rows, as_json, lambda: table(rows, SEARCH_COLUMNS) if rows else "Nothing found.")
 

@@ -162,20 +162,18 @@ def upgrade() -> None:
     op.create_index("ix_credential_tags_tag", "credential_tags", ["tag", "credential_id"])
     op.create_table(
         "search_terms",
+        sa.Column("client_id", ID),
         sa.Column("term", TERM),
         sa.Column("credential_id", ID),
-        sa.Column("client_id", ID, nullable=False),
-        sa.PrimaryKeyConstraint("term", "credential_id", name="pk_search_terms"),
+        sa.PrimaryKeyConstraint("client_id", "term", "credential_id", name="pk_search_terms"),
         sa.ForeignKeyConstraint(
             ["credential_id"],
             ["credentials.id"],
             name="fk_search_terms_credential_id_credentials",
         ),
+        sqlite_with_rowid=False,
     )
-    op.create_index(
-        "ix_search_terms_client_term", "search_terms", ["client_id", "term", "credential_id"]
-    )
-    op.create_index("ix_search_terms_credential", "search_terms", ["credential_id"])
+    op.create_index("ix_search_terms_credential", "search_terms", ["credential_id", "term"])
     op.create_table(
         "secret_versions",
         sa.Column("credential_id", ID),
