@@ -165,7 +165,8 @@ credentials = Table(
     Column("deleted_at", TS),
     Column("deleted_by", String(64)),
     Index("ix_credentials_client_title", "client_id", "title_key", "id"),
-    Index("ix_credentials_deleted_at", "deleted_at"),
+    # No index on deleted_at on purpose: nearly every row has NULL there, and SQLite, without
+    # statistics, would drive searches from it and read the whole table.
 )
 
 credential_tags = Table(

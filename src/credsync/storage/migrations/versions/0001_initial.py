@@ -147,7 +147,6 @@ def upgrade() -> None:
         ),
     )
     op.create_index("ix_credentials_client_title", "credentials", ["client_id", "title_key", "id"])
-    op.create_index("ix_credentials_deleted_at", "credentials", ["deleted_at"])
     op.create_table(
         "credential_tags",
         sa.Column("credential_id", ID),
