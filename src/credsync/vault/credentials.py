@@ -37,7 +37,7 @@ from credsync.vault.clients import check_version, find_client_row, visible_to
 from credsync.vault.drafts import Draft, insert_drafts, parse_type
 from credsync.vault.keyring import KeyRing
 from credsync.vault.models import Credential, HistoryEntry, RevealedCredential
-from credsync.vault.search import matching_ids, query_words, terms_for
+from credsync.vault.search import capped_count, matching_ids, query_words, terms_for
 from credsync.vault.validate import (
     MAX_NOTES_CHARS,
     clean_name,
@@ -258,6 +258,10 @@ class Credentials:
                 if client.archived_at is not None:
                     return []
                 client_id = client.id
+            if len(words) > 1:
+                # Drive the search from the rarest word; each probe stops at a small cap.
+                counts = {w: conn.execute(capped_count(w, client_id)).scalar_one() for w in words}
+                words = sorted(words, key=lambda w: (counts[w], -len(w)))
             ids = conn.execute(matching_ids(words, client_id, conditions, limit)).scalars().all()
             if not ids:
                 return []

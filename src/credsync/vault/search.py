@@ -53,13 +53,35 @@ def query_words(query: str) -> list[str]:
         raise InvalidInput("the search needs at least one letter or digit")
     if len(words) > MAX_QUERY_WORDS:
         raise InvalidInput(f"the search has too many words (at most {MAX_QUERY_WORDS})")
-    # The longest word first: it is usually the most selective.
+    # The longest word first: it is usually the most selective (searches with several words
+    # then measure, see capped_count).
     return sorted(words, key=len, reverse=True)
 
 
 def _prefix_range(column: sa.ColumnElement[str], prefix: str) -> sa.ColumnElement[bool]:
     upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)
     return sa.and_(column >= prefix, column < upper)
+
+
+def _scope(terms: sa.FromClause, client_id: str | None) -> sa.ColumnElement[bool]:
+    if client_id is not None:
+        return terms.c.client_id == client_id
+    return terms.c.client_id.in_(sa.select(clients.c.id).where(clients.c.archived_at.is_(None)))
+
+
+WORD_COUNT_CAP = 2000
+
+
+def capped_count(word: str, client_id: str | None) -> sa.Select[int]:
+    """How many index entries start with ``word``, counting no further than the cap: enough
+    to tell a rare word from a common one at the cost of a short index range scan."""
+    inner = (
+        sa.select(search_terms.c.credential_id)
+        .where(_scope(search_terms, client_id), _prefix_range(search_terms.c.term, word))
+        .limit(WORD_COUNT_CAP)
+        .subquery()
+    )
+    return sa.select(sa.func.count()).select_from(inner)
 
 
 def matching_ids(
@@ -72,16 +94,10 @@ def matching_ids(
     at most ``limit`` of them, in the order the index yields them (so a search that matches a
     hundred thousand credentials stops after ``limit``)."""
     first = search_terms.alias("t0")
-    if client_id is not None:
-        scope = first.c.client_id == client_id
-    else:
-        scope = first.c.client_id.in_(
-            sa.select(clients.c.id).where(clients.c.archived_at.is_(None))
-        )
     query = (
         sa.select(first.c.credential_id)
         .join(credentials, credentials.c.id == first.c.credential_id)
-        .where(scope, _prefix_range(first.c.term, words[0]), *conditions)
+        .where(_scope(first, client_id), _prefix_range(first.c.term, words[0]), *conditions)
     )
     for index, word in enumerate(words[1:], start=1):
         other = search_terms.alias(f"t{index}")
