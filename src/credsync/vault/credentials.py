@@ -37,7 +37,7 @@ from credsync.vault.clients import check_version, find_client_row, visible_to
 from credsync.vault.drafts import Draft, insert_drafts, parse_type
 from credsync.vault.keyring import KeyRing
 from credsync.vault.models import Credential, HistoryEntry, RevealedCredential
-from credsync.vault.search import capped_count, matching_ids, query_words, terms_for
+from credsync.vault.search import MAX_TERM, capped_count, matching_ids, query_words, terms_for
 from credsync.vault.validate import (
     MAX_NOTES_CHARS,
     clean_name,
@@ -251,6 +251,11 @@ class Credentials:
         conditions = [credentials.c.deleted_at.is_(None), visible_to(actor)]
         if tag:
             conditions.append(_tagged(tag))
+            # A tag is also indexed whole as a search term, so its term is one more word the
+            # search may be driven from when it is rarer than every word of the text.
+            tag_term = tag.strip().lower()[:MAX_TERM]
+            if tag_term and tag_term not in words:
+                words.append(tag_term)
         with self._db.read() as conn:
             client_id = None
             if client_ref:

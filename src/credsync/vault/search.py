@@ -17,7 +17,14 @@ import sqlalchemy as sa
 from credsync.errors import InvalidInput
 from credsync.storage.tables import clients, credentials, search_terms
 
-__all__ = ["MAX_QUERY_WORDS", "matching_ids", "query_words", "terms_for"]
+__all__ = [
+    "MAX_QUERY_WORDS",
+    "MAX_TERM",
+    "capped_count",
+    "matching_ids",
+    "query_words",
+    "terms_for",
+]
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 MAX_TERM = 128
