@@ -20,8 +20,12 @@
     │   └── SchemaOutOfDate             the database needs ``credsync db upgrade``
     ├── ConnectorError                  a directory connector failed
     │   ├── TransientConnectorError     retry later (``retry_after`` seconds, when known)
+    │   │   └── DirectoryUnreachable    no answer: DNS, TCP, timeout, the server went away
     │   └── PermanentConnectorError     retrying will not help
     │       ├── DirectoryAuthFailed     the directory refused our bind credential
+    │       ├── DirectoryTlsError       TLS failed: untrusted certificate, wrong name, handshake
+    │       ├── DirectoryDenied         our bind credential lacks a right (read, reset password)
+    │       ├── AccountNotFound         the account is gone from the directory
     │       ├── PolicyRejected          the directory refused a password (complexity, history)
     │       └── NotSupported            the connector lacks this capability
     └── SyncError                       a sync run could not complete
@@ -33,6 +37,7 @@ Messages name what was wrong and never contain a secret.
 from __future__ import annotations
 
 __all__ = [
+    "AccountNotFound",
     "AlreadyExists",
     "AuthError",
     "AuthenticationFailed",
@@ -41,6 +46,9 @@ __all__ = [
     "ConnectorError",
     "CredsyncError",
     "DirectoryAuthFailed",
+    "DirectoryDenied",
+    "DirectoryTlsError",
+    "DirectoryUnreachable",
     "IntegrityError",
     "InvalidInput",
     "NotFound",
@@ -146,11 +154,27 @@ class TransientConnectorError(ConnectorError):
         self.retry_after = retry_after
 
 
+class DirectoryUnreachable(TransientConnectorError):
+    pass
+
+
 class PermanentConnectorError(ConnectorError):
     pass
 
 
 class DirectoryAuthFailed(PermanentConnectorError):
+    pass
+
+
+class DirectoryTlsError(PermanentConnectorError):
+    pass
+
+
+class DirectoryDenied(PermanentConnectorError):
+    pass
+
+
+class AccountNotFound(PermanentConnectorError):
     pass
 
 

@@ -1,0 +1,200 @@
+"""The one interface every directory connector implements, and the values it speaks in.
+
+A connector talks to one directory (one :class:`DirectoryConfig`) on behalf of the sync engine.
+It hides its library completely: what comes out is :class:`Account`, :class:`VerifyResult`,
+:class:`ChangeSet` and :class:`TestStep`, and every failure is one of the
+:class:`~credsync.errors.ConnectorError` subclasses (raised ``from`` the library's exception,
+with the directory's own words in the message and never a secret):
+
+=================================  ===========================================================
+``DirectoryUnreachable``           no answer (DNS, TCP, timeout, connection lost): retry later
+``DirectoryTlsError``              the TLS handshake or the certificate check failed
+``DirectoryAuthFailed``            the directory refused the bind credential
+``DirectoryDenied``                the bind credential lacks a right (read, reset password)
+``AccountNotFound``                the account is no longer in the directory (or the scope)
+``PolicyRejected``                 the directory refused a new password (verbatim reason)
+``NotSupported``                   the connector lacks a capability
+``PermanentConnectorError``        anything else the directory said no to
+=================================  ===========================================================
+
+The engine asks :attr:`Connector.capabilities` before it calls an optional method.
+All methods are coroutines; connectors built on blocking libraries run them in a thread.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+from credsync.types import Secret
+
+__all__ = [
+    "Account",
+    "Capability",
+    "ChangeSet",
+    "Connector",
+    "DirectoryConfig",
+    "PasswordOptions",
+    "StepOutcome",
+    "TestStep",
+    "VerifyOutcome",
+    "VerifyResult",
+]
+
+
+class Capability(enum.StrEnum):
+    """What a connector can do beyond listing and reading accounts."""
+
+    VERIFY_BIND = "verify_bind"  # verify_password() by a real authentication (AD, LDAP)
+    SET_PASSWORD = "set_password"  # noqa: S105 - a capability name
+    CHANGES = "changes"  # changes_since(): incremental reads (DirSync, delta)
+    PASSWORD_TIMESTAMP = "password_timestamp"  # noqa: S105 - a capability name
+
+
+@dataclass(frozen=True)
+class DirectoryConfig:
+    """Everything a connector needs to reach its directory: built by the engine from the stored
+    directory and the decrypted bind credential. ``options`` holds kind-specific settings."""
+
+    kind: str
+    name: str
+    url: str
+    bind_username: str
+    bind_password: Secret
+    base_dn: str = ""
+    ca_file: Path | None = None
+    tls_server_name: str | None = None
+    insecure_skip_verify: bool = False
+    timeout: float = 10.0
+    options: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Account:
+    """A user object in a directory, as the engine sees it.
+
+    ``id`` is the stable id (objectGUID, Graph object id) that links survive renames by.
+    ``password_stamp`` is the directory's own record of the last password change in an exactly
+    comparable text form (AD: pwdLastSet as its integer; Graph: lastPasswordChangeDateTime);
+    ``password_changed_at`` is the same moment as a UTC datetime for people.
+    """
+
+    id: str
+    username: str  # the primary name: sAMAccountName, or the UPN where there is none
+    upn: str | None = None
+    domain: str | None = None  # NetBIOS domain name, for DOMAIN\\name matching
+    display_name: str | None = None
+    dn: str | None = None
+    enabled: bool = True
+    locked_out: bool = False
+    password_expired: bool = False  # expired, or "must change at next logon"
+    must_change_password: bool = False
+    password_stamp: str | None = None
+    password_changed_at: datetime | None = None
+    synced_from_on_premises: bool = False
+    protected: bool = False  # a privileged account (AD adminCount=1)
+
+    def names(self) -> frozenset[str]:
+        """Every name a credential's username may use for this account, case-folded."""
+        out = {self.username.casefold()}
+        if self.upn:
+            out.add(self.upn.casefold())
+        if self.domain:
+            out.add(f"{self.domain}\\{self.username}".casefold())
+        return frozenset(out)
+
+
+@dataclass(frozen=True)
+class ChangeSet:
+    """What changed since a cursor: accounts that are new or changed (their whole current
+    state), ids that left the scope or were deleted, and the cursor to ask from next time.
+    ``full`` says the connector could not go incremental and returned every account."""
+
+    changed: tuple[Account, ...]
+    removed: tuple[str, ...]
+    cursor: str
+    full: bool = False
+
+
+class VerifyOutcome(enum.StrEnum):
+    OK = "ok"  # the secret is the account's password
+    WRONG_PASSWORD = "wrong_password"  # noqa: S105 - an outcome name
+    ACCOUNT_DISABLED = "account_disabled"
+    LOCKED_OUT = "locked_out"
+    PASSWORD_EXPIRED = "password_expired"  # noqa: S105 - right but expired / must change
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    outcome: VerifyOutcome
+    detail: str = ""  # the directory's own words
+
+
+@dataclass(frozen=True)
+class PasswordOptions:
+    """How set_password() sets it: ``must_change`` makes the user change it at next sign-in;
+    ``never_expires`` is honoured by connectors that support it (Graph's passwordPolicies)."""
+
+    must_change: bool = False
+    never_expires: bool = False
+
+
+class StepOutcome(enum.StrEnum):
+    OK = "ok"
+    FAILED = "failed"
+    SKIPPED = "skipped"  # an earlier step failed
+    WARNING = "warning"
+
+
+@dataclass(frozen=True)
+class TestStep:
+    """One step of test_connection(): ``name`` such as "tcp", "tls", "bind", "search",
+    "reset password right"; ``detail`` in the directory's own words when it failed."""
+
+    __test__ = False  # not a pytest test class
+
+    name: str
+    outcome: StepOutcome
+    detail: str = ""
+
+
+@runtime_checkable
+class Connector(Protocol):
+    """One directory kind. Construct with a :class:`DirectoryConfig` (and, for tests, an
+    injectable transport); use as an async context manager or call :meth:`close`."""
+
+    kind: str
+    capabilities: frozenset[Capability]
+
+    async def test_connection(self) -> list[TestStep]:
+        """Every step in order; never raises for a directory failure (the step says it)."""
+        ...
+
+    def iter_accounts(self) -> AsyncIterator[Account]:
+        """Every user account in scope (paged; memory stays flat)."""
+        ...
+
+    async def get_account(self, account_id: str) -> Account:
+        """The account by stable id; AccountNotFound when it is gone."""
+        ...
+
+    async def verify_password(self, account: Account, secret: Secret) -> VerifyResult:
+        """Whether ``secret`` is the account's password (one authentication attempt)."""
+        ...
+
+    async def set_password(
+        self, account: Account, secret: Secret, options: PasswordOptions
+    ) -> Account:
+        """Set the account's password as the bind credential (an administrative reset) and
+        return the account as it is afterwards (its new ``password_stamp``)."""
+        ...
+
+    async def changes_since(self, cursor: str | None) -> ChangeSet:
+        """Accounts changed since ``cursor`` (None: a full read that starts a cursor)."""
+        ...
+
+    async def close(self) -> None: ...
