@@ -29,13 +29,20 @@ __all__ = [
     "clients",
     "credential_tags",
     "credentials",
+    "directories",
+    "directory_accounts",
+    "flags",
     "folders",
+    "links",
     "metadata",
     "operators",
     "password_policies",
     "roles",
+    "run_items",
+    "runs",
     "search_terms",
     "secret_versions",
+    "sync_queue",
     "vault_meta",
 ]
 
@@ -227,4 +234,154 @@ audit_log = Table(
     Column("hash", String(64), nullable=False),
     Index("ix_audit_log_action", "action", "seq"),
     Index("ix_audit_log_target", "target_id", "seq"),
+)
+
+
+# -- directory sync (revision 0002) ------------------------------------------------------------
+
+directories = Table(
+    "directories",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("client_id", ID, ForeignKey("clients.id"), nullable=False, index=True),
+    Column("name", String(100), nullable=False),
+    Column("name_key", String(100), nullable=False, unique=True),
+    Column("kind", String(32), nullable=False),
+    Column("url", String(2048), nullable=False),
+    Column("base_dn", String(2048), nullable=False),
+    Column("bind_credential_id", ID, ForeignKey("credentials.id"), nullable=False),
+    Column("ca_pem", Text),  # the trusted CA certificates themselves, not a path
+    Column("tls_server_name", String(255)),
+    Column("insecure_skip_verify", Boolean, nullable=False),
+    Column("options", Text, nullable=False),  # JSON: interval, push cap, kind-specific
+    Column("cursor", Text),  # incremental read position; written only after a whole run
+    Column("full_pass_at", TS),  # the last complete full read
+    Column("account_count", Integer),  # accounts read by the last full pass (safety rail)
+    Column("next_run_at", TS),
+    Column("failures", Integer, nullable=False),  # consecutive failed runs (agent backoff)
+    Column("version", Integer, nullable=False),
+    Column("created_at", TS, nullable=False),
+    Column("updated_at", TS, nullable=False),
+)
+
+# What the directory last told us about each account in scope (the planner's input).
+directory_accounts = Table(
+    "directory_accounts",
+    metadata,
+    Column("directory_id", ID, ForeignKey("directories.id"), primary_key=True),
+    Column("account_id", String(64), primary_key=True),
+    Column("username", String(512), nullable=False),
+    Column("upn", String(512)),
+    Column("domain", String(64)),
+    Column("display_name", String(512)),
+    Column("dn", String(2048)),
+    Column("enabled", Boolean, nullable=False),
+    Column("locked_out", Boolean, nullable=False),
+    Column("password_expired", Boolean, nullable=False),
+    Column("must_change_password", Boolean, nullable=False),
+    Column("password_stamp", String(64)),
+    Column("password_changed_at", TS),
+    Column("synced_from_on_premises", Boolean, nullable=False),
+    Column("protected", Boolean, nullable=False),
+    Column("seen_at", TS, nullable=False),
+    Column("removed_at", TS),
+)
+
+# Credential <-> account, kept by the account's stable id; and what we last knew of it.
+links = Table(
+    "links",
+    metadata,
+    Column("credential_id", ID, ForeignKey("credentials.id"), primary_key=True),
+    Column("directory_id", ID, ForeignKey("directories.id"), primary_key=True),
+    Column("account_id", String(64), nullable=False),
+    Column("linked_at", TS, nullable=False),
+    Column("linked_by", String(64), nullable=False),
+    # The directory's password stamp and the vault's secret version at the last good check or
+    # push: both unchanged means in step, with no bind.
+    Column("confirmed_stamp", String(64)),
+    Column("confirmed_secret_version", Integer),
+    Column("confirmed_at", TS),
+    # A failed bind is never repeated for the same password stamp (lockout safety).
+    Column("failed_stamp", String(64)),
+    Column("failed_secret_version", Integer),
+    # An operator accepted the directory's password as it is at this stamp (no password known).
+    Column("accepted_stamp", String(64)),
+    Column("status", String(32)),
+    Column("detail", Text),
+    Column("checked_at", TS),
+    UniqueConstraint("directory_id", "account_id"),
+    Index("ix_links_account", "account_id"),
+)
+
+runs = Table(
+    "runs",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("directory_id", ID, ForeignKey("directories.id"), nullable=False),
+    Column("client_id", ID, ForeignKey("clients.id"), nullable=False),
+    Column("kind", String(16), nullable=False),  # full | incremental | push
+    Column("trigger", String(16), nullable=False),  # cli | agent | api | resolve
+    Column("dry_run", Boolean, nullable=False),
+    Column("actor", String(64), nullable=False),
+    Column("state", String(16), nullable=False),  # running | done | aborted | failed
+    Column("message", Text, nullable=False),
+    Column("summary", Text, nullable=False),  # JSON counts by status and action
+    Column("accounts_read", Integer, nullable=False),
+    Column("started_at", TS, nullable=False),
+    Column("finished_at", TS),
+    Index("ix_runs_directory_started", "directory_id", "started_at"),
+    Index("ix_runs_started", "started_at"),
+)
+
+run_items = Table(
+    "run_items",
+    metadata,
+    Column("run_id", ID, ForeignKey("runs.id"), primary_key=True),
+    Column("seq", Integer, primary_key=True, autoincrement=False),
+    Column("credential_id", ID),
+    Column("account_id", String(64)),
+    Column("account_name", String(512), nullable=False),
+    Column("status", String(32), nullable=False),
+    Column("action", String(16), nullable=False),
+    Column("detail", Text, nullable=False),
+    Column("at", TS, nullable=False),
+    Index("ix_run_items_credential", "credential_id", "at"),
+)
+
+flags = Table(
+    "flags",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("client_id", ID, ForeignKey("clients.id"), nullable=False),
+    Column("credential_id", ID, ForeignKey("credentials.id"), nullable=False),
+    Column("directory_id", ID, ForeignKey("directories.id"), nullable=False),
+    Column("account_id", String(64)),
+    Column("status", String(32), nullable=False),
+    Column("detail", Text, nullable=False),
+    Column("run_id", ID),
+    Column("opened_at", TS, nullable=False),
+    Column("updated_at", TS, nullable=False),
+    Column("resolved_at", TS),
+    Column("resolved_by", String(64)),
+    Column("resolution", String(32)),
+    Index("ix_flags_open", "resolved_at", "client_id"),
+    Index("ix_flags_credential", "credential_id", "directory_id", "resolved_at"),
+)
+
+# Pushes waiting for the agent (a secret changed in the vault under enforce); kept in the
+# database so a restart loses nothing. Rows are claimed with a lease.
+sync_queue = Table(
+    "sync_queue",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    Column("credential_id", ID, ForeignKey("credentials.id"), nullable=False),
+    Column("directory_id", ID, ForeignKey("directories.id"), nullable=False),
+    Column("secret_version", Integer, nullable=False),
+    Column("enqueued_at", TS, nullable=False),
+    Column("not_before", TS, nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("last_error", Text),
+    Column("claimed_by", String(100)),
+    Column("claimed_until", TS),
+    Index("ix_sync_queue_due", "not_before"),
 )
