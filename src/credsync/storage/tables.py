@@ -284,7 +284,6 @@ directory_accounts = Table(
     Column("synced_from_on_premises", Boolean, nullable=False),
     Column("protected", Boolean, nullable=False),
     Column("seen_at", TS, nullable=False),
-    Column("removed_at", TS),
 )
 
 # Credential <-> account, kept by the account's stable id; and what we last knew of it.

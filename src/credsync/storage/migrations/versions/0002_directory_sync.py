@@ -74,7 +74,6 @@ def upgrade() -> None:
         sa.Column("synced_from_on_premises", sa.Boolean, nullable=False),
         sa.Column("protected", sa.Boolean, nullable=False),
         sa.Column("seen_at", TS, nullable=False),
-        sa.Column("removed_at", TS),
         sa.PrimaryKeyConstraint("directory_id", "account_id", name="pk_directory_accounts"),
         sa.ForeignKeyConstraint(
             ["directory_id"],

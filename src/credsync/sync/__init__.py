@@ -1,0 +1,1 @@
+"""The sync engine: planner (pure), executor, runs, the agent."""

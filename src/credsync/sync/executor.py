@@ -1,0 +1,160 @@
+"""The executor: does what a plan says, one item at a time, with a connector.
+
+It decides nothing the planner has not decided, except what only the directory can tell: the
+result of a bind, and whether a push was accepted. Every item ends as an :class:`Outcome`
+and the link columns to write; a directory that goes away mid-run ends the run's remaining
+items as ``unreachable`` (or ``tls_error``) without trying them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from credsync.connectors.base import Account, Connector, PasswordOptions, VerifyOutcome
+from credsync.errors import (
+    AccountNotFound,
+    ConnectorError,
+    DirectoryAuthFailed,
+    DirectoryDenied,
+    DirectoryTlsError,
+    DirectoryUnreachable,
+    PolicyRejected,
+)
+from credsync.sync.model import Action, LinkState, Outcome, PlanItem, Status
+from credsync.types import Secret
+
+__all__ = ["Executor", "Rejection", "status_of_error"]
+
+_VERIFY_STATUS = {
+    VerifyOutcome.ACCOUNT_DISABLED: Status.ACCOUNT_DISABLED,
+    VerifyOutcome.LOCKED_OUT: Status.LOCKED_OUT,
+    VerifyOutcome.PASSWORD_EXPIRED: Status.PASSWORD_EXPIRED,
+}
+
+
+def status_of_error(exc: ConnectorError) -> Status:
+    """The check status a connector failure stands for."""
+    if isinstance(exc, DirectoryUnreachable):
+        return Status.UNREACHABLE
+    if isinstance(exc, DirectoryTlsError):
+        return Status.TLS_ERROR
+    if isinstance(exc, DirectoryAuthFailed | DirectoryDenied):
+        return Status.DENIED
+    if isinstance(exc, PolicyRejected):
+        return Status.POLICY_REJECTED
+    if isinstance(exc, AccountNotFound):
+        return Status.ACCOUNT_MISSING
+    return Status.ERROR
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """A push the directory refused: the vault must go back to what the directory has."""
+
+    credential_id: str
+    attempted_version: int
+    working_version: int | None  # the version last confirmed in the directory
+    detail: str
+
+
+@dataclass
+class Executor:
+    connector: Connector
+    accounts: Mapping[str, Account]
+    links: Mapping[str, LinkState]
+    secret: Callable[[str], tuple[int, Secret]]  # credential id -> (version, secret)
+    push_cap: int
+    options: PasswordOptions = field(default_factory=PasswordOptions)
+    clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)
+    pushes: int = 0
+    binds: int = 0
+    stopped: str | None = None  # why the rest of the run was not tried
+    stop_status: Status = Status.SKIPPED
+    link_updates: dict[str, dict[str, Any]] = field(default_factory=dict)
+    rejections: list[Rejection] = field(default_factory=list)
+    changed_accounts: dict[str, Account] = field(default_factory=dict)
+
+    async def apply(self, item: PlanItem) -> Outcome:
+        if self.stopped is not None and item.action in (Action.VERIFY, Action.PUSH):
+            return Outcome(item, self.stop_status, Action.SKIP, self.stopped)
+        try:
+            if item.action is Action.VERIFY:
+                return await self._verify(item)
+            if item.action is Action.PUSH:
+                return await self._push(item, item.detail)
+        except (DirectoryUnreachable, DirectoryTlsError, DirectoryAuthFailed) as exc:
+            # The directory itself is gone or refuses us: stop trying the rest of the run.
+            status = status_of_error(exc)
+            self.stopped, self.stop_status = str(exc), status
+            return Outcome(item, status, Action.SKIP, str(exc))
+        except ConnectorError as exc:
+            return Outcome(item, status_of_error(exc), item.action, str(exc))
+        if item.action is Action.SKIP:
+            return Outcome(item, Status.SKIPPED, Action.SKIP, item.detail)
+        return Outcome(item, item.status, item.action, item.detail)
+
+    def _account(self, item: PlanItem) -> Account:
+        return self.accounts[item.account_id or ""]
+
+    async def _verify(self, item: PlanItem) -> Outcome:
+        cid = item.credential_id or ""
+        account = self._account(item)
+        version, secret = self.secret(cid)
+        self.binds += 1
+        result = await self.connector.verify_password(account, secret)
+        now = self.clock()
+        if result.outcome is VerifyOutcome.OK:
+            self._confirm(cid, account, version, now)
+            return Outcome(item, Status.IN_SYNC, Action.VERIFY, "bind succeeded: passwords match")
+        if result.outcome is VerifyOutcome.WRONG_PASSWORD:
+            link = self.links.get(cid)
+            changed = link is not None and link.confirmed_stamp is not None
+            self.link_updates[cid] = {
+                "failed_stamp": account.password_stamp,
+                "failed_secret_version": version,
+            }
+            if item.push_on_mismatch:
+                return await self._push(item, "bind failed: pushing the vault's password")
+            status = Status.CHANGED_IN_DIRECTORY if changed else Status.MISMATCH
+            what = (
+                "the password was changed in the directory since the last good check"
+                if changed
+                else "the vault's password is not the directory's"
+            )
+            return Outcome(item, status, Action.VERIFY, f"{what} ({result.detail})")
+        return Outcome(item, _VERIFY_STATUS[result.outcome], Action.VERIFY, result.detail)
+
+    async def _push(self, item: PlanItem, why: str) -> Outcome:
+        cid = item.credential_id or ""
+        if self.pushes >= self.push_cap:
+            self.stopped = (
+                f"stopped: this run reached the directory's cap of {self.push_cap} pushes "
+                "(raise push_cap with `credsync directory set` to allow more)"
+            )
+            return Outcome(item, Status.SKIPPED, Action.SKIP, self.stopped)
+        account = self._account(item)
+        version, secret = self.secret(cid)
+        self.pushes += 1
+        try:
+            after = await self.connector.set_password(account, secret, self.options)
+        except PolicyRejected as exc:
+            link = self.links.get(cid)
+            working = link.confirmed_secret_version if link else None
+            self.rejections.append(Rejection(cid, version, working, str(exc)))
+            return Outcome(item, Status.POLICY_REJECTED, Action.PUSH, str(exc))
+        self.changed_accounts[after.id] = after
+        self._confirm(cid, after, version, self.clock())
+        return Outcome(item, Status.IN_SYNC, Action.PUSH, f"{why}; pushed version {version}")
+
+    def _confirm(self, cid: str, account: Account, version: int, now: dt.datetime) -> None:
+        self.link_updates[cid] = {
+            "confirmed_stamp": account.password_stamp,
+            "confirmed_secret_version": version,
+            "confirmed_at": now,
+            "failed_stamp": None,
+            "failed_secret_version": None,
+            "accepted_stamp": None,
+        }

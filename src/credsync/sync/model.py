@@ -1,0 +1,101 @@
+"""The values the sync engine speaks in: statuses, actions, plan items, outcomes."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+from credsync.types import SyncMode
+
+__all__ = [
+    "PROBLEMS",
+    "Action",
+    "CredentialState",
+    "LinkState",
+    "Outcome",
+    "PlanItem",
+    "Status",
+]
+
+
+class Status(enum.StrEnum):
+    """What a check found (DESIGN.md's statuses), plus the three outcomes of linking."""
+
+    IN_SYNC = "in_sync"
+    MISMATCH = "mismatch"
+    CHANGED_IN_DIRECTORY = "changed_in_directory"
+    ACCOUNT_MISSING = "account_missing"
+    ACCOUNT_DISABLED = "account_disabled"
+    LOCKED_OUT = "locked_out"
+    PASSWORD_EXPIRED = "password_expired"  # noqa: S105 - a status name
+    UNREACHABLE = "unreachable"
+    TLS_ERROR = "tls_error"
+    DENIED = "denied"
+    POLICY_REJECTED = "policy_rejected"
+    ERROR = "error"
+    UNMATCHED = "unmatched"  # no account has the credential's username
+    AMBIGUOUS = "ambiguous"  # several accounts have it
+    CONFLICT = "conflict"  # the account is already claimed by another credential or directory
+    PENDING = "pending"  # not known until the action is done (a verify)
+    SKIPPED = "skipped"  # the run acted on nothing (a safety rail) or stopped
+
+
+PROBLEMS = frozenset(Status) - {Status.IN_SYNC, Status.PENDING, Status.SKIPPED}
+
+
+class Action(enum.StrEnum):
+    NONE = "none"  # nothing to do: in step (no bind), or a known problem not worth a retry
+    VERIFY = "verify"  # one bind with the vault's secret
+    PUSH = "push"  # set the directory's password to the vault's secret
+    FLAG = "flag"  # record a problem; nothing is sent to the directory
+    SKIP = "skip"  # not acted on this run (see the detail)
+
+
+@dataclass(frozen=True)
+class CredentialState:
+    id: str
+    title: str
+    username: str
+    mode: SyncMode  # the effective mode: report or enforce
+    secret_version: int
+
+
+@dataclass(frozen=True)
+class LinkState:
+    account_id: str
+    confirmed_stamp: str | None = None
+    confirmed_secret_version: int | None = None
+    failed_stamp: str | None = None
+    failed_secret_version: int | None = None
+    accepted_stamp: str | None = None
+    status: str | None = None
+
+
+@dataclass(frozen=True)
+class PlanItem:
+    """What a run will do for one credential, and why (``detail``, for people).
+
+    ``status`` is known at plan time except for a verify (PENDING). ``push_on_mismatch``:
+    enforce mode pushes when the verify fails. ``new_link``: the link is made by this run.
+    """
+
+    credential_id: str | None
+    title: str
+    account_id: str | None
+    account_name: str
+    action: Action
+    status: Status
+    detail: str
+    new_link: bool = False
+    push_on_mismatch: bool = False
+    accepted: bool = False  # an operator accepted the directory's state at this stamp
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What applying one plan item did."""
+
+    item: PlanItem
+    status: Status
+    action: Action  # what was actually done (a verify that led to a push says push)
+    detail: str

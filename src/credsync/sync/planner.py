@@ -1,0 +1,268 @@
+"""The planner: a pure function from vault state + directory state to a list of actions.
+
+It never talks to a directory or a database, so every rule below is tested directly.
+
+Per credential (effective mode report or enforce), in order:
+
+1. **Link.** A linked credential follows its account by stable id. An unlinked one is matched
+   by name (sAMAccountName, ``DOMAIN\\name``, UPN; case-insensitive): no account is
+   ``unmatched``, several are ``ambiguous``, an account already linked to another credential
+   or claimed by another directory is a ``conflict``. None of these is guessed.
+2. **Account state.** Gone: ``account_missing``. Disabled, locked out, password expired: that
+   status, and no bind (a bind would count as a bad logon or fail anyway).
+3. **Timestamp first** (DESIGN.md, "Verify without locking anyone out"). The directory's
+   password stamp (pwdLastSet) and the vault's secret version both unchanged since the last
+   good check or push: ``in_sync`` with no bind.
+4. **Vault changed, enforce:** push (vault wins).
+5. **Otherwise one bind** (verify), unless a bind already failed for this very stamp: never
+   more than one failed bind per account per stamp. Then report mode keeps the last status;
+   enforce mode pushes without binding.
+
+Safety rails: a run that read no accounts, or far fewer than the last full pass, acts on
+nothing; more pushes planned than the cap stops the run before it pushes anything.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import replace
+
+from credsync.connectors.base import Account
+from credsync.sync.model import Action, CredentialState, LinkState, PlanItem, Status
+from credsync.types import SyncMode
+
+__all__ = ["cap_pushes", "plan", "safety_rail"]
+
+
+def safety_rail(
+    *, accounts_read: int, last_count: int | None, min_ratio_percent: int, full: bool
+) -> str | None:
+    """Why a run must act on nothing, or None. Only a full pass can tell (an incremental run
+    that reads nothing is the normal case)."""
+    if not full:
+        return None
+    if accounts_read == 0:
+        return (
+            "the directory returned no accounts under the base DN: acting on nothing "
+            "(check the base DN and the bind credential's rights)"
+        )
+    if last_count and last_count >= 10 and accounts_read * 100 < last_count * min_ratio_percent:
+        return (
+            f"the directory returned {accounts_read} accounts, far fewer than the "
+            f"{last_count} of the last full pass (under {min_ratio_percent}%): acting on "
+            "nothing until this is explained (lower the directory's min_account_ratio to accept)"
+        )
+    return None
+
+
+class _Names:
+    """Accounts by every name they answer to."""
+
+    def __init__(self, accounts: Iterable[Account]) -> None:
+        self._by_name: dict[str, list[Account]] = {}
+        for account in accounts:
+            for name in account.names():
+                self._by_name.setdefault(name, []).append(account)
+
+    def find(self, username: str) -> list[Account]:
+        wanted = username.strip().casefold()
+        if not wanted:
+            return []
+        found = list(self._by_name.get(wanted, ()))
+        if not found and "\\" in wanted:
+            # DOMAIN\name where the connector knows no NetBIOS domain: match the name part.
+            found = list(self._by_name.get(wanted.split("\\", 1)[1], ()))
+        return found
+
+
+def plan(
+    credentials: Iterable[CredentialState],
+    links: Mapping[str, LinkState],
+    accounts: Mapping[str, Account],
+    *,
+    claimed_elsewhere: Mapping[str, str] | None = None,
+    abort_reason: str | None = None,
+) -> list[PlanItem]:
+    """One item per credential, in the order given.
+
+    ``links``: by credential id. ``accounts``: every account in scope, by stable id (removed
+    ones absent). ``claimed_elsewhere``: account id -> the other directory that links it.
+    ``abort_reason``: a safety rail fired; every item is a skip saying why.
+    """
+    claimed_elsewhere = claimed_elsewhere or {}
+    names = _Names(accounts.values())
+    linked_to: dict[str, str] = {link.account_id: cid for cid, link in links.items()}
+    items: list[PlanItem] = []
+    for cred in credentials:
+        link = links.get(cred.id)
+        if abort_reason is not None:
+            account_id = link.account_id if link else None
+            items.append(
+                PlanItem(
+                    cred.id,
+                    cred.title,
+                    account_id,
+                    cred.username,
+                    Action.SKIP,
+                    Status.SKIPPED,
+                    abort_reason,
+                )
+            )
+            continue
+        if link is None:
+            item = _link(cred, names, linked_to, claimed_elsewhere)
+            if item.action is not Action.NONE:
+                items.append(item)
+                continue
+            matched = accounts[item.account_id or ""]
+            linked_to[matched.id] = cred.id
+            items.append(replace(_check(cred, LinkState(matched.id), matched), new_link=True))
+            continue
+        account = accounts.get(link.account_id)
+        if account is None:
+            items.append(
+                PlanItem(
+                    cred.id,
+                    cred.title,
+                    link.account_id,
+                    cred.username,
+                    Action.FLAG,
+                    Status.ACCOUNT_MISSING,
+                    "the linked account is no longer in the directory (deleted, or moved "
+                    "out of the base DN)",
+                )
+            )
+            continue
+        items.append(_check(cred, link, account))
+    return items
+
+
+def _link(
+    cred: CredentialState,
+    names: _Names,
+    linked_to: Mapping[str, str],
+    claimed_elsewhere: Mapping[str, str],
+) -> PlanItem:
+    """Action.NONE with the account's id when the credential can be linked; otherwise a
+    flag saying why not."""
+
+    def flag(status: Status, detail: str, account_id: str | None = None) -> PlanItem:
+        return PlanItem(cred.id, cred.title, account_id, cred.username, Action.FLAG, status, detail)
+
+    found = names.find(cred.username)
+    if not found:
+        return flag(Status.UNMATCHED, f"no account named {cred.username!r} in the directory")
+    if len(found) > 1:
+        listed = ", ".join(sorted(a.upn or a.username for a in found))
+        return flag(
+            Status.AMBIGUOUS, f"{len(found)} accounts answer to {cred.username!r}: {listed}"
+        )
+    account = found[0]
+    other = linked_to.get(account.id)
+    if other is not None and other != cred.id:
+        return flag(
+            Status.CONFLICT,
+            f"account {account.username!r} is already linked to credential {other}",
+            account.id,
+        )
+    if account.id in claimed_elsewhere:
+        return flag(
+            Status.CONFLICT,
+            f"account {account.username!r} is already linked in directory "
+            f"{claimed_elsewhere[account.id]!r}",
+            account.id,
+        )
+    return PlanItem(
+        cred.id, cred.title, account.id, account.username, Action.NONE, Status.PENDING, ""
+    )
+
+
+def _check(cred: CredentialState, link: LinkState, account: Account) -> PlanItem:
+    def item(action: Action, status: Status, detail: str, **extra: bool) -> PlanItem:
+        return PlanItem(
+            cred.id, cred.title, account.id, account.username, action, status, detail, **extra
+        )
+
+    enforce = cred.mode is SyncMode.ENFORCE
+    if not account.enabled:
+        return item(Action.FLAG, Status.ACCOUNT_DISABLED, "the account is disabled")
+    if account.locked_out:
+        return item(Action.FLAG, Status.LOCKED_OUT, "the account is locked out")
+    stamp = account.password_stamp
+    vault_changed = link.confirmed_secret_version != cred.secret_version
+    directory_changed = stamp is None or link.confirmed_stamp != stamp
+    if not vault_changed and not directory_changed:
+        if account.password_expired:
+            return item(
+                Action.FLAG,
+                Status.PASSWORD_EXPIRED,
+                "the password is the vault's, but it has expired or must be changed",
+            )
+        return item(
+            Action.NONE,
+            Status.IN_SYNC,
+            "password unchanged on both sides since the last good check: no bind",
+        )
+    if enforce and vault_changed and link.confirmed_secret_version is not None:
+        return item(
+            Action.PUSH,
+            Status.PENDING,
+            f"the vault's password changed (version {link.confirmed_secret_version} -> "
+            f"{cred.secret_version})",
+        )
+    if not vault_changed and link.accepted_stamp is not None and link.accepted_stamp == stamp:
+        return item(
+            Action.NONE,
+            Status.MISMATCH,
+            "an operator accepted the directory's password at this pwdLastSet",
+            accepted=True,
+        )
+    if account.password_expired:
+        # A bind would fail for expiry whatever the password: don't spend a bad logon.
+        if enforce:
+            return item(
+                Action.PUSH,
+                Status.PENDING,
+                "the directory's password expired or must be changed: pushing the vault's",
+            )
+        return item(
+            Action.FLAG,
+            Status.PASSWORD_EXPIRED,
+            "the account's password has expired or must be changed",
+        )
+    if stamp is not None and link.failed_stamp == stamp:
+        previous = Status(link.status) if link.status in _FAILED else Status.MISMATCH
+        if enforce:
+            return item(
+                Action.PUSH,
+                Status.PENDING,
+                "a bind already failed for this pwdLastSet: pushing without a bind",
+            )
+        return item(
+            Action.FLAG,
+            previous,
+            "a bind already failed for this pwdLastSet: not repeated (lockout safety)",
+        )
+    why = (
+        "the directory's password changed since the last good check"
+        if (link.confirmed_stamp is not None and directory_changed)
+        else "the vault's password changed"
+        if vault_changed and link.confirmed_secret_version
+        else ("never checked")
+    )
+    return item(Action.VERIFY, Status.PENDING, why + ": one bind", push_on_mismatch=enforce)
+
+
+_FAILED = {Status.MISMATCH.value, Status.CHANGED_IN_DIRECTORY.value}
+
+
+def cap_pushes(items: list[PlanItem], cap: int) -> str | None:
+    """Why the plan must not start, when it holds more certain pushes than ``cap``."""
+    pushes = sum(1 for i in items if i.action is Action.PUSH)
+    if pushes > cap:
+        return (
+            f"the plan holds {pushes} pushes, over this directory's cap of {cap} per run: "
+            "nothing was pushed (raise push_cap with `credsync directory set`, or move "
+            "credentials to report mode)"
+        )
+    return None

@@ -1,0 +1,347 @@
+"""What the engine reads from and writes to the database: the directory's account cache,
+links, runs and their items, flags, and the push queue. Callers own the transactions."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from credsync.connectors.base import Account
+from credsync.storage.tables import (
+    clients,
+    credentials,
+    directories,
+    directory_accounts,
+    flags,
+    links,
+    run_items,
+    sync_queue,
+)
+from credsync.sync.model import PROBLEMS, CredentialState, LinkState, Outcome, Status
+from credsync.types import SyncMode, new_id
+from credsync.vault._time import as_utc_opt
+
+__all__ = [
+    "account_from_row",
+    "add_items",
+    "claimed_elsewhere",
+    "effective_mode",
+    "enqueue_pushes",
+    "load_accounts",
+    "load_links",
+    "record_outcomes",
+    "replace_accounts",
+    "summary_json",
+    "sync_credentials",
+]
+
+_ACCOUNT_COLUMNS = (
+    "username",
+    "upn",
+    "domain",
+    "display_name",
+    "dn",
+    "enabled",
+    "locked_out",
+    "password_expired",
+    "must_change_password",
+    "password_stamp",
+    "password_changed_at",
+    "synced_from_on_premises",
+    "protected",
+)
+
+
+def effective_mode() -> sa.ColumnElement[str]:
+    return sa.func.coalesce(credentials.c.sync_mode, clients.c.default_sync_mode)
+
+
+def sync_credentials(conn: Connection, client_id: str) -> list[CredentialState]:
+    """The client's credentials that take part in sync (report or enforce), by title. None
+    when the client's directory_sync switch is off."""
+    mode = effective_mode().label("mode")
+    rows = conn.execute(
+        sa.select(
+            credentials.c.id,
+            credentials.c.title,
+            credentials.c.username,
+            credentials.c.secret_version,
+            mode,
+        )
+        .join(clients, clients.c.id == credentials.c.client_id)
+        .where(
+            credentials.c.client_id == client_id,
+            credentials.c.deleted_at.is_(None),
+            clients.c.directory_sync.is_(True),
+            clients.c.archived_at.is_(None),
+            mode.in_([SyncMode.REPORT.value, SyncMode.ENFORCE.value]),
+        )
+        .order_by(credentials.c.title_key, credentials.c.id)
+    )
+    return [
+        CredentialState(r.id, r.title, r.username, SyncMode(r.mode), r.secret_version) for r in rows
+    ]
+
+
+def load_links(conn: Connection, directory_id: str) -> dict[str, LinkState]:
+    rows = conn.execute(sa.select(links).where(links.c.directory_id == directory_id))
+    return {
+        r.credential_id: LinkState(
+            r.account_id,
+            r.confirmed_stamp,
+            r.confirmed_secret_version,
+            r.failed_stamp,
+            r.failed_secret_version,
+            r.accepted_stamp,
+            r.status,
+        )
+        for r in rows
+    }
+
+
+def account_from_row(row: Any) -> Account:
+    return Account(
+        id=row.account_id,
+        **{name: getattr(row, name) for name in _ACCOUNT_COLUMNS if name != "password_changed_at"},
+        password_changed_at=as_utc_opt(row.password_changed_at),
+    )
+
+
+def load_accounts(conn: Connection, directory_id: str) -> dict[str, Account]:
+    rows = conn.execute(
+        sa.select(directory_accounts).where(directory_accounts.c.directory_id == directory_id)
+    )
+    return {r.account_id: account_from_row(r) for r in rows}
+
+
+def replace_accounts(
+    conn: Connection,
+    directory_id: str,
+    changed: Sequence[Account],
+    removed: Iterable[str],
+    now: dt.datetime,
+    *,
+    full: bool,
+) -> None:
+    """Store what the directory said: a full read replaces the cache, an incremental one
+    replaces the changed accounts and drops the removed ones."""
+    table = directory_accounts
+    if full:
+        conn.execute(table.delete().where(table.c.directory_id == directory_id))
+    else:
+        gone = [a.id for a in changed] + list(removed)
+        for start in range(0, len(gone), 500):
+            conn.execute(
+                table.delete().where(
+                    table.c.directory_id == directory_id,
+                    table.c.account_id.in_(gone[start : start + 500]),
+                )
+            )
+    if changed:
+        conn.execute(
+            table.insert(),
+            [
+                {
+                    "directory_id": directory_id,
+                    "account_id": a.id,
+                    **{name: getattr(a, name) for name in _ACCOUNT_COLUMNS},
+                    "seen_at": now,
+                }
+                for a in changed
+            ],
+        )
+
+
+def claimed_elsewhere(conn: Connection, directory_id: str) -> dict[str, str]:
+    """Accounts linked through another directory (the same domain added twice, or reached by
+    two clients): account id -> that directory's name."""
+    rows = conn.execute(
+        sa.select(links.c.account_id, directories.c.name)
+        .join(directories, directories.c.id == links.c.directory_id)
+        .where(
+            links.c.directory_id != directory_id,
+            links.c.account_id.in_(
+                sa.select(directory_accounts.c.account_id).where(
+                    directory_accounts.c.directory_id == directory_id
+                )
+            ),
+        )
+    )
+    return {r.account_id: r.name for r in rows}
+
+
+def add_items(conn: Connection, run_id: str, start: int, outcomes: Sequence[Outcome]) -> None:
+    if not outcomes:
+        return
+    conn.execute(
+        run_items.insert(),
+        [
+            {
+                "run_id": run_id,
+                "seq": start + n,
+                "credential_id": o.item.credential_id,
+                "account_id": o.item.account_id,
+                "account_name": o.item.account_name,
+                "status": o.status.value,
+                "action": o.action.value,
+                "detail": o.detail,
+                "at": at,
+            }
+            for n, (o, at) in enumerate((o, dt.datetime.now(dt.UTC)) for o in outcomes)
+        ],
+    )
+
+
+def record_outcomes(
+    conn: Connection,
+    *,
+    directory_id: str,
+    client_id: str,
+    run_id: str,
+    actor: str,
+    outcomes: Sequence[Outcome],
+    link_updates: dict[str, dict[str, Any]],
+    now: dt.datetime,
+) -> None:
+    """Links made or changed, and flags opened, updated or resolved, for ``outcomes``.
+    ``link_updates``: credential id -> the link columns to write (from the executor)."""
+    for outcome in outcomes:
+        cid = outcome.item.credential_id
+        if cid is None:
+            continue
+        values = dict(link_updates.get(cid, {}))
+        if outcome.item.account_id is not None and outcome.status not in (
+            Status.UNMATCHED,
+            Status.AMBIGUOUS,
+            Status.CONFLICT,
+            Status.SKIPPED,
+        ):
+            values.update(status=outcome.status.value, detail=outcome.detail, checked_at=now)
+            if outcome.item.new_link:
+                conn.execute(
+                    links.insert().values(
+                        credential_id=cid,
+                        directory_id=directory_id,
+                        account_id=outcome.item.account_id,
+                        linked_at=now,
+                        linked_by=actor,
+                        **values,
+                    )
+                )
+            else:
+                conn.execute(
+                    links.update()
+                    .where(links.c.credential_id == cid, links.c.directory_id == directory_id)
+                    .values(**values)
+                )
+        if outcome.status is Status.SKIPPED:
+            continue
+        _flag(conn, outcome, directory_id, client_id, run_id, actor, now)
+
+
+def _flag(
+    conn: Connection,
+    outcome: Outcome,
+    directory_id: str,
+    client_id: str,
+    run_id: str,
+    actor: str,
+    now: dt.datetime,
+) -> None:
+    cid = outcome.item.credential_id
+    open_flag = conn.execute(
+        sa.select(flags.c.id, flags.c.status, flags.c.detail).where(
+            flags.c.credential_id == cid,
+            flags.c.directory_id == directory_id,
+            flags.c.resolved_at.is_(None),
+        )
+    ).first()
+    problem = outcome.status in PROBLEMS and not outcome.item.accepted
+    if not problem:
+        if open_flag is not None:
+            conn.execute(
+                flags.update()
+                .where(flags.c.id == open_flag.id)
+                .values(
+                    resolved_at=now,
+                    resolved_by=actor,
+                    resolution="accepted" if outcome.item.accepted else "in_sync",
+                    updated_at=now,
+                    run_id=run_id,
+                )
+            )
+        return
+    if open_flag is None:
+        conn.execute(
+            flags.insert().values(
+                id=new_id(),
+                client_id=client_id,
+                credential_id=cid,
+                directory_id=directory_id,
+                account_id=outcome.item.account_id,
+                status=outcome.status.value,
+                detail=outcome.detail,
+                run_id=run_id,
+                opened_at=now,
+                updated_at=now,
+            )
+        )
+    elif (open_flag.status, open_flag.detail) != (outcome.status.value, outcome.detail):
+        conn.execute(
+            flags.update()
+            .where(flags.c.id == open_flag.id)
+            .values(
+                status=outcome.status.value,
+                detail=outcome.detail,
+                account_id=outcome.item.account_id,
+                run_id=run_id,
+                updated_at=now,
+            )
+        )
+
+
+def enqueue_pushes(conn: Connection, credential_id: str, secret_version: int) -> int:
+    """Queue an immediate push of the credential's new secret to every directory of its
+    client, when its effective mode is enforce and the client's directory sync is on.
+    Called inside the transaction that changed the secret; returns how many were queued."""
+    row = conn.execute(
+        sa.select(credentials.c.client_id, effective_mode().label("mode"))
+        .join(clients, clients.c.id == credentials.c.client_id)
+        .where(credentials.c.id == credential_id, clients.c.directory_sync.is_(True))
+    ).first()
+    if row is None or row.mode != SyncMode.ENFORCE.value:
+        return 0
+    targets = (
+        conn.execute(sa.select(directories.c.id).where(directories.c.client_id == row.client_id))
+        .scalars()
+        .all()
+    )
+    now = dt.datetime.now(dt.UTC)
+    for directory_id in targets:
+        conn.execute(
+            sync_queue.insert().values(
+                credential_id=credential_id,
+                directory_id=directory_id,
+                secret_version=secret_version,
+                enqueued_at=now,
+                not_before=now,
+                attempts=0,
+            )
+        )
+    return len(targets)
+
+
+def summary_json(outcomes: Iterable[Outcome], extra: dict[str, Any] | None = None) -> str:
+    by_status: dict[str, int] = {}
+    by_action: dict[str, int] = {}
+    for o in outcomes:
+        by_status[o.status.value] = by_status.get(o.status.value, 0) + 1
+        by_action[o.action.value] = by_action.get(o.action.value, 0) + 1
+    return json.dumps(
+        {"statuses": by_status, "actions": by_action, **(extra or {})}, sort_keys=True
+    )
