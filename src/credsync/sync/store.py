@@ -20,18 +20,16 @@ from credsync.storage.tables import (
     flags,
     links,
     run_items,
-    sync_queue,
 )
 from credsync.sync.model import PROBLEMS, CredentialState, LinkState, Outcome, Status
 from credsync.types import SyncMode, new_id
 from credsync.vault._time import as_utc_opt
+from credsync.vault.secrets import effective_mode
 
 __all__ = [
     "account_from_row",
     "add_items",
     "claimed_elsewhere",
-    "effective_mode",
-    "enqueue_pushes",
     "load_accounts",
     "load_links",
     "record_outcomes",
@@ -55,10 +53,6 @@ _ACCOUNT_COLUMNS = (
     "synced_from_on_premises",
     "protected",
 )
-
-
-def effective_mode() -> sa.ColumnElement[str]:
-    return sa.func.coalesce(credentials.c.sync_mode, clients.c.default_sync_mode)
 
 
 def sync_credentials(conn: Connection, client_id: str) -> list[CredentialState]:
@@ -303,37 +297,6 @@ def _flag(
                 updated_at=now,
             )
         )
-
-
-def enqueue_pushes(conn: Connection, credential_id: str, secret_version: int) -> int:
-    """Queue an immediate push of the credential's new secret to every directory of its
-    client, when its effective mode is enforce and the client's directory sync is on.
-    Called inside the transaction that changed the secret; returns how many were queued."""
-    row = conn.execute(
-        sa.select(credentials.c.client_id, effective_mode().label("mode"))
-        .join(clients, clients.c.id == credentials.c.client_id)
-        .where(credentials.c.id == credential_id, clients.c.directory_sync.is_(True))
-    ).first()
-    if row is None or row.mode != SyncMode.ENFORCE.value:
-        return 0
-    targets = (
-        conn.execute(sa.select(directories.c.id).where(directories.c.client_id == row.client_id))
-        .scalars()
-        .all()
-    )
-    now = dt.datetime.now(dt.UTC)
-    for directory_id in targets:
-        conn.execute(
-            sync_queue.insert().values(
-                credential_id=credential_id,
-                directory_id=directory_id,
-                secret_version=secret_version,
-                enqueued_at=now,
-                not_before=now,
-                attempts=0,
-            )
-        )
-    return len(targets)
 
 
 def summary_json(outcomes: Iterable[Outcome], extra: dict[str, Any] | None = None) -> str:

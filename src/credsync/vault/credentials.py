@@ -38,6 +38,7 @@ from credsync.vault.drafts import Draft, insert_drafts, parse_type
 from credsync.vault.keyring import KeyRing
 from credsync.vault.models import Credential, HistoryEntry, RevealedCredential
 from credsync.vault.search import MAX_TERM, capped_count, matching_ids, query_words, terms_for
+from credsync.vault.secrets import enqueue_pushes, write_secret_version
 from credsync.vault.validate import (
     MAX_NOTES_CHARS,
     clean_name,
@@ -376,30 +377,10 @@ class Credentials:
         with self._db.write() as conn:
             row = self._row(conn, actor, ref, lock=True)
             check_version("credential", row.id, row.version, expected_version)
-            key = keys.data_key(conn, row.client_id)
-            new_version = row.secret_version + 1
-            now = utcnow()
-            conn.execute(
-                secret_versions.insert().values(
-                    credential_id=row.id,
-                    version=new_version,
-                    ciphertext=key.seal_text(row.id, new_version, "password", password.reveal()),
-                    source=source,
-                    reason=reason,
-                    created_at=now,
-                    created_by=actor.name,
-                )
+            version = write_secret_version(
+                conn, self._audit, actor, keys, row.id, password, source=source, reason=reason
             )
-            self._bump(conn, row, actor, now, secret_version=new_version, password_changed_at=now)
-            self._audit.append(
-                conn,
-                actor,
-                "credential.password_set",
-                target_type="credential",
-                target_id=row.id,
-                client_id=row.client_id,
-                details={"secret_version": new_version, "source": source, "reason": reason},
-            )
+            enqueue_pushes(conn, row.id, version)
             return _models(conn, [self._row(conn, actor, row.id)])[0]
 
     def history(
