@@ -67,6 +67,7 @@ class DirectoryConfig:
     bind_password: Secret
     base_dn: str = ""
     ca_file: Path | None = None
+    ca_pem: str | None = None  # the CA certificates themselves (as stored with a directory)
     tls_server_name: str | None = None
     insecure_skip_verify: bool = False
     timeout: float = 10.0
