@@ -17,6 +17,8 @@ from credsync.vault.auth import SYSTEM, Actor, Permission
 from credsync.vault.clients import Clients
 from credsync.vault.credentials import Credentials
 from credsync.vault.csvio import CsvIO
+from credsync.vault.directories import Directories
+from credsync.vault.flags import Flags
 from credsync.vault.keyring import KeyRing, derive_and_check, read_kdf_params
 from credsync.vault.models import Operator
 from credsync.vault.operators import Operators, check_operator_password, seed_roles
@@ -35,6 +37,8 @@ class Vault:
         self.credentials = Credentials(db, self.audit)
         self.policies = Policies(db, self.audit)
         self.csv = CsvIO(db, self.audit)
+        self.directories = Directories(db, self.audit)
+        self.flags = Flags(db, self.audit)
 
     @classmethod
     def open(cls, db: Database) -> Vault:

@@ -1,0 +1,471 @@
+"""The engine: one run over one directory, from reading the directory to the stored report.
+
+    read accounts (full, or incremental from the cursor) -> safety rails -> plan (pure)
+    -> apply in chunks (each chunk's outcomes, links, flags and report items in one
+    transaction) -> cursor, counts and the run's summary (only after the whole run)
+
+Every run is stored, dry runs too. A directory that can't be reached, or that refuses TLS or
+our bind, ends the run as ``failed`` and flags the linked credentials with that status; the
+next good check clears those flags. Running needs ``vault.read`` and ``directory_admin.use``
+(the engine binds with the directory's admin credential); pushes and the restores that follow
+a refused push need ``vault.write`` too.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+
+from credsync.connectors.base import Account, Capability, Connector, DirectoryConfig
+from credsync.connectors.registry import ConnectorFactory, open_connector
+from credsync.errors import ConnectorError, InvalidInput
+from credsync.storage.tables import credentials, directories, runs
+from credsync.sync import store
+from credsync.sync.executor import Executor, status_of_error
+from credsync.sync.model import Action, CredentialState, LinkState, Outcome, PlanItem, Status
+from credsync.sync.planner import cap_pushes, plan, safety_rail
+from credsync.sync.reports import RunReport, load_run
+from credsync.types import Secret, new_id
+from credsync.vault._time import utcnow
+from credsync.vault.auth import Actor, Permission
+from credsync.vault.directories import Directory, directory_model, find_directory_row
+from credsync.vault.keyring import KeyRing
+from credsync.vault.secrets import read_secrets, write_secret_version
+from credsync.vault.service import Vault
+
+__all__ = ["CHUNK", "Engine"]
+
+CHUNK = 200  # plan items applied (and committed) together
+
+
+@dataclass
+class _Read:
+    accounts: dict[str, Account]
+    changed: list[Account]
+    removed: list[str]
+    cursor: str | None
+    full: bool
+
+
+@dataclass
+class _Run:
+    id: str
+    directory: Directory
+    kind: str
+    dry_run: bool
+    outcomes: list[Outcome] = field(default_factory=list)
+    accounts_read: int = 0
+
+
+class Engine:
+    def __init__(
+        self,
+        vault: Vault,
+        keys: KeyRing,
+        actor: Actor,
+        *,
+        factory: ConnectorFactory = open_connector,
+        clock: Callable[[], dt.datetime] = utcnow,
+    ) -> None:
+        self._vault = vault
+        self._db = vault.db
+        self._keys = keys
+        self._actor = actor
+        self._factory = factory
+        self._clock = clock
+
+    # -- entry points ------------------------------------------------------------------------
+    def directories_of(self, client_ref: str) -> list[Directory]:
+        found = self._vault.directories.list(self._actor, client_ref)
+        if not found:
+            raise InvalidInput(
+                f"client {client_ref!r} has no directory: add one with `credsync directory add`"
+            )
+        return found
+
+    async def run(
+        self,
+        directory_ref: str,
+        *,
+        dry_run: bool = False,
+        full: bool = False,
+        trigger: str = "cli",
+        only: Sequence[str] | None = None,
+        connector: Connector | None = None,
+    ) -> RunReport:
+        """One run over the directory. ``only``: just these credential ids (the agent's
+        immediate pushes); such a run reads just their accounts. ``connector``: an open one
+        to reuse (the agent keeps one per directory); otherwise one is opened and closed."""
+        self._actor.require(Permission.VAULT_READ, Permission.DIRECTORY_ADMIN_USE)
+        if not dry_run:
+            self._actor.require(Permission.VAULT_WRITE)
+        with self._db.read() as conn:
+            directory = directory_model(find_directory_row(conn, directory_ref))
+        kind = "push" if only is not None else self._kind(directory, full)
+        run = _Run(self._start(directory, kind, trigger, dry_run), directory, kind, dry_run)
+        own = connector is None
+        try:
+            if connector is None:
+                connector = self._factory(self._config(directory))
+            await self._run(run, connector, only)
+        except ConnectorError as exc:
+            self._fail(run, exc)
+        except BaseException as exc:
+            self._finish(run, "failed", f"the run stopped: {type(exc).__name__}: {exc}")
+            raise
+        finally:
+            if own and connector is not None:
+                await connector.close()
+        return self.report(run.id)
+
+    def report(self, run_id: str) -> RunReport:
+        with self._db.read() as conn:
+            return load_run(conn, run_id)
+
+    def config(self, directory_ref: str) -> DirectoryConfig:
+        """The connector settings of a directory, its bind password decrypted."""
+        self._actor.require(Permission.DIRECTORY_ADMIN_USE)
+        with self._db.read() as conn:
+            directory = directory_model(find_directory_row(conn, directory_ref))
+        return self._config(directory)
+
+    # -- the run -----------------------------------------------------------------------------
+    def _kind(self, directory: Directory, full: bool) -> str:
+        if full or directory.cursor is None or directory.full_pass_at is None:
+            return "full"
+        age = self._clock() - directory.full_pass_at
+        if age > dt.timedelta(hours=directory.option("full_pass_hours")):
+            return "full"
+        return "incremental"
+
+    async def _run(self, run: _Run, connector: Connector, only: Sequence[str] | None) -> None:
+        directory = run.directory
+        with self._db.read() as conn:
+            creds = store.sync_credentials(conn, directory.client_id)
+            links = store.load_links(conn, directory.id)
+            claimed = store.claimed_elsewhere(conn, directory.id)
+            cached = store.load_accounts(conn, directory.id) if run.kind != "full" else {}
+        if only is not None:
+            wanted = set(only)
+            creds = [c for c in creds if c.id in wanted]
+            read = await self._read_linked(connector, creds, links, cached)
+        else:
+            read = await self._read(connector, directory, run.kind, cached)
+        run.accounts_read = len(read.changed) if not read.full else len(read.accounts)
+        abort = safety_rail(
+            accounts_read=len(read.accounts),
+            last_count=directory.account_count,
+            min_ratio_percent=directory.option("min_account_ratio"),
+            full=read.full and only is None,
+        )
+        items = plan(creds, links, read.accounts, claimed_elsewhere=claimed, abort_reason=abort)
+        if abort is None:
+            abort = cap_pushes(items, directory.option("push_cap"))
+            if abort is not None:
+                items = plan(creds, links, read.accounts, abort_reason=abort)
+        if run.dry_run or abort is not None:
+            run.outcomes = [Outcome(i, i.status, i.action, i.detail) for i in items]
+            with self._db.write() as conn:
+                store.add_items(conn, run.id, 0, run.outcomes)
+            self._finish(run, "aborted" if abort else "done", abort or "dry run: nothing done")
+            return
+        now = self._clock()
+        with self._db.write() as conn:
+            store.replace_accounts(
+                conn, directory.id, read.changed, read.removed, now, full=read.full
+            )
+        executor = Executor(
+            connector=connector,
+            accounts=read.accounts,
+            links=links,
+            secret=lambda cid: (0, Secret("")),
+            push_cap=directory.option("push_cap"),
+            clock=self._clock,
+        )
+        versions = {c.id: c.secret_version for c in creds}
+        for start in range(0, len(items), CHUNK):
+            await self._apply_chunk(run, executor, items[start : start + CHUNK], versions)
+        state, message = ("done", "")
+        if executor.stopped is not None:
+            state, message = "aborted", executor.stopped
+        self._finish(
+            run,
+            state,
+            message,
+            read=read if state == "done" and only is None else None,
+            extra={"binds": executor.binds, "pushes": executor.pushes},
+        )
+
+    async def _apply_chunk(
+        self,
+        run: _Run,
+        executor: Executor,
+        chunk: list[PlanItem],
+        versions: dict[str, int],
+    ) -> None:
+        directory = run.directory
+        wanted = {
+            i.credential_id: versions[i.credential_id]
+            for i in chunk
+            if i.credential_id and i.action in (Action.VERIFY, Action.PUSH)
+        }
+        with self._db.read() as conn:
+            secrets = read_secrets(conn, self._keys, directory.client_id, wanted)
+        executor.secret = lambda cid: (wanted[cid], secrets[cid])
+        outcomes = [await executor.apply(item) for item in chunk]
+        secrets.clear()
+        now = self._clock()
+        with self._db.write() as conn:
+            for rejection in executor.rejections:
+                if rejection.working_version is None:
+                    continue
+                working = read_secrets(
+                    conn,
+                    self._keys,
+                    directory.client_id,
+                    {rejection.credential_id: rejection.working_version},
+                )[rejection.credential_id]
+                restored = write_secret_version(
+                    conn,
+                    self._vault.audit,
+                    self._actor,
+                    self._keys,
+                    rejection.credential_id,
+                    working,
+                    source="sync",
+                    reason=(
+                        f"restored version {rejection.working_version}, the password the "
+                        f"directory still has: it refused version {rejection.attempted_version}: "
+                        f"{rejection.detail}"
+                    ),
+                )
+                executor.link_updates.setdefault(rejection.credential_id, {})[
+                    "confirmed_secret_version"
+                ] = restored
+            executor.rejections.clear()
+            store.record_outcomes(
+                conn,
+                directory_id=directory.id,
+                client_id=directory.client_id,
+                run_id=run.id,
+                actor=self._actor.name,
+                outcomes=outcomes,
+                link_updates=executor.link_updates,
+                now=now,
+            )
+            if executor.changed_accounts:
+                store.replace_accounts(
+                    conn,
+                    directory.id,
+                    list(executor.changed_accounts.values()),
+                    (),
+                    now,
+                    full=False,
+                )
+                executor.changed_accounts.clear()
+            store.add_items(conn, run.id, len(run.outcomes), outcomes)
+            for outcome in outcomes:
+                if outcome.action is Action.PUSH and outcome.status is Status.IN_SYNC:
+                    self._vault.audit.append(
+                        conn,
+                        self._actor,
+                        "credential.pushed",
+                        target_type="credential",
+                        target_id=outcome.item.credential_id or "",
+                        client_id=directory.client_id,
+                        details={
+                            "directory": directory.name,
+                            "account": outcome.item.account_name,
+                            "run_id": run.id,
+                        },
+                    )
+        executor.link_updates.clear()
+        run.outcomes.extend(outcomes)
+
+    async def _read(
+        self, connector: Connector, directory: Directory, kind: str, cached: dict[str, Account]
+    ) -> _Read:
+        if Capability.CHANGES not in connector.capabilities:
+            listed = [a async for a in connector.iter_accounts()]
+            return _Read({a.id: a for a in listed}, listed, [], None, True)
+        changes = await connector.changes_since(directory.cursor if kind != "full" else None)
+        if changes.full:
+            everything = {a.id: a for a in changes.changed}
+            return _Read(everything, list(changes.changed), [], changes.cursor, True)
+        accounts = dict(cached)
+        for removed in changes.removed:
+            accounts.pop(removed, None)
+        for account in changes.changed:
+            accounts[account.id] = account
+        return _Read(accounts, list(changes.changed), list(changes.removed), changes.cursor, False)
+
+    async def _read_linked(
+        self,
+        connector: Connector,
+        creds: list[CredentialState],
+        links: dict[str, LinkState],
+        cached: dict[str, Account],
+    ) -> _Read:
+        """For a few credentials: their linked accounts read fresh (an unlinked one is
+        matched against the cached accounts)."""
+        accounts = dict(cached)
+        changed: list[Account] = []
+        removed: list[str] = []
+        for cred in creds:
+            link = links.get(cred.id)
+            if link is None:
+                continue
+            try:
+                account = await connector.get_account(link.account_id)
+            except ConnectorError as exc:
+                if status_of_error(exc) is not Status.ACCOUNT_MISSING:
+                    raise
+                accounts.pop(link.account_id, None)
+                removed.append(link.account_id)
+                continue
+            accounts[account.id] = account
+            changed.append(account)
+        return _Read(accounts, changed, removed, None, False)
+
+    # -- bookkeeping ---------------------------------------------------------------------------
+    def _config(self, directory: Directory) -> DirectoryConfig:
+        with self._db.read() as conn:
+            bind = conn.execute(
+                sa.select(credentials.c.username, credentials.c.secret_version).where(
+                    credentials.c.id == directory.bind_credential_id
+                )
+            ).one()
+            secret = read_secrets(
+                conn,
+                self._keys,
+                directory.client_id,
+                {directory.bind_credential_id: bind.secret_version},
+            )[directory.bind_credential_id]
+        return DirectoryConfig(
+            kind=directory.kind,
+            name=directory.name,
+            url=directory.url,
+            bind_username=bind.username,
+            bind_password=secret,
+            base_dn=directory.base_dn,
+            ca_pem=directory.ca_pem,
+            tls_server_name=directory.tls_server_name,
+            insecure_skip_verify=directory.insecure_skip_verify,
+        )
+
+    def _start(self, directory: Directory, kind: str, trigger: str, dry_run: bool) -> str:
+        run_id = new_id()
+        with self._db.write() as conn:
+            conn.execute(
+                runs.insert().values(
+                    id=run_id,
+                    directory_id=directory.id,
+                    client_id=directory.client_id,
+                    kind=kind,
+                    trigger=trigger,
+                    dry_run=dry_run,
+                    actor=self._actor.name,
+                    state="running",
+                    message="",
+                    summary="{}",
+                    accounts_read=0,
+                    started_at=self._clock(),
+                )
+            )
+        return run_id
+
+    def _fail(self, run: _Run, exc: ConnectorError) -> None:
+        """The directory could not be read: flag every linked credential with the reason."""
+        status = status_of_error(exc)
+        if status in (Status.ACCOUNT_MISSING, Status.POLICY_REJECTED):
+            status = Status.ERROR
+        directory = run.directory
+        with self._db.read() as conn:
+            creds = store.sync_credentials(conn, directory.client_id)
+            links = store.load_links(conn, directory.id)
+        outcomes = [
+            Outcome(
+                PlanItem(c.id, c.title, links[c.id].account_id, c.username, Action.FLAG,
+                         status, str(exc)),
+                status,
+                Action.FLAG,
+                str(exc),
+            )
+            for c in creds
+            if c.id in links
+        ]  # fmt: skip
+        if not run.dry_run:
+            with self._db.write() as conn:
+                store.record_outcomes(
+                    conn,
+                    directory_id=directory.id,
+                    client_id=directory.client_id,
+                    run_id=run.id,
+                    actor=self._actor.name,
+                    outcomes=outcomes,
+                    link_updates={},
+                    now=self._clock(),
+                )
+                store.add_items(conn, run.id, 0, outcomes)
+        run.outcomes = outcomes
+        self._finish(run, "failed", f"{status.value}: {exc}", failed=True)
+
+    def _finish(
+        self,
+        run: _Run,
+        state: str,
+        message: str,
+        *,
+        read: _Read | None = None,
+        failed: bool = False,
+        extra: dict[str, Any] | None = None,
+    ) -> None:
+        now = self._clock()
+        directory = run.directory
+        summary = store.summary_json(run.outcomes, extra)
+        with self._db.write() as conn:
+            conn.execute(
+                runs.update()
+                .where(runs.c.id == run.id)
+                .values(
+                    state=state,
+                    message=message,
+                    summary=summary,
+                    accounts_read=run.accounts_read,
+                    finished_at=now,
+                )
+            )
+            if not run.dry_run:
+                values: dict[str, Any] = {"failures": directories.c.failures + 1} if failed else {}
+                if read is not None:
+                    values["failures"] = 0
+                    if read.cursor is not None:
+                        values["cursor"] = read.cursor  # only after a whole run
+                    if read.full:
+                        values["full_pass_at"] = now
+                        values["account_count"] = len(read.accounts)
+                if values:
+                    conn.execute(
+                        directories.update()
+                        .where(directories.c.id == directory.id)
+                        .values(**values)
+                    )
+                self._vault.audit.append(
+                    conn,
+                    self._actor,
+                    "sync.run",
+                    target_type="directory",
+                    target_id=directory.id,
+                    client_id=directory.client_id,
+                    details={
+                        "run_id": run.id,
+                        "kind": run.kind,
+                        "state": state,
+                        "summary": json.loads(summary),
+                    },
+                )

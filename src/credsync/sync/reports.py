@@ -1,0 +1,161 @@
+"""Stored runs and their per-object reports, as read back for people and scripts."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from credsync.errors import InvalidInput, NotFound
+from credsync.storage.tables import clients, directories, run_items, runs
+from credsync.vault._time import as_utc, as_utc_opt
+from credsync.vault.clients import find_client_row
+from credsync.vault.models import iso
+
+__all__ = ["ItemReport", "RunReport", "list_runs", "load_run"]
+
+
+@dataclass(frozen=True)
+class ItemReport:
+    credential_id: str | None
+    account_id: str | None
+    account: str
+    status: str
+    action: str
+    detail: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "credential_id": self.credential_id,
+            "account_id": self.account_id,
+            "account": self.account,
+            "status": self.status,
+            "action": self.action,
+            "detail": self.detail,
+        }
+
+
+@dataclass(frozen=True)
+class RunReport:
+    id: str
+    directory_id: str
+    directory: str
+    client_id: str
+    client: str
+    kind: str
+    trigger: str
+    dry_run: bool
+    actor: str
+    state: str
+    message: str
+    summary: dict[str, Any]
+    accounts_read: int
+    started_at: dt.datetime
+    finished_at: dt.datetime | None
+    items: tuple[ItemReport, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return self.state == "done"
+
+    def count(self, status: str) -> int:
+        return int(self.summary.get("statuses", {}).get(status, 0))
+
+    def to_json(self, *, items: bool = True) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "id": self.id,
+            "directory_id": self.directory_id,
+            "directory": self.directory,
+            "client_id": self.client_id,
+            "client": self.client,
+            "kind": self.kind,
+            "trigger": self.trigger,
+            "dry_run": self.dry_run,
+            "actor": self.actor,
+            "state": self.state,
+            "message": self.message,
+            "summary": self.summary,
+            "accounts_read": self.accounts_read,
+            "started_at": iso(self.started_at),
+            "finished_at": iso(self.finished_at),
+        }
+        if items:
+            data["items"] = [i.to_json() for i in self.items]
+        return data
+
+
+_SELECT = (
+    sa.select(
+        runs,
+        directories.c.name.label("directory_name"),
+        clients.c.name.label("client_name"),
+    )
+    .join(directories, directories.c.id == runs.c.directory_id)
+    .join(clients, clients.c.id == runs.c.client_id)
+)
+
+
+def _report(row: Any, items: tuple[ItemReport, ...] = ()) -> RunReport:
+    return RunReport(
+        id=row.id,
+        directory_id=row.directory_id,
+        directory=row.directory_name,
+        client_id=row.client_id,
+        client=row.client_name,
+        kind=row.kind,
+        trigger=row.trigger,
+        dry_run=bool(row.dry_run),
+        actor=row.actor,
+        state=row.state,
+        message=row.message,
+        summary=json.loads(row.summary),
+        accounts_read=row.accounts_read,
+        started_at=as_utc(row.started_at),
+        finished_at=as_utc_opt(row.finished_at),
+        items=items,
+    )
+
+
+def load_run(conn: Connection, ref: str) -> RunReport:
+    """A run by id (or an unambiguous prefix of at least 8 characters), with its items."""
+    ref = ref.strip().lower()
+    if len(ref) < 8:
+        raise InvalidInput("a run id needs at least 8 characters")
+    rows = conn.execute(_SELECT.where(runs.c.id.startswith(ref, autoescape=True)).limit(2)).all()
+    if not rows:
+        raise NotFound(f"no run with id {ref}")
+    if len(rows) > 1:
+        raise InvalidInput(f"run id {ref} is ambiguous: give more characters")
+    row = rows[0]
+    items = conn.execute(
+        sa.select(run_items).where(run_items.c.run_id == row.id).order_by(run_items.c.seq)
+    )
+    return _report(
+        row,
+        tuple(
+            ItemReport(i.credential_id, i.account_id, i.account_name, i.status, i.action, i.detail)
+            for i in items
+        ),
+    )
+
+
+def list_runs(
+    conn: Connection,
+    *,
+    client_ref: str | None = None,
+    directory_id: str | None = None,
+    limit: int = 50,
+) -> list[RunReport]:
+    """The newest runs first, without their items."""
+    if not 1 <= limit <= 1000:
+        raise InvalidInput("limit must be between 1 and 1000")
+    query = _SELECT.order_by(runs.c.started_at.desc(), runs.c.id).limit(limit)
+    if client_ref:
+        query = query.where(runs.c.client_id == find_client_row(conn, client_ref).id)
+    if directory_id:
+        query = query.where(runs.c.directory_id == directory_id)
+    return [_report(r) for r in conn.execute(query)]

@@ -1,0 +1,182 @@
+"""Flags: open problems found by checks, shown on the credential and rolled up per client.
+
+A flag is opened by a run for a credential and a directory, updated while the problem lasts,
+and closed by the next good check (resolution ``in_sync``) or by an operator (``accepted``,
+``accepted_password``, ``pushed``). Resolving with the directory (push, verify) is the sync
+engine's work (:mod:`credsync.sync.resolve`); this module reads flags and closes them.
+"""
+
+from __future__ import annotations
+
+import builtins
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from credsync.errors import InvalidInput, NotFound
+from credsync.storage import Database
+from credsync.storage.tables import clients, credentials, directories, flags
+from credsync.vault._time import as_utc, as_utc_opt
+from credsync.vault.audit import AuditLog
+from credsync.vault.auth import Actor, Permission
+from credsync.vault.clients import find_client_row, visible_to
+from credsync.vault.models import iso
+
+__all__ = ["Flag", "Flags", "close_flag", "find_flag_row"]
+
+
+@dataclass(frozen=True)
+class Flag:
+    id: str
+    client_id: str
+    client: str
+    credential_id: str
+    title: str
+    username: str
+    directory_id: str
+    directory: str
+    account_id: str | None
+    status: str
+    detail: str
+    run_id: str | None
+    opened_at: dt.datetime
+    updated_at: dt.datetime
+    resolved_at: dt.datetime | None
+    resolved_by: str | None
+    resolution: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "client_id": self.client_id,
+            "client": self.client,
+            "credential_id": self.credential_id,
+            "title": self.title,
+            "username": self.username,
+            "directory_id": self.directory_id,
+            "directory": self.directory,
+            "side": self.directory,
+            "account_id": self.account_id,
+            "status": self.status,
+            "detail": self.detail,
+            "run_id": self.run_id,
+            "open": self.resolved_at is None,
+            "opened_at": iso(self.opened_at),
+            "updated_at": iso(self.updated_at),
+            "resolved_at": iso(self.resolved_at),
+            "resolved_by": self.resolved_by,
+            "resolution": self.resolution,
+        }
+
+
+_SELECT = (
+    sa.select(
+        flags,
+        clients.c.name.label("client_name"),
+        credentials.c.title,
+        credentials.c.username,
+        directories.c.name.label("directory_name"),
+    )
+    .join(clients, clients.c.id == flags.c.client_id)
+    .join(credentials, credentials.c.id == flags.c.credential_id)
+    .join(directories, directories.c.id == flags.c.directory_id)
+)
+
+
+def _model(row: Any) -> Flag:
+    return Flag(
+        id=row.id,
+        client_id=row.client_id,
+        client=row.client_name,
+        credential_id=row.credential_id,
+        title=row.title,
+        username=row.username,
+        directory_id=row.directory_id,
+        directory=row.directory_name,
+        account_id=row.account_id,
+        status=row.status,
+        detail=row.detail,
+        run_id=row.run_id,
+        opened_at=as_utc(row.opened_at),
+        updated_at=as_utc(row.updated_at),
+        resolved_at=as_utc_opt(row.resolved_at),
+        resolved_by=row.resolved_by,
+        resolution=row.resolution,
+    )
+
+
+def find_flag_row(conn: Connection, actor: Actor, ref: str) -> Any:
+    ref = ref.strip().lower()
+    if len(ref) < 8:
+        raise InvalidInput("a flag id needs at least 8 characters")
+    rows = conn.execute(
+        _SELECT.where(flags.c.id.startswith(ref, autoescape=True), visible_to(actor)).limit(2)
+    ).all()
+    if not rows:
+        raise NotFound(f"no flag with id {ref}")
+    if len(rows) > 1:
+        raise InvalidInput(f"flag id {ref} is ambiguous: give more characters")
+    return rows[0]
+
+
+def close_flag(
+    conn: Connection, flag_id: str, actor: Actor, resolution: str, now: dt.datetime
+) -> None:
+    conn.execute(
+        flags.update()
+        .where(flags.c.id == flag_id, flags.c.resolved_at.is_(None))
+        .values(resolved_at=now, resolved_by=actor.name, resolution=resolution, updated_at=now)
+    )
+
+
+class Flags:
+    def __init__(self, db: Database, audit: AuditLog) -> None:
+        self._db = db
+        self._audit = audit
+
+    def list(
+        self,
+        actor: Actor,
+        client_ref: str | None = None,
+        *,
+        credential_id: str | None = None,
+        include_resolved: bool = False,
+        limit: int = 1000,
+    ) -> builtins.list[Flag]:
+        """Open flags (and resolved ones when asked), the newest first."""
+        actor.require(Permission.VAULT_READ)
+        with self._db.read() as conn:
+            query = _SELECT.where(visible_to(actor), credentials.c.deleted_at.is_(None))
+            if client_ref:
+                query = query.where(flags.c.client_id == find_client_row(conn, client_ref).id)
+            if credential_id:
+                query = query.where(flags.c.credential_id == credential_id)
+            if not include_resolved:
+                query = query.where(flags.c.resolved_at.is_(None))
+            query = query.order_by(flags.c.updated_at.desc(), flags.c.id).limit(limit)
+            return [_model(r) for r in conn.execute(query)]
+
+    def get(self, actor: Actor, ref: str) -> Flag:
+        actor.require(Permission.VAULT_READ)
+        with self._db.read() as conn:
+            return _model(find_flag_row(conn, actor, ref))
+
+    def counts(self, actor: Actor) -> dict[str, int]:
+        """Open flags per client name (the roll-up shown with clients)."""
+        actor.require(Permission.VAULT_READ)
+        with self._db.read() as conn:
+            rows = conn.execute(
+                sa.select(clients.c.name, sa.func.count(flags.c.id))
+                .join(flags, flags.c.client_id == clients.c.id)
+                .join(credentials, credentials.c.id == flags.c.credential_id)
+                .where(
+                    flags.c.resolved_at.is_(None),
+                    credentials.c.deleted_at.is_(None),
+                    visible_to(actor),
+                )
+                .group_by(clients.c.name)
+            )
+            return {name: int(count) for name, count in rows}
