@@ -40,6 +40,11 @@ from credsync.vault.service import Vault
 
 __all__ = ["CHUNK", "Engine"]
 
+
+def _no_secret(credential_id: str) -> tuple[int, Secret]:
+    raise AssertionError(f"no secret loaded for {credential_id}")
+
+
 CHUNK = 200  # plan items applied (and committed) together
 
 
@@ -60,6 +65,7 @@ class _Run:
     dry_run: bool
     outcomes: list[Outcome] = field(default_factory=list)
     accounts_read: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)
 
 
 class Engine:
@@ -127,6 +133,14 @@ class Engine:
         with self._db.read() as conn:
             return load_run(conn, run_id)
 
+    @property
+    def keys(self) -> KeyRing:
+        return self._keys
+
+    def connect(self, directory_ref: str) -> Connector:
+        """A connector for the directory (it connects on first use; close it when done)."""
+        return self._factory(self.config(directory_ref))
+
     def config(self, directory_ref: str) -> DirectoryConfig:
         """The connector settings of a directory, its bind password decrypted."""
         self._actor.require(Permission.DIRECTORY_ADMIN_USE)
@@ -179,27 +193,85 @@ class Engine:
             store.replace_accounts(
                 conn, directory.id, read.changed, read.removed, now, full=read.full
             )
+        stopped = await self._execute(run, connector, items, links, read.accounts, creds)
+        self._finish(
+            run,
+            "aborted" if stopped else "done",
+            stopped or "",
+            read=read if not stopped and only is None else None,
+        )
+
+    async def _execute(
+        self,
+        run: _Run,
+        connector: Connector,
+        items: list[PlanItem],
+        links: dict[str, LinkState],
+        accounts: dict[str, Account],
+        creds: list[CredentialState],
+    ) -> str | None:
+        """Apply ``items`` chunk by chunk; why the run stopped early, or None."""
         executor = Executor(
             connector=connector,
-            accounts=read.accounts,
+            accounts=accounts,
             links=links,
-            secret=lambda cid: (0, Secret("")),
-            push_cap=directory.option("push_cap"),
+            secret=_no_secret,
+            push_cap=run.directory.option("push_cap"),
             clock=self._clock,
         )
         versions = {c.id: c.secret_version for c in creds}
         for start in range(0, len(items), CHUNK):
             await self._apply_chunk(run, executor, items[start : start + CHUNK], versions)
-        state, message = ("done", "")
-        if executor.stopped is not None:
-            state, message = "aborted", executor.stopped
-        self._finish(
-            run,
-            state,
-            message,
-            read=read if state == "done" and only is None else None,
-            extra={"binds": executor.binds, "pushes": executor.pushes},
+        run.extra.update(binds=executor.binds, pushes=executor.pushes)
+        return executor.stopped
+
+    async def apply(
+        self,
+        directory_ref: str,
+        items: list[PlanItem],
+        *,
+        trigger: str,
+        connector: Connector | None = None,
+    ) -> RunReport:
+        """A run of ``items`` decided elsewhere (an operator resolving a flag): the linked
+        accounts are read fresh, then the items are applied and stored like any run's."""
+        self._actor.require(
+            Permission.VAULT_READ, Permission.VAULT_WRITE, Permission.DIRECTORY_ADMIN_USE
         )
+        with self._db.read() as conn:
+            directory = directory_model(find_directory_row(conn, directory_ref))
+            creds = store.sync_credentials(conn, directory.client_id, include_off=True)
+            links = store.load_links(conn, directory.id)
+        wanted = {i.credential_id for i in items}
+        creds = [c for c in creds if c.id in wanted]
+        run = _Run(self._start(directory, "push", trigger, False), directory, "push", False)
+        own = connector is None
+        try:
+            if connector is None:
+                connector = self._factory(self._config(directory))
+            read = await self._read_linked(connector, creds, links, {})
+            run.accounts_read = len(read.changed)
+            now = self._clock()
+            with self._db.write() as conn:
+                store.replace_accounts(
+                    conn, directory.id, read.changed, read.removed, now, full=False
+                )
+            missing = [i for i in items if (i.account_id or "") not in read.accounts]
+            if missing:
+                raise InvalidInput(
+                    f"the account of {missing[0].account_name!r} is gone from the directory"
+                )
+            stopped = await self._execute(run, connector, items, links, read.accounts, creds)
+            self._finish(run, "aborted" if stopped else "done", stopped or "")
+        except ConnectorError as exc:
+            self._fail(run, exc)
+        except BaseException as exc:
+            self._finish(run, "failed", f"the run stopped: {type(exc).__name__}: {exc}")
+            raise
+        finally:
+            if own and connector is not None:
+                await connector.close()
+        return self.report(run.id)
 
     async def _apply_chunk(
         self,
@@ -423,11 +495,10 @@ class Engine:
         *,
         read: _Read | None = None,
         failed: bool = False,
-        extra: dict[str, Any] | None = None,
     ) -> None:
         now = self._clock()
         directory = run.directory
-        summary = store.summary_json(run.outcomes, extra)
+        summary = store.summary_json(run.outcomes, run.extra)
         with self._db.write() as conn:
             conn.execute(
                 runs.update()

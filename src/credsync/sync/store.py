@@ -55,10 +55,14 @@ _ACCOUNT_COLUMNS = (
 )
 
 
-def sync_credentials(conn: Connection, client_id: str) -> list[CredentialState]:
+def sync_credentials(
+    conn: Connection, client_id: str, *, include_off: bool = False
+) -> list[CredentialState]:
     """The client's credentials that take part in sync (report or enforce), by title. None
-    when the client's directory_sync switch is off."""
+    when the client's directory_sync switch is off. ``include_off``: every live credential,
+    whatever its mode and the switch (an operator acting on one by hand)."""
     mode = effective_mode().label("mode")
+    modes = [m.value for m in SyncMode] if include_off else [SyncMode.REPORT, SyncMode.ENFORCE]
     rows = conn.execute(
         sa.select(
             credentials.c.id,
@@ -71,9 +75,9 @@ def sync_credentials(conn: Connection, client_id: str) -> list[CredentialState]:
         .where(
             credentials.c.client_id == client_id,
             credentials.c.deleted_at.is_(None),
-            clients.c.directory_sync.is_(True),
+            clients.c.directory_sync.is_(True) if not include_off else sa.true(),
             clients.c.archived_at.is_(None),
-            mode.in_([SyncMode.REPORT.value, SyncMode.ENFORCE.value]),
+            mode.in_([str(m) for m in modes]),
         )
         .order_by(credentials.c.title_key, credentials.c.id)
     )

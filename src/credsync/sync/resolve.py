@@ -1,0 +1,207 @@
+"""Resolving a flag by hand: push the vault's password, or accept the directory's.
+
+- ``push``: the vault's current password is set in the directory now (a run of one item,
+  stored like any run), whatever the credential's mode.
+- ``accept`` with the password the operator now knows: it is checked with one bind (unless a
+  bind already failed for this pwdLastSet: then it is taken on the operator's word, and the
+  report says so) and becomes the credential's new secret version. Nothing is pushed.
+- ``accept`` without a password (report mode only): the directory's password stays unknown to
+  the vault; the flag closes and stays closed until the directory's password changes again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+
+from credsync.connectors.base import VerifyOutcome
+from credsync.errors import InvalidInput
+from credsync.storage.tables import directory_accounts, flags, links
+from credsync.sync.engine import Engine
+from credsync.sync.model import Action, PlanItem, Status
+from credsync.sync.reports import RunReport
+from credsync.sync.store import sync_credentials
+from credsync.types import Secret, SyncMode
+from credsync.vault._time import utcnow
+from credsync.vault.auth import Actor, Permission
+from credsync.vault.flags import Flag, close_flag, find_flag_row
+from credsync.vault.secrets import write_secret_version
+from credsync.vault.service import Vault
+
+__all__ = ["Resolution", "Resolver"]
+
+_LINKING = {Status.UNMATCHED.value, Status.AMBIGUOUS.value, Status.CONFLICT.value}
+
+
+@dataclass(frozen=True)
+class Resolution:
+    flag: Flag
+    outcome: str  # pushed | accepted | accepted_password | failed
+    detail: str
+    run: RunReport | None = None
+
+
+class Resolver:
+    def __init__(self, vault: Vault, engine: Engine, actor: Actor) -> None:
+        self._vault = vault
+        self._engine = engine
+        self._actor = actor
+
+    def _open_flag(self, ref: str) -> Flag:
+        self._actor.require(
+            Permission.VAULT_READ, Permission.VAULT_WRITE, Permission.DIRECTORY_ADMIN_USE
+        )
+        flag = self._vault.flags.get(self._actor, ref)
+        if flag.resolved_at is not None:
+            raise InvalidInput(f"flag {flag.id} is already resolved ({flag.resolution})")
+        if flag.status in _LINKING:
+            raise InvalidInput(
+                f"flag {flag.id} is about linking ({flag.status}): correct the credential's "
+                "username (or the directory) and run `credsync sync run` again"
+            )
+        return flag
+
+    async def push(self, ref: str) -> Resolution:
+        flag = self._open_flag(ref)
+        item = PlanItem(
+            flag.credential_id,
+            flag.title,
+            flag.account_id,
+            flag.username,
+            Action.PUSH,
+            Status.PENDING,
+            f"pushed by {self._actor.name} to resolve flag {flag.id[:8]}",
+        )
+        report = await self._engine.apply(flag.directory_id, [item], trigger="resolve")
+        if report.ok and report.count(Status.IN_SYNC.value) == 1:
+            with self._vault.db.write() as conn:
+                conn.execute(
+                    flags.update()
+                    .where(flags.c.id == flag.id, flags.c.resolution == "in_sync")
+                    .values(resolution="pushed", resolved_by=self._actor.name)
+                )
+                self._audit(conn, flag, "pushed")
+            return Resolution(self._vault.flags.get(self._actor, flag.id), "pushed", "", report)
+        detail = report.items[0].detail if report.items else report.message
+        return Resolution(self._vault.flags.get(self._actor, flag.id), "failed", detail, report)
+
+    async def accept(self, ref: str, password: Secret | None) -> Resolution:
+        flag = self._open_flag(ref)
+        if password is None:
+            return self._accept_state(flag)
+        connector = self._engine.connect(flag.directory_id)
+        try:
+            account = await connector.get_account(flag.account_id or "")
+            with self._vault.db.read() as conn:
+                link = conn.execute(
+                    sa.select(links).where(
+                        links.c.credential_id == flag.credential_id,
+                        links.c.directory_id == flag.directory_id,
+                    )
+                ).one()
+            verified = link.failed_stamp is None or link.failed_stamp != account.password_stamp
+            if verified:
+                result = await connector.verify_password(account, password)
+                if result.outcome is not VerifyOutcome.OK:
+                    with self._vault.db.write() as conn:
+                        conn.execute(
+                            links.update()
+                            .where(
+                                links.c.credential_id == flag.credential_id,
+                                links.c.directory_id == flag.directory_id,
+                            )
+                            .values(failed_stamp=account.password_stamp)
+                        )
+                    raise InvalidInput(
+                        f"the directory did not accept that password for {account.username!r} "
+                        f"({result.outcome.value}: {result.detail}); nothing was stored"
+                    )
+        finally:
+            await connector.close()
+        now = utcnow()
+        how = (
+            "checked with one bind"
+            if verified
+            else ("not checked: a bind already failed for this pwdLastSet (lockout safety)")
+        )
+        with self._vault.db.write() as conn:
+            version = write_secret_version(
+                conn,
+                self._vault.audit,
+                self._actor,
+                self._engine.keys,
+                flag.credential_id,
+                password,
+                source="directory",
+                reason=f"accepted from directory {flag.directory} (flag {flag.id[:8]}; {how})",
+            )
+            conn.execute(
+                links.update()
+                .where(
+                    links.c.credential_id == flag.credential_id,
+                    links.c.directory_id == flag.directory_id,
+                )
+                .values(
+                    confirmed_stamp=account.password_stamp,
+                    confirmed_secret_version=version,
+                    confirmed_at=now,
+                    failed_stamp=None,
+                    failed_secret_version=None,
+                    accepted_stamp=None,
+                    status=Status.IN_SYNC.value,
+                    detail=f"password accepted from the directory by {self._actor.name}",
+                    checked_at=now,
+                )
+            )
+            close_flag(conn, flag.id, self._actor, "accepted_password", now)
+            self._audit(conn, flag, "accepted_password")
+        return Resolution(self._vault.flags.get(self._actor, flag.id), "accepted_password", how)
+
+    def _accept_state(self, flag: Flag) -> Resolution:
+        with self._vault.db.write() as conn:
+            row = find_flag_row(conn, self._actor, flag.id)
+            creds = {c.id: c for c in sync_credentials(conn, row.client_id, include_off=True)}
+            cred = creds.get(flag.credential_id)
+            if cred is not None and cred.mode is SyncMode.ENFORCE:
+                raise InvalidInput(
+                    "the credential is in enforce mode, where the vault's password wins: give "
+                    "the directory's password (--password-stdin) to accept it, or --push"
+                )
+            stamp = conn.execute(
+                sa.select(directory_accounts.c.password_stamp).where(
+                    directory_accounts.c.directory_id == flag.directory_id,
+                    directory_accounts.c.account_id == flag.account_id,
+                )
+            ).scalar()
+            if stamp is None:
+                raise InvalidInput(
+                    f"the directory's state of {flag.username!r} is not known: run "
+                    "`credsync sync run` first"
+                )
+            conn.execute(
+                links.update()
+                .where(
+                    links.c.credential_id == flag.credential_id,
+                    links.c.directory_id == flag.directory_id,
+                )
+                .values(accepted_stamp=stamp)
+            )
+            close_flag(conn, flag.id, self._actor, "accepted", utcnow())
+            self._audit(conn, flag, "accepted")
+        return Resolution(
+            self._vault.flags.get(self._actor, flag.id),
+            "accepted",
+            "the directory's password stays unknown to the vault until it changes again",
+        )
+
+    def _audit(self, conn: sa.Connection, flag: Flag, how: str) -> None:
+        self._vault.audit.append(
+            conn,
+            self._actor,
+            "flag.resolve",
+            target_type="credential",
+            target_id=flag.credential_id,
+            client_id=flag.client_id,
+            details={"flag_id": flag.id, "status": flag.status, "resolution": how},
+        )
