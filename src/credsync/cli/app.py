@@ -26,6 +26,10 @@ _COMMANDS: dict[str, tuple[str, str]] = {
     "role": ("credsync.cli.commands.people", "role_group"),
     "token": ("credsync.cli.commands.people", "token_group"),
     "audit": ("credsync.cli.commands.audit", "audit_group"),
+    "directory": ("credsync.cli.commands.directories", "directory_group"),
+    "sync": ("credsync.cli.commands.sync", "sync_group"),
+    "flags": ("credsync.cli.commands.sync", "flags_group"),
+    "agent": ("credsync.cli.commands.sync", "agent_cmd"),
 }
 
 _SUMMARIES = {
@@ -46,6 +50,10 @@ _SUMMARIES = {
     "role": "Roles and their permissions.",
     "token": "API tokens for scripts.",
     "audit": "The audit log: list and verify.",
+    "directory": "Directories: add, test, configure the connections to AD.",
+    "sync": "Directory sync: plan, run, and the stored runs with their reports.",
+    "flags": "Open problems found by sync checks: list and resolve.",
+    "agent": "Run continuously: periodic runs and immediate pushes.",
 }
 
 

@@ -1,0 +1,1 @@
+"""The agent: periodic runs and immediate pushes, continuously."""

@@ -1,0 +1,273 @@
+"""The agent: periodic runs per directory and immediate pushes from the queue.
+
+- **Queue.** A secret changed under enforce leaves a row in ``sync_queue`` (same transaction as
+  the change). The agent polls it (default every 0.2 s), claims due rows with a lease (``FOR
+  UPDATE SKIP LOCKED`` on PostgreSQL, the single writer lock on SQLite), and runs a ``push``
+  run for just those credentials. Done rows are deleted; rows whose directory could not be
+  reached go back with a backoff. A restart loses nothing: an expired lease is claimed again.
+- **Periodic runs.** Each directory whose client has directory sync on runs every
+  ``interval`` seconds plus a random jitter: incremental from its cursor, a full pass when the
+  last one is older than ``full_pass_hours``. A failed run (unreachable, TLS, bind refused)
+  backs off exponentially up to an hour; the next good run clears the flags by itself.
+- Connectors stay open between rounds (one per directory, reopened when the directory's
+  settings change), so a push costs one LDAP modify, not a new TLS session.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import json
+import logging
+import os
+import random
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+
+from credsync.connectors.base import Connector
+from credsync.connectors.registry import ConnectorFactory, open_connector
+from credsync.errors import ConnectorError, CredsyncError
+from credsync.storage.tables import clients, directories, sync_queue
+from credsync.sync.engine import Engine
+from credsync.vault._time import as_utc_opt, utcnow
+from credsync.vault.auth import Actor, Permission
+from credsync.vault.directories import DEFAULT_OPTIONS, directory_model
+from credsync.vault.keyring import KeyRing
+from credsync.vault.service import Vault
+
+__all__ = ["Agent"]
+
+log = logging.getLogger("credsync.agent")
+
+LEASE = dt.timedelta(seconds=120)
+MAX_BACKOFF = 3600.0
+CLAIM_BATCH = 200
+
+
+@dataclass
+class _Open:
+    version: int
+    connector: Connector
+
+
+class Agent:
+    def __init__(
+        self,
+        vault: Vault,
+        keys: KeyRing,
+        actor: Actor,
+        *,
+        poll_seconds: float = 0.2,
+        factory: ConnectorFactory = open_connector,
+        clock: Callable[[], dt.datetime] = utcnow,
+        rng: random.Random | None = None,
+    ) -> None:
+        actor.require(Permission.VAULT_READ, Permission.VAULT_WRITE, Permission.DIRECTORY_ADMIN_USE)
+        self._vault = vault
+        self._db = vault.db
+        self._actor = actor
+        self._engine = Engine(vault, keys, actor, factory=factory, clock=clock)
+        self._factory = factory
+        self._clock = clock
+        self._rng = rng or random.Random()  # noqa: S311 - jitter, not security
+        self._poll = max(0.01, poll_seconds)
+        self._name = f"{socket.gethostname()}:{os.getpid()}"
+        self._open: dict[str, _Open] = {}
+        self._periodic: dict[str, asyncio.Task[None]] = {}
+        self.stop_event = asyncio.Event()
+
+    # -- main loop -----------------------------------------------------------------------------
+    async def run(self, *, once: bool = False) -> None:
+        try:
+            while not self.stop_event.is_set():
+                await self.drain_queue()
+                self._start_due_runs()
+                if once:
+                    if self._periodic:
+                        await asyncio.gather(*self._periodic.values())
+                    await self.drain_queue()
+                    return
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.stop_event.wait(), self._poll)
+        finally:
+            for task in self._periodic.values():
+                task.cancel()
+            await asyncio.gather(*self._periodic.values(), return_exceptions=True)
+            await self.close()
+
+    async def close(self) -> None:
+        for entry in self._open.values():
+            with contextlib.suppress(Exception):
+                await entry.connector.close()
+        self._open.clear()
+
+    def stop(self) -> None:
+        self.stop_event.set()
+
+    # -- connectors ------------------------------------------------------------------------------
+    async def _connector(self, directory_id: str, version: int) -> Connector:
+        entry = self._open.get(directory_id)
+        if entry is not None and entry.version == version:
+            return entry.connector
+        if entry is not None:
+            with contextlib.suppress(Exception):
+                await entry.connector.close()
+        connector = self._engine.connect(directory_id)
+        self._open[directory_id] = _Open(version, connector)
+        return connector
+
+    async def _drop_connector(self, directory_id: str) -> None:
+        entry = self._open.pop(directory_id, None)
+        if entry is not None:
+            with contextlib.suppress(Exception):
+                await entry.connector.close()
+
+    # -- the queue -------------------------------------------------------------------------------
+    def _claim(self) -> dict[str, list[tuple[int, str]]]:
+        """Due queue rows claimed for this agent: directory id -> [(row id, credential id)]."""
+        now = self._clock()
+        with self._db.write() as conn:
+            query = (
+                sa.select(sync_queue.c.id, sync_queue.c.directory_id, sync_queue.c.credential_id)
+                .where(
+                    sync_queue.c.not_before <= now,
+                    sa.or_(sync_queue.c.claimed_until.is_(None), sync_queue.c.claimed_until < now),
+                )
+                .order_by(sync_queue.c.id)
+                .limit(CLAIM_BATCH)
+            )
+            if conn.dialect.name == "postgresql":
+                query = query.with_for_update(skip_locked=True)
+            rows = conn.execute(query).all()
+            if not rows:
+                return {}
+            conn.execute(
+                sync_queue.update()
+                .where(sync_queue.c.id.in_([r.id for r in rows]))
+                .values(claimed_by=self._name, claimed_until=now + LEASE)
+            )
+        claimed: dict[str, list[tuple[int, str]]] = {}
+        for row in rows:
+            claimed.setdefault(row.directory_id, []).append((row.id, row.credential_id))
+        return claimed
+
+    async def drain_queue(self) -> int:
+        """Push what is queued; returns how many queue rows were handled."""
+        handled = 0
+        for directory_id, entries in self._claim().items():
+            handled += len(entries)
+            await self._push(directory_id, entries)
+        return handled
+
+    async def _push(self, directory_id: str, entries: list[tuple[int, str]]) -> None:
+        ids = [e[0] for e in entries]
+        with self._db.read() as conn:
+            version = conn.execute(
+                sa.select(directories.c.version).where(directories.c.id == directory_id)
+            ).scalar()
+        if version is None:  # the directory was removed meanwhile
+            self._done(ids)
+            return
+        try:
+            connector = await self._connector(directory_id, version)
+            report = await self._engine.run(
+                directory_id,
+                only=sorted({e[1] for e in entries}),
+                trigger="agent",
+                connector=connector,
+            )
+        except (ConnectorError, CredsyncError) as exc:
+            log.warning("queued pushes for directory %s failed: %s", directory_id, exc)
+            await self._drop_connector(directory_id)
+            self._retry(ids, str(exc))
+            return
+        if report.state == "failed":
+            await self._drop_connector(directory_id)
+            self._retry(ids, report.message)
+            return
+        self._done(ids)
+
+    def _done(self, ids: list[int]) -> None:
+        with self._db.write() as conn:
+            conn.execute(sync_queue.delete().where(sync_queue.c.id.in_(ids)))
+
+    def _retry(self, ids: list[int], error: str) -> None:
+        now = self._clock()
+        with self._db.write() as conn:
+            for row in conn.execute(
+                sa.select(sync_queue.c.id, sync_queue.c.attempts).where(sync_queue.c.id.in_(ids))
+            ).all():
+                delay = min(MAX_BACKOFF, 2.0 ** min(row.attempts, 12))
+                conn.execute(
+                    sync_queue.update()
+                    .where(sync_queue.c.id == row.id)
+                    .values(
+                        attempts=row.attempts + 1,
+                        not_before=now + dt.timedelta(seconds=delay),
+                        claimed_by=None,
+                        claimed_until=None,
+                        last_error=error[:2000],
+                    )
+                )
+
+    # -- periodic runs ---------------------------------------------------------------------------
+    def _start_due_runs(self) -> None:
+        now = self._clock()
+        with self._db.read() as conn:
+            rows = conn.execute(
+                sa.select(directories, clients.c.name.label("client_name"))
+                .join(clients, clients.c.id == directories.c.client_id)
+                .where(clients.c.directory_sync.is_(True), clients.c.archived_at.is_(None))
+            ).all()
+        for row in rows:
+            directory = directory_model(row)
+            due = as_utc_opt(row.next_run_at)
+            running = self._periodic.get(directory.id)
+            if running is not None and not running.done():
+                continue
+            if due is not None and due > now:
+                continue
+            self._periodic[directory.id] = asyncio.create_task(
+                self._periodic_run(directory.id, directory.version)
+            )
+
+    async def _periodic_run(self, directory_id: str, version: int) -> None:
+        state = "failed"
+        try:
+            connector = await self._connector(directory_id, version)
+            report = await self._engine.run(directory_id, trigger="agent", connector=connector)
+            state = report.state
+            log.info("run %s on %s: %s %s", report.id, report.directory, state, report.summary)
+        except CredsyncError as exc:
+            log.warning("periodic run of directory %s failed: %s", directory_id, exc)
+        except Exception:
+            log.exception("periodic run of directory %s crashed", directory_id)
+        if state == "failed":
+            await self._drop_connector(directory_id)
+        self._schedule(directory_id)
+
+    def _schedule(self, directory_id: str) -> None:
+        now = self._clock()
+        with self._db.write() as conn:
+            row = conn.execute(
+                sa.select(directories.c.options, directories.c.failures).where(
+                    directories.c.id == directory_id
+                )
+            ).first()
+            if row is None:
+                return
+            directory_options = {**DEFAULT_OPTIONS, **json.loads(row.options)}
+            interval = float(directory_options["interval"])
+            if row.failures:
+                delay = min(MAX_BACKOFF, interval * 2.0 ** min(row.failures - 1, 10))
+            else:
+                delay = interval + self._rng.uniform(0, directory_options["jitter"])
+            conn.execute(
+                directories.update()
+                .where(directories.c.id == directory_id)
+                .values(next_run_at=now + dt.timedelta(seconds=delay))
+            )

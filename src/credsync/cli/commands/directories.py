@@ -1,0 +1,288 @@
+"""directory commands: add, list, show, set, test, remove."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from credsync.cli.output import details, emit, json_option, note, table
+from credsync.cli.runtime import Runtime, confirm, runtime
+from credsync.errors import ConnectorError, InvalidInput
+
+if TYPE_CHECKING:
+    from credsync.connectors.base import TestStep
+
+DIRECTORY_FIELDS = [
+    ("id", "Id"),
+    ("name", "Name"),
+    ("client", "Client"),
+    ("kind", "Kind"),
+    ("url", "URL"),
+    ("base_dn", "Base DN"),
+    ("bind_credential_id", "Bind credential"),
+    ("ca", "CA"),
+    ("tls_server_name", "TLS server name"),
+    ("insecure_skip_verify", "Skip TLS verification"),
+    ("options", "Options"),
+    ("incremental", "Incremental cursor"),
+    ("full_pass_at", "Last full pass"),
+    ("account_count", "Accounts (last full pass)"),
+    ("failures", "Failed runs in a row"),
+    ("version", "Version"),
+]
+LIST_COLUMNS = [
+    ("name", "Name"),
+    ("client", "Client"),
+    ("kind", "Kind"),
+    ("url", "URL"),
+    ("account_count", "Accounts"),
+    ("full_pass_at", "Last full pass"),
+    ("id", "Id"),
+]
+KIND = click.Choice(["active-directory", "active_directory"])
+
+
+def _options(interval: int | None, push_cap: int | None, raw: tuple[str, ...]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for item in raw:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise InvalidInput(f"--option {item!r} must be KEY=VALUE")
+        try:
+            out[key.strip()] = int(value)
+        except ValueError:
+            raise InvalidInput(f"--option {key}: {value!r} is not a whole number") from None
+    if interval is not None:
+        out["interval"] = interval
+    if push_cap is not None:
+        out["push_cap"] = push_cap
+    return out
+
+
+def _read_ca(ca_file: str | None) -> str | None:
+    if ca_file is None:
+        return None
+    try:
+        return Path(ca_file).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InvalidInput(f"cannot read the CA file {ca_file}: {exc}") from None
+
+
+def _warn_insecure(skip: bool) -> None:
+    if skip:
+        note(
+            "warning: TLS certificate verification is OFF for this directory: anyone on the "
+            "path can read the passwords sent to it. This choice is logged and audited."
+        )
+
+
+def _show(data: dict[str, object], as_json: bool) -> None:
+    emit(data, as_json, lambda: details(data, DIRECTORY_FIELDS))
+
+
+@click.group("directory")
+def directory_group() -> None:
+    """Directories: the connections to the directory services a client's accounts live in.
+
+    A NAME argument is a directory's name (any case) or id; names are unique in the vault.
+    """
+
+
+@directory_group.command("add")
+@click.argument("client")
+@click.argument("name")
+@click.option("--kind", type=KIND, required=True, help="The directory service.")
+@click.option("--url", required=True, help="ldaps://HOST[:PORT] or ldap://HOST[:PORT] (StartTLS).")
+@click.option("--base-dn", required=True, help="Where the accounts are, e.g. DC=contoso,DC=com.")
+@click.option(
+    "--bind-credential", required=True, help="Id of the directory_admin credential to bind as."
+)
+@click.option("--ca-file", type=click.Path(dir_okay=False), help="PEM CA certificate(s) to trust.")
+@click.option("--tls-server-name", help="The name the DC's certificate carries (connecting by IP).")
+@click.option("--insecure-skip-verify", is_flag=True, help="Do not check the certificate (unsafe).")
+@click.option("--interval", type=int, help="Seconds between the agent's runs (default 60).")
+@click.option("--push-cap", type=int, help="Pushes one run may make (default 500).")
+@click.option("--option", "raw_options", multiple=True, help="KEY=VALUE (see the README).")
+@json_option
+@click.pass_context
+def directory_add(
+    ctx: click.Context,
+    client: str,
+    name: str,
+    kind: str,
+    url: str,
+    base_dn: str,
+    bind_credential: str,
+    ca_file: str | None,
+    tls_server_name: str | None,
+    insecure_skip_verify: bool,
+    interval: int | None,
+    push_cap: int | None,
+    raw_options: tuple[str, ...],
+    as_json: bool,
+) -> None:
+    """Add a directory to a client (needs directory.setup and directory_admin.use).
+
+    \b
+    Example:
+      credsync directory add Contoso contoso-ad --kind active-directory \\
+          --url ldaps://127.0.0.1 --tls-server-name dc1.contoso.com \\
+          --base-dn 'OU=Staff,DC=contoso,DC=com' --bind-credential 3f2a9c1e \\
+          --ca-file contoso-ca.pem
+    """
+    rt = runtime(ctx)
+    _warn_insecure(insecure_skip_verify)
+    directory = rt.vault.directories.add(
+        rt.actor,
+        client,
+        name,
+        kind=kind,
+        url=url,
+        base_dn=base_dn,
+        bind_credential=bind_credential,
+        ca_pem=_read_ca(ca_file),
+        tls_server_name=tls_server_name,
+        insecure_skip_verify=insecure_skip_verify,
+        options=_options(interval, push_cap, raw_options),
+    )
+    _show(directory.to_json(), as_json)
+
+
+@directory_group.command("list")
+@click.argument("client", required=False)
+@json_option
+@click.pass_context
+def directory_list(ctx: click.Context, client: str | None, as_json: bool) -> None:
+    """List directories (of one client, or all).
+
+    \b
+    Example:
+      credsync directory list Contoso --json
+    """
+    rt = runtime(ctx)
+    rows = [d.to_json() for d in rt.vault.directories.list(rt.actor, client)]
+    emit(rows, as_json, lambda: table(rows, LIST_COLUMNS) if rows else "No directories.")
+
+
+@directory_group.command("show")
+@click.argument("name")
+@json_option
+@click.pass_context
+def directory_show(ctx: click.Context, name: str, as_json: bool) -> None:
+    """Show one directory.
+
+    \b
+    Example:
+      credsync directory show contoso-ad
+    """
+    rt = runtime(ctx)
+    _show(rt.vault.directories.get(rt.actor, name).to_json(), as_json)
+
+
+@directory_group.command("set")
+@click.argument("name")
+@click.option("--url")
+@click.option("--base-dn")
+@click.option("--bind-credential")
+@click.option("--ca-file", type=click.Path(dir_okay=False))
+@click.option("--tls-server-name")
+@click.option("--insecure-skip-verify", type=click.Choice(["on", "off"]))
+@click.option("--interval", type=int)
+@click.option("--push-cap", type=int)
+@click.option("--option", "raw_options", multiple=True, help="KEY=VALUE (see the README).")
+@json_option
+@click.pass_context
+def directory_set(
+    ctx: click.Context,
+    name: str,
+    url: str | None,
+    base_dn: str | None,
+    bind_credential: str | None,
+    ca_file: str | None,
+    tls_server_name: str | None,
+    insecure_skip_verify: str | None,
+    interval: int | None,
+    push_cap: int | None,
+    raw_options: tuple[str, ...],
+    as_json: bool,
+) -> None:
+    """Change a directory's connection or options.
+
+    \b
+    Examples:
+      credsync directory set contoso-ad --push-cap 2000
+      credsync directory set contoso-ad --option min_account_ratio=30
+    """
+    rt = runtime(ctx)
+    skip = None if insecure_skip_verify is None else insecure_skip_verify == "on"
+    _warn_insecure(bool(skip))
+    directory = rt.vault.directories.update(
+        rt.actor,
+        name,
+        url=url,
+        base_dn=base_dn,
+        bind_credential=bind_credential,
+        ca_pem=_read_ca(ca_file),
+        tls_server_name=tls_server_name,
+        insecure_skip_verify=skip,
+        options=_options(interval, push_cap, raw_options),
+    )
+    _show(directory.to_json(), as_json)
+
+
+@directory_group.command("remove")
+@click.argument("name")
+@click.option("--yes", is_flag=True, help="Do not ask.")
+@json_option
+@click.pass_context
+def directory_remove(ctx: click.Context, name: str, yes: bool, as_json: bool) -> None:
+    """Remove a directory with its links, runs and flags (credentials stay).
+
+    \b
+    Example:
+      credsync directory remove contoso-ad --yes
+    """
+    rt = runtime(ctx)
+    if not yes:
+        confirm(f"Directory {name!r}, its links, runs and flags will be forgotten.")
+    removed = rt.vault.directories.remove(rt.actor, name)
+    emit(removed.to_json(), as_json, f"Directory {removed.name} removed.")
+
+
+@directory_group.command("test")
+@click.argument("name")
+@json_option
+@click.pass_context
+def directory_test(ctx: click.Context, name: str, as_json: bool) -> None:
+    """Check each step of reaching a directory: TCP, TLS and its certificate, bind, search
+    rights, the right to reset passwords. Exits 8 when a step failed.
+
+    \b
+    Example:
+      credsync directory test contoso-ad
+    """
+    rt = runtime(ctx)
+    steps = asyncio.run(_test(rt, name))
+    rows = [{"step": s.name, "outcome": s.outcome.value, "detail": s.detail} for s in steps]
+    emit(
+        {"directory": name, "ok": all(r["outcome"] != "failed" for r in rows), "steps": rows},
+        as_json,
+        lambda: table(rows, [("step", "Step"), ("outcome", "Outcome"), ("detail", "Detail")],
+                      max_width=200),
+    )  # fmt: skip
+    failed = [r for r in rows if r["outcome"] == "failed"]
+    if failed:
+        raise ConnectorError(f"directory {name}: step {failed[0]['step']} failed")
+
+
+async def _test(rt: Runtime, name: str) -> list[TestStep]:
+    from credsync.sync.engine import Engine
+
+    connector = Engine(rt.vault, rt.keys, rt.actor).connect(name)
+    try:
+        return await connector.test_connection()
+    finally:
+        await connector.close()
