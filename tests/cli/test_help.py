@@ -43,6 +43,12 @@ MAIN_COMMANDS = [
     ("export",),
     ("token", "create"),
     ("audit",),
+    ("directory", "add"),
+    ("directory", "test"),
+    ("sync", "plan"),
+    ("sync", "run"),
+    ("sync", "show"),
+    ("flags", "resolve"),
 ]
 
 
@@ -58,6 +64,7 @@ def test_the_tree_is_complete():
     assert top == {
         "init", "unlock", "lock", "whoami", "key", "db", "client", "folder", "cred",
         "generate", "policy", "import", "export", "operator", "role", "token", "audit",
+        "directory", "sync", "flags", "agent",
     }  # fmt: skip
     assert len(LEAVES) > 40
     for path in MAIN_COMMANDS:
@@ -132,6 +139,9 @@ def _parse(example: str) -> None:
         sub = command.get_command(ctx, name)
         assert sub is not None
         command, ctx = sub, click.Context(sub, info_name=name, parent=ctx)
+        default = getattr(command, "default_command", None)  # `credsync flags [CLIENT]`
+        if default and (not words or words[0] not in command.list_commands(ctx)):
+            words.insert(0, default)
     assert not isinstance(command, click.Group) or command.invoke_without_command, example
     with command.make_context(ctx.info_name, words, parent=ctx.parent):
         pass

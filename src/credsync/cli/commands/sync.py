@@ -191,9 +191,11 @@ def sync_show(ctx: click.Context, run_id: str, as_json: bool) -> None:
 class _FlagsGroup(click.Group):
     """``credsync flags [CLIENT]`` lists; ``credsync flags resolve FLAG_ID`` resolves."""
 
+    default_command = "list"
+
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         if not args or (args[0] not in self.commands and args[0] not in ("-h", "--help")):
-            args = ["list", *args]
+            args = [self.default_command, *args]
         return super().parse_args(ctx, args)
 
 
