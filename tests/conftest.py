@@ -1,5 +1,5 @@
 """Shared fixtures: a real PostgreSQL server for the session, vaults on SQLite and PostgreSQL,
-and a CLI runner working on a throwaway CREDSYNC_HOME."""
+a CLI runner working on a throwaway CREDSYNC_HOME, and the Samba AD DC with an OU per test."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ import pytest
 from credsync.crypto import KdfParams
 from credsync.storage import Database
 from credsync.testing.postgres import PostgresUnavailable, TempPostgres
+from credsync.testing.samba import OuWorld, SambaDC, SambaFacts, SambaUnavailable
 from credsync.types import Secret
 from credsync.vault import Actor, KeyRing, Vault
 
@@ -96,3 +97,30 @@ def world(db_url: str) -> Iterator[VaultWorld]:
         yield built
     finally:
         built.db.dispose()
+
+
+# --- Samba AD domain controller (shared by every session on this machine) --------------------
+@pytest.fixture(scope="session")
+def samba_dc() -> Iterator[SambaFacts]:
+    """The machine's Samba AD DC, running: started if needed (installing and provisioning it
+    on first use) and stopped at the end only if this session started it and no other session
+    still uses it. Fails, never skips, when Samba cannot be had."""
+    dc = SambaDC()
+    try:
+        facts = dc.acquire()
+    except SambaUnavailable as err:
+        pytest.fail(f"the Samba AD DC is required: {err}")
+    try:
+        yield facts
+    finally:
+        dc.release()
+
+
+@pytest.fixture
+def ad_ou(samba_dc: SambaFacts) -> Iterator[OuWorld]:
+    """A fresh OU of this test's own (unique name) with the admin helper; deleted afterwards."""
+    world = OuWorld.create(samba_dc)
+    try:
+        yield world
+    finally:
+        world.close()

@@ -1,0 +1,114 @@
+"""An AD user entry (ldap3's raw attribute values) -> :class:`~credsync.connectors.base.Account`.
+
+Pure functions over ``dict[str, list[bytes]]``, so the mapping is tested without a directory.
+We read raw values (connections use ``get_info=NONE``, so ldap3 has no schema to format with):
+
+* ``id``: objectGUID as canonical UUID text (AD stores the GUID little-endian: ``bytes_le``).
+* ``enabled``: userAccountControl bit 0x2 (ACCOUNTDISABLE) clear.
+* ``locked_out``: msDS-User-Account-Control-Computed bit 0x10 (UF_LOCKOUT), which Samba and
+  Windows compute with the lockout duration applied; when that attribute is missing, a
+  non-zero lockoutTime.
+* ``password_expired``: computed bit 0x800000 (UF_PASSWORD_EXPIRED) or pwdLastSet == 0;
+  ``must_change_password`` is pwdLastSet == 0 (AD's "must change at next logon").
+* ``password_stamp``: pwdLastSet as its integer text (exactly comparable);
+  ``password_changed_at``: the same FILETIME as a UTC datetime (None for 0).
+* ``protected``: adminCount == 1 (the account is or was in a privileged group).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+
+from credsync.connectors.base import Account
+
+__all__ = [
+    "ACCOUNT_ATTRIBUTES",
+    "USER_FILTER",
+    "filetime_to_datetime",
+    "guid_filter_value",
+    "guid_text",
+    "to_account",
+]
+
+ACCOUNT_ATTRIBUTES = (
+    "objectGUID",
+    "sAMAccountName",
+    "userPrincipalName",
+    "displayName",
+    "distinguishedName",
+    "userAccountControl",
+    "pwdLastSet",
+    "lockoutTime",
+    "msDS-User-Account-Control-Computed",
+    "adminCount",
+    "uSNChanged",
+)
+# People, not computers (computer objects are of objectClass user too), nor trust accounts.
+USER_FILTER = "(&(objectCategory=person)(objectClass=user)(!(objectClass=computer)))"
+
+UF_ACCOUNTDISABLE = 0x2
+UF_LOCKOUT = 0x10
+UF_PASSWORD_EXPIRED = 0x800000
+_EPOCH_1601 = datetime(1601, 1, 1, tzinfo=UTC)
+_NEVER = (0, 0x7FFFFFFFFFFFFFFF)
+
+RawEntry = Mapping[str, Sequence[bytes]]
+
+
+def guid_text(raw: bytes) -> str:
+    return str(uuid.UUID(bytes_le=bytes(raw)))
+
+
+def guid_filter_value(account_id: str) -> str:
+    """The objectGUID as an escaped LDAP filter value (``\\xx`` per byte)."""
+    return "".join(f"\\{b:02x}" for b in uuid.UUID(account_id).bytes_le)
+
+
+def filetime_to_datetime(value: int) -> datetime | None:
+    """A FILETIME (100 ns since 1601-01-01 UTC) as a UTC datetime; None for 0 / "never"."""
+    if value in _NEVER or value < 0:
+        return None
+    return _EPOCH_1601 + timedelta(microseconds=value // 10)
+
+
+def _text(entry: RawEntry, name: str) -> str | None:
+    values = entry.get(name) or []
+    return bytes(values[0]).decode("utf-8") if values else None
+
+
+def _int(entry: RawEntry, name: str) -> int | None:
+    text = _text(entry, name)
+    return int(text) if text not in (None, "") else None
+
+
+def to_account(dn: str, entry: RawEntry, *, domain: str | None) -> Account:
+    uac = _int(entry, "userAccountControl") or 0
+    computed = _int(entry, "msDS-User-Account-Control-Computed")
+    pwd_last_set = _int(entry, "pwdLastSet")
+    lockout_time = _int(entry, "lockoutTime") or 0
+    must_change = pwd_last_set == 0
+    if computed is not None:
+        locked = bool(computed & UF_LOCKOUT)
+        expired = bool(computed & UF_PASSWORD_EXPIRED) or must_change
+    else:
+        locked = lockout_time != 0
+        expired = must_change
+    name = _text(entry, "sAMAccountName")
+    upn = _text(entry, "userPrincipalName")
+    return Account(
+        id=guid_text(entry["objectGUID"][0]),
+        username=name or upn or dn,
+        upn=upn,
+        domain=domain,
+        display_name=_text(entry, "displayName"),
+        dn=_text(entry, "distinguishedName") or dn,
+        enabled=not uac & UF_ACCOUNTDISABLE,
+        locked_out=locked,
+        password_expired=expired,
+        must_change_password=must_change,
+        password_stamp=str(pwd_last_set) if pwd_last_set is not None else None,
+        password_changed_at=filetime_to_datetime(pwd_last_set or 0),
+        protected=_int(entry, "adminCount") == 1,
+    )

@@ -1,0 +1,578 @@
+"""The Active Directory (and Samba AD) connector.
+
+Decisions, and why:
+
+* **Transport**: ``ldaps://`` or ``ldap://`` + StartTLS, certificate and host name always
+  checked unless the directory says ``insecure_skip_verify`` (see :mod:`._tls`). Blocking
+  ldap3 calls run in ``asyncio.to_thread``; one admin connection does reads and writes, one
+  verify connection is rebound as each user (see :mod:`._client`).
+* **verify_password** is one simple bind as the account's DN. AD answers a failed bind with
+  ``invalidCredentials`` and a ``data NNN`` sub-code, which is the outcome: 52e wrong password,
+  533 disabled, 701 account expired (reported as disabled), 775 locked out, 532 password
+  expired, 773 must change password. AD (and Samba) check the password first: a disabled,
+  expired or locked-out account with a *wrong* password answers 52e (except 775: locked out
+  answers 775 either way). When the answer is 52e we re-read the account by objectGUID: if its
+  DN changed (a rename or move since the engine read it) the bind is made once more, at the
+  current DN - the first attempt named no existing object, so the account still saw one attempt.
+* **set_password** is an administrative reset: ``unicodePwd`` replaced by the quoted UTF-16-LE
+  password. ``must_change`` then sets pwdLastSet to 0. ``never_expires=True`` sets
+  DONT_EXPIRE_PASSWORD (0x10000) in userAccountControl with a delete-old/add-new modify, so a
+  concurrent change of the flags fails instead of being overwritten; ``never_expires=False``
+  (the default) leaves the flag as it is - it is a property of the account that an operator set,
+  not of this password.
+* **changes_since** uses the DirSync control (``1.2.840.113556.1.4.841``) from the domain root:
+  one pass returns exactly the objects changed since the cookie, including deletions (as
+  tombstones, ``isDeleted``) and moves (we ask for ``name`` and ``parentGUID``, whose change a
+  move is), so removals need no full pass (the uSNChanged method needs one, or read access to
+  Deleted Objects). DirSync returns only the changed attributes, so the changed objects' whole
+  state is read back by objectGUID under the base DN; an object changed outside the scope or
+  no longer a user there is reported in ``removed`` (callers ignore ids they don't know). The
+  cursor is opaque text holding the DC's invocationId, the base DN and the cookie: a cursor of
+  another DC, another base or a cookie the DC refuses gives a full read (``full=True``). A bind
+  identity without the right to DirSync ("Replicating Directory Changes") gets full reads each
+  time, with a cursor that says so.
+* **test_connection** steps: tcp, tls, bind, search, reset password right (a best-effort but
+  real check of the DACL, see :mod:`._acl`). Steps after a failure are skipped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import json
+import logging
+import uuid
+from collections.abc import AsyncIterator, Callable, Sequence
+from typing import Any, TypeVar
+
+from ldap3 import MODIFY_ADD, MODIFY_DELETE, MODIFY_REPLACE
+from ldap3.core.exceptions import LDAPOperationResult
+from ldap3.protocol.microsoft import dir_sync_control, security_descriptor_control
+
+from credsync.connectors.ad import _acl
+from credsync.connectors.ad._client import Entry, LdapClient
+from credsync.connectors.ad._errors import AD_BIND_CODES, bind_code, tls_reason, translate
+from credsync.connectors.ad._mapping import (
+    ACCOUNT_ATTRIBUTES,
+    USER_FILTER,
+    guid_filter_value,
+    guid_text,
+    to_account,
+)
+from credsync.connectors.base import (
+    Account,
+    Capability,
+    ChangeSet,
+    DirectoryConfig,
+    PasswordOptions,
+    StepOutcome,
+    TestStep,
+    VerifyOutcome,
+    VerifyResult,
+)
+from credsync.errors import (
+    AccountNotFound,
+    ConnectorError,
+    DirectoryDenied,
+    PermanentConnectorError,
+    TransientConnectorError,
+)
+from credsync.types import Secret
+
+__all__ = ["ActiveDirectoryConnector"]
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+DIRSYNC_OID = "1.2.840.113556.1.4.841"
+DIRSYNC_FILTER = "(&(objectClass=user)(!(objectClass=computer)))"  # tombstones keep objectClass
+DIRSYNC_ATTRIBUTES = (
+    "objectGUID",
+    "isDeleted",
+    "name",
+    "parentGUID",
+    "sAMAccountName",
+    "userPrincipalName",
+    "displayName",
+    "userAccountControl",
+    "pwdLastSet",
+    "lockoutTime",
+    "adminCount",
+)
+UF_DONT_EXPIRE_PASSWORD = 0x10000
+_OUTCOMES = {
+    "52e": VerifyOutcome.WRONG_PASSWORD,
+    "533": VerifyOutcome.ACCOUNT_DISABLED,
+    "701": VerifyOutcome.ACCOUNT_DISABLED,
+    "775": VerifyOutcome.LOCKED_OUT,
+    "532": VerifyOutcome.PASSWORD_EXPIRED,
+    "773": VerifyOutcome.PASSWORD_EXPIRED,
+}
+_CURSOR_PREFIX = "ad1:"
+_GUID_BATCH = 50
+_PRIVILEGED_RIDS = {"512": "Domain Admins", "519": "Enterprise Admins"}
+_PRIVILEGED_SIDS = {"S-1-5-32-544": "Administrators", "S-1-5-32-548": "Account Operators"}
+
+
+def _in_scope(dn: str, base: str) -> bool:
+    dn_l, base_l = dn.lower(), base.lower()
+    return dn_l == base_l or dn_l.endswith("," + base_l)
+
+
+class ActiveDirectoryConnector:
+    """Active Directory / Samba AD behind :class:`~credsync.connectors.base.Connector`.
+    ``client`` is the I/O seam (an :class:`LdapClient` by default)."""
+
+    kind = "active_directory"
+    capabilities = frozenset(
+        {
+            Capability.VERIFY_BIND,
+            Capability.SET_PASSWORD,
+            Capability.CHANGES,
+            Capability.PASSWORD_TIMESTAMP,
+        }
+    )
+
+    def __init__(self, config: DirectoryConfig, *, client: LdapClient | None = None) -> None:
+        self._config = config
+        self._client = client if client is not None else LdapClient(config)
+        self._page_size = int(config.options.get("page_size", "1000"))
+        self._domain: str | None = config.options.get("netbios_domain") or None
+        self._naming_context: str | None = None
+        self._invocation_id: str | None = None
+        self._facts_lock = asyncio.Lock()
+
+    def __repr__(self) -> str:
+        return (
+            f"ActiveDirectoryConnector(name={self._config.name!r}, url={self._config.url!r}, "
+            f"bind={self._config.bind_username!r}, base_dn={self._base!r})"
+        )
+
+    async def __aenter__(self) -> ActiveDirectoryConnector:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        await asyncio.to_thread(self._client.close)
+
+    # --- plumbing ---------------------------------------------------------------------------
+    @property
+    def _base(self) -> str:
+        return self._config.base_dn or self._naming_context or ""
+
+    async def _call(
+        self,
+        where: str,
+        fn: Callable[..., T],
+        *args: Any,
+        not_found: type[ConnectorError] = AccountNotFound,
+        **kwargs: Any,
+    ) -> T:
+        try:
+            return await asyncio.to_thread(fn, *args, **kwargs)
+        except ConnectorError:
+            raise
+        except Exception as exc:
+            raise translate(exc, where=where, not_found=not_found) from exc
+
+    async def _facts(self) -> None:
+        """The domain's naming context, NetBIOS name and the DC's invocationId (read once)."""
+        if self._invocation_id is not None:
+            return
+        async with self._facts_lock:
+            if self._invocation_id is not None:
+                return
+            attrs = ["defaultNamingContext", "configurationNamingContext", "dsServiceName"]
+            root = await self._call("read rootDSE", self._client.read, "", attrs)
+            values = root[1] if root else {}
+
+            def first(name: str) -> str:
+                found = values.get(name) or [b""]
+                return bytes(found[0]).decode()
+
+            self._naming_context = first("defaultNamingContext")
+            where = "read the DC's invocationId"
+            ntds = await self._call(
+                where, self._client.read, first("dsServiceName"), ["invocationId"]
+            )
+            raw_id = (ntds[1].get("invocationId") if ntds else None) or [b""]
+            if self._domain is None:
+                partitions = "CN=Partitions," + first("configurationNamingContext")
+                found, _ = await self._call(
+                    "read the NetBIOS domain name",
+                    self._client.search,
+                    partitions,
+                    f"(&(objectClass=crossRef)(nCName={self._naming_context}))",
+                    ["nETBIOSName"],
+                    not_found=PermanentConnectorError,
+                )
+                names = found[0][1].get("nETBIOSName") if found else None
+                self._domain = bytes(names[0]).decode() if names else None
+            self._invocation_id = guid_text(raw_id[0]) if len(raw_id[0]) == 16 else raw_id[0].hex()
+
+    def _account(self, entry: Entry) -> Account:
+        return to_account(entry[0], entry[1], domain=self._domain)
+
+    # --- reading accounts -------------------------------------------------------------------
+    async def iter_accounts(self) -> AsyncIterator[Account]:
+        await self._facts()
+        cookie: bytes | None = None
+        while True:
+            entries, cookie = await self._call(
+                f"search users under {self._base}",
+                self._client.search_page,
+                self._base,
+                USER_FILTER,
+                ACCOUNT_ATTRIBUTES,
+                cookie,
+                self._page_size,
+                not_found=PermanentConnectorError,
+            )
+            for entry in entries:
+                if entry[1].get("objectGUID"):
+                    yield self._account(entry)
+            if not cookie:
+                return
+
+    async def _by_guids(self, ids: Sequence[str]) -> dict[str, Account]:
+        found: dict[str, Account] = {}
+        for start in range(0, len(ids), _GUID_BATCH):
+            terms = "".join(
+                f"(objectGUID={guid_filter_value(i)})" for i in ids[start : start + _GUID_BATCH]
+            )
+            entries, _ = await self._call(
+                f"search users by objectGUID under {self._base}",
+                self._client.search,
+                self._base,
+                f"(&{USER_FILTER}(|{terms}))",
+                ACCOUNT_ATTRIBUTES,
+                not_found=PermanentConnectorError,
+            )
+            for entry in entries:
+                account = self._account(entry)
+                found[account.id] = account
+        return found
+
+    async def get_account(self, account_id: str) -> Account:
+        await self._facts()
+        try:
+            uuid.UUID(account_id)
+        except ValueError as exc:
+            raise AccountNotFound(f"not an objectGUID: {account_id!r}") from exc
+        found = await self._by_guids([account_id])
+        if account_id not in found:
+            raise AccountNotFound(f"no user with objectGUID {account_id} under {self._base}")
+        return found[account_id]
+
+    # --- passwords --------------------------------------------------------------------------
+    async def verify_password(self, account: Account, secret: Secret) -> VerifyResult:
+        dn = account.dn or (await self.get_account(account.id)).dn or ""
+        ok, message = await self._call(
+            f"check the password of {dn}", self._client.check_password, dn, secret.reveal()
+        )
+        code = None if ok else bind_code(message)
+        if code == "52e":
+            current = await self.get_account(account.id)  # AccountNotFound when it is gone
+            if current.dn and current.dn.lower() != dn.lower():
+                dn = current.dn
+                ok, message = await self._call(
+                    f"check the password of {dn}", self._client.check_password, dn, secret.reveal()
+                )
+                code = None if ok else bind_code(message)
+        if ok:
+            return VerifyResult(VerifyOutcome.OK)
+        if code in _OUTCOMES:
+            return VerifyResult(_OUTCOMES[code], message)
+        if code == "525":
+            raise AccountNotFound(f"check the password of {dn}: {message}")
+        meaning = AD_BIND_CODES.get(code or "", "unexpected answer")
+        raise PermanentConnectorError(f"check the password of {dn}: {meaning}: {message}")
+
+    async def _modify(self, account: Account, what: str, changes: dict[str, Any]) -> Account:
+        """Modify the account at its DN; if the DN is stale, once more at the current one."""
+        dn = account.dn or (await self.get_account(account.id)).dn or ""
+        try:
+            await self._call(f"{what} of {dn}", self._client.modify, dn, changes)
+        except AccountNotFound:
+            current = await self.get_account(account.id)
+            if not current.dn or current.dn.lower() == dn.lower():
+                raise
+            await self._call(f"{what} of {current.dn}", self._client.modify, current.dn, changes)
+            return current
+        return account
+
+    async def set_password(
+        self, account: Account, secret: Secret, options: PasswordOptions
+    ) -> Account:
+        encoded = f'"{secret.reveal()}"'.encode("utf-16-le")
+        account = await self._modify(
+            account, "set password", {"unicodePwd": [(MODIFY_REPLACE, [encoded])]}
+        )
+        if options.must_change:
+            changes = {"pwdLastSet": [(MODIFY_REPLACE, ["0"])]}
+            account = await self._modify(account, "set must-change-password", changes)
+        if options.never_expires:
+            await self._set_never_expires(account)
+        return await self.get_account(account.id)
+
+    async def _set_never_expires(self, account: Account) -> None:
+        for _ in range(3):
+            dn = account.dn or ""
+            entry = await self._call(f"read {dn}", self._client.read, dn, ["userAccountControl"])
+            old = int(bytes((entry[1].get("userAccountControl") or [b"0"])[0]) if entry else 0)
+            if old & UF_DONT_EXPIRE_PASSWORD:
+                return
+            changes = {
+                "userAccountControl": [
+                    (MODIFY_DELETE, [str(old)]),
+                    (MODIFY_ADD, [str(old | UF_DONT_EXPIRE_PASSWORD)]),
+                ]
+            }
+            try:
+                await self._call("set password-never-expires", self._client.modify, dn, changes)
+                return
+            except PermanentConnectorError as err:
+                if "noSuchAttribute" not in str(err):  # anything but "the flags just changed"
+                    raise
+        raise TransientConnectorError(f"userAccountControl of {account.dn} keeps changing")
+
+    # --- incremental reads ------------------------------------------------------------------
+    def _encode_cursor(self, cookie: bytes | None) -> str:
+        state = {
+            "dc": self._invocation_id,
+            "base": self._base.lower(),
+            "cookie": base64.b64encode(cookie).decode() if cookie is not None else None,
+        }
+        raw = json.dumps(state, separators=(",", ":")).encode()
+        return _CURSOR_PREFIX + base64.urlsafe_b64encode(raw).decode()
+
+    def _decode_cursor(self, cursor: str) -> bytes | None:
+        """The DirSync cookie in ``cursor`` when it is ours, for this DC and base; else None."""
+        if not cursor.startswith(_CURSOR_PREFIX):
+            return None
+        try:
+            state = json.loads(base64.urlsafe_b64decode(cursor[len(_CURSOR_PREFIX) :]))
+            if state.get("dc") != self._invocation_id or state.get("base") != self._base.lower():
+                return None
+            return base64.b64decode(state["cookie"]) if state.get("cookie") else None
+        except (ValueError, binascii.Error, TypeError, AttributeError):
+            return None
+
+    async def _dirsync(self, cookie: bytes | None) -> tuple[list[Entry], bytes]:
+        """A DirSync pass from the domain root to the end: the entries and the new cookie."""
+        root = self._naming_context or self._base
+        entries: list[Entry] = []
+        while True:
+            control = dir_sync_control(
+                criticality=True,
+                object_security=False,
+                ancestors_first=True,
+                public_data_only=False,
+                incremental_values=True,
+                max_length=2147483647,
+                cookie=cookie,
+            )
+            found, controls = await self._call(
+                "DirSync", self._client.search, root, DIRSYNC_FILTER, DIRSYNC_ATTRIBUTES,
+                controls=[control], not_found=PermanentConnectorError,
+            )  # fmt: skip
+            entries.extend(found)
+            value = (controls.get(DIRSYNC_OID) or {}).get("value") or {}
+            if "cookie" not in value:
+                raise PermanentConnectorError("DirSync: the DC returned no DirSync cookie")
+            cookie = bytes(value["cookie"])
+            if not value.get("more_results"):
+                return entries, cookie
+
+    async def _full(self, cookie: bytes | None) -> ChangeSet:
+        accounts = tuple([a async for a in self.iter_accounts()])
+        return ChangeSet(
+            changed=accounts, removed=(), cursor=self._encode_cursor(cookie), full=True
+        )
+
+    async def changes_since(self, cursor: str | None) -> ChangeSet:
+        await self._facts()
+        cookie = self._decode_cursor(cursor) if cursor else None
+        if cookie is None:
+            try:
+                _, fresh = await self._dirsync(None)  # the cookie first: later changes repeat
+            except DirectoryDenied as err:
+                log.warning("DirSync not allowed for this bind identity: full reads (%s)", err)
+                return await self._full(None)
+            return await self._full(fresh)
+        try:
+            entries, fresh = await self._dirsync(cookie)
+        except PermanentConnectorError as err:
+            if isinstance(err, DirectoryDenied) or not isinstance(
+                err.__cause__, LDAPOperationResult
+            ):
+                raise
+            # The DC said no to this cookie (too old, from a restored DC): start again.
+            log.warning("DirSync refused the cursor, reading everything again: %s", err)
+            return await self.changes_since(None)
+        changed_ids: list[str] = []
+        removed: list[str] = []
+        for dn, attrs in entries:
+            raw_guid = attrs.get("objectGUID")
+            if not raw_guid:
+                continue
+            guid = guid_text(raw_guid[0])
+            deleted = bytes((attrs.get("isDeleted") or [b"FALSE"])[0]).upper() == b"TRUE"
+            target = removed if deleted or not _in_scope(dn, self._base) else changed_ids
+            if guid not in target:
+                target.append(guid)
+        current = await self._by_guids(changed_ids)
+        removed.extend(i for i in changed_ids if i not in current)
+        return ChangeSet(
+            changed=tuple(current[i] for i in changed_ids if i in current),
+            removed=tuple(dict.fromkeys(removed)),
+            cursor=self._encode_cursor(fresh),
+        )
+
+    # --- test_connection --------------------------------------------------------------------
+    async def test_connection(self) -> list[TestStep]:
+        steps: list[TestStep] = []
+        checks: list[tuple[str, Callable[[], Any]]] = [
+            ("tcp", self._step_tcp),
+            ("tls", self._step_tls),
+            ("bind", self._step_bind),
+            ("search", self._step_search),
+            ("reset password right", self._step_reset_right),
+        ]
+        failed = False
+        for name, check in checks:
+            if failed:
+                steps.append(TestStep(name, StepOutcome.SKIPPED, "an earlier step failed"))
+                continue
+            try:
+                outcome, detail = await check()
+            except ConnectorError as err:
+                outcome, detail = StepOutcome.FAILED, str(err)
+            steps.append(TestStep(name, outcome, detail))
+            failed = outcome is StepOutcome.FAILED
+        return steps
+
+    async def _step_tcp(self) -> tuple[StepOutcome, str]:
+        endpoint = self._client.endpoint
+        try:
+            await asyncio.to_thread(self._client.tcp_probe)
+        except OSError as exc:
+            return StepOutcome.FAILED, f"{endpoint.host}:{endpoint.port}: {exc.strerror or exc}"
+        return StepOutcome.OK, f"{endpoint.host}:{endpoint.port} accepts connections"
+
+    async def _step_tls(self) -> tuple[StepOutcome, str]:
+        how = "StartTLS" if self._client.endpoint.starttls else "LDAPS"
+        try:
+            subject = await asyncio.to_thread(self._client.tls_probe)
+        except Exception as exc:
+            reason = tls_reason(exc)
+            if reason is None:
+                raise translate(exc, where=f"{how} handshake") from exc
+            seen = await asyncio.to_thread(self._client.peer_subject)
+            return StepOutcome.FAILED, f"{how}: {reason} (certificate subject: {seen})"
+        if self._config.insecure_skip_verify:
+            return StepOutcome.WARNING, f"{how}: certificate NOT checked (subject: {subject})"
+        name = self._client.server_name
+        return StepOutcome.OK, f"{how}: certificate {subject} trusted and valid for {name}"
+
+    async def _step_bind(self) -> tuple[StepOutcome, str]:
+        await self._call("bind", self._client.bind_admin)
+        await self._facts()
+        return StepOutcome.OK, f"bound as {self._config.bind_username}"
+
+    async def _step_search(self) -> tuple[StepOutcome, str]:
+        count = 0
+        cookie: bytes | None = None
+        while True:
+            entries, cookie = await self._call(
+                f"search users under {self._base}", self._client.search_page, self._base,
+                USER_FILTER, ["1.1"], cookie, self._page_size, not_found=PermanentConnectorError,
+            )  # fmt: skip
+            count += len(entries)
+            if not cookie:
+                break
+        return StepOutcome.OK, f"{count} user accounts under {self._base}"
+
+    async def _bind_identity(self) -> tuple[str, list[str]] | None:
+        """The bind identity's DN and its SIDs (objectSid + tokenGroups), or None."""
+        name = self._config.bind_username
+        if "=" in name:
+            dn: str | None = name
+        else:
+            if "\\" in name:
+                query = f"(sAMAccountName={_escape(name.split(chr(92), 1)[1])})"
+            else:
+                local = name.split("@", 1)[0]
+                query = f"(|(userPrincipalName={_escape(name)})(sAMAccountName={_escape(local)}))"
+            root = self._naming_context or self._base
+            found, _ = await self._call("find the bind identity", self._client.search, root,
+                                        f"(&(objectClass=user){query})", ["1.1"])  # fmt: skip
+            dn = found[0][0] if len(found) == 1 else None
+        if dn is None:
+            return None
+        entry = await self._call(
+            "read the bind identity's groups", self._client.read, dn, ["objectSid", "tokenGroups"]
+        )
+        if entry is None:
+            return None
+        raw = [*entry[1].get("objectSid", []), *entry[1].get("tokenGroups", [])]
+        return dn, [_acl.sid_text(bytes(s)) for s in raw]
+
+    async def _step_reset_right(self) -> tuple[StepOutcome, str]:
+        identity = await self._bind_identity()
+        if identity is None:
+            return StepOutcome.WARNING, "could not find the bind identity to check its rights"
+        dn, sids = identity
+        privileged = [name for name in map(_privileged_group, sids) if name]
+        sample, _ = await self._call(
+            "find an account to check", self._client.search, self._base,
+            f"(&{USER_FILTER}(!(adminCount=1)))", ["1.1"], size_limit=1,
+            not_found=PermanentConnectorError,
+        )  # fmt: skip
+        target, on_container = (sample[0][0], False) if sample else (self._base, True)
+        try:
+            entry = await self._call(
+                f"read the security descriptor of {target}", self._client.read, target,
+                ["nTSecurityDescriptor"], security_descriptor_control(sdflags=0x04),
+            )  # fmt: skip
+        except DirectoryDenied as err:
+            entry, why = None, str(err)
+        else:
+            why = "no security descriptor returned"
+        descriptor = (entry[1].get("nTSecurityDescriptor") or [b""])[0] if entry else b""
+        if not descriptor:
+            if privileged:
+                return StepOutcome.OK, f"{dn} is a member of {', '.join(privileged)}"
+            return StepOutcome.WARNING, f"cannot tell: {why}"
+        decision = _acl.reset_password_decision(
+            _acl.parse_dacl(bytes(descriptor)), sids, on_container=on_container
+        )
+        where = f"{'accounts under ' if on_container else ''}{target}"
+        if decision.allowed:
+            return (
+                StepOutcome.OK,
+                f"{dn} may reset passwords of {where} (granted to {decision.sid})",
+            )
+        if decision.allowed is False:
+            return StepOutcome.FAILED, f"{dn} is denied Reset Password on {where} ({decision.sid})"
+        return StepOutcome.WARNING, f"no ACE grants {dn} Reset Password on {where} (best effort)"
+
+
+def _privileged_group(sid: str) -> str | None:
+    """The name of a group whose members may reset passwords by default, else None."""
+    if sid in _PRIVILEGED_SIDS:
+        return _PRIVILEGED_SIDS[sid]
+    if sid.startswith("S-1-5-21-"):
+        return _PRIVILEGED_RIDS.get(sid.rsplit("-", 1)[-1])
+    return None
+
+
+def _escape(value: str) -> str:
+    """An LDAP filter value with the special characters escaped (RFC 4515)."""
+    out = []
+    for char in value:
+        out.append(f"\\{ord(char):02x}" if char in "*()\\\0" else char)
+    return "".join(out)

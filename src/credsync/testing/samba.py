@@ -1,0 +1,456 @@
+"""A real Samba AD domain controller for tests and demos, and an admin helper to build worlds in it.
+
+:class:`SambaDC` drives ``scripts/samba-dc`` (the one implementation of installing,
+provisioning, starting and stopping; see that script for the layout). The DC listens on
+Samba's fixed ports on 127.0.0.1, so one machine has one DC and test sessions share it:
+
+* :meth:`SambaDC.acquire` starts it when it is not running and records a lease for this
+  process; :meth:`SambaDC.release` drops the lease and stops the DC only when an ``acquire``
+  started it and no other live process holds a lease. A DC someone started by hand is never
+  stopped or reset by tests.
+* every test works in its own OU (:meth:`SambaAdmin.new_ou`, a unique name) and deletes it.
+* lockout: :meth:`SambaAdmin.lock_out` uses a fine-grained password policy (a PSO) that applies
+  to the one user only, so other tests' failed binds never lock their accounts. The domain-wide
+  policy (:meth:`SambaAdmin.set_domain_lockout_policy`) exists for tests that need it; it
+  affects every session on the DC.
+
+The administrator password is a TEST-ONLY value from the script, public in this repository.
+Nothing here is used by the product at run time.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ldap3 import BASE, MODIFY_ADD, MODIFY_DELETE, MODIFY_REPLACE, NONE, SUBTREE, Connection, Server
+
+from credsync.connectors.ad._tls import ContextTls, make_context
+from credsync.connectors.base import DirectoryConfig
+from credsync.types import Secret
+
+__all__ = [
+    "OuWorld",
+    "SambaAdmin",
+    "SambaDC",
+    "SambaFacts",
+    "SambaUnavailable",
+    "TestUser",
+    "default_script",
+]
+
+TREE_DELETE = "1.2.840.113556.1.4.805"
+UF_NORMAL_ACCOUNT = 0x200
+UF_ACCOUNTDISABLE = 0x2
+# 100-ns intervals, negative as AD stores durations.
+_SECOND = -10_000_000
+
+
+class SambaUnavailable(RuntimeError):
+    """Samba could not be installed, provisioned or started (the message says why)."""
+
+
+def default_script() -> Path:
+    """``scripts/samba-dc`` of this checkout (or ``$CREDSYNC_SAMBA_SCRIPT``)."""
+    override = os.environ.get("CREDSYNC_SAMBA_SCRIPT")
+    if override:
+        return Path(override)
+    return Path(__file__).resolve().parents[3] / "scripts" / "samba-dc"
+
+
+@dataclass(frozen=True)
+class SambaFacts:
+    """What ``scripts/samba-dc env`` prints."""
+
+    ldaps_url: str
+    ldap_url: str
+    host: str
+    base_dn: str
+    realm: str
+    netbios_domain: str
+    admin_dn: str
+    admin_upn: str
+    admin_netbios: str
+    admin_password: str = field(repr=False)
+    ca_file: Path
+    tls_server_name: str
+    state_dir: Path
+    pid: int | None
+
+    def directory_config(self, **changes: Any) -> DirectoryConfig:
+        """A :class:`DirectoryConfig` for this DC bound as the administrator over LDAPS,
+        trusting its CA under its certificate's name; ``changes`` override any field."""
+        values: dict[str, Any] = {
+            "kind": "active_directory",
+            "name": "samba",
+            "url": self.ldaps_url,
+            "bind_username": self.admin_upn,
+            "bind_password": Secret(self.admin_password),
+            "base_dn": self.base_dn,
+            "ca_file": self.ca_file,
+            "tls_server_name": self.tls_server_name,
+            "timeout": 10.0,
+        }
+        values.update(changes)
+        return DirectoryConfig(**values)
+
+
+class SambaDC:
+    """The machine's Samba DC, through ``scripts/samba-dc``."""
+
+    def __init__(self, script: Path | None = None) -> None:
+        self.script = script or default_script()
+
+    def _run(self, *args: str, timeout: float = 900) -> str:
+        if not self.script.exists():
+            raise SambaUnavailable(f"{self.script} not found")
+        try:
+            result = subprocess.run(  # noqa: S603 - our own script, fixed arguments
+                [str(self.script), *args],
+                capture_output=True,
+                text=True,
+                check=False,
+                timeout=timeout,
+                stdin=subprocess.DEVNULL,
+            )
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            raise SambaUnavailable(f"samba-dc {' '.join(args)}: {exc}") from exc
+        if result.returncode != 0:
+            raise SambaUnavailable(
+                f"samba-dc {' '.join(args)} failed ({result.returncode}): "
+                f"{result.stderr.strip()[-3000:]}"
+            )
+        return result.stdout
+
+    def install(self) -> None:
+        """Debian packages and the provisioned template (once; later calls are quick)."""
+        self._run("install")
+
+    def start(self) -> SambaFacts:
+        """Start the DC if it is not answering; a DC started so is left running."""
+        self._run("start")
+        return self.facts()
+
+    def stop(self) -> None:
+        self._run("stop")
+
+    def reset(self) -> SambaFacts:
+        """Stop, restore the freshly provisioned state and start (~1 s). Only for a DC you own."""
+        self._run("reset")
+        return self.facts()
+
+    def running(self) -> bool:
+        try:
+            self._run("status", timeout=30)
+        except SambaUnavailable:
+            return False
+        return True
+
+    def ensure_running(self) -> SambaFacts:
+        return self.start()
+
+    def acquire(self) -> SambaFacts:
+        """Use the DC from this process (see the module docstring); pair with :meth:`release`."""
+        self._run("acquire", str(os.getpid()))
+        return self.facts()
+
+    def release(self) -> None:
+        self._run("release", str(os.getpid()))
+
+    def facts(self) -> SambaFacts:
+        data = json.loads(self._run("env", timeout=30))
+        return SambaFacts(
+            ldaps_url=data["ldaps_url"],
+            ldap_url=data["ldap_url"],
+            host=data["host"],
+            base_dn=data["base_dn"],
+            realm=data["realm"],
+            netbios_domain=data["netbios_domain"],
+            admin_dn=data["admin_dn"],
+            admin_upn=data["admin_upn"],
+            admin_netbios=data["admin_netbios"],
+            admin_password=data["admin_password"],
+            ca_file=Path(data["ca_file"]),
+            tls_server_name=data["tls_server_name"],
+            state_dir=Path(data["state_dir"]),
+            pid=data["pid"],
+        )
+
+    def admin(self) -> SambaAdmin:
+        return SambaAdmin(self.facts())
+
+
+@dataclass(frozen=True)
+class TestUser:
+    """A user made by :meth:`SambaAdmin.create_user` (test-only password kept in clear)."""
+
+    __test__ = False  # not a pytest test class
+
+    dn: str
+    name: str  # sAMAccountName
+    upn: str
+    guid: str
+    password: str = field(repr=False)
+
+
+def _quoted(password: str) -> bytes:
+    return f'"{password}"'.encode("utf-16-le")
+
+
+class SambaAdmin:
+    """Builds and inspects test worlds on the DC as its administrator (LDAPS, CA trusted,
+    certificate name checked). Not thread-safe; one per test is cheap (~10 ms)."""
+
+    def __init__(self, facts: SambaFacts) -> None:
+        self.facts = facts
+        self._psos: list[str] = []
+        self.conn = self._connect(facts.admin_upn, facts.admin_password)
+
+    def _server(self) -> Server:
+        config = self.facts.directory_config()
+        return Server(
+            self.facts.host,
+            port=636,
+            use_ssl=True,
+            tls=ContextTls(make_context(config), self.facts.tls_server_name),
+            get_info=NONE,
+            connect_timeout=10,
+        )
+
+    def _connect(self, user: str, password: str) -> Connection:
+        conn = Connection(self._server(), user, password, raise_exceptions=True, receive_timeout=30)
+        conn.bind()
+        conn.password = None
+        return conn
+
+    def close(self) -> None:
+        for dn in self._psos:
+            self.delete_tree(dn)
+        self._psos.clear()
+        self.conn.unbind()
+
+    def __enter__(self) -> SambaAdmin:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- OUs ---------------------------------------------------------------------------------
+    def new_ou(self, prefix: str = "t") -> str:
+        """A new OU with a unique name directly under the domain; returns its DN."""
+        dn = f"OU={prefix}-{uuid.uuid4().hex[:12]},{self.facts.base_dn}"
+        self.conn.add(dn, ["organizationalUnit"])
+        return dn
+
+    def delete_tree(self, dn: str) -> None:
+        """Delete ``dn`` and everything under it (tree delete control); no error if absent."""
+        if self._exists(dn):
+            self.conn.delete(dn, controls=[(TREE_DELETE, True, None)])
+
+    def _exists(self, dn: str) -> bool:
+        conn = self.conn
+        conn.raise_exceptions = False
+        try:
+            conn.search(dn, "(objectClass=*)", BASE, attributes=["1.1"])
+            return conn.result["result"] == 0 and bool(conn.response)
+        finally:
+            conn.raise_exceptions = True
+
+    # --- users -------------------------------------------------------------------------------
+    def create_user(
+        self,
+        ou: str,
+        name: str | None = None,
+        password: str | None = None,
+        *,
+        enabled: bool = True,
+        display_name: str | None = None,
+    ) -> TestUser:
+        """A user in ``ou`` with a password (AD-complex by default) and a UPN, enabled unless
+        told otherwise. The name defaults to a unique ``u<hex>`` (sAMAccountName <= 20)."""
+        name = name or f"u{uuid.uuid4().hex[:12]}"
+        password = password or f"Pw-{uuid.uuid4().hex[:10]}-X9"
+        upn = f"{name}@{self.facts.realm.lower()}"
+        dn = f"CN={name},{ou}"
+        attrs: dict[str, Any] = {"sAMAccountName": name, "userPrincipalName": upn}
+        if display_name:
+            attrs["displayName"] = display_name
+        self.conn.add(dn, ["user"], attrs)
+        self.conn.modify(dn, {"unicodePwd": [(MODIFY_REPLACE, [_quoted(password)])]})
+        uac = UF_NORMAL_ACCOUNT | (0 if enabled else UF_ACCOUNTDISABLE)
+        self.conn.modify(dn, {"userAccountControl": [(MODIFY_REPLACE, [str(uac)])]})
+        return TestUser(dn=dn, name=name, upn=upn, guid=self.guid(dn), password=password)
+
+    def guid(self, dn: str) -> str:
+        raw = self._read(dn, ["objectGUID"])["objectGUID"][0]
+        return str(uuid.UUID(bytes_le=bytes(raw)))
+
+    def reset_password(self, dn: str, password: str) -> None:
+        """An administrative reset, out of band (as a helpdesk would do it)."""
+        self.conn.modify(dn, {"unicodePwd": [(MODIFY_REPLACE, [_quoted(password)])]})
+
+    def change_password_as_user(self, dn: str, old: str, new: str) -> None:
+        """The user changes their own password (delete old value, add new), bound as them."""
+        conn = self._connect(dn, old)
+        try:
+            conn.modify(
+                dn,
+                {
+                    "unicodePwd": [
+                        (MODIFY_DELETE, [_quoted(old)]),
+                        (MODIFY_ADD, [_quoted(new)]),
+                    ]
+                },
+            )
+        finally:
+            conn.unbind()
+
+    def _set_uac_bits(self, dn: str, *, set_bits: int = 0, clear_bits: int = 0) -> None:
+        uac = int(self._read(dn, ["userAccountControl"])["userAccountControl"][0])
+        uac = (uac | set_bits) & ~clear_bits
+        self.conn.modify(dn, {"userAccountControl": [(MODIFY_REPLACE, [str(uac)])]})
+
+    def disable(self, dn: str) -> None:
+        self._set_uac_bits(dn, set_bits=UF_ACCOUNTDISABLE)
+
+    def enable(self, dn: str) -> None:
+        self._set_uac_bits(dn, clear_bits=UF_ACCOUNTDISABLE)
+
+    def delete(self, dn: str) -> None:
+        self.conn.delete(dn)
+
+    def move(self, dn: str, new_parent: str) -> str:
+        rdn = dn.split(",", 1)[0]
+        self.conn.modify_dn(dn, rdn, new_superior=new_parent)
+        return f"{rdn},{new_parent}"
+
+    def expire_password(self, dn: str) -> None:
+        """ "Must change password at next logon": pwdLastSet = 0 (binds answer data 773)."""
+        self.conn.modify(dn, {"pwdLastSet": [(MODIFY_REPLACE, ["0"])]})
+
+    def unexpire_password(self, dn: str) -> None:
+        self.conn.modify(dn, {"pwdLastSet": [(MODIFY_REPLACE, ["-1"])]})
+
+    def expire_account(self, dn: str) -> None:
+        """accountExpires in the past (binds with the right password answer data 701)."""
+        self.conn.modify(dn, {"accountExpires": [(MODIFY_REPLACE, ["116444736010000000"])]})
+
+    # --- lockout -----------------------------------------------------------------------------
+    def set_domain_lockout_policy(
+        self, threshold: int, duration_s: int = 300, window_s: int = 300
+    ) -> None:
+        """Domain-wide lockout policy: affects EVERY test session on this DC."""
+        self.conn.modify(
+            self.facts.base_dn,
+            {
+                "lockoutThreshold": [(MODIFY_REPLACE, [str(threshold)])],
+                "lockoutDuration": [(MODIFY_REPLACE, [str(duration_s * _SECOND)])],
+                "lockOutObservationWindow": [(MODIFY_REPLACE, [str(window_s * _SECOND)])],
+            },
+        )
+
+    def clear_domain_lockout_policy(self) -> None:
+        self.conn.modify(self.facts.base_dn, {"lockoutThreshold": [(MODIFY_REPLACE, ["0"])]})
+
+    def apply_lockout_policy(self, dn: str, threshold: int = 3, duration_s: int = 600) -> str:
+        """A fine-grained password policy (PSO) with a lockout threshold for this one user
+        (removed by :meth:`close`); returns the PSO's DN."""
+        pso = (
+            f"CN=pso-{uuid.uuid4().hex[:12]},CN=Password Settings Container,CN=System,"
+            f"{self.facts.base_dn}"
+        )
+        self.conn.add(
+            pso,
+            ["msDS-PasswordSettings"],
+            {
+                "msDS-PasswordSettingsPrecedence": "1",
+                "msDS-PasswordReversibleEncryptionEnabled": "FALSE",
+                "msDS-PasswordHistoryLength": "0",
+                "msDS-PasswordComplexityEnabled": "TRUE",
+                "msDS-MinimumPasswordLength": "7",
+                "msDS-MinimumPasswordAge": "0",
+                "msDS-MaximumPasswordAge": str(3650 * 86400 * _SECOND),
+                "msDS-LockoutThreshold": str(threshold),
+                "msDS-LockoutObservationWindow": str(duration_s * _SECOND),
+                "msDS-LockoutDuration": str(duration_s * _SECOND),
+                "msDS-PSOAppliesTo": dn,
+            },
+        )
+        self._psos.append(pso)
+        return pso
+
+    def bad_binds(self, dn: str, count: int) -> None:
+        """``count`` binds as ``dn`` with a wrong password (each one raises badPwdCount)."""
+        conn = Connection(self._server(), raise_exceptions=False, receive_timeout=30)
+        conn.open()
+        try:
+            for i in range(count):
+                conn.rebind(dn, f"wrong-password-{i}")
+        except Exception:  # noqa: S110 - ldap3 raises on a failed rebind; that's the point
+            pass
+        finally:
+            conn.password = None
+            conn.unbind()
+
+    def lock_out(self, dn: str, threshold: int = 3) -> None:
+        """Lock the account out: a PSO for it with ``threshold``, then that many bad binds."""
+        self.apply_lockout_policy(dn, threshold)
+        for _ in range(threshold):
+            self.bad_binds(dn, 1)
+        if not self.account_state(dn)["lockoutTime"]:
+            raise AssertionError(f"{dn} is not locked out after {threshold} bad binds")
+
+    def unlock(self, dn: str) -> None:
+        self.conn.modify(dn, {"lockoutTime": [(MODIFY_REPLACE, ["0"])]})
+
+    # --- reading -----------------------------------------------------------------------------
+    def _read(self, dn: str, attributes: Sequence[str]) -> dict[str, list[bytes]]:
+        self.conn.search(dn, "(objectClass=*)", BASE, attributes=list(attributes))
+        entry = self.conn.response[0]
+        return {k: list(v) for k, v in entry["raw_attributes"].items()}
+
+    def account_state(self, dn: str) -> dict[str, int]:
+        """pwdLastSet, badPwdCount, lockoutTime, userAccountControl as integers (0 if unset)."""
+        names = ["pwdLastSet", "badPwdCount", "lockoutTime", "userAccountControl"]
+        raw = self._read(dn, names)
+        return {n: int(raw[n][0]) if raw.get(n) else 0 for n in names}
+
+    def users_under(self, dn: str) -> list[str]:
+        self.conn.search(dn, "(&(objectClass=user)(!(objectClass=computer)))", SUBTREE)
+        return [e["dn"] for e in self.conn.response if e.get("type") == "searchResEntry"]
+
+
+@dataclass
+class OuWorld:
+    """One test's corner of the DC: a fresh OU, the admin helper, and the DC's facts."""
+
+    dn: str
+    admin: SambaAdmin
+    facts: SambaFacts
+
+    @classmethod
+    def create(cls, facts: SambaFacts, prefix: str = "t") -> OuWorld:
+        admin = SambaAdmin(facts)
+        return cls(admin.new_ou(prefix), admin, facts)
+
+    def create_user(
+        self, name: str | None = None, password: str | None = None, **kw: Any
+    ) -> TestUser:
+        return self.admin.create_user(self.dn, name, password, **kw)
+
+    def config(self, **changes: Any) -> DirectoryConfig:
+        """A DirectoryConfig scoped to this OU (``changes`` override any field)."""
+        return self.facts.directory_config(**{"base_dn": self.dn, **changes})
+
+    def close(self) -> None:
+        """Delete the OU and everything in it, and the helper's PSOs."""
+        try:
+            self.admin.delete_tree(self.dn)
+        finally:
+            self.admin.close()

@@ -1,0 +1,23 @@
+"""The connector conformance suite against the real Samba AD DC (an OU per test)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from credsync.testing.samba import OuWorld
+
+from ..conformance import ConnectorConformance
+from .world import AdWorld
+
+pytestmark = pytest.mark.samba
+
+
+class TestActiveDirectoryConformance(ConnectorConformance):
+    @pytest.fixture
+    def conn_world(self, ad_ou: OuWorld) -> Iterator[AdWorld]:
+        yield AdWorld(ad_ou)
+
+    def policy_words(self) -> str:
+        return "0000052D: Constraint violation"
