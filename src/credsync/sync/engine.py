@@ -193,13 +193,13 @@ class Engine:
             store.replace_accounts(
                 conn, directory.id, read.changed, read.removed, now, full=read.full
             )
-        stopped = await self._execute(run, connector, items, links, read.accounts, creds)
-        self._finish(
-            run,
-            "aborted" if stopped else "done",
-            stopped or "",
-            read=read if not stopped and only is None else None,
-        )
+        stopped, broken = await self._execute(run, connector, items, links, read.accounts, creds)
+        if stopped is None:
+            self._finish(run, "done", "", read=read if only is None else None)
+        elif broken:  # the directory went away or refused us mid-run
+            self._finish(run, "failed", stopped, failed=True)
+        else:
+            self._finish(run, "aborted", stopped)
 
     async def _execute(
         self,
@@ -209,8 +209,9 @@ class Engine:
         links: dict[str, LinkState],
         accounts: dict[str, Account],
         creds: list[CredentialState],
-    ) -> str | None:
-        """Apply ``items`` chunk by chunk; why the run stopped early, or None."""
+    ) -> tuple[str | None, bool]:
+        """Apply ``items`` chunk by chunk; why the run stopped early (or None), and whether
+        the directory itself failed (unreachable, TLS, our bind refused)."""
         executor = Executor(
             connector=connector,
             accounts=accounts,
@@ -223,7 +224,7 @@ class Engine:
         for start in range(0, len(items), CHUNK):
             await self._apply_chunk(run, executor, items[start : start + CHUNK], versions)
         run.extra.update(binds=executor.binds, pushes=executor.pushes)
-        return executor.stopped
+        return executor.stopped, executor.stop_status is not Status.SKIPPED
 
     async def apply(
         self,
@@ -261,8 +262,11 @@ class Engine:
                 raise InvalidInput(
                     f"the account of {missing[0].account_name!r} is gone from the directory"
                 )
-            stopped = await self._execute(run, connector, items, links, read.accounts, creds)
-            self._finish(run, "aborted" if stopped else "done", stopped or "")
+            stopped, broken = await self._execute(
+                run, connector, items, links, read.accounts, creds
+            )
+            state = "done" if stopped is None else "failed" if broken else "aborted"
+            self._finish(run, state, stopped or "", failed=broken)
         except ConnectorError as exc:
             self._fail(run, exc)
         except BaseException as exc:

@@ -1,0 +1,34 @@
+"""Fixtures of the sync tests: a vault (SQLite unless a test asks for both backends) with a
+client whose directory is this test's own OU of the real Samba AD DC."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from credsync.testing.samba import OuWorld
+from vault.helpers import VaultWorld, make_world
+
+from .helpers import SyncWorld, build_sync_world
+
+
+@pytest.fixture
+def sqlite_world(tmp_path: Path) -> Iterator[VaultWorld]:
+    built = make_world(f"sqlite:///{tmp_path / 'vault.db'}")
+    try:
+        yield built
+    finally:
+        built.db.dispose()
+
+
+@pytest.fixture
+def sw(sqlite_world: VaultWorld, ad_ou: OuWorld) -> SyncWorld:
+    return build_sync_world(sqlite_world, ad_ou)
+
+
+@pytest.fixture
+def sw_both(world: VaultWorld, ad_ou: OuWorld) -> SyncWorld:
+    """The same on SQLite and on PostgreSQL."""
+    return build_sync_world(world, ad_ou)

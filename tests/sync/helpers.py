@@ -1,0 +1,104 @@
+"""A vault with a client whose directory is a fresh OU of the real Samba DC."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from credsync.sync.engine import Engine
+from credsync.sync.reports import RunReport
+from credsync.testing.samba import OuWorld, TestUser
+from credsync.types import CredentialType, Secret, SyncMode
+from credsync.vault.drafts import make_draft
+from credsync.vault.models import Credential
+from vault.helpers import VaultWorld
+
+
+@dataclass
+class SyncWorld:
+    vault_world: VaultWorld
+    ad: OuWorld
+    client: str
+    directory: str
+    bind_credential_id: str
+
+    @property
+    def vault(self) -> Any:
+        return self.vault_world.vault
+
+    @property
+    def admin(self) -> Any:
+        return self.vault_world.admin
+
+    @property
+    def keys(self) -> Any:
+        return self.vault_world.keys
+
+    def engine(self, actor: Any = None, **kw: Any) -> Engine:
+        return Engine(self.vault, self.keys, actor or self.admin, **kw)
+
+    def run(self, *, actor: Any = None, **kw: Any) -> RunReport:
+        return asyncio.run(self.engine(actor).run(self.directory, **kw))
+
+    def add(
+        self,
+        user: TestUser | None,
+        password: str | None = None,
+        *,
+        username: str | None = None,
+        mode: SyncMode | None = None,
+        title: str | None = None,
+    ) -> Credential:
+        draft = make_draft(
+            title=title or f"cred {uuid.uuid4().hex[:6]}",
+            username=username if username is not None else (user.name if user else "nobody"),
+            password=Secret(password or (user.password if user else "Nobody-Pa55!")),
+            sync_mode=mode,
+        )
+        return self.vault.credentials.add(self.admin, self.keys, self.client, draft)
+
+    def set_password(self, cred: Credential, password: str) -> Credential:
+        return self.vault.credentials.set_password(self.admin, self.keys, cred.id, Secret(password))
+
+    def reveal(self, cred: Credential) -> str:
+        return self.vault.credentials.reveal(self.admin, self.keys, cred.id).password.reveal()
+
+    def flags(self) -> dict[str, str]:
+        """Open flags: credential id -> status."""
+        return {f.credential_id: f.status for f in self.vault.flags.list(self.admin, self.client)}
+
+    def items(self, report: RunReport) -> dict[str | None, tuple[str, str]]:
+        return {i.credential_id: (i.status, i.action) for i in report.items}
+
+
+def build_sync_world(vault_world: VaultWorld, ad: OuWorld, **directory: Any) -> SyncWorld:
+    vault, admin, keys = vault_world.vault, vault_world.admin, vault_world.keys
+    client = f"Client {uuid.uuid4().hex[:8]}"
+    vault.clients.add(admin, keys, client, directory_sync=True)
+    facts = ad.facts
+    bind = vault.credentials.add(
+        admin,
+        keys,
+        client,
+        make_draft(
+            title="Domain admin",
+            username=facts.admin_upn,
+            password=Secret(facts.admin_password),
+            type_=CredentialType.DIRECTORY_ADMIN,
+            sync_mode=SyncMode.OFF,
+        ),
+    )
+    options = {
+        "kind": "active-directory",
+        "url": facts.ldaps_url,
+        "base_dn": ad.dn,
+        "bind_credential": bind.id,
+        "ca_pem": facts.ca_file.read_text(),
+        "tls_server_name": facts.tls_server_name,
+    }
+    options.update(directory)
+    name = f"ad-{uuid.uuid4().hex[:8]}"
+    vault.directories.add(admin, client, name, **options)
+    return SyncWorld(vault_world, ad, client, name, bind.id)

@@ -1,0 +1,218 @@
+"""The directory going away, TLS failures, and the agent: immediate pushes, a restart with
+queued pushes, backoff, and incremental runs."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import statistics
+import time
+
+import sqlalchemy as sa
+
+from credsync.agent.loop import Agent
+from credsync.storage.tables import directories, sync_queue
+from credsync.types import SyncMode
+
+from .helpers import SyncWorld
+from .proxy import CuttableProxy
+from .test_enforce_mode import binds
+
+
+def _other_ca() -> str:
+    """A real, valid CA certificate that did not sign the DC's certificate."""
+    import datetime as dt
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Some other CA")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=30))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    return cert.public_bytes(serialization.Encoding.PEM).decode()
+
+
+def test_an_unreachable_directory_flags_linked_credentials_and_recovers(sw: SyncWorld) -> None:
+    proxy = CuttableProxy(("127.0.0.1", 636))
+    try:
+        sw.vault.directories.update(sw.admin, sw.directory, url=proxy.url)
+        user = sw.ad.create_user()
+        cred = sw.add(user)
+        assert sw.run().state == "done"
+        proxy.cut()
+        down = sw.run()
+        assert down.state == "failed"
+        assert down.message.startswith("unreachable")
+        assert sw.flags() == {cred.id: "unreachable"}
+        assert sw.vault.directories.get(sw.admin, sw.directory).failures == 1
+        proxy.resume()
+        up = sw.run()
+        assert up.state == "done"
+        assert sw.flags() == {}
+        assert sw.vault.directories.get(sw.admin, sw.directory).failures == 0
+    finally:
+        proxy.close()
+
+
+def test_a_wrong_ca_is_a_tls_error(sw: SyncWorld) -> None:
+    user = sw.ad.create_user()
+    cred = sw.add(user)
+    sw.run()
+    sw.vault.directories.update(sw.admin, sw.directory, ca_pem=_other_ca())
+    report = sw.run()
+    assert report.state == "failed"
+    assert report.message.startswith("tls_error")
+    assert sw.flags() == {cred.id: "tls_error"}
+
+
+def test_the_dc_going_away_mid_run_stops_the_run_and_loses_nothing(sw: SyncWorld) -> None:
+    proxy = CuttableProxy(("127.0.0.1", 636))
+    try:
+        sw.vault.directories.update(sw.admin, sw.directory, url=proxy.url)
+        users = [sw.ad.create_user() for _ in range(6)]
+        creds = [sw.add(u, mode=SyncMode.ENFORCE) for u in users]
+        sw.run()
+        for n, cred in enumerate(creds):
+            sw.set_password(cred, f"Mid-Run-{n}-Passw0rd!")
+
+        class CutAfterTwo:
+            """A connector wrapper that cuts the network after the second push."""
+
+            def __init__(self, inner):
+                self.inner, self.pushed = inner, 0
+
+            def __getattr__(self, name):
+                return getattr(self.inner, name)
+
+            async def set_password(self, account, secret, options):
+                result = await self.inner.set_password(account, secret, options)
+                self.pushed += 1
+                if self.pushed == 2:
+                    proxy.cut()
+                return result
+
+        from credsync.connectors.registry import open_connector
+
+        engine = sw.engine(factory=lambda config: CutAfterTwo(open_connector(config)))
+        report = asyncio.run(engine.run(sw.directory))
+        statuses = [i.status for i in report.items]
+        assert statuses.count("in_sync") == 2
+        assert statuses.count("unreachable") == 4
+        assert report.state == "failed"
+        cursor_before = sw.vault.directories.get(sw.admin, sw.directory).cursor
+        proxy.resume()
+        after = sw.run()
+        assert after.state == "done"
+        assert [i.status for i in after.items].count("in_sync") == 6
+        for n, user in enumerate(users):
+            assert binds(sw, user.dn, f"Mid-Run-{n}-Passw0rd!")
+        assert cursor_before is not None
+    finally:
+        proxy.close()
+
+
+def test_incremental_runs_read_only_what_changed(sw: SyncWorld) -> None:
+    users = [sw.ad.create_user() for _ in range(5)]
+    for user in users:
+        sw.add(user)
+    first = sw.run()
+    assert (first.kind, first.accounts_read) == ("full", 5)
+    quiet = sw.run()
+    assert (quiet.kind, quiet.accounts_read) == ("incremental", 0)
+    sw.ad.admin.reset_password(users[0].dn, "Changed-Once-1!")
+    changed = sw.run()
+    assert changed.kind == "incremental"
+    assert changed.accounts_read == 1
+    assert changed.summary["binds"] == 1
+
+
+def _agent(sw: SyncWorld) -> Agent:
+    return Agent(sw.vault, sw.keys, sw.admin, poll_seconds=0.05)
+
+
+def test_the_agent_pushes_a_vault_change_at_once(sw: SyncWorld) -> None:
+    user = sw.ad.create_user()
+    cred = sw.add(user, mode=SyncMode.ENFORCE)
+    sw.run()
+    latencies = []
+
+    async def scenario() -> None:
+        agent = _agent(sw)
+        task = asyncio.create_task(agent.run())
+        try:
+            await asyncio.sleep(0.3)  # the periodic run starts first
+            for n in range(5):
+                password = f"Agent-Push-{n}-Passw0rd!"
+                start = time.perf_counter()
+                await asyncio.to_thread(sw.set_password, cred, password)
+                while not await asyncio.to_thread(binds, sw, user.dn, password):
+                    assert time.perf_counter() - start < 10, "the push never arrived"
+                    await asyncio.sleep(0.02)
+                latencies.append(time.perf_counter() - start)
+        finally:
+            agent.stop()
+            await task
+
+    asyncio.run(scenario())
+    assert len(latencies) == 5
+    assert statistics.median(latencies) > 0  # measured, not asserted: see bench/
+    with sw.vault.db.read() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(sync_queue)).scalar() == 0
+
+
+def test_queued_pushes_survive_a_restart(sw: SyncWorld) -> None:
+    user = sw.ad.create_user()
+    cred = sw.add(user, mode=SyncMode.ENFORCE)
+    sw.run()
+    sw.set_password(cred, "Queued-While-Down-1!")
+    with sw.vault.db.read() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(sync_queue)).scalar() == 1
+    assert not binds(sw, user.dn, "Queued-While-Down-1!")
+    # A new agent process (here: a new Agent over the same database) finds the push queued.
+    asyncio.run(_agent(sw).run(once=True))
+    assert binds(sw, user.dn, "Queued-While-Down-1!")
+    with sw.vault.db.read() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(sync_queue)).scalar() == 0
+
+
+def test_the_agent_backs_off_while_the_dc_is_away_and_resumes(sw: SyncWorld) -> None:
+    proxy = CuttableProxy(("127.0.0.1", 636))
+    try:
+        sw.vault.directories.update(sw.admin, sw.directory, url=proxy.url)
+        user = sw.ad.create_user()
+        cred = sw.add(user, mode=SyncMode.ENFORCE)
+        sw.run()
+        proxy.cut()
+        sw.set_password(cred, "Pushed-After-Outage-1!")
+        asyncio.run(_agent(sw).run(once=True))
+        with sw.vault.db.read() as conn:
+            queued = conn.execute(sa.select(sync_queue)).one()
+            directory = conn.execute(sa.select(directories)).one()
+        assert queued.attempts == 1
+        assert "unreachable" in (queued.last_error or "") or queued.last_error
+        assert directory.failures >= 1
+        assert sw.flags()[cred.id] == "unreachable"
+        proxy.resume()
+        with sw.vault.db.write() as conn:  # the backoff has passed
+            conn.execute(
+                sync_queue.update().values(not_before=dt.datetime(2000, 1, 1, tzinfo=dt.UTC))
+            )
+            conn.execute(directories.update().values(next_run_at=None))
+        asyncio.run(_agent(sw).run(once=True))
+        assert binds(sw, user.dn, "Pushed-After-Outage-1!")
+        assert sw.flags() == {}
+    finally:
+        proxy.close()

@@ -1,0 +1,231 @@
+"""Report mode against the real Samba AD DC: every status, flags, and lockout safety."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from credsync.sync.resolve import Resolver
+from credsync.types import Secret
+
+from .helpers import SyncWorld
+
+
+def test_first_run_links_and_binds_once_then_no_bind_while_unchanged(sw_both: SyncWorld) -> None:
+    sw = sw_both
+    user = sw.ad.create_user()
+    cred = sw.add(user)
+    first = sw.run()
+    assert first.state == "done", first.message
+    assert first.kind == "full"
+    assert sw.items(first)[cred.id] == ("in_sync", "verify")
+    assert first.summary["binds"] == 1
+    second = sw.run()
+    assert second.kind == "incremental"
+    assert sw.items(second)[cred.id] == ("in_sync", "none")
+    assert second.summary["binds"] == 0
+    assert sw.flags() == {}
+
+
+@pytest.mark.parametrize("name_form", ["sam", "netbios", "upn"])
+def test_credentials_link_by_every_name_form(sw: SyncWorld, name_form: str) -> None:
+    user = sw.ad.create_user()
+    username = {
+        "sam": user.name.upper(),
+        "netbios": f"{sw.ad.facts.netbios_domain}\\{user.name}",
+        "upn": user.upn,
+    }[name_form]
+    cred = sw.add(user, username=username)
+    assert sw.items(sw.run())[cred.id] == ("in_sync", "verify")
+
+
+def test_a_wrong_vault_password_is_a_mismatch_flag_and_is_never_bound_twice(sw: SyncWorld) -> None:
+    user = sw.ad.create_user()
+    cred = sw.add(user, "Not-The-Passw0rd!")
+    report = sw.run()
+    assert sw.items(report)[cred.id][0] == "mismatch"
+    assert sw.flags() == {cred.id: "mismatch"}
+    assert sw.ad.admin.account_state(user.dn)["badPwdCount"] == 1
+    again = sw.run(full=True)
+    assert sw.items(again)[cred.id] == ("mismatch", "flag")
+    assert again.summary["binds"] == 0
+    assert sw.ad.admin.account_state(user.dn)["badPwdCount"] == 1  # lockout safety
+
+
+def test_a_password_changed_in_the_directory_is_changed_in_directory(sw: SyncWorld) -> None:
+    user = sw.ad.create_user()
+    cred = sw.add(user)
+    sw.run()
+    sw.ad.admin.reset_password(user.dn, "Changed-By-Helpdesk-1!")
+    report = sw.run()
+    assert report.kind == "incremental"
+    status, action = sw.items(report)[cred.id]
+    assert (status, action) == ("changed_in_directory", "verify")
+    flag = sw.vault.flags.list(sw.admin, sw.client)[0]
+    assert flag.status == "changed_in_directory"
+    assert flag.directory == sw.directory
+
+
+def test_accepting_the_directorys_password_stores_it_after_one_bind(sw: SyncWorld) -> None:
+    user = sw.ad.create_user()
+    cred = sw.add(user)
+    sw.run()
+    sw.ad.admin.reset_password(user.dn, "Changed-By-Helpdesk-2!")
+    sw.run()
+    flag = sw.vault.flags.list(sw.admin, sw.client)[0]
+    resolver = Resolver(sw.vault, sw.engine(), sw.admin)
+    with pytest.raises(Exception, match="did not accept that password"):
+        asyncio.run(resolver.accept(flag.id, Secret("Still-Wrong-Passw0rd!")))
+    assert sw.reveal(cred) == user.password  # nothing stored
+    # The wrong guess spent this pwdLastSet's one failed bind: the right password is taken on
+    # the operator's word, and the history says so.
+    result = asyncio.run(resolver.accept(flag.id, Secret("Changed-By-Helpdesk-2!")))
+    assert result.outcome == "accepted_password"
+    assert "not checked" in result.detail
+    assert sw.reveal(cred) == "Changed-By-Helpdesk-2!"
+    history = sw.vault.credentials.history(sw.admin, None, cred.id)
+    assert history[0].source == "directory"
+    assert sw.flags() == {}
+    after = sw.run()
+    assert sw.items(after)[cred.id] == ("in_sync", "none")
+
+
+def test_accepting_with_a_bind_when_none_failed(sw: SyncWorld) -> None:
+    user = sw.ad.create_user()
+    cred = sw.add(user, "Wrong-From-The-Start-1!")
+    sw.run()  # mismatch: one failed bind at this pwdLastSet
+    sw.ad.admin.reset_password(user.dn, "Fresh-Directory-Pw-1!")
+    sw.run()  # a new pwdLastSet: one more bind allowed, fails again
+    flag = sw.vault.flags.list(sw.admin, sw.client)[0]
+    sw.ad.admin.reset_password(user.dn, "Fresh-Directory-Pw-2!")
+    sw.run(full=True)
+    resolver = Resolver(sw.vault, sw.engine(), sw.admin)
+    flag = sw.vault.flags.list(sw.admin, sw.client)[0]
+    assert flag.credential_id == cred.id
+    result = asyncio.run(resolver.accept(flag.id, Secret("Fresh-Directory-Pw-2!")))
+    assert result.outcome == "accepted_password"
+
+
+def test_accepting_without_a_password_quiets_the_flag_until_the_directory_changes(
+    sw: SyncWorld,
+) -> None:
+    user = sw.ad.create_user()
+    cred = sw.add(user, "Unknown-To-Vault-1!")
+    sw.run()
+    flag = sw.vault.flags.list(sw.admin, sw.client)[0]
+    result = asyncio.run(Resolver(sw.vault, sw.engine(), sw.admin).accept(flag.id, None))
+    assert result.outcome == "accepted"
+    quiet = sw.run(full=True)
+    assert sw.items(quiet)[cred.id] == ("mismatch", "none")
+    assert sw.flags() == {}
+    sw.ad.admin.reset_password(user.dn, "Moved-On-Again-1!")
+    loud = sw.run()
+    assert sw.items(loud)[cred.id][0] in ("mismatch", "changed_in_directory")
+    assert cred.id in sw.flags()
+
+
+@pytest.mark.parametrize(
+    ("make", "status"),
+    [
+        ("delete", "account_missing"),
+        ("disable", "account_disabled"),
+        ("expire_password", "password_expired"),
+    ],
+)
+def test_account_states_are_flagged_without_a_bind(sw: SyncWorld, make: str, status: str) -> None:
+    user = sw.ad.create_user()
+    cred = sw.add(user)
+    sw.run()
+    getattr(sw.ad.admin, make)(user.dn)
+    report = sw.run(full=True)
+    assert sw.items(report)[cred.id] == (status, "flag")
+    assert report.summary["binds"] == 0
+    assert sw.flags() == {cred.id: status}
+
+
+def test_a_locked_out_account_is_flagged(sw: SyncWorld) -> None:
+    user = sw.ad.create_user()
+    cred = sw.add(user)
+    sw.run()
+    sw.ad.admin.lock_out(user.dn)
+    report = sw.run(full=True)
+    assert sw.items(report)[cred.id] == ("locked_out", "flag")
+    sw.ad.admin.unlock(user.dn)
+    cleared = sw.run(full=True)
+    assert sw.items(cleared)[cred.id][0] == "in_sync"
+    assert sw.flags() == {}
+
+
+def test_unmatched_ambiguous_and_conflicting_credentials_are_reported(sw: SyncWorld) -> None:
+    user = sw.ad.create_user()
+    nobody = sw.add(None, username="no-such-user")
+    first = sw.add(user)
+    second = sw.add(user, username=user.upn)
+    report = sw.run()
+    items = sw.items(report)
+    assert items[nobody.id] == ("unmatched", "flag")
+    assert {items[first.id][0], items[second.id][0]} == {"in_sync", "conflict"}
+    twin_a = sw.ad.create_user("twin")
+    sw.ad.create_user("twin2", display_name="twin")
+    sw.ad.admin.conn.modify(  # a second account whose UPN is the first one's name
+        f"CN=twin2,{sw.ad.dn}",
+        {"userPrincipalName": [("MODIFY_REPLACE", ["twin"])]},
+    )
+    ambiguous = sw.add(twin_a, username="twin")
+    report = sw.run(full=True)
+    assert sw.items(report)[ambiguous.id] == ("ambiguous", "flag")
+
+
+def test_the_same_account_in_two_directories_is_a_conflict(sw: SyncWorld) -> None:
+    user = sw.ad.create_user()
+    sw.add(user)
+    sw.run()
+    other = sw.vault.directories.add(
+        sw.admin,
+        sw.client,
+        sw.directory + "-again",
+        kind="active-directory",
+        url=sw.ad.facts.ldaps_url,
+        base_dn=sw.ad.dn,
+        bind_credential=sw.bind_credential_id,
+        ca_pem=sw.ad.facts.ca_file.read_text(),
+        tls_server_name=sw.ad.facts.tls_server_name,
+    )
+    report = asyncio.run(sw.engine().run(other.name))
+    assert [i.status for i in report.items] == ["conflict"]
+    assert sw.directory in report.items[0].detail
+
+
+def test_renamed_accounts_stay_linked(sw: SyncWorld) -> None:
+    user = sw.ad.create_user()
+    cred = sw.add(user)
+    sw.run()
+    sw.ad.admin.conn.modify(user.dn, {"sAMAccountName": [("MODIFY_REPLACE", ["renamed1"])]})
+    report = sw.run(full=True)
+    assert sw.items(report)[cred.id][0] == "in_sync"
+
+
+def test_dry_run_changes_nothing(sw: SyncWorld) -> None:
+    user = sw.ad.create_user()
+    cred = sw.add(user, "Not-The-Passw0rd!")
+    plan = sw.run(dry_run=True)
+    assert plan.dry_run
+    assert sw.items(plan)[cred.id] == ("pending", "verify")
+    assert sw.ad.admin.account_state(user.dn)["badPwdCount"] == 0
+    assert sw.flags() == {}
+    assert sw.vault.directories.get(sw.admin, sw.directory).cursor is None
+
+
+def test_runs_are_stored_with_their_items(sw: SyncWorld) -> None:
+    from credsync.sync.reports import list_runs, load_run
+
+    user = sw.ad.create_user()
+    sw.add(user)
+    report = sw.run()
+    with sw.vault.db.read() as conn:
+        listed = list_runs(conn, client_ref=sw.client)
+        loaded = load_run(conn, report.id[:8])
+    assert [r.id for r in listed] == [report.id]
+    assert loaded.items == report.items
+    assert loaded.to_json()["items"][0]["status"] == "in_sync"
