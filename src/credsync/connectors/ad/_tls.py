@@ -38,7 +38,9 @@ def make_context(config: DirectoryConfig, *, verify: bool = True) -> ssl.SSLCont
         context.verify_mode = ssl.CERT_NONE
     else:
         cafile = str(config.ca_file) if config.ca_file is not None else None
-        context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=cafile)
+        context = ssl.create_default_context(
+            ssl.Purpose.SERVER_AUTH, cafile=cafile, cadata=config.ca_pem or None
+        )
         context.check_hostname = True
         context.verify_mode = ssl.CERT_REQUIRED
         context.hostname_checks_common_name = True
