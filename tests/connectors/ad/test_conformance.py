@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from credsync.testing.samba import OuWorld
@@ -16,8 +14,8 @@ pytestmark = pytest.mark.samba
 
 class TestActiveDirectoryConformance(ConnectorConformance):
     @pytest.fixture
-    def conn_world(self, ad_ou: OuWorld) -> Iterator[AdWorld]:
-        yield AdWorld(ad_ou)
+    def conn_world(self, ad_ou: OuWorld) -> AdWorld:
+        return AdWorld(ad_ou)
 
     def policy_words(self) -> str:
         return "0000052D: Constraint violation"

@@ -56,8 +56,8 @@ AD_BIND_CODES = {
     "775": "account locked out",
 }
 _DATA = re.compile(r"\bdata ([0-9a-fA-F]{3,8})\b")
-_SSL_REASON = re.compile(r"certificate verify failed: (.*?)(?: \(_ssl\.c:\d+\))?['\")]*$")
-_SSL_ANY = re.compile(r"\[SSL: [A-Z_]+\] (.*?)(?: \(_ssl\.c:\d+\))?['\")]*$")
+_SSL_REASON = re.compile(r"certificate verify failed: (.*?)(?: \(_ssl\.c:\d+\)?)?['\")]*$")
+_SSL_ANY = re.compile(r"\[SSL: [A-Z_]+\] (.*?)(?: \(_ssl\.c:\d+\)?)?['\")]*$")
 
 _TRANSIENT_RESULTS: tuple[type[Exception], ...] = (
     lx.LDAPBusyResult,

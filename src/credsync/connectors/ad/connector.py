@@ -551,13 +551,12 @@ class ActiveDirectoryConnector:
             _acl.parse_dacl(bytes(descriptor)), sids, on_container=on_container
         )
         where = f"{'accounts under ' if on_container else ''}{target}"
+        sid = decision.sid or ""
+        holder = f"{_privileged_group(sid)} {sid}" if _privileged_group(sid) else sid
         if decision.allowed:
-            return (
-                StepOutcome.OK,
-                f"{dn} may reset passwords of {where} (granted to {decision.sid})",
-            )
+            return StepOutcome.OK, f"{dn} may reset passwords of {where} (granted to {holder})"
         if decision.allowed is False:
-            return StepOutcome.FAILED, f"{dn} is denied Reset Password on {where} ({decision.sid})"
+            return StepOutcome.FAILED, f"{dn} is denied Reset Password on {where} ({holder})"
         return StepOutcome.WARNING, f"no ACE grants {dn} Reset Password on {where} (best effort)"
 
 

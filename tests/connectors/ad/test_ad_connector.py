@@ -1,0 +1,261 @@
+"""What only Active Directory does, against the real Samba DC: TLS names and StartTLS, bind name
+forms, AD's bind sub-codes, stale DNs, rights, scope, paging, reconnects."""
+
+from __future__ import annotations
+
+import re
+import socket
+from typing import Any
+
+import pytest
+
+from credsync.connectors.ad import ActiveDirectoryConnector
+from credsync.connectors.base import PasswordOptions, StepOutcome, TestStep, VerifyOutcome
+from credsync.errors import AccountNotFound, DirectoryAuthFailed, DirectoryDenied
+from credsync.testing.samba import OuWorld
+from credsync.types import Secret
+
+from ..conformance import run, strong_password
+from .world import PUBLIC_CAS
+
+pytestmark = pytest.mark.samba
+
+
+def connector(ad_ou: OuWorld, **changes: Any) -> ActiveDirectoryConnector:
+    return ActiveDirectoryConnector(ad_ou.config(**changes))
+
+
+def steps_of(ad_ou: OuWorld, **changes: Any) -> dict[str, TestStep]:
+    conn = connector(ad_ou, **changes)
+    try:
+        return {s.name: s for s in run(conn.test_connection())}
+    finally:
+        run(conn.close())
+
+
+def all_ok(steps: dict[str, TestStep]) -> bool:
+    return all(s.outcome is StepOutcome.OK for s in steps.values())
+
+
+@pytest.mark.parametrize("form", ["admin_dn", "admin_upn", "admin_netbios"])
+def test_bind_name_forms(ad_ou: OuWorld, form: str) -> None:
+    steps = steps_of(ad_ou, bind_username=getattr(ad_ou.facts, form))
+    assert all_ok(steps), steps
+
+
+def test_starttls_on_ldap_url(ad_ou: OuWorld) -> None:
+    steps = steps_of(ad_ou, url=ad_ou.facts.ldap_url)
+    assert all_ok(steps), steps
+    assert steps["tls"].detail.startswith("StartTLS")
+    user = ad_ou.create_user()
+    conn = connector(ad_ou, url=ad_ou.facts.ldap_url)
+    try:
+        account = run(conn.get_account(user.guid))
+        assert run(conn.verify_password(account, Secret(user.password))).outcome is VerifyOutcome.OK
+    finally:
+        run(conn.close())
+
+
+def test_certificate_name_is_checked(ad_ou: OuWorld) -> None:
+    # 127.0.0.1 is not the certificate's name; tls_server_name says which name to accept.
+    steps = steps_of(ad_ou, tls_server_name=None)
+    assert steps["tls"].outcome is StepOutcome.FAILED
+    assert "mismatch" in steps["tls"].detail
+    assert "CN=DC1.example.test" in steps["tls"].detail
+    assert steps["bind"].outcome is StepOutcome.SKIPPED
+    steps = steps_of(ad_ou, tls_server_name="dc2.example.test")
+    assert steps["tls"].outcome is StepOutcome.FAILED
+    ok = steps_of(ad_ou, tls_server_name="DC1.example.test")
+    assert ok["tls"].outcome is StepOutcome.OK
+    assert "DC1.example.test" in ok["tls"].detail
+
+
+def test_unknown_ca_is_named(ad_ou: OuWorld) -> None:
+    for url in (ad_ou.facts.ldaps_url, ad_ou.facts.ldap_url):
+        steps = steps_of(ad_ou, url=url, ca_file=PUBLIC_CAS)
+        assert steps["tls"].outcome is StepOutcome.FAILED
+        assert "unable to get local issuer certificate" in steps["tls"].detail
+        assert "CN=DC1.example.test" in steps["tls"].detail
+
+
+def test_insecure_skip_verify_is_a_warning(ad_ou: OuWorld) -> None:
+    steps = steps_of(ad_ou, ca_file=PUBLIC_CAS, tls_server_name=None, insecure_skip_verify=True)
+    assert steps["tls"].outcome is StepOutcome.WARNING
+    assert steps["bind"].outcome is StepOutcome.OK
+
+
+def test_wrong_bind_password_says_ads_words(ad_ou: OuWorld) -> None:
+    secret = "Not-The-Password-123"
+    steps = steps_of(ad_ou, bind_password=Secret(secret))
+    assert steps["bind"].outcome is StepOutcome.FAILED
+    assert "data 52e" in steps["bind"].detail
+    conn = connector(ad_ou, bind_password=Secret(secret))
+    try:
+        with pytest.raises(DirectoryAuthFailed, match="data 52e") as caught:
+            run(conn.get_account(ad_ou.create_user().guid))
+        assert secret not in str(caught.value)
+        assert secret not in repr(caught.value.__cause__)
+        assert secret not in repr(conn)
+    finally:
+        run(conn.close())
+
+
+@pytest.mark.parametrize(
+    ("break_it", "outcome", "code"),
+    [
+        ("disable", VerifyOutcome.ACCOUNT_DISABLED, "data 533"),
+        ("expire_account", VerifyOutcome.ACCOUNT_DISABLED, "data 701"),
+        ("expire_password", VerifyOutcome.PASSWORD_EXPIRED, "data 773"),
+        ("lock_out", VerifyOutcome.LOCKED_OUT, "data 775"),
+    ],
+)
+def test_bind_sub_codes(ad_ou: OuWorld, break_it: str, outcome: VerifyOutcome, code: str) -> None:
+    user = ad_ou.create_user()
+    getattr(ad_ou.admin, break_it)(user.dn)
+    conn = connector(ad_ou)
+    try:
+        account = run(conn.get_account(user.guid))
+        result = run(conn.verify_password(account, Secret(user.password)))
+        assert result.outcome is outcome
+        assert code in result.detail
+        # AD checks the password first: a wrong one is "wrong" whatever else is true
+        # (except locked out, which AD reports either way).
+        wrong = run(conn.verify_password(account, Secret("Wrong-pw-1")))
+        expected = outcome if break_it == "lock_out" else VerifyOutcome.WRONG_PASSWORD
+        assert wrong.outcome is expected
+    finally:
+        run(conn.close())
+
+
+def test_stale_dn_is_followed(ad_ou: OuWorld) -> None:
+    user = ad_ou.create_user()
+    other = ad_ou.admin.conn  # a sub-OU inside the test's OU, so the account stays in scope
+    sub = f"OU=moved,{ad_ou.dn}"
+    other.add(sub, ["organizationalUnit"])
+    conn = connector(ad_ou)
+    try:
+        stale = run(conn.get_account(user.guid))
+        ad_ou.admin.move(user.dn, sub)
+        assert run(conn.verify_password(stale, Secret(user.password))).outcome is VerifyOutcome.OK
+        new = strong_password()
+        after = run(conn.set_password(stale, Secret(new), PasswordOptions()))
+        assert after.dn is not None
+        assert after.dn.lower().endswith(sub.lower())
+        assert run(conn.verify_password(stale, Secret(new))).outcome is VerifyOutcome.OK
+    finally:
+        run(conn.close())
+
+
+def test_never_expires_sets_the_flag(ad_ou: OuWorld) -> None:
+    user = ad_ou.create_user()
+    conn = connector(ad_ou)
+    try:
+        account = run(conn.get_account(user.guid))
+        run(conn.set_password(account, Secret(strong_password()), PasswordOptions()))
+        assert not ad_ou.admin.account_state(user.dn)["userAccountControl"] & 0x10000
+        opts = PasswordOptions(never_expires=True)
+        run(conn.set_password(account, Secret(strong_password()), opts))
+        assert ad_ou.admin.account_state(user.dn)["userAccountControl"] & 0x10000
+        run(conn.set_password(account, Secret(strong_password()), PasswordOptions()))
+        assert ad_ou.admin.account_state(user.dn)["userAccountControl"] & 0x10000  # kept
+    finally:
+        run(conn.close())
+
+
+def test_plain_user_lacks_rights(ad_ou: OuWorld) -> None:
+    helpdesk = ad_ou.create_user()
+    target = ad_ou.create_user()
+    steps = steps_of(ad_ou, bind_username=helpdesk.upn, bind_password=Secret(helpdesk.password))
+    assert steps["search"].outcome is StepOutcome.OK
+    assert steps["reset password right"].outcome in (StepOutcome.WARNING, StepOutcome.FAILED)
+    conn = connector(ad_ou, bind_username=helpdesk.upn, bind_password=Secret(helpdesk.password))
+    try:
+        account = run(conn.get_account(target.guid))
+        with pytest.raises(DirectoryDenied):
+            run(conn.set_password(account, Secret(strong_password()), PasswordOptions()))
+        # No DirSync right either: every read is a full one, and says so.
+        first = run(conn.changes_since(None))
+        assert first.full
+        assert target.guid in {a.id for a in first.changed}
+    finally:
+        run(conn.close())
+
+
+def test_admin_may_reset(ad_ou: OuWorld) -> None:
+    steps = steps_of(ad_ou)
+    step = steps["reset password right"]
+    assert step.outcome is StepOutcome.OK, step
+    assert re.search(r"granted to (Domain|Enterprise) Admins S-1-5-21-", step.detail)
+
+
+def test_scope_domain_computers_and_paging(ad_ou: OuWorld) -> None:
+    users = {ad_ou.create_user().guid for _ in range(5)}
+    ad_ou.admin.conn.add(
+        f"CN=pc1,{ad_ou.dn}", ["computer"], {"sAMAccountName": "pc1$", "userAccountControl": "4096"}
+    )
+    conn = connector(ad_ou, options={"page_size": "2"})
+
+    async def collect() -> list[Any]:
+        return [a async for a in conn.iter_accounts()]
+
+    try:
+        accounts = run(collect())
+        assert {a.id for a in accounts} == users
+        assert all(a.domain == "EXAMPLE" for a in accounts)
+        assert all(not a.protected for a in accounts)
+    finally:
+        run(conn.close())
+    admin_scope = connector(ad_ou, base_dn=f"CN=Users,{ad_ou.facts.base_dn}")
+    try:
+        by_name = {a.username: a for a in run(_collect(admin_scope))}
+        assert by_name["Administrator"].protected
+        assert "example\\administrator" in by_name["Administrator"].names()
+    finally:
+        run(admin_scope.close())
+
+
+async def _collect(conn: ActiveDirectoryConnector) -> list[Any]:
+    return [a async for a in conn.iter_accounts()]
+
+
+def test_moved_out_of_scope_is_removed(ad_ou: OuWorld) -> None:
+    user = ad_ou.create_user()
+    outside = ad_ou.admin.new_ou("out")
+    conn = connector(ad_ou)
+    try:
+        first = run(conn.changes_since(None))
+        ad_ou.admin.move(user.dn, outside)
+        later = run(conn.changes_since(first.cursor))
+        assert user.guid in later.removed
+        with pytest.raises(AccountNotFound):
+            run(conn.get_account(user.guid))
+    finally:
+        run(conn.close())
+        ad_ou.admin.delete_tree(outside)
+
+
+def test_cursor_of_another_scope_reads_everything(ad_ou: OuWorld) -> None:
+    conn = connector(ad_ou)
+    other = connector(ad_ou, base_dn=f"CN=Users,{ad_ou.facts.base_dn}")
+    try:
+        cursor = run(conn.changes_since(None)).cursor
+        assert run(other.changes_since(cursor)).full
+        assert not run(conn.changes_since(cursor)).full
+    finally:
+        run(conn.close())
+        run(other.close())
+
+
+def test_dropped_connection_is_reopened(ad_ou: OuWorld) -> None:
+    user = ad_ou.create_user()
+    conn = connector(ad_ou)
+    try:
+        account = run(conn.get_account(user.guid))
+        run(conn.verify_password(account, Secret(user.password)))
+        for link in (conn._client._admin, conn._client._verify):
+            assert link.conn is not None
+            link.conn.socket.shutdown(socket.SHUT_RDWR)
+        assert run(conn.get_account(user.guid)).id == user.guid
+        assert run(conn.verify_password(account, Secret(user.password))).outcome is VerifyOutcome.OK
+    finally:
+        run(conn.close())
