@@ -225,8 +225,13 @@ class SambaAdmin:
 
     def _connect(self, user: str, password: str) -> Connection:
         conn = Connection(self._server(), user, password, raise_exceptions=True, receive_timeout=30)
-        conn.bind()
-        conn.password = None
+        try:
+            conn.bind()
+        except BaseException:
+            conn.unbind()  # closes the socket of a failed bind too
+            raise
+        finally:
+            conn.password = None
         return conn
 
     def close(self) -> None:
