@@ -162,7 +162,6 @@ class Engine:
         with self._db.read() as conn:
             creds = store.sync_credentials(conn, directory.client_id)
             links = store.load_links(conn, directory.id)
-            claimed = store.claimed_elsewhere(conn, directory.id)
             cached = store.load_accounts(conn, directory.id) if run.kind != "full" else {}
         if only is not None:
             wanted = set(only)
@@ -171,6 +170,8 @@ class Engine:
         else:
             read = await self._read(connector, directory, run.kind, cached)
         run.accounts_read = len(read.changed) if not read.full else len(read.accounts)
+        with self._db.read() as conn:
+            claimed = store.claimed_elsewhere(conn, directory.id, read.accounts)
         abort = safety_rail(
             accounts_read=len(read.accounts),
             last_count=directory.account_count,

@@ -210,7 +210,7 @@ def _check(cred: CredentialState, link: LinkState, account: Account) -> PlanItem
             f"the vault's password changed (version {link.confirmed_secret_version} -> "
             f"{cred.secret_version})",
         )
-    if not vault_changed and link.accepted_stamp is not None and link.accepted_stamp == stamp:
+    if not enforce and link.accepted_stamp is not None and link.accepted_stamp == stamp:
         return item(
             Action.NONE,
             Status.MISMATCH,

@@ -155,22 +155,24 @@ def replace_accounts(
         )
 
 
-def claimed_elsewhere(conn: Connection, directory_id: str) -> dict[str, str]:
-    """Accounts linked through another directory (the same domain added twice, or reached by
-    two clients): account id -> that directory's name."""
-    rows = conn.execute(
-        sa.select(links.c.account_id, directories.c.name)
-        .join(directories, directories.c.id == links.c.directory_id)
-        .where(
-            links.c.directory_id != directory_id,
-            links.c.account_id.in_(
-                sa.select(directory_accounts.c.account_id).where(
-                    directory_accounts.c.directory_id == directory_id
-                )
-            ),
+def claimed_elsewhere(
+    conn: Connection, directory_id: str, account_ids: Iterable[str]
+) -> dict[str, str]:
+    """Which of ``account_ids`` are linked through another directory (the same domain added
+    twice, or reached by two clients): account id -> that directory's name."""
+    out: dict[str, str] = {}
+    ids = list(account_ids)
+    for start in range(0, len(ids), 500):
+        rows = conn.execute(
+            sa.select(links.c.account_id, directories.c.name)
+            .join(directories, directories.c.id == links.c.directory_id)
+            .where(
+                links.c.directory_id != directory_id,
+                links.c.account_id.in_(ids[start : start + 500]),
+            )
         )
-    )
-    return {r.account_id: r.name for r in rows}
+        out.update({r.account_id: r.name for r in rows})
+    return out
 
 
 def add_items(conn: Connection, run_id: str, start: int, outcomes: Sequence[Outcome]) -> None:
