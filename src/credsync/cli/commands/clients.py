@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from credsync.cli.output import details, emit, json_option, table
-from credsync.cli.runtime import confirm, runtime
+from credsync.cli.runtime import runtime
 from credsync.types import SyncMode
 
 CLIENT_COLUMNS = [
@@ -172,10 +172,16 @@ def client_set(
       credsync client set "Contoso Ltd" --directory-sync on --default-sync-mode report
     """
     rt = runtime(ctx)
-    if default_sync_mode == SyncMode.ENFORCE.value and not yes:
-        confirm(
-            "In enforce mode the vault's passwords overwrite the directory's for every "
-            "credential that follows the client default."
+    if default_sync_mode == SyncMode.ENFORCE.value:
+        from credsync.cli.enforce import confirm_enforce
+
+        target = rt.vault.clients.get(rt.actor, client)
+        confirm_enforce(
+            rt,
+            target.id,
+            f"every credential of {target.name!r} that follows the client default",
+            follows_default_only=True,
+            yes=yes,
         )
     updated = rt.vault.clients.configure(
         rt.actor,

@@ -375,11 +375,16 @@ def cred_sync_mode(
     from credsync.vault.validate import parse_sync_mode
 
     rt = runtime(ctx)
-    if mode == SyncMode.ENFORCE.value and not yes:
+    if mode == SyncMode.ENFORCE.value:
+        from credsync.cli.enforce import confirm_enforce
+
         current = rt.vault.credentials.get(rt.actor, cred_id)
-        confirm(
-            f"In enforce mode the vault's password for {current.title!r} "
-            f"({current.username or 'no username'}) overwrites the directory's."
+        confirm_enforce(
+            rt,
+            current.client_id,
+            f"{current.title!r} ({current.username or 'no username'})",
+            credential_id=current.id,
+            yes=yes,
         )
     cred = rt.vault.credentials.set_sync_mode(
         rt.actor, cred_id, parse_sync_mode(mode, allow_inherit=True), expected_version=if_version
