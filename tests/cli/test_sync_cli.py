@@ -1,0 +1,161 @@
+"""The sync commands end to end against the real Samba AD DC: directory add/test, sync plan,
+run, runs, show, flags and resolving them, the enforce confirmation, the agent."""
+
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.fixture
+def ad_cli(cli, ad_ou):
+    """A vault (session signed in) with client Contoso, directory sync on, an admin bind
+    credential and directory ``contoso-ad`` scoped to this test's OU."""
+    cli.use_session()
+    cli.add_client("Contoso")
+    cli.ok("client", "set", "Contoso", "--directory-sync", "on")
+    facts = ad_ou.facts
+    bind = cli.add_cred(
+        "Contoso",
+        "Domain admin",
+        facts.admin_password,
+        "--type",
+        "directory_admin",
+        "--sync-mode",
+        "off",
+        username=facts.admin_netbios,
+    )
+    directory = cli.json(
+        "directory",
+        "add",
+        "Contoso",
+        "contoso-ad",
+        "--kind",
+        "active-directory",
+        "--url",
+        "ldaps://127.0.0.1",
+        "--tls-server-name",
+        facts.tls_server_name,
+        "--base-dn",
+        ad_ou.dn,
+        "--bind-credential",
+        bind["id"][:8],
+        "--ca-file",
+        str(facts.ca_file),
+    )
+    assert directory["url"] == "ldaps://127.0.0.1:636"
+    assert directory["ca"] == "configured"
+    cli.ad = ad_ou
+    cli.bind_id = bind["id"]
+    return cli
+
+
+def test_directory_test_reports_each_step(ad_cli) -> None:
+    result = ad_cli.json("directory", "test", "contoso-ad")
+    assert result["ok"] is True
+    steps = [s["step"] for s in result["steps"]]
+    assert steps[:3] == ["tcp", "tls", "bind"]
+    assert all(s["outcome"] in ("ok", "warning") for s in result["steps"])
+
+
+def test_directory_test_names_a_refused_bind_in_the_directorys_words(ad_cli) -> None:
+    ad_cli.ok("cred", "set-password", ad_cli.bind_id, "--password-stdin", stdin="Wrong-Adm1n!\n")
+    result = ad_cli.run("directory", "test", "contoso-ad", "--json")
+    assert result.code == 8
+    steps = {s["step"]: s for s in result.json()["steps"]}
+    assert steps["bind"]["outcome"] == "failed"
+    assert "52e" in steps["bind"]["detail"]
+    assert "Wrong-Adm1n!" not in result.out + result.err
+
+
+def test_plan_run_flags_and_resolve_by_push(ad_cli) -> None:
+    user = ad_cli.ad.create_user()
+    cred = ad_cli.add_cred("Contoso", "Bob", "Vault-Only-Passw0rd!", username=user.name)
+    plan = ad_cli.json("sync", "plan", "Contoso")["runs"][0]
+    assert plan["dry_run"] is True
+    assert [(i["status"], i["action"]) for i in plan["items"]] == [("pending", "verify")]
+
+    run = ad_cli.json("sync", "run", "Contoso")["runs"][0]
+    assert run["state"] == "done"
+    item = run["items"][0]
+    assert (item["credential_id"], item["account"], item["status"]) == (
+        cred["id"],
+        user.name,
+        "mismatch",
+    )
+    text = ad_cli.ok("sync", "run", "Contoso").out
+    assert "mismatch" in text
+    assert user.name in text
+
+    flags = ad_cli.json("flags")
+    assert [(f["credential_id"], f["status"]) for f in flags] == [(cred["id"], "mismatch")]
+    assert ad_cli.json("flags", "Contoso") == flags
+    assert "mismatch" in ad_cli.ok("flags").out
+
+    resolved = ad_cli.json("flags", "resolve", flags[0]["id"][:8], "--push")
+    assert resolved["outcome"] == "pushed"
+    assert ad_cli.json("flags") == []
+    assert ad_cli.ad.admin.account_state(user.dn)["pwdLastSet"] > 0
+
+    runs = ad_cli.json("sync", "runs", "Contoso")
+    assert [r["trigger"] for r in runs][:2] == ["resolve", "cli"]
+    shown = ad_cli.json("sync", "show", runs[0]["id"][:8])
+    assert shown["items"][0]["action"] == "push"
+    assert "push" in ad_cli.ok("sync", "show", runs[0]["id"]).out
+
+
+def test_enforce_asks_first_and_names_the_accounts(ad_cli) -> None:
+    user = ad_cli.ad.create_user()
+    cred = ad_cli.add_cred("Contoso", "Carol", "Another-Passw0rd!", username=user.name)
+    ad_cli.json("sync", "run", "Contoso")
+    refused = ad_cli.fails(2, "cred", "sync-mode", cred["id"], "enforce")
+    assert f"contoso-ad:{user.name}" in refused
+    assert "--yes" in refused
+    ok = ad_cli.run("cred", "sync-mode", cred["id"], "enforce", "--yes", "--json")
+    assert ok.code == 0
+    assert user.name in ok.err  # the list is still shown, for the record
+    run = ad_cli.json("sync", "run", "Contoso")["runs"][0]
+    assert [(i["status"], i["action"]) for i in run["items"]] == [("in_sync", "push")]
+
+
+def test_a_failed_run_exits_9_after_printing_its_report(ad_cli) -> None:
+    ad_cli.ad.create_user()
+    ad_cli.ok("directory", "set", "contoso-ad", "--url", "ldaps://127.0.0.1:1")
+    result = ad_cli.run("sync", "run", "Contoso", "--json")
+    assert result.code == 9
+    assert result.json()["runs"][0]["state"] == "failed"
+    assert "unreachable" in result.err
+
+
+def test_insecure_skip_verify_is_warned_about_and_audited(ad_cli) -> None:
+    result = ad_cli.run("directory", "set", "contoso-ad", "--insecure-skip-verify", "on")
+    assert result.code == 0
+    assert "verification is OFF" in result.err
+    entries = ad_cli.json("audit", "--action", "directory.update")
+    assert entries[0]["details"]["insecure_skip_verify"] is True
+
+
+def test_bad_directory_input_is_one_clear_line(ad_cli) -> None:
+    assert "ldaps://HOST" in ad_cli.fails(
+        2, "directory", "add", "Contoso", "x", "--kind", "active-directory", "--url",
+        "http://dc", "--base-dn", "DC=x", "--bind-credential", ad_cli.bind_id,
+    )  # fmt: skip
+    assert "directory_admin" in ad_cli.fails(
+        2, "directory", "add", "Contoso", "x", "--kind", "active-directory", "--url",
+        "ldaps://dc", "--base-dn", "DC=x", "--bind-credential",
+        ad_cli.add_cred("Contoso", "plain", "Plain-Passw0rd!")["id"],
+    )  # fmt: skip
+    assert "already exists" in ad_cli.fails(
+        5, "directory", "add", "Contoso", "CONTOSO-AD", "--kind", "active-directory", "--url",
+        "ldaps://dc", "--base-dn", "DC=x", "--bind-credential", ad_cli.bind_id,
+    )  # fmt: skip
+    assert "no directory" in ad_cli.fails(4, "directory", "test", "nope")
+
+
+def test_the_agent_once(ad_cli) -> None:
+    user = ad_cli.ad.create_user()
+    ad_cli.add_cred("Contoso", "Dave", user.password, username=user.name)
+    result = ad_cli.run("agent", "--once")
+    assert result.code == 0, result
+    runs = ad_cli.json("sync", "runs")
+    assert runs[0]["trigger"] == "agent"
+    assert runs[0]["summary"]["statuses"] == {"in_sync": 1}
