@@ -34,10 +34,18 @@ from credsync.vault._time import as_utc, as_utc_opt, utcnow
 from credsync.vault.audit import AuditLog
 from credsync.vault.auth import Actor, Permission
 from credsync.vault.clients import check_version, find_client_row, visible_to
+from credsync.vault.directories import check_not_binding, forget_credential
 from credsync.vault.drafts import Draft, insert_drafts, parse_type
 from credsync.vault.keyring import KeyRing
 from credsync.vault.models import Credential, HistoryEntry, RevealedCredential
-from credsync.vault.search import MAX_TERM, capped_count, matching_ids, query_words, terms_for
+from credsync.vault.search import (
+    MAX_TERM,
+    has_tag,
+    matching_ids,
+    query_words,
+    rarest_first,
+    terms_for,
+)
 from credsync.vault.secrets import enqueue_pushes, write_secret_version
 from credsync.vault.validate import (
     MAX_NOTES_CHARS,
@@ -250,8 +258,9 @@ class Credentials:
         limit = self._check_limit(limit)
         words = query_words(text)
         conditions = [credentials.c.deleted_at.is_(None), visible_to(actor)]
+        tag_term = ""
         if tag:
-            conditions.append(_tagged(tag))
+            conditions.append(has_tag(tag))
             # A tag is also indexed whole as a search term, so its term is one more word the
             # search may be driven from when it is rarer than every word of the text.
             tag_term = tag.strip().lower()[:MAX_TERM]
@@ -264,11 +273,12 @@ class Credentials:
                 if client.archived_at is not None:
                     return []
                 client_id = client.id
-            if len(words) > 1:
-                # Drive the search from the rarest word; each probe stops at a small cap.
-                counts = {w: conn.execute(capped_count(w, client_id)).scalar_one() for w in words}
-                words = sorted(words, key=lambda w: (counts[w], -len(w)))
-            ids = conn.execute(matching_ids(words, client_id, conditions, limit)).scalars().all()
+            # Drive the search from the rarest word (counts stop at small caps).
+            words, hashed = rarest_first(conn, words, client_id)
+            if tag_term in words[1:]:
+                words.remove(tag_term)  # not driving: has_tag(tag) checks it exactly
+            query = matching_ids(words, client_id, conditions, limit, hashed)
+            ids = conn.execute(query).scalars().all()
             if not ids:
                 return []
             rows = conn.execute(
@@ -540,6 +550,7 @@ class Credentials:
         with self._db.write() as conn:
             row = self._row(conn, actor, ref, lock=True)
             check_version("credential", row.id, row.version, expected_version)
+            check_not_binding(conn, row.id)
             now = utcnow()
             self._bump(conn, row, actor, now, deleted_at=now, deleted_by=actor.name)
             self._audit.append(
@@ -578,6 +589,7 @@ class Credentials:
             row = self._row(conn, actor, ref, lock=True, trashed=True)
             if row.deleted_at is None:
                 raise InvalidInput(f"credential {row.id} is not in the trash: delete it first")
+            forget_credential(conn, row.id)
             for table in (search_terms, credential_tags, secret_versions):
                 conn.execute(table.delete().where(table.c.credential_id == row.id))
             conn.execute(credentials.delete().where(credentials.c.id == row.id))

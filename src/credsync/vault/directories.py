@@ -39,7 +39,15 @@ from credsync.vault.clients import find_client_row
 from credsync.vault.models import iso
 from credsync.vault.validate import clean_name, clean_text, name_key
 
-__all__ = ["DEFAULT_OPTIONS", "KINDS", "Directories", "Directory", "find_directory_row"]
+__all__ = [
+    "DEFAULT_OPTIONS",
+    "KINDS",
+    "Directories",
+    "Directory",
+    "check_not_binding",
+    "find_directory_row",
+    "forget_credential",
+]
 
 KINDS = ("active_directory",)
 KIND_ALIASES = {"active-directory": "active_directory", "ad": "active_directory"}
@@ -154,6 +162,24 @@ def find_directory_row(conn: Connection, ref: str) -> Any:
     if row is None:
         raise NotFound(f"no directory named {ref!r} (see `credsync directory list`)")
     return row
+
+
+def check_not_binding(conn: Connection, credential_id: str) -> None:
+    """A credential a directory binds with can't go to the trash."""
+    name = conn.execute(
+        sa.select(directories.c.name).where(directories.c.bind_credential_id == credential_id)
+    ).scalar()
+    if name is not None:
+        raise InvalidInput(
+            f"credential {credential_id} is the bind credential of directory {name!r}: give "
+            "the directory another one first (`credsync directory set --bind-credential`)"
+        )
+
+
+def forget_credential(conn: Connection, credential_id: str) -> None:
+    """Remove a purged credential's links, flags and queued pushes (run reports keep it)."""
+    for table in (links, flags, sync_queue):
+        conn.execute(table.delete().where(table.c.credential_id == credential_id))
 
 
 def clean_kind(kind: str) -> str:

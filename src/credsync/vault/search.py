@@ -10,19 +10,22 @@ index, so a search is an index range scan on SQLite and PostgreSQL alike (no ext
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Connection
 
 from credsync.errors import InvalidInput
-from credsync.storage.tables import clients, credentials, search_terms
+from credsync.storage.tables import clients, credential_tags, credentials, search_terms
 
 __all__ = [
     "MAX_QUERY_WORDS",
     "MAX_TERM",
     "capped_count",
+    "has_tag",
     "matching_ids",
     "query_words",
+    "rarest_first",
     "terms_for",
 ]
 
@@ -76,19 +79,73 @@ def _scope(terms: sa.FromClause, client_id: str | None) -> sa.ColumnElement[bool
     return terms.c.client_id.in_(sa.select(clients.c.id).where(clients.c.archived_at.is_(None)))
 
 
-WORD_COUNT_CAP = 2000
+# Counting a word's index entries stops at a cap; when every word of a search reaches it, they
+# are counted again with a higher cap (x4 each time, up to the last), so that a word with 3,000
+# entries is still told from one with 60,000.
+WORD_COUNT_CAPS = (2000, 8000, 32000)
+WORD_COUNT_CAP = WORD_COUNT_CAPS[0]
 
 
-def capped_count(word: str, client_id: str | None) -> sa.Select[int]:
-    """How many index entries start with ``word``, counting no further than the cap: enough
+def capped_count(word: str, client_id: str | None, cap: int = WORD_COUNT_CAP) -> sa.Select[int]:
+    """How many index entries start with ``word``, counting no further than ``cap``: enough
     to tell a rare word from a common one at the cost of a short index range scan."""
     inner = (
         sa.select(search_terms.c.credential_id)
         .where(_scope(search_terms, client_id), _prefix_range(search_terms.c.term, word))
-        .limit(WORD_COUNT_CAP)
+        .limit(cap)
         .subquery()
     )
     return sa.select(sa.func.count()).select_from(inner)
+
+
+# A word whose index entries in scope were all counted and number at most this many times the
+# driving word's is matched through a hash of its entries (one range scan) rather than by a
+# probe per candidate: a probe costs several times what reading one entry does.
+HASH_FACTOR = 8
+
+
+def rarest_first(
+    conn: Connection, words: list[str], client_id: str | None
+) -> tuple[list[str], set[str]]:
+    """``words`` in the order a search should use them, and those to match by hash (see
+    :func:`matching_ids`).
+
+    The word with the fewest index entries in scope comes first (the search is driven from
+    it), longer words first among equals. Each word is counted up to the first cap; only while
+    every word reaches the cap (the rarest is not known yet) are they counted again with the
+    next one. Beyond the last cap every word is common and the search is driven from one of
+    them."""
+    if len(words) < 2:
+        return list(words), set()
+    counts: dict[str, int] = {}
+    cap = 0
+    for cap in WORD_COUNT_CAPS:
+        counts = {w: conn.execute(capped_count(w, client_id, cap)).scalar_one() for w in words}
+        if min(counts.values()) < cap:
+            break
+    ordered = sorted(words, key=lambda w: (counts[w], -len(w)))
+    most = max(counts[ordered[0]], 1) * HASH_FACTOR
+    hashed = {w for w in ordered[1:] if counts[w] < cap and counts[w] <= most}
+    return ordered, hashed
+
+
+def _probe(table: sa.FromClause, *where: sa.ColumnElement[bool]) -> sa.ColumnElement[bool]:
+    """``EXISTS (SELECT 1 FROM table WHERE ...)``, evaluated as an index probe per candidate.
+
+    ``OFFSET 0`` keeps PostgreSQL from turning it into a join over every row of ``table`` that
+    matches (a hash semi-join, planned on row estimates that prefix ranges make unreliable): the
+    search then stops as soon as it has found ``limit`` credentials. SQLite probes either way."""
+    zero = sa.literal_column("0")
+    return sa.select(sa.literal_column("1")).select_from(table).where(*where).offset(zero).exists()
+
+
+def has_tag(tag: str) -> sa.ColumnElement[bool]:
+    """Credentials (of the enclosing query on ``credentials``) that have ``tag``, as a probe."""
+    return _probe(
+        credential_tags,
+        credential_tags.c.credential_id == credentials.c.id,
+        credential_tags.c.tag == tag.strip().lower(),
+    )
 
 
 def matching_ids(
@@ -96,23 +153,51 @@ def matching_ids(
     client_id: str | None,
     conditions: Sequence[sa.ColumnElement[bool]] = (),
     limit: int | None = None,
+    hashed: Collection[str] = (),
 ) -> sa.Select[tuple[str]]:
     """The ids of credentials that match every word and ``conditions`` (on ``credentials``),
-    at most ``limit`` of them, in the order the index yields them (so a search that matches a
-    hundred thousand credentials stops after ``limit``)."""
+    at most ``limit`` of them, each once, in the order the index yields them (so a search that
+    matches a hundred thousand credentials stops after ``limit``).
+
+    The search is driven from ``words[0]``'s index range. Each other word is either a probe on
+    the candidate's own terms or, when it is in ``hashed``, a lookup in the set of credentials
+    with that word (its whole index range, read once: cheaper than a probe per candidate when
+    the range is not much longer than the driving word's). A credential with several terms
+    starting with ``words[0]`` is kept at the first of them only (a probe too): a ``DISTINCT``
+    would make PostgreSQL collect and sort every match before returning the first ``limit``."""
     first = search_terms.alias("t0")
     query = (
         sa.select(first.c.credential_id)
         .join(credentials, credentials.c.id == first.c.credential_id)
-        .where(_scope(first, client_id), _prefix_range(first.c.term, words[0]), *conditions)
+        .where(_scope(first, client_id), _prefix_range(first.c.term, words[0]))
     )
+    # The other words first: they turn most candidates down.
     for index, word in enumerate(words[1:], start=1):
         other = search_terms.alias(f"t{index}")
-        query = query.where(
-            sa.exists().where(
-                other.c.credential_id == first.c.credential_id,
-                _prefix_range(other.c.term, word),
+        if word in hashed:
+            # OFFSET 0: PostgreSQL keeps it a hashed subplan (built once) instead of a join.
+            having = (
+                sa.select(other.c.credential_id)
+                .where(_scope(other, client_id), _prefix_range(other.c.term, word))
+                .offset(sa.literal_column("0"))
             )
-        )
-    query = query.distinct()
+            query = query.where(first.c.credential_id.in_(having))
+        else:
+            query = query.where(
+                _probe(
+                    other,
+                    other.c.credential_id == first.c.credential_id,
+                    _prefix_range(other.c.term, word),
+                )
+            )
+    earlier = search_terms.alias("d")
+    query = query.where(
+        ~_probe(
+            earlier,
+            earlier.c.credential_id == first.c.credential_id,
+            earlier.c.term >= words[0],
+            earlier.c.term < first.c.term,
+        ),
+        *conditions,
+    )
     return query.limit(limit) if limit is not None else query

@@ -1,0 +1,92 @@
+"""Directories in the vault: validation, permissions, and what happens to sync state when
+credentials and directories go away."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from credsync.errors import AlreadyExists, InvalidInput, NotFound, PermissionDenied
+from credsync.storage.tables import flags, links, sync_queue
+from credsync.types import SyncMode
+
+from .helpers import SyncWorld
+
+
+def test_options_are_checked_and_shown_with_their_defaults(sw: SyncWorld) -> None:
+    directories = sw.vault.directories
+    shown = directories.get(sw.admin, sw.directory).to_json()
+    assert shown["options"]["push_cap"] == 500
+    assert shown["options"]["interval"] == 60
+    with pytest.raises(InvalidInput, match="unknown directory option 'nope'"):
+        directories.update(sw.admin, sw.directory, options={"nope": 1})
+    with pytest.raises(InvalidInput, match="push_cap must be between"):
+        directories.update(sw.admin, sw.directory, options={"push_cap": 0})
+    updated = directories.update(sw.admin, sw.directory, options={"interval": 30})
+    assert updated.option("interval") == 30
+    assert updated.option("push_cap") == 500
+
+
+def test_names_urls_and_cas_are_validated(sw: SyncWorld) -> None:
+    add = sw.vault.directories.add
+    base = {"kind": "active-directory", "base_dn": "DC=x", "bind_credential": sw.bind_credential_id}
+    with pytest.raises(AlreadyExists):
+        add(sw.admin, sw.client, sw.directory.upper(), url="ldaps://dc", **base)
+    with pytest.raises(InvalidInput, match="only scheme, host and port"):
+        add(sw.admin, sw.client, "x1", url="ldaps://dc/path?x", **base)
+    with pytest.raises(InvalidInput, match="ldaps://HOST"):
+        add(sw.admin, sw.client, "x0", url="https://dc", **base)
+    with pytest.raises(InvalidInput, match="not supported"):
+        add(sw.admin, sw.client, "x2", url="ldaps://dc", **{**base, "kind": "novell"})
+    with pytest.raises(InvalidInput, match="no PEM certificate"):
+        add(sw.admin, sw.client, "x3", url="ldaps://dc", ca_pem="hello", **base)
+    bad = "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"
+    with pytest.raises(InvalidInput, match="could not be read"):
+        add(sw.admin, sw.client, "x4", url="ldaps://dc", ca_pem=bad, **base)
+    with pytest.raises(NotFound):
+        add(sw.admin, "no such client", "x5", url="ldaps://dc", **base)
+    made = add(sw.admin, sw.client, "x6", url="LDAP://DC.example.test", **base)
+    assert made.url == "ldap://dc.example.test:389"
+
+
+def test_directory_setup_needs_its_permissions(sw: SyncWorld) -> None:
+    tech = sw.vault_world.operator("tech", "technician")
+    with pytest.raises(PermissionDenied, match=r"directory\.setup"):
+        sw.vault.directories.update(tech, sw.directory, options={"interval": 30})
+    with pytest.raises(PermissionDenied, match=r"directory_admin\.use"):
+        sw.engine(tech).config(sw.directory)
+
+
+def test_the_bind_credential_cannot_be_trashed(sw: SyncWorld) -> None:
+    with pytest.raises(InvalidInput, match="bind credential of directory"):
+        sw.vault.credentials.delete(sw.admin, sw.bind_credential_id)
+
+
+def test_purging_a_synced_credential_forgets_its_links_flags_and_queue(sw: SyncWorld) -> None:
+    user = sw.ad.create_user()
+    cred = sw.add(user, "Wrong-Passw0rd-1!", mode=SyncMode.ENFORCE)
+    sw.run(dry_run=False)
+    sw.set_password(cred, "Queued-Passw0rd-1!")
+    sw.vault.credentials.delete(sw.admin, cred.id)
+    sw.vault.credentials.purge(sw.admin, cred.id)
+    with sw.vault.db.read() as conn:
+        for table in (links, flags, sync_queue):
+            count = conn.execute(
+                sa.select(sa.func.count())
+                .select_from(table)
+                .where(table.c.credential_id == cred.id)
+            ).scalar()
+            assert count == 0, table.name
+
+
+def test_removing_a_directory_forgets_its_sync_state(sw: SyncWorld) -> None:
+    user = sw.ad.create_user()
+    sw.add(user, "Wrong-Passw0rd-2!")
+    sw.run()
+    assert sw.flags()
+    removed = sw.vault.directories.remove(sw.admin, sw.directory)
+    assert removed.name == sw.directory
+    assert sw.flags() == {}
+    assert sw.vault.directories.list(sw.admin, sw.client) == []
+    entries = sw.vault.audit.list(sw.admin, action="directory.remove")
+    assert entries[0].target_id == removed.id
