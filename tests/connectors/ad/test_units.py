@@ -1,0 +1,245 @@
+"""The AD connector's pure parts, without a directory: mapping, error translation, ACL reading,
+certificate subjects, URLs."""
+
+from __future__ import annotations
+
+import struct
+import uuid
+from datetime import UTC, datetime
+
+import pytest
+from ldap3.core import exceptions as lx
+
+from credsync.connectors.ad import _acl
+from credsync.connectors.ad._client import parse_url
+from credsync.connectors.ad._errors import bind_code, tls_reason, translate
+from credsync.connectors.ad._mapping import filetime_to_datetime, guid_filter_value, to_account
+from credsync.connectors.ad._tls import certificate_subject
+from credsync.errors import (
+    AccountNotFound,
+    ConfigError,
+    DirectoryAuthFailed,
+    DirectoryDenied,
+    DirectoryTlsError,
+    DirectoryUnreachable,
+    PermanentConnectorError,
+    PolicyRejected,
+    TransientConnectorError,
+)
+
+GUID = uuid.UUID("57c3fb70-1d7c-4d31-ae18-8b8832b70b63")
+
+
+def entry(**values: str) -> dict[str, list[bytes]]:
+    out = {"objectGUID": [GUID.bytes_le]}
+    out.update({k: [v.encode()] for k, v in values.items()})
+    return out
+
+
+def test_mapping_of_a_normal_account() -> None:
+    account = to_account(
+        "CN=a,DC=x",
+        entry(
+            sAMAccountName="alice",
+            userPrincipalName="alice@x.test",
+            userAccountControl="512",
+            pwdLastSet="134397914523367600",
+            adminCount="1",
+        ),
+        domain="X",
+    )
+    assert account.id == str(GUID)
+    assert account.enabled
+    assert not account.locked_out
+    assert not account.password_expired
+    assert account.protected
+    assert account.password_stamp == "134397914523367600"
+    assert account.password_changed_at == datetime(2026, 11, 22, 3, 24, 12, 336760, tzinfo=UTC)
+    assert account.names() == {"alice", "alice@x.test", "x\\alice"}
+
+
+@pytest.mark.parametrize(
+    ("values", "enabled", "locked", "expired", "must_change"),
+    [
+        ({"userAccountControl": "514"}, False, False, False, False),
+        ({"pwdLastSet": "0"}, True, False, True, True),
+        ({"msDS-User-Account-Control-Computed": "16"}, True, True, False, False),
+        ({"msDS-User-Account-Control-Computed": "8388608"}, True, False, True, False),
+        ({"lockoutTime": "134397914701082440"}, True, True, False, False),  # no computed attr
+        ({"lockoutTime": "0"}, True, False, False, False),
+    ],
+)
+def test_mapping_of_flags(
+    values: dict[str, str], enabled: bool, locked: bool, expired: bool, must_change: bool
+) -> None:
+    base = {"sAMAccountName": "a", "userAccountControl": "512", "pwdLastSet": "1"}
+    account = to_account("CN=a", entry(**{**base, **values}), domain=None)
+    assert (account.enabled, account.locked_out) == (enabled, locked)
+    assert (account.password_expired, account.must_change_password) == (expired, must_change)
+
+
+def test_filetime_and_guid_filter() -> None:
+    assert filetime_to_datetime(0) is None
+    assert filetime_to_datetime(0x7FFFFFFFFFFFFFFF) is None
+    assert filetime_to_datetime(116444736000000000) == datetime(1970, 1, 1, tzinfo=UTC)
+    assert guid_filter_value(str(GUID)) == "".join(f"\\{b:02x}" for b in GUID.bytes_le)
+
+
+def result(cls: type[lx.LDAPOperationResult], description: str, message: str) -> Exception:
+    return cls(result=0, description=description, message=message)
+
+
+@pytest.mark.parametrize(
+    ("exc", "expected"),
+    [
+        (
+            result(
+                lx.LDAPConstraintViolationResult,
+                "constraintViolation",
+                "0000052D: Constraint violation - the password is too short",
+            ),
+            PolicyRejected,
+        ),
+        (
+            result(lx.LDAPConstraintViolationResult, "constraintViolation", "00000056: old"),
+            PermanentConnectorError,
+        ),
+        (
+            result(lx.LDAPInvalidCredentialsResult, "invalidCredentials", "... data 52e, v1db1"),
+            DirectoryAuthFailed,
+        ),
+        (
+            result(lx.LDAPInsufficientAccessRightsResult, "insufficientAccessRights", "no"),
+            DirectoryDenied,
+        ),
+        (result(lx.LDAPNoSuchObjectResult, "noSuchObject", "gone"), AccountNotFound),
+        (result(lx.LDAPBusyResult, "busy", "later"), TransientConnectorError),
+        (
+            lx.LDAPSocketOpenError("socket connection error while opening: refused"),
+            DirectoryUnreachable,
+        ),
+        (
+            lx.LDAPSessionTerminatedByServerError("session terminated by server"),
+            DirectoryUnreachable,
+        ),
+        (
+            lx.LDAPSocketOpenError(
+                "('socket ssl wrapping error: [SSL: CERTIFICATE_VERIFY_FAILED] certificate verify "
+                "failed: unable to get local issuer certificate (_ssl.c:1006)',)"
+            ),
+            DirectoryTlsError,
+        ),
+        (lx.LDAPStartTLSError("startTLS failed - protocolError"), DirectoryTlsError),
+        (ValueError("odd"), PermanentConnectorError),
+    ],
+)
+def test_translate(exc: Exception, expected: type[Exception]) -> None:
+    translated = translate(exc, where="doing it")
+    assert type(translated) is expected
+    assert str(translated).startswith("doing it: ")
+
+
+def test_translate_keeps_the_directory_words() -> None:
+    exc = result(
+        lx.LDAPConstraintViolationResult,
+        "constraintViolation",
+        "0000052D: Constraint violation - check_password_restrictions: the password is too short.",
+    )
+    assert "check_password_restrictions: the password is too short." in str(
+        translate(exc, where="set")
+    )
+    gone = result(lx.LDAPNoSuchObjectResult, "noSuchObject", "no base")
+    assert type(translate(gone, where="x", not_found=PermanentConnectorError)) is (
+        PermanentConnectorError
+    )
+
+
+def test_bind_codes_and_tls_reasons() -> None:
+    assert bind_code("80090308: LdapErr: DSID-0C0903A9, comment: AcceptSecurityContext error, "
+                     "data 775, v1db1") == "775"  # fmt: skip
+    assert bind_code("no code") is None
+    text = "[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: IP address mismatch, "
+    text += "certificate is not valid for '127.0.0.1'. (_ssl.c:1006)"
+    assert tls_reason(lx.LDAPSocketOpenError(f"('socket ssl wrapping error: {text}',)")) == (
+        "IP address mismatch, certificate is not valid for '127.0.0.1'."
+    )
+    assert tls_reason(lx.LDAPSocketOpenError("socket connection error: refused")) is None
+
+
+def test_parse_url() -> None:
+    assert parse_url("ldaps://dc1.example.test").port == 636
+    plain = parse_url("ldap://10.0.0.1:3268")
+    assert (plain.port, plain.starttls) == (3268, True)
+    for bad in ("https://dc", "ldaps://", "ldap://dc:notaport"):
+        with pytest.raises(ConfigError):
+            parse_url(bad)
+
+
+def _sid(text: str) -> bytes:
+    parts = text.split("-")
+    subs = [int(p) for p in parts[3:]]
+    head = bytes([int(parts[1]), len(subs)]) + int(parts[2]).to_bytes(6, "big")
+    return head + struct.pack(f"<{len(subs)}I", *subs)
+
+
+def _ace(kind: int, flags: int, mask: int, sid: str, object_type: uuid.UUID | None = None) -> bytes:
+    body = struct.pack("<I", mask)
+    if kind in (5, 6):
+        body += struct.pack("<I", 1 if object_type else 0)
+        body += object_type.bytes_le if object_type else b""
+    body += _sid(sid)
+    return struct.pack("<BBH", kind, flags, 4 + len(body)) + body
+
+
+def _descriptor(*aces: bytes) -> bytes:
+    acl = b"".join(aces)
+    acl = struct.pack("<BBHHH", 4, 0, 8 + len(acl), len(aces), 0) + acl
+    return struct.pack("<BBHIIII", 1, 0, 0x8004, 0, 0, 0, 20) + acl
+
+
+def test_acl_reading() -> None:
+    helpdesk = "S-1-5-21-1-2-3-1105"
+    reset = _acl.RESET_PASSWORD
+    descriptor = _descriptor(
+        _ace(6, 0, 0x100, "S-1-5-21-1-2-3-1200", reset),  # someone else denied
+        _ace(5, 0x12, 0x100, helpdesk, reset),  # inherited allow
+        _ace(0, 0, 0x20014, "S-1-5-11"),  # read for authenticated users
+    )
+    aces = _acl.parse_dacl(descriptor)
+    assert [a.sid for a in aces] == ["S-1-5-21-1-2-3-1200", helpdesk, "S-1-5-11"]
+    assert _acl.reset_password_decision(aces, [helpdesk]) == _acl.Decision(True, helpdesk)
+    assert _acl.reset_password_decision(aces, ["S-1-5-21-1-2-3-1200"]).allowed is False
+    assert _acl.reset_password_decision(aces, ["S-1-5-21-1-2-3-9"]).allowed is None
+    container = _acl.parse_dacl(_descriptor(_ace(0, 0, 0xF01FF, helpdesk)))  # not inherited
+    assert _acl.reset_password_decision(container, [helpdesk], on_container=True).allowed is None
+
+
+def test_certificate_subject_of_a_real_certificate() -> None:
+    import datetime as dt
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name(
+        [
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Samba Administration"),
+            x509.NameAttribute(NameOID.COMMON_NAME, "DC1.example.test"),
+        ]
+    )
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(7)
+        .not_valid_before(now)
+        .not_valid_after(now + dt.timedelta(days=1))
+        .sign(key, hashes.SHA256())
+    )
+    der = cert.public_bytes(serialization.Encoding.DER)
+    assert certificate_subject(der) == "CN=DC1.example.test,O=Samba Administration"
+    assert certificate_subject(b"\x30\x03") == "?"
