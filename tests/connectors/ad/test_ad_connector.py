@@ -3,6 +3,7 @@ forms, AD's bind sub-codes, stale DNs, rights, scope, paging, reconnects."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 import socket
 from typing import Any
@@ -257,5 +258,33 @@ def test_dropped_connection_is_reopened(ad_ou: OuWorld) -> None:
             link.conn.socket.shutdown(socket.SHUT_RDWR)
         assert run(conn.get_account(user.guid)).id == user.guid
         assert run(conn.verify_password(account, Secret(user.password))).outcome is VerifyOutcome.OK
+    finally:
+        run(conn.close())
+
+
+def test_concurrent_calls_are_serialised_per_connection(ad_ou: OuWorld) -> None:
+    users = [ad_ou.create_user() for _ in range(4)]
+    conn = connector(ad_ou)
+
+    async def many() -> list[Any]:
+        accounts = await asyncio.gather(*(conn.get_account(u.guid) for u in users))
+        checks = [
+            conn.verify_password(a, Secret(u.password))
+            for a, u in zip(accounts, users, strict=True)
+            for _ in range(5)
+        ]
+        sets = [
+            conn.set_password(a, Secret(strong_password()), PasswordOptions()) for a in accounts[:2]
+        ]
+        return list(
+            await asyncio.gather(*checks, *sets, *(conn.get_account(u.guid) for u in users))
+        )
+
+    try:
+        results = run(many())
+        verdicts = [r.outcome for r in results[:20]]
+        # The two accounts whose password was reset meanwhile may answer either way.
+        assert verdicts[10:] == [VerifyOutcome.OK] * 10
+        assert all(v in (VerifyOutcome.OK, VerifyOutcome.WRONG_PASSWORD) for v in verdicts[:10])
     finally:
         run(conn.close())

@@ -141,7 +141,6 @@ class ActiveDirectoryConnector:
         self._domain: str | None = config.options.get("netbios_domain") or None
         self._naming_context: str | None = None
         self._invocation_id: str | None = None
-        self._facts_lock = asyncio.Lock()
 
     def __repr__(self) -> str:
         return (
@@ -181,37 +180,32 @@ class ActiveDirectoryConnector:
     async def _facts(self) -> None:
         """The domain's naming context, NetBIOS name and the DC's invocationId (read once)."""
         if self._invocation_id is not None:
-            return
-        async with self._facts_lock:
-            if self._invocation_id is not None:
-                return
-            attrs = ["defaultNamingContext", "configurationNamingContext", "dsServiceName"]
-            root = await self._call("read rootDSE", self._client.read, "", attrs)
-            values = root[1] if root else {}
+            return  # read once; two first calls at the same time both read it, harmlessly
+        attrs = ["defaultNamingContext", "configurationNamingContext", "dsServiceName"]
+        root = await self._call("read rootDSE", self._client.read, "", attrs)
+        values = root[1] if root else {}
 
-            def first(name: str) -> str:
-                found = values.get(name) or [b""]
-                return bytes(found[0]).decode()
+        def first(name: str) -> str:
+            found = values.get(name) or [b""]
+            return bytes(found[0]).decode()
 
-            self._naming_context = first("defaultNamingContext")
-            where = "read the DC's invocationId"
-            ntds = await self._call(
-                where, self._client.read, first("dsServiceName"), ["invocationId"]
+        self._naming_context = first("defaultNamingContext")
+        where = "read the DC's invocationId"
+        ntds = await self._call(where, self._client.read, first("dsServiceName"), ["invocationId"])
+        raw_id = (ntds[1].get("invocationId") if ntds else None) or [b""]
+        if self._domain is None:
+            partitions = "CN=Partitions," + first("configurationNamingContext")
+            found, _ = await self._call(
+                "read the NetBIOS domain name",
+                self._client.search,
+                partitions,
+                f"(&(objectClass=crossRef)(nCName={self._naming_context}))",
+                ["nETBIOSName"],
+                not_found=PermanentConnectorError,
             )
-            raw_id = (ntds[1].get("invocationId") if ntds else None) or [b""]
-            if self._domain is None:
-                partitions = "CN=Partitions," + first("configurationNamingContext")
-                found, _ = await self._call(
-                    "read the NetBIOS domain name",
-                    self._client.search,
-                    partitions,
-                    f"(&(objectClass=crossRef)(nCName={self._naming_context}))",
-                    ["nETBIOSName"],
-                    not_found=PermanentConnectorError,
-                )
-                names = found[0][1].get("nETBIOSName") if found else None
-                self._domain = bytes(names[0]).decode() if names else None
-            self._invocation_id = guid_text(raw_id[0]) if len(raw_id[0]) == 16 else raw_id[0].hex()
+            names = found[0][1].get("nETBIOSName") if found else None
+            self._domain = bytes(names[0]).decode() if names else None
+        self._invocation_id = guid_text(raw_id[0]) if len(raw_id[0]) == 16 else raw_id[0].hex()
 
     def _account(self, entry: Entry) -> Account:
         return to_account(entry[0], entry[1], domain=self._domain)
