@@ -159,3 +159,38 @@ def test_the_agent_once(ad_cli) -> None:
     runs = ad_cli.json("sync", "runs")
     assert runs[0]["trigger"] == "agent"
     assert runs[0]["summary"]["statuses"] == {"in_sync": 1}
+
+
+def test_the_agent_stops_cleanly_on_sigterm(ad_cli) -> None:
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    user = ad_cli.ad.create_user()
+    ad_cli.add_cred("Contoso", "Erin", user.password, username=user.name)
+    env = {**ad_cli.environment(), "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "credsync", "agent"],
+        env={**__import__("os").environ, **env},
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            runs = ad_cli.json("sync", "runs")
+            if runs and runs[0]["state"] == "done":
+                break
+            time.sleep(0.2)
+        else:
+            raise AssertionError("the agent made no run")
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, err
+    assert b"stopped" in err
+    assert runs[0]["trigger"] == "agent"

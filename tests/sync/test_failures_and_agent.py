@@ -173,7 +173,8 @@ def test_the_agent_pushes_a_vault_change_at_once(sw: SyncWorld) -> None:
         assert conn.execute(sa.select(sa.func.count()).select_from(sync_queue)).scalar() == 0
 
 
-def test_queued_pushes_survive_a_restart(sw: SyncWorld) -> None:
+def test_queued_pushes_survive_a_restart(sw_both: SyncWorld) -> None:
+    sw = sw_both
     user = sw.ad.create_user()
     cred = sw.add(user, mode=SyncMode.ENFORCE)
     sw.run()

@@ -304,5 +304,15 @@ def agent_cmd(ctx: click.Context, once: bool, poll: float) -> None:
 
     rt = runtime(ctx)
     agent = Agent(rt.vault, rt.keys, rt.actor, poll_seconds=poll)
-    note(f"credsync agent: running as {rt.actor.name} (Ctrl-C stops)")
-    asyncio.run(agent.run(once=once))
+    note(f"credsync agent: running as {rt.actor.name} (Ctrl-C or SIGTERM stops)")
+
+    async def main() -> None:
+        import signal
+
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, agent.stop)
+        await agent.run(once=once)
+
+    asyncio.run(main())
+    note("credsync agent: stopped")
