@@ -310,6 +310,17 @@ class ActiveDirectoryConnector:
             account = await self._modify(account, "set must-change-password", changes)
         if options.never_expires:
             await self._set_never_expires(account)
+        return await self._reread(account)
+
+    async def _reread(self, account: Account) -> Account:
+        """The account as it is now: read at its DN (a base read, ~2x cheaper than the search
+        by objectGUID), by objectGUID if that DN holds another object or none."""
+        dn = account.dn or ""
+        entry = await self._call(f"read {dn}", self._client.read, dn, ACCOUNT_ATTRIBUTES)
+        if entry is not None and entry[1].get("objectGUID"):
+            current = self._account(entry)
+            if current.id == account.id:
+                return current
         return await self.get_account(account.id)
 
     async def _set_never_expires(self, account: Account) -> None:
