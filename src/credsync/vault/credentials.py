@@ -274,11 +274,10 @@ class Credentials:
                     return []
                 client_id = client.id
             # Drive the search from the rarest word (counts stop at small caps).
-            words, hashed = rarest_first(conn, words, client_id)
+            words = rarest_first(conn, words, client_id)
             if tag_term in words[1:]:
                 words.remove(tag_term)  # not driving: has_tag(tag) checks it exactly
-            query = matching_ids(words, client_id, conditions, limit, hashed)
-            ids = conn.execute(query).scalars().all()
+            ids = conn.execute(matching_ids(words, client_id, conditions, limit)).scalars().all()
             if not ids:
                 return []
             rows = conn.execute(

@@ -10,7 +10,7 @@ index, so a search is an index range scan on SQLite and PostgreSQL alike (no ext
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -98,35 +98,21 @@ def capped_count(word: str, client_id: str | None, cap: int = WORD_COUNT_CAP) ->
     return sa.select(sa.func.count()).select_from(inner)
 
 
-# A word whose index entries in scope were all counted and number at most this many times the
-# driving word's is matched through a hash of its entries (one range scan) rather than by a
-# probe per candidate: a probe costs several times what reading one entry does.
-HASH_FACTOR = 8
+def rarest_first(conn: Connection, words: list[str], client_id: str | None) -> list[str]:
+    """``words`` in the order a search should use them: the one with the fewest index entries
+    in scope first (the search is driven from it), longer words first among equals.
 
-
-def rarest_first(
-    conn: Connection, words: list[str], client_id: str | None
-) -> tuple[list[str], set[str]]:
-    """``words`` in the order a search should use them, and those to match by hash (see
-    :func:`matching_ids`).
-
-    The word with the fewest index entries in scope comes first (the search is driven from
-    it), longer words first among equals. Each word is counted up to the first cap; only while
-    every word reaches the cap (the rarest is not known yet) are they counted again with the
-    next one. Beyond the last cap every word is common and the search is driven from one of
-    them."""
+    Each word is counted up to the first cap; only while every word reaches the cap (the
+    rarest is not known yet) are they counted again with the next one. Beyond the last cap
+    every word is common and the search is driven from the longest."""
     if len(words) < 2:
-        return list(words), set()
+        return list(words)
     counts: dict[str, int] = {}
-    cap = 0
     for cap in WORD_COUNT_CAPS:
         counts = {w: conn.execute(capped_count(w, client_id, cap)).scalar_one() for w in words}
         if min(counts.values()) < cap:
             break
-    ordered = sorted(words, key=lambda w: (counts[w], -len(w)))
-    most = max(counts[ordered[0]], 1) * HASH_FACTOR
-    hashed = {w for w in ordered[1:] if counts[w] < cap and counts[w] <= most}
-    return ordered, hashed
+    return sorted(words, key=lambda w: (counts[w], -len(w)))
 
 
 def _probe(table: sa.FromClause, *where: sa.ColumnElement[bool]) -> sa.ColumnElement[bool]:
@@ -135,7 +121,7 @@ def _probe(table: sa.FromClause, *where: sa.ColumnElement[bool]) -> sa.ColumnEle
     ``OFFSET 0`` keeps PostgreSQL from turning it into a join over every row of ``table`` that
     matches (a hash semi-join, planned on row estimates that prefix ranges make unreliable): the
     search then stops as soon as it has found ``limit`` credentials. SQLite probes either way."""
-    zero = sa.literal_column("0")
+    zero = sa.literal_column("0", sa.Integer)
     return sa.select(sa.literal_column("1")).select_from(table).where(*where).offset(zero).exists()
 
 
@@ -153,43 +139,31 @@ def matching_ids(
     client_id: str | None,
     conditions: Sequence[sa.ColumnElement[bool]] = (),
     limit: int | None = None,
-    hashed: Collection[str] = (),
 ) -> sa.Select[tuple[str]]:
     """The ids of credentials that match every word and ``conditions`` (on ``credentials``),
     at most ``limit`` of them, each once, in the order the index yields them (so a search that
     matches a hundred thousand credentials stops after ``limit``).
 
-    The search is driven from ``words[0]``'s index range. Each other word is either a probe on
-    the candidate's own terms or, when it is in ``hashed``, a lookup in the set of credentials
-    with that word (its whole index range, read once: cheaper than a probe per candidate when
-    the range is not much longer than the driving word's). A credential with several terms
-    starting with ``words[0]`` is kept at the first of them only (a probe too): a ``DISTINCT``
-    would make PostgreSQL collect and sort every match before returning the first ``limit``."""
+    The search is driven from ``words[0]``'s index range; each other word is a probe on the
+    candidate's own terms. A credential with several terms starting with ``words[0]`` is kept
+    at the first of them only (a probe too): a ``DISTINCT`` would make PostgreSQL collect and
+    sort every match before returning the first ``limit``."""
     first = search_terms.alias("t0")
     query = (
         sa.select(first.c.credential_id)
         .join(credentials, credentials.c.id == first.c.credential_id)
         .where(_scope(first, client_id), _prefix_range(first.c.term, words[0]))
     )
-    # The other words first: they turn most candidates down.
+    # The other words first: they turn most candidates down, at one probe each.
     for index, word in enumerate(words[1:], start=1):
         other = search_terms.alias(f"t{index}")
-        if word in hashed:
-            # OFFSET 0: PostgreSQL keeps it a hashed subplan (built once) instead of a join.
-            having = (
-                sa.select(other.c.credential_id)
-                .where(_scope(other, client_id), _prefix_range(other.c.term, word))
-                .offset(sa.literal_column("0"))
+        query = query.where(
+            _probe(
+                other,
+                other.c.credential_id == first.c.credential_id,
+                _prefix_range(other.c.term, word),
             )
-            query = query.where(first.c.credential_id.in_(having))
-        else:
-            query = query.where(
-                _probe(
-                    other,
-                    other.c.credential_id == first.c.credential_id,
-                    _prefix_range(other.c.term, word),
-                )
-            )
+        )
     earlier = search_terms.alias("d")
     query = query.where(
         ~_probe(
