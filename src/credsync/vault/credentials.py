@@ -40,7 +40,6 @@ from credsync.vault.keyring import KeyRing
 from credsync.vault.models import Credential, HistoryEntry, RevealedCredential
 from credsync.vault.search import (
     MAX_TERM,
-    has_tag,
     matching_ids,
     query_words,
     rarest_first,
@@ -260,7 +259,6 @@ class Credentials:
         conditions = [credentials.c.deleted_at.is_(None), visible_to(actor)]
         tag_term = ""
         if tag:
-            conditions.append(has_tag(tag))
             # A tag is also indexed whole as a search term, so its term is one more word the
             # search may be driven from when it is rarer than every word of the text.
             tag_term = tag.strip().lower()[:MAX_TERM]
@@ -274,10 +272,11 @@ class Credentials:
                     return []
                 client_id = client.id
             # Drive the search from the rarest word (counts stop at small caps).
-            words = rarest_first(conn, words, client_id)
+            words = rarest_first(conn, words, client_id, fallback=tag_term)
             if tag_term in words[1:]:
-                words.remove(tag_term)  # not driving: has_tag(tag) checks it exactly
-            ids = conn.execute(matching_ids(words, client_id, conditions, limit)).scalars().all()
+                words.remove(tag_term)  # not driving: the tag's own probe checks it
+            query = matching_ids(words, client_id, conditions, limit, tag=tag)
+            ids = conn.execute(query).scalars().all()
             if not ids:
                 return []
             rows = conn.execute(

@@ -22,7 +22,6 @@ __all__ = [
     "MAX_QUERY_WORDS",
     "MAX_TERM",
     "capped_count",
-    "has_tag",
     "matching_ids",
     "query_words",
     "rarest_first",
@@ -98,21 +97,28 @@ def capped_count(word: str, client_id: str | None, cap: int = WORD_COUNT_CAP) ->
     return sa.select(sa.func.count()).select_from(inner)
 
 
-def rarest_first(conn: Connection, words: list[str], client_id: str | None) -> list[str]:
+def rarest_first(
+    conn: Connection, words: list[str], client_id: str | None, *, fallback: str = ""
+) -> list[str]:
     """``words`` in the order a search should use them: the one with the fewest index entries
-    in scope first (the search is driven from it), longer words first among equals.
+    in scope first (the search is driven from it), longer words first among equals, except
+    ``fallback`` (a tag filter's term), which goes after the words it ties with.
 
     Each word is counted up to the first cap; only while every word reaches the cap (the
     rarest is not known yet) are they counted again with the next one. Beyond the last cap
-    every word is common and the search is driven from the longest."""
+    every word is common and the search is driven from the longest. (A tag is spread over
+    every client where a word such as a client's name may be all in one: driven from the tag,
+    the search could read every other client's entries first.)"""
     if len(words) < 2:
         return list(words)
     counts: dict[str, int] = {}
     for cap in WORD_COUNT_CAPS:
-        counts = {w: conn.execute(capped_count(w, client_id, cap)).scalar_one() for w in words}
+        # One statement per cap: every word's count as a scalar subquery.
+        every = sa.select(*(capped_count(w, client_id, cap).scalar_subquery() for w in words))
+        counts = dict(zip(words, conn.execute(every).one(), strict=True))
         if min(counts.values()) < cap:
             break
-    return sorted(words, key=lambda w: (counts[w], -len(w)))
+    return sorted(words, key=lambda w: (counts[w], w == fallback, -len(w)))
 
 
 def _probe(table: sa.FromClause, *where: sa.ColumnElement[bool]) -> sa.ColumnElement[bool]:
@@ -125,36 +131,29 @@ def _probe(table: sa.FromClause, *where: sa.ColumnElement[bool]) -> sa.ColumnEle
     return sa.select(sa.literal_column("1")).select_from(table).where(*where).offset(zero).exists()
 
 
-def has_tag(tag: str) -> sa.ColumnElement[bool]:
-    """Credentials (of the enclosing query on ``credentials``) that have ``tag``, as a probe."""
-    return _probe(
-        credential_tags,
-        credential_tags.c.credential_id == credentials.c.id,
-        credential_tags.c.tag == tag.strip().lower(),
-    )
-
-
 def matching_ids(
     words: list[str],
     client_id: str | None,
     conditions: Sequence[sa.ColumnElement[bool]] = (),
     limit: int | None = None,
+    *,
+    tag: str | None = None,
 ) -> sa.Select[tuple[str]]:
-    """The ids of credentials that match every word and ``conditions`` (on ``credentials``),
-    at most ``limit`` of them, each once, in the order the index yields them (so a search that
-    matches a hundred thousand credentials stops after ``limit``).
+    """The ids of credentials that match every word, ``tag`` and ``conditions`` (on
+    ``credentials``), at most ``limit`` of them, each once, in the order the index yields them
+    (so a search that matches a hundred thousand credentials stops after ``limit``).
 
-    The search is driven from ``words[0]``'s index range; each other word is a probe on the
-    candidate's own terms. A credential with several terms starting with ``words[0]`` is kept
-    at the first of them only (a probe too): a ``DISTINCT`` would make PostgreSQL collect and
-    sort every match before returning the first ``limit``."""
+    The search is driven from ``words[0]``'s index range; each other word and the tag is a
+    probe (an index lookup) per candidate, made before the candidate's credential row is read.
+    A credential with several terms starting with ``words[0]`` is kept at the first of them
+    only (a probe too, made last): a ``DISTINCT`` would make PostgreSQL collect and sort every
+    match before returning the first ``limit``."""
     first = search_terms.alias("t0")
     query = (
         sa.select(first.c.credential_id)
         .join(credentials, credentials.c.id == first.c.credential_id)
         .where(_scope(first, client_id), _prefix_range(first.c.term, words[0]))
     )
-    # The other words first: they turn most candidates down, at one probe each.
     for index, word in enumerate(words[1:], start=1):
         other = search_terms.alias(f"t{index}")
         query = query.where(
@@ -164,14 +163,24 @@ def matching_ids(
                 _prefix_range(other.c.term, word),
             )
         )
+    if tag:
+        query = query.where(
+            _probe(
+                credential_tags,
+                credential_tags.c.credential_id == first.c.credential_id,
+                credential_tags.c.tag == tag.strip().lower(),
+            )
+        )
+    # On credentials.id rather than t0.credential_id (the same value), so that it is made
+    # with the conditions on the credential's row, after every other test.
     earlier = search_terms.alias("d")
     query = query.where(
+        *conditions,
         ~_probe(
             earlier,
-            earlier.c.credential_id == first.c.credential_id,
+            earlier.c.credential_id == credentials.c.id,
             earlier.c.term >= words[0],
             earlier.c.term < first.c.term,
         ),
-        *conditions,
     )
     return query.limit(limit) if limit is not None else query
