@@ -197,6 +197,9 @@ def add_items(conn: Connection, run_id: str, start: int, outcomes: Sequence[Outc
     )
 
 
+_NOT_LINKED = (Status.UNMATCHED, Status.AMBIGUOUS, Status.CONFLICT, Status.SKIPPED)
+
+
 def record_outcomes(
     conn: Connection,
     *,
@@ -209,44 +212,76 @@ def record_outcomes(
     now: dt.datetime,
 ) -> None:
     """Links made or changed, and flags opened, updated or resolved, for ``outcomes``.
-    ``link_updates``: credential id -> the link columns to write (from the executor)."""
+    ``link_updates``: credential id -> the link columns to write (from the executor).
+
+    The common case of a periodic run, thousands of credentials in step with no bind, costs one
+    UPDATE per status and detail and one read of the open flags, not a statement per credential.
+    """
+    touched: dict[tuple[str, str], list[str]] = {}
     for outcome in outcomes:
         cid = outcome.item.credential_id
-        if cid is None:
+        if cid is None or outcome.item.account_id is None or outcome.status in _NOT_LINKED:
             continue
         values = dict(link_updates.get(cid, {}))
-        if outcome.item.account_id is not None and outcome.status not in (
-            Status.UNMATCHED,
-            Status.AMBIGUOUS,
-            Status.CONFLICT,
-            Status.SKIPPED,
-        ):
-            values.update(status=outcome.status.value, detail=outcome.detail, checked_at=now)
-            if outcome.item.new_link:
-                conn.execute(
-                    links.insert().values(
-                        credential_id=cid,
-                        directory_id=directory_id,
-                        account_id=outcome.item.account_id,
-                        linked_at=now,
-                        linked_by=actor,
-                        **values,
-                    )
+        if outcome.item.new_link:
+            conn.execute(
+                links.insert().values(
+                    credential_id=cid,
+                    directory_id=directory_id,
+                    account_id=outcome.item.account_id,
+                    linked_at=now,
+                    linked_by=actor,
+                    status=outcome.status.value,
+                    detail=outcome.detail,
+                    checked_at=now,
+                    **values,
                 )
-            else:
-                conn.execute(
-                    links.update()
-                    .where(links.c.credential_id == cid, links.c.directory_id == directory_id)
-                    .values(**values)
+            )
+        elif values:
+            conn.execute(
+                links.update()
+                .where(links.c.credential_id == cid, links.c.directory_id == directory_id)
+                .values(
+                    status=outcome.status.value, detail=outcome.detail, checked_at=now, **values
                 )
-        if outcome.status is Status.SKIPPED:
-            continue
-        _flag(conn, outcome, directory_id, client_id, run_id, actor, now)
+            )
+        else:
+            touched.setdefault((outcome.status.value, outcome.detail), []).append(cid)
+    for (status, detail), ids in touched.items():
+        for start in range(0, len(ids), 500):
+            conn.execute(
+                links.update()
+                .where(
+                    links.c.directory_id == directory_id,
+                    links.c.credential_id.in_(ids[start : start + 500]),
+                )
+                .values(status=status, detail=detail, checked_at=now)
+            )
+    flagged = [o for o in outcomes if o.item.credential_id and o.status is not Status.SKIPPED]
+    open_flags = _open_flags(conn, directory_id, [o.item.credential_id or "" for o in flagged])
+    for outcome in flagged:
+        _flag(conn, outcome, open_flags.get(outcome.item.credential_id or ""),
+              directory_id, client_id, run_id, actor, now)  # fmt: skip
+
+
+def _open_flags(conn: Connection, directory_id: str, credential_ids: list[str]) -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    for start in range(0, len(credential_ids), 500):
+        rows = conn.execute(
+            sa.select(flags.c.id, flags.c.credential_id, flags.c.status, flags.c.detail).where(
+                flags.c.directory_id == directory_id,
+                flags.c.resolved_at.is_(None),
+                flags.c.credential_id.in_(credential_ids[start : start + 500]),
+            )
+        )
+        found.update({r.credential_id: r for r in rows})
+    return found
 
 
 def _flag(
     conn: Connection,
     outcome: Outcome,
+    open_flag: Any,
     directory_id: str,
     client_id: str,
     run_id: str,
@@ -254,13 +289,6 @@ def _flag(
     now: dt.datetime,
 ) -> None:
     cid = outcome.item.credential_id
-    open_flag = conn.execute(
-        sa.select(flags.c.id, flags.c.status, flags.c.detail).where(
-            flags.c.credential_id == cid,
-            flags.c.directory_id == directory_id,
-            flags.c.resolved_at.is_(None),
-        )
-    ).first()
     problem = outcome.status in PROBLEMS and not outcome.item.accepted
     if not problem:
         if open_flag is not None:
