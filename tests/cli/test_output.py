@@ -20,7 +20,7 @@ def _read_commands() -> list[tuple[str, ...]]:
 
     def walk(command: click.Command, path: tuple[str, ...], ctx: click.Context) -> None:
         has_json = any(p.name == "as_json" for p in command.params)
-        if has_json and path and path[-1] in ("list", "show", "search", "history", "status",
+        if has_json and path and path[-1] in ("list", "show", "search", "history", "status", "runs",
                                                "whoami", "audit"):  # fmt: skip
             found.append(path)
         if isinstance(command, click.Group):
@@ -37,27 +37,42 @@ READ_COMMANDS = _read_commands()
 
 
 @pytest.fixture
-def seeded(cli):
-    """A vault with one of everything a read command can show."""
+def seeded(cli, ad_ou):
+    """A vault with one of everything a read command can show (a directory on this test's OU
+    of the Samba DC, a run, and the flag it opened)."""
     cli.use_session()
     cli.add_client("Contoso")
+    cli.ok("client", "set", "Contoso", "--directory-sync", "on")
     cli.ok("folder", "add", "Contoso", "Servers")
-    cred = cli.add_cred("Contoso", "Seeded admin", PW, "--tag", "seed", "--folder", "Servers")
+    user = ad_ou.create_user()
+    cred = cli.add_cred(
+        "Contoso", "Seeded admin", PW, "--tag", "seed", "--folder", "Servers", username=user.name
+    )
     cli.json("cred", "set-password", cred["id"], "--password-stdin", stdin=PW + "2")
     cli.ok("token", "create", "seed-token")
     cli.ok("policy", "add", "seeded", "--length", "30")
-    return cli, cred["id"]
+    facts = ad_ou.facts
+    bind = cli.add_cred("Contoso", "AD bind", facts.admin_password, "--type", "directory_admin",
+                        "--sync-mode", "off", username=facts.admin_upn)  # fmt: skip
+    cli.ok("directory", "add", "Contoso", "seeded-ad", "--kind", "active-directory",
+           "--url", facts.ldaps_url, "--base-dn", ad_ou.dn, "--bind-credential", bind["id"],
+           "--ca-file", str(facts.ca_file), "--tls-server-name", facts.tls_server_name)  # fmt: skip
+    run = cli.json("sync", "run", "Contoso")["runs"][0]
+    assert run["items"][0]["status"] == "mismatch"
+    return cli, {"cred": cred["id"], "run": run["id"]}
 
 
-def _args(cred_id: str, path: tuple[str, ...]) -> list[str]:
+def _args(ids: dict[str, str], path: tuple[str, ...]) -> list[str]:
     arguments = {
         ("client", "show"): ["Contoso"],
         ("folder", "list"): ["Contoso"],
         ("cred", "list"): ["Contoso"],
         ("cred", "search"): ["seeded"],
-        ("cred", "show"): [cred_id],
-        ("cred", "history"): [cred_id],
+        ("cred", "show"): [ids["cred"]],
+        ("cred", "history"): [ids["cred"]],
         ("operator", "show"): ["alice"],
+        ("directory", "show"): ["seeded-ad"],
+        ("sync", "show"): [ids["run"]],
     }
     return [*path, *arguments.get(path, [])]
 
@@ -67,14 +82,15 @@ def test_the_read_commands_are_found():
         ("client", "list"), ("client", "show"), ("folder", "list"), ("cred", "list"),
         ("cred", "search"), ("cred", "show"), ("cred", "history"), ("operator", "list"),
         ("operator", "show"), ("role", "list"), ("token", "list"), ("policy", "list"),
-        ("audit",), ("whoami",), ("db", "status"),
+        ("audit",), ("whoami",), ("db", "status"), ("directory", "list"), ("directory", "show"),
+        ("sync", "runs"), ("sync", "show"), ("flags", "list"),
     } <= set(READ_COMMANDS)  # fmt: skip
 
 
 @pytest.mark.parametrize("path", READ_COMMANDS, ids=" ".join)
 def test_human_and_json(seeded, path):
-    cli, cred_id = seeded
-    args = _args(cred_id, path)
+    cli, ids = seeded
+    args = _args(ids, path)
     as_json = cli.run(*args, "--json")
     assert as_json.code == 0, as_json
     data = json.loads(as_json.out)
