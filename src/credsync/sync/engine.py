@@ -169,6 +169,8 @@ class Engine:
             read = await self._read_linked(connector, creds, links, cached)
         else:
             read = await self._read(connector, directory, run.kind, cached)
+        if read.full and run.kind == "incremental":
+            run.kind = "full"  # the cursor was refused or stale, or DirSync is not allowed
         run.accounts_read = len(read.changed) if not read.full else len(read.accounts)
         with self._db.read() as conn:
             claimed = store.claimed_elsewhere(conn, directory.id, read.accounts)
@@ -509,6 +511,7 @@ class Engine:
                 runs.update()
                 .where(runs.c.id == run.id)
                 .values(
+                    kind=run.kind,
                     state=state,
                     message=message,
                     summary=summary,
