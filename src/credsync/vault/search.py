@@ -80,7 +80,7 @@ def _scope(terms: sa.FromClause, client_id: str | None) -> sa.ColumnElement[bool
 
 # Counting a word's index entries stops at a cap; when every word of a search reaches it, they
 # are counted again with a higher cap (x4 each time, up to the last), so that a word with 3,000
-# entries is still told from one with 60,000.
+# entries is still told from one with 60,000 (see rarest_first).
 WORD_COUNT_CAPS = (2000, 8000, 32000)
 WORD_COUNT_CAP = WORD_COUNT_CAPS[0]
 
@@ -97,6 +97,35 @@ def capped_count(word: str, client_id: str | None, cap: int = WORD_COUNT_CAP) ->
     return sa.select(sa.func.count()).select_from(inner)
 
 
+# When every word of a search has more entries than the last cap, the search is driven from
+# the word among whose first entries (in the order the search reads them) the other words
+# match most often, found by probing that many of each word's first entries.
+SAMPLE_SIZE = 500
+
+
+def _sample_hits(word: str, others: list[str], client_id: str | None) -> sa.ScalarSelect[int]:
+    """How many of ``word``'s first :data:`SAMPLE_SIZE` index entries in scope belong to
+    credentials that also have every word of ``others``."""
+    terms = search_terms.alias()
+    head = (
+        sa.select(terms.c.credential_id)
+        .where(_scope(terms, client_id), _prefix_range(terms.c.term, word))
+        .limit(SAMPLE_SIZE)
+        .subquery()
+    )
+    probes = []
+    for other in others:
+        alias = search_terms.alias()
+        probes.append(
+            _probe(
+                alias,
+                alias.c.credential_id == head.c.credential_id,
+                _prefix_range(alias.c.term, other),
+            )
+        )
+    return sa.select(sa.func.count()).select_from(head).where(*probes).scalar_subquery()
+
+
 def rarest_first(
     conn: Connection, words: list[str], client_id: str | None, *, fallback: str = ""
 ) -> list[str]:
@@ -105,10 +134,11 @@ def rarest_first(
     ``fallback`` (a tag filter's term), which goes after the words it ties with.
 
     Each word is counted up to the first cap; only while every word reaches the cap (the
-    rarest is not known yet) are they counted again with the next one. Beyond the last cap
-    every word is common and the search is driven from the longest. (A tag is spread over
-    every client where a word such as a client's name may be all in one: driven from the tag,
-    the search could read every other client's entries first.)"""
+    rarest is not known yet) are they counted again with the next one. When every word
+    reaches the last cap, the count tells nothing more and the search is driven from the word
+    whose first entries give the most matches: words can cluster (a client's name is in that
+    client's credentials only, and the search reads one client after another), so the
+    word to read from is the one where the matches are found soonest."""
     if len(words) < 2:
         return list(words)
     counts: dict[str, int] = {}
@@ -117,8 +147,10 @@ def rarest_first(
         every = sa.select(*(capped_count(w, client_id, cap).scalar_subquery() for w in words))
         counts = dict(zip(words, conn.execute(every).one(), strict=True))
         if min(counts.values()) < cap:
-            break
-    return sorted(words, key=lambda w: (counts[w], w == fallback, -len(w)))
+            return sorted(words, key=lambda w: (counts[w], w == fallback, -len(w)))
+    samples = sa.select(*(_sample_hits(w, [o for o in words if o != w], client_id) for w in words))
+    hits = dict(zip(words, conn.execute(samples).one(), strict=True))
+    return sorted(words, key=lambda w: (-hits[w], w == fallback, -len(w)))
 
 
 def _probe(table: sa.FromClause, *where: sa.ColumnElement[bool]) -> sa.ColumnElement[bool]:
