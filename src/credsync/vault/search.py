@@ -138,7 +138,8 @@ def rarest_first(
     reaches the last cap, the count tells nothing more and the search is driven from the word
     whose first entries give the most matches: words can cluster (a client's name is in that
     client's credentials only, and the search reads one client after another), so the
-    word to read from is the one where the matches are found soonest."""
+    word to read from is the one where the matches are found soonest. (Not for one word and
+    ``fallback``: the word drives then, without the samples' cost.)"""
     if len(words) < 2:
         return list(words)
     counts: dict[str, int] = {}
@@ -148,6 +149,9 @@ def rarest_first(
         counts = dict(zip(words, conn.execute(every).one(), strict=True))
         if min(counts.values()) < cap:
             return sorted(words, key=lambda w: (counts[w], w == fallback, -len(w)))
+    if sum(w != fallback for w in words) < 2:
+        # One word and the tag's term: the word drives (a tag is spread over every client).
+        return sorted(words, key=lambda w: (w == fallback, -len(w)))
     samples = sa.select(*(_sample_hits(w, [o for o in words if o != w], client_id) for w in words))
     hits = dict(zip(words, conn.execute(samples).one(), strict=True))
     return sorted(words, key=lambda w: (-hits[w], w == fallback, -len(w)))
