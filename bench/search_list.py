@@ -1,16 +1,36 @@
 """List and search among 1,000,000 credentials, on SQLite and on PostgreSQL.
 
     python bench/search_list.py [--quick] [--backend sqlite|postgresql|both] [--runs N]
-                                [--budget S] [--explain [missed|all]] [--loader bulk|product]
-                                [--keep-sqlite PATH]
+                                [--budget SECONDS] [--seed N] [--loader bulk|product]
+                                [--explain [missed|all]] [--keep-sqlite PATH]
+                                [--time-limit SECONDS]
 
-Loads 20 clients (one of 500,000 credentials, nineteen sharing the other 500,000), 1% of them in
-the trash. Rows are made by the product's own ``credsync.vault.drafts.insert_drafts`` (real
-AES-GCM ciphertexts, search terms from ``credsync.vault.search.terms_for``) and written like a
-restore from a dump (see :class:`BulkWriter`), or by ``insert_drafts`` itself with
-``--loader product``. Then it refreshes planner statistics, times the service calls a user
-makes (``Credentials.list`` / ``.search``) and prints p50/p95/p99 against a primary-key lookup
-through the same connection pool.
+Loads 20 clients (one of 500,000 credentials, nineteen sharing the other 500,000; with
+``--quick`` 10,000 in all, 5,000 in the big one), 1% of them in the trash, into a temporary
+SQLite vault and/or a database of a throwaway PostgreSQL server
+(``credsync.testing.postgres.TempPostgres``). Rows are always made by the product's own
+``credsync.vault.drafts.insert_drafts`` (ids, real AES-GCM ciphertexts, search terms from
+``credsync.vault.search.terms_for``), from the deterministic fake data of ``_common.Faker``
+(``--seed``). How they are written is ``--loader``:
+
+- ``bulk`` (default): ``insert_drafts`` writes into a :class:`Recorder`, and
+  :class:`BulkWriter` writes the recorded rows like a restore from a dump: secondary indexes
+  (and on PostgreSQL foreign keys) dropped first, each client's rows sorted by primary key and
+  written with DB-API ``executemany`` (SQLite) or COPY (PostgreSQL), indexes and foreign keys
+  built again at the end from the same table definitions;
+- ``product``: ``insert_drafts`` executes its own inserts (much slower at this size).
+
+Then it refreshes planner statistics (SQLite ``ANALYZE; PRAGMA optimize``, PostgreSQL
+``VACUUM (ANALYZE)``), walks the big client in pages to collect deep cursors and, through a new
+engine with the product's own settings, times the service calls a user makes
+(``Credentials.list`` / ``.search``): 5 warm-up calls, then ``--runs`` calls per case (200; 30
+with ``--quick``), stopping a case after ``--budget`` seconds (60). It prints p50/p95/p99/max
+and ratios against a primary-key lookup through the same connection pool, and the three
+slowest calls of each missed case. ``--explain`` makes the slowest call of each missed case
+(``all``: of every case) again and prints the query plan of its slowest SELECT.
+``--keep-sqlite PATH`` keeps the loaded SQLite vault; ``--time-limit`` (3600 s) aborts a run
+that takes longer. Figures are also saved to ``bench/results/search_list.json`` (git-ignored);
+the exit status is 1 when a target is missed.
 
 Target: p95 under 50 ms for every list and search, on each backend.
 """
