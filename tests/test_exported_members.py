@@ -37,12 +37,14 @@ def test_package_exports_every_public_error() -> None:
     import credsync.errors as errors
 
     public = {n for n in dir(credsync) if not n.startswith("_")} - {
+        "agent",
         "cli",
         "config",
         "connectors",
         "crypto",
         "errors",
         "storage",
+        "sync",
         "testing",
         "types",
         "vault",
