@@ -273,6 +273,21 @@ def test_search_matches_word_prefixes_of_title_username_url_and_tags(ctx):
     assert found("mailbox domain") == []  # every word must match
 
 
+def test_a_credential_matching_a_word_many_times_counts_once_toward_the_limit(ctx):
+    w = word()
+    first = ctx.add(
+        f"{w}a {w}b {w}c", username=f"{w}d", url=f"https://{w}e.example", tags=[f"{w}f"]
+    )
+    second = ctx.add(f"{w}x other", username="someone")
+
+    def found(text, limit):
+        return ids(ctx.vault.credentials.search(ctx.admin, text, client_ref=ctx.name, limit=limit))
+
+    assert sorted(found(w, 2)) == sorted([first.id, second.id])
+    assert len(found(w, 1)) == 1
+    assert sorted(found(f"{w} {w}", 2)) == sorted([first.id, second.id])
+
+
 def test_search_filters_by_tag_and_client(ctx):
     token = word()
     mine = ctx.add(f"{token} prod", tags=["prod"])

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -114,11 +114,22 @@ class Engine:
             directory = directory_model(find_directory_row(conn, directory_ref))
         kind = "push" if only is not None else self._kind(directory, full)
         run = _Run(self._start(directory, kind, trigger, dry_run), directory, kind, dry_run)
+        return await self._guarded(run, connector, lambda c: self._run(run, c, only))
+
+    async def _guarded(
+        self,
+        run: _Run,
+        connector: Connector | None,
+        body: Callable[[Connector], Awaitable[None]],
+    ) -> RunReport:
+        """Run ``body`` with a connector (opened and closed here unless one was given): a
+        directory failure ends the run as failed with flags; anything else is recorded and
+        raised."""
         own = connector is None
         try:
             if connector is None:
-                connector = self._factory(self._config(directory))
-            await self._run(run, connector, only)
+                connector = self._factory(self._config(run.directory))
+            await body(connector)
         except ConnectorError as exc:
             self._fail(run, exc)
         except BaseException as exc:
@@ -249,16 +260,13 @@ class Engine:
         wanted = {i.credential_id for i in items}
         creds = [c for c in creds if c.id in wanted]
         run = _Run(self._start(directory, "push", trigger, False), directory, "push", False)
-        own = connector is None
-        try:
-            if connector is None:
-                connector = self._factory(self._config(directory))
+
+        async def body(connector: Connector) -> None:
             read = await self._read_linked(connector, creds, links, {})
             run.accounts_read = len(read.changed)
-            now = self._clock()
             with self._db.write() as conn:
                 store.replace_accounts(
-                    conn, directory.id, read.changed, read.removed, now, full=False
+                    conn, directory.id, read.changed, read.removed, self._clock(), full=False
                 )
             missing = [i for i in items if (i.account_id or "") not in read.accounts]
             if missing:
@@ -270,15 +278,8 @@ class Engine:
             )
             state = "done" if stopped is None else "failed" if broken else "aborted"
             self._finish(run, state, stopped or "", failed=broken)
-        except ConnectorError as exc:
-            self._fail(run, exc)
-        except BaseException as exc:
-            self._finish(run, "failed", f"the run stopped: {type(exc).__name__}: {exc}")
-            raise
-        finally:
-            if own and connector is not None:
-                await connector.close()
-        return self.report(run.id)
+
+        return await self._guarded(run, connector, body)
 
     async def _apply_chunk(
         self,
