@@ -137,12 +137,13 @@ def main() -> int:
             measure_pushes(world, users, creds, vault, admin, keys, args, verdicts)
             measure_agent(world, users, creds, vault, admin, keys, args, verdicts)
             vault.db.dispose()
+        print()
+        print(c.table(["figure", "value"], [[k, v] for k, v in verdicts.figures.items()]))
+        return verdicts.report()
     finally:
+        print(f"deleting the {args.accounts} bench accounts ...")
         world.close()
         dc.release()
-    print()
-    print(c.table(["figure", "value"], [[k, v] for k, v in verdicts.figures.items()]))
-    return verdicts.report()
 
 
 def measure_unchanged(world: OuWorld, vault: Any, admin: Any, keys: Any, args: Any,

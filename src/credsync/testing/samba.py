@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -30,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from ldap3 import BASE, MODIFY_ADD, MODIFY_DELETE, MODIFY_REPLACE, NONE, SUBTREE, Connection, Server
+from ldap3.core.exceptions import LDAPSocketReceiveError
 
 from credsync.connectors.ad._tls import ContextTls, make_context
 from credsync.connectors.base import DirectoryConfig
@@ -253,10 +255,22 @@ class SambaAdmin:
         self.conn.add(dn, ["organizationalUnit"])
         return dn
 
-    def delete_tree(self, dn: str) -> None:
-        """Delete ``dn`` and everything under it (tree delete control); no error if absent."""
-        if self._exists(dn):
+    def delete_tree(self, dn: str, *, patience: float = 600.0) -> None:
+        """Delete ``dn`` and everything under it (tree delete control); no error if absent.
+        A large tree (thousands of users) can outlast the read timeout: Samba goes on
+        deleting, so wait (on a new connection) until it is gone."""
+        if not self._exists(dn):
+            return
+        try:
             self.conn.delete(dn, controls=[(TREE_DELETE, True, None)])
+            return
+        except LDAPSocketReceiveError:
+            self.conn = self._connect(self.facts.admin_upn, self.facts.admin_password)
+        deadline = time.monotonic() + patience
+        while self._exists(dn):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{dn} was still there {patience:.0f} s after its delete")
+            time.sleep(1.0)
 
     def _exists(self, dn: str) -> bool:
         conn = self.conn
