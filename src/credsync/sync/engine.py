@@ -13,6 +13,7 @@ a refused push need ``vault.write`` too.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
 from collections.abc import Awaitable, Callable, Sequence
@@ -26,7 +27,7 @@ from credsync.connectors.registry import ConnectorFactory, open_connector
 from credsync.errors import ConnectorError, InvalidInput
 from credsync.storage.tables import credentials, directories, runs
 from credsync.sync import store
-from credsync.sync.executor import Executor, status_of_error
+from credsync.sync.executor import Executor, Rejection, status_of_error
 from credsync.sync.model import Action, CredentialState, LinkState, Outcome, PlanItem, Status
 from credsync.sync.planner import cap_pushes, plan, safety_rail
 from credsync.sync.reports import RunReport, load_run
@@ -55,6 +56,14 @@ class _Read:
     removed: list[str]
     cursor: str | None
     full: bool
+
+
+@dataclass
+class _Chunk:
+    outcomes: list[Outcome]
+    link_updates: dict[str, dict[str, Any]]
+    rejections: list[Rejection]
+    changed_accounts: list[Account]
 
 
 @dataclass
@@ -171,12 +180,20 @@ class Engine:
     async def _run(self, run: _Run, connector: Connector, only: Sequence[str] | None) -> None:
         directory = run.directory
         with self._db.read() as conn:
-            creds = store.sync_credentials(conn, directory.client_id)
-            links = store.load_links(conn, directory.id)
-            cached = store.load_accounts(conn, directory.id) if run.kind != "full" else {}
+            if only is not None:  # a few queued pushes: read just what they need
+                creds = store.sync_credentials(conn, directory.client_id, ids=only)
+                links = store.load_links(conn, directory.id, ids=only)
+                if any(c.id not in links for c in creds):
+                    # Linking needs every account and every link (to see conflicts).
+                    links = store.load_links(conn, directory.id)
+                    cached = store.load_accounts(conn, directory.id)
+                else:
+                    cached = {}
+            else:
+                creds = store.sync_credentials(conn, directory.client_id)
+                links = store.load_links(conn, directory.id)
+                cached = store.load_accounts(conn, directory.id) if run.kind != "full" else {}
         if only is not None:
-            wanted = set(only)
-            creds = [c for c in creds if c.id in wanted]
             read = await self._read_linked(connector, creds, links, cached)
         else:
             read = await self._read(connector, directory, run.kind, cached)
@@ -235,8 +252,17 @@ class Engine:
             clock=self._clock,
         )
         versions = {c.id: c.secret_version for c in creds}
-        for start in range(0, len(items), CHUNK):
-            await self._apply_chunk(run, executor, items[start : start + CHUNK], versions)
+        # Each chunk is stored in a worker thread while the next one talks to the directory.
+        storing: asyncio.Future[None] | None = None
+        try:
+            for start in range(0, len(items), CHUNK):
+                done = await self._act(run, executor, items[start : start + CHUNK], versions)
+                if storing is not None:
+                    await storing
+                storing = asyncio.ensure_future(asyncio.to_thread(self._store, run, done))
+        finally:
+            if storing is not None:
+                await storing
         run.extra.update(binds=executor.binds, pushes=executor.pushes)
         return executor.stopped, executor.stop_status is not Status.SKIPPED
 
@@ -281,27 +307,42 @@ class Engine:
 
         return await self._guarded(run, connector, body)
 
-    async def _apply_chunk(
+    async def _act(
         self,
         run: _Run,
         executor: Executor,
         chunk: list[PlanItem],
         versions: dict[str, int],
-    ) -> None:
-        directory = run.directory
+    ) -> _Chunk:
+        """Apply one chunk with the directory; what it did, to be stored by :meth:`_store`."""
         wanted = {
             i.credential_id: versions[i.credential_id]
             for i in chunk
             if i.credential_id and i.action in (Action.VERIFY, Action.PUSH)
         }
         with self._db.read() as conn:
-            secrets = read_secrets(conn, self._keys, directory.client_id, wanted)
+            secrets = read_secrets(conn, self._keys, run.directory.client_id, wanted)
         executor.secret = lambda cid: (wanted[cid], secrets[cid])
-        outcomes = [await executor.apply(item) for item in chunk]
+        outcomes = await executor.apply_all(chunk)
         secrets.clear()
+        done = _Chunk(
+            outcomes,
+            dict(executor.link_updates),
+            list(executor.rejections),
+            list(executor.changed_accounts.values()),
+        )
+        executor.link_updates.clear()
+        executor.rejections.clear()
+        executor.changed_accounts.clear()
+        return done
+
+    def _store(self, run: _Run, done: _Chunk) -> None:
+        """One chunk's outcomes, links, flags, restored passwords and report items, in one
+        transaction (a thread of its own may run this)."""
+        directory = run.directory
         now = self._clock()
         with self._db.write() as conn:
-            for rejection in executor.rejections:
+            for rejection in done.rejections:
                 if rejection.working_version is None:
                     continue
                 working = read_secrets(
@@ -324,32 +365,25 @@ class Engine:
                         f"{rejection.detail}"
                     ),
                 )
-                executor.link_updates.setdefault(rejection.credential_id, {})[
+                done.link_updates.setdefault(rejection.credential_id, {})[
                     "confirmed_secret_version"
                 ] = restored
-            executor.rejections.clear()
             store.record_outcomes(
                 conn,
                 directory_id=directory.id,
                 client_id=directory.client_id,
                 run_id=run.id,
                 actor=self._actor.name,
-                outcomes=outcomes,
-                link_updates=executor.link_updates,
+                outcomes=done.outcomes,
+                link_updates=done.link_updates,
                 now=now,
             )
-            if executor.changed_accounts:
+            if done.changed_accounts:
                 store.replace_accounts(
-                    conn,
-                    directory.id,
-                    list(executor.changed_accounts.values()),
-                    (),
-                    now,
-                    full=False,
+                    conn, directory.id, done.changed_accounts, (), now, full=False
                 )
-                executor.changed_accounts.clear()
-            store.add_items(conn, run.id, len(run.outcomes), outcomes)
-            for outcome in outcomes:
+            store.add_items(conn, run.id, len(run.outcomes), done.outcomes)
+            for outcome in done.outcomes:
                 if outcome.action is Action.PUSH and outcome.status is Status.IN_SYNC:
                     self._vault.audit.append(
                         conn,
@@ -364,8 +398,7 @@ class Engine:
                             "run_id": run.id,
                         },
                     )
-        executor.link_updates.clear()
-        run.outcomes.extend(outcomes)
+        run.outcomes.extend(done.outcomes)
 
     async def _read(
         self, connector: Connector, directory: Directory, kind: str, cached: dict[str, Account]

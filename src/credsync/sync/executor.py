@@ -8,6 +8,7 @@ items as ``unreachable`` (or ``tls_error``) without trying them.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -26,7 +27,9 @@ from credsync.errors import (
 from credsync.sync.model import Action, LinkState, Outcome, PlanItem, Status
 from credsync.types import Secret
 
-__all__ = ["Executor", "Rejection", "status_of_error"]
+__all__ = ["IN_FLIGHT", "Executor", "Rejection", "status_of_error"]
+
+IN_FLIGHT = 4  # directory operations one run has under way at once
 
 _VERIFY_STATUS = {
     VerifyOutcome.ACCOUNT_DISABLED: Status.ACCOUNT_DISABLED,
@@ -76,6 +79,17 @@ class Executor:
     link_updates: dict[str, dict[str, Any]] = field(default_factory=dict)
     rejections: list[Rejection] = field(default_factory=list)
     changed_accounts: dict[str, Account] = field(default_factory=dict)
+
+    async def apply_all(self, items: list[PlanItem]) -> list[Outcome]:
+        """``apply`` for each item, up to :data:`IN_FLIGHT` at once (a bind or a push is mostly
+        waiting for the directory), outcomes in the items' order."""
+        gate = asyncio.Semaphore(IN_FLIGHT)
+
+        async def one(item: PlanItem) -> Outcome:
+            async with gate:
+                return await self.apply(item)
+
+        return list(await asyncio.gather(*(one(item) for item in items)))
 
     async def apply(self, item: PlanItem) -> Outcome:
         if self.stopped is not None and item.action in (Action.VERIFY, Action.PUSH):

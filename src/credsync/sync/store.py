@@ -56,11 +56,16 @@ _ACCOUNT_COLUMNS = (
 
 
 def sync_credentials(
-    conn: Connection, client_id: str, *, include_off: bool = False
+    conn: Connection,
+    client_id: str,
+    *,
+    include_off: bool = False,
+    ids: Sequence[str] | None = None,
 ) -> list[CredentialState]:
     """The client's credentials that take part in sync (report or enforce), by title. None
     when the client's directory_sync switch is off. ``include_off``: every live credential,
-    whatever its mode and the switch (an operator acting on one by hand)."""
+    whatever its mode and the switch (an operator acting on one by hand). ``ids``: only these
+    (at most a few hundred)."""
     mode = effective_mode().label("mode")
     modes = [m.value for m in SyncMode] if include_off else [SyncMode.REPORT, SyncMode.ENFORCE]
     rows = conn.execute(
@@ -80,14 +85,21 @@ def sync_credentials(
             mode.in_([str(m) for m in modes]),
         )
         .order_by(credentials.c.title_key, credentials.c.id)
+        .where(credentials.c.id.in_(list(ids)) if ids is not None else sa.true())
     )
     return [
         CredentialState(r.id, r.title, r.username, SyncMode(r.mode), r.secret_version) for r in rows
     ]
 
 
-def load_links(conn: Connection, directory_id: str) -> dict[str, LinkState]:
-    rows = conn.execute(sa.select(links).where(links.c.directory_id == directory_id))
+def load_links(
+    conn: Connection, directory_id: str, ids: Sequence[str] | None = None
+) -> dict[str, LinkState]:
+    """The directory's links by credential id (``ids``: only these, at most a few hundred)."""
+    query = sa.select(links).where(links.c.directory_id == directory_id)
+    if ids is not None:
+        query = query.where(links.c.credential_id.in_(list(ids)))
+    rows = conn.execute(query)
     return {
         r.credential_id: LinkState(
             r.account_id,
@@ -218,6 +230,7 @@ def record_outcomes(
     UPDATE per status and detail and one read of the open flags, not a statement per credential.
     """
     touched: dict[tuple[str, str], list[str]] = {}
+    changed: dict[tuple[str, ...], list[dict[str, Any]]] = {}
     for outcome in outcomes:
         cid = outcome.item.credential_id
         if cid is None or outcome.item.account_id is None or outcome.status in _NOT_LINKED:
@@ -238,15 +251,20 @@ def record_outcomes(
                 )
             )
         elif values:
-            conn.execute(
-                links.update()
-                .where(links.c.credential_id == cid, links.c.directory_id == directory_id)
-                .values(
-                    status=outcome.status.value, detail=outcome.detail, checked_at=now, **values
-                )
-            )
+            row = {"status": outcome.status.value, "detail": outcome.detail, **values}
+            changed.setdefault(tuple(sorted(row)), []).append({"cid": cid, **row})
         else:
             touched.setdefault((outcome.status.value, outcome.detail), []).append(cid)
+    for columns, rows in changed.items():  # one executemany per set of columns
+        conn.execute(
+            links.update()
+            .where(
+                links.c.directory_id == directory_id,
+                links.c.credential_id == sa.bindparam("cid"),
+            )
+            .values(checked_at=now, **{name: sa.bindparam(name) for name in columns}),
+            rows,
+        )
     for (status, detail), ids in touched.items():
         for start in range(0, len(ids), 500):
             conn.execute(

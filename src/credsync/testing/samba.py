@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from ldap3 import BASE, MODIFY_ADD, MODIFY_DELETE, MODIFY_REPLACE, NONE, SUBTREE, Connection, Server
-from ldap3.core.exceptions import LDAPSocketReceiveError
+from ldap3.core.exceptions import LDAPSocketOpenError, LDAPSocketReceiveError
 
 from credsync.connectors.ad._tls import ContextTls, make_context
 from credsync.connectors.base import DirectoryConfig
@@ -265,12 +265,18 @@ class SambaAdmin:
             self.conn.delete(dn, controls=[(TREE_DELETE, True, None)])
             return
         except LDAPSocketReceiveError:
-            self.conn = self._connect(self.facts.admin_upn, self.facts.admin_password)
+            pass
         deadline = time.monotonic() + patience
-        while self._exists(dn):
+        while True:
+            try:  # Samba (one process) may not even answer a handshake while it deletes
+                self.conn = self._connect(self.facts.admin_upn, self.facts.admin_password)
+                if not self._exists(dn):
+                    return
+            except (LDAPSocketOpenError, LDAPSocketReceiveError):
+                pass
             if time.monotonic() > deadline:
                 raise TimeoutError(f"{dn} was still there {patience:.0f} s after its delete")
-            time.sleep(1.0)
+            time.sleep(2.0)
 
     def _exists(self, dn: str) -> bool:
         conn = self.conn

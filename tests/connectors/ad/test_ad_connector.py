@@ -253,7 +253,8 @@ def test_dropped_connection_is_reopened(ad_ou: OuWorld) -> None:
     try:
         account = run(conn.get_account(user.guid))
         run(conn.verify_password(account, Secret(user.password)))
-        for link in (conn._client._admin, conn._client._verify):
+        # The admin connection and the verification connection in use (the pool's warm one).
+        for link in (conn._client._admin, conn._client._verifiers[0]):
             assert link.conn is not None
             link.conn.socket.shutdown(socket.SHUT_RDWR)
         assert run(conn.get_account(user.guid)).id == user.guid

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import queue
 import socket
 import threading
 from collections.abc import Callable, Sequence
@@ -41,6 +42,7 @@ __all__ = ["Endpoint", "Entry", "LdapClient", "parse_url"]
 T = TypeVar("T")
 Entry = tuple[str, dict[str, list[bytes]]]  # (dn, raw attribute values)
 PAGED_OID = "1.2.840.113556.1.4.319"
+VERIFY_CONNECTIONS = 4  # password checks in flight at once, at most
 # Dropped connections: reopened once. (LDAPSocketOpenError is not here: a failed reopen is final.)
 _DROPPED: tuple[type[Exception], ...] = (
     lx.LDAPSocketReceiveError,
@@ -147,7 +149,13 @@ class LdapClient:
         self.server_name = config.tls_server_name or self.endpoint.host
         self._context = make_context(config)
         self._admin = _Link(self, bind=True)
-        self._verify = _Link(self, bind=False)
+        # Password checks may come several at a time (the engine overlaps them): a small pool
+        # of verification connections, the most recently used first (so that checks one after
+        # another keep using one warm connection).
+        self._verifiers = [_Link(self, bind=False) for _ in range(VERIFY_CONNECTIONS)]
+        self._idle: queue.LifoQueue[_Link] = queue.LifoQueue()
+        for link in reversed(self._verifiers):
+            self._idle.put(link)
 
     def __repr__(self) -> str:
         return f"LdapClient({self.config.url!r}, bind={self.config.bind_username!r})"
@@ -252,7 +260,11 @@ class LdapClient:
             finally:
                 conn.password = None
 
-        return self._verify.run(go)
+        link = self._idle.get()
+        try:
+            return link.run(go)
+        finally:
+            self._idle.put(link)
 
     # --- looking at the TLS side -------------------------------------------------------------
     def tcp_probe(self) -> None:
@@ -286,7 +298,8 @@ class LdapClient:
 
     def close(self) -> None:
         self._admin.close()
-        self._verify.close()
+        for link in self._verifiers:
+            link.close()
 
 
 def _entries(conn: Connection) -> list[Entry]:

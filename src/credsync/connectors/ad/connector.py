@@ -87,6 +87,7 @@ T = TypeVar("T")
 
 DIRSYNC_OID = "1.2.840.113556.1.4.841"
 DIRSYNC_FILTER = "(&(objectClass=user)(!(objectClass=computer)))"  # tombstones keep objectClass
+DIRSYNC_COOKIE_ONLY = "(&(objectClass=user)(!(objectClass=user)))"  # matches no object
 DIRSYNC_ATTRIBUTES = (
     "objectGUID",
     "isDeleted",
@@ -366,7 +367,9 @@ class ActiveDirectoryConnector:
         except (ValueError, binascii.Error, TypeError, AttributeError):
             return None
 
-    async def _dirsync(self, cookie: bytes | None) -> tuple[list[Entry], bytes]:
+    async def _dirsync(
+        self, cookie: bytes | None, search_filter: str = DIRSYNC_FILTER
+    ) -> tuple[list[Entry], bytes]:
         """A DirSync pass from the domain root to the end: the entries and the new cookie."""
         root = self._naming_context or self._base
         entries: list[Entry] = []
@@ -381,7 +384,7 @@ class ActiveDirectoryConnector:
                 cookie=cookie,
             )
             found, controls = await self._call(
-                "DirSync", self._client.search, root, DIRSYNC_FILTER, DIRSYNC_ATTRIBUTES,
+                "DirSync", self._client.search, root, search_filter, DIRSYNC_ATTRIBUTES,
                 controls=[control], not_found=PermanentConnectorError,
             )  # fmt: skip
             entries.extend(found)
@@ -403,7 +406,10 @@ class ActiveDirectoryConnector:
         cookie = self._decode_cursor(cursor) if cursor else None
         if cookie is None:
             try:
-                _, fresh = await self._dirsync(None)  # the cookie first: later changes repeat
+                # The cookie first (changes made during the full read then come again next
+                # time). A filter that matches nothing: the DC still walks the whole domain to
+                # make the cookie, but sends no entry back.
+                _, fresh = await self._dirsync(None, DIRSYNC_COOKIE_ONLY)
             except DirectoryDenied as err:
                 log.warning("DirSync not allowed for this bind identity: full reads (%s)", err)
                 return await self._full(None)
