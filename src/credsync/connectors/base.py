@@ -18,7 +18,9 @@ with the directory's own words in the message and never a secret):
 =================================  ===========================================================
 
 The engine asks :attr:`Connector.capabilities` before it calls an optional method.
-All methods are coroutines; connectors built on blocking libraries run them in a thread.
+All methods are coroutines; connectors built on blocking libraries run them in a thread. The
+engine may have several calls under way at once (it overlaps binds and pushes): a connector
+must accept that, serialising where its transport needs it.
 """
 
 from __future__ import annotations
