@@ -218,3 +218,27 @@ def test_the_agent_backs_off_while_the_dc_is_away_and_resumes(sw: SyncWorld) -> 
         assert sw.flags() == {}
     finally:
         proxy.close()
+
+
+def test_two_agents_share_one_queue_and_push_each_change_once(sw_both: SyncWorld) -> None:
+    sw = sw_both
+    users = [sw.ad.create_user() for _ in range(6)]
+    creds = [sw.add(u, mode=SyncMode.ENFORCE) for u in users]
+    sw.run()
+    for n, cred in enumerate(creds):
+        sw.set_password(cred, f"Shared-Queue-{n}-Passw0rd!")
+
+    async def both() -> list[int]:
+        first, second = _agent(sw), _agent(sw)
+        try:
+            return list(await asyncio.gather(first.drain_queue(), second.drain_queue()))
+        finally:
+            await first.close()
+            await second.close()
+
+    handled = asyncio.run(both())
+    assert sum(handled) == 6  # every queued push claimed by exactly one agent
+    pushes = sw.vault.audit.list(sw.admin, action="credential.pushed")
+    assert sorted(e.target_id for e in pushes) == sorted(c.id for c in creds)
+    for n, user in enumerate(users):
+        assert binds(sw, user.dn, f"Shared-Queue-{n}-Passw0rd!")
