@@ -10,10 +10,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from credsync.errors import InvalidInput, NotFound
+from credsync.errors import InvalidInput
 from credsync.storage.tables import clients, directories, run_items, runs
 from credsync.vault._time import as_utc, as_utc_opt
 from credsync.vault.clients import find_client_row
+from credsync.vault.ids import one_by_id_prefix
 from credsync.vault.models import iso
 
 __all__ = ["ItemReport", "RunReport", "list_runs", "load_run"]
@@ -122,15 +123,7 @@ def _report(row: Any, items: tuple[ItemReport, ...] = ()) -> RunReport:
 
 def load_run(conn: Connection, ref: str) -> RunReport:
     """A run by id (or an unambiguous prefix of at least 8 characters), with its items."""
-    ref = ref.strip().lower()
-    if len(ref) < 8:
-        raise InvalidInput("a run id needs at least 8 characters")
-    rows = conn.execute(_SELECT.where(runs.c.id.startswith(ref, autoescape=True)).limit(2)).all()
-    if not rows:
-        raise NotFound(f"no run with id {ref}")
-    if len(rows) > 1:
-        raise InvalidInput(f"run id {ref} is ambiguous: give more characters")
-    row = rows[0]
+    row = one_by_id_prefix(conn, _SELECT, runs.c.id, ref, "run", min_chars=8)
     items = conn.execute(
         sa.select(run_items).where(run_items.c.run_id == row.id).order_by(run_items.c.seq)
     )

@@ -36,6 +36,7 @@ from credsync.vault.auth import Actor, Permission
 from credsync.vault.clients import check_version, find_client_row, visible_to
 from credsync.vault.directories import check_not_binding, forget_credential
 from credsync.vault.drafts import Draft, insert_drafts, parse_type
+from credsync.vault.ids import one_by_id_prefix
 from credsync.vault.keyring import KeyRing
 from credsync.vault.models import Credential, HistoryEntry, RevealedCredential
 from credsync.vault.search import (
@@ -57,7 +58,6 @@ from credsync.vault.validate import (
 __all__ = ["Credentials", "Page"]
 
 MIN_ID_PREFIX = 6
-FULL_ID_CHARS = 36
 MAX_PAGE = 10_000
 
 _BASE = (
@@ -157,23 +157,9 @@ class Credentials:
     def _row(
         self, conn: Connection, actor: Actor, ref: str, *, lock: bool = False, trashed: bool = False
     ) -> Any:
-        ref = ref.strip().lower()
-        if len(ref) < MIN_ID_PREFIX:
-            raise InvalidInput(f"a credential id needs at least {MIN_ID_PREFIX} characters")
-        # Not a range (id >= ref AND id < next(ref)): under a PostgreSQL database's linguistic
-        # collation (en_US, ICU) ':' sorts before '9', and such a range misses ids.
-        match = (
-            credentials.c.id == ref
-            if len(ref) >= FULL_ID_CHARS
-            else credentials.c.id.startswith(ref, autoescape=True)
+        row = one_by_id_prefix(
+            conn, _BASE, credentials.c.id, ref, "credential", min_chars=MIN_ID_PREFIX
         )
-        query = _BASE.where(match).limit(2)
-        rows = conn.execute(query).all()
-        if not rows:
-            raise NotFound(f"no credential with id {ref}")
-        if len(rows) > 1:
-            raise InvalidInput(f"credential id {ref} is ambiguous: give more characters")
-        row = rows[0]
         if row.type == CredentialType.DIRECTORY_ADMIN.value and not actor.can(
             Permission.DIRECTORY_ADMIN_USE
         ):

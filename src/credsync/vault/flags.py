@@ -16,13 +16,13 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from credsync.errors import InvalidInput, NotFound
 from credsync.storage import Database
 from credsync.storage.tables import clients, credentials, directories, flags
 from credsync.vault._time import as_utc, as_utc_opt
 from credsync.vault.audit import AuditLog
 from credsync.vault.auth import Actor, Permission
 from credsync.vault.clients import find_client_row, visible_to
+from credsync.vault.ids import one_by_id_prefix
 from credsync.vault.models import iso
 
 __all__ = ["Flag", "Flags", "close_flag", "find_flag_row"]
@@ -109,17 +109,8 @@ def _model(row: Any) -> Flag:
 
 
 def find_flag_row(conn: Connection, actor: Actor, ref: str) -> Any:
-    ref = ref.strip().lower()
-    if len(ref) < 8:
-        raise InvalidInput("a flag id needs at least 8 characters")
-    rows = conn.execute(
-        _SELECT.where(flags.c.id.startswith(ref, autoescape=True), visible_to(actor)).limit(2)
-    ).all()
-    if not rows:
-        raise NotFound(f"no flag with id {ref}")
-    if len(rows) > 1:
-        raise InvalidInput(f"flag id {ref} is ambiguous: give more characters")
-    return rows[0]
+    query = _SELECT.where(visible_to(actor))
+    return one_by_id_prefix(conn, query, flags.c.id, ref, "flag", min_chars=8)
 
 
 def close_flag(
