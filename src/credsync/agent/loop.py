@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
-import json
 import logging
 import os
 import random
@@ -30,12 +29,12 @@ import sqlalchemy as sa
 
 from credsync.connectors.base import Connector
 from credsync.connectors.registry import ConnectorFactory, open_connector
-from credsync.errors import ConnectorError, CredsyncError
+from credsync.errors import ConnectorError, CredsyncError, NotFound
 from credsync.storage.tables import clients, directories, sync_queue
 from credsync.sync.engine import Engine
 from credsync.vault._time import as_utc_opt, utcnow
 from credsync.vault.auth import Actor, Permission
-from credsync.vault.directories import DEFAULT_OPTIONS, directory_model
+from credsync.vault.directories import directory_model, find_directory_row
 from credsync.vault.keyring import KeyRing
 from credsync.vault.service import Vault
 
@@ -253,19 +252,15 @@ class Agent:
     def _schedule(self, directory_id: str) -> None:
         now = self._clock()
         with self._db.write() as conn:
-            row = conn.execute(
-                sa.select(directories.c.options, directories.c.failures).where(
-                    directories.c.id == directory_id
-                )
-            ).first()
-            if row is None:
+            try:
+                directory = directory_model(find_directory_row(conn, directory_id))
+            except NotFound:  # removed meanwhile
                 return
-            directory_options = {**DEFAULT_OPTIONS, **json.loads(row.options)}
-            interval = float(directory_options["interval"])
-            if row.failures:
-                delay = min(MAX_BACKOFF, interval * 2.0 ** min(row.failures - 1, 10))
+            interval = float(directory.option("interval"))
+            if directory.failures:
+                delay = min(MAX_BACKOFF, interval * 2.0 ** min(directory.failures - 1, 10))
             else:
-                delay = interval + self._rng.uniform(0, directory_options["jitter"])
+                delay = interval + self._rng.uniform(0, directory.option("jitter"))
             conn.execute(
                 directories.update()
                 .where(directories.c.id == directory_id)

@@ -219,18 +219,15 @@ class Engine:
                 store.add_items(conn, run.id, 0, run.outcomes)
             self._finish(run, "aborted" if abort else "done", abort or "dry run: nothing done")
             return
-        now = self._clock()
+        self._store_read(run, read)
+        await self._execute(run, connector, items, links, read, creds, advance=only is None)
+
+    def _store_read(self, run: _Run, read: _Read) -> None:
+        """What the directory said, into the account cache the planner reads next time."""
         with self._db.write() as conn:
             store.replace_accounts(
-                conn, directory.id, read.changed, read.removed, now, full=read.full
+                conn, run.directory.id, read.changed, read.removed, self._clock(), full=read.full
             )
-        stopped, broken = await self._execute(run, connector, items, links, read.accounts, creds)
-        if stopped is None:
-            self._finish(run, "done", "", read=read if only is None else None)
-        elif broken:  # the directory went away or refused us mid-run
-            self._finish(run, "failed", stopped, failed=True)
-        else:
-            self._finish(run, "aborted", stopped)
 
     async def _execute(
         self,
@@ -238,14 +235,17 @@ class Engine:
         connector: Connector,
         items: list[PlanItem],
         links: dict[str, LinkState],
-        accounts: dict[str, Account],
+        read: _Read,
         creds: list[CredentialState],
-    ) -> tuple[str | None, bool]:
-        """Apply ``items`` chunk by chunk; why the run stopped early (or None), and whether
-        the directory itself failed (unreachable, TLS, our bind refused)."""
+        *,
+        advance: bool,
+    ) -> None:
+        """Apply ``items`` chunk by chunk and finish the run: done, aborted (the push cap),
+        or failed (the directory went away or refused us mid-run). ``advance``: a done run
+        moves the directory's cursor and counts (a whole run)."""
         executor = Executor(
             connector=connector,
-            accounts=accounts,
+            accounts=read.accounts,
             links=links,
             secret=_no_secret,
             push_cap=run.directory.option("push_cap"),
@@ -264,7 +264,12 @@ class Engine:
             if storing is not None:
                 await storing
         run.extra.update(binds=executor.binds, pushes=executor.pushes)
-        return executor.stopped, executor.stop_status is not Status.SKIPPED
+        if executor.stopped is None:
+            self._finish(run, "done", "", read=read if advance else None)
+        elif executor.stop_status is not Status.SKIPPED:  # the directory itself failed
+            self._finish(run, "failed", executor.stopped, failed=True)
+        else:
+            self._finish(run, "aborted", executor.stopped)
 
     async def apply(
         self,
@@ -290,20 +295,13 @@ class Engine:
         async def body(connector: Connector) -> None:
             read = await self._read_linked(connector, creds, links, {})
             run.accounts_read = len(read.changed)
-            with self._db.write() as conn:
-                store.replace_accounts(
-                    conn, directory.id, read.changed, read.removed, self._clock(), full=False
-                )
+            self._store_read(run, read)
             missing = [i for i in items if (i.account_id or "") not in read.accounts]
             if missing:
                 raise InvalidInput(
                     f"the account of {missing[0].account_name!r} is gone from the directory"
                 )
-            stopped, broken = await self._execute(
-                run, connector, items, links, read.accounts, creds
-            )
-            state = "done" if stopped is None else "failed" if broken else "aborted"
-            self._finish(run, state, stopped or "", failed=broken)
+            await self._execute(run, connector, items, links, read, creds, advance=False)
 
         return await self._guarded(run, connector, body)
 

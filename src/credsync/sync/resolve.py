@@ -31,6 +31,14 @@ from credsync.vault.service import Vault
 
 __all__ = ["Resolution", "Resolver"]
 
+
+def _link_of(flag: Flag) -> sa.ColumnElement[bool]:
+    """The link a flag is about."""
+    return sa.and_(
+        links.c.credential_id == flag.credential_id, links.c.directory_id == flag.directory_id
+    )
+
+
 _LINKING = {Status.UNMATCHED.value, Status.AMBIGUOUS.value, Status.CONFLICT.value}
 
 
@@ -94,12 +102,7 @@ class Resolver:
         try:
             account = await connector.get_account(flag.account_id or "")
             with self._vault.db.read() as conn:
-                link = conn.execute(
-                    sa.select(links).where(
-                        links.c.credential_id == flag.credential_id,
-                        links.c.directory_id == flag.directory_id,
-                    )
-                ).one()
+                link = conn.execute(sa.select(links).where(_link_of(flag))).one()
             verified = link.failed_stamp is None or link.failed_stamp != account.password_stamp
             if verified:
                 result = await connector.verify_password(account, password)
@@ -107,10 +110,7 @@ class Resolver:
                     with self._vault.db.write() as conn:
                         conn.execute(
                             links.update()
-                            .where(
-                                links.c.credential_id == flag.credential_id,
-                                links.c.directory_id == flag.directory_id,
-                            )
+                            .where(_link_of(flag))
                             .values(failed_stamp=account.password_stamp)
                         )
                     raise InvalidInput(
@@ -138,10 +138,7 @@ class Resolver:
             )
             conn.execute(
                 links.update()
-                .where(
-                    links.c.credential_id == flag.credential_id,
-                    links.c.directory_id == flag.directory_id,
-                )
+                .where(_link_of(flag))
                 .values(
                     confirmed_stamp=account.password_stamp,
                     confirmed_secret_version=version,
@@ -179,14 +176,7 @@ class Resolver:
                     f"the directory's state of {flag.username!r} is not known: run "
                     "`credsync sync run` first"
                 )
-            conn.execute(
-                links.update()
-                .where(
-                    links.c.credential_id == flag.credential_id,
-                    links.c.directory_id == flag.directory_id,
-                )
-                .values(accepted_stamp=stamp)
-            )
+            conn.execute(links.update().where(_link_of(flag)).values(accepted_stamp=stamp))
             close_flag(conn, flag.id, self._actor, "accepted", utcnow())
             self._audit(conn, flag, "accepted")
         return Resolution(

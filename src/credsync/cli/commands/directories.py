@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -79,6 +80,27 @@ def _warn_insecure(skip: bool) -> None:
         )
 
 
+def _trust_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """--ca-file and --tls-server-name, for add and set."""
+    func = click.option(
+        "--tls-server-name", help="The name the DC's certificate carries (connecting by IP)."
+    )(func)
+    return click.option(
+        "--ca-file", type=click.Path(dir_okay=False), help="PEM CA certificate(s) to trust."
+    )(func)
+
+
+def _tuning_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """--interval, --push-cap and --option KEY=VALUE, for add and set."""
+    func = click.option(
+        "--option", "raw_options", multiple=True, help="KEY=VALUE (see the README)."
+    )(func)
+    func = click.option("--push-cap", type=int, help="Pushes one run may make (default 500).")(func)
+    return click.option(
+        "--interval", type=int, help="Seconds between the agent's runs (default 60)."
+    )(func)
+
+
 def _show(data: dict[str, object], as_json: bool) -> None:
     emit(data, as_json, lambda: details(data, DIRECTORY_FIELDS))
 
@@ -100,12 +122,9 @@ def directory_group() -> None:
 @click.option(
     "--bind-credential", required=True, help="Id of the directory_admin credential to bind as."
 )
-@click.option("--ca-file", type=click.Path(dir_okay=False), help="PEM CA certificate(s) to trust.")
-@click.option("--tls-server-name", help="The name the DC's certificate carries (connecting by IP).")
+@_trust_options
 @click.option("--insecure-skip-verify", is_flag=True, help="Do not check the certificate (unsafe).")
-@click.option("--interval", type=int, help="Seconds between the agent's runs (default 60).")
-@click.option("--push-cap", type=int, help="Pushes one run may make (default 500).")
-@click.option("--option", "raw_options", multiple=True, help="KEY=VALUE (see the README).")
+@_tuning_options
 @json_option
 @click.pass_context
 def directory_add(
@@ -187,12 +206,9 @@ def directory_show(ctx: click.Context, name: str, as_json: bool) -> None:
 @click.option("--url")
 @click.option("--base-dn")
 @click.option("--bind-credential")
-@click.option("--ca-file", type=click.Path(dir_okay=False))
-@click.option("--tls-server-name")
+@_trust_options
 @click.option("--insecure-skip-verify", type=click.Choice(["on", "off"]))
-@click.option("--interval", type=int)
-@click.option("--push-cap", type=int)
-@click.option("--option", "raw_options", multiple=True, help="KEY=VALUE (see the README).")
+@_tuning_options
 @json_option
 @click.pass_context
 def directory_set(
