@@ -90,3 +90,64 @@ def test_removing_a_directory_forgets_its_sync_state(sw: SyncWorld) -> None:
     assert sw.vault.directories.list(sw.admin, sw.client) == []
     entries = sw.vault.audit.list(sw.admin, action="directory.remove")
     assert entries[0].target_id == removed.id
+
+
+TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"
+APP = "0b6f3b8e-1c4d-4d0e-9a57-3e1f0c2d9b11"
+
+
+def test_entra_directories_are_validated_and_shown(sw: SyncWorld) -> None:
+    add = sw.vault.directories.add
+    entra = {
+        "kind": "entra",
+        "url": None,
+        "base_dn": None,
+        "bind_credential": sw.bind_credential_id,
+        "tenant_id": TENANT,
+        "app_id": APP,
+        "bind_kind": "certificate",
+    }
+    with pytest.raises(InvalidInput, match="needs --tenant-id and --client-id"):
+        add(sw.admin, sw.client, "e1", **{**entra, "tenant_id": None})
+    with pytest.raises(InvalidInput, match="must be the application \\(client\\) id"):
+        add(sw.admin, sw.client, "e2", **{**entra, "app_id": "my-app"})
+    with pytest.raises(InvalidInput, match="GUID\\) or one of its domain names"):
+        add(sw.admin, sw.client, "e3", **{**entra, "tenant_id": "not a tenant"})
+    with pytest.raises(InvalidInput, match="--certificate-credential \\(preferred\\)"):
+        add(sw.admin, sw.client, "e4", **{**entra, "bind_kind": None})
+    with pytest.raises(InvalidInput, match="plain http is refused"):
+        add(sw.admin, sw.client, "e5", **{**entra, "authority": "http://login.example"})
+    with pytest.raises(InvalidInput, match="no base DN"):
+        add(sw.admin, sw.client, "e6", **{**entra, "base_dn": "DC=x"})
+    with pytest.raises(InvalidInput, match="for Entra directories only"):
+        add(sw.admin, sw.client, "e7", kind="ad", url="ldaps://dc", base_dn="DC=x",
+            bind_credential=sw.bind_credential_id, tenant_id=TENANT)  # fmt: skip
+    with pytest.raises(InvalidInput, match="for Entra directories only"):
+        sw.vault.directories.update(sw.admin, sw.directory, options={"never_expires": 1})
+    made = add(
+        sw.admin, sw.client, "Contoso 365", **{**entra, "tenant_id": "Contoso.OnMicrosoft.com"}
+    )
+    shown = made.to_json()
+    assert shown["kind"] == "entra"
+    assert shown["url"] == "https://graph.microsoft.com"
+    assert shown["authority"] == "https://login.microsoftonline.com"
+    assert (shown["tenant_id"], shown["app_id"]) == ("contoso.onmicrosoft.com", APP)
+    assert shown["bind_kind"] == "certificate"
+    assert shown["options"]["force_change"] == 0
+    assert shown["options"]["never_expires"] == 0
+    custom = add(sw.admin, sw.client, "sim", **{**entra, "url": "https://127.0.0.1:8443/v1.0/",
+                 "authority": "https://127.0.0.1:8443/", "bind_kind": "secret"})  # fmt: skip
+    assert custom.url == "https://127.0.0.1:8443"
+    assert custom.authority == "https://127.0.0.1:8443"
+    changed = sw.vault.directories.update(
+        sw.admin, "sim", tenant_id=TENANT, options={"never_expires": 1, "force_change": 1}
+    )
+    assert changed.tenant_id == TENANT
+    assert changed.option("never_expires") == 1
+    config = sw.engine().config("sim")
+    assert config.bind_username == APP
+    assert config.options == {
+        "tenant_id": TENANT,
+        "authority": "https://127.0.0.1:8443",
+        "credential": "secret",
+    }

@@ -253,6 +253,11 @@ directories = Table(
     Column("ca_pem", Text),  # the trusted CA certificates themselves, not a path
     Column("tls_server_name", String(255)),
     Column("insecure_skip_verify", Boolean, nullable=False),
+    # Entra ID (revision 0003): tenant, application id, authority, "certificate" | "secret".
+    Column("tenant_id", String(255)),
+    Column("app_id", String(64)),
+    Column("authority", String(2048)),
+    Column("bind_kind", String(16)),
     Column("options", Text, nullable=False),  # JSON: interval, push cap, kind-specific
     Column("cursor", Text),  # incremental read position; written only after a whole run
     Column("full_pass_at", TS),  # the last complete full read

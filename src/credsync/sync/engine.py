@@ -21,15 +21,22 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Connection
 
-from credsync.connectors.base import Account, Capability, Connector, DirectoryConfig
+from credsync.connectors.base import (
+    Account,
+    Capability,
+    Connector,
+    DirectoryConfig,
+    PasswordOptions,
+)
 from credsync.connectors.registry import ConnectorFactory, open_connector
 from credsync.errors import ConnectorError, InvalidInput
 from credsync.storage.tables import credentials, directories, runs
 from credsync.sync import store
 from credsync.sync.executor import Executor, Rejection, status_of_error
 from credsync.sync.model import Action, CredentialState, LinkState, Outcome, PlanItem, Status
-from credsync.sync.planner import cap_pushes, plan, safety_rail
+from credsync.sync.planner import Rules, cap_pushes, plan, safety_rail
 from credsync.sync.reports import RunReport, load_run
 from credsync.types import Secret, new_id
 from credsync.vault._time import utcnow
@@ -40,6 +47,14 @@ from credsync.vault.secrets import read_secrets, write_secret_version
 from credsync.vault.service import Vault
 
 __all__ = ["CHUNK", "Engine"]
+
+
+def password_options(directory: Directory) -> PasswordOptions:
+    """How pushes to this directory set passwords (its force_change and never_expires)."""
+    return PasswordOptions(
+        must_change=bool(directory.option("force_change")),
+        never_expires=bool(directory.option("never_expires")),
+    )
 
 
 def _no_secret(credential_id: str) -> tuple[int, Secret]:
@@ -202,17 +217,25 @@ class Engine:
         run.accounts_read = len(read.changed) if not read.full else len(read.accounts)
         with self._db.read() as conn:
             claimed = store.claimed_elsewhere(conn, directory.id, read.accounts)
+            rules = self._rules(conn, directory, connector)
         abort = safety_rail(
             accounts_read=len(read.accounts),
             last_count=directory.account_count,
             min_ratio_percent=directory.option("min_account_ratio"),
             full=read.full and only is None,
         )
-        items = plan(creds, links, read.accounts, claimed_elsewhere=claimed, abort_reason=abort)
+        items = plan(
+            creds,
+            links,
+            read.accounts,
+            claimed_elsewhere=claimed,
+            abort_reason=abort,
+            rules=rules,
+        )
         if abort is None:
             abort = cap_pushes(items, directory.option("push_cap"))
             if abort is not None:
-                items = plan(creds, links, read.accounts, abort_reason=abort)
+                items = plan(creds, links, read.accounts, abort_reason=abort, rules=rules)
         if run.dry_run or abort is not None:
             run.outcomes = [Outcome(i, i.status, i.action, i.detail) for i in items]
             with self._db.write() as conn:
@@ -221,6 +244,21 @@ class Engine:
             return
         self._store_read(run, read)
         await self._execute(run, connector, items, links, read, creds, advance=only is None)
+
+    @staticmethod
+    def _rules(conn: Connection, directory: Directory, connector: Connector) -> Rules:
+        can_verify = Capability.VERIFY_BIND in connector.capabilities
+        return Rules(
+            can_verify=can_verify,
+            force_change=bool(directory.option("force_change")),
+            managed_elsewhere=(
+                {}
+                if can_verify
+                else store.linked_in_other_directories(
+                    conn, directory.id, directory.client_id, kind="active_directory"
+                )
+            ),
+        )
 
     def _store_read(self, run: _Run, read: _Read) -> None:
         """What the directory said, into the account cache the planner reads next time."""
@@ -249,6 +287,7 @@ class Engine:
             links=links,
             secret=_no_secret,
             push_cap=run.directory.option("push_cap"),
+            options=password_options(run.directory),
             clock=self._clock,
         )
         versions = {c.id: c.secret_version for c in creds}
@@ -457,16 +496,25 @@ class Engine:
                 directory.client_id,
                 {directory.bind_credential_id: bind.secret_version},
             )[directory.bind_credential_id]
+        options: dict[str, str] = {}
+        if directory.kind == "entra":
+            options = {
+                "tenant_id": directory.tenant_id or "",
+                "authority": directory.authority or "",
+                "credential": directory.bind_kind or "",
+            }
         return DirectoryConfig(
             kind=directory.kind,
             name=directory.name,
             url=directory.url,
-            bind_username=bind.username,
+            # Entra signs in as the app: its client id; the credential holds its secret or key.
+            bind_username=(directory.app_id or "") if directory.kind == "entra" else bind.username,
             bind_password=secret,
             base_dn=directory.base_dn,
             ca_pem=directory.ca_pem,
             tls_server_name=directory.tls_server_name,
             insecure_skip_verify=directory.insecure_skip_verify,
+            options=options,
         )
 
     def _start(self, directory: Directory, kind: str, trigger: str, dry_run: bool) -> str:

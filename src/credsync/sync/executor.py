@@ -82,8 +82,9 @@ class Executor:
 
     async def apply_all(self, items: list[PlanItem]) -> list[Outcome]:
         """``apply`` for each item, up to :data:`IN_FLIGHT` at once (a bind or a push is mostly
-        waiting for the directory), outcomes in the items' order."""
-        gate = asyncio.Semaphore(IN_FLIGHT)
+        waiting for the directory; a connector that batches its writes, such as Graph's, asks
+        for more with ``max_in_flight``), outcomes in the items' order."""
+        gate = asyncio.Semaphore(getattr(self.connector, "max_in_flight", IN_FLIGHT))
 
         async def one(item: PlanItem) -> Outcome:
             async with gate:
@@ -108,6 +109,9 @@ class Executor:
             return Outcome(item, status_of_error(exc), item.action, str(exc))
         if item.action is Action.SKIP:
             return Outcome(item, Status.SKIPPED, Action.SKIP, item.detail)
+        if item.action is Action.CONFIRM and item.confirm_version is not None:
+            cid = item.credential_id or ""
+            self._confirm(cid, self._account(item), item.confirm_version, self.clock())
         return Outcome(item, item.status, item.action, item.detail)
 
     def _account(self, item: PlanItem) -> Account:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import enum
 from dataclasses import dataclass
 
@@ -49,6 +50,9 @@ class Action(enum.StrEnum):
     PUSH = "push"  # set the directory's password to the vault's secret
     FLAG = "flag"  # record a problem; nothing is sent to the directory
     SKIP = "skip"  # not acted on this run (see the detail)
+    # Record the directory's password stamp as agreeing with the vault's version, without a
+    # call to the directory: a timestamp-only directory (Entra) taking its first baseline.
+    CONFIRM = "confirm"
 
 
 @dataclass(frozen=True)
@@ -58,6 +62,7 @@ class CredentialState:
     username: str
     mode: SyncMode  # the effective mode: report or enforce
     secret_version: int
+    secret_changed_at: dt.datetime | None = None  # when the current version was stored
 
 
 @dataclass(frozen=True)
@@ -89,6 +94,7 @@ class PlanItem:
     new_link: bool = False
     push_on_mismatch: bool = False
     accepted: bool = False  # an operator accepted the directory's state at this stamp
+    confirm_version: int | None = None  # Action.CONFIRM: the secret version being confirmed
 
 
 @dataclass(frozen=True)

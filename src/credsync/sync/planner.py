@@ -18,20 +18,61 @@ Per credential (effective mode report or enforce), in order:
    more than one failed bind per account per stamp. Then report mode keeps the last status;
    enforce mode pushes without binding.
 
+**Timestamp-only directories** (Entra ID: a password can't be checked without a sign-in, so
+the connector has no ``verify_bind``). Steps 1, 2 and 3 are the same; then, with the
+directory's lastPasswordChangeDateTime as the stamp:
+
+- never confirmed (a new link): enforce pushes (only a push makes both sides known to match);
+  report takes a **baseline**: the directory's last change no later than
+  :data:`BASELINE_TOLERANCE` after the vault's password was stored is taken as in step
+  (``confirm``), a later one is ``changed_in_directory``;
+- the stamp moved since the last push or confirmation: report flags
+  ``changed_in_directory``, enforce pushes;
+- the vault's password changed and the directory's didn't: report flags ``mismatch`` (the
+  directory still has the old one), enforce pushes.
+
+Accounts synced from on-premises AD (``synced_from_on_premises``) are never pushed through
+Entra: when the credential is linked in another directory of the client (its AD), that side
+decides (``skipped`` here, saying where); otherwise enforce flags them ``denied`` with what
+to do. A directory that pushes with "change at next sign-in" (``force_change``) expects the
+must-change state it leaves behind: that is in step until the user signs in.
+
 Safety rails: a run that read no accounts, or far fewer than the last full pass, acts on
 nothing; more pushes planned than the cap stops the run before it pushes anything.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable, Mapping
-from dataclasses import replace
+from dataclasses import dataclass, replace
+from typing import Protocol
 
 from credsync.connectors.base import Account
 from credsync.sync.model import Action, CredentialState, LinkState, PlanItem, Status
 from credsync.types import SyncMode
 
-__all__ = ["cap_pushes", "plan", "safety_rail"]
+__all__ = ["BASELINE_TOLERANCE", "Rules", "cap_pushes", "plan", "safety_rail"]
+
+# A timestamp-only directory's first check: a password set in the directory up to this long
+# after the vault's was stored is taken as the same one (an operator generates a password in
+# the vault, then pastes it into the portal).
+BASELINE_TOLERANCE = dt.timedelta(minutes=10)
+
+
+@dataclass(frozen=True)
+class Rules:
+    """What the planner must know about the directory beyond its accounts.
+
+    ``can_verify``: the connector checks a password by binding (AD); False for a
+    timestamp-only directory (Entra). ``force_change``: pushes leave the account in
+    "change at next sign-in". ``managed_elsewhere``: credential id -> the name of another
+    directory of the client that links it (where an on-premises-synced account is managed).
+    """
+
+    can_verify: bool = True
+    force_change: bool = False
+    managed_elsewhere: Mapping[str, str] | None = None
 
 
 def safety_rail(
@@ -82,13 +123,16 @@ def plan(
     *,
     claimed_elsewhere: Mapping[str, str] | None = None,
     abort_reason: str | None = None,
+    rules: Rules | None = None,
 ) -> list[PlanItem]:
     """One item per credential, in the order given.
 
     ``links``: by credential id. ``accounts``: every account in scope, by stable id (removed
     ones absent). ``claimed_elsewhere``: account id -> the other directory that links it.
-    ``abort_reason``: a safety rail fired; every item is a skip saying why.
+    ``abort_reason``: a safety rail fired; every item is a skip saying why. ``rules``: see
+    :class:`Rules` (the default: a directory that binds, like AD).
     """
+    rules = rules or Rules()
     claimed_elsewhere = claimed_elsewhere or {}
     names = _Names(accounts.values())
     linked_to: dict[str, str] = {link.account_id: cid for cid, link in links.items()}
@@ -116,7 +160,8 @@ def plan(
                 continue
             matched = accounts[item.account_id or ""]
             linked_to[matched.id] = cred.id
-            items.append(replace(_check(cred, LinkState(matched.id), matched), new_link=True))
+            checked = _check(cred, LinkState(matched.id), matched, rules)
+            items.append(replace(checked, new_link=True))
             continue
         account = accounts.get(link.account_id)
         if account is None:
@@ -133,7 +178,7 @@ def plan(
                 )
             )
             continue
-        items.append(_check(cred, link, account))
+        items.append(_check(cred, link, account, rules))
     return items
 
 
@@ -177,7 +222,7 @@ def _link(
     )
 
 
-def _check(cred: CredentialState, link: LinkState, account: Account) -> PlanItem:
+def _check(cred: CredentialState, link: LinkState, account: Account, rules: Rules) -> PlanItem:
     def item(action: Action, status: Status, detail: str, **extra: bool) -> PlanItem:
         return PlanItem(
             cred.id, cred.title, account.id, account.username, action, status, detail, **extra
@@ -188,10 +233,26 @@ def _check(cred: CredentialState, link: LinkState, account: Account) -> PlanItem
         return item(Action.FLAG, Status.ACCOUNT_DISABLED, "the account is disabled")
     if account.locked_out:
         return item(Action.FLAG, Status.LOCKED_OUT, "the account is locked out")
+    if account.synced_from_on_premises and not rules.can_verify:
+        managed = (rules.managed_elsewhere or {}).get(cred.id)
+        if managed is not None:
+            return item(
+                Action.NONE,
+                Status.SKIPPED,
+                "synced from on-premises AD: its password is checked and pushed through "
+                f"directory {managed!r}",
+            )
     stamp = account.password_stamp
     vault_changed = link.confirmed_secret_version != cred.secret_version
     directory_changed = stamp is None or link.confirmed_stamp != stamp
     if not vault_changed and not directory_changed:
+        if account.must_change_password and rules.force_change:
+            return item(
+                Action.NONE,
+                Status.IN_SYNC,
+                "the vault's password, set with 'change at next sign-in': the user has not "
+                "signed in since",
+            )
         if account.password_expired:
             return item(
                 Action.FLAG,
@@ -203,6 +264,8 @@ def _check(cred: CredentialState, link: LinkState, account: Account) -> PlanItem
             Status.IN_SYNC,
             "password unchanged on both sides since the last good check: no bind",
         )
+    if not rules.can_verify:
+        return _check_stamp(cred, link, account, item)
     if enforce and vault_changed and link.confirmed_secret_version is not None:
         return item(
             Action.PUSH,
@@ -254,6 +317,101 @@ def _check(cred: CredentialState, link: LinkState, account: Account) -> PlanItem
 
 
 _FAILED = {Status.MISMATCH.value, Status.CHANGED_IN_DIRECTORY.value}
+
+
+class _Item(Protocol):
+    def __call__(self, action: Action, status: Status, detail: str, **extra: bool) -> PlanItem:
+        """A plan item for the credential and account being checked."""
+
+
+def _when(moment: dt.datetime | None) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M:%S UTC") if moment else "an unknown time"
+
+
+def _check_stamp(cred: CredentialState, link: LinkState, account: Account, item: _Item) -> PlanItem:
+    """A timestamp-only directory, when one side changed since the last push or confirmation
+    (see the module docstring)."""
+    enforce = cred.mode is SyncMode.ENFORCE
+    stamp = account.password_stamp
+    changed_at = _when(account.password_changed_at)
+    if account.synced_from_on_premises and enforce:
+        return item(
+            Action.FLAG,
+            Status.DENIED,
+            "synced from on-premises AD (onPremisesSyncEnabled): Entra refuses password "
+            "writes for it. Manage it through the client's Active Directory: add that "
+            "directory and this credential links there.",
+        )
+    if link.accepted_stamp is not None and link.accepted_stamp == stamp and not enforce:
+        return item(
+            Action.NONE,
+            Status.MISMATCH,
+            "an operator accepted the directory's password at this lastPasswordChangeDateTime",
+            accepted=True,
+        )
+    never = link.confirmed_stamp is None and link.confirmed_secret_version is None
+    if never:
+        if enforce:
+            return item(
+                Action.PUSH,
+                Status.PENDING,
+                "first check: Entra can't confirm a password without a sign-in, so the "
+                "vault's is pushed to make both sides known to match",
+            )
+        stored = cred.secret_changed_at
+        moment = account.password_changed_at
+        if stamp is not None and moment is not None and stored is not None:
+            if moment <= stored + BASELINE_TOLERANCE:
+                return replace(
+                    item(
+                        Action.CONFIRM,
+                        Status.IN_SYNC,
+                        f"baseline: the directory's password was last changed {changed_at}, "
+                        f"before the vault's was stored ({_when(stored)}); Entra can't "
+                        "confirm a password, so later changes are compared with this",
+                    ),
+                    confirm_version=cred.secret_version,
+                )
+            return item(
+                Action.FLAG,
+                Status.CHANGED_IN_DIRECTORY,
+                f"the password was changed in the directory {changed_at}, after the vault's "
+                f"was stored ({_when(stored)})",
+            )
+        return item(
+            Action.FLAG,
+            Status.CHANGED_IN_DIRECTORY,
+            "the directory does not say when the password was last changed: it can't be "
+            "compared (resolve by pushing, or accept the directory's)",
+        )
+    if link.confirmed_stamp != stamp:
+        if enforce:
+            return item(
+                Action.PUSH,
+                Status.PENDING,
+                f"the password was changed in the directory ({changed_at}): pushing the vault's",
+            )
+        return item(
+            Action.FLAG,
+            Status.CHANGED_IN_DIRECTORY,
+            f"someone changed the password in the directory ({changed_at}) since the "
+            "vault's last push or confirmation",
+        )
+    # Only the vault changed.
+    if enforce:
+        return item(
+            Action.PUSH,
+            Status.PENDING,
+            f"the vault's password changed (version {link.confirmed_secret_version} -> "
+            f"{cred.secret_version})",
+        )
+    return item(
+        Action.FLAG,
+        Status.MISMATCH,
+        f"the vault's password changed (version {link.confirmed_secret_version} -> "
+        f"{cred.secret_version}) and the directory's has not since ({changed_at}): the "
+        "directory still has the old one",
+    )
 
 
 def cap_pushes(items: list[PlanItem], cap: int) -> str | None:

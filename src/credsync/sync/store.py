@@ -74,6 +74,7 @@ def sync_credentials(
             credentials.c.title,
             credentials.c.username,
             credentials.c.secret_version,
+            credentials.c.password_changed_at,
             mode,
         )
         .join(clients, clients.c.id == credentials.c.client_id)
@@ -88,7 +89,15 @@ def sync_credentials(
         .where(credentials.c.id.in_(list(ids)) if ids is not None else sa.true())
     )
     return [
-        CredentialState(r.id, r.title, r.username, SyncMode(r.mode), r.secret_version) for r in rows
+        CredentialState(
+            r.id,
+            r.title,
+            r.username,
+            SyncMode(r.mode),
+            r.secret_version,
+            as_utc_opt(r.password_changed_at),
+        )
+        for r in rows
     ]
 
 
@@ -184,6 +193,28 @@ def claimed_elsewhere(
             )
         )
         out.update({r.account_id: r.name for r in rows})
+    return out
+
+
+def linked_in_other_directories(
+    conn: Connection, directory_id: str, client_id: str, *, kind: str
+) -> dict[str, str]:
+    """Credentials of the client linked in another of its directories of ``kind``:
+    credential id -> that directory's name (the side an on-premises-synced account is
+    managed from)."""
+    rows = conn.execute(
+        sa.select(links.c.credential_id, directories.c.name)
+        .join(directories, directories.c.id == links.c.directory_id)
+        .where(
+            directories.c.client_id == client_id,
+            directories.c.kind == kind,
+            links.c.directory_id != directory_id,
+        )
+        .order_by(directories.c.name_key)
+    )
+    out: dict[str, str] = {}
+    for row in rows:
+        out.setdefault(row.credential_id, row.name)
     return out
 
 

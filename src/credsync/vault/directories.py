@@ -4,6 +4,17 @@ A directory names its kind, endpoint, TLS trust (the CA certificates themselves 
 an agent on another host needs no file), the ``directory_admin`` credential it binds with, its
 scope (base DN) and its options. Names are unique across the vault, so ``credsync directory
 test NAME`` needs no client.
+
+Kinds:
+
+- ``active_directory``: ``url`` is ``ldaps://`` or ``ldap://`` (StartTLS), ``base_dn`` the
+  scope; the bind credential's username and password bind.
+- ``entra`` (Entra ID / Azure AD / Office 365): ``url`` is the Microsoft Graph endpoint
+  (default ``https://graph.microsoft.com``), ``authority`` the identity platform (default
+  ``https://login.microsoftonline.com``), ``tenant_id`` and ``app_id`` the tenant and the
+  application (client) id; the bind credential holds the app's certificate and private key in
+  PEM (``bind_kind`` "certificate", preferred) or its client secret ("secret"). The whole
+  tenant's users are in scope: there is no base DN.
 """
 
 from __future__ import annotations
@@ -11,6 +22,7 @@ from __future__ import annotations
 import builtins
 import datetime as dt
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -49,8 +61,20 @@ __all__ = [
     "forget_credential",
 ]
 
-KINDS = ("active_directory",)
-KIND_ALIASES = {"active-directory": "active_directory", "ad": "active_directory"}
+KINDS = ("active_directory", "entra")
+KIND_ALIASES = {
+    "active-directory": "active_directory",
+    "ad": "active_directory",
+    "entra-id": "entra",
+    "entra_id": "entra",
+    "azure-ad": "entra",
+    "azure_ad": "entra",
+}
+BIND_KINDS = ("certificate", "secret")
+DEFAULT_GRAPH_URL = "https://graph.microsoft.com"
+DEFAULT_AUTHORITY = "https://login.microsoftonline.com"
+_GUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
+_DOMAIN = re.compile(r"^(?=.{1,253}$)([a-zA-Z0-9-]{1,63}\.)+[a-zA-Z]{2,63}$")
 
 # Options every directory has, with their defaults and bounds (seconds, counts, percent).
 DEFAULT_OPTIONS: dict[str, int] = {
@@ -59,13 +83,18 @@ DEFAULT_OPTIONS: dict[str, int] = {
     "full_pass_hours": 24,  # an incremental run becomes a full pass after this long
     "push_cap": 500,  # pushes one run may make before it stops
     "min_account_ratio": 50,  # a pass reading under this % of the last full one acts on nothing
+    "force_change": 0,  # 1: a pushed password must be changed at the user's next sign-in
+    "never_expires": 0,  # 1 (Entra only): pushes set passwordPolicies DisablePasswordExpiration
 }
+_ENTRA_ONLY_OPTIONS = frozenset({"never_expires"})
 _BOUNDS = {
     "interval": (5, 86_400),
     "jitter": (0, 3_600),
     "full_pass_hours": (1, 24 * 7),
     "push_cap": (1, 1_000_000),
     "min_account_ratio": (0, 100),
+    "force_change": (0, 1),
+    "never_expires": (0, 1),
 }
 MAX_CA_BYTES = 256 * 1024
 
@@ -83,6 +112,10 @@ class Directory:
     ca_pem: str | None
     tls_server_name: str | None
     insecure_skip_verify: bool
+    tenant_id: str | None
+    app_id: str | None
+    authority: str | None
+    bind_kind: str | None
     options: dict[str, int]
     cursor: str | None
     full_pass_at: dt.datetime | None
@@ -109,6 +142,10 @@ class Directory:
             "ca": "configured" if self.ca_pem else None,
             "tls_server_name": self.tls_server_name,
             "insecure_skip_verify": self.insecure_skip_verify,
+            "tenant_id": self.tenant_id,
+            "app_id": self.app_id,
+            "authority": self.authority,
+            "bind_kind": self.bind_kind,
             "options": {**DEFAULT_OPTIONS, **self.options},
             "incremental": self.cursor is not None,
             "full_pass_at": iso(self.full_pass_at),
@@ -139,6 +176,10 @@ def directory_model(row: Any) -> Directory:
         ca_pem=row.ca_pem,
         tls_server_name=row.tls_server_name,
         insecure_skip_verify=bool(row.insecure_skip_verify),
+        tenant_id=row.tenant_id,
+        app_id=row.app_id,
+        authority=row.authority,
+        bind_kind=row.bind_kind,
         options=json.loads(row.options),
         cursor=row.cursor,
         full_pass_at=as_utc_opt(row.full_pass_at),
@@ -185,7 +226,9 @@ def forget_credential(conn: Connection, credential_id: str) -> None:
 def clean_kind(kind: str) -> str:
     value = KIND_ALIASES.get(kind.strip().lower(), kind.strip().lower())
     if value not in KINDS:
-        raise InvalidInput(f"directory kind {kind!r} is not supported (one of: active-directory)")
+        raise InvalidInput(
+            f"directory kind {kind!r} is not supported (one of: active-directory, entra)"
+        )
     return value
 
 
@@ -206,7 +249,79 @@ def clean_url(kind: str, url: str) -> str:
             raise InvalidInput(f"directory url {url!r} must be only scheme, host and port")
         default = 636 if parts.scheme == "ldaps" else 389
         return f"{parts.scheme}://{parts.hostname}:{port or default}"
-    return url
+    return clean_https_url(url, "directory url", strip_path=("/v1.0",))
+
+
+def clean_https_url(url: str, what: str, *, strip_path: tuple[str, ...] = ()) -> str:
+    """An https:// endpoint (Graph, the identity platform): scheme, host, port and at most a
+    path prefix; no query, no credentials."""
+    url = clean_name(url, what, 2048)
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        raise InvalidInput(f"{what} {url!r} is not valid: {exc}") from None
+    if parts.scheme != "https" or not parts.hostname:
+        raise InvalidInput(f"{what} {url!r} must be https://HOST[:PORT] (plain http is refused)")
+    if parts.query or parts.fragment or parts.username or parts.password:
+        raise InvalidInput(f"{what} {url!r} must be only scheme, host, port and path")
+    path = parts.path.rstrip("/")
+    for suffix in strip_path:
+        path = path.removesuffix(suffix)
+    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+    return f"https://{host}{f':{port}' if port else ''}{path}"
+
+
+def clean_tenant_id(tenant_id: str) -> str:
+    value = tenant_id.strip()
+    if _GUID.match(value):
+        return value.lower()
+    if _DOMAIN.match(value):
+        return value.lower()
+    raise InvalidInput(
+        f"tenant id {tenant_id!r} must be the tenant's id (a GUID) or one of its domain names "
+        "(contoso.onmicrosoft.com)"
+    )
+
+
+def clean_app_id(app_id: str) -> str:
+    value = app_id.strip()
+    if not _GUID.match(value):
+        raise InvalidInput(
+            f"client id {app_id!r} must be the application (client) id of the app "
+            "registration: a GUID such as 00000000-0000-0000-0000-000000000000"
+        )
+    return value.lower()
+
+
+def _entra_values(
+    kind: str,
+    tenant_id: str | None,
+    app_id: str | None,
+    authority: str | None,
+    bind_kind: str | None,
+) -> dict[str, str | None]:
+    """The Entra-only columns, checked (all None for other kinds, which must not give them)."""
+    if kind != "entra":
+        if any(v is not None for v in (tenant_id, app_id, authority, bind_kind)):
+            raise InvalidInput(
+                "--tenant-id, --client-id, --authority and --certificate-credential / "
+                "--secret-credential are for Entra directories only"
+            )
+        return {"tenant_id": None, "app_id": None, "authority": None, "bind_kind": None}
+    if not tenant_id or not app_id:
+        raise InvalidInput("an Entra directory needs --tenant-id and --client-id")
+    if bind_kind not in BIND_KINDS:
+        raise InvalidInput(
+            "an Entra directory signs in with an app credential: give "
+            "--certificate-credential (preferred) or --secret-credential"
+        )
+    return {
+        "tenant_id": clean_tenant_id(tenant_id),
+        "app_id": clean_app_id(app_id),
+        "authority": clean_https_url(authority or DEFAULT_AUTHORITY, "authority"),
+        "bind_kind": bind_kind,
+    }
 
 
 def clean_ca_pem(pem: str | None) -> str | None:
@@ -222,12 +337,19 @@ def clean_ca_pem(pem: str | None) -> str | None:
     return pem
 
 
-def clean_options(given: dict[str, int], current: dict[str, int] | None = None) -> dict[str, int]:
+def clean_options(
+    kind: str, given: dict[str, int], current: dict[str, int] | None = None
+) -> dict[str, int]:
     out = dict(current or {})
     for key, value in given.items():
         if key not in DEFAULT_OPTIONS:
             raise InvalidInput(
                 f"unknown directory option {key!r} (one of: {', '.join(DEFAULT_OPTIONS)})"
+            )
+        if key in _ENTRA_ONLY_OPTIONS and kind != "entra" and value:
+            raise InvalidInput(
+                f"directory option {key} is for Entra directories only (in Active Directory, "
+                "set 'password never expires' on the account itself)"
             )
         low, high = _BOUNDS[key]
         if not low <= value <= high:
@@ -248,22 +370,38 @@ class Directories:
         name: str,
         *,
         kind: str,
-        url: str,
-        base_dn: str,
+        url: str | None,
+        base_dn: str | None,
         bind_credential: str,
         ca_pem: str | None = None,
         tls_server_name: str | None = None,
         insecure_skip_verify: bool = False,
         options: dict[str, int] | None = None,
+        tenant_id: str | None = None,
+        app_id: str | None = None,
+        authority: str | None = None,
+        bind_kind: str | None = None,
     ) -> Directory:
+        """Add a directory. Active Directory needs ``url`` and ``base_dn``; Entra needs
+        ``tenant_id``, ``app_id`` and ``bind_kind`` ("certificate" or "secret"), and takes
+        ``url`` (Graph) and ``authority`` when they are not Microsoft's global cloud."""
         actor.require(Permission.DIRECTORY_SETUP, Permission.DIRECTORY_ADMIN_USE)
         name = clean_name(name, "directory name", 100)
         kind = clean_kind(kind)
-        url = clean_url(kind, url)
-        base_dn = clean_name(base_dn, "base DN", 2048)
         tls_name = clean_text(tls_server_name, "TLS server name", 255) or None
+        entra = _entra_values(kind, tenant_id, app_id, authority, bind_kind)
+        if kind == "entra":
+            if base_dn:
+                raise InvalidInput("an Entra directory has no base DN: leave --base-dn out")
+            if tls_name:
+                raise InvalidInput("--tls-server-name is for Active Directory only")
+            url, base_dn = clean_url(kind, url or DEFAULT_GRAPH_URL), ""
+        else:
+            if not url or not base_dn:
+                raise InvalidInput("an Active Directory directory needs --url and --base-dn")
+            url, base_dn = clean_url(kind, url), clean_name(base_dn, "base DN", 2048)
         ca = clean_ca_pem(ca_pem)
-        opts = clean_options(options or {})
+        opts = clean_options(kind, options or {})
         directory_id = new_id()
         with self._db.write() as conn:
             client = find_client_row(conn, client_ref)
@@ -288,6 +426,7 @@ class Directories:
                     ca_pem=ca,
                     tls_server_name=tls_name,
                     insecure_skip_verify=insecure_skip_verify,
+                    **entra,
                     options=json.dumps(opts, sort_keys=True),
                     failures=0,
                     version=1,
@@ -311,6 +450,7 @@ class Directories:
                     "ca": ca is not None,
                     "tls_server_name": tls_name,
                     "insecure_skip_verify": insecure_skip_verify,
+                    **{k: v for k, v in entra.items() if v is not None},
                     "options": opts,
                 },
             )
@@ -365,6 +505,10 @@ class Directories:
         insecure_skip_verify: bool | None = None,
         options: dict[str, int] | None = None,
         expected_version: int | None = None,
+        tenant_id: str | None = None,
+        app_id: str | None = None,
+        authority: str | None = None,
+        bind_kind: str | None = None,
     ) -> Directory:
         actor.require(Permission.DIRECTORY_SETUP, Permission.DIRECTORY_ADMIN_USE)
         with self._db.write() as conn:
@@ -375,8 +519,27 @@ class Directories:
             if url is not None:
                 values["url"] = clean_url(row.kind, url)
             if base_dn is not None:
+                if row.kind == "entra":
+                    raise InvalidInput("an Entra directory has no base DN")
                 values["base_dn"] = clean_name(base_dn, "base DN", 2048)
                 values["cursor"] = None  # a new scope starts with a full pass
+            entra_given = (tenant_id, app_id, authority, bind_kind)
+            if any(v is not None for v in entra_given):
+                if row.kind != "entra":
+                    raise InvalidInput(
+                        "--tenant-id, --client-id, --authority and the certificate or secret "
+                        "credential are for Entra directories only"
+                    )
+                current = _entra_values(
+                    row.kind,
+                    tenant_id or row.tenant_id,
+                    app_id or row.app_id,
+                    authority or row.authority,
+                    bind_kind or row.bind_kind,
+                )
+                values.update({k: v for k, v in current.items() if v != getattr(row, k)})
+                if "tenant_id" in values:
+                    values["cursor"] = None  # another tenant starts with a full pass
             if bind_credential is not None:
                 values["bind_credential_id"] = self._bind_credential(
                     conn, bind_credential, row.client_id
@@ -389,7 +552,7 @@ class Directories:
                 values["insecure_skip_verify"] = insecure_skip_verify
             if options:
                 values["options"] = json.dumps(
-                    clean_options(options, json.loads(row.options)), sort_keys=True
+                    clean_options(row.kind, options, json.loads(row.options)), sort_keys=True
                 )
             if not values:
                 raise InvalidInput("nothing to change")

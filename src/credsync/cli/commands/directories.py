@@ -23,6 +23,10 @@ DIRECTORY_FIELDS = [
     ("kind", "Kind"),
     ("url", "URL"),
     ("base_dn", "Base DN"),
+    ("tenant_id", "Tenant"),
+    ("app_id", "Client (app) id"),
+    ("authority", "Authority"),
+    ("bind_kind", "App credential"),
     ("bind_credential_id", "Bind credential"),
     ("ca", "CA"),
     ("tls_server_name", "TLS server name"),
@@ -43,7 +47,7 @@ LIST_COLUMNS = [
     ("full_pass_at", "Last full pass"),
     ("id", "Id"),
 ]
-KIND = click.Choice(["active-directory", "active_directory"])
+KIND = click.Choice(["active-directory", "active_directory", "entra", "entra-id", "azure-ad"])
 
 
 def _options(interval: int | None, push_cap: int | None, raw: tuple[str, ...]) -> dict[str, int]:
@@ -61,6 +65,49 @@ def _options(interval: int | None, push_cap: int | None, raw: tuple[str, ...]) -
     if push_cap is not None:
         out["push_cap"] = push_cap
     return out
+
+
+def _app_credential(
+    bind: str | None, certificate: str | None, secret: str | None, *, required: bool
+) -> tuple[str | None, str | None]:
+    """(credential id, bind kind) from --bind-credential / --certificate-credential /
+    --secret-credential: at most one of them."""
+    given = [(v, k) for v, k in ((bind, None), (certificate, "certificate"), (secret, "secret"))
+             if v]  # fmt: skip
+    if len(given) > 1:
+        raise InvalidInput(
+            "give one of --bind-credential, --certificate-credential, --secret-credential"
+        )
+    if not given:
+        if required:
+            raise InvalidInput(
+                "give the credential to sign in with: --bind-credential (Active Directory), "
+                "--certificate-credential or --secret-credential (Entra)"
+            )
+        return None, None
+    return given[0]
+
+
+def _entra_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """The Entra connection options, for add and set."""
+    for name, text in reversed(
+        [
+            ("--tenant-id", "Entra: the tenant id (GUID) or a domain of the tenant."),
+            ("--client-id", "Entra: the application (client) id of the app registration."),
+            (
+                "--certificate-credential",
+                "Entra: id of the directory_admin credential holding the app's certificate "
+                "and private key (PEM).",
+            ),
+            (
+                "--secret-credential",
+                "Entra: id of the directory_admin credential holding the app's client secret.",
+            ),
+            ("--authority", "Entra: the identity platform (default Microsoft's global cloud)."),
+        ]
+    ):
+        func = click.option(name, help=text)(func)
+    return func
 
 
 def _read_ca(ca_file: str | None) -> str | None:
@@ -117,11 +164,14 @@ def directory_group() -> None:
 @click.argument("client")
 @click.argument("name")
 @click.option("--kind", type=KIND, required=True, help="The directory service.")
-@click.option("--url", required=True, help="ldaps://HOST[:PORT] or ldap://HOST[:PORT] (StartTLS).")
-@click.option("--base-dn", required=True, help="Where the accounts are, e.g. DC=contoso,DC=com.")
 @click.option(
-    "--bind-credential", required=True, help="Id of the directory_admin credential to bind as."
+    "--url",
+    help="AD: ldaps://HOST[:PORT] or ldap://HOST[:PORT] (StartTLS). Entra: the Graph endpoint "
+    "(default https://graph.microsoft.com).",
 )
+@click.option("--base-dn", help="AD: where the accounts are, e.g. DC=contoso,DC=com.")
+@click.option("--bind-credential", help="AD: id of the directory_admin credential to bind as.")
+@_entra_options
 @_trust_options
 @click.option("--insecure-skip-verify", is_flag=True, help="Do not check the certificate (unsafe).")
 @_tuning_options
@@ -132,9 +182,14 @@ def directory_add(
     client: str,
     name: str,
     kind: str,
-    url: str,
-    base_dn: str,
-    bind_credential: str,
+    url: str | None,
+    base_dn: str | None,
+    bind_credential: str | None,
+    tenant_id: str | None,
+    client_id: str | None,
+    certificate_credential: str | None,
+    secret_credential: str | None,
+    authority: str | None,
     ca_file: str | None,
     tls_server_name: str | None,
     insecure_skip_verify: bool,
@@ -146,14 +201,20 @@ def directory_add(
     """Add a directory to a client (needs directory.setup and directory_admin.use).
 
     \b
-    Example:
+    Examples:
       credsync directory add Contoso contoso-ad --kind active-directory \\
           --url ldaps://127.0.0.1 --tls-server-name dc1.contoso.com \\
           --base-dn 'OU=Staff,DC=contoso,DC=com' --bind-credential 3f2a9c1e \\
           --ca-file contoso-ca.pem
+      credsync directory add Contoso contoso-365 --kind entra \\
+          --tenant-id 72f988bf-86f1-41af-91ab-2d7cd011db47 \\
+          --client-id 0b6f3b8e-1c4d-4d0e-9a57-3e1f0c2d9b11 --certificate-credential 8c1d2e3f
     """
     rt = runtime(ctx)
     _warn_insecure(insecure_skip_verify)
+    bind, bind_kind = _app_credential(
+        bind_credential, certificate_credential, secret_credential, required=True
+    )
     directory = rt.vault.directories.add(
         rt.actor,
         client,
@@ -161,7 +222,11 @@ def directory_add(
         kind=kind,
         url=url,
         base_dn=base_dn,
-        bind_credential=bind_credential,
+        bind_credential=bind or "",
+        tenant_id=tenant_id,
+        app_id=client_id,
+        authority=authority,
+        bind_kind=bind_kind,
         ca_pem=_read_ca(ca_file),
         tls_server_name=tls_server_name,
         insecure_skip_verify=insecure_skip_verify,
@@ -206,6 +271,7 @@ def directory_show(ctx: click.Context, name: str, as_json: bool) -> None:
 @click.option("--url")
 @click.option("--base-dn")
 @click.option("--bind-credential")
+@_entra_options
 @_trust_options
 @click.option("--insecure-skip-verify", type=click.Choice(["on", "off"]))
 @_tuning_options
@@ -217,6 +283,11 @@ def directory_set(
     url: str | None,
     base_dn: str | None,
     bind_credential: str | None,
+    tenant_id: str | None,
+    client_id: str | None,
+    certificate_credential: str | None,
+    secret_credential: str | None,
+    authority: str | None,
     ca_file: str | None,
     tls_server_name: str | None,
     insecure_skip_verify: str | None,
@@ -231,16 +302,24 @@ def directory_set(
     Examples:
       credsync directory set contoso-ad --push-cap 2000
       credsync directory set contoso-ad --option min_account_ratio=30
+      credsync directory set contoso-365 --option never_expires=1
     """
     rt = runtime(ctx)
     skip = None if insecure_skip_verify is None else insecure_skip_verify == "on"
     _warn_insecure(bool(skip))
+    bind, bind_kind = _app_credential(
+        bind_credential, certificate_credential, secret_credential, required=False
+    )
     directory = rt.vault.directories.update(
         rt.actor,
         name,
         url=url,
         base_dn=base_dn,
-        bind_credential=bind_credential,
+        bind_credential=bind,
+        tenant_id=tenant_id,
+        app_id=client_id,
+        authority=authority,
+        bind_kind=bind_kind,
         ca_pem=_read_ca(ca_file),
         tls_server_name=tls_server_name,
         insecure_skip_verify=skip,
@@ -273,8 +352,10 @@ def directory_remove(ctx: click.Context, name: str, yes: bool, as_json: bool) ->
 @json_option
 @click.pass_context
 def directory_test(ctx: click.Context, name: str, as_json: bool) -> None:
-    """Check each step of reaching a directory: TCP, TLS and its certificate, bind, search
-    rights, the right to reset passwords. Exits 8 when a step failed.
+    """Check each step of reaching a directory and exit 8 when a step failed. AD: TCP, TLS
+    and its certificate, bind, search rights, the right to reset passwords. Entra: TCP, TLS,
+    the app's token, its permissions and its directory role (naming what is missing), reading
+    users.
 
     \b
     Example:
