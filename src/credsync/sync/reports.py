@@ -14,6 +14,7 @@ from credsync.errors import InvalidInput
 from credsync.storage.tables import clients, directories, run_items, runs
 from credsync.vault._time import as_utc, as_utc_opt
 from credsync.vault.clients import find_client_row
+from credsync.vault.flags import side_of
 from credsync.vault.ids import one_by_id_prefix
 from credsync.vault.models import iso
 
@@ -45,6 +46,7 @@ class RunReport:
     id: str
     directory_id: str
     directory: str
+    side: str  # Active Directory / Entra ID: where the statuses of this run come from
     client_id: str
     client: str
     kind: str
@@ -71,6 +73,7 @@ class RunReport:
             "id": self.id,
             "directory_id": self.directory_id,
             "directory": self.directory,
+            "side": self.side,
             "client_id": self.client_id,
             "client": self.client,
             "kind": self.kind,
@@ -93,6 +96,7 @@ _SELECT = (
     sa.select(
         runs,
         directories.c.name.label("directory_name"),
+        directories.c.kind.label("directory_kind"),
         clients.c.name.label("client_name"),
     )
     .join(directories, directories.c.id == runs.c.directory_id)
@@ -105,6 +109,7 @@ def _report(row: Any, items: tuple[ItemReport, ...] = ()) -> RunReport:
         id=row.id,
         directory_id=row.directory_id,
         directory=row.directory_name,
+        side=side_of(row.directory_kind),
         client_id=row.client_id,
         client=row.client_name,
         kind=row.kind,

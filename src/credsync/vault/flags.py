@@ -25,7 +25,14 @@ from credsync.vault.clients import find_client_row, visible_to
 from credsync.vault.ids import one_by_id_prefix
 from credsync.vault.models import iso
 
-__all__ = ["Flag", "Flags", "close_flag", "find_flag_row"]
+__all__ = ["Flag", "Flags", "close_flag", "find_flag_row", "side_of"]
+
+_SIDES = {"active_directory": "Active Directory", "entra": "Entra ID"}
+
+
+def side_of(kind: str) -> str:
+    """Which side of a client's directories a status comes from, for people."""
+    return _SIDES.get(kind, kind)
 
 
 @dataclass(frozen=True)
@@ -38,6 +45,7 @@ class Flag:
     username: str
     directory_id: str
     directory: str
+    directory_kind: str
     account_id: str | None
     status: str
     detail: str
@@ -58,7 +66,7 @@ class Flag:
             "username": self.username,
             "directory_id": self.directory_id,
             "directory": self.directory,
-            "side": self.directory,
+            "side": side_of(self.directory_kind),
             "account_id": self.account_id,
             "status": self.status,
             "detail": self.detail,
@@ -79,6 +87,7 @@ _SELECT = (
         credentials.c.title,
         credentials.c.username,
         directories.c.name.label("directory_name"),
+        directories.c.kind.label("directory_kind"),
     )
     .join(clients, clients.c.id == flags.c.client_id)
     .join(credentials, credentials.c.id == flags.c.credential_id)
@@ -96,6 +105,7 @@ def _model(row: Any) -> Flag:
         username=row.username,
         directory_id=row.directory_id,
         directory=row.directory_name,
+        directory_kind=row.directory_kind,
         account_id=row.account_id,
         status=row.status,
         detail=row.detail,
