@@ -4,7 +4,8 @@
   stored like any run), whatever the credential's mode.
 - ``accept`` with the password the operator now knows: it is checked with one bind (unless a
   bind already failed for this pwdLastSet: then it is taken on the operator's word, and the
-  report says so) and becomes the credential's new secret version. Nothing is pushed.
+  report says so) and becomes the credential's new secret version. Nothing is pushed. A
+  directory that can't check passwords (Entra) takes it on the operator's word, and says so.
 - ``accept`` without a password (report mode only): the directory's password stays unknown to
   the vault; the flag closes and stays closed until the directory's password changes again.
 """
@@ -15,7 +16,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from credsync.connectors.base import VerifyOutcome
+from credsync.connectors.base import Capability, VerifyOutcome
 from credsync.errors import InvalidInput
 from credsync.storage.tables import directory_accounts, flags, links
 from credsync.sync.engine import Engine
@@ -103,7 +104,10 @@ class Resolver:
             account = await connector.get_account(flag.account_id or "")
             with self._vault.db.read() as conn:
                 link = conn.execute(sa.select(links).where(_link_of(flag))).one()
-            verified = link.failed_stamp is None or link.failed_stamp != account.password_stamp
+            can_bind = Capability.VERIFY_BIND in connector.capabilities
+            verified = can_bind and (
+                link.failed_stamp is None or link.failed_stamp != account.password_stamp
+            )
             if verified:
                 result = await connector.verify_password(account, password)
                 if result.outcome is not VerifyOutcome.OK:
@@ -123,7 +127,9 @@ class Resolver:
         how = (
             "checked with one bind"
             if verified
-            else ("not checked: a bind already failed for this pwdLastSet (lockout safety)")
+            else "not checked: a bind already failed for this pwdLastSet (lockout safety)"
+            if can_bind
+            else "taken on the operator's word: Entra can't check a password without a sign-in"
         )
         with self._vault.db.write() as conn:
             version = write_secret_version(
