@@ -76,7 +76,7 @@ class DirectoryConfig:
     options: Mapping[str, str] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Account:
     """A user object in a directory, as the engine sees it.
 

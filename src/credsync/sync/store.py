@@ -131,6 +131,9 @@ def account_from_row(row: Any) -> Account:
     )
 
 
+_INSERT_ROWS = 5000  # accounts stored per statement: memory stays flat for big directories
+
+
 def load_accounts(conn: Connection, directory_id: str) -> dict[str, Account]:
     rows = conn.execute(
         sa.select(directory_accounts).where(directory_accounts.c.directory_id == directory_id)
@@ -161,7 +164,7 @@ def replace_accounts(
                     table.c.account_id.in_(gone[start : start + 500]),
                 )
             )
-    if changed:
+    for start in range(0, len(changed), _INSERT_ROWS):  # rows built a slice at a time
         conn.execute(
             table.insert(),
             [
@@ -171,7 +174,7 @@ def replace_accounts(
                     **{name: getattr(a, name) for name in _ACCOUNT_COLUMNS},
                     "seen_at": now,
                 }
-                for a in changed
+                for a in changed[start : start + _INSERT_ROWS]
             ],
         )
 
