@@ -40,8 +40,9 @@ def confirm_enforce(
             f" and {len(names) - SHOWN} more" if len(names) > SHOWN else ""
         )
         summary += (
-            f"the next run overwrites the directory's password of {listed} (unless a bind "
-            "shows it is already the vault's)."
+            f"the next run overwrites the directory's password of {listed} (in Active "
+            "Directory unless a bind shows it is already the vault's; Entra can't check a "
+            "password, so there it is pushed)."
         )
     elif impact:
         summary += (
