@@ -294,3 +294,36 @@ def test_ids_and_prefixes(contoso):
     assert cli.json("cred", "show", cred["id"].upper())["id"] == cred["id"]
     cli.fails(4, "cred", "show", "0" * 8)
     cli.fails(2, "cred", "show", "abc")  # too short to be an id prefix
+
+
+PEM = (
+    "-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIUQ2Fy\n-----END CERTIFICATE-----\n"
+    "-----BEGIN PRIVATE KEY-----\nMIGHAgEAMBMGByqGSM49AgEGCCqGSM49\n-----END PRIVATE KEY-----"
+)
+
+
+def test_a_password_file_holds_a_pem_certificate_and_key(contoso, tmp_path):
+    cli = contoso
+    pem_file = tmp_path / "app.pem"
+    pem_file.write_text(PEM + "\n")
+    cred = cli.json(
+        "cred", "add", "Contoso", "--title", "Graph app", "--username", "credsync-app",
+        "--type", "directory_admin", "--sync-mode", "off", "--password-file", str(pem_file),
+    )  # fmt: skip
+    shown = cli.json("cred", "show", cred["id"], "--reveal")
+    assert shown["password"] == PEM
+    # A one-line password from a file: its line break is dropped.
+    plain = tmp_path / "pw.txt"
+    plain.write_text(PW2 + "\n")
+    cli.ok("cred", "set-password", cred["id"], "--password-file", str(plain))
+    assert cli.json("cred", "show", cred["id"], "--reveal")["password"] == PW2
+    # Line breaks are only for PEM documents; a missing file is named.
+    plain.write_text("two\nlines\n")
+    assert "line break" in cli.fails(2, "cred", "set-password", cred["id"], "--password-file",
+                                     str(plain))  # fmt: skip
+    assert "cannot read the password file" in cli.fails(
+        2, "cred", "set-password", cred["id"], "--password-file", str(tmp_path / "nope")
+    )
+    assert "choose one of" in cli.fails(
+        2, "cred", "set-password", cred["id"], "--password-file", str(plain), "--generate"
+    )

@@ -17,6 +17,7 @@ __all__ = [
 ]
 
 MAX_SECRET_CHARS = 1024
+MAX_PEM_SECRET_CHARS = 16 * 1024  # an app's certificate and private key (Entra directories)
 MAX_NOTES_CHARS = 20_000
 MAX_TAGS = 32
 _TAG = re.compile(r"^[\w][\w.:/@+-]{0,63}$")
@@ -59,11 +60,25 @@ def name_key(name: str) -> str:
     return unicodedata.normalize("NFKC", name).casefold()
 
 
+def is_pem(raw: str) -> bool:
+    """A PEM document (certificates, keys): the one kind of secret with line breaks."""
+    return raw.startswith("-----BEGIN ") and "\n-----END " in raw
+
+
 def clean_secret(value: Secret, what: str = "password") -> Secret:
+    """A password: 1 to 1,024 characters, no NUL, no line break; or a PEM document (an app's
+    certificate and key) of up to 16 KiB."""
     raw = value.reveal()
     _check_utf8(raw, what)
     if not raw:
         raise InvalidInput(f"{what} must not be empty")
+    if is_pem(raw):
+        if len(raw) > MAX_PEM_SECRET_CHARS or "\x00" in raw or "\r" in raw:
+            raise InvalidInput(
+                f"{what} (a PEM document) is too long or holds a NUL or carriage return "
+                f"(at most {MAX_PEM_SECRET_CHARS} characters)"
+            )
+        return value
     if len(raw) > MAX_SECRET_CHARS:
         raise InvalidInput(f"{what} is too long (at most {MAX_SECRET_CHARS} characters)")
     if any(ch in "\x00\r\n" for ch in raw):

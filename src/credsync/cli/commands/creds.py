@@ -60,19 +60,51 @@ def password_options(func: Any) -> Any:
     func = click.option("--policy", help="Password policy for --generate (default: default).")(func)
     func = click.option("--generate", is_flag=True, help="Generate the password.")(func)
     func = click.option(
+        "--password-file",
+        type=click.Path(dir_okay=False),
+        help="Read the secret from a file: e.g. an app's certificate and private key (PEM).",
+    )(func)
+    func = click.option(
         "--password-stdin", is_flag=True, help="Read the password from standard input."
     )(func)
     return func
 
 
+MAX_SECRET_FILE_BYTES = 64 * 1024
+
+
+def read_secret_file(path: str) -> Secret:
+    """A whole file as a secret (one trailing line break dropped): PEM documents are kept
+    as they are; the vault checks what it may hold."""
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(MAX_SECRET_FILE_BYTES + 1)
+    except OSError as exc:
+        raise InvalidInput(f"cannot read the password file {path}: {exc.strerror}") from None
+    if len(data) > MAX_SECRET_FILE_BYTES:
+        raise InvalidInput(f"the password file {path} is too large")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise InvalidInput(f"the password file {path} is not valid UTF-8") from None
+    return Secret(text.replace("\r\n", "\n").removesuffix("\n"))
+
+
 def obtain_password(
-    rt: Runtime, password_stdin: bool, generate: bool, policy: str | None, username: str = ""
+    rt: Runtime,
+    password_stdin: bool,
+    generate: bool,
+    policy: str | None,
+    username: str = "",
+    password_file: str | None = None,
 ) -> tuple[Secret, str]:
-    """(password, source) from stdin, the generator, or a hidden prompt."""
+    """(password, source) from stdin, a file, the generator, or a hidden prompt."""
     from credsync.vault.generator import generate as make_password
 
-    if password_stdin and generate:
-        raise InvalidInput("choose one of --password-stdin and --generate")
+    if sum((password_stdin, generate, password_file is not None)) > 1:
+        raise InvalidInput("choose one of --password-stdin, --password-file and --generate")
+    if password_file is not None:
+        return read_secret_file(password_file), "set"
     if generate:
         avoid = [part for part in username.replace("\\", " ").replace("@", " ").split() if part]
         return make_password(rt.vault.policies.get(policy), avoid=avoid), "generated"
@@ -120,6 +152,7 @@ def cred_add(
     type_: str,
     sync_mode: str,
     password_stdin: bool,
+    password_file: str | None,
     generate: bool,
     policy: str | None,
     as_json: bool,
@@ -136,7 +169,9 @@ def cred_add(
     from credsync.vault.validate import parse_sync_mode
 
     rt = runtime(ctx)
-    password, source = obtain_password(rt, password_stdin, generate, policy, username)
+    password, source = obtain_password(
+        rt, password_stdin, generate, policy, username, password_file
+    )
     draft = make_draft(
         title=title,
         password=password,
@@ -264,6 +299,7 @@ def cred_set_password(
     ctx: click.Context,
     cred_id: str,
     password_stdin: bool,
+    password_file: str | None,
     generate: bool,
     policy: str | None,
     reason: str,
@@ -278,7 +314,9 @@ def cred_set_password(
     """
     rt = runtime(ctx)
     current = rt.vault.credentials.get(rt.actor, cred_id)
-    password, source = obtain_password(rt, password_stdin, generate, policy, current.username)
+    password, source = obtain_password(
+        rt, password_stdin, generate, policy, current.username, password_file
+    )
     cred = rt.vault.credentials.set_password(
         rt.actor,
         rt.keys,
