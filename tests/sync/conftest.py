@@ -1,16 +1,19 @@
 """Fixtures of the sync tests: a vault (SQLite unless a test asks for both backends) with a
-client whose directory is this test's own OU of the real Samba AD DC."""
+client whose directory is this test's own OU of the real Samba AD DC, or a tenant of the
+Graph simulator."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from credsync.testing.samba import OuWorld
 from vault.helpers import VaultWorld, make_world
 
+from .entra import EntraWorld, build_entra_world
 from .helpers import SyncWorld, build_sync_world
 
 
@@ -32,3 +35,23 @@ def sw(sqlite_world: VaultWorld, ad_ou: OuWorld) -> SyncWorld:
 def sw_both(world: VaultWorld, ad_ou: OuWorld) -> SyncWorld:
     """The same on SQLite and on PostgreSQL."""
     return build_sync_world(world, ad_ou)
+
+
+@pytest.fixture
+def graph_sim() -> Iterator[Any]:
+    """A Graph simulator of this test's own (tests move its clock)."""
+    from credsync.testing.graphsim import GraphSimulator
+
+    with GraphSimulator(port=0, seed=11) as sim:
+        yield sim
+
+
+@pytest.fixture
+def ew(sqlite_world: VaultWorld, graph_sim: Any) -> EntraWorld:
+    return build_entra_world(sqlite_world, graph_sim)
+
+
+@pytest.fixture
+def ew_both(world: VaultWorld, graph_sim: Any) -> EntraWorld:
+    """The same on SQLite and on PostgreSQL."""
+    return build_entra_world(world, graph_sim)
