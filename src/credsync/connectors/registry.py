@@ -15,6 +15,7 @@ ConnectorFactory = Callable[[DirectoryConfig], Connector]
 
 _KINDS = {
     "active_directory": ("credsync.connectors.ad.connector", "ActiveDirectoryConnector"),
+    "entra": ("credsync.connectors.graph.connector", "GraphConnector"),
 }
 
 
