@@ -1,0 +1,30 @@
+"""A Microsoft Graph v1.0 + identity platform simulator for tests, demos and benchmarks.
+
+    from credsync.testing.graphsim import GraphSimulator
+
+    with GraphSimulator(port=0, seed=1) as sim:
+        tenant = sim.add_tenant(users=100, groups=10)
+        print(sim.info(tenant, tenant.default_app))
+
+One HTTPS server on 127.0.0.1 (its own test CA: ``sim.ca_file``) plays, for any number of tenants,
+OIDC discovery and the v2.0 token endpoint (client credentials by secret or certificate) and
+Graph v1.0: users, groups and members, delta queries, deleted items, licences, domains, $batch,
+throttling and injectable faults, with Graph's error shapes. See the private modules' docstrings
+for the exact behaviour. Nothing in the product imports this package.
+"""
+
+from ._fixtures import simulator_fixture
+from ._simulator import DEFAULT_PERMISSIONS, DEFAULT_ROLE, GraphSimulator
+from ._tenant import SimApp, SimTenant, SimUser
+from ._throttle import ThrottleConfig
+
+__all__ = [
+    "DEFAULT_PERMISSIONS",
+    "DEFAULT_ROLE",
+    "GraphSimulator",
+    "SimApp",
+    "SimTenant",
+    "SimUser",
+    "ThrottleConfig",
+    "simulator_fixture",
+]

@@ -1,0 +1,51 @@
+"""Entra's password rules and the simulator's password store: only salted hashes are kept."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import random
+import string
+
+__all__ = ["complies", "hash_password", "matches", "strong_password"]
+
+# Characters Entra accepts in a password; anything else (Unicode, control characters) is refused.
+SYMBOLS = "@#$%^&*-_!+=[]{}|\\:',.?/`~\"();<> "
+_ALLOWED = frozenset(string.ascii_letters + string.digits + SYMBOLS)
+_ITERATIONS = 1000  # a simulator: cheap, but never the password itself
+
+
+def complies(password: str, *, strong: bool = True) -> bool:
+    """8-256 allowed characters; with ``strong`` at least 3 of lower, upper, digit, symbol."""
+    if not 8 <= len(password) <= 256 or not set(password) <= _ALLOWED:
+        return False
+    if not strong:
+        return True
+    classes = (
+        any(c.islower() for c in password),
+        any(c.isupper() for c in password),
+        any(c.isdigit() for c in password),
+        any(c in SYMBOLS for c in password),
+    )
+    return sum(classes) >= 3
+
+
+def hash_password(password: str) -> bytes:
+    salt = os.urandom(16)
+    return salt + hashlib.pbkdf2_hmac("sha256", password.encode(), salt, _ITERATIONS)
+
+
+def matches(stored: bytes | None, password: str) -> bool:
+    if stored is None:
+        return False
+    salt, digest = stored[:16], stored[16:]
+    return hmac.compare_digest(
+        digest, hashlib.pbkdf2_hmac("sha256", password.encode(), salt, _ITERATIONS)
+    )
+
+
+def strong_password(rng: random.Random) -> str:
+    """A password that meets the complexity rule (for users made without one)."""
+    body = "".join(rng.choice(string.ascii_letters + string.digits) for _ in range(12))
+    return f"Sim{body}-{rng.randint(10, 99)}!"

@@ -1,0 +1,256 @@
+"""OData query options as Graph's directory endpoints take them: ``$select``, ``$top`` and a
+``$filter`` subset compiled to a predicate.
+
+$filter grammar: ``or``/``and``/``not``, parentheses, ``prop eq|ne|ge|le|gt|lt literal``,
+``prop in ('a', 'b')``, ``startswith(prop,'x')``, ``endswith(prop,'x')``; literals are quoted
+strings (``''`` escapes a quote), true/false/null, numbers and bare GUIDs. String comparisons
+ignore case, as Graph's do for the directory's names. ``ne``, ``not``, ``endswith``,
+``gt``/``lt`` and comparing with null are advanced queries: they need ConsistencyLevel:
+eventual (:attr:`Filter.advanced`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ._errors import GraphError, bad_request, unsupported_query
+
+__all__ = ["Filter", "parse_filter", "parse_select", "parse_top"]
+
+Getter = Callable[[Any, str], Any]
+Predicate = Callable[[Any, Getter], bool]
+
+_TOKEN = re.compile(
+    r"\s*(?:(?P<str>'(?:[^']|'')*')|(?P<punct>[(),])|(?P<word>[A-Za-z_$@][\w./$@:-]*)"
+    r"|(?P<raw>[0-9][\w.:+-]*))"
+)
+_COMPARE = {"eq", "ne", "ge", "le", "gt", "lt"}
+_ADVANCED_OPS = {"ne", "gt", "lt"}
+
+
+def parse_select(text: str | None, known: Sequence[str], type_name: str) -> list[str] | None:
+    """The properties named by ``$select`` in their canonical spelling, or None if absent."""
+    if text is None or not text.strip():
+        return None
+    canonical = {name.lower(): name for name in known}
+    chosen: list[str] = []
+    for raw in text.split(","):
+        name = raw.strip()
+        found = canonical.get(name.lower())
+        if found is None:
+            raise bad_request(f"Could not find a property named '{name}' on type '{type_name}'.")
+        if found not in chosen:
+            chosen.append(found)
+    return chosen
+
+
+def parse_top(text: str | None, default: int) -> int:
+    if text is None:
+        return default
+    try:
+        value = int(text)
+    except ValueError:
+        raise bad_request(f"Invalid page size specified: '{text}'.", "BadRequest") from None
+    if not 1 <= value <= 999:
+        raise bad_request(
+            f"Invalid page size specified: '{text}'. Must be between 1 and 999 inclusive."
+        )
+    return value
+
+
+@dataclass
+class Filter:
+    predicate: Predicate
+    advanced: bool  # needs ConsistencyLevel: eventual
+    ids: tuple[str, ...] | None  # the ids it is limited to, when it is only `id eq`/`id in`
+
+    def __call__(self, record: Any, get: Getter) -> bool:
+        return self.predicate(record, get)
+
+
+def _literal(token: tuple[str, str]) -> Any:
+    kind, text = token
+    if kind == "str":
+        return text[1:-1].replace("''", "'")
+    if kind == "raw":
+        if re.fullmatch(r"-?\d+", text):
+            return int(text)
+        return text  # a bare GUID
+    lowered = text.lower()
+    if lowered in ("true", "false"):
+        return lowered == "true"
+    if lowered == "null":
+        return None
+    raise ValueError(f"not a literal: {text}")
+
+
+def _fold(value: Any) -> Any:
+    return value.lower() if isinstance(value, str) else value
+
+
+def _compare(op: str, left: Any, right: Any) -> bool:
+    left, right = _fold(left), _fold(right)
+    if op == "eq":
+        return bool(left == right)
+    if op == "ne":
+        return bool(left != right)
+    if left is None or right is None:
+        return False
+    try:
+        return bool(
+            {"ge": left >= right, "le": left <= right, "gt": left > right, "lt": left < right}[op]
+        )
+    except TypeError:
+        return False
+
+
+def _either(first: Predicate, second: Predicate) -> Predicate:
+    return lambda r, g: first(r, g) or second(r, g)
+
+
+def _both(first: Predicate, second: Predicate) -> Predicate:
+    return lambda r, g: first(r, g) and second(r, g)
+
+
+class _Parser:
+    def __init__(self, text: str, props: Mapping[str, str], type_name: str) -> None:
+        self.tokens = self._tokenize(text)
+        self.pos = 0
+        self.props = {name.lower(): name for name in props}
+        self.type_name = type_name
+        self.advanced = False
+        self.id_only = True
+        self.ids: list[str] = []
+
+    @staticmethod
+    def _tokenize(text: str) -> list[tuple[str, str]]:
+        tokens, pos = [], 0
+        while pos < len(text):
+            if text[pos:].strip() == "":
+                break
+            match = _TOKEN.match(text, pos)
+            if not match or match.end() == pos:
+                raise ValueError(f"unexpected text at {pos}")
+            kind = match.lastgroup or ""
+            tokens.append((kind, match.group(kind)))
+            pos = match.end()
+        return tokens
+
+    def peek(self) -> tuple[str, str] | None:
+        return self.tokens[self.pos] if self.pos < len(self.tokens) else None
+
+    def take(self, expected: str | None = None) -> tuple[str, str]:
+        token = self.peek()
+        if token is None or (expected is not None and token[1].lower() != expected):
+            raise ValueError(f"expected {expected or 'more'}")
+        self.pos += 1
+        return token
+
+    def at_word(self, *words: str) -> bool:
+        token = self.peek()
+        return token is not None and token[0] == "word" and token[1].lower() in words
+
+    def prop(self) -> str:
+        kind, text = self.take()
+        if kind != "word":
+            raise ValueError("expected a property")
+        name = self.props.get(text.lower())
+        if name is None:
+            raise unsupported_query(
+                f"Unsupported or invalid query filter clause specified for property '{text}' "
+                f"of resource '{self.type_name}'."
+            )
+        if name != "id":
+            self.id_only = False
+        return name
+
+    def expression(self) -> Predicate:
+        left = self.conjunction()
+        while self.at_word("or"):
+            self.take()
+            left = _either(left, self.conjunction())
+        return left
+
+    def conjunction(self) -> Predicate:
+        left = self.unary()
+        while self.at_word("and"):
+            self.take()
+            self.id_only = False
+            left = _both(left, self.unary())
+        return left
+
+    def unary(self) -> Predicate:
+        if self.at_word("not"):
+            self.take()
+            self.advanced = True
+            inner = self.unary()
+            return lambda r, g: not inner(r, g)
+        return self.primary()
+
+    def primary(self) -> Predicate:
+        token = self.peek()
+        if token == ("punct", "("):
+            self.take()
+            inner = self.expression()
+            self.take(")")
+            return inner
+        if self.at_word("startswith", "endswith"):
+            func = self.take()[1].lower()
+            self.take("(")
+            name = self.prop()
+            self.take(",")
+            value = _literal(self.take())
+            self.take(")")
+            if not isinstance(value, str):
+                raise ValueError("startswith/endswith take a string")
+            self.id_only = False
+            needle = value.lower()
+            if func == "endswith":
+                self.advanced = True
+                return lambda r, g: str(g(r, name) or "").lower().endswith(needle)
+            return lambda r, g: str(g(r, name) or "").lower().startswith(needle)
+        if token is not None and token[0] == "word" and token[1].lower() in ("contains", "any"):
+            raise unsupported_query("Unsupported Query.")
+        name = self.prop()
+        op = self.take()[1].lower()
+        if op == "in":
+            self.take("(")
+            values = [_literal(self.take())]
+            while self.peek() == ("punct", ","):
+                self.take()
+                values.append(_literal(self.take()))
+            self.take(")")
+            folded = {_fold(v) for v in values}
+            if name == "id":
+                self.ids.extend(str(v) for v in values)
+            return lambda r, g: _fold(g(r, name)) in folded
+        if op not in _COMPARE:
+            raise ValueError(f"unknown operator {op}")
+        value = _literal(self.take())
+        if op in _ADVANCED_OPS or value is None:
+            self.advanced = True
+        if name == "id" and op == "eq":
+            self.ids.append(str(value))
+        elif name == "id":
+            self.id_only = False
+        return lambda r, g: _compare(op, g(r, name), value)
+
+
+def parse_filter(text: str | None, props: Mapping[str, str], type_name: str) -> Filter | None:
+    """Compile ``$filter`` over the filterable ``props`` (name -> Edm type) of ``type_name``."""
+    if text is None or not text.strip():
+        return None
+    parser = _Parser(text, props, type_name)
+    try:
+        predicate = parser.expression()
+        if parser.peek() is not None:
+            raise ValueError("trailing text")
+    except GraphError:
+        raise
+    except (ValueError, IndexError) as exc:
+        raise bad_request(f"Invalid filter clause: {exc}", "BadRequest") from None
+    ids = tuple(parser.ids) if parser.id_only and parser.ids else None
+    return Filter(predicate, parser.advanced, ids)

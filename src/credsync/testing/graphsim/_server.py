@@ -1,0 +1,220 @@
+"""HTTP: a Starlette app (identity platform routes and Graph under /v1.0) served over TLS by
+uvicorn (h11) in a background thread with its own event loop."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import contextlib
+import socket
+import threading
+import time
+from collections.abc import Awaitable, Callable, MutableMapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from ._auth import aad_time
+from ._errors import AadError, aad_error_body
+from ._graph import GraphRequest
+
+if TYPE_CHECKING:
+    from ._simulator import GraphSimulator
+
+__all__ = ["ServerThread", "build_app"]
+
+Scope = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
+Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
+_METHODS = ["GET", "POST", "PATCH", "PUT", "DELETE"]
+_NO_STORE = {"Cache-Control": "no-store, no-cache", "Pragma": "no-cache"}
+
+
+async def _drop(request: Request) -> None:
+    """Close the connection without an answer (an injected status-0 fault)."""
+    cycle = request.scope.get("graphsim.cycle")
+    transport = getattr(cycle, "transport", None)
+    if transport is None:
+        raise ConnectionAbortedError("injected connection drop")
+    transport.abort()
+    for _ in range(100):
+        if getattr(cycle, "disconnected", True):
+            break
+        await asyncio.sleep(0.001)
+
+
+def build_app(sim: GraphSimulator) -> Callable[[Scope, Receive, Send], Awaitable[None]]:
+    def aad_reply(err: AadError) -> Response:
+        return JSONResponse(
+            aad_error_body(err, when=aad_time(sim.clock)), status_code=err.status, headers=_NO_STORE
+        )
+
+    async def discovery(request: Request) -> Response:
+        try:
+            doc = sim.authority.openid_configuration(sim.url, request.path_params["tenant"])
+        except AadError as err:
+            return aad_reply(err)
+        return JSONResponse(doc)
+
+    async def keys(request: Request) -> Response:
+        return JSONResponse(sim.authority.jwks())
+
+    async def token(request: Request) -> Response:
+        ref = request.path_params["tenant"]
+        form = dict(parse_qsl((await request.body()).decode("utf-8", "replace")))
+        basic = None
+        header = request.headers.get("authorization", "")
+        if header.lower().startswith("basic "):
+            try:
+                user, _, secret = base64.b64decode(header[6:]).decode().partition(":")
+                basic = (user, secret)
+            except (binascii.Error, UnicodeDecodeError):
+                basic = None
+        tenant = sim.find_tenant(ref)
+        if tenant is not None:
+            fault = tenant.take_fault("POST", request.url.path)
+            if fault is not None:
+                if fault.status == 0:
+                    await _drop(request)
+                    return Response(status_code=500)
+                headers = dict(_NO_STORE)
+                if fault.retry_after is not None:
+                    headers["Retry-After"] = str(fault.retry_after)
+                body = aad_error_body(
+                    AadError(
+                        fault.status,
+                        fault.code or "temporarily_unavailable",
+                        90033,
+                        fault.message or "A transient error has occurred. Please try again.",
+                    ),
+                    when=aad_time(sim.clock),
+                )
+                return JSONResponse(body, status_code=fault.status, headers=headers)
+        endpoints = {f"{sim.url}/{ref}/oauth2/v2.0/token"}
+        if tenant is not None:
+            endpoints.add(f"{sim.url}/{tenant.id}/oauth2/v2.0/token")
+        try:
+            answer = sim.authority.token(ref, form, endpoints, basic)
+        except AadError as err:
+            return aad_reply(err)
+        return JSONResponse(answer, headers=_NO_STORE)
+
+    async def graph(request: Request) -> Response:
+        path = request.url.path[len("/v1.0") :] or "/"
+        pairs = parse_qsl(
+            request.scope.get("query_string", b"").decode("utf-8", "replace"),
+            keep_blank_values=True,
+        )
+        body = await request.body()
+        graph_request = GraphRequest.make(request.method, path, pairs, dict(request.headers), body)
+        reply = sim.pipeline.handle(graph_request)
+        if reply.drop:
+            await _drop(request)
+            return Response(status_code=500)
+        return Response(
+            reply.payload(),
+            status_code=reply.status,
+            headers=reply.headers,
+            media_type=reply.content_type,
+        )
+
+    async def unknown(request: Request) -> Response:
+        return JSONResponse(
+            {
+                "error": {
+                    "code": "BadRequest",
+                    "message": f"Invalid version or path: {request.url.path}",
+                }
+            },
+            status_code=400,
+        )
+
+    app = Starlette(
+        routes=[
+            Route("/v1.0", graph, methods=_METHODS),
+            Route("/v1.0/{rest:path}", graph, methods=_METHODS),
+            Route("/{tenant}/v2.0/.well-known/openid-configuration", discovery, methods=["GET"]),
+            Route("/{tenant}/discovery/v2.0/keys", keys, methods=["GET"]),
+            Route("/{tenant}/oauth2/v2.0/token", token, methods=["POST"]),
+            Route("/{rest:path}", unknown, methods=_METHODS),
+        ]
+    )
+
+    async def outer(scope: Scope, receive: Receive, send: Send) -> None:
+        # uvicorn's send is a bound method of the request's cycle, which holds the transport
+        scope["graphsim.cycle"] = getattr(send, "__self__", None)
+        await app(scope, receive, send)
+
+    return outer
+
+
+class ServerThread:
+    """uvicorn serving ``app`` on an already bound socket, in a thread of its own."""
+
+    def __init__(
+        self,
+        app: Callable[[Scope, Receive, Send], Awaitable[None]],
+        sock: socket.socket,
+        cert: Path,
+        key: Path,
+    ) -> None:
+        config = uvicorn.Config(
+            app,
+            ssl_certfile=str(cert),
+            ssl_keyfile=str(key),
+            http="h11",
+            loop="asyncio",
+            lifespan="off",
+            log_config=None,
+            log_level="warning",
+            access_log=False,
+            timeout_keep_alive=75,
+            timeout_graceful_shutdown=2,
+        )
+        self._server = uvicorn.Server(config)
+        self._sock = sock
+        self._error: BaseException | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread = threading.Thread(target=self._run, name="graphsim", daemon=True)
+
+    async def _serve(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        await self._server.serve(sockets=[self._sock])
+
+    def _run(self) -> None:
+        try:
+            asyncio.run(self._serve())
+        except BaseException as exc:  # reported by start()
+            self._error = exc
+
+    def _abort_connections(self) -> None:
+        """Idle keep-alive connections would hold a TLS shutdown open: cut them."""
+        for connection in list(self._server.server_state.connections):
+            transport = getattr(connection, "transport", None)
+            if transport is not None:
+                transport.abort()
+
+    def start(self, timeout: float = 10.0) -> None:
+        self._thread.start()
+        deadline = time.monotonic() + timeout
+        while not self._server.started:
+            if self._error is not None or not self._thread.is_alive():
+                raise RuntimeError(f"the Graph simulator did not start: {self._error!r}")
+            if time.monotonic() > deadline:
+                raise RuntimeError("the Graph simulator did not start in time")
+            time.sleep(0.01)
+
+    def stop(self) -> None:
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
+                loop.call_soon_threadsafe(self._abort_connections)
+        self._server.should_exit = True
+        self._thread.join(timeout=10)

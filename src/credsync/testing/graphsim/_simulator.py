@@ -1,0 +1,270 @@
+"""GraphSimulator: tenants, the clock, the TLS material, and the server that plays the Microsoft
+identity platform and Graph v1.0 for them on one 127.0.0.1 port."""
+
+from __future__ import annotations
+
+import random
+import shutil
+import socket
+import tempfile
+import threading
+from collections import Counter
+from datetime import datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from . import _batch, _delta, _directory, _groups, _users
+from ._auth import Authority
+from ._clock import SimClock
+from ._graph import Pipeline, Router
+from ._seed import guid, seed_groups, seed_users, sku_records
+from ._server import ServerThread, build_app
+from ._tenant import SimApp, SimTenant
+from ._tls import make_server_tls
+from ._tokens import TokenBox
+
+__all__ = ["DEFAULT_PERMISSIONS", "DEFAULT_ROLE", "GraphSimulator"]
+
+DEFAULT_PERMISSIONS = (
+    "User.ReadWrite.All",
+    "User-PasswordProfile.ReadWrite.All",
+    "Group.ReadWrite.All",
+    "Directory.Read.All",
+)
+DEFAULT_ROLE = "Privileged Authentication Administrator"
+
+
+def _router() -> Router:
+    router = Router()
+    _batch.register(router)
+    _delta.register(router)  # before /users/{id}
+    _users.register(router)
+    _groups.register(router)
+    _directory.register(router)
+    return router
+
+
+class GraphSimulator:
+    """Microsoft Graph v1.0 and the identity platform for simulated tenants, over HTTPS on
+    127.0.0.1 (``port=0``: any free port) with a test CA of its own. ``seed`` makes tenant ids,
+    app ids and seeded directory contents the same from run to run."""
+
+    def __init__(self, port: int = 0, seed: int = 1) -> None:
+        self.seed = seed
+        self._rng = random.Random(seed)  # noqa: S311 - seeded test data, not security
+        self._lock = threading.RLock()
+        self.clock = SimClock()
+        self._tenants: dict[str, SimTenant] = {}
+        self._by_domain: dict[str, SimTenant] = {}
+        self._tls = make_server_tls()
+        self._dir = Path(tempfile.mkdtemp(prefix="credsync-graphsim-"))
+        self.ca_file = self._dir / "ca.pem"
+        self.ca_file.write_text(self._tls.ca_pem)
+        self._cert_file = self._dir / "server.pem"
+        self._cert_file.write_text(self._tls.cert_pem)
+        self._key_file = self._dir / "server-key.pem"
+        self._key_file.touch(mode=0o600)
+        self._key_file.write_text(self._tls.key_pem)
+        self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._sock.bind(("127.0.0.1", port))
+        self.port: int = self._sock.getsockname()[1]
+        self.authority = Authority(self.clock, self.find_tenant)
+        self.tokens = TokenBox()
+        self.pipeline = Pipeline(_router(), self.authority, self.tokens, lambda: self.url)
+        self._server: ServerThread | None = None
+        self._stopped = False
+
+    def __repr__(self) -> str:
+        return f"GraphSimulator(url={self.url!r}, tenants={len(self._tenants)})"
+
+    # --- where ----------------------------------------------------------------------------
+    @property
+    def url(self) -> str:
+        return f"https://127.0.0.1:{self.port}"
+
+    @property
+    def graph_url(self) -> str:
+        return self.url
+
+    @property
+    def ca_pem(self) -> str:
+        return self._tls.ca_pem
+
+    def authority_url(self, tenant: SimTenant) -> str:
+        return f"{self.url}/{tenant.id}"
+
+    def info(self, tenant: SimTenant, app: SimApp | None = None) -> dict[str, Any]:
+        """What ``credsync simulate graph`` prints for a tenant and app (default: its own)."""
+        app = app or tenant.default_app
+        return {
+            "authority": self.authority_url(tenant),
+            "graph_url": self.graph_url,
+            "tenant_id": tenant.id,
+            "domain": tenant.domain,
+            "client_id": app.client_id,
+            "client_secret": app.client_secret,
+            "certificate_pem": app.certificate_pem,
+            "private_key_pem": app.private_key_pem,
+            "thumbprint_sha1": app.thumbprint_sha1,
+            "ca_file": str(self.ca_file),
+        }
+
+    # --- lifecycle ------------------------------------------------------------------------
+    def start(self) -> GraphSimulator:
+        with self._lock:
+            if self._stopped:
+                raise RuntimeError("this simulator was stopped; make a new one")
+            if self._server is None:
+                server = ServerThread(build_app(self), self._sock, self._cert_file, self._key_file)
+                server.start()
+                self._server = server
+        return self
+
+    def stop(self) -> None:
+        with self._lock:
+            if self._stopped:
+                return
+            self._stopped = True
+            if self._server is not None:
+                self._server.stop()
+            self._sock.close()
+            shutil.rmtree(self._dir, ignore_errors=True)
+
+    def __enter__(self) -> GraphSimulator:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    # --- time -----------------------------------------------------------------------------
+    def advance_clock(self, seconds: float) -> None:
+        self.clock.advance(seconds)
+
+    def now(self) -> datetime:
+        return self.clock.now()
+
+    # --- tenants --------------------------------------------------------------------------
+    @property
+    def tenants(self) -> list[SimTenant]:
+        with self._lock:
+            return list(self._tenants.values())
+
+    def find_tenant(self, ref: str) -> SimTenant | None:
+        """A tenant by its id or one of its domains."""
+        key = ref.lower()
+        with self._lock:
+            return self._tenants.get(key) or self._by_domain.get(key)
+
+    def _free_domain(self, domain: str) -> str:
+        if domain.lower() not in self._by_domain:
+            return domain
+        label, _, rest = domain.partition(".")
+        number = 2
+        while f"{label}{number}.{rest}".lower() in self._by_domain:
+            number += 1
+        return f"{label}{number}.{rest}"
+
+    def add_tenant(
+        self,
+        users: int = 100,
+        groups: int = 10,
+        domain: str = "contoso.test",
+        seed: int | None = None,
+        federated_domain: str | None = None,
+    ) -> SimTenant:
+        """A tenant with ``users`` and ``groups`` seeded (``seed``: default from the simulator's
+        seed), its default domain (made unique in this simulator: contoso2.test...), an initial
+        ``<name>.onmicrosoft.test`` domain, and an app with the default permissions and role."""
+        with self._lock:
+            tenant_seed = seed if seed is not None else self._rng.getrandbits(63)
+            rng = random.Random(tenant_seed)  # noqa: S311 - seeded test data
+            tenant_id = guid(rng)
+            while tenant_id in self._tenants:
+                tenant_id = guid(self._rng)
+            domain = self._free_domain(domain.lower())
+            initial = self._free_domain(f"{domain.split('.')[0]}.onmicrosoft.test")
+            tenant = SimTenant(
+                tenant_id=tenant_id,
+                domain=domain,
+                initial_domain=initial,
+                rng=rng,
+                clock=self.clock,
+            )
+            tenant.domains = [
+                _domain_record(initial, default=False, initial=True),
+                _domain_record(domain, default=True, initial=False),
+            ]
+            if federated_domain:
+                federated_domain = self._free_domain(federated_domain.lower())
+                tenant.domains.append(_domain_record(federated_domain, federated=True))
+                tenant.federation[federated_domain] = _federation(rng, federated_domain)
+            self._seed(tenant, rng, users, groups)
+            self._tenants[tenant_id] = tenant
+            for record in tenant.domains:
+                self._by_domain[record["id"].lower()] = tenant
+        tenant.default_app = tenant.add_app(DEFAULT_PERMISSIONS, DEFAULT_ROLE, "credsync")
+        return tenant
+
+    def _seed(self, tenant: SimTenant, rng: random.Random, users: int, groups: int) -> None:
+        store = tenant.store
+        records, roles = seed_users(rng, users, tenant.domain, f"corp.{tenant.domain}")
+        store.users.bulk_add(records)
+        store.upn_index.update((r["userPrincipalName"].lower(), r["id"]) for r in records)
+        store.admin_role.update(roles)
+        consumed: Counter[str] = Counter()
+        for record in records:
+            for licence in record.get("assignedLicenses", ()):
+                consumed[licence["skuId"]] += 1
+        tenant.skus = sku_records(tenant.id, dict(consumed), users)
+        ids = [r["id"] for r in records]
+        for group, members in seed_groups(rng, groups, tenant.domain, ids, "2024-01-01T00:00:00Z"):
+            store.groups.add(group)
+            store.members[group["id"]] = dict.fromkeys(members)
+
+
+def _domain_record(
+    name: str, *, default: bool = False, initial: bool = False, federated: bool = False
+) -> dict[str, Any]:
+    return {
+        "id": name,
+        "authenticationType": "Federated" if federated else "Managed",
+        "availabilityStatus": None,
+        "isAdminManaged": True,
+        "isDefault": default,
+        "isInitial": initial,
+        "isRoot": True,
+        "isVerified": True,
+        "manufacturer": None,
+        "model": None,
+        "passwordNotificationWindowInDays": 14,
+        "passwordValidityPeriodInDays": 2147483647,
+        "supportedServices": ["Email", "OfficeCommunicationsOnline"],
+        "state": None,
+    }
+
+
+def _federation(rng: random.Random, domain: str) -> dict[str, Any]:
+    return {
+        "id": guid(rng),
+        "displayName": f"{domain} federation",
+        "issuerUri": f"http://{domain}/adfs/services/trust",
+        "metadataExchangeUri": f"https://sts.{domain}/adfs/services/trust/mex",
+        "signingCertificate": "MIIC3jCCAcagAwIBAgIQ" + "A" * 40,
+        "nextSigningCertificate": None,
+        "passiveSignInUri": f"https://sts.{domain}/adfs/ls/",
+        "activeSignInUri": f"https://sts.{domain}/adfs/services/trust/2005/usernamemixed",
+        "signOutUri": f"https://sts.{domain}/adfs/ls/?wa=wsignout1.0",
+        "passwordResetUri": None,
+        "preferredAuthenticationProtocol": "wsFed",
+        "promptLoginBehavior": "nativeSupport",
+        "federatedIdpMfaBehavior": "acceptIfMfaDoneByFederatedIdp",
+        "isSignedAuthenticationRequestRequired": False,
+        "signingCertificateUpdateStatus": None,
+    }

@@ -1,0 +1,416 @@
+"""A simulated tenant: its directory (users, groups, domains, licences), its app registrations,
+its throttling and injected faults, its request counters, and the portal: what an admin in the
+Azure portal could do, for tests and demos (thread-safe; no throttling or permission checks)."""
+
+from __future__ import annotations
+
+import copy
+import random
+import secrets
+import threading
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from . import _ops
+from ._clock import SimClock
+from ._errors import GraphError
+from ._model import GROUP_DEFAULTS, USER_DEFAULTS, full_copy
+from ._passwords import matches, strong_password
+from ._permissions import ROLE_TEMPLATE_IDS
+from ._seed import guid
+from ._store import Store
+from ._throttle import ThrottleConfig, Throttler
+from ._tls import AppCertificate, make_app_certificate
+
+if TYPE_CHECKING:
+    from cryptography import x509
+
+__all__ = ["Fault", "SimApp", "SimTenant", "SimUser"]
+
+
+@dataclass(frozen=True)
+class SimApp:
+    """An app registration (and its service principal) with its credentials."""
+
+    client_id: str
+    client_secret: str = field(repr=False)
+    certificate_pem: str
+    private_key_pem: str = field(repr=False)
+    thumbprint_sha1: str  # hex, as the portal shows it
+    thumbprint_sha256: str
+    permissions: tuple[str, ...]
+    directory_role: str | None
+    service_principal_id: str
+    display_name: str
+    certificate: x509.Certificate = field(repr=False, compare=False)
+
+
+@dataclass(frozen=True)
+class SimUser:
+    id: str
+    upn: str
+    password: str = field(repr=False)
+
+
+@dataclass
+class Fault:
+    method: str
+    path_prefix: str
+    status: int
+    remaining: int
+    retry_after: int | None
+    code: str | None
+    message: str | None
+
+
+_STAT_KEYS = ("requests", "reads", "writes", "password_writes", "throttled", "batches", "tokens")
+
+
+class SimTenant:
+    def __init__(
+        self,
+        *,
+        tenant_id: str,
+        domain: str,
+        initial_domain: str,
+        rng: random.Random,
+        clock: SimClock,
+    ) -> None:
+        self.id = tenant_id
+        self.domain = domain
+        self.initial_domain = initial_domain
+        self.name = domain.split(".")[0].capitalize()
+        self.clock = clock
+        self.rng = rng
+        self.store = Store()
+        self.apps: dict[str, SimApp] = {}
+        self.skus: list[dict[str, Any]] = []
+        self.domains: list[dict[str, Any]] = []
+        self.federation: dict[str, dict[str, Any]] = {}
+        self._throttle = ThrottleConfig()
+        self.throttler = Throttler(self._throttle)
+        self._faults: list[Fault] = []
+        self._stats_lock = threading.Lock()
+        self._stats: Counter[str] = Counter()
+        self._by_status: Counter[int] = Counter()
+        self.default_app: SimApp
+
+    def __repr__(self) -> str:
+        return f"SimTenant(id={self.id!r}, domain={self.domain!r}, users={self.users_count()})"
+
+    # --- apps -----------------------------------------------------------------------------
+    def add_app(
+        self,
+        permissions: tuple[str, ...] | list[str] = ("User.Read.All",),
+        directory_role: str | None = None,
+        display_name: str | None = None,
+    ) -> SimApp:
+        """Register an app with these application permissions (admin-consented) and directory
+        role (None, or e.g. "User Administrator", "Privileged Authentication Administrator")."""
+        if directory_role is not None and directory_role not in ROLE_TEMPLATE_IDS:
+            raise ValueError(f"unknown directory role {directory_role!r}")
+        with self.store.lock:
+            client_id, sp_id = guid(self.rng), guid(self.rng)
+        cert: AppCertificate = make_app_certificate(f"credsync-sim-{client_id[:8]}")
+        app = SimApp(
+            client_id=client_id,
+            client_secret=f"{secrets.token_urlsafe(3)[:3]}8Q~{secrets.token_urlsafe(30)[:37]}",
+            certificate_pem=cert.certificate_pem,
+            private_key_pem=cert.private_key_pem,
+            thumbprint_sha1=cert.sha1_hex,
+            thumbprint_sha256=cert.sha256_hex,
+            permissions=tuple(permissions),
+            directory_role=directory_role,
+            service_principal_id=sp_id,
+            display_name=display_name or f"credsync app {len(self.apps) + 1}",
+            certificate=cert.certificate,
+        )
+        self.apps[client_id] = app
+        return app
+
+    # --- throttling, faults, counters ------------------------------------------------------
+    @property
+    def throttle(self) -> ThrottleConfig:
+        return self._throttle
+
+    @throttle.setter
+    def throttle(self, config: ThrottleConfig) -> None:
+        self._throttle = config
+        self.throttler = Throttler(config)
+
+    def inject_fault(
+        self,
+        method: str = "GET",
+        path_prefix: str = "/v1.0/users",
+        status: int = 503,
+        times: int = 1,
+        retry_after: int | None = None,
+        code: str | None = None,
+        message: str | None = None,
+    ) -> None:
+        """The next ``times`` requests whose method and path match fail with ``status`` (Graph's
+        error shape; Retry-After if given); status 0 drops the connection without an answer.
+        ``method="*"`` matches any method; the path includes "/v1.0"."""
+        with self._stats_lock:
+            self._faults.append(
+                Fault(
+                    method.upper(), path_prefix.lower(), status, times, retry_after, code, message
+                )
+            )
+
+    def take_fault(self, method: str, path: str) -> Fault | None:
+        lowered = path.lower()
+        with self._stats_lock:
+            for fault in self._faults:
+                if fault.method in ("*", method.upper()) and lowered.startswith(fault.path_prefix):
+                    fault.remaining -= 1
+                    if fault.remaining <= 0:
+                        self._faults.remove(fault)
+                    return fault
+        return None
+
+    def clear_faults(self) -> None:
+        with self._stats_lock:
+            self._faults.clear()
+
+    def stats_add(self, key: str, count: int = 1) -> None:
+        with self._stats_lock:
+            self._stats[key] += count
+
+    def count_status(self, status: int) -> None:
+        with self._stats_lock:
+            self._by_status[status] += 1
+            if status == 429:
+                self._stats["throttled"] += 1
+
+    @property
+    def stats(self) -> dict[str, Any]:
+        with self._stats_lock:
+            found: dict[str, Any] = {key: self._stats[key] for key in _STAT_KEYS}
+            found["by_status"] = dict(self._by_status)
+            return found
+
+    def reset_stats(self) -> None:
+        with self._stats_lock:
+            self._stats.clear()
+            self._by_status.clear()
+
+    # --- domains --------------------------------------------------------------------------
+    def domain_names(self) -> set[str]:
+        return {d["id"].lower() for d in self.domains if d["isVerified"]}
+
+    def federated(self, upn: str) -> bool:
+        return upn.rsplit("@", 1)[-1].lower() in self.federation
+
+    # --- the portal: users -----------------------------------------------------------------
+    def _live_user(self, user_id: str) -> dict[str, Any]:
+        record = self.store.user(user_id)
+        if record is None:
+            raise KeyError(f"no user {user_id!r} in tenant {self.id}")
+        return record
+
+    def create_user(
+        self,
+        upn: str | None = None,
+        password: str | None = None,
+        display_name: str | None = None,
+        enabled: bool = True,
+        on_premises_sync: bool = False,
+        admin_role: str | None = None,
+        usage_location: str | None = None,
+    ) -> SimUser:
+        if admin_role is not None and admin_role not in ROLE_TEMPLATE_IDS:
+            raise ValueError(f"unknown directory role {admin_role!r}")
+        with self.store.lock:
+            user_id = guid(self.rng)
+            if upn is None:
+                upn = f"user.{user_id[:8]}@{self.domain}"
+            if password is None:
+                password = strong_password(self.rng)
+            alias = upn.split("@")[0]
+            record: dict[str, Any] = {
+                "id": user_id,
+                "userPrincipalName": upn,
+                "displayName": display_name or alias,
+                "mail": upn,
+                "mailNickname": alias,
+                "accountEnabled": enabled,
+                "usageLocation": usage_location,
+                "userType": "Member",
+                "passwordProfile": {"forceChangePasswordNextSignIn": False},
+            }
+            try:
+                _ops.check_upn(self, upn)
+                _ops.add_user(self, record, password, admin_role)
+            except GraphError as exc:
+                raise ValueError(exc.message) from None
+            if on_premises_sync:
+                self._sync_fields(record)
+            return SimUser(user_id, upn, password)
+
+    def _sync_fields(self, record: dict[str, Any]) -> None:
+        sam = record["mailNickname"].replace(".", "")[:20]
+        onprem = f"corp.{self.domain}"
+        record.update(
+            onPremisesSyncEnabled=True,
+            onPremisesSamAccountName=sam,
+            onPremisesDomainName=onprem,
+            onPremisesUserPrincipalName=f"{sam}@{onprem}",
+            onPremisesImmutableId=guid(self.rng)[:22] + "==",
+            onPremisesLastSyncDateTime=self.clock.iso_now(),
+        )
+
+    def get_user(self, user_id: str) -> dict[str, Any]:
+        """A copy of the stored user (Graph property names; soft-deleted users too)."""
+        with self.store.lock:
+            record = self.store.user(user_id) or self.store.users.deleted.get(user_id)
+            if record is None:
+                raise KeyError(f"no user {user_id!r} in tenant {self.id}")
+            return full_copy(record, USER_DEFAULTS)
+
+    def admin_role(self, user_id: str) -> str | None:
+        with self.store.lock:
+            return self.store.admin_role.get(self._live_user(user_id)["id"])
+
+    def set_admin_role(self, user_id: str, role: str | None) -> None:
+        if role is not None and role not in ROLE_TEMPLATE_IDS:
+            raise ValueError(f"unknown directory role {role!r}")
+        with self.store.lock:
+            record = self._live_user(user_id)
+            if role is None:
+                self.store.admin_role.pop(record["id"], None)
+            else:
+                self.store.admin_role[record["id"]] = role
+
+    def set_password(self, user_id: str, password: str, force_change: bool = False) -> None:
+        """A portal reset (also for on-premises-synced users, as their sync would do)."""
+        with self.store.lock:
+            record = self._live_user(user_id)
+            try:
+                _ops.set_password(self, record, password, force=force_change)
+            except GraphError as exc:
+                raise ValueError(exc.message) from None
+            self.store.touch_user(record["id"])
+
+    def check_password(self, user_id: str, password: str) -> bool:
+        """What a sign-in would say about the password (tests only; never over HTTP)."""
+        with self.store.lock:
+            record = self.store.user(user_id)
+            if record is None:
+                return False
+            return matches(self.store.password_hash.get(record["id"]), password)
+
+    def update_user(self, user_id: str, **changes: Any) -> None:
+        """Portal edits of user properties (Graph names; no validation beyond the UPN)."""
+        with self.store.lock:
+            record = self._live_user(user_id)
+            try:
+                _ops.update_user(self, record, changes)
+            except GraphError as exc:
+                raise ValueError(exc.message) from None
+
+    def disable(self, user_id: str) -> None:
+        self.update_user(user_id, accountEnabled=False)
+
+    def enable(self, user_id: str) -> None:
+        self.update_user(user_id, accountEnabled=True)
+
+    def set_on_premises_sync(self, user_id: str, enabled: bool = True) -> None:
+        with self.store.lock:
+            record = self._live_user(user_id)
+            if enabled:
+                self._sync_fields(record)
+            else:
+                record["onPremisesSyncEnabled"] = None
+            self.store.touch_user(record["id"])
+
+    def soft_delete(self, user_id: str) -> None:
+        with self.store.lock:
+            record = self._live_user(user_id)
+            _ops.soft_delete(self, "user", record["id"])
+
+    def restore(self, object_id: str) -> None:
+        with self.store.lock:
+            try:
+                _ops.restore(self, object_id)
+            except GraphError as exc:
+                raise ValueError(exc.message) from None
+
+    def hard_delete(self, object_id: str) -> None:
+        with self.store.lock:
+            record = self.store.user(object_id)
+            _ops.hard_delete(self, record["id"] if record else object_id)
+
+    def users_count(self) -> int:
+        with self.store.lock:
+            return len(self.store.users)
+
+    def user_ids(self) -> list[str]:
+        """Ids of the live users, in creation order."""
+        with self.store.lock:
+            return list(self.store.users.live)
+
+    # --- the portal: groups ----------------------------------------------------------------
+    def create_group(
+        self,
+        display_name: str,
+        *,
+        unified: bool = False,
+        members: tuple[str, ...] | list[str] = (),
+        on_premises_sync: bool = False,
+    ) -> str:
+        """A Microsoft 365 (``unified``) or security group; returns its id."""
+        with self.store.lock:
+            group_id = guid(self.rng)
+            nickname = "".join(c for c in display_name.lower() if c.isalnum()) or "group"
+            record: dict[str, Any] = {
+                "id": group_id,
+                "displayName": display_name,
+                "groupTypes": ["Unified"] if unified else [],
+                "mailEnabled": unified,
+                "mailNickname": nickname,
+                "securityEnabled": not unified,
+                "mail": f"{nickname}@{self.domain}" if unified else None,
+                "createdDateTime": self.clock.iso_now(),
+            }
+            if on_premises_sync:
+                record["onPremisesSyncEnabled"] = True
+            self.store.groups.add(record)
+            self.store.members[group_id] = {}
+            self.store.touch_group(group_id)
+            for member in members:
+                self.store.add_member(group_id, self._live_user(member)["id"])
+            return group_id
+
+    def get_group(self, group_id: str) -> dict[str, Any]:
+        with self.store.lock:
+            record = self.store.groups.live.get(group_id) or self.store.groups.deleted.get(group_id)
+            if record is None:
+                raise KeyError(f"no group {group_id!r} in tenant {self.id}")
+            return full_copy(record, GROUP_DEFAULTS)
+
+    def group_members(self, group_id: str) -> list[str]:
+        with self.store.lock:
+            return list(self.store.members.get(group_id, {}))
+
+    def add_member(self, group_id: str, member_id: str) -> None:
+        with self.store.lock:
+            self.store.add_member(group_id, member_id)
+
+    def remove_member(self, group_id: str, member_id: str) -> None:
+        with self.store.lock:
+            self.store.remove_member(group_id, member_id)
+
+    def soft_delete_group(self, group_id: str) -> None:
+        with self.store.lock:
+            _ops.soft_delete(self, "group", group_id)
+
+    def group_ids(self) -> list[str]:
+        with self.store.lock:
+            return list(self.store.groups.live)
+
+    # --- the portal: licences ---------------------------------------------------------------
+    def subscribed_skus(self) -> list[dict[str, Any]]:
+        with self.store.lock:
+            return copy.deepcopy(self.skus)

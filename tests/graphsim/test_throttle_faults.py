@@ -1,0 +1,95 @@
+"""Throttling by resource units (429 + Retry-After and Graph's headers) and injected faults."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from credsync.testing.graphsim import ThrottleConfig
+
+from .conftest import Graph, error_of
+
+
+def test_reads_are_throttled_with_retry_after(graph: Graph, tenant, sim) -> None:
+    tenant.throttle = ThrottleConfig(read_units=10, read_window=100.0)
+    statuses = []
+    for _ in range(8):
+        answer = graph.get("/users", params={"$top": 1})  # 2 units each (no $select)
+        statuses.append(answer.status_code)
+        assert answer.headers["x-ms-resource-unit"] == "2"
+    assert statuses == [200] * 5 + [429] * 3
+    assert int(answer.headers["Retry-After"]) == 20  # 2 units at 0.1 unit/s
+    assert answer.headers["x-ms-throttle-information"] == "ResourceUnitLimitExceeded"
+    assert tenant.id in answer.headers["x-ms-throttle-scope"]
+    assert float(answer.headers["x-ms-throttle-limit-percentage"]) >= 0.8
+    assert error_of(answer)["code"] == "TooManyRequests"
+    assert error_of(answer)["message"] == "Too many requests."
+    assert tenant.stats["throttled"] == 3
+    assert tenant.stats["by_status"][429] == 3
+    selected = graph.get("/users", params={"$select": "id"})
+    assert selected.status_code == 429
+    sim.advance_clock(20)  # refills the bucket
+    ok = graph.get("/users", params={"$select": "id", "$top": 1})
+    assert ok.status_code == 200
+    assert ok.headers["x-ms-resource-unit"] == "1"  # $select takes one off
+
+
+def test_throttling_can_be_switched_off(graph: Graph, tenant) -> None:
+    tenant.throttle = ThrottleConfig(enabled=False, read_units=1, read_window=100.0)
+    assert all(graph.get("/users").status_code == 200 for _ in range(5))
+
+
+def test_throttling_is_per_app(http, sim, tenant, graph: Graph) -> None:
+    tenant.throttle = ThrottleConfig(read_units=2, read_window=100.0)
+    assert graph.get("/users").status_code == 200
+    assert graph.get("/users").status_code == 429
+    other = Graph(http, sim, tenant, tenant.add_app(permissions=("User.Read.All",)))
+    assert other.get("/users").status_code == 200
+
+
+def test_write_bucket(graph: Graph, tenant) -> None:
+    tenant.throttle = ThrottleConfig(write_units=2, write_window=150.0)
+    user = tenant.create_user()
+    results = [graph.patch(f"/users/{user.id}", {"jobTitle": str(i)}) for i in range(3)]
+    assert [r.status_code for r in results] == [204, 204, 429]
+    assert results[2].headers["x-ms-throttle-information"] == "WriteLimitExceeded"
+    assert int(results[2].headers["Retry-After"]) == 75
+    assert graph.get("/users").status_code == 200  # reads have their own bucket
+
+
+def test_injected_faults(graph: Graph, tenant) -> None:
+    tenant.inject_fault(method="GET", path_prefix="/v1.0/users", status=503, times=2, retry_after=3)
+    first, second, third = (graph.get("/users") for _ in range(3))
+    assert (first.status_code, second.status_code, third.status_code) == (503, 503, 200)
+    assert first.headers["Retry-After"] == "3"
+    assert error_of(first)["code"] == "ServiceUnavailable"
+    tenant.inject_fault(
+        method="PATCH", path_prefix="/v1.0/users/", status=429, code="Custom", message="Slow down"
+    )
+    user = tenant.create_user()
+    assert graph.get(f"/users/{user.id}").status_code == 200  # method must match
+    custom = graph.patch(f"/users/{user.id}", {"jobTitle": "x"})
+    assert custom.status_code == 429
+    assert error_of(custom)["code"] == "Custom"
+    assert error_of(custom)["message"] == "Slow down"
+    assert tenant.stats["by_status"][503] == 2
+
+
+def test_dropped_connection(graph: Graph, tenant) -> None:
+    tenant.inject_fault(method="GET", path_prefix="/v1.0/users", status=0)
+    with pytest.raises(httpx.RemoteProtocolError):
+        graph.get("/users")
+    assert graph.get("/users").status_code == 200
+
+
+def test_stats(graph: Graph, tenant) -> None:
+    tenant.reset_stats()
+    graph.get("/users")
+    user = tenant.create_user()
+    graph.patch(f"/users/{user.id}", {"passwordProfile": {"password": "Stat1stics!ok"}})
+    stats = tenant.stats
+    assert stats["requests"] == 2
+    assert stats["reads"] == 1
+    assert stats["writes"] == 1
+    assert stats["password_writes"] == 1
+    assert stats["by_status"] == {200: 1, 204: 1}
