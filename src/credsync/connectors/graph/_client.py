@@ -157,6 +157,7 @@ class GraphClient:
         where: str,
         params: Mapping[str, str] | None = None,
         json: Any = None,
+        headers: Mapping[str, str] | None = None,
         retry_connection: bool | None = None,
     ) -> httpx.Response:
         """The answer to ``method url`` after retries (any status: the caller maps errors)."""
@@ -172,7 +173,7 @@ class GraphClient:
                     url,
                     params=params,
                     json=json,
-                    headers={"Authorization": f"Bearer {token}"},
+                    headers={**(headers or {}), "Authorization": f"Bearer {token}"},
                 )
             except httpx.HTTPError as exc:
                 err = translate(exc, name=self.name, where=where)
@@ -202,20 +203,31 @@ class GraphClient:
                 continue
             return response
 
-    async def get_json(self, url: str, *, where: str, params: Mapping[str, str] | None = None
-                       ) -> tuple[int, Any, httpx.Response]:  # fmt: skip
+    async def get_json(
+        self,
+        url: str,
+        *,
+        where: str,
+        params: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> tuple[int, Any, httpx.Response]:
         """(status, parsed body or None, response) of a GET."""
-        response = await self.request("GET", url, where=where, params=params)
+        response = await self.request("GET", url, where=where, params=params, headers=headers)
         return response.status_code, _json(response), response
 
     async def pages(
-        self, path: str, *, where: str, params: Mapping[str, str] | None = None
+        self,
+        path: str,
+        *,
+        where: str,
+        params: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> AsyncGenerator[tuple[int, Any, httpx.Response], None]:
-        """Each page of a listing as (status, body, response), following nextLinks. A page
-        with an error status ends the listing (the caller raises)."""
+        """Each page of a listing as (status, body, response), following nextLinks (with the
+        same ``headers``). A page with an error status ends the listing (the caller raises)."""
         seen: set[str] = set()
         fetch: asyncio.Task[tuple[int, Any, httpx.Response]] | None = asyncio.ensure_future(
-            self.get_json(path, where=where, params=params)
+            self.get_json(path, where=where, params=params, headers=headers)
         )
         try:
             count = 0
@@ -235,7 +247,9 @@ class GraphClient:
                             f"(next: {link})"
                         )
                     seen.add(link)
-                    fetch = asyncio.ensure_future(self.get_json(self.url_for(link), where=where))
+                    fetch = asyncio.ensure_future(
+                        self.get_json(self.url_for(link), where=where, headers=headers)
+                    )
                 yield status, body, response
         finally:
             if fetch is not None:

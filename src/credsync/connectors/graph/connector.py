@@ -256,7 +256,8 @@ class GraphConnector:
         object when delta sent only some properties, None when removed; the deltaLink).
         ``refusable``: a 400/410 page raises :class:`_CursorRefused`."""
         seen: dict[str, Account | dict[str, Any] | None] = {}
-        pages = self._client.pages(start, where=where, params=params)
+        prefer = {"Prefer": f"odata.maxpagesize={PAGE_SIZE}"}  # delta pages default to 100
+        pages = self._client.pages(start, where=where, params=params, headers=prefer)
         try:
             async for status, body, response in pages:
                 if status != 200 or not isinstance(body, dict):
