@@ -93,3 +93,14 @@ def test_stats(graph: Graph, tenant) -> None:
     assert stats["writes"] == 1
     assert stats["password_writes"] == 1
     assert stats["by_status"] == {200: 1, 204: 1}
+
+
+def test_a_fault_for_the_same_route_replaces_the_last(graph: Graph, tenant) -> None:
+    tenant.inject_fault(method="GET", path_prefix="/v1.0/users", status=503, times=50)
+    assert graph.get("/users").status_code == 503
+    tenant.inject_fault(method="GET", path_prefix="/v1.0/users", status=500, times=1)
+    assert graph.get("/users").status_code == 500
+    assert graph.get("/users").status_code == 200
+    tenant.inject_fault(method="GET", path_prefix="/v1.0/users", status=503, times=50)
+    tenant.inject_fault(method="GET", path_prefix="/v1.0/users", status=503, times=0)
+    assert graph.get("/users").status_code == 200

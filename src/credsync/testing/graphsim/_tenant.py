@@ -151,13 +151,19 @@ class SimTenant:
     ) -> None:
         """The next ``times`` requests whose method and path match fail with ``status`` (Graph's
         error shape; Retry-After if given); status 0 drops the connection without an answer.
-        ``method="*"`` matches any method; the path includes "/v1.0"."""
+        ``method="*"`` matches any method; the path includes "/v1.0". A fault for the same method
+        and prefix replaces the one before; ``times=0`` just removes it."""
+        fault = Fault(
+            method.upper(), path_prefix.lower(), status, times, retry_after, code, message
+        )
         with self._stats_lock:
-            self._faults.append(
-                Fault(
-                    method.upper(), path_prefix.lower(), status, times, retry_after, code, message
-                )
-            )
+            self._faults = [
+                f
+                for f in self._faults
+                if (f.method, f.path_prefix) != (fault.method, fault.path_prefix)
+            ]
+            if times > 0:
+                self._faults.append(fault)
 
     def take_fault(self, method: str, path: str) -> Fault | None:
         lowered = path.lower()
