@@ -153,6 +153,18 @@ def test_directory_roles_are_named(gw: GraphWorld) -> None:
             run(conn.close())
 
 
+def test_insecure_skip_verify_is_a_tls_warning(gw: GraphWorld) -> None:
+    conn = gw.connector(ca_file=gw.wrong_ca_file(), insecure_skip_verify=True)
+    try:
+        steps = steps_of(conn)
+        assert steps["tls"].outcome is StepOutcome.WARNING
+        assert "NOT checked" in steps["tls"].detail
+        assert steps["token"].outcome is StepOutcome.OK
+        assert steps["read users"].outcome is StepOutcome.OK
+    finally:
+        run(conn.close())
+
+
 def test_an_unreachable_authority_fails_the_first_step(gw: GraphWorld) -> None:
     conn = gw.connector(options={"authority": "https://127.0.0.1:1"})
     try:

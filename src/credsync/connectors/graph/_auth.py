@@ -32,6 +32,7 @@ import re
 import tempfile
 import threading
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -40,6 +41,7 @@ import msal
 import requests
 from requests import PreparedRequest, Response
 from requests.adapters import HTTPAdapter
+from urllib3.exceptions import InsecureRequestWarning
 
 from credsync.connectors.base import DirectoryConfig
 from credsync.connectors.graph._errors import token_error, translate
@@ -78,7 +80,11 @@ class _Adapter(HTTPAdapter):
 
 
 def _session(verify: str | bool, timeout: float) -> tuple[requests.Session, _Adapter]:
-    """requests without the environment's CA bundle and proxies (``trust_env`` off)."""
+    """requests without the environment's CA bundle and proxies (``trust_env`` off). Without
+    verification (the directory's explicit, logged choice) urllib3 would warn on every token
+    request: that warning is silenced."""
+    if verify is False:
+        warnings.filterwarnings("ignore", category=InsecureRequestWarning)
     session = requests.Session()
     session.trust_env = False
     session.verify = verify

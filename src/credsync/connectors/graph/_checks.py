@@ -166,6 +166,8 @@ async def probe_tls(endpoint: Endpoint, context: ssl.SSLContext, limit: float) -
     writer.close()
     with contextlib.suppress(OSError, ssl.SSLError):
         await writer.wait_closed()
+    if not cert:  # not verified: Python shows no details of an unchecked certificate
+        return True, f"{endpoint}: handshake done, certificate not checked"
     return True, f"{endpoint}: {_name(cert.get('subject'))} (issued by {_name(cert.get('issuer'))})"
 
 

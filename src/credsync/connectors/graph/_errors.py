@@ -201,9 +201,13 @@ def graph_error(
     return PermanentConnectorError(text)
 
 
-def scrub(message: str, secret: str) -> str:
-    """``message`` with every occurrence of ``secret`` masked (belt and braces: Graph does
-    not echo passwords)."""
-    if secret and secret in message:
-        return message.replace(secret, "********")
-    return message
+def scrub(err: ConnectorError, secret: str) -> ConnectorError:
+    """``err``, or the same kind of error with every occurrence of ``secret`` masked (belt
+    and braces: Graph does not echo passwords)."""
+    text = str(err)
+    if not secret or secret not in text:
+        return err
+    masked = text.replace(secret, "********")
+    if isinstance(err, TransientConnectorError):
+        return type(err)(masked, retry_after=err.retry_after)
+    return type(err)(masked)

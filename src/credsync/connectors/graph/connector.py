@@ -154,7 +154,7 @@ class GraphConnector:
         pages = self._client.pages("/users", where=where, params=params)
         try:
             async for status, body, response in pages:
-                if status != 200:
+                if status != 200 or not isinstance(body, dict):
                     raise self._raise(status, body, response, where,
                                       not_found=PermanentConnectorError)  # fmt: skip
                 for user in body.get("value") or ():
@@ -212,8 +212,7 @@ class GraphConnector:
         if patch.status >= 400:
             err = reply_error(patch, name=self._name, where=where, denied_hint=_PUSH_HINT,
                               password_sent=True)  # fmt: skip
-            message = scrub(str(err), password)
-            raise type(err)(message) if message != str(err) else err
+            raise scrub(err, password)
         if rest and rest[0].status == 200 and isinstance(rest[0].body, dict):
             return to_account(rest[0].body)
         return await self.get_account(account.id)
@@ -397,8 +396,12 @@ class GraphConnector:
         )
         if status != 200 or not isinstance(body, dict):
             raise self._raise(status, body, response, where, not_found=PermanentConnectorError)
+        count = len(body.get("value") or [])
         more = " (and more)" if body.get("@odata.nextLink") else ""
-        return StepOutcome.OK, f"GET /users answered with {len(body.get('value') or [])} user{more}"
+        return (
+            StepOutcome.OK,
+            f"GET /users answered with {count} user{'' if count == 1 else 's'}{more}",
+        )
 
 
 def _page_size(text: str) -> int:
