@@ -30,6 +30,7 @@ _COMMANDS: dict[str, tuple[str, str]] = {
     "sync": ("credsync.cli.commands.sync", "sync_group"),
     "flags": ("credsync.cli.commands.sync", "flags_group"),
     "agent": ("credsync.cli.commands.sync", "agent_cmd"),
+    "simulate": ("credsync.cli.commands.simulate", "simulate_group"),
 }
 
 _SUMMARIES = {
@@ -54,6 +55,7 @@ _SUMMARIES = {
     "sync": "Directory sync: plan, run, and the stored runs with their reports.",
     "flags": "Open problems found by sync checks: list and resolve.",
     "agent": "Run continuously: periodic runs and immediate pushes.",
+    "simulate": "Simulators for trying credsync without a tenant (Microsoft Graph).",
 }
 
 
