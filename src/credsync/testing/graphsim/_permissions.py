@@ -130,7 +130,13 @@ ROUTES: dict[str, Access] = {
     "PATCH /groups/{id}": Access(("Group.ReadWrite.All", "Directory.ReadWrite.All")),
     "DELETE /groups/{id}": Access(("Group.ReadWrite.All",)),
     "GET /groups/{id}/members": Access(
-        ("GroupMember.Read.All", "GroupMember.ReadWrite.All", *_GROUP_READ[1:])
+        (
+            "GroupMember.Read.All",
+            "GroupMember.ReadWrite.All",
+            "Group.Read.All",
+            "Group.ReadWrite.All",
+            "Directory.Read.All",
+        )
     ),
     "POST /groups/{id}/members/$ref": Access(
         _MEMBER_WRITE, map_route="DELETE /groups/{id}/members/{id}"

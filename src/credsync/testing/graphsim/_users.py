@@ -27,7 +27,7 @@ from ._passwords import complies
 from ._permissions import may_reset, may_write_property
 from ._seed import guid
 
-__all__ = ["USERS", "register"]
+__all__ = ["PROFILE_KEYS", "USERS", "register"]
 
 USERS = Listing(
     name="users",
@@ -40,7 +40,7 @@ USERS = Listing(
     searchable=("displayName", "givenName", "surname", "mail", "userPrincipalName", "mailNickname"),
 )
 POLICIES = frozenset({"DisablePasswordExpiration", "DisableStrongPassword", "None"})
-_PROFILE_KEYS = frozenset(
+PROFILE_KEYS = frozenset(
     {"password", "forceChangePasswordNextSignIn", "forceChangePasswordNextSignInWithMfa"}
 )
 ON_PREMISES = (
@@ -100,7 +100,7 @@ def _check_values(body: dict[str, Any]) -> None:
         raise _invalid("mailNickname")
     if "passwordProfile" in body:
         profile = body["passwordProfile"]
-        if not isinstance(profile, dict) or not set(profile) <= _PROFILE_KEYS:
+        if not isinstance(profile, dict) or not set(profile) <= PROFILE_KEYS:
             raise _invalid("passwordProfile")
         for flag in ("forceChangePasswordNextSignIn", "forceChangePasswordNextSignInWithMfa"):
             if flag in profile and not isinstance(profile[flag], bool):
