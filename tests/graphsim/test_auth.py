@@ -222,3 +222,40 @@ def test_client_request_id_is_echoed(graph: Graph) -> None:
     assert error["innerError"]["client-request-id"] == "abc-123"
     assert answer.headers["client-request-id"] == "abc-123"
     assert answer.headers["request-id"] == error["innerError"]["request-id"]
+
+
+def test_msal_reuses_its_assertion(sim, tenant, session) -> None:
+    """msal signs one assertion and reuses it for minutes: a second token request with the same
+    jti is accepted."""
+    app = tenant.default_app
+    client = _msal(
+        sim,
+        tenant,
+        app,
+        {"private_key": app.private_key_pem, "public_certificate": app.certificate_pem},
+        session,
+    )
+    assert "access_token" in client.acquire_token_for_client([SCOPE])
+    client.remove_tokens_for_client()
+    again = client.acquire_token_for_client([SCOPE])
+    assert again.get("token_source") == "identity_provider", again.get("error_description")
+
+
+def test_secrets_stay_out_of_reprs_and_errors(sim, tenant, http) -> None:
+    app = tenant.default_app
+    user = tenant.create_user(password="Repr-Check!42")
+    shown = " ".join(repr(x) for x in (sim, tenant, app, user))
+    for secret in (app.client_secret, app.private_key_pem, "Repr-Check!42"):
+        assert secret not in shown
+    wrong = "Wrong-Secret-Value-123"
+    answer = http.post(
+        f"{sim.authority_url(tenant)}/oauth2/v2.0/token",
+        data={
+            "client_id": app.client_id,
+            "client_secret": wrong,
+            "scope": SCOPE,
+            "grant_type": "client_credentials",
+        },
+    )
+    assert wrong not in answer.text
+    assert app.client_secret not in answer.text

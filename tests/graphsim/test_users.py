@@ -295,3 +295,22 @@ def test_delete_is_soft(graph: Graph, tenant) -> None:
     assert graph.delete(f"/users/{user.id}").status_code == 204
     assert graph.get(f"/users/{user.id}").status_code == 404
     assert tenant.get_user(user.id)["deletedDateTime"]
+
+
+def test_orderby(graph: Graph, tenant) -> None:
+    names, _ = graph.all("/users?$orderby=displayName&$select=displayName&$top=7")
+    expected = sorted((u["displayName"] for u in names), key=str.lower)
+    assert [u["displayName"] for u in names] == expected
+    assert len(names) == tenant.users_count()
+    down = graph.get("/users", params={"$orderby": "userPrincipalName desc", "$top": 3}).json()
+    upns = sorted(
+        (tenant.get_user(i)["userPrincipalName"] for i in tenant.user_ids()),
+        key=str.lower,
+        reverse=True,
+    )
+    assert [u["userPrincipalName"] for u in down["value"]] == upns[:3]
+    assert graph.get("/users", params={"$orderby": "jobTitle"}).status_code == 400
+    filtered = {"$orderby": "displayName", "$filter": "accountEnabled eq true"}
+    assert graph.get("/users", params=filtered).status_code == 400
+    advanced = graph.get("/users", params={**filtered, "$count": "true"}, headers=EVENTUAL)
+    assert advanced.status_code == 200

@@ -51,7 +51,6 @@ class Authority:
         self.find_tenant = find_tenant
         self._key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         self.kid = uuid.uuid4().hex[:27]
-        self._seen_jti: dict[str, float] = {}
 
     # --- discovery -------------------------------------------------------------------------
     def openid_configuration(self, base: str, tenant_ref: str) -> dict[str, Any]:
@@ -285,13 +284,7 @@ class Authority:
                 f"{_fmt(now)}, assertion valid from {_fmt(not_before)}, expiry time of assertion "
                 f"{_fmt(expires)}.",
             )
-        jti = claims.get("jti")
-        if isinstance(jti, str):
-            stale = time.monotonic() - 3600
-            self._seen_jti = {k: v for k, v in self._seen_jti.items() if v > stale}
-            if jti in self._seen_jti:
-                raise refuse(700025, "The client assertion has already been used (its jti).")
-            self._seen_jti[jti] = time.monotonic()
+        # A jti seen before is accepted: msal reuses one assertion for up to 9 minutes.
 
     def issue(self, tenant: SimTenant, app: SimApp) -> str:
         now = int(self.clock.timestamp())

@@ -1,6 +1,7 @@
 """Listing a collection as Graph does: ``$select``, ``$filter``, ``$search``, ``$top`` (1-999,
-default 100), ``$count`` (with ConsistencyLevel: eventual), opaque ``$skiptoken`` paging with an
-absolute ``@odata.nextLink``; ``$skip``, ``$expand`` and ``$orderby`` are refused."""
+default 100), ``$count`` (with ConsistencyLevel: eventual), ``$orderby`` on a few names (with a
+filter or search only as an advanced query), opaque ``$skiptoken`` paging with an absolute
+``@odata.nextLink``; ``$skip`` and ``$expand`` are refused."""
 
 from __future__ import annotations
 
@@ -31,6 +32,7 @@ class Listing:
     default_select: Sequence[str]
     filterable: Mapping[str, str]
     searchable: Sequence[str]
+    sortable: Sequence[str] = ("displayName",)
 
 
 def _get(record: Record, name: str) -> Any:
@@ -46,8 +48,6 @@ def _refuse_options(ctx: Ctx) -> None:
         raise bad_request("'$skip' is not supported by the service.")
     if "$expand" in ctx.request.query:
         raise unsupported_query("Expand is not supported for this request.")
-    if "$orderby" in ctx.request.query:
-        raise unsupported_query("Sorting not supported for current query.")
 
 
 def _search(ctx: Ctx, listing: Listing) -> Callable[[Record], bool] | None:
@@ -112,6 +112,22 @@ def _keep(ctx: Ctx, listing: Listing) -> tuple[Callable[[Record], bool] | None, 
     return (lambda r: test(r, _get) and search(r)), found
 
 
+def _order(ctx: Ctx, listing: Listing, filtered: bool) -> tuple[str, bool] | None:
+    """(property, descending) of ``$orderby``, if given."""
+    text = ctx.option("$orderby")
+    if text is None:
+        return None
+    parts = text.split()
+    names = {name.lower(): name for name in listing.sortable}
+    name = names.get(parts[0].lower()) if parts else None
+    direction = parts[1].lower() if len(parts) == 2 else "asc"
+    if name is None or len(parts) > 2 or direction not in ("asc", "desc"):
+        raise unsupported_query("Sorting not supported for current query.")
+    if filtered and not (ctx.eventual and (ctx.option("$count") or "").lower() == "true"):
+        raise unsupported_query("Sorting not supported for current query.")
+    return name, direction == "desc"
+
+
 def list_page(
     ctx: Ctx,
     listing: Listing,
@@ -120,27 +136,20 @@ def list_page(
     path: str,
     fragment: str,
     live: bool = True,
-    members: Mapping[str, None] | None = None,
 ) -> Reply:
-    """One page of ``source`` (its live records, or its soft-deleted ones when not ``live``;
-    only ``members`` when given)."""
+    """One page of ``source``: its live records, or its soft-deleted ones when not ``live``."""
     _refuse_options(ctx)
     select = select_of(ctx, listing)
     names = select or listing.default_select
     top = parse_top(ctx.option("$top"), DEFAULT_PAGE)
     keep, found = _keep(ctx, listing)
-    if members is not None:
-        inside = keep
-        keep = (
-            (lambda r: r["id"] in members and inside(r))
-            if inside
-            else (lambda r: r["id"] in members)
-        )
+    order = _order(ctx, listing, keep is not None)
     count = _wants_count(ctx)
+    kind = f"list:{path}:{order}"
     token = ctx.option("$skiptoken")
     start = 0
     if token is not None:
-        payload = ctx.tokens.open(token, k=f"list:{path}", t=ctx.tenant.id)
+        payload = ctx.tokens.open(token, k=kind, t=ctx.tenant.id)
         if payload is None:
             raise bad_request(
                 "The specified page token value has expired and can no longer be included in "
@@ -148,9 +157,14 @@ def list_page(
                 "Directory_ExpiredPageToken",
             )
         start = int(payload["o"])
-    if not live:
-        pool = list(source.deleted.values())
+    if not live or order is not None:
+        pool = list(source.live.values() if live else source.deleted.values())
         matching = [r for r in pool if keep is None or keep(r)]
+        if order is not None:
+            name, descending = order
+            present = [r for r in matching if r.get(name) is not None]
+            present.sort(key=lambda r: str(r[name]).lower(), reverse=descending)
+            matching = present + [r for r in matching if r.get(name) is None]
         records, next_start = matching[start : start + top], start + top
         if next_start >= len(matching):
             next_start = -1
@@ -164,9 +178,7 @@ def list_page(
     next_link = None
     if next_start >= 0:
         options = {k: v for k, v in ctx.request.query.items() if k != "$skiptoken"}
-        options["$skiptoken"] = ctx.tokens.seal(
-            {"k": f"list:{path}", "t": ctx.tenant.id, "o": next_start}
-        )
+        options["$skiptoken"] = ctx.tokens.seal({"k": kind, "t": ctx.tenant.id, "o": next_start})
         next_link = ctx.link(path, options)
     extra: dict[str, Any] = {}
     if count:

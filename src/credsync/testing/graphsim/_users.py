@@ -38,6 +38,7 @@ USERS = Listing(
     default_select=USER_DEFAULT,
     filterable=USER_FILTERABLE,
     searchable=("displayName", "givenName", "surname", "mail", "userPrincipalName", "mailNickname"),
+    sortable=("displayName", "userPrincipalName"),
 )
 POLICIES = frozenset({"DisablePasswordExpiration", "DisableStrongPassword", "None"})
 PROFILE_KEYS = frozenset(
