@@ -54,15 +54,21 @@ def test_deleted_items_last_thirty_days(http) -> None:
     with GraphSimulator(seed=5) as own:  # a private clock to move
         tenant = own.add_tenant(users=2, groups=0)
         first, second = tenant.user_ids()
-        tenant.soft_delete(first)
-        own.advance_clock(29 * 86400)
-        tenant.soft_delete(second)
-        own.advance_clock(2 * 86400)
         with httpx.Client(verify=ssl.create_default_context(cafile=str(own.ca_file))) as c:
             g = Graph(c, own, tenant, tenant.default_app)
+            link = g.get("/users/delta", params={"$deltatoken": "latest"}).json()[
+                "@odata.deltaLink"
+            ]
+            tenant.soft_delete(first)
+            own.advance_clock(29 * 86400)
+            tenant.soft_delete(second)
+            own.advance_clock(2 * 86400)
+            g = Graph(c, own, tenant, tenant.default_app)  # a fresh token on the moved clock
             listed = g.get("/directory/deletedItems/microsoft.graph.user").json()["value"]
             assert [u["id"] for u in listed] == [second]
             assert g.post(f"/directory/deletedItems/{first}/restore").status_code == 404
+            removed = {u["id"]: u["@removed"]["reason"] for u in g.get(link).json()["value"]}
+            assert removed == {first: "deleted", second: "changed"}
 
 
 def test_deleted_items_need_user_permissions(http, sim, tenant) -> None:

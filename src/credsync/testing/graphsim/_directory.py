@@ -3,7 +3,6 @@ get, restore, delete for good), subscribedSkus, and domains with their federatio
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
 from typing import Any
 
 from . import _ops
@@ -14,26 +13,10 @@ from ._listing import Listing, list_page, single
 from ._model import project
 from ._users import USERS
 
-__all__ = ["expire_deleted", "register"]
-
-RETENTION = timedelta(days=30)
-
-
-def expire_deleted(ctx: Ctx) -> None:
-    """Soft-deleted objects older than 30 days (simulator clock) are gone for good."""
-    store = ctx.tenant.store
-    if not store.users.deleted and not store.groups.deleted:
-        return
-    cutoff = ctx.tenant.clock.now() - RETENTION
-    for source in (store.users, store.groups):
-        for object_id, record in list(source.deleted.items()):
-            stamp = datetime.fromisoformat(record["deletedDateTime"].replace("Z", "+00:00"))
-            if stamp < cutoff:
-                _ops.hard_delete(ctx.tenant, object_id)
+__all__ = ["register"]
 
 
 def _deleted(ctx: Ctx) -> tuple[str, Listing, dict[str, Any]]:
-    expire_deleted(ctx)
     key, store = ctx.params["id"], ctx.tenant.store
     if key in store.users.deleted:
         return "user", USERS, store.users.deleted[key]
@@ -50,7 +33,6 @@ def no_cast(ctx: Ctx) -> Reply:
 
 
 def deleted_users(ctx: Ctx) -> Reply:
-    expire_deleted(ctx)
     return list_page(
         ctx,
         USERS,
@@ -62,7 +44,6 @@ def deleted_users(ctx: Ctx) -> Reply:
 
 
 def deleted_groups(ctx: Ctx) -> Reply:
-    expire_deleted(ctx)
     return list_page(
         ctx,
         GROUPS,

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from ._errors import GraphError, bad_request, graph_error_body
+from ._ops import expire_deleted
 from ._permissions import ROUTES, allows
 from ._throttle import read_cost
 
@@ -258,7 +259,6 @@ class Pipeline:
                 fault.message or _FAULT_MESSAGES.get(fault.status, "Injected failure."),
                 headers,
             )
-        cost = 0
         if not is_batch:
             cost = read_cost(request.path, "$select" in request.query) if not write else 1
             decision = tenant.throttler.charge(
@@ -289,6 +289,7 @@ class Pipeline:
         ctx = Ctx(tenant, app, roles, request, params, self._base(), self.tokens, self)
         try:
             with tenant.store.lock:
+                expire_deleted(tenant)
                 reply = handler(ctx)
         except GraphError as err:
             err.headers.update(extra)

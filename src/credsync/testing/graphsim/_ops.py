@@ -4,6 +4,7 @@ for delta. Callers hold the tenant's lock and have already decided the caller ma
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from ._errors import GraphError, bad_request, not_found
@@ -15,6 +16,7 @@ if TYPE_CHECKING:
 __all__ = [
     "add_user",
     "check_upn",
+    "expire_deleted",
     "hard_delete",
     "restore",
     "set_password",
@@ -24,6 +26,7 @@ __all__ = [
 
 Record = dict[str, Any]
 
+RETENTION = timedelta(days=30)
 COMPLEXITY = (
     "The specified password does not comply with password complexity requirements. "
     "Please provide a different password."
@@ -156,6 +159,18 @@ def hard_delete(t: SimTenant, object_id: str) -> str:
             store.touch_group(object_id)
         return kind
     raise not_found(object_id)
+
+
+def expire_deleted(t: SimTenant) -> None:
+    """Soft-deleted objects older than 30 days (simulator clock) are gone for good."""
+    store = t.store
+    if not store.users.deleted and not store.groups.deleted:
+        return
+    cutoff = t.clock.now() - RETENTION
+    for source in (store.users, store.groups):
+        for object_id, record in list(source.deleted.items()):
+            if datetime.fromisoformat(record["deletedDateTime"].replace("Z", "+00:00")) < cutoff:
+                hard_delete(t, object_id)
 
 
 def _sku_counts(t: SimTenant) -> dict[str, Record]:

@@ -8,6 +8,7 @@ import shutil
 import socket
 import tempfile
 import threading
+import weakref
 from collections import Counter
 from datetime import datetime
 from pathlib import Path
@@ -75,6 +76,8 @@ class GraphSimulator:
         self.pipeline = Pipeline(_router(), self.authority, self.tokens, lambda: self.url)
         self._server: ServerThread | None = None
         self._stopped = False
+        # a simulator dropped without stop() still closes its socket and removes its files
+        self._cleanup = weakref.finalize(self, _release, self._sock, self._dir)
 
     def __repr__(self) -> str:
         return f"GraphSimulator(url={self.url!r}, tenants={len(self._tenants)})"
@@ -129,8 +132,7 @@ class GraphSimulator:
             self._stopped = True
             if self._server is not None:
                 self._server.stop()
-            self._sock.close()
-            shutil.rmtree(self._dir, ignore_errors=True)
+            self._cleanup()
 
     def __enter__(self) -> GraphSimulator:
         return self.start()
@@ -227,6 +229,11 @@ class GraphSimulator:
         for group, members in seed_groups(rng, groups, tenant.domain, ids, "2024-01-01T00:00:00Z"):
             store.groups.add(group)
             store.members[group["id"]] = dict.fromkeys(members)
+
+
+def _release(sock: socket.socket, folder: Path) -> None:
+    sock.close()
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 def _domain_record(
