@@ -289,6 +289,12 @@ directory_accounts = Table(
     Column("synced_from_on_premises", Boolean, nullable=False),
     Column("protected", Boolean, nullable=False),
     Column("seen_at", TS, nullable=False),
+    # username and upn case-folded: an incremental run looks up only the accounts an unlinked
+    # credential may match by name, instead of loading the whole cache.
+    Column("username_key", String(512)),
+    Column("upn_key", String(512)),
+    Index("ix_directory_accounts_username_key", "directory_id", "username_key"),
+    Index("ix_directory_accounts_upn_key", "directory_id", "upn_key"),
 )
 
 # Credential <-> account, kept by the account's stable id; and what we last knew of it.

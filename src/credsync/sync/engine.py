@@ -199,15 +199,21 @@ class Engine:
                 creds = store.sync_credentials(conn, directory.client_id, ids=only)
                 links = store.load_links(conn, directory.id, ids=only)
                 if any(c.id not in links for c in creds):
-                    # Linking needs every account and every link (to see conflicts).
+                    # Linking needs every link (to see conflicts) and the accounts by name.
                     links = store.load_links(conn, directory.id)
-                    cached = store.load_accounts(conn, directory.id)
+                    cached = store.load_accounts_for(conn, directory.id, creds, links)
                 else:
                     cached = {}
             else:
                 creds = store.sync_credentials(conn, directory.client_id)
                 links = store.load_links(conn, directory.id)
-                cached = store.load_accounts(conn, directory.id) if run.kind != "full" else {}
+                # An incremental run plans over the cached accounts its credentials can touch
+                # (linked, or matching an unlinked one by name), with the changes on top.
+                cached = (
+                    store.load_accounts_for(conn, directory.id, creds, links)
+                    if run.kind != "full"
+                    else {}
+                )
         if only is not None:
             read = await self._read_linked(connector, creds, links, cached)
         else:

@@ -1,0 +1,132 @@
+"""The account cache: an incremental run reads only the cached accounts its credentials can
+touch, and the plan over them is the plan over the whole cache."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+import sqlalchemy as sa
+
+from credsync.connectors.base import Account
+from credsync.storage import Database
+from credsync.storage.tables import directory_accounts
+from credsync.sync import store
+from credsync.sync.model import CredentialState, LinkState
+from credsync.sync.planner import plan
+from credsync.types import CredentialType, Secret, SyncMode
+from credsync.vault.drafts import make_draft
+from vault.helpers import VaultWorld
+
+NOW = dt.datetime(2026, 12, 1, 12, 0, tzinfo=dt.UTC)
+
+
+def _directory(w: VaultWorld) -> str:
+    client = f"Client {uuid.uuid4().hex[:8]}"
+    w.vault.clients.add(w.admin, w.keys, client, directory_sync=True)
+    bind = w.vault.credentials.add(
+        w.admin,
+        w.keys,
+        client,
+        make_draft(
+            title="Domain admin",
+            username="admin",
+            password=Secret("Bind-password-1!"),
+            type_=CredentialType.DIRECTORY_ADMIN,
+            sync_mode=SyncMode.OFF,
+        ),
+    )
+    return w.vault.directories.add(
+        w.admin,
+        client,
+        "dc",
+        kind="active-directory",
+        url="ldaps://127.0.0.1:1",
+        base_dn="DC=example,DC=test",
+        bind_credential=bind.id,
+    ).id
+
+
+def _account(n: int, username: str, upn: str | None = None, domain: str | None = "EX") -> Account:
+    return Account(id=f"guid-{n}", username=username, upn=upn, domain=domain, password_stamp="1")
+
+
+ACCOUNTS = [
+    _account(1, "bob", "bob@example.test"),
+    _account(2, "Straße", "strasse@example.test"),  # casefold: "strasse"
+    _account(3, "ÖLAF", None, None),
+    _account(4, "twin", "twin@example.test"),
+    _account(5, "twin2", "TWIN", None),  # a second account answering to "twin"
+    _account(6, "carol", "carol@example.test"),
+    _account(7, "dave", "dave@example.test"),  # linked below
+    _account(8, "erin", None),  # linked below
+    *(_account(100 + n, f"user{n}", f"user{n}@example.test") for n in range(300)),
+]
+
+CREDS = [
+    CredentialState("c1", "t", "BOB", SyncMode.REPORT, 1),
+    CredentialState("c2", "t", "EX\\strasse", SyncMode.REPORT, 1),
+    CredentialState("c3", "t", "ölaf", SyncMode.REPORT, 1),
+    CredentialState("c4", "t", " twin ", SyncMode.REPORT, 1),
+    CredentialState("c5", "t", "OTHER\\carol", SyncMode.REPORT, 1),
+    CredentialState("c6", "t", "nobody", SyncMode.REPORT, 1),
+    CredentialState("c7", "t", "dave", SyncMode.ENFORCE, 1),
+    CredentialState("c8", "t", "renamed-erin", SyncMode.REPORT, 1),
+    CredentialState("c9", "t", "gone", SyncMode.REPORT, 1),
+    CredentialState("c10", "t", "user7@EXAMPLE.test", SyncMode.REPORT, 1),
+    CredentialState("c11", "t", "", SyncMode.REPORT, 1),
+    CredentialState("c12", "t", "dave", SyncMode.REPORT, 1),  # dave is linked to c7: conflict
+]
+
+LINKS = {
+    "c7": LinkState("guid-7", confirmed_stamp="1", confirmed_secret_version=1),
+    "c8": LinkState("guid-8", confirmed_stamp="1", confirmed_secret_version=1),
+    "c9": LinkState("guid-missing"),
+}
+
+
+def test_the_plan_over_the_loaded_accounts_is_the_plan_over_the_whole_cache(
+    world: VaultWorld,
+) -> None:
+    directory_id = _directory(world)
+    with world.db.write() as conn:
+        store.replace_accounts(conn, directory_id, ACCOUNTS, (), NOW, full=True)
+    with world.db.read() as conn:
+        loaded = store.load_accounts_for(conn, directory_id, CREDS, LINKS)
+    everything = {a.id: a for a in ACCOUNTS}
+    assert plan(CREDS, LINKS, loaded) == plan(CREDS, LINKS, everything)
+    # Only what the credentials can touch was read: 9 of 308 accounts.
+    assert set(loaded) == {f"guid-{n}" for n in (1, 2, 3, 4, 5, 6, 7, 8, 107)}
+    assert loaded["guid-2"] == everything["guid-2"]
+
+
+def test_a_cache_written_before_revision_0004_gets_its_name_keys(world: VaultWorld) -> None:
+    """Rows without keys (as revision 0003 left them) are keyed by the migration."""
+    from alembic import command
+
+    from credsync.storage.migrate import alembic_config
+
+    directory_id = _directory(world)
+    with world.db.write() as conn:
+        store.replace_accounts(conn, directory_id, ACCOUNTS[:3], (), NOW, full=True)
+    db: Database = world.db
+    with db.engine.begin() as conn:
+        command.downgrade(alembic_config(conn), "0003")
+        assert "username_key" not in {
+            c["name"] for c in sa.inspect(conn).get_columns("directory_accounts")
+        }
+    db.upgrade()
+    with db.read() as conn:
+        keys = {
+            r.account_id: (r.username_key, r.upn_key)
+            for r in conn.execute(sa.select(directory_accounts))
+        }
+        loaded = store.load_accounts_for(
+            conn, directory_id, [CredentialState("c", "t", "EX\\STRASSE", SyncMode.REPORT, 1)], {}
+        )
+    assert keys == {
+        "guid-1": ("bob", "bob@example.test"),
+        "guid-2": ("strasse", "strasse@example.test"),
+        "guid-3": ("ölaf", None),
+    }
+    assert set(loaded) == {"guid-2"}
