@@ -56,6 +56,11 @@ def test_directory_test_reports_token_permissions_and_role(entra_cli) -> None:
     assert "Privileged Authentication Administrator" in steps["directory role"]["detail"]
     text = entra_cli.ok("directory", "test", "contoso-365").out
     assert "permissions" in text
+    shown = entra_cli.ok("directory", "show", "contoso-365").out
+    assert "Tenant:" in shown
+    assert "App credential:            certificate" in shown
+    assert "Base DN" not in shown
+    assert "TLS server name" not in shown
 
 
 def test_directory_test_names_what_a_weak_app_lacks(entra_cli, tmp_path) -> None:

@@ -55,6 +55,9 @@ def test_directory_test_reports_each_step(ad_cli) -> None:
     steps = [s["step"] for s in result["steps"]]
     assert steps[:3] == ["tcp", "tls", "bind"]
     assert all(s["outcome"] in ("ok", "warning") for s in result["steps"])
+    shown = ad_cli.ok("directory", "show", "contoso-ad").out
+    assert "Base DN:" in shown
+    assert "Tenant" not in shown
 
 
 def test_directory_test_names_a_refused_bind_in_the_directorys_words(ad_cli) -> None:

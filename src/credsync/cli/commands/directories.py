@@ -148,8 +148,15 @@ def _tuning_options(func: Callable[..., Any]) -> Callable[..., Any]:
     )(func)
 
 
+# Fields that mean nothing for the other kind, left out of the human view (JSON keeps them).
+_AD_ONLY = {"base_dn", "tls_server_name"}
+_ENTRA_ONLY = {"tenant_id", "app_id", "authority", "bind_kind"}
+
+
 def _show(data: dict[str, object], as_json: bool) -> None:
-    emit(data, as_json, lambda: details(data, DIRECTORY_FIELDS))
+    hidden = _AD_ONLY if data.get("kind") == "entra" else _ENTRA_ONLY
+    fields = [(key, label) for key, label in DIRECTORY_FIELDS if key not in hidden]
+    emit(data, as_json, lambda: details(data, fields))
 
 
 @click.group("directory")
