@@ -104,3 +104,21 @@ def test_a_fault_for_the_same_route_replaces_the_last(graph: Graph, tenant) -> N
     tenant.inject_fault(method="GET", path_prefix="/v1.0/users", status=503, times=50)
     tenant.inject_fault(method="GET", path_prefix="/v1.0/users", status=503, times=0)
     assert graph.get("/users").status_code == 200
+
+
+def test_a_tenant_wide_write_limit_holds_all_apps_together(graph: Graph, http, sim, tenant) -> None:
+    """Entra: 18,000 writes per 5 minutes per tenant, whichever apps make them."""
+    tenant.throttle = ThrottleConfig(
+        write_units=10, write_window=150.0, tenant_write_units=3, tenant_write_window=300.0
+    )
+    user = tenant.create_user()
+    other = Graph(http, sim, tenant, tenant.add_app(permissions=("User.ReadWrite.All",)))
+    codes = [graph.patch(f"/users/{user.id}", {"jobTitle": "a"}).status_code for _ in range(2)]
+    assert codes == [204, 204]
+    assert other.patch(f"/users/{user.id}", {"jobTitle": "b"}).status_code == 204
+    refused = other.patch(f"/users/{user.id}", {"jobTitle": "c"})
+    assert refused.status_code == 429
+    assert refused.headers["x-ms-throttle-scope"] == f"Tenant/Write/{tenant.id}"
+    assert int(refused.headers["Retry-After"]) == 100  # one unit back at 3 per 300 s
+    assert ThrottleConfig().tenant_write_units == 18000
+    assert ThrottleConfig().tenant_write_window == 300.0

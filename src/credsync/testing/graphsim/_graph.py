@@ -271,7 +271,9 @@ class Pipeline:
                 extra.update(
                     {
                         "Retry-After": str(decision.retry_after),
-                        "x-ms-throttle-scope": f"Tenant_Application/{'Write' if write else 'Read'}"
+                        "x-ms-throttle-scope": f"Tenant/Write/{tenant.id}"
+                        if decision.tenant_wide
+                        else f"Tenant_Application/{'Write' if write else 'Read'}"
                         f"/{app.client_id}/{tenant.id}",
                         "x-ms-throttle-information": "WriteLimitExceeded"
                         if write
