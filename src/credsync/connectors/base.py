@@ -26,12 +26,13 @@ must accept that, serialising where its transport needs it.
 from __future__ import annotations
 
 import enum
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
+from credsync.errors import ConnectorError
 from credsync.types import Secret
 
 __all__ = [
@@ -45,6 +46,7 @@ __all__ = [
     "TestStep",
     "VerifyOutcome",
     "VerifyResult",
+    "run_test_steps",
 ]
 
 
@@ -163,6 +165,27 @@ class TestStep:
     name: str
     outcome: StepOutcome
     detail: str = ""
+
+
+StepCheck = Callable[[], Awaitable[tuple[StepOutcome, str]]]
+
+
+async def run_test_steps(checks: Sequence[tuple[str, StepCheck]]) -> list[TestStep]:
+    """test_connection()'s steps in order: a ConnectorError fails its step, and the steps
+    after a failed one are skipped (they would fail for the same reason)."""
+    steps: list[TestStep] = []
+    failed = False
+    for name, check in checks:
+        if failed:
+            steps.append(TestStep(name, StepOutcome.SKIPPED, "an earlier step failed"))
+            continue
+        try:
+            outcome, detail = await check()
+        except ConnectorError as err:
+            outcome, detail = StepOutcome.FAILED, str(err)
+        steps.append(TestStep(name, outcome, detail))
+        failed = outcome is StepOutcome.FAILED
+    return steps
 
 
 @runtime_checkable

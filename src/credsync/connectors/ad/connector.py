@@ -70,6 +70,7 @@ from credsync.connectors.base import (
     TestStep,
     VerifyOutcome,
     VerifyResult,
+    run_test_steps,
 )
 from credsync.errors import (
     AccountNotFound,
@@ -445,26 +446,15 @@ class ActiveDirectoryConnector:
 
     # --- test_connection --------------------------------------------------------------------
     async def test_connection(self) -> list[TestStep]:
-        steps: list[TestStep] = []
-        checks: list[tuple[str, Callable[[], Any]]] = [
-            ("tcp", self._step_tcp),
-            ("tls", self._step_tls),
-            ("bind", self._step_bind),
-            ("search", self._step_search),
-            ("reset password right", self._step_reset_right),
-        ]
-        failed = False
-        for name, check in checks:
-            if failed:
-                steps.append(TestStep(name, StepOutcome.SKIPPED, "an earlier step failed"))
-                continue
-            try:
-                outcome, detail = await check()
-            except ConnectorError as err:
-                outcome, detail = StepOutcome.FAILED, str(err)
-            steps.append(TestStep(name, outcome, detail))
-            failed = outcome is StepOutcome.FAILED
-        return steps
+        return await run_test_steps(
+            [
+                ("tcp", self._step_tcp),
+                ("tls", self._step_tls),
+                ("bind", self._step_bind),
+                ("search", self._step_search),
+                ("reset password right", self._step_reset_right),
+            ]
+        )
 
     async def _step_tcp(self) -> tuple[StepOutcome, str]:
         endpoint = self._client.endpoint

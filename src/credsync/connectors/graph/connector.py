@@ -43,7 +43,7 @@ import binascii
 import json
 import logging
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -58,6 +58,7 @@ from credsync.connectors.base import (
     StepOutcome,
     TestStep,
     VerifyResult,
+    run_test_steps,
 )
 from credsync.connectors.graph import _checks
 from credsync.connectors.graph._auth import decode_claims
@@ -86,7 +87,6 @@ _PUSH_HINT = (
     "this user: User Administrator (non-admin users) or Privileged Authentication "
     "Administrator (anyone)"
 )
-Step = Callable[[], Awaitable[tuple[StepOutcome, str]]]
 
 
 class GraphConnector:
@@ -326,27 +326,16 @@ class GraphConnector:
 
     # --- test_connection --------------------------------------------------------------------
     async def test_connection(self) -> list[TestStep]:
-        checks: list[tuple[str, Step]] = [
-            ("connect", self._step_connect),
-            ("tls", self._step_tls),
-            ("token", self._step_token),
-            ("permissions", self._step_permissions),
-            ("directory role", self._step_role),
-            ("read users", self._step_read),
-        ]
-        steps: list[TestStep] = []
-        failed = False
-        for name, check in checks:
-            if failed:
-                steps.append(TestStep(name, StepOutcome.SKIPPED, "an earlier step failed"))
-                continue
-            try:
-                outcome, detail = await check()
-            except ConnectorError as err:
-                outcome, detail = StepOutcome.FAILED, str(err)
-            steps.append(TestStep(name, outcome, detail))
-            failed = outcome is StepOutcome.FAILED
-        return steps
+        return await run_test_steps(
+            [
+                ("connect", self._step_connect),
+                ("tls", self._step_tls),
+                ("token", self._step_token),
+                ("permissions", self._step_permissions),
+                ("directory role", self._step_role),
+                ("read users", self._step_read),
+            ]
+        )
 
     def _endpoints(self) -> list[_checks.Endpoint]:
         return _checks.endpoints(self._client.auth.authority, self._client.base)
