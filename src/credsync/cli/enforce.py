@@ -8,8 +8,6 @@ from credsync.errors import InvalidInput
 
 __all__ = ["confirm_enforce"]
 
-SHOWN = 5
-
 
 def confirm_enforce(
     rt: Runtime,
@@ -23,7 +21,7 @@ def confirm_enforce(
     """Name the accounts whose directory password enforce mode will overwrite, then ask.
     Without a terminal the command refuses (one line naming them) unless ``yes``; with
     ``yes`` the list goes to standard error for the record."""
-    from credsync.sync.preview import enforce_preview
+    from credsync.sync.preview import enforce_preview, enforce_summary
 
     with rt.db.read() as conn:
         impact = enforce_preview(
@@ -32,31 +30,13 @@ def confirm_enforce(
             credential_id=credential_id,
             follows_default_only=follows_default_only,
         )
-    now = [i for i in impact if i.overwrite_now]
-    names = [f"{i.directory}:{i.account or i.username}" for i in now]
-    summary = f"In enforce mode the vault's password wins for {what}: "
-    if now:
-        listed = ", ".join(names[:SHOWN]) + (
-            f" and {len(names) - SHOWN} more" if len(names) > SHOWN else ""
-        )
-        summary += (
-            f"the next run overwrites the directory's password of {listed} (in Active "
-            "Directory unless a bind shows it is already the vault's; Entra can't check a "
-            "password, so there it is pushed)."
-        )
-    elif impact:
-        summary += (
-            "no password is overwritten now (every linked account is in sync); later vault "
-            "changes are pushed."
-        )
-    else:
-        summary += "the run that links an account will overwrite its password if it differs."
+    summary = enforce_summary(impact, what)
     if yes:
         note(summary)
         return
     if not interactive():
         raise InvalidInput(f"{summary} Pass --yes to go ahead (there is no terminal to ask).")
-    for item in now:
+    for item in (i for i in impact if i.overwrite_now):
         note(f"  {item.directory}: {item.account or item.username + ' (not linked yet)'} "
              f"<- {item.title!r} (last check: {item.last_status or 'never'})")  # fmt: skip
     confirm(summary)

@@ -123,6 +123,21 @@ cli_sessions = Table(
     Column("expires_at", TS, nullable=False),
 )
 
+# Browser sessions of the web dashboard: only the cookie's SHA-256 is stored; the CSRF token
+# is sent back in a header (or form field) on every unsafe request.
+web_sessions = Table(
+    "web_sessions",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("operator_id", ID, ForeignKey("operators.id"), nullable=False, index=True),
+    Column("csrf_token", String(64), nullable=False),
+    Column("created_at", TS, nullable=False),
+    Column("expires_at", TS, nullable=False),
+    Column("last_seen_at", TS, nullable=False),
+    Column("ended_at", TS),
+)
+
 clients = Table(
     "clients",
     metadata,

@@ -19,7 +19,7 @@ from credsync.storage.tables import clients, credentials, directories, directory
 from credsync.types import SyncMode
 from credsync.vault.secrets import effective_mode
 
-__all__ = ["EnforceImpact", "enforce_preview"]
+__all__ = ["EnforceImpact", "enforce_preview", "enforce_summary"]
 
 
 @dataclass(frozen=True)
@@ -111,3 +111,29 @@ def enforce_preview(
             )
         )
     return out
+
+
+SHOWN = 5
+
+
+def enforce_summary(impact: list[EnforceImpact], what: str) -> str:
+    """One paragraph naming what switching ``what`` to enforce overwrites (the CLI's question
+    and the API's refusal without ``confirm``)."""
+    now = [i for i in impact if i.overwrite_now]
+    names = [f"{i.directory}:{i.account or i.username}" for i in now]
+    summary = f"In enforce mode the vault's password wins for {what}: "
+    if now:
+        listed = ", ".join(names[:SHOWN]) + (
+            f" and {len(names) - SHOWN} more" if len(names) > SHOWN else ""
+        )
+        return summary + (
+            f"the next run overwrites the directory's password of {listed} (in Active "
+            "Directory unless a bind shows it is already the vault's; Entra can't check a "
+            "password, so there it is pushed)."
+        )
+    if impact:
+        return summary + (
+            "no password is overwritten now (every linked account is in sync); later vault "
+            "changes are pushed."
+        )
+    return summary + "the run that links an account will overwrite its password if it differs."

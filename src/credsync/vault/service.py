@@ -23,6 +23,7 @@ from credsync.vault.keyring import KeyRing, derive_and_check, read_kdf_params
 from credsync.vault.models import Operator
 from credsync.vault.operators import Operators, check_operator_password, seed_roles
 from credsync.vault.policies import Policies
+from credsync.vault.websessions import WebSessions
 
 __all__ = ["Vault"]
 
@@ -39,6 +40,7 @@ class Vault:
         self.csv = CsvIO(db, self.audit)
         self.directories = Directories(db, self.audit)
         self.flags = Flags(db, self.audit)
+        self.web_sessions = WebSessions(db, self.audit, self.access, self.operators)
 
     @classmethod
     def open(cls, db: Database) -> Vault:

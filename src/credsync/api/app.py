@@ -1,0 +1,46 @@
+"""The ASGI application: the REST API under /api/v1 (OpenAPI at /api/v1/openapi.json)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, FastAPI
+
+from credsync.api.errors import install_error_handlers
+from credsync.api.routes import audit, auth, clients, credentials
+from credsync.api.schemas import ErrorOut
+from credsync.api.state import ServerState
+
+__all__ = ["API_PREFIX", "create_app"]
+
+API_PREFIX = "/api/v1"
+
+# Declared on every route, so that the OpenAPI document shows the one error shape.
+_ERRORS: dict[int | str, dict[str, object]] = {
+    status: {"model": ErrorOut, "description": text}
+    for status, text in (
+        (400, "Bad input"),
+        (401, "Not signed in"),
+        (403, "Not allowed (a permission, or the CSRF token)"),
+        (404, "Not found"),
+        (409, "Conflict (taken name, stale version, or a switch to enforce to confirm)"),
+        (422, "Invalid request"),
+        (429, "Too many requests"),
+    )
+}
+
+
+def create_app(state: ServerState) -> FastAPI:
+    app = FastAPI(
+        title="credsync",
+        version="1",
+        description="Credential vault with directory password sync.",
+        openapi_url=f"{API_PREFIX}/openapi.json",
+        docs_url=f"{API_PREFIX}/docs",
+        redoc_url=None,
+    )
+    app.state.credsync = state
+    install_error_handlers(app)
+    api = APIRouter(prefix=API_PREFIX, responses=_ERRORS)
+    for module in (auth, clients, credentials, audit):
+        api.include_router(module.router)
+    app.include_router(api)
+    return app

@@ -1,0 +1,51 @@
+"""The audit log: entries newest first, a page at a time, and verifying the hash chain."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Query
+
+from credsync.api.deps import Caller, Cursor, Limit, State
+from credsync.api.errors import ApiError
+from credsync.api.schemas import AuditEntryOut, AuditPage, AuditVerifyOut
+
+router = APIRouter(prefix="/audit", tags=["audit"])
+
+
+@router.get("", response_model=AuditPage)
+def list_audit(
+    actor: Caller,
+    state: State,
+    limit: Limit = 100,
+    cursor: Cursor = None,
+    action: str | None = Query(
+        None, max_length=64, description="e.g. credential.reveal, or auth.*"
+    ),
+    target: str | None = Query(None, max_length=64, description="A target id."),
+    operator: str | None = Query(None, max_length=64),
+) -> AuditPage:
+    """Audit entries, newest first (needs audit.read)."""
+    before = None
+    if cursor is not None:
+        if not cursor.isdigit():
+            raise ApiError(400, "invalid_input", "cursor is not a cursor of this list")
+        before = int(cursor)
+    entries = state.vault.audit.list(
+        actor,
+        action=action,
+        target_id=target,
+        actor_name=operator,
+        before_seq=before,
+        limit=limit + 1,
+    )
+    more = len(entries) > limit
+    entries = entries[:limit]
+    return AuditPage(
+        items=[AuditEntryOut(**e.to_json()) for e in entries],
+        next_cursor=str(entries[-1].seq) if more else None,
+    )
+
+
+@router.get("/verify", response_model=AuditVerifyOut)
+def verify_audit(actor: Caller, state: State) -> AuditVerifyOut:
+    """Check the whole hash chain (``ok`` false names the first bad entry)."""
+    return AuditVerifyOut(**state.vault.audit.verify(actor).to_json())

@@ -1,0 +1,83 @@
+"""Signing in and out (browser sessions) and who the caller is."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response
+
+from credsync.api.deps import SESSION_COOKIE, Caller, State
+from credsync.api.errors import ApiError
+from credsync.api.schemas import LoginIn, LoginOut, WhoAmIOut
+from credsync.errors import AuthenticationFailed
+from credsync.types import Secret
+from credsync.vault import Actor
+from credsync.vault.models import iso
+from credsync.vault.websessions import MAX_AGE
+
+router = APIRouter(prefix="/auth", tags=["auth"])
+
+
+def whoami_of(actor: Actor) -> WhoAmIOut:
+    return WhoAmIOut(
+        name=actor.name, role=actor.role, permissions=sorted(actor.permissions), via=actor.via
+    )
+
+
+def sign_in(
+    request: Request, response: Response, state: State, name: str, password: str
+) -> LoginOut:
+    """Sign in with the login limiter; sets the session cookie on ``response``."""
+    address = request.client.host if request.client else "unknown"
+    keys = (f"addr:{address}", f"name:{name.strip().casefold()}")
+    wait = state.limiter.wait(*keys)
+    if wait:
+        raise ApiError(
+            429,
+            "too_many_requests",
+            f"too many failed sign-ins: try again in {wait} s",
+            {"Retry-After": str(wait)},
+        )
+    try:
+        session = state.vault.web_sessions.start(name, Secret(password))
+    except AuthenticationFailed:
+        state.limiter.failed(*keys)
+        raise
+    state.limiter.succeeded(*keys)
+    response.set_cookie(
+        SESSION_COOKIE,
+        session.token.reveal(),
+        max_age=int(MAX_AGE.total_seconds()),
+        httponly=True,
+        secure=state.secure_cookies,
+        samesite="strict",
+        path="/",
+    )
+    return LoginOut(
+        operator=whoami_of(session.actor),
+        csrf_token=session.csrf_token,
+        expires_at=iso(session.expires_at) or "",
+    )
+
+
+@router.post("/login", response_model=LoginOut)
+def login(body: LoginIn, request: Request, response: Response, state: State) -> LoginOut:
+    """Sign in with an operator's name and password: sets an HttpOnly session cookie and
+    returns the CSRF token to send as ``X-CSRF-Token`` on every unsafe request. Failed
+    sign-ins are limited per address and per name (429 with Retry-After)."""
+    return sign_in(request, response, state, body.name, body.password)
+
+
+@router.post("/logout", status_code=204)
+def logout(request: Request, state: State) -> Response:
+    """End the browser session (the cookie is cleared)."""
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if cookie:
+        state.vault.web_sessions.end(Secret(cookie))
+    response = Response(status_code=204)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+@router.get("/whoami", response_model=WhoAmIOut)
+def whoami(actor: Caller) -> WhoAmIOut:
+    """The signed-in operator, its role and permissions."""
+    return whoami_of(actor)

@@ -1,0 +1,114 @@
+"""Clients: list (with open flag counts), add, show, change, archive."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Query
+
+from credsync.api.deps import Caller, State
+from credsync.api.errors import ApiError
+from credsync.api.schemas import ClientIn, ClientOut, ClientPatch
+from credsync.sync.preview import enforce_preview, enforce_summary
+from credsync.types import SyncMode
+from credsync.vault import Actor, Permission
+from credsync.vault.models import Client
+
+router = APIRouter(prefix="/clients", tags=["clients"])
+
+
+def client_out(client: Client, open_flags: int | None = None) -> ClientOut:
+    return ClientOut(**client.to_json(), open_flags=open_flags)
+
+
+def require_confirmed_enforce(state: State, client_id: str, what: str, **scope: object) -> None:
+    """Refuse (409 ``confirm_enforce``) with the list of what enforce would overwrite."""
+    with state.vault.db.read() as conn:
+        impact = enforce_preview(conn, client_id, **scope)  # type: ignore[arg-type]
+    raise ApiError(
+        409,
+        "confirm_enforce",
+        f'{enforce_summary(impact, what)} Send the request again with "confirm": true to go ahead.',
+    )
+
+
+@router.get("", response_model=list[ClientOut])
+def list_clients(
+    actor: Caller,
+    state: State,
+    archived: bool = Query(False, description="Include archived clients."),
+) -> list[ClientOut]:
+    """Every client with its open flag count."""
+    counts = state.vault.flags.counts(actor)
+    return [
+        client_out(c, counts.get(c.name, 0))
+        for c in state.vault.clients.list(actor, include_archived=archived)
+    ]
+
+
+@router.post("", response_model=ClientOut, status_code=201)
+def add_client(body: ClientIn, actor: Caller, state: State) -> ClientOut:
+    client = state.vault.clients.add(
+        actor,
+        state.keys,
+        body.name,
+        directory_sync=body.directory_sync,
+        default_sync_mode=SyncMode(body.default_sync_mode),
+    )
+    return client_out(client, 0)
+
+
+def _get(actor: Actor, state: State, ref: str) -> ClientOut:
+    client = state.vault.clients.get(actor, ref)
+    return client_out(client, state.vault.flags.counts(actor).get(client.name, 0))
+
+
+@router.get("/{ref}", response_model=ClientOut)
+def get_client(ref: str, actor: Caller, state: State) -> ClientOut:
+    """A client by id, id prefix or name."""
+    return _get(actor, state, ref)
+
+
+@router.patch("/{ref}", response_model=ClientOut)
+def change_client(
+    ref: str,
+    body: ClientPatch,
+    actor: Caller,
+    state: State,
+    confirm: bool = Query(False, description="Go ahead with a switch to enforce."),
+) -> ClientOut:
+    """Rename, set directory sync and the default sync mode, archive or unarchive. A switch
+    of the default to ``enforce`` is refused (409 ``confirm_enforce``, naming the accounts it
+    would overwrite) unless ``confirm=true``."""
+    vault = state.vault
+    current = vault.clients.get(actor, ref)
+    version = body.version  # checked by the first change; the ones after follow it
+    # Every permission first, so that a refused change leaves nothing half done.
+    actor.require(Permission.VAULT_WRITE)
+    if body.directory_sync is not None or body.default_sync_mode is not None:
+        actor.require(Permission.DIRECTORY_SETUP)
+    switching = body.default_sync_mode == "enforce" and (
+        current.default_sync_mode is not SyncMode.ENFORCE
+    )
+    if switching and not confirm:
+        require_confirmed_enforce(
+            state,
+            current.id,
+            f"every credential of {current.name!r} that follows the client default",
+            follows_default_only=True,
+        )
+    if body.name is not None and body.name != current.name:
+        current = vault.clients.rename(actor, current.id, body.name, expected_version=version)
+        version = None
+    if body.directory_sync is not None or body.default_sync_mode is not None:
+        current = vault.clients.configure(
+            actor,
+            current.id,
+            directory_sync=body.directory_sync,
+            default_sync_mode=SyncMode(body.default_sync_mode) if body.default_sync_mode else None,
+            expected_version=version,
+        )
+        version = None
+    if body.archived is not None:
+        current = vault.clients.set_archived(
+            actor, current.id, body.archived, expected_version=version
+        )
+    return _get(actor, state, current.id)

@@ -1,0 +1,137 @@
+"""Browser sessions of the web dashboard and the API.
+
+An operator signs in with name and password; the browser keeps a random session token
+(``csw_...``, 256 bits) in an HttpOnly cookie and the database only its SHA-256. Each session
+has a CSRF token of its own that every unsafe request must send back (a header or a form
+field), so another site can't make the browser act. A session ends at sign-out, after
+:data:`IDLE_TIMEOUT` without a request, or :data:`MAX_AGE` after sign-in, whichever is first;
+a disabled operator's sessions stop working at once, and a role change applies to the next
+request (the operator's permissions are read on every request).
+
+The server holds the master key; a web session carries none.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hmac
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+
+from credsync.crypto.hashing import new_token_secret, token_digest
+from credsync.errors import AuthenticationFailed, PermissionDenied
+from credsync.storage import Database
+from credsync.storage.tables import operators, web_sessions
+from credsync.types import Secret, new_id
+from credsync.vault._time import as_utc, utcnow
+from credsync.vault.access import Access
+from credsync.vault.audit import AuditLog
+from credsync.vault.auth import Actor
+from credsync.vault.operators import Operators
+
+__all__ = ["IDLE_TIMEOUT", "MAX_AGE", "WEB_PREFIX", "WebSession", "WebSessions"]
+
+WEB_PREFIX = "csw_"
+IDLE_TIMEOUT = dt.timedelta(minutes=30)
+MAX_AGE = dt.timedelta(hours=12)
+_TOUCH_EVERY = dt.timedelta(minutes=1)  # last_seen_at is written at most this often
+
+
+@dataclass(frozen=True)
+class WebSession:
+    """A signed-in browser: who, the cookie value (``token``, shown once) and its CSRF token."""
+
+    id: str
+    actor: Actor
+    token: Secret
+    csrf_token: str
+    expires_at: dt.datetime
+
+    def __repr__(self) -> str:
+        return f"WebSession(id={self.id!r}, operator={self.actor.name!r})"
+
+
+class WebSessions:
+    def __init__(
+        self, db: Database, audit: AuditLog, access: Access, operators_: Operators
+    ) -> None:
+        self._db = db
+        self._audit = audit
+        self._access = access
+        self._operators = operators_
+
+    def start(self, name: str, password: Secret) -> WebSession:
+        """Sign in (a wrong name or password is audited as ``auth.failed``)."""
+        actor = self._access.login_password(name, password)
+        if actor.operator_id is None:  # pragma: no cover - only the system has no id
+            raise AuthenticationFailed("the system operator can't sign in")
+        now = utcnow()
+        token = Secret(WEB_PREFIX + new_token_secret())
+        session = WebSession(new_id(), actor, token, new_token_secret(24), now + MAX_AGE)
+        with self._db.write() as conn:
+            conn.execute(
+                web_sessions.insert().values(
+                    id=session.id,
+                    token_hash=token_digest(token),
+                    operator_id=actor.operator_id,
+                    csrf_token=session.csrf_token,
+                    created_at=now,
+                    expires_at=session.expires_at,
+                    last_seen_at=now,
+                )
+            )
+            self._audit.append(
+                conn,
+                actor,
+                "auth.web_login",
+                target_type="operator",
+                target_id=actor.operator_id,
+                details={"session": session.id},
+            )
+        return session
+
+    def resume(self, token: Secret, *, csrf_token: str | None = None) -> tuple[Actor, str, str]:
+        """The operator of a live session, the session's id and its CSRF token. With
+        ``csrf_token`` (an unsafe request), it must be the session's."""
+        raw = token.reveal()
+        if not raw.startswith(WEB_PREFIX):
+            raise AuthenticationFailed("not signed in (no valid session)")
+        now = utcnow()
+        with self._db.read() as conn:
+            row = conn.execute(
+                sa.select(web_sessions).where(web_sessions.c.token_hash == token_digest(token))
+            ).first()
+            if row is None or row.ended_at is not None:
+                raise AuthenticationFailed("not signed in (the session has ended)")
+            last_seen = as_utc(row.last_seen_at)
+            if as_utc(row.expires_at) <= now or now - last_seen > IDLE_TIMEOUT:
+                raise AuthenticationFailed("the session has expired: sign in again")
+            op = conn.execute(sa.select(operators).where(operators.c.id == row.operator_id)).one()
+            if op.disabled_at is not None:
+                raise AuthenticationFailed(f"operator {op.name!r} is disabled")
+            actor = self._operators.actor_for(conn, op, "web")
+        if csrf_token is not None and not hmac.compare_digest(
+            csrf_token.encode(), row.csrf_token.encode()
+        ):
+            raise PermissionDenied("the request's CSRF token is missing or wrong: reload the page")
+        if now - last_seen > _TOUCH_EVERY:
+            with self._db.write() as conn:
+                conn.execute(
+                    web_sessions.update()
+                    .where(web_sessions.c.id == row.id)
+                    .values(last_seen_at=now)
+                )
+        return actor, row.id, row.csrf_token
+
+    def end(self, token: Secret) -> None:
+        """Sign out (ending an unknown or ended session does nothing)."""
+        with self._db.write() as conn:
+            conn.execute(
+                web_sessions.update()
+                .where(
+                    web_sessions.c.token_hash == token_digest(token),
+                    web_sessions.c.ended_at.is_(None),
+                )
+                .values(ended_at=utcnow())
+            )
