@@ -31,6 +31,7 @@ _COMMANDS: dict[str, tuple[str, str]] = {
     "flags": ("credsync.cli.commands.sync", "flags_group"),
     "agent": ("credsync.cli.commands.sync", "agent_cmd"),
     "simulate": ("credsync.cli.commands.simulate", "simulate_group"),
+    "serve": ("credsync.cli.commands.serve", "serve_cmd"),
 }
 
 _SUMMARIES = {
@@ -56,6 +57,7 @@ _SUMMARIES = {
     "flags": "Open problems found by sync checks: list and resolve.",
     "agent": "Run continuously: periodic runs and immediate pushes.",
     "simulate": "Simulators for trying credsync without a tenant (Microsoft Graph).",
+    "serve": "Serve the REST API, the web dashboard and the agent.",
 }
 
 

@@ -1,0 +1,125 @@
+"""credsync serve: the REST API, the web dashboard and the agent in one process."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from pathlib import Path
+from types import FrameType
+
+import click
+
+from credsync.cli.output import note
+from credsync.cli.runtime import runtime
+from credsync.errors import InvalidInput
+
+__all__ = ["serve_cmd"]
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", type=click.IntRange(0, 65535), default=8400, show_default=True)
+@click.option("--tls-cert", type=click.Path(dir_okay=False), help="PEM certificate (chain).")
+@click.option("--tls-key", type=click.Path(dir_okay=False), help="PEM private key.")
+@click.option(
+    "--proxy",
+    "proxies",
+    multiple=True,
+    metavar="IP",
+    help="A reverse proxy's address: trust its X-Forwarded-For/-Proto headers (repeatable).",
+)
+@click.option(
+    "--secure-cookies",
+    is_flag=True,
+    help="Mark session cookies Secure (HTTPS at a reverse proxy; automatic with --tls-cert).",
+)
+@click.option("--no-agent", is_flag=True, help="Serve only: no periodic runs or pushes here.")
+@click.pass_context
+def serve_cmd(
+    ctx: click.Context,
+    host: str,
+    port: int,
+    tls_cert: str | None,
+    tls_key: str | None,
+    proxies: tuple[str, ...],
+    secure_cookies: bool,
+    no_agent: bool,
+) -> None:
+    """Serve the REST API (/api/v1, OpenAPI at /api/v1/openapi.json), the web dashboard and,
+    unless --no-agent, the agent (periodic runs and immediate pushes), until Ctrl-C/SIGTERM.
+
+    The server unlocks the vault once at start (CREDSYNC_PASSPHRASE, CREDSYNC_SESSION or a
+    prompt) and runs as the signed-in operator: its agent acts in that operator's name.
+    People sign in to the dashboard with their own operator name and password; scripts send
+    an API token (Authorization: Bearer cst_...). After `credsync key rotate`, restart it.
+
+    \b
+    Examples:
+      credsync serve                                  # http://127.0.0.1:8400
+      credsync serve --host 0.0.0.0 --tls-cert cert.pem --tls-key key.pem
+      credsync serve --proxy 127.0.0.1 --secure-cookies   # behind nginx/Caddy doing HTTPS
+    """
+    import uvicorn
+
+    from credsync.api import ServerState, create_app
+
+    if bool(tls_cert) != bool(tls_key):
+        raise InvalidInput("--tls-cert and --tls-key go together")
+    for option, path in (("--tls-cert", tls_cert), ("--tls-key", tls_key)):
+        if path and not Path(path).is_file():
+            raise InvalidInput(f"{option} {path}: no such file")
+    rt = runtime(ctx)
+    actor = rt.actor
+    rt.keys.kek()  # unlock now: a wrong passphrase fails here, not at the first request
+    state = ServerState(rt.vault, rt.keys, secure_cookies=secure_cookies or bool(tls_cert))
+    app = create_app(state)
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        ssl_certfile=tls_cert,
+        ssl_keyfile=tls_key,
+        proxy_headers=bool(proxies),
+        forwarded_allow_ips=list(proxies) or None,
+        log_level="warning",
+        server_header=False,
+        lifespan="off",
+    )
+    scheme = "https" if tls_cert else "http"
+    with_agent = "" if no_agent else ", with the agent"
+
+    class Server(uvicorn.Server):
+        async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+            await super().startup(sockets)
+            if self.started:
+                bound = self.servers[0].sockets[0].getsockname()[1] if self.servers else port
+                note(
+                    f"credsync serve: {scheme}://{host}:{bound}/ (API /api/v1; running as "
+                    f"{actor.name}{with_agent}; Ctrl-C stops)"
+                )
+
+        def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+            super().handle_exit(sig, frame)
+            # uvicorn raises a caught signal again after shutting down (the process then dies
+            # of it); for us Ctrl-C/SIGTERM means "stop cleanly", exit status 0.
+            self._captured_signals.clear()
+
+    server = Server(config)
+
+    async def main() -> None:
+        agent = None
+        task = None
+        if not no_agent:
+            from credsync.agent.loop import Agent
+
+            agent = Agent(rt.vault, rt.keys, actor)
+            task = asyncio.create_task(agent.run())
+        try:
+            await server.serve()
+        finally:
+            if agent is not None and task is not None:
+                agent.stop()
+                await task
+
+    asyncio.run(main())
+    note("credsync serve: stopped")
