@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
-import socket
 from pathlib import Path
-from types import FrameType
 
 import click
 
@@ -59,9 +56,8 @@ def serve_cmd(
       credsync serve --host 0.0.0.0 --tls-cert cert.pem --tls-key key.pem
       credsync serve --proxy 127.0.0.1 --secure-cookies   # behind nginx/Caddy doing HTTPS
     """
-    import uvicorn
-
-    from credsync.api import ServerState, create_app
+    from credsync.api import ServerState
+    from credsync.api.server import serve
 
     if bool(tls_cert) != bool(tls_key):
         raise InvalidInput("--tls-cert and --tls-key go together")
@@ -72,54 +68,23 @@ def serve_cmd(
     actor = rt.actor
     rt.keys.kek()  # unlock now: a wrong passphrase fails here, not at the first request
     state = ServerState(rt.vault, rt.keys, secure_cookies=secure_cookies or bool(tls_cert))
-    app = create_app(state)
-    config = uvicorn.Config(
-        app,
-        host=host,
-        port=port,
-        ssl_certfile=tls_cert,
-        ssl_keyfile=tls_key,
-        proxy_headers=bool(proxies),
-        forwarded_allow_ips=list(proxies) or None,
-        log_level="warning",
-        server_header=False,
-        lifespan="off",
-    )
     scheme = "https" if tls_cert else "http"
     with_agent = "" if no_agent else ", with the agent"
 
-    class Server(uvicorn.Server):
-        async def startup(self, sockets: list[socket.socket] | None = None) -> None:
-            await super().startup(sockets)
-            if self.started:
-                bound = self.servers[0].sockets[0].getsockname()[1] if self.servers else port
-                note(
-                    f"credsync serve: {scheme}://{host}:{bound}/ (API /api/v1; running as "
-                    f"{actor.name}{with_agent}; Ctrl-C stops)"
-                )
+    def started(bound: int) -> None:
+        note(
+            f"credsync serve: {scheme}://{host}:{bound}/ (API /api/v1; running as "
+            f"{actor.name}{with_agent}; Ctrl-C stops)"
+        )
 
-        def handle_exit(self, sig: int, frame: FrameType | None) -> None:
-            super().handle_exit(sig, frame)
-            # uvicorn raises a caught signal again after shutting down (the process then dies
-            # of it); for us Ctrl-C/SIGTERM means "stop cleanly", exit status 0.
-            self._captured_signals.clear()
-
-    server = Server(config)
-
-    async def main() -> None:
-        agent = None
-        task = None
-        if not no_agent:
-            from credsync.agent.loop import Agent
-
-            agent = Agent(rt.vault, rt.keys, actor)
-            task = asyncio.create_task(agent.run())
-        try:
-            await server.serve()
-        finally:
-            if agent is not None and task is not None:
-                agent.stop()
-                await task
-
-    asyncio.run(main())
+    serve(
+        state,
+        None if no_agent else actor,
+        host=host,
+        port=port,
+        tls_cert=tls_cert,
+        tls_key=tls_key,
+        proxies=proxies,
+        on_started=started,
+    )
     note("credsync serve: stopped")
