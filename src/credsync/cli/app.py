@@ -32,6 +32,7 @@ _COMMANDS: dict[str, tuple[str, str]] = {
     "agent": ("credsync.cli.commands.sync", "agent_cmd"),
     "simulate": ("credsync.cli.commands.simulate", "simulate_group"),
     "serve": ("credsync.cli.commands.serve", "serve_cmd"),
+    "demo": ("credsync.cli.commands.demo", "demo_cmd"),
 }
 
 _SUMMARIES = {
@@ -58,6 +59,7 @@ _SUMMARIES = {
     "agent": "Run continuously: periodic runs and immediate pushes.",
     "simulate": "Simulators for trying credsync without a tenant (Microsoft Graph).",
     "serve": "Serve the REST API, the web dashboard and the agent.",
+    "demo": "Try credsync with no setup: a throwaway vault and a simulated tenant.",
 }
 
 
