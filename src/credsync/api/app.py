@@ -43,4 +43,7 @@ def create_app(state: ServerState) -> FastAPI:
     for module in (auth, clients, credentials, audit):
         api.include_router(module.router)
     app.include_router(api)
+    from credsync.web import mount_web  # imported here: the web pages import from the API
+
+    mount_web(app)
     return app

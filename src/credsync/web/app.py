@@ -1,0 +1,210 @@
+"""The web dashboard on the API's FastAPI app: server-rendered pages (Jinja2 templates in
+the package), one stylesheet and one small script under /static, no build step.
+
+Every page response carries ``Cache-Control: no-store`` (a revealed password must not stay in
+a cache) and a strict Content-Security-Policy (no inline script, nothing from elsewhere, no
+framing). Errors become pages: signed out -> the sign-in page; a refused permission -> 403; a
+missing record -> 404; bad input -> 400; anything unexpected -> 500 without details.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+import jinja2
+from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.routing import APIRoute
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from credsync.api.deps import SAFE_METHODS
+from credsync.api.errors import ApiError, status_of
+from credsync.errors import CredsyncError
+from credsync.web.jobs import RunStarter
+from credsync.web.session import CSRF_FIELD, Notices, SignInNeeded, Viewer
+
+__all__ = [
+    "PageRoute",
+    "WebState",
+    "local_path",
+    "mount_web",
+    "page",
+    "page_router",
+    "redirect",
+    "web_state",
+]
+
+log = logging.getLogger("credsync.web")
+
+SIGN_IN = "/sign-in"
+_HEADERS = {
+    "Cache-Control": "no-store",
+    "Content-Security-Policy": (
+        "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self'; "
+        "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "X-Frame-Options": "DENY",
+}
+
+
+def _when(value: dt.datetime | None) -> str:
+    return value.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC") if value else "-"
+
+
+def _environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("credsync.web", "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["when"] = _when
+    env.filters["short"] = lambda value: (value or "")[:8]
+    env.globals["csrf_field"] = CSRF_FIELD
+    return env
+
+
+@dataclass
+class WebState:
+    templates: jinja2.Environment
+    notices: Notices
+    runs: RunStarter
+
+
+def web_state(request: Request) -> WebState:
+    found = request.app.state.credsync_web
+    if not isinstance(found, WebState):  # pragma: no cover - a wiring mistake
+        raise TypeError("app.state.credsync_web is not a WebState")
+    return found
+
+
+def page(
+    request: Request,
+    template: str,
+    viewer: Viewer | None,
+    *,
+    status: int = 200,
+    title: str = "",
+    **context: Any,
+) -> HTMLResponse:
+    """A page rendered from ``template`` (with the viewer, the CSRF token and any notice)."""
+    web = web_state(request)
+    notice = (
+        web.notices.take(viewer.session_id, request.query_params.get("notice")) if viewer else None
+    )
+    html = web.templates.get_template(template).render(
+        request=request,
+        viewer=viewer,
+        csrf_token=viewer.csrf_token if viewer else "",
+        notice=notice,
+        title=title,
+        path=request.url.path,
+        **context,
+    )
+    return HTMLResponse(html, status_code=status)
+
+
+def redirect(
+    request: Request, to: str, viewer: Viewer | None = None, notice: str = "", kind: str = "ok"
+) -> RedirectResponse:
+    """303 to ``to`` (after a form post), with a one-time notice for the next page."""
+    if notice and viewer is not None:
+        key = web_state(request).notices.add(viewer.session_id, notice, kind)
+        to += ("&" if "?" in to else "?") + f"notice={key}"
+    return RedirectResponse(to, status_code=303)
+
+
+def local_path(value: str | None, default: str = "/") -> str:
+    """``value`` when it is a path on this server (no open redirect), else ``default``."""
+    if value and value.startswith("/") and not value.startswith("//") and "\\" not in value:
+        return value
+    return default
+
+
+def _error_page(request: Request, status: int, message: str) -> Response:
+    viewer = getattr(request.state, "viewer", None)
+    titles = {
+        400: "Not done",
+        401: "Not signed in",
+        403: "Not allowed",
+        404: "Not found",
+        409: "Conflict",
+        429: "Too many requests",
+    }
+    title = titles.get(status, "Something went wrong")
+    return page(
+        request, "error.html", viewer, status=status, title=title, message=message, code=status
+    )
+
+
+def _handle(request: Request, exc: Exception) -> Response:
+    if isinstance(exc, SignInNeeded):
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        if request.method not in SAFE_METHODS:  # a post can't be replayed: back to its page
+            referer = urlsplit(request.headers.get("referer", ""))
+            target = local_path(referer.path + (f"?{referer.query}" if referer.query else ""))
+        return RedirectResponse(f"{SIGN_IN}?next={quote(target, safe='/')}", status_code=303)
+    if isinstance(exc, CredsyncError):
+        status, _ = status_of(exc)
+        if status >= 500:
+            log.warning("%s %s: %s: %s", request.method, request.url.path, type(exc).__name__, exc)
+        return _error_page(request, status, str(exc))
+    if isinstance(exc, ApiError):
+        return _error_page(request, exc.status, exc.message)
+    if isinstance(exc, RequestValidationError):
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg', '')}"
+            for e in exc.errors()
+        )
+        return _error_page(request, 400, f"The address or form was not valid ({problems}).")
+    if isinstance(exc, StarletteHTTPException):
+        return _error_page(request, exc.status_code, str(exc.detail))
+    log.error("%s %s failed", request.method, request.url.path, exc_info=exc)
+    return _error_page(request, 500, "An unexpected error: the server log has the details.")
+
+
+class PageRoute(APIRoute):
+    """A page: errors render as pages (never JSON, never a stack trace), and every response
+    gets the security headers."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def run(request: Request) -> Response:
+            try:
+                response = await handler(request)
+            except Exception as exc:
+                response = _handle(request, exc)
+            for name, value in _HEADERS.items():
+                response.headers.setdefault(name, value)
+            return response
+
+        return run
+
+
+def page_router() -> APIRouter:
+    return APIRouter(route_class=PageRoute, include_in_schema=False)
+
+
+def mount_web(app: FastAPI) -> None:
+    """Add the dashboard's pages and static files to ``app`` (made by create_app)."""
+    from credsync.web.routes import audit, auth, sync, vault
+
+    state = app.state.credsync
+    runs = RunStarter(state.vault, state.keys)
+    app.state.credsync_web = WebState(_environment(), Notices(), runs)
+    static = resources.files("credsync.web") / "static"
+    app.mount("/static", StaticFiles(directory=str(static)), name="static")
+    for module in (auth, vault, sync, audit):
+        app.include_router(module.router)

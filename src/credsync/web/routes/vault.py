@@ -1,0 +1,148 @@
+"""Clients, a client's credentials (a page at a time, with their checks) and directories, and
+a credential: its fields, reveal (audited), a new password, its history and its checks."""
+
+from __future__ import annotations
+
+from fastapi import Query, Request, Response
+
+from credsync.api.deps import State
+from credsync.api.routes.credentials import new_password
+from credsync.errors import InvalidInput
+from credsync.vault.models import RevealedCredential
+from credsync.web.app import page, page_router, redirect
+from credsync.web.queries import checks_of, last_runs, queued_pushes
+from credsync.web.session import Fields, Viewer, ViewerDep
+
+router = page_router()
+
+PAGE_SIZE = 50  # credentials per page of a client
+
+
+@router.get("/")
+def home(request: Request, state: State, viewer: ViewerDep) -> Response:
+    """Every client with its credential and open flag counts."""
+    actor = viewer.actor
+    clients = state.vault.clients.list(actor)
+    counts = state.vault.flags.counts(actor)
+    return page(
+        request,
+        "home.html",
+        viewer,
+        title="Clients",
+        clients=clients,
+        open_flags=counts,
+        total_flags=sum(counts.values()),
+    )
+
+
+@router.get("/clients/{ref}")
+def client_page(
+    ref: str,
+    request: Request,
+    state: State,
+    viewer: ViewerDep,
+    after: str | None = Query(None, max_length=512),
+) -> Response:
+    """A client: its credentials (by title, a page at a time) with their checks, and its
+    directories."""
+    vault, actor = state.vault, viewer.actor
+    client = vault.clients.get(actor, ref)
+    creds = vault.credentials.list(actor, client.id, limit=PAGE_SIZE, cursor=after)
+    return page(
+        request,
+        "client.html",
+        viewer,
+        title=client.name,
+        client=client,
+        credentials=creds.items,
+        next_cursor=creds.next_cursor,
+        paged=after is not None,
+        checks=checks_of(vault.db, actor, [c.id for c in creds.items]),
+        directories=vault.directories.list(actor, client.id),
+        last_runs=last_runs(vault.db, actor),
+        open_flags=vault.flags.counts(actor).get(client.name, 0),
+    )
+
+
+def _credential_page(
+    request: Request,
+    state: State,
+    viewer: Viewer,
+    ref: str,
+    revealed: RevealedCredential | None = None,
+    *,
+    status: int = 200,
+    error: str = "",
+) -> Response:
+    vault, actor = state.vault, viewer.actor
+    cred = revealed.credential if revealed else vault.credentials.get(actor, ref, trashed=True)
+    return page(
+        request,
+        "credential.html",
+        viewer,
+        status=status,
+        title=cred.title,
+        cred=cred,
+        revealed=revealed,
+        history=vault.credentials.history(actor, None, cred.id),
+        checks=checks_of(vault.db, actor, [cred.id]).get(cred.id, []),
+        queued=queued_pushes(vault.db, actor, cred.id),
+        error=error,
+    )
+
+
+@router.get("/credentials/{ref}")
+def credential_page(ref: str, request: Request, state: State, viewer: ViewerDep) -> Response:
+    return _credential_page(request, state, viewer, ref)
+
+
+@router.post("/credentials/{ref}/reveal")
+def reveal(ref: str, request: Request, state: State, viewer: ViewerDep) -> Response:
+    """The page with the password and notes shown (needs secret.reveal; audited)."""
+    revealed = state.vault.credentials.reveal(viewer.actor, state.keys, ref)
+    return _credential_page(request, state, viewer, ref, revealed)
+
+
+@router.post("/credentials/{ref}/password")
+def set_password(
+    ref: str, request: Request, state: State, viewer: ViewerDep, fields: Fields
+) -> Response:
+    """Store a new password, typed (twice) or generated; in enforce mode it is queued for the
+    directories at once."""
+    vault, actor = state.vault, viewer.actor
+    current = vault.credentials.get(actor, ref)
+    generate = fields.get("generate") == "on"
+    typed = fields.get("password", "")
+    if not generate:
+        if not typed:
+            return _credential_page(
+                request, state, viewer, ref, status=400,
+                error="Type the new password (twice), or tick 'Generate one'.",
+            )  # fmt: skip
+        if typed != fields.get("password_again", ""):
+            return _credential_page(
+                request, state, viewer, ref, status=400,
+                error="The two passwords differ: nothing was saved.",
+            )  # fmt: skip
+    try:
+        expected = int(fields["version"]) if fields.get("version") else None
+    except ValueError:
+        raise InvalidInput("the form's version is not a number") from None
+    password, source = new_password(
+        state, None if generate else typed, generate, None, current.username
+    )
+    cred = vault.credentials.set_password(
+        actor,
+        state.keys,
+        current.id,
+        password,
+        reason=fields.get("reason", "").strip(),
+        source=source,
+        expected_version=expected,
+    )
+    queued = queued_pushes(vault.db, actor, cred.id)
+    notice = f"Saved a new password (version {cred.secret_version})."
+    if queued:
+        names = ", ".join(sorted({q.directory for q in queued}))
+        notice += f" Enforce mode: a push to {names} is queued for the agent."
+    return redirect(request, f"/credentials/{cred.id}", viewer, notice)

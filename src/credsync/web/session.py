@@ -1,0 +1,108 @@
+"""Who is looking at a page: the browser session cookie (the same sessions as the API's,
+``credsync_session``), and for every form post the session's CSRF token, sent back as the
+hidden ``csrf_token`` field and checked before the page does anything.
+
+Signed out (no cookie, or a session that ended or expired): :class:`SignInNeeded`, which the
+pages turn into a redirect to the sign-in page.
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from credsync.api.deps import SAFE_METHODS, SESSION_COOKIE, State
+from credsync.errors import AuthenticationFailed
+from credsync.types import Secret
+from credsync.vault import Actor, Permission
+
+__all__ = [
+    "CSRF_FIELD",
+    "Fields",
+    "Notices",
+    "SignInNeeded",
+    "Viewer",
+    "ViewerDep",
+    "form_fields",
+    "viewer",
+]
+
+CSRF_FIELD = "csrf_token"
+
+
+class SignInNeeded(Exception):
+    """The page needs a signed-in browser."""
+
+
+@dataclass(frozen=True)
+class Viewer:
+    actor: Actor
+    session_id: str
+    csrf_token: str
+
+    def can(self, permission: str) -> bool:
+        return self.actor.can(Permission(permission))
+
+
+async def form_fields(request: Request) -> dict[str, str]:
+    """A form post's text fields (none for GET)."""
+    if request.method in SAFE_METHODS:
+        return {}
+    form = await request.form()
+    return {key: value for key, value in form.items() if isinstance(value, str)}
+
+
+Fields = Annotated[dict[str, str], Depends(form_fields)]
+
+
+def viewer(request: Request, state: State, fields: Fields) -> Viewer:
+    """The signed-in operator; for a post, only with the session's CSRF token."""
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if not cookie:
+        raise SignInNeeded("not signed in")
+    csrf = fields.get(CSRF_FIELD, "") if request.method not in SAFE_METHODS else None
+    try:
+        actor, session_id, token = state.vault.web_sessions.resume(Secret(cookie), csrf_token=csrf)
+    except AuthenticationFailed as exc:
+        raise SignInNeeded(str(exc)) from exc
+    found = Viewer(actor, session_id, token)
+    request.state.viewer = found  # for the error pages' navigation
+    return found
+
+
+ViewerDep = Annotated[Viewer, Depends(viewer)]
+
+
+class Notices:
+    """One-time messages shown by the page a form post redirects to ("Flag resolved"),
+    kept in the server per session and taken by a random key (so a link can't put words on
+    the page)."""
+
+    def __init__(self, limit: int = 2000) -> None:
+        self._limit = limit
+        self._items: OrderedDict[str, tuple[str, str, str]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def add(self, session_id: str, text: str, kind: str = "ok") -> str:
+        key = secrets.token_urlsafe(12)
+        with self._lock:
+            self._items[key] = (session_id, kind, text)
+            while len(self._items) > self._limit:
+                self._items.popitem(last=False)
+        return key
+
+    def take(self, session_id: str, key: str | None) -> tuple[str, str] | None:
+        """(kind, text) of the notice, once; None for another session's or an unknown key."""
+        if not key:
+            return None
+        with self._lock:
+            item = self._items.get(key)
+            if item is None or item[0] != session_id:
+                return None
+            del self._items[key]
+        return item[1], item[2]
