@@ -129,7 +129,11 @@ def set_password(ref: str, body: PasswordIn, actor: Caller, state: State) -> Cre
     return out(cred)
 
 
-@router.get("/credentials/{ref}/history", response_model=list[HistoryEntryOut])
+@router.get(
+    "/credentials/{ref}/history",
+    response_model=list[HistoryEntryOut],
+    response_model_exclude_none=True,
+)
 def history(ref: str, actor: Caller, state: State) -> list[HistoryEntryOut]:
     """Every password version, newest first: who, when, why (values: see history/reveal)."""
     entries = state.vault.credentials.history(actor, None, ref)
