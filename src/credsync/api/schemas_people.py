@@ -1,0 +1,90 @@
+"""The JSON bodies of operators, roles and API tokens (the same fields as the CLI's
+``--json``, made by ``Operator.to_json``, ``Role.to_json`` and ``ApiToken.to_json``)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from credsync.api.schemas import ApiTokenOut
+
+__all__ = [
+    "NewTokenOut",
+    "OperatorIn",
+    "OperatorOut",
+    "OperatorPasswordIn",
+    "OperatorPatch",
+    "RoleIn",
+    "RoleOut",
+    "TokenIn",
+]
+
+Timestamp = str  # ISO 8601, UTC
+OperatorPassword = Field(min_length=1, max_length=1024, description="At least 12 characters.")
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class OperatorOut(BaseModel):
+    id: str
+    name: str
+    role: str
+    disabled: bool
+    created_at: Timestamp
+    last_login_at: Timestamp | None
+
+
+class OperatorIn(_In):
+    name: str = Field(min_length=1, max_length=64)
+    role: str = Field(min_length=1, max_length=64)
+    password: str = OperatorPassword
+
+
+class OperatorPatch(_In):
+    """Only the fields given change: another role, or disabled (sign-in, tokens and
+    sessions stop at once) or enabled."""
+
+    role: str | None = Field(default=None, min_length=1, max_length=64)
+    disabled: bool | None = None
+
+
+class OperatorPasswordIn(_In):
+    """``current_password``: needed to change one's own password."""
+
+    password: str = OperatorPassword
+    current_password: str | None = Field(default=None, min_length=1, max_length=1024)
+
+
+class RoleOut(BaseModel):
+    name: str
+    description: str
+    permissions: list[str]
+    builtin: bool
+
+
+class RoleIn(_In):
+    name: str = Field(min_length=1, max_length=64)
+    permissions: list[Annotated[str, Field(min_length=1, max_length=64)]] = Field(
+        min_length=1,
+        max_length=20,
+        description="vault.read, vault.write, secret.reveal, vault.export, directory.setup, "
+        "directory_admin.use, audit.read, admin",
+    )
+    description: str = Field(default="", max_length=500)
+
+
+class TokenIn(_In):
+    name: str = Field(min_length=1, max_length=100)
+    operator: str | None = Field(
+        default=None, min_length=1, max_length=64, description="For another operator (admin)."
+    )
+    expires_days: int | None = Field(default=None, ge=1, le=3650, description="Lifetime.")
+
+
+class NewTokenOut(ApiTokenOut):
+    """The token itself is shown this once, never again."""
+
+    token: str
