@@ -1,0 +1,223 @@
+"""Every route of the API for every built-in role: a role that lacks the route's permissions
+gets 403 in the error shape, a role that has them never does (nor a 401 or a 5xx).
+
+The table below names each route's permissions; a route of the OpenAPI document missing from
+it fails the test, so a new route can't go unchecked. Destructive routes come last, and each
+route is tried by the roles that lack its permissions before those that have them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from credsync.vault.auth import BUILTIN_ROLES, Permission
+
+from .conftest import ROLES, ApiWorld
+
+R, W, REVEAL, SETUP, DADMIN, AUDIT, ADMIN = (
+    Permission.VAULT_READ,
+    Permission.VAULT_WRITE,
+    Permission.SECRET_REVEAL,
+    Permission.DIRECTORY_SETUP,
+    Permission.DIRECTORY_ADMIN_USE,
+    Permission.AUDIT_READ,
+    Permission.ADMIN,
+)
+ANYONE: tuple[Permission, ...] = ()  # signed in is enough
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    path: str  # with {client}, {cred}, {directory}, {run}, {flag}, {operator}, {role}, {token}
+    needs: tuple[Permission, ...]
+    body: Any = None
+    params: Any = None
+
+
+ROUTES = [
+    Route("GET", "/auth/whoami", ANYONE),
+    Route("GET", "/clients", (R,)),
+    Route("POST", "/clients", (W,), {"name": "New client {n}"}),
+    Route("GET", "/clients/{client}", (R,)),
+    Route("PATCH", "/clients/{client}", (W,), {"archived": False}),
+    Route("GET", "/clients/{client}/credentials", (R,)),
+    Route(
+        "POST",
+        "/clients/{client}/credentials",
+        (W,),
+        {"title": "New {n}", "username": "u{n}", "password": "Pa55-word-{n}!"},
+    ),
+    Route("GET", "/credentials", (R,), params={"q": "domain"}),
+    Route("GET", "/credentials/{cred}", (R,)),
+    Route("PATCH", "/credentials/{cred}", (W,), {"url": "https://dc{n}.contoso.test"}),
+    Route("POST", "/credentials/{cred}/reveal", (R, REVEAL)),
+    Route("PUT", "/credentials/{cred}/password", (W,), {"generate": True}),
+    Route("GET", "/credentials/{cred}/history", (R,)),
+    Route("POST", "/credentials/{cred}/history/reveal", (R, REVEAL)),
+    Route("PUT", "/credentials/{cred}/sync-mode", (W,), {"sync_mode": "report"}),
+    Route("POST", "/credentials/{cred}/restore", (W,)),
+    Route("GET", "/audit", (AUDIT,)),
+    Route("GET", "/audit/verify", (AUDIT,)),
+    Route("GET", "/directories", (R,)),
+    Route(
+        "POST",
+        "/directories",
+        (SETUP, DADMIN),
+        {
+            "client": "Contoso",
+            "name": "dc-{n}",
+            "kind": "active_directory",
+            "url": "ldaps://127.0.0.1:1",
+            "base_dn": "DC=contoso,DC=test",
+            "bind_credential": "{bind}",
+        },
+    ),
+    Route("GET", "/directories/{directory}", (R,)),
+    Route("PATCH", "/directories/{directory}", (SETUP, DADMIN), {"options": {"interval": 90}}),
+    Route("POST", "/directories/{directory}/test", (DADMIN,)),
+    Route("POST", "/directories/{directory}/plan", (R, DADMIN)),
+    Route("POST", "/directories/{directory}/runs", (R, W, DADMIN), params={"wait": True}),
+    Route("GET", "/runs", (R,)),
+    Route("GET", "/runs/{run}", (R,)),
+    Route("GET", "/runs/{run}/items", (R,)),
+    Route("GET", "/flags", (R,)),
+    Route("GET", "/flags/{flag}", (R,)),
+    Route("POST", "/flags/{flag}/resolve", (R, W, DADMIN), {"action": "push"}),
+    Route("GET", "/operators", (ADMIN,)),
+    Route(
+        "POST",
+        "/operators",
+        (ADMIN,),
+        {"name": "new-op-{n}", "role": "viewer", "password": "new-op-password-{n}"},
+    ),
+    Route("GET", "/operators/{operator}", (ADMIN,)),
+    Route("PATCH", "/operators/{operator}", (ADMIN,), {"role": "viewer"}),
+    Route("PUT", "/operators/{operator}/password", (ADMIN,), {"password": "target-pass-{n}-x"}),
+    Route("GET", "/roles", (R,)),
+    Route("POST", "/roles", (ADMIN,), {"name": "role-{n}", "permissions": ["vault.read"]}),
+    Route("GET", "/tokens", ANYONE),
+    Route("POST", "/tokens", ANYONE, {"name": "mine-{n}"}),
+    # Destructive, last.
+    Route("DELETE", "/credentials/{cred}", (W,)),
+    Route("DELETE", "/tokens/{token}", (ADMIN,)),  # another operator's token
+    Route("DELETE", "/roles/{role}", (ADMIN,)),
+    Route("DELETE", "/directories/{directory}", (SETUP,)),
+]
+NOT_IN_MATRIX = {("POST", "/auth/login"), ("POST", "/auth/logout")}  # test_auth.py
+
+
+def allowed(role: str, needs: tuple[Permission, ...]) -> bool:
+    granted = set(BUILTIN_ROLES[role][1])
+    return Permission.ADMIN in granted or set(needs) <= granted
+
+
+@pytest.fixture
+def matrix(api: ApiWorld, graph_sim: Any) -> tuple[ApiWorld, dict[str, str]]:
+    """The objects the routes act on: a client with a credential, an Entra directory on the
+    simulator with a run and an open flag, another operator with a token, a custom role."""
+    from sync.entra import add_entra_directory
+
+    world = api.world
+    vault, admin, keys = world.vault, world.admin, world.keys
+    vault.clients.add(admin, keys, "Contoso", directory_sync=True)
+    tenant = graph_sim.add_tenant(users=0, groups=0)
+    user = tenant.create_user(password="Cloud-Pa55-1!")
+    directory, bind = add_entra_directory(world, "Contoso", graph_sim, tenant, name="contoso-365")
+    http = api.admin
+    cred = http.post(
+        "/api/v1/clients/Contoso/credentials",
+        json={"title": "Domain admin", "username": user.upn, "password": "Cloud-Pa55-1!"},
+    ).json()
+    run = http.post(f"/api/v1/directories/{directory}/runs", params={"wait": True}).json()
+    graph_sim.advance_clock(120)
+    tenant.set_password(user.upn, "Portal-Pa55-2!")
+    http.post(f"/api/v1/directories/{directory}/runs", params={"wait": True})
+    flags = http.get("/api/v1/flags").json()
+    flag = flags["items"][0] if isinstance(flags, dict) else flags[0]
+    target = world.operator("target-op", "viewer")
+    token, _ = vault.access.create_token(target, "target-token")
+    vault.operators.add_role(admin, "custom-role", [Permission.VAULT_READ.value], "for the test")
+    ids = {
+        "client": "Contoso",
+        "cred": cred["id"],
+        "directory": directory,
+        "run": run["id"],
+        "flag": flag["id"],
+        "operator": "target-op",
+        "role": "custom-role",
+        "token": token.id,
+        "bind": bind,
+    }
+    return api, ids
+
+
+@pytest.fixture
+def graph_sim() -> Iterator[Any]:
+    from credsync.testing.graphsim import GraphSimulator
+
+    with GraphSimulator(port=0, seed=3) as sim:
+        yield sim
+
+
+def test_the_table_covers_every_route(api: ApiWorld) -> None:
+    documented = {
+        (method.upper(), path.removeprefix("/api/v1"))
+        for path, operations in api.http.app.openapi()["paths"].items()  # type: ignore[attr-defined]
+        for method in operations
+    }
+    table = {(r.method, r.path) for r in ROUTES}
+    routes = {(m, _template(p)) for m, p in documented - NOT_IN_MATRIX}
+    covered = {(m, _template(p)) for m, p in table}
+    assert routes - covered == set(), "routes missing from the table"
+    assert covered - routes == set(), "table rows for routes that don't exist"
+
+
+def _template(path: str) -> str:
+    """Path parameters named alike, so that the table's names need not be the code's."""
+    import re
+
+    return re.sub(r"\{[^}]+\}", "{}", path)
+
+
+def test_every_route_for_every_role(
+    matrix: tuple[ApiWorld, dict[str, str]], tmp_path: Path
+) -> None:
+    api, ids = matrix
+    problems: list[str] = []
+    n = 0
+    outcomes = {"denied": 0, "succeeded": 0}
+    for route in ROUTES:
+        # Roles without the permission first: a destructive route is still there for them.
+        for role in sorted(ROLES, key=lambda r: allowed(r, route.needs)):
+            n += 1
+            path = "/api/v1" + route.path.format(**ids)
+            body = _fill(route.body, n, ids)
+            response = api.as_role(role).request(route.method, path, json=body, params=route.params)
+            status = response.status_code
+            expect_denied = not allowed(role, route.needs)
+            where = f"{route.method} {route.path} as {role}: {status} {response.text[:200]}"
+            kind = "denied" if status == 403 else "succeeded" if status < 300 else "other"
+            outcomes[kind] = outcomes.get(kind, 0) + 1
+            if expect_denied:
+                if status != 403 or response.json()["error"]["code"] != "forbidden":
+                    problems.append(f"expected 403: {where}")
+            elif status in (401, 403) or status >= 500:
+                problems.append(f"expected to be allowed: {where}")
+    assert not problems, "\n".join(problems)
+    # The matrix was really exercised: refusals and successes both, in numbers.
+    assert n == len(ROUTES) * len(ROLES)
+    assert outcomes["denied"] > 60, outcomes
+    assert outcomes["succeeded"] > 100, outcomes
+
+
+def _fill(body: Any, n: int, ids: dict[str, str]) -> Any:
+    if isinstance(body, dict):
+        return {k: _fill(v, n, ids) for k, v in body.items()}
+    if isinstance(body, str):
+        return body.replace("{n}", str(n)).replace("{bind}", ids["bind"])
+    return body
