@@ -10,6 +10,7 @@ missing record -> 404; bad input -> 400; anything unexpected -> 500 without deta
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
@@ -61,7 +62,9 @@ def _when(value: dt.datetime | None) -> str:
     return value.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC") if value else "-"
 
 
+@functools.cache
 def _environment() -> jinja2.Environment:
+    """The templates (compiled once per process, shared by every app)."""
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("credsync.web", "templates"),
         autoescape=True,
@@ -201,8 +204,7 @@ def mount_web(app: FastAPI) -> None:
     """Add the dashboard's pages and static files to ``app`` (made by create_app)."""
     from credsync.web.routes import audit, auth, sync, vault
 
-    state = app.state.credsync
-    runs = RunStarter(state.vault, state.keys)
+    runs = RunStarter(app.state.credsync)
     app.state.credsync_web = WebState(_environment(), Notices(), runs)
     static = resources.files("credsync.web") / "static"
     app.mount("/static", StaticFiles(directory=str(static)), name="static")

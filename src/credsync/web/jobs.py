@@ -9,8 +9,9 @@ import logging
 import threading
 import time
 
+from credsync.api.state import ServerState
 from credsync.sync.engine import Engine
-from credsync.vault import Actor, KeyRing, Vault
+from credsync.vault import Actor
 from credsync.vault._time import utcnow
 from credsync.web.queries import web_run_since
 
@@ -22,9 +23,8 @@ TRIGGER = "web"  # the runs' trigger, as the reports show it
 
 
 class RunStarter:
-    def __init__(self, vault: Vault, keys: KeyRing) -> None:
-        self._vault = vault
-        self._keys = keys
+    def __init__(self, state: ServerState) -> None:
+        self._state = state
         self._lock = threading.Lock()
         self._threads: dict[str, threading.Thread] = {}
         self._run_ids: dict[str, str] = {}
@@ -38,7 +38,8 @@ class RunStarter:
             if running is not None and running.is_alive():
                 return self._run_ids.get(directory_id)
             since = utcnow()
-            engine = Engine(self._vault, self._keys, actor)
+            vault = self._state.vault
+            engine = Engine(vault, self._state.keys, actor)
             thread = threading.Thread(
                 target=self._run,
                 args=(engine, directory_id),
@@ -50,7 +51,7 @@ class RunStarter:
             thread.start()
         deadline = time.monotonic() + wait
         while True:
-            run_id = web_run_since(self._vault.db, actor, directory_id, since, TRIGGER)
+            run_id = web_run_since(vault.db, actor, directory_id, since, TRIGGER)
             if run_id is not None or not thread.is_alive() or time.monotonic() > deadline:
                 break
             time.sleep(0.02)

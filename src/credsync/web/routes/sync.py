@@ -195,10 +195,10 @@ def test_directory(ref: str, request: Request, state: State, viewer: ViewerDep) 
     """Each step of reaching the directory (TCP, TLS, bind or token, rights), with its
     outcome and the directory's own words."""
     actor = viewer.actor
+    connector = Engine(state.vault, state.keys, actor).connect(ref)  # directory_admin.use
     directory = state.vault.directories.get(actor, ref)
 
     async def steps() -> list[TestStep]:
-        connector = Engine(state.vault, state.keys, actor).connect(directory.id)
         try:
             return await connector.test_connection()
         finally:
