@@ -127,10 +127,13 @@ class Engine:
         trigger: str = "cli",
         only: Sequence[str] | None = None,
         connector: Connector | None = None,
+        on_start: Callable[[str], None] | None = None,
     ) -> RunReport:
         """One run over the directory. ``only``: just these credential ids (the agent's
         immediate pushes); such a run reads just their accounts. ``connector``: an open one
-        to reuse (the agent keeps one per directory); otherwise one is opened and closed."""
+        to reuse (the agent keeps one per directory); otherwise one is opened and closed.
+        ``on_start``: told the run's id as soon as the run is stored (state ``running``), so
+        that a caller can follow it while it runs."""
         self._actor.require(Permission.VAULT_READ, Permission.DIRECTORY_ADMIN_USE)
         if not dry_run:
             self._actor.require(Permission.VAULT_WRITE)
@@ -138,6 +141,8 @@ class Engine:
             directory = directory_model(find_directory_row(conn, directory_ref))
         kind = "push" if only is not None else self._kind(directory, full)
         run = _Run(self._start(directory, kind, trigger, dry_run), directory, kind, dry_run)
+        if on_start is not None:
+            on_start(run.id)
         return await self._guarded(run, connector, lambda c: self._run(run, c, only))
 
     async def _guarded(

@@ -152,19 +152,6 @@ def _seq_cursor(cursor: str | None) -> int | None:
 
 
 # -- starting runs ---------------------------------------------------------------------------
-class _ApiEngine(Engine):
-    """The engine, telling the route the id of the run it has just stored."""
-
-    def __init__(self, *args: Any, started: Future[str], **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._started = started
-
-    def _start(self, directory: Directory, kind: str, trigger: str, dry_run: bool) -> str:
-        run_id = super()._start(directory, kind, trigger, dry_run)
-        self._started.set_result(run_id)
-        return run_id
-
-
 class BackgroundRuns:
     """Runs started through the API, each in a thread of its own; one at a time per
     directory in this process (a second start is refused with 409 ``run_in_progress``)."""
@@ -186,11 +173,13 @@ class BackgroundRuns:
                     f"directory {directory.name!r} has a run under way{where}",
                 )
             self._busy[directory.id] = started
-        engine = _ApiEngine(state.vault, state.keys, actor, started=started)
+        engine = Engine(state.vault, state.keys, actor)
 
         def work() -> None:
             try:
-                asyncio.run(engine.run(directory.id, full=full, trigger="api"))
+                asyncio.run(
+                    engine.run(directory.id, full=full, trigger="api", on_start=started.set_result)
+                )
             except BaseException as exc:
                 if not started.done():
                     started.set_exception(exc)  # refused before it began: the route says why
