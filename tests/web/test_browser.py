@@ -1,0 +1,302 @@
+"""The dashboard in a real browser: Debian's Chromium driven by Playwright, against the app
+served by uvicorn on 127.0.0.1 with the agent (as ``credsync serve`` runs them), over an
+Entra directory of the Graph simulator. Screenshots go to tests/web/artifacts/."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from credsync.agent.loop import Agent
+from credsync.api import ServerState, create_app
+from credsync.sync.engine import Engine
+from credsync.sync.reports import list_runs
+from credsync.types import Secret, SyncMode
+from credsync.vault.drafts import make_draft
+from sync.entra import add_entra_directory
+from vault.helpers import ADMIN_PASSWORD, VaultWorld, make_world
+
+from .conftest import ARTIFACTS, LiveServer
+
+CHROMIUM = Path("/usr/bin/chromium")
+ALEX_PASSWORD = "Alex-First-Pa55word!"
+BLAKE_PASSWORD = "Blake-First-Pa55word!"
+DIRECTORY = "contoso-365"
+
+
+@dataclass
+class Live:
+    url: str
+    world: VaultWorld
+    sim: Any
+    tenant: Any
+    users: dict[str, Any]  # "alex" (report mode), "blake" (enforce mode)
+    creds: dict[str, str]  # the same names -> credential id
+
+
+def wait_for(check: Callable[[], bool], what: str, timeout: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out waiting for {what}")
+        time.sleep(0.05)
+
+
+def in_thread(work: Callable[[], Any]) -> None:
+    """Run ``work`` in a thread of its own (Playwright's sync API keeps an event loop
+    running in this one)."""
+    failure: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            work()
+        except BaseException as exc:
+            failure.append(exc)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join()
+    if failure:
+        raise failure[0]
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
+    """Client Contoso (directory sync on, report mode by default) with Entra directory
+    contoso-365 on a fresh simulated tenant, users Alex (report) and Blake (enforce), one run
+    done; the server and its agent running."""
+    from credsync.testing.graphsim import GraphSimulator
+
+    sim = GraphSimulator(port=0, seed=21).start()
+    world = make_world(f"sqlite:///{tmp_path_factory.mktemp('web-live') / 'vault.db'}")
+    server = None
+    try:
+        vault, admin, keys = world.vault, world.admin, world.keys
+        vault.clients.add(admin, keys, "Contoso", directory_sync=True)
+        tenant = sim.add_tenant(users=0, groups=0)
+        add_entra_directory(
+            world, "Contoso", sim, tenant, name=DIRECTORY, options={"interval": 3600}
+        )
+        users = {
+            "alex": tenant.create_user(
+                upn=f"alex.morgan@{tenant.domain}", password=ALEX_PASSWORD, display_name="Alex"
+            ),
+            "blake": tenant.create_user(
+                upn=f"blake.lee@{tenant.domain}", password=BLAKE_PASSWORD, display_name="Blake"
+            ),
+        }
+        creds = {}
+        for name, title, password, mode in (
+            ("alex", "Alex Morgan (Microsoft 365)", ALEX_PASSWORD, None),
+            ("blake", "Blake Lee (Microsoft 365)", BLAKE_PASSWORD, SyncMode.ENFORCE),
+        ):
+            draft = make_draft(
+                title=title, username=users[name].upn, password=Secret(password), sync_mode=mode
+            )
+            creds[name] = vault.credentials.add(admin, keys, "Contoso", draft).id
+        in_thread(lambda: asyncio.run(Engine(vault, keys, admin).run(DIRECTORY)))  # the links
+        state = ServerState(vault, keys)
+        server = LiveServer(create_app(state), Agent(vault, keys, admin, poll_seconds=0.1))
+        server.start()
+
+        def agent_ran() -> bool:  # its first periodic run, at start (the next in an hour)
+            with world.db.read() as conn:
+                found = list_runs(conn, client_ref="Contoso", limit=10)
+            return any(r.trigger == "agent" and r.state != "running" for r in found)
+
+        wait_for(agent_ran, "the agent's first run")
+        yield Live(server.url, world, sim, tenant, users, creds)
+    finally:
+        if server is not None:
+            server.stop()
+        sim.stop()
+        world.db.dispose()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    if not CHROMIUM.exists():
+        pytest.fail(
+            f"the web tests need Debian's Chromium at {CHROMIUM}: `apt-get install chromium` "
+            "(scripts/test installs it)"
+        )
+    from playwright.sync_api import sync_playwright
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(CHROMIUM))
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
+def new_page(browser: Any) -> Any:
+    context = browser.new_context(viewport={"width": 1366, "height": 860})
+    context.set_default_timeout(15_000)
+    return context.new_page()
+
+
+def shot(page: Any, name: str) -> None:
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def sign_in(page: Any, url: str, password: str = ADMIN_PASSWORD) -> None:
+    page.get_by_label("Operator name").fill("alice")
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+
+
+def nav(page: Any, name: str) -> Any:
+    return page.get_by_role("navigation", name="Main").get_by_role("link", name=name)
+
+
+@pytest.fixture(scope="module")
+def signed(browser: Any, live: Live) -> Any:
+    """A page signed in as alice (admin), shared by the flows in order."""
+    page = new_page(browser)
+    page.goto(f"{live.url}/sign-in")
+    sign_in(page, live.url)
+    page.wait_for_url(f"{live.url}/")
+    return page
+
+
+def test_sign_in_then_the_page_asked_for(browser: Any, live: Live) -> None:
+    from playwright.sync_api import expect
+
+    page = new_page(browser)
+    client = live.world.vault.clients.get(live.world.admin, "Contoso")
+    page.goto(f"{live.url}/clients/{client.id}")
+    expect(page).to_have_url(f"{live.url}/sign-in?next=/clients/{client.id}")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Sign in to credsync")
+    shot(page, "01-sign-in")
+    sign_in(page, live.url, password="not-the-password")
+    expect(page.get_by_role("alert")).to_contain_text("did not match an operator")
+    sign_in(page, live.url)
+    expect(page).to_have_url(f"{live.url}/clients/{client.id}")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Contoso")
+    nav(page, "Clients").click()
+    expect(page.get_by_role("row", name="Contoso")).to_contain_text("on")
+    shot(page, "02-clients")
+    # Keyboard: the skip link is the first stop and leads to the content.
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("link", name="Skip to the content")).to_be_focused()
+    page.get_by_role("button", name="Sign out").click()
+    expect(page).to_have_url(f"{live.url}/sign-in")
+    page.context.close()
+
+
+def test_sync_now_follows_a_run_to_done(signed: Any, live: Live) -> None:
+    from playwright.sync_api import expect
+
+    page = signed
+    # Graph answers the run's first read with a 503 and Retry-After: 2, so that the run is
+    # still going when its page opens.
+    live.tenant.inject_fault("GET", "/v1.0/users", status=503, times=1, retry_after=2)
+    page.goto(f"{live.url}/directories")
+    shot(page, "03-directories")
+    page.get_by_role("button", name=f"Sync {DIRECTORY} now").click()
+    expect(page).to_have_url(re.compile(r"/runs/[0-9a-f-]{36}$"))
+    expect(page.get_by_role("status")).to_contain_text("Under way")
+    shot(page, "04-run-under-way")
+    expect(page.locator("dl.facts")).to_contain_text("done", timeout=20_000)
+    expect(page.get_by_role("status")).to_have_count(0)
+    report = page.get_by_role("table")
+    expect(report).to_contain_text("Alex Morgan (Microsoft 365)")
+    expect(report).to_contain_text("in_sync")
+    shot(page, "05-run-done")
+
+
+def test_a_password_changed_in_entra_is_flagged_then_pushed_back(signed: Any, live: Live) -> None:
+    from playwright.sync_api import expect
+
+    page = signed
+    alex = live.users["alex"]
+    live.sim.advance_clock(60)
+    live.tenant.set_password(alex.id, "Portal-Reset-Pa55word!")  # someone, in the portal
+    client = live.world.vault.clients.get(live.world.admin, "Contoso")
+    page.goto(f"{live.url}/clients/{client.id}")
+    page.get_by_role("button", name=f"Sync {DIRECTORY} now").click()
+    expect(page.locator("dl.facts")).to_contain_text("done", timeout=20_000)
+    expect(page.get_by_role("row", name="Alex Morgan")).to_contain_text("changed_in_directory")
+
+    page.goto(f"{live.url}/clients/{client.id}")
+    row = page.get_by_role("row", name="Alex Morgan")
+    expect(row).to_contain_text("changed_in_directory")
+    expect(page.get_by_role("row", name="Blake Lee")).to_contain_text("in_sync")
+    shot(page, "06-client-with-a-flag")
+
+    page.get_by_role("link", name="Alex Morgan (Microsoft 365)").click()
+    expect(page.get_by_role("row", name=DIRECTORY)).to_contain_text("open flag")
+    shot(page, "07-credential-flagged")
+
+    nav(page, "Flags").click()
+    flag_row = page.get_by_role("row", name="Alex Morgan")
+    expect(flag_row).to_contain_text("changed_in_directory")
+    expect(flag_row).to_contain_text("Entra ID")
+    shot(page, "08-flags")
+    flag_row.get_by_role("button", name="Push the vault's password").click()
+    expect(page.get_by_role("status")).to_contain_text("pushed the vault's password")
+    expect(page.get_by_role("main")).to_contain_text("No open flags")
+    shot(page, "09-flag-resolved")
+    assert live.tenant.check_password(alex.id, ALEX_PASSWORD)
+
+
+def test_an_enforce_password_set_in_the_vault_is_pushed(signed: Any, live: Live) -> None:
+    from playwright.sync_api import expect
+
+    page = signed
+    blake = live.users["blake"]
+    page.goto(f"{live.url}/credentials/{live.creds['blake']}")
+    expect(page.get_by_role("main")).to_contain_text("Enforce mode")
+    page.get_by_label("New password", exact=True).fill("Vault-Rotated-Pa55word!")
+    page.get_by_label("The new password again").fill("Vault-Rotated-Pa55word!")
+    page.get_by_label("Why").fill("quarterly rotation")
+    page.get_by_role("button", name="Save the new password").click()
+    expect(page.get_by_role("status").first).to_contain_text("Saved a new password (version 2)")
+    expect(page.get_by_role("status").first).to_contain_text(f"a push to {DIRECTORY} is queued")
+    wait_for(
+        lambda: live.tenant.check_password(blake.id, "Vault-Rotated-Pa55word!"),
+        "the agent's push",
+    )
+    page.reload()
+    expect(page.get_by_role("row", name=DIRECTORY)).to_contain_text("in_sync")
+    expect(page.get_by_role("main")).not_to_contain_text("is queued")
+    expect(page.get_by_role("row", name="2 current")).to_contain_text("quarterly rotation")
+    shot(page, "10-enforce-pushed")
+    nav(page, "Runs").click()
+    expect(page.get_by_role("table")).to_contain_text("agent")
+    shot(page, "11-runs")
+
+
+def test_reveal_the_test_report_and_the_audit_log(signed: Any, live: Live) -> None:
+    from playwright.sync_api import expect
+
+    page = signed
+    page.goto(f"{live.url}/credentials/{live.creds['alex']}")
+    expect(page.get_by_role("main")).not_to_contain_text(ALEX_PASSWORD)
+    page.get_by_role("button", name="Reveal").click()
+    expect(page.locator("#secret")).to_have_text(ALEX_PASSWORD)
+    shot(page, "12-revealed")
+    page.get_by_role("link", name="Hide").click()
+    expect(page.get_by_role("main")).not_to_contain_text(ALEX_PASSWORD)
+
+    page.goto(f"{live.url}/directories")
+    page.get_by_role("button", name=f"Test {DIRECTORY}").click()
+    expect(page.get_by_role("status")).to_contain_text("Every step worked")
+    expect(page.get_by_role("row", name="token")).to_contain_text("ok")
+    shot(page, "13-directory-test")
+
+    nav(page, "Audit").click()
+    page.get_by_label("Action").fill("credential.reveal")
+    page.get_by_role("button", name="Filter").click()
+    expect(page.get_by_role("table")).to_contain_text("credential.reveal")
+    shot(page, "14-audit")
