@@ -47,6 +47,8 @@ class Settings:
     admin_password: Secret | None = None
     new_passphrase: Secret | None = None
     log_level: str = "INFO"
+    server: str | None = None  # a credsync server's URL: commands go through its API
+    server_ca: Path | None = None  # CAs to trust for it (default: the system's)
 
     @property
     def log_dir(self) -> Path:
@@ -84,6 +86,8 @@ class Settings:
             admin_password=_secret(env, "CREDSYNC_ADMIN_PASSWORD"),
             new_passphrase=_secret(env, "CREDSYNC_NEW_PASSPHRASE"),
             log_level=level,
+            server=env.get("CREDSYNC_SERVER") or None,
+            server_ca=Path(env["CREDSYNC_SERVER_CA"]) if env.get("CREDSYNC_SERVER_CA") else None,
         )
 
 

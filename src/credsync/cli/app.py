@@ -105,8 +105,14 @@ CREDSYNC_OPERATOR + CREDSYNC_OPERATOR_PASSWORD, CREDSYNC_TOKEN (see the README).
     type=click.Path(file_okay=False),
     help="Data directory (default ~/.local/share/credsync; env CREDSYNC_HOME).",
 )
+@click.option(
+    "--server",
+    metavar="URL",
+    help="Work against a running credsync server's API (env CREDSYNC_SERVER; sign in with "
+    "CREDSYNC_TOKEN).",
+)
 @click.pass_context
-def cli(ctx: click.Context, home: str | None) -> None:
+def cli(ctx: click.Context, home: str | None, server: str | None) -> None:
     """credsync: a credential vault that keeps passwords in step with directories.
 
     Every command runs as an operator: from CREDSYNC_SESSION (credsync unlock), CREDSYNC_TOKEN,
@@ -114,3 +120,4 @@ def cli(ctx: click.Context, home: str | None) -> None:
     """
     ctx.ensure_object(dict)
     ctx.obj["home"] = home
+    ctx.obj["server"] = server

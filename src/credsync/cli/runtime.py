@@ -8,6 +8,7 @@ prompt, and only when the command needs a secret.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import logging.handlers
 import os
@@ -21,6 +22,7 @@ from credsync.errors import AuthenticationFailed, CredsyncError, InvalidInput, V
 from credsync.types import Secret
 
 if TYPE_CHECKING:
+    from credsync.cli.remote import Remote
     from credsync.crypto import KeyEncryptionKey
     from credsync.storage import Database
     from credsync.vault import Actor, KeyRing, Vault
@@ -37,7 +39,10 @@ def runtime(ctx: click.Context) -> Runtime:
     if "runtime" not in root.obj:
         global _command_name
         _command_name = ctx.command_path
-        root.obj["runtime"] = Runtime(Settings.from_env(home=root.obj.get("home")))
+        settings = Settings.from_env(home=root.obj.get("home"))
+        if root.obj.get("server"):
+            settings = dataclasses.replace(settings, server=root.obj["server"])
+        root.obj["runtime"] = Runtime(settings)
         root.call_on_close(root.obj["runtime"].close)
     rt = root.obj["runtime"]
     if not isinstance(rt, Runtime):  # pragma: no cover - a wiring mistake
@@ -155,10 +160,32 @@ class Runtime:
         self._actor: Actor | None = None
         self._keys: KeyRing | None = None
         self._session_kek: KeyEncryptionKey | None = None
+        self._remote: Remote | None = None
         setup_logging(settings)
 
     @property
+    def remote(self) -> Remote | None:
+        """The server this command works against (``--server``), or None for a local vault."""
+        if self.settings.server is None:
+            return None
+        if self._remote is None:
+            from credsync.cli.remote import Remote
+
+            self._remote = Remote(
+                self.settings.server, self.settings.token, ca_file=self.settings.server_ca
+            )
+        return self._remote
+
+    def _local_only(self) -> None:
+        if self.settings.server is not None:
+            raise InvalidInput(
+                f"`{_command_name}` works on a local vault only (not yet with --server): run it "
+                "without --server/CREDSYNC_SERVER where the vault is"
+            )
+
+    @property
     def db(self) -> Database:
+        self._local_only()
         if self._db is None:
             from credsync.storage import Database
 
@@ -227,6 +254,8 @@ class Runtime:
         return self._keys
 
     def close(self) -> None:
+        if self._remote is not None:
+            self._remote.close()
         if self._keys is not None:
             self._keys.forget()
         if self._db is not None:

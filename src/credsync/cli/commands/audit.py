@@ -72,13 +72,17 @@ def audit_verify(ctx: click.Context, as_json: bool) -> None:
     from credsync.cli.runtime import runtime
 
     rt = runtime(ctx)
-    report = rt.vault.audit.verify(rt.actor)
-    if report.ok:
+    if rt.remote is not None:
+        data = rt.remote.get("/audit/verify")
+    else:
+        data = rt.vault.audit.verify(rt.actor).to_json()
+    if data["ok"]:
         human = (
-            f"Audit log intact: {report.entries} entries; head {report.head_seq} {report.head_hash}"
+            f"Audit log intact: {data['entries']} entries; head {data['head_seq']} "
+            f"{data['head_hash']}"
         )
     else:
-        human = f"AUDIT LOG BROKEN at {report.problem}"
-    emit(report.to_json(), as_json, human)
-    if not report.ok:
+        human = f"AUDIT LOG BROKEN at {data['problem']}"
+    emit(data, as_json, human)
+    if not data["ok"]:
         ctx.exit(6)

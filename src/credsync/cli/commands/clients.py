@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from credsync.cli.output import details, emit, json_option, table
+from credsync.cli.remote import path_of
 from credsync.cli.runtime import runtime
 from credsync.types import SyncMode
 
@@ -62,6 +65,11 @@ def client_add(
       credsync client add "Contoso Ltd" --json
     """
     rt = runtime(ctx)
+    if rt.remote is not None:
+        body = {"name": name, "directory_sync": directory_sync == "on",
+                "default_sync_mode": default_sync_mode}  # fmt: skip
+        _show_client(_local_shape(rt.remote.post("/clients", body)), as_json)
+        return
     client = rt.vault.clients.add(
         rt.actor,
         rt.keys,
@@ -72,6 +80,12 @@ def client_add(
     _show_client(client.to_json(), as_json)
 
 
+def _local_shape(data: dict[str, Any]) -> dict[str, Any]:
+    """A client from the API as the local command prints it (the API adds open_flags)."""
+    data.pop("open_flags", None)
+    return data
+
+
 @client_group.command("list")
 @click.option("--archived", is_flag=True, help="Include archived clients.")
 @json_option
@@ -79,7 +93,10 @@ def client_add(
 def client_list(ctx: click.Context, archived: bool, as_json: bool) -> None:
     """List clients with their credential counts."""
     rt = runtime(ctx)
-    rows = [c.to_json() for c in rt.vault.clients.list(rt.actor, include_archived=archived)]
+    if rt.remote is not None:
+        rows = [_local_shape(c) for c in rt.remote.get("/clients", archived=archived)]
+    else:
+        rows = [c.to_json() for c in rt.vault.clients.list(rt.actor, include_archived=archived)]
     emit(rows, as_json, lambda: table(rows, CLIENT_COLUMNS) if rows else "No clients.")
 
 
@@ -95,6 +112,9 @@ def client_show(ctx: click.Context, client: str, as_json: bool) -> None:
       credsync client show "Contoso Ltd" --json
     """
     rt = runtime(ctx)
+    if rt.remote is not None:
+        _show_client(_local_shape(rt.remote.get(path_of("clients", client))), as_json)
+        return
     _show_client(rt.vault.clients.get(rt.actor, client).to_json(), as_json)
 
 

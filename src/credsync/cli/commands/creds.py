@@ -9,6 +9,7 @@ import click
 
 from credsync.cli.commands.clients import if_version
 from credsync.cli.output import details, emit, json_option, note, table
+from credsync.cli.remote import path_of
 from credsync.cli.runtime import Runtime, confirm, read_secret, runtime
 from credsync.errors import InvalidInput
 from credsync.types import CredentialType, Secret, SyncMode
@@ -113,6 +114,22 @@ def obtain_password(
     return read_secret("Password", from_stdin=password_stdin, confirm=True), "set"
 
 
+def remote_password(
+    password_stdin: bool, generate: bool, policy: str | None, password_file: str | None = None
+) -> dict[str, Any]:
+    """The password part of an API request: generated on the server, or read here."""
+    if sum((password_stdin, generate, password_file is not None)) > 1:
+        raise InvalidInput("choose one of --password-stdin, --password-file and --generate")
+    if generate:
+        return {"generate": True, "policy": policy}
+    if policy:
+        raise InvalidInput("--policy goes with --generate")
+    if password_file is not None:
+        return {"password": read_secret_file(password_file).reveal()}
+    secret = read_secret("Password", from_stdin=password_stdin, confirm=True)
+    return {"password": secret.reveal()}
+
+
 def _show(data: dict[str, Any], as_json: bool) -> None:
     if "password" not in data:
         data_h = {**data, "password": "******** (--reveal)"}
@@ -169,6 +186,15 @@ def cred_add(
     from credsync.vault.validate import parse_sync_mode
 
     rt = runtime(ctx)
+    if rt.remote is not None:
+        body = {
+            "title": title, "username": username, "url": url, "notes": notes, "type": type_,
+            "tags": list(tags), "folder": folder,
+            "sync_mode": None if sync_mode == "inherit" else sync_mode,
+            **remote_password(password_stdin, generate, policy, password_file),
+        }  # fmt: skip
+        _show(rt.remote.post(path_of("clients", client, "credentials"), body), as_json)
+        return
     password, source = obtain_password(
         rt, password_stdin, generate, policy, username, password_file
     )
@@ -220,11 +246,19 @@ def cred_list(
     rt = runtime(ctx)
     rows: list[dict[str, Any]] = []
     while True:
-        page = rt.vault.credentials.list(
-            rt.actor, client, folder=folder, tag=tag, trash=trash, limit=limit, cursor=cursor
-        )
-        rows.extend(c.to_json() for c in page.items)
-        cursor = page.next_cursor
+        if rt.remote is not None:
+            data = rt.remote.get(
+                path_of("clients", client, "credentials"),
+                folder=folder, tag=tag, trash=trash, limit=min(limit, 500), cursor=cursor,
+            )  # fmt: skip
+            rows.extend(data["items"])
+            cursor = data["next_cursor"]
+        else:
+            page = rt.vault.credentials.list(
+                rt.actor, client, folder=folder, tag=tag, trash=trash, limit=limit, cursor=cursor
+            )
+            rows.extend(c.to_json() for c in page.items)
+            cursor = page.next_cursor
         if not everything or cursor is None:
             break
     if cursor is not None:
@@ -258,13 +292,19 @@ def cred_search(
     rt = runtime(ctx)
     from credsync.vault.credentials import MAX_PAGE
 
-    found = rt.vault.credentials.search(
-        rt.actor, " ".join(query), client_ref=client, tag=tag, limit=min(limit + 1, MAX_PAGE)
-    )
-    if len(found) > limit:
-        found = found[:limit]
+    if rt.remote is not None:
+        rows = rt.remote.get(
+            "/credentials", q=" ".join(query), client=client, tag=tag,
+            limit=min(limit + 1, MAX_PAGE),
+        )["items"]  # fmt: skip
+    else:
+        found = rt.vault.credentials.search(
+            rt.actor, " ".join(query), client_ref=client, tag=tag, limit=min(limit + 1, MAX_PAGE)
+        )
+        rows = [c.to_json() for c in found]
+    if len(rows) > limit:
+        rows = rows[:limit]
         note(f"More than {limit} credentials match: add words, --client or --tag to narrow it.")
-    rows = [c.to_json() for c in found]
     emit(rows, as_json, lambda: table(rows, SEARCH_COLUMNS) if rows else "Nothing found.")
 
 
@@ -281,7 +321,10 @@ def cred_show(ctx: click.Context, cred_id: str, reveal: bool, as_json: bool) -> 
       credsync cred show 3f2a9c --reveal --json
     """
     rt = runtime(ctx)
-    if reveal:
+    if rt.remote is not None:
+        where = path_of("credentials", cred_id)
+        data = rt.remote.post(f"{where}/reveal") if reveal else rt.remote.get(where)
+    elif reveal:
         data = rt.vault.credentials.reveal(rt.actor, rt.keys, cred_id).to_json()
     else:
         data = rt.vault.credentials.get(rt.actor, cred_id, trashed=True).to_json()
@@ -313,6 +356,13 @@ def cred_set_password(
       printf '%s' "$NEW" | credsync cred set-password 3f2a9c --password-stdin --reason rotation
     """
     rt = runtime(ctx)
+    if rt.remote is not None:
+        body = {
+            "reason": reason or None, "version": if_version,
+            **remote_password(password_stdin, generate, policy, password_file),
+        }  # fmt: skip
+        _show(rt.remote.put(f"{path_of('credentials', cred_id)}/password", body), as_json)
+        return
     current = rt.vault.credentials.get(rt.actor, cred_id)
     password, source = obtain_password(
         rt, password_stdin, generate, policy, current.username, password_file
@@ -385,10 +435,14 @@ def cred_history(ctx: click.Context, cred_id: str, reveal: bool, as_json: bool) 
       credsync cred history 3f2a9c --reveal --json
     """
     rt = runtime(ctx)
-    entries = rt.vault.credentials.history(
-        rt.actor, rt.keys if reveal else None, cred_id, reveal=reveal
-    )
-    rows = [e.to_json() for e in entries]
+    if rt.remote is not None:
+        where = f"{path_of('credentials', cred_id)}/history"
+        rows = rt.remote.post(f"{where}/reveal") if reveal else rt.remote.get(where)
+    else:
+        entries = rt.vault.credentials.history(
+            rt.actor, rt.keys if reveal else None, cred_id, reveal=reveal
+        )
+        rows = [e.to_json() for e in entries]
     columns = HISTORY_COLUMNS + ([("password", "Password")] if reveal else [])
     emit(rows, as_json, lambda: table(rows, columns))
 

@@ -229,8 +229,11 @@ def flags_list(
       credsync flags Contoso
     """
     rt = runtime(ctx)
-    found = rt.vault.flags.list(rt.actor, client, include_resolved=include_resolved)
-    rows = [f.to_json() for f in found]
+    if rt.remote is not None:
+        rows = rt.remote.get("/flags", client=client, include_resolved=include_resolved)
+    else:
+        found = rt.vault.flags.list(rt.actor, client, include_resolved=include_resolved)
+        rows = [f.to_json() for f in found]
     shown = [{**r, "id": r["id"][:8], "updated_at": when(r["updated_at"])} for r in rows]
     emit(
         rows,

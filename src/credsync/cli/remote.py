@@ -1,0 +1,128 @@
+"""The CLI against a running server (``--server URL`` / ``CREDSYNC_SERVER``): the same
+commands and output, over the REST API with an API token (``CREDSYNC_TOKEN``).
+
+The API's answers carry the same fields as the local commands' ``--json``, so a command
+prints them the same way; the API's errors come back as the same exceptions (and exit
+codes) a local command raises.
+"""
+
+from __future__ import annotations
+
+import ssl
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+from credsync.errors import (
+    AlreadyExists,
+    AuthenticationFailed,
+    ConfigError,
+    Conflict,
+    ConnectorError,
+    CredsyncError,
+    InvalidInput,
+    NotFound,
+    PermissionDenied,
+    PolicyRejected,
+    StaleVersion,
+    StorageError,
+    VaultLocked,
+)
+from credsync.types import Secret
+
+if TYPE_CHECKING:
+    import httpx
+
+__all__ = ["Remote", "path_of"]
+
+_ERRORS: dict[str, type[CredsyncError]] = {
+    "invalid_input": InvalidInput,
+    "invalid_request": InvalidInput,
+    "bad_request": InvalidInput,
+    "confirm_enforce": InvalidInput,
+    "unauthenticated": AuthenticationFailed,
+    "forbidden": PermissionDenied,
+    "not_found": NotFound,
+    "already_exists": AlreadyExists,
+    "stale_version": StaleVersion,
+    "conflict": Conflict,
+    "run_in_progress": Conflict,
+    "vault_locked": VaultLocked,
+    "storage_unavailable": StorageError,
+    "policy_rejected": PolicyRejected,
+    "directory_error": ConnectorError,
+}
+
+
+def path_of(*parts: str) -> str:
+    """An API path from segments, each escaped (names may hold spaces or slashes)."""
+    return "/" + "/".join(quote(part, safe="") for part in parts)
+
+
+class Remote:
+    def __init__(self, url: str, token: Secret | None, *, ca_file: Path | None = None) -> None:
+        url = url.strip().rstrip("/")
+        if not url.startswith(("http://", "https://")):
+            raise ConfigError(f"--server {url!r}: give the server's URL, http(s)://HOST[:PORT]")
+        if token is None:
+            raise AuthenticationFailed(
+                "--server needs an API token in CREDSYNC_TOKEN (`credsync token create` on the "
+                "server's vault, or POST /api/v1/tokens)"
+            )
+        import httpx  # only when a command really goes to a server
+
+        self.url = url
+        verify: ssl.SSLContext | bool = True
+        if ca_file is not None:
+            try:
+                verify = ssl.create_default_context(cafile=str(ca_file))
+            except (OSError, ssl.SSLError) as err:
+                raise ConfigError(f"CREDSYNC_SERVER_CA {ca_file}: {err}") from None
+        self._http: httpx.Client = httpx.Client(
+            base_url=f"{url}/api/v1",
+            headers={"Authorization": f"Bearer {token.reveal()}"},
+            verify=verify,
+            timeout=120,
+            trust_env=False,
+        )
+
+    def __repr__(self) -> str:
+        return f"Remote({self.url!r})"
+
+    def close(self) -> None:
+        self._http.close()
+
+    def call(
+        self, method: str, path: str, *, params: dict[str, Any] | None = None, body: Any = None
+    ) -> Any:
+        """The answer's JSON (None for 204); an error answer raises the matching exception."""
+        import httpx
+
+        query = {k: v for k, v in (params or {}).items() if v is not None}
+        try:
+            response = self._http.request(method, path, params=query, json=body)
+        except httpx.TransportError as err:
+            raise ConfigError(f"cannot reach the credsync server at {self.url}: {err}") from None
+        if response.status_code == 204:
+            return None
+        try:
+            data = response.json()
+        except ValueError:
+            raise CredsyncError(
+                f"the server at {self.url} answered {response.status_code} without JSON "
+                "(is it a credsync server?)"
+            ) from None
+        if response.status_code >= 400:
+            error = data.get("error", {}) if isinstance(data, dict) else {}
+            message = str(error.get("message") or f"HTTP {response.status_code}")
+            raise _ERRORS.get(str(error.get("code")), CredsyncError)(message)
+        return data
+
+    def get(self, path: str, **params: Any) -> Any:
+        return self.call("GET", path, params=params)
+
+    def post(self, path: str, body: Any = None, **params: Any) -> Any:
+        return self.call("POST", path, params=params, body=body)
+
+    def put(self, path: str, body: Any = None) -> Any:
+        return self.call("PUT", path, body=body)

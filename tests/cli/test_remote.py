@@ -1,0 +1,130 @@
+"""The CLI against a running server (--server / CREDSYNC_SERVER with CREDSYNC_TOKEN): the same
+commands give the same output as on the local vault, errors give the same exit codes, and a
+command that works only locally says so."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def served(cli) -> Iterator[tuple[object, dict[str, str | None]]]:
+    """A vault with data, served by `credsync serve`; the environment of a remote CLI."""
+    cli.use_session()
+    cli.ok("client", "add", "Contoso")
+    cred = cli.add_cred("Contoso", "Domain admin", "First-Pa55-word!", username="CONTOSO\\admin")
+    cli.run("cred", "set-password", cred["id"], "--password-stdin", stdin="Second-Pa55-word!\n")
+    token = cli.json("token", "create", "remote-cli")["token"]
+    port = _free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "credsync", "serve", "--port", str(port), "--no-agent"],
+        env={**os.environ, **cli.environment(), "PYTHONUNBUFFERED": "1"},
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                httpx.get(f"{url}/api/v1/auth/whoami", timeout=5)
+                break
+            except httpx.TransportError:
+                if time.monotonic() > deadline or proc.poll() is not None:
+                    raise
+                time.sleep(0.2)
+        # No session, no passphrase: a remote command can't open the vault itself.
+        remote = {"CREDSYNC_SESSION": None, "CREDSYNC_SERVER": url, "CREDSYNC_TOKEN": token}
+        cli.cred_id = cred["id"]
+        yield cli, remote
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=30)
+
+
+COMMANDS = [
+    ("client", "list"),
+    ("client", "show", "Contoso"),
+    ("cred", "list", "Contoso"),
+    ("cred", "search", "domain", "adm"),
+    ("cred", "show", "{cred}"),
+    ("cred", "show", "{cred}", "--reveal"),
+    ("cred", "history", "{cred}"),
+    ("cred", "history", "{cred}", "--reveal"),
+    ("flags",),
+    ("audit", "verify"),
+]
+
+
+def test_the_same_commands_give_the_same_output(served) -> None:
+    cli, remote = served
+    for command in COMMANDS:
+        args = [part.replace("{cred}", cli.cred_id) for part in command]
+        local_json = cli.run(*args, "--json")
+        remote_json = cli.run(*args, "--json", env=remote)
+        assert remote_json.code == local_json.code == 0, (command, local_json, remote_json)
+        drop = {"hash", "head_hash", "head_seq", "entries"}  # the audit moved on (the reveals)
+        assert _without(remote_json.json(), drop) == _without(local_json.json(), drop), command
+        if command[0] != "audit":
+            human = cli.run(*args, env=remote).out
+            assert human == cli.run(*args).out, command  # the human view too
+
+
+def _without(data, keys):
+    if isinstance(data, list):
+        return [_without(item, keys) for item in data]
+    if isinstance(data, dict):
+        return {k: _without(v, keys) for k, v in data.items() if k not in keys}
+    return data
+
+
+def test_writes_and_errors_through_the_server(served) -> None:
+    cli, remote = served
+    added = cli.run(
+        "cred", "add", "Contoso", "--title", "Backup", "--username", "svc-backup", "--generate",
+        "--json", env=remote,
+    )  # fmt: skip
+    assert added.code == 0, added
+    new = added.json()
+    assert new["title"] == "Backup"
+    changed = cli.run(
+        "cred", "set-password", new["id"], "--password-stdin", "--json",
+        stdin="Third-Pa55-word!\n", env=remote,
+    )  # fmt: skip
+    assert changed.json()["secret_version"] == 2
+    shown = cli.json("cred", "show", new["id"], "--reveal")  # locally: the same vault
+    assert shown["password"] == "Third-Pa55-word!"
+    who = cli.run("whoami", "--json", env=remote).json()
+    assert who["via"] == "token"
+    assert who["database"].startswith("server http://127.0.0.1:")
+    # Errors: the same exit codes as locally.
+    assert cli.run("client", "show", "Nope", env=remote).code == 4
+    assert cli.run("client", "add", "contoso", env=remote).code == 5
+    bad_token = {**remote, "CREDSYNC_TOKEN": "cst_wrong"}
+    refused = cli.run("client", "list", env=bad_token)
+    assert refused.code == 3
+    assert "cst_wrong" not in refused.err
+    # A command that works only on a local vault says so.
+    local_only = cli.run("directory", "list", env=remote)
+    assert local_only.code == 2
+    assert "local vault only" in local_only.error
+    unreachable = {**remote, "CREDSYNC_SERVER": f"http://127.0.0.1:{_free_port()}"}
+    down = cli.run("client", "list", env=unreachable)
+    assert down.code == 2
+    assert "cannot reach the credsync server" in down.error
