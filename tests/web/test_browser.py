@@ -21,6 +21,7 @@ from credsync.sync.engine import Engine
 from credsync.sync.reports import list_runs
 from credsync.types import Secret, SyncMode
 from credsync.vault.drafts import make_draft
+from credsync.web.queries import queued_pushes
 from sync.entra import add_entra_directory
 from vault.helpers import ADMIN_PASSWORD, VaultWorld, make_world
 
@@ -263,8 +264,12 @@ def test_an_enforce_password_set_in_the_vault_is_pushed(signed: Any, live: Live)
     page.get_by_role("button", name="Save the new password").click()
     expect(page.get_by_role("status").first).to_contain_text("Saved a new password (version 2)")
     expect(page.get_by_role("status").first).to_contain_text(f"a push to {DIRECTORY} is queued")
+    world = live.world
     wait_for(
-        lambda: live.tenant.check_password(blake.id, "Vault-Rotated-Pa55word!"),
+        lambda: (
+            live.tenant.check_password(blake.id, "Vault-Rotated-Pa55word!")
+            and not queued_pushes(world.db, world.admin, live.creds["blake"])
+        ),
         "the agent's push",
     )
     page.reload()

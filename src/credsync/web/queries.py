@@ -40,7 +40,6 @@ __all__ = [
     "last_runs",
     "queued_pushes",
     "run_progress",
-    "web_run_since",
 ]
 
 _CHUNK = 500  # ids per IN (...) list
@@ -146,27 +145,6 @@ def run_progress(db: Database, actor: Actor, run_id: str) -> Progress | None:
             sa.select(sa.func.count()).select_from(run_items).where(run_items.c.run_id == run_id)
         ).scalar_one()
     return Progress(row.state, int(count), row.message)
-
-
-def web_run_since(
-    db: Database, actor: Actor, directory_id: str, since: dt.datetime, trigger: str
-) -> str | None:
-    """The id of the run ``actor`` started on the directory with ``trigger`` at or after
-    ``since`` (a run started in the background, found by the page that started it)."""
-    actor.require(Permission.VAULT_READ)
-    with db.read() as conn:
-        found = conn.execute(
-            sa.select(runs.c.id)
-            .where(
-                runs.c.directory_id == directory_id,
-                runs.c.trigger == trigger,
-                runs.c.actor == actor.name,
-                runs.c.started_at >= since,
-            )
-            .order_by(runs.c.started_at)
-            .limit(1)
-        ).scalar()
-    return str(found) if found else None
 
 
 @dataclass(frozen=True)
