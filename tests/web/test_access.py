@@ -292,3 +292,13 @@ def test_the_client_page_is_paged_and_fast(web: WebWorld) -> None:
     assert "Account 00050" in second.text
     assert "Account 00049" not in second.text
     assert "First page" in second.text
+
+
+def test_a_runs_progress_is_for_the_signed_in(web: WebWorld) -> None:
+    signed_out = web.http.get("/runs/0123456789abcdef/progress")
+    assert signed_out.status_code == 303
+    assert signed_out.headers["location"].startswith("/sign-in")
+    browser = web.signed_in("viewer")
+    missing = browser.get("/runs/0123456789abcdef/progress")
+    assert missing.status_code == 404
+    assert missing.headers["cache-control"] == "no-store"

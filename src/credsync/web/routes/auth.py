@@ -29,6 +29,8 @@ def sign_in_post(request: Request, state: State, fields: Fields) -> Response:
     name = fields.get("name", "").strip()
     password = fields.get("password", "")
     target = local_path(fields.get("next"))
+    if target.startswith(SIGN_IN):  # not back to the form itself
+        target = "/"
     headers: dict[str, str] = {}
     if not name or not password:
         error, status = "Give your operator name and password.", 400
