@@ -20,6 +20,7 @@ MODULES = [
     "credsync.crypto",
     "credsync.vault",
     "credsync.storage",
+    "credsync.api",
 ]
 
 
@@ -38,6 +39,7 @@ def test_package_exports_every_public_error() -> None:
 
     public = {n for n in dir(credsync) if not n.startswith("_")} - {
         "agent",
+        "api",
         "cli",
         "config",
         "connectors",
@@ -48,6 +50,7 @@ def test_package_exports_every_public_error() -> None:
         "testing",
         "types",
         "vault",
+        "web",
     }
     assert public == set(credsync.__all__) - {"__version__"}
     for name in credsync.__all__:
