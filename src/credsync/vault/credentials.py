@@ -39,13 +39,7 @@ from credsync.vault.drafts import Draft, insert_drafts, parse_type
 from credsync.vault.ids import one_by_id_prefix
 from credsync.vault.keyring import KeyRing
 from credsync.vault.models import Credential, HistoryEntry, RevealedCredential
-from credsync.vault.search import (
-    MAX_TERM,
-    matching_ids,
-    query_words,
-    rarest_first,
-    terms_for,
-)
+from credsync.vault.search import query_words, search_ids, terms_for
 from credsync.vault.secrets import enqueue_pushes, write_secret_version
 from credsync.vault.validate import (
     MAX_NOTES_CHARS,
@@ -243,13 +237,6 @@ class Credentials:
         limit = self._check_limit(limit)
         words = query_words(text)
         conditions = [credentials.c.deleted_at.is_(None), visible_to(actor)]
-        tag_term = ""
-        if tag:
-            # A tag is also indexed whole as a search term, so its term is one more word the
-            # search may be driven from when it is rarer than every word of the text.
-            tag_term = tag.strip().lower()[:MAX_TERM]
-            if tag_term and tag_term not in words:
-                words.append(tag_term)
         with self._db.read() as conn:
             client_id = None
             if client_ref:
@@ -257,12 +244,7 @@ class Credentials:
                 if client.archived_at is not None:
                     return []
                 client_id = client.id
-            # Drive the search from the rarest word (counts stop at small caps).
-            words = rarest_first(conn, words, client_id, fallback=tag_term)
-            if tag_term in words[1:]:
-                words.remove(tag_term)  # not driving: the tag's own probe checks it
-            query = matching_ids(words, client_id, conditions, limit, tag=tag)
-            ids = conn.execute(query).scalars().all()
+            ids = search_ids(conn, words, client_id, conditions, limit, tag=tag)
             if not ids:
                 return []
             rows = conn.execute(

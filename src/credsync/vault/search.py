@@ -4,13 +4,16 @@ Each credential's text is split into case-folded words (``portal.contoso.com/adm
 ``portal``, ``contoso``, ``com``, ``admin``), and its username and tags are also kept whole.
 A query matches a credential when every word of the query is the start of one of its words,
 so ``cont adm`` finds "Contoso domain admin". The words live in ``search_terms`` with a B-tree
-index, so a search is an index range scan on SQLite and PostgreSQL alike (no extensions).
+index, so a search is an index range scan on SQLite and PostgreSQL alike (no extensions):
+driven from the rarest word with an index probe per candidate for the others, or, when the
+words are common but seldom found together, by intersecting their ranges (:func:`search_ids`).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -19,12 +22,18 @@ from credsync.errors import InvalidInput
 from credsync.storage.tables import clients, credential_tags, credentials, search_terms
 
 __all__ = [
+    "HEAD",
     "MAX_QUERY_WORDS",
     "MAX_TERM",
+    "PROBE_COST",
+    "Ranking",
     "capped_count",
+    "intersected_ids",
     "matching_ids",
     "query_words",
+    "rank",
     "rarest_first",
+    "search_ids",
     "terms_for",
 ]
 
@@ -126,6 +135,44 @@ def _sample_hits(word: str, others: list[str], client_id: str | None) -> sa.Scal
     return sa.select(sa.func.count()).select_from(head).where(*probes).scalar_subquery()
 
 
+@dataclass(frozen=True)
+class Ranking:
+    """Words in the order a search should use them (see :func:`rarest_first`) and how many
+    index entries in scope each has, counted no further than ``cap`` (a word at ``cap`` has at
+    least that many). No counts for a single word."""
+
+    words: list[str]
+    counts: dict[str, int]
+    cap: int
+
+
+def _counts(conn: Connection, words: list[str], client_id: str | None, cap: int) -> dict[str, int]:
+    # One statement: every word's count as a scalar subquery.
+    every = sa.select(*(capped_count(w, client_id, cap).scalar_subquery() for w in words))
+    return dict(zip(words, conn.execute(every).one(), strict=True))
+
+
+def rank(
+    conn: Connection, words: list[str], client_id: str | None, *, fallback: str = ""
+) -> Ranking:
+    """:func:`rarest_first`'s order with the counts it was made from."""
+    if len(words) < 2:
+        return Ranking(list(words), {}, 0)
+    counts: dict[str, int] = {}
+    for cap in WORD_COUNT_CAPS:
+        counts = _counts(conn, words, client_id, cap)
+        if min(counts.values()) < cap:
+            order = sorted(words, key=lambda w: (counts[w], w == fallback, -len(w)))
+            return Ranking(order, counts, cap)
+    cap = WORD_COUNT_CAPS[-1]
+    if sum(w != fallback for w in words) < 2:
+        # One word and the tag's term: the word drives (a tag is spread over every client).
+        return Ranking(sorted(words, key=lambda w: (w == fallback, -len(w))), counts, cap)
+    samples = sa.select(*(_sample_hits(w, [o for o in words if o != w], client_id) for w in words))
+    hits = dict(zip(words, conn.execute(samples).one(), strict=True))
+    return Ranking(sorted(words, key=lambda w: (-hits[w], w == fallback, -len(w))), counts, cap)
+
+
 def rarest_first(
     conn: Connection, words: list[str], client_id: str | None, *, fallback: str = ""
 ) -> list[str]:
@@ -140,21 +187,7 @@ def rarest_first(
     client's credentials only, and the search reads one client after another), so the
     word to read from is the one where the matches are found soonest. (Not for one word and
     ``fallback``: the word drives then, without the samples' cost.)"""
-    if len(words) < 2:
-        return list(words)
-    counts: dict[str, int] = {}
-    for cap in WORD_COUNT_CAPS:
-        # One statement per cap: every word's count as a scalar subquery.
-        every = sa.select(*(capped_count(w, client_id, cap).scalar_subquery() for w in words))
-        counts = dict(zip(words, conn.execute(every).one(), strict=True))
-        if min(counts.values()) < cap:
-            return sorted(words, key=lambda w: (counts[w], w == fallback, -len(w)))
-    if sum(w != fallback for w in words) < 2:
-        # One word and the tag's term: the word drives (a tag is spread over every client).
-        return sorted(words, key=lambda w: (w == fallback, -len(w)))
-    samples = sa.select(*(_sample_hits(w, [o for o in words if o != w], client_id) for w in words))
-    hits = dict(zip(words, conn.execute(samples).one(), strict=True))
-    return sorted(words, key=lambda w: (-hits[w], w == fallback, -len(w)))
+    return rank(conn, words, client_id, fallback=fallback).words
 
 
 def _probe(table: sa.FromClause, *where: sa.ColumnElement[bool]) -> sa.ColumnElement[bool]:
@@ -174,39 +207,37 @@ def matching_ids(
     limit: int | None = None,
     *,
     tag: str | None = None,
-) -> sa.Select[tuple[str]]:
+    head: int | None = None,
+) -> sa.Select[str]:
     """The ids of credentials that match every word, ``tag`` and ``conditions`` (on
     ``credentials``), at most ``limit`` of them, each once, in the order the index yields them
     (so a search that matches a hundred thousand credentials stops after ``limit``).
 
-    The search is driven from ``words[0]``'s index range; each other word and the tag is a
-    probe (an index lookup) per candidate, made before the candidate's credential row is read.
-    A credential with several terms starting with ``words[0]`` is kept at the first of them
-    only (a probe too, made last): a ``DISTINCT`` would make PostgreSQL collect and sort every
-    match before returning the first ``limit``."""
-    first = search_terms.alias("t0")
+    The search is driven from ``words[0]``'s index range (only its first ``head`` entries, if
+    given); each other word and the tag is a probe (an index lookup) per candidate, made
+    before the candidate's credential row is read. A credential with several terms starting
+    with ``words[0]`` is kept at the first of them only (a probe too, made last): a
+    ``DISTINCT`` would make PostgreSQL collect and sort every match before returning the first
+    ``limit``."""
+    driving = [_scope(search_terms, client_id), _prefix_range(search_terms.c.term, words[0])]
+    first: sa.FromClause
+    if head is None:
+        first = search_terms.alias("t0")
+        driving = [_scope(first, client_id), _prefix_range(first.c.term, words[0])]
+    else:
+        first = (
+            sa.select(search_terms.c.term, search_terms.c.credential_id)
+            .where(*driving)
+            .limit(head)
+            .subquery("t0")
+        )
+        driving = []
     query = (
         sa.select(first.c.credential_id)
         .join(credentials, credentials.c.id == first.c.credential_id)
-        .where(_scope(first, client_id), _prefix_range(first.c.term, words[0]))
+        .where(*driving)
     )
-    for index, word in enumerate(words[1:], start=1):
-        other = search_terms.alias(f"t{index}")
-        query = query.where(
-            _probe(
-                other,
-                other.c.credential_id == first.c.credential_id,
-                _prefix_range(other.c.term, word),
-            )
-        )
-    if tag:
-        query = query.where(
-            _probe(
-                credential_tags,
-                credential_tags.c.credential_id == first.c.credential_id,
-                credential_tags.c.tag == tag.strip().lower(),
-            )
-        )
+    query = query.where(*_word_probes(words[1:], first.c.credential_id, tag))
     # On credentials.id rather than t0.credential_id (the same value), so that it is made
     # with the conditions on the credential's row, after every other test.
     earlier = search_terms.alias("d")
@@ -220,3 +251,129 @@ def matching_ids(
         ),
     )
     return query.limit(limit) if limit is not None else query
+
+
+def _word_probes(
+    words: Sequence[str], credential_id: sa.ColumnElement[str], tag: str | None
+) -> list[sa.ColumnElement[bool]]:
+    """A probe per word (has the credential a term starting with it?) and one for ``tag``."""
+    probes = []
+    for index, word in enumerate(words, start=1):
+        other = search_terms.alias(f"t{index}")
+        probes.append(
+            _probe(
+                other,
+                other.c.credential_id == credential_id,
+                _prefix_range(other.c.term, word),
+            )
+        )
+    if tag:
+        probes.append(
+            _probe(
+                credential_tags,
+                credential_tags.c.credential_id == credential_id,
+                credential_tags.c.tag == tag.strip().lower(),
+            )
+        )
+    return probes
+
+
+def intersected_ids(
+    words: list[str],
+    client_id: str | None,
+    conditions: Sequence[sa.ColumnElement[bool]] = (),
+    limit: int | None = None,
+    *,
+    probed: Sequence[str] = (),
+    tag: str | None = None,
+) -> sa.Select[str]:
+    """The same credentials as :func:`matching_ids` with ``words + probed``, found by
+    intersecting the index ranges of ``words`` (each range read whole, once; the database
+    hashes or sorts the credential ids): cheaper than a probe per candidate when the words are
+    common but seldom found together. ``probed`` words, ``tag`` and ``conditions`` are then
+    checked per credential in the intersection (a probe each)."""
+    ranges = [
+        sa.select(search_terms.c.credential_id).where(
+            _scope(search_terms, client_id), _prefix_range(search_terms.c.term, word)
+        )
+        for word in words
+    ]
+    both = sa.intersect(*ranges).subquery("m")
+    match = both.c.credential_id
+    query = sa.select(match).where(
+        *_word_probes(probed, match, tag),
+        _probe(credentials, credentials.c.id == match, *conditions),
+    )
+    return query.limit(limit) if limit is not None else query
+
+
+# A search driven from a word with more index entries than this first reads only this many of
+# them (probing the other words): enough matches there end the search; too few tell how long
+# reading on would take, against intersecting the words' ranges instead (see search_ids).
+HEAD = 1000
+# Roughly how many index entries can be read and intersected for the cost of one probe: a
+# probe is a random lookup in a large index, a range is read in order.
+PROBE_COST = 4
+
+
+def search_ids(
+    conn: Connection,
+    words: list[str],
+    client_id: str | None,
+    conditions: Sequence[sa.ColumnElement[bool]] = (),
+    limit: int = 100,
+    *,
+    tag: str | None = None,
+) -> list[str]:
+    """The ids of at most ``limit`` credentials that match every word (see :func:`query_words`),
+    ``tag`` and ``conditions`` (on ``credentials``), each once; which ones, when more match, is
+    not defined.
+
+    The search is driven from the rarest word (:func:`rank`; a tag's index term counts as a
+    word there). When that word has more than :data:`HEAD` entries, its first :data:`HEAD` are
+    tried first (:func:`matching_ids`); if they hold too few matches and intersecting the
+    words' ranges (:func:`intersected_ids`) would read fewer entries than :data:`PROBE_COST`
+    times the probes still to make, the ranges are intersected (the rarest word's, and every
+    other word's that fits that budget, rarest first); else the search reads on from the start.
+    """
+    words = list(words)
+    tag_term = tag.strip().lower()[:MAX_TERM] if tag else ""
+    if tag_term and tag_term not in words:
+        # A tag is also indexed whole as a search term, so its term is one more word the
+        # search may be driven from when it is rarer than every word of the text.
+        words.append(tag_term)
+    ranking = rank(conn, words, client_id, fallback=tag_term)
+    words = ranking.words
+    if tag_term in words[1:]:
+        words.remove(tag_term)  # not driving: the tag's own probe checks it
+
+    def run(query: sa.Select[str]) -> list[str]:
+        return list(conn.execute(query).scalars())
+
+    everything = matching_ids(words, client_id, conditions, limit, tag=tag)
+    entries = ranking.counts.get(words[0], 0)
+    if len(words) < 2 or not HEAD < entries < ranking.cap:
+        return run(everything)
+    found = run(matching_ids(words, client_id, conditions, limit, tag=tag, head=HEAD))
+    if len(found) >= limit:
+        return found
+    # Candidates the search would still read: the rest of the range, or fewer when the head's
+    # share of matches says the limit comes sooner.
+    left = entries - HEAD
+    if found:
+        left = min(left, HEAD * (limit - len(found)) // len(found))
+    budget = left * PROBE_COST - entries
+    counts = dict(ranking.counts)
+    beyond = [w for w in words[1:] if counts[w] >= ranking.cap]
+    if beyond and budget > ranking.cap:
+        # Counted no further than the cap so far: count them up to the budget.
+        counts.update(_counts(conn, beyond, client_id, budget + 1))
+    together = [words[0]]
+    for word in sorted(words[1:], key=lambda w: counts[w]):
+        if counts[word] <= budget:
+            together.append(word)
+            budget -= counts[word]
+    if len(together) < 2:
+        return run(everything)
+    probed = [w for w in words[1:] if w not in together]
+    return run(intersected_ids(together, client_id, conditions, limit, probed=probed, tag=tag))
