@@ -128,3 +128,36 @@ def test_writes_and_errors_through_the_server(served) -> None:
     down = cli.run("client", "list", env=unreachable)
     assert down.code == 2
     assert "cannot reach the credsync server" in down.error
+
+
+def test_changes_through_the_server_match_the_local_commands(served) -> None:
+    cli, remote = served
+    cred = cli.cred_id
+
+    def both(*args: str) -> dict:
+        result = cli.run(*args, "--json", env=remote)
+        assert result.code == 0, (args, result)
+        return result.json()
+
+    assert both("client", "rename", "Contoso", "Contoso Ltd")["name"] == "Contoso Ltd"
+    assert both("client", "set", "Contoso Ltd", "--directory-sync", "on")["directory_sync"]
+    refused = cli.run("client", "set", "Contoso Ltd", "--default-sync-mode", "enforce", env=remote)
+    assert refused.code == 2, refused
+    assert "enforce" in refused.error
+    assert "Pass --yes" in refused.error
+    assert cli.json("client", "show", "Contoso Ltd")["default_sync_mode"] == "report"
+    switched = both("client", "set", "Contoso Ltd", "--default-sync-mode", "enforce", "--yes")
+    assert switched["default_sync_mode"] == "enforce"
+    assert both("cred", "sync-mode", cred, "report")["sync_mode"] == "report"
+    assert both("cred", "sync-mode", cred, "enforce", "--yes")["sync_mode"] == "enforce"
+    edited = both("cred", "edit", cred, "--title", "DC admin", "--tag", "dc")
+    assert (edited["title"], edited["tags"]) == ("DC admin", ["dc"])
+    stale = cli.run("cred", "edit", cred, "--title", "x", "--if-version", "1", env=remote)
+    assert stale.code == 5, stale
+    generated = both("cred", "generate", cred, "--show", "--reason", "rotation")
+    assert len(generated["password"]) >= 16
+    assert cli.json("cred", "show", cred, "--reveal")["password"] == generated["password"]
+    assert both("cred", "delete", cred)["deleted"] is True
+    assert both("cred", "restore", cred)["deleted"] is False
+    assert "to the trash" in cli.run("cred", "delete", cred, env=remote).out
+    assert "Restored" in cli.run("cred", "restore", cred, env=remote).out

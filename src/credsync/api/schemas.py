@@ -181,6 +181,7 @@ class SyncModeIn(_In):
     """``inherit``: follow the client's default sync mode."""
 
     sync_mode: Literal["off", "report", "enforce", "inherit"]
+    version: int | None = Field(default=None, ge=1)
     confirm: bool = Field(
         default=False,
         description="Switching to enforce overwrites directory passwords: set true to go ahead.",

@@ -9,6 +9,7 @@ codes) a local command raises.
 from __future__ import annotations
 
 import ssl
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
@@ -33,13 +34,19 @@ from credsync.types import Secret
 if TYPE_CHECKING:
     import httpx
 
-__all__ = ["Remote", "path_of"]
+__all__ = ["ConfirmationNeeded", "Remote", "path_of"]
+
+
+class ConfirmationNeeded(InvalidInput):
+    """The server wants ``confirm``: switching to enforce overwrites directory passwords.
+    The message names them (without the API's own "send it again" advice)."""
+
 
 _ERRORS: dict[str, type[CredsyncError]] = {
     "invalid_input": InvalidInput,
     "invalid_request": InvalidInput,
     "bad_request": InvalidInput,
-    "confirm_enforce": InvalidInput,
+    "confirm_enforce": ConfirmationNeeded,
     "unauthenticated": AuthenticationFailed,
     "forbidden": PermissionDenied,
     "not_found": NotFound,
@@ -115,6 +122,7 @@ class Remote:
         if response.status_code >= 400:
             error = data.get("error", {}) if isinstance(data, dict) else {}
             message = str(error.get("message") or f"HTTP {response.status_code}")
+            message = message.split(" Send the request again")[0]  # the API's own advice
             raise _ERRORS.get(str(error.get("code")), CredsyncError)(message)
         return data
 
@@ -126,3 +134,20 @@ class Remote:
 
     def put(self, path: str, body: Any = None) -> Any:
         return self.call("PUT", path, body=body)
+
+    def patch(self, path: str, body: Any = None, **params: Any) -> Any:
+        return self.call("PATCH", path, params=params, body=body)
+
+    def delete(self, path: str, **params: Any) -> Any:
+        return self.call("DELETE", path, params=params)
+
+    def confirmed(self, send: Callable[[bool], Any], yes: bool) -> Any:
+        """``send(confirm)``; when the server asks for a confirmation (a switch to enforce),
+        ask at the terminal (or, without one, refuse unless ``yes``) and send it again."""
+        from credsync.cli.runtime import confirm
+
+        try:
+            return send(yes)
+        except ConfirmationNeeded as need:
+            confirm(str(need))
+            return send(True)

@@ -180,7 +180,11 @@ def set_sync_mode(ref: str, body: SyncModeIn, actor: Caller, state: State) -> Cr
             credential_id=current.id,
         )
     mode = None if body.sync_mode == "inherit" else SyncMode(body.sync_mode)
-    return out(state.vault.credentials.set_sync_mode(actor, current.id, mode))
+    return out(
+        state.vault.credentials.set_sync_mode(
+            actor, current.id, mode, expected_version=body.version
+        )
+    )
 
 
 @router.delete("/credentials/{ref}", response_model=CredentialOut)

@@ -134,6 +134,10 @@ def client_rename(
       credsync client rename "Contoso Ltd" "Contoso Group" --if-version 3
     """
     rt = runtime(ctx)
+    if rt.remote is not None:
+        body = {"name": new_name, "version": if_version}
+        _show_client(_local_shape(rt.remote.patch(path_of("clients", client), body)), as_json)
+        return
     updated = rt.vault.clients.rename(rt.actor, client, new_name, expected_version=if_version)
     _show_client(updated.to_json(), as_json)
 
@@ -150,6 +154,10 @@ def client_archive(ctx: click.Context, client: str, as_json: bool) -> None:
       credsync client archive "Contoso Ltd"
     """
     rt = runtime(ctx)
+    if rt.remote is not None:
+        data = rt.remote.patch(path_of("clients", client), {"archived": True})
+        _show_client(_local_shape(data), as_json)
+        return
     _show_client(rt.vault.clients.set_archived(rt.actor, client, True).to_json(), as_json)
 
 
@@ -165,6 +173,10 @@ def client_unarchive(ctx: click.Context, client: str, as_json: bool) -> None:
       credsync client unarchive "Contoso Ltd"
     """
     rt = runtime(ctx)
+    if rt.remote is not None:
+        data = rt.remote.patch(path_of("clients", client), {"archived": False})
+        _show_client(_local_shape(data), as_json)
+        return
     _show_client(rt.vault.clients.set_archived(rt.actor, client, False).to_json(), as_json)
 
 
@@ -192,6 +204,17 @@ def client_set(
       credsync client set "Contoso Ltd" --directory-sync on --default-sync-mode report
     """
     rt = runtime(ctx)
+    if rt.remote is not None:
+        remote = rt.remote
+        body = {
+            "directory_sync": None if directory_sync is None else directory_sync == "on",
+            "default_sync_mode": default_sync_mode, "version": if_version,
+        }  # fmt: skip
+        data = remote.confirmed(
+            lambda sure: remote.patch(path_of("clients", client), body, confirm=sure), yes
+        )
+        _show_client(_local_shape(data), as_json)
+        return
     if default_sync_mode == SyncMode.ENFORCE.value:
         from credsync.cli.enforce import confirm_enforce
 

@@ -403,6 +403,12 @@ def cred_generate(
       credsync cred generate 3f2a9c --policy long --reason "quarterly rotation"
     """
     rt = runtime(ctx)
+    if rt.remote is not None:
+        where = path_of("credentials", cred_id)
+        body = {"generate": True, "policy": policy, "reason": reason or None, "version": if_version}
+        data = rt.remote.put(f"{where}/password", body)
+        _show(rt.remote.post(f"{where}/reveal") if show else data, as_json)
+        return
     current = rt.vault.credentials.get(rt.actor, cred_id)
     password, source = obtain_password(rt, False, True, policy, current.username)
     rt.vault.credentials.set_password(
@@ -467,6 +473,12 @@ def cred_sync_mode(
     from credsync.vault.validate import parse_sync_mode
 
     rt = runtime(ctx)
+    if rt.remote is not None:
+        remote, where = rt.remote, f"{path_of('credentials', cred_id)}/sync-mode"
+        body = {"sync_mode": mode, "version": if_version}
+        data = remote.confirmed(lambda sure: remote.put(where, {**body, "confirm": sure}), yes)
+        _show(data, as_json)
+        return
     if mode == SyncMode.ENFORCE.value:
         from credsync.cli.enforce import confirm_enforce
 
@@ -518,6 +530,15 @@ def cred_edit(
       credsync cred edit 3f2a9c --title "DC admin (old)" --tag legacy --folder Servers
     """
     rt = runtime(ctx)
+    if rt.remote is not None:
+        body = {
+            "title": title, "username": username, "url": url, "notes": notes, "type": type_,
+            "tags": [] if clear_tags else (list(tags) if tags else None), "folder": folder,
+            "version": if_version,
+        }  # fmt: skip
+        changes = {k: v for k, v in body.items() if v is not None}
+        _show(rt.remote.patch(path_of("credentials", cred_id), changes), as_json)
+        return
     cred = rt.vault.credentials.edit(
         rt.actor,
         rt.keys,
@@ -547,8 +568,11 @@ def cred_delete(ctx: click.Context, cred_id: str, if_version: int | None, as_jso
       credsync cred delete 3f2a9c
     """
     rt = runtime(ctx)
-    cred = rt.vault.credentials.delete(rt.actor, cred_id, expected_version=if_version)
-    emit(cred.to_json(), as_json, f"Moved {cred.id} ({cred.title}) to the trash.")
+    if rt.remote is not None:
+        data = rt.remote.delete(path_of("credentials", cred_id), version=if_version)
+    else:
+        data = rt.vault.credentials.delete(rt.actor, cred_id, expected_version=if_version).to_json()
+    emit(data, as_json, f"Moved {data['id']} ({data['title']}) to the trash.")
 
 
 @cred_group.command("restore")
@@ -564,8 +588,11 @@ def cred_restore(ctx: click.Context, cred_id: str, as_json: bool) -> None:
       credsync cred restore 3f2a9c
     """
     rt = runtime(ctx)
-    cred = rt.vault.credentials.restore(rt.actor, cred_id)
-    emit(cred.to_json(), as_json, f"Restored {cred.id} ({cred.title}).")
+    if rt.remote is not None:
+        data = rt.remote.post(f"{path_of('credentials', cred_id)}/restore")
+    else:
+        data = rt.vault.credentials.restore(rt.actor, cred_id).to_json()
+    emit(data, as_json, f"Restored {data['id']} ({data['title']}).")
 
 
 @cred_group.command("purge")
