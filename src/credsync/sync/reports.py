@@ -18,7 +18,7 @@ from credsync.vault.flags import side_of
 from credsync.vault.ids import one_by_id_prefix
 from credsync.vault.models import iso
 
-__all__ = ["ItemReport", "RunReport", "list_runs", "load_run"]
+__all__ = ["ItemReport", "RunReport", "list_runs", "load_run", "report_from_row"]
 
 
 @dataclass(frozen=True)
@@ -104,7 +104,9 @@ _SELECT = (
 )
 
 
-def _report(row: Any, items: tuple[ItemReport, ...] = ()) -> RunReport:
+def report_from_row(row: Any, items: tuple[ItemReport, ...] = ()) -> RunReport:
+    """A ``runs`` row (joined with its directory's name and kind and its client's name) as a
+    report; a run still under way has no summary yet."""
     return RunReport(
         id=row.id,
         directory_id=row.directory_id,
@@ -118,7 +120,7 @@ def _report(row: Any, items: tuple[ItemReport, ...] = ()) -> RunReport:
         actor=row.actor,
         state=row.state,
         message=row.message,
-        summary=json.loads(row.summary),
+        summary=json.loads(row.summary or "{}"),
         accounts_read=row.accounts_read,
         started_at=as_utc(row.started_at),
         finished_at=as_utc_opt(row.finished_at),
@@ -132,7 +134,7 @@ def load_run(conn: Connection, ref: str) -> RunReport:
     items = conn.execute(
         sa.select(run_items).where(run_items.c.run_id == row.id).order_by(run_items.c.seq)
     )
-    return _report(
+    return report_from_row(
         row,
         tuple(
             ItemReport(i.credential_id, i.account_id, i.account_name, i.status, i.action, i.detail)
@@ -156,4 +158,4 @@ def list_runs(
         query = query.where(runs.c.client_id == find_client_row(conn, client_ref).id)
     if directory_id:
         query = query.where(runs.c.directory_id == directory_id)
-    return [_report(r) for r in conn.execute(query)]
+    return [report_from_row(r) for r in conn.execute(query)]

@@ -10,7 +10,6 @@ becomes done, aborted or failed. ``?wait=true`` answers when the run has ended i
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import threading
 from collections.abc import Callable, Coroutine
@@ -26,14 +25,11 @@ from credsync.api.errors import ApiError
 from credsync.api.schemas_sync import RunIn, RunItemOut, RunItemPage, RunOut, RunPage
 from credsync.storage.tables import clients, directories, run_items, runs
 from credsync.sync.engine import Engine
-from credsync.sync.reports import RunReport
+from credsync.sync.reports import RunReport, report_from_row
 from credsync.vault import Actor, Permission
-from credsync.vault._time import as_utc, as_utc_opt
 from credsync.vault.clients import find_client_row
 from credsync.vault.directories import Directory, find_directory_row
-from credsync.vault.flags import side_of
 from credsync.vault.ids import one_by_id_prefix
-from credsync.vault.models import iso
 
 __all__ = ["BackgroundRuns", "background_runs", "router", "run_coroutine", "run_out"]
 
@@ -73,30 +69,7 @@ _RUN_SELECT = (
 
 def _run_row_out(row: Any) -> RunOut:
     """A ``runs`` row as ``RunReport.to_json`` shows it, with the items stored so far."""
-    return RunOut(
-        id=row.id,
-        directory_id=row.directory_id,
-        directory=row.directory_name,
-        side=side_of(row.directory_kind),
-        client_id=row.client_id,
-        client=row.client_name,
-        kind=row.kind,
-        trigger=row.trigger,
-        dry_run=bool(row.dry_run),
-        actor=row.actor,
-        state=row.state,
-        message=row.message,
-        summary=_summary(row.summary),
-        accounts_read=row.accounts_read,
-        started_at=iso(as_utc(row.started_at)) or "",
-        finished_at=iso(as_utc_opt(row.finished_at)),
-        item_count=int(row.item_count),
-    )
-
-
-def _summary(text: str) -> dict[str, Any]:
-    value = json.loads(text or "{}")
-    return value if isinstance(value, dict) else {}
+    return RunOut(**report_from_row(row).to_json(items=False), item_count=int(row.item_count))
 
 
 def _item_page(
