@@ -305,3 +305,25 @@ def test_reveal_the_test_report_and_the_audit_log(signed: Any, live: Live) -> No
     page.get_by_role("button", name="Filter").click()
     expect(page.get_by_role("table")).to_contain_text("credential.reveal")
     shot(page, "14-audit")
+
+
+def test_the_directory_setup_form_shows_the_chosen_kinds_fields(signed: Any, live: Live) -> None:
+    from playwright.sync_api import expect
+
+    page = signed
+    page.goto(f"{live.url}/directories")
+    page.get_by_role("link", name="Add a directory").click()  # one client: straight to its form
+    expect(page.get_by_role("heading", level=1)).to_have_text("Add a directory to Contoso")
+    expect(page.get_by_label("Base DN")).to_be_visible()
+    expect(page.get_by_label("Tenant id")).to_be_hidden()
+    page.get_by_role("radio", name="Entra ID").check()
+    expect(page.get_by_label("Tenant id")).to_be_visible()
+    expect(page.get_by_label("Base DN")).to_be_hidden()
+    page.get_by_role("button", name="Add and test").click()
+    summary = page.locator("[data-error-summary]")
+    expect(summary).to_be_focused()
+    expect(summary).to_contain_text("Give the tenant id")
+    expect(page.get_by_label("Tenant id")).to_be_visible()  # the kind chosen is kept
+    summary.get_by_role("link", name="Give the tenant id").click()
+    expect(page.get_by_label("Tenant id")).to_be_focused()
+    shot(page, "15-directory-setup")

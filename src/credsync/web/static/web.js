@@ -19,3 +19,22 @@
   }
   setTimeout(poll, 300);
 })();
+
+// The directory setup form: only the chosen kind's fields are shown (without JavaScript both
+// are, and the server reads only the chosen kind's); an error summary takes the focus.
+(function () {
+  "use strict";
+  var summary = document.querySelector("[data-error-summary]");
+  if (summary) { summary.focus(); }
+  var radios = document.querySelectorAll("input[name='kind']");
+  var groups = document.querySelectorAll("fieldset[data-kind]");
+  if (!radios.length) { return; }
+  function show() {
+    var chosen = document.querySelector("input[name='kind']:checked");
+    groups.forEach(function (g) {
+      g.hidden = !!chosen && g.getAttribute("data-kind") !== chosen.value;
+    });
+  }
+  radios.forEach(function (r) { r.addEventListener("change", show); });
+  show();
+})();
