@@ -17,6 +17,8 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
+from sqlalchemy.sql.expression import UnaryExpression
+from sqlalchemy.sql.operators import custom_op
 
 from credsync.errors import InvalidInput
 from credsync.storage.tables import clients, credential_tags, credentials, search_terms
@@ -208,6 +210,7 @@ def matching_ids(
     *,
     tag: str | None = None,
     head: int | None = None,
+    hashed: Sequence[str] = (),
 ) -> sa.Select[str]:
     """The ids of credentials that match every word, ``tag`` and ``conditions`` (on
     ``credentials``), at most ``limit`` of them, each once, in the order the index yields them
@@ -215,7 +218,9 @@ def matching_ids(
 
     The search is driven from ``words[0]``'s index range (only its first ``head`` entries, if
     given); each other word and the tag is a probe (an index lookup) per candidate, made
-    before the candidate's credential row is read. A credential with several terms starting
+    before the candidate's credential row is read; each word of ``hashed`` (SQLite only) is
+    instead a lookup in a temporary index of the credential ids of its range, built once
+    before the first candidate. A credential with several terms starting
     with ``words[0]`` is kept at the first of them only (a probe too, made last): a
     ``DISTINCT`` would make PostgreSQL collect and sort every match before returning the first
     ``limit``."""
@@ -237,6 +242,13 @@ def matching_ids(
         .join(credentials, credentials.c.id == first.c.credential_id)
         .where(*driving)
     )
+    for word in hashed:
+        # The unary + keeps SQLite from driving the search from that list (through the index
+        # on credential_id): it builds a temporary index of the list and looks candidates up.
+        unindexed = UnaryExpression(
+            first.c.credential_id, operator=custom_op("+"), type_=first.c.credential_id.type
+        )
+        query = query.where(unindexed.in_(_range_ids(word, client_id)))
     query = query.where(*_word_probes(words[1:], first.c.credential_id, tag))
     # On credentials.id rather than t0.credential_id (the same value), so that it is made
     # with the conditions on the credential's row, after every other test.
@@ -278,6 +290,13 @@ def _word_probes(
     return probes
 
 
+def _range_ids(word: str, client_id: str | None) -> sa.Select[str]:
+    """The credential ids of ``word``'s index range in scope (a credential may come twice)."""
+    return sa.select(search_terms.c.credential_id).where(
+        _scope(search_terms, client_id), _prefix_range(search_terms.c.term, word)
+    )
+
+
 def intersected_ids(
     words: list[str],
     client_id: str | None,
@@ -286,19 +305,22 @@ def intersected_ids(
     *,
     probed: Sequence[str] = (),
     tag: str | None = None,
+    dialect: str = "postgresql",
 ) -> sa.Select[str]:
     """The same credentials as :func:`matching_ids` with ``words + probed``, found by
-    intersecting the index ranges of ``words`` (each range read whole, once; the database
-    hashes or sorts the credential ids): cheaper than a probe per candidate when the words are
-    common but seldom found together. ``probed`` words, ``tag`` and ``conditions`` are then
-    checked per credential in the intersection (a probe each)."""
-    ranges = [
-        sa.select(search_terms.c.credential_id).where(
-            _scope(search_terms, client_id), _prefix_range(search_terms.c.term, word)
+    intersecting the index ranges of ``words`` (each range read whole, once): cheaper than a
+    probe per candidate when the words are common but seldom found together. ``probed`` words,
+    ``tag`` and ``conditions`` are then checked per credential found (a probe each).
+
+    PostgreSQL hashes the ranges (``INTERSECT``). SQLite would build a temporary B-tree for
+    each side of an ``INTERSECT``, so there ``words[0]``'s range drives the search as in
+    :func:`matching_ids`, each other word a lookup in one temporary index of its range
+    (``hashed``): one index built less, and the search stops at ``limit``."""
+    if dialect == "sqlite":
+        return matching_ids(
+            [words[0], *probed], client_id, conditions, limit, tag=tag, hashed=words[1:]
         )
-        for word in words
-    ]
-    both = sa.intersect(*ranges).subquery("m")
+    both = sa.intersect(*(_range_ids(word, client_id) for word in words)).subquery("m")
     match = both.c.credential_id
     query = sa.select(match).where(
         *_word_probes(probed, match, tag),
@@ -376,4 +398,7 @@ def search_ids(
     if len(together) < 2:
         return run(everything)
     probed = [w for w in words[1:] if w not in together]
-    return run(intersected_ids(together, client_id, conditions, limit, probed=probed, tag=tag))
+    query = intersected_ids(
+        together, client_id, conditions, limit, probed=probed, tag=tag, dialect=conn.dialect.name
+    )
+    return run(query)
