@@ -148,3 +148,26 @@ def test_rarest_first_still_orders_by_count(ctx):
     assert ranking.words == [rare, common]
     assert ranking.counts == {rare: 1, common: 6}
     assert ranking.cap == search.WORD_COUNT_CAPS[0]
+
+
+def test_no_head_when_no_other_word_could_be_intersected(ctx, small_caps, monkeypatch):
+    rare, common = word(), word()
+    for i in range(5):
+        ctx.add(f"{rare} {common} {i}")
+    for i in range(20):
+        ctx.add(f"{common} {i}")
+    heads = []
+    real = search.matching_ids
+
+    def spy(*args, **kwargs):
+        heads.append(kwargs.get("head"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(search, "matching_ids", spy)
+
+    # rare: 5 entries, 2 past the head of 3, a budget of 3 at most; common: 16 or more
+    found = ctx.vault.credentials.search(ctx.admin, f"{rare} {common}", client_ref=ctx.name)
+
+    assert len(found) == 5
+    assert heads == [None]
+    assert small_caps == []

@@ -352,12 +352,12 @@ def search_ids(
     not defined.
 
     The search is driven from the rarest word (:func:`rank`; a tag's index term counts as a
-    word there). When that word has more than :data:`HEAD` entries, its first :data:`HEAD` are
-    tried first (:func:`matching_ids`); if they hold too few matches and intersecting the
-    words' ranges (:func:`intersected_ids`) would read fewer entries than :data:`PROBE_COST`
-    times the probes still to make, the ranges are intersected (the rarest word's, and every
-    other word's that fits that budget, rarest first); else the search reads on from the start.
-    """
+    word there). When that word has more than :data:`HEAD` entries and another word's range
+    could be intersected with it, its first :data:`HEAD` entries are tried first
+    (:func:`matching_ids`); if they hold too few matches and intersecting the words' ranges
+    (:func:`intersected_ids`) would read fewer entries than :data:`PROBE_COST` times the
+    probes still to make, the ranges are intersected (the rarest word's, and every other
+    word's that fits that budget, rarest first); else the search reads on from the start."""
     words = list(words)
     tag_term = tag.strip().lower()[:MAX_TERM] if tag else ""
     if tag_term and tag_term not in words:
@@ -376,6 +376,9 @@ def search_ids(
     entries = ranking.counts.get(words[0], 0)
     if len(words) < 2 or not HEAD < entries < ranking.cap:
         return run(everything)
+    most = (entries - HEAD) * PROBE_COST - entries  # the budget if the head holds no match
+    if min(ranking.counts[w] for w in words[1:]) > most:
+        return run(everything)  # no other word could be intersected: no head to try first
     found = run(matching_ids(words, client_id, conditions, limit, tag=tag, head=HEAD))
     if len(found) >= limit:
         return found
