@@ -187,8 +187,11 @@ credentials = Table(
     Column("deleted_at", TS),
     Column("deleted_by", String(64)),
     Index("ix_credentials_client_title", "client_id", "title_key", "id"),
-    # No index on deleted_at on purpose: nearly every row has NULL there, and SQLite, without
-    # statistics, would drive searches from it and read the whole table.
+    # No index led by deleted_at on purpose: nearly every row has NULL there, and SQLite,
+    # without statistics, would drive searches from it and read the whole table. This one
+    # covers the per-client counts (client list, dashboard) so they read an index, not rows;
+    # type comes before deleted_at so that a client's list keeps using the title index.
+    Index("ix_credentials_client_type_deleted", "client_id", "type", "deleted_at"),
 )
 
 credential_tags = Table(
