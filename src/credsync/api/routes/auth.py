@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TypeVar
+
 from fastapi import APIRouter, Request, Response
 
 from credsync.api.deps import SESSION_COOKIE, Caller, State
@@ -14,6 +17,7 @@ from credsync.vault.models import iso
 from credsync.vault.websessions import MAX_AGE
 
 router = APIRouter(prefix="/auth", tags=["auth"])
+T = TypeVar("T")
 
 
 def whoami_of(actor: Actor) -> WhoAmIOut:
@@ -22,10 +26,10 @@ def whoami_of(actor: Actor) -> WhoAmIOut:
     )
 
 
-def sign_in(
-    request: Request, response: Response, state: State, name: str, password: str
-) -> LoginOut:
-    """Sign in with the login limiter; sets the session cookie on ``response``."""
+def limited(request: Request, state: State, name: str, attempt: Callable[[], T], what: str) -> T:
+    """``attempt()`` (a password check for operator ``name``) under the sign-in limiter:
+    refused with 429 while the caller's address or the name has too many recent failures
+    (``what`` names them), an AuthenticationFailed counted as one more."""
     address = request.client.host if request.client else "unknown"
     keys = (f"addr:{address}", f"name:{name.strip().casefold()}")
     wait = state.limiter.wait(*keys)
@@ -33,15 +37,29 @@ def sign_in(
         raise ApiError(
             429,
             "too_many_requests",
-            f"too many failed sign-ins: try again in {wait} s",
+            f"too many failed {what}: try again in {wait} s",
             {"Retry-After": str(wait)},
         )
     try:
-        session = state.vault.web_sessions.start(name, Secret(password))
+        result = attempt()
     except AuthenticationFailed:
         state.limiter.failed(*keys)
         raise
     state.limiter.succeeded(*keys)
+    return result
+
+
+def sign_in(
+    request: Request, response: Response, state: State, name: str, password: str
+) -> LoginOut:
+    """Sign in with the login limiter; sets the session cookie on ``response``."""
+    session = limited(
+        request,
+        state,
+        name,
+        lambda: state.vault.web_sessions.start(name, Secret(password)),
+        "sign-ins",
+    )
     response.set_cookie(
         SESSION_COOKIE,
         session.token.reveal(),

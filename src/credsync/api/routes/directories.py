@@ -4,6 +4,7 @@ test each step of reaching one."""
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from fastapi import APIRouter, Query
 
@@ -84,20 +85,27 @@ def add_directory(body: DirectoryIn, actor: Caller, state: State) -> DirectoryOu
         body.client,
         body.name,
         kind=body.kind,
-        url=body.url,
-        base_dn=body.base_dn,
         bind_credential=bind or "",
-        tenant_id=body.tenant_id,
-        app_id=body.app_id,
-        authority=body.authority,
         bind_kind=bind_kind,
-        ca_pem=body.ca_pem,
-        tls_server_name=body.tls_server_name,
         insecure_skip_verify=body.insecure_skip_verify,
-        options=body.options,
+        **_connection(body),
     )
     _warn_insecure(actor, directory.name, body.insecure_skip_verify)
     return out(directory)
+
+
+def _connection(body: DirectoryIn | DirectoryPatch) -> dict[str, Any]:
+    """What add and change take alike from the body (the credential is app_credential's)."""
+    return {
+        "url": body.url,
+        "base_dn": body.base_dn,
+        "tenant_id": body.tenant_id,
+        "app_id": body.app_id,
+        "authority": body.authority,
+        "ca_pem": body.ca_pem,
+        "tls_server_name": body.tls_server_name,
+        "options": body.options,
+    }
 
 
 @router.get("/{ref}", response_model=DirectoryOut)
@@ -114,18 +122,11 @@ def change_directory(ref: str, body: DirectoryPatch, actor: Caller, state: State
     directory = state.vault.directories.update(
         actor,
         ref,
-        url=body.url,
-        base_dn=body.base_dn,
         bind_credential=bind,
-        tenant_id=body.tenant_id,
-        app_id=body.app_id,
-        authority=body.authority,
         bind_kind=bind_kind,
-        ca_pem=body.ca_pem,
-        tls_server_name=body.tls_server_name,
         insecure_skip_verify=body.insecure_skip_verify,
-        options=body.options,
         expected_version=body.version,
+        **_connection(body),
     )
     _warn_insecure(actor, directory.name, body.insecure_skip_verify)
     return out(directory)

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Request, Response
 
 from credsync.api.deps import Caller, State
 from credsync.api.errors import ApiError
+from credsync.api.routes.auth import limited
 from credsync.api.schemas import ApiTokenOut
 from credsync.api.schemas_people import (
     NewTokenOut,
@@ -70,22 +71,16 @@ def change_operator(ref: str, body: OperatorPatch, actor: Caller, state: State) 
 def _check_current_password(request: Request, state: State, actor: Actor, given: str) -> None:
     """One's own password changes only with the current one (a stolen session or token
     must not lock its owner out); failures count in the sign-in limiter and are audited."""
-    address = request.client.host if request.client else "unknown"
-    keys = (f"addr:{address}", f"name:{actor.name.casefold()}")
-    wait = state.limiter.wait(*keys)
-    if wait:
-        raise ApiError(
-            429,
-            "too_many_requests",
-            f"too many failed attempts: try again in {wait} s",
-            {"Retry-After": str(wait)},
-        )
     try:
-        state.vault.access.login_password(actor.name, Secret(given))
+        limited(
+            request,
+            state,
+            actor.name,
+            lambda: state.vault.access.login_password(actor.name, Secret(given)),
+            "attempts",
+        )
     except AuthenticationFailed:
-        state.limiter.failed(*keys)
         raise ApiError(403, "forbidden", "current_password is not your password") from None
-    state.limiter.succeeded(*keys)
 
 
 @router.put("/operators/{ref}/password", status_code=204, tags=["operators"])
