@@ -47,6 +47,44 @@ def test_names_urls_and_cas_are_validated(sw: SyncWorld) -> None:
         add(sw.admin, "no such client", "x5", url="ldaps://dc", **base)
     made = add(sw.admin, sw.client, "x6", url="LDAP://DC.example.test", **base)
     assert made.url == "ldap://dc.example.test:389"
+    samba_made = add(
+        sw.admin, sw.client, "x7", url="ldaps://dc", ca_pem=_negative_serial_ca(), **base
+    )
+    assert samba_made.name == "x7"
+
+
+def _negative_serial_ca() -> str:
+    """A self-signed CA whose serial number has its high bit set, as Samba's provisioning
+    (GnuTLS) makes about half the time: DER reads it as negative."""
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "DC1.example.test")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(0x6BDB0E6B)
+        .not_valid_before(now)
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .sign(key, hashes.SHA256())
+    )
+    der = cert.public_bytes(serialization.Encoding.DER)
+    positive = bytes.fromhex("02046BDB0E6B")
+    assert der.count(positive) == 1
+    der = der.replace(positive, bytes.fromhex("0204EBDB0E6B"))  # the high bit set
+    import base64
+    import textwrap
+
+    body = "\n".join(textwrap.wrap(base64.b64encode(der).decode(), 64))
+    return f"-----BEGIN CERTIFICATE-----\n{body}\n-----END CERTIFICATE-----\n"
 
 
 def test_directory_setup_needs_its_permissions(sw: SyncWorld) -> None:
