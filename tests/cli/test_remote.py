@@ -121,7 +121,7 @@ def test_writes_and_errors_through_the_server(served) -> None:
     assert refused.code == 3
     assert "cst_wrong" not in refused.err
     # A command that works only on a local vault says so.
-    local_only = cli.run("directory", "list", env=remote)
+    local_only = cli.run("agent", "--once", env=remote)
     assert local_only.code == 2
     assert "local vault only" in local_only.error
     unreachable = {**remote, "CREDSYNC_SERVER": f"http://127.0.0.1:{_free_port()}"}

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from credsync.cli.output import details, emit, json_option, note, table
+from credsync.cli.remote import path_of
 from credsync.cli.runtime import Runtime, confirm, runtime
 from credsync.errors import ConnectorError, InvalidInput
 
@@ -148,6 +149,38 @@ def _tuning_options(func: Callable[..., Any]) -> Callable[..., Any]:
     )(func)
 
 
+_API_CREDENTIAL = {None: "bind_credential", "certificate": "certificate_credential",
+                   "secret": "secret_credential"}  # fmt: skip
+
+
+def _api_connection(
+    url: str | None,
+    base_dn: str | None,
+    bind: str | None,
+    bind_kind: str | None,
+    tenant_id: str | None,
+    client_id: str | None,
+    authority: str | None,
+    ca_file: str | None,
+    tls_server_name: str | None,
+    options: dict[str, int],
+) -> dict[str, Any]:
+    """The connection fields add and set send to the API, only those given (the API, like
+    the vault, leaves the others as they are)."""
+    given = {
+        "url": url,
+        "base_dn": base_dn,
+        _API_CREDENTIAL[bind_kind]: bind,
+        "tenant_id": tenant_id,
+        "app_id": client_id,
+        "authority": authority,
+        "ca_pem": _read_ca(ca_file),
+        "tls_server_name": tls_server_name,
+        "options": options or None,
+    }
+    return {key: value for key, value in given.items() if value is not None}
+
+
 # Fields that mean nothing for the other kind, left out of the human view (JSON keeps them).
 _AD_ONLY = {"base_dn", "tls_server_name"}
 _ENTRA_ONLY = {"tenant_id", "app_id", "authority", "bind_kind"}
@@ -222,6 +255,21 @@ def directory_add(
     bind, bind_kind = _app_credential(
         bind_credential, certificate_credential, secret_credential, required=True
     )
+    if rt.remote is not None:
+        from credsync.vault.directories import clean_kind
+
+        body = {
+            "client": client,
+            "name": name,
+            "kind": clean_kind(kind),
+            "insecure_skip_verify": insecure_skip_verify,
+            **_api_connection(
+                url, base_dn, bind, bind_kind, tenant_id, client_id, authority, ca_file,
+                tls_server_name, _options(interval, push_cap, raw_options),
+            ),
+        }  # fmt: skip
+        _show(rt.remote.post("/directories", body), as_json)
+        return
     directory = rt.vault.directories.add(
         rt.actor,
         client,
@@ -254,7 +302,10 @@ def directory_list(ctx: click.Context, client: str | None, as_json: bool) -> Non
       credsync directory list Contoso --json
     """
     rt = runtime(ctx)
-    rows = [d.to_json() for d in rt.vault.directories.list(rt.actor, client)]
+    if rt.remote is not None:
+        rows = rt.remote.get("/directories", client=client)
+    else:
+        rows = [d.to_json() for d in rt.vault.directories.list(rt.actor, client)]
     emit(rows, as_json, lambda: table(rows, LIST_COLUMNS) if rows else "No directories.")
 
 
@@ -270,6 +321,9 @@ def directory_show(ctx: click.Context, name: str, as_json: bool) -> None:
       credsync directory show contoso-ad
     """
     rt = runtime(ctx)
+    if rt.remote is not None:
+        _show(rt.remote.get(path_of("directories", name)), as_json)
+        return
     _show(rt.vault.directories.get(rt.actor, name).to_json(), as_json)
 
 
@@ -317,6 +371,15 @@ def directory_set(
     bind, bind_kind = _app_credential(
         bind_credential, certificate_credential, secret_credential, required=False
     )
+    if rt.remote is not None:
+        body = _api_connection(
+            url, base_dn, bind, bind_kind, tenant_id, client_id, authority, ca_file,
+            tls_server_name, _options(interval, push_cap, raw_options),
+        )  # fmt: skip
+        if skip is not None:
+            body["insecure_skip_verify"] = skip
+        _show(rt.remote.patch(path_of("directories", name), body), as_json)
+        return
     directory = rt.vault.directories.update(
         rt.actor,
         name,
@@ -350,8 +413,11 @@ def directory_remove(ctx: click.Context, name: str, yes: bool, as_json: bool) ->
     rt = runtime(ctx)
     if not yes:
         confirm(f"Directory {name!r}, its links, runs and flags will be forgotten.")
-    removed = rt.vault.directories.remove(rt.actor, name)
-    emit(removed.to_json(), as_json, f"Directory {removed.name} removed.")
+    if rt.remote is not None:
+        data = rt.remote.delete(path_of("directories", name))
+    else:
+        data = rt.vault.directories.remove(rt.actor, name).to_json()
+    emit(data, as_json, f"Directory {data['name']} removed.")
 
 
 @directory_group.command("test")
@@ -369,8 +435,11 @@ def directory_test(ctx: click.Context, name: str, as_json: bool) -> None:
       credsync directory test contoso-ad
     """
     rt = runtime(ctx)
-    steps = asyncio.run(_test(rt, name))
-    rows = [{"step": s.name, "outcome": s.outcome.value, "detail": s.detail} for s in steps]
+    if rt.remote is not None:
+        rows = rt.remote.post(path_of("directories", name, "test"))["steps"]
+    else:
+        steps = asyncio.run(_test(rt, name))
+        rows = [{"step": s.name, "outcome": s.outcome.value, "detail": s.detail} for s in steps]
     emit(
         {"directory": name, "ok": all(r["outcome"] != "failed" for r in rows), "steps": rows},
         as_json,

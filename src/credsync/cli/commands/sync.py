@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 import click
 
 from credsync.cli.output import details, emit, json_option, note, table, when
+from credsync.cli.remote import Remote, path_of
 from credsync.cli.runtime import Runtime, read_secret, runtime
-from credsync.errors import InvalidInput, SyncAborted
+from credsync.errors import CredsyncError, InvalidInput, SyncAborted
 from credsync.vault.auth import Permission
 
 ITEM_COLUMNS = [
@@ -78,6 +80,8 @@ def _run_text(run: dict[str, Any]) -> str:
 
 
 def _runs(rt: Runtime, client: str, directory: str | None, **kwargs: Any) -> list[dict[str, Any]]:
+    if rt.remote is not None:
+        return _remote_runs(rt.remote, client, directory, **kwargs)
     engine = _engine(rt)
     names = [directory] if directory else [d.name for d in engine.directories_of(client)]
 
@@ -85,6 +89,77 @@ def _runs(rt: Runtime, client: str, directory: str | None, **kwargs: Any) -> lis
         return [(await engine.run(name, **kwargs)).to_json() for name in names]
 
     return asyncio.run(go())
+
+
+# -- through a server ------------------------------------------------------------------------
+RUN_POLL_MAX = 2.0  # seconds between two looks at a run under way, at most
+ITEMS_PAGE = 500  # the API's largest page
+
+
+def _local_run(run: dict[str, Any]) -> dict[str, Any]:
+    """A run from the API as the local ``--json`` shows it: without the API's
+    ``item_count`` and ``next_items_cursor``, and without ``items`` unless it has them."""
+    run = {k: v for k, v in run.items() if k not in ("item_count", "next_items_cursor")}
+    if run.get("items") is None:
+        run.pop("items", None)
+    return run
+
+
+def _whole_run(remote: Remote, run: dict[str, Any]) -> dict[str, Any]:
+    """A run from the API with every item of its report: the API sends the first page with
+    the run and the rest through ``/runs/{id}/items``."""
+    items = list(run.get("items") or [])
+    cursor = run.get("next_items_cursor")
+    while cursor is not None:
+        page = remote.get(path_of("runs", run["id"], "items"), cursor=cursor, limit=ITEMS_PAGE)
+        if page["next_cursor"] == cursor:
+            raise CredsyncError(f"the server sent the same page twice (run {run['id'][:8]})")
+        items += page["items"]
+        cursor = page["next_cursor"]
+    return _local_run({**run, "items": items})
+
+
+def _remote_runs(
+    remote: Remote, client: str, directory: str | None, *, dry_run: bool, full: bool
+) -> list[dict[str, Any]]:
+    """The local ``_runs`` through a server: each directory of the client in turn, by name,
+    as the local command goes (a dry run is the API's plan; a run is followed to its end)."""
+    if directory:
+        names = [directory]
+    else:
+        names = [d["name"] for d in remote.get("/directories", client=client)]
+        if not names:
+            raise InvalidInput(
+                f"client {client!r} has no directory: add one with `credsync directory add`"
+            )
+    runs = []
+    for name in names:
+        body = {"full": full}
+        if dry_run:
+            run = remote.post(path_of("directories", name, "plan"), body)
+        else:
+            run = _followed(remote, remote.post(path_of("directories", name, "runs"), body))
+        runs.append(_whole_run(remote, run))
+    return runs
+
+
+def _followed(remote: Remote, run: dict[str, Any]) -> dict[str, Any]:
+    """A run started on the server (it answers at once, the run under way in a thread of its
+    own), looked at until it has ended."""
+    pause = 0.05
+    try:
+        while run["state"] == "running":
+            time.sleep(pause)
+            pause = min(pause * 2, RUN_POLL_MAX)
+            run = remote.get(path_of("runs", run["id"]), items_limit=0)
+    except KeyboardInterrupt:
+        note(
+            f"credsync: the run {run['id'][:8]} goes on on the server: "
+            f"`credsync sync show {run['id'][:8]}` shows it"
+        )
+        raise
+    ended: dict[str, Any] = remote.get(path_of("runs", run["id"]))
+    return ended
 
 
 def _emit_runs(runs: list[dict[str, Any]], as_json: bool) -> None:
@@ -160,14 +235,34 @@ def sync_runs(ctx: click.Context, client: str | None, limit: int, as_json: bool)
     Example:
       credsync sync runs Contoso --limit 5
     """
-    from credsync.sync.reports import list_runs
-
     rt = runtime(ctx)
-    rt.actor.require(Permission.VAULT_READ)
-    with rt.db.read() as conn:
-        rows = [r.to_json(items=False) for r in list_runs(conn, client_ref=client, limit=limit)]
+    if rt.remote is not None:
+        rows = _remote_run_list(rt.remote, client, limit)
+    else:
+        from credsync.sync.reports import list_runs
+
+        rt.actor.require(Permission.VAULT_READ)
+        with rt.db.read() as conn:
+            found = list_runs(conn, client_ref=client, limit=limit)
+            rows = [r.to_json(items=False) for r in found]
     shown = [{**r, "id": r["id"][:8], "counts": _counts(r)} for r in rows]
     emit(rows, as_json, lambda: table(shown, RUN_COLUMNS) if rows else "No runs.")
+
+
+def _remote_run_list(remote: Remote, client: str | None, limit: int) -> list[dict[str, Any]]:
+    """The newest ``limit`` runs through the server, a page at a time."""
+    if not 1 <= limit <= 1000:
+        raise InvalidInput("limit must be between 1 and 1000")  # as list_runs says it
+    rows: list[dict[str, Any]] = []
+    cursor = None
+    while len(rows) < limit:
+        page = remote.get("/runs", client=client, limit=min(ITEMS_PAGE, limit - len(rows)),
+                          cursor=cursor)  # fmt: skip
+        rows += [_local_run(r) for r in page["items"]]
+        if page["next_cursor"] is None or page["next_cursor"] == cursor:
+            break
+        cursor = page["next_cursor"]
+    return rows
 
 
 @sync_group.command("show")
@@ -181,12 +276,15 @@ def sync_show(ctx: click.Context, run_id: str, as_json: bool) -> None:
     Example:
       credsync sync show 6c1d20aa
     """
-    from credsync.sync.reports import load_run
-
     rt = runtime(ctx)
-    rt.actor.require(Permission.VAULT_READ)
-    with rt.db.read() as conn:
-        data = load_run(conn, run_id).to_json()
+    if rt.remote is not None:
+        data = _whole_run(rt.remote, rt.remote.get(path_of("runs", run_id)))
+    else:
+        from credsync.sync.reports import load_run
+
+        rt.actor.require(Permission.VAULT_READ)
+        with rt.db.read() as conn:
+            data = load_run(conn, run_id).to_json()
     emit(data, as_json, lambda: _run_text(data))
 
 
@@ -269,28 +367,36 @@ def flags_resolve(
       credsync flags resolve 1b2c3d4e --push
       credsync flags resolve 1b2c3d4e --accept-directory
     """
-    from credsync.sync.resolve import Resolver
-
     if push == accept_directory:
         raise InvalidInput("give exactly one of --push and --accept-directory")
     if password_stdin and not accept_directory:
         raise InvalidInput("--password-stdin goes with --accept-directory")
     rt = runtime(ctx)
     password = read_secret("Directory password", from_stdin=True) if password_stdin else None
-    resolver = Resolver(rt.vault, _engine(rt), rt.actor)
-    if push:
-        result = asyncio.run(resolver.push(flag_id))
+    if rt.remote is not None:
+        body = {"action": "push" if push else "accept_directory"}
+        if password is not None:
+            body["password"] = password.reveal()
+        answer = rt.remote.post(path_of("flags", flag_id, "resolve"), body)
+        data = {**answer, "run": _local_run(answer["run"]) if answer["run"] else None}
     else:
-        result = asyncio.run(resolver.accept(flag_id, password))
-    data = {
-        "flag": result.flag.to_json(),
-        "outcome": result.outcome,
-        "detail": result.detail,
-        "run": result.run.to_json() if result.run else None,
-    }
-    emit(data, as_json, f"Flag {result.flag.id[:8]}: {result.outcome}. {result.detail}".strip())
-    if result.outcome == "failed":
-        raise SyncAborted(f"flag {result.flag.id[:8]} is still open: {result.detail}")
+        from credsync.sync.resolve import Resolver
+
+        resolver = Resolver(rt.vault, _engine(rt), rt.actor)
+        if push:
+            result = asyncio.run(resolver.push(flag_id))
+        else:
+            result = asyncio.run(resolver.accept(flag_id, password))
+        data = {
+            "flag": result.flag.to_json(),
+            "outcome": result.outcome,
+            "detail": result.detail,
+            "run": result.run.to_json() if result.run else None,
+        }
+    short = data["flag"]["id"][:8]
+    emit(data, as_json, f"Flag {short}: {data['outcome']}. {data['detail']}".strip())
+    if data["outcome"] == "failed":
+        raise SyncAborted(f"flag {short} is still open: {data['detail']}")
 
 
 @click.command("agent")
