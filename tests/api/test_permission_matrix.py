@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from credsync.vault.auth import BUILTIN_ROLES, Permission
+from credsync.vault.generator import PasswordPolicy
 
 from .conftest import ROLES, ApiWorld
 
@@ -27,16 +28,19 @@ R, W, REVEAL, SETUP, DADMIN, AUDIT, ADMIN = (
     Permission.AUDIT_READ,
     Permission.ADMIN,
 )
+EXPORT = Permission.VAULT_EXPORT
 ANYONE: tuple[Permission, ...] = ()  # signed in is enough
 
 
 @dataclass(frozen=True)
 class Route:
     method: str
-    path: str  # with {client}, {cred}, {directory}, {run}, {flag}, {operator}, {role}, {token}
+    path: str  # with {client}, {cred}, {directory}, {run}, {flag}, {operator}, {role}, {token},
+    # {policy}, {folder}
     needs: tuple[Permission, ...]
     body: Any = None
     params: Any = None
+    content: str | None = None  # a CSV body (text/csv) instead of JSON
 
 
 ROUTES = [
@@ -52,6 +56,15 @@ ROUTES = [
         (W,),
         {"title": "New {n}", "username": "u{n}", "password": "Pa55-word-{n}!"},
     ),
+    Route("GET", "/clients/{client}/folders", (R,)),
+    Route("POST", "/clients/{client}/folders", (W,), {"path": "Folder {n}"}),
+    Route(
+        "POST",
+        "/clients/{client}/import",
+        (W,),
+        content="title,username,password\r\nImported {n},u{n},Pa55-word-{n}!\r\n",
+    ),
+    Route("POST", "/clients/{client}/export", (R, REVEAL, EXPORT)),
     Route("GET", "/credentials", (R,), params={"q": "domain"}),
     Route("GET", "/credentials/{cred}", (R,)),
     Route("PATCH", "/credentials/{cred}", (W,), {"url": "https://dc{n}.contoso.test"}),
@@ -102,10 +115,16 @@ ROUTES = [
     Route("POST", "/roles", (ADMIN,), {"name": "role-{n}", "permissions": ["vault.read"]}),
     Route("GET", "/tokens", ANYONE),
     Route("POST", "/tokens", ANYONE, {"name": "mine-{n}"}),
+    Route("GET", "/policies", (R,)),
+    Route("POST", "/policies", (ADMIN,), {"name": "policy-{n}", "length": 24}),
+    Route("POST", "/policies/{policy}/generate", (R,), {"count": 2}),
     # Destructive, last.
     Route("DELETE", "/credentials/{cred}", (W,)),
+    Route("POST", "/credentials/{cred}/purge", (ADMIN,)),  # in the trash now
+    Route("DELETE", "/clients/{client}/folders/{folder}", (W,)),
     Route("DELETE", "/tokens/{token}", (ADMIN,)),  # another operator's token
     Route("DELETE", "/roles/{role}", (ADMIN,)),
+    Route("DELETE", "/policies/{policy}", (ADMIN,)),
     Route("DELETE", "/directories/{directory}", (SETUP,)),
 ]
 NOT_IN_MATRIX = {("POST", "/auth/login"), ("POST", "/auth/logout")}  # test_auth.py
@@ -142,14 +161,17 @@ def matrix(api: ApiWorld, graph_sim: Any) -> tuple[ApiWorld, dict[str, str]]:
     target = world.operator("target-op", "viewer")
     token, _ = vault.access.create_token(target, "target-token")
     vault.operators.add_role(admin, "custom-role", [Permission.VAULT_READ.value], "for the test")
+    vault.policies.add(admin, "custom-policy", PasswordPolicy(length=24))
     ids = {
         "client": "Contoso",
+        "folder": vault.clients.add_folder(admin, "Contoso", "Servers/DCs").path,
         "cred": cred["id"],
         "directory": directory,
         "run": run["id"],
         "flag": flag["id"],
         "operator": "target-op",
         "role": "custom-role",
+        "policy": "custom-policy",
         "token": token.id,
         "bind": bind,
     }
@@ -197,7 +219,11 @@ def test_every_route_for_every_role(
             n += 1
             path = "/api/v1" + route.path.format(**ids)
             body = _fill(route.body, n, ids)
-            response = api.as_role(role).request(route.method, path, json=body, params=route.params)
+            content = _fill(route.content, n, ids)
+            headers = {"Content-Type": "text/csv"} if content is not None else None
+            response = api.as_role(role).request(
+                route.method, path, json=body, params=route.params, content=content, headers=headers
+            )
             status = response.status_code
             expect_denied = not allowed(role, route.needs)
             where = f"{route.method} {route.path} as {role}: {status} {response.text[:200]}"

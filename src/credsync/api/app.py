@@ -5,7 +5,19 @@ from __future__ import annotations
 from fastapi import APIRouter, FastAPI
 
 from credsync.api.errors import install_error_handlers
-from credsync.api.routes import audit, auth, clients, credentials, directories, flags, people, sync
+from credsync.api.routes import (
+    audit,
+    auth,
+    clients,
+    credentials,
+    directories,
+    flags,
+    folders,
+    people,
+    policies,
+    sync,
+    transfer,
+)
 from credsync.api.schemas import ErrorOut
 from credsync.api.state import ServerState
 
@@ -40,7 +52,20 @@ def create_app(state: ServerState) -> FastAPI:
     app.state.credsync = state
     install_error_handlers(app)
     api = APIRouter(prefix=API_PREFIX, responses=_ERRORS)
-    for module in (auth, clients, credentials, audit, directories, sync, flags, people):
+    modules = (
+        auth,
+        clients,
+        folders,
+        credentials,
+        transfer,
+        audit,
+        directories,
+        sync,
+        flags,
+        people,
+        policies,
+    )
+    for module in modules:
         api.include_router(module.router)
     app.include_router(api)
     from credsync.web import mount_web  # imported here: the web pages import from the API

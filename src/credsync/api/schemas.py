@@ -21,10 +21,15 @@ __all__ = [
     "CredentialPage",
     "CredentialPatch",
     "ErrorOut",
+    "FolderIn",
+    "FolderOut",
     "HistoryEntryOut",
+    "ImportRejectedOut",
+    "ImportReportOut",
     "LoginIn",
     "LoginOut",
     "PasswordIn",
+    "PurgedOut",
     "RevealedOut",
     "SyncModeIn",
     "WhoAmIOut",
@@ -197,6 +202,53 @@ class HistoryEntryOut(BaseModel):
     created_at: Timestamp
     created_by: str
     password: str | None = None
+
+
+class PurgedOut(BaseModel):
+    id: str
+    purged: bool = True
+
+
+# -- folders, CSV import ---------------------------------------------------------------------
+class FolderOut(BaseModel):
+    id: str
+    client_id: str
+    path: str
+    created_at: Timestamp
+
+
+class FolderIn(_In):
+    path: str = Field(min_length=1, max_length=500, description='e.g. "Servers/DCs"')
+
+
+class RejectionOut(BaseModel):
+    line: int
+    title: str
+    reason: str
+
+
+class ImportReportOut(BaseModel):
+    """What an import did (or, with ``dry_run``, would do); the rejected rows with reasons."""
+
+    client: str
+    rows: int
+    imported: int
+    rejected_count: int
+    rejected: list[RejectionOut]
+    folders_created: list[str]
+    sha256: str
+    dry_run: bool
+
+
+class ImportRejectedBody(ErrorBody):
+    report: ImportReportOut | None = None
+
+
+class ImportRejectedOut(BaseModel):
+    """An import refused whole; for a ``strict`` import with rejected rows (nothing was
+    written), ``report`` says which rows and why."""
+
+    error: ImportRejectedBody
 
 
 # -- people and the audit log ----------------------------------------------------------------

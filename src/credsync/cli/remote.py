@@ -9,7 +9,7 @@ codes) a local command raises.
 from __future__ import annotations
 
 import ssl
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
@@ -58,12 +58,20 @@ _ERRORS: dict[str, type[CredsyncError]] = {
     "storage_unavailable": StorageError,
     "policy_rejected": PolicyRejected,
     "directory_error": ConnectorError,
+    "too_large": InvalidInput,
+    "unsupported_media_type": InvalidInput,
 }
 
 
 def path_of(*parts: str) -> str:
     """An API path from segments, each escaped (names may hold spaces or slashes)."""
-    return "/" + "/".join(quote(part, safe="") for part in parts)
+    return "/" + "/".join(_segment(part) for part in parts)
+
+
+def _segment(part: str) -> str:
+    text = quote(part, safe="")
+    # A bare "." or ".." would be taken for a dot-segment and resolved away.
+    return text.replace(".", "%2E") if text in (".", "..") else text
 
 
 class Remote:
@@ -103,28 +111,51 @@ class Remote:
         self, method: str, path: str, *, params: dict[str, Any] | None = None, body: Any = None
     ) -> Any:
         """The answer's JSON (None for 204); an error answer raises the matching exception."""
+        response = self.request(method, path, params=params, body=body)
+        self.raise_for_error(response)
+        return None if response.status_code == 204 else self.json_of(response)
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, Any] | None = None,
+        body: Any = None,
+        content: bytes | Iterable[bytes] | None = None,
+        content_type: str | None = None,
+    ) -> httpx.Response:
+        """The answer as it came, an error too (``raise_for_error``): for a body or an answer
+        that is not JSON, such as CSV."""
         import httpx
 
         query = {k: v for k, v in (params or {}).items() if v is not None}
+        headers = {"Content-Type": content_type} if content_type else None
         try:
-            response = self._http.request(method, path, params=query, json=body)
+            return self._http.request(
+                method, path, params=query, json=body, content=content, headers=headers
+            )
         except httpx.TransportError as err:
             raise ConfigError(f"cannot reach the credsync server at {self.url}: {err}") from None
-        if response.status_code == 204:
-            return None
+
+    def json_of(self, response: httpx.Response) -> Any:
         try:
-            data = response.json()
+            return response.json()
         except ValueError:
             raise CredsyncError(
                 f"the server at {self.url} answered {response.status_code} without JSON "
                 "(is it a credsync server?)"
             ) from None
-        if response.status_code >= 400:
-            error = data.get("error", {}) if isinstance(data, dict) else {}
-            message = str(error.get("message") or f"HTTP {response.status_code}")
-            message = message.split(" Send the request again")[0]  # the API's own advice
-            raise _ERRORS.get(str(error.get("code")), CredsyncError)(message)
-        return data
+
+    def raise_for_error(self, response: httpx.Response) -> None:
+        """An error answer as the exception a local command raises."""
+        if response.status_code < 400:
+            return
+        data = self.json_of(response)
+        error = data.get("error", {}) if isinstance(data, dict) else {}
+        message = str(error.get("message") or f"HTTP {response.status_code}")
+        message = message.split(" Send the request again")[0]  # the API's own advice
+        raise _ERRORS.get(str(error.get("code")), CredsyncError)(message)
 
     def get(self, path: str, **params: Any) -> Any:
         return self.call("GET", path, params=params)

@@ -22,6 +22,7 @@ def list_audit(
     ),
     target: str | None = Query(None, max_length=64, description="A target id."),
     operator: str | None = Query(None, max_length=64),
+    client: str | None = Query(None, max_length=200, description="A client's name or id."),
 ) -> AuditPage:
     """Audit entries, newest first (needs audit.read)."""
     before = None
@@ -29,10 +30,12 @@ def list_audit(
         if not cursor.isdigit():
             raise ApiError(400, "invalid_input", "cursor is not a cursor of this list")
         before = int(cursor)
+    client_id = state.vault.clients.get(actor, client).id if client else None
     entries = state.vault.audit.list(
         actor,
         action=action,
         target_id=target,
+        client_id=client_id,
         actor_name=operator,
         before_seq=before,
         limit=limit + 1,

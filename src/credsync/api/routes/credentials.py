@@ -1,5 +1,5 @@
 """Credentials: list a client's (pages), search, add, show, reveal (audited), set or
-generate a password, history, edit, sync mode, trash and restore."""
+generate a password, history, edit, sync mode, trash, restore and purge."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from credsync.api.schemas import (
     CredentialPatch,
     HistoryEntryOut,
     PasswordIn,
+    PurgedOut,
     RevealedOut,
     SyncModeIn,
 )
@@ -198,3 +199,10 @@ def delete_credential(
 @router.post("/credentials/{ref}/restore", response_model=CredentialOut)
 def restore_credential(ref: str, actor: Caller, state: State) -> CredentialOut:
     return out(state.vault.credentials.restore(actor, ref))
+
+
+@router.post("/credentials/{ref}/purge", response_model=PurgedOut)
+def purge_credential(ref: str, actor: Caller, state: State) -> PurgedOut:
+    """Destroy a credential in the trash and its whole history (needs admin; cannot be
+    undone). One not in the trash is refused (400): delete it first."""
+    return PurgedOut(id=state.vault.credentials.purge(actor, ref))

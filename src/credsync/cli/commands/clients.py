@@ -254,8 +254,11 @@ def folder_add(ctx: click.Context, client: str, path: str, as_json: bool) -> Non
       credsync folder add Contoso "Servers/Domain controllers"
     """
     rt = runtime(ctx)
-    folder = rt.vault.clients.add_folder(rt.actor, client, path)
-    emit(folder.to_json(), as_json, f"Folder {folder.path} added.")
+    if rt.remote is not None:
+        data = rt.remote.post(path_of("clients", client, "folders"), {"path": path})
+    else:
+        data = rt.vault.clients.add_folder(rt.actor, client, path).to_json()
+    emit(data, as_json, f"Folder {data['path']} added.")
 
 
 @folder_group.command("list")
@@ -270,7 +273,10 @@ def folder_list(ctx: click.Context, client: str, as_json: bool) -> None:
       credsync folder list Contoso --json
     """
     rt = runtime(ctx)
-    rows = [f.to_json() for f in rt.vault.clients.folders(rt.actor, client)]
+    if rt.remote is not None:
+        rows = rt.remote.get(path_of("clients", client, "folders"))
+    else:
+        rows = [f.to_json() for f in rt.vault.clients.folders(rt.actor, client)]
     emit(
         rows,
         as_json,
@@ -291,5 +297,8 @@ def folder_delete(ctx: click.Context, client: str, path: str, as_json: bool) -> 
       credsync folder delete Contoso "Servers/Domain controllers"
     """
     rt = runtime(ctx)
-    folder = rt.vault.clients.delete_folder(rt.actor, client, path)
-    emit(folder.to_json(), as_json, f"Folder {folder.path} deleted.")
+    if rt.remote is not None:
+        data = rt.remote.delete(path_of("clients", client, "folders", path))
+    else:
+        data = rt.vault.clients.delete_folder(rt.actor, client, path).to_json()
+    emit(data, as_json, f"Folder {data['path']} deleted.")

@@ -609,5 +609,8 @@ def cred_purge(ctx: click.Context, cred_id: str, yes: bool) -> None:
     rt = runtime(ctx)
     if not yes:
         confirm(f"This destroys credential {cred_id} and every password it had.")
-    purged = rt.vault.credentials.purge(rt.actor, cred_id)
+    if rt.remote is not None:
+        purged = rt.remote.post(f"{path_of('credentials', cred_id)}/purge")["id"]
+    else:
+        purged = rt.vault.credentials.purge(rt.actor, cred_id)
     note(f"Purged {purged}.")

@@ -1,4 +1,4 @@
-"""generate and policy commands."""
+"""generate and policy commands, on a local vault or through a server."""
 
 from __future__ import annotations
 
@@ -7,7 +7,20 @@ from typing import Any
 import click
 
 from credsync.cli.output import emit, json_option, note, table
+from credsync.cli.remote import path_of
 from credsync.cli.runtime import runtime
+
+# option -> the policy setting it changes (the API's field names too)
+SETTINGS = {
+    "length": "length",
+    "min_lower": "lower",
+    "min_upper": "upper",
+    "min_digits": "digits",
+    "min_symbols": "symbols",
+    "symbol_set": "symbol_set",
+    "exclude": "exclude",
+    "no_ambiguous": "exclude_ambiguous",
+}
 
 
 def policy_options(func: Any) -> Any:
@@ -26,22 +39,15 @@ def policy_options(func: Any) -> Any:
     return func
 
 
+def policy_settings(**given: Any) -> dict[str, Any]:
+    """The settings the options given change."""
+    return {SETTINGS[k]: v for k, v in given.items() if v is not None}
+
+
 def build_policy(base: Any, **given: Any) -> Any:
     from credsync.vault.generator import PasswordPolicy
 
-    names = {
-        "length": "length",
-        "min_lower": "lower",
-        "min_upper": "upper",
-        "min_digits": "digits",
-        "min_symbols": "symbols",
-        "symbol_set": "symbol_set",
-        "exclude": "exclude",
-        "no_ambiguous": "exclude_ambiguous",
-    }
-    spec = base.to_json()
-    spec.update({names[k]: v for k, v in given.items() if v is not None})
-    return PasswordPolicy.from_mapping(spec)
+    return PasswordPolicy.from_mapping({**base.to_json(), **policy_settings(**given)})
 
 
 @click.command("generate")
@@ -63,14 +69,18 @@ def generate_cmd(
       credsync generate
       credsync generate --length 32 --min-symbols -1 --count 5
     """
-    from credsync.vault import Permission
-    from credsync.vault.generator import generate
-
     rt = runtime(ctx)
-    rt.actor.require(Permission.VAULT_READ)  # like every command, it runs as an operator
-    base = rt.vault.policies.get(policy)
-    chosen = build_policy(base, **given)
-    passwords = [generate(chosen).reveal() for _ in range(count)]
+    if rt.remote is not None:
+        body = {"count": count, **policy_settings(**given)}
+        path = path_of("policies", policy or "default", "generate")
+        passwords: list[str] = rt.remote.post(path, body)["passwords"]
+    else:
+        from credsync.vault import Permission
+        from credsync.vault.generator import generate
+
+        rt.actor.require(Permission.VAULT_READ)  # like every command, it runs as an operator
+        chosen = build_policy(rt.vault.policies.get(policy), **given)
+        passwords = [generate(chosen).reveal() for _ in range(count)]
     emit(passwords, as_json, "\n".join(passwords))
 
 
@@ -91,12 +101,16 @@ def policy_add(ctx: click.Context, /, name: str, as_json: bool, **given: Any) ->
     Example:
       credsync policy add long --length 32 --exclude '"\\`'
     """
-    from credsync.vault.generator import DEFAULT_POLICY
-
     rt = runtime(ctx)
-    chosen = build_policy(DEFAULT_POLICY, **given)
-    rt.vault.policies.add(rt.actor, name, chosen)
-    emit({"name": name.lower(), **chosen.to_json()}, as_json, f"Policy {name.lower()} added.")
+    if rt.remote is not None:
+        data = rt.remote.post("/policies", {"name": name, **policy_settings(**given)})
+    else:
+        from credsync.vault.generator import DEFAULT_POLICY
+
+        chosen = build_policy(DEFAULT_POLICY, **given)
+        rt.vault.policies.add(rt.actor, name, chosen)
+        data = {"name": name.strip().lower(), **chosen.to_json()}  # as stored
+    emit(data, as_json, f"Policy {data['name']} added.")
 
 
 @policy_group.command("list")
@@ -105,7 +119,10 @@ def policy_add(ctx: click.Context, /, name: str, as_json: bool, **given: Any) ->
 def policy_list(ctx: click.Context, as_json: bool) -> None:
     """List password policies."""
     rt = runtime(ctx)
-    rows = [{"name": n, **p.to_json()} for n, p in rt.vault.policies.list(rt.actor)]
+    if rt.remote is not None:
+        rows = rt.remote.get("/policies")
+    else:
+        rows = [{"name": n, **p.to_json()} for n, p in rt.vault.policies.list(rt.actor)]
     columns = [
         ("name", "Name"),
         ("length", "Length"),
@@ -130,5 +147,8 @@ def policy_delete(ctx: click.Context, name: str) -> None:
       credsync policy delete long
     """
     rt = runtime(ctx)
-    rt.vault.policies.delete(rt.actor, name)
+    if rt.remote is not None:
+        rt.remote.delete(path_of("policies", name))
+    else:
+        rt.vault.policies.delete(rt.actor, name)
     note(f"Policy {name} deleted.")

@@ -1,22 +1,28 @@
-"""import and export."""
+"""import and export, on a local vault or through a server (the same options, output, files
+and exit codes)."""
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import os
 import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, Any
 
 import click
 
 from credsync.cli.output import emit, json_option, note, table
-from credsync.cli.runtime import confirm, runtime
+from credsync.cli.remote import path_of
+from credsync.cli.runtime import Runtime, confirm, runtime
 from credsync.errors import InvalidInput
 
 if TYPE_CHECKING:
-    from credsync.vault.csvio import ImportReport
+    from credsync.cli.remote import Remote
 
 IMPORT_EXIT_PARTIAL = 10
+COUNT_HEADER = "X-Credential-Count"  # the API's export answer: how many credentials it holds
 
 
 @click.command("import")
@@ -51,58 +57,112 @@ def import_cmd(
       credsync import Contoso passwords.csv --json
     """
     rt = runtime(ctx)
-    actor, keys = rt.actor, rt.keys
-    chosen = rt.vault.policies.get(policy) if policy else None
+    options = {
+        "strict": strict,
+        "allow_duplicates": allow_duplicates,
+        "generate_missing": generate_missing,
+        "dry_run": dry_run,
+    }
     source = "<stdin>" if file == "-" else os.path.basename(file)
-    try:
-        stream = sys.stdin.buffer if file == "-" else open(file, "rb")  # noqa: SIM115
-    except OSError as err:
-        raise InvalidInput(f"cannot read {file}: {err.strerror}") from None
-    from credsync.vault.csvio import ImportRejected
-
-    try:
-        report = rt.vault.csv.import_csv(
-            actor,
-            keys,
-            client,
-            stream,
-            source_name=source,
-            strict=strict,
-            allow_duplicates=allow_duplicates,
-            generate_missing=generate_missing,
-            policy=chosen,
-            dry_run=dry_run,
-        )
-    except ImportRejected as err:
-        err.report.folders_created.clear()  # rolled back with the rest
-        _show_report(err.report, dry_run, as_json)  # which rows, and why (nothing was written)
-        raise
-    finally:
-        if stream is not sys.stdin.buffer:
-            stream.close()
-    _show_report(report, dry_run, as_json)
-    if report.rejected_count:
+    if rt.remote is None:
+        report = _import_locally(rt, client, file, source, policy, options, as_json)
+    else:
+        with _opened(file) as stream:
+            report = _import_remotely(rt.remote, client, stream, source, policy, options, as_json)
+    _show_report(report, as_json)
+    if report["rejected_count"]:
         ctx.exit(IMPORT_EXIT_PARTIAL)
 
 
-def _show_report(report: ImportReport, dry_run: bool, as_json: bool) -> None:
+@contextlib.contextmanager
+def _opened(file: str) -> Iterator[IO[bytes]]:
+    """The file to import, or standard input (left open)."""
+    if file == "-":
+        yield sys.stdin.buffer
+        return
+    try:
+        stream = open(file, "rb")  # noqa: SIM115 - closed by the with below
+    except OSError as err:
+        raise InvalidInput(f"cannot read {file}: {err.strerror}") from None
+    with stream:
+        yield stream
+
+
+def _chunks(stream: IO[bytes]) -> Iterator[bytes]:
+    """Sent as it is read (a pipe's size is not known ahead)."""
+    while chunk := stream.read(1 << 16):
+        yield chunk
+
+
+def _import_locally(
+    rt: Runtime,
+    client: str,
+    file: str,
+    source: str,
+    policy: str | None,
+    options: dict[str, bool],
+    as_json: bool,
+) -> dict[str, Any]:
+    from credsync.vault.csvio import ImportRejected
+
+    actor, keys = rt.actor, rt.keys
+    chosen = rt.vault.policies.get(policy) if policy else None
+    with _opened(file) as stream:
+        try:
+            report = rt.vault.csv.import_csv(
+                actor, keys, client, stream, source_name=source, policy=chosen, **options
+            )
+        except ImportRejected as err:
+            err.report.folders_created.clear()  # rolled back with the rest
+            _show_report(err.report.to_json(), as_json)  # which rows, and why (none written)
+            raise
+    return report.to_json()
+
+
+def _import_remotely(
+    remote: Remote,
+    client: str,
+    stream: IO[bytes],
+    source: str,
+    policy: str | None,
+    options: dict[str, bool],
+    as_json: bool,
+) -> dict[str, Any]:
+    response = remote.request(
+        "POST",
+        path_of("clients", client, "import"),
+        params={**options, "policy": policy, "source": source},
+        content=_chunks(stream),
+        content_type="text/csv",
+    )
+    if response.status_code == 400:  # a strict import's refusal carries the report
+        data = remote.json_of(response)
+        error = data.get("error") if isinstance(data, dict) else None
+        if isinstance(error, dict) and isinstance(error.get("report"), dict):
+            _show_report(error["report"], as_json)
+    remote.raise_for_error(response)
+    report: dict[str, Any] = remote.json_of(response)
+    return report
+
+
+def _show_report(report: dict[str, Any], as_json: bool) -> None:
     def human() -> str:
-        verb = "would import" if dry_run else "imported"
-        lines = [f"{report.client}: {verb} {report.imported} of {report.rows} rows."]
-        if report.folders_created:
-            lines.append("Folders created: " + ", ".join(report.folders_created))
-        if report.rejected:
-            lines.append(f"Rejected {report.rejected_count}:")
+        verb = "would import" if report["dry_run"] else "imported"
+        lines = [f"{report['client']}: {verb} {report['imported']} of {report['rows']} rows."]
+        if report["folders_created"]:
+            lines.append("Folders created: " + ", ".join(report["folders_created"]))
+        if report["rejected"]:
+            lines.append(f"Rejected {report['rejected_count']}:")
             lines.append(
                 table(
-                    [r.to_json() for r in report.rejected],
+                    report["rejected"],
                     [("line", "Line"), ("title", "Title"), ("reason", "Reason")],
                     max_width=100,
                 )
             )
         return "\n".join(lines)
 
-    emit(report.to_json(), as_json, human)
+    emit(report, as_json, human)
 
 
 @click.command("export")
@@ -124,25 +184,49 @@ def export_cmd(ctx: click.Context, client: str, output: str, force: bool, yes: b
       credsync export Contoso -o contoso.csv --yes
     """
     rt = runtime(ctx)
-    actor, keys = rt.actor, rt.keys
+    export: Callable[..., int]  # (out, destination=...) -> how many credentials
+    if rt.remote is None:
+        actor, keys = rt.actor, rt.keys  # signed in before the question
+        export = functools.partial(rt.vault.csv.export_csv, actor, keys, client)
+    else:
+        export = functools.partial(_export_remotely, rt.remote, client)
     if not yes:
         confirm(f"This writes every password of {client} in the clear to {output}.")
     if output == "-":
-        count = rt.vault.csv.export_csv(actor, keys, client, sys.stdout, destination="<stdout>")
+        count = export(sys.stdout, destination="<stdout>")
     else:
-        path = Path(output)
-        flags = os.O_WRONLY | os.O_CREAT | (os.O_TRUNC if force else os.O_EXCL)
+        out = _private_file(output, force)
         try:
-            fd = os.open(path, flags, 0o600)
-        except FileExistsError:
-            raise InvalidInput(f"{output} exists: choose another name or pass --force") from None
-        except OSError as err:
-            raise InvalidInput(f"cannot write {output}: {err.strerror}") from None
-        try:
-            os.fchmod(fd, 0o600)  # a file overwritten with --force keeps its own mode otherwise
-        except OSError as err:
-            os.close(fd)
-            raise InvalidInput(f"cannot make {output} private: {err.strerror}") from None
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as out:
-            count = rt.vault.csv.export_csv(actor, keys, client, out, destination=str(path))
+            with out:
+                count = export(out, destination=str(Path(output)))
+        except BaseException:
+            if not force:  # the file is ours: leave no empty or partial export behind
+                Path(output).unlink(missing_ok=True)
+            raise
     note(f"Exported {count} credential(s) of {client}.")
+
+
+def _export_remotely(remote: Remote, client: str, out: IO[str], *, destination: str) -> int:
+    response = remote.request(
+        "POST", path_of("clients", client, "export"), params={"destination": destination}
+    )
+    remote.raise_for_error(response)
+    out.write(response.text)
+    return int(response.headers.get(COUNT_HEADER, "0"))
+
+
+def _private_file(output: str, force: bool) -> IO[str]:
+    """A new file, 0600 (an existing one only with ``force``, then made 0600 too)."""
+    flags = os.O_WRONLY | os.O_CREAT | (os.O_TRUNC if force else os.O_EXCL)
+    try:
+        fd = os.open(output, flags, 0o600)
+    except FileExistsError:
+        raise InvalidInput(f"{output} exists: choose another name or pass --force") from None
+    except OSError as err:
+        raise InvalidInput(f"cannot write {output}: {err.strerror}") from None
+    try:
+        os.fchmod(fd, 0o600)  # a file overwritten with --force keeps its own mode otherwise
+    except OSError as err:
+        os.close(fd)
+        raise InvalidInput(f"cannot make {output} private: {err.strerror}") from None
+    return os.fdopen(fd, "w", encoding="utf-8", newline="")

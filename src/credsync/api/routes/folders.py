@@ -1,0 +1,34 @@
+"""A client's folders: list, add, delete (an empty one)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from credsync.api.deps import Caller, State
+from credsync.api.schemas import FolderIn, FolderOut
+from credsync.vault.models import Folder
+
+router = APIRouter(prefix="/clients/{client}/folders", tags=["folders"])
+
+
+def folder_out(folder: Folder) -> FolderOut:
+    return FolderOut(**folder.to_json())
+
+
+@router.get("", response_model=list[FolderOut])
+def list_folders(client: str, actor: Caller, state: State) -> list[FolderOut]:
+    """The client's folders by path."""
+    return [folder_out(f) for f in state.vault.clients.folders(actor, client)]
+
+
+@router.post("", response_model=FolderOut, status_code=201)
+def add_folder(client: str, body: FolderIn, actor: Caller, state: State) -> FolderOut:
+    """Add a folder (a path such as ``Servers/DCs``; 409 when the client has it already)."""
+    return folder_out(state.vault.clients.add_folder(actor, client, body.path))
+
+
+@router.delete("/{folder:path}", response_model=FolderOut)
+def delete_folder(client: str, folder: str, actor: Caller, state: State) -> FolderOut:
+    """Delete an empty folder (its path, slashes escaped or not). A folder that still holds
+    credentials, counting the trash, is refused (400)."""
+    return folder_out(state.vault.clients.delete_folder(actor, client, folder))

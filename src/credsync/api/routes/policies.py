@@ -1,0 +1,53 @@
+"""Named password policies (list, add, delete; ``default`` is built in) and passwords
+generated from one, as ``credsync policy`` and ``credsync generate`` do."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from fastapi import APIRouter, Response
+
+from credsync.api.deps import Caller, State
+from credsync.api.schemas_policies import GeneratedOut, GenerateIn, PolicyIn, PolicyOut
+from credsync.vault import Permission
+from credsync.vault.generator import DEFAULT_POLICY, PasswordPolicy, generate
+
+router = APIRouter(prefix="/policies", tags=["policies"])
+
+
+def policy_out(name: str, policy: PasswordPolicy) -> PolicyOut:
+    return PolicyOut(name=name, **policy.to_json())
+
+
+@router.get("", response_model=list[PolicyOut])
+def list_policies(actor: Caller, state: State) -> list[PolicyOut]:
+    """Every password policy, the built-in ``default`` first (needs vault.read)."""
+    return [policy_out(name, p) for name, p in state.vault.policies.list(actor)]
+
+
+@router.post("", response_model=PolicyOut, status_code=201)
+def add_policy(body: PolicyIn, actor: Caller, state: State) -> PolicyOut:
+    """Add a named policy: the settings given, the default policy's for the rest (needs
+    admin)."""
+    policy = dataclasses.replace(DEFAULT_POLICY, **body.settings())  # checked again
+    state.vault.policies.add(actor, body.name, policy)
+    return policy_out(body.name.strip().lower(), policy)  # the name as stored
+
+
+@router.delete("/{name}", status_code=204)
+def delete_policy(name: str, actor: Caller, state: State) -> Response:
+    """Delete a named policy (needs admin; ``default`` is built in and stays)."""
+    state.vault.policies.delete(actor, name)
+    return Response(status_code=204)
+
+
+@router.post("/{name}/generate", response_model=GeneratedOut)
+def generate_passwords(
+    name: str, body: GenerateIn, response: Response, actor: Caller, state: State
+) -> GeneratedOut:
+    """``count`` passwords from the named policy (``default``: the built-in one) with the
+    settings given changed; nothing is stored (needs vault.read)."""
+    actor.require(Permission.VAULT_READ)
+    policy = dataclasses.replace(state.vault.policies.get(name), **body.settings())
+    response.headers["Cache-Control"] = "no-store"
+    return GeneratedOut(passwords=[generate(policy).reveal() for _ in range(body.count)])

@@ -1,0 +1,32 @@
+"""The audit list's filters over the API, each the same as `credsync audit`'s."""
+
+from __future__ import annotations
+
+from .conftest import ApiWorld, assert_error
+
+V1 = "/api/v1"
+
+
+def test_the_audit_log_filters_by_client(api: ApiWorld) -> None:
+    http = api.admin
+    ids = {}
+    for name in ("Contoso", "Fabrikam"):
+        ids[name] = http.post(f"{V1}/clients", json={"name": name}).json()["id"]
+        body = {"title": "Domain admin", "username": "admin", "password": "Pa55-word-1!"}
+        created = http.post(f"{V1}/clients/{name}/credentials", json=body)
+        assert created.status_code == 201, created.text
+    by_name = http.get(f"{V1}/audit", params={"client": "contoso"}).json()["items"]
+    assert by_name, "the client's entries"
+    assert {e["client_id"] for e in by_name} == {ids["Contoso"]}
+    by_id = http.get(f"{V1}/audit", params={"client": ids["Contoso"]}).json()["items"]
+    assert by_id == by_name
+    local = api.world.vault.audit.list(api.world.admin, client_id=ids["Contoso"])
+    assert [e["seq"] for e in by_name] == [e.seq for e in local]
+    creds = http.get(
+        f"{V1}/audit", params={"client": "Fabrikam", "action": "credential.*", "limit": 1}
+    ).json()
+    assert [e["action"] for e in creds["items"]] == ["credential.add"]
+    assert creds["items"][0]["client_id"] == ids["Fabrikam"]
+    assert_error(http.get(f"{V1}/audit", params={"client": "Nope"}), 404, "not_found")
+    auditor = api.as_role("auditor")
+    assert auditor.get(f"{V1}/audit", params={"client": "Contoso"}).json()["items"] == by_name
