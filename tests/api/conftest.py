@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -26,7 +26,9 @@ class ApiWorld:
     world: VaultWorld
     state: ServerState
     http: TestClient  # no credentials
-    tokens: dict[str, str]  # role -> bearer token of an operator with that role
+    # role -> bearer token of an operator with that role; out of the repr (pytest prints a
+    # failing test's arguments)
+    tokens: dict[str, str] = field(repr=False)
 
     def as_role(self, role: str) -> TestClient:
         client = TestClient(self.http.app, raise_server_exceptions=False)

@@ -19,8 +19,11 @@ import json
 import logging
 import os
 import shutil
+import signal
+import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -89,6 +92,70 @@ def run_subprocess(
         completed.stdout.decode("utf-8", "replace"),
         completed.stderr.decode("utf-8", "replace"),
     )
+
+
+class RemoteEnv(dict[str, str | None]):
+    """The environment of a CLI against a server: its repr names only the variables (a failing
+    test's traceback shows arguments, and these hold an API token)."""
+
+    def __repr__(self) -> str:
+        return f"RemoteEnv({', '.join(self)})"
+
+    def __or__(self, changes: Mapping[str, str | None]) -> RemoteEnv:  # type: ignore[override]
+        return RemoteEnv({**self, **changes})
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class Server:
+    """``credsync serve --no-agent`` on a free port as a real process, on a CLI's vault (its
+    standard error kept in ``log``). No repr of its own worth printing: see RemoteEnv."""
+
+    def __init__(self, environment: Mapping[str, str], log: Path) -> None:
+        port = free_port()
+        self.url = f"http://127.0.0.1:{port}"
+        self.log = log
+        with log.open("wb") as stderr:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "credsync", "serve", "--port", str(port), "--no-agent"],
+                env={**os.environ, **environment, "PYTHONUNBUFFERED": "1"},
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=stderr,
+            )
+        import httpx
+
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                httpx.get(f"{self.url}/api/v1/auth/whoami", timeout=5)
+                return
+            except httpx.TransportError:
+                if time.monotonic() > deadline or self.proc.poll() is not None:
+                    self.stop()
+                    pytest.fail(f"credsync serve did not start: {log.read_text()[-2000:]}")
+                time.sleep(0.1)
+
+    def __repr__(self) -> str:
+        return f"Server({self.url!r})"
+
+    def remote(self, token: str) -> RemoteEnv:
+        """A CLI's environment against this server: no session, no passphrase (a remote
+        command can't open the vault itself), the API token."""
+        return RemoteEnv(CREDSYNC_SESSION=None, CREDSYNC_SERVER=self.url, CREDSYNC_TOKEN=token)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
 
 
 class Cli:
@@ -173,6 +240,13 @@ class Cli:
         assert result.code == code, result
         assert result.out == "", result
         return result.error
+
+    def serve(self) -> Server:
+        """``credsync serve`` on this vault (signed in as it is now), as a real process."""
+        return Server(self.environment(), self.home.parent / f"serve-{self.home.name}.log")
+
+    free_port = staticmethod(free_port)
+    RemoteEnv = RemoteEnv
 
     # -- shortcuts --------------------------------------------------------------------------
     def use_session(self) -> str:

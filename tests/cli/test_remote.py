@@ -4,22 +4,9 @@ command that works only locally says so."""
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 
-import httpx
 import pytest
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture
@@ -30,32 +17,12 @@ def served(cli) -> Iterator[tuple[object, dict[str, str | None]]]:
     cred = cli.add_cred("Contoso", "Domain admin", "First-Pa55-word!", username="CONTOSO\\admin")
     cli.run("cred", "set-password", cred["id"], "--password-stdin", stdin="Second-Pa55-word!\n")
     token = cli.json("token", "create", "remote-cli")["token"]
-    port = _free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "credsync", "serve", "--port", str(port), "--no-agent"],
-        env={**os.environ, **cli.environment(), "PYTHONUNBUFFERED": "1"},
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    url = f"http://127.0.0.1:{port}"
+    server = cli.serve()
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                httpx.get(f"{url}/api/v1/auth/whoami", timeout=5)
-                break
-            except httpx.TransportError:
-                if time.monotonic() > deadline or proc.poll() is not None:
-                    raise
-                time.sleep(0.2)
-        # No session, no passphrase: a remote command can't open the vault itself.
-        remote = {"CREDSYNC_SESSION": None, "CREDSYNC_SERVER": url, "CREDSYNC_TOKEN": token}
         cli.cred_id = cred["id"]
-        yield cli, remote
+        yield cli, server.remote(token)
     finally:
-        proc.send_signal(signal.SIGTERM)
-        proc.communicate(timeout=30)
+        server.stop()
 
 
 COMMANDS = [
@@ -124,7 +91,7 @@ def test_writes_and_errors_through_the_server(served) -> None:
     local_only = cli.run("agent", "--once", env=remote)
     assert local_only.code == 2
     assert "local vault only" in local_only.error
-    unreachable = {**remote, "CREDSYNC_SERVER": f"http://127.0.0.1:{_free_port()}"}
+    unreachable = {**remote, "CREDSYNC_SERVER": f"http://127.0.0.1:{cli.free_port()}"}
     down = cli.run("client", "list", env=unreachable)
     assert down.code == 2
     assert "cannot reach the credsync server" in down.error

@@ -7,36 +7,12 @@ vault as the next one may find it, and looks only at what it made itself."""
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from typing import Any
 
-import httpx
 import pytest
 
 BOB_PASSWORD = "bob-remote-password-4417"
-
-
-class Env(dict[str, str | None]):
-    """An environment whose repr names only its variables: a failing test's traceback shows
-    a function's arguments, and these hold API tokens and passwords."""
-
-    def __repr__(self) -> str:
-        return f"Env({', '.join(self)})"
-
-    def __or__(self, changes: dict[str, str | None]) -> Env:
-        return Env({**self, **changes})
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
@@ -44,9 +20,8 @@ def _server() -> Iterator[dict[str, Any]]:
     """Started by the module's first test (which has the `cli` fixture to set it up with)."""
     started: dict[str, Any] = {}
     yield started
-    if "proc" in started:
-        started["proc"].send_signal(signal.SIGTERM)
-        started["proc"].communicate(timeout=30)
+    if "server" in started:
+        started["server"].stop()
 
 
 def _start(cli: Any) -> dict[str, Any]:
@@ -63,28 +38,9 @@ def _start(cli: Any) -> dict[str, Any]:
     cli.ok("policy", "add", "long", "--length", "32", "--exclude", "`")
     token = cli.json("token", "create", "remote-cli")["token"]
     bob_token = cli.json("token", "create", "bob-script", "--operator", "bob")["token"]
-    port = _free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "credsync", "serve", "--port", str(port), "--no-agent"],
-        env={**os.environ, **cli.environment(), "PYTHONUNBUFFERED": "1"},
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    started = {"proc": proc, "home": cli.home, "env": Env(cli.env)}
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            httpx.get(f"{url}/api/v1/auth/whoami", timeout=5)
-            break
-        except httpx.TransportError:
-            if time.monotonic() > deadline or proc.poll() is not None:
-                proc.kill()
-                raise
-            time.sleep(0.2)
-    # No session, no passphrase: a remote command can't open the vault itself.
-    started["remote"] = Env(CREDSYNC_SESSION=None, CREDSYNC_SERVER=url, CREDSYNC_TOKEN=token)
+    server = cli.serve()
+    started = {"server": server, "home": cli.home, "env": cli.RemoteEnv(cli.env)}
+    started["remote"] = server.remote(token)
     started["bob"] = started["remote"] | {"CREDSYNC_TOKEN": bob_token}
     return started
 
@@ -92,7 +48,7 @@ def _start(cli: Any) -> dict[str, Any]:
 @pytest.fixture
 def served(_server: dict[str, Any], cli: Any) -> tuple[Any, dict[str, Any]]:
     """`cli` on the served vault (signed in locally as alice), and the server's details."""
-    if "proc" not in _server:
+    if "server" not in _server:
         _server.update(_start(cli))
     cli.home, cli.env = _server["home"], dict(_server["env"])
     return cli, _server
@@ -118,9 +74,9 @@ def _same_error(
     return through
 
 
-def _local_as(cli: Any, name: str, password: str = BOB_PASSWORD) -> Env:
+def _local_as(cli: Any, name: str, password: str = BOB_PASSWORD) -> dict[str, str | None]:
     """The environment of a local command signed in as another operator."""
-    return Env(CREDSYNC_SESSION=None, CREDSYNC_PASSPHRASE=cli.passphrase,
+    return cli.RemoteEnv(CREDSYNC_SESSION=None, CREDSYNC_PASSPHRASE=cli.passphrase,
                CREDSYNC_OPERATOR=name, CREDSYNC_OPERATOR_PASSWORD=password)  # fmt: skip
 
 

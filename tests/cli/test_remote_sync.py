@@ -5,13 +5,8 @@ test that asks for it): a `credsync serve` subprocess costs seconds."""
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
-import signal
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -29,12 +24,6 @@ RUN_OWN_LINES = re.compile(r"^(Run|Trigger|Started|Finished):.*$", re.MULTILINE)
 APP_SECRET_WRONG = "Not-The-App-Secret-1"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def shared(vault_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     """The module's home, Graph simulator and (once ``served`` has started it) server."""
@@ -43,13 +32,12 @@ def shared(vault_template: Path, tmp_path_factory: pytest.TempPathFactory) -> It
     home = tmp_path_factory.mktemp("remote-sync") / "home"
     shutil.copytree(vault_template, home)
     with GraphSimulator(port=0, seed=23) as sim:
-        state = SimpleNamespace(home=home, sim=sim, proc=None, env=None, remote=None)
+        state = SimpleNamespace(home=home, sim=sim, server=None, env=None, remote=None)
         try:
             yield state
         finally:
-            if state.proc is not None:
-                state.proc.send_signal(signal.SIGTERM)
-                state.proc.communicate(timeout=30)
+            if state.server is not None:
+                state.server.stop()
 
 
 @pytest.fixture
@@ -84,25 +72,8 @@ def _serve(cli: Any, shared: Any) -> None:
         "--type", "directory_admin", "--sync-mode", "off", "--password-file", str(pem),
     )  # fmt: skip
     token = cli.json("token", "create", "remote-sync")["token"]
-    port = _free_port()
-    shared.proc = subprocess.Popen(
-        [sys.executable, "-m", "credsync", "serve", "--port", str(port), "--no-agent"],
-        env={**os.environ, **cli.environment(), "PYTHONUNBUFFERED": "1"},
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            httpx.get(f"{url}/api/v1/auth/whoami", timeout=5)
-            break
-        except httpx.TransportError:
-            if time.monotonic() > deadline or shared.proc.poll() is not None:
-                raise
-            time.sleep(0.2)
-    remote = {"CREDSYNC_SESSION": None, "CREDSYNC_SERVER": url, "CREDSYNC_TOKEN": token}
+    shared.server = cli.serve()
+    remote = shared.server.remote(token)
     added = cli.run(
         "directory", "add", "Contoso", "contoso-365", "--kind", "entra-id",
         "--tenant-id", tenant.id, "--client-id", app.client_id,

@@ -5,19 +5,12 @@ clients in that vault, running each command locally and remotely."""
 
 from __future__ import annotations
 
-import os
 import shutil
-import signal
-import socket
 import stat
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from security._safe import check_absent, check_present, check_secret
@@ -32,40 +25,22 @@ GOOD_AND_BAD = (
 PASSWORDS = {f"password {n}": f"Rem-pw-{n * 1111}!" for n in range(1, 5)}
 
 
-class _Env(dict[str, str | None]):
-    """The environment of the remote CLI; its repr leaves the API token out (a failing
-    test's traceback shows the test's arguments)."""
-
-    def __repr__(self) -> str:
-        return f"_Env({', '.join(self)})"
-
-    def __or__(self, changes: dict[str, str | None]) -> _Env:  # type: ignore[override]
-        return _Env({**self, **changes})
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 class _Served:
     """The module's server, started by the first test that asks (it needs that test's
     ``cli``). No repr of its own: it holds a session and an API token."""
 
-    proc: subprocess.Popen[bytes] | None = None
+    server: Any = None
     home: Path
     session: str
-    env: _Env
+    env: dict[str, str | None]
 
 
 @pytest.fixture(scope="module")
 def _server() -> Iterator[_Served]:
     served = _Served()
     yield served
-    if served.proc is not None:
-        served.proc.send_signal(signal.SIGTERM)
-        served.proc.wait(timeout=30)
+    if served.server is not None:
+        served.server.stop()
 
 
 def _start(served: _Served, cli: Any, home: Path) -> None:
@@ -73,35 +48,17 @@ def _start(served: _Served, cli: Any, home: Path) -> None:
     cli.home, cli.env = home, {**cli.env, "CREDSYNC_HOME": str(home)}
     served.home, served.session = home, cli.use_session()
     token = cli.json("token", "create", "remote-cli")["token"]
-    port = _free_port()
-    log = home.parent / "serve.log"
-    with log.open("wb") as stderr:
-        served.proc = subprocess.Popen(
-            [sys.executable, "-m", "credsync", "serve", "--port", str(port), "--no-agent"],
-            env={**os.environ, **cli.environment(), "PYTHONUNBUFFERED": "1"},
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=stderr,
-        )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            httpx.get(f"{url}/api/v1/auth/whoami", timeout=5)
-            break
-        except httpx.TransportError:
-            if time.monotonic() > deadline or served.proc.poll() is not None:
-                pytest.fail(f"credsync serve did not start: {log.read_text()[-2000:]}")
-            time.sleep(0.2)
-    # No session, no passphrase: a remote command can't open the vault itself.
-    served.env = _Env(CREDSYNC_SESSION=None, CREDSYNC_SERVER=url, CREDSYNC_TOKEN=token)
+    served.server = cli.serve()
+    served.env = served.server.remote(token)
 
 
 @pytest.fixture
-def remote(cli, _server: _Served, tmp_path_factory: pytest.TempPathFactory) -> _Env:
+def remote(
+    cli, _server: _Served, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, str | None]:
     """``cli`` pointed at the served vault (signed in locally with a session), and the
     environment of the same CLI against the server."""
-    if _server.proc is None:
+    if _server.server is None:
         _start(_server, cli, tmp_path_factory.mktemp("remote-transfer") / "home")
     cli.home = _server.home
     cli.env = {"CREDSYNC_HOME": str(cli.home), "CREDSYNC_SESSION": _server.session}
