@@ -3,6 +3,8 @@ error in the one shape, and what each role may do."""
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from vault.helpers import audit_of
 
 from .conftest import ApiWorld, assert_error
@@ -175,3 +177,31 @@ def test_the_audit_log_pages_newest_first(api: ApiWorld) -> None:
     assert seqs == sorted(seqs, reverse=True)
     assert len(set(seqs)) == 4
     assert_error(http.get(f"{V1}/audit", params={"cursor": "x"}), 400, "invalid_input")
+
+
+def test_names_with_slashes_and_dots_reach_their_routes(api: ApiWorld) -> None:
+    """A name holding "/" is sent escaped (%2F) and reaches the route whole, as do "." and
+    ".." escaped; an unescaped slash is still two path segments."""
+    admin = api.admin
+    for name in ("A/B Corp", "..", "50% / 50%"):
+        made = admin.post("/api/v1/clients", json={"name": name})
+        assert made.status_code == 201, made.text
+        ref = quote(name, safe="").replace(".", "%2E")
+        got = admin.get(f"/api/v1/clients/{ref}")
+        assert got.status_code == 200, (name, got.text)
+        assert got.json()["id"] == made.json()["id"]
+        added = admin.post(
+            f"/api/v1/clients/{ref}/credentials",
+            json={"title": "Admin", "username": "admin", "password": "Pa55-word-slash!"},
+        )
+        assert added.status_code == 201, added.text
+        listed = admin.get(f"/api/v1/clients/{ref}/credentials").json()["items"]
+        assert [c["id"] for c in listed] == [added.json()["id"]]
+        folder = admin.post(f"/api/v1/clients/{ref}/folders", json={"path": "Servers/DCs"})
+        assert folder.status_code == 201, folder.text
+        gone = admin.delete(f"/api/v1/clients/{ref}/folders/Servers%2FDCs")
+        assert gone.status_code == 200, gone.text
+    role = admin.post("/api/v1/roles", json={"name": "ops/desk", "permissions": ["vault.read"]})
+    assert role.status_code == 201, role.text
+    assert admin.delete("/api/v1/roles/ops%2Fdesk").status_code == 204
+    assert_error(admin.get("/api/v1/clients/A/B%20Corp"), 404, "not_found")

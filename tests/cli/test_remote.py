@@ -106,7 +106,9 @@ def test_changes_through_the_server_match_the_local_commands(served) -> None:
         assert result.code == 0, (args, result)
         return result.json()
 
-    assert both("client", "rename", "Contoso", "Contoso Ltd")["name"] == "Contoso Ltd"
+    assert both("client", "rename", "Contoso", "Contoso / IT")["name"] == "Contoso / IT"
+    assert both("client", "show", "contoso / it")["name"] == "Contoso / IT"  # a slash in a name
+    assert both("client", "rename", "Contoso / IT", "Contoso Ltd")["name"] == "Contoso Ltd"
     assert both("client", "set", "Contoso Ltd", "--directory-sync", "on")["directory_sync"]
     refused = cli.run("client", "set", "Contoso Ltd", "--default-sync-mode", "enforce", env=remote)
     assert refused.code == 2, refused

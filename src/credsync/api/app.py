@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, FastAPI
+from fastapi import FastAPI
 
 from credsync.api.errors import install_error_handlers
 from credsync.api.routes import (
@@ -18,6 +18,7 @@ from credsync.api.routes import (
     sync,
     transfer,
 )
+from credsync.api.routing import EncodedSlashes, api_router
 from credsync.api.schemas import ErrorOut
 from credsync.api.state import ServerState
 
@@ -51,7 +52,7 @@ def create_app(state: ServerState) -> FastAPI:
     )
     app.state.credsync = state
     install_error_handlers(app)
-    api = APIRouter(prefix=API_PREFIX, responses=_ERRORS)
+    api = api_router(prefix=API_PREFIX, responses=_ERRORS)
     modules = (
         auth,
         clients,
@@ -71,4 +72,5 @@ def create_app(state: ServerState) -> FastAPI:
     from credsync.web import mount_web  # imported here: the web pages import from the API
 
     mount_web(app)
+    app.add_middleware(EncodedSlashes)
     return app

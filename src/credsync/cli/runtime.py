@@ -179,8 +179,8 @@ class Runtime:
     def _local_only(self) -> None:
         if self.settings.server is not None:
             raise InvalidInput(
-                f"`{_command_name}` works on a local vault only (not yet with --server): run it "
-                "without --server/CREDSYNC_SERVER where the vault is"
+                f"`{_command_name}` works on a local vault only (it manages the vault or the "
+                "server itself): run it without --server/CREDSYNC_SERVER where the vault is"
             )
 
     @property

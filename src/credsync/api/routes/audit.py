@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 
 from credsync.api.deps import Caller, Cursor, Limit, State
 from credsync.api.errors import ApiError
+from credsync.api.routing import api_router
 from credsync.api.schemas import AuditEntryOut, AuditPage, AuditVerifyOut
 
-router = APIRouter(prefix="/audit", tags=["audit"])
+router = api_router(prefix="/audit", tags=["audit"])
 
 
 @router.get("", response_model=AuditPage)

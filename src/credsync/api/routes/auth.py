@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TypeVar
 
-from fastapi import APIRouter, Request, Response
+from fastapi import Request, Response
 
 from credsync.api.deps import SESSION_COOKIE, Caller, State
 from credsync.api.errors import ApiError
+from credsync.api.routing import api_router
 from credsync.api.schemas import LoginIn, LoginOut, WhoAmIOut
 from credsync.errors import AuthenticationFailed
 from credsync.types import Secret
@@ -16,7 +17,7 @@ from credsync.vault import Actor
 from credsync.vault.models import iso
 from credsync.vault.websessions import MAX_AGE
 
-router = APIRouter(prefix="/auth", tags=["auth"])
+router = api_router(prefix="/auth", tags=["auth"])
 T = TypeVar("T")
 
 

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 
 from credsync.api.deps import Caller, State
 from credsync.api.errors import ApiError
+from credsync.api.routing import api_router
 from credsync.api.schemas import ClientIn, ClientOut, ClientPatch
 from credsync.sync.preview import enforce_preview, enforce_summary
 from credsync.types import SyncMode
 from credsync.vault import Actor, Permission
 from credsync.vault.models import Client
 
-router = APIRouter(prefix="/clients", tags=["clients"])
+router = api_router(prefix="/clients", tags=["clients"])
 
 
 def client_out(client: Client, open_flags: int | None = None) -> ClientOut:

@@ -3,10 +3,11 @@ generate a password, history, edit, sync mode, trash, restore and purge."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 
 from credsync.api.deps import Caller, Cursor, Limit, State
 from credsync.api.routes.clients import require_confirmed_enforce
+from credsync.api.routing import api_router
 from credsync.api.schemas import (
     CredentialIn,
     CredentialOut,
@@ -24,7 +25,7 @@ from credsync.vault.drafts import make_draft
 from credsync.vault.generator import generate
 from credsync.vault.models import Credential
 
-router = APIRouter(tags=["credentials"])
+router = api_router(tags=["credentials"])
 
 
 def out(cred: Credential) -> CredentialOut:

@@ -6,10 +6,11 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 
 from credsync.api.deps import Caller, State
 from credsync.api.routes.sync import run_coroutine
+from credsync.api.routing import api_router
 from credsync.api.schemas_sync import (
     DirectoryIn,
     DirectoryOut,
@@ -23,7 +24,7 @@ from credsync.sync.engine import Engine
 from credsync.vault import Actor
 from credsync.vault.directories import Directory
 
-router = APIRouter(prefix="/directories", tags=["directories"])
+router = api_router(prefix="/directories", tags=["directories"])
 log = logging.getLogger("credsync.api")
 
 

@@ -3,10 +3,11 @@ resolving one by pushing the vault's password or accepting the directory's."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 
 from credsync.api.deps import Caller, State
 from credsync.api.routes.sync import run_coroutine, run_out
+from credsync.api.routing import api_router
 from credsync.api.schemas_sync import FlagOut, FlagResolutionOut, FlagResolveIn
 from credsync.errors import InvalidInput
 from credsync.sync.engine import Engine
@@ -14,7 +15,7 @@ from credsync.sync.resolve import Resolution, Resolver
 from credsync.types import Secret
 from credsync.vault.flags import Flag
 
-router = APIRouter(prefix="/flags", tags=["flags"])
+router = api_router(prefix="/flags", tags=["flags"])
 
 
 def flag_out(flag: Flag) -> FlagOut:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
-
 from credsync.api.deps import Caller, State
+from credsync.api.routing import api_router
 from credsync.api.schemas import FolderIn, FolderOut
 from credsync.vault.models import Folder
 
-router = APIRouter(prefix="/clients/{client}/folders", tags=["folders"])
+router = api_router(prefix="/clients/{client}/folders", tags=["folders"])
 
 
 def folder_out(folder: Folder) -> FolderOut:

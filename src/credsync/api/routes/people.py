@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import datetime as dt
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import Query, Request, Response
 
 from credsync.api.deps import Caller, State
 from credsync.api.errors import ApiError
 from credsync.api.routes.auth import limited
+from credsync.api.routing import api_router
 from credsync.api.schemas import ApiTokenOut
 from credsync.api.schemas_people import (
     NewTokenOut,
@@ -26,7 +27,7 @@ from credsync.types import Secret
 from credsync.vault import Actor, Permission
 from credsync.vault.models import Operator
 
-router = APIRouter()
+router = api_router()
 
 
 def operator_out(op: Operator) -> OperatorOut:

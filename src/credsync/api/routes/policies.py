@@ -5,14 +5,15 @@ from __future__ import annotations
 
 import dataclasses
 
-from fastapi import APIRouter, Response
+from fastapi import Response
 
 from credsync.api.deps import Caller, State
+from credsync.api.routing import api_router
 from credsync.api.schemas_policies import GeneratedOut, GenerateIn, PolicyIn, PolicyOut
 from credsync.vault import Permission
 from credsync.vault.generator import DEFAULT_POLICY, PasswordPolicy, generate
 
-router = APIRouter(prefix="/policies", tags=["policies"])
+router = api_router(prefix="/policies", tags=["policies"])
 
 
 def policy_out(name: str, policy: PasswordPolicy) -> PolicyOut:

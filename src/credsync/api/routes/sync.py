@@ -17,11 +17,12 @@ from concurrent.futures import Future
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
-from fastapi import APIRouter, Query, Response
+from fastapi import Query, Response
 from sqlalchemy.engine import Connection
 
 from credsync.api.deps import Caller, Cursor, Limit, State
 from credsync.api.errors import ApiError
+from credsync.api.routing import api_router
 from credsync.api.schemas_sync import RunIn, RunItemOut, RunItemPage, RunOut, RunPage
 from credsync.storage.tables import clients, directories, run_items, runs
 from credsync.sync.engine import Engine
@@ -34,7 +35,7 @@ from credsync.vault.ids import one_by_id_prefix
 __all__ = ["BackgroundRuns", "background_runs", "router", "run_coroutine", "run_out"]
 
 log = logging.getLogger("credsync.api")
-router = APIRouter(tags=["sync"])
+router = api_router(tags=["sync"])
 T = TypeVar("T")
 
 START_TIMEOUT = 60.0  # seconds a run may take to store its row before the request gives up

@@ -12,18 +12,19 @@ from __future__ import annotations
 import io
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import Depends, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from credsync.api.deps import Caller, State
 from credsync.api.errors import ApiError, error_body, status_of
+from credsync.api.routing import api_router
 from credsync.api.schemas import ErrorOut, ImportRejectedOut, ImportReportOut
 from credsync.vault import Permission
 from credsync.vault.csvio import ImportRejected
 
 __all__ = ["COUNT_HEADER", "CSV_MEDIA_TYPES", "MAX_IMPORT_BYTES", "router"]
 
-router = APIRouter(prefix="/clients/{client}", tags=["import and export"])
+router = api_router(prefix="/clients/{client}", tags=["import and export"])
 
 MAX_IMPORT_BYTES = 32 * 1024 * 1024  # about 150,000 typical rows; split a larger file
 CSV_MEDIA_TYPES = ("text/csv", "text/plain", "application/octet-stream")
