@@ -31,7 +31,10 @@
     └── SyncError                       a sync run could not complete
         └── SyncAborted                 the run stopped; its cursor was left untouched
 
-Messages name what was wrong and never contain a secret.
+Messages name what was wrong and never contain a secret. ``code`` and ``http_status`` are how
+the REST API answers an error of the class (``{"error": {"status", "code", "message"}}``), and
+:func:`error_of_code` turns the code back into the class for a client of the API (the CLI
+against a server), so that it raises what a local command would.
 """
 
 from __future__ import annotations
@@ -65,6 +68,7 @@ __all__ = [
     "VaultError",
     "VaultLocked",
     "WrongPassphrase",
+    "error_of_code",
 ]
 
 
@@ -72,22 +76,30 @@ class CredsyncError(Exception):
     """Base of every error credsync raises on purpose."""
 
     exit_code = 1
+    code = "error"
+    http_status = 500
 
 
 class ConfigError(CredsyncError):
     """Settings or environment are wrong."""
 
     exit_code = 2
+    code = "config_error"
+    http_status = 500
 
 
 class InvalidInput(CredsyncError):
     """A value given by a user, a file or the network is not acceptable."""
 
     exit_code = 2
+    code = "invalid_input"
+    http_status = 400
 
 
 class AuthError(CredsyncError):
     exit_code = 3
+    code = "unauthenticated"
+    http_status = 401
 
 
 class AuthenticationFailed(AuthError):
@@ -96,6 +108,9 @@ class AuthenticationFailed(AuthError):
 
 class PermissionDenied(AuthError):
     """The operator's role lacks a permission."""
+
+    code = "forbidden"
+    http_status = 403
 
 
 class VaultError(CredsyncError):
@@ -106,38 +121,52 @@ class VaultLocked(VaultError):
     """An operation needs the master key and none was given."""
 
     exit_code = 3
+    code = "vault_locked"
+    http_status = 503
 
 
 class WrongPassphrase(VaultError):
     """The master passphrase does not open this vault."""
 
     exit_code = 3
+    code = "wrong_passphrase"
+    http_status = 503
 
 
 class NotFound(VaultError):
     exit_code = 4
+    code = "not_found"
+    http_status = 404
 
 
 class Conflict(VaultError):
     exit_code = 5
+    code = "conflict"
+    http_status = 409
 
 
 class AlreadyExists(Conflict):
-    pass
+    code = "already_exists"
+    http_status = 409
 
 
 class StaleVersion(Conflict):
-    pass
+    code = "stale_version"
+    http_status = 409
 
 
 class IntegrityError(VaultError):
     """Stored data failed an integrity check (decryption, audit chain)."""
 
     exit_code = 6
+    code = "integrity_error"
+    http_status = 500
 
 
 class StorageError(CredsyncError):
     exit_code = 7
+    code = "storage_unavailable"
+    http_status = 503
 
 
 class SchemaOutOfDate(StorageError):
@@ -146,6 +175,8 @@ class SchemaOutOfDate(StorageError):
 
 class ConnectorError(CredsyncError):
     exit_code = 8
+    code = "directory_error"
+    http_status = 502
 
 
 class TransientConnectorError(ConnectorError):
@@ -179,7 +210,8 @@ class AccountNotFound(PermanentConnectorError):
 
 
 class PolicyRejected(PermanentConnectorError):
-    pass
+    code = "policy_rejected"
+    http_status = 422
 
 
 class NotSupported(PermanentConnectorError):
@@ -188,7 +220,35 @@ class NotSupported(PermanentConnectorError):
 
 class SyncError(CredsyncError):
     exit_code = 9
+    code = "sync_error"
+    http_status = 409
 
 
 class SyncAborted(SyncError):
     pass
+
+
+# Codes the API answers with for errors it finds itself (a malformed request, a body too large,
+# a run already under way), and the error each is to a client.
+_API_CODES: dict[str, type[CredsyncError]] = {
+    "invalid_request": InvalidInput,
+    "bad_request": InvalidInput,
+    "too_large": InvalidInput,
+    "unsupported_media_type": InvalidInput,
+    "run_in_progress": Conflict,
+}
+
+
+def _classes(root: type[CredsyncError]) -> list[type[CredsyncError]]:
+    found = [root]
+    for sub in root.__subclasses__():
+        found.extend(_classes(sub))
+    return found
+
+
+def error_of_code(code: str) -> type[CredsyncError]:
+    """The class of an error the API answered with ``code`` (CredsyncError when unknown)."""
+    for cls in _classes(CredsyncError):
+        if cls.__dict__.get("code") == code:
+            return cls
+    return _API_CODES.get(code, CredsyncError)

@@ -20,45 +20,11 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from credsync.errors import (
-    AlreadyExists,
-    AuthenticationFailed,
-    ConfigError,
-    Conflict,
-    ConnectorError,
-    CredsyncError,
-    IntegrityError,
-    InvalidInput,
-    NotFound,
-    PermissionDenied,
-    PolicyRejected,
-    StaleVersion,
-    StorageError,
-    SyncError,
-    VaultLocked,
-)
+from credsync.errors import CredsyncError
 
 __all__ = ["ApiError", "error_body", "install_error_handlers", "status_of"]
 
 log = logging.getLogger("credsync.api")
-
-# Most specific first.
-_STATUS: list[tuple[type[CredsyncError], int, str]] = [
-    (InvalidInput, 400, "invalid_input"),
-    (AuthenticationFailed, 401, "unauthenticated"),
-    (PermissionDenied, 403, "forbidden"),
-    (NotFound, 404, "not_found"),
-    (AlreadyExists, 409, "already_exists"),
-    (StaleVersion, 409, "stale_version"),
-    (Conflict, 409, "conflict"),
-    (VaultLocked, 503, "vault_locked"),
-    (IntegrityError, 500, "integrity_error"),
-    (StorageError, 503, "storage_unavailable"),
-    (PolicyRejected, 422, "policy_rejected"),
-    (ConnectorError, 502, "directory_error"),
-    (SyncError, 409, "sync_error"),
-    (ConfigError, 500, "config_error"),
-]
 
 _HTTP_CODES = {
     400: "bad_request",
@@ -87,10 +53,8 @@ class ApiError(Exception):
 
 
 def status_of(err: CredsyncError) -> tuple[int, str]:
-    for kind, status, code in _STATUS:
-        if isinstance(err, kind):
-            return status, code
-    return 500, "error"
+    """The HTTP status and the code of an error's answer (see :mod:`credsync.errors`)."""
+    return err.http_status, err.code
 
 
 def error_body(status: int, code: str, message: str, details: Any = None) -> dict[str, Any]:
