@@ -136,6 +136,18 @@ def test_directories_through_the_server(served) -> None:
     assert changed.code == 0, changed
     assert changed.json() == cli.json("directory", "show", "contoso-365")
     assert (changed.json()["options"]["never_expires"], changed.json()["version"]) == (1, 2)
+    # Without its own CA (through the server), then with it again (locally).
+    no_ca = cli.run("directory", "set", "contoso-365", "--no-ca", "--json", env=remote)
+    assert no_ca.code == 0, no_ca
+    assert no_ca.json()["ca"] != "configured"
+    assert cli.json("directory", "show", "contoso-365") == no_ca.json()
+    both = cli.fails(2, "directory", "set", "contoso-365", "--no-ca", "--ca-file", "x.pem")
+    assert "not both" in both
+    empty = cli.home.parent / "empty.pem"
+    empty.write_text("")
+    assert "is empty" in cli.fails(2, "directory", "set", "contoso-365", "--ca-file", str(empty))
+    cli.ok("directory", "set", "contoso-365", "--ca-file", str(cli.ca_file))
+    assert cli.json("directory", "show", "contoso-365")["ca"] == "configured"
 
     # A directory whose app secret is wrong: its test and its run fail alike.
     cli.ok("client", "add", "Fabrikam")

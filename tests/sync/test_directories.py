@@ -50,7 +50,11 @@ def test_names_urls_and_cas_are_validated(sw: SyncWorld) -> None:
     samba_made = add(
         sw.admin, sw.client, "x7", url="ldaps://dc", ca_pem=_negative_serial_ca(), **base
     )
-    assert samba_made.name == "x7"
+    assert samba_made.ca_pem is not None
+    removed = sw.vault.directories.update(sw.admin, "x7", ca_pem="")  # "": the system's CAs
+    assert (removed.ca_pem, removed.version) == (None, 2)
+    [entry] = sw.vault.audit.list(sw.admin, action="directory.update")
+    assert entry.details["ca"] is False
 
 
 def _negative_serial_ca() -> str:

@@ -293,6 +293,17 @@ def test_change_then_remove(web: WebWorld, sim: Any, entra: dict[str, Any]) -> N
     assert stale.status_code == 400
     assert "changed since you read it" in stale.text
 
+    # Removing the CA (ticked) makes the server's certificate checked against the system's
+    # CAs again, which don't know the simulator's: the test after saving says so.
+    assert 'id="remove_ca"' in browser.get(f"/directories/{directory}/edit").text
+    no_ca = browser.post(
+        f"/directories/{directory}/edit", data={**current, "version": "2", "remove_ca": "on"}
+    )
+    assert no_ca.status_code == 200, no_ca.text
+    assert "Changes saved." in no_ca.text
+    assert web.world.vault.directories.get(web.world.admin, directory).ca_pem is None
+    assert 'id="remove_ca"' not in browser.get(f"/directories/{directory}/edit").text
+
     confirm = browser.get(f"/directories/{directory}/remove")
     assert confirm.status_code == 200
     assert "the credentials stay" in confirm.text.lower()

@@ -510,6 +510,8 @@ class Directories:
         authority: str | None = None,
         bind_kind: str | None = None,
     ) -> Directory:
+        """Change what is given (None: no change); ``ca_pem=""`` removes the directory's own
+        CA, so that its certificate is checked against the system's CAs again."""
         actor.require(Permission.DIRECTORY_SETUP, Permission.DIRECTORY_ADMIN_USE)
         with self._db.write() as conn:
             row = find_directory_row(conn, ref)
@@ -544,7 +546,9 @@ class Directories:
                 values["bind_credential_id"] = self._bind_credential(
                     conn, bind_credential, row.client_id
                 )
-            if ca_pem is not None:
+            if ca_pem == "":
+                values["ca_pem"] = None  # no CA of its own: the system's CAs again
+            elif ca_pem is not None:
                 values["ca_pem"] = clean_ca_pem(ca_pem)
             if tls_server_name is not None:
                 values["tls_server_name"] = clean_text(tls_server_name, "TLS server name", 255)
@@ -563,7 +567,7 @@ class Directories:
             )
             shown = {k: v for k, v in values.items() if k not in ("ca_pem", "cursor")}
             if "ca_pem" in values:
-                shown["ca"] = True
+                shown["ca"] = values["ca_pem"] is not None  # False: removed
             self._audit.append(
                 conn,
                 actor,

@@ -115,9 +115,19 @@ def _read_ca(ca_file: str | None) -> str | None:
     if ca_file is None:
         return None
     try:
-        return Path(ca_file).read_text(encoding="utf-8")
+        text = Path(ca_file).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise InvalidInput(f"cannot read the CA file {ca_file}: {exc}") from None
+    if not text.strip():
+        raise InvalidInput(f"the CA file {ca_file} is empty (--no-ca removes a directory's CA)")
+    return text
+
+
+def _ca_change(ca_file: str | None, no_ca: bool) -> str | None:
+    """``directory set``'s CA: the file's PEM, "" to remove the CA (--no-ca), or None."""
+    if no_ca and ca_file is not None:
+        raise InvalidInput("give --ca-file or --no-ca, not both")
+    return "" if no_ca else _read_ca(ca_file)
 
 
 def _warn_insecure(skip: bool) -> None:
@@ -161,7 +171,7 @@ def _api_connection(
     tenant_id: str | None,
     client_id: str | None,
     authority: str | None,
-    ca_file: str | None,
+    ca_pem: str | None,
     tls_server_name: str | None,
     options: dict[str, int],
 ) -> dict[str, Any]:
@@ -174,7 +184,7 @@ def _api_connection(
         "tenant_id": tenant_id,
         "app_id": client_id,
         "authority": authority,
-        "ca_pem": _read_ca(ca_file),
+        "ca_pem": ca_pem,
         "tls_server_name": tls_server_name,
         "options": options or None,
     }
@@ -264,8 +274,8 @@ def directory_add(
             "kind": clean_kind(kind),
             "insecure_skip_verify": insecure_skip_verify,
             **_api_connection(
-                url, base_dn, bind, bind_kind, tenant_id, client_id, authority, ca_file,
-                tls_server_name, _options(interval, push_cap, raw_options),
+                url, base_dn, bind, bind_kind, tenant_id, client_id, authority,
+                _read_ca(ca_file), tls_server_name, _options(interval, push_cap, raw_options),
             ),
         }  # fmt: skip
         _show(rt.remote.post("/directories", body), as_json)
@@ -334,6 +344,9 @@ def directory_show(ctx: click.Context, name: str, as_json: bool) -> None:
 @click.option("--bind-credential")
 @_entra_options
 @_trust_options
+@click.option(
+    "--no-ca", is_flag=True, help="Remove the directory's CA: trust the system's CAs again."
+)
 @click.option("--insecure-skip-verify", type=click.Choice(["on", "off"]))
 @_tuning_options
 @json_option
@@ -351,6 +364,7 @@ def directory_set(
     authority: str | None,
     ca_file: str | None,
     tls_server_name: str | None,
+    no_ca: bool,
     insecure_skip_verify: str | None,
     interval: int | None,
     push_cap: int | None,
@@ -364,8 +378,10 @@ def directory_set(
       credsync directory set contoso-ad --push-cap 2000
       credsync directory set contoso-ad --option min_account_ratio=30
       credsync directory set contoso-365 --option never_expires=1
+      credsync directory set contoso-ad --no-ca
     """
     rt = runtime(ctx)
+    ca_pem = _ca_change(ca_file, no_ca)
     skip = None if insecure_skip_verify is None else insecure_skip_verify == "on"
     _warn_insecure(bool(skip))
     bind, bind_kind = _app_credential(
@@ -373,7 +389,7 @@ def directory_set(
     )
     if rt.remote is not None:
         body = _api_connection(
-            url, base_dn, bind, bind_kind, tenant_id, client_id, authority, ca_file,
+            url, base_dn, bind, bind_kind, tenant_id, client_id, authority, ca_pem,
             tls_server_name, _options(interval, push_cap, raw_options),
         )  # fmt: skip
         if skip is not None:
@@ -390,7 +406,7 @@ def directory_set(
         app_id=client_id,
         authority=authority,
         bind_kind=bind_kind,
-        ca_pem=_read_ca(ca_file),
+        ca_pem=ca_pem,
         tls_server_name=tls_server_name,
         insecure_skip_verify=skip,
         options=_options(interval, push_cap, raw_options),

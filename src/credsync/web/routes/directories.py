@@ -98,6 +98,7 @@ def _form(fields: dict[str, str]) -> DirectoryForm:
     if values["ca_pem"]:
         values["ca_pem"] += "\n"
     values["insecure_skip_verify"] = "on" if fields.get("insecure_skip_verify") == "on" else ""
+    values["remove_ca"] = "on" if fields.get("remove_ca") == "on" else ""
     return DirectoryForm(values)
 
 
@@ -356,7 +357,8 @@ def _current(directory: Directory) -> dict[str, str]:
 
 def _changes(directory: Directory, form: DirectoryForm, options: dict[str, int]) -> dict[str, Any]:
     """The update's arguments for what differs from the directory (the same base DN given
-    again would start a full pass; an empty CA keeps the one there is)."""
+    again would start a full pass; an empty CA keeps the one there is, unless "remove the CA"
+    is ticked)."""
     now = _current(directory)
     given = form.values
     out: dict[str, Any] = {}
@@ -375,6 +377,8 @@ def _changes(directory: Directory, form: DirectoryForm, options: dict[str, int])
         out["bind_credential"] = given["bind_credential"]
     if given["ca_pem"] and given["ca_pem"] != directory.ca_pem:
         out["ca_pem"] = given["ca_pem"]
+    elif given.get("remove_ca") == "on" and directory.ca_pem:
+        out["ca_pem"] = ""  # the system's CAs again
     if form.skip_verify() != directory.insecure_skip_verify:
         out["insecure_skip_verify"] = form.skip_verify()
     changed = {k: v for k, v in options.items() if v != directory.option(k)}
