@@ -11,6 +11,13 @@
   backs off exponentially up to an hour; the next good run clears the flags by itself.
 - Connectors stay open between rounds (one per directory, reopened when the directory's
   settings change), so a push costs one LDAP modify, not a new TLS session.
+- **One run per directory.** A run holds a lease on its directory (see
+  :mod:`credsync.sync.lease`). A directory with a run under way elsewhere (another agent, a
+  server, the CLI) is skipped this round and logged at info, not counted as a failure: its
+  periodic run waits for its next turn, its queued pushes go back to the queue and are tried
+  again BUSY_RETRY seconds later (no attempt counted). Pushes for a directory whose periodic
+  run this agent has under way are not claimed until that run ends. At start and every
+  SWEEP_SECONDS the agent marks runs abandoned by a process that stopped as aborted.
 """
 
 from __future__ import annotations
@@ -29,8 +36,9 @@ import sqlalchemy as sa
 
 from credsync.connectors.base import Connector
 from credsync.connectors.registry import ConnectorFactory, open_connector
-from credsync.errors import ConnectorError, CredsyncError, NotFound
+from credsync.errors import Conflict, ConnectorError, CredsyncError, NotFound
 from credsync.storage.tables import clients, directories, sync_queue
+from credsync.sync import lease
 from credsync.sync.engine import Engine
 from credsync.vault._time import as_utc_opt, utcnow
 from credsync.vault.auth import Actor, Permission
@@ -45,6 +53,7 @@ log = logging.getLogger("credsync.agent")
 LEASE = dt.timedelta(seconds=120)
 MAX_BACKOFF = 3600.0
 CLAIM_BATCH = 200
+BUSY_RETRY = 2.0  # seconds before queued pushes for a directory busy elsewhere are tried again
 
 
 @dataclass
@@ -77,12 +86,15 @@ class Agent:
         self._name = f"{socket.gethostname()}:{os.getpid()}"
         self._open: dict[str, _Open] = {}
         self._periodic: dict[str, asyncio.Task[None]] = {}
+        self._busy: set[str] = set()  # directories found busy elsewhere (logged once)
+        self._swept_at = -float("inf")  # monotonic time of the last sweep
         self.stop_event = asyncio.Event()
 
     # -- main loop -----------------------------------------------------------------------------
     async def run(self, *, once: bool = False) -> None:
         try:
             while not self.stop_event.is_set():
+                await self._sweep()
                 await self.drain_queue()
                 self._start_due_runs()
                 if once:
@@ -107,6 +119,26 @@ class Agent:
     def stop(self) -> None:
         self.stop_event.set()
 
+    async def _sweep(self) -> None:
+        """Runs abandoned by a process that stopped: marked aborted (at start, then every
+        SWEEP_SECONDS)."""
+        now = asyncio.get_running_loop().time()
+        if now - self._swept_at < lease.SWEEP_SECONDS:
+            return
+        self._swept_at = now
+        try:
+            await asyncio.to_thread(
+                lease.sweep_abandoned, self._db, self._vault.audit, self._clock()
+            )
+        except CredsyncError as exc:
+            log.warning("abandoned runs were not swept: %s", exc)
+
+    def _skipped(self, directory_id: str, exc: Conflict) -> None:
+        """A run under way elsewhere: said at info level, once until the directory is free."""
+        if directory_id not in self._busy:
+            self._busy.add(directory_id)
+            log.info("skipping directory %s this round: %s", directory_id, exc)
+
     # -- connectors ------------------------------------------------------------------------------
     async def _connector(self, directory_id: str, version: int) -> Connector:
         entry = self._open.get(directory_id)
@@ -127,14 +159,17 @@ class Agent:
 
     # -- the queue -------------------------------------------------------------------------------
     def _claim(self) -> dict[str, list[tuple[int, str]]]:
-        """Due queue rows claimed for this agent: directory id -> [(row id, credential id)]."""
+        """Due queue rows claimed for this agent: directory id -> [(row id, credential id)]
+        (none of a directory whose periodic run this agent has under way)."""
         now = self._clock()
+        running = [d for d, task in self._periodic.items() if not task.done()]
         with self._db.write() as conn:
             query = (
                 sa.select(sync_queue.c.id, sync_queue.c.directory_id, sync_queue.c.credential_id)
                 .where(
                     sync_queue.c.not_before <= now,
                     sa.or_(sync_queue.c.claimed_until.is_(None), sync_queue.c.claimed_until < now),
+                    sync_queue.c.directory_id.not_in(running),
                 )
                 .order_by(sync_queue.c.id)
                 .limit(CLAIM_BATCH)
@@ -179,6 +214,10 @@ class Agent:
                 trigger="agent",
                 connector=connector,
             )
+        except Conflict as exc:  # a run under way elsewhere: these wait, nothing counted
+            self._skipped(directory_id, exc)
+            self._later(ids)
+            return
         except (ConnectorError, CredsyncError) as exc:
             log.warning("queued pushes for directory %s failed: %s", directory_id, exc)
             await self._drop_connector(directory_id)
@@ -188,7 +227,20 @@ class Agent:
             await self._drop_connector(directory_id)
             self._retry(ids, report.message)
             return
+        self._busy.discard(directory_id)
         self._done(ids)
+
+    def _later(self, ids: list[int]) -> None:
+        with self._db.write() as conn:
+            conn.execute(
+                sync_queue.update()
+                .where(sync_queue.c.id.in_(ids))
+                .values(
+                    not_before=self._clock() + dt.timedelta(seconds=BUSY_RETRY),
+                    claimed_by=None,
+                    claimed_until=None,
+                )
+            )
 
     def _done(self, ids: list[int]) -> None:
         with self._db.write() as conn:
@@ -240,7 +292,11 @@ class Agent:
             connector = await self._connector(directory_id, version)
             report = await self._engine.run(directory_id, trigger="agent", connector=connector)
             state = report.state
+            self._busy.discard(directory_id)
             log.info("run %s on %s: %s %s", report.id, report.directory, state, report.summary)
+        except Conflict as exc:  # a run under way elsewhere: this one waits for its next turn
+            self._skipped(directory_id, exc)
+            state = "skipped"
         except CredsyncError as exc:
             log.warning("periodic run of directory %s failed: %s", directory_id, exc)
         except Exception:

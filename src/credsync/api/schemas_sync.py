@@ -91,7 +91,10 @@ class _Connection(_In):
         description="Entra: the identity platform (default Microsoft's global cloud).",
     )
     ca_pem: str | None = Field(
-        default=None, max_length=MAX_CA_PEM, description="PEM CA certificate(s) to trust."
+        default=None,
+        max_length=MAX_CA_PEM,
+        description='PEM CA certificate(s) to trust; in a change, "" removes the CA (the '
+        "system's CAs are trusted again).",
     )
     tls_server_name: str | None = Field(
         default=None, max_length=255, description="AD: the name the DC's certificate carries."
@@ -171,6 +174,11 @@ class RunOut(BaseModel):
     started_at: Timestamp
     finished_at: Timestamp | None
     item_count: int
+    heartbeat_at: Timestamp | None = Field(
+        default=None,
+        description="The run's last sign of life: written at least every 15 s while it runs; "
+        "a run silent for 2 minutes was abandoned (it shows, and is then stored, as aborted).",
+    )
     items: list[RunItemOut] | None = Field(
         default=None, description="The per-object report (or its first page)."
     )

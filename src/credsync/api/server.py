@@ -1,19 +1,40 @@
-"""Running the app: uvicorn on one address, with the agent in the same event loop."""
+"""Running the app: uvicorn on one address, with the agent in the same event loop.
+
+At start the server marks runs abandoned by a process that stopped as aborted (and, without
+an agent, every ``SWEEP_SECONDS``: the agent does it otherwise; see
+:mod:`credsync.sync.lease`). At shutdown it stops taking requests and stops the agent, then
+waits up to ``SHUTDOWN_GRACE`` seconds for the runs started through the API or the
+dashboard ("sync now") to end; a run still going then is let go: it stops with the process,
+and is swept as abandoned once its heartbeat is stale.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 import socket
+import threading
+import time
 from collections.abc import Callable, Sequence
 from types import FrameType
 
 import uvicorn
+from fastapi import FastAPI
 
 from credsync.api.app import create_app
+from credsync.api.routes.sync import background_runs
 from credsync.api.state import ServerState
+from credsync.errors import CredsyncError
+from credsync.sync import lease
 from credsync.vault import Actor
+from credsync.vault._time import utcnow
 
-__all__ = ["serve"]
+__all__ = ["SHUTDOWN_GRACE", "serve"]
+
+log = logging.getLogger("credsync.api")
+
+SHUTDOWN_GRACE = 30.0  # seconds a stopping server waits for its runs under way to end
 
 
 class _Server(uvicorn.Server):
@@ -46,8 +67,9 @@ def serve(
 ) -> None:
     """Serve until SIGINT/SIGTERM; with ``agent_actor``, the agent runs alongside as that
     operator (periodic runs, immediate pushes). ``on_started`` gets the bound port."""
+    app = create_app(state)
     config = uvicorn.Config(
-        create_app(state),
+        app,
         host=host,
         port=port,
         ssl_certfile=tls_cert,
@@ -62,17 +84,54 @@ def serve(
 
     async def main() -> None:
         agent = None
-        task = None
+        task: asyncio.Task[None]
         if agent_actor is not None:
             from credsync.agent.loop import Agent
 
             agent = Agent(state.vault, state.keys, agent_actor)
-            task = asyncio.create_task(agent.run())
+            task = asyncio.create_task(agent.run())  # it sweeps abandoned runs itself
+        else:
+            task = asyncio.create_task(_sweep_every(state))
         try:
             await server.serve()
         finally:
-            if agent is not None and task is not None:
+            if agent is not None:
                 agent.stop()
+            else:
+                task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
                 await task
+            await asyncio.to_thread(_wait_for_runs, app, SHUTDOWN_GRACE)
 
     asyncio.run(main())
+
+
+async def _sweep_every(state: ServerState) -> None:
+    while True:
+        try:
+            await asyncio.to_thread(
+                lease.sweep_abandoned, state.vault.db, state.vault.audit, utcnow()
+            )
+        except CredsyncError as exc:
+            log.warning("abandoned runs were not swept: %s", exc)
+        await asyncio.sleep(lease.SWEEP_SECONDS)
+
+
+def _wait_for_runs(app: FastAPI, grace: float) -> None:
+    """Wait up to ``grace`` seconds in all for the runs started through the API and the
+    dashboard to end."""
+    deadline = time.monotonic() + grace
+    stuck = background_runs.join_all(grace)
+    web = getattr(app.state, "credsync_web", None)
+    if web is not None:
+        # The dashboard's starter waits per run: bounded here by a waiter of its own.
+        waiter = threading.Thread(target=web.runs.join, args=(grace,), daemon=True)
+        waiter.start()
+        waiter.join(max(0.0, deadline - time.monotonic()))
+        stuck += waiter.is_alive()
+    if stuck:
+        log.warning(
+            "stopping with runs still under way after %.0f s: they stop with the server and "
+            "are marked aborted once their heartbeat is stale",
+            grace,
+        )

@@ -357,8 +357,13 @@ runs = Table(
     Column("accounts_read", Integer, nullable=False),
     Column("started_at", TS, nullable=False),
     Column("finished_at", TS),
+    # The run's lease on its directory (revision 0007): its last sign of life, and the process
+    # running it (host:pid). See credsync.sync.lease.
+    Column("heartbeat_at", TS),
+    Column("owner", String(255)),
     Index("ix_runs_directory_started", "directory_id", "started_at"),
     Index("ix_runs_started", "started_at"),
+    Index("ix_runs_state_directory", "state", "directory_id"),
 )
 
 run_items = Table(

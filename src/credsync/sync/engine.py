@@ -8,7 +8,8 @@ Every run is stored, dry runs too. A directory that can't be reached, or that re
 our bind, ends the run as ``failed`` and flags the linked credentials with that status; the
 next good check clears those flags. Running needs ``vault.read`` and ``directory_admin.use``
 (the engine binds with the directory's admin credential); pushes and the restores that follow
-a refused push need ``vault.write`` too.
+a refused push need ``vault.write`` too. A run that acts holds a lease on its directory (one
+such run at a time, across processes; see :mod:`credsync.sync.lease`).
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from credsync.connectors.base import (
 from credsync.connectors.registry import ConnectorFactory, open_connector
 from credsync.errors import ConnectorError, InvalidInput
 from credsync.storage.tables import credentials, directories, runs
-from credsync.sync import store
+from credsync.sync import lease, store
 from credsync.sync.executor import Executor, Rejection, status_of_error
 from credsync.sync.model import Action, CredentialState, LinkState, Outcome, PlanItem, Status
 from credsync.sync.planner import Rules, cap_pushes, plan, safety_rail
@@ -90,6 +91,12 @@ class _Run:
     outcomes: list[Outcome] = field(default_factory=list)
     accounts_read: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
+    heartbeat: lease.Heartbeat | None = None
+
+    def check_lease(self, *, renew: bool = False) -> None:
+        """Stop (lease.LeaseLost) if the run lost its lease; ``renew``: beat first."""
+        if self.heartbeat is not None:
+            self.heartbeat.renew() if renew else self.heartbeat.check()
 
 
 class Engine:
@@ -101,6 +108,7 @@ class Engine:
         *,
         factory: ConnectorFactory = open_connector,
         clock: Callable[[], dt.datetime] = utcnow,
+        heartbeat_seconds: float = lease.HEARTBEAT_SECONDS,
     ) -> None:
         self._vault = vault
         self._db = vault.db
@@ -108,6 +116,7 @@ class Engine:
         self._actor = actor
         self._factory = factory
         self._clock = clock
+        self._heartbeat_seconds = heartbeat_seconds
 
     # -- entry points ------------------------------------------------------------------------
     def directories_of(self, client_ref: str) -> list[Directory]:
@@ -133,7 +142,9 @@ class Engine:
         immediate pushes); such a run reads just their accounts. ``connector``: an open one
         to reuse (the agent keeps one per directory); otherwise one is opened and closed.
         ``on_start``: told the run's id as soon as the run is stored (state ``running``), so
-        that a caller can follow it while it runs."""
+        that a caller can follow it while it runs. Refused with Conflict (before anything is
+        stored) while another run that acts is under way on the directory, unless ``dry_run``.
+        """
         self._actor.require(Permission.VAULT_READ, Permission.DIRECTORY_ADMIN_USE)
         if not dry_run:
             self._actor.require(Permission.VAULT_WRITE)
@@ -155,16 +166,23 @@ class Engine:
         directory failure ends the run as failed with flags; anything else is recorded and
         raised."""
         own = connector is None
+        run.heartbeat = lease.Heartbeat(
+            self._db, run.id, self._clock, self._heartbeat_seconds, holds_lease=not run.dry_run
+        )
+        run.heartbeat.start()
         try:
             if connector is None:
                 connector = self._factory(self._config(run.directory))
             await body(connector)
         except ConnectorError as exc:
             self._fail(run, exc)
+        except lease.LeaseLost as exc:
+            self._finish(run, "aborted", str(exc))
         except BaseException as exc:
             self._finish(run, "failed", f"the run stopped: {type(exc).__name__}: {exc}")
             raise
         finally:
+            await run.heartbeat.stop()
             if own and connector is not None:
                 await connector.close()
         return self.report(run.id)
@@ -253,6 +271,7 @@ class Engine:
                 store.add_items(conn, run.id, 0, run.outcomes)
             self._finish(run, "aborted" if abort else "done", abort or "dry run: nothing done")
             return
+        run.check_lease(renew=True)  # the read may have taken long: still ours, to act on?
         self._store_read(run, read)
         await self._execute(run, connector, items, links, read, creds, advance=only is None)
 
@@ -306,6 +325,7 @@ class Engine:
         storing: asyncio.Future[None] | None = None
         try:
             for start in range(0, len(items), CHUNK):
+                run.check_lease()
                 done = await self._act(run, executor, items[start : start + CHUNK], versions)
                 if storing is not None:
                     await storing
@@ -314,6 +334,7 @@ class Engine:
             if storing is not None:
                 await storing
         run.extra.update(binds=executor.binds, pushes=executor.pushes)
+        run.check_lease()
         if executor.stopped is None:
             self._finish(run, "done", "", read=read if advance else None)
         elif executor.stop_status is not Status.SKIPPED:  # the directory itself failed
@@ -345,6 +366,7 @@ class Engine:
         async def body(connector: Connector) -> None:
             read = await self._read_linked(connector, creds, links, {})
             run.accounts_read = len(read.changed)
+            run.check_lease(renew=True)
             self._store_read(run, read)
             missing = [i for i in items if (i.account_id or "") not in read.accounts]
             if missing:
@@ -390,6 +412,8 @@ class Engine:
         directory = run.directory
         now = self._clock()
         with self._db.write() as conn:
+            if run.heartbeat is not None:
+                run.heartbeat.touch(conn)
             for rejection in done.rejections:
                 if rejection.working_version is None:
                     continue
@@ -529,8 +553,11 @@ class Engine:
         )
 
     def _start(self, directory: Directory, kind: str, trigger: str, dry_run: bool) -> str:
+        """Store the run as ``running``, once the directory's lease is taken (see lease.py)."""
         run_id = new_id()
+        now = self._clock()
         with self._db.write() as conn:
+            lease.take(conn, self._vault.audit, directory, now, dry_run=dry_run)
             conn.execute(
                 runs.insert().values(
                     id=run_id,
@@ -544,7 +571,9 @@ class Engine:
                     message="",
                     summary="{}",
                     accounts_read=0,
-                    started_at=self._clock(),
+                    started_at=now,
+                    heartbeat_at=now,
+                    owner=lease.owner(),
                 )
             )
         return run_id
@@ -598,6 +627,8 @@ class Engine:
         directory = run.directory
         summary = store.summary_json(run.outcomes, run.extra)
         with self._db.write() as conn:
+            if not run.dry_run:
+                lease.lock_directory(conn, directory.id)  # first, as a run's start does
             conn.execute(
                 runs.update()
                 .where(runs.c.id == run.id)
@@ -625,17 +656,7 @@ class Engine:
                         .where(directories.c.id == directory.id)
                         .values(**values)
                     )
-                self._vault.audit.append(
-                    conn,
-                    self._actor,
-                    "sync.run",
-                    target_type="directory",
-                    target_id=directory.id,
-                    client_id=directory.client_id,
-                    details={
-                        "run_id": run.id,
-                        "kind": run.kind,
-                        "state": state,
-                        "summary": json.loads(summary),
-                    },
-                )
+                details: dict[str, Any] = {"run_id": run.id, "kind": run.kind, "state": state}
+                details["summary"] = json.loads(summary)
+                where = (directory.id, directory.client_id)
+                store.audit_run(conn, self._vault.audit, self._actor, where, details)

@@ -12,7 +12,8 @@ from sqlalchemy.engine import Connection
 
 from credsync.errors import InvalidInput
 from credsync.storage.tables import clients, directories, run_items, runs
-from credsync.vault._time import as_utc, as_utc_opt
+from credsync.sync import lease
+from credsync.vault._time import as_utc, as_utc_opt, utcnow
 from credsync.vault.clients import find_client_row
 from credsync.vault.flags import side_of
 from credsync.vault.ids import one_by_id_prefix
@@ -60,6 +61,7 @@ class RunReport:
     started_at: dt.datetime
     finished_at: dt.datetime | None
     items: tuple[ItemReport, ...] = ()
+    heartbeat_at: dt.datetime | None = None  # the last sign of life (not in to_json)
 
     @property
     def ok(self) -> bool:
@@ -106,7 +108,12 @@ _SELECT = (
 
 def report_from_row(row: Any, items: tuple[ItemReport, ...] = ()) -> RunReport:
     """A ``runs`` row (joined with its directory's name and kind and its client's name) as a
-    report; a run still under way has no summary yet."""
+    report; a run still under way has no summary yet. A run left ``running`` by a process
+    that stopped shows as the sweep will store it: aborted, and why."""
+    state, message, finished_at = row.state, row.message, as_utc_opt(row.finished_at)
+    if lease.abandoned(row, utcnow()):
+        state, message = "aborted", lease.abandoned_message(row)
+        finished_at = lease.last_sign_of_life(row)
     return RunReport(
         id=row.id,
         directory_id=row.directory_id,
@@ -118,13 +125,14 @@ def report_from_row(row: Any, items: tuple[ItemReport, ...] = ()) -> RunReport:
         trigger=row.trigger,
         dry_run=bool(row.dry_run),
         actor=row.actor,
-        state=row.state,
-        message=row.message,
+        state=state,
+        message=message,
         summary=json.loads(row.summary or "{}"),
         accounts_read=row.accounts_read,
         started_at=as_utc(row.started_at),
-        finished_at=as_utc_opt(row.finished_at),
+        finished_at=finished_at,
         items=items,
+        heartbeat_at=as_utc_opt(row.heartbeat_at),
     )
 
 

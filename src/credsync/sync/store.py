@@ -24,11 +24,14 @@ from credsync.storage.tables import (
 from credsync.sync.model import PROBLEMS, CredentialState, LinkState, Outcome, Status
 from credsync.types import SyncMode, new_id
 from credsync.vault._time import as_utc_opt
+from credsync.vault.audit import AuditLog
+from credsync.vault.auth import Actor
 from credsync.vault.secrets import effective_mode
 
 __all__ = [
     "account_from_row",
     "add_items",
+    "audit_run",
     "claimed_elsewhere",
     "load_accounts_for",
     "load_links",
@@ -427,6 +430,28 @@ def _flag(
                 updated_at=now,
             )
         )
+
+
+def audit_run(
+    conn: Connection,
+    audit: AuditLog,
+    actor: Actor,
+    where: tuple[str, str],
+    details: dict[str, Any],
+) -> None:
+    """A run's end in the audit log (``sync.run``, on its directory): ``where`` is the
+    (directory id, client id); ``details`` the run's id, kind, state and counts (and why,
+    when it was swept)."""
+    directory_id, client_id = where
+    audit.append(
+        conn,
+        actor,
+        "sync.run",
+        target_type="directory",
+        target_id=directory_id,
+        client_id=client_id,
+        details=details,
+    )
 
 
 def summary_json(outcomes: Iterable[Outcome], extra: dict[str, Any] | None = None) -> str:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+import time
 from collections.abc import Callable, Coroutine
 from concurrent.futures import Future
 from typing import Any, TypeVar
@@ -24,6 +25,7 @@ from credsync.api.deps import Caller, Cursor, Limit, State
 from credsync.api.errors import ApiError
 from credsync.api.routing import api_router
 from credsync.api.schemas_sync import RunIn, RunItemOut, RunItemPage, RunOut, RunPage
+from credsync.errors import Conflict
 from credsync.storage.tables import clients, directories, run_items, runs
 from credsync.sync.engine import Engine
 from credsync.sync.reports import RunReport, report_from_row
@@ -31,6 +33,7 @@ from credsync.vault import Actor, Permission
 from credsync.vault.clients import find_client_row
 from credsync.vault.directories import Directory, find_directory_row
 from credsync.vault.ids import one_by_id_prefix
+from credsync.vault.models import iso
 
 __all__ = ["BackgroundRuns", "background_runs", "router", "run_coroutine", "run_out"]
 
@@ -70,7 +73,12 @@ _RUN_SELECT = (
 
 def _run_row_out(row: Any) -> RunOut:
     """A ``runs`` row as ``RunReport.to_json`` shows it, with the items stored so far."""
-    return RunOut(**report_from_row(row).to_json(items=False), item_count=int(row.item_count))
+    report = report_from_row(row)
+    return RunOut(
+        **report.to_json(items=False),
+        item_count=int(row.item_count),
+        heartbeat_at=iso(report.heartbeat_at),
+    )
 
 
 def _item_page(
@@ -114,7 +122,7 @@ def run_out(report: RunReport) -> RunOut:
     """A finished run as the engine reported it (every item)."""
     data = report.to_json()
     data["items"] = [RunItemOut(**i) for i in data["items"]]
-    return RunOut(**data, item_count=len(report.items))
+    return RunOut(**data, item_count=len(report.items), heartbeat_at=iso(report.heartbeat_at))
 
 
 def _seq_cursor(cursor: str | None) -> int | None:
@@ -127,8 +135,12 @@ def _seq_cursor(cursor: str | None) -> int | None:
 
 # -- starting runs ---------------------------------------------------------------------------
 class BackgroundRuns:
-    """Runs started through the API, each in a thread of its own; one at a time per
-    directory in this process (a second start is refused with 409 ``run_in_progress``)."""
+    """Runs started through the API, each in a thread of its own. One at a time per
+    directory: a quick check in this process, and the engine's lease on the directory for
+    every process (the agent, the CLI, other servers); either refuses a second start with
+    409 ``run_in_progress``. The threads are daemons: a server shutting down waits for them
+    a bounded time (:meth:`join_all`), then lets them go (their runs, no longer beating,
+    are swept as abandoned later)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -171,14 +183,17 @@ class BackgroundRuns:
                     if _ok(started):
                         self._threads.pop(started.result(), None)
 
-        thread = threading.Thread(target=work, name=f"credsync-run-{directory.id[:8]}")
+        thread = threading.Thread(target=work, name=f"credsync-run-{directory.id[:8]}", daemon=True)
         with self._lock:
             try:
                 thread.start()
             except BaseException:
                 del self._busy[directory.id]
                 raise
-        run_id = started.result(timeout=START_TIMEOUT)
+        try:
+            run_id = started.result(timeout=START_TIMEOUT)
+        except Conflict as exc:  # the engine's lease: a run under way in another process
+            raise ApiError(409, "run_in_progress", str(exc)) from None
         with self._lock:
             if self._busy.get(directory.id) is started:  # still under way
                 self._threads[run_id] = thread
@@ -190,6 +205,16 @@ class BackgroundRuns:
             thread = self._threads.get(run_id)
         if thread is not None:
             thread.join(timeout)
+
+    def join_all(self, timeout: float) -> int:
+        """Wait up to ``timeout`` seconds in all for the runs under way to end; how many
+        have not."""
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            threads = list(self._threads.values())
+        for thread in threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+        return sum(thread.is_alive() for thread in threads)
 
 
 def _ok(future: Future[str]) -> bool:

@@ -11,7 +11,7 @@ import click
 from credsync.cli.output import details, emit, json_option, note, table, when
 from credsync.cli.remote import Remote, path_of
 from credsync.cli.runtime import Runtime, read_secret, runtime
-from credsync.errors import CredsyncError, InvalidInput, SyncAborted
+from credsync.errors import CredsyncError, InvalidInput, SyncAborted, SyncError
 from credsync.vault.auth import Permission
 
 ITEM_COLUMNS = [
@@ -94,12 +94,18 @@ def _runs(rt: Runtime, client: str, directory: str | None, **kwargs: Any) -> lis
 # -- through a server ------------------------------------------------------------------------
 RUN_POLL_MAX = 2.0  # seconds between two looks at a run under way, at most
 ITEMS_PAGE = 500  # the API's largest page
+# A run the server shows unchanged (no heartbeat, no item, same state) for this long is given
+# up on (a run silent for 2 minutes is abandoned: the server shows it aborted by then).
+RUN_SILENT_MAX = 180.0
 
 
 def _local_run(run: dict[str, Any]) -> dict[str, Any]:
     """A run from the API as the local ``--json`` shows it: without the API's
-    ``item_count`` and ``next_items_cursor``, and without ``items`` unless it has them."""
-    run = {k: v for k, v in run.items() if k not in ("item_count", "next_items_cursor")}
+    ``item_count``, ``heartbeat_at`` and ``next_items_cursor``, and without ``items`` unless
+    it has them."""
+    run = {
+        k: v for k, v in run.items() if k not in ("item_count", "heartbeat_at", "next_items_cursor")
+    }
     if run.get("items") is None:
         run.pop("items", None)
     return run
@@ -145,13 +151,22 @@ def _remote_runs(
 
 def _followed(remote: Remote, run: dict[str, Any]) -> dict[str, Any]:
     """A run started on the server (it answers at once, the run under way in a thread of its
-    own), looked at until it has ended."""
+    own), looked at until it has ended: done, failed or aborted (a run whose process stopped
+    shows as aborted). A run that shows no sign of life for RUN_SILENT_MAX is given up on."""
     pause = 0.05
+    seen, since = _signs(run), time.monotonic()
     try:
         while run["state"] == "running":
             time.sleep(pause)
             pause = min(pause * 2, RUN_POLL_MAX)
             run = remote.get(path_of("runs", run["id"]), items_limit=0)
+            if _signs(run) != seen:
+                seen, since = _signs(run), time.monotonic()
+            elif time.monotonic() - since > RUN_SILENT_MAX:
+                raise SyncError(
+                    f"run {run['id'][:8]} on {run['directory']} has shown no sign of life for "
+                    f"{RUN_SILENT_MAX:.0f} s: `credsync sync show {run['id'][:8]}` shows it"
+                )
     except KeyboardInterrupt:
         note(
             f"credsync: the run {run['id'][:8]} goes on on the server: "
@@ -160,6 +175,11 @@ def _followed(remote: Remote, run: dict[str, Any]) -> dict[str, Any]:
         raise
     ended: dict[str, Any] = remote.get(path_of("runs", run["id"]))
     return ended
+
+
+def _signs(run: dict[str, Any]) -> tuple[Any, ...]:
+    """What changes while a run works: its state, its heartbeat, its stored items."""
+    return run["state"], run.get("heartbeat_at"), run.get("item_count")
 
 
 def _emit_runs(runs: list[dict[str, Any]], as_json: bool) -> None:

@@ -1,0 +1,264 @@
+"""A run's lease on its directory: one run at a time per directory, across every process on
+the database (the agent, the CLI, API and dashboard runs, several servers).
+
+- **Taking it.** A run that acts (not a dry run) holds the lease while its row is
+  ``running`` and its heartbeat is fresh. :func:`take` looks for such a holder and the caller
+  inserts the new run in the same write transaction, with the directory's row locked
+  (``SELECT ... FOR UPDATE`` on PostgreSQL; on SQLite every write transaction begins with
+  ``BEGIN IMMEDIATE``, one writer at a time): of two processes starting at the same moment,
+  one wins and the other is refused with :class:`~credsync.errors.Conflict`.
+- **Keeping it.** The engine writes the run's ``heartbeat_at`` when the run starts, with every
+  chunk it stores, and every :data:`HEARTBEAT_SECONDS` in between (:class:`Heartbeat`, a task
+  beside the run that also covers long directory reads). A run that finds its row no longer
+  ``running`` (it was swept while the process stalled) has lost the lease: it stops at the
+  next chunk, as ``aborted``.
+- **Abandoned runs.** A ``running`` run with no sign of life for :data:`STALE_AFTER` was left
+  by a process that stopped (killed, a crash, power lost). :func:`sweep` marks it ``aborted``
+  ("abandoned: ...") and audits that (run id, kind, counts: nothing secret); the next run
+  start on its directory does, and so do the agent and the server when they start and every
+  :data:`SWEEP_SECONDS`. Until then whatever reads it shows it as aborted
+  (:func:`abandoned`), so nothing waits on it.
+- **Dry runs** (plans) write nothing to links, flags or the cursor: they neither take the
+  lease nor wait for it, so a plan can be looked at while a run is under way. They beat like
+  any run, so a plan whose process stopped is swept too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import logging
+import os
+import socket
+from collections.abc import Callable
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from credsync.errors import Conflict, CredsyncError
+from credsync.storage.database import Database
+from credsync.storage.tables import directories, run_items, runs
+from credsync.sync import store
+from credsync.vault._time import as_utc
+from credsync.vault.audit import AuditLog
+from credsync.vault.auth import SYSTEM
+
+__all__ = [
+    "HEARTBEAT_SECONDS",
+    "STALE_AFTER",
+    "SWEEP_SECONDS",
+    "Heartbeat",
+    "LeaseLost",
+    "abandoned",
+    "abandoned_message",
+    "beat",
+    "last_sign_of_life",
+    "lock_directory",
+    "owner",
+    "sweep",
+    "sweep_abandoned",
+    "take",
+]
+
+log = logging.getLogger("credsync.sync")
+
+HEARTBEAT_SECONDS = 15.0  # a run under way writes its heartbeat at least this often
+STALE_AFTER = dt.timedelta(minutes=2)  # no heartbeat for this long: the run was abandoned
+SWEEP_SECONDS = 30.0  # how often the agent (or a server without one) sweeps abandoned runs
+
+
+def owner() -> str:
+    """This process, as a run's ``owner`` shows it: host:pid."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _when(value: dt.datetime) -> str:
+    return as_utc(value).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def last_sign_of_life(row: Any) -> dt.datetime:
+    """When the run (a ``runs`` row) last showed it was working."""
+    return as_utc(row.heartbeat_at or row.started_at)
+
+
+def abandoned(row: Any, now: dt.datetime) -> bool:
+    """A ``running`` run whose process stopped: no sign of life for :data:`STALE_AFTER`."""
+    return bool(row.state == "running" and now - last_sign_of_life(row) > STALE_AFTER)
+
+
+def abandoned_message(row: Any) -> str:
+    return (
+        f"abandoned: no sign of life since {_when(last_sign_of_life(row))} "
+        "(the process running it stopped)"
+    )
+
+
+def _running(conn: Connection, directory_id: str | None = None) -> list[Any]:
+    query = sa.select(runs).where(runs.c.state == "running").order_by(runs.c.started_at)
+    if directory_id is not None:
+        query = query.where(runs.c.directory_id == directory_id)
+    return list(conn.execute(query).all())
+
+
+def lock_directory(conn: Connection, directory_id: str) -> None:
+    """The directory's row, locked for the transaction (PostgreSQL; SQLite's write
+    transactions are one at a time already). Taken first by a run's start and by its end,
+    so that the two never wait on each other's locks in opposite orders."""
+    conn.execute(
+        sa.select(directories.c.id).where(directories.c.id == directory_id).with_for_update()
+    )
+
+
+def take(
+    conn: Connection, audit: AuditLog, directory: Any, now: dt.datetime, *, dry_run: bool
+) -> None:
+    """Before a run of ``directory`` is inserted, in the caller's write transaction: sweep its
+    abandoned runs, and (unless ``dry_run``) refuse if another run holds the lease."""
+    lock_directory(conn, directory.id)
+    under_way = _running(conn, directory.id)
+    sweep(conn, audit, [r for r in under_way if abandoned(r, now)])
+    holders = [r for r in under_way if not abandoned(r, now) and not r.dry_run]
+    if dry_run or not holders:
+        return
+    held = holders[0]
+    raise Conflict(
+        f"directory {directory.name!r} has a run under way: run {held.id[:8]} ({held.kind}, "
+        f"trigger {held.trigger}, started by {held.actor} at {_when(held.started_at)} on "
+        f"{held.owner or 'an older credsync'}); try again when it has ended"
+    )
+
+
+def sweep(conn: Connection, audit: AuditLog, rows: list[Any]) -> int:
+    """Mark these abandoned runs ``aborted`` (each still ``running`` and silent, checked
+    again in the update: two sweepers at once mark and audit a run once); how many."""
+    swept = 0
+    for row in rows:
+        message = abandoned_message(row)
+        summary = _summary(conn, row.id)
+        done = conn.execute(
+            runs.update()
+            .where(
+                runs.c.id == row.id,
+                runs.c.state == "running",
+                runs.c.heartbeat_at.is_(None)
+                if row.heartbeat_at is None
+                else runs.c.heartbeat_at == row.heartbeat_at,
+            )
+            .values(
+                state="aborted",
+                message=message,
+                summary=json.dumps(summary, sort_keys=True),
+                finished_at=last_sign_of_life(row),
+            )
+        )
+        if done.rowcount != 1:
+            continue  # it showed a sign of life meanwhile, or another sweeper got it
+        swept += 1
+        log.info("run %s on directory %s: %s", row.id, row.directory_id, message)
+        if not row.dry_run:  # as the engine audits a run's end (dry runs are not audited)
+            details: dict[str, Any] = {"run_id": row.id, "kind": row.kind, "state": "aborted"}
+            details |= {"message": message, "summary": summary}
+            store.audit_run(conn, audit, SYSTEM, (row.directory_id, row.client_id), details)
+    return swept
+
+
+def _summary(conn: Connection, run_id: str) -> dict[str, Any]:
+    """The counts of what the run stored before it stopped (as ``store.summary_json``)."""
+    by: dict[str, dict[str, int]] = {"statuses": {}, "actions": {}}
+    for name, column in (("statuses", run_items.c.status), ("actions", run_items.c.action)):
+        rows = conn.execute(
+            sa.select(column, sa.func.count()).where(run_items.c.run_id == run_id).group_by(column)
+        )
+        by[name] = {value: int(count) for value, count in rows}
+    return by
+
+
+def sweep_abandoned(db: Database, audit: AuditLog, now: dt.datetime) -> int:
+    """Sweep every directory's abandoned runs: one read, and a write only when there are
+    some (the agent and the server call this when they start and every SWEEP_SECONDS)."""
+    with db.read() as conn:
+        found = [r for r in _running(conn) if abandoned(r, now)]
+    if not found:
+        return 0
+    with db.write() as conn:
+        return sweep(conn, audit, found)
+
+
+class LeaseLost(Exception):
+    """The run's row was swept as abandoned while it worked (its process stalled for longer
+    than STALE_AFTER): the run stops at the next chunk (the engine ends it as aborted)."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "stopped: the run lost its lease on the directory (it showed no sign of life for "
+            "too long and was taken for abandoned)"
+        )
+
+
+def beat(conn: Connection, run_id: str, now: dt.datetime) -> bool:
+    """The run's sign of life; False when its row is no longer ``running`` (swept: the lease
+    is lost)."""
+    done = conn.execute(
+        runs.update().where(runs.c.id == run_id, runs.c.state == "running").values(heartbeat_at=now)
+    )
+    return bool(done.rowcount == 1)
+
+
+class Heartbeat:
+    """Keeps a run's lease fresh while it works: every ``every`` seconds in a task of the
+    run's event loop, and with each chunk the engine stores (:meth:`touch`, in that
+    transaction). ``lost`` turns true when the row was found swept; :meth:`check` then
+    stops a run that holds the lease (a dry run goes on: it holds none)."""
+
+    def __init__(
+        self,
+        db: Database,
+        run_id: str,
+        clock: Callable[[], dt.datetime],
+        every: float,
+        *,
+        holds_lease: bool,
+    ) -> None:
+        self.run_id = run_id
+        self.lost = False
+        self._holds_lease = holds_lease
+        self._db = db
+        self._clock = clock
+        self._every = every
+        self._task: asyncio.Task[None] | None = None
+
+    def touch(self, conn: Connection) -> None:
+        if not beat(conn, self.run_id, self._clock()):
+            self.lost = True
+
+    def check(self) -> None:
+        if self.lost and self._holds_lease:
+            raise LeaseLost
+
+    def renew(self) -> None:
+        """A heartbeat now, and :meth:`check` (before a run starts to act)."""
+        if self._holds_lease:
+            self._beat()
+            self.check()
+
+    def _beat(self) -> None:
+        with self._db.write() as conn:
+            self.touch(conn)
+
+    async def _loop(self) -> None:
+        while not self.lost:
+            await asyncio.sleep(self._every)
+            try:
+                await asyncio.to_thread(self._beat)
+            except CredsyncError as exc:  # the database away for a moment: try again later
+                log.warning("run %s: its heartbeat was not stored: %s", self.run_id, exc)
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._loop(), name=f"credsync-heartbeat-{self.run_id}")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.wait([self._task])
