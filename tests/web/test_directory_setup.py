@@ -313,3 +313,36 @@ def test_change_then_remove(web: WebWorld, sim: Any, entra: dict[str, Any]) -> N
     assert f"Directory {NAME} removed" in browser.get(removed.headers["location"]).text
     assert web.world.vault.directories.list(web.world.admin) == []
     assert browser.get(f"/directories/{directory}").status_code == 404
+
+
+def test_sync_now_names_the_run_under_way_elsewhere(
+    web: WebWorld, sim: Any, entra: dict[str, Any]
+) -> None:
+    """A run holding the directory's lease (another process, say): "sync now" starts nothing
+    and the page says which run is under way."""
+    import datetime as dt
+
+    from credsync.storage.tables import runs
+
+    browser, directory_id = _add(web, sim, entra)
+    vault = web.world.vault
+    directory = vault.directories.get(web.world.admin, directory_id)
+    now = dt.datetime.now(dt.UTC)
+    with vault.db.write() as conn:
+        conn.execute(
+            runs.insert().values(
+                id="feedc0de" * 4, directory_id=directory.id, client_id=directory.client_id,
+                kind="full", trigger="agent", dry_run=False, actor="alice", state="running",
+                message="", summary="{}", accounts_read=0, started_at=now, heartbeat_at=now,
+                owner="elsewhere:4242",
+            )
+        )  # fmt: skip
+    token = csrf_of(browser.get("/directories").text)
+    refused = browser.post(f"/directories/{directory_id}/sync", data={"csrf_token": token})
+    assert refused.status_code == 303
+    shown = browser.get(refused.headers["location"]).text
+    assert "did not start" in shown
+    assert "run feedc0de" in shown
+    assert "elsewhere:4242" in shown
+    with vault.db.read() as conn:
+        assert conn.execute(runs.select()).all()[0].id == "feedc0de" * 4  # nothing else started

@@ -9,6 +9,7 @@ import logging
 import threading
 
 from credsync.api.state import ServerState
+from credsync.errors import CredsyncError
 from credsync.sync.engine import Engine
 from credsync.vault import Actor
 
@@ -20,10 +21,12 @@ TRIGGER = "web"  # the runs' trigger, as the reports show it
 
 
 class _Started:
-    """The run's id, once the engine has stored the run (told from the run's thread)."""
+    """The run's id, once the engine has stored the run (told from the run's thread), or why
+    the engine refused to start it."""
 
     def __init__(self) -> None:
         self.run_id: str | None = None
+        self.refused: CredsyncError | None = None
         self.event = threading.Event()
 
     def __call__(self, run_id: str) -> None:
@@ -41,7 +44,8 @@ class RunStarter:
         """Start a run of the directory in the background and return its id once the engine
         has stored it (None if it did not start within ``wait`` seconds: the log says why).
         A run this server started on the directory that is still going is returned instead
-        of a new one."""
+        of a new one. The engine's refusal to start (a run under way elsewhere, a permission)
+        is raised."""
         with self._lock:
             running = self._threads.get(directory_id)
             if running is not None and running[0].is_alive():
@@ -58,6 +62,8 @@ class RunStarter:
                 self._threads[directory_id] = (thread, started)
                 thread.start()
         started.event.wait(wait)
+        if started.refused is not None:
+            raise started.refused
         return started.run_id
 
     def join(self, timeout: float = 30.0) -> None:
@@ -72,6 +78,13 @@ class RunStarter:
         try:
             report = asyncio.run(engine.run(directory_id, trigger=TRIGGER, on_start=started))
             log.info("web run %s on %s: %s", report.id, report.directory, report.state)
+        except CredsyncError as err:
+            if started.run_id is None:  # refused before it began: the page says why
+                started.refused = err
+                log.info("a run of directory %s was not started: %s", directory_id, err)
+            else:  # stored as failed, with the reason
+                log.warning("a run of directory %s started from the dashboard failed: %s",
+                            directory_id, err)  # fmt: skip
         except Exception:
             # A run that started is stored as failed with the reason; the log keeps the rest.
             log.exception("a run of directory %s started from the dashboard failed", directory_id)
