@@ -19,9 +19,9 @@ from credsync.agent.loop import Agent
 from credsync.api import ServerState, create_app
 from credsync.sync.engine import Engine
 from credsync.sync.reports import list_runs
+from credsync.sync.views import queued_pushes
 from credsync.types import Secret, SyncMode
 from credsync.vault.drafts import make_draft
-from credsync.web.queries import queued_pushes
 from sync.entra import add_entra_directory
 from vault.helpers import ADMIN_PASSWORD, VaultWorld, make_world
 
@@ -327,3 +327,44 @@ def test_the_directory_setup_form_shows_the_chosen_kinds_fields(signed: Any, liv
     summary.get_by_role("link", name="Give the tenant id").click()
     expect(page.get_by_label("Tenant id")).to_be_focused()
     shot(page, "15-directory-setup")
+
+
+def test_the_api_reference_runs_no_script_and_loads_nothing_from_elsewhere(
+    browser: Any, live: Live
+) -> None:
+    from playwright.sync_api import expect
+
+    page = new_page(browser)  # signed out: the reference is public, like openapi.json
+    problems: list[str] = []
+    requests: list[str] = []
+
+    def on_console(message: Any) -> None:
+        if message.type in {"error", "warning"}:
+            problems.append(f"{message.type}: {message.text}")
+
+    page.on("console", on_console)
+    page.on("pageerror", lambda error: problems.append(str(error)))
+    page.on("request", lambda request: requests.append(request.url))
+    page.goto(f"{live.url}/api/v1/docs")
+    page.wait_for_load_state("networkidle")
+    expect(page.get_by_role("heading", level=1)).to_contain_text("API reference")
+    assert page.locator("script").count() == 0
+    page.screenshot(path=str(ARTIFACTS / "16-api-reference.png"))
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("link", name="Skip to the content")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("main")).to_be_focused()
+    contents = page.get_by_role("navigation", name="Contents")
+    contents.get_by_role("link", name="POST Add Credential").click()
+    expect(page).to_have_url(f"{live.url}/api/v1/docs#op-post-clients-client-credentials")
+    operation = page.get_by_role("heading", name="POST /api/v1/clients/{client}/credentials")
+    expect(operation).to_be_in_viewport()
+    page.get_by_role("link", name="CredentialIn").first.click()
+    expect(page.get_by_role("heading", name="CredentialIn", exact=True)).to_be_in_viewport()
+    page.go_back()
+    expect(operation).to_be_in_viewport()
+    page.screenshot(path=str(ARTIFACTS / "17-api-reference-operation.png"))
+    assert problems == []
+    assert requests
+    assert all(url.startswith(f"{live.url}/") for url in requests), requests
+    page.context.close()

@@ -47,7 +47,7 @@ def create_app(state: ServerState) -> FastAPI:
         version="1",
         description="Credential vault with directory password sync.",
         openapi_url=f"{API_PREFIX}/openapi.json",
-        docs_url=f"{API_PREFIX}/docs",
+        docs_url=None,  # the web pages serve /api/v1/docs: no CDN script in our origin
         redoc_url=None,
     )
     app.state.credsync = state
