@@ -51,5 +51,5 @@ def list_audit(
 
 @router.get("/verify", response_model=AuditVerifyOut)
 def verify_audit(actor: Caller, state: State) -> AuditVerifyOut:
-    """Check the whole hash chain (``ok`` false names the first bad entry)."""
+    """Check the whole hash chain (``ok`` false names the first bad entry). Needs audit.read."""
     return AuditVerifyOut(**state.vault.audit.verify(actor).to_json())

@@ -81,13 +81,14 @@ def sign_in(
 def login(body: LoginIn, request: Request, response: Response, state: State) -> LoginOut:
     """Sign in with an operator's name and password: sets an HttpOnly session cookie and
     returns the CSRF token to send as ``X-CSRF-Token`` on every unsafe request. Failed
-    sign-ins are limited per address and per name (429 with Retry-After)."""
+    sign-ins are limited per address and per name (429 with Retry-After).
+    Open to anyone (signed out)."""
     return sign_in(request, response, state, body.name, body.password)
 
 
 @router.post("/logout", status_code=204)
 def logout(request: Request, state: State) -> Response:
-    """End the browser session (the cookie is cleared)."""
+    """End the browser session (the cookie is cleared). Any signed-in caller."""
     cookie = request.cookies.get(SESSION_COOKIE)
     if cookie:
         state.vault.web_sessions.end(Secret(cookie))
@@ -98,5 +99,5 @@ def logout(request: Request, state: State) -> Response:
 
 @router.get("/whoami", response_model=WhoAmIOut)
 def whoami(actor: Caller) -> WhoAmIOut:
-    """The signed-in operator, its role and permissions."""
+    """The signed-in operator, its role and permissions. Any signed-in caller."""
     return whoami_of(actor)

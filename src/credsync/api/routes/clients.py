@@ -37,7 +37,7 @@ def list_clients(
     state: State,
     archived: bool = Query(False, description="Include archived clients."),
 ) -> list[ClientOut]:
-    """Every client with its open flag count."""
+    """Every client with its open flag count. Needs vault.read."""
     counts = state.vault.flags.counts(actor)
     return [
         client_out(c, counts.get(c.name, 0))
@@ -47,6 +47,7 @@ def list_clients(
 
 @router.post("", response_model=ClientOut, status_code=201)
 def add_client(body: ClientIn, actor: Caller, state: State) -> ClientOut:
+    """Add a client (409 when the name is taken, in any case). Needs vault.write."""
     client = state.vault.clients.add(
         actor,
         state.keys,
@@ -64,7 +65,7 @@ def _get(actor: Actor, state: State, ref: str) -> ClientOut:
 
 @router.get("/{ref}", response_model=ClientOut)
 def get_client(ref: str, actor: Caller, state: State) -> ClientOut:
-    """A client by id, id prefix or name."""
+    """A client by id, id prefix or name. Needs vault.read."""
     return _get(actor, state, ref)
 
 
@@ -78,7 +79,7 @@ def change_client(
 ) -> ClientOut:
     """Rename, set directory sync and the default sync mode, archive or unarchive. A switch
     of the default to ``enforce`` is refused (409 ``confirm_enforce``, naming the accounts it
-    would overwrite) unless ``confirm=true``."""
+    would overwrite) unless ``confirm=true``. Needs vault.write."""
     vault = state.vault
     current = vault.clients.get(actor, ref)
     version = body.version  # checked by the first change; the ones after follow it

@@ -57,7 +57,8 @@ def list_credentials(
     tag: str | None = Query(None, max_length=128),
     trash: bool = Query(False, description="The client's trash instead."),
 ) -> CredentialPage:
-    """A client's credentials by title, a page at a time (follow ``next_cursor``)."""
+    """A client's credentials by title, a page at a time (follow ``next_cursor``).
+    Needs vault.read."""
     page = state.vault.credentials.list(
         actor, client, folder=folder, tag=tag, trash=trash, limit=limit, cursor=cursor
     )
@@ -74,7 +75,7 @@ def search_credentials(
     limit: Limit = 100,
 ) -> CredentialPage:
     """Search titles, usernames, urls and tags (archived clients left out). ``next_cursor``
-    is always null: when more than ``limit`` match, narrow the search."""
+    is always null: when more than ``limit`` match, narrow the search. Needs vault.read."""
     found = state.vault.credentials.search(actor, q, client_ref=client, tag=tag, limit=limit)
     return CredentialPage(items=[out(c) for c in found], next_cursor=None)
 
@@ -102,7 +103,8 @@ def add_credential(client: str, body: CredentialIn, actor: Caller, state: State)
 
 @router.get("/credentials/{ref}", response_model=CredentialOut)
 def get_credential(ref: str, actor: Caller, state: State) -> CredentialOut:
-    """A credential by id or id prefix (the password is not included: see reveal)."""
+    """A credential by id or id prefix (the password is not included: see reveal).
+    Needs vault.read."""
     return out(state.vault.credentials.get(actor, ref, trashed=True))
 
 
@@ -114,7 +116,8 @@ def reveal_credential(ref: str, actor: Caller, state: State) -> RevealedOut:
 
 @router.put("/credentials/{ref}/password", response_model=CredentialOut)
 def set_password(ref: str, body: PasswordIn, actor: Caller, state: State) -> CredentialOut:
-    """Store a new password (given or generated); enforce mode pushes it at once."""
+    """Store a new password (given or generated); enforce mode pushes it at once.
+    Needs vault.write."""
     current = state.vault.credentials.get(actor, ref)
     password, source = new_password(
         state, body.password, body.generate, body.policy, current.username
@@ -137,7 +140,8 @@ def set_password(ref: str, body: PasswordIn, actor: Caller, state: State) -> Cre
     response_model_exclude_none=True,
 )
 def history(ref: str, actor: Caller, state: State) -> list[HistoryEntryOut]:
-    """Every password version, newest first: who, when, why (values: see history/reveal)."""
+    """Every password version, newest first: who, when, why (values: see history/reveal).
+    Needs vault.read."""
     entries = state.vault.credentials.history(actor, None, ref)
     return [HistoryEntryOut(**e.to_json()) for e in entries]
 
@@ -151,7 +155,8 @@ def reveal_history(ref: str, actor: Caller, state: State) -> list[HistoryEntryOu
 
 @router.patch("/credentials/{ref}", response_model=CredentialOut)
 def edit_credential(ref: str, body: CredentialPatch, actor: Caller, state: State) -> CredentialOut:
-    """Change title, username, url, notes, type, tags or folder (``""``: no folder)."""
+    """Change title, username, url, notes, type, tags or folder (``""``: no folder).
+    Needs vault.write."""
     cred = state.vault.credentials.edit(
         actor,
         state.keys,
@@ -171,7 +176,8 @@ def edit_credential(ref: str, body: CredentialPatch, actor: Caller, state: State
 @router.put("/credentials/{ref}/sync-mode", response_model=CredentialOut)
 def set_sync_mode(ref: str, body: SyncModeIn, actor: Caller, state: State) -> CredentialOut:
     """Set the sync mode (``inherit``: the client's default). Switching to ``enforce`` is
-    refused (409 ``confirm_enforce``, naming what it would overwrite) unless ``confirm``."""
+    refused (409 ``confirm_enforce``, naming what it would overwrite) unless ``confirm``.
+    Needs vault.write."""
     current = state.vault.credentials.get(actor, ref)
     already = current.sync_mode is SyncMode.ENFORCE
     if body.sync_mode == "enforce" and not body.confirm and not already:
@@ -193,12 +199,13 @@ def set_sync_mode(ref: str, body: SyncModeIn, actor: Caller, state: State) -> Cr
 def delete_credential(
     ref: str, actor: Caller, state: State, version: int | None = Query(None, ge=1)
 ) -> CredentialOut:
-    """Move to the trash (restore brings it back)."""
+    """Move to the trash (restore brings it back). Needs vault.write."""
     return out(state.vault.credentials.delete(actor, ref, expected_version=version))
 
 
 @router.post("/credentials/{ref}/restore", response_model=CredentialOut)
 def restore_credential(ref: str, actor: Caller, state: State) -> CredentialOut:
+    """Bring a credential back from the trash. Needs vault.write."""
     return out(state.vault.credentials.restore(actor, ref))
 
 

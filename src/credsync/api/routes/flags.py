@@ -39,7 +39,7 @@ def list_flags(
 
 @router.get("/{ref}", response_model=FlagOut)
 def get_flag(ref: str, actor: Caller, state: State) -> FlagOut:
-    """A flag by id (or 8+ characters of it)."""
+    """A flag by id (or 8+ characters of it). Needs vault.read."""
     return flag_out(state.vault.flags.get(actor, ref))
 
 

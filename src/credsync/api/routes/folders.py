@@ -16,18 +16,19 @@ def folder_out(folder: Folder) -> FolderOut:
 
 @router.get("", response_model=list[FolderOut])
 def list_folders(client: str, actor: Caller, state: State) -> list[FolderOut]:
-    """The client's folders by path."""
+    """The client's folders by path. Needs vault.read."""
     return [folder_out(f) for f in state.vault.clients.folders(actor, client)]
 
 
 @router.post("", response_model=FolderOut, status_code=201)
 def add_folder(client: str, body: FolderIn, actor: Caller, state: State) -> FolderOut:
-    """Add a folder (a path such as ``Servers/DCs``; 409 when the client has it already)."""
+    """Add a folder (a path such as ``Servers/DCs``; 409 when the client has it already).
+    Needs vault.write."""
     return folder_out(state.vault.clients.add_folder(actor, client, body.path))
 
 
 @router.delete("/{folder:path}", response_model=FolderOut)
 def delete_folder(client: str, folder: str, actor: Caller, state: State) -> FolderOut:
     """Delete an empty folder (its path, slashes escaped or not). A folder that still holds
-    credentials, counting the trash, is refused (400)."""
+    credentials, counting the trash, is refused (400). Needs vault.write."""
     return folder_out(state.vault.clients.delete_folder(actor, client, folder))

@@ -129,7 +129,8 @@ def list_tokens(
     state: State,
     everyone: bool = Query(False, alias="all", description="Every operator's (needs admin)."),
 ) -> list[ApiTokenOut]:
-    """Your API tokens, or everyone's (never their values)."""
+    """Your API tokens, or everyone's (never their values).
+    Any signed-in caller; everyone's needs admin."""
     return [
         ApiTokenOut(**t.to_json()) for t in state.vault.access.list_tokens(actor, everyone=everyone)
     ]
