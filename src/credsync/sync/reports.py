@@ -1,11 +1,16 @@
-"""Stored runs and their per-object reports, as read back for people and scripts."""
+"""Stored runs and their per-object reports, as read back for people and scripts: whole
+(:func:`load_run`, :func:`list_runs`) or a page at a time (:func:`runs_page`,
+:func:`stored_run`, :func:`items_page`: a page asks for one row more than it shows, and its
+cursor is the last row shown). Callers check ``vault.read``.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -15,11 +20,26 @@ from credsync.storage.tables import clients, directories, run_items, runs
 from credsync.sync import lease
 from credsync.vault._time import as_utc, as_utc_opt, utcnow
 from credsync.vault.clients import find_client_row
+from credsync.vault.directories import find_directory_row
 from credsync.vault.flags import side_of
 from credsync.vault.ids import one_by_id_prefix
 from credsync.vault.models import iso
 
-__all__ = ["ItemReport", "RunReport", "list_runs", "load_run", "report_from_row"]
+__all__ = [
+    "ItemReport",
+    "RunReport",
+    "StoredRun",
+    "items_page",
+    "list_runs",
+    "load_run",
+    "report_from_row",
+    "runs_page",
+    "stored_run",
+]
+
+_MAX_LIMIT = 1000  # rows a list or a page may ask for
+_BAD_CURSOR = "cursor is not a cursor of this list"
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -136,19 +156,78 @@ def report_from_row(row: Any, items: tuple[ItemReport, ...] = ()) -> RunReport:
     )
 
 
+@dataclass(frozen=True)
+class StoredRun:
+    """A run as stored so far: its report (with the first page of its items, or none), how
+    many items it has stored (a run under way stores them a chunk at a time), and the cursor
+    of the next page of its items."""
+
+    report: RunReport
+    item_count: int
+    next_items_cursor: str | None = None
+
+
+_ITEM_COUNT = (
+    sa.select(sa.func.count())
+    .select_from(run_items)
+    .where(run_items.c.run_id == runs.c.id)
+    .scalar_subquery()
+)
+_COUNTED = _SELECT.add_columns(_ITEM_COUNT.label("item_count"))
+
+
+def _check_limit(limit: int) -> None:
+    if not 1 <= limit <= _MAX_LIMIT:
+        raise InvalidInput(f"limit must be between 1 and {_MAX_LIMIT}")
+
+
+def _page(
+    rows: Sequence[T], limit: int, cursor_of: Callable[[T], str]
+) -> tuple[list[T], str | None]:
+    """The first ``limit`` of ``rows`` (fetched with one more), and the next page's cursor."""
+    shown = list(rows[:limit])
+    return shown, cursor_of(shown[-1]) if len(rows) > limit else None
+
+
+def _items(
+    conn: Connection, run_id: str, *, after: int | None = None, limit: int | None = None
+) -> tuple[tuple[ItemReport, ...], str | None]:
+    """A run's items in the order the run made them: all, or a page after the cursor."""
+    query = sa.select(run_items).where(run_items.c.run_id == run_id).order_by(run_items.c.seq)
+    if after is not None:
+        query = query.where(run_items.c.seq > after)
+    if limit is None:
+        rows, cursor = list(conn.execute(query)), None
+    else:
+        rows, cursor = _page(conn.execute(query.limit(limit + 1)).all(), limit, _seq_of)
+    return (
+        tuple(
+            ItemReport(r.credential_id, r.account_id, r.account_name, r.status, r.action, r.detail)
+            for r in rows
+        ),
+        cursor,
+    )
+
+
+def _seq_of(row: Any) -> str:
+    return str(row.seq)
+
+
+def _newest_first(
+    conn: Connection, query: sa.Select[Any], client_ref: str | None, directory_id: str | None
+) -> sa.Select[Any]:
+    query = query.order_by(runs.c.started_at.desc(), runs.c.id)
+    if client_ref:
+        query = query.where(runs.c.client_id == find_client_row(conn, client_ref).id)
+    if directory_id:
+        query = query.where(runs.c.directory_id == directory_id)
+    return query
+
+
 def load_run(conn: Connection, ref: str) -> RunReport:
     """A run by id (or an unambiguous prefix of at least 8 characters), with its items."""
     row = one_by_id_prefix(conn, _SELECT, runs.c.id, ref, "run", min_chars=8)
-    items = conn.execute(
-        sa.select(run_items).where(run_items.c.run_id == row.id).order_by(run_items.c.seq)
-    )
-    return report_from_row(
-        row,
-        tuple(
-            ItemReport(i.credential_id, i.account_id, i.account_name, i.status, i.action, i.detail)
-            for i in items
-        ),
-    )
+    return report_from_row(row, _items(conn, row.id)[0])
 
 
 def list_runs(
@@ -159,11 +238,73 @@ def list_runs(
     limit: int = 50,
 ) -> list[RunReport]:
     """The newest runs first, without their items."""
-    if not 1 <= limit <= 1000:
-        raise InvalidInput("limit must be between 1 and 1000")
-    query = _SELECT.order_by(runs.c.started_at.desc(), runs.c.id).limit(limit)
-    if client_ref:
-        query = query.where(runs.c.client_id == find_client_row(conn, client_ref).id)
-    if directory_id:
-        query = query.where(runs.c.directory_id == directory_id)
+    _check_limit(limit)
+    query = _newest_first(conn, _SELECT, client_ref, directory_id).limit(limit)
     return [report_from_row(r) for r in conn.execute(query)]
+
+
+def runs_page(
+    conn: Connection,
+    *,
+    client_ref: str | None = None,
+    directory_ref: str | None = None,
+    cursor: str | None = None,
+    limit: int = 50,
+) -> tuple[list[StoredRun], str | None]:
+    """A page of runs, the newest first, without their items: those after ``cursor`` (the
+    last run of the page before), of one client and one directory (by name or id) when
+    given; and the next page's cursor. InvalidInput for a cursor that is no run's id."""
+    _check_limit(limit)
+    query = _newest_first(conn, _COUNTED, client_ref, None)
+    if directory_ref:
+        query = query.where(runs.c.directory_id == find_directory_row(conn, directory_ref).id)
+    if cursor is not None:
+        last = conn.execute(sa.select(runs.c.id).where(runs.c.id == cursor)).first()
+        if last is None:
+            raise InvalidInput(_BAD_CURSOR)
+        started = sa.select(runs.c.started_at).where(runs.c.id == last.id).scalar_subquery()
+        query = query.where(
+            sa.or_(
+                runs.c.started_at < started,
+                sa.and_(runs.c.started_at == started, runs.c.id > last.id),
+            )
+        )
+    rows, next_cursor = _page(conn.execute(query.limit(limit + 1)).all(), limit, _id_of)
+    return [StoredRun(report_from_row(r), int(r.item_count)) for r in rows], next_cursor
+
+
+def _id_of(row: Any) -> str:
+    return str(row.id)
+
+
+def stored_run(conn: Connection, ref: str, *, items_limit: int = 0) -> StoredRun:
+    """A run by id (or 8+ characters of it) as stored so far, with its first ``items_limit``
+    items (none for 0) and the cursor of the rest (see :func:`items_page`)."""
+    row = one_by_id_prefix(conn, _COUNTED, runs.c.id, ref, "run", min_chars=8)
+    items: tuple[ItemReport, ...] = ()
+    next_cursor = None
+    if items_limit:
+        _check_limit(items_limit)
+        items, next_cursor = _items(conn, row.id, limit=items_limit)
+    return StoredRun(report_from_row(row, items), int(row.item_count), next_cursor)
+
+
+def items_page(
+    conn: Connection, ref: str, cursor: str | None, limit: int
+) -> tuple[tuple[ItemReport, ...], str | None]:
+    """A page of a run's items (the run by id or 8+ characters of it), in the order the run
+    made them, after ``cursor`` (the previous page's ``next_cursor``); and the next page's
+    cursor. InvalidInput for a cursor that is not one."""
+    after = _seq_cursor(cursor)
+    _check_limit(limit)
+    row = one_by_id_prefix(conn, sa.select(runs.c.id), runs.c.id, ref, "run", min_chars=8)
+    return _items(conn, row.id, after=after, limit=limit)
+
+
+def _seq_cursor(cursor: str | None) -> int | None:
+    # ASCII digits, and few enough for a 64-bit column (a database refuses a larger number)
+    if cursor is None:
+        return None
+    if not (cursor.isascii() and cursor.isdigit() and len(cursor) <= 18):
+        raise InvalidInput(_BAD_CURSOR)
+    return int(cursor)

@@ -13,26 +13,28 @@ import asyncio
 import logging
 import threading
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterable
 from concurrent.futures import Future
 from typing import Any, TypeVar
 
-import sqlalchemy as sa
 from fastapi import Query, Response
-from sqlalchemy.engine import Connection
 
 from credsync.api.deps import Caller, Cursor, Limit, State
 from credsync.api.errors import ApiError
 from credsync.api.routing import api_router
 from credsync.api.schemas_sync import RunIn, RunItemOut, RunItemPage, RunOut, RunPage
 from credsync.errors import Conflict
-from credsync.storage.tables import clients, directories, run_items, runs
 from credsync.sync.engine import Engine
-from credsync.sync.reports import RunReport, report_from_row
+from credsync.sync.reports import (
+    ItemReport,
+    RunReport,
+    StoredRun,
+    items_page,
+    runs_page,
+    stored_run,
+)
 from credsync.vault import Actor, Permission
-from credsync.vault.clients import find_client_row
-from credsync.vault.directories import Directory, find_directory_row
-from credsync.vault.ids import one_by_id_prefix
+from credsync.vault.directories import Directory
 from credsync.vault.models import iso
 
 __all__ = ["BackgroundRuns", "background_runs", "router", "run_coroutine", "run_out"]
@@ -51,86 +53,35 @@ def run_coroutine(make: Callable[[], Coroutine[Any, Any, T]]) -> T:
     return asyncio.run(make())
 
 
-# -- reading runs ----------------------------------------------------------------------------
-_ITEM_COUNT = (
-    sa.select(sa.func.count())
-    .select_from(run_items)
-    .where(run_items.c.run_id == runs.c.id)
-    .scalar_subquery()
-)
-_RUN_SELECT = (
-    sa.select(
-        runs,
-        directories.c.name.label("directory_name"),
-        directories.c.kind.label("directory_kind"),
-        clients.c.name.label("client_name"),
-        _ITEM_COUNT.label("item_count"),
-    )
-    .join(directories, directories.c.id == runs.c.directory_id)
-    .join(clients, clients.c.id == runs.c.client_id)
-)
+# -- reading runs (sync.reports loads them; here they become the API's models) -------------
+def _items_out(items: Iterable[ItemReport]) -> list[RunItemOut]:
+    return [RunItemOut(**i.to_json()) for i in items]
 
 
-def _run_row_out(row: Any) -> RunOut:
-    """A ``runs`` row as ``RunReport.to_json`` shows it, with the items stored so far."""
-    report = report_from_row(row)
+def _stored_out(stored: StoredRun) -> RunOut:
+    """A run as ``RunReport.to_json`` shows it, with the number of items stored so far."""
+    report = stored.report
     return RunOut(
         **report.to_json(items=False),
-        item_count=int(row.item_count),
+        item_count=stored.item_count,
         heartbeat_at=iso(report.heartbeat_at),
     )
 
 
-def _item_page(
-    conn: Connection, run_id: str, after: int | None, limit: int
-) -> tuple[list[RunItemOut], str | None]:
-    query = (
-        sa.select(run_items)
-        .where(run_items.c.run_id == run_id)
-        .order_by(run_items.c.seq)
-        .limit(limit + 1)
-    )
-    if after is not None:
-        query = query.where(run_items.c.seq > after)
-    rows = conn.execute(query).all()
-    more = len(rows) > limit
-    rows = rows[:limit]
-    items = [
-        RunItemOut(
-            credential_id=r.credential_id,
-            account_id=r.account_id,
-            account=r.account_name,
-            status=r.status,
-            action=r.action,
-            detail=r.detail,
-        )
-        for r in rows
-    ]
-    return items, str(rows[-1].seq) if more else None
-
-
 def _load(state: State, ref: str, items_limit: int = ITEMS_PAGE) -> RunOut:
     with state.vault.db.read() as conn:
-        row = one_by_id_prefix(conn, _RUN_SELECT, runs.c.id, ref, "run", min_chars=8)
-        out = _run_row_out(row)
-        if items_limit:
-            out.items, out.next_items_cursor = _item_page(conn, row.id, None, items_limit)
+        stored = stored_run(conn, ref, items_limit=items_limit)
+    out = _stored_out(stored)
+    if items_limit:
+        out.items, out.next_items_cursor = _items_out(stored.report.items), stored.next_items_cursor
     return out
 
 
 def run_out(report: RunReport) -> RunOut:
     """A finished run as the engine reported it (every item)."""
-    data = report.to_json()
-    data["items"] = [RunItemOut(**i) for i in data["items"]]
-    return RunOut(**data, item_count=len(report.items), heartbeat_at=iso(report.heartbeat_at))
-
-
-def _seq_cursor(cursor: str | None) -> int | None:
-    if cursor is None:
-        return None
-    if not cursor.isdigit():
-        raise ApiError(400, "invalid_input", "cursor is not a cursor of this list")
-    return int(cursor)
+    out = _stored_out(StoredRun(report, len(report.items)))
+    out.items = _items_out(report.items)
+    return out
 
 
 # -- starting runs ---------------------------------------------------------------------------
@@ -272,29 +223,11 @@ def list_runs(
 ) -> RunPage:
     """Runs, the newest first, without their items (needs vault.read)."""
     actor.require(Permission.VAULT_READ)
-    query = _RUN_SELECT.order_by(runs.c.started_at.desc(), runs.c.id).limit(limit + 1)
     with state.vault.db.read() as conn:
-        if client:
-            query = query.where(runs.c.client_id == find_client_row(conn, client).id)
-        if directory:
-            query = query.where(runs.c.directory_id == find_directory_row(conn, directory).id)
-        if cursor is not None:
-            last = conn.execute(
-                sa.select(runs.c.id, runs.c.started_at).where(runs.c.id == cursor)
-            ).first()
-            if last is None:
-                raise ApiError(400, "invalid_input", "cursor is not a cursor of this list")
-            started = sa.select(runs.c.started_at).where(runs.c.id == last.id).scalar_subquery()
-            query = query.where(
-                sa.or_(
-                    runs.c.started_at < started,
-                    sa.and_(runs.c.started_at == started, runs.c.id > last.id),
-                )
-            )
-        rows = conn.execute(query).all()
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return RunPage(items=[_run_row_out(r) for r in rows], next_cursor=rows[-1].id if more else None)
+        found, next_cursor = runs_page(
+            conn, client_ref=client, directory_ref=directory, cursor=cursor, limit=limit
+        )
+    return RunPage(items=[_stored_out(s) for s in found], next_cursor=next_cursor)
 
 
 @router.get("/runs/{ref}", response_model=RunOut)
@@ -318,8 +251,6 @@ def run_items_page(
 ) -> RunItemPage:
     """A run's per-object report, a page at a time, in the order the run made it."""
     actor.require(Permission.VAULT_READ)
-    after = _seq_cursor(cursor)
     with state.vault.db.read() as conn:
-        row = one_by_id_prefix(conn, sa.select(runs.c.id), runs.c.id, ref, "run", min_chars=8)
-        items, next_cursor = _item_page(conn, row.id, after, limit)
-    return RunItemPage(items=items, next_cursor=next_cursor)
+        items, next_cursor = items_page(conn, ref, cursor, limit)
+    return RunItemPage(items=_items_out(items), next_cursor=next_cursor)

@@ -23,13 +23,13 @@ from credsync.connectors.base import StepOutcome, TestStep
 from credsync.errors import Conflict, ConnectorError, InvalidInput, NotFound
 from credsync.storage.tables import credentials
 from credsync.sync.engine import Engine
+from credsync.sync.views import last_runs
 from credsync.types import CredentialType
 from credsync.vault import Actor, Permission
 from credsync.vault.clients import visible_to
 from credsync.vault.directories import DEFAULT_AUTHORITY, DEFAULT_GRAPH_URL, Directory
 from credsync.vault.models import Client
 from credsync.web.app import page, page_router, redirect
-from credsync.web.queries import last_runs
 from credsync.web.session import Fields, Viewer, ViewerDep
 
 router = page_router()

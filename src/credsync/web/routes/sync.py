@@ -16,10 +16,10 @@ from credsync.errors import Conflict, ConnectorError, InvalidInput, NotFound, Sy
 from credsync.sync.engine import Engine
 from credsync.sync.reports import list_runs, load_run
 from credsync.sync.resolve import Resolution, Resolver
+from credsync.sync.views import credential_titles, last_runs, run_progress
 from credsync.types import Secret
 from credsync.vault import Permission
 from credsync.web.app import local_path, page, page_router, redirect, web_state
-from credsync.web.queries import credential_titles, last_runs, run_progress
 from credsync.web.session import Fields, ViewerDep
 
 router = page_router()

@@ -8,9 +8,9 @@ from fastapi import Query, Request, Response
 from credsync.api.deps import State
 from credsync.api.routes.credentials import new_password
 from credsync.errors import InvalidInput
+from credsync.sync.views import checks_of, last_runs, queued_pushes
 from credsync.vault.models import RevealedCredential
 from credsync.web.app import page, page_router, redirect
-from credsync.web.queries import checks_of, last_runs, queued_pushes
 from credsync.web.session import Fields, Viewer, ViewerDep
 
 router = page_router()

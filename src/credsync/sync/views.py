@@ -1,7 +1,7 @@
-"""What the pages read that no vault or sync service returns yet: the checks of a page of
-credentials (their links' last statuses, with open flags on top), a run's progress, the
-newest run per directory, queued pushes. Read-only, a fixed number of statements per page
-(never one per row), and nothing decided here.
+"""Read models the dashboard and the API show: the checks of a page of credentials (their
+links' last statuses, with open flags on top), a run's progress, the newest run per
+directory, queued pushes, credential titles. Read-only, a fixed number of statements per
+page (never one per row), and nothing decided here.
 
 Credential ids passed in come from a service call that already checked the actor may see
 them (``vault.credentials.list/get``); each function checks ``vault.read`` itself.
