@@ -86,3 +86,28 @@ def test_the_dashboard_reads_a_page_in_a_fixed_number_of_statements(ew: EntraWor
     progress = run_progress(db, actor, report.id)
     assert progress is not None
     assert (progress.state, progress.items) == ("done", len(many))
+
+
+def test_a_run_whose_process_stopped_shows_as_aborted(ew: EntraWorld) -> None:
+    """A run left `running` with a heartbeat older than the stale limit: the dashboard's
+    progress and last-run badges show it aborted, as its report does."""
+    import datetime as dt
+
+    from credsync.storage.tables import runs
+    from credsync.sync import lease
+
+    report = ew.run(full=True)
+    old = dt.datetime.now(dt.UTC) - lease.STALE_AFTER - dt.timedelta(seconds=5)
+    with ew.vault.db.write() as conn:
+        conn.execute(
+            runs.update()
+            .where(runs.c.id == report.id)
+            .values(state="running", finished_at=None, heartbeat_at=old)
+        )
+    progress = run_progress(ew.vault.db, ew.admin, report.id)
+    assert progress is not None
+    assert progress.state == "aborted"
+    assert progress.message.startswith("abandoned: no sign of life since")
+    assert last_runs(ew.vault.db, ew.admin)[report.directory_id].state == "aborted"
+    with ew.vault.db.read() as conn:
+        assert load_run(conn, report.id).state == "aborted"

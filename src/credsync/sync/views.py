@@ -25,7 +25,8 @@ from credsync.storage.tables import (
     runs,
     sync_queue,
 )
-from credsync.vault._time import as_utc, as_utc_opt
+from credsync.sync import lease
+from credsync.vault._time import as_utc, as_utc_opt, utcnow
 from credsync.vault.auth import Actor, Permission
 from credsync.vault.clients import visible_to
 from credsync.vault.flags import side_of
@@ -133,17 +134,22 @@ class Progress:
 
 
 def run_progress(db: Database, actor: Actor, run_id: str) -> Progress | None:
-    """How far a run has come: its state and how many report items it has stored."""
+    """How far a run has come: its state and how many report items it has stored (a run
+    whose process stopped shows as aborted, as its report does)."""
     actor.require(Permission.VAULT_READ)
     with db.read() as conn:
         row = conn.execute(
-            sa.select(runs.c.state, runs.c.message).where(runs.c.id == run_id)
+            sa.select(runs.c.state, runs.c.message, runs.c.started_at, runs.c.heartbeat_at).where(
+                runs.c.id == run_id
+            )
         ).first()
         if row is None:
             return None
         count = conn.execute(
             sa.select(sa.func.count()).select_from(run_items).where(run_items.c.run_id == run_id)
         ).scalar_one()
+    if lease.abandoned(row, utcnow()):
+        return Progress("aborted", int(count), lease.abandoned_message(row))
     return Progress(row.state, int(count), row.message)
 
 
@@ -156,7 +162,8 @@ class LastRun:
 
 
 def last_runs(db: Database, actor: Actor) -> dict[str, LastRun]:
-    """directory id -> its newest run (one statement)."""
+    """directory id -> its newest run (one statement); a run whose process stopped shows
+    as aborted."""
     actor.require(Permission.VAULT_READ)
     newest = (
         sa.select(runs.c.directory_id, sa.func.max(runs.c.started_at).label("at"))
@@ -164,14 +171,25 @@ def last_runs(db: Database, actor: Actor) -> dict[str, LastRun]:
         .subquery()
     )
     query = sa.select(
-        runs.c.id, runs.c.directory_id, runs.c.state, runs.c.started_at, runs.c.finished_at
+        runs.c.id,
+        runs.c.directory_id,
+        runs.c.state,
+        runs.c.started_at,
+        runs.c.finished_at,
+        runs.c.heartbeat_at,
     ).join(
         newest,
         sa.and_(newest.c.directory_id == runs.c.directory_id, newest.c.at == runs.c.started_at),
     )
+    now = utcnow()
     with db.read() as conn:
         return {
-            r.directory_id: LastRun(r.id, r.state, as_utc(r.started_at), as_utc_opt(r.finished_at))
+            r.directory_id: LastRun(
+                r.id,
+                "aborted" if lease.abandoned(r, now) else r.state,
+                as_utc(r.started_at),
+                as_utc_opt(r.finished_at),
+            )
             for r in conn.execute(query)
         }
 
