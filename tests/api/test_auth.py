@@ -94,3 +94,37 @@ def test_login_input_is_checked_without_echoing_the_password(api: ApiWorld) -> N
     empty = api.http.post("/api/v1/auth/login", json={"name": "", "password": "Secret-1!"})
     assert "Secret-1!" not in empty.text
     assert_error(empty, 422, "invalid_request")
+
+
+def test_the_limiter_keeps_only_recent_failures_and_a_bounded_number_of_keys(
+    monkeypatch,
+) -> None:
+    """Sign-in attempts with made-up names or addresses cost no memory unless they fail, and
+    then only for the window; a flood past ``max_keys`` forgets the oldest first."""
+    import credsync.api.state as state_module
+    from credsync.api import LoginLimiter
+
+    clock = [1000.0]
+    monkeypatch.setattr(state_module.time, "monotonic", lambda: clock[0])
+    limiter = LoginLimiter(limit=3, window=60, max_keys=100)
+    for n in range(50):
+        assert limiter.wait(f"ip:10.0.0.{n}", f"name:nobody{n}") == 0
+    assert len(limiter) == 0  # asking keeps nothing
+    for _ in range(3):
+        limiter.failed("ip:10.0.0.1", "name:alice")
+    assert limiter.wait("ip:10.0.0.1") == 61
+    assert limiter.wait("name:alice", "ip:10.0.0.9") == 61
+    clock[0] += 30
+    limiter.failed("name:alice")  # a fourth: still blocked until the second leaves
+    assert limiter.wait("name:alice") == 31
+    clock[0] += 61
+    assert limiter.wait("ip:10.0.0.1", "name:alice") == 0
+    assert len(limiter) == 0  # expired keys are forgotten
+    for n in range(250):
+        clock[0] += 0.01
+        limiter.failed(f"name:spray{n}")
+    assert len(limiter) <= 100
+    assert limiter.wait("name:spray249") == 0  # one failure is not a block
+    for _ in range(2):
+        limiter.failed("name:spray249")
+    assert limiter.wait("name:spray249") > 0  # the newest were kept
