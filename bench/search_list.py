@@ -27,7 +27,8 @@ engine with the product's own settings, times the service calls a user makes
 with ``--quick``), stopping a case after ``--budget`` seconds (60). It prints p50/p95/p99/max
 and ratios against a primary-key lookup through the same connection pool, and the three
 slowest calls of each missed case. ``--explain`` makes the slowest call of each missed case
-(``all``: of every case) again and prints the query plan of its slowest SELECT.
+(``all``: of every case) again and prints the time of each of its SELECTs and the query plan
+of the slowest.
 ``--keep-sqlite PATH`` keeps the loaded SQLite vault; ``--time-limit`` (3600 s) aborts a run
 that takes longer. Figures are also saved to ``bench/results/search_list.json`` (git-ignored);
 the exit status is 1 when a target is missed.
@@ -447,9 +448,12 @@ def explain(db: Any, capture: Capture, case: Case, arg: Any) -> None:
                 timed.append((time.perf_counter() - started, stmt, params))
     if not timed:
         return
+    print(f"\n-- {case.name}, {case.describe(arg)}: its SELECTs, each to the last row:")
+    for took, stmt, _ in timed:
+        print(f"   {c.ms(took):>8} ms  {' '.join(stmt.split())[:110]}")
     took, stmt, params = max(timed, key=lambda s: s[0])
     print(
-        f"\n-- {case.name}, {case.describe(arg)}: plan of its slowest statement "
+        f"-- {case.name}, {case.describe(arg)}: plan of its slowest statement "
         f"({c.ms(took)} ms to the last row, this time):"
     )
     print("   " + " ".join(stmt.split())[:1500])
