@@ -34,5 +34,5 @@ def test_codes_name_one_class_each_and_the_api_own_codes_are_known() -> None:
             own[cls.code] = cls
     assert error_of_code("not_found") is errors.NotFound
     assert error_of_code("too_large") is errors.InvalidInput
-    assert error_of_code("run_in_progress") is errors.Conflict
+    assert error_of_code("run_in_progress") is errors.RunInProgress
     assert error_of_code("something new") is CredsyncError

@@ -14,7 +14,8 @@
     │   ├── NotFound                    no such client / credential / operator / ...
     │   ├── Conflict                    the state changed underneath: reload and retry
     │   │   ├── AlreadyExists           a name that must be unique is taken
-    │   │   └── StaleVersion            an update was based on an old version of a record
+    │   │   ├── StaleVersion            an update was based on an old version of a record
+    │   │   └── RunInProgress           a directory's run is under way (it holds the lease)
     │   └── IntegrityError              tampering or corruption (failed decryption, broken chain)
     ├── StorageError                    the database could not be reached or used
     │   └── SchemaOutOfDate             the database needs ``credsync db upgrade``
@@ -59,6 +60,7 @@ __all__ = [
     "PermanentConnectorError",
     "PermissionDenied",
     "PolicyRejected",
+    "RunInProgress",
     "SchemaOutOfDate",
     "StaleVersion",
     "StorageError",
@@ -155,6 +157,13 @@ class StaleVersion(Conflict):
     http_status = 409
 
 
+class RunInProgress(Conflict):
+    """Another run of the directory is under way and holds its lease: try again later."""
+
+    code = "run_in_progress"
+    http_status = 409
+
+
 class IntegrityError(VaultError):
     """Stored data failed an integrity check (decryption, audit chain)."""
 
@@ -228,14 +237,13 @@ class SyncAborted(SyncError):
     pass
 
 
-# Codes the API answers with for errors it finds itself (a malformed request, a body too large,
-# a run already under way), and the error each is to a client.
+# Codes the API answers with for errors it finds itself (a malformed request, a body too
+# large), and the error each is to a client.
 _API_CODES: dict[str, type[CredsyncError]] = {
     "invalid_request": InvalidInput,
     "bad_request": InvalidInput,
     "too_large": InvalidInput,
     "unsupported_media_type": InvalidInput,
-    "run_in_progress": Conflict,
 }
 
 

@@ -25,7 +25,7 @@ import sqlalchemy as sa
 
 from credsync.agent.loop import Agent
 from credsync.connectors.registry import open_connector
-from credsync.errors import Conflict, SyncAborted, SyncError
+from credsync.errors import RunInProgress, SyncAborted, SyncError
 from credsync.storage.tables import runs, sync_queue
 from credsync.sync import lease
 from credsync.sync.reports import RunReport, load_run
@@ -154,7 +154,7 @@ def _enforced(ew: EntraWorld) -> tuple[Any, Any]:
 
 
 def _refused(ew: EntraWorld, **engine: Any) -> str:
-    with pytest.raises(Conflict) as caught:
+    with pytest.raises(RunInProgress) as caught:
         asyncio.run(ew.engine(**engine).run(ew.directory))
     return str(caught.value)
 
@@ -176,7 +176,7 @@ def test_of_runs_started_at_once_one_acts_and_the_others_are_refused(
     run_id = winner.holding()
     for loser in losers:
         loser.join()
-        assert isinstance(loser.error, Conflict)
+        assert isinstance(loser.error, RunInProgress)
         message = str(loser.error)
         assert f"has a run under way: run {run_id[:8]} (full, trigger cli, started by alice" in (
             message

@@ -36,7 +36,7 @@ import sqlalchemy as sa
 
 from credsync.connectors.base import Connector
 from credsync.connectors.registry import ConnectorFactory, open_connector
-from credsync.errors import Conflict, ConnectorError, CredsyncError, NotFound
+from credsync.errors import ConnectorError, CredsyncError, NotFound, RunInProgress
 from credsync.storage.tables import clients, directories, sync_queue
 from credsync.sync import lease
 from credsync.sync.engine import Engine
@@ -133,7 +133,7 @@ class Agent:
         except CredsyncError as exc:
             log.warning("abandoned runs were not swept: %s", exc)
 
-    def _skipped(self, directory_id: str, exc: Conflict) -> None:
+    def _skipped(self, directory_id: str, exc: RunInProgress) -> None:
         """A run under way elsewhere: said at info level, once until the directory is free."""
         if directory_id not in self._busy:
             self._busy.add(directory_id)
@@ -214,7 +214,7 @@ class Agent:
                 trigger="agent",
                 connector=connector,
             )
-        except Conflict as exc:  # a run under way elsewhere: these wait, nothing counted
+        except RunInProgress as exc:  # a run under way elsewhere: these wait, nothing counted
             self._skipped(directory_id, exc)
             self._later(ids)
             return
@@ -294,7 +294,7 @@ class Agent:
             state = report.state
             self._busy.discard(directory_id)
             log.info("run %s on %s: %s %s", report.id, report.directory, state, report.summary)
-        except Conflict as exc:  # a run under way elsewhere: this one waits for its next turn
+        except RunInProgress as exc:  # a run under way elsewhere: this one waits for its next turn
             self._skipped(directory_id, exc)
             state = "skipped"
         except CredsyncError as exc:

@@ -6,7 +6,7 @@ the database (the agent, the CLI, API and dashboard runs, several servers).
   inserts the new run in the same write transaction, with the directory's row locked
   (``SELECT ... FOR UPDATE`` on PostgreSQL; on SQLite every write transaction begins with
   ``BEGIN IMMEDIATE``, one writer at a time): of two processes starting at the same moment,
-  one wins and the other is refused with :class:`~credsync.errors.Conflict`.
+  one wins and the other is refused with :class:`~credsync.errors.RunInProgress`.
 - **Keeping it.** The engine writes the run's ``heartbeat_at`` when the run starts, with every
   chunk it stores, and every :data:`HEARTBEAT_SECONDS` in between (:class:`Heartbeat`, a task
   beside the run that also covers long directory reads). A run that finds its row no longer
@@ -37,7 +37,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from credsync.errors import Conflict, CredsyncError
+from credsync.errors import CredsyncError, RunInProgress
 from credsync.storage.database import Database
 from credsync.storage.tables import directories, run_items, runs
 from credsync.sync import store
@@ -123,7 +123,7 @@ def take(
     if dry_run or not holders:
         return
     held = holders[0]
-    raise Conflict(
+    raise RunInProgress(
         f"directory {directory.name!r} has a run under way: run {held.id[:8]} ({held.kind}, "
         f"trigger {held.trigger}, started by {held.actor} at {_when(held.started_at)} on "
         f"{held.owner or 'an older credsync'}); try again when it has ended"

@@ -23,7 +23,6 @@ from credsync.api.deps import Caller, Cursor, Limit, State
 from credsync.api.errors import ApiError
 from credsync.api.routing import api_router
 from credsync.api.schemas_sync import RunIn, RunItemOut, RunItemPage, RunOut, RunPage
-from credsync.errors import Conflict
 from credsync.sync.engine import Engine
 from credsync.sync.reports import (
     ItemReport,
@@ -141,10 +140,9 @@ class BackgroundRuns:
             except BaseException:
                 del self._busy[directory.id]
                 raise
-        try:
-            run_id = started.result(timeout=START_TIMEOUT)
-        except Conflict as exc:  # the engine's lease: a run under way in another process
-            raise ApiError(409, "run_in_progress", str(exc)) from None
+        # The engine's lease refuses a run under way in another process: RunInProgress, 409
+        # ``run_in_progress`` like the check above.
+        run_id = started.result(timeout=START_TIMEOUT)
         with self._lock:
             if self._busy.get(directory.id) is started:  # still under way
                 self._threads[run_id] = thread

@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 
 from credsync.api.deps import State
 from credsync.connectors.base import TestStep
-from credsync.errors import Conflict, ConnectorError, InvalidInput, NotFound, SyncError
+from credsync.errors import ConnectorError, InvalidInput, NotFound, RunInProgress, SyncError
 from credsync.sync.engine import Engine
 from credsync.sync.reports import list_runs, load_run
 from credsync.sync.resolve import Resolution, Resolver
@@ -183,7 +183,7 @@ def sync_now(ref: str, request: Request, state: State, viewer: ViewerDep) -> Res
     directory = state.vault.directories.get(actor, ref)
     try:
         run_id = web_state(request).runs.start(actor, directory.id)
-    except Conflict as err:  # a run under way elsewhere: the notice names it
+    except RunInProgress as err:  # a run under way elsewhere: the notice names it
         return redirect(
             request, "/directories", viewer, f"The run of {directory.name} did not start: {err}",
             "error",
