@@ -22,6 +22,13 @@ GET_PAGES = [
     "/directories",
     "/audit",
     "/audit/verify",
+    "/search",
+]
+# Pages with a form that needs vault.write: signed out -> sign in; a viewer -> 403 (REFUSED).
+WRITE_PAGES = [
+    "/clients/{client}/credentials/new",
+    "/credentials/{credential}/edit",
+    "/credentials/{credential}/delete",
 ]
 POSTS = [
     "/credentials/{credential}/reveal",
@@ -30,6 +37,11 @@ POSTS = [
     "/flags/0123456789abcdef/accept",
     "/directories/contoso-365/sync",
     "/directories/contoso-365/test",
+    "/clients/{client}/credentials/new",
+    "/credentials/{credential}/edit",
+    "/credentials/{credential}/sync-mode",
+    "/credentials/{credential}/delete",
+    "/credentials/{credential}/restore",
     "/sign-out",
 ]
 
@@ -40,7 +52,7 @@ def _path(web: WebWorld, template: str) -> str:
 
 def test_signed_out_pages_send_to_the_sign_in_page(web: WebWorld) -> None:
     browser = web.http
-    for page in GET_PAGES:
+    for page in GET_PAGES + WRITE_PAGES:
         path = _path(web, page)
         response = browser.get(path)
         assert response.status_code == 303, path
@@ -145,6 +157,14 @@ REFUSED = {
         ("get", "/audit", "audit.read"),
         ("post", "/directories/contoso-365/sync", "vault.write"),
         ("post", "/flags/0123456789abcdef/accept", "vault.write"),
+        ("get", "/clients/{client}/credentials/new", "vault.write"),
+        ("post", "/clients/{client}/credentials/new", "vault.write"),
+        ("get", "/credentials/{credential}/edit", "vault.write"),
+        ("post", "/credentials/{credential}/edit", "vault.write"),
+        ("post", "/credentials/{credential}/sync-mode", "vault.write"),
+        ("get", "/credentials/{credential}/delete", "vault.write"),
+        ("post", "/credentials/{credential}/delete", "vault.write"),
+        ("post", "/credentials/{credential}/restore", "vault.write"),
     ],
     "auditor": [("post", "/credentials/{credential}/reveal", "secret.reveal")],
     "technician": [
@@ -154,6 +174,8 @@ REFUSED = {
         ("post", "/directories/contoso-365/test", "directory_admin.use"),
         ("post", "/flags/0123456789abcdef/push", "directory_admin.use"),
         ("get", "/credentials/{bind}", "directory_admin.use"),
+        ("get", "/credentials/{bind}/edit", "directory_admin.use"),
+        ("post", "/credentials/{bind}/delete", "directory_admin.use"),
     ],
 }
 

@@ -202,11 +202,20 @@ def page_router() -> APIRouter:
 
 def mount_web(app: FastAPI) -> None:
     """Add the dashboard's pages and static files to ``app`` (made by create_app)."""
-    from credsync.web.routes import apidocs, audit, auth, directories, sync, vault
+    from credsync.web.routes import (
+        apidocs,
+        audit,
+        auth,
+        credential_forms,
+        directories,
+        search,
+        sync,
+        vault,
+    )
 
     runs = RunStarter(app.state.credsync)
     app.state.credsync_web = WebState(_environment(), Notices(), runs)
     static = resources.files("credsync.web") / "static"
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
-    for module in (auth, vault, sync, directories, audit, apidocs):
+    for module in (auth, vault, credential_forms, search, sync, directories, audit, apidocs):
         app.include_router(module.router)

@@ -7,10 +7,10 @@ from fastapi import Query, Request, Response
 
 from credsync.api.deps import State
 from credsync.api.routes.credentials import new_password
-from credsync.errors import InvalidInput
 from credsync.sync.views import checks_of, last_runs, queued_pushes
 from credsync.vault.models import RevealedCredential
 from credsync.web.app import page, page_router, redirect
+from credsync.web.routes.credential_forms import form_version
 from credsync.web.session import Fields, Viewer, ViewerDep
 
 router = page_router()
@@ -42,12 +42,13 @@ def client_page(
     state: State,
     viewer: ViewerDep,
     after: str | None = Query(None, max_length=512),
+    trash: bool = Query(False),
 ) -> Response:
-    """A client: its credentials (by title, a page at a time) with their checks, and its
-    directories."""
+    """A client: its credentials (by title, a page at a time; those in the trash with
+    ``trash``) with their checks, and its directories."""
     vault, actor = state.vault, viewer.actor
     client = vault.clients.get(actor, ref)
-    creds = vault.credentials.list(actor, client.id, limit=PAGE_SIZE, cursor=after)
+    creds = vault.credentials.list(actor, client.id, limit=PAGE_SIZE, cursor=after, trash=trash)
     return page(
         request,
         "client.html",
@@ -57,6 +58,7 @@ def client_page(
         credentials=creds.items,
         next_cursor=creds.next_cursor,
         paged=after is not None,
+        trash=trash,
         checks=checks_of(vault.db, actor, [c.id for c in creds.items]),
         directories=vault.directories.list(actor, client.id),
         last_runs=last_runs(vault.db, actor),
@@ -124,10 +126,7 @@ def set_password(
                 request, state, viewer, ref, status=400,
                 error="The two passwords differ: nothing was saved.",
             )  # fmt: skip
-    try:
-        expected = int(fields["version"]) if fields.get("version") else None
-    except ValueError:
-        raise InvalidInput("the form's version is not a number") from None
+    expected = form_version(fields.get("version"))
     password, source = new_password(
         state, None if generate else typed, generate, None, current.username
     )

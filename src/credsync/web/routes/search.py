@@ -1,0 +1,101 @@
+"""Search: credentials whose title, username, url or tags hold words starting with each word
+of the query (``vault.credentials.search``, as ``credsync cred search`` and
+``GET /api/v1/credentials?q=`` do), across the clients or within one, optionally with a tag,
+with their checks. Bad input is an error on the search page itself (400), with the form kept.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from fastapi import Query, Request, Response
+
+from credsync.api.deps import State
+from credsync.errors import InvalidInput, NotFound
+from credsync.sync.views import checks_of
+from credsync.vault.models import Client, Credential
+from credsync.web.app import page, page_router
+from credsync.web.session import ViewerDep
+
+__all__ = ["MAX_QUERY_CHARS", "MAX_RESULTS", "SearchForm", "router"]
+
+router = page_router()
+
+MAX_RESULTS = 100  # shown; one more is asked for, to know that the query should be narrowed
+MAX_QUERY_CHARS = 512  # as the API's ``q``
+MAX_TAG_CHARS = 128
+
+
+@dataclass
+class SearchForm:
+    """What was asked (kept in the form) and what was wrong with it: the shape the form
+    macros of macros.html read (``errors``, ``error_of``)."""
+
+    query: str
+    client_ref: str
+    tag: str
+    errors: list[tuple[str, str]] = field(default_factory=list)  # (field, message)
+
+    def error(self, name: str, message: str) -> None:
+        text = message[:1].upper() + message[1:]
+        self.errors.append((name, text if text.endswith(".") else f"{text}."))
+
+    def error_of(self, name: str) -> str:
+        return next((m for f, m in self.errors if f == name), "")
+
+
+@router.get("/search")
+def search(
+    request: Request,
+    state: State,
+    viewer: ViewerDep,
+    q: str | None = Query(None),
+    client: str | None = Query(None),
+    tag: str | None = Query(None),
+) -> Response:
+    """The search form, and when there is a query (``q``, even empty: then an error) its
+    results, by title: at most :data:`MAX_RESULTS`, with a note to narrow the search when more
+    match. Needs vault.read."""
+    vault, actor = state.vault, viewer.actor
+    form = SearchForm((q or "").strip(), (client or "").strip(), (tag or "").strip())
+    if len(form.query) > MAX_QUERY_CHARS:
+        form.error("q", f"the search is too long (at most {MAX_QUERY_CHARS} characters)")
+        form.query = ""
+    if len(form.tag) > MAX_TAG_CHARS:
+        form.error("tag", f"the tag is too long (at most {MAX_TAG_CHARS} characters)")
+        form.tag = ""
+    shown_client: Client | None = None
+    if form.client_ref:
+        try:
+            shown_client = vault.clients.get(actor, form.client_ref)
+        except NotFound as exc:
+            form.error("client", str(exc))
+    found: list[Credential] = []
+    if not form.errors and q is not None:
+        try:
+            found = vault.credentials.search(
+                actor,
+                form.query,
+                client_ref=shown_client.id if shown_client else None,
+                tag=form.tag or None,
+                limit=MAX_RESULTS + 1,
+            )
+        except InvalidInput as exc:
+            form.error("q", str(exc))
+    shown = found[:MAX_RESULTS]
+    unknown_client = [name for name, _ in form.errors] == ["client"]
+    return page(
+        request,
+        "search.html",
+        viewer,
+        status=(404 if unknown_client else 400) if form.errors else 200,
+        title=f"Search: {form.query}" if form.query and not form.errors else "Search",
+        form=form,
+        client=shown_client,
+        clients=vault.clients.list(actor),
+        searched=q is not None and not form.errors,
+        credentials=shown,
+        more=len(found) > MAX_RESULTS,
+        limit=MAX_RESULTS,
+        checks=checks_of(vault.db, actor, [c.id for c in shown]) if shown else {},
+    )
