@@ -116,6 +116,13 @@ def test_clients_change_and_enforce_is_confirmed(api: ApiWorld) -> None:
         f"{V1}/credentials/{cred['id']}/sync-mode", json={"sync_mode": "enforce", "confirm": True}
     )
     assert ok.json()["sync_mode"] == "enforce"
+    # Inheriting a default of enforce makes a report credential enforced: confirmed too.
+    other = _cred(api, "Contoso Ltd", sync_mode="report", title="Backup", username="bk")
+    where = f"{V1}/credentials/{other['id']}/sync-mode"
+    assert_error(http.put(where, json={"sync_mode": "inherit"}), 409, "confirm_enforce")
+    inherited = http.put(where, json={"sync_mode": "inherit", "confirm": True}).json()
+    assert (inherited["sync_mode"], inherited["effective_sync_mode"]) == (None, "enforce")
+    assert http.put(where, json={"sync_mode": "enforce"}).status_code == 200  # no change
     archived = http.patch(f"{V1}/clients/Contoso Ltd", json={"archived": True})
     assert archived.json()["archived"] is True
     assert http.get(f"{V1}/clients").json() == []

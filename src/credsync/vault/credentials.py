@@ -480,6 +480,17 @@ class Credentials:
             )
             return _models(conn, [current])[0]
 
+    def becomes_enforced(self, cred: Credential, mode: SyncMode | None) -> bool:
+        """Whether setting ``mode`` (None: the client's default) makes ``cred`` enforced when
+        it is not now: the change that overwrites directory passwords, to be confirmed."""
+        if cred.effective_sync_mode is SyncMode.ENFORCE:
+            return False
+        if mode is None:
+            with self._db.read() as conn:
+                default = find_client_row(conn, cred.client_id).default_sync_mode
+            return SyncMode(default) is SyncMode.ENFORCE
+        return mode is SyncMode.ENFORCE
+
     def set_sync_mode(
         self,
         actor: Actor,

@@ -175,19 +175,19 @@ def edit_credential(ref: str, body: CredentialPatch, actor: Caller, state: State
 
 @router.put("/credentials/{ref}/sync-mode", response_model=CredentialOut)
 def set_sync_mode(ref: str, body: SyncModeIn, actor: Caller, state: State) -> CredentialOut:
-    """Set the sync mode (``inherit``: the client's default). Switching to ``enforce`` is
+    """Set the sync mode (``inherit``: the client's default). A change that makes the
+    credential enforced (``enforce``, or ``inherit`` of a client whose default is enforce) is
     refused (409 ``confirm_enforce``, naming what it would overwrite) unless ``confirm``.
-    Needs vault.write."""
+    Needs vault.write (and directory.setup for ``enforce``)."""
     current = state.vault.credentials.get(actor, ref)
-    already = current.sync_mode is SyncMode.ENFORCE
-    if body.sync_mode == "enforce" and not body.confirm and not already:
+    mode = None if body.sync_mode == "inherit" else SyncMode(body.sync_mode)
+    if not body.confirm and state.vault.credentials.becomes_enforced(current, mode):
         require_confirmed_enforce(
             state,
             current.client_id,
             f"{current.title!r} ({current.username or 'no username'})",
             credential_id=current.id,
         )
-    mode = None if body.sync_mode == "inherit" else SyncMode(body.sync_mode)
     return out(
         state.vault.credentials.set_sync_mode(
             actor, current.id, mode, expected_version=body.version

@@ -479,10 +479,11 @@ def cred_sync_mode(
         data = remote.confirmed(lambda sure: remote.put(where, {**body, "confirm": sure}), yes)
         _show(data, as_json)
         return
-    if mode == SyncMode.ENFORCE.value:
+    chosen = parse_sync_mode(mode, allow_inherit=True)
+    current = rt.vault.credentials.get(rt.actor, cred_id)
+    if rt.vault.credentials.becomes_enforced(current, chosen):
         from credsync.cli.enforce import confirm_enforce
 
-        current = rt.vault.credentials.get(rt.actor, cred_id)
         confirm_enforce(
             rt,
             current.client_id,
@@ -491,7 +492,7 @@ def cred_sync_mode(
             yes=yes,
         )
     cred = rt.vault.credentials.set_sync_mode(
-        rt.actor, cred_id, parse_sync_mode(mode, allow_inherit=True), expected_version=if_version
+        rt.actor, current.id, chosen, expected_version=if_version
     )
     _show(cred.to_json(), as_json)
 

@@ -285,9 +285,7 @@ def set_sync_mode(
         actor.require(Permission.DIRECTORY_SETUP)
     if mode == cred.sync_mode:
         return redirect(request, f"/credentials/{cred.id}", viewer, "Nothing changed.", "info")
-    becomes = mode or vault.clients.get(actor, cred.client_id).default_sync_mode
-    enforcing = cred.effective_sync_mode is SyncMode.ENFORCE
-    if becomes is SyncMode.ENFORCE and not enforcing and fields.get("confirm") != "yes":
+    if vault.credentials.becomes_enforced(cred, mode) and fields.get("confirm") != "yes":
         with vault.db.read() as conn:
             impact = enforce_preview(conn, cred.client_id, credential_id=cred.id)
         what = f"{cred.title!r} ({cred.username or 'no username'})"
