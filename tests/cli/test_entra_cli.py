@@ -105,7 +105,7 @@ def test_a_wrong_secret_is_refused_in_entras_words(entra_cli) -> None:
 
 
 def test_entra_options_are_checked(entra_cli) -> None:
-    assert "--tenant-id and --client-id" in entra_cli.fails(
+    assert "(--tenant-id, --client-id; API: tenant_id, app_id)" in entra_cli.fails(
         2, "directory", "add", "Contoso", "x-365", "--kind", "entra",
         "--secret-credential", "12345678",
     )  # fmt: skip

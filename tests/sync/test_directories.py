@@ -149,7 +149,7 @@ def test_entra_directories_are_validated_and_shown(sw: SyncWorld) -> None:
         "app_id": APP,
         "bind_kind": "certificate",
     }
-    with pytest.raises(InvalidInput, match="needs --tenant-id and --client-id"):
+    with pytest.raises(InvalidInput, match="needs its tenant id and its app's client id"):
         add(sw.admin, sw.client, "e1", **{**entra, "tenant_id": None})
     with pytest.raises(InvalidInput, match="must be the application \\(client\\) id"):
         add(sw.admin, sw.client, "e2", **{**entra, "app_id": "my-app"})

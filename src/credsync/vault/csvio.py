@@ -316,7 +316,10 @@ class CsvIO:
         password = values.get("password", "")
         if not password:
             if not generate_missing:
-                raise InvalidInput("password is empty (use --generate-missing to generate one)")
+                raise InvalidInput(
+                    "password is empty (--generate-missing, or generate_missing in the API, "
+                    "generates one)"
+                )
             secret = generate(policy or PasswordPolicy(), avoid=[values.get("username", "")])
         else:
             secret = Secret(password)

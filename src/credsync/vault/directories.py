@@ -310,7 +310,10 @@ def _entra_values(
             )
         return {"tenant_id": None, "app_id": None, "authority": None, "bind_kind": None}
     if not tenant_id or not app_id:
-        raise InvalidInput("an Entra directory needs --tenant-id and --client-id")
+        raise InvalidInput(
+            "an Entra directory needs its tenant id and its app's client id (--tenant-id, "
+            "--client-id; API: tenant_id, app_id)"
+        )
     if bind_kind not in BIND_KINDS:
         raise InvalidInput(
             "an Entra directory signs in with an app credential: give "
@@ -392,13 +395,21 @@ class Directories:
         entra = _entra_values(kind, tenant_id, app_id, authority, bind_kind)
         if kind == "entra":
             if base_dn:
-                raise InvalidInput("an Entra directory has no base DN: leave --base-dn out")
+                raise InvalidInput(
+                    "an Entra directory has no base DN: leave it out (--base-dn, base_dn)"
+                )
             if tls_name:
-                raise InvalidInput("--tls-server-name is for Active Directory only")
+                raise InvalidInput(
+                    "a TLS server name (--tls-server-name, tls_server_name) is for Active "
+                    "Directory only"
+                )
             url, base_dn = clean_url(kind, url or DEFAULT_GRAPH_URL), ""
         else:
             if not url or not base_dn:
-                raise InvalidInput("an Active Directory directory needs --url and --base-dn")
+                raise InvalidInput(
+                    "an Active Directory directory needs a URL and a base DN (--url, --base-dn; "
+                    "API: url, base_dn)"
+                )
             url, base_dn = clean_url(kind, url), clean_name(base_dn, "base DN", 2048)
         ca = clean_ca_pem(ca_pem)
         opts = clean_options(kind, options or {})
