@@ -123,6 +123,14 @@ def test_clients_change_and_enforce_is_confirmed(api: ApiWorld) -> None:
     inherited = http.put(where, json={"sync_mode": "inherit", "confirm": True}).json()
     assert (inherited["sync_mode"], inherited["effective_sync_mode"]) == (None, "enforce")
     assert http.put(where, json={"sync_mode": "enforce"}).status_code == 200  # no change
+    # Undoing an exemption from a default of enforce needs directory.setup, as enforce does.
+    exempt = _cred(api, "Contoso Ltd", sync_mode="off", title="Exempt", username="ex")
+    path = f"{V1}/credentials/{exempt['id']}/sync-mode"
+    technician = api.as_role("technician")
+    for body in ({"sync_mode": "inherit"}, {"sync_mode": "inherit", "confirm": True}):
+        assert_error(technician.put(path, json=body), 403, "forbidden")
+    assert http.get(f"{V1}/credentials/{exempt['id']}").json()["effective_sync_mode"] == "off"
+    assert technician.put(path, json={"sync_mode": "report"}).status_code == 200
     archived = http.patch(f"{V1}/clients/Contoso Ltd", json={"archived": True})
     assert archived.json()["archived"] is True
     assert http.get(f"{V1}/clients").json() == []

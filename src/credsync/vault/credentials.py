@@ -499,13 +499,19 @@ class Credentials:
         *,
         expected_version: int | None = None,
     ) -> Credential:
-        """``None`` means: follow the client's default sync mode."""
+        """``None`` means: follow the client's default sync mode. Making a credential enforced
+        needs directory.setup, whether by ``enforce`` or by following a default of enforce
+        (which would undo an exemption a directory manager made)."""
         actor.require(Permission.VAULT_WRITE)
         if mode is SyncMode.ENFORCE:
             actor.require(Permission.DIRECTORY_SETUP)
         with self._db.write() as conn:
             row = self._row(conn, actor, ref, lock=True)
             check_version("credential", row.id, row.version, expected_version)
+            enforced_now = (row.sync_mode or row.client_default_sync_mode) == SyncMode.ENFORCE.value
+            inherits_enforce = row.client_default_sync_mode == SyncMode.ENFORCE.value
+            if mode is None and inherits_enforce and not enforced_now:
+                actor.require(Permission.DIRECTORY_SETUP)
             self._bump(conn, row, actor, utcnow(), sync_mode=mode.value if mode else None)
             self._audit.append(
                 conn,

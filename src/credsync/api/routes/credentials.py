@@ -21,6 +21,7 @@ from credsync.api.schemas import (
 )
 from credsync.errors import InvalidInput
 from credsync.types import Secret, SyncMode
+from credsync.vault.auth import Permission
 from credsync.vault.drafts import make_draft
 from credsync.vault.generator import generate
 from credsync.vault.models import Credential
@@ -181,7 +182,10 @@ def set_sync_mode(ref: str, body: SyncModeIn, actor: Caller, state: State) -> Cr
     Needs vault.write (and directory.setup for ``enforce``)."""
     current = state.vault.credentials.get(actor, ref)
     mode = None if body.sync_mode == "inherit" else SyncMode(body.sync_mode)
-    if not body.confirm and state.vault.credentials.becomes_enforced(current, mode):
+    becomes_enforced = state.vault.credentials.becomes_enforced(current, mode)
+    if becomes_enforced:
+        actor.require(Permission.DIRECTORY_SETUP)  # before asking for the confirmation
+    if becomes_enforced and not body.confirm:
         require_confirmed_enforce(
             state,
             current.client_id,

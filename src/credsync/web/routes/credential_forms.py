@@ -285,7 +285,10 @@ def set_sync_mode(
         actor.require(Permission.DIRECTORY_SETUP)
     if mode == cred.sync_mode:
         return redirect(request, f"/credentials/{cred.id}", viewer, "Nothing changed.", "info")
-    if vault.credentials.becomes_enforced(cred, mode) and fields.get("confirm") != "yes":
+    becomes_enforced = vault.credentials.becomes_enforced(cred, mode)
+    if becomes_enforced:
+        actor.require(Permission.DIRECTORY_SETUP)  # before the confirmation page
+    if becomes_enforced and fields.get("confirm") != "yes":
         with vault.db.read() as conn:
             impact = enforce_preview(conn, cred.client_id, credential_id=cred.id)
         what = f"{cred.title!r} ({cred.username or 'no username'})"
