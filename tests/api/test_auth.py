@@ -2,6 +2,14 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from credsync.api import LoginLimiter
+from credsync.storage import Database
 from vault.helpers import ADMIN_PASSWORD
 
 from .conftest import ApiWorld, assert_error
@@ -96,17 +104,30 @@ def test_login_input_is_checked_without_echoing_the_password(api: ApiWorld) -> N
     assert_error(empty, 422, "invalid_request")
 
 
-def test_the_limiter_keeps_only_recent_failures_and_a_bounded_number_of_keys(
-    monkeypatch,
-) -> None:
-    """Sign-in attempts with made-up names or addresses cost no memory unless they fail, and
-    then only for the window; a flood past ``max_keys`` forgets the oldest first."""
-    import credsync.api.state as state_module
-    from credsync.api import LoginLimiter
+@pytest.fixture(params=["memory", "database"])
+def make_limiter(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> Iterator[Callable[..., LoginLimiter]]:
+    """Builds a sign-in limiter kept in memory, or in a (SQLite) vault database; both backends
+    of the database one are tested in tests/storage/test_sign_in_failures.py."""
+    if request.param == "memory":
+        yield LoginLimiter
+        return
+    db = Database(f"sqlite:///{tmp_path / 'limiter.db'}")
+    db.upgrade()
+    try:
+        yield functools.partial(LoginLimiter, db=db)
+    finally:
+        db.dispose()
 
+
+def test_the_limiter_keeps_only_recent_failures_and_a_bounded_number_of_keys(
+    make_limiter: Callable[..., LoginLimiter],
+) -> None:
+    """Sign-in attempts with made-up names or addresses cost nothing unless they fail, and
+    then only for the window; a flood past ``max_keys`` forgets the oldest first."""
     clock = [1000.0]
-    monkeypatch.setattr(state_module.time, "monotonic", lambda: clock[0])
-    limiter = LoginLimiter(limit=3, window=60, max_keys=100)
+    limiter = make_limiter(limit=3, window=60, max_keys=100, clock=lambda: clock[0])
     for n in range(50):
         assert limiter.wait(f"ip:10.0.0.{n}", f"name:nobody{n}") == 0
     assert len(limiter) == 0  # asking keeps nothing

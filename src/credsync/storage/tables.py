@@ -42,6 +42,7 @@ __all__ = [
     "runs",
     "search_terms",
     "secret_versions",
+    "sign_in_failures",
     "sync_queue",
     "vault_meta",
 ]
@@ -121,6 +122,19 @@ cli_sessions = Table(
     Column("key_generation", Integer, nullable=False),
     Column("created_at", TS, nullable=False),
     Column("expires_at", TS, nullable=False),
+)
+
+# Failed sign-ins (revision 0008): one row per failure and key, the SHA-256 of "addr:IP" or
+# "name:NAME" (no attacker-chosen text, no addresses in clear), so that every server process on
+# the vault counts them together. Only the window's rows are kept. See credsync.api.state.
+sign_in_failures = Table(
+    "sign_in_failures",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("key_hash", String(64), nullable=False),
+    Column("at", TS, nullable=False),
+    Index("ix_sign_in_failures_key_at", "key_hash", "at"),
+    Index("ix_sign_in_failures_at", "at"),
 )
 
 # Browser sessions of the web dashboard: only the cookie's SHA-256 is stored; the CSRF token
