@@ -240,6 +240,23 @@ def test_a_heartbeat_keeps_a_long_run_s_lease_and_a_silent_run_loses_it(
     assert ew.vault.directories.get(ew.admin, ew.directory).failures == 0
 
 
+def test_a_heartbeat_dated_far_ahead_does_not_hold_the_lease_for_good(ew: EntraWorld) -> None:
+    """A process whose clock ran a day ahead died holding the lease: its heartbeat is dated
+    in the future, and the next start takes it for abandoned rather than waiting a day."""
+    _, cred = _enforced(ew)
+    stuck = asyncio.run(ew.engine().run(ew.directory, dry_run=True))  # a row to make stuck
+    ahead = utcnow() + dt.timedelta(days=1)
+    with ew.vault.db.write() as conn:
+        conn.execute(
+            runs.update()
+            .where(runs.c.id == stuck.id)
+            .values(state="running", dry_run=False, finished_at=None, heartbeat_at=ahead)
+        )
+    ran = asyncio.run(ew.engine().run(ew.directory))
+    assert (ran.state, ew.items(ran)[cred.id]) == ("done", ("in_sync", "push"))
+    assert _row(ew, stuck.id).state == "aborted"
+
+
 # -- a real process, killed ----------------------------------------------------------------------
 @pytest.fixture
 def cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Iterator[Any]:

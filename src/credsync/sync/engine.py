@@ -629,9 +629,9 @@ class Engine:
         with self._db.write() as conn:
             if not run.dry_run:
                 lease.lock_directory(conn, directory.id)  # first, as a run's start does
-            conn.execute(
+            ended = conn.execute(
                 runs.update()
-                .where(runs.c.id == run.id)
+                .where(runs.c.id == run.id, runs.c.state == "running")
                 .values(
                     kind=run.kind,
                     state=state,
@@ -641,6 +641,17 @@ class Engine:
                     finished_at=now,
                 )
             )
+            if ended.rowcount == 0:
+                # Swept as abandoned since its last heartbeat (stored as aborted, audited):
+                # another run may hold the lease now, so the directory's cursor and counters
+                # are its. A run stopping for that lost lease says why in the row.
+                if state == "aborted":
+                    conn.execute(
+                        runs.update()
+                        .where(runs.c.id == run.id, runs.c.state == "aborted")
+                        .values(message=message)
+                    )
+                return
             if not run.dry_run:
                 values: dict[str, Any] = {"failures": directories.c.failures + 1} if failed else {}
                 if read is not None:

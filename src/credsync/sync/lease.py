@@ -84,8 +84,14 @@ def last_sign_of_life(row: Any) -> dt.datetime:
 
 
 def abandoned(row: Any, now: dt.datetime) -> bool:
-    """A ``running`` run whose process stopped: no sign of life for :data:`STALE_AFTER`."""
-    return bool(row.state == "running" and now - last_sign_of_life(row) > STALE_AFTER)
+    """A ``running`` run whose process stopped: no sign of life for :data:`STALE_AFTER`, or
+    one dated more than that ahead of ``now`` (left by a process whose clock ran ahead, it
+    would otherwise hold the lease for as long as its clock was ahead; servers sharing a
+    database keep their clocks in step, NTP)."""
+    if row.state != "running":
+        return False
+    silent = now - last_sign_of_life(row)
+    return bool(silent > STALE_AFTER or -silent > STALE_AFTER)
 
 
 def abandoned_message(row: Any) -> str:
