@@ -69,6 +69,9 @@ class Resolver:
                 f"flag {flag.id} is about linking ({flag.status}): correct the credential's "
                 "username (or the directory) and run `credsync sync run` again"
             )
+        # A credential in the trash is neither synced nor changed: restore it first. (get
+        # refuses one in the trash, naming the restore.)
+        self._vault.credentials.get(self._actor, flag.credential_id)
         return flag
 
     async def push(self, ref: str) -> Resolution:
