@@ -130,3 +130,21 @@ def test_changes_through_the_server_match_the_local_commands(served) -> None:
     assert both("cred", "restore", cred)["deleted"] is False
     assert "to the trash" in cli.run("cred", "delete", cred, env=remote).out
     assert "Restored" in cli.run("cred", "restore", cred, env=remote).out
+
+
+def test_plain_http_to_another_host_is_warned_about(capsys) -> None:
+    """The token (and passwords, exports) would cross the network in the clear: said once,
+    on standard error; not for the machine itself."""
+    from credsync.cli.remote import Remote
+    from credsync.types import Secret
+
+    for url, warned in (
+        ("http://192.0.2.10:8400", True),
+        ("https://vault.example.net", False),
+        ("http://127.0.0.1:8400", False),
+        ("http://localhost:8400", False),
+    ):
+        Remote(url, Secret("cst_not-a-real-token")).close()
+        err = capsys.readouterr().err
+        assert ("plain http" in err) is warned, url
+        assert "cst_not-a-real-token" not in err

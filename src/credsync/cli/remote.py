@@ -12,7 +12,7 @@ import ssl
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from credsync.errors import (
     AuthenticationFailed,
@@ -39,6 +39,9 @@ def _error_of(code: str) -> type[CredsyncError]:
     return ConfirmationNeeded if code == "confirm_enforce" else error_of_code(code)
 
 
+_LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
 def path_of(*parts: str) -> str:
     """An API path from segments, each escaped (names may hold spaces or slashes)."""
     return "/" + "/".join(_segment(part) for part in parts)
@@ -62,6 +65,14 @@ class Remote:
             )
         import httpx  # only when a command really goes to a server
 
+        host = (urlsplit(url).hostname or "").lower()
+        if url.startswith("http://") and host not in _LOOPBACK:
+            from credsync.cli.output import note
+
+            note(
+                f"warning: {url} is plain http: the API token and any password or export go "
+                "over the network unencrypted (serve with --tls-cert, or behind an HTTPS proxy)"
+            )
         self.url = url
         verify: ssl.SSLContext | bool = True
         if ca_file is not None:
