@@ -149,3 +149,15 @@ def test_the_limiter_keeps_only_recent_failures_and_a_bounded_number_of_keys(
     for _ in range(2):
         limiter.failed("name:spray249")
     assert limiter.wait("name:spray249") > 0  # the newest were kept
+
+
+def test_every_answer_says_nosniff_once(api: ApiWorld) -> None:
+    """JSON, errors and pages alike: a browser never takes an answer for another type."""
+    for response in (
+        api.http.get("/api/v1/clients"),  # an error
+        api.admin.get("/api/v1/clients"),
+        api.http.get("/api/v1/openapi.json"),
+        api.http.get("/sign-in"),  # a page, which sets its own
+    ):
+        values = response.headers.get_list("x-content-type-options")
+        assert values == ["nosniff"], (response.url, values)

@@ -18,7 +18,7 @@ from credsync.api.routes import (
     sync,
     transfer,
 )
-from credsync.api.routing import EncodedSlashes, api_router
+from credsync.api.routing import EncodedSlashes, NoSniff, api_router
 from credsync.api.schemas import ErrorOut
 from credsync.api.state import ServerState
 
@@ -73,4 +73,5 @@ def create_app(state: ServerState) -> FastAPI:
 
     mount_web(app)
     app.add_middleware(EncodedSlashes)
+    app.add_middleware(NoSniff)
     return app
