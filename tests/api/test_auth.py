@@ -104,15 +104,10 @@ def test_login_input_is_checked_without_echoing_the_password(api: ApiWorld) -> N
     assert_error(empty, 422, "invalid_request")
 
 
-@pytest.fixture(params=["memory", "database"])
-def make_limiter(
-    request: pytest.FixtureRequest, tmp_path: Path
-) -> Iterator[Callable[..., LoginLimiter]]:
-    """Builds a sign-in limiter kept in memory, or in a (SQLite) vault database; both backends
-    of the database one are tested in tests/storage/test_sign_in_failures.py."""
-    if request.param == "memory":
-        yield LoginLimiter
-        return
+@pytest.fixture
+def make_limiter(tmp_path: Path) -> Iterator[Callable[..., LoginLimiter]]:
+    """Builds a sign-in limiter on a (SQLite) vault database; both backends are tested in
+    tests/storage/test_sign_in_failures.py."""
     db = Database(f"sqlite:///{tmp_path / 'limiter.db'}")
     db.upgrade()
     try:

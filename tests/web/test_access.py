@@ -93,7 +93,8 @@ def test_the_sign_in_form_signs_in_with_an_http_only_strict_cookie(web: WebWorld
 
 
 def test_a_wrong_password_is_a_page_and_failures_are_limited(web: WebWorld) -> None:
-    web.state.limiter = LoginLimiter(limit=2)  # the API's limiter (its tests check 5 a window)
+    # The API's limiter, with a lower limit (its tests check 5 a window).
+    web.state.limiter = LoginLimiter(limit=2, db=web.world.db)
     browser = web.http
     for _ in range(2):
         response = browser.post("/sign-in", data={"name": "alice", "password": "wrong-one"})
