@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from credsync.api.routes.sync import background_runs
+from credsync.sync.background import background_runs
 
 from .conftest import ApiWorld, assert_error
 

@@ -14,19 +14,16 @@ import asyncio
 import contextlib
 import logging
 import socket
-import threading
-import time
 from collections.abc import Callable, Sequence
 from types import FrameType
 
 import uvicorn
-from fastapi import FastAPI
 
 from credsync.api.app import create_app
-from credsync.api.routes.sync import background_runs
 from credsync.api.state import ServerState
 from credsync.errors import CredsyncError
 from credsync.sync import lease
+from credsync.sync.background import background_runs
 from credsync.vault import Actor
 from credsync.vault._time import utcnow
 
@@ -101,7 +98,7 @@ def serve(
                 task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-            await asyncio.to_thread(_wait_for_runs, app, SHUTDOWN_GRACE)
+            await asyncio.to_thread(_wait_for_runs, SHUTDOWN_GRACE)
 
     asyncio.run(main())
 
@@ -117,19 +114,10 @@ async def _sweep_every(state: ServerState) -> None:
         await asyncio.sleep(lease.SWEEP_SECONDS)
 
 
-def _wait_for_runs(app: FastAPI, grace: float) -> None:
+def _wait_for_runs(grace: float) -> None:
     """Wait up to ``grace`` seconds in all for the runs started through the API and the
     dashboard to end."""
-    deadline = time.monotonic() + grace
-    stuck = background_runs.join_all(grace)
-    web = getattr(app.state, "credsync_web", None)
-    if web is not None:
-        # The dashboard's starter waits per run: bounded here by a waiter of its own.
-        waiter = threading.Thread(target=web.runs.join, args=(grace,), daemon=True)
-        waiter.start()
-        waiter.join(max(0.0, deadline - time.monotonic()))
-        stuck += waiter.is_alive()
-    if stuck:
+    if background_runs.join_all(grace):
         log.warning(
             "stopping with runs still under way after %.0f s: they stop with the server and "
             "are marked aborted once their heartbeat is stale",

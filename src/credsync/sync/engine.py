@@ -142,7 +142,7 @@ class Engine:
         immediate pushes); such a run reads just their accounts. ``connector``: an open one
         to reuse (the agent keeps one per directory); otherwise one is opened and closed.
         ``on_start``: told the run's id as soon as the run is stored (state ``running``), so
-        that a caller can follow it while it runs. Refused with Conflict (before anything is
+        that a caller can follow it while it runs. Refused with RunInProgress (before anything is
         stored) while another run that acts is under way on the directory, unless ``dry_run``.
         """
         self._actor.require(Permission.VAULT_READ, Permission.DIRECTORY_ADMIN_USE)

@@ -29,7 +29,6 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from credsync.api.deps import SAFE_METHODS
 from credsync.api.errors import ApiError, status_of
 from credsync.errors import CredsyncError
-from credsync.web.jobs import RunStarter
 from credsync.web.session import CSRF_FIELD, Notices, SignInNeeded, Viewer
 
 __all__ = [
@@ -82,7 +81,6 @@ def _environment() -> jinja2.Environment:
 class WebState:
     templates: jinja2.Environment
     notices: Notices
-    runs: RunStarter
 
 
 def web_state(request: Request) -> WebState:
@@ -213,8 +211,7 @@ def mount_web(app: FastAPI) -> None:
         vault,
     )
 
-    runs = RunStarter(app.state.credsync)
-    app.state.credsync_web = WebState(_environment(), Notices(), runs)
+    app.state.credsync_web = WebState(_environment(), Notices())
     static = resources.files("credsync.web") / "static"
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
     for module in (auth, vault, credential_forms, search, sync, directories, audit, apidocs):

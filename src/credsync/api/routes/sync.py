@@ -11,18 +11,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import threading
-import time
 from collections.abc import Callable, Coroutine, Iterable
-from concurrent.futures import Future
 from typing import Any, TypeVar
 
 from fastapi import Query, Response
 
 from credsync.api.deps import Caller, Cursor, Limit, State
-from credsync.api.errors import ApiError
 from credsync.api.routing import api_router
 from credsync.api.schemas_sync import RunIn, RunItemOut, RunItemPage, RunOut, RunPage
+from credsync.sync.background import background_runs
 from credsync.sync.engine import Engine
 from credsync.sync.reports import (
     ItemReport,
@@ -33,16 +30,14 @@ from credsync.sync.reports import (
     stored_run,
 )
 from credsync.vault import Actor, Permission
-from credsync.vault.directories import Directory
 from credsync.vault.models import iso
 
-__all__ = ["BackgroundRuns", "background_runs", "router", "run_coroutine", "run_out"]
+__all__ = ["router", "run_coroutine", "run_out"]
 
 log = logging.getLogger("credsync.api")
 router = api_router(tags=["sync"])
 T = TypeVar("T")
 
-START_TIMEOUT = 60.0  # seconds a run may take to store its row before the request gives up
 ITEMS_PAGE = 500  # items shown with a run; the rest through /runs/{id}/items
 
 
@@ -83,96 +78,6 @@ def run_out(report: RunReport) -> RunOut:
     return out
 
 
-# -- starting runs ---------------------------------------------------------------------------
-class BackgroundRuns:
-    """Runs started through the API, each in a thread of its own. One at a time per
-    directory: a quick check in this process, and the engine's lease on the directory for
-    every process (the agent, the CLI, other servers); either refuses a second start with
-    409 ``run_in_progress``. The threads are daemons: a server shutting down waits for them
-    a bounded time (:meth:`join_all`), then lets them go (their runs, no longer beating,
-    are swept as abandoned later)."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._threads: dict[str, threading.Thread] = {}  # run id -> its thread
-        self._busy: dict[str, Future[str]] = {}  # directory id -> its run's id, once stored
-
-    def start(self, state: State, actor: Actor, directory: Directory, *, full: bool) -> str:
-        started: Future[str] = Future()
-        with self._lock:
-            busy = self._busy.get(directory.id)
-            if busy is not None:
-                where = f": see GET /api/v1/runs/{busy.result()}" if _ok(busy) else ""
-                raise ApiError(
-                    409,
-                    "run_in_progress",
-                    f"directory {directory.name!r} has a run under way{where}",
-                )
-            self._busy[directory.id] = started
-        engine = Engine(state.vault, state.keys, actor)
-
-        def work() -> None:
-            try:
-                asyncio.run(
-                    engine.run(directory.id, full=full, trigger="api", on_start=started.set_result)
-                )
-            except BaseException as exc:
-                if not started.done():
-                    started.set_exception(exc)  # refused before it began: the route says why
-                else:  # the engine stored the run as failed, with the reason
-                    log.error(
-                        "run of directory %s stopped: %s",
-                        directory.name,
-                        type(exc).__name__,
-                        exc_info=exc,
-                    )
-            finally:
-                with self._lock:
-                    if self._busy.get(directory.id) is started:
-                        del self._busy[directory.id]
-                    if _ok(started):
-                        self._threads.pop(started.result(), None)
-
-        thread = threading.Thread(target=work, name=f"credsync-run-{directory.id[:8]}", daemon=True)
-        with self._lock:
-            try:
-                thread.start()
-            except BaseException:
-                del self._busy[directory.id]
-                raise
-        # The engine's lease refuses a run under way in another process: RunInProgress, 409
-        # ``run_in_progress`` like the check above.
-        run_id = started.result(timeout=START_TIMEOUT)
-        with self._lock:
-            if self._busy.get(directory.id) is started:  # still under way
-                self._threads[run_id] = thread
-        return run_id
-
-    def join(self, run_id: str, timeout: float | None = None) -> None:
-        """Wait for a run started here to end (at once when it has, or was not started here)."""
-        with self._lock:
-            thread = self._threads.get(run_id)
-        if thread is not None:
-            thread.join(timeout)
-
-    def join_all(self, timeout: float) -> int:
-        """Wait up to ``timeout`` seconds in all for the runs under way to end; how many
-        have not."""
-        deadline = time.monotonic() + timeout
-        with self._lock:
-            threads = list(self._threads.values())
-        for thread in threads:
-            thread.join(max(0.0, deadline - time.monotonic()))
-        return sum(thread.is_alive() for thread in threads)
-
-
-def _ok(future: Future[str]) -> bool:
-    return future.done() and future.exception() is None
-
-
-background_runs = BackgroundRuns()
-
-
 def _engine(state: State, actor: Actor) -> Engine:
     return Engine(state.vault, state.keys, actor)
 
@@ -202,7 +107,10 @@ def start_run(
     Needs vault.read, vault.write and directory_admin.use. One run at a time per directory."""
     actor.require(Permission.VAULT_READ, Permission.VAULT_WRITE, Permission.DIRECTORY_ADMIN_USE)
     directory = state.vault.directories.get(actor, ref)
-    run_id = background_runs.start(state, actor, directory, full=body.full if body else False)
+    full = body.full if body else False
+    run_id = background_runs.start(
+        state.vault, state.keys, actor, directory, trigger="api", full=full
+    )
     response.headers["Location"] = f"/api/v1/runs/{run_id}"
     if wait:
         background_runs.join(run_id)

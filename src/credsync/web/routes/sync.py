@@ -13,14 +13,17 @@ from fastapi.responses import JSONResponse
 from credsync.api.deps import State
 from credsync.connectors.base import TestStep
 from credsync.errors import ConnectorError, InvalidInput, NotFound, RunInProgress, SyncError
+from credsync.sync.background import background_runs
 from credsync.sync.engine import Engine
 from credsync.sync.reports import list_runs, load_run
 from credsync.sync.resolve import Resolution, Resolver
 from credsync.sync.views import credential_titles, last_runs, run_progress
 from credsync.types import Secret
 from credsync.vault import Permission
-from credsync.web.app import local_path, page, page_router, redirect, web_state
+from credsync.web.app import local_path, page, page_router, redirect
 from credsync.web.session import Fields, ViewerDep
+
+TRIGGER = "web"  # the trigger of runs started here, as the reports show it
 
 router = page_router()
 
@@ -181,18 +184,22 @@ def sync_now(ref: str, request: Request, state: State, viewer: ViewerDep) -> Res
     # background run that never starts.
     actor.require(Permission.VAULT_READ, Permission.VAULT_WRITE, Permission.DIRECTORY_ADMIN_USE)
     directory = state.vault.directories.get(actor, ref)
-    try:
-        run_id = web_state(request).runs.start(actor, directory.id)
-    except RunInProgress as err:  # a run under way elsewhere: the notice names it
-        return redirect(
-            request, "/directories", viewer, f"The run of {directory.name} did not start: {err}",
-            "error",
-        )  # fmt: skip
+    run_id = background_runs.running(directory.id)  # this server's: follow that one
     if run_id is None:
-        return redirect(
-            request, "/directories", viewer,
-            f"The run of {directory.name} did not start: the server log says why.", "error",
-        )  # fmt: skip
+        try:
+            run_id = background_runs.start(
+                state.vault, state.keys, actor, directory, trigger=TRIGGER, timeout=10.0
+            )
+        except RunInProgress as err:  # a run under way elsewhere: the notice names it
+            return redirect(
+                request, "/directories", viewer,
+                f"The run of {directory.name} did not start: {err}", "error",
+            )  # fmt: skip
+        except TimeoutError:
+            return redirect(
+                request, "/directories", viewer,
+                f"The run of {directory.name} did not start: the server log says why.", "error",
+            )  # fmt: skip
     return redirect(request, f"/runs/{run_id}")
 
 
