@@ -107,7 +107,7 @@ def test_reads_give_the_same_output(served: Any, monkeypatch: pytest.MonkeyPatch
     mine = _same(cli, remote, "audit", "--operator", "alice", "--limit", "3")
     assert [e["actor"] for e in mine] == ["alice"] * 3
     # More entries than a page: fetched a page at a time (pages of 2 here), newest first.
-    monkeypatch.setattr("credsync.cli.commands.audit.API_PAGE", 2)
+    monkeypatch.setattr("credsync.cli.remote.PAGE_MAX", 2)
     paged = _same(cli, remote, "audit", "--limit", "7")
     assert [e["seq"] for e in paged] == sorted((e["seq"] for e in paged), reverse=True)
     assert len(paged) == 7

@@ -26,7 +26,7 @@ from credsync.types import Secret
 if TYPE_CHECKING:
     import httpx
 
-__all__ = ["ConfirmationNeeded", "Remote", "path_of"]
+__all__ = ["PAGE_MAX", "ConfirmationNeeded", "Remote", "path_of"]
 
 
 class ConfirmationNeeded(InvalidInput):
@@ -38,6 +38,8 @@ def _error_of(code: str) -> type[CredsyncError]:
     # A switch to enforce the server wants confirmed: the CLI asks (see Remote.confirmed).
     return ConfirmationNeeded if code == "confirm_enforce" else error_of_code(code)
 
+
+PAGE_MAX = 500  # the most items a page of the API holds
 
 _LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 
@@ -158,6 +160,20 @@ class Remote:
 
     def delete(self, path: str, **params: Any) -> Any:
         return self.call("DELETE", path, params=params)
+
+    def collect(self, path: str, limit: int, **params: Any) -> list[Any]:
+        """The first ``limit`` items of a paged list (``items`` and ``next_cursor``), a page
+        (at most :data:`PAGE_MAX`) at a time, up to its last page (or one that would loop)."""
+        rows: list[Any] = []
+        cursor: str | None = None
+        while len(rows) < limit:
+            size = min(PAGE_MAX, limit - len(rows))
+            page = self.get(path, limit=size, cursor=cursor, **params)
+            rows += page["items"][:size]
+            if not page["items"] or page["next_cursor"] in (None, cursor):
+                break
+            cursor = page["next_cursor"]
+        return rows
 
     def confirmed(self, send: Callable[[bool], Any], yes: bool) -> Any:
         """``send(confirm)``; when the server asks for a confirmation (a switch to enforce),

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import click
 
 from credsync.cli.output import emit, json_option, table
 
 if TYPE_CHECKING:
-    from credsync.cli.remote import Remote
+    pass
 
-API_PAGE = 500  # the most entries GET /audit answers with at once
 
 AUDIT_COLUMNS = [
     ("seq", "Seq"),
@@ -55,7 +54,7 @@ def audit_group(
     rt = runtime(ctx)
     if rt.remote is not None:
         filters = {"action": action, "client": client, "target": target, "operator": operator}
-        rows = _remote_entries(rt.remote, limit, filters)
+        rows = rt.remote.collect("/audit", limit, **filters)
     else:
         actor = rt.actor
         client_id = rt.vault.clients.get(actor, client).id if client else None
@@ -69,20 +68,6 @@ def audit_group(
         )
         rows = [e.to_json() for e in entries]
     emit(rows, as_json, lambda: table(rows, AUDIT_COLUMNS, max_width=70))
-
-
-def _remote_entries(remote: Remote, limit: int, filters: dict[str, str | None]) -> list[Any]:
-    """The newest ``limit`` entries from the server, a page (at most 500) at a time."""
-    rows: list[Any] = []
-    cursor: str | None = None
-    while len(rows) < limit:
-        size = min(API_PAGE, limit - len(rows))
-        page = remote.get("/audit", limit=size, cursor=cursor, **filters)
-        rows += page["items"][:size]
-        cursor = page["next_cursor"]
-        if not cursor or not page["items"]:  # the last page (or one that would loop)
-            break
-    return rows
 
 
 @audit_group.command("verify")

@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from credsync.cli.output import details, emit, json_option, note, table, when
-from credsync.cli.remote import Remote, path_of
+from credsync.cli.remote import PAGE_MAX, Remote, path_of
 from credsync.cli.runtime import Runtime, read_secret, runtime
 from credsync.errors import CredsyncError, InvalidInput, SyncAborted, SyncError
 from credsync.vault.auth import Permission
@@ -93,7 +93,6 @@ def _runs(rt: Runtime, client: str, directory: str | None, **kwargs: Any) -> lis
 
 # -- through a server ------------------------------------------------------------------------
 RUN_POLL_MAX = 2.0  # seconds between two looks at a run under way, at most
-ITEMS_PAGE = 500  # the API's largest page
 # A run the server shows unchanged (no heartbeat, no item, same state) for this long is given
 # up on (a run silent for 2 minutes is abandoned: the server shows it aborted by then).
 RUN_SILENT_MAX = 180.0
@@ -117,7 +116,7 @@ def _whole_run(remote: Remote, run: dict[str, Any]) -> dict[str, Any]:
     items = list(run.get("items") or [])
     cursor = run.get("next_items_cursor")
     while cursor is not None:
-        page = remote.get(path_of("runs", run["id"], "items"), cursor=cursor, limit=ITEMS_PAGE)
+        page = remote.get(path_of("runs", run["id"], "items"), cursor=cursor, limit=PAGE_MAX)
         if page["next_cursor"] == cursor:
             raise CredsyncError(f"the server sent the same page twice (run {run['id'][:8]})")
         items += page["items"]
@@ -273,16 +272,7 @@ def _remote_run_list(remote: Remote, client: str | None, limit: int) -> list[dic
     """The newest ``limit`` runs through the server, a page at a time."""
     if not 1 <= limit <= 1000:
         raise InvalidInput("limit must be between 1 and 1000")  # as list_runs says it
-    rows: list[dict[str, Any]] = []
-    cursor = None
-    while len(rows) < limit:
-        page = remote.get("/runs", client=client, limit=min(ITEMS_PAGE, limit - len(rows)),
-                          cursor=cursor)  # fmt: skip
-        rows += [_local_run(r) for r in page["items"]]
-        if page["next_cursor"] is None or page["next_cursor"] == cursor:
-            break
-        cursor = page["next_cursor"]
-    return rows
+    return [_local_run(r) for r in remote.collect("/runs", limit, client=client)]
 
 
 @sync_group.command("show")
