@@ -13,7 +13,6 @@ in PEM go in with the CLI (``--password-file``): a password field holds one line
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi import Request, Response
@@ -28,9 +27,10 @@ from credsync.vault.drafts import make_draft
 from credsync.vault.models import Client, Credential
 from credsync.vault.validate import parse_sync_mode
 from credsync.web.app import page, page_router, redirect
+from credsync.web.forms import Form, field_of, form_version
 from credsync.web.session import Fields, Viewer, ViewerDep
 
-__all__ = ["form_version", "router"]
+__all__ = ["router"]
 
 router = page_router()
 
@@ -52,21 +52,8 @@ _MESSAGE_FIELDS = (
 MODES = ("inherit", "off", "report", "enforce")
 
 
-@dataclass
-class CredentialForm:
-    """What the operator typed (passwords left out) and what was wrong with it."""
-
-    values: dict[str, str]
-    errors: list[tuple[str, str]] = field(default_factory=list)  # (field or "", message)
-
-    def error(self, name: str, message: str) -> None:
-        self.errors.append((name, message[:1].upper() + message[1:]))
-
-    def error_of(self, name: str) -> str:
-        return next((m for f, m in self.errors if f == name), "")
-
-    def ticked(self, name: str) -> bool:
-        return self.values.get(name) == "on"
+class CredentialForm(Form):
+    """A credential's fields as typed (passwords left out)."""
 
     def tags(self) -> list[str]:
         return [t.strip() for t in self.values["tags"].split(",") if t.strip()]
@@ -74,14 +61,6 @@ class CredentialForm:
     def folder(self) -> str:
         """The folder to file it in: a new path typed, else the one chosen ("" for none)."""
         return self.values["new_folder"] or self.values["folder"]
-
-
-def form_version(value: str | None) -> int | None:
-    """The record version a form was read at (None when the form has none)."""
-    try:
-        return int(value) if value else None
-    except ValueError:
-        raise InvalidInput("the form's version is not a number") from None
 
 
 def _form(fields: dict[str, str]) -> CredentialForm:
@@ -98,8 +77,7 @@ def _form(fields: dict[str, str]) -> CredentialForm:
 
 def _refused(form: CredentialForm, exc: InvalidInput | NotFound | Conflict) -> None:
     message = str(exc)
-    lowered = message.lower()
-    form.error(next((name for words, name in _MESSAGE_FIELDS if words in lowered), ""), message)
+    form.error(field_of(message, _MESSAGE_FIELDS), message)
 
 
 def _form_page(

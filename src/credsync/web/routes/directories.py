@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
@@ -30,6 +30,7 @@ from credsync.vault.clients import visible_to
 from credsync.vault.directories import DEFAULT_AUTHORITY, DEFAULT_GRAPH_URL, Directory
 from credsync.vault.models import Client
 from credsync.web.app import page, page_router, redirect
+from credsync.web.forms import Form, field_of, form_version
 from credsync.web.session import Fields, Viewer, ViewerDep
 
 router = page_router()
@@ -67,25 +68,15 @@ class BindChoice:
     username: str
 
 
-@dataclass
-class DirectoryForm:
-    """What the operator typed (kept to show the form again) and what was wrong with it."""
-
-    values: dict[str, str]
-    errors: list[tuple[str, str]] = field(default_factory=list)  # (field or "", message)
+class DirectoryForm(Form):
+    """A directory's connection and options as typed."""
 
     @property
     def kind(self) -> str:
         return self.values.get("kind", "")
 
-    def error(self, name: str, message: str) -> None:
-        self.errors.append((name, message))
-
-    def error_of(self, name: str) -> str:
-        return next((m for f, m in self.errors if f == name), "")
-
     def skip_verify(self) -> bool:
-        return self.values.get("insecure_skip_verify") == "on"
+        return self.ticked("insecure_skip_verify")
 
     def text(self, name: str) -> str | None:
         """The field's value, or None when left empty."""
@@ -135,15 +126,14 @@ def _check(form: DirectoryForm, *, adding: bool) -> dict[str, int]:
 
 
 def _field_of(message: str, kind: str) -> str:
-    lowered = message.lower()
-    if "directory url" in lowered:
+    if "directory url" in message.lower():
         return "ad_url" if kind == "active_directory" else "graph_url"
-    return next((name for words, name in _MESSAGE_FIELDS if words in lowered), "")
+    return field_of(message, _MESSAGE_FIELDS)
 
 
 def _refused(form: DirectoryForm, exc: InvalidInput | NotFound | Conflict) -> None:
     message = str(exc)
-    form.error(_field_of(message, form.kind), message[:1].upper() + message[1:])
+    form.error(_field_of(message, form.kind), message)
 
 
 def bind_choices(state: State, actor: Actor, client_id: str) -> list[BindChoice]:
@@ -413,10 +403,7 @@ def change_directory(
     if not form.errors and not changes:
         return redirect(request, f"/directories/{directory.id}", viewer, "Nothing changed.", "info")
     if not form.errors:
-        try:
-            expected = int(form.values["version"]) if form.values["version"] else None
-        except ValueError:
-            raise InvalidInput("the form's version is not a number") from None
+        expected = form_version(form.values["version"])
         try:
             changed = vault.directories.update(
                 actor, directory.id, expected_version=expected, **changes

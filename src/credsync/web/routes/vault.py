@@ -10,7 +10,7 @@ from credsync.api.routes.credentials import new_password
 from credsync.sync.views import checks_of, last_runs, queued_pushes
 from credsync.vault.models import RevealedCredential
 from credsync.web.app import page, page_router, redirect
-from credsync.web.routes.credential_forms import form_version
+from credsync.web.forms import form_version
 from credsync.web.session import Fields, Viewer, ViewerDep
 
 router = page_router()
