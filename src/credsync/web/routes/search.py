@@ -6,8 +6,6 @@ with their checks. Bad input is an error on the search page itself (400), with t
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from fastapi import Query, Request, Response
 
 from credsync.api.deps import State
@@ -15,6 +13,7 @@ from credsync.errors import InvalidInput, NotFound
 from credsync.sync.views import checks_of
 from credsync.vault.models import Client, Credential
 from credsync.web.app import page, page_router
+from credsync.web.forms import Form
 from credsync.web.session import ViewerDep
 
 __all__ = ["MAX_QUERY_CHARS", "MAX_RESULTS", "SearchForm", "router"]
@@ -26,22 +25,23 @@ MAX_QUERY_CHARS = 512  # as the API's ``q``
 MAX_TAG_CHARS = 128
 
 
-@dataclass
-class SearchForm:
-    """What was asked (kept in the form) and what was wrong with it: the shape the form
-    macros of macros.html read (``errors``, ``error_of``)."""
+class SearchForm(Form):
+    """What was asked (``q``, ``client``, ``tag``), kept in the form."""
 
-    query: str
-    client_ref: str
-    tag: str
-    errors: list[tuple[str, str]] = field(default_factory=list)  # (field, message)
+    @property
+    def query(self) -> str:
+        return self.values["q"]
+
+    @property
+    def client_ref(self) -> str:
+        return self.values["client"]
+
+    @property
+    def tag(self) -> str:
+        return self.values["tag"]
 
     def error(self, name: str, message: str) -> None:
-        text = message[:1].upper() + message[1:]
-        self.errors.append((name, text if text.endswith(".") else f"{text}."))
-
-    def error_of(self, name: str) -> str:
-        return next((m for f, m in self.errors if f == name), "")
+        super().error(name, message if message.endswith(".") else f"{message}.")
 
 
 @router.get("/search")
@@ -57,13 +57,14 @@ def search(
     results, by title: at most :data:`MAX_RESULTS`, with a note to narrow the search when more
     match. Needs vault.read."""
     vault, actor = state.vault, viewer.actor
-    form = SearchForm((q or "").strip(), (client or "").strip(), (tag or "").strip())
+    asked = {"q": q, "client": client, "tag": tag}
+    form = SearchForm({name: (value or "").strip() for name, value in asked.items()})
     if len(form.query) > MAX_QUERY_CHARS:
         form.error("q", f"the search is too long (at most {MAX_QUERY_CHARS} characters)")
-        form.query = ""
+        form.values["q"] = ""
     if len(form.tag) > MAX_TAG_CHARS:
         form.error("tag", f"the tag is too long (at most {MAX_TAG_CHARS} characters)")
-        form.tag = ""
+        form.values["tag"] = ""
     shown_client: Client | None = None
     if form.client_ref:
         try:
