@@ -91,11 +91,17 @@ class ConfigError(CredsyncError):
 
 
 class InvalidInput(CredsyncError):
-    """A value given by a user, a file or the network is not acceptable."""
+    """A value given by a user, a file or the network is not acceptable. ``field`` names the
+    input it concerns in the service's own terms (``"tenant_id"``, ``"title"``), or None; each
+    boundary says it in its own words (a CLI flag, a JSON field, a form field)."""
 
     exit_code = 2
     code = "invalid_input"
     http_status = 400
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 class AuthError(CredsyncError):
