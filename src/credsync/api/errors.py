@@ -13,6 +13,8 @@ echoes the value sent (it may be a password).
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -20,9 +22,24 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from credsync.errors import CredsyncError
+from credsync.errors import (
+    AuthError,
+    ConfigError,
+    Conflict,
+    ConnectorError,
+    CredsyncError,
+    IntegrityError,
+    InvalidInput,
+    NotFound,
+    PermissionDenied,
+    PolicyRejected,
+    StorageError,
+    SyncError,
+    VaultLocked,
+    WrongPassphrase,
+)
 
-__all__ = ["ApiError", "error_body", "install_error_handlers", "status_of"]
+__all__ = ["HTTP_STATUSES", "ApiError", "error_body", "install_error_handlers", "status_of"]
 
 log = logging.getLogger("credsync.api")
 
@@ -52,9 +69,33 @@ class ApiError(Exception):
         self.headers = headers or {}
 
 
-def status_of(err: CredsyncError) -> tuple[int, str]:
+# The HTTP status of each error class; a class not here answers its nearest parent's (along
+# the MRO): RunInProgress is a Conflict (409), SchemaOutOfDate a StorageError (503).
+HTTP_STATUSES: Mapping[type[CredsyncError], int] = MappingProxyType(
+    {
+        CredsyncError: 500,
+        ConfigError: 500,
+        InvalidInput: 400,
+        AuthError: 401,
+        PermissionDenied: 403,
+        VaultLocked: 503,
+        WrongPassphrase: 503,
+        NotFound: 404,
+        Conflict: 409,
+        IntegrityError: 500,
+        StorageError: 503,
+        ConnectorError: 502,
+        PolicyRejected: 422,
+        SyncError: 409,
+    }
+)
+
+
+def status_of(err: CredsyncError | type[CredsyncError]) -> tuple[int, str]:
     """The HTTP status and the code of an error's answer (see :mod:`credsync.errors`)."""
-    return err.http_status, err.code
+    cls = err if isinstance(err, type) else type(err)
+    status = next(HTTP_STATUSES[c] for c in cls.__mro__ if c in HTTP_STATUSES)
+    return status, cls.code
 
 
 def error_body(status: int, code: str, message: str, details: Any = None) -> dict[str, Any]:

@@ -11,6 +11,7 @@ def main(argv: list[str] | None = None) -> int:
     import click
 
     from credsync.cli.app import cli
+    from credsync.cli.exits import exit_code_of
     from credsync.errors import CredsyncError
 
     try:
@@ -21,7 +22,7 @@ def main(argv: list[str] | None = None) -> int:
 
         log_failure(err)
         click.echo(f"credsync: error: {err}", err=True)
-        return err.exit_code
+        return exit_code_of(err)
     except click.exceptions.Abort:
         click.echo("credsync: aborted", err=True)
         return 130
