@@ -16,10 +16,10 @@ from ldap3.utils.conv import escape_filter_chars
 from credsync.connectors.ad import ActiveDirectoryConnector
 from credsync.connectors.base import PasswordOptions, StepOutcome, TestStep, VerifyOutcome
 from credsync.errors import AccountNotFound, DirectoryAuthFailed, DirectoryDenied
+from credsync.testing.conformance import run, strong_password
 from credsync.testing.samba import OuWorld
 from credsync.types import Secret
 
-from ..conformance import run, strong_password
 from .world import PUBLIC_CAS
 
 pytestmark = pytest.mark.samba
