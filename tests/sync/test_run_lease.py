@@ -24,6 +24,7 @@ import pytest
 import sqlalchemy as sa
 
 from credsync.agent.loop import Agent
+from credsync.cli.exits import exit_code_of
 from credsync.connectors.registry import open_connector
 from credsync.errors import RunInProgress, SyncAborted, SyncError
 from credsync.storage.tables import runs, sync_queue
@@ -449,7 +450,7 @@ def test_through_a_server_a_busy_directory_is_refused_and_the_poll_ends(
     assert ended["message"].startswith("abandoned: no sign of life since ")
     with pytest.raises(SyncAborted) as caught:
         sync_commands._emit_runs([sync_commands._local_run(ended)], as_json=True)
-    assert caught.value.exit_code == 9  # as for a failed run
+    assert exit_code_of(caught.value) == 9  # as for a failed run
     held.finish()
     # A run that shows no sign of life at all (an older server that never ends it): the poll
     # gives up after RUN_SILENT_MAX rather than wait for ever.

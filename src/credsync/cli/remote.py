@@ -3,7 +3,8 @@ commands and output, over the REST API with an API token (``CREDSYNC_TOKEN``).
 
 The API's answers carry the same fields as the local commands' ``--json``, so a command
 prints them the same way; the API's errors come back as the same exceptions (and exit
-codes) a local command raises.
+codes) a local command raises, a refused input with the fields it concerns (the answer's
+``details``), so that the command names its flags as it would locally.
 """
 
 from __future__ import annotations
@@ -37,6 +38,15 @@ class ConfirmationNeeded(InvalidInput):
 def _error_of(code: str) -> type[CredsyncError]:
     # A switch to enforce the server wants confirmed: the CLI asks (see Remote.confirmed).
     return ConfirmationNeeded if code == "confirm_enforce" else error_of_code(code)
+
+
+def _fields_of(details: Any) -> tuple[str, ...]:
+    """The fields of an ``invalid_input`` answer's ``details`` (a request validation's, which
+    name the request the CLI built rather than its flags, are not read)."""
+    if not isinstance(details, list):
+        return ()
+    named = (d.get("field") for d in details if isinstance(d, dict))
+    return tuple(dict.fromkeys(f for f in named if isinstance(f, str) and f))
 
 
 PAGE_MAX = 500  # the most items a page of the API holds
@@ -144,7 +154,10 @@ class Remote:
         error = data.get("error", {}) if isinstance(data, dict) else {}
         message = str(error.get("message") or f"HTTP {response.status_code}")
         message = message.split(" Send the request again")[0]  # the API's own advice
-        raise _error_of(str(error.get("code")))(message)
+        code = str(error.get("code"))
+        if code == InvalidInput.code:  # with the fields it concerns, as a local command's
+            raise InvalidInput(message, field=_fields_of(error.get("details")))
+        raise _error_of(code)(message)
 
     def get(self, path: str, **params: Any) -> Any:
         return self.call("GET", path, params=params)

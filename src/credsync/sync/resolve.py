@@ -174,7 +174,8 @@ class Resolver:
             if cred is not None and cred.mode is SyncMode.ENFORCE:
                 raise InvalidInput(
                     "the credential is in enforce mode, where the vault's password wins: give "
-                    "the directory's password (--password-stdin) to accept it, or --push"
+                    "the directory's password to accept it, or push the vault's instead",
+                    field="password",
                 )
             stamp = conn.execute(
                 sa.select(directory_accounts.c.password_stamp).where(

@@ -237,8 +237,8 @@ class Clients:
             values["default_sync_mode"] = default_sync_mode.value
         if not values:
             raise InvalidInput(
-                "nothing to change: give directory sync or a default sync mode (--directory-sync, "
-                "--default-sync-mode; API: directory_sync, default_sync_mode)"
+                "nothing to change: give directory sync or a default sync mode",
+                field=("directory_sync", "default_sync_mode"),
             )
         return self._update(actor, ref, "client.configure", values, values, expected_version)
 

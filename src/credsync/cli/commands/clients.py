@@ -6,6 +6,7 @@ from typing import Any
 
 import click
 
+from credsync.cli.fields import flag_names
 from credsync.cli.output import details, emit, json_option, table
 from credsync.cli.remote import path_of
 from credsync.cli.runtime import runtime
@@ -245,6 +246,7 @@ def folder_group() -> None:
 @click.argument("client")
 @click.argument("path")
 @json_option
+@flag_names(folder="PATH")  # the service's "folder" (a credential's --folder) is this PATH
 @click.pass_context
 def folder_add(ctx: click.Context, client: str, path: str, as_json: bool) -> None:
     """Add a folder.
@@ -288,6 +290,7 @@ def folder_list(ctx: click.Context, client: str, as_json: bool) -> None:
 @click.argument("client")
 @click.argument("path")
 @json_option
+@flag_names(folder="PATH")  # the service's "folder" (a credential's --folder) is this PATH
 @click.pass_context
 def folder_delete(ctx: click.Context, client: str, path: str, as_json: bool) -> None:
     """Delete an empty folder.

@@ -9,13 +9,13 @@ refuses what is not its own.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
+from credsync.cli.fields import flag_names
 from credsync.cli.output import details, emit, json_option, note, table
 from credsync.cli.remote import path_of
 from credsync.cli.runtime import Runtime, confirm, runtime
@@ -50,24 +50,6 @@ _TAIL = [
 KIND_CHOICES = sorted(
     {n for k in registry.KINDS for n in (k.name, k.name.replace("_", "-"), *k.aliases)}
 )
-# Where each input of these commands comes from, for errors about it (field -> flag).
-COMMON_FLAGS = {
-    "ca_pem": "--ca-file",
-    "options.interval": "--interval",
-    "options.push_cap": "--push-cap",
-    "kind": "--kind",
-    BIND_FIELD: "--bind-credential",
-}
-
-
-def field_flags() -> dict[str, str]:
-    """Every input's flag: the common ones, each kind's settings and ways to sign in."""
-    flags = dict(COMMON_FLAGS)
-    for name, having in registry.settings().items():
-        flags[name] = having[0][1].cli_flag
-    for field, methods in registry.bind_methods().items():
-        flags[field] = methods[0][1].cli_flag
-    return flags
 
 
 def kind_options(kind: Kind[Any] | None) -> list[click.Option]:
@@ -183,22 +165,6 @@ def _warn_insecure(skip: bool) -> None:
         )
 
 
-@contextlib.contextmanager
-def _naming_flags() -> Iterator[None]:
-    """An input the vault refused, named by its flag."""
-    try:
-        yield
-    except InvalidInput as exc:
-        flag = field_flags().get(exc.field or "") or field_flags().get(
-            (exc.field or "").removeprefix("options.")
-        )
-        if exc.field and exc.field.startswith("options.") and flag is None:
-            flag = f"--option {exc.field.removeprefix('options.')}=..."
-        if flag is None or flag in str(exc):
-            raise
-        raise InvalidInput(f"{exc} ({flag})", field=exc.field) from None
-
-
 def _given(kind_values: dict[str, Any], common: dict[str, Any]) -> dict[str, Any]:
     """The inputs given, by their names (the same as the API's JSON fields)."""
     given = {k: v for k, v in kind_values.items() if v is not None}
@@ -256,6 +222,7 @@ def directory_group() -> None:
 @click.option("--insecure-skip-verify", is_flag=True, help="Do not check the certificate (unsafe).")
 @_tuning_options
 @json_option
+@flag_names(ca_pem="--ca-file")
 @click.pass_context
 def directory_add(
     ctx: click.Context,
@@ -294,16 +261,15 @@ def directory_add(
             "options": _options(interval, push_cap, raw_options),
         },
     )
-    with _naming_flags():
-        if rt.remote is not None:
-            body = {"client": client, "name": name, "kind": descriptor.name, **given}
-            show(rt.remote.post("/directories", body), as_json)
-            return
-        from credsync.vault.directories import DirectoryInput
+    if rt.remote is not None:
+        body = {"client": client, "name": name, "kind": descriptor.name, **given}
+        show(rt.remote.post("/directories", body), as_json)
+        return
+    from credsync.vault.directories import DirectoryInput
 
-        directory = rt.vault.directories.add(
-            rt.actor, client, name, descriptor.name, DirectoryInput.of(given)
-        )
+    directory = rt.vault.directories.add(
+        rt.actor, client, name, descriptor.name, DirectoryInput.of(given)
+    )
     show(directory.to_json(), as_json)
 
 
@@ -361,6 +327,7 @@ def _set_options(func: Callable[..., Any]) -> Callable[..., Any]:
 @click.option("--insecure-skip-verify", type=click.Choice(["on", "off"]))
 @_tuning_options
 @json_option
+@flag_names(ca_pem="--ca-file")
 @click.pass_context
 def directory_set(
     ctx: click.Context,
@@ -396,13 +363,12 @@ def directory_set(
             "options": _options(interval, push_cap, raw_options),
         },
     )
-    with _naming_flags():
-        if rt.remote is not None:
-            show(rt.remote.patch(path_of("directories", name), given), as_json)
-            return
-        from credsync.vault.directories import DirectoryInput
+    if rt.remote is not None:
+        show(rt.remote.patch(path_of("directories", name), given), as_json)
+        return
+    from credsync.vault.directories import DirectoryInput
 
-        directory = rt.vault.directories.update(rt.actor, name, DirectoryInput.of(given))
+    directory = rt.vault.directories.update(rt.actor, name, DirectoryInput.of(given))
     show(directory.to_json(), as_json)
 
 

@@ -13,6 +13,7 @@ in PEM go in with the CLI (``--password-file``): a password field holds one line
 
 from __future__ import annotations
 
+from types import MappingProxyType
 from typing import Any
 
 from fastapi import Request, Response
@@ -27,7 +28,7 @@ from credsync.vault.drafts import make_draft
 from credsync.vault.models import Client, Credential
 from credsync.vault.validate import parse_sync_mode
 from credsync.web.app import page, page_router, redirect
-from credsync.web.forms import Form, field_of, form_version
+from credsync.web.forms import Form, form_version
 from credsync.web.session import Fields, Viewer, ViewerDep
 
 __all__ = ["router"]
@@ -36,24 +37,14 @@ router = page_router()
 
 _TEXT = ("title", "username", "url", "type", "folder", "new_folder", "tags", "sync_mode")
 _CHECKS = ("generate", "remove_notes")
-# Words a service message starts with (or holds) -> the field it is about (the first match).
-_MESSAGE_FIELDS = (
-    ("password policy", "policy"),
-    ("credential type", "type"),
-    ("sync mode", "sync_mode"),
-    ("folder", "new_folder"),
-    ("tag", "tags"),
-    ("notes", "notes"),
-    ("title", "title"),
-    ("username", "username"),
-    ("url", "url"),
-    ("password", "password"),
-)
 MODES = ("inherit", "off", "report", "enforce")
 
 
 class CredentialForm(Form):
     """A credential's fields as typed (passwords left out)."""
+
+    # A folder path typed is the new folder's field (the select offers the existing ones).
+    field_names = MappingProxyType({"folder": "new_folder"})
 
     def tags(self) -> list[str]:
         return [t.strip() for t in self.values["tags"].split(",") if t.strip()]
@@ -73,11 +64,6 @@ def _form(fields: dict[str, str]) -> CredentialForm:
     if not values["title"]:
         form.error("title", "Give the credential a title.")
     return form
-
-
-def _refused(form: CredentialForm, exc: InvalidInput | NotFound | Conflict) -> None:
-    message = str(exc)
-    form.error(field_of(message, _MESSAGE_FIELDS), message)
 
 
 def _form_page(
@@ -150,6 +136,10 @@ def add_credential(
                 form.values["policy"] if typed is None else None,
                 form.values["username"],
             )
+        except (InvalidInput, NotFound) as exc:  # the policy chosen: unknown, or unusable
+            form.refused(exc, default="policy")
+    if not form.errors:  # then the password and its source are known
+        try:
             draft = make_draft(
                 title=form.values["title"],
                 password=password,
@@ -165,7 +155,7 @@ def add_credential(
                 actor, state.keys, client.id, draft, source="created", reason=f"created ({source})"
             )
         except (InvalidInput, NotFound, Conflict) as exc:
-            _refused(form, exc)
+            form.refused(exc)
         else:
             notice = f"Added {cred.title}."
             if source == "generated":
@@ -239,7 +229,7 @@ def change_credential(
         try:
             vault.credentials.edit(actor, state.keys, cred.id, expected_version=expected, **changes)
         except (InvalidInput, NotFound, Conflict) as exc:
-            _refused(form, exc)
+            form.refused(exc)
             status = 409 if isinstance(exc, Conflict) else 400
         else:
             return redirect(request, f"/credentials/{cred.id}", viewer, "Changes saved.")

@@ -120,11 +120,12 @@ class DirectoryForm(Form):
     def skip_verify(self) -> bool:
         return self.ticked("insecure_skip_verify")
 
-    def refused(self, exc: CredsyncError) -> None:
-        """The vault's refusal, on the field it is about."""
+    def refused(self, exc: CredsyncError, default: str = "") -> None:
+        """The vault's refusal, on the field it is about: a kind's setting is that kind's
+        field, any way to sign in the credential's choice."""
         if isinstance(exc, InvalidInput) and exc.field:
             name = exc.field
-            if registry.settings().get(name):
+            if name in registry.settings():
                 name = _form_name(self.kind, name)
             elif name in registry.bind_methods():
                 name = "bind_credential"
@@ -134,7 +135,7 @@ class DirectoryForm(Form):
         elif isinstance(exc, NotFound):
             self.error("bind_credential", str(exc))
         else:
-            self.error("", str(exc))
+            self.error(default, str(exc))
 
 
 def _form(fields: dict[str, str]) -> DirectoryForm:
