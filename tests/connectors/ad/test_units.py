@@ -10,11 +10,11 @@ from datetime import UTC, datetime
 import pytest
 from ldap3.core import exceptions as lx
 
+from credsync.connectors._tls import certificate_subject
 from credsync.connectors.ad import _acl
 from credsync.connectors.ad._client import parse_url
 from credsync.connectors.ad._errors import bind_code, tls_reason, translate
 from credsync.connectors.ad._mapping import filetime_to_datetime, guid_filter_value, to_account
-from credsync.connectors._tls import certificate_subject
 from credsync.errors import (
     AccountNotFound,
     ConfigError,
