@@ -39,6 +39,7 @@ import tempfile
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -326,8 +327,9 @@ class SlapdAdmin:
         extra: dict[str, Any] | None = None,
     ) -> LdapUser:
         """An inetOrgPerson ``uid=NAME`` in ``ou`` with a password (long enough for the test
-        policy by default), ``cn``, ``sn`` and ``mail``. The name defaults to a unique
-        ``u<hex>``; ``policy_dn`` points the user at a policy of its own."""
+        policy by default), ``cn``, ``sn`` and ``mail``, its password set a minute ago (by
+        pwdChangedTime). The name defaults to a unique ``u<hex>``; ``policy_dn`` points the
+        user at a policy of its own."""
         name = name or f"u{uuid.uuid4().hex[:12]}"
         password = password or f"Pw-{uuid.uuid4().hex[:10]}-X9"
         mail = mail or f"{name}@example.org"
@@ -345,6 +347,11 @@ class SlapdAdmin:
             attrs["pwdPolicySubentry"] = policy_dn
         attrs.update(extra or {})
         self.conn.add(dn, ["inetOrgPerson"], attrs)
+        if not self.facts.plain:
+            # As if set a minute ago: pwdChangedTime has a resolution of one second, and a
+            # test that changes the password at once expects to see the stamp move.
+            earlier = datetime.now(UTC) - timedelta(minutes=1)
+            self.set(dn, pwdChangedTime=earlier.strftime("%Y%m%d%H%M%SZ"))
         return LdapUser(dn=dn, name=name, mail=mail, uuid=self.entry_uuid(dn), password=password)
 
     def entry_uuid(self, dn: str) -> str:
