@@ -179,6 +179,12 @@ class SlapdServer:
         self._facts = _parse_facts(self._run("reset", str(self._dir())))
         return self._facts
 
+    def restart(self) -> SlapdFacts:
+        """Stop and start again, keeping the data (what slapd keeps only in memory, such as
+        syncprov's session log, is gone)."""
+        self._facts = _parse_facts(self._run("restart", str(self._dir())))
+        return self._facts
+
     def stop(self) -> None:
         """Stop the server and remove its directory when this object made it."""
         if self.directory is None:
@@ -360,11 +366,10 @@ class SlapdAdmin:
     def reset_password(self, dn: str, password: str, *, must_change: bool = False) -> None:
         """An administrator's reset, out of band (as a helpdesk would do it): no policy checks
         (the rootdn is password administrator); "must change" only when asked."""
-        changes: dict[str, Any] = {
-            "userPassword": [(MODIFY_REPLACE, [password])],
+        changes: dict[str, Any] = {"userPassword": [(MODIFY_REPLACE, [password])]}
+        if not self.facts.plain:
             # An explicit pwdReset keeps ppolicy from setting its own (pwdMustChange).
-            "pwdReset": [(MODIFY_REPLACE, ["TRUE"] if must_change else [])],
-        }
+            changes["pwdReset"] = [(MODIFY_REPLACE, ["TRUE"] if must_change else [])]
         self.conn.modify(dn, changes)
 
     def change_password_as_user(self, dn: str, old: str, new: str) -> None:
