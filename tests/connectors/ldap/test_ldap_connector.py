@@ -587,3 +587,14 @@ def test_concurrent_calls(ldap_ou: LdapOu) -> None:
         assert all(v in (VerifyOutcome.OK, VerifyOutcome.WRONG_PASSWORD) for v in verdicts[:10])
     finally:
         run(conn.close())
+
+
+def test_without_a_base_dn_the_servers_naming_context_is_used(ldap_ou: LdapOu) -> None:
+    user = ldap_ou.create_user()
+    conn = connector(ldap_ou, base_dn="")
+    try:
+        assert run(conn.get_account(user.uuid)).dn == user.dn
+        assert repr(conn).endswith(f"base_dn='{ldap_ou.facts.base_dn}')")
+        assert user.uuid in {a.id for a in run(collect(conn))}
+    finally:
+        run(conn.close())

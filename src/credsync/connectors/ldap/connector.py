@@ -65,7 +65,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 import secrets
 import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -106,9 +105,9 @@ from credsync.connectors.ldap._mapping import (
     policy_dn_of,
     to_account,
 )
+from credsync.connectors.ldap._options import LdapOptions
 from credsync.errors import (
     AccountNotFound,
-    ConfigError,
     ConnectorError,
     DirectoryDenied,
     NotSupported,
@@ -123,40 +122,11 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 PASSWORD_MODIFY_OID = "1.3.6.1.4.1.4203.1.11.1"  # noqa: S105 - an OID
-DEFAULT_FILTER = "(objectClass=inetOrgPerson)"
-DEFAULT_NAMING_ATTRIBUTE = "uid"
 UNCHANGED = "Password is not being changed from existing value"  # OpenLDAP's ppolicy
 _NO_ENTRY = "(entryUUID=00000000-0000-0000-0000-000000000000)"
-_ATTRIBUTE = re.compile(r"^[A-Za-z][A-Za-z0-9-]*$")
 _BASE_CAPABILITIES = frozenset(
     {Capability.VERIFY_BIND, Capability.SET_PASSWORD, Capability.CHANGES}
 )
-
-
-def _option_filter(config: DirectoryConfig) -> str:
-    text = (config.options.get("user_filter") or DEFAULT_FILTER).strip()
-    depth = 0
-    for char in text:
-        depth += {"(": 1, ")": -1}.get(char, 0)
-        if depth < 0:
-            break
-    if not (text.startswith("(") and text.endswith(")")) or depth != 0:
-        raise ConfigError(f"user_filter must be one parenthesised LDAP filter: {text!r}")
-    return text
-
-
-def _option_attribute(config: DirectoryConfig) -> str:
-    name = (config.options.get("naming_attribute") or DEFAULT_NAMING_ATTRIBUTE).strip()
-    if not _ATTRIBUTE.match(name):
-        raise ConfigError(f"naming_attribute must be an attribute name: {name!r}")
-    return name
-
-
-def _option_page_size(config: DirectoryConfig) -> int:
-    text = config.options.get("page_size") or "500"
-    if not text.isdigit() or not 1 <= int(text) <= 100_000:
-        raise ConfigError(f"page_size must be a number from 1 to 100000: {text!r}")
-    return int(text)
 
 
 class LdapConnector:
@@ -173,11 +143,12 @@ class LdapConnector:
         client: LdapClient | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
+        options = LdapOptions.of(config)
         self._config = config
-        self._filter = _option_filter(config)
-        self._naming = _option_attribute(config)
-        self._page_size = _option_page_size(config)
-        self._default_policy = (config.options.get("password_policy_dn") or "").strip() or None
+        self._filter = options.user_filter
+        self._naming = options.naming_attribute
+        self._page_size = options.page_size
+        self._default_policy = options.password_policy_dn
         self._client = client if client is not None else LdapClient(config)
         self._clock = clock
         self._attributes = account_attributes(self._naming)
@@ -204,7 +175,11 @@ class LdapConnector:
     # --- plumbing ---------------------------------------------------------------------------
     @property
     def _base(self) -> str:
-        return self._config.base_dn
+        """The configured base DN, else the server's first naming context (once known)."""
+        if self._config.base_dn:
+            return self._config.base_dn
+        contexts = (self._dse or {}).get("namingContexts") or [b""]
+        return bytes(contexts[0]).decode()
 
     async def _call(
         self,
@@ -452,9 +427,10 @@ class LdapConnector:
             changed = tuple(await self._accounts(answer.changed))
             next_cursor = self._cursor("sync", cookie=cookie).encode()
             return ChangeSet(changed, tuple(answer.removed), next_cursor)
-        if found.since is None:
+        try:
+            search_filter = _changes.since_filter(self._filter, found.since or "")
+        except ValueError:  # no timestamp yet (nothing was in scope), or not one of ours
             return await self._full()
-        search_filter = _changes.since_filter(self._filter, found.since)
         entries = [e async for page in self._pages(search_filter, self._attributes) for e in page]
         fresh, since, seen = _changes.window((a for _, a in entries), found.since, found.seen)
         changed = tuple(await self._accounts([entries[i] for i in fresh]))
