@@ -11,6 +11,7 @@ import pytest
 from credsync.connectors.base import ChangeSet
 from credsync.connectors.ldap import LdapConnector
 from credsync.testing.slapd import LdapOu, SlapdAdmin, SlapdFacts, SlapdServer
+from credsync.types import Secret
 
 from ..conformance import run, strong_password
 
@@ -99,26 +100,28 @@ def test_cursor_of_another_scope_or_filter_reads_everything(ldap_ou: LdapOu) -> 
 def test_a_present_phase_becomes_a_full_read() -> None:
     # A server of its own: a restart empties syncprov's session log, so the next refresh from
     # an older cookie is a present phase, where deletions can't be told without a full list.
+    # The connector lives on across the restart: its connections come back by themselves.
     server = SlapdServer()
     facts = server.start()
     try:
         world = LdapOu.create(facts)
         kept, leaving = world.create_user(), world.create_user()
         conn = LdapConnector(world.config())
-        first = run(conn.changes_since(None))
-        run(conn.close())
-        world.admin.delete(leaving.dn)
-        world.admin.close()
-        facts = server.restart()
-        world = LdapOu(world.dn, SlapdAdmin(facts), facts)
-        world.create_user()  # something changed since the cookie
-        conn = LdapConnector(world.config())
         try:
+            first = run(conn.changes_since(None))
+            account = run(conn.get_account(kept.uuid))
+            assert run(conn.verify_password(account, Secret(kept.password))).outcome.value == "ok"
+            world.admin.delete(leaving.dn)
+            world.admin.close()
+            facts = server.restart()
+            world = LdapOu(world.dn, SlapdAdmin(facts), facts)
+            world.create_user()  # something changed since the cookie
             later = run(conn.changes_since(first.cursor))
             assert later.full
             assert kept.uuid in ids(later)
             assert leaving.uuid not in ids(later)
             assert not run(conn.changes_since(later.cursor)).full
+            assert run(conn.verify_password(account, Secret(kept.password))).outcome.value == "ok"
         finally:
             run(conn.close())
             world.close()

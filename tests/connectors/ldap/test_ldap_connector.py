@@ -71,18 +71,21 @@ class RecordingClient(LdapClient):
         super().__init__(*args, **kwargs)
         self.hide = {h.encode() for h in hide}
         self.calls: list[str] = []
+        change = self.wire.change
+
+        async def recorded(*args: Any) -> Any:
+            self.calls.append("password_modify")
+            return await change(*args)
+
+        self.wire.change = recorded  # type: ignore[method-assign]
 
     def root_dse(self) -> dict[str, list[bytes]]:
         dse = super().root_dse()
         return {k: [v for v in vs if bytes(v) not in self.hide] for k, vs in dse.items()}
 
-    def password_modify(self, dn: str, new_password: str) -> dict[str, bytes]:
-        self.calls.append("password_modify")
-        return super().password_modify(dn, new_password)
-
-    def modify(self, dn: str, changes: dict[str, Any]) -> dict[str, bytes]:
+    def modify(self, dn: str, changes: dict[str, Any], then_read: Any = ()) -> Any:
         self.calls.append("modify " + ",".join(changes))
-        return super().modify(dn, changes)
+        return super().modify(dn, changes, then_read)
 
 
 # --- TLS and binding ----------------------------------------------------------------------------
@@ -154,7 +157,7 @@ def test_wrong_bind_password(ldap_ou: LdapOu) -> None:
     assert all_ok(steps_of(ldap_ou))
 
 
-def test_bind_dn_of_the_rootdn_form_and_steps(ldap_ou: LdapOu) -> None:
+def test_steps_say_what_they_saw(ldap_ou: LdapOu) -> None:
     steps = steps_of(ldap_ou)
     assert steps["bind"].detail.startswith(f"bound as {ldap_ou.facts.bind_dn}")
     assert "0 accounts" in steps["search"].detail
@@ -555,11 +558,18 @@ def test_dropped_connection_is_reopened(ldap_ou: LdapOu) -> None:
     try:
         account = run(conn.get_account(user.uuid))
         run(conn.verify_password(account, Secret(user.password)))
-        for link in (conn._client._admin, conn._client._verifiers[0]):
-            assert link.conn is not None
-            link.conn.socket.shutdown(socket.SHUT_RDWR)
+        run(conn.set_password(account, Secret(strong_password()), PasswordOptions()))
+        # The admin connection, and those the check and the change used (kept for the next).
+        admin = conn._client._admin.conn
+        assert admin is not None
+        admin.socket.shutdown(socket.SHUT_RDWR)
+        for pool in (conn._client.wire.checks, conn._client.wire.changes):
+            (kept,) = pool._idle
+            kept.sock.shutdown(socket.SHUT_RDWR)
         assert run(conn.get_account(user.uuid)).id == user.uuid
-        assert run(conn.verify_password(account, Secret(user.password))).outcome is VerifyOutcome.OK
+        new = strong_password()
+        after = run(conn.set_password(account, Secret(new), PasswordOptions()))
+        assert run(conn.verify_password(after, Secret(new))).outcome is VerifyOutcome.OK
     finally:
         run(conn.close())
 

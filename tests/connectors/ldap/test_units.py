@@ -300,3 +300,33 @@ def test_urls() -> None:
     for bad in ("http://h", "ldaps://", "ldap://h:99999", "ldap://h/dc=x", "ldap://h?x"):
         with pytest.raises(ConfigError):
             parse_url(bad)
+
+
+# --- the wire -----------------------------------------------------------------------------------
+def test_wire_framing_and_messages() -> None:
+    from credsync.connectors.ldap import _wire
+    from credsync.connectors.ldap._controls import ber_tlv
+
+    # A bind response (message 1) with the password policy control, as slapd sends it.
+    control = ber_tlv(0x30, ber_tlv(0x04, PPOLICY_OID.encode()) + ber_tlv(0x04, b"0\x00"))
+    result = ber_tlv(0x61, b"\n\x01\x31\x04\x00\x04\x00")
+    response = ber_tlv(0x30, b"\x02\x01\x01" + result + ber_tlv(0xA0, control))
+    buffer = bytearray(response[:10])
+    assert _wire._complete(buffer) is None  # not whole yet
+    buffer += response[10:] + b"0\x05"
+    assert _wire._complete(buffer) == response
+    assert buffer == bytearray(b"0\x05")  # the start of the next message stays
+    message_id, tag, body = _wire._operation(response)
+    assert (message_id, tag) == (1, 0x61)
+    assert _wire._result(body) == (49, "")
+    assert _wire._controls(response) == {PPOLICY_OID: b"0\x00"}
+    notice = ber_tlv(0x30, b"\x02\x01\x00" + ber_tlv(0x78, b"\n\x01\x34\x04\x00\x04\x00"))
+    with pytest.raises(ConnectionResetError, match="notice of disconnection"):
+        _wire._operation(notice)
+    values = ber_tlv(0x31, ber_tlv(0x04, b"a") + ber_tlv(0x04, b"b"))
+    attribute = ber_tlv(0x30, ber_tlv(0x04, b"uid") + values)
+    entry = ber_tlv(0x04, b"uid=a") + ber_tlv(0x30, attribute)
+    assert _wire._entry(entry) == ("uid=a", {"uid": [b"a", b"b"]})
+    failure = _wire._failure(19, "Password is in history of old passwords", response)
+    assert isinstance(failure, lx.LDAPConstraintViolationResult)
+    assert policy_error_name(failure) is None  # b"0\x00": no error in the control

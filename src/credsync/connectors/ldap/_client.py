@@ -1,19 +1,19 @@
 """The blocking side of the LDAP connector: ldap3 connections to one server, reopened when dropped.
 
 :class:`LdapClient` is the connector's I/O seam (the connector takes one in its constructor).
-Every method blocks; the connector calls them through ``asyncio.to_thread``. Each connection
-has a lock, so calls on one connection are serialised while connections work in parallel.
+Every method blocks; the connector calls them through ``asyncio.to_thread``. The connection
+has a lock, so calls on it are serialised.
 
-* The **admin** connection is bound as the configured bind DN and does every read and write.
-* A small pool of **verify** connections, each opened once and rebound as each user whose
-  password is checked (one simple bind per check, with the password policy request control so
-  that the server says "expired" or "must change"). ``get_info=NONE`` everywhere: ldap3
-  otherwise reads the server's schema after each bind. After each check the connection
-  forgets the user's password.
+* The **admin** connection is bound as the configured bind DN and does every read and write
+  (``get_info=NONE``: ldap3 otherwise reads the server's schema after each bind).
+* Password checks (binds as each user) and changes by Password Modify (with the entry read
+  back) go through :attr:`LdapClient.wire`, which is not ldap3 and needs no thread (see
+  :mod:`._wire`), on the same endpoint and TLS context.
 
 Both use TLS: ``ldaps://`` from the first byte, ``ldap://`` always with StartTLS before any
-bind (a simple bind never goes out in clear). A connection found dropped (socket closed,
-server restarted) is reopened once, transparently; if that fails too the caller gets the error.
+bind (a simple bind never goes out in clear). The admin connection, found dropped (socket
+closed, server restarted), is reopened once, transparently; if that fails too the caller gets
+the error.
 
 A failed operation's exception carries the server's response controls as
 ``exc.response_controls`` (the password policy control says *why* a password was refused).
@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import contextlib
 import math
-import queue
 import socket
 import threading
 from collections.abc import Callable, Sequence
@@ -33,6 +32,7 @@ from urllib.parse import urlsplit
 
 from ldap3 import BASE, DEREF_NEVER, NONE, SIMPLE, SUBTREE, Connection, Server
 from ldap3.core import exceptions as lx
+from ldap3.protocol.rfc4511 import Control
 
 from credsync.connectors._tls import ContextTls, certificate_subject, make_context
 from credsync.connectors.base import DirectoryConfig
@@ -43,17 +43,19 @@ from credsync.connectors.ldap._controls import (
     SYNC_REQUEST_OID,
     SYNC_STATE_OID,
 )
+from credsync.connectors.ldap._wire import Wire
 from credsync.errors import ConfigError
 
-__all__ = ["BindAnswer", "Endpoint", "Entry", "LdapClient", "Refresh", "parse_url"]
+__all__ = ["Endpoint", "Entry", "LdapClient", "Refresh", "parse_url"]
 
 T = TypeVar("T")
 Entry = tuple[str, dict[str, list[bytes]]]  # (dn, raw attribute values)
 Controls = dict[str, bytes]  # response controls: OID -> raw value
 PAGED_OID = "1.2.840.113556.1.4.319"
 REFRESH_REQUIRED = 4096  # RFC 4533 e-syncRefreshRequired: the cookie is too old
-VERIFY_CONNECTIONS = 4  # password checks in flight at once, at most
-_PPOLICY_REQUEST = (PPOLICY_OID, False, None)
+_PPOLICY_REQUEST = Control()  # built once: ldap3 would build it with pyasn1 for each call
+_PPOLICY_REQUEST["controlType"] = PPOLICY_OID
+_PPOLICY_REQUEST["criticality"] = False
 # Dropped connections: reopened once. (LDAPSocketOpenError is not here: a failed reopen is final.)
 _DROPPED: tuple[type[Exception], ...] = (
     lx.LDAPSocketReceiveError,
@@ -96,17 +98,6 @@ def parse_url(url: str) -> Endpoint:
     return Endpoint(parts.hostname, port, scheme == "ldaps")
 
 
-@dataclass(frozen=True)
-class BindAnswer:
-    """One password check: whether the bind succeeded, the server's words, and the value of
-    its password policy response control (None when it sent none)."""
-
-    ok: bool
-    description: str
-    message: str
-    ppolicy: bytes | None
-
-
 @dataclass
 class Refresh:
     """What a refreshOnly content synchronisation search returned, undecoded: entries with
@@ -136,6 +127,14 @@ def _controls(conn: Connection) -> Controls:
     return {oid: bytes(c.get("value") or b"") for oid, c in found.items()}
 
 
+def _read_back(conn: Connection, dn: str, attributes: Sequence[str]) -> Entry | None:
+    if not attributes:
+        return None
+    conn.search(dn, "(objectClass=*)", BASE, attributes=list(attributes))
+    found = _entries(conn)
+    return found[0] if found else None
+
+
 def _entries(conn: Connection) -> list[Entry]:
     out: list[Entry] = []
     for item in conn.response or []:
@@ -146,11 +145,10 @@ def _entries(conn: Connection) -> list[Entry]:
 
 
 class _Link:
-    """One ldap3 connection, its lock, and how to (re)open it."""
+    """The admin ldap3 connection, its lock, and how to (re)open and bind it."""
 
-    def __init__(self, client: LdapClient, *, bind: bool) -> None:
+    def __init__(self, client: LdapClient) -> None:
         self._client = client
-        self._bind = bind
         self.lock = threading.Lock()
         self.conn: Connection | None = None
 
@@ -160,14 +158,13 @@ class _Link:
             conn.open(read_server_info=False)
             if self._client.endpoint.starttls:
                 conn.start_tls(read_server_info=False)
-            if self._bind:
-                config = self._client.config
-                conn.user = config.bind_username
-                conn.password = config.bind_password.reveal()
-                try:
-                    conn.bind(read_server_info=False)
-                finally:
-                    conn.password = None
+            config = self._client.config
+            conn.user = config.bind_username
+            conn.password = config.bind_password.reveal()
+            try:
+                conn.bind(read_server_info=False)
+            finally:
+                conn.password = None
         except BaseException:
             _close_quietly(conn)
             raise
@@ -204,13 +201,17 @@ class LdapClient:
         self.endpoint = parse_url(config.url)
         self.server_name = config.tls_server_name or self.endpoint.host
         self._context = make_context(config)
-        self._admin = _Link(self, bind=True)
-        # The most recently used verify connection first, so that checks one after another
-        # keep using one warm connection.
-        self._verifiers = [_Link(self, bind=False) for _ in range(VERIFY_CONNECTIONS)]
-        self._idle: queue.LifoQueue[_Link] = queue.LifoQueue()
-        for link in reversed(self._verifiers):
-            self._idle.put(link)
+        self._admin = _Link(self)
+        self.wire = Wire(
+            self.endpoint.host,
+            self.endpoint.port,
+            starttls=self.endpoint.starttls,
+            context=self._context,
+            server_name=self.server_name,
+            timeout=config.timeout,
+            bind_dn=config.bind_username,
+            bind_password=config.bind_password,
+        )
 
     def __repr__(self) -> str:
         return f"LdapClient({self.config.url!r}, bind={self.config.bind_username!r})"
@@ -327,56 +328,24 @@ class LdapClient:
         entries = self.search(dn, "(objectClass=*)", attributes, scope=BASE)
         return entries[0] if entries else None
 
-    def modify(self, dn: str, changes: dict[str, list[tuple[str, list[Any]]]]) -> Controls:
-        """A modify; the response controls."""
+    def modify(
+        self,
+        dn: str,
+        changes: dict[str, list[tuple[str, list[Any]]]],
+        then_read: Sequence[str] = (),
+    ) -> Entry | None:
+        """A modify (with the password policy control); then, when ``then_read`` names
+        attributes, the entry read back (in the same trip to the thread)."""
 
-        def go(conn: Connection) -> Controls:
+        def go(conn: Connection) -> Entry | None:
             conn.modify(dn, changes, controls=[_PPOLICY_REQUEST])
-            return _controls(conn)
-
-        return self._admin.run(go)
-
-    def password_modify(self, dn: str, new_password: str) -> Controls:
-        """The Password Modify extended operation (RFC 3062) on ``dn``; the response controls."""
-
-        def go(conn: Connection) -> Controls:
-            conn.extend.standard.modify_password(
-                user=dn, new_password=new_password, controls=[_PPOLICY_REQUEST]
-            )
-            return _controls(conn)
+            return _read_back(conn, dn, then_read)
 
         return self._admin.run(go)
 
     def bind_admin(self) -> None:
         """Open and bind the admin connection now (it is otherwise opened on first use)."""
         self._admin.run(lambda conn: None)
-
-    # --- password checks ---------------------------------------------------------------------
-    def check_password(self, dn: str, password: str) -> BindAnswer:
-        """One simple bind as ``dn`` on a verify connection, with the password policy control."""
-
-        def go(conn: Connection) -> BindAnswer:
-            conn.user = dn
-            conn.password = password
-            try:
-                ok = bool(conn.bind(read_server_info=False, controls=[_PPOLICY_REQUEST]))
-            except lx.LDAPInvalidCredentialsResult:
-                ok = False
-            finally:
-                conn.password = None
-            result = conn.result or {}
-            return BindAnswer(
-                ok,
-                str(result.get("description") or ""),
-                str(result.get("message") or ""),
-                _controls(conn).get(PPOLICY_OID),
-            )
-
-        link = self._idle.get()
-        try:
-            return link.run(go)
-        finally:
-            self._idle.put(link)
 
     # --- looking at the TLS side -------------------------------------------------------------
     def tcp_probe(self) -> None:
@@ -410,5 +379,4 @@ class LdapClient:
 
     def close(self) -> None:
         self._admin.close()
-        for link in self._verifiers:
-            link.close()
+        self.wire.close()

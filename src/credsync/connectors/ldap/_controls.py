@@ -54,6 +54,8 @@ __all__ = [
     "SyncInfo",
     "SyncState",
     "SyncStateValue",
+    "ber_elements",
+    "ber_tlv",
     "decode_policy_response",
     "decode_sync_done",
     "decode_sync_info",
@@ -84,7 +86,7 @@ def _length(data: bytes, pos: int) -> tuple[int, int]:
     return int.from_bytes(data[pos + 1 : pos + 1 + count], "big"), pos + 1 + count
 
 
-def _elements(data: bytes) -> Iterator[tuple[int, bytes]]:
+def ber_elements(data: bytes) -> Iterator[tuple[int, bytes]]:
     """The (tag, value) of each element in ``data``, in order."""
     pos = 0
     while pos < len(data):
@@ -99,7 +101,7 @@ def _elements(data: bytes) -> Iterator[tuple[int, bytes]]:
 
 def _only(data: bytes, tag: int) -> bytes:
     """The value of the single element of ``data``, which must have ``tag``."""
-    found = list(_elements(data))
+    found = list(ber_elements(data))
     if len(found) != 1 or found[0][0] != tag:
         raise ValueError(f"BER: expected one element with tag 0x{tag:02x}")
     return found[0][1]
@@ -111,7 +113,7 @@ def _int(value: bytes) -> int:
     return int.from_bytes(value, "big", signed=True)
 
 
-def _tlv(tag: int, value: bytes) -> bytes:
+def ber_tlv(tag: int, value: bytes) -> bytes:
     size = len(value)
     if size < 0x80:
         return bytes([tag, size]) + value
@@ -153,9 +155,9 @@ class PolicyResponse:
 
 def decode_policy_response(value: bytes) -> PolicyResponse:
     error = expiration = grace = None
-    for tag, inner in _elements(_only(value, _SEQUENCE)):
+    for tag, inner in ber_elements(_only(value, _SEQUENCE)):
         if tag == 0xA0:  # warning
-            for choice, number in _elements(inner):
+            for choice, number in ber_elements(inner):
                 if choice == 0x80:
                     expiration = _int(number)
                 elif choice == 0x81:
@@ -202,14 +204,14 @@ class SyncDone:
 
 def sync_request(cookie: bytes | None) -> bytes:
     """A refreshOnly Sync Request control value, with the cookie when there is one."""
-    body = _tlv(_ENUMERATED, b"\x01")
+    body = ber_tlv(_ENUMERATED, b"\x01")
     if cookie:
-        body += _tlv(_OCTETS, cookie)
-    return _tlv(_SEQUENCE, body)
+        body += ber_tlv(_OCTETS, cookie)
+    return ber_tlv(_SEQUENCE, body)
 
 
 def decode_sync_state(value: bytes) -> SyncStateValue:
-    parts = list(_elements(_only(value, _SEQUENCE)))
+    parts = list(ber_elements(_only(value, _SEQUENCE)))
     if len(parts) < 2 or parts[0][0] != _ENUMERATED or parts[1][0] != _OCTETS:
         raise ValueError("syncStateValue: no state and entryUUID")
     cookie = parts[2][1] if len(parts) > 2 and parts[2][0] == _OCTETS else None
@@ -221,7 +223,7 @@ def _bool(value: bytes) -> bool:
 
 
 def decode_sync_info(value: bytes) -> SyncInfo:
-    ((tag, inner),) = list(_elements(value)) or [(0, b"")]
+    ((tag, inner),) = list(ber_elements(value)) or [(0, b"")]
     if tag == 0x80:
         return SyncInfo("new_cookie", cookie=inner)
     if tag not in (0xA1, 0xA2, 0xA3):
@@ -229,13 +231,13 @@ def decode_sync_info(value: bytes) -> SyncInfo:
     cookie: bytes | None = None
     flag: bool | None = None
     uuids: list[str] = []
-    for part, body in _elements(inner):
+    for part, body in ber_elements(inner):
         if part == _OCTETS:
             cookie = body
         elif part == _BOOLEAN:
             flag = _bool(body)
         elif part == _SET and tag == 0xA3:
-            uuids.extend(_uuid(raw) for kind, raw in _elements(body) if kind == _OCTETS)
+            uuids.extend(_uuid(raw) for kind, raw in ber_elements(body) if kind == _OCTETS)
     if tag == 0xA3:
         return SyncInfo("id_set", cookie=cookie, uuids=tuple(uuids), deletes=bool(flag))
     kind = "refresh_delete" if tag == 0xA1 else "refresh_present"
@@ -245,7 +247,7 @@ def decode_sync_info(value: bytes) -> SyncInfo:
 def decode_sync_done(value: bytes) -> SyncDone:
     cookie: bytes | None = None
     deletes = False
-    for tag, body in _elements(_only(value, _SEQUENCE)):
+    for tag, body in ber_elements(_only(value, _SEQUENCE)):
         if tag == _OCTETS:
             cookie = body
         elif tag == _BOOLEAN:

@@ -7,11 +7,14 @@ Each step returns (outcome, detail) or raises a ConnectorError, which fails it
 from __future__ import annotations
 
 import asyncio
+import secrets
 from typing import TYPE_CHECKING
 
-from credsync.connectors.base import DirectoryConfig, StepOutcome
-from credsync.connectors.ldap._client import LdapClient
+from ldap3 import MODIFY_DELETE
+
+from credsync.connectors.base import Account, StepOutcome
 from credsync.connectors.ldap._errors import translate
+from credsync.connectors.ldap._mapping import Policy, policy_dn_of
 from credsync.errors import DirectoryDenied, PermanentConnectorError
 
 if TYPE_CHECKING:
@@ -23,10 +26,34 @@ Step = tuple[StepOutcome, str]
 
 
 class Steps:
-    def __init__(self, connector: LdapConnector, client: LdapClient, config: DirectoryConfig):
+    """The steps, on the connector's own connections (this module is the connector's too, and
+    uses its private parts)."""
+
+    def __init__(self, connector: LdapConnector) -> None:
         self._connector = connector
-        self._client = client
-        self._config = config
+        self._client = connector._client
+        self._config = connector._config
+
+    async def _sample(self) -> Account | None:
+        """One account in scope (for the steps that look at one), or None."""
+        conn = self._connector
+        base = conn._base
+        entries = await conn._call(
+            f"find an account under {base}", self._client.search, base, conn._filter,
+            conn._attributes, size_limit=1, not_found=PermanentConnectorError,
+        )  # fmt: skip
+        found = await conn._accounts(entries[:1])
+        return found[0] if found else None
+
+    async def _policy_of(self, account: Account | None) -> Policy | None:
+        """The policy that applies to the account (or the default one, for None)."""
+        conn = self._connector
+        if account is None or not account.dn:
+            return await conn._policy(conn._default_policy)
+        entry = await conn._call(
+            f"read {account.dn}", self._client.read, account.dn, ["pwdPolicySubentry"]
+        )
+        return await conn._policy(policy_dn_of(entry[1] if entry else {}, conn._default_policy))
 
     async def tcp(self) -> Step:
         endpoint = self._client.endpoint
@@ -63,24 +90,26 @@ class Steps:
         return StepOutcome.OK, f"bound as {self._config.bind_username}{where}"
 
     async def search(self) -> Step:
-        count = await self._connector.count()
-        _, _, user_filter = self._connector.facts_summary()
-        return StepOutcome.OK, f"{count} accounts {user_filter} under {self._config.base_dn}"
+        conn = self._connector
+        count = 0
+        async for page in conn._pages(conn._filter, ["1.1"]):
+            count += len(page)
+        return StepOutcome.OK, f"{count} accounts {conn._filter} under {conn._base}"
 
     async def policy(self) -> Step:
-        has_ppolicy, default, _ = self._connector.facts_summary()
-        if not has_ppolicy:
+        default = self._connector._default_policy
+        if not self._connector._has_ppolicy:
             return StepOutcome.WARNING, (
                 "the server has no password policy (ppolicy): it keeps no pwdChangedTime, so "
                 "a password can only be checked by binding"
             )
-        sample = await self._connector.sample()
+        sample = await self._sample()
         if sample is not None and sample.password_stamp is None:
             return StepOutcome.WARNING, (
                 f"{sample.dn} has no pwdChangedTime (the policy has no pwdMaxAge and its "
                 "password was not changed since, or no policy applies to it)"
             )
-        policy = await self._connector.policy_of(sample)
+        policy = await self._policy_of(sample)
         if policy is None:
             said = (
                 f"the policy {default} could not be read"
@@ -99,11 +128,16 @@ class Steps:
         return StepOutcome.OK, f"pwdChangedTime is kept; policy {policy.dn}: {lockout}"
 
     async def change_right(self) -> Step:
-        sample = await self._connector.sample()
-        target = sample.dn if sample is not None and sample.dn else self._config.base_dn
+        sample = await self._sample()
+        target = sample.dn if sample is not None and sample.dn else self._connector._base
         where = target if sample is not None else f"{target} (no account in scope yet)"
+        # Delete a userPassword value the entry cannot have: the server checks the right to
+        # write userPassword first, then finds no such value. Nothing changes either way.
+        value = "credsync-right-check-" + secrets.token_hex(16)
+        changes = {"userPassword": [(MODIFY_DELETE, [value])]}
+        doing = f"check the right to set passwords of {target}"
         try:
-            await self._connector.probe_change_right(target)
+            await self._connector._call(doing, self._client.modify, target, changes)
         except DirectoryDenied as err:
             return StepOutcome.FAILED, f"may not set passwords: {err}"
         except PermanentConnectorError as err:

@@ -25,8 +25,14 @@ back as ``PolicyRejected``. It also needs no size limit below the number of acco
 
 Decisions, and why:
 
+* **Transport**: reads and the rarer writes go through ldap3's blocking strategy in
+  ``asyncio.to_thread`` on one admin connection (see :mod:`._client`); password checks and
+  Password Modify (with the entry read back) - what the engine does by the thousand - are a
+  few LDAP messages the connector speaks itself on the event loop, without a thread (see
+  :mod:`._wire`: a thread hop per call cost as much as slapd's answer). TLS alike everywhere.
 * **Account** (see :mod:`._mapping`): id = entryUUID, username = the naming attribute, upn =
-  ``mail``; state and ``password_stamp`` (pwdChangedTime) from ppolicy's attributes.
+  ``mail``; state and ``password_stamp`` (pwdChangedTime) from ppolicy's attributes. That
+  stamp has a resolution of one second: two changes in the same second look like one.
   ``capabilities`` gains PASSWORD_TIMESTAMP once the root DSE shows the password policy
   control (read on first use): without ppolicy there is no pwdChangedTime.
 * **verify_password** is one simple bind as the account's DN with the password policy request
@@ -65,13 +71,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import secrets
 import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from ldap3 import MODIFY_DELETE, MODIFY_REPLACE
+from ldap3 import MODIFY_REPLACE
 
 from credsync.connectors.base import (
     Account,
@@ -294,9 +299,10 @@ class LdapConnector:
         await self._facts()
         dn = account.dn or (await self.get_account(account.id)).dn or ""
         for attempt in (1, 2):
-            answer = await self._call(
-                f"check the password of {dn}", self._client.check_password, dn, secret.reveal()
-            )
+            try:
+                answer = await self._client.wire.check(dn, secret.reveal())
+            except Exception as exc:
+                raise translate(exc, where=f"check the password of {dn}") from exc
             said = ": ".join(p for p in (answer.description, answer.message) if p)
             control = _policy_response(answer.ppolicy)
             if control.error is not None:
@@ -325,20 +331,25 @@ class LdapConnector:
             return VerifyResult(VerifyOutcome.WRONG_PASSWORD, said)
         raise AssertionError("unreachable")
 
-    async def _change(self, dn: str, password: str) -> None:
+    async def _change(self, dn: str, password: str, then_read: Sequence[str]) -> Entry | None:
+        """Set the password at ``dn``; the entry read back after it when ``then_read`` names
+        attributes (None when the server had that password already)."""
         where = f"set password of {dn}"
         try:
             if self._offers("supportedExtension", PASSWORD_MODIFY_OID):
-                await self._call(
-                    where, self._client.password_modify, dn, password, password_change=True
-                )
-            else:
-                changes = {"userPassword": [(MODIFY_REPLACE, [password])]}
-                await self._call(where, self._client.modify, dn, changes, password_change=True)
+                try:
+                    return await self._client.wire.change(dn, password, then_read)
+                except Exception as exc:
+                    raise translate(exc, where=where, password_change=True) from exc
+            changes = {"userPassword": [(MODIFY_REPLACE, [password])]}
+            return await self._call(
+                where, self._client.modify, dn, changes, then_read, password_change=True
+            )
         except PolicyRejected as err:
             if UNCHANGED not in str(err):
                 raise
             log.info("%s: the directory has that password already", where)
+            return None
 
     async def set_password(
         self, account: Account, secret: Secret, options: PasswordOptions
@@ -349,22 +360,27 @@ class LdapConnector:
                 f"set password of {account.dn}: the directory has no password policy "
                 "(ppolicy), so it cannot make a user change a password"
             )
-        dn = account.dn or (await self.get_account(account.id)).dn or ""
-        try:
-            await self._change(dn, secret.reveal())
-        except AccountNotFound:
-            current = await self.get_account(account.id)
-            if not current.dn or current.dn.lower() == dn.lower():
-                raise
-            dn = current.dn
-            await self._change(dn, secret.reveal())
         follow: dict[str, list[tuple[str, list[Any]]]] = {}
         if options.must_change:
             follow["pwdReset"] = [(MODIFY_REPLACE, ["TRUE"])]
         if not account.enabled and self._has_ppolicy:
             follow["pwdAccountLockedTime"] = [(MODIFY_REPLACE, [LOCKED_FOR_GOOD])]
+        read = () if follow else self._attributes  # read back after the last change
+        dn = account.dn or (await self.get_account(account.id)).dn or ""
+        try:
+            entry = await self._change(dn, secret.reveal(), read)
+        except AccountNotFound:
+            current = await self.get_account(account.id)
+            if not current.dn or current.dn.lower() == dn.lower():
+                raise
+            dn = current.dn
+            entry = await self._change(dn, secret.reveal(), read)
         if follow:
-            await self._call(f"set {', '.join(follow)} of {dn}", self._client.modify, dn, follow)
+            where = f"set {', '.join(follow)} of {dn}"
+            entry = await self._call(where, self._client.modify, dn, follow, self._attributes)
+        found = await self._accounts([entry] if entry else [])
+        if found and found[0].id == account.id:
+            return found[0]
         return await self._reread(account, dn)
 
     # --- incremental reads ------------------------------------------------------------------
@@ -438,7 +454,7 @@ class LdapConnector:
 
     # --- test_connection --------------------------------------------------------------------
     async def test_connection(self) -> list[TestStep]:
-        steps = _steps.Steps(self, self._client, self._config)
+        steps = _steps.Steps(self)
         return await run_test_steps(
             [
                 ("tcp", steps.tcp),
@@ -449,44 +465,6 @@ class LdapConnector:
                 ("password change right", steps.change_right),
             ]
         )
-
-    # for _steps: what a step needs of the connector
-    async def sample(self) -> Account | None:
-        """One account in scope (for the steps that look at one), or None."""
-        await self._facts()
-        entries = await self._call(
-            f"find an account under {self._base}", self._client.search, self._base,
-            self._filter, self._attributes, size_limit=1, not_found=PermanentConnectorError,
-        )  # fmt: skip
-        found = await self._accounts(entries[:1])
-        return found[0] if found else None
-
-    async def count(self) -> int:
-        total = 0
-        async for page in self._pages(self._filter, ["1.1"]):
-            total += len(page)
-        return total
-
-    async def probe_change_right(self, dn: str) -> None:
-        """Delete a random userPassword value of ``dn``: raises what the server says."""
-        value = "credsync-right-check-" + secrets.token_hex(16)
-        changes = {"userPassword": [(MODIFY_DELETE, [value])]}
-        await self._call(
-            f"check the right to set passwords of {dn}", self._client.modify, dn, changes
-        )
-
-    def facts_summary(self) -> tuple[bool, str | None, str]:
-        """(the server has ppolicy, the default policy's DN, the user filter)."""
-        return self._has_ppolicy, self._default_policy, self._filter
-
-    async def policy_of(self, account: Account | None) -> Policy | None:
-        """The policy that applies to the account (or the default one, for None)."""
-        if account is None or not account.dn:
-            return await self._policy(self._default_policy)
-        entry = await self._call(
-            f"read {account.dn}", self._client.read, account.dn, ["pwdPolicySubentry"]
-        )
-        return await self._policy(policy_dn_of(entry[1] if entry else {}, self._default_policy))
 
 
 def _policy_response(value: bytes | None) -> PolicyResponse:
