@@ -558,6 +558,9 @@ def test_dropped_connection_is_reopened(ldap_ou: LdapOu) -> None:
     try:
         account = run(conn.get_account(user.uuid))
         run(conn.verify_password(account, Secret(user.password)))
+        (first,) = conn._client.wire.checks._idle
+        run(conn.verify_password(account, Secret(user.password)))
+        assert conn._client.wire.checks._idle == [first]  # reused, across event loops too
         run(conn.set_password(account, Secret(strong_password()), PasswordOptions()))
         # The admin connection, and those the check and the change used (kept for the next).
         admin = conn._client._admin.conn

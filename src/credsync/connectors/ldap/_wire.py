@@ -38,7 +38,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import select
 import socket
 import ssl
 from collections.abc import Sequence
@@ -243,12 +242,25 @@ class _Connection:
         await self._flush()
 
     def stale(self) -> bool:
-        """True when the idle connection has something to read: the server closed it, or
-        sent a Notice of Disconnection. Either way it is no good for a request."""
-        if self.sock.fileno() < 0:
+        """True when the idle connection is no good for a request: the server closed it, or
+        sent something unasked (a Notice of Disconnection). TLS records that carry no data
+        (TLS 1.3 session tickets) are taken in and leave it usable."""
+        if self._buffer:
             return True
-        readable, _, _ = select.select([self.sock], [], [], 0)
-        return bool(readable) or bool(self._buffer)
+        try:
+            while data := self.sock.recv(65536):  # non-blocking
+                self._inbox.write(data)
+            return True  # b"": the server closed it
+        except BlockingIOError:
+            pass  # nothing (more) to read
+        except OSError:
+            return True
+        try:
+            return bool(self._tls.read(65536))  # application data nobody asked for
+        except ssl.SSLWantReadError:
+            return False
+        except (ssl.SSLError, OSError):
+            return True
 
     async def _send(self, operation: bytes, controls: bytes = b"") -> int:
         message_id, self._next_id = self._next_id, self._next_id + 1
