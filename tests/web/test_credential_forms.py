@@ -11,6 +11,7 @@ import re
 from fastapi.testclient import TestClient
 
 from credsync.types import SyncMode
+from sync.helpers import add_directory
 
 from .conftest import SECRET, WebWorld, csrf_of
 
@@ -39,7 +40,8 @@ def _post(browser: TestClient, path: str, **data: str) -> tuple[int, str, str]:
 
 def _add_directory(web: WebWorld) -> str:
     """An Active Directory of Contoso (never reached here), binding with "Graph app"."""
-    directory = web.world.vault.directories.add(
+    directory = add_directory(
+        web.world.vault,
         web.world.admin,
         "Contoso",
         "contoso-ad",

@@ -130,9 +130,11 @@ class Resolver:
         how = (
             "checked with one bind"
             if verified
-            else "not checked: a bind already failed for this pwdLastSet (lockout safety)"
+            else "not checked: a bind already failed since the password last changed (lockout "
+            "safety)"
             if can_bind
-            else "taken on the operator's word: Entra can't check a password without a sign-in"
+            else "taken on the operator's word: the directory can't check a password without "
+            "a sign-in"
         )
         with self._vault.db.write() as conn:
             version = write_secret_version(

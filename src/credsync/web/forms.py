@@ -4,14 +4,14 @@ the record version a form was read at."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import ClassVar
 
 from credsync.errors import CredsyncError, InvalidInput
 
-__all__ = ["Form", "field_of", "form_version"]
+__all__ = ["Form", "form_version"]
 
 
 @dataclass
@@ -22,15 +22,17 @@ class Form:
     # The form's field for each service field named otherwise (InvalidInput.field); a field
     # not here is the form's field of the same name.
     field_names: ClassVar[Mapping[str, str]] = MappingProxyType({})
+    # Where a refusal that names no field goes ("": the form as a whole).
+    default_field: ClassVar[str] = ""
 
     def error(self, name: str, message: str) -> None:
         """``message`` about field ``name`` ("": the form as a whole), as a sentence."""
         self.errors.append((name, message[:1].upper() + message[1:]))
 
-    def refused(self, exc: CredsyncError, default: str = "") -> None:
+    def refused(self, exc: CredsyncError) -> None:
         """A service's refusal, on the form's field the input it concerns maps to (the first,
-        when it concerns several), else on ``default`` ("": the form as a whole)."""
-        name = default
+        when it concerns several), else on :attr:`default_field`."""
+        name = self.default_field
         if isinstance(exc, InvalidInput) and exc.field:
             name = self.field_names.get(exc.field, exc.field)
         self.error(name, str(exc))
@@ -40,14 +42,6 @@ class Form:
 
     def ticked(self, name: str) -> bool:
         return self.values.get(name) == "on"
-
-
-def field_of(message: str, fields: Sequence[tuple[str, str]]) -> str:
-    """The field a service's message is about: the first of ``fields`` (words -> field)
-    whose words it holds ("" when none). Only the directory forms still guess so: the
-    others call :meth:`Form.refused` with the error, which names its field."""
-    lowered = message.lower()
-    return next((name for words, name in fields if words in lowered), "")
 
 
 def form_version(value: str | None) -> int | None:
