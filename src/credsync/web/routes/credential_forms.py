@@ -137,7 +137,7 @@ def add_credential(
                 form.values["username"],
             )
         except (InvalidInput, NotFound) as exc:  # the policy chosen: unknown, or unusable
-            form.refused(exc, default="policy")
+            form.error("policy", str(exc))
     if not form.errors:  # then the password and its source are known
         try:
             draft = make_draft(
