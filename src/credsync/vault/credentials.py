@@ -120,7 +120,7 @@ class Credentials:
         limit: int = 100,
     ) -> builtins.list[Credential]:
         """Credentials whose title, username, url or tags hold words starting with each word of
-        ``text`` (see :mod:`credsync.vault.search`), sorted by title; archived clients are left
+        ``text`` (see :mod:`credsync.storage.search`), sorted by title; archived clients are left
         out. At most ``limit`` are returned: when more match, which ones is not defined (the
         search stops as soon as it has enough), so ask for ``limit + 1`` to learn whether the
         query should be narrowed."""
