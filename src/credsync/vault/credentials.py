@@ -338,7 +338,9 @@ class Credentials:
                 credential_rows.set_tags(conn, row.id, new_tags)
             self._bump(conn, row, actor, utcnow(), **values)
             current = self._row(conn, actor, row.id)
-            self._reindex(conn, current, new_tags)
+            tags_now = new_tags if new_tags is not None else credential_rows.tags_of(conn, row.id)
+            terms = terms_for(current.title, current.username, current.url, tags_now)
+            search_index.reindex(conn, row.id, row.client_id, terms)
             changed = sorted(
                 {k for k in values if k not in ("title_key", "notes_ct", "folder_id")}
                 | ({"notes"} if notes is not None else set())
@@ -492,10 +494,3 @@ class Credentials:
             raise StaleVersion(
                 f"credential {row.id} was changed by someone else at the same time: retry"
             )
-
-    @staticmethod
-    def _reindex(conn: Connection, row: CredentialRow, tags: tuple[str, ...] | None) -> None:
-        if tags is None:
-            tags = credential_rows.tags_of(conn, row.id)
-        terms = terms_for(row.title, row.username, row.url, tags)
-        search_index.reindex(conn, row.id, row.client_id, terms)
