@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterable
-from typing import Any, TypeVar, Unpack
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Row
@@ -12,7 +12,7 @@ from sqlalchemy.engine import Row
 __all__ = ["AnyRow", "columns_for", "record", "records"]
 
 R = TypeVar("R")
-AnyRow = Row[Unpack[tuple[Any, ...]]]
+AnyRow = Row[*tuple[Any, ...]]
 
 
 def columns_for(cls: type[Any], *sources: sa.FromClause) -> list[sa.ColumnElement[Any]]:
