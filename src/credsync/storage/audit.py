@@ -7,19 +7,18 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from credsync.storage._rows import record, records
+from credsync.storage._rows import columns_for, record, records
 from credsync.storage.tables import audit_log
 
 __all__ = ["AuditRow", "append", "entries", "page"]
 
 
-@dataclass(frozen=True, slots=True)
-class AuditRow:
+class AuditRow(NamedTuple):
     seq: int
     at: dt.datetime
     actor: str
@@ -30,6 +29,9 @@ class AuditRow:
     details: str  # canonical JSON
     prev_hash: str
     hash: str
+
+
+_ENTRY = sa.select(*columns_for(AuditRow, audit_log))
 
 
 def append(conn: Connection, entry: AuditRow) -> None:
@@ -61,7 +63,7 @@ def page(
     limit: int = 100,
 ) -> list[AuditRow]:
     """Newest first. ``action`` ending in ``*`` matches every action starting with the rest."""
-    query = sa.select(audit_log).order_by(audit_log.c.seq.desc()).limit(limit)
+    query = _ENTRY.order_by(audit_log.c.seq.desc()).limit(limit)
     if action:
         query = query.where(
             audit_log.c.action.startswith(action.rstrip("*"), autoescape=True)
@@ -86,10 +88,7 @@ def entries(conn: Connection, batch: int = 5000) -> Iterator[AuditRow]:
     last = 0
     while True:
         rows = conn.execute(
-            sa.select(audit_log)
-            .where(audit_log.c.seq > last)
-            .order_by(audit_log.c.seq)
-            .limit(batch)
+            _ENTRY.where(audit_log.c.seq > last).order_by(audit_log.c.seq).limit(batch)
         ).all()
         if not rows:
             return

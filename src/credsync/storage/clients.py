@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -33,8 +33,7 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True, slots=True)
-class ClientRow:
+class ClientRow(NamedTuple):
     id: str
     name: str
     directory_sync: bool
@@ -45,8 +44,7 @@ class ClientRow:
     archived_at: dt.datetime | None
 
 
-@dataclass(frozen=True, slots=True)
-class FolderRow:
+class FolderRow(NamedTuple):
     id: str
     client_id: str
     path: str

@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from credsync.storage._rows import record, records
+from credsync.storage._rows import columns_for, record, records, repr_without
 from credsync.storage.bulk import bulk_insert, db_value
 from credsync.storage.ids import one_by_id_prefix
 from credsync.storage.tables import clients, credential_tags, credentials, folders, secret_versions
@@ -56,8 +55,7 @@ __all__ = [
 DIRECTORY_ADMIN = "directory_admin"
 
 
-@dataclass(frozen=True, slots=True)
-class CredentialRow:
+class CredentialRow(NamedTuple):
     id: str
     client_id: str
     folder_id: str | None
@@ -67,7 +65,7 @@ class CredentialRow:
     url: str
     type: str
     sync_mode: str | None  # None: the client's default
-    notes_ct: bytes | None = field(repr=False)
+    notes_ct: bytes | None
     secret_version: int
     version: int
     created_at: dt.datetime
@@ -81,17 +79,18 @@ class CredentialRow:
     client_default_sync_mode: str
     folder_path: str | None
 
+    def __repr__(self) -> str:
+        return repr_without(self, ("notes_ct",))
 
-@dataclass(frozen=True, slots=True)
-class SecretState:
+
+class SecretState(NamedTuple):
     id: str
     client_id: str
     secret_version: int
     version: int
 
 
-@dataclass(frozen=True, slots=True)
-class NewCredential:
+class NewCredential(NamedTuple):
     """A credential to add, its notes already sealed (its first secret version is added with
     :func:`credsync.storage.secrets.add_first`)."""
 
@@ -102,16 +101,22 @@ class NewCredential:
     url: str
     type: str
     sync_mode: str | None
-    notes_ct: bytes | None = field(repr=False)
+    notes_ct: bytes | None
     tags: tuple[str, ...]
+
+    def __repr__(self) -> str:
+        return repr_without(self, ("notes_ct",))
 
 
 _BASE = (
     sa.select(
-        credentials,
-        clients.c.name.label("client_name"),
-        clients.c.default_sync_mode.label("client_default_sync_mode"),
-        folders.c.path.label("folder_path"),
+        *columns_for(
+            CredentialRow,
+            credentials,
+            client_name=clients.c.name,
+            client_default_sync_mode=clients.c.default_sync_mode,
+            folder_path=folders.c.path,
+        )
     )
     .join(clients, clients.c.id == credentials.c.client_id)
     .outerjoin(folders, folders.c.id == credentials.c.folder_id)
@@ -371,12 +376,7 @@ def lock_secret_state(conn: Connection, credential_id: str) -> SecretState:
     """The credential's client, secret version and version, locked until the transaction
     ends."""
     row = conn.execute(
-        sa.select(
-            credentials.c.id,
-            credentials.c.client_id,
-            credentials.c.secret_version,
-            credentials.c.version,
-        )
+        sa.select(*columns_for(SecretState, credentials))
         .where(credentials.c.id == credential_id)
         .with_for_update()
     ).one()
@@ -407,8 +407,7 @@ def set_current_secret(
 
 
 # -- import and export -------------------------------------------------------------------------
-@dataclass(frozen=True, slots=True)
-class ExportRow:
+class ExportRow(NamedTuple):
     id: str
     title: str
     username: str
@@ -416,9 +415,12 @@ class ExportRow:
     type: str
     sync_mode: str | None
     secret_version: int
-    notes_ct: bytes | None = field(repr=False)
+    notes_ct: bytes | None
     folder_path: str | None
-    ciphertext: bytes = field(repr=False)
+    ciphertext: bytes
+
+    def __repr__(self) -> str:
+        return repr_without(self, ("notes_ct", "ciphertext"))
 
 
 def identities(conn: Connection, client_id: str) -> Iterator[tuple[str | None, str, str]]:
@@ -436,18 +438,7 @@ def identities(conn: Connection, client_id: str) -> Iterator[tuple[str | None, s
 
 def _export_query(client_id: str, include_directory_admin: bool) -> sa.Select[Any]:
     return (
-        sa.select(
-            credentials.c.id,
-            credentials.c.title,
-            credentials.c.username,
-            credentials.c.url,
-            credentials.c.type,
-            credentials.c.sync_mode,
-            credentials.c.secret_version,
-            credentials.c.notes_ct,
-            folders.c.path.label("folder_path"),
-            secret_versions.c.ciphertext,
-        )
+        sa.select(*columns_for(ExportRow, credentials, secret_versions, folder_path=folders.c.path))
         .join(
             secret_versions,
             sa.and_(

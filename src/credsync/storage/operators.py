@@ -7,12 +7,12 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from credsync.storage._rows import AnyRow, columns_for, record, records
+from credsync.storage._rows import AnyRow, columns_for, record, records, repr_without
 from credsync.storage.tables import api_tokens, operators, roles
 
 __all__ = [
@@ -48,28 +48,28 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True, slots=True)
-class OperatorRow:
+class OperatorRow(NamedTuple):
     id: str
     name: str
-    password_hash: str = field(repr=False)
+    password_hash: str
     role: str
     created_at: dt.datetime
     updated_at: dt.datetime
     disabled_at: dt.datetime | None
     last_login_at: dt.datetime | None
 
+    def __repr__(self) -> str:
+        return repr_without(self, ("password_hash",))
 
-@dataclass(frozen=True, slots=True)
-class RoleRow:
+
+class RoleRow(NamedTuple):
     name: str
     description: str
     permissions: tuple[str, ...]
     builtin: bool
 
 
-@dataclass(frozen=True, slots=True)
-class TokenRow:
+class TokenRow(NamedTuple):
     id: str
     operator_id: str
     operator_name: str
@@ -240,16 +240,9 @@ def delete_role(conn: Connection, name: str) -> None:
 
 
 # -- API tokens --------------------------------------------------------------------------------
-_TOKEN = sa.select(
-    api_tokens.c.id,
-    api_tokens.c.operator_id,
-    operators.c.name.label("operator_name"),
-    api_tokens.c.name,
-    api_tokens.c.created_at,
-    api_tokens.c.expires_at,
-    api_tokens.c.last_used_at,
-    api_tokens.c.revoked_at,
-).join(operators, operators.c.id == api_tokens.c.operator_id)
+_TOKEN = sa.select(*columns_for(TokenRow, api_tokens, operator_name=operators.c.name)).join(
+    operators, operators.c.id == api_tokens.c.operator_id
+)
 
 
 def find_token(conn: Connection, token_id: str) -> TokenRow | None:

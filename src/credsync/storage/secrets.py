@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from credsync.storage._rows import record, records
+from credsync.storage._rows import columns_for, record, records, repr_without
 from credsync.storage.bulk import bulk_insert, db_value
 from credsync.storage.tables import credentials, secret_versions
 
@@ -27,22 +27,26 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True, slots=True)
-class SecretVersionRow:
+class SecretVersionRow(NamedTuple):
     version: int
-    ciphertext: bytes = field(repr=False)
+    ciphertext: bytes
     source: str
     reason: str
     created_at: dt.datetime
     created_by: str
 
+    def __repr__(self) -> str:
+        return repr_without(self, ("ciphertext",))
 
-@dataclass(frozen=True, slots=True)
-class SealedSecret:
+
+class SealedSecret(NamedTuple):
     credential_id: str
     version: int
-    ciphertext: bytes = field(repr=False)
+    ciphertext: bytes
     client_id: str
+
+    def __repr__(self) -> str:
+        return repr_without(self, ("ciphertext",))
 
 
 def ciphertext(conn: Connection, credential_id: str, version: int) -> bytes:
@@ -55,14 +59,7 @@ def ciphertext(conn: Connection, credential_id: str, version: int) -> bytes:
 def history(conn: Connection, credential_id: str) -> list[SecretVersionRow]:
     """Every secret version of the credential, newest first."""
     query = (
-        sa.select(
-            secret_versions.c.version,
-            secret_versions.c.ciphertext,
-            secret_versions.c.source,
-            secret_versions.c.reason,
-            secret_versions.c.created_at,
-            secret_versions.c.created_by,
-        )
+        sa.select(*columns_for(SecretVersionRow, secret_versions))
         .where(secret_versions.c.credential_id == credential_id)
         .order_by(secret_versions.c.version.desc())
     )
@@ -76,12 +73,7 @@ def sealed_secrets(conn: Connection, wanted: Mapping[str, int]) -> Iterator[Seal
     for start in range(0, len(ids), 500):
         chunk = ids[start : start + 500]
         rows = conn.execute(
-            sa.select(
-                secret_versions.c.credential_id,
-                secret_versions.c.version,
-                secret_versions.c.ciphertext,
-                credentials.c.client_id,
-            )
+            sa.select(*columns_for(SealedSecret, secret_versions, credentials))
             .join(credentials, credentials.c.id == secret_versions.c.credential_id)
             .where(
                 secret_versions.c.credential_id.in_(chunk),

@@ -5,12 +5,12 @@ token)."""
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from credsync.storage._rows import columns_for, record
+from credsync.storage._rows import columns_for, record, repr_without
 from credsync.storage.tables import cli_sessions, web_sessions
 
 __all__ = [
@@ -28,25 +28,29 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True, slots=True)
-class CliSessionRow:
+class CliSessionRow(NamedTuple):
     id: str
     operator_id: str
-    sealed_kek: bytes = field(repr=False)
+    sealed_kek: bytes
     key_generation: int
     created_at: dt.datetime
     expires_at: dt.datetime
 
+    def __repr__(self) -> str:
+        return repr_without(self, ("sealed_kek",))
 
-@dataclass(frozen=True, slots=True)
-class WebSessionRow:
+
+class WebSessionRow(NamedTuple):
     id: str
     operator_id: str
-    csrf_token: str = field(repr=False)
+    csrf_token: str
     created_at: dt.datetime
     expires_at: dt.datetime
     last_seen_at: dt.datetime
     ended_at: dt.datetime | None
+
+    def __repr__(self) -> str:
+        return repr_without(self, ("csrf_token",))
 
 
 # -- CLI sessions ------------------------------------------------------------------------------
