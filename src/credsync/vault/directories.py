@@ -22,28 +22,23 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from credsync.connectors import registry
 from credsync.connectors.kinds import Kind, OptionSpec
 from credsync.errors import AlreadyExists, Conflict, InvalidInput, NotFound
-from credsync.storage import Database
+from credsync.storage import Database, push_queue
+from credsync.storage import accounts as account_rows
 from credsync.storage import directories as rows
-from credsync.storage.tables import (
-    credentials,
-    directory_accounts,
-    flags,
-    links,
-    run_items,
-    runs,
-    sync_queue,
-)
+from credsync.storage import flags as flag_rows
+from credsync.storage import links as link_rows
+from credsync.storage import runs as run_rows
+from credsync.storage import sync_credentials as credential_rows
 from credsync.types import CredentialType, new_id
 from credsync.vault._time import as_utc, as_utc_opt, utcnow
 from credsync.vault.audit import AuditLog
 from credsync.vault.auth import Actor, Permission
-from credsync.vault.clients import find_client_row
+from credsync.vault.clients import find_client_row, sees_directory_admin
 from credsync.vault.models import iso
 from credsync.vault.validate import clean_name, name_key
 
@@ -234,8 +229,9 @@ def check_not_binding(conn: Connection, credential_id: str) -> None:
 
 def forget_credential(conn: Connection, credential_id: str) -> None:
     """Remove a purged credential's links, flags and queued pushes (run reports keep it)."""
-    for table in (links, flags, sync_queue):
-        conn.execute(table.delete().where(table.c.credential_id == credential_id))
+    link_rows.forget_credential(conn, credential_id)
+    flag_rows.forget_credential(conn, credential_id)
+    push_queue.forget_credential(conn, credential_id)
 
 
 def clean_ca_pem(pem: str | None) -> str | None:
@@ -361,12 +357,7 @@ class Directories:
     @staticmethod
     def _bind_credential(conn: Connection, ref: str, client_id: str) -> str:
         ref = ref.strip().lower()
-        found = conn.execute(
-            sa.select(credentials.c.id, credentials.c.client_id, credentials.c.type)
-            .where(credentials.c.id.startswith(ref, autoescape=True))
-            .where(credentials.c.deleted_at.is_(None))
-            .limit(2)
-        ).all()
+        found = credential_rows.bind_candidates(conn, ref)
         if len(ref) < 8 or not found:
             raise NotFound(f"no credential with id {ref} to bind with")
         if len(found) > 1:
@@ -385,6 +376,16 @@ class Directories:
                 field="bind_credential",
             )
         return str(row.id)
+
+    def bind_choices(
+        self, actor: Actor, client_id: str
+    ) -> builtins.list[credential_rows.BindChoice]:
+        """The client's directory_admin credentials outside the trash, by title (at most
+        500): what its directories may bind with."""
+        actor.require(Permission.VAULT_READ, Permission.DIRECTORY_ADMIN_USE)
+        with self._db.read() as conn:
+            see = sees_directory_admin(actor)
+            return credential_rows.bind_choices(conn, client_id, include_directory_admin=see)
 
     def list(self, actor: Actor, client_ref: str | None = None) -> builtins.list[Directory]:
         actor.require(Permission.VAULT_READ)
@@ -473,10 +474,11 @@ class Directories:
         with self._db.write() as conn:
             row = find_directory_row(conn, ref)
             model = directory_model(row)
-            run_ids = sa.select(runs.c.id).where(runs.c.directory_id == row.id)
-            conn.execute(run_items.delete().where(run_items.c.run_id.in_(run_ids)))
-            for table in (runs, flags, sync_queue, links, directory_accounts):
-                conn.execute(table.delete().where(table.c.directory_id == row.id))
+            run_rows.forget_directory(conn, row.id)
+            flag_rows.forget_directory(conn, row.id)
+            push_queue.forget_directory(conn, row.id)
+            link_rows.forget_directory(conn, row.id)
+            account_rows.forget_directory(conn, row.id)
             rows.remove(conn, row.id)
             self._audit.append(
                 conn,
