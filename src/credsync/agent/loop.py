@@ -7,7 +7,7 @@
   deleted; rows whose run failed (the directory unreachable, refusing TLS or our bind; the
   database away) go back with a backoff, and are given up after ``GIVE_UP_AFTER`` failures
   (about a day). A push that can't be made at all (its secret does not decrypt, a bug) is
-  given up at once, and the agent goes on. A given-up push stays visible on the credential
+  given up at once (the others claimed with it are tried one by one), and the agent goes on. A given-up push stays visible on the credential
   and is audited (``credential.push_given_up``); the periodic runs still push in enforce mode,
   and a newer change is queued afresh. A restart loses nothing: an expired lease is claimed
   again.
@@ -224,11 +224,18 @@ class Agent:
             self._retry(ids, str(exc))
             return
         except Exception as exc:  # retrying will not help: the pushes are given up
+            await self._drop_connector(directory_id)
+            by_credential: dict[str, list[tuple[int, str]]] = {}
+            for entry in entries:
+                by_credential.setdefault(entry[1], []).append(entry)
+            if len(by_credential) > 1:  # which one can't be made? one run each finds out
+                for alone in by_credential.values():
+                    await self._push(directory_id, alone)
+                return
             if isinstance(exc, CredsyncError):
                 log.warning("queued pushes for directory %s can't be made: %s", directory_id, exc)
             else:
                 log.exception("queued pushes for directory %s crashed", directory_id)
-            await self._drop_connector(directory_id)
             self._give_up(ids, f"the push can't be made: {type(exc).__name__}: {exc}")
             return
         if report.state == "failed":

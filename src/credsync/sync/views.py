@@ -1,7 +1,7 @@
 """Read models the dashboard and the API show: the checks of a page of credentials (their
 links' last statuses, with open flags on top), a run's progress, the newest run per
-directory, queued pushes, credential titles. Read-only, a fixed number of statements per
-page (never one per row), and nothing decided here.
+directory, queued and given-up pushes, credential titles. Read-only, a fixed number of
+statements per page (never one per row), and nothing decided here.
 
 Credential ids passed in come from a service call that already checked the actor may see
 them (``vault.credentials.list/get``); each function checks ``vault.read`` itself.
@@ -26,11 +26,13 @@ from credsync.vault.flags import side_of
 
 __all__ = [
     "Check",
+    "GivenUpPush",
     "LastRun",
     "Progress",
     "QueuedPush",
     "checks_of",
     "credential_titles",
+    "given_up_pushes",
     "last_runs",
     "queued_pushes",
     "run_progress",
@@ -140,25 +142,39 @@ def last_runs(db: Database, actor: Actor) -> dict[str, LastRun]:
 
 @dataclass(frozen=True)
 class QueuedPush:
-    """A push of the credential's password waiting for the agent, or given up (``given_up_at``
-    and why: it is no longer tried; a newer change of the password queues a new one)."""
-
     directory: str
     attempts: int
     last_error: str | None
-    given_up_at: dt.datetime | None = None
-    given_up_reason: str | None = None
 
 
 def queued_pushes(db: Database, actor: Actor, credential_id: str) -> list[QueuedPush]:
-    """Pushes of the credential's new password waiting for the agent (enforce mode), and
-    those it gave up."""
+    """Pushes of the credential's new password waiting for the agent (enforce mode)."""
+    actor.require(Permission.VAULT_READ)
+    with db.read() as conn:
+        rows = push_queue.of_credential(conn, credential_id)
+    return [QueuedPush(r.directory_name, r.attempts, r.last_error) for r in rows if not r.dead_at]
+
+
+@dataclass(frozen=True)
+class GivenUpPush:
+    """A push of the credential's password the agent gave up: no longer tried (the periodic
+    runs still push in enforce mode; a newer change of the password is queued afresh)."""
+
+    directory: str
+    attempts: int
+    at: dt.datetime
+    reason: str
+
+
+def given_up_pushes(db: Database, actor: Actor, credential_id: str) -> list[GivenUpPush]:
+    """Pushes of the credential's password the agent gave up, the oldest first."""
     actor.require(Permission.VAULT_READ)
     with db.read() as conn:
         rows = push_queue.of_credential(conn, credential_id)
     return [
-        QueuedPush(r.directory_name, r.attempts, r.last_error, as_utc_opt(r.dead_at), r.dead_reason)
+        GivenUpPush(r.directory_name, r.attempts, as_utc(r.dead_at), r.dead_reason or "")
         for r in rows
+        if r.dead_at is not None
     ]
 
 
