@@ -7,10 +7,10 @@
   deleted; rows whose run failed (the directory unreachable, refusing TLS or our bind; the
   database away) go back with a backoff, and are given up after ``GIVE_UP_AFTER`` failures
   (about a day). A push that can't be made at all (its secret does not decrypt, a bug) is
-  given up at once (the others claimed with it are tried one by one), and the agent goes on. A given-up push stays visible on the credential
-  and is audited (``credential.push_given_up``); the periodic runs still push in enforce mode,
-  and a newer change is queued afresh. A restart loses nothing: an expired lease is claimed
-  again.
+  given up at once (the others claimed with it are tried one by one), and the agent goes on.
+  A given-up push stays visible on the credential and is audited
+  (``credential.push_given_up``); the periodic runs still push in enforce mode, and a newer
+  change is queued afresh. A restart loses nothing: an expired lease is claimed again.
 - **Periodic runs.** Each directory whose client has directory sync on runs every
   ``interval`` seconds plus a random jitter: incremental from its cursor, a full pass when the
   last one is older than ``full_pass_hours``. A failed run (unreachable, TLS, bind refused)

@@ -4,6 +4,10 @@
     -> apply in chunks (each chunk's outcomes, links, flags and report items in one
     transaction) -> cursor, counts and the run's summary (only after the whole run)
 
+The engine decides the order of things and nothing else: the executor applies a chunk and
+returns what it did (:class:`~credsync.sync.executor.Applied`), :class:`RunSecrets` decrypts
+a chunk's secrets, and the run recorder (:mod:`credsync.sync.recorder`) makes every write.
+
 Every run is stored, dry runs too. A directory that can't be reached, or that refuses TLS or
 our bind, ends the run as ``failed`` and flags the linked credentials with that status; the
 next good check clears those flags. Running needs ``vault.read`` and ``directory_admin.use``

@@ -2,13 +2,13 @@
 the database (the agent, the CLI, API and dashboard runs, several servers).
 
 - **Taking it.** A run that acts (not a dry run) holds the lease while its row is
-  ``running`` and its heartbeat is fresh. :func:`take` looks for such a holder and the caller
-  inserts the new run in the same write transaction, with the directory's row locked
+  ``running`` and its heartbeat is fresh. :func:`take` looks for such a holder and the run
+  recorder inserts the new run in the same write transaction, with the directory's row locked
   (``SELECT ... FOR UPDATE`` on PostgreSQL; on SQLite every write transaction begins with
   ``BEGIN IMMEDIATE``, one writer at a time): of two processes starting at the same moment,
   one wins and the other is refused with :class:`~credsync.errors.RunInProgress`.
-- **Keeping it.** The engine writes the run's ``heartbeat_at`` when the run starts, with every
-  chunk it stores, and every :data:`HEARTBEAT_SECONDS` in between (:class:`Heartbeat`, a task
+- **Keeping it.** The run recorder writes the run's ``heartbeat_at`` when the run starts, with
+  every chunk it stores, and every :data:`HEARTBEAT_SECONDS` in between (:class:`Heartbeat`, a task
   beside the run that also covers long directory reads). A run that finds its row no longer
   ``running`` (it was swept while the process stalled) has lost the lease: it stops at the
   next chunk, as ``aborted``.
@@ -144,7 +144,7 @@ def sweep(conn: Connection, audit: AuditLog, rows: list[run_rows.RunRow]) -> int
             continue  # it showed a sign of life meanwhile, or another sweeper got it
         swept += 1
         log.info("run %s on directory %s: %s", row.id, row.directory_id, message)
-        if not row.dry_run:  # as the engine audits a run's end (dry runs are not audited)
+        if not row.dry_run:  # as the recorder audits a run's end (dry runs are not audited)
             details: dict[str, Any] = {"run_id": row.id, "kind": row.kind, "state": "aborted"}
             details |= {"message": message, "summary": summary}
             audit_run(conn, audit, SYSTEM, (row.directory_id, row.client_id), details)
@@ -203,7 +203,7 @@ def beat(conn: Connection, run_id: str, now: dt.datetime) -> bool:
 
 class Heartbeat:
     """Keeps a run's lease fresh while it works: every ``every`` seconds in a task of the
-    run's event loop, and with each chunk the engine stores (:meth:`touch`, in that
+    run's event loop, and with each chunk the recorder stores (:meth:`touch`, in that
     transaction). ``lost`` turns true when the row was found swept; :meth:`check` then
     stops a run that holds the lease (a dry run goes on: it holds none)."""
 
