@@ -316,7 +316,9 @@ class Engine:
             for start in range(0, len(items), CHUNK):
                 recorder.check_lease()
                 chunk = items[start : start + CHUNK]
-                done: Applied = await executor.apply_all(chunk, secrets.for_chunk(chunk, versions))
+                sent = secrets.for_chunk(chunk, versions)
+                done: Applied = await executor.apply_all(chunk, sent)
+                sent.clear()  # the chunk's plaintext goes as soon as it was used
                 binds += done.binds
                 if storing is not None:
                     await storing

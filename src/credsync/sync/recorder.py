@@ -33,9 +33,9 @@ from credsync.storage import links as link_rows
 from credsync.storage import push_queue
 from credsync.storage import runs as run_rows
 from credsync.sync import lease
-from credsync.sync.executor import Applied, Rejection, Secrets
+from credsync.sync.executor import Applied, Rejection
 from credsync.sync.model import PROBLEMS, Action, Outcome, PlanItem, Status
-from credsync.types import new_id
+from credsync.types import Secret, new_id
 from credsync.vault.auth import Actor
 from credsync.vault.directories import Directory
 from credsync.vault.keyring import KeyRing
@@ -57,7 +57,9 @@ class RunSecrets:
         self._actor = actor
         self._client_id = client_id
 
-    def for_chunk(self, items: Iterable[PlanItem], versions: Mapping[str, int]) -> Secrets:
+    def for_chunk(
+        self, items: Iterable[PlanItem], versions: Mapping[str, int]
+    ) -> dict[str, tuple[int, Secret]]:
         """(secret version, secret) of each credential of ``items`` that verifies or pushes,
         at its version in ``versions``."""
         wanted = {
