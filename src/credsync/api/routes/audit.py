@@ -28,7 +28,7 @@ def list_audit(
     """Audit entries, newest first (needs audit.read)."""
     before = None
     if cursor is not None:
-        if not cursor.isdigit():
+        if not (cursor.isascii() and cursor.isdigit() and len(cursor) <= 18):
             raise ApiError(400, "invalid_input", "cursor is not a cursor of this list")
         before = int(cursor)
     client_id = state.vault.clients.get(actor, client).id if client else None

@@ -47,7 +47,7 @@ async def csv_upload(request: Request, actor: Caller) -> bytes:
     if media_type not in CSV_MEDIA_TYPES:
         raise ApiError(415, "unsupported_media_type", "send the CSV as the body, text/csv")
     declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_IMPORT_BYTES:
+    if declared.isascii() and declared.isdigit() and int(declared) > MAX_IMPORT_BYTES:
         raise ApiError(413, "too_large", _TOO_LARGE)
     data = bytearray()
     async for chunk in request.stream():
