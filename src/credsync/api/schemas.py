@@ -20,6 +20,7 @@ __all__ = [
     "CredentialOut",
     "CredentialPage",
     "CredentialPatch",
+    "EnforceUnconfirmedOut",
     "ErrorOut",
     "FolderIn",
     "FolderOut",
@@ -191,6 +192,33 @@ class SyncModeIn(_In):
         default=False,
         description="Switching to enforce overwrites directory passwords: set true to go ahead.",
     )
+
+
+class EnforceImpactOut(BaseModel):
+    credential_id: str
+    title: str
+    username: str
+    directory: str
+    account: str | None
+    last_status: str | None
+    overwrite_now: bool
+
+
+class EnforcePreviewOut(BaseModel):
+    what: str
+    impact: list[EnforceImpactOut]
+
+
+class EnforceUnconfirmedBody(ErrorBody):
+    enforce: EnforcePreviewOut
+
+
+class EnforceUnconfirmedOut(BaseModel):
+    """A switch to enforce to confirm (``confirm_enforce``): ``enforce.impact`` lists each
+    credential and directory account it concerns, and whether the next run overwrites the
+    directory's password (``overwrite_now``)."""
+
+    error: EnforceUnconfirmedBody
 
 
 class HistoryEntryOut(BaseModel):
