@@ -1,44 +1,28 @@
-"""The CLI against a running server (``--server URL`` / ``CREDSYNC_SERVER``): the same
-commands and output, over the REST API with an API token (``CREDSYNC_TOKEN``).
+"""The REST API's client for the CLI against a running server (``--server URL`` /
+``CREDSYNC_SERVER``), with an API token (``CREDSYNC_TOKEN``): what the remote ports
+(:mod:`credsync.cli.ports`) send their requests through.
 
-The API's answers carry the same fields as the local commands' ``--json``, so a command
-prints them the same way; the API's errors come back as the same exceptions (and exit
-codes) a local command raises.
+The API's errors come back as the exceptions a local command raises (by their codes, with
+the message the server gave), so a command exits and says the same either way.
 """
 
 from __future__ import annotations
 
 import ssl
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
-from credsync.errors import (
-    AuthenticationFailed,
-    ConfigError,
-    CredsyncError,
-    InvalidInput,
-    error_of_code,
-)
+from credsync.errors import AuthenticationFailed, ConfigError, CredsyncError, error_of_code
 from credsync.types import Secret
 
 if TYPE_CHECKING:
     import httpx
 
-__all__ = ["PAGE_MAX", "ConfirmationNeeded", "Remote", "path_of"]
+__all__ = ["PAGE_MAX", "Remote", "path_of"]
 
-
-class ConfirmationNeeded(InvalidInput):
-    """The server wants ``confirm``: switching to enforce overwrites directory passwords.
-    The message names them (without the API's own "send it again" advice)."""
-
-
-def _error_of(code: str) -> type[CredsyncError]:
-    # A switch to enforce the server wants confirmed: the CLI asks (see Remote.confirmed).
-    return ConfirmationNeeded if code == "confirm_enforce" else error_of_code(code)
-
-
+CONFIRM_ENFORCE = "confirm_enforce"  # a switch to enforce the server wants confirmed
 PAGE_MAX = 500  # the most items a page of the API holds
 
 _LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
@@ -137,14 +121,18 @@ class Remote:
             ) from None
 
     def raise_for_error(self, response: httpx.Response) -> None:
-        """An error answer as the exception a local command raises."""
+        """An error answer as the exception a local command raises: a switch to enforce
+        to confirm as the service's EnforceUnconfirmed (with what it would overwrite)."""
         if response.status_code < 400:
             return
         data = self.json_of(response)
         error = data.get("error", {}) if isinstance(data, dict) else {}
-        message = str(error.get("message") or f"HTTP {response.status_code}")
-        message = message.split(" Send the request again")[0]  # the API's own advice
-        raise _error_of(str(error.get("code")))(message)
+        code = str(error.get("code"))
+        if code == CONFIRM_ENFORCE and isinstance(error.get("enforce"), dict):
+            from credsync.sync.enforce import EnforcePreview, EnforceUnconfirmed
+
+            raise EnforceUnconfirmed(EnforcePreview.from_json(error["enforce"]))
+        raise error_of_code(code)(str(error.get("message") or f"HTTP {response.status_code}"))
 
     def get(self, path: str, **params: Any) -> Any:
         return self.call("GET", path, params=params)
@@ -174,14 +162,3 @@ class Remote:
                 break
             cursor = page["next_cursor"]
         return rows
-
-    def confirmed(self, send: Callable[[bool], Any], yes: bool) -> Any:
-        """``send(confirm)``; when the server asks for a confirmation (a switch to enforce),
-        ask at the terminal (or, without one, refuse unless ``yes``) and send it again."""
-        from credsync.cli.runtime import confirm
-
-        try:
-            return send(yes)
-        except ConfirmationNeeded as need:
-            confirm(str(need))
-            return send(True)
