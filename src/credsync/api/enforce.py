@@ -18,8 +18,8 @@ CONFIRM_CODE = "confirm_enforce"
 CONFIRM_RESPONSES: dict[int | str, dict[str, Any]] = {
     409: {
         "model": EnforceUnconfirmedOut,
-        "description": "A switch to enforce to confirm (confirm_enforce; enforce names what it "
-        "would overwrite), a stale version",
+        "description": "Conflict: a switch to enforce to confirm (confirm_enforce, with enforce: "
+        "what it would overwrite), a stale version or a taken name",
     }
 }
 

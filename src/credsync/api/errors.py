@@ -20,6 +20,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from credsync.api.fields import VAULT_CHECK
 from credsync.errors import CredsyncError
 
 __all__ = ["ApiError", "error_body", "install_error_handlers", "status_of"]
@@ -94,12 +95,15 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
         exc, RequestValidationError
     ):  # pragma: no cover - registered for RequestValidationError only
         raise exc
+    errors = exc.errors()
     details = [
         {"field": ".".join(str(part) for part in e.get("loc", ())), "problem": e.get("msg", "")}
-        for e in exc.errors()
+        for e in errors
     ]
     first = details[0] if details else {"field": "", "problem": "invalid"}
     message = f"{first['field']}: {first['problem']}" if first["field"] else first["problem"]
+    if errors and errors[0].get("type") == VAULT_CHECK:
+        message = first["problem"]  # the vault's own words, as a local command says it
     return _response(422, "invalid_request", message, details)
 
 

@@ -3,12 +3,13 @@ generate a password, history, edit, sync mode, trash, restore and purge."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import Query
 
 from credsync.api.deps import Caller, Cursor, Limit, State
 from credsync.api.enforce import CONFIRM_RESPONSES, unconfirmed
+from credsync.api.fields import Checked
 from credsync.api.routing import api_router
 from credsync.api.schemas import (
     CredentialIn,
@@ -24,8 +25,10 @@ from credsync.api.schemas import (
 from credsync.sync.enforce import EnforceSwitches, EnforceUnconfirmed
 from credsync.types import Secret, SyncMode
 from credsync.vault.models import Credential
+from credsync.vault.search import query_words
 
 router = api_router(tags=["credentials"])
+SearchText = Annotated[str, Checked("the search", query_words, 512, 1)]
 
 
 def out(cred: Credential) -> CredentialOut:
@@ -59,7 +62,7 @@ def list_credentials(
 def search_credentials(
     actor: Caller,
     state: State,
-    q: str = Query(min_length=1, max_length=512, description="Words; each starts a word."),
+    q: Annotated[SearchText, Query(description="Words; each starts a word.")],
     client: str | None = Query(None, max_length=200),
     tag: str | None = Query(None, max_length=128),
     limit: Limit = 100,
