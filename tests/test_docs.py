@@ -9,6 +9,7 @@ import pytest
 import credsync.errors as errors
 from credsync.cli.app import _COMMANDS, cli
 from credsync.cli.commands.transfer import IMPORT_EXIT_PARTIAL
+from credsync.cli.exits import EXIT_CODES, exit_code_of
 from credsync.vault.auth import BUILTIN_ROLES, Permission
 from credsync.vault.csvio import COLUMNS
 
@@ -57,11 +58,12 @@ def test_permission_and_role_tables_match_the_code() -> None:
 def test_exit_code_table_covers_every_error_class() -> None:
     documented = {int(row[0]) for row in _table_rows(README, "exit")}
     codes = {
-        cls.exit_code
+        exit_code_of(cls)
         for cls in vars(errors).values()
         if isinstance(cls, type) and issubclass(cls, errors.CredsyncError)
     }
-    assert codes | {0, 2, IMPORT_EXIT_PARTIAL, 130} <= documented
+    assert codes == set(EXIT_CODES.values())
+    assert codes | {0, 2, IMPORT_EXIT_PARTIAL, 130} == documented
 
 
 def test_csv_column_table_matches_the_importer() -> None:

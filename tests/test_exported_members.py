@@ -40,6 +40,7 @@ def test_package_exports_every_public_error() -> None:
     public = {n for n in dir(credsync) if not n.startswith("_")} - {
         "agent",
         "api",
+        "checks",
         "cli",
         "config",
         "connectors",

@@ -2,9 +2,10 @@
 
 ::
 
-    CredsyncError                       base; ``exit_code`` is what the CLI exits with
+    CredsyncError                       base of every error credsync raises on purpose
     ├── ConfigError                     settings or environment are wrong: fix them and rerun
     ├── InvalidInput                    a value given by a user or a file is wrong: fix the input
+    │                                   (``field``: which input, in the service's terms)
     ├── AuthError                       who you are or what you may do
     │   ├── AuthenticationFailed        wrong operator/password, bad or expired token or session
     │   └── PermissionDenied            authenticated, but the role lacks a permission
@@ -32,13 +33,18 @@
     └── SyncError                       a sync run could not complete
         └── SyncAborted                 the run stopped; its cursor was left untouched
 
-Messages name what was wrong and never contain a secret. ``code`` and ``http_status`` are how
-the REST API answers an error of the class (``{"error": {"status", "code", "message"}}``), and
-:func:`error_of_code` turns the code back into the class for a client of the API (the CLI
-against a server), so that it raises what a local command would.
+Messages name what was wrong and never contain a secret. The classes know nothing of the
+boundaries: the CLI's exit statuses are its table (``credsync.cli.exits``), the API's HTTP
+statuses its own (``credsync.api.errors``), each looked up along the class's MRO. ``code`` is
+the wire identity of a class: the REST API answers an error with it
+(``{"error": {"status", "code", "message"}}``), and :func:`error_of_code` turns it back into the
+class for a client of the API (the CLI against a server), so that it raises what a local
+command would.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 __all__ = [
     "AccountNotFound",
@@ -77,31 +83,43 @@ __all__ = [
 class CredsyncError(Exception):
     """Base of every error credsync raises on purpose."""
 
-    exit_code = 1
     code = "error"
-    http_status = 500
 
 
 class ConfigError(CredsyncError):
     """Settings or environment are wrong."""
 
-    exit_code = 2
     code = "config_error"
-    http_status = 500
 
 
 class InvalidInput(CredsyncError):
-    """A value given by a user, a file or the network is not acceptable."""
+    """A value given by a user, a file or the network is not acceptable.
 
-    exit_code = 2
+    ``field`` names the input the problem concerns in the service's own terms (``"title"``,
+    ``"tenant_id"``, ``"options.push_cap"``), or the inputs when it concerns several together
+    (``("directory_sync", "default_sync_mode")``: give one of them); None when it concerns no
+    one input. Each boundary says which of its own inputs that is (a CLI flag, a JSON field, a
+    form field), so the message itself names none of them. ``fields`` holds them all (empty
+    when none), ``field`` the first.
+    """
+
     code = "invalid_input"
-    http_status = 400
+
+    def __init__(self, message: str, *, field: str | Sequence[str] | None = None) -> None:
+        super().__init__(message)
+        names = (field,) if isinstance(field, str) else tuple(field or ())
+        for name in names:
+            if not isinstance(name, str) or not name:
+                raise TypeError(f"an InvalidInput field is a non-empty name, not {name!r}")
+        self.fields: tuple[str, ...] = names
+
+    @property
+    def field(self) -> str | None:
+        return self.fields[0] if self.fields else None
 
 
 class AuthError(CredsyncError):
-    exit_code = 3
     code = "unauthenticated"
-    http_status = 401
 
 
 class AuthenticationFailed(AuthError):
@@ -112,7 +130,6 @@ class PermissionDenied(AuthError):
     """The operator's role lacks a permission."""
 
     code = "forbidden"
-    http_status = 403
 
 
 class VaultError(CredsyncError):
@@ -122,60 +139,45 @@ class VaultError(CredsyncError):
 class VaultLocked(VaultError):
     """An operation needs the master key and none was given."""
 
-    exit_code = 3
     code = "vault_locked"
-    http_status = 503
 
 
 class WrongPassphrase(VaultError):
     """The master passphrase does not open this vault."""
 
-    exit_code = 3
     code = "wrong_passphrase"
-    http_status = 503
 
 
 class NotFound(VaultError):
-    exit_code = 4
     code = "not_found"
-    http_status = 404
 
 
 class Conflict(VaultError):
-    exit_code = 5
     code = "conflict"
-    http_status = 409
 
 
 class AlreadyExists(Conflict):
     code = "already_exists"
-    http_status = 409
 
 
 class StaleVersion(Conflict):
     code = "stale_version"
-    http_status = 409
 
 
 class RunInProgress(Conflict):
     """Another run of the directory is under way and holds its lease: try again later."""
 
     code = "run_in_progress"
-    http_status = 409
 
 
 class IntegrityError(VaultError):
     """Stored data failed an integrity check (decryption, audit chain)."""
 
-    exit_code = 6
     code = "integrity_error"
-    http_status = 500
 
 
 class StorageError(CredsyncError):
-    exit_code = 7
     code = "storage_unavailable"
-    http_status = 503
 
 
 class SchemaOutOfDate(StorageError):
@@ -183,9 +185,7 @@ class SchemaOutOfDate(StorageError):
 
 
 class ConnectorError(CredsyncError):
-    exit_code = 8
     code = "directory_error"
-    http_status = 502
 
 
 class TransientConnectorError(ConnectorError):
@@ -220,7 +220,6 @@ class AccountNotFound(PermanentConnectorError):
 
 class PolicyRejected(PermanentConnectorError):
     code = "policy_rejected"
-    http_status = 422
 
 
 class NotSupported(PermanentConnectorError):
@@ -228,9 +227,7 @@ class NotSupported(PermanentConnectorError):
 
 
 class SyncError(CredsyncError):
-    exit_code = 9
     code = "sync_error"
-    http_status = 409
 
 
 class SyncAborted(SyncError):

@@ -122,7 +122,9 @@ def test_accepting_the_directorys_state_needs_report_mode(api: ApiWorld, graph_s
     refused = admin.post(
         f"{V1}/flags/{other.flag['id']}/resolve", json={"action": "accept_directory"}
     )
-    assert "enforce" in assert_error(refused, 400, "invalid_input")["message"]
+    error = assert_error(refused, 400, "invalid_input")
+    assert "enforce" in error["message"]
+    assert error["details"] == [{"field": "password", "problem": error["message"]}]
 
 
 def test_bad_resolve_requests_in_the_error_shape(api: ApiWorld, graph_sim: Any) -> None:

@@ -146,11 +146,32 @@ def test_bad_input_is_one_clear_error_and_writes_nothing(api: ApiWorld) -> None:
         f"{V1}/clients/Contoso/credentials",
         json={"title": "x", "password": "Pa55-word-1!", "generate": True},
     )
-    assert "either" in assert_error(both, 400, "invalid_input")["message"]
+    either = assert_error(both, 400, "invalid_input")
+    assert "either" in either["message"]
+    assert "details" not in either  # about no one field
     nul = http.post(
         f"{V1}/clients/Contoso/credentials", json={"title": "bad\u0000title", "password": "x1!Aa"}
     )
-    assert_error(nul, 400, "invalid_input")
+    refused = assert_error(nul, 400, "invalid_input")
+    # The field the refusal concerns, as request validation says it (never the value sent).
+    assert refused["details"] == [{"field": "title", "problem": refused["message"]}]
+    assert "bad" not in refused["message"]
+    tag = http.post(
+        f"{V1}/clients/Contoso/credentials",
+        json={"title": "T", "password": "x1!Aa", "tags": ["ok", "not ok!"]},
+    )
+    assert [d["field"] for d in assert_error(tag, 400, "invalid_input")["details"]] == ["tags"]
+    # A route whose input is named otherwise answers with its own name: a folder's is "path".
+    folder = http.post(f"{V1}/clients/Contoso/folders", json={"path": "a/../b"})
+    assert assert_error(folder, 400, "invalid_input")["details"] == [
+        {"field": "path", "problem": "folder path must not contain '.' or '..'"}
+    ]
+    bad_folder = http.post(
+        f"{V1}/clients/Contoso/credentials", json={"title": "T", "password": "x1!", "folder": ".."}
+    )
+    assert [d["field"] for d in assert_error(bad_folder, 400, "invalid_input")["details"]] == [
+        "folder"
+    ]
     unknown = http.post(f"{V1}/clients", json={"name": "X", "colour": "red"})
     assert_error(unknown, 422, "invalid_request")
     not_json = http.post(

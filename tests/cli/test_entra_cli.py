@@ -58,6 +58,7 @@ def test_directory_test_reports_token_permissions_and_role(entra_cli) -> None:
     assert "permissions" in text
     shown = entra_cli.ok("directory", "show", "contoso-365").out
     assert "Tenant:" in shown
+    assert "Client (app) id:" in shown
     assert "App credential:            certificate" in shown
     assert "Base DN" not in shown
     assert "TLS server name" not in shown
@@ -105,7 +106,7 @@ def test_a_wrong_secret_is_refused_in_entras_words(entra_cli) -> None:
 
 
 def test_entra_options_are_checked(entra_cli) -> None:
-    assert "(--tenant-id, --client-id; API: tenant_id, app_id)" in entra_cli.fails(
+    assert "needs its tenant id (--tenant-id)" in entra_cli.fails(
         2, "directory", "add", "Contoso", "x-365", "--kind", "entra",
         "--secret-credential", "12345678",
     )  # fmt: skip

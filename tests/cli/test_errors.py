@@ -1,5 +1,5 @@
 """Errors: one line on stderr starting ``credsync: error:``, nothing on stdout, and the
-documented exit status (see ``exit_code`` in credsync.errors):
+documented exit status (see ``credsync.cli.exits``):
 2 input/config, 3 auth/locked, 4 not found, 5 conflict, 6 integrity, 7 storage, 10 import partial.
 """
 

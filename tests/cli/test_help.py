@@ -173,3 +173,32 @@ def test_unknown_command_and_option_are_one_line_usage_errors(empty_cli):
         assert word in result.error
         assert "--help" in result.error
         assert result.out == ""
+
+
+def test_directory_add_shows_the_options_of_the_kind_asked_for(cli) -> None:
+    from credsync.connectors import registry
+
+    def options(*args: str) -> str:
+        return cli.ok("directory", "add", *args, "--help").out.split("Options:", 1)[1]
+
+    plain = options()
+    assert "--kind KIND" in plain
+    for kind in registry.KINDS:
+        shown = options("--kind", kind.name)
+        for setting in kind.settings:
+            assert setting.cli_flag in shown, (kind.name, setting.name)
+        others = {
+            s.cli_flag
+            for k in registry.KINDS
+            for s in k.settings
+            if k is not kind and s.name not in {t.name for t in kind.settings}
+        }
+        for flag in others:
+            assert f"{flag} " not in shown, (kind.name, flag)
+            assert flag not in plain  # without --kind, no kind's own options are shown
+    # An option of another kind is refused by name, before anything is read or written.
+    refused = cli.run(
+        "directory", "add", "C", "x", "--kind", "active-directory", "--tenant-id", "t"
+    )
+    assert refused.code == 2
+    assert "--tenant-id" in refused.err

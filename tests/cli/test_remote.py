@@ -148,3 +148,16 @@ def test_plain_http_to_another_host_is_warned_about(capsys) -> None:
         err = capsys.readouterr().err
         assert ("plain http" in err) is warned, url
         assert "cst_not-a-real-token" not in err
+
+
+def test_a_refused_input_names_the_same_flag_through_the_server(served) -> None:
+    cli, remote = served
+    cases = [
+        ("cred", "add", "Contoso", "--title", "  ", "--generate"),
+        ("cred", "add", "Contoso", "--title", "T", "--tag", "not ok!", "--generate"),
+        ("cred", "edit", cli.cred_id, "--folder", "a/../b"),
+    ]
+    for args in cases:
+        local = cli.fails(2, *args)
+        assert local.endswith((" (--title)", " (--tag)", " (--folder)")), local
+        assert cli.fails(2, *args, env=remote) == local, args

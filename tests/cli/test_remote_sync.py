@@ -337,3 +337,24 @@ def test_sync_errors_and_a_run_under_way(served) -> None:
 def _new_runs(api: httpx.Client, before: set[str]) -> list[dict[str, Any]]:
     runs = api.get("/runs", params={"client": "Contoso"}).json()["items"]
     return [r for r in runs if r["id"] not in before]
+
+
+def test_accepting_in_enforce_mode_names_the_password_flag(served) -> None:
+    cli, remote = served
+    user = cli.tenant.create_user(password="Enforced-Passw0rd-1!")
+    cred = cli.add_cred("Contoso", "Enforced", "Enforced-Passw0rd-1!", username=user.upn)
+    assert cli.run("sync", "run", "Contoso").code == 0
+    cli.sim.advance_clock(120)
+    cli.tenant.set_password(user.id, "Enforced-Passw0rd-2!")
+    assert cli.run("sync", "run", "Contoso").code == 0
+    flag = next(f for f in cli.json("flags", "Contoso") if f["credential_id"] == cred["id"])
+    cli.ok("cred", "sync-mode", cred["id"], "enforce", "--yes")
+    # The service names the field (the password); each CLI names its flag, the same way.
+    local = cli.fails(2, "flags", "resolve", flag["id"], "--accept-directory")
+    assert local == (
+        "credsync: error: the credential is in enforce mode, where the vault's password wins: "
+        "give the directory's password to accept it, or push the vault's instead "
+        "(--password-stdin)"
+    )
+    assert cli.fails(2, "flags", "resolve", flag["id"], "--accept-directory", env=remote) == local
+    assert cli.json("flags", "resolve", flag["id"], "--push")["outcome"] == "pushed"

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from credsync.cli.exits import exit_code_of
 from credsync.errors import CredsyncError
 from credsync.storage import Database
 from credsync.types import Secret
@@ -125,7 +126,7 @@ def add_clients(login: Login, names: list[str], barrier: Any, queue: Any) -> Non
                 vault.clients.add(actor, keys, name)
                 outcome[name] = "added"
             except CredsyncError as err:
-                outcome[name] = f"{type(err).__name__}|{err.exit_code}|{err}"
+                outcome[name] = f"{type(err).__name__}|{exit_code_of(err)}|{err}"
         return {"operator": login.operator, "outcome": outcome}
 
     _run(queue, login, body, barrier.abort)
@@ -159,7 +160,7 @@ def stale_reader(
                 write()
                 refused[name] = ["accepted", 0, ""]
             except CredsyncError as err:
-                refused[name] = [type(err).__name__, err.exit_code, str(err)]
+                refused[name] = [type(err).__name__, exit_code_of(err), str(err)]
         return {"role": "reader", "seen_version": seen.version, "refused": refused}
 
     _run(queue, login, body, read_done.set)

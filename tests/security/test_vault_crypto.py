@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from credsync.cli.exits import exit_code_of
 from credsync.errors import (
     AuthenticationFailed,
     Conflict,
@@ -224,7 +225,7 @@ def test_wrong_passphrase_fails_clearly(world: VaultWorld) -> None:
             world.vault.unlock(Secret(wrong))
         message = str(caught.value)
         assert message == "the master passphrase does not open this vault"
-        assert caught.value.exit_code == 3
+        assert exit_code_of(caught.value) == 3
         # the key ring defers to unlock, so a reveal stops before anything is read or written
         locked = KeyRing(lambda wrong=wrong: world.vault.unlock(Secret(wrong)))
         with pytest.raises(WrongPassphrase):

@@ -11,7 +11,7 @@ from credsync.vault.drafts import make_draft
 from credsync.vault.models import Credential
 from vault.helpers import VaultWorld
 
-from .helpers import SyncWorld
+from .helpers import SyncWorld, add_directory
 
 
 @dataclass
@@ -78,7 +78,8 @@ def add_entra_directory(
         ),
     )
     name = name or f"entra-{uuid.uuid4().hex[:8]}"
-    vault.directories.add(
+    add_directory(
+        vault,
         admin,
         client,
         name,

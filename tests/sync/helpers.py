@@ -11,6 +11,8 @@ from credsync.sync.engine import Engine
 from credsync.sync.reports import RunReport
 from credsync.testing.samba import OuWorld, TestUser
 from credsync.types import CredentialType, Secret, SyncMode
+from credsync.vault import Actor, Vault
+from credsync.vault.directories import Directory, DirectoryInput
 from credsync.vault.drafts import make_draft
 from credsync.vault.models import Credential
 from vault.helpers import VaultWorld
@@ -100,5 +102,29 @@ def build_sync_world(vault_world: VaultWorld, ad: OuWorld, **directory: Any) -> 
     }
     options.update(directory)
     name = f"ad-{uuid.uuid4().hex[:8]}"
-    vault.directories.add(admin, client, name, **options)
+    add_directory(vault, admin, client, name, **options)
     return SyncWorld(vault_world, ad, client, name, bind.id)
+
+
+def _inputs(flat: dict[str, Any]) -> DirectoryInput:
+    """The flat input names every boundary uses; ``bind_kind`` names the way to sign in of
+    ``bind_credential`` (as the service took it before kinds were descriptors)."""
+    flat = {k: v for k, v in flat.items() if v is not None}
+    method = flat.pop("bind_kind", None)
+    if method is not None and "bind_credential" in flat:
+        flat[f"{method}_credential"] = flat.pop("bind_credential")
+    return DirectoryInput.of(flat)
+
+
+def add_directory(
+    vault: Vault, actor: Actor, client: str, name: str, *, kind: str, **flat: Any
+) -> Directory:
+    """Add a directory from flat inputs (url=..., base_dn=..., bind_credential=...)."""
+    return vault.directories.add(actor, client, name, kind, _inputs(flat))
+
+
+def update_directory(
+    vault: Vault, actor: Actor, ref: str, *, expected_version: int | None = None, **flat: Any
+) -> Directory:
+    """Change a directory from flat inputs."""
+    return vault.directories.update(actor, ref, _inputs(flat), expected_version=expected_version)

@@ -18,6 +18,8 @@ from credsync.types import CredentialType, Secret, SyncMode
 from credsync.vault.drafts import make_draft
 from vault.helpers import VaultWorld
 
+from .helpers import add_directory
+
 NOW = dt.datetime(2026, 12, 1, 12, 0, tzinfo=dt.UTC)
 
 
@@ -36,7 +38,8 @@ def _directory(w: VaultWorld) -> str:
             sync_mode=SyncMode.OFF,
         ),
     )
-    return w.vault.directories.add(
+    return add_directory(
+        w.vault,
         w.admin,
         client,
         "dc",

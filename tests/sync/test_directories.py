@@ -3,6 +3,8 @@ credentials and directories go away."""
 
 from __future__ import annotations
 
+from functools import partial
+
 import pytest
 import sqlalchemy as sa
 
@@ -10,25 +12,26 @@ from credsync.errors import AlreadyExists, InvalidInput, NotFound, PermissionDen
 from credsync.storage.tables import flags, links, sync_queue
 from credsync.types import SyncMode
 
-from .helpers import SyncWorld
+from .helpers import SyncWorld, add_directory, update_directory
 
 
 def test_options_are_checked_and_shown_with_their_defaults(sw: SyncWorld) -> None:
     directories = sw.vault.directories
+    update = partial(update_directory, sw.vault, sw.admin)
     shown = directories.get(sw.admin, sw.directory).to_json()
     assert shown["options"]["push_cap"] == 500
     assert shown["options"]["interval"] == 60
     with pytest.raises(InvalidInput, match="unknown directory option 'nope'"):
-        directories.update(sw.admin, sw.directory, options={"nope": 1})
+        update(sw.directory, options={"nope": 1})
     with pytest.raises(InvalidInput, match="push_cap must be between"):
-        directories.update(sw.admin, sw.directory, options={"push_cap": 0})
-    updated = directories.update(sw.admin, sw.directory, options={"interval": 30})
+        update(sw.directory, options={"push_cap": 0})
+    updated = update(sw.directory, options={"interval": 30})
     assert updated.option("interval") == 30
     assert updated.option("push_cap") == 500
 
 
 def test_names_urls_and_cas_are_validated(sw: SyncWorld) -> None:
-    add = sw.vault.directories.add
+    add = partial(add_directory, sw.vault)
     base = {"kind": "active-directory", "base_dn": "DC=x", "bind_credential": sw.bind_credential_id}
     with pytest.raises(AlreadyExists):
         add(sw.admin, sw.client, sw.directory.upper(), url="ldaps://dc", **base)
@@ -51,7 +54,7 @@ def test_names_urls_and_cas_are_validated(sw: SyncWorld) -> None:
         sw.admin, sw.client, "x7", url="ldaps://dc", ca_pem=_negative_serial_ca(), **base
     )
     assert samba_made.ca_pem is not None
-    removed = sw.vault.directories.update(sw.admin, "x7", ca_pem="")  # "": the system's CAs
+    removed = update_directory(sw.vault, sw.admin, "x7", ca_pem="")  # "": the system's CAs
     assert (removed.ca_pem, removed.version) == (None, 2)
     [entry] = sw.vault.audit.list(sw.admin, action="directory.update")
     assert entry.details["ca"] is False
@@ -94,7 +97,7 @@ def _negative_serial_ca() -> str:
 def test_directory_setup_needs_its_permissions(sw: SyncWorld) -> None:
     tech = sw.vault_world.operator("tech", "technician")
     with pytest.raises(PermissionDenied, match=r"directory\.setup"):
-        sw.vault.directories.update(tech, sw.directory, options={"interval": 30})
+        update_directory(sw.vault, tech, sw.directory, options={"interval": 30})
     with pytest.raises(PermissionDenied, match=r"directory_admin\.use"):
         sw.engine(tech).config(sw.directory)
 
@@ -139,7 +142,7 @@ APP = "0b6f3b8e-1c4d-4d0e-9a57-3e1f0c2d9b11"
 
 
 def test_entra_directories_are_validated_and_shown(sw: SyncWorld) -> None:
-    add = sw.vault.directories.add
+    add = partial(add_directory, sw.vault)
     entra = {
         "kind": "entra",
         "url": None,
@@ -149,23 +152,24 @@ def test_entra_directories_are_validated_and_shown(sw: SyncWorld) -> None:
         "app_id": APP,
         "bind_kind": "certificate",
     }
-    with pytest.raises(InvalidInput, match="needs its tenant id and its app's client id"):
-        add(sw.admin, sw.client, "e1", **{**entra, "tenant_id": None})
-    with pytest.raises(InvalidInput, match="must be the application \\(client\\) id"):
-        add(sw.admin, sw.client, "e2", **{**entra, "app_id": "my-app"})
-    with pytest.raises(InvalidInput, match="GUID\\) or one of its domain names"):
-        add(sw.admin, sw.client, "e3", **{**entra, "tenant_id": "not a tenant"})
-    with pytest.raises(InvalidInput, match="--certificate-credential \\(preferred\\)"):
-        add(sw.admin, sw.client, "e4", **{**entra, "bind_kind": None})
-    with pytest.raises(InvalidInput, match="plain http is refused"):
-        add(sw.admin, sw.client, "e5", **{**entra, "authority": "http://login.example"})
-    with pytest.raises(InvalidInput, match="no base DN"):
-        add(sw.admin, sw.client, "e6", **{**entra, "base_dn": "DC=x"})
-    with pytest.raises(InvalidInput, match="for Entra directories only"):
+    refusals = [
+        ("e1", {"tenant_id": None}, "needs its tenant id", "tenant_id"),
+        ("e2", {"app_id": "my-app"}, "must be the application \\(client\\) id", "app_id"),
+        ("e3", {"tenant_id": "not a tenant"}, "GUID\\) or one of its domain names", "tenant_id"),
+        ("e4", {"bind_kind": None}, "certificate_credential \\(the app's certificate, preferred",
+         "bind_credential"),
+        ("e5", {"authority": "http://login.example"}, "plain http is refused", "authority"),
+        ("e6", {"base_dn": "DC=x"}, "base_dn is not a setting of Entra ID", "base_dn"),
+    ]  # fmt: skip
+    for name, changes, words, field in refusals:
+        with pytest.raises(InvalidInput, match=words) as refused:
+            add(sw.admin, sw.client, name, **{**entra, **changes})
+        assert refused.value.field == field, name
+    with pytest.raises(InvalidInput, match="tenant_id is not a setting of Active Directory"):
         add(sw.admin, sw.client, "e7", kind="ad", url="ldaps://dc", base_dn="DC=x",
             bind_credential=sw.bind_credential_id, tenant_id=TENANT)  # fmt: skip
-    with pytest.raises(InvalidInput, match="for Entra directories only"):
-        sw.vault.directories.update(sw.admin, sw.directory, options={"never_expires": 1})
+    with pytest.raises(InvalidInput, match="never_expires is not one of Active Directory's"):
+        update_directory(sw.vault, sw.admin, sw.directory, options={"never_expires": 1})
     made = add(
         sw.admin, sw.client, "Contoso 365", **{**entra, "tenant_id": "Contoso.OnMicrosoft.com"}
     )
@@ -180,11 +184,11 @@ def test_entra_directories_are_validated_and_shown(sw: SyncWorld) -> None:
     custom = add(sw.admin, sw.client, "sim", **{**entra, "url": "https://127.0.0.1:8443/v1.0/",
                  "authority": "https://127.0.0.1:8443/", "bind_kind": "secret"})  # fmt: skip
     assert custom.url == "https://127.0.0.1:8443"
-    assert custom.authority == "https://127.0.0.1:8443"
-    changed = sw.vault.directories.update(
-        sw.admin, "sim", tenant_id=TENANT, options={"never_expires": 1, "force_change": 1}
+    assert custom.setting("authority") == "https://127.0.0.1:8443"
+    changed = update_directory(
+        sw.vault, sw.admin, "sim", tenant_id=TENANT, options={"never_expires": 1, "force_change": 1}
     )
-    assert changed.tenant_id == TENANT
+    assert changed.setting("tenant_id") == TENANT
     assert changed.option("never_expires") == 1
     config = sw.engine().config("sim")
     assert config.bind_username == APP

@@ -11,7 +11,7 @@ from ldap3 import Connection, Server
 from credsync.sync.resolve import Resolver
 from credsync.types import SyncMode
 
-from .helpers import SyncWorld
+from .helpers import SyncWorld, update_directory
 
 
 def binds(sw: SyncWorld, dn: str, password: str) -> bool:
@@ -96,7 +96,7 @@ def test_push_cap_stops_a_run_before_it_pushes(sw: SyncWorld) -> None:
     users = [sw.ad.create_user() for _ in range(3)]
     creds = [sw.add(u, mode=SyncMode.ENFORCE) for u in users]
     sw.run()
-    sw.vault.directories.update(sw.admin, sw.directory, options={"push_cap": 2})
+    update_directory(sw.vault, sw.admin, sw.directory, options={"push_cap": 2})
     for cred in creds:
         sw.set_password(cred, f"Capped-{cred.id[:6]}-1!")
     report = sw.run()
@@ -158,7 +158,7 @@ def test_a_bind_credential_without_reset_rights_is_denied(sw: SyncWorld) -> None
             sync_mode=SyncMode.OFF,
         ),
     )
-    sw.vault.directories.update(sw.admin, sw.directory, bind_credential=weak.id)
+    update_directory(sw.vault, sw.admin, sw.directory, bind_credential=weak.id)
     cred = sw.add(target, mode=SyncMode.ENFORCE)
     sw.run()
     sw.set_password(cred, "Denied-Push-1!")

@@ -15,7 +15,7 @@ from credsync.types import Secret, SyncMode
 from credsync.vault.drafts import make_draft
 
 from .entra import EntraWorld, add_entra_directory, build_entra_world, strong
-from .helpers import build_sync_world
+from .helpers import build_sync_world, update_directory
 
 
 def test_first_run_takes_a_baseline_without_writing_anything(ew: EntraWorld) -> None:
@@ -114,8 +114,8 @@ def test_enforce_pushes_new_links_vault_changes_and_drift(ew_both: EntraWorld) -
 
 
 def test_push_options_force_change_and_never_expires(ew: EntraWorld) -> None:
-    ew.vault.directories.update(
-        ew.admin, ew.directory, options={"force_change": 1, "never_expires": 1}
+    update_directory(
+        ew.vault, ew.admin, ew.directory, options={"force_change": 1, "never_expires": 1}
     )
     user = ew.add_user()
     cred = ew.add(user, "Onboarding-Passw0rd-1!", mode=SyncMode.ENFORCE)

@@ -14,7 +14,7 @@ from credsync.agent.loop import Agent
 from credsync.storage.tables import directories, sync_queue
 from credsync.types import SyncMode
 
-from .helpers import SyncWorld
+from .helpers import SyncWorld, update_directory
 from .proxy import CuttableProxy
 from .test_enforce_mode import binds
 
@@ -48,7 +48,7 @@ def _other_ca() -> str:
 def test_an_unreachable_directory_flags_linked_credentials_and_recovers(sw: SyncWorld) -> None:
     proxy = CuttableProxy(("127.0.0.1", 636))
     try:
-        sw.vault.directories.update(sw.admin, sw.directory, url=proxy.url)
+        update_directory(sw.vault, sw.admin, sw.directory, url=proxy.url)
         user = sw.ad.create_user()
         cred = sw.add(user)
         assert sw.run().state == "done"
@@ -71,7 +71,7 @@ def test_a_wrong_ca_is_a_tls_error(sw: SyncWorld) -> None:
     user = sw.ad.create_user()
     cred = sw.add(user)
     sw.run()
-    sw.vault.directories.update(sw.admin, sw.directory, ca_pem=_other_ca())
+    update_directory(sw.vault, sw.admin, sw.directory, ca_pem=_other_ca())
     report = sw.run()
     assert report.state == "failed"
     assert report.message.startswith("tls_error")
@@ -81,7 +81,7 @@ def test_a_wrong_ca_is_a_tls_error(sw: SyncWorld) -> None:
 def test_the_dc_going_away_mid_run_stops_the_run_and_loses_nothing(sw: SyncWorld) -> None:
     proxy = CuttableProxy(("127.0.0.1", 636))
     try:
-        sw.vault.directories.update(sw.admin, sw.directory, url=proxy.url)
+        update_directory(sw.vault, sw.admin, sw.directory, url=proxy.url)
         users = [sw.ad.create_user() for _ in range(6)]
         creds = [sw.add(u, mode=SyncMode.ENFORCE) for u in users]
         sw.run()
@@ -193,7 +193,7 @@ def test_queued_pushes_survive_a_restart(sw_both: SyncWorld) -> None:
 def test_the_agent_backs_off_while_the_dc_is_away_and_resumes(sw: SyncWorld) -> None:
     proxy = CuttableProxy(("127.0.0.1", 636))
     try:
-        sw.vault.directories.update(sw.admin, sw.directory, url=proxy.url)
+        update_directory(sw.vault, sw.admin, sw.directory, url=proxy.url)
         user = sw.ad.create_user()
         cred = sw.add(user, mode=SyncMode.ENFORCE)
         sw.run()

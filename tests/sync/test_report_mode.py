@@ -10,7 +10,7 @@ from credsync.errors import InvalidInput
 from credsync.sync.resolve import Resolver
 from credsync.types import Secret
 
-from .helpers import SyncWorld
+from .helpers import SyncWorld, add_directory
 
 
 def test_first_run_links_and_binds_once_then_no_bind_while_unchanged(sw_both: SyncWorld) -> None:
@@ -178,7 +178,8 @@ def test_the_same_account_in_two_directories_is_a_conflict(sw: SyncWorld) -> Non
     user = sw.ad.create_user()
     sw.add(user)
     sw.run()
-    other = sw.vault.directories.add(
+    other = add_directory(
+        sw.vault,
         sw.admin,
         sw.client,
         sw.directory + "-again",

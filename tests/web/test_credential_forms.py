@@ -11,6 +11,7 @@ import re
 from fastapi.testclient import TestClient
 
 from credsync.types import SyncMode
+from sync.helpers import add_directory
 
 from .conftest import SECRET, WebWorld, csrf_of
 
@@ -39,7 +40,8 @@ def _post(browser: TestClient, path: str, **data: str) -> tuple[int, str, str]:
 
 def _add_directory(web: WebWorld) -> str:
     """An Active Directory of Contoso (never reached here), binding with "Graph app"."""
-    directory = web.world.vault.directories.add(
+    directory = add_directory(
+        web.world.vault,
         web.world.admin,
         "Contoso",
         "contoso-ad",
@@ -156,6 +158,22 @@ def test_a_refused_add_keeps_the_values_but_not_the_passwords(web: WebWorld) -> 
     status, _, page = _post(browser, new, title="No password")
     assert status == 400
     assert '<a href="#password">Type the password (twice)' in page
+    # The field the service names, through the form's own names: a folder path typed is
+    # the new folder's; an unknown policy is the policy's.
+    status, _, page = _post(
+        browser, new, title="Bad folder", new_folder="a/../b", password=TYPED, password_again=TYPED
+    )
+    assert status == 400
+    assert '<a href="#new_folder">Folder path must not contain' in page
+    assert 'aria-invalid="true" aria-describedby="new_folder-error"' in page
+    status, _, page = _post(browser, new, title="Policy", generate="on", policy="nope")
+    assert status == 400
+    assert '<a href="#policy">No password policy named &#39;nope&#39;' in page
+    status, _, page = _post(
+        browser, new, title="Long url", url="u" * 3000, password=TYPED, password_again=TYPED
+    )
+    assert status == 400
+    assert '<a href="#url">Url is too long' in page
     assert _last_seq(web) == before
     assert web.world.vault.credentials.search(web.world.admin, "Bad tags") == []
 

@@ -56,19 +56,19 @@ def _entra_form(web: WebWorld, sim: Any, entra: dict[str, Any], **changes: str) 
         "client": web.ids["client"],
         "name": NAME,
         "kind": "entra",
-        "tenant_id": entra["tenant"].id,
-        "app_id": entra["app"].client_id,
-        "bind_kind": "certificate",
+        "entra-tenant_id": entra["tenant"].id,
+        "entra-app_id": entra["app"].client_id,
+        "entra-bind_method": "certificate",
         "bind_credential": entra["cred"],
-        "graph_url": sim.graph_url,
-        "authority": sim.url,
+        "entra-url": sim.graph_url,
+        "entra-authority": sim.url,
         "ca_pem": sim.ca_pem.replace("\n", "\r\n"),  # as a browser sends a textarea
         "interval": "300",
         "push_cap": "50",
         # The other kind's fields, as a browser without JavaScript sends them: ignored.
-        "ad_url": "not a url",
-        "base_dn": "DC=ignored",
-        "tls_server_name": "ignored.example",
+        "active_directory-url": "not a url",
+        "active_directory-base_dn": "DC=ignored",
+        "active_directory-tls_server_name": "ignored.example",
     }
     data.update(changes)
     return data
@@ -105,7 +105,7 @@ def test_an_entra_directory_added_through_the_form_is_tested_at_once(
     assert link in client_page
     form = browser.get(f"/directories/new?client={web.ids['client']}")
     assert form.status_code == 200
-    needed = ["<legend>Kind of directory</legend>", 'for="tenant_id"', 'for="ca_pem"']
+    needed = ["<legend>Kind of directory</legend>", 'for="entra-tenant_id"', 'for="ca_pem"']
     needed += ['for="insecure_skip_verify"', "Graph app certificate", 'for="push_cap"']
     for text in needed:
         assert text in form.text, text
@@ -125,8 +125,9 @@ def test_an_entra_directory_added_through_the_form_is_tested_at_once(
     _no_secrets(shown.text + caplog.text, entra)
 
     directory = web.world.vault.directories.get(web.world.admin, NAME)
-    assert (directory.kind, directory.bind_kind, directory.base_dn) == ("entra", "certificate", "")
-    assert directory.tls_server_name is None  # the Active Directory fields were ignored
+    assert (directory.kind, directory.bind_kind) == ("entra", "certificate")
+    assert directory.setting("base_dn") is None
+    assert directory.setting("tls_server_name") is None  # the Active Directory fields were ignored
     assert directory.ca_pem == sim.ca_pem.strip() + "\n"
     assert (directory.option("interval"), directory.option("push_cap")) == (300, 50)
     assert not directory.insecure_skip_verify
@@ -150,12 +151,12 @@ def test_an_active_directory_that_cannot_be_reached_shows_the_failed_step(
             "client": web.ids["client"],
             "name": "contoso-ad",
             "kind": "active_directory",
-            "ad_url": "ldaps://127.0.0.1:1",
-            "base_dn": "DC=contoso,DC=com",
+            "active_directory-url": "ldaps://127.0.0.1:1",
+            "active_directory-base_dn": "DC=contoso,DC=com",
             "bind_credential": web.ids["bind"],
             "insecure_skip_verify": "on",
-            "tenant_id": "not read for Active Directory",
-            "bind_kind": "nonsense",
+            "entra-tenant_id": "not read for Active Directory",
+            "entra-bind_method": "nonsense",
         },
     )
     assert shown.status_code == 200, shown.text
@@ -165,7 +166,7 @@ def test_an_active_directory_that_cannot_be_reached_shows_the_failed_step(
     assert "TLS certificate verification turned off by alice" in caplog.text
     directory = web.world.vault.directories.get(web.world.admin, "contoso-ad")
     assert directory.url == "ldaps://127.0.0.1:1"
-    assert directory.tenant_id is None
+    assert directory.setting("tenant_id") is None
     assert SECRET not in shown.text + caplog.text
     assert BIND_SECRET not in shown.text + caplog.text
 
@@ -173,9 +174,13 @@ def test_an_active_directory_that_cannot_be_reached_shows_the_failed_step(
 @pytest.mark.parametrize(
     ("changes", "field", "words"),
     [
-        ({"tenant_id": ""}, "tenant_id", "Give the tenant id"),
-        ({"graph_url": "http://graph.example"}, "graph_url", "plain http is refused"),
-        ({"kind": "active_directory", "ad_url": "https://dc1"}, "ad_url", "must be ldaps://"),
+        ({"entra-tenant_id": ""}, "entra-tenant_id", "Give the tenant id"),
+        ({"entra-url": "http://graph.example"}, "entra-url", "plain http is refused"),
+        (
+            {"kind": "active_directory", "active_directory-url": "https://dc1"},
+            "active_directory-url",
+            "must be ldaps://",
+        ),
         ({"bind_credential": ""}, "bind_credential", "Choose the credential"),
         ({"push_cap": "many"}, "push_cap", "The push cap must be a whole number"),
         ({"ca_pem": "not a certificate"}, "ca_pem", "holds no PEM certificate"),
@@ -262,7 +267,7 @@ def test_change_then_remove(web: WebWorld, sim: Any, entra: dict[str, Any]) -> N
     assert form.status_code == 200
     assert f'value="{entra["tenant"].id}"' in form.text
     assert 'name="kind"' not in form.text  # the kind stays
-    assert "ad_url" not in form.text
+    assert "active_directory-url" not in form.text
     _no_secrets(form.text, entra)
     token = csrf_of(form.text)
     current = _entra_form(web, sim, entra, csrf_token=token, version="1", ca_pem="")
@@ -272,10 +277,11 @@ def test_change_then_remove(web: WebWorld, sim: Any, entra: dict[str, Any]) -> N
     assert "Nothing changed." in browser.get(same.headers["location"]).text
 
     bad = browser.post(
-        f"/directories/{directory}/edit", data={**current, "authority": "https://x.example/?q"}
+        f"/directories/{directory}/edit",
+        data={**current, "entra-authority": "https://x.example/?q"},
     )
     assert bad.status_code == 400
-    assert 'href="#authority"' in bad.text
+    assert 'href="#entra-authority"' in bad.text
     assert "Nothing was changed" in bad.text
 
     saved = browser.post(

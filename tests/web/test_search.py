@@ -9,6 +9,7 @@ import io
 import re
 
 from credsync.storage.tables import links
+from sync.helpers import add_directory
 from vault.helpers import add_cred
 
 from .conftest import SECRET, WebWorld
@@ -39,7 +40,8 @@ def _add_fabrikam(web: WebWorld) -> dict[str, str]:
         folder_path="Servers/Backup",
     )
     add_cred(w, "Fabrikam", "Wifi", OTHER_SECRET, username="guest")
-    directory = w.vault.directories.add(
+    directory = add_directory(
+        w.vault,
         w.admin,
         "Contoso",
         "contoso-365",

@@ -6,14 +6,23 @@ exception tree to HTTP statuses (domain errors know nothing of HTTP).
     {"error": {"status": 404, "code": "not_found", "message": "no client named 'X'",
                "details": [...]}}
 
-``details`` is there only for request validation (which field, what was wrong), and never
-echoes the value sent (it may be a password).
+``details`` says which field was wrong and what was wrong with it: for request validation
+(``"body.name"``: where and which), and for a refused input that concerns a field
+(:class:`~credsync.errors.InvalidInput` with ``field``: the field as the request names it,
+``"tenant_id"``). It never echoes the value sent (it may be a password).
+
+A service's fields are named as the API's JSON fields are, so by default a field is answered
+as the service names it; a route whose input is named otherwise says so with
+:func:`field_names` (``@field_names(folder="path")``). (The CLI against a server reads these
+names back: a rename is a name the CLI command must know too, so rename only what must be.)
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Any
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
+from typing import Any, TypeVar
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -21,9 +30,31 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from credsync.api.fields import VAULT_CHECK
-from credsync.errors import CredsyncError
+from credsync.errors import (
+    AuthError,
+    ConfigError,
+    Conflict,
+    ConnectorError,
+    CredsyncError,
+    IntegrityError,
+    InvalidInput,
+    NotFound,
+    PermissionDenied,
+    PolicyRejected,
+    StorageError,
+    SyncError,
+    VaultLocked,
+    WrongPassphrase,
+)
 
-__all__ = ["ApiError", "error_body", "install_error_handlers", "status_of"]
+__all__ = [
+    "HTTP_STATUSES",
+    "ApiError",
+    "error_body",
+    "field_names",
+    "install_error_handlers",
+    "status_of",
+]
 
 log = logging.getLogger("credsync.api")
 
@@ -53,9 +84,59 @@ class ApiError(Exception):
         self.headers = headers or {}
 
 
-def status_of(err: CredsyncError) -> tuple[int, str]:
+# The HTTP status of each error class; a class not here answers its nearest parent's (along
+# the MRO): RunInProgress is a Conflict (409), SchemaOutOfDate a StorageError (503).
+HTTP_STATUSES: Mapping[type[CredsyncError], int] = MappingProxyType(
+    {
+        CredsyncError: 500,
+        ConfigError: 500,
+        InvalidInput: 400,
+        AuthError: 401,
+        PermissionDenied: 403,
+        VaultLocked: 503,
+        WrongPassphrase: 503,
+        NotFound: 404,
+        Conflict: 409,
+        IntegrityError: 500,
+        StorageError: 503,
+        ConnectorError: 502,
+        PolicyRejected: 422,
+        SyncError: 409,
+    }
+)
+
+
+def status_of(err: CredsyncError | type[CredsyncError]) -> tuple[int, str]:
     """The HTTP status and the code of an error's answer (see :mod:`credsync.errors`)."""
-    return err.http_status, err.code
+    cls = err if isinstance(err, type) else type(err)
+    status = next(HTTP_STATUSES[c] for c in cls.__mro__ if c in HTTP_STATUSES)
+    return status, cls.code
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+_FIELD_NAMES = "__credsync_field_names__"
+
+
+def field_names(**names: str) -> Callable[[F], F]:
+    """Declare the names a route gives the service's fields where they differ
+    (``query="q"``): an :class:`InvalidInput` about one is answered with the route's name in
+    ``details``. Goes on the route's function (it is returned as it is)."""
+
+    def declare(endpoint: F) -> F:
+        setattr(endpoint, _FIELD_NAMES, {**getattr(endpoint, _FIELD_NAMES, {}), **names})
+        return endpoint
+
+    return declare
+
+
+def _details(request: Request, exc: InvalidInput) -> list[dict[str, str]] | None:
+    """The fields a refused input concerns, named as the route names them."""
+    if not exc.fields:
+        return None
+    route = request.scope.get("route")
+    names = getattr(getattr(route, "endpoint", None), _FIELD_NAMES, {})
+    named = dict.fromkeys(names.get(field, field) for field in exc.fields)
+    return [{"field": field, "problem": str(exc)} for field in named]
 
 
 def error_body(status: int, code: str, message: str, details: Any = None) -> dict[str, Any]:
@@ -81,7 +162,8 @@ async def _credsync_error(request: Request, exc: Exception) -> JSONResponse:
         headers = {**(headers or {}), "Retry-After": str(int(retry_after))}
     if status >= 500:
         log.warning("%s %s: %s: %s", request.method, request.url.path, type(exc).__name__, exc)
-    return _response(status, code, str(exc), headers=headers)
+    details = _details(request, exc) if isinstance(exc, InvalidInput) else None
+    return _response(status, code, str(exc), details, headers=headers)
 
 
 async def _api_error(request: Request, exc: Exception) -> JSONResponse:
@@ -100,10 +182,15 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
         {"field": ".".join(str(part) for part in e.get("loc", ())), "problem": e.get("msg", "")}
         for e in errors
     ]
+    if errors and errors[0].get("type") == VAULT_CHECK:
+        # Refused in the vault's words (credsync.api.fields): answered as the service's
+        # refusal is, its fields named as the route names them; what a local command says.
+        fields = (errors[0].get("ctx") or {}).get("fields") or ()
+        refused = InvalidInput(details[0]["problem"], field=tuple(fields))
+        named = _details(request, refused) or details[:1]
+        return _response(422, "invalid_request", str(refused), named)
     first = details[0] if details else {"field": "", "problem": "invalid"}
     message = f"{first['field']}: {first['problem']}" if first["field"] else first["problem"]
-    if errors and errors[0].get("type") == VAULT_CHECK:
-        message = first["problem"]  # the vault's own words, as a local command says it
     return _response(422, "invalid_request", message, details)
 
 

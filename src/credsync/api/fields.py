@@ -5,8 +5,9 @@ OpenAPI document (``minLength``, ``maxLength``, ``maxItems``) and they keep absu
 reaching the vault (422, before any work). But a value outside them is refused with the
 message the vault gives for it (``title must not be empty``, ``title is too long (300
 characters, at most 255)``): the service's own check is asked why. So a request through the
-API and the same command on a local vault say the same thing; the error's ``details`` still
-name the field.
+API and the same command on a local vault say the same thing; the error's ``details`` name
+the field as the service's refusal would (``title``; the request's location, ``body.title``,
+where the service names none).
 
 Why not drop the limits from the models and let the services refuse? The document would lose
 them, and the status of those answers would change (422 to 400) for clients that rely on it.
@@ -45,14 +46,16 @@ class Checked:
     def _validate(self, value: Sized) -> Any:
         if self.min_length <= len(value) <= self.max_length:
             return value
+        fields: tuple[str, ...] = ()
         try:
             self.check(value)
         except InvalidInput as err:
-            message = str(err)
+            message, fields = str(err), err.fields
         else:
             short = len(value) < self.min_length
             message = f"{self.what} is too {'short' if short else 'long'}"
-        raise PydanticCustomError(VAULT_CHECK, message.replace("{", "{{").replace("}", "}}"))
+        escaped = message.replace("{", "{{").replace("}", "}}")
+        raise PydanticCustomError(VAULT_CHECK, escaped, {"fields": list(fields)})
 
     def __get_pydantic_core_schema__(
         self, source: Any, handler: GetCoreSchemaHandler

@@ -55,12 +55,20 @@ Timestamp = str  # ISO 8601, UTC, e.g. 2026-12-01T12:00:00Z
 ClientName = Annotated[
     str, Checked("client name", lambda v: clean_name(v, "client name", 200), 200, 1)
 ]
-Title = Annotated[str, Checked("title", lambda v: clean_name(v, "title", 255), 255, 1)]
-Username = Annotated[str, Checked("username", lambda v: clean_text(v, "username", 512), 512)]
-Url = Annotated[str, Checked("url", lambda v: clean_text(v, "url", 2048), 2048)]
+Title = Annotated[
+    str, Checked("title", lambda v: clean_name(v, "title", 255, field="title"), 255, 1)
+]
+Username = Annotated[
+    str, Checked("username", lambda v: clean_text(v, "username", 512, field="username"), 512)
+]
+Url = Annotated[str, Checked("url", lambda v: clean_text(v, "url", 2048, field="url"), 2048)]
 Notes = Annotated[
     str,
-    Checked("notes", lambda v: clean_text(v, "notes", MAX_NOTES_CHARS, multiline=True), 65536),
+    Checked(
+        "notes",
+        lambda v: clean_text(v, "notes", MAX_NOTES_CHARS, multiline=True, field="notes"),
+        65536,
+    ),
 ]
 CredentialTypeName = Annotated[str, Checked("credential type", parse_type, 32)]
 Tags = Annotated[list[str], Checked("tags", clean_tags, 50)]

@@ -1,5 +1,6 @@
-"""The JSON bodies of directories, runs and flags (the same fields as the CLI's ``--json``,
-made by ``Directory.to_json``, ``RunReport.to_json`` and ``Flag.to_json``)."""
+"""The JSON bodies of directory tests, runs and flags (the same fields as the CLI's ``--json``,
+made by ``RunReport.to_json`` and ``Flag.to_json``); directories' own are in
+:mod:`credsync.api.schemas_directories`."""
 
 from __future__ import annotations
 
@@ -8,9 +9,6 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = [
-    "DirectoryIn",
-    "DirectoryOut",
-    "DirectoryPatch",
     "DirectoryTestOut",
     "FlagOut",
     "FlagResolutionOut",
@@ -24,103 +22,10 @@ __all__ = [
 ]
 
 Timestamp = str  # ISO 8601, UTC
-Name = Field(min_length=1, max_length=100)
-CredentialRef = Field(
-    default=None, min_length=8, max_length=36, description="A credential id (or 8+ characters)."
-)
-MAX_CA_PEM = 256 * 1024  # the directory service's own limit
 
 
 class _In(BaseModel):
     model_config = ConfigDict(extra="forbid")
-
-
-# -- directories -----------------------------------------------------------------------------
-class DirectoryOut(BaseModel):
-    id: str
-    client_id: str
-    client: str
-    name: str
-    kind: Literal["active_directory", "entra"]
-    url: str
-    base_dn: str
-    bind_credential_id: str
-    ca: Literal["configured"] | None = Field(description='"configured" when a CA is stored.')
-    tls_server_name: str | None
-    insecure_skip_verify: bool
-    tenant_id: str | None
-    app_id: str | None
-    authority: str | None
-    bind_kind: Literal["certificate", "secret"] | None
-    options: dict[str, int]
-    incremental: bool = Field(description="An incremental cursor is stored.")
-    full_pass_at: Timestamp | None
-    account_count: int | None
-    next_run_at: Timestamp | None
-    failures: int
-    version: int
-    created_at: Timestamp
-    updated_at: Timestamp
-
-
-class _Connection(_In):
-    """What add and change share. One of ``bind_credential`` (Active Directory: the
-    directory_admin credential to bind as), ``certificate_credential`` or
-    ``secret_credential`` (Entra: the credential holding the app's certificate and key in
-    PEM, or its client secret)."""
-
-    url: str | None = Field(
-        default=None,
-        max_length=2048,
-        description="AD: ldaps://HOST[:PORT] or ldap://HOST[:PORT] (StartTLS). Entra: the "
-        "Graph endpoint (default https://graph.microsoft.com).",
-    )
-    base_dn: str | None = Field(default=None, max_length=2048, description="AD: the scope.")
-    bind_credential: str | None = CredentialRef
-    certificate_credential: str | None = CredentialRef
-    secret_credential: str | None = CredentialRef
-    tenant_id: str | None = Field(
-        default=None, max_length=253, description="Entra: the tenant id (GUID) or a domain."
-    )
-    app_id: str | None = Field(
-        default=None, max_length=36, description="Entra: the application (client) id."
-    )
-    authority: str | None = Field(
-        default=None,
-        max_length=2048,
-        description="Entra: the identity platform (default Microsoft's global cloud).",
-    )
-    ca_pem: str | None = Field(
-        default=None,
-        max_length=MAX_CA_PEM,
-        description='PEM CA certificate(s) to trust; in a change, "" removes the CA (the '
-        "system's CAs are trusted again).",
-    )
-    tls_server_name: str | None = Field(
-        default=None, max_length=255, description="AD: the name the DC's certificate carries."
-    )
-    options: dict[str, int] = Field(
-        default_factory=dict,
-        max_length=20,
-        description="interval, jitter, full_pass_hours, push_cap, min_account_ratio, "
-        "force_change, never_expires (Entra).",
-    )
-
-
-class DirectoryIn(_Connection):
-    client: str = Field(min_length=1, max_length=200, description="The client, by name or id.")
-    name: str = Name
-    kind: Literal["active_directory", "entra"]
-    insecure_skip_verify: bool = Field(
-        default=False, description="Do not check the certificate (unsafe; audited)."
-    )
-
-
-class DirectoryPatch(_Connection):
-    """Only the fields given change; ``version``: refuse if the directory changed since."""
-
-    insecure_skip_verify: bool | None = None
-    version: int | None = Field(default=None, ge=1)
 
 
 class TestStepOut(BaseModel):
@@ -160,7 +65,7 @@ class RunOut(BaseModel):
     id: str
     directory_id: str
     directory: str
-    side: str = Field(description="Active Directory or Entra ID.")
+    side: str = Field(description="The display name of the directory's kind.")
     client_id: str
     client: str
     kind: str
@@ -207,7 +112,7 @@ class FlagOut(BaseModel):
     username: str
     directory_id: str
     directory: str
-    side: str = Field(description="Active Directory or Entra ID.")
+    side: str = Field(description="The display name of the directory's kind.")
     account_id: str | None
     status: str
     detail: str

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 __all__ = ["main"]
 
@@ -11,17 +12,22 @@ def main(argv: list[str] | None = None) -> int:
     import click
 
     from credsync.cli.app import cli
+    from credsync.cli.exits import exit_code_of
     from credsync.errors import CredsyncError
 
+    shared: dict[str, Any] = {}  # the root context's obj: the runtime, the command's context
     try:
         # Without standalone mode click returns (not raises) the code of ``ctx.exit(code)``.
-        status = cli.main(args=argv, prog_name="credsync", standalone_mode=False)
+        status = cli.main(args=argv, prog_name="credsync", standalone_mode=False, obj=shared)
     except CredsyncError as err:
+        from credsync.cli.fields import describe
         from credsync.cli.runtime import log_failure
 
         log_failure(err)
-        click.echo(f"credsync: error: {err}", err=True)
-        return err.exit_code
+        ran = shared.get("command")
+        line = describe(err, ran if isinstance(ran, click.Context) else None)
+        click.echo(f"credsync: error: {line}", err=True)
+        return exit_code_of(err)
     except click.exceptions.Abort:
         click.echo("credsync: aborted", err=True)
         return 130

@@ -53,7 +53,7 @@ _SUMMARIES = {
     "role": "Roles and their permissions.",
     "token": "API tokens for scripts.",
     "audit": "The audit log: list and verify.",
-    "directory": "Directories: add, test, configure the connections to AD and Entra ID.",
+    "directory": "Directories: add, test, configure the connections to directory services.",
     "sync": "Directory sync: plan, run, and the stored runs with their reports.",
     "flags": "Open problems found by sync checks: list and resolve.",
     "agent": "Run continuously: periodic runs and immediate pushes.",

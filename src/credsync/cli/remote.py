@@ -3,7 +3,9 @@
 (:mod:`credsync.cli.ports`) send their requests through.
 
 The API's errors come back as the exceptions a local command raises (by their codes, with
-the message the server gave), so a command exits and says the same either way.
+the message the server gave), so a command exits and says the same either way: a refused
+input with the fields it concerns (the answer's ``details``), so that the command names its
+flags as it would locally.
 """
 
 from __future__ import annotations
@@ -14,7 +16,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
-from credsync.errors import AuthenticationFailed, ConfigError, CredsyncError, error_of_code
+from credsync.errors import (
+    AuthenticationFailed,
+    ConfigError,
+    CredsyncError,
+    InvalidInput,
+    error_of_code,
+)
 from credsync.types import Secret
 
 if TYPE_CHECKING:
@@ -23,6 +31,23 @@ if TYPE_CHECKING:
 __all__ = ["PAGE_MAX", "Remote", "path_of"]
 
 CONFIRM_ENFORCE = "confirm_enforce"  # a switch to enforce the server wants confirmed
+REFUSED = frozenset({"invalid_input", "invalid_request"})  # answers that may name fields
+_LOCATIONS = frozenset({"body", "query", "path", "header", "cookie"})
+
+
+def _fields_of(details: Any) -> tuple[str, ...]:
+    """The fields a refused input concerns, from the answer's ``details``: the request's
+    fields as the service names them (a request validation's, ``body.x``, name the request
+    the CLI built rather than its flags, and are not read)."""
+    if not isinstance(details, list):
+        return ()
+    named = (d.get("field") for d in details if isinstance(d, dict))
+    fields = (f for f in named if isinstance(f, str) and f)
+    return tuple(
+        dict.fromkeys(f for f in fields if f.partition(".")[0] not in _LOCATIONS or "." not in f)
+    )
+
+
 PAGE_MAX = 500  # the most items a page of the API holds
 
 _LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
@@ -132,7 +157,10 @@ class Remote:
             from credsync.sync.enforce import EnforcePreview, EnforceUnconfirmed
 
             raise EnforceUnconfirmed(EnforcePreview.from_json(error["enforce"]))
-        raise error_of_code(code)(str(error.get("message") or f"HTTP {response.status_code}"))
+        message = str(error.get("message") or f"HTTP {response.status_code}")
+        if code in REFUSED:  # with the fields it concerns, as a local command's
+            raise InvalidInput(message, field=_fields_of(error.get("details")))
+        raise error_of_code(code)(message)
 
     def get(self, path: str, **params: Any) -> Any:
         return self.call("GET", path, params=params)

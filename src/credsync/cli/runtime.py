@@ -40,6 +40,7 @@ def runtime(ctx: click.Context) -> Runtime:
     if "runtime" not in root.obj:
         global _command_name
         _command_name = ctx.command_path
+        root.obj["command"] = ctx  # the command whose flags an error's fields are (cli.fields)
         settings = Settings.from_env(home=root.obj.get("home"))
         if root.obj.get("server"):
             settings = dataclasses.replace(settings, server=root.obj["server"])

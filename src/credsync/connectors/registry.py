@@ -1,30 +1,95 @@
-"""Which class serves which directory kind; imported only when a directory of that kind is used
-(the CLI stays fast, and ldap3 or msal load only where they are needed)."""
+"""The directory kinds credsync knows: one line per kind in :data:`KINDS`.
+
+Each entry is the :class:`~credsync.connectors.kinds.Kind` a connector package exports from its
+light ``kind.py``; the connector class itself (and ldap3 or msal) is imported only when a
+directory of that kind is used, so the command line stays fast. Adding a kind is a new package
+under ``connectors/`` and one line here.
+"""
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
+from typing import Any
 
+from credsync.connectors.ad.kind import KIND as _AD
 from credsync.connectors.base import Connector, DirectoryConfig
-from credsync.errors import ConfigError
+from credsync.connectors.graph.kind import KIND as _ENTRA
+from credsync.connectors.kinds import BindMethod, Kind, Setting
+from credsync.errors import ConfigError, InvalidInput
 
-__all__ = ["ConnectorFactory", "open_connector"]
+__all__ = [
+    "KINDS",
+    "ConnectorFactory",
+    "bind_methods",
+    "help_text",
+    "kind_of",
+    "open_connector",
+    "settings",
+    "verifying_kinds",
+]
+
+KINDS: tuple[Kind[Any], ...] = (
+    _AD,
+    _ENTRA,
+)
 
 ConnectorFactory = Callable[[DirectoryConfig], Connector]
 
-_KINDS = {
-    "active_directory": ("credsync.connectors.ad.connector", "ActiveDirectoryConnector"),
-    "entra": ("credsync.connectors.graph.connector", "GraphConnector"),
-}
+_BY_NAME: dict[str, Kind[Any]] = {}
+for _kind in KINDS:
+    for _name in (_kind.name, *_kind.aliases):
+        _BY_NAME[_name] = _kind
+
+
+def kind_of(name: str) -> Kind[Any]:
+    """A kind by its name or one of its aliases (any case); InvalidInput naming the choices."""
+    found = _BY_NAME.get(name.strip().lower())
+    if found is None:
+        choices = ", ".join(k.name.replace("_", "-") for k in KINDS)
+        raise InvalidInput(
+            f"directory kind {name!r} is not supported (one of: {choices})", field="kind"
+        )
+    return found
 
 
 def open_connector(config: DirectoryConfig) -> Connector:
     """A connector for ``config.kind`` (not yet connected: connectors connect on first use)."""
     try:
-        module_name, class_name = _KINDS[config.kind]
+        kind = _BY_NAME[config.kind]
     except KeyError:
         raise ConfigError(f"no connector for directory kind {config.kind!r}") from None
-    cls = getattr(importlib.import_module(module_name), class_name)
-    connector: Connector = cls(config)
-    return connector
+    return kind.open(config)
+
+
+def settings() -> dict[str, tuple[tuple[Kind[Any], Setting], ...]]:
+    """Every kind's settings by name, with the kinds that have one of that name (in the order
+    of :data:`KINDS`): what a change of any directory may carry."""
+    out: dict[str, tuple[tuple[Kind[Any], Setting], ...]] = {}
+    for kind in KINDS:
+        for setting in kind.settings:
+            out[setting.name] = (*out.get(setting.name, ()), (kind, setting))
+    return out
+
+
+def bind_methods() -> dict[str, tuple[tuple[Kind[Any], BindMethod], ...]]:
+    """Every kind's ways to sign in by their input's name, with the kinds that have it."""
+    out: dict[str, tuple[tuple[Kind[Any], BindMethod], ...]] = {}
+    for kind in KINDS:
+        for method in kind.binds:
+            out[method.field] = (*out.get(method.field, ()), (kind, method))
+    return out
+
+
+def help_text(name: str) -> str:
+    """The help of a setting or sign-in input that several kinds may have: each kind's part
+    named (just the text when every kind has it alike)."""
+    texts = [(k, s.help) for k, s in settings().get(name, ())]
+    texts += [(k, m.help) for k, m in bind_methods().get(name, ())]
+    if len(texts) == len(KINDS) and len({t for _, t in texts}) == 1:
+        return texts[0][1]
+    return "; ".join(f"{k.display_name}: {t[:1].lower()}{t[1:].rstrip('.')}" for k, t in texts)
+
+
+def verifying_kinds() -> tuple[str, ...]:
+    """The kinds whose connectors check a password by binding."""
+    return tuple(k.name for k in KINDS if k.verifies_passwords)

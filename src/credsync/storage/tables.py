@@ -279,17 +279,14 @@ directories = Table(
     Column("name", String(100), nullable=False),
     Column("name_key", String(100), nullable=False, unique=True),
     Column("kind", String(32), nullable=False),
-    Column("url", String(2048), nullable=False),
-    Column("base_dn", String(2048), nullable=False),
+    # JSON (revision 0009): the kind's own settings (URL, base DN, tenant...), checked by its
+    # descriptor (credsync.connectors.<kind>.kind); a new kind needs no new column.
+    Column("settings", Text, nullable=False),
     Column("bind_credential_id", ID, ForeignKey("credentials.id"), nullable=False),
-    Column("ca_pem", Text),  # the trusted CA certificates themselves, not a path
-    Column("tls_server_name", String(255)),
-    Column("insecure_skip_verify", Boolean, nullable=False),
-    # Entra ID (revision 0003): tenant, application id, authority, "certificate" | "secret".
-    Column("tenant_id", String(255)),
-    Column("app_id", String(64)),
-    Column("authority", String(2048)),
+    # Which of the kind's ways to sign in the bind credential is for (NULL: its only one).
     Column("bind_kind", String(16)),
+    Column("ca_pem", Text),  # the trusted CA certificates themselves, not a path
+    Column("insecure_skip_verify", Boolean, nullable=False),
     Column("options", Text, nullable=False),  # JSON: interval, push cap, kind-specific
     Column("cursor", Text),  # incremental read position; written only after a whole run
     Column("full_pass_at", TS),  # the last complete full read

@@ -19,6 +19,7 @@ from credsync.errors import InvalidInput
 from credsync.sync.preview import EnforceImpact, enforce_preview, enforce_summary
 from credsync.types import SyncMode
 from credsync.vault.auth import Actor, Permission
+from credsync.vault.clients import configuration
 
 if TYPE_CHECKING:
     from credsync.vault import Vault
@@ -127,6 +128,7 @@ class EnforceSwitches:
     ) -> Client:
         """Set a client's directory-sync switch and default sync mode; a switch of the
         default to enforce only when ``confirmed``. Needs vault.write and directory.setup."""
+        configuration(directory_sync, default_sync_mode)  # something to change
         actor.require(Permission.VAULT_WRITE, Permission.DIRECTORY_SETUP)
         clients = self._vault.clients
         current = clients.get(actor, ref)

@@ -21,7 +21,6 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from credsync.connectors.base import (
@@ -31,10 +30,11 @@ from credsync.connectors.base import (
     DirectoryConfig,
     PasswordOptions,
 )
-from credsync.connectors.registry import ConnectorFactory, open_connector
+from credsync.connectors.registry import ConnectorFactory, open_connector, verifying_kinds
 from credsync.errors import ConnectorError, InvalidInput
-from credsync.storage.tables import credentials, directories, runs
+from credsync.storage.tables import directories, runs
 from credsync.sync import lease, store
+from credsync.sync.connect import connect, directory_config, load_directory
 from credsync.sync.executor import Executor, Rejection, status_of_error
 from credsync.sync.model import Action, CredentialState, LinkState, Outcome, PlanItem, Status
 from credsync.sync.planner import Rules, cap_pushes, plan, safety_rail
@@ -172,7 +172,7 @@ class Engine:
         run.heartbeat.start()
         try:
             if connector is None:
-                connector = self._factory(self._config(run.directory))
+                connector = self._factory(directory_config(self._db, self._keys, run.directory))
             await body(connector)
         except ConnectorError as exc:
             self._fail(run, exc)
@@ -197,14 +197,12 @@ class Engine:
 
     def connect(self, directory_ref: str) -> Connector:
         """A connector for the directory (it connects on first use; close it when done)."""
-        return self._factory(self.config(directory_ref))
+        return connect(self._db, self._keys, self._actor, directory_ref, factory=self._factory)
 
     def config(self, directory_ref: str) -> DirectoryConfig:
         """The connector settings of a directory, its bind password decrypted."""
         self._actor.require(Permission.DIRECTORY_ADMIN_USE)
-        with self._db.read() as conn:
-            directory = directory_model(find_directory_row(conn, directory_ref))
-        return self._config(directory)
+        return directory_config(self._db, self._keys, load_directory(self._db, directory_ref))
 
     # -- the run -----------------------------------------------------------------------------
     def _kind(self, directory: Directory, full: bool) -> str:
@@ -285,7 +283,7 @@ class Engine:
                 {}
                 if can_verify
                 else store.linked_in_other_directories(
-                    conn, directory.id, directory.client_id, kind="active_directory"
+                    conn, directory.id, directory.client_id, kinds=verifying_kinds()
                 )
             ),
         )
@@ -518,40 +516,6 @@ class Engine:
         return _Read(accounts, changed, removed, None, False)
 
     # -- bookkeeping ---------------------------------------------------------------------------
-    def _config(self, directory: Directory) -> DirectoryConfig:
-        with self._db.read() as conn:
-            bind = conn.execute(
-                sa.select(credentials.c.username, credentials.c.secret_version).where(
-                    credentials.c.id == directory.bind_credential_id
-                )
-            ).one()
-            secret = read_secrets(
-                conn,
-                self._keys,
-                directory.client_id,
-                {directory.bind_credential_id: bind.secret_version},
-            )[directory.bind_credential_id]
-        options: dict[str, str] = {}
-        if directory.kind == "entra":
-            options = {
-                "tenant_id": directory.tenant_id or "",
-                "authority": directory.authority or "",
-                "credential": directory.bind_kind or "",
-            }
-        return DirectoryConfig(
-            kind=directory.kind,
-            name=directory.name,
-            url=directory.url,
-            # Entra signs in as the app: its client id; the credential holds its secret or key.
-            bind_username=(directory.app_id or "") if directory.kind == "entra" else bind.username,
-            bind_password=secret,
-            base_dn=directory.base_dn,
-            ca_pem=directory.ca_pem,
-            tls_server_name=directory.tls_server_name,
-            insecure_skip_verify=directory.insecure_skip_verify,
-            options=options,
-        )
-
     def _start(self, directory: Directory, kind: str, trigger: str, dry_run: bool) -> str:
         """Store the run as ``running``, once the directory's lease is taken (see lease.py)."""
         run_id = new_id()

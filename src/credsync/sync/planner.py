@@ -239,8 +239,8 @@ def _check(cred: CredentialState, link: LinkState, account: Account, rules: Rule
             return item(
                 Action.NONE,
                 Status.SKIPPED,
-                "synced from on-premises AD: its password is checked and pushed through "
-                f"directory {managed!r}",
+                "synced from an on-premises directory: its password is checked and pushed "
+                f"through directory {managed!r}",
             )
     stamp = account.password_stamp
     vault_changed = link.confirmed_secret_version != cred.secret_version
@@ -277,7 +277,7 @@ def _check(cred: CredentialState, link: LinkState, account: Account, rules: Rule
         return item(
             Action.NONE,
             Status.MISMATCH,
-            "an operator accepted the directory's password at this pwdLastSet",
+            "an operator accepted the directory's password as of its last change",
             accepted=True,
         )
     if account.password_expired:
@@ -299,12 +299,12 @@ def _check(cred: CredentialState, link: LinkState, account: Account, rules: Rule
             return item(
                 Action.PUSH,
                 Status.PENDING,
-                "a bind already failed for this pwdLastSet: pushing without a bind",
+                "a bind already failed since the password last changed: pushing without a bind",
             )
         return item(
             Action.FLAG,
             previous,
-            "a bind already failed for this pwdLastSet: not repeated (lockout safety)",
+            "a bind already failed since the password last changed: not repeated (lockout safety)",
         )
     why = (
         "the directory's password changed since the last good check"
@@ -338,8 +338,8 @@ def _check_stamp(cred: CredentialState, link: LinkState, account: Account, item:
         return item(
             Action.FLAG,
             Status.DENIED,
-            "synced from on-premises AD (onPremisesSyncEnabled): Entra refuses password "
-            "writes for it. Manage it through the client's Active Directory: add that "
+            "synced from an on-premises directory: this directory refuses password writes "
+            "for it. Manage it through the client's on-premises directory: add that "
             "directory and this credential links there.",
         )
     if link.accepted_stamp is not None and link.accepted_stamp == stamp and not enforce:
@@ -355,8 +355,8 @@ def _check_stamp(cred: CredentialState, link: LinkState, account: Account, item:
             return item(
                 Action.PUSH,
                 Status.PENDING,
-                "first check: Entra can't confirm a password without a sign-in, so the "
-                "vault's is pushed to make both sides known to match",
+                "first check: this directory can't confirm a password without a sign-in, so "
+                "the vault's is pushed to make both sides known to match",
             )
         stored = cred.secret_changed_at
         moment = account.password_changed_at
@@ -367,8 +367,8 @@ def _check_stamp(cred: CredentialState, link: LinkState, account: Account, item:
                         Action.CONFIRM,
                         Status.IN_SYNC,
                         f"baseline: the directory's password was last changed {changed_at}, "
-                        f"before the vault's was stored ({_when(stored)}); Entra can't "
-                        "confirm a password, so later changes are compared with this",
+                        f"before the vault's was stored ({_when(stored)}); this directory "
+                        "can't confirm a password, so later changes are compared with this",
                     ),
                     confirm_version=cred.secret_version,
                 )

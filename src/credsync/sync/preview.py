@@ -127,9 +127,9 @@ def enforce_summary(impact: list[EnforceImpact], what: str) -> str:
             f" and {len(names) - SHOWN} more" if len(names) > SHOWN else ""
         )
         return summary + (
-            f"the next run overwrites the directory's password of {listed} (in Active "
-            "Directory unless a bind shows it is already the vault's; Entra can't check a "
-            "password, so there it is pushed)."
+            f"the next run overwrites the directory's password of {listed} (unless a bind "
+            "shows it is already the vault's, where the directory can check one; where it "
+            "can't, the password is pushed)."
         )
     if impact:
         return summary + (

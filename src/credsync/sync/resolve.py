@@ -139,9 +139,11 @@ class Resolver:
         how = (
             "checked with one bind"
             if verified
-            else "not checked: a bind already failed for this pwdLastSet (lockout safety)"
+            else "not checked: a bind already failed since the password last changed (lockout "
+            "safety)"
             if can_bind
-            else "taken on the operator's word: Entra can't check a password without a sign-in"
+            else "taken on the operator's word: the directory can't check a password without "
+            "a sign-in"
         )
         with self._vault.db.write() as conn:
             version = write_secret_version(
@@ -181,7 +183,8 @@ class Resolver:
             if cred is not None and cred.mode is SyncMode.ENFORCE:
                 raise InvalidInput(
                     "the credential is in enforce mode, where the vault's password wins: give "
-                    "the directory's password (--password-stdin) to accept it, or --push"
+                    "the directory's password to accept it, or push the vault's instead",
+                    field="password",
                 )
             stamp = conn.execute(
                 sa.select(directory_accounts.c.password_stamp).where(

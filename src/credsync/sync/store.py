@@ -247,9 +247,9 @@ def claimed_elsewhere(
 
 
 def linked_in_other_directories(
-    conn: Connection, directory_id: str, client_id: str, *, kind: str
+    conn: Connection, directory_id: str, client_id: str, *, kinds: Sequence[str]
 ) -> dict[str, str]:
-    """Credentials of the client linked in another of its directories of ``kind``:
+    """Credentials of the client linked in another of its directories of one of ``kinds``:
     credential id -> that directory's name (the side an on-premises-synced account is
     managed from)."""
     rows = conn.execute(
@@ -257,7 +257,7 @@ def linked_in_other_directories(
         .join(directories, directories.c.id == links.c.directory_id)
         .where(
             directories.c.client_id == client_id,
-            directories.c.kind == kind,
+            directories.c.kind.in_(kinds),
             links.c.directory_id != directory_id,
         )
         .order_by(directories.c.name_key)

@@ -23,6 +23,7 @@ from credsync.sync.engine import Engine
 from credsync.testing.graphsim import GraphSimulator
 from credsync.types import CredentialType, Secret, SyncMode
 from credsync.vault import Actor, KeyRing, Vault
+from credsync.vault.directories import DirectoryInput
 from credsync.vault.drafts import make_draft
 
 __all__ = ["DemoWorld", "build_demo"]
@@ -142,16 +143,18 @@ def _contoso(world: DemoWorld) -> None:
         admin,
         CLIENT,
         ENTRA,
-        kind="entra",
-        url=sim.graph_url,
-        base_dn=None,
-        bind_credential=app_cred,
-        tenant_id=tenant.id,
-        app_id=app.client_id,
-        authority=sim.url,
-        bind_kind="certificate",
-        ca_pem=sim.ca_pem,
-        options={"interval": 20, "jitter": 5},
+        "entra",
+        DirectoryInput.of(
+            {
+                "url": sim.graph_url,
+                "certificate_credential": app_cred,
+                "tenant_id": tenant.id,
+                "app_id": app.client_id,
+                "authority": sim.url,
+                "ca_pem": sim.ca_pem,
+                "options": {"interval": 20, "jitter": 5},
+            }
+        ),
     )
     for alias, title, mode, _ in _PEOPLE:
         password = _password()
@@ -191,13 +194,17 @@ def _active_directory(world: DemoWorld, facts: Any) -> None:
             world.admin,
             AD_CLIENT,
             AD,
-            kind="active-directory",
-            url=facts.ldaps_url,
-            base_dn=ou,
-            bind_credential=admin_cred,
-            ca_pem=Path(facts.ca_file).read_text(),
-            tls_server_name=facts.tls_server_name,
-            options={"interval": 20, "jitter": 5},
+            "active-directory",
+            DirectoryInput.of(
+                {
+                    "url": facts.ldaps_url,
+                    "base_dn": ou,
+                    "bind_credential": admin_cred,
+                    "ca_pem": Path(facts.ca_file).read_text(),
+                    "tls_server_name": facts.tls_server_name,
+                    "options": {"interval": 20, "jitter": 5},
+                }
+            ),
         )
         for n, mode in enumerate((None, None, SyncMode.ENFORCE)):
             name = f"demo{uuid.uuid4().hex[:6]}{n}"

@@ -508,19 +508,19 @@ class Credentials:
         actor.require(Permission.VAULT_WRITE)
         values: dict[str, Any] = {}
         if title is not None:
-            values["title"] = clean_name(title, "title", 255)
+            values["title"] = clean_name(title, "title", 255, field="title")
             values["title_key"] = values["title"].casefold()[:255]
         if username is not None:
-            values["username"] = clean_text(username, "username", 512)
+            values["username"] = clean_text(username, "username", 512, field="username")
         if url is not None:
-            values["url"] = clean_text(url, "url", 2048)
+            values["url"] = clean_text(url, "url", 2048, field="url")
         if type_ is not None:
             values["type"] = parse_type(type_).value
             if values["type"] == CredentialType.DIRECTORY_ADMIN.value:
                 actor.require(Permission.DIRECTORY_ADMIN_USE)
         new_tags = clean_tags(tags) if tags is not None else None
         if notes is not None:
-            notes = clean_text(notes, "notes", MAX_NOTES_CHARS, multiline=True)
+            notes = clean_text(notes, "notes", MAX_NOTES_CHARS, multiline=True, field="notes")
         if not values and new_tags is None and notes is None and folder is None:
             raise InvalidInput("nothing to change")
         with self._db.write() as conn:

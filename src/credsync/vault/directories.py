@@ -1,20 +1,16 @@
 """Directories: one connection to one directory service, belonging to exactly one client.
 
-A directory names its kind, endpoint, TLS trust (the CA certificates themselves are stored, so
-an agent on another host needs no file), the ``directory_admin`` credential it binds with, its
-scope (base DN) and its options. Names are unique across the vault, so ``credsync directory
-test NAME`` needs no client.
+A directory names its kind, the kind's settings (endpoint, scope, tenant...: what they are and
+how they are checked is the kind's descriptor's business, see
+:mod:`credsync.connectors.kinds`), the ``directory_admin`` credential it binds with and how
+(``bind_kind``, for kinds with several ways to sign in), its TLS trust (the CA certificates
+themselves are stored, so an agent on another host needs no file) and its options. Names are
+unique across the vault, so ``credsync directory test NAME`` needs no client.
 
-Kinds:
-
-- ``active_directory``: ``url`` is ``ldaps://`` or ``ldap://`` (StartTLS), ``base_dn`` the
-  scope; the bind credential's username and password bind.
-- ``entra`` (Entra ID / Azure AD / Office 365): ``url`` is the Microsoft Graph endpoint
-  (default ``https://graph.microsoft.com``), ``authority`` the identity platform (default
-  ``https://login.microsoftonline.com``), ``tenant_id`` and ``app_id`` the tenant and the
-  application (client) id; the bind credential holds the app's certificate and private key in
-  PEM (``bind_kind`` "certificate", preferred) or its client secret ("secret"). The whole
-  tenant's users are in scope: there is no base DN.
+Every boundary hands what a user gave as a :class:`DirectoryInput`, made from the same input
+names everywhere (:meth:`DirectoryInput.of`): each kind's settings and bind inputs, ``ca_pem``,
+``insecure_skip_verify``, ``options``. A refused value raises InvalidInput with the ``field`` it
+concerns.
 """
 
 from __future__ import annotations
@@ -22,20 +18,20 @@ from __future__ import annotations
 import builtins
 import datetime as dt
 import json
-import re
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from credsync.connectors import registry
+from credsync.connectors.kinds import Kind, OptionSpec
 from credsync.errors import AlreadyExists, Conflict, InvalidInput, NotFound
 from credsync.storage import Database
+from credsync.storage import directories as rows
 from credsync.storage.tables import (
-    clients,
     credentials,
-    directories,
     directory_accounts,
     flags,
     links,
@@ -49,54 +45,74 @@ from credsync.vault.audit import AuditLog
 from credsync.vault.auth import Actor, Permission
 from credsync.vault.clients import find_client_row
 from credsync.vault.models import iso
-from credsync.vault.validate import clean_name, clean_text, name_key
+from credsync.vault.validate import clean_name, name_key
 
 __all__ = [
-    "DEFAULT_OPTIONS",
-    "KINDS",
+    "COMMON_OPTIONS",
     "Directories",
     "Directory",
+    "DirectoryInput",
     "check_not_binding",
     "find_directory_row",
     "forget_credential",
 ]
 
-KINDS = ("active_directory", "entra")
-KIND_ALIASES = {
-    "active-directory": "active_directory",
-    "ad": "active_directory",
-    "entra-id": "entra",
-    "entra_id": "entra",
-    "azure-ad": "entra",
-    "azure_ad": "entra",
-}
-BIND_KINDS = ("certificate", "secret")
-DEFAULT_GRAPH_URL = "https://graph.microsoft.com"
-DEFAULT_AUTHORITY = "https://login.microsoftonline.com"
-_GUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
-_DOMAIN = re.compile(r"^(?=.{1,253}$)([a-zA-Z0-9-]{1,63}\.)+[a-zA-Z]{2,63}$")
-
-# Options every directory has, with their defaults and bounds (seconds, counts, percent).
-DEFAULT_OPTIONS: dict[str, int] = {
-    "interval": 60,  # seconds between periodic runs of the agent
-    "jitter": 10,  # up to this many seconds added at random to each interval
-    "full_pass_hours": 24,  # an incremental run becomes a full pass after this long
-    "push_cap": 500,  # pushes one run may make before it stops
-    "min_account_ratio": 50,  # a pass reading under this % of the last full one acts on nothing
-    "force_change": 0,  # 1: a pushed password must be changed at the user's next sign-in
-    "never_expires": 0,  # 1 (Entra only): pushes set passwordPolicies DisablePasswordExpiration
-}
-_ENTRA_ONLY_OPTIONS = frozenset({"never_expires"})
-_BOUNDS = {
-    "interval": (5, 86_400),
-    "jitter": (0, 3_600),
-    "full_pass_hours": (1, 24 * 7),
-    "push_cap": (1, 1_000_000),
-    "min_account_ratio": (0, 100),
-    "force_change": (0, 1),
-    "never_expires": (0, 1),
-}
+# Options every directory has, with their defaults and bounds (seconds, counts, percent); a
+# kind may add its own (see its descriptor).
+COMMON_OPTIONS: tuple[OptionSpec, ...] = (
+    OptionSpec("interval", 60, 5, 86_400, "seconds between periodic runs of the agent"),
+    OptionSpec("jitter", 10, 0, 3_600, "up to this many seconds added at random to each interval"),
+    OptionSpec("full_pass_hours", 24, 1, 24 * 7, "an incremental run becomes a full pass after"),
+    OptionSpec("push_cap", 500, 1, 1_000_000, "pushes one run may make before it stops"),
+    OptionSpec(
+        "min_account_ratio", 50, 0, 100, "a pass reading under this % of the last full one acts"
+    ),
+    OptionSpec("force_change", 0, 0, 1, "1: a pushed password must be changed at the next sign-in"),
+)
 MAX_CA_BYTES = 256 * 1024
+COMMON_INPUTS = ("ca_pem", "insecure_skip_verify", "options")
+
+
+def options_of(kind: Kind[Any]) -> tuple[OptionSpec, ...]:
+    """The options a directory of ``kind`` has: every directory's, then the kind's own."""
+    return COMMON_OPTIONS + kind.options
+
+
+@dataclass(frozen=True)
+class DirectoryInput:
+    """What adding or changing a directory takes; what is None or absent is not given.
+    ``settings`` by setting name, ``binds`` by bind input (``bind_credential``,
+    ``certificate_credential``...); ``ca_pem=""`` removes the CA (a change)."""
+
+    settings: Mapping[str, str | None] = field(default_factory=dict)
+    binds: Mapping[str, str | None] = field(default_factory=dict)
+    ca_pem: str | None = None
+    insecure_skip_verify: bool | None = None
+    options: Mapping[str, int] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, values: Mapping[str, Any]) -> DirectoryInput:
+        """From flat input names, as every boundary has them (the API's JSON fields, the
+        CLI's options, the form's fields): any kind's settings and bind inputs, ``ca_pem``,
+        ``insecure_skip_verify`` and ``options``. An unknown name is refused."""
+        setting_names = registry.settings().keys()
+        bind_fields = registry.bind_methods().keys()
+        settings: dict[str, str | None] = {}
+        binds: dict[str, str | None] = {}
+        for name, value in values.items():
+            if name in setting_names:
+                settings[name] = value
+            elif name in bind_fields:
+                binds[name] = value
+            elif name not in COMMON_INPUTS:
+                raise InvalidInput(f"{name} is not a setting of any directory kind", field=name)
+        return cls(
+            settings=settings,
+            binds=binds,
+            ca_pem=values.get("ca_pem"),
+            insecure_skip_verify=values.get("insecure_skip_verify"),
+            options=dict(values.get("options") or {}),
+        )
 
 
 @dataclass(frozen=True)
@@ -106,16 +122,11 @@ class Directory:
     client_name: str
     name: str
     kind: str
-    url: str
-    base_dn: str
+    settings: Mapping[str, str]
     bind_credential_id: str
-    ca_pem: str | None
-    tls_server_name: str | None
-    insecure_skip_verify: bool
-    tenant_id: str | None
-    app_id: str | None
-    authority: str | None
     bind_kind: str | None
+    ca_pem: str | None
+    insecure_skip_verify: bool
     options: dict[str, int]
     cursor: str | None
     full_pass_at: dt.datetime | None
@@ -126,27 +137,47 @@ class Directory:
     created_at: dt.datetime
     updated_at: dt.datetime
 
+    @property
+    def descriptor(self) -> Kind[Any]:
+        return registry.kind_of(self.kind)
+
+    @property
+    def url(self) -> str:
+        """Where the directory is reached (its kind's endpoint)."""
+        kind = self.descriptor
+        return kind.endpoint(kind.load(self.settings))
+
+    @property
+    def scope(self) -> str:
+        """What of the directory is in scope, in a few words (a base DN, a tenant)."""
+        kind = self.descriptor
+        return kind.scope(kind.load(self.settings))
+
+    def setting(self, name: str) -> str | None:
+        return self.settings.get(name)
+
     def option(self, name: str) -> int:
-        return self.options.get(name, DEFAULT_OPTIONS[name])
+        """The option's value (its default when not set; 0 for an option the kind lacks)."""
+        if name in self.options:
+            return self.options[name]
+        spec = next((o for o in options_of(self.descriptor) if o.name == name), None)
+        return spec.default if spec is not None else 0
 
     def to_json(self) -> dict[str, Any]:
+        settings = {name: self.settings.get(name) for name in registry.settings()}
         return {
             "id": self.id,
             "client_id": self.client_id,
             "client": self.client_name,
             "name": self.name,
             "kind": self.kind,
+            **settings,
             "url": self.url,
-            "base_dn": self.base_dn,
             "bind_credential_id": self.bind_credential_id,
-            "ca": "configured" if self.ca_pem else None,
-            "tls_server_name": self.tls_server_name,
-            "insecure_skip_verify": self.insecure_skip_verify,
-            "tenant_id": self.tenant_id,
-            "app_id": self.app_id,
-            "authority": self.authority,
             "bind_kind": self.bind_kind,
-            "options": {**DEFAULT_OPTIONS, **self.options},
+            "ca": "configured" if self.ca_pem else None,
+            "insecure_skip_verify": self.insecure_skip_verify,
+            "options": {o.name: self.option(o.name) for o in options_of(self.descriptor)},
             "incremental": self.cursor is not None,
             "full_pass_at": iso(self.full_pass_at),
             "account_count": self.account_count,
@@ -158,11 +189,6 @@ class Directory:
         }
 
 
-_SELECT = sa.select(directories, clients.c.name.label("client_name")).join(
-    clients, clients.c.id == directories.c.client_id
-)
-
-
 def directory_model(row: Any) -> Directory:
     return Directory(
         id=row.id,
@@ -170,16 +196,11 @@ def directory_model(row: Any) -> Directory:
         client_name=row.client_name,
         name=row.name,
         kind=row.kind,
-        url=row.url,
-        base_dn=row.base_dn,
+        settings=json.loads(row.settings),
         bind_credential_id=row.bind_credential_id,
-        ca_pem=row.ca_pem,
-        tls_server_name=row.tls_server_name,
-        insecure_skip_verify=bool(row.insecure_skip_verify),
-        tenant_id=row.tenant_id,
-        app_id=row.app_id,
-        authority=row.authority,
         bind_kind=row.bind_kind,
+        ca_pem=row.ca_pem,
+        insecure_skip_verify=bool(row.insecure_skip_verify),
         options=json.loads(row.options),
         cursor=row.cursor,
         full_pass_at=as_utc_opt(row.full_pass_at),
@@ -195,11 +216,7 @@ def directory_model(row: Any) -> Directory:
 def find_directory_row(conn: Connection, ref: str) -> Any:
     """A directory by id or name (case-insensitive)."""
     ref = ref.strip()
-    row = conn.execute(
-        _SELECT.where(
-            sa.or_(directories.c.id == ref, directories.c.name_key == name_key(ref))
-        ).limit(1)
-    ).first()
+    row = rows.find(conn, ref, name_key(ref))
     if row is None:
         raise NotFound(f"no directory named {ref!r} (see `credsync directory list`)")
     return row
@@ -207,9 +224,7 @@ def find_directory_row(conn: Connection, ref: str) -> Any:
 
 def check_not_binding(conn: Connection, credential_id: str) -> None:
     """A credential a directory binds with can't go to the trash."""
-    name = conn.execute(
-        sa.select(directories.c.name).where(directories.c.bind_credential_id == credential_id)
-    ).scalar()
+    name = rows.binding(conn, credential_id)
     if name is not None:
         raise InvalidInput(
             f"credential {credential_id} is the bind credential of directory {name!r}: give "
@@ -223,140 +238,52 @@ def forget_credential(conn: Connection, credential_id: str) -> None:
         conn.execute(table.delete().where(table.c.credential_id == credential_id))
 
 
-def clean_kind(kind: str) -> str:
-    value = KIND_ALIASES.get(kind.strip().lower(), kind.strip().lower())
-    if value not in KINDS:
-        raise InvalidInput(
-            f"directory kind {kind!r} is not supported (one of: active-directory, entra)"
-        )
-    return value
-
-
-def clean_url(kind: str, url: str) -> str:
-    url = clean_name(url, "directory url", 2048)
-    try:
-        parts = urlsplit(url)
-        port = parts.port
-    except ValueError as exc:
-        raise InvalidInput(f"directory url {url!r} is not valid: {exc}") from None
-    if kind == "active_directory":
-        if parts.scheme not in ("ldaps", "ldap") or not parts.hostname:
-            raise InvalidInput(
-                f"directory url {url!r} must be ldaps://HOST[:PORT] or ldap://HOST[:PORT] "
-                "(ldap:// always uses StartTLS)"
-            )
-        if parts.path not in ("", "/") or parts.query or parts.username:
-            raise InvalidInput(f"directory url {url!r} must be only scheme, host and port")
-        default = 636 if parts.scheme == "ldaps" else 389
-        return f"{parts.scheme}://{parts.hostname}:{port or default}"
-    return clean_https_url(url, "directory url", strip_path=("/v1.0",))
-
-
-def clean_https_url(url: str, what: str, *, strip_path: tuple[str, ...] = ()) -> str:
-    """An https:// endpoint (Graph, the identity platform): scheme, host, port and at most a
-    path prefix; no query, no credentials."""
-    url = clean_name(url, what, 2048)
-    try:
-        parts = urlsplit(url)
-        port = parts.port
-    except ValueError as exc:
-        raise InvalidInput(f"{what} {url!r} is not valid: {exc}") from None
-    if parts.scheme != "https" or not parts.hostname:
-        raise InvalidInput(f"{what} {url!r} must be https://HOST[:PORT] (plain http is refused)")
-    if parts.query or parts.fragment or parts.username or parts.password:
-        raise InvalidInput(f"{what} {url!r} must be only scheme, host, port and path")
-    path = parts.path.rstrip("/")
-    for suffix in strip_path:
-        path = path.removesuffix(suffix)
-    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
-    return f"https://{host}{f':{port}' if port else ''}{path}"
-
-
-def clean_tenant_id(tenant_id: str) -> str:
-    value = tenant_id.strip()
-    if _GUID.match(value):
-        return value.lower()
-    if _DOMAIN.match(value):
-        return value.lower()
-    raise InvalidInput(
-        f"tenant id {tenant_id!r} must be the tenant's id (a GUID) or one of its domain names "
-        "(contoso.onmicrosoft.com)"
-    )
-
-
-def clean_app_id(app_id: str) -> str:
-    value = app_id.strip()
-    if not _GUID.match(value):
-        raise InvalidInput(
-            f"client id {app_id!r} must be the application (client) id of the app "
-            "registration: a GUID such as 00000000-0000-0000-0000-000000000000"
-        )
-    return value.lower()
-
-
-def _entra_values(
-    kind: str,
-    tenant_id: str | None,
-    app_id: str | None,
-    authority: str | None,
-    bind_kind: str | None,
-) -> dict[str, str | None]:
-    """The Entra-only columns, checked (all None for other kinds, which must not give them)."""
-    if kind != "entra":
-        if any(v is not None for v in (tenant_id, app_id, authority, bind_kind)):
-            raise InvalidInput(
-                "--tenant-id, --client-id, --authority and --certificate-credential / "
-                "--secret-credential are for Entra directories only"
-            )
-        return {"tenant_id": None, "app_id": None, "authority": None, "bind_kind": None}
-    if not tenant_id or not app_id:
-        raise InvalidInput(
-            "an Entra directory needs its tenant id and its app's client id (--tenant-id, "
-            "--client-id; API: tenant_id, app_id)"
-        )
-    if bind_kind not in BIND_KINDS:
-        raise InvalidInput(
-            "an Entra directory signs in with an app credential: give "
-            "--certificate-credential (preferred) or --secret-credential"
-        )
-    return {
-        "tenant_id": clean_tenant_id(tenant_id),
-        "app_id": clean_app_id(app_id),
-        "authority": clean_https_url(authority or DEFAULT_AUTHORITY, "authority"),
-        "bind_kind": bind_kind,
-    }
-
-
 def clean_ca_pem(pem: str | None) -> str | None:
     if pem is None:
         return None
     if len(pem) > MAX_CA_BYTES:
-        raise InvalidInput(f"the CA file is too large (at most {MAX_CA_BYTES} bytes)")
+        raise InvalidInput(
+            f"the CA file is too large (at most {MAX_CA_BYTES} bytes)", field="ca_pem"
+        )
     if "-----BEGIN CERTIFICATE-----" not in pem:
-        raise InvalidInput("the CA file holds no PEM certificate (-----BEGIN CERTIFICATE-----)")
+        raise InvalidInput(
+            "the CA file holds no PEM certificate (-----BEGIN CERTIFICATE-----)", field="ca_pem"
+        )
     from credsync.crypto.certs import check_ca_pem
 
-    check_ca_pem(pem)
+    try:
+        check_ca_pem(pem)
+    except InvalidInput as exc:
+        raise InvalidInput(str(exc), field="ca_pem") from None
     return pem
 
 
 def clean_options(
-    kind: str, given: dict[str, int], current: dict[str, int] | None = None
+    kind: Kind[Any], given: Mapping[str, int], current: Mapping[str, int] | None = None
 ) -> dict[str, int]:
+    specs = {o.name: o for o in options_of(kind)}
     out = dict(current or {})
     for key, value in given.items():
-        if key not in DEFAULT_OPTIONS:
+        spec = specs.get(key)
+        if spec is None:
+            known = {o.name for o in COMMON_OPTIONS} | {
+                o.name for k in registry.KINDS for o in k.options
+            }
+            if key in known:
+                raise InvalidInput(
+                    f"directory option {key} is not one of {kind.display_name}'s (its options: "
+                    f"{', '.join(specs)})",
+                    field=f"options.{key}",
+                )
             raise InvalidInput(
-                f"unknown directory option {key!r} (one of: {', '.join(DEFAULT_OPTIONS)})"
+                f"unknown directory option {key!r} (one of: {', '.join(specs)})",
+                field=f"options.{key}",
             )
-        if key in _ENTRA_ONLY_OPTIONS and kind != "entra" and value:
+        if not spec.low <= value <= spec.high:
             raise InvalidInput(
-                f"directory option {key} is for Entra directories only (in Active Directory, "
-                "set 'password never expires' on the account itself)"
+                f"directory option {key} must be between {spec.low} and {spec.high}",
+                field=f"options.{key}",
             )
-        low, high = _BOUNDS[key]
-        if not low <= value <= high:
-            raise InvalidInput(f"directory option {key} must be between {low} and {high}")
         out[key] = value
     return out
 
@@ -367,83 +294,49 @@ class Directories:
         self._audit = audit
 
     def add(
-        self,
-        actor: Actor,
-        client_ref: str,
-        name: str,
-        *,
-        kind: str,
-        url: str | None,
-        base_dn: str | None,
-        bind_credential: str,
-        ca_pem: str | None = None,
-        tls_server_name: str | None = None,
-        insecure_skip_verify: bool = False,
-        options: dict[str, int] | None = None,
-        tenant_id: str | None = None,
-        app_id: str | None = None,
-        authority: str | None = None,
-        bind_kind: str | None = None,
+        self, actor: Actor, client_ref: str, name: str, kind: str, given: DirectoryInput
     ) -> Directory:
-        """Add a directory. Active Directory needs ``url`` and ``base_dn``; Entra needs
-        ``tenant_id``, ``app_id`` and ``bind_kind`` ("certificate" or "secret"), and takes
-        ``url`` (Graph) and ``authority`` when they are not Microsoft's global cloud."""
+        """Add a directory of ``kind`` (a name or alias) to a client."""
         actor.require(Permission.DIRECTORY_SETUP, Permission.DIRECTORY_ADMIN_USE)
-        name = clean_name(name, "directory name", 100)
-        kind = clean_kind(kind)
-        tls_name = clean_text(tls_server_name, "TLS server name", 255) or None
-        entra = _entra_values(kind, tenant_id, app_id, authority, bind_kind)
-        if kind == "entra":
-            if base_dn:
-                raise InvalidInput(
-                    "an Entra directory has no base DN: leave it out (--base-dn, base_dn)"
-                )
-            if tls_name:
-                raise InvalidInput(
-                    "a TLS server name (--tls-server-name, tls_server_name) is for Active "
-                    "Directory only"
-                )
-            url, base_dn = clean_url(kind, url or DEFAULT_GRAPH_URL), ""
-        else:
-            if not url or not base_dn:
-                raise InvalidInput(
-                    "an Active Directory directory needs a URL and a base DN (--url, --base-dn; "
-                    "API: url, base_dn)"
-                )
-            url, base_dn = clean_url(kind, url), clean_name(base_dn, "base DN", 2048)
-        ca = clean_ca_pem(ca_pem)
-        opts = clean_options(kind, options or {})
+        try:
+            name = clean_name(name, "directory name", 100)
+        except InvalidInput as exc:
+            raise InvalidInput(str(exc), field="name") from None
+        descriptor = registry.kind_of(kind)
+        bind_ref, bind_kind = descriptor.choose_bind(given.binds, None, adding=True)
+        settings = descriptor.parse(given.settings)
+        ca = clean_ca_pem(given.ca_pem or None)
+        skip = bool(given.insecure_skip_verify)
+        opts = clean_options(descriptor, given.options)
+        stored = descriptor.dump(settings)
         directory_id = new_id()
         with self._db.write() as conn:
             client = find_client_row(conn, client_ref)
             if client.archived_at is not None:
                 raise InvalidInput(f"client {client.name!r} is archived: unarchive it first")
-            if conn.execute(
-                sa.select(directories.c.id).where(directories.c.name_key == name_key(name))
-            ).first():
+            if rows.name_taken(conn, name_key(name)):
                 raise AlreadyExists(f"a directory named {name!r} already exists")
-            bind_id = self._bind_credential(conn, bind_credential, client.id)
+            bind_id = self._bind_credential(conn, bind_ref or "", client.id)
             now = utcnow()
-            conn.execute(
-                directories.insert().values(
-                    id=directory_id,
-                    client_id=client.id,
-                    name=name,
-                    name_key=name_key(name),
-                    kind=kind,
-                    url=url,
-                    base_dn=base_dn,
-                    bind_credential_id=bind_id,
-                    ca_pem=ca,
-                    tls_server_name=tls_name,
-                    insecure_skip_verify=insecure_skip_verify,
-                    **entra,
-                    options=json.dumps(opts, sort_keys=True),
-                    failures=0,
-                    version=1,
-                    created_at=now,
-                    updated_at=now,
-                )
+            rows.insert(
+                conn,
+                {
+                    "id": directory_id,
+                    "client_id": client.id,
+                    "name": name,
+                    "name_key": name_key(name),
+                    "kind": descriptor.name,
+                    "settings": json.dumps(stored, sort_keys=True),
+                    "bind_credential_id": bind_id,
+                    "bind_kind": bind_kind,
+                    "ca_pem": ca,
+                    "insecure_skip_verify": skip,
+                    "options": json.dumps(opts, sort_keys=True),
+                    "failures": 0,
+                    "version": 1,
+                    "created_at": now,
+                    "updated_at": now,
+                },
             )
             self._audit.append(
                 conn,
@@ -454,14 +347,12 @@ class Directories:
                 client_id=client.id,
                 details={
                     "name": name,
-                    "kind": kind,
-                    "url": url,
-                    "base_dn": base_dn,
+                    "kind": descriptor.name,
+                    **stored,
                     "bind_credential_id": bind_id,
+                    **({"bind_kind": bind_kind} if bind_kind else {}),
                     "ca": ca is not None,
-                    "tls_server_name": tls_name,
-                    "insecure_skip_verify": insecure_skip_verify,
-                    **{k: v for k, v in entra.items() if v is not None},
+                    "insecure_skip_verify": skip,
                     "options": opts,
                 },
             )
@@ -470,33 +361,36 @@ class Directories:
     @staticmethod
     def _bind_credential(conn: Connection, ref: str, client_id: str) -> str:
         ref = ref.strip().lower()
-        rows = conn.execute(
+        found = conn.execute(
             sa.select(credentials.c.id, credentials.c.client_id, credentials.c.type)
             .where(credentials.c.id.startswith(ref, autoescape=True))
             .where(credentials.c.deleted_at.is_(None))
             .limit(2)
         ).all()
-        if len(ref) < 8 or not rows:
+        if len(ref) < 8 or not found:
             raise NotFound(f"no credential with id {ref} to bind with")
-        if len(rows) > 1:
-            raise InvalidInput(f"credential id {ref} is ambiguous: give more characters")
-        row = rows[0]
+        if len(found) > 1:
+            raise InvalidInput(
+                f"credential id {ref} is ambiguous: give more characters", field="bind_credential"
+            )
+        row = found[0]
         if row.client_id != client_id:
-            raise InvalidInput(f"the bind credential {row.id} belongs to another client")
+            raise InvalidInput(
+                f"the bind credential {row.id} belongs to another client", field="bind_credential"
+            )
         if row.type != CredentialType.DIRECTORY_ADMIN.value:
             raise InvalidInput(
                 f"the bind credential {row.id} must have type directory_admin "
-                f"(it is {row.type}): `credsync cred edit {row.id[:8]} --type directory_admin`"
+                f"(it is {row.type}): `credsync cred edit {row.id[:8]} --type directory_admin`",
+                field="bind_credential",
             )
         return str(row.id)
 
     def list(self, actor: Actor, client_ref: str | None = None) -> builtins.list[Directory]:
         actor.require(Permission.VAULT_READ)
         with self._db.read() as conn:
-            query = _SELECT.order_by(directories.c.name_key)
-            if client_ref:
-                query = query.where(directories.c.client_id == find_client_row(conn, client_ref).id)
-            return [directory_model(r) for r in conn.execute(query)]
+            client_id = find_client_row(conn, client_ref).id if client_ref else None
+            return [directory_model(r) for r in rows.list_rows(conn, client_id)]
 
     def get(self, actor: Actor, ref: str) -> Directory:
         actor.require(Permission.VAULT_READ)
@@ -507,76 +401,58 @@ class Directories:
         self,
         actor: Actor,
         ref: str,
+        given: DirectoryInput,
         *,
-        url: str | None = None,
-        base_dn: str | None = None,
-        bind_credential: str | None = None,
-        ca_pem: str | None = None,
-        tls_server_name: str | None = None,
-        insecure_skip_verify: bool | None = None,
-        options: dict[str, int] | None = None,
         expected_version: int | None = None,
-        tenant_id: str | None = None,
-        app_id: str | None = None,
-        authority: str | None = None,
-        bind_kind: str | None = None,
     ) -> Directory:
-        """Change what is given (None: no change); ``ca_pem=""`` removes the directory's own
-        CA, so that its certificate is checked against the system's CAs again."""
+        """Change what is given; ``ca_pem=""`` removes the directory's own CA, so that its
+        certificate is checked against the system's CAs again. A change of scope (another
+        base DN, another tenant) makes the next run a full pass."""
         actor.require(Permission.DIRECTORY_SETUP, Permission.DIRECTORY_ADMIN_USE)
         with self._db.write() as conn:
             row = find_directory_row(conn, ref)
             if expected_version is not None and expected_version != row.version:
                 raise Conflict(f"directory {row.name!r} changed since you read it: reload")
+            current = directory_model(row)
+            descriptor = current.descriptor
             values: dict[str, Any] = {}
-            if url is not None:
-                values["url"] = clean_url(row.kind, url)
-            if base_dn is not None:
-                if row.kind == "entra":
-                    raise InvalidInput("an Entra directory has no base DN")
-                values["base_dn"] = clean_name(base_dn, "base DN", 2048)
-                values["cursor"] = None  # a new scope starts with a full pass
-            entra_given = (tenant_id, app_id, authority, bind_kind)
-            if any(v is not None for v in entra_given):
-                if row.kind != "entra":
-                    raise InvalidInput(
-                        "--tenant-id, --client-id, --authority and the certificate or secret "
-                        "credential are for Entra directories only"
-                    )
-                current = _entra_values(
-                    row.kind,
-                    tenant_id or row.tenant_id,
-                    app_id or row.app_id,
-                    authority or row.authority,
-                    bind_kind or row.bind_kind,
+            shown: dict[str, Any] = {}
+            if any(v is not None for v in given.settings.values()):
+                before = descriptor.load(current.settings)
+                after = descriptor.parse(given.settings, before)
+                values["settings"] = json.dumps(descriptor.dump(after), sort_keys=True)
+                shown.update(
+                    {k: getattr(after, k) for k, v in given.settings.items() if v is not None}
                 )
-                values.update({k: v for k, v in current.items() if v != getattr(row, k)})
-                if "tenant_id" in values:
-                    values["cursor"] = None  # another tenant starts with a full pass
-            if bind_credential is not None:
-                values["bind_credential_id"] = self._bind_credential(
-                    conn, bind_credential, row.client_id
-                )
-            if ca_pem == "":
+                if descriptor.rescans(before, after):
+                    values["cursor"] = None  # other accounts: a full pass first
+            bind_ref, bind_kind = descriptor.choose_bind(
+                given.binds, current.bind_kind, adding=False
+            )
+            if bind_ref is not None:
+                values["bind_credential_id"] = self._bind_credential(conn, bind_ref, row.client_id)
+                if bind_kind != current.bind_kind:
+                    values["bind_kind"] = bind_kind
+            if given.ca_pem == "":
                 values["ca_pem"] = None  # no CA of its own: the system's CAs again
-            elif ca_pem is not None:
-                values["ca_pem"] = clean_ca_pem(ca_pem)
-            if tls_server_name is not None:
-                values["tls_server_name"] = clean_text(tls_server_name, "TLS server name", 255)
-            if insecure_skip_verify is not None:
-                values["insecure_skip_verify"] = insecure_skip_verify
-            if options:
+            elif given.ca_pem is not None:
+                values["ca_pem"] = clean_ca_pem(given.ca_pem)
+            if given.insecure_skip_verify is not None:
+                values["insecure_skip_verify"] = given.insecure_skip_verify
+            if given.options:
                 values["options"] = json.dumps(
-                    clean_options(row.kind, options, json.loads(row.options)), sort_keys=True
+                    clean_options(descriptor, given.options, current.options), sort_keys=True
                 )
             if not values:
                 raise InvalidInput("nothing to change")
-            conn.execute(
-                directories.update()
-                .where(directories.c.id == row.id)
-                .values(version=row.version + 1, updated_at=utcnow(), **values)
+            rows.update(
+                conn, row.id, {"version": row.version + 1, "updated_at": utcnow(), **values}
             )
-            shown = {k: v for k, v in values.items() if k not in ("ca_pem", "cursor")}
+            shown.update(
+                {k: v for k, v in values.items() if k not in ("ca_pem", "cursor", "settings")}
+            )
+            if "options" in shown:
+                shown["options"] = json.loads(shown["options"])
             if "ca_pem" in values:
                 shown["ca"] = values["ca_pem"] is not None  # False: removed
             self._audit.append(
@@ -601,7 +477,7 @@ class Directories:
             conn.execute(run_items.delete().where(run_items.c.run_id.in_(run_ids)))
             for table in (runs, flags, sync_queue, links, directory_accounts):
                 conn.execute(table.delete().where(table.c.directory_id == row.id))
-            conn.execute(directories.delete().where(directories.c.id == row.id))
+            rows.remove(conn, row.id)
             self._audit.append(
                 conn,
                 actor,

@@ -35,7 +35,9 @@ def parse_type(value: str | None) -> CredentialType:
         return CredentialType(value.strip().lower())
     except ValueError:
         choices = ", ".join(t.value for t in CredentialType)
-        raise InvalidInput(f"credential type must be one of {choices}, not {value!r}") from None
+        raise InvalidInput(
+            f"credential type must be one of {choices}, not {value!r}", field="type"
+        ) from None
 
 
 @dataclass(frozen=True, repr=False)
@@ -74,11 +76,11 @@ def make_draft(
     from credsync.vault.folders import clean_path
 
     return Draft(
-        title=clean_name(title, "title", 255),
-        username=clean_text(username, "username", 512),
-        url=clean_text(url, "url", 2048),
+        title=clean_name(title, "title", 255, field="title"),
+        username=clean_text(username, "username", 512, field="username"),
+        url=clean_text(url, "url", 2048, field="url"),
         password=clean_secret(password),
-        notes=clean_text(notes, "notes", MAX_NOTES_CHARS, multiline=True) or None,
+        notes=clean_text(notes, "notes", MAX_NOTES_CHARS, multiline=True, field="notes") or None,
         type=type_ if isinstance(type_, CredentialType) else parse_type(type_),
         tags=clean_tags(list(tags or ())),
         sync_mode=sync_mode,

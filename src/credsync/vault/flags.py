@@ -16,6 +16,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from credsync.connectors import registry
+from credsync.errors import InvalidInput
 from credsync.storage import Database
 from credsync.storage.tables import clients, credentials, directories, flags
 from credsync.vault._time import as_utc, as_utc_opt
@@ -27,12 +29,14 @@ from credsync.vault.models import iso
 
 __all__ = ["Flag", "Flags", "close_flag", "find_flag_row", "side_of"]
 
-_SIDES = {"active_directory": "Active Directory", "entra": "Entra ID"}
-
 
 def side_of(kind: str) -> str:
-    """Which side of a client's directories a status comes from, for people."""
-    return _SIDES.get(kind, kind)
+    """Which side of a client's directories a status comes from, for people: its kind's
+    display name."""
+    try:
+        return registry.kind_of(kind).display_name
+    except InvalidInput:
+        return kind  # a kind this version no longer has
 
 
 @dataclass(frozen=True)

@@ -18,13 +18,13 @@ __all__ = ["clean_path", "ensure_folder", "find_folder", "folder_model", "list_f
 
 
 def clean_path(path: str) -> str:
-    text = clean_name(path, "folder path", 500)
+    text = clean_name(path, "folder path", 500, field="folder")
     parts = [part.strip() for part in text.split("/")]
     parts = [p for p in parts if p]
     if not parts:
-        raise InvalidInput("folder path must name at least one folder")
+        raise InvalidInput("folder path must name at least one folder", field="folder")
     if any(p in (".", "..") for p in parts):
-        raise InvalidInput("folder path must not contain '.' or '..'")
+        raise InvalidInput("folder path must not contain '.' or '..'", field="folder")
     return "/".join(parts)
 
 

@@ -86,7 +86,7 @@ class Policies:
             raise InvalidInput("give either a password or generate one (not both)")
         if password is not None:
             if policy:
-                raise InvalidInput("a password policy is for generating a password")
+                raise InvalidInput("a password policy is for generating a password", field="policy")
             return password, "set"
         return generated_for(self.get(policy), username), "generated"
 
@@ -102,7 +102,7 @@ class Policies:
         ``settings`` given changed; nothing is stored. Needs vault.read."""
         actor.require(Permission.VAULT_READ)
         if not 1 <= count <= MAX_GENERATED:
-            raise InvalidInput(f"count must be between 1 and {MAX_GENERATED}")
+            raise InvalidInput(f"count must be between 1 and {MAX_GENERATED}", field="count")
         policy = with_settings(self.get(name), settings)
         return [generate(policy) for _ in range(count)]
 

@@ -29,6 +29,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from credsync.api.deps import SAFE_METHODS
 from credsync.api.errors import ApiError, status_of
 from credsync.errors import CredsyncError
+from credsync.vault.flags import side_of
 from credsync.web.session import CSRF_FIELD, Notices, SignInNeeded, Viewer
 
 __all__ = [
@@ -74,6 +75,7 @@ def _environment() -> jinja2.Environment:
     env.filters["when"] = _when
     env.filters["short"] = lambda value: (value or "")[:8]
     env.globals["csrf_field"] = CSRF_FIELD
+    env.globals["kind_name"] = side_of  # a directory kind, for people
     return env
 
 

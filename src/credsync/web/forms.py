@@ -1,15 +1,17 @@
 """What the dashboard's forms share: the values typed (kept to show a refused form again,
-never a password) with what was wrong with them, the field a service's message is about, and
+never a password) with what was wrong with them, the field a service's refusal is about, and
 the record version a form was read at."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import ClassVar
 
-from credsync.errors import InvalidInput
+from credsync.errors import CredsyncError, InvalidInput
 
-__all__ = ["Form", "field_of", "form_version"]
+__all__ = ["Form", "form_version"]
 
 
 @dataclass
@@ -17,22 +19,27 @@ class Form:
     values: dict[str, str]
     errors: list[tuple[str, str]] = field(default_factory=list)  # (field or "", message)
 
+    # The form's field for each service field named otherwise (InvalidInput.field); a field
+    # not here is the form's field of the same name.
+    field_names: ClassVar[Mapping[str, str]] = MappingProxyType({})
+
     def error(self, name: str, message: str) -> None:
         """``message`` about field ``name`` ("": the form as a whole), as a sentence."""
         self.errors.append((name, message[:1].upper() + message[1:]))
+
+    def refused(self, exc: CredsyncError, default: str = "") -> None:
+        """A service's refusal, on the form's field the input it concerns maps to (the first,
+        when it concerns several), else on ``default`` ("": the form as a whole)."""
+        name = default
+        if isinstance(exc, InvalidInput) and exc.field:
+            name = self.field_names.get(exc.field, exc.field)
+        self.error(name, str(exc))
 
     def error_of(self, name: str) -> str:
         return next((m for f, m in self.errors if f == name), "")
 
     def ticked(self, name: str) -> bool:
         return self.values.get(name) == "on"
-
-
-def field_of(message: str, fields: Sequence[tuple[str, str]]) -> str:
-    """The field a service's message is about: the first of ``fields`` (words -> field)
-    whose words it holds ("" when none)."""
-    lowered = message.lower()
-    return next((name for words, name in fields if words in lowered), "")
 
 
 def form_version(value: str | None) -> int | None:

@@ -6,17 +6,20 @@ from __future__ import annotations
 import asyncio
 import re
 import socket
+import uuid
 from typing import Any
 
 import pytest
+from ldap3 import MODIFY_REPLACE
+from ldap3.utils.conv import escape_filter_chars
 
 from credsync.connectors.ad import ActiveDirectoryConnector
 from credsync.connectors.base import PasswordOptions, StepOutcome, TestStep, VerifyOutcome
 from credsync.errors import AccountNotFound, DirectoryAuthFailed, DirectoryDenied
+from credsync.testing.conformance import run, strong_password
 from credsync.testing.samba import OuWorld
 from credsync.types import Secret
 
-from ..conformance import run, strong_password
 from .world import PUBLIC_CAS
 
 pytestmark = pytest.mark.samba
@@ -289,3 +292,45 @@ def test_concurrent_calls_are_serialised_per_connection(ad_ou: OuWorld) -> None:
         assert all(v in (VerifyOutcome.OK, VerifyOutcome.WRONG_PASSWORD) for v in verdicts[:10])
     finally:
         run(conn.close())
+
+
+def test_bind_names_holding_filter_characters_are_found(ad_ou: OuWorld) -> None:
+    """The bind name is looked up (to check its rights) as a filter value: ``*``, ``(`` and
+    ``)`` in it are characters, not a wildcard or a filter's brackets."""
+    tag = uuid.uuid4().hex[:8]
+    realm = ad_ou.facts.realm.lower()
+    user = ad_ou.create_user(name=f"p(1){tag}")  # a sAMAccountName may hold parentheses
+    starred = f"st*r(1){tag}@{realm}"
+    ad_ou.admin.conn.modify(user.dn, {"userPrincipalName": [(MODIFY_REPLACE, [starred])]})
+    # What "st*r(1)..." would also match if the star were a wildcard.
+    decoy = ad_ou.create_user()
+    decoy_upn = f"st-a-r(1){tag}@{realm}"
+    ad_ou.admin.conn.modify(decoy.dn, {"userPrincipalName": [(MODIFY_REPLACE, [decoy_upn])]})
+    bracketed = starred.replace("(", "\\28").replace(")", "\\29")  # the star left as it is
+    wildcard = f"(userPrincipalName={bracketed})"
+    assert ad_ou.admin.conn.search(ad_ou.dn, wildcard, attributes=["1.1"])
+    assert len(ad_ou.admin.conn.entries) == 2  # the decoy is there to be found by mistake
+    netbios = f"{ad_ou.facts.netbios_domain}\\{user.name}"
+    for name in (starred, netbios):
+        steps = steps_of(ad_ou, bind_username=name, bind_password=Secret(user.password))
+        assert steps["bind"].outcome is StepOutcome.OK, (name, steps)
+        found = steps["reset password right"]
+        assert "could not find the bind identity" not in found.detail, (name, found)
+
+
+def test_filter_values_with_a_backslash_or_nul_are_escaped(ad_ou: OuWorld) -> None:
+    """ldap3's escape (the connector's) on the real DC: a backslash and a NUL are matched as
+    characters (a bind name can't hold them: the connector never builds such a filter from a
+    bind, but the escape is the same)."""
+    user = ad_ou.create_user()
+    odd = f"b\\s(l)*{uuid.uuid4().hex[:8]}@{ad_ou.facts.realm.lower()}"
+    ad_ou.admin.conn.modify(user.dn, {"userPrincipalName": [(MODIFY_REPLACE, [odd])]})
+    conn = ad_ou.admin.conn
+    assert conn.search(
+        ad_ou.dn, f"(userPrincipalName={escape_filter_chars(odd)})", attributes=["1.1"]
+    )
+    assert [e.entry_dn for e in conn.entries] == [user.dn]
+    with_nul = escape_filter_chars(f"b\\s(l)*{chr(0)}x")
+    assert with_nul == "b\\5cs\\28l\\29\\2a\\00x"
+    assert not conn.search(ad_ou.dn, f"(userPrincipalName={with_nul})", attributes=["1.1"])
+    assert conn.result["description"] == "success"  # nothing found, and no malformed filter

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from credsync.testing.conformance import ConnectorConformance
 from credsync.testing.samba import OuWorld
 
-from ..conformance import ConnectorConformance
 from .world import AdWorld
 
 pytestmark = pytest.mark.samba

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 
 import pytest
 from ldap3.core import exceptions as lx
+from ldap3.utils.conv import escape_filter_chars
 
 from credsync.connectors.ad import _acl
 from credsync.connectors.ad._client import parse_url
@@ -243,3 +244,10 @@ def test_certificate_subject_of_a_real_certificate() -> None:
     der = cert.public_bytes(serialization.Encoding.DER)
     assert certificate_subject(der) == "CN=DC1.example.test,O=Samba Administration"
     assert certificate_subject(b"\x30\x03") == "?"
+
+
+def test_filter_escape_is_rfc_4515() -> None:
+    """The escape the connector's name lookups use (ldap3's): the five special characters as
+    ``\\xx``, the backslash too, and any other text (non-ASCII included) as it is."""
+    assert escape_filter_chars("Zoë*(x)\\y\x00z") == "Zoë\\2a\\28x\\29\\5cy\\00z"
+    assert escape_filter_chars("CONTOSO admin") == "CONTOSO admin"

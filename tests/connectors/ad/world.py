@@ -7,9 +7,8 @@ from pathlib import Path
 from typing import Any
 
 from credsync.connectors.ad import ActiveDirectoryConnector
+from credsync.testing.conformance import WorldUser
 from credsync.testing.samba import OuWorld
-
-from ..conformance import WorldUser
 
 # A CA that did not sign Samba's certificate: Debian's bundle of public CAs.
 PUBLIC_CAS = Path("/etc/ssl/certs/ca-certificates.crt")

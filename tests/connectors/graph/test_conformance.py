@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from ..conformance import ConnectorConformance
+from credsync.testing.conformance import ConnectorConformance
+
 from .world import GraphWorld
 
 

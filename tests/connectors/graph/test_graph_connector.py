@@ -21,10 +21,10 @@ from credsync.errors import (
     PermanentConnectorError,
     PolicyRejected,
 )
+from credsync.testing.conformance import run
 from credsync.testing.graphsim import GraphSimulator, ThrottleConfig
 from credsync.types import Secret
 
-from ..conformance import run
 from .world import GraphWorld, strong
 
 READER = ("User.Read.All",)

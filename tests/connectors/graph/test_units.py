@@ -30,9 +30,9 @@ from credsync.errors import (
     PolicyRejected,
     TransientConnectorError,
 )
+from credsync.testing.conformance import run
 from credsync.types import Secret
 
-from ..conformance import run
 from .fakes import GRAPH, FakeIdentity, config, connector, error, user_json
 
 COMPLEXITY = (

@@ -11,10 +11,9 @@ from typing import Any
 
 from credsync.connectors.base import DirectoryConfig
 from credsync.connectors.graph import GraphConnector
+from credsync.testing.conformance import WorldUser
 from credsync.testing.graphsim import GraphSimulator, SimApp, SimTenant
 from credsync.types import Secret
-
-from ..conformance import WorldUser
 
 # A CA that did not sign the simulator's certificate: Debian's bundle of public CAs.
 PUBLIC_CAS = Path("/etc/ssl/certs/ca-certificates.crt")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from credsync.api.deps import Caller, State
+from credsync.api.errors import field_names
 from credsync.api.routing import api_router
 from credsync.api.schemas import FolderIn, FolderOut
 from credsync.vault.models import Folder
@@ -21,6 +22,7 @@ def list_folders(client: str, actor: Caller, state: State) -> list[FolderOut]:
 
 
 @router.post("", response_model=FolderOut, status_code=201)
+@field_names(folder="path")
 def add_folder(client: str, body: FolderIn, actor: Caller, state: State) -> FolderOut:
     """Add a folder (a path such as ``Servers/DCs``; 409 when the client has it already).
     Needs vault.write."""

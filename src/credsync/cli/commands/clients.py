@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import click
 
+from credsync.cli.fields import flag_names
 from credsync.cli.output import details, emit, json_option, table
 from credsync.cli.runtime import runtime
-from credsync.errors import InvalidInput
 from credsync.types import SyncMode
 
 CLIENT_COLUMNS = [
@@ -165,8 +165,6 @@ def client_set(
     """
     from credsync.cli.enforce import confirm_enforce
 
-    if directory_sync is None and default_sync_mode is None:
-        raise InvalidInput("nothing to change: give --directory-sync or --default-sync-mode")
     updated = runtime(ctx).ports.clients.configure(
         client,
         directory_sync=None if directory_sync is None else directory_sync == "on",
@@ -186,6 +184,7 @@ def folder_group() -> None:
 @click.argument("client")
 @click.argument("path")
 @json_option
+@flag_names(folder="PATH")  # the service's "folder" (a credential's --folder) is this PATH
 @click.pass_context
 def folder_add(ctx: click.Context, client: str, path: str, as_json: bool) -> None:
     """Add a folder.
@@ -221,6 +220,7 @@ def folder_list(ctx: click.Context, client: str, as_json: bool) -> None:
 @click.argument("client")
 @click.argument("path")
 @json_option
+@flag_names(folder="PATH")  # the service's "folder" (a credential's --folder) is this PATH
 @click.pass_context
 def folder_delete(ctx: click.Context, client: str, path: str, as_json: bool) -> None:
     """Delete an empty folder.

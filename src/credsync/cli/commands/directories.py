@@ -1,44 +1,31 @@
-"""directory commands: add, list, show, set, test, remove."""
+"""directory commands: add, list, show, set, test, remove.
+
+The options of a kind's settings and ways to sign in are made from the kind descriptors
+(:mod:`credsync.connectors.registry`): ``directory add --kind K`` takes K's own options (and
+``--kind K --help`` shows them); ``directory set`` takes any kind's, and the directory's kind
+refuses what is not its own.
+"""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
+from credsync.cli.fields import flag_names
 from credsync.cli.output import details, emit, json_option, note, table
 from credsync.cli.remote import path_of
 from credsync.cli.runtime import Runtime, confirm, runtime
+from credsync.connectors import registry
+from credsync.connectors.kinds import BIND_FIELD, Kind
 from credsync.errors import ConnectorError, InvalidInput
 
 if TYPE_CHECKING:
     from credsync.connectors.base import TestStep
 
-DIRECTORY_FIELDS = [
-    ("id", "Id"),
-    ("name", "Name"),
-    ("client", "Client"),
-    ("kind", "Kind"),
-    ("url", "URL"),
-    ("base_dn", "Base DN"),
-    ("tenant_id", "Tenant"),
-    ("app_id", "Client (app) id"),
-    ("authority", "Authority"),
-    ("bind_kind", "App credential"),
-    ("bind_credential_id", "Bind credential"),
-    ("ca", "CA"),
-    ("tls_server_name", "TLS server name"),
-    ("insecure_skip_verify", "Skip TLS verification"),
-    ("options", "Options"),
-    ("incremental", "Incremental cursor"),
-    ("full_pass_at", "Last full pass"),
-    ("account_count", "Accounts (last full pass)"),
-    ("failures", "Failed runs in a row"),
-    ("version", "Version"),
-]
 LIST_COLUMNS = [
     ("name", "Name"),
     ("client", "Client"),
@@ -48,7 +35,90 @@ LIST_COLUMNS = [
     ("full_pass_at", "Last full pass"),
     ("id", "Id"),
 ]
-KIND = click.Choice(["active-directory", "active_directory", "entra", "entra-id", "azure-ad"])
+_HEAD = [("id", "Id"), ("name", "Name"), ("client", "Client"), ("kind", "Kind")]
+_TAIL = [
+    ("bind_credential_id", "Bind credential"),
+    ("ca", "CA"),
+    ("insecure_skip_verify", "Skip TLS verification"),
+    ("options", "Options"),
+    ("incremental", "Incremental cursor"),
+    ("full_pass_at", "Last full pass"),
+    ("account_count", "Accounts (last full pass)"),
+    ("failures", "Failed runs in a row"),
+    ("version", "Version"),
+]
+KIND_CHOICES = sorted(
+    {n for k in registry.KINDS for n in (k.name, k.name.replace("_", "-"), *k.aliases)}
+)
+
+
+def kind_options(kind: Kind[Any] | None) -> list[click.Option]:
+    """The options of ``kind``'s settings and ways to sign in; of every kind when None (as
+    ``directory set`` takes them: the directory's kind refuses what is not its own)."""
+    found: list[click.Option] = []
+    if kind is not None:
+        for setting in kind.settings:
+            found.append(click.Option([setting.cli_flag, setting.name], help=setting.help))
+        for method in kind.binds:
+            if method.field != BIND_FIELD:
+                found.append(click.Option([method.cli_flag, method.field], help=method.help))
+        return found
+    for name, having in registry.settings().items():
+        found.append(click.Option([having[0][1].cli_flag, name], help=registry.help_text(name)))
+    for field, methods in registry.bind_methods().items():
+        if field != BIND_FIELD:
+            flag = methods[0][1].cli_flag
+            found.append(click.Option([flag, field], help=registry.help_text(field)))
+    return found
+
+
+def _bind_help(kind: Kind[Any] | None) -> str:
+    if kind is not None and len(kind.binds) == 1:
+        return kind.binds[0].help
+    return (
+        "Id of the directory_admin credential the directory signs in with (a kind with "
+        "several ways to sign in keeps the one it has)."
+    )
+
+
+class KindCommand(click.Command):
+    """A command whose options depend on ``--kind``: the kind's own when it is given (so that
+    ``--kind K --help`` shows them), every kind's (hidden) otherwise."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._common = list(self.params)
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        kind = _peek_kind(args)
+        options = kind_options(kind)
+        if kind is None:
+            for option in options:
+                option.hidden = True
+        # A kind with several ways to sign in is told which when a directory is added.
+        bind = click.Option(
+            ["--bind-credential", BIND_FIELD],
+            help=_bind_help(kind),
+            hidden=kind is not None and len(kind.binds) > 1,
+        )
+        at = next(i for i, p in enumerate(self._common) if p.name == "kind") + 1
+        self.params = [*self._common[:at], *options, bind, *self._common[at:]]
+        return super().parse_args(ctx, args)
+
+
+def _peek_kind(args: Sequence[str]) -> Kind[Any] | None:
+    for i, arg in enumerate(args):
+        value = None
+        if arg == "--kind" and i + 1 < len(args):
+            value = args[i + 1]
+        elif arg.startswith("--kind="):
+            value = arg.split("=", 1)[1]
+        if value is not None:
+            try:
+                return registry.kind_of(value)
+            except InvalidInput:
+                return None  # --kind's own check says so
+    return None
 
 
 def _options(interval: int | None, push_cap: int | None, raw: tuple[str, ...]) -> dict[str, int]:
@@ -66,49 +136,6 @@ def _options(interval: int | None, push_cap: int | None, raw: tuple[str, ...]) -
     if push_cap is not None:
         out["push_cap"] = push_cap
     return out
-
-
-def _app_credential(
-    bind: str | None, certificate: str | None, secret: str | None, *, required: bool
-) -> tuple[str | None, str | None]:
-    """(credential id, bind kind) from --bind-credential / --certificate-credential /
-    --secret-credential: at most one of them."""
-    given = [(v, k) for v, k in ((bind, None), (certificate, "certificate"), (secret, "secret"))
-             if v]  # fmt: skip
-    if len(given) > 1:
-        raise InvalidInput(
-            "give one of --bind-credential, --certificate-credential, --secret-credential"
-        )
-    if not given:
-        if required:
-            raise InvalidInput(
-                "give the credential to sign in with: --bind-credential (Active Directory), "
-                "--certificate-credential or --secret-credential (Entra)"
-            )
-        return None, None
-    return given[0]
-
-
-def _entra_options(func: Callable[..., Any]) -> Callable[..., Any]:
-    """The Entra connection options, for add and set."""
-    for name, text in reversed(
-        [
-            ("--tenant-id", "Entra: the tenant id (GUID) or a domain of the tenant."),
-            ("--client-id", "Entra: the application (client) id of the app registration."),
-            (
-                "--certificate-credential",
-                "Entra: id of the directory_admin credential holding the app's certificate "
-                "and private key (PEM).",
-            ),
-            (
-                "--secret-credential",
-                "Entra: id of the directory_admin credential holding the app's client secret.",
-            ),
-            ("--authority", "Entra: the identity platform (default Microsoft's global cloud)."),
-        ]
-    ):
-        func = click.option(name, help=text)(func)
-    return func
 
 
 def _read_ca(ca_file: str | None) -> str | None:
@@ -138,11 +165,15 @@ def _warn_insecure(skip: bool) -> None:
         )
 
 
+def _given(kind_values: dict[str, Any], common: dict[str, Any]) -> dict[str, Any]:
+    """The inputs given, by their names (the same as the API's JSON fields)."""
+    given = {k: v for k, v in kind_values.items() if v is not None}
+    given.update({k: v for k, v in common.items() if v is not None and v != {}})
+    return given
+
+
 def _trust_options(func: Callable[..., Any]) -> Callable[..., Any]:
-    """--ca-file and --tls-server-name, for add and set."""
-    func = click.option(
-        "--tls-server-name", help="The name the DC's certificate carries (connecting by IP)."
-    )(func)
+    """--ca-file, for add and set."""
     return click.option(
         "--ca-file", type=click.Path(dir_okay=False), help="PEM CA certificate(s) to trust."
     )(func)
@@ -159,47 +190,13 @@ def _tuning_options(func: Callable[..., Any]) -> Callable[..., Any]:
     )(func)
 
 
-_API_CREDENTIAL = {None: "bind_credential", "certificate": "certificate_credential",
-                   "secret": "secret_credential"}  # fmt: skip
-
-
-def _api_connection(
-    url: str | None,
-    base_dn: str | None,
-    bind: str | None,
-    bind_kind: str | None,
-    tenant_id: str | None,
-    client_id: str | None,
-    authority: str | None,
-    ca_pem: str | None,
-    tls_server_name: str | None,
-    options: dict[str, int],
-) -> dict[str, Any]:
-    """The connection fields add and set send to the API, only those given (the API, like
-    the vault, leaves the others as they are)."""
-    given = {
-        "url": url,
-        "base_dn": base_dn,
-        _API_CREDENTIAL[bind_kind]: bind,
-        "tenant_id": tenant_id,
-        "app_id": client_id,
-        "authority": authority,
-        "ca_pem": ca_pem,
-        "tls_server_name": tls_server_name,
-        "options": options or None,
-    }
-    return {key: value for key, value in given.items() if value is not None}
-
-
-# Fields that mean nothing for the other kind, left out of the human view (JSON keeps them).
-_AD_ONLY = {"base_dn", "tls_server_name"}
-_ENTRA_ONLY = {"tenant_id", "app_id", "authority", "bind_kind"}
-
-
-def _show(data: dict[str, object], as_json: bool) -> None:
-    hidden = _AD_ONLY if data.get("kind") == "entra" else _ENTRA_ONLY
-    fields = [(key, label) for key, label in DIRECTORY_FIELDS if key not in hidden]
-    emit(data, as_json, lambda: details(data, fields))
+def show(data: dict[str, Any], as_json: bool) -> None:
+    """A directory: the common fields and its kind's settings."""
+    kind = registry.kind_of(str(data.get("kind", "")))
+    fields = [*_HEAD, *((s.name, s.heading) for s in kind.settings)]
+    if len(kind.binds) > 1:
+        fields.append(("bind_kind", kind.bind_heading))
+    emit(data, as_json, lambda: details(data, [*fields, *_TAIL]))
 
 
 @click.group("directory")
@@ -210,43 +207,36 @@ def directory_group() -> None:
     """
 
 
-@directory_group.command("add")
+@directory_group.command(
+    "add",
+    cls=KindCommand,
+    epilog="Each kind has its own options: see `credsync directory add --kind KIND --help` "
+    f"(KIND: {', '.join(k.name.replace('_', '-') for k in registry.KINDS)}).",
+)
 @click.argument("client")
 @click.argument("name")
-@click.option("--kind", type=KIND, required=True, help="The directory service.")
 @click.option(
-    "--url",
-    help="AD: ldaps://HOST[:PORT] or ldap://HOST[:PORT] (StartTLS). Entra: the Graph endpoint "
-    "(default https://graph.microsoft.com).",
+    "--kind", type=click.Choice(KIND_CHOICES), required=True, help="The directory service."
 )
-@click.option("--base-dn", help="AD: where the accounts are, e.g. DC=contoso,DC=com.")
-@click.option("--bind-credential", help="AD: id of the directory_admin credential to bind as.")
-@_entra_options
 @_trust_options
 @click.option("--insecure-skip-verify", is_flag=True, help="Do not check the certificate (unsafe).")
 @_tuning_options
 @json_option
+@flag_names(ca_pem="--ca-file")
 @click.pass_context
 def directory_add(
     ctx: click.Context,
+    /,
     client: str,
     name: str,
     kind: str,
-    url: str | None,
-    base_dn: str | None,
-    bind_credential: str | None,
-    tenant_id: str | None,
-    client_id: str | None,
-    certificate_credential: str | None,
-    secret_credential: str | None,
-    authority: str | None,
     ca_file: str | None,
-    tls_server_name: str | None,
     insecure_skip_verify: bool,
     interval: int | None,
     push_cap: int | None,
     raw_options: tuple[str, ...],
     as_json: bool,
+    **kind_values: str | None,
 ) -> None:
     """Add a directory to a client (needs directory.setup and directory_admin.use).
 
@@ -262,42 +252,25 @@ def directory_add(
     """
     rt = runtime(ctx)
     _warn_insecure(insecure_skip_verify)
-    bind, bind_kind = _app_credential(
-        bind_credential, certificate_credential, secret_credential, required=True
+    descriptor = registry.kind_of(kind)
+    given = _given(
+        kind_values,
+        {
+            "ca_pem": _read_ca(ca_file),
+            "insecure_skip_verify": insecure_skip_verify,
+            "options": _options(interval, push_cap, raw_options),
+        },
     )
     if rt.remote is not None:
-        from credsync.vault.directories import clean_kind
-
-        body = {
-            "client": client,
-            "name": name,
-            "kind": clean_kind(kind),
-            "insecure_skip_verify": insecure_skip_verify,
-            **_api_connection(
-                url, base_dn, bind, bind_kind, tenant_id, client_id, authority,
-                _read_ca(ca_file), tls_server_name, _options(interval, push_cap, raw_options),
-            ),
-        }  # fmt: skip
-        _show(rt.remote.post("/directories", body), as_json)
+        body = {"client": client, "name": name, "kind": descriptor.name, **given}
+        show(rt.remote.post("/directories", body), as_json)
         return
+    from credsync.vault.directories import DirectoryInput
+
     directory = rt.vault.directories.add(
-        rt.actor,
-        client,
-        name,
-        kind=kind,
-        url=url,
-        base_dn=base_dn,
-        bind_credential=bind or "",
-        tenant_id=tenant_id,
-        app_id=client_id,
-        authority=authority,
-        bind_kind=bind_kind,
-        ca_pem=_read_ca(ca_file),
-        tls_server_name=tls_server_name,
-        insecure_skip_verify=insecure_skip_verify,
-        options=_options(interval, push_cap, raw_options),
+        rt.actor, client, name, descriptor.name, DirectoryInput.of(given)
     )
-    _show(directory.to_json(), as_json)
+    show(directory.to_json(), as_json)
 
 
 @directory_group.command("list")
@@ -332,17 +305,21 @@ def directory_show(ctx: click.Context, name: str, as_json: bool) -> None:
     """
     rt = runtime(ctx)
     if rt.remote is not None:
-        _show(rt.remote.get(path_of("directories", name)), as_json)
+        show(rt.remote.get(path_of("directories", name)), as_json)
         return
-    _show(rt.vault.directories.get(rt.actor, name).to_json(), as_json)
+    show(rt.vault.directories.get(rt.actor, name).to_json(), as_json)
+
+
+def _set_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Every kind's settings and ways to sign in (the directory's kind checks them)."""
+    for option in reversed(kind_options(None)):
+        func = click.option(*option.opts, option.name, help=option.help)(func)
+    return click.option("--bind-credential", BIND_FIELD, help=_bind_help(None))(func)
 
 
 @directory_group.command("set")
 @click.argument("name")
-@click.option("--url")
-@click.option("--base-dn")
-@click.option("--bind-credential")
-@_entra_options
+@_set_options
 @_trust_options
 @click.option(
     "--no-ca", is_flag=True, help="Remove the directory's CA: trust the system's CAs again."
@@ -350,28 +327,23 @@ def directory_show(ctx: click.Context, name: str, as_json: bool) -> None:
 @click.option("--insecure-skip-verify", type=click.Choice(["on", "off"]))
 @_tuning_options
 @json_option
+@flag_names(ca_pem="--ca-file")
 @click.pass_context
 def directory_set(
     ctx: click.Context,
+    /,
     name: str,
-    url: str | None,
-    base_dn: str | None,
-    bind_credential: str | None,
-    tenant_id: str | None,
-    client_id: str | None,
-    certificate_credential: str | None,
-    secret_credential: str | None,
-    authority: str | None,
     ca_file: str | None,
-    tls_server_name: str | None,
     no_ca: bool,
     insecure_skip_verify: str | None,
     interval: int | None,
     push_cap: int | None,
     raw_options: tuple[str, ...],
     as_json: bool,
+    **kind_values: str | None,
 ) -> None:
-    """Change a directory's connection or options.
+    """Change a directory's connection or options (the options of its kind; see
+    `credsync directory add --kind KIND --help`).
 
     \b
     Examples:
@@ -381,37 +353,23 @@ def directory_set(
       credsync directory set contoso-ad --no-ca
     """
     rt = runtime(ctx)
-    ca_pem = _ca_change(ca_file, no_ca)
     skip = None if insecure_skip_verify is None else insecure_skip_verify == "on"
     _warn_insecure(bool(skip))
-    bind, bind_kind = _app_credential(
-        bind_credential, certificate_credential, secret_credential, required=False
+    given = _given(
+        kind_values,
+        {
+            "ca_pem": _ca_change(ca_file, no_ca),
+            "insecure_skip_verify": skip,
+            "options": _options(interval, push_cap, raw_options),
+        },
     )
     if rt.remote is not None:
-        body = _api_connection(
-            url, base_dn, bind, bind_kind, tenant_id, client_id, authority, ca_pem,
-            tls_server_name, _options(interval, push_cap, raw_options),
-        )  # fmt: skip
-        if skip is not None:
-            body["insecure_skip_verify"] = skip
-        _show(rt.remote.patch(path_of("directories", name), body), as_json)
+        show(rt.remote.patch(path_of("directories", name), given), as_json)
         return
-    directory = rt.vault.directories.update(
-        rt.actor,
-        name,
-        url=url,
-        base_dn=base_dn,
-        bind_credential=bind,
-        tenant_id=tenant_id,
-        app_id=client_id,
-        authority=authority,
-        bind_kind=bind_kind,
-        ca_pem=ca_pem,
-        tls_server_name=tls_server_name,
-        insecure_skip_verify=skip,
-        options=_options(interval, push_cap, raw_options),
-    )
-    _show(directory.to_json(), as_json)
+    from credsync.vault.directories import DirectoryInput
+
+    directory = rt.vault.directories.update(rt.actor, name, DirectoryInput.of(given))
+    show(directory.to_json(), as_json)
 
 
 @directory_group.command("remove")
@@ -441,10 +399,10 @@ def directory_remove(ctx: click.Context, name: str, yes: bool, as_json: bool) ->
 @json_option
 @click.pass_context
 def directory_test(ctx: click.Context, name: str, as_json: bool) -> None:
-    """Check each step of reaching a directory and exit 8 when a step failed. AD: TCP, TLS
-    and its certificate, bind, search rights, the right to reset passwords. Entra: TCP, TLS,
-    the app's token, its permissions and its directory role (naming what is missing), reading
-    users.
+    """Check each step of reaching a directory and exit 8 when a step failed: TCP, TLS and
+    its certificate, signing in (a bind, or the app's token), the rights credsync needs
+    (search, reset passwords; an app's permissions and directory role), reading users. A
+    failed step says what is missing in the directory's own words.
 
     \b
     Example:
@@ -468,10 +426,7 @@ def directory_test(ctx: click.Context, name: str, as_json: bool) -> None:
 
 
 async def _test(rt: Runtime, name: str) -> list[TestStep]:
-    from credsync.sync.engine import Engine
+    from credsync.sync.connect import directory_test_steps
 
-    connector = Engine(rt.vault, rt.keys, rt.actor).connect(name)
-    try:
-        return await connector.test_connection()
-    finally:
-        await connector.close()
+    directory = rt.vault.directories.get(rt.actor, name)
+    return await directory_test_steps(rt.vault.db, rt.keys, rt.actor, directory)

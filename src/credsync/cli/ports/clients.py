@@ -166,6 +166,12 @@ class RemoteClients:
         version: int | None,
         confirm: Confirm,
     ) -> Record:
+        from credsync.types import SyncMode
+        from credsync.vault.clients import configuration
+
+        # The API's PATCH changes what is given, nothing too; a configure changes something.
+        mode = SyncMode(default_sync_mode) if default_sync_mode else None
+        configuration(directory_sync, mode)
         body = {
             "directory_sync": directory_sync,
             "default_sync_mode": default_sync_mode,

@@ -49,6 +49,7 @@ from typing import Any, TypeVar
 from ldap3 import MODIFY_ADD, MODIFY_DELETE, MODIFY_REPLACE
 from ldap3.core.exceptions import LDAPOperationResult
 from ldap3.protocol.microsoft import dir_sync_control, security_descriptor_control
+from ldap3.utils.conv import escape_filter_chars
 
 from credsync.connectors.ad import _acl
 from credsync.connectors.ad._client import Entry, LdapClient
@@ -503,11 +504,13 @@ class ActiveDirectoryConnector:
         if "=" in name:
             dn: str | None = name
         else:
+            # Filter values escaped as RFC 4515 says (``*()\\`` and NUL; other text as it is).
             if "\\" in name:
-                query = f"(sAMAccountName={_escape(name.split(chr(92), 1)[1])})"
+                sam = escape_filter_chars(name.split("\\", 1)[1])
+                query = f"(sAMAccountName={sam})"
             else:
-                local = name.split("@", 1)[0]
-                query = f"(|(userPrincipalName={_escape(name)})(sAMAccountName={_escape(local)}))"
+                upn, sam = escape_filter_chars(name), escape_filter_chars(name.split("@", 1)[0])
+                query = f"(|(userPrincipalName={upn})(sAMAccountName={sam}))"
             root = self._naming_context or self._base
             found, _ = await self._call("find the bind identity", self._client.search, root,
                                         f"(&(objectClass=user){query})", ["1.1"])  # fmt: skip
@@ -568,11 +571,3 @@ def _privileged_group(sid: str) -> str | None:
     if sid.startswith("S-1-5-21-"):
         return _PRIVILEGED_RIDS.get(sid.rsplit("-", 1)[-1])
     return None
-
-
-def _escape(value: str) -> str:
-    """An LDAP filter value with the special characters escaped (RFC 4515)."""
-    out = []
-    for char in value:
-        out.append(f"\\{ord(char):02x}" if char in "*()\\\0" else char)
-    return "".join(out)

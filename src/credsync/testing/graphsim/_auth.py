@@ -5,6 +5,10 @@ Access tokens are real JWTs (RS256, the simulator's key, ``kid`` in the header, 
 ``/{tenant}/discovery/v2.0/keys``) with Entra's app-token claims: aud, iss, tid, appid, azp, oid
 (the service principal), idtyp "app", roles (application permissions), wids (directory role
 template ids), iat, nbf, exp (now + 3599 on the simulator's clock).
+
+PyJWT signs and parses the tokens and checks signatures (RS256, and PS256 for msal's client
+assertions); the claims are checked here, against the simulator's clock for access tokens and
+the real one for assertions (which clients sign with their own).
 """
 
 from __future__ import annotations
@@ -16,11 +20,13 @@ from collections.abc import Callable, Collection, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+import jwt
 from cryptography.hazmat.primitives.asymmetric import rsa
+from jwt.algorithms import RSAAlgorithm
+from jwt.utils import base64url_decode, base64url_encode
 
 from ._clock import SimClock
 from ._errors import AadError, GraphError
-from ._jwt import JwtError, b64url, b64url_decode, sign_rs256, split, verify
 from ._permissions import ROLE_TEMPLATE_IDS
 from ._tenant import SimApp, SimTenant
 
@@ -30,6 +36,28 @@ GRAPH_AUDIENCE = "https://graph.microsoft.com"
 GRAPH_SCOPE = "https://graph.microsoft.com/.default"
 TOKEN_LIFETIME = 3599
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+ASSERTION_ALGORITHMS = ["RS256", "PS256"]
+
+
+def _verified(token: str, key: Any, algorithms: list[str]) -> dict[str, Any]:
+    """The claims of ``token`` once its signature checks out (the claims are checked by the
+    caller, on the clock it goes by); raises :class:`jwt.PyJWTError`."""
+    claims: dict[str, Any] = jwt.decode(
+        token,
+        key,
+        algorithms=algorithms,
+        options={
+            "verify_signature": True,
+            "verify_exp": False,
+            "verify_nbf": False,
+            "verify_iat": False,
+            "verify_aud": False,
+            "verify_iss": False,
+            "verify_sub": False,
+            "verify_jti": False,
+        },
+    )
+    return claims
 
 
 def aad_time(clock: SimClock) -> str:
@@ -87,21 +115,9 @@ class Authority:
         }
 
     def jwks(self) -> dict[str, Any]:
-        numbers = self._key.public_key().public_numbers()
-
-        def encode(value: int) -> str:
-            return b64url(value.to_bytes((value.bit_length() + 7) // 8, "big"))
-
+        key = RSAAlgorithm.to_jwk(self._key.public_key(), as_dict=True)
         return {
-            "keys": [
-                {
-                    "kty": "RSA",
-                    "use": "sig",
-                    "kid": self.kid,
-                    "n": encode(numbers.n),
-                    "e": encode(numbers.e),
-                }
-            ]
+            "keys": [{"kty": "RSA", "use": "sig", "kid": self.kid, "n": key["n"], "e": key["e"]}]
         }
 
     def _tenant(self, tenant_ref: str) -> SimTenant:
@@ -231,10 +247,9 @@ class Authority:
             return AadError(401, "invalid_client", number, text)
 
         try:
-            header, claims, signing_input, signature = split(assertion)
-        except JwtError:
+            header = jwt.decode_complete(assertion, options={"verify_signature": False})["header"]
+        except jwt.PyJWTError:
             raise refuse(50027, "JWT token is invalid or malformed (client_assertion).") from None
-        alg = header.get("alg")
         if "x5t#S256" in header:
             presented, registered = header["x5t#S256"], app.thumbprint_sha256
         elif "x5t" in header:
@@ -242,8 +257,8 @@ class Authority:
         else:
             raise refuse(700027, "Client assertion contains no certificate thumbprint (x5t).")
         try:
-            known = b64url_decode(str(presented)) == bytes.fromhex(registered)
-        except (JwtError, ValueError):
+            known = base64url_decode(str(presented)) == bytes.fromhex(registered)
+        except ValueError:
             known = False
         if not known:
             raise refuse(
@@ -255,8 +270,8 @@ class Authority:
                 f"'{app.client_id}'.]",
             )
         try:
-            verify(app.certificate.public_key(), str(alg), signing_input, signature)
-        except JwtError:
+            claims = _verified(assertion, app.certificate.public_key(), ASSERTION_ALGORITHMS)
+        except jwt.PyJWTError:
             raise refuse(700027, "Client assertion failed signature validation.") from None
         if claims.get("iss") != app.client_id or claims.get("sub") != app.client_id:
             raise refuse(
@@ -307,12 +322,12 @@ class Authority:
             "sub": app.service_principal_id,
             "tenant_region_scope": "EU",
             "tid": tenant.id,
-            "uti": b64url(uuid.uuid4().bytes),
+            "uti": base64url_encode(uuid.uuid4().bytes).decode(),
             "ver": "1.0",
             "wids": [ROLE_TEMPLATE_IDS[app.directory_role]] if app.directory_role else [],
             "xms_tcdt": 1600000000,
         }
-        return sign_rs256(self._key, {"typ": "JWT", "alg": "RS256", "kid": self.kid}, claims)
+        return jwt.encode(claims, self._key, algorithm="RS256", headers={"kid": self.kid})
 
     # --- Graph's side ----------------------------------------------------------------------
     def validate(self, authorization: str | None) -> tuple[SimTenant, SimApp, dict[str, Any]]:
@@ -323,11 +338,10 @@ class Authority:
         if scheme.lower() != "bearer" or not token.strip():
             raise _invalid_token("Access token is empty.")
         try:
-            header, claims, signing_input, signature = split(token.strip())
-            if header.get("kid") != self.kid:
-                raise JwtError("unknown key")
-            verify(self._key.public_key(), str(header.get("alg")), signing_input, signature)
-        except JwtError:
+            if jwt.get_unverified_header(token.strip()).get("kid") != self.kid:
+                raise jwt.InvalidKeyError("not a key of this simulator")
+            claims = _verified(token.strip(), self._key.public_key(), ["RS256"])
+        except jwt.PyJWTError:
             raise _invalid_token("IDX14100: JWT is not well formed, validation failure.") from None
         if claims.get("aud") != GRAPH_AUDIENCE:
             raise _invalid_token("Invalid audience.")

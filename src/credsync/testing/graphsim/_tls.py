@@ -1,33 +1,36 @@
 """Throwaway key material: the simulator's test CA and server certificate (127.0.0.1 and
-localhost), the apps' self-signed certificates for certificate credentials, and RSA keys for
-signing access tokens. Nothing here is meant to protect anything real."""
+localhost), made with trustme, and the apps' self-signed certificates for certificate
+credentials. Nothing here is meant to protect anything real.
+
+The apps' certificates are made here with ``cryptography``, not with trustme: an app's
+certificate is a self-signed end-entity certificate with an RSA key (what
+``New-SelfSignedCertificate`` makes, and what msal signs its client assertions with), and
+trustme makes only CA certificates and leaves that a CA issues for a host, IP or e-mail name.
+"""
 
 from __future__ import annotations
 
-import ipaddress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+import trustme
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
 __all__ = ["AppCertificate", "ServerTls", "make_app_certificate", "make_server_tls", "pem_key"]
 
-CA_NAME = "credsync Graph simulator test CA"
+ORGANIZATION = "credsync"
+CA_UNIT = "Graph simulator test CA"
 
 
-def pem_key(key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey) -> str:
+def pem_key(key: rsa.RSAPrivateKey) -> str:
     return key.private_bytes(
         serialization.Encoding.PEM,
         serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption(),
     ).decode()
-
-
-def _pem_cert(cert: x509.Certificate) -> str:
-    return cert.public_bytes(serialization.Encoding.PEM).decode()
 
 
 @dataclass(frozen=True)
@@ -38,60 +41,17 @@ class ServerTls:
 
 
 def make_server_tls() -> ServerTls:
-    now = datetime.now(UTC)
-    ca_key = ec.generate_private_key(ec.SECP256R1())
-    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, CA_NAME)])
-    ca = (
-        x509.CertificateBuilder()
-        .subject_name(ca_name)
-        .issuer_name(ca_name)
-        .public_key(ca_key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(days=1))
-        .not_valid_after(now + timedelta(days=3650))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=True,
-                content_commitment=False,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=True,
-                crl_sign=True,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), False)
-        .sign(ca_key, hashes.SHA256())
+    """A new test CA (ECDSA P-256) and the server's certificate from it, for 127.0.0.1 and
+    localhost (clients trust the CA's file)."""
+    ca = trustme.CA(organization_name=ORGANIZATION, organization_unit_name=CA_UNIT)
+    leaf = ca.issue_cert(
+        "127.0.0.1", "localhost", common_name="127.0.0.1", organization_name=ORGANIZATION
     )
-    key = ec.generate_private_key(ec.SECP256R1())
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")]))
-        .issuer_name(ca_name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(days=1))
-        .not_valid_after(now + timedelta(days=825))
-        .add_extension(
-            x509.SubjectAlternativeName(
-                [x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")]
-            ),
-            critical=False,
-        )
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(
-            x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False
-        )
-        .add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), False
-        )
-        .sign(ca_key, hashes.SHA256())
+    return ServerTls(
+        ca_pem=ca.cert_pem.bytes().decode(),
+        cert_pem=leaf.cert_chain_pems[0].bytes().decode(),
+        key_pem=leaf.private_key_pem.bytes().decode(),
     )
-    return ServerTls(ca_pem=_pem_cert(ca), cert_pem=_pem_cert(cert), key_pem=pem_key(key))
 
 
 @dataclass(frozen=True)
@@ -124,4 +84,5 @@ def make_app_certificate(common_name: str) -> AppCertificate:
         .not_valid_after(now + timedelta(days=730))
         .sign(key, hashes.SHA256())
     )
-    return AppCertificate(cert, _pem_cert(cert), pem_key(key))
+    pem = cert.public_bytes(serialization.Encoding.PEM).decode()
+    return AppCertificate(cert, pem, pem_key(key))

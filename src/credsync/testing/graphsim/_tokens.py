@@ -10,7 +10,7 @@ import json
 import os
 from typing import Any
 
-from ._jwt import JwtError, b64url, b64url_decode
+from jwt.utils import base64url_decode, base64url_encode
 
 __all__ = ["TokenBox"]
 
@@ -20,19 +20,20 @@ class TokenBox:
         self._key = os.urandom(32)
 
     def seal(self, payload: dict[str, Any]) -> str:
-        body = b64url(json.dumps(payload, separators=(",", ":"), sort_keys=True).encode())
+        data = json.dumps(payload, separators=(",", ":"), sort_keys=True).encode()
+        body = base64url_encode(data).decode()
         mac = hmac.new(self._key, body.encode(), hashlib.sha256).digest()[:12]
-        return f"{body}.{b64url(mac)}"
+        return f"{body}.{base64url_encode(mac).decode()}"
 
     def open(self, token: str, **expected: Any) -> dict[str, Any] | None:
         """The payload, if ``token`` is ours and carries each ``expected`` item; else None."""
         body, _, mac = token.strip().partition(".")
         try:
             good = hmac.new(self._key, body.encode(), hashlib.sha256).digest()[:12]
-            if not hmac.compare_digest(good, b64url_decode(mac)):
+            if not hmac.compare_digest(good, base64url_decode(mac)):
                 return None
-            payload = json.loads(b64url_decode(body))
-        except (JwtError, ValueError, UnicodeDecodeError):
+            payload = json.loads(base64url_decode(body))
+        except (ValueError, UnicodeDecodeError):
             return None
         if not isinstance(payload, dict):
             return None

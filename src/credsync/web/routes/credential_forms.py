@@ -13,6 +13,7 @@ in PEM go in with the CLI (``--password-file``): a password field holds one line
 
 from __future__ import annotations
 
+from types import MappingProxyType
 from typing import Any
 
 from fastapi import Request, Response
@@ -25,7 +26,7 @@ from credsync.vault import Permission
 from credsync.vault.models import Client, Credential
 from credsync.vault.validate import parse_sync_mode
 from credsync.web.app import page, page_router, redirect
-from credsync.web.forms import Form, field_of, form_version
+from credsync.web.forms import Form, form_version
 from credsync.web.session import Fields, Viewer, ViewerDep
 
 __all__ = ["router"]
@@ -34,24 +35,14 @@ router = page_router()
 
 _TEXT = ("title", "username", "url", "type", "folder", "new_folder", "tags", "sync_mode")
 _CHECKS = ("generate", "remove_notes")
-# Words a service message starts with (or holds) -> the field it is about (the first match).
-_MESSAGE_FIELDS = (
-    ("password policy", "policy"),
-    ("credential type", "type"),
-    ("sync mode", "sync_mode"),
-    ("folder", "new_folder"),
-    ("tag", "tags"),
-    ("notes", "notes"),
-    ("title", "title"),
-    ("username", "username"),
-    ("url", "url"),
-    ("password", "password"),
-)
 MODES = ("inherit", "off", "report", "enforce")
 
 
 class CredentialForm(Form):
     """A credential's fields as typed (passwords left out)."""
+
+    # A folder path typed is the new folder's field (the select offers the existing ones).
+    field_names = MappingProxyType({"folder": "new_folder"})
 
     def tags(self) -> list[str]:
         return [t.strip() for t in self.values["tags"].split(",") if t.strip()]
@@ -71,11 +62,6 @@ def _form(fields: dict[str, str]) -> CredentialForm:
     if not values["title"]:
         form.error("title", "Give the credential a title.")
     return form
-
-
-def _refused(form: CredentialForm, exc: InvalidInput | NotFound | Conflict) -> None:
-    message = str(exc)
-    form.error(field_of(message, _MESSAGE_FIELDS), message)
 
 
 def _form_page(
@@ -157,8 +143,10 @@ def add_credential(
                 sync_mode=parse_sync_mode(form.values["sync_mode"], allow_inherit=True),
                 folder=form.folder() or None,
             )
-        except (InvalidInput, NotFound, Conflict) as exc:
-            _refused(form, exc)
+        except NotFound as exc:  # the policy chosen (the client was found above)
+            form.refused(exc, default="policy")
+        except (InvalidInput, Conflict) as exc:
+            form.refused(exc)
         else:
             notice = f"Added {cred.title}."
             if typed is None:
@@ -232,7 +220,7 @@ def change_credential(
         try:
             vault.credentials.edit(actor, state.keys, cred.id, expected_version=expected, **changes)
         except (InvalidInput, NotFound, Conflict) as exc:
-            _refused(form, exc)
+            form.refused(exc)
             status = 409 if isinstance(exc, Conflict) else 400
         else:
             return redirect(request, f"/credentials/{cred.id}", viewer, "Changes saved.")

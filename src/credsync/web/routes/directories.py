@@ -1,11 +1,13 @@
-"""Setting up directories on the dashboard: add one to a client (Active Directory or Entra ID)
-and see each step of reaching it tested at once; a directory's page; change its connection;
-remove it after a confirm page. Adding and changing need directory.setup and
-directory_admin.use, removing directory.setup, as the vault's service asks.
+"""Setting up directories on the dashboard: add one to a client (of any kind) and see each step
+of reaching it tested at once; a directory's page; change its connection; remove it after a
+confirm page. Adding and changing need directory.setup and directory_admin.use, removing
+directory.setup, as the vault's service asks.
 
-The forms carry no secret: the bind or app credential is chosen among the client's
-``directory_admin`` credentials by id, and a CA certificate is public. Without JavaScript both
-kinds' fields are shown and the server reads only the chosen kind's.
+The form is made from the kind descriptors (:mod:`credsync.connectors.registry`): each kind's
+settings are fields of their own, named ``<kind>-<setting>``. The forms carry no secret: the
+credential to sign in with is chosen among the client's ``directory_admin`` credentials by id,
+and a CA certificate is public. Without JavaScript every kind's fields are shown and the
+server reads only the chosen kind's.
 """
 
 from __future__ import annotations
@@ -19,46 +21,37 @@ import sqlalchemy as sa
 from fastapi import Query, Request, Response
 
 from credsync.api.deps import State
+from credsync.connectors import registry
 from credsync.connectors.base import StepOutcome, TestStep
-from credsync.errors import Conflict, ConnectorError, InvalidInput, NotFound
+from credsync.connectors.kinds import BIND_FIELD, Kind
+from credsync.errors import (
+    AlreadyExists,
+    Conflict,
+    ConnectorError,
+    CredsyncError,
+    InvalidInput,
+    NotFound,
+)
 from credsync.storage.tables import credentials
-from credsync.sync.engine import Engine
+from credsync.sync.connect import directory_test_steps
 from credsync.sync.views import last_runs
 from credsync.types import CredentialType
 from credsync.vault import Actor, Permission
 from credsync.vault.clients import visible_to
-from credsync.vault.directories import DEFAULT_AUTHORITY, DEFAULT_GRAPH_URL, Directory
+from credsync.vault.directories import Directory, DirectoryInput
 from credsync.vault.models import Client
 from credsync.web.app import page, page_router, redirect
-from credsync.web.forms import Form, field_of, form_version
+from credsync.web.forms import Form, form_version
 from credsync.web.session import Fields, Viewer, ViewerDep
 
 router = page_router()
 log = logging.getLogger("credsync.web")
 
-KIND_NAMES = {"active_directory": "Active Directory", "entra": "Entra ID"}
-# The form's text fields; the kind-specific ones are read only for their kind.
+# The form's fields every kind has; a kind's own are "<kind>-<setting>" (and
+# "<kind>-bind_method" for a kind with several ways to sign in), read only for that kind.
 _SHARED = ("name", "kind", "bind_credential", "ca_pem", "interval", "push_cap", "version")
-_AD = ("ad_url", "base_dn", "tls_server_name")
-_ENTRA = ("tenant_id", "app_id", "bind_kind", "graph_url", "authority")
-# Where a field's error links to (a group of radio buttons: its first button).
-ANCHORS = {"kind": "kind-active_directory", "bind_kind": "bind_kind-certificate"}
-# Words of the service's messages -> the field they are about (the first that matches).
-_MESSAGE_FIELDS = (
-    ("tenant id", "tenant_id"),
-    ("client id", "app_id"),
-    ("authority", "authority"),
-    ("base dn", "base_dn"),
-    ("tls server name", "tls_server_name"),
-    ("ca file", "ca_pem"),
-    ("option interval", "interval"),
-    ("option push_cap", "push_cap"),
-    ("bind credential", "bind_credential"),
-    ("credential with id", "bind_credential"),
-    ("directory name", "name"),
-    ("a directory named", "name"),
-    ("kind", "kind"),
-)
+# Where an input the vault refused is on the form (a kind's settings: that kind's field).
+_FIELDS = {"options.interval": "interval", "options.push_cap": "push_cap"}
 
 
 @dataclass(frozen=True)
@@ -66,6 +59,55 @@ class BindChoice:
     id: str
     title: str
     username: str
+
+
+@dataclass(frozen=True)
+class FieldView:
+    name: str  # the form field
+    label: str
+    hint: str
+    placeholder: str
+
+
+@dataclass(frozen=True)
+class KindView:
+    """A kind as the form shows it: its settings' fields and its ways to sign in (a choice
+    only for a kind with several)."""
+
+    name: str
+    display_name: str
+    description: str
+    fields: tuple[FieldView, ...]
+    methods: tuple[tuple[str, str], ...]  # (value, label)
+
+    @property
+    def method_field(self) -> str:
+        return f"{self.name}-bind_method"
+
+
+def _form_name(kind: str, setting: str) -> str:
+    return f"{kind}-{setting}"
+
+
+def kind_views() -> list[KindView]:
+    views = []
+    for kind in registry.KINDS:
+        fields = tuple(
+            FieldView(
+                _form_name(kind.name, s.name),
+                s.heading,
+                ("(" + s.help.rstrip(".") + ")") if s.help else "",
+                s.placeholder,
+            )
+            for s in kind.settings
+        )
+        methods = (
+            tuple((m.name or "", m.label[:1].upper() + m.label[1:]) for m in kind.binds)
+            if len(kind.binds) > 1
+            else ()
+        )
+        views.append(KindView(kind.name, kind.display_name, kind.description, fields, methods))
+    return views
 
 
 class DirectoryForm(Form):
@@ -78,13 +120,30 @@ class DirectoryForm(Form):
     def skip_verify(self) -> bool:
         return self.ticked("insecure_skip_verify")
 
-    def text(self, name: str) -> str | None:
-        """The field's value, or None when left empty."""
-        return self.values.get(name) or None
+    def refused(self, exc: CredsyncError, default: str = "") -> None:
+        """The vault's refusal, on the field it is about: a kind's setting is that kind's
+        field, any way to sign in the credential's choice."""
+        if isinstance(exc, InvalidInput) and exc.field:
+            name = exc.field
+            if name in registry.settings():
+                name = _form_name(self.kind, name)
+            elif name in registry.bind_methods():
+                name = "bind_credential"
+            self.error(_FIELDS.get(name, name), str(exc))
+        elif isinstance(exc, AlreadyExists):
+            self.error("name", str(exc))
+        elif isinstance(exc, NotFound):
+            self.error("bind_credential", str(exc))
+        else:
+            self.error(default, str(exc))
 
 
 def _form(fields: dict[str, str]) -> DirectoryForm:
-    values = {k: fields.get(k, "").strip() for k in (*_SHARED, *_AD, *_ENTRA)}
+    names = list(_SHARED)
+    for kind in registry.KINDS:
+        names += [_form_name(kind.name, s.name) for s in kind.settings]
+        names.append(_form_name(kind.name, "bind_method"))
+    values = {k: fields.get(k, "").strip() for k in names}
     values["ca_pem"] = fields.get("ca_pem", "").replace("\r\n", "\n").strip()
     if values["ca_pem"]:
         values["ca_pem"] += "\n"
@@ -93,25 +152,31 @@ def _form(fields: dict[str, str]) -> DirectoryForm:
     return DirectoryForm(values)
 
 
-def _check(form: DirectoryForm, *, adding: bool) -> dict[str, int]:
-    """The checks the service would word for the CLI (``--tenant-id``), worded for the form;
-    the options as numbers. The service checks the rest (the formats)."""
+def _kind(form: DirectoryForm) -> Kind[Any] | None:
+    try:
+        return registry.kind_of(form.kind) if form.kind else None
+    except InvalidInput:
+        return None
+
+
+def _check(form: DirectoryForm, kind: Kind[Any] | None, *, adding: bool) -> dict[str, int]:
+    """What the form can tell at once (every missing field, not only the first); the
+    options as numbers. The vault checks the rest (the formats)."""
     if adding and not form.values["name"]:
         form.error("name", "Give the directory a name.")
-    if form.kind == "active_directory":
-        if not form.values["ad_url"]:
-            form.error("ad_url", "Give the server's URL: ldaps://HOST[:PORT] or ldap://HOST.")
-        if not form.values["base_dn"]:
-            form.error("base_dn", "Give the base DN: where the accounts are.")
-    elif form.kind == "entra":
-        if not form.values["tenant_id"]:
-            form.error("tenant_id", "Give the tenant id (a GUID) or one of its domain names.")
-        if not form.values["app_id"]:
-            form.error("app_id", "Give the application (client) id of the app registration.")
-        if form.values["bind_kind"] not in ("certificate", "secret"):
-            form.error("bind_kind", "Choose how the app signs in: certificate or client secret.")
-    elif adding:
-        form.error("kind", "Choose the kind of directory: Active Directory or Entra ID.")
+    if kind is None:
+        form.error("kind", "Choose the kind of directory.")
+    else:
+        for setting in kind.settings:
+            if setting.required and not form.values[_form_name(kind.name, setting.name)]:
+                form.error(_form_name(kind.name, setting.name), f"Give the {setting.label}.")
+        if len(kind.binds) > 1 and not form.values[_form_name(kind.name, "bind_method")]:
+            form.error(
+                _form_name(kind.name, "bind_method"),
+                "Choose how the directory signs in: "
+                + " or ".join(m.label for m in kind.binds)
+                + ".",
+            )
     if adding and not form.values["bind_credential"]:
         form.error("bind_credential", "Choose the credential to bind or sign in with.")
     options: dict[str, int] = {}
@@ -125,15 +190,14 @@ def _check(form: DirectoryForm, *, adding: bool) -> dict[str, int]:
     return options
 
 
-def _field_of(message: str, kind: str) -> str:
-    if "directory url" in message.lower():
-        return "ad_url" if kind == "active_directory" else "graph_url"
-    return field_of(message, _MESSAGE_FIELDS)
-
-
-def _refused(form: DirectoryForm, exc: InvalidInput | NotFound | Conflict) -> None:
-    message = str(exc)
-    form.error(_field_of(message, form.kind), message)
+def _binds(form: DirectoryForm, kind: Kind[Any]) -> dict[str, str]:
+    """The credential chosen, under the input of the way to sign in chosen."""
+    credential = form.values["bind_credential"]
+    if len(kind.binds) == 1:
+        return {BIND_FIELD: credential}
+    chosen = form.values[_form_name(kind.name, "bind_method")]
+    method = next((m for m in kind.binds if m.name == chosen), None)
+    return {method.field if method else BIND_FIELD: credential}
 
 
 def bind_choices(state: State, actor: Actor, client_id: str) -> list[BindChoice]:
@@ -179,6 +243,10 @@ def _form_page(
     status: int = 200,
 ) -> Response:
     title = f"Change {directory.name}" if directory else f"Add a directory to {client.name}"
+    anchors = {"kind": f"kind-{registry.KINDS[0].name}"}
+    for view in kind_views():
+        if view.methods:
+            anchors[view.method_field] = f"{view.method_field}-{view.methods[0][0]}"
     return page(
         request,
         "directory_form.html",
@@ -188,28 +256,30 @@ def _form_page(
         client=client,
         directory=directory,
         form=form,
-        anchors=ANCHORS,
-        kinds=KIND_NAMES,
+        anchors=anchors,
+        kinds=kind_views(),
         choices=bind_choices(state, viewer.actor, client.id),
-        default_graph_url=DEFAULT_GRAPH_URL,
-        default_authority=DEFAULT_AUTHORITY,
     )
 
 
 def _test(state: State, actor: Actor, directory: Directory) -> tuple[list[TestStep], str]:
     """Each step of reaching the directory; or no steps and why the test could not start."""
     try:
-        connector = Engine(state.vault, state.keys, actor).connect(directory.id)
+        return asyncio.run(directory_test_steps(state.vault.db, state.keys, actor, directory)), ""
     except (ConnectorError, InvalidInput) as exc:
         return [], str(exc)
 
-    async def steps() -> list[TestStep]:
-        try:
-            return await connector.test_connection()
-        finally:
-            await connector.close()
 
-    return asyncio.run(steps()), ""
+def _connection(directory: Directory) -> list[tuple[str, str]]:
+    """The directory's settings as its page shows them: (label, value)."""
+    kind = directory.descriptor
+    shown = [
+        (s.label[:1].upper() + s.label[1:], directory.setting(s.name) or "-") for s in kind.settings
+    ]
+    if len(kind.binds) > 1:
+        method = next((m for m in kind.binds if m.name == directory.bind_kind), None)
+        shown.append(("Signs in with", method.label if method else "-"))
+    return shown
 
 
 def _directory_page(
@@ -238,7 +308,7 @@ def _directory_page(
         viewer,
         title=directory.name,
         directory=directory,
-        kinds=KIND_NAMES,
+        connection=_connection(directory),
         bind_title=bind_title,
         last=last_runs(state.vault.db, viewer.actor).get(directory.id),
         done=done,
@@ -268,7 +338,7 @@ def new_directory(
             )
         client = clients[0].id
     shown = vault.clients.get(actor, client)
-    return _form_page(request, state, viewer, shown, _form({"kind": "active_directory"}))
+    return _form_page(request, state, viewer, shown, _form({"kind": registry.KINDS[0].name}))
 
 
 @router.post("/directories/new")
@@ -278,30 +348,25 @@ def add_directory(request: Request, state: State, viewer: ViewerDep, fields: Fie
     vault, actor = state.vault, viewer.actor
     client = vault.clients.get(actor, fields.get("client", ""))
     form = _form(fields)
-    options = _check(form, adding=True)
-    if form.errors:
+    kind = _kind(form)
+    options = _check(form, kind, adding=True)
+    if form.errors or kind is None:
         return _form_page(request, state, viewer, client, form, status=400)
-    ad = form.kind == "active_directory"
+    given: dict[str, Any] = {
+        s.name: form.values[_form_name(kind.name, s.name)] or None for s in kind.settings
+    }
+    given.update(_binds(form, kind))
+    given.update(
+        ca_pem=form.values["ca_pem"] or None,
+        insecure_skip_verify=form.skip_verify(),
+        options=options,
+    )
     try:
         directory = vault.directories.add(
-            actor,
-            client.id,
-            form.values["name"],
-            kind=form.kind,
-            url=form.text("ad_url") if ad else form.text("graph_url"),
-            base_dn=form.text("base_dn") if ad else None,
-            bind_credential=form.values["bind_credential"],
-            ca_pem=form.text("ca_pem"),
-            tls_server_name=form.text("tls_server_name") if ad else None,
-            insecure_skip_verify=form.skip_verify(),
-            options=options,
-            tenant_id=None if ad else form.text("tenant_id"),
-            app_id=None if ad else form.text("app_id"),
-            authority=None if ad else form.text("authority"),
-            bind_kind=None if ad else form.text("bind_kind"),
+            actor, client.id, form.values["name"], kind.name, DirectoryInput.of(given)
         )
     except (InvalidInput, NotFound, Conflict) as exc:
-        _refused(form, exc)
+        form.refused(exc)
         return _form_page(request, state, viewer, client, form, status=400)
     _warn_insecure(viewer, directory, form.skip_verify())
     return _directory_page(
@@ -320,6 +385,7 @@ def directory_page(ref: str, request: Request, state: State, viewer: ViewerDep) 
 # -- change ------------------------------------------------------------------------------------
 def _current(directory: Directory) -> dict[str, str]:
     """The form's fields as the directory has them."""
+    kind = directory.descriptor
     values = {
         "kind": directory.kind,
         "bind_credential": directory.bind_credential_id,
@@ -327,44 +393,29 @@ def _current(directory: Directory) -> dict[str, str]:
         "push_cap": str(directory.option("push_cap")),
         "version": str(directory.version),
         "insecure_skip_verify": "on" if directory.insecure_skip_verify else "",
+        _form_name(kind.name, "bind_method"): directory.bind_kind or "",
     }
-    if directory.kind == "entra":
-        values.update(
-            graph_url=directory.url,
-            tenant_id=directory.tenant_id or "",
-            app_id=directory.app_id or "",
-            bind_kind=directory.bind_kind or "",
-            authority=directory.authority or "",
-        )
-    else:
-        values.update(
-            ad_url=directory.url,
-            base_dn=directory.base_dn,
-            tls_server_name=directory.tls_server_name or "",
-        )
+    for setting in kind.settings:
+        values[_form_name(kind.name, setting.name)] = directory.setting(setting.name) or ""
     return values
 
 
 def _changes(directory: Directory, form: DirectoryForm, options: dict[str, int]) -> dict[str, Any]:
-    """The update's arguments for what differs from the directory (the same base DN given
-    again would start a full pass; an empty CA keeps the one there is, unless "remove the CA"
-    is ticked)."""
+    """The inputs that differ from the directory (an empty optional setting is its default;
+    an empty CA keeps the one there is, unless "remove the CA" is ticked)."""
+    kind = directory.descriptor
     now = _current(directory)
     given = form.values
     out: dict[str, Any] = {}
-    if directory.kind == "entra":
-        defaults = {"graph_url": DEFAULT_GRAPH_URL, "authority": DEFAULT_AUTHORITY}
-        names = {"graph_url": "url", "tenant_id": "tenant_id", "app_id": "app_id"}
-        names |= {"authority": "authority", "bind_kind": "bind_kind"}
-    else:
-        defaults = {}
-        names = {"ad_url": "url", "base_dn": "base_dn", "tls_server_name": "tls_server_name"}
-    for name, argument in names.items():
-        value = given[name] or defaults.get(name, "")
+    for setting in kind.settings:
+        name = _form_name(kind.name, setting.name)
+        value = given[name] or setting.default or ""
         if value != now[name]:
-            out[argument] = value
-    if given["bind_credential"] and given["bind_credential"] != now["bind_credential"]:
-        out["bind_credential"] = given["bind_credential"]
+            out[setting.name] = value
+    method = _form_name(kind.name, "bind_method")
+    credential = given["bind_credential"] or now["bind_credential"]
+    if credential != now["bind_credential"] or (given[method] or now[method]) != now[method]:
+        out.update(_binds(DirectoryForm({**now, **given, "bind_credential": credential}), kind))
     if given["ca_pem"] and given["ca_pem"] != directory.ca_pem:
         out["ca_pem"] = given["ca_pem"]
     elif given.get("remove_ca") == "on" and directory.ca_pem:
@@ -398,7 +449,7 @@ def change_directory(
     directory = vault.directories.get(actor, ref)
     client = vault.clients.get(actor, directory.client_id)
     form = _form({**fields, "kind": directory.kind})
-    options = _check(form, adding=False)
+    options = _check(form, directory.descriptor, adding=False)
     changes = {} if form.errors else _changes(directory, form, options)
     if not form.errors and not changes:
         return redirect(request, f"/directories/{directory.id}", viewer, "Nothing changed.", "info")
@@ -406,10 +457,10 @@ def change_directory(
         expected = form_version(form.values["version"])
         try:
             changed = vault.directories.update(
-                actor, directory.id, expected_version=expected, **changes
+                actor, directory.id, DirectoryInput.of(changes), expected_version=expected
             )
         except (InvalidInput, NotFound, Conflict) as exc:
-            _refused(form, exc)
+            form.refused(exc)
         else:
             _warn_insecure(viewer, changed, changes.get("insecure_skip_verify") is True)
             return _directory_page(

@@ -82,7 +82,7 @@ def search(
                 limit=MAX_RESULTS + 1,
             )
         except InvalidInput as exc:
-            form.error("q", str(exc))
+            form.refused(exc, default="q")
     shown = found[:MAX_RESULTS]
     unknown_client = [name for name, _ in form.errors] == ["client"]
     return page(

@@ -11,9 +11,9 @@ from fastapi import Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from credsync.api.deps import State
-from credsync.connectors.base import TestStep
 from credsync.errors import ConnectorError, InvalidInput, NotFound, RunInProgress, SyncError
 from credsync.sync.background import background_runs
+from credsync.sync.connect import directory_test_steps
 from credsync.sync.engine import Engine
 from credsync.sync.reports import StoredRuns
 from credsync.sync.resolve import Resolution, Resolver
@@ -206,16 +206,9 @@ def test_directory(ref: str, request: Request, state: State, viewer: ViewerDep) 
     """Each step of reaching the directory (TCP, TLS, bind or token, rights), with its
     outcome and the directory's own words."""
     actor = viewer.actor
-    connector = Engine(state.vault, state.keys, actor).connect(ref)  # directory_admin.use
+    actor.require(Permission.DIRECTORY_ADMIN_USE)  # the bind credential is decrypted
     directory = state.vault.directories.get(actor, ref)
-
-    async def steps() -> list[TestStep]:
-        try:
-            return await connector.test_connection()
-        finally:
-            await connector.close()
-
-    found = asyncio.run(steps())
+    found = asyncio.run(directory_test_steps(state.vault.db, state.keys, actor, directory))
     return page(
         request,
         "directory_test.html",

@@ -8,6 +8,28 @@ and removes them afterwards. Operations a kind's world cannot do are left out of
 ``ConnectorWorld.supports``; the tests that need them are skipped *for that kind only*, and
 say so.
 
+A new connector package runs it from its own tests, with pytest (this module imports pytest:
+only tests import it, never the product)::
+
+    # tests/test_conformance.py of the new kind's package
+    import pytest
+    from credsync.testing.conformance import ConnectorConformance, WorldUser
+
+    class LdapWorld:  # a ConnectorWorld: supports, auth_step, create_user, connector, ...
+        ...
+
+    class TestLdapConformance(ConnectorConformance):
+        @pytest.fixture
+        def conn_world(self, slapd_ou):  # the kind's real directory, one place per test
+            return LdapWorld(slapd_ou)
+
+        def policy_words(self) -> str:
+            return "Password fails quality checking policy"  # the directory's own words
+
+For pytest's detailed assertion messages in these tests, register the module before it is
+imported (in the package's ``conftest.py``):
+``pytest.register_assert_rewrite("credsync.testing.conformance")``.
+
 Tests call the async connector through ``asyncio.run`` (one event loop per call), so the
 suite needs no pytest plugin.
 """
@@ -41,10 +63,21 @@ from credsync.errors import (
 )
 from credsync.types import Secret
 
+__all__ = [
+    "WEAK_PASSWORD",
+    "ConnectorConformance",
+    "ConnectorWorld",
+    "WorldUser",
+    "run",
+    "strong_password",
+]
+
 T = TypeVar("T")
 
 
 def run(awaitable: Awaitable[T]) -> T:
+    """The awaitable's result, in an event loop of its own."""
+
     async def go() -> T:
         return await awaitable
 
@@ -82,6 +115,7 @@ class ConnectorWorld(Protocol):
 
 
 def strong_password() -> str:
+    """A password any directory's policy takes, new each time."""
     return f"Cs-{uuid.uuid4().hex[:12]}-Q7!"
 
 

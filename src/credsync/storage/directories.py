@@ -1,0 +1,114 @@
+"""The ``directories`` table: its owner. Every statement on it is here; callers pass their
+connection (the transaction is theirs) and get rows back.
+
+A row carries its client's name (``client_name``) for the services' records; ``settings`` and
+``options`` are JSON text (see :mod:`credsync.vault.directories` for what they hold).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Row
+
+from credsync.storage.tables import clients, directories
+
+__all__ = [
+    "binding",
+    "count_failure",
+    "find",
+    "insert",
+    "list_rows",
+    "lock",
+    "name_taken",
+    "record_pass",
+    "remove",
+    "update",
+]
+
+_SELECT = sa.select(directories, clients.c.name.label("client_name")).join(
+    clients, clients.c.id == directories.c.client_id
+)
+
+
+def find(conn: Connection, ref: str, key: str) -> Row[Any] | None:
+    """A directory by id, or by its name's case-folded ``key``."""
+    return conn.execute(
+        _SELECT.where(sa.or_(directories.c.id == ref, directories.c.name_key == key)).limit(1)
+    ).first()
+
+
+def list_rows(conn: Connection, client_id: str | None = None) -> Sequence[Row[Any]]:
+    """Directories by name (of one client, or all)."""
+    query = _SELECT.order_by(directories.c.name_key)
+    if client_id is not None:
+        query = query.where(directories.c.client_id == client_id)
+    return conn.execute(query).all()
+
+
+def name_taken(conn: Connection, key: str) -> bool:
+    return (
+        conn.execute(sa.select(directories.c.id).where(directories.c.name_key == key)).first()
+        is not None
+    )
+
+
+def binding(conn: Connection, credential_id: str) -> str | None:
+    """The name of a directory that binds with the credential, if one does."""
+    name = conn.execute(
+        sa.select(directories.c.name).where(directories.c.bind_credential_id == credential_id)
+    ).scalar()
+    return str(name) if name is not None else None
+
+
+def insert(conn: Connection, values: Mapping[str, Any]) -> None:
+    conn.execute(directories.insert().values(**values))
+
+
+def update(conn: Connection, directory_id: str, values: Mapping[str, Any]) -> None:
+    conn.execute(directories.update().where(directories.c.id == directory_id).values(**values))
+
+
+def lock(conn: Connection, directory_id: str) -> bool:
+    """Lock the directory's row until the transaction ends (``FOR UPDATE`` on PostgreSQL; on
+    SQLite the write transaction holds the database). False when it is gone."""
+    found = conn.execute(
+        sa.select(directories.c.id).where(directories.c.id == directory_id).with_for_update()
+    ).first()
+    return found is not None
+
+
+def record_pass(
+    conn: Connection,
+    directory_id: str,
+    *,
+    failed: bool,
+    whole: bool,
+    cursor: str | None,
+    full_at: dt.datetime | None,
+    accounts: int | None,
+) -> None:
+    """What a finished run leaves on its directory: a failure counted, or (a whole run) the
+    failures cleared, the new cursor and, after a full pass, its time and account count."""
+    values: dict[str, Any] = {"failures": directories.c.failures + 1} if failed else {}
+    if whole:
+        values["failures"] = 0
+        if cursor is not None:
+            values["cursor"] = cursor
+        if full_at is not None:
+            values["full_pass_at"] = full_at
+            values["account_count"] = accounts
+    if values:
+        update(conn, directory_id, values)
+
+
+def count_failure(conn: Connection, directory_id: str) -> None:
+    update(conn, directory_id, {"failures": directories.c.failures + 1})
+
+
+def remove(conn: Connection, directory_id: str) -> None:
+    """The directory's row (its dependents are their owners' to remove first)."""
+    conn.execute(directories.delete().where(directories.c.id == directory_id))

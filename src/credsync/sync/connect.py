@@ -1,0 +1,85 @@
+"""A connector for a stored directory: the one way credsync reaches a directory.
+
+The directory's kind builds the connector's config from its settings and the bind credential
+(decrypted here, with the client's data key); the TLS trust every kind shares (the stored CA,
+``insecure_skip_verify``) is added to it. Runs, the agent and ``directory test`` (CLI, API,
+dashboard) all come through :func:`connect`. Needs ``directory_admin.use``: the bind
+credential is decrypted.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import sqlalchemy as sa
+
+from credsync.connectors.base import Connector, DirectoryConfig, TestStep
+from credsync.connectors.kinds import BoundCredential
+from credsync.connectors.registry import ConnectorFactory, open_connector
+from credsync.storage import Database
+from credsync.storage.tables import credentials
+from credsync.vault.auth import Actor, Permission
+from credsync.vault.directories import Directory, directory_model, find_directory_row
+from credsync.vault.keyring import KeyRing
+from credsync.vault.secrets import read_secrets
+
+__all__ = ["connect", "directory_config", "directory_test_steps", "load_directory"]
+
+
+def load_directory(db: Database, ref: str) -> Directory:
+    """A directory by name or id (for callers that checked the actor's rights already)."""
+    with db.read() as conn:
+        return directory_model(find_directory_row(conn, ref))
+
+
+def directory_config(db: Database, keys: KeyRing, directory: Directory) -> DirectoryConfig:
+    """The connector settings of a directory, its bind credential decrypted."""
+    with db.read() as conn:
+        bind = conn.execute(
+            sa.select(credentials.c.username, credentials.c.secret_version).where(
+                credentials.c.id == directory.bind_credential_id
+            )
+        ).one()
+        secret = read_secrets(
+            conn, keys, directory.client_id, {directory.bind_credential_id: bind.secret_version}
+        )[directory.bind_credential_id]
+    kind = directory.descriptor
+    config = kind.config(
+        kind.load(directory.settings),
+        directory.name,
+        BoundCredential(bind.username, secret, directory.bind_kind),
+    )
+    return dataclasses.replace(
+        config, ca_pem=directory.ca_pem, insecure_skip_verify=directory.insecure_skip_verify
+    )
+
+
+def connect(
+    db: Database,
+    keys: KeyRing,
+    actor: Actor,
+    ref: str | Directory,
+    *,
+    factory: ConnectorFactory = open_connector,
+) -> Connector:
+    """A connector for the directory (it connects on first use; close it when done)."""
+    actor.require(Permission.DIRECTORY_ADMIN_USE)
+    directory = ref if isinstance(ref, Directory) else load_directory(db, ref)
+    return factory(directory_config(db, keys, directory))
+
+
+async def directory_test_steps(
+    db: Database,
+    keys: KeyRing,
+    actor: Actor,
+    ref: str | Directory,
+    *,
+    factory: ConnectorFactory = open_connector,
+) -> list[TestStep]:
+    """Each step of reaching the directory, in order (a failed step is a result, not an
+    error; see ``Connector.test_connection``)."""
+    connector = connect(db, keys, actor, ref, factory=factory)
+    try:
+        return await connector.test_connection()
+    finally:
+        await connector.close()
