@@ -1,5 +1,6 @@
 """Shared fixtures: a real PostgreSQL server for the session, vaults on SQLite and PostgreSQL,
-a CLI runner working on a throwaway CREDSYNC_HOME, and the Samba AD DC with an OU per test."""
+a CLI runner working on a throwaway CREDSYNC_HOME, the Samba AD DC with an OU per test, and an
+OpenLDAP server of the session's own with an OU per test."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from credsync.crypto import KdfParams
 from credsync.storage import Database
 from credsync.testing.postgres import PostgresUnavailable, TempPostgres
 from credsync.testing.samba import OuWorld, SambaDC, SambaFacts, SambaUnavailable
+from credsync.testing.slapd import LdapOu, SlapdFacts, SlapdServer, SlapdUnavailable
 from credsync.types import Secret
 from credsync.vault import Actor, KeyRing, Vault
 
@@ -120,6 +122,45 @@ def samba_dc() -> Iterator[SambaFacts]:
 def ad_ou(samba_dc: SambaFacts) -> Iterator[OuWorld]:
     """A fresh OU of this test's own (unique name) with the admin helper; deleted afterwards."""
     world = OuWorld.create(samba_dc)
+    try:
+        yield world
+    finally:
+        world.close()
+
+
+# --- OpenLDAP (a server of this session's own) -----------------------------------------------
+def _slapd(plain: bool) -> Iterator[SlapdFacts]:
+    server = SlapdServer(plain=plain)
+    try:
+        facts = server.start()
+    except SlapdUnavailable as err:
+        if IN_CI:
+            pytest.fail(f"slapd is required in CI: {err}")
+        pytest.skip(f"no slapd ({err}); scripts/slapd install sets it up")
+    try:
+        yield facts
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def slapd() -> Iterator[SlapdFacts]:
+    """An OpenLDAP server of this session's own (ppolicy, syncprov, its own CA; see
+    scripts/slapd), stopped and removed at the end. Fails in CI when slapd can't be had,
+    skips with the reason elsewhere."""
+    yield from _slapd(plain=False)
+
+
+@pytest.fixture(scope="session")
+def slapd_plain() -> Iterator[SlapdFacts]:
+    """A second server without the ppolicy and syncprov overlays (started on first use)."""
+    yield from _slapd(plain=True)
+
+
+@pytest.fixture
+def ldap_ou(slapd: SlapdFacts) -> Iterator[LdapOu]:
+    """A fresh OU of this test's own on the session's slapd; deleted afterwards."""
+    world = LdapOu.create(slapd)
     try:
         yield world
     finally:

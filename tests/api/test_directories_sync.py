@@ -211,7 +211,7 @@ def test_bad_directory_input_in_the_error_shape(api: ApiWorld, graph_sim: Any) -
     assert error["details"][0]["field"] == "body.password"
     assert "Hunter2-Secret!" not in extra.text
     assert_error(
-        admin.post(f"{V1}/directories", json={**body, "kind": "ldap"}), 422, "invalid_request"
+        admin.post(f"{V1}/directories", json={**body, "kind": "novell"}), 422, "invalid_request"
     )
     assert_error(
         admin.post(f"{V1}/directories", json={**body, "name": "x" * 101}), 422, "invalid_request"

@@ -11,10 +11,11 @@ from typing import Any
 import pytest
 
 from credsync.testing.samba import OuWorld
+from credsync.testing.slapd import LdapOu
 from vault.helpers import VaultWorld, make_world
 
 from .entra import EntraWorld, build_entra_world
-from .helpers import SyncWorld, build_sync_world
+from .helpers import SyncWorld, build_ldap_sync_world, build_sync_world
 
 
 @pytest.fixture
@@ -35,6 +36,18 @@ def sw(sqlite_world: VaultWorld, ad_ou: OuWorld) -> SyncWorld:
 def sw_both(world: VaultWorld, ad_ou: OuWorld) -> SyncWorld:
     """The same on SQLite and on PostgreSQL."""
     return build_sync_world(world, ad_ou)
+
+
+@pytest.fixture
+def lw(sqlite_world: VaultWorld, ldap_ou: LdapOu) -> SyncWorld:
+    """A client whose directory is this test's own OU of the session's slapd (kind ldap)."""
+    return build_ldap_sync_world(sqlite_world, ldap_ou)
+
+
+@pytest.fixture
+def lw_both(world: VaultWorld, ldap_ou: LdapOu) -> SyncWorld:
+    """The same on SQLite and on PostgreSQL."""
+    return build_ldap_sync_world(world, ldap_ou)
 
 
 @pytest.fixture

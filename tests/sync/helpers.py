@@ -10,6 +10,7 @@ from typing import Any
 from credsync.sync.engine import Engine
 from credsync.sync.reports import RunReport
 from credsync.testing.samba import OuWorld, TestUser
+from credsync.testing.slapd import LdapOu
 from credsync.types import CredentialType, Secret, SyncMode
 from credsync.vault import Actor, Vault
 from credsync.vault.directories import Directory, DirectoryInput
@@ -104,6 +105,39 @@ def build_sync_world(vault_world: VaultWorld, ad: OuWorld, **directory: Any) -> 
     name = f"ad-{uuid.uuid4().hex[:8]}"
     add_directory(vault, admin, client, name, **options)
     return SyncWorld(vault_world, ad, client, name, bind.id)
+
+
+def build_ldap_sync_world(vault_world: VaultWorld, ou: LdapOu, **directory: Any) -> SyncWorld:
+    """The same over plain LDAP: a client whose directory (kind ldap) is this test's own OU
+    of the session's slapd, bound as credsync's own identity (not the rootdn)."""
+    vault, admin, keys = vault_world.vault, vault_world.admin, vault_world.keys
+    client = f"Client {uuid.uuid4().hex[:8]}"
+    vault.clients.add(admin, keys, client, directory_sync=True)
+    facts = ou.facts
+    bind = vault.credentials.add(
+        admin,
+        keys,
+        client,
+        make_draft(
+            title="LDAP bind",
+            username=facts.bind_dn,
+            password=Secret(facts.bind_password),
+            type_=CredentialType.DIRECTORY_ADMIN,
+            sync_mode=SyncMode.OFF,
+        ),
+    )
+    options: dict[str, Any] = {
+        "kind": "ldap",
+        "url": facts.ldaps_url,
+        "base_dn": ou.dn,
+        "bind_credential": bind.id,
+        "ca_pem": facts.ca_file.read_text(),
+        "password_policy_dn": facts.policy_dn,
+    }
+    options.update(directory)
+    name = f"ldap-{uuid.uuid4().hex[:8]}"
+    add_directory(vault, admin, client, name, **options)
+    return SyncWorld(vault_world, ou, client, name, bind.id)  # type: ignore[arg-type]
 
 
 def _inputs(flat: dict[str, Any]) -> DirectoryInput:

@@ -16,7 +16,7 @@ from .helpers import SyncWorld, update_directory
 
 def binds(sw: SyncWorld, dn: str, password: str) -> bool:
     """Whether ``password`` works in AD for ``dn`` (a real simple bind over LDAPS)."""
-    from credsync.connectors.ad._tls import ContextTls, make_context
+    from credsync.connectors._tls import ContextTls, make_context
 
     facts = sw.ad.facts
     server = Server(

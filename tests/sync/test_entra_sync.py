@@ -151,7 +151,7 @@ def test_on_premises_synced_users_are_not_pushed_here(ew: EntraWorld) -> None:
     assert ew.items(report)[cred.id] == ("denied", "flag")
     detail = next(i.detail for i in report.items if i.credential_id == cred.id)
     assert "on-premises" in detail
-    assert "Active Directory" in detail
+    assert "Manage it through the client's on-premises directory" in detail
     assert ew.tenant.stats["password_writes"] == 0
 
 

@@ -119,7 +119,7 @@ def test_on_premises_synced_accounts_are_never_pushed_through_entra() -> None:
     synced = entra(synced_from_on_premises=True)
     item = check(cred(ENFORCE), synced)
     assert (item.action, item.status) == (Action.FLAG, Status.DENIED)
-    assert "Active Directory" in item.detail
+    assert "client's on-premises directory" in item.detail
 
 
 def test_on_premises_synced_accounts_linked_in_ad_are_decided_there() -> None:

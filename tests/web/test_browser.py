@@ -314,18 +314,29 @@ def test_the_directory_setup_form_shows_the_chosen_kinds_fields(signed: Any, liv
     page.goto(f"{live.url}/directories")
     page.get_by_role("link", name="Add a directory").click()  # one client: straight to its form
     expect(page.get_by_role("heading", level=1)).to_have_text("Add a directory to Contoso")
-    expect(page.get_by_label("Base DN")).to_be_visible()
-    expect(page.get_by_label("Tenant id")).to_be_hidden()
+    # Each kind's fields are its own (made from its descriptor): the first kind's are shown.
+    ad_base_dn, ldap_base_dn = (
+        page.locator("#active_directory-base_dn"),
+        page.locator("#ldap-base_dn"),
+    )
+    tenant = page.locator("#entra-tenant_id")
+    expect(ad_base_dn).to_be_visible()
+    expect(tenant).to_be_hidden()
+    expect(ldap_base_dn).to_be_hidden()
     page.get_by_role("radio", name="Entra ID").check()
-    expect(page.get_by_label("Tenant id")).to_be_visible()
-    expect(page.get_by_label("Base DN")).to_be_hidden()
+    expect(tenant).to_be_visible()
+    expect(ad_base_dn).to_be_hidden()
+    page.get_by_role("radio", name="LDAP").check()
+    expect(ldap_base_dn).to_be_visible()
+    expect(tenant).to_be_hidden()
+    page.get_by_role("radio", name="Entra ID").check()
     page.get_by_role("button", name="Add and test").click()
     summary = page.locator("[data-error-summary]")
     expect(summary).to_be_focused()
     expect(summary).to_contain_text("Give the tenant id")
-    expect(page.get_by_label("Tenant id")).to_be_visible()  # the kind chosen is kept
+    expect(tenant).to_be_visible()  # the kind chosen is kept
     summary.get_by_role("link", name="Give the tenant id").click()
-    expect(page.get_by_label("Tenant id")).to_be_focused()
+    expect(tenant).to_be_focused()
     shot(page, "15-directory-setup")
 
 

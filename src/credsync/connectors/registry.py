@@ -15,6 +15,7 @@ from credsync.connectors.ad.kind import KIND as _AD
 from credsync.connectors.base import Connector, DirectoryConfig
 from credsync.connectors.graph.kind import KIND as _ENTRA
 from credsync.connectors.kinds import BindMethod, Kind, Setting
+from credsync.connectors.ldap.kind import KIND as _LDAP
 from credsync.errors import ConfigError, InvalidInput
 
 __all__ = [
@@ -31,6 +32,7 @@ __all__ = [
 KINDS: tuple[Kind[Any], ...] = (
     _AD,
     _ENTRA,
+    _LDAP,
 )
 
 ConnectorFactory = Callable[[DirectoryConfig], Connector]

@@ -33,7 +33,7 @@ from typing import Any
 from ldap3 import BASE, MODIFY_ADD, MODIFY_DELETE, MODIFY_REPLACE, NONE, SUBTREE, Connection, Server
 from ldap3.core.exceptions import LDAPSocketOpenError, LDAPSocketReceiveError
 
-from credsync.connectors.ad._tls import ContextTls, make_context
+from credsync.connectors._tls import ContextTls, make_context
 from credsync.connectors.base import DirectoryConfig
 from credsync.types import Secret
 

@@ -11,11 +11,11 @@ import pytest
 from ldap3.core import exceptions as lx
 from ldap3.utils.conv import escape_filter_chars
 
+from credsync.connectors._tls import certificate_subject
 from credsync.connectors.ad import _acl
 from credsync.connectors.ad._client import parse_url
 from credsync.connectors.ad._errors import bind_code, tls_reason, translate
 from credsync.connectors.ad._mapping import filetime_to_datetime, guid_filter_value, to_account
-from credsync.connectors.ad._tls import certificate_subject
 from credsync.errors import (
     AccountNotFound,
     ConfigError,

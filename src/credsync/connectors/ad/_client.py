@@ -33,7 +33,7 @@ from urllib.parse import urlsplit
 from ldap3 import BASE, NONE, SIMPLE, SUBTREE, Connection, Server
 from ldap3.core import exceptions as lx
 
-from credsync.connectors.ad._tls import ContextTls, certificate_subject, make_context
+from credsync.connectors._tls import ContextTls, certificate_subject, make_context
 from credsync.connectors.base import DirectoryConfig
 from credsync.errors import ConfigError
 

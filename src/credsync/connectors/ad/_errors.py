@@ -25,10 +25,11 @@ any other result or ldap3 error                        PermanentConnectorError
 from __future__ import annotations
 
 import re
-import ssl
 
 from ldap3.core import exceptions as lx
 
+from credsync.connectors._tls import flat_message as _flat
+from credsync.connectors._tls import tls_reason
 from credsync.errors import (
     AccountNotFound,
     ConnectorError,
@@ -56,8 +57,6 @@ AD_BIND_CODES = {
     "775": "account locked out",
 }
 _DATA = re.compile(r"\bdata ([0-9a-fA-F]{3,8})\b")
-_SSL_REASON = re.compile(r"certificate verify failed: (.*?)(?: \(_ssl\.c:\d+\)?)?['\")]*$")
-_SSL_ANY = re.compile(r"\[SSL: [A-Z_]+\] (.*?)(?: \(_ssl\.c:\d+\)?)?['\")]*$")
 
 _TRANSIENT_RESULTS: tuple[type[Exception], ...] = (
     lx.LDAPBusyResult,
@@ -87,31 +86,6 @@ def bind_code(message: str) -> str | None:
     """AD's ``data NNN`` sub-code of a failed bind (``"52e"``), lower case, or None."""
     found = _DATA.search(message)
     return found.group(1).lower() if found else None
-
-
-def _flat(exc: BaseException) -> str:
-    """ldap3 nests the socket error's text in tuples of tuples: the innermost words."""
-    text = str(exc)
-    for _ in range(4):
-        text = text.strip("()[],'\" \\")
-    return text.replace("\\'", "'")
-
-
-def tls_reason(exc: BaseException) -> str | None:
-    """Why a TLS handshake failed (``unable to get local issuer certificate``, ``IP address
-    mismatch, certificate is not valid for '127.0.0.1'.``), or None when ``exc`` is no TLS
-    failure."""
-    text = _flat(exc)
-    found = _SSL_REASON.search(text)
-    if found:
-        return found.group(1)
-    if isinstance(exc, ssl.SSLError | lx.LDAPStartTLSError | lx.LDAPSSLConfigurationError):
-        found = _SSL_ANY.search(text)
-        return found.group(1) if found else text
-    if isinstance(exc, lx.LDAPSocketOpenError) and "ssl wrapping error" in text:
-        found = _SSL_ANY.search(text)
-        return found.group(1) if found else text.split("ssl wrapping error: ", 1)[-1]
-    return None
 
 
 def _message(exc: BaseException) -> str:

@@ -1,4 +1,5 @@
-"""TLS for the AD connector: certificate and host name checked by OpenSSL during the handshake.
+"""TLS for the ldap3-based connectors (AD, LDAP): certificate and host name checked by OpenSSL
+during the handshake, and what a failed handshake says.
 
 ldap3's own ``Tls`` turns Python's host name check off and matches names afterwards with
 ``ssl.match_hostname`` (deprecated, gone in Python 3.12). We hand ldap3 a ``Tls`` whose
@@ -13,19 +14,25 @@ cost ~40 ms each).
 
 :func:`certificate_subject` reads the subject of whatever certificate a server presents,
 without trusting it, so that a failed check can name the certificate it saw.
+:func:`tls_reason` says why a handshake failed, from ldap3's or ssl's exception.
 """
 
 from __future__ import annotations
 
+import re
 import socket
 import ssl
 from typing import Any
 
 from ldap3 import Tls
+from ldap3.core import exceptions as lx
 
 from credsync.connectors.base import DirectoryConfig
 
-__all__ = ["ContextTls", "certificate_subject", "make_context"]
+__all__ = ["ContextTls", "certificate_subject", "flat_message", "make_context", "tls_reason"]
+
+_SSL_REASON = re.compile(r"certificate verify failed: (.*?)(?: \(_ssl\.c:\d+\)?)?['\")]*$")
+_SSL_ANY = re.compile(r"\[SSL: [A-Z_]+\] (.*?)(?: \(_ssl\.c:\d+\)?)?['\")]*$")
 
 
 def make_context(config: DirectoryConfig, *, verify: bool = True) -> ssl.SSLContext:
@@ -132,3 +139,29 @@ def certificate_subject(der: bytes) -> str:
         return ",".join(reversed(parts))
     except (IndexError, ValueError):
         return "?"
+
+
+# --- why a handshake failed ------------------------------------------------------------------
+def flat_message(exc: BaseException) -> str:
+    """ldap3 nests the socket error's text in tuples of tuples: the innermost words."""
+    text = str(exc)
+    for _ in range(4):
+        text = text.strip("()[],'\" \\")
+    return text.replace("\\'", "'")
+
+
+def tls_reason(exc: BaseException) -> str | None:
+    """Why a TLS handshake failed (``unable to get local issuer certificate``, ``IP address
+    mismatch, certificate is not valid for '127.0.0.1'.``), or None when ``exc`` is no TLS
+    failure."""
+    text = flat_message(exc)
+    found = _SSL_REASON.search(text)
+    if found:
+        return found.group(1)
+    if isinstance(exc, ssl.SSLError | lx.LDAPStartTLSError | lx.LDAPSSLConfigurationError):
+        found = _SSL_ANY.search(text)
+        return found.group(1) if found else text
+    if isinstance(exc, lx.LDAPSocketOpenError) and "ssl wrapping error" in text:
+        found = _SSL_ANY.search(text)
+        return found.group(1) if found else text.split("ssl wrapping error: ", 1)[-1]
+    return None
