@@ -2,6 +2,9 @@
 
 Below every layer that takes input (the vault's services, the connectors' settings): each
 failure is an :class:`~credsync.errors.InvalidInput` naming what was wrong and the rule.
+``what`` is how a message names the input ("client name"); ``field``, when given, is the
+input's name in the service's terms (``InvalidInput.field``: "title"), for the boundaries to
+point at their own field.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
 _CONTROL_MULTILINE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 
-def check_utf8(value: str, what: str, field: str | None) -> None:
+def check_utf8(value: str, what: str, field: str | None = None) -> None:
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:

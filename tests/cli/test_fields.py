@@ -76,6 +76,12 @@ def test_the_line_names_the_flags_of_the_fields() -> None:
     assert describe(InvalidInput("not a GUID", field="tenant_id"), ctx) == (
         "not a GUID (--tenant-id)"
     )
+    # a flag the message names already is not named twice
+    named = InvalidInput("not a GUID (--tenant-id)", field=("tenant_id", "app_id"))
+    assert describe(named, ctx) == "not a GUID (--tenant-id) (--client-id)"
+    assert describe(InvalidInput("see --tenant-idx", field="tenant_id"), ctx) == (
+        "see --tenant-idx (--tenant-id)"
+    )
     # no field, no flag for it, no command, or not an input: the message alone
     assert describe(InvalidInput("bad"), ctx) == "bad"
     assert describe(InvalidInput("bad", field="base_dn"), ctx) == "bad"

@@ -1,5 +1,5 @@
 """Word-prefix search when every word is common: the head of the rarest word's range first,
-then the words' index ranges intersected (credsync.vault.search.search_ids).
+then the words' index ranges intersected (credsync.storage.search.search_ids).
 
 The count caps and the head are made small so that a few dozen credentials pass them."""
 
@@ -9,10 +9,11 @@ import uuid
 
 import pytest
 
+from credsync.storage import search
 from credsync.storage.tables import credentials
 from credsync.types import Secret
-from credsync.vault import search
 from credsync.vault.drafts import make_draft
+from credsync.vault.search import query_words
 
 
 def word() -> str:
@@ -48,7 +49,7 @@ def probe_path(ctx, text, client_id, limit=100, tag=None):
     """The ids the probe-per-candidate search finds (matching_ids over the whole range)."""
     conditions = [credentials.c.deleted_at.is_(None)]
     with ctx.world.db.read() as conn:
-        query = search.matching_ids(search.query_words(text), client_id, conditions, limit, tag=tag)
+        query = search.matching_ids(query_words(text), client_id, conditions, limit, tag=tag)
         return sorted(conn.execute(query).scalars())
 
 

@@ -326,7 +326,7 @@ def test_the_directory_setup_form_shows_the_chosen_kinds_fields(signed: Any, liv
     page.get_by_role("radio", name="Entra ID").check()
     expect(tenant).to_be_visible()
     expect(ad_base_dn).to_be_hidden()
-    page.get_by_role("radio", name="LDAP").check()
+    page.locator("#kind-ldap").check()
     expect(ldap_base_dn).to_be_visible()
     expect(tenant).to_be_hidden()
     page.get_by_role("radio", name="Entra ID").check()

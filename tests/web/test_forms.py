@@ -26,15 +26,21 @@ def test_a_refusal_goes_on_the_field_it_concerns() -> None:
     ]
 
 
+class _SearchForm(Form):
+    default_field = "q"
+
+
 def test_a_refusal_about_no_field_goes_on_the_default() -> None:
     form = Form({})
     # words that once decided the field ("title", "password") no longer do
     form.refused(InvalidInput("the title and the password of 'x' clash"))
-    form.refused(NotFound("no password policy named 'x'"), default="policy")
     form.refused(Conflict("the credential changed since version 1"))
     assert form.errors == [
         ("", "The title and the password of 'x' clash"),
-        ("policy", "No password policy named 'x'"),
         ("", "The credential changed since version 1"),
     ]
     assert Form.field_names == {}
+    search = _SearchForm({})
+    search.refused(NotFound("no client named 'x'"))
+    search.refused(InvalidInput("bad", field="tag"))
+    assert search.errors == [("q", "No client named 'x'"), ("tag", "Bad")]

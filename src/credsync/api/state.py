@@ -11,13 +11,11 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from credsync.errors import Conflict, StorageError
 from credsync.storage import Database
-from credsync.storage.tables import sign_in_failures
-from credsync.types import new_id
+from credsync.storage import sign_in_failures as failures
 from credsync.vault import KeyRing, Vault
 from credsync.vault._time import as_utc
 
@@ -84,10 +82,7 @@ class LoginLimiter:
         if not digests:
             return
         with self._db.write() as conn:
-            conn.execute(
-                sign_in_failures.insert(),
-                [{"id": new_id(), "key_hash": d, "at": _stamp(now)} for d in digests],
-            )
+            failures.add(conn, digests, _stamp(now))
         with self._lock:
             self._added += len(digests)
             sweep = (
@@ -100,21 +95,17 @@ class LoginLimiter:
         self._tidy(lambda conn: self._trim(conn, digests, now, sweep=sweep))
 
     def succeeded(self, *keys: str) -> None:
-        t = sign_in_failures
         digests = [_digest(key) for key in _distinct(keys)]
         with self._db.read() as conn:  # most sign-ins have nothing to clear: no write then
-            query = sa.select(t.c.id).where(t.c.key_hash.in_(digests)).limit(1)
-            counted = conn.execute(query).first() is not None
+            counted = failures.any_of(conn, digests)
         if counted:
-            self._tidy(lambda w: w.execute(t.delete().where(t.c.key_hash.in_(digests))))
+            self._tidy(lambda w: failures.forget(w, digests))
 
     def __len__(self) -> int:
         """How many keys have a failure in the window now."""
-        t = sign_in_failures
         since = _stamp(self._clock() - self.window)
         with self._db.read() as conn:
-            query = sa.select(sa.func.count(sa.distinct(t.c.key_hash))).where(t.c.at > since)
-            return int(conn.execute(query).scalar_one())
+            return failures.keys_since(conn, since)
 
     @property
     def _sweep_every(self) -> int:
@@ -122,44 +113,18 @@ class LoginLimiter:
 
     def _recent(self, keys: Sequence[str], now: float) -> list[list[float]]:
         """For each key, its newest failures in the window (at most ``limit``), oldest first."""
-        t = sign_in_failures
         since = _stamp(now - self.window)
         with self._db.read() as conn:
-            newest = [
-                conn.execute(
-                    sa.select(t.c.at)
-                    .where(t.c.key_hash == _digest(key), t.c.at > since)
-                    .order_by(t.c.at.desc())
-                    .limit(self.limit)
-                )
-                .scalars()
-                .all()
-                for key in keys
-            ]
+            newest = [failures.newest(conn, _digest(key), since, self.limit) for key in keys]
         return [[_seconds(at) for at in reversed(times)] for times in newest]
 
     def _trim(self, conn: Connection, digests: list[str], now: float, *, sweep: bool) -> None:
-        t = sign_in_failures
-        expired = t.c.at <= _stamp(now - self.window)
-        conn.execute(t.delete().where(t.c.key_hash.in_(digests), expired))
-        for d in digests:
-            newest = (
-                sa.select(t.c.id)
-                .where(t.c.key_hash == d)
-                .order_by(t.c.at.desc(), t.c.id.desc())
-                .limit(self.limit)
-            )
-            conn.execute(t.delete().where(t.c.key_hash == d, t.c.id.not_in(newest)))
+        expired = _stamp(now - self.window)
+        failures.trim(conn, digests, expired, self.limit)
         if not sweep:
             return
-        conn.execute(t.delete().where(expired))
         # Room for the failures until this process sweeps again.
-        keep = max(0, self.max_keys - self._sweep_every)
-        newest_dropped = conn.execute(
-            sa.select(t.c.at).order_by(t.c.at.desc()).offset(keep).limit(1)
-        ).scalar()
-        if newest_dropped is not None:
-            conn.execute(t.delete().where(t.c.at <= newest_dropped))
+        failures.drop_oldest(conn, expired, max(0, self.max_keys - self._sweep_every))
 
     def _tidy(self, work: Callable[[Connection], object]) -> None:
         try:

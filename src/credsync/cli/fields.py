@@ -30,6 +30,7 @@ that should name such a field the same way locally and remotely declares both na
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeVar
 
@@ -99,11 +100,15 @@ def flags_of(ctx: click.Context, fields: Iterable[str]) -> list[str]:
     return list(dict.fromkeys(flag for flag in found if flag))
 
 
+def _names(message: str, flag: str) -> bool:
+    return re.search(rf"(?<![\w-]){re.escape(flag)}(?![\w-])", message) is not None
+
+
 def describe(err: CredsyncError, ctx: click.Context | None) -> str:
     """The error's message, followed by the flags it concerns when the command (``ctx``: the
-    context it ran in) has them."""
+    context it ran in) has them and the message does not name them already."""
     message = str(err)
     if ctx is None or not isinstance(err, InvalidInput) or not err.fields:
         return message
-    flags = flags_of(ctx, err.fields)
+    flags = [flag for flag in flags_of(ctx, err.fields) if not _names(message, flag)]
     return f"{message} ({', '.join(flags)})" if flags else message

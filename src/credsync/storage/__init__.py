@@ -1,4 +1,25 @@
-"""Storage: SQLAlchemy 2 Core tables, Alembic migrations, SQLite (WAL) and PostgreSQL."""
+"""Storage: SQLAlchemy 2 Core tables, Alembic migrations, SQLite (WAL) and PostgreSQL.
+
+Each table has one owner module here that holds its SQL; the services call it with their own
+connection (``Database.read()`` / ``.write()``), and get back plain values or small frozen
+dataclasses, never statements. Nobody else imports :mod:`.tables` (checked by
+``tests/storage/test_ownership.py``).
+
+- :mod:`.meta`: ``vault_meta`` (key derivation, key generation, the audit head)
+- :mod:`.audit`: ``audit_log``
+- :mod:`.operators`: ``operators``, ``roles``, ``api_tokens``
+- :mod:`.sessions`: ``cli_sessions``, ``web_sessions``
+- :mod:`.sign_in_failures`: ``sign_in_failures``
+- :mod:`.clients`: ``clients`` (and their data keys), ``folders``
+- :mod:`.credentials`: ``credentials``, ``credential_tags``
+- :mod:`.secrets`: ``secret_versions``
+- :mod:`.search`: ``search_terms`` (the word-prefix search)
+- :mod:`.policies`: ``password_policies``
+- :mod:`.directories`: ``directories`` (a directory's kind settings are one JSON document)
+
+The sync area's tables (directories, accounts, links, runs, flags, the push queue) are still
+written by the sync modules themselves.
+"""
 
 from credsync.storage.database import Database
 

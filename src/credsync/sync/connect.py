@@ -11,13 +11,11 @@ from __future__ import annotations
 
 import dataclasses
 
-import sqlalchemy as sa
-
 from credsync.connectors.base import Connector, DirectoryConfig, TestStep
 from credsync.connectors.kinds import BoundCredential
 from credsync.connectors.registry import ConnectorFactory, open_connector
 from credsync.storage import Database
-from credsync.storage.tables import credentials
+from credsync.storage import credentials as credential_rows
 from credsync.vault.auth import Actor, Permission
 from credsync.vault.directories import Directory, directory_model, find_directory_row
 from credsync.vault.keyring import KeyRing
@@ -35,11 +33,7 @@ def load_directory(db: Database, ref: str) -> Directory:
 def directory_config(db: Database, keys: KeyRing, directory: Directory) -> DirectoryConfig:
     """The connector settings of a directory, its bind credential decrypted."""
     with db.read() as conn:
-        bind = conn.execute(
-            sa.select(credentials.c.username, credentials.c.secret_version).where(
-                credentials.c.id == directory.bind_credential_id
-            )
-        ).one()
+        bind = credential_rows.get(conn, directory.bind_credential_id)
         secret = read_secrets(
             conn, keys, directory.client_id, {directory.bind_credential_id: bind.secret_version}
         )[directory.bind_credential_id]

@@ -11,15 +11,13 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
-from typing import Any
-
-import sqlalchemy as sa
 
 from credsync.crypto import KeyEncryptionKey, SessionKey
 from credsync.crypto.hashing import new_token_secret, token_digest, verify_password
 from credsync.errors import AuthenticationFailed, IntegrityError, InvalidInput, NotFound
-from credsync.storage import Database
-from credsync.storage.tables import api_tokens, cli_sessions, operators, vault_meta
+from credsync.storage import Database, meta, sessions
+from credsync.storage import operators as operator_rows
+from credsync.storage.operators import TokenRow
 from credsync.types import Secret, new_id
 from credsync.vault._time import as_utc, as_utc_opt, utcnow
 from credsync.vault.audit import AuditLog
@@ -51,7 +49,7 @@ def _session_aad(session_id: str, operator_id: str, expires_at: dt.datetime, gen
     return f"{session_id}|{operator_id}|{as_utc(expires_at).isoformat()}|{gen}".encode()
 
 
-def _token_model(row: Any) -> ApiToken:
+def _token_model(row: TokenRow) -> ApiToken:
     return ApiToken(
         id=row.id,
         operator=row.operator_name,
@@ -72,9 +70,7 @@ class Access:
     # -- logging in --------------------------------------------------------------------------
     def login_password(self, name: str, password: Secret) -> Actor:
         with self._db.read() as conn:
-            row = conn.execute(
-                sa.select(operators).where(operators.c.name_key == name_key(name.strip()))
-            ).first()
+            row = operator_rows.by_key(conn, name_key(name.strip()))
         ok = verify_password(row.password_hash if row else None, password)
         if row is None or not ok:
             # An unknown name is not recorded: people type passwords into name prompts.
@@ -86,9 +82,7 @@ class Access:
             self._record_failure(row.name, "operator is disabled")
             raise AuthenticationFailed(f"operator {row.name!r} is disabled")
         with self._db.write() as conn:
-            conn.execute(
-                operators.update().where(operators.c.id == row.id).values(last_login_at=utcnow())
-            )
+            operator_rows.set_last_login(conn, row.id, utcnow())
             return self._operators.actor_for(conn, row, "password")
 
     def login_token(self, token: Secret) -> Actor:
@@ -97,9 +91,7 @@ class Access:
             raise AuthenticationFailed("CREDSYNC_TOKEN is not a credsync API token (cst_...)")
         now = utcnow()
         with self._db.read() as conn:
-            row = conn.execute(
-                sa.select(api_tokens).where(api_tokens.c.token_hash == token_digest(token))
-            ).first()
+            row = operator_rows.token_by_hash(conn, token_digest(token))
             if row is None or row.revoked_at is not None:
                 raise AuthenticationFailed("the API token is unknown or revoked")
             if row.expires_at is not None and as_utc(row.expires_at) <= now:
@@ -111,9 +103,7 @@ class Access:
         last = as_utc_opt(row.last_used_at)
         if last is None or now - last > dt.timedelta(minutes=1):
             with self._db.write() as conn:
-                conn.execute(
-                    api_tokens.update().where(api_tokens.c.id == row.id).values(last_used_at=now)
-                )
+                operator_rows.touch_token(conn, row.id, now)
         return actor
 
     def _record_failure(self, name: str, why: str) -> None:
@@ -148,15 +138,14 @@ class Access:
                 actor.require(Permission.ADMIN)
             now = utcnow()
             token_id = new_id()
-            conn.execute(
-                api_tokens.insert().values(
-                    id=token_id,
-                    operator_id=owner.id,
-                    name=name,
-                    token_hash=token_digest(secret),
-                    created_at=now,
-                    expires_at=now + expires_in if expires_in else None,
-                )
+            operator_rows.add_token(
+                conn,
+                token_id=token_id,
+                operator_id=owner.id,
+                name=name,
+                token_hash=token_digest(secret),
+                now=now,
+                expires_at=now + expires_in if expires_in else None,
             )
             self._audit.append(
                 conn,
@@ -166,34 +155,28 @@ class Access:
                 target_id=token_id,
                 details={"name": name, "operator": owner.name},
             )
-            row = conn.execute(self._token_query().where(api_tokens.c.id == token_id)).one()
+            row = operator_rows.get_token(conn, token_id)
         return _token_model(row), secret
 
-    @staticmethod
-    def _token_query() -> sa.Select[Any]:
-        return sa.select(api_tokens, operators.c.name.label("operator_name")).join(
-            operators, operators.c.id == api_tokens.c.operator_id
-        )
-
     def list_tokens(self, actor: Actor, *, everyone: bool = False) -> list[ApiToken]:
-        query = self._token_query().order_by(api_tokens.c.created_at)
         if everyone:
             actor.require(Permission.ADMIN)
-        else:
-            query = query.where(api_tokens.c.operator_id == actor.operator_id)
         with self._db.read() as conn:
-            return [_token_model(r) for r in conn.execute(query)]
+            rows = (
+                operator_rows.all_tokens(conn)
+                if everyone
+                else operator_rows.tokens_of(conn, actor.operator_id)
+            )
+            return [_token_model(r) for r in rows]
 
     def revoke_token(self, actor: Actor, token_id: str) -> ApiToken:
         with self._db.write() as conn:
-            row = conn.execute(self._token_query().where(api_tokens.c.id == token_id)).first()
+            row = operator_rows.find_token(conn, token_id)
             if row is None:
                 raise NotFound(f"no API token with id {token_id}")
             if row.operator_id != actor.operator_id:
                 actor.require(Permission.ADMIN)
-            conn.execute(
-                api_tokens.update().where(api_tokens.c.id == token_id).values(revoked_at=utcnow())
-            )
+            operator_rows.revoke_token(conn, token_id, utcnow())
             self._audit.append(
                 conn,
                 actor,
@@ -202,9 +185,7 @@ class Access:
                 target_id=token_id,
                 details={"name": row.name, "operator": row.operator_name},
             )
-            return _token_model(
-                conn.execute(self._token_query().where(api_tokens.c.id == token_id)).one()
-            )
+            return _token_model(operator_rows.get_token(conn, token_id))
 
     # -- CLI sessions ------------------------------------------------------------------------
     def create_session(self, actor: Actor, kek: KeyEncryptionKey, ttl: dt.timedelta) -> SessionInfo:
@@ -216,21 +197,20 @@ class Access:
         session_id = new_id()
         expires_at = utcnow() + ttl
         with self._db.write() as conn:
-            gen = conn.execute(sa.select(vault_meta.c.key_generation)).scalar_one()
+            gen = meta.key_generation(conn)
             sealed = kek.seal_for_session(
                 key, _session_aad(session_id, actor.operator_id, expires_at, gen)
             )
-            conn.execute(
-                cli_sessions.insert().values(
-                    id=session_id,
-                    operator_id=actor.operator_id,
-                    sealed_kek=sealed,
-                    key_generation=gen,
-                    created_at=utcnow(),
-                    expires_at=expires_at,
-                )
+            sessions.add_cli(
+                conn,
+                session_id=session_id,
+                operator_id=actor.operator_id,
+                sealed_kek=sealed,
+                key_generation=gen,
+                created_at=utcnow(),
+                expires_at=expires_at,
             )
-            conn.execute(cli_sessions.delete().where(cli_sessions.c.expires_at < utcnow()))
+            sessions.drop_expired_cli(conn, utcnow())
             self._audit.append(
                 conn,
                 actor,
@@ -266,9 +246,7 @@ class Access:
     def open_session(self, token: Secret) -> tuple[Actor, KeyEncryptionKey]:
         session_id, key = self._parse_session(token)
         with self._db.read() as conn:
-            row = conn.execute(
-                sa.select(cli_sessions).where(cli_sessions.c.id == session_id)
-            ).first()
+            row = sessions.cli_session(conn, session_id)
             if row is None:
                 raise AuthenticationFailed("the session has ended: run `credsync unlock` again")
             expires_at = as_utc(row.expires_at)
@@ -290,25 +268,18 @@ class Access:
         with self._db.write() as conn:
             if everyone:
                 actor.require(Permission.ADMIN)
-                result = conn.execute(cli_sessions.delete())
+                ended = sessions.end_all_cli(conn)
             elif token is not None:
                 session_id, _ = self._parse_session(token)
-                result = conn.execute(
-                    cli_sessions.delete().where(
-                        cli_sessions.c.id == session_id,
-                        cli_sessions.c.operator_id == actor.operator_id,
-                    )
-                )
+                ended = sessions.end_cli_of(conn, actor.operator_id, session_id)
             else:
-                result = conn.execute(
-                    cli_sessions.delete().where(cli_sessions.c.operator_id == actor.operator_id)
-                )
+                ended = sessions.end_cli_of(conn, actor.operator_id)
             self._audit.append(
                 conn,
                 actor,
                 "session.end",
                 target_type="session",
                 target_id="*" if everyone else (actor.operator_id or ""),
-                details={"ended": result.rowcount},
+                details={"ended": ended},
             )
-            return int(result.rowcount)
+            return ended

@@ -14,16 +14,16 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from credsync.crypto.hashing import chain_hash
-from credsync.storage import Database
-from credsync.storage.tables import audit_log, vault_meta
+from credsync.storage import Database, meta
+from credsync.storage import audit as audit_rows
+from credsync.storage.audit import AuditRow
 from credsync.vault._time import as_utc, utcnow
 from credsync.vault.auth import Actor, Permission
 from credsync.vault.models import AuditEntry
@@ -31,7 +31,6 @@ from credsync.vault.models import AuditEntry
 __all__ = ["GENESIS_HASH", "AuditLog", "VerifyReport"]
 
 GENESIS_HASH = "0" * 64
-_BATCH = 5000
 
 
 def _canonical(
@@ -91,20 +90,17 @@ class AuditLog:
         details: Mapping[str, Any] | None = None,
     ) -> int:
         """Add an entry inside the caller's write transaction; returns its sequence number."""
-        head = conn.execute(
-            sa.select(vault_meta.c.audit_head_seq, vault_meta.c.audit_head_hash)
-            .where(vault_meta.c.id == 1)
-            .with_for_update()
-        ).one()
-        seq = int(head.audit_head_seq) + 1
+        head = meta.lock_audit_head(conn)
+        seq = head.seq + 1
         at = utcnow()
         text = _dump_details(details)
         digest = chain_hash(
-            head.audit_head_hash,
+            head.hash,
             _canonical(seq, at, actor.name, action, target_type, target_id, client_id, text),
         )
-        conn.execute(
-            audit_log.insert().values(
+        audit_rows.append(
+            conn,
+            AuditRow(
                 seq=seq,
                 at=at,
                 actor=actor.name,
@@ -113,15 +109,11 @@ class AuditLog:
                 target_id=target_id,
                 client_id=client_id,
                 details=text,
-                prev_hash=head.audit_head_hash,
+                prev_hash=head.hash,
                 hash=digest,
-            )
+            ),
         )
-        conn.execute(
-            vault_meta.update()
-            .where(vault_meta.c.id == 1)
-            .values(audit_head_seq=seq, audit_head_hash=digest)
-        )
+        meta.set_audit_head(conn, meta.AuditHead(seq, digest))
         return seq
 
     def list(
@@ -138,34 +130,25 @@ class AuditLog:
     ) -> list[AuditEntry]:
         """Newest first."""
         actor.require(Permission.AUDIT_READ)
-        query = sa.select(audit_log).order_by(audit_log.c.seq.desc()).limit(limit)
-        if action:
-            query = query.where(
-                audit_log.c.action.startswith(action.rstrip("*"), autoescape=True)
-                if action.endswith("*")
-                else audit_log.c.action == action
-            )
-        if target_id:
-            query = query.where(audit_log.c.target_id == target_id)
-        if client_id:
-            query = query.where(audit_log.c.client_id == client_id)
-        if actor_name:
-            query = query.where(audit_log.c.actor == actor_name)
-        if since:
-            query = query.where(audit_log.c.at >= since)
-        if before_seq:
-            query = query.where(audit_log.c.seq < before_seq)
         with self._db.read() as conn:
-            return [_entry(row) for row in conn.execute(query)]
+            rows = audit_rows.page(
+                conn,
+                action=action,
+                target_id=target_id,
+                client_id=client_id,
+                actor=actor_name,
+                since=since,
+                before_seq=before_seq,
+                limit=limit,
+            )
+            return [_entry(row) for row in rows]
 
     def verify(self, actor: Actor) -> VerifyReport:
         actor.require(Permission.AUDIT_READ)
         with self._db.read() as conn:
-            head = conn.execute(
-                sa.select(vault_meta.c.audit_head_seq, vault_meta.c.audit_head_hash)
-            ).one()
+            head = meta.audit_head(conn)
             expected_seq, previous, count = 1, GENESIS_HASH, 0
-            for row in _iter_rows(conn):
+            for row in audit_rows.entries(conn):
                 if row.seq != expected_seq:
                     return _broken(count, head, row.seq, f"entry {expected_seq} is missing")
                 if row.prev_hash != previous:
@@ -183,42 +166,24 @@ class AuditLog:
                 if chain_hash(previous, payload) != row.hash:
                     return _broken(count, head, row.seq, "entry content does not match its hash")
                 previous, expected_seq, count = row.hash, expected_seq + 1, count + 1
-            if count != head.audit_head_seq:
+            if count != head.seq:
                 # the first entry missing after a truncation, or the first one past the head
                 return _broken(
                     count,
                     head,
-                    min(count, head.audit_head_seq) + 1,
-                    f"the log ends at entry {count} but the vault head records "
-                    f"entry {head.audit_head_seq}",
+                    min(count, head.seq) + 1,
+                    f"the log ends at entry {count} but the vault head records entry {head.seq}",
                 )
-            if previous != head.audit_head_hash:
+            if previous != head.hash:
                 return _broken(count, head, count, "the newest entry is not the vault head")
-            return VerifyReport(True, count, head.audit_head_seq, head.audit_head_hash)
+            return VerifyReport(True, count, head.seq, head.hash)
 
 
-def _broken(count: int, head: Any, seq: int, problem: str) -> VerifyReport:
-    return VerifyReport(
-        False, count, head.audit_head_seq, head.audit_head_hash, f"entry {seq}: {problem}", seq
-    )
+def _broken(count: int, head: meta.AuditHead, seq: int, problem: str) -> VerifyReport:
+    return VerifyReport(False, count, head.seq, head.hash, f"entry {seq}: {problem}", seq)
 
 
-def _iter_rows(conn: Connection) -> Iterator[Any]:
-    last = 0
-    while True:
-        rows = conn.execute(
-            sa.select(audit_log)
-            .where(audit_log.c.seq > last)
-            .order_by(audit_log.c.seq)
-            .limit(_BATCH)
-        ).all()
-        if not rows:
-            return
-        yield from rows
-        last = rows[-1].seq
-
-
-def _entry(row: Any) -> AuditEntry:
+def _entry(row: AuditRow) -> AuditEntry:
     return AuditEntry(
         seq=row.seq,
         at=as_utc(row.at),

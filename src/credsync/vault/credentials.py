@@ -8,41 +8,36 @@ when somebody else changed the record first. Deleting moves a credential to the 
 
 from __future__ import annotations
 
-import base64
 import builtins
 import contextlib
 import dataclasses
-import json
-from collections.abc import Iterable, Iterator, Sequence
+import datetime as dt
+from collections.abc import Iterator, Sequence
 from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from credsync.errors import IntegrityError, InvalidInput, NotFound, PermissionDenied, StaleVersion
 from credsync.storage import Database
-from credsync.storage.tables import (
-    clients,
-    credential_tags,
-    credentials,
-    folders,
-    search_terms,
-    secret_versions,
-)
+from credsync.storage import credentials as credential_rows
+from credsync.storage import search as search_index
+from credsync.storage import secrets as secret_rows
+from credsync.storage.credentials import CredentialRow
 from credsync.types import CredentialType, Secret, SyncMode
 from credsync.vault import folders as folder_ops
-from credsync.vault._time import as_utc, as_utc_opt, utcnow
+from credsync.vault._time import as_utc, utcnow
 from credsync.vault.audit import AuditLog
 from credsync.vault.auth import Actor, Permission
-from credsync.vault.clients import check_version, find_client_row, visible_to
+from credsync.vault.clients import check_version, find_client_row, sees_directory_admin
 from credsync.vault.directories import check_not_binding, forget_credential
 from credsync.vault.drafts import Draft, insert_drafts, make_draft, parse_type
-from credsync.vault.ids import one_by_id_prefix
 from credsync.vault.keyring import KeyRing
+from credsync.vault.listing import Page, credential_models, decode_cursor, encode_cursor
 from credsync.vault.models import Credential, HistoryEntry, RevealedCredential
 from credsync.vault.policies import Policies
-from credsync.vault.search import query_words, search_ids, terms_for
-from credsync.vault.secrets import enqueue_pushes, write_secret_version
+from credsync.vault.pushes import enqueue_pushes
+from credsync.vault.search import query_words, terms_for
+from credsync.vault.secrets import write_secret_version
 from credsync.vault.validate import (
     MAX_NOTES_CHARS,
     clean_name,
@@ -57,93 +52,6 @@ MIN_ID_PREFIX = 6
 MAX_PAGE = 10_000
 # Stands in for a password still to be generated while a new credential's fields are checked.
 _TO_BE_GENERATED = Secret("to be generated")
-
-_BASE = (
-    sa.select(
-        credentials,
-        clients.c.name.label("client_name"),
-        clients.c.default_sync_mode.label("client_default_sync_mode"),
-        folders.c.path.label("folder_path"),
-    )
-    .join(clients, clients.c.id == credentials.c.client_id)
-    .outerjoin(folders, folders.c.id == credentials.c.folder_id)
-)
-
-
-class Page:
-    """One page of credentials and the cursor of the next page (None at the end)."""
-
-    def __init__(self, items: list[Credential], next_cursor: str | None) -> None:
-        self.items = items
-        self.next_cursor = next_cursor
-
-
-def _encode_cursor(title_key: str, cred_id: str) -> str:
-    return base64.urlsafe_b64encode(json.dumps([title_key, cred_id]).encode()).decode()
-
-
-def _decode_cursor(cursor: str) -> tuple[str, str]:
-    try:
-        title_key, cred_id = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-        return str(title_key), str(cred_id)
-    except (ValueError, TypeError):
-        raise InvalidInput(
-            "the page cursor is not valid (use the one the last page gave)"
-        ) from None
-
-
-def _tags_by_id(conn: Connection, ids: list[str]) -> dict[str, tuple[str, ...]]:
-    found: dict[str, list[str]] = {}
-    for start in range(0, len(ids), 500):
-        chunk = ids[start : start + 500]
-        rows = conn.execute(
-            sa.select(credential_tags).where(credential_tags.c.credential_id.in_(chunk))
-        )
-        for row in rows:
-            found.setdefault(row.credential_id, []).append(row.tag)
-    return {cid: tuple(sorted(tags)) for cid, tags in found.items()}
-
-
-def _models(conn: Connection, rows: Iterable[Any]) -> list[Credential]:
-    rows = list(rows)
-    tags = _tags_by_id(conn, [r.id for r in rows])
-    return [_model(r, tags.get(r.id, ())) for r in rows]
-
-
-def _model(row: Any, tags: tuple[str, ...]) -> Credential:
-    own = SyncMode(row.sync_mode) if row.sync_mode else None
-    return Credential(
-        id=row.id,
-        client_id=row.client_id,
-        client_name=row.client_name,
-        folder=row.folder_path,
-        title=row.title,
-        username=row.username,
-        url=row.url,
-        type=row.type,
-        tags=tags,
-        sync_mode=own,
-        effective_sync_mode=own or SyncMode(row.client_default_sync_mode),
-        has_notes=row.notes_ct is not None,
-        secret_version=row.secret_version,
-        version=row.version,
-        created_at=as_utc(row.created_at),
-        created_by=row.created_by,
-        updated_at=as_utc(row.updated_at),
-        updated_by=row.updated_by,
-        password_changed_at=as_utc(row.password_changed_at),
-        deleted_at=as_utc_opt(row.deleted_at),
-        deleted_by=row.deleted_by,
-    )
-
-
-def _tagged(tag: str) -> sa.ColumnElement[bool]:
-    # EXISTS rather than IN: SQLite then walks the page in title order and probes the tag's
-    # primary key per row, instead of fetching every credential with the tag and sorting them.
-    return sa.exists().where(
-        credential_tags.c.credential_id == credentials.c.id,
-        credential_tags.c.tag == tag.strip().lower(),
-    )
 
 
 def check_limit(limit: int) -> int:
@@ -162,10 +70,8 @@ class Credentials:
     # -- finding -----------------------------------------------------------------------------
     def _row(
         self, conn: Connection, actor: Actor, ref: str, *, lock: bool = False, trashed: bool = False
-    ) -> Any:
-        row = one_by_id_prefix(
-            conn, _BASE, credentials.c.id, ref, "credential", min_chars=MIN_ID_PREFIX
-        )
+    ) -> CredentialRow:
+        row = credential_rows.find_by_ref(conn, ref, min_chars=MIN_ID_PREFIX)
         if row.type == CredentialType.DIRECTORY_ADMIN.value and not actor.can(
             Permission.DIRECTORY_ADMIN_USE
         ):
@@ -177,17 +83,14 @@ class Credentials:
             raise NotFound(f"credential {row.id} is in the trash (`credsync cred restore` it)")
         if lock:
             # Lock, then read again: on PostgreSQL the first read may predate a concurrent commit.
-            conn.execute(
-                sa.select(credentials.c.id).where(credentials.c.id == row.id).with_for_update()
-            )
-            row = conn.execute(_BASE.where(credentials.c.id == row.id)).one()
+            row = credential_rows.lock(conn, row.id)
         return row
 
     def get(self, actor: Actor, ref: str, *, trashed: bool = False) -> Credential:
         actor.require(Permission.VAULT_READ)
         with self._db.read() as conn:
             row = self._row(conn, actor, ref, trashed=trashed)
-            return _models(conn, [row])[0]
+            return credential_models(conn, [row])[0]
 
     def list(
         self,
@@ -204,32 +107,20 @@ class Credentials:
         limit = self._check_limit(limit)
         with self._db.read() as conn:
             client = find_client_row(conn, client_ref)
-            query = (
-                _BASE.where(credentials.c.client_id == client.id, visible_to(actor))
-                .where(
-                    credentials.c.deleted_at.is_not(None)
-                    if trash
-                    else credentials.c.deleted_at.is_(None)
-                )
-                .order_by(credentials.c.title_key, credentials.c.id)
-                .limit(limit + 1)
+            rows = credential_rows.page(
+                conn,
+                client.id,
+                include_directory_admin=sees_directory_admin(actor),
+                trash=trash,
+                fetch=limit + 1,
+                folder_id=folder_ops.find_folder(conn, client.id, folder).id if folder else None,
+                tag=tag,
+                after=decode_cursor(cursor) if cursor else None,
             )
-            if folder:
-                query = query.where(
-                    credentials.c.folder_id == folder_ops.find_folder(conn, client.id, folder).id
-                )
-            if tag:
-                query = query.where(_tagged(tag))
-            if cursor:
-                title_key, cred_id = _decode_cursor(cursor)
-                query = query.where(
-                    sa.tuple_(credentials.c.title_key, credentials.c.id) > (title_key, cred_id)
-                )
-            rows = conn.execute(query).all()
             more = len(rows) > limit
             rows = rows[:limit]
-            next_cursor = _encode_cursor(rows[-1].title_key, rows[-1].id) if more else None
-            return Page(_models(conn, rows), next_cursor)
+            next_cursor = encode_cursor(rows[-1].title_key, rows[-1].id) if more else None
+            return Page(credential_models(conn, rows), next_cursor)
 
     def search(
         self,
@@ -241,14 +132,13 @@ class Credentials:
         limit: int = 100,
     ) -> builtins.list[Credential]:
         """Credentials whose title, username, url or tags hold words starting with each word of
-        ``text`` (see :mod:`credsync.vault.search`), sorted by title; archived clients are left
+        ``text`` (see :mod:`credsync.storage.search`), sorted by title; archived clients are left
         out. At most ``limit`` are returned: when more match, which ones is not defined (the
         search stops as soon as it has enough), so ask for ``limit + 1`` to learn whether the
         query should be narrowed."""
         actor.require(Permission.VAULT_READ)
         limit = self._check_limit(limit)
         words = query_words(text)
-        conditions = [credentials.c.deleted_at.is_(None), visible_to(actor)]
         with self._db.read() as conn:
             client_id = None
             if client_ref:
@@ -256,15 +146,17 @@ class Credentials:
                 if client.archived_at is not None:
                     return []
                 client_id = client.id
-            ids = search_ids(conn, words, client_id, conditions, limit, tag=tag)
+            ids = search_index.find(
+                conn,
+                words,
+                client_id=client_id,
+                include_directory_admin=sees_directory_admin(actor),
+                tag=tag,
+                limit=limit,
+            )
             if not ids:
                 return []
-            rows = conn.execute(
-                _BASE.where(credentials.c.id.in_(ids)).order_by(
-                    credentials.c.title_key, credentials.c.id
-                )
-            )
-            return _models(conn, rows)
+            return credential_models(conn, credential_rows.in_title_order(conn, ids))
 
     @staticmethod
     def _check_limit(limit: int) -> int:
@@ -363,7 +255,7 @@ class Credentials:
                     "type": draft.type.value,
                 },
             )
-            return _models(conn, [self._row(conn, actor, cred_id)])[0]
+            return credential_models(conn, [self._row(conn, actor, cred_id)])[0]
 
     # -- secrets -----------------------------------------------------------------------------
     def reveal(self, actor: Actor, keys: KeyRing, ref: str) -> RevealedCredential:
@@ -371,12 +263,7 @@ class Credentials:
         with self._recording_tampering(actor, ref), self._db.write() as conn:
             row = self._row(conn, actor, ref)
             key = keys.data_key(conn, row.client_id)
-            ciphertext = conn.execute(
-                sa.select(secret_versions.c.ciphertext).where(
-                    secret_versions.c.credential_id == row.id,
-                    secret_versions.c.version == row.secret_version,
-                )
-            ).scalar_one()
+            ciphertext = secret_rows.ciphertext(conn, row.id, row.secret_version)
             password = key.open_text(row.id, row.secret_version, "password", ciphertext)
             notes = key.open_text(row.id, 0, "notes", row.notes_ct) if row.notes_ct else None
             self._audit.append(
@@ -388,7 +275,7 @@ class Credentials:
                 client_id=row.client_id,
                 details={"secret_version": row.secret_version},
             )
-            return RevealedCredential(_models(conn, [row])[0], password, notes)
+            return RevealedCredential(credential_models(conn, [row])[0], password, notes)
 
     def set_password(
         self,
@@ -411,7 +298,7 @@ class Credentials:
                 conn, self._audit, actor, keys, row.id, password, source=source, reason=reason
             )
             enqueue_pushes(conn, row.id, version)
-            return _models(conn, [self._row(conn, actor, row.id)])[0]
+            return credential_models(conn, [self._row(conn, actor, row.id)])[0]
 
     def change_password(
         self,
@@ -453,11 +340,7 @@ class Credentials:
             self._db.write() if reveal else self._db.read() as conn,
         ):
             row = self._row(conn, actor, ref, trashed=True)
-            versions = conn.execute(
-                sa.select(secret_versions)
-                .where(secret_versions.c.credential_id == row.id)
-                .order_by(secret_versions.c.version.desc())
-            ).all()
+            versions = secret_rows.history(conn, row.id)
             key = keys.data_key(conn, row.client_id) if reveal and keys else None
             if reveal and key is None:
                 raise InvalidInput("revealing history needs the vault key")
@@ -509,7 +392,7 @@ class Credentials:
         values: dict[str, Any] = {}
         if title is not None:
             values["title"] = clean_name(title, "title", 255, field="title")
-            values["title_key"] = values["title"].casefold()[:255]
+            values["title_key"] = credential_rows.title_key(values["title"])
         if username is not None:
             values["username"] = clean_text(username, "username", 512, field="username")
         if url is not None:
@@ -534,17 +417,12 @@ class Credentials:
                     folder_ops.ensure_folder(conn, row.client_id, folder)[0] if folder else None
                 )
             if new_tags is not None:
-                conn.execute(
-                    credential_tags.delete().where(credential_tags.c.credential_id == row.id)
-                )
-                if new_tags:
-                    conn.execute(
-                        credential_tags.insert(),
-                        [{"credential_id": row.id, "tag": t} for t in new_tags],
-                    )
+                credential_rows.set_tags(conn, row.id, new_tags)
             self._bump(conn, row, actor, utcnow(), **values)
             current = self._row(conn, actor, row.id)
-            self._reindex(conn, current, new_tags)
+            tags_now = new_tags if new_tags is not None else credential_rows.tags_of(conn, row.id)
+            terms = terms_for(current.title, current.username, current.url, tags_now)
+            search_index.reindex(conn, row.id, row.client_id, terms)
             changed = sorted(
                 {k for k in values if k not in ("title_key", "notes_ct", "folder_id")}
                 | ({"notes"} if notes is not None else set())
@@ -560,7 +438,7 @@ class Credentials:
                 client_id=row.client_id,
                 details={"changed": changed},
             )
-            return _models(conn, [current])[0]
+            return credential_models(conn, [current])[0]
 
     def becomes_enforced(self, cred: Credential, mode: SyncMode | None) -> bool:
         """Whether setting ``mode`` (None: the client's default) makes ``cred`` enforced when
@@ -607,7 +485,7 @@ class Credentials:
                     "to": mode.value if mode else "inherit",
                 },
             )
-            return _models(conn, [self._row(conn, actor, row.id)])[0]
+            return credential_models(conn, [self._row(conn, actor, row.id)])[0]
 
     # -- trash -------------------------------------------------------------------------------
     def delete(self, actor: Actor, ref: str, *, expected_version: int | None = None) -> Credential:
@@ -627,7 +505,7 @@ class Credentials:
                 client_id=row.client_id,
                 details={"title": row.title},
             )
-            return _models(conn, [self._row(conn, actor, row.id, trashed=True)])[0]
+            return credential_models(conn, [self._row(conn, actor, row.id, trashed=True)])[0]
 
     def restore(self, actor: Actor, ref: str) -> Credential:
         actor.require(Permission.VAULT_WRITE)
@@ -645,7 +523,7 @@ class Credentials:
                 client_id=row.client_id,
                 details={"title": row.title},
             )
-            return _models(conn, [self._row(conn, actor, row.id)])[0]
+            return credential_models(conn, [self._row(conn, actor, row.id)])[0]
 
     def purge(self, actor: Actor, ref: str) -> str:
         """Destroy a trashed credential and its whole history (admin only)."""
@@ -655,9 +533,9 @@ class Credentials:
             if row.deleted_at is None:
                 raise InvalidInput(f"credential {row.id} is not in the trash: delete it first")
             forget_credential(conn, row.id)
-            for table in (search_terms, credential_tags, secret_versions):
-                conn.execute(table.delete().where(table.c.credential_id == row.id))
-            conn.execute(credentials.delete().where(credentials.c.id == row.id))
+            search_index.forget(conn, row.id)
+            secret_rows.forget(conn, row.id)
+            credential_rows.purge(conn, row.id)
             self._audit.append(
                 conn,
                 actor,
@@ -689,31 +567,12 @@ class Credentials:
             raise
 
     @staticmethod
-    def _bump(conn: Connection, row: Any, actor: Actor, now: Any, **values: Any) -> None:
-        result = conn.execute(
-            credentials.update()
-            .where(credentials.c.id == row.id, credentials.c.version == row.version)
-            .values(version=row.version + 1, updated_at=now, updated_by=actor.name, **values)
-        )
-        if result.rowcount != 1:
+    def _bump(
+        conn: Connection, row: CredentialRow, actor: Actor, now: dt.datetime, **values: Any
+    ) -> None:
+        if not credential_rows.bump(
+            conn, row.id, row.version, by=actor.name, now=now, changes=values
+        ):
             raise StaleVersion(
                 f"credential {row.id} was changed by someone else at the same time: retry"
-            )
-
-    @staticmethod
-    def _reindex(conn: Connection, row: Any, tags: tuple[str, ...] | None) -> None:
-        if tags is None:
-            tags = tuple(
-                conn.execute(
-                    sa.select(credential_tags.c.tag).where(
-                        credential_tags.c.credential_id == row.id
-                    )
-                ).scalars()
-            )
-        conn.execute(search_terms.delete().where(search_terms.c.credential_id == row.id))
-        terms = terms_for(row.title, row.username, row.url, tags)
-        if terms:
-            conn.execute(
-                search_terms.insert(),
-                [{"term": t, "credential_id": row.id, "client_id": row.client_id} for t in terms],
             )

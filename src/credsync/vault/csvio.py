@@ -33,17 +33,18 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import IO, Any
 
-import sqlalchemy as sa
+from sqlalchemy.engine import Connection
 
 from credsync.errors import CredsyncError, InvalidInput
 from credsync.storage import Database
-from credsync.storage.tables import credentials, folders, secret_versions
+from credsync.storage import clients as client_rows
+from credsync.storage import credentials as credential_rows
 from credsync.types import CredentialType, Secret, SyncMode
 from credsync.vault import folders as folder_ops
 from credsync.vault._time import utcnow
 from credsync.vault.audit import AuditLog
 from credsync.vault.auth import Actor, Permission
-from credsync.vault.clients import find_client_row
+from credsync.vault.clients import find_client_row, sees_directory_admin
 from credsync.vault.drafts import Draft, insert_drafts, make_draft
 from credsync.vault.generator import PasswordPolicy
 from credsync.vault.keyring import KeyRing
@@ -270,7 +271,7 @@ class CsvIO:
                     if fkey not in folder_ids:
                         if dry_run:  # report only the folders a real import would create
                             folder_id = None
-                            created = not _folder_exists(conn, client.id, fkey)
+                            created = client_rows.find_folder_id(conn, client.id, fkey) is None
                         else:
                             folder_id, created = folder_ops.ensure_folder(
                                 conn, client.id, draft.folder_path
@@ -307,14 +308,11 @@ class CsvIO:
             return report
 
     @staticmethod
-    def _existing_identities(conn: Any, client_id: str) -> set[tuple[str, str, str]]:
-        rows = conn.execute(
-            sa.select(folders.c.path_key, credentials.c.title, credentials.c.username)
-            .select_from(credentials)
-            .outerjoin(folders, folders.c.id == credentials.c.folder_id)
-            .where(credentials.c.client_id == client_id, credentials.c.deleted_at.is_(None))
-        )
-        return {(r.path_key or "", r.title.casefold(), r.username.casefold()) for r in rows}
+    def _existing_identities(conn: Connection, client_id: str) -> set[tuple[str, str, str]]:
+        return {
+            (path_key or "", title.casefold(), username.casefold())
+            for path_key, title, username in credential_rows.identities(conn, client_id)
+        }
 
     @staticmethod
     def _draft(
@@ -373,24 +371,10 @@ class CsvIO:
         with self._db.write() as conn:
             client = find_client_row(conn, client_ref)
             key = keys.data_key(conn, client.id)
-            query = (
-                sa.select(credentials, folders.c.path, secret_versions.c.ciphertext)
-                .join(
-                    secret_versions,
-                    sa.and_(
-                        secret_versions.c.credential_id == credentials.c.id,
-                        secret_versions.c.version == credentials.c.secret_version,
-                    ),
-                )
-                .outerjoin(folders, folders.c.id == credentials.c.folder_id)
-                .where(credentials.c.client_id == client.id, credentials.c.deleted_at.is_(None))
-                .order_by(credentials.c.title_key, credentials.c.id)
+            include_admin = sees_directory_admin(actor)
+            expected = credential_rows.export_count(
+                conn, client.id, include_directory_admin=include_admin
             )
-            if not actor.can(Permission.DIRECTORY_ADMIN_USE):
-                query = query.where(credentials.c.type != CredentialType.DIRECTORY_ADMIN.value)
-            expected = conn.execute(
-                sa.select(sa.func.count()).select_from(query.subquery())
-            ).scalar_one()
             self._audit.append(
                 conn,
                 actor,
@@ -404,8 +388,11 @@ class CsvIO:
         writer.writerow(COLUMNS)
         count = 0
         with self._db.read() as conn:
-            tags = _all_tags(conn, client.id)
-            for row in conn.execute(query):
+            tags = credential_rows.tags_in_client(conn, client.id)
+            rows = credential_rows.export_rows(
+                conn, client.id, include_directory_admin=include_admin
+            )
+            for row in rows:
                 password = key.open_text(row.id, row.secret_version, "password", row.ciphertext)
                 notes = key.open_text(row.id, 0, "notes", row.notes_ct) if row.notes_ct else None
                 writer.writerow(
@@ -416,34 +403,10 @@ class CsvIO:
                         row.url,
                         notes.reveal() if notes else "",
                         ";".join(tags.get(row.id, ())),
-                        row.path or "",
+                        row.folder_path or "",
                         row.type,
                         row.sync_mode or "",
                     ]
                 )
                 count += 1
         return count
-
-
-def _folder_exists(conn: Any, client_id: str, path_key: str) -> bool:
-    found = conn.execute(
-        sa.select(folders.c.id).where(
-            folders.c.client_id == client_id, folders.c.path_key == path_key
-        )
-    ).first()
-    return found is not None
-
-
-def _all_tags(conn: Any, client_id: str) -> dict[str, list[str]]:
-    from credsync.storage.tables import credential_tags
-
-    out: dict[str, list[str]] = {}
-    rows = conn.execute(
-        sa.select(credential_tags.c.credential_id, credential_tags.c.tag)
-        .join(credentials, credentials.c.id == credential_tags.c.credential_id)
-        .where(credentials.c.client_id == client_id)
-        .order_by(credential_tags.c.tag)
-    )
-    for row in rows:
-        out.setdefault(row.credential_id, []).append(row.tag)
-    return out

@@ -6,14 +6,15 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy.engine import Connection
 
 from credsync.crypto import DataKey
 from credsync.errors import InvalidInput
-from credsync.storage.bulk import bulk_insert, db_value
-from credsync.storage.tables import credential_tags, credentials, search_terms, secret_versions
+from credsync.storage import credentials as credential_rows
+from credsync.storage import search as search_index
+from credsync.storage import secrets as secret_rows
+from credsync.storage.credentials import NewCredential
 from credsync.types import CredentialType, Secret, SyncMode, new_id
 from credsync.vault.search import terms_for
 from credsync.vault.validate import (
@@ -88,36 +89,6 @@ def make_draft(
     )
 
 
-_CREDENTIAL_COLUMNS = (
-    "id",
-    "client_id",
-    "folder_id",
-    "title",
-    "title_key",
-    "username",
-    "url",
-    "type",
-    "sync_mode",
-    "notes_ct",
-    "secret_version",
-    "version",
-    "created_at",
-    "created_by",
-    "updated_at",
-    "updated_by",
-    "password_changed_at",
-)
-_SECRET_COLUMNS = (
-    "credential_id",
-    "version",
-    "ciphertext",
-    "source",
-    "reason",
-    "created_at",
-    "created_by",
-)
-
-
 def insert_drafts(
     conn: Connection,
     *,
@@ -130,56 +101,31 @@ def insert_drafts(
     now: dt.datetime,
 ) -> list[str]:
     """Insert (draft, folder_id) pairs with executemany; returns the new ids in order."""
-    stamp = db_value(conn, credentials, "created_at", now)
-    cred_rows: list[tuple[Any, ...]] = []
-    secret_rows: list[tuple[Any, ...]] = []
-    tag_rows: list[tuple[str, str]] = []
+    items: list[NewCredential] = []
+    secrets: list[tuple[str, bytes]] = []
     term_rows: list[tuple[str, str, str]] = []
-    ids: list[str] = []
     for draft, folder_id in drafts:
         cred_id = new_id()
-        ids.append(cred_id)
         notes_ct = key.seal_text(cred_id, 0, "notes", draft.notes) if draft.notes else None
-        cred_rows.append(
-            (
-                cred_id,
-                client_id,
-                folder_id,
-                draft.title,
-                draft.title.casefold()[:255],
-                draft.username,
-                draft.url,
-                draft.type.value,
-                draft.sync_mode.value if draft.sync_mode else None,
-                notes_ct,
-                1,
-                1,
-                stamp,
-                actor_name,
-                stamp,
-                actor_name,
-                stamp,
+        items.append(
+            NewCredential(
+                id=cred_id,
+                folder_id=folder_id,
+                title=draft.title,
+                username=draft.username,
+                url=draft.url,
+                type=draft.type.value,
+                sync_mode=draft.sync_mode.value if draft.sync_mode else None,
+                notes_ct=notes_ct,
+                tags=draft.tags,
             )
         )
-        secret_rows.append(
-            (
-                cred_id,
-                1,
-                key.seal_text(cred_id, 1, "password", draft.password.reveal()),
-                source,
-                reason,
-                stamp,
-                actor_name,
-            )
-        )
-        tag_rows.extend((cred_id, tag) for tag in draft.tags)
+        secrets.append((cred_id, key.seal_text(cred_id, 1, "password", draft.password.reveal())))
         term_rows.extend(
             (client_id, term, cred_id)
             for term in terms_for(draft.title, draft.username, draft.url, draft.tags)
         )
-    bulk_insert(conn, credentials, _CREDENTIAL_COLUMNS, cred_rows)
-    bulk_insert(conn, secret_versions, _SECRET_COLUMNS, secret_rows)
-    bulk_insert(conn, credential_tags, ("credential_id", "tag"), tag_rows)
-    term_rows.sort()  # in key order: each batch lands in neighbouring B-tree pages
-    bulk_insert(conn, search_terms, ("client_id", "term", "credential_id"), term_rows)
-    return ids
+    credential_rows.add_many(conn, client_id, items, by=actor_name, now=now)
+    secret_rows.add_first(conn, secrets, source=source, reason=reason, now=now, by=actor_name)
+    search_index.add_terms(conn, term_rows)
+    return [item.id for item in items]

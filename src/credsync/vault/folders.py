@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from credsync.errors import InvalidInput, NotFound
-from credsync.storage.tables import credentials, folders
+from credsync.storage import clients as client_rows
+from credsync.storage import credentials as credential_rows
+from credsync.storage.clients import FolderRow
 from credsync.types import new_id
 from credsync.vault._time import as_utc, utcnow
 from credsync.vault.models import Folder
@@ -28,17 +27,13 @@ def clean_path(path: str) -> str:
     return "/".join(parts)
 
 
-def folder_model(row: Any) -> Folder:
+def folder_model(row: FolderRow) -> Folder:
     return Folder(row.id, row.client_id, row.path, as_utc(row.created_at))
 
 
-def find_folder(conn: Connection, client_id: str, path: str) -> Any:
+def find_folder(conn: Connection, client_id: str, path: str) -> FolderRow:
     path = clean_path(path)
-    row = conn.execute(
-        sa.select(folders).where(
-            folders.c.client_id == client_id, folders.c.path_key == name_key(path)
-        )
-    ).first()
+    row = client_rows.find_folder(conn, client_id, name_key(path))
     if row is None:
         raise NotFound(f"no folder {path!r} in this client")
     return row
@@ -48,36 +43,27 @@ def ensure_folder(conn: Connection, client_id: str, path: str) -> tuple[str, boo
     """The folder's id, creating it when missing; the flag says whether it was created."""
     path = clean_path(path)
     key = name_key(path)
-    found = conn.execute(
-        sa.select(folders.c.id).where(folders.c.client_id == client_id, folders.c.path_key == key)
-    ).scalar()
+    found = client_rows.find_folder_id(conn, client_id, key)
     if found is not None:
         return found, False
     folder_id = new_id()
-    conn.execute(
-        folders.insert().values(
-            id=folder_id, client_id=client_id, path=path, path_key=key, created_at=utcnow()
-        )
+    client_rows.add_folder(
+        conn, folder_id=folder_id, client_id=client_id, path=path, path_key=key, now=utcnow()
     )
     return folder_id, True
 
 
 def list_folders(conn: Connection, client_id: str) -> list[Folder]:
-    rows = conn.execute(
-        sa.select(folders).where(folders.c.client_id == client_id).order_by(folders.c.path_key)
-    )
-    return [folder_model(r) for r in rows]
+    return [folder_model(r) for r in client_rows.folders_of(conn, client_id)]
 
 
 def delete_folder(conn: Connection, client_id: str, path: str) -> Folder:
     row = find_folder(conn, client_id, path)
-    used = conn.execute(
-        sa.select(sa.func.count()).select_from(credentials).where(credentials.c.folder_id == row.id)
-    ).scalar_one()
+    used = credential_rows.count_in_folder(conn, row.id)
     if used:
         raise InvalidInput(
             f"folder {row.path!r} still holds {used} credential(s), counting the trash: "
             "move or purge them first"
         )
-    conn.execute(folders.delete().where(folders.c.id == row.id))
+    client_rows.delete_folder(conn, row.id)
     return folder_model(row)

@@ -4,27 +4,20 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from credsync.crypto import DataKey, KdfParams, KeyEncryptionKey, derive_kek
 from credsync.errors import NotFound, VaultLocked, WrongPassphrase
-from credsync.storage import Database
-from credsync.storage.tables import clients, vault_meta
+from credsync.storage import Database, meta
+from credsync.storage import clients as client_rows
 from credsync.types import Secret
 
 __all__ = ["KeyRing", "derive_and_check", "read_kdf_params"]
 
 
 def read_kdf_params(conn: Connection) -> tuple[KdfParams, bytes, int]:
-    row = conn.execute(sa.select(vault_meta).where(vault_meta.c.id == 1)).one()
-    params = KdfParams(
-        salt=row.kdf_salt,
-        time_cost=row.kdf_time_cost,
-        memory_kib=row.kdf_memory_kib,
-        parallelism=row.kdf_parallelism,
-    )
-    return params, row.kek_check, row.key_generation
+    state = meta.key_state(conn)
+    return state.params, state.kek_check, state.key_generation
 
 
 def derive_and_check(db: Database, passphrase: Secret) -> KeyEncryptionKey:
@@ -72,9 +65,7 @@ class KeyRing:
     def data_key(self, conn: Connection, client_id: str) -> DataKey:
         key = self._data_keys.get(client_id)
         if key is None:
-            wrapped = conn.execute(
-                sa.select(clients.c.wrapped_data_key).where(clients.c.id == client_id)
-            ).scalar()
+            wrapped = client_rows.wrapped_key(conn, client_id)
             if wrapped is None:
                 raise NotFound(f"no client with id {client_id}")
             key = self.kek().unwrap_data_key(client_id, wrapped)

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import builtins
-import json
-from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from credsync.crypto.hashing import hash_password
 from credsync.errors import AlreadyExists, InvalidInput, NotFound
 from credsync.storage import Database
-from credsync.storage.tables import operators, roles
+from credsync.storage import operators as store
+from credsync.storage.operators import OperatorRow, RoleRow
 from credsync.types import Secret, new_id
 from credsync.vault._time import as_utc, as_utc_opt, utcnow
 from credsync.vault.audit import AuditLog
@@ -36,18 +34,17 @@ def check_operator_password(password: Secret) -> None:
 def seed_roles(conn: Connection) -> None:
     now = utcnow()
     for name, (description, perms) in BUILTIN_ROLES.items():
-        conn.execute(
-            roles.insert().values(
-                name=name,
-                description=description,
-                permissions=json.dumps([p.value for p in perms]),
-                builtin=True,
-                created_at=now,
-            )
+        store.add_role(
+            conn,
+            name=name,
+            description=description,
+            permissions=[p.value for p in perms],
+            builtin=True,
+            now=now,
         )
 
 
-def _operator(row: Any) -> Operator:
+def _operator(row: OperatorRow) -> Operator:
     return Operator(
         id=row.id,
         name=row.name,
@@ -58,8 +55,8 @@ def _operator(row: Any) -> Operator:
     )
 
 
-def _role(row: Any) -> Role:
-    return Role(row.name, row.description, tuple(json.loads(row.permissions)), bool(row.builtin))
+def _role(row: RoleRow) -> Role:
+    return Role(row.name, row.description, row.permissions, row.builtin)
 
 
 class Operators:
@@ -68,28 +65,20 @@ class Operators:
         self._audit = audit
 
     # -- reading -----------------------------------------------------------------------------
-    def find_row(self, conn: Connection, ref: str, *, lock: bool = False) -> Any:
-        query = sa.select(operators).where(
-            sa.or_(operators.c.name_key == name_key(ref), operators.c.id == ref)
-        )
-        if lock:
-            query = query.with_for_update()
-        row = conn.execute(query).first()
+    def find_row(self, conn: Connection, ref: str, *, lock: bool = False) -> OperatorRow:
+        row = store.find(conn, ref, name_key(ref), lock=lock)
         if row is None:
             raise NotFound(f"no operator named {ref!r}")
         return row
 
-    def actor_for(self, conn: Connection, row: Any, via: str) -> Actor:
-        perms = conn.execute(
-            sa.select(roles.c.permissions).where(roles.c.name == row.role)
-        ).scalar()
-        return Actor(row.id, row.name, row.role, frozenset(json.loads(perms or "[]")), via)
+    def actor_for(self, conn: Connection, row: OperatorRow, via: str) -> Actor:
+        perms = store.permissions_of(conn, row.role)
+        return Actor(row.id, row.name, row.role, frozenset(perms), via)
 
     def list(self, actor: Actor) -> list[Operator]:
         actor.require(Permission.ADMIN)
         with self._db.read() as conn:
-            rows = conn.execute(sa.select(operators).order_by(operators.c.name_key))
-            return [_operator(r) for r in rows]
+            return [_operator(r) for r in store.list_all(conn)]
 
     def get(self, actor: Actor, ref: str) -> Operator:
         if ref not in (actor.name, actor.operator_id):
@@ -111,20 +100,18 @@ class Operators:
         role = role.strip().lower()
         self._require_role(conn, role)
         key = name_key(name)
-        if conn.execute(sa.select(operators.c.id).where(operators.c.name_key == key)).first():
+        if store.key_taken(conn, key):
             raise AlreadyExists(f"an operator named {name!r} already exists")
         now = utcnow()
         op_id = new_id()
-        conn.execute(
-            operators.insert().values(
-                id=op_id,
-                name=name,
-                name_key=key,
-                password_hash=hash_password(password),
-                role=role,
-                created_at=now,
-                updated_at=now,
-            )
+        store.add(
+            conn,
+            operator_id=op_id,
+            name=name,
+            key=key,
+            password_hash=hash_password(password),
+            role=role,
+            now=now,
         )
         self._audit.append(
             conn,
@@ -134,7 +121,7 @@ class Operators:
             target_id=op_id,
             details={"name": name, "role": role},
         )
-        return _operator(conn.execute(sa.select(operators).where(operators.c.id == op_id)).one())
+        return _operator(store.get(conn, op_id))
 
     def set_role(self, actor: Actor, ref: str, role: str) -> Operator:
         actor.require(Permission.ADMIN)
@@ -144,11 +131,7 @@ class Operators:
             self._require_role(conn, role)
             if row.role == "admin" and role != "admin":
                 self._require_other_admin(conn, row.id)
-            conn.execute(
-                operators.update()
-                .where(operators.c.id == row.id)
-                .values(role=role, updated_at=utcnow())
-            )
+            store.set_role(conn, row.id, role, utcnow())
             self._audit.append(
                 conn,
                 actor,
@@ -166,11 +149,7 @@ class Operators:
             if disabled and row.role == "admin":
                 self._require_other_admin(conn, row.id)
             now = utcnow()
-            conn.execute(
-                operators.update()
-                .where(operators.c.id == row.id)
-                .values(disabled_at=now if disabled else None, updated_at=now)
-            )
+            store.set_disabled(conn, row.id, now if disabled else None, now)
             self._audit.append(
                 conn,
                 actor,
@@ -187,11 +166,7 @@ class Operators:
             if row.id != actor.operator_id:
                 actor.require(Permission.ADMIN)
             check_operator_password(password)
-            conn.execute(
-                operators.update()
-                .where(operators.c.id == row.id)
-                .values(password_hash=hash_password(password), updated_at=utcnow())
-            )
+            store.set_password_hash(conn, row.id, hash_password(password), utcnow())
             self._audit.append(
                 conn,
                 actor,
@@ -202,28 +177,19 @@ class Operators:
             )
 
     def _require_other_admin(self, conn: Connection, operator_id: str) -> None:
-        others = conn.execute(
-            sa.select(sa.func.count())
-            .select_from(operators)
-            .where(
-                operators.c.role == "admin",
-                operators.c.disabled_at.is_(None),
-                operators.c.id != operator_id,
-            )
-        ).scalar_one()
-        if not others:
+        if not store.enabled_with_role(conn, "admin", besides=operator_id):
             raise InvalidInput("this is the last active admin: add another admin first")
 
     # -- roles -------------------------------------------------------------------------------
     def _require_role(self, conn: Connection, role: str) -> None:
-        if not conn.execute(sa.select(roles.c.name).where(roles.c.name == role)).first():
-            names = conn.execute(sa.select(roles.c.name).order_by(roles.c.name)).scalars()
+        if store.role(conn, role) is None:
+            names = store.role_names(conn)
             raise NotFound(f"no role named {role!r} (roles: {', '.join(names)})")
 
     def roles(self, actor: Actor) -> builtins.list[Role]:
         actor.require(Permission.VAULT_READ)
         with self._db.read() as conn:
-            return [_role(r) for r in conn.execute(sa.select(roles).order_by(roles.c.name))]
+            return [_role(r) for r in store.roles_all(conn)]
 
     def add_role(
         self, actor: Actor, name: str, permissions: builtins.list[str], description: str = ""
@@ -240,16 +206,15 @@ class Operators:
             raise InvalidInput("a role needs at least one permission")
         perms = sorted(set(permissions))
         with self._db.write() as conn:
-            if conn.execute(sa.select(roles.c.name).where(roles.c.name == name)).first():
+            if store.role(conn, name) is not None:
                 raise AlreadyExists(f"a role named {name!r} already exists")
-            conn.execute(
-                roles.insert().values(
-                    name=name,
-                    description=description,
-                    permissions=json.dumps(perms),
-                    builtin=False,
-                    created_at=utcnow(),
-                )
+            store.add_role(
+                conn,
+                name=name,
+                description=description,
+                permissions=perms,
+                builtin=False,
+                now=utcnow(),
             )
             self._audit.append(
                 conn,
@@ -265,19 +230,15 @@ class Operators:
         actor.require(Permission.ADMIN)
         name = name.strip().lower()
         with self._db.write() as conn:
-            row = conn.execute(sa.select(roles).where(roles.c.name == name)).first()
+            row = store.role(conn, name)
             if row is None:
                 raise NotFound(f"no role named {name!r}")
             if row.builtin:
                 raise InvalidInput(f"role {name!r} is built in and cannot be deleted")
-            users = (
-                conn.execute(sa.select(operators.c.name).where(operators.c.role == name))
-                .scalars()
-                .all()
-            )
+            users = store.holders_of(conn, name)
             if users:
                 raise InvalidInput(
                     f"role {name!r} is held by {', '.join(users)}: give them another role first"
                 )
-            conn.execute(roles.delete().where(roles.c.name == name))
+            store.delete_role(conn, name)
             self._audit.append(conn, actor, "role.delete", target_type="role", target_id=name)

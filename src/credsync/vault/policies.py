@@ -12,11 +12,9 @@ import builtins
 from collections.abc import Mapping
 from typing import Any
 
-import sqlalchemy as sa
-
 from credsync.errors import AlreadyExists, InvalidInput, NotFound
 from credsync.storage import Database
-from credsync.storage.tables import password_policies
+from credsync.storage import policies as store
 from credsync.types import Secret
 from credsync.vault._time import utcnow
 from credsync.vault.audit import AuditLog
@@ -56,9 +54,7 @@ class Policies:
         if not name or name == "default":
             return DEFAULT_POLICY
         with self._db.read() as conn:
-            spec = conn.execute(
-                sa.select(password_policies.c.spec).where(password_policies.c.name == name.lower())
-            ).scalar()
+            spec = store.spec(conn, name.lower())
         if spec is None:
             raise NotFound(f"no password policy named {name!r}")
         return PasswordPolicy.loads(spec)
@@ -66,9 +62,8 @@ class Policies:
     def list(self, actor: Actor) -> list[tuple[str, PasswordPolicy]]:
         actor.require(Permission.VAULT_READ)
         with self._db.read() as conn:
-            rows = conn.execute(sa.select(password_policies).order_by(password_policies.c.name))
             return [("default", DEFAULT_POLICY)] + [
-                (r.name, PasswordPolicy.loads(r.spec)) for r in rows
+                (name, PasswordPolicy.loads(spec)) for name, spec in store.all_specs(conn)
             ]
 
     def new_password(
@@ -116,15 +111,9 @@ class Policies:
         if name == "default":
             raise InvalidInput("'default' is the built-in policy: choose another name")
         with self._db.write() as conn:
-            if conn.execute(
-                sa.select(password_policies.c.name).where(password_policies.c.name == name)
-            ).first():
+            if store.exists(conn, name):
                 raise AlreadyExists(f"a password policy named {name!r} already exists")
-            conn.execute(
-                password_policies.insert().values(
-                    name=name, spec=policy.dumps(), created_at=utcnow()
-                )
-            )
+            store.add(conn, name, policy.dumps(), utcnow())
             self._audit.append(
                 conn,
                 actor,
@@ -139,9 +128,6 @@ class Policies:
         actor.require(Permission.ADMIN)
         name = name.strip().lower()
         with self._db.write() as conn:
-            result = conn.execute(
-                password_policies.delete().where(password_policies.c.name == name)
-            )
-            if not result.rowcount:
+            if not store.delete(conn, name):
                 raise NotFound(f"no password policy named {name!r}")
             self._audit.append(conn, actor, "policy.delete", target_type="policy", target_id=name)

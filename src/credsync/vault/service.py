@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import sqlalchemy as sa
-
 from credsync.crypto import KdfParams, KeyEncryptionKey, derive_kek
 from credsync.crypto.kdf import check_passphrase_strength
 from credsync.errors import AlreadyExists, StaleVersion
-from credsync.storage import Database
-from credsync.storage.tables import cli_sessions, clients, vault_meta
+from credsync.storage import Database, meta, sessions
+from credsync.storage import clients as client_rows
 from credsync.types import Secret
 from credsync.vault._time import utcnow
 from credsync.vault.access import Access
@@ -67,21 +65,14 @@ class Vault:
         kek = derive_kek(passphrase, params)
         vault = cls(db)
         with db.write() as conn:
-            if conn.execute(sa.select(vault_meta.c.id)).first():
+            if meta.exists(conn):
                 raise AlreadyExists(f"a vault already exists in {db.safe_url}")
-            conn.execute(
-                vault_meta.insert().values(
-                    id=1,
-                    kdf_salt=params.salt,
-                    kdf_time_cost=params.time_cost,
-                    kdf_memory_kib=params.memory_kib,
-                    kdf_parallelism=params.parallelism,
-                    kek_check=kek.make_check(),
-                    key_generation=1,
-                    audit_head_seq=0,
-                    audit_head_hash=GENESIS_HASH,
-                    created_at=utcnow(),
-                )
+            meta.create(
+                conn,
+                params=params,
+                kek_check=kek.make_check(),
+                genesis_hash=GENESIS_HASH,
+                now=utcnow(),
             )
             seed_roles(conn)
             vault.audit.append(
@@ -101,7 +92,7 @@ class Vault:
         if db.schema_revision() is None:
             return False
         with db.read() as conn:
-            return conn.execute(sa.select(vault_meta.c.id)).first() is not None
+            return meta.exists(conn)
 
     def unlock(self, passphrase: Secret) -> KeyEncryptionKey:
         return derive_and_check(self.db, passphrase)
@@ -131,30 +122,22 @@ class Vault:
         )
         new = derive_kek(new_passphrase, params)
         with self.db.write() as conn:
-            meta = conn.execute(sa.select(vault_meta).with_for_update()).one()
-            if not old.matches_check(meta.kek_check):
+            state = meta.key_state(conn, lock=True)
+            if not old.matches_check(state.kek_check):
                 raise StaleVersion("the master key was rotated meanwhile: unlock again")
-            rows = conn.execute(sa.select(clients.c.id, clients.c.wrapped_data_key)).all()
-            for row in rows:
-                conn.execute(
-                    clients.update()
-                    .where(clients.c.id == row.id)
-                    .values(wrapped_data_key=old.rewrap_data_key(row.id, row.wrapped_data_key, new))
+            rows = client_rows.wrapped_keys(conn)
+            for client_id, wrapped in rows:
+                client_rows.set_wrapped_key(
+                    conn, client_id, old.rewrap_data_key(client_id, wrapped, new)
                 )
-            conn.execute(
-                vault_meta.update()
-                .where(vault_meta.c.id == 1)
-                .values(
-                    kdf_salt=params.salt,
-                    kdf_time_cost=params.time_cost,
-                    kdf_memory_kib=params.memory_kib,
-                    kdf_parallelism=params.parallelism,
-                    kek_check=new.make_check(),
-                    key_generation=meta.key_generation + 1,
-                    rotated_at=utcnow(),
-                )
+            meta.set_key(
+                conn,
+                params=params,
+                kek_check=new.make_check(),
+                key_generation=state.key_generation + 1,
+                rotated_at=utcnow(),
             )
-            ended = conn.execute(cli_sessions.delete()).rowcount
+            ended = sessions.end_all_cli(conn)
             self.audit.append(
                 conn,
                 actor,
@@ -164,7 +147,7 @@ class Vault:
                 details={
                     "data_keys": len(rows),
                     "sessions_ended": ended,
-                    "key_generation": meta.key_generation + 1,
+                    "key_generation": state.key_generation + 1,
                     "kdf": repr(params),
                 },
             )

@@ -1,9 +1,5 @@
-"""Checks for text that comes from users and files: each failure names the field and the rule.
-
-``what`` is how a message names the input ("client name"); ``field``, when given, is the
-input's name in the service's terms (``InvalidInput.field``: "title"), for the boundaries to
-point at their own field.
-"""
+"""Checks for text that comes from users and files: each failure names the field and the rule
+(``field=``: the input in the service's terms, see :mod:`credsync.checks`)."""
 
 from __future__ import annotations
 

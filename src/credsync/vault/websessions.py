@@ -17,12 +17,10 @@ import datetime as dt
 import hmac
 from dataclasses import dataclass
 
-import sqlalchemy as sa
-
 from credsync.crypto.hashing import new_token_secret, token_digest
 from credsync.errors import AuthenticationFailed, PermissionDenied
-from credsync.storage import Database
-from credsync.storage.tables import operators, web_sessions
+from credsync.storage import Database, sessions
+from credsync.storage import operators as operator_rows
 from credsync.types import Secret, new_id
 from credsync.vault._time import as_utc, utcnow
 from credsync.vault.access import Access
@@ -70,16 +68,14 @@ class WebSessions:
         token = Secret(WEB_PREFIX + new_token_secret())
         session = WebSession(new_id(), actor, token, new_token_secret(24), now + MAX_AGE)
         with self._db.write() as conn:
-            conn.execute(
-                web_sessions.insert().values(
-                    id=session.id,
-                    token_hash=token_digest(token),
-                    operator_id=actor.operator_id,
-                    csrf_token=session.csrf_token,
-                    created_at=now,
-                    expires_at=session.expires_at,
-                    last_seen_at=now,
-                )
+            sessions.add_web(
+                conn,
+                session_id=session.id,
+                token_hash=token_digest(token),
+                operator_id=actor.operator_id,
+                csrf_token=session.csrf_token,
+                now=now,
+                expires_at=session.expires_at,
             )
             self._audit.append(
                 conn,
@@ -99,15 +95,13 @@ class WebSessions:
             raise AuthenticationFailed("not signed in (no valid session)")
         now = utcnow()
         with self._db.read() as conn:
-            row = conn.execute(
-                sa.select(web_sessions).where(web_sessions.c.token_hash == token_digest(token))
-            ).first()
+            row = sessions.web_session(conn, token_digest(token))
             if row is None or row.ended_at is not None:
                 raise AuthenticationFailed("not signed in (the session has ended)")
             last_seen = as_utc(row.last_seen_at)
             if as_utc(row.expires_at) <= now or now - last_seen > IDLE_TIMEOUT:
                 raise AuthenticationFailed("the session has expired: sign in again")
-            op = conn.execute(sa.select(operators).where(operators.c.id == row.operator_id)).one()
+            op = operator_rows.get(conn, row.operator_id)
             if op.disabled_at is not None:
                 raise AuthenticationFailed(f"operator {op.name!r} is disabled")
             actor = self._operators.actor_for(conn, op, "web")
@@ -117,21 +111,10 @@ class WebSessions:
             raise PermissionDenied("the request's CSRF token is missing or wrong: reload the page")
         if now - last_seen > _TOUCH_EVERY:
             with self._db.write() as conn:
-                conn.execute(
-                    web_sessions.update()
-                    .where(web_sessions.c.id == row.id)
-                    .values(last_seen_at=now)
-                )
+                sessions.touch_web(conn, row.id, now)
         return actor, row.id, row.csrf_token
 
     def end(self, token: Secret) -> None:
         """Sign out (ending an unknown or ended session does nothing)."""
         with self._db.write() as conn:
-            conn.execute(
-                web_sessions.update()
-                .where(
-                    web_sessions.c.token_hash == token_digest(token),
-                    web_sessions.c.ended_at.is_(None),
-                )
-                .values(ended_at=utcnow())
-            )
+            sessions.end_web(conn, token_digest(token), utcnow())

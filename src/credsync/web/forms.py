@@ -22,15 +22,17 @@ class Form:
     # The form's field for each service field named otherwise (InvalidInput.field); a field
     # not here is the form's field of the same name.
     field_names: ClassVar[Mapping[str, str]] = MappingProxyType({})
+    # Where a refusal that names no field goes ("": the form as a whole).
+    default_field: ClassVar[str] = ""
 
     def error(self, name: str, message: str) -> None:
         """``message`` about field ``name`` ("": the form as a whole), as a sentence."""
         self.errors.append((name, message[:1].upper() + message[1:]))
 
-    def refused(self, exc: CredsyncError, default: str = "") -> None:
+    def refused(self, exc: CredsyncError) -> None:
         """A service's refusal, on the form's field the input it concerns maps to (the first,
-        when it concerns several), else on ``default`` ("": the form as a whole)."""
-        name = default
+        when it concerns several), else on :attr:`default_field`."""
+        name = self.default_field
         if isinstance(exc, InvalidInput) and exc.field:
             name = self.field_names.get(exc.field, exc.field)
         self.error(name, str(exc))

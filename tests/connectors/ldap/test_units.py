@@ -330,3 +330,5 @@ def test_wire_framing_and_messages() -> None:
     failure = _wire._failure(19, "Password is in history of old passwords", response)
     assert isinstance(failure, lx.LDAPConstraintViolationResult)
     assert policy_error_name(failure) is None  # b"0\x00": no error in the control
+    busy = _wire.BindAnswer(False, "busy", "try later", None, 51).failure()
+    assert type(translate(busy, where="bind")) is TransientConnectorError

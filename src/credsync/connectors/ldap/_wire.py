@@ -84,6 +84,13 @@ class BindAnswer:
     description: str
     message: str
     ppolicy: bytes | None
+    code: int = 0
+
+    def failure(self) -> lx.LDAPOperationResult:
+        """ldap3's exception for this answer's result code (for ``_errors.translate``)."""
+        return lx.LDAPOperationResult(
+            result=self.code, description=self.description, message=self.message
+        )
 
 
 def _int(value: int) -> bytes:
@@ -295,7 +302,8 @@ class _Connection:
             raise ValueError("LDAP: the answer to a bind is not a bind response")
         code, said = _result(body)
         ppolicy = _controls(message).get(PPOLICY_OID)
-        return BindAnswer(code == 0, RESULT_NAMES.get(code, f"result {code}"), said, ppolicy)
+        name = RESULT_NAMES.get(code, f"result {code}")
+        return BindAnswer(code == 0, name, said, ppolicy, code)
 
     async def password_modify(self, dn: str, password: bytes) -> None:
         """Password Modify (RFC 3062) of ``dn``, with the password policy request control."""
@@ -415,9 +423,7 @@ class Wire:
                     bind_dn, secret = self._identity
                     answer = await conn.bind(bind_dn, secret.reveal().encode("utf-8"))
                     if not answer.ok:
-                        raise lx.LDAPOperationResult(
-                            result=49, description=answer.description, message=answer.message
-                        )
+                        raise answer.failure()
                     conn.bound = True
                 await conn.password_modify(dn, password.encode("utf-8"))
                 entry = await conn.read(dn, then_read) if then_read else None

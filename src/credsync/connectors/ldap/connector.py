@@ -315,7 +315,8 @@ class LdapConnector:
                     return VerifyResult(VerifyOutcome.PASSWORD_EXPIRED, detail)
                 return VerifyResult(VerifyOutcome.OK)
             if answer.description != "invalidCredentials":
-                raise PermanentConnectorError(f"check the password of {dn}: {said}")
+                where = f"check the password of {dn}"
+                raise translate(answer.failure(), where=where) from None
             if control.error is PolicyError.PASSWORD_EXPIRED:
                 return VerifyResult(VerifyOutcome.PASSWORD_EXPIRED, said)
             current = await self.get_account(account.id)  # AccountNotFound when it is gone
@@ -327,7 +328,7 @@ class LdapConnector:
             if current.locked_out:
                 if account.locked_out or control.error is PolicyError.ACCOUNT_LOCKED:
                     return VerifyResult(VerifyOutcome.LOCKED_OUT, said)
-                said += "; the account is locked out now (this bind may have been the last straw)"
+                said += "; the account is locked out now (this bind may have reached the threshold)"
             return VerifyResult(VerifyOutcome.WRONG_PASSWORD, said)
         raise AssertionError("unreachable")
 

@@ -144,7 +144,7 @@ def add_credential(
                 folder=form.folder() or None,
             )
         except NotFound as exc:  # the policy chosen (the client was found above)
-            form.refused(exc, default="policy")
+            form.error("policy", str(exc))
         except (InvalidInput, Conflict) as exc:
             form.refused(exc)
         else:

@@ -28,6 +28,8 @@ MAX_TAG_CHARS = 128
 class SearchForm(Form):
     """What was asked (``q``, ``client``, ``tag``), kept in the form."""
 
+    default_field = "q"  # the search's refusals are about the words asked
+
     @property
     def query(self) -> str:
         return self.values["q"]
@@ -82,7 +84,7 @@ def search(
                 limit=MAX_RESULTS + 1,
             )
         except InvalidInput as exc:
-            form.refused(exc, default="q")
+            form.refused(exc)
     shown = found[:MAX_RESULTS]
     unknown_client = [name for name, _ in form.errors] == ["client"]
     return page(

@@ -1,0 +1,97 @@
+"""The audit log's entries (``audit_log``): appended, listed newest first, read in order.
+
+The database refuses UPDATE and DELETE on the table (triggers); the chain's head lives in
+``vault_meta`` (:mod:`credsync.storage.meta`)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from typing import NamedTuple
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from credsync.storage._rows import columns_for, record, records
+from credsync.storage.tables import audit_log
+
+__all__ = ["AuditRow", "append", "entries", "page"]
+
+
+class AuditRow(NamedTuple):
+    seq: int
+    at: dt.datetime
+    actor: str
+    action: str
+    target_type: str
+    target_id: str
+    client_id: str | None
+    details: str  # canonical JSON
+    prev_hash: str
+    hash: str
+
+
+_ENTRY = sa.select(*columns_for(AuditRow, audit_log))
+
+
+def append(conn: Connection, entry: AuditRow) -> None:
+    conn.execute(
+        audit_log.insert().values(
+            seq=entry.seq,
+            at=entry.at,
+            actor=entry.actor,
+            action=entry.action,
+            target_type=entry.target_type,
+            target_id=entry.target_id,
+            client_id=entry.client_id,
+            details=entry.details,
+            prev_hash=entry.prev_hash,
+            hash=entry.hash,
+        )
+    )
+
+
+def page(
+    conn: Connection,
+    *,
+    action: str | None = None,
+    target_id: str | None = None,
+    client_id: str | None = None,
+    actor: str | None = None,
+    since: dt.datetime | None = None,
+    before_seq: int | None = None,
+    limit: int = 100,
+) -> list[AuditRow]:
+    """Newest first. ``action`` ending in ``*`` matches every action starting with the rest."""
+    query = _ENTRY.order_by(audit_log.c.seq.desc()).limit(limit)
+    if action:
+        query = query.where(
+            audit_log.c.action.startswith(action.rstrip("*"), autoescape=True)
+            if action.endswith("*")
+            else audit_log.c.action == action
+        )
+    if target_id:
+        query = query.where(audit_log.c.target_id == target_id)
+    if client_id:
+        query = query.where(audit_log.c.client_id == client_id)
+    if actor:
+        query = query.where(audit_log.c.actor == actor)
+    if since:
+        query = query.where(audit_log.c.at >= since)
+    if before_seq:
+        query = query.where(audit_log.c.seq < before_seq)
+    return records(AuditRow, conn.execute(query))
+
+
+def entries(conn: Connection, batch: int = 5000) -> Iterator[AuditRow]:
+    """Every entry, oldest first, read ``batch`` at a time."""
+    last = 0
+    while True:
+        rows = conn.execute(
+            _ENTRY.where(audit_log.c.seq > last).order_by(audit_log.c.seq).limit(batch)
+        ).all()
+        if not rows:
+            return
+        for row in rows:
+            yield record(AuditRow, row)
+        last = rows[-1].seq

@@ -1,0 +1,482 @@
+"""Credentials and their tags (``credentials``, ``credential_tags``). Notes arrive here
+sealed; nothing here opens them.
+
+A credential row is read with its client's name and default sync mode and its folder's path
+(:class:`CredentialRow`). Its secret history is kept by :mod:`credsync.storage.secrets`, its
+word-prefix index by :mod:`credsync.storage.search`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import Any, NamedTuple
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from credsync.storage._rows import columns_for, record, records, repr_without
+from credsync.storage.bulk import bulk_insert, db_value
+from credsync.storage.ids import one_by_id_prefix
+from credsync.storage.tables import clients, credential_tags, credentials, folders, secret_versions
+
+__all__ = [
+    "DIRECTORY_ADMIN",
+    "CredentialRow",
+    "ExportRow",
+    "NewCredential",
+    "SecretState",
+    "add_many",
+    "bump",
+    "count_in_folder",
+    "effective_mode",
+    "export_count",
+    "export_rows",
+    "find_by_ref",
+    "get",
+    "identities",
+    "in_title_order",
+    "live_count",
+    "lock",
+    "lock_secret_state",
+    "page",
+    "purge",
+    "push_target",
+    "set_current_secret",
+    "set_tags",
+    "tags_by_id",
+    "tags_in_client",
+    "tags_of",
+    "title_key",
+    "visible",
+]
+
+# The type of the credentials directories bind with (CredentialType.DIRECTORY_ADMIN).
+DIRECTORY_ADMIN = "directory_admin"
+
+
+class CredentialRow(NamedTuple):
+    id: str
+    client_id: str
+    folder_id: str | None
+    title: str
+    title_key: str
+    username: str
+    url: str
+    type: str
+    sync_mode: str | None  # None: the client's default
+    notes_ct: bytes | None
+    secret_version: int
+    version: int
+    created_at: dt.datetime
+    created_by: str
+    updated_at: dt.datetime
+    updated_by: str
+    password_changed_at: dt.datetime
+    deleted_at: dt.datetime | None
+    deleted_by: str | None
+    client_name: str
+    client_default_sync_mode: str
+    folder_path: str | None
+
+    def __repr__(self) -> str:
+        return repr_without(self, ("notes_ct",))
+
+
+class SecretState(NamedTuple):
+    id: str
+    client_id: str
+    secret_version: int
+    version: int
+
+
+class NewCredential(NamedTuple):
+    """A credential to add, its notes already sealed (its first secret version is added with
+    :func:`credsync.storage.secrets.add_first`)."""
+
+    id: str
+    folder_id: str | None
+    title: str
+    username: str
+    url: str
+    type: str
+    sync_mode: str | None
+    notes_ct: bytes | None
+    tags: tuple[str, ...]
+
+    def __repr__(self) -> str:
+        return repr_without(self, ("notes_ct",))
+
+
+_BASE = (
+    sa.select(
+        *columns_for(
+            CredentialRow,
+            credentials,
+            client_name=clients.c.name,
+            client_default_sync_mode=clients.c.default_sync_mode,
+            folder_path=folders.c.path,
+        )
+    )
+    .join(clients, clients.c.id == credentials.c.client_id)
+    .outerjoin(folders, folders.c.id == credentials.c.folder_id)
+)
+# What bump() may change, besides the version and who changed it when.
+_CHANGEABLE = frozenset(
+    {
+        "title",
+        "title_key",
+        "username",
+        "url",
+        "type",
+        "notes_ct",
+        "folder_id",
+        "sync_mode",
+        "deleted_at",
+        "deleted_by",
+    }
+)
+
+
+def title_key(title: str) -> str:
+    """The key credentials are sorted by: the case-folded title."""
+    return title.casefold()[:255]
+
+
+def visible(include_directory_admin: bool) -> sa.ColumnElement[bool]:
+    """The condition on ``credentials`` for the ones a reader may know of: directory_admin
+    ones only with ``include_directory_admin``."""
+    if include_directory_admin:
+        return sa.true()
+    return credentials.c.type != DIRECTORY_ADMIN
+
+
+def effective_mode() -> sa.ColumnElement[str]:
+    """A credential's sync mode, or its client's default (a query must join ``clients``)."""
+    return sa.func.coalesce(credentials.c.sync_mode, clients.c.default_sync_mode)
+
+
+# -- reading -----------------------------------------------------------------------------------
+def find_by_ref(conn: Connection, ref: str, *, min_chars: int) -> CredentialRow:
+    """The credential whose id is ``ref`` or starts with it (NotFound, or InvalidInput when
+    ambiguous), in the trash or not."""
+    row = one_by_id_prefix(conn, _BASE, credentials.c.id, ref, "credential", min_chars=min_chars)
+    return record(CredentialRow, row)
+
+
+def get(conn: Connection, credential_id: str) -> CredentialRow:
+    return record(CredentialRow, conn.execute(_BASE.where(credentials.c.id == credential_id)).one())
+
+
+def lock(conn: Connection, credential_id: str) -> CredentialRow:
+    """Lock the row until the transaction ends, then read it again (on PostgreSQL the read
+    before the lock may predate a concurrent commit)."""
+    conn.execute(
+        sa.select(credentials.c.id).where(credentials.c.id == credential_id).with_for_update()
+    )
+    return get(conn, credential_id)
+
+
+def _tagged(tag: str) -> sa.ColumnElement[bool]:
+    # EXISTS rather than IN: SQLite then walks the page in title order and probes the tag's
+    # primary key per row, instead of fetching every credential with the tag and sorting them.
+    return sa.exists().where(
+        credential_tags.c.credential_id == credentials.c.id,
+        credential_tags.c.tag == tag.strip().lower(),
+    )
+
+
+def page(
+    conn: Connection,
+    client_id: str,
+    *,
+    include_directory_admin: bool,
+    trash: bool,
+    fetch: int,
+    folder_id: str | None = None,
+    tag: str | None = None,
+    after: tuple[str, str] | None = None,
+) -> list[CredentialRow]:
+    """Up to ``fetch`` of the client's credentials (in the trash, or not) in title order,
+    from just after ``after`` (title key, id) on."""
+    query = (
+        _BASE.where(credentials.c.client_id == client_id, visible(include_directory_admin))
+        .where(
+            credentials.c.deleted_at.is_not(None) if trash else credentials.c.deleted_at.is_(None)
+        )
+        .order_by(credentials.c.title_key, credentials.c.id)
+        .limit(fetch)
+    )
+    if folder_id is not None:
+        query = query.where(credentials.c.folder_id == folder_id)
+    if tag:
+        query = query.where(_tagged(tag))
+    if after is not None:
+        query = query.where(sa.tuple_(credentials.c.title_key, credentials.c.id) > after)
+    return records(CredentialRow, conn.execute(query))
+
+
+def in_title_order(conn: Connection, ids: Sequence[str]) -> list[CredentialRow]:
+    query = _BASE.where(credentials.c.id.in_(ids))
+    return records(
+        CredentialRow, conn.execute(query.order_by(credentials.c.title_key, credentials.c.id))
+    )
+
+
+def live_count(conn: Connection, client_id: str, *, include_directory_admin: bool) -> int:
+    """How many credentials the client holds outside the trash."""
+    query = (
+        sa.select(sa.func.count())
+        .select_from(credentials)
+        .where(
+            credentials.c.client_id == client_id,
+            credentials.c.deleted_at.is_(None),
+            visible(include_directory_admin),
+        )
+    )
+    return int(conn.execute(query).scalar_one())
+
+
+def count_in_folder(conn: Connection, folder_id: str) -> int:
+    """How many credentials are in the folder, counting the trash."""
+    query = sa.select(sa.func.count()).select_from(credentials)
+    return int(conn.execute(query.where(credentials.c.folder_id == folder_id)).scalar_one())
+
+
+def push_target(conn: Connection, credential_id: str) -> tuple[str, str] | None:
+    """(client id, effective sync mode) of the credential when its client's directory sync is
+    on; None when it is off."""
+    row = conn.execute(
+        sa.select(credentials.c.client_id, effective_mode().label("mode"))
+        .join(clients, clients.c.id == credentials.c.client_id)
+        .where(credentials.c.id == credential_id, clients.c.directory_sync.is_(True))
+    ).first()
+    return None if row is None else (row.client_id, row.mode)
+
+
+# -- tags --------------------------------------------------------------------------------------
+def tags_by_id(conn: Connection, ids: Sequence[str]) -> dict[str, tuple[str, ...]]:
+    """The sorted tags of each of ``ids`` that has any."""
+    found: dict[str, list[str]] = {}
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        rows = conn.execute(
+            sa.select(credential_tags).where(credential_tags.c.credential_id.in_(chunk))
+        )
+        for row in rows:
+            found.setdefault(row.credential_id, []).append(row.tag)
+    return {cid: tuple(sorted(tags)) for cid, tags in found.items()}
+
+
+def tags_of(conn: Connection, credential_id: str) -> tuple[str, ...]:
+    query = sa.select(credential_tags.c.tag).where(credential_tags.c.credential_id == credential_id)
+    return tuple(conn.execute(query).scalars())
+
+
+def set_tags(conn: Connection, credential_id: str, tags: Iterable[str]) -> None:
+    conn.execute(credential_tags.delete().where(credential_tags.c.credential_id == credential_id))
+    rows = [{"credential_id": credential_id, "tag": t} for t in tags]
+    if rows:
+        conn.execute(credential_tags.insert(), rows)
+
+
+# -- writing -----------------------------------------------------------------------------------
+def bump(
+    conn: Connection,
+    credential_id: str,
+    version: int,
+    *,
+    by: str,
+    now: dt.datetime,
+    changes: Mapping[str, Any],
+) -> bool:
+    """Apply ``changes`` and make it version ``version + 1``, if it is still at ``version``;
+    False when somebody else changed it first."""
+    unknown = set(changes) - _CHANGEABLE
+    if unknown:
+        raise KeyError(f"credentials: {', '.join(sorted(unknown))} can't be changed this way")
+    result = conn.execute(
+        credentials.update()
+        .where(credentials.c.id == credential_id, credentials.c.version == version)
+        .values(version=version + 1, updated_at=now, updated_by=by, **changes)
+    )
+    return bool(result.rowcount == 1)
+
+
+def purge(conn: Connection, credential_id: str) -> None:
+    """Delete the credential and its tags (its search terms and secret versions must be gone
+    first: :func:`credsync.storage.search.forget`, :func:`credsync.storage.secrets.forget`)."""
+    conn.execute(credential_tags.delete().where(credential_tags.c.credential_id == credential_id))
+    conn.execute(credentials.delete().where(credentials.c.id == credential_id))
+
+
+_CREDENTIAL_COLUMNS = (
+    "id",
+    "client_id",
+    "folder_id",
+    "title",
+    "title_key",
+    "username",
+    "url",
+    "type",
+    "sync_mode",
+    "notes_ct",
+    "secret_version",
+    "version",
+    "created_at",
+    "created_by",
+    "updated_at",
+    "updated_by",
+    "password_changed_at",
+)
+
+
+def add_many(
+    conn: Connection,
+    client_id: str,
+    items: Sequence[NewCredential],
+    *,
+    by: str,
+    now: dt.datetime,
+) -> None:
+    """Insert new credentials at version 1 (secret version 1) with their tags, with one
+    executemany per table (see :mod:`credsync.storage.bulk`)."""
+    stamp = db_value(conn, credentials, "created_at", now)
+    cred_rows: list[tuple[Any, ...]] = []
+    tag_rows: list[tuple[str, str]] = []
+    for item in items:
+        cred_rows.append(
+            (
+                item.id,
+                client_id,
+                item.folder_id,
+                item.title,
+                title_key(item.title),
+                item.username,
+                item.url,
+                item.type,
+                item.sync_mode,
+                item.notes_ct,
+                1,
+                1,
+                stamp,
+                by,
+                stamp,
+                by,
+                stamp,
+            )
+        )
+        tag_rows.extend((item.id, tag) for tag in item.tags)
+    bulk_insert(conn, credentials, _CREDENTIAL_COLUMNS, cred_rows)
+    bulk_insert(conn, credential_tags, ("credential_id", "tag"), tag_rows)
+
+
+# -- secret versions ---------------------------------------------------------------------------
+def lock_secret_state(conn: Connection, credential_id: str) -> SecretState:
+    """The credential's client, secret version and version, locked until the transaction
+    ends."""
+    row = conn.execute(
+        sa.select(*columns_for(SecretState, credentials))
+        .where(credentials.c.id == credential_id)
+        .with_for_update()
+    ).one()
+    return record(SecretState, row)
+
+
+def set_current_secret(
+    conn: Connection,
+    credential_id: str,
+    *,
+    secret_version: int,
+    version: int,
+    by: str,
+    now: dt.datetime,
+) -> None:
+    """Point the credential at ``secret_version`` (changed now) and set its ``version``."""
+    conn.execute(
+        credentials.update()
+        .where(credentials.c.id == credential_id)
+        .values(
+            secret_version=secret_version,
+            version=version,
+            updated_at=now,
+            updated_by=by,
+            password_changed_at=now,
+        )
+    )
+
+
+# -- import and export -------------------------------------------------------------------------
+class ExportRow(NamedTuple):
+    id: str
+    title: str
+    username: str
+    url: str
+    type: str
+    sync_mode: str | None
+    secret_version: int
+    notes_ct: bytes | None
+    folder_path: str | None
+    ciphertext: bytes
+
+    def __repr__(self) -> str:
+        return repr_without(self, ("notes_ct", "ciphertext"))
+
+
+def identities(conn: Connection, client_id: str) -> Iterator[tuple[str | None, str, str]]:
+    """(folder path key, title, username) of each of the client's credentials outside the
+    trash."""
+    rows = conn.execute(
+        sa.select(folders.c.path_key, credentials.c.title, credentials.c.username)
+        .select_from(credentials)
+        .outerjoin(folders, folders.c.id == credentials.c.folder_id)
+        .where(credentials.c.client_id == client_id, credentials.c.deleted_at.is_(None))
+    )
+    for row in rows:
+        yield row.path_key, row.title, row.username
+
+
+def _export_query(client_id: str, include_directory_admin: bool) -> sa.Select[Any]:
+    return (
+        sa.select(*columns_for(ExportRow, credentials, secret_versions, folder_path=folders.c.path))
+        .join(
+            secret_versions,
+            sa.and_(
+                secret_versions.c.credential_id == credentials.c.id,
+                secret_versions.c.version == credentials.c.secret_version,
+            ),
+        )
+        .outerjoin(folders, folders.c.id == credentials.c.folder_id)
+        .where(credentials.c.client_id == client_id, credentials.c.deleted_at.is_(None))
+        .where(visible(include_directory_admin))
+        .order_by(credentials.c.title_key, credentials.c.id)
+    )
+
+
+def export_count(conn: Connection, client_id: str, *, include_directory_admin: bool) -> int:
+    """How many credentials :func:`export_rows` yields."""
+    inner = _export_query(client_id, include_directory_admin).subquery()
+    return int(conn.execute(sa.select(sa.func.count()).select_from(inner)).scalar_one())
+
+
+def export_rows(
+    conn: Connection, client_id: str, *, include_directory_admin: bool
+) -> Iterator[ExportRow]:
+    """The client's credentials outside the trash, in title order, with their current sealed
+    secret."""
+    for row in conn.execute(_export_query(client_id, include_directory_admin)):
+        yield record(ExportRow, row)
+
+
+def tags_in_client(conn: Connection, client_id: str) -> dict[str, list[str]]:
+    """The tags of each of the client's credentials that has any, sorted."""
+    out: dict[str, list[str]] = {}
+    rows = conn.execute(
+        sa.select(credential_tags.c.credential_id, credential_tags.c.tag)
+        .join(credentials, credentials.c.id == credential_tags.c.credential_id)
+        .where(credentials.c.client_id == client_id)
+        .order_by(credential_tags.c.tag)
+    )
+    for row in rows:
+        out.setdefault(row.credential_id, []).append(row.tag)
+    return out

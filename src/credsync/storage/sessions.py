@@ -1,0 +1,145 @@
+"""Sessions: the CLI's (``cli_sessions``: the master key sealed under a key only the session
+token holds) and the web dashboard's (``web_sessions``: the cookie's SHA-256 and a CSRF
+token)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import NamedTuple
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from credsync.storage._rows import columns_for, record, repr_without
+from credsync.storage.tables import cli_sessions, web_sessions
+
+__all__ = [
+    "CliSessionRow",
+    "WebSessionRow",
+    "add_cli",
+    "add_web",
+    "cli_session",
+    "drop_expired_cli",
+    "end_all_cli",
+    "end_cli_of",
+    "end_web",
+    "touch_web",
+    "web_session",
+]
+
+
+class CliSessionRow(NamedTuple):
+    id: str
+    operator_id: str
+    sealed_kek: bytes
+    key_generation: int
+    created_at: dt.datetime
+    expires_at: dt.datetime
+
+    def __repr__(self) -> str:
+        return repr_without(self, ("sealed_kek",))
+
+
+class WebSessionRow(NamedTuple):
+    id: str
+    operator_id: str
+    csrf_token: str
+    created_at: dt.datetime
+    expires_at: dt.datetime
+    last_seen_at: dt.datetime
+    ended_at: dt.datetime | None
+
+    def __repr__(self) -> str:
+        return repr_without(self, ("csrf_token",))
+
+
+# -- CLI sessions ------------------------------------------------------------------------------
+def add_cli(
+    conn: Connection,
+    *,
+    session_id: str,
+    operator_id: str,
+    sealed_kek: bytes,
+    key_generation: int,
+    created_at: dt.datetime,
+    expires_at: dt.datetime,
+) -> None:
+    conn.execute(
+        cli_sessions.insert().values(
+            id=session_id,
+            operator_id=operator_id,
+            sealed_kek=sealed_kek,
+            key_generation=key_generation,
+            created_at=created_at,
+            expires_at=expires_at,
+        )
+    )
+
+
+def drop_expired_cli(conn: Connection, now: dt.datetime) -> None:
+    conn.execute(cli_sessions.delete().where(cli_sessions.c.expires_at < now))
+
+
+def cli_session(conn: Connection, session_id: str) -> CliSessionRow | None:
+    query = sa.select(*columns_for(CliSessionRow, cli_sessions))
+    row = conn.execute(query.where(cli_sessions.c.id == session_id)).first()
+    return None if row is None else record(CliSessionRow, row)
+
+
+def end_all_cli(conn: Connection) -> int:
+    """End every CLI session; returns how many there were."""
+    return int(conn.execute(cli_sessions.delete()).rowcount)
+
+
+def end_cli_of(conn: Connection, operator_id: str | None, session_id: str | None = None) -> int:
+    """End ``operator_id``'s CLI sessions (only ``session_id``, when given); returns how many
+    ended."""
+    where = [cli_sessions.c.operator_id == operator_id]
+    if session_id is not None:
+        where.insert(0, cli_sessions.c.id == session_id)
+    return int(conn.execute(cli_sessions.delete().where(*where)).rowcount)
+
+
+# -- web sessions ------------------------------------------------------------------------------
+def add_web(
+    conn: Connection,
+    *,
+    session_id: str,
+    token_hash: str,
+    operator_id: str,
+    csrf_token: str,
+    now: dt.datetime,
+    expires_at: dt.datetime,
+) -> None:
+    conn.execute(
+        web_sessions.insert().values(
+            id=session_id,
+            token_hash=token_hash,
+            operator_id=operator_id,
+            csrf_token=csrf_token,
+            created_at=now,
+            expires_at=expires_at,
+            last_seen_at=now,
+        )
+    )
+
+
+def web_session(conn: Connection, token_hash: str) -> WebSessionRow | None:
+    query = sa.select(*columns_for(WebSessionRow, web_sessions))
+    row = conn.execute(query.where(web_sessions.c.token_hash == token_hash)).first()
+    return None if row is None else record(WebSessionRow, row)
+
+
+def touch_web(conn: Connection, session_id: str, now: dt.datetime) -> None:
+    conn.execute(
+        web_sessions.update().where(web_sessions.c.id == session_id).values(last_seen_at=now)
+    )
+
+
+def end_web(conn: Connection, token_hash: str, now: dt.datetime) -> None:
+    """End the live session with that cookie digest (an unknown or ended one: nothing)."""
+    conn.execute(
+        web_sessions.update()
+        .where(web_sessions.c.token_hash == token_hash, web_sessions.c.ended_at.is_(None))
+        .values(ended_at=now)
+    )

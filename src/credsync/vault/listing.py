@@ -1,0 +1,73 @@
+"""Credential records as the services hand them out, made from storage rows, and the pages
+(with their cursor) credential lists come in."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Sequence
+
+from sqlalchemy.engine import Connection
+
+from credsync.errors import InvalidInput
+from credsync.storage import credentials as credential_rows
+from credsync.storage.credentials import CredentialRow
+from credsync.types import SyncMode
+from credsync.vault._time import as_utc, as_utc_opt
+from credsync.vault.models import Credential
+
+__all__ = ["Page", "credential_model", "credential_models", "decode_cursor", "encode_cursor"]
+
+
+class Page:
+    """One page of credentials and the cursor of the next page (None at the end)."""
+
+    def __init__(self, items: list[Credential], next_cursor: str | None) -> None:
+        self.items = items
+        self.next_cursor = next_cursor
+
+
+def encode_cursor(title_key: str, cred_id: str) -> str:
+    return base64.urlsafe_b64encode(json.dumps([title_key, cred_id]).encode()).decode()
+
+
+def decode_cursor(cursor: str) -> tuple[str, str]:
+    try:
+        title_key, cred_id = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+        return str(title_key), str(cred_id)
+    except (ValueError, TypeError):
+        raise InvalidInput(
+            "the page cursor is not valid (use the one the last page gave)"
+        ) from None
+
+
+def credential_models(conn: Connection, rows: Sequence[CredentialRow]) -> list[Credential]:
+    tags = credential_rows.tags_by_id(conn, [r.id for r in rows])
+    return [credential_model(r, tags.get(r.id, ())) for r in rows]
+
+
+def credential_model(row: CredentialRow, tags: tuple[str, ...]) -> Credential:
+    own = SyncMode(row.sync_mode) if row.sync_mode else None
+    return Credential(
+        id=row.id,
+        client_id=row.client_id,
+        client_name=row.client_name,
+        folder=row.folder_path,
+        title=row.title,
+        username=row.username,
+        url=row.url,
+        type=row.type,
+        tags=tags,
+        sync_mode=own,
+        effective_sync_mode=own or SyncMode(row.client_default_sync_mode),
+        has_notes=row.notes_ct is not None,
+        secret_version=row.secret_version,
+        version=row.version,
+        created_at=as_utc(row.created_at),
+        created_by=row.created_by,
+        updated_at=as_utc(row.updated_at),
+        updated_by=row.updated_by,
+        password_changed_at=as_utc(row.password_changed_at),
+        deleted_at=as_utc_opt(row.deleted_at),
+        deleted_by=row.deleted_by,
+    )
