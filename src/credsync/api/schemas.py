@@ -4,9 +4,21 @@ models' ``to_json``."""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from credsync.api.fields import Checked
+from credsync.types import Secret
+from credsync.vault.drafts import parse_type
+from credsync.vault.folders import clean_path
+from credsync.vault.validate import (
+    MAX_NOTES_CHARS,
+    clean_name,
+    clean_secret,
+    clean_tags,
+    clean_text,
+)
 
 __all__ = [
     "ApiTokenOut",
@@ -20,6 +32,7 @@ __all__ = [
     "CredentialOut",
     "CredentialPage",
     "CredentialPatch",
+    "EnforceUnconfirmedOut",
     "ErrorOut",
     "FolderIn",
     "FolderOut",
@@ -37,6 +50,33 @@ __all__ = [
 
 SyncModeName = Literal["off", "report", "enforce"]
 Timestamp = str  # ISO 8601, UTC, e.g. 2026-12-01T12:00:00Z
+
+# Fields the vault checks too: refused in its words (see credsync.api.fields).
+ClientName = Annotated[
+    str, Checked("client name", lambda v: clean_name(v, "client name", 200), 200, 1)
+]
+Title = Annotated[
+    str, Checked("title", lambda v: clean_name(v, "title", 255, field="title"), 255, 1)
+]
+Username = Annotated[
+    str, Checked("username", lambda v: clean_text(v, "username", 512, field="username"), 512)
+]
+Url = Annotated[str, Checked("url", lambda v: clean_text(v, "url", 2048, field="url"), 2048)]
+Notes = Annotated[
+    str,
+    Checked(
+        "notes",
+        lambda v: clean_text(v, "notes", MAX_NOTES_CHARS, multiline=True, field="notes"),
+        65536,
+    ),
+]
+CredentialTypeName = Annotated[str, Checked("credential type", parse_type, 32)]
+Tags = Annotated[list[str], Checked("tags", clean_tags, 50)]
+FolderPath = Annotated[str, Checked("folder path", clean_path, 1024)]
+NewFolderPath = Annotated[str, Checked("folder path", clean_path, 500, 1)]
+Password = Annotated[str, Checked("password", lambda v: clean_secret(Secret(v)), 16384, 1)]
+PolicyName = Annotated[str, Checked("password policy name", lambda v: None, 64)]
+Reason = Annotated[str, Checked("reason", lambda v: clean_text(v, "reason", 500), 500)]
 
 
 class _In(BaseModel):
@@ -96,7 +136,7 @@ class ClientOut(BaseModel):
 
 
 class ClientIn(_In):
-    name: str = Field(min_length=1, max_length=200)
+    name: ClientName
     directory_sync: bool = False
     default_sync_mode: SyncModeName = "report"
 
@@ -104,7 +144,7 @@ class ClientIn(_In):
 class ClientPatch(_In):
     """Only the fields given change; ``version``: refuse if the client changed since."""
 
-    name: str | None = Field(default=None, min_length=1, max_length=200)
+    name: ClientName | None = None
     directory_sync: bool | None = None
     default_sync_mode: SyncModeName | None = None
     archived: bool | None = None
@@ -150,35 +190,35 @@ class CredentialPage(BaseModel):
 class PasswordIn(_In):
     """A new password: ``password``, or ``generate`` with an optional named ``policy``."""
 
-    password: str | None = Field(default=None, min_length=1, max_length=16384)
+    password: Password | None = None
     generate: bool = False
-    policy: str | None = Field(default=None, max_length=64)
-    reason: str | None = Field(default=None, max_length=500)
+    policy: PolicyName | None = None
+    reason: Reason | None = None
     version: int | None = Field(default=None, ge=1)
 
 
 class CredentialIn(_In):
-    title: str = Field(min_length=1, max_length=255)
-    username: str = Field(default="", max_length=512)
-    password: str | None = Field(default=None, min_length=1, max_length=16384)
+    title: Title
+    username: Username = ""
+    password: Password | None = None
     generate: bool = False
-    policy: str | None = Field(default=None, max_length=64)
-    url: str = Field(default="", max_length=2048)
-    notes: str | None = Field(default=None, max_length=65536)
-    type: str | None = Field(default=None, max_length=32)
-    tags: list[str] = Field(default_factory=list, max_length=50)
-    folder: str | None = Field(default=None, max_length=1024)
+    policy: PolicyName | None = None
+    url: Url = ""
+    notes: Notes | None = None
+    type: CredentialTypeName | None = None
+    tags: Tags = Field(default_factory=list)
+    folder: FolderPath | None = None
     sync_mode: SyncModeName | None = None
 
 
 class CredentialPatch(_In):
-    title: str | None = Field(default=None, min_length=1, max_length=255)
-    username: str | None = Field(default=None, max_length=512)
-    url: str | None = Field(default=None, max_length=2048)
-    notes: str | None = Field(default=None, max_length=65536)
-    type: str | None = Field(default=None, max_length=32)
-    tags: list[str] | None = Field(default=None, max_length=50)
-    folder: str | None = Field(default=None, max_length=1024)
+    title: Title | None = None
+    username: Username | None = None
+    url: Url | None = None
+    notes: Notes | None = None
+    type: CredentialTypeName | None = None
+    tags: Tags | None = None
+    folder: FolderPath | None = None
     version: int | None = Field(default=None, ge=1)
 
 
@@ -191,6 +231,33 @@ class SyncModeIn(_In):
         default=False,
         description="Switching to enforce overwrites directory passwords: set true to go ahead.",
     )
+
+
+class EnforceImpactOut(BaseModel):
+    credential_id: str
+    title: str
+    username: str
+    directory: str
+    account: str | None
+    last_status: str | None
+    overwrite_now: bool
+
+
+class EnforcePreviewOut(BaseModel):
+    what: str
+    impact: list[EnforceImpactOut]
+
+
+class EnforceUnconfirmedBody(ErrorBody):
+    enforce: EnforcePreviewOut | None = None
+
+
+class EnforceUnconfirmedOut(BaseModel):
+    """A conflict; for a switch to enforce to confirm (``confirm_enforce``), ``enforce.impact``
+    lists each credential and directory account it concerns, and whether the next run
+    overwrites the directory's password (``overwrite_now``)."""
+
+    error: EnforceUnconfirmedBody
 
 
 class HistoryEntryOut(BaseModel):
@@ -218,7 +285,7 @@ class FolderOut(BaseModel):
 
 
 class FolderIn(_In):
-    path: str = Field(min_length=1, max_length=500, description='e.g. "Servers/DCs"')
+    path: NewFolderPath = Field(description='e.g. "Servers/DCs"')
 
 
 class RejectionOut(BaseModel):

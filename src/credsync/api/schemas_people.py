@@ -7,7 +7,11 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from credsync.api.fields import Checked
 from credsync.api.schemas import ApiTokenOut
+from credsync.types import Secret
+from credsync.vault.operators import check_operator_password
+from credsync.vault.validate import clean_name, clean_text
 
 __all__ = [
     "NewTokenOut",
@@ -21,7 +25,18 @@ __all__ = [
 ]
 
 Timestamp = str  # ISO 8601, UTC
-OperatorPassword = Field(min_length=1, max_length=1024, description="At least 12 characters.")
+OperatorPassword = Annotated[
+    str,
+    Checked("operator password", lambda v: check_operator_password(Secret(v)), 1024, 1),
+    Field(description="At least 12 characters."),
+]
+OperatorName = Annotated[
+    str, Checked("operator name", lambda v: clean_name(v, "operator name", 64), 64, 1)
+]
+RoleName = Annotated[str, Checked("role name", lambda v: clean_name(v, "role name", 64), 64, 1)]
+TokenName = Annotated[
+    str, Checked("token name", lambda v: clean_name(v, "token name", 100), 100, 1)
+]
 
 
 class _In(BaseModel):
@@ -38,9 +53,9 @@ class OperatorOut(BaseModel):
 
 
 class OperatorIn(_In):
-    name: str = Field(min_length=1, max_length=64)
+    name: OperatorName
     role: str = Field(min_length=1, max_length=64)
-    password: str = OperatorPassword
+    password: OperatorPassword
 
 
 class OperatorPatch(_In):
@@ -54,7 +69,7 @@ class OperatorPatch(_In):
 class OperatorPasswordIn(_In):
     """``current_password``: needed to change one's own password."""
 
-    password: str = OperatorPassword
+    password: OperatorPassword
     current_password: str | None = Field(default=None, min_length=1, max_length=1024)
 
 
@@ -66,18 +81,21 @@ class RoleOut(BaseModel):
 
 
 class RoleIn(_In):
-    name: str = Field(min_length=1, max_length=64)
+    name: RoleName
     permissions: list[Annotated[str, Field(min_length=1, max_length=64)]] = Field(
         min_length=1,
         max_length=20,
         description="vault.read, vault.write, secret.reveal, vault.export, directory.setup, "
         "directory_admin.use, audit.read, admin",
     )
-    description: str = Field(default="", max_length=500)
+    description: Annotated[
+        str,
+        Checked("role description", lambda v: clean_text(v, "role description", 500), 500),
+    ] = ""
 
 
 class TokenIn(_In):
-    name: str = Field(min_length=1, max_length=100)
+    name: TokenName
     operator: str | None = Field(
         default=None, min_length=1, max_length=64, description="For another operator (admin)."
     )

@@ -3,9 +3,12 @@ CLI's ``policy list --json``, made by ``PasswordPolicy.to_json``)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from credsync.api.fields import Checked
+from credsync.vault.validate import clean_name
 
 __all__ = ["GenerateIn", "GeneratedOut", "PolicyIn", "PolicyOut", "PolicySettings"]
 
@@ -36,7 +39,7 @@ class PolicySettings(BaseModel):
 
 
 class PolicyIn(PolicySettings):
-    name: str = Field(min_length=1, max_length=64)
+    name: Annotated[str, Checked("policy name", lambda v: clean_name(v, "policy name", 64), 64, 1)]
 
 
 class PolicyOut(BaseModel):

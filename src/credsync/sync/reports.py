@@ -1,24 +1,28 @@
 """Stored runs and their per-object reports, as read back for people and scripts: whole
 (:func:`load_run`, :func:`list_runs`) or a page at a time (:func:`runs_page`,
 :func:`stored_run`, :func:`items_page`: a page asks for one row more than it shows, and its
-cursor is the last row shown). Callers check ``vault.read``.
+cursor is the last row shown). The CLI, the API and the dashboard read them through
+:class:`StoredRuns`, which asks for vault.read first.
 """
 
 from __future__ import annotations
 
+import builtins
 import datetime as dt
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from credsync.errors import InvalidInput
+from credsync.storage import Database
 from credsync.storage.tables import clients, directories, run_items, runs
 from credsync.sync import lease
 from credsync.vault._time import as_utc, as_utc_opt, utcnow
+from credsync.vault.auth import Actor, Permission
 from credsync.vault.clients import find_client_row
 from credsync.vault.directories import find_directory_row
 from credsync.vault.flags import side_of
@@ -29,6 +33,8 @@ __all__ = [
     "ItemReport",
     "RunReport",
     "StoredRun",
+    "StoredRuns",
+    "check_limit",
     "items_page",
     "list_runs",
     "load_run",
@@ -113,6 +119,40 @@ class RunReport:
             data["items"] = [i.to_json() for i in self.items]
         return data
 
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> RunReport:
+        """A run as :meth:`to_json` shows it (the API's too: what it adds of its own, the
+        stored item count and the page's cursor, is left out; its heartbeat is kept)."""
+        return cls(
+            id=data["id"],
+            directory_id=data["directory_id"],
+            directory=data["directory"],
+            side=data["side"],
+            client_id=data["client_id"],
+            client=data["client"],
+            kind=data["kind"],
+            trigger=data["trigger"],
+            dry_run=data["dry_run"],
+            actor=data["actor"],
+            state=data["state"],
+            message=data["message"],
+            summary=data["summary"],
+            accounts_read=data["accounts_read"],
+            started_at=_parsed(data["started_at"]),
+            finished_at=_parsed(data["finished_at"]),
+            items=tuple(ItemReport(**i) for i in data.get("items") or ()),
+            heartbeat_at=_parsed(data.get("heartbeat_at")),
+        )
+
+
+@overload
+def _parsed(text: str) -> dt.datetime: ...
+@overload
+def _parsed(text: str | None) -> dt.datetime | None: ...
+def _parsed(text: str | None) -> dt.datetime | None:
+    """A time as :func:`~credsync.vault.models.iso` writes it."""
+    return dt.datetime.fromisoformat(text.replace("Z", "+00:00")) if text else None
+
 
 _SELECT = (
     sa.select(
@@ -176,7 +216,8 @@ _ITEM_COUNT = (
 _COUNTED = _SELECT.add_columns(_ITEM_COUNT.label("item_count"))
 
 
-def _check_limit(limit: int) -> None:
+def check_limit(limit: int) -> None:
+    """How many runs (or items) a list or a page may hold: 1 to 1,000."""
     if not 1 <= limit <= _MAX_LIMIT:
         raise InvalidInput(f"limit must be between 1 and {_MAX_LIMIT}")
 
@@ -238,7 +279,7 @@ def list_runs(
     limit: int = 50,
 ) -> list[RunReport]:
     """The newest runs first, without their items."""
-    _check_limit(limit)
+    check_limit(limit)
     query = _newest_first(conn, _SELECT, client_ref, directory_id).limit(limit)
     return [report_from_row(r) for r in conn.execute(query)]
 
@@ -254,7 +295,7 @@ def runs_page(
     """A page of runs, the newest first, without their items: those after ``cursor`` (the
     last run of the page before), of one client and one directory (by name or id) when
     given; and the next page's cursor. InvalidInput for a cursor that is no run's id."""
-    _check_limit(limit)
+    check_limit(limit)
     query = _newest_first(conn, _COUNTED, client_ref, None)
     if directory_ref:
         query = query.where(runs.c.directory_id == find_directory_row(conn, directory_ref).id)
@@ -284,7 +325,7 @@ def stored_run(conn: Connection, ref: str, *, items_limit: int = 0) -> StoredRun
     items: tuple[ItemReport, ...] = ()
     next_cursor = None
     if items_limit:
-        _check_limit(items_limit)
+        check_limit(items_limit)
         items, next_cursor = _items(conn, row.id, limit=items_limit)
     return StoredRun(report_from_row(row, items), int(row.item_count), next_cursor)
 
@@ -296,7 +337,7 @@ def items_page(
     made them, after ``cursor`` (the previous page's ``next_cursor``); and the next page's
     cursor. InvalidInput for a cursor that is not one."""
     after = _seq_cursor(cursor)
-    _check_limit(limit)
+    check_limit(limit)
     row = one_by_id_prefix(conn, sa.select(runs.c.id), runs.c.id, ref, "run", min_chars=8)
     return _items(conn, row.id, after=after, limit=limit)
 
@@ -308,3 +349,59 @@ def _seq_cursor(cursor: str | None) -> int | None:
     if not (cursor.isascii() and cursor.isdigit() and len(cursor) <= 18):
         raise InvalidInput(_BAD_CURSOR)
     return int(cursor)
+
+
+class StoredRuns:
+    """Stored runs read back for an operator (needs vault.read): the functions above, each
+    in a read transaction of its own."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def list(
+        self, actor: Actor, *, client_ref: str | None = None, limit: int = 50
+    ) -> builtins.list[RunReport]:
+        """The newest runs first (of one client when given), without their items."""
+        actor.require(Permission.VAULT_READ)
+        with self._db.read() as conn:
+            return list_runs(conn, client_ref=client_ref, limit=limit)
+
+    def load(self, actor: Actor, ref: str) -> RunReport:
+        """A run (its id or 8+ characters of it) with all its items."""
+        actor.require(Permission.VAULT_READ)
+        with self._db.read() as conn:
+            return load_run(conn, ref)
+
+    def page(
+        self,
+        actor: Actor,
+        *,
+        client_ref: str | None = None,
+        directory_ref: str | None = None,
+        cursor: str | None = None,
+        limit: int = 50,
+    ) -> tuple[builtins.list[StoredRun], str | None]:
+        """See :func:`runs_page`."""
+        actor.require(Permission.VAULT_READ)
+        with self._db.read() as conn:
+            return runs_page(
+                conn,
+                client_ref=client_ref,
+                directory_ref=directory_ref,
+                cursor=cursor,
+                limit=limit,
+            )
+
+    def stored(self, actor: Actor, ref: str, *, items_limit: int = 0) -> StoredRun:
+        """See :func:`stored_run`."""
+        actor.require(Permission.VAULT_READ)
+        with self._db.read() as conn:
+            return stored_run(conn, ref, items_limit=items_limit)
+
+    def items(
+        self, actor: Actor, ref: str, cursor: str | None, limit: int
+    ) -> tuple[tuple[ItemReport, ...], str | None]:
+        """See :func:`items_page`."""
+        actor.require(Permission.VAULT_READ)
+        with self._db.read() as conn:
+            return items_page(conn, ref, cursor, limit)

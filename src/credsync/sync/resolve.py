@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -49,6 +50,14 @@ class Resolution:
     outcome: str  # pushed | accepted | accepted_password | failed
     detail: str
     run: RunReport | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "flag": self.flag.to_json(),
+            "outcome": self.outcome,
+            "detail": self.detail,
+            "run": self.run.to_json() if self.run else None,
+        }
 
 
 class Resolver:

@@ -46,8 +46,9 @@ from credsync.vault.audit import AuditLog
 from credsync.vault.auth import Actor, Permission
 from credsync.vault.clients import find_client_row, sees_directory_admin
 from credsync.vault.drafts import Draft, insert_drafts, make_draft
-from credsync.vault.generator import PasswordPolicy, generate
+from credsync.vault.generator import PasswordPolicy
 from credsync.vault.keyring import KeyRing
+from credsync.vault.policies import Policies, generated_for
 from credsync.vault.validate import name_key, parse_sync_mode
 
 __all__ = ["COLUMNS", "CsvIO", "ImportRejected", "ImportReport", "Rejection"]
@@ -98,7 +99,8 @@ class ImportReport:
 
 
 class ImportRejected(InvalidInput):
-    """``strict`` import with rejected rows: nothing was written."""
+    """``strict`` import with rejected rows: nothing was written (``report`` says which rows
+    and why; it lists no folder created: they were rolled back with the rest)."""
 
     def __init__(self, report: ImportReport) -> None:
         super().__init__(
@@ -175,9 +177,10 @@ def _has_surrogate(text: str) -> bool:
 
 
 class CsvIO:
-    def __init__(self, db: Database, audit: AuditLog) -> None:
+    def __init__(self, db: Database, audit: AuditLog, policies: Policies) -> None:
         self._db = db
         self._audit = audit
+        self._policies = policies
 
     def import_csv(
         self,
@@ -190,10 +193,16 @@ class CsvIO:
         strict: bool = False,
         allow_duplicates: bool = False,
         generate_missing: bool = False,
-        policy: PasswordPolicy | None = None,
+        policy: str | PasswordPolicy | None = None,
         dry_run: bool = False,
     ) -> ImportReport:
+        """Import the CSV in ``stream`` (see the module's doc): the one import of ``credsync
+        import``, local or through a server, and of ``POST /clients/{c}/import``. ``policy``
+        (a name, or a policy) generates the empty passwords with ``generate_missing``.
+        Needs vault.write."""
         actor.require(Permission.VAULT_WRITE)
+        if not isinstance(policy, PasswordPolicy):
+            policy = self._policies.get(policy)
         hashing = _HashingReader(stream)
         records = _records(hashing)
         first = next(records, None)
@@ -278,6 +287,7 @@ class CsvIO:
             report.sha256 = hashing.digest.hexdigest()
             if report.rejected_count and strict:
                 report.imported = 0
+                report.folders_created.clear()  # rolled back with the rest
                 raise ImportRejected(report)
             if not dry_run:
                 self._audit.append(
@@ -309,7 +319,7 @@ class CsvIO:
         actor: Actor,
         values: dict[str, str],
         generate_missing: bool,
-        policy: PasswordPolicy | None,
+        policy: PasswordPolicy,
     ) -> Draft:
         password = values.get("password", "")
         if not password:
@@ -318,7 +328,7 @@ class CsvIO:
                     "password is empty (--generate-missing, or generate_missing in the API, "
                     "generates one)"
                 )
-            secret = generate(policy or PasswordPolicy(), avoid=[values.get("username", "")])
+            secret = generated_for(policy, values.get("username", ""))
         else:
             secret = Secret(password)
         mode_text = values.get("sync_mode", "").strip()

@@ -9,7 +9,6 @@ from fastapi import Query, Request, Response
 
 from credsync.api.deps import Caller, State
 from credsync.api.errors import ApiError
-from credsync.api.routes.auth import limited
 from credsync.api.routing import api_router
 from credsync.api.schemas import ApiTokenOut
 from credsync.api.schemas_people import (
@@ -22,6 +21,7 @@ from credsync.api.schemas_people import (
     RoleOut,
     TokenIn,
 )
+from credsync.api.signin import limited
 from credsync.errors import AuthenticationFailed, InvalidInput
 from credsync.types import Secret
 from credsync.vault import Actor, Permission

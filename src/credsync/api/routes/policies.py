@@ -3,15 +3,12 @@ generated from one, as ``credsync policy`` and ``credsync generate`` do."""
 
 from __future__ import annotations
 
-import dataclasses
-
 from fastapi import Response
 
 from credsync.api.deps import Caller, State
 from credsync.api.routing import api_router
 from credsync.api.schemas_policies import GeneratedOut, GenerateIn, PolicyIn, PolicyOut
-from credsync.vault import Permission
-from credsync.vault.generator import DEFAULT_POLICY, PasswordPolicy, generate
+from credsync.vault.generator import PasswordPolicy
 
 router = api_router(prefix="/policies", tags=["policies"])
 
@@ -30,9 +27,8 @@ def list_policies(actor: Caller, state: State) -> list[PolicyOut]:
 def add_policy(body: PolicyIn, actor: Caller, state: State) -> PolicyOut:
     """Add a named policy: the settings given, the default policy's for the rest (needs
     admin)."""
-    policy = dataclasses.replace(DEFAULT_POLICY, **body.settings())  # checked again
-    state.vault.policies.add(actor, body.name, policy)
-    return policy_out(body.name.strip().lower(), policy)  # the name as stored
+    name = state.vault.policies.add(actor, body.name, body.settings())
+    return policy_out(name, state.vault.policies.get(name))
 
 
 @router.delete("/{name}", status_code=204)
@@ -48,7 +44,8 @@ def generate_passwords(
 ) -> GeneratedOut:
     """``count`` passwords from the named policy (``default``: the built-in one) with the
     settings given changed; nothing is stored (needs vault.read)."""
-    actor.require(Permission.VAULT_READ)
-    policy = dataclasses.replace(state.vault.policies.get(name), **body.settings())
+    passwords = state.vault.policies.generate(
+        actor, name, count=body.count, settings=body.settings()
+    )
     response.headers["Cache-Control"] = "no-store"
-    return GeneratedOut(passwords=[generate(policy).reveal() for _ in range(body.count)])
+    return GeneratedOut(passwords=[p.reveal() for p in passwords])

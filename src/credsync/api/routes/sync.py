@@ -21,14 +21,7 @@ from credsync.api.routing import api_router
 from credsync.api.schemas_sync import RunIn, RunItemOut, RunItemPage, RunOut, RunPage
 from credsync.sync.background import background_runs
 from credsync.sync.engine import Engine
-from credsync.sync.reports import (
-    ItemReport,
-    RunReport,
-    StoredRun,
-    items_page,
-    runs_page,
-    stored_run,
-)
+from credsync.sync.reports import ItemReport, RunReport, StoredRun, StoredRuns
 from credsync.vault import Actor, Permission
 from credsync.vault.models import iso
 
@@ -62,9 +55,8 @@ def _stored_out(stored: StoredRun) -> RunOut:
     )
 
 
-def _load(state: State, ref: str, items_limit: int = ITEMS_PAGE) -> RunOut:
-    with state.vault.db.read() as conn:
-        stored = stored_run(conn, ref, items_limit=items_limit)
+def _load(state: State, actor: Actor, ref: str, items_limit: int = ITEMS_PAGE) -> RunOut:
+    stored = StoredRuns(state.vault.db).stored(actor, ref, items_limit=items_limit)
     out = _stored_out(stored)
     if items_limit:
         out.items, out.next_items_cursor = _items_out(stored.report.items), stored.next_items_cursor
@@ -115,7 +107,7 @@ def start_run(
     if wait:
         background_runs.join(run_id)
         response.status_code = 200
-    return _load(state, run_id)
+    return _load(state, actor, run_id)
 
 
 @router.get("/runs", response_model=RunPage)
@@ -128,11 +120,9 @@ def list_runs(
     directory: str | None = Query(None, max_length=100, description="A directory's name or id."),
 ) -> RunPage:
     """Runs, the newest first, without their items (needs vault.read)."""
-    actor.require(Permission.VAULT_READ)
-    with state.vault.db.read() as conn:
-        found, next_cursor = runs_page(
-            conn, client_ref=client, directory_ref=directory, cursor=cursor, limit=limit
-        )
+    found, next_cursor = StoredRuns(state.vault.db).page(
+        actor, client_ref=client, directory_ref=directory, cursor=cursor, limit=limit
+    )
     return RunPage(items=[_stored_out(s) for s in found], next_cursor=next_cursor)
 
 
@@ -147,8 +137,7 @@ def get_run(
 ) -> RunOut:
     """One run (id or 8+ characters of it) with the first page of its per-object report;
     ``next_items_cursor`` pages on through ``/runs/{id}/items`` (needs vault.read)."""
-    actor.require(Permission.VAULT_READ)
-    return _load(state, ref, items_limit)
+    return _load(state, actor, ref, items_limit)
 
 
 @router.get("/runs/{ref}/items", response_model=RunItemPage)
@@ -156,7 +145,5 @@ def run_items_page(
     ref: str, actor: Caller, state: State, limit: Limit = 500, cursor: Cursor = None
 ) -> RunItemPage:
     """A run's per-object report, a page at a time, in the order the run made it."""
-    actor.require(Permission.VAULT_READ)
-    with state.vault.db.read() as conn:
-        items, next_cursor = items_page(conn, ref, cursor, limit)
+    items, next_cursor = StoredRuns(state.vault.db).items(actor, ref, cursor, limit)
     return RunItemPage(items=_items_out(items), next_cursor=next_cursor)

@@ -93,7 +93,6 @@ def import_csv(
     """Import credentials from CSV (needs vault.write). Rows that fail are reported with their
     line and reason and nothing of them is written; the others are written in one
     transaction, audited with the file's SHA-256."""
-    chosen = state.vault.policies.get(policy) if policy else None
     try:
         report = state.vault.csv.import_csv(
             actor,
@@ -104,11 +103,10 @@ def import_csv(
             strict=strict,
             allow_duplicates=allow_duplicates,
             generate_missing=generate_missing,
-            policy=chosen,
+            policy=policy,
             dry_run=dry_run,
         )
     except ImportRejected as err:
-        err.report.folders_created.clear()  # rolled back with the rest
         status, code = status_of(err)
         body = error_body(status, code, str(err))
         body["error"]["report"] = err.report.to_json()

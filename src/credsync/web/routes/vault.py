@@ -6,8 +6,8 @@ from __future__ import annotations
 from fastapi import Query, Request, Response
 
 from credsync.api.deps import State
-from credsync.api.routes.credentials import new_password
 from credsync.sync.views import checks_of, last_runs, queued_pushes
+from credsync.types import Secret
 from credsync.vault.models import RevealedCredential
 from credsync.web.app import page, page_router, redirect
 from credsync.web.forms import form_version
@@ -126,18 +126,14 @@ def set_password(
                 request, state, viewer, ref, status=400,
                 error="The two passwords differ: nothing was saved.",
             )  # fmt: skip
-    expected = form_version(fields.get("version"))
-    password, source = new_password(
-        state, None if generate else typed, generate, None, current.username
-    )
-    cred = vault.credentials.set_password(
+    cred = vault.credentials.change_password(
         actor,
         state.keys,
         current.id,
-        password,
+        None if generate else Secret(typed),
+        generate=generate,
         reason=fields.get("reason", "").strip(),
-        source=source,
-        expected_version=expected,
+        expected_version=form_version(fields.get("version")),
     )
     queued = queued_pushes(vault.db, actor, cred.id)
     notice = f"Saved a new password (version {cred.secret_version})."
