@@ -33,6 +33,7 @@ SECRETS = {  # the passwords this module stores: never shown by a failing compar
     "Backup-Pa55-word!",
     "Old-Pa55-word!",
     "Fab-Pa55-word!",
+    "Bind-Pa55-word!",
     "Web-Pa55-word!",
     "Web-Pa55-word-2!",
     "Imp-Pa55-word-1!",
@@ -290,6 +291,43 @@ CASES = [
     write("sync plan Contoso", 2),
     write("sync run Contoso --dry-run", 2),
     write("sync run Nope", 4),
+    # -- directories (their options made from the kind descriptors) --------------------------
+    read("directory list"),
+    read("directory list Fabrikam"),
+    read("directory show parity-ldap"),
+    read("directory show Nope", 4),
+    write(
+        "directory add Fabrikam second-ldap --kind ldap --url ldaps://127.0.0.1:2 "
+        "--base-dn ou=second,dc=example,dc=org --bind-credential '{cred:Fabrikam/LDAP bind}'"
+    ),
+    write(
+        "directory add Fabrikam second-ldap --kind ldap --url ldaps://127.0.0.1:2 "
+        "--base-dn ou=x,dc=example,dc=org --bind-credential '{cred:Fabrikam/LDAP bind}'",
+        5,
+    ),
+    write(
+        "directory add Fabrikam x --kind ldap --url https://x --base-dn dc=x "
+        "--bind-credential '{cred:Fabrikam/LDAP bind}'",
+        2,
+    ),
+    write(
+        "directory add Fabrikam x --kind entra --tenant-id contoso.example "
+        "--client-id 0b6f3b8e-1c4d-4d0e-9a57-3e1f0c2d9b11",
+        2,
+    ),
+    write(
+        "directory add Fabrikam x --kind ldap --url ldaps://x --base-dn dc=x "
+        "--bind-credential '{cred:Fabrikam/LDAP bind}'",
+        3,
+        who="bob",
+    ),
+    write("directory set parity-ldap --naming-attribute cn"),
+    write("directory set parity-ldap --user-filter uid=x", 2),
+    write("directory set parity-ldap --tenant-id contoso.example", 2),
+    write("directory set parity-ldap --option never_expires=1", 2),
+    write("directory set parity-ldap --push-cap 0", 2),
+    write("directory test parity-ldap", 8),
+    write("directory remove second-ldap --yes"),
 ]
 
 
@@ -324,6 +362,13 @@ def _setup(cli: Any, home: Path) -> dict[str, str]:
     cli.add_cred("Fabrikam", "Fab admin", "Fab-Pa55-word!", "--notes", "kept secret",
                  username="FAB\\admin")  # fmt: skip
     cli.ok("client", "archive", "Archived Co")
+    bind = cli.add_cred(
+        "Fabrikam", "LDAP bind", "Bind-Pa55-word!", "--type", "directory_admin", "--sync-mode",
+        "off", username="cn=credsync,ou=services,dc=example,dc=org",
+    )  # fmt: skip
+    cli.ok("directory", "add", "Fabrikam", "parity-ldap", "--kind", "ldap", "--url",
+           "ldaps://127.0.0.1:1", "--base-dn", "ou=people,dc=example,dc=org",
+           "--bind-credential", bind["id"])  # fmt: skip
     cli.ok("policy", "add", "long", "--length", "32", "--exclude", "`")
     for name, role in (("bob", "technician"), ("val", "viewer")):
         cli.ok("operator", "add", name, "--role", role, "--password-stdin", stdin=BOB_PASSWORD)

@@ -107,6 +107,19 @@ def _kind_fields(*, out: bool) -> dict[str, Any]:
     return fields
 
 
+def _out_fields() -> dict[str, Any]:
+    """The answer's fields in the order ``Directory.to_json`` writes them (the kinds' settings
+    after the kind, the endpoint first among them), so that the JSON reads the same from the
+    API as from the CLI."""
+    common = {name: (info.annotation, info) for name, info in _DirectoryOut.model_fields.items()}
+    head = ["id", "client_id", "client", "name", "kind", "url"]
+    fields: dict[str, Any] = {name: common[name] for name in head}
+    fields["kind"] = _KIND
+    fields.update(_kind_fields(out=True))
+    fields.update({name: value for name, value in common.items() if name not in fields})
+    return fields
+
+
 _KIND = (Literal[KIND_NAMES], Field(description="The directory's kind."))
 
 if TYPE_CHECKING:
@@ -114,9 +127,7 @@ if TYPE_CHECKING:
     DirectoryIn = _DirectoryIn
     DirectoryPatch = _DirectoryPatch
 else:
-    DirectoryOut = create_model(
-        "DirectoryOut", __base__=_DirectoryOut, kind=_KIND, **_kind_fields(out=True)
-    )
+    DirectoryOut = create_model("DirectoryOut", **_out_fields())
     DirectoryIn = create_model(
         "DirectoryIn", __base__=_DirectoryIn, kind=_KIND, **_kind_fields(out=False)
     )

@@ -8,7 +8,7 @@ ways; errors are the same exceptions both ways (a remote port gets them from the
 codes, see :mod:`credsync.cli.remote`). The runtime picks the implementation once per command
 (:class:`Ports`); an area's module is imported only when a command uses it.
 
-Adding an area (the ``directory`` commands are next):
+Adding an area:
 
 1. a module ``credsync/cli/ports/<area>.py`` with a Protocol ``<Area>Port`` (what the
    commands need, in domain terms: no flag names, no HTTP), ``Local<Area>`` over a
@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from credsync.cli.ports.audit import AuditPort
     from credsync.cli.ports.clients import ClientsPort
     from credsync.cli.ports.credentials import CredentialsPort
+    from credsync.cli.ports.directories import DirectoriesPort
     from credsync.cli.ports.flags import FlagsPort
     from credsync.cli.ports.people import PeoplePort
     from credsync.cli.ports.policies import PoliciesPort
@@ -114,6 +115,11 @@ class Ports:
     @property
     def credentials(self) -> CredentialsPort:
         port: CredentialsPort = self._port("credentials")
+        return port
+
+    @property
+    def directories(self) -> DirectoriesPort:
+        port: DirectoriesPort = self._port("directories")
         return port
 
     @property
