@@ -25,8 +25,8 @@ from credsync.types import CredentialType, Secret, SyncMode
 from credsync.vault import Permission
 from credsync.vault.models import Client, Credential
 from credsync.vault.validate import parse_sync_mode
-from credsync.web.app import page, page_router, redirect
 from credsync.web.forms import Form, form_version
+from credsync.web.pages import page, page_router, redirect
 from credsync.web.session import Fields, Viewer, ViewerDep
 
 __all__ = ["router"]

@@ -40,8 +40,8 @@ from credsync.vault import Actor, Permission
 from credsync.vault.clients import visible_to
 from credsync.vault.directories import Directory, DirectoryInput
 from credsync.vault.models import Client
-from credsync.web.app import page, page_router, redirect
 from credsync.web.forms import Form, form_version
+from credsync.web.pages import page, page_router, redirect
 from credsync.web.session import Fields, Viewer, ViewerDep
 
 router = page_router()

@@ -20,7 +20,7 @@ from credsync.sync.resolve import Resolution, Resolver
 from credsync.sync.views import credential_titles, last_runs, run_progress
 from credsync.types import Secret
 from credsync.vault import Permission
-from credsync.web.app import local_path, page, page_router, redirect
+from credsync.web.pages import local_path, page, page_router, redirect
 from credsync.web.session import Fields, ViewerDep
 
 TRIGGER = "web"  # the trigger of runs started here, as the reports show it

@@ -9,8 +9,8 @@ from credsync.api.deps import State
 from credsync.sync.views import checks_of, last_runs, queued_pushes
 from credsync.types import Secret
 from credsync.vault.models import RevealedCredential
-from credsync.web.app import page, page_router, redirect
 from credsync.web.forms import form_version
+from credsync.web.pages import page, page_router, redirect
 from credsync.web.session import Fields, Viewer, ViewerDep
 
 router = page_router()
