@@ -39,6 +39,7 @@ from credsync.agent.loop import Agent
 from credsync.sync.engine import Engine
 from credsync.testing.samba import OuWorld, SambaDC
 from credsync.types import CredentialType, Secret, SyncMode
+from credsync.vault.directories import DirectoryInput
 from credsync.vault.drafts import make_draft
 
 TARGET_RATIO = 0.80
@@ -64,13 +65,17 @@ def setup(world: OuWorld, users: list[tuple[str, str]], home: Path) -> tuple[Any
         admin,
         "Bench",
         "bench-ad",
-        kind="active-directory",
-        url=facts.ldaps_url,
-        base_dn=world.dn,
-        bind_credential=bind.id,
-        ca_pem=facts.ca_file.read_text(),
-        tls_server_name=facts.tls_server_name,
-        options={"push_cap": 1_000_000},
+        "active-directory",
+        DirectoryInput.of(
+            {
+                "url": facts.ldaps_url,
+                "base_dn": world.dn,
+                "bind_credential": bind.id,
+                "ca_pem": facts.ca_file.read_text(),
+                "tls_server_name": facts.tls_server_name,
+                "options": {"push_cap": 1_000_000},
+            }
+        ),
     )
     creds = []
     started = time.perf_counter()

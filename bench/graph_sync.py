@@ -40,6 +40,7 @@ import requests
 import _common as c
 from credsync.sync.engine import Engine
 from credsync.types import CredentialType, Secret, SyncMode
+from credsync.vault.directories import DirectoryInput
 from credsync.vault.drafts import make_draft
 
 SELECT = (
@@ -172,16 +173,18 @@ def setup(sim: Sim, upns: list[str], home: Path) -> tuple[Any, ...]:
         admin,
         "Bench",
         "bench-entra",
-        kind="entra",
-        url=str(sim.info["graph_url"]),
-        base_dn=None,
-        bind_credential=app.id,
-        tenant_id=sim.tenant_id,
-        app_id=str(sim.info["client_id"]),
-        authority=sim.base_authority,
-        bind_kind="secret",
-        ca_pem=Path(sim.ca_file).read_text(),
-        options={"push_cap": 1_000_000},
+        "entra",
+        DirectoryInput.of(
+            {
+                "url": str(sim.info["graph_url"]),
+                "secret_credential": app.id,
+                "tenant_id": sim.tenant_id,
+                "app_id": str(sim.info["client_id"]),
+                "authority": sim.base_authority,
+                "ca_pem": Path(sim.ca_file).read_text(),
+                "options": {"push_cap": 1_000_000},
+            }
+        ),
     )
     started = time.perf_counter()
     creds = [
