@@ -20,6 +20,7 @@ from credsync.api.routes import (
 )
 from credsync.api.routing import EncodedSlashes, NoSniff, api_router
 from credsync.api.schemas import ErrorOut
+from credsync.api.shapes import document_routes
 from credsync.api.state import ServerState
 
 __all__ = ["API_PREFIX", "create_app"]
@@ -67,6 +68,7 @@ def create_app(state: ServerState) -> FastAPI:
         policies,
     )
     for module in modules:
+        document_routes(module.router.routes)
         api.include_router(module.router)
     app.include_router(api)
     from credsync.web import mount_web  # imported here: the web pages import from the API

@@ -9,7 +9,7 @@ refuses what is not its own.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -190,7 +190,7 @@ def _tuning_options(func: Callable[..., Any]) -> Callable[..., Any]:
     )(func)
 
 
-def show(data: dict[str, Any], as_json: bool) -> None:
+def show(data: Mapping[str, Any], as_json: bool) -> None:
     """A directory: the common fields and its kind's settings."""
     kind = registry.kind_of(str(data.get("kind", "")))
     fields = [*_HEAD, *((s.name, s.heading) for s in kind.settings)]
