@@ -1,4 +1,4 @@
-"""The JSON bodies of directory tests, runs and flags; directories' own are in
+"""The JSON bodies of runs and flags; directories' own are in
 :mod:`credsync.api.schemas_directories`. Flags and run items are answered with their records'
 shapes (``FlagJson``, ``ItemReportJson``), as the CLI's ``--json`` prints them; a run with the
 API's own fields besides its record's (``RunJson``): the items stored so far, and its report a
@@ -16,33 +16,17 @@ from credsync.sync.resolve import ResolutionFieldsJson
 from credsync.vault.models import Timestamp
 
 __all__ = [
-    "DirectoryTestOut",
     "FlagResolutionOut",
     "FlagResolveIn",
     "RunIn",
     "RunItemPage",
     "RunOut",
     "RunPage",
-    "TestStepOut",
 ]
 
 
 class _In(BaseModel):
     model_config = ConfigDict(extra="forbid")
-
-
-class TestStepOut(BaseModel):
-    step: str
-    outcome: Literal["ok", "warning", "failed", "skipped"]
-    detail: str
-
-
-class DirectoryTestOut(BaseModel):
-    """``ok`` is false when a step failed (a warning still works, in report mode)."""
-
-    directory: str
-    ok: bool
-    steps: list[TestStepOut]
 
 
 # -- runs ------------------------------------------------------------------------------------

@@ -12,9 +12,8 @@ from credsync.api.deps import Caller, State
 from credsync.api.routes.sync import run_coroutine
 from credsync.api.routing import api_router
 from credsync.api.schemas_directories import DirectoryIn, DirectoryOut, DirectoryPatch, input_of
-from credsync.api.schemas_sync import DirectoryTestOut, TestStepOut
-from credsync.connectors.base import StepOutcome, TestStep
-from credsync.sync.connect import directory_test_steps
+from credsync.connectors.base import TestStep
+from credsync.sync.connect import DirectoryTestJson, directory_test_steps, directory_tested
 from credsync.vault import Actor
 from credsync.vault.directories import DirectoryInput
 
@@ -74,8 +73,8 @@ def remove_directory(ref: str, actor: Caller, state: State) -> DirectoryOut:
     return state.vault.directories.remove(actor, ref).to_json()
 
 
-@router.post("/{ref}/test", response_model=DirectoryTestOut)
-def test_directory(ref: str, actor: Caller, state: State) -> DirectoryTestOut:
+@router.post("/{ref}/test", response_model=DirectoryTestJson)
+def test_directory(ref: str, actor: Caller, state: State) -> DirectoryTestJson:
     """Check each step of reaching the directory (needs directory_admin.use): tcp, tls and
     its certificate, signing in (a bind, or the app's token), the rights credsync needs,
     reading users. A failed step is an answer, not an error: 200 with ``ok`` false, the
@@ -85,9 +84,4 @@ def test_directory(ref: str, actor: Caller, state: State) -> DirectoryTestOut:
     async def steps() -> list[TestStep]:
         return await directory_test_steps(state.vault.db, state.keys, actor, directory)
 
-    rows = [
-        TestStepOut.model_validate({"step": s.name, "outcome": s.outcome.value, "detail": s.detail})
-        for s in run_coroutine(steps)
-    ]
-    ok = all(r.outcome != StepOutcome.FAILED.value for r in rows)
-    return DirectoryTestOut(directory=directory.name, ok=ok, steps=rows)
+    return directory_tested(directory.name, run_coroutine(steps))
