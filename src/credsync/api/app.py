@@ -22,6 +22,7 @@ from credsync.api.routes import (
 )
 from credsync.api.routing import api_router
 from credsync.api.schemas import ErrorOut
+from credsync.api.shapes import document_routes
 from credsync.api.state import ServerState
 
 __all__ = ["create_api"]
@@ -67,6 +68,7 @@ def create_api(state: ServerState) -> FastAPI:
         policies,
     )
     for module in modules:
+        document_routes(module.router.routes)
         api.include_router(module.router)
     app.include_router(api)
     return app

@@ -1,17 +1,23 @@
-"""The API's JSON bodies: what each route accepts and returns (the OpenAPI document is made
-from these). Responses carry the same fields as the CLI's ``--json``, made by the vault
-models' ``to_json``."""
+"""The API's JSON bodies: what each route accepts, the answers that are the API's own (a
+page, an error, a sign-in) and the records' shapes it answers with (the OpenAPI document is
+made from these). A record's shape is declared once, next to the record (``ClientJson`` in
+:mod:`credsync.vault.models`): the route returns what the record's ``to_json`` made, the same
+as the CLI's ``--json`` (see :mod:`credsync.api.shapes`)."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+from typing_extensions import TypedDict
 
 from credsync.api.fields import Checked
-from credsync.types import Secret
+from credsync.sync.enforce import EnforcePreviewJson
+from credsync.types import Secret, SyncModeName
+from credsync.vault.csvio import ImportReportJson
 from credsync.vault.drafts import parse_type
 from credsync.vault.folders import clean_path
+from credsync.vault.models import AuditEntryJson, CredentialJson
 from credsync.vault.validate import (
     MAX_NOTES_CHARS,
     clean_name,
@@ -21,34 +27,24 @@ from credsync.vault.validate import (
 )
 
 __all__ = [
-    "ApiTokenOut",
-    "AuditEntryOut",
     "AuditPage",
-    "AuditVerifyOut",
     "ClientIn",
-    "ClientOut",
     "ClientPatch",
     "CredentialIn",
-    "CredentialOut",
     "CredentialPage",
     "CredentialPatch",
     "EnforceUnconfirmedOut",
     "ErrorOut",
     "FolderIn",
-    "FolderOut",
-    "HistoryEntryOut",
     "ImportRejectedOut",
-    "ImportReportOut",
     "LoginIn",
     "LoginOut",
     "PasswordIn",
     "PurgedOut",
-    "RevealedOut",
     "SyncModeIn",
     "WhoAmIOut",
 ]
 
-SyncModeName = Literal["off", "report", "enforce"]
 Timestamp = str  # ISO 8601, UTC, e.g. 2026-12-01T12:00:00Z
 
 # Fields the vault checks too: refused in its words (see credsync.api.fields).
@@ -121,20 +117,6 @@ class LoginOut(BaseModel):
 
 
 # -- clients ---------------------------------------------------------------------------------
-class ClientOut(BaseModel):
-    id: str
-    name: str
-    directory_sync: bool
-    default_sync_mode: SyncModeName
-    archived: bool
-    archived_at: Timestamp | None
-    version: int
-    created_at: Timestamp
-    updated_at: Timestamp
-    credential_count: int | None = None
-    open_flags: int | None = None
-
-
 class ClientIn(_In):
     name: ClientName
     directory_sync: bool = False
@@ -152,38 +134,8 @@ class ClientPatch(_In):
 
 
 # -- credentials -----------------------------------------------------------------------------
-class CredentialOut(BaseModel):
-    id: str
-    client_id: str
-    client: str
-    folder: str | None
-    title: str
-    username: str
-    url: str
-    type: str
-    tags: list[str]
-    sync_mode: SyncModeName | None
-    effective_sync_mode: SyncModeName
-    has_notes: bool
-    secret_version: int
-    version: int
-    created_at: Timestamp
-    created_by: str
-    updated_at: Timestamp
-    updated_by: str
-    password_changed_at: Timestamp
-    deleted: bool
-    deleted_at: Timestamp | None
-    deleted_by: str | None
-
-
-class RevealedOut(CredentialOut):
-    password: str
-    notes: str | None
-
-
-class CredentialPage(BaseModel):
-    items: list[CredentialOut]
+class CredentialPage(TypedDict):
+    items: list[CredentialJson]
     next_cursor: str | None
 
 
@@ -233,23 +185,8 @@ class SyncModeIn(_In):
     )
 
 
-class EnforceImpactOut(BaseModel):
-    credential_id: str
-    title: str
-    username: str
-    directory: str
-    account: str | None
-    last_status: str | None
-    overwrite_now: bool
-
-
-class EnforcePreviewOut(BaseModel):
-    what: str
-    impact: list[EnforceImpactOut]
-
-
 class EnforceUnconfirmedBody(ErrorBody):
-    enforce: EnforcePreviewOut | None = None
+    enforce: EnforcePreviewJson | None = None
 
 
 class EnforceUnconfirmedOut(BaseModel):
@@ -260,55 +197,18 @@ class EnforceUnconfirmedOut(BaseModel):
     error: EnforceUnconfirmedBody
 
 
-class HistoryEntryOut(BaseModel):
-    credential_id: str
-    version: int
-    current: bool
-    source: str
-    reason: str
-    created_at: Timestamp
-    created_by: str
-    password: str | None = None
-
-
 class PurgedOut(BaseModel):
     id: str
     purged: bool = True
 
 
 # -- folders, CSV import ---------------------------------------------------------------------
-class FolderOut(BaseModel):
-    id: str
-    client_id: str
-    path: str
-    created_at: Timestamp
-
-
 class FolderIn(_In):
     path: NewFolderPath = Field(description='e.g. "Servers/DCs"')
 
 
-class RejectionOut(BaseModel):
-    line: int
-    title: str
-    reason: str
-
-
-class ImportReportOut(BaseModel):
-    """What an import did (or, with ``dry_run``, would do); the rejected rows with reasons."""
-
-    client: str
-    rows: int
-    imported: int
-    rejected_count: int
-    rejected: list[RejectionOut]
-    folders_created: list[str]
-    sha256: str
-    dry_run: bool
-
-
 class ImportRejectedBody(ErrorBody):
-    report: ImportReportOut | None = None
+    report: ImportReportJson | None = None
 
 
 class ImportRejectedOut(BaseModel):
@@ -318,38 +218,7 @@ class ImportRejectedOut(BaseModel):
     error: ImportRejectedBody
 
 
-# -- people and the audit log ----------------------------------------------------------------
-class ApiTokenOut(BaseModel):
-    id: str
-    operator: str
-    name: str
-    created_at: Timestamp
-    expires_at: Timestamp | None
-    last_used_at: Timestamp | None
-    revoked: bool
-
-
-class AuditEntryOut(BaseModel):
-    seq: int
-    at: Timestamp
-    actor: str
-    action: str
-    target_type: str
-    target_id: str
-    client_id: str | None
-    details: dict[str, Any]
-    hash: str
-
-
-class AuditPage(BaseModel):
-    items: list[AuditEntryOut]
+# -- the audit log ---------------------------------------------------------------------------
+class AuditPage(TypedDict):
+    items: list[AuditEntryJson]
     next_cursor: str | None
-
-
-class AuditVerifyOut(BaseModel):
-    ok: bool
-    entries: int
-    head_seq: int
-    head_hash: str
-    problem: str | None
-    bad_seq: int | None

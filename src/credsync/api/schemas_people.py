@@ -1,5 +1,6 @@
-"""The JSON bodies of operators, roles and API tokens (the same fields as the CLI's
-``--json``, made by ``Operator.to_json``, ``Role.to_json`` and ``ApiToken.to_json``)."""
+"""The JSON bodies operators, roles and API tokens are sent in; the API answers with their
+records' shapes (``OperatorJson``, ``RoleJson``, ``ApiTokenJson``, ``NewApiTokenJson`` in
+:mod:`credsync.vault.models`), as the CLI's ``--json`` prints them."""
 
 from __future__ import annotations
 
@@ -8,23 +9,18 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field
 
 from credsync.api.fields import Checked
-from credsync.api.schemas import ApiTokenOut
 from credsync.types import Secret
 from credsync.vault.operators import check_operator_password
 from credsync.vault.validate import clean_name, clean_text
 
 __all__ = [
-    "NewTokenOut",
     "OperatorIn",
-    "OperatorOut",
     "OperatorPasswordIn",
     "OperatorPatch",
     "RoleIn",
-    "RoleOut",
     "TokenIn",
 ]
 
-Timestamp = str  # ISO 8601, UTC
 OperatorPassword = Annotated[
     str,
     Checked("operator password", lambda v: check_operator_password(Secret(v)), 1024, 1),
@@ -41,15 +37,6 @@ TokenName = Annotated[
 
 class _In(BaseModel):
     model_config = ConfigDict(extra="forbid")
-
-
-class OperatorOut(BaseModel):
-    id: str
-    name: str
-    role: str
-    disabled: bool
-    created_at: Timestamp
-    last_login_at: Timestamp | None
 
 
 class OperatorIn(_In):
@@ -73,13 +60,6 @@ class OperatorPasswordIn(_In):
     current_password: str | None = Field(default=None, min_length=1, max_length=1024)
 
 
-class RoleOut(BaseModel):
-    name: str
-    description: str
-    permissions: list[str]
-    builtin: bool
-
-
 class RoleIn(_In):
     name: RoleName
     permissions: list[Annotated[str, Field(min_length=1, max_length=64)]] = Field(
@@ -100,9 +80,3 @@ class TokenIn(_In):
         default=None, min_length=1, max_length=64, description="For another operator (admin)."
     )
     expires_days: int | None = Field(default=None, ge=1, le=3650, description="Lifetime.")
-
-
-class NewTokenOut(ApiTokenOut):
-    """The token itself is shown this once, never again."""
-
-    token: str

@@ -1,5 +1,6 @@
-"""The JSON bodies of password policies and generated passwords (the same fields as the
-CLI's ``policy list --json``, made by ``PasswordPolicy.to_json``)."""
+"""The JSON bodies of password policies and generated passwords; a policy is answered with
+its record's shape (``PolicyJson`` in :mod:`credsync.vault.generator`, as the CLI's
+``policy list --json`` prints it)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from credsync.api.fields import Checked
 from credsync.vault.validate import clean_name
 
-__all__ = ["GenerateIn", "GeneratedOut", "PolicyIn", "PolicyOut", "PolicySettings"]
+__all__ = ["GenerateIn", "GeneratedOut", "PolicyIn", "PolicySettings"]
 
 _MINIMUM = "At least this many characters of the class; -1 leaves the class out."
 
@@ -40,18 +41,6 @@ class PolicySettings(BaseModel):
 
 class PolicyIn(PolicySettings):
     name: Annotated[str, Checked("policy name", lambda v: clean_name(v, "policy name", 64), 64, 1)]
-
-
-class PolicyOut(BaseModel):
-    name: str
-    length: int
-    lower: int
-    upper: int
-    digits: int
-    symbols: int
-    symbol_set: str
-    exclude: str
-    exclude_ambiguous: bool
 
 
 class GenerateIn(PolicySettings):

@@ -15,8 +15,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from typing_extensions import TypedDict
+
 from credsync.errors import InvalidInput
-from credsync.sync.preview import EnforceImpact, enforce_preview, enforce_summary
+from credsync.sync.preview import (
+    EnforceImpact,
+    EnforceImpactJson,
+    enforce_preview,
+    enforce_summary,
+)
 from credsync.types import SyncMode
 from credsync.vault.auth import Actor, Permission
 from credsync.vault.clients import configuration
@@ -25,7 +32,14 @@ if TYPE_CHECKING:
     from credsync.vault import Vault
     from credsync.vault.models import Client, Credential
 
-__all__ = ["EnforcePreview", "EnforceSwitches", "EnforceUnconfirmed"]
+__all__ = ["EnforcePreview", "EnforcePreviewJson", "EnforceSwitches", "EnforceUnconfirmed"]
+
+
+class EnforcePreviewJson(TypedDict):
+    what: str
+    """What would switch to enforce."""
+    impact: list[EnforceImpactJson]
+    """Each credential and directory account it concerns."""
 
 
 @dataclass(frozen=True)
@@ -44,8 +58,8 @@ class EnforcePreview:
         """The accounts whose directory password the next run overwrites."""
         return [i for i in self.impact if i.overwrite_now]
 
-    def to_json(self) -> dict[str, Any]:
-        return {"what": self.what, "impact": [i.to_json() for i in self.impact]}
+    def to_json(self) -> EnforcePreviewJson:
+        return EnforcePreviewJson(what=self.what, impact=[i.to_json() for i in self.impact])
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> EnforcePreview:

@@ -10,16 +10,28 @@ overwrites on a mismatch.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
+from typing_extensions import TypedDict
 
 from credsync.storage.tables import clients, credentials, directories, directory_accounts, links
 from credsync.types import SyncMode
 from credsync.vault.secrets import effective_mode
 
-__all__ = ["EnforceImpact", "enforce_preview", "enforce_summary"]
+__all__ = ["EnforceImpact", "EnforceImpactJson", "enforce_preview", "enforce_summary"]
+
+
+class EnforceImpactJson(TypedDict):
+    credential_id: str
+    title: str
+    username: str
+    directory: str
+    account: str | None
+    """The linked account (null: not linked yet)."""
+    last_status: str | None
+    overwrite_now: bool
+    """The next run overwrites the directory's password."""
 
 
 @dataclass(frozen=True)
@@ -32,16 +44,16 @@ class EnforceImpact:
     last_status: str | None
     overwrite_now: bool
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "credential_id": self.credential_id,
-            "title": self.title,
-            "username": self.username,
-            "directory": self.directory,
-            "account": self.account,
-            "last_status": self.last_status,
-            "overwrite_now": self.overwrite_now,
-        }
+    def to_json(self) -> EnforceImpactJson:
+        return EnforceImpactJson(
+            credential_id=self.credential_id,
+            title=self.title,
+            username=self.username,
+            directory=self.directory,
+            account=self.account,
+            last_status=self.last_status,
+            overwrite_now=self.overwrite_now,
+        )
 
 
 def enforce_preview(

@@ -12,10 +12,11 @@ import datetime as dt
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar, overload
+from typing import Any, Literal, NotRequired, TypeVar, overload
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
+from typing_extensions import TypedDict
 
 from credsync.errors import InvalidInput
 from credsync.storage import Database
@@ -27,11 +28,15 @@ from credsync.vault.clients import find_client_row
 from credsync.vault.directories import find_directory_row
 from credsync.vault.flags import side_of
 from credsync.vault.ids import one_by_id_prefix
-from credsync.vault.models import iso
+from credsync.vault.models import Timestamp, iso
 
 __all__ = [
     "ItemReport",
+    "ItemReportJson",
+    "RunJson",
     "RunReport",
+    "RunReportJson",
+    "RunState",
     "StoredRun",
     "StoredRuns",
     "check_limit",
@@ -46,6 +51,18 @@ __all__ = [
 _MAX_LIMIT = 1000  # rows a list or a page may ask for
 _BAD_CURSOR = "cursor is not a cursor of this list"
 T = TypeVar("T")
+RunState = Literal["running", "done", "aborted", "failed"]
+
+
+class ItemReportJson(TypedDict):
+    credential_id: str | None
+    account_id: str | None
+    """The account's stable id in the directory (objectGUID, Graph object id)."""
+    account: str
+    status: str
+    action: str
+    detail: str
+    """Why, in the directory's own words where it spoke."""
 
 
 @dataclass(frozen=True)
@@ -57,15 +74,44 @@ class ItemReport:
     action: str
     detail: str
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "credential_id": self.credential_id,
-            "account_id": self.account_id,
-            "account": self.account,
-            "status": self.status,
-            "action": self.action,
-            "detail": self.detail,
-        }
+    def to_json(self) -> ItemReportJson:
+        return ItemReportJson(
+            credential_id=self.credential_id,
+            account_id=self.account_id,
+            account=self.account,
+            status=self.status,
+            action=self.action,
+            detail=self.detail,
+        )
+
+
+class RunJson(TypedDict):
+    """A run, without its per-object report."""
+
+    id: str
+    directory_id: str
+    directory: str
+    side: str
+    """The display name of the directory's kind."""
+    client_id: str
+    client: str
+    kind: str
+    trigger: str
+    dry_run: bool
+    actor: str
+    state: RunState
+    message: str
+    summary: dict[str, Any]
+    accounts_read: int
+    started_at: Timestamp
+    finished_at: Timestamp | None
+
+
+class RunReportJson(RunJson):
+    """A run with its per-object report."""
+
+    items: NotRequired[list[ItemReportJson]]
+    """The per-object report, in the order the run made it."""
 
 
 @dataclass(frozen=True)
@@ -80,7 +126,7 @@ class RunReport:
     trigger: str
     dry_run: bool
     actor: str
-    state: str
+    state: RunState
     message: str
     summary: dict[str, Any]
     accounts_read: int
@@ -96,25 +142,25 @@ class RunReport:
     def count(self, status: str) -> int:
         return int(self.summary.get("statuses", {}).get(status, 0))
 
-    def to_json(self, *, items: bool = True) -> dict[str, Any]:
-        data: dict[str, Any] = {
-            "id": self.id,
-            "directory_id": self.directory_id,
-            "directory": self.directory,
-            "side": self.side,
-            "client_id": self.client_id,
-            "client": self.client,
-            "kind": self.kind,
-            "trigger": self.trigger,
-            "dry_run": self.dry_run,
-            "actor": self.actor,
-            "state": self.state,
-            "message": self.message,
-            "summary": self.summary,
-            "accounts_read": self.accounts_read,
-            "started_at": iso(self.started_at),
-            "finished_at": iso(self.finished_at),
-        }
+    def to_json(self, *, items: bool = True) -> RunReportJson:
+        data = RunReportJson(
+            id=self.id,
+            directory_id=self.directory_id,
+            directory=self.directory,
+            side=self.side,
+            client_id=self.client_id,
+            client=self.client,
+            kind=self.kind,
+            trigger=self.trigger,
+            dry_run=self.dry_run,
+            actor=self.actor,
+            state=self.state,
+            message=self.message,
+            summary=self.summary,
+            accounts_read=self.accounts_read,
+            started_at=iso(self.started_at),
+            finished_at=iso(self.finished_at),
+        )
         if items:
             data["items"] = [i.to_json() for i in self.items]
         return data

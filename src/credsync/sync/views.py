@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import sqlalchemy as sa
+from typing_extensions import TypedDict
 
 from credsync.storage import Database
 from credsync.storage.tables import (
@@ -35,6 +36,7 @@ __all__ = [
     "Check",
     "LastRun",
     "Progress",
+    "ProgressJson",
     "QueuedPush",
     "checks_of",
     "credential_titles",
@@ -126,11 +128,22 @@ def checks_of(db: Database, actor: Actor, credential_ids: Sequence[str]) -> dict
     return out
 
 
+class ProgressJson(TypedDict):
+    """What the run page polls while the run is going."""
+
+    state: str
+    items: int
+    message: str
+
+
 @dataclass(frozen=True)
 class Progress:
     state: str
     items: int
     message: str
+
+    def to_json(self) -> ProgressJson:
+        return ProgressJson(state=self.state, items=self.items, message=self.message)
 
 
 def run_progress(db: Database, actor: Actor, run_id: str) -> Progress | None:

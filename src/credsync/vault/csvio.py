@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from typing import IO, Any
 
 from sqlalchemy.engine import Connection
+from typing_extensions import TypedDict
 
 from credsync.errors import CredsyncError, InvalidInput
 from credsync.storage import Database
@@ -51,12 +52,27 @@ from credsync.vault.keyring import KeyRing
 from credsync.vault.policies import Policies, generated_for
 from credsync.vault.validate import name_key, parse_sync_mode
 
-__all__ = ["COLUMNS", "CsvIO", "ImportRejected", "ImportReport", "Rejection"]
+__all__ = [
+    "COLUMNS",
+    "CsvIO",
+    "ImportRejected",
+    "ImportReport",
+    "ImportReportJson",
+    "Rejection",
+    "RejectionJson",
+]
 
 COLUMNS = ("title", "username", "password", "url", "notes", "tags", "folder", "type", "sync_mode")
 _ALIASES = {"name": "title", "login": "username", "uri": "url", "note": "notes", "group": "folder"}
 _BATCH = 5000
 _MAX_REJECTIONS_KEPT = 10_000
+
+
+class RejectionJson(TypedDict):
+    line: int
+    """The row's line in the file (the header is line 1)."""
+    title: str
+    reason: str
 
 
 @dataclass(frozen=True)
@@ -65,8 +81,23 @@ class Rejection:
     title: str
     reason: str
 
-    def to_json(self) -> dict[str, Any]:
-        return {"line": self.line, "title": self.title, "reason": self.reason}
+    def to_json(self) -> RejectionJson:
+        return RejectionJson(line=self.line, title=self.title, reason=self.reason)
+
+
+class ImportReportJson(TypedDict):
+    """What an import did (or, with ``dry_run``, would do); the rejected rows with reasons."""
+
+    client: str
+    rows: int
+    imported: int
+    rejected_count: int
+    rejected: list[RejectionJson]
+    """The first 10,000 rejected rows."""
+    folders_created: list[str]
+    sha256: str
+    """The SHA-256 of the file imported."""
+    dry_run: bool
 
 
 @dataclass
@@ -85,17 +116,17 @@ class ImportReport:
         if len(self.rejected) < _MAX_REJECTIONS_KEPT:
             self.rejected.append(Rejection(line, title[:80], reason))
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "client": self.client,
-            "rows": self.rows,
-            "imported": self.imported,
-            "rejected_count": self.rejected_count,
-            "rejected": [r.to_json() for r in self.rejected],
-            "folders_created": self.folders_created,
-            "sha256": self.sha256,
-            "dry_run": self.dry_run,
-        }
+    def to_json(self) -> ImportReportJson:
+        return ImportReportJson(
+            client=self.client,
+            rows=self.rows,
+            imported=self.imported,
+            rejected_count=self.rejected_count,
+            rejected=[r.to_json() for r in self.rejected],
+            folders_created=self.folders_created,
+            sha256=self.sha256,
+            dry_run=self.dry_run,
+        )
 
 
 class ImportRejected(InvalidInput):

@@ -20,10 +20,11 @@ import datetime as dt
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal, cast
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
+from typing_extensions import TypedDict
 
 from credsync.connectors import registry
 from credsync.connectors.kinds import Kind, OptionSpec
@@ -44,7 +45,7 @@ from credsync.vault._time import as_utc, as_utc_opt, utcnow
 from credsync.vault.audit import AuditLog
 from credsync.vault.auth import Actor, Permission
 from credsync.vault.clients import find_client_row
-from credsync.vault.models import iso
+from credsync.vault.models import Timestamp, iso
 from credsync.vault.validate import clean_name, name_key
 
 __all__ = [
@@ -52,6 +53,7 @@ __all__ = [
     "Directories",
     "Directory",
     "DirectoryInput",
+    "DirectoryJson",
     "check_not_binding",
     "find_directory_row",
     "forget_credential",
@@ -115,6 +117,35 @@ class DirectoryInput:
         )
 
 
+class DirectoryJson(TypedDict):
+    """What every directory shows; its JSON also has every kind's settings by name, after
+    ``kind`` (its own kind's, the others null)."""
+
+    id: str
+    client_id: str
+    client: str
+    name: str
+    kind: str
+    url: str
+    """Where the directory is reached (its kind's endpoint)."""
+    bind_credential_id: str
+    bind_kind: str | None
+    """Which of its kind's ways to sign in the credential is for (null: the kind's only one)."""
+    ca: Literal["configured"] | None
+    """"configured" when a CA is stored."""
+    insecure_skip_verify: bool
+    options: dict[str, int]
+    incremental: bool
+    """An incremental cursor is stored."""
+    full_pass_at: Timestamp | None
+    account_count: int | None
+    next_run_at: Timestamp | None
+    failures: int
+    version: int
+    created_at: Timestamp
+    updated_at: Timestamp
+
+
 @dataclass(frozen=True)
 class Directory:
     id: str
@@ -163,30 +194,32 @@ class Directory:
         spec = next((o for o in options_of(self.descriptor) if o.name == name), None)
         return spec.default if spec is not None else 0
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> DirectoryJson:
+        data = DirectoryJson(
+            id=self.id,
+            client_id=self.client_id,
+            client=self.client_name,
+            name=self.name,
+            kind=self.kind,
+            url=self.url,
+            bind_credential_id=self.bind_credential_id,
+            bind_kind=self.bind_kind,
+            ca="configured" if self.ca_pem else None,
+            insecure_skip_verify=self.insecure_skip_verify,
+            options={o.name: self.option(o.name) for o in options_of(self.descriptor)},
+            incremental=self.cursor is not None,
+            full_pass_at=iso(self.full_pass_at),
+            account_count=self.account_count,
+            next_run_at=iso(self.next_run_at),
+            failures=self.failures,
+            version=self.version,
+            created_at=iso(self.created_at),
+            updated_at=iso(self.updated_at),
+        )
+        # The kinds' settings after ``kind`` (``url`` among them, the endpoint its value).
+        head = dict(list(data.items())[:5])
         settings = {name: self.settings.get(name) for name in registry.settings()}
-        return {
-            "id": self.id,
-            "client_id": self.client_id,
-            "client": self.client_name,
-            "name": self.name,
-            "kind": self.kind,
-            **settings,
-            "url": self.url,
-            "bind_credential_id": self.bind_credential_id,
-            "bind_kind": self.bind_kind,
-            "ca": "configured" if self.ca_pem else None,
-            "insecure_skip_verify": self.insecure_skip_verify,
-            "options": {o.name: self.option(o.name) for o in options_of(self.descriptor)},
-            "incremental": self.cursor is not None,
-            "full_pass_at": iso(self.full_pass_at),
-            "account_count": self.account_count,
-            "next_run_at": iso(self.next_run_at),
-            "failures": self.failures,
-            "version": self.version,
-            "created_at": iso(self.created_at),
-            "updated_at": iso(self.updated_at),
-        }
+        return cast(DirectoryJson, head | settings | data)
 
 
 def directory_model(row: Any) -> Directory:

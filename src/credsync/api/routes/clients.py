@@ -9,35 +9,31 @@ from fastapi import Query
 from credsync.api.deps import Caller, State
 from credsync.api.enforce import CONFIRM_RESPONSES, unconfirmed
 from credsync.api.routing import api_router
-from credsync.api.schemas import ClientIn, ClientOut, ClientPatch
+from credsync.api.schemas import ClientIn, ClientPatch
 from credsync.sync.enforce import EnforceSwitches, EnforceUnconfirmed
 from credsync.types import SyncMode
 from credsync.vault import Actor, Permission
-from credsync.vault.models import Client
+from credsync.vault.models import ClientJson
 
 router = api_router(prefix="/clients", tags=["clients"])
 
 
-def client_out(client: Client, open_flags: int | None = None) -> ClientOut:
-    return ClientOut(**client.to_json(), open_flags=open_flags)
-
-
-@router.get("", response_model=list[ClientOut])
+@router.get("", response_model=list[ClientJson])
 def list_clients(
     actor: Caller,
     state: State,
     archived: bool = Query(False, description="Include archived clients."),
-) -> list[ClientOut]:
+) -> list[ClientJson]:
     """Every client with its open flag count. Needs vault.read."""
     counts = state.vault.flags.counts(actor)
     return [
-        client_out(c, counts.get(c.name, 0))
+        c.to_json(open_flags=counts.get(c.name, 0))
         for c in state.vault.clients.list(actor, include_archived=archived)
     ]
 
 
-@router.post("", response_model=ClientOut, status_code=201)
-def add_client(body: ClientIn, actor: Caller, state: State) -> ClientOut:
+@router.post("", response_model=ClientJson, status_code=201)
+def add_client(body: ClientIn, actor: Caller, state: State) -> ClientJson:
     """Add a client (409 when the name is taken, in any case). Needs vault.write."""
     client = state.vault.clients.add(
         actor,
@@ -46,21 +42,21 @@ def add_client(body: ClientIn, actor: Caller, state: State) -> ClientOut:
         directory_sync=body.directory_sync,
         default_sync_mode=SyncMode(body.default_sync_mode),
     )
-    return client_out(client, 0)
+    return client.to_json(open_flags=0)
 
 
-def _get(actor: Actor, state: State, ref: str) -> ClientOut:
+def _get(actor: Actor, state: State, ref: str) -> ClientJson:
     client = state.vault.clients.get(actor, ref)
-    return client_out(client, state.vault.flags.counts(actor).get(client.name, 0))
+    return client.to_json(open_flags=state.vault.flags.counts(actor).get(client.name, 0))
 
 
-@router.get("/{ref}", response_model=ClientOut)
-def get_client(ref: str, actor: Caller, state: State) -> ClientOut:
+@router.get("/{ref}", response_model=ClientJson)
+def get_client(ref: str, actor: Caller, state: State) -> ClientJson:
     """A client by id, id prefix or name. Needs vault.read."""
     return _get(actor, state, ref)
 
 
-@router.patch("/{ref}", response_model=ClientOut, responses=CONFIRM_RESPONSES)
+@router.patch("/{ref}", response_model=ClientJson, responses=CONFIRM_RESPONSES)
 def change_client(
     ref: str,
     body: ClientPatch,

@@ -13,26 +13,19 @@ from credsync.api.fields import Checked
 from credsync.api.routing import api_router
 from credsync.api.schemas import (
     CredentialIn,
-    CredentialOut,
     CredentialPage,
     CredentialPatch,
-    HistoryEntryOut,
     PasswordIn,
     PurgedOut,
-    RevealedOut,
     SyncModeIn,
 )
 from credsync.sync.enforce import EnforceSwitches, EnforceUnconfirmed
 from credsync.types import Secret, SyncMode
-from credsync.vault.models import Credential
+from credsync.vault.models import CredentialJson, HistoryEntryJson, RevealedCredentialJson
 from credsync.vault.search import query_words
 
 router = api_router(tags=["credentials"])
 SearchText = Annotated[str, Checked("the search", query_words, 512, 1)]
-
-
-def out(cred: Credential) -> CredentialOut:
-    return CredentialOut(**cred.to_json())
 
 
 def _secret(password: str | None) -> Secret | None:
@@ -55,7 +48,7 @@ def list_credentials(
     page = state.vault.credentials.list(
         actor, client, folder=folder, tag=tag, trash=trash, limit=limit, cursor=cursor
     )
-    return CredentialPage(items=[out(c) for c in page.items], next_cursor=page.next_cursor)
+    return CredentialPage(items=[c.to_json() for c in page.items], next_cursor=page.next_cursor)
 
 
 @router.get("/credentials", response_model=CredentialPage)
@@ -70,11 +63,11 @@ def search_credentials(
     """Search titles, usernames, urls and tags (archived clients left out). ``next_cursor``
     is always null: when more than ``limit`` match, narrow the search. Needs vault.read."""
     found = state.vault.credentials.search(actor, q, client_ref=client, tag=tag, limit=limit)
-    return CredentialPage(items=[out(c) for c in found], next_cursor=None)
+    return CredentialPage(items=[c.to_json() for c in found], next_cursor=None)
 
 
-@router.post("/clients/{client}/credentials", response_model=CredentialOut, status_code=201)
-def add_credential(client: str, body: CredentialIn, actor: Caller, state: State) -> CredentialOut:
+@router.post("/clients/{client}/credentials", response_model=CredentialJson, status_code=201)
+def add_credential(client: str, body: CredentialIn, actor: Caller, state: State) -> CredentialJson:
     """Add a credential with a given or generated password (enforce needs directory.setup)."""
     cred = state.vault.credentials.create(
         actor,
@@ -92,24 +85,24 @@ def add_credential(client: str, body: CredentialIn, actor: Caller, state: State)
         sync_mode=SyncMode(body.sync_mode) if body.sync_mode else None,
         folder=body.folder,
     )
-    return out(cred)
+    return cred.to_json()
 
 
-@router.get("/credentials/{ref}", response_model=CredentialOut)
-def get_credential(ref: str, actor: Caller, state: State) -> CredentialOut:
+@router.get("/credentials/{ref}", response_model=CredentialJson)
+def get_credential(ref: str, actor: Caller, state: State) -> CredentialJson:
     """A credential by id or id prefix (the password is not included: see reveal).
     Needs vault.read."""
-    return out(state.vault.credentials.get(actor, ref, trashed=True))
+    return state.vault.credentials.get(actor, ref, trashed=True).to_json()
 
 
-@router.post("/credentials/{ref}/reveal", response_model=RevealedOut)
-def reveal_credential(ref: str, actor: Caller, state: State) -> RevealedOut:
+@router.post("/credentials/{ref}/reveal", response_model=RevealedCredentialJson)
+def reveal_credential(ref: str, actor: Caller, state: State) -> RevealedCredentialJson:
     """The credential with its password and notes (needs secret.reveal; audited)."""
-    return RevealedOut(**state.vault.credentials.reveal(actor, state.keys, ref).to_json())
+    return state.vault.credentials.reveal(actor, state.keys, ref).to_json()
 
 
-@router.put("/credentials/{ref}/password", response_model=CredentialOut)
-def set_password(ref: str, body: PasswordIn, actor: Caller, state: State) -> CredentialOut:
+@router.put("/credentials/{ref}/password", response_model=CredentialJson)
+def set_password(ref: str, body: PasswordIn, actor: Caller, state: State) -> CredentialJson:
     """Store a new password (given or generated); enforce mode pushes it at once.
     Needs vault.write."""
     cred = state.vault.credentials.change_password(
@@ -122,30 +115,30 @@ def set_password(ref: str, body: PasswordIn, actor: Caller, state: State) -> Cre
         reason=body.reason or "",
         expected_version=body.version,
     )
-    return out(cred)
+    return cred.to_json()
 
 
 @router.get(
     "/credentials/{ref}/history",
-    response_model=list[HistoryEntryOut],
+    response_model=list[HistoryEntryJson],
     response_model_exclude_none=True,
 )
-def history(ref: str, actor: Caller, state: State) -> list[HistoryEntryOut]:
+def history(ref: str, actor: Caller, state: State) -> list[HistoryEntryJson]:
     """Every password version, newest first: who, when, why (values: see history/reveal).
     Needs vault.read."""
     entries = state.vault.credentials.history(actor, None, ref)
-    return [HistoryEntryOut(**e.to_json()) for e in entries]
+    return [e.to_json() for e in entries]
 
 
-@router.post("/credentials/{ref}/history/reveal", response_model=list[HistoryEntryOut])
-def reveal_history(ref: str, actor: Caller, state: State) -> list[HistoryEntryOut]:
+@router.post("/credentials/{ref}/history/reveal", response_model=list[HistoryEntryJson])
+def reveal_history(ref: str, actor: Caller, state: State) -> list[HistoryEntryJson]:
     """Every password version with its value (needs secret.reveal; audited)."""
     entries = state.vault.credentials.history(actor, state.keys, ref, reveal=True)
-    return [HistoryEntryOut(**e.to_json()) for e in entries]
+    return [e.to_json() for e in entries]
 
 
-@router.patch("/credentials/{ref}", response_model=CredentialOut)
-def edit_credential(ref: str, body: CredentialPatch, actor: Caller, state: State) -> CredentialOut:
+@router.patch("/credentials/{ref}", response_model=CredentialJson)
+def edit_credential(ref: str, body: CredentialPatch, actor: Caller, state: State) -> CredentialJson:
     """Change title, username, url, notes, type, tags or folder (``""``: no folder).
     Needs vault.write."""
     cred = state.vault.credentials.edit(
@@ -161,11 +154,11 @@ def edit_credential(ref: str, body: CredentialPatch, actor: Caller, state: State
         folder=body.folder,
         expected_version=body.version,
     )
-    return out(cred)
+    return cred.to_json()
 
 
 @router.put(
-    "/credentials/{ref}/sync-mode", response_model=CredentialOut, responses=CONFIRM_RESPONSES
+    "/credentials/{ref}/sync-mode", response_model=CredentialJson, responses=CONFIRM_RESPONSES
 )
 def set_sync_mode(ref: str, body: SyncModeIn, actor: Caller, state: State) -> Any:
     """Set the sync mode (``inherit``: the client's default). A change that makes the
@@ -179,21 +172,21 @@ def set_sync_mode(ref: str, body: SyncModeIn, actor: Caller, state: State) -> An
         )
     except EnforceUnconfirmed as need:
         return unconfirmed(need)
-    return out(cred)
+    return cred.to_json()
 
 
-@router.delete("/credentials/{ref}", response_model=CredentialOut)
+@router.delete("/credentials/{ref}", response_model=CredentialJson)
 def delete_credential(
     ref: str, actor: Caller, state: State, version: int | None = Query(None, ge=1)
-) -> CredentialOut:
+) -> CredentialJson:
     """Move to the trash (restore brings it back). Needs vault.write."""
-    return out(state.vault.credentials.delete(actor, ref, expected_version=version))
+    return state.vault.credentials.delete(actor, ref, expected_version=version).to_json()
 
 
-@router.post("/credentials/{ref}/restore", response_model=CredentialOut)
-def restore_credential(ref: str, actor: Caller, state: State) -> CredentialOut:
+@router.post("/credentials/{ref}/restore", response_model=CredentialJson)
+def restore_credential(ref: str, actor: Caller, state: State) -> CredentialJson:
     """Bring a credential back from the trash. Needs vault.write."""
-    return out(state.vault.credentials.restore(actor, ref))
+    return state.vault.credentials.restore(actor, ref).to_json()
 
 
 @router.post("/credentials/{ref}/purge", response_model=PurgedOut)

@@ -7,28 +7,24 @@ from fastapi import Response
 
 from credsync.api.deps import Caller, State
 from credsync.api.routing import api_router
-from credsync.api.schemas_policies import GeneratedOut, GenerateIn, PolicyIn, PolicyOut
-from credsync.vault.generator import PasswordPolicy
+from credsync.api.schemas_policies import GeneratedOut, GenerateIn, PolicyIn
+from credsync.vault.generator import PolicyJson
 
 router = api_router(prefix="/policies", tags=["policies"])
 
 
-def policy_out(name: str, policy: PasswordPolicy) -> PolicyOut:
-    return PolicyOut(name=name, **policy.to_json())
-
-
-@router.get("", response_model=list[PolicyOut])
-def list_policies(actor: Caller, state: State) -> list[PolicyOut]:
+@router.get("", response_model=list[PolicyJson])
+def list_policies(actor: Caller, state: State) -> list[PolicyJson]:
     """Every password policy, the built-in ``default`` first (needs vault.read)."""
-    return [policy_out(name, p) for name, p in state.vault.policies.list(actor)]
+    return [p.named_json(name) for name, p in state.vault.policies.list(actor)]
 
 
-@router.post("", response_model=PolicyOut, status_code=201)
-def add_policy(body: PolicyIn, actor: Caller, state: State) -> PolicyOut:
+@router.post("", response_model=PolicyJson, status_code=201)
+def add_policy(body: PolicyIn, actor: Caller, state: State) -> PolicyJson:
     """Add a named policy: the settings given, the default policy's for the rest (needs
     admin)."""
     name = state.vault.policies.add(actor, body.name, body.settings())
-    return policy_out(name, state.vault.policies.get(name))
+    return state.vault.policies.get(name).named_json(name)
 
 
 @router.delete("/{name}", status_code=204)

@@ -18,10 +18,10 @@ from fastapi import Query, Response
 
 from credsync.api.deps import Caller, Cursor, Limit, State
 from credsync.api.routing import api_router
-from credsync.api.schemas_sync import RunIn, RunItemOut, RunItemPage, RunOut, RunPage
+from credsync.api.schemas_sync import RunIn, RunItemPage, RunOut, RunPage
 from credsync.sync.background import background_runs
 from credsync.sync.engine import Engine
-from credsync.sync.reports import ItemReport, RunReport, StoredRun, StoredRuns
+from credsync.sync.reports import ItemReport, ItemReportJson, RunReport, StoredRun, StoredRuns
 from credsync.vault import Actor, Permission
 from credsync.vault.models import iso
 
@@ -40,34 +40,38 @@ def run_coroutine(make: Callable[[], Coroutine[Any, Any, T]]) -> T:
     return asyncio.run(make())
 
 
-# -- reading runs (sync.reports loads them; here they become the API's models) -------------
-def _items_out(items: Iterable[ItemReport]) -> list[RunItemOut]:
-    return [RunItemOut(**i.to_json()) for i in items]
+# -- reading runs (sync.reports loads them; here they get the API's fields) ----------------
+def _items_out(items: Iterable[ItemReport]) -> list[ItemReportJson]:
+    return [i.to_json() for i in items]
 
 
-def _stored_out(stored: StoredRun) -> RunOut:
-    """A run as ``RunReport.to_json`` shows it, with the number of items stored so far."""
+def _stored_out(
+    stored: StoredRun,
+    items: list[ItemReportJson] | None = None,
+    next_items_cursor: str | None = None,
+) -> RunOut:
+    """A run as ``RunReport.to_json`` shows it, with the number of items stored so far (and
+    the page of its items given)."""
     report = stored.report
     return RunOut(
         **report.to_json(items=False),
         item_count=stored.item_count,
         heartbeat_at=iso(report.heartbeat_at),
+        items=items,
+        next_items_cursor=next_items_cursor,
     )
 
 
 def _load(state: State, actor: Actor, ref: str, items_limit: int = ITEMS_PAGE) -> RunOut:
     stored = StoredRuns(state.vault.db).stored(actor, ref, items_limit=items_limit)
-    out = _stored_out(stored)
-    if items_limit:
-        out.items, out.next_items_cursor = _items_out(stored.report.items), stored.next_items_cursor
-    return out
+    if not items_limit:
+        return _stored_out(stored)
+    return _stored_out(stored, _items_out(stored.report.items), stored.next_items_cursor)
 
 
 def run_out(report: RunReport) -> RunOut:
     """A finished run as the engine reported it (every item)."""
-    out = _stored_out(StoredRun(report, len(report.items)))
-    out.items = _items_out(report.items)
-    return out
+    return _stored_out(StoredRun(report, len(report.items)), _items_out(report.items))
 
 
 def _engine(state: State, actor: Actor) -> Engine:

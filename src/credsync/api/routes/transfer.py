@@ -18,9 +18,9 @@ from fastapi.responses import JSONResponse
 from credsync.api.deps import Caller, State
 from credsync.api.errors import ApiError, error_body, status_of
 from credsync.api.routing import api_router
-from credsync.api.schemas import ErrorOut, ImportRejectedOut, ImportReportOut
+from credsync.api.schemas import ErrorOut, ImportRejectedOut
 from credsync.vault import Permission
-from credsync.vault.csvio import ImportRejected
+from credsync.vault.csvio import ImportRejected, ImportReportJson
 
 __all__ = ["COUNT_HEADER", "CSV_MEDIA_TYPES", "MAX_IMPORT_BYTES", "router"]
 
@@ -62,7 +62,7 @@ CsvUpload = Annotated[bytes, Depends(csv_upload)]
 
 @router.post(
     "/import",
-    response_model=ImportReportOut,
+    response_model=ImportReportJson,
     openapi_extra=_CSV_BODY,
     responses={
         400: {
@@ -111,7 +111,7 @@ def import_csv(
         body = error_body(status, code, str(err))
         body["error"]["report"] = err.report.to_json()
         return JSONResponse(body, status)
-    return ImportReportOut(**report.to_json())
+    return report.to_json()
 
 
 class CsvResponse(Response):

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from credsync.cli.fields import flag_names
 from credsync.cli.output import details, emit, json_option, table
 from credsync.cli.runtime import runtime
 from credsync.types import SyncMode
+
+if TYPE_CHECKING:
+    from credsync.vault.models import ClientJson
 
 CLIENT_COLUMNS = [
     ("name", "Name"),
@@ -35,7 +40,7 @@ if_version = click.option(
 )
 
 
-def _show_client(data: dict[str, object], as_json: bool) -> None:
+def _show_client(data: ClientJson, as_json: bool) -> None:
     emit(data, as_json, lambda: details(data, CLIENT_FIELDS))
 
 

@@ -15,6 +15,7 @@ from credsync.types import CredentialType, Secret, SyncMode
 
 if TYPE_CHECKING:
     from credsync.cli.ports.credentials import NewPassword
+    from credsync.vault.models import CredentialJson
 
 LIST_COLUMNS = [
     ("id", "Id"),
@@ -111,13 +112,12 @@ def new_password(
     return NewPassword(read_secret("Password", from_stdin=password_stdin, confirm=True))
 
 
-def _show(data: dict[str, Any], as_json: bool) -> None:
+def _show(data: CredentialJson, as_json: bool) -> None:
+    shown: dict[str, object] = dict(data)
     if "password" not in data:
-        data_h = {**data, "password": "******** (--reveal)"}
-        data_h["notes"] = "(hidden; --reveal)" if data.get("has_notes") else None
-    else:
-        data_h = data
-    emit(data, as_json, lambda: details(data_h, SHOW_FIELDS))
+        hidden_notes = "(hidden; --reveal)" if data.get("has_notes") else None
+        shown |= {"password": "******** (--reveal)", "notes": hidden_notes}
+    emit(data, as_json, lambda: details(shown, SHOW_FIELDS))
 
 
 @click.group("cred")
@@ -209,7 +209,7 @@ def cred_list(
       credsync cred list Contoso --tag backup --folder Servers
     """
     port = runtime(ctx).ports.credentials
-    rows: list[dict[str, Any]] = []
+    rows: list[CredentialJson] = []
     while True:
         page, cursor = port.list(
             client, folder=folder, tag=tag, trash=trash, limit=limit, cursor=cursor

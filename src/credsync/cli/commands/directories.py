@@ -8,7 +8,7 @@ refuses what is not its own.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -188,7 +188,7 @@ def _tuning_options(func: Callable[..., Any]) -> Callable[..., Any]:
     )(func)
 
 
-def show(data: dict[str, Any], as_json: bool) -> None:
+def show(data: Mapping[str, Any], as_json: bool) -> None:
     """A directory: the common fields and its kind's settings."""
     kind = registry.kind_of(str(data.get("kind", "")))
     fields = [*_HEAD, *((s.name, s.heading) for s in kind.settings)]
@@ -380,9 +380,10 @@ def directory_test(ctx: click.Context, name: str, as_json: bool) -> None:
     Example:
       credsync directory test contoso-ad
     """
-    rows = runtime(ctx).ports.directories.test(name)
+    tested = runtime(ctx).ports.directories.test(name)
+    rows = tested["steps"]
     emit(
-        {"directory": name, "ok": all(r["outcome"] != "failed" for r in rows), "steps": rows},
+        tested,
         as_json,
         lambda: table(rows, [("step", "Step"), ("outcome", "Outcome"), ("detail", "Detail")],
                       max_width=200),

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import TYPE_CHECKING
 
 import click
 
 from credsync.cli.output import details, emit, json_option, note, table, when
 from credsync.cli.runtime import read_secret, runtime
 from credsync.errors import InvalidInput, SyncAborted
+
+if TYPE_CHECKING:
+    from credsync.sync.reports import RunReportJson
 
 ITEM_COLUMNS = [
     ("credential_id", "Credential"),
@@ -57,20 +60,19 @@ FLAG_COLUMNS = [
 ]
 
 
-def _counts(run: dict[str, Any]) -> str:
+def _counts(run: RunReportJson) -> str:
     statuses = run.get("summary", {}).get("statuses", {})
     return ", ".join(f"{k} {v}" for k, v in sorted(statuses.items())) or "-"
 
 
-def _run_text(run: dict[str, Any]) -> str:
-    run = {**run, "counts": _counts(run)}
-    head = details(run, RUN_FIELDS)
+def _run_text(run: RunReportJson) -> str:
+    head = details({**run, "counts": _counts(run)}, RUN_FIELDS)
     items = [{**i, "credential_id": (i["credential_id"] or "-")[:8]} for i in run["items"]]
     body = table(items, ITEM_COLUMNS, max_width=120) if items else "Nothing to check."
     return f"{head}\n\n{body}"
 
 
-def _emit_runs(runs: list[dict[str, Any]], as_json: bool) -> None:
+def _emit_runs(runs: list[RunReportJson], as_json: bool) -> None:
     emit({"runs": runs}, as_json, lambda: "\n\n".join(_run_text(r) for r in runs))
     bad = [r for r in runs if r["state"] not in ("done",)]
     if bad:

@@ -8,13 +8,16 @@ import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING
 
 import click
 
 from credsync.cli.output import emit, json_option, note, table
 from credsync.cli.runtime import confirm, runtime
 from credsync.errors import InvalidInput
+
+if TYPE_CHECKING:
+    from credsync.vault.csvio import ImportReportJson
 
 IMPORT_EXIT_PARTIAL = 10
 
@@ -88,7 +91,7 @@ def _opened(file: str) -> Iterator[IO[bytes]]:
         yield stream
 
 
-def _show_report(report: dict[str, Any], as_json: bool) -> None:
+def _show_report(report: ImportReportJson, as_json: bool) -> None:
     def human() -> str:
         verb = "would import" if report["dry_run"] else "imported"
         lines = [f"{report['client']}: {verb} {report['imported']} of {report['rows']} rows."]

@@ -3,18 +3,21 @@ implementation over the vault services and a remote one over the REST API.
 
 A command parses its arguments, calls ``runtime(ctx).ports.<area>`` and prints what comes
 back; it never asks where the vault is. What comes back are records as the command's
-``--json`` prints them (plain dicts, made by the vault records' ``to_json``), the same both
-ways; errors are the same exceptions both ways (a remote port gets them from the API's error
-codes, see :mod:`credsync.cli.remote`). The runtime picks the implementation once per command
-(:class:`Ports`); an area's module is imported only when a command uses it.
+``--json`` prints them, typed with the record's JSON shape (``ClientJson``...: the
+``TypedDict`` the vault declares next to the record, which its ``to_json`` makes and the API
+answers with), the same both ways; errors are the same exceptions both ways (a remote port
+gets them from the API's error codes, see :mod:`credsync.cli.remote`). The runtime picks the
+implementation once per command (:class:`Ports`); an area's module is imported only when a
+command uses it.
 
 Adding an area:
 
 1. a module ``credsync/cli/ports/<area>.py`` with a Protocol ``<Area>Port`` (what the
-   commands need, in domain terms: no flag names, no HTTP), ``Local<Area>`` over a
-   :class:`LocalVault` (the vault services, the operator, the keys) and ``Remote<Area>`` over a
-   :class:`~credsync.cli.remote.Remote`; business rules stay in the services (the local one
-   calls them, the remote one sends the request that makes the server call them);
+   commands need, in domain terms: no flag names, no HTTP; records typed with their shapes),
+   ``Local<Area>`` over a :class:`LocalVault` (the vault services, the operator, the keys)
+   and ``Remote<Area>`` over a :class:`~credsync.cli.remote.Remote`; business rules stay in
+   the services (the local one calls them, the remote one sends the request that makes the
+   server call them);
 2. a property of :class:`Ports` returning ``self._port("<area>")``;
 3. commands that call ``runtime(ctx).ports.<area>``, and a row per command (a read, a write,
    an error) in the table of ``tests/cli/test_parity.py``, which runs each locally and through
@@ -43,7 +46,7 @@ if TYPE_CHECKING:
 
 __all__ = ["Confirm", "LocalVault", "Ports", "Record", "with_confirmation"]
 
-Record = dict[str, Any]  # one record as the command's --json prints it
+Record = dict[str, Any]  # JSON without a declared shape (an API answer as it came, whoami)
 # Asked before a switch to enforce goes ahead: returns to go ahead, raises to refuse.
 Confirm = Callable[["EnforcePreview"], None]
 T = TypeVar("T")

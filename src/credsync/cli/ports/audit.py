@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from credsync.cli.ports import LocalVault, Record
+from credsync.cli.ports import LocalVault
 from credsync.cli.remote import Remote
+
+if TYPE_CHECKING:
+    from credsync.vault.audit import VerifyReportJson
+    from credsync.vault.models import AuditEntryJson
 
 __all__ = ["AuditPort", "LocalAudit", "RemoteAudit", "local", "remote"]
 
@@ -19,14 +23,12 @@ class AuditPort(Protocol):
         target: str | None,
         operator: str | None,
         limit: int,
-    ) -> list[Record]:
+    ) -> list[AuditEntryJson]:
         """The newest ``limit`` entries that match every filter given (``action`` may end
         in ``*``: a prefix)."""
         ...
 
-    def verify(self) -> Record:
-        """ok, entries, head_seq, head_hash, problem, bad_seq."""
-        ...
+    def verify(self) -> VerifyReportJson: ...
 
 
 class LocalAudit:
@@ -41,7 +43,7 @@ class LocalAudit:
         target: str | None,
         operator: str | None,
         limit: int,
-    ) -> list[Record]:
+    ) -> list[AuditEntryJson]:
         vault, actor = self._rt.vault, self._rt.actor
         client_id = vault.clients.get(actor, client).id if client else None
         entries = vault.audit.list(
@@ -54,7 +56,7 @@ class LocalAudit:
         )
         return [e.to_json() for e in entries]
 
-    def verify(self) -> Record:
+    def verify(self) -> VerifyReportJson:
         return self._rt.vault.audit.verify(self._rt.actor).to_json()
 
 
@@ -70,13 +72,13 @@ class RemoteAudit:
         target: str | None,
         operator: str | None,
         limit: int,
-    ) -> list[Record]:
+    ) -> list[AuditEntryJson]:
         filters = {"action": action, "client": client, "target": target, "operator": operator}
-        rows: list[Record] = self._api.collect("/audit", limit, **filters)
+        rows: list[AuditEntryJson] = self._api.collect("/audit", limit, **filters)
         return rows
 
-    def verify(self) -> Record:
-        report: Record = self._api.get("/audit/verify")
+    def verify(self) -> VerifyReportJson:
+        report: VerifyReportJson = self._api.get("/audit/verify")
         return report
 
 

@@ -7,11 +7,12 @@ import builtins
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
-from credsync.cli.ports import Confirm, LocalVault, Record, with_confirmation
+from credsync.cli.ports import Confirm, LocalVault, with_confirmation
 from credsync.cli.remote import PAGE_MAX, Remote, path_of
 
 if TYPE_CHECKING:
     from credsync.types import Secret
+    from credsync.vault.models import CredentialJson, HistoryEntryJson, RevealedCredentialJson
 
 __all__ = [
     "Changes",
@@ -71,7 +72,7 @@ class CredentialsPort(Protocol):
         tags: list[str],
         folder: str | None,
         sync_mode: str | None,
-    ) -> Record: ...
+    ) -> CredentialJson: ...
 
     def list(
         self,
@@ -82,35 +83,35 @@ class CredentialsPort(Protocol):
         trash: bool,
         limit: int,
         cursor: str | None,
-    ) -> tuple[builtins.list[Record], str | None]:
+    ) -> tuple[builtins.list[CredentialJson], str | None]:
         """A page of at most ``limit`` by title, and the cursor of the next (None: the last)."""
         ...
 
     def search(
         self, text: str, *, client: str | None, tag: str | None, limit: int
-    ) -> builtins.list[Record]: ...
+    ) -> builtins.list[CredentialJson]: ...
 
-    def get(self, ref: str) -> Record:
+    def get(self, ref: str) -> CredentialJson:
         """A credential (one in the trash too)."""
         ...
 
-    def reveal(self, ref: str) -> Record: ...
+    def reveal(self, ref: str) -> RevealedCredentialJson: ...
 
     def set_password(
         self, ref: str, password: NewPassword, *, reason: str, version: int | None
-    ) -> Record: ...
+    ) -> CredentialJson: ...
 
-    def history(self, ref: str, *, reveal: bool) -> builtins.list[Record]: ...
+    def history(self, ref: str, *, reveal: bool) -> builtins.list[HistoryEntryJson]: ...
 
     def set_sync_mode(
         self, ref: str, mode: str, *, version: int | None, confirm: Confirm
-    ) -> Record: ...
+    ) -> CredentialJson: ...
 
-    def edit(self, ref: str, changes: Changes, *, version: int | None) -> Record: ...
+    def edit(self, ref: str, changes: Changes, *, version: int | None) -> CredentialJson: ...
 
-    def delete(self, ref: str, *, version: int | None) -> Record: ...
+    def delete(self, ref: str, *, version: int | None) -> CredentialJson: ...
 
-    def restore(self, ref: str) -> Record: ...
+    def restore(self, ref: str) -> CredentialJson: ...
 
     def purge(self, ref: str) -> str:
         """The id of the credential destroyed."""
@@ -134,7 +135,7 @@ class LocalCredentials:
         tags: list[str],
         folder: str | None,
         sync_mode: str | None,
-    ) -> Record:
+    ) -> CredentialJson:
         from credsync.types import SyncMode
 
         rt = self._rt
@@ -165,7 +166,7 @@ class LocalCredentials:
         trash: bool,
         limit: int,
         cursor: str | None,
-    ) -> tuple[builtins.list[Record], str | None]:
+    ) -> tuple[builtins.list[CredentialJson], str | None]:
         page = self._rt.vault.credentials.list(
             self._rt.actor, client, folder=folder, tag=tag, trash=trash, limit=limit, cursor=cursor
         )
@@ -173,22 +174,22 @@ class LocalCredentials:
 
     def search(
         self, text: str, *, client: str | None, tag: str | None, limit: int
-    ) -> builtins.list[Record]:
+    ) -> builtins.list[CredentialJson]:
         found = self._rt.vault.credentials.search(
             self._rt.actor, text, client_ref=client, tag=tag, limit=limit
         )
         return [c.to_json() for c in found]
 
-    def get(self, ref: str) -> Record:
+    def get(self, ref: str) -> CredentialJson:
         return self._rt.vault.credentials.get(self._rt.actor, ref, trashed=True).to_json()
 
-    def reveal(self, ref: str) -> Record:
+    def reveal(self, ref: str) -> RevealedCredentialJson:
         rt = self._rt
         return rt.vault.credentials.reveal(rt.actor, rt.keys, ref).to_json()
 
     def set_password(
         self, ref: str, password: NewPassword, *, reason: str, version: int | None
-    ) -> Record:
+    ) -> CredentialJson:
         rt = self._rt
         cred = rt.vault.credentials.change_password(
             rt.actor,
@@ -202,7 +203,7 @@ class LocalCredentials:
         )
         return cred.to_json()
 
-    def history(self, ref: str, *, reveal: bool) -> builtins.list[Record]:
+    def history(self, ref: str, *, reveal: bool) -> builtins.list[HistoryEntryJson]:
         rt = self._rt
         keys = rt.keys if reveal else None
         entries = rt.vault.credentials.history(rt.actor, keys, ref, reveal=reveal)
@@ -210,7 +211,7 @@ class LocalCredentials:
 
     def set_sync_mode(
         self, ref: str, mode: str, *, version: int | None, confirm: Confirm
-    ) -> Record:
+    ) -> CredentialJson:
         from credsync.sync.enforce import EnforceSwitches
         from credsync.vault.validate import parse_sync_mode
 
@@ -224,7 +225,7 @@ class LocalCredentials:
         )
         return cred.to_json()
 
-    def edit(self, ref: str, changes: Changes, *, version: int | None) -> Record:
+    def edit(self, ref: str, changes: Changes, *, version: int | None) -> CredentialJson:
         rt = self._rt
         cred = rt.vault.credentials.edit(
             rt.actor,
@@ -241,12 +242,12 @@ class LocalCredentials:
         )
         return cred.to_json()
 
-    def delete(self, ref: str, *, version: int | None) -> Record:
+    def delete(self, ref: str, *, version: int | None) -> CredentialJson:
         return self._rt.vault.credentials.delete(
             self._rt.actor, ref, expected_version=version
         ).to_json()
 
-    def restore(self, ref: str) -> Record:
+    def restore(self, ref: str) -> CredentialJson:
         return self._rt.vault.credentials.restore(self._rt.actor, ref).to_json()
 
     def purge(self, ref: str) -> str:
@@ -270,7 +271,7 @@ class RemoteCredentials:
         tags: list[str],
         folder: str | None,
         sync_mode: str | None,
-    ) -> Record:
+    ) -> CredentialJson:
         body = {
             "title": title,
             "username": username,
@@ -282,7 +283,7 @@ class RemoteCredentials:
             "sync_mode": sync_mode,
             **password.body(),
         }
-        cred: Record = self._api.post(path_of("clients", client, "credentials"), body)
+        cred: CredentialJson = self._api.post(path_of("clients", client, "credentials"), body)
         return cred
 
     def list(
@@ -294,11 +295,11 @@ class RemoteCredentials:
         trash: bool,
         limit: int,
         cursor: str | None,
-    ) -> tuple[builtins.list[Record], str | None]:
+    ) -> tuple[builtins.list[CredentialJson], str | None]:
         from credsync.vault.credentials import check_limit
 
         check_limit(limit)  # as the local list says it; the API's pages are smaller
-        rows: builtins.list[Record] = []
+        rows: builtins.list[CredentialJson] = []
         while True:  # pages of the API's size, up to the one asked for
             page = self._api.get(
                 path_of("clients", client, "credentials"),
@@ -315,62 +316,62 @@ class RemoteCredentials:
 
     def search(
         self, text: str, *, client: str | None, tag: str | None, limit: int
-    ) -> builtins.list[Record]:
+    ) -> builtins.list[CredentialJson]:
         from credsync.vault.credentials import check_limit
 
         check_limit(limit)  # as the local search says it
         page = self._api.get(
             "/credentials", q=text, client=client, tag=tag, limit=min(limit, PAGE_MAX)
         )
-        rows: builtins.list[Record] = page["items"]
+        rows: builtins.list[CredentialJson] = page["items"]
         return rows
 
-    def get(self, ref: str) -> Record:
-        cred: Record = self._api.get(path_of("credentials", ref))
+    def get(self, ref: str) -> CredentialJson:
+        cred: CredentialJson = self._api.get(path_of("credentials", ref))
         return cred
 
-    def reveal(self, ref: str) -> Record:
-        cred: Record = self._api.post(f"{path_of('credentials', ref)}/reveal")
+    def reveal(self, ref: str) -> RevealedCredentialJson:
+        cred: RevealedCredentialJson = self._api.post(f"{path_of('credentials', ref)}/reveal")
         return cred
 
     def set_password(
         self, ref: str, password: NewPassword, *, reason: str, version: int | None
-    ) -> Record:
+    ) -> CredentialJson:
         body = {"reason": reason or None, "version": version, **password.body()}
-        cred: Record = self._api.put(f"{path_of('credentials', ref)}/password", body)
+        cred: CredentialJson = self._api.put(f"{path_of('credentials', ref)}/password", body)
         return cred
 
-    def history(self, ref: str, *, reveal: bool) -> builtins.list[Record]:
+    def history(self, ref: str, *, reveal: bool) -> builtins.list[HistoryEntryJson]:
         where = f"{path_of('credentials', ref)}/history"
-        rows: builtins.list[Record] = (
+        rows: builtins.list[HistoryEntryJson] = (
             self._api.post(f"{where}/reveal") if reveal else self._api.get(where)
         )
         return rows
 
     def set_sync_mode(
         self, ref: str, mode: str, *, version: int | None, confirm: Confirm
-    ) -> Record:
+    ) -> CredentialJson:
         where = f"{path_of('credentials', ref)}/sync-mode"
         body = {"sync_mode": mode, "version": version}
 
-        def send(sure: bool) -> Record:
-            cred: Record = self._api.put(where, {**body, "confirm": sure})
+        def send(sure: bool) -> CredentialJson:
+            cred: CredentialJson = self._api.put(where, {**body, "confirm": sure})
             return cred
 
         return with_confirmation(send, confirm)
 
-    def edit(self, ref: str, changes: Changes, *, version: int | None) -> Record:
+    def edit(self, ref: str, changes: Changes, *, version: int | None) -> CredentialJson:
         fields = {**asdict(changes), "version": version}
         body = {k: v for k, v in fields.items() if v is not None}
-        cred: Record = self._api.patch(path_of("credentials", ref), body)
+        cred: CredentialJson = self._api.patch(path_of("credentials", ref), body)
         return cred
 
-    def delete(self, ref: str, *, version: int | None) -> Record:
-        cred: Record = self._api.delete(path_of("credentials", ref), version=version)
+    def delete(self, ref: str, *, version: int | None) -> CredentialJson:
+        cred: CredentialJson = self._api.delete(path_of("credentials", ref), version=version)
         return cred
 
-    def restore(self, ref: str) -> Record:
-        cred: Record = self._api.post(f"{path_of('credentials', ref)}/restore")
+    def restore(self, ref: str) -> CredentialJson:
+        cred: CredentialJson = self._api.post(f"{path_of('credentials', ref)}/restore")
         return cred
 
     def purge(self, ref: str) -> str:

@@ -1,12 +1,16 @@
 """Named password policies and passwords generated from one. A policy's record is its name
-with its settings (``PasswordPolicy.to_json``); settings are named as the policy names them."""
+with its settings (``PolicyJson``, made by ``PasswordPolicy.named_json``); settings are named
+as the policy names them."""
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from credsync.cli.ports import LocalVault, Record
+from credsync.cli.ports import LocalVault
 from credsync.cli.remote import Remote, path_of
+
+if TYPE_CHECKING:
+    from credsync.vault.generator import PolicyJson
 
 __all__ = ["LocalPolicies", "PoliciesPort", "RemotePolicies", "local", "remote"]
 
@@ -17,11 +21,11 @@ class PoliciesPort(Protocol):
         ``settings`` changed; nothing is stored."""
         ...
 
-    def add(self, name: str, settings: dict[str, Any]) -> Record:
+    def add(self, name: str, settings: dict[str, Any]) -> PolicyJson:
         """A new policy: the default one with ``settings`` changed."""
         ...
 
-    def list(self) -> list[Record]: ...
+    def list(self) -> list[PolicyJson]: ...
 
     def delete(self, name: str) -> None: ...
 
@@ -36,14 +40,14 @@ class LocalPolicies:
         )
         return [p.reveal() for p in made]
 
-    def add(self, name: str, settings: dict[str, Any]) -> Record:
+    def add(self, name: str, settings: dict[str, Any]) -> PolicyJson:
         policies = self._rt.vault.policies
         stored = policies.add(self._rt.actor, name, settings)
-        return {"name": stored, **policies.get(stored).to_json()}
+        return policies.get(stored).named_json(stored)
 
-    def list(self) -> list[Record]:
+    def list(self) -> list[PolicyJson]:
         found = self._rt.vault.policies.list(self._rt.actor)
-        return [{"name": name, **policy.to_json()} for name, policy in found]
+        return [policy.named_json(name) for name, policy in found]
 
     def delete(self, name: str) -> None:
         self._rt.vault.policies.delete(self._rt.actor, name)
@@ -58,12 +62,12 @@ class RemotePolicies:
         passwords: list[str] = self._api.post(path, {"count": count, **settings})["passwords"]
         return passwords
 
-    def add(self, name: str, settings: dict[str, Any]) -> Record:
-        policy: Record = self._api.post("/policies", {"name": name, **settings})
+    def add(self, name: str, settings: dict[str, Any]) -> PolicyJson:
+        policy: PolicyJson = self._api.post("/policies", {"name": name, **settings})
         return policy
 
-    def list(self) -> list[Record]:
-        rows: list[Record] = self._api.get("/policies")
+    def list(self) -> list[PolicyJson]:
+        rows: list[PolicyJson] = self._api.get("/policies")
         return rows
 
     def delete(self, name: str) -> None:

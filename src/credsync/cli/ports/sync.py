@@ -1,5 +1,6 @@
 """Sync runs: plan or run a client's directories now, and the stored runs with their
-per-object reports. A run's record is ``RunReport.to_json``: whole, every item of its report.
+per-object reports. A run's record is ``RunReport.to_json`` (``RunReportJson``): whole, every
+item of its report.
 
 Through a server a run starts at once in a thread of the server's and is followed here until
 it has ended (see :func:`followed`); the API sends a run's report a page at a time, and the
@@ -8,12 +9,15 @@ remote port reads every page (see :func:`whole_run`)."""
 from __future__ import annotations
 
 import time
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from credsync.cli.output import note
 from credsync.cli.ports import LocalVault, Record
 from credsync.cli.remote import PAGE_MAX, Remote, path_of
 from credsync.errors import CredsyncError, InvalidInput, SyncError
+
+if TYPE_CHECKING:
+    from credsync.sync.reports import RunReportJson
 
 __all__ = [
     "RUN_POLL_MAX",
@@ -34,23 +38,27 @@ RUN_SILENT_MAX = 180.0
 
 
 class SyncPort(Protocol):
-    def run(self, client: str, directory: str | None, *, dry_run: bool, full: bool) -> list[Record]:
+    def run(
+        self, client: str, directory: str | None, *, dry_run: bool, full: bool
+    ) -> list[RunReportJson]:
         """A run of each directory of the client (or of ``directory`` only), one after the
         other, each to its end; a ``dry_run`` plans and changes nothing."""
         ...
 
-    def runs(self, client: str | None, *, limit: int) -> list[Record]:
+    def runs(self, client: str | None, *, limit: int) -> list[RunReportJson]:
         """The newest ``limit`` stored runs (of one client), without their items."""
         ...
 
-    def show(self, ref: str) -> Record: ...
+    def show(self, ref: str) -> RunReportJson: ...
 
 
 class LocalSync:
     def __init__(self, rt: LocalVault) -> None:
         self._rt = rt
 
-    def run(self, client: str, directory: str | None, *, dry_run: bool, full: bool) -> list[Record]:
+    def run(
+        self, client: str, directory: str | None, *, dry_run: bool, full: bool
+    ) -> list[RunReportJson]:
         import asyncio
 
         from credsync.sync.engine import Engine
@@ -58,31 +66,31 @@ class LocalSync:
         engine = Engine(self._rt.vault, self._rt.keys, self._rt.actor)
         names = [directory] if directory else [d.name for d in engine.directories_of(client)]
 
-        async def go() -> list[Record]:
+        async def go() -> list[RunReportJson]:
             return [(await engine.run(n, dry_run=dry_run, full=full)).to_json() for n in names]
 
         return asyncio.run(go())
 
-    def runs(self, client: str | None, *, limit: int) -> list[Record]:
+    def runs(self, client: str | None, *, limit: int) -> list[RunReportJson]:
         from credsync.sync.reports import StoredRuns
 
         found = StoredRuns(self._rt.vault.db).list(self._rt.actor, client_ref=client, limit=limit)
         return [r.to_json(items=False) for r in found]
 
-    def show(self, ref: str) -> Record:
+    def show(self, ref: str) -> RunReportJson:
         from credsync.sync.reports import StoredRuns
 
         return StoredRuns(self._rt.vault.db).load(self._rt.actor, ref).to_json()
 
 
-def run_record(run: Record, *, items: bool = True) -> Record:
+def run_record(run: Record, *, items: bool = True) -> RunReportJson:
     """A run as the API sends it, as the record (``RunReport.to_json``)."""
     from credsync.sync.reports import RunReport
 
     return RunReport.from_json(run).to_json(items=items)
 
 
-def whole_run(api: Remote, run: Record) -> Record:
+def whole_run(api: Remote, run: Record) -> RunReportJson:
     """A run from the API with every item of its report: the API sends the first page with
     the run and the rest through ``/runs/{id}/items``."""
     items = list(run.get("items") or [])
@@ -133,7 +141,9 @@ class RemoteSync:
     def __init__(self, api: Remote) -> None:
         self._api = api
 
-    def run(self, client: str, directory: str | None, *, dry_run: bool, full: bool) -> list[Record]:
+    def run(
+        self, client: str, directory: str | None, *, dry_run: bool, full: bool
+    ) -> list[RunReportJson]:
         api = self._api
         if directory:
             names = [directory]
@@ -153,14 +163,14 @@ class RemoteSync:
             runs.append(whole_run(api, run))
         return runs
 
-    def runs(self, client: str | None, *, limit: int) -> list[Record]:
+    def runs(self, client: str | None, *, limit: int) -> list[RunReportJson]:
         from credsync.sync.reports import check_limit
 
         check_limit(limit)  # as the local list says it; the API's pages are smaller
         found = self._api.collect("/runs", limit, client=client)
         return [run_record(r, items=False) for r in found]
 
-    def show(self, ref: str) -> Record:
+    def show(self, ref: str) -> RunReportJson:
         return whole_run(self._api, self._api.get(path_of("runs", ref)))
 
 

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import IO, Any, Protocol
+from typing import IO, TYPE_CHECKING, Any, Protocol
 
 from credsync.cli.ports import LocalVault, Record
 from credsync.cli.remote import Remote, path_of
+
+if TYPE_CHECKING:
+    from credsync.vault.csvio import ImportReportJson
 
 __all__ = ["COUNT_HEADER", "LocalTransfer", "RemoteTransfer", "TransferPort", "local", "remote"]
 
@@ -25,7 +28,7 @@ class TransferPort(Protocol):
         allow_duplicates: bool,
         generate_missing: bool,
         dry_run: bool,
-    ) -> Record:
+    ) -> ImportReportJson:
         """The import's report. A strict import with rejected rows raises ImportRejected,
         whose report says which rows and why."""
         ...
@@ -40,7 +43,7 @@ class LocalTransfer:
     def __init__(self, rt: LocalVault) -> None:
         self._rt = rt
 
-    def import_csv(self, client: str, stream: IO[bytes], **options: Any) -> Record:
+    def import_csv(self, client: str, stream: IO[bytes], **options: Any) -> ImportReportJson:
         rt = self._rt
         source = options.pop("source")
         return rt.vault.csv.import_csv(
@@ -70,7 +73,7 @@ class RemoteTransfer:
     def __init__(self, api: Remote) -> None:
         self._api = api
 
-    def import_csv(self, client: str, stream: IO[bytes], **options: Any) -> Record:
+    def import_csv(self, client: str, stream: IO[bytes], **options: Any) -> ImportReportJson:
         api = self._api
         response = api.request(
             "POST",
@@ -85,7 +88,7 @@ class RemoteTransfer:
             if isinstance(error, dict) and isinstance(error.get("report"), dict):
                 raise _rejected(error["report"])
         api.raise_for_error(response)
-        report: Record = api.json_of(response)
+        report: ImportReportJson = api.json_of(response)
         return report
 
     def export_csv(self, client: str, out: IO[str], *, destination: str) -> int:

@@ -150,13 +150,12 @@ def run_page(
 
 @router.get("/runs/{run_id}/progress")
 def run_progress_json(run_id: str, request: Request, state: State, viewer: ViewerDep) -> Response:
-    """``{"state", "items", "message"}``: what the run page polls while the run is going."""
+    """``ProgressJson`` (state, items, message): what the run page polls while the run is
+    going."""
     progress = run_progress(state.vault.db, viewer.actor, run_id)
     if progress is None:
         raise NotFound(f"no run with id {run_id}")
-    return JSONResponse(
-        {"state": progress.state, "items": progress.items, "message": progress.message}
-    )
+    return JSONResponse(progress.to_json())
 
 
 # -- directories -------------------------------------------------------------------------------
