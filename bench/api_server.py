@@ -117,7 +117,8 @@ def main() -> int:
     c.time_limit(args.time_limit)
     verdicts = c.Verdicts("api_server")
 
-    from credsync.api import ServerState, create_app
+    from credsync.api.state import ServerState
+    from credsync.server.app import create_app
 
     with tempfile.TemporaryDirectory() as tmp:
         vault, admin, keys = c.make_vault(f"sqlite:///{Path(tmp) / 'vault.db'}")

@@ -10,8 +10,8 @@ import pytest
 import credsync.errors as errors
 from credsync.api.errors import HTTP_STATUSES, status_of
 from credsync.cli.exits import EXIT_CODES, exit_code_of
-from credsync.cli.remote import ConfirmationNeeded
 from credsync.errors import CredsyncError, error_of_code
+from credsync.sync.enforce import EnforceUnconfirmed
 from credsync.vault.csvio import ImportRejected
 
 
@@ -32,7 +32,7 @@ def test_an_error_comes_back_with_its_exit_code(cls: type[CredsyncError]) -> Non
 
 @pytest.mark.parametrize(
     "cls",
-    [*_every_class(), ImportRejected, ConfirmationNeeded],
+    [*_every_class(), ImportRejected, EnforceUnconfirmed],
     ids=lambda cls: cls.__name__,
 )
 def test_every_error_class_has_an_exit_code_and_a_status_through_the_tables(

@@ -46,6 +46,7 @@ def test_package_exports_every_public_error() -> None:
         "connectors",
         "crypto",
         "errors",
+        "server",
         "storage",
         "sync",
         "testing",

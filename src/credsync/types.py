@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 import uuid
-from typing import NewType
+from typing import Literal, NewType
 
 __all__ = [
     "ClientId",
@@ -14,6 +14,7 @@ __all__ = [
     "OperatorId",
     "Secret",
     "SyncMode",
+    "SyncModeName",
     "TokenId",
     "new_id",
 ]
@@ -36,6 +37,9 @@ class SyncMode(enum.StrEnum):
     OFF = "off"
     REPORT = "report"
     ENFORCE = "enforce"
+
+
+SyncModeName = Literal["off", "report", "enforce"]  # a SyncMode's value, in a record's JSON
 
 
 class CredentialType(enum.StrEnum):

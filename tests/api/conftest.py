@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from credsync.api import ServerState, create_app
+from credsync.api.state import ServerState
+from credsync.server.app import create_app
 from credsync.storage import Database
 from credsync.types import Secret
 from credsync.vault import KeyRing, Vault

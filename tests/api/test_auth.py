@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from credsync.api import LoginLimiter
+from credsync.api.state import LoginLimiter
 from credsync.storage import Database
 from vault.helpers import ADMIN_PASSWORD
 

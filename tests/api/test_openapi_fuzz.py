@@ -18,7 +18,8 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
-from credsync.api import ServerState, create_app
+from credsync.api.state import ServerState
+from credsync.server.app import create_app
 from credsync.types import Secret
 from credsync.vault.drafts import make_draft
 from vault.helpers import make_world

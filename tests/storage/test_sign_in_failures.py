@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import pytest
 import sqlalchemy as sa
 
-from credsync.api import LoginLimiter, ServerState
+from credsync.api.state import LoginLimiter, ServerState
 from credsync.storage import Database
 from credsync.storage.tables import sign_in_failures
 from credsync.testing.postgres import TempPostgres

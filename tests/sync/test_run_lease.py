@@ -416,6 +416,7 @@ def test_through_a_server_a_busy_directory_is_refused_and_the_poll_ends(
     request: pytest.FixtureRequest,
 ) -> None:
     from credsync.cli.commands import sync as sync_commands
+    from credsync.cli.ports import sync as sync_port
     from credsync.cli.remote import Remote, path_of
 
     served, token = server
@@ -434,7 +435,7 @@ def test_through_a_server_a_busy_directory_is_refused_and_the_poll_ends(
     first = remote.get(path_of("runs", run_id), items_limit=0)
     assert first["state"] == "running"
     assert first["heartbeat_at"] is not None
-    thread, out = _followed_in_thread(lambda: sync_commands._followed(remote, first))
+    thread, out = _followed_in_thread(lambda: sync_port.followed(remote, first))
     time.sleep(0.2)
     silent_since = utcnow() - dt.timedelta(minutes=10)
     with ew.vault.db.write() as conn:
@@ -449,15 +450,15 @@ def test_through_a_server_a_busy_directory_is_refused_and_the_poll_ends(
     assert ended["state"] == "aborted"
     assert ended["message"].startswith("abandoned: no sign of life since ")
     with pytest.raises(SyncAborted) as caught:
-        sync_commands._emit_runs([sync_commands._local_run(ended)], as_json=True)
+        sync_commands._emit_runs([sync_port.run_record(ended)], as_json=True)
     assert exit_code_of(caught.value) == 9  # as for a failed run
     held.finish()
     # A run that shows no sign of life at all (an older server that never ends it): the poll
     # gives up after RUN_SILENT_MAX rather than wait for ever.
     quiet = Running(ew, heartbeat_seconds=3600).start()
     quiet_id = quiet.holding()
-    monkeypatch.setattr(sync_commands, "RUN_SILENT_MAX", 0.3)
+    monkeypatch.setattr(sync_port, "RUN_SILENT_MAX", 0.3)
     started = remote.get(path_of("runs", quiet_id), items_limit=0)
     with pytest.raises(SyncError, match="has shown no sign of life for 0 s"):
-        sync_commands._followed(remote, started)
+        sync_port.followed(remote, started)
     quiet.finish()

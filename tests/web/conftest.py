@@ -21,7 +21,8 @@ import uvicorn
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from credsync.api import LoginLimiter, ServerState, create_app
+from credsync.api.state import LoginLimiter, ServerState
+from credsync.server.app import create_app
 from credsync.storage import Database
 from credsync.types import CredentialType, Secret, SyncMode
 from credsync.vault import KeyRing, Vault

@@ -8,8 +8,8 @@ import time
 
 import pytest
 
-from credsync.api import LoginLimiter
-from credsync.web.app import local_path
+from credsync.api.state import LoginLimiter
+from credsync.web.pages import local_path
 
 from .conftest import SECRET, WebWorld, csrf_of
 

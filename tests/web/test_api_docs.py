@@ -16,7 +16,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from credsync.web.apidocs import MAX_DEPTH, build_reference, fields, prose
-from credsync.web.app import _HEADERS
+from credsync.web.pages import _HEADERS
 
 from .conftest import WebWorld
 

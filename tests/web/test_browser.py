@@ -16,7 +16,8 @@ from typing import Any
 import pytest
 
 from credsync.agent.loop import Agent
-from credsync.api import ServerState, create_app
+from credsync.api.state import ServerState
+from credsync.server.app import create_app
 from credsync.sync.engine import Engine
 from credsync.sync.reports import list_runs
 from credsync.sync.views import queued_pushes

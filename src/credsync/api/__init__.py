@@ -1,6 +1,7 @@
-"""The REST API (``/api/v1``): FastAPI routes over the vault and sync services."""
+"""The REST API (``/api/v1``): FastAPI routes over the vault and sync services. Its app is made
+by :func:`credsync.api.app.create_api`; the server (:mod:`credsync.server`) serves it with the
+dashboard."""
 
-from credsync.api.app import API_PREFIX, create_app
-from credsync.api.state import LoginLimiter, ServerState
+API_PREFIX = "/api/v1"
 
-__all__ = ["API_PREFIX", "LoginLimiter", "ServerState", "create_app"]
+__all__ = ["API_PREFIX"]

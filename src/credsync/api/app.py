@@ -1,9 +1,11 @@
-"""The ASGI application: the REST API under /api/v1 (OpenAPI at /api/v1/openapi.json)."""
+"""The REST API's application: its routes under /api/v1 (OpenAPI at /api/v1/openapi.json).
+The server (:mod:`credsync.server`) adds the dashboard to it."""
 
 from __future__ import annotations
 
 from fastapi import FastAPI
 
+from credsync.api import API_PREFIX
 from credsync.api.errors import install_error_handlers
 from credsync.api.routes import (
     audit,
@@ -18,13 +20,12 @@ from credsync.api.routes import (
     sync,
     transfer,
 )
-from credsync.api.routing import EncodedSlashes, NoSniff, api_router
+from credsync.api.routing import api_router
 from credsync.api.schemas import ErrorOut
+from credsync.api.shapes import document_routes
 from credsync.api.state import ServerState
 
-__all__ = ["API_PREFIX", "create_app"]
-
-API_PREFIX = "/api/v1"
+__all__ = ["create_api"]
 
 # Declared on every route, so that the OpenAPI document shows the one error shape.
 _ERRORS: dict[int | str, dict[str, object]] = {
@@ -41,7 +42,7 @@ _ERRORS: dict[int | str, dict[str, object]] = {
 }
 
 
-def create_app(state: ServerState) -> FastAPI:
+def create_api(state: ServerState) -> FastAPI:
     app = FastAPI(
         title="credsync",
         version="1",
@@ -67,11 +68,7 @@ def create_app(state: ServerState) -> FastAPI:
         policies,
     )
     for module in modules:
+        document_routes(module.router.routes)
         api.include_router(module.router)
     app.include_router(api)
-    from credsync.web import mount_web  # imported here: the web pages import from the API
-
-    mount_web(app)
-    app.add_middleware(EncodedSlashes)
-    app.add_middleware(NoSniff)
     return app

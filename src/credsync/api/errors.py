@@ -29,6 +29,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from credsync.api.fields import VAULT_CHECK
 from credsync.errors import (
     AuthError,
     ConfigError,
@@ -176,10 +177,18 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
         exc, RequestValidationError
     ):  # pragma: no cover - registered for RequestValidationError only
         raise exc
+    errors = exc.errors()
     details = [
         {"field": ".".join(str(part) for part in e.get("loc", ())), "problem": e.get("msg", "")}
-        for e in exc.errors()
+        for e in errors
     ]
+    if errors and errors[0].get("type") == VAULT_CHECK:
+        # Refused in the vault's words (credsync.api.fields): answered as the service's
+        # refusal is, its fields named as the route names them; what a local command says.
+        fields = (errors[0].get("ctx") or {}).get("fields") or ()
+        refused = InvalidInput(details[0]["problem"], field=tuple(fields))
+        named = _details(request, refused) or details[:1]
+        return _response(422, "invalid_request", str(refused), named)
     first = details[0] if details else {"field": "", "problem": "invalid"}
     message = f"{first['field']}: {first['problem']}" if first["field"] else first["problem"]
     return _response(422, "invalid_request", message, details)

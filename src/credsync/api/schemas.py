@@ -1,42 +1,78 @@
-"""The API's JSON bodies: what each route accepts and returns (the OpenAPI document is made
-from these). Responses carry the same fields as the CLI's ``--json``, made by the vault
-models' ``to_json``."""
+"""The API's JSON bodies: what each route accepts, the answers that are the API's own (a
+page, an error, a sign-in) and the records' shapes it answers with (the OpenAPI document is
+made from these). A record's shape is declared once, next to the record (``ClientJson`` in
+:mod:`credsync.vault.models`): the route returns what the record's ``to_json`` made, the same
+as the CLI's ``--json`` (see :mod:`credsync.api.shapes`)."""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+from typing_extensions import TypedDict
+
+from credsync.api.fields import Checked
+from credsync.sync.enforce import EnforcePreviewJson
+from credsync.types import Secret, SyncModeName
+from credsync.vault.csvio import ImportReportJson
+from credsync.vault.drafts import parse_type
+from credsync.vault.folders import clean_path
+from credsync.vault.models import AuditEntryJson, CredentialJson
+from credsync.vault.validate import (
+    MAX_NOTES_CHARS,
+    clean_name,
+    clean_secret,
+    clean_tags,
+    clean_text,
+)
 
 __all__ = [
-    "ApiTokenOut",
-    "AuditEntryOut",
     "AuditPage",
-    "AuditVerifyOut",
     "ClientIn",
-    "ClientOut",
     "ClientPatch",
     "CredentialIn",
-    "CredentialOut",
     "CredentialPage",
     "CredentialPatch",
+    "EnforceUnconfirmedOut",
     "ErrorOut",
     "FolderIn",
-    "FolderOut",
-    "HistoryEntryOut",
     "ImportRejectedOut",
-    "ImportReportOut",
     "LoginIn",
     "LoginOut",
     "PasswordIn",
     "PurgedOut",
-    "RevealedOut",
     "SyncModeIn",
     "WhoAmIOut",
 ]
 
-SyncModeName = Literal["off", "report", "enforce"]
 Timestamp = str  # ISO 8601, UTC, e.g. 2026-12-01T12:00:00Z
+
+# Fields the vault checks too: refused in its words (see credsync.api.fields).
+ClientName = Annotated[
+    str, Checked("client name", lambda v: clean_name(v, "client name", 200), 200, 1)
+]
+Title = Annotated[
+    str, Checked("title", lambda v: clean_name(v, "title", 255, field="title"), 255, 1)
+]
+Username = Annotated[
+    str, Checked("username", lambda v: clean_text(v, "username", 512, field="username"), 512)
+]
+Url = Annotated[str, Checked("url", lambda v: clean_text(v, "url", 2048, field="url"), 2048)]
+Notes = Annotated[
+    str,
+    Checked(
+        "notes",
+        lambda v: clean_text(v, "notes", MAX_NOTES_CHARS, multiline=True, field="notes"),
+        65536,
+    ),
+]
+CredentialTypeName = Annotated[str, Checked("credential type", parse_type, 32)]
+Tags = Annotated[list[str], Checked("tags", clean_tags, 50)]
+FolderPath = Annotated[str, Checked("folder path", clean_path, 1024)]
+NewFolderPath = Annotated[str, Checked("folder path", clean_path, 500, 1)]
+Password = Annotated[str, Checked("password", lambda v: clean_secret(Secret(v)), 16384, 1)]
+PolicyName = Annotated[str, Checked("password policy name", lambda v: None, 64)]
+Reason = Annotated[str, Checked("reason", lambda v: clean_text(v, "reason", 500), 500)]
 
 
 class _In(BaseModel):
@@ -81,22 +117,8 @@ class LoginOut(BaseModel):
 
 
 # -- clients ---------------------------------------------------------------------------------
-class ClientOut(BaseModel):
-    id: str
-    name: str
-    directory_sync: bool
-    default_sync_mode: SyncModeName
-    archived: bool
-    archived_at: Timestamp | None
-    version: int
-    created_at: Timestamp
-    updated_at: Timestamp
-    credential_count: int | None = None
-    open_flags: int | None = None
-
-
 class ClientIn(_In):
-    name: str = Field(min_length=1, max_length=200)
+    name: ClientName
     directory_sync: bool = False
     default_sync_mode: SyncModeName = "report"
 
@@ -104,7 +126,7 @@ class ClientIn(_In):
 class ClientPatch(_In):
     """Only the fields given change; ``version``: refuse if the client changed since."""
 
-    name: str | None = Field(default=None, min_length=1, max_length=200)
+    name: ClientName | None = None
     directory_sync: bool | None = None
     default_sync_mode: SyncModeName | None = None
     archived: bool | None = None
@@ -112,73 +134,43 @@ class ClientPatch(_In):
 
 
 # -- credentials -----------------------------------------------------------------------------
-class CredentialOut(BaseModel):
-    id: str
-    client_id: str
-    client: str
-    folder: str | None
-    title: str
-    username: str
-    url: str
-    type: str
-    tags: list[str]
-    sync_mode: SyncModeName | None
-    effective_sync_mode: SyncModeName
-    has_notes: bool
-    secret_version: int
-    version: int
-    created_at: Timestamp
-    created_by: str
-    updated_at: Timestamp
-    updated_by: str
-    password_changed_at: Timestamp
-    deleted: bool
-    deleted_at: Timestamp | None
-    deleted_by: str | None
-
-
-class RevealedOut(CredentialOut):
-    password: str
-    notes: str | None
-
-
-class CredentialPage(BaseModel):
-    items: list[CredentialOut]
+class CredentialPage(TypedDict):
+    items: list[CredentialJson]
     next_cursor: str | None
 
 
 class PasswordIn(_In):
     """A new password: ``password``, or ``generate`` with an optional named ``policy``."""
 
-    password: str | None = Field(default=None, min_length=1, max_length=16384)
+    password: Password | None = None
     generate: bool = False
-    policy: str | None = Field(default=None, max_length=64)
-    reason: str | None = Field(default=None, max_length=500)
+    policy: PolicyName | None = None
+    reason: Reason | None = None
     version: int | None = Field(default=None, ge=1)
 
 
 class CredentialIn(_In):
-    title: str = Field(min_length=1, max_length=255)
-    username: str = Field(default="", max_length=512)
-    password: str | None = Field(default=None, min_length=1, max_length=16384)
+    title: Title
+    username: Username = ""
+    password: Password | None = None
     generate: bool = False
-    policy: str | None = Field(default=None, max_length=64)
-    url: str = Field(default="", max_length=2048)
-    notes: str | None = Field(default=None, max_length=65536)
-    type: str | None = Field(default=None, max_length=32)
-    tags: list[str] = Field(default_factory=list, max_length=50)
-    folder: str | None = Field(default=None, max_length=1024)
+    policy: PolicyName | None = None
+    url: Url = ""
+    notes: Notes | None = None
+    type: CredentialTypeName | None = None
+    tags: Tags = Field(default_factory=list)
+    folder: FolderPath | None = None
     sync_mode: SyncModeName | None = None
 
 
 class CredentialPatch(_In):
-    title: str | None = Field(default=None, min_length=1, max_length=255)
-    username: str | None = Field(default=None, max_length=512)
-    url: str | None = Field(default=None, max_length=2048)
-    notes: str | None = Field(default=None, max_length=65536)
-    type: str | None = Field(default=None, max_length=32)
-    tags: list[str] | None = Field(default=None, max_length=50)
-    folder: str | None = Field(default=None, max_length=1024)
+    title: Title | None = None
+    username: Username | None = None
+    url: Url | None = None
+    notes: Notes | None = None
+    type: CredentialTypeName | None = None
+    tags: Tags | None = None
+    folder: FolderPath | None = None
     version: int | None = Field(default=None, ge=1)
 
 
@@ -193,15 +185,16 @@ class SyncModeIn(_In):
     )
 
 
-class HistoryEntryOut(BaseModel):
-    credential_id: str
-    version: int
-    current: bool
-    source: str
-    reason: str
-    created_at: Timestamp
-    created_by: str
-    password: str | None = None
+class EnforceUnconfirmedBody(ErrorBody):
+    enforce: EnforcePreviewJson | None = None
+
+
+class EnforceUnconfirmedOut(BaseModel):
+    """A conflict; for a switch to enforce to confirm (``confirm_enforce``), ``enforce.impact``
+    lists each credential and directory account it concerns, and whether the next run
+    overwrites the directory's password (``overwrite_now``)."""
+
+    error: EnforceUnconfirmedBody
 
 
 class PurgedOut(BaseModel):
@@ -210,38 +203,12 @@ class PurgedOut(BaseModel):
 
 
 # -- folders, CSV import ---------------------------------------------------------------------
-class FolderOut(BaseModel):
-    id: str
-    client_id: str
-    path: str
-    created_at: Timestamp
-
-
 class FolderIn(_In):
-    path: str = Field(min_length=1, max_length=500, description='e.g. "Servers/DCs"')
-
-
-class RejectionOut(BaseModel):
-    line: int
-    title: str
-    reason: str
-
-
-class ImportReportOut(BaseModel):
-    """What an import did (or, with ``dry_run``, would do); the rejected rows with reasons."""
-
-    client: str
-    rows: int
-    imported: int
-    rejected_count: int
-    rejected: list[RejectionOut]
-    folders_created: list[str]
-    sha256: str
-    dry_run: bool
+    path: NewFolderPath = Field(description='e.g. "Servers/DCs"')
 
 
 class ImportRejectedBody(ErrorBody):
-    report: ImportReportOut | None = None
+    report: ImportReportJson | None = None
 
 
 class ImportRejectedOut(BaseModel):
@@ -251,38 +218,7 @@ class ImportRejectedOut(BaseModel):
     error: ImportRejectedBody
 
 
-# -- people and the audit log ----------------------------------------------------------------
-class ApiTokenOut(BaseModel):
-    id: str
-    operator: str
-    name: str
-    created_at: Timestamp
-    expires_at: Timestamp | None
-    last_used_at: Timestamp | None
-    revoked: bool
-
-
-class AuditEntryOut(BaseModel):
-    seq: int
-    at: Timestamp
-    actor: str
-    action: str
-    target_type: str
-    target_id: str
-    client_id: str | None
-    details: dict[str, Any]
-    hash: str
-
-
-class AuditPage(BaseModel):
-    items: list[AuditEntryOut]
+# -- the audit log ---------------------------------------------------------------------------
+class AuditPage(TypedDict):
+    items: list[AuditEntryJson]
     next_cursor: str | None
-
-
-class AuditVerifyOut(BaseModel):
-    ok: bool
-    entries: int
-    head_seq: int
-    head_hash: str
-    problem: str | None
-    bad_seq: int | None

@@ -1,51 +1,30 @@
 """The JSON bodies of directories, made from the kind descriptors
 (:mod:`credsync.connectors.registry`): every kind's settings and ways to sign in are fields
 (a directory shows its own kind's, the others null); the directory's kind checks what is its
-own. The same fields as the CLI's ``--json`` (``Directory.to_json``)."""
+own. A directory is answered with its record's shape (``DirectoryJson``, with every kind's
+settings), as the CLI's ``--json`` prints it."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Literal
+import typing
+from typing import TYPE_CHECKING, Annotated, Any, Literal, NotRequired
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
+from typing_extensions import TypedDict
 
+from credsync.api.shapes import field_docs
 from credsync.connectors import registry
 from credsync.connectors.kinds import BIND_FIELD
+from credsync.vault.directories import DirectoryJson
 
 __all__ = ["DirectoryIn", "DirectoryOut", "DirectoryPatch", "input_of"]
 
-Timestamp = str  # ISO 8601, UTC
 MAX_CA_PEM = 256 * 1024  # the directory service's own limit
 KIND_NAMES = tuple(k.name for k in registry.KINDS)
 
 
 class _In(BaseModel):
     model_config = ConfigDict(extra="forbid")
-
-
-class _DirectoryOut(BaseModel):
-    id: str
-    client_id: str
-    client: str
-    name: str
-    kind: str
-    url: str = Field(description="Where the directory is reached (its kind's endpoint).")
-    bind_credential_id: str
-    bind_kind: str | None = Field(
-        description="Which of its kind's ways to sign in the credential is for (null: the "
-        "kind's only one)."
-    )
-    ca: Literal["configured"] | None = Field(description='"configured" when a CA is stored.')
-    insecure_skip_verify: bool
-    options: dict[str, int]
-    incremental: bool = Field(description="An incremental cursor is stored.")
-    full_pass_at: Timestamp | None
-    account_count: int | None
-    next_run_at: Timestamp | None
-    failures: int
-    version: int
-    created_at: Timestamp
-    updated_at: Timestamp
 
 
 class _Connection(_In):
@@ -109,14 +88,35 @@ def _kind_fields(*, out: bool) -> dict[str, Any]:
 
 _KIND = (Literal[KIND_NAMES], Field(description="The directory's kind."))
 
+
+def _directory_out() -> Any:
+    """``DirectoryJson`` (its fields described by their docstrings), its ``kind`` one of the
+    kinds, and every kind's settings after its own fields (not required, as the kinds have
+    them: a directory shows them all)."""
+    docs = field_docs(DirectoryJson)
+    common: dict[str, Any] = {
+        name: Annotated[hint, Field(description=docs[name])] if name in docs else hint
+        for name, hint in typing.get_type_hints(DirectoryJson).items()
+    }
+    common["kind"] = Annotated[_KIND[0], _KIND[1]]
+    # In the order Directory.to_json writes them: the kinds' settings after the kind, the
+    # endpoint (``url``) first among them, so that the JSON reads the same from the API as
+    # from the CLI.
+    head = list(common)[: list(common).index("kind") + 1]
+    fields = {name: common[name] for name in head}
+    fields["url"] = common["url"]
+    for name, (hint, field) in _kind_fields(out=True).items():
+        fields[name] = NotRequired[Annotated[hint, field]]
+    fields.update({name: hint for name, hint in common.items() if name not in fields})
+    return TypedDict("DirectoryOut", fields)  # type: ignore[operator]
+
+
 if TYPE_CHECKING:
-    DirectoryOut = _DirectoryOut
+    DirectoryOut = DirectoryJson
     DirectoryIn = _DirectoryIn
     DirectoryPatch = _DirectoryPatch
 else:
-    DirectoryOut = create_model(
-        "DirectoryOut", __base__=_DirectoryOut, kind=_KIND, **_kind_fields(out=True)
-    )
+    DirectoryOut = _directory_out()
     DirectoryIn = create_model(
         "DirectoryIn", __base__=_DirectoryIn, kind=_KIND, **_kind_fields(out=False)
     )

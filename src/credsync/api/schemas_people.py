@@ -1,5 +1,6 @@
-"""The JSON bodies of operators, roles and API tokens (the same fields as the CLI's
-``--json``, made by ``Operator.to_json``, ``Role.to_json`` and ``ApiToken.to_json``)."""
+"""The JSON bodies operators, roles and API tokens are sent in; the API answers with their
+records' shapes (``OperatorJson``, ``RoleJson``, ``ApiTokenJson``, ``NewApiTokenJson`` in
+:mod:`credsync.vault.models`), as the CLI's ``--json`` prints them."""
 
 from __future__ import annotations
 
@@ -7,40 +8,41 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from credsync.api.schemas import ApiTokenOut
+from credsync.api.fields import Checked
+from credsync.types import Secret
+from credsync.vault.operators import check_operator_password
+from credsync.vault.validate import clean_name, clean_text
 
 __all__ = [
-    "NewTokenOut",
     "OperatorIn",
-    "OperatorOut",
     "OperatorPasswordIn",
     "OperatorPatch",
     "RoleIn",
-    "RoleOut",
     "TokenIn",
 ]
 
-Timestamp = str  # ISO 8601, UTC
-OperatorPassword = Field(min_length=1, max_length=1024, description="At least 12 characters.")
+OperatorPassword = Annotated[
+    str,
+    Checked("operator password", lambda v: check_operator_password(Secret(v)), 1024, 1),
+    Field(description="At least 12 characters."),
+]
+OperatorName = Annotated[
+    str, Checked("operator name", lambda v: clean_name(v, "operator name", 64), 64, 1)
+]
+RoleName = Annotated[str, Checked("role name", lambda v: clean_name(v, "role name", 64), 64, 1)]
+TokenName = Annotated[
+    str, Checked("token name", lambda v: clean_name(v, "token name", 100), 100, 1)
+]
 
 
 class _In(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class OperatorOut(BaseModel):
-    id: str
-    name: str
-    role: str
-    disabled: bool
-    created_at: Timestamp
-    last_login_at: Timestamp | None
-
-
 class OperatorIn(_In):
-    name: str = Field(min_length=1, max_length=64)
+    name: OperatorName
     role: str = Field(min_length=1, max_length=64)
-    password: str = OperatorPassword
+    password: OperatorPassword
 
 
 class OperatorPatch(_In):
@@ -54,37 +56,27 @@ class OperatorPatch(_In):
 class OperatorPasswordIn(_In):
     """``current_password``: needed to change one's own password."""
 
-    password: str = OperatorPassword
+    password: OperatorPassword
     current_password: str | None = Field(default=None, min_length=1, max_length=1024)
 
 
-class RoleOut(BaseModel):
-    name: str
-    description: str
-    permissions: list[str]
-    builtin: bool
-
-
 class RoleIn(_In):
-    name: str = Field(min_length=1, max_length=64)
+    name: RoleName
     permissions: list[Annotated[str, Field(min_length=1, max_length=64)]] = Field(
         min_length=1,
         max_length=20,
         description="vault.read, vault.write, secret.reveal, vault.export, directory.setup, "
         "directory_admin.use, audit.read, admin",
     )
-    description: str = Field(default="", max_length=500)
+    description: Annotated[
+        str,
+        Checked("role description", lambda v: clean_text(v, "role description", 500), 500),
+    ] = ""
 
 
 class TokenIn(_In):
-    name: str = Field(min_length=1, max_length=100)
+    name: TokenName
     operator: str | None = Field(
         default=None, min_length=1, max_length=64, description="For another operator (admin)."
     )
     expires_days: int | None = Field(default=None, ge=1, le=3650, description="Lifetime.")
-
-
-class NewTokenOut(ApiTokenOut):
-    """The token itself is shown this once, never again."""
-
-    token: str

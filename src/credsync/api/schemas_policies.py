@@ -1,13 +1,17 @@
-"""The JSON bodies of password policies and generated passwords (the same fields as the
-CLI's ``policy list --json``, made by ``PasswordPolicy.to_json``)."""
+"""The JSON bodies of password policies and generated passwords; a policy is answered with
+its record's shape (``PolicyJson`` in :mod:`credsync.vault.generator`, as the CLI's
+``policy list --json`` prints it)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-__all__ = ["GenerateIn", "GeneratedOut", "PolicyIn", "PolicyOut", "PolicySettings"]
+from credsync.api.fields import Checked
+from credsync.vault.validate import clean_name
+
+__all__ = ["GenerateIn", "GeneratedOut", "PolicyIn", "PolicySettings"]
 
 _MINIMUM = "At least this many characters of the class; -1 leaves the class out."
 
@@ -36,19 +40,7 @@ class PolicySettings(BaseModel):
 
 
 class PolicyIn(PolicySettings):
-    name: str = Field(min_length=1, max_length=64)
-
-
-class PolicyOut(BaseModel):
-    name: str
-    length: int
-    lower: int
-    upper: int
-    digits: int
-    symbols: int
-    symbol_set: str
-    exclude: str
-    exclude_ambiguous: bool
+    name: Annotated[str, Checked("policy name", lambda v: clean_name(v, "policy name", 64), 64, 1)]
 
 
 class GenerateIn(PolicySettings):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import click
@@ -43,7 +43,9 @@ def _cell(value: Any) -> str:
     return text.replace("\n", " ")
 
 
-def table(rows: Sequence[dict[str, Any]], columns: Sequence[Column], *, max_width: int = 60) -> str:
+def table(
+    rows: Sequence[Mapping[str, Any]], columns: Sequence[Column], *, max_width: int = 60
+) -> str:
     cells = [[_cell(row.get(key)) for key, _ in columns] for row in rows]
     cells = [[c if len(c) <= max_width else c[: max_width - 1] + "…" for c in r] for r in cells]
     headers = [h for _, h in columns]
@@ -53,7 +55,7 @@ def table(rows: Sequence[dict[str, Any]], columns: Sequence[Column], *, max_widt
     return "\n".join(lines)
 
 
-def details(obj: dict[str, Any], fields: Sequence[Column]) -> str:
+def details(obj: Mapping[str, Any], fields: Sequence[Column]) -> str:
     width = max(len(h) for _, h in fields)
     return "\n".join(f"{h + ':':<{width + 1}} {_cell(obj.get(k))}" for k, h in fields)
 

@@ -1,16 +1,17 @@
-"""The CLI against a running server (``--server URL`` / ``CREDSYNC_SERVER``): the same
-commands and output, over the REST API with an API token (``CREDSYNC_TOKEN``).
+"""The REST API's client for the CLI against a running server (``--server URL`` /
+``CREDSYNC_SERVER``), with an API token (``CREDSYNC_TOKEN``): what the remote ports
+(:mod:`credsync.cli.ports`) send their requests through.
 
-The API's answers carry the same fields as the local commands' ``--json``, so a command
-prints them the same way; the API's errors come back as the same exceptions (and exit
-codes) a local command raises, a refused input with the fields it concerns (the answer's
-``details``), so that the command names its flags as it would locally.
+The API's errors come back as the exceptions a local command raises (by their codes, with
+the message the server gave), so a command exits and says the same either way: a refused
+input with the fields it concerns (the answer's ``details``), so that the command names its
+flags as it would locally.
 """
 
 from __future__ import annotations
 
 import ssl
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
@@ -27,26 +28,24 @@ from credsync.types import Secret
 if TYPE_CHECKING:
     import httpx
 
-__all__ = ["PAGE_MAX", "ConfirmationNeeded", "Remote", "path_of"]
+__all__ = ["PAGE_MAX", "Remote", "path_of"]
 
-
-class ConfirmationNeeded(InvalidInput):
-    """The server wants ``confirm``: switching to enforce overwrites directory passwords.
-    The message names them (without the API's own "send it again" advice)."""
-
-
-def _error_of(code: str) -> type[CredsyncError]:
-    # A switch to enforce the server wants confirmed: the CLI asks (see Remote.confirmed).
-    return ConfirmationNeeded if code == "confirm_enforce" else error_of_code(code)
+CONFIRM_ENFORCE = "confirm_enforce"  # a switch to enforce the server wants confirmed
+REFUSED = frozenset({"invalid_input", "invalid_request"})  # answers that may name fields
+_LOCATIONS = frozenset({"body", "query", "path", "header", "cookie"})
 
 
 def _fields_of(details: Any) -> tuple[str, ...]:
-    """The fields of an ``invalid_input`` answer's ``details`` (a request validation's, which
-    name the request the CLI built rather than its flags, are not read)."""
+    """The fields a refused input concerns, from the answer's ``details``: the request's
+    fields as the service names them (a request validation's, ``body.x``, name the request
+    the CLI built rather than its flags, and are not read)."""
     if not isinstance(details, list):
         return ()
     named = (d.get("field") for d in details if isinstance(d, dict))
-    return tuple(dict.fromkeys(f for f in named if isinstance(f, str) and f))
+    fields = (f for f in named if isinstance(f, str) and f)
+    return tuple(
+        dict.fromkeys(f for f in fields if f.partition(".")[0] not in _LOCATIONS or "." not in f)
+    )
 
 
 PAGE_MAX = 500  # the most items a page of the API holds
@@ -147,17 +146,21 @@ class Remote:
             ) from None
 
     def raise_for_error(self, response: httpx.Response) -> None:
-        """An error answer as the exception a local command raises."""
+        """An error answer as the exception a local command raises: a switch to enforce
+        to confirm as the service's EnforceUnconfirmed (with what it would overwrite)."""
         if response.status_code < 400:
             return
         data = self.json_of(response)
         error = data.get("error", {}) if isinstance(data, dict) else {}
-        message = str(error.get("message") or f"HTTP {response.status_code}")
-        message = message.split(" Send the request again")[0]  # the API's own advice
         code = str(error.get("code"))
-        if code == InvalidInput.code:  # with the fields it concerns, as a local command's
+        if code == CONFIRM_ENFORCE and isinstance(error.get("enforce"), dict):
+            from credsync.sync.enforce import EnforcePreview, EnforceUnconfirmed
+
+            raise EnforceUnconfirmed(EnforcePreview.from_json(error["enforce"]))
+        message = str(error.get("message") or f"HTTP {response.status_code}")
+        if code in REFUSED:  # with the fields it concerns, as a local command's
             raise InvalidInput(message, field=_fields_of(error.get("details")))
-        raise _error_of(code)(message)
+        raise error_of_code(code)(message)
 
     def get(self, path: str, **params: Any) -> Any:
         return self.call("GET", path, params=params)
@@ -187,14 +190,3 @@ class Remote:
                 break
             cursor = page["next_cursor"]
         return rows
-
-    def confirmed(self, send: Callable[[bool], Any], yes: bool) -> Any:
-        """``send(confirm)``; when the server asks for a confirmation (a switch to enforce),
-        ask at the terminal (or, without one, refuse unless ``yes``) and send it again."""
-        from credsync.cli.runtime import confirm
-
-        try:
-            return send(yes)
-        except ConfirmationNeeded as need:
-            confirm(str(need))
-            return send(True)

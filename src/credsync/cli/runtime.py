@@ -22,6 +22,7 @@ from credsync.errors import AuthenticationFailed, CredsyncError, InvalidInput, V
 from credsync.types import Secret
 
 if TYPE_CHECKING:
+    from credsync.cli.ports import Ports
     from credsync.cli.remote import Remote
     from credsync.crypto import KeyEncryptionKey
     from credsync.storage import Database
@@ -162,7 +163,19 @@ class Runtime:
         self._keys: KeyRing | None = None
         self._session_kek: KeyEncryptionKey | None = None
         self._remote: Remote | None = None
+        self._ports: Ports | None = None
         setup_logging(settings)
+
+    @property
+    def ports(self) -> Ports:
+        """What the commands call, one port per area: over this vault's services, or over
+        the server's API with ``--server`` (picked once, here)."""
+        if self._ports is None:
+            from credsync.cli.ports import Ports
+
+            remote = self.remote
+            self._ports = Ports(remote=remote) if remote is not None else Ports(local=self)
+        return self._ports
 
     @property
     def remote(self) -> Remote | None:

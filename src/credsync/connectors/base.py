@@ -30,7 +30,9 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequenc
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import Literal, Protocol, runtime_checkable
+
+from typing_extensions import TypedDict
 
 from credsync.errors import ConnectorError
 from credsync.types import Secret
@@ -42,6 +44,7 @@ __all__ = [
     "Connector",
     "DirectoryConfig",
     "PasswordOptions",
+    "StepJson",
     "StepOutcome",
     "TestStep",
     "VerifyOutcome",
@@ -155,6 +158,15 @@ class StepOutcome(enum.StrEnum):
     WARNING = "warning"
 
 
+class StepJson(TypedDict):
+    """A step of a directory's test (a ``TestStep``; not named after it, so that pytest never
+    takes it for a test class)."""
+
+    step: str
+    outcome: Literal["ok", "warning", "failed", "skipped"]
+    detail: str
+
+
 @dataclass(frozen=True)
 class TestStep:
     """One step of test_connection(): ``name`` such as "tcp", "tls", "bind", "search",
@@ -165,6 +177,9 @@ class TestStep:
     name: str
     outcome: StepOutcome
     detail: str = ""
+
+    def to_json(self) -> StepJson:
+        return StepJson(step=self.name, outcome=self.outcome.value, detail=self.detail)
 
 
 StepCheck = Callable[[], Awaitable[tuple[StepOutcome, str]]]

@@ -10,8 +10,11 @@ credential is decrypted.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 
-from credsync.connectors.base import Connector, DirectoryConfig, TestStep
+from typing_extensions import TypedDict
+
+from credsync.connectors.base import Connector, DirectoryConfig, StepJson, StepOutcome, TestStep
 from credsync.connectors.kinds import BoundCredential
 from credsync.connectors.registry import ConnectorFactory, open_connector
 from credsync.storage import Database
@@ -21,7 +24,31 @@ from credsync.vault.directories import Directory, directory_model, find_director
 from credsync.vault.keyring import KeyRing
 from credsync.vault.secrets import read_secrets
 
-__all__ = ["connect", "directory_config", "directory_test_steps", "load_directory"]
+__all__ = [
+    "DirectoryTestJson",
+    "connect",
+    "directory_config",
+    "directory_test_steps",
+    "directory_tested",
+    "load_directory",
+]
+
+
+class DirectoryTestJson(TypedDict):
+    """``ok`` is false when a step failed (a warning still works, in report mode)."""
+
+    directory: str
+    ok: bool
+    steps: list[StepJson]
+
+
+def directory_tested(name: str, steps: Sequence[TestStep]) -> DirectoryTestJson:
+    """What testing the directory ``name`` found, step by step."""
+    return DirectoryTestJson(
+        directory=name,
+        ok=all(s.outcome != StepOutcome.FAILED for s in steps),
+        steps=[s.to_json() for s in steps],
+    )
 
 
 def load_directory(db: Database, ref: str) -> Directory:

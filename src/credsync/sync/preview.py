@@ -10,14 +10,26 @@ overwrites on a mismatch.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy.engine import Connection
+from typing_extensions import TypedDict
 
 from credsync.storage import links as link_rows
 from credsync.types import SyncMode
 
-__all__ = ["EnforceImpact", "enforce_preview", "enforce_summary"]
+__all__ = ["EnforceImpact", "EnforceImpactJson", "enforce_preview", "enforce_summary"]
+
+
+class EnforceImpactJson(TypedDict):
+    credential_id: str
+    title: str
+    username: str
+    directory: str
+    account: str | None
+    """The linked account (null: not linked yet)."""
+    last_status: str | None
+    overwrite_now: bool
+    """The next run overwrites the directory's password."""
 
 
 @dataclass(frozen=True)
@@ -30,16 +42,16 @@ class EnforceImpact:
     last_status: str | None
     overwrite_now: bool
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "credential_id": self.credential_id,
-            "title": self.title,
-            "username": self.username,
-            "directory": self.directory,
-            "account": self.account,
-            "last_status": self.last_status,
-            "overwrite_now": self.overwrite_now,
-        }
+    def to_json(self) -> EnforceImpactJson:
+        return EnforceImpactJson(
+            credential_id=self.credential_id,
+            title=self.title,
+            username=self.username,
+            directory=self.directory,
+            account=self.account,
+            last_status=self.last_status,
+            overwrite_now=self.overwrite_now,
+        )
 
 
 def enforce_preview(

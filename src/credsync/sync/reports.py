@@ -1,32 +1,43 @@
 """Stored runs and their per-object reports, as read back for people and scripts: whole
 (:func:`load_run`, :func:`list_runs`) or a page at a time (:func:`runs_page`,
 :func:`stored_run`, :func:`items_page`: a page asks for one row more than it shows, and its
-cursor is the last row shown). Callers check ``vault.read``.
+cursor is the last row shown). The CLI, the API and the dashboard read them through
+:class:`StoredRuns`, which asks for vault.read first.
 """
 
 from __future__ import annotations
 
+import builtins
 import datetime as dt
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Literal, NotRequired, TypeVar, cast, overload
 
 from sqlalchemy.engine import Connection
+from typing_extensions import TypedDict
 
 from credsync.errors import InvalidInput
+from credsync.storage import Database
 from credsync.storage import runs as run_rows
 from credsync.sync import lease
 from credsync.vault._time import as_utc, as_utc_opt, utcnow
+from credsync.vault.auth import Actor, Permission
 from credsync.vault.clients import find_client_row
 from credsync.vault.directories import find_directory_row
 from credsync.vault.flags import side_of
-from credsync.vault.models import iso
+from credsync.vault.models import Timestamp, iso
 
 __all__ = [
     "ItemReport",
+    "ItemReportJson",
+    "RunJson",
     "RunReport",
+    "RunReportJson",
+    "RunState",
     "StoredRun",
+    "StoredRuns",
+    "check_limit",
     "items_page",
     "list_runs",
     "load_run",
@@ -38,6 +49,18 @@ __all__ = [
 _MAX_LIMIT = 1000  # rows a list or a page may ask for
 _BAD_CURSOR = "cursor is not a cursor of this list"
 T = TypeVar("T")
+RunState = Literal["running", "done", "aborted", "failed"]
+
+
+class ItemReportJson(TypedDict):
+    credential_id: str | None
+    account_id: str | None
+    """The account's stable id in the directory (objectGUID, Graph object id)."""
+    account: str
+    status: str
+    action: str
+    detail: str
+    """Why, in the directory's own words where it spoke."""
 
 
 @dataclass(frozen=True)
@@ -49,15 +72,44 @@ class ItemReport:
     action: str
     detail: str
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "credential_id": self.credential_id,
-            "account_id": self.account_id,
-            "account": self.account,
-            "status": self.status,
-            "action": self.action,
-            "detail": self.detail,
-        }
+    def to_json(self) -> ItemReportJson:
+        return ItemReportJson(
+            credential_id=self.credential_id,
+            account_id=self.account_id,
+            account=self.account,
+            status=self.status,
+            action=self.action,
+            detail=self.detail,
+        )
+
+
+class RunJson(TypedDict):
+    """A run, without its per-object report."""
+
+    id: str
+    directory_id: str
+    directory: str
+    side: str
+    """The display name of the directory's kind."""
+    client_id: str
+    client: str
+    kind: str
+    trigger: str
+    dry_run: bool
+    actor: str
+    state: RunState
+    message: str
+    summary: dict[str, Any]
+    accounts_read: int
+    started_at: Timestamp
+    finished_at: Timestamp | None
+
+
+class RunReportJson(RunJson):
+    """A run with its per-object report."""
+
+    items: NotRequired[list[ItemReportJson]]
+    """The per-object report, in the order the run made it."""
 
 
 @dataclass(frozen=True)
@@ -72,7 +124,7 @@ class RunReport:
     trigger: str
     dry_run: bool
     actor: str
-    state: str
+    state: RunState
     message: str
     summary: dict[str, Any]
     accounts_read: int
@@ -88,35 +140,70 @@ class RunReport:
     def count(self, status: str) -> int:
         return int(self.summary.get("statuses", {}).get(status, 0))
 
-    def to_json(self, *, items: bool = True) -> dict[str, Any]:
-        data: dict[str, Any] = {
-            "id": self.id,
-            "directory_id": self.directory_id,
-            "directory": self.directory,
-            "side": self.side,
-            "client_id": self.client_id,
-            "client": self.client,
-            "kind": self.kind,
-            "trigger": self.trigger,
-            "dry_run": self.dry_run,
-            "actor": self.actor,
-            "state": self.state,
-            "message": self.message,
-            "summary": self.summary,
-            "accounts_read": self.accounts_read,
-            "started_at": iso(self.started_at),
-            "finished_at": iso(self.finished_at),
-        }
+    def to_json(self, *, items: bool = True) -> RunReportJson:
+        data = RunReportJson(
+            id=self.id,
+            directory_id=self.directory_id,
+            directory=self.directory,
+            side=self.side,
+            client_id=self.client_id,
+            client=self.client,
+            kind=self.kind,
+            trigger=self.trigger,
+            dry_run=self.dry_run,
+            actor=self.actor,
+            state=self.state,
+            message=self.message,
+            summary=self.summary,
+            accounts_read=self.accounts_read,
+            started_at=iso(self.started_at),
+            finished_at=iso(self.finished_at),
+        )
         if items:
             data["items"] = [i.to_json() for i in self.items]
         return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> RunReport:
+        """A run as :meth:`to_json` shows it (the API's too: what it adds of its own, the
+        stored item count and the page's cursor, is left out; its heartbeat is kept)."""
+        return cls(
+            id=data["id"],
+            directory_id=data["directory_id"],
+            directory=data["directory"],
+            side=data["side"],
+            client_id=data["client_id"],
+            client=data["client"],
+            kind=data["kind"],
+            trigger=data["trigger"],
+            dry_run=data["dry_run"],
+            actor=data["actor"],
+            state=data["state"],
+            message=data["message"],
+            summary=data["summary"],
+            accounts_read=data["accounts_read"],
+            started_at=_parsed(data["started_at"]),
+            finished_at=_parsed(data["finished_at"]),
+            items=tuple(ItemReport(**i) for i in data.get("items") or ()),
+            heartbeat_at=_parsed(data.get("heartbeat_at")),
+        )
+
+
+@overload
+def _parsed(text: str) -> dt.datetime: ...
+@overload
+def _parsed(text: str | None) -> dt.datetime | None: ...
+def _parsed(text: str | None) -> dt.datetime | None:
+    """A time as :func:`~credsync.vault.models.iso` writes it."""
+    return dt.datetime.fromisoformat(text.replace("Z", "+00:00")) if text else None
 
 
 def report_from_row(row: run_rows.RunRow, items: tuple[ItemReport, ...] = ()) -> RunReport:
     """A run (with its directory's name and kind and its client's name) as a report; a run
     still under way has no summary yet. A run left ``running`` by a process that stopped
     shows as the sweep will store it: aborted, and why."""
-    state, message, finished_at = row.state, row.message, as_utc_opt(row.finished_at)
+    state = cast(RunState, row.state)  # as stored by the recorder and the sweep
+    message, finished_at = row.message, as_utc_opt(row.finished_at)
     if lease.abandoned(row, utcnow()):
         state, message = "aborted", lease.abandoned_message(row)
         finished_at = lease.last_sign_of_life(row)
@@ -153,7 +240,8 @@ class StoredRun:
     next_items_cursor: str | None = None
 
 
-def _check_limit(limit: int) -> None:
+def check_limit(limit: int) -> None:
+    """How many runs (or items) a list or a page may hold: 1 to 1,000."""
     if not 1 <= limit <= _MAX_LIMIT:
         raise InvalidInput(f"limit must be between 1 and {_MAX_LIMIT}")
 
@@ -206,7 +294,7 @@ def list_runs(
     limit: int = 50,
 ) -> list[RunReport]:
     """The newest runs first, without their items."""
-    _check_limit(limit)
+    check_limit(limit)
     rows = run_rows.newest(
         conn, client_id=_client_id(conn, client_ref), directory_id=directory_id, limit=limit
     )
@@ -224,7 +312,7 @@ def runs_page(
     """A page of runs, the newest first, without their items: those after ``cursor`` (the
     last run of the page before), of one client and one directory (by name or id) when
     given; and the next page's cursor. InvalidInput for a cursor that is no run's id."""
-    _check_limit(limit)
+    check_limit(limit)
     client_id = _client_id(conn, client_ref)
     directory_id = find_directory_row(conn, directory_ref).id if directory_ref else None
     if cursor is not None and not run_rows.exists(conn, cursor):
@@ -247,7 +335,7 @@ def stored_run(conn: Connection, ref: str, *, items_limit: int = 0) -> StoredRun
     items: tuple[ItemReport, ...] = ()
     next_cursor = None
     if items_limit:
-        _check_limit(items_limit)
+        check_limit(items_limit)
         items, next_cursor = _items(conn, row.id, limit=items_limit)
     return StoredRun(report_from_row(row, items), count, next_cursor)
 
@@ -259,7 +347,7 @@ def items_page(
     made them, after ``cursor`` (the previous page's ``next_cursor``); and the next page's
     cursor. InvalidInput for a cursor that is not one."""
     after = _seq_cursor(cursor)
-    _check_limit(limit)
+    check_limit(limit)
     return _items(conn, run_rows.find_id(conn, ref), after=after, limit=limit)
 
 
@@ -270,3 +358,59 @@ def _seq_cursor(cursor: str | None) -> int | None:
     if not (cursor.isascii() and cursor.isdigit() and len(cursor) <= 18):
         raise InvalidInput(_BAD_CURSOR)
     return int(cursor)
+
+
+class StoredRuns:
+    """Stored runs read back for an operator (needs vault.read): the functions above, each
+    in a read transaction of its own."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def list(
+        self, actor: Actor, *, client_ref: str | None = None, limit: int = 50
+    ) -> builtins.list[RunReport]:
+        """The newest runs first (of one client when given), without their items."""
+        actor.require(Permission.VAULT_READ)
+        with self._db.read() as conn:
+            return list_runs(conn, client_ref=client_ref, limit=limit)
+
+    def load(self, actor: Actor, ref: str) -> RunReport:
+        """A run (its id or 8+ characters of it) with all its items."""
+        actor.require(Permission.VAULT_READ)
+        with self._db.read() as conn:
+            return load_run(conn, ref)
+
+    def page(
+        self,
+        actor: Actor,
+        *,
+        client_ref: str | None = None,
+        directory_ref: str | None = None,
+        cursor: str | None = None,
+        limit: int = 50,
+    ) -> tuple[builtins.list[StoredRun], str | None]:
+        """See :func:`runs_page`."""
+        actor.require(Permission.VAULT_READ)
+        with self._db.read() as conn:
+            return runs_page(
+                conn,
+                client_ref=client_ref,
+                directory_ref=directory_ref,
+                cursor=cursor,
+                limit=limit,
+            )
+
+    def stored(self, actor: Actor, ref: str, *, items_limit: int = 0) -> StoredRun:
+        """See :func:`stored_run`."""
+        actor.require(Permission.VAULT_READ)
+        with self._db.read() as conn:
+            return stored_run(conn, ref, items_limit=items_limit)
+
+    def items(
+        self, actor: Actor, ref: str, cursor: str | None, limit: int
+    ) -> tuple[tuple[ItemReport, ...], str | None]:
+        """See :func:`items_page`."""
+        actor.require(Permission.VAULT_READ)
+        with self._db.read() as conn:
+            return items_page(conn, ref, cursor, limit)

@@ -13,8 +13,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 from sqlalchemy.engine import Connection
+from typing_extensions import TypedDict
 
 from credsync.connectors.base import Capability, VerifyOutcome
 from credsync.errors import InvalidInput, NotFound
@@ -23,27 +25,50 @@ from credsync.storage import flags as flag_rows
 from credsync.storage import links as link_rows
 from credsync.sync.engine import Engine
 from credsync.sync.model import Action, PlanItem, Status
-from credsync.sync.reports import RunReport
+from credsync.sync.reports import RunReport, RunReportJson
 from credsync.sync.store import sync_credentials
 from credsync.types import Secret, SyncMode
 from credsync.vault._time import utcnow
 from credsync.vault.auth import Actor, Permission
-from credsync.vault.flags import Flag, close_flag, find_flag_row
+from credsync.vault.flags import Flag, FlagJson, close_flag, find_flag_row
 from credsync.vault.secrets import write_secret_version
 from credsync.vault.service import Vault
 
-__all__ = ["Resolution", "Resolver"]
+__all__ = ["Outcome", "Resolution", "ResolutionFieldsJson", "ResolutionJson", "Resolver"]
+
+Outcome = Literal["pushed", "accepted", "accepted_password", "failed"]
 
 
 _LINKING = {Status.UNMATCHED.value, Status.AMBIGUOUS.value, Status.CONFLICT.value}
 
 
+class ResolutionFieldsJson(TypedDict):
+    """A resolution, but for the run that pushed or checked (each boundary shows its own)."""
+
+    flag: FlagJson
+    outcome: Outcome
+    detail: str
+
+
+class ResolutionJson(ResolutionFieldsJson):
+    run: RunReportJson | None
+    """The run that pushed or checked, with its report."""
+
+
 @dataclass(frozen=True)
 class Resolution:
     flag: Flag
-    outcome: str  # pushed | accepted | accepted_password | failed
+    outcome: Outcome
     detail: str
     run: RunReport | None = None
+
+    def to_json(self) -> ResolutionJson:
+        return ResolutionJson(
+            flag=self.flag.to_json(),
+            outcome=self.outcome,
+            detail=self.detail,
+            run=self.run.to_json() if self.run else None,
+        )
 
 
 class Resolver:

@@ -13,6 +13,8 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from typing_extensions import TypedDict
+
 from credsync.storage import Database, push_queue
 from credsync.storage import flags as flag_rows
 from credsync.storage import links as link_rows
@@ -29,6 +31,7 @@ __all__ = [
     "GivenUpPush",
     "LastRun",
     "Progress",
+    "ProgressJson",
     "QueuedPush",
     "checks_of",
     "credential_titles",
@@ -94,11 +97,22 @@ def checks_of(db: Database, actor: Actor, credential_ids: Sequence[str]) -> dict
     return out
 
 
+class ProgressJson(TypedDict):
+    """What the run page polls while the run is going."""
+
+    state: str
+    items: int
+    message: str
+
+
 @dataclass(frozen=True)
 class Progress:
     state: str
     items: int
     message: str
+
+    def to_json(self) -> ProgressJson:
+        return ProgressJson(state=self.state, items=self.items, message=self.message)
 
 
 def run_progress(db: Database, actor: Actor, run_id: str) -> Progress | None:

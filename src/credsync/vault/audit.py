@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.engine import Connection
+from typing_extensions import TypedDict
 
 from credsync.crypto.hashing import chain_hash
 from credsync.storage import Database, meta
@@ -28,7 +29,7 @@ from credsync.vault._time import as_utc, utcnow
 from credsync.vault.auth import Actor, Permission
 from credsync.vault.models import AuditEntry
 
-__all__ = ["GENESIS_HASH", "AuditLog", "VerifyReport"]
+__all__ = ["GENESIS_HASH", "AuditLog", "VerifyReport", "VerifyReportJson"]
 
 GENESIS_HASH = "0" * 64
 
@@ -54,6 +55,18 @@ def _dump_details(details: Mapping[str, Any] | None) -> str:
     return json.dumps(details or {}, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
+class VerifyReportJson(TypedDict):
+    ok: bool
+    entries: int
+    head_seq: int
+    head_hash: str
+    """Keep it somewhere else to anchor the chain."""
+    problem: str | None
+    """What is wrong, and with which entry (null: the chain is intact)."""
+    bad_seq: int | None
+    """The entry where the chain breaks (null: it is intact)."""
+
+
 @dataclass(frozen=True)
 class VerifyReport:
     ok: bool
@@ -63,15 +76,15 @@ class VerifyReport:
     problem: str | None = None
     bad_seq: int | None = None
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "ok": self.ok,
-            "entries": self.entries,
-            "head_seq": self.head_seq,
-            "head_hash": self.head_hash,
-            "problem": self.problem,
-            "bad_seq": self.bad_seq,
-        }
+    def to_json(self) -> VerifyReportJson:
+        return VerifyReportJson(
+            ok=self.ok,
+            entries=self.entries,
+            head_seq=self.head_seq,
+            head_hash=self.head_hash,
+            problem=self.problem,
+            bad_seq=self.bad_seq,
+        )
 
 
 class AuditLog:

@@ -59,6 +59,23 @@ def check_version(kind: str, ident: str, current: int, expected: int | None) -> 
         )
 
 
+def configuration(
+    directory_sync: bool | None, default_sync_mode: SyncMode | None
+) -> dict[str, Any]:
+    """What a configure of a client changes: the settings given; none at all is refused."""
+    values: dict[str, Any] = {}
+    if directory_sync is not None:
+        values["directory_sync"] = directory_sync
+    if default_sync_mode is not None:
+        values["default_sync_mode"] = default_sync_mode.value
+    if not values:
+        raise InvalidInput(
+            "nothing to change: give directory sync or a default sync mode",
+            field=("directory_sync", "default_sync_mode"),
+        )
+    return values
+
+
 class Clients:
     def __init__(self, db: Database, audit: AuditLog) -> None:
         self._db = db
@@ -201,16 +218,7 @@ class Clients:
     ) -> Client:
         """Change the directory-sync switch and the default sync mode (directory.setup)."""
         actor.require(Permission.VAULT_WRITE, Permission.DIRECTORY_SETUP)
-        values: dict[str, Any] = {}
-        if directory_sync is not None:
-            values["directory_sync"] = directory_sync
-        if default_sync_mode is not None:
-            values["default_sync_mode"] = default_sync_mode.value
-        if not values:
-            raise InvalidInput(
-                "nothing to change: give directory sync or a default sync mode",
-                field=("directory_sync", "default_sync_mode"),
-            )
+        values = configuration(directory_sync, default_sync_mode)
         return self._update(actor, ref, "client.configure", values, values, expected_version)
 
     # -- folders -----------------------------------------------------------------------------

@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from typing import IO, Any
 
 from sqlalchemy.engine import Connection
+from typing_extensions import TypedDict
 
 from credsync.errors import CredsyncError, InvalidInput
 from credsync.storage import Database
@@ -46,16 +47,32 @@ from credsync.vault.audit import AuditLog
 from credsync.vault.auth import Actor, Permission
 from credsync.vault.clients import find_client_row, sees_directory_admin
 from credsync.vault.drafts import Draft, insert_drafts, make_draft
-from credsync.vault.generator import PasswordPolicy, generate
+from credsync.vault.generator import PasswordPolicy
 from credsync.vault.keyring import KeyRing
+from credsync.vault.policies import Policies, generated_for
 from credsync.vault.validate import name_key, parse_sync_mode
 
-__all__ = ["COLUMNS", "CsvIO", "ImportRejected", "ImportReport", "Rejection"]
+__all__ = [
+    "COLUMNS",
+    "CsvIO",
+    "ImportRejected",
+    "ImportReport",
+    "ImportReportJson",
+    "Rejection",
+    "RejectionJson",
+]
 
 COLUMNS = ("title", "username", "password", "url", "notes", "tags", "folder", "type", "sync_mode")
 _ALIASES = {"name": "title", "login": "username", "uri": "url", "note": "notes", "group": "folder"}
 _BATCH = 5000
 _MAX_REJECTIONS_KEPT = 10_000
+
+
+class RejectionJson(TypedDict):
+    line: int
+    """The row's line in the file (the header is line 1)."""
+    title: str
+    reason: str
 
 
 @dataclass(frozen=True)
@@ -64,8 +81,23 @@ class Rejection:
     title: str
     reason: str
 
-    def to_json(self) -> dict[str, Any]:
-        return {"line": self.line, "title": self.title, "reason": self.reason}
+    def to_json(self) -> RejectionJson:
+        return RejectionJson(line=self.line, title=self.title, reason=self.reason)
+
+
+class ImportReportJson(TypedDict):
+    """What an import did (or, with ``dry_run``, would do); the rejected rows with reasons."""
+
+    client: str
+    rows: int
+    imported: int
+    rejected_count: int
+    rejected: list[RejectionJson]
+    """The first 10,000 rejected rows."""
+    folders_created: list[str]
+    sha256: str
+    """The SHA-256 of the file imported."""
+    dry_run: bool
 
 
 @dataclass
@@ -84,21 +116,22 @@ class ImportReport:
         if len(self.rejected) < _MAX_REJECTIONS_KEPT:
             self.rejected.append(Rejection(line, title[:80], reason))
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "client": self.client,
-            "rows": self.rows,
-            "imported": self.imported,
-            "rejected_count": self.rejected_count,
-            "rejected": [r.to_json() for r in self.rejected],
-            "folders_created": self.folders_created,
-            "sha256": self.sha256,
-            "dry_run": self.dry_run,
-        }
+    def to_json(self) -> ImportReportJson:
+        return ImportReportJson(
+            client=self.client,
+            rows=self.rows,
+            imported=self.imported,
+            rejected_count=self.rejected_count,
+            rejected=[r.to_json() for r in self.rejected],
+            folders_created=self.folders_created,
+            sha256=self.sha256,
+            dry_run=self.dry_run,
+        )
 
 
 class ImportRejected(InvalidInput):
-    """``strict`` import with rejected rows: nothing was written."""
+    """``strict`` import with rejected rows: nothing was written (``report`` says which rows
+    and why; it lists no folder created: they were rolled back with the rest)."""
 
     def __init__(self, report: ImportReport) -> None:
         super().__init__(
@@ -175,9 +208,10 @@ def _has_surrogate(text: str) -> bool:
 
 
 class CsvIO:
-    def __init__(self, db: Database, audit: AuditLog) -> None:
+    def __init__(self, db: Database, audit: AuditLog, policies: Policies) -> None:
         self._db = db
         self._audit = audit
+        self._policies = policies
 
     def import_csv(
         self,
@@ -190,10 +224,16 @@ class CsvIO:
         strict: bool = False,
         allow_duplicates: bool = False,
         generate_missing: bool = False,
-        policy: PasswordPolicy | None = None,
+        policy: str | PasswordPolicy | None = None,
         dry_run: bool = False,
     ) -> ImportReport:
+        """Import the CSV in ``stream`` (see the module's doc): the one import of ``credsync
+        import``, local or through a server, and of ``POST /clients/{c}/import``. ``policy``
+        (a name, or a policy) generates the empty passwords with ``generate_missing``.
+        Needs vault.write."""
         actor.require(Permission.VAULT_WRITE)
+        if not isinstance(policy, PasswordPolicy):
+            policy = self._policies.get(policy)
         hashing = _HashingReader(stream)
         records = _records(hashing)
         first = next(records, None)
@@ -278,6 +318,7 @@ class CsvIO:
             report.sha256 = hashing.digest.hexdigest()
             if report.rejected_count and strict:
                 report.imported = 0
+                report.folders_created.clear()  # rolled back with the rest
                 raise ImportRejected(report)
             if not dry_run:
                 self._audit.append(
@@ -309,7 +350,7 @@ class CsvIO:
         actor: Actor,
         values: dict[str, str],
         generate_missing: bool,
-        policy: PasswordPolicy | None,
+        policy: PasswordPolicy,
     ) -> Draft:
         password = values.get("password", "")
         if not password:
@@ -318,7 +359,7 @@ class CsvIO:
                     "password is empty (--generate-missing, or generate_missing in the API, "
                     "generates one)"
                 )
-            secret = generate(policy or PasswordPolicy(), avoid=[values.get("username", "")])
+            secret = generated_for(policy, values.get("username", ""))
         else:
             secret = Secret(password)
         mode_text = values.get("sync_mode", "").strip()

@@ -10,7 +10,7 @@ unique across the vault, so ``credsync directory test NAME`` needs no client.
 Every boundary hands what a user gave as a :class:`DirectoryInput`, made from the same input
 names everywhere (:meth:`DirectoryInput.of`): each kind's settings and bind inputs, ``ca_pem``,
 ``insecure_skip_verify``, ``options``. A refused value raises InvalidInput with the ``field`` it
-concerns.
+concerns (the checks are :mod:`credsync.vault.directory_input`'s).
 """
 
 from __future__ import annotations
@@ -19,13 +19,14 @@ import builtins
 import datetime as dt
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Literal, cast
 
 from sqlalchemy.engine import Connection
+from typing_extensions import TypedDict
 
 from credsync.connectors import registry
-from credsync.connectors.kinds import Kind, OptionSpec
+from credsync.connectors.kinds import Kind
 from credsync.errors import AlreadyExists, Conflict, InvalidInput, NotFound
 from credsync.storage import Database, push_queue
 from credsync.storage import accounts as account_rows
@@ -39,7 +40,14 @@ from credsync.vault._time import as_utc, as_utc_opt, utcnow
 from credsync.vault.audit import AuditLog
 from credsync.vault.auth import Actor, Permission
 from credsync.vault.clients import find_client_row, sees_directory_admin
-from credsync.vault.models import iso
+from credsync.vault.directory_input import (
+    COMMON_OPTIONS,
+    DirectoryInput,
+    clean_ca_pem,
+    clean_options,
+    options_of,
+)
+from credsync.vault.models import Timestamp, iso
 from credsync.vault.validate import clean_name, name_key
 
 __all__ = [
@@ -47,67 +55,40 @@ __all__ = [
     "Directories",
     "Directory",
     "DirectoryInput",
+    "DirectoryJson",
     "check_not_binding",
     "find_directory_row",
     "forget_credential",
 ]
 
-# Options every directory has, with their defaults and bounds (seconds, counts, percent); a
-# kind may add its own (see its descriptor).
-COMMON_OPTIONS: tuple[OptionSpec, ...] = (
-    OptionSpec("interval", 60, 5, 86_400, "seconds between periodic runs of the agent"),
-    OptionSpec("jitter", 10, 0, 3_600, "up to this many seconds added at random to each interval"),
-    OptionSpec("full_pass_hours", 24, 1, 24 * 7, "an incremental run becomes a full pass after"),
-    OptionSpec("push_cap", 500, 1, 1_000_000, "pushes one run may make before it stops"),
-    OptionSpec(
-        "min_account_ratio", 50, 0, 100, "a pass reading under this % of the last full one acts"
-    ),
-    OptionSpec("force_change", 0, 0, 1, "1: a pushed password must be changed at the next sign-in"),
-)
-MAX_CA_BYTES = 256 * 1024
-COMMON_INPUTS = ("ca_pem", "insecure_skip_verify", "options")
 
+class DirectoryJson(TypedDict):
+    """What every directory shows; its JSON also has every kind's settings by name, after
+    ``kind`` (its own kind's, the others null)."""
 
-def options_of(kind: Kind[Any]) -> tuple[OptionSpec, ...]:
-    """The options a directory of ``kind`` has: every directory's, then the kind's own."""
-    return COMMON_OPTIONS + kind.options
-
-
-@dataclass(frozen=True)
-class DirectoryInput:
-    """What adding or changing a directory takes; what is None or absent is not given.
-    ``settings`` by setting name, ``binds`` by bind input (``bind_credential``,
-    ``certificate_credential``...); ``ca_pem=""`` removes the CA (a change)."""
-
-    settings: Mapping[str, str | None] = field(default_factory=dict)
-    binds: Mapping[str, str | None] = field(default_factory=dict)
-    ca_pem: str | None = None
-    insecure_skip_verify: bool | None = None
-    options: Mapping[str, int] = field(default_factory=dict)
-
-    @classmethod
-    def of(cls, values: Mapping[str, Any]) -> DirectoryInput:
-        """From flat input names, as every boundary has them (the API's JSON fields, the
-        CLI's options, the form's fields): any kind's settings and bind inputs, ``ca_pem``,
-        ``insecure_skip_verify`` and ``options``. An unknown name is refused."""
-        setting_names = registry.settings().keys()
-        bind_fields = registry.bind_methods().keys()
-        settings: dict[str, str | None] = {}
-        binds: dict[str, str | None] = {}
-        for name, value in values.items():
-            if name in setting_names:
-                settings[name] = value
-            elif name in bind_fields:
-                binds[name] = value
-            elif name not in COMMON_INPUTS:
-                raise InvalidInput(f"{name} is not a setting of any directory kind", field=name)
-        return cls(
-            settings=settings,
-            binds=binds,
-            ca_pem=values.get("ca_pem"),
-            insecure_skip_verify=values.get("insecure_skip_verify"),
-            options=dict(values.get("options") or {}),
-        )
+    id: str
+    client_id: str
+    client: str
+    name: str
+    kind: str
+    url: str
+    """Where the directory is reached (its kind's endpoint)."""
+    bind_credential_id: str
+    bind_kind: str | None
+    """Which of its kind's ways to sign in the credential is for (null: the kind's only one)."""
+    ca: Literal["configured"] | None
+    """"configured" when a CA is stored."""
+    insecure_skip_verify: bool
+    options: dict[str, int]
+    incremental: bool
+    """An incremental cursor is stored."""
+    full_pass_at: Timestamp | None
+    account_count: int | None
+    next_run_at: Timestamp | None
+    failures: int
+    version: int
+    created_at: Timestamp
+    updated_at: Timestamp
 
 
 @dataclass(frozen=True)
@@ -158,30 +139,32 @@ class Directory:
         spec = next((o for o in options_of(self.descriptor) if o.name == name), None)
         return spec.default if spec is not None else 0
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> DirectoryJson:
+        data = DirectoryJson(
+            id=self.id,
+            client_id=self.client_id,
+            client=self.client_name,
+            name=self.name,
+            kind=self.kind,
+            url=self.url,
+            bind_credential_id=self.bind_credential_id,
+            bind_kind=self.bind_kind,
+            ca="configured" if self.ca_pem else None,
+            insecure_skip_verify=self.insecure_skip_verify,
+            options={o.name: self.option(o.name) for o in options_of(self.descriptor)},
+            incremental=self.cursor is not None,
+            full_pass_at=iso(self.full_pass_at),
+            account_count=self.account_count,
+            next_run_at=iso(self.next_run_at),
+            failures=self.failures,
+            version=self.version,
+            created_at=iso(self.created_at),
+            updated_at=iso(self.updated_at),
+        )
+        # The kinds' settings after ``kind`` (``url`` among them, the endpoint its value).
+        head = dict(list(data.items())[:5])
         settings = {name: self.settings.get(name) for name in registry.settings()}
-        return {
-            "id": self.id,
-            "client_id": self.client_id,
-            "client": self.client_name,
-            "name": self.name,
-            "kind": self.kind,
-            **settings,
-            "url": self.url,
-            "bind_credential_id": self.bind_credential_id,
-            "bind_kind": self.bind_kind,
-            "ca": "configured" if self.ca_pem else None,
-            "insecure_skip_verify": self.insecure_skip_verify,
-            "options": {o.name: self.option(o.name) for o in options_of(self.descriptor)},
-            "incremental": self.cursor is not None,
-            "full_pass_at": iso(self.full_pass_at),
-            "account_count": self.account_count,
-            "next_run_at": iso(self.next_run_at),
-            "failures": self.failures,
-            "version": self.version,
-            "created_at": iso(self.created_at),
-            "updated_at": iso(self.updated_at),
-        }
+        return cast(DirectoryJson, head | settings | data)
 
 
 def directory_model(row: Any) -> Directory:
@@ -232,56 +215,6 @@ def forget_credential(conn: Connection, credential_id: str) -> None:
     link_rows.forget_credential(conn, credential_id)
     flag_rows.forget_credential(conn, credential_id)
     push_queue.forget_credential(conn, credential_id)
-
-
-def clean_ca_pem(pem: str | None) -> str | None:
-    if pem is None:
-        return None
-    if len(pem) > MAX_CA_BYTES:
-        raise InvalidInput(
-            f"the CA file is too large (at most {MAX_CA_BYTES} bytes)", field="ca_pem"
-        )
-    if "-----BEGIN CERTIFICATE-----" not in pem:
-        raise InvalidInput(
-            "the CA file holds no PEM certificate (-----BEGIN CERTIFICATE-----)", field="ca_pem"
-        )
-    from credsync.crypto.certs import check_ca_pem
-
-    try:
-        check_ca_pem(pem)
-    except InvalidInput as exc:
-        raise InvalidInput(str(exc), field="ca_pem") from None
-    return pem
-
-
-def clean_options(
-    kind: Kind[Any], given: Mapping[str, int], current: Mapping[str, int] | None = None
-) -> dict[str, int]:
-    specs = {o.name: o for o in options_of(kind)}
-    out = dict(current or {})
-    for key, value in given.items():
-        spec = specs.get(key)
-        if spec is None:
-            known = {o.name for o in COMMON_OPTIONS} | {
-                o.name for k in registry.KINDS for o in k.options
-            }
-            if key in known:
-                raise InvalidInput(
-                    f"directory option {key} is not one of {kind.display_name}'s (its options: "
-                    f"{', '.join(specs)})",
-                    field=f"options.{key}",
-                )
-            raise InvalidInput(
-                f"unknown directory option {key!r} (one of: {', '.join(specs)})",
-                field=f"options.{key}",
-            )
-        if not spec.low <= value <= spec.high:
-            raise InvalidInput(
-                f"directory option {key} must be between {spec.low} and {spec.high}",
-                field=f"options.{key}",
-            )
-        out[key] = value
-    return out
 
 
 class Directories:

@@ -11,9 +11,9 @@ from __future__ import annotations
 import builtins
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy.engine import Connection
+from typing_extensions import TypedDict
 
 from credsync.connectors import registry
 from credsync.errors import InvalidInput
@@ -23,9 +23,9 @@ from credsync.vault._time import as_utc, as_utc_opt
 from credsync.vault.audit import AuditLog
 from credsync.vault.auth import Actor, Permission
 from credsync.vault.clients import find_client_row, sees_directory_admin
-from credsync.vault.models import iso
+from credsync.vault.models import Timestamp, iso
 
-__all__ = ["Flag", "Flags", "close_flag", "find_flag_row", "side_of"]
+__all__ = ["Flag", "FlagJson", "Flags", "close_flag", "find_flag_row", "side_of"]
 
 
 def side_of(kind: str) -> str:
@@ -35,6 +35,29 @@ def side_of(kind: str) -> str:
         return registry.kind_of(kind).display_name
     except InvalidInput:
         return kind  # a kind this version no longer has
+
+
+class FlagJson(TypedDict):
+    id: str
+    client_id: str
+    client: str
+    credential_id: str
+    title: str
+    username: str
+    directory_id: str
+    directory: str
+    side: str
+    """The display name of the directory's kind."""
+    account_id: str | None
+    status: str
+    detail: str
+    run_id: str | None
+    open: bool
+    opened_at: Timestamp
+    updated_at: Timestamp
+    resolved_at: Timestamp | None
+    resolved_by: str | None
+    resolution: str | None
 
 
 @dataclass(frozen=True)
@@ -58,28 +81,28 @@ class Flag:
     resolved_by: str | None
     resolution: str | None
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "client_id": self.client_id,
-            "client": self.client,
-            "credential_id": self.credential_id,
-            "title": self.title,
-            "username": self.username,
-            "directory_id": self.directory_id,
-            "directory": self.directory,
-            "side": side_of(self.directory_kind),
-            "account_id": self.account_id,
-            "status": self.status,
-            "detail": self.detail,
-            "run_id": self.run_id,
-            "open": self.resolved_at is None,
-            "opened_at": iso(self.opened_at),
-            "updated_at": iso(self.updated_at),
-            "resolved_at": iso(self.resolved_at),
-            "resolved_by": self.resolved_by,
-            "resolution": self.resolution,
-        }
+    def to_json(self) -> FlagJson:
+        return FlagJson(
+            id=self.id,
+            client_id=self.client_id,
+            client=self.client,
+            credential_id=self.credential_id,
+            title=self.title,
+            username=self.username,
+            directory_id=self.directory_id,
+            directory=self.directory,
+            side=side_of(self.directory_kind),
+            account_id=self.account_id,
+            status=self.status,
+            detail=self.detail,
+            run_id=self.run_id,
+            open=self.resolved_at is None,
+            opened_at=iso(self.opened_at),
+            updated_at=iso(self.updated_at),
+            resolved_at=iso(self.resolved_at),
+            resolved_by=self.resolved_by,
+            resolution=self.resolution,
+        )
 
 
 def _model(row: flag_rows.FlagRow) -> Flag:

@@ -11,13 +11,22 @@ from __future__ import annotations
 import json
 import secrets
 import string
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
+
+from typing_extensions import TypedDict
 
 from credsync.errors import InvalidInput
 from credsync.types import Secret
 
-__all__ = ["DEFAULT_POLICY", "ENTRA_SYMBOLS", "PasswordPolicy", "generate"]
+__all__ = [
+    "DEFAULT_POLICY",
+    "ENTRA_SYMBOLS",
+    "PasswordPolicy",
+    "PolicyJson",
+    "PolicySettingsJson",
+    "generate",
+]
 
 # The symbols Entra ID allows in passwords (space left out: it confuses people and scripts).
 ENTRA_SYMBOLS = "@#$%^&*-_!+=[]{}|\\:',.?/`~\"();<>"
@@ -30,6 +39,31 @@ _CLASSES = {
     "upper": string.ascii_uppercase,
     "digits": string.digits,
 }
+
+
+class PolicySettingsJson(TypedDict):
+    length: int
+    lower: int
+    """At least this many lowercase letters; -1: none at all."""
+    upper: int
+    """At least this many uppercase letters; -1: none at all."""
+    digits: int
+    """At least this many digits; -1: none at all."""
+    symbols: int
+    """At least this many symbols (of ``symbol_set``); -1: none at all."""
+    symbol_set: str
+    exclude: str
+    """Characters never used."""
+    exclude_ambiguous: bool
+    """Il1O0o and the like are left out."""
+
+
+class _PolicyName(TypedDict):
+    name: str
+
+
+class PolicyJson(_PolicyName, PolicySettingsJson):
+    """A named password policy (``default``: the built-in one) and its settings."""
 
 
 @dataclass(frozen=True)
@@ -78,10 +112,22 @@ class PasswordPolicy:
             if getattr(self, name) >= 0
         }
 
-    def to_json(self) -> dict[str, Any]:
-        data = asdict(self)
-        data.pop("extra")
-        return data
+    def to_json(self) -> PolicySettingsJson:
+        """The settings (as stored, and as they are given)."""
+        return PolicySettingsJson(
+            length=self.length,
+            lower=self.lower,
+            upper=self.upper,
+            digits=self.digits,
+            symbols=self.symbols,
+            symbol_set=self.symbol_set,
+            exclude=self.exclude,
+            exclude_ambiguous=self.exclude_ambiguous,
+        )
+
+    def named_json(self, name: str) -> PolicyJson:
+        """The policy called ``name``, as it is listed."""
+        return PolicyJson(name=name, **self.to_json())
 
     def dumps(self) -> str:
         return json.dumps(self.to_json(), sort_keys=True)

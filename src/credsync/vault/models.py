@@ -1,30 +1,81 @@
-"""Domain records handed out by the vault services. None of them holds a secret in the clear
-except :class:`RevealedCredential` and :class:`HistoryEntry`, whose secrets are
-:class:`~credsync.types.Secret` values that never print."""
+"""Domain records handed out by the vault services, and the JSON shape of each.
+
+None of the records holds a secret in the clear except :class:`RevealedCredential` and
+:class:`HistoryEntry`, whose secrets are :class:`~credsync.types.Secret` values that never
+print.
+
+A record's JSON shape is declared once, as a ``TypedDict`` next to it (``Client`` ->
+``ClientJson``), and its ``to_json`` returns that type, so mypy checks the keys and types it
+builds. Every boundary uses it: the CLI's ``--json`` prints it, the API answers it (the
+``TypedDict`` is the route's ``response_model``: pydantic validates and documents it, taking
+each field's description from the docstring under it), and the dashboard reads it. The vault
+itself never imports pydantic (``typing_extensions.TypedDict``: pydantic needs it before
+Python 3.12). Timestamps are ISO 8601 text in UTC, e.g. ``2026-12-01T12:00:00Z``
+(:func:`iso`).
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NotRequired, overload
 
-from credsync.types import Secret, SyncMode
+from typing_extensions import TypedDict
+
+from credsync.types import Secret, SyncMode, SyncModeName
 
 __all__ = [
     "ApiToken",
+    "ApiTokenJson",
     "AuditEntry",
+    "AuditEntryJson",
     "Client",
+    "ClientJson",
     "Credential",
+    "CredentialJson",
     "Folder",
+    "FolderJson",
     "HistoryEntry",
+    "HistoryEntryJson",
+    "NewApiTokenJson",
     "Operator",
+    "OperatorJson",
     "RevealedCredential",
+    "RevealedCredentialJson",
     "Role",
+    "RoleJson",
+    "Timestamp",
+    "iso",
 ]
 
+Timestamp = str  # ISO 8601, UTC, e.g. 2026-12-01T12:00:00Z (see iso)
 
-def iso(value: dt.datetime | None) -> str | None:
+
+@overload
+def iso(value: dt.datetime) -> Timestamp: ...
+@overload
+def iso(value: dt.datetime | None) -> Timestamp | None: ...
+def iso(value: dt.datetime | None) -> Timestamp | None:
+    """A time as a record's JSON shows it."""
     return value.isoformat().replace("+00:00", "Z") if value else None
+
+
+class ClientJson(TypedDict):
+    id: str
+    name: str
+    directory_sync: bool
+    """Off: nothing of this client touches a directory."""
+    default_sync_mode: SyncModeName
+    """The sync mode of the client's credentials that have none of their own."""
+    archived: bool
+    archived_at: Timestamp | None
+    version: int
+    created_at: Timestamp
+    updated_at: Timestamp
+    credential_count: NotRequired[int | None]
+    """How many credentials it holds outside the trash (of those the caller may see)."""
+    open_flags: NotRequired[int | None]
+    """How many open flags it has."""
 
 
 @dataclass(frozen=True)
@@ -39,21 +90,32 @@ class Client:
     archived_at: dt.datetime | None = None
     credential_count: int | None = None
 
-    def to_json(self) -> dict[str, Any]:
-        data: dict[str, Any] = {
-            "id": self.id,
-            "name": self.name,
-            "directory_sync": self.directory_sync,
-            "default_sync_mode": str(self.default_sync_mode),
-            "archived": self.archived_at is not None,
-            "archived_at": iso(self.archived_at),
-            "version": self.version,
-            "created_at": iso(self.created_at),
-            "updated_at": iso(self.updated_at),
-        }
+    def to_json(self, *, open_flags: int | None = None) -> ClientJson:
+        """With ``open_flags`` (what :meth:`Flags.counts` says of it) when given."""
+        data = ClientJson(
+            id=self.id,
+            name=self.name,
+            directory_sync=self.directory_sync,
+            default_sync_mode=self.default_sync_mode.value,
+            archived=self.archived_at is not None,
+            archived_at=iso(self.archived_at),
+            version=self.version,
+            created_at=iso(self.created_at),
+            updated_at=iso(self.updated_at),
+        )
         if self.credential_count is not None:
             data["credential_count"] = self.credential_count
+        if open_flags is not None:
+            data["open_flags"] = open_flags
         return data
+
+
+class FolderJson(TypedDict):
+    id: str
+    client_id: str
+    path: str
+    """Its place in the client's tree of folders, e.g. "Servers/DCs"."""
+    created_at: Timestamp
 
 
 @dataclass(frozen=True)
@@ -63,13 +125,41 @@ class Folder:
     path: str
     created_at: dt.datetime
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "client_id": self.client_id,
-            "path": self.path,
-            "created_at": iso(self.created_at),
-        }
+    def to_json(self) -> FolderJson:
+        return FolderJson(
+            id=self.id, client_id=self.client_id, path=self.path, created_at=iso(self.created_at)
+        )
+
+
+class CredentialJson(TypedDict):
+    id: str
+    client_id: str
+    client: str
+    """The client's name."""
+    folder: str | None
+    """The folder's path (null: none)."""
+    title: str
+    username: str
+    url: str
+    type: str
+    tags: list[str]
+    sync_mode: SyncModeName | None
+    """Its own sync mode (null: it follows the client's default)."""
+    effective_sync_mode: SyncModeName
+    """The sync mode that applies: its own, or the client's default."""
+    has_notes: bool
+    secret_version: int
+    """The version of its password (the history keeps every one)."""
+    version: int
+    created_at: Timestamp
+    created_by: str
+    updated_at: Timestamp
+    updated_by: str
+    password_changed_at: Timestamp
+    deleted: bool
+    """In the trash."""
+    deleted_at: Timestamp | None
+    deleted_by: str | None
 
 
 @dataclass(frozen=True)
@@ -96,31 +186,36 @@ class Credential:
     deleted_at: dt.datetime | None = None
     deleted_by: str | None = None
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "client_id": self.client_id,
-            "client": self.client_name,
-            "folder": self.folder,
-            "title": self.title,
-            "username": self.username,
-            "url": self.url,
-            "type": self.type,
-            "tags": list(self.tags),
-            "sync_mode": str(self.sync_mode) if self.sync_mode else None,
-            "effective_sync_mode": str(self.effective_sync_mode),
-            "has_notes": self.has_notes,
-            "secret_version": self.secret_version,
-            "version": self.version,
-            "created_at": iso(self.created_at),
-            "created_by": self.created_by,
-            "updated_at": iso(self.updated_at),
-            "updated_by": self.updated_by,
-            "password_changed_at": iso(self.password_changed_at),
-            "deleted": self.deleted_at is not None,
-            "deleted_at": iso(self.deleted_at),
-            "deleted_by": self.deleted_by,
-        }
+    def to_json(self) -> CredentialJson:
+        return CredentialJson(
+            id=self.id,
+            client_id=self.client_id,
+            client=self.client_name,
+            folder=self.folder,
+            title=self.title,
+            username=self.username,
+            url=self.url,
+            type=self.type,
+            tags=list(self.tags),
+            sync_mode=self.sync_mode.value if self.sync_mode else None,
+            effective_sync_mode=self.effective_sync_mode.value,
+            has_notes=self.has_notes,
+            secret_version=self.secret_version,
+            version=self.version,
+            created_at=iso(self.created_at),
+            created_by=self.created_by,
+            updated_at=iso(self.updated_at),
+            updated_by=self.updated_by,
+            password_changed_at=iso(self.password_changed_at),
+            deleted=self.deleted_at is not None,
+            deleted_at=iso(self.deleted_at),
+            deleted_by=self.deleted_by,
+        )
+
+
+class RevealedCredentialJson(CredentialJson):
+    password: str
+    notes: str | None
 
 
 @dataclass(frozen=True)
@@ -129,11 +224,25 @@ class RevealedCredential:
     password: Secret
     notes: Secret | None
 
-    def to_json(self) -> dict[str, Any]:
-        data = self.credential.to_json()
-        data["password"] = self.password.reveal()
-        data["notes"] = self.notes.reveal() if self.notes is not None else None
-        return data
+    def to_json(self) -> RevealedCredentialJson:
+        return RevealedCredentialJson(
+            **self.credential.to_json(),
+            password=self.password.reveal(),
+            notes=self.notes.reveal() if self.notes is not None else None,
+        )
+
+
+class HistoryEntryJson(TypedDict):
+    credential_id: str
+    version: int
+    current: bool
+    """The credential's password now."""
+    source: str
+    reason: str
+    created_at: Timestamp
+    created_by: str
+    password: NotRequired[str | None]
+    """Only when the history is revealed."""
 
 
 @dataclass(frozen=True)
@@ -147,19 +256,26 @@ class HistoryEntry:
     current: bool
     password: Secret | None = None  # only when revealed
 
-    def to_json(self) -> dict[str, Any]:
-        data: dict[str, Any] = {
-            "credential_id": self.credential_id,
-            "version": self.version,
-            "current": self.current,
-            "source": self.source,
-            "reason": self.reason,
-            "created_at": iso(self.created_at),
-            "created_by": self.created_by,
-        }
+    def to_json(self) -> HistoryEntryJson:
+        data = HistoryEntryJson(
+            credential_id=self.credential_id,
+            version=self.version,
+            current=self.current,
+            source=self.source,
+            reason=self.reason,
+            created_at=iso(self.created_at),
+            created_by=self.created_by,
+        )
         if self.password is not None:
             data["password"] = self.password.reveal()
         return data
+
+
+class RoleJson(TypedDict):
+    name: str
+    description: str
+    permissions: list[str]
+    builtin: bool
 
 
 @dataclass(frozen=True)
@@ -169,13 +285,22 @@ class Role:
     permissions: tuple[str, ...]
     builtin: bool
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "description": self.description,
-            "permissions": list(self.permissions),
-            "builtin": self.builtin,
-        }
+    def to_json(self) -> RoleJson:
+        return RoleJson(
+            name=self.name,
+            description=self.description,
+            permissions=list(self.permissions),
+            builtin=self.builtin,
+        )
+
+
+class OperatorJson(TypedDict):
+    id: str
+    name: str
+    role: str
+    disabled: bool
+    created_at: Timestamp
+    last_login_at: Timestamp | None
 
 
 @dataclass(frozen=True)
@@ -187,15 +312,31 @@ class Operator:
     disabled_at: dt.datetime | None = None
     last_login_at: dt.datetime | None = None
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "name": self.name,
-            "role": self.role,
-            "disabled": self.disabled_at is not None,
-            "created_at": iso(self.created_at),
-            "last_login_at": iso(self.last_login_at),
-        }
+    def to_json(self) -> OperatorJson:
+        return OperatorJson(
+            id=self.id,
+            name=self.name,
+            role=self.role,
+            disabled=self.disabled_at is not None,
+            created_at=iso(self.created_at),
+            last_login_at=iso(self.last_login_at),
+        )
+
+
+class ApiTokenJson(TypedDict):
+    id: str
+    operator: str
+    name: str
+    created_at: Timestamp
+    expires_at: Timestamp | None
+    last_used_at: Timestamp | None
+    revoked: bool
+
+
+class NewApiTokenJson(ApiTokenJson):
+    """The token itself is shown this once, never again."""
+
+    token: str
 
 
 @dataclass(frozen=True)
@@ -208,16 +349,33 @@ class ApiToken:
     last_used_at: dt.datetime | None
     revoked_at: dt.datetime | None
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "operator": self.operator,
-            "name": self.name,
-            "created_at": iso(self.created_at),
-            "expires_at": iso(self.expires_at),
-            "last_used_at": iso(self.last_used_at),
-            "revoked": self.revoked_at is not None,
-        }
+    def to_json(self) -> ApiTokenJson:
+        return ApiTokenJson(
+            id=self.id,
+            operator=self.operator,
+            name=self.name,
+            created_at=iso(self.created_at),
+            expires_at=iso(self.expires_at),
+            last_used_at=iso(self.last_used_at),
+            revoked=self.revoked_at is not None,
+        )
+
+    def to_json_with(self, token: Secret) -> NewApiTokenJson:
+        """A token just made, with its value (the only time it is shown)."""
+        return NewApiTokenJson(**self.to_json(), token=token.reveal())
+
+
+class AuditEntryJson(TypedDict):
+    seq: int
+    at: Timestamp
+    actor: str
+    action: str
+    target_type: str
+    target_id: str
+    client_id: str | None
+    details: dict[str, Any]
+    hash: str
+    """This entry's link in the hash chain (see ``audit verify``)."""
 
 
 @dataclass(frozen=True)
@@ -232,15 +390,15 @@ class AuditEntry:
     details: dict[str, Any] = field(default_factory=dict)
     hash: str = ""
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "seq": self.seq,
-            "at": iso(self.at),
-            "actor": self.actor,
-            "action": self.action,
-            "target_type": self.target_type,
-            "target_id": self.target_id,
-            "client_id": self.client_id,
-            "details": self.details,
-            "hash": self.hash,
-        }
+    def to_json(self) -> AuditEntryJson:
+        return AuditEntryJson(
+            seq=self.seq,
+            at=iso(self.at),
+            actor=self.actor,
+            action=self.action,
+            target_type=self.target_type,
+            target_id=self.target_id,
+            client_id=self.client_id,
+            details=self.details,
+            hash=self.hash,
+        )

@@ -195,7 +195,7 @@ def _variants(schema: Doc) -> tuple[list[Doc], bool]:
 
 
 def type_of(schema: Doc) -> Markup:
-    """A schema's type in words: ``string``, ``array of CredentialOut`` (linked), ``integer or
+    """A schema's type in words: ``string``, ``array of CredentialJson`` (linked), ``integer or
     null``."""
     variants, nullable = _variants(schema)
     if len(variants) != 1 or variants[0] is not schema:

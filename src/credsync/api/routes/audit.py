@@ -7,7 +7,8 @@ from fastapi import Query
 from credsync.api.deps import Caller, Cursor, Limit, State
 from credsync.api.errors import ApiError
 from credsync.api.routing import api_router
-from credsync.api.schemas import AuditEntryOut, AuditPage, AuditVerifyOut
+from credsync.api.schemas import AuditPage
+from credsync.vault.audit import VerifyReportJson
 
 router = api_router(prefix="/audit", tags=["audit"])
 
@@ -28,7 +29,7 @@ def list_audit(
     """Audit entries, newest first (needs audit.read)."""
     before = None
     if cursor is not None:
-        if not cursor.isdigit():
+        if not (cursor.isascii() and cursor.isdigit() and len(cursor) <= 18):
             raise ApiError(400, "invalid_input", "cursor is not a cursor of this list")
         before = int(cursor)
     client_id = state.vault.clients.get(actor, client).id if client else None
@@ -44,12 +45,11 @@ def list_audit(
     more = len(entries) > limit
     entries = entries[:limit]
     return AuditPage(
-        items=[AuditEntryOut(**e.to_json()) for e in entries],
-        next_cursor=str(entries[-1].seq) if more else None,
+        items=[e.to_json() for e in entries], next_cursor=str(entries[-1].seq) if more else None
     )
 
 
-@router.get("/verify", response_model=AuditVerifyOut)
-def verify_audit(actor: Caller, state: State) -> AuditVerifyOut:
+@router.get("/verify", response_model=VerifyReportJson)
+def verify_audit(actor: Caller, state: State) -> VerifyReportJson:
     """Check the whole hash chain (``ok`` false names the first bad entry). Needs audit.read."""
-    return AuditVerifyOut(**state.vault.audit.verify(actor).to_json())
+    return state.vault.audit.verify(actor).to_json()

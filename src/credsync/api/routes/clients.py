@@ -2,51 +2,38 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import Query
 
 from credsync.api.deps import Caller, State
-from credsync.api.errors import ApiError
+from credsync.api.enforce import CONFIRM_RESPONSES, unconfirmed
 from credsync.api.routing import api_router
-from credsync.api.schemas import ClientIn, ClientOut, ClientPatch
-from credsync.sync.preview import enforce_preview, enforce_summary
+from credsync.api.schemas import ClientIn, ClientPatch
+from credsync.sync.enforce import EnforceSwitches, EnforceUnconfirmed
 from credsync.types import SyncMode
 from credsync.vault import Actor, Permission
-from credsync.vault.models import Client
+from credsync.vault.models import ClientJson
 
 router = api_router(prefix="/clients", tags=["clients"])
 
 
-def client_out(client: Client, open_flags: int | None = None) -> ClientOut:
-    return ClientOut(**client.to_json(), open_flags=open_flags)
-
-
-def require_confirmed_enforce(state: State, client_id: str, what: str, **scope: object) -> None:
-    """Refuse (409 ``confirm_enforce``) with the list of what enforce would overwrite."""
-    with state.vault.db.read() as conn:
-        impact = enforce_preview(conn, client_id, **scope)  # type: ignore[arg-type]
-    raise ApiError(
-        409,
-        "confirm_enforce",
-        f'{enforce_summary(impact, what)} Send the request again with "confirm": true to go ahead.',
-    )
-
-
-@router.get("", response_model=list[ClientOut])
+@router.get("", response_model=list[ClientJson])
 def list_clients(
     actor: Caller,
     state: State,
     archived: bool = Query(False, description="Include archived clients."),
-) -> list[ClientOut]:
+) -> list[ClientJson]:
     """Every client with its open flag count. Needs vault.read."""
     counts = state.vault.flags.counts(actor)
     return [
-        client_out(c, counts.get(c.name, 0))
+        c.to_json(open_flags=counts.get(c.name, 0))
         for c in state.vault.clients.list(actor, include_archived=archived)
     ]
 
 
-@router.post("", response_model=ClientOut, status_code=201)
-def add_client(body: ClientIn, actor: Caller, state: State) -> ClientOut:
+@router.post("", response_model=ClientJson, status_code=201)
+def add_client(body: ClientIn, actor: Caller, state: State) -> ClientJson:
     """Add a client (409 when the name is taken, in any case). Needs vault.write."""
     client = state.vault.clients.add(
         actor,
@@ -55,28 +42,28 @@ def add_client(body: ClientIn, actor: Caller, state: State) -> ClientOut:
         directory_sync=body.directory_sync,
         default_sync_mode=SyncMode(body.default_sync_mode),
     )
-    return client_out(client, 0)
+    return client.to_json(open_flags=0)
 
 
-def _get(actor: Actor, state: State, ref: str) -> ClientOut:
+def _get(actor: Actor, state: State, ref: str) -> ClientJson:
     client = state.vault.clients.get(actor, ref)
-    return client_out(client, state.vault.flags.counts(actor).get(client.name, 0))
+    return client.to_json(open_flags=state.vault.flags.counts(actor).get(client.name, 0))
 
 
-@router.get("/{ref}", response_model=ClientOut)
-def get_client(ref: str, actor: Caller, state: State) -> ClientOut:
+@router.get("/{ref}", response_model=ClientJson)
+def get_client(ref: str, actor: Caller, state: State) -> ClientJson:
     """A client by id, id prefix or name. Needs vault.read."""
     return _get(actor, state, ref)
 
 
-@router.patch("/{ref}", response_model=ClientOut)
+@router.patch("/{ref}", response_model=ClientJson, responses=CONFIRM_RESPONSES)
 def change_client(
     ref: str,
     body: ClientPatch,
     actor: Caller,
     state: State,
     confirm: bool = Query(False, description="Go ahead with a switch to enforce."),
-) -> ClientOut:
+) -> Any:
     """Rename, set directory sync and the default sync mode, archive or unarchive. A switch
     of the default to ``enforce`` is refused (409 ``confirm_enforce``, naming the accounts it
     would overwrite) unless ``confirm=true``. Needs vault.write."""
@@ -87,16 +74,11 @@ def change_client(
     actor.require(Permission.VAULT_WRITE)
     if body.directory_sync is not None or body.default_sync_mode is not None:
         actor.require(Permission.DIRECTORY_SETUP)
-    switching = body.default_sync_mode == "enforce" and (
-        current.default_sync_mode is not SyncMode.ENFORCE
-    )
-    if switching and not confirm:
-        require_confirmed_enforce(
-            state,
-            current.id,
-            f"every credential of {current.name!r} that follows the client default",
-            follows_default_only=True,
-        )
+    default_mode = SyncMode(body.default_sync_mode) if body.default_sync_mode else None
+    try:
+        EnforceSwitches(vault).check_client_default(actor, current, default_mode, confirmed=confirm)
+    except EnforceUnconfirmed as need:
+        return unconfirmed(need)
     if body.name is not None and body.name != current.name:
         current = vault.clients.rename(actor, current.id, body.name, expected_version=version)
         version = None
@@ -105,7 +87,7 @@ def change_client(
             actor,
             current.id,
             directory_sync=body.directory_sync,
-            default_sync_mode=SyncMode(body.default_sync_mode) if body.default_sync_mode else None,
+            default_sync_mode=default_mode,
             expected_version=version,
         )
         version = None

@@ -12,18 +12,13 @@ from credsync.api.deps import Caller, State
 from credsync.api.routes.sync import run_coroutine
 from credsync.api.routing import api_router
 from credsync.api.schemas_directories import DirectoryIn, DirectoryOut, DirectoryPatch, input_of
-from credsync.api.schemas_sync import DirectoryTestOut, TestStepOut
-from credsync.connectors.base import StepOutcome, TestStep
-from credsync.sync.connect import directory_test_steps
+from credsync.connectors.base import TestStep
+from credsync.sync.connect import DirectoryTestJson, directory_test_steps, directory_tested
 from credsync.vault import Actor
-from credsync.vault.directories import Directory, DirectoryInput
+from credsync.vault.directories import DirectoryInput
 
 router = api_router(prefix="/directories", tags=["directories"])
 log = logging.getLogger("credsync.api")
-
-
-def out(directory: Directory) -> DirectoryOut:
-    return DirectoryOut(**directory.to_json())
 
 
 def _warn_insecure(actor: Actor, name: str, skip: bool | None) -> None:
@@ -38,7 +33,7 @@ def list_directories(
     client: str | None = Query(None, max_length=200, description="Only this client's."),
 ) -> list[DirectoryOut]:
     """Directories by name (of one client, or all; needs vault.read)."""
-    return [out(d) for d in state.vault.directories.list(actor, client)]
+    return [d.to_json() for d in state.vault.directories.list(actor, client)]
 
 
 @router.post("", response_model=DirectoryOut, status_code=201)
@@ -50,13 +45,13 @@ def add_directory(body: DirectoryIn, actor: Caller, state: State) -> DirectoryOu
         actor, body.client, body.name, body.kind, DirectoryInput.of(input_of(body))
     )
     _warn_insecure(actor, directory.name, body.insecure_skip_verify)
-    return out(directory)
+    return directory.to_json()
 
 
 @router.get("/{ref}", response_model=DirectoryOut)
 def get_directory(ref: str, actor: Caller, state: State) -> DirectoryOut:
     """A directory by name (any case) or id (needs vault.read)."""
-    return out(state.vault.directories.get(actor, ref))
+    return state.vault.directories.get(actor, ref).to_json()
 
 
 @router.patch("/{ref}", response_model=DirectoryOut)
@@ -68,18 +63,18 @@ def change_directory(ref: str, body: DirectoryPatch, actor: Caller, state: State
         actor, ref, DirectoryInput.of(input_of(body)), expected_version=body.version
     )
     _warn_insecure(actor, directory.name, body.insecure_skip_verify)
-    return out(directory)
+    return directory.to_json()
 
 
 @router.delete("/{ref}", response_model=DirectoryOut)
 def remove_directory(ref: str, actor: Caller, state: State) -> DirectoryOut:
     """Remove a directory with its links, runs and flags; the credentials stay (needs
     directory.setup). Answers with the directory as it was."""
-    return out(state.vault.directories.remove(actor, ref))
+    return state.vault.directories.remove(actor, ref).to_json()
 
 
-@router.post("/{ref}/test", response_model=DirectoryTestOut)
-def test_directory(ref: str, actor: Caller, state: State) -> DirectoryTestOut:
+@router.post("/{ref}/test", response_model=DirectoryTestJson)
+def test_directory(ref: str, actor: Caller, state: State) -> DirectoryTestJson:
     """Check each step of reaching the directory (needs directory_admin.use): tcp, tls and
     its certificate, signing in (a bind, or the app's token), the rights credsync needs,
     reading users. A failed step is an answer, not an error: 200 with ``ok`` false, the
@@ -89,9 +84,4 @@ def test_directory(ref: str, actor: Caller, state: State) -> DirectoryTestOut:
     async def steps() -> list[TestStep]:
         return await directory_test_steps(state.vault.db, state.keys, actor, directory)
 
-    rows = [
-        TestStepOut.model_validate({"step": s.name, "outcome": s.outcome.value, "detail": s.detail})
-        for s in run_coroutine(steps)
-    ]
-    ok = all(r.outcome != StepOutcome.FAILED.value for r in rows)
-    return DirectoryTestOut(directory=directory.name, ok=ok, steps=rows)
+    return directory_tested(directory.name, run_coroutine(steps))

@@ -8,39 +8,35 @@ from fastapi import Query
 from credsync.api.deps import Caller, State
 from credsync.api.routes.sync import run_coroutine, run_out
 from credsync.api.routing import api_router
-from credsync.api.schemas_sync import FlagOut, FlagResolutionOut, FlagResolveIn
+from credsync.api.schemas_sync import FlagResolutionOut, FlagResolveIn
 from credsync.errors import InvalidInput
 from credsync.sync.engine import Engine
 from credsync.sync.resolve import Resolution, Resolver
 from credsync.types import Secret
-from credsync.vault.flags import Flag
+from credsync.vault.flags import FlagJson
 
 router = api_router(prefix="/flags", tags=["flags"])
 
 
-def flag_out(flag: Flag) -> FlagOut:
-    return FlagOut(**flag.to_json())
-
-
-@router.get("", response_model=list[FlagOut])
+@router.get("", response_model=list[FlagJson])
 def list_flags(
     actor: Caller,
     state: State,
     client: str | None = Query(None, max_length=200, description="Only this client's."),
     include_resolved: bool = Query(False, description="Resolved flags too."),
     limit: int = Query(1000, ge=1, le=1000),
-) -> list[FlagOut]:
+) -> list[FlagJson]:
     """Open flags (of one client, or all), the newest first; ``side`` says where the status
     comes from (Active Directory or Entra ID). Needs vault.read; flags on directory_admin
     credentials need directory_admin.use too."""
     found = state.vault.flags.list(actor, client, include_resolved=include_resolved, limit=limit)
-    return [flag_out(f) for f in found]
+    return [f.to_json() for f in found]
 
 
-@router.get("/{ref}", response_model=FlagOut)
-def get_flag(ref: str, actor: Caller, state: State) -> FlagOut:
+@router.get("/{ref}", response_model=FlagJson)
+def get_flag(ref: str, actor: Caller, state: State) -> FlagJson:
     """A flag by id (or 8+ characters of it). Needs vault.read."""
-    return flag_out(state.vault.flags.get(actor, ref))
+    return state.vault.flags.get(actor, ref).to_json()
 
 
 @router.post("/{ref}/resolve", response_model=FlagResolutionOut)
@@ -65,11 +61,9 @@ def resolve_flag(ref: str, body: FlagResolveIn, actor: Caller, state: State) -> 
         result = run_coroutine(lambda: resolver.push(ref))
     else:
         result = run_coroutine(lambda: resolver.accept(ref, password))
-    return FlagResolutionOut.model_validate(
-        {
-            "flag": flag_out(result.flag),
-            "outcome": result.outcome,
-            "detail": result.detail,
-            "run": run_out(result.run) if result.run else None,
-        }
+    return FlagResolutionOut(
+        flag=result.flag.to_json(),
+        outcome=result.outcome,
+        detail=result.detail,
+        run=run_out(result.run) if result.run else None,
     )

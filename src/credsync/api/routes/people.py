@@ -9,53 +9,45 @@ from fastapi import Query, Request, Response
 
 from credsync.api.deps import Caller, State
 from credsync.api.errors import ApiError
-from credsync.api.routes.auth import limited
 from credsync.api.routing import api_router
-from credsync.api.schemas import ApiTokenOut
 from credsync.api.schemas_people import (
-    NewTokenOut,
     OperatorIn,
-    OperatorOut,
     OperatorPasswordIn,
     OperatorPatch,
     RoleIn,
-    RoleOut,
     TokenIn,
 )
+from credsync.api.signin import limited
 from credsync.errors import AuthenticationFailed, InvalidInput
 from credsync.types import Secret
 from credsync.vault import Actor, Permission
-from credsync.vault.models import Operator
+from credsync.vault.models import ApiTokenJson, NewApiTokenJson, OperatorJson, RoleJson
 
 router = api_router()
 
 
-def operator_out(op: Operator) -> OperatorOut:
-    return OperatorOut(**op.to_json())
-
-
 # -- operators -------------------------------------------------------------------------------
-@router.get("/operators", response_model=list[OperatorOut], tags=["operators"])
-def list_operators(actor: Caller, state: State) -> list[OperatorOut]:
+@router.get("/operators", response_model=list[OperatorJson], tags=["operators"])
+def list_operators(actor: Caller, state: State) -> list[OperatorJson]:
     """Every operator (needs admin)."""
-    return [operator_out(o) for o in state.vault.operators.list(actor)]
+    return [o.to_json() for o in state.vault.operators.list(actor)]
 
 
-@router.post("/operators", response_model=OperatorOut, status_code=201, tags=["operators"])
-def add_operator(body: OperatorIn, actor: Caller, state: State) -> OperatorOut:
+@router.post("/operators", response_model=OperatorJson, status_code=201, tags=["operators"])
+def add_operator(body: OperatorIn, actor: Caller, state: State) -> OperatorJson:
     """Add an operator with a role and a password of 12+ characters (needs admin)."""
     op = state.vault.operators.add(actor, body.name, Secret(body.password), body.role)
-    return operator_out(op)
+    return op.to_json()
 
 
-@router.get("/operators/{ref}", response_model=OperatorOut, tags=["operators"])
-def get_operator(ref: str, actor: Caller, state: State) -> OperatorOut:
+@router.get("/operators/{ref}", response_model=OperatorJson, tags=["operators"])
+def get_operator(ref: str, actor: Caller, state: State) -> OperatorJson:
     """An operator by name or id (oneself, or anyone with admin)."""
-    return operator_out(state.vault.operators.get(actor, ref))
+    return state.vault.operators.get(actor, ref).to_json()
 
 
-@router.patch("/operators/{ref}", response_model=OperatorOut, tags=["operators"])
-def change_operator(ref: str, body: OperatorPatch, actor: Caller, state: State) -> OperatorOut:
+@router.patch("/operators/{ref}", response_model=OperatorJson, tags=["operators"])
+def change_operator(ref: str, body: OperatorPatch, actor: Caller, state: State) -> OperatorJson:
     """Give another role, disable (sign-in, tokens and sessions stop at once) or enable
     (needs admin; the last active admin can be neither demoted nor disabled)."""
     actor.require(Permission.ADMIN)  # before anything changes
@@ -66,7 +58,7 @@ def change_operator(ref: str, body: OperatorPatch, actor: Caller, state: State) 
         op = state.vault.operators.set_role(actor, op.id, body.role)
     if body.disabled is not None:
         op = state.vault.operators.set_disabled(actor, op.id, body.disabled)
-    return operator_out(op)
+    return op.to_json()
 
 
 def _check_current_password(request: Request, state: State, actor: Actor, given: str) -> None:
@@ -102,17 +94,17 @@ def set_operator_password(
 
 
 # -- roles -----------------------------------------------------------------------------------
-@router.get("/roles", response_model=list[RoleOut], tags=["roles"])
-def list_roles(actor: Caller, state: State) -> list[RoleOut]:
+@router.get("/roles", response_model=list[RoleJson], tags=["roles"])
+def list_roles(actor: Caller, state: State) -> list[RoleJson]:
     """Roles and the permissions they grant (needs vault.read)."""
-    return [RoleOut(**r.to_json()) for r in state.vault.operators.roles(actor)]
+    return [r.to_json() for r in state.vault.operators.roles(actor)]
 
 
-@router.post("/roles", response_model=RoleOut, status_code=201, tags=["roles"])
-def add_role(body: RoleIn, actor: Caller, state: State) -> RoleOut:
+@router.post("/roles", response_model=RoleJson, status_code=201, tags=["roles"])
+def add_role(body: RoleIn, actor: Caller, state: State) -> RoleJson:
     """Add a custom role (needs admin)."""
     role = state.vault.operators.add_role(actor, body.name, body.permissions, body.description)
-    return RoleOut(**role.to_json())
+    return role.to_json()
 
 
 @router.delete("/roles/{name}", status_code=204, tags=["roles"])
@@ -123,21 +115,19 @@ def delete_role(name: str, actor: Caller, state: State) -> Response:
 
 
 # -- API tokens ------------------------------------------------------------------------------
-@router.get("/tokens", response_model=list[ApiTokenOut], tags=["tokens"])
+@router.get("/tokens", response_model=list[ApiTokenJson], tags=["tokens"])
 def list_tokens(
     actor: Caller,
     state: State,
     everyone: bool = Query(False, alias="all", description="Every operator's (needs admin)."),
-) -> list[ApiTokenOut]:
+) -> list[ApiTokenJson]:
     """Your API tokens, or everyone's (never their values).
     Any signed-in caller; everyone's needs admin."""
-    return [
-        ApiTokenOut(**t.to_json()) for t in state.vault.access.list_tokens(actor, everyone=everyone)
-    ]
+    return [t.to_json() for t in state.vault.access.list_tokens(actor, everyone=everyone)]
 
 
-@router.post("/tokens", response_model=NewTokenOut, status_code=201, tags=["tokens"])
-def create_token(body: TokenIn, response: Response, actor: Caller, state: State) -> NewTokenOut:
+@router.post("/tokens", response_model=NewApiTokenJson, status_code=201, tags=["tokens"])
+def create_token(body: TokenIn, response: Response, actor: Caller, state: State) -> NewApiTokenJson:
     """Create an API token (for yourself, or with admin for another operator). ``token`` is
     shown this once: store it now."""
     token, secret = state.vault.access.create_token(
@@ -147,10 +137,10 @@ def create_token(body: TokenIn, response: Response, actor: Caller, state: State)
         expires_in=dt.timedelta(days=body.expires_days) if body.expires_days else None,
     )
     response.headers["Cache-Control"] = "no-store"
-    return NewTokenOut(**token.to_json(), token=secret.reveal())
+    return token.to_json_with(secret)
 
 
-@router.delete("/tokens/{token_id}", response_model=ApiTokenOut, tags=["tokens"])
-def revoke_token(token_id: str, actor: Caller, state: State) -> ApiTokenOut:
+@router.delete("/tokens/{token_id}", response_model=ApiTokenJson, tags=["tokens"])
+def revoke_token(token_id: str, actor: Caller, state: State) -> ApiTokenJson:
     """Revoke an API token (your own, or anyone's with admin)."""
-    return ApiTokenOut(**state.vault.access.revoke_token(actor, token_id).to_json())
+    return state.vault.access.revoke_token(actor, token_id).to_json()

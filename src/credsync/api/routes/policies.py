@@ -3,36 +3,28 @@ generated from one, as ``credsync policy`` and ``credsync generate`` do."""
 
 from __future__ import annotations
 
-import dataclasses
-
 from fastapi import Response
 
 from credsync.api.deps import Caller, State
 from credsync.api.routing import api_router
-from credsync.api.schemas_policies import GeneratedOut, GenerateIn, PolicyIn, PolicyOut
-from credsync.vault import Permission
-from credsync.vault.generator import DEFAULT_POLICY, PasswordPolicy, generate
+from credsync.api.schemas_policies import GeneratedOut, GenerateIn, PolicyIn
+from credsync.vault.generator import PolicyJson
 
 router = api_router(prefix="/policies", tags=["policies"])
 
 
-def policy_out(name: str, policy: PasswordPolicy) -> PolicyOut:
-    return PolicyOut(name=name, **policy.to_json())
-
-
-@router.get("", response_model=list[PolicyOut])
-def list_policies(actor: Caller, state: State) -> list[PolicyOut]:
+@router.get("", response_model=list[PolicyJson])
+def list_policies(actor: Caller, state: State) -> list[PolicyJson]:
     """Every password policy, the built-in ``default`` first (needs vault.read)."""
-    return [policy_out(name, p) for name, p in state.vault.policies.list(actor)]
+    return [p.named_json(name) for name, p in state.vault.policies.list(actor)]
 
 
-@router.post("", response_model=PolicyOut, status_code=201)
-def add_policy(body: PolicyIn, actor: Caller, state: State) -> PolicyOut:
+@router.post("", response_model=PolicyJson, status_code=201)
+def add_policy(body: PolicyIn, actor: Caller, state: State) -> PolicyJson:
     """Add a named policy: the settings given, the default policy's for the rest (needs
     admin)."""
-    policy = dataclasses.replace(DEFAULT_POLICY, **body.settings())  # checked again
-    state.vault.policies.add(actor, body.name, policy)
-    return policy_out(body.name.strip().lower(), policy)  # the name as stored
+    name = state.vault.policies.add(actor, body.name, body.settings())
+    return state.vault.policies.get(name).named_json(name)
 
 
 @router.delete("/{name}", status_code=204)
@@ -48,7 +40,8 @@ def generate_passwords(
 ) -> GeneratedOut:
     """``count`` passwords from the named policy (``default``: the built-in one) with the
     settings given changed; nothing is stored (needs vault.read)."""
-    actor.require(Permission.VAULT_READ)
-    policy = dataclasses.replace(state.vault.policies.get(name), **body.settings())
+    passwords = state.vault.policies.generate(
+        actor, name, count=body.count, settings=body.settings()
+    )
     response.headers["Cache-Control"] = "no-store"
-    return GeneratedOut(passwords=[generate(policy).reveal() for _ in range(body.count)])
+    return GeneratedOut(passwords=[p.reveal() for p in passwords])

@@ -18,17 +18,10 @@ from fastapi import Query, Response
 
 from credsync.api.deps import Caller, Cursor, Limit, State
 from credsync.api.routing import api_router
-from credsync.api.schemas_sync import RunIn, RunItemOut, RunItemPage, RunOut, RunPage
+from credsync.api.schemas_sync import RunIn, RunItemPage, RunOut, RunPage
 from credsync.sync.background import background_runs
 from credsync.sync.engine import Engine
-from credsync.sync.reports import (
-    ItemReport,
-    RunReport,
-    StoredRun,
-    items_page,
-    runs_page,
-    stored_run,
-)
+from credsync.sync.reports import ItemReport, ItemReportJson, RunReport, StoredRun, StoredRuns
 from credsync.vault import Actor, Permission
 from credsync.vault.models import iso
 
@@ -47,35 +40,38 @@ def run_coroutine(make: Callable[[], Coroutine[Any, Any, T]]) -> T:
     return asyncio.run(make())
 
 
-# -- reading runs (sync.reports loads them; here they become the API's models) -------------
-def _items_out(items: Iterable[ItemReport]) -> list[RunItemOut]:
-    return [RunItemOut(**i.to_json()) for i in items]
+# -- reading runs (sync.reports loads them; here they get the API's fields) ----------------
+def _items_out(items: Iterable[ItemReport]) -> list[ItemReportJson]:
+    return [i.to_json() for i in items]
 
 
-def _stored_out(stored: StoredRun) -> RunOut:
-    """A run as ``RunReport.to_json`` shows it, with the number of items stored so far."""
+def _stored_out(
+    stored: StoredRun,
+    items: list[ItemReportJson] | None = None,
+    next_items_cursor: str | None = None,
+) -> RunOut:
+    """A run as ``RunReport.to_json`` shows it, with the number of items stored so far (and
+    the page of its items given)."""
     report = stored.report
     return RunOut(
         **report.to_json(items=False),
         item_count=stored.item_count,
         heartbeat_at=iso(report.heartbeat_at),
+        items=items,
+        next_items_cursor=next_items_cursor,
     )
 
 
-def _load(state: State, ref: str, items_limit: int = ITEMS_PAGE) -> RunOut:
-    with state.vault.db.read() as conn:
-        stored = stored_run(conn, ref, items_limit=items_limit)
-    out = _stored_out(stored)
-    if items_limit:
-        out.items, out.next_items_cursor = _items_out(stored.report.items), stored.next_items_cursor
-    return out
+def _load(state: State, actor: Actor, ref: str, items_limit: int = ITEMS_PAGE) -> RunOut:
+    stored = StoredRuns(state.vault.db).stored(actor, ref, items_limit=items_limit)
+    if not items_limit:
+        return _stored_out(stored)
+    return _stored_out(stored, _items_out(stored.report.items), stored.next_items_cursor)
 
 
 def run_out(report: RunReport) -> RunOut:
     """A finished run as the engine reported it (every item)."""
-    out = _stored_out(StoredRun(report, len(report.items)))
-    out.items = _items_out(report.items)
-    return out
+    return _stored_out(StoredRun(report, len(report.items)), _items_out(report.items))
 
 
 def _engine(state: State, actor: Actor) -> Engine:
@@ -115,7 +111,7 @@ def start_run(
     if wait:
         background_runs.join(run_id)
         response.status_code = 200
-    return _load(state, run_id)
+    return _load(state, actor, run_id)
 
 
 @router.get("/runs", response_model=RunPage)
@@ -128,11 +124,9 @@ def list_runs(
     directory: str | None = Query(None, max_length=100, description="A directory's name or id."),
 ) -> RunPage:
     """Runs, the newest first, without their items (needs vault.read)."""
-    actor.require(Permission.VAULT_READ)
-    with state.vault.db.read() as conn:
-        found, next_cursor = runs_page(
-            conn, client_ref=client, directory_ref=directory, cursor=cursor, limit=limit
-        )
+    found, next_cursor = StoredRuns(state.vault.db).page(
+        actor, client_ref=client, directory_ref=directory, cursor=cursor, limit=limit
+    )
     return RunPage(items=[_stored_out(s) for s in found], next_cursor=next_cursor)
 
 
@@ -147,8 +141,7 @@ def get_run(
 ) -> RunOut:
     """One run (id or 8+ characters of it) with the first page of its per-object report;
     ``next_items_cursor`` pages on through ``/runs/{id}/items`` (needs vault.read)."""
-    actor.require(Permission.VAULT_READ)
-    return _load(state, ref, items_limit)
+    return _load(state, actor, ref, items_limit)
 
 
 @router.get("/runs/{ref}/items", response_model=RunItemPage)
@@ -156,7 +149,5 @@ def run_items_page(
     ref: str, actor: Caller, state: State, limit: Limit = 500, cursor: Cursor = None
 ) -> RunItemPage:
     """A run's per-object report, a page at a time, in the order the run made it."""
-    actor.require(Permission.VAULT_READ)
-    with state.vault.db.read() as conn:
-        items, next_cursor = items_page(conn, ref, cursor, limit)
+    items, next_cursor = StoredRuns(state.vault.db).items(actor, ref, cursor, limit)
     return RunItemPage(items=_items_out(items), next_cursor=next_cursor)

@@ -18,9 +18,9 @@ from fastapi.responses import JSONResponse
 from credsync.api.deps import Caller, State
 from credsync.api.errors import ApiError, error_body, status_of
 from credsync.api.routing import api_router
-from credsync.api.schemas import ErrorOut, ImportRejectedOut, ImportReportOut
+from credsync.api.schemas import ErrorOut, ImportRejectedOut
 from credsync.vault import Permission
-from credsync.vault.csvio import ImportRejected
+from credsync.vault.csvio import ImportRejected, ImportReportJson
 
 __all__ = ["COUNT_HEADER", "CSV_MEDIA_TYPES", "MAX_IMPORT_BYTES", "router"]
 
@@ -47,7 +47,7 @@ async def csv_upload(request: Request, actor: Caller) -> bytes:
     if media_type not in CSV_MEDIA_TYPES:
         raise ApiError(415, "unsupported_media_type", "send the CSV as the body, text/csv")
     declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_IMPORT_BYTES:
+    if declared.isascii() and declared.isdigit() and int(declared) > MAX_IMPORT_BYTES:
         raise ApiError(413, "too_large", _TOO_LARGE)
     data = bytearray()
     async for chunk in request.stream():
@@ -62,7 +62,7 @@ CsvUpload = Annotated[bytes, Depends(csv_upload)]
 
 @router.post(
     "/import",
-    response_model=ImportReportOut,
+    response_model=ImportReportJson,
     openapi_extra=_CSV_BODY,
     responses={
         400: {
@@ -93,7 +93,6 @@ def import_csv(
     """Import credentials from CSV (needs vault.write). Rows that fail are reported with their
     line and reason and nothing of them is written; the others are written in one
     transaction, audited with the file's SHA-256."""
-    chosen = state.vault.policies.get(policy) if policy else None
     try:
         report = state.vault.csv.import_csv(
             actor,
@@ -104,16 +103,15 @@ def import_csv(
             strict=strict,
             allow_duplicates=allow_duplicates,
             generate_missing=generate_missing,
-            policy=chosen,
+            policy=policy,
             dry_run=dry_run,
         )
     except ImportRejected as err:
-        err.report.folders_created.clear()  # rolled back with the rest
         status, code = status_of(err)
         body = error_body(status, code, str(err))
         body["error"]["report"] = err.report.to_json()
         return JSONResponse(body, status)
-    return ImportReportOut(**report.to_json())
+    return report.to_json()
 
 
 class CsvResponse(Response):

@@ -2,15 +2,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import click
 
 from credsync.cli.output import emit, json_option, table
-
-if TYPE_CHECKING:
-    pass
-
 
 AUDIT_COLUMNS = [
     ("seq", "Seq"),
@@ -51,22 +45,9 @@ def audit_group(
         return
     from credsync.cli.runtime import runtime
 
-    rt = runtime(ctx)
-    if rt.remote is not None:
-        filters = {"action": action, "client": client, "target": target, "operator": operator}
-        rows = rt.remote.collect("/audit", limit, **filters)
-    else:
-        actor = rt.actor
-        client_id = rt.vault.clients.get(actor, client).id if client else None
-        entries = rt.vault.audit.list(
-            actor,
-            action=action,
-            target_id=target,
-            client_id=client_id,
-            actor_name=operator,
-            limit=limit,
-        )
-        rows = [e.to_json() for e in entries]
+    rows = runtime(ctx).ports.audit.list(
+        action=action, client=client, target=target, operator=operator, limit=limit
+    )
     emit(rows, as_json, lambda: table(rows, AUDIT_COLUMNS, max_width=70))
 
 
@@ -81,11 +62,7 @@ def audit_verify(ctx: click.Context, as_json: bool) -> None:
     """
     from credsync.cli.runtime import runtime
 
-    rt = runtime(ctx)
-    if rt.remote is not None:
-        data = rt.remote.get("/audit/verify")
-    else:
-        data = rt.vault.audit.verify(rt.actor).to_json()
+    data = runtime(ctx).ports.audit.verify()
     if data["ok"]:
         human = (
             f"Audit log intact: {data['entries']} entries; head {data['head_seq']} "

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 import click
 
 from credsync.cli.fields import flag_names
 from credsync.cli.output import details, emit, json_option, table
-from credsync.cli.remote import path_of
 from credsync.cli.runtime import runtime
 from credsync.types import SyncMode
+
+if TYPE_CHECKING:
+    from credsync.vault.models import ClientJson
 
 CLIENT_COLUMNS = [
     ("name", "Name"),
@@ -38,7 +40,7 @@ if_version = click.option(
 )
 
 
-def _show_client(data: dict[str, object], as_json: bool) -> None:
+def _show_client(data: ClientJson, as_json: bool) -> None:
     emit(data, as_json, lambda: details(data, CLIENT_FIELDS))
 
 
@@ -66,25 +68,10 @@ def client_add(
       credsync client add "Contoso Ltd" --json
     """
     rt = runtime(ctx)
-    if rt.remote is not None:
-        body = {"name": name, "directory_sync": directory_sync == "on",
-                "default_sync_mode": default_sync_mode}  # fmt: skip
-        _show_client(_local_shape(rt.remote.post("/clients", body)), as_json)
-        return
-    client = rt.vault.clients.add(
-        rt.actor,
-        rt.keys,
-        name,
-        directory_sync=directory_sync == "on",
-        default_sync_mode=SyncMode(default_sync_mode),
+    client = rt.ports.clients.add(
+        name, directory_sync=directory_sync == "on", default_sync_mode=default_sync_mode
     )
-    _show_client(client.to_json(), as_json)
-
-
-def _local_shape(data: dict[str, Any]) -> dict[str, Any]:
-    """A client from the API as the local command prints it (the API adds open_flags)."""
-    data.pop("open_flags", None)
-    return data
+    _show_client(client, as_json)
 
 
 @client_group.command("list")
@@ -93,11 +80,7 @@ def _local_shape(data: dict[str, Any]) -> dict[str, Any]:
 @click.pass_context
 def client_list(ctx: click.Context, archived: bool, as_json: bool) -> None:
     """List clients with their credential counts."""
-    rt = runtime(ctx)
-    if rt.remote is not None:
-        rows = [_local_shape(c) for c in rt.remote.get("/clients", archived=archived)]
-    else:
-        rows = [c.to_json() for c in rt.vault.clients.list(rt.actor, include_archived=archived)]
+    rows = runtime(ctx).ports.clients.list(archived=archived)
     emit(rows, as_json, lambda: table(rows, CLIENT_COLUMNS) if rows else "No clients.")
 
 
@@ -112,11 +95,7 @@ def client_show(ctx: click.Context, client: str, as_json: bool) -> None:
     Example:
       credsync client show "Contoso Ltd" --json
     """
-    rt = runtime(ctx)
-    if rt.remote is not None:
-        _show_client(_local_shape(rt.remote.get(path_of("clients", client))), as_json)
-        return
-    _show_client(rt.vault.clients.get(rt.actor, client).to_json(), as_json)
+    _show_client(runtime(ctx).ports.clients.get(client), as_json)
 
 
 @client_group.command("rename")
@@ -134,13 +113,8 @@ def client_rename(
     Example:
       credsync client rename "Contoso Ltd" "Contoso Group" --if-version 3
     """
-    rt = runtime(ctx)
-    if rt.remote is not None:
-        body = {"name": new_name, "version": if_version}
-        _show_client(_local_shape(rt.remote.patch(path_of("clients", client), body)), as_json)
-        return
-    updated = rt.vault.clients.rename(rt.actor, client, new_name, expected_version=if_version)
-    _show_client(updated.to_json(), as_json)
+    renamed = runtime(ctx).ports.clients.rename(client, new_name, version=if_version)
+    _show_client(renamed, as_json)
 
 
 @client_group.command("archive")
@@ -154,12 +128,7 @@ def client_archive(ctx: click.Context, client: str, as_json: bool) -> None:
     Example:
       credsync client archive "Contoso Ltd"
     """
-    rt = runtime(ctx)
-    if rt.remote is not None:
-        data = rt.remote.patch(path_of("clients", client), {"archived": True})
-        _show_client(_local_shape(data), as_json)
-        return
-    _show_client(rt.vault.clients.set_archived(rt.actor, client, True).to_json(), as_json)
+    _show_client(runtime(ctx).ports.clients.set_archived(client, True), as_json)
 
 
 @client_group.command("unarchive")
@@ -173,12 +142,7 @@ def client_unarchive(ctx: click.Context, client: str, as_json: bool) -> None:
     Example:
       credsync client unarchive "Contoso Ltd"
     """
-    rt = runtime(ctx)
-    if rt.remote is not None:
-        data = rt.remote.patch(path_of("clients", client), {"archived": False})
-        _show_client(_local_shape(data), as_json)
-        return
-    _show_client(rt.vault.clients.set_archived(rt.actor, client, False).to_json(), as_json)
+    _show_client(runtime(ctx).ports.clients.set_archived(client, False), as_json)
 
 
 @client_group.command("set")
@@ -204,37 +168,16 @@ def client_set(
     Example:
       credsync client set "Contoso Ltd" --directory-sync on --default-sync-mode report
     """
-    rt = runtime(ctx)
-    if rt.remote is not None:
-        remote = rt.remote
-        body = {
-            "directory_sync": None if directory_sync is None else directory_sync == "on",
-            "default_sync_mode": default_sync_mode, "version": if_version,
-        }  # fmt: skip
-        data = remote.confirmed(
-            lambda sure: remote.patch(path_of("clients", client), body, confirm=sure), yes
-        )
-        _show_client(_local_shape(data), as_json)
-        return
-    if default_sync_mode == SyncMode.ENFORCE.value:
-        from credsync.cli.enforce import confirm_enforce
+    from credsync.cli.enforce import confirm_enforce
 
-        target = rt.vault.clients.get(rt.actor, client)
-        confirm_enforce(
-            rt,
-            target.id,
-            f"every credential of {target.name!r} that follows the client default",
-            follows_default_only=True,
-            yes=yes,
-        )
-    updated = rt.vault.clients.configure(
-        rt.actor,
+    updated = runtime(ctx).ports.clients.configure(
         client,
         directory_sync=None if directory_sync is None else directory_sync == "on",
-        default_sync_mode=SyncMode(default_sync_mode) if default_sync_mode else None,
-        expected_version=if_version,
+        default_sync_mode=default_sync_mode,
+        version=if_version,
+        confirm=confirm_enforce(yes),
     )
-    _show_client(updated.to_json(), as_json)
+    _show_client(updated, as_json)
 
 
 @click.group("folder")
@@ -255,11 +198,7 @@ def folder_add(ctx: click.Context, client: str, path: str, as_json: bool) -> Non
     Example:
       credsync folder add Contoso "Servers/Domain controllers"
     """
-    rt = runtime(ctx)
-    if rt.remote is not None:
-        data = rt.remote.post(path_of("clients", client, "folders"), {"path": path})
-    else:
-        data = rt.vault.clients.add_folder(rt.actor, client, path).to_json()
+    data = runtime(ctx).ports.clients.add_folder(client, path)
     emit(data, as_json, f"Folder {data['path']} added.")
 
 
@@ -274,11 +213,7 @@ def folder_list(ctx: click.Context, client: str, as_json: bool) -> None:
     Example:
       credsync folder list Contoso --json
     """
-    rt = runtime(ctx)
-    if rt.remote is not None:
-        rows = rt.remote.get(path_of("clients", client, "folders"))
-    else:
-        rows = [f.to_json() for f in rt.vault.clients.folders(rt.actor, client)]
+    rows = runtime(ctx).ports.clients.folders(client)
     emit(
         rows,
         as_json,
@@ -299,9 +234,5 @@ def folder_delete(ctx: click.Context, client: str, path: str, as_json: bool) -> 
     Example:
       credsync folder delete Contoso "Servers/Domain controllers"
     """
-    rt = runtime(ctx)
-    if rt.remote is not None:
-        data = rt.remote.delete(path_of("clients", client, "folders", path))
-    else:
-        data = rt.vault.clients.delete_folder(rt.actor, client, path).to_json()
+    data = runtime(ctx).ports.clients.delete_folder(client, path)
     emit(data, as_json, f"Folder {data['path']} deleted.")

@@ -48,8 +48,8 @@ def demo_cmd(
       credsync demo                       # then open http://127.0.0.1:8400/
       credsync demo --port 0 --json       # any free port; facts as JSON for scripts
     """
-    from credsync.api import ServerState
-    from credsync.api.server import serve
+    from credsync.api.state import ServerState
+    from credsync.server.run import serve
     from credsync.testing.demo import build_demo
 
     if keep and Path(keep).exists() and any(Path(keep).iterdir()):

@@ -8,8 +8,7 @@ refuses what is not its own.
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -17,14 +16,13 @@ import click
 
 from credsync.cli.fields import flag_names
 from credsync.cli.output import details, emit, json_option, note, table
-from credsync.cli.remote import path_of
-from credsync.cli.runtime import Runtime, confirm, runtime
+from credsync.cli.runtime import confirm, runtime
 from credsync.connectors import registry
 from credsync.connectors.kinds import BIND_FIELD, Kind
 from credsync.errors import ConnectorError, InvalidInput
 
 if TYPE_CHECKING:
-    from credsync.connectors.base import TestStep
+    pass
 
 LIST_COLUMNS = [
     ("name", "Name"),
@@ -190,7 +188,7 @@ def _tuning_options(func: Callable[..., Any]) -> Callable[..., Any]:
     )(func)
 
 
-def show(data: dict[str, Any], as_json: bool) -> None:
+def show(data: Mapping[str, Any], as_json: bool) -> None:
     """A directory: the common fields and its kind's settings."""
     kind = registry.kind_of(str(data.get("kind", "")))
     fields = [*_HEAD, *((s.name, s.heading) for s in kind.settings)]
@@ -261,16 +259,7 @@ def directory_add(
             "options": _options(interval, push_cap, raw_options),
         },
     )
-    if rt.remote is not None:
-        body = {"client": client, "name": name, "kind": descriptor.name, **given}
-        show(rt.remote.post("/directories", body), as_json)
-        return
-    from credsync.vault.directories import DirectoryInput
-
-    directory = rt.vault.directories.add(
-        rt.actor, client, name, descriptor.name, DirectoryInput.of(given)
-    )
-    show(directory.to_json(), as_json)
+    show(rt.ports.directories.add(client, name, descriptor.name, given), as_json)
 
 
 @directory_group.command("list")
@@ -284,11 +273,7 @@ def directory_list(ctx: click.Context, client: str | None, as_json: bool) -> Non
     Example:
       credsync directory list Contoso --json
     """
-    rt = runtime(ctx)
-    if rt.remote is not None:
-        rows = rt.remote.get("/directories", client=client)
-    else:
-        rows = [d.to_json() for d in rt.vault.directories.list(rt.actor, client)]
+    rows = runtime(ctx).ports.directories.list(client)
     emit(rows, as_json, lambda: table(rows, LIST_COLUMNS) if rows else "No directories.")
 
 
@@ -303,11 +288,7 @@ def directory_show(ctx: click.Context, name: str, as_json: bool) -> None:
     Example:
       credsync directory show contoso-ad
     """
-    rt = runtime(ctx)
-    if rt.remote is not None:
-        show(rt.remote.get(path_of("directories", name)), as_json)
-        return
-    show(rt.vault.directories.get(rt.actor, name).to_json(), as_json)
+    show(runtime(ctx).ports.directories.show(name), as_json)
 
 
 def _set_options(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -363,13 +344,7 @@ def directory_set(
             "options": _options(interval, push_cap, raw_options),
         },
     )
-    if rt.remote is not None:
-        show(rt.remote.patch(path_of("directories", name), given), as_json)
-        return
-    from credsync.vault.directories import DirectoryInput
-
-    directory = rt.vault.directories.update(rt.actor, name, DirectoryInput.of(given))
-    show(directory.to_json(), as_json)
+    show(rt.ports.directories.change(name, given), as_json)
 
 
 @directory_group.command("remove")
@@ -387,10 +362,7 @@ def directory_remove(ctx: click.Context, name: str, yes: bool, as_json: bool) ->
     rt = runtime(ctx)
     if not yes:
         confirm(f"Directory {name!r}, its links, runs and flags will be forgotten.")
-    if rt.remote is not None:
-        data = rt.remote.delete(path_of("directories", name))
-    else:
-        data = rt.vault.directories.remove(rt.actor, name).to_json()
+    data = rt.ports.directories.remove(name)
     emit(data, as_json, f"Directory {data['name']} removed.")
 
 
@@ -408,14 +380,10 @@ def directory_test(ctx: click.Context, name: str, as_json: bool) -> None:
     Example:
       credsync directory test contoso-ad
     """
-    rt = runtime(ctx)
-    if rt.remote is not None:
-        rows = rt.remote.post(path_of("directories", name, "test"))["steps"]
-    else:
-        steps = asyncio.run(_test(rt, name))
-        rows = [{"step": s.name, "outcome": s.outcome.value, "detail": s.detail} for s in steps]
+    tested = runtime(ctx).ports.directories.test(name)
+    rows = tested["steps"]
     emit(
-        {"directory": name, "ok": all(r["outcome"] != "failed" for r in rows), "steps": rows},
+        tested,
         as_json,
         lambda: table(rows, [("step", "Step"), ("outcome", "Outcome"), ("detail", "Detail")],
                       max_width=200),
@@ -423,10 +391,3 @@ def directory_test(ctx: click.Context, name: str, as_json: bool) -> None:
     failed = [r for r in rows if r["outcome"] == "failed"]
     if failed:
         raise ConnectorError(f"directory {name}: step {failed[0]['step']} failed")
-
-
-async def _test(rt: Runtime, name: str) -> list[TestStep]:
-    from credsync.sync.connect import directory_test_steps
-
-    directory = rt.vault.directories.get(rt.actor, name)
-    return await directory_test_steps(rt.vault.db, rt.keys, rt.actor, directory)

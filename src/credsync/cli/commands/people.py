@@ -1,15 +1,10 @@
-"""operator, role and token commands, on a local vault or through a server (the API's
-answers are these commands' ``--json`` already)."""
+"""operator, role and token commands, on a local vault or through a server."""
 
 from __future__ import annotations
-
-import datetime as dt
-from typing import Any
 
 import click
 
 from credsync.cli.output import details, emit, json_option, note, table
-from credsync.cli.remote import path_of
 from credsync.cli.runtime import Runtime, interactive, read_secret, runtime
 from credsync.errors import InvalidInput
 from credsync.types import Secret
@@ -53,14 +48,9 @@ def operator_add(
       printf '%s' "$PW" | credsync operator add bob --role technician --password-stdin
     """
     rt = runtime(ctx)
-    if rt.remote is None:
-        _ = rt.actor  # signed in before the prompt
+    rt.ports.sign_in()  # before the prompt
     password = read_secret(f"Password for {name}", from_stdin=password_stdin, confirm=True)
-    if rt.remote is not None:
-        body = {"name": name, "role": role, "password": password.reveal()}
-        data = rt.remote.post("/operators", body)
-    else:
-        data = rt.vault.operators.add(rt.actor, name, password, role).to_json()
+    data = rt.ports.people.add_operator(name, role, password)
     emit(data, as_json, f"Operator {data['name']} added with role {data['role']}.")
 
 
@@ -69,11 +59,7 @@ def operator_add(
 @click.pass_context
 def operator_list(ctx: click.Context, as_json: bool) -> None:
     """List operators (admin)."""
-    rt = runtime(ctx)
-    if rt.remote is not None:
-        rows = rt.remote.get("/operators")
-    else:
-        rows = [o.to_json() for o in rt.vault.operators.list(rt.actor)]
+    rows = runtime(ctx).ports.people.operators()
     emit(rows, as_json, lambda: table(rows, OPERATOR_COLUMNS))
 
 
@@ -88,11 +74,7 @@ def operator_show(ctx: click.Context, name: str, as_json: bool) -> None:
     Example:
       credsync operator show bob --json
     """
-    rt = runtime(ctx)
-    if rt.remote is not None:
-        data = rt.remote.get(path_of("operators", name))
-    else:
-        data = rt.vault.operators.get(rt.actor, name).to_json()
+    data = runtime(ctx).ports.people.operator(name)
     emit(data, as_json, lambda: details(data, [(k, h) for k, h in OPERATOR_COLUMNS]))
 
 
@@ -108,20 +90,13 @@ def operator_set_role(ctx: click.Context, name: str, role: str, as_json: bool) -
     Example:
       credsync operator set-role bob auditor
     """
-    rt = runtime(ctx)
-    if rt.remote is not None:
-        data = rt.remote.patch(path_of("operators", name), {"role": role})
-    else:
-        data = rt.vault.operators.set_role(rt.actor, name, role).to_json()
+    data = runtime(ctx).ports.people.set_role(name, role)
     emit(data, as_json, f"Operator {data['name']} now has role {data['role']}.")
 
 
 def _set_disabled(rt: Runtime, name: str, disabled: bool) -> str:
     """Disable or enable an operator; its name as stored."""
-    if rt.remote is not None:
-        data = rt.remote.patch(path_of("operators", name), {"disabled": disabled})
-        return str(data["name"])
-    return rt.vault.operators.set_disabled(rt.actor, name, disabled).name
+    return str(rt.ports.people.set_disabled(name, disabled)["name"])
 
 
 @operator_group.command("disable")
@@ -166,16 +141,10 @@ def operator_passwd(ctx: click.Context, name: str | None, password_stdin: bool) 
       printf '%s\\n' "$PW" | credsync operator passwd bob --password-stdin
     """
     rt = runtime(ctx)
-    me = str(rt.remote.get("/auth/whoami")["name"]) if rt.remote is not None else rt.actor.name
+    me = str(rt.ports.people.whoami()["operator"])
     target = name or me
     password = read_secret(f"New password for {target}", from_stdin=password_stdin, confirm=True)
-    if rt.remote is not None:
-        body = {"password": password.reveal()}
-        if _same_name(target, me):  # the server wants the current one too
-            body["current_password"] = _current_password(rt, me).reveal()
-        rt.remote.put(path_of("operators", target, "password"), body)
-    else:
-        rt.vault.operators.set_password(rt.actor, target, password)
+    rt.ports.people.set_password(target, password, current=lambda: _current_password(rt, me))
     note(f"Password of {target} changed.")
 
 
@@ -209,11 +178,7 @@ def role_group() -> None:
 @click.pass_context
 def role_list(ctx: click.Context, as_json: bool) -> None:
     """List roles."""
-    rt = runtime(ctx)
-    if rt.remote is not None:
-        rows = rt.remote.get("/roles")
-    else:
-        rows = [r.to_json() for r in rt.vault.operators.roles(rt.actor)]
+    rows = runtime(ctx).ports.people.roles()
     columns = [("name", "Name"), ("permissions", "Permissions"), ("builtin", "Built in")]
     emit(rows, as_json, lambda: table(rows, columns, max_width=90))
 
@@ -234,13 +199,7 @@ def role_add(
     Example:
       credsync role add helpdesk --permission vault.read --permission secret.reveal
     """
-    rt = runtime(ctx)
-    if rt.remote is not None:
-        body = {"name": name, "permissions": list(permissions), "description": description}
-        data = rt.remote.post("/roles", body)
-    else:
-        role = rt.vault.operators.add_role(rt.actor, name, list(permissions), description)
-        data = role.to_json()
+    data = runtime(ctx).ports.people.add_role(name, list(permissions), description)
     emit(data, as_json, f"Role {data['name']} added.")
 
 
@@ -254,11 +213,7 @@ def role_delete(ctx: click.Context, name: str) -> None:
     Example:
       credsync role delete helpdesk
     """
-    rt = runtime(ctx)
-    if rt.remote is not None:
-        rt.remote.delete(path_of("roles", name))
-    else:
-        rt.vault.operators.delete_role(rt.actor, name)
+    runtime(ctx).ports.people.delete_role(name)
     note(f"Role {name} deleted.")
 
 
@@ -282,19 +237,9 @@ def token_create(
     Example:
       credsync token create backup-job --expires-days 90 --json | jq -r .token
     """
-    rt = runtime(ctx)
-    data: dict[str, Any]
-    if rt.remote is not None:
-        body = {"name": name, "operator": operator, "expires_days": expires_days}
-        data = rt.remote.post("/tokens", body)
-    else:
-        token, secret = rt.vault.access.create_token(
-            rt.actor,
-            name,
-            operator=operator,
-            expires_in=dt.timedelta(days=expires_days) if expires_days else None,
-        )
-        data = {**token.to_json(), "token": secret.reveal()}
+    data = runtime(ctx).ports.people.create_token(
+        name, operator=operator, expires_days=expires_days
+    )
     emit(data, as_json, f"{data['token']}\n(store it now: it is not shown again)")
 
 
@@ -304,11 +249,7 @@ def token_create(
 @click.pass_context
 def token_list(ctx: click.Context, everyone: bool, as_json: bool) -> None:
     """List API tokens (never their values)."""
-    rt = runtime(ctx)
-    if rt.remote is not None:
-        rows = rt.remote.get("/tokens", all=everyone)
-    else:
-        rows = [t.to_json() for t in rt.vault.access.list_tokens(rt.actor, everyone=everyone)]
+    rows = runtime(ctx).ports.people.tokens(everyone=everyone)
     emit(rows, as_json, lambda: table(rows, TOKEN_COLUMNS) if rows else "No tokens.")
 
 
@@ -323,9 +264,5 @@ def token_revoke(ctx: click.Context, token_id: str) -> None:
       credsync token list --json
       credsync token revoke 5b1e0d2c-8f4a-4d7e-9c61-2f0a7b3e9d14
     """
-    rt = runtime(ctx)
-    if rt.remote is not None:
-        name = rt.remote.delete(path_of("tokens", token_id))["name"]
-    else:
-        name = rt.vault.access.revoke_token(rt.actor, token_id).name
+    name = runtime(ctx).ports.people.revoke_token(token_id)["name"]
     note(f"Token {name} revoked.")

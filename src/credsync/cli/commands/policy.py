@@ -7,7 +7,6 @@ from typing import Any
 import click
 
 from credsync.cli.output import emit, json_option, note, table
-from credsync.cli.remote import path_of
 from credsync.cli.runtime import runtime
 
 # option -> the policy setting it changes (the API's field names too)
@@ -44,12 +43,6 @@ def policy_settings(**given: Any) -> dict[str, Any]:
     return {SETTINGS[k]: v for k, v in given.items() if v is not None}
 
 
-def build_policy(base: Any, **given: Any) -> Any:
-    from credsync.vault.generator import PasswordPolicy
-
-    return PasswordPolicy.from_mapping({**base.to_json(), **policy_settings(**given)})
-
-
 @click.command("generate")
 @click.option("--policy", help="A named policy to start from (default: default).")
 @policy_options
@@ -69,18 +62,9 @@ def generate_cmd(
       credsync generate
       credsync generate --length 32 --min-symbols -1 --count 5
     """
-    rt = runtime(ctx)
-    if rt.remote is not None:
-        body = {"count": count, **policy_settings(**given)}
-        path = path_of("policies", policy or "default", "generate")
-        passwords: list[str] = rt.remote.post(path, body)["passwords"]
-    else:
-        from credsync.vault import Permission
-        from credsync.vault.generator import generate
-
-        rt.actor.require(Permission.VAULT_READ)  # like every command, it runs as an operator
-        chosen = build_policy(rt.vault.policies.get(policy), **given)
-        passwords = [generate(chosen).reveal() for _ in range(count)]
+    passwords = runtime(ctx).ports.policies.generate(
+        policy, count=count, settings=policy_settings(**given)
+    )
     emit(passwords, as_json, "\n".join(passwords))
 
 
@@ -101,15 +85,7 @@ def policy_add(ctx: click.Context, /, name: str, as_json: bool, **given: Any) ->
     Example:
       credsync policy add long --length 32 --exclude '"\\`'
     """
-    rt = runtime(ctx)
-    if rt.remote is not None:
-        data = rt.remote.post("/policies", {"name": name, **policy_settings(**given)})
-    else:
-        from credsync.vault.generator import DEFAULT_POLICY
-
-        chosen = build_policy(DEFAULT_POLICY, **given)
-        rt.vault.policies.add(rt.actor, name, chosen)
-        data = {"name": name.strip().lower(), **chosen.to_json()}  # as stored
+    data = runtime(ctx).ports.policies.add(name, policy_settings(**given))
     emit(data, as_json, f"Policy {data['name']} added.")
 
 
@@ -118,11 +94,7 @@ def policy_add(ctx: click.Context, /, name: str, as_json: bool, **given: Any) ->
 @click.pass_context
 def policy_list(ctx: click.Context, as_json: bool) -> None:
     """List password policies."""
-    rt = runtime(ctx)
-    if rt.remote is not None:
-        rows = rt.remote.get("/policies")
-    else:
-        rows = [{"name": n, **p.to_json()} for n, p in rt.vault.policies.list(rt.actor)]
+    rows = runtime(ctx).ports.policies.list()
     columns = [
         ("name", "Name"),
         ("length", "Length"),
@@ -146,9 +118,5 @@ def policy_delete(ctx: click.Context, name: str) -> None:
     Example:
       credsync policy delete long
     """
-    rt = runtime(ctx)
-    if rt.remote is not None:
-        rt.remote.delete(path_of("policies", name))
-    else:
-        rt.vault.policies.delete(rt.actor, name)
+    runtime(ctx).ports.policies.delete(name)
     note(f"Policy {name} deleted.")

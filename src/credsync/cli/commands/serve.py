@@ -56,8 +56,8 @@ def serve_cmd(
       credsync serve --host 0.0.0.0 --tls-cert cert.pem --tls-key key.pem
       credsync serve --proxy 127.0.0.1 --secure-cookies   # behind nginx/Caddy doing HTTPS
     """
-    from credsync.api import ServerState
-    from credsync.api.server import serve
+    from credsync.api.state import ServerState
+    from credsync.server.run import serve
 
     if bool(tls_cert) != bool(tls_key):
         raise InvalidInput("--tls-cert and --tls-key go together")

@@ -164,26 +164,12 @@ def lock_cmd(ctx: click.Context, all_sessions: bool) -> None:
 def whoami_cmd(ctx: click.Context, as_json: bool) -> None:
     """Show the operator, role, permissions and the vault in use."""
     rt = runtime(ctx)
-    if rt.remote is not None:
-        me = rt.remote.get("/auth/whoami")
-        data = {
-            "operator": me["name"],
-            "role": me["role"],
-            "permissions": me["permissions"],
-            "via": me["via"],
-            "home": str(rt.settings.home),
-            "database": f"server {rt.remote.url}",
-        }
-    else:
-        actor = rt.actor
-        data = {
-            "operator": actor.name,
-            "role": actor.role,
-            "permissions": sorted(actor.permissions),
-            "via": actor.via,
-            "home": str(rt.settings.home),
-            "database": rt.db.safe_url,
-        }
+    me = rt.ports.people.whoami()
+    data = {
+        **{k: v for k, v in me.items() if k != "database"},
+        "home": str(rt.settings.home),
+        "database": me["database"],
+    }
     emit(
         data,
         as_json,

@@ -4,25 +4,22 @@ and exit codes)."""
 from __future__ import annotations
 
 import contextlib
-import functools
 import os
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING
 
 import click
 
 from credsync.cli.output import emit, json_option, note, table
-from credsync.cli.remote import path_of
-from credsync.cli.runtime import Runtime, confirm, runtime
+from credsync.cli.runtime import confirm, runtime
 from credsync.errors import InvalidInput
 
 if TYPE_CHECKING:
-    from credsync.cli.remote import Remote
+    from credsync.vault.csvio import ImportReportJson
 
 IMPORT_EXIT_PARTIAL = 10
-COUNT_HEADER = "X-Credential-Count"  # the API's export answer: how many credentials it holds
 
 
 @click.command("import")
@@ -56,19 +53,25 @@ def import_cmd(
     Example:
       credsync import Contoso passwords.csv --json
     """
-    rt = runtime(ctx)
-    options = {
-        "strict": strict,
-        "allow_duplicates": allow_duplicates,
-        "generate_missing": generate_missing,
-        "dry_run": dry_run,
-    }
+    from credsync.vault.csvio import ImportRejected
+
+    port = runtime(ctx).ports.transfer
     source = "<stdin>" if file == "-" else os.path.basename(file)
-    if rt.remote is None:
-        report = _import_locally(rt, client, file, source, policy, options, as_json)
-    else:
-        with _opened(file) as stream:
-            report = _import_remotely(rt.remote, client, stream, source, policy, options, as_json)
+    with _opened(file) as stream:
+        try:
+            report = port.import_csv(
+                client,
+                stream,
+                source=source,
+                policy=policy,
+                strict=strict,
+                allow_duplicates=allow_duplicates,
+                generate_missing=generate_missing,
+                dry_run=dry_run,
+            )
+        except ImportRejected as err:
+            _show_report(err.report.to_json(), as_json)  # which rows, and why (none written)
+            raise
     _show_report(report, as_json)
     if report["rejected_count"]:
         ctx.exit(IMPORT_EXIT_PARTIAL)
@@ -88,64 +91,7 @@ def _opened(file: str) -> Iterator[IO[bytes]]:
         yield stream
 
 
-def _chunks(stream: IO[bytes]) -> Iterator[bytes]:
-    """Sent as it is read (a pipe's size is not known ahead)."""
-    while chunk := stream.read(1 << 16):
-        yield chunk
-
-
-def _import_locally(
-    rt: Runtime,
-    client: str,
-    file: str,
-    source: str,
-    policy: str | None,
-    options: dict[str, bool],
-    as_json: bool,
-) -> dict[str, Any]:
-    from credsync.vault.csvio import ImportRejected
-
-    actor, keys = rt.actor, rt.keys
-    chosen = rt.vault.policies.get(policy) if policy else None
-    with _opened(file) as stream:
-        try:
-            report = rt.vault.csv.import_csv(
-                actor, keys, client, stream, source_name=source, policy=chosen, **options
-            )
-        except ImportRejected as err:
-            err.report.folders_created.clear()  # rolled back with the rest
-            _show_report(err.report.to_json(), as_json)  # which rows, and why (none written)
-            raise
-    return report.to_json()
-
-
-def _import_remotely(
-    remote: Remote,
-    client: str,
-    stream: IO[bytes],
-    source: str,
-    policy: str | None,
-    options: dict[str, bool],
-    as_json: bool,
-) -> dict[str, Any]:
-    response = remote.request(
-        "POST",
-        path_of("clients", client, "import"),
-        params={**options, "policy": policy, "source": source},
-        content=_chunks(stream),
-        content_type="text/csv",
-    )
-    if response.status_code == 400:  # a strict import's refusal carries the report
-        data = remote.json_of(response)
-        error = data.get("error") if isinstance(data, dict) else None
-        if isinstance(error, dict) and isinstance(error.get("report"), dict):
-            _show_report(error["report"], as_json)
-    remote.raise_for_error(response)
-    report: dict[str, Any] = remote.json_of(response)
-    return report
-
-
-def _show_report(report: dict[str, Any], as_json: bool) -> None:
+def _show_report(report: ImportReportJson, as_json: bool) -> None:
     def human() -> str:
         verb = "would import" if report["dry_run"] else "imported"
         lines = [f"{report['client']}: {verb} {report['imported']} of {report['rows']} rows."]
@@ -184,35 +130,22 @@ def export_cmd(ctx: click.Context, client: str, output: str, force: bool, yes: b
       credsync export Contoso -o contoso.csv --yes
     """
     rt = runtime(ctx)
-    export: Callable[..., int]  # (out, destination=...) -> how many credentials
-    if rt.remote is None:
-        actor, keys = rt.actor, rt.keys  # signed in before the question
-        export = functools.partial(rt.vault.csv.export_csv, actor, keys, client)
-    else:
-        export = functools.partial(_export_remotely, rt.remote, client)
+    rt.ports.sign_in()  # before the question
+    export = rt.ports.transfer.export_csv
     if not yes:
         confirm(f"This writes every password of {client} in the clear to {output}.")
     if output == "-":
-        count = export(sys.stdout, destination="<stdout>")
+        count = export(client, sys.stdout, destination="<stdout>")
     else:
         out = _private_file(output, force)
         try:
             with out:
-                count = export(out, destination=str(Path(output)))
+                count = export(client, out, destination=str(Path(output)))
         except BaseException:
             if not force:  # the file is ours: leave no empty or partial export behind
                 Path(output).unlink(missing_ok=True)
             raise
     note(f"Exported {count} credential(s) of {client}.")
-
-
-def _export_remotely(remote: Remote, client: str, out: IO[str], *, destination: str) -> int:
-    response = remote.request(
-        "POST", path_of("clients", client, "export"), params={"destination": destination}
-    )
-    remote.raise_for_error(response)
-    out.write(response.text)
-    return int(response.headers.get(COUNT_HEADER, "0"))
 
 
 def _private_file(output: str, force: bool) -> IO[str]:

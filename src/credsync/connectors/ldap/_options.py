@@ -52,6 +52,6 @@ class LdapOptions:
         if not _ATTRIBUTE.match(naming):
             raise ConfigError(f"naming_attribute must be an attribute name: {naming!r}")
         page_size = get("page_size")
-        if not page_size.isdigit() or not 1 <= int(page_size) <= 100_000:
+        if not (page_size.isascii() and page_size.isdigit()) or not 1 <= int(page_size) <= 100_000:
             raise ConfigError(f"page_size must be a number from 1 to 100000: {page_size!r}")
         return cls(user_filter, naming, get("password_policy_dn") or None, int(page_size))

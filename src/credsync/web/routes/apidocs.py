@@ -14,7 +14,7 @@ from credsync.api import API_PREFIX
 from credsync.api.deps import CSRF_HEADER, SESSION_COOKIE, server_state
 from credsync.vault.auth import BUILTIN_ROLES
 from credsync.web.apidocs import build_reference
-from credsync.web.app import page, page_router
+from credsync.web.pages import page, page_router
 from credsync.web.session import SignInNeeded, Viewer, viewer
 
 router = page_router()

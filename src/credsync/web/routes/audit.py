@@ -8,7 +8,7 @@ import json
 from fastapi import Query, Request, Response
 
 from credsync.api.deps import State
-from credsync.web.app import page, page_router
+from credsync.web.pages import page, page_router
 from credsync.web.session import ViewerDep
 
 router = page_router()

@@ -7,10 +7,10 @@ from fastapi import Request, Response
 
 from credsync.api.deps import SESSION_COOKIE, State
 from credsync.api.errors import ApiError
-from credsync.api.routes.auth import sign_in
+from credsync.api.signin import sign_in
 from credsync.errors import AuthenticationFailed
 from credsync.types import Secret
-from credsync.web.app import SIGN_IN, local_path, page, page_router, redirect
+from credsync.web.pages import SIGN_IN, local_path, page, page_router, redirect
 from credsync.web.session import Fields, ViewerDep
 
 router = page_router()

@@ -19,16 +19,14 @@ from typing import Any
 from fastapi import Request, Response
 
 from credsync.api.deps import State
-from credsync.api.routes.credentials import new_password
 from credsync.errors import Conflict, InvalidInput, NotFound
-from credsync.sync.preview import enforce_preview, enforce_summary
-from credsync.types import CredentialType, SyncMode
+from credsync.sync.enforce import EnforceSwitches, EnforceUnconfirmed
+from credsync.types import CredentialType, Secret, SyncMode
 from credsync.vault import Permission
-from credsync.vault.drafts import make_draft
 from credsync.vault.models import Client, Credential
 from credsync.vault.validate import parse_sync_mode
-from credsync.web.app import page, page_router, redirect
 from credsync.web.forms import Form, form_version
+from credsync.web.pages import page, page_router, redirect
 from credsync.web.session import Fields, Viewer, ViewerDep
 
 __all__ = ["router"]
@@ -129,36 +127,29 @@ def add_credential(
     typed = _check_password(form, fields)
     if not form.errors:
         try:
-            password, source = new_password(
-                state,
-                typed,
-                typed is None,
-                form.values["policy"] if typed is None else None,
-                form.values["username"],
-            )
-        except (InvalidInput, NotFound) as exc:  # the policy chosen: unknown, or unusable
-            form.error("policy", str(exc))
-    if not form.errors:  # then the password and its source are known
-        try:
-            draft = make_draft(
+            cred = vault.credentials.create(
+                actor,
+                state.keys,
+                client.id,
                 title=form.values["title"],
-                password=password,
+                password=None if typed is None else Secret(typed),
+                generate=typed is None,
+                policy=form.values["policy"] if typed is None else None,
                 username=form.values["username"],
                 url=form.values["url"],
                 notes=form.values["notes"] or None,
                 type_=form.values["type"],
                 tags=form.tags(),
                 sync_mode=parse_sync_mode(form.values["sync_mode"], allow_inherit=True),
-                folder_path=form.folder() or None,
+                folder=form.folder() or None,
             )
-            cred = vault.credentials.add(
-                actor, state.keys, client.id, draft, source="created", reason=f"created ({source})"
-            )
-        except (InvalidInput, NotFound, Conflict) as exc:
+        except NotFound as exc:  # the policy chosen (the client was found above)
+            form.error("policy", str(exc))
+        except (InvalidInput, Conflict) as exc:
             form.refused(exc)
         else:
             notice = f"Added {cred.title}."
-            if source == "generated":
+            if typed is None:
                 notice += " Its password was generated: reveal it to see it."
             return redirect(request, f"/credentials/{cred.id}", viewer, notice)
     return _form_page(request, state, viewer, client, form, status=400)
@@ -253,13 +244,15 @@ def set_sync_mode(
         actor.require(Permission.DIRECTORY_SETUP)
     if mode == cred.sync_mode:
         return redirect(request, f"/credentials/{cred.id}", viewer, "Nothing changed.", "info")
-    becomes_enforced = vault.credentials.becomes_enforced(cred, mode)
-    if becomes_enforced:
-        actor.require(Permission.DIRECTORY_SETUP)  # before the confirmation page
-    if becomes_enforced and fields.get("confirm") != "yes":
-        with vault.db.read() as conn:
-            impact = enforce_preview(conn, cred.client_id, credential_id=cred.id)
-        what = f"{cred.title!r} ({cred.username or 'no username'})"
+    try:
+        changed = EnforceSwitches(vault).set_credential_mode(
+            actor,
+            cred.id,
+            mode,
+            confirmed=fields.get("confirm") == "yes",
+            expected_version=expected,
+        )
+    except EnforceUnconfirmed as need:
         return page(
             request,
             "sync_mode_confirm.html",
@@ -268,10 +261,9 @@ def set_sync_mode(
             cred=cred,
             chosen="inherit" if mode is None else mode.value,
             version=fields.get("version", ""),
-            impact=[i for i in impact if i.overwrite_now],
-            summary=enforce_summary(impact, what),
+            impact=need.preview.overwritten,
+            summary=need.preview.summary,
         )
-    changed = vault.credentials.set_sync_mode(actor, cred.id, mode, expected_version=expected)
     notice = f"Sync mode: {changed.effective_sync_mode}"
     notice += " (the client's default)." if changed.sync_mode is None else "."
     return redirect(request, f"/credentials/{cred.id}", viewer, notice)

@@ -36,8 +36,8 @@ from credsync.sync.views import last_runs
 from credsync.vault import Actor, Permission
 from credsync.vault.directories import Directory, DirectoryInput
 from credsync.vault.models import Client
-from credsync.web.app import page, page_router, redirect
 from credsync.web.forms import Form, form_version
+from credsync.web.pages import page, page_router, redirect
 from credsync.web.session import Fields, Viewer, ViewerDep
 
 router = page_router()

@@ -12,8 +12,8 @@ from credsync.api.deps import State
 from credsync.errors import InvalidInput, NotFound
 from credsync.sync.views import checks_of
 from credsync.vault.models import Client, Credential
-from credsync.web.app import page, page_router
 from credsync.web.forms import Form
+from credsync.web.pages import page, page_router
 from credsync.web.session import ViewerDep
 
 __all__ = ["MAX_QUERY_CHARS", "MAX_RESULTS", "SearchForm", "router"]

@@ -15,12 +15,12 @@ from credsync.errors import ConnectorError, InvalidInput, NotFound, RunInProgres
 from credsync.sync.background import background_runs
 from credsync.sync.connect import directory_test_steps
 from credsync.sync.engine import Engine
-from credsync.sync.reports import list_runs, load_run
+from credsync.sync.reports import StoredRuns
 from credsync.sync.resolve import Resolution, Resolver
 from credsync.sync.views import credential_titles, last_runs, run_progress
 from credsync.types import Secret
 from credsync.vault import Permission
-from credsync.web.app import local_path, page, page_router, redirect
+from credsync.web.pages import local_path, page, page_router, redirect
 from credsync.web.session import Fields, ViewerDep
 
 TRIGGER = "web"  # the trigger of runs started here, as the reports show it
@@ -112,10 +112,10 @@ def runs_page(
     client: str | None = Query(None, max_length=200),
 ) -> Response:
     """The newest runs first."""
-    viewer.actor.require(Permission.VAULT_READ)
     shown_client = state.vault.clients.get(viewer.actor, client) if client else None
-    with state.vault.db.read() as conn:
-        found = list_runs(conn, client_ref=shown_client.id if shown_client else None, limit=100)
+    found = StoredRuns(state.vault.db).list(
+        viewer.actor, client_ref=shown_client.id if shown_client else None, limit=100
+    )
     return page(request, "runs.html", viewer, title="Runs", runs=found, client=shown_client)
 
 
@@ -129,9 +129,7 @@ def run_page(
 ) -> Response:
     """One run with its per-object report (a page of items at a time); a run under way
     shows its progress and follows it."""
-    viewer.actor.require(Permission.VAULT_READ)
-    with state.vault.db.read() as conn:
-        run = load_run(conn, run_id)
+    run = StoredRuns(state.vault.db).load(viewer.actor, run_id)
     pages = max(1, math.ceil(len(run.items) / ITEMS_PER_PAGE))
     start = (min(page_number, pages) - 1) * ITEMS_PER_PAGE
     items = run.items[start : start + ITEMS_PER_PAGE]
@@ -152,13 +150,12 @@ def run_page(
 
 @router.get("/runs/{run_id}/progress")
 def run_progress_json(run_id: str, request: Request, state: State, viewer: ViewerDep) -> Response:
-    """``{"state", "items", "message"}``: what the run page polls while the run is going."""
+    """``ProgressJson`` (state, items, message): what the run page polls while the run is
+    going."""
     progress = run_progress(state.vault.db, viewer.actor, run_id)
     if progress is None:
         raise NotFound(f"no run with id {run_id}")
-    return JSONResponse(
-        {"state": progress.state, "items": progress.items, "message": progress.message}
-    )
+    return JSONResponse(progress.to_json())
 
 
 # -- directories -------------------------------------------------------------------------------

@@ -6,11 +6,11 @@ from __future__ import annotations
 from fastapi import Query, Request, Response
 
 from credsync.api.deps import State
-from credsync.api.routes.credentials import new_password
 from credsync.sync.views import checks_of, given_up_pushes, last_runs, queued_pushes
+from credsync.types import Secret
 from credsync.vault.models import RevealedCredential
-from credsync.web.app import page, page_router, redirect
 from credsync.web.forms import form_version
+from credsync.web.pages import page, page_router, redirect
 from credsync.web.session import Fields, Viewer, ViewerDep
 
 router = page_router()
@@ -127,18 +127,14 @@ def set_password(
                 request, state, viewer, ref, status=400,
                 error="The two passwords differ: nothing was saved.",
             )  # fmt: skip
-    expected = form_version(fields.get("version"))
-    password, source = new_password(
-        state, None if generate else typed, generate, None, current.username
-    )
-    cred = vault.credentials.set_password(
+    cred = vault.credentials.change_password(
         actor,
         state.keys,
         current.id,
-        password,
+        None if generate else Secret(typed),
+        generate=generate,
         reason=fields.get("reason", "").strip(),
-        source=source,
-        expected_version=expected,
+        expected_version=form_version(fields.get("version")),
     )
     queued = queued_pushes(vault.db, actor, cred.id)
     notice = f"Saved a new password (version {cred.secret_version})."

@@ -1,5 +1,6 @@
-"""The web dashboard on the API's FastAPI app: server-rendered pages (Jinja2 templates in
-the package), one stylesheet and one small script under /static, no build step.
+"""What the dashboard's pages share: rendering a page (Jinja2 templates in the package),
+redirects with a one-time notice, and the route class that turns errors into pages. The
+routes (:mod:`credsync.web.routes`) use it; :mod:`credsync.web.mount` adds them to the app.
 
 Every page response carries ``Cache-Control: no-store`` (a revealed password must not stay in
 a cache) and a strict Content-Security-Policy (no inline script, nothing from elsewhere, no
@@ -14,16 +15,14 @@ import functools
 import logging
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
-from importlib import resources
 from typing import Any
 from urllib.parse import quote, urlsplit
 
 import jinja2
-from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi import APIRouter, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.routing import APIRoute
-from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from credsync.api.deps import SAFE_METHODS
@@ -35,8 +34,8 @@ from credsync.web.session import CSRF_FIELD, Notices, SignInNeeded, Viewer
 __all__ = [
     "PageRoute",
     "WebState",
+    "environment",
     "local_path",
-    "mount_web",
     "page",
     "page_router",
     "redirect",
@@ -63,7 +62,7 @@ def _when(value: dt.datetime | None) -> str:
 
 
 @functools.cache
-def _environment() -> jinja2.Environment:
+def environment() -> jinja2.Environment:
     """The templates (compiled once per process, shared by every app)."""
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("credsync.web", "templates"),
@@ -198,23 +197,3 @@ class PageRoute(APIRoute):
 
 def page_router() -> APIRouter:
     return APIRouter(route_class=PageRoute, include_in_schema=False)
-
-
-def mount_web(app: FastAPI) -> None:
-    """Add the dashboard's pages and static files to ``app`` (made by create_app)."""
-    from credsync.web.routes import (
-        apidocs,
-        audit,
-        auth,
-        credential_forms,
-        directories,
-        search,
-        sync,
-        vault,
-    )
-
-    app.state.credsync_web = WebState(_environment(), Notices())
-    static = resources.files("credsync.web") / "static"
-    app.mount("/static", StaticFiles(directory=str(static)), name="static")
-    for module in (auth, vault, credential_forms, search, sync, directories, audit, apidocs):
-        app.include_router(module.router)

@@ -19,9 +19,9 @@ from types import FrameType
 
 import uvicorn
 
-from credsync.api.app import create_app
 from credsync.api.state import ServerState
 from credsync.errors import CredsyncError
+from credsync.server.app import create_app
 from credsync.sync import lease
 from credsync.sync.background import background_runs
 from credsync.vault import Actor

@@ -1,0 +1,156 @@
+"""Switching to enforce mode: the one rule behind ``cred sync-mode``, ``client set``, their API
+routes and the dashboard's sync mode form.
+
+A change that makes a credential enforced (its own mode ``enforce``, or following a client
+default of enforce) or that switches a client's default to enforce hands the vault's password
+to the next run, which overwrites the directory's. So it needs directory.setup (asked before
+anything else), and it goes ahead only when confirmed: unconfirmed, it is refused with
+:class:`EnforceUnconfirmed`, whose ``preview`` names what it would overwrite. The CLI then
+asks (or wants ``--yes``), the API answers 409 ``confirm_enforce``, the dashboard shows a page;
+each sends the change again confirmed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from typing_extensions import TypedDict
+
+from credsync.errors import InvalidInput
+from credsync.sync.preview import (
+    EnforceImpact,
+    EnforceImpactJson,
+    enforce_preview,
+    enforce_summary,
+)
+from credsync.types import SyncMode
+from credsync.vault.auth import Actor, Permission
+from credsync.vault.clients import configuration
+
+if TYPE_CHECKING:
+    from credsync.vault import Vault
+    from credsync.vault.models import Client, Credential
+
+__all__ = ["EnforcePreview", "EnforcePreviewJson", "EnforceSwitches", "EnforceUnconfirmed"]
+
+
+class EnforcePreviewJson(TypedDict):
+    what: str
+    """What would switch to enforce."""
+    impact: list[EnforceImpactJson]
+    """Each credential and directory account it concerns."""
+
+
+@dataclass(frozen=True)
+class EnforcePreview:
+    """What a switch of ``what`` to enforce overwrites, for the operator to confirm."""
+
+    what: str
+    impact: tuple[EnforceImpact, ...]
+
+    @property
+    def summary(self) -> str:
+        return enforce_summary(list(self.impact), self.what)
+
+    @property
+    def overwritten(self) -> list[EnforceImpact]:
+        """The accounts whose directory password the next run overwrites."""
+        return [i for i in self.impact if i.overwrite_now]
+
+    def to_json(self) -> EnforcePreviewJson:
+        return EnforcePreviewJson(what=self.what, impact=[i.to_json() for i in self.impact])
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> EnforcePreview:
+        return cls(str(data["what"]), tuple(EnforceImpact(**i) for i in data["impact"]))
+
+
+class EnforceUnconfirmed(InvalidInput):
+    """A switch to enforce not confirmed yet: nothing changed; ``preview`` says what it would
+    overwrite, the message sums it up."""
+
+    def __init__(self, preview: EnforcePreview) -> None:
+        super().__init__(preview.summary)
+        self.preview = preview
+
+
+def credential_what(cred: Credential) -> str:
+    return f"{cred.title!r} ({cred.username or 'no username'})"
+
+
+def client_what(client: Client) -> str:
+    return f"every credential of {client.name!r} that follows the client default"
+
+
+class EnforceSwitches:
+    """Sync modes set with the rule of this module's doc."""
+
+    def __init__(self, vault: Vault) -> None:
+        self._vault = vault
+
+    def _preview(self, client_id: str, what: str, **scope: Any) -> EnforcePreview:
+        with self._vault.db.read() as conn:
+            impact = enforce_preview(conn, client_id, **scope)
+        return EnforcePreview(what, tuple(impact))
+
+    def set_credential_mode(
+        self,
+        actor: Actor,
+        ref: str,
+        mode: SyncMode | None,
+        *,
+        confirmed: bool = False,
+        expected_version: int | None = None,
+    ) -> Credential:
+        """Set a credential's sync mode (None: the client's default); one that makes it
+        enforced only when ``confirmed``. Needs vault.write (and directory.setup for that)."""
+        credentials = self._vault.credentials
+        actor.require(Permission.VAULT_WRITE)
+        current = credentials.get(actor, ref)
+        if credentials.becomes_enforced(current, mode):
+            actor.require(Permission.DIRECTORY_SETUP)
+            if not confirmed:
+                raise EnforceUnconfirmed(
+                    self._preview(
+                        current.client_id, credential_what(current), credential_id=current.id
+                    )
+                )
+        return credentials.set_sync_mode(actor, current.id, mode, expected_version=expected_version)
+
+    def check_client_default(
+        self, actor: Actor, client: Client, mode: SyncMode | None, *, confirmed: bool
+    ) -> None:
+        """Refuse a switch of ``client``'s default to enforce that is not ``confirmed``
+        (before any change of a request that makes several)."""
+        if mode is SyncMode.ENFORCE and client.default_sync_mode is not SyncMode.ENFORCE:
+            actor.require(Permission.DIRECTORY_SETUP)
+            if not confirmed:
+                raise EnforceUnconfirmed(
+                    self._preview(client.id, client_what(client), follows_default_only=True)
+                )
+
+    def configure_client(
+        self,
+        actor: Actor,
+        ref: str,
+        *,
+        directory_sync: bool | None = None,
+        default_sync_mode: SyncMode | None = None,
+        confirmed: bool = False,
+        expected_version: int | None = None,
+    ) -> Client:
+        """Set a client's directory-sync switch and default sync mode; a switch of the
+        default to enforce only when ``confirmed``. Needs vault.write and directory.setup."""
+        configuration(directory_sync, default_sync_mode)  # something to change
+        actor.require(Permission.VAULT_WRITE, Permission.DIRECTORY_SETUP)
+        clients = self._vault.clients
+        current = clients.get(actor, ref)
+        self.check_client_default(actor, current, default_sync_mode, confirmed=confirmed)
+        return clients.configure(
+            actor,
+            current.id,
+            directory_sync=directory_sync,
+            default_sync_mode=default_sync_mode,
+            expected_version=expected_version,
+        )

@@ -1,0 +1,197 @@
+"""What a credential goes through besides its fields: its sync mode (a switch to enforce
+needs directory.setup) and the trash (delete, restore, purge); and what every credential
+operation shares (finding one for an operator, bumping its version, recording a ciphertext
+that fails authentication). :class:`~credsync.vault.credentials.Credentials` is built on it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+from collections.abc import Iterator
+from typing import Any
+
+from sqlalchemy.engine import Connection
+
+from credsync.errors import IntegrityError, InvalidInput, NotFound, PermissionDenied, StaleVersion
+from credsync.storage import Database
+from credsync.storage import credentials as credential_rows
+from credsync.storage import search as search_index
+from credsync.storage import secrets as secret_rows
+from credsync.storage.credentials import CredentialRow
+from credsync.types import CredentialType, SyncMode
+from credsync.vault._time import utcnow
+from credsync.vault.audit import AuditLog
+from credsync.vault.auth import Actor, Permission
+from credsync.vault.clients import check_version, find_client_row
+from credsync.vault.directories import check_not_binding, forget_credential
+from credsync.vault.listing import credential_models
+from credsync.vault.models import Credential
+from credsync.vault.policies import Policies
+
+__all__ = ["MIN_ID_PREFIX", "CredentialLifecycle"]
+
+MIN_ID_PREFIX = 6
+
+
+class CredentialLifecycle:
+    def __init__(self, db: Database, audit: AuditLog, policies: Policies) -> None:
+        self._db = db
+        self._audit = audit
+        self._policies = policies
+
+    # -- finding -----------------------------------------------------------------------------
+    def _row(
+        self, conn: Connection, actor: Actor, ref: str, *, lock: bool = False, trashed: bool = False
+    ) -> CredentialRow:
+        row = credential_rows.find_by_ref(conn, ref, min_chars=MIN_ID_PREFIX)
+        if row.type == CredentialType.DIRECTORY_ADMIN.value and not actor.can(
+            Permission.DIRECTORY_ADMIN_USE
+        ):
+            raise PermissionDenied(
+                f"credential {row.id} is a directory_admin credential: "
+                "it needs permission directory_admin.use"
+            )
+        if row.deleted_at is not None and not trashed:
+            raise NotFound(f"credential {row.id} is in the trash (`credsync cred restore` it)")
+        if lock:
+            # Lock, then read again: on PostgreSQL the first read may predate a concurrent commit.
+            row = credential_rows.lock(conn, row.id)
+        return row
+
+    def becomes_enforced(self, cred: Credential, mode: SyncMode | None) -> bool:
+        """Whether setting ``mode`` (None: the client's default) makes ``cred`` enforced when
+        it is not now: the change that overwrites directory passwords, to be confirmed."""
+        if cred.effective_sync_mode is SyncMode.ENFORCE:
+            return False
+        if mode is None:
+            with self._db.read() as conn:
+                default = find_client_row(conn, cred.client_id).default_sync_mode
+            return SyncMode(default) is SyncMode.ENFORCE
+        return mode is SyncMode.ENFORCE
+
+    def set_sync_mode(
+        self,
+        actor: Actor,
+        ref: str,
+        mode: SyncMode | None,
+        *,
+        expected_version: int | None = None,
+    ) -> Credential:
+        """``None`` means: follow the client's default sync mode. Making a credential enforced
+        needs directory.setup, whether by ``enforce`` or by following a default of enforce
+        (which would undo an exemption a directory manager made)."""
+        actor.require(Permission.VAULT_WRITE)
+        if mode is SyncMode.ENFORCE:
+            actor.require(Permission.DIRECTORY_SETUP)
+        with self._db.write() as conn:
+            row = self._row(conn, actor, ref, lock=True)
+            check_version("credential", row.id, row.version, expected_version)
+            enforced_now = (row.sync_mode or row.client_default_sync_mode) == SyncMode.ENFORCE.value
+            inherits_enforce = row.client_default_sync_mode == SyncMode.ENFORCE.value
+            if mode is None and inherits_enforce and not enforced_now:
+                actor.require(Permission.DIRECTORY_SETUP)
+            self._bump(conn, row, actor, utcnow(), sync_mode=mode.value if mode else None)
+            self._audit.append(
+                conn,
+                actor,
+                "credential.sync_mode",
+                target_type="credential",
+                target_id=row.id,
+                client_id=row.client_id,
+                details={
+                    "from": row.sync_mode or "inherit",
+                    "to": mode.value if mode else "inherit",
+                },
+            )
+            return credential_models(conn, [self._row(conn, actor, row.id)])[0]
+
+    # -- trash -------------------------------------------------------------------------------
+    def delete(self, actor: Actor, ref: str, *, expected_version: int | None = None) -> Credential:
+        actor.require(Permission.VAULT_WRITE)
+        with self._db.write() as conn:
+            row = self._row(conn, actor, ref, lock=True)
+            check_version("credential", row.id, row.version, expected_version)
+            check_not_binding(conn, row.id)
+            now = utcnow()
+            self._bump(conn, row, actor, now, deleted_at=now, deleted_by=actor.name)
+            self._audit.append(
+                conn,
+                actor,
+                "credential.delete",
+                target_type="credential",
+                target_id=row.id,
+                client_id=row.client_id,
+                details={"title": row.title},
+            )
+            return credential_models(conn, [self._row(conn, actor, row.id, trashed=True)])[0]
+
+    def restore(self, actor: Actor, ref: str) -> Credential:
+        actor.require(Permission.VAULT_WRITE)
+        with self._db.write() as conn:
+            row = self._row(conn, actor, ref, lock=True, trashed=True)
+            if row.deleted_at is None:
+                raise InvalidInput(f"credential {row.id} is not in the trash")
+            self._bump(conn, row, actor, utcnow(), deleted_at=None, deleted_by=None)
+            self._audit.append(
+                conn,
+                actor,
+                "credential.restore",
+                target_type="credential",
+                target_id=row.id,
+                client_id=row.client_id,
+                details={"title": row.title},
+            )
+            return credential_models(conn, [self._row(conn, actor, row.id)])[0]
+
+    def purge(self, actor: Actor, ref: str) -> str:
+        """Destroy a trashed credential and its whole history (admin only)."""
+        actor.require(Permission.ADMIN)
+        with self._db.write() as conn:
+            row = self._row(conn, actor, ref, lock=True, trashed=True)
+            if row.deleted_at is None:
+                raise InvalidInput(f"credential {row.id} is not in the trash: delete it first")
+            forget_credential(conn, row.id)
+            search_index.forget(conn, row.id)
+            secret_rows.forget(conn, row.id)
+            credential_rows.purge(conn, row.id)
+            self._audit.append(
+                conn,
+                actor,
+                "credential.purge",
+                target_type="credential",
+                target_id=row.id,
+                client_id=row.client_id,
+                details={"title": row.title},
+            )
+            return str(row.id)
+
+    # -- helpers -----------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def _recording_tampering(self, actor: Actor, ref: str) -> Iterator[None]:
+        """A ciphertext that fails authentication rolls its transaction back; the failure is
+        then recorded in the audit log in a transaction of its own, and re-raised."""
+        try:
+            yield
+        except IntegrityError as err:
+            with self._db.write() as conn:
+                self._audit.append(
+                    conn,
+                    actor,
+                    "integrity.failure",
+                    target_type="credential",
+                    target_id=ref[:64],
+                    details={"error": str(err)},
+                )
+            raise
+
+    @staticmethod
+    def _bump(
+        conn: Connection, row: CredentialRow, actor: Actor, now: dt.datetime, **values: Any
+    ) -> None:
+        if not credential_rows.bump(
+            conn, row.id, row.version, by=actor.name, now=now, changes=values
+        ):
+            raise StaleVersion(
+                f"credential {row.id} was changed by someone else at the same time: retry"
+            )

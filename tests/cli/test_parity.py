@@ -1,0 +1,478 @@
+"""Every command that works on a local vault and through a server gives the same output, the
+same exit status and the same error line both ways, for the same input: reads, writes and
+errors (an empty title, an unknown client, a stale version, a missing permission...).
+
+Two copies of one vault: the local one, and one served by `credsync serve`. Each row of
+:data:`CASES` runs on both (in order: the writes change both alike), locally signed in with
+an API token and the passphrase, through the server with the same token; the outputs are
+compared with what is not the same by nature masked (new ids, times, hashes, new tokens).
+
+To add a command: a row (``read``: run with --json and as a table; ``write``: once; a
+``{cred:Client/Title}`` or ``{token:name}`` in the arguments is that record's id on each
+side)."""
+
+from __future__ import annotations
+
+import difflib
+import json
+import re
+import shlex
+import shutil
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+BOB_PASSWORD = "bob-parity-password-5521"
+PARTIAL = 10  # an import that rejected some rows (no error line: the report says which)
+SECRETS = {  # the passwords this module stores: never shown by a failing comparison
+    "First-Pa55-word!",
+    "Second-Pa55-word!",
+    "Backup-Pa55-word!",
+    "Old-Pa55-word!",
+    "Fab-Pa55-word!",
+    "Bind-Pa55-word!",
+    "Web-Pa55-word!",
+    "Web-Pa55-word-2!",
+    "Imp-Pa55-word-1!",
+    "Imp-Pa55-word-2!",
+    "dave-parity-password-7731",
+    "dave-parity-password-8842",
+    BOB_PASSWORD,
+}
+IMPORT = (
+    "title,username,password,url,notes,tags,folder,type,sync_mode\r\n"
+    "Imported one,imp1,Imp-Pa55-word-1!,https://one.test,a note,imp;one,Imported,login,\r\n"
+    ",nobody,Imp-Pa55-word-2!,,,,,,\r\n"
+    "Imported two,imp2,Imp-Pa55-word-2!,,,,,spaceship,\r\n"
+)
+# What differs by nature between two vaults and two processes.
+MASKS = [
+    (re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"), "<id>"),
+    (re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z"), "<time>"),
+    (re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ"), "<time>"),
+    (re.compile(r"\b[0-9a-f]{64}\b"), "<hash>"),
+    (re.compile(r"cst_[A-Za-z0-9_-]+"), "<token>"),
+]
+
+
+@dataclass(frozen=True)
+class Case:
+    args: str  # shell words; {cred:Client/Title} and {token:name}: ids, side by side
+    code: int = 0
+    stdin: str | None = None
+    who: str = "admin"  # or "bob" (a technician), or "viewer"
+    modes: tuple[str, ...] = ("--json", "")  # a run with each: "--json", or "" (the table)
+    mask: Callable[[str], str] | None = None  # what else differs by nature
+
+    def __str__(self) -> str:
+        args = re.sub(r"(.)\1{19,}", lambda m: f"{m.group(1)}*{len(m.group())}", self.args)
+        return f"{self.who}: {args}" + (f" -> {self.code}" if self.code else "")
+
+
+def read(args: str, code: int = 0, **kw: Any) -> Case:
+    """A command that changes nothing: --json and table."""
+    return Case(args, code, modes=("--json", "") if code == 0 else ("",), **kw)
+
+
+def write(args: str, code: int = 0, *, json: bool = True, **kw: Any) -> Case:
+    """A command run once (--json, or as text when ``json`` is False or it has none)."""
+    return Case(args, code, modes=("--json",) if json and code == 0 else ("",), **kw)
+
+
+def _lengths(text: str) -> str:
+    """Generated passwords (a JSON list, or one a line): only their number and lengths can
+    be the same."""
+    if text.startswith("["):
+        return json.dumps([len(p) for p in json.loads(text)])
+    return "\n".join(str(len(line)) for line in text.splitlines())
+
+
+def _password(text: str) -> str:
+    """A generated password shown: there, but not the same."""
+    text = re.sub(r'"password": "[^"\n]+"', '"password": "<generated>"', text)
+    return re.sub(r"(?m)^(Password:\s+).+$", r"\1<generated>", text)
+
+
+def _database(text: str) -> str:
+    return re.sub(r"(?m)(\"database\": \"|^Database:\s+).*?(\"?,?)$", r"\1<where>\2", text)
+
+
+CASES = [
+    # -- clients and folders ---------------------------------------------------------------
+    read("client list"),
+    read("client list --archived"),
+    read("client show contoso"),
+    read("client show Nope", 4),
+    write("client add 'Parity Co'"),
+    write("client add 'parity co'", 5),
+    write("client add ''", 2),
+    write(f"client add '{'x' * 201}'", 2),
+    write("client rename 'Parity Co' 'Parity Ltd'"),
+    write("client rename 'Parity Ltd' 'Parity X' --if-version 1", 5),
+    write("client set 'Parity Ltd' --directory-sync on"),
+    write("client set 'Parity Ltd'", 2),
+    write("client set 'Parity Ltd' --default-sync-mode enforce", 2),
+    write("client set 'Parity Ltd' --default-sync-mode enforce --yes"),
+    write("client set Contoso --directory-sync off", 3, who="bob"),
+    write("client archive 'Parity Ltd'"),
+    write("client unarchive 'Parity Ltd'", json=False),
+    read("folder list Contoso"),
+    read("folder list Nope", 4),
+    write("folder add 'Parity Ltd' ' Servers / DCs '"),
+    write("folder add 'Parity Ltd' servers/dcs", 5),
+    write("folder add 'Parity Ltd' ''", 2),
+    write("folder add 'Parity Ltd' a/../b", 2),
+    write("folder add 'Archived Co' Apps", 2),
+    write("folder delete 'Parity Ltd' Servers/DCs"),
+    write("folder delete 'Parity Ltd' Nope/Never", 4),
+    # -- credentials: reads ----------------------------------------------------------------
+    read("cred list Contoso"),
+    read("cred list Contoso --trash"),
+    read("cred list Contoso --tag backup"),
+    read("cred list Contoso --folder Servers"),
+    read("cred list Contoso --limit 1"),
+    read("cred list Contoso --limit 1 --all"),
+    read("cred list Contoso --limit 0", 2),
+    read("cred list Nope", 4),
+    read("cred search domain adm"),
+    read("cred search backup --client contoso"),
+    read("cred search ''", 2),
+    read("cred search x --client Nope", 4),
+    read("cred show '{cred:Contoso/Domain admin}'"),
+    read("cred show '{cred:Contoso/Domain admin}' --reveal"),
+    read("cred show '{cred:Contoso/Old share}'"),
+    read("cred show 00000000-0000-0000-0000-000000000000", 4),
+    read("cred show abc", 2),
+    read("cred show '{cred:Contoso/Domain admin}' --reveal", 3, who="viewer"),
+    read("cred history '{cred:Contoso/Domain admin}'"),
+    read("cred history '{cred:Contoso/Domain admin}' --reveal"),
+    # -- credentials: writes ---------------------------------------------------------------
+    write(
+        "cred add 'Parity Ltd' --title 'Web admin' --username webadmin --url https://web.test "
+        "--tag web --folder Apps --notes 'the web one' --password-stdin",
+        stdin="Web-Pa55-word!\n",
+    ),
+    write("cred add 'Parity Ltd' --title '' --password-stdin", 2, stdin="Web-Pa55-word!\n"),
+    write(f"cred add 'Parity Ltd' --title '{'t' * 256}' --generate", 2),
+    write("cred add Nope --title x --password-stdin", 4, stdin="Web-Pa55-word!\n"),
+    write("cred add 'Parity Ltd' --title Generated --username gen --generate --policy long"),
+    write("cred add 'Parity Ltd' --title x --generate --policy nope", 4),
+    write("cred add 'Parity Ltd' --title x --generate --password-stdin", 2),
+    write("cred add 'Parity Ltd' --title x --policy long --password-stdin", 2, stdin="Pa55!\n"),
+    write("cred add 'Parity Ltd' --title x --password-stdin", 2, stdin="\n"),
+    write("cred add 'Parity Ltd' --title x --tag 'not a tag' --generate", 2),
+    write("cred add 'Parity Ltd' --title x --type directory_admin --generate", 3, who="bob"),
+    write("cred add 'Parity Ltd' --title x --sync-mode enforce --generate", 3, who="bob"),
+    write("cred add 'Archived Co' --title x --generate", 2),
+    write("cred edit '{cred:Parity Ltd/Web admin}' --title 'Web admin (old)' --tag legacy"),
+    write("cred edit '{cred:Parity Ltd/Web admin (old)}' --title x --if-version 1", 5),
+    write("cred edit '{cred:Parity Ltd/Web admin (old)}'", 2),
+    write("cred edit '{cred:Parity Ltd/Web admin (old)}' --title ''", 2),
+    write("cred edit '{cred:Parity Ltd/Web admin (old)}' --clear-tags --folder ''"),
+    write(
+        "cred set-password '{cred:Parity Ltd/Web admin (old)}' --password-stdin --reason rot",
+        stdin="Web-Pa55-word-2!\n",
+    ),
+    write("cred set-password '{cred:Parity Ltd/Web admin (old)}' --generate --policy long"),
+    write("cred set-password '{cred:Parity Ltd/Web admin (old)}' --generate --if-version 2", 5),
+    write("cred set-password 00000000-0000 --generate", 4),
+    write("cred generate '{cred:Parity Ltd/Web admin (old)}' --reason quarterly"),
+    write("cred generate '{cred:Parity Ltd/Web admin (old)}' --show", mask=_password),
+    write("cred generate '{cred:Parity Ltd/Web admin (old)}' --show", json=False, mask=_password),
+    read("cred history '{cred:Parity Ltd/Web admin (old)}'"),
+    write("cred sync-mode '{cred:Parity Ltd/Web admin (old)}' off"),
+    write("cred sync-mode '{cred:Parity Ltd/Web admin (old)}' enforce", 2),
+    write("cred sync-mode '{cred:Parity Ltd/Web admin (old)}' enforce --yes", 3, who="bob"),
+    write("cred sync-mode '{cred:Parity Ltd/Web admin (old)}' enforce --yes"),
+    write("cred sync-mode '{cred:Parity Ltd/Web admin (old)}' report"),
+    write("cred sync-mode '{cred:Parity Ltd/Web admin (old)}' inherit", 2),
+    write("cred sync-mode '{cred:Parity Ltd/Web admin (old)}' inherit --yes"),
+    write("cred delete '{cred:Parity Ltd/Web admin (old)}' --if-version 1", 5),
+    write("cred delete '{cred:Parity Ltd/Web admin (old)}'"),
+    write("cred restore '{cred:Parity Ltd/Web admin (old)}'", json=False),
+    write("cred restore '{cred:Parity Ltd/Web admin (old)}'", 2),
+    write("cred delete '{cred:Parity Ltd/Web admin (old)}'", json=False),
+    write("cred purge '{cred:Parity Ltd/Generated}' --yes", 2),
+    write("cred purge '{cred:Parity Ltd/Web admin (old)}'", 2),
+    write("cred purge '{cred:Parity Ltd/Web admin (old)}' --yes", 3, who="bob"),
+    write("cred purge '{cred:Parity Ltd/Web admin (old)}' --yes", json=False),
+    # -- policies and generate -------------------------------------------------------------
+    read("policy list"),
+    read("generate", mask=_lengths),
+    read("generate --policy long --count 3 --no-ambiguous", mask=_lengths),
+    read("generate --policy nope", 4),
+    read("generate --length 4 --min-digits 5", 2),
+    write("policy add Pin --length 6 --min-lower -1 --min-upper -1 --min-symbols -1"),
+    write("policy add pin", 5),
+    write("policy add default", 2),
+    write("policy add ''", 2),
+    write("policy add wide --length 300", 2),
+    write("policy add wide --length 40", 3, who="bob"),
+    write("policy delete pin", json=False),
+    write("policy delete pin", 4),
+    # -- operators, roles, tokens, who am I ------------------------------------------------
+    read("whoami", mask=_database),
+    read("whoami", who="bob", mask=_database),
+    read("operator list"),
+    read("operator show BOB"),
+    read("operator show nobody", 4),
+    read("operator list", 3, who="bob"),
+    write("operator add dave --role viewer --password-stdin", stdin="dave-parity-password-7731\n"),
+    write(
+        "operator add Dave --role viewer --password-stdin",
+        5,
+        stdin="dave-parity-password-7731\n",
+    ),
+    write("operator add eve --role wizard --password-stdin", 4, stdin="eve-password-1234\n"),
+    write("operator add eve --role viewer --password-stdin", 2, stdin="short\n"),
+    write("operator add '' --role viewer --password-stdin", 2, stdin="eve-password-1234\n"),
+    write("operator set-role dave auditor"),
+    write("operator set-role dave nosuchrole", 4),
+    write("operator disable dave", json=False),
+    write("operator enable DAVE", json=False),
+    write("operator disable alice", 2),
+    write("operator passwd dave --password-stdin", json=False, stdin="dave-parity-password-8842\n"),
+    write("operator passwd dave --password-stdin", 3, who="bob", stdin="dave-parity-pass-9953\n"),
+    read("role list"),
+    write("role add Support --permission vault.read --permission secret.reveal --description x"),
+    write("role add support --permission vault.read", 5),
+    write("role add x --permission vault.everything", 2),
+    write("role add '' --permission vault.read", 2),
+    write("role delete support", json=False),
+    write("role delete support", 4),
+    write("role delete viewer", 2),
+    read("token list"),
+    read("token list --all"),
+    read("token list", who="bob"),
+    read("token list --all", 3, who="bob"),
+    write("token create nightly --expires-days 30"),
+    write("token create ''", 2),
+    write("token create x --operator nobody", 4),
+    write("token create for-alice --operator alice", 3, who="bob"),
+    write("token revoke '{token:nightly}'", json=False),
+    write("token revoke no-such-token", 4),
+    # -- import and export -----------------------------------------------------------------
+    write("import 'Parity Ltd' - --dry-run", 10, stdin=IMPORT),
+    write("import 'Parity Ltd' - --strict", 2, stdin=IMPORT),
+    write("import 'Parity Ltd' -", 10, stdin=IMPORT),
+    write("import 'Parity Ltd' -", 10, stdin=IMPORT, json=False),
+    write("import Nope -", 4, stdin=IMPORT),
+    write("import 'Parity Ltd' - --generate-missing --policy nope", 4, stdin=IMPORT),
+    write("import 'Parity Ltd' -", 2, stdin="title,secret\r\nx,y\r\n"),
+    write("import 'Parity Ltd' -", 2, stdin=""),
+    write("import 'Parity Ltd' - --policy nope", 3, who="viewer", stdin=IMPORT),
+    write("export Fabrikam -o - --yes", json=False),
+    write("export Fabrikam -o -", 2),
+    write("export Nope -o - --yes", 4),
+    write("export Fabrikam -o - --yes", 3, who="bob"),
+    # -- audit -----------------------------------------------------------------------------
+    read("audit --limit 500"),
+    read("audit --action 'credential.*' --limit 20"),
+    read("audit --client contoso"),
+    read("audit --operator alice --limit 3"),
+    read("audit --target '{cred:Contoso/Domain admin}'"),
+    read("audit --client Nope", 4),
+    read("audit", 3, who="bob"),
+    read("audit verify"),
+    # -- sync and flags (without a directory: see test_remote_sync.py for runs) -------------
+    read("flags"),
+    read("flags Contoso --all"),
+    read("flags Nope", 4),
+    write("flags resolve 00000000 --push", 4),
+    write("flags resolve 00000000", 2),
+    read("sync runs"),
+    read("sync runs Contoso --limit 5"),
+    read("sync runs --limit 0", 2),
+    read("sync show 00000000", 4),
+    read("sync show 0000", 2),
+    write("sync plan Contoso", 2),
+    write("sync run Contoso --dry-run", 2),
+    write("sync run Nope", 4),
+    # -- directories (their options made from the kind descriptors) --------------------------
+    read("directory list"),
+    read("directory list Fabrikam"),
+    read("directory show parity-ldap"),
+    read("directory show Nope", 4),
+    write(
+        "directory add Fabrikam second-ldap --kind ldap --url ldaps://127.0.0.1:2 "
+        "--base-dn ou=second,dc=example,dc=org --bind-credential '{cred:Fabrikam/LDAP bind}'"
+    ),
+    write(
+        "directory add Fabrikam second-ldap --kind ldap --url ldaps://127.0.0.1:2 "
+        "--base-dn ou=x,dc=example,dc=org --bind-credential '{cred:Fabrikam/LDAP bind}'",
+        5,
+    ),
+    write(
+        "directory add Fabrikam x --kind ldap --url https://x --base-dn dc=x "
+        "--bind-credential '{cred:Fabrikam/LDAP bind}'",
+        2,
+    ),
+    write(
+        "directory add Fabrikam x --kind entra --tenant-id contoso.example "
+        "--client-id 0b6f3b8e-1c4d-4d0e-9a57-3e1f0c2d9b11",
+        2,
+    ),
+    write(
+        "directory add Fabrikam x --kind ldap --url ldaps://x --base-dn dc=x "
+        "--bind-credential '{cred:Fabrikam/LDAP bind}'",
+        3,
+        who="bob",
+    ),
+    write("directory set parity-ldap --naming-attribute cn"),
+    write("directory set parity-ldap --user-filter uid=x", 2),
+    write("directory set parity-ldap --tenant-id contoso.example", 2),
+    write("directory set parity-ldap --option never_expires=1", 2),
+    write("directory set parity-ldap --push-cap 0", 2),
+    write("directory test parity-ldap", 8),
+    write("directory remove second-ldap --yes"),
+]
+
+
+# -- the two vaults -----------------------------------------------------------------------
+@dataclass
+class Sides:
+    """The local vault's home and the served copy; each side's environment per operator."""
+
+    local: dict[str, dict[str, str | None]]
+    remote: dict[str, dict[str, str | None]]
+    server: Any = None
+
+    def __repr__(self) -> str:  # the environments hold API tokens
+        return "Sides()"
+
+
+def _setup(cli: Any, home: Path) -> dict[str, str]:
+    """The local vault as both sides start; the API tokens of alice, bob and a viewer."""
+    cli.home, cli.env = home, {**cli.env, "CREDSYNC_HOME": str(home)}
+    for name in ("Contoso", "Fabrikam", "Archived Co"):
+        cli.ok("client", "add", name)
+    cli.ok("client", "set", "Contoso", "--directory-sync", "on")
+    admin = cli.add_cred(
+        "Contoso", "Domain admin", "First-Pa55-word!", "--tag", "tier0", username="CONTOSO\\admin"
+    )
+    cli.ok("cred", "set-password", admin["id"], "--password-stdin", "--reason", "rotation",
+           stdin="Second-Pa55-word!\n")  # fmt: skip
+    cli.add_cred("Contoso", "Backup", "Backup-Pa55-word!", "--tag", "backup", "--folder",
+                 "Servers", username="svc-backup")  # fmt: skip
+    old = cli.add_cred("Contoso", "Old share", "Old-Pa55-word!", username="share")
+    cli.ok("cred", "delete", old["id"])
+    cli.add_cred("Fabrikam", "Fab admin", "Fab-Pa55-word!", "--notes", "kept secret",
+                 username="FAB\\admin")  # fmt: skip
+    cli.ok("client", "archive", "Archived Co")
+    bind = cli.add_cred(
+        "Fabrikam", "LDAP bind", "Bind-Pa55-word!", "--type", "directory_admin", "--sync-mode",
+        "off", username="cn=credsync,ou=services,dc=example,dc=org",
+    )  # fmt: skip
+    cli.ok("directory", "add", "Fabrikam", "parity-ldap", "--kind", "ldap", "--url",
+           "ldaps://127.0.0.1:1", "--base-dn", "ou=people,dc=example,dc=org",
+           "--bind-credential", bind["id"])  # fmt: skip
+    cli.ok("policy", "add", "long", "--length", "32", "--exclude", "`")
+    for name, role in (("bob", "technician"), ("val", "viewer")):
+        cli.ok("operator", "add", name, "--role", role, "--password-stdin", stdin=BOB_PASSWORD)
+    cli.ok("role", "add", "helpdesk", "--permission", "vault.read")
+    tokens = {"admin": cli.json("token", "create", "parity")["token"]}
+    tokens["bob"] = cli.json("token", "create", "bob-script", "--operator", "bob")["token"]
+    tokens["viewer"] = cli.json("token", "create", "val-script", "--operator", "val")["token"]
+    return tokens
+
+
+@pytest.fixture(scope="module")
+def _sides() -> Iterator[dict[str, Any]]:
+    """Made by the module's first test (which has a ``cli`` to make them with)."""
+    made: dict[str, Any] = {}
+    yield made
+    if "sides" in made:
+        made["sides"].server.stop()
+
+
+@pytest.fixture
+def sides(
+    _sides: dict[str, Any], cli: Any, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Any, Sides]:
+    if "sides" not in _sides:
+        root = tmp_path_factory.mktemp("parity")
+        local, served = root / "local", root / "served"
+        shutil.copytree(cli.home, local)
+        tokens = _setup(cli, local)
+        shutil.copytree(local, served)
+        cli.home, cli.env = served, {**cli.env, "CREDSYNC_HOME": str(served)}
+        server = cli.serve()
+        home = {"CREDSYNC_HOME": str(local)}
+        _sides["sides"] = Sides(
+            local={
+                who: cli.RemoteEnv(home, CREDSYNC_TOKEN=token, CREDSYNC_PASSPHRASE=cli.passphrase)
+                for who, token in tokens.items()
+            },
+            remote={who: {**home, **server.remote(token)} for who, token in tokens.items()},
+            server=server,
+        )
+        _sides["home"] = local
+    cli.home = _sides["home"]
+    return cli, _sides["sides"]
+
+
+# -- running a row on both sides ----------------------------------------------------------
+_PLACEHOLDER = re.compile(r"\{(cred|token):([^}]+)\}")
+
+
+def _resolve(cli: Any, env: dict[str, str | None], word: str) -> str:
+    """A row's argument with its placeholders replaced by ids on this side."""
+
+    def lookup(match: re.Match[str]) -> str:
+        if match.group(1) == "token":
+            found = cli.run("token", "list", "--json", env=env, only=True).json()
+            return next(t["id"] for t in found if t["name"] == match.group(2))
+        client, title = match.group(2).split("/", 1)
+        for trash in ((), ("--trash",)):
+            listed = cli.run("cred", "list", client, "--json", *trash, env=env, only=True)
+            found = [c["id"] for c in listed.json() if c["title"] == title]
+            if found:
+                return str(found[0])
+        raise AssertionError(f"no credential {match.group(2)!r}")
+
+    return _PLACEHOLDER.sub(lookup, word)
+
+
+def _masked(text: str, case: Case) -> str:
+    for pattern, stand_in in MASKS:
+        text = pattern.sub(stand_in, text)
+    return case.mask(text) if case.mask else text
+
+
+def _shown(text: str) -> str:
+    """For a failure message: the stored passwords named, never shown."""
+    for secret in SECRETS:
+        text = text.replace(secret, "<secret>")
+    return text
+
+
+@pytest.mark.parametrize("case", CASES, ids=str)
+def test_a_command_gives_the_same_locally_and_through_a_server(sides: Any, case: Case) -> None:
+    cli, both = sides
+    runs = {}
+    for side, envs in (("local", both.local), ("remote", both.remote)):
+        env = envs[case.who]
+        args = [_resolve(cli, envs["admin"], word) for word in shlex.split(case.args)]
+        for mode in case.modes:
+            result = cli.run(*args, *([mode] if mode else []), stdin=case.stdin, env=env, only=True)
+            runs[side, mode] = result
+    problems = []
+    for mode in case.modes:
+        local, remote = runs["local", mode], runs["remote", mode]
+        if (local.code, remote.code) != (case.code, case.code):
+            problems.append(f"{mode or 'text'}: exit {local.code} locally, {remote.code} remotely")
+        for stream in ("out", "err"):
+            here = _masked(getattr(local, stream), case)
+            there = _masked(getattr(remote, stream), case)
+            if here != there:
+                diff = difflib.unified_diff(
+                    here.splitlines(), there.splitlines(), "local", "remote", lineterm=""
+                )
+                problems.append(f"{mode or 'text'} std{stream}:\n" + "\n".join(diff))
+        if case.code not in (0, PARTIAL) and local.err.count("credsync: error: ") != 1:
+            problems.append(f"{mode or 'text'}: not one error line: {local.err!r}")
+    if problems:
+        pytest.fail(_shown(f"{case}\n" + "\n".join(problems)), pytrace=False)
