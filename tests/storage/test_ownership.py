@@ -1,10 +1,10 @@
 """Every table has one owner: a module of ``credsync.storage`` that holds its SQL.
 
 Read from the source (no import): (1) only ``credsync.storage.*`` modules import
-``credsync.storage.tables``, apart from the modules not moved yet (:data:`NOT_MOVED_YET`);
-(2) each table is written (INSERT, UPDATE, DELETE) by its owner (:data:`OWNERS`) and by no
-other module, apart from those same not-yet-moved modules. Other storage modules may read a
-table they don't own (a list with counts, a join).
+``credsync.storage.tables``; (2) each table is written (INSERT, UPDATE, DELETE) by its owner
+(:data:`OWNERS`) and by no other module. Other storage modules may read a table they don't
+own (a list with counts, a join). Every table has an owner: the vault's, the directories and
+the sync area's (the account cache, links, runs and their items, flags, the push queue).
 
 A write is ``<table>.insert()`` / ``.update()`` / ``.delete()``, ``bulk_insert(conn, <table>,
 ...)`` or SQL text naming the table after INSERT INTO, UPDATE or DELETE FROM; ``<table>`` is a
@@ -46,37 +46,18 @@ OWNERS = {
     "search_terms": "credsync.storage.search",
     "password_policies": "credsync.storage.policies",
     "directories": "credsync.storage.directories",
+    "directory_accounts": "credsync.storage.accounts",
+    "links": "credsync.storage.links",
+    "runs": "credsync.storage.runs",
+    "run_items": "credsync.storage.runs",
+    "flags": "credsync.storage.flags",
+    "sync_queue": "credsync.storage.push_queue",
 }
 
-# The sync area's tables: no owner yet (issue 12, next round). Until they have one, only the
-# modules of NOT_MOVED_YET write them.
-NOT_OWNED_YET = {
-    "directory_accounts",
-    "links",
-    "runs",
-    "run_items",
-    "flags",
-    "sync_queue",
-}
-
-# Modules outside credsync.storage that still import credsync.storage.tables and write SQL of
-# their own: the sync area, moved into storage in the next round of issue 12. Shrink this
-# list as they move; it ends empty. Each entry must still import the tables (see
-# test_the_allowlist_has_no_stale_entries).
-NOT_MOVED_YET = {
-    "credsync.agent.loop",  # the push queue's claim, ack, retry (sync_queue)
-    "credsync.sync.engine",
-    "credsync.sync.lease",
-    "credsync.sync.preview",
-    "credsync.sync.reports",
-    "credsync.sync.resolve",
-    "credsync.sync.store",
-    "credsync.sync.views",
-    "credsync.vault.directories",  # also deletes links, flags and sync_queue rows
-    "credsync.vault.flags",
-    "credsync.vault.pushes",  # enqueue_pushes: directories and sync_queue, for the push queue
-    "credsync.web.routes.directories",  # bind_choices reads credentials
-}
+# Tables without an owner yet, and modules outside credsync.storage that still import the
+# tables (issue 12 emptied both; they stay for a table or a module caught between moves).
+NOT_OWNED_YET: set[str] = set()
+NOT_MOVED_YET: set[str] = set()
 
 _VERBS = {"insert", "update", "delete"}
 _SQL_WRITE = re.compile(r"\b(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+\"?(\w+)", re.IGNORECASE)

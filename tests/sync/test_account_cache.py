@@ -10,6 +10,7 @@ import sqlalchemy as sa
 
 from credsync.connectors.base import Account
 from credsync.storage import Database
+from credsync.storage import accounts as account_rows
 from credsync.storage.tables import directory_accounts
 from credsync.sync import store
 from credsync.sync.model import CredentialState, LinkState
@@ -93,7 +94,7 @@ def test_the_plan_over_the_loaded_accounts_is_the_plan_over_the_whole_cache(
 ) -> None:
     directory_id = _directory(world)
     with world.db.write() as conn:
-        store.replace_accounts(conn, directory_id, ACCOUNTS, (), NOW, full=True)
+        account_rows.replace(conn, directory_id, ACCOUNTS, (), NOW, full=True)
     with world.db.read() as conn:
         loaded = store.load_accounts_for(conn, directory_id, CREDS, LINKS)
     everything = {a.id: a for a in ACCOUNTS}
@@ -111,7 +112,7 @@ def test_a_cache_written_before_revision_0004_gets_its_name_keys(world: VaultWor
 
     directory_id = _directory(world)
     with world.db.write() as conn:
-        store.replace_accounts(conn, directory_id, ACCOUNTS[:3], (), NOW, full=True)
+        account_rows.replace(conn, directory_id, ACCOUNTS[:3], (), NOW, full=True)
     db: Database = world.db
     with db.engine.begin() as conn:
         command.downgrade(alembic_config(conn), "0003")

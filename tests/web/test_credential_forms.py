@@ -329,3 +329,32 @@ def test_trash_and_restore(web: WebWorld) -> None:
     assert "Nothing was changed: Credential" in page
     assert "bind credential of directory &#39;contoso-ad&#39;" in page
     assert web.world.vault.credentials.get(web.world.admin, web.ids["bind"]).deleted_at is None
+
+
+def test_the_credential_page_shows_a_queued_push_and_one_the_agent_gave_up(web: WebWorld) -> None:
+    import datetime as dt
+
+    from credsync.storage import push_queue
+    from credsync.types import Secret
+    from credsync.vault.drafts import make_draft
+
+    vault, admin, keys = web.world.vault, web.world.admin, web.world.keys
+    _add_directory(web)
+    draft = make_draft(
+        title="Enforced", username="enforced", password=Secret(TYPED), sync_mode=SyncMode.ENFORCE
+    )
+    cred = vault.credentials.add(admin, keys, "Contoso", draft)
+    vault.credentials.set_password(admin, keys, cred.id, Secret("Queued-Pa55word!"))
+    browser = web.signed_in("viewer")
+    page = browser.get(f"/credentials/{cred.id}").text
+    assert "A push of the new password is queued for contoso-ad." in page
+    assert "gave up" not in page
+    now = dt.datetime.now(dt.UTC)
+    with web.world.db.write() as conn:  # as the agent does with a push it can't make
+        claimed = push_queue.claim(conn, owner="t", now=now, lease=dt.timedelta(1), limit=10)
+        push_queue.give_up(conn, [c.id for c in claimed], "the push can't be made: Boom", now)
+    page = browser.get(f"/credentials/{cred.id}").text
+    assert "is queued for" not in page
+    assert "The agent gave up pushing this password to contoso-ad at " in page
+    assert ": the push can&#39;t be made: Boom. The directory's runs still push it" in page
+    assert "Queued-Pa55word!" not in page

@@ -1,10 +1,16 @@
 """The agent: periodic runs per directory and immediate pushes from the queue.
 
-- **Queue.** A secret changed under enforce leaves a row in ``sync_queue`` (same transaction as
-  the change). The agent polls it (default every 0.2 s), claims due rows with a lease (``FOR
-  UPDATE SKIP LOCKED`` on PostgreSQL, the single writer lock on SQLite), and runs a ``push``
-  run for just those credentials. Done rows are deleted; rows whose directory could not be
-  reached go back with a backoff. A restart loses nothing: an expired lease is claimed again.
+- **Queue.** A secret changed under enforce leaves a row in the push queue (same transaction
+  as the change; see :mod:`credsync.storage.push_queue`). The agent polls it (default every
+  0.2 s), claims due rows with a lease (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, the single
+  writer lock on SQLite), and runs a ``push`` run for just those credentials. Done rows are
+  deleted; rows whose run failed (the directory unreachable, refusing TLS or our bind; the
+  database away) go back with a backoff, and are given up after ``GIVE_UP_AFTER`` failures
+  (about a day). A push that can't be made at all (its secret does not decrypt, a bug) is
+  given up at once (the others claimed with it are tried one by one), and the agent goes on.
+  A given-up push stays visible on the credential and is audited
+  (``credential.push_given_up``); the periodic runs still push in enforce mode, and a newer
+  change is queued afresh. A restart loses nothing: an expired lease is claimed again.
 - **Periodic runs.** Each directory whose client has directory sync on runs every
   ``interval`` seconds plus a random jitter: incremental from its cursor, a full pass when the
   last one is older than ``full_pass_hours``. A failed run (unreachable, TLS, bind refused)
@@ -32,28 +38,37 @@ import socket
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import sqlalchemy as sa
-
 from credsync.connectors.base import Connector
 from credsync.connectors.registry import ConnectorFactory, open_connector
-from credsync.errors import ConnectorError, CredsyncError, NotFound, RunInProgress
-from credsync.storage.tables import clients, directories, sync_queue
+from credsync.errors import (
+    Conflict,
+    ConnectorError,
+    CredsyncError,
+    NotFound,
+    RunInProgress,
+    StorageError,
+)
+from credsync.storage import directories as directory_rows
+from credsync.storage import push_queue
 from credsync.sync import lease
 from credsync.sync.engine import Engine
 from credsync.vault._time import as_utc_opt, utcnow
 from credsync.vault.auth import Actor, Permission
 from credsync.vault.directories import directory_model, find_directory_row
 from credsync.vault.keyring import KeyRing
+from credsync.vault.pushes import record_given_up
 from credsync.vault.service import Vault
 
 __all__ = ["Agent"]
 
 log = logging.getLogger("credsync.agent")
 
-LEASE = dt.timedelta(seconds=120)
-MAX_BACKOFF = 3600.0
+LEASE = dt.timedelta(seconds=120)  # how long a claim on queued pushes holds
+MAX_BACKOFF = 3600.0  # seconds: the longest wait between periodic runs of a failing directory
 CLAIM_BATCH = 200
 BUSY_RETRY = 2.0  # seconds before queued pushes for a directory busy elsewhere are tried again
+# Failures of a push run that a later attempt may not meet (anything else is given up at once).
+_RETRIED = (ConnectorError, StorageError, Conflict)
 
 
 @dataclass
@@ -161,28 +176,15 @@ class Agent:
     def _claim(self) -> dict[str, list[tuple[int, str]]]:
         """Due queue rows claimed for this agent: directory id -> [(row id, credential id)]
         (none of a directory whose periodic run this agent has under way)."""
-        now = self._clock()
         running = [d for d, task in self._periodic.items() if not task.done()]
         with self._db.write() as conn:
-            query = (
-                sa.select(sync_queue.c.id, sync_queue.c.directory_id, sync_queue.c.credential_id)
-                .where(
-                    sync_queue.c.not_before <= now,
-                    sa.or_(sync_queue.c.claimed_until.is_(None), sync_queue.c.claimed_until < now),
-                    sync_queue.c.directory_id.not_in(running),
-                )
-                .order_by(sync_queue.c.id)
-                .limit(CLAIM_BATCH)
-            )
-            if conn.dialect.name == "postgresql":
-                query = query.with_for_update(skip_locked=True)
-            rows = conn.execute(query).all()
-            if not rows:
-                return {}
-            conn.execute(
-                sync_queue.update()
-                .where(sync_queue.c.id.in_([r.id for r in rows]))
-                .values(claimed_by=self._name, claimed_until=now + LEASE)
+            rows = push_queue.claim(
+                conn,
+                owner=self._name,
+                now=self._clock(),
+                lease=LEASE,
+                limit=CLAIM_BATCH,
+                skip_directories=running,
             )
         claimed: dict[str, list[tuple[int, str]]] = {}
         for row in rows:
@@ -200,9 +202,7 @@ class Agent:
     async def _push(self, directory_id: str, entries: list[tuple[int, str]]) -> None:
         ids = [e[0] for e in entries]
         with self._db.read() as conn:
-            version = conn.execute(
-                sa.select(directories.c.version).where(directories.c.id == directory_id)
-            ).scalar()
+            version = directory_rows.version_of(conn, directory_id)
         if version is None:  # the directory was removed meanwhile
             self._done(ids)
             return
@@ -218,10 +218,25 @@ class Agent:
             self._skipped(directory_id, exc)
             self._later(ids)
             return
-        except (ConnectorError, CredsyncError) as exc:
+        except _RETRIED as exc:  # the directory or the database away, a write that collided
             log.warning("queued pushes for directory %s failed: %s", directory_id, exc)
             await self._drop_connector(directory_id)
             self._retry(ids, str(exc))
+            return
+        except Exception as exc:  # retrying will not help: the pushes are given up
+            await self._drop_connector(directory_id)
+            by_credential: dict[str, list[tuple[int, str]]] = {}
+            for entry in entries:
+                by_credential.setdefault(entry[1], []).append(entry)
+            if len(by_credential) > 1:  # which one can't be made? one run each finds out
+                for alone in by_credential.values():
+                    await self._push(directory_id, alone)
+                return
+            if isinstance(exc, CredsyncError):
+                log.warning("queued pushes for directory %s can't be made: %s", directory_id, exc)
+            else:
+                log.exception("queued pushes for directory %s crashed", directory_id)
+            self._give_up(ids, f"the push can't be made: {type(exc).__name__}: {exc}")
             return
         if report.state == "failed":
             await self._drop_connector(directory_id)
@@ -232,48 +247,28 @@ class Agent:
 
     def _later(self, ids: list[int]) -> None:
         with self._db.write() as conn:
-            conn.execute(
-                sync_queue.update()
-                .where(sync_queue.c.id.in_(ids))
-                .values(
-                    not_before=self._clock() + dt.timedelta(seconds=BUSY_RETRY),
-                    claimed_by=None,
-                    claimed_until=None,
-                )
-            )
+            push_queue.release(conn, ids, self._clock() + dt.timedelta(seconds=BUSY_RETRY))
 
     def _done(self, ids: list[int]) -> None:
         with self._db.write() as conn:
-            conn.execute(sync_queue.delete().where(sync_queue.c.id.in_(ids)))
+            push_queue.ack(conn, ids)
 
     def _retry(self, ids: list[int], error: str) -> None:
-        now = self._clock()
+        """A failed attempt: tried again after a backoff, or given up after too many."""
         with self._db.write() as conn:
-            for row in conn.execute(
-                sa.select(sync_queue.c.id, sync_queue.c.attempts).where(sync_queue.c.id.in_(ids))
-            ).all():
-                delay = min(MAX_BACKOFF, 2.0 ** min(row.attempts, 12))
-                conn.execute(
-                    sync_queue.update()
-                    .where(sync_queue.c.id == row.id)
-                    .values(
-                        attempts=row.attempts + 1,
-                        not_before=now + dt.timedelta(seconds=delay),
-                        claimed_by=None,
-                        claimed_until=None,
-                        last_error=error[:2000],
-                    )
-                )
+            given_up = push_queue.retry_later(conn, ids, error, self._clock())
+            record_given_up(conn, self._vault.audit, self._actor, given_up)
+
+    def _give_up(self, ids: list[int], reason: str) -> None:
+        with self._db.write() as conn:
+            given_up = push_queue.give_up(conn, ids, reason, self._clock())
+            record_given_up(conn, self._vault.audit, self._actor, given_up)
 
     # -- periodic runs ---------------------------------------------------------------------------
     def _start_due_runs(self) -> None:
         now = self._clock()
         with self._db.read() as conn:
-            rows = conn.execute(
-                sa.select(directories, clients.c.name.label("client_name"))
-                .join(clients, clients.c.id == directories.c.client_id)
-                .where(clients.c.directory_sync.is_(True), clients.c.archived_at.is_(None))
-            ).all()
+            rows = directory_rows.syncing(conn)
         for row in rows:
             directory = directory_model(row)
             due = as_utc_opt(row.next_run_at)
@@ -317,8 +312,4 @@ class Agent:
                 delay = min(MAX_BACKOFF, interval * 2.0 ** min(directory.failures - 1, 10))
             else:
                 delay = interval + self._rng.uniform(0, directory.option("jitter"))
-            conn.execute(
-                directories.update()
-                .where(directories.c.id == directory_id)
-                .values(next_run_at=now + dt.timedelta(seconds=delay))
-            )
+            directory_rows.schedule(conn, directory_id, now + dt.timedelta(seconds=delay))

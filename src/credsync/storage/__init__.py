@@ -16,9 +16,13 @@ dataclasses, never statements. Nobody else imports :mod:`.tables` (checked by
 - :mod:`.search`: ``search_terms`` (the word-prefix search)
 - :mod:`.policies`: ``password_policies``
 - :mod:`.directories`: ``directories`` (a directory's kind settings are one JSON document)
+- :mod:`.accounts`: ``directory_accounts`` (the account cache)
+- :mod:`.links`: ``links`` (credential <-> account, and what the last check left)
+- :mod:`.runs`: ``runs``, ``run_items`` (runs and their report items)
+- :mod:`.flags`: ``flags``
+- :mod:`.push_queue`: ``sync_queue`` (enqueue, claim, ack, retry later, give up)
 
-The sync area's tables (directories, accounts, links, runs, flags, the push queue) are still
-written by the sync modules themselves.
+:mod:`.sync_credentials` reads credentials as the sync area needs them (no table of its own).
 """
 
 from credsync.storage.database import Database

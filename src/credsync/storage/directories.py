@@ -20,13 +20,17 @@ __all__ = [
     "binding",
     "count_failure",
     "find",
+    "ids_of_client",
     "insert",
     "list_rows",
     "lock",
     "name_taken",
     "record_pass",
     "remove",
+    "schedule",
+    "syncing",
     "update",
+    "version_of",
 ]
 
 _SELECT = sa.select(directories, clients.c.name.label("client_name")).join(
@@ -47,6 +51,24 @@ def list_rows(conn: Connection, client_id: str | None = None) -> Sequence[Row[An
     if client_id is not None:
         query = query.where(directories.c.client_id == client_id)
     return conn.execute(query).all()
+
+
+def syncing(conn: Connection) -> Sequence[Row[Any]]:
+    """The directories of clients whose directory sync is on (and not archived)."""
+    query = _SELECT.where(clients.c.directory_sync.is_(True), clients.c.archived_at.is_(None))
+    return conn.execute(query).all()
+
+
+def ids_of_client(conn: Connection, client_id: str) -> list[str]:
+    query = sa.select(directories.c.id).where(directories.c.client_id == client_id)
+    return [str(i) for i in conn.execute(query).scalars()]
+
+
+def version_of(conn: Connection, directory_id: str) -> int | None:
+    """The directory's version (None: it is gone)."""
+    query = sa.select(directories.c.version).where(directories.c.id == directory_id)
+    version = conn.execute(query).scalar()
+    return None if version is None else int(version)
 
 
 def name_taken(conn: Connection, key: str) -> bool:
@@ -103,6 +125,11 @@ def record_pass(
             values["account_count"] = accounts
     if values:
         update(conn, directory_id, values)
+
+
+def schedule(conn: Connection, directory_id: str, at: dt.datetime) -> None:
+    """When the agent next runs the directory."""
+    update(conn, directory_id, {"next_run_at": at})
 
 
 def count_failure(conn: Connection, directory_id: str) -> None:

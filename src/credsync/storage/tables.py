@@ -413,7 +413,8 @@ flags = Table(
 )
 
 # Pushes waiting for the agent (a secret changed in the vault under enforce); kept in the
-# database so a restart loses nothing. Rows are claimed with a lease.
+# database so a restart loses nothing. Rows are claimed with a lease. See
+# credsync.storage.push_queue.
 sync_queue = Table(
     "sync_queue",
     metadata,
@@ -427,5 +428,11 @@ sync_queue = Table(
     Column("last_error", Text),
     Column("claimed_by", String(100)),
     Column("claimed_until", TS),
-    Index("ix_sync_queue_due", "not_before"),
+    # Given up (revision 0010, the dead letter): kept for people to see, never claimed again.
+    Column("dead_at", TS),
+    Column("dead_reason", Text),
+    # The agent's poll: rows not given up, due (revision 0010; before: not_before alone).
+    Index("ix_sync_queue_due", "dead_at", "not_before"),
+    # A credential's pushes: its page, a newer change replacing a given-up one, a purge.
+    Index("ix_sync_queue_credential", "credential_id", "directory_id"),
 )

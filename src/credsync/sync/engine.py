@@ -4,6 +4,10 @@
     -> apply in chunks (each chunk's outcomes, links, flags and report items in one
     transaction) -> cursor, counts and the run's summary (only after the whole run)
 
+The engine decides the order of things and nothing else: the executor applies a chunk and
+returns what it did (:class:`~credsync.sync.executor.Applied`), :class:`RunSecrets` decrypts
+a chunk's secrets, and the run recorder (:mod:`credsync.sync.recorder`) makes every write.
+
 Every run is stored, dry runs too. A directory that can't be reached, or that refuses TLS or
 our bind, ends the run as ``failed`` and flags the linked credentials with that status; the
 next good check clears those flags. Running needs ``vault.read`` and ``directory_admin.use``
@@ -16,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import json
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -32,19 +35,18 @@ from credsync.connectors.base import (
 )
 from credsync.connectors.registry import ConnectorFactory, open_connector, verifying_kinds
 from credsync.errors import ConnectorError, InvalidInput
-from credsync.storage.tables import directories, runs
+from credsync.storage import links as link_rows
 from credsync.sync import lease, store
 from credsync.sync.connect import connect, directory_config, load_directory
-from credsync.sync.executor import Executor, Rejection, status_of_error
+from credsync.sync.executor import Applied, Executor, status_of_error
 from credsync.sync.model import Action, CredentialState, LinkState, Outcome, PlanItem, Status
 from credsync.sync.planner import Rules, cap_pushes, plan, safety_rail
+from credsync.sync.recorder import RunRecorder, RunSecrets, WholePass
 from credsync.sync.reports import RunReport, load_run
-from credsync.types import Secret, new_id
 from credsync.vault._time import utcnow
 from credsync.vault.auth import Actor, Permission
 from credsync.vault.directories import Directory, directory_model, find_directory_row
 from credsync.vault.keyring import KeyRing
-from credsync.vault.secrets import read_secrets, write_secret_version
 from credsync.vault.service import Vault
 
 __all__ = ["CHUNK", "Engine"]
@@ -58,14 +60,10 @@ def password_options(directory: Directory) -> PasswordOptions:
     )
 
 
-def _no_secret(credential_id: str) -> tuple[int, Secret]:
-    raise AssertionError(f"no secret loaded for {credential_id}")
-
-
 CHUNK = 200  # plan items applied (and committed) together
 
 
-@dataclass
+@dataclass(frozen=True)
 class _Read:
     accounts: dict[str, Account]
     changed: list[Account]
@@ -75,28 +73,30 @@ class _Read:
 
 
 @dataclass
-class _Chunk:
-    outcomes: list[Outcome]
-    link_updates: dict[str, dict[str, Any]]
-    rejections: list[Rejection]
-    changed_accounts: list[Account]
-
-
-@dataclass
 class _Run:
-    id: str
-    directory: Directory
+    """What the engine keeps of a run while it works; every write is the recorder's."""
+
+    recorder: RunRecorder
     kind: str
-    dry_run: bool
-    outcomes: list[Outcome] = field(default_factory=list)
     accounts_read: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
-    heartbeat: lease.Heartbeat | None = None
 
-    def check_lease(self, *, renew: bool = False) -> None:
-        """Stop (lease.LeaseLost) if the run lost its lease; ``renew``: beat first."""
-        if self.heartbeat is not None:
-            self.heartbeat.renew() if renew else self.heartbeat.check()
+    @property
+    def directory(self) -> Directory:
+        return self.recorder.directory
+
+    def finish(
+        self, state: str, message: str, *, whole: WholePass | None = None, failed: bool = False
+    ) -> None:
+        self.recorder.finish(
+            state,
+            message,
+            kind=self.kind,
+            accounts_read=self.accounts_read,
+            extra=self.extra,
+            whole=whole,
+            failed=failed,
+        )
 
 
 class Engine:
@@ -151,9 +151,9 @@ class Engine:
         with self._db.read() as conn:
             directory = directory_model(find_directory_row(conn, directory_ref))
         kind = "push" if only is not None else self._kind(directory, full)
-        run = _Run(self._start(directory, kind, trigger, dry_run), directory, kind, dry_run)
+        run = _Run(self._start(directory, kind, trigger, dry_run), kind)
         if on_start is not None:
-            on_start(run.id)
+            on_start(run.recorder.run_id)
         return await self._guarded(run, connector, lambda c: self._run(run, c, only))
 
     async def _guarded(
@@ -166,10 +166,8 @@ class Engine:
         directory failure ends the run as failed with flags; anything else is recorded and
         raised."""
         own = connector is None
-        run.heartbeat = lease.Heartbeat(
-            self._db, run.id, self._clock, self._heartbeat_seconds, holds_lease=not run.dry_run
-        )
-        run.heartbeat.start()
+        heartbeat = run.recorder.heartbeat
+        heartbeat.start()
         try:
             if connector is None:
                 connector = self._factory(directory_config(self._db, self._keys, run.directory))
@@ -177,15 +175,15 @@ class Engine:
         except ConnectorError as exc:
             self._fail(run, exc)
         except lease.LeaseLost as exc:
-            self._finish(run, "aborted", str(exc))
+            run.finish("aborted", str(exc))
         except BaseException as exc:
-            self._finish(run, "failed", f"the run stopped: {type(exc).__name__}: {exc}")
+            run.finish("failed", f"the run stopped: {type(exc).__name__}: {exc}")
             raise
         finally:
-            await run.heartbeat.stop()
+            await heartbeat.stop()
             if own and connector is not None:
                 await connector.close()
-        return self.report(run.id)
+        return self.report(run.recorder.run_id)
 
     def report(self, run_id: str) -> RunReport:
         with self._db.read() as conn:
@@ -243,7 +241,7 @@ class Engine:
             run.kind = "full"  # the cursor was refused or stale, or DirSync is not allowed
         run.accounts_read = len(read.changed) if not read.full else len(read.accounts)
         with self._db.read() as conn:
-            claimed = store.claimed_elsewhere(conn, directory.id, read.accounts)
+            claimed = link_rows.claimed_elsewhere(conn, directory.id, read.accounts)
             rules = self._rules(conn, directory, connector)
         abort = safety_rail(
             accounts_read=len(read.accounts),
@@ -263,14 +261,12 @@ class Engine:
             abort = cap_pushes(items, directory.option("push_cap"))
             if abort is not None:
                 items = plan(creds, links, read.accounts, abort_reason=abort, rules=rules)
-        if run.dry_run or abort is not None:
-            run.outcomes = [Outcome(i, i.status, i.action, i.detail) for i in items]
-            with self._db.write() as conn:
-                store.add_items(conn, run.id, 0, run.outcomes)
-            self._finish(run, "aborted" if abort else "done", abort or "dry run: nothing done")
+        if run.recorder.dry_run or abort is not None:
+            run.recorder.store_plan([Outcome(i, i.status, i.action, i.detail) for i in items])
+            run.finish("aborted" if abort else "done", abort or "dry run: nothing done")
             return
-        run.check_lease(renew=True)  # the read may have taken long: still ours, to act on?
-        self._store_read(run, read)
+        run.recorder.check_lease(renew=True)  # the read may have taken long: still ours?
+        run.recorder.store_read(read.changed, read.removed, full=read.full)
         await self._execute(run, connector, items, links, read, creds, advance=only is None)
 
     @staticmethod
@@ -282,18 +278,11 @@ class Engine:
             managed_elsewhere=(
                 {}
                 if can_verify
-                else store.linked_in_other_directories(
+                else link_rows.linked_elsewhere(
                     conn, directory.id, directory.client_id, kinds=verifying_kinds()
                 )
             ),
         )
-
-    def _store_read(self, run: _Run, read: _Read) -> None:
-        """What the directory said, into the account cache the planner reads next time."""
-        with self._db.write() as conn:
-            store.replace_accounts(
-                conn, run.directory.id, read.changed, read.removed, self._clock(), full=read.full
-            )
 
     async def _execute(
         self,
@@ -309,36 +298,45 @@ class Engine:
         """Apply ``items`` chunk by chunk and finish the run: done, aborted (the push cap),
         or failed (the directory went away or refused us mid-run). ``advance``: a done run
         moves the directory's cursor and counts (a whole run)."""
+        directory, recorder = run.directory, run.recorder
         executor = Executor(
             connector=connector,
             accounts=read.accounts,
             links=links,
-            secret=_no_secret,
-            push_cap=run.directory.option("push_cap"),
-            options=password_options(run.directory),
+            push_cap=directory.option("push_cap"),
+            options=password_options(directory),
             clock=self._clock,
         )
+        secrets = RunSecrets(self._vault, self._keys, self._actor, directory.client_id)
         versions = {c.id: c.secret_version for c in creds}
+        binds = 0
         # Each chunk is stored in a worker thread while the next one talks to the directory.
         storing: asyncio.Future[None] | None = None
         try:
             for start in range(0, len(items), CHUNK):
-                run.check_lease()
-                done = await self._act(run, executor, items[start : start + CHUNK], versions)
+                recorder.check_lease()
+                chunk = items[start : start + CHUNK]
+                sent = secrets.for_chunk(chunk, versions)
+                done: Applied = await executor.apply_all(chunk, sent)
+                sent.clear()  # the chunk's plaintext goes as soon as it was used
+                binds += done.binds
                 if storing is not None:
                     await storing
-                storing = asyncio.ensure_future(asyncio.to_thread(self._store, run, done))
+                storing = asyncio.ensure_future(
+                    asyncio.to_thread(recorder.store_chunk, done, secrets)
+                )
         finally:
             if storing is not None:
                 await storing
-        run.extra.update(binds=executor.binds, pushes=executor.pushes)
-        run.check_lease()
+        run.extra.update(binds=binds, pushes=executor.pushes)
+        recorder.check_lease()
         if executor.stopped is None:
-            self._finish(run, "done", "", read=read if advance else None)
+            whole = WholePass(read.cursor, read.full, len(read.accounts)) if advance else None
+            run.finish("done", "", whole=whole)
         elif executor.stop_status is not Status.SKIPPED:  # the directory itself failed
-            self._finish(run, "failed", executor.stopped, failed=True)
+            run.finish("failed", executor.stopped, failed=True)
         else:
-            self._finish(run, "aborted", executor.stopped)
+            run.finish("aborted", executor.stopped)
 
     async def apply(
         self,
@@ -359,13 +357,13 @@ class Engine:
             links = store.load_links(conn, directory.id)
         wanted = {i.credential_id for i in items}
         creds = [c for c in creds if c.id in wanted]
-        run = _Run(self._start(directory, "push", trigger, False), directory, "push", False)
+        run = _Run(self._start(directory, "push", trigger, False), "push")
 
         async def body(connector: Connector) -> None:
             read = await self._read_linked(connector, creds, links, {})
             run.accounts_read = len(read.changed)
-            run.check_lease(renew=True)
-            self._store_read(run, read)
+            run.recorder.check_lease(renew=True)
+            run.recorder.store_read(read.changed, read.removed, full=read.full)
             missing = [i for i in items if (i.account_id or "") not in read.accounts]
             if missing:
                 raise InvalidInput(
@@ -374,101 +372,6 @@ class Engine:
             await self._execute(run, connector, items, links, read, creds, advance=False)
 
         return await self._guarded(run, connector, body)
-
-    async def _act(
-        self,
-        run: _Run,
-        executor: Executor,
-        chunk: list[PlanItem],
-        versions: dict[str, int],
-    ) -> _Chunk:
-        """Apply one chunk with the directory; what it did, to be stored by :meth:`_store`."""
-        wanted = {
-            i.credential_id: versions[i.credential_id]
-            for i in chunk
-            if i.credential_id and i.action in (Action.VERIFY, Action.PUSH)
-        }
-        with self._db.read() as conn:
-            secrets = read_secrets(conn, self._keys, run.directory.client_id, wanted)
-        executor.secret = lambda cid: (wanted[cid], secrets[cid])
-        outcomes = await executor.apply_all(chunk)
-        secrets.clear()
-        done = _Chunk(
-            outcomes,
-            dict(executor.link_updates),
-            list(executor.rejections),
-            list(executor.changed_accounts.values()),
-        )
-        executor.link_updates.clear()
-        executor.rejections.clear()
-        executor.changed_accounts.clear()
-        return done
-
-    def _store(self, run: _Run, done: _Chunk) -> None:
-        """One chunk's outcomes, links, flags, restored passwords and report items, in one
-        transaction (a thread of its own may run this)."""
-        directory = run.directory
-        now = self._clock()
-        with self._db.write() as conn:
-            if run.heartbeat is not None:
-                run.heartbeat.touch(conn)
-            for rejection in done.rejections:
-                if rejection.working_version is None:
-                    continue
-                working = read_secrets(
-                    conn,
-                    self._keys,
-                    directory.client_id,
-                    {rejection.credential_id: rejection.working_version},
-                )[rejection.credential_id]
-                restored = write_secret_version(
-                    conn,
-                    self._vault.audit,
-                    self._actor,
-                    self._keys,
-                    rejection.credential_id,
-                    working,
-                    source="sync",
-                    reason=(
-                        f"restored version {rejection.working_version}, the password the "
-                        f"directory still has: it refused version {rejection.attempted_version}: "
-                        f"{rejection.detail}"
-                    ),
-                )
-                done.link_updates.setdefault(rejection.credential_id, {})[
-                    "confirmed_secret_version"
-                ] = restored
-            store.record_outcomes(
-                conn,
-                directory_id=directory.id,
-                client_id=directory.client_id,
-                run_id=run.id,
-                actor=self._actor.name,
-                outcomes=done.outcomes,
-                link_updates=done.link_updates,
-                now=now,
-            )
-            if done.changed_accounts:
-                store.replace_accounts(
-                    conn, directory.id, done.changed_accounts, (), now, full=False
-                )
-            store.add_items(conn, run.id, len(run.outcomes), done.outcomes)
-            for outcome in done.outcomes:
-                if outcome.action is Action.PUSH and outcome.status is Status.IN_SYNC:
-                    self._vault.audit.append(
-                        conn,
-                        self._actor,
-                        "credential.pushed",
-                        target_type="credential",
-                        target_id=outcome.item.credential_id or "",
-                        client_id=directory.client_id,
-                        details={
-                            "directory": directory.name,
-                            "account": outcome.item.account_name,
-                            "run_id": run.id,
-                        },
-                    )
-        run.outcomes.extend(done.outcomes)
 
     async def _read(
         self, connector: Connector, directory: Directory, kind: str, cached: dict[str, Account]
@@ -516,31 +419,18 @@ class Engine:
         return _Read(accounts, changed, removed, None, False)
 
     # -- bookkeeping ---------------------------------------------------------------------------
-    def _start(self, directory: Directory, kind: str, trigger: str, dry_run: bool) -> str:
-        """Store the run as ``running``, once the directory's lease is taken (see lease.py)."""
-        run_id = new_id()
-        now = self._clock()
-        with self._db.write() as conn:
-            lease.take(conn, self._vault.audit, directory, now, dry_run=dry_run)
-            conn.execute(
-                runs.insert().values(
-                    id=run_id,
-                    directory_id=directory.id,
-                    client_id=directory.client_id,
-                    kind=kind,
-                    trigger=trigger,
-                    dry_run=dry_run,
-                    actor=self._actor.name,
-                    state="running",
-                    message="",
-                    summary="{}",
-                    accounts_read=0,
-                    started_at=now,
-                    heartbeat_at=now,
-                    owner=lease.owner(),
-                )
-            )
-        return run_id
+    def _start(self, directory: Directory, kind: str, trigger: str, dry_run: bool) -> RunRecorder:
+        """The run stored as ``running``, once the directory's lease is taken."""
+        return RunRecorder.start(
+            self._vault,
+            self._actor,
+            directory,
+            kind=kind,
+            trigger=trigger,
+            dry_run=dry_run,
+            clock=self._clock,
+            heartbeat_seconds=self._heartbeat_seconds,
+        )
 
     def _fail(self, run: _Run, exc: ConnectorError) -> None:
         """The directory could not be read: flag every linked credential with the reason."""
@@ -562,76 +452,5 @@ class Engine:
             for c in creds
             if c.id in links
         ]  # fmt: skip
-        if not run.dry_run:
-            with self._db.write() as conn:
-                store.record_outcomes(
-                    conn,
-                    directory_id=directory.id,
-                    client_id=directory.client_id,
-                    run_id=run.id,
-                    actor=self._actor.name,
-                    outcomes=outcomes,
-                    link_updates={},
-                    now=self._clock(),
-                )
-                store.add_items(conn, run.id, 0, outcomes)
-        run.outcomes = outcomes
-        self._finish(run, "failed", f"{status.value}: {exc}", failed=True)
-
-    def _finish(
-        self,
-        run: _Run,
-        state: str,
-        message: str,
-        *,
-        read: _Read | None = None,
-        failed: bool = False,
-    ) -> None:
-        now = self._clock()
-        directory = run.directory
-        summary = store.summary_json(run.outcomes, run.extra)
-        with self._db.write() as conn:
-            if not run.dry_run:
-                lease.lock_directory(conn, directory.id)  # first, as a run's start does
-            ended = conn.execute(
-                runs.update()
-                .where(runs.c.id == run.id, runs.c.state == "running")
-                .values(
-                    kind=run.kind,
-                    state=state,
-                    message=message,
-                    summary=summary,
-                    accounts_read=run.accounts_read,
-                    finished_at=now,
-                )
-            )
-            if ended.rowcount == 0:
-                # Swept as abandoned since its last heartbeat (stored as aborted, audited):
-                # another run may hold the lease now, so the directory's cursor and counters
-                # are its. A run stopping for that lost lease says why in the row.
-                if state == "aborted":
-                    conn.execute(
-                        runs.update()
-                        .where(runs.c.id == run.id, runs.c.state == "aborted")
-                        .values(message=message)
-                    )
-                return
-            if not run.dry_run:
-                values: dict[str, Any] = {"failures": directories.c.failures + 1} if failed else {}
-                if read is not None:
-                    values["failures"] = 0
-                    if read.cursor is not None:
-                        values["cursor"] = read.cursor  # only after a whole run
-                    if read.full:
-                        values["full_pass_at"] = now
-                        values["account_count"] = len(read.accounts)
-                if values:
-                    conn.execute(
-                        directories.update()
-                        .where(directories.c.id == directory.id)
-                        .values(**values)
-                    )
-                details: dict[str, Any] = {"run_id": run.id, "kind": run.kind, "state": state}
-                details["summary"] = json.loads(summary)
-                where = (directory.id, directory.client_id)
-                store.audit_run(conn, self._vault.audit, self._actor, where, details)
+        run.recorder.store_failure(outcomes)
+        run.finish("failed", f"{status.value}: {exc}", failed=True)

@@ -2,8 +2,9 @@
 
 It decides nothing the planner has not decided, except what only the directory can tell: the
 result of a bind, and whether a push was accepted. Every item ends as an :class:`Outcome`
-and the link columns to write; a directory that goes away mid-run ends the run's remaining
-items as ``unreachable`` (or ``tls_error``) without trying them.
+and the link columns to write, returned per chunk as one frozen :class:`Applied` (storing it
+is the run recorder's); a directory that goes away mid-run ends the run's remaining items as
+``unreachable`` (or ``tls_error``) without trying them.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import asyncio
 import datetime as dt
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any
 
 from credsync.connectors.base import Account, Connector, PasswordOptions, VerifyOutcome
@@ -27,9 +29,12 @@ from credsync.errors import (
 from credsync.sync.model import Action, LinkState, Outcome, PlanItem, Status
 from credsync.types import Secret
 
-__all__ = ["IN_FLIGHT", "Executor", "Rejection", "status_of_error"]
+__all__ = ["IN_FLIGHT", "Applied", "Executor", "Rejection", "Secrets", "status_of_error"]
 
 IN_FLIGHT = 4  # directory operations one run has under way at once
+
+# credential id -> (secret version, secret): what a chunk's verifies and pushes send
+Secrets = Mapping[str, tuple[int, Secret]]
 
 _VERIFY_STATUS = {
     VerifyOutcome.ACCOUNT_DISABLED: Status.ACCOUNT_DISABLED,
@@ -63,43 +68,79 @@ class Rejection:
     detail: str
 
 
+@dataclass(frozen=True)
+class Applied:
+    """What applying one chunk did: an outcome per item (in the items' order), the link
+    columns to write per credential, the pushes the directory refused, the accounts read back
+    after a push, and the binds and pushes made."""
+
+    outcomes: tuple[Outcome, ...]
+    link_updates: Mapping[str, Mapping[str, Any]]
+    rejections: tuple[Rejection, ...]
+    changed_accounts: tuple[Account, ...]
+    binds: int
+    pushes: int
+
+
+class _Chunk:
+    """What a chunk's items leave while they are applied (one per :meth:`Executor.apply_all`)."""
+
+    def __init__(self, secrets: Secrets) -> None:
+        self.secrets = secrets
+        self.link_updates: dict[str, dict[str, Any]] = {}
+        self.rejections: list[Rejection] = []
+        self.changed_accounts: dict[str, Account] = {}
+        self.binds = 0
+        self.pushes = 0
+
+    def result(self, outcomes: list[Outcome]) -> Applied:
+        return Applied(
+            tuple(outcomes),
+            MappingProxyType({cid: MappingProxyType(v) for cid, v in self.link_updates.items()}),
+            tuple(self.rejections),
+            tuple(self.changed_accounts.values()),
+            self.binds,
+            self.pushes,
+        )
+
+
 @dataclass
 class Executor:
+    """Applies plan items with a connector. Across the chunks of one run it keeps only the
+    run's push count (for ``push_cap``) and whether the run stopped, and why."""
+
     connector: Connector
     accounts: Mapping[str, Account]
     links: Mapping[str, LinkState]
-    secret: Callable[[str], tuple[int, Secret]]  # credential id -> (version, secret)
     push_cap: int
     options: PasswordOptions = field(default_factory=PasswordOptions)
     clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)
-    pushes: int = 0
-    binds: int = 0
+    pushes: int = 0  # made by the run so far
     stopped: str | None = None  # why the rest of the run was not tried
     stop_status: Status = Status.SKIPPED
-    link_updates: dict[str, dict[str, Any]] = field(default_factory=dict)
-    rejections: list[Rejection] = field(default_factory=list)
-    changed_accounts: dict[str, Account] = field(default_factory=dict)
 
-    async def apply_all(self, items: list[PlanItem]) -> list[Outcome]:
+    async def apply_all(self, items: list[PlanItem], secrets: Secrets) -> Applied:
         """``apply`` for each item, up to :data:`IN_FLIGHT` at once (a bind or a push is mostly
         waiting for the directory; a connector that batches its writes, such as Graph's, asks
-        for more with ``max_in_flight``), outcomes in the items' order."""
+        for more with ``max_in_flight``). ``secrets``: credential id -> (secret version,
+        secret) of every item that verifies or pushes."""
         gate = asyncio.Semaphore(getattr(self.connector, "max_in_flight", IN_FLIGHT))
+        chunk = _Chunk(secrets)
 
         async def one(item: PlanItem) -> Outcome:
             async with gate:
-                return await self.apply(item)
+                return await self._apply(item, chunk)
 
-        return list(await asyncio.gather(*(one(item) for item in items)))
+        return chunk.result(list(await asyncio.gather(*(one(item) for item in items))))
 
-    async def apply(self, item: PlanItem) -> Outcome:
+    async def _apply(self, item: PlanItem, chunk: _Chunk) -> Outcome:
         if self.stopped is not None and item.action in (Action.VERIFY, Action.PUSH):
             return Outcome(item, self.stop_status, Action.SKIP, self.stopped)
         try:
             if item.action is Action.VERIFY:
-                return await self._verify(item)
+                return await self._verify(item, chunk)
             if item.action is Action.PUSH:
-                return await self._push(item, item.detail)
+                return await self._push(item, item.detail, chunk)
         except (DirectoryUnreachable, DirectoryTlsError, DirectoryAuthFailed) as exc:
             # The directory itself is gone or refuses us: stop trying the rest of the run.
             status = status_of_error(exc)
@@ -111,31 +152,31 @@ class Executor:
             return Outcome(item, Status.SKIPPED, Action.SKIP, item.detail)
         if item.action is Action.CONFIRM and item.confirm_version is not None:
             cid = item.credential_id or ""
-            self._confirm(cid, self._account(item), item.confirm_version, self.clock())
+            _confirm(chunk, cid, self._account(item), item.confirm_version, self.clock())
         return Outcome(item, item.status, item.action, item.detail)
 
     def _account(self, item: PlanItem) -> Account:
         return self.accounts[item.account_id or ""]
 
-    async def _verify(self, item: PlanItem) -> Outcome:
+    async def _verify(self, item: PlanItem, chunk: _Chunk) -> Outcome:
         cid = item.credential_id or ""
         account = self._account(item)
-        version, secret = self.secret(cid)
-        self.binds += 1
+        version, secret = chunk.secrets[cid]
+        chunk.binds += 1
         result = await self.connector.verify_password(account, secret)
         now = self.clock()
         if result.outcome is VerifyOutcome.OK:
-            self._confirm(cid, account, version, now)
+            _confirm(chunk, cid, account, version, now)
             return Outcome(item, Status.IN_SYNC, Action.VERIFY, "bind succeeded: passwords match")
         if result.outcome is VerifyOutcome.WRONG_PASSWORD:
             link = self.links.get(cid)
             changed = link is not None and link.confirmed_stamp is not None
-            self.link_updates[cid] = {
+            chunk.link_updates[cid] = {
                 "failed_stamp": account.password_stamp,
                 "failed_secret_version": version,
             }
             if item.push_on_mismatch:
-                return await self._push(item, "bind failed: pushing the vault's password")
+                return await self._push(item, "bind failed: pushing the vault's password", chunk)
             status = Status.CHANGED_IN_DIRECTORY if changed else Status.MISMATCH
             what = (
                 "the password was changed in the directory since the last good check"
@@ -145,7 +186,7 @@ class Executor:
             return Outcome(item, status, Action.VERIFY, f"{what} ({result.detail})")
         return Outcome(item, _VERIFY_STATUS[result.outcome], Action.VERIFY, result.detail)
 
-    async def _push(self, item: PlanItem, why: str) -> Outcome:
+    async def _push(self, item: PlanItem, why: str, chunk: _Chunk) -> Outcome:
         cid = item.credential_id or ""
         if self.pushes >= self.push_cap:
             self.stopped = (
@@ -154,25 +195,27 @@ class Executor:
             )
             return Outcome(item, Status.SKIPPED, Action.SKIP, self.stopped)
         account = self._account(item)
-        version, secret = self.secret(cid)
+        version, secret = chunk.secrets[cid]
         self.pushes += 1
+        chunk.pushes += 1
         try:
             after = await self.connector.set_password(account, secret, self.options)
         except PolicyRejected as exc:
             link = self.links.get(cid)
             working = link.confirmed_secret_version if link else None
-            self.rejections.append(Rejection(cid, version, working, str(exc)))
+            chunk.rejections.append(Rejection(cid, version, working, str(exc)))
             return Outcome(item, Status.POLICY_REJECTED, Action.PUSH, str(exc))
-        self.changed_accounts[after.id] = after
-        self._confirm(cid, after, version, self.clock())
+        chunk.changed_accounts[after.id] = after
+        _confirm(chunk, cid, after, version, self.clock())
         return Outcome(item, Status.IN_SYNC, Action.PUSH, f"{why}; pushed version {version}")
 
-    def _confirm(self, cid: str, account: Account, version: int, now: dt.datetime) -> None:
-        self.link_updates[cid] = {
-            "confirmed_stamp": account.password_stamp,
-            "confirmed_secret_version": version,
-            "confirmed_at": now,
-            "failed_stamp": None,
-            "failed_secret_version": None,
-            "accepted_stamp": None,
-        }
+
+def _confirm(chunk: _Chunk, cid: str, account: Account, version: int, now: dt.datetime) -> None:
+    chunk.link_updates[cid] = {
+        "confirmed_stamp": account.password_stamp,
+        "confirmed_secret_version": version,
+        "confirmed_at": now,
+        "failed_stamp": None,
+        "failed_secret_version": None,
+        "accepted_stamp": None,
+    }

@@ -2,13 +2,13 @@
 the database (the agent, the CLI, API and dashboard runs, several servers).
 
 - **Taking it.** A run that acts (not a dry run) holds the lease while its row is
-  ``running`` and its heartbeat is fresh. :func:`take` looks for such a holder and the caller
-  inserts the new run in the same write transaction, with the directory's row locked
+  ``running`` and its heartbeat is fresh. :func:`take` looks for such a holder and the run
+  recorder inserts the new run in the same write transaction, with the directory's row locked
   (``SELECT ... FOR UPDATE`` on PostgreSQL; on SQLite every write transaction begins with
   ``BEGIN IMMEDIATE``, one writer at a time): of two processes starting at the same moment,
   one wins and the other is refused with :class:`~credsync.errors.RunInProgress`.
-- **Keeping it.** The engine writes the run's ``heartbeat_at`` when the run starts, with every
-  chunk it stores, and every :data:`HEARTBEAT_SECONDS` in between (:class:`Heartbeat`, a task
+- **Keeping it.** The run recorder writes the run's ``heartbeat_at`` when the run starts, with
+  every chunk it stores, and every :data:`HEARTBEAT_SECONDS` in between (:class:`Heartbeat`, a task
   beside the run that also covers long directory reads). A run that finds its row no longer
   ``running`` (it was swept while the process stalled) has lost the lease: it stops at the
   next chunk, as ``aborted``.
@@ -34,16 +34,15 @@ import socket
 from collections.abc import Callable
 from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from credsync.errors import CredsyncError, RunInProgress
+from credsync.storage import directories as directory_rows
+from credsync.storage import runs as run_rows
 from credsync.storage.database import Database
-from credsync.storage.tables import directories, run_items, runs
-from credsync.sync import store
 from credsync.vault._time import as_utc
 from credsync.vault.audit import AuditLog
-from credsync.vault.auth import SYSTEM
+from credsync.vault.auth import SYSTEM, Actor
 
 __all__ = [
     "HEARTBEAT_SECONDS",
@@ -53,6 +52,7 @@ __all__ = [
     "LeaseLost",
     "abandoned",
     "abandoned_message",
+    "audit_run",
     "beat",
     "last_sign_of_life",
     "lock_directory",
@@ -101,20 +101,11 @@ def abandoned_message(row: Any) -> str:
     )
 
 
-def _running(conn: Connection, directory_id: str | None = None) -> list[Any]:
-    query = sa.select(runs).where(runs.c.state == "running").order_by(runs.c.started_at)
-    if directory_id is not None:
-        query = query.where(runs.c.directory_id == directory_id)
-    return list(conn.execute(query).all())
-
-
 def lock_directory(conn: Connection, directory_id: str) -> None:
     """The directory's row, locked for the transaction (PostgreSQL; SQLite's write
     transactions are one at a time already). Taken first by a run's start and by its end,
     so that the two never wait on each other's locks in opposite orders."""
-    conn.execute(
-        sa.select(directories.c.id).where(directories.c.id == directory_id).with_for_update()
-    )
+    directory_rows.lock(conn, directory_id)
 
 
 def take(
@@ -123,7 +114,7 @@ def take(
     """Before a run of ``directory`` is inserted, in the caller's write transaction: sweep its
     abandoned runs, and (unless ``dry_run``) refuse if another run holds the lease."""
     lock_directory(conn, directory.id)
-    under_way = _running(conn, directory.id)
+    under_way = run_rows.running(conn, directory.id)
     sweep(conn, audit, [r for r in under_way if abandoned(r, now)])
     holders = [r for r in under_way if not abandoned(r, now) and not r.dry_run]
     if dry_run or not holders:
@@ -136,56 +127,57 @@ def take(
     )
 
 
-def sweep(conn: Connection, audit: AuditLog, rows: list[Any]) -> int:
+def sweep(conn: Connection, audit: AuditLog, rows: list[run_rows.RunRow]) -> int:
     """Mark these abandoned runs ``aborted`` (each still ``running`` and silent, checked
     again in the update: two sweepers at once mark and audit a run once); how many."""
     swept = 0
     for row in rows:
         message = abandoned_message(row)
-        summary = _summary(conn, row.id)
-        done = conn.execute(
-            runs.update()
-            .where(
-                runs.c.id == row.id,
-                runs.c.state == "running",
-                runs.c.heartbeat_at.is_(None)
-                if row.heartbeat_at is None
-                else runs.c.heartbeat_at == row.heartbeat_at,
-            )
-            .values(
-                state="aborted",
-                message=message,
-                summary=json.dumps(summary, sort_keys=True),
-                finished_at=last_sign_of_life(row),
-            )
-        )
-        if done.rowcount != 1:
+        summary = run_rows.item_counts(conn, row.id)  # what it stored before it stopped
+        if not run_rows.mark_abandoned(
+            conn,
+            row,
+            message=message,
+            summary=json.dumps(summary, sort_keys=True),
+            finished_at=last_sign_of_life(row),
+        ):
             continue  # it showed a sign of life meanwhile, or another sweeper got it
         swept += 1
         log.info("run %s on directory %s: %s", row.id, row.directory_id, message)
-        if not row.dry_run:  # as the engine audits a run's end (dry runs are not audited)
+        if not row.dry_run:  # as the recorder audits a run's end (dry runs are not audited)
             details: dict[str, Any] = {"run_id": row.id, "kind": row.kind, "state": "aborted"}
             details |= {"message": message, "summary": summary}
-            store.audit_run(conn, audit, SYSTEM, (row.directory_id, row.client_id), details)
+            audit_run(conn, audit, SYSTEM, (row.directory_id, row.client_id), details)
     return swept
 
 
-def _summary(conn: Connection, run_id: str) -> dict[str, Any]:
-    """The counts of what the run stored before it stopped (as ``store.summary_json``)."""
-    by: dict[str, dict[str, int]] = {"statuses": {}, "actions": {}}
-    for name, column in (("statuses", run_items.c.status), ("actions", run_items.c.action)):
-        rows = conn.execute(
-            sa.select(column, sa.func.count()).where(run_items.c.run_id == run_id).group_by(column)
-        )
-        by[name] = {value: int(count) for value, count in rows}
-    return by
+def audit_run(
+    conn: Connection,
+    audit: AuditLog,
+    actor: Actor,
+    where: tuple[str, str],
+    details: dict[str, Any],
+) -> None:
+    """A run's end in the audit log (``sync.run``, on its directory), as the recorder writes
+    it and the sweep does for an abandoned run: ``where`` is the (directory id, client id);
+    ``details`` the run's id, kind, state and counts (and why, when it was swept)."""
+    directory_id, client_id = where
+    audit.append(
+        conn,
+        actor,
+        "sync.run",
+        target_type="directory",
+        target_id=directory_id,
+        client_id=client_id,
+        details=details,
+    )
 
 
 def sweep_abandoned(db: Database, audit: AuditLog, now: dt.datetime) -> int:
     """Sweep every directory's abandoned runs: one read, and a write only when there are
     some (the agent and the server call this when they start and every SWEEP_SECONDS)."""
     with db.read() as conn:
-        found = [r for r in _running(conn) if abandoned(r, now)]
+        found = [r for r in run_rows.running(conn) if abandoned(r, now)]
     if not found:
         return 0
     with db.write() as conn:
@@ -206,15 +198,12 @@ class LeaseLost(Exception):
 def beat(conn: Connection, run_id: str, now: dt.datetime) -> bool:
     """The run's sign of life; False when its row is no longer ``running`` (swept: the lease
     is lost)."""
-    done = conn.execute(
-        runs.update().where(runs.c.id == run_id, runs.c.state == "running").values(heartbeat_at=now)
-    )
-    return bool(done.rowcount == 1)
+    return run_rows.beat(conn, run_id, now)
 
 
 class Heartbeat:
     """Keeps a run's lease fresh while it works: every ``every`` seconds in a task of the
-    run's event loop, and with each chunk the engine stores (:meth:`touch`, in that
+    run's event loop, and with each chunk the recorder stores (:meth:`touch`, in that
     transaction). ``lost`` turns true when the row was found swept; :meth:`check` then
     stops a run that holds the lease (a dry run goes on: it holds none)."""
 

@@ -11,13 +11,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 from typing_extensions import TypedDict
 
-from credsync.storage.tables import clients, credentials, directories, directory_accounts, links
+from credsync.storage import links as link_rows
 from credsync.types import SyncMode
-from credsync.vault.secrets import effective_mode
 
 __all__ = ["EnforceImpact", "EnforceImpactJson", "enforce_preview", "enforce_summary"]
 
@@ -65,47 +63,15 @@ def enforce_preview(
 ) -> list[EnforceImpact]:
     """Credentials of the client not yet in enforce (just ``credential_id`` when given; only
     those following the client default when ``follows_default_only``)."""
-    mode = effective_mode()
-    query = (
-        sa.select(
-            credentials.c.id,
-            credentials.c.title,
-            credentials.c.username,
-            directories.c.name.label("directory"),
-            directory_accounts.c.username.label("account"),
-            links.c.status,
-            links.c.confirmed_stamp,
-            directory_accounts.c.password_stamp,
-        )
-        .join(clients, clients.c.id == credentials.c.client_id)
-        .join(directories, directories.c.client_id == clients.c.id)
-        .outerjoin(
-            links,
-            sa.and_(
-                links.c.credential_id == credentials.c.id,
-                links.c.directory_id == directories.c.id,
-            ),
-        )
-        .outerjoin(
-            directory_accounts,
-            sa.and_(
-                directory_accounts.c.directory_id == directories.c.id,
-                directory_accounts.c.account_id == links.c.account_id,
-            ),
-        )
-        .where(
-            credentials.c.client_id == client_id,
-            credentials.c.deleted_at.is_(None),
-            mode != SyncMode.ENFORCE.value,
-        )
-        .order_by(credentials.c.title_key, directories.c.name_key)
+    rows = link_rows.enforce_impact(
+        conn,
+        client_id,
+        credential_id=credential_id,
+        follows_default_only=follows_default_only,
+        not_in_mode=SyncMode.ENFORCE.value,
     )
-    if credential_id is not None:
-        query = query.where(credentials.c.id == credential_id)
-    if follows_default_only:
-        query = query.where(credentials.c.sync_mode.is_(None))
     out = []
-    for row in conn.execute(query):
+    for row in rows:
         confirmed = (
             row.status == "in_sync"
             and row.confirmed_stamp is not None

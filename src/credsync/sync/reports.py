@@ -12,22 +12,20 @@ import datetime as dt
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, NotRequired, TypeVar, overload
+from typing import Any, Literal, NotRequired, TypeVar, cast, overload
 
-import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 from typing_extensions import TypedDict
 
 from credsync.errors import InvalidInput
 from credsync.storage import Database
-from credsync.storage.tables import clients, directories, run_items, runs
+from credsync.storage import runs as run_rows
 from credsync.sync import lease
 from credsync.vault._time import as_utc, as_utc_opt, utcnow
 from credsync.vault.auth import Actor, Permission
 from credsync.vault.clients import find_client_row
 from credsync.vault.directories import find_directory_row
 from credsync.vault.flags import side_of
-from credsync.vault.ids import one_by_id_prefix
 from credsync.vault.models import Timestamp, iso
 
 __all__ = [
@@ -200,23 +198,12 @@ def _parsed(text: str | None) -> dt.datetime | None:
     return dt.datetime.fromisoformat(text.replace("Z", "+00:00")) if text else None
 
 
-_SELECT = (
-    sa.select(
-        runs,
-        directories.c.name.label("directory_name"),
-        directories.c.kind.label("directory_kind"),
-        clients.c.name.label("client_name"),
-    )
-    .join(directories, directories.c.id == runs.c.directory_id)
-    .join(clients, clients.c.id == runs.c.client_id)
-)
-
-
-def report_from_row(row: Any, items: tuple[ItemReport, ...] = ()) -> RunReport:
-    """A ``runs`` row (joined with its directory's name and kind and its client's name) as a
-    report; a run still under way has no summary yet. A run left ``running`` by a process
-    that stopped shows as the sweep will store it: aborted, and why."""
-    state, message, finished_at = row.state, row.message, as_utc_opt(row.finished_at)
+def report_from_row(row: run_rows.RunRow, items: tuple[ItemReport, ...] = ()) -> RunReport:
+    """A run (with its directory's name and kind and its client's name) as a report; a run
+    still under way has no summary yet. A run left ``running`` by a process that stopped
+    shows as the sweep will store it: aborted, and why."""
+    state = cast(RunState, row.state)  # as stored by the recorder and the sweep
+    message, finished_at = row.message, as_utc_opt(row.finished_at)
     if lease.abandoned(row, utcnow()):
         state, message = "aborted", lease.abandoned_message(row)
         finished_at = lease.last_sign_of_life(row)
@@ -253,15 +240,6 @@ class StoredRun:
     next_items_cursor: str | None = None
 
 
-_ITEM_COUNT = (
-    sa.select(sa.func.count())
-    .select_from(run_items)
-    .where(run_items.c.run_id == runs.c.id)
-    .scalar_subquery()
-)
-_COUNTED = _SELECT.add_columns(_ITEM_COUNT.label("item_count"))
-
-
 def check_limit(limit: int) -> None:
     """How many runs (or items) a list or a page may hold: 1 to 1,000."""
     if not 1 <= limit <= _MAX_LIMIT:
@@ -280,13 +258,11 @@ def _items(
     conn: Connection, run_id: str, *, after: int | None = None, limit: int | None = None
 ) -> tuple[tuple[ItemReport, ...], str | None]:
     """A run's items in the order the run made them: all, or a page after the cursor."""
-    query = sa.select(run_items).where(run_items.c.run_id == run_id).order_by(run_items.c.seq)
-    if after is not None:
-        query = query.where(run_items.c.seq > after)
     if limit is None:
-        rows, cursor = list(conn.execute(query)), None
+        rows, cursor = run_rows.items(conn, run_id, after=after), None
     else:
-        rows, cursor = _page(conn.execute(query.limit(limit + 1)).all(), limit, _seq_of)
+        fetched = run_rows.items(conn, run_id, after=after, fetch=limit + 1)
+        rows, cursor = _page(fetched, limit, _seq_of)
     return (
         tuple(
             ItemReport(r.credential_id, r.account_id, r.account_name, r.status, r.action, r.detail)
@@ -296,24 +272,17 @@ def _items(
     )
 
 
-def _seq_of(row: Any) -> str:
+def _seq_of(row: run_rows.ItemRow) -> str:
     return str(row.seq)
 
 
-def _newest_first(
-    conn: Connection, query: sa.Select[Any], client_ref: str | None, directory_id: str | None
-) -> sa.Select[Any]:
-    query = query.order_by(runs.c.started_at.desc(), runs.c.id)
-    if client_ref:
-        query = query.where(runs.c.client_id == find_client_row(conn, client_ref).id)
-    if directory_id:
-        query = query.where(runs.c.directory_id == directory_id)
-    return query
+def _client_id(conn: Connection, client_ref: str | None) -> str | None:
+    return find_client_row(conn, client_ref).id if client_ref else None
 
 
 def load_run(conn: Connection, ref: str) -> RunReport:
     """A run by id (or an unambiguous prefix of at least 8 characters), with its items."""
-    row = one_by_id_prefix(conn, _SELECT, runs.c.id, ref, "run", min_chars=8)
+    row = run_rows.find(conn, ref)
     return report_from_row(row, _items(conn, row.id)[0])
 
 
@@ -326,8 +295,10 @@ def list_runs(
 ) -> list[RunReport]:
     """The newest runs first, without their items."""
     check_limit(limit)
-    query = _newest_first(conn, _SELECT, client_ref, directory_id).limit(limit)
-    return [report_from_row(r) for r in conn.execute(query)]
+    rows = run_rows.newest(
+        conn, client_id=_client_id(conn, client_ref), directory_id=directory_id, limit=limit
+    )
+    return [report_from_row(r) for r in rows]
 
 
 def runs_page(
@@ -342,38 +313,31 @@ def runs_page(
     last run of the page before), of one client and one directory (by name or id) when
     given; and the next page's cursor. InvalidInput for a cursor that is no run's id."""
     check_limit(limit)
-    query = _newest_first(conn, _COUNTED, client_ref, None)
-    if directory_ref:
-        query = query.where(runs.c.directory_id == find_directory_row(conn, directory_ref).id)
-    if cursor is not None:
-        last = conn.execute(sa.select(runs.c.id).where(runs.c.id == cursor)).first()
-        if last is None:
-            raise InvalidInput(_BAD_CURSOR)
-        started = sa.select(runs.c.started_at).where(runs.c.id == last.id).scalar_subquery()
-        query = query.where(
-            sa.or_(
-                runs.c.started_at < started,
-                sa.and_(runs.c.started_at == started, runs.c.id > last.id),
-            )
-        )
-    rows, next_cursor = _page(conn.execute(query.limit(limit + 1)).all(), limit, _id_of)
-    return [StoredRun(report_from_row(r), int(r.item_count)) for r in rows], next_cursor
+    client_id = _client_id(conn, client_ref)
+    directory_id = find_directory_row(conn, directory_ref).id if directory_ref else None
+    if cursor is not None and not run_rows.exists(conn, cursor):
+        raise InvalidInput(_BAD_CURSOR)
+    fetched = run_rows.page(
+        conn, client_id=client_id, directory_id=directory_id, after=cursor, fetch=limit + 1
+    )
+    rows, next_cursor = _page(fetched, limit, _id_of)
+    return [StoredRun(report_from_row(r), count) for r, count in rows], next_cursor
 
 
-def _id_of(row: Any) -> str:
-    return str(row.id)
+def _id_of(row: tuple[run_rows.RunRow, int]) -> str:
+    return row[0].id
 
 
 def stored_run(conn: Connection, ref: str, *, items_limit: int = 0) -> StoredRun:
     """A run by id (or 8+ characters of it) as stored so far, with its first ``items_limit``
     items (none for 0) and the cursor of the rest (see :func:`items_page`)."""
-    row = one_by_id_prefix(conn, _COUNTED, runs.c.id, ref, "run", min_chars=8)
+    row, count = run_rows.find_counted(conn, ref)
     items: tuple[ItemReport, ...] = ()
     next_cursor = None
     if items_limit:
         check_limit(items_limit)
         items, next_cursor = _items(conn, row.id, limit=items_limit)
-    return StoredRun(report_from_row(row, items), int(row.item_count), next_cursor)
+    return StoredRun(report_from_row(row, items), count, next_cursor)
 
 
 def items_page(
@@ -384,8 +348,7 @@ def items_page(
     cursor. InvalidInput for a cursor that is not one."""
     after = _seq_cursor(cursor)
     check_limit(limit)
-    row = one_by_id_prefix(conn, sa.select(runs.c.id), runs.c.id, ref, "run", min_chars=8)
-    return _items(conn, row.id, after=after, limit=limit)
+    return _items(conn, run_rows.find_id(conn, ref), after=after, limit=limit)
 
 
 def _seq_cursor(cursor: str | None) -> int | None:

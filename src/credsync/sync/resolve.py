@@ -15,12 +15,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-import sqlalchemy as sa
+from sqlalchemy.engine import Connection
 from typing_extensions import TypedDict
 
 from credsync.connectors.base import Capability, VerifyOutcome
-from credsync.errors import InvalidInput
-from credsync.storage.tables import directory_accounts, flags, links
+from credsync.errors import InvalidInput, NotFound
+from credsync.storage import accounts as account_rows
+from credsync.storage import flags as flag_rows
+from credsync.storage import links as link_rows
 from credsync.sync.engine import Engine
 from credsync.sync.model import Action, PlanItem, Status
 from credsync.sync.reports import RunReport, RunReportJson
@@ -35,13 +37,6 @@ from credsync.vault.service import Vault
 __all__ = ["Outcome", "Resolution", "ResolutionFieldsJson", "ResolutionJson", "Resolver"]
 
 Outcome = Literal["pushed", "accepted", "accepted_password", "failed"]
-
-
-def _link_of(flag: Flag) -> sa.ColumnElement[bool]:
-    """The link a flag is about."""
-    return sa.and_(
-        links.c.credential_id == flag.credential_id, links.c.directory_id == flag.directory_id
-    )
 
 
 _LINKING = {Status.UNMATCHED.value, Status.AMBIGUOUS.value, Status.CONFLICT.value}
@@ -113,11 +108,7 @@ class Resolver:
         report = await self._engine.apply(flag.directory_id, [item], trigger="resolve")
         if report.ok and report.count(Status.IN_SYNC.value) == 1:
             with self._vault.db.write() as conn:
-                conn.execute(
-                    flags.update()
-                    .where(flags.c.id == flag.id, flags.c.resolution == "in_sync")
-                    .values(resolution="pushed", resolved_by=self._actor.name)
-                )
+                flag_rows.mark_pushed(conn, flag.id, by=self._actor.name)
                 self._audit(conn, flag, "pushed")
             return Resolution(self._vault.flags.get(self._actor, flag.id), "pushed", "", report)
         detail = report.items[0].detail if report.items else report.message
@@ -131,7 +122,9 @@ class Resolver:
         try:
             account = await connector.get_account(flag.account_id or "")
             with self._vault.db.read() as conn:
-                link = conn.execute(sa.select(links).where(_link_of(flag))).one()
+                link = link_rows.get(conn, flag.credential_id, flag.directory_id)
+            if link is None:
+                raise NotFound(f"credential {flag.credential_id} is not linked in {flag.directory}")
             can_bind = Capability.VERIFY_BIND in connector.capabilities
             verified = can_bind and (
                 link.failed_stamp is None or link.failed_stamp != account.password_stamp
@@ -140,10 +133,8 @@ class Resolver:
                 result = await connector.verify_password(account, password)
                 if result.outcome is not VerifyOutcome.OK:
                     with self._vault.db.write() as conn:
-                        conn.execute(
-                            links.update()
-                            .where(_link_of(flag))
-                            .values(failed_stamp=account.password_stamp)
+                        link_rows.fail_bind(
+                            conn, flag.credential_id, flag.directory_id, account.password_stamp
                         )
                     raise InvalidInput(
                         f"the directory did not accept that password for {account.username!r} "
@@ -172,20 +163,15 @@ class Resolver:
                 source="directory",
                 reason=f"accepted from directory {flag.directory} (flag {flag.id[:8]}; {how})",
             )
-            conn.execute(
-                links.update()
-                .where(_link_of(flag))
-                .values(
-                    confirmed_stamp=account.password_stamp,
-                    confirmed_secret_version=version,
-                    confirmed_at=now,
-                    failed_stamp=None,
-                    failed_secret_version=None,
-                    accepted_stamp=None,
-                    status=Status.IN_SYNC.value,
-                    detail=f"password accepted from the directory by {self._actor.name}",
-                    checked_at=now,
-                )
+            link_rows.confirm(
+                conn,
+                flag.credential_id,
+                flag.directory_id,
+                stamp=account.password_stamp,
+                secret_version=version,
+                status=Status.IN_SYNC.value,
+                detail=f"password accepted from the directory by {self._actor.name}",
+                now=now,
             )
             close_flag(conn, flag.id, self._actor, "accepted_password", now)
             self._audit(conn, flag, "accepted_password")
@@ -202,18 +188,13 @@ class Resolver:
                     "the directory's password to accept it, or push the vault's instead",
                     field="password",
                 )
-            stamp = conn.execute(
-                sa.select(directory_accounts.c.password_stamp).where(
-                    directory_accounts.c.directory_id == flag.directory_id,
-                    directory_accounts.c.account_id == flag.account_id,
-                )
-            ).scalar()
+            stamp = account_rows.password_stamp(conn, flag.directory_id, flag.account_id or "")
             if stamp is None:
                 raise InvalidInput(
                     f"the directory's state of {flag.username!r} is not known: run "
                     "`credsync sync run` first"
                 )
-            conn.execute(links.update().where(_link_of(flag)).values(accepted_stamp=stamp))
+            link_rows.accept_stamp(conn, flag.credential_id, flag.directory_id, stamp)
             close_flag(conn, flag.id, self._actor, "accepted", utcnow())
             self._audit(conn, flag, "accepted")
         return Resolution(
@@ -222,7 +203,7 @@ class Resolver:
             "the directory's password stays unknown to the vault until it changes again",
         )
 
-    def _audit(self, conn: sa.Connection, flag: Flag, how: str) -> None:
+    def _audit(self, conn: Connection, flag: Flag, how: str) -> None:
         self._vault.audit.append(
             conn,
             self._actor,

@@ -1,7 +1,7 @@
 """Read models the dashboard and the API show: the checks of a page of credentials (their
 links' last statuses, with open flags on top), a run's progress, the newest run per
-directory, queued pushes, credential titles. Read-only, a fixed number of statements per
-page (never one per row), and nothing decided here.
+directory, queued and given-up pushes, credential titles. Read-only, a fixed number of
+statements per page (never one per row), and nothing decided here.
 
 Credential ids passed in come from a service call that already checked the actor may see
 them (``vault.credentials.list/get``); each function checks ``vault.read`` itself.
@@ -13,33 +13,29 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import sqlalchemy as sa
 from typing_extensions import TypedDict
 
-from credsync.storage import Database
-from credsync.storage.tables import (
-    credentials,
-    directories,
-    flags,
-    links,
-    run_items,
-    runs,
-    sync_queue,
-)
+from credsync.storage import Database, push_queue
+from credsync.storage import flags as flag_rows
+from credsync.storage import links as link_rows
+from credsync.storage import runs as run_rows
+from credsync.storage import sync_credentials as credential_rows
 from credsync.sync import lease
 from credsync.vault._time import as_utc, as_utc_opt, utcnow
 from credsync.vault.auth import Actor, Permission
-from credsync.vault.clients import visible_to
+from credsync.vault.clients import sees_directory_admin
 from credsync.vault.flags import side_of
 
 __all__ = [
     "Check",
+    "GivenUpPush",
     "LastRun",
     "Progress",
     "ProgressJson",
     "QueuedPush",
     "checks_of",
     "credential_titles",
+    "given_up_pushes",
     "last_runs",
     "queued_pushes",
     "run_progress",
@@ -72,50 +68,23 @@ def checks_of(db: Database, actor: Actor, credential_ids: Sequence[str]) -> dict
     with db.read() as conn:
         for start in range(0, len(ids), _CHUNK):
             chunk = ids[start : start + _CHUNK]
-            for r in conn.execute(
-                sa.select(
-                    links.c.credential_id,
-                    links.c.directory_id,
-                    links.c.account_id,
-                    links.c.status,
-                    links.c.detail,
-                    links.c.checked_at,
-                    directories.c.name,
-                    directories.c.kind,
-                )
-                .join(directories, directories.c.id == links.c.directory_id)
-                .where(links.c.credential_id.in_(chunk))
-            ):
+            for r in link_rows.checks(conn, chunk):
                 found[(r.credential_id, r.directory_id)] = Check(
                     r.credential_id,
                     r.directory_id,
-                    r.name,
-                    side_of(r.kind),
+                    r.directory_name,
+                    side_of(r.directory_kind),
                     r.account_id,
                     r.status or "pending",
                     r.detail or "",
                     as_utc_opt(r.checked_at),
                 )
-            for f in conn.execute(
-                sa.select(
-                    flags.c.id,
-                    flags.c.credential_id,
-                    flags.c.directory_id,
-                    flags.c.account_id,
-                    flags.c.status,
-                    flags.c.detail,
-                    flags.c.updated_at,
-                    directories.c.name,
-                    directories.c.kind,
-                )
-                .join(directories, directories.c.id == flags.c.directory_id)
-                .where(flags.c.credential_id.in_(chunk), flags.c.resolved_at.is_(None))
-            ):
+            for f in flag_rows.open_checks(conn, chunk):
                 found[(f.credential_id, f.directory_id)] = Check(
                     f.credential_id,
                     f.directory_id,
-                    f.name,
-                    side_of(f.kind),
+                    f.directory_name,
+                    side_of(f.directory_kind),
                     f.account_id,
                     f.status,
                     f.detail,
@@ -151,19 +120,13 @@ def run_progress(db: Database, actor: Actor, run_id: str) -> Progress | None:
     whose process stopped shows as aborted, as its report does)."""
     actor.require(Permission.VAULT_READ)
     with db.read() as conn:
-        row = conn.execute(
-            sa.select(runs.c.state, runs.c.message, runs.c.started_at, runs.c.heartbeat_at).where(
-                runs.c.id == run_id
-            )
-        ).first()
-        if row is None:
-            return None
-        count = conn.execute(
-            sa.select(sa.func.count()).select_from(run_items).where(run_items.c.run_id == run_id)
-        ).scalar_one()
+        found = run_rows.progress(conn, run_id)
+    if found is None:
+        return None
+    row, count = found
     if lease.abandoned(row, utcnow()):
-        return Progress("aborted", int(count), lease.abandoned_message(row))
-    return Progress(row.state, int(count), row.message)
+        return Progress("aborted", count, lease.abandoned_message(row))
+    return Progress(row.state, count, row.message)
 
 
 @dataclass(frozen=True)
@@ -178,22 +141,6 @@ def last_runs(db: Database, actor: Actor) -> dict[str, LastRun]:
     """directory id -> its newest run (one statement); a run whose process stopped shows
     as aborted."""
     actor.require(Permission.VAULT_READ)
-    newest = (
-        sa.select(runs.c.directory_id, sa.func.max(runs.c.started_at).label("at"))
-        .group_by(runs.c.directory_id)
-        .subquery()
-    )
-    query = sa.select(
-        runs.c.id,
-        runs.c.directory_id,
-        runs.c.state,
-        runs.c.started_at,
-        runs.c.finished_at,
-        runs.c.heartbeat_at,
-    ).join(
-        newest,
-        sa.and_(newest.c.directory_id == runs.c.directory_id, newest.c.at == runs.c.started_at),
-    )
     now = utcnow()
     with db.read() as conn:
         return {
@@ -203,7 +150,7 @@ def last_runs(db: Database, actor: Actor) -> dict[str, LastRun]:
                 as_utc(r.started_at),
                 as_utc_opt(r.finished_at),
             )
-            for r in conn.execute(query)
+            for r in run_rows.newest_per_directory(conn)
         }
 
 
@@ -218,13 +165,31 @@ def queued_pushes(db: Database, actor: Actor, credential_id: str) -> list[Queued
     """Pushes of the credential's new password waiting for the agent (enforce mode)."""
     actor.require(Permission.VAULT_READ)
     with db.read() as conn:
-        rows = conn.execute(
-            sa.select(directories.c.name, sync_queue.c.attempts, sync_queue.c.last_error)
-            .join(directories, directories.c.id == sync_queue.c.directory_id)
-            .where(sync_queue.c.credential_id == credential_id)
-            .order_by(sync_queue.c.id)
-        )
-        return [QueuedPush(r.name, r.attempts, r.last_error) for r in rows]
+        rows = push_queue.of_credential(conn, credential_id)
+    return [QueuedPush(r.directory_name, r.attempts, r.last_error) for r in rows if not r.dead_at]
+
+
+@dataclass(frozen=True)
+class GivenUpPush:
+    """A push of the credential's password the agent gave up: no longer tried (the periodic
+    runs still push in enforce mode; a newer change of the password is queued afresh)."""
+
+    directory: str
+    attempts: int
+    at: dt.datetime
+    reason: str
+
+
+def given_up_pushes(db: Database, actor: Actor, credential_id: str) -> list[GivenUpPush]:
+    """Pushes of the credential's password the agent gave up, the oldest first."""
+    actor.require(Permission.VAULT_READ)
+    with db.read() as conn:
+        rows = push_queue.of_credential(conn, credential_id)
+    return [
+        GivenUpPush(r.directory_name, r.attempts, as_utc(r.dead_at), r.dead_reason or "")
+        for r in rows
+        if r.dead_at is not None
+    ]
 
 
 def credential_titles(db: Database, actor: Actor, ids: Sequence[str]) -> dict[str, str]:
@@ -232,13 +197,7 @@ def credential_titles(db: Database, actor: Actor, ids: Sequence[str]) -> dict[st
     by id)."""
     actor.require(Permission.VAULT_READ)
     wanted = [i for i in dict.fromkeys(ids) if i]
-    out: dict[str, str] = {}
     with db.read() as conn:
-        for start in range(0, len(wanted), _CHUNK):
-            rows = conn.execute(
-                sa.select(credentials.c.id, credentials.c.title).where(
-                    credentials.c.id.in_(wanted[start : start + _CHUNK]), visible_to(actor)
-                )
-            )
-            out.update({r.id: r.title for r in rows})
-    return out
+        return credential_rows.titles(
+            conn, wanted, include_directory_admin=sees_directory_admin(actor)
+        )

@@ -5,7 +5,6 @@ from __future__ import annotations
 import builtins
 from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from credsync.errors import AlreadyExists, InvalidInput, NotFound, StaleVersion
@@ -22,7 +21,7 @@ from credsync.vault.keyring import KeyRing
 from credsync.vault.models import Client, Folder
 from credsync.vault.validate import clean_name, name_key
 
-__all__ = ["Clients", "client_model", "find_client_row", "sees_directory_admin", "visible_to"]
+__all__ = ["Clients", "client_model", "find_client_row", "sees_directory_admin"]
 
 
 def client_model(row: ClientRow, count: int | None = None) -> Client:
@@ -50,13 +49,6 @@ def find_client_row(conn: Connection, ref: str, *, lock: bool = False) -> Client
 def sees_directory_admin(actor: Actor) -> bool:
     """Whether the actor may know of directory_admin credentials (directory_admin.use)."""
     return actor.can(Permission.DIRECTORY_ADMIN_USE)
-
-
-def visible_to(actor: Actor) -> sa.ColumnElement[bool]:
-    """The condition on ``credentials`` for the ones the actor may know of. Kept for the
-    queries not yet moved into storage (vault/flags.py, sync/views.py,
-    web/routes/directories.py); services pass :func:`sees_directory_admin` to storage."""
-    return credential_rows.visible(sees_directory_admin(actor))
 
 
 def check_version(kind: str, ident: str, current: int, expected: int | None) -> None:

@@ -10,7 +10,7 @@ unique across the vault, so ``credsync directory test NAME`` needs no client.
 Every boundary hands what a user gave as a :class:`DirectoryInput`, made from the same input
 names everywhere (:meth:`DirectoryInput.of`): each kind's settings and bind inputs, ``ca_pem``,
 ``insecure_skip_verify``, ``options``. A refused value raises InvalidInput with the ``field`` it
-concerns.
+concerns (the checks are :mod:`credsync.vault.directory_input`'s).
 """
 
 from __future__ import annotations
@@ -19,32 +19,34 @@ import builtins
 import datetime as dt
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal, cast
 
-import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 from typing_extensions import TypedDict
 
 from credsync.connectors import registry
-from credsync.connectors.kinds import Kind, OptionSpec
+from credsync.connectors.kinds import Kind
 from credsync.errors import AlreadyExists, Conflict, InvalidInput, NotFound
-from credsync.storage import Database
+from credsync.storage import Database, push_queue
+from credsync.storage import accounts as account_rows
 from credsync.storage import directories as rows
-from credsync.storage.tables import (
-    credentials,
-    directory_accounts,
-    flags,
-    links,
-    run_items,
-    runs,
-    sync_queue,
-)
+from credsync.storage import flags as flag_rows
+from credsync.storage import links as link_rows
+from credsync.storage import runs as run_rows
+from credsync.storage import sync_credentials as credential_rows
 from credsync.types import CredentialType, new_id
 from credsync.vault._time import as_utc, as_utc_opt, utcnow
 from credsync.vault.audit import AuditLog
 from credsync.vault.auth import Actor, Permission
-from credsync.vault.clients import find_client_row
+from credsync.vault.clients import find_client_row, sees_directory_admin
+from credsync.vault.directory_input import (
+    COMMON_OPTIONS,
+    DirectoryInput,
+    clean_ca_pem,
+    clean_options,
+    options_of,
+)
 from credsync.vault.models import Timestamp, iso
 from credsync.vault.validate import clean_name, name_key
 
@@ -58,63 +60,6 @@ __all__ = [
     "find_directory_row",
     "forget_credential",
 ]
-
-# Options every directory has, with their defaults and bounds (seconds, counts, percent); a
-# kind may add its own (see its descriptor).
-COMMON_OPTIONS: tuple[OptionSpec, ...] = (
-    OptionSpec("interval", 60, 5, 86_400, "seconds between periodic runs of the agent"),
-    OptionSpec("jitter", 10, 0, 3_600, "up to this many seconds added at random to each interval"),
-    OptionSpec("full_pass_hours", 24, 1, 24 * 7, "an incremental run becomes a full pass after"),
-    OptionSpec("push_cap", 500, 1, 1_000_000, "pushes one run may make before it stops"),
-    OptionSpec(
-        "min_account_ratio", 50, 0, 100, "a pass reading under this % of the last full one acts"
-    ),
-    OptionSpec("force_change", 0, 0, 1, "1: a pushed password must be changed at the next sign-in"),
-)
-MAX_CA_BYTES = 256 * 1024
-COMMON_INPUTS = ("ca_pem", "insecure_skip_verify", "options")
-
-
-def options_of(kind: Kind[Any]) -> tuple[OptionSpec, ...]:
-    """The options a directory of ``kind`` has: every directory's, then the kind's own."""
-    return COMMON_OPTIONS + kind.options
-
-
-@dataclass(frozen=True)
-class DirectoryInput:
-    """What adding or changing a directory takes; what is None or absent is not given.
-    ``settings`` by setting name, ``binds`` by bind input (``bind_credential``,
-    ``certificate_credential``...); ``ca_pem=""`` removes the CA (a change)."""
-
-    settings: Mapping[str, str | None] = field(default_factory=dict)
-    binds: Mapping[str, str | None] = field(default_factory=dict)
-    ca_pem: str | None = None
-    insecure_skip_verify: bool | None = None
-    options: Mapping[str, int] = field(default_factory=dict)
-
-    @classmethod
-    def of(cls, values: Mapping[str, Any]) -> DirectoryInput:
-        """From flat input names, as every boundary has them (the API's JSON fields, the
-        CLI's options, the form's fields): any kind's settings and bind inputs, ``ca_pem``,
-        ``insecure_skip_verify`` and ``options``. An unknown name is refused."""
-        setting_names = registry.settings().keys()
-        bind_fields = registry.bind_methods().keys()
-        settings: dict[str, str | None] = {}
-        binds: dict[str, str | None] = {}
-        for name, value in values.items():
-            if name in setting_names:
-                settings[name] = value
-            elif name in bind_fields:
-                binds[name] = value
-            elif name not in COMMON_INPUTS:
-                raise InvalidInput(f"{name} is not a setting of any directory kind", field=name)
-        return cls(
-            settings=settings,
-            binds=binds,
-            ca_pem=values.get("ca_pem"),
-            insecure_skip_verify=values.get("insecure_skip_verify"),
-            options=dict(values.get("options") or {}),
-        )
 
 
 class DirectoryJson(TypedDict):
@@ -267,58 +212,9 @@ def check_not_binding(conn: Connection, credential_id: str) -> None:
 
 def forget_credential(conn: Connection, credential_id: str) -> None:
     """Remove a purged credential's links, flags and queued pushes (run reports keep it)."""
-    for table in (links, flags, sync_queue):
-        conn.execute(table.delete().where(table.c.credential_id == credential_id))
-
-
-def clean_ca_pem(pem: str | None) -> str | None:
-    if pem is None:
-        return None
-    if len(pem) > MAX_CA_BYTES:
-        raise InvalidInput(
-            f"the CA file is too large (at most {MAX_CA_BYTES} bytes)", field="ca_pem"
-        )
-    if "-----BEGIN CERTIFICATE-----" not in pem:
-        raise InvalidInput(
-            "the CA file holds no PEM certificate (-----BEGIN CERTIFICATE-----)", field="ca_pem"
-        )
-    from credsync.crypto.certs import check_ca_pem
-
-    try:
-        check_ca_pem(pem)
-    except InvalidInput as exc:
-        raise InvalidInput(str(exc), field="ca_pem") from None
-    return pem
-
-
-def clean_options(
-    kind: Kind[Any], given: Mapping[str, int], current: Mapping[str, int] | None = None
-) -> dict[str, int]:
-    specs = {o.name: o for o in options_of(kind)}
-    out = dict(current or {})
-    for key, value in given.items():
-        spec = specs.get(key)
-        if spec is None:
-            known = {o.name for o in COMMON_OPTIONS} | {
-                o.name for k in registry.KINDS for o in k.options
-            }
-            if key in known:
-                raise InvalidInput(
-                    f"directory option {key} is not one of {kind.display_name}'s (its options: "
-                    f"{', '.join(specs)})",
-                    field=f"options.{key}",
-                )
-            raise InvalidInput(
-                f"unknown directory option {key!r} (one of: {', '.join(specs)})",
-                field=f"options.{key}",
-            )
-        if not spec.low <= value <= spec.high:
-            raise InvalidInput(
-                f"directory option {key} must be between {spec.low} and {spec.high}",
-                field=f"options.{key}",
-            )
-        out[key] = value
-    return out
+    link_rows.forget_credential(conn, credential_id)
+    flag_rows.forget_credential(conn, credential_id)
+    push_queue.forget_credential(conn, credential_id)
 
 
 class Directories:
@@ -394,12 +290,7 @@ class Directories:
     @staticmethod
     def _bind_credential(conn: Connection, ref: str, client_id: str) -> str:
         ref = ref.strip().lower()
-        found = conn.execute(
-            sa.select(credentials.c.id, credentials.c.client_id, credentials.c.type)
-            .where(credentials.c.id.startswith(ref, autoescape=True))
-            .where(credentials.c.deleted_at.is_(None))
-            .limit(2)
-        ).all()
+        found = credential_rows.bind_candidates(conn, ref)
         if len(ref) < 8 or not found:
             raise NotFound(f"no credential with id {ref} to bind with")
         if len(found) > 1:
@@ -418,6 +309,16 @@ class Directories:
                 field="bind_credential",
             )
         return str(row.id)
+
+    def bind_choices(
+        self, actor: Actor, client_id: str
+    ) -> builtins.list[credential_rows.BindChoice]:
+        """The client's directory_admin credentials outside the trash, by title (at most
+        500): what its directories may bind with."""
+        actor.require(Permission.VAULT_READ, Permission.DIRECTORY_ADMIN_USE)
+        with self._db.read() as conn:
+            see = sees_directory_admin(actor)
+            return credential_rows.bind_choices(conn, client_id, include_directory_admin=see)
 
     def list(self, actor: Actor, client_ref: str | None = None) -> builtins.list[Directory]:
         actor.require(Permission.VAULT_READ)
@@ -506,10 +407,11 @@ class Directories:
         with self._db.write() as conn:
             row = find_directory_row(conn, ref)
             model = directory_model(row)
-            run_ids = sa.select(runs.c.id).where(runs.c.directory_id == row.id)
-            conn.execute(run_items.delete().where(run_items.c.run_id.in_(run_ids)))
-            for table in (runs, flags, sync_queue, links, directory_accounts):
-                conn.execute(table.delete().where(table.c.directory_id == row.id))
+            run_rows.forget_directory(conn, row.id)
+            flag_rows.forget_directory(conn, row.id)
+            push_queue.forget_directory(conn, row.id)
+            link_rows.forget_directory(conn, row.id)
+            account_rows.forget_directory(conn, row.id)
             rows.remove(conn, row.id)
             self._audit.append(
                 conn,

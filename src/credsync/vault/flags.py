@@ -11,21 +11,18 @@ from __future__ import annotations
 import builtins
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 from typing_extensions import TypedDict
 
 from credsync.connectors import registry
 from credsync.errors import InvalidInput
 from credsync.storage import Database
-from credsync.storage.tables import clients, credentials, directories, flags
+from credsync.storage import flags as flag_rows
 from credsync.vault._time import as_utc, as_utc_opt
 from credsync.vault.audit import AuditLog
 from credsync.vault.auth import Actor, Permission
-from credsync.vault.clients import find_client_row, visible_to
-from credsync.vault.ids import one_by_id_prefix
+from credsync.vault.clients import find_client_row, sees_directory_admin
 from credsync.vault.models import Timestamp, iso
 
 __all__ = ["Flag", "FlagJson", "Flags", "close_flag", "find_flag_row", "side_of"]
@@ -108,22 +105,7 @@ class Flag:
         )
 
 
-_SELECT = (
-    sa.select(
-        flags,
-        clients.c.name.label("client_name"),
-        credentials.c.title,
-        credentials.c.username,
-        directories.c.name.label("directory_name"),
-        directories.c.kind.label("directory_kind"),
-    )
-    .join(clients, clients.c.id == flags.c.client_id)
-    .join(credentials, credentials.c.id == flags.c.credential_id)
-    .join(directories, directories.c.id == flags.c.directory_id)
-)
-
-
-def _model(row: Any) -> Flag:
+def _model(row: flag_rows.FlagRow) -> Flag:
     return Flag(
         id=row.id,
         client_id=row.client_id,
@@ -146,19 +128,16 @@ def _model(row: Any) -> Flag:
     )
 
 
-def find_flag_row(conn: Connection, actor: Actor, ref: str) -> Any:
-    query = _SELECT.where(visible_to(actor))
-    return one_by_id_prefix(conn, query, flags.c.id, ref, "flag", min_chars=8)
+def find_flag_row(conn: Connection, actor: Actor, ref: str) -> flag_rows.FlagRow:
+    """A flag the actor may see, by id or 8+ characters of it."""
+    return flag_rows.find(conn, ref, include_directory_admin=sees_directory_admin(actor))
 
 
 def close_flag(
     conn: Connection, flag_id: str, actor: Actor, resolution: str, now: dt.datetime
 ) -> None:
-    conn.execute(
-        flags.update()
-        .where(flags.c.id == flag_id, flags.c.resolved_at.is_(None))
-        .values(resolved_at=now, resolved_by=actor.name, resolution=resolution, updated_at=now)
-    )
+    """Close the flag (if still open): an operator resolved it with ``resolution``."""
+    flag_rows.close(conn, flag_id, by=actor.name, resolution=resolution, now=now)
 
 
 class Flags:
@@ -178,15 +157,15 @@ class Flags:
         """Open flags (and resolved ones when asked), the newest first."""
         actor.require(Permission.VAULT_READ)
         with self._db.read() as conn:
-            query = _SELECT.where(visible_to(actor), credentials.c.deleted_at.is_(None))
-            if client_ref:
-                query = query.where(flags.c.client_id == find_client_row(conn, client_ref).id)
-            if credential_id:
-                query = query.where(flags.c.credential_id == credential_id)
-            if not include_resolved:
-                query = query.where(flags.c.resolved_at.is_(None))
-            query = query.order_by(flags.c.updated_at.desc(), flags.c.id).limit(limit)
-            return [_model(r) for r in conn.execute(query)]
+            rows = flag_rows.list_rows(
+                conn,
+                include_directory_admin=sees_directory_admin(actor),
+                client_id=find_client_row(conn, client_ref).id if client_ref else None,
+                credential_id=credential_id,
+                include_resolved=include_resolved,
+                limit=limit,
+            )
+            return [_model(r) for r in rows]
 
     def get(self, actor: Actor, ref: str) -> Flag:
         actor.require(Permission.VAULT_READ)
@@ -197,15 +176,4 @@ class Flags:
         """Open flags per client name (the roll-up shown with clients)."""
         actor.require(Permission.VAULT_READ)
         with self._db.read() as conn:
-            rows = conn.execute(
-                sa.select(clients.c.name, sa.func.count(flags.c.id))
-                .join(flags, flags.c.client_id == clients.c.id)
-                .join(credentials, credentials.c.id == flags.c.credential_id)
-                .where(
-                    flags.c.resolved_at.is_(None),
-                    credentials.c.deleted_at.is_(None),
-                    visible_to(actor),
-                )
-                .group_by(clients.c.name)
-            )
-            return {name: int(count) for name, count in rows}
+            return flag_rows.open_counts(conn, include_directory_admin=sees_directory_admin(actor))

@@ -1,46 +1,64 @@
-"""Queueing a push when a secret changes under enforce.
-
-Its SQL on ``directories`` and ``sync_queue`` (the sync area's tables) stays here until the
-push queue has its own storage module; the credential's side is
-:func:`credsync.storage.credentials.push_target`."""
+"""The push queue's rules (its rows are :mod:`credsync.storage.push_queue`'s): a secret that
+changes under enforce is queued for every directory of its client, and a push the agent gives
+up is audited."""
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
+from collections.abc import Sequence
 
-import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from credsync.storage import credentials as credential_rows
-from credsync.storage.tables import directories, sync_queue
+from credsync.storage import directories as directory_rows
+from credsync.storage import push_queue
 from credsync.types import SyncMode
+from credsync.vault.audit import AuditLog
+from credsync.vault.auth import Actor
 
-__all__ = ["enqueue_pushes"]
+__all__ = ["enqueue_pushes", "record_given_up"]
+
+log = logging.getLogger("credsync.agent")
 
 
 def enqueue_pushes(conn: Connection, credential_id: str, secret_version: int) -> int:
     """Queue an immediate push of the credential's new secret to every directory of its
-    client, when its effective mode is enforce and the client's directory sync is on.
-    Called inside the transaction that changed the secret; returns how many were queued."""
+    client, when its effective mode is enforce and the client's directory sync is on (a push
+    of it given up before is replaced). Called inside the transaction that changed the
+    secret; returns how many were queued."""
     target = credential_rows.push_target(conn, credential_id)
     if target is None or target[1] != SyncMode.ENFORCE.value:
         return 0
-    client_id = target[0]
-    targets = (
-        conn.execute(sa.select(directories.c.id).where(directories.c.client_id == client_id))
-        .scalars()
-        .all()
-    )
-    now = dt.datetime.now(dt.UTC)
-    for directory_id in targets:
-        conn.execute(
-            sync_queue.insert().values(
-                credential_id=credential_id,
-                directory_id=directory_id,
-                secret_version=secret_version,
-                enqueued_at=now,
-                not_before=now,
-                attempts=0,
-            )
-        )
+    targets = directory_rows.ids_of_client(conn, target[0])
+    push_queue.enqueue(conn, credential_id, targets, secret_version, dt.datetime.now(dt.UTC))
     return len(targets)
+
+
+def record_given_up(
+    conn: Connection, audit: AuditLog, actor: Actor, given_up: Sequence[push_queue.GivenUp]
+) -> None:
+    """Pushes given up (in the transaction that gave them up): each is logged and audited
+    (``credential.push_given_up``: the directory, the secret version, the attempts, why)."""
+    for push in given_up:
+        log.warning(
+            "queued push of credential %s to directory %s given up: %s",
+            push.credential_id,
+            push.directory_name,
+            push.dead_reason,
+        )
+        audit.append(
+            conn,
+            actor,
+            "credential.push_given_up",
+            target_type="credential",
+            target_id=push.credential_id,
+            client_id=push.client_id,
+            details={
+                "directory": push.directory_name,
+                "directory_id": push.directory_id,
+                "secret_version": push.secret_version,
+                "attempts": push.attempts,
+                "reason": push.dead_reason,
+            },
+        )

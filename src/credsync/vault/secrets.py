@@ -16,14 +16,9 @@ from credsync.vault._time import utcnow
 from credsync.vault.audit import AuditLog
 from credsync.vault.auth import Actor, Permission
 from credsync.vault.keyring import KeyRing
-from credsync.vault.pushes import enqueue_pushes
 from credsync.vault.validate import clean_secret
 
-__all__ = ["effective_mode", "enqueue_pushes", "read_secrets", "write_secret_version"]
-
-# A credential's sync mode or its client's default, as a column expression: kept here for
-# sync/preview.py and sync/store.py until their SQL moves into storage.
-effective_mode = credential_rows.effective_mode
+__all__ = ["read_secrets", "write_secret_version"]
 
 
 def read_secrets(

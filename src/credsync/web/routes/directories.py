@@ -17,7 +17,6 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-import sqlalchemy as sa
 from fastapi import Query, Request, Response
 
 from credsync.api.deps import State
@@ -32,12 +31,9 @@ from credsync.errors import (
     InvalidInput,
     NotFound,
 )
-from credsync.storage.tables import credentials
 from credsync.sync.connect import directory_test_steps
 from credsync.sync.views import last_runs
-from credsync.types import CredentialType
 from credsync.vault import Actor, Permission
-from credsync.vault.clients import visible_to
 from credsync.vault.directories import Directory, DirectoryInput
 from credsync.vault.models import Client
 from credsync.web.forms import Form, form_version
@@ -201,22 +197,9 @@ def _binds(form: DirectoryForm, kind: Kind[Any]) -> dict[str, str]:
 
 
 def bind_choices(state: State, actor: Actor, client_id: str) -> list[BindChoice]:
-    """The client's directory_admin credentials (not in the trash), by title. A read no
-    service offers yet: credentials.list has no type filter and pages a whole client."""
-    actor.require(Permission.VAULT_READ, Permission.DIRECTORY_ADMIN_USE)
-    query = (
-        sa.select(credentials.c.id, credentials.c.title, credentials.c.username)
-        .where(
-            credentials.c.client_id == client_id,
-            credentials.c.type == CredentialType.DIRECTORY_ADMIN.value,
-            credentials.c.deleted_at.is_(None),
-            visible_to(actor),
-        )
-        .order_by(credentials.c.title_key, credentials.c.id)
-        .limit(500)
-    )
-    with state.vault.db.read() as conn:
-        return [BindChoice(r.id, r.title, r.username or "") for r in conn.execute(query)]
+    """The client's directory_admin credentials (not in the trash), by title."""
+    found = state.vault.directories.bind_choices(actor, client_id)
+    return [BindChoice(c.id, c.title, c.username or "") for c in found]
 
 
 def _require_setup(viewer: Viewer) -> None:

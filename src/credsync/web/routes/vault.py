@@ -6,7 +6,7 @@ from __future__ import annotations
 from fastapi import Query, Request, Response
 
 from credsync.api.deps import State
-from credsync.sync.views import checks_of, last_runs, queued_pushes
+from credsync.sync.views import checks_of, given_up_pushes, last_runs, queued_pushes
 from credsync.types import Secret
 from credsync.vault.models import RevealedCredential
 from credsync.web.forms import form_version
@@ -89,6 +89,7 @@ def _credential_page(
         history=vault.credentials.history(actor, None, cred.id),
         checks=checks_of(vault.db, actor, [cred.id]).get(cred.id, []),
         queued=queued_pushes(vault.db, actor, cred.id),
+        given_up=given_up_pushes(vault.db, actor, cred.id),
         error=error,
     )
 

@@ -1,0 +1,159 @@
+"""The account cache (``directory_accounts``): what each directory last told us about the
+accounts in its scope, the planner's input between full passes. Its owner.
+
+A run stores what it read (:func:`replace`: a full read replaces a directory's cache, an
+incremental one its changed and removed accounts) and loads back only what a plan can touch
+(:func:`load`: by account id, and by case-folded name for credentials not linked yet). Rows
+come back as :class:`CachedAccount`; the sync engine makes its accounts from them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from typing import NamedTuple, Protocol
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from credsync.storage._rows import columns_for, records
+from credsync.storage.tables import directory_accounts
+
+__all__ = ["AccountFacts", "CachedAccount", "forget_directory", "load", "password_stamp", "replace"]
+
+_IN_LIST = 500  # ids (or names) per IN (...) list
+_INSERT_ROWS = 5000  # accounts stored per statement: memory stays flat for big directories
+
+
+class CachedAccount(NamedTuple):
+    account_id: str
+    username: str
+    upn: str | None
+    domain: str | None
+    display_name: str | None
+    dn: str | None
+    enabled: bool
+    locked_out: bool
+    password_expired: bool
+    must_change_password: bool
+    password_stamp: str | None
+    password_changed_at: dt.datetime | None  # naive on SQLite
+    synced_from_on_premises: bool
+    protected: bool
+
+
+class AccountFacts(Protocol):
+    """What is stored of an account (the connectors' ``Account`` has these)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def username(self) -> str: ...
+    @property
+    def upn(self) -> str | None: ...
+    @property
+    def domain(self) -> str | None: ...
+    @property
+    def display_name(self) -> str | None: ...
+    @property
+    def dn(self) -> str | None: ...
+    @property
+    def enabled(self) -> bool: ...
+    @property
+    def locked_out(self) -> bool: ...
+    @property
+    def password_expired(self) -> bool: ...
+    @property
+    def must_change_password(self) -> bool: ...
+    @property
+    def password_stamp(self) -> str | None: ...
+    @property
+    def password_changed_at(self) -> dt.datetime | None: ...
+    @property
+    def synced_from_on_premises(self) -> bool: ...
+    @property
+    def protected(self) -> bool: ...
+
+
+_FACTS = CachedAccount._fields[1:]  # the columns an account's attributes of the same name fill
+_SELECT = sa.select(*columns_for(CachedAccount, directory_accounts))
+
+
+def load(
+    conn: Connection, directory_id: str, account_ids: Sequence[str], name_keys: Iterable[str]
+) -> list[CachedAccount]:
+    """The directory's cached accounts with one of ``account_ids``, then those whose
+    case-folded username or UPN is one of ``name_keys`` (500 per query; an account may come
+    twice). A directory of 100,000 users with 5,000 credentials reads 5,000 rows."""
+    table = directory_accounts
+    in_directory = table.c.directory_id == directory_id
+    out: list[CachedAccount] = []
+    for start in range(0, len(account_ids), _IN_LIST):
+        chunk = account_ids[start : start + _IN_LIST]
+        out += records(
+            CachedAccount, conn.execute(_SELECT.where(in_directory, table.c.account_id.in_(chunk)))
+        )
+    wanted = sorted(name_keys)
+    for start in range(0, len(wanted), _IN_LIST):
+        chunk = wanted[start : start + _IN_LIST]
+        by_name = sa.or_(table.c.username_key.in_(chunk), table.c.upn_key.in_(chunk))
+        out += records(CachedAccount, conn.execute(_SELECT.where(in_directory, by_name)))
+    return out
+
+
+def password_stamp(conn: Connection, directory_id: str, account_id: str) -> str | None:
+    """The cached password stamp of one account (None: not cached, or none known)."""
+    stamp = conn.execute(
+        sa.select(directory_accounts.c.password_stamp).where(
+            directory_accounts.c.directory_id == directory_id,
+            directory_accounts.c.account_id == account_id,
+        )
+    ).scalar()
+    return None if stamp is None else str(stamp)
+
+
+def replace(
+    conn: Connection,
+    directory_id: str,
+    changed: Sequence[AccountFacts],
+    removed: Iterable[str],
+    now: dt.datetime,
+    *,
+    full: bool,
+) -> None:
+    """Store what the directory said: a full read replaces the cache, an incremental one
+    replaces the changed accounts and drops the removed ones."""
+    table = directory_accounts
+    if full:
+        forget_directory(conn, directory_id)
+    else:
+        gone = [a.id for a in changed] + list(removed)
+        for start in range(0, len(gone), _IN_LIST):
+            conn.execute(
+                table.delete().where(
+                    table.c.directory_id == directory_id,
+                    table.c.account_id.in_(gone[start : start + _IN_LIST]),
+                )
+            )
+    for start in range(0, len(changed), _INSERT_ROWS):  # rows built a slice at a time
+        conn.execute(
+            table.insert(),
+            [
+                {
+                    "directory_id": directory_id,
+                    "account_id": a.id,
+                    **{name: getattr(a, name) for name in _FACTS},
+                    "username_key": a.username.casefold(),
+                    "upn_key": a.upn.casefold() if a.upn else None,
+                    "seen_at": now,
+                }
+                for a in changed[start : start + _INSERT_ROWS]
+            ],
+        )
+
+
+def forget_directory(conn: Connection, directory_id: str) -> None:
+    """Drop a directory's whole cache (a full read, or the directory removed)."""
+    conn.execute(
+        directory_accounts.delete().where(directory_accounts.c.directory_id == directory_id)
+    )

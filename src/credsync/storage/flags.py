@@ -1,0 +1,271 @@
+"""Flags (``flags``): open problems found by checks, one per credential and directory while
+it lasts, closed by a good check or an operator. Their owner.
+
+Runs open, update and close them (:func:`record`); operators' resolutions close them
+(:func:`close`, :func:`mark_pushed`). A flag is read with its client's and directory's
+names and its credential's title and username (:class:`FlagRow`). What a status means (a
+problem or not) is the sync engine's to say.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import NamedTuple
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from credsync.storage._rows import columns_for, record, records
+from credsync.storage.credentials import visible
+from credsync.storage.ids import one_by_id_prefix
+from credsync.storage.tables import clients, credentials, directories, flags
+from credsync.types import new_id
+
+__all__ = [
+    "FlagCheck",
+    "FlagRow",
+    "close",
+    "find",
+    "forget_credential",
+    "forget_directory",
+    "list_rows",
+    "mark_pushed",
+    "open_checks",
+    "open_counts",
+    "record_checks",
+]
+
+_IN_LIST = 500  # ids per IN (...) list
+
+
+class FlagRow(NamedTuple):
+    id: str
+    client_id: str
+    client_name: str
+    credential_id: str
+    title: str
+    username: str
+    directory_id: str
+    directory_name: str
+    directory_kind: str
+    account_id: str | None
+    status: str
+    detail: str
+    run_id: str | None
+    opened_at: dt.datetime
+    updated_at: dt.datetime
+    resolved_at: dt.datetime | None
+    resolved_by: str | None
+    resolution: str | None
+
+
+_SELECT = (
+    sa.select(
+        *columns_for(
+            FlagRow,
+            flags,
+            credentials,
+            client_name=clients.c.name,
+            directory_name=directories.c.name,
+            directory_kind=directories.c.kind,
+        )
+    )
+    .join(clients, clients.c.id == flags.c.client_id)
+    .join(credentials, credentials.c.id == flags.c.credential_id)
+    .join(directories, directories.c.id == flags.c.directory_id)
+)
+
+
+def find(conn: Connection, ref: str, *, include_directory_admin: bool) -> FlagRow:
+    """A flag by id or 8+ characters of it (NotFound, or InvalidInput when ambiguous)."""
+    query = _SELECT.where(visible(include_directory_admin))
+    row = one_by_id_prefix(conn, query, flags.c.id, ref, "flag", min_chars=8)
+    return record(FlagRow, row)
+
+
+def list_rows(
+    conn: Connection,
+    *,
+    include_directory_admin: bool,
+    client_id: str | None = None,
+    credential_id: str | None = None,
+    include_resolved: bool = False,
+    limit: int = 1000,
+) -> list[FlagRow]:
+    """Open flags (and resolved ones when asked) of credentials outside the trash, the most
+    recently updated first."""
+    query = _SELECT.where(visible(include_directory_admin), credentials.c.deleted_at.is_(None))
+    if client_id is not None:
+        query = query.where(flags.c.client_id == client_id)
+    if credential_id:
+        query = query.where(flags.c.credential_id == credential_id)
+    if not include_resolved:
+        query = query.where(flags.c.resolved_at.is_(None))
+    query = query.order_by(flags.c.updated_at.desc(), flags.c.id).limit(limit)
+    return records(FlagRow, conn.execute(query))
+
+
+def open_counts(conn: Connection, *, include_directory_admin: bool) -> dict[str, int]:
+    """Open flags of credentials outside the trash, per client name."""
+    rows = conn.execute(
+        sa.select(clients.c.name, sa.func.count(flags.c.id))
+        .join(flags, flags.c.client_id == clients.c.id)
+        .join(credentials, credentials.c.id == flags.c.credential_id)
+        .where(
+            flags.c.resolved_at.is_(None),
+            credentials.c.deleted_at.is_(None),
+            visible(include_directory_admin),
+        )
+        .group_by(clients.c.name)
+    )
+    return {name: int(count) for name, count in rows}
+
+
+class OpenCheckRow(NamedTuple):
+    """An open flag as the check it stands for, with its directory's name and kind."""
+
+    id: str
+    credential_id: str
+    directory_id: str
+    account_id: str | None
+    status: str
+    detail: str
+    updated_at: dt.datetime
+    directory_name: str
+    directory_kind: str
+
+
+def open_checks(conn: Connection, credential_ids: Sequence[str]) -> list[OpenCheckRow]:
+    """The open flags of these credentials (at most 500), in every directory."""
+    query = (
+        sa.select(
+            *columns_for(
+                OpenCheckRow,
+                flags,
+                directory_name=directories.c.name,
+                directory_kind=directories.c.kind,
+            )
+        )
+        .join(directories, directories.c.id == flags.c.directory_id)
+        .where(flags.c.credential_id.in_(list(credential_ids)), flags.c.resolved_at.is_(None))
+    )
+    return records(OpenCheckRow, conn.execute(query))
+
+
+# -- what a run found ----------------------------------------------------------------------------
+class FlagCheck(NamedTuple):
+    """A check of one credential: ``resolution`` None for a problem (the flag is opened, or
+    updated when its status or detail changed), else the resolution its open flag is closed
+    with (``in_sync``, ``accepted``)."""
+
+    credential_id: str
+    account_id: str | None
+    status: str
+    detail: str
+    resolution: str | None
+
+
+class _Open(NamedTuple):
+    id: str
+    credential_id: str
+    status: str
+    detail: str
+
+
+def _open_of(conn: Connection, directory_id: str, credential_ids: list[str]) -> dict[str, _Open]:
+    found: dict[str, _Open] = {}
+    for start in range(0, len(credential_ids), _IN_LIST):
+        rows = conn.execute(
+            sa.select(*columns_for(_Open, flags)).where(
+                flags.c.directory_id == directory_id,
+                flags.c.resolved_at.is_(None),
+                flags.c.credential_id.in_(credential_ids[start : start + _IN_LIST]),
+            )
+        )
+        found.update({r.credential_id: _Open(*r) for r in rows})
+    return found
+
+
+def record_checks(
+    conn: Connection,
+    *,
+    directory_id: str,
+    client_id: str,
+    run_id: str,
+    found: Sequence[FlagCheck],
+    by: str,
+    now: dt.datetime,
+) -> None:
+    """Flags opened, updated or closed for what a run found: one read of the open flags, then
+    a statement per flag that changes."""
+    open_flags = _open_of(conn, directory_id, [f.credential_id for f in found])
+    for check in found:
+        current = open_flags.get(check.credential_id)
+        if check.resolution is not None:
+            if current is not None:
+                conn.execute(
+                    flags.update()
+                    .where(flags.c.id == current.id)
+                    .values(
+                        resolved_at=now,
+                        resolved_by=by,
+                        resolution=check.resolution,
+                        updated_at=now,
+                        run_id=run_id,
+                    )
+                )
+        elif current is None:
+            conn.execute(
+                flags.insert().values(
+                    id=new_id(),
+                    client_id=client_id,
+                    credential_id=check.credential_id,
+                    directory_id=directory_id,
+                    account_id=check.account_id,
+                    status=check.status,
+                    detail=check.detail,
+                    run_id=run_id,
+                    opened_at=now,
+                    updated_at=now,
+                )
+            )
+        elif (current.status, current.detail) != (check.status, check.detail):
+            conn.execute(
+                flags.update()
+                .where(flags.c.id == current.id)
+                .values(
+                    status=check.status,
+                    detail=check.detail,
+                    account_id=check.account_id,
+                    run_id=run_id,
+                    updated_at=now,
+                )
+            )
+
+
+# -- operators' resolutions -----------------------------------------------------------------------
+def close(conn: Connection, flag_id: str, *, by: str, resolution: str, now: dt.datetime) -> None:
+    """Close the flag (if still open) with ``resolution``."""
+    conn.execute(
+        flags.update()
+        .where(flags.c.id == flag_id, flags.c.resolved_at.is_(None))
+        .values(resolved_at=now, resolved_by=by, resolution=resolution, updated_at=now)
+    )
+
+
+def mark_pushed(conn: Connection, flag_id: str, *, by: str) -> None:
+    """A flag the run of an operator's push closed as ``in_sync``: resolved by that push."""
+    conn.execute(
+        flags.update()
+        .where(flags.c.id == flag_id, flags.c.resolution == "in_sync")
+        .values(resolution="pushed", resolved_by=by)
+    )
+
+
+def forget_credential(conn: Connection, credential_id: str) -> None:
+    conn.execute(flags.delete().where(flags.c.credential_id == credential_id))
+
+
+def forget_directory(conn: Connection, directory_id: str) -> None:
+    conn.execute(flags.delete().where(flags.c.directory_id == directory_id))

@@ -1,0 +1,350 @@
+"""Links (``links``): credential <-> account in one directory, kept by the account's stable
+id, with what the last check or push left (the password stamp and secret version last
+confirmed, a failed bind's stamp, an accepted stamp, the status). Their owner.
+
+Besides a run's loads and writes (:func:`of_directory`, :func:`record`), the reads that are
+about links: accounts claimed through another directory, the checks of a page of
+credentials, and what switching credentials to enforce would overwrite.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, NamedTuple
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from credsync.storage._rows import columns_for, records
+from credsync.storage.credentials import effective_mode
+from credsync.storage.tables import clients, credentials, directories, directory_accounts, links
+
+__all__ = [
+    "STATE",
+    "CheckRow",
+    "ImpactRow",
+    "LinkCheck",
+    "LinkRow",
+    "accept_stamp",
+    "checks",
+    "claimed_elsewhere",
+    "confirm",
+    "enforce_impact",
+    "fail_bind",
+    "forget_credential",
+    "forget_directory",
+    "get",
+    "linked_elsewhere",
+    "of_directory",
+    "record",
+]
+
+_IN_LIST = 500  # ids per IN (...) list
+
+# What a check may change on a link besides its status (the executor's link updates).
+STATE = frozenset(
+    {
+        "confirmed_stamp",
+        "confirmed_secret_version",
+        "confirmed_at",
+        "failed_stamp",
+        "failed_secret_version",
+        "accepted_stamp",
+    }
+)
+
+
+class LinkRow(NamedTuple):
+    credential_id: str
+    account_id: str
+    confirmed_stamp: str | None
+    confirmed_secret_version: int | None
+    failed_stamp: str | None
+    failed_secret_version: int | None
+    accepted_stamp: str | None
+    status: str | None
+
+
+_SELECT = sa.select(*columns_for(LinkRow, links))
+
+
+def of_directory(
+    conn: Connection, directory_id: str, ids: Sequence[str] | None = None
+) -> list[LinkRow]:
+    """The directory's links (``ids``: only these credentials', at most a few hundred)."""
+    query = _SELECT.where(links.c.directory_id == directory_id)
+    if ids is not None:
+        query = query.where(links.c.credential_id.in_(list(ids)))
+    return records(LinkRow, conn.execute(query))
+
+
+def _the_link(credential_id: str, directory_id: str) -> sa.ColumnElement[bool]:
+    return sa.and_(links.c.credential_id == credential_id, links.c.directory_id == directory_id)
+
+
+def get(conn: Connection, credential_id: str, directory_id: str) -> LinkRow | None:
+    row = conn.execute(_SELECT.where(_the_link(credential_id, directory_id))).first()
+    return None if row is None else LinkRow(*row)
+
+
+# -- what a run found ----------------------------------------------------------------------------
+class LinkCheck(NamedTuple):
+    """A check of one linked credential: its status, and the link columns to write (of
+    :data:`STATE`). ``new``: the run made the link."""
+
+    credential_id: str
+    account_id: str
+    status: str
+    detail: str
+    state: Mapping[str, Any]
+    new: bool = False
+
+
+def record(
+    conn: Connection,
+    directory_id: str,
+    found: Sequence[LinkCheck],
+    *,
+    by: str,
+    now: dt.datetime,
+) -> None:
+    """Links made (one INSERT each) and checked: the common case of a periodic run,
+    thousands of credentials in step with no bind, costs one UPDATE per status and detail,
+    and links whose state changed one executemany per set of columns, not a statement per
+    credential."""
+    touched: dict[tuple[str, str], list[str]] = {}
+    changed: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for check in found:
+        unknown = set(check.state) - STATE
+        if unknown:
+            raise KeyError(f"links: {', '.join(sorted(unknown))} is not link state")
+        if check.new:
+            conn.execute(
+                links.insert().values(
+                    credential_id=check.credential_id,
+                    directory_id=directory_id,
+                    account_id=check.account_id,
+                    linked_at=now,
+                    linked_by=by,
+                    status=check.status,
+                    detail=check.detail,
+                    checked_at=now,
+                    **check.state,
+                )
+            )
+        elif check.state:
+            row = {"status": check.status, "detail": check.detail, **check.state}
+            changed.setdefault(tuple(sorted(row)), []).append({"cid": check.credential_id, **row})
+        else:
+            touched.setdefault((check.status, check.detail), []).append(check.credential_id)
+    for columns, rows in changed.items():  # one executemany per set of columns
+        conn.execute(
+            links.update()
+            .where(
+                links.c.directory_id == directory_id,
+                links.c.credential_id == sa.bindparam("cid"),
+            )
+            .values(checked_at=now, **{name: sa.bindparam(name) for name in columns}),
+            rows,
+        )
+    for (status, detail), ids in touched.items():
+        for start in range(0, len(ids), _IN_LIST):
+            conn.execute(
+                links.update()
+                .where(
+                    links.c.directory_id == directory_id,
+                    links.c.credential_id.in_(ids[start : start + _IN_LIST]),
+                )
+                .values(status=status, detail=detail, checked_at=now)
+            )
+
+
+def fail_bind(conn: Connection, credential_id: str, directory_id: str, stamp: str | None) -> None:
+    """A bind with an operator's password failed at this password stamp (never again)."""
+    conn.execute(
+        links.update().where(_the_link(credential_id, directory_id)).values(failed_stamp=stamp)
+    )
+
+
+def accept_stamp(conn: Connection, credential_id: str, directory_id: str, stamp: str) -> None:
+    """An operator accepted the directory's password as it is at ``stamp``."""
+    conn.execute(
+        links.update().where(_the_link(credential_id, directory_id)).values(accepted_stamp=stamp)
+    )
+
+
+def confirm(
+    conn: Connection,
+    credential_id: str,
+    directory_id: str,
+    *,
+    stamp: str | None,
+    secret_version: int,
+    status: str,
+    detail: str,
+    now: dt.datetime,
+) -> None:
+    """The directory's password at ``stamp`` is the vault's ``secret_version`` (checked now)."""
+    conn.execute(
+        links.update()
+        .where(_the_link(credential_id, directory_id))
+        .values(
+            confirmed_stamp=stamp,
+            confirmed_secret_version=secret_version,
+            confirmed_at=now,
+            failed_stamp=None,
+            failed_secret_version=None,
+            accepted_stamp=None,
+            status=status,
+            detail=detail,
+            checked_at=now,
+        )
+    )
+
+
+def forget_credential(conn: Connection, credential_id: str) -> None:
+    conn.execute(links.delete().where(links.c.credential_id == credential_id))
+
+
+def forget_directory(conn: Connection, directory_id: str) -> None:
+    conn.execute(links.delete().where(links.c.directory_id == directory_id))
+
+
+# -- reads across directories --------------------------------------------------------------------
+def claimed_elsewhere(
+    conn: Connection, directory_id: str, account_ids: Iterable[str]
+) -> dict[str, str]:
+    """Which of ``account_ids`` are linked through another directory (the same domain added
+    twice, or reached by two clients): account id -> that directory's name."""
+    out: dict[str, str] = {}
+    ids = list(account_ids)
+    for start in range(0, len(ids), _IN_LIST):
+        rows = conn.execute(
+            sa.select(links.c.account_id, directories.c.name)
+            .join(directories, directories.c.id == links.c.directory_id)
+            .where(
+                links.c.directory_id != directory_id,
+                links.c.account_id.in_(ids[start : start + _IN_LIST]),
+            )
+        )
+        out.update({r.account_id: r.name for r in rows})
+    return out
+
+
+def linked_elsewhere(
+    conn: Connection, directory_id: str, client_id: str, *, kinds: Sequence[str]
+) -> dict[str, str]:
+    """Credentials of the client linked in another of its directories of one of ``kinds``:
+    credential id -> that directory's name (the first by name)."""
+    rows = conn.execute(
+        sa.select(links.c.credential_id, directories.c.name)
+        .join(directories, directories.c.id == links.c.directory_id)
+        .where(
+            directories.c.client_id == client_id,
+            directories.c.kind.in_(kinds),
+            links.c.directory_id != directory_id,
+        )
+        .order_by(directories.c.name_key)
+    )
+    out: dict[str, str] = {}
+    for row in rows:
+        out.setdefault(row.credential_id, row.name)
+    return out
+
+
+class CheckRow(NamedTuple):
+    """A link's last check, with its directory's name and kind."""
+
+    credential_id: str
+    directory_id: str
+    account_id: str
+    status: str | None
+    detail: str | None
+    checked_at: dt.datetime | None
+    directory_name: str
+    directory_kind: str
+
+
+def checks(conn: Connection, credential_ids: Sequence[str]) -> list[CheckRow]:
+    """The links of these credentials (at most 500) in every directory."""
+    query = (
+        sa.select(
+            *columns_for(
+                CheckRow,
+                links,
+                directory_name=directories.c.name,
+                directory_kind=directories.c.kind,
+            )
+        )
+        .join(directories, directories.c.id == links.c.directory_id)
+        .where(links.c.credential_id.in_(list(credential_ids)))
+    )
+    return records(CheckRow, conn.execute(query))
+
+
+class ImpactRow(NamedTuple):
+    """A credential and one directory of its client, with the link's state there (None when
+    not linked) and the cached account's password stamp."""
+
+    id: str
+    title: str
+    username: str
+    directory: str
+    account: str | None
+    status: str | None
+    confirmed_stamp: str | None
+    password_stamp: str | None
+
+
+def enforce_impact(
+    conn: Connection,
+    client_id: str,
+    *,
+    credential_id: str | None = None,
+    follows_default_only: bool = False,
+    not_in_mode: str,
+) -> list[ImpactRow]:
+    """The client's live credentials whose effective mode is not ``not_in_mode`` (just
+    ``credential_id`` when given; only those following the client's default when
+    ``follows_default_only``), each with every directory of the client, by title and
+    directory name."""
+    query = (
+        sa.select(
+            credentials.c.id,
+            credentials.c.title,
+            credentials.c.username,
+            directories.c.name.label("directory"),
+            directory_accounts.c.username.label("account"),
+            links.c.status,
+            links.c.confirmed_stamp,
+            directory_accounts.c.password_stamp,
+        )
+        .join(clients, clients.c.id == credentials.c.client_id)
+        .join(directories, directories.c.client_id == clients.c.id)
+        .outerjoin(
+            links,
+            sa.and_(
+                links.c.credential_id == credentials.c.id,
+                links.c.directory_id == directories.c.id,
+            ),
+        )
+        .outerjoin(
+            directory_accounts,
+            sa.and_(
+                directory_accounts.c.directory_id == directories.c.id,
+                directory_accounts.c.account_id == links.c.account_id,
+            ),
+        )
+        .where(
+            credentials.c.client_id == client_id,
+            credentials.c.deleted_at.is_(None),
+            effective_mode() != not_in_mode,
+        )
+        .order_by(credentials.c.title_key, directories.c.name_key)
+    )
+    if credential_id is not None:
+        query = query.where(credentials.c.id == credential_id)
+    if follows_default_only:
+        query = query.where(credentials.c.sync_mode.is_(None))
+    return records(ImpactRow, conn.execute(query))

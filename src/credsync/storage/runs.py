@@ -1,0 +1,376 @@
+"""Runs and their report items (``runs``, ``run_items``): their owner.
+
+A run's row is inserted ``running`` once its lease is taken, beats while it works
+(``heartbeat_at``), and ends once (:func:`end`, only while still ``running``: a run swept as
+abandoned meanwhile stays swept). Its items are stored a chunk at a time, numbered in the
+order the run made them. What the lease means (when a run is abandoned, who may start) is
+:mod:`credsync.sync.lease`'s; these functions only read and write.
+
+Reads for people come joined with the directory's name and kind and the client's name
+(:class:`RunRow`), a whole list or a page at a time; a page asks for one row more than it
+shows (``fetch``), so that the caller knows whether there is a next one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any, NamedTuple
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from credsync.storage._rows import columns_for, record, records
+from credsync.storage.ids import one_by_id_prefix
+from credsync.storage.tables import clients, directories, run_items, runs
+
+__all__ = [
+    "ItemRow",
+    "LastRunRow",
+    "Liveness",
+    "NewItem",
+    "RunRow",
+    "add_items",
+    "beat",
+    "end",
+    "exists",
+    "find",
+    "find_counted",
+    "find_id",
+    "forget_directory",
+    "insert",
+    "item_counts",
+    "items",
+    "mark_abandoned",
+    "newest",
+    "newest_per_directory",
+    "note_abort",
+    "page",
+    "progress",
+    "running",
+]
+
+
+class RunRow(NamedTuple):
+    id: str
+    directory_id: str
+    client_id: str
+    kind: str
+    trigger: str
+    dry_run: bool
+    actor: str
+    state: str
+    message: str
+    summary: str  # JSON
+    accounts_read: int
+    started_at: dt.datetime
+    finished_at: dt.datetime | None
+    heartbeat_at: dt.datetime | None
+    owner: str | None
+    directory_name: str
+    directory_kind: str
+    client_name: str
+
+
+_SELECT = (
+    sa.select(
+        *columns_for(
+            RunRow,
+            runs,
+            directory_name=directories.c.name,
+            directory_kind=directories.c.kind,
+            client_name=clients.c.name,
+        )
+    )
+    .join(directories, directories.c.id == runs.c.directory_id)
+    .join(clients, clients.c.id == runs.c.client_id)
+)
+_ITEM_COUNT = (
+    sa.select(sa.func.count())
+    .select_from(run_items)
+    .where(run_items.c.run_id == runs.c.id)
+    .scalar_subquery()
+)
+_COUNTED = _SELECT.add_columns(_ITEM_COUNT.label("item_count"))
+
+
+def _counted(row: Any) -> tuple[RunRow, int]:
+    return RunRow(*row[:-1]), int(row[-1])
+
+
+# -- a run's life --------------------------------------------------------------------------------
+def insert(
+    conn: Connection,
+    run_id: str,
+    *,
+    directory_id: str,
+    client_id: str,
+    kind: str,
+    trigger: str,
+    dry_run: bool,
+    actor: str,
+    owner: str,
+    now: dt.datetime,
+) -> None:
+    """A new run, ``running`` from ``now`` (its first heartbeat)."""
+    conn.execute(
+        runs.insert().values(
+            id=run_id,
+            directory_id=directory_id,
+            client_id=client_id,
+            kind=kind,
+            trigger=trigger,
+            dry_run=dry_run,
+            actor=actor,
+            state="running",
+            message="",
+            summary="{}",
+            accounts_read=0,
+            started_at=now,
+            heartbeat_at=now,
+            owner=owner,
+        )
+    )
+
+
+def running(conn: Connection, directory_id: str | None = None) -> list[RunRow]:
+    """Runs still ``running`` (of one directory, or all), the oldest first."""
+    query = _SELECT.where(runs.c.state == "running").order_by(runs.c.started_at)
+    if directory_id is not None:
+        query = query.where(runs.c.directory_id == directory_id)
+    return records(RunRow, conn.execute(query))
+
+
+def beat(conn: Connection, run_id: str, now: dt.datetime) -> bool:
+    """The run's sign of life; False when its row is no longer ``running``."""
+    done = conn.execute(
+        runs.update().where(runs.c.id == run_id, runs.c.state == "running").values(heartbeat_at=now)
+    )
+    return bool(done.rowcount == 1)
+
+
+def end(
+    conn: Connection,
+    run_id: str,
+    *,
+    kind: str,
+    state: str,
+    message: str,
+    summary: str,
+    accounts_read: int,
+    now: dt.datetime,
+) -> bool:
+    """The run's end, if it is still ``running`` (False: it was swept meanwhile)."""
+    ended = conn.execute(
+        runs.update()
+        .where(runs.c.id == run_id, runs.c.state == "running")
+        .values(
+            kind=kind,
+            state=state,
+            message=message,
+            summary=summary,
+            accounts_read=accounts_read,
+            finished_at=now,
+        )
+    )
+    return bool(ended.rowcount == 1)
+
+
+def note_abort(conn: Connection, run_id: str, message: str) -> None:
+    """Why an ``aborted`` run stopped, in its own words (a swept run that noticed)."""
+    conn.execute(
+        runs.update().where(runs.c.id == run_id, runs.c.state == "aborted").values(message=message)
+    )
+
+
+def mark_abandoned(
+    conn: Connection, run: RunRow, *, message: str, summary: str, finished_at: dt.datetime
+) -> bool:
+    """Mark the run ``aborted`` if it is still ``running`` with the heartbeat ``run`` was read
+    with (False: it showed a sign of life meanwhile, or another sweeper got it)."""
+    done = conn.execute(
+        runs.update()
+        .where(
+            runs.c.id == run.id,
+            runs.c.state == "running",
+            runs.c.heartbeat_at.is_(None)
+            if run.heartbeat_at is None
+            else runs.c.heartbeat_at == run.heartbeat_at,
+        )
+        .values(state="aborted", message=message, summary=summary, finished_at=finished_at)
+    )
+    return bool(done.rowcount == 1)
+
+
+def item_counts(conn: Connection, run_id: str) -> dict[str, dict[str, int]]:
+    """How many items the run stored, by status and by action."""
+    by: dict[str, dict[str, int]] = {"statuses": {}, "actions": {}}
+    for name, column in (("statuses", run_items.c.status), ("actions", run_items.c.action)):
+        rows = conn.execute(
+            sa.select(column, sa.func.count()).where(run_items.c.run_id == run_id).group_by(column)
+        )
+        by[name] = {value: int(count) for value, count in rows}
+    return by
+
+
+class NewItem(NamedTuple):
+    credential_id: str | None
+    account_id: str | None
+    account_name: str
+    status: str
+    action: str
+    detail: str
+
+
+def add_items(conn: Connection, run_id: str, start: int, new: Sequence[NewItem]) -> None:
+    """Items ``start``, ``start + 1``... of the run, each stamped with the time it is stored."""
+    if not new:
+        return
+    conn.execute(
+        run_items.insert(),
+        [
+            {"run_id": run_id, "seq": start + n, **item._asdict(), "at": dt.datetime.now(dt.UTC)}
+            for n, item in enumerate(new)
+        ],
+    )
+
+
+def forget_directory(conn: Connection, directory_id: str) -> None:
+    """The directory's runs and their items."""
+    of_directory = sa.select(runs.c.id).where(runs.c.directory_id == directory_id)
+    conn.execute(run_items.delete().where(run_items.c.run_id.in_(of_directory)))
+    conn.execute(runs.delete().where(runs.c.directory_id == directory_id))
+
+
+# -- reading back --------------------------------------------------------------------------------
+def find(conn: Connection, ref: str) -> RunRow:
+    """A run by id or 8+ characters of it (NotFound, or InvalidInput when ambiguous)."""
+    return record(RunRow, one_by_id_prefix(conn, _SELECT, runs.c.id, ref, "run", min_chars=8))
+
+
+def find_counted(conn: Connection, ref: str) -> tuple[RunRow, int]:
+    """:func:`find`, with how many items the run has stored."""
+    return _counted(one_by_id_prefix(conn, _COUNTED, runs.c.id, ref, "run", min_chars=8))
+
+
+def find_id(conn: Connection, ref: str) -> str:
+    """The id of the run ``ref`` names (as :func:`find`)."""
+    query = sa.select(runs.c.id)
+    return str(one_by_id_prefix(conn, query, runs.c.id, ref, "run", min_chars=8).id)
+
+
+def exists(conn: Connection, run_id: str) -> bool:
+    return conn.execute(sa.select(runs.c.id).where(runs.c.id == run_id)).first() is not None
+
+
+def _newest_first(
+    query: sa.Select[Any], client_id: str | None, directory_id: str | None
+) -> sa.Select[Any]:
+    query = query.order_by(runs.c.started_at.desc(), runs.c.id)
+    if client_id:
+        query = query.where(runs.c.client_id == client_id)
+    if directory_id:
+        query = query.where(runs.c.directory_id == directory_id)
+    return query
+
+
+def newest(
+    conn: Connection, *, client_id: str | None, directory_id: str | None, limit: int
+) -> list[RunRow]:
+    """The newest ``limit`` runs (of one client, one directory), the newest first."""
+    query = _newest_first(_SELECT, client_id, directory_id).limit(limit)
+    return records(RunRow, conn.execute(query))
+
+
+def page(
+    conn: Connection,
+    *,
+    client_id: str | None,
+    directory_id: str | None,
+    after: str | None,
+    fetch: int,
+) -> list[tuple[RunRow, int]]:
+    """Up to ``fetch`` runs with their item counts, the newest first, from just after the run
+    ``after`` (one that exists: see :func:`exists`)."""
+    query = _newest_first(_COUNTED, client_id, directory_id)
+    if after is not None:
+        started = sa.select(runs.c.started_at).where(runs.c.id == after).scalar_subquery()
+        query = query.where(
+            sa.or_(
+                runs.c.started_at < started,
+                sa.and_(runs.c.started_at == started, runs.c.id > after),
+            )
+        )
+    return [_counted(r) for r in conn.execute(query.limit(fetch))]
+
+
+class ItemRow(NamedTuple):
+    seq: int
+    credential_id: str | None
+    account_id: str | None
+    account_name: str
+    status: str
+    action: str
+    detail: str
+
+
+def items(
+    conn: Connection, run_id: str, *, after: int | None = None, fetch: int | None = None
+) -> list[ItemRow]:
+    """A run's items in the order the run made them: all, or up to ``fetch`` after the item
+    numbered ``after``."""
+    query = (
+        sa.select(*columns_for(ItemRow, run_items))
+        .where(run_items.c.run_id == run_id)
+        .order_by(run_items.c.seq)
+    )
+    if after is not None:
+        query = query.where(run_items.c.seq > after)
+    if fetch is not None:
+        query = query.limit(fetch)
+    return records(ItemRow, conn.execute(query))
+
+
+class Liveness(NamedTuple):
+    state: str
+    message: str
+    started_at: dt.datetime
+    heartbeat_at: dt.datetime | None
+
+
+def progress(conn: Connection, run_id: str) -> tuple[Liveness, int] | None:
+    """A run's state and last sign of life, and how many items it has stored (None: no
+    such run)."""
+    row = conn.execute(sa.select(*columns_for(Liveness, runs)).where(runs.c.id == run_id)).first()
+    if row is None:
+        return None
+    count = conn.execute(
+        sa.select(sa.func.count()).select_from(run_items).where(run_items.c.run_id == run_id)
+    ).scalar_one()
+    return record(Liveness, row), int(count)
+
+
+class LastRunRow(NamedTuple):
+    id: str
+    directory_id: str
+    state: str
+    started_at: dt.datetime
+    finished_at: dt.datetime | None
+    heartbeat_at: dt.datetime | None
+
+
+def newest_per_directory(conn: Connection) -> list[LastRunRow]:
+    """Each directory's newest run (one statement)."""
+    newest_start = (
+        sa.select(runs.c.directory_id, sa.func.max(runs.c.started_at).label("at"))
+        .group_by(runs.c.directory_id)
+        .subquery()
+    )
+    query = sa.select(*columns_for(LastRunRow, runs)).join(
+        newest_start,
+        sa.and_(
+            newest_start.c.directory_id == runs.c.directory_id,
+            newest_start.c.at == runs.c.started_at,
+        ),
+    )
+    return records(LastRunRow, conn.execute(query))

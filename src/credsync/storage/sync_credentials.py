@@ -1,0 +1,123 @@
+"""Credentials as the sync area reads them: those a run checks, those a directory may bind
+with, and the titles its reports name. Reads only: the ``credentials`` table is
+:mod:`credsync.storage.credentials`' (kept apart so that neither module outgrows a file).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import NamedTuple
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from credsync.storage._rows import columns_for, records
+from credsync.storage.credentials import DIRECTORY_ADMIN, effective_mode, visible
+from credsync.storage.tables import clients, credentials
+
+__all__ = [
+    "BindCandidate",
+    "BindChoice",
+    "SyncedCredential",
+    "bind_candidates",
+    "bind_choices",
+    "synced",
+    "titles",
+]
+
+_IN_LIST = 500
+
+
+class SyncedCredential(NamedTuple):
+    id: str
+    title: str
+    username: str
+    secret_version: int
+    password_changed_at: dt.datetime | None
+    mode: str  # the effective sync mode
+
+
+def synced(
+    conn: Connection,
+    client_id: str,
+    modes: Sequence[str],
+    *,
+    switch_on_only: bool = True,
+    ids: Sequence[str] | None = None,
+) -> list[SyncedCredential]:
+    """The client's live credentials whose effective mode is one of ``modes``, by title;
+    none when ``switch_on_only`` and the client's directory sync is off, or it is archived.
+    ``ids``: only these (at most a few hundred)."""
+    mode = effective_mode().label("mode")
+    rows = conn.execute(
+        sa.select(*columns_for(SyncedCredential, credentials, mode=mode))
+        .join(clients, clients.c.id == credentials.c.client_id)
+        .where(
+            credentials.c.client_id == client_id,
+            credentials.c.deleted_at.is_(None),
+            clients.c.directory_sync.is_(True) if switch_on_only else sa.true(),
+            clients.c.archived_at.is_(None),
+            mode.in_(list(modes)),
+        )
+        .order_by(credentials.c.title_key, credentials.c.id)
+        .where(credentials.c.id.in_(list(ids)) if ids is not None else sa.true())
+    )
+    return records(SyncedCredential, rows)
+
+
+class BindChoice(NamedTuple):
+    id: str
+    title: str
+    username: str
+
+
+def bind_choices(
+    conn: Connection, client_id: str, *, include_directory_admin: bool, limit: int = 500
+) -> list[BindChoice]:
+    """The client's directory_admin credentials outside the trash, by title."""
+    query = (
+        sa.select(*columns_for(BindChoice, credentials))
+        .where(
+            credentials.c.client_id == client_id,
+            credentials.c.type == DIRECTORY_ADMIN,
+            credentials.c.deleted_at.is_(None),
+            visible(include_directory_admin),
+        )
+        .order_by(credentials.c.title_key, credentials.c.id)
+        .limit(limit)
+    )
+    return records(BindChoice, conn.execute(query))
+
+
+class BindCandidate(NamedTuple):
+    id: str
+    client_id: str
+    type: str
+
+
+def bind_candidates(conn: Connection, ref: str) -> list[BindCandidate]:
+    """Up to two live credentials whose id starts with ``ref`` (one: found; two: ambiguous)."""
+    query = (
+        sa.select(*columns_for(BindCandidate, credentials))
+        .where(credentials.c.id.startswith(ref, autoescape=True))
+        .where(credentials.c.deleted_at.is_(None))
+        .limit(2)
+    )
+    return records(BindCandidate, conn.execute(query))
+
+
+def titles(
+    conn: Connection, ids: Sequence[str], *, include_directory_admin: bool
+) -> dict[str, str]:
+    """credential id -> title, for those of ``ids`` a reader may know of (500 per query)."""
+    out: dict[str, str] = {}
+    for start in range(0, len(ids), _IN_LIST):
+        rows = conn.execute(
+            sa.select(credentials.c.id, credentials.c.title).where(
+                credentials.c.id.in_(list(ids[start : start + _IN_LIST])),
+                visible(include_directory_admin),
+            )
+        )
+        out.update({r.id: r.title for r in rows})
+    return out

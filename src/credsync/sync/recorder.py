@@ -1,0 +1,388 @@
+"""The run recorder: every write one run makes, each in a transaction of its own.
+
+    start      the lease on the directory (see :mod:`credsync.sync.lease`) and the run's row
+    heartbeat  the run's sign of life, beside the run and with every chunk stored
+    store_read what the directory said, into the account cache the planner reads next time
+    store_*    a chunk's outcomes (links and flags), the accounts a push read back, the
+               report items, the audit of each push and the restore of a refused push's
+               secret version; a plan's items; a failed read's flags
+    finish     the run's row (once: a run swept meanwhile stays swept), the directory's cursor
+               and counters after a whole run, and the ``sync.run`` audit entry
+
+What a status means for links and flags is decided here, once: a problem opens or updates the
+credential's flag, anything else closes it; linking statuses leave links alone. The SQL is
+storage's. :class:`RunSecrets` holds what a run needs of the vault's secrets.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.engine import Connection
+
+from credsync.connectors.base import Account
+from credsync.storage import accounts as account_rows
+from credsync.storage import directories as directory_rows
+from credsync.storage import flags as flag_rows
+from credsync.storage import links as link_rows
+from credsync.storage import push_queue
+from credsync.storage import runs as run_rows
+from credsync.sync import lease
+from credsync.sync.executor import Applied, Rejection
+from credsync.sync.model import PROBLEMS, Action, Outcome, PlanItem, Status
+from credsync.types import Secret, new_id
+from credsync.vault.auth import Actor
+from credsync.vault.directories import Directory
+from credsync.vault.keyring import KeyRing
+from credsync.vault.secrets import read_secrets, write_secret_version
+from credsync.vault.service import Vault
+
+__all__ = ["RunRecorder", "RunSecrets", "WholePass"]
+
+_NOT_LINKED = (Status.UNMATCHED, Status.AMBIGUOUS, Status.CONFLICT, Status.SKIPPED)
+
+
+class RunSecrets:
+    """The secrets one run sends: decrypted for a chunk at a time (the caller drops them after
+    the chunk), and the version restored when the directory refused a push."""
+
+    def __init__(self, vault: Vault, keys: KeyRing, actor: Actor, client_id: str) -> None:
+        self._vault = vault
+        self._keys = keys
+        self._actor = actor
+        self._client_id = client_id
+
+    def for_chunk(
+        self, items: Iterable[PlanItem], versions: Mapping[str, int]
+    ) -> dict[str, tuple[int, Secret]]:
+        """(secret version, secret) of each credential of ``items`` that verifies or pushes,
+        at its version in ``versions``."""
+        wanted = {
+            i.credential_id: versions[i.credential_id]
+            for i in items
+            if i.credential_id and i.action in (Action.VERIFY, Action.PUSH)
+        }
+        with self._vault.db.read() as conn:
+            secrets = read_secrets(conn, self._keys, self._client_id, wanted)
+        return {cid: (version, secrets[cid]) for cid, version in wanted.items()}
+
+    def restore(self, conn: Connection, rejection: Rejection, working_version: int) -> int:
+        """The version the directory still has becomes the credential's current secret again
+        (a new version, in the caller's transaction); returns that version."""
+        working = read_secrets(
+            conn, self._keys, self._client_id, {rejection.credential_id: working_version}
+        )[rejection.credential_id]
+        return write_secret_version(
+            conn,
+            self._vault.audit,
+            self._actor,
+            self._keys,
+            rejection.credential_id,
+            working,
+            source="sync",
+            reason=(
+                f"restored version {working_version}, the password the directory still "
+                f"has: it refused version {rejection.attempted_version}: {rejection.detail}"
+            ),
+        )
+
+
+@dataclass(frozen=True)
+class WholePass:
+    """What a whole run read: where the next incremental read starts, whether it was a full
+    read, and how many accounts the directory has in scope."""
+
+    cursor: str | None
+    full: bool
+    accounts: int
+
+
+class RunRecorder:
+    """The writes of one run (see the module's docstring). Made by :meth:`start`."""
+
+    def __init__(
+        self,
+        vault: Vault,
+        actor: Actor,
+        directory: Directory,
+        run_id: str,
+        *,
+        dry_run: bool,
+        clock: Callable[[], dt.datetime],
+        heartbeat_seconds: float,
+    ) -> None:
+        self.run_id = run_id
+        self.directory = directory
+        self.dry_run = dry_run
+        self._vault = vault
+        self._db = vault.db
+        self._actor = actor
+        self._clock = clock
+        self._statuses: Counter[str] = Counter()
+        self._actions: Counter[str] = Counter()
+        self._stored = 0  # report items stored so far
+        self._given_up: set[str] | None = None  # credentials with a given-up push here
+        self.heartbeat = lease.Heartbeat(
+            self._db, run_id, clock, heartbeat_seconds, holds_lease=not dry_run
+        )
+
+    @classmethod
+    def start(
+        cls,
+        vault: Vault,
+        actor: Actor,
+        directory: Directory,
+        *,
+        kind: str,
+        trigger: str,
+        dry_run: bool,
+        clock: Callable[[], dt.datetime],
+        heartbeat_seconds: float = lease.HEARTBEAT_SECONDS,
+    ) -> RunRecorder:
+        """Store the run as ``running``, once the directory's lease is taken (RunInProgress
+        when another run holds it)."""
+        run_id = new_id()
+        now = clock()
+        with vault.db.write() as conn:
+            lease.take(conn, vault.audit, directory, now, dry_run=dry_run)
+            run_rows.insert(
+                conn,
+                run_id,
+                directory_id=directory.id,
+                client_id=directory.client_id,
+                kind=kind,
+                trigger=trigger,
+                dry_run=dry_run,
+                actor=actor.name,
+                owner=lease.owner(),
+                now=now,
+            )
+        return cls(
+            vault,
+            actor,
+            directory,
+            run_id,
+            dry_run=dry_run,
+            clock=clock,
+            heartbeat_seconds=heartbeat_seconds,
+        )
+
+    def check_lease(self, *, renew: bool = False) -> None:
+        """Stop (lease.LeaseLost) if the run lost its lease; ``renew``: beat first."""
+        self.heartbeat.renew() if renew else self.heartbeat.check()
+
+    # -- what the run found ----------------------------------------------------------------------
+    def store_read(self, changed: Sequence[Account], removed: Iterable[str], *, full: bool) -> None:
+        """What the directory said, into the account cache."""
+        with self._db.write() as conn:
+            account_rows.replace(
+                conn, self.directory.id, changed, removed, self._clock(), full=full
+            )
+
+    def store_plan(self, outcomes: Sequence[Outcome]) -> None:
+        """The items of a run that acts on nothing (a dry run, or one a safety rail stopped)."""
+        with self._db.write() as conn:
+            self._add_items(conn, outcomes)
+
+    def store_failure(self, outcomes: Sequence[Outcome]) -> None:
+        """The flags of a run whose directory could not be read (a dry run's are only
+        counted)."""
+        if self.dry_run:
+            self._count(outcomes)
+            return
+        with self._db.write() as conn:
+            self._record(conn, outcomes, {}, self._clock())
+            self._add_items(conn, outcomes)
+
+    def store_chunk(self, applied: Applied, secrets: RunSecrets) -> None:
+        """One chunk, in one transaction (a thread of its own may run this): refused pushes'
+        secret versions restored, links and flags, the accounts pushes read back, the report
+        items, an audit entry per push, and given-up queued pushes found moot."""
+        directory = self.directory
+        now = self._clock()
+        link_updates = {cid: dict(cols) for cid, cols in applied.link_updates.items()}
+        with self._db.write() as conn:
+            self.heartbeat.touch(conn)
+            for rejection in applied.rejections:
+                if rejection.working_version is not None:
+                    restored = secrets.restore(conn, rejection, rejection.working_version)
+                    link_updates.setdefault(rejection.credential_id, {})[
+                        "confirmed_secret_version"
+                    ] = restored
+            self._record(conn, applied.outcomes, link_updates, now)
+            if applied.changed_accounts:
+                account_rows.replace(
+                    conn, directory.id, applied.changed_accounts, (), now, full=False
+                )
+            self._add_items(conn, applied.outcomes)
+            for outcome in applied.outcomes:
+                if outcome.action is Action.PUSH and outcome.status is Status.IN_SYNC:
+                    self._vault.audit.append(
+                        conn,
+                        self._actor,
+                        "credential.pushed",
+                        target_type="credential",
+                        target_id=outcome.item.credential_id or "",
+                        client_id=directory.client_id,
+                        details={
+                            "directory": directory.name,
+                            "account": outcome.item.account_name,
+                            "run_id": self.run_id,
+                        },
+                    )
+            self._settle(conn, applied.outcomes)
+
+    def _count(self, outcomes: Iterable[Outcome]) -> None:
+        for o in outcomes:
+            self._statuses[o.status.value] += 1
+            self._actions[o.action.value] += 1
+
+    def _add_items(self, conn: Connection, outcomes: Sequence[Outcome]) -> None:
+        run_rows.add_items(
+            conn,
+            self.run_id,
+            self._stored,
+            [
+                run_rows.NewItem(
+                    o.item.credential_id,
+                    o.item.account_id,
+                    o.item.account_name,
+                    o.status.value,
+                    o.action.value,
+                    o.detail,
+                )
+                for o in outcomes
+            ],
+        )
+        self._stored += len(outcomes)
+        self._count(outcomes)
+
+    def _record(
+        self,
+        conn: Connection,
+        outcomes: Sequence[Outcome],
+        link_updates: Mapping[str, Mapping[str, Any]],
+        now: dt.datetime,
+    ) -> None:
+        """Links made or checked, and flags opened, updated or closed, for ``outcomes``;
+        ``link_updates``: credential id -> the link columns to write (from the executor)."""
+        checked: list[link_rows.LinkCheck] = []
+        for o in outcomes:
+            cid, account_id = o.item.credential_id, o.item.account_id
+            if cid is None or account_id is None or o.status in _NOT_LINKED:
+                continue
+            state = link_updates.get(cid, {})
+            checked.append(
+                link_rows.LinkCheck(
+                    cid, account_id, o.status.value, o.detail, state, o.item.new_link
+                )
+            )
+        link_rows.record(conn, self.directory.id, checked, by=self._actor.name, now=now)
+        flag_rows.record_checks(
+            conn,
+            directory_id=self.directory.id,
+            client_id=self.directory.client_id,
+            run_id=self.run_id,
+            found=[
+                flag_rows.FlagCheck(
+                    o.item.credential_id,
+                    o.item.account_id,
+                    o.status.value,
+                    o.detail,
+                    _resolution(o),
+                )
+                for o in outcomes
+                if o.item.credential_id and o.status is not Status.SKIPPED
+            ],
+            by=self._actor.name,
+            now=now,
+        )
+
+    def _settle(self, conn: Connection, outcomes: Iterable[Outcome]) -> None:
+        """A credential found in step makes a given-up queued push to this directory moot."""
+        if self._given_up is None:
+            self._given_up = push_queue.given_up_credentials(conn, self.directory.id)
+        if not self._given_up:
+            return
+        moot = {
+            o.item.credential_id
+            for o in outcomes
+            if o.status is Status.IN_SYNC and o.item.credential_id in self._given_up
+        }
+        if moot:
+            push_queue.settle(conn, self.directory.id, sorted(c for c in moot if c))
+            self._given_up -= moot
+
+    # -- the end ---------------------------------------------------------------------------------
+    def summary(self, extra: Mapping[str, Any] | None = None) -> str:
+        """The run's counts by status and action (and ``extra``), as stored JSON."""
+        return json.dumps(
+            {"statuses": dict(self._statuses), "actions": dict(self._actions), **(extra or {})},
+            sort_keys=True,
+        )
+
+    def finish(
+        self,
+        state: str,
+        message: str,
+        *,
+        kind: str,
+        accounts_read: int,
+        extra: Mapping[str, Any] | None = None,
+        whole: WholePass | None = None,
+        failed: bool = False,
+    ) -> None:
+        """The run's end: ``state`` (done, aborted, failed) and why. ``whole``: a whole run
+        that completed moves the directory's cursor and counts; ``failed``: the directory
+        failed (the agent backs off)."""
+        now = self._clock()
+        directory = self.directory
+        summary = self.summary(extra)
+        with self._db.write() as conn:
+            if not self.dry_run:
+                lease.lock_directory(conn, directory.id)  # first, as a run's start does
+            ended = run_rows.end(
+                conn,
+                self.run_id,
+                kind=kind,
+                state=state,
+                message=message,
+                summary=summary,
+                accounts_read=accounts_read,
+                now=now,
+            )
+            if not ended:
+                # Swept as abandoned since its last heartbeat (stored as aborted, audited):
+                # another run may hold the lease now, so the directory's cursor and counters
+                # are its. A run stopping for that lost lease says why in the row.
+                if state == "aborted":
+                    run_rows.note_abort(conn, self.run_id, message)
+                return
+            if self.dry_run:
+                return
+            directory_rows.record_pass(
+                conn,
+                directory.id,
+                failed=failed,
+                whole=whole is not None,
+                cursor=whole.cursor if whole else None,
+                full_at=now if whole is not None and whole.full else None,
+                accounts=whole.accounts if whole else None,
+            )
+            details: dict[str, Any] = {"run_id": self.run_id, "kind": kind, "state": state}
+            details["summary"] = json.loads(summary)
+            where = (directory.id, directory.client_id)
+            lease.audit_run(conn, self._vault.audit, self._actor, where, details)
+
+
+def _resolution(outcome: Outcome) -> str | None:
+    """None: the outcome is a problem (its flag opens or stays open); else how an open flag
+    closes (the operator accepted the directory's state, or a good check)."""
+    if outcome.status in PROBLEMS and not outcome.item.accepted:
+        return None
+    return "accepted" if outcome.item.accepted else "in_sync"
