@@ -18,7 +18,6 @@ from credsync.storage.tables import clients, directories
 
 __all__ = [
     "binding",
-    "count_failure",
     "find",
     "ids_of_client",
     "insert",
@@ -130,10 +129,6 @@ def record_pass(
 def schedule(conn: Connection, directory_id: str, at: dt.datetime) -> None:
     """When the agent next runs the directory."""
     update(conn, directory_id, {"next_run_at": at})
-
-
-def count_failure(conn: Connection, directory_id: str) -> None:
-    update(conn, directory_id, {"failures": directories.c.failures + 1})
 
 
 def remove(conn: Connection, directory_id: str) -> None:
