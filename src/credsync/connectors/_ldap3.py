@@ -217,32 +217,6 @@ class Ldap3Client:
         )
 
     # --- reads and writes as the bind identity ----------------------------------------------
-    def search_with_controls(
-        self,
-        base: str,
-        search_filter: str,
-        attributes: Sequence[str],
-        *,
-        scope: str = SUBTREE,
-        controls: Sequence[Any] | None = None,
-        size_limit: int = 0,
-    ) -> tuple[list[Entry], dict[str, Any]]:
-        """One search (no paging): its entries and the result's response controls, as ldap3
-        decodes those it knows."""
-
-        def go(conn: Connection) -> tuple[list[Entry], dict[str, Any]]:
-            conn.search(
-                base,
-                search_filter,
-                scope,
-                attributes=list(attributes),
-                controls=list(controls) if controls else None,
-                size_limit=size_limit,
-            )
-            return entries(conn), dict(conn.result.get("controls") or {})
-
-        return self._admin.run(go)
-
     def search(
         self,
         base: str,
@@ -254,10 +228,33 @@ class Ldap3Client:
         size_limit: int = 0,
     ) -> list[Entry]:
         """One search (no paging): its entries."""
-        found, _ = self.search_with_controls(
-            base, search_filter, attributes, scope=scope, controls=controls, size_limit=size_limit
-        )
-        return found
+
+        def go(conn: Connection) -> list[Entry]:
+            conn.search(
+                base,
+                search_filter,
+                scope,
+                attributes=list(attributes),
+                controls=list(controls) if controls else None,
+                size_limit=size_limit,
+            )
+            return entries(conn)
+
+        return self._admin.run(go)
+
+    def search_with_controls(
+        self, base: str, search_filter: str, attributes: Sequence[str], controls: Sequence[Any]
+    ) -> tuple[list[Entry], dict[str, Any]]:
+        """One subtree search with request ``controls``: its entries and the result's response
+        controls, as ldap3 decodes those it knows (DirSync's cookie...)."""
+
+        def go(conn: Connection) -> tuple[list[Entry], dict[str, Any]]:
+            conn.search(
+                base, search_filter, SUBTREE, attributes=list(attributes), controls=list(controls)
+            )
+            return entries(conn), dict(conn.result.get("controls") or {})
+
+        return self._admin.run(go)
 
     def search_page(
         self,

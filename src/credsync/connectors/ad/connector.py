@@ -352,7 +352,7 @@ class ActiveDirectoryConnector(Ldap3Connector[LdapClient]):
             )
             found, controls = await self._call(
                 "DirSync", self._client.search_with_controls, root, search_filter,
-                DIRSYNC_ATTRIBUTES, controls=[control], not_found=PermanentConnectorError,
+                DIRSYNC_ATTRIBUTES, [control], not_found=PermanentConnectorError,
             )  # fmt: skip
             entries.extend(found)
             value = (controls.get(DIRSYNC_OID) or {}).get("value") or {}
