@@ -3,9 +3,10 @@
 Decisions, and why:
 
 * **Transport**: ``ldaps://`` or ``ldap://`` + StartTLS, certificate and host name always
-  checked unless the directory says ``insecure_skip_verify`` (see :mod:`._tls`). Blocking
-  ldap3 calls run in ``asyncio.to_thread``; one admin connection does reads and writes, one
-  verify connection is rebound as each user (see :mod:`._client`).
+  checked unless the directory says ``insecure_skip_verify`` (see :mod:`.._tls`). Blocking
+  ldap3 calls run in ``asyncio.to_thread``; one admin connection does reads and writes, a
+  verify connection is rebound as each user (see :mod:`._client`; the plumbing the LDAP
+  connector shares: :mod:`.._ldap3` and :mod:`.._ldap3_connector`).
 * **verify_password** is one simple bind as the account's DN. AD answers a failed bind with
   ``invalidCredentials`` and a ``data NNN`` sub-code, which is the outcome: 52e wrong password,
   533 disabled, 701 account expired (reported as disabled), 775 locked out, 532 password

@@ -26,10 +26,11 @@ back as ``PolicyRejected``. It also needs no size limit below the number of acco
 Decisions, and why:
 
 * **Transport**: reads and the rarer writes go through ldap3's blocking strategy in
-  ``asyncio.to_thread`` on one admin connection (see :mod:`._client`); password checks and
-  Password Modify (with the entry read back) - what the engine does by the thousand - are a
-  few LDAP messages the connector speaks itself on the event loop, without a thread (see
-  :mod:`._wire`: a thread hop per call cost as much as slapd's answer). TLS alike everywhere.
+  ``asyncio.to_thread`` on one admin connection (see :mod:`._client`, and :mod:`.._ldap3` for
+  the plumbing the AD connector shares); password checks and Password Modify (with the entry
+  read back) - what the engine does by the thousand - are a few LDAP messages the connector
+  speaks itself on the event loop, without a thread (see :mod:`._wire`: a thread hop per call
+  cost as much as slapd's answer). TLS alike everywhere.
 * **Account** (see :mod:`._mapping`): id = entryUUID, username = the naming attribute, upn =
   ``mail``; state and ``password_stamp`` (pwdChangedTime) from ppolicy's attributes. That
   stamp has a resolution of one second: two changes in the same second look like one.
