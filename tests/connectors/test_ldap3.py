@@ -9,7 +9,7 @@ from collections.abc import Callable
 import pytest
 from ldap3.core import exceptions as lx
 
-from credsync.connectors._ldap3 import parse_url
+from credsync.connectors._ldap3 import parse_url, response_controls
 from credsync.connectors._tls import certificate_subject, tls_reason
 from credsync.connectors.ad._errors import translate as ad_translate
 from credsync.connectors.ldap._errors import translate as ldap_translate
@@ -26,6 +26,7 @@ from credsync.errors import (
 )
 
 Translate = Callable[..., ConnectorError]
+PPOLICY = "1.3.6.1.4.1.42.2.27.8.5.1"
 BOTH = pytest.mark.parametrize("translate", [ad_translate, ldap_translate], ids=["ad", "ldap"])
 
 
@@ -146,3 +147,21 @@ def test_certificate_subject_of_a_real_certificate() -> None:
     der = cert.public_bytes(serialization.Encoding.DER)
     assert certificate_subject(der) == "CN=DC1.example.test,O=Samba Administration"
     assert certificate_subject(b"\x30\x03") == "?"
+
+
+def test_response_controls_are_the_undecoded_ones() -> None:
+    """A failure's response controls ride on its exception: raw values, never ldap3's decoded
+    ones (a paged or DirSync control on a refusal must not hide the refusal)."""
+    result = {
+        "controls": {
+            PPOLICY: {"value": b"0\x03\x81\x01\x06"},
+            "1.2.840.113556.1.4.319": {"value": {"size": 0, "cookie": b""}},
+            "1.3.6.1.4.1.4203.1.9.1.3": {"value": None},
+        }
+    }
+    assert response_controls(result) == {
+        PPOLICY: b"0\x03\x81\x01\x06",
+        "1.3.6.1.4.1.4203.1.9.1.3": b"",
+    }
+    assert response_controls(None) == {}
+    assert response_controls({"result": 0}) == {}

@@ -122,10 +122,17 @@ def entries(conn: Connection) -> list[Entry]:
     return out
 
 
-def response_controls(conn: Connection) -> Controls:
-    """The controls of the connection's last result, undecoded."""
-    found = (conn.result or {}).get("controls") or {}
-    return {oid: bytes(c.get("value") or b"") for oid, c in found.items()}
+def response_controls(result: dict[str, Any] | None) -> Controls:
+    """The controls of an ldap3 result (``conn.result``) that ldap3 left undecoded (the
+    password policy's, content synchronisation's...), as raw values. Those ldap3 decodes itself
+    (paged results, DirSync, pre- and post-read) are not among them: the paged and DirSync
+    searches read those."""
+    out: Controls = {}
+    for oid, control in ((result or {}).get("controls") or {}).items():
+        value = control.get("value")
+        if value is None or isinstance(value, bytes | bytearray):
+            out[oid] = bytes(value or b"")
+    return out
 
 
 class Link:
@@ -170,7 +177,7 @@ class Link:
                     if attempt == 2:
                         raise
                 except lx.LDAPOperationResult as exc:
-                    exc.response_controls = response_controls(self.conn)
+                    exc.response_controls = response_controls(self.conn.result)
                     raise
             raise AssertionError("unreachable")
 

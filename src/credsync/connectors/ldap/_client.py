@@ -111,7 +111,7 @@ class LdapClient(Ldap3Client):
                     and item.get("responseName") == SYNC_INFO_OID
                 ):
                     answer.infos.append(bytes(item.get("responseValue") or b""))
-            answer.done = response_controls(conn).get(SYNC_DONE_OID)
+            answer.done = response_controls(conn.result).get(SYNC_DONE_OID)
             return answer
 
         return self._admin.run(go)
