@@ -49,7 +49,8 @@ def bind_code(message: str) -> str | None:
 def _own(
     exc: BaseException, said: str, password_change: bool
 ) -> tuple[type[ConnectorError], str] | None:
-    # AD names a password refused by its policy with 0000052D, whatever the operation.
+    """AD's cases (see the module docstring); ``password_change`` does not matter here: AD
+    names a password its policy refused with 0000052D, whatever the operation."""
     if isinstance(exc, lx.LDAPBindError) and bind_code(said) is not None:
         return DirectoryAuthFailed, said
     if "0000052D" in said.upper() and isinstance(

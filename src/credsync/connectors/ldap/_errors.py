@@ -51,6 +51,7 @@ def policy_error_name(exc: BaseException) -> str | None:
 def _own(
     exc: BaseException, said: str, password_change: bool
 ) -> tuple[type[ConnectorError], str] | None:
+    """LDAP's cases (see the module docstring)."""
     if password_change and isinstance(exc, lx.LDAPConstraintViolationResult):
         name = policy_error_name(exc)
         return PolicyRejected, said + (f" (ppolicy: {name})" if name else "")
