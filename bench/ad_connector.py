@@ -14,30 +14,25 @@
 Connector and bare loops alternate for ``--rounds`` rounds (default 2, who goes first
 alternating too); each side's best round counts. The DC is the machine's shared one
 (``scripts/samba-dc``; started and stopped here only if it was not running); the accounts live
-in an OU of their own, deleted at the end.
+in an OU of their own, deleted at the end. (What this shares with ``ldap_connector.py``:
+``_ldap.py``.)
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import socket
-import ssl
 import sys
-import time
 import uuid
-from collections.abc import Callable, Sequence
 from typing import Any
 
-from ldap3 import MODIFY_REPLACE, NONE, Connection, Server, Tls
+from ldap3 import MODIFY_REPLACE
 
 import _common as c
+import _ldap
 from credsync.connectors.ad import ActiveDirectoryConnector
-from credsync.connectors.base import Account, PasswordOptions, VerifyOutcome
+from credsync.connectors.base import PasswordOptions
 from credsync.testing.samba import OuWorld, SambaDC, SambaFacts
 from credsync.types import Secret
-
-TARGET_RATIO = 0.80
 
 
 def quoted(password: str) -> bytes:
@@ -45,74 +40,36 @@ def quoted(password: str) -> bytes:
 
 
 def bare_connection(facts: SambaFacts, user: str | None = None, pw: str | None = None) -> Any:
-    """A plain ldap3 LDAPS connection as one would write it by hand (CA checked; name checked by
-    ldap3's own ``valid_names``), ``get_info=NONE``."""
-    tls = Tls(
-        validate=ssl.CERT_REQUIRED,
-        ca_certs_file=str(facts.ca_file),
-        valid_names=[facts.tls_server_name],
-    )
-    server = Server(facts.host, port=636, use_ssl=True, tls=tls, get_info=NONE)
-    conn = Connection(server, user, pw, raise_exceptions=False)
-    conn.open()
-    conn.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # as the connector does
-    if user:
-        conn.bind()
-    return conn
+    return _ldap.bare_connection(facts.host, 636, facts.ca_file, facts.tls_server_name, user, pw)
 
 
-def make_users(world: OuWorld, count: int) -> list[tuple[str, str]]:
-    """``count`` enabled users (password and flags set in the add itself): [(dn, password)]."""
-    conn = world.admin.conn
-    users = []
-    started = time.perf_counter()
-    for i in range(count):
-        name = f"b{i:05d}{uuid.uuid4().hex[:6]}"
-        dn = f"CN={name},{world.dn}"
-        password = f"Bench-{uuid.uuid4().hex[:10]}-9"
-        conn.add(
-            dn,
-            ["user"],
-            {"sAMAccountName": name, "unicodePwd": quoted(password), "userAccountControl": "512"},
-        )
-        users.append((dn, password))
-    took = time.perf_counter() - started
-    print(f"made {count} accounts in {took:.1f} s ({count / took:.0f}/s)")
-    return users
+def make_users(world: OuWorld, count: int) -> dict[str, str]:
+    """``count`` enabled users (password and flags set in the add itself): {dn: password}."""
 
+    def entry(name: str, password: str) -> tuple[str, list[str], dict[str, Any]]:
+        attributes = {
+            "sAMAccountName": name,
+            "unicodePwd": quoted(password),
+            "userAccountControl": "512",
+        }
+        return f"CN={name},{world.dn}", ["user"], attributes
 
-def rate(n: int, fn: Callable[[], None]) -> float:
-    took = c.timed(fn)
-    return n / took
+    return _ldap.make_users(world.admin.conn, count, entry)
 
 
 def bench_verify(
-    facts: SambaFacts, conn: ActiveDirectoryConnector, accounts: Sequence[tuple[Account, str]]
-) -> tuple[Callable[[], None], Callable[[], None]]:
-    def through_connector() -> None:
-        async def go() -> None:
-            for account, password in accounts:
-                result = await conn.verify_password(account, Secret(password))
-                assert result.outcome is VerifyOutcome.OK, result
-
-        asyncio.run(go())
-
-    bare = bare_connection(facts)
-
-    def bare_loop() -> None:
-        for account, password in accounts:
-            assert bare.rebind(account.dn, password, read_server_info=False)
-
+    facts: SambaFacts, conn: ActiveDirectoryConnector, accounts: _ldap.Accounts
+) -> _ldap.Pair:
+    pair = _ldap.bench_verify(conn, accounts, bare_connection(facts))
     # Warm-up, not measured: a user's first successful bind makes Samba write (logon time,
     # bad-password count); whichever side went first would pay for those writes.
-    bare_loop()
-
-    return through_connector, bare_loop
+    pair[1]()
+    return pair
 
 
 def bench_set(
-    facts: SambaFacts, conn: ActiveDirectoryConnector, accounts: Sequence[tuple[Account, str]]
-) -> tuple[Callable[[], None], Callable[[], None]]:
+    facts: SambaFacts, conn: ActiveDirectoryConnector, accounts: _ldap.Accounts
+) -> _ldap.Pair:
     options = PasswordOptions()
 
     def through_connector() -> None:
@@ -133,48 +90,8 @@ def bench_set(
     return through_connector, bare_loop
 
 
-def compare(
-    name: str,
-    n: int,
-    pair: tuple[Callable[[], None], Callable[[], None]],
-    rounds: int,
-    verdicts: c.Verdicts,
-) -> list[object]:
-    through_connector, bare_loop = pair
-    ours: list[float] = []
-    bare: list[float] = []
-    for i in range(rounds):  # alternate who goes first
-        if i % 2:
-            ours.append(rate(n, through_connector))
-        bare.append(rate(n, bare_loop))
-        if not i % 2:
-            ours.append(rate(n, through_connector))
-    best_ours, best_bare = max(ours), max(bare)
-    ratio = best_ours / best_bare
-    verdicts.figures[name] = {
-        "connector_per_s": round(best_ours, 1),
-        "bare_ldap3_per_s": round(best_bare, 1),
-        "ratio": round(ratio, 3),
-        "rounds": {"connector": ours, "bare": bare},
-    }
-    verdicts.check(
-        ratio >= TARGET_RATIO,
-        f"{name}: connector {best_ours:.0f}/s is {ratio:.0%} of bare ldap3 {best_bare:.0f}/s "
-        f"(target >= {TARGET_RATIO:.0%})",
-    )
-    return [name, n, f"{best_ours:.0f}", f"{best_bare:.0f}", f"{ratio:.2f}"]
-
-
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--accounts", type=int, default=2000)
-    parser.add_argument("--sets", type=int, default=1000)
-    parser.add_argument("--rounds", type=int, default=2)
-    parser.add_argument("--time-limit", type=int, default=900)
-    args = parser.parse_args()
-    if args.quick:
-        args.accounts, args.sets, args.rounds = 100, 50, 1
+    args = _ldap.arguments(__doc__)
     c.header("ad_connector: verify and set password against Samba AD", args.quick)
     c.time_limit(args.time_limit)
     verdicts = c.Verdicts("ad_connector")
@@ -183,32 +100,18 @@ def main() -> int:
     world = OuWorld.create(facts, prefix="bench")
     rows = []
     try:
-        users = make_users(world, args.accounts)
-        passwords = dict(users)
+        passwords = make_users(world, args.accounts)
         conn = ActiveDirectoryConnector(world.config())
-
-        async def listed() -> list[Account]:
-            return [a async for a in conn.iter_accounts()]
-
-        accounts = [(a, passwords[a.dn or ""]) for a in asyncio.run(listed())]
-        assert len(accounts) == args.accounts, len(accounts)
+        accounts = _ldap.listed(conn, passwords)
         rows.append(
-            compare("verify_password", len(accounts), bench_verify(facts, conn, accounts),
-                    args.rounds, verdicts)
+            _ldap.compare("verify_password", len(accounts), bench_verify(facts, conn, accounts),
+                          args.rounds, verdicts)
         )  # fmt: skip
         some = accounts[: args.sets]
-        rows.append(
-            compare("set_password", len(some), bench_set(facts, conn, some), args.rounds, verdicts)
-        )
+        pair = bench_set(facts, conn, some)
+        rows.append(_ldap.compare("set_password", len(some), pair, args.rounds, verdicts))
         asyncio.run(conn.close())
-        print()
-        print(
-            c.table(
-                ["operation", "accounts", "connector /s", "bare ldap3 /s", "ratio"],
-                rows,
-                title=f"best of {args.rounds} round(s), one call after another",
-            )
-        )
+        _ldap.print_table(rows, args.rounds)
     except c.Deadline as err:
         verdicts.check(False, str(err))
     finally:

@@ -21,89 +21,40 @@ another:
    operations).
 
 Connector and bare loops alternate for ``--rounds`` rounds (default 2, who goes first
-alternating too); each side's best round counts.
+alternating too); each side's best round counts. (What this shares with ``ad_connector.py``:
+``_ldap.py``.)
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import socket
-import ssl
 import sys
-import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 
-from ldap3 import BASE, NONE, Connection, Server, Tls
+from ldap3 import BASE
 
 import _common as c
-from credsync.connectors.base import Account, PasswordOptions, VerifyOutcome
+import _ldap
+from credsync.connectors.base import PasswordOptions
 from credsync.connectors.ldap import LdapConnector
 from credsync.testing.slapd import LdapOu, SlapdFacts, SlapdServer
 from credsync.types import Secret
 
-TARGET_RATIO = 0.80
-
 
 def bare_connection(facts: SlapdFacts, user: str | None = None, pw: str | None = None) -> Any:
-    """A plain ldap3 LDAPS connection as one would write it by hand (CA checked; name checked by
-    ldap3's own ``valid_names``), ``get_info=NONE``."""
-    tls = Tls(
-        validate=ssl.CERT_REQUIRED, ca_certs_file=str(facts.ca_file), valid_names=["127.0.0.1"]
-    )
-    server = Server(facts.host, port=facts.ldaps_port, use_ssl=True, tls=tls, get_info=NONE)
-    conn = Connection(server, user, pw, raise_exceptions=False)
-    conn.open()
-    conn.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # as the connector does
-    if user:
-        assert conn.bind(), conn.result
-    return conn
+    return _ldap.bare_connection(facts.host, facts.ldaps_port, facts.ca_file, "127.0.0.1", user, pw)
 
 
-def make_users(world: LdapOu, count: int) -> list[tuple[str, str]]:
-    """``count`` accounts with a password: [(dn, password)]."""
-    conn = world.admin.conn
-    users = []
-    started = time.perf_counter()
-    for i in range(count):
-        name = f"b{i:05d}{uuid.uuid4().hex[:6]}"
-        dn = f"uid={name},{world.dn}"
-        password = f"Bench-{uuid.uuid4().hex[:10]}-9"
-        attrs = {"uid": name, "cn": name, "sn": name, "userPassword": password}
-        conn.add(dn, ["inetOrgPerson"], attrs)
-        users.append((dn, password))
-    took = time.perf_counter() - started
-    print(f"made {count} accounts in {took:.1f} s ({count / took:.0f}/s)")
-    return users
+def make_users(world: LdapOu, count: int) -> dict[str, str]:
+    """``count`` accounts with a password: {dn: password}."""
 
+    def entry(name: str, password: str) -> tuple[str, list[str], dict[str, Any]]:
+        attributes = {"uid": name, "cn": name, "sn": name, "userPassword": password}
+        return f"uid={name},{world.dn}", ["inetOrgPerson"], attributes
 
-def rate(n: int, fn: Callable[[], None]) -> float:
-    return n / c.timed(fn)
-
-
-Pair = tuple[Callable[[], None], Callable[[], None]]
-
-
-def bench_verify(
-    facts: SlapdFacts, conn: LdapConnector, accounts: Sequence[tuple[Account, str]]
-) -> Pair:
-    def through_connector() -> None:
-        async def go() -> None:
-            for account, password in accounts:
-                result = await conn.verify_password(account, Secret(password))
-                assert result.outcome is VerifyOutcome.OK, result
-
-        asyncio.run(go())
-
-    bare = bare_connection(facts)
-
-    def bare_loop() -> None:
-        for account, password in accounts:
-            assert bare.rebind(account.dn, password, read_server_info=False)
-
-    return through_connector, bare_loop
+    return _ldap.make_users(world.admin.conn, count, entry)
 
 
 def new_password() -> str:
@@ -111,8 +62,8 @@ def new_password() -> str:
 
 
 def bench_set(
-    facts: SlapdFacts, conn: LdapConnector, accounts: Sequence[tuple[Account, str]]
-) -> tuple[Pair, Callable[[], None]]:
+    facts: SlapdFacts, conn: LdapConnector, accounts: _ldap.Accounts
+) -> tuple[_ldap.Pair, Callable[[], None]]:
     options = PasswordOptions()
 
     def through_connector() -> None:
@@ -137,42 +88,8 @@ def bench_set(
     return (through_connector, bare_loop), exop_only
 
 
-def compare(name: str, n: int, pair: Pair, rounds: int, verdicts: c.Verdicts) -> list[object]:
-    through_connector, bare_loop = pair
-    ours: list[float] = []
-    bare: list[float] = []
-    for i in range(rounds):  # alternate who goes first
-        if i % 2:
-            ours.append(rate(n, through_connector))
-        bare.append(rate(n, bare_loop))
-        if not i % 2:
-            ours.append(rate(n, through_connector))
-    best_ours, best_bare = max(ours), max(bare)
-    ratio = best_ours / best_bare
-    verdicts.figures[name] = {
-        "connector_per_s": round(best_ours, 1),
-        "bare_ldap3_per_s": round(best_bare, 1),
-        "ratio": round(ratio, 3),
-        "rounds": {"connector": ours, "bare": bare},
-    }
-    verdicts.check(
-        ratio >= TARGET_RATIO,
-        f"{name}: connector {best_ours:.0f}/s is {ratio:.0%} of bare ldap3 {best_bare:.0f}/s "
-        f"(target >= {TARGET_RATIO:.0%})",
-    )
-    return [name, n, f"{best_ours:.0f}", f"{best_bare:.0f}", f"{ratio:.2f}"]
-
-
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--accounts", type=int, default=2000)
-    parser.add_argument("--sets", type=int, default=1000)
-    parser.add_argument("--rounds", type=int, default=2)
-    parser.add_argument("--time-limit", type=int, default=900)
-    args = parser.parse_args()
-    if args.quick:
-        args.accounts, args.sets, args.rounds = 100, 50, 1
+    args = _ldap.arguments(__doc__)
     c.header("ldap_connector: verify and set password against OpenLDAP", args.quick)
     c.time_limit(args.time_limit)
     verdicts = c.Verdicts("ldap_connector")
@@ -181,32 +98,18 @@ def main() -> int:
     world = LdapOu.create(facts, prefix="bench")
     rows = []
     try:
-        passwords = dict(make_users(world, args.accounts))
+        passwords = make_users(world, args.accounts)
         conn = LdapConnector(world.config(options={"page_size": "1000"}))
-
-        async def listed() -> list[Account]:
-            return [a async for a in conn.iter_accounts()]
-
-        accounts = [(a, passwords[a.dn or ""]) for a in asyncio.run(listed())]
-        assert len(accounts) == args.accounts, len(accounts)
-        rows.append(
-            compare("verify_password", len(accounts), bench_verify(facts, conn, accounts),
-                    args.rounds, verdicts)
-        )  # fmt: skip
+        accounts = _ldap.listed(conn, passwords)
+        verify = _ldap.bench_verify(conn, accounts, bare_connection(facts))
+        rows.append(_ldap.compare("verify_password", len(accounts), verify, args.rounds, verdicts))
         some = accounts[: args.sets]
         pair, exop_only = bench_set(facts, conn, some)
-        rows.append(compare("set_password", len(some), pair, args.rounds, verdicts))
-        alone = max(rate(len(some), exop_only) for _ in range(args.rounds))
+        rows.append(_ldap.compare("set_password", len(some), pair, args.rounds, verdicts))
+        alone = max(_ldap.rate(len(some), exop_only) for _ in range(args.rounds))
         verdicts.figures["password_modify_alone_per_s"] = round(alone, 1)
         asyncio.run(conn.close())
-        print()
-        print(
-            c.table(
-                ["operation", "accounts", "connector /s", "bare ldap3 /s", "ratio"],
-                rows,
-                title=f"best of {args.rounds} round(s), one call after another",
-            )
-        )
+        _ldap.print_table(rows, args.rounds)
         connector_sets = verdicts.figures["set_password"]["connector_per_s"]
         print(
             f"(Password Modify alone, without reading the new pwdChangedTime back: {alone:.0f}/s;"

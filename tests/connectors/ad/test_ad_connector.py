@@ -1,9 +1,9 @@
-"""What only Active Directory does, against the real Samba DC: TLS names and StartTLS, bind name
-forms, AD's bind sub-codes, stale DNs, rights, scope, paging, reconnects."""
+"""What only Active Directory does, against the real Samba DC: TLS names, bind name forms, AD's
+bind sub-codes, stale DNs, rights, scope, paging, reconnects; and the cases every ldap3
+connector passes (StartTLS, concurrent calls: ``tests/connectors/ldap3_cases.py``)."""
 
 from __future__ import annotations
 
-import asyncio
 import re
 import socket
 import uuid
@@ -20,9 +20,17 @@ from credsync.testing.conformance import run, strong_password
 from credsync.testing.samba import OuWorld
 from credsync.types import Secret
 
-from .world import PUBLIC_CAS
+from ..ldap3_cases import Ldap3Cases, all_ok, named_steps
+from ..ldap3_world import PUBLIC_CAS
+from .world import AdWorld
 
 pytestmark = pytest.mark.samba
+
+
+class TestLdap3Cases(Ldap3Cases):
+    @pytest.fixture
+    def world(self, ad_ou: OuWorld) -> AdWorld:
+        return AdWorld(ad_ou)
 
 
 def connector(ad_ou: OuWorld, **changes: Any) -> ActiveDirectoryConnector:
@@ -30,34 +38,13 @@ def connector(ad_ou: OuWorld, **changes: Any) -> ActiveDirectoryConnector:
 
 
 def steps_of(ad_ou: OuWorld, **changes: Any) -> dict[str, TestStep]:
-    conn = connector(ad_ou, **changes)
-    try:
-        return {s.name: s for s in run(conn.test_connection())}
-    finally:
-        run(conn.close())
-
-
-def all_ok(steps: dict[str, TestStep]) -> bool:
-    return all(s.outcome is StepOutcome.OK for s in steps.values())
+    return named_steps(connector(ad_ou, **changes))
 
 
 @pytest.mark.parametrize("form", ["admin_dn", "admin_upn", "admin_netbios"])
 def test_bind_name_forms(ad_ou: OuWorld, form: str) -> None:
     steps = steps_of(ad_ou, bind_username=getattr(ad_ou.facts, form))
     assert all_ok(steps), steps
-
-
-def test_starttls_on_ldap_url(ad_ou: OuWorld) -> None:
-    steps = steps_of(ad_ou, url=ad_ou.facts.ldap_url)
-    assert all_ok(steps), steps
-    assert steps["tls"].detail.startswith("StartTLS")
-    user = ad_ou.create_user()
-    conn = connector(ad_ou, url=ad_ou.facts.ldap_url)
-    try:
-        account = run(conn.get_account(user.guid))
-        assert run(conn.verify_password(account, Secret(user.password))).outcome is VerifyOutcome.OK
-    finally:
-        run(conn.close())
 
 
 def test_certificate_name_is_checked(ad_ou: OuWorld) -> None:
@@ -262,34 +249,6 @@ def test_dropped_connection_is_reopened(ad_ou: OuWorld) -> None:
             link.conn.socket.shutdown(socket.SHUT_RDWR)
         assert run(conn.get_account(user.guid)).id == user.guid
         assert run(conn.verify_password(account, Secret(user.password))).outcome is VerifyOutcome.OK
-    finally:
-        run(conn.close())
-
-
-def test_concurrent_calls_are_serialised_per_connection(ad_ou: OuWorld) -> None:
-    users = [ad_ou.create_user() for _ in range(4)]
-    conn = connector(ad_ou)
-
-    async def many() -> list[Any]:
-        accounts = await asyncio.gather(*(conn.get_account(u.guid) for u in users))
-        checks = [
-            conn.verify_password(a, Secret(u.password))
-            for a, u in zip(accounts, users, strict=True)
-            for _ in range(5)
-        ]
-        sets = [
-            conn.set_password(a, Secret(strong_password()), PasswordOptions()) for a in accounts[:2]
-        ]
-        return list(
-            await asyncio.gather(*checks, *sets, *(conn.get_account(u.guid) for u in users))
-        )
-
-    try:
-        results = run(many())
-        verdicts = [r.outcome for r in results[:20]]
-        # The two accounts whose password was reset meanwhile may answer either way.
-        assert verdicts[10:] == [VerifyOutcome.OK] * 10
-        assert all(v in (VerifyOutcome.OK, VerifyOutcome.WRONG_PASSWORD) for v in verdicts[:10])
     finally:
         run(conn.close())
 

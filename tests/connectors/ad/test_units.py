@@ -1,5 +1,5 @@
-"""The AD connector's pure parts, without a directory: mapping, error translation, ACL reading,
-certificate subjects, URLs."""
+"""The AD connector's pure parts, without a directory: mapping, AD's own error cases, ACL
+reading. (What it shares with the LDAP connector: ``tests/connectors/test_ldap3.py``.)"""
 
 from __future__ import annotations
 
@@ -11,22 +11,10 @@ import pytest
 from ldap3.core import exceptions as lx
 from ldap3.utils.conv import escape_filter_chars
 
-from credsync.connectors._tls import certificate_subject
 from credsync.connectors.ad import _acl
-from credsync.connectors.ad._client import parse_url
-from credsync.connectors.ad._errors import bind_code, tls_reason, translate
+from credsync.connectors.ad._errors import bind_code, translate
 from credsync.connectors.ad._mapping import filetime_to_datetime, guid_filter_value, to_account
-from credsync.errors import (
-    AccountNotFound,
-    ConfigError,
-    DirectoryAuthFailed,
-    DirectoryDenied,
-    DirectoryTlsError,
-    DirectoryUnreachable,
-    PermanentConnectorError,
-    PolicyRejected,
-    TransientConnectorError,
-)
+from credsync.errors import DirectoryAuthFailed, PermanentConnectorError, PolicyRejected
 
 GUID = uuid.UUID("57c3fb70-1d7c-4d31-ae18-8b8832b70b63")
 
@@ -102,42 +90,32 @@ def result(cls: type[lx.LDAPOperationResult], description: str, message: str) ->
             PolicyRejected,
         ),
         (
+            result(
+                lx.LDAPUnwillingToPerformResult,
+                "unwillingToPerform",
+                "0000052D: SvcErr: DSID-031A126C, problem 5003 (WILL_NOT_PERFORM)",
+            ),
+            PolicyRejected,
+        ),
+        (
             result(lx.LDAPConstraintViolationResult, "constraintViolation", "00000056: old"),
             PermanentConnectorError,
         ),
         (
-            result(lx.LDAPInvalidCredentialsResult, "invalidCredentials", "... data 52e, v1db1"),
+            lx.LDAPBindError(
+                "80090308: LdapErr: DSID-0C0903A9, comment: AcceptSecurityContext error, "
+                "data 775, v1db1"
+            ),
             DirectoryAuthFailed,
         ),
-        (
-            result(lx.LDAPInsufficientAccessRightsResult, "insufficientAccessRights", "no"),
-            DirectoryDenied,
-        ),
-        (result(lx.LDAPNoSuchObjectResult, "noSuchObject", "gone"), AccountNotFound),
-        (result(lx.LDAPBusyResult, "busy", "later"), TransientConnectorError),
-        (
-            lx.LDAPSocketOpenError("socket connection error while opening: refused"),
-            DirectoryUnreachable,
-        ),
-        (
-            lx.LDAPSessionTerminatedByServerError("session terminated by server"),
-            DirectoryUnreachable,
-        ),
-        (
-            lx.LDAPSocketOpenError(
-                "('socket ssl wrapping error: [SSL: CERTIFICATE_VERIFY_FAILED] certificate verify "
-                "failed: unable to get local issuer certificate (_ssl.c:1006)',)"
-            ),
-            DirectoryTlsError,
-        ),
-        (lx.LDAPStartTLSError("startTLS failed - protocolError"), DirectoryTlsError),
-        (ValueError("odd"), PermanentConnectorError),
     ],
 )
-def test_translate(exc: Exception, expected: type[Exception]) -> None:
+def test_translate_ads_own_cases(exc: Exception, expected: type[Exception]) -> None:
+    """AD's cases in the table every ldap3 kind shares (see tests/connectors/test_ldap3.py)."""
     translated = translate(exc, where="doing it")
     assert type(translated) is expected
     assert str(translated).startswith("doing it: ")
+    assert type(translate(exc, where="set", password_change=True)) is expected
 
 
 def test_translate_keeps_the_directory_words() -> None:
@@ -149,31 +127,12 @@ def test_translate_keeps_the_directory_words() -> None:
     assert "check_password_restrictions: the password is too short." in str(
         translate(exc, where="set")
     )
-    gone = result(lx.LDAPNoSuchObjectResult, "noSuchObject", "no base")
-    assert type(translate(gone, where="x", not_found=PermanentConnectorError)) is (
-        PermanentConnectorError
-    )
 
 
-def test_bind_codes_and_tls_reasons() -> None:
+def test_bind_codes() -> None:
     assert bind_code("80090308: LdapErr: DSID-0C0903A9, comment: AcceptSecurityContext error, "
                      "data 775, v1db1") == "775"  # fmt: skip
     assert bind_code("no code") is None
-    text = "[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: IP address mismatch, "
-    text += "certificate is not valid for '127.0.0.1'. (_ssl.c:1006)"
-    assert tls_reason(lx.LDAPSocketOpenError(f"('socket ssl wrapping error: {text}',)")) == (
-        "IP address mismatch, certificate is not valid for '127.0.0.1'."
-    )
-    assert tls_reason(lx.LDAPSocketOpenError("socket connection error: refused")) is None
-
-
-def test_parse_url() -> None:
-    assert parse_url("ldaps://dc1.example.test").port == 636
-    plain = parse_url("ldap://10.0.0.1:3268")
-    assert (plain.port, plain.starttls) == (3268, True)
-    for bad in ("https://dc", "ldaps://", "ldap://dc:notaport"):
-        with pytest.raises(ConfigError):
-            parse_url(bad)
 
 
 def _sid(text: str) -> bytes:
@@ -213,37 +172,6 @@ def test_acl_reading() -> None:
     assert _acl.reset_password_decision(aces, ["S-1-5-21-1-2-3-9"]).allowed is None
     container = _acl.parse_dacl(_descriptor(_ace(0, 0, 0xF01FF, helpdesk)))  # not inherited
     assert _acl.reset_password_decision(container, [helpdesk], on_container=True).allowed is None
-
-
-def test_certificate_subject_of_a_real_certificate() -> None:
-    import datetime as dt
-
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name(
-        [
-            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Samba Administration"),
-            x509.NameAttribute(NameOID.COMMON_NAME, "DC1.example.test"),
-        ]
-    )
-    now = dt.datetime.now(dt.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(7)
-        .not_valid_before(now)
-        .not_valid_after(now + dt.timedelta(days=1))
-        .sign(key, hashes.SHA256())
-    )
-    der = cert.public_bytes(serialization.Encoding.DER)
-    assert certificate_subject(der) == "CN=DC1.example.test,O=Samba Administration"
-    assert certificate_subject(b"\x30\x03") == "?"
 
 
 def test_filter_escape_is_rfc_4515() -> None:

@@ -1,10 +1,10 @@
-"""What only the LDAP connector does, against the real slapd: TLS and StartTLS, the ppolicy
-states and how binds see them, lockout safety, Password Modify and its fallback, refusals,
-stale DNs, rights, paging, options, reconnects."""
+"""What only the LDAP connector does, against the real slapd: TLS, the ppolicy states and how
+binds see them, lockout safety, Password Modify and its fallback, refusals, stale DNs, rights,
+paging, options, reconnects; and the cases every ldap3 connector passes (StartTLS, concurrent
+calls: ``tests/connectors/ldap3_cases.py``)."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import socket
 import uuid
@@ -36,11 +36,19 @@ from credsync.testing.conformance import run, strong_password
 from credsync.testing.slapd import LdapOu, SlapdFacts
 from credsync.types import Secret
 
-from .world import PUBLIC_CAS
+from ..ldap3_cases import Ldap3Cases, all_ok, named_steps
+from ..ldap3_world import PUBLIC_CAS
+from .world import LdapWorld
 
 pytestmark = pytest.mark.slapd
 
 PASSWORD_MODIFY = "1.3.6.1.4.1.4203.1.11.1"
+
+
+class TestLdap3Cases(Ldap3Cases):
+    @pytest.fixture
+    def world(self, ldap_ou: LdapOu) -> LdapWorld:
+        return LdapWorld(ldap_ou)
 
 
 def connector(ldap_ou: LdapOu, **changes: Any) -> LdapConnector:
@@ -48,15 +56,7 @@ def connector(ldap_ou: LdapOu, **changes: Any) -> LdapConnector:
 
 
 def steps_of(ldap_ou: LdapOu, **changes: Any) -> dict[str, TestStep]:
-    conn = connector(ldap_ou, **changes)
-    try:
-        return {s.name: s for s in run(conn.test_connection())}
-    finally:
-        run(conn.close())
-
-
-def all_ok(steps: dict[str, TestStep]) -> bool:
-    return all(s.outcome is StepOutcome.OK for s in steps.values())
+    return named_steps(connector(ldap_ou, **changes))
 
 
 async def collect(conn: LdapConnector) -> list[Account]:
@@ -89,19 +89,6 @@ class RecordingClient(LdapClient):
 
 
 # --- TLS and binding ----------------------------------------------------------------------------
-def test_starttls_on_ldap_url(ldap_ou: LdapOu) -> None:
-    steps = steps_of(ldap_ou, url=ldap_ou.facts.ldap_url)
-    assert all_ok(steps), steps
-    assert steps["tls"].detail.startswith("StartTLS")
-    user = ldap_ou.create_user()
-    conn = connector(ldap_ou, url=ldap_ou.facts.ldap_url)
-    try:
-        account = run(conn.get_account(user.uuid))
-        assert run(conn.verify_password(account, Secret(user.password))).outcome is VerifyOutcome.OK
-    finally:
-        run(conn.close())
-
-
 def test_certificate_name_is_checked(ldap_ou: LdapOu) -> None:
     steps = steps_of(ldap_ou, tls_server_name="ldap.example.org")
     assert steps["tls"].outcome is StepOutcome.FAILED
@@ -573,31 +560,6 @@ def test_dropped_connection_is_reopened(ldap_ou: LdapOu) -> None:
         new = strong_password()
         after = run(conn.set_password(account, Secret(new), PasswordOptions()))
         assert run(conn.verify_password(after, Secret(new))).outcome is VerifyOutcome.OK
-    finally:
-        run(conn.close())
-
-
-def test_concurrent_calls(ldap_ou: LdapOu) -> None:
-    users = [ldap_ou.create_user() for _ in range(4)]
-    conn = connector(ldap_ou)
-
-    async def many() -> list[Any]:
-        accounts = await asyncio.gather(*(conn.get_account(u.uuid) for u in users))
-        checks = [
-            conn.verify_password(a, Secret(u.password))
-            for a, u in zip(accounts, users, strict=True)
-            for _ in range(5)
-        ]
-        sets = [
-            conn.set_password(a, Secret(strong_password()), PasswordOptions()) for a in accounts[:2]
-        ]
-        return list(await asyncio.gather(*checks, *sets))
-
-    try:
-        results = run(many())
-        verdicts = [r.outcome for r in results[:20]]
-        assert verdicts[10:] == [VerifyOutcome.OK] * 10
-        assert all(v in (VerifyOutcome.OK, VerifyOutcome.WRONG_PASSWORD) for v in verdicts[:10])
     finally:
         run(conn.close())
 

@@ -1,6 +1,7 @@
 """test_connection()'s steps for the Active Directory connector (see :mod:`.connector` for
-what each checks): tcp, tls, bind, search, and the right to reset passwords (a best-effort but
-real reading of the DACL, see :mod:`._acl`).
+what each checks): tcp and tls (those of every ldap3 connector, see
+:class:`~credsync.connectors._ldap3_connector.TransportSteps`), bind, search, and the right to
+reset passwords (a best-effort but real reading of the DACL, see :mod:`._acl`).
 
 Each step returns (outcome, detail) or raises a ConnectorError, which fails it
 (:func:`~credsync.connectors.base.run_test_steps`).
@@ -8,14 +9,13 @@ Each step returns (outcome, detail) or raises a ConnectorError, which fails it
 
 from __future__ import annotations
 
-import asyncio
 from typing import TYPE_CHECKING
 
 from ldap3.protocol.microsoft import security_descriptor_control
 from ldap3.utils.conv import escape_filter_chars
 
+from credsync.connectors._ldap3_connector import Step, TransportSteps
 from credsync.connectors.ad import _acl
-from credsync.connectors.ad._errors import tls_reason, translate
 from credsync.connectors.ad._mapping import USER_FILTER
 from credsync.connectors.base import StepOutcome
 from credsync.errors import DirectoryDenied, PermanentConnectorError
@@ -25,42 +25,17 @@ if TYPE_CHECKING:
 
 __all__ = ["Steps"]
 
-Step = tuple[StepOutcome, str]
 _PRIVILEGED_RIDS = {"512": "Domain Admins", "519": "Enterprise Admins"}
 _PRIVILEGED_SIDS = {"S-1-5-32-544": "Administrators", "S-1-5-32-548": "Account Operators"}
 
 
-class Steps:
+class Steps(TransportSteps):
     """The steps, on the connector's own connections (this module is the connector's too, and
     uses its private parts)."""
 
     def __init__(self, connector: ActiveDirectoryConnector) -> None:
+        super().__init__(connector)
         self._c = connector
-        self._client = connector._client
-        self._config = connector._config
-
-    async def tcp(self) -> Step:
-        endpoint = self._client.endpoint
-        try:
-            await asyncio.to_thread(self._client.tcp_probe)
-        except OSError as exc:
-            return StepOutcome.FAILED, f"{endpoint.host}:{endpoint.port}: {exc.strerror or exc}"
-        return StepOutcome.OK, f"{endpoint.host}:{endpoint.port} accepts connections"
-
-    async def tls(self) -> Step:
-        how = "StartTLS" if self._client.endpoint.starttls else "LDAPS"
-        try:
-            subject = await asyncio.to_thread(self._client.tls_probe)
-        except Exception as exc:
-            reason = tls_reason(exc)
-            if reason is None:
-                raise translate(exc, where=f"{how} handshake") from exc
-            seen = await asyncio.to_thread(self._client.peer_subject)
-            return StepOutcome.FAILED, f"{how}: {reason} (certificate subject: {seen})"
-        if self._config.insecure_skip_verify:
-            return StepOutcome.WARNING, f"{how}: certificate NOT checked (subject: {subject})"
-        name = self._client.server_name
-        return StepOutcome.OK, f"{how}: certificate {subject} trusted and valid for {name}"
 
     async def bind(self) -> Step:
         await self._c._call("bind", self._client.bind_admin)
@@ -94,7 +69,7 @@ class Steps:
                 upn, sam = escape_filter_chars(name), escape_filter_chars(name.split("@", 1)[0])
                 query = f"(|(userPrincipalName={upn})(sAMAccountName={sam}))"
             root = self._c._naming_context or self._c._base
-            found, _ = await self._c._call("find the bind identity", self._client.search, root,
+            found = await self._c._call("find the bind identity", self._client.search, root,
                                         f"(&(objectClass=user){query})", ["1.1"])  # fmt: skip
             dn = found[0][0] if len(found) == 1 else None
         if dn is None:
@@ -113,7 +88,7 @@ class Steps:
             return StepOutcome.WARNING, "could not find the bind identity to check its rights"
         dn, sids = identity
         privileged = [name for name in map(_privileged_group, sids) if name]
-        sample, _ = await self._c._call(
+        sample = await self._c._call(
             "find an account to check", self._client.search, self._c._base,
             f"(&{USER_FILTER}(!(adminCount=1)))", ["1.1"], size_limit=1,
             not_found=PermanentConnectorError,

@@ -3,9 +3,10 @@
 Decisions, and why:
 
 * **Transport**: ``ldaps://`` or ``ldap://`` + StartTLS, certificate and host name always
-  checked unless the directory says ``insecure_skip_verify`` (see :mod:`._tls`). Blocking
-  ldap3 calls run in ``asyncio.to_thread``; one admin connection does reads and writes, one
-  verify connection is rebound as each user (see :mod:`._client`).
+  checked unless the directory says ``insecure_skip_verify`` (see :mod:`.._tls`). Blocking
+  ldap3 calls run in ``asyncio.to_thread``; one admin connection does reads and writes, a
+  verify connection is rebound as each user (see :mod:`._client`; the plumbing the LDAP
+  connector shares: :mod:`.._ldap3` and :mod:`.._ldap3_connector`).
 * **verify_password** is one simple bind as the account's DN. AD answers a failed bind with
   ``invalidCredentials`` and a ``data NNN`` sub-code, which is the outcome: 52e wrong password,
   533 disabled, 701 account expired (reported as disabled), 775 locked out, 532 password
@@ -37,22 +38,22 @@ Decisions, and why:
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import binascii
 import json
 import logging
 import uuid
-from collections.abc import AsyncIterator, Callable, Sequence
-from typing import Any, TypeVar
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
 
 from ldap3 import MODIFY_ADD, MODIFY_DELETE, MODIFY_REPLACE
 from ldap3.core.exceptions import LDAPOperationResult
 from ldap3.protocol.microsoft import dir_sync_control
 
+from credsync.connectors._ldap3_connector import Ldap3Connector
 from credsync.connectors.ad import _steps
 from credsync.connectors.ad._client import Entry, LdapClient
-from credsync.connectors.ad._errors import AD_BIND_CODES, bind_code, translate
+from credsync.connectors.ad._errors import AD_BIND_CODES, ERRORS, bind_code
 from credsync.connectors.ad._mapping import (
     ACCOUNT_ATTRIBUTES,
     USER_FILTER,
@@ -73,7 +74,6 @@ from credsync.connectors.base import (
 )
 from credsync.errors import (
     AccountNotFound,
-    ConnectorError,
     DirectoryDenied,
     PermanentConnectorError,
     TransientConnectorError,
@@ -83,7 +83,6 @@ from credsync.types import Secret
 __all__ = ["ActiveDirectoryConnector"]
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
 
 DIRSYNC_OID = "1.2.840.113556.1.4.841"
 DIRSYNC_FILTER = "(&(objectClass=user)(!(objectClass=computer)))"  # tombstones keep objectClass
@@ -119,7 +118,7 @@ def _in_scope(dn: str, base: str) -> bool:
     return dn_l == base_l or dn_l.endswith("," + base_l)
 
 
-class ActiveDirectoryConnector:
+class ActiveDirectoryConnector(Ldap3Connector[LdapClient]):
     """Active Directory / Samba AD behind :class:`~credsync.connectors.base.Connector`.
     ``client`` is the I/O seam (an :class:`LdapClient` by default)."""
 
@@ -133,48 +132,19 @@ class ActiveDirectoryConnector:
         }
     )
 
+    _errors = ERRORS
+
     def __init__(self, config: DirectoryConfig, *, client: LdapClient | None = None) -> None:
-        self._config = config
-        self._client = client if client is not None else LdapClient(config)
+        super().__init__(config, client if client is not None else LdapClient(config))
         self._page_size = int(config.options.get("page_size", "1000"))
         self._domain: str | None = config.options.get("netbios_domain") or None
         self._naming_context: str | None = None
         self._invocation_id: str | None = None
 
-    def __repr__(self) -> str:
-        return (
-            f"ActiveDirectoryConnector(name={self._config.name!r}, url={self._config.url!r}, "
-            f"bind={self._config.bind_username!r}, base_dn={self._base!r})"
-        )
-
-    async def __aenter__(self) -> ActiveDirectoryConnector:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.close()
-
-    async def close(self) -> None:
-        await asyncio.to_thread(self._client.close)
-
-    # --- plumbing ---------------------------------------------------------------------------
+    # --- plumbing (the rest: Ldap3Connector) ------------------------------------------------
     @property
     def _base(self) -> str:
         return self._config.base_dn or self._naming_context or ""
-
-    async def _call(
-        self,
-        where: str,
-        fn: Callable[..., T],
-        *args: Any,
-        not_found: type[ConnectorError] = AccountNotFound,
-        **kwargs: Any,
-    ) -> T:
-        try:
-            return await asyncio.to_thread(fn, *args, **kwargs)
-        except ConnectorError:
-            raise
-        except Exception as exc:
-            raise translate(exc, where=where, not_found=not_found) from exc
 
     async def _facts(self) -> None:
         """The domain's naming context, NetBIOS name and the DC's invocationId (read once)."""
@@ -194,7 +164,7 @@ class ActiveDirectoryConnector:
         raw_id = (ntds[1].get("invocationId") if ntds else None) or [b""]
         if self._domain is None:
             partitions = "CN=Partitions," + first("configurationNamingContext")
-            found, _ = await self._call(
+            found = await self._call(
                 "read the NetBIOS domain name",
                 self._client.search,
                 partitions,
@@ -236,7 +206,7 @@ class ActiveDirectoryConnector:
             terms = "".join(
                 f"(objectGUID={guid_filter_value(i)})" for i in ids[start : start + _GUID_BATCH]
             )
-            entries, _ = await self._call(
+            entries = await self._call(
                 f"search users by objectGUID under {self._base}",
                 self._client.search,
                 self._base,
@@ -382,8 +352,8 @@ class ActiveDirectoryConnector:
                 cookie=cookie,
             )
             found, controls = await self._call(
-                "DirSync", self._client.search, root, search_filter, DIRSYNC_ATTRIBUTES,
-                controls=[control], not_found=PermanentConnectorError,
+                "DirSync", self._client.search_with_controls, root, search_filter,
+                DIRSYNC_ATTRIBUTES, [control], not_found=PermanentConnectorError,
             )  # fmt: skip
             entries.extend(found)
             value = (controls.get(DIRSYNC_OID) or {}).get("value") or {}

@@ -1,4 +1,7 @@
-"""test_connection()'s steps for the LDAP connector (see :mod:`.connector` for what each checks).
+"""test_connection()'s steps for the LDAP connector (see :mod:`.connector` for what each checks):
+tcp and tls (those of every ldap3 connector, see
+:class:`~credsync.connectors._ldap3_connector.TransportSteps`), bind, search, password policy,
+password change right.
 
 Each step returns (outcome, detail) or raises a ConnectorError, which fails it
 (:func:`~credsync.connectors.base.run_test_steps`).
@@ -6,14 +9,13 @@ Each step returns (outcome, detail) or raises a ConnectorError, which fails it
 
 from __future__ import annotations
 
-import asyncio
 import secrets
 from typing import TYPE_CHECKING
 
 from ldap3 import MODIFY_DELETE
 
+from credsync.connectors._ldap3_connector import Step, TransportSteps
 from credsync.connectors.base import Account, StepOutcome
-from credsync.connectors.ldap._errors import translate
 from credsync.connectors.ldap._mapping import Policy, policy_dn_of
 from credsync.errors import DirectoryDenied, PermanentConnectorError
 
@@ -22,17 +24,14 @@ if TYPE_CHECKING:
 
 __all__ = ["Steps"]
 
-Step = tuple[StepOutcome, str]
 
-
-class Steps:
+class Steps(TransportSteps):
     """The steps, on the connector's own connections (this module is the connector's too, and
     uses its private parts)."""
 
     def __init__(self, connector: LdapConnector) -> None:
+        super().__init__(connector)
         self._connector = connector
-        self._client = connector._client
-        self._config = connector._config
 
     async def _sample(self) -> Account | None:
         """One account in scope (for the steps that look at one), or None."""
@@ -55,35 +54,8 @@ class Steps:
         )
         return await conn._policy(policy_dn_of(entry[1] if entry else {}, conn._default_policy))
 
-    async def tcp(self) -> Step:
-        endpoint = self._client.endpoint
-        try:
-            await asyncio.to_thread(self._client.tcp_probe)
-        except OSError as exc:
-            return StepOutcome.FAILED, f"{endpoint.host}:{endpoint.port}: {exc.strerror or exc}"
-        return StepOutcome.OK, f"{endpoint.host}:{endpoint.port} accepts connections"
-
-    async def tls(self) -> Step:
-        how = "StartTLS" if self._client.endpoint.starttls else "LDAPS"
-        try:
-            subject = await asyncio.to_thread(self._client.tls_probe)
-        except Exception as exc:
-            failed = translate(exc, where=f"{how} handshake")
-            if "TLS failed" not in str(failed):
-                raise failed from exc
-            seen = await asyncio.to_thread(self._client.peer_subject)
-            reason = str(failed).split("TLS failed: ", 1)[1]
-            return StepOutcome.FAILED, f"{how}: {reason} (certificate subject: {seen})"
-        if self._config.insecure_skip_verify:
-            return StepOutcome.WARNING, f"{how}: certificate NOT checked (subject: {subject})"
-        name = self._client.server_name
-        return StepOutcome.OK, f"{how}: certificate {subject} trusted and valid for {name}"
-
     async def bind(self) -> Step:
-        try:
-            await asyncio.to_thread(self._client.bind_admin)
-        except Exception as exc:
-            raise translate(exc, where="bind") from exc
+        await self._connector._call("bind", self._client.bind_admin)
         dse = await self._connector._facts()
         vendor = b" ".join(dse.get("vendorName") or []).decode(errors="replace")
         where = f" ({vendor})" if vendor else ""

@@ -26,10 +26,11 @@ back as ``PolicyRejected``. It also needs no size limit below the number of acco
 Decisions, and why:
 
 * **Transport**: reads and the rarer writes go through ldap3's blocking strategy in
-  ``asyncio.to_thread`` on one admin connection (see :mod:`._client`); password checks and
-  Password Modify (with the entry read back) - what the engine does by the thousand - are a
-  few LDAP messages the connector speaks itself on the event loop, without a thread (see
-  :mod:`._wire`: a thread hop per call cost as much as slapd's answer). TLS alike everywhere.
+  ``asyncio.to_thread`` on one admin connection (see :mod:`._client`, and :mod:`.._ldap3` for
+  the plumbing the AD connector shares); password checks and Password Modify (with the entry
+  read back) - what the engine does by the thousand - are a few LDAP messages the connector
+  speaks itself on the event loop, without a thread (see :mod:`._wire`: a thread hop per call
+  cost as much as slapd's answer). TLS alike everywhere.
 * **Account** (see :mod:`._mapping`): id = entryUUID, username = the naming attribute, upn =
   ``mail``; state and ``password_stamp`` (pwdChangedTime) from ppolicy's attributes. That
   stamp has a resolution of one second: two changes in the same second look like one.
@@ -69,15 +70,15 @@ Decisions, and why:
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any
 
 from ldap3 import MODIFY_REPLACE
 
+from credsync.connectors._ldap3_connector import Ldap3Connector
 from credsync.connectors.base import (
     Account,
     Capability,
@@ -100,7 +101,7 @@ from credsync.connectors.ldap._controls import (
     decode_policy_response,
     sync_request,
 )
-from credsync.connectors.ldap._errors import translate
+from credsync.connectors.ldap._errors import ERRORS, translate
 from credsync.connectors.ldap._mapping import (
     LOCKED_FOR_GOOD,
     POLICY_ATTRIBUTES,
@@ -113,7 +114,6 @@ from credsync.connectors.ldap._mapping import (
 from credsync.connectors.ldap._options import LdapOptions
 from credsync.errors import (
     AccountNotFound,
-    ConnectorError,
     DirectoryDenied,
     NotSupported,
     PermanentConnectorError,
@@ -124,7 +124,6 @@ from credsync.types import Secret
 __all__ = ["LdapConnector"]
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
 
 PASSWORD_MODIFY_OID = "1.3.6.1.4.1.4203.1.11.1"  # noqa: S105 - an OID
 UNCHANGED = "Password is not being changed from existing value"  # OpenLDAP's ppolicy
@@ -134,12 +133,13 @@ _BASE_CAPABILITIES = frozenset(
 )
 
 
-class LdapConnector:
+class LdapConnector(Ldap3Connector[LdapClient]):
     """An LDAP server behind :class:`~credsync.connectors.base.Connector` (see the module
     docstring). ``client`` is the I/O seam (an :class:`LdapClient` by default); ``clock``
     gives "now" for expiry and lockout times."""
 
     kind = "ldap"
+    _errors = ERRORS
 
     def __init__(
         self,
@@ -149,12 +149,11 @@ class LdapConnector:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         options = LdapOptions.of(config)
-        self._config = config
+        super().__init__(config, client if client is not None else LdapClient(config))
         self._filter = options.user_filter
         self._naming = options.naming_attribute
         self._page_size = options.page_size
         self._default_policy = options.password_policy_dn
-        self._client = client if client is not None else LdapClient(config)
         self._clock = clock
         self._attributes = account_attributes(self._naming)
         self._dse: dict[str, list[bytes]] | None = None
@@ -162,22 +161,7 @@ class LdapConnector:
         self._policies: dict[str, Policy | None] = {}
         self.capabilities: frozenset[Capability] = _BASE_CAPABILITIES
 
-    def __repr__(self) -> str:
-        return (
-            f"LdapConnector(name={self._config.name!r}, url={self._config.url!r}, "
-            f"bind={self._config.bind_username!r}, base_dn={self._base!r})"
-        )
-
-    async def __aenter__(self) -> LdapConnector:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.close()
-
-    async def close(self) -> None:
-        await asyncio.to_thread(self._client.close)
-
-    # --- plumbing ---------------------------------------------------------------------------
+    # --- plumbing (the rest: Ldap3Connector) ------------------------------------------------
     @property
     def _base(self) -> str:
         """The configured base DN, else the server's first naming context (once known)."""
@@ -185,24 +169,6 @@ class LdapConnector:
             return self._config.base_dn
         contexts = (self._dse or {}).get("namingContexts") or [b""]
         return bytes(contexts[0]).decode()
-
-    async def _call(
-        self,
-        where: str,
-        fn: Callable[..., T],
-        *args: Any,
-        not_found: type[ConnectorError] = AccountNotFound,
-        password_change: bool = False,
-        **kwargs: Any,
-    ) -> T:
-        try:
-            return await asyncio.to_thread(fn, *args, **kwargs)
-        except ConnectorError:
-            raise
-        except Exception as exc:
-            raise translate(
-                exc, where=where, not_found=not_found, password_change=password_change
-            ) from exc
 
     async def _facts(self) -> dict[str, list[bytes]]:
         """The root DSE (read once): what the server offers."""
