@@ -133,7 +133,7 @@ def main() -> int:
     world = OuWorld.create(facts, prefix="bench")
     try:
         with tempfile.TemporaryDirectory() as tmp:
-            users = adc.make_users(world, args.accounts)
+            users = list(adc.make_users(world, args.accounts).items())
             vault, admin, keys, creds = setup(world, users, Path(tmp))
             took, report = run(vault, admin, keys)
             print(f"first run (link + {report.summary.get('binds')} binds): {took:.1f} s")

@@ -100,7 +100,7 @@ def deep_cursor(http: httpx.Client, client: str, total: int) -> str:
             break
     if cursor is None:
         raise RuntimeError("no deep cursor: the client has too few credentials")
-    return cursor
+    return str(cursor)
 
 
 def main() -> int:

@@ -24,7 +24,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import _common as c
@@ -67,7 +67,7 @@ def output(command: Sequence[str], env: dict[str, str], stdin: str | None = None
 
 
 def interleaved(
-    commands: dict[str, tuple[Sequence[str], dict[str, str]]], runs: int, warmup: int = 2
+    commands: Mapping[str, tuple[Sequence[str], dict[str, str]]], runs: int, warmup: int = 2
 ) -> dict[str, list[float]]:
     """Run each command ``runs`` times, round-robin, after ``warmup`` unmeasured rounds."""
     samples: dict[str, list[float]] = {name: [] for name in commands}

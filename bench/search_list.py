@@ -489,7 +489,9 @@ def measure(cases: list[Case], runs: int, budget_s: float) -> list[Result]:
     return results
 
 
-def build_cases(vault: Any, actor: Any, sizes: list[int], seed: int) -> tuple[list[Case], dict]:
+def build_cases(
+    vault: Any, actor: Any, sizes: list[int], seed: int
+) -> tuple[list[Case], dict[str, Any]]:
     import sqlalchemy as sa
 
     from credsync.storage.tables import credentials
