@@ -21,10 +21,9 @@ from typing import Annotated
 from fastapi import Depends, Request, Response
 
 from credsync.api.deps import State
-from credsync.api.routes.transfer import COUNT_HEADER, MAX_IMPORT_BYTES
 from credsync.errors import InvalidInput, NotFound
 from credsync.vault import Permission
-from credsync.vault.csvio import ImportRejected, ImportReport
+from credsync.vault.csvio import MAX_IMPORT_BYTES, ImportRejected, ImportReport
 from credsync.vault.models import Client
 from credsync.web.forms import Form
 from credsync.web.pages import page, page_router
@@ -180,14 +179,11 @@ def export_csv(ref: str, state: State, viewer: ViewerDep) -> Response:
     viewer.actor.require(*_EXPORT_NEEDS)
     client = state.vault.clients.get(viewer.actor, ref)
     out = io.StringIO()
-    count = state.vault.csv.export_csv(
-        viewer.actor, state.keys, client.id, out, destination=DOWNLOAD
-    )
+    state.vault.csv.export_csv(viewer.actor, state.keys, client.id, out, destination=DOWNLOAD)
     return Response(
         out.getvalue(),
         media_type="text/csv",
         headers={
-            COUNT_HEADER: str(count),
             "Cache-Control": "no-store",
             "Content-Disposition": f'attachment; filename="{_file_name(client)}"',
         },
