@@ -113,6 +113,7 @@ ROUTES = [
     Route("PUT", "/operators/{operator}/password", (ADMIN,), {"password": "target-pass-{n}-x"}),
     Route("GET", "/roles", (R,)),
     Route("POST", "/roles", (ADMIN,), {"name": "role-{n}", "permissions": ["vault.read"]}),
+    Route("PATCH", "/roles/{role}", (ADMIN,), {"permissions": ["vault.read", "audit.read"]}),
     Route("GET", "/tokens", ANYONE),
     Route("POST", "/tokens", ANYONE, {"name": "mine-{n}"}),
     Route("GET", "/policies", (R,)),

@@ -471,3 +471,51 @@ def test_bad_roles_are_refused(world):
         ops.delete_role(world.admin, "nonexistent")
     assert len(ops.roles(world.admin)) == 5
     assert audit_of(world, "role.add") == []
+
+
+def test_a_custom_roles_permissions_change_for_its_holders_next_request(world):
+    ops = world.vault.operators
+    ops.add_role(world.admin, "helpdesk", ["vault.read"], "reads")
+    world.operator("dora", "helpdesk")
+    _, token = world.vault.access.create_token(world.admin, "dora's", operator="dora")
+    assert world.vault.access.login_token(token).permissions == {"vault.read"}
+
+    role = ops.change_role(
+        world.admin, " Helpdesk ", permissions=["secret.reveal", "vault.read", "secret.reveal"]
+    )
+    assert (role.name, role.permissions, role.description) == (
+        "helpdesk",
+        ("secret.reveal", "vault.read"),
+        "reads",
+    )
+    assert world.vault.access.login_token(token).permissions == {"vault.read", "secret.reveal"}
+    role = ops.change_role(world.admin, "helpdesk", description="reads and reveals")
+    assert role.permissions == ("secret.reveal", "vault.read")
+    listed = {r.name: r for r in ops.roles(world.admin)}
+    assert listed["helpdesk"].description == "reads and reveals"
+    assert [e.details for e in audit_of(world, "role.change")] == [  # newest first
+        {"description": "reads and reveals"},
+        {"from": ["vault.read"], "to": ["secret.reveal", "vault.read"]},
+    ]
+
+
+def test_role_changes_are_refused_to_others_and_for_built_in_roles(world):
+    ops = world.vault.operators
+    ops.add_role(world.admin, "helpdesk", ["vault.read"])
+    bob = world.operator("bob", "directory_manager")
+    with pytest.raises(PermissionDenied, match="admin"):
+        ops.change_role(bob, "helpdesk", permissions=["admin"])
+    for builtin in ("admin", "technician", "viewer"):
+        with pytest.raises(InvalidInput, match="built in"):
+            ops.change_role(world.admin, builtin, permissions=["vault.read"])
+    with pytest.raises(InvalidInput, match=r"unknown permission vault\.destroy"):
+        ops.change_role(world.admin, "helpdesk", permissions=["vault.destroy"])
+    with pytest.raises(InvalidInput, match="at least one permission"):
+        ops.change_role(world.admin, "helpdesk", permissions=[])
+    with pytest.raises(InvalidInput, match="nothing to change") as nothing:
+        ops.change_role(world.admin, "helpdesk")
+    assert nothing.value.fields == ("permissions", "description")
+    with pytest.raises(NotFound):
+        ops.change_role(world.admin, "nonexistent", permissions=["vault.read"])
+    assert {r.name: r.permissions for r in ops.roles(world.admin)}["helpdesk"] == ("vault.read",)
+    assert audit_of(world, "role.change") == []

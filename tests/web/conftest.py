@@ -54,7 +54,9 @@ class WebWorld:
     world: VaultWorld
     state: ServerState
     app: FastAPI
-    ids: dict[str, str]  # "client", "credential", "bind" (a directory_admin credential)
+    # "client", "credential", "bind" (a directory_admin credential), "operator" (op-technician),
+    # "token" (alice's API token)
+    ids: dict[str, str]
     sessions: dict[str, tuple[str, str]]  # role -> (session cookie, CSRF token)
 
     @property
@@ -89,15 +91,14 @@ def web_template(tmp_path_factory: pytest.TempPathFactory) -> Template:
     path = tmp_path_factory.mktemp("web-template") / "vault.db"
     world = make_world(f"sqlite:///{path}")
     try:
-        for role in ROLES[1:]:
-            world.operator(operator_name(role), role)
+        operators = {role: world.operator(operator_name(role), role) for role in ROLES[1:]}
         sessions = {}
         for role in ROLES:
             started = world.vault.web_sessions.start(
                 operator_name(role), Secret(operator_password(role))
             )
             sessions[role] = (started.token.reveal(), started.csrf_token)
-        _, admin_token = world.vault.access.create_token(world.admin, "web-tests")
+        token, admin_token = world.vault.access.create_token(world.admin, "web-tests")
         client = world.vault.clients.add(world.admin, world.keys, "Contoso", directory_sync=True)
         cred = world.vault.credentials.add(
             world.admin,
@@ -119,7 +120,8 @@ def web_template(tmp_path_factory: pytest.TempPathFactory) -> Template:
         )
     finally:
         world.db.dispose()
-    ids = {"client": client.id, "credential": cred.id, "bind": bind.id}
+    ids = {"client": client.id, "credential": cred.id, "bind": bind.id, "token": token.id}
+    ids["operator"] = operators["technician"].operator_id or ""
     return Template(path, ids, sessions, admin_token.reveal())
 
 

@@ -4,7 +4,9 @@ anything is done. Secrets only on an explicit reveal; errors are pages, never JS
 
 from __future__ import annotations
 
+import re
 import time
+from urllib.parse import quote
 
 import pytest
 
@@ -23,13 +25,41 @@ GET_PAGES = [
     "/audit",
     "/audit/verify",
     "/search",
+    "/?archived=1",
+    "/clients/{client}/folders",
+    "/roles",
+    "/policies",
+    "/tokens",
 ]
 # Pages with a form that needs vault.write: signed out -> sign in; a viewer -> 403 (REFUSED).
 WRITE_PAGES = [
     "/clients/{client}/credentials/new",
     "/credentials/{credential}/edit",
     "/credentials/{credential}/delete",
+    "/clients/new",
+    "/clients/{client}/edit",
+    "/clients/{client}/import",
 ]
+# Pages for admins only (every other role: 403), and the export's (vault.export).
+ADMIN_PAGES = [
+    "/operators",
+    "/operators/new",
+    "/operators/{operator}",  # op-technician's: theirs too (test_admin_pages.py)
+    "/roles/edit?name=helpdesk",
+    "/tokens?all=1",
+    "/clients/{client}/export",
+]
+# Pages of records the template vault has none of (a run, a directory): each has its own
+# tests; here, signed out -> sign in, and their forms' posts are in POSTS.
+RECORD_PAGES = [
+    "/runs/0123456789abcdef",
+    "/runs/0123456789abcdef/progress",
+    "/directories/new",
+    "/directories/contoso-365",
+    "/directories/contoso-365/edit",
+    "/directories/contoso-365/remove",
+]
+PUBLIC = {("GET", "/sign-in"), ("POST", "/sign-in"), ("GET", "/api/v1/docs")}
 POSTS = [
     "/credentials/{credential}/reveal",
     "/credentials/{credential}/password",
@@ -42,6 +72,30 @@ POSTS = [
     "/credentials/{credential}/sync-mode",
     "/credentials/{credential}/delete",
     "/credentials/{credential}/restore",
+    "/directories/new",
+    "/directories/contoso-365/edit",
+    "/directories/contoso-365/remove",
+    "/clients/new",
+    "/clients/{client}/edit",
+    "/clients/{client}/archive",
+    "/clients/{client}/unarchive",
+    "/clients/{client}/folders",
+    "/clients/{client}/folders/delete",
+    "/clients/{client}/import",
+    "/clients/{client}/export",
+    "/operators/new",
+    "/operators/{operator}/role",
+    "/operators/{operator}/disable",
+    "/operators/{operator}/enable",
+    "/operators/{operator}/password",
+    "/roles/new",
+    "/roles/edit",
+    "/roles/delete",
+    "/tokens/new",
+    "/tokens/{token}/revoke",
+    "/policies/new",
+    "/policies/delete",
+    "/policies/generate",
     "/sign-out",
 ]
 
@@ -50,13 +104,49 @@ def _path(web: WebWorld, template: str) -> str:
     return template.format(**web.ids)
 
 
+def _routes() -> set[tuple[str, str]]:
+    """(method, path with its parameters as {}) of every page of the dashboard: each module
+    of credsync.web.routes and its router."""
+    import importlib
+    import pkgutil
+
+    import credsync.web.routes as package
+    from credsync.web.pages import PageRoute
+
+    found = set()
+    for info in pkgutil.iter_modules(package.__path__):
+        module = importlib.import_module(f"{package.__name__}.{info.name}")
+        for route in module.router.routes:
+            assert isinstance(route, PageRoute), (info.name, route)
+            found |= {(m, _template(route.path)) for m in route.methods}
+    return found
+
+
+def _template(path: str) -> str:
+    return re.sub(r"\{[^}]+\}", "{}", path.split("?", 1)[0])
+
+
+def test_the_tables_cover_every_page() -> None:
+    """A new page can't go unchecked: every route is in a table of this module (its
+    placeholders, run and directory ids alike, stand for any one)."""
+    gets = GET_PAGES + WRITE_PAGES + ADMIN_PAGES + RECORD_PAGES
+    table = {("GET", _template(p)) for p in gets} | {("POST", _template(p)) for p in POSTS}
+    table |= {(m, _template(p)) for m, p in PUBLIC}
+    table |= {(m.upper(), _template(p)) for refused in REFUSED.values() for m, p, _ in refused}
+    literal = re.compile(r"/(0123456789abcdef|contoso-365)(?=/|$)")
+    table = {(m, literal.sub("/{}", p)) for m, p in table}
+    routes = _routes()
+    assert routes - table == set(), "pages missing from the tables"
+    assert table - routes == set(), "table rows for pages that don't exist"
+
+
 def test_signed_out_pages_send_to_the_sign_in_page(web: WebWorld) -> None:
     browser = web.http
-    for page in GET_PAGES + WRITE_PAGES:
+    for page in GET_PAGES + WRITE_PAGES + ADMIN_PAGES + RECORD_PAGES:
         path = _path(web, page)
         response = browser.get(path)
         assert response.status_code == 303, path
-        assert response.headers["location"] == f"/sign-in?next={path}"
+        assert response.headers["location"] == f"/sign-in?next={quote(path, safe='/')}"
 
 
 def test_signed_out_posts_do_nothing_and_send_to_the_sign_in_page(web: WebWorld) -> None:
@@ -166,9 +256,56 @@ REFUSED = {
         ("get", "/credentials/{credential}/delete", "vault.write"),
         ("post", "/credentials/{credential}/delete", "vault.write"),
         ("post", "/credentials/{credential}/restore", "vault.write"),
+        ("get", "/clients/new", "vault.write"),
+        ("post", "/clients/new", "vault.write"),
+        ("get", "/clients/{client}/edit", "vault.write"),
+        ("post", "/clients/{client}/edit", "vault.write"),
+        ("post", "/clients/{client}/archive", "vault.write"),
+        ("post", "/clients/{client}/unarchive", "vault.write"),
+        ("post", "/clients/{client}/folders", "vault.write"),
+        ("post", "/clients/{client}/folders/delete", "vault.write"),
+        ("get", "/clients/{client}/import", "vault.write"),
+        ("post", "/clients/{client}/import", "vault.write"),
+        ("get", "/clients/{client}/export", "secret.reveal, vault.export"),
+        ("post", "/clients/{client}/export", "secret.reveal, vault.export"),
+        ("get", "/operators", "admin"),
+        ("get", "/operators/new", "admin"),
+        ("post", "/operators/new", "admin"),
+        ("get", "/operators/{operator}", "admin"),
+        ("post", "/operators/{operator}/role", "admin"),
+        ("post", "/operators/{operator}/disable", "admin"),
+        ("post", "/operators/{operator}/enable", "admin"),
+        ("post", "/operators/{operator}/password", "admin"),
+        ("post", "/roles/new", "admin"),
+        ("get", "/roles/edit?name=helpdesk", "admin"),
+        ("post", "/roles/edit", "admin"),
+        ("post", "/roles/delete", "admin"),
+        ("get", "/tokens?all=1", "admin"),
+        ("post", "/tokens/{token}/revoke", "admin"),
+        ("post", "/policies/new", "admin"),
+        ("post", "/policies/delete", "admin"),
+        ("get", "/directories/new", "directory.setup"),
+        ("post", "/directories/new", "directory.setup"),
+        ("get", "/directories/contoso-365/edit", "directory.setup"),
+        ("post", "/directories/contoso-365/edit", "directory.setup"),
+        ("get", "/directories/contoso-365/remove", "directory.setup"),
+        ("post", "/directories/contoso-365/remove", "directory.setup"),
     ],
-    "auditor": [("post", "/credentials/{credential}/reveal", "secret.reveal")],
+    "auditor": [
+        ("post", "/credentials/{credential}/reveal", "secret.reveal"),
+        ("post", "/clients/new", "vault.write"),
+        ("get", "/clients/{client}/import", "vault.write"),
+        ("post", "/clients/{client}/import", "vault.write"),
+    ],
     "technician": [
+        ("get", "/clients/{client}/export", "vault.export"),
+        ("post", "/clients/{client}/export", "vault.export"),
+        ("get", "/operators", "admin"),
+        ("post", "/operators/new", "admin"),
+        ("post", "/roles/new", "admin"),
+        ("post", "/policies/new", "admin"),
+        ("get", "/tokens?all=1", "admin"),
+        ("post", "/tokens/{token}/revoke", "admin"),
         ("get", "/audit", "audit.read"),
         ("get", "/audit/verify", "audit.read"),
         ("post", "/directories/contoso-365/sync", "directory_admin.use"),
@@ -210,6 +347,26 @@ def test_every_role_with_vault_read_sees_the_pages(web: WebWorld, role: str) -> 
         assert response.headers["cache-control"] == "no-store"
         assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
         assert SECRET not in response.text
+
+
+@pytest.mark.parametrize("role", ["technician", "directory_manager", "auditor", "viewer"])
+def test_admin_pages_are_for_admins(web: WebWorld, role: str) -> None:
+    web.world.vault.operators.add_role(web.world.admin, "helpdesk", ["vault.read"])
+    admin = web.signed_in("admin")
+    for page in ADMIN_PAGES:
+        response = admin.get(_path(web, page))
+        assert response.status_code == 200, (page, response.text)
+        assert response.headers["cache-control"] == "no-store"
+    browser = web.signed_in(role)
+    for page in ADMIN_PAGES:
+        response = browser.get(_path(web, page))
+        if page == "/operators/{operator}" and role == "technician":  # their own
+            assert response.status_code == 200
+            continue
+        assert response.status_code == 403, (role, page)
+        assert "<h1>Not allowed</h1>" in response.text
+        missing = "vault.export" if page.endswith("/export") else "admin"
+        assert missing in response.text
 
 
 def test_the_bind_credential_is_hidden_from_roles_without_directory_admin_use(

@@ -18,6 +18,7 @@ __all__ = [
     "OperatorPasswordIn",
     "OperatorPatch",
     "RoleIn",
+    "RolePatch",
     "TokenIn",
 ]
 
@@ -60,18 +61,29 @@ class OperatorPasswordIn(_In):
     current_password: str | None = Field(default=None, min_length=1, max_length=1024)
 
 
+PERMISSIONS_HELP = (
+    "vault.read, vault.write, secret.reveal, vault.export, directory.setup, "
+    "directory_admin.use, audit.read, admin"
+)
+Permissions = list[Annotated[str, Field(min_length=1, max_length=64)]]
+RoleDescription = Annotated[
+    str, Checked("role description", lambda v: clean_text(v, "role description", 500), 500)
+]
+
+
 class RoleIn(_In):
     name: RoleName
-    permissions: list[Annotated[str, Field(min_length=1, max_length=64)]] = Field(
-        min_length=1,
-        max_length=20,
-        description="vault.read, vault.write, secret.reveal, vault.export, directory.setup, "
-        "directory_admin.use, audit.read, admin",
+    permissions: Permissions = Field(min_length=1, max_length=20, description=PERMISSIONS_HELP)
+    description: RoleDescription = ""
+
+
+class RolePatch(_In):
+    """Only the fields given change; ``permissions`` replaces the role's."""
+
+    permissions: Permissions | None = Field(
+        default=None, min_length=1, max_length=20, description=PERMISSIONS_HELP
     )
-    description: Annotated[
-        str,
-        Checked("role description", lambda v: clean_text(v, "role description", 500), 500),
-    ] = ""
+    description: RoleDescription | None = None
 
 
 class TokenIn(_In):

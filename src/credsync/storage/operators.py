@@ -235,6 +235,16 @@ def add_role(
     )
 
 
+def change_role(
+    conn: Connection, name: str, *, description: str, permissions: Sequence[str]
+) -> None:
+    conn.execute(
+        roles.update()
+        .where(roles.c.name == name)
+        .values(description=description, permissions=json.dumps(list(permissions)))
+    )
+
+
 def delete_role(conn: Connection, name: str) -> None:
     conn.execute(roles.delete().where(roles.c.name == name))
 

@@ -54,6 +54,7 @@ from credsync.vault.validate import name_key, parse_sync_mode
 
 __all__ = [
     "COLUMNS",
+    "MAX_IMPORT_BYTES",
     "CsvIO",
     "ImportRejected",
     "ImportReport",
@@ -64,6 +65,9 @@ __all__ = [
 
 COLUMNS = ("title", "username", "password", "url", "notes", "tags", "folder", "type", "sync_mode")
 _ALIASES = {"name": "title", "login": "username", "uri": "url", "note": "notes", "group": "folder"}
+# The largest CSV a server takes in one import (the API's body, the dashboard's upload):
+# about 150,000 typical rows; split a larger file. A local import reads any size.
+MAX_IMPORT_BYTES = 32 * 1024 * 1024
 _BATCH = 5000
 _MAX_REJECTIONS_KEPT = 10_000
 

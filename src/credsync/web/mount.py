@@ -13,10 +13,15 @@ from credsync.web.routes import (
     apidocs,
     audit,
     auth,
+    clients,
     credential_forms,
     directories,
+    folders,
+    operators,
+    roles,
     search,
     sync,
+    transfer,
     vault,
 )
 from credsync.web.session import Notices
@@ -29,5 +34,20 @@ def mount_web(app: FastAPI) -> None:
     app.state.credsync_web = WebState(environment(), Notices())
     static = resources.files("credsync.web") / "static"
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
-    for module in (auth, vault, credential_forms, search, sync, directories, audit, apidocs):
+    # clients before vault: /clients/new is not a client named "new"
+    for module in (
+        auth,
+        clients,
+        vault,
+        credential_forms,
+        folders,
+        transfer,
+        search,
+        sync,
+        directories,
+        audit,
+        operators,
+        roles,
+        apidocs,
+    ):
         app.include_router(module.router)

@@ -142,6 +142,8 @@ def _error_page(request: Request, status: int, message: str) -> Response:
         403: "Not allowed",
         404: "Not found",
         409: "Conflict",
+        413: "Too large",
+        415: "Not a form",
         429: "Too many requests",
     }
     title = titles.get(status, "Something went wrong")

@@ -1,5 +1,5 @@
 """People: operators (list, add, show, change role, disable or enable, set a password),
-roles (list, add a custom one, delete) and API tokens (list, create, revoke)."""
+roles (list, add a custom one, change or delete it) and API tokens (list, create, revoke)."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from credsync.api.schemas_people import (
     OperatorPasswordIn,
     OperatorPatch,
     RoleIn,
+    RolePatch,
     TokenIn,
 )
 from credsync.api.signin import limited
@@ -104,6 +105,17 @@ def list_roles(actor: Caller, state: State) -> list[RoleJson]:
 def add_role(body: RoleIn, actor: Caller, state: State) -> RoleJson:
     """Add a custom role (needs admin)."""
     role = state.vault.operators.add_role(actor, body.name, body.permissions, body.description)
+    return role.to_json()
+
+
+@router.patch("/roles/{name}", response_model=RoleJson, tags=["roles"])
+def change_role(name: str, body: RolePatch, actor: Caller, state: State) -> RoleJson:
+    """Change a custom role's permissions (replaced by those given) or description (needs
+    admin; built-in roles can't be changed). Its holders have the new permissions from their
+    next request on."""
+    role = state.vault.operators.change_role(
+        actor, name, permissions=body.permissions, description=body.description
+    )
     return role.to_json()
 
 

@@ -20,13 +20,12 @@ from credsync.api.errors import ApiError, error_body, status_of
 from credsync.api.routing import api_router
 from credsync.api.schemas import ErrorOut, ImportRejectedOut
 from credsync.vault import Permission
-from credsync.vault.csvio import ImportRejected, ImportReportJson
+from credsync.vault.csvio import MAX_IMPORT_BYTES, ImportRejected, ImportReportJson
 
 __all__ = ["COUNT_HEADER", "CSV_MEDIA_TYPES", "MAX_IMPORT_BYTES", "router"]
 
 router = api_router(prefix="/clients/{client}", tags=["import and export"])
 
-MAX_IMPORT_BYTES = 32 * 1024 * 1024  # about 150,000 typical rows; split a larger file
 CSV_MEDIA_TYPES = ("text/csv", "text/plain", "application/octet-stream")
 COUNT_HEADER = "X-Credential-Count"  # how many credentials an export holds
 _CSV_BODY: dict[str, Any] = {

@@ -203,6 +203,34 @@ def role_add(
     emit(data, as_json, f"Role {data['name']} added.")
 
 
+@role_group.command("set")
+@click.argument("name")
+@click.option(
+    "--permission", "permissions", multiple=True, help="Repeat; replaces the role's permissions."
+)
+@click.option("--description", default=None)
+@json_option
+@click.pass_context
+def role_set(
+    ctx: click.Context,
+    name: str,
+    permissions: tuple[str, ...],
+    description: str | None,
+    as_json: bool,
+) -> None:
+    """Change a custom role's permissions or description (admin; built-in roles stay as
+    they are). Its holders have the new permissions from their next command on.
+
+    \b
+    Example:
+      credsync role set helpdesk --permission vault.read --permission secret.reveal
+    """
+    data = runtime(ctx).ports.people.change_role(
+        name, permissions=list(permissions) or None, description=description
+    )
+    emit(data, as_json, f"Role {data['name']} changed: {', '.join(data['permissions'])}.")
+
+
 @role_group.command("delete")
 @click.argument("name")
 @click.pass_context

@@ -40,6 +40,12 @@ class PeoplePort(Protocol):
 
     def add_role(self, name: str, permissions: list[str], description: str) -> RoleJson: ...
 
+    def change_role(
+        self, name: str, *, permissions: list[str] | None, description: str | None
+    ) -> RoleJson:
+        """A custom role's new permissions (replacing its own) or description."""
+        ...
+
     def delete_role(self, name: str) -> None: ...
 
     def tokens(self, *, everyone: bool) -> list[ApiTokenJson]: ...
@@ -91,6 +97,15 @@ class LocalPeople:
     def add_role(self, name: str, permissions: list[str], description: str) -> RoleJson:
         operators = self._rt.vault.operators
         return operators.add_role(self._rt.actor, name, permissions, description).to_json()
+
+    def change_role(
+        self, name: str, *, permissions: list[str] | None, description: str | None
+    ) -> RoleJson:
+        operators = self._rt.vault.operators
+        role = operators.change_role(
+            self._rt.actor, name, permissions=permissions, description=description
+        )
+        return role.to_json()
 
     def delete_role(self, name: str) -> None:
         self._rt.vault.operators.delete_role(self._rt.actor, name)
@@ -166,6 +181,17 @@ class RemotePeople:
     def add_role(self, name: str, permissions: list[str], description: str) -> RoleJson:
         body = {"name": name, "permissions": permissions, "description": description}
         role: RoleJson = self._api.post("/roles", body)
+        return role
+
+    def change_role(
+        self, name: str, *, permissions: list[str] | None, description: str | None
+    ) -> RoleJson:
+        body: dict[str, object] = {}
+        if permissions is not None:
+            body["permissions"] = permissions
+        if description is not None:
+            body["description"] = description
+        role: RoleJson = self._api.patch(path_of("roles", name), body)
         return role
 
     def delete_role(self, name: str) -> None:

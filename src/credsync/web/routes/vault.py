@@ -19,16 +19,22 @@ PAGE_SIZE = 50  # credentials per page of a client
 
 
 @router.get("/")
-def home(request: Request, state: State, viewer: ViewerDep) -> Response:
-    """Every client with its credential and open flag counts."""
+def home(
+    request: Request, state: State, viewer: ViewerDep, archived: bool = Query(False)
+) -> Response:
+    """Every client with its credential and open flag counts (the archived ones with
+    ``archived``)."""
     actor = viewer.actor
-    clients = state.vault.clients.list(actor)
+    clients = state.vault.clients.list(actor, include_archived=archived)
+    if archived:
+        clients = [c for c in clients if c.archived_at is not None]
     counts = state.vault.flags.counts(actor)
     return page(
         request,
         "home.html",
         viewer,
-        title="Clients",
+        title="Archived clients" if archived else "Clients",
+        archived=archived,
         clients=clients,
         open_flags=counts,
         total_flags=sum(counts.values()),
