@@ -19,6 +19,7 @@ __all__ = [
     "OperatorPatch",
     "RoleIn",
     "TokenIn",
+    "TokensRevokeIn",
 ]
 
 OperatorPassword = Annotated[
@@ -58,6 +59,7 @@ class OperatorPasswordIn(_In):
 
     password: OperatorPassword
     current_password: str | None = Field(default=None, min_length=1, max_length=1024)
+    revoke_tokens: bool = Field(default=False, description="Revoke the operator's API tokens too.")
 
 
 class RoleIn(_In):
@@ -80,3 +82,12 @@ class TokenIn(_In):
         default=None, min_length=1, max_length=64, description="For another operator (admin)."
     )
     expires_days: int | None = Field(default=None, ge=1, le=3650, description="Lifetime.")
+
+
+class TokensRevokeIn(_In):
+    operator: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=64,
+        description="Another operator's tokens (admin); yours when absent.",
+    )

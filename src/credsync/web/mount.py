@@ -10,6 +10,7 @@ from fastapi.staticfiles import StaticFiles
 
 from credsync.web.pages import WebState, environment
 from credsync.web.routes import (
+    account,
     apidocs,
     audit,
     auth,
@@ -29,5 +30,6 @@ def mount_web(app: FastAPI) -> None:
     app.state.credsync_web = WebState(environment(), Notices())
     static = resources.files("credsync.web") / "static"
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
-    for module in (auth, vault, credential_forms, search, sync, directories, audit, apidocs):
+    modules = (auth, account, vault, credential_forms, search, sync, directories, audit, apidocs)
+    for module in modules:
         app.include_router(module.router)
