@@ -154,10 +154,13 @@ def create_token(body: TokenIn, response: Response, actor: Caller, state: State)
 
 
 @router.post("/tokens/revoke-all", response_model=TokensRevokedJson, tags=["tokens"])
-def revoke_all_tokens(body: TokensRevokeIn, actor: Caller, state: State) -> TokensRevokedJson:
+def revoke_all_tokens(
+    actor: Caller, state: State, body: TokensRevokeIn | None = None
+) -> TokensRevokedJson:
     """Revoke every API token of yours, the one in use too (or, with admin, every token of
-    ``operator``)."""
-    return state.vault.access.revoke_all_tokens(actor, body.operator).to_json()
+    ``operator``; no body: yours). Any signed-in caller; another's needs admin."""
+    operator = body.operator if body is not None else None
+    return state.vault.access.revoke_all_tokens(actor, operator).to_json()
 
 
 @router.delete("/tokens/{token_id}", response_model=ApiTokenJson, tags=["tokens"])

@@ -112,7 +112,10 @@ def operator_disable(ctx: click.Context, name: str) -> None:
       credsync operator disable bob
     """
     name = _set_disabled(runtime(ctx), name, True)
-    note(f"Operator {name} disabled: their sessions ended; their API tokens are refused.")
+    note(
+        f"Operator {name} disabled: every session of theirs ended; their API tokens are "
+        "refused until they are enabled."
+    )
 
 
 @operator_group.command("enable")
