@@ -86,6 +86,8 @@ def sign_in_post(request: Request, state: State, fields: Fields) -> Response:
         else:
             response.delete_cookie(SIGN_IN_COOKIE, path=SIGN_IN)
             return response
+    if status == 403:  # another site's post: its name is not put in this browser's form
+        name = ""
     shown = _form(request, state, status=status, next=target, name=name, error=error)
     shown.headers.update(headers)
     return shown

@@ -1,7 +1,9 @@
-"""Sign-in and sign-out CSRF in a real browser: Debian's Chromium (Playwright) on a page of
-another site, or of another origin of this site, that posts a form to the dashboard. The
-attacker's pages are served by Playwright itself (``context.route``), at an address that is
-never reached; the dashboard is the real app served by uvicorn on 127.0.0.1.
+"""Signing in and out, and one's account, in a real browser: Debian's Chromium (Playwright)
+against the real app served by uvicorn on 127.0.0.1.
+
+Sign-in and sign-out CSRF: a page of another site, or of another origin of this site, posts a
+form to the dashboard. The attacker's pages are served by Playwright itself
+(``context.route``), at an address that is never reached.
 
 - Another site (``http://attacker.test``: cross-site) posts the sign-in form with the
   attacker's own name and password: the browser must not end up signed in as the attacker.
@@ -40,7 +42,7 @@ class Dashboard:
 @pytest.fixture(scope="module")
 def dashboard(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dashboard]:
     """A vault with alice (admin) and mallory (a viewer: the attacker), served."""
-    world = make_world(f"sqlite:///{tmp_path_factory.mktemp('web-csrf') / 'vault.db'}")
+    world = make_world(f"sqlite:///{tmp_path_factory.mktemp('web-auth') / 'vault.db'}")
     server = None
     try:
         world.operator("mallory", "viewer")
@@ -91,7 +93,8 @@ def test_another_site_can_t_sign_the_browser_in_as_its_own_operator(
     assert session_cookie(page, dashboard.url) is None
     assert answer.status == 403
     expect(page.get_by_role("alert")).to_contain_text("another site")
-    shot(page, "csrf-01-sign-in-refused")
+    expect(page.get_by_label("Operator name")).to_have_value("")  # not the attacker's
+    shot(page, "auth-00-sign-in-refused")
     page.goto(f"{dashboard.url}/")
     expect(page).to_have_url(f"{dashboard.url}/sign-in?next=/")
     logins = dashboard.world.vault.audit.list(
@@ -125,4 +128,25 @@ def test_another_origin_can_t_sign_the_browser_out(browser: Any, dashboard: Dash
     expect(page).to_have_url(f"{dashboard.url}/sign-in")
     page.goto(f"{dashboard.url}/")
     expect(page).to_have_url(f"{dashboard.url}/sign-in?next=/")
+    page.context.close()
+
+
+def test_revoke_all_my_api_tokens_from_the_account_page(browser: Any, dashboard: Dashboard) -> None:
+    from playwright.sync_api import expect
+
+    vault, admin = dashboard.world.vault, dashboard.world.admin
+    for name in ("nightly backup", "monitoring"):
+        vault.access.create_token(admin, name)
+    page = new_page(browser)
+    sign_in(page, dashboard.url)
+    page.get_by_role("link", name="alice (admin)").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Your account")
+    expect(page.get_by_role("row", name="nightly backup")).to_contain_text("active")
+    shot(page, "auth-01-account")
+    page.get_by_role("button", name="Revoke all my API tokens").click()
+    expect(page.get_by_role("status")).to_have_text("2 API tokens revoked.")
+    expect(page.get_by_role("row", name="monitoring")).to_contain_text("revoked")
+    expect(page.get_by_role("button", name="Revoke all my API tokens")).to_have_count(0)
+    shot(page, "auth-02-tokens-revoked")
+    assert all(t.revoked_at for t in vault.access.list_tokens(admin))
     page.context.close()
