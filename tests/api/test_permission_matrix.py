@@ -124,6 +124,7 @@ ROUTES = [
     Route("POST", "/credentials/{cred}/purge", (ADMIN,)),  # in the trash now
     Route("DELETE", "/clients/{client}/folders/{folder}", (W,)),
     Route("DELETE", "/tokens/{token}", (ADMIN,)),  # another operator's token
+    Route("POST", "/tokens/revoke-all", (ADMIN,), {"operator": "target-op"}),  # another's
     Route("DELETE", "/roles/{role}", (ADMIN,)),
     Route("DELETE", "/policies/{policy}", (ADMIN,)),
     Route("DELETE", "/directories/{directory}", (SETUP,)),

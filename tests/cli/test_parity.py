@@ -236,6 +236,11 @@ CASES = [
     write("operator disable alice", 2),
     write("operator passwd dave --password-stdin", json=False, stdin="dave-parity-password-8842\n"),
     write("operator passwd dave --password-stdin", 3, who="bob", stdin="dave-parity-pass-9953\n"),
+    write(
+        "operator passwd dave --password-stdin --revoke-tokens",
+        json=False,
+        stdin="dave-parity-password-8842\n",
+    ),
     read("role list"),
     write("role add Support --permission vault.read --permission secret.reveal --description x"),
     write("role add support --permission vault.read", 5),
@@ -259,6 +264,11 @@ CASES = [
     write("token create for-alice --operator alice", 3, who="bob"),
     write("token revoke '{token:nightly}'", json=False),
     write("token revoke no-such-token", 4),
+    write("token create dave-script --operator dave"),
+    write("token revoke --all --operator dave", json=False),
+    write("token revoke --all --operator alice", 3, who="bob"),
+    write("token revoke --all --operator nobody", 4),
+    write("token revoke", 2),
     # -- import and export -----------------------------------------------------------------
     write("import 'Parity Ltd' - --dry-run", 10, stdin=IMPORT),
     write("import 'Parity Ltd' - --strict", 2, stdin=IMPORT),

@@ -55,14 +55,26 @@ def test_operator_lifecycle(cli):
     assert "auditor" in cli.ok("operator", "set-role", "bob", "auditor").out
     assert cli.json("whoami", **bob)["permissions"] == ["audit.read", "vault.read"]
 
-    assert "disabled" in cli.ok("operator", "disable", "bob").err
+    # Disabling ends bob's sessions for good: enabling him again brings none back.
+    unlocked = cli.ok("unlock", "--raw", env={**bob["env"], "CREDSYNC_PASSPHRASE": cli.passphrase},
+                      only=True).out.strip()  # fmt: skip
+    in_session = {"env": {"CREDSYNC_SESSION": unlocked}, "only": True}
+    assert cli.json("whoami", **in_session)["operator"] == "bob"
+    disabled = cli.ok("operator", "disable", "bob").err
+    assert "disabled: every session of theirs ended" in disabled
     assert cli.json("operator", "show", "bob")["disabled"] is True
     assert "bob" in cli.fails(3, "whoami", **bob)
     assert "enabled" in cli.ok("operator", "enable", "bob").err
     cli.ok("whoami", **bob)
+    assert "ended" in cli.fails(3, "whoami", **in_session)
 
-    # bob changes his own password; alice (admin) changes it back
-    cli.ok("operator", "passwd", "--password-stdin", stdin=BOB_NEW_PASSWORD, **bob)
+    # bob changes his own password (his sessions end, and it says so); alice changes it back
+    unlocked = cli.ok("unlock", "--raw", env={**bob["env"], "CREDSYNC_PASSPHRASE": cli.passphrase},
+                      only=True).out.strip()  # fmt: skip
+    in_session = {"env": {"CREDSYNC_SESSION": unlocked}, "only": True}
+    changed = cli.ok("operator", "passwd", "--password-stdin", stdin=BOB_NEW_PASSWORD, **bob)
+    assert changed.err == "Password of bob changed; 1 web and CLI session(s) of theirs ended.\n"
+    assert "ended" in cli.fails(3, "whoami", **in_session)
     cli.fails(3, "whoami", **bob)
     bob_new = {"env": _as("bob", BOB_NEW_PASSWORD), "only": True}
     assert cli.json("whoami", **bob_new)["operator"] == "bob"
@@ -149,6 +161,48 @@ def test_tokens(cli):
     line = cli.fails(3, "whoami", env={"CREDSYNC_TOKEN": mine["token"]}, only=True)
     assert mine["token"] not in line
     cli.fails(4, "token", "revoke", "0" * 36)
+
+    # Revoking all of one's tokens, the one in use too; an admin, another's.
+    for_bob_too = cli.json("token", "create", "bob-backup", "--operator", "bob")["token"]
+    others = cli.fails(3, "token", "revoke", "--all", "--operator", cli.admin, env=bob_token)
+    assert "admin" in others
+    done = cli.ok("token", "revoke", "--all", env=bob_token)
+    assert done.err == "2 API token(s) of bob revoked.\n"
+    for token in (for_bob["token"], for_bob_too):
+        cli.fails(3, "whoami", env={"CREDSYNC_TOKEN": token}, only=True)
+    assert cli.ok("token", "revoke", "--all", "--operator", "bob").err == (
+        "0 API token(s) of bob revoked.\n"
+    )
+    assert "--all" in cli.fails(2, "token", "revoke")
+    assert "--all" in cli.fails(2, "token", "revoke", mine["id"], "--all")
+    assert "--operator" in cli.fails(2, "token", "revoke", mine["id"], "--operator", "bob")
+    entries = cli.json("audit", "--action", "token.revoke_all")
+    assert [(e["actor"], e["details"]) for e in entries] == [
+        (cli.admin, {"operator": "bob", "revoked": 0}),
+        ("bob", {"operator": "bob", "revoked": 2}),
+    ]
+
+
+def test_a_password_change_may_revoke_the_api_tokens(cli):
+    cli.use_session()
+    cli.ok("operator", "add", "bob", "--role", "viewer", "--password-stdin", stdin=BOB_PASSWORD)
+    token = cli.json("token", "create", "bob-script", "--operator", "bob")["token"]
+    bob_token = {"env": {"CREDSYNC_TOKEN": token}, "only": True}
+    kept = cli.ok("operator", "passwd", "bob", "--password-stdin", stdin=BOB_NEW_PASSWORD)
+    assert kept.err == (
+        "Password of bob changed; 0 web and CLI session(s) of theirs ended.\n"
+        "1 API token(s) of bob still work: `credsync token revoke --all --operator bob` "
+        "revokes them.\n"
+    )
+    assert cli.json("whoami", **bob_token)["operator"] == "bob"
+    revoked = cli.ok(
+        "operator", "passwd", "bob", "--password-stdin", "--revoke-tokens", stdin=BOB_PASSWORD
+    )
+    assert revoked.err == (
+        "Password of bob changed; 0 web and CLI session(s) of theirs ended.\n"
+        "1 API token(s) of bob revoked.\n"
+    )
+    cli.fails(3, "whoami", **bob_token)
     assert "not-a-token" not in cli.fails(
         3, "whoami", env={"CREDSYNC_TOKEN": "not-a-token"}, only=True
     )

@@ -144,7 +144,11 @@ def test_operators_change_through_the_server(served: Any) -> None:
     assert human.out == "Operator dave now has role auditor.\n"
     changed = cli.run("operator", "set-role", "dave", "viewer", "--json", env=remote).json()
     assert changed == cli.json("operator", "show", "dave")
-    assert cli.run("operator", "disable", "dave", env=remote).err == "Operator dave disabled.\n"
+    disabled = cli.run("operator", "disable", "dave", env=remote).err
+    assert disabled == (
+        "Operator dave disabled: every session of theirs ended; their API tokens are refused "
+        "until they are enabled.\n"
+    )
     assert cli.json("operator", "show", "dave")["disabled"] is True
     assert cli.run("operator", "enable", "DAVE", env=remote).err == "Operator dave enabled.\n"
     _same_error(cli, 4, ("operator", "set-role", "dave", "nosuchrole"), remote)
@@ -155,7 +159,10 @@ def test_operators_change_through_the_server(served: Any) -> None:
     # Another operator's password (admin), then one's own (with the current one).
     new = "dave-changed-password-5530"
     changed_pw = cli.run("operator", "passwd", "dave", "--password-stdin", stdin=new, env=remote)
-    assert (changed_pw.code, changed_pw.err) == (0, "Password of dave changed.\n")
+    assert (changed_pw.code, changed_pw.err) == (
+        0,
+        "Password of dave changed; 0 web and CLI session(s) of theirs ended.\n",
+    )
     assert cli.json("whoami", env=_local_as(cli, "dave", new))["operator"] == "dave"
     bob = server["bob"]
     no_current = cli.run("operator", "passwd", "--password-stdin", stdin=new, env=bob)
@@ -167,7 +174,11 @@ def test_operators_change_through_the_server(served: Any) -> None:
     assert "not-bobs-password" not in refused.err
     with_current = bob | {"CREDSYNC_OPERATOR_PASSWORD": BOB_PASSWORD}
     own = cli.run("operator", "passwd", "--password-stdin", stdin=new, env=with_current)
-    assert (own.code, own.err) == (0, "Password of bob changed.\n")
+    assert (own.code, own.err) == (
+        0,
+        "Password of bob changed; 0 web and CLI session(s) of theirs ended.\n"
+        "1 API token(s) of bob still work: `credsync token revoke --all` revokes them.\n",
+    )
     assert new not in own.out + own.err
     back = cli.run("operator", "passwd", "bob", "--password-stdin", stdin=BOB_PASSWORD, env=remote)
     assert back.code == 0, back  # alice (admin) needs no current password for bob's

@@ -10,7 +10,7 @@ import pickle
 import pytest
 from argon2.low_level import Type, hash_secret_raw
 
-from credsync.crypto import DataKey, KdfParams, KeyEncryptionKey, SessionKey, derive_kek
+from credsync.crypto import DataKey, KdfParams, KeyEncryptionKey, MacKey, SessionKey, derive_kek
 from credsync.crypto.hashing import hash_password, verify_password
 from credsync.crypto.kdf import MIN_MEMORY_KIB
 from credsync.errors import IntegrityError, InvalidInput
@@ -135,7 +135,7 @@ def test_wrong_format_byte_is_refused_before_decryption() -> None:
 
 @pytest.mark.parametrize("length", [0, 16, 31, 33, 64])
 def test_keys_must_be_32_bytes(length: int) -> None:
-    for cls in (DataKey, KeyEncryptionKey, SessionKey):
+    for cls in (DataKey, KeyEncryptionKey, SessionKey, MacKey):
         with pytest.raises(ValueError, match="32 bytes"):
             cls(os.urandom(length))
 
@@ -222,6 +222,26 @@ def test_session_keys_are_random_32_bytes() -> None:
     assert first.export() != second.export()
 
 
+# -- keys of keyed digests -------------------------------------------------------------------
+def test_mac_keys_are_derived_per_vault_and_per_purpose() -> None:
+    """HMAC-SHA256 under HKDF(master key, purpose): the same vault and purpose always give
+    the same digest; another purpose or another vault's master key, another digest; and the
+    digest is no plain hash of the text."""
+    import hashlib
+    import hmac
+
+    raw = _key_bytes()
+    kek = KeyEncryptionKey(raw)
+    text = "name:alice"
+    digest = kek.mac_key("sign-in-failures").digest(text)
+    assert len(digest) == 64
+    assert KeyEncryptionKey(raw).mac_key("sign-in-failures").digest(text) == digest
+    assert kek.mac_key("other purpose").digest(text) != digest
+    assert KeyEncryptionKey(_key_bytes()).mac_key("sign-in-failures").digest(text) != digest
+    assert hashlib.sha256(text.encode()).hexdigest() != digest
+    assert hmac.new(raw, text.encode(), hashlib.sha256).hexdigest() != digest  # not the KEK
+
+
 # -- key hygiene ----------------------------------------------------------------------------
 
 
@@ -231,6 +251,7 @@ def _all_keys() -> list[tuple[object, bytes]]:
         (DataKey(raw_data), raw_data),
         (KeyEncryptionKey(raw_kek), raw_kek),
         (SessionKey(raw_session), raw_session),
+        (MacKey(raw_data), raw_data),
     ]
 
 

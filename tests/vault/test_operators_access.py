@@ -174,6 +174,7 @@ def test_a_disabled_operator_can_use_neither_password_nor_token_nor_session(worl
     bob = world.operator("bob", "technician")
     _, token = world.vault.access.create_token(bob, "script")
     session = world.vault.access.create_session(bob, world.keys.kek(), dt.timedelta(hours=1))
+    web = world.vault.web_sessions.start("bob", Secret("bob-password-1234"))
 
     world.vault.operators.set_disabled(world.admin, "bob", True)
 
@@ -181,13 +182,84 @@ def test_a_disabled_operator_can_use_neither_password_nor_token_nor_session(worl
         world.vault.access.login_password("bob", Secret("bob-password-1234"))
     with pytest.raises(AuthenticationFailed, match="disabled"):
         world.vault.access.login_token(token)
-    with pytest.raises(AuthenticationFailed, match="disabled"):
+    with pytest.raises(AuthenticationFailed, match="ended"):
         world.vault.access.open_session(session.token)
+    with pytest.raises(AuthenticationFailed, match="ended"):
+        world.vault.web_sessions.resume(web.token)
+    with pytest.raises(AuthenticationFailed, match="disabled"):  # nor a new one, with a token
+        world.vault.access.create_session(bob, world.keys.kek(), dt.timedelta(hours=1))
+    [entry] = audit_of(world, "operator.disable")
+    assert entry.details == {"name": "bob", "sessions_ended": 2}
 
+    # Enabled again: the password and the API token work, the sessions stay ended for good.
     world.vault.operators.set_disabled(world.admin, "bob", False)
     assert world.vault.access.login_password("bob", Secret("bob-password-1234")).name == "bob"
     assert world.vault.access.login_token(token).name == "bob"
-    assert world.vault.access.open_session(session.token)[0].name == "bob"
+    with pytest.raises(AuthenticationFailed, match="ended"):
+        world.vault.access.open_session(session.token)
+    with pytest.raises(AuthenticationFailed, match="ended"):
+        world.vault.web_sessions.resume(web.token)
+    with world.db.read() as conn:
+        assert conn.execute(sa.select(cli_sessions.c.id)).all() == []  # the sealed key is gone
+
+
+def test_a_password_change_ends_every_session_of_the_operator(world):
+    bob = world.operator("bob", "technician")
+    carol = world.operator("carol", "viewer")
+    kek = world.keys.kek()
+    bob_cli = [world.vault.access.create_session(bob, kek, dt.timedelta(hours=1)) for _ in range(2)]
+    bob_web = world.vault.web_sessions.start("bob", Secret("bob-password-1234"))
+    carol_cli = world.vault.access.create_session(carol, kek, dt.timedelta(hours=1))
+    carol_web = world.vault.web_sessions.start("carol", Secret("carol-password-1234"))
+    _, bob_token = world.vault.access.create_token(bob, "script")
+    _, carol_token = world.vault.access.create_token(carol, "script")
+
+    # Bob changes his own password (from one of his sessions): all three end.
+    change = world.vault.operators.set_password(bob, "bob", Secret("bob-new-password-99"))
+
+    assert change.to_json() == {
+        "operator": "bob",
+        "sessions_ended": 3,
+        "tokens_revoked": 0,
+        "tokens_left": 1,
+    }
+    for session in bob_cli:
+        with pytest.raises(AuthenticationFailed, match="ended"):
+            world.vault.access.open_session(session.token)
+    with pytest.raises(AuthenticationFailed, match="ended"):
+        world.vault.web_sessions.resume(bob_web.token)
+    assert world.vault.access.login_token(bob_token).name == "bob"  # tokens: only when asked
+    assert world.vault.access.open_session(carol_cli.token)[0].name == "carol"  # others: kept
+    assert world.vault.web_sessions.resume(carol_web.token)[0].name == "carol"
+
+    # An admin's reset may revoke the API tokens too.
+    reset = world.vault.operators.set_password(
+        world.admin, "carol", Secret("carol-reset-by-admin"), revoke_tokens=True
+    )
+    assert (reset.sessions_ended, reset.tokens_revoked, reset.tokens_left) == (2, 1, 0)
+    with pytest.raises(AuthenticationFailed, match="revoked"):
+        world.vault.access.login_token(carol_token)
+    with pytest.raises(AuthenticationFailed, match="ended"):
+        world.vault.access.open_session(carol_cli.token)
+    assert [e.details for e in audit_of(world, "operator.password")] == [
+        {"name": "carol", "sessions_ended": 2, "tokens_revoked": 1},
+        {"name": "bob", "sessions_ended": 3, "tokens_revoked": 0},
+    ]
+
+
+def test_a_sign_in_checked_before_a_password_change_or_disable_starts_no_session(world):
+    """The password is checked outside any transaction (it is slow); a change committed
+    before the session is written must not leave a session made with the old password."""
+    world.operator("bob", "technician")
+    checked = world.vault.access.check_password("bob", Secret("bob-password-1234"))
+    world.vault.operators.set_password(world.admin, "bob", Secret("bob-new-password-99"))
+    with world.db.write() as conn, pytest.raises(AuthenticationFailed, match="wrong"):
+        world.vault.access.signed_in(conn, checked)
+
+    checked = world.vault.access.check_password("bob", Secret("bob-new-password-99"))
+    world.vault.operators.set_disabled(world.admin, "bob", True)
+    with world.db.write() as conn, pytest.raises(AuthenticationFailed, match="disabled"):
+        world.vault.access.signed_in(conn, checked)
 
 
 # -- API tokens --------------------------------------------------------------------------------
@@ -241,6 +313,32 @@ def test_an_admin_may_make_and_revoke_tokens_for_others(world):
     world.vault.access.revoke_token(world.admin, info.id)
     with pytest.raises(AuthenticationFailed):
         world.vault.access.login_token(token)
+
+
+def test_revoke_all_tokens_of_oneself_or_as_admin_of_another(world):
+    bob = world.operator("bob", "technician")
+    carol = world.operator("carol", "viewer")
+    bob_tokens = [world.vault.access.create_token(bob, f"script {n}")[1] for n in range(2)]
+    _, gone = world.vault.access.create_token(bob, "revoked already")
+    world.vault.access.revoke_token(bob, world.vault.access.list_tokens(bob)[-1].id)
+    _, carol_token = world.vault.access.create_token(carol, "carol's")
+
+    with pytest.raises(PermissionDenied):
+        world.vault.access.revoke_all_tokens(carol, "bob")
+    done = world.vault.access.revoke_all_tokens(bob)
+
+    assert done.to_json() == {"operator": "bob", "revoked": 2}
+    for token in [*bob_tokens, gone]:
+        with pytest.raises(AuthenticationFailed, match="revoked"):
+            world.vault.access.login_token(token)
+    assert world.vault.access.login_token(carol_token).name == "carol"
+    assert world.vault.access.revoke_all_tokens(world.admin, "carol").revoked == 1
+    with pytest.raises(AuthenticationFailed, match="revoked"):
+        world.vault.access.login_token(carol_token)
+    assert [(e.actor, e.details) for e in audit_of(world, "token.revoke_all")] == [
+        ("alice", {"operator": "carol", "revoked": 1}),
+        ("bob", {"operator": "bob", "revoked": 2}),
+    ]
 
 
 def test_bad_tokens_and_token_requests_are_refused(world):

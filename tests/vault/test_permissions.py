@@ -325,6 +325,13 @@ OPS = [
         audited="token.revoke",
     ),
     Op(
+        "token revoke all of another's",
+        ADMINS,
+        lambda c, a, name: c.vault.access.revoke_all_tokens(a, name),
+        victim,
+        audited="token.revoke_all",
+    ),
+    Op(
         "session end everyone",
         ADMINS,
         lambda c, a, _: c.vault.access.end_session(a, None, everyone=True),

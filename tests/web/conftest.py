@@ -147,7 +147,8 @@ def web(tmp_path: Path, web_template: Template, web_app: FastAPI) -> Iterator[We
     admin = vault.access.login_token(Secret(web_template.admin_token))
     world = VaultWorld(db, vault, admin, keys, db.url)
     state = web_app.state.credsync
-    state.vault, state.keys, state.limiter = vault, keys, LoginLimiter(db=db)
+    state.vault, state.keys = vault, keys
+    state.limiter = LoginLimiter.of_vault(db, keys)
     try:
         yield WebWorld(world, state, web_app, web_template.ids, web_template.sessions)
     finally:

@@ -30,6 +30,7 @@ GET_PAGES = [
     "/roles",
     "/policies",
     "/tokens",
+    "/account",
 ]
 # Pages with a form that needs vault.write: signed out -> sign in; a viewer -> 403 (REFUSED).
 WRITE_PAGES = [
@@ -96,6 +97,7 @@ POSTS = [
     "/policies/new",
     "/policies/delete",
     "/policies/generate",
+    "/account/tokens/revoke-all",
     "/sign-out",
 ]
 
@@ -140,6 +142,14 @@ def test_the_tables_cover_every_page() -> None:
     assert table - routes == set(), "table rows for pages that don't exist"
 
 
+def sign_in_form(browser) -> str:
+    """Open the sign-in page as a browser does (it gets the pre-session cookie) and return
+    the form's token."""
+    page = browser.get("/sign-in")
+    assert page.status_code == 200
+    return csrf_of(page.text)
+
+
 def test_signed_out_pages_send_to_the_sign_in_page(web: WebWorld) -> None:
     browser = web.http
     for page in GET_PAGES + WRITE_PAGES + ADMIN_PAGES + RECORD_PAGES:
@@ -166,45 +176,104 @@ def test_the_sign_in_form_signs_in_with_an_http_only_strict_cookie(web: WebWorld
     assert '<html lang="en">' in page.text
     assert 'for="name"' in page.text
     assert 'for="password"' in page.text
+    pre_session = page.headers["set-cookie"]
+    assert "credsync_sign_in=" in pre_session
+    assert "HttpOnly" in pre_session
+    assert "samesite=strict" in pre_session.lower()
+    assert "Path=/sign-in" in pre_session
     response = browser.post(
         "/sign-in",
-        data={"name": "alice", "password": "admin-password-1234", "next": "/flags"},
+        data={
+            "name": "alice",
+            "password": "admin-password-1234",
+            "next": "/flags",
+            "csrf_token": csrf_of(page.text),
+        },
     )
     assert response.status_code == 303
     assert response.headers["location"] == "/flags"
-    cookie = response.headers["set-cookie"]
+    cookies = response.headers.get_list("set-cookie")
+    [cookie] = [c for c in cookies if c.startswith("credsync_session=")]
     assert "credsync_session=csw_" in cookie
     assert "HttpOnly" in cookie
     assert "SameSite=strict" in cookie or "samesite=strict" in cookie.lower()
+    [spent] = [c for c in cookies if c.startswith("credsync_sign_in=")]
+    assert "Max-Age=0" in spent  # the pre-session cookie is spent
     home = browser.get("/")
     assert home.status_code == 200
     assert "Contoso" in home.text
     assert web.world.vault.audit.list(web.world.admin, action="auth.web_login", limit=1)
 
 
+def test_a_sign_in_post_without_this_browser_s_form_token_is_refused(web: WebWorld) -> None:
+    """Login CSRF: a page elsewhere can post the form, but not with the token of the
+    browser's own pre-session cookie; nothing is checked, nobody is signed in."""
+    before = web.world.vault.audit.list(web.world.admin, limit=1)[0].seq
+    login = {"name": "alice", "password": "admin-password-1234"}
+    attacker = web.http
+    planted = sign_in_form(attacker)  # the attacker's own browser's token
+    victim = web.http
+    sign_in_form(victim)  # the victim has a pre-session cookie of their own
+    for browser, token in (
+        (web.http, None),  # no pre-session cookie, no token
+        (victim, None),
+        (victim, "x" * 43),
+        (victim, planted),  # the token of another browser's cookie
+    ):
+        data = dict(login) if token is None else {**login, "csrf_token": token}
+        response = browser.post("/sign-in", data=data)
+        assert response.status_code == 403, response.text
+        assert "came from another site" in response.text
+        assert "credsync_session" not in response.headers.get("set-cookie", "")
+        assert browser.get("/").status_code == 303  # still signed out
+    # A page on a sibling host that could plant its own pre-session cookie as well still
+    # meets what the browser says of where the post comes from.
+    victim.cookies.set("credsync_sign_in", attacker.cookies.get("credsync_sign_in"))
+    victim.headers["Sec-Fetch-Site"] = "same-site"
+    refused = victim.post("/sign-in", data={**login, "csrf_token": planted})
+    assert refused.status_code == 403
+    assert "from a page of another site" in refused.text
+    assert web.world.vault.audit.list(web.world.admin, limit=1)[0].seq == before  # no sign-in
+
+
 def test_a_wrong_password_is_a_page_and_failures_are_limited(web: WebWorld) -> None:
     # The API's limiter, with a lower limit (its tests check 5 a window).
-    web.state.limiter = LoginLimiter(limit=2, db=web.world.db)
+    web.state.limiter = LoginLimiter.of_vault(web.world.db, web.world.keys, limit=2)
     browser = web.http
+    token = sign_in_form(browser)
     for _ in range(2):
-        response = browser.post("/sign-in", data={"name": "alice", "password": "wrong-one"})
+        response = browser.post(
+            "/sign-in", data={"name": "alice", "password": "wrong-one", "csrf_token": token}
+        )
         assert response.status_code == 401
         assert "did not match an operator" in response.text
         assert "wrong-one" not in response.text
-        assert "set-cookie" not in response.headers
-    limited = browser.post("/sign-in", data={"name": "alice", "password": "admin-password-1234"})
+        assert "credsync_session" not in response.headers.get("set-cookie", "")
+        token = csrf_of(response.text)  # the form, again
+    data = {"name": "alice", "password": "admin-password-1234", "csrf_token": token}
+    limited = browser.post("/sign-in", data=data)
     assert limited.status_code == 429
     assert int(limited.headers["retry-after"]) > 0
-    assert "Too many failed sign-ins" in limited.text
-    assert "set-cookie" not in limited.headers
+    assert "Too many failed sign-ins: try again in about 5 minutes." in limited.text
+    assert "credsync_session" not in limited.headers.get("set-cookie", "")
+    # A colleague behind the same address signs in all the same.
+    colleague = {"name": "op-viewer", "password": "op-viewer-password-1234", "csrf_token": token}
+    assert browser.post("/sign-in", data=colleague).status_code == 303
 
 
 def test_sign_in_never_redirects_elsewhere(web: WebWorld) -> None:
     for target in ("//evil.example/", "https://evil.example/", "/\\evil", "evil"):
         assert local_path(target) == "/"
     assert local_path("/flags?client=x") == "/flags?client=x"
-    response = web.http.post(
-        "/sign-in", data={"name": "alice", "password": "admin-password-1234", "next": "//evil/"}
+    browser = web.http
+    response = browser.post(
+        "/sign-in",
+        data={
+            "name": "alice",
+            "password": "admin-password-1234",
+            "next": "//evil/",
+            "csrf_token": sign_in_form(browser),
+        },
     )
     assert response.status_code == 303
     assert response.headers["location"] == "/"
@@ -219,6 +288,32 @@ def test_sign_out_ends_the_session(web: WebWorld) -> None:
     again = browser.get("/")
     assert again.status_code == 303
     assert again.headers["location"].startswith("/sign-in")
+    [entry] = web.world.vault.audit.list(web.world.admin, action="auth.web_logout", limit=5)
+    assert entry.actor == "op-viewer"
+
+
+def test_revoke_all_my_api_tokens_from_the_account_page(web: WebWorld) -> None:
+    vault, admin = web.world.vault, web.world.admin
+    viewer = vault.operators.get(admin, "op-viewer")
+    for name in ("backup", "report"):
+        vault.access.create_token(admin, name, operator="op-viewer")
+    _, admins = vault.access.create_token(admin, "alice's own")
+    browser = web.signed_in("viewer")
+    page = browser.get("/account")
+    assert page.status_code == 200
+    assert "backup" in page.text
+    assert "alice's own" not in page.text
+    done = browser.post("/account/tokens/revoke-all", data={"csrf_token": csrf_of(page.text)})
+    assert done.status_code == 303
+    assert "2 API tokens revoked." in browser.get(done.headers["location"]).text
+    assert all(
+        t.revoked_at
+        for t in vault.access.list_tokens(admin, everyone=True)
+        if t.operator == viewer.name
+    )
+    assert vault.access.login_token(admins).name == "alice"
+    [entry] = vault.audit.list(admin, action="token.revoke_all", limit=5)
+    assert (entry.actor, entry.details) == ("op-viewer", {"operator": "op-viewer", "revoked": 2})
 
 
 def test_posts_without_the_csrf_token_are_refused_before_anything(web: WebWorld) -> None:

@@ -113,11 +113,14 @@ def test_an_admin_adds_an_operator_and_manages_them(web: WebWorld) -> None:
     assert status == 303
     assert "Enabled erin" in page
 
+    again = vault.web_sessions.start("erin", Secret(ERIN_PASSWORD))
     status, _, page = _post(
         browser, f"/operators/{erin}/password", password=ERIN_NEW, password_again=ERIN_NEW
     )
     assert status == 303
-    assert "Set erin&#39;s password." in page
+    assert "Set erin&#39;s password; 1 web and CLI session(s) of theirs ended." in page
+    with pytest.raises(AuthenticationFailed):  # the reset ended it
+        vault.web_sessions.resume(again.token)
     assert ERIN_NEW not in page
     assert vault.access.login_password("erin", Secret(ERIN_NEW)).name == "erin"
     with pytest.raises(AuthenticationFailed):

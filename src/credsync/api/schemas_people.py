@@ -20,6 +20,7 @@ __all__ = [
     "RoleIn",
     "RolePatch",
     "TokenIn",
+    "TokensRevokeIn",
 ]
 
 OperatorPassword = Annotated[
@@ -59,6 +60,7 @@ class OperatorPasswordIn(_In):
 
     password: OperatorPassword
     current_password: str | None = Field(default=None, min_length=1, max_length=1024)
+    revoke_tokens: bool = Field(default=False, description="Revoke the operator's API tokens too.")
 
 
 PERMISSIONS_HELP = (
@@ -92,3 +94,12 @@ class TokenIn(_In):
         default=None, min_length=1, max_length=64, description="For another operator (admin)."
     )
     expires_days: int | None = Field(default=None, ge=1, le=3650, description="Lifetime.")
+
+
+class TokensRevokeIn(_In):
+    operator: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=64,
+        description="Another operator's tokens (admin); yours when absent.",
+    )

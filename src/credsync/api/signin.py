@@ -1,10 +1,12 @@
 """Signing in with a name and password, for the API's ``/auth/login`` and the dashboard's sign-in
-form alike: one session cookie, one sign-in limiter."""
+form alike: one session cookie, one sign-in limiter, and the same refusal of requests a browser
+sends from another site (:func:`refuse_cross_site`)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import TypeVar
+from urllib.parse import urlsplit
 
 from fastapi import Request, Response
 
@@ -17,9 +19,12 @@ from credsync.vault import Actor
 from credsync.vault.models import iso
 from credsync.vault.websessions import MAX_AGE
 
-__all__ = ["limited", "sign_in", "whoami_of"]
+__all__ = ["about", "limited", "refuse_cross_site", "sign_in", "whoami_of"]
 
 T = TypeVar("T")
+
+# Sec-Fetch-Site values of a request made by this origin's own pages, or typed by the person.
+_OWN = frozenset({"same-origin", "none"})
 
 
 def whoami_of(actor: Actor) -> WhoAmIOut:
@@ -28,33 +33,64 @@ def whoami_of(actor: Actor) -> WhoAmIOut:
     )
 
 
+def about(seconds: int) -> str:
+    """A wait, as people say it: "about a minute", "about 5 minutes"."""
+    minutes = max(1, int(seconds / 60 + 0.5))
+    return "about a minute" if minutes == 1 else f"about {minutes} minutes"
+
+
+def refuse_cross_site(request: Request) -> None:
+    """Refuse (403) a request that a browser sent from a page of another site, or of another
+    origin of this site (a sibling host): sign-in must not be something another page can do to
+    a browser, signing it in as someone else. The browser says where the request comes from:
+    ``Sec-Fetch-Site`` (sent by current browsers to HTTPS and loopback servers), else
+    ``Origin``, which must then name this server as the request reached it (its ``Host``: a
+    reverse proxy passes the Host header on). A request with neither is not a browser's from
+    another page (curl, scripts, the CLI) and passes."""
+    fetch_site = request.headers.get("sec-fetch-site")
+    if fetch_site is not None:
+        if fetch_site.strip().lower() in _OWN:
+            return
+    else:
+        origin = request.headers.get("origin")
+        if origin is None:
+            return
+        host = request.headers.get("host", "")
+        if host and urlsplit(origin.strip()).netloc.lower() == host.strip().lower():
+            return
+    raise ApiError(
+        403, "forbidden", "refused: the request came from a page of another site (sign in here)"
+    )
+
+
 def limited(request: Request, state: State, name: str, attempt: Callable[[], T], what: str) -> T:
     """``attempt()`` (a password check for operator ``name``) under the sign-in limiter:
-    refused with 429 while the caller's address or the name has too many recent failures
-    (``what`` names them), an AuthenticationFailed counted as one more."""
+    refused with 429 while ``name`` from the caller's address, the address or the name has too
+    many recent failures (``what`` names them), an AuthenticationFailed counted as one more."""
     address = request.client.host if request.client else "unknown"
-    keys = (f"addr:{address}", f"name:{name.strip().casefold()}")
-    wait = state.limiter.wait(*keys)
+    wait = state.limiter.wait(name, address)
     if wait:
         raise ApiError(
             429,
             "too_many_requests",
-            f"too many failed {what}: try again in {wait} s",
+            f"too many failed {what}: try again in {about(wait)}",
             {"Retry-After": str(wait)},
         )
     try:
         result = attempt()
     except AuthenticationFailed:
-        state.limiter.failed(*keys)
+        state.limiter.failed(name, address)
         raise
-    state.limiter.succeeded(*keys)
+    state.limiter.succeeded(name, address)
     return result
 
 
 def sign_in(
     request: Request, response: Response, state: State, name: str, password: str
 ) -> LoginOut:
-    """Sign in with the login limiter; sets the session cookie on ``response``."""
+    """Sign in with the login limiter, unless the request came from another site (403); sets
+    the session cookie on ``response``."""
+    refuse_cross_site(request)
     session = limited(
         request,
         state,

@@ -4,32 +4,41 @@ and the server's settings."""
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import logging
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy.engine import Connection
 
+from credsync.crypto import MacKey
 from credsync.errors import Conflict, StorageError
 from credsync.storage import Database
 from credsync.storage import sign_in_failures as failures
 from credsync.vault import KeyRing, Vault
 from credsync.vault._time import as_utc
+from credsync.vault.validate import name_key
 
-__all__ = ["LoginLimiter", "ServerState"]
+__all__ = ["SIGN_IN_FAILURES", "LoginLimiter", "ServerState"]
 
 log = logging.getLogger("credsync.api")
 
 Clock = Callable[[], float]
+SIGN_IN_FAILURES = "sign-in-failures"  # the purpose of the limiter's digest key
 
 
 class LoginLimiter:
-    """Failed sign-ins, counted per client address and per operator name over a sliding
-    window: past ``limit`` failures in ``window`` seconds, sign-in is refused (429) until the
-    oldest of them leaves the window.
+    """Failed sign-ins over a sliding window of ``window`` seconds, counted three ways: per
+    operator name *and* client address together, past ``limit`` failures; and per address
+    alone and per name alone, past ``ceiling`` (five times ``limit`` unless given). Past any of
+    them, sign-in for that name from that address is refused (429) until the oldest failure
+    that counts leaves the window. So one operator's typos block that name from that address
+    only, not the colleagues behind the same address (an office's NAT); someone trying many
+    names from one address, or one name from many addresses, still meets a bound; and a good
+    sign-in clears only its own name's failures from its own address (signing in to one's own
+    account does not reset what an address or a name has against it).
 
     The failures are rows of ``sign_in_failures`` in the vault's database, so every server
     process on the vault counts them together and a restart forgets none. ``clock`` gives the
@@ -42,14 +51,16 @@ class LoginLimiter:
     PostgreSQL, with nothing read and written back. Tidying comes after, in a transaction of
     its own, and is best effort (on PostgreSQL two processes tidying the same rows may
     deadlock; what one leaves, the next does): the failing keys' rows older than the window
-    and past their newest ``limit`` (more tell nothing more) are deleted at each failure, and
+    and past their newest ``ceiling`` (more tell nothing more) are deleted at each failure, and
     every ``_sweep_every`` failures of this process (and at its first, and once a window) all
     expired rows, then the oldest past ``max_keys`` rows (a little more while processes fail
     at once): a flood of made-up names or addresses costs what it fails in one window, and
     past ``max_keys`` the oldest failures are forgotten first.
 
-    Keys are stored as their SHA-256: names typed by whoever tries, and people's addresses,
-    stay out of the database; rows live for one window only."""
+    Keys are stored as their HMAC-SHA256 under a key of the vault's (``key``: derived from the
+    master key, see :meth:`credsync.vault.KeyRing.mac_key`), never as a plain hash: what was
+    typed as a name (a password, sometimes) and people's addresses can't be guessed back from
+    the database; rows live for one window only."""
 
     def __init__(
         self,
@@ -57,30 +68,39 @@ class LoginLimiter:
         window: float = 300.0,
         max_keys: int = 100_000,
         *,
+        ceiling: int | None = None,
         db: Database,
+        key: Callable[[], MacKey],
         clock: Clock = time.time,
     ) -> None:
         self.limit, self.window, self.max_keys = limit, window, max_keys
-        self._db, self._clock = db, clock
+        self.ceiling = ceiling if ceiling is not None else 5 * limit
+        self._db, self._key, self._clock = db, key, clock
         self._lock = threading.Lock()
         self._added = 0  # failures since this process last swept
         self._swept_at: float | None = None
 
-    def wait(self, *keys: str) -> int:
-        """Seconds until a sign-in for ``keys`` may be tried again (0: now)."""
+    @classmethod
+    def of_vault(cls, db: Database, keys: KeyRing, **options: Any) -> LoginLimiter:
+        """A limiter on the vault's database, its digests keyed by the vault's key (from
+        ``keys``, unlocked); ``options``: the limits, window and clock."""
+        return cls(db=db, key=lambda: keys.mac_key(SIGN_IN_FAILURES), **options)
+
+    def wait(self, name: str, address: str) -> int:
+        """Seconds until ``name`` may try to sign in from ``address`` again (0: now)."""
         now = self._clock()
-        waits = [
-            times[0] + self.window - now
-            for times in self._recent(_distinct(keys), now)
-            if len(times) >= self.limit
-        ]
+        since = _stamp(now - self.window)
+        waits = []
+        with self._db.read() as conn:
+            for digest, limit in self.keys_of(name, address):
+                times = failures.newest(conn, digest, since, limit)
+                if len(times) >= limit:  # newest first: the last counted leaves first
+                    waits.append(_seconds(times[-1]) + self.window - now)
         return max(1, int(max(waits)) + 1) if waits else 0
 
-    def failed(self, *keys: str) -> None:
+    def failed(self, name: str, address: str) -> None:
         now = self._clock()
-        digests = sorted(_digest(key) for key in _distinct(keys))
-        if not digests:
-            return
+        digests = sorted(digest for digest, _ in self.keys_of(name, address))
         with self._db.write() as conn:
             failures.add(conn, digests, _stamp(now))
         with self._lock:
@@ -94,12 +114,14 @@ class LoginLimiter:
                 self._added, self._swept_at = 0, now
         self._tidy(lambda conn: self._trim(conn, digests, now, sweep=sweep))
 
-    def succeeded(self, *keys: str) -> None:
-        digests = [_digest(key) for key in _distinct(keys)]
+    def succeeded(self, name: str, address: str) -> None:
+        """A good sign-in: ``name``'s failures from ``address`` are forgotten (those of the
+        address and of the name alone wait out the window)."""
+        pair = [self.keys_of(name, address)[0][0]]
         with self._db.read() as conn:  # most sign-ins have nothing to clear: no write then
-            counted = failures.any_of(conn, digests)
+            counted = failures.any_of(conn, pair)
         if counted:
-            self._tidy(lambda w: failures.forget(w, digests))
+            self._tidy(lambda w: failures.forget(w, pair))
 
     def __len__(self) -> int:
         """How many keys have a failure in the window now."""
@@ -107,20 +129,24 @@ class LoginLimiter:
         with self._db.read() as conn:
             return failures.keys_since(conn, since)
 
+    def keys_of(self, name: str, address: str) -> list[tuple[str, int]]:
+        """The digests ``name`` from ``address`` is counted under, each with its limit: the
+        pair first, then the address, then the name."""
+        key = self._key()
+        typed = name_key(name.strip())
+        return [
+            (key.digest(f"pair:{len(address)}:{address}|{typed}"), self.limit),
+            (key.digest(f"addr:{address}"), self.ceiling),
+            (key.digest(f"name:{typed}"), self.ceiling),
+        ]
+
     @property
     def _sweep_every(self) -> int:
         return max(1, min(100, self.max_keys // 10))
 
-    def _recent(self, keys: Sequence[str], now: float) -> list[list[float]]:
-        """For each key, its newest failures in the window (at most ``limit``), oldest first."""
-        since = _stamp(now - self.window)
-        with self._db.read() as conn:
-            newest = [failures.newest(conn, _digest(key), since, self.limit) for key in keys]
-        return [[_seconds(at) for at in reversed(times)] for times in newest]
-
     def _trim(self, conn: Connection, digests: list[str], now: float, *, sweep: bool) -> None:
         expired = _stamp(now - self.window)
-        failures.trim(conn, digests, expired, self.limit)
+        failures.trim(conn, digests, expired, max(self.limit, self.ceiling))
         if not sweep:
             return
         # Room for the failures until this process sweeps again.
@@ -132,14 +158,6 @@ class LoginLimiter:
                 work(conn)
         except (Conflict, StorageError) as err:  # left for the next one
             log.warning("sign-in limiter: tidying the failures left for later: %s", err)
-
-
-def _distinct(keys: Sequence[str]) -> tuple[str, ...]:
-    return tuple(dict.fromkeys(keys))
-
-
-def _digest(key: str) -> str:
-    return hashlib.sha256(key.encode("utf-8")).hexdigest()
 
 
 def _stamp(seconds: float) -> dt.datetime:
@@ -154,7 +172,8 @@ def _seconds(at: dt.datetime) -> float:
 class ServerState:
     """``secure_cookies``: mark cookies Secure (the server is reached over HTTPS, directly or
     behind a proxy). ``limiter``: the sign-in limiter on the vault's database, shared by every
-    server process on it."""
+    server process on it (its digests' key comes from ``keys``: the server holds the vault
+    unlocked)."""
 
     vault: Vault
     keys: KeyRing
@@ -162,4 +181,4 @@ class ServerState:
     limiter: LoginLimiter = field(init=False)
 
     def __post_init__(self) -> None:
-        self.limiter = LoginLimiter(db=self.vault.db)
+        self.limiter = LoginLimiter.of_vault(self.vault.db, self.keys)

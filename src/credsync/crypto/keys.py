@@ -1,4 +1,5 @@
-"""Envelope encryption: a key-encryption key wraps one data key per client.
+"""Envelope encryption: a key-encryption key wraps one data key per client, and gives the
+vault's keyed digests their keys (:class:`MacKey`, one per purpose).
 
 Every sealed blob is ``b"\\x01" + nonce(12) + AES-256-GCM(ciphertext || tag)``; the associated
 data names what the blob belongs to (a client's data key, a credential's field at a version, a
@@ -7,15 +8,19 @@ session), so a blob copied to another row fails to open.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
 
 from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from credsync.errors import IntegrityError
 from credsync.types import Secret
 
-__all__ = ["KEY_BYTES", "DataKey", "KeyEncryptionKey", "SessionKey"]
+__all__ = ["KEY_BYTES", "DataKey", "KeyEncryptionKey", "MacKey", "SessionKey"]
 
 KEY_BYTES = 32
 _FORMAT = b"\x01"
@@ -77,8 +82,33 @@ class DataKey(_Key):
         return Secret(raw.decode("utf-8"))
 
 
+class MacKey:
+    """A key for keyed digests (HMAC-SHA256) of values that must not be stored as a plain,
+    guessable hash: what someone typed as an operator name at sign-in, say. Derived from the
+    key-encryption key, one per purpose (:meth:`KeyEncryptionKey.mac_key`), so only a process
+    that holds the master key can make or check a digest."""
+
+    __slots__ = ("_raw",)
+
+    def __init__(self, raw: bytes) -> None:
+        if len(raw) != KEY_BYTES:
+            raise ValueError("keys are 32 bytes")
+        self._raw = raw
+
+    def __repr__(self) -> str:
+        return "MacKey(<hidden>)"
+
+    def __reduce__(self) -> tuple[object, ...]:
+        raise TypeError("keys cannot be pickled")
+
+    def digest(self, text: str) -> str:
+        """HMAC-SHA256 of ``text`` (UTF-8), as 64 hex digits."""
+        return hmac.new(self._raw, text.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
 class KeyEncryptionKey(_Key):
-    """The key derived from the master passphrase; it only ever wraps other keys."""
+    """The key derived from the master passphrase; it only ever wraps other keys, and derives
+    the keys of keyed digests (:meth:`mac_key`)."""
 
     __slots__ = ("_raw",)
 
@@ -115,6 +145,18 @@ class KeyEncryptionKey(_Key):
             )
         except IntegrityError:
             return False
+
+    def mac_key(self, purpose: str) -> MacKey:
+        """The vault's key for the keyed digests of ``purpose``: HKDF-SHA256 of this key with
+        the purpose in its info, so each purpose has a key of its own and none tells anything
+        of this one. It changes when the master key is rotated."""
+        derived = HKDF(
+            algorithm=hashes.SHA256(),
+            length=KEY_BYTES,
+            salt=None,
+            info=b"credsync/mac-key/v1|" + purpose.encode("utf-8"),
+        ).derive(self._raw)
+        return MacKey(derived)
 
     def seal_for_session(self, session_key: SessionKey, aad: bytes) -> bytes:
         return _seal(session_key._aead, self._raw, b"credsync/session/v1|" + aad)

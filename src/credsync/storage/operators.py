@@ -33,8 +33,10 @@ __all__ = [
     "holders_of",
     "key_taken",
     "list_all",
+    "live_tokens_of",
     "permissions_of",
     "revoke_token",
+    "revoke_tokens_of",
     "role",
     "role_names",
     "roles_all",
@@ -308,3 +310,29 @@ def touch_token(conn: Connection, token_id: str, now: dt.datetime) -> None:
 
 def revoke_token(conn: Connection, token_id: str, now: dt.datetime) -> None:
     conn.execute(api_tokens.update().where(api_tokens.c.id == token_id).values(revoked_at=now))
+
+
+def revoke_tokens_of(conn: Connection, operator_id: str, now: dt.datetime) -> int:
+    """Revoke every token of ``operator_id`` not yet revoked; returns how many of them still
+    worked (not expired)."""
+    ending = live_tokens_of(conn, operator_id, now)
+    conn.execute(
+        api_tokens.update()
+        .where(api_tokens.c.operator_id == operator_id, api_tokens.c.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+    return ending
+
+
+def live_tokens_of(conn: Connection, operator_id: str, now: dt.datetime) -> int:
+    """How many tokens of ``operator_id`` are neither revoked nor expired."""
+    query = (
+        sa.select(sa.func.count())
+        .select_from(api_tokens)
+        .where(
+            api_tokens.c.operator_id == operator_id,
+            api_tokens.c.revoked_at.is_(None),
+            sa.or_(api_tokens.c.expires_at.is_(None), api_tokens.c.expires_at > now),
+        )
+    )
+    return int(conn.execute(query).scalar_one())

@@ -23,6 +23,7 @@ __all__ = [
     "end_all_cli",
     "end_cli_of",
     "end_web",
+    "end_web_of",
     "touch_web",
     "web_session",
 ]
@@ -136,10 +137,21 @@ def touch_web(conn: Connection, session_id: str, now: dt.datetime) -> None:
     )
 
 
-def end_web(conn: Connection, token_hash: str, now: dt.datetime) -> None:
-    """End the live session with that cookie digest (an unknown or ended one: nothing)."""
-    conn.execute(
+def end_web(conn: Connection, session_id: str, now: dt.datetime) -> bool:
+    """End the live session ``session_id``; whether it was live (an ended one: nothing)."""
+    ended = conn.execute(
         web_sessions.update()
-        .where(web_sessions.c.token_hash == token_hash, web_sessions.c.ended_at.is_(None))
+        .where(web_sessions.c.id == session_id, web_sessions.c.ended_at.is_(None))
         .values(ended_at=now)
     )
+    return bool(ended.rowcount)
+
+
+def end_web_of(conn: Connection, operator_id: str, now: dt.datetime) -> int:
+    """End every browser session of ``operator_id`` for good; returns how many had not yet
+    ended or expired."""
+    live = web_sessions.c.ended_at.is_(None), web_sessions.c.operator_id == operator_id
+    count = sa.select(sa.func.count()).select_from(web_sessions)
+    ending = int(conn.execute(count.where(*live, web_sessions.c.expires_at > now)).scalar_one())
+    conn.execute(web_sessions.update().where(*live).values(ended_at=now))
+    return ending

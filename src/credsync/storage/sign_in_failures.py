@@ -1,6 +1,7 @@
 """Failed sign-ins (``sign_in_failures``): one row per failure and key, the key being the
-SHA-256 the caller made of it. The counting rules live in the sign-in limiter
-(:class:`credsync.api.state.LoginLimiter`); these are its statements."""
+keyed digest (HMAC-SHA256 under a key of the vault's) the caller made of it. The counting rules
+live in the sign-in limiter (:class:`credsync.api.state.LoginLimiter`); these are its
+statements."""
 
 from __future__ import annotations
 

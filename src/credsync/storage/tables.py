@@ -124,9 +124,11 @@ cli_sessions = Table(
     Column("expires_at", TS, nullable=False),
 )
 
-# Failed sign-ins (revision 0008): one row per failure and key, the SHA-256 of "addr:IP" or
-# "name:NAME" (no attacker-chosen text, no addresses in clear), so that every server process on
-# the vault counts them together. Only the window's rows are kept. See credsync.api.state.
+# Failed sign-ins (revision 0008): one row per failure and key, the HMAC-SHA256 under a key of
+# the vault's (revision 0011; 0008 stored plain SHA-256) of the name and address, the address or
+# the name (no attacker-chosen text, no addresses in clear, nothing to guess back), so that every
+# server process on the vault counts them together. Only the window's rows are kept. See
+# credsync.api.state.
 sign_in_failures = Table(
     "sign_in_failures",
     metadata,

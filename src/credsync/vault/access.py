@@ -1,9 +1,16 @@
 """Authentication (operator password, API token, CLI session) and token/session management.
 
-- API tokens (``cst_...``) carry 256 random bits; only their SHA-256 is stored.
+- API tokens (``cst_...``) carry 256 random bits; only their SHA-256 is stored. An operator may
+  revoke one, or all of theirs at once (an admin: anyone's).
 - Sessions (``css_<id>_<key>``) are what ``credsync unlock`` prints. The session key never
   touches the disk: the database keeps only the master key sealed under it (AES-256-GCM bound
-  to the session id, operator, expiry and key generation). Key rotation ends every session.
+  to the session id, operator, expiry and key generation). Key rotation ends every session; a
+  password change or disabling the operator ends theirs (:mod:`credsync.vault.operators`).
+- A sign-in by password is checked in two steps: the password (slow, outside any transaction:
+  :meth:`Access.check_password`), then, in the transaction that records the sign-in and starts
+  its session, that the operator still has that password and is still enabled
+  (:meth:`Access.signed_in`): a change committed in between ended their sessions, and one
+  started with the old password must not outlive it.
 """
 
 from __future__ import annotations
@@ -12,17 +19,19 @@ import base64
 import binascii
 import datetime as dt
 
+from sqlalchemy.engine import Connection
+
 from credsync.crypto import KeyEncryptionKey, SessionKey
 from credsync.crypto.hashing import new_token_secret, token_digest, verify_password
 from credsync.errors import AuthenticationFailed, IntegrityError, InvalidInput, NotFound
 from credsync.storage import Database, meta, sessions
 from credsync.storage import operators as operator_rows
-from credsync.storage.operators import TokenRow
+from credsync.storage.operators import OperatorRow, TokenRow
 from credsync.types import Secret, new_id
 from credsync.vault._time import as_utc, as_utc_opt, utcnow
 from credsync.vault.audit import AuditLog
 from credsync.vault.auth import Actor, Permission
-from credsync.vault.models import ApiToken
+from credsync.vault.models import ApiToken, TokensRevoked
 from credsync.vault.operators import Operators
 from credsync.vault.validate import clean_name, name_key
 
@@ -69,6 +78,14 @@ class Access:
 
     # -- logging in --------------------------------------------------------------------------
     def login_password(self, name: str, password: Secret) -> Actor:
+        row = self.check_password(name, password)
+        with self._db.write() as conn:
+            return self.signed_in(conn, row)
+
+    def check_password(self, name: str, password: Secret) -> OperatorRow:
+        """The enabled operator named ``name`` whose password is ``password``; else
+        AuthenticationFailed, audited as ``auth.failed``. Signing in then goes on with
+        :meth:`signed_in`."""
         with self._db.read() as conn:
             row = operator_rows.by_key(conn, name_key(name.strip()))
         ok = verify_password(row.password_hash if row else None, password)
@@ -81,9 +98,19 @@ class Access:
         if row.disabled_at is not None:
             self._record_failure(row.name, "operator is disabled")
             raise AuthenticationFailed(f"operator {row.name!r} is disabled")
-        with self._db.write() as conn:
-            operator_rows.set_last_login(conn, row.id, utcnow())
-            return self._operators.actor_for(conn, row, "password")
+        return row
+
+    def signed_in(self, conn: Connection, checked: OperatorRow) -> Actor:
+        """In the transaction that records a sign-in (and starts its session): the operator
+        :meth:`check_password` found, provided their password is still the one checked and
+        they are still enabled (the operator's row stays locked until the transaction ends)."""
+        row = self._operators.find_row(conn, checked.id, lock=True)
+        if row.password_hash != checked.password_hash:
+            raise AuthenticationFailed("wrong operator name or password")
+        if row.disabled_at is not None:
+            raise AuthenticationFailed(f"operator {row.name!r} is disabled")
+        operator_rows.set_last_login(conn, row.id, utcnow())
+        return self._operators.actor_for(conn, row, "password")
 
     def login_token(self, token: Secret) -> Actor:
         raw = token.reveal()
@@ -187,6 +214,24 @@ class Access:
             )
             return _token_model(operator_rows.get_token(conn, token_id))
 
+    def revoke_all_tokens(self, actor: Actor, operator: str | None = None) -> TokensRevoked:
+        """Revoke every API token of the actor's, the one in use too (``operator``: another
+        operator's, with admin); ``revoked`` counts those that still worked."""
+        with self._db.write() as conn:
+            owner = self._operators.find_row(conn, operator or actor.name)
+            if owner.id != actor.operator_id:
+                actor.require(Permission.ADMIN)
+            revoked = operator_rows.revoke_tokens_of(conn, owner.id, utcnow())
+            self._audit.append(
+                conn,
+                actor,
+                "token.revoke_all",
+                target_type="operator",
+                target_id=owner.id,
+                details={"operator": owner.name, "revoked": revoked},
+            )
+        return TokensRevoked(owner.name, revoked)
+
     # -- CLI sessions ------------------------------------------------------------------------
     def create_session(self, actor: Actor, kek: KeyEncryptionKey, ttl: dt.timedelta) -> SessionInfo:
         if actor.operator_id is None:
@@ -197,6 +242,10 @@ class Access:
         session_id = new_id()
         expires_at = utcnow() + ttl
         with self._db.write() as conn:
+            # Locked: a disable or password change waits for this session, then ends it too.
+            op = self._operators.find_row(conn, actor.operator_id, lock=True)
+            if op.disabled_at is not None:
+                raise AuthenticationFailed(f"operator {op.name!r} is disabled")
             gen = meta.key_generation(conn)
             sealed = kek.seal_for_session(
                 key, _session_aad(session_id, actor.operator_id, expires_at, gen)

@@ -1,4 +1,5 @@
-"""The unlocked master key and the client data keys opened with it, for one process."""
+"""The unlocked master key, the client data keys opened with it and the keys of keyed digests
+derived from it, for one process."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from collections.abc import Callable
 
 from sqlalchemy.engine import Connection
 
-from credsync.crypto import DataKey, KdfParams, KeyEncryptionKey, derive_kek
+from credsync.crypto import DataKey, KdfParams, KeyEncryptionKey, MacKey, derive_kek
 from credsync.errors import NotFound, VaultLocked, WrongPassphrase
 from credsync.storage import Database, meta
 from credsync.storage import clients as client_rows
@@ -30,7 +31,8 @@ def derive_and_check(db: Database, passphrase: Secret) -> KeyEncryptionKey:
 
 
 class KeyRing:
-    """Gives out the key-encryption key on first need (from ``source``) and caches data keys.
+    """Gives out the key-encryption key on first need (from ``source``) and caches data keys
+    and the keys of keyed digests (:meth:`mac_key`).
 
     ``source`` is called at most once; it may derive from a passphrase, open a session, or raise
     :class:`VaultLocked`. Operations that need no secret never call it.
@@ -40,6 +42,7 @@ class KeyRing:
         self._source = source
         self._kek: KeyEncryptionKey | None = None
         self._data_keys: dict[str, DataKey] = {}
+        self._mac_keys: dict[str, MacKey] = {}
 
     @classmethod
     def of(cls, kek: KeyEncryptionKey) -> KeyRing:
@@ -72,6 +75,15 @@ class KeyRing:
             self._data_keys[client_id] = key
         return key
 
+    def mac_key(self, purpose: str) -> MacKey:
+        """The vault's key for the keyed digests of ``purpose`` (see
+        :meth:`KeyEncryptionKey.mac_key`): it needs the vault unlocked."""
+        key = self._mac_keys.get(purpose)
+        if key is None:
+            key = self._mac_keys[purpose] = self.kek().mac_key(purpose)
+        return key
+
     def forget(self) -> None:
         self._kek = None
         self._data_keys.clear()
+        self._mac_keys.clear()

@@ -40,11 +40,15 @@ __all__ = [
     "NewApiTokenJson",
     "Operator",
     "OperatorJson",
+    "PasswordChange",
+    "PasswordChangeJson",
     "RevealedCredential",
     "RevealedCredentialJson",
     "Role",
     "RoleJson",
     "Timestamp",
+    "TokensRevoked",
+    "TokensRevokedJson",
     "iso",
 ]
 
@@ -323,6 +327,35 @@ class Operator:
         )
 
 
+class PasswordChangeJson(TypedDict):
+    operator: str
+    sessions_ended: int
+    """The operator's web and CLI sessions that the change ended (all of them)."""
+    tokens_revoked: int
+    """The operator's API tokens revoked with it (only when asked)."""
+    tokens_left: int
+    """The operator's API tokens that still work."""
+
+
+@dataclass(frozen=True)
+class PasswordChange:
+    """What changing an operator's password did besides: every session of theirs ended, and
+    their API tokens revoked when asked (``tokens_left``: those that still work)."""
+
+    operator: str
+    sessions_ended: int
+    tokens_revoked: int
+    tokens_left: int
+
+    def to_json(self) -> PasswordChangeJson:
+        return PasswordChangeJson(
+            operator=self.operator,
+            sessions_ended=self.sessions_ended,
+            tokens_revoked=self.tokens_revoked,
+            tokens_left=self.tokens_left,
+        )
+
+
 class ApiTokenJson(TypedDict):
     id: str
     operator: str
@@ -363,6 +396,21 @@ class ApiToken:
     def to_json_with(self, token: Secret) -> NewApiTokenJson:
         """A token just made, with its value (the only time it is shown)."""
         return NewApiTokenJson(**self.to_json(), token=token.reveal())
+
+
+class TokensRevokedJson(TypedDict):
+    operator: str
+    revoked: int
+    """How many of the operator's API tokens were revoked (those that still worked)."""
+
+
+@dataclass(frozen=True)
+class TokensRevoked:
+    operator: str
+    revoked: int
+
+    def to_json(self) -> TokensRevokedJson:
+        return TokensRevokedJson(operator=self.operator, revoked=self.revoked)
 
 
 class AuditEntryJson(TypedDict):

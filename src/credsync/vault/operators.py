@@ -1,24 +1,34 @@
-"""Operators (people and scripts that use the vault) and the roles that grant permissions."""
+"""Operators (people and scripts that use the vault) and the roles that grant permissions.
+
+Changing an operator's password, or disabling them, ends every session of theirs for good:
+their CLI sessions (``credsync unlock``) are deleted with the master key sealed in them and
+their browser sessions are marked ended, in the same transaction, so that neither the old
+password's sessions nor (after a re-enable) a disabled operator's come back. API tokens are
+named, long-lived credentials of scripts: a password change revokes them only when asked
+(``revoke_tokens``), and disabling suspends them (they work again once enabled); revoking them
+all is :meth:`credsync.vault.access.Access.revoke_all_tokens`.
+"""
 
 from __future__ import annotations
 
 import builtins
+import datetime as dt
 
 from sqlalchemy.engine import Connection
 
 from credsync.crypto.hashing import hash_password
 from credsync.errors import AlreadyExists, InvalidInput, NotFound
-from credsync.storage import Database
+from credsync.storage import Database, sessions
 from credsync.storage import operators as store
 from credsync.storage.operators import OperatorRow, RoleRow
 from credsync.types import Secret, new_id
 from credsync.vault._time import as_utc, as_utc_opt, utcnow
 from credsync.vault.audit import AuditLog
 from credsync.vault.auth import ALL_PERMISSIONS, BUILTIN_ROLES, Actor, Permission
-from credsync.vault.models import Operator, Role
+from credsync.vault.models import Operator, PasswordChange, Role
 from credsync.vault.validate import clean_name, clean_text, name_key
 
-__all__ = ["MIN_OPERATOR_PASSWORD", "Operators"]
+__all__ = ["MIN_OPERATOR_PASSWORD", "Operators", "end_sessions_of"]
 
 MIN_OPERATOR_PASSWORD = 12
 
@@ -41,6 +51,13 @@ def _permissions(permissions: builtins.list[str]) -> builtins.list[str]:
     if not permissions:
         raise InvalidInput("a role needs at least one permission")
     return sorted(set(permissions))
+
+
+def end_sessions_of(conn: Connection, operator_id: str, now: dt.datetime) -> int:
+    """End every session of the operator for good (the CLI's deleted, the browsers' marked
+    ended); returns how many were live."""
+    sessions.drop_expired_cli(conn, now)
+    return sessions.end_cli_of(conn, operator_id) + sessions.end_web_of(conn, operator_id, now)
 
 
 def seed_roles(conn: Connection) -> None:
@@ -155,6 +172,8 @@ class Operators:
             return _operator(self.find_row(conn, row.id))
 
     def set_disabled(self, actor: Actor, ref: str, disabled: bool) -> Operator:
+        """Disable (no sign-in; every session ended for good; API tokens refused until
+        enabled) or enable an operator."""
         actor.require(Permission.ADMIN)
         with self._db.write() as conn:
             row = self.find_row(conn, ref, lock=True)
@@ -162,31 +181,44 @@ class Operators:
                 self._require_other_admin(conn, row.id)
             now = utcnow()
             store.set_disabled(conn, row.id, now if disabled else None, now)
+            details: dict[str, object] = {"name": row.name}
+            if disabled:
+                details["sessions_ended"] = end_sessions_of(conn, row.id, now)
             self._audit.append(
                 conn,
                 actor,
                 "operator.disable" if disabled else "operator.enable",
                 target_type="operator",
                 target_id=row.id,
-                details={"name": row.name},
+                details=details,
             )
             return _operator(self.find_row(conn, row.id))
 
-    def set_password(self, actor: Actor, ref: str, password: Secret) -> None:
+    def set_password(
+        self, actor: Actor, ref: str, password: Secret, *, revoke_tokens: bool = False
+    ) -> PasswordChange:
+        """A new password for oneself, or for another operator (admin). Every session of the
+        operator ends, the one making the change too; with ``revoke_tokens``, their API tokens
+        are revoked as well."""
         with self._db.write() as conn:
             row = self.find_row(conn, ref, lock=True)
             if row.id != actor.operator_id:
                 actor.require(Permission.ADMIN)
             check_operator_password(password)
-            store.set_password_hash(conn, row.id, hash_password(password), utcnow())
+            now = utcnow()
+            store.set_password_hash(conn, row.id, hash_password(password), now)
+            ended = end_sessions_of(conn, row.id, now)
+            revoked = store.revoke_tokens_of(conn, row.id, now) if revoke_tokens else 0
             self._audit.append(
                 conn,
                 actor,
                 "operator.password",
                 target_type="operator",
                 target_id=row.id,
-                details={"name": row.name},
+                details={"name": row.name, "sessions_ended": ended, "tokens_revoked": revoked},
             )
+            left = store.live_tokens_of(conn, row.id, now)
+        return PasswordChange(row.name, ended, revoked, left)
 
     def _require_other_admin(self, conn: Connection, operator_id: str) -> None:
         if not store.enabled_with_role(conn, "admin", besides=operator_id):

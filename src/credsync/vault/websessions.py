@@ -3,10 +3,11 @@
 An operator signs in with name and password; the browser keeps a random session token
 (``csw_...``, 256 bits) in an HttpOnly cookie and the database only its SHA-256. Each session
 has a CSRF token of its own that every unsafe request must send back (a header or a form
-field), so another site can't make the browser act. A session ends at sign-out, after
-:data:`IDLE_TIMEOUT` without a request, or :data:`MAX_AGE` after sign-in, whichever is first;
-a disabled operator's sessions stop working at once, and a role change applies to the next
-request (the operator's permissions are read on every request).
+field), so another site can't make the browser act. A session ends at sign-out (audited),
+after :data:`IDLE_TIMEOUT` without a request, or :data:`MAX_AGE` after sign-in, whichever is
+first; changing the operator's password or disabling them ends it for good
+(:mod:`credsync.vault.operators`), and a role change applies to the next request (the
+operator's permissions are read on every request).
 
 The server holds the master key; a web session carries none.
 """
@@ -61,18 +62,17 @@ class WebSessions:
 
     def start(self, name: str, password: Secret) -> WebSession:
         """Sign in (a wrong name or password is audited as ``auth.failed``)."""
-        actor = self._access.login_password(name, password)
-        if actor.operator_id is None:  # pragma: no cover - only the system has no id
-            raise AuthenticationFailed("the system operator can't sign in")
+        checked = self._access.check_password(name, password)
         now = utcnow()
         token = Secret(WEB_PREFIX + new_token_secret())
-        session = WebSession(new_id(), actor, token, new_token_secret(24), now + MAX_AGE)
         with self._db.write() as conn:
+            actor = self._access.signed_in(conn, checked)
+            session = WebSession(new_id(), actor, token, new_token_secret(24), now + MAX_AGE)
             sessions.add_web(
                 conn,
                 session_id=session.id,
                 token_hash=token_digest(token),
-                operator_id=actor.operator_id,
+                operator_id=checked.id,
                 csrf_token=session.csrf_token,
                 now=now,
                 expires_at=session.expires_at,
@@ -82,7 +82,7 @@ class WebSessions:
                 actor,
                 "auth.web_login",
                 target_type="operator",
-                target_id=actor.operator_id,
+                target_id=checked.id,
                 details={"session": session.id},
             )
         return session
@@ -114,7 +114,16 @@ class WebSessions:
                 sessions.touch_web(conn, row.id, now)
         return actor, row.id, row.csrf_token
 
-    def end(self, token: Secret) -> None:
-        """Sign out (ending an unknown or ended session does nothing)."""
+    def end(self, actor: Actor, session_id: str) -> None:
+        """Sign out of the session ``session_id`` (the caller's, from :meth:`resume`), audited
+        as ``auth.web_logout``; an ended one: nothing."""
         with self._db.write() as conn:
-            sessions.end_web(conn, token_digest(token), utcnow())
+            if sessions.end_web(conn, session_id, utcnow()):
+                self._audit.append(
+                    conn,
+                    actor,
+                    "auth.web_logout",
+                    target_type="operator",
+                    target_id=actor.operator_id or "",
+                    details={"session": session_id},
+                )

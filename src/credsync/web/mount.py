@@ -10,6 +10,7 @@ from fastapi.staticfiles import StaticFiles
 
 from credsync.web.pages import WebState, environment
 from credsync.web.routes import (
+    account,
     apidocs,
     audit,
     auth,
@@ -37,6 +38,7 @@ def mount_web(app: FastAPI) -> None:
     # clients before vault: /clients/new is not a client named "new"
     for module in (
         auth,
+        account,
         clients,
         vault,
         credential_forms,

@@ -4,10 +4,19 @@ hidden ``csrf_token`` field and checked before the page does anything.
 
 Signed out (no cookie, or a session that ended or expired): :class:`SignInNeeded`, which the
 pages turn into a redirect to the sign-in page.
+
+The sign-in form, posted before there is a session, has a token of its own: the page gives the
+browser a random pre-session cookie (``credsync_sign_in``: HttpOnly, SameSite=Strict, for the
+sign-in page only) and the form carries the same value (:func:`sign_in_form`); a post whose
+field is not the cookie it came with is refused (:func:`sign_in_form_ok`). Another site's page
+can't read the cookie, and the browser does not send it with that page's post, so it can't
+sign a browser in as someone else; the sign-in also refuses what the browser says came from
+another site (:func:`credsync.api.signin.refuse_cross_site`).
 """
 
 from __future__ import annotations
 
+import hmac
 import secrets
 import threading
 from collections import OrderedDict
@@ -23,16 +32,20 @@ from credsync.vault import Actor, Permission
 
 __all__ = [
     "CSRF_FIELD",
+    "SIGN_IN_COOKIE",
     "Fields",
     "Notices",
     "SignInNeeded",
     "Viewer",
     "ViewerDep",
     "form_fields",
+    "sign_in_form",
+    "sign_in_form_ok",
     "viewer",
 ]
 
 CSRF_FIELD = "csrf_token"
+SIGN_IN_COOKIE = "credsync_sign_in"
 
 
 class SignInNeeded(Exception):
@@ -76,6 +89,28 @@ def viewer(request: Request, state: State, fields: Fields) -> Viewer:
 
 
 ViewerDep = Annotated[Viewer, Depends(viewer)]
+
+
+def _pre_session(request: Request) -> str | None:
+    cookie = request.cookies.get(SIGN_IN_COOKIE, "")
+    return cookie if 32 <= len(cookie) <= 64 else None
+
+
+def sign_in_form(request: Request) -> tuple[str, str | None]:
+    """The sign-in form's token for this browser (its pre-session cookie's value), and the
+    cookie to set when the browser has none yet (else None)."""
+    cookie = _pre_session(request)
+    if cookie:
+        return cookie, None
+    new = secrets.token_urlsafe(32)
+    return new, new
+
+
+def sign_in_form_ok(request: Request, fields: dict[str, str]) -> bool:
+    """Whether a sign-in post carries the value of the pre-session cookie it came with."""
+    cookie = _pre_session(request)
+    given = fields.get(CSRF_FIELD, "")
+    return cookie is not None and hmac.compare_digest(cookie.encode(), given.encode())
 
 
 class Notices:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from fastapi import Request, Response
 
-from credsync.api.deps import SESSION_COOKIE, Caller, State
+from credsync.api.deps import CSRF_HEADER, SESSION_COOKIE, Caller, State
 from credsync.api.routing import api_router
 from credsync.api.schemas import LoginIn, LoginOut, WhoAmIOut
 from credsync.api.signin import sign_in, whoami_of
+from credsync.errors import AuthenticationFailed
 from credsync.types import Secret
 
 router = api_router(prefix="/auth", tags=["auth"])
@@ -17,17 +18,29 @@ router = api_router(prefix="/auth", tags=["auth"])
 def login(body: LoginIn, request: Request, response: Response, state: State) -> LoginOut:
     """Sign in with an operator's name and password: sets an HttpOnly session cookie and
     returns the CSRF token to send as ``X-CSRF-Token`` on every unsafe request. Failed
-    sign-ins are limited per address and per name (429 with Retry-After).
+    sign-ins are limited per name and address, and more loosely per address and per name
+    (429 with Retry-After). A browser's request from a page of another site is refused (403):
+    ``Sec-Fetch-Site``, else ``Origin``, must say this server; scripts send neither.
     Open to anyone (signed out)."""
     return sign_in(request, response, state, body.name, body.password)
 
 
 @router.post("/logout", status_code=204)
 def logout(request: Request, state: State) -> Response:
-    """End the browser session (the cookie is cleared). Any signed-in caller."""
+    """End the browser session, with its CSRF token (``X-CSRF-Token``) as for every unsafe
+    request (403 without it: another page can't sign the browser out); the cookie is cleared.
+    A session that already ended or expired: only the cookie is cleared."""
     cookie = request.cookies.get(SESSION_COOKIE)
     if cookie:
-        state.vault.web_sessions.end(Secret(cookie))
+        sessions = state.vault.web_sessions
+        try:
+            actor, session_id, _ = sessions.resume(
+                Secret(cookie), csrf_token=request.headers.get(CSRF_HEADER) or ""
+            )
+        except AuthenticationFailed:
+            pass  # nothing left to end
+        else:
+            sessions.end(actor, session_id)
     response = Response(status_code=204)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response

@@ -1,5 +1,6 @@
 """People: operators (list, add, show, change role, disable or enable, set a password),
-roles (list, add a custom one, change or delete it) and API tokens (list, create, revoke)."""
+roles (list, add a custom one, change or delete it) and API tokens (list, create, revoke one
+or all)."""
 
 from __future__ import annotations
 
@@ -17,12 +18,20 @@ from credsync.api.schemas_people import (
     RoleIn,
     RolePatch,
     TokenIn,
+    TokensRevokeIn,
 )
 from credsync.api.signin import limited
 from credsync.errors import AuthenticationFailed, InvalidInput
 from credsync.types import Secret
 from credsync.vault import Actor, Permission
-from credsync.vault.models import ApiTokenJson, NewApiTokenJson, OperatorJson, RoleJson
+from credsync.vault.models import (
+    ApiTokenJson,
+    NewApiTokenJson,
+    OperatorJson,
+    PasswordChangeJson,
+    RoleJson,
+    TokensRevokedJson,
+)
 
 router = api_router()
 
@@ -49,8 +58,9 @@ def get_operator(ref: str, actor: Caller, state: State) -> OperatorJson:
 
 @router.patch("/operators/{ref}", response_model=OperatorJson, tags=["operators"])
 def change_operator(ref: str, body: OperatorPatch, actor: Caller, state: State) -> OperatorJson:
-    """Give another role, disable (sign-in, tokens and sessions stop at once) or enable
-    (needs admin; the last active admin can be neither demoted nor disabled)."""
+    """Give another role, disable (no sign-in; every web and CLI session of theirs ends for
+    good; API tokens are refused until enabled) or enable (needs admin; the last active admin
+    can be neither demoted nor disabled)."""
     actor.require(Permission.ADMIN)  # before anything changes
     if body.role is None and body.disabled is None:
         raise InvalidInput("nothing to change: give role or disabled")
@@ -77,12 +87,14 @@ def _check_current_password(request: Request, state: State, actor: Actor, given:
         raise ApiError(403, "forbidden", "current_password is not your password") from None
 
 
-@router.put("/operators/{ref}/password", status_code=204, tags=["operators"])
+@router.put("/operators/{ref}/password", response_model=PasswordChangeJson, tags=["operators"])
 def set_operator_password(
     ref: str, body: OperatorPasswordIn, request: Request, actor: Caller, state: State
-) -> Response:
+) -> PasswordChangeJson:
     """Set a password of 12+ characters: one's own (with ``current_password``), or another
-    operator's (needs admin)."""
+    operator's (needs admin). Every web and CLI session of the operator ends, the caller's
+    too; their API tokens are revoked only with ``revoke_tokens`` (``tokens_left``: those that
+    still work)."""
     target = state.vault.operators.get(actor, ref)
     if target.id == actor.operator_id:
         if body.current_password is None:
@@ -90,8 +102,10 @@ def set_operator_password(
         _check_current_password(request, state, actor, body.current_password)
     elif body.current_password is not None:
         raise InvalidInput("current_password is for changing your own password")
-    state.vault.operators.set_password(actor, target.id, Secret(body.password))
-    return Response(status_code=204)
+    change = state.vault.operators.set_password(
+        actor, target.id, Secret(body.password), revoke_tokens=body.revoke_tokens
+    )
+    return change.to_json()
 
 
 # -- roles -----------------------------------------------------------------------------------
@@ -150,6 +164,16 @@ def create_token(body: TokenIn, response: Response, actor: Caller, state: State)
     )
     response.headers["Cache-Control"] = "no-store"
     return token.to_json_with(secret)
+
+
+@router.post("/tokens/revoke-all", response_model=TokensRevokedJson, tags=["tokens"])
+def revoke_all_tokens(
+    actor: Caller, state: State, body: TokensRevokeIn | None = None
+) -> TokensRevokedJson:
+    """Revoke every API token of yours, the one in use too (or, with admin, every token of
+    ``operator``; no body: yours). Any signed-in caller; another's needs admin."""
+    operator = body.operator if body is not None else None
+    return state.vault.access.revoke_all_tokens(actor, operator).to_json()
 
 
 @router.delete("/tokens/{token_id}", response_model=ApiTokenJson, tags=["tokens"])

@@ -103,13 +103,19 @@ def _set_disabled(rt: Runtime, name: str, disabled: bool) -> str:
 @click.argument("name")
 @click.pass_context
 def operator_disable(ctx: click.Context, name: str) -> None:
-    """Disable an operator: no sign-in, tokens and sessions stop working (admin).
+    """Disable an operator (admin): no sign-in, every web and CLI session of theirs ends for
+    good (enabling them again does not bring one back), and their API tokens are refused until
+    they are enabled (`credsync token revoke --all --operator NAME` ends those for good).
 
     \b
     Example:
       credsync operator disable bob
     """
-    note(f"Operator {_set_disabled(runtime(ctx), name, True)} disabled.")
+    name = _set_disabled(runtime(ctx), name, True)
+    note(
+        f"Operator {name} disabled: every session of theirs ended; their API tokens are "
+        "refused until they are enabled."
+    )
 
 
 @operator_group.command("enable")
@@ -128,24 +134,44 @@ def operator_enable(ctx: click.Context, name: str) -> None:
 @operator_group.command("passwd")
 @click.argument("name", required=False)
 @click.option("--password-stdin", is_flag=True, help="Read the new password from stdin.")
+@click.option("--revoke-tokens", is_flag=True, help="Revoke the operator's API tokens too.")
 @click.pass_context
-def operator_passwd(ctx: click.Context, name: str | None, password_stdin: bool) -> None:
+def operator_passwd(
+    ctx: click.Context, name: str | None, password_stdin: bool, revoke_tokens: bool
+) -> None:
     """Change your password, or another operator's (admin).
 
+    Every web and CLI session of the operator ends, yours too if it is yours (sign in or
+    `credsync unlock` again). API tokens keep working unless --revoke-tokens is given; after
+    a password that may have leaked, give it (or `credsync token revoke --all` later).
     Through a server, your own password changes only with the current one: from
     CREDSYNC_OPERATOR_PASSWORD, or a prompt.
 
     \b
     Examples:
       credsync operator passwd
-      printf '%s\\n' "$PW" | credsync operator passwd bob --password-stdin
+      printf '%s\\n' "$PW" | credsync operator passwd bob --password-stdin --revoke-tokens
     """
     rt = runtime(ctx)
     me = str(rt.ports.people.whoami()["operator"])
     target = name or me
     password = read_secret(f"New password for {target}", from_stdin=password_stdin, confirm=True)
-    rt.ports.people.set_password(target, password, current=lambda: _current_password(rt, me))
-    note(f"Password of {target} changed.")
+    change = rt.ports.people.set_password(
+        target, password, current=lambda: _current_password(rt, me), revoke_tokens=revoke_tokens
+    )
+    who = change["operator"]
+    note(
+        f"Password of {who} changed; {change['sessions_ended']} web and CLI session(s) of "
+        "theirs ended."
+    )
+    if change["tokens_revoked"]:
+        note(f"{change['tokens_revoked']} API token(s) of {who} revoked.")
+    if change["tokens_left"]:
+        others = "" if _same_name(who, me) else f" --operator {who}"
+        note(
+            f"{change['tokens_left']} API token(s) of {who} still work: "
+            f"`credsync token revoke --all{others}` revokes them."
+        )
 
 
 def _same_name(a: str, b: str) -> bool:
@@ -282,15 +308,29 @@ def token_list(ctx: click.Context, everyone: bool, as_json: bool) -> None:
 
 
 @token_group.command("revoke")
-@click.argument("token_id")
+@click.argument("token_id", required=False)
+@click.option("--all", "every", is_flag=True, help="Every token of yours (or of --operator).")
+@click.option("--operator", help="With --all: another operator's tokens (admin).")
 @click.pass_context
-def token_revoke(ctx: click.Context, token_id: str) -> None:
-    """Revoke an API token.
+def token_revoke(
+    ctx: click.Context, token_id: str | None, every: bool, operator: str | None
+) -> None:
+    """Revoke an API token, or all of yours (the one in use too) with --all.
 
     \b
     Examples:
       credsync token list --json
       credsync token revoke 5b1e0d2c-8f4a-4d7e-9c61-2f0a7b3e9d14
+      credsync token revoke --all
+      credsync token revoke --all --operator bob
     """
-    name = runtime(ctx).ports.people.revoke_token(token_id)["name"]
-    note(f"Token {name} revoked.")
+    if every == bool(token_id):
+        raise InvalidInput("give a token's id, or --all")
+    if operator is not None and not every:
+        raise InvalidInput("--operator goes with --all")
+    people = runtime(ctx).ports.people
+    if token_id:
+        note(f"Token {people.revoke_token(token_id)['name']} revoked.")
+        return
+    done = people.revoke_all_tokens(operator)
+    note(f"{done['revoked']} API token(s) of {done['operator']} revoked.")

@@ -10,7 +10,14 @@ from credsync.cli.remote import Remote, path_of
 
 if TYPE_CHECKING:
     from credsync.types import Secret
-    from credsync.vault.models import ApiTokenJson, NewApiTokenJson, OperatorJson, RoleJson
+    from credsync.vault.models import (
+        ApiTokenJson,
+        NewApiTokenJson,
+        OperatorJson,
+        PasswordChangeJson,
+        RoleJson,
+        TokensRevokedJson,
+    )
 
 __all__ = ["LocalPeople", "PeoplePort", "RemotePeople", "local", "remote"]
 
@@ -31,9 +38,17 @@ class PeoplePort(Protocol):
 
     def set_disabled(self, ref: str, disabled: bool) -> OperatorJson: ...
 
-    def set_password(self, ref: str, password: Secret, *, current: Callable[[], Secret]) -> None:
-        """A new password for an operator; ``current`` gives the signed-in operator's own
-        password where changing one's own password needs it (through a server)."""
+    def set_password(
+        self,
+        ref: str,
+        password: Secret,
+        *,
+        current: Callable[[], Secret],
+        revoke_tokens: bool = False,
+    ) -> PasswordChangeJson:
+        """A new password for an operator (every session of theirs ends; their API tokens
+        too with ``revoke_tokens``); ``current`` gives the signed-in operator's own password
+        where changing one's own password needs it (through a server)."""
         ...
 
     def roles(self) -> list[RoleJson]: ...
@@ -57,6 +72,10 @@ class PeoplePort(Protocol):
         ...
 
     def revoke_token(self, token_id: str) -> ApiTokenJson: ...
+
+    def revoke_all_tokens(self, operator: str | None) -> TokensRevokedJson:
+        """Every API token of the signed-in operator's, or of ``operator`` (admin)."""
+        ...
 
 
 class LocalPeople:
@@ -88,8 +107,17 @@ class LocalPeople:
     def set_disabled(self, ref: str, disabled: bool) -> OperatorJson:
         return self._rt.vault.operators.set_disabled(self._rt.actor, ref, disabled).to_json()
 
-    def set_password(self, ref: str, password: Secret, *, current: Callable[[], Secret]) -> None:
-        self._rt.vault.operators.set_password(self._rt.actor, ref, password)
+    def set_password(
+        self,
+        ref: str,
+        password: Secret,
+        *,
+        current: Callable[[], Secret],
+        revoke_tokens: bool = False,
+    ) -> PasswordChangeJson:
+        operators = self._rt.vault.operators
+        change = operators.set_password(self._rt.actor, ref, password, revoke_tokens=revoke_tokens)
+        return change.to_json()
 
     def roles(self) -> list[RoleJson]:
         return [r.to_json() for r in self._rt.vault.operators.roles(self._rt.actor)]
@@ -130,6 +158,9 @@ class LocalPeople:
     def revoke_token(self, token_id: str) -> ApiTokenJson:
         return self._rt.vault.access.revoke_token(self._rt.actor, token_id).to_json()
 
+    def revoke_all_tokens(self, operator: str | None) -> TokensRevokedJson:
+        return self._rt.vault.access.revoke_all_tokens(self._rt.actor, operator).to_json()
+
 
 class RemotePeople:
     def __init__(self, api: Remote) -> None:
@@ -166,13 +197,21 @@ class RemotePeople:
         op: OperatorJson = self._api.patch(path_of("operators", ref), {"disabled": disabled})
         return op
 
-    def set_password(self, ref: str, password: Secret, *, current: Callable[[], Secret]) -> None:
+    def set_password(
+        self,
+        ref: str,
+        password: Secret,
+        *,
+        current: Callable[[], Secret],
+        revoke_tokens: bool = False,
+    ) -> PasswordChangeJson:
         from credsync.vault.validate import name_key
 
-        body = {"password": password.reveal()}
+        body: dict[str, object] = {"password": password.reveal(), "revoke_tokens": revoke_tokens}
         if name_key(ref) == name_key(self.whoami()["operator"]):  # the server wants it
             body["current_password"] = current().reveal()
-        self._api.put(path_of("operators", ref, "password"), body)
+        change: PasswordChangeJson = self._api.put(path_of("operators", ref, "password"), body)
+        return change
 
     def roles(self) -> list[RoleJson]:
         rows: list[RoleJson] = self._api.get("/roles")
@@ -211,6 +250,10 @@ class RemotePeople:
     def revoke_token(self, token_id: str) -> ApiTokenJson:
         token: ApiTokenJson = self._api.delete(path_of("tokens", token_id))
         return token
+
+    def revoke_all_tokens(self, operator: str | None) -> TokensRevokedJson:
+        revoked: TokensRevokedJson = self._api.post("/tokens/revoke-all", {"operator": operator})
+        return revoked
 
 
 def local(rt: LocalVault) -> PeoplePort:

@@ -208,11 +208,18 @@ def reset_password(
     password = _passwords(form, fields)
     if not form.errors:
         try:
-            vault.operators.set_password(actor, op.id, Secret(password))
+            change = vault.operators.set_password(actor, op.id, Secret(password))
         except InvalidInput as exc:
             form.error("password", str(exc))
         else:
-            return redirect(request, f"/operators/{op.id}", viewer, f"Set {op.name}'s password.")
+            ended = change.sessions_ended
+            told = f"Set {op.name}'s password; {ended} web and CLI session(s) of theirs ended."
+            if change.tokens_left:
+                told += (
+                    f" {change.tokens_left} API token(s) of theirs still work: revoke them on"
+                    " the API tokens page if the old password may have leaked."
+                )
+            return redirect(request, f"/operators/{op.id}", viewer, told)
     return _operator_page(request, state, viewer, op.id, form=form, status=400)
 
 
