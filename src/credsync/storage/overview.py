@@ -35,19 +35,19 @@ __all__ = [
 class StatusRow(NamedTuple):
     directory_id: str
     status: str  # "pending" for a link not checked yet
-    count: int
+    n: int
 
 
 class DayRow(NamedTuple):
     day: dt.date
     what: str  # a run's state, or "opened" / "resolved" for flags
-    count: int
+    n: int
 
 
 class AgeRow(NamedTuple):
     client_id: str
     bucket: int  # index into the edges given to age_buckets (len(edges): older than all)
-    count: int
+    n: int
 
 
 def _live(include_directory_admin: bool) -> sa.ColumnElement[bool]:

@@ -10,6 +10,7 @@ credentials count only for operators who may see them.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from collections import defaultdict
 from dataclasses import dataclass, field
 
@@ -18,8 +19,9 @@ from credsync.storage import overview as rows
 from credsync.sync.views import LastRun, last_runs
 from credsync.vault._time import as_utc_opt, utcnow
 from credsync.vault.auth import Actor, Permission
-from credsync.vault.clients import Client, sees_directory_admin
+from credsync.vault.clients import sees_directory_admin
 from credsync.vault.directories import Directory
+from credsync.vault.models import Client
 
 __all__ = [
     "AGE_EDGES_DAYS",
@@ -94,7 +96,7 @@ class Overview:
 def _band_labels() -> tuple[str, ...]:
     edges = AGE_EDGES_DAYS
     labels = [f"under {edges[0]} days"]
-    labels += [f"{lo}-{hi - 1} days" for lo, hi in zip(edges, edges[1:], strict=False)]
+    labels += [f"{lo}-{hi - 1} days" for lo, hi in itertools.pairwise(edges)]
     return (*labels, f"{edges[-1]} days or more")
 
 
@@ -110,7 +112,7 @@ def _flags_by_day(
     opened: dict[dt.date, int] = defaultdict(int)
     resolved: dict[dt.date, int] = defaultdict(int)
     for r in found:
-        (opened if r.what == "opened" else resolved)[r.day] += r.count
+        (opened if r.what == "opened" else resolved)[r.day] += r.n
     out: list[DayCounts] = []
     still_open = open_now
     for day in reversed(days):
@@ -148,7 +150,7 @@ def overview(
     newest = last_runs(db, actor)
     by_directory: dict[str, dict[str, int]] = defaultdict(dict)
     for s in statuses:
-        by_directory[s.directory_id][s.status] = s.count
+        by_directory[s.directory_id][s.status] = s.n
     health = tuple(
         DirectoryHealth(
             d,
@@ -162,11 +164,11 @@ def overview(
     with_directory = {d.client_id for d in directories}
     per_day: dict[dt.date, dict[str, int]] = defaultdict(dict)
     for r in run_days:
-        per_day[r.day][r.what] = r.count
+        per_day[r.day][r.what] = r.n
     labels = _band_labels()
     age_counts: dict[str, list[int]] = defaultdict(lambda: [0] * len(labels))
     for a in ages:
-        age_counts[a.client_id][a.bucket] += a.count
+        age_counts[a.client_id][a.bucket] += a.n
     return Overview(
         generated_at=now,
         directories=health,

@@ -29,12 +29,12 @@ from credsync.vault.flags import side_of
 from credsync.vault.models import Timestamp, iso
 
 __all__ = [
+    "RUN_STATES",
     "ItemReport",
     "ItemReportJson",
     "RunJson",
     "RunReport",
     "RunReportJson",
-    "RUN_STATES",
     "RunState",
     "StoredRun",
     "StoredRuns",

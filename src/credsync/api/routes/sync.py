@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Coroutine, Iterable
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Query, Response
 
@@ -129,7 +129,9 @@ def list_runs(
     cursor: Cursor = None,
     client: str | None = Query(None, max_length=200, description="A client's name or id."),
     directory: str | None = Query(None, max_length=100, description="A directory's name or id."),
-    run_state: RunState | None = Query(None, alias="state", description="Only runs in this state."),
+    run_state: Annotated[
+        RunState | None, Query(alias="state", description="Only runs in this state.")
+    ] = None,
 ) -> RunPage:
     """Runs, the newest first, without their items (needs vault.read)."""
     found, next_cursor = StoredRuns(state.vault.db).page(

@@ -35,9 +35,7 @@ def overview_page(request: Request, state: State, viewer: ViewerDep) -> Response
         state.vault.directories.list(actor),
     )
     days = [d.day for d in found.runs_by_day]
-    runs_chart = stacked_bars(
-        "Runs a day", days, [d.counts for d in found.runs_by_day], RUN_SERIES
-    )
+    runs_chart = stacked_bars("Runs a day", days, [d.counts for d in found.runs_by_day], RUN_SERIES)
     flags_chart = stacked_bars(
         "Flags a day",
         [d.day for d in found.flags_by_day],
