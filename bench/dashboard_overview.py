@@ -116,7 +116,8 @@ def add_sync_history(vault: Any, directories: list[Any], rng: random.Random) -> 
                     credentials.c.type != "directory_admin",
                 )
             ).scalars()
-            link_rows, flag_rows = [], []
+            link_rows: list[tuple[Any, ...]] = []
+            flag_rows: list[tuple[Any, ...]] = []
             for cred_id in ids:
                 status = rng.choices(statuses, weights)[0]
                 checked = now - dt.timedelta(minutes=rng.randrange(1, 60 * 24))
