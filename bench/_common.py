@@ -56,6 +56,15 @@ CLIENTS = (
     ("Graphic Design Institute", "graphicdesigninstitute.com", "GDI"),
 )
 
+
+def client_at(index: int) -> tuple[str, str, str]:
+    """The ``index``-th client (name, domain, NetBIOS name): :data:`CLIENTS`, then numbered."""
+    if index < len(CLIENTS):
+        return CLIENTS[index]
+    n = index + 1
+    return (f"Client {n:03d}", f"client{n:03d}.example", f"CLIENT{n:03d}")
+
+
 SYSTEMS = (
     "Domain", "Exchange", "VPN", "Firewall", "Wi-Fi", "SQL Server", "Backup", "Printer",
     "Core switch", "Edge router", "vCenter", "ESXi host", "NAS", "Office 365", "Azure",

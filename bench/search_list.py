@@ -279,7 +279,7 @@ def load(
     if writer:
         writer.drop_indexes()
     for index, size in enumerate(sizes):
-        name, domain, netbios = c.CLIENTS[index]
+        name, domain, netbios = c.client_at(index)
         client = vault.clients.add(actor, keys, name)
         faker = c.Faker(seed + index, domain, netbios)
         folder_ids: dict[str, str] = {}

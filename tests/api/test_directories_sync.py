@@ -143,6 +143,12 @@ def test_an_entra_directory_from_add_to_run(api: ApiWorld, graph_sim: Any) -> No
     ).json()
     assert [r["id"] for r in after["items"]] == [plan["id"]]
     assert after["next_cursor"] is None
+    done = admin.get(f"{V1}/runs", params={"client": client, "state": "done"}).json()
+    assert [r["id"] for r in done["items"]] == [run_id, plan["id"]]
+    assert admin.get(f"{V1}/runs", params={"state": "failed"}).json()["items"] == []
+    bad = admin.get(f"{V1}/runs", params={"state": "sideways"})
+    assert bad.status_code == 422
+    assert "state" in bad.text
 
     removed = admin.delete(f"{V1}/directories/{name}")
     assert removed.status_code == 200, removed.text

@@ -234,7 +234,7 @@ def test_expired_rows_are_swept_and_a_flood_keeps_the_table_small(db: Database) 
 def test_the_migration_drops_the_failures_keyed_the_old_way(db: Database) -> None:
     """Rows of the plain-SHA-256 scheme (before the HMAC keys) are deleted on upgrade."""
     with db.engine.begin() as conn:
-        command.downgrade(alembic_config(conn), "-1")
+        command.downgrade(alembic_config(conn), "0010")  # before the HMAC keys
         old = hashlib.sha256(b"name:alice").hexdigest()
         conn.execute(
             sa.text("INSERT INTO sign_in_failures (id, key_hash, at) VALUES (:i, :k, :a)"),

@@ -21,6 +21,8 @@ GET_PAGES = [
     "/credentials/{credential}",
     "/flags",
     "/runs",
+    "/runs?state=failed",
+    "/overview",
     "/directories",
     "/audit",
     "/audit/verify",

@@ -264,21 +264,32 @@ def exists(conn: Connection, run_id: str) -> bool:
 
 
 def _newest_first(
-    query: sa.Select[Any], client_id: str | None, directory_id: str | None
+    query: sa.Select[Any],
+    client_id: str | None,
+    directory_id: str | None,
+    state: str | None = None,
 ) -> sa.Select[Any]:
     query = query.order_by(runs.c.started_at.desc(), runs.c.id)
     if client_id:
         query = query.where(runs.c.client_id == client_id)
     if directory_id:
         query = query.where(runs.c.directory_id == directory_id)
+    if state:
+        query = query.where(runs.c.state == state)
     return query
 
 
 def newest(
-    conn: Connection, *, client_id: str | None, directory_id: str | None, limit: int
+    conn: Connection,
+    *,
+    client_id: str | None,
+    directory_id: str | None,
+    limit: int,
+    state: str | None = None,
 ) -> list[RunRow]:
-    """The newest ``limit`` runs (of one client, one directory), the newest first."""
-    query = _newest_first(_SELECT, client_id, directory_id).limit(limit)
+    """The newest ``limit`` runs (of one client, one directory, in one state), the newest
+    first."""
+    query = _newest_first(_SELECT, client_id, directory_id, state).limit(limit)
     return records(RunRow, conn.execute(query))
 
 
@@ -289,10 +300,12 @@ def page(
     directory_id: str | None,
     after: str | None,
     fetch: int,
+    state: str | None = None,
 ) -> list[tuple[RunRow, int]]:
     """Up to ``fetch`` runs with their item counts, the newest first, from just after the run
-    ``after`` (one that exists: see :func:`exists`)."""
-    query = _newest_first(_COUNTED, client_id, directory_id)
+    ``after`` (one that exists: see :func:`exists`), of one client, directory and state when
+    given."""
+    query = _newest_first(_COUNTED, client_id, directory_id, state)
     if after is not None:
         started = sa.select(runs.c.started_at).where(runs.c.id == after).scalar_subquery()
         query = query.where(

@@ -20,9 +20,11 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 
 __all__ = [
+    "SET_APART",
     "api_tokens",
     "audit_log",
     "cli_sessions",
@@ -56,6 +58,8 @@ NAMING = {
 metadata = MetaData(naming_convention=NAMING)
 
 TS = DateTime(timezone=True)
+# credentials set apart from some lists (the condition of ix_credentials_set_apart)
+SET_APART = "(deleted_at IS NOT NULL OR type = 'directory_admin')"
 ID = String(36)
 # Binary collation on PostgreSQL so that prefix ranges (term >= "ab" AND term < "ac") hold.
 TERM = String(128).with_variant(String(128, collation="C"), "postgresql")
@@ -208,6 +212,17 @@ credentials = Table(
     # covers the per-client counts (client list, dashboard) so they read an index, not rows;
     # type comes before deleted_at so that a client's list keeps using the title index.
     Index("ix_credentials_client_type_deleted", "client_id", "type", "deleted_at"),
+    # The few credentials some lists leave out (in the trash, or directory_admin ones): a
+    # partial index, used only by queries that repeat its condition (revision 0016; see
+    # credsync.storage.overview), so it can't draw other searches away from the ones above.
+    # The overview's password ages per client, from the index alone (revision 0016).
+    Index("ix_credentials_client_changed", "client_id", "password_changed_at"),
+    Index(
+        "ix_credentials_set_apart",
+        "id",
+        sqlite_where=text(SET_APART),
+        postgresql_where=text(SET_APART),
+    ),
 )
 
 credential_tags = Table(
@@ -352,6 +367,8 @@ links = Table(
     Column("checked_at", TS),
     UniqueConstraint("directory_id", "account_id"),
     Index("ix_links_account", "account_id"),
+    # The overview's checks by directory and status, counted from the index alone (0016).
+    Index("ix_links_directory_status", "directory_id", "status"),
 )
 
 runs = Table(
@@ -412,6 +429,8 @@ flags = Table(
     Column("resolution", String(32)),
     Index("ix_flags_open", "resolved_at", "client_id"),
     Index("ix_flags_credential", "credential_id", "directory_id", "resolved_at"),
+    # The overview's flags opened a day (revision 0016).
+    Index("ix_flags_opened", "opened_at"),
 )
 
 # Pushes waiting for the agent (a secret changed in the vault under enforce); kept in the

@@ -29,6 +29,7 @@ from credsync.vault.flags import side_of
 from credsync.vault.models import Timestamp, iso
 
 __all__ = [
+    "RUN_STATES",
     "ItemReport",
     "ItemReportJson",
     "RunJson",
@@ -38,6 +39,7 @@ __all__ = [
     "StoredRun",
     "StoredRuns",
     "check_limit",
+    "check_state",
     "items_page",
     "list_runs",
     "load_run",
@@ -50,6 +52,15 @@ _MAX_LIMIT = 1000  # rows a list or a page may ask for
 _BAD_CURSOR = "cursor is not a cursor of this list"
 T = TypeVar("T")
 RunState = Literal["running", "done", "aborted", "failed"]
+RUN_STATES: tuple[RunState, ...] = ("running", "done", "aborted", "failed")
+
+
+def check_state(state: str | None) -> None:
+    """InvalidInput (field ``state``) unless ``state`` is None or a run's state."""
+    if state is not None and state not in RUN_STATES:
+        raise InvalidInput(
+            f"state must be one of {', '.join(RUN_STATES)}, not {state[:40]!r}", field="state"
+        )
 
 
 class ItemReportJson(TypedDict):
@@ -292,11 +303,17 @@ def list_runs(
     client_ref: str | None = None,
     directory_id: str | None = None,
     limit: int = 50,
+    state: str | None = None,
 ) -> list[RunReport]:
-    """The newest runs first, without their items."""
+    """The newest runs first (in one state when given), without their items."""
     check_limit(limit)
+    check_state(state)
     rows = run_rows.newest(
-        conn, client_id=_client_id(conn, client_ref), directory_id=directory_id, limit=limit
+        conn,
+        client_id=_client_id(conn, client_ref),
+        directory_id=directory_id,
+        limit=limit,
+        state=state,
     )
     return [report_from_row(r) for r in rows]
 
@@ -308,17 +325,25 @@ def runs_page(
     directory_ref: str | None = None,
     cursor: str | None = None,
     limit: int = 50,
+    state: str | None = None,
 ) -> tuple[list[StoredRun], str | None]:
     """A page of runs, the newest first, without their items: those after ``cursor`` (the
-    last run of the page before), of one client and one directory (by name or id) when
-    given; and the next page's cursor. InvalidInput for a cursor that is no run's id."""
+    last run of the page before), of one client, one directory (by name or id) and one
+    state when given; and the next page's cursor. InvalidInput for a cursor that is no
+    run's id, or a state that is none."""
     check_limit(limit)
+    check_state(state)
     client_id = _client_id(conn, client_ref)
     directory_id = find_directory_row(conn, directory_ref).id if directory_ref else None
     if cursor is not None and not run_rows.exists(conn, cursor):
         raise InvalidInput(_BAD_CURSOR)
     fetched = run_rows.page(
-        conn, client_id=client_id, directory_id=directory_id, after=cursor, fetch=limit + 1
+        conn,
+        client_id=client_id,
+        directory_id=directory_id,
+        after=cursor,
+        fetch=limit + 1,
+        state=state,
     )
     rows, next_cursor = _page(fetched, limit, _id_of)
     return [StoredRun(report_from_row(r), count) for r, count in rows], next_cursor
@@ -368,12 +393,18 @@ class StoredRuns:
         self._db = db
 
     def list(
-        self, actor: Actor, *, client_ref: str | None = None, limit: int = 50
+        self,
+        actor: Actor,
+        *,
+        client_ref: str | None = None,
+        limit: int = 50,
+        state: str | None = None,
     ) -> builtins.list[RunReport]:
-        """The newest runs first (of one client when given), without their items."""
+        """The newest runs first (of one client, in one state when given), without their
+        items."""
         actor.require(Permission.VAULT_READ)
         with self._db.read() as conn:
-            return list_runs(conn, client_ref=client_ref, limit=limit)
+            return list_runs(conn, client_ref=client_ref, limit=limit, state=state)
 
     def load(self, actor: Actor, ref: str) -> RunReport:
         """A run (its id or 8+ characters of it) with all its items."""
@@ -389,6 +420,7 @@ class StoredRuns:
         directory_ref: str | None = None,
         cursor: str | None = None,
         limit: int = 50,
+        state: str | None = None,
     ) -> tuple[builtins.list[StoredRun], str | None]:
         """See :func:`runs_page`."""
         actor.require(Permission.VAULT_READ)
@@ -399,6 +431,7 @@ class StoredRuns:
                 directory_ref=directory_ref,
                 cursor=cursor,
                 limit=limit,
+                state=state,
             )
 
     def stored(self, actor: Actor, ref: str, *, items_limit: int = 0) -> StoredRun:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Coroutine, Iterable
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Query, Response
 
@@ -21,7 +21,14 @@ from credsync.api.routing import api_router
 from credsync.api.schemas_sync import RunIn, RunItemPage, RunOut, RunPage
 from credsync.sync.background import background_runs
 from credsync.sync.engine import Engine
-from credsync.sync.reports import ItemReport, ItemReportJson, RunReport, StoredRun, StoredRuns
+from credsync.sync.reports import (
+    ItemReport,
+    ItemReportJson,
+    RunReport,
+    RunState,
+    StoredRun,
+    StoredRuns,
+)
 from credsync.vault import Actor, Permission
 from credsync.vault.models import iso
 
@@ -122,10 +129,18 @@ def list_runs(
     cursor: Cursor = None,
     client: str | None = Query(None, max_length=200, description="A client's name or id."),
     directory: str | None = Query(None, max_length=100, description="A directory's name or id."),
+    run_state: Annotated[
+        RunState | None, Query(alias="state", description="Only runs in this state.")
+    ] = None,
 ) -> RunPage:
     """Runs, the newest first, without their items (needs vault.read)."""
     found, next_cursor = StoredRuns(state.vault.db).page(
-        actor, client_ref=client, directory_ref=directory, cursor=cursor, limit=limit
+        actor,
+        client_ref=client,
+        directory_ref=directory,
+        cursor=cursor,
+        limit=limit,
+        state=run_state,
     )
     return RunPage(items=[_stored_out(s) for s in found], next_cursor=next_cursor)
 

@@ -135,17 +135,32 @@ def sync_run(
 
 @sync_group.command("runs")
 @click.argument("client", required=False)
+@click.option("--directory", help="Only the runs of this directory (name or id).")
+@click.option(
+    "--state",
+    type=click.Choice(["running", "done", "aborted", "failed"]),
+    help="Only the runs in this state.",
+)
 @click.option("--limit", type=int, default=20, show_default=True)
 @json_option
 @click.pass_context
-def sync_runs(ctx: click.Context, client: str | None, limit: int, as_json: bool) -> None:
+def sync_runs(
+    ctx: click.Context,
+    client: str | None,
+    directory: str | None,
+    state: str | None,
+    limit: int,
+    as_json: bool,
+) -> None:
     """List stored runs, the newest first.
 
     \b
-    Example:
+    Examples:
       credsync sync runs Contoso --limit 5
+      credsync sync runs --state failed
+      credsync sync runs Contoso --directory contoso-ad --state aborted --json
     """
-    rows = runtime(ctx).ports.sync.runs(client, limit=limit)
+    rows = runtime(ctx).ports.sync.runs(client, limit=limit, directory=directory, state=state)
     shown = [{**r, "id": r["id"][:8], "counts": _counts(r)} for r in rows]
     emit(rows, as_json, lambda: table(shown, RUN_COLUMNS) if rows else "No runs.")
 

@@ -45,8 +45,16 @@ class SyncPort(Protocol):
         other, each to its end; a ``dry_run`` plans and changes nothing."""
         ...
 
-    def runs(self, client: str | None, *, limit: int) -> list[RunReportJson]:
-        """The newest ``limit`` stored runs (of one client), without their items."""
+    def runs(
+        self,
+        client: str | None,
+        *,
+        limit: int,
+        directory: str | None = None,
+        state: str | None = None,
+    ) -> list[RunReportJson]:
+        """The newest ``limit`` stored runs (of one client, one directory, in one state),
+        without their items."""
         ...
 
     def show(self, ref: str) -> RunReportJson: ...
@@ -71,11 +79,20 @@ class LocalSync:
 
         return asyncio.run(go())
 
-    def runs(self, client: str | None, *, limit: int) -> list[RunReportJson]:
+    def runs(
+        self,
+        client: str | None,
+        *,
+        limit: int,
+        directory: str | None = None,
+        state: str | None = None,
+    ) -> list[RunReportJson]:
         from credsync.sync.reports import StoredRuns
 
-        found = StoredRuns(self._rt.vault.db).list(self._rt.actor, client_ref=client, limit=limit)
-        return [r.to_json(items=False) for r in found]
+        found, _ = StoredRuns(self._rt.vault.db).page(
+            self._rt.actor, client_ref=client, directory_ref=directory, limit=limit, state=state
+        )
+        return [r.report.to_json(items=False) for r in found]
 
     def show(self, ref: str) -> RunReportJson:
         from credsync.sync.reports import StoredRuns
@@ -163,11 +180,19 @@ class RemoteSync:
             runs.append(whole_run(api, run))
         return runs
 
-    def runs(self, client: str | None, *, limit: int) -> list[RunReportJson]:
-        from credsync.sync.reports import check_limit
+    def runs(
+        self,
+        client: str | None,
+        *,
+        limit: int,
+        directory: str | None = None,
+        state: str | None = None,
+    ) -> list[RunReportJson]:
+        from credsync.sync.reports import check_limit, check_state
 
         check_limit(limit)  # as the local list says it; the API's pages are smaller
-        found = self._api.collect("/runs", limit, client=client)
+        check_state(state)
+        found = self._api.collect("/runs", limit, client=client, directory=directory, state=state)
         return [run_record(r, items=False) for r in found]
 
     def show(self, ref: str) -> RunReportJson:

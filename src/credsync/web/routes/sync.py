@@ -15,7 +15,7 @@ from credsync.errors import ConnectorError, InvalidInput, NotFound, RunInProgres
 from credsync.sync.background import background_runs
 from credsync.sync.connect import directory_test_steps
 from credsync.sync.engine import Engine
-from credsync.sync.reports import StoredRuns
+from credsync.sync.reports import RUN_STATES, StoredRuns
 from credsync.sync.resolve import Resolution, Resolver
 from credsync.sync.views import credential_titles, last_runs, run_progress
 from credsync.types import Secret
@@ -28,6 +28,7 @@ TRIGGER = "web"  # the trigger of runs started here, as the reports show it
 router = page_router()
 
 ITEMS_PER_PAGE = 200  # report items shown per page of a run
+RUNS_PER_PAGE = 100  # runs shown per page of the runs list
 
 
 # -- flags -------------------------------------------------------------------------------------
@@ -110,13 +111,39 @@ def runs_page(
     state: State,
     viewer: ViewerDep,
     client: str | None = Query(None, max_length=200),
+    directory: str | None = Query(None, max_length=100),
+    run_state: str | None = Query(None, alias="state", max_length=16),
+    cursor: str | None = Query(None, max_length=64),
 ) -> Response:
-    """The newest runs first."""
-    shown_client = state.vault.clients.get(viewer.actor, client) if client else None
-    found = StoredRuns(state.vault.db).list(
-        viewer.actor, client_ref=shown_client.id if shown_client else None, limit=100
+    """The newest runs first, RUNS_PER_PAGE a page, of one client, directory and state when
+    chosen (the filters are a GET form; "older runs" pages on with the cursor)."""
+    actor = viewer.actor
+    shown_client = state.vault.clients.get(actor, client) if client else None
+    shown_directory = state.vault.directories.get(actor, directory) if directory else None
+    found, next_cursor = StoredRuns(state.vault.db).page(
+        actor,
+        client_ref=shown_client.id if shown_client else None,
+        directory_ref=shown_directory.id if shown_directory else None,
+        cursor=cursor or None,
+        limit=RUNS_PER_PAGE,
+        state=run_state or None,
     )
-    return page(request, "runs.html", viewer, title="Runs", runs=found, client=shown_client)
+    choices = state.vault.directories.list(actor)
+    return page(
+        request,
+        "runs.html",
+        viewer,
+        title="Runs",
+        runs=[s.report for s in found],
+        client=shown_client,
+        directory=shown_directory,
+        run_state=run_state or "",
+        states=RUN_STATES,
+        clients=state.vault.clients.list(actor),
+        directories=choices,
+        next_cursor=next_cursor,
+        paged=bool(cursor),
+    )
 
 
 @router.get("/runs/{run_id}")

@@ -1,0 +1,332 @@
+"""The dashboard's overview page with 100,000 credentials in 50 clients.
+
+    python bench/dashboard_overview.py [--quick] [--credentials N] [--clients N] [--runs N]
+
+Loads a SQLite vault: ``--clients`` clients (50) sharing ``--credentials`` (100,000) through
+the product's ``insert_drafts`` (search_list's bulk loader), a directory a client, a link for
+every live credential with a last check (90% in sync, the rest drifted, changed in the
+directory, missing or not checked yet), an open flag for each that is not in step, 3,000 flags
+resolved over the last 30 days, and 30 days of agent runs (one an hour a directory: 36,000,
+some failed or aborted); refreshes planner statistics; serves it with ``credsync serve``'s
+own loop (uvicorn, real HTTP on 127.0.0.1, no agent) in a thread (api_server's), and times
+from one keep-alive HTTP client ``--runs`` requests (200; 30 with ``--quick``) of:
+
+- the overview page (``GET /overview``, a browser session: what a technician opens first);
+- the clients page (``GET /``), for comparison.
+
+Baseline, in the same process and server: ``GET /api/v1/auth/whoami`` (HTTP, the token
+lookup and a JSON answer). Printed: p50/p95/max and p95 against the baseline.
+
+Target (issue 13): the overview page's p95 under 300 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import random
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+import _common as c
+import search_list
+from api_server import ServerThread, measure
+
+PAGE_TARGET_S = 0.300
+STATUSES = (  # a link's last check, and how often
+    ("in_sync", 90),
+    ("mismatch", 3),
+    ("changed_in_directory", 3),
+    ("account_missing", 1),
+    (None, 3),  # not checked yet
+)
+RESOLVED_FLAGS = 3000
+DAYS = 30
+
+
+def add_directories(vault: Any, admin: Any, keys: Any, clients: list[Any]) -> list[Any]:
+    """A directory a client (an Entra one: nothing connects to it here)."""
+    from credsync.types import CredentialType, Secret, SyncMode
+    from credsync.vault.directories import DirectoryInput
+    from credsync.vault.drafts import make_draft
+
+    found = []
+    for n, client in enumerate(clients):
+        app = vault.credentials.add(
+            admin,
+            keys,
+            client.id,
+            make_draft(
+                title="Graph app",
+                username="credsync-app",
+                password=Secret(f"bench-app-secret-{n:04d}"),
+                type_=CredentialType.DIRECTORY_ADMIN,
+                sync_mode=SyncMode.OFF,
+            ),
+        )
+        found.append(
+            vault.directories.add(
+                admin,
+                client.id,
+                f"entra-{n:03d}",
+                "entra",
+                DirectoryInput.of(
+                    {
+                        "url": "https://graph.bench.example",
+                        "secret_credential": app.id,
+                        "tenant_id": str(uuid.UUID(int=n + 1)),
+                        "app_id": str(uuid.UUID(int=10_000 + n)),
+                        "authority": "https://login.bench.example",
+                    }
+                ),
+            )
+        )
+    return found
+
+
+def add_sync_history(vault: Any, directories: list[Any], rng: random.Random) -> dict[str, int]:
+    """Links, flags and runs, written in bulk (see the module's docstring)."""
+    import sqlalchemy as sa
+
+    from credsync.storage.bulk import bulk_insert, db_value
+    from credsync.storage.tables import credentials, flags, links, runs
+    from credsync.vault._time import utcnow
+
+    now = utcnow()
+    statuses = [s for s, _ in STATUSES]
+    weights = [w for _, w in STATUSES]
+    counts = {"links": 0, "open_flags": 0, "resolved_flags": 0, "runs": 0}
+    with vault.db.write() as conn:
+
+        def ts(table: Any, column: str, value: dt.datetime) -> Any:
+            return db_value(conn, table, column, value)
+
+        for d in directories:
+            ids = conn.execute(
+                sa.select(credentials.c.id).where(
+                    credentials.c.client_id == d.client_id,
+                    credentials.c.deleted_at.is_(None),
+                    credentials.c.type != "directory_admin",
+                )
+            ).scalars()
+            link_rows: list[tuple[Any, ...]] = []
+            flag_rows: list[tuple[Any, ...]] = []
+            for cred_id in ids:
+                status = rng.choices(statuses, weights)[0]
+                checked = now - dt.timedelta(minutes=rng.randrange(1, 60 * 24))
+                account = str(uuid.uuid4())
+                link_rows.append(
+                    (
+                        cred_id,
+                        d.id,
+                        account,
+                        ts(links, "linked_at", now - dt.timedelta(days=60)),
+                        "bench",
+                        status,
+                        "",
+                        ts(links, "checked_at", checked) if status else None,
+                    )
+                )
+                if status not in ("in_sync", None):
+                    opened = now - dt.timedelta(minutes=rng.randrange(1, 60 * 24 * DAYS))
+                    flag_rows.append(
+                        (
+                            str(uuid.uuid4()),
+                            d.client_id,
+                            cred_id,
+                            d.id,
+                            account,
+                            status,
+                            "",
+                            ts(flags, "opened_at", opened),
+                            ts(flags, "updated_at", opened),
+                            None,
+                            None,
+                            None,
+                        )
+                    )
+            bulk_insert(
+                conn,
+                links,
+                [
+                    "credential_id",
+                    "directory_id",
+                    "account_id",
+                    "linked_at",
+                    "linked_by",
+                    "status",
+                    "detail",
+                    "checked_at",
+                ],
+                link_rows,
+            )
+            counts["links"] += len(link_rows)
+            counts["open_flags"] += len(flag_rows)
+            resolved_here = RESOLVED_FLAGS // len(directories)
+            for row in rng.sample(link_rows, min(resolved_here, len(link_rows))):
+                opened = now - dt.timedelta(minutes=rng.randrange(60, 60 * 24 * DAYS))
+                resolved = opened + dt.timedelta(minutes=rng.randrange(1, 59))
+                flag_rows.append(
+                    (
+                        str(uuid.uuid4()),
+                        d.client_id,
+                        row[0],
+                        d.id,
+                        row[2],
+                        "mismatch",
+                        "",
+                        ts(flags, "opened_at", opened),
+                        ts(flags, "updated_at", resolved),
+                        ts(flags, "resolved_at", resolved),
+                        "bench",
+                        "pushed",
+                    )
+                )
+                counts["resolved_flags"] += 1
+            bulk_insert(
+                conn,
+                flags,
+                [
+                    "id",
+                    "client_id",
+                    "credential_id",
+                    "directory_id",
+                    "account_id",
+                    "status",
+                    "detail",
+                    "opened_at",
+                    "updated_at",
+                    "resolved_at",
+                    "resolved_by",
+                    "resolution",
+                ],
+                flag_rows,
+            )
+            run_rows = []
+            for hour in range(DAYS * 24):
+                started = now - dt.timedelta(hours=hour, minutes=rng.randrange(0, 59))
+                state = rng.choices(("done", "failed", "aborted"), (96, 2, 2))[0]
+                run_rows.append(
+                    (
+                        str(uuid.uuid4()),
+                        d.id,
+                        d.client_id,
+                        "incremental",
+                        "agent",
+                        False,
+                        "agent",
+                        state,
+                        "",
+                        json.dumps({"statuses": {"in_sync": 3}}),
+                        3,
+                        ts(runs, "started_at", started),
+                        ts(runs, "finished_at", started + dt.timedelta(seconds=2)),
+                    )
+                )
+            bulk_insert(
+                conn,
+                runs,
+                [
+                    "id",
+                    "directory_id",
+                    "client_id",
+                    "kind",
+                    "trigger",
+                    "dry_run",
+                    "actor",
+                    "state",
+                    "message",
+                    "summary",
+                    "accounts_read",
+                    "started_at",
+                    "finished_at",
+                ],
+                run_rows,
+            )
+            counts["runs"] += len(run_rows)
+    return counts
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--credentials", type=int, default=100_000)
+    parser.add_argument("--clients", type=int, default=50)
+    parser.add_argument("--runs", type=int, default=200)
+    parser.add_argument("--seed", type=int, default=13)
+    parser.add_argument("--time-limit", type=int, default=1800)
+    args = parser.parse_args()
+    if args.quick:
+        args.credentials, args.runs = 5000, 30
+    c.header("dashboard_overview: the overview page over HTTP", args.quick)
+    c.time_limit(args.time_limit)
+    verdicts = c.Verdicts("dashboard_overview")
+
+    from credsync.api.state import ServerState
+    from credsync.server.app import create_app
+
+    rng = random.Random(args.seed)
+    with tempfile.TemporaryDirectory() as tmp:
+        vault, admin, keys = c.make_vault(f"sqlite:///{Path(tmp) / 'vault.db'}")
+        sizes = [args.credentials // args.clients] * args.clients
+        figures = search_list.load(vault, admin, keys, sizes, args.seed, loader="bulk")
+        print(f"loaded {figures['credentials']:,} credentials in {figures['load_s']:.1f} s")
+        started = time.perf_counter()
+        directories = add_directories(vault, admin, keys, vault.clients.list(admin))
+        history = add_sync_history(vault, directories, rng)
+        print(
+            f"added {len(directories)} directories, {history['links']:,} links, "
+            f"{history['open_flags']:,} open and {history['resolved_flags']:,} resolved flags, "
+            f"{history['runs']:,} runs in {time.perf_counter() - started:.1f} s"
+        )
+        search_list.analyse(vault.db)
+        _, token = vault.access.create_token(admin, "bench")
+        app = create_app(ServerState(vault, keys))
+        with ServerThread(app) as server:
+            base = f"http://127.0.0.1:{server.port}"
+            auth = {"Authorization": f"Bearer {token.reveal()}"}
+            with httpx.Client(base_url=base, headers=auth, timeout=60) as http:
+                baseline = measure(http, "/api/v1/auth/whoami", args.runs)
+            with httpx.Client(base_url=base, timeout=60) as browser:
+                signed = browser.post(
+                    "/api/v1/auth/login", json={"name": c.ADMIN, "password": c.ADMIN_PASSWORD}
+                )
+                signed.raise_for_status()
+                shown = browser.get("/overview")
+                shown.raise_for_status()
+                if shown.text.count('<svg class="chart"') != 2:
+                    raise RuntimeError("the overview page has no charts")
+                overview = measure(browser, "/overview", args.runs)
+                home = measure(browser, "/", args.runs)
+        vault.db.dispose()
+
+    base_p95 = c.percentile(baseline, 95)
+    rows = [["baseline: GET /auth/whoami", c.ms(c.median(baseline)), c.ms(base_p95), "", "1.00"]]
+    for label, samples in (("overview page (HTML)", overview), ("clients page (HTML)", home)):
+        p95 = c.percentile(samples, 95)
+        rows.append(
+            [label, c.ms(c.median(samples)), c.ms(p95), c.ms(max(samples)), f"{p95 / base_p95:.2f}"]
+        )
+        verdicts.figures[f"{label} p95 ms"] = round(p95 * 1000, 1)
+    verdicts.figures["baseline p95 ms"] = round(base_p95 * 1000, 1)
+    p95 = c.percentile(overview, 95)
+    verdicts.check(
+        p95 < PAGE_TARGET_S,
+        f"web overview page: p95 {p95 * 1000:.1f} ms ({p95 / base_p95:.1f}x whoami) with "
+        f"{args.credentials:,} credentials in {args.clients} clients "
+        f"(target: under {PAGE_TARGET_S * 1000:.0f} ms)",
+    )
+    print()
+    print(c.table(["case", "p50", "p95", "max", "p95 / baseline"], rows))
+    return verdicts.report()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,203 @@
+"""The dashboard overview's figures, read in a few grouped statements over the whole vault
+(never one per client, directory or row): checks by status per directory, open flags per
+directory, each directory's last completed run, runs and flags per day, and password ages per
+client. Read-only: the tables stay their owners' (credentials, links, flags, runs).
+
+Days are UTC calendar days, computed by the database (the text's first ten characters on
+SQLite, which keeps UTC timestamps as text; PostgreSQL's ``date(... AT TIME ZONE 'UTC')``) so
+that a month of runs is counted, not fetched. Credentials in the trash (and directory_admin
+ones, for readers who may not see them) are left out by counting every row from an index and
+taking off the few set apart (``ix_credentials_set_apart``): a join of every row to its
+credential would cost ~20x more at 100,000 credentials.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import Any, NamedTuple
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from credsync.storage.credentials import visible
+from credsync.storage.tables import SET_APART, credentials, directories, flags, links, runs
+
+__all__ = [
+    "AgeRow",
+    "DayRow",
+    "StatusRow",
+    "age_buckets",
+    "flags_per_day",
+    "last_done_per_directory",
+    "open_flags_per_directory",
+    "runs_per_day",
+    "status_counts",
+]
+
+
+class StatusRow(NamedTuple):
+    directory_id: str
+    status: str  # "pending" for a link not checked yet
+    n: int
+
+
+class DayRow(NamedTuple):
+    day: dt.date
+    what: str  # a run's state, or "opened" / "resolved" for flags
+    n: int
+
+
+class AgeRow(NamedTuple):
+    client_id: str
+    bucket: int  # index into the edges given to age_buckets (len(edges): older than all)
+    n: int
+
+
+def _live(include_directory_admin: bool) -> sa.ColumnElement[bool]:
+    return sa.and_(credentials.c.deleted_at.is_(None), visible(include_directory_admin))
+
+
+def _set_apart(include_directory_admin: bool) -> sa.Select[Any]:
+    """The ids of the credentials the counts leave out (in the trash; directory_admin ones
+    without ``include_directory_admin``): few, read through the partial index
+    ``ix_credentials_set_apart``, whose condition this repeats."""
+    return sa.select(credentials.c.id).where(
+        sa.text(SET_APART), sa.not_(_live(include_directory_admin))
+    )
+
+
+def _day(conn: Connection, column: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
+    if conn.dialect.name == "postgresql":
+        return sa.func.date(sa.func.timezone("UTC", column))
+    # SQLite keeps UTC timestamps as text that starts with the day (YYYY-MM-DD ...)
+    return sa.func.substr(column, 1, 10)
+
+
+def _as_date(value: Any) -> dt.date:
+    # SQLite answers 'YYYY-MM-DD' text, PostgreSQL a date
+    return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
+
+
+def status_counts(conn: Connection, *, include_directory_admin: bool) -> list[StatusRow]:
+    """Links of live credentials by directory and last status: every link, counted from
+    ``ix_links_directory_status`` alone, less those of credentials in the trash (and of
+    directory_admin ones without ``include_directory_admin``), found through the partial
+    index ``ix_credentials_set_apart``, whose condition the search repeats. (Joining every
+    link to its credential costs ~20x more at 100,000 links.)"""
+    every = conn.execute(
+        sa.select(links.c.directory_id, links.c.status, sa.func.count()).group_by(
+            links.c.directory_id, links.c.status
+        )
+    )
+    counts: dict[tuple[str, str], int] = defaultdict(int)
+    for d, s, n in every:
+        counts[d, s or "pending"] += int(n)
+    hidden = conn.execute(
+        sa.select(links.c.directory_id, links.c.status, sa.func.count())
+        .where(links.c.credential_id.in_(_set_apart(include_directory_admin)))
+        .group_by(links.c.directory_id, links.c.status)
+    )
+    for d, s, n in hidden:
+        counts[d, s or "pending"] -= int(n)
+    return [StatusRow(d, s, n) for (d, s), n in counts.items() if n > 0]
+
+
+def open_flags_per_directory(conn: Connection, *, include_directory_admin: bool) -> dict[str, int]:
+    """Open flags of live credentials, per directory id."""
+    rows = conn.execute(
+        sa.select(flags.c.directory_id, sa.func.count())
+        .where(
+            flags.c.resolved_at.is_(None),
+            flags.c.credential_id.not_in(_set_apart(include_directory_admin)),
+        )
+        .group_by(flags.c.directory_id)
+    )
+    return {d: int(n) for d, n in rows}
+
+
+def last_done_per_directory(conn: Connection, directory_ids: Sequence[str]) -> dict[str, Any]:
+    """directory id -> when its newest completed run (state done, not a dry run) finished;
+    one statement, each directory's newest runs read backwards along its index."""
+    if not directory_ids:
+        return {}
+    newest_done = (
+        sa.select(runs.c.finished_at)
+        .where(
+            runs.c.directory_id == directories.c.id,
+            runs.c.state == "done",
+            runs.c.dry_run.is_(False),
+        )
+        .order_by(runs.c.started_at.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    rows = conn.execute(
+        sa.select(directories.c.id, newest_done).where(directories.c.id.in_(directory_ids))
+    )
+    return {d: at for d, at in rows if at is not None}
+
+
+def runs_per_day(conn: Connection, since: dt.datetime) -> list[DayRow]:
+    """Runs started since ``since`` (dry runs left out), by UTC day and state."""
+    day = _day(conn, runs.c.started_at)
+    rows = conn.execute(
+        sa.select(day, runs.c.state, sa.func.count())
+        .where(runs.c.started_at >= since, runs.c.dry_run.is_(False))
+        .group_by(day, runs.c.state)
+    )
+    return [DayRow(_as_date(d), s, int(n)) for d, s, n in rows]
+
+
+def flags_per_day(
+    conn: Connection, since: dt.datetime, *, include_directory_admin: bool
+) -> list[DayRow]:
+    """Flags of live credentials opened, and resolved, since ``since``, by UTC day."""
+    out: list[DayRow] = []
+    for what, column in (("opened", flags.c.opened_at), ("resolved", flags.c.resolved_at)):
+        day = _day(conn, column)
+        rows = conn.execute(
+            sa.select(day, sa.func.count())
+            .where(
+                column >= since,
+                flags.c.credential_id.not_in(_set_apart(include_directory_admin)),
+            )
+            .group_by(day)
+        )
+        out += [DayRow(_as_date(d), what, int(n)) for d, n in rows]
+    return out
+
+
+def age_buckets(
+    conn: Connection,
+    now: dt.datetime,
+    edges_days: Sequence[int],
+    *,
+    include_directory_admin: bool,
+) -> list[AgeRow]:
+    """Live credentials per client and password age: bucket i holds the passwords changed
+    less than ``edges_days[i]`` days ago (and not less than the edge before);
+    ``len(edges_days)`` the older ones. Every credential is counted from
+    ``ix_credentials_client_changed`` alone, less the few set apart."""
+    changed = credentials.c.password_changed_at
+    bucket = sa.case(
+        *[(changed > now - dt.timedelta(days=d), i) for i, d in enumerate(edges_days)],
+        else_=len(edges_days),
+    )
+    counts: dict[tuple[str, int], int] = defaultdict(int)
+    every = conn.execute(
+        sa.select(credentials.c.client_id, bucket, sa.func.count()).group_by(
+            credentials.c.client_id, bucket
+        )
+    )
+    for c, b, n in every:
+        counts[c, int(b)] += int(n)
+    apart = conn.execute(
+        sa.select(credentials.c.client_id, bucket, sa.func.count())
+        .where(credentials.c.id.in_(_set_apart(include_directory_admin)))
+        .group_by(credentials.c.client_id, bucket)
+    )
+    for c, b, n in apart:
+        counts[c, int(b)] -= int(n)
+    return [AgeRow(c, b, n) for (c, b), n in counts.items() if n > 0]

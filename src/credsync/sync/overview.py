@@ -1,0 +1,188 @@
+"""The overview a technician starts the day with: per client and directory, the credentials'
+last checks by status, open flags, the last completed run and the newest run's state; runs
+and flags over the last weeks, a day at a time; and the age of the passwords per client.
+
+Built from a fixed number of grouped statements (see :mod:`credsync.storage.overview`), so
+the page costs the same for 100 credentials as for 100,000. Needs vault.read; directory_admin
+credentials count only for operators who may see them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from credsync.storage import Database
+from credsync.storage import overview as rows
+from credsync.sync.views import LastRun, last_runs
+from credsync.vault._time import as_utc_opt, utcnow
+from credsync.vault.auth import Actor, Permission
+from credsync.vault.clients import sees_directory_admin
+from credsync.vault.directories import Directory
+from credsync.vault.models import Client
+
+__all__ = [
+    "AGE_EDGES_DAYS",
+    "AgeBand",
+    "ClientAges",
+    "DayCounts",
+    "DirectoryHealth",
+    "Overview",
+    "overview",
+]
+
+AGE_EDGES_DAYS = (30, 90, 180, 365)  # password age bands: under 30 days, 30-89, ..., a year+
+DAYS = 30  # days of runs and flags shown
+
+
+@dataclass(frozen=True)
+class AgeBand:
+    label: str
+    count: int
+
+
+@dataclass(frozen=True)
+class ClientAges:
+    client_id: str
+    client: str
+    total: int
+    bands: tuple[AgeBand, ...]
+
+    @property
+    def over_a_year(self) -> int:
+        return self.bands[-1].count
+
+
+@dataclass(frozen=True)
+class DirectoryHealth:
+    directory: Directory
+    statuses: dict[str, int]  # last check status -> links
+    open_flags: int
+    last_run: LastRun | None
+    last_done_at: dt.datetime | None
+
+    @property
+    def linked(self) -> int:
+        return sum(self.statuses.values())
+
+    @property
+    def in_sync(self) -> int:
+        return self.statuses.get("in_sync", 0)
+
+
+@dataclass(frozen=True)
+class DayCounts:
+    day: dt.date
+    counts: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+
+@dataclass(frozen=True)
+class Overview:
+    generated_at: dt.datetime
+    directories: tuple[DirectoryHealth, ...]
+    clients_without_directory: tuple[Client, ...]
+    ages: tuple[ClientAges, ...]
+    runs_by_day: tuple[DayCounts, ...]  # run states per day, oldest first
+    flags_by_day: tuple[DayCounts, ...]  # opened, resolved and open (at the day's end)
+    open_flags: int
+
+
+def _band_labels() -> tuple[str, ...]:
+    edges = AGE_EDGES_DAYS
+    labels = [f"under {edges[0]} days"]
+    labels += [f"{lo}-{hi - 1} days" for lo, hi in itertools.pairwise(edges)]
+    return (*labels, f"{edges[-1]} days or more")
+
+
+def _days(today: dt.date) -> list[dt.date]:
+    return [today - dt.timedelta(days=n) for n in range(DAYS - 1, -1, -1)]
+
+
+def _flags_by_day(
+    found: list[rows.DayRow], open_now: int, days: list[dt.date]
+) -> tuple[DayCounts, ...]:
+    """Opened and resolved per day, and the open flags at each day's end: today's count,
+    walked back through the days after (undoing what each opened and resolved)."""
+    opened: dict[dt.date, int] = defaultdict(int)
+    resolved: dict[dt.date, int] = defaultdict(int)
+    for r in found:
+        (opened if r.what == "opened" else resolved)[r.day] += r.n
+    out: list[DayCounts] = []
+    still_open = open_now
+    for day in reversed(days):
+        out.append(
+            DayCounts(
+                day, {"opened": opened[day], "resolved": resolved[day], "open": max(still_open, 0)}
+            )
+        )
+        still_open += resolved[day] - opened[day]
+    return tuple(reversed(out))
+
+
+def overview(
+    db: Database,
+    actor: Actor,
+    clients: list[Client],
+    directories: list[Directory],
+    *,
+    now: dt.datetime | None = None,
+) -> Overview:
+    """The overview of ``clients`` and ``directories`` (as the services listed them for
+    ``actor``)."""
+    actor.require(Permission.VAULT_READ)
+    now = now or utcnow()
+    admin = sees_directory_admin(actor)
+    days = _days(now.date())
+    since = dt.datetime.combine(days[0], dt.time(), tzinfo=dt.UTC)
+    with db.read() as conn:
+        statuses = rows.status_counts(conn, include_directory_admin=admin)
+        flags_open = rows.open_flags_per_directory(conn, include_directory_admin=admin)
+        done_at = rows.last_done_per_directory(conn, [d.id for d in directories])
+        run_days = rows.runs_per_day(conn, since)
+        flag_days = rows.flags_per_day(conn, since, include_directory_admin=admin)
+        ages = rows.age_buckets(conn, now, AGE_EDGES_DAYS, include_directory_admin=admin)
+    newest = last_runs(db, actor)
+    by_directory: dict[str, dict[str, int]] = defaultdict(dict)
+    for s in statuses:
+        by_directory[s.directory_id][s.status] = s.n
+    health = tuple(
+        DirectoryHealth(
+            d,
+            by_directory.get(d.id, {}),
+            flags_open.get(d.id, 0),
+            newest.get(d.id),
+            as_utc_opt(done_at.get(d.id)),
+        )
+        for d in sorted(directories, key=lambda d: (d.client_name.casefold(), d.name.casefold()))
+    )
+    with_directory = {d.client_id for d in directories}
+    per_day: dict[dt.date, dict[str, int]] = defaultdict(dict)
+    for r in run_days:
+        per_day[r.day][r.what] = r.n
+    labels = _band_labels()
+    age_counts: dict[str, list[int]] = defaultdict(lambda: [0] * len(labels))
+    for a in ages:
+        age_counts[a.client_id][a.bucket] += a.n
+    return Overview(
+        generated_at=now,
+        directories=health,
+        clients_without_directory=tuple(c for c in clients if c.id not in with_directory),
+        ages=tuple(
+            ClientAges(
+                c.id,
+                c.name,
+                sum(age_counts[c.id]),
+                tuple(AgeBand(lbl, n) for lbl, n in zip(labels, age_counts[c.id], strict=True)),
+            )
+            for c in clients
+        ),
+        runs_by_day=tuple(DayCounts(day, per_day.get(day, {})) for day in days),
+        flags_by_day=_flags_by_day(flag_days, sum(flags_open.values()), days),
+        open_flags=sum(flags_open.values()),
+    )

@@ -1,0 +1,83 @@
+"""The overview's read model (credsync.sync.overview) over a real run on the Graph simulator,
+on SQLite and PostgreSQL: checks by status, open flags, the last completed run, runs and flags
+a day, password ages; in a fixed number of statements whatever the vault's size."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from credsync.sync.overview import AGE_EDGES_DAYS, Overview, overview
+from credsync.vault._time import utcnow
+
+from .entra import EntraWorld, strong
+from .test_read_models import statements
+
+
+def _of(ew: EntraWorld, now: dt.datetime | None = None, actor: object = None) -> Overview:
+    who = actor or ew.admin
+    return overview(
+        ew.vault.db,
+        who,  # type: ignore[arg-type]
+        ew.vault.clients.list(who),  # type: ignore[arg-type]
+        ew.vault.directories.list(who),  # type: ignore[arg-type]
+        now=now,
+    )
+
+
+def test_the_overview_counts_checks_flags_runs_and_ages(ew_both: EntraWorld) -> None:
+    ew = ew_both
+    for _ in range(3):
+        ew.add(ew.add_user())
+    reset = ew.add_user()
+    ew.add(reset)
+    ew.run(full=True)
+    ew.later()
+    ew.tenant.set_password(reset.id, strong())  # a portal reset: the vault's is stale
+    ew.run(dry_run=True)  # dry runs count nowhere
+    report = ew.run(full=True)
+    found = _of(ew)
+
+    (health,) = found.directories
+    assert health.directory.name == ew.directory
+    assert health.in_sync == 3
+    assert health.linked == 4
+    assert health.statuses == {"in_sync": 3, "changed_in_directory": 1}
+    assert health.open_flags == found.open_flags == 1
+    assert health.last_run is not None
+    assert health.last_run.id == report.id
+    assert health.last_done_at == report.finished_at
+
+    assert len(found.runs_by_day) == 30
+    assert found.runs_by_day[-1].day == utcnow().date()
+    assert found.runs_by_day[-1].counts == {"done": 2}
+    assert sum(d.total for d in found.runs_by_day) == 2
+    assert found.flags_by_day[-1].counts == {"opened": 1, "resolved": 0, "open": 1}
+    assert found.flags_by_day[0].counts == {"opened": 0, "resolved": 0, "open": 0}
+
+    (ages,) = [a for a in found.ages if a.client == ew.client]
+    assert ages.bands[0].count == ages.total >= 4  # all changed today (and the bind secret)
+    later = _of(ew, now=utcnow() + dt.timedelta(days=AGE_EDGES_DAYS[-1] + 1))
+    (aged,) = [a for a in later.ages if a.client == ew.client]
+    assert aged.over_a_year == aged.total == ages.total
+    assert [b.count for b in aged.bands[:-1]] == [0] * (len(AGE_EDGES_DAYS))
+
+
+def test_the_overview_reads_a_fixed_number_of_statements(ew: EntraWorld) -> None:
+    ew.add(ew.add_user())
+    ew.run(full=True)
+    counts = []
+    for more in (0, 8):
+        users = [ew.add_user() for _ in range(more)]
+        for user in users:
+            ew.add(user)
+        ew.run(full=True)
+        ew.later()
+        for user in users[::2]:
+            ew.tenant.set_password(user.id, strong())
+        ew.run(full=True)
+        clients = ew.vault.clients.list(ew.admin)
+        directories = ew.vault.directories.list(ew.admin)
+        with statements(ew) as seen:
+            overview(ew.vault.db, ew.admin, clients, directories)
+        counts.append(len(seen))
+    assert counts[0] == counts[1] <= 15
