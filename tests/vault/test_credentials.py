@@ -273,6 +273,43 @@ def test_search_matches_word_prefixes_of_title_username_url_and_tags(ctx):
     assert found("mailbox domain") == []  # every word must match
 
 
+def test_search_folds_accents_and_case_and_splits_punctuation(ctx):
+    w = word()
+    cafe = ctx.add(f"Café {w}", username="José.Müller@contoso.com")
+    wifi = ctx.add(f"Wi-Fi {w} router", tags=["e-mail"])
+    snake = ctx.add(f"svc_backup {w}", url="https://ﬁles.contoso.com")
+    straße = ctx.add(f"STRAẞE {w}")
+
+    def found(text):
+        return ids(ctx.vault.credentials.search(ctx.admin, f"{text} {w}", client_ref=ctx.name))
+
+    assert found("cafe") == [cafe.id]
+    assert found("CAFÉ") == [cafe.id]
+    assert found("caf") == [cafe.id]
+    assert found("jose muller") == [cafe.id]
+    assert found("josé.müller") == [cafe.id]
+    assert found("wifi") == [wifi.id]
+    assert found("wi fi") == [wifi.id]
+    assert found("Wi-Fi") == [wifi.id]
+    assert found("wi-fi rout") == [wifi.id]
+    assert found("email") == [wifi.id]
+    assert found("mail") == [wifi.id]
+    assert found("backup") == [snake.id]
+    assert found("svcbackup") == [snake.id]
+    assert found("files") == [snake.id]  # the ligature is two letters
+    assert found("strasse") == [straße.id]
+    assert found("fi") == [snake.id, wifi.id]  # "ﬁ" of the url, "fi" of Wi-Fi
+
+
+def test_a_tag_filter_with_accents_drives_the_search_from_its_folded_term(ctx):
+    w = word()
+    tagged = ctx.add(f"{w} one", tags=["café"])
+    ctx.add(f"{w} two", tags=["cafe"])
+    search = ctx.vault.credentials.search
+    assert ids(search(ctx.admin, w, tag="Café", client_ref=ctx.name)) == [tagged.id]
+    assert len(search(ctx.admin, "cafe", client_ref=ctx.name)) == 2
+
+
 def test_a_credential_matching_a_word_many_times_counts_once_toward_the_limit(ctx):
     w = word()
     first = ctx.add(
@@ -534,7 +571,7 @@ def test_edit_reindexes_search_terms(ctx):
                 sa.select(search_terms.c.term).where(search_terms.c.credential_id == cred.id)
             ).scalars()
         )
-    assert terms == {new_word, "box", "replaced", "svc", "backup", "svc-backup"}
+    assert terms == {new_word, "box", "replaced", "svc", "backup", "svcbackup", "svc-backup"}
 
 
 def test_sync_mode_own_or_inherited(ctx):
