@@ -54,6 +54,15 @@ def test_a_credentials_life_through_the_api(api_both: ApiWorld) -> None:
     values = http.post(f"{V1}/credentials/{cred['id']}/history/reveal").json()
     assert values[1]["password"] == "Pa55-word-1!"
     assert len(values[0]["password"]) >= 16
+    one = http.post(f"{V1}/credentials/{cred['id']}/history/reveal", params={"version": 1})
+    assert [(h["version"], h["password"]) for h in one.json()] == [(1, "Pa55-word-1!")]
+    assert audit_of(api.world, "credential.history_reveal", cred["id"])[0].details == {
+        "versions": [1]
+    }
+    listed = http.get(f"{V1}/credentials/{cred['id']}/history", params={"version": 2}).json()
+    assert [h["version"] for h in listed] == [2]
+    missing = http.post(f"{V1}/credentials/{cred['id']}/history/reveal", params={"version": 7})
+    assert_error(missing, 404, "not_found")
     edited = http.patch(
         f"{V1}/credentials/{cred['id']}",
         json={"title": "DC admin", "version": changed.json()["version"]},

@@ -476,6 +476,27 @@ def test_history_reveal_needs_the_key_and_works_from_the_trash(ctx):
     assert [h.password for h in history] == [Secret("new-Pa55!"), Secret("old-Pa55!")]
 
 
+def test_one_earlier_version_is_revealed_alone_and_audited_as_that_version(ctx):
+    cred = ctx.add("Versions", "first-Pa55!")
+    for password in ("second-Pa55!", "third-Pa55!"):
+        ctx.vault.credentials.set_password(ctx.admin, ctx.keys, cred.id, Secret(password))
+    [listed] = ctx.vault.credentials.history(ctx.admin, None, cred.id, version=1)
+    assert (listed.version, listed.password, listed.current) == (1, None, False)
+    assert ctx.audit("credential.history_reveal", cred.id) == []
+
+    [shown] = ctx.vault.credentials.history(ctx.admin, ctx.keys, cred.id, reveal=True, version=2)
+    assert (shown.version, shown.password) == (2, Secret("second-Pa55!"))
+    [entry] = ctx.audit("credential.history_reveal", cred.id)
+    assert entry.details == {"versions": [2]}
+    with pytest.raises(NotFound, match="no password version 4"):
+        ctx.vault.credentials.history(ctx.admin, ctx.keys, cred.id, reveal=True, version=4)
+    assert len(ctx.audit("credential.history_reveal", cred.id)) == 1
+    with pytest.raises(PermissionDenied):
+        ctx.vault.credentials.history(
+            ctx.as_role("viewer"), ctx.keys, cred.id, reveal=True, version=1
+        )
+
+
 def test_secret_history_rows_are_sealed(ctx):
     cred = ctx.add("Sealed", "plain-text-Pa55!")
     ctx.vault.credentials.set_password(ctx.admin, ctx.keys, cred.id, Secret("next-text-Pa55!"))

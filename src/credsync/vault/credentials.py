@@ -13,7 +13,7 @@ import dataclasses
 from collections.abc import Sequence
 from typing import Any
 
-from credsync.errors import InvalidInput
+from credsync.errors import InvalidInput, NotFound
 from credsync.storage import credentials as credential_rows
 from credsync.storage import search as search_index
 from credsync.storage import secrets as secret_rows
@@ -300,9 +300,16 @@ class Credentials(CredentialLifecycle):
         )
 
     def history(
-        self, actor: Actor, keys: KeyRing | None, ref: str, *, reveal: bool = False
+        self,
+        actor: Actor,
+        keys: KeyRing | None,
+        ref: str,
+        *,
+        reveal: bool = False,
+        version: int | None = None,
     ) -> builtins.list[HistoryEntry]:
-        """Every password the credential has had, newest first (revealed only when asked)."""
+        """Every password the credential has had, newest first, or only ``version`` (revealed
+        only when asked: audited as ``credential.history_reveal`` with the versions shown)."""
         actor.require(Permission.VAULT_READ)
         if reveal:
             actor.require(Permission.SECRET_REVEAL)
@@ -312,6 +319,10 @@ class Credentials(CredentialLifecycle):
         ):
             row = self._row(conn, actor, ref, trashed=True)
             versions = secret_rows.history(conn, row.id)
+            if version is not None:
+                versions = [v for v in versions if v.version == version]
+                if not versions:
+                    raise NotFound(f"credential {row.id} has no password version {version}")
             key = keys.data_key(conn, row.client_id) if reveal and keys else None
             if reveal and key is None:
                 raise InvalidInput("revealing history needs the vault key")

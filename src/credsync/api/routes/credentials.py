@@ -26,6 +26,9 @@ from credsync.vault.search import query_words
 
 router = api_router(tags=["credentials"])
 SearchText = Annotated[str, Checked("the search", query_words, 512, 1)]
+HistoryVersion = Annotated[
+    int | None, Query(ge=1, description="Only this password version (its number).")
+]
 
 
 def _secret(password: str | None) -> Secret | None:
@@ -123,17 +126,22 @@ def set_password(ref: str, body: PasswordIn, actor: Caller, state: State) -> Cre
     response_model=list[HistoryEntryJson],
     response_model_exclude_none=True,
 )
-def history(ref: str, actor: Caller, state: State) -> list[HistoryEntryJson]:
+def history(
+    ref: str, actor: Caller, state: State, version: HistoryVersion = None
+) -> list[HistoryEntryJson]:
     """Every password version, newest first: who, when, why (values: see history/reveal).
     Needs vault.read."""
-    entries = state.vault.credentials.history(actor, None, ref)
+    entries = state.vault.credentials.history(actor, None, ref, version=version)
     return [e.to_json() for e in entries]
 
 
 @router.post("/credentials/{ref}/history/reveal", response_model=list[HistoryEntryJson])
-def reveal_history(ref: str, actor: Caller, state: State) -> list[HistoryEntryJson]:
-    """Every password version with its value (needs secret.reveal; audited)."""
-    entries = state.vault.credentials.history(actor, state.keys, ref, reveal=True)
+def reveal_history(
+    ref: str, actor: Caller, state: State, version: HistoryVersion = None
+) -> list[HistoryEntryJson]:
+    """Every password version with its value, or only ``version``'s (needs secret.reveal;
+    audited with the versions shown)."""
+    entries = state.vault.credentials.history(actor, state.keys, ref, reveal=True, version=version)
     return [e.to_json() for e in entries]
 
 

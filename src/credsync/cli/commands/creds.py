@@ -338,17 +338,21 @@ def cred_generate(
 @cred_group.command("history")
 @click.argument("cred_id")
 @click.option("--reveal", is_flag=True, help="Include each earlier password (audited).")
+@click.option("--version", type=click.IntRange(1), help="Only this password version.")
 @json_option
 @click.pass_context
-def cred_history(ctx: click.Context, cred_id: str, reveal: bool, as_json: bool) -> None:
+def cred_history(
+    ctx: click.Context, cred_id: str, reveal: bool, version: int | None, as_json: bool
+) -> None:
     """Every password the credential has had: who set it, when and why (newest first).
 
     \b
     Examples:
       credsync cred history 3f2a9c
       credsync cred history 3f2a9c --reveal --json
+      credsync cred history 3f2a9c --version 2 --reveal     # one earlier password
     """
-    rows = runtime(ctx).ports.credentials.history(cred_id, reveal=reveal)
+    rows = runtime(ctx).ports.credentials.history(cred_id, reveal=reveal, version=version)
     columns = HISTORY_COLUMNS + ([("password", "Password")] if reveal else [])
     emit(rows, as_json, lambda: table(rows, columns))
 

@@ -101,7 +101,12 @@ class CredentialsPort(Protocol):
         self, ref: str, password: NewPassword, *, reason: str, version: int | None
     ) -> CredentialJson: ...
 
-    def history(self, ref: str, *, reveal: bool) -> builtins.list[HistoryEntryJson]: ...
+    def history(
+        self, ref: str, *, reveal: bool, version: int | None = None
+    ) -> builtins.list[HistoryEntryJson]:
+        """Every password version, newest first, or only ``version``; with their values
+        when ``reveal`` (audited)."""
+        ...
 
     def set_sync_mode(
         self, ref: str, mode: str, *, version: int | None, confirm: Confirm
@@ -203,10 +208,12 @@ class LocalCredentials:
         )
         return cred.to_json()
 
-    def history(self, ref: str, *, reveal: bool) -> builtins.list[HistoryEntryJson]:
+    def history(
+        self, ref: str, *, reveal: bool, version: int | None = None
+    ) -> builtins.list[HistoryEntryJson]:
         rt = self._rt
         keys = rt.keys if reveal else None
-        entries = rt.vault.credentials.history(rt.actor, keys, ref, reveal=reveal)
+        entries = rt.vault.credentials.history(rt.actor, keys, ref, reveal=reveal, version=version)
         return [e.to_json() for e in entries]
 
     def set_sync_mode(
@@ -341,10 +348,14 @@ class RemoteCredentials:
         cred: CredentialJson = self._api.put(f"{path_of('credentials', ref)}/password", body)
         return cred
 
-    def history(self, ref: str, *, reveal: bool) -> builtins.list[HistoryEntryJson]:
+    def history(
+        self, ref: str, *, reveal: bool, version: int | None = None
+    ) -> builtins.list[HistoryEntryJson]:
         where = f"{path_of('credentials', ref)}/history"
         rows: builtins.list[HistoryEntryJson] = (
-            self._api.post(f"{where}/reveal") if reveal else self._api.get(where)
+            self._api.post(f"{where}/reveal", version=version)
+            if reveal
+            else self._api.get(where, version=version)
         )
         return rows
 
