@@ -9,6 +9,8 @@ import time
 import pytest
 
 from credsync.api.state import LoginLimiter
+from credsync.types import Secret
+from credsync.vault.drafts import make_draft
 from credsync.web.pages import local_path
 
 from .conftest import SECRET, WebWorld, csrf_of
@@ -32,6 +34,7 @@ WRITE_PAGES = [
 ]
 POSTS = [
     "/credentials/{credential}/reveal",
+    "/credentials/{credential}/history/1/reveal",
     "/credentials/{credential}/password",
     "/flags/0123456789abcdef/push",
     "/flags/0123456789abcdef/accept",
@@ -154,6 +157,7 @@ def test_posts_without_the_csrf_token_are_refused_before_anything(web: WebWorld)
 REFUSED = {
     "viewer": [
         ("post", "/credentials/{credential}/reveal", "secret.reveal"),
+        ("post", "/credentials/{credential}/history/1/reveal", "secret.reveal"),
         ("post", "/credentials/{credential}/password", "vault.write"),
         ("get", "/audit", "audit.read"),
         ("post", "/directories/contoso-365/sync", "vault.write"),
@@ -225,14 +229,77 @@ def test_reveal_shows_the_secret_once_and_is_audited(web: WebWorld) -> None:
     page = browser.get(path)
     assert SECRET not in page.text
     response = browser.post(f"{path}/reveal", data={"csrf_token": csrf_of(page.text)})
-    assert response.status_code == 200
-    assert SECRET in response.text
-    assert response.headers["cache-control"] == "no-store"
+    # Post-redirect-get: the secret is on the page the post redirects to, never in an address.
+    assert response.status_code == 303
+    assert SECRET not in response.text
+    shown_at = response.headers["location"]
+    assert shown_at.startswith(f"{path}?shown=")
+    assert SECRET not in shown_at
+    shown = browser.get(shown_at)
+    assert shown.status_code == 200
+    assert SECRET in shown.text
+    assert shown.headers["cache-control"] == "no-store"
+    assert 'data-copy="secret" hidden' in shown.text  # the Copy button, for web.js to show
+    assert "data-hide-after=" in shown.text
     [entry] = web.world.vault.audit.list(
         web.world.admin, action="credential.reveal", target_id=web.ids["credential"]
     )
     assert entry.actor == "op-technician"
+    # Loading it again (a reload) reveals nothing more and audits nothing more.
+    again = browser.get(shown_at)
+    assert SECRET not in again.text
+    assert "Hidden again" in again.text
+    assert len(web.world.vault.audit.list(web.world.admin, action="credential.reveal")) == 1
     assert SECRET not in browser.get(path).text
+
+
+def test_a_reveal_is_for_the_session_and_the_credential_it_was_made_for(web: WebWorld) -> None:
+    technician = web.signed_in("technician")
+    path = _path(web, "/credentials/{credential}")
+    token = csrf_of(technician.get(path).text)
+    shown_at = technician.post(f"{path}/reveal", data={"csrf_token": token}).headers["location"]
+    key = shown_at.split("?shown=", 1)[1]
+    # Another operator's session, or the key on another credential's page: nothing shown.
+    assert SECRET not in web.signed_in("admin").get(shown_at).text
+    other = web.world.vault.credentials.add(
+        web.world.admin,
+        web.world.keys,
+        "Contoso",
+        make_draft(title="Other", password=Secret("Other-Pa55word!")),
+    )
+    elsewhere = technician.get(f"/credentials/{other.id}?shown={key}").text
+    assert SECRET not in elsewhere
+    assert "Other-Pa55word!" not in elsewhere
+    # A grant not taken by its session is still there for it (and only once).
+    assert SECRET in technician.get(shown_at).text
+    assert SECRET not in technician.get(shown_at).text
+
+
+def test_an_earlier_password_is_revealed_from_the_history_and_audited(web: WebWorld) -> None:
+    vault, admin = web.world.vault, web.world.admin
+    cred_id = web.ids["credential"]
+    vault.credentials.set_password(admin, web.world.keys, cred_id, Secret("Newer-Pa55word!"))
+    browser = web.signed_in("technician")
+    path = _path(web, "/credentials/{credential}")
+    page = browser.get(path)
+    assert 'action="' + path + '/history/1/reveal"' in page.text
+    assert "/history/2/reveal" not in page.text  # the current one: the Reveal above
+    response = browser.post(f"{path}/history/1/reveal", data={"csrf_token": csrf_of(page.text)})
+    assert response.status_code == 303
+    assert response.headers["location"].endswith("#version-1")
+    shown = browser.get(response.headers["location"])
+    assert SECRET in shown.text
+    assert "Newer-Pa55word!" not in shown.text
+    assert 'aria-label="Password version 1"' in shown.text
+    [entry] = vault.audit.list(admin, action="credential.history_reveal", target_id=cred_id)
+    assert (entry.actor, entry.details) == ("op-technician", {"versions": [1]})
+    assert SECRET not in browser.get(response.headers["location"]).text
+    viewer = web.signed_in("viewer")
+    assert "/history/1/reveal" not in viewer.get(path).text
+    refused = viewer.post(f"{path}/history/1/reveal", data={"csrf_token": web.csrf(viewer)})
+    assert refused.status_code == 403
+    missing = browser.post(f"{path}/history/9/reveal", data={"csrf_token": web.csrf(browser)})
+    assert missing.status_code == 404
 
 
 def test_a_new_password_from_the_form(web: WebWorld) -> None:

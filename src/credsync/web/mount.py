@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from credsync.web.pages import WebState, environment
+from credsync.web.reveals import Reveals
 from credsync.web.routes import (
     apidocs,
     audit,
@@ -26,7 +27,7 @@ __all__ = ["mount_web"]
 
 def mount_web(app: FastAPI) -> None:
     """Add the dashboard's pages and static files to ``app`` (see :mod:`credsync.server`)."""
-    app.state.credsync_web = WebState(environment(), Notices())
+    app.state.credsync_web = WebState(environment(), Notices(), Reveals())
     static = resources.files("credsync.web") / "static"
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
     for module in (auth, vault, credential_forms, search, sync, directories, audit, apidocs):

@@ -29,6 +29,7 @@ from credsync.api.deps import SAFE_METHODS
 from credsync.api.errors import ApiError, status_of
 from credsync.errors import CredsyncError
 from credsync.vault.flags import side_of
+from credsync.web.reveals import Reveals
 from credsync.web.session import CSRF_FIELD, Notices, SignInNeeded, Viewer
 
 __all__ = [
@@ -82,6 +83,7 @@ def environment() -> jinja2.Environment:
 class WebState:
     templates: jinja2.Environment
     notices: Notices
+    reveals: Reveals
 
 
 def web_state(request: Request) -> WebState:
