@@ -353,6 +353,35 @@ def test_errors_are_pages(web: WebWorld) -> None:
     assert "not valid" in bad.text
 
 
+def test_an_address_with_no_page_is_the_dashboards_404_page_and_the_apis_stays_json(
+    web: WebWorld,
+) -> None:
+    browser = web.signed_in("viewer")
+    for path in ("/no/such/page", "/credentials", "/clients/x/y/z", "/static/nope.css"):
+        missing = browser.get(path)
+        assert missing.status_code == 404, path
+        assert missing.headers["content-type"].startswith("text/html"), path
+        assert "<h1>Not found</h1>" in missing.text
+        assert f"There is no page at {path}" in missing.text
+        assert 'action="/sign-out"' in missing.text  # the signed-in navigation
+        assert missing.headers["cache-control"] == "no-store"
+        assert "frame-ancestors 'none'" in missing.headers["content-security-policy"]
+    wrong_method = browser.get(_path(web, "/credentials/{credential}/reveal"))
+    assert wrong_method.status_code == 405
+    assert "does not answer GET requests" in wrong_method.text
+    assert "<h1>Not done</h1>" in wrong_method.text
+    signed_out = web.http.get("/no/such/page")
+    assert signed_out.status_code == 404
+    assert 'href="/sign-in"' in signed_out.text
+    assert 'action="/sign-out"' not in signed_out.text
+    for path in ("/api/v1/no/such/route", "/api/v1"):
+        api = web.http.get(path)
+        assert api.status_code == 404, path
+        assert api.json()["error"]["code"] == "not_found"
+    assert web.http.get("/api/v1/clients/x/credentials/y/z").json()["error"]["status"] == 404
+    assert web.http.post("/api/v1/audit").json()["error"]["status"] == 405
+
+
 def test_the_client_page_is_paged_and_fast(web: WebWorld) -> None:
     import io
 

@@ -25,18 +25,20 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from credsync.api import API_PREFIX
 from credsync.api.deps import SAFE_METHODS
 from credsync.api.errors import ApiError, status_of
 from credsync.errors import CredsyncError
 from credsync.vault.flags import side_of
 from credsync.web.reveals import Reveals
-from credsync.web.session import CSRF_FIELD, Notices, SignInNeeded, Viewer
+from credsync.web.session import CSRF_FIELD, Notices, SignInNeeded, Viewer, signed_in
 
 __all__ = [
     "PageRoute",
     "WebState",
     "environment",
     "local_path",
+    "no_page",
     "page",
     "page_router",
     "redirect",
@@ -178,6 +180,36 @@ def _handle(request: Request, exc: Exception) -> Response:
     return _error_page(request, 500, "An unexpected error: the server log has the details.")
 
 
+def _secured(response: Response) -> Response:
+    for name, value in _HEADERS.items():
+        response.headers.setdefault(name, value)
+    return response
+
+
+def is_api(path: str) -> bool:
+    """Whether ``path`` is the REST API's (it answers its errors in JSON)."""
+    return path == API_PREFIX or path.startswith(API_PREFIX + "/")
+
+
+def no_page(request: Request, exc: StarletteHTTPException) -> Response:
+    """The dashboard's page for an address it has no page at (404), or no page for the
+    method asked (405): with the navigation when signed in, the sign-in link when not."""
+    viewer = signed_in(request, request.app.state.credsync)
+    messages = {
+        404: f"There is no page at {request.url.path}: the link may be old or mistyped.",
+        405: f"{request.url.path} does not answer {request.method} requests.",
+    }
+    message = messages.get(exc.status_code, str(exc.detail))
+    title = "Not found" if exc.status_code == 404 else "Not done"
+    response = page(
+        request, "error.html", viewer, status=exc.status_code, title=title, message=message,
+        code=exc.status_code,
+    )  # fmt: skip
+    if exc.headers:
+        response.headers.update(exc.headers)
+    return _secured(response)
+
+
 class PageRoute(APIRoute):
     """A page: errors render as pages (never JSON, never a stack trace), and every response
     gets the security headers."""
@@ -190,9 +222,7 @@ class PageRoute(APIRoute):
                 response = await handler(request)
             except Exception as exc:
                 response = _handle(request, exc)
-            for name, value in _HEADERS.items():
-                response.headers.setdefault(name, value)
-            return response
+            return _secured(response)
 
         return run
 

@@ -29,6 +29,7 @@ __all__ = [
     "Viewer",
     "ViewerDep",
     "form_fields",
+    "signed_in",
     "viewer",
 ]
 
@@ -76,6 +77,22 @@ def viewer(request: Request, state: State, fields: Fields) -> Viewer:
 
 
 ViewerDep = Annotated[Viewer, Depends(viewer)]
+
+
+def signed_in(request: Request, state: State) -> Viewer | None:
+    """The signed-in operator, None when signed out: for a page every visitor gets (an
+    address with no page), which shows the navigation to the signed in. It does nothing
+    for the operator, so no CSRF token is asked for."""
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if not cookie:
+        return None
+    try:
+        actor, session_id, token = state.vault.web_sessions.resume(Secret(cookie))
+    except AuthenticationFailed:
+        return None
+    found = Viewer(actor, session_id, token)
+    request.state.viewer = found
+    return found
 
 
 class Notices:
