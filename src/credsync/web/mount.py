@@ -3,6 +3,7 @@ stylesheet and one small script under /static, no build step."""
 
 from __future__ import annotations
 
+import inspect
 from importlib import resources
 
 from fastapi import FastAPI, Request
@@ -43,7 +44,7 @@ def mount_web(app: FastAPI) -> None:
         if isinstance(exc, StarletteHTTPException) and not is_api(request.url.path):
             # Whether the visitor is signed in is read from the database: not in the loop.
             return await run_in_threadpool(no_page, request, exc)
-        answer: Response = await api_errors(request, exc)
-        return answer
+        answer = api_errors(request, exc)
+        return await answer if inspect.isawaitable(answer) else answer
 
     app.add_exception_handler(StarletteHTTPException, http_error)
