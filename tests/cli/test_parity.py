@@ -163,6 +163,13 @@ CASES = [
     write(f"cred add 'Parity Ltd' --title '{'t' * 256}' --generate", 2),
     write("cred add Nope --title x --password-stdin", 4, stdin="Web-Pa55-word!\n"),
     write("cred add 'Parity Ltd' --title Generated --username gen --generate --policy long"),
+    write("cred add 'Parity Ltd' --title Twin --username twin --folder Apps --generate"),
+    write("cred add 'Parity Ltd' --title TWIN --username Twin --folder apps --generate", 5),
+    write(
+        "cred add 'Parity Ltd' --title twin --username TWIN --folder Apps --generate "
+        "--allow-duplicate"
+    ),  # fmt: skip
+    write("cred edit '{cred:Parity Ltd/Generated}' --title Twin --username twin --folder Apps", 5),
     write("cred add 'Parity Ltd' --title x --generate --policy nope", 4),
     write("cred add 'Parity Ltd' --title x --generate --password-stdin", 2),
     write("cred add 'Parity Ltd' --title x --policy long --password-stdin", 2, stdin="Pa55!\n"),

@@ -9,7 +9,13 @@ import psycopg
 import pytest
 import sqlalchemy as sa
 
-from credsync.errors import InvalidInput, NotFound, PermissionDenied, StaleVersion
+from credsync.errors import (
+    DuplicateCredential,
+    InvalidInput,
+    NotFound,
+    PermissionDenied,
+    StaleVersion,
+)
 from credsync.storage.tables import credentials, search_terms, secret_versions
 from credsync.types import CredentialType, Secret, SyncMode
 from credsync.vault.drafts import make_draft
@@ -245,6 +251,67 @@ def test_trash_is_listed_apart(ctx):
     assert ids(trash) == [gone.id]
     assert trash[0].deleted_by == "alice"
     assert trash[0].deleted_at is not None
+
+
+# -- duplicates --------------------------------------------------------------------------------
+def _create(ctx, title, username="", folder=None, **kw):
+    return ctx.vault.credentials.create(
+        ctx.admin, ctx.keys, ctx.name, title=title, username=username, folder=folder,
+        generate=True, **kw,
+    )  # fmt: skip
+
+
+def test_a_duplicate_is_refused_unless_allowed_as_an_import_refuses_it(ctx):
+    first = _create(ctx, "Domain admin", "CONTOSO\\admin", folder="Servers")
+    with pytest.raises(DuplicateCredential) as refused:
+        _create(ctx, "DOMAIN ADMIN", "contoso\\ADMIN", folder="servers")
+    assert refused.value.existing_id == first.id
+    assert first.id in str(refused.value)
+    assert "in folder 'Servers'" in str(refused.value)
+    assert refused.value.fields == ("allow_duplicate",)
+    added = ctx.vault.audit.list(ctx.admin, action="credential.add", client_id=ctx.client.id)
+    assert [e.target_id for e in added] == [first.id]  # nothing written
+    # Another folder, title or username is no duplicate; allowed, a second one is made.
+    _create(ctx, "Domain admin", "CONTOSO\\admin")
+    _create(ctx, "Domain admin", "CONTOSO\\other", folder="Servers")
+    _create(ctx, "Domain admin 2", "CONTOSO\\admin", folder="Servers")
+    twin = _create(ctx, "Domain admin", "CONTOSO\\admin", folder="Servers", allow_duplicate=True)
+    assert twin.id != first.id
+    # One in the trash is not in the way.
+    ctx.vault.credentials.delete(ctx.admin, twin.id)
+    ctx.vault.credentials.delete(ctx.admin, first.id)
+    _create(ctx, "Domain admin", "CONTOSO\\admin", folder="Servers")
+
+
+def test_an_edit_that_makes_a_duplicate_is_refused_unless_allowed(ctx):
+    one = _create(ctx, "Mailbox", "info")
+    two = _create(ctx, "Mailbox", "sales")
+    edit = ctx.vault.credentials.edit
+    with pytest.raises(DuplicateCredential) as refused:
+        edit(ctx.admin, ctx.keys, two.id, username="INFO")
+    assert refused.value.existing_id == one.id
+    assert ctx.vault.credentials.get(ctx.admin, two.id).username == "sales"
+    edit(ctx.admin, ctx.keys, two.id, username="INFO", allow_duplicate=True)
+    # A pair already alike: changes that leave them alike in no new way pass.
+    edit(ctx.admin, ctx.keys, two.id, url="https://mail.example", tags=["mail"])
+    edit(ctx.admin, ctx.keys, one.id, username="info")  # itself is no duplicate of itself
+    edit(ctx.admin, ctx.keys, two.id, title="MAILBOX")  # the same title, case aside
+    folder = _create(ctx, "Mailbox", "info", folder="Shared")
+    with pytest.raises(DuplicateCredential):
+        edit(ctx.admin, ctx.keys, folder.id, folder="")
+
+
+def test_a_directory_admin_credential_hidden_from_the_actor_is_not_named(ctx):
+    bind = ctx.add(
+        "Bind", type_=CredentialType.DIRECTORY_ADMIN, sync_mode=SyncMode.OFF, username="svc"
+    )
+    technician = ctx.as_role("technician")
+    made = ctx.vault.credentials.create(
+        technician, ctx.keys, ctx.name, title="Bind", username="svc", generate=True
+    )
+    assert made.id != bind.id
+    with pytest.raises(DuplicateCredential):
+        _create(ctx, "Bind", "svc")  # the admin sees both
 
 
 # -- searching ---------------------------------------------------------------------------------

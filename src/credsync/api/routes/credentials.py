@@ -71,7 +71,9 @@ def search_credentials(
 
 @router.post("/clients/{client}/credentials", response_model=CredentialJson, status_code=201)
 def add_credential(client: str, body: CredentialIn, actor: Caller, state: State) -> CredentialJson:
-    """Add a credential with a given or generated password (enforce needs directory.setup)."""
+    """Add a credential with a given or generated password (enforce needs directory.setup).
+    One with the folder, title and username of a credential the client has is refused (409
+    ``duplicate_credential``) unless ``allow_duplicate``."""
     cred = state.vault.credentials.create(
         actor,
         state.keys,
@@ -87,6 +89,7 @@ def add_credential(client: str, body: CredentialIn, actor: Caller, state: State)
         tags=body.tags,
         sync_mode=SyncMode(body.sync_mode) if body.sync_mode else None,
         folder=body.folder,
+        allow_duplicate=body.allow_duplicate,
     )
     return cred.to_json()
 
@@ -147,8 +150,9 @@ def reveal_history(
 
 @router.patch("/credentials/{ref}", response_model=CredentialJson)
 def edit_credential(ref: str, body: CredentialPatch, actor: Caller, state: State) -> CredentialJson:
-    """Change title, username, url, notes, type, tags or folder (``""``: no folder).
-    Needs vault.write."""
+    """Change title, username, url, notes, type, tags or folder (``""``: no folder); one
+    that makes it a duplicate is refused as when adding (409 ``duplicate_credential``)
+    unless ``allow_duplicate``. Needs vault.write."""
     cred = state.vault.credentials.edit(
         actor,
         state.keys,
@@ -161,6 +165,7 @@ def edit_credential(ref: str, body: CredentialPatch, actor: Caller, state: State
         tags=body.tags,
         folder=body.folder,
         expected_version=body.version,
+        allow_duplicate=body.allow_duplicate,
     )
     return cred.to_json()
 
