@@ -168,7 +168,7 @@ CASES = [
     write(
         "cred add 'Parity Ltd' --title twin --username TWIN --folder Apps --generate "
         "--allow-duplicate"
-    ),  # fmt: skip
+    ),
     write("cred edit '{cred:Parity Ltd/Generated}' --title Twin --username twin --folder Apps", 5),
     write("cred add 'Parity Ltd' --title x --generate --policy nope", 4),
     write("cred add 'Parity Ltd' --title x --generate --password-stdin", 2),
