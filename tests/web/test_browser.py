@@ -213,7 +213,7 @@ def test_sync_now_follows_a_run_to_done(signed: Any, live: Live) -> None:
     expect(page.get_by_role("status")).to_have_count(0)
     report = page.get_by_role("table")
     expect(report).to_contain_text("Alex Morgan (Microsoft 365)")
-    expect(report).to_contain_text("in_sync")
+    expect(report).to_contain_text("in sync")
     shot(page, "05-run-done")
 
 
@@ -228,12 +228,12 @@ def test_a_password_changed_in_entra_is_flagged_then_pushed_back(signed: Any, li
     page.goto(f"{live.url}/clients/{client.id}")
     page.get_by_role("button", name=f"Sync {DIRECTORY} now").click()
     expect(page.locator("dl.facts")).to_contain_text("done", timeout=20_000)
-    expect(page.get_by_role("row", name="Alex Morgan")).to_contain_text("changed_in_directory")
+    expect(page.get_by_role("row", name="Alex Morgan")).to_contain_text("changed in the directory")
 
     page.goto(f"{live.url}/clients/{client.id}")
     row = page.get_by_role("row", name="Alex Morgan")
-    expect(row).to_contain_text("changed_in_directory")
-    expect(page.get_by_role("row", name="Blake Lee")).to_contain_text("in_sync")
+    expect(row).to_contain_text("changed in the directory")
+    expect(page.get_by_role("row", name="Blake Lee")).to_contain_text("in sync")
     shot(page, "06-client-with-a-flag")
 
     page.get_by_role("link", name="Alex Morgan (Microsoft 365)").click()
@@ -242,7 +242,7 @@ def test_a_password_changed_in_entra_is_flagged_then_pushed_back(signed: Any, li
 
     nav(page, "Flags").click()
     flag_row = page.get_by_role("row", name="Alex Morgan")
-    expect(flag_row).to_contain_text("changed_in_directory")
+    expect(flag_row).to_contain_text("changed in the directory")
     expect(flag_row).to_contain_text("Entra ID")
     shot(page, "08-flags")
     flag_row.get_by_role("button", name="Push the vault's password").click()
@@ -274,7 +274,7 @@ def test_an_enforce_password_set_in_the_vault_is_pushed(signed: Any, live: Live)
         "the agent's push",
     )
     page.reload()
-    expect(page.get_by_role("row", name=DIRECTORY)).to_contain_text("in_sync")
+    expect(page.get_by_role("row", name=DIRECTORY)).to_contain_text("in sync")
     expect(page.get_by_role("main")).not_to_contain_text("is queued")
     expect(page.get_by_role("row", name="2 current")).to_contain_text("quarterly rotation")
     shot(page, "10-enforce-pushed")

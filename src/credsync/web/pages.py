@@ -34,6 +34,7 @@ from credsync.web.reveals import Reveals
 from credsync.web.session import CSRF_FIELD, Notices, SignInNeeded, Viewer, signed_in
 
 __all__ = [
+    "WORDS",
     "PageRoute",
     "WebState",
     "environment",
@@ -43,6 +44,7 @@ __all__ = [
     "page_router",
     "redirect",
     "web_state",
+    "word",
 ]
 
 log = logging.getLogger("credsync.web")
@@ -58,6 +60,39 @@ _HEADERS = {
     "Referrer-Policy": "same-origin",
     "X-Frame-Options": "DENY",
 }
+
+
+# The words a badge shows for a code (a check's status, a run's state); the code itself stays
+# in the badge's title, as the CLI and the API say it. Every status of the sync engine has one
+# (tests/web/test_badges.py).
+WORDS = {
+    "in_sync": "in sync",
+    "mismatch": "password differs",
+    "changed_in_directory": "changed in the directory",
+    "account_missing": "account gone",
+    "account_disabled": "account disabled",
+    "locked_out": "locked out",
+    "password_expired": "password expired",
+    "unreachable": "unreachable",
+    "tls_error": "TLS failed",
+    "denied": "access denied",
+    "policy_rejected": "refused by policy",
+    "error": "error",
+    "unmatched": "no such account",
+    "ambiguous": "several accounts",
+    "conflict": "account taken",
+    "pending": "pending",
+    "skipped": "skipped",
+    "running": "running",
+    "done": "done",
+    "failed": "failed",
+    "aborted": "aborted",
+}
+
+
+def word(code: str) -> str:
+    """The words for a status or state code (the code, spaced, for one without)."""
+    return WORDS.get(code, code.replace("_", " "))
 
 
 def _when(value: dt.datetime | None) -> str:
@@ -76,6 +111,7 @@ def environment() -> jinja2.Environment:
     )
     env.filters["when"] = _when
     env.filters["short"] = lambda value: (value or "")[:8]
+    env.filters["word"] = word
     env.globals["csrf_field"] = CSRF_FIELD
     env.globals["kind_name"] = side_of  # a directory kind, for people
     return env

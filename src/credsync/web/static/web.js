@@ -29,6 +29,8 @@
   var radios = document.querySelectorAll("input[name='kind']");
   var groups = document.querySelectorAll("fieldset[data-kind]");
   if (!radios.length) { return; }
+  var hint = document.querySelector("[data-kind-hint]");
+  if (hint) { hint.hidden = true; }  // only the chosen kind's settings are shown
   function show() {
     var chosen = document.querySelector("input[name='kind']:checked");
     groups.forEach(function (g) {
