@@ -36,9 +36,9 @@ def same_identity(
     include_directory_admin: bool,
     besides: str | None = None,
 ) -> Twin | None:
-    """A credential of the client outside the trash, other than ``besides``, with the same
-    folder, title and username (case aside), or None (of the directory_admin ones only with
-    ``include_directory_admin``)."""
+    """The oldest credential of the client outside the trash, other than ``besides``, with the
+    same folder, title and username (case aside), or None (of the directory_admin ones only
+    with ``include_directory_admin``)."""
     query = (
         sa.select(credentials.c.id, credentials.c.title, credentials.c.username, folders.c.path)
         .outerjoin(folders, folders.c.id == credentials.c.folder_id)
@@ -55,7 +55,7 @@ def same_identity(
     if besides is not None:
         query = query.where(credentials.c.id != besides)
     wanted = username.casefold()
-    for row in conn.execute(query.order_by(credentials.c.id)):
+    for row in conn.execute(query.order_by(credentials.c.created_at, credentials.c.id)):
         if row.username.casefold() == wanted:
             return Twin(row.id, row.title, row.username, row.path)
     return None

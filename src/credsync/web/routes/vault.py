@@ -9,6 +9,7 @@ from fastapi import Query, Request, Response
 from credsync.api.deps import State
 from credsync.sync.views import checks_of, given_up_pushes, last_runs, queued_pushes
 from credsync.types import Secret
+from credsync.vault.models import Credential
 from credsync.web.forms import form_version
 from credsync.web.pages import page, page_router, redirect, web_state
 from credsync.web.reveals import Revealed
@@ -72,7 +73,7 @@ def _credential_page(
     request: Request,
     state: State,
     viewer: Viewer,
-    ref: str,
+    cred: Credential,
     revealed: Revealed | None = None,
     *,
     status: int = 200,
@@ -80,7 +81,6 @@ def _credential_page(
     hidden_again: bool = False,
 ) -> Response:
     vault, actor = state.vault, viewer.actor
-    cred = vault.credentials.get(actor, ref, trashed=True)
     return page(
         request,
         "credential.html",
@@ -110,12 +110,10 @@ def credential_page(
 ) -> Response:
     """A credential; with ``shown``, the key of a reveal just made (see
     :mod:`credsync.web.reveals`), the password it revealed, this once."""
-    revealed = None
-    if shown:
-        cred_id = state.vault.credentials.get(viewer.actor, ref, trashed=True).id
-        revealed = web_state(request).reveals.take(viewer.session_id, cred_id, shown)
+    cred = state.vault.credentials.get(viewer.actor, ref, trashed=True)
+    revealed = web_state(request).reveals.take(viewer.session_id, cred.id, shown)
     return _credential_page(
-        request, state, viewer, ref, revealed, hidden_again=bool(shown) and revealed is None
+        request, state, viewer, cred, revealed, hidden_again=bool(shown) and revealed is None
     )
 
 
@@ -159,12 +157,12 @@ def set_password(
     if not generate:
         if not typed:
             return _credential_page(
-                request, state, viewer, ref, status=400,
+                request, state, viewer, current, status=400,
                 error="Type the new password (twice), or tick 'Generate one'.",
             )  # fmt: skip
         if typed != fields.get("password_again", ""):
             return _credential_page(
-                request, state, viewer, ref, status=400,
+                request, state, viewer, current, status=400,
                 error="The two passwords differ: nothing was saved.",
             )  # fmt: skip
     cred = vault.credentials.change_password(
