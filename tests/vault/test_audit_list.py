@@ -35,18 +35,12 @@ def test_entries_name_their_targets_and_clients_then_fall_back_to_ids(ctx: Ctx) 
     bind = ctx.add(
         "LDAP bind", type_=CredentialType.DIRECTORY_ADMIN, sync_mode=SyncMode.OFF, username="cn=x"
     )
-    name = f"dir-{uuid.uuid4().hex[:8]}"
-    directory = vault.directories.add(
-        admin, ctx.name, name, "ldap",
-        DirectoryInput.of({"url": "ldaps://127.0.0.1:1", "base_dn": "dc=example,dc=org",
-                           "bind_credential": bind.id}),
-    )  # fmt: skip
-    removed = f"dir-{uuid.uuid4().hex[:8]}"
-    other = vault.directories.add(
-        admin, ctx.name, removed, "ldap",
-        DirectoryInput.of({"url": "ldaps://127.0.0.1:2", "base_dn": "dc=example,dc=org",
-                           "bind_credential": bind.id}),
-    )  # fmt: skip
+    settings = {"url": "ldaps://127.0.0.1:1", "base_dn": "dc=x", "bind_credential": bind.id}
+    name, removed = (f"dir-{uuid.uuid4().hex[:8]}" for _ in range(2))
+    directory, other = (
+        vault.directories.add(admin, ctx.name, n, "ldap", DirectoryInput.of(settings))
+        for n in (name, removed)
+    )
     vault.directories.remove(admin, other.id)
 
     found = _by_action(ctx)
