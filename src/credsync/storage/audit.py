@@ -25,7 +25,7 @@ from credsync.storage.tables import (
     operators,
 )
 
-__all__ = ["NAMED", "AuditRow", "append", "entries", "names", "page"]
+__all__ = ["AuditRow", "append", "entries", "names", "page"]
 
 
 class AuditRow(NamedTuple):
@@ -112,7 +112,7 @@ def entries(conn: Connection, batch: int = 5000) -> Iterator[AuditRow]:
 
 
 # What an entry's target or client id names, by target type: (id column, name column).
-NAMED = {
+_NAMED = {
     "client": (clients.c.id, clients.c.name),
     "credential": (credentials.c.id, credentials.c.title),
     "directory": (directories.c.id, directories.c.name),
@@ -126,18 +126,18 @@ _IN_LIST = 500
 def names(
     conn: Connection, wanted: Mapping[str, Collection[str]], *, directory_admin: bool
 ) -> dict[tuple[str, str], str]:
-    """(type, id) -> the name of each record of :data:`NAMED`'s types asked for (type ->
-    ids) that still exists: one query per type and 500 ids. A ``directory_admin``
-    credential's title only with ``directory_admin``."""
+    """(target type, id) -> the name of each record asked for (target type -> ids: a client,
+    credential, directory, folder, operator or token) that still exists: one query per type
+    and 500 ids. A ``directory_admin`` credential's title only with ``directory_admin``."""
     found: dict[tuple[str, str], str] = {}
-    for kind, ids in wanted.items():
-        id_column, name_column = NAMED[kind]
+    for target_type, ids in wanted.items():
+        id_column, name_column = _NAMED[target_type]
         listed = sorted(ids)
         for start in range(0, len(listed), _IN_LIST):
             query = sa.select(id_column, name_column).where(
                 id_column.in_(listed[start : start + _IN_LIST])
             )
-            if kind == "credential":
+            if target_type == "credential":
                 query = query.where(visible(directory_admin))
-            found.update({(kind, row[0]): row[1] for row in conn.execute(query)})
+            found.update({(target_type, row[0]): row[1] for row in conn.execute(query)})
     return found

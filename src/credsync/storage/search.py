@@ -2,9 +2,8 @@
 
 Each credential's words (made by :func:`credsync.storage.words.terms_for`: the folded words of
 its title, username, url and tags, punctuated ones also joined, and its username and tags
-whole) are rows of
-``search_terms`` with a B-tree index, so a search is an index range scan on SQLite and
-PostgreSQL alike (no extensions): driven from the rarest word with an index probe per
+whole) are rows of ``search_terms`` with a B-tree index, so a search is an index range scan on
+SQLite and PostgreSQL alike (no extensions): driven from the rarest word with an index probe per
 candidate for the others, or, when the words are common but seldom found together, by
 intersecting their ranges (:func:`search_ids`). A query matches a credential when every word
 of the query is the start of one of its words, so ``cont adm`` finds "Contoso domain admin".
