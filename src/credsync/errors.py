@@ -15,6 +15,8 @@
     │   ├── NotFound                    no such client / credential / operator / ...
     │   ├── Conflict                    the state changed underneath: reload and retry
     │   │   ├── AlreadyExists           a name that must be unique is taken
+    │   │   │   └── DuplicateCredential a credential with the same folder, title and username
+    │   │   │                           is in the client (allowed when the caller says so)
     │   │   ├── StaleVersion            an update was based on an old version of a record
     │   │   └── RunInProgress           a directory's run is under way (it holds the lease)
     │   └── IntegrityError              tampering or corruption (failed decryption, broken chain)
@@ -59,6 +61,7 @@ __all__ = [
     "DirectoryDenied",
     "DirectoryTlsError",
     "DirectoryUnreachable",
+    "DuplicateCredential",
     "IntegrityError",
     "InvalidInput",
     "NotFound",
@@ -158,6 +161,19 @@ class Conflict(VaultError):
 
 class AlreadyExists(Conflict):
     code = "already_exists"
+
+
+class DuplicateCredential(AlreadyExists):
+    """The client has a credential (outside the trash) with the same folder, title and
+    username (``existing_id``): a second is made only when the caller allows a duplicate."""
+
+    code = "duplicate_credential"
+    # The input that would allow it, for the boundaries to name (a flag, a form field).
+    fields: tuple[str, ...] = ("allow_duplicate",)
+
+    def __init__(self, message: str, *, existing_id: str = "") -> None:
+        super().__init__(message)
+        self.existing_id = existing_id
 
 
 class StaleVersion(Conflict):

@@ -38,3 +38,22 @@ def test_a_cursor_that_is_not_a_number_is_refused_not_a_crash(api: ApiWorld) -> 
         answer = api.admin.get("/api/v1/audit", params={"cursor": cursor})
         assert answer.status_code == 400, (cursor, answer.text)
         assert answer.json()["error"]["code"] == "invalid_input"
+
+
+def test_the_audit_log_names_targets_and_filters_by_a_window(api: ApiWorld) -> None:
+    http = api.admin
+    http.post(f"{V1}/clients", json={"name": "Café Ltd"})
+    body = {"title": "Wi-Fi ü", "username": "admin", "password": "Pa55-word-1!"}
+    cred = http.post(f"{V1}/clients/Café Ltd/credentials", json=body).json()
+    [added] = http.get(f"{V1}/audit", params={"target": cred["id"]}).json()["items"]
+    assert (added["target_name"], added["client_name"]) == ("Wi-Fi ü", "Café Ltd")
+    day = added["at"][:10]
+    window = {"target": cred["id"], "since": day, "until": day}
+    assert http.get(f"{V1}/audit", params=window).json()["items"] == [added]
+    before = {"target": cred["id"], "until": added["at"]}
+    assert http.get(f"{V1}/audit", params=before).json()["items"] == []
+    answer = http.get(f"{V1}/audit", params={"since": "last week"})
+    assert_error(answer, 400, "invalid_input")
+    assert answer.json()["error"]["details"][0]["field"] == "since"
+    reversed_window = {"since": "2026-03-02", "until": "2026-03-01"}
+    assert_error(http.get(f"{V1}/audit", params=reversed_window), 400, "invalid_input")

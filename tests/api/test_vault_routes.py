@@ -54,6 +54,15 @@ def test_a_credentials_life_through_the_api(api_both: ApiWorld) -> None:
     values = http.post(f"{V1}/credentials/{cred['id']}/history/reveal").json()
     assert values[1]["password"] == "Pa55-word-1!"
     assert len(values[0]["password"]) >= 16
+    one = http.post(f"{V1}/credentials/{cred['id']}/history/reveal", params={"version": 1})
+    assert [(h["version"], h["password"]) for h in one.json()] == [(1, "Pa55-word-1!")]
+    assert audit_of(api.world, "credential.history_reveal", cred["id"])[0].details == {
+        "versions": [1]
+    }
+    listed = http.get(f"{V1}/credentials/{cred['id']}/history", params={"version": 2}).json()
+    assert [h["version"] for h in listed] == [2]
+    missing = http.post(f"{V1}/credentials/{cred['id']}/history/reveal", params={"version": 7})
+    assert_error(missing, 404, "not_found")
     edited = http.patch(
         f"{V1}/credentials/{cred['id']}",
         json={"title": "DC admin", "version": changed.json()["version"]},
@@ -241,3 +250,23 @@ def test_names_with_slashes_and_dots_reach_their_routes(api: ApiWorld) -> None:
     assert role.status_code == 201, role.text
     assert admin.delete("/api/v1/roles/ops%2Fdesk").status_code == 204
     assert_error(admin.get("/api/v1/clients/A/B%20Corp"), 404, "not_found")
+
+
+def test_a_duplicate_credential_is_a_409_unless_allowed(api: ApiWorld) -> None:
+    _client(api)
+    first = _cred(api, folder="Servers")
+    http = api.admin
+    body = {"title": "DOMAIN ADMIN", "username": "contoso\\ADMIN", "folder": "servers"}
+    refused = http.post(f"{V1}/clients/Contoso/credentials", json={**body, "generate": True})
+    assert_error(refused, 409, "duplicate_credential")
+    assert first["id"] in refused.json()["error"]["message"]
+    allowed = {**body, "generate": True, "allow_duplicate": True}
+    twin = http.post(f"{V1}/clients/Contoso/credentials", json=allowed)
+    assert twin.status_code == 201, twin.text
+    other = _cred(api, title="Other")
+    moved = http.patch(f"{V1}/credentials/{other['id']}", json={"title": "Domain admin"})
+    assert moved.status_code == 200  # not in the folder: no duplicate
+    into = http.patch(f"{V1}/credentials/{other['id']}", json={"folder": "Servers"})
+    assert_error(into, 409, "duplicate_credential")
+    forced = {"folder": "Servers", "allow_duplicate": True}
+    assert http.patch(f"{V1}/credentials/{other['id']}", json=forced).status_code == 200

@@ -97,13 +97,27 @@ def test_audit_list_and_filters(cli):
         "OPERATOR",
         "ACTION",
         "TARGET",
-        "TARGET",
+        "NAME",
+        "OR",
         "ID",
+        "CLIENT",
         "DETAILS",
     ]
     assert len(table) == 4
+    revealed = cli.ok("audit", "--action", "credential.reveal").out.splitlines()[1]
+    assert "Audited" in revealed  # names, not ids
+    assert "Contoso" in revealed
     cli.fails(2, "audit", "--limit", "0")
     cli.fails(4, "audit", "--client", "Nowhere")
+
+    today = everything[0]["at"][:10]
+    assert cli.json("audit", "--since", today, "--until", today) == everything
+    assert cli.json("audit", "--until", "2000-01-01") == []
+    assert cli.json("audit", "--since", "2999-01-01T00:00:00Z") == []
+    line = cli.fails(2, "audit", "--since", "yesterday")
+    assert line.endswith("(--since)"), line
+    line = cli.fails(2, "audit", "--since", today, "--until", "2000-01-01")
+    assert "until must be later than since" in line
 
 
 def test_audit_needs_audit_read(cli):

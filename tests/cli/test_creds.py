@@ -199,6 +199,36 @@ def test_set_password_generate_and_history(contoso):
     assert with_passwords.splitlines()[0].split()[-1] == "PASSWORD"
     assert PW1 in with_passwords
 
+    [first] = cli.json("cred", "history", cid, "--version", "1", "--reveal")
+    assert (first["version"], first["password"]) == (1, PW1)
+    one = cli.ok("cred", "history", cid, "--version", "2", "--reveal").out
+    assert PW2 in one
+    assert PW1 not in one
+    assert "no password version 9" in cli.fails(4, "cred", "history", cid, "--version", "9")
+
+
+def test_a_duplicate_is_refused_unless_allowed(contoso):
+    cli = contoso
+    first = cli.add_cred("Contoso", "Backup", PW1, "--folder", "Servers", username="svc")
+    line = cli.fails(
+        5, "cred", "add", "Contoso", "--title", "BACKUP", "--username", "SVC", "--folder",
+        "servers", "--password-stdin", stdin=PW2,
+    )  # fmt: skip
+    assert first["id"] in line
+    assert line.endswith("is a duplicate (--allow-duplicate)"), line
+    twin = cli.add_cred(
+        "Contoso", "Backup", PW2, "--folder", "Servers", "--allow-duplicate", username="svc"
+    )
+    assert twin["id"] != first["id"]
+    other = cli.add_cred("Contoso", "Other", PW3, username="svc")
+    line = cli.fails(5, "cred", "edit", other["id"], "--title", "Backup", "--folder", "Servers")
+    assert line.endswith("(--allow-duplicate)"), line
+    moved = cli.json(
+        "cred", "edit", other["id"], "--title", "Backup", "--folder", "Servers",
+        "--allow-duplicate",
+    )  # fmt: skip
+    assert (moved["title"], moved["folder"]) == ("Backup", "Servers")
+
 
 def test_sync_mode_and_edit(contoso):
     cli = contoso

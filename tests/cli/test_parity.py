@@ -149,6 +149,10 @@ CASES = [
     read("cred show '{cred:Contoso/Domain admin}' --reveal", 3, who="viewer"),
     read("cred history '{cred:Contoso/Domain admin}'"),
     read("cred history '{cred:Contoso/Domain admin}' --reveal"),
+    read("cred history '{cred:Contoso/Domain admin}' --version 1"),
+    read("cred history '{cred:Contoso/Domain admin}' --version 1 --reveal"),
+    read("cred history '{cred:Contoso/Domain admin}' --version 9 --reveal", 4),
+    read("cred history '{cred:Contoso/Domain admin}' --version 1 --reveal", 3, who="viewer"),
     # -- credentials: writes ---------------------------------------------------------------
     write(
         "cred add 'Parity Ltd' --title 'Web admin' --username webadmin --url https://web.test "
@@ -159,6 +163,13 @@ CASES = [
     write(f"cred add 'Parity Ltd' --title '{'t' * 256}' --generate", 2),
     write("cred add Nope --title x --password-stdin", 4, stdin="Web-Pa55-word!\n"),
     write("cred add 'Parity Ltd' --title Generated --username gen --generate --policy long"),
+    write("cred add 'Parity Ltd' --title Twin --username twin --folder Apps --generate"),
+    write("cred add 'Parity Ltd' --title TWIN --username Twin --folder apps --generate", 5),
+    write(
+        "cred add 'Parity Ltd' --title twin --username TWIN --folder Apps --generate "
+        "--allow-duplicate"
+    ),
+    write("cred edit '{cred:Parity Ltd/Generated}' --title Twin --username twin --folder Apps", 5),
     write("cred add 'Parity Ltd' --title x --generate --policy nope", 4),
     write("cred add 'Parity Ltd' --title x --generate --password-stdin", 2),
     write("cred add 'Parity Ltd' --title x --policy long --password-stdin", 2, stdin="Pa55!\n"),
@@ -290,6 +301,10 @@ CASES = [
     read("audit --operator alice --limit 3"),
     read("audit --target '{cred:Contoso/Domain admin}'"),
     read("audit --client Nope", 4),
+    read("audit --since 2000-01-01 --until 2999-12-31 --limit 5"),
+    read("audit --until 2000-01-01T00:00:00Z"),
+    read("audit --since yesterday", 2),
+    read("audit --since 2026-03-02 --until 2026-03-01", 2),
     read("audit", 3, who="bob"),
     read("audit verify"),
     # -- sync and flags (without a directory: see test_remote_sync.py for runs) -------------

@@ -79,6 +79,9 @@ def test_unchanged_on_both_sides_is_in_sync_without_any_call() -> None:
     account = entra()
     item = check(cred(), account, confirmed(account))
     assert (item.action, item.status) == (Action.NONE, Status.IN_SYNC)
+    # A directory that never binds is not said to have been spared one.
+    assert item.detail == "password unchanged on both sides since the last good check"
+    assert "no bind" in check(cred(), account, confirmed(account), Rules()).detail
 
 
 @pytest.mark.parametrize(("mode", "action", "status"), [

@@ -9,7 +9,13 @@ import psycopg
 import pytest
 import sqlalchemy as sa
 
-from credsync.errors import InvalidInput, NotFound, PermissionDenied, StaleVersion
+from credsync.errors import (
+    DuplicateCredential,
+    InvalidInput,
+    NotFound,
+    PermissionDenied,
+    StaleVersion,
+)
 from credsync.storage.tables import credentials, search_terms, secret_versions
 from credsync.types import CredentialType, Secret, SyncMode
 from credsync.vault.drafts import make_draft
@@ -247,6 +253,67 @@ def test_trash_is_listed_apart(ctx):
     assert trash[0].deleted_at is not None
 
 
+# -- duplicates --------------------------------------------------------------------------------
+def _create(ctx, title, username="", folder=None, **kw):
+    return ctx.vault.credentials.create(
+        ctx.admin, ctx.keys, ctx.name, title=title, username=username, folder=folder,
+        generate=True, **kw,
+    )  # fmt: skip
+
+
+def test_a_duplicate_is_refused_unless_allowed_as_an_import_refuses_it(ctx):
+    first = _create(ctx, "Domain admin", "CONTOSO\\admin", folder="Servers")
+    with pytest.raises(DuplicateCredential) as refused:
+        _create(ctx, "DOMAIN ADMIN", "contoso\\ADMIN", folder="servers")
+    assert refused.value.existing_id == first.id
+    assert first.id in str(refused.value)
+    assert "in folder 'Servers'" in str(refused.value)
+    assert refused.value.fields == ("allow_duplicate",)
+    added = ctx.vault.audit.list(ctx.admin, action="credential.add", client_id=ctx.client.id)
+    assert [e.target_id for e in added] == [first.id]  # nothing written
+    # Another folder, title or username is no duplicate; allowed, a second one is made.
+    _create(ctx, "Domain admin", "CONTOSO\\admin")
+    _create(ctx, "Domain admin", "CONTOSO\\other", folder="Servers")
+    _create(ctx, "Domain admin 2", "CONTOSO\\admin", folder="Servers")
+    twin = _create(ctx, "Domain admin", "CONTOSO\\admin", folder="Servers", allow_duplicate=True)
+    assert twin.id != first.id
+    # One in the trash is not in the way.
+    ctx.vault.credentials.delete(ctx.admin, twin.id)
+    ctx.vault.credentials.delete(ctx.admin, first.id)
+    _create(ctx, "Domain admin", "CONTOSO\\admin", folder="Servers")
+
+
+def test_an_edit_that_makes_a_duplicate_is_refused_unless_allowed(ctx):
+    one = _create(ctx, "Mailbox", "info")
+    two = _create(ctx, "Mailbox", "sales")
+    edit = ctx.vault.credentials.edit
+    with pytest.raises(DuplicateCredential) as refused:
+        edit(ctx.admin, ctx.keys, two.id, username="INFO")
+    assert refused.value.existing_id == one.id
+    assert ctx.vault.credentials.get(ctx.admin, two.id).username == "sales"
+    edit(ctx.admin, ctx.keys, two.id, username="INFO", allow_duplicate=True)
+    # A pair already alike: changes that leave them alike in no new way pass.
+    edit(ctx.admin, ctx.keys, two.id, url="https://mail.example", tags=["mail"])
+    edit(ctx.admin, ctx.keys, one.id, username="info")  # itself is no duplicate of itself
+    edit(ctx.admin, ctx.keys, two.id, title="MAILBOX")  # the same title, case aside
+    folder = _create(ctx, "Mailbox", "info", folder="Shared")
+    with pytest.raises(DuplicateCredential):
+        edit(ctx.admin, ctx.keys, folder.id, folder="")
+
+
+def test_a_directory_admin_credential_hidden_from_the_actor_is_not_named(ctx):
+    bind = ctx.add(
+        "Bind", type_=CredentialType.DIRECTORY_ADMIN, sync_mode=SyncMode.OFF, username="svc"
+    )
+    technician = ctx.as_role("technician")
+    made = ctx.vault.credentials.create(
+        technician, ctx.keys, ctx.name, title="Bind", username="svc", generate=True
+    )
+    assert made.id != bind.id
+    with pytest.raises(DuplicateCredential):
+        _create(ctx, "Bind", "svc")  # the admin sees both
+
+
 # -- searching ---------------------------------------------------------------------------------
 def test_search_matches_word_prefixes_of_title_username_url_and_tags(ctx):
     tag = word()
@@ -271,6 +338,43 @@ def test_search_matches_word_prefixes_of_title_username_url_and_tags(ctx):
     assert found(tag) == [admin.id, mail.id]
     assert found("ontoso") == []  # the middle of a word is not a prefix
     assert found("mailbox domain") == []  # every word must match
+
+
+def test_search_folds_accents_and_case_and_splits_punctuation(ctx):
+    w = word()
+    cafe = ctx.add(f"Café {w}", username="José.Müller@contoso.com")
+    wifi = ctx.add(f"Wi-Fi {w} router", tags=["e-mail"])
+    snake = ctx.add(f"svc_backup {w}", url="https://ﬁles.contoso.com")
+    straße = ctx.add(f"STRAẞE {w}")
+
+    def found(text):
+        return ids(ctx.vault.credentials.search(ctx.admin, f"{text} {w}", client_ref=ctx.name))
+
+    assert found("cafe") == [cafe.id]
+    assert found("CAFÉ") == [cafe.id]
+    assert found("caf") == [cafe.id]
+    assert found("jose muller") == [cafe.id]
+    assert found("josé.müller") == [cafe.id]
+    assert found("wifi") == [wifi.id]
+    assert found("wi fi") == [wifi.id]
+    assert found("Wi-Fi") == [wifi.id]
+    assert found("wi-fi rout") == [wifi.id]
+    assert found("email") == [wifi.id]
+    assert found("mail") == [wifi.id]
+    assert found("backup") == [snake.id]
+    assert found("svcbackup") == [snake.id]
+    assert found("files") == [snake.id]  # the ligature is two letters
+    assert found("strasse") == [straße.id]
+    assert found("fi") == [snake.id, wifi.id]  # "ﬁ" of the url, "fi" of Wi-Fi
+
+
+def test_a_tag_filter_with_accents_drives_the_search_from_its_folded_term(ctx):
+    w = word()
+    tagged = ctx.add(f"{w} one", tags=["café"])
+    ctx.add(f"{w} two", tags=["cafe"])
+    search = ctx.vault.credentials.search
+    assert ids(search(ctx.admin, w, tag="Café", client_ref=ctx.name)) == [tagged.id]
+    assert len(search(ctx.admin, "cafe", client_ref=ctx.name)) == 2
 
 
 def test_a_credential_matching_a_word_many_times_counts_once_toward_the_limit(ctx):
@@ -439,6 +543,27 @@ def test_history_reveal_needs_the_key_and_works_from_the_trash(ctx):
     assert [h.password for h in history] == [Secret("new-Pa55!"), Secret("old-Pa55!")]
 
 
+def test_one_earlier_version_is_revealed_alone_and_audited_as_that_version(ctx):
+    cred = ctx.add("Versions", "first-Pa55!")
+    for password in ("second-Pa55!", "third-Pa55!"):
+        ctx.vault.credentials.set_password(ctx.admin, ctx.keys, cred.id, Secret(password))
+    [listed] = ctx.vault.credentials.history(ctx.admin, None, cred.id, version=1)
+    assert (listed.version, listed.password, listed.current) == (1, None, False)
+    assert ctx.audit("credential.history_reveal", cred.id) == []
+
+    [shown] = ctx.vault.credentials.history(ctx.admin, ctx.keys, cred.id, reveal=True, version=2)
+    assert (shown.version, shown.password) == (2, Secret("second-Pa55!"))
+    [entry] = ctx.audit("credential.history_reveal", cred.id)
+    assert entry.details == {"versions": [2]}
+    with pytest.raises(NotFound, match="no password version 4"):
+        ctx.vault.credentials.history(ctx.admin, ctx.keys, cred.id, reveal=True, version=4)
+    assert len(ctx.audit("credential.history_reveal", cred.id)) == 1
+    with pytest.raises(PermissionDenied):
+        ctx.vault.credentials.history(
+            ctx.as_role("viewer"), ctx.keys, cred.id, reveal=True, version=1
+        )
+
+
 def test_secret_history_rows_are_sealed(ctx):
     cred = ctx.add("Sealed", "plain-text-Pa55!")
     ctx.vault.credentials.set_password(ctx.admin, ctx.keys, cred.id, Secret("next-text-Pa55!"))
@@ -534,7 +659,7 @@ def test_edit_reindexes_search_terms(ctx):
                 sa.select(search_terms.c.term).where(search_terms.c.credential_id == cred.id)
             ).scalars()
         )
-    assert terms == {new_word, "box", "replaced", "svc", "backup", "svc-backup"}
+    assert terms == {new_word, "box", "replaced", "svc", "backup", "svcbackup", "svc-backup"}
 
 
 def test_sync_mode_own_or_inherited(ctx):

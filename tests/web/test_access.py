@@ -11,6 +11,8 @@ import pytest
 import sqlalchemy as sa
 
 from credsync.api.state import LoginLimiter
+from credsync.types import Secret
+from credsync.vault.drafts import make_draft
 from credsync.web.pages import local_path
 
 from .conftest import SECRET, WebWorld, csrf_of
@@ -65,6 +67,7 @@ RECORD_PAGES = [
 PUBLIC = {("GET", "/sign-in"), ("POST", "/sign-in"), ("GET", "/api/v1/docs")}
 POSTS = [
     "/credentials/{credential}/reveal",
+    "/credentials/{credential}/history/1/reveal",
     "/credentials/{credential}/password",
     "/flags/0123456789abcdef/push",
     "/flags/0123456789abcdef/accept",
@@ -137,7 +140,7 @@ def test_the_tables_cover_every_page() -> None:
     table = {("GET", _template(p)) for p in gets} | {("POST", _template(p)) for p in POSTS}
     table |= {(m, _template(p)) for m, p in PUBLIC}
     table |= {(m.upper(), _template(p)) for refused in REFUSED.values() for m, p, _ in refused}
-    literal = re.compile(r"/(0123456789abcdef|contoso-365)(?=/|$)")
+    literal = re.compile(r"/(0123456789abcdef|contoso-365|[0-9]+)(?=/|$)")
     table = {(m, literal.sub("/{}", p)) for m, p in table}
     routes = _routes()
     assert routes - table == set(), "pages missing from the tables"
@@ -341,6 +344,7 @@ def test_posts_without_the_csrf_token_are_refused_before_anything(web: WebWorld)
 REFUSED = {
     "viewer": [
         ("post", "/credentials/{credential}/reveal", "secret.reveal"),
+        ("post", "/credentials/{credential}/history/1/reveal", "secret.reveal"),
         ("post", "/credentials/{credential}/password", "vault.write"),
         ("get", "/audit", "audit.read"),
         ("post", "/directories/contoso-365/sync", "vault.write"),
@@ -479,14 +483,77 @@ def test_reveal_shows_the_secret_once_and_is_audited(web: WebWorld) -> None:
     page = browser.get(path)
     assert SECRET not in page.text
     response = browser.post(f"{path}/reveal", data={"csrf_token": csrf_of(page.text)})
-    assert response.status_code == 200
-    assert SECRET in response.text
-    assert response.headers["cache-control"] == "no-store"
+    # Post-redirect-get: the secret is on the page the post redirects to, never in an address.
+    assert response.status_code == 303
+    assert SECRET not in response.text
+    shown_at = response.headers["location"]
+    assert shown_at.startswith(f"{path}?shown=")
+    assert SECRET not in shown_at
+    shown = browser.get(shown_at)
+    assert shown.status_code == 200
+    assert SECRET in shown.text
+    assert shown.headers["cache-control"] == "no-store"
+    assert 'data-copy="secret" hidden' in shown.text  # the Copy button, for web.js to show
+    assert "data-hide-after=" in shown.text
     [entry] = web.world.vault.audit.list(
         web.world.admin, action="credential.reveal", target_id=web.ids["credential"]
     )
     assert entry.actor == "op-technician"
+    # Loading it again (a reload) reveals nothing more and audits nothing more.
+    again = browser.get(shown_at)
+    assert SECRET not in again.text
+    assert "Hidden again" in again.text
+    assert len(web.world.vault.audit.list(web.world.admin, action="credential.reveal")) == 1
     assert SECRET not in browser.get(path).text
+
+
+def test_a_reveal_is_for_the_session_and_the_credential_it_was_made_for(web: WebWorld) -> None:
+    technician = web.signed_in("technician")
+    path = _path(web, "/credentials/{credential}")
+    token = csrf_of(technician.get(path).text)
+    shown_at = technician.post(f"{path}/reveal", data={"csrf_token": token}).headers["location"]
+    key = shown_at.split("?shown=", 1)[1]
+    # Another operator's session, or the key on another credential's page: nothing shown.
+    assert SECRET not in web.signed_in("admin").get(shown_at).text
+    other = web.world.vault.credentials.add(
+        web.world.admin,
+        web.world.keys,
+        "Contoso",
+        make_draft(title="Other", password=Secret("Other-Pa55word!")),
+    )
+    elsewhere = technician.get(f"/credentials/{other.id}?shown={key}").text
+    assert SECRET not in elsewhere
+    assert "Other-Pa55word!" not in elsewhere
+    # A grant not taken by its session is still there for it (and only once).
+    assert SECRET in technician.get(shown_at).text
+    assert SECRET not in technician.get(shown_at).text
+
+
+def test_an_earlier_password_is_revealed_from_the_history_and_audited(web: WebWorld) -> None:
+    vault, admin = web.world.vault, web.world.admin
+    cred_id = web.ids["credential"]
+    vault.credentials.set_password(admin, web.world.keys, cred_id, Secret("Newer-Pa55word!"))
+    browser = web.signed_in("technician")
+    path = _path(web, "/credentials/{credential}")
+    page = browser.get(path)
+    assert 'action="' + path + '/history/1/reveal"' in page.text
+    assert "/history/2/reveal" not in page.text  # the current one: the Reveal above
+    response = browser.post(f"{path}/history/1/reveal", data={"csrf_token": csrf_of(page.text)})
+    assert response.status_code == 303
+    assert response.headers["location"].endswith("#version-1")
+    shown = browser.get(response.headers["location"])
+    assert SECRET in shown.text
+    assert "Newer-Pa55word!" not in shown.text
+    assert 'aria-label="Password version 1"' in shown.text
+    [entry] = vault.audit.list(admin, action="credential.history_reveal", target_id=cred_id)
+    assert (entry.actor, entry.details) == ("op-technician", {"versions": [1]})
+    assert SECRET not in browser.get(response.headers["location"]).text
+    viewer = web.signed_in("viewer")
+    assert "/history/1/reveal" not in viewer.get(path).text
+    refused = viewer.post(f"{path}/history/1/reveal", data={"csrf_token": web.csrf(viewer)})
+    assert refused.status_code == 403
+    missing = browser.post(f"{path}/history/9/reveal", data={"csrf_token": web.csrf(browser)})
+    assert missing.status_code == 404
 
 
 def test_a_new_password_from_the_form(web: WebWorld) -> None:
@@ -538,6 +605,35 @@ def test_errors_are_pages(web: WebWorld) -> None:
     bad = browser.get("/runs/x?page=0")
     assert bad.status_code == 400
     assert "not valid" in bad.text
+
+
+def test_an_address_with_no_page_is_the_dashboards_404_page_and_the_apis_stays_json(
+    web: WebWorld,
+) -> None:
+    browser = web.signed_in("viewer")
+    for path in ("/no/such/page", "/credentials", "/clients/x/y/z", "/static/nope.css"):
+        missing = browser.get(path)
+        assert missing.status_code == 404, path
+        assert missing.headers["content-type"].startswith("text/html"), path
+        assert "<h1>Not found</h1>" in missing.text
+        assert f"There is no page at {path}" in missing.text
+        assert 'action="/sign-out"' in missing.text  # the signed-in navigation
+        assert missing.headers["cache-control"] == "no-store"
+        assert "frame-ancestors 'none'" in missing.headers["content-security-policy"]
+    wrong_method = browser.get(_path(web, "/credentials/{credential}/reveal"))
+    assert wrong_method.status_code == 405
+    assert "does not answer GET requests" in wrong_method.text
+    assert "<h1>Not done</h1>" in wrong_method.text
+    signed_out = web.http.get("/no/such/page")
+    assert signed_out.status_code == 404
+    assert 'href="/sign-in"' in signed_out.text
+    assert 'action="/sign-out"' not in signed_out.text
+    for path in ("/api/v1/no/such/route", "/api/v1"):
+        api = web.http.get(path)
+        assert api.status_code == 404, path
+        assert api.json()["error"]["code"] == "not_found"
+    assert web.http.get("/api/v1/clients/x/credentials/y/z").json()["error"]["status"] == 404
+    assert web.http.post("/api/v1/audit").json()["error"]["status"] == 405
 
 
 def test_the_client_page_is_paged_and_reads_a_fixed_number_of_statements(web: WebWorld) -> None:

@@ -358,3 +358,34 @@ def test_the_credential_page_shows_a_queued_push_and_one_the_agent_gave_up(web: 
     assert "The agent gave up pushing this password to contoso-ad at " in page
     assert ": the push can&#39;t be made: Boom. The directory's runs still push it" in page
     assert "Queued-Pa55word!" not in page
+
+
+def test_a_duplicate_is_warned_about_and_added_only_when_confirmed(web: WebWorld) -> None:
+    browser = web.signed_in("technician")
+    new = f"/clients/{web.ids['client']}/credentials/new"
+    first = {"title": "domain ADMIN", "username": "contoso\\ADMIN", "generate": "on"}
+    status, _, page = _post(browser, new, **first)
+    assert status == 409
+    assert "Contoso already has a credential with this folder, title and username" in page
+    assert 'id="allow_duplicate"' in page
+    assert f'href="/credentials/{web.ids["credential"]}"' in page  # the one it would duplicate
+    assert 'href="#allow_duplicate"' in page  # the error summary leads to the box
+    assert len(web.world.vault.credentials.search(web.world.admin, "domain admin")) == 1
+    status, location, page = _post(browser, new, **first, allow_duplicate="on")
+    assert status == 303
+    assert "Added domain ADMIN." in page
+    assert len(web.world.vault.credentials.search(web.world.admin, "domain admin")) == 2
+    # An edit that makes a duplicate: the same warning, saved once confirmed.
+    twin = location.removeprefix("/credentials/")
+    other = web.world.vault.credentials.create(
+        web.world.admin, web.world.keys, "Contoso", title="Other", username="x", generate=True
+    )
+    edit = f"/credentials/{other.id}/edit"
+    fields = {"title": "Domain admin", "username": "CONTOSO\\admin", "version": "1"}
+    status, _, page = _post(browser, edit, **fields)
+    assert status == 409
+    assert "Save it anyway" in page
+    assert twin != other.id
+    status, _, page = _post(browser, edit, **fields, allow_duplicate="on")
+    assert status == 303
+    assert "Changes saved." in page

@@ -107,8 +107,10 @@ def test_an_entra_directory_added_through_the_form_is_tested_at_once(
     assert form.status_code == 200
     needed = ["<legend>Kind of directory</legend>", 'for="entra-tenant_id"', 'for="ca_pem"']
     needed += ['for="insecure_skip_verify"', "Graph app certificate", 'for="push_cap"']
+    needed += ["<legend>Entra ID settings</legend>", "<legend>Active Directory settings</legend>"]
     for text in needed:
         assert text in form.text, text
+    assert "read only when" not in form.text
     _no_secrets(form.text, entra)
 
     caplog.set_level(logging.DEBUG)
@@ -136,6 +138,12 @@ def test_an_entra_directory_added_through_the_form_is_tested_at_once(
     assert page.status_code == 200
     assert entra["tenant"].id in page.text
     assert "/edit" not in page.text
+    # What it signs in with, in its kind's words (from the descriptor): no "bind" for Entra.
+    assert "<dt>Signs in with</dt>" in page.text
+    assert "(the app&#39;s certificate, preferred)" in page.text
+    assert not re.search(r"\bbinds?\b", page.text, re.IGNORECASE)
+    managed = browser.get(f"/directories/{directory.id}").text
+    assert f'<a href="/credentials/{entra["cred"]}">Graph app certificate</a>' in managed
 
 
 def test_an_active_directory_that_cannot_be_reached_shows_the_failed_step(

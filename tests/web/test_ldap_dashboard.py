@@ -72,7 +72,7 @@ def test_an_ldap_directory_from_the_form_to_a_push(web: WebWorld, ldap_ou) -> No
     run_id = started.headers["location"].rsplit("/", 1)[1]
     _wait_for(web, run_id)
     page = tech.get(f"/runs/{run_id}").text
-    assert "mismatch" in page
+    assert "password differs" in page
     [flag] = [f for f in vault.flags.list(admin, "Contoso") if f.credential_id == cred.id]
     assert flag.status == "mismatch"
 

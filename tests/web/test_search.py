@@ -15,7 +15,9 @@ from vault.helpers import add_cred
 from .conftest import SECRET, WebWorld
 
 OTHER_SECRET = "Fabrikam-Backup-Pa55!"
-MISMATCH = 'contoso-365:</span> <span class="badge badge-warn">mismatch</span>'
+MISMATCH = (
+    'contoso-365:</span> <span class="badge badge-warn" title="mismatch">password differs</span>'
+)
 
 
 def _rows(html: str) -> list[str]:

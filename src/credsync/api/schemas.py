@@ -161,6 +161,11 @@ class CredentialIn(_In):
     tags: Tags = Field(default_factory=list)
     folder: FolderPath | None = None
     sync_mode: SyncModeName | None = None
+    allow_duplicate: bool = Field(
+        default=False,
+        description="Add it even when the client has a credential with the same folder, title "
+        "and username (else 409 duplicate_credential, as an import refuses it).",
+    )
 
 
 class CredentialPatch(_In):
@@ -172,6 +177,11 @@ class CredentialPatch(_In):
     tags: Tags | None = None
     folder: FolderPath | None = None
     version: int | None = Field(default=None, ge=1)
+    allow_duplicate: bool = Field(
+        default=False,
+        description="Save even when the new folder, title or username makes it the same as "
+        "another credential of the client (else 409 duplicate_credential).",
+    )
 
 
 class SyncModeIn(_In):

@@ -36,7 +36,7 @@ from typing import Any, TypeVar
 
 import click
 
-from credsync.errors import CredsyncError, InvalidInput
+from credsync.errors import CredsyncError, DuplicateCredential, InvalidInput
 
 __all__ = ["describe", "flag_names", "flag_of", "flags_of"]
 
@@ -108,7 +108,8 @@ def describe(err: CredsyncError, ctx: click.Context | None) -> str:
     """The error's message, followed by the flags it concerns when the command (``ctx``: the
     context it ran in) has them and the message does not name them already."""
     message = str(err)
-    if ctx is None or not isinstance(err, InvalidInput) or not err.fields:
+    fields = err.fields if isinstance(err, InvalidInput | DuplicateCredential) else ()
+    if ctx is None or not fields:
         return message
-    flags = [flag for flag in flags_of(ctx, err.fields) if not _names(message, flag)]
+    flags = [flag for flag in flags_of(ctx, fields) if not _names(message, flag)]
     return f"{message} ({', '.join(flags)})" if flags else message

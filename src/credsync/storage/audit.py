@@ -1,4 +1,5 @@
-"""The audit log's entries (``audit_log``): appended, listed newest first, read in order.
+"""The audit log's entries (``audit_log``): appended, listed newest first, read in order; and
+the names of what a page of entries is about (:func:`names`).
 
 The database refuses UPDATE and DELETE on the table (triggers); the chain's head lives in
 ``vault_meta`` (:mod:`credsync.storage.meta`)."""
@@ -6,16 +7,25 @@ The database refuses UPDATE and DELETE on the table (triggers); the chain's head
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator, Mapping
 from typing import NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from credsync.storage._rows import columns_for, record, records
-from credsync.storage.tables import audit_log
+from credsync.storage.credentials import visible
+from credsync.storage.tables import (
+    api_tokens,
+    audit_log,
+    clients,
+    credentials,
+    directories,
+    folders,
+    operators,
+)
 
-__all__ = ["AuditRow", "append", "entries", "page"]
+__all__ = ["AuditRow", "append", "entries", "names", "page"]
 
 
 class AuditRow(NamedTuple):
@@ -59,10 +69,12 @@ def page(
     client_id: str | None = None,
     actor: str | None = None,
     since: dt.datetime | None = None,
+    until: dt.datetime | None = None,
     before_seq: int | None = None,
     limit: int = 100,
 ) -> list[AuditRow]:
-    """Newest first. ``action`` ending in ``*`` matches every action starting with the rest."""
+    """Newest first. ``action`` ending in ``*`` matches every action starting with the rest;
+    ``since`` is the first moment included, ``until`` the first left out."""
     query = _ENTRY.order_by(audit_log.c.seq.desc()).limit(limit)
     if action:
         query = query.where(
@@ -78,6 +90,8 @@ def page(
         query = query.where(audit_log.c.actor == actor)
     if since:
         query = query.where(audit_log.c.at >= since)
+    if until:
+        query = query.where(audit_log.c.at < until)
     if before_seq:
         query = query.where(audit_log.c.seq < before_seq)
     return records(AuditRow, conn.execute(query))
@@ -95,3 +109,35 @@ def entries(conn: Connection, batch: int = 5000) -> Iterator[AuditRow]:
         for row in rows:
             yield record(AuditRow, row)
         last = rows[-1].seq
+
+
+# What an entry's target or client id names, by target type: (id column, name column).
+_NAMED = {
+    "client": (clients.c.id, clients.c.name),
+    "credential": (credentials.c.id, credentials.c.title),
+    "directory": (directories.c.id, directories.c.name),
+    "folder": (folders.c.id, folders.c.path),
+    "operator": (operators.c.id, operators.c.name),
+    "token": (api_tokens.c.id, api_tokens.c.name),
+}
+_IN_LIST = 500
+
+
+def names(
+    conn: Connection, wanted: Mapping[str, Collection[str]], *, directory_admin: bool
+) -> dict[tuple[str, str], str]:
+    """(target type, id) -> the name of each record asked for (target type -> ids: a client,
+    credential, directory, folder, operator or token) that still exists: one query per type
+    and 500 ids. A ``directory_admin`` credential's title only with ``directory_admin``."""
+    found: dict[tuple[str, str], str] = {}
+    for target_type, ids in wanted.items():
+        id_column, name_column = _NAMED[target_type]
+        listed = sorted(ids)
+        for start in range(0, len(listed), _IN_LIST):
+            query = sa.select(id_column, name_column).where(
+                id_column.in_(listed[start : start + _IN_LIST])
+            )
+            if target_type == "credential":
+                query = query.where(visible(directory_admin))
+            found.update({(target_type, row[0]): row[1] for row in conn.execute(query)})
+    return found

@@ -34,7 +34,6 @@ __all__ = [
     "export_rows",
     "find_by_ref",
     "get",
-    "identities",
     "in_title_order",
     "live_count",
     "lock",
@@ -421,19 +420,6 @@ class ExportRow(NamedTuple):
 
     def __repr__(self) -> str:
         return repr_without(self, ("notes_ct", "ciphertext"))
-
-
-def identities(conn: Connection, client_id: str) -> Iterator[tuple[str | None, str, str]]:
-    """(folder path key, title, username) of each of the client's credentials outside the
-    trash."""
-    rows = conn.execute(
-        sa.select(folders.c.path_key, credentials.c.title, credentials.c.username)
-        .select_from(credentials)
-        .outerjoin(folders, folders.c.id == credentials.c.folder_id)
-        .where(credentials.c.client_id == client_id, credentials.c.deleted_at.is_(None))
-    )
-    for row in rows:
-        yield row.path_key, row.title, row.username
 
 
 def _export_query(client_id: str, include_directory_admin: bool) -> sa.Select[Any]:

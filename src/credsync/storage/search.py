@@ -1,9 +1,9 @@
 """Word-prefix search over title, username, url and tags (``search_terms``).
 
-Each credential's words (made by :func:`credsync.vault.search.terms_for`: case-folded words of
-its title, username, url and tags, and its username and tags whole) are rows of
-``search_terms`` with a B-tree index, so a search is an index range scan on SQLite and
-PostgreSQL alike (no extensions): driven from the rarest word with an index probe per
+Each credential's words (made by :func:`credsync.storage.words.terms_for`: the folded words of
+its title, username, url and tags, punctuated ones also joined, and its username and tags
+whole) are rows of ``search_terms`` with a B-tree index, so a search is an index range scan on
+SQLite and PostgreSQL alike (no extensions): driven from the rarest word with an index probe per
 candidate for the others, or, when the words are common but seldom found together, by
 intersecting their ranges (:func:`search_ids`). A query matches a credential when every word
 of the query is the start of one of its words, so ``cont adm`` finds "Contoso domain admin".
@@ -22,6 +22,7 @@ from sqlalchemy.sql.operators import custom_op
 from credsync.storage.bulk import bulk_insert
 from credsync.storage.credentials import visible
 from credsync.storage.tables import clients, credential_tags, credentials, search_terms
+from credsync.storage.words import MAX_TERM, fold
 
 __all__ = [
     "HEAD",
@@ -39,8 +40,6 @@ __all__ = [
     "reindex",
     "search_ids",
 ]
-
-MAX_TERM = 128  # the width of search_terms.term
 
 
 # -- the index ---------------------------------------------------------------------------------
@@ -361,7 +360,7 @@ def search_ids(
     probes still to make, the ranges are intersected (the rarest word's, and every other
     word's that fits that budget, rarest first); else the search reads on from the start."""
     words = list(words)
-    tag_term = tag.strip().lower()[:MAX_TERM] if tag else ""
+    tag_term = fold(tag.strip())[:MAX_TERM] if tag else ""
     if tag_term and tag_term not in words:
         # A tag is also indexed whole as a search term, so its term is one more word the
         # search may be driven from when it is rarer than every word of the text.

@@ -259,10 +259,13 @@ def _check(cred: CredentialState, link: LinkState, account: Account, rules: Rule
                 Status.PASSWORD_EXPIRED,
                 "the password is the vault's, but it has expired or must be changed",
             )
+        # "No bind" only where a check could have been one: a timestamp-only directory never
+        # binds, and its operators would wonder what bind was spared.
+        spared = ": no bind" if rules.can_verify else ""
         return item(
             Action.NONE,
             Status.IN_SYNC,
-            "password unchanged on both sides since the last good check: no bind",
+            f"password unchanged on both sides since the last good check{spared}",
         )
     if not rules.can_verify:
         return _check_stamp(cred, link, account, item)

@@ -12,9 +12,10 @@ head; keep the head hash printed by ``credsync audit verify`` somewhere else to 
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,6 +23,7 @@ from sqlalchemy.engine import Connection
 from typing_extensions import TypedDict
 
 from credsync.crypto.hashing import chain_hash
+from credsync.errors import InvalidInput
 from credsync.storage import Database, meta
 from credsync.storage import audit as audit_rows
 from credsync.storage.audit import AuditRow
@@ -29,7 +31,7 @@ from credsync.vault._time import as_utc, utcnow
 from credsync.vault.auth import Actor, Permission
 from credsync.vault.models import AuditEntry
 
-__all__ = ["GENESIS_HASH", "AuditLog", "VerifyReport", "VerifyReportJson"]
+__all__ = ["GENESIS_HASH", "AuditLog", "VerifyReport", "VerifyReportJson", "time_window"]
 
 GENESIS_HASH = "0" * 64
 
@@ -138,10 +140,13 @@ class AuditLog:
         client_id: str | None = None,
         actor_name: str | None = None,
         since: dt.datetime | None = None,
+        until: dt.datetime | None = None,
         before_seq: int | None = None,
         limit: int = 100,
     ) -> list[AuditEntry]:
-        """Newest first."""
+        """Newest first, from ``since`` (included) to ``until`` (left out; see
+        :func:`time_window`), each with the names of its target and client as they are now
+        (:func:`_named`)."""
         actor.require(Permission.AUDIT_READ)
         with self._db.read() as conn:
             rows = audit_rows.page(
@@ -151,10 +156,11 @@ class AuditLog:
                 client_id=client_id,
                 actor=actor_name,
                 since=since,
+                until=until,
                 before_seq=before_seq,
                 limit=limit,
             )
-            return [_entry(row) for row in rows]
+            return _named(conn, actor, [_entry(row) for row in rows])
 
     def verify(self, actor: Actor) -> VerifyReport:
         actor.require(Permission.AUDIT_READ)
@@ -194,6 +200,67 @@ class AuditLog:
 
 def _broken(count: int, head: meta.AuditHead, seq: int, problem: str) -> VerifyReport:
     return VerifyReport(False, count, head.seq, head.hash, f"entry {seq}: {problem}", seq)
+
+
+def _day_or_time(value: str, field: str) -> tuple[dt.datetime, bool]:
+    """``value`` as a UTC time, and whether it was a day (``2026-03-01``) rather than a time."""
+    text = value.strip()
+    try:
+        if len(text) == 10:
+            day = dt.date.fromisoformat(text)
+            return dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC), True
+        return as_utc(dt.datetime.fromisoformat(text.replace("Z", "+00:00"))), False
+    except ValueError:
+        raise InvalidInput(
+            f"{field} {value!r} is not a day (2026-03-01) or a time (2026-03-01T14:30:00Z)",
+            field=field,
+        ) from None
+
+
+def time_window(
+    since: str | None, until: str | None
+) -> tuple[dt.datetime | None, dt.datetime | None]:
+    """The times an audit list goes from (included) and to (left out), from a day
+    (``2026-03-01``) or a time in ISO 8601 (UTC when it names no zone) for each. A day
+    ``since`` starts at its first moment; a day ``until`` includes the whole day."""
+    start = _day_or_time(since, "since")[0] if since else None
+    end = None
+    if until:
+        end, day = _day_or_time(until, "until")
+        if day:
+            end += dt.timedelta(days=1)
+    if start is not None and end is not None and end <= start:
+        raise InvalidInput("until must be later than since", field=("since", "until"))
+    return start, end
+
+
+def _named(conn: Connection, actor: Actor, entries: Sequence[AuditEntry]) -> list[AuditEntry]:
+    """``entries`` with the names of their targets and clients, looked up in one query per
+    kind of target: what the reader may see (vault records with vault.read, directory_admin
+    credentials with directory_admin.use, tokens with admin; operators always, as entries
+    name them anyway); nothing for what is gone."""
+    readable = {"operator"}
+    if actor.can(Permission.VAULT_READ):
+        readable |= {"client", "credential", "directory", "folder"}
+    if actor.can(Permission.ADMIN):
+        readable.add("token")
+    wanted: dict[str, set[str]] = {}
+    for e in entries:
+        if e.target_type in readable:
+            wanted.setdefault(e.target_type, set()).add(e.target_id)
+        if e.client_id and "client" in readable:
+            wanted.setdefault("client", set()).add(e.client_id)
+    found = audit_rows.names(
+        conn, wanted, directory_admin=actor.can(Permission.DIRECTORY_ADMIN_USE)
+    )
+    return [
+        dataclasses.replace(
+            e,
+            target_name=found.get((e.target_type, e.target_id)),
+            client_name=found.get(("client", e.client_id)) if e.client_id else None,
+        )
+        for e in entries
+    ]
 
 
 def _entry(row: AuditRow) -> AuditEntry:

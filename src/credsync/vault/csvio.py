@@ -37,7 +37,7 @@ from sqlalchemy.engine import Connection
 from typing_extensions import TypedDict
 
 from credsync.errors import CredsyncError, InvalidInput
-from credsync.storage import Database
+from credsync.storage import Database, duplicates
 from credsync.storage import clients as client_rows
 from credsync.storage import credentials as credential_rows
 from credsync.types import CredentialType, Secret, SyncMode
@@ -346,7 +346,7 @@ class CsvIO:
     def _existing_identities(conn: Connection, client_id: str) -> set[tuple[str, str, str]]:
         return {
             (path_key or "", title.casefold(), username.casefold())
-            for path_key, title, username in credential_rows.identities(conn, client_id)
+            for path_key, title, username in duplicates.identities(conn, client_id)
         }
 
     @staticmethod

@@ -417,10 +417,18 @@ class AuditEntryJson(TypedDict):
     seq: int
     at: Timestamp
     actor: str
+    """The operator's name."""
     action: str
     target_type: str
     target_id: str
+    target_name: str | None
+    """What the target id names today (a credential's title, a client's or directory's name,
+    a folder's path, an operator's name): null when it is gone (purged, removed) or not the
+    reader's to see."""
     client_id: str | None
+    client_name: str | None
+    """The client's name (null when the entry concerns no client, or the reader may not
+    read the vault)."""
     details: dict[str, Any]
     hash: str
     """This entry's link in the hash chain (see ``audit verify``)."""
@@ -437,6 +445,8 @@ class AuditEntry:
     client_id: str | None
     details: dict[str, Any] = field(default_factory=dict)
     hash: str = ""
+    target_name: str | None = None
+    client_name: str | None = None
 
     def to_json(self) -> AuditEntryJson:
         return AuditEntryJson(
@@ -446,7 +456,9 @@ class AuditEntry:
             action=self.action,
             target_type=self.target_type,
             target_id=self.target_id,
+            target_name=self.target_name,
             client_id=self.client_id,
+            client_name=self.client_name,
             details=self.details,
             hash=self.hash,
         )

@@ -3,12 +3,17 @@ stylesheet and one small script under /static, no build step."""
 
 from __future__ import annotations
 
+import inspect
 from importlib import resources
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi.staticfiles import StaticFiles
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
 
-from credsync.web.pages import WebState, environment
+from credsync.web.pages import WebState, environment, is_api, no_page
+from credsync.web.reveals import Reveals
 from credsync.web.routes import (
     account,
     apidocs,
@@ -33,7 +38,7 @@ __all__ = ["mount_web"]
 
 def mount_web(app: FastAPI) -> None:
     """Add the dashboard's pages and static files to ``app`` (see :mod:`credsync.server`)."""
-    app.state.credsync_web = WebState(environment(), Notices())
+    app.state.credsync_web = WebState(environment(), Notices(), Reveals())
     static = resources.files("credsync.web") / "static"
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
     # clients before vault: /clients/new is not a client named "new"
@@ -55,3 +60,15 @@ def mount_web(app: FastAPI) -> None:
         apidocs,
     ):
         app.include_router(module.router)
+    api_errors = app.exception_handlers[StarletteHTTPException]
+
+    async def http_error(request: Request, exc: Exception) -> Response:
+        """An address no route has (404), or a method it has none for (405): the
+        dashboard's page, or the API's JSON error under /api/v1."""
+        if isinstance(exc, StarletteHTTPException) and not is_api(request.url.path):
+            # Whether the visitor is signed in is read from the database: not in the loop.
+            return await run_in_threadpool(no_page, request, exc)
+        answer = api_errors(request, exc)
+        return await answer if inspect.isawaitable(answer) else answer
+
+    app.add_exception_handler(StarletteHTTPException, http_error)

@@ -25,21 +25,26 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from credsync.api import API_PREFIX
 from credsync.api.deps import SAFE_METHODS
 from credsync.api.errors import ApiError, status_of
 from credsync.errors import CredsyncError
 from credsync.vault.flags import side_of
-from credsync.web.session import CSRF_FIELD, Notices, SignInNeeded, Viewer
+from credsync.web.reveals import Reveals
+from credsync.web.session import CSRF_FIELD, Notices, SignInNeeded, Viewer, signed_in
 
 __all__ = [
+    "WORDS",
     "PageRoute",
     "WebState",
     "environment",
     "local_path",
+    "no_page",
     "page",
     "page_router",
     "redirect",
     "web_state",
+    "word",
 ]
 
 log = logging.getLogger("credsync.web")
@@ -55,6 +60,39 @@ _HEADERS = {
     "Referrer-Policy": "same-origin",
     "X-Frame-Options": "DENY",
 }
+
+
+# The words a badge shows for a code (a check's status, a run's state); the code itself stays
+# in the badge's title, as the CLI and the API say it. Every status of the sync engine has one
+# (tests/web/test_badges.py).
+WORDS = {
+    "in_sync": "in sync",
+    "mismatch": "password differs",
+    "changed_in_directory": "changed in the directory",
+    "account_missing": "account gone",
+    "account_disabled": "account disabled",
+    "locked_out": "locked out",
+    "password_expired": "password expired",
+    "unreachable": "unreachable",
+    "tls_error": "TLS failed",
+    "denied": "access denied",
+    "policy_rejected": "refused by policy",
+    "error": "error",
+    "unmatched": "no such account",
+    "ambiguous": "several accounts",
+    "conflict": "account taken",
+    "pending": "pending",
+    "skipped": "skipped",
+    "running": "running",
+    "done": "done",
+    "failed": "failed",
+    "aborted": "aborted",
+}
+
+
+def word(code: str) -> str:
+    """The words for a status or state code (the code, spaced, for one without)."""
+    return WORDS.get(code, code.replace("_", " "))
 
 
 def _when(value: dt.datetime | None) -> str:
@@ -73,6 +111,7 @@ def environment() -> jinja2.Environment:
     )
     env.filters["when"] = _when
     env.filters["short"] = lambda value: (value or "")[:8]
+    env.filters["word"] = word
     env.globals["csrf_field"] = CSRF_FIELD
     env.globals["kind_name"] = side_of  # a directory kind, for people
     return env
@@ -82,6 +121,7 @@ def environment() -> jinja2.Environment:
 class WebState:
     templates: jinja2.Environment
     notices: Notices
+    reveals: Reveals
 
 
 def web_state(request: Request) -> WebState:
@@ -178,6 +218,36 @@ def _handle(request: Request, exc: Exception) -> Response:
     return _error_page(request, 500, "An unexpected error: the server log has the details.")
 
 
+def _secured(response: Response) -> Response:
+    for name, value in _HEADERS.items():
+        response.headers.setdefault(name, value)
+    return response
+
+
+def is_api(path: str) -> bool:
+    """Whether ``path`` is the REST API's (it answers its errors in JSON)."""
+    return path == API_PREFIX or path.startswith(API_PREFIX + "/")
+
+
+def no_page(request: Request, exc: StarletteHTTPException) -> Response:
+    """The dashboard's page for an address it has no page at (404), or no page for the
+    method asked (405): with the navigation when signed in, the sign-in link when not."""
+    viewer = signed_in(request, request.app.state.credsync)
+    messages = {
+        404: f"There is no page at {request.url.path}: the link may be old or mistyped.",
+        405: f"{request.url.path} does not answer {request.method} requests.",
+    }
+    message = messages.get(exc.status_code, str(exc.detail))
+    title = "Not found" if exc.status_code == 404 else "Not done"
+    response = page(
+        request, "error.html", viewer, status=exc.status_code, title=title, message=message,
+        code=exc.status_code,
+    )  # fmt: skip
+    if exc.headers:
+        response.headers.update(exc.headers)
+    return _secured(response)
+
+
 class PageRoute(APIRoute):
     """A page: errors render as pages (never JSON, never a stack trace), and every response
     gets the security headers."""
@@ -190,9 +260,7 @@ class PageRoute(APIRoute):
                 response = await handler(request)
             except Exception as exc:
                 response = _handle(request, exc)
-            for name, value in _HEADERS.items():
-                response.headers.setdefault(name, value)
-            return response
+            return _secured(response)
 
         return run
 

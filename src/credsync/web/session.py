@@ -41,6 +41,7 @@ __all__ = [
     "form_fields",
     "sign_in_form",
     "sign_in_form_ok",
+    "signed_in",
     "viewer",
 ]
 
@@ -73,19 +74,25 @@ async def form_fields(request: Request) -> dict[str, str]:
 Fields = Annotated[dict[str, str], Depends(form_fields)]
 
 
-def viewer(request: Request, state: State, fields: Fields) -> Viewer:
-    """The signed-in operator; for a post, only with the session's CSRF token."""
+def _resumed(request: Request, state: State, csrf_token: str | None) -> Viewer:
     cookie = request.cookies.get(SESSION_COOKIE)
     if not cookie:
         raise SignInNeeded("not signed in")
-    csrf = fields.get(CSRF_FIELD, "") if request.method not in SAFE_METHODS else None
     try:
-        actor, session_id, token = state.vault.web_sessions.resume(Secret(cookie), csrf_token=csrf)
+        actor, session_id, token = state.vault.web_sessions.resume(
+            Secret(cookie), csrf_token=csrf_token
+        )
     except AuthenticationFailed as exc:
         raise SignInNeeded(str(exc)) from exc
     found = Viewer(actor, session_id, token)
     request.state.viewer = found  # for the error pages' navigation
     return found
+
+
+def viewer(request: Request, state: State, fields: Fields) -> Viewer:
+    """The signed-in operator; for a post, only with the session's CSRF token."""
+    csrf = fields.get(CSRF_FIELD, "") if request.method not in SAFE_METHODS else None
+    return _resumed(request, state, csrf)
 
 
 ViewerDep = Annotated[Viewer, Depends(viewer)]
@@ -111,6 +118,16 @@ def sign_in_form_ok(request: Request, fields: dict[str, str]) -> bool:
     cookie = _pre_session(request)
     given = fields.get(CSRF_FIELD, "")
     return cookie is not None and hmac.compare_digest(cookie.encode(), given.encode())
+
+
+def signed_in(request: Request, state: State) -> Viewer | None:
+    """The signed-in operator, None when signed out: for a page every visitor gets (an
+    address with no page), which shows the navigation to the signed in. It does nothing
+    for the operator, so no CSRF token is asked for."""
+    try:
+        return _resumed(request, state, None)
+    except SignInNeeded:
+        return None
 
 
 class Notices:

@@ -8,7 +8,7 @@ from credsync.api.deps import Caller, Cursor, Limit, State
 from credsync.api.errors import ApiError
 from credsync.api.routing import api_router
 from credsync.api.schemas import AuditPage
-from credsync.vault.audit import VerifyReportJson
+from credsync.vault.audit import VerifyReportJson, time_window
 
 router = api_router(prefix="/audit", tags=["audit"])
 
@@ -25,13 +25,25 @@ def list_audit(
     target: str | None = Query(None, max_length=64, description="A target id."),
     operator: str | None = Query(None, max_length=64),
     client: str | None = Query(None, max_length=200, description="A client's name or id."),
+    since: str | None = Query(
+        None,
+        max_length=40,
+        description="From this day (2026-03-01) or time (ISO 8601; UTC unless it says).",
+    ),
+    until: str | None = Query(
+        None,
+        max_length=40,
+        description="To this day (included) or time (left out); as ``since``.",
+    ),
 ) -> AuditPage:
-    """Audit entries, newest first (needs audit.read)."""
+    """Audit entries, newest first, each with the names of its target and client (needs
+    audit.read)."""
     before = None
     if cursor is not None:
         if not (cursor.isascii() and cursor.isdigit() and len(cursor) <= 18):
             raise ApiError(400, "invalid_input", "cursor is not a cursor of this list")
         before = int(cursor)
+    start, end = time_window(since, until)
     client_id = state.vault.clients.get(actor, client).id if client else None
     entries = state.vault.audit.list(
         actor,
@@ -39,6 +51,8 @@ def list_audit(
         target_id=target,
         client_id=client_id,
         actor_name=operator,
+        since=start,
+        until=end,
         before_seq=before,
         limit=limit + 1,
     )

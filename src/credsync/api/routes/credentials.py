@@ -26,6 +26,9 @@ from credsync.vault.search import query_words
 
 router = api_router(tags=["credentials"])
 SearchText = Annotated[str, Checked("the search", query_words, 512, 1)]
+HistoryVersion = Annotated[
+    int | None, Query(ge=1, description="Only this password version (its number).")
+]
 
 
 def _secret(password: str | None) -> Secret | None:
@@ -68,7 +71,9 @@ def search_credentials(
 
 @router.post("/clients/{client}/credentials", response_model=CredentialJson, status_code=201)
 def add_credential(client: str, body: CredentialIn, actor: Caller, state: State) -> CredentialJson:
-    """Add a credential with a given or generated password (enforce needs directory.setup)."""
+    """Add a credential with a given or generated password (enforce needs directory.setup).
+    One with the folder, title and username of a credential the client has is refused (409
+    ``duplicate_credential``) unless ``allow_duplicate``."""
     cred = state.vault.credentials.create(
         actor,
         state.keys,
@@ -84,6 +89,7 @@ def add_credential(client: str, body: CredentialIn, actor: Caller, state: State)
         tags=body.tags,
         sync_mode=SyncMode(body.sync_mode) if body.sync_mode else None,
         folder=body.folder,
+        allow_duplicate=body.allow_duplicate,
     )
     return cred.to_json()
 
@@ -123,24 +129,30 @@ def set_password(ref: str, body: PasswordIn, actor: Caller, state: State) -> Cre
     response_model=list[HistoryEntryJson],
     response_model_exclude_none=True,
 )
-def history(ref: str, actor: Caller, state: State) -> list[HistoryEntryJson]:
+def history(
+    ref: str, actor: Caller, state: State, version: HistoryVersion = None
+) -> list[HistoryEntryJson]:
     """Every password version, newest first: who, when, why (values: see history/reveal).
     Needs vault.read."""
-    entries = state.vault.credentials.history(actor, None, ref)
+    entries = state.vault.credentials.history(actor, None, ref, version=version)
     return [e.to_json() for e in entries]
 
 
 @router.post("/credentials/{ref}/history/reveal", response_model=list[HistoryEntryJson])
-def reveal_history(ref: str, actor: Caller, state: State) -> list[HistoryEntryJson]:
-    """Every password version with its value (needs secret.reveal; audited)."""
-    entries = state.vault.credentials.history(actor, state.keys, ref, reveal=True)
+def reveal_history(
+    ref: str, actor: Caller, state: State, version: HistoryVersion = None
+) -> list[HistoryEntryJson]:
+    """Every password version with its value, or only ``version``'s (needs secret.reveal;
+    audited with the versions shown)."""
+    entries = state.vault.credentials.history(actor, state.keys, ref, reveal=True, version=version)
     return [e.to_json() for e in entries]
 
 
 @router.patch("/credentials/{ref}", response_model=CredentialJson)
 def edit_credential(ref: str, body: CredentialPatch, actor: Caller, state: State) -> CredentialJson:
-    """Change title, username, url, notes, type, tags or folder (``""``: no folder).
-    Needs vault.write."""
+    """Change title, username, url, notes, type, tags or folder (``""``: no folder); one
+    that makes it a duplicate is refused as when adding (409 ``duplicate_credential``)
+    unless ``allow_duplicate``. Needs vault.write."""
     cred = state.vault.credentials.edit(
         actor,
         state.keys,
@@ -153,6 +165,7 @@ def edit_credential(ref: str, body: CredentialPatch, actor: Caller, state: State
         tags=body.tags,
         folder=body.folder,
         expected_version=body.version,
+        allow_duplicate=body.allow_duplicate,
     )
     return cred.to_json()
 

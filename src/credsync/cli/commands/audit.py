@@ -12,7 +12,8 @@ AUDIT_COLUMNS = [
     ("actor", "Operator"),
     ("action", "Action"),
     ("target_type", "Target"),
-    ("target_id", "Target id"),
+    ("target", "Name or id"),
+    ("client", "Client"),
     ("details", "Details"),
 ]
 
@@ -22,6 +23,8 @@ AUDIT_COLUMNS = [
 @click.option("--client", help="Only entries about this client.")
 @click.option("--target", help="Only entries about this id.")
 @click.option("--operator", help="Only entries by this operator.")
+@click.option("--since", help="From this day (2026-03-01) or time (ISO 8601; UTC unless it says).")
+@click.option("--until", help="To this day (included) or time (left out).")
 @click.option("--limit", type=click.IntRange(1, 100_000), default=100, show_default=True)
 @json_option
 @click.pass_context
@@ -31,14 +34,18 @@ def audit_group(
     client: str | None,
     target: str | None,
     operator: str | None,
+    since: str | None,
+    until: str | None,
     limit: int,
     as_json: bool,
 ) -> None:
-    """List the audit log, newest first (needs audit.read).
+    """List the audit log, newest first (needs audit.read): each entry's target and client
+    by name (by id when gone or not yours to see).
 
     \b
     Examples:
       credsync audit --action 'credential.*' --limit 20
+      credsync audit --client Contoso --since 2026-03-01 --until 2026-03-31
       credsync audit verify
     """
     if ctx.invoked_subcommand is not None:
@@ -46,9 +53,27 @@ def audit_group(
     from credsync.cli.runtime import runtime
 
     rows = runtime(ctx).ports.audit.list(
-        action=action, client=client, target=target, operator=operator, limit=limit
+        action=action,
+        client=client,
+        target=target,
+        operator=operator,
+        since=since,
+        until=until,
+        limit=limit,
     )
-    emit(rows, as_json, lambda: table(rows, AUDIT_COLUMNS, max_width=70))
+
+    def shown() -> str:
+        named = [
+            {
+                **row,
+                "target": row["target_name"] or row["target_id"],
+                "client": row["client_name"] or row["client_id"],
+            }
+            for row in rows
+        ]
+        return table(named, AUDIT_COLUMNS, max_width=70)
+
+    emit(rows, as_json, shown)
 
 
 @audit_group.command("verify")

@@ -57,6 +57,7 @@ HISTORY_COLUMNS = [
     ("reason", "Why"),
 ]
 TYPES = click.Choice([t.value for t in CredentialType])
+ALLOW_DUPLICATE = "Even when the client has one with the same folder, title and username."
 MODES_OR_INHERIT = click.Choice([m.value for m in SyncMode] + ["inherit"])
 
 
@@ -136,6 +137,7 @@ def cred_group() -> None:
 @click.option("--type", "type_", type=TYPES, default="login", show_default=True)
 @click.option("--sync-mode", type=MODES_OR_INHERIT, default="inherit", show_default=True)
 @password_options
+@click.option("--allow-duplicate", is_flag=True, help=ALLOW_DUPLICATE)
 @json_option
 @click.pass_context
 def cred_add(
@@ -153,9 +155,12 @@ def cred_add(
     password_file: str | None,
     generate: bool,
     policy: str | None,
+    allow_duplicate: bool,
     as_json: bool,
 ) -> None:
     """Add a credential to CLIENT. The password comes from stdin, the generator, or a prompt.
+    One with the folder, title and username of a credential CLIENT has is refused (exit 5),
+    as an import refuses it, unless --allow-duplicate.
 
     \b
     Examples:
@@ -176,6 +181,7 @@ def cred_add(
         tags=list(tags),
         folder=folder,
         sync_mode=None if sync_mode == "inherit" else sync_mode,
+        allow_duplicate=allow_duplicate,
     )
     _show(cred, as_json)
 
@@ -338,17 +344,21 @@ def cred_generate(
 @cred_group.command("history")
 @click.argument("cred_id")
 @click.option("--reveal", is_flag=True, help="Include each earlier password (audited).")
+@click.option("--version", type=click.IntRange(1), help="Only this password version.")
 @json_option
 @click.pass_context
-def cred_history(ctx: click.Context, cred_id: str, reveal: bool, as_json: bool) -> None:
+def cred_history(
+    ctx: click.Context, cred_id: str, reveal: bool, version: int | None, as_json: bool
+) -> None:
     """Every password the credential has had: who set it, when and why (newest first).
 
     \b
     Examples:
       credsync cred history 3f2a9c
       credsync cred history 3f2a9c --reveal --json
+      credsync cred history 3f2a9c --version 2 --reveal     # one earlier password
     """
-    rows = runtime(ctx).ports.credentials.history(cred_id, reveal=reveal)
+    rows = runtime(ctx).ports.credentials.history(cred_id, reveal=reveal, version=version)
     columns = HISTORY_COLUMNS + ([("password", "Password")] if reveal else [])
     emit(rows, as_json, lambda: table(rows, columns))
 
@@ -388,6 +398,7 @@ def cred_sync_mode(
 @click.option("--clear-tags", is_flag=True, help="Remove every tag.")
 @click.option("--folder", help="Move to this folder ('' for none).")
 @click.option("--type", "type_", type=TYPES)
+@click.option("--allow-duplicate", is_flag=True, help=ALLOW_DUPLICATE)
 @if_version
 @json_option
 @click.pass_context
@@ -402,10 +413,12 @@ def cred_edit(
     clear_tags: bool,
     folder: str | None,
     type_: str | None,
+    allow_duplicate: bool,
     if_version: int | None,
     as_json: bool,
 ) -> None:
-    """Change a credential's title, username, url, notes, tags, folder or type.
+    """Change a credential's title, username, url, notes, tags, folder or type (a duplicate,
+    as for add, only with --allow-duplicate).
 
     \b
     Example:
@@ -422,7 +435,9 @@ def cred_edit(
         tags=[] if clear_tags else (list(tags) if tags else None),
         folder=folder,
     )
-    _show(runtime(ctx).ports.credentials.edit(cred_id, changes, version=if_version), as_json)
+    port = runtime(ctx).ports.credentials
+    cred = port.edit(cred_id, changes, version=if_version, allow_duplicate=allow_duplicate)
+    _show(cred, as_json)
 
 
 @cred_group.command("delete")

@@ -22,10 +22,13 @@ class AuditPort(Protocol):
         client: str | None,
         target: str | None,
         operator: str | None,
+        since: str | None,
+        until: str | None,
         limit: int,
     ) -> list[AuditEntryJson]:
         """The newest ``limit`` entries that match every filter given (``action`` may end
-        in ``*``: a prefix)."""
+        in ``*``: a prefix; ``since`` and ``until``: a day or an ISO 8601 time, see
+        :func:`credsync.vault.audit.time_window`)."""
         ...
 
     def verify(self) -> VerifyReportJson: ...
@@ -42,9 +45,14 @@ class LocalAudit:
         client: str | None,
         target: str | None,
         operator: str | None,
+        since: str | None,
+        until: str | None,
         limit: int,
     ) -> list[AuditEntryJson]:
+        from credsync.vault.audit import time_window
+
         vault, actor = self._rt.vault, self._rt.actor
+        start, end = time_window(since, until)
         client_id = vault.clients.get(actor, client).id if client else None
         entries = vault.audit.list(
             actor,
@@ -52,6 +60,8 @@ class LocalAudit:
             target_id=target,
             client_id=client_id,
             actor_name=operator,
+            since=start,
+            until=end,
             limit=limit,
         )
         return [e.to_json() for e in entries]
@@ -71,9 +81,18 @@ class RemoteAudit:
         client: str | None,
         target: str | None,
         operator: str | None,
+        since: str | None,
+        until: str | None,
         limit: int,
     ) -> list[AuditEntryJson]:
-        filters = {"action": action, "client": client, "target": target, "operator": operator}
+        filters = {
+            "action": action,
+            "client": client,
+            "target": target,
+            "operator": operator,
+            "since": since,
+            "until": until,
+        }
         rows: list[AuditEntryJson] = self._api.collect("/audit", limit, **filters)
         return rows
 

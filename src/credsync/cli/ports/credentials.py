@@ -72,7 +72,11 @@ class CredentialsPort(Protocol):
         tags: list[str],
         folder: str | None,
         sync_mode: str | None,
-    ) -> CredentialJson: ...
+        allow_duplicate: bool = False,
+    ) -> CredentialJson:
+        """A new credential; one with the folder, title and username of one the client has
+        raises DuplicateCredential unless ``allow_duplicate``."""
+        ...
 
     def list(
         self,
@@ -101,13 +105,20 @@ class CredentialsPort(Protocol):
         self, ref: str, password: NewPassword, *, reason: str, version: int | None
     ) -> CredentialJson: ...
 
-    def history(self, ref: str, *, reveal: bool) -> builtins.list[HistoryEntryJson]: ...
+    def history(
+        self, ref: str, *, reveal: bool, version: int | None = None
+    ) -> builtins.list[HistoryEntryJson]:
+        """Every password version, newest first, or only ``version``; with their values
+        when ``reveal`` (audited)."""
+        ...
 
     def set_sync_mode(
         self, ref: str, mode: str, *, version: int | None, confirm: Confirm
     ) -> CredentialJson: ...
 
-    def edit(self, ref: str, changes: Changes, *, version: int | None) -> CredentialJson: ...
+    def edit(
+        self, ref: str, changes: Changes, *, version: int | None, allow_duplicate: bool = False
+    ) -> CredentialJson: ...
 
     def delete(self, ref: str, *, version: int | None) -> CredentialJson: ...
 
@@ -135,6 +146,7 @@ class LocalCredentials:
         tags: list[str],
         folder: str | None,
         sync_mode: str | None,
+        allow_duplicate: bool = False,
     ) -> CredentialJson:
         from credsync.types import SyncMode
 
@@ -154,6 +166,7 @@ class LocalCredentials:
             tags=tags,
             sync_mode=SyncMode(sync_mode) if sync_mode else None,
             folder=folder,
+            allow_duplicate=allow_duplicate,
         )
         return cred.to_json()
 
@@ -203,10 +216,12 @@ class LocalCredentials:
         )
         return cred.to_json()
 
-    def history(self, ref: str, *, reveal: bool) -> builtins.list[HistoryEntryJson]:
+    def history(
+        self, ref: str, *, reveal: bool, version: int | None = None
+    ) -> builtins.list[HistoryEntryJson]:
         rt = self._rt
         keys = rt.keys if reveal else None
-        entries = rt.vault.credentials.history(rt.actor, keys, ref, reveal=reveal)
+        entries = rt.vault.credentials.history(rt.actor, keys, ref, reveal=reveal, version=version)
         return [e.to_json() for e in entries]
 
     def set_sync_mode(
@@ -225,7 +240,9 @@ class LocalCredentials:
         )
         return cred.to_json()
 
-    def edit(self, ref: str, changes: Changes, *, version: int | None) -> CredentialJson:
+    def edit(
+        self, ref: str, changes: Changes, *, version: int | None, allow_duplicate: bool = False
+    ) -> CredentialJson:
         rt = self._rt
         cred = rt.vault.credentials.edit(
             rt.actor,
@@ -239,6 +256,7 @@ class LocalCredentials:
             tags=changes.tags,
             folder=changes.folder,
             expected_version=version,
+            allow_duplicate=allow_duplicate,
         )
         return cred.to_json()
 
@@ -271,6 +289,7 @@ class RemoteCredentials:
         tags: list[str],
         folder: str | None,
         sync_mode: str | None,
+        allow_duplicate: bool = False,
     ) -> CredentialJson:
         body = {
             "title": title,
@@ -281,6 +300,7 @@ class RemoteCredentials:
             "tags": tags,
             "folder": folder,
             "sync_mode": sync_mode,
+            "allow_duplicate": allow_duplicate,
             **password.body(),
         }
         cred: CredentialJson = self._api.post(path_of("clients", client, "credentials"), body)
@@ -341,10 +361,14 @@ class RemoteCredentials:
         cred: CredentialJson = self._api.put(f"{path_of('credentials', ref)}/password", body)
         return cred
 
-    def history(self, ref: str, *, reveal: bool) -> builtins.list[HistoryEntryJson]:
+    def history(
+        self, ref: str, *, reveal: bool, version: int | None = None
+    ) -> builtins.list[HistoryEntryJson]:
         where = f"{path_of('credentials', ref)}/history"
         rows: builtins.list[HistoryEntryJson] = (
-            self._api.post(f"{where}/reveal") if reveal else self._api.get(where)
+            self._api.post(f"{where}/reveal", version=version)
+            if reveal
+            else self._api.get(where, version=version)
         )
         return rows
 
@@ -360,9 +384,13 @@ class RemoteCredentials:
 
         return with_confirmation(send, confirm)
 
-    def edit(self, ref: str, changes: Changes, *, version: int | None) -> CredentialJson:
+    def edit(
+        self, ref: str, changes: Changes, *, version: int | None, allow_duplicate: bool = False
+    ) -> CredentialJson:
         fields = {**asdict(changes), "version": version}
         body = {k: v for k, v in fields.items() if v is not None}
+        if allow_duplicate:
+            body["allow_duplicate"] = True
         cred: CredentialJson = self._api.patch(path_of("credentials", ref), body)
         return cred
 

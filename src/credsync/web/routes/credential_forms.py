@@ -19,7 +19,7 @@ from typing import Any
 from fastapi import Request, Response
 
 from credsync.api.deps import State
-from credsync.errors import Conflict, InvalidInput, NotFound
+from credsync.errors import Conflict, DuplicateCredential, InvalidInput, NotFound
 from credsync.sync.enforce import EnforceSwitches, EnforceUnconfirmed
 from credsync.types import CredentialType, Secret, SyncMode
 from credsync.vault import Permission
@@ -34,7 +34,7 @@ __all__ = ["router"]
 router = page_router()
 
 _TEXT = ("title", "username", "url", "type", "folder", "new_folder", "tags", "sync_mode")
-_CHECKS = ("generate", "remove_notes")
+_CHECKS = ("generate", "remove_notes", "allow_duplicate")
 MODES = ("inherit", "off", "report", "enforce")
 
 
@@ -50,6 +50,16 @@ class CredentialForm(Form):
     def folder(self) -> str:
         """The folder to file it in: a new path typed, else the one chosen ("" for none)."""
         return self.values["new_folder"] or self.values["folder"]
+
+    def duplicate(self, exc: DuplicateCredential, client: str) -> None:
+        """The vault refused a duplicate: said on the box that allows one, with a link to
+        the credential it would duplicate."""
+        self.values["duplicate_of"] = exc.existing_id
+        self.error(
+            "allow_duplicate",
+            f"{client} already has a credential with this folder, title and username. "
+            "Tick the box to make a second one anyway.",
+        )
 
 
 def _form(fields: dict[str, str]) -> CredentialForm:
@@ -125,6 +135,7 @@ def add_credential(
     client = vault.clients.get(actor, ref)
     form = _form(fields)
     typed = _check_password(form, fields)
+    status = 400
     if not form.errors:
         try:
             cred = vault.credentials.create(
@@ -142,9 +153,13 @@ def add_credential(
                 tags=form.tags(),
                 sync_mode=parse_sync_mode(form.values["sync_mode"], allow_inherit=True),
                 folder=form.folder() or None,
+                allow_duplicate=form.ticked("allow_duplicate"),
             )
         except NotFound as exc:  # the policy chosen (the client was found above)
             form.error("policy", str(exc))
+        except DuplicateCredential as exc:
+            form.duplicate(exc, client.name)
+            status = 409
         except (InvalidInput, Conflict) as exc:
             form.refused(exc)
         else:
@@ -152,7 +167,7 @@ def add_credential(
             if typed is None:
                 notice += " Its password was generated: reveal it to see it."
             return redirect(request, f"/credentials/{cred.id}", viewer, notice)
-    return _form_page(request, state, viewer, client, form, status=400)
+    return _form_page(request, state, viewer, client, form, status=status)
 
 
 # -- edit --------------------------------------------------------------------------------------
@@ -217,8 +232,15 @@ def change_credential(
     status = 400
     if not form.errors:
         expected = form_version(form.values["version"])
+        allow = form.ticked("allow_duplicate")
         try:
-            vault.credentials.edit(actor, state.keys, cred.id, expected_version=expected, **changes)
+            vault.credentials.edit(
+                actor, state.keys, cred.id, expected_version=expected, allow_duplicate=allow,
+                **changes,
+            )  # fmt: skip
+        except DuplicateCredential as exc:
+            form.duplicate(exc, client.name)
+            status = 409
         except (InvalidInput, NotFound, Conflict) as exc:
             form.refused(exc)
             status = 409 if isinstance(exc, Conflict) else 400

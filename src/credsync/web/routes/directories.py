@@ -259,10 +259,15 @@ def _connection(directory: Directory) -> list[tuple[str, str]]:
     shown = [
         (s.label[:1].upper() + s.label[1:], directory.setting(s.name) or "-") for s in kind.settings
     ]
-    if len(kind.binds) > 1:
-        method = next((m for m in kind.binds if m.name == directory.bind_kind), None)
-        shown.append(("Signs in with", method.label if method else "-"))
     return shown
+
+
+def _signs_in_with(directory: Directory) -> str:
+    """How the directory signs in with its credential, in its kind's words (the bind account,
+    the app's certificate...)."""
+    kind = directory.descriptor
+    method = next((m for m in kind.binds if m.name == directory.bind_kind), kind.binds[0])
+    return method.label
 
 
 def _directory_page(
@@ -293,6 +298,7 @@ def _directory_page(
         directory=directory,
         connection=_connection(directory),
         bind_title=bind_title,
+        signs_in_with=_signs_in_with(directory),
         last=last_runs(state.vault.db, viewer.actor).get(directory.id),
         done=done,
         tested=tested,

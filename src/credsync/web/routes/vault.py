@@ -1,5 +1,6 @@
 """Clients, a client's credentials (a page at a time, with their checks) and directories, and
-a credential: its fields, reveal (audited), a new password, its history and its checks."""
+a credential: its fields, reveal (audited; post-redirect-get, see :mod:`credsync.web.reveals`)
+of its password or of an earlier one, a new password, its history and its checks."""
 
 from __future__ import annotations
 
@@ -8,14 +9,16 @@ from fastapi import Query, Request, Response
 from credsync.api.deps import State
 from credsync.sync.views import checks_of, given_up_pushes, last_runs, queued_pushes
 from credsync.types import Secret
-from credsync.vault.models import RevealedCredential
+from credsync.vault.models import Credential
 from credsync.web.forms import form_version
-from credsync.web.pages import page, page_router, redirect
+from credsync.web.pages import page, page_router, redirect, web_state
+from credsync.web.reveals import Revealed
 from credsync.web.session import Fields, Viewer, ViewerDep
 
 router = page_router()
 
 PAGE_SIZE = 50  # credentials per page of a client
+HIDE_AFTER_SECONDS = 30  # a revealed password is hidden again after this long (web.js)
 
 
 @router.get("/")
@@ -76,14 +79,14 @@ def _credential_page(
     request: Request,
     state: State,
     viewer: Viewer,
-    ref: str,
-    revealed: RevealedCredential | None = None,
+    cred: Credential,
+    revealed: Revealed | None = None,
     *,
     status: int = 200,
     error: str = "",
+    hidden_again: bool = False,
 ) -> Response:
     vault, actor = state.vault, viewer.actor
-    cred = revealed.credential if revealed else vault.credentials.get(actor, ref, trashed=True)
     return page(
         request,
         "credential.html",
@@ -91,7 +94,10 @@ def _credential_page(
         status=status,
         title=cred.title,
         cred=cred,
-        revealed=revealed,
+        revealed=revealed.current if revealed else None,
+        revealed_version=revealed.version if revealed else None,
+        hidden_again=hidden_again,
+        hide_after=HIDE_AFTER_SECONDS,
         history=vault.credentials.history(actor, None, cred.id),
         checks=checks_of(vault.db, actor, [cred.id]).get(cred.id, []),
         queued=queued_pushes(vault.db, actor, cred.id),
@@ -101,15 +107,47 @@ def _credential_page(
 
 
 @router.get("/credentials/{ref}")
-def credential_page(ref: str, request: Request, state: State, viewer: ViewerDep) -> Response:
-    return _credential_page(request, state, viewer, ref)
+def credential_page(
+    ref: str,
+    request: Request,
+    state: State,
+    viewer: ViewerDep,
+    shown: str | None = Query(None, max_length=64),
+) -> Response:
+    """A credential; with ``shown``, the key of a reveal just made (see
+    :mod:`credsync.web.reveals`), the password it revealed, this once."""
+    cred = state.vault.credentials.get(viewer.actor, ref, trashed=True)
+    revealed = web_state(request).reveals.take(viewer.session_id, cred.id, shown)
+    return _credential_page(
+        request, state, viewer, cred, revealed, hidden_again=bool(shown) and revealed is None
+    )
+
+
+def _show(request: Request, viewer: Viewer, revealed: Revealed, anchor: str = "") -> Response:
+    """To the credential's page, which shows what was revealed once (post-redirect-get)."""
+    key = web_state(request).reveals.add(viewer.session_id, revealed)
+    return redirect(request, f"/credentials/{revealed.credential_id}?shown={key}{anchor}")
 
 
 @router.post("/credentials/{ref}/reveal")
 def reveal(ref: str, request: Request, state: State, viewer: ViewerDep) -> Response:
-    """The page with the password and notes shown (needs secret.reveal; audited)."""
-    revealed = state.vault.credentials.reveal(viewer.actor, state.keys, ref)
-    return _credential_page(request, state, viewer, ref, revealed)
+    """Reveal the password and notes (needs secret.reveal; audited), then the page that
+    shows them."""
+    found = state.vault.credentials.reveal(viewer.actor, state.keys, ref)
+    return _show(request, viewer, Revealed(found.credential.id, current=found))
+
+
+@router.post("/credentials/{ref}/history/{version}/reveal")
+def reveal_version(
+    ref: str, version: int, request: Request, state: State, viewer: ViewerDep
+) -> Response:
+    """Reveal one earlier password (needs secret.reveal; audited as a reveal of that
+    version), then the page that shows it in the history."""
+    [entry] = state.vault.credentials.history(
+        viewer.actor, state.keys, ref, reveal=True, version=version
+    )
+    revealed = Revealed(entry.credential_id, version=entry)
+    return _show(request, viewer, revealed, f"#version-{entry.version}")
 
 
 @router.post("/credentials/{ref}/password")
@@ -125,12 +163,12 @@ def set_password(
     if not generate:
         if not typed:
             return _credential_page(
-                request, state, viewer, ref, status=400,
+                request, state, viewer, current, status=400,
                 error="Type the new password (twice), or tick 'Generate one'.",
             )  # fmt: skip
         if typed != fields.get("password_again", ""):
             return _credential_page(
-                request, state, viewer, ref, status=400,
+                request, state, viewer, current, status=400,
                 error="The two passwords differ: nothing was saved.",
             )  # fmt: skip
     cred = vault.credentials.change_password(

@@ -6,7 +6,7 @@ credential (about 450 ms). Now ``ix_links_directory_status`` counts the links al
 ones) finds the few to take off; ``ix_flags_opened`` finds the flags of the last days.
 
 Revision ID: 0016
-Revises: 0011
+Revises: 0013
 Create Date: 2026-12-06
 """
 
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0016"
-down_revision = "0011"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,67 @@
+"""The words of the search index, made the same way from a credential's text and from a query.
+
+Text is *folded* first (:func:`fold`): Unicode compatibility decomposition (NFKD), combining
+marks dropped, case folded; so "Café" and "CAFE" are both ``cafe``, "Straße" ``strasse`` and
+"ﬁle" ``file``. Then it is split on everything that is not a letter or a digit (spaces,
+punctuation, underscores): "Wi-Fi router" is ``wi``, ``fi``, ``router``. A run of text without
+spaces that punctuation splits is also kept joined ("Wi-Fi" is ``wifi`` too; "e-mail"
+``email``), so a search typed without the punctuation finds it as well.
+
+These are the rules of :mod:`credsync.storage.search` (whose index holds the words) and of
+revision 0013, which made the index anew with them; :mod:`credsync.vault.search` checks a
+query's words.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Iterator
+
+__all__ = ["MAX_TERM", "fold", "terms_for", "words"]
+
+MAX_TERM = 128  # the width of search_terms.term
+
+_WORD = re.compile(r"[^\W_]+")
+# Words every url has: indexing them would cost a row per credential and find everything.
+_URL_NOISE = frozenset({"http", "https", "www"})
+
+
+def fold(text: str) -> str:
+    """``text`` without case and accents: NFKD, combining marks dropped, case-folded."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def words(text: str) -> Iterator[str]:
+    """The folded words of ``text``, split on everything but letters and digits."""
+    for word in _WORD.findall(fold(text)):
+        yield word[:MAX_TERM]
+
+
+def _joined(text: str) -> Iterator[str]:
+    """Each space-separated part of ``text`` that punctuation splits into several words,
+    as one word."""
+    for chunk in text.split():
+        parts = _WORD.findall(fold(chunk))
+        if len(parts) > 1:
+            yield "".join(parts)[:MAX_TERM]
+
+
+def terms_for(title: str, username: str, url: str, tags: Iterable[str]) -> set[str]:
+    """A credential's index terms: the words of its title, username, url and tags, the
+    punctuated parts of its title, username and tags joined, and its username and each tag
+    whole (folded)."""
+    terms: set[str] = set()
+    for text in (title, username):
+        terms.update(words(text))
+        terms.update(_joined(text))
+    terms.update(word for word in words(url) if word not in _URL_NOISE)
+    if username:
+        terms.add(fold(username)[:MAX_TERM])
+    for tag in tags:
+        terms.add(fold(tag)[:MAX_TERM])
+        terms.update(words(tag))
+        terms.update(_joined(tag))
+    terms.discard("")
+    return terms
