@@ -25,9 +25,10 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from credsync.api.denials import record_denial
 from credsync.api.deps import SAFE_METHODS
 from credsync.api.errors import ApiError, status_of
-from credsync.errors import CredsyncError
+from credsync.errors import CredsyncError, PermissionDenied
 from credsync.vault.flags import side_of
 from credsync.web.session import CSRF_FIELD, Notices, SignInNeeded, Viewer
 
@@ -35,6 +36,7 @@ __all__ = [
     "PageRoute",
     "WebState",
     "environment",
+    "error_response",
     "local_path",
     "page",
     "page_router",
@@ -142,12 +144,22 @@ def _error_page(request: Request, status: int, message: str) -> Response:
         403: "Not allowed",
         404: "Not found",
         409: "Conflict",
+        413: "Too large",
         429: "Too many requests",
     }
     title = titles.get(status, "Something went wrong")
     return page(
         request, "error.html", viewer, status=status, title=title, message=message, code=status
     )
+
+
+def error_response(request: Request, status: int, message: str) -> Response:
+    """An error page with the pages' security headers, for an answer made outside a page's
+    route (the server's refusal of a request body too large)."""
+    response = _error_page(request, status, message)
+    for name, value in _HEADERS.items():
+        response.headers.setdefault(name, value)
+    return response
 
 
 def _handle(request: Request, exc: Exception) -> Response:
@@ -187,6 +199,8 @@ class PageRoute(APIRoute):
             try:
                 response = await handler(request)
             except Exception as exc:
+                if isinstance(exc, PermissionDenied):
+                    await record_denial(request, exc, via="dashboard")
                 response = _handle(request, exc)
             for name, value in _HEADERS.items():
                 response.headers.setdefault(name, value)

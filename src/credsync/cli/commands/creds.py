@@ -9,7 +9,7 @@ import click
 
 from credsync.cli.commands.clients import if_version
 from credsync.cli.output import details, emit, json_option, note, table
-from credsync.cli.runtime import confirm, read_secret, runtime
+from credsync.cli.runtime import MAX_STDIN_BYTES, confirm, read_secret, read_stdin, runtime
 from credsync.errors import InvalidInput
 from credsync.types import CredentialType, Secret, SyncMode
 
@@ -77,6 +77,64 @@ def password_options(func: Any) -> Any:
 MAX_SECRET_FILE_BYTES = 64 * 1024
 
 
+def notes_options(func: Any) -> Any:
+    func = click.option(
+        "--notes-file",
+        type=click.Path(dir_okay=False),
+        help="Read the notes (stored encrypted) from a file.",
+    )(func)
+    func = click.option(
+        "--notes-stdin",
+        is_flag=True,
+        help="Read the notes (stored encrypted) from standard input, all of it.",
+    )(func)
+    return func
+
+
+INLINE_NOTES_WARNING = (
+    "warning: --notes puts the notes on the command line, where shell history and the process "
+    "list keep them: give them with --notes-stdin or --notes-file"
+)
+
+
+def read_notes(
+    notes: str | None, notes_stdin: bool, notes_file: str | None, password_stdin: bool
+) -> str | None:
+    """The notes the options give (None: none given). Notes are sealed like passwords, so
+    they are read from standard input or a file (several lines; one trailing line break
+    dropped); ``--notes TEXT`` still works, with a warning."""
+    if sum((notes is not None, notes_stdin, notes_file is not None)) > 1:
+        raise InvalidInput("choose one of --notes, --notes-stdin and --notes-file")
+    if notes_stdin and password_stdin:
+        raise InvalidInput(
+            "--notes-stdin and --password-stdin can't both read standard input: give the "
+            "notes with --notes-file, or the password with --password-file"
+        )
+    if notes:
+        note(INLINE_NOTES_WARNING)
+    if notes_stdin:
+        text = read_stdin("notes", "notes")
+    elif notes_file is not None:
+        text = _read_text_file(notes_file, "notes file", "notes")
+    else:
+        return notes
+    return text.replace("\r\n", "\n").removesuffix("\n")
+
+
+def _read_text_file(path: str, what: str, field: str) -> str:
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(MAX_STDIN_BYTES + 1)
+    except OSError as exc:
+        raise InvalidInput(f"cannot read the {what} {path}: {exc.strerror}", field=field) from None
+    if len(data) > MAX_STDIN_BYTES:
+        raise InvalidInput(f"the {what} {path} is too large", field=field)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise InvalidInput(f"the {what} {path} is not valid UTF-8", field=field) from None
+
+
 def read_secret_file(path: str) -> Secret:
     """A whole file as a secret (one trailing line break dropped): PEM documents are kept
     as they are; the vault checks what it may hold."""
@@ -130,7 +188,13 @@ def cred_group() -> None:
 @click.option("--title", required=True)
 @click.option("--username", default="")
 @click.option("--url", default="")
-@click.option("--notes", default=None, help="Notes (stored encrypted).")
+@click.option(
+    "--notes",
+    default=None,
+    help="Notes (stored encrypted); on the command line they show in the process list: "
+    "prefer --notes-stdin or --notes-file.",
+)
+@notes_options
 @click.option("--tag", "tags", multiple=True, help="A tag; repeat for more.")
 @click.option("--folder", help="Folder path; created when missing.")
 @click.option("--type", "type_", type=TYPES, default="login", show_default=True)
@@ -145,6 +209,8 @@ def cred_add(
     username: str,
     url: str,
     notes: str | None,
+    notes_stdin: bool,
+    notes_file: str | None,
     tags: tuple[str, ...],
     folder: str | None,
     type_: str,
@@ -161,9 +227,11 @@ def cred_add(
     Examples:
       printf '%s' "$PW" | credsync cred add Contoso --title "DC admin" \\
           --username 'CONTOSO\\admin' --password-stdin --json
-      credsync cred add Contoso --title "Backup" --username svc-backup --generate --tag backup
+      credsync cred add Contoso --title "Backup" --username svc-backup --generate --tag backup \\
+          --notes-file backup-notes.txt
     """
     rt = runtime(ctx)
+    notes = read_notes(notes, notes_stdin, notes_file, password_stdin)
     password = new_password(password_stdin, generate, policy, password_file)
     cred = rt.ports.credentials.add(
         client,
@@ -383,7 +451,12 @@ def cred_sync_mode(
 @click.option("--title")
 @click.option("--username")
 @click.option("--url")
-@click.option("--notes", help="Replace the notes ('' clears them).")
+@click.option(
+    "--notes",
+    help="Replace the notes ('' clears them); on the command line they show in the process "
+    "list: prefer --notes-stdin or --notes-file.",
+)
+@notes_options
 @click.option("--tag", "tags", multiple=True, help="Replace the tags; repeat for more.")
 @click.option("--clear-tags", is_flag=True, help="Remove every tag.")
 @click.option("--folder", help="Move to this folder ('' for none).")
@@ -398,6 +471,8 @@ def cred_edit(
     username: str | None,
     url: str | None,
     notes: str | None,
+    notes_stdin: bool,
+    notes_file: str | None,
     tags: tuple[str, ...],
     clear_tags: bool,
     folder: str | None,
@@ -408,11 +483,13 @@ def cred_edit(
     """Change a credential's title, username, url, notes, tags, folder or type.
 
     \b
-    Example:
+    Examples:
       credsync cred edit 3f2a9c --title "DC admin (old)" --tag legacy --folder Servers
+      credsync cred edit 3f2a9c --notes-stdin < notes.txt    # replace the notes
     """
     from credsync.cli.ports.credentials import Changes
 
+    notes = read_notes(notes, notes_stdin, notes_file, password_stdin=False)
     changes = Changes(
         title=title,
         username=username,
