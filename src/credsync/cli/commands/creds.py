@@ -489,6 +489,7 @@ def cred_edit(
     """
     from credsync.cli.ports.credentials import Changes
 
+    rt = runtime(ctx)
     notes = read_notes(notes, notes_stdin, notes_file, password_stdin=False)
     changes = Changes(
         title=title,
@@ -499,7 +500,7 @@ def cred_edit(
         tags=[] if clear_tags else (list(tags) if tags else None),
         folder=folder,
     )
-    _show(runtime(ctx).ports.credentials.edit(cred_id, changes, version=if_version), as_json)
+    _show(rt.ports.credentials.edit(cred_id, changes, version=if_version), as_json)
 
 
 @cred_group.command("delete")
