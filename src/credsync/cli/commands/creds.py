@@ -69,7 +69,9 @@ def password_options(func: Any) -> Any:
         help="Read the secret from a file: e.g. an app's certificate and private key (PEM).",
     )(func)
     func = click.option(
-        "--password-stdin", is_flag=True, help="Read the password from standard input."
+        "--password-stdin",
+        is_flag=True,
+        help="Read the password from standard input: one line, nothing after it.",
     )(func)
     return func
 
@@ -485,7 +487,7 @@ def cred_edit(
     \b
     Examples:
       credsync cred edit 3f2a9c --title "DC admin (old)" --tag legacy --folder Servers
-      credsync cred edit 3f2a9c --notes-stdin < notes.txt    # replace the notes
+      printf '%s\\n' "$NOTES" | credsync cred edit 3f2a9c --notes-stdin
     """
     from credsync.cli.ports.credentials import Changes
 
