@@ -56,9 +56,11 @@ class _Server(uvicorn.Server):
 
 
 def listen(host: str, port: int) -> list[socket.socket]:
-    """Sockets bound to ``host`` (each of its addresses) and ``port`` (0: a free one), for
-    :func:`serve`. A port in use, or an address that is not this machine's, is refused as a
-    bad ``port`` or ``host`` (``--port``, ``--host``)."""
+    """Sockets listening on ``host`` (each of its addresses; one whose family the machine
+    lacks is skipped, as asyncio does) and ``port`` (0: a free one), for :func:`serve`:
+    taken at once, so no other process can take the port meanwhile (connections wait until
+    the server answers). A port in use, or an address that is not this machine's, is refused
+    as a bad ``port`` or ``host`` (``--port``, ``--host``)."""
     try:
         found = socket.getaddrinfo(
             host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP, flags=socket.AI_PASSIVE
@@ -67,16 +69,27 @@ def listen(host: str, port: int) -> list[socket.socket]:
         raise InvalidInput(f"cannot listen on {host}: {err.strerror}", field="host") from None
     addresses = list(dict.fromkeys((family, address) for family, _, _, _, address in found))
     sockets: list[socket.socket] = []
+    unavailable: OSError | None = None
     try:
         for family, address in addresses:
             sock = socket.socket(family, socket.SOCK_STREAM)
-            sockets.append(sock)
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does
             if family == socket.AF_INET6:
                 sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
-            if port == 0 and len(sockets) > 1:  # every address on the port the first one got
+            if port == 0 and sockets:  # every address on the port the first one got
                 address = (address[0], sockets[0].getsockname()[1], *address[2:])
-            sock.bind(address)
+            try:
+                sock.bind(address)
+            except OSError as err:
+                sock.close()
+                if err.errno != errno.EADDRNOTAVAIL:
+                    raise
+                unavailable = err  # e.g. ::1 of "localhost" on a machine without IPv6
+                continue
+            sockets.append(sock)
+            sock.listen(2048)
+        if not sockets:
+            raise unavailable or OSError(errno.EADDRNOTAVAIL, "no address to listen on")
     except OSError as err:
         for sock in sockets:
             sock.close()
