@@ -150,18 +150,18 @@ def test_a_chunked_body_is_counted_and_refused_past_the_limit(served: Served) ->
     assert sent < HUGE // 10
 
 
-def test_a_form_post_to_the_dashboard_is_refused_with_a_page(served: Served) -> None:
-    head = _head(
-        "/sign-in",
-        "Content-Type: application/x-www-form-urlencoded",
-        "Transfer-Encoding: chunked",
-    )
-    answer, sent = served.send(head, _chunked(HUGE))
+@pytest.mark.parametrize(
+    "framing", ["Transfer-Encoding: chunked", f"Content-Length: {HUGE}"], ids=["chunked", "length"]
+)
+def test_a_form_post_to_the_dashboard_is_refused_with_a_page(served: Served, framing: str) -> None:
+    head = _head("/sign-in", "Content-Type: application/x-www-form-urlencoded", framing)
+    answer, sent = served.send(head, _chunked(HUGE) if "chunked" in framing else _zeros(HUGE))
     head_text, _, page = answer.partition(b"\r\n\r\n")
     assert head_text.startswith(b"HTTP/1.1 413"), answer[:300]
     assert b"content-type: text/html" in head_text.lower()
     assert b"content-security-policy" in head_text.lower()
-    assert b"Too large" in page
+    assert b"connection: close" in head_text.lower()
+    assert b"<h1>Too large</h1>" in page
     assert sent < HUGE // 10
 
 
