@@ -101,8 +101,8 @@ def read_secret(
     field: str = "password",
 ) -> Secret:
     """One secret from standard input or from a hidden prompt. On standard input it is one
-    line: a line break ends it (one ``\n`` or ``\r\n``, dropped), and anything after that
-    is refused, not dropped (a terminal gives its first line)."""
+    line: a line break ends it (one ``\\n`` or ``\\r\\n``, dropped), and anything after
+    that is refused, never dropped (at a terminal, the first line typed is the secret)."""
     if from_stdin:
         if sys.stdin.isatty():
             text = _utf8(sys.stdin.buffer.readline(), what, field)
