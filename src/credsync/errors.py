@@ -130,9 +130,21 @@ class AuthenticationFailed(AuthError):
 
 
 class PermissionDenied(AuthError):
-    """The operator's role lacks a permission."""
+    """The operator's role lacks a permission (or a form's CSRF token is wrong).
+
+    ``operator`` is who was refused and ``permissions`` what they lack (empty when it is not
+    a permission), for the audit entry each boundary makes of a refusal
+    (``permission.denied``); an error rebuilt from an API answer has neither.
+    """
 
     code = "forbidden"
+
+    def __init__(
+        self, message: str, *, operator: str | None = None, permissions: Sequence[str] = ()
+    ) -> None:
+        super().__init__(message)
+        self.operator = operator
+        self.permissions: tuple[str, ...] = tuple(permissions)
 
 
 class VaultError(CredsyncError):

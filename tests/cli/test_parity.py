@@ -96,6 +96,20 @@ def _password(text: str) -> str:
     return re.sub(r"(?m)^(Password:\s+).+$", r"\1<generated>", text)
 
 
+def _denials(text: str) -> str:
+    """A ``permission.denied`` entry says where the refusal came from: the command locally,
+    the API route through a server, and the record a command's argument names where the
+    API's path names none (a name to create): those are masked, the rest is the same."""
+    if not text.lstrip().startswith("["):
+        return re.sub(r"(?m)^(.*\bpermission\.denied\s+\S+).*$", r"\1 <as refused>", text)
+    entries = json.loads(text)
+    for entry in entries:
+        if entry["action"] == "permission.denied":
+            entry["target_id"] = "<as refused>"
+            entry["details"] = {k: entry["details"][k] for k in ("permissions", "reason")}
+    return json.dumps(entries, indent=2, ensure_ascii=False)
+
+
 def _database(text: str) -> str:
     return re.sub(r"(?m)(\"database\": \"|^Database:\s+).*?(\"?,?)$", r"\1<where>\2", text)
 
@@ -160,6 +174,19 @@ CASES = [
         stdin="Web-Pa55-word!\n",
     ),
     write("cred add 'Parity Ltd' --title '' --password-stdin", 2, stdin="Web-Pa55-word!\n"),
+    write("cred add 'Parity Ltd' --title x --password-stdin", 2, stdin="Web-Pa55-word!\nmore\n"),
+    write(
+        "cred add 'Parity Ltd' --title Noted --username n --generate --notes-stdin",
+        stdin="line one\nline two\n",
+    ),
+    read("cred show '{cred:Parity Ltd/Noted}' --reveal", mask=_password),
+    write("cred edit '{cred:Parity Ltd/Noted}' --notes-stdin", stdin="replaced\r\n"),
+    write("cred edit '{cred:Parity Ltd/Noted}' --notes-stdin", 2, stdin="n" * 20_001),
+    write("cred edit '{cred:Parity Ltd/Noted}' --notes-file /nonexistent/notes.txt", 2),
+    write("cred edit '{cred:Parity Ltd/Noted}' --notes-file /dev/null"),
+    write("cred add 'Parity Ltd' --title x --password-stdin --notes-stdin", 2, stdin="pw\nn\n"),
+    write("cred add 'Parity Ltd' --title x --generate --notes 'a note' --notes-stdin", 2),
+    write("cred add 'Parity Ltd' --title Inline --generate --notes 'inline note'"),
     write(f"cred add 'Parity Ltd' --title '{'t' * 256}' --generate", 2),
     write("cred add Nope --title x --password-stdin", 4, stdin="Web-Pa55-word!\n"),
     write("cred add 'Parity Ltd' --title Generated --username gen --generate --policy long"),
@@ -295,13 +322,13 @@ CASES = [
     write("export Nope -o - --yes", 4),
     write("export Fabrikam -o - --yes", 3, who="bob"),
     # -- audit -----------------------------------------------------------------------------
-    read("audit --limit 500"),
+    read("audit --limit 500", mask=_denials),
     read("audit --action 'credential.*' --limit 20"),
     read("audit --client contoso"),
     read("audit --operator alice --limit 3"),
-    read("audit --target '{cred:Contoso/Domain admin}'"),
+    read("audit --target '{cred:Contoso/Domain admin}'", mask=_denials),
     read("audit --client Nope", 4),
-    read("audit --since 2000-01-01 --until 2999-12-31 --limit 5"),
+    read("audit --since 2000-01-01 --until 2999-12-31 --limit 5", mask=_denials),
     read("audit --until 2000-01-01T00:00:00Z"),
     read("audit --since yesterday", 2),
     read("audit --since 2026-03-02 --until 2026-03-01", 2),

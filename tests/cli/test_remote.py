@@ -4,9 +4,15 @@ command that works only locally says so."""
 
 from __future__ import annotations
 
+import contextlib
+import socket
+import ssl
+import threading
 from collections.abc import Iterator
 
 import pytest
+
+from credsync.testing.graphsim._tls import make_server_tls
 
 
 @pytest.fixture
@@ -93,7 +99,7 @@ def test_writes_and_errors_through_the_server(served) -> None:
     assert "local vault only" in local_only.error
     unreachable = {**remote, "CREDSYNC_SERVER": f"http://127.0.0.1:{cli.free_port()}"}
     down = cli.run("client", "list", env=unreachable)
-    assert down.code == 2
+    assert down.code == 7  # unreachable, as a local vault's database would be
     assert "cannot reach the credsync server" in down.error
 
 
@@ -161,3 +167,38 @@ def test_a_refused_input_names_the_same_flag_through_the_server(served) -> None:
         local = cli.fails(2, *args)
         assert local.endswith((" (--title)", " (--tag)", " (--folder)")), local
         assert cli.fails(2, *args, env=remote) == local, args
+
+
+def test_an_unreachable_server_is_exit_7_and_an_untrusted_one_exit_2(cli, tmp_path) -> None:
+    """No answer: the vault can't be reached (7, as for its database). A certificate the
+    machine does not trust: the configuration is wrong (2), naming CREDSYNC_SERVER_CA."""
+    env = {"CREDSYNC_SESSION": None, "CREDSYNC_TOKEN": "cst_x"}
+    nobody = cli.run("client", "list", env={**env, "CREDSYNC_SERVER": "http://127.0.0.1:1"})
+    assert nobody.code == 7, nobody
+    assert nobody.error.startswith("credsync: error: cannot reach the credsync server at ")
+
+    made = make_server_tls()
+    (tmp_path / "cert.pem").write_text(made.cert_pem)
+    (tmp_path / "key.pem").write_text(made.key_pem)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(tmp_path / "cert.pem", tmp_path / "key.pem")
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+
+    def handshake_once() -> None:
+        conn, _ = listener.accept()
+        with conn, contextlib.suppress(OSError):
+            context.wrap_socket(conn, server_side=True)
+
+    thread = threading.Thread(target=handshake_once, daemon=True)
+    thread.start()
+    try:
+        untrusted = cli.run(
+            "client", "list", env={**env, "CREDSYNC_SERVER": f"https://127.0.0.1:{port}"}
+        )
+    finally:
+        thread.join(timeout=10)
+        listener.close()
+    assert untrusted.code == 2, untrusted
+    assert "has a certificate this machine does not trust" in untrusted.error
+    assert untrusted.error.endswith("name its CA in CREDSYNC_SERVER_CA")

@@ -62,6 +62,9 @@ def test_serve_answers_the_api_and_stops_on_sigterm(cli, tmp_path, tls: bool) ->
                     raise
                 time.sleep(0.2)
         assert [c["name"] for c in clients] == ["Contoso"]
+        # HSTS when it speaks TLS itself, never over plain HTTP; API answers never cached.
+        assert ("strict-transport-security" in response.headers) is tls
+        assert response.headers["cache-control"] == "no-store"
         proc.send_signal(signal.SIGTERM)
         _, err = proc.communicate(timeout=30)
     finally:
@@ -85,3 +88,26 @@ def test_serve_refuses_half_a_tls_setting(cli, tmp_path) -> None:
     assert missing.code == 2, missing
     assert "--tls-key" in missing.error
     assert "no such file" in missing.error
+
+
+@pytest.mark.parametrize("command", ["serve", "demo"])
+def test_a_port_in_use_is_said_at_once_with_exit_2(cli, command: str) -> None:
+    """Before anything slow (signing in and unlocking the vault; the demo's vault, tenant and
+    runs): here the sign-in would fail (exit 3), so exit 2 proves the port came first."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env = {"CREDSYNC_OPERATOR_PASSWORD": "not-the-password", "CREDSYNC_PASSPHRASE": None}
+        result = cli.proc(command, "--port", str(port), env=env)
+    assert result.code == 2, result
+    assert f"port {port} is in use on 127.0.0.1" in result.error
+    assert "--port" in result.error
+    assert "making the vault" not in result.err  # the demo made nothing
+
+
+def test_an_address_not_of_this_machine_is_refused_with_exit_2(cli) -> None:
+    result = cli.run("serve", "--host", "192.0.2.1", "--port", "0")  # TEST-NET-1
+    assert result.code == 2, result
+    assert "cannot listen on 192.0.2.1:0" in result.error
+    assert result.error.endswith("(--host)")

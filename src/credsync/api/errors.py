@@ -29,6 +29,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from credsync.api.denials import record_denial
 from credsync.api.fields import VAULT_CHECK
 from credsync.errors import (
     AuthError,
@@ -155,6 +156,8 @@ def _response(
 async def _credsync_error(request: Request, exc: Exception) -> JSONResponse:
     if not isinstance(exc, CredsyncError):  # pragma: no cover - registered for CredsyncError only
         raise exc
+    if isinstance(exc, PermissionDenied):
+        await record_denial(request, exc, via="api")
     status, code = status_of(exc)
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
     retry_after = getattr(exc, "retry_after", None)

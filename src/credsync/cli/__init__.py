@@ -13,7 +13,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from credsync.cli.app import cli
     from credsync.cli.exits import exit_code_of
-    from credsync.errors import CredsyncError
+    from credsync.errors import CredsyncError, PermissionDenied
 
     shared: dict[str, Any] = {}  # the root context's obj: the runtime, the command's context
     try:
@@ -21,9 +21,11 @@ def main(argv: list[str] | None = None) -> int:
         status = cli.main(args=argv, prog_name="credsync", standalone_mode=False, obj=shared)
     except CredsyncError as err:
         from credsync.cli.fields import describe
-        from credsync.cli.runtime import log_failure
+        from credsync.cli.runtime import log_failure, record_denial
 
         log_failure(err)
+        if isinstance(err, PermissionDenied):
+            record_denial(shared, err)
         ran = shared.get("command")
         line = describe(err, ran if isinstance(ran, click.Context) else None)
         click.echo(f"credsync: error: {line}", err=True)

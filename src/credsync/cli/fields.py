@@ -10,8 +10,9 @@ By default a field is the command's parameter of the same name (click names the 
 (``options.push_cap`` is ``--push-cap``); a list is a flag given once per item, named in the
 singular (``tags`` is ``--tag``); a secret, which the CLI never takes as a flag's value, is the
 flag that reads it (``password`` is ``--password-stdin``, or ``--password-file`` when that was
-given); an argument is shown by its metavar (``QUERY``). A command whose flag is named
-otherwise says so with :func:`flag_names`::
+given; ``notes`` read by ``--notes-stdin`` or ``--notes-file`` is that flag, not ``--notes``);
+an argument is shown by its metavar (``QUERY``). A command whose flag is named otherwise says
+so with :func:`flag_names`::
 
     @directory_group.command("add")
     @click.option("--client-id", ...)
@@ -83,15 +84,17 @@ def flag_of(ctx: click.Context, field: str) -> str | None:
         return declared[field]
     by_name = {param.name: param for param in command.params if param.name}
     last = field.rsplit(".", 1)[-1]
+    readers = [by_name[n] for n in (f"{last}_stdin", f"{last}_file") if n in by_name]
+    given = [param for param in readers if ctx.params.get(param.name or "")]
+    if given:  # the notes read by --notes-stdin, not the --notes that was not given
+        return _shown(given[0])
     for name in (field.replace(".", "_"), last, f"{last}_"):
         if name in by_name:
             return _shown(by_name[name])
     single = by_name.get(last.removesuffix("s"))
     if isinstance(single, click.Option) and single.multiple:
         return _shown(single)
-    readers = [by_name[n] for n in (f"{last}_stdin", f"{last}_file") if n in by_name]
-    given = [param for param in readers if ctx.params.get(param.name or "")]
-    return _shown((given or readers)[0]) if readers else None
+    return _shown(readers[0]) if readers else None
 
 
 def flags_of(ctx: click.Context, fields: Iterable[str]) -> list[str]:

@@ -21,6 +21,7 @@ from credsync.errors import (
     ConfigError,
     CredsyncError,
     InvalidInput,
+    StorageError,
     error_of_code,
 )
 from credsync.types import Secret
@@ -62,6 +63,20 @@ def _segment(part: str) -> str:
     text = quote(part, safe="")
     # A bare "." or ".." would be taken for a dot-segment and resolved away.
     return text.replace(".", "%2E") if text in (".", "..") else text
+
+
+def _unreachable(url: str, err: Exception) -> CredsyncError:
+    """A server that did not answer: unreachable, as a local vault's database would be (exit
+    7), but for a certificate not trusted, which is the configuration's (exit 2)."""
+    cause: BaseException | None = err
+    while cause is not None and not isinstance(cause, ssl.SSLCertVerificationError):
+        cause = cause.__cause__ or cause.__context__
+    if cause is not None:
+        return ConfigError(
+            f"the credsync server at {url} has a certificate this machine does not trust "
+            f"({cause.verify_message}): name its CA in CREDSYNC_SERVER_CA"
+        )
+    return StorageError(f"cannot reach the credsync server at {url}: {err or type(err).__name__}")
 
 
 class Remote:
@@ -134,7 +149,7 @@ class Remote:
                 method, path, params=query, json=body, content=content, headers=headers
             )
         except httpx.TransportError as err:
-            raise ConfigError(f"cannot reach the credsync server at {self.url}: {err}") from None
+            raise _unreachable(self.url, err) from None
 
     def json_of(self, response: httpx.Response) -> Any:
         try:

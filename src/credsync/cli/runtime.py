@@ -18,7 +18,13 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from credsync.config import Settings
-from credsync.errors import AuthenticationFailed, CredsyncError, InvalidInput, VaultLocked
+from credsync.errors import (
+    AuthenticationFailed,
+    CredsyncError,
+    InvalidInput,
+    PermissionDenied,
+    VaultLocked,
+)
 from credsync.types import Secret
 
 if TYPE_CHECKING:
@@ -28,7 +34,16 @@ if TYPE_CHECKING:
     from credsync.storage import Database
     from credsync.vault import Actor, KeyRing, Vault
 
-__all__ = ["Runtime", "confirm", "log_failure", "read_secret", "runtime"]
+__all__ = [
+    "MAX_STDIN_BYTES",
+    "Runtime",
+    "confirm",
+    "log_failure",
+    "read_secret",
+    "read_stdin",
+    "record_denial",
+    "runtime",
+]
 
 log = logging.getLogger("credsync")
 _command_name = "credsync"
@@ -56,19 +71,52 @@ def interactive() -> bool:
     return sys.stdin.isatty() and sys.stderr.isatty()
 
 
+MAX_STDIN_BYTES = 64 * 1024  # more than any secret or notes the vault takes
+
+
+def read_stdin(what: str, field: str) -> str:
+    """All of standard input as text (UTF-8, at most :data:`MAX_STDIN_BYTES`); ``field``: the
+    input a refusal concerns (its flag names it: ``password`` is ``--password-stdin``)."""
+    data = sys.stdin.buffer.read(MAX_STDIN_BYTES + 1)
+    if len(data) > MAX_STDIN_BYTES:
+        raise InvalidInput(f"the {what} on standard input is too large", field=field)
+    return _utf8(data, what, field)
+
+
+def _utf8(data: bytes, what: str, field: str) -> str:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise InvalidInput(
+            f"the {what} on standard input is not valid UTF-8", field=field
+        ) from None
+
+
 def read_secret(
-    prompt: str, *, from_stdin: bool = False, confirm: bool = False, what: str = "password"
+    prompt: str,
+    *,
+    from_stdin: bool = False,
+    confirm: bool = False,
+    what: str = "password",
+    field: str = "password",
 ) -> Secret:
-    """One secret from standard input (one line, newline dropped) or from a hidden prompt."""
+    """One secret from standard input or from a hidden prompt. On standard input it is one
+    line: a line break ends it (one ``\\n`` or ``\\r\\n``, dropped), and anything after
+    that is refused, never dropped (at a terminal, the first line typed is the secret)."""
     if from_stdin:
-        data = sys.stdin.buffer.readline()
-        try:
-            text = data.decode("utf-8")
-        except UnicodeDecodeError:
-            raise InvalidInput(f"the {what} on standard input is not valid UTF-8") from None
+        if sys.stdin.isatty():
+            text = _utf8(sys.stdin.buffer.readline(), what, field)
+        else:
+            text = read_stdin(what, field)
         text = text.removesuffix("\n").removesuffix("\r")
+        if "\n" in text or "\r" in text:
+            raise InvalidInput(
+                f"standard input holds more than one line: the {what} is one line, with "
+                "nothing after it",
+                field=field,
+            )
         if not text:
-            raise InvalidInput(f"no {what} on standard input")
+            raise InvalidInput(f"no {what} on standard input", field=field)
         return Secret(text)
     if not interactive():
         raise InvalidInput(
@@ -154,6 +202,28 @@ def log_failure(err: CredsyncError) -> None:
         log.warning("%s failed: %s: %s", _command_name, type(err).__name__, err)
 
 
+# The kind of record a command's first argument names, by the argument's name (else the kind
+# its command group is about: ``operator passwd NAME`` names an operator).
+_ARGUMENT_KINDS = {
+    "client": "client",
+    "cred_id": "credential",
+    "flag_id": "flag",
+    "run_id": "run",
+    "token_id": "token",
+    "role": "role",
+    "path": "folder",
+}
+_GROUP_KINDS = {"cred": "credential"}
+
+
+def record_denial(shared: dict[str, Any], err: PermissionDenied) -> None:
+    """Audit a refusal of the command that ran (``shared``: the root context's obj), as the
+    server does for the API's (see :meth:`Runtime.record_denial`)."""
+    rt, ctx = shared.get("runtime"), shared.get("command")
+    if isinstance(rt, Runtime) and isinstance(ctx, click.Context):
+        rt.record_denial(err, ctx)
+
+
 class Runtime:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -189,6 +259,10 @@ class Runtime:
                 self.settings.server, self.settings.token, ca_file=self.settings.server_ca
             )
         return self._remote
+
+    def local_only(self) -> None:
+        """Refuse to go on when the command works against a server (``--server``)."""
+        self._local_only()
 
     def _local_only(self) -> None:
         if self.settings.server is not None:
@@ -266,6 +340,30 @@ class Runtime:
                 vault = self.vault
                 self._keys = KeyRing(lambda: vault.unlock(self.passphrase()))
         return self._keys
+
+    def record_denial(self, err: PermissionDenied, ctx: click.Context) -> None:
+        """Log and audit a refusal of the command of ``ctx``: ``permission.denied`` with the
+        command (``cred show``) and what its first argument names (see
+        :mod:`credsync.vault.denials`). Only on a local vault: through a server, the server
+        has audited it."""
+        if self.settings.server is not None or self._vault is None:
+            return
+        from credsync.vault.denials import kind_of
+
+        words = ctx.command_path.split()[1:]
+        kind = _GROUP_KINDS.get(words[0], kind_of(words[0])) if words else "vault"
+        target = ""
+        argument = next((p for p in ctx.command.params if isinstance(p, click.Argument)), None)
+        if argument is not None and argument.name:
+            kind = _ARGUMENT_KINDS.get(argument.name, kind)
+            value = ctx.params.get(argument.name)
+            target = " ".join(value) if isinstance(value, tuple) else str(value or "")
+        try:
+            self._vault.denials.record(
+                err, via="cli", operation=" ".join(words), target_kind=kind, target_id=target
+            )
+        except CredsyncError as failure:
+            log.warning("a refusal was not audited: %s: %s", type(failure).__name__, failure)
 
     def close(self) -> None:
         if self._remote is not None:

@@ -1,5 +1,8 @@
 """Running the app: uvicorn on one address, with the agent in the same event loop.
 
+The address is taken first (:func:`listen`), before anything slow (unlocking the vault, the
+demo's data): a port in use is said at once, and nobody can take it meanwhile.
+
 At start the server marks runs abandoned by a process that stopped as aborted (and, without
 an agent, every ``SWEEP_SECONDS``: the agent does it otherwise; see
 :mod:`credsync.sync.lease`). At shutdown it stops taking requests and stops the agent, then
@@ -12,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import logging
 import socket
 from collections.abc import Callable, Sequence
@@ -20,14 +24,14 @@ from types import FrameType
 import uvicorn
 
 from credsync.api.state import ServerState
-from credsync.errors import CredsyncError
+from credsync.errors import CredsyncError, InvalidInput
 from credsync.server.app import create_app
 from credsync.sync import lease
 from credsync.sync.background import background_runs
 from credsync.vault import Actor
 from credsync.vault._time import utcnow
 
-__all__ = ["SHUTDOWN_GRACE", "serve"]
+__all__ = ["SHUTDOWN_GRACE", "listen", "serve"]
 
 log = logging.getLogger("credsync.api")
 
@@ -51,24 +55,71 @@ class _Server(uvicorn.Server):
         self._captured_signals.clear()
 
 
+def listen(host: str, port: int) -> list[socket.socket]:
+    """Sockets listening on ``host`` (each of its addresses; one whose family the machine
+    lacks is skipped, as asyncio does) and ``port`` (0: a free one), for :func:`serve`:
+    taken at once, so no other process can take the port meanwhile (connections wait until
+    the server answers). A port in use, or an address that is not this machine's, is refused
+    as a bad ``port`` or ``host`` (``--port``, ``--host``)."""
+    try:
+        found = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP, flags=socket.AI_PASSIVE
+        )
+    except socket.gaierror as err:
+        raise InvalidInput(f"cannot listen on {host}: {err.strerror}", field="host") from None
+    addresses = list(dict.fromkeys((family, address) for family, _, _, _, address in found))
+    sockets: list[socket.socket] = []
+    unavailable: OSError | None = None
+    try:
+        for family, address in addresses:
+            sock = socket.socket(family, socket.SOCK_STREAM)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does
+            if family == socket.AF_INET6:
+                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            if port == 0 and sockets:  # every address on the port the first one got
+                address = (address[0], sockets[0].getsockname()[1], *address[2:])
+            try:
+                sock.bind(address)
+            except OSError as err:
+                sock.close()
+                if err.errno != errno.EADDRNOTAVAIL:
+                    raise
+                unavailable = err  # e.g. ::1 of "localhost" on a machine without IPv6
+                continue
+            sockets.append(sock)
+            sock.listen(2048)
+        if not sockets:
+            raise unavailable or OSError(errno.EADDRNOTAVAIL, "no address to listen on")
+    except OSError as err:
+        for sock in sockets:
+            sock.close()
+        if err.errno == errno.EADDRINUSE:
+            raise InvalidInput(
+                f"port {port} is in use on {host} (another credsync serve or demo?): "
+                "choose another with --port (--port 0: any free port)",
+                field="port",
+            ) from None
+        field = "host" if err.errno == errno.EADDRNOTAVAIL else "port"
+        raise InvalidInput(f"cannot listen on {host}:{port}: {err.strerror}", field=field) from None
+    return sockets
+
+
 def serve(
     state: ServerState,
     agent_actor: Actor | None,
     *,
-    host: str = "127.0.0.1",
-    port: int = 8400,
+    sockets: list[socket.socket],
     tls_cert: str | None = None,
     tls_key: str | None = None,
     proxies: Sequence[str] = (),
     on_started: Callable[[int], None] = lambda port: None,
 ) -> None:
-    """Serve until SIGINT/SIGTERM; with ``agent_actor``, the agent runs alongside as that
-    operator (periodic runs, immediate pushes). ``on_started`` gets the bound port."""
-    app = create_app(state)
+    """Serve on ``sockets`` (from :func:`listen`; closed when it ends) until SIGINT/SIGTERM;
+    with ``agent_actor``, the agent runs alongside as that operator (periodic runs, immediate
+    pushes). ``on_started`` gets the bound port."""
+    app = create_app(state, tls=bool(tls_cert))
     config = uvicorn.Config(
         app,
-        host=host,
-        port=port,
         ssl_certfile=tls_cert,
         ssl_keyfile=tls_key,
         proxy_headers=bool(proxies),
@@ -90,7 +141,7 @@ def serve(
         else:
             task = asyncio.create_task(_sweep_every(state))
         try:
-            await server.serve()
+            await server.serve(sockets=sockets)
         finally:
             if agent is not None:
                 agent.stop()
@@ -100,7 +151,11 @@ def serve(
                 await task
             await asyncio.to_thread(_wait_for_runs, SHUTDOWN_GRACE)
 
-    asyncio.run(main())
+    try:
+        asyncio.run(main())
+    finally:
+        for sock in sockets:
+            sock.close()
 
 
 async def _sweep_every(state: ServerState) -> None:

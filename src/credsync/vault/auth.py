@@ -64,7 +64,9 @@ class Actor:
         missing = [p.value for p in permissions if not self.can(p)]
         if missing:
             raise PermissionDenied(
-                f"operator {self.name!r} (role {self.role}) lacks permission " + ", ".join(missing)
+                f"operator {self.name!r} (role {self.role}) lacks permission " + ", ".join(missing),
+                operator=self.name,
+                permissions=missing,
             )
 
 

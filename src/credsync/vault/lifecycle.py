@@ -50,7 +50,9 @@ class CredentialLifecycle:
         ):
             raise PermissionDenied(
                 f"credential {row.id} is a directory_admin credential: "
-                "it needs permission directory_admin.use"
+                "it needs permission directory_admin.use",
+                operator=actor.name,
+                permissions=(Permission.DIRECTORY_ADMIN_USE.value,),
             )
         if row.deleted_at is not None and not trashed:
             raise NotFound(f"credential {row.id} is in the trash (`credsync cred restore` it)")

@@ -33,6 +33,11 @@ __all__ = ["MIN_OPERATOR_PASSWORD", "Operators", "end_sessions_of"]
 MIN_OPERATOR_PASSWORD = 12
 
 
+def check_operator_name(name: str) -> str:
+    """An operator's name as it is stored: trimmed, 1 to 64 printable characters."""
+    return clean_name(name, "operator name", 64)
+
+
 def check_operator_password(password: Secret) -> None:
     raw = password.reveal()
     if len(raw) < MIN_OPERATOR_PASSWORD:
@@ -124,7 +129,7 @@ class Operators:
     def add_in(
         self, conn: Connection, actor: Actor, name: str, password: Secret, role: str
     ) -> Operator:
-        name = clean_name(name, "operator name", 64)
+        name = check_operator_name(name)
         check_operator_password(password)
         role = role.strip().lower()
         self._require_role(conn, role)

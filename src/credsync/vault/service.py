@@ -15,6 +15,7 @@ from credsync.vault.auth import SYSTEM, Actor, Permission
 from credsync.vault.clients import Clients
 from credsync.vault.credentials import Credentials
 from credsync.vault.csvio import CsvIO
+from credsync.vault.denials import Denials
 from credsync.vault.directories import Directories
 from credsync.vault.flags import Flags
 from credsync.vault.keyring import KeyRing, derive_and_check, read_kdf_params
@@ -30,6 +31,7 @@ class Vault:
     def __init__(self, db: Database) -> None:
         self.db = db
         self.audit = AuditLog(db)
+        self.denials = Denials(db, self.audit)
         self.operators = Operators(db, self.audit)
         self.access = Access(db, self.audit, self.operators)
         self.clients = Clients(db, self.audit)

@@ -108,7 +108,10 @@ class WebSessions:
         if csrf_token is not None and not hmac.compare_digest(
             csrf_token.encode(), row.csrf_token.encode()
         ):
-            raise PermissionDenied("the request's CSRF token is missing or wrong: reload the page")
+            raise PermissionDenied(
+                "the request's CSRF token is missing or wrong: reload the page",
+                operator=actor.name,
+            )
         if now - last_seen > _TOUCH_EVERY:
             with self._db.write() as conn:
                 sessions.touch_web(conn, row.id, now)

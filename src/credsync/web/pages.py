@@ -26,9 +26,10 @@ from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from credsync.api import API_PREFIX
+from credsync.api.denials import record_denial
 from credsync.api.deps import SAFE_METHODS
 from credsync.api.errors import ApiError, status_of
-from credsync.errors import CredsyncError
+from credsync.errors import CredsyncError, PermissionDenied
 from credsync.vault.flags import side_of
 from credsync.web.reveals import Reveals
 from credsync.web.session import CSRF_FIELD, Notices, SignInNeeded, Viewer, signed_in
@@ -38,6 +39,7 @@ __all__ = [
     "PageRoute",
     "WebState",
     "environment",
+    "error_response",
     "local_path",
     "no_page",
     "page",
@@ -192,6 +194,15 @@ def _error_page(request: Request, status: int, message: str) -> Response:
     )
 
 
+def error_response(request: Request, status: int, message: str) -> Response:
+    """An error page with the pages' security headers, for an answer made outside a page's
+    route (the server's refusal of a request body too large)."""
+    response = _error_page(request, status, message)
+    for name, value in _HEADERS.items():
+        response.headers.setdefault(name, value)
+    return response
+
+
 def _handle(request: Request, exc: Exception) -> Response:
     if isinstance(exc, SignInNeeded):
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
@@ -259,6 +270,8 @@ class PageRoute(APIRoute):
             try:
                 response = await handler(request)
             except Exception as exc:
+                if isinstance(exc, PermissionDenied):
+                    await record_denial(request, exc, via="dashboard")
                 response = _handle(request, exc)
             return _secured(response)
 

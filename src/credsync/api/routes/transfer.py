@@ -1,7 +1,8 @@
 """CSV import and export of a client's credentials, as ``credsync import`` and ``export``.
 
-Import takes the CSV as the request body (``text/csv``, at most ``MAX_IMPORT_BYTES``; the
-vault refuses a bad header or malformed file whole) and answers the report the CLI prints
+Import takes the CSV as the request body (``text/csv``, at most ``MAX_IMPORT_BYTES``: the one
+route that takes more than the server's 1 MiB; the vault refuses a bad header or malformed
+file whole) and answers the report the CLI prints
 with ``--json``. Export answers the CSV itself (``text/csv``); like the local export it
 needs vault.read, secret.reveal and vault.export, and its audit entry is committed before
 any secret is written out.
@@ -17,7 +18,7 @@ from fastapi.responses import JSONResponse
 
 from credsync.api.deps import Caller, State
 from credsync.api.errors import ApiError, error_body, status_of
-from credsync.api.routing import api_router
+from credsync.api.routing import api_router, body_limit
 from credsync.api.schemas import ErrorOut, ImportRejectedOut
 from credsync.vault import Permission
 from credsync.vault.csvio import MAX_IMPORT_BYTES, ImportRejected, ImportReportJson
@@ -40,7 +41,8 @@ _TOO_LARGE = f"the CSV is larger than {MAX_IMPORT_BYTES // (1024 * 1024)} MiB: s
 
 async def csv_upload(request: Request, actor: Caller) -> bytes:
     """The request body, after the permission check (nothing is read for a caller who may
-    not import) and within the size limit."""
+    not import) and within the size limit (the server refuses a larger body before the route
+    sees it, see :func:`body_limit`: this holds for the API served on its own too)."""
     actor.require(Permission.VAULT_WRITE)
     media_type = request.headers.get("content-type", "").partition(";")[0].strip().lower()
     if media_type not in CSV_MEDIA_TYPES:
@@ -73,6 +75,7 @@ CsvUpload = Annotated[bytes, Depends(csv_upload)]
         415: {"model": ErrorOut, "description": "The body is not text/csv"},
     },
 )
+@body_limit(MAX_IMPORT_BYTES, _TOO_LARGE)
 def import_csv(
     client: str,
     data: CsvUpload,

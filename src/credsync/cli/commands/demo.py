@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import socket
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -48,12 +49,32 @@ def demo_cmd(
       credsync demo                       # then open http://127.0.0.1:8400/
       credsync demo --port 0 --json       # any free port; facts as JSON for scripts
     """
+    from credsync.server.run import listen
+
+    if keep and Path(keep).exists() and any(Path(keep).iterdir()):
+        raise InvalidInput(f"--keep {keep}: the directory is not empty")
+    sockets = listen(host, port)  # first: a port in use is said before the slow setup
+    try:
+        _demo(sockets, host, users, seed, samba, keep, as_json)
+    finally:
+        for sock in sockets:
+            sock.close()
+    note("credsync demo: stopped" + ("" if keep else " (its vault is removed)"))
+
+
+def _demo(
+    sockets: list[socket.socket],
+    host: str,
+    users: int,
+    seed: int,
+    samba: bool,
+    keep: str | None,
+    as_json: bool,
+) -> None:
     from credsync.api.state import ServerState
     from credsync.server.run import serve
     from credsync.testing.demo import build_demo
 
-    if keep and Path(keep).exists() and any(Path(keep).iterdir()):
-        raise InvalidInput(f"--keep {keep}: the directory is not empty")
     home = Path(keep) if keep else Path(tempfile.mkdtemp(prefix="credsync-demo-"))
     dc, facts = _samba(samba)
     try:
@@ -78,7 +99,7 @@ def demo_cmd(
                 }
                 _announce(data, as_json)
 
-            serve(state, world.admin, host=host, port=port, on_started=started)
+            serve(state, world.admin, sockets=sockets, on_started=started)
         finally:
             world.close()
     finally:
@@ -86,7 +107,6 @@ def demo_cmd(
             dc.release()
         if not keep:
             shutil.rmtree(home, ignore_errors=True)
-    note("credsync demo: stopped" + ("" if keep else " (its vault is removed)"))
 
 
 def _samba(start: bool) -> tuple[Any, Any]:

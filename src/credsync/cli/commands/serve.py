@@ -57,7 +57,7 @@ def serve_cmd(
       credsync serve --proxy 127.0.0.1 --secure-cookies   # behind nginx/Caddy doing HTTPS
     """
     from credsync.api.state import ServerState
-    from credsync.server.run import serve
+    from credsync.server.run import listen, serve
 
     if bool(tls_cert) != bool(tls_key):
         raise InvalidInput("--tls-cert and --tls-key go together")
@@ -65,26 +65,31 @@ def serve_cmd(
         if path and not Path(path).is_file():
             raise InvalidInput(f"{option} {path}: no such file")
     rt = runtime(ctx)
-    actor = rt.actor
-    rt.keys.kek()  # unlock now: a wrong passphrase fails here, not at the first request
-    state = ServerState(rt.vault, rt.keys, secure_cookies=secure_cookies or bool(tls_cert))
-    scheme = "https" if tls_cert else "http"
-    with_agent = "" if no_agent else ", with the agent"
+    rt.local_only()
+    sockets = listen(host, port)  # first: a port in use is said before the slow unlock
+    try:
+        actor = rt.actor
+        rt.keys.kek()  # unlock now: a wrong passphrase fails here, not at the first request
+        state = ServerState(rt.vault, rt.keys, secure_cookies=secure_cookies or bool(tls_cert))
+        scheme = "https" if tls_cert else "http"
+        with_agent = "" if no_agent else ", with the agent"
 
-    def started(bound: int) -> None:
-        note(
-            f"credsync serve: {scheme}://{host}:{bound}/ (API /api/v1; running as "
-            f"{actor.name}{with_agent}; Ctrl-C stops)"
+        def started(bound: int) -> None:
+            note(
+                f"credsync serve: {scheme}://{host}:{bound}/ (API /api/v1; running as "
+                f"{actor.name}{with_agent}; Ctrl-C stops)"
+            )
+
+        serve(
+            state,
+            None if no_agent else actor,
+            sockets=sockets,
+            tls_cert=tls_cert,
+            tls_key=tls_key,
+            proxies=proxies,
+            on_started=started,
         )
-
-    serve(
-        state,
-        None if no_agent else actor,
-        host=host,
-        port=port,
-        tls_cert=tls_cert,
-        tls_key=tls_key,
-        proxies=proxies,
-        on_started=started,
-    )
+    finally:
+        for sock in sockets:
+            sock.close()
     note("credsync serve: stopped")

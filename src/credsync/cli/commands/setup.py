@@ -26,7 +26,7 @@ def parse_duration(text: str) -> dt.timedelta:
 
 def _new_passphrase(rt_passphrase: Secret | None, from_stdin: bool, prompt: str) -> Secret:
     if from_stdin:
-        return read_secret(prompt, from_stdin=True, what="passphrase")
+        return read_secret(prompt, from_stdin=True, what="passphrase", field="new_passphrase")
     if rt_passphrase is not None:
         return rt_passphrase
     if interactive():
@@ -65,7 +65,9 @@ def init_cmd(
       CREDSYNC_PASSPHRASE=... CREDSYNC_ADMIN_PASSWORD=... credsync init --admin alice --json
     """
     from credsync.crypto import KdfParams
+    from credsync.crypto.kdf import check_passphrase_strength
     from credsync.vault import Vault
+    from credsync.vault.operators import check_operator_name, check_operator_password
 
     rt = runtime(ctx)
     if Vault.exists(rt.db):
@@ -73,20 +75,28 @@ def init_cmd(
     params = KdfParams.new(
         time_cost=kdf_time_cost, memory_kib=kdf_memory_kib, parallelism=kdf_parallelism
     )
+    # Each answer is checked as it comes (from the environment or a prompt), before the next
+    # question: a passphrase too short is said before the admin's name is asked for.
     if rt.settings.passphrase is None and not interactive():
         raise ConfigError("set CREDSYNC_PASSPHRASE (no terminal to prompt for the passphrase)")
     passphrase = rt.settings.passphrase or read_secret(
         "New master passphrase", confirm=True, what="passphrase"
     )
-    if not admin_name:
+    check_passphrase_strength(passphrase)
+    if admin_name is None:
         if not interactive():
             raise ConfigError("give the first admin's name with --admin NAME")
         admin_name = str(click.prompt("First admin operator name", err=True))
+    try:
+        admin_name = check_operator_name(admin_name)
+    except InvalidInput as err:
+        raise InvalidInput(str(err), field="admin_name") from None
     if rt.settings.admin_password is None and not interactive():
         raise ConfigError("set CREDSYNC_ADMIN_PASSWORD (no terminal to prompt for it)")
     admin_password = rt.settings.admin_password or read_secret(
         f"Password for {admin_name}", confirm=True
     )
+    check_operator_password(admin_password)
     vault, admin, _ = Vault.initialise(
         rt.db,
         passphrase=passphrase,

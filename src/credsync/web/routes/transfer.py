@@ -21,6 +21,7 @@ from typing import Annotated
 from fastapi import Depends, Request, Response
 
 from credsync.api.deps import State
+from credsync.api.routing import body_limit
 from credsync.errors import InvalidInput, NotFound
 from credsync.vault import Permission
 from credsync.vault.csvio import MAX_IMPORT_BYTES, ImportRejected, ImportReport
@@ -104,6 +105,7 @@ def _report_page(
 
 
 @router.post("/clients/{ref}/import")
+@body_limit(MAX_IMPORT_BYTES, f"the CSV file is larger than {MAX_IMPORT_BYTES // 2**20} MiB")
 def import_csv(ref: str, request: Request, state: State, upload: ImportUpload) -> Response:
     """Check or import the file; the per-row report, or the form with what was wrong."""
     vault, viewer = state.vault, upload.viewer
