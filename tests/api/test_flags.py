@@ -48,7 +48,7 @@ def flagged(api: ApiWorld, sim: Any) -> Flagged:
     tenant.set_password(user.id, "Portal-Passw0rd-2!")
     second = run(admin, directory)
     assert [i["status"] for i in second["items"]] == ["changed_in_directory"]
-    flags = admin.get(f"{V1}/flags", params={"client": client}).json()
+    flags = admin.get(f"{V1}/flags", params={"client": client}).json()["items"]
     assert len(flags) == 1
     return Flagged(admin, client, tenant, user, cred, flags[0])
 
@@ -68,10 +68,13 @@ def test_a_flag_is_listed_with_its_side_and_resolved_by_push(api: ApiWorld, grap
         "Entra ID",
         True,
     )
-    assert flag["id"] in [f["id"] for f in admin.get(f"{V1}/flags").json()]
+    assert flag["id"] in [f["id"] for f in admin.get(f"{V1}/flags").json()["items"]]
     assert admin.get(f"{V1}/flags/{flag['id'][:8]}").json() == flag
     viewer = api.as_role("viewer")
-    assert viewer.get(f"{V1}/flags", params={"client": client}).json() == [flag]
+    assert viewer.get(f"{V1}/flags", params={"client": client}).json() == {
+        "items": [flag],
+        "next_cursor": None,
+    }
     assert client in [c["name"] for c in admin.get(f"{V1}/clients").json() if c["open_flags"]]
 
     resolved = admin.post(f"{V1}/flags/{flag['id']}/resolve", json={"action": "push"})
@@ -82,8 +85,9 @@ def test_a_flag_is_listed_with_its_side_and_resolved_by_push(api: ApiWorld, grap
     assert result["run"]["trigger"] == "resolve"
     assert [(i["status"], i["action"]) for i in result["run"]["items"]] == [("in_sync", "push")]
     assert tenant.check_password(user.id, "First-Passw0rd-1!")
-    assert admin.get(f"{V1}/flags", params={"client": client}).json() == []
-    closed = admin.get(f"{V1}/flags", params={"client": client, "include_resolved": True}).json()
+    assert admin.get(f"{V1}/flags", params={"client": client}).json()["items"] == []
+    closed = admin.get(f"{V1}/flags", params={"client": client, "include_resolved": True})
+    closed = closed.json()["items"]
     assert [(f["id"], f["resolution"]) for f in closed] == [(flag["id"], "pushed")]
     again = admin.post(f"{V1}/flags/{flag['id']}/resolve", json={"action": "push"})
     assert "already resolved" in assert_error(again, 400, "invalid_input")["message"]

@@ -157,10 +157,15 @@ def effective_mode() -> sa.ColumnElement[str]:
 
 
 # -- reading -----------------------------------------------------------------------------------
-def find_by_ref(conn: Connection, ref: str, *, min_chars: int) -> CredentialRow:
+def find_by_ref(
+    conn: Connection, ref: str, *, min_chars: int, include_directory_admin: bool
+) -> CredentialRow:
     """The credential whose id is ``ref`` or starts with it (NotFound, or InvalidInput when
-    ambiguous), in the trash or not."""
-    row = one_by_id_prefix(conn, _BASE, credentials.c.id, ref, "credential", min_chars=min_chars)
+    ambiguous), in the trash or not, among those a reader may know of: a directory_admin one
+    only with ``include_directory_admin`` (without, it is NotFound as an id of nothing is,
+    and takes no part in an ambiguity)."""
+    query = _BASE.where(visible(include_directory_admin))
+    row = one_by_id_prefix(conn, query, credentials.c.id, ref, "credential", min_chars=min_chars)
     return record(CredentialRow, row)
 
 
@@ -196,9 +201,11 @@ def page(
     folder_id: str | None = None,
     tag: str | None = None,
     after: tuple[str, str] | None = None,
+    also: sa.ColumnElement[bool] | None = None,
 ) -> list[CredentialRow]:
     """Up to ``fetch`` of the client's credentials (in the trash, or not) in title order,
-    from just after ``after`` (title key, id) on."""
+    from just after ``after`` (title key, id) on; ``also``: a further condition on
+    ``credentials`` from another storage module (``links.password_unknown()``)."""
     query = (
         _BASE.where(credentials.c.client_id == client_id, visible(include_directory_admin))
         .where(
@@ -213,6 +220,8 @@ def page(
         query = query.where(_tagged(tag))
     if after is not None:
         query = query.where(sa.tuple_(credentials.c.title_key, credentials.c.id) > after)
+    if also is not None:
+        query = query.where(also)
     return records(CredentialRow, conn.execute(query))
 
 
@@ -423,14 +432,17 @@ class ExportRow(NamedTuple):
         return repr_without(self, ("notes_ct", "ciphertext"))
 
 
-def identities(conn: Connection, client_id: str) -> Iterator[tuple[str | None, str, str]]:
+def identities(
+    conn: Connection, client_id: str, *, include_directory_admin: bool
+) -> Iterator[tuple[str | None, str, str]]:
     """(folder path key, title, username) of each of the client's credentials outside the
-    trash."""
+    trash (directory_admin ones only with ``include_directory_admin``)."""
     rows = conn.execute(
         sa.select(folders.c.path_key, credentials.c.title, credentials.c.username)
         .select_from(credentials)
         .outerjoin(folders, folders.c.id == credentials.c.folder_id)
         .where(credentials.c.client_id == client_id, credentials.c.deleted_at.is_(None))
+        .where(visible(include_directory_admin))
     )
     for row in rows:
         yield row.path_key, row.title, row.username

@@ -15,6 +15,7 @@ from credsync.web.routes import (
     auth,
     credential_forms,
     directories,
+    flags,
     search,
     sync,
     vault,
@@ -29,5 +30,6 @@ def mount_web(app: FastAPI) -> None:
     app.state.credsync_web = WebState(environment(), Notices())
     static = resources.files("credsync.web") / "static"
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
-    for module in (auth, vault, credential_forms, search, sync, directories, audit, apidocs):
+    routes = (auth, vault, credential_forms, search, flags, sync, directories, audit, apidocs)
+    for module in routes:
         app.include_router(module.router)
