@@ -149,6 +149,10 @@ CASES = [
     read("cred show '{cred:Contoso/Domain admin}' --reveal", 3, who="viewer"),
     read("cred history '{cred:Contoso/Domain admin}'"),
     read("cred history '{cred:Contoso/Domain admin}' --reveal"),
+    read("cred list Contoso --password-unknown"),
+    # A directory_admin credential is not there for an operator without directory_admin.use.
+    read("cred show '{cred:Fabrikam/LDAP bind}'", 4, who="bob"),
+    read("cred history '{cred:Fabrikam/LDAP bind}'", 4, who="viewer"),
     # -- credentials: writes ---------------------------------------------------------------
     write(
         "cred add 'Parity Ltd' --title 'Web admin' --username webadmin --url https://web.test "
@@ -281,8 +285,18 @@ CASES = [
     read("flags"),
     read("flags Contoso --all"),
     read("flags Nope", 4),
+    read("flags --directory parity-ldap --status mismatch --older-than 7d --since 2026-01-01"),
+    read("flags --directory nowhere", 4),
+    read("flags --older-than soon", 2),
+    read("flags --status 'no such'", 2),
+    read("flags --cursor bogus", 2),
+    read("flags --limit 0", 2),
+    read("flags --limit 5"),
     write("flags resolve 00000000 --push", 4),
     write("flags resolve 00000000", 2),
+    write("flags resolve 00000000 11111111 --accept-directory", 9),
+    write("flags resolve 00000000 11111111 --push", 3, who="bob"),
+    write("flags resolve 00000000 11111111 --accept-directory --password-stdin", 2),
     read("sync runs"),
     read("sync runs Contoso --limit 5"),
     read("sync runs --limit 0", 2),
@@ -295,6 +309,8 @@ CASES = [
     read("directory list"),
     read("directory list Fabrikam"),
     read("directory show parity-ldap"),
+    read("directory show parity-ldap", who="bob"),
+    read("directory list", who="viewer"),
     read("directory show Nope", 4),
     write(
         "directory add Fabrikam second-ldap --kind ldap --url ldaps://127.0.0.1:2 "
