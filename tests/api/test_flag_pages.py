@@ -94,7 +94,7 @@ def test_resolving_several_needs_the_permissions_flag_by_flag(
     """Roles without vault.write and directory_admin.use are refused before anything is done;
     those with them get a result per flag (here: refused, the directory having never been
     read, so the vault knows no state to accept)."""
-    api, seeded = paged
+    api, _ = paged
     ids = [f["id"] for f in api.admin.get(f"{V1}/flags", params={"limit": 3}).json()["items"]]
     for action in ("push", "accept_directory"):
         body = {"action": action, "flags": ids}

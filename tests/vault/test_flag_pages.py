@@ -7,7 +7,6 @@ operators without directory_admin.use."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -24,7 +23,7 @@ COUNT = 1_150
 
 
 @pytest.fixture(scope="module")
-def seeded(shared_world: VaultWorld) -> Iterator[tuple[VaultWorld, Seeded, Seeded]]:
+def seeded(shared_world: VaultWorld) -> tuple[VaultWorld, Seeded, Seeded]:
     """Client "Paged" with 1,150 flags in directory paged-ad, and client "Other" with 30 in
     other-ad (once per backend)."""
     world = shared_world
@@ -32,7 +31,7 @@ def seeded(shared_world: VaultWorld) -> Iterator[tuple[VaultWorld, Seeded, Seede
     world.vault.clients.add(world.admin, world.keys, "Other")
     big = seed_flags(world, "Paged", COUNT, directory="paged-ad")
     small = seed_flags(world, "Other", 30, directory="other-ad", title="Other")
-    yield world, big, small
+    return world, big, small
 
 
 def _all_pages(world: Any, where: FlagFilter, size: int, actor: Any = None) -> list[Any]:

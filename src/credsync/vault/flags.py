@@ -66,17 +66,18 @@ def parse_moment(text: str, field: str, now: dt.datetime | None = None) -> dt.da
     or time (ISO 8601: ``2026-12-01``, ``2026-12-01T08:00:00Z``; UTC when it names no zone).
     InvalidInput naming ``field`` otherwise."""
     text = text.strip()
+    label = field.replace("_", " ")
     age = _AGE.fullmatch(text.lower())
     if age is not None:
         delta = dt.timedelta(**{_AGE_UNITS[age.group(2)]: int(age.group(1))})
         if delta > _LONGEST_AGE:
-            raise InvalidInput(f"{field} {text!r} is longer than a century", field=field)
+            raise InvalidInput(f"{label} {text!r} is longer than a century", field=field)
         return (now or utcnow()) - delta
     try:
         moment = dt.datetime.fromisoformat(text.replace("z", "Z"))
     except ValueError:
         raise InvalidInput(
-            f"{field} {text[:40]!r} is neither an age (30m, 12h, 7d, 2w) nor a date or time "
+            f"{label} {text[:40]!r} is neither an age (30m, 12h, 7d, 2w) nor a date or time "
             "(2026-12-01, 2026-12-01T08:00:00Z)",
             field=field,
         ) from None
