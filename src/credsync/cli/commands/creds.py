@@ -24,7 +24,7 @@ LIST_COLUMNS = [
     ("folder", "Folder"),
     ("effective_sync_mode", "Sync"),
     ("tags", "Tags"),
-    ("password_unknown_in", "Password unknown in"),
+    ("password_unknown_in", "Password unknown"),
 ]
 SEARCH_COLUMNS = [("client", "Client"), *LIST_COLUMNS]
 SHOW_FIELDS = [
@@ -40,7 +40,7 @@ SHOW_FIELDS = [
     ("notes", "Notes"),
     ("sync_mode", "Sync mode"),
     ("effective_sync_mode", "Effective mode"),
-    ("password_unknown_in", "Password unknown in"),
+    ("password_unknown_in", "Password unknown"),
     ("secret_version", "Password version"),
     ("password_changed_at", "Password changed"),
     ("version", "Version"),
@@ -209,7 +209,7 @@ def cred_list(
     everything: bool,
     as_json: bool,
 ) -> None:
-    """List a client's credentials, by title. "Password unknown in" names the directories
+    """List a client's credentials, by title. "Password unknown" names the directories
     whose password the vault does not know (the directory's was accepted without it).
 
     \b
