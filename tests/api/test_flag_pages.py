@@ -79,6 +79,14 @@ def test_a_bad_cursor_or_filter_is_a_400_naming_it(
     assert error["details"] == [{"field": field, "problem": error["message"]}]
 
 
+@pytest.mark.parametrize("path", ["/flags", "/runs", "/audit", "/clients/Contoso/credentials"])
+def test_every_paged_list_names_a_bad_cursor(api: ApiWorld, path: str) -> None:
+    assert api.admin.post(f"{V1}/clients", json={"name": "Contoso"}).status_code == 201
+    refused = api.admin.get(f"{V1}{path}", params={"cursor": "not-one"})
+    error = assert_error(refused, 400, "invalid_input")
+    assert error["details"] == [{"field": "cursor", "problem": error["message"]}]
+
+
 def test_limits_and_unknown_filters(api: ApiWorld) -> None:
     admin = api.admin
     assert_error(admin.get(f"{V1}/flags", params={"limit": 0}), 422, "invalid_request")

@@ -67,7 +67,7 @@ def decode_cursor(cursor: str) -> tuple[str, str]:
         return str(title_key), str(cred_id)
     except (ValueError, TypeError):
         raise InvalidInput(
-            "the page cursor is not valid (use the one the last page gave)"
+            "the page cursor is not valid (use the one the last page gave)", field="cursor"
         ) from None
 
 
