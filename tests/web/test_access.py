@@ -251,6 +251,25 @@ def test_a_directory_admin_credentials_pages_are_not_found_without_the_permissio
     assert "Graph app" in shown.text
 
 
+def test_a_directory_page_shows_its_bind_credential_only_with_directory_admin_use(
+    web: WebWorld,
+) -> None:
+    """Finding 8: "set (not shown)" rather than the bind credential's id."""
+    from vault.flag_seed import add_ad_directory
+
+    directory_id, bind_id = add_ad_directory(web.world, "Contoso", "contoso-ad")
+    for role in ("technician", "viewer", "auditor"):
+        page = web.signed_in(role).get(f"/directories/{directory_id}")
+        assert page.status_code == 200
+        assert (
+            'set <span class="hint">(not shown: it needs directory_admin.use)</span>' in page.text
+        )
+        assert bind_id[:8] not in page.text
+    shown = web.signed_in("directory_manager").get(f"/directories/{directory_id}").text
+    assert f'href="/credentials/{bind_id}"' in shown
+    assert "not shown" not in shown
+
+
 def test_reveal_shows_the_secret_once_and_is_audited(web: WebWorld) -> None:
     browser = web.signed_in("technician")
     path = _path(web, "/credentials/{credential}")

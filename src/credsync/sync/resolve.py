@@ -28,7 +28,7 @@ from sqlalchemy.engine import Connection
 from typing_extensions import TypedDict
 
 from credsync.connectors.base import Capability, VerifyOutcome
-from credsync.errors import ConnectorError, InvalidInput, NotFound, SyncError
+from credsync.errors import ConnectorError, InvalidInput, NotFound, RunInProgress, SyncError
 from credsync.storage import accounts as account_rows
 from credsync.storage import flags as flag_rows
 from credsync.storage import links as link_rows
@@ -224,7 +224,7 @@ class Resolver:
             if len(group) > 1:
                 return [i for f in group for i in await self._push_group(directory_id, [f])]
             return [BulkItem(group[0].id, "failed", str(exc), group[0])]
-        except (SyncError, ConnectorError) as exc:
+        except (SyncError, ConnectorError, RunInProgress) as exc:  # the others still go
             return [BulkItem(f.id, "failed", str(exc), f) for f in group]
         out = []
         for flag in group:
@@ -347,11 +347,10 @@ class Resolver:
             )
             close_flag(conn, flag.id, self._actor, "accepted", utcnow())
             self._audit(conn, flag, "accepted")
-        return Resolution(
-            self._vault.flags.get(self._actor, flag.id),
-            "accepted",
-            "the directory's password stays unknown to the vault until it changes again",
-        )
+        detail = "the directory's password stays unknown to the vault until it changes again"
+        if not in_step:
+            detail += " (the credential shows password_unknown there until a password is set)"
+        return Resolution(self._vault.flags.get(self._actor, flag.id), "accepted", detail)
 
     def _audit(self, conn: Connection, flag: Flag, how: str) -> None:
         self._vault.audit.append(
