@@ -44,6 +44,7 @@ from credsync.vault.secrets import write_secret_version
 from credsync.vault.service import Vault
 
 __all__ = [
+    "LINKING",
     "BulkItem",
     "BulkItemJson",
     "BulkOutcome",
@@ -60,7 +61,8 @@ Outcome = Literal["pushed", "accepted", "accepted_password", "failed"]
 BulkOutcome = Literal["pushed", "accepted", "failed", "refused"]
 
 
-_LINKING = {Status.UNMATCHED.value, Status.AMBIGUOUS.value, Status.CONFLICT.value}
+# Flags about linking: not resolved here (the username, or the directory, is what to correct).
+LINKING = frozenset({Status.UNMATCHED.value, Status.AMBIGUOUS.value, Status.CONFLICT.value})
 
 
 class ResolutionFieldsJson(TypedDict):
@@ -137,7 +139,7 @@ class Resolver:
         flag = self._vault.flags.get(self._actor, ref)
         if flag.resolved_at is not None:
             raise InvalidInput(f"flag {flag.id} is already resolved ({flag.resolution})")
-        if flag.status in _LINKING:
+        if flag.status in LINKING:
             raise InvalidInput(
                 f"flag {flag.id} is about linking ({flag.status}): correct the credential's "
                 "username (or the directory) and run `credsync sync run` again"

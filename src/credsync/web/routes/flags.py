@@ -23,7 +23,7 @@ from credsync.api.deps import State
 from credsync.errors import ConnectorError, InvalidInput, SyncError
 from credsync.sync.engine import Engine
 from credsync.sync.model import Status
-from credsync.sync.resolve import BulkItem, Resolver
+from credsync.sync.resolve import LINKING, BulkItem, Resolver
 from credsync.types import Secret
 from credsync.vault import Permission
 from credsync.vault.flags import Flag, FlagFilter
@@ -34,7 +34,6 @@ router = page_router()
 
 PAGE_SIZE = 100  # flags per page
 MAX_PICKED = 500  # flags one bulk action takes
-_LINKING = frozenset({Status.UNMATCHED.value, Status.AMBIGUOUS.value, Status.CONFLICT.value})
 _FILTERS = ("client", "directory", "status", "older_than", "since")
 _DONE = {
     "pushed": "pushed the vault's password to the directory",
@@ -115,7 +114,7 @@ def flags_page(
         first_page="/flags" + _query(**given) if after else None,
         here=here,
         can_resolve=viewer.can("vault.write") and viewer.can("directory_admin.use"),
-        linking=_LINKING,
+        linking=LINKING,
         unknown=[(name, ids.get(name), count) for name, count in unknown],
         unknown_total=sum(count for _, count in unknown),
     )
@@ -131,7 +130,7 @@ def _why_not(flag: Flag) -> str | None:
     """Why a flag can't be resolved from here (None: it can)."""
     if not flag.open:
         return f"already resolved ({flag.resolution})"
-    if flag.status in _LINKING:
+    if flag.status in LINKING:
         return "about linking: correct the username (or the directory), then sync again"
     return None
 
