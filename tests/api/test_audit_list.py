@@ -38,6 +38,7 @@ def test_a_cursor_that_is_not_a_number_is_refused_not_a_crash(api: ApiWorld) -> 
         answer = api.admin.get("/api/v1/audit", params={"cursor": cursor})
         assert answer.status_code == 400, (cursor, answer.text)
         assert answer.json()["error"]["code"] == "invalid_input"
+        assert answer.json()["error"]["details"][0]["field"] == "cursor"
 
 
 def test_the_audit_log_names_targets_and_filters_by_a_window(api: ApiWorld) -> None:

@@ -48,7 +48,7 @@ def flagged(api: ApiWorld, sim: Any) -> Flagged:
     tenant.set_password(user.id, "Portal-Passw0rd-2!")
     second = run(admin, directory)
     assert [i["status"] for i in second["items"]] == ["changed_in_directory"]
-    flags = admin.get(f"{V1}/flags", params={"client": client}).json()
+    flags = admin.get(f"{V1}/flags", params={"client": client}).json()["items"]
     assert len(flags) == 1
     return Flagged(admin, client, tenant, user, cred, flags[0])
 
@@ -68,10 +68,13 @@ def test_a_flag_is_listed_with_its_side_and_resolved_by_push(api: ApiWorld, grap
         "Entra ID",
         True,
     )
-    assert flag["id"] in [f["id"] for f in admin.get(f"{V1}/flags").json()]
+    assert flag["id"] in [f["id"] for f in admin.get(f"{V1}/flags").json()["items"]]
     assert admin.get(f"{V1}/flags/{flag['id'][:8]}").json() == flag
     viewer = api.as_role("viewer")
-    assert viewer.get(f"{V1}/flags", params={"client": client}).json() == [flag]
+    assert viewer.get(f"{V1}/flags", params={"client": client}).json() == {
+        "items": [flag],
+        "next_cursor": None,
+    }
     assert client in [c["name"] for c in admin.get(f"{V1}/clients").json() if c["open_flags"]]
 
     resolved = admin.post(f"{V1}/flags/{flag['id']}/resolve", json={"action": "push"})
@@ -82,8 +85,9 @@ def test_a_flag_is_listed_with_its_side_and_resolved_by_push(api: ApiWorld, grap
     assert result["run"]["trigger"] == "resolve"
     assert [(i["status"], i["action"]) for i in result["run"]["items"]] == [("in_sync", "push")]
     assert tenant.check_password(user.id, "First-Passw0rd-1!")
-    assert admin.get(f"{V1}/flags", params={"client": client}).json() == []
-    closed = admin.get(f"{V1}/flags", params={"client": client, "include_resolved": True}).json()
+    assert admin.get(f"{V1}/flags", params={"client": client}).json()["items"] == []
+    closed = admin.get(f"{V1}/flags", params={"client": client, "include_resolved": True})
+    closed = closed.json()["items"]
     assert [(f["id"], f["resolution"]) for f in closed] == [(flag["id"], "pushed")]
     again = admin.post(f"{V1}/flags/{flag['id']}/resolve", json={"action": "push"})
     assert "already resolved" in assert_error(again, 400, "invalid_input")["message"]
@@ -186,3 +190,64 @@ def test_a_flag_of_a_credential_in_the_trash_is_not_resolved(api: ApiWorld, grap
     assert admin.post(f"{V1}/credentials/{cred['id']}/restore").status_code == 200
     history = admin.get(f"{V1}/credentials/{cred['id']}/history").json()
     assert len(history) == 1  # nothing accepted while it was in the trash
+
+
+def test_several_flags_are_pushed_or_accepted_at_once(api: ApiWorld, graph_sim: Any) -> None:
+    """POST /flags/resolve: each flag resolved as alone (pushes one run per directory), with
+    a result per flag; a flag that can't be resolved is refused and the others go on. An
+    accepted directory state leaves the vault without its password: the credential says so
+    (``password_unknown_in``, status password_unknown) until a password is set."""
+    pushed_a, pushed_b, kept_c, kept_d = (flagged(api, graph_sim) for _ in range(4))
+    admin = api.admin
+    push = {"action": "push", "flags": [pushed_a.flag["id"], pushed_b.flag["id"][:8]]}
+    done = admin.post(f"{V1}/flags/resolve", json=push)
+    assert done.status_code == 200, done.text
+    results = done.json()["results"]
+    assert [(r["flag_id"], r["outcome"]) for r in results] == [
+        (pushed_a.flag["id"], "pushed"),
+        (pushed_b.flag["id"], "pushed"),
+    ]
+    assert results[0]["run_id"] != results[1]["run_id"]  # one run per directory
+    assert results[0]["flag"]["resolution"] == "pushed"
+    for found in (pushed_a, pushed_b):
+        assert found.tenant.check_password(found.user.id, "First-Passw0rd-1!")
+
+    enforced = flagged(api, graph_sim)
+    switched = admin.put(
+        f"{V1}/credentials/{enforced.cred['id']}/sync-mode",
+        json={"sync_mode": "enforce", "confirm": True},
+    )
+    assert switched.status_code == 200, switched.text
+    flags = [kept_c.flag["id"], pushed_a.flag["id"], enforced.flag["id"], kept_d.flag["id"]]
+    done = admin.post(f"{V1}/flags/resolve", json={"action": "accept_directory", "flags": flags})
+    assert done.status_code == 200, done.text
+    outcomes = [(r["outcome"], r["detail"]) for r in done.json()["results"]]
+    assert [o for o, _ in outcomes] == ["accepted", "refused", "refused", "accepted"]
+    assert "already resolved" in outcomes[1][1]
+    assert "enforce" in outcomes[2][1]
+    assert admin.get(f"{V1}/flags/{enforced.flag['id']}").json()["open"] is True
+
+    for kept in (kept_c, kept_d):
+        cred = admin.get(f"{V1}/credentials/{kept.cred['id']}").json()
+        directory = kept.flag["directory"]
+        assert cred["password_unknown_in"] == [directory]
+        listed = admin.get(
+            f"{V1}/clients/{kept.client}/credentials", params={"password_unknown": True}
+        ).json()
+        assert [c["id"] for c in listed["items"]] == [kept.cred["id"]]
+        assert admin.get(f"{V1}/flags", params={"client": kept.client}).json()["items"] == []
+        again = run(admin, directory)
+        assert [(i["status"], i["action"]) for i in again["items"]] == [
+            ("password_unknown", "none")
+        ]
+    assert admin.get(f"{V1}/credentials/{pushed_a.cred['id']}").json()["password_unknown_in"] == []
+
+    new = admin.put(
+        f"{V1}/credentials/{kept_c.cred['id']}/password", json={"password": "Portal-Passw0rd-2!"}
+    )
+    assert new.status_code == 200, new.text
+    assert new.json()["password_unknown_in"] == []
+    listed = admin.get(
+        f"{V1}/clients/{kept_c.client}/credentials", params={"password_unknown": True}
+    ).json()
+    assert listed["items"] == []

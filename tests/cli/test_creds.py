@@ -120,7 +120,8 @@ def test_list_filters_pages_and_table(contoso):
     assert [r["title"] for r in everything] == [r["title"] for r in rows]
 
     table = cli.ok("cred", "list", "Contoso").out.splitlines()
-    assert table[0].split() == ["ID", "TITLE", "USERNAME", "FOLDER", "SYNC", "TAGS"]
+    headers = ["ID", "TITLE", "USERNAME", "FOLDER", "SYNC", "TAGS", "PASSWORD", "UNKNOWN"]
+    assert table[0].split() == headers
     assert len(table) == 6
     assert all(PW1 not in line for line in table)
 

@@ -167,6 +167,10 @@ CASES = [
     read("cred history '{cred:Contoso/Domain admin}' --version 1 --reveal"),
     read("cred history '{cred:Contoso/Domain admin}' --version 9 --reveal", 4),
     read("cred history '{cred:Contoso/Domain admin}' --version 1 --reveal", 3, who="viewer"),
+    read("cred list Contoso --password-unknown"),
+    # A directory_admin credential is not there for an operator without directory_admin.use.
+    read("cred show '{cred:Fabrikam/LDAP bind}'", 4, who="bob"),
+    read("cred history '{cred:Fabrikam/LDAP bind}'", 4, who="viewer"),
     # -- credentials: writes ---------------------------------------------------------------
     write(
         "cred add 'Parity Ltd' --title 'Web admin' --username webadmin --url https://web.test "
@@ -338,8 +342,18 @@ CASES = [
     read("flags"),
     read("flags Contoso --all"),
     read("flags Nope", 4),
+    read("flags --directory parity-ldap --status mismatch --older-than 7d --since 2026-01-01"),
+    read("flags --directory nowhere", 4),
+    read("flags --older-than soon", 2),
+    read("flags --status 'no such'", 2),
+    read("flags --cursor bogus", 2),
+    read("flags --limit 0", 2),
+    read("flags --limit 5"),
     write("flags resolve 00000000 --push", 4),
     write("flags resolve 00000000", 2),
+    write("flags resolve 00000000 11111111 --accept-directory", 9),
+    write("flags resolve 00000000 11111111 --push", 3, who="bob"),
+    write("flags resolve 00000000 11111111 --accept-directory --password-stdin", 2),
     read("sync runs"),
     read("sync runs Contoso --limit 5"),
     read("sync runs --limit 0", 2),
@@ -355,6 +369,8 @@ CASES = [
     read("directory list"),
     read("directory list Fabrikam"),
     read("directory show parity-ldap"),
+    read("directory show parity-ldap", who="bob"),
+    read("directory list", who="viewer"),
     read("directory show Nope", 4),
     write(
         "directory add Fabrikam second-ldap --kind ldap --url ldaps://127.0.0.1:2 "

@@ -45,7 +45,7 @@ def test_a_portal_reset_is_changed_in_directory_on_the_entra_side(ew: EntraWorld
     # Accepting the directory's state (report mode) keeps it quiet until it changes again.
     result = asyncio.run(Resolver(ew.vault, ew.engine(), ew.admin).accept(flag.id, None))
     assert result.outcome == "accepted"
-    assert ew.items(ew.run())[cred.id] == ("mismatch", "none")
+    assert ew.items(ew.run())[cred.id] == ("password_unknown", "none")
     assert ew.flags() == {}
     ew.later()
     ew.tenant.set_password(user.id, strong())

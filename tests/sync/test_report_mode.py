@@ -120,11 +120,87 @@ def test_accepting_without_a_password_quiets_the_flag_until_the_directory_change
     result = asyncio.run(Resolver(sw.vault, sw.engine(), sw.admin).accept(flag.id, None))
     assert result.outcome == "accepted"
     quiet = sw.run(full=True)
-    assert sw.items(quiet)[cred.id] == ("mismatch", "none")
+    assert sw.items(quiet)[cred.id] == ("password_unknown", "none")
+    assert quiet.summary["binds"] == 0
     assert sw.flags() == {}
     sw.ad.admin.reset_password(user.dn, "Moved-On-Again-1!")
     loud = sw.run()
     assert sw.items(loud)[cred.id][0] in ("mismatch", "changed_in_directory")
+    assert cred.id in sw.flags()
+
+
+def _unknown(sw: SyncWorld) -> list[str]:
+    """The client's credentials whose directory password the vault does not know."""
+    page = sw.vault.credentials.list(sw.admin, sw.client, password_unknown=True)
+    return [c.id for c in page.items]
+
+
+def test_a_directory_password_accepted_without_it_is_unknown_until_one_is_set(
+    sw_both: SyncWorld,
+) -> None:
+    """Accepting the directory's state without its password leaves the vault's password
+    stale: the credential says so (status password_unknown, ``password_unknown_in``) and is
+    listed, run after run, until a password is set; the next run then checks that one."""
+    sw = sw_both
+    user = sw.ad.create_user()
+    cred = sw.add(user)
+    bystander = sw.add(sw.ad.create_user())
+    sw.run()
+    sw.ad.admin.reset_password(user.dn, "Reset-By-Helpdesk-7!")  # nobody tells the vault
+    sw.run()
+    [flag] = sw.vault.flags.list(sw.admin, sw.client)
+    assert _unknown(sw) == []
+
+    asyncio.run(Resolver(sw.vault, sw.engine(), sw.admin).accept(flag.id, None))
+    shown = sw.vault.credentials.get(sw.admin, cred.id)
+    assert shown.password_unknown_in == (sw.directory,)
+    assert shown.to_json()["password_unknown_in"] == [sw.directory]
+    assert sw.vault.credentials.get(sw.admin, bystander.id).password_unknown_in == ()
+    assert _unknown(sw) == [cred.id]
+    assert sw.vault.credentials.password_unknown_counts(sw.admin) == {sw.client: 1}
+    from credsync.sync.views import checks_of
+
+    [check] = checks_of(sw.vault.db, sw.admin, [cred.id])[cred.id]
+    assert check.status == "password_unknown"
+    assert "unknown to the vault" in check.detail
+    found = sw.vault.credentials.search(sw.admin, cred.title)
+    assert [c.password_unknown_in for c in found] == [(sw.directory,)]
+
+    for _ in range(2):  # runs keep it so, and bind nothing
+        again = sw.run(full=True)
+        assert sw.items(again)[cred.id] == ("password_unknown", "none")
+        assert again.summary["binds"] == 0
+        assert _unknown(sw) == [cred.id]
+    assert sw.flags() == {}
+
+    sw.set_password(cred, "Reset-By-Helpdesk-7!")  # the password, learned from the helpdesk
+    assert sw.vault.credentials.get(sw.admin, cred.id).password_unknown_in == ()
+    assert _unknown(sw) == []
+    # A bind already failed at this pwdLastSet: the new password is not bound (lockout
+    # safety) but flagged, and accepting it with the password takes it on the operator's word.
+    checked = sw.run()
+    assert checked.summary["binds"] == 0
+    assert sw.items(checked)[cred.id] == ("mismatch", "flag")
+    [again] = sw.vault.flags.list(sw.admin, sw.client)
+    resolver = Resolver(sw.vault, sw.engine(), sw.admin)
+    done = asyncio.run(resolver.accept(again.id, Secret("Reset-By-Helpdesk-7!")))
+    assert done.outcome == "accepted_password"
+    assert sw.items(sw.run(full=True))[cred.id] == ("in_sync", "none")
+    assert sw.flags() == {}
+    assert _unknown(sw) == []
+
+
+def test_a_wrong_password_set_after_an_acceptance_is_flagged_again(sw: SyncWorld) -> None:
+    user = sw.ad.create_user()
+    cred = sw.add(user)
+    sw.run()
+    sw.ad.admin.reset_password(user.dn, "Reset-By-Helpdesk-8!")
+    sw.run()
+    [flag] = sw.vault.flags.list(sw.admin, sw.client)
+    asyncio.run(Resolver(sw.vault, sw.engine(), sw.admin).accept(flag.id, None))
+    sw.set_password(cred, "A-Wrong-Guess-Pa55!")
+    assert _unknown(sw) == []
+    assert sw.items(sw.run())[cred.id][0] in ("mismatch", "changed_in_directory")
     assert cred.id in sw.flags()
 
 

@@ -71,6 +71,7 @@ POSTS = [
     "/credentials/{credential}/password",
     "/flags/0123456789abcdef/push",
     "/flags/0123456789abcdef/accept",
+    "/flags/selected",
     "/directories/contoso-365/sync",
     "/directories/contoso-365/test",
     "/clients/{client}/credentials/new",
@@ -417,9 +418,7 @@ REFUSED = {
         ("post", "/directories/contoso-365/sync", "directory_admin.use"),
         ("post", "/directories/contoso-365/test", "directory_admin.use"),
         ("post", "/flags/0123456789abcdef/push", "directory_admin.use"),
-        ("get", "/credentials/{bind}", "directory_admin.use"),
-        ("get", "/credentials/{bind}/edit", "directory_admin.use"),
-        ("post", "/credentials/{bind}/delete", "directory_admin.use"),
+        ("post", "/flags/selected", "directory_admin.use"),
     ],
 }
 
@@ -480,6 +479,58 @@ def test_the_bind_credential_is_hidden_from_roles_without_directory_admin_use(
 ) -> None:
     assert "Graph app" not in web.signed_in("technician").get(_path(web, "/clients/{client}")).text
     assert "Graph app" in web.signed_in("admin").get(_path(web, "/clients/{client}")).text
+
+
+@pytest.mark.parametrize("role", ["technician", "viewer", "auditor"])
+def test_a_directory_admin_credentials_pages_are_not_found_without_the_permission(
+    web: WebWorld, role: str
+) -> None:
+    """Finding 8: its pages answer exactly as those of an id of nothing do (a technician: 404,
+    not a 403 that said it exists; a role refused for another permission first: that 403)."""
+    browser = web.signed_in(role)
+    bind = web.ids["bind"]
+    nothing = "0" * 8 + bind[8:]
+    data = {"csrf_token": web.csrf(browser)}
+    for method, page in [
+        ("get", "/credentials/{id}"),
+        ("get", "/credentials/{id}/edit"),
+        ("get", "/credentials/{id}/delete"),
+        ("post", "/credentials/{id}/delete"),
+        ("post", "/credentials/{id}/reveal"),
+    ]:
+        answers = []
+        for ref in (bind, nothing):
+            path = page.format(id=ref)
+            response = browser.get(path) if method == "get" else browser.post(path, data=data)
+            answers.append((response.status_code, response.text.replace(ref, "<id>")))
+        assert answers[0] == answers[1], (page, answers[0][1])
+        assert "Graph app" not in answers[0][1]
+        assert "directory_admin" not in answers[0][1]
+        if role == "technician" or (method, page) == ("get", "/credentials/{id}"):
+            assert answers[0][0] == 404, page
+            assert "No credential with id <id>" in answers[0][1]
+    shown = web.signed_in("directory_manager").get(f"/credentials/{bind}")
+    assert shown.status_code == 200
+    assert "Graph app" in shown.text
+
+
+def test_a_directory_page_shows_its_bind_credential_only_with_directory_admin_use(
+    web: WebWorld,
+) -> None:
+    """Finding 8: "set (not shown)" rather than the bind credential's id."""
+    from vault.flag_seed import add_ad_directory
+
+    directory_id, bind_id = add_ad_directory(web.world, "Contoso", "contoso-ad")
+    for role in ("technician", "viewer", "auditor"):
+        page = web.signed_in(role).get(f"/directories/{directory_id}")
+        assert page.status_code == 200
+        assert (
+            'set <span class="hint">(not shown: it needs directory_admin.use)</span>' in page.text
+        )
+        assert bind_id[:8] not in page.text
+    shown = web.signed_in("directory_manager").get(f"/directories/{directory_id}").text
+    assert f'href="/credentials/{bind_id}"' in shown
+    assert "not shown" not in shown
 
 
 def test_reveal_shows_the_secret_once_and_is_audited(web: WebWorld) -> None:

@@ -247,6 +247,11 @@ def test_a_password_changed_in_entra_is_flagged_then_pushed_back(signed: Any, li
     expect(flag_row).to_contain_text("Entra ID")
     shot(page, "08-flags")
     flag_row.get_by_role("button", name="Push the vault's password").click()
+    # First a page naming the account whose password is overwritten.
+    expect(page.get_by_role("heading", level=1)).to_have_text("Push the vault's password?")
+    expect(page.get_by_role("table")).to_contain_text(alex.upn)
+    shot(page, "08b-push-confirm")
+    page.get_by_role("button", name="Push the password").click()
     expect(page.get_by_role("status")).to_contain_text("pushed the vault's password")
     expect(page.get_by_role("main")).to_contain_text("No open flags")
     shot(page, "09-flag-resolved")

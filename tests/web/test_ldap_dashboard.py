@@ -76,7 +76,13 @@ def test_an_ldap_directory_from_the_form_to_a_push(web: WebWorld, ldap_ou) -> No
     [flag] = [f for f in vault.flags.list(admin, "Contoso") if f.credential_id == cred.id]
     assert flag.status == "mismatch"
 
-    pushed = tech.post(f"/flags/{flag.id}/push", data={"csrf_token": web.csrf(tech)})
+    asked = tech.post(f"/flags/{flag.id}/push", data={"csrf_token": web.csrf(tech)})
+    assert asked.status_code == 200  # first a page naming the account it overwrites
+    assert user.name in asked.text
+    assert vault.flags.get(admin, flag.id).resolved_at is None  # nothing pushed yet
+    pushed = tech.post(
+        f"/flags/{flag.id}/push", data={"csrf_token": web.csrf(tech), "confirmed": "yes"}
+    )
     assert pushed.status_code == 303
     assert ldap_ou.admin.bind_answer(user.dn, "Vault-Passw0rd-1!")[0] == 0
     assert cred.id not in {f.credential_id for f in vault.flags.list(admin, "Contoso")}

@@ -6,18 +6,22 @@ page at a time."""
 
 from __future__ import annotations
 
-from typing import Literal, NotRequired
+from typing import Annotated, Literal, NotRequired
 
 from pydantic import BaseModel, ConfigDict, Field
 from typing_extensions import TypedDict
 
 from credsync.sync.reports import ItemReportJson, RunJson
-from credsync.sync.resolve import ResolutionFieldsJson
+from credsync.sync.resolve import BulkItemJson, ResolutionFieldsJson
+from credsync.vault.flags import FlagJson
 from credsync.vault.models import Timestamp
 
 __all__ = [
+    "FlagPage",
     "FlagResolutionOut",
     "FlagResolveIn",
+    "FlagsResolutionOut",
+    "FlagsResolveIn",
     "RunIn",
     "RunItemPage",
     "RunOut",
@@ -74,3 +78,24 @@ class FlagResolveIn(_In):
 class FlagResolutionOut(ResolutionFieldsJson):
     run: RunOut | None
     """The run that pushed or checked (with every item of its report)."""
+
+
+class FlagPage(TypedDict):
+    items: list[FlagJson]
+    next_cursor: str | None
+
+
+class FlagsResolveIn(_In):
+    """Several flags resolved the same way: ``push`` the vault's passwords, or
+    ``accept_directory`` (report mode only, no password: the directories' passwords stay
+    unknown to the vault)."""
+
+    action: Literal["push", "accept_directory"]
+    flags: list[Annotated[str, Field(min_length=1, max_length=64)]] = Field(
+        min_length=1, max_length=500, description="Flag ids (or 8+ characters of each)."
+    )
+
+
+class FlagsResolutionOut(TypedDict):
+    results: list[BulkItemJson]
+    """One per flag, in the order given."""

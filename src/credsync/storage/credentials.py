@@ -156,10 +156,15 @@ def effective_mode() -> sa.ColumnElement[str]:
 
 
 # -- reading -----------------------------------------------------------------------------------
-def find_by_ref(conn: Connection, ref: str, *, min_chars: int) -> CredentialRow:
+def find_by_ref(
+    conn: Connection, ref: str, *, min_chars: int, include_directory_admin: bool
+) -> CredentialRow:
     """The credential whose id is ``ref`` or starts with it (NotFound, or InvalidInput when
-    ambiguous), in the trash or not."""
-    row = one_by_id_prefix(conn, _BASE, credentials.c.id, ref, "credential", min_chars=min_chars)
+    ambiguous), in the trash or not, among those a reader may know of: a directory_admin one
+    only with ``include_directory_admin`` (without, it is NotFound as an id of nothing is,
+    and takes no part in an ambiguity)."""
+    query = _BASE.where(visible(include_directory_admin))
+    row = one_by_id_prefix(conn, query, credentials.c.id, ref, "credential", min_chars=min_chars)
     return record(CredentialRow, row)
 
 
@@ -195,9 +200,11 @@ def page(
     folder_id: str | None = None,
     tag: str | None = None,
     after: tuple[str, str] | None = None,
+    also: sa.ColumnElement[bool] | None = None,
 ) -> list[CredentialRow]:
     """Up to ``fetch`` of the client's credentials (in the trash, or not) in title order,
-    from just after ``after`` (title key, id) on."""
+    from just after ``after`` (title key, id) on; ``also``: a further condition on
+    ``credentials`` from another storage module (``links.password_unknown()``)."""
     query = (
         _BASE.where(credentials.c.client_id == client_id, visible(include_directory_admin))
         .where(
@@ -212,6 +219,8 @@ def page(
         query = query.where(_tagged(tag))
     if after is not None:
         query = query.where(sa.tuple_(credentials.c.title_key, credentials.c.id) > after)
+    if also is not None:
+        query = query.where(also)
     return records(CredentialRow, conn.execute(query))
 
 

@@ -61,14 +61,17 @@ def same_identity(
     return None
 
 
-def identities(conn: Connection, client_id: str) -> Iterator[tuple[str | None, str, str]]:
+def identities(
+    conn: Connection, client_id: str, *, include_directory_admin: bool
+) -> Iterator[tuple[str | None, str, str]]:
     """(folder path key, title, username) of each of the client's credentials outside the
-    trash."""
+    trash (directory_admin ones only with ``include_directory_admin``)."""
     rows = conn.execute(
         sa.select(folders.c.path_key, credentials.c.title, credentials.c.username)
         .select_from(credentials)
         .outerjoin(folders, folders.c.id == credentials.c.folder_id)
         .where(credentials.c.client_id == client_id, credentials.c.deleted_at.is_(None))
+        .where(visible(include_directory_admin))
     )
     for row in rows:
         yield row.path_key, row.title, row.username

@@ -3,15 +3,17 @@ it lasts, closed by a good check or an operator. Their owner.
 
 Runs open, update and close them (:func:`record`); operators' resolutions close them
 (:func:`close`, :func:`mark_pushed`). A flag is read with its client's and directory's
-names and its credential's title and username (:class:`FlagRow`). What a status means (a
-problem or not) is the sync engine's to say.
+names, its credential's title and username and its account's name as last read
+(:class:`FlagRow`); lists come a page at a time, the most recently opened first
+(:func:`page`, filtered by :class:`FlagWhere`). What a status means (a problem or not) is the
+sync engine's to say: nothing here knows one status from another.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -19,20 +21,24 @@ from sqlalchemy.engine import Connection
 from credsync.storage._rows import columns_for, record, records
 from credsync.storage.credentials import visible
 from credsync.storage.ids import one_by_id_prefix
-from credsync.storage.tables import clients, credentials, directories, flags
+from credsync.storage.tables import clients, credentials, directories, directory_accounts, flags
 from credsync.types import new_id
 
 __all__ = [
     "FlagCheck",
     "FlagRow",
+    "FlagWhere",
     "close",
+    "count",
+    "exists",
     "find",
     "forget_credential",
     "forget_directory",
-    "list_rows",
     "mark_pushed",
+    "of_ids",
     "open_checks",
     "open_counts",
+    "page",
     "record_checks",
 ]
 
@@ -50,6 +56,7 @@ class FlagRow(NamedTuple):
     directory_name: str
     directory_kind: str
     account_id: str | None
+    account_name: str | None  # the account's name as the directory last said it
     status: str
     detail: str
     run_id: str | None
@@ -69,11 +76,19 @@ _SELECT = (
             client_name=clients.c.name,
             directory_name=directories.c.name,
             directory_kind=directories.c.kind,
+            account_name=directory_accounts.c.username,
         )
     )
     .join(clients, clients.c.id == flags.c.client_id)
     .join(credentials, credentials.c.id == flags.c.credential_id)
     .join(directories, directories.c.id == flags.c.directory_id)
+    .outerjoin(
+        directory_accounts,
+        sa.and_(
+            directory_accounts.c.directory_id == flags.c.directory_id,
+            directory_accounts.c.account_id == flags.c.account_id,
+        ),
+    )
 )
 
 
@@ -84,26 +99,87 @@ def find(conn: Connection, ref: str, *, include_directory_admin: bool) -> FlagRo
     return record(FlagRow, row)
 
 
-def list_rows(
-    conn: Connection,
-    *,
-    include_directory_admin: bool,
-    client_id: str | None = None,
-    credential_id: str | None = None,
-    include_resolved: bool = False,
-    limit: int = 1000,
+class FlagWhere(NamedTuple):
+    """Which flags a list holds: of credentials outside the trash (directory_admin ones only
+    with ``include_directory_admin``), open ones (resolved ones too with
+    ``include_resolved``), and, when given, of one client, directory and status, opened
+    before ``opened_before`` and at or after ``opened_since``."""
+
+    include_directory_admin: bool
+    client_id: str | None = None
+    directory_id: str | None = None
+    status: str | None = None
+    opened_before: dt.datetime | None = None
+    opened_since: dt.datetime | None = None
+    include_resolved: bool = False
+
+    def apply(self, query: sa.Select[Any]) -> sa.Select[Any]:
+        query = query.where(
+            visible(self.include_directory_admin), credentials.c.deleted_at.is_(None)
+        )
+        if not self.include_resolved:
+            query = query.where(flags.c.resolved_at.is_(None))
+        if self.client_id is not None:
+            query = query.where(flags.c.client_id == self.client_id)
+        if self.directory_id is not None:
+            query = query.where(flags.c.directory_id == self.directory_id)
+        if self.status is not None:
+            query = query.where(flags.c.status == self.status)
+        if self.opened_before is not None:
+            query = query.where(flags.c.opened_at < self.opened_before)
+        if self.opened_since is not None:
+            query = query.where(flags.c.opened_at >= self.opened_since)
+        return query
+
+
+def page(conn: Connection, where: FlagWhere, *, after: str | None, fetch: int) -> list[FlagRow]:
+    """Up to ``fetch`` flags of ``where``, the most recently opened first (then by id), from
+    just after the flag ``after`` (one that exists: see :func:`exists`). A flag keeps its
+    place while it is updated or closed, so paging through never skips or repeats one."""
+    query = where.apply(_SELECT).order_by(flags.c.opened_at.desc(), flags.c.id)
+    if after is not None:
+        opened = sa.select(flags.c.opened_at).where(flags.c.id == after).scalar_subquery()
+        query = query.where(
+            sa.or_(
+                flags.c.opened_at < opened,
+                sa.and_(flags.c.opened_at == opened, flags.c.id > after),
+            )
+        )
+    return records(FlagRow, conn.execute(query.limit(fetch)))
+
+
+def count(conn: Connection, where: FlagWhere) -> int:
+    """How many flags ``where`` holds."""
+    query = where.apply(
+        sa.select(sa.func.count(flags.c.id))
+        .select_from(flags)
+        .join(credentials, credentials.c.id == flags.c.credential_id)
+    )
+    return int(conn.execute(query).scalar_one())
+
+
+def exists(conn: Connection, flag_id: str, *, include_directory_admin: bool) -> bool:
+    """Whether the flag is there (and may be known of)."""
+    query = (
+        sa.select(flags.c.id)
+        .join(credentials, credentials.c.id == flags.c.credential_id)
+        .where(flags.c.id == flag_id, visible(include_directory_admin))
+    )
+    return conn.execute(query).first() is not None
+
+
+def of_ids(
+    conn: Connection, flag_ids: Sequence[str], *, include_directory_admin: bool
 ) -> list[FlagRow]:
-    """Open flags (and resolved ones when asked) of credentials outside the trash, the most
-    recently updated first."""
-    query = _SELECT.where(visible(include_directory_admin), credentials.c.deleted_at.is_(None))
-    if client_id is not None:
-        query = query.where(flags.c.client_id == client_id)
-    if credential_id:
-        query = query.where(flags.c.credential_id == credential_id)
-    if not include_resolved:
-        query = query.where(flags.c.resolved_at.is_(None))
-    query = query.order_by(flags.c.updated_at.desc(), flags.c.id).limit(limit)
-    return records(FlagRow, conn.execute(query))
+    """The flags of ``flag_ids`` that are there (and may be known of), in no set order."""
+    found: list[FlagRow] = []
+    ids = list(dict.fromkeys(flag_ids))
+    for start in range(0, len(ids), _IN_LIST):
+        query = _SELECT.where(
+            flags.c.id.in_(ids[start : start + _IN_LIST]), visible(include_directory_admin)
+        )
+        found += records(FlagRow, conn.execute(query))
+    return found
 
 
 def open_counts(conn: Connection, *, include_directory_admin: bool) -> dict[str, int]:

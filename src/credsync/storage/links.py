@@ -4,7 +4,10 @@ confirmed, a failed bind's stamp, an accepted stamp, the status). Their owner.
 
 Besides a run's loads and writes (:func:`of_directory`, :func:`record`), the reads that are
 about links: accounts claimed through another directory, the checks of a page of
-credentials, and what switching credentials to enforce would overwrite.
+credentials, what switching credentials to enforce would overwrite, and the credentials whose
+directory password the vault does not know (status :data:`PASSWORD_UNKNOWN`, which an
+operator's acceptance of the directory's state leaves, and a new password clears:
+:func:`clear_accepted`).
 """
 
 from __future__ import annotations
@@ -17,10 +20,11 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from credsync.storage._rows import columns_for, records
-from credsync.storage.credentials import effective_mode
+from credsync.storage.credentials import effective_mode, visible
 from credsync.storage.tables import clients, credentials, directories, directory_accounts, links
 
 __all__ = [
+    "PASSWORD_UNKNOWN",
     "STATE",
     "CheckRow",
     "ImpactRow",
@@ -29,6 +33,7 @@ __all__ = [
     "accept_stamp",
     "checks",
     "claimed_elsewhere",
+    "clear_accepted",
     "confirm",
     "enforce_impact",
     "fail_bind",
@@ -37,10 +42,16 @@ __all__ = [
     "get",
     "linked_elsewhere",
     "of_directory",
+    "password_unknown",
+    "password_unknown_counts",
+    "password_unknown_in",
     "record",
 ]
 
 _IN_LIST = 500  # ids per IN (...) list
+# The status of a link whose directory password the vault does not know (the sync engine's
+# Status.PASSWORD_UNKNOWN).
+PASSWORD_UNKNOWN = "password_unknown"  # noqa: S105 - a status name
 
 # What a check may change on a link besides its status (the executor's link updates).
 STATE = frozenset(
@@ -167,10 +178,35 @@ def fail_bind(conn: Connection, credential_id: str, directory_id: str, stamp: st
     )
 
 
-def accept_stamp(conn: Connection, credential_id: str, directory_id: str, stamp: str) -> None:
-    """An operator accepted the directory's password as it is at ``stamp``."""
+def accept_stamp(
+    conn: Connection,
+    credential_id: str,
+    directory_id: str,
+    stamp: str,
+    *,
+    status: str | None = None,
+    detail: str | None = None,
+) -> None:
+    """An operator accepted the directory's password as it is at ``stamp`` (and, when
+    given, the link's status is now ``status``)."""
+    values: dict[str, Any] = {"accepted_stamp": stamp}
+    if status is not None:
+        values.update(status=status, detail=detail or "")
+    conn.execute(links.update().where(_the_link(credential_id, directory_id)).values(**values))
+
+
+def clear_accepted(conn: Connection, credential_id: str, *, detail: str) -> None:
+    """The credential has a new password: what operators accepted of its directories'
+    passwords no longer holds (the next check compares the new one), and a link whose
+    password was unknown is unchecked again (status NULL, ``detail``)."""
+    mine = links.c.credential_id == credential_id
     conn.execute(
-        links.update().where(_the_link(credential_id, directory_id)).values(accepted_stamp=stamp)
+        links.update()
+        .where(mine, links.c.status == PASSWORD_UNKNOWN)
+        .values(status=None, detail=detail, accepted_stamp=None)
+    )
+    conn.execute(
+        links.update().where(mine, links.c.accepted_stamp.is_not(None)).values(accepted_stamp=None)
     )
 
 
@@ -348,3 +384,55 @@ def enforce_impact(
     if follows_default_only:
         query = query.where(credentials.c.sync_mode.is_(None))
     return records(ImpactRow, conn.execute(query))
+
+
+# -- directory passwords the vault does not know -------------------------------------------------
+def password_unknown() -> sa.ColumnElement[bool]:
+    """The condition on ``credentials``: its password in one of its directories is unknown
+    to the vault (for a query over ``credentials``)."""
+    return sa.exists().where(
+        links.c.credential_id == credentials.c.id, links.c.status == PASSWORD_UNKNOWN
+    )
+
+
+def password_unknown_in(conn: Connection, credential_ids: Sequence[str]) -> dict[str, list[str]]:
+    """credential id -> the names of the directories whose password the vault does not know
+    (sorted), for those of ``credential_ids`` that have any."""
+    out: dict[str, list[str]] = {}
+    ids = list(dict.fromkeys(credential_ids))
+    for start in range(0, len(ids), _IN_LIST):
+        rows = conn.execute(
+            sa.select(links.c.credential_id, directories.c.name)
+            .join(directories, directories.c.id == links.c.directory_id)
+            .where(
+                links.c.credential_id.in_(ids[start : start + _IN_LIST]),
+                links.c.status == PASSWORD_UNKNOWN,
+            )
+            .order_by(directories.c.name_key)
+        )
+        for row in rows:
+            out.setdefault(row.credential_id, []).append(row.name)
+    return out
+
+
+def password_unknown_counts(
+    conn: Connection, *, include_directory_admin: bool, client_id: str | None = None
+) -> dict[str, int]:
+    """Credentials outside the trash (directory_admin ones only with
+    ``include_directory_admin``) whose password the vault does not know in one of their
+    directories, per client name (of one client when given; archived clients left out)."""
+    query = (
+        sa.select(clients.c.name, sa.func.count(sa.distinct(credentials.c.id)))
+        .join(credentials, credentials.c.client_id == clients.c.id)
+        .join(links, links.c.credential_id == credentials.c.id)
+        .where(
+            links.c.status == PASSWORD_UNKNOWN,
+            credentials.c.deleted_at.is_(None),
+            clients.c.archived_at.is_(None),
+            visible(include_directory_admin),
+        )
+        .group_by(clients.c.name)
+    )
+    if client_id is not None:
+        query = query.where(credentials.c.client_id == client_id)
+    return {name: int(count) for name, count in conn.execute(query)}

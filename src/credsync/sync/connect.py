@@ -17,6 +17,7 @@ from typing_extensions import TypedDict
 from credsync.connectors.base import Connector, DirectoryConfig, StepJson, StepOutcome, TestStep
 from credsync.connectors.kinds import BoundCredential
 from credsync.connectors.registry import ConnectorFactory, open_connector
+from credsync.errors import PermissionDenied
 from credsync.storage import Database
 from credsync.storage import credentials as credential_rows
 from credsync.vault.auth import Actor, Permission
@@ -59,11 +60,14 @@ def load_directory(db: Database, ref: str) -> Directory:
 
 def directory_config(db: Database, keys: KeyRing, directory: Directory) -> DirectoryConfig:
     """The connector settings of a directory, its bind credential decrypted."""
+    bind_id = directory.bind_credential_id
+    if bind_id is None:  # a directory as shown to someone without directory_admin.use
+        raise PermissionDenied(f"directory {directory.name!r}: its bind credential is not shown")
     with db.read() as conn:
-        bind = credential_rows.get(conn, directory.bind_credential_id)
-        secret = read_secrets(
-            conn, keys, directory.client_id, {directory.bind_credential_id: bind.secret_version}
-        )[directory.bind_credential_id]
+        bind = credential_rows.get(conn, bind_id)
+        secret = read_secrets(conn, keys, directory.client_id, {bind_id: bind.secret_version})[
+            bind_id
+        ]
     kind = directory.descriptor
     config = kind.config(
         kind.load(directory.settings),

@@ -10,6 +10,7 @@ from credsync.types import SyncMode
 
 __all__ = [
     "PROBLEMS",
+    "UNKNOWN_TO_THE_VAULT",
     "Action",
     "CredentialState",
     "LinkState",
@@ -39,9 +40,24 @@ class Status(enum.StrEnum):
     CONFLICT = "conflict"  # the account is already claimed by another credential or directory
     PENDING = "pending"  # not known until the action is done (a verify)
     SKIPPED = "skipped"  # the run acted on nothing (a safety rail) or stopped
+    # The directory's password is not the vault's, and the vault does not know it: an
+    # operator accepted the directory's state without giving its password. Not a problem (no
+    # flag): a state shown on the credential until a password is set, accepted with the
+    # password, or pushed (storage.links.PASSWORD_UNKNOWN is the same word).
+    PASSWORD_UNKNOWN = "password_unknown"  # noqa: S105 - a status name
 
 
-PROBLEMS = frozenset(Status) - {Status.IN_SYNC, Status.PENDING, Status.SKIPPED}
+PROBLEMS = frozenset(Status) - {
+    Status.IN_SYNC,
+    Status.PENDING,
+    Status.SKIPPED,
+    Status.PASSWORD_UNKNOWN,
+}
+
+UNKNOWN_TO_THE_VAULT = (
+    "the directory's password is unknown to the vault: an operator accepted it without giving "
+    "it (set the password in the vault, or resolve by accepting it with the password, or push)"
+)
 
 
 class Action(enum.StrEnum):

@@ -14,7 +14,10 @@ Per credential (effective mode report or enforce), in order:
    password stamp (pwdLastSet) and the vault's secret version both unchanged since the last
    good check or push: ``in_sync`` with no bind.
 4. **Vault changed, enforce:** push (vault wins).
-5. **Otherwise one bind** (verify), unless a bind already failed for this very stamp: never
+5. **Accepted, report mode:** an operator accepted the directory's state at this very stamp
+   without giving its password: ``password_unknown``, no bind, no flag (the same for a
+   timestamp-only directory, below), until either side changes.
+6. **Otherwise one bind** (verify), unless a bind already failed for this very stamp: never
    more than one failed bind per account per stamp. Then report mode keeps the last status;
    enforce mode pushes without binding.
 
@@ -49,7 +52,14 @@ from dataclasses import dataclass, replace
 from typing import Protocol
 
 from credsync.connectors.base import Account
-from credsync.sync.model import Action, CredentialState, LinkState, PlanItem, Status
+from credsync.sync.model import (
+    UNKNOWN_TO_THE_VAULT,
+    Action,
+    CredentialState,
+    LinkState,
+    PlanItem,
+    Status,
+)
 from credsync.types import SyncMode
 
 __all__ = ["BASELINE_TOLERANCE", "Rules", "cap_pushes", "plan", "safety_rail"]
@@ -277,12 +287,7 @@ def _check(cred: CredentialState, link: LinkState, account: Account, rules: Rule
             f"{cred.secret_version})",
         )
     if not enforce and link.accepted_stamp is not None and link.accepted_stamp == stamp:
-        return item(
-            Action.NONE,
-            Status.MISMATCH,
-            "an operator accepted the directory's password as of its last change",
-            accepted=True,
-        )
+        return item(Action.NONE, Status.PASSWORD_UNKNOWN, UNKNOWN_TO_THE_VAULT, accepted=True)
     if account.password_expired:
         # A bind would fail for expiry whatever the password: don't spend a bad logon.
         if enforce:
@@ -346,12 +351,7 @@ def _check_stamp(cred: CredentialState, link: LinkState, account: Account, item:
             "directory and this credential links there.",
         )
     if link.accepted_stamp is not None and link.accepted_stamp == stamp and not enforce:
-        return item(
-            Action.NONE,
-            Status.MISMATCH,
-            "an operator accepted the directory's password at this lastPasswordChangeDateTime",
-            accepted=True,
-        )
+        return item(Action.NONE, Status.PASSWORD_UNKNOWN, UNKNOWN_TO_THE_VAULT, accepted=True)
     never = link.confirmed_stamp is None and link.confirmed_secret_version is None
     if never:
         if enforce:

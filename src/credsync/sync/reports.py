@@ -10,9 +10,8 @@ from __future__ import annotations
 import builtins
 import datetime as dt
 import json
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, NotRequired, TypeVar, cast, overload
+from typing import Any, Literal, NotRequired, cast, overload
 
 from sqlalchemy.engine import Connection
 from typing_extensions import TypedDict
@@ -26,6 +25,7 @@ from credsync.vault.auth import Actor, Permission
 from credsync.vault.clients import find_client_row
 from credsync.vault.directories import find_directory_row
 from credsync.vault.flags import side_of
+from credsync.vault.listing import bad_cursor, page_of
 from credsync.vault.models import Timestamp, iso
 
 __all__ = [
@@ -49,8 +49,6 @@ __all__ = [
 ]
 
 _MAX_LIMIT = 1000  # rows a list or a page may ask for
-_BAD_CURSOR = "cursor is not a cursor of this list"
-T = TypeVar("T")
 RunState = Literal["running", "done", "aborted", "failed"]
 RUN_STATES: tuple[RunState, ...] = ("running", "done", "aborted", "failed")
 
@@ -257,14 +255,6 @@ def check_limit(limit: int) -> None:
         raise InvalidInput(f"limit must be between 1 and {_MAX_LIMIT}")
 
 
-def _page(
-    rows: Sequence[T], limit: int, cursor_of: Callable[[T], str]
-) -> tuple[list[T], str | None]:
-    """The first ``limit`` of ``rows`` (fetched with one more), and the next page's cursor."""
-    shown = list(rows[:limit])
-    return shown, cursor_of(shown[-1]) if len(rows) > limit else None
-
-
 def _items(
     conn: Connection, run_id: str, *, after: int | None = None, limit: int | None = None
 ) -> tuple[tuple[ItemReport, ...], str | None]:
@@ -273,7 +263,7 @@ def _items(
         rows, cursor = run_rows.items(conn, run_id, after=after), None
     else:
         fetched = run_rows.items(conn, run_id, after=after, fetch=limit + 1)
-        rows, cursor = _page(fetched, limit, _seq_of)
+        rows, cursor = page_of(fetched, limit, _seq_of)
     return (
         tuple(
             ItemReport(r.credential_id, r.account_id, r.account_name, r.status, r.action, r.detail)
@@ -336,7 +326,7 @@ def runs_page(
     client_id = _client_id(conn, client_ref)
     directory_id = find_directory_row(conn, directory_ref).id if directory_ref else None
     if cursor is not None and not run_rows.exists(conn, cursor):
-        raise InvalidInput(_BAD_CURSOR)
+        raise bad_cursor()
     fetched = run_rows.page(
         conn,
         client_id=client_id,
@@ -345,7 +335,7 @@ def runs_page(
         fetch=limit + 1,
         state=state,
     )
-    rows, next_cursor = _page(fetched, limit, _id_of)
+    rows, next_cursor = page_of(fetched, limit, _id_of)
     return [StoredRun(report_from_row(r), count) for r, count in rows], next_cursor
 
 
@@ -381,7 +371,7 @@ def _seq_cursor(cursor: str | None) -> int | None:
     if cursor is None:
         return None
     if not (cursor.isascii() and cursor.isdigit() and len(cursor) <= 18):
-        raise InvalidInput(_BAD_CURSOR)
+        raise bad_cursor()
     return int(cursor)
 
 

@@ -18,6 +18,7 @@ from sqlalchemy.engine import Connection
 from credsync.errors import DuplicateCredential, InvalidInput, NotFound
 from credsync.storage import credentials as credential_rows
 from credsync.storage import duplicates
+from credsync.storage import links as link_rows
 from credsync.storage import search as search_index
 from credsync.storage import secrets as secret_rows
 from credsync.types import CredentialType, Secret, SyncMode
@@ -76,7 +77,11 @@ class Credentials(CredentialLifecycle):
         trash: bool = False,
         limit: int = 100,
         cursor: str | None = None,
+        password_unknown: bool = False,
     ) -> Page:
+        """A page of a client's credentials by title (see :class:`Page`); with
+        ``password_unknown``, only those whose password in one of its directories the vault
+        does not know (``Credential.password_unknown_in``)."""
         actor.require(Permission.VAULT_READ)
         limit = self._check_limit(limit)
         with self._db.read() as conn:
@@ -90,6 +95,7 @@ class Credentials(CredentialLifecycle):
                 folder_id=folder_ops.find_folder(conn, client.id, folder).id if folder else None,
                 tag=tag,
                 after=decode_cursor(cursor) if cursor else None,
+                also=link_rows.password_unknown() if password_unknown else None,
             )
             more = len(rows) > limit
             rows = rows[:limit]
@@ -131,6 +137,19 @@ class Credentials(CredentialLifecycle):
             if not ids:
                 return []
             return credential_models(conn, credential_rows.in_title_order(conn, ids))
+
+    def password_unknown_counts(
+        self, actor: Actor, client_ref: str | None = None
+    ) -> dict[str, int]:
+        """Per client name (of one client when given), how many of its credentials have a
+        directory password the vault does not know (clients with none left out)."""
+        actor.require(Permission.VAULT_READ)
+        with self._db.read() as conn:
+            return link_rows.password_unknown_counts(
+                conn,
+                include_directory_admin=sees_directory_admin(actor),
+                client_id=find_client_row(conn, client_ref).id if client_ref else None,
+            )
 
     @staticmethod
     def _check_limit(limit: int) -> int:

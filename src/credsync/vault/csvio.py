@@ -19,8 +19,10 @@ column          required  meaning
 Import checks every row; rows that fail are reported with their line number and reason and
 nothing of them is written. The rows that pass are written in one transaction, so an import
 is never half-applied. A row whose folder, title and username match an existing credential (or
-an earlier row) is a duplicate and is rejected unless duplicates are allowed. With ``strict``
-nothing is written when any row is rejected.
+an earlier row) is a duplicate and is rejected unless duplicates are allowed; a credential the
+importing operator may not know of (a ``directory_admin`` one, without directory_admin.use)
+does not count: such a row is imported as a new credential. With ``strict`` nothing is written
+when any row is rejected.
 """
 
 from __future__ import annotations
@@ -252,7 +254,15 @@ class CsvIO:
                 raise InvalidInput(f"client {client.name!r} is archived: unarchive it first")
             report = ImportReport(client=client.name, dry_run=dry_run)
             key = keys.data_key(conn, client.id)
-            seen = set() if allow_duplicates else self._existing_identities(conn, client.id)
+            # A credential the operator may not know of (a directory_admin one, without
+            # directory_admin.use) is no duplicate: a row like it is imported as a new
+            # credential, as if it were not there, so that neither a dry run nor an import
+            # tells of it, and no row is lost.
+            seen = (
+                set()
+                if allow_duplicates
+                else self._existing_identities(conn, client.id, sees_directory_admin(actor))
+            )
             folder_ids: dict[str, str] = {}
             batch: list[tuple[Draft, str | None]] = []
             now = utcnow()
@@ -343,10 +353,15 @@ class CsvIO:
             return report
 
     @staticmethod
-    def _existing_identities(conn: Connection, client_id: str) -> set[tuple[str, str, str]]:
+    def _existing_identities(
+        conn: Connection, client_id: str, include_directory_admin: bool
+    ) -> set[tuple[str, str, str]]:
+        found = duplicates.identities(
+            conn, client_id, include_directory_admin=include_directory_admin
+        )
         return {
             (path_key or "", title.casefold(), username.casefold())
-            for path_key, title, username in duplicates.identities(conn, client_id)
+            for path_key, title, username in found
         }
 
     @staticmethod

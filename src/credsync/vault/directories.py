@@ -16,6 +16,7 @@ concerns (the checks are :mod:`credsync.vault.directory_input`'s).
 from __future__ import annotations
 
 import builtins
+import dataclasses
 import datetime as dt
 import json
 from collections.abc import Mapping
@@ -59,6 +60,7 @@ __all__ = [
     "check_not_binding",
     "find_directory_row",
     "forget_credential",
+    "shown_to",
 ]
 
 
@@ -73,7 +75,9 @@ class DirectoryJson(TypedDict):
     kind: str
     url: str
     """Where the directory is reached (its kind's endpoint)."""
-    bind_credential_id: str
+    bind_credential_id: str | None
+    """The directory_admin credential it binds or signs in with (null: not shown to a caller
+    without directory_admin.use; every directory has one)."""
     bind_kind: str | None
     """Which of its kind's ways to sign in the credential is for (null: the kind's only one)."""
     ca: Literal["configured"] | None
@@ -99,7 +103,7 @@ class Directory:
     name: str
     kind: str
     settings: Mapping[str, str]
-    bind_credential_id: str
+    bind_credential_id: str | None  # None: not shown (the reader lacks directory_admin.use)
     bind_kind: str | None
     ca_pem: str | None
     insecure_skip_verify: bool
@@ -189,6 +193,14 @@ def directory_model(row: Any) -> Directory:
         created_at=as_utc(row.created_at),
         updated_at=as_utc(row.updated_at),
     )
+
+
+def shown_to(actor: Actor, directory: Directory) -> Directory:
+    """The directory as ``actor`` may see it: the id of its bind credential (a directory_admin
+    credential) only with directory_admin.use."""
+    if sees_directory_admin(actor):
+        return directory
+    return dataclasses.replace(directory, bind_credential_id=None)
 
 
 def find_directory_row(conn: Connection, ref: str) -> Any:
@@ -321,15 +333,18 @@ class Directories:
             return credential_rows.bind_choices(conn, client_id, include_directory_admin=see)
 
     def list(self, actor: Actor, client_ref: str | None = None) -> builtins.list[Directory]:
+        """Directories by name (of one client, or all), as the actor may see them
+        (:func:`shown_to`)."""
         actor.require(Permission.VAULT_READ)
         with self._db.read() as conn:
             client_id = find_client_row(conn, client_ref).id if client_ref else None
-            return [directory_model(r) for r in rows.list_rows(conn, client_id)]
+            return [shown_to(actor, directory_model(r)) for r in rows.list_rows(conn, client_id)]
 
     def get(self, actor: Actor, ref: str) -> Directory:
+        """A directory by name or id, as the actor may see it (:func:`shown_to`)."""
         actor.require(Permission.VAULT_READ)
         with self._db.read() as conn:
-            return directory_model(find_directory_row(conn, ref))
+            return shown_to(actor, directory_model(find_directory_row(conn, ref)))
 
     def update(
         self,
@@ -422,4 +437,4 @@ class Directories:
                 client_id=row.client_id,
                 details={"name": row.name},
             )
-            return model
+            return shown_to(actor, model)

@@ -13,17 +13,17 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 
-from credsync.errors import IntegrityError, InvalidInput, NotFound, PermissionDenied, StaleVersion
+from credsync.errors import IntegrityError, InvalidInput, NotFound, StaleVersion
 from credsync.storage import Database
 from credsync.storage import credentials as credential_rows
 from credsync.storage import search as search_index
 from credsync.storage import secrets as secret_rows
 from credsync.storage.credentials import CredentialRow
-from credsync.types import CredentialType, SyncMode
+from credsync.types import SyncMode
 from credsync.vault._time import utcnow
 from credsync.vault.audit import AuditLog
 from credsync.vault.auth import Actor, Permission
-from credsync.vault.clients import check_version, find_client_row
+from credsync.vault.clients import check_version, find_client_row, sees_directory_admin
 from credsync.vault.directories import check_not_binding, forget_credential
 from credsync.vault.listing import credential_models
 from credsync.vault.models import Credential
@@ -44,16 +44,12 @@ class CredentialLifecycle:
     def _row(
         self, conn: Connection, actor: Actor, ref: str, *, lock: bool = False, trashed: bool = False
     ) -> CredentialRow:
-        row = credential_rows.find_by_ref(conn, ref, min_chars=MIN_ID_PREFIX)
-        if row.type == CredentialType.DIRECTORY_ADMIN.value and not actor.can(
-            Permission.DIRECTORY_ADMIN_USE
-        ):
-            raise PermissionDenied(
-                f"credential {row.id} is a directory_admin credential: "
-                "it needs permission directory_admin.use",
-                operator=actor.name,
-                permissions=(Permission.DIRECTORY_ADMIN_USE.value,),
-            )
+        # A directory_admin credential is not there for an operator without
+        # directory_admin.use: its id answers as an id of nothing does (not "forbidden", which
+        # would say that it exists).
+        row = credential_rows.find_by_ref(
+            conn, ref, min_chars=MIN_ID_PREFIX, include_directory_admin=sees_directory_admin(actor)
+        )
         if row.deleted_at is not None and not trashed:
             raise NotFound(f"credential {row.id} is in the trash (`credsync cred restore` it)")
         if lock:

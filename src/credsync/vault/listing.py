@@ -1,22 +1,52 @@
 """Credential records as the services hand them out, made from storage rows, and the pages
-(with their cursor) credential lists come in."""
+(with their cursor) credential lists come in; and what every keyset-paged list shares
+(:func:`page_of`, :func:`bad_cursor`): a page asks for one row more than it shows, and its
+cursor names the last row shown."""
 
 from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import TypeVar
 
 from sqlalchemy.engine import Connection
 
 from credsync.errors import InvalidInput
 from credsync.storage import credentials as credential_rows
+from credsync.storage import links as link_rows
 from credsync.storage.credentials import CredentialRow
 from credsync.types import SyncMode
 from credsync.vault._time import as_utc, as_utc_opt
 from credsync.vault.models import Credential
 
-__all__ = ["Page", "credential_model", "credential_models", "decode_cursor", "encode_cursor"]
+__all__ = [
+    "BAD_CURSOR",
+    "Page",
+    "bad_cursor",
+    "credential_model",
+    "credential_models",
+    "decode_cursor",
+    "encode_cursor",
+    "page_of",
+]
+
+T = TypeVar("T")
+BAD_CURSOR = "cursor is not a cursor of this list"
+
+
+def bad_cursor() -> InvalidInput:
+    """The refusal of a cursor that no page of the list gave (a 400 naming ``cursor``)."""
+    return InvalidInput(BAD_CURSOR, field="cursor")
+
+
+def page_of(
+    rows: Sequence[T], limit: int, cursor_of: Callable[[T], str]
+) -> tuple[list[T], str | None]:
+    """The first ``limit`` of ``rows`` (fetched with one more), and the next page's cursor
+    (None: this is the last page)."""
+    shown = list(rows[:limit])
+    return shown, cursor_of(shown[-1]) if len(rows) > limit else None
 
 
 class Page:
@@ -37,16 +67,22 @@ def decode_cursor(cursor: str) -> tuple[str, str]:
         return str(title_key), str(cred_id)
     except (ValueError, TypeError):
         raise InvalidInput(
-            "the page cursor is not valid (use the one the last page gave)"
+            "the page cursor is not valid (use the one the last page gave)", field="cursor"
         ) from None
 
 
 def credential_models(conn: Connection, rows: Sequence[CredentialRow]) -> list[Credential]:
-    tags = credential_rows.tags_by_id(conn, [r.id for r in rows])
-    return [credential_model(r, tags.get(r.id, ())) for r in rows]
+    """The records of ``rows``, with their tags and the directories whose password the vault
+    does not know (two statements for the whole page)."""
+    ids = [r.id for r in rows]
+    tags = credential_rows.tags_by_id(conn, ids)
+    unknown = link_rows.password_unknown_in(conn, ids) if ids else {}
+    return [credential_model(r, tags.get(r.id, ()), tuple(unknown.get(r.id, ()))) for r in rows]
 
 
-def credential_model(row: CredentialRow, tags: tuple[str, ...]) -> Credential:
+def credential_model(
+    row: CredentialRow, tags: tuple[str, ...], password_unknown_in: tuple[str, ...] = ()
+) -> Credential:
     own = SyncMode(row.sync_mode) if row.sync_mode else None
     return Credential(
         id=row.id,
@@ -70,4 +106,5 @@ def credential_model(row: CredentialRow, tags: tuple[str, ...]) -> Credential:
         password_changed_at=as_utc(row.password_changed_at),
         deleted_at=as_utc_opt(row.deleted_at),
         deleted_by=row.deleted_by,
+        password_unknown_in=password_unknown_in,
     )

@@ -164,6 +164,12 @@ class CredentialJson(TypedDict):
     """In the trash."""
     deleted_at: Timestamp | None
     deleted_by: str | None
+    password_unknown_in: list[str]
+    """The directories (by name) whose password for this credential's account the vault does
+    not know: an operator accepted the directory's state without giving its password. Its
+    status there is ``password_unknown`` until a password is set in the vault (checked at the
+    next run), or the directory's is accepted with the password, or the vault's is pushed.
+    Empty when the vault knows them all."""
 
 
 @dataclass(frozen=True)
@@ -189,6 +195,7 @@ class Credential:
     password_changed_at: dt.datetime
     deleted_at: dt.datetime | None = None
     deleted_by: str | None = None
+    password_unknown_in: tuple[str, ...] = ()  # directory names (see CredentialJson)
 
     def to_json(self) -> CredentialJson:
         return CredentialJson(
@@ -214,6 +221,7 @@ class Credential:
             deleted=self.deleted_at is not None,
             deleted_at=iso(self.deleted_at),
             deleted_by=self.deleted_by,
+            password_unknown_in=list(self.password_unknown_in),
         )
 
 

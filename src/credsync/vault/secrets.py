@@ -10,6 +10,7 @@ from sqlalchemy.engine import Connection
 
 from credsync.errors import IntegrityError, NotFound
 from credsync.storage import credentials as credential_rows
+from credsync.storage import links as link_rows
 from credsync.storage import secrets as secret_rows
 from credsync.types import Secret
 from credsync.vault._time import utcnow
@@ -53,7 +54,9 @@ def write_secret_version(
     reason: str,
 ) -> int:
     """A new current secret version for the credential, in the caller's transaction; returns
-    the version. The caller decides whether the change is pushed (it is not queued here)."""
+    the version. The caller decides whether the change is pushed (it is not queued here).
+    What operators accepted of the directories' passwords no longer holds: a directory
+    password that was unknown to the vault is checked against the new one at the next run."""
     actor.require(Permission.VAULT_WRITE)
     clean_secret(password)
     row = credential_rows.lock_secret_state(conn, credential_id)
@@ -72,6 +75,9 @@ def write_secret_version(
     )
     credential_rows.set_current_secret(
         conn, row.id, secret_version=version, version=row.version + 1, by=actor.name, now=now
+    )
+    link_rows.clear_accepted(
+        conn, row.id, detail=f"a new password (version {version}): the next run checks it"
     )
     audit.append(
         conn,

@@ -83,6 +83,7 @@ WORDS = {
     "unmatched": "no such account",
     "ambiguous": "several accounts",
     "conflict": "account taken",
+    "password_unknown": "password unknown to the vault",
     "pending": "pending",
     "skipped": "skipped",
     "running": "running",

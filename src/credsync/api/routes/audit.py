@@ -5,10 +5,10 @@ from __future__ import annotations
 from fastapi import Query
 
 from credsync.api.deps import Caller, Cursor, Limit, State
-from credsync.api.errors import ApiError
 from credsync.api.routing import api_router
 from credsync.api.schemas import AuditPage
 from credsync.vault.audit import VerifyReportJson, time_window
+from credsync.vault.listing import bad_cursor
 
 router = api_router(prefix="/audit", tags=["audit"])
 
@@ -41,7 +41,7 @@ def list_audit(
     before = None
     if cursor is not None:
         if not (cursor.isascii() and cursor.isdigit() and len(cursor) <= 18):
-            raise ApiError(400, "invalid_input", "cursor is not a cursor of this list")
+            raise bad_cursor()
         before = int(cursor)
     start, end = time_window(since, until)
     client_id = state.vault.clients.get(actor, client).id if client else None

@@ -45,11 +45,23 @@ def list_credentials(
     folder: str | None = Query(None, max_length=1024),
     tag: str | None = Query(None, max_length=128),
     trash: bool = Query(False, description="The client's trash instead."),
+    password_unknown: bool = Query(
+        False,
+        description="Only those whose password in one of the client's directories the vault "
+        "does not know (password_unknown_in).",
+    ),
 ) -> CredentialPage:
     """A client's credentials by title, a page at a time (follow ``next_cursor``).
     Needs vault.read."""
     page = state.vault.credentials.list(
-        actor, client, folder=folder, tag=tag, trash=trash, limit=limit, cursor=cursor
+        actor,
+        client,
+        folder=folder,
+        tag=tag,
+        trash=trash,
+        limit=limit,
+        cursor=cursor,
+        password_unknown=password_unknown,
     )
     return CredentialPage(items=[c.to_json() for c in page.items], next_cursor=page.next_cursor)
 

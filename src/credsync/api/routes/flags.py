@@ -1,36 +1,79 @@
-"""Flags: the open problems checks found (per client, with the side they come from), and
-resolving one by pushing the vault's password or accepting the directory's."""
+"""Flags: the open problems checks found (per client, with the side they come from), a page
+at a time with filters, and resolving one or several by pushing the vault's password or
+accepting the directory's."""
 
 from __future__ import annotations
 
 from fastapi import Query
 
-from credsync.api.deps import Caller, State
+from credsync.api.deps import Caller, Cursor, Limit, State
 from credsync.api.routes.sync import run_coroutine, run_out
 from credsync.api.routing import api_router
-from credsync.api.schemas_sync import FlagResolutionOut, FlagResolveIn
+from credsync.api.schemas_sync import (
+    FlagPage,
+    FlagResolutionOut,
+    FlagResolveIn,
+    FlagsResolutionOut,
+    FlagsResolveIn,
+)
 from credsync.errors import InvalidInput
 from credsync.sync.engine import Engine
 from credsync.sync.resolve import Resolution, Resolver
 from credsync.types import Secret
-from credsync.vault.flags import FlagJson
+from credsync.vault.flags import FlagFilter, FlagJson
 
 router = api_router(prefix="/flags", tags=["flags"])
 
+_MOMENT = "An age (30m, 12h, 7d, 2w) or a date or time (2026-12-01, 2026-12-01T08:00:00Z)."
 
-@router.get("", response_model=list[FlagJson])
+
+@router.get("", response_model=FlagPage)
 def list_flags(
     actor: Caller,
     state: State,
-    client: str | None = Query(None, max_length=200, description="Only this client's."),
+    limit: Limit = 100,
+    cursor: Cursor = None,
+    client: str | None = Query(None, max_length=200, description="A client's name or id."),
+    directory: str | None = Query(None, max_length=100, description="A directory's name or id."),
+    status: str | None = Query(None, max_length=32, description="Only this status."),
+    older_than: str | None = Query(
+        None, max_length=40, description=f"Opened before this. {_MOMENT}"
+    ),
+    since: str | None = Query(
+        None, max_length=40, description=f"Opened at or after this. {_MOMENT}"
+    ),
     include_resolved: bool = Query(False, description="Resolved flags too."),
-    limit: int = Query(1000, ge=1, le=1000),
-) -> list[FlagJson]:
-    """Open flags (of one client, or all), the newest first; ``side`` says where the status
-    comes from (Active Directory or Entra ID). Needs vault.read; flags on directory_admin
-    credentials need directory_admin.use too."""
-    found = state.vault.flags.list(actor, client, include_resolved=include_resolved, limit=limit)
-    return [f.to_json() for f in found]
+) -> FlagPage:
+    """Open flags, the most recently opened first, a page at a time (follow
+    ``next_cursor``): of one client, one directory, one status, and by age when asked.
+    ``side`` says where the status comes from (Active Directory, Entra ID...). Needs
+    vault.read; flags on directory_admin credentials need directory_admin.use too."""
+    where = FlagFilter(client, directory, status, older_than, since, include_resolved)
+    found, next_cursor = state.vault.flags.page(actor, where, limit=limit, cursor=cursor)
+    return FlagPage(items=[f.to_json() for f in found], next_cursor=next_cursor)
+
+
+@router.post("/resolve", response_model=FlagsResolutionOut)
+def resolve_flags(body: FlagsResolveIn, actor: Caller, state: State) -> FlagsResolutionOut:
+    """Resolve several open flags at once (needs vault.read, vault.write and
+    directory_admin.use, asked before anything is done; then each flag is checked as one
+    resolved alone is):
+
+    - ``{"action": "push", "flags": [...]}``: the vault's password is set in each flag's
+      directory now (one run per directory);
+    - ``{"action": "accept_directory", "flags": [...]}`` (report mode only): each flag
+      closes until its directory's password changes again; the directory's password stays
+      unknown to the vault (the credential's status there is ``password_unknown``).
+
+    Each flag has its own result, in the order given: ``pushed``, ``accepted``, ``failed``
+    (the directory said no) or ``refused`` (not tried: no such flag, already resolved, about
+    linking, in the trash, enforce mode for an acceptance), with the reason."""
+    resolver = Resolver(state.vault, Engine(state.vault, state.keys, actor), actor)
+    if body.action == "push":
+        done = run_coroutine(lambda: resolver.push_many(body.flags))
+    else:
+        done = run_coroutine(lambda: resolver.accept_many(body.flags))
+    return FlagsResolutionOut(results=[d.to_json() for d in done])
 
 
 @router.get("/{ref}", response_model=FlagJson)
@@ -48,7 +91,8 @@ def resolve_flag(ref: str, body: FlagResolveIn, actor: Caller, state: State) -> 
     - ``{"action": "accept_directory", "password": "..."}``: the directory's password, checked
       with one bind where the directory can (not Entra), becomes the credential's password;
     - ``{"action": "accept_directory"}`` (report mode only): the flag closes until the
-      directory's password changes again.
+      directory's password changes again; the vault does not know the directory's password
+      (the credential's status there is ``password_unknown`` until a password is set).
 
     A push the directory refused is an answer, not an error: 200 with ``outcome`` "failed",
     the flag still open and the run that tried."""

@@ -28,6 +28,7 @@ LIST_COLUMNS = [
     ("folder", "Folder"),
     ("effective_sync_mode", "Sync"),
     ("tags", "Tags"),
+    ("password_unknown_in", "Password unknown"),
 ]
 SEARCH_COLUMNS = [("client", "Client"), *LIST_COLUMNS]
 SHOW_FIELDS = [
@@ -43,6 +44,7 @@ SHOW_FIELDS = [
     ("notes", "Notes"),
     ("sync_mode", "Sync mode"),
     ("effective_sync_mode", "Effective mode"),
+    ("password_unknown_in", "Password unknown"),
     ("secret_version", "Password version"),
     ("password_changed_at", "Password changed"),
     ("version", "Version"),
@@ -153,6 +155,11 @@ def cred_add(
 @click.option("--folder", help="Only this folder.")
 @click.option("--tag", help="Only credentials with this tag.")
 @click.option("--trash", is_flag=True, help="List the trash instead.")
+@click.option(
+    "--password-unknown",
+    is_flag=True,
+    help="Only those whose directory password the vault does not know (accepted without it).",
+)
 @click.option("--limit", type=int, default=1000, show_default=True, help="Page size.")
 @click.option("--cursor", help="Continue after the page that printed this cursor.")
 @click.option("--all", "everything", is_flag=True, help="Every page.")
@@ -164,23 +171,32 @@ def cred_list(
     folder: str | None,
     tag: str | None,
     trash: bool,
+    password_unknown: bool,
     limit: int,
     cursor: str | None,
     everything: bool,
     as_json: bool,
 ) -> None:
-    """List a client's credentials, by title.
+    """List a client's credentials, by title. "Password unknown" names the directories
+    whose password the vault does not know (the directory's was accepted without it).
 
     \b
     Examples:
       credsync cred list Contoso --json
       credsync cred list Contoso --tag backup --folder Servers
+      credsync cred list Contoso --password-unknown
     """
     port = runtime(ctx).ports.credentials
     rows: list[CredentialJson] = []
     while True:
         page, cursor = port.list(
-            client, folder=folder, tag=tag, trash=trash, limit=limit, cursor=cursor
+            client,
+            folder=folder,
+            tag=tag,
+            trash=trash,
+            limit=limit,
+            cursor=cursor,
+            password_unknown=password_unknown,
         )
         rows += page
         if not everything or cursor is None:

@@ -194,7 +194,10 @@ def show(data: Mapping[str, Any], as_json: bool) -> None:
     fields = [*_HEAD, *((s.name, s.heading) for s in kind.settings)]
     if len(kind.binds) > 1:
         fields.append(("bind_kind", kind.bind_heading))
-    emit(data, as_json, lambda: details(data, [*fields, *_TAIL]))
+    shown = dict(data)
+    if shown.get("bind_credential_id") is None:  # hidden without directory_admin.use
+        shown["bind_credential_id"] = "set (not shown: it needs directory_admin.use)"
+    emit(data, as_json, lambda: details(shown, [*fields, *_TAIL]))
 
 
 @click.group("directory")

@@ -13,6 +13,7 @@ from credsync.errors import InvalidInput, SyncAborted
 
 if TYPE_CHECKING:
     from credsync.sync.reports import RunReportJson
+    from credsync.vault.flags import FlagJson
 
 ITEM_COLUMNS = [
     ("credential_id", "Credential"),
@@ -55,9 +56,10 @@ FLAG_COLUMNS = [
     ("side", "Side"),
     ("directory", "Directory"),
     ("status", "Status"),
-    ("updated_at", "Since"),
+    ("opened_at", "Since"),
     ("detail", "Detail"),
 ]
+RESOLVED_COLUMNS = [("flag_id", "Flag"), ("outcome", "Outcome"), ("detail", "Detail")]
 
 
 def _counts(run: RunReportJson) -> str:
@@ -193,12 +195,13 @@ class _FlagsGroup(click.Group):
 
 @click.group("flags", cls=_FlagsGroup)
 def flags_group() -> None:
-    """Open problems found by checks: list them (per client), and resolve them.
+    """Open problems found by checks: list them (per client, directory, status, age), and
+    resolve them.
 
     \b
     Examples:
       credsync flags                      every open flag
-      credsync flags Contoso --json
+      credsync flags Contoso --status changed_in_directory --older-than 7d --json
       credsync flags resolve 1b2c3d4e --push
       printf '%s' "$PW" | credsync flags resolve 1b2c3d4e --accept-directory --password-stdin
     """
@@ -206,20 +209,61 @@ def flags_group() -> None:
 
 @flags_group.command("list")
 @click.argument("client", required=False)
+@click.option("--directory", help="Only this directory's (name or id).")
+@click.option("--status", help="Only this status (e.g. mismatch).")
+@click.option(
+    "--older-than", help="Opened more than this long ago (30m, 12h, 7d, 2w) or before a date."
+)
+@click.option("--since", help="Opened at or after this date or time (or this long ago: 7d).")
 @click.option("--all", "include_resolved", is_flag=True, help="Resolved flags too.")
+@click.option(
+    "--limit",
+    type=click.IntRange(1, None),
+    help="At most this many (default: every one); a note says when more follow.",
+)
+@click.option("--cursor", help="Continue after the list that printed this cursor.")
 @json_option
 @click.pass_context
 def flags_list(
-    ctx: click.Context, client: str | None, include_resolved: bool, as_json: bool
+    ctx: click.Context,
+    client: str | None,
+    directory: str | None,
+    status: str | None,
+    older_than: str | None,
+    since: str | None,
+    include_resolved: bool,
+    limit: int | None,
+    cursor: str | None,
+    as_json: bool,
 ) -> None:
-    """List open flags (of one client, or all), the newest first.
+    """List open flags (every one, or those of a client, directory, status or age), the most
+    recently opened first. Nothing is left out unless --limit says so (and then a note on
+    standard error gives the --cursor of the rest).
 
     \b
-    Example:
+    Examples:
       credsync flags Contoso
+      credsync flags --directory contoso-ad --older-than 7d --json
     """
-    rows = runtime(ctx).ports.flags.list(client, include_resolved=include_resolved)
-    shown = [{**r, "id": r["id"][:8], "updated_at": when(r["updated_at"])} for r in rows]
+    from credsync.cli.ports.flags import PAGE
+    from credsync.vault.flags import FlagFilter
+
+    where = FlagFilter(client, directory, status, older_than, since, include_resolved)
+    port = runtime(ctx).ports.flags
+    rows: list[FlagJson] = []
+    while True:
+        size = PAGE if limit is None else min(PAGE, limit - len(rows))
+        page, after = port.page(where, limit=size, cursor=cursor)
+        rows += page
+        if after in (None, cursor):  # the last page (or one that would loop)
+            cursor = None
+            break
+        cursor = after
+        if limit is not None and len(rows) >= limit:
+            break
+    if cursor is not None:
+        note(f"More flags follow: --cursor {cursor} (or leave out --limit for every one).")
+    shown = [{**r, "id": r["id"][:8], "opened_at": when(r["opened_at"])} for r in rows]
     emit(
         rows,
         as_json,
@@ -228,39 +272,52 @@ def flags_list(
 
 
 @flags_group.command("resolve")
-@click.argument("flag_id")
+@click.argument("flag_ids", nargs=-1, required=True, metavar="FLAG_ID...")
 @click.option("--push", is_flag=True, help="Push the vault's password to the directory now.")
 @click.option("--accept-directory", is_flag=True, help="The directory is right: stop flagging it.")
 @click.option(
     "--password-stdin",
     is_flag=True,
-    help="With --accept-directory: the directory's password, which the vault then keeps.",
+    help="With --accept-directory and one flag: the directory's password, which the vault "
+    "then keeps.",
 )
 @json_option
 @click.pass_context
 def flags_resolve(
     ctx: click.Context,
-    flag_id: str,
+    flag_ids: tuple[str, ...],
     push: bool,
     accept_directory: bool,
     password_stdin: bool,
     as_json: bool,
 ) -> None:
-    """Resolve a flag: --push the vault's password, or --accept-directory (optionally with
-    the directory's password on standard input, checked with one bind and stored).
+    """Resolve flags: --push the vault's password, or --accept-directory (for one flag,
+    optionally with the directory's password on standard input, checked with one bind and
+    stored). Several flags are resolved flag by flag (pushes to one directory in one run),
+    each with its own outcome; exit 9 when any was not resolved.
 
     \b
     Examples:
       credsync flags resolve 1b2c3d4e --push
-      credsync flags resolve 1b2c3d4e --accept-directory
+      credsync flags resolve 1b2c3d4e 5f6a7b8c --accept-directory
     """
     if push == accept_directory:
         raise InvalidInput("give exactly one of --push and --accept-directory")
     if password_stdin and not accept_directory:
         raise InvalidInput("--password-stdin goes with --accept-directory")
+    if password_stdin and len(flag_ids) > 1:
+        raise InvalidInput("--password-stdin goes with one flag")
     port = runtime(ctx).ports.flags
+    if len(flag_ids) > 1:
+        results = port.resolve_many(flag_ids, push=push)
+        rows = [{**r, "flag_id": r["flag_id"][:8]} for r in results]
+        emit(results, as_json, lambda: table(rows, RESOLVED_COLUMNS, max_width=100))
+        left = [r for r in results if r["outcome"] not in ("pushed", "accepted")]
+        if left:
+            raise SyncAborted(f"{len(left)} of {len(results)} flags are still open")
+        return
     password = read_secret("Directory password", from_stdin=True) if password_stdin else None
-    data = port.resolve(flag_id, push=push, password=password)
+    data = port.resolve(flag_ids[0], push=push, password=password)
     short = data["flag"]["id"][:8]
     emit(data, as_json, f"Flag {short}: {data['outcome']}. {data['detail']}".strip())
     if data["outcome"] == "failed":

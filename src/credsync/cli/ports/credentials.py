@@ -87,8 +87,11 @@ class CredentialsPort(Protocol):
         trash: bool,
         limit: int,
         cursor: str | None,
+        password_unknown: bool = False,
     ) -> tuple[builtins.list[CredentialJson], str | None]:
-        """A page of at most ``limit`` by title, and the cursor of the next (None: the last)."""
+        """A page of at most ``limit`` by title, and the cursor of the next (None: the last);
+        with ``password_unknown``, only those whose directory password the vault does not
+        know."""
         ...
 
     def search(
@@ -179,9 +182,17 @@ class LocalCredentials:
         trash: bool,
         limit: int,
         cursor: str | None,
+        password_unknown: bool = False,
     ) -> tuple[builtins.list[CredentialJson], str | None]:
         page = self._rt.vault.credentials.list(
-            self._rt.actor, client, folder=folder, tag=tag, trash=trash, limit=limit, cursor=cursor
+            self._rt.actor,
+            client,
+            folder=folder,
+            tag=tag,
+            trash=trash,
+            limit=limit,
+            cursor=cursor,
+            password_unknown=password_unknown,
         )
         return [c.to_json() for c in page.items], page.next_cursor
 
@@ -315,6 +326,7 @@ class RemoteCredentials:
         trash: bool,
         limit: int,
         cursor: str | None,
+        password_unknown: bool = False,
     ) -> tuple[builtins.list[CredentialJson], str | None]:
         from credsync.vault.credentials import check_limit
 
@@ -326,6 +338,7 @@ class RemoteCredentials:
                 folder=folder,
                 tag=tag,
                 trash=trash,
+                password_unknown=password_unknown or None,
                 limit=min(limit - len(rows), PAGE_MAX),
                 cursor=cursor,
             )

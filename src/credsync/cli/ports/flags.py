@@ -1,26 +1,33 @@
-"""Flags: the open problems checks found, and resolving one (push the vault's password, or
-accept the directory's state or password). A resolution's record: the flag, the outcome, a
-detail and the run that pushed or checked (``ResolutionJson``, made by ``Resolution.to_json``)."""
+"""Flags: the open problems checks found, a page at a time with filters, and resolving one
+(push the vault's password, or accept the directory's state or password) or several at once.
+A resolution's record: the flag, the outcome, a detail and the run that pushed or checked
+(``ResolutionJson``, made by ``Resolution.to_json``); one of several: ``BulkItemJson``."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Protocol
 
 from credsync.cli.ports import LocalVault
 from credsync.cli.ports.sync import run_record
-from credsync.cli.remote import Remote, path_of
+from credsync.cli.remote import PAGE_MAX, Remote, path_of
 
 if TYPE_CHECKING:
-    from credsync.sync.resolve import ResolutionJson
+    from credsync.sync.resolve import BulkItemJson, ResolutionJson, Resolver
     from credsync.types import Secret
-    from credsync.vault.flags import FlagJson
+    from credsync.vault.flags import FlagFilter, FlagJson
 
-__all__ = ["FlagsPort", "LocalFlags", "RemoteFlags", "local", "remote"]
+__all__ = ["PAGE", "FlagsPort", "LocalFlags", "RemoteFlags", "local", "remote"]
+
+PAGE = PAGE_MAX  # the most flags one call of ``page`` returns, locally and through a server
 
 
 class FlagsPort(Protocol):
-    def list(self, client: str | None, *, include_resolved: bool) -> list[FlagJson]:
-        """Open flags (and resolved ones when asked), of one client or all, newest first."""
+    def page(
+        self, where: FlagFilter, *, limit: int, cursor: str | None
+    ) -> tuple[list[FlagJson], str | None]:
+        """At most ``limit`` (up to :data:`PAGE`) of the flags ``where`` holds, the most
+        recently opened first, after ``cursor``; and the next page's cursor (None: no more)."""
         ...
 
     def resolve(self, ref: str, *, push: bool, password: Secret | None) -> ResolutionJson:
@@ -28,39 +35,70 @@ class FlagsPort(Protocol):
         ``password`` (checked with one bind where the directory can)."""
         ...
 
+    def resolve_many(self, refs: Sequence[str], *, push: bool) -> list[BulkItemJson]:
+        """Push the vault's passwords, or accept the directories' states (no password), of
+        several flags: one result per flag, in the order given."""
+        ...
+
 
 class LocalFlags:
     def __init__(self, rt: LocalVault) -> None:
         self._rt = rt
 
-    def list(self, client: str | None, *, include_resolved: bool) -> list[FlagJson]:
-        found = self._rt.vault.flags.list(self._rt.actor, client, include_resolved=include_resolved)
-        return [f.to_json() for f in found]
+    def page(
+        self, where: FlagFilter, *, limit: int, cursor: str | None
+    ) -> tuple[list[FlagJson], str | None]:
+        found, next_cursor = self._rt.vault.flags.page(
+            self._rt.actor, where, limit=limit, cursor=cursor
+        )
+        return [f.to_json() for f in found], next_cursor
 
-    def resolve(self, ref: str, *, push: bool, password: Secret | None) -> ResolutionJson:
-        import asyncio
-
+    def _resolver(self) -> Resolver:
         from credsync.sync.engine import Engine
         from credsync.sync.resolve import Resolver
 
         vault, actor = self._rt.vault, self._rt.actor
-        resolver = Resolver(vault, Engine(vault, self._rt.keys, actor), actor)
+        return Resolver(vault, Engine(vault, self._rt.keys, actor), actor)
+
+    def resolve(self, ref: str, *, push: bool, password: Secret | None) -> ResolutionJson:
+        import asyncio
+
+        resolver = self._resolver()
         if push:
             result = asyncio.run(resolver.push(ref))
         else:
             result = asyncio.run(resolver.accept(ref, password))
         return result.to_json()
 
+    def resolve_many(self, refs: Sequence[str], *, push: bool) -> list[BulkItemJson]:
+        import asyncio
+
+        resolver = self._resolver()
+        many = resolver.push_many if push else resolver.accept_many
+        return [item.to_json() for item in asyncio.run(many(refs))]
+
 
 class RemoteFlags:
     def __init__(self, api: Remote) -> None:
         self._api = api
 
-    def list(self, client: str | None, *, include_resolved: bool) -> list[FlagJson]:
-        rows: list[FlagJson] = self._api.get(
-            "/flags", client=client, include_resolved=include_resolved
+    def page(
+        self, where: FlagFilter, *, limit: int, cursor: str | None
+    ) -> tuple[list[FlagJson], str | None]:
+        answer = self._api.get(
+            "/flags",
+            limit=limit,
+            cursor=cursor,
+            client=where.client,
+            directory=where.directory,
+            status=where.status,
+            older_than=where.older_than,
+            since=where.since,
+            include_resolved=where.include_resolved or None,
         )
-        return rows
+        rows: list[FlagJson] = answer["items"]
+        next_cursor: str | None = answer["next_cursor"]
+        return rows, next_cursor
 
     def resolve(self, ref: str, *, push: bool, password: Secret | None) -> ResolutionJson:
         body = {"action": "push" if push else "accept_directory"}
@@ -73,6 +111,16 @@ class RemoteFlags:
             "detail": answer["detail"],
             "run": run_record(answer["run"]) if answer["run"] else None,
         }
+
+    def resolve_many(self, refs: Sequence[str], *, push: bool) -> list[BulkItemJson]:
+        results: list[BulkItemJson] = []
+        for start in range(0, len(refs), PAGE):  # the API takes 500 flags a request
+            body = {
+                "action": "push" if push else "accept_directory",
+                "flags": list(refs[start : start + PAGE]),
+            }
+            results += self._api.post("/flags/resolve", body)["results"]
+        return results
 
 
 def local(rt: LocalVault) -> FlagsPort:

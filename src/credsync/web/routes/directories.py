@@ -377,7 +377,7 @@ def _current(directory: Directory) -> dict[str, str]:
     kind = directory.descriptor
     values = {
         "kind": directory.kind,
-        "bind_credential": directory.bind_credential_id,
+        "bind_credential": directory.bind_credential_id or "",  # shown: the form needs the use
         "interval": str(directory.option("interval")),
         "push_cap": str(directory.option("push_cap")),
         "version": str(directory.version),

@@ -1,6 +1,6 @@
-"""Directory sync on the dashboard: open flags and their resolve actions, runs with their
-per-object reports (and a run's live progress), directories with "sync now" and their
-connection test."""
+"""Directory sync on the dashboard: runs with their per-object reports (and a run's live
+progress), directories with "sync now" and their connection test. (Flags are
+:mod:`credsync.web.routes.flags`'.)"""
 
 from __future__ import annotations
 
@@ -11,17 +11,14 @@ from fastapi import Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from credsync.api.deps import State
-from credsync.errors import ConnectorError, InvalidInput, NotFound, RunInProgress, SyncError
+from credsync.errors import NotFound, RunInProgress
 from credsync.sync.background import background_runs
 from credsync.sync.connect import directory_test_steps
-from credsync.sync.engine import Engine
 from credsync.sync.reports import RUN_STATES, StoredRuns
-from credsync.sync.resolve import Resolution, Resolver
 from credsync.sync.views import credential_titles, last_runs, run_progress
-from credsync.types import Secret
 from credsync.vault import Permission
-from credsync.web.pages import local_path, page, page_router, redirect
-from credsync.web.session import Fields, ViewerDep
+from credsync.web.pages import page, page_router, redirect
+from credsync.web.session import ViewerDep
 
 TRIGGER = "web"  # the trigger of runs started here, as the reports show it
 
@@ -29,79 +26,6 @@ router = page_router()
 
 ITEMS_PER_PAGE = 200  # report items shown per page of a run
 RUNS_PER_PAGE = 100  # runs shown per page of the runs list
-
-
-# -- flags -------------------------------------------------------------------------------------
-@router.get("/flags")
-def flags_page(
-    request: Request,
-    state: State,
-    viewer: ViewerDep,
-    client: str | None = Query(None, max_length=200),
-) -> Response:
-    """Open flags (of one client, or all), the newest first, with their resolve actions."""
-    vault, actor = state.vault, viewer.actor
-    shown_client = vault.clients.get(actor, client) if client else None
-    found = vault.flags.list(actor, shown_client.id if shown_client else None, limit=500)
-    return page(
-        request,
-        "flags.html",
-        viewer,
-        title="Open flags",
-        flags=found,
-        client=shown_client,
-        limit=500,
-    )
-
-
-def _resolution_notice(result: Resolution) -> tuple[str, str]:
-    flag = result.flag
-    what = f"{flag.title} ({flag.directory})"
-    if result.outcome == "failed":
-        return f"The push for {what} did not work: {result.detail}", "error"
-    words = {
-        "pushed": "pushed the vault's password to the directory",
-        "accepted": "accepted the directory's state",
-        "accepted_password": "stored the directory's password in the vault",
-    }
-    text = f"Flag on {what} resolved: {words.get(result.outcome, result.outcome)}."
-    if result.detail:
-        text += f" {result.detail[:1].upper()}{result.detail[1:]}."
-    return text, "ok"
-
-
-def _resolve(
-    request: Request, state: State, viewer: ViewerDep, fields: Fields, flag_id: str, how: str
-) -> Response:
-    actor = viewer.actor
-    back = local_path(fields.get("back"), "/flags")
-    resolver = Resolver(state.vault, Engine(state.vault, state.keys, actor), actor)
-    try:
-        if how == "push":
-            result = asyncio.run(resolver.push(flag_id))
-        else:
-            password = fields.get("password", "")
-            result = asyncio.run(resolver.accept(flag_id, Secret(password) if password else None))
-    except (InvalidInput, ConnectorError, SyncError) as exc:
-        return redirect(request, back, viewer, f"Not resolved: {exc}", "error")
-    text, kind = _resolution_notice(result)
-    return redirect(request, back, viewer, text, kind)
-
-
-@router.post("/flags/{flag_id}/push")
-def push_flag(
-    flag_id: str, request: Request, state: State, viewer: ViewerDep, fields: Fields
-) -> Response:
-    """Push the vault's password to the directory now, whatever the credential's mode."""
-    return _resolve(request, state, viewer, fields, flag_id, "push")
-
-
-@router.post("/flags/{flag_id}/accept")
-def accept_flag(
-    flag_id: str, request: Request, state: State, viewer: ViewerDep, fields: Fields
-) -> Response:
-    """Accept the directory's state (report mode), or its password when one is given."""
-    return _resolve(request, state, viewer, fields, flag_id, "accept")
 
 
 # -- runs --------------------------------------------------------------------------------------

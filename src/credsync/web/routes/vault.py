@@ -52,12 +52,22 @@ def client_page(
     viewer: ViewerDep,
     after: str | None = Query(None, max_length=512),
     trash: bool = Query(False),
+    password_unknown: bool = Query(False),
 ) -> Response:
     """A client: its credentials (by title, a page at a time; those in the trash with
-    ``trash``) with their checks, and its directories."""
+    ``trash``; those whose directory password the vault does not know with
+    ``password_unknown``) with their checks, and its directories."""
     vault, actor = state.vault, viewer.actor
     client = vault.clients.get(actor, ref)
-    creds = vault.credentials.list(actor, client.id, limit=PAGE_SIZE, cursor=after, trash=trash)
+    unknown = password_unknown and not trash
+    creds = vault.credentials.list(
+        actor,
+        client.id,
+        limit=PAGE_SIZE,
+        cursor=after,
+        trash=trash,
+        password_unknown=unknown,
+    )
     return page(
         request,
         "client.html",
@@ -72,6 +82,8 @@ def client_page(
         directories=vault.directories.list(actor, client.id),
         last_runs=last_runs(vault.db, actor),
         open_flags=vault.flags.counts(actor).get(client.name, 0),
+        password_unknown=unknown,
+        unknown_count=sum(vault.credentials.password_unknown_counts(actor, client.id).values()),
     )
 
 
