@@ -85,6 +85,7 @@ def test_the_dc_going_away_mid_run_stops_the_run_and_loses_nothing(sw: SyncWorld
         users = [sw.ad.create_user() for _ in range(6)]
         creds = [sw.add(u, mode=SyncMode.ENFORCE) for u in users]
         sw.run()
+        sw.confirm()
         for n, cred in enumerate(creds):
             sw.set_password(cred, f"Mid-Run-{n}-Passw0rd!")
 
@@ -113,6 +114,9 @@ def test_the_dc_going_away_mid_run_stops_the_run_and_loses_nothing(sw: SyncWorld
         assert statuses.count("in_sync") in (2, 3, 4)
         assert statuses.count("in_sync") + statuses.count("unreachable") == 6
         assert report.state == "failed"
+        # A push under way when the DC went away is reported as such: outcome unknown.
+        unknown = [i for i in report.items if "outcome unknown" in i.detail]
+        assert all((i.status, i.action) == ("unreachable", "push") for i in unknown)
         cursor_before = sw.vault.directories.get(sw.admin, sw.directory).cursor
         proxy.resume()
         after = sw.run()
@@ -121,6 +125,17 @@ def test_the_dc_going_away_mid_run_stops_the_run_and_loses_nothing(sw: SyncWorld
         for n, user in enumerate(users):
             assert binds(sw, user.dn, f"Mid-Run-{n}-Passw0rd!")
         assert cursor_before is not None
+        # Every push's intent has its outcome in the audit log, the unknown ones settled by
+        # the next run (credential.pushed after a bind, or push_failed and pushed again).
+        audit = {
+            action: len(sw.vault.audit.list(sw.admin, action=action, limit=1000))
+            for action in ("credential.push_attempted", "credential.pushed",
+                           "credential.push_failed")
+        }  # fmt: skip
+        assert audit["credential.push_attempted"] >= 6
+        assert audit["credential.push_attempted"] == (
+            audit["credential.pushed"] + audit["credential.push_failed"]
+        )
     finally:
         proxy.close()
 
@@ -148,6 +163,7 @@ def test_the_agent_pushes_a_vault_change_at_once(sw: SyncWorld) -> None:
     user = sw.ad.create_user()
     cred = sw.add(user, mode=SyncMode.ENFORCE)
     sw.run()
+    sw.confirm()
     latencies = []
 
     async def scenario() -> None:
@@ -179,6 +195,7 @@ def test_queued_pushes_survive_a_restart(sw_both: SyncWorld) -> None:
     user = sw.ad.create_user()
     cred = sw.add(user, mode=SyncMode.ENFORCE)
     sw.run()
+    sw.confirm()
     sw.set_password(cred, "Queued-While-Down-1!")
     with sw.vault.db.read() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(sync_queue)).scalar() == 1
@@ -197,6 +214,7 @@ def test_the_agent_backs_off_while_the_dc_is_away_and_resumes(sw: SyncWorld) -> 
         user = sw.ad.create_user()
         cred = sw.add(user, mode=SyncMode.ENFORCE)
         sw.run()
+        sw.confirm()
         proxy.cut()
         sw.set_password(cred, "Pushed-After-Outage-1!")
         asyncio.run(_agent(sw).run(once=True))
@@ -225,6 +243,7 @@ def test_two_agents_share_one_queue_and_push_each_change_once(sw_both: SyncWorld
     users = [sw.ad.create_user() for _ in range(6)]
     creds = [sw.add(u, mode=SyncMode.ENFORCE) for u in users]
     sw.run()
+    sw.confirm()
     for n, cred in enumerate(creds):
         sw.set_password(cred, f"Shared-Queue-{n}-Passw0rd!")
 

@@ -1,7 +1,8 @@
 """Resolving a flag by hand: push the vault's password, or accept the directory's.
 
 - ``push``: the vault's current password is set in the directory now (a run of one item,
-  stored like any run), whatever the credential's mode.
+  stored like any run), whatever the credential's mode. Through a link not confirmed for
+  pushes (see :mod:`credsync.sync.confirm`) it needs directory.setup, and confirms the link.
 - ``accept`` with the password the operator now knows: it is checked with one bind (unless a
   bind already failed for this pwdLastSet: then it is taken on the operator's word, and the
   report says so) and becomes the credential's new secret version. Nothing is pushed. A
@@ -23,6 +24,7 @@ from credsync.errors import InvalidInput, NotFound
 from credsync.storage import accounts as account_rows
 from credsync.storage import flags as flag_rows
 from credsync.storage import links as link_rows
+from credsync.sync.enforce import record_confirmations
 from credsync.sync.engine import Engine
 from credsync.sync.model import Action, PlanItem, Status
 from credsync.sync.reports import RunReport, RunReportJson
@@ -96,6 +98,7 @@ class Resolver:
 
     async def push(self, ref: str) -> Resolution:
         flag = self._open_flag(ref)
+        self._confirm_link(flag)
         item = PlanItem(
             flag.credential_id,
             flag.title,
@@ -113,6 +116,19 @@ class Resolver:
             return Resolution(self._vault.flags.get(self._actor, flag.id), "pushed", "", report)
         detail = report.items[0].detail if report.items else report.message
         return Resolution(self._vault.flags.get(self._actor, flag.id), "failed", detail, report)
+
+    def _confirm_link(self, flag: Flag) -> None:
+        """Pushing by hand through a link not confirmed for pushes confirms it: only an
+        operator with directory.setup may."""
+        pair = [(flag.credential_id, flag.directory_id)]
+        with self._vault.db.read() as conn:
+            rows = [r for r in link_rows.pair_impact(conn, pair) if r.link_confirmed_at is None]
+        if not rows:
+            return
+        self._actor.require(Permission.DIRECTORY_SETUP)
+        with self._vault.db.write() as conn:
+            how = f"pushed by hand to resolve flag {flag.id[:8]}"
+            record_confirmations(conn, self._vault.audit, self._actor, rows, how=how, now=utcnow())
 
     async def accept(self, ref: str, password: Secret | None) -> Resolution:
         flag = self._open_flag(ref)
