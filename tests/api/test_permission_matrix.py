@@ -101,6 +101,7 @@ ROUTES = [
     Route("GET", "/flags", (R,)),
     Route("GET", "/flags/{flag}", (R,)),
     Route("POST", "/flags/{flag}/resolve", (R, W, DADMIN), {"action": "push"}),
+    Route("POST", "/flags/confirm", (R, W, SETUP), {"client": "Contoso"}),
     Route("GET", "/operators", (ADMIN,)),
     Route(
         "POST",

@@ -16,6 +16,7 @@ from credsync.sync.resolve import ResolutionFieldsJson
 from credsync.vault.models import Timestamp
 
 __all__ = [
+    "FlagConfirmIn",
     "FlagResolutionOut",
     "FlagResolveIn",
     "RunIn",
@@ -61,6 +62,17 @@ class RunItemPage(TypedDict):
 
 
 # -- flags -----------------------------------------------------------------------------------
+class FlagConfirmIn(_In):
+    """The links to confirm for pushes: the ``awaiting_confirmation`` flags named in
+    ``flags`` (ids, or 8+ characters of them), or every one of ``client``. Unless
+    ``confirm`` is true the answer is 409 ``confirm_enforce`` naming the accounts whose
+    password the next run overwrites."""
+
+    flags: list[str] = Field(default_factory=list, max_length=1000)
+    client: str | None = Field(default=None, min_length=1, max_length=200)
+    confirm: bool = False
+
+
 class FlagResolveIn(_In):
     """``push``: set the vault's password in the directory now. ``accept_directory``: the
     directory is right; with ``password`` (the directory's, checked with one bind where the

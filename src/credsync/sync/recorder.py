@@ -483,7 +483,7 @@ def _awaiting_flag(o: Outcome) -> flag_rows.FlagCheck:
 
 def _item_detail(o: Outcome) -> str:
     if o.item.awaits_confirmation and o.status is not Status.AWAITING_CONFIRMATION:
-        return f"{o.detail} (not pushed: the link awaits confirmation)"
+        return f"not pushed, the link awaits confirmation: {o.detail}"
     return o.detail
 
 

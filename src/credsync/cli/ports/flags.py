@@ -1,12 +1,14 @@
-"""Flags: the open problems checks found, and resolving one (push the vault's password, or
-accept the directory's state or password). A resolution's record: the flag, the outcome, a
-detail and the run that pushed or checked (``ResolutionJson``, made by ``Resolution.to_json``)."""
+"""Flags: the open problems checks found, resolving one (push the vault's password, or
+accept the directory's state or password), and confirming the new links that wait for an
+operator with directory.setup. A resolution's record: the flag, the outcome, a detail and the
+run that pushed or checked (``ResolutionJson``, made by ``Resolution.to_json``)."""
 
 from __future__ import annotations
 
+import builtins
 from typing import TYPE_CHECKING, Protocol
 
-from credsync.cli.ports import LocalVault
+from credsync.cli.ports import Confirm, LocalVault, with_confirmation
 from credsync.cli.ports.sync import run_record
 from credsync.cli.remote import Remote, path_of
 
@@ -26,6 +28,13 @@ class FlagsPort(Protocol):
     def resolve(self, ref: str, *, push: bool, password: Secret | None) -> ResolutionJson:
         """Push the vault's password (``push``), or accept the directory's state, or its
         ``password`` (checked with one bind where the directory can)."""
+        ...
+
+    def confirm(
+        self, refs: builtins.list[str], client: str | None, *, confirm: Confirm
+    ) -> builtins.list[FlagJson]:
+        """Confirm the links of these ``awaiting_confirmation`` flags (or of every one of
+        ``client``) for pushes, once ``confirm`` has seen the accounts they overwrite."""
         ...
 
 
@@ -51,6 +60,20 @@ class LocalFlags:
             result = asyncio.run(resolver.accept(ref, password))
         return result.to_json()
 
+    def confirm(
+        self, refs: builtins.list[str], client: str | None, *, confirm: Confirm
+    ) -> builtins.list[FlagJson]:
+        from credsync.sync.confirm import LinkConfirmations
+
+        confirmations = LinkConfirmations(self._rt.vault)
+        found = with_confirmation(
+            lambda sure: confirmations.confirm(
+                self._rt.actor, refs, client_ref=client, confirmed=sure
+            ),
+            confirm,
+        )
+        return [f.to_json() for f in found]
+
 
 class RemoteFlags:
     def __init__(self, api: Remote) -> None:
@@ -73,6 +96,16 @@ class RemoteFlags:
             "detail": answer["detail"],
             "run": run_record(answer["run"]) if answer["run"] else None,
         }
+
+    def confirm(
+        self, refs: builtins.list[str], client: str | None, *, confirm: Confirm
+    ) -> builtins.list[FlagJson]:
+        def send(sure: bool) -> builtins.list[FlagJson]:
+            body = {"flags": refs, "client": client, "confirm": sure}
+            found: builtins.list[FlagJson] = self._api.post("/flags/confirm", body)
+            return found
+
+        return with_confirmation(send, confirm)
 
 
 def local(rt: LocalVault) -> FlagsPort:

@@ -1,19 +1,23 @@
-"""Directory sync on the dashboard: open flags and their resolve actions, runs with their
-per-object reports (and a run's live progress), directories with "sync now" and their
+"""Directory sync on the dashboard: open flags and their resolve actions, confirming new
+links (directory.setup, after a page naming the accounts the next run overwrites), runs with
+their per-object reports (and a run's live progress), directories with "sync now" and their
 connection test."""
 
 from __future__ import annotations
 
 import asyncio
 import math
+from typing import Annotated
 
-from fastapi import Query, Request, Response
+from fastapi import Depends, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from credsync.api.deps import State
 from credsync.errors import ConnectorError, InvalidInput, NotFound, RunInProgress, SyncError
 from credsync.sync.background import background_runs
+from credsync.sync.confirm import LinkConfirmations
 from credsync.sync.connect import directory_test_steps
+from credsync.sync.enforce import EnforceUnconfirmed
 from credsync.sync.engine import Engine
 from credsync.sync.reports import StoredRuns
 from credsync.sync.resolve import Resolution, Resolver
@@ -101,6 +105,51 @@ def accept_flag(
 ) -> Response:
     """Accept the directory's state (report mode), or its password when one is given."""
     return _resolve(request, state, viewer, fields, flag_id, "accept")
+
+
+async def _chosen_flags(request: Request) -> list[str]:
+    """The flags a form chose (``flag``, once per flag)."""
+    form = await request.form()
+    return [value for value in form.getlist("flag") if isinstance(value, str)]
+
+
+ChosenFlags = Annotated[list[str], Depends(_chosen_flags)]
+
+
+@router.post("/flags/confirm")
+def confirm_links(
+    request: Request, state: State, viewer: ViewerDep, fields: Fields, chosen: ChosenFlags
+) -> Response:
+    """Confirm new links for pushes: first a page naming the accounts the next run
+    overwrites, then (``confirm=yes``) the confirmation. Needs vault.write and
+    directory.setup."""
+    actor = viewer.actor
+    actor.require(Permission.VAULT_READ, Permission.VAULT_WRITE, Permission.DIRECTORY_SETUP)
+    back = local_path(fields.get("back"), "/flags")
+    confirmations = LinkConfirmations(state.vault)
+    try:
+        done = confirmations.confirm(actor, chosen, confirmed=fields.get("confirm") == "yes")
+    except EnforceUnconfirmed as need:
+        flags = [state.vault.flags.get(actor, ref) for ref in chosen]
+        return page(
+            request,
+            "links_confirm.html",
+            viewer,
+            title="Confirm new links",
+            flags=flags,
+            impact=need.preview.impact,
+            summary=need.preview.summary,
+            back=back,
+        )
+    except (InvalidInput, NotFound) as exc:
+        return redirect(request, back, viewer, f"Not confirmed: {exc}", "error")
+    count = sum(1 for f in done if f.resolution == "confirmed")
+    what = (
+        "1 link: the next run pushes through it"
+        if count == 1
+        else (f"{count} links: the next run pushes through them")
+    )
+    return redirect(request, back, viewer, f"Confirmed {what}.")
 
 
 # -- runs --------------------------------------------------------------------------------------
