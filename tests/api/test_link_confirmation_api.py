@@ -69,4 +69,6 @@ def test_only_directory_setup_confirms_a_link_and_is_shown_what_it_overwrites(
     # Bad requests say what was wrong.
     assert_error(manager.post("/api/v1/flags/confirm", json={}), 400, "invalid_input")
     again = manager.post("/api/v1/flags/confirm", json=body)
-    assert "not a link awaiting confirmation" in assert_error(again, 400, "invalid_input")["message"]
+    assert (
+        "not a link awaiting confirmation" in assert_error(again, 400, "invalid_input")["message"]
+    )

@@ -246,7 +246,9 @@ def test_new_enforced_links_wait_for_an_operator_with_directory_setup(ad_cli) ->
     served = ad_cli.serve()
     try:
         remote_bob = served.remote(bob_token)
-        assert "directory.setup" in ad_cli.fails(3, "flags", "confirm", ref, "--yes", env=remote_bob)
+        assert "directory.setup" in ad_cli.fails(
+            3, "flags", "confirm", ref, "--yes", env=remote_bob
+        )
         remote = served.remote(admin_token)
         assert f"contoso-ad:{victim.name}" in ad_cli.fails(2, "flags", "confirm", ref, env=remote)
         assert binds(samba, victim.dn, victim.password)

@@ -7,11 +7,13 @@ import asyncio
 import datetime as dt
 import statistics
 import time
+from typing import Any
 
+import pytest
 import sqlalchemy as sa
 
 from credsync.agent.loop import Agent
-from credsync.storage.tables import directories, sync_queue
+from credsync.storage.tables import directories, links, sync_queue
 from credsync.types import SyncMode
 
 from .helpers import SyncWorld, update_directory
@@ -261,3 +263,61 @@ def test_two_agents_share_one_queue_and_push_each_change_once(sw_both: SyncWorld
     assert sorted(e.target_id for e in pushes) == sorted(c.id for c in creds)
     for n, user in enumerate(users):
         assert binds(sw, user.dn, f"Shared-Queue-{n}-Passw0rd!")
+
+
+def _left_unknown(sw: SyncWorld, cred: Any, user: Any, version: int) -> None:
+    """What a run killed during a push leaves: the push of ``version`` recorded as attempted
+    (its link's intent, with the account's pwdLastSet just before), no outcome."""
+    directory = sw.vault.directories.get(sw.admin, sw.directory)
+    before = str(sw.ad.admin.account_state(user.dn)["pwdLastSet"])
+    with sw.vault.db.write() as conn:
+        conn.execute(
+            links.update()
+            .where(links.c.credential_id == cred.id, links.c.directory_id == directory.id)
+            .values(
+                push_attempt_run="0badc0de-dead-4bad-8bad-0123456789ab",
+                push_attempt_version=version,
+                push_attempt_stamp=before,
+                push_attempt_at=dt.datetime.now(dt.UTC),
+            )
+        )
+
+
+@pytest.mark.parametrize("took", [True, False], ids=["it-took", "it-did-not"])
+def test_the_agent_settles_a_push_left_without_outcome_before_pushing(
+    sw: SyncWorld, took: bool
+) -> None:
+    """The agent's immediate push meets a push an earlier run attempted and never recorded
+    the outcome of: it checks first (a bind where pwdLastSet moved since: it took, nothing
+    pushed again; none where it did not move: pushed now), and audits the outcome."""
+    user = sw.ad.create_user()
+    cred = sw.add(user, mode=SyncMode.ENFORCE)
+    sw.run()
+    sw.confirm()
+    sw.set_password(cred, "Left-Unknown-Passw0rd-2!")  # queued for the agent
+    _left_unknown(sw, cred, user, version=2)
+    if took:
+        sw.ad.admin.reset_password(user.dn, "Left-Unknown-Passw0rd-2!")  # it reached AD
+    stamp = sw.ad.admin.account_state(user.dn)["pwdLastSet"]
+    asyncio.run(_agent(sw).run(once=True))
+    assert binds(sw, user.dn, "Left-Unknown-Passw0rd-2!")
+    settled = [
+        e
+        for action in ("credential.pushed", "credential.push_failed")
+        for e in sw.vault.audit.list(sw.admin, action=action, target_id=cred.id)
+        if e.details.get("attempt_run") == "0badc0de-dead-4bad-8bad-0123456789ab"
+    ]
+    [entry] = settled
+    attempts = sw.vault.audit.list(sw.admin, action="credential.push_attempted", target_id=cred.id)
+    if took:
+        assert (entry.action, entry.details["found_by"]) == ("credential.pushed", "bind")
+        assert attempts == []  # nothing pushed again
+        assert sw.ad.admin.account_state(user.dn)["pwdLastSet"] == stamp
+    else:
+        assert (entry.action, entry.details["outcome"]) == ("credential.push_failed", "not_pushed")
+        assert len(attempts) == 1  # pushed now, once
+    with sw.vault.db.read() as conn:
+        link = conn.execute(sa.select(links).where(links.c.credential_id == cred.id)).one()
+        assert link.push_attempt_run is None  # settled
+        assert conn.execute(sa.select(sa.func.count()).select_from(sync_queue)).scalar() == 0
+    assert sw.flags() == {}

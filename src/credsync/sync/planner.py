@@ -63,21 +63,15 @@ nothing; more pushes planned than the cap stops the run before it pushes anythin
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
-from typing import Protocol
 
 from credsync.connectors.base import Account
 from credsync.sync.model import Action, Attempt, CredentialState, LinkState, PlanItem, Status
+from credsync.sync.stamps import BASELINE_TOLERANCE, Item, check_stamp, when
 from credsync.types import SyncMode
 
 __all__ = ["BASELINE_TOLERANCE", "Rules", "cap_pushes", "plan", "safety_rail"]
-
-# A timestamp-only directory's first check: a password set in the directory up to this long
-# after the vault's was stored is taken as the same one (an operator generates a password in
-# the vault, then pastes it into the portal).
-BASELINE_TOLERANCE = dt.timedelta(minutes=10)
 
 
 @dataclass(frozen=True)
@@ -242,19 +236,6 @@ def _link(
     )
 
 
-class _Item(Protocol):
-    def __call__(
-        self,
-        action: Action,
-        status: Status,
-        detail: str,
-        *,
-        push_on_mismatch: bool = False,
-        accepted: bool = False,
-    ) -> PlanItem:
-        """A plan item for the credential and account being checked."""
-
-
 def _check(cred: CredentialState, link: LinkState, account: Account, rules: Rules) -> PlanItem:
     """The check of a linked credential (see the module docstring); enforce pushes only
     through a confirmed link."""
@@ -306,7 +287,7 @@ def _check_link(
 def _attempt_words(attempt: Attempt) -> str:
     return (
         f"the push of version {attempt.secret_version} by run {attempt.run_id[:8]} "
-        f"({_when(attempt.at)}) ended without an outcome"
+        f"({when(attempt.at)}) ended without an outcome"
     )
 
 
@@ -317,7 +298,7 @@ def _settle(
     account: Account,
     rules: Rules,
     pushes: bool,
-    item: _Item,
+    item: Item,
 ) -> PlanItem | tuple[str, str]:
     """A push an earlier run attempted without recording its outcome (see the module
     docstring): the item that finds out, or how it ended and why (the normal check follows)."""
@@ -342,7 +323,7 @@ def _settle(
             Action.CONFIRM,
             Status.IN_SYNC,
             f"{what}; the directory's password changed since "
-            f"({_when(account.password_changed_at)}): taken as that push",
+            f"({when(account.password_changed_at)}): taken as that push",
         ),
         confirm_version=attempt.secret_version,
     )
@@ -354,7 +335,7 @@ def _check_state(
     account: Account,
     rules: Rules,
     pushes: bool,
-    item: _Item,
+    item: Item,
 ) -> PlanItem:
     """Steps 3-5 of the module docstring (or the timestamp-only rules); ``pushes``: enforce
     mode through a confirmed link."""
@@ -390,7 +371,7 @@ def _check_state(
             "password unchanged on both sides since the last good check: no bind",
         )
     if not rules.can_verify:
-        return _check_stamp(cred, link, account, item, pushes)
+        return check_stamp(cred, link, account, item, pushes)
     if pushes and vault_changed and link.confirmed_secret_version is not None:
         return item(
             Action.PUSH,
@@ -442,105 +423,6 @@ def _check_state(
 
 
 _FAILED = {Status.MISMATCH.value, Status.CHANGED_IN_DIRECTORY.value}
-
-
-def _when(moment: dt.datetime | None) -> str:
-    return moment.strftime("%Y-%m-%d %H:%M:%S UTC") if moment else "an unknown time"
-
-
-def _check_stamp(
-    cred: CredentialState, link: LinkState, account: Account, item: _Item, pushes: bool
-) -> PlanItem:
-    """A timestamp-only directory, when one side changed since the last push or confirmation
-    (see the module docstring); ``pushes``: enforce mode through a confirmed link."""
-    enforce = cred.mode is SyncMode.ENFORCE
-    stamp = account.password_stamp
-    changed_at = _when(account.password_changed_at)
-    if account.synced_from_on_premises and enforce:
-        return item(
-            Action.FLAG,
-            Status.DENIED,
-            "synced from an on-premises directory: this directory refuses password writes "
-            "for it. Manage it through the client's on-premises directory: add that "
-            "directory and this credential links there.",
-        )
-    if link.accepted_stamp is not None and link.accepted_stamp == stamp and not pushes:
-        return item(
-            Action.NONE,
-            Status.MISMATCH,
-            "an operator accepted the directory's password at this lastPasswordChangeDateTime",
-            accepted=True,
-        )
-    never = link.confirmed_stamp is None and link.confirmed_secret_version is None
-    if never:
-        if pushes:
-            return item(
-                Action.PUSH,
-                Status.PENDING,
-                "first check: this directory can't confirm a password without a sign-in, so "
-                "the vault's is pushed to make both sides known to match",
-            )
-        if enforce:  # a link not confirmed yet: no baseline, the first push waits for it
-            return item(
-                Action.FLAG,
-                Status.AWAITING_CONFIRMATION,
-                "first check in enforce mode: this directory can't confirm a password without "
-                "a sign-in, so the vault's is pushed once the link is confirmed",
-            )
-        stored = cred.secret_changed_at
-        moment = account.password_changed_at
-        if stamp is not None and moment is not None and stored is not None:
-            if moment <= stored + BASELINE_TOLERANCE:
-                return replace(
-                    item(
-                        Action.CONFIRM,
-                        Status.IN_SYNC,
-                        f"baseline: the directory's password was last changed {changed_at}, "
-                        f"before the vault's was stored ({_when(stored)}); this directory "
-                        "can't confirm a password, so later changes are compared with this",
-                    ),
-                    confirm_version=cred.secret_version,
-                )
-            return item(
-                Action.FLAG,
-                Status.CHANGED_IN_DIRECTORY,
-                f"the password was changed in the directory {changed_at}, after the vault's "
-                f"was stored ({_when(stored)})",
-            )
-        return item(
-            Action.FLAG,
-            Status.CHANGED_IN_DIRECTORY,
-            "the directory does not say when the password was last changed: it can't be "
-            "compared (resolve by pushing, or accept the directory's)",
-        )
-    if link.confirmed_stamp != stamp:
-        if pushes:
-            return item(
-                Action.PUSH,
-                Status.PENDING,
-                f"the password was changed in the directory ({changed_at}): pushing the vault's",
-            )
-        return item(
-            Action.FLAG,
-            Status.CHANGED_IN_DIRECTORY,
-            f"someone changed the password in the directory ({changed_at}) since the "
-            "vault's last push or confirmation",
-        )
-    # Only the vault changed.
-    if pushes:
-        return item(
-            Action.PUSH,
-            Status.PENDING,
-            f"the vault's password changed (version {link.confirmed_secret_version} -> "
-            f"{cred.secret_version})",
-        )
-    return item(
-        Action.FLAG,
-        Status.MISMATCH,
-        f"the vault's password changed (version {link.confirmed_secret_version} -> "
-        f"{cred.secret_version}) and the directory's has not since ({changed_at}): the "
-        "directory still has the old one",
-    )
 
 
 def cap_pushes(items: list[PlanItem], cap: int) -> str | None:

@@ -458,17 +458,16 @@ class RunRecorder:
 
 
 AWAITING = (
-    "a new link in enforce mode: the vault's password is not pushed to {account} until an "
-    "operator with directory.setup confirms the link (`credsync flags confirm`, the API or the "
-    "Flags page)"
+    "new link in enforce mode: nothing is pushed to {account} until an operator with "
+    "directory.setup confirms it"
 )
 
 
 def _awaiting_flag(o: Outcome) -> flag_rows.FlagCheck:
     """The flag of a credential in enforce mode whose link is not confirmed: open whatever
-    the check found (which its detail says)."""
+    the check found (its detail names the status; the run's report has the check's words)."""
     found = (
-        f"; the check found {o.status.value}: {o.detail}"
+        f"; the last check found {o.status.value}"
         if o.status is not Status.AWAITING_CONFIRMATION
         else f"; {o.detail}"
     )
