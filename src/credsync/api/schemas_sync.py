@@ -39,7 +39,8 @@ class RunIn(_In):
 
 class RunOut(RunJson):
     """A run. While ``state`` is ``running``, ``item_count`` grows as the engine stores
-    each chunk of its report; ``summary`` and ``accounts_read`` are set when it ends."""
+    each chunk of its report (a push's item as soon as it is recorded as attempted);
+    ``summary``, ``accounts_read`` and ``accounts_total`` are set when it ends."""
 
     item_count: int
     heartbeat_at: NotRequired[Timestamp | None]
