@@ -36,6 +36,7 @@ from ldap3 import MODIFY_REPLACE, SUBTREE
 import _common as c
 import ad_connector as adc
 from credsync.agent.loop import Agent
+from credsync.sync.enforce import EnforceSwitches
 from credsync.sync.engine import Engine
 from credsync.testing.samba import OuWorld, SambaDC
 from credsync.types import CredentialType, Secret, SyncMode
@@ -217,8 +218,9 @@ def measure_changed(world: OuWorld, users: list[tuple[str, str]], vault: Any, ad
 def measure_pushes(world: OuWorld, users: list[tuple[str, str]], creds: list[Any], vault: Any,
                    admin: Any, keys: Any, args: Any, verdicts: c.Verdicts) -> None:  # fmt: skip
     chosen = creds[-args.pushes :]
-    for cred in chosen:
-        vault.credentials.set_sync_mode(admin, cred.id, SyncMode.ENFORCE)
+    switches = EnforceSwitches(vault)
+    for cred in chosen:  # confirmed as an operator does: their links are confirmed with it
+        switches.set_credential_mode(admin, cred.id, SyncMode.ENFORCE, confirmed=True)
     run(vault, admin, keys)  # nothing to push yet
     for cred in chosen:
         vault.credentials.set_password(

@@ -38,6 +38,7 @@ import msal
 import requests
 
 import _common as c
+from credsync.sync.enforce import EnforceSwitches
 from credsync.sync.engine import Engine
 from credsync.types import CredentialType, Secret, SyncMode
 from credsync.vault.directories import DirectoryInput
@@ -296,8 +297,9 @@ def measure_delta(sim: Sim, linked: list[str], vault: Any, admin: Any, keys: Any
 def measure_pushes(sim: Sim, creds: list[Any], vault: Any, admin: Any, keys: Any, args: Any,
                    verdicts: c.Verdicts) -> None:  # fmt: skip
     chosen = creds[: args.pushes]
-    for cred in chosen:
-        vault.credentials.set_sync_mode(admin, cred.id, SyncMode.ENFORCE)
+    switches = EnforceSwitches(vault)
+    for cred in chosen:  # confirmed as an operator does: their links are confirmed with it
+        switches.set_credential_mode(admin, cred.id, SyncMode.ENFORCE, confirmed=True)
     for cred in chosen:
         vault.credentials.set_password(
             admin, keys, cred.id, Secret(f"Push-{uuid.uuid4().hex[:10]}-7!")

@@ -102,6 +102,7 @@ ROUTES = [
     Route("GET", "/flags/{flag}", (R,)),
     Route("POST", "/flags/{flag}/resolve", (R, W, DADMIN), {"action": "push"}),
     Route("POST", "/flags/resolve", (R, W, DADMIN), {"action": "push", "flags": ["00000000"]}),
+    Route("POST", "/flags/confirm", (R, W, SETUP), {"client": "Contoso"}),
     Route("GET", "/operators", (ADMIN,)),
     Route(
         "POST",

@@ -354,6 +354,10 @@ CASES = [
     write("flags resolve 00000000 11111111 --accept-directory", 9),
     write("flags resolve 00000000 11111111 --push", 3, who="bob"),
     write("flags resolve 00000000 11111111 --accept-directory --password-stdin", 2),
+    write("flags confirm 00000000 --yes", 4),
+    write("flags confirm --client Contoso --yes", 2),  # no link awaits confirmation
+    write("flags confirm", 2),
+    write("flags confirm --client Contoso --yes", 3, who="bob"),  # no directory.setup
     read("sync runs"),
     read("sync runs Contoso --limit 5"),
     read("sync runs --limit 0", 2),

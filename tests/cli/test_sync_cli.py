@@ -3,6 +3,8 @@ run, runs, show, flags and resolving them, the enforce confirmation, the agent."
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 
@@ -197,3 +199,82 @@ def test_the_agent_stops_cleanly_on_sigterm(ad_cli) -> None:
     assert proc.returncode == 0, err
     assert b"stopped" in err
     assert runs[0]["trigger"] == "agent"
+
+
+def test_new_enforced_links_wait_for_an_operator_with_directory_setup(ad_cli) -> None:
+    """Issue 13, finding 1 at the command line, locally and through a server: a technician's
+    credential named like an AD user in an enforce client is linked and checked, never pushed;
+    only an operator with directory.setup confirms the link (asked first, naming the account),
+    then the next run pushes."""
+    from types import SimpleNamespace
+
+    from sync.test_enforce_mode import binds
+
+    victim = ad_cli.ad.create_user()
+    samba = SimpleNamespace(ad=ad_cli.ad)
+    ad_cli.ok("client", "set", "Contoso", "--default-sync-mode", "enforce", "--yes")
+    ad_cli.ok(
+        "operator", "add", "bob", "--role", "technician", "--password-stdin",
+        stdin="bob-cli-password-5521",
+    )  # fmt: skip
+    bob = {
+        "CREDSYNC_SESSION": None,
+        "CREDSYNC_PASSPHRASE": ad_cli.passphrase,
+        "CREDSYNC_OPERATOR": "bob",
+        "CREDSYNC_OPERATOR_PASSWORD": "bob-cli-password-5521",
+    }
+    cred = ad_cli.json(
+        "cred", "add", "Contoso", "--title", "Planted", "--username", victim.name,
+        "--password-stdin", stdin="Attacker-Chosen-1!\n", env=bob,
+    )  # fmt: skip
+    assert cred["effective_sync_mode"] == "enforce"
+    run = ad_cli.json("sync", "run", "Contoso")["runs"][0]
+    assert [(i["status"], i["action"]) for i in run["items"]] == [("mismatch", "verify")]
+    assert binds(samba, victim.dn, victim.password)
+    shown = ad_cli.ok("sync", "show", run["id"][:8]).out
+    assert "(1 awaiting confirmation)" in shown
+    assert "not pushed, the link awaits confirmation" in shown
+    [flag] = ad_cli.json("flags", "Contoso")
+    assert (flag["credential_id"], flag["status"]) == (cred["id"], "awaiting_confirmation")
+    ref = flag["id"][:8]
+    assert "directory.setup" in ad_cli.fails(3, "flags", "confirm", ref, "--yes", env=bob)
+    refused = ad_cli.fails(2, "flags", "confirm", ref)  # no terminal to ask, no --yes
+    assert f"contoso-ad:{victim.name}" in refused
+    assert "--yes" in refused
+    admin_token = ad_cli.json("token", "create", "confirm-admin")["token"]
+    bob_token = ad_cli.json("token", "create", "confirm-bob", env=bob)["token"]
+    served = ad_cli.serve()
+    try:
+        remote_bob = served.remote(bob_token)
+        assert "directory.setup" in ad_cli.fails(
+            3, "flags", "confirm", ref, "--yes", env=remote_bob
+        )
+        remote = served.remote(admin_token)
+        assert f"contoso-ad:{victim.name}" in ad_cli.fails(2, "flags", "confirm", ref, env=remote)
+        assert binds(samba, victim.dn, victim.password)
+        done = ad_cli.json("flags", "confirm", ref, "--yes", env=remote)
+    finally:
+        served.stop()
+    assert [(f["id"], f["resolution"]) for f in done] == [(flag["id"], "confirmed")]
+    assert ad_cli.json("flags") == []
+    pushed = ad_cli.json("sync", "run", "Contoso")["runs"][0]
+    assert [(i["status"], i["action"]) for i in pushed["items"]] == [("in_sync", "push")]
+    assert binds(samba, victim.dn, "Attacker-Chosen-1!")
+
+
+def test_a_run_says_what_it_read(ad_cli) -> None:
+    """Accounts read: a full pass reads every account; an incremental run those changed since
+    the last run, with how many the vault knows (not a bare 0)."""
+    users = [ad_cli.ad.create_user() for _ in range(3)]
+    for user in users:
+        ad_cli.add_cred("Contoso", user.name, user.password, username=user.name)
+    full = ad_cli.json("sync", "run", "Contoso")["runs"][0]
+    assert (full["kind"], full["accounts_read"], full["accounts_total"]) == ("full", 3, 3)
+    shown = ad_cli.ok("sync", "show", full["id"]).out
+    assert re.search(r"(?m)^Accounts read: +3 \(every account in scope\)$", shown)
+    quiet = ad_cli.json("sync", "run", "Contoso")["runs"][0]
+    assert (quiet["kind"], quiet["accounts_read"], quiet["accounts_total"]) == (
+        "incremental", 0, 3,
+    )  # fmt: skip
+    text = ad_cli.ok("sync", "show", quiet["id"]).out
+    assert re.search(r"(?m)^Accounts read: +0 changed since the last run \(3 known\)$", text)

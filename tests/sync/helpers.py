@@ -68,6 +68,39 @@ class SyncWorld:
     def reveal(self, cred: Credential) -> str:
         return self.vault.credentials.reveal(self.admin, self.keys, cred.id).password.reveal()
 
+    def confirm(self) -> list[Any]:
+        """Confirm for pushes every link of the client awaiting confirmation, as the admin
+        (who has directory.setup): what a first run in enforce mode leaves to an operator."""
+        from credsync.sync.confirm import LinkConfirmations
+
+        confirmations = LinkConfirmations(self.vault)
+        waiting = confirmations.waiting(self.admin, self.client)
+        if not waiting:
+            return []
+        return confirmations.confirm(self.admin, [f.id for f in waiting], confirmed=True)
+
+    def link_confirmed(self, cred: Credential, account_id: str) -> None:
+        """The credential linked to ``account_id`` and that link confirmed for pushes, as an
+        operator with directory.setup left it, before any run checked it."""
+        import datetime as dt
+
+        from credsync.storage.tables import links
+
+        directory = self.vault.directories.get(self.admin, self.directory)
+        now = dt.datetime.now(dt.UTC)
+        with self.vault.db.write() as conn:
+            conn.execute(
+                links.insert().values(
+                    credential_id=cred.id,
+                    directory_id=directory.id,
+                    account_id=account_id,
+                    linked_at=now,
+                    linked_by=self.admin.name,
+                    link_confirmed_at=now,
+                    link_confirmed_by=self.admin.name,
+                )
+            )
+
     def flags(self) -> dict[str, str]:
         """Open flags: credential id -> status."""
         return {f.credential_id: f.status for f in self.vault.flags.list(self.admin, self.client)}

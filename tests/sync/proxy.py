@@ -1,5 +1,7 @@
 """A TCP forwarder in front of the shared DC that a test can cut and restore: the DC "goes
-away" for one test's directory without stopping the DC every other test uses."""
+away" for one test's directory without stopping the DC every other test uses. It can also
+freeze: whatever either side sends from then on is held (a DC that stopped answering, with
+requests already sent applied or not), until it thaws or is cut."""
 
 from __future__ import annotations
 
@@ -18,7 +20,21 @@ class CuttableProxy:
         self._lock = threading.Lock()
         self._conns: list[socket.socket] = []
         self._listener: socket.socket | None = None
+        # Whether what the client sends (requests) and what the DC sends (replies) flows.
+        self._requests, self._replies = threading.Event(), threading.Event()
+        self.thaw()
         self.resume()
+
+    def freeze(self, *, replies_only: bool = False) -> None:
+        """Hold what the DC sends from now on, and what the client sends unless
+        ``replies_only`` (then requests still reach the DC and are applied)."""
+        self._replies.clear()
+        if not replies_only:
+            self._requests.clear()
+
+    def thaw(self) -> None:
+        self._requests.set()
+        self._replies.set()
 
     @property
     def url(self) -> str:
@@ -33,7 +49,8 @@ class CuttableProxy:
         threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
 
     def cut(self) -> None:
-        """Close every open connection and stop listening (new connections are refused)."""
+        """Close every open connection and stop listening (new connections are refused).
+        Data held by a freeze goes nowhere."""
         with self._lock:
             if self._listener is not None:
                 # shutdown() wakes the thread blocked in accept(); close() alone would not.
@@ -46,6 +63,7 @@ class CuttableProxy:
                     conn.shutdown(socket.SHUT_RDWR)
                 conn.close()
             self._conns.clear()
+        self.thaw()  # the held data meets closed sockets
 
     close = cut
 
@@ -63,13 +81,17 @@ class CuttableProxy:
             upstream.settimeout(None)
             with self._lock:
                 self._conns += [client, upstream]
-            for a, b in ((client, upstream), (upstream, client)):
-                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+            for a, b, gate in (
+                (client, upstream, self._requests),
+                (upstream, client, self._replies),
+            ):
+                threading.Thread(target=self._pipe, args=(a, b, gate), daemon=True).start()
 
     @staticmethod
-    def _pipe(src: socket.socket, dst: socket.socket) -> None:
+    def _pipe(src: socket.socket, dst: socket.socket, gate: threading.Event) -> None:
         try:
             while data := src.recv(65536):
+                gate.wait()
                 dst.sendall(data)
         except OSError:
             pass

@@ -38,6 +38,8 @@ def test_a_vault_change_is_pushed_and_then_works_in_ad(sw_both: SyncWorld) -> No
     user = sw.ad.create_user()
     cred = sw.add(user, mode=SyncMode.ENFORCE)
     assert sw.items(sw.run())[cred.id] == ("in_sync", "verify")
+    assert sw.flags() == {cred.id: "awaiting_confirmation"}
+    assert [f.resolution for f in sw.confirm()] == ["confirmed"]
     sw.set_password(cred, "Pushed-By-Vault-1!")
     report = sw.run()
     assert sw.items(report)[cred.id] == ("in_sync", "push")
@@ -53,6 +55,7 @@ def test_drift_in_the_directory_is_overwritten(sw: SyncWorld) -> None:
     user = sw.ad.create_user()
     cred = sw.add(user, mode=SyncMode.ENFORCE)
     sw.run()
+    sw.confirm()
     sw.ad.admin.reset_password(user.dn, "Drifted-In-AD-1!")
     report = sw.run()
     assert sw.items(report)[cred.id] == ("in_sync", "push")
@@ -60,11 +63,15 @@ def test_drift_in_the_directory_is_overwritten(sw: SyncWorld) -> None:
     assert sw.flags() == {}
 
 
-def test_an_unknown_password_is_pushed_after_one_failed_bind(sw: SyncWorld) -> None:
+def test_an_unknown_password_is_pushed_once_the_link_is_confirmed(sw: SyncWorld) -> None:
     user = sw.ad.create_user()
     cred = sw.add(user, "Vault-Knows-Better-1!", mode=SyncMode.ENFORCE)
+    first = sw.run()
+    assert sw.items(first)[cred.id] == ("mismatch", "verify")
+    assert binds(sw, user.dn, user.password)  # a new link pushes nothing
+    sw.confirm()
     report = sw.run()
-    assert sw.items(report)[cred.id] == ("in_sync", "push")
+    assert sw.items(report)[cred.id] == ("in_sync", "push")  # the failed bind not repeated
     assert binds(sw, user.dn, "Vault-Knows-Better-1!")
 
 
@@ -74,6 +81,7 @@ def test_a_rejected_push_is_verbatim_and_the_vault_keeps_the_working_password(
     user = sw.ad.create_user()
     cred = sw.add(user, mode=SyncMode.ENFORCE)
     sw.run()
+    sw.confirm()
     sw.set_password(cred, "simple")
     report = sw.run()
     status, action = sw.items(report)[cred.id]
@@ -96,6 +104,7 @@ def test_push_cap_stops_a_run_before_it_pushes(sw: SyncWorld) -> None:
     users = [sw.ad.create_user() for _ in range(3)]
     creds = [sw.add(u, mode=SyncMode.ENFORCE) for u in users]
     sw.run()
+    sw.confirm()
     update_directory(sw.vault, sw.admin, sw.directory, options={"push_cap": 2})
     for cred in creds:
         sw.set_password(cred, f"Capped-{cred.id[:6]}-1!")
@@ -161,6 +170,7 @@ def test_a_bind_credential_without_reset_rights_is_denied(sw: SyncWorld) -> None
     update_directory(sw.vault, sw.admin, sw.directory, bind_credential=weak.id)
     cred = sw.add(target, mode=SyncMode.ENFORCE)
     sw.run()
+    sw.confirm()
     sw.set_password(cred, "Denied-Push-1!")
     report = sw.run()
     assert sw.items(report)[cred.id][0] == "denied"

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 
 from credsync.agent.loop import Agent
 from credsync.storage.tables import sync_queue
+from credsync.sync.confirm import LinkConfirmations
 from credsync.sync.resolve import Resolver
 from credsync.types import Secret, SyncMode
 from credsync.vault.drafts import make_draft
@@ -98,6 +99,11 @@ def test_enforce_pushes_new_links_vault_changes_and_drift(ew_both: EntraWorld) -
     ew = ew_both
     user = ew.add_user()
     cred = ew.add(user, "Vault-Own-Passw0rd-1!", mode=SyncMode.ENFORCE)
+    first = ew.run()  # a new link: no baseline, and no push until it is confirmed
+    assert ew.items(first)[cred.id] == ("awaiting_confirmation", "flag")
+    assert ew.tenant.stats["password_writes"] == 0
+    assert ew.flags() == {cred.id: "awaiting_confirmation"}
+    ew.confirm()
     report = ew.run()
     assert ew.items(report)[cred.id] == ("in_sync", "push")
     assert ew.tenant.check_password(user.id, "Vault-Own-Passw0rd-1!")
@@ -119,6 +125,8 @@ def test_push_options_force_change_and_never_expires(ew: EntraWorld) -> None:
     )
     user = ew.add_user()
     cred = ew.add(user, "Onboarding-Passw0rd-1!", mode=SyncMode.ENFORCE)
+    ew.run()
+    ew.confirm()
     assert ew.items(ew.run())[cred.id] == ("in_sync", "push")
     stored = ew.tenant.get_user(user.id)
     assert stored["passwordProfile"]["forceChangePasswordNextSignIn"] is True
@@ -133,6 +141,8 @@ def test_a_complexity_refusal_is_verbatim_and_the_vault_keeps_the_working_passwo
     user = ew.add_user()
     cred = ew.add(user, mode=SyncMode.ENFORCE)
     ew.run()
+    ew.confirm()
+    assert ew.items(ew.run())[cred.id] == ("in_sync", "push")
     ew.set_password(cred, "alllowercaseletters")
     report = ew.run()
     assert ew.items(report)[cred.id] == ("policy_rejected", "push")
@@ -179,6 +189,8 @@ def test_an_admin_the_app_may_not_reset_is_denied(ew: EntraWorld) -> None:
         )
         for user in (admin_user, plain_user)
     }
+    asyncio.run(ew.engine().run(name))
+    LinkConfirmations(ew.vault).confirm(ew.admin, client_ref=client, confirmed=True)
     report = asyncio.run(ew.engine().run(name))
     statuses = {i.credential_id: (i.status, i.action) for i in report.items}
     assert statuses[creds[plain_user.id].id] == ("in_sync", "push")
@@ -223,6 +235,7 @@ def test_the_agent_pushes_a_vault_change_at_once(ew: EntraWorld) -> None:
     user = ew.add_user()
     cred = ew.add(user, mode=SyncMode.ENFORCE)
     ew.run()
+    ew.confirm()
     ew.set_password(cred, "Queued-For-Entra-1!")
     assert not ew.tenant.check_password(user.id, "Queued-For-Entra-1!")
     asyncio.run(Agent(ew.vault, ew.keys, ew.admin, poll_seconds=0.05).run(once=True))
@@ -235,6 +248,8 @@ def test_a_certificate_credential_signs_in(sqlite_world, graph_sim) -> None:
     ew = build_entra_world(sqlite_world, graph_sim, certificate=True)
     user = ew.add_user()
     cred = ew.add(user, mode=SyncMode.ENFORCE)
+    assert ew.items(ew.run())[cred.id] == ("awaiting_confirmation", "flag")
+    ew.confirm()
     assert ew.items(ew.run())[cred.id] == ("in_sync", "push")
 
 
@@ -260,7 +275,10 @@ def test_one_client_with_active_directory_and_entra(sqlite_world, graph_sim, ad_
     assert (item.status, item.action) == ("skipped", "none")
     assert repr(sw.directory) in item.detail
     assert tenant.stats["password_writes"] == 0
-    # A vault change is pushed to AD (where password hash sync would carry it to the cloud).
+    # A vault change is pushed to AD (where password hash sync would carry it to the cloud),
+    # once the new links are confirmed.
+    assert sw.flags() == {cred.id: "awaiting_confirmation"}
+    assert len(sw.confirm()) == 1  # the AD link (the Entra side, skipped, links nothing)
     sw.set_password(cred, "Hybrid-Vault-Passw0rd-2!")
     assert sw.items(sw.run())[cred.id] == ("in_sync", "push")
     assert sw.flags() == {}

@@ -7,11 +7,13 @@ import asyncio
 import datetime as dt
 import statistics
 import time
+from typing import Any
 
+import pytest
 import sqlalchemy as sa
 
 from credsync.agent.loop import Agent
-from credsync.storage.tables import directories, sync_queue
+from credsync.storage.tables import directories, links, sync_queue
 from credsync.types import SyncMode
 
 from .helpers import SyncWorld, update_directory
@@ -85,6 +87,7 @@ def test_the_dc_going_away_mid_run_stops_the_run_and_loses_nothing(sw: SyncWorld
         users = [sw.ad.create_user() for _ in range(6)]
         creds = [sw.add(u, mode=SyncMode.ENFORCE) for u in users]
         sw.run()
+        sw.confirm()
         for n, cred in enumerate(creds):
             sw.set_password(cred, f"Mid-Run-{n}-Passw0rd!")
 
@@ -113,6 +116,9 @@ def test_the_dc_going_away_mid_run_stops_the_run_and_loses_nothing(sw: SyncWorld
         assert statuses.count("in_sync") in (2, 3, 4)
         assert statuses.count("in_sync") + statuses.count("unreachable") == 6
         assert report.state == "failed"
+        # A push under way when the DC went away is reported as such: outcome unknown.
+        unknown = [i for i in report.items if "outcome unknown" in i.detail]
+        assert all((i.status, i.action) == ("unreachable", "push") for i in unknown)
         cursor_before = sw.vault.directories.get(sw.admin, sw.directory).cursor
         proxy.resume()
         after = sw.run()
@@ -121,6 +127,17 @@ def test_the_dc_going_away_mid_run_stops_the_run_and_loses_nothing(sw: SyncWorld
         for n, user in enumerate(users):
             assert binds(sw, user.dn, f"Mid-Run-{n}-Passw0rd!")
         assert cursor_before is not None
+        # Every push's intent has its outcome in the audit log, the unknown ones settled by
+        # the next run (credential.pushed after a bind, or push_failed and pushed again).
+        audit = {
+            action: len(sw.vault.audit.list(sw.admin, action=action, limit=1000))
+            for action in ("credential.push_attempted", "credential.pushed",
+                           "credential.push_failed")
+        }  # fmt: skip
+        assert audit["credential.push_attempted"] >= 6
+        assert audit["credential.push_attempted"] == (
+            audit["credential.pushed"] + audit["credential.push_failed"]
+        )
     finally:
         proxy.close()
 
@@ -148,6 +165,7 @@ def test_the_agent_pushes_a_vault_change_at_once(sw: SyncWorld) -> None:
     user = sw.ad.create_user()
     cred = sw.add(user, mode=SyncMode.ENFORCE)
     sw.run()
+    sw.confirm()
     latencies = []
 
     async def scenario() -> None:
@@ -179,6 +197,7 @@ def test_queued_pushes_survive_a_restart(sw_both: SyncWorld) -> None:
     user = sw.ad.create_user()
     cred = sw.add(user, mode=SyncMode.ENFORCE)
     sw.run()
+    sw.confirm()
     sw.set_password(cred, "Queued-While-Down-1!")
     with sw.vault.db.read() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(sync_queue)).scalar() == 1
@@ -197,6 +216,7 @@ def test_the_agent_backs_off_while_the_dc_is_away_and_resumes(sw: SyncWorld) -> 
         user = sw.ad.create_user()
         cred = sw.add(user, mode=SyncMode.ENFORCE)
         sw.run()
+        sw.confirm()
         proxy.cut()
         sw.set_password(cred, "Pushed-After-Outage-1!")
         asyncio.run(_agent(sw).run(once=True))
@@ -225,6 +245,7 @@ def test_two_agents_share_one_queue_and_push_each_change_once(sw_both: SyncWorld
     users = [sw.ad.create_user() for _ in range(6)]
     creds = [sw.add(u, mode=SyncMode.ENFORCE) for u in users]
     sw.run()
+    sw.confirm()
     for n, cred in enumerate(creds):
         sw.set_password(cred, f"Shared-Queue-{n}-Passw0rd!")
 
@@ -242,3 +263,61 @@ def test_two_agents_share_one_queue_and_push_each_change_once(sw_both: SyncWorld
     assert sorted(e.target_id for e in pushes) == sorted(c.id for c in creds)
     for n, user in enumerate(users):
         assert binds(sw, user.dn, f"Shared-Queue-{n}-Passw0rd!")
+
+
+def _left_unknown(sw: SyncWorld, cred: Any, user: Any, version: int) -> None:
+    """What a run killed during a push leaves: the push of ``version`` recorded as attempted
+    (its link's intent, with the account's pwdLastSet just before), no outcome."""
+    directory = sw.vault.directories.get(sw.admin, sw.directory)
+    before = str(sw.ad.admin.account_state(user.dn)["pwdLastSet"])
+    with sw.vault.db.write() as conn:
+        conn.execute(
+            links.update()
+            .where(links.c.credential_id == cred.id, links.c.directory_id == directory.id)
+            .values(
+                push_attempt_run="0badc0de-dead-4bad-8bad-0123456789ab",
+                push_attempt_version=version,
+                push_attempt_stamp=before,
+                push_attempt_at=dt.datetime.now(dt.UTC),
+            )
+        )
+
+
+@pytest.mark.parametrize("took", [True, False], ids=["it-took", "it-did-not"])
+def test_the_agent_settles_a_push_left_without_outcome_before_pushing(
+    sw: SyncWorld, took: bool
+) -> None:
+    """The agent's immediate push meets a push an earlier run attempted and never recorded
+    the outcome of: it checks first (a bind where pwdLastSet moved since: it took, nothing
+    pushed again; none where it did not move: pushed now), and audits the outcome."""
+    user = sw.ad.create_user()
+    cred = sw.add(user, mode=SyncMode.ENFORCE)
+    sw.run()
+    sw.confirm()
+    sw.set_password(cred, "Left-Unknown-Passw0rd-2!")  # queued for the agent
+    _left_unknown(sw, cred, user, version=2)
+    if took:
+        sw.ad.admin.reset_password(user.dn, "Left-Unknown-Passw0rd-2!")  # it reached AD
+    stamp = sw.ad.admin.account_state(user.dn)["pwdLastSet"]
+    asyncio.run(_agent(sw).run(once=True))
+    assert binds(sw, user.dn, "Left-Unknown-Passw0rd-2!")
+    settled = [
+        e
+        for action in ("credential.pushed", "credential.push_failed")
+        for e in sw.vault.audit.list(sw.admin, action=action, target_id=cred.id)
+        if e.details.get("attempt_run") == "0badc0de-dead-4bad-8bad-0123456789ab"
+    ]
+    [entry] = settled
+    attempts = sw.vault.audit.list(sw.admin, action="credential.push_attempted", target_id=cred.id)
+    if took:
+        assert (entry.action, entry.details["found_by"]) == ("credential.pushed", "bind")
+        assert attempts == []  # nothing pushed again
+        assert sw.ad.admin.account_state(user.dn)["pwdLastSet"] == stamp
+    else:
+        assert (entry.action, entry.details["outcome"]) == ("credential.push_failed", "not_pushed")
+        assert len(attempts) == 1  # pushed now, once
+    with sw.vault.db.read() as conn:
+        link = conn.execute(sa.select(links).where(links.c.credential_id == cred.id)).one()
+        assert link.push_attempt_run is None  # settled
+        assert conn.execute(sa.select(sa.func.count()).select_from(sync_queue)).scalar() == 0
+    assert sw.flags() == {}

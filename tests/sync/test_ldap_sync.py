@@ -51,6 +51,10 @@ def test_report_mode_checks_once_then_by_timestamp(lw_both: SyncWorld) -> None:
 def test_enforce_pushes_and_the_password_works(lw: SyncWorld) -> None:
     user = lw.ad.create_user()
     cred = lw.add(user, "Vault-Wins-Passw0rd-1!", mode=SyncMode.ENFORCE)
+    first = lw.run()  # a new link: checked, nothing pushed until it is confirmed
+    assert lw.items(first)[cred.id] == ("mismatch", "verify")
+    assert binds(lw, user.dn, user.password)
+    lw.confirm()
     report = lw.run()
     assert lw.items(report)[cred.id] == ("in_sync", "push")
     assert binds(lw, user.dn, "Vault-Wins-Passw0rd-1!")
@@ -67,6 +71,7 @@ def test_a_refused_push_keeps_the_password_the_server_has(lw: SyncWorld) -> None
     user = lw.ad.create_user()
     cred = lw.add(user, mode=SyncMode.ENFORCE)
     assert lw.items(lw.run())[cred.id] == ("in_sync", "verify")
+    lw.confirm()
     lw.set_password(cred, "abc")  # ppolicy's quality check: too short
     report = lw.run()
     status, action = lw.items(report)[cred.id]

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from dataclasses import replace
+
 import pytest
 
 from credsync.connectors.base import Account
-from credsync.sync.model import Action, CredentialState, LinkState, Status
-from credsync.sync.planner import cap_pushes, plan, safety_rail
+from credsync.sync.model import Action, Attempt, CredentialState, LinkState, Status
+from credsync.sync.planner import Rules, cap_pushes, plan, safety_rail
 from credsync.types import SyncMode
 
 REPORT, ENFORCE = SyncMode.REPORT, SyncMode.ENFORCE
@@ -36,7 +39,9 @@ def one(creds, links=None, accounts=(), **kw):
     return items[0] if len(items) == 1 else items
 
 
-CONFIRMED = LinkState("guid-bob", confirmed_stamp="100", confirmed_secret_version=1)
+CONFIRMED = LinkState(
+    "guid-bob", confirmed_stamp="100", confirmed_secret_version=1, link_confirmed=True
+)
 
 
 @pytest.mark.parametrize("name", ["bob", "BOB", "EXAMPLE\\bob", "example\\Bob", "bob@example.test"])
@@ -144,7 +149,7 @@ def test_vault_change_pushes_in_enforce_and_verifies_in_report() -> None:
 
 def test_never_a_second_failed_bind_for_the_same_stamp() -> None:
     failed = LinkState("guid-bob", "100", 1, failed_stamp="200", failed_secret_version=1,
-                       status="changed_in_directory")  # fmt: skip
+                       status="changed_in_directory", link_confirmed=True)  # fmt: skip
     changed = account("bob", password_stamp="200")
     report = one([cred("bob")], {"c-bob": failed}, [changed])
     assert (report.action, report.status) == (Action.FLAG, Status.CHANGED_IN_DIRECTORY)
@@ -193,7 +198,7 @@ def test_safety_rail_rules() -> None:
 
 
 def test_push_cap() -> None:
-    links = {f"c-u{n}": LinkState(f"guid-u{n}", "100", 1) for n in range(3)}
+    links = {f"c-u{n}": LinkState(f"guid-u{n}", "100", 1, link_confirmed=True) for n in range(3)}
     creds = [cred(f"u{n}", ENFORCE, version=2) for n in range(3)]
     items = plan(creds, links, {f"guid-u{n}": account(f"u{n}") for n in range(3)})
     assert [i.action for i in items] == [Action.PUSH] * 3
@@ -202,3 +207,121 @@ def test_push_cap() -> None:
     assert reason is not None
     assert "3 pushes" in reason
     assert "cap of 2" in reason
+
+
+# -- links confirmed for pushes (issue 13) ------------------------------------------------------
+def test_a_new_link_in_enforce_is_checked_but_never_pushed() -> None:
+    item = one([cred("bob", ENFORCE)], accounts=[account("bob")])
+    assert item.new_link
+    assert item.awaits_confirmation
+    assert (item.action, item.push_on_mismatch) == (Action.VERIFY, False)
+
+
+def test_a_new_link_in_report_mode_awaits_nothing() -> None:
+    item = one([cred("bob")], accounts=[account("bob")])
+    assert not item.awaits_confirmation
+
+
+@pytest.mark.parametrize(
+    ("acct", "version"),
+    [
+        ({"password_stamp": "200"}, 1),  # drift: enforce would bind then push
+        ({}, 2),  # a vault change: enforce would push without a bind
+        ({"password_expired": True, "password_stamp": "0"}, 1),  # expired: enforce would push
+    ],
+)
+def test_an_unconfirmed_link_in_enforce_pushes_nothing(acct, version) -> None:
+    link = LinkState("guid-bob", "100", 1)  # checked before, never confirmed for pushes
+    item = one([cred("bob", ENFORCE, version=version)], {"c-bob": link}, [account("bob", **acct)])
+    assert item.awaits_confirmation
+    assert item.action is not Action.PUSH
+    assert not item.push_on_mismatch
+    confirmed = one(
+        [cred("bob", ENFORCE, version=version)],
+        {"c-bob": replace(link, link_confirmed=True)},
+        [account("bob", **acct)],
+    )
+    assert confirmed.action is Action.PUSH or confirmed.push_on_mismatch
+    assert not confirmed.awaits_confirmation
+
+
+def test_a_bind_that_failed_is_not_repeated_while_the_link_awaits_confirmation() -> None:
+    link = LinkState("guid-bob", failed_stamp="100", failed_secret_version=1, status="mismatch")
+    item = one([cred("bob", ENFORCE)], {"c-bob": link}, [account("bob")])
+    assert (item.action, item.status) == (Action.FLAG, Status.MISMATCH)
+    assert item.awaits_confirmation
+
+
+# -- pushes whose outcome is unknown (issue 13) ---------------------------------------------------
+AT = dt.datetime(2026, 12, 1, 12, 0, tzinfo=dt.UTC)
+
+
+def attempted(stamp: str | None = "100", version: int = 2, **link: object) -> LinkState:
+    """A confirmed link in step at version 1 and stamp 100, with a push of ``version``
+    attempted while the account's stamp was ``stamp``, outcome unknown."""
+    values: dict[str, object] = {
+        "confirmed_stamp": "100",
+        "confirmed_secret_version": 1,
+        "link_confirmed": True,
+        "attempt": Attempt("run-before", version, stamp, AT),
+    }
+    values.update(link)
+    return LinkState("guid-bob", **values)  # type: ignore[arg-type]
+
+
+def test_an_attempt_whose_stamp_did_not_move_did_not_take_and_is_pushed_again() -> None:
+    item = one([cred("bob", ENFORCE, version=2)], {"c-bob": attempted()}, [account("bob")])
+    assert (item.action, item.settled) == (Action.PUSH, "not_pushed")
+    assert item.settles is not None
+    assert item.settles.run_id == "run-before"
+    assert "did not take" in item.detail
+
+
+def test_an_attempt_whose_stamp_moved_is_checked_with_one_bind() -> None:
+    moved = account("bob", password_stamp="300")
+    item = one([cred("bob", ENFORCE, version=2)], {"c-bob": attempted()}, [moved])
+    assert (item.action, item.push_on_mismatch, item.settled) == (Action.VERIFY, True, None)
+    assert item.settles is not None
+    assert "one bind tells whether it took" in item.detail
+    report = one([cred("bob", REPORT, version=2)], {"c-bob": attempted()}, [moved])
+    assert (report.action, report.push_on_mismatch) == (Action.VERIFY, False)
+
+
+def test_an_attempt_is_never_checked_with_a_second_bind_for_the_same_stamp() -> None:
+    link = attempted(failed_stamp="300")
+    item = one(
+        [cred("bob", ENFORCE, version=2)], {"c-bob": link}, [account("bob", password_stamp="300")]
+    )
+    assert item.settled == "not_pushed"
+    assert item.action is Action.PUSH  # without a bind
+
+
+def test_an_attempt_the_vault_moved_past_is_superseded() -> None:
+    item = one(
+        [cred("bob", ENFORCE, version=3)],
+        {"c-bob": attempted()},
+        [account("bob", password_stamp="300")],
+    )
+    assert (item.action, item.settled) == (Action.PUSH, "superseded")
+    assert "1 -> 3" in item.detail
+
+
+def test_an_attempt_on_a_disabled_account_waits() -> None:
+    item = one(
+        [cred("bob", ENFORCE, version=2)],
+        {"c-bob": attempted()},
+        [account("bob", enabled=False, password_stamp="300")],
+    )
+    assert (item.action, item.status, item.settles) == (Action.FLAG, Status.ACCOUNT_DISABLED, None)
+
+
+def test_a_timestamp_only_directory_takes_a_moved_stamp_for_the_push() -> None:
+    graph = Rules(can_verify=False)
+    moved = account("bob", password_stamp="300", password_changed_at=AT)
+    item = one([cred("bob", ENFORCE, version=2)], {"c-bob": attempted()}, [moved], rules=graph)
+    assert (item.action, item.status, item.confirm_version) == (Action.CONFIRM, Status.IN_SYNC, 2)
+    assert item.settles is not None
+    still = one(
+        [cred("bob", ENFORCE, version=2)], {"c-bob": attempted()}, [account("bob")], rules=graph
+    )
+    assert (still.action, still.settled) == (Action.PUSH, "not_pushed")

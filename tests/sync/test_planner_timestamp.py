@@ -41,8 +41,12 @@ def check(credential: CredentialState, account: Account, link: LinkState | None 
 
 
 def confirmed(account: Account, version: int = 1) -> LinkState:
+    """A link confirmed for pushes, in step at ``version`` with the account's stamp."""
     return LinkState(
-        account.id, confirmed_stamp=account.password_stamp, confirmed_secret_version=version
+        account.id,
+        confirmed_stamp=account.password_stamp,
+        confirmed_secret_version=version,
+        link_confirmed=True,
     )
 
 
@@ -70,9 +74,30 @@ def test_first_check_without_a_directory_timestamp_is_flagged_not_guessed() -> N
     assert (item.action, item.status) == (Action.FLAG, Status.CHANGED_IN_DIRECTORY)
 
 
-def test_first_check_in_enforce_pushes() -> None:
+def test_first_check_of_a_new_link_in_enforce_waits_for_its_confirmation() -> None:
     item = check(cred(ENFORCE), entra())
+    assert item.new_link
+    assert item.awaits_confirmation
+    assert (item.action, item.status) == (Action.FLAG, Status.AWAITING_CONFIRMATION)
+    assert "pushed once the link is confirmed" in item.detail
+
+
+def test_first_check_in_enforce_through_a_confirmed_link_pushes() -> None:
+    account = entra()
+    link = LinkState(account.id, link_confirmed=True)
+    item = check(cred(ENFORCE), account, link)
     assert (item.action, item.status) == (Action.PUSH, Status.PENDING)
+    assert not item.awaits_confirmation
+
+
+def test_an_unconfirmed_link_in_enforce_is_reported_never_pushed() -> None:
+    before, after = entra(), entra(STORED + dt.timedelta(days=1))
+    link = LinkState(before.id, confirmed_stamp=before.password_stamp, confirmed_secret_version=1)
+    changed = check(cred(ENFORCE), after, link)
+    assert (changed.action, changed.status) == (Action.FLAG, Status.CHANGED_IN_DIRECTORY)
+    assert changed.awaits_confirmation
+    newer = check(cred(ENFORCE, version=2), before, link)
+    assert (newer.action, newer.status) == (Action.FLAG, Status.MISMATCH)
 
 
 def test_unchanged_on_both_sides_is_in_sync_without_any_call() -> None:

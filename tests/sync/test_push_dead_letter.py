@@ -42,7 +42,9 @@ def test_a_push_that_keeps_failing_is_given_up_then_settled_or_queued_afresh(
         update_directory(sw.vault, sw.admin, sw.directory, url=proxy.url)
         users = [sw.ad.create_user(), sw.ad.create_user()]
         first, second = (sw.add(u, mode=SyncMode.ENFORCE) for u in users)
-        assert sw.run().state == "done"
+        first_run = sw.run()
+        assert first_run.state == "done", first_run.message
+        sw.confirm()
         proxy.cut()
         sw.set_password(first, "Given-Up-First-1!")
         sw.set_password(second, "Given-Up-Second-1!")
@@ -98,6 +100,7 @@ def test_a_push_that_cant_be_made_is_given_up_at_once_alone(sw: SyncWorld) -> No
     users = [sw.ad.create_user(), sw.ad.create_user()]
     broken, fine = (sw.add(u, mode=SyncMode.ENFORCE) for u in users)
     assert sw.run().state == "done"
+    sw.confirm()
     sw.set_password(broken, "Never-Decrypted-1!")
     sw.set_password(fine, "Pushed-Anyway-1!")
     with sw.vault.db.write() as conn:  # the stored secret tampered with: it no longer opens

@@ -1,7 +1,8 @@
 """One run per directory across processes, and runs left ``running`` by a process that
 stopped: engines starting at once (both backends), the heartbeat that keeps a long run's lease
-and the run that lost it, a real process killed mid-run, the agent meeting a busy directory,
-and the CLI (locally and through a real server) meeting a run under way or abandoned."""
+and the run that lost it, a real process killed mid-run (and one killed mid-push against the
+Samba DC, whose pushes the next run settles), the agent meeting a busy directory, and the CLI
+(locally and through a real server) meeting a run under way or abandoned."""
 
 from __future__ import annotations
 
@@ -27,7 +28,7 @@ from credsync.agent.loop import Agent
 from credsync.cli.exits import exit_code_of
 from credsync.connectors.registry import open_connector
 from credsync.errors import RunInProgress, SyncAborted, SyncError
-from credsync.storage.tables import runs, sync_queue
+from credsync.storage.tables import run_items, runs, sync_queue
 from credsync.sync import lease
 from credsync.sync.reports import RunReport, load_run
 from credsync.types import Secret, SyncMode
@@ -35,7 +36,9 @@ from credsync.vault._time import utcnow
 from vault.helpers import ADMIN_PASSWORD, PASSPHRASE
 
 from .entra import EntraWorld
-from .helpers import update_directory
+from .helpers import SyncWorld, update_directory
+from .proxy import CuttableProxy
+from .test_enforce_mode import binds
 
 
 def _load(path: Path, name: str) -> Any:
@@ -150,9 +153,12 @@ def _row(ew: EntraWorld, run_id: str) -> Any:
 
 
 def _enforced(ew: EntraWorld) -> tuple[Any, Any]:
-    """A tenant user, and a credential for it under enforce."""
+    """A tenant user, and a credential for it under enforce, linked and the link confirmed
+    (its first run pushes)."""
     user = ew.add_user()
-    return user, ew.add(user, mode=SyncMode.ENFORCE)
+    cred = ew.add(user, mode=SyncMode.ENFORCE)
+    ew.link_confirmed(cred, user.id)
+    return user, cred
 
 
 def _refused(ew: EntraWorld, **engine: Any) -> str:
@@ -273,7 +279,7 @@ def cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Iterator[Any]:
         handler.close()
 
 
-def _sign_in(cli: Any, ew: EntraWorld) -> None:
+def _sign_in(cli: Any, ew: SyncWorld) -> None:
     cli.env = {
         "CREDSYNC_HOME": str(cli.home),
         "CREDSYNC_DATABASE_URL": ew.vault_world.url,
@@ -292,7 +298,7 @@ def silent_port() -> Iterator[int]:
         yield int(listener.getsockname()[1])
 
 
-def _running_ids(ew: EntraWorld) -> list[str]:
+def _running_ids(ew: SyncWorld) -> list[str]:
     with ew.vault.db.read() as conn:
         return list(conn.execute(sa.select(runs.c.id).where(runs.c.state == "running")).scalars())
 
@@ -339,6 +345,110 @@ def test_a_killed_process_s_run_blocks_the_cli_until_it_is_swept(
     assert dead.finished_at == dead.started_at  # its last sign of life: the start
     shown = cli.json("sync", "show", run_id[:8])
     assert (shown["state"], shown["message"]) == ("aborted", dead.message)
+
+
+def _attempted_items(world: Any) -> int:
+    with world.vault.db.read() as conn:
+        query = sa.select(sa.func.count()).where(run_items.c.status == "attempted")
+        return int(conn.execute(query).scalar_one())
+
+
+def _audit(sw: SyncWorld, action: str) -> list[Any]:
+    return list(sw.vault.audit.list(sw.admin, action=action, limit=1000))
+
+
+@pytest.mark.samba
+@pytest.mark.parametrize("replies_only", [True, False], ids=["sent", "sent-or-not"])
+def test_pushes_of_a_killed_run_are_audited_and_settled_by_the_next_run(
+    sw_both: SyncWorld, cli: Any, replies_only: bool
+) -> None:
+    """Issue 13, finding 2: `credsync sync run` killed (SIGKILL) while its pushes wait for a
+    DC that stopped answering (its replies held; with ``sent-or-not`` the requests not sent
+    yet too). Each push has its intent stored and audited; the report shows those under way
+    "attempted, outcome unknown"; the next run settles each with one lockout-safe check (a
+    bind where the password moved: it took; none where it did not: pushed again), audits the
+    outcome, and pushes nothing twice."""
+    sw = sw_both
+    _sign_in(cli, sw)
+    proxy = CuttableProxy(("127.0.0.1", 636))
+    try:
+        update_directory(sw.vault, sw.admin, sw.directory, url=proxy.url)
+        users = [sw.ad.create_user() for _ in range(12)]
+        creds = [sw.add(u, mode=SyncMode.ENFORCE) for u in users]
+        sw.run()
+        sw.confirm()
+        wanted = {c.id: f"Killed-Run-{n}-Passw0rd!" for n, c in enumerate(creds)}
+        for cred in creds:
+            sw.set_password(cred, wanted[cred.id])
+        args = ["sync", "run", sw.client, "--directory", sw.directory]
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "credsync", *args],
+            env={**clitools.clean_environ(), **cli.env},
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        try:
+            deadline = time.monotonic() + 60
+            while not _attempted_items(sw):
+                assert proc.poll() is None, "the run ended before it pushed"
+                assert time.monotonic() < deadline, "the run never pushed"
+                time.sleep(0.005)
+            proxy.freeze(replies_only=replies_only)  # the pushes under way wait for the DC
+            time.sleep(1.0)  # well within the connector's timeout
+            assert proc.poll() is None
+        finally:
+            os.kill(proc.pid, signal.SIGKILL)
+            proc.wait(10)
+        proxy.cut()  # what the frozen proxy held goes nowhere
+    finally:
+        proxy.close()
+    (killed,) = [r for r in _running_ids(sw)]
+    with sw.vault.db.read() as conn:
+        left = load_run(conn, killed)
+    unknown = {i.credential_id for i in left.items if i.status == "attempted"}
+    assert unknown, "no push was left under way"
+    assert all("outcome unknown" in i.detail for i in left.items if i.status == "attempted")
+    attempted = _audit(sw, "credential.push_attempted")
+    assert {e.target_id for e in attempted} >= unknown
+    assert all(e.details["run_id"] == killed for e in attempted)
+    done_before = {e.target_id for e in _audit(sw, "credential.pushed")}
+    assert not done_before & unknown
+    took = {cid for cid in unknown if binds(sw, _dn(users, creds, cid), wanted[cid])}
+    if replies_only:  # the push on the wire reached the DC, which applied it
+        assert took
+    # The next run (minutes later: the killed one is abandoned) settles them first.
+    update_directory(sw.vault, sw.admin, sw.directory, url=sw.ad.facts.ldaps_url)
+    later = utcnow() + lease.STALE_AFTER + dt.timedelta(seconds=5)
+    report = asyncio.run(sw.engine(clock=lambda: later).run(sw.directory))
+    assert report.state == "done"
+    with sw.vault.db.read() as conn:
+        swept = load_run(conn, killed)
+    assert swept.state == "aborted"
+    assert [i.status for i in swept.items].count("attempted") == len(unknown)
+    items = sw.items(report)
+    for cid in unknown:
+        assert items[cid] == (("in_sync", "verify") if cid in took else ("in_sync", "push"))
+    assert report.summary.get("binds", 0) == len(took)  # one bind each, and only there
+    for user, cred in zip(users, creds, strict=True):
+        assert binds(sw, user.dn, wanted[cred.id])
+    # Every intent has its outcome in the audit log; nothing was pushed twice.
+    pushed = _audit(sw, "credential.pushed")
+    failed = _audit(sw, "credential.push_failed")
+    assert len(_audit(sw, "credential.push_attempted")) == len(pushed) + len(failed)
+    assert sorted(e.target_id for e in pushed) == sorted(c.id for c in creds)
+    settled = {e.target_id: e.details for e in pushed + failed if "attempt_run" in e.details}
+    assert set(settled) == unknown
+    assert all(d["attempt_run"] == killed for d in settled.values())
+    for cid in took:
+        assert settled[cid]["found_by"] == "bind"
+    for cid in unknown - took:
+        assert settled[cid]["outcome"] == "not_pushed"
+
+
+def _dn(users: list[Any], creds: list[Any], cid: str) -> str:
+    return str(next(u.dn for u, c in zip(users, creds, strict=True) if c.id == cid))
 
 
 # -- the agent ---------------------------------------------------------------------------------

@@ -355,6 +355,7 @@ REFUSED = {
         ("get", "/audit", "audit.read"),
         ("post", "/directories/contoso-365/sync", "vault.write"),
         ("post", "/flags/0123456789abcdef/accept", "vault.write"),
+        ("post", "/flags/confirm", "vault.write"),
         ("get", "/clients/{client}/credentials/new", "vault.write"),
         ("post", "/clients/{client}/credentials/new", "vault.write"),
         ("get", "/credentials/{credential}/edit", "vault.write"),
@@ -419,6 +420,7 @@ REFUSED = {
         ("post", "/directories/contoso-365/test", "directory_admin.use"),
         ("post", "/flags/0123456789abcdef/push", "directory_admin.use"),
         ("post", "/flags/selected", "directory_admin.use"),
+        ("post", "/flags/confirm", "directory.setup"),
     ],
 }
 

@@ -218,6 +218,32 @@ def test_sync_now_follows_a_run_to_done(signed: Any, live: Live) -> None:
     shot(page, "05-run-done")
 
 
+def test_a_new_enforced_link_waits_and_is_confirmed_on_the_flags_page(
+    signed: Any, live: Live
+) -> None:
+    """Blake's credential is in enforce mode: the run that linked it pushed nothing and left
+    a flag until an operator with directory.setup confirms the link, after a page naming the
+    account."""
+    from playwright.sync_api import expect
+
+    page = signed
+    blake = live.users["blake"]
+    assert live.tenant.check_password(blake.id, BLAKE_PASSWORD)
+    nav(page, "Flags").click()
+    flag_row = page.get_by_role("row", name="Blake Lee")
+    expect(flag_row).to_contain_text("awaiting_confirmation")
+    expect(flag_row).to_contain_text(blake.upn)
+    shot(page, "05a-link-awaiting-confirmation")
+    flag_row.get_by_role("button", name="Confirm the link…").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Confirm this new link?")
+    expect(page.get_by_role("table")).to_contain_text(blake.upn)
+    expect(page.get_by_role("table")).to_contain_text("overwrites its password")
+    shot(page, "05b-confirm-the-link")
+    page.get_by_role("button", name="Confirm the link").click()
+    expect(page.get_by_role("status")).to_contain_text("Confirmed 1 link")
+    expect(page.get_by_role("main")).to_contain_text("No open flags")
+
+
 def test_a_password_changed_in_entra_is_flagged_then_pushed_back(signed: Any, live: Live) -> None:
     from playwright.sync_api import expect
 

@@ -17,6 +17,7 @@ from credsync.vault.flags import FlagJson
 from credsync.vault.models import Timestamp
 
 __all__ = [
+    "FlagConfirmIn",
     "FlagPage",
     "FlagResolutionOut",
     "FlagResolveIn",
@@ -42,7 +43,8 @@ class RunIn(_In):
 
 class RunOut(RunJson):
     """A run. While ``state`` is ``running``, ``item_count`` grows as the engine stores
-    each chunk of its report; ``summary`` and ``accounts_read`` are set when it ends."""
+    each chunk of its report (a push's item as soon as it is recorded as attempted);
+    ``summary``, ``accounts_read`` and ``accounts_total`` are set when it ends."""
 
     item_count: int
     heartbeat_at: NotRequired[Timestamp | None]
@@ -65,6 +67,17 @@ class RunItemPage(TypedDict):
 
 
 # -- flags -----------------------------------------------------------------------------------
+class FlagConfirmIn(_In):
+    """The links to confirm for pushes: the ``awaiting_confirmation`` flags named in
+    ``flags`` (ids, or 8+ characters of them), or every one of ``client``. Unless
+    ``confirm`` is true the answer is 409 ``confirm_enforce`` naming the accounts whose
+    password the next run overwrites."""
+
+    flags: list[str] = Field(default_factory=list, max_length=1000)
+    client: str | None = Field(default=None, min_length=1, max_length=200)
+    confirm: bool = False
+
+
 class FlagResolveIn(_In):
     """``push``: set the vault's password in the directory now. ``accept_directory``: the
     directory is right; with ``password`` (the directory's, checked with one bind where the

@@ -19,7 +19,15 @@ from sqlalchemy.engine import Connection
 from credsync.storage._rows import columns_for, records
 from credsync.storage.tables import directory_accounts
 
-__all__ = ["AccountFacts", "CachedAccount", "forget_directory", "load", "password_stamp", "replace"]
+__all__ = [
+    "AccountFacts",
+    "CachedAccount",
+    "count",
+    "forget_directory",
+    "load",
+    "password_stamp",
+    "replace",
+]
 
 _IN_LIST = 500  # ids (or names) per IN (...) list
 _INSERT_ROWS = 5000  # accounts stored per statement: memory stays flat for big directories
@@ -157,3 +165,9 @@ def forget_directory(conn: Connection, directory_id: str) -> None:
     conn.execute(
         directory_accounts.delete().where(directory_accounts.c.directory_id == directory_id)
     )
+
+
+def count(conn: Connection, directory_id: str) -> int:
+    """How many accounts of the directory the cache holds."""
+    query = sa.select(sa.func.count()).where(directory_accounts.c.directory_id == directory_id)
+    return int(conn.execute(query).scalar_one())

@@ -29,6 +29,7 @@ __all__ = [
     "FlagRow",
     "FlagWhere",
     "close",
+    "close_of",
     "count",
     "exists",
     "find",
@@ -326,6 +327,29 @@ def close(conn: Connection, flag_id: str, *, by: str, resolution: str, now: dt.d
     conn.execute(
         flags.update()
         .where(flags.c.id == flag_id, flags.c.resolved_at.is_(None))
+        .values(resolved_at=now, resolved_by=by, resolution=resolution, updated_at=now)
+    )
+
+
+def close_of(
+    conn: Connection,
+    credential_id: str,
+    directory_id: str,
+    *,
+    status: str,
+    by: str,
+    resolution: str,
+    now: dt.datetime,
+) -> None:
+    """Close the credential's open flag in the directory if it has ``status``."""
+    conn.execute(
+        flags.update()
+        .where(
+            flags.c.credential_id == credential_id,
+            flags.c.directory_id == directory_id,
+            flags.c.status == status,
+            flags.c.resolved_at.is_(None),
+        )
         .values(resolved_at=now, resolved_by=by, resolution=resolution, updated_at=now)
     )
 

@@ -1,11 +1,13 @@
 """Links (``links``): credential <-> account in one directory, kept by the account's stable
 id, with what the last check or push left (the password stamp and secret version last
-confirmed, a failed bind's stamp, an accepted stamp, the status). Their owner.
+confirmed, a failed bind's stamp, an accepted stamp, the status), whether an operator with
+directory.setup confirmed the link for pushes, and a push under way. Their owner.
 
-Besides a run's loads and writes (:func:`of_directory`, :func:`record`), the reads that are
-about links: accounts claimed through another directory, the checks of a page of
-credentials, what switching credentials to enforce would overwrite, and the credentials whose
-directory password the vault does not know (status :data:`PASSWORD_UNKNOWN`, which an
+Besides a run's loads and writes (:func:`of_directory`, :func:`record`, :func:`start_attempt`),
+confirming links (:func:`confirm_links`, :func:`unconfirmed_of`), and the reads that are about
+links: accounts claimed through another directory, the checks of a page of credentials, what
+switching credentials to enforce or confirming links would overwrite, and the credentials
+whose directory password the vault does not know (status :data:`PASSWORD_UNKNOWN`, which an
 operator's acceptance of the directory's state leaves, and a new password clears:
 :func:`clear_accepted`).
 """
@@ -24,17 +26,21 @@ from credsync.storage.credentials import effective_mode, visible
 from credsync.storage.tables import clients, credentials, directories, directory_accounts, links
 
 __all__ = [
+    "ATTEMPT",
+    "NO_ATTEMPT",
     "PASSWORD_UNKNOWN",
     "STATE",
     "CheckRow",
     "ImpactRow",
     "LinkCheck",
     "LinkRow",
+    "PendingRow",
     "accept_stamp",
     "checks",
     "claimed_elsewhere",
     "clear_accepted",
     "confirm",
+    "confirm_links",
     "enforce_impact",
     "fail_bind",
     "forget_credential",
@@ -42,16 +48,23 @@ __all__ = [
     "get",
     "linked_elsewhere",
     "of_directory",
+    "pair_impact",
     "password_unknown",
     "password_unknown_counts",
     "password_unknown_in",
     "record",
+    "start_attempt",
+    "unconfirmed_of",
 ]
 
 _IN_LIST = 500  # ids per IN (...) list
 # The status of a link whose directory password the vault does not know (the sync engine's
 # Status.PASSWORD_UNKNOWN).
 PASSWORD_UNKNOWN = "password_unknown"  # noqa: S105 - a status name
+
+# A push under way: set by :func:`start_attempt`, cleared (all None) with its outcome.
+ATTEMPT = ("push_attempt_run", "push_attempt_version", "push_attempt_stamp", "push_attempt_at")
+NO_ATTEMPT: Mapping[str, Any] = dict.fromkeys(ATTEMPT)
 
 # What a check may change on a link besides its status (the executor's link updates).
 STATE = frozenset(
@@ -62,6 +75,7 @@ STATE = frozenset(
         "failed_stamp",
         "failed_secret_version",
         "accepted_stamp",
+        *ATTEMPT,
     }
 )
 
@@ -75,6 +89,11 @@ class LinkRow(NamedTuple):
     failed_secret_version: int | None
     accepted_stamp: str | None
     status: str | None
+    link_confirmed_at: dt.datetime | None
+    push_attempt_run: str | None
+    push_attempt_version: int | None
+    push_attempt_stamp: str | None
+    push_attempt_at: dt.datetime | None
 
 
 _SELECT = sa.select(*columns_for(LinkRow, links))
@@ -171,6 +190,38 @@ def record(
             )
 
 
+def start_attempt(
+    conn: Connection,
+    directory_id: str,
+    credential_id: str,
+    *,
+    run_id: str,
+    secret_version: int,
+    stamp: str | None,
+    now: dt.datetime,
+    state: Mapping[str, Any],
+) -> bool:
+    """A push of ``secret_version`` is about to be sent (the intent, in the caller's
+    transaction), with the link columns its check wrote so far (``state``: a failed bind's
+    stamp). False, and nothing written, when the link is gone or not confirmed for pushes:
+    then nothing may be pushed through it."""
+    unknown = set(state) - STATE
+    if unknown:
+        raise KeyError(f"links: {', '.join(sorted(unknown))} is not link state")
+    done = conn.execute(
+        links.update()
+        .where(_the_link(credential_id, directory_id), links.c.link_confirmed_at.is_not(None))
+        .values(
+            **state,
+            push_attempt_run=run_id,
+            push_attempt_version=secret_version,
+            push_attempt_stamp=stamp,
+            push_attempt_at=now,
+        )
+    )
+    return bool(done.rowcount == 1)
+
+
 def fail_bind(conn: Connection, credential_id: str, directory_id: str, stamp: str | None) -> None:
     """A bind with an operator's password failed at this password stamp (never again)."""
     conn.execute(
@@ -237,6 +288,108 @@ def confirm(
             checked_at=now,
         )
     )
+
+
+# -- confirming links for pushes ------------------------------------------------------------------
+class PendingRow(NamedTuple):
+    """A link of a credential and one directory, with what confirming it means: the cached
+    account's name and password stamp, the last check, and whether it is confirmed."""
+
+    credential_id: str
+    directory_id: str
+    account_id: str
+    title: str
+    username: str
+    directory: str
+    account: str | None
+    status: str | None
+    confirmed_stamp: str | None
+    password_stamp: str | None
+    link_confirmed_at: dt.datetime | None
+
+
+_PENDING = (
+    sa.select(
+        *columns_for(
+            PendingRow,
+            links,
+            credentials,
+            directory=directories.c.name,
+            account=directory_accounts.c.username,
+            password_stamp=directory_accounts.c.password_stamp,
+        )
+    )
+    .join(credentials, credentials.c.id == links.c.credential_id)
+    .join(directories, directories.c.id == links.c.directory_id)
+    .outerjoin(
+        directory_accounts,
+        sa.and_(
+            directory_accounts.c.directory_id == links.c.directory_id,
+            directory_accounts.c.account_id == links.c.account_id,
+        ),
+    )
+)
+
+
+def pair_impact(conn: Connection, pairs: Sequence[tuple[str, str]]) -> list[PendingRow]:
+    """The links of these (credential id, directory id) pairs (at most a few hundred), by
+    title and directory name."""
+    out: list[PendingRow] = []
+    for start in range(0, len(pairs), _IN_LIST):
+        wanted = pairs[start : start + _IN_LIST]
+        query = _PENDING.where(
+            sa.or_(
+                *(
+                    sa.and_(links.c.credential_id == cid, links.c.directory_id == did)
+                    for cid, did in wanted
+                )
+            )
+        )
+        out += records(PendingRow, conn.execute(query))
+    return sorted(out, key=lambda r: (r.title.casefold(), r.directory.casefold()))
+
+
+def unconfirmed_of(
+    conn: Connection,
+    client_id: str,
+    *,
+    credential_id: str | None = None,
+    follows_default_only: bool = False,
+) -> list[PendingRow]:
+    """The client's live credentials' links not confirmed for pushes (just
+    ``credential_id``'s when given; only those following the client's default when
+    ``follows_default_only``)."""
+    query = _PENDING.where(
+        credentials.c.client_id == client_id,
+        credentials.c.deleted_at.is_(None),
+        links.c.link_confirmed_at.is_(None),
+    )
+    if credential_id is not None:
+        query = query.where(credentials.c.id == credential_id)
+    if follows_default_only:
+        query = query.where(credentials.c.sync_mode.is_(None))
+    return records(PendingRow, conn.execute(query))
+
+
+def confirm_links(
+    conn: Connection, found: Sequence[tuple[str, str, str]], *, by: str, now: dt.datetime
+) -> list[tuple[str, str, str]]:
+    """Confirm these links for pushes: (credential id, directory id, account id) each, only
+    while the link is still to that account and not confirmed yet. Returns those confirmed."""
+    done: list[tuple[str, str, str]] = []
+    for credential_id, directory_id, account_id in found:
+        changed = conn.execute(
+            links.update()
+            .where(
+                _the_link(credential_id, directory_id),
+                links.c.account_id == account_id,
+                links.c.link_confirmed_at.is_(None),
+            )
+            .values(link_confirmed_at=now, link_confirmed_by=by)
+        )
+        if changed.rowcount == 1:
+            done.append((credential_id, directory_id, account_id))
+    return done
 
 
 def forget_credential(conn: Connection, credential_id: str) -> None:

@@ -48,6 +48,7 @@ __all__ = [
     "page",
     "progress",
     "running",
+    "update_item",
 ]
 
 
@@ -63,6 +64,7 @@ class RunRow(NamedTuple):
     message: str
     summary: str  # JSON
     accounts_read: int
+    accounts_total: int | None
     started_at: dt.datetime
     finished_at: dt.datetime | None
     heartbeat_at: dt.datetime | None
@@ -158,6 +160,7 @@ def end(
     message: str,
     summary: str,
     accounts_read: int,
+    accounts_total: int | None,
     now: dt.datetime,
 ) -> bool:
     """The run's end, if it is still ``running`` (False: it was swept meanwhile)."""
@@ -170,6 +173,7 @@ def end(
             message=message,
             summary=summary,
             accounts_read=accounts_read,
+            accounts_total=accounts_total,
             finished_at=now,
         )
     )
@@ -222,16 +226,24 @@ class NewItem(NamedTuple):
     detail: str
 
 
-def add_items(conn: Connection, run_id: str, start: int, new: Sequence[NewItem]) -> None:
-    """Items ``start``, ``start + 1``... of the run, each stamped with the time it is stored."""
+def add_items(conn: Connection, run_id: str, new: Sequence[tuple[int, NewItem]]) -> None:
+    """Items of the run by their numbers (the order of its report), each stamped with the
+    time it is stored."""
     if not new:
         return
+    now = dt.datetime.now(dt.UTC)
     conn.execute(
         run_items.insert(),
-        [
-            {"run_id": run_id, "seq": start + n, **item._asdict(), "at": dt.datetime.now(dt.UTC)}
-            for n, item in enumerate(new)
-        ],
+        [{"run_id": run_id, "seq": seq, **item._asdict(), "at": now} for seq, item in new],
+    )
+
+
+def update_item(conn: Connection, run_id: str, seq: int, item: NewItem) -> None:
+    """Item ``seq`` of the run (stored as a push's intent) becomes what it ended as."""
+    conn.execute(
+        run_items.update()
+        .where(run_items.c.run_id == run_id, run_items.c.seq == seq)
+        .values(**item._asdict(), at=dt.datetime.now(dt.UTC))
     )
 
 

@@ -365,6 +365,16 @@ links = Table(
     Column("status", String(32)),
     Column("detail", Text),
     Column("checked_at", TS),
+    # Confirmed for pushes by an operator with directory.setup (revision 0012): a link a run
+    # made by matching names pushes nothing until then. See credsync.sync.confirm.
+    Column("link_confirmed_at", TS),
+    Column("link_confirmed_by", String(64)),
+    # A push under way (revision 0012): recorded before the directory write, cleared with its
+    # outcome; one left by a run that stopped is settled by the next run's check first.
+    Column("push_attempt_run", ID),
+    Column("push_attempt_version", Integer),
+    Column("push_attempt_stamp", String(64)),
+    Column("push_attempt_at", TS),
     UniqueConstraint("directory_id", "account_id"),
     Index("ix_links_account", "account_id"),
     # The overview's checks by directory and status, counted from the index alone (0016).
@@ -384,7 +394,8 @@ runs = Table(
     Column("state", String(16), nullable=False),  # running | done | aborted | failed
     Column("message", Text, nullable=False),
     Column("summary", Text, nullable=False),  # JSON counts by status and action
-    Column("accounts_read", Integer, nullable=False),
+    Column("accounts_read", Integer, nullable=False),  # by this pass (incremental: changed)
+    Column("accounts_total", Integer),  # the directory's accounts cached at its end (0012)
     Column("started_at", TS, nullable=False),
     Column("finished_at", TS),
     # The run's lease on its directory (revision 0007): its last sign of life, and the process

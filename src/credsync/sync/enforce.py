@@ -7,17 +7,25 @@ to the next run, which overwrites the directory's. So it needs directory.setup (
 anything else), and it goes ahead only when confirmed: unconfirmed, it is refused with
 :class:`EnforceUnconfirmed`, whose ``preview`` names what it would overwrite. The CLI then
 asks (or wants ``--yes``), the API answers 409 ``confirm_enforce``, the dashboard shows a page;
-each sends the change again confirmed.
+each sends the change again confirmed. The accounts the preview named (the credentials'
+links then) are confirmed for pushes with it (see :mod:`credsync.sync.confirm`): confirming
+the switch confirmed them; links made later wait for a confirmation of their own.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy.engine import Connection
 from typing_extensions import TypedDict
 
 from credsync.errors import InvalidInput
+from credsync.storage import flags as flag_rows
+from credsync.storage import links as link_rows
+from credsync.sync.model import Status
 from credsync.sync.preview import (
     EnforceImpact,
     EnforceImpactJson,
@@ -25,6 +33,8 @@ from credsync.sync.preview import (
     enforce_summary,
 )
 from credsync.types import SyncMode
+from credsync.vault._time import utcnow
+from credsync.vault.audit import AuditLog
 from credsync.vault.auth import Actor, Permission
 from credsync.vault.clients import configuration
 
@@ -32,7 +42,13 @@ if TYPE_CHECKING:
     from credsync.vault import Vault
     from credsync.vault.models import Client, Credential
 
-__all__ = ["EnforcePreview", "EnforcePreviewJson", "EnforceSwitches", "EnforceUnconfirmed"]
+__all__ = [
+    "EnforcePreview",
+    "EnforcePreviewJson",
+    "EnforceSwitches",
+    "EnforceUnconfirmed",
+    "record_confirmations",
+]
 
 
 class EnforcePreviewJson(TypedDict):
@@ -75,6 +91,53 @@ class EnforceUnconfirmed(InvalidInput):
         self.preview = preview
 
 
+def record_confirmations(
+    conn: Connection,
+    audit: AuditLog,
+    actor: Actor,
+    rows: Sequence[link_rows.PendingRow],
+    *,
+    how: str,
+    now: dt.datetime,
+) -> list[link_rows.PendingRow]:
+    """Confirm these links for pushes (those still to the same account and unconfirmed), in
+    the caller's transaction: each closes its ``awaiting_confirmation`` flag and is audited
+    (``link.confirmed``, saying ``how``). Returns those confirmed."""
+    by_pair = {(r.credential_id, r.directory_id): r for r in rows}
+    done = link_rows.confirm_links(
+        conn,
+        [(r.credential_id, r.directory_id, r.account_id) for r in rows],
+        by=actor.name,
+        now=now,
+    )
+    confirmed = [by_pair[(cid, did)] for cid, did, _ in done]
+    for row in confirmed:
+        flag_rows.close_of(
+            conn,
+            row.credential_id,
+            row.directory_id,
+            status=Status.AWAITING_CONFIRMATION.value,
+            by=actor.name,
+            resolution="confirmed",
+            now=now,
+        )
+        audit.append(
+            conn,
+            actor,
+            "link.confirmed",
+            target_type="credential",
+            target_id=row.credential_id,
+            details={
+                "directory": row.directory,
+                "directory_id": row.directory_id,
+                "account": row.account,
+                "account_id": row.account_id,
+                "how": how,
+            },
+        )
+    return confirmed
+
+
 def credential_what(cred: Credential) -> str:
     return f"{cred.title!r} ({cred.username or 'no username'})"
 
@@ -94,6 +157,14 @@ class EnforceSwitches:
             impact = enforce_preview(conn, client_id, **scope)
         return EnforcePreview(what, tuple(impact))
 
+    def _confirm_named(self, actor: Actor, client_id: str, how: str, **scope: Any) -> None:
+        """The links a confirmed switch's preview named (linked to a known account) are
+        confirmed for pushes (see the module docstring)."""
+        with self._vault.db.write() as conn:
+            rows = link_rows.unconfirmed_of(conn, client_id, **scope)
+            named = [r for r in rows if r.account is not None]
+            record_confirmations(conn, self._vault.audit, actor, named, how=how, now=utcnow())
+
     def set_credential_mode(
         self,
         actor: Actor,
@@ -108,7 +179,8 @@ class EnforceSwitches:
         credentials = self._vault.credentials
         actor.require(Permission.VAULT_WRITE)
         current = credentials.get(actor, ref)
-        if credentials.becomes_enforced(current, mode):
+        enforced = credentials.becomes_enforced(current, mode)
+        if enforced:
             actor.require(Permission.DIRECTORY_SETUP)
             if not confirmed:
                 raise EnforceUnconfirmed(
@@ -116,7 +188,14 @@ class EnforceSwitches:
                         current.client_id, credential_what(current), credential_id=current.id
                     )
                 )
-        return credentials.set_sync_mode(actor, current.id, mode, expected_version=expected_version)
+        changed = credentials.set_sync_mode(
+            actor, current.id, mode, expected_version=expected_version
+        )
+        if enforced:
+            self._confirm_named(
+                actor, current.client_id, "switched to enforce", credential_id=current.id
+            )
+        return changed
 
     def check_client_default(
         self, actor: Actor, client: Client, mode: SyncMode | None, *, confirmed: bool
@@ -147,10 +226,20 @@ class EnforceSwitches:
         clients = self._vault.clients
         current = clients.get(actor, ref)
         self.check_client_default(actor, current, default_sync_mode, confirmed=confirmed)
-        return clients.configure(
+        changed = clients.configure(
             actor,
             current.id,
             directory_sync=directory_sync,
             default_sync_mode=default_sync_mode,
             expected_version=expected_version,
         )
+        self.default_switched(actor, current, default_sync_mode)
+        return changed
+
+    def default_switched(self, actor: Actor, before: Client, mode: SyncMode | None) -> None:
+        """After a confirmed switch of ``before``'s default to enforce (a caller that changes
+        the client itself calls this too): the links it named are confirmed."""
+        if mode is SyncMode.ENFORCE and before.default_sync_mode is not SyncMode.ENFORCE:
+            self._confirm_named(
+                actor, before.id, "client default switched to enforce", follows_default_only=True
+            )

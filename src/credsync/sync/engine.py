@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sqlalchemy.engine import Connection
@@ -299,15 +299,16 @@ class Engine:
         or failed (the directory went away or refused us mid-run). ``advance``: a done run
         moves the directory's cursor and counts (a whole run)."""
         directory, recorder = run.directory, run.recorder
+        secrets = RunSecrets(self._vault, self._keys, self._actor, directory.client_id)
         executor = Executor(
             connector=connector,
             accounts=read.accounts,
             links=links,
             push_cap=directory.option("push_cap"),
+            journal=recorder.journal(secrets),
             options=password_options(directory),
             clock=self._clock,
         )
-        secrets = RunSecrets(self._vault, self._keys, self._actor, directory.client_id)
         versions = {c.id: c.secret_version for c in creds}
         binds = 0
         # Each chunk is stored in a worker thread while the next one talks to the directory.
@@ -316,6 +317,7 @@ class Engine:
             for start in range(0, len(items), CHUNK):
                 recorder.check_lease()
                 chunk = items[start : start + CHUNK]
+                recorder.reserve(chunk)
                 sent = secrets.for_chunk(chunk, versions)
                 done: Applied = await executor.apply_all(chunk, sent)
                 sent.clear()  # the chunk's plaintext goes as soon as it was used
@@ -357,6 +359,7 @@ class Engine:
             links = store.load_links(conn, directory.id)
         wanted = {i.credential_id for i in items}
         creds = [c for c in creds if c.id in wanted]
+        items = [_supersede(i, links.get(i.credential_id or "")) for i in items]
         run = _Run(self._start(directory, "push", trigger, False), "push")
 
         async def body(connector: Connector) -> None:
@@ -454,3 +457,11 @@ class Engine:
         ]  # fmt: skip
         run.recorder.store_failure(outcomes)
         run.finish("failed", f"{status.value}: {exc}", failed=True)
+
+
+def _supersede(item: PlanItem, link: LinkState | None) -> PlanItem:
+    """A push decided elsewhere through a link with an attempt of unknown outcome: that
+    attempt is superseded by this push."""
+    if item.action is not Action.PUSH or link is None or link.attempt is None:
+        return item
+    return replace(item, settles=link.attempt, settled="superseded")

@@ -5,6 +5,13 @@ result of a bind, and whether a push was accepted. Every item ends as an :class:
 and the link columns to write, returned per chunk as one frozen :class:`Applied` (storing it
 is the run recorder's); a directory that goes away mid-run ends the run's remaining items as
 ``unreachable`` (or ``tls_error``) without trying them.
+
+Each push goes through the run's :class:`Journal`: its intent is stored before the directory
+write (:meth:`Journal.attempt`; refused, with :class:`NotAttempted`, through a link not
+confirmed for pushes, and nothing is sent), and its outcome, a one-item :class:`Applied`,
+as soon as the directory answered (:meth:`Journal.settled`); the chunk's own ``Applied``
+leaves those items out. A push the directory did not answer (it went away) keeps its intent:
+outcome unknown, for the next run to settle.
 """
 
 from __future__ import annotations
@@ -12,9 +19,9 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Protocol
 
 from credsync.connectors.base import Account, Connector, PasswordOptions, VerifyOutcome
 from credsync.errors import (
@@ -29,7 +36,16 @@ from credsync.errors import (
 from credsync.sync.model import Action, LinkState, Outcome, PlanItem, Status
 from credsync.types import Secret
 
-__all__ = ["IN_FLIGHT", "Applied", "Executor", "Rejection", "Secrets", "status_of_error"]
+__all__ = [
+    "IN_FLIGHT",
+    "Applied",
+    "Executor",
+    "Journal",
+    "NotAttempted",
+    "Rejection",
+    "Secrets",
+    "status_of_error",
+]
 
 IN_FLIGHT = 4  # directory operations one run has under way at once
 
@@ -82,6 +98,32 @@ class Applied:
     pushes: int
 
 
+# The directory itself is gone or refuses us: the rest of the run is not tried.
+_STOPPING = (DirectoryUnreachable, DirectoryTlsError, DirectoryAuthFailed)
+
+
+class NotAttempted(Exception):
+    """The intent of a push was refused (the link is gone, or not confirmed for pushes):
+    nothing is sent."""
+
+
+class Journal(Protocol):
+    """Where a run records each push: the intent before the directory write, the outcome
+    right after (see the module docstring)."""
+
+    async def attempt(
+        self, item: PlanItem, version: int, account: Account, state: Mapping[str, Any]
+    ) -> None:
+        """Store the intent to push ``version`` to ``account`` (with the link columns the
+        item's check wrote so far, ``state``); NotAttempted when it may not be pushed."""
+        ...
+
+    async def settled(self, applied: Applied) -> None:
+        """Store a push's outcome (one item, with its link columns, its refusal and the
+        account read back)."""
+        ...
+
+
 class _Chunk:
     """What a chunk's items leave while they are applied (one per :meth:`Executor.apply_all`)."""
 
@@ -92,15 +134,35 @@ class _Chunk:
         self.changed_accounts: dict[str, Account] = {}
         self.binds = 0
         self.pushes = 0
+        self.stored: set[str] = set()  # credentials whose push's outcome the journal stored
+        # credential id -> how the earlier attempt its item settles ended, as its check found
+        self.settled: dict[str, str] = {}
 
     def result(self, outcomes: list[Outcome]) -> Applied:
         return Applied(
-            tuple(outcomes),
+            tuple(o for o in outcomes if (o.item.credential_id or "") not in self.stored),
             MappingProxyType({cid: MappingProxyType(v) for cid, v in self.link_updates.items()}),
             tuple(self.rejections),
             tuple(self.changed_accounts.values()),
             self.binds,
             self.pushes,
+        )
+
+    def take(self, outcome: Outcome, account_id: str | None) -> Applied:
+        """One push's outcome with what it leaves (taken out of the chunk's)."""
+        cid = outcome.item.credential_id or ""
+        self.stored.add(cid)
+        mine = [r for r in self.rejections if r.credential_id == cid]
+        self.rejections = [r for r in self.rejections if r.credential_id != cid]
+        account = self.changed_accounts.pop(account_id or "", None)
+        update = self.link_updates.pop(cid, None)
+        return Applied(
+            (outcome,),
+            MappingProxyType({cid: MappingProxyType(update)} if update is not None else {}),
+            tuple(mine),
+            (account,) if account is not None else (),
+            0,
+            1,
         )
 
 
@@ -113,6 +175,7 @@ class Executor:
     accounts: Mapping[str, Account]
     links: Mapping[str, LinkState]
     push_cap: int
+    journal: Journal
     options: PasswordOptions = field(default_factory=PasswordOptions)
     clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)
     pushes: int = 0  # made by the run so far
@@ -134,6 +197,9 @@ class Executor:
         return chunk.result(list(await asyncio.gather(*(one(item) for item in items))))
 
     async def _apply(self, item: PlanItem, chunk: _Chunk) -> Outcome:
+        return _settled(await self._outcome(item, chunk), chunk)
+
+    async def _outcome(self, item: PlanItem, chunk: _Chunk) -> Outcome:
         if self.stopped is not None and item.action in (Action.VERIFY, Action.PUSH):
             return Outcome(item, self.stop_status, Action.SKIP, self.stopped)
         try:
@@ -141,7 +207,7 @@ class Executor:
                 return await self._verify(item, chunk)
             if item.action is Action.PUSH:
                 return await self._push(item, item.detail, chunk)
-        except (DirectoryUnreachable, DirectoryTlsError, DirectoryAuthFailed) as exc:
+        except _STOPPING as exc:
             # The directory itself is gone or refuses us: stop trying the rest of the run.
             status = status_of_error(exc)
             self.stopped, self.stop_status = str(exc), status
@@ -153,6 +219,8 @@ class Executor:
         if item.action is Action.CONFIRM and item.confirm_version is not None:
             cid = item.credential_id or ""
             _confirm(chunk, cid, self._account(item), item.confirm_version, self.clock())
+            if item.settles is not None:
+                chunk.settled[cid] = "pushed"  # the timestamp moved since the attempt
         return Outcome(item, item.status, item.action, item.detail)
 
     def _account(self, item: PlanItem) -> Account:
@@ -165,6 +233,12 @@ class Executor:
         chunk.binds += 1
         result = await self.connector.verify_password(account, secret)
         now = self.clock()
+        if item.settles is not None:  # did the earlier attempt take? The bind says
+            right = result.outcome in (VerifyOutcome.OK, VerifyOutcome.PASSWORD_EXPIRED)
+            if right or result.outcome is VerifyOutcome.WRONG_PASSWORD:
+                chunk.settled[cid] = "pushed" if right else "not_pushed"
+            if result.outcome is VerifyOutcome.PASSWORD_EXPIRED:  # right, and must change
+                _confirm(chunk, cid, account, version, now)
         if result.outcome is VerifyOutcome.OK:
             _confirm(chunk, cid, account, version, now)
             return Outcome(item, Status.IN_SYNC, Action.VERIFY, "bind succeeded: passwords match")
@@ -187,6 +261,8 @@ class Executor:
         return Outcome(item, _VERIFY_STATUS[result.outcome], Action.VERIFY, result.detail)
 
     async def _push(self, item: PlanItem, why: str, chunk: _Chunk) -> Outcome:
+        """One push: its intent stored first, its outcome stored as soon as the directory
+        answered (see the module docstring)."""
         cid = item.credential_id or ""
         if self.pushes >= self.push_cap:
             self.stopped = (
@@ -196,18 +272,66 @@ class Executor:
             return Outcome(item, Status.SKIPPED, Action.SKIP, self.stopped)
         account = self._account(item)
         version, secret = chunk.secrets[cid]
+        try:
+            await self.journal.attempt(item, version, account, chunk.link_updates.get(cid, {}))
+        except NotAttempted as refused:
+            return Outcome(item, Status.SKIPPED, Action.SKIP, f"not pushed: {refused}")
         self.pushes += 1
         chunk.pushes += 1
+        try:
+            outcome = await self._sent(item, why, chunk, account, version, secret)
+        except _STOPPING as exc:  # no answer: the intent stays, outcome unknown
+            status = status_of_error(exc)
+            self.stopped, self.stop_status = str(exc), status
+            return Outcome(
+                item,
+                status,
+                Action.PUSH,
+                f"{why}; version {version} was sent, the directory did not answer ({exc}): "
+                "outcome unknown, the next run checks first",
+                pushed="unknown",
+            )
+        outcome = _settled(outcome, chunk)
+        await self.journal.settled(chunk.take(outcome, item.account_id))
+        return outcome
+
+    async def _sent(
+        self,
+        item: PlanItem,
+        why: str,
+        chunk: _Chunk,
+        account: Account,
+        version: int,
+        secret: Secret,
+    ) -> Outcome:
+        cid = item.credential_id or ""
         try:
             after = await self.connector.set_password(account, secret, self.options)
         except PolicyRejected as exc:
             link = self.links.get(cid)
             working = link.confirmed_secret_version if link else None
             chunk.rejections.append(Rejection(cid, version, working, str(exc)))
-            return Outcome(item, Status.POLICY_REJECTED, Action.PUSH, str(exc))
+            return Outcome(item, Status.POLICY_REJECTED, Action.PUSH, str(exc), pushed="failed")
+        except _STOPPING:
+            raise
+        except ConnectorError as exc:
+            return Outcome(item, status_of_error(exc), Action.PUSH, str(exc), pushed="failed")
         chunk.changed_accounts[after.id] = after
         _confirm(chunk, cid, after, version, self.clock())
-        return Outcome(item, Status.IN_SYNC, Action.PUSH, f"{why}; pushed version {version}")
+        detail = f"{why}; pushed version {version}"
+        return Outcome(item, Status.IN_SYNC, Action.PUSH, detail, pushed="pushed")
+
+
+def _settled(outcome: Outcome, chunk: _Chunk) -> Outcome:
+    """An item that settles an earlier push attempt, with how that ended: known from the
+    plan, or from the item's check (the attempted version's bind succeeded, or its timestamp
+    moved: pushed; the bind failed: not pushed). Anything else (the account disabled, the
+    directory away) leaves the attempt for a later run."""
+    item = outcome.item
+    if item.settles is None or outcome.settled is not None:
+        return outcome
+    how = item.settled or chunk.settled.get(item.credential_id or "")
+    return replace(outcome, settled=how) if how is not None else outcome
 
 
 def _confirm(chunk: _Chunk, cid: str, account: Account, version: int, now: dt.datetime) -> None:

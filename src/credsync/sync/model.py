@@ -12,6 +12,7 @@ __all__ = [
     "PROBLEMS",
     "UNKNOWN_TO_THE_VAULT",
     "Action",
+    "Attempt",
     "CredentialState",
     "LinkState",
     "Outcome",
@@ -46,12 +47,20 @@ class Status(enum.StrEnum):
     # password, or pushed (storage.links.PASSWORD_UNKNOWN is the same word).
     PASSWORD_UNKNOWN = "password_unknown"  # noqa: S105 - a status name
 
+    # A link in enforce mode that no operator with directory.setup confirmed yet: checked,
+    # never pushed (its flag's status; see credsync.sync.confirm).
+    AWAITING_CONFIRMATION = "awaiting_confirmation"
+    # A report item: a push recorded as attempted whose outcome the run never recorded (it
+    # stopped); the next run checks first. Never a flag's status.
+    ATTEMPTED = "attempted"
+
 
 PROBLEMS = frozenset(Status) - {
     Status.IN_SYNC,
     Status.PENDING,
     Status.SKIPPED,
     Status.PASSWORD_UNKNOWN,
+    Status.ATTEMPTED,
 }
 
 UNKNOWN_TO_THE_VAULT = (
@@ -82,7 +91,23 @@ class CredentialState:
 
 
 @dataclass(frozen=True)
+class Attempt:
+    """A push recorded as attempted whose outcome no run recorded (the run stopped, or the
+    directory went away before it answered): which run, the secret version sent, the
+    account's password stamp just before, and when."""
+
+    run_id: str
+    secret_version: int
+    stamp: str | None
+    at: dt.datetime
+
+
+@dataclass(frozen=True)
 class LinkState:
+    """A link as the planner sees it. ``link_confirmed``: an operator with directory.setup
+    confirmed it for pushes (a link a run makes by matching names is not, and pushes nothing
+    until it is). ``attempt``: a push whose outcome is unknown."""
+
     account_id: str
     confirmed_stamp: str | None = None
     confirmed_secret_version: int | None = None
@@ -90,6 +115,8 @@ class LinkState:
     failed_secret_version: int | None = None
     accepted_stamp: str | None = None
     status: str | None = None
+    link_confirmed: bool = False
+    attempt: Attempt | None = None
 
 
 @dataclass(frozen=True)
@@ -98,6 +125,11 @@ class PlanItem:
 
     ``status`` is known at plan time except for a verify (PENDING). ``push_on_mismatch``:
     enforce mode pushes when the verify fails. ``new_link``: the link is made by this run.
+    ``awaits_confirmation``: the credential is in enforce mode but its link is not confirmed:
+    checked as in report mode, and flagged ``awaiting_confirmation``. ``settles``: a push an
+    earlier run attempted without recording its outcome, which this item settles: ``settled``
+    says how when the plan knows already (``not_pushed``, ``superseded``), else the outcome
+    of the item's check tells (a verify or a confirm of the attempted version: pushed).
     """
 
     credential_id: str | None
@@ -111,13 +143,22 @@ class PlanItem:
     push_on_mismatch: bool = False
     accepted: bool = False  # an operator accepted the directory's state at this stamp
     confirm_version: int | None = None  # Action.CONFIRM: the secret version being confirmed
+    awaits_confirmation: bool = False
+    settles: Attempt | None = None
+    settled: str | None = None
 
 
 @dataclass(frozen=True)
 class Outcome:
-    """What applying one plan item did."""
+    """What applying one plan item did. ``pushed``: how this run's own push of the item
+    ended (``pushed``, ``failed``, ``unknown``: the directory went away before it answered),
+    None when it pushed nothing. ``settled``: how the earlier attempt the item settles ended
+    (``pushed``, ``not_pushed``, ``superseded``), None when it settles none or could not
+    tell yet."""
 
     item: PlanItem
     status: Status
     action: Action  # what was actually done (a verify that led to a push says push)
     detail: str
+    pushed: str | None = None
+    settled: str | None = None

@@ -34,6 +34,26 @@ directory's lastPasswordChangeDateTime as the stamp:
 - the vault's password changed and the directory's didn't: report flags ``mismatch`` (the
   directory still has the old one), enforce pushes.
 
+**Links confirmed for pushes.** A link a run makes by matching names is stored unconfirmed;
+until an operator with directory.setup confirms it (:mod:`credsync.sync.confirm`), a
+credential in enforce mode is checked as in report mode (a bind where the directory can, a
+timestamp where it can't; no baseline is taken for a timestamp-only directory, whose first
+push waits for the confirmation) and the item ``awaits_confirmation``: nothing is pushed,
+and its flag says so. Whoever made the credential, and through whatever door.
+
+**A push whose outcome is unknown** (an earlier run recorded the attempt, then stopped or
+lost the directory before it answered) is settled first, without locking anyone out:
+
+- the vault's password changed since: the attempt is ``superseded`` (the normal rules push
+  the new one, in enforce mode);
+- the directory's password stamp is the one it had just before the attempt: the push did not
+  take (``not_pushed``), and the normal rules decide (enforce pushes again);
+- it moved since: a directory that binds checks with one bind (success: pushed; failure:
+  not pushed, and enforce pushes again; never a second bind for that stamp); a
+  timestamp-only one takes the move for the push (``confirm``).
+
+A disabled or locked-out account leaves the attempt for a later run.
+
 Accounts synced from on-premises AD (``synced_from_on_premises``) are never pushed through
 Entra: when the credential is linked in another directory of the client (its AD), that side
 decides (``skipped`` here, saying where); otherwise enforce flags them ``denied`` with what
@@ -46,28 +66,23 @@ nothing; more pushes planned than the cap stops the run before it pushes anythin
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
-from typing import Protocol
 
 from credsync.connectors.base import Account
 from credsync.sync.model import (
     UNKNOWN_TO_THE_VAULT,
     Action,
+    Attempt,
     CredentialState,
     LinkState,
     PlanItem,
     Status,
 )
+from credsync.sync.stamps import BASELINE_TOLERANCE, Item, check_stamp, when
 from credsync.types import SyncMode
 
 __all__ = ["BASELINE_TOLERANCE", "Rules", "cap_pushes", "plan", "safety_rail"]
-
-# A timestamp-only directory's first check: a password set in the directory up to this long
-# after the vault's was stored is taken as the same one (an operator generates a password in
-# the vault, then pastes it into the portal).
-BASELINE_TOLERANCE = dt.timedelta(minutes=10)
 
 
 @dataclass(frozen=True)
@@ -233,16 +248,108 @@ def _link(
 
 
 def _check(cred: CredentialState, link: LinkState, account: Account, rules: Rules) -> PlanItem:
-    def item(action: Action, status: Status, detail: str, **extra: bool) -> PlanItem:
+    """The check of a linked credential (see the module docstring); enforce pushes only
+    through a confirmed link."""
+    pushes = cred.mode is SyncMode.ENFORCE and link.link_confirmed
+    checked = _check_link(cred, link, account, rules, pushes)
+    if cred.mode is SyncMode.ENFORCE and not link.link_confirmed:
+        return replace(checked, awaits_confirmation=True)
+    return checked
+
+
+def _check_link(
+    cred: CredentialState, link: LinkState, account: Account, rules: Rules, pushes: bool
+) -> PlanItem:
+    def item(
+        action: Action,
+        status: Status,
+        detail: str,
+        *,
+        push_on_mismatch: bool = False,
+        accepted: bool = False,
+    ) -> PlanItem:
         return PlanItem(
-            cred.id, cred.title, account.id, account.username, action, status, detail, **extra
+            cred.id,
+            cred.title,
+            account.id,
+            account.username,
+            action,
+            status,
+            detail,
+            push_on_mismatch=push_on_mismatch,
+            accepted=accepted,
         )
 
-    enforce = cred.mode is SyncMode.ENFORCE
     if not account.enabled:
         return item(Action.FLAG, Status.ACCOUNT_DISABLED, "the account is disabled")
     if account.locked_out:
         return item(Action.FLAG, Status.LOCKED_OUT, "the account is locked out")
+    attempt = link.attempt
+    if attempt is None:
+        return _check_state(cred, link, account, rules, pushes, item)
+    settled = _settle(cred, link, attempt, account, rules, pushes, item)
+    if isinstance(settled, PlanItem):
+        return replace(settled, settles=attempt)
+    how, note = settled
+    rest = _check_state(cred, replace(link, attempt=None), account, rules, pushes, item)
+    return replace(rest, settles=attempt, settled=how, detail=f"{note}; {rest.detail}")
+
+
+def _attempt_words(attempt: Attempt) -> str:
+    return (
+        f"the push of version {attempt.secret_version} by run {attempt.run_id[:8]} "
+        f"({when(attempt.at)}) ended without an outcome"
+    )
+
+
+def _settle(
+    cred: CredentialState,
+    link: LinkState,
+    attempt: Attempt,
+    account: Account,
+    rules: Rules,
+    pushes: bool,
+    item: Item,
+) -> PlanItem | tuple[str, str]:
+    """A push an earlier run attempted without recording its outcome (see the module
+    docstring): the item that finds out, or how it ended and why (the normal check follows)."""
+    stamp, what = account.password_stamp, _attempt_words(attempt)
+    if attempt.secret_version != cred.secret_version:
+        return (
+            "superseded",
+            f"{what}; the vault's password changed since (version {cred.secret_version})",
+        )
+    unchanged = stamp == attempt.stamp and (stamp is not None or not rules.can_verify)
+    if unchanged or (rules.can_verify and stamp is not None and link.failed_stamp == stamp):
+        return "not_pushed", f"{what}: it did not take (the directory's password is unchanged)"
+    if rules.can_verify:
+        return item(
+            Action.VERIFY,
+            Status.PENDING,
+            f"{what} and the directory's password changed since: one bind tells whether it took",
+            push_on_mismatch=pushes,
+        )
+    return replace(
+        item(
+            Action.CONFIRM,
+            Status.IN_SYNC,
+            f"{what}; the directory's password changed since "
+            f"({when(account.password_changed_at)}): taken as that push",
+        ),
+        confirm_version=attempt.secret_version,
+    )
+
+
+def _check_state(
+    cred: CredentialState,
+    link: LinkState,
+    account: Account,
+    rules: Rules,
+    pushes: bool,
+    item: Item,
+) -> PlanItem:
+    """Steps 3-5 of the module docstring (or the timestamp-only rules); ``pushes``: enforce
+    mode through a confirmed link."""
     if account.synced_from_on_premises and not rules.can_verify:
         managed = (rules.managed_elsewhere or {}).get(cred.id)
         if managed is not None:
@@ -278,19 +385,19 @@ def _check(cred: CredentialState, link: LinkState, account: Account, rules: Rule
             f"password unchanged on both sides since the last good check{spared}",
         )
     if not rules.can_verify:
-        return _check_stamp(cred, link, account, item)
-    if enforce and vault_changed and link.confirmed_secret_version is not None:
+        return check_stamp(cred, link, account, item, pushes)
+    if pushes and vault_changed and link.confirmed_secret_version is not None:
         return item(
             Action.PUSH,
             Status.PENDING,
             f"the vault's password changed (version {link.confirmed_secret_version} -> "
             f"{cred.secret_version})",
         )
-    if not enforce and link.accepted_stamp is not None and link.accepted_stamp == stamp:
+    if not pushes and link.accepted_stamp is not None and link.accepted_stamp == stamp:
         return item(Action.NONE, Status.PASSWORD_UNKNOWN, UNKNOWN_TO_THE_VAULT, accepted=True)
     if account.password_expired:
         # A bind would fail for expiry whatever the password: don't spend a bad logon.
-        if enforce:
+        if pushes:
             return item(
                 Action.PUSH,
                 Status.PENDING,
@@ -303,7 +410,7 @@ def _check(cred: CredentialState, link: LinkState, account: Account, rules: Rule
         )
     if stamp is not None and link.failed_stamp == stamp:
         previous = Status(link.status) if link.status in _FAILED else Status.MISMATCH
-        if enforce:
+        if pushes:
             return item(
                 Action.PUSH,
                 Status.PENDING,
@@ -321,100 +428,10 @@ def _check(cred: CredentialState, link: LinkState, account: Account, rules: Rule
         if vault_changed and link.confirmed_secret_version
         else ("never checked")
     )
-    return item(Action.VERIFY, Status.PENDING, why + ": one bind", push_on_mismatch=enforce)
+    return item(Action.VERIFY, Status.PENDING, why + ": one bind", push_on_mismatch=pushes)
 
 
 _FAILED = {Status.MISMATCH.value, Status.CHANGED_IN_DIRECTORY.value}
-
-
-class _Item(Protocol):
-    def __call__(self, action: Action, status: Status, detail: str, **extra: bool) -> PlanItem:
-        """A plan item for the credential and account being checked."""
-
-
-def _when(moment: dt.datetime | None) -> str:
-    return moment.strftime("%Y-%m-%d %H:%M:%S UTC") if moment else "an unknown time"
-
-
-def _check_stamp(cred: CredentialState, link: LinkState, account: Account, item: _Item) -> PlanItem:
-    """A timestamp-only directory, when one side changed since the last push or confirmation
-    (see the module docstring)."""
-    enforce = cred.mode is SyncMode.ENFORCE
-    stamp = account.password_stamp
-    changed_at = _when(account.password_changed_at)
-    if account.synced_from_on_premises and enforce:
-        return item(
-            Action.FLAG,
-            Status.DENIED,
-            "synced from an on-premises directory: this directory refuses password writes "
-            "for it. Manage it through the client's on-premises directory: add that "
-            "directory and this credential links there.",
-        )
-    if link.accepted_stamp is not None and link.accepted_stamp == stamp and not enforce:
-        return item(Action.NONE, Status.PASSWORD_UNKNOWN, UNKNOWN_TO_THE_VAULT, accepted=True)
-    never = link.confirmed_stamp is None and link.confirmed_secret_version is None
-    if never:
-        if enforce:
-            return item(
-                Action.PUSH,
-                Status.PENDING,
-                "first check: this directory can't confirm a password without a sign-in, so "
-                "the vault's is pushed to make both sides known to match",
-            )
-        stored = cred.secret_changed_at
-        moment = account.password_changed_at
-        if stamp is not None and moment is not None and stored is not None:
-            if moment <= stored + BASELINE_TOLERANCE:
-                return replace(
-                    item(
-                        Action.CONFIRM,
-                        Status.IN_SYNC,
-                        f"baseline: the directory's password was last changed {changed_at}, "
-                        f"before the vault's was stored ({_when(stored)}); this directory "
-                        "can't confirm a password, so later changes are compared with this",
-                    ),
-                    confirm_version=cred.secret_version,
-                )
-            return item(
-                Action.FLAG,
-                Status.CHANGED_IN_DIRECTORY,
-                f"the password was changed in the directory {changed_at}, after the vault's "
-                f"was stored ({_when(stored)})",
-            )
-        return item(
-            Action.FLAG,
-            Status.CHANGED_IN_DIRECTORY,
-            "the directory does not say when the password was last changed: it can't be "
-            "compared (resolve by pushing, or accept the directory's)",
-        )
-    if link.confirmed_stamp != stamp:
-        if enforce:
-            return item(
-                Action.PUSH,
-                Status.PENDING,
-                f"the password was changed in the directory ({changed_at}): pushing the vault's",
-            )
-        return item(
-            Action.FLAG,
-            Status.CHANGED_IN_DIRECTORY,
-            f"someone changed the password in the directory ({changed_at}) since the "
-            "vault's last push or confirmation",
-        )
-    # Only the vault changed.
-    if enforce:
-        return item(
-            Action.PUSH,
-            Status.PENDING,
-            f"the vault's password changed (version {link.confirmed_secret_version} -> "
-            f"{cred.secret_version})",
-        )
-    return item(
-        Action.FLAG,
-        Status.MISMATCH,
-        f"the vault's password changed (version {link.confirmed_secret_version} -> "
-        f"{cred.secret_version}) and the directory's has not since ({changed_at}): the "
-        "directory still has the old one",
-    )
 
 
 def cap_pushes(items: list[PlanItem], cap: int) -> str | None:

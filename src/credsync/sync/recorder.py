@@ -3,21 +3,27 @@
     start      the lease on the directory (see :mod:`credsync.sync.lease`) and the run's row
     heartbeat  the run's sign of life, beside the run and with every chunk stored
     store_read what the directory said, into the account cache the planner reads next time
+    attempt    a push's intent, before it is sent (see :mod:`credsync.sync.journal`)
     store_*    a chunk's outcomes (links and flags), the accounts a push read back, the
-               report items, the audit of each push and the restore of a refused push's
-               secret version; a plan's items; a failed read's flags
+               report items, the audit of each push (and of earlier attempts settled) and
+               the restore of a refused push's secret version; a plan's items; a failed
+               read's flags. A push's outcome is stored alone, as soon as it is known.
     finish     the run's row (once: a run swept meanwhile stays swept), the directory's cursor
                and counters after a whole run, and the ``sync.run`` audit entry
 
 What a status means for links and flags is decided here, once: a problem opens or updates the
-credential's flag, anything else closes it; linking statuses leave links alone. The SQL is
-storage's. :class:`RunSecrets` holds what a run needs of the vault's secrets.
+credential's flag, anything else closes it; linking statuses leave links alone; a credential
+in enforce mode whose link is not confirmed keeps an ``awaiting_confirmation`` flag whatever
+its check found. Report items are numbered when their chunk starts (:meth:`reserve`), so that
+a push's intent takes its item's place. The SQL is storage's. :class:`RunSecrets` holds what
+a run needs of the vault's secrets.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -32,7 +38,7 @@ from credsync.storage import flags as flag_rows
 from credsync.storage import links as link_rows
 from credsync.storage import push_queue
 from credsync.storage import runs as run_rows
-from credsync.sync import lease
+from credsync.sync import journal, lease
 from credsync.sync.executor import Applied, Rejection
 from credsync.sync.model import PROBLEMS, Action, Outcome, PlanItem, Status
 from credsync.types import Secret, new_id
@@ -125,7 +131,14 @@ class RunRecorder:
         self._clock = clock
         self._statuses: Counter[str] = Counter()
         self._actions: Counter[str] = Counter()
-        self._stored = 0  # report items stored so far
+        # Report items: the next number, the numbers given to a chunk's credentials, and the
+        # credentials whose item a push's intent stored (number, secret version). A chunk is
+        # stored in a worker thread while pushes record theirs: the lock guards these.
+        self._lock = threading.Lock()
+        self._next_seq = 0
+        self._seq: dict[str, int] = {}
+        self._attempted: dict[str, tuple[int, int]] = {}
+        self._awaiting = 0  # items whose link awaits confirmation (enforce waits)
         self._given_up: set[str] | None = None  # credentials with a given-up push here
         self.heartbeat = lease.Heartbeat(
             self._db, run_id, clock, heartbeat_seconds, holds_lease=not dry_run
@@ -176,6 +189,59 @@ class RunRecorder:
         """Stop (lease.LeaseLost) if the run lost its lease; ``renew``: beat first."""
         self.heartbeat.renew() if renew else self.heartbeat.check()
 
+    # -- pushes ----------------------------------------------------------------------------------
+    def reserve(self, items: Iterable[PlanItem]) -> None:
+        """Number the report items of a chunk about to be applied, in its order."""
+        with self._lock:
+            for item in items:
+                cid = item.credential_id
+                if cid is not None and cid not in self._seq:
+                    self._seq[cid] = self._next_seq
+                    self._next_seq += 1
+
+    def attempt(
+        self, item: PlanItem, version: int, account: Account, state: Mapping[str, Any]
+    ) -> None:
+        """A push's intent, before it is sent (see :mod:`credsync.sync.journal`), with a
+        heartbeat: lease.LeaseLost when the run lost its lease, NotAttempted when the link may
+        not be pushed through; nothing is written then."""
+        cid = item.credential_id or ""
+        with self._lock:
+            seq = self._seq_of(cid)
+        now = self._clock()
+        with self._db.write() as conn:
+            self.heartbeat.touch(conn)
+            self.heartbeat.check()
+            journal.write_attempt(
+                conn,
+                self._vault.audit,
+                self._actor,
+                directory=self.directory,
+                run_id=self.run_id,
+                seq=seq,
+                item=item,
+                version=version,
+                account=account,
+                state=state,
+                now=now,
+            )
+        with self._lock:
+            self._attempted[cid] = (seq, version)
+
+    def journal(self, secrets: RunSecrets) -> journal.RunJournal:
+        """What the executor records each push through."""
+        return journal.RunJournal(self, secrets)
+
+    def _seq_of(self, cid: str | None) -> int:
+        """The number of the credential's item (reserved, or the next one); under the lock."""
+        if cid is not None and cid in self._seq:
+            return self._seq[cid]
+        seq = self._next_seq
+        self._next_seq += 1
+        if cid is not None:
+            self._seq[cid] = seq
+        return seq
+
     # -- what the run found ----------------------------------------------------------------------
     def store_read(self, changed: Sequence[Account], removed: Iterable[str], *, full: bool) -> None:
         """What the directory said, into the account cache."""
@@ -200,12 +266,18 @@ class RunRecorder:
             self._add_items(conn, outcomes)
 
     def store_chunk(self, applied: Applied, secrets: RunSecrets) -> None:
-        """One chunk, in one transaction (a thread of its own may run this): refused pushes'
-        secret versions restored, links and flags, the accounts pushes read back, the report
-        items, an audit entry per push, and given-up queued pushes found moot."""
+        """One chunk (or one push's outcome), in one transaction (a thread of its own may run
+        this): refused pushes' secret versions restored, links and flags, the accounts pushes
+        read back, the report items, the audit of each push and of each earlier attempt
+        settled, and given-up queued pushes found moot."""
         directory = self.directory
         now = self._clock()
         link_updates = {cid: dict(cols) for cid, cols in applied.link_updates.items()}
+        for o in applied.outcomes:
+            if journal.clears_attempt(o):
+                link_updates.setdefault(o.item.credential_id or "", {}).update(link_rows.NO_ATTEMPT)
+        with self._lock:
+            versions = {cid: version for cid, (_, version) in self._attempted.items()}
         with self._db.write() as conn:
             self.heartbeat.touch(conn)
             for rejection in applied.rejections:
@@ -220,47 +292,44 @@ class RunRecorder:
                     conn, directory.id, applied.changed_accounts, (), now, full=False
                 )
             self._add_items(conn, applied.outcomes)
-            for outcome in applied.outcomes:
-                if outcome.action is Action.PUSH and outcome.status is Status.IN_SYNC:
-                    self._vault.audit.append(
-                        conn,
-                        self._actor,
-                        "credential.pushed",
-                        target_type="credential",
-                        target_id=outcome.item.credential_id or "",
-                        client_id=directory.client_id,
-                        details={
-                            "directory": directory.name,
-                            "account": outcome.item.account_name,
-                            "run_id": self.run_id,
-                        },
-                    )
+            journal.audit_outcomes(
+                conn,
+                self._vault.audit,
+                self._actor,
+                directory=directory,
+                run_id=self.run_id,
+                outcomes=applied.outcomes,
+                versions=versions,
+            )
             self._settle(conn, applied.outcomes)
 
     def _count(self, outcomes: Iterable[Outcome]) -> None:
+        """Under the lock."""
         for o in outcomes:
             self._statuses[o.status.value] += 1
             self._actions[o.action.value] += 1
+            self._awaiting += o.item.awaits_confirmation
 
     def _add_items(self, conn: Connection, outcomes: Sequence[Outcome]) -> None:
-        run_rows.add_items(
-            conn,
-            self.run_id,
-            self._stored,
-            [
-                run_rows.NewItem(
-                    o.item.credential_id,
-                    o.item.account_id,
-                    o.item.account_name,
-                    o.status.value,
-                    o.action.value,
-                    o.detail,
-                )
-                for o in outcomes
-            ],
-        )
-        self._stored += len(outcomes)
-        self._count(outcomes)
+        """The report items of ``outcomes``: in their numbers' places, an intent's item
+        updated."""
+        new: list[tuple[int, run_rows.NewItem]] = []
+        updated: list[tuple[int, run_rows.NewItem]] = []
+        with self._lock:
+            for o in outcomes:
+                cid = o.item.credential_id
+                row = run_rows.NewItem(
+                    cid, o.item.account_id, o.item.account_name, o.status.value,
+                    o.action.value, _item_detail(o),
+                )  # fmt: skip
+                if cid is not None and cid in self._attempted:
+                    updated.append((self._attempted[cid][0], row))
+                else:
+                    new.append((self._seq_of(cid), row))
+            self._count(outcomes)
+        run_rows.add_items(conn, self.run_id, new)
+        for seq, row in updated:
+            run_rows.update_item(conn, self.run_id, seq, row)
 
     def _record(
         self,
@@ -289,7 +358,9 @@ class RunRecorder:
             client_id=self.directory.client_id,
             run_id=self.run_id,
             found=[
-                flag_rows.FlagCheck(
+                _awaiting_flag(o)
+                if o.item.awaits_confirmation
+                else flag_rows.FlagCheck(
                     o.item.credential_id,
                     o.item.account_id,
                     o.status.value,
@@ -320,11 +391,16 @@ class RunRecorder:
 
     # -- the end ---------------------------------------------------------------------------------
     def summary(self, extra: Mapping[str, Any] | None = None) -> str:
-        """The run's counts by status and action (and ``extra``), as stored JSON."""
-        return json.dumps(
-            {"statuses": dict(self._statuses), "actions": dict(self._actions), **(extra or {})},
-            sort_keys=True,
-        )
+        """The run's counts by status and action, the items whose link awaits confirmation
+        (when there are some), and ``extra``, as stored JSON."""
+        with self._lock:
+            counts: dict[str, Any] = {
+                "statuses": dict(self._statuses),
+                "actions": dict(self._actions),
+            }
+            if self._awaiting:
+                counts[Status.AWAITING_CONFIRMATION.value] = self._awaiting
+        return json.dumps({**counts, **(extra or {})}, sort_keys=True)
 
     def finish(
         self,
@@ -354,6 +430,7 @@ class RunRecorder:
                 message=message,
                 summary=summary,
                 accounts_read=accounts_read,
+                accounts_total=account_rows.count(conn, directory.id),
                 now=now,
             )
             if not ended:
@@ -378,6 +455,35 @@ class RunRecorder:
             details["summary"] = json.loads(summary)
             where = (directory.id, directory.client_id)
             lease.audit_run(conn, self._vault.audit, self._actor, where, details)
+
+
+AWAITING = (
+    "new link in enforce mode: nothing is pushed to {account} until an operator with "
+    "directory.setup confirms it"
+)
+
+
+def _awaiting_flag(o: Outcome) -> flag_rows.FlagCheck:
+    """The flag of a credential in enforce mode whose link is not confirmed: open whatever
+    the check found (its detail names the status; the run's report has the check's words)."""
+    found = (
+        f"; the last check found {o.status.value}"
+        if o.status is not Status.AWAITING_CONFIRMATION
+        else f"; {o.detail}"
+    )
+    return flag_rows.FlagCheck(
+        o.item.credential_id or "",
+        o.item.account_id,
+        Status.AWAITING_CONFIRMATION.value,
+        AWAITING.format(account=o.item.account_name) + found,
+        None,
+    )
+
+
+def _item_detail(o: Outcome) -> str:
+    if o.item.awaits_confirmation and o.status is not Status.AWAITING_CONFIRMATION:
+        return f"not pushed, the link awaits confirmation: {o.detail}"
+    return o.detail
 
 
 def _resolution(outcome: Outcome) -> str | None:

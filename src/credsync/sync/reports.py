@@ -38,6 +38,7 @@ __all__ = [
     "RunState",
     "StoredRun",
     "StoredRuns",
+    "accounts_text",
     "check_limit",
     "check_state",
     "items_page",
@@ -110,6 +111,11 @@ class RunJson(TypedDict):
     message: str
     summary: dict[str, Any]
     accounts_read: int
+    """Accounts this pass read: every one in scope for a full pass, those changed since the
+    last run for an incremental one, the credentials' own for a push."""
+    accounts_total: int | None
+    """The directory's accounts the vault knows (its account cache) when the run ended (null:
+    a run from before this was recorded, or one still under way)."""
     started_at: Timestamp
     finished_at: Timestamp | None
 
@@ -137,6 +143,7 @@ class RunReport:
     message: str
     summary: dict[str, Any]
     accounts_read: int
+    accounts_total: int | None
     started_at: dt.datetime
     finished_at: dt.datetime | None
     items: tuple[ItemReport, ...] = ()
@@ -145,6 +152,11 @@ class RunReport:
     @property
     def ok(self) -> bool:
         return self.state == "done"
+
+    @property
+    def accounts_text(self) -> str:
+        """What the run read, for people: see :func:`accounts_text`."""
+        return accounts_text(self.kind, self.accounts_read, self.accounts_total)
 
     def count(self, status: str) -> int:
         return int(self.summary.get("statuses", {}).get(status, 0))
@@ -165,6 +177,7 @@ class RunReport:
             message=self.message,
             summary=self.summary,
             accounts_read=self.accounts_read,
+            accounts_total=self.accounts_total,
             started_at=iso(self.started_at),
             finished_at=iso(self.finished_at),
         )
@@ -191,11 +204,24 @@ class RunReport:
             message=data["message"],
             summary=data["summary"],
             accounts_read=data["accounts_read"],
+            accounts_total=data.get("accounts_total"),
             started_at=_parsed(data["started_at"]),
             finished_at=_parsed(data["finished_at"]),
             items=tuple(ItemReport(**i) for i in data.get("items") or ()),
             heartbeat_at=_parsed(data.get("heartbeat_at")),
         )
+
+
+def accounts_text(kind: str, read: int, total: int | None) -> str:
+    """What a run read, in words: a full pass reads every account; an incremental run only
+    those changed since the last run (0 is the normal case), and a push run the pushed
+    credentials' accounts; with the accounts the vault knows of the directory."""
+    known = f" ({total} known)" if total is not None else ""
+    if kind == "incremental":
+        return f"{read} changed since the last run{known}"
+    if kind == "push":
+        return f"{read} (the accounts of the credentials pushed){known}"
+    return f"{read} (every account in scope)"
 
 
 @overload
@@ -231,6 +257,7 @@ def report_from_row(row: run_rows.RunRow, items: tuple[ItemReport, ...] = ()) ->
         message=message,
         summary=json.loads(row.summary or "{}"),
         accounts_read=row.accounts_read,
+        accounts_total=row.accounts_total,
         started_at=as_utc(row.started_at),
         finished_at=finished_at,
         items=items,

@@ -1,7 +1,8 @@
 """Resolving a flag by hand: push the vault's password, or accept the directory's.
 
 - ``push``: the vault's current password is set in the directory now (a run of one item,
-  stored like any run), whatever the credential's mode.
+  stored like any run), whatever the credential's mode. Through a link not confirmed for
+  pushes (see :mod:`credsync.sync.confirm`) it needs directory.setup, and confirms the link.
 - ``accept`` with the password the operator now knows: it is checked with one bind (unless a
   bind already failed for this pwdLastSet: then it is taken on the operator's word, and the
   report says so) and becomes the credential's new secret version. Nothing is pushed. A
@@ -28,10 +29,18 @@ from sqlalchemy.engine import Connection
 from typing_extensions import TypedDict
 
 from credsync.connectors.base import Capability, VerifyOutcome
-from credsync.errors import ConnectorError, InvalidInput, NotFound, RunInProgress, SyncError
+from credsync.errors import (
+    ConnectorError,
+    InvalidInput,
+    NotFound,
+    PermissionDenied,
+    RunInProgress,
+    SyncError,
+)
 from credsync.storage import accounts as account_rows
 from credsync.storage import flags as flag_rows
 from credsync.storage import links as link_rows
+from credsync.sync.enforce import record_confirmations
 from credsync.sync.engine import Engine
 from credsync.sync.model import UNKNOWN_TO_THE_VAULT, Action, PlanItem, Status
 from credsync.sync.reports import RunReport, RunReportJson
@@ -175,6 +184,7 @@ class Resolver:
 
     async def push(self, ref: str) -> Resolution:
         flag = self._open_flag(ref)
+        self._confirm_link(flag)
         report = await self._engine.apply(
             flag.directory_id, [self._push_item(flag)], trigger="resolve"
         )
@@ -215,7 +225,16 @@ class Resolver:
         for flag in flags:
             groups.setdefault(flag.directory_id, []).append(flag)
         for directory_id, group in groups.items():
-            done += await self._push_group(directory_id, group)
+            ready = []
+            for flag in group:  # a link not confirmed yet: confirmed by this push, if allowed
+                try:
+                    self._confirm_link(flag)
+                except PermissionDenied as exc:
+                    done.append(BulkItem(flag.id, "refused", str(exc), flag))
+                    continue
+                ready.append(flag)
+            if ready:
+                done += await self._push_group(directory_id, ready)
         return _in_order(refs, done)
 
     async def _push_group(self, directory_id: str, group: list[Flag]) -> list[BulkItem]:
@@ -247,6 +266,19 @@ class Resolver:
                 continue
             done.append(BulkItem(flag.id, "accepted", result.detail, result.flag))
         return _in_order(refs, done)
+
+    def _confirm_link(self, flag: Flag) -> None:
+        """Pushing by hand through a link not confirmed for pushes confirms it: only an
+        operator with directory.setup may."""
+        pair = [(flag.credential_id, flag.directory_id)]
+        with self._vault.db.read() as conn:
+            rows = [r for r in link_rows.pair_impact(conn, pair) if r.link_confirmed_at is None]
+        if not rows:
+            return
+        self._actor.require(Permission.DIRECTORY_SETUP)
+        with self._vault.db.write() as conn:
+            how = f"pushed by hand to resolve flag {flag.id[:8]}"
+            record_confirmations(conn, self._vault.audit, self._actor, rows, how=how, now=utcnow())
 
     async def accept(self, ref: str, password: Secret | None) -> Resolution:
         flag = self._open_flag(ref)

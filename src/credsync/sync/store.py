@@ -13,9 +13,9 @@ from credsync.connectors.base import Account
 from credsync.storage import accounts as account_rows
 from credsync.storage import links as link_rows
 from credsync.storage import sync_credentials as credential_rows
-from credsync.sync.model import CredentialState, LinkState
+from credsync.sync.model import Attempt, CredentialState, LinkState
 from credsync.types import SyncMode
-from credsync.vault._time import as_utc_opt
+from credsync.vault._time import as_utc, as_utc_opt
 
 __all__ = [
     "account_from_row",
@@ -68,9 +68,19 @@ def load_links(
             r.failed_secret_version,
             r.accepted_stamp,
             r.status,
+            link_confirmed=r.link_confirmed_at is not None,
+            attempt=_attempt(r),
         )
         for r in link_rows.of_directory(conn, directory_id, ids)
     }
+
+
+def _attempt(row: link_rows.LinkRow) -> Attempt | None:
+    """The push attempt a run left without an outcome, if any."""
+    run, version, at = row.push_attempt_run, row.push_attempt_version, row.push_attempt_at
+    if run is None or version is None or at is None:
+        return None
+    return Attempt(run, version, row.push_attempt_stamp, as_utc(at))
 
 
 def account_from_row(row: account_rows.CachedAccount) -> Account:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -19,6 +20,7 @@ from typing import Any
 
 from credsync.crypto import KdfParams
 from credsync.storage import Database
+from credsync.sync.confirm import LinkConfirmations
 from credsync.sync.engine import Engine
 from credsync.testing.graphsim import GraphSimulator
 from credsync.types import CredentialType, Secret, SyncMode
@@ -232,16 +234,22 @@ def _fabrikam(world: DemoWorld) -> None:
 
 
 def _first_runs_and_drift(world: DemoWorld, *, with_ad: bool) -> None:
-    """A first run links and baselines everything; then some passwords change in the tenant
-    (a portal reset) and one in the vault, and a second run finds them."""
+    """A first run links and baselines everything; the demo's operator confirms the new
+    links of the enforce credentials (as one does with ``credsync flags confirm`` once the
+    accounts are checked); then some passwords change in the tenant (a portal reset) and one
+    in the vault, and a second run finds them."""
     engine = Engine(world.vault, world.keys, world.admin)
     directories = [ENTRA, AD] if with_ad else [ENTRA]
     for name in directories:
         asyncio.run(engine.run(name, full=True))
-    # Graph's timestamps have whole seconds: the changes below come in a later second than
-    # the baseline (a few seconds ahead of the wall clock, where a longer step would show
-    # the drift in the future).
-    world.sim.advance_clock(2)
+    confirmations = LinkConfirmations(world.vault)
+    for client in [CLIENT, AD_CLIENT] if with_ad else [CLIENT]:
+        if confirmations.waiting(world.admin, client):
+            confirmations.confirm(world.admin, client_ref=client, confirmed=True)
+    # Graph's timestamps have whole seconds: the changes below must come in a later second
+    # than the passwords the first run saw. Wait for it (moving the simulator's clock ahead
+    # instead dated every later change in the tenant seconds after the flag reporting it).
+    time.sleep(1.05 - time.time() % 1)
     tenant = world.tenant
     creds = {c.username: c for c in world.vault.credentials.list(world.admin, CLIENT).items}
     for alias, _, _, what in _PEOPLE:
@@ -257,5 +265,6 @@ def _first_runs_and_drift(world: DemoWorld, *, with_ad: bool) -> None:
     world.summary.append(
         "Drift made for the demo: 3 passwords reset in the tenant (2 flagged "
         "changed_in_directory, 1 in enforce mode pushed back), 1 changed in the vault "
-        "(flagged mismatch)"
+        "(flagged mismatch); the new links of the enforce credentials were confirmed by "
+        f"{ADMIN!r} after the first run (`credsync flags confirm`)"
     )

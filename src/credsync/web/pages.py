@@ -84,6 +84,8 @@ WORDS = {
     "ambiguous": "several accounts",
     "conflict": "account taken",
     "password_unknown": "password unknown to the vault",
+    "awaiting_confirmation": "awaiting confirmation",
+    "attempted": "attempted, outcome unknown",
     "pending": "pending",
     "skipped": "skipped",
     "running": "running",

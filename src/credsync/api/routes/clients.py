@@ -75,8 +75,9 @@ def change_client(
     if body.directory_sync is not None or body.default_sync_mode is not None:
         actor.require(Permission.DIRECTORY_SETUP)
     default_mode = SyncMode(body.default_sync_mode) if body.default_sync_mode else None
+    switches, before = EnforceSwitches(vault), current
     try:
-        EnforceSwitches(vault).check_client_default(actor, current, default_mode, confirmed=confirm)
+        switches.check_client_default(actor, current, default_mode, confirmed=confirm)
     except EnforceUnconfirmed as need:
         return unconfirmed(need)
     if body.name is not None and body.name != current.name:
@@ -90,6 +91,7 @@ def change_client(
             default_sync_mode=default_mode,
             expected_version=version,
         )
+        switches.default_switched(actor, before, default_mode)
         version = None
     if body.archived is not None:
         current = vault.clients.set_archived(

@@ -1,15 +1,20 @@
 """Flags: the open problems checks found (per client, with the side they come from), a page
-at a time with filters, and resolving one or several by pushing the vault's password or
-accepting the directory's."""
+at a time with filters; resolving one or several by pushing the vault's password or
+accepting the directory's; and confirming the new links that wait for an operator with
+directory.setup before anything is pushed."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from fastapi import Query
 
 from credsync.api.deps import Caller, Cursor, Limit, State
+from credsync.api.enforce import CONFIRM_RESPONSES, unconfirmed
 from credsync.api.routes.sync import run_coroutine, run_out
 from credsync.api.routing import api_router
 from credsync.api.schemas_sync import (
+    FlagConfirmIn,
     FlagPage,
     FlagResolutionOut,
     FlagResolveIn,
@@ -17,6 +22,8 @@ from credsync.api.schemas_sync import (
     FlagsResolveIn,
 )
 from credsync.errors import InvalidInput
+from credsync.sync.confirm import LinkConfirmations
+from credsync.sync.enforce import EnforceUnconfirmed
 from credsync.sync.engine import Engine
 from credsync.sync.resolve import Resolution, Resolver
 from credsync.types import Secret
@@ -76,6 +83,22 @@ def resolve_flags(body: FlagsResolveIn, actor: Caller, state: State) -> FlagsRes
     return FlagsResolutionOut(results=[d.to_json() for d in done])
 
 
+@router.post("/confirm", response_model=list[FlagJson], responses=CONFIRM_RESPONSES)
+def confirm_links(body: FlagConfirmIn, actor: Caller, state: State) -> Any:
+    """Confirm for pushes the links of ``awaiting_confirmation`` flags (those named, or every
+    one of a client): a link a run made by matching names pushes nothing until then. Refused
+    with 409 ``confirm_enforce`` naming the directory accounts whose password the next run
+    overwrites until the request says ``"confirm": true``. Needs vault.read, vault.write and
+    directory.setup. Answers the flags, closed as ``confirmed``."""
+    try:
+        found = LinkConfirmations(state.vault).confirm(
+            actor, body.flags, client_ref=body.client, confirmed=body.confirm
+        )
+    except EnforceUnconfirmed as need:
+        return unconfirmed(need)
+    return [f.to_json() for f in found]
+
+
 @router.get("/{ref}", response_model=FlagJson)
 def get_flag(ref: str, actor: Caller, state: State) -> FlagJson:
     """A flag by id (or 8+ characters of it). Needs vault.read."""
@@ -87,7 +110,8 @@ def resolve_flag(ref: str, body: FlagResolveIn, actor: Caller, state: State) -> 
     """Resolve an open flag (needs vault.read, vault.write and directory_admin.use):
 
     - ``{"action": "push"}``: the vault's password is set in the directory now (a run of one
-      item, stored like any run), whatever the credential's sync mode;
+      item, stored like any run), whatever the credential's sync mode; through a link not
+      confirmed yet only with directory.setup too, and that confirms the link;
     - ``{"action": "accept_directory", "password": "..."}``: the directory's password, checked
       with one bind where the directory can (not Entra), becomes the credential's password;
     - ``{"action": "accept_directory"}`` (report mode only): the flag closes until the

@@ -43,7 +43,7 @@ RUN_FIELDS = [
     ("actor", "Operator"),
     ("state", "State"),
     ("message", "Message"),
-    ("accounts_read", "Accounts read"),
+    ("accounts", "Accounts read"),
     ("counts", "Statuses"),
     ("started_at", "Started"),
     ("finished_at", "Finished"),
@@ -63,12 +63,18 @@ RESOLVED_COLUMNS = [("flag_id", "Flag"), ("outcome", "Outcome"), ("detail", "Det
 
 
 def _counts(run: RunReportJson) -> str:
-    statuses = run.get("summary", {}).get("statuses", {})
-    return ", ".join(f"{k} {v}" for k, v in sorted(statuses.items())) or "-"
+    summary = run.get("summary", {})
+    statuses = summary.get("statuses", {})
+    text = ", ".join(f"{k} {v}" for k, v in sorted(statuses.items())) or "-"
+    waiting = summary.get("awaiting_confirmation")
+    return f"{text} ({waiting} awaiting confirmation)" if waiting else text
 
 
 def _run_text(run: RunReportJson) -> str:
-    head = details({**run, "counts": _counts(run)}, RUN_FIELDS)
+    from credsync.sync.reports import accounts_text
+
+    accounts = accounts_text(run["kind"], run["accounts_read"], run.get("accounts_total"))
+    head = details({**run, "counts": _counts(run), "accounts": accounts}, RUN_FIELDS)
     items = [{**i, "credential_id": (i["credential_id"] or "-")[:8]} for i in run["items"]]
     body = table(items, ITEM_COLUMNS, max_width=120) if items else "Nothing to check."
     return f"{head}\n\n{body}"
@@ -195,8 +201,9 @@ class _FlagsGroup(click.Group):
 
 @click.group("flags", cls=_FlagsGroup)
 def flags_group() -> None:
-    """Open problems found by checks: list them (per client, directory, status, age), and
-    resolve them.
+    """Open problems found by checks: list them (per client, directory, status, age), resolve
+    them, and confirm the new links that wait for an operator with directory.setup
+    (awaiting_confirmation).
 
     \b
     Examples:
@@ -204,6 +211,8 @@ def flags_group() -> None:
       credsync flags Contoso --status changed_in_directory --older-than 7d --json
       credsync flags resolve 1b2c3d4e --push
       printf '%s' "$PW" | credsync flags resolve 1b2c3d4e --accept-directory --password-stdin
+      credsync flags confirm 1b2c3d4e     confirm a new link (asks, naming the account)
+      credsync flags confirm --client Contoso --yes
     """
 
 
@@ -322,6 +331,40 @@ def flags_resolve(
     emit(data, as_json, f"Flag {short}: {data['outcome']}. {data['detail']}".strip())
     if data["outcome"] == "failed":
         raise SyncAborted(f"flag {short} is still open: {data['detail']}")
+
+
+@flags_group.command("confirm")
+@click.argument("flags", nargs=-1, metavar="[FLAG_ID]...")
+@click.option("--client", help="Every link of this client that awaits confirmation.")
+@click.option("--yes", is_flag=True, help="Go ahead without asking (scripts).")
+@json_option
+@click.pass_context
+def flags_confirm(
+    ctx: click.Context, flags: tuple[str, ...], client: str | None, yes: bool, as_json: bool
+) -> None:
+    """Confirm new links for pushes (flags awaiting_confirmation), one or several, or every
+    one of a client. A link a run made by matching names pushes nothing until an operator
+    with directory.setup confirms it; this lists the accounts whose password the next run
+    overwrites and asks (without a terminal: --yes).
+
+    \b
+    Examples:
+      credsync flags confirm 1b2c3d4e 5f6a7b8c
+      credsync flags confirm --client Contoso --yes --json
+    """
+    from credsync.cli.enforce import confirm_enforce
+
+    port = runtime(ctx).ports.flags
+    rows = port.confirm(list(flags), client, confirm=confirm_enforce(yes))
+    shown = [{**r, "id": r["id"][:8], "updated_at": when(r["updated_at"])} for r in rows]
+    emit(
+        rows,
+        as_json,
+        lambda: (
+            f"Confirmed {len(rows)} link{'' if len(rows) == 1 else 's'}: the next run "
+            "pushes through them.\n" + table(shown, FLAG_COLUMNS, max_width=80)
+        ),
+    )
 
 
 @click.command("agent")

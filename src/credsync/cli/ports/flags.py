@@ -1,14 +1,16 @@
-"""Flags: the open problems checks found, a page at a time with filters, and resolving one
-(push the vault's password, or accept the directory's state or password) or several at once.
-A resolution's record: the flag, the outcome, a detail and the run that pushed or checked
+"""Flags: the open problems checks found, a page at a time with filters; resolving one (push
+the vault's password, or accept the directory's state or password) or several at once; and
+confirming the new links that wait for an operator with directory.setup. A resolution's
+record: the flag, the outcome, a detail and the run that pushed or checked
 (``ResolutionJson``, made by ``Resolution.to_json``); one of several: ``BulkItemJson``."""
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Protocol
 
-from credsync.cli.ports import LocalVault
+from credsync.cli.ports import Confirm, LocalVault, with_confirmation
 from credsync.cli.ports.sync import run_record
 from credsync.cli.remote import PAGE_MAX, Remote, path_of
 
@@ -38,6 +40,12 @@ class FlagsPort(Protocol):
     def resolve_many(self, refs: Sequence[str], *, push: bool) -> list[BulkItemJson]:
         """Push the vault's passwords, or accept the directories' states (no password), of
         several flags: one result per flag, in the order given."""
+
+    def confirm(
+        self, refs: builtins.list[str], client: str | None, *, confirm: Confirm
+    ) -> builtins.list[FlagJson]:
+        """Confirm the links of these ``awaiting_confirmation`` flags (or of every one of
+        ``client``) for pushes, once ``confirm`` has seen the accounts they overwrite."""
         ...
 
 
@@ -76,6 +84,20 @@ class LocalFlags:
         resolver = self._resolver()
         many = resolver.push_many if push else resolver.accept_many
         return [item.to_json() for item in asyncio.run(many(refs))]
+
+    def confirm(
+        self, refs: builtins.list[str], client: str | None, *, confirm: Confirm
+    ) -> builtins.list[FlagJson]:
+        from credsync.sync.confirm import LinkConfirmations
+
+        confirmations = LinkConfirmations(self._rt.vault)
+        found = with_confirmation(
+            lambda sure: confirmations.confirm(
+                self._rt.actor, refs, client_ref=client, confirmed=sure
+            ),
+            confirm,
+        )
+        return [f.to_json() for f in found]
 
 
 class RemoteFlags:
@@ -121,6 +143,16 @@ class RemoteFlags:
             }
             results += self._api.post("/flags/resolve", body)["results"]
         return results
+
+    def confirm(
+        self, refs: builtins.list[str], client: str | None, *, confirm: Confirm
+    ) -> builtins.list[FlagJson]:
+        def send(sure: bool) -> builtins.list[FlagJson]:
+            body = {"flags": refs, "client": client, "confirm": sure}
+            found: builtins.list[FlagJson] = self._api.post("/flags/confirm", body)
+            return found
+
+        return with_confirmation(send, confirm)
 
 
 def local(rt: LocalVault) -> FlagsPort:

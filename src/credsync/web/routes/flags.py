@@ -1,6 +1,8 @@
 """Flags on the dashboard: the open flags a page at a time (100, the most recently opened
 first), filtered by client, directory, status and age, with their resolve actions; several
-at once with the checkboxes ("push selected", "accept selected").
+at once with the checkboxes ("push selected", "accept selected"); and confirming new links
+(awaiting_confirmation: directory.setup, after a page naming the accounts the next run
+overwrites).
 
 Pushing (one flag or several) and accepting the directory's state without its password (one
 or several) first show a confirmation page naming what will happen: for a push, the directory
@@ -20,7 +22,9 @@ from urllib.parse import urlencode
 from fastapi import Depends, Query, Request, Response
 
 from credsync.api.deps import State
-from credsync.errors import ConnectorError, InvalidInput, SyncError
+from credsync.errors import ConnectorError, InvalidInput, NotFound, SyncError
+from credsync.sync.confirm import LinkConfirmations
+from credsync.sync.enforce import EnforceUnconfirmed
 from credsync.sync.engine import Engine
 from credsync.sync.model import Status
 from credsync.sync.resolve import LINKING, BulkItem, Resolver
@@ -252,3 +256,40 @@ def accept_flag(
     if result.detail:
         text += f" {result.detail[:1].upper()}{result.detail[1:]}."
     return redirect(request, back, viewer, text, "ok")
+
+
+# -- confirming new links (awaiting_confirmation) ----------------------------------------
+@router.post("/flags/confirm")
+def confirm_links(
+    request: Request, state: State, viewer: ViewerDep, fields: Fields, chosen: Picked
+) -> Response:
+    """Confirm new links for pushes: first a page naming the accounts the next run
+    overwrites, then (``confirm=yes``) the confirmation. Needs vault.write and
+    directory.setup."""
+    actor = viewer.actor
+    actor.require(Permission.VAULT_READ, Permission.VAULT_WRITE, Permission.DIRECTORY_SETUP)
+    back = local_path(fields.get("back"), "/flags")
+    confirmations = LinkConfirmations(state.vault)
+    try:
+        done = confirmations.confirm(actor, chosen, confirmed=fields.get("confirm") == "yes")
+    except EnforceUnconfirmed as need:
+        flags = [state.vault.flags.get(actor, ref) for ref in chosen]
+        return page(
+            request,
+            "links_confirm.html",
+            viewer,
+            title="Confirm new links",
+            flags=flags,
+            impact=need.preview.impact,
+            summary=need.preview.summary,
+            back=back,
+        )
+    except (InvalidInput, NotFound) as exc:
+        return redirect(request, back, viewer, f"Not confirmed: {exc}", "error")
+    count = sum(1 for f in done if f.resolution == "confirmed")
+    what = (
+        "1 link: the next run pushes through it"
+        if count == 1
+        else (f"{count} links: the next run pushes through them")
+    )
+    return redirect(request, back, viewer, f"Confirmed {what}.")

@@ -7,7 +7,7 @@ The downgrade makes them as revision 0010 did (case-folded ``\\w+`` words, the u
 tags whole), so the code of that revision finds what it found before.
 
 Revision ID: 0013
-Revises: 0011
+Revises: 0012
 Create Date: 2026-12-06
 """
 
@@ -22,7 +22,7 @@ from alembic import op
 from credsync.storage.words import MAX_TERM, terms_for
 
 revision = "0013"
-down_revision = "0011"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,135 @@
+"""The planner's rules for a timestamp-only directory (Entra ID: a password can't be checked
+without a sign-in), when one side changed since the last push or confirmation; the rules
+themselves are written out in :mod:`credsync.sync.planner`'s docstring, which calls
+:func:`check_stamp`."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import replace
+from typing import Protocol
+
+from credsync.connectors.base import Account
+from credsync.sync.model import (
+    UNKNOWN_TO_THE_VAULT,
+    Action,
+    CredentialState,
+    LinkState,
+    PlanItem,
+    Status,
+)
+from credsync.types import SyncMode
+
+__all__ = ["BASELINE_TOLERANCE", "Item", "check_stamp", "when"]
+
+# A timestamp-only directory's first check: a password set in the directory up to this long
+# after the vault's was stored is taken as the same one (an operator generates a password in
+# the vault, then pastes it into the portal).
+BASELINE_TOLERANCE = dt.timedelta(minutes=10)
+
+
+class Item(Protocol):
+    def __call__(
+        self,
+        action: Action,
+        status: Status,
+        detail: str,
+        *,
+        push_on_mismatch: bool = False,
+        accepted: bool = False,
+    ) -> PlanItem:
+        """A plan item for the credential and account being checked."""
+
+
+def when(moment: dt.datetime | None) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M:%S UTC") if moment else "an unknown time"
+
+
+def check_stamp(
+    cred: CredentialState, link: LinkState, account: Account, item: Item, pushes: bool
+) -> PlanItem:
+    """A timestamp-only directory, when one side changed since the last push or confirmation
+    (see the module docstring); ``pushes``: enforce mode through a confirmed link."""
+    enforce = cred.mode is SyncMode.ENFORCE
+    stamp = account.password_stamp
+    changed_at = when(account.password_changed_at)
+    if account.synced_from_on_premises and enforce:
+        return item(
+            Action.FLAG,
+            Status.DENIED,
+            "synced from an on-premises directory: this directory refuses password writes "
+            "for it. Manage it through the client's on-premises directory: add that "
+            "directory and this credential links there.",
+        )
+    if link.accepted_stamp is not None and link.accepted_stamp == stamp and not pushes:
+        return item(Action.NONE, Status.PASSWORD_UNKNOWN, UNKNOWN_TO_THE_VAULT, accepted=True)
+    never = link.confirmed_stamp is None and link.confirmed_secret_version is None
+    if never:
+        if pushes:
+            return item(
+                Action.PUSH,
+                Status.PENDING,
+                "first check: this directory can't confirm a password without a sign-in, so "
+                "the vault's is pushed to make both sides known to match",
+            )
+        if enforce:  # a link not confirmed yet: no baseline, the first push waits for it
+            return item(
+                Action.FLAG,
+                Status.AWAITING_CONFIRMATION,
+                "first check in enforce mode: this directory can't confirm a password without "
+                "a sign-in, so the vault's is pushed once the link is confirmed",
+            )
+        stored = cred.secret_changed_at
+        moment = account.password_changed_at
+        if stamp is not None and moment is not None and stored is not None:
+            if moment <= stored + BASELINE_TOLERANCE:
+                return replace(
+                    item(
+                        Action.CONFIRM,
+                        Status.IN_SYNC,
+                        f"baseline: the directory's password was last changed {changed_at}, "
+                        f"before the vault's was stored ({when(stored)}); this directory "
+                        "can't confirm a password, so later changes are compared with this",
+                    ),
+                    confirm_version=cred.secret_version,
+                )
+            return item(
+                Action.FLAG,
+                Status.CHANGED_IN_DIRECTORY,
+                f"the password was changed in the directory {changed_at}, after the vault's "
+                f"was stored ({when(stored)})",
+            )
+        return item(
+            Action.FLAG,
+            Status.CHANGED_IN_DIRECTORY,
+            "the directory does not say when the password was last changed: it can't be "
+            "compared (resolve by pushing, or accept the directory's)",
+        )
+    if link.confirmed_stamp != stamp:
+        if pushes:
+            return item(
+                Action.PUSH,
+                Status.PENDING,
+                f"the password was changed in the directory ({changed_at}): pushing the vault's",
+            )
+        return item(
+            Action.FLAG,
+            Status.CHANGED_IN_DIRECTORY,
+            f"someone changed the password in the directory ({changed_at}) since the "
+            "vault's last push or confirmation",
+        )
+    # Only the vault changed.
+    if pushes:
+        return item(
+            Action.PUSH,
+            Status.PENDING,
+            f"the vault's password changed (version {link.confirmed_secret_version} -> "
+            f"{cred.secret_version})",
+        )
+    return item(
+        Action.FLAG,
+        Status.MISMATCH,
+        f"the vault's password changed (version {link.confirmed_secret_version} -> "
+        f"{cred.secret_version}) and the directory's has not since ({changed_at}): the "
+        "directory still has the old one",
+    )

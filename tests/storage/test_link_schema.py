@@ -1,0 +1,88 @@
+"""Schema revision 0012: links confirmed for pushes, push attempts, and a run's cached
+account total. Links that exist when it is applied stay as they were (confirmed: they pushed
+before); a downgrade drops the columns and keeps the links. On SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+import sqlalchemy as sa
+from alembic import command
+
+from credsync.storage.migrate import alembic_config
+from credsync.storage.tables import links
+from credsync.types import CredentialType, Secret, SyncMode
+from credsync.vault.directories import DirectoryInput
+from credsync.vault.drafts import make_draft
+from vault.helpers import VaultWorld
+
+LINKED_AT = dt.datetime(2026, 11, 30, 9, 0, tzinfo=dt.UTC)
+
+
+def _a_link(world: VaultWorld) -> tuple[str, str]:
+    """A credential linked in a directory, as a run of an older version left it."""
+    vault, admin, keys = world.vault, world.admin, world.keys
+    client = f"Client {uuid.uuid4().hex[:8]}"
+    vault.clients.add(admin, keys, client, directory_sync=True)
+    bind = vault.credentials.add(
+        admin,
+        keys,
+        client,
+        make_draft(
+            title="Domain admin",
+            username="admin",
+            password=Secret("Bind-password-1!"),
+            type_=CredentialType.DIRECTORY_ADMIN,
+            sync_mode=SyncMode.OFF,
+        ),
+    )
+    directory = vault.directories.add(
+        admin,
+        client,
+        f"dc-{uuid.uuid4().hex[:6]}",
+        "active-directory",
+        DirectoryInput.of(
+            {"url": "ldaps://127.0.0.1:1", "base_dn": "DC=x", "bind_credential": bind.id}
+        ),
+    )
+    cred = vault.credentials.add(
+        admin, keys, client, make_draft(title="Bob", username="bob", password=Secret("Pa55-1!x"))
+    )
+    with world.db.write() as conn:
+        conn.execute(
+            links.insert().values(
+                credential_id=cred.id,
+                directory_id=directory.id,
+                account_id="guid-bob",
+                linked_at=LINKED_AT,
+                linked_by="alice",
+                status="in_sync",
+            )
+        )
+    return cred.id, directory.id
+
+
+def test_revision_0012_keeps_existing_links_confirmed(world: VaultWorld) -> None:
+    cred_id, directory_id = _a_link(world)
+    with world.db.engine.begin() as conn:
+        command.downgrade(alembic_config(conn), "0010")
+        link_columns = {c["name"] for c in sa.inspect(conn).get_columns("links")}
+        run_columns = {c["name"] for c in sa.inspect(conn).get_columns("runs")}
+        assert not {c for c in link_columns if c.startswith(("link_confirmed", "push_attempt"))}
+        assert "accounts_total" not in run_columns
+        kept = conn.execute(sa.text("SELECT account_id FROM links")).scalars().all()
+    assert kept == ["guid-bob"]  # the link stays, without the new columns
+    world.db.upgrade()
+    with world.db.read() as conn:
+        row = conn.execute(sa.select(links).where(links.c.credential_id == cred_id)).one()
+    assert row.directory_id == directory_id
+    confirmed_at = row.link_confirmed_at
+    if confirmed_at.tzinfo is None:  # SQLite hands back naive UTC
+        confirmed_at = confirmed_at.replace(tzinfo=dt.UTC)
+    assert (confirmed_at, row.link_confirmed_by) == (LINKED_AT, "schema upgrade")
+    assert (row.push_attempt_run, row.push_attempt_version, row.push_attempt_at) == (
+        None,
+        None,
+        None,
+    )
