@@ -43,7 +43,8 @@ def test_only_directory_setup_confirms_a_link_and_is_shown_what_it_overwrites(
     )
     cred_id = created.json()["id"]
     sw.run()
-    [flag] = [f for f in api.admin.get("/api/v1/flags").json() if f["credential_id"] == cred_id]
+    listed = api.admin.get("/api/v1/flags").json()["items"]
+    [flag] = [f for f in listed if f["credential_id"] == cred_id]
     assert flag["status"] == "awaiting_confirmation"
     body = {"flags": [flag["id"]], "confirm": True}
     for role in ("technician", "viewer", "auditor"):

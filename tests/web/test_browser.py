@@ -231,7 +231,7 @@ def test_a_new_enforced_link_waits_and_is_confirmed_on_the_flags_page(
     assert live.tenant.check_password(blake.id, BLAKE_PASSWORD)
     nav(page, "Flags").click()
     flag_row = page.get_by_role("row", name="Blake Lee")
-    expect(flag_row).to_contain_text("awaiting_confirmation")
+    expect(flag_row).to_contain_text("awaiting confirmation")
     expect(flag_row).to_contain_text(blake.upn)
     shot(page, "05a-link-awaiting-confirmation")
     flag_row.get_by_role("button", name="Confirm the link…").click()

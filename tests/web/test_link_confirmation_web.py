@@ -65,7 +65,8 @@ def test_a_technician_s_credential_waits_for_a_directory_manager(web: WebWorld, 
     # A directory manager ticks it, is shown the account, and confirms.
     manager = web.signed_in("directory_manager")
     page = manager.get(f"/flags?client={client.id}").text
-    assert f'name="flag" value="{flag.id}" form="confirm-links"' in page
+    assert f'name="flag" value="{flag.id}" form="selected"' in page
+    assert 'formaction="/flags/confirm"' in page  # "Confirm the selected links"
     back = f"/flags?client={client.id}"
     status, _, asked = _post(manager, "/flags/confirm", {"flag": flag.id, "back": back})
     assert status == 200
