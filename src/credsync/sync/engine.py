@@ -35,7 +35,7 @@ from credsync.connectors.base import (
 )
 from credsync.connectors.registry import ConnectorFactory, open_connector, verifying_kinds
 from credsync.errors import ConnectorError, InvalidInput
-from credsync.storage import links as link_rows
+from credsync.storage import link_reads
 from credsync.sync import lease, store
 from credsync.sync.connect import connect, directory_config, load_directory
 from credsync.sync.executor import Applied, Executor, status_of_error
@@ -241,7 +241,7 @@ class Engine:
             run.kind = "full"  # the cursor was refused or stale, or DirSync is not allowed
         run.accounts_read = len(read.changed) if not read.full else len(read.accounts)
         with self._db.read() as conn:
-            claimed = link_rows.claimed_elsewhere(conn, directory.id, read.accounts)
+            claimed = link_reads.claimed_elsewhere(conn, directory.id, read.accounts)
             rules = self._rules(conn, directory, connector)
         abort = safety_rail(
             accounts_read=len(read.accounts),
@@ -278,7 +278,7 @@ class Engine:
             managed_elsewhere=(
                 {}
                 if can_verify
-                else link_rows.linked_elsewhere(
+                else link_reads.linked_elsewhere(
                     conn, directory.id, directory.client_id, kinds=verifying_kinds()
                 )
             ),

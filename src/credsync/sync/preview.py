@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from sqlalchemy.engine import Connection
 from typing_extensions import TypedDict
 
-from credsync.storage import links as link_rows
+from credsync.storage import link_reads
 from credsync.types import SyncMode
 
 __all__ = ["EnforceImpact", "EnforceImpactJson", "enforce_preview", "enforce_summary"]
@@ -63,7 +63,7 @@ def enforce_preview(
 ) -> list[EnforceImpact]:
     """Credentials of the client not yet in enforce (just ``credential_id`` when given; only
     those following the client default when ``follows_default_only``)."""
-    rows = link_rows.enforce_impact(
+    rows = link_reads.enforce_impact(
         conn,
         client_id,
         credential_id=credential_id,

@@ -15,9 +15,8 @@ from dataclasses import dataclass
 
 from typing_extensions import TypedDict
 
-from credsync.storage import Database, push_queue
+from credsync.storage import Database, link_reads, push_queue
 from credsync.storage import flags as flag_rows
-from credsync.storage import links as link_rows
 from credsync.storage import runs as run_rows
 from credsync.storage import sync_credentials as credential_rows
 from credsync.sync import lease
@@ -68,7 +67,7 @@ def checks_of(db: Database, actor: Actor, credential_ids: Sequence[str]) -> dict
     with db.read() as conn:
         for start in range(0, len(ids), _CHUNK):
             chunk = ids[start : start + _CHUNK]
-            for r in link_rows.checks(conn, chunk):
+            for r in link_reads.checks(conn, chunk):
                 found[(r.credential_id, r.directory_id)] = Check(
                     r.credential_id,
                     r.directory_id,

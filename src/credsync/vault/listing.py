@@ -14,7 +14,7 @@ from sqlalchemy.engine import Connection
 
 from credsync.errors import InvalidInput
 from credsync.storage import credentials as credential_rows
-from credsync.storage import links as link_rows
+from credsync.storage import link_reads
 from credsync.storage.credentials import CredentialRow
 from credsync.types import SyncMode
 from credsync.vault._time import as_utc, as_utc_opt
@@ -76,7 +76,7 @@ def credential_models(conn: Connection, rows: Sequence[CredentialRow]) -> list[C
     does not know (two statements for the whole page)."""
     ids = [r.id for r in rows]
     tags = credential_rows.tags_by_id(conn, ids)
-    unknown = link_rows.password_unknown_in(conn, ids) if ids else {}
+    unknown = link_reads.password_unknown_in(conn, ids) if ids else {}
     return [credential_model(r, tags.get(r.id, ()), tuple(unknown.get(r.id, ()))) for r in rows]
 
 
