@@ -17,8 +17,7 @@ from sqlalchemy.engine import Connection
 
 from credsync.errors import DuplicateCredential, InvalidInput, NotFound
 from credsync.storage import credentials as credential_rows
-from credsync.storage import duplicates
-from credsync.storage import links as link_rows
+from credsync.storage import duplicates, link_reads
 from credsync.storage import search as search_index
 from credsync.storage import secrets as secret_rows
 from credsync.types import CredentialType, Secret, SyncMode
@@ -83,7 +82,7 @@ class Credentials(CredentialLifecycle):
         ``password_unknown``, only those whose password in one of its directories the vault
         does not know (``Credential.password_unknown_in``)."""
         actor.require(Permission.VAULT_READ)
-        limit = self._check_limit(limit)
+        limit = check_limit(limit)
         with self._db.read() as conn:
             client = find_client_row(conn, client_ref)
             rows = credential_rows.page(
@@ -95,7 +94,7 @@ class Credentials(CredentialLifecycle):
                 folder_id=folder_ops.find_folder(conn, client.id, folder).id if folder else None,
                 tag=tag,
                 after=decode_cursor(cursor) if cursor else None,
-                also=link_rows.password_unknown() if password_unknown else None,
+                also=link_reads.password_unknown() if password_unknown else None,
             )
             more = len(rows) > limit
             rows = rows[:limit]
@@ -117,7 +116,7 @@ class Credentials(CredentialLifecycle):
         search stops as soon as it has enough), so ask for ``limit + 1`` to learn whether the
         query should be narrowed."""
         actor.require(Permission.VAULT_READ)
-        limit = self._check_limit(limit)
+        limit = check_limit(limit)
         words = query_words(text)
         with self._db.read() as conn:
             client_id = None
@@ -145,15 +144,11 @@ class Credentials(CredentialLifecycle):
         directory password the vault does not know (clients with none left out)."""
         actor.require(Permission.VAULT_READ)
         with self._db.read() as conn:
-            return link_rows.password_unknown_counts(
+            return link_reads.password_unknown_counts(
                 conn,
                 include_directory_admin=sees_directory_admin(actor),
                 client_id=find_client_row(conn, client_ref).id if client_ref else None,
             )
-
-    @staticmethod
-    def _check_limit(limit: int) -> int:
-        return check_limit(limit)
 
     # -- creating ----------------------------------------------------------------------------
     def create(
