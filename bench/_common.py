@@ -379,6 +379,25 @@ class Verdicts:
             print(f"(could not save figures: {err})")
 
 
+def latency_table(
+    verdicts: Verdicts,
+    baseline: tuple[str, Sequence[float]],
+    cases: Sequence[tuple[str, Sequence[float]]],
+) -> str:
+    """p50, p95 and max of each case, and its p95 against the baseline's (the request every
+    request pays, timed in the same process), as a table; each p95 goes in the figures."""
+    base_label, base = baseline
+    base_p95 = percentile(base, 95)
+    rows: list[list[object]] = [[base_label, ms(median(base)), ms(base_p95), "", "1.00"]]
+    for label, samples in cases:
+        p95 = percentile(samples, 95)
+        ratio = f"{p95 / base_p95:.2f}"
+        rows.append([label, ms(median(samples)), ms(p95), ms(max(samples)), ratio])
+        verdicts.figures[f"{label} p95 ms"] = round(p95 * 1000, 1)
+    verdicts.figures["baseline p95 ms"] = round(base_p95 * 1000, 1)
+    return table(["case", "p50", "p95", "max", "p95 / baseline"], rows)
+
+
 def header(title: str, quick: bool) -> None:
     print(
         f"# {title}{' (--quick: small sizes, figures not comparable to targets)' if quick else ''}"

@@ -165,23 +165,20 @@ def main() -> int:
                 cases.append(("client page (HTML)", "web", {"samples": page}, PAGE_TARGET_S))
         vault.db.dispose()
 
-    base_p95 = c.percentile(baseline, 95)
-    rows = [["baseline: GET /auth/whoami", c.ms(c.median(baseline)), c.ms(base_p95), "", "1.00"]]
+    latencies = c.latency_table(
+        verdicts,
+        ("baseline: GET /auth/whoami", baseline),
+        [(label, data["samples"]) for label, _, data, _ in cases],
+    )
     for label, kind, data, target in cases:
-        samples = data["samples"]
-        p95 = c.percentile(samples, 95)
-        rows.append(
-            [label, c.ms(c.median(samples)), c.ms(p95), c.ms(max(samples)), f"{p95 / base_p95:.2f}"]
-        )
-        verdicts.figures[f"{label} p95 ms"] = round(p95 * 1000, 1)
+        p95 = c.percentile(data["samples"], 95)
         verdicts.check(
             p95 < target,
             f"{kind} {label}: p95 {p95 * 1000:.1f} ms with {args.credentials:,} credentials "
             f"(target: under {target * 1000:.0f} ms)",
         )
-    verdicts.figures["baseline p95 ms"] = round(base_p95 * 1000, 1)
     print()
-    print(c.table(["case", "p50", "p95", "max", "p95 / baseline"], rows))
+    print(latencies)
     return verdicts.report()
 
 

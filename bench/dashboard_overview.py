@@ -307,16 +307,12 @@ def main() -> int:
                 home = measure(browser, "/", args.runs)
         vault.db.dispose()
 
-    base_p95 = c.percentile(baseline, 95)
-    rows = [["baseline: GET /auth/whoami", c.ms(c.median(baseline)), c.ms(base_p95), "", "1.00"]]
-    for label, samples in (("overview page (HTML)", overview), ("clients page (HTML)", home)):
-        p95 = c.percentile(samples, 95)
-        rows.append(
-            [label, c.ms(c.median(samples)), c.ms(p95), c.ms(max(samples)), f"{p95 / base_p95:.2f}"]
-        )
-        verdicts.figures[f"{label} p95 ms"] = round(p95 * 1000, 1)
-    verdicts.figures["baseline p95 ms"] = round(base_p95 * 1000, 1)
-    p95 = c.percentile(overview, 95)
+    latencies = c.latency_table(
+        verdicts,
+        ("baseline: GET /auth/whoami", baseline),
+        [("overview page (HTML)", overview), ("clients page (HTML)", home)],
+    )
+    p95, base_p95 = c.percentile(overview, 95), c.percentile(baseline, 95)
     verdicts.check(
         p95 < PAGE_TARGET_S,
         f"web overview page: p95 {p95 * 1000:.1f} ms ({p95 / base_p95:.1f}x whoami) with "
@@ -324,7 +320,7 @@ def main() -> int:
         f"(target: under {PAGE_TARGET_S * 1000:.0f} ms)",
     )
     print()
-    print(c.table(["case", "p50", "p95", "max", "p95 / baseline"], rows))
+    print(latencies)
     return verdicts.report()
 
 
