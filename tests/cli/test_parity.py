@@ -85,8 +85,12 @@ def write(args: str, code: int = 0, *, json: bool = True, **kw: Any) -> Case:
 def _lengths(text: str) -> str:
     """Generated passwords (a JSON list, or one a line): only their number and lengths can
     be the same."""
-    if text.startswith("["):
-        return json.dumps([len(p) for p in json.loads(text)])
+    try:
+        shown = json.loads(text)
+    except ValueError:  # one a line: a password may itself begin with "["
+        shown = None
+    if isinstance(shown, list):
+        return json.dumps([len(p) for p in shown])
     return "\n".join(str(len(line)) for line in text.splitlines())
 
 
