@@ -53,7 +53,7 @@ from credsync.storage import push_queue
 from credsync.sync import lease
 from credsync.sync.engine import Engine
 from credsync.vault._time import as_utc_opt, utcnow
-from credsync.vault.auth import Actor, Permission
+from credsync.vault.auth import SYSTEM, Actor, Permission
 from credsync.vault.directories import directory_model, find_directory_row
 from credsync.vault.keyring import KeyRing
 from credsync.vault.pushes import record_given_up
@@ -304,7 +304,7 @@ class Agent:
         now = self._clock()
         with self._db.write() as conn:
             try:
-                directory = directory_model(find_directory_row(conn, directory_id))
+                directory = directory_model(find_directory_row(conn, directory_id, SYSTEM))
             except NotFound:  # removed meanwhile
                 return
             interval = float(directory.option("interval"))

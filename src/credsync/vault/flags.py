@@ -105,8 +105,8 @@ class FlagFilter:
             raise InvalidInput(f"status {status[:40]!r} is not a status", field="status")
         return flag_rows.FlagWhere(
             include_directory_admin=sees_directory_admin(actor),
-            client_id=find_client_row(conn, self.client).id if self.client else None,
-            directory_id=find_directory_row(conn, self.directory).id if self.directory else None,
+            client_id=find_client_row(conn, self.client, actor).id if self.client else None,
+            directory_id=find_directory_row(conn, self.directory, actor).id if self.directory else None,
             status=status,
             opened_before=parse_moment(self.older_than, "older_than", now)
             if self.older_than

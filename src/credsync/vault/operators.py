@@ -106,8 +106,14 @@ class Operators:
         return row
 
     def actor_for(self, conn: Connection, row: OperatorRow, via: str) -> Actor:
-        perms = store.permissions_of(conn, row.role)
-        return Actor(row.id, row.name, row.role, frozenset(perms), via)
+        """The actor ``row`` signs in as, with their role's permissions and their client
+        access as they are now (an actor is built per request: a change applies from the
+        next one). An operator whose role has admin reaches every client."""
+        perms = frozenset(store.permissions_of(conn, row.role))
+        clients = None
+        if not row.all_clients and Permission.ADMIN.value not in perms:
+            clients = store.client_ids_of(conn, row.id)
+        return Actor(row.id, row.name, row.role, perms, via, clients)
 
     def list(self, actor: Actor) -> list[Operator]:
         actor.require(Permission.ADMIN)
