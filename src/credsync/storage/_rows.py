@@ -50,7 +50,9 @@ def repr_without(row: tuple[Any, ...], hidden: tuple[str, ...]) -> str:
     return f"{type(row).__name__}({shown})"
 
 
-def within(column: sa.ColumnElement[Any], client_ids: Collection[str] | None) -> sa.ColumnElement[bool]:
+def within(
+    column: sa.ColumnElement[Any], client_ids: Collection[str] | None
+) -> sa.ColumnElement[bool]:
     """Per-client access in SQL: rows whose client (``column``) is one of ``client_ids``;
     None: every client (so that paging and counts are right, not filtered after a LIMIT)."""
     if client_ids is None:

@@ -169,7 +169,9 @@ def find_by_ref(
     only with ``include_directory_admin``, and one of ``client_ids`` when given (per-client
     access); without, it is NotFound as an id of nothing is, and takes no part in an
     ambiguity."""
-    query = _BASE.where(visible(include_directory_admin), within(credentials.c.client_id, client_ids))
+    query = _BASE.where(
+        visible(include_directory_admin), within(credentials.c.client_id, client_ids)
+    )
     row = one_by_id_prefix(conn, query, credentials.c.id, ref, "credential", min_chars=min_chars)
     return record(CredentialRow, row)
 

@@ -372,10 +372,15 @@ class Liveness(NamedTuple):
     heartbeat_at: dt.datetime | None
 
 
-def progress(conn: Connection, run_id: str) -> tuple[Liveness, int] | None:
+def progress(
+    conn: Connection, run_id: str, client_ids: Collection[str] | None = None
+) -> tuple[Liveness, int] | None:
     """A run's state and last sign of life, and how many items it has stored (None: no
-    such run)."""
-    row = conn.execute(sa.select(*columns_for(Liveness, runs)).where(runs.c.id == run_id)).first()
+    such run, or none of ``client_ids`` when given)."""
+    query = sa.select(*columns_for(Liveness, runs)).where(
+        runs.c.id == run_id, within(runs.c.client_id, client_ids)
+    )
+    row = conn.execute(query).first()
     if row is None:
         return None
     count = conn.execute(

@@ -146,7 +146,8 @@ class AuditLog:
     ) -> list[AuditEntry]:
         """Newest first, from ``since`` (included) to ``until`` (left out; see
         :func:`time_window`), each with the names of its target and client as they are now
-        (:func:`_named`)."""
+        (:func:`_named`). An actor limited to some clients reads the entries of those clients
+        and the entries of no client they made themselves."""
         actor.require(Permission.AUDIT_READ)
         with self._db.read() as conn:
             rows = audit_rows.page(
@@ -159,6 +160,7 @@ class AuditLog:
                 until=until,
                 before_seq=before_seq,
                 limit=limit,
+                within_clients=None if actor.clients is None else (actor.clients, actor.name),
             )
             return _named(conn, actor, [_entry(row) for row in rows])
 

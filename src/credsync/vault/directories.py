@@ -339,7 +339,10 @@ class Directories:
         actor.require(Permission.VAULT_READ)
         with self._db.read() as conn:
             client_id = find_client_row(conn, client_ref, actor).id if client_ref else None
-            return [shown_to(actor, directory_model(r)) for r in rows.list_rows(conn, client_id, actor.clients)]
+            return [
+                shown_to(actor, directory_model(r))
+                for r in rows.list_rows(conn, client_id, actor.clients)
+            ]
 
     def get(self, actor: Actor, ref: str) -> Directory:
         """A directory by name or id, as the actor may see it (:func:`shown_to`)."""
