@@ -103,7 +103,7 @@ def test_everything_of_another_client_answers_as_nothing_does(scoped):
 
 
 def test_an_export_of_another_client_is_not_found(scoped):
-    world, _, contoso, *_ = scoped
+    world, _, _contoso, *_ = scoped
     vault = world.vault
     vault.operators.add_role(
         world.admin, "exporter", ["vault.read", "secret.reveal", "vault.export"]
@@ -153,12 +153,12 @@ def test_only_an_admin_changes_client_access_and_it_is_audited(scoped):
 
 
 def test_a_change_of_access_applies_from_the_next_sign_in_or_request(scoped):
-    world, tom, *_ = scoped
+    world, _tom, *_ = scoped
     vault = world.vault
     vault.operators.set_clients(world.admin, "tom", ["Fabrikam"])
     again = vault.access.login_password("tom", Secret(PASSWORD))
     assert [c.name for c in vault.clients.list(again)] == ["Fabrikam"]
-    token, secret = vault.access.create_token(again, "script")
+    _token, secret = vault.access.create_token(again, "script")
     assert [c.name for c in vault.clients.list(vault.access.login_token(secret))] == ["Fabrikam"]
     vault.operators.set_clients(world.admin, "tom", None)
     assert [c.name for c in vault.clients.list(vault.access.login_token(secret))] == [
