@@ -246,9 +246,18 @@ def _named(conn: Connection, actor: Actor, entries: Sequence[AuditEntry]) -> lis
         readable |= {"client", "credential", "directory", "folder"}
     if actor.can(Permission.ADMIN):
         readable.add("token")
+    vault_records = {"client", "credential", "directory", "folder"}
+
+    def named(e: AuditEntry) -> bool:
+        # For a reader limited to some clients, a vault record is named only in an entry
+        # of one of them (an entry of theirs of no client may name another client's record).
+        if e.target_type not in readable:
+            return False
+        return e.target_type not in vault_records or actor.sees(e.client_id)
+
     wanted: dict[str, set[str]] = {}
     for e in entries:
-        if e.target_type in readable:
+        if named(e):
             wanted.setdefault(e.target_type, set()).add(e.target_id)
         if e.client_id and "client" in readable:
             wanted.setdefault("client", set()).add(e.client_id)
@@ -258,7 +267,7 @@ def _named(conn: Connection, actor: Actor, entries: Sequence[AuditEntry]) -> lis
     return [
         dataclasses.replace(
             e,
-            target_name=found.get((e.target_type, e.target_id)),
+            target_name=found.get((e.target_type, e.target_id)) if named(e) else None,
             client_name=found.get(("client", e.client_id)) if e.client_id else None,
         )
         for e in entries
