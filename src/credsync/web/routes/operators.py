@@ -2,7 +2,7 @@
 and the API use (the services check the permissions and write the audit entries).
 
 Operators (admin): the list, adding one with a role and a password, and an operator's page:
-its role, disabling or enabling it (its sessions and tokens stop at once), a new password for
+its role, its client access (every client, or those ticked), disabling or enabling it (its sessions and tokens stop at once), a new password for
 another operator, and its API tokens. One's own page is open to every operator (its tokens).
 
 API tokens: every operator's own (``/tokens``: create, revoke), everyone's with admin
@@ -128,6 +128,7 @@ def _operator_page(
         op=op,
         me=op.id == viewer.actor.operator_id,
         roles=_role_names(state, viewer) if admin else [],
+        clients=state.vault.clients.list(viewer.actor, include_archived=True) if admin else [],
         tokens=_tokens_of(state, viewer, op),
         form=form or Form({}),
     )
@@ -158,6 +159,27 @@ def set_role(
         form.error("role", str(exc))
         return _operator_page(request, state, viewer, op.id, form=form, status=400)
     return redirect(request, f"/operators/{op.id}", viewer, f"{op.name} is now {op.role}.")
+
+
+@router.post("/operators/{ref}/clients")
+def set_clients(
+    ref: str, request: Request, state: State, viewer: ViewerDep, fields: Fields
+) -> Response:
+    """Client access: every client, or only the clients ticked (admin). It applies to the
+    operator's next request."""
+    vault, actor = state.vault, viewer.actor
+    actor.require(Permission.ADMIN)
+    op = vault.operators.get(actor, ref)
+    ticked = [k.removeprefix("client_") for k, v in fields.items() if k.startswith("client_")]
+    chosen = None if fields.get("access") == "all" else ticked
+    try:
+        op = vault.operators.set_clients(actor, op.id, chosen)
+    except InvalidInput as exc:
+        form = Form({})
+        form.error("clients", str(exc))
+        return _operator_page(request, state, viewer, op.id, form=form, status=400)
+    shown = op.client_access if op.clients is None else ", ".join(n for _, n in op.clients)
+    return redirect(request, f"/operators/{op.id}", viewer, f"{op.name} now reaches: {shown}.")
 
 
 def _set_disabled(
