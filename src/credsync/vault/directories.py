@@ -258,7 +258,7 @@ class Directories:
                 raise InvalidInput(f"client {client.name!r} is archived: unarchive it first")
             if rows.name_taken(conn, name_key(name)):
                 raise AlreadyExists(f"a directory named {name!r} already exists")
-            bind_id = self._bind_credential(conn, bind_ref or "", client.id)
+            bind_id = self._bind_credential(conn, actor, bind_ref or "", client.id)
             now = utcnow()
             rows.insert(
                 conn,
@@ -301,9 +301,10 @@ class Directories:
             return directory_model(find_directory_row(conn, directory_id, actor))
 
     @staticmethod
-    def _bind_credential(conn: Connection, ref: str, client_id: str) -> str:
+    def _bind_credential(conn: Connection, actor: Actor, ref: str, client_id: str) -> str:
         ref = ref.strip().lower()
-        found = credential_rows.bind_candidates(conn, ref)
+        # one of a client outside the actor's client access is not there for them
+        found = [r for r in credential_rows.bind_candidates(conn, ref) if actor.sees(r.client_id)]
         if len(ref) < 8 or not found:
             raise NotFound(f"no credential with id {ref} to bind with")
         if len(found) > 1:
@@ -329,6 +330,8 @@ class Directories:
         """The client's directory_admin credentials outside the trash, by title (at most
         500): what its directories may bind with."""
         actor.require(Permission.VAULT_READ, Permission.DIRECTORY_ADMIN_USE)
+        if not actor.sees(client_id):
+            raise NotFound(f"no client named {client_id!r}")
         with self._db.read() as conn:
             see = sees_directory_admin(actor)
             return credential_rows.bind_choices(conn, client_id, include_directory_admin=see)
@@ -383,7 +386,9 @@ class Directories:
                 given.binds, current.bind_kind, adding=False
             )
             if bind_ref is not None:
-                values["bind_credential_id"] = self._bind_credential(conn, bind_ref, row.client_id)
+                values["bind_credential_id"] = self._bind_credential(
+                    conn, actor, bind_ref, row.client_id
+                )
                 if bind_kind != current.bind_kind:
                     values["bind_kind"] = bind_kind
             if given.ca_pem == "":

@@ -2,8 +2,9 @@
 and the API use (the services check the permissions and write the audit entries).
 
 Operators (admin): the list, adding one with a role and a password, and an operator's page:
-its role, its client access (every client, or those ticked), disabling or enabling it (its sessions and tokens stop at once), a new password for
-another operator, and its API tokens. One's own page is open to every operator (its tokens).
+its role, its client access (every client, or the clients ticked), disabling or enabling it
+(its sessions and tokens stop at once), a new password for another operator, and its API
+tokens. One's own page is open to every operator (its tokens).
 
 API tokens: every operator's own (``/tokens``: create, revoke), everyone's with admin
 (``/tokens?all=1``), and an admin creates one for another operator from that operator's
