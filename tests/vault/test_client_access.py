@@ -202,3 +202,32 @@ def test_audit_reads_keep_to_the_clients_in_scope(scoped):
     assert any(e.client_id == contoso.id for e in entries)
     assert all(e.client_id != fabrikam.id for e in entries)
     assert vault.audit.verify(aud).ok  # the whole chain is still checked
+
+
+def test_flags_pages_counts_and_bulk_lookups_keep_to_the_clients_in_scope(scoped):
+    from .flag_seed import seed_flags
+
+    world, tom, *_ = scoped
+    vault = world.vault
+    mine = seed_flags(world, "Contoso", 3, directory="contoso-ad", title="Contoso account")
+    theirs = seed_flags(world, "Fabrikam", 4, directory="fabrikam-ad", title="Fabrikam account")
+    found, cursor = vault.flags.page(tom, FlagFilter(), limit=2)
+    assert len(found) == 2
+    assert cursor is not None
+    rest, end = vault.flags.page(tom, FlagFilter(), limit=2, cursor=cursor)
+    assert end is None
+    assert {f.credential_id for f in [*found, *rest]} == set(mine.credential_ids)
+    assert vault.flags.count(tom) == 3
+    assert vault.flags.count(world.admin) == 7
+    assert vault.flags.counts(tom) == {"Contoso": 3}
+    their_flags = vault.flags.page(world.admin, FlagFilter(client="Fabrikam"), limit=10)[0]
+    assert vault.flags.of_ids(tom, [f.id for f in their_flags]) == []
+    with pytest.raises(NotFound):
+        vault.flags.get(tom, their_flags[0].id)
+    with pytest.raises(NotFound):
+        vault.flags.page(tom, FlagFilter(directory="fabrikam-ad"))
+    with pytest.raises(InvalidInput, match="cursor"):  # another client's flag is no cursor
+        vault.flags.page(tom, FlagFilter(), cursor=their_flags[0].id)
+    assert [d.name for d in vault.directories.list(tom)] == ["contoso-ad"]
+    with pytest.raises(NotFound):
+        vault.directories.get(tom, theirs.directory_id)
