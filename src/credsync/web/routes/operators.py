@@ -67,6 +67,7 @@ def _new_page(
         title="Add an operator",
         form=form,
         roles=_role_names(state, viewer),
+        clients=state.vault.clients.list(viewer.actor, include_archived=True),
     )
 
 
@@ -81,7 +82,15 @@ def add_operator(request: Request, state: State, viewer: ViewerDep, fields: Fiel
     """Add the operator, then their page; a refused form comes back (without the passwords)."""
     actor = viewer.actor
     actor.require(Permission.ADMIN)
-    form = Form({"name": fields.get("name", "").strip(), "role": fields.get("role", "").strip()})
+    ticked = _ticked(fields)
+    form = Form(
+        {
+            "name": fields.get("name", "").strip(),
+            "role": fields.get("role", "").strip(),
+            "access": "all" if fields.get("access", "all") == "all" else "listed",
+            "clients": ",".join(ticked),
+        }
+    )
     if not form.values["name"]:
         form.error("name", "Give the operator a name.")
     if not form.values["role"]:
@@ -90,7 +99,11 @@ def add_operator(request: Request, state: State, viewer: ViewerDep, fields: Fiel
     if not form.errors:
         try:
             op = state.vault.operators.add(
-                actor, form.values["name"], Secret(password), form.values["role"]
+                actor,
+                form.values["name"],
+                Secret(password),
+                form.values["role"],
+                None if form.values["access"] == "all" else ticked,
             )
         except NotFound as exc:  # the role
             form.error("role", str(exc))
@@ -100,6 +113,11 @@ def add_operator(request: Request, state: State, viewer: ViewerDep, fields: Fiel
             notice = f"Added {op.name} ({op.role}). They sign in with the password you gave."
             return redirect(request, f"/operators/{op.id}", viewer, notice)
     return _new_page(request, state, viewer, form, status=400)
+
+
+def _ticked(fields: dict[str, str]) -> list[str]:
+    """The ids of the clients ticked in a client-access form (``client_<id>`` boxes)."""
+    return [k.removeprefix("client_") for k in fields if k.startswith("client_")]
 
 
 def _tokens_of(state: State, viewer: Viewer, op: Operator) -> list[ApiToken]:
@@ -171,8 +189,7 @@ def set_clients(
     vault, actor = state.vault, viewer.actor
     actor.require(Permission.ADMIN)
     op = vault.operators.get(actor, ref)
-    ticked = [k.removeprefix("client_") for k, v in fields.items() if k.startswith("client_")]
-    chosen = None if fields.get("access") == "all" else ticked
+    chosen = None if fields.get("access") == "all" else _ticked(fields)
     try:
         op = vault.operators.set_clients(actor, op.id, chosen)
     except InvalidInput as exc:
