@@ -182,13 +182,18 @@ def client_ids_of(conn: Connection, operator_id: str) -> frozenset[str]:
     return frozenset(conn.execute(query).scalars())
 
 
-def client_access(conn: Connection) -> dict[str, list[tuple[str, str]]]:
-    """Per operator id, the (id, name) of the clients listed for them, by name."""
+def client_access(
+    conn: Connection, operator_id: str | None = None
+) -> dict[str, list[tuple[str, str]]]:
+    """Per operator id (of one operator when given), the (id, name) of the clients listed
+    for them, by name."""
     query = (
         sa.select(operator_clients.c.operator_id, clients.c.id, clients.c.name)
         .join(clients, clients.c.id == operator_clients.c.client_id)
         .order_by(clients.c.name_key)
     )
+    if operator_id is not None:
+        query = query.where(operator_clients.c.operator_id == operator_id)
     out: dict[str, list[tuple[str, str]]] = {}
     for operator_id, client_id, name in conn.execute(query):
         out.setdefault(operator_id, []).append((client_id, name))

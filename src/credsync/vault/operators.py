@@ -87,7 +87,7 @@ def _operator(conn: Connection, row: OperatorRow) -> Operator:
 def _operators(conn: Connection, rows: builtins.list[OperatorRow]) -> builtins.list[Operator]:
     """The records of ``rows``, with their client access (one statement each for the roles
     that have admin and the clients listed)."""
-    listed = store.client_access(conn)
+    listed = store.client_access(conn, rows[0].id if len(rows) == 1 else None)
     admin_roles = {r.name for r in store.roles_all(conn) if Permission.ADMIN.value in r.permissions}
     return [
         Operator(
