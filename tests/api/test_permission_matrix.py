@@ -1,5 +1,9 @@
 """Every route of the API for every built-in role: a role that lacks the route's permissions
-gets 403 in the error shape, a role that has them never does (nor a 401 or a 5xx).
+gets 403 in the error shape, a role that has them never does (nor a 401 or a 5xx). Then every
+route for every role limited to some clients (per-client access), in scope and out of it: out
+of scope, a route under the client, its credential, folder, directory, run or flag answers 404
+(a role that lacks the permission still gets 403 first, which reveals nothing), and no answer
+shows any of them; in scope, the answer is the normal one.
 
 The table below names each route's permissions; a route of the OpenAPI document missing from
 it fails the test, so a new route can't go unchecked. Destructive routes come last, and each
@@ -7,13 +11,16 @@ route is tried by the roles that lack its permissions before those that have the
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 
+from credsync.types import Secret
 from credsync.vault.auth import BUILTIN_ROLES, Permission
 from credsync.vault.generator import PasswordPolicy
 
@@ -113,6 +120,7 @@ ROUTES = [
     Route("GET", "/operators/{operator}", (ADMIN,)),
     Route("PATCH", "/operators/{operator}", (ADMIN,), {"role": "viewer"}),
     Route("PUT", "/operators/{operator}/password", (ADMIN,), {"password": "target-pass-{n}-x"}),
+    Route("PUT", "/operators/{operator}/clients", (ADMIN,), {"all_clients": True}),
     Route("GET", "/roles", (R,)),
     Route("POST", "/roles", (ADMIN,), {"name": "role-{n}", "permissions": ["vault.read"]}),
     Route("PATCH", "/roles/{role}", (ADMIN,), {"permissions": ["vault.read", "audit.read"]}),
@@ -251,3 +259,90 @@ def _fill(body: Any, n: int, ids: dict[str, str]) -> Any:
     if isinstance(body, str):
         return body.replace("{n}", str(n)).replace("{bind}", ids["bind"])
     return body
+
+
+# -- per-client access -------------------------------------------------------------------------
+SCOPED_ROLES = tuple(r for r in ROLES if r != "admin")  # an admin reaches every client
+UNDER_A_CLIENT = ("{client}", "{cred}", "{folder}", "{directory}", "{run}", "{flag}")
+ALL_CLIENTS_ONLY = {("POST", "/clients")}  # one limited to some can't add a client
+
+
+def under_the_client(route: Route) -> bool:
+    """Whether the route acts on the matrix's client or something of it."""
+    return any(p in route.path for p in UNDER_A_CLIENT) or (
+        isinstance(route.body, dict) and route.body.get("client") == "Contoso"
+    )
+
+
+def test_every_route_for_every_role_in_and_out_of_client_scope(
+    matrix: tuple[ApiWorld, dict[str, str]],
+) -> None:
+    api, ids = matrix
+    world = api.world
+    vault, admin = world.vault, world.admin
+    vault.clients.add(admin, world.keys, "Fabrikam")
+    tokens: dict[tuple[str, bool], str] = {}
+    for role in SCOPED_ROLES:
+        for inside, client in ((True, "Contoso"), (False, "Fabrikam")):
+            name = f"{'in' if inside else 'out'}-{role}"
+            password = Secret(f"{name}-password-1234")
+            vault.operators.add(admin, name, password, role, [client])
+            actor = vault.access.login_password(name, password)
+            tokens[role, inside] = vault.access.create_token(actor, "scoped")[1].reveal()
+    hidden = [ids["cred"], ids["run"], ids["flag"], ids["directory"]]
+
+    def as_token(token: str) -> TestClient:
+        client = TestClient(api.http.app, raise_server_exceptions=False)
+        client.headers["Authorization"] = f"Bearer {token}"
+        return client
+
+    problems: list[str] = []
+    n = 0
+    for route in ROUTES:
+        # out of scope first: nothing may change then; roles without the permission first
+        for inside in (False, True):
+            for role in sorted(SCOPED_ROLES, key=lambda r: allowed(r, route.needs)):
+                n += 1
+                path = "/api/v1" + route.path.format(**ids)
+                content = _fill(route.content, n, ids)
+                response = as_token(tokens[role, inside]).request(
+                    route.method,
+                    path,
+                    json=_fill(route.body, n, ids),
+                    params=route.params,
+                    content=content,
+                    headers={"Content-Type": "text/csv"} if content is not None else None,
+                )
+                status = response.status_code
+                scope = "in scope" if inside else "out of scope"
+                where = (
+                    f"{route.method} {route.path} as {role} {scope}: {status} {response.text[:200]}"
+                )
+                hides = not inside and under_the_client(route)
+                if not allowed(role, route.needs) or (route.method, route.path) in ALL_CLIENTS_ONLY:
+                    # refused for the role whatever the client: 403; or 404 as for no client
+                    if status != 403 and not (hides and status == 404):
+                        problems.append(f"expected 403: {where}")
+                elif hides:
+                    if status != 404 or response.json()["error"]["code"] != "not_found":
+                        problems.append(f"expected 404: {where}")
+                elif status in (401, 403) or status >= 500:
+                    problems.append(f"expected the normal answer: {where}")
+                # an answer (not an error repeating what was asked) never shows another
+                # client's records
+                shown = response.text if status < 400 else ""
+                if route.path == "/audit" and status == 200:
+                    # less the reader's own entries of no client (their refusals repeat
+                    # what they asked for), which name nothing
+                    name = f"{'in' if inside else 'out'}-{role}"
+                    items = response.json()["items"]
+                    own = [i for i in items if i["actor"] == name and i["client_id"] is None]
+                    if any(i["target_name"] for i in own if i["target_type"] != "operator"):
+                        problems.append(f"names another client's record: {where}")
+                    shown = json.dumps([i for i in items if i not in own])
+                if not inside and any(h in shown for h in hidden):
+                    problems.append(f"shows something of another client: {where}")
+                if not inside and "Contoso" in shown:
+                    problems.append(f"names another client: {where}")
+    assert not problems, "\n".join(problems)
+    assert n == len(ROUTES) * len(SCOPED_ROLES) * 2

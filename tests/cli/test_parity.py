@@ -40,6 +40,7 @@ SECRETS = {  # the passwords this module stores: never shown by a failing compar
     "Imp-Pa55-word-2!",
     "dave-parity-password-7731",
     "dave-parity-password-8842",
+    "frank-parity-password-6614",
     BOB_PASSWORD,
 }
 IMPORT = (
@@ -287,6 +288,21 @@ CASES = [
         json=False,
         stdin="dave-parity-password-8842\n",
     ),
+    # client access: every client, or some (an admin always every one)
+    write(
+        "operator add frank --role viewer --client Contoso --password-stdin",
+        stdin="frank-parity-password-6614\n",
+    ),
+    read("operator show frank"),
+    write("operator clients frank --client contoso --client Fabrikam"),
+    write("operator clients frank --all-clients"),
+    write("operator clients frank --client Contoso", json=False),
+    write("operator clients frank", 2),
+    write("operator clients frank --client Nope", 2),
+    write("operator clients alice --client Contoso", 2),
+    write("operator clients nobody --all-clients", 4),
+    write("operator clients frank --all-clients", 3, who="bob"),
+    read("operator list"),
     read("role list"),
     write("role add Support --permission vault.read --permission secret.reveal --description x"),
     write("role add support --permission vault.read", 5),

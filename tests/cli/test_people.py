@@ -42,7 +42,9 @@ def test_operator_lifecycle(cli):
     rows = cli.json("operator", "list")
     assert [r["name"] for r in rows] == [cli.admin, "bob"]
     table = cli.ok("operator", "list").out.splitlines()
-    assert table[0].split()[:3] == ["NAME", "ROLE", "DISABLED"]
+    assert table[0].split()[:4] == ["NAME", "ROLE", "CLIENTS", "DISABLED"]
+    assert table[1].split()[:3] == [cli.admin, "admin", "all"]  # "all (admin)"
+    assert table[2].split()[:3] == ["bob", "technician", "all"]
     assert len(table) == 3
     assert cli.json("operator", "show", "bob")["role"] == "technician"
     assert "technician" in cli.ok("operator", "show", "bob").out
@@ -206,3 +208,48 @@ def test_a_password_change_may_revoke_the_api_tokens(cli):
     assert "not-a-token" not in cli.fails(
         3, "whoami", env={"CREDSYNC_TOKEN": "not-a-token"}, only=True
     )
+
+
+def test_client_access_from_the_command_line(cli):
+    """operator add --client and operator clients (admin only); the operator limited to some
+    clients sees only those, and another client is "no client named" as one that does not
+    exist; mistakes name the flag."""
+    cli.use_session()
+    for name in ("Contoso", "Fabrikam"):
+        cli.ok("client", "add", name)
+    added = cli.json(
+        "operator",
+        "add",
+        "carol",
+        "--role",
+        "technician",
+        "--client",
+        "contoso",
+        "--password-stdin",
+        stdin=CAROL_PASSWORD,
+    )
+    assert [c["name"] for c in added["clients"]] == ["Contoso"]
+    assert added["client_access"] == "listed"
+    assert "Contoso" in cli.ok("operator", "show", "carol").out
+    assert cli.json("operator", "show", cli.admin)["clients"] is None
+    carol = {"env": _as("carol", CAROL_PASSWORD), "only": True}
+    assert [c["name"] for c in cli.json("client", "list", **carol)] == ["Contoso"]
+    missing = cli.fails(4, "client", "show", "Fabrikam", **carol)
+    assert "no client named 'Fabrikam'" in missing
+    assert (
+        cli.fails(4, "client", "show", "Nowhere", **carol).replace("Nowhere", "Fabrikam") == missing
+    )
+    assert "every client" in cli.fails(3, "client", "add", "Northwind", **carol)
+    assert cli.fails(3, "operator", "clients", "carol", "--all-clients", **carol)
+
+    both = cli.json("operator", "clients", "carol", "--client", "Contoso", "--client", "Fabrikam")
+    assert [c["name"] for c in both["clients"]] == ["Contoso", "Fabrikam"]
+    assert [c["name"] for c in cli.json("client", "list", **carol)] == ["Contoso", "Fabrikam"]
+    assert "carol now reaches: all." in cli.ok("operator", "clients", "carol", "--all-clients").out
+    assert cli.json("operator", "show", "carol")["clients"] is None
+
+    assert "--client" in cli.fails(2, "operator", "clients", "carol")
+    assert "--client" in cli.fails(2, "operator", "clients", "carol", "--client", "Nope")
+    admin_limited = cli.fails(2, "operator", "clients", cli.admin, "--client", "Contoso")
+    assert "admin" in admin_limited
+    assert "--client" in admin_limited

@@ -35,6 +35,7 @@ OWNERS = {
     "roles": "credsync.storage.operators",
     "operators": "credsync.storage.operators",
     "api_tokens": "credsync.storage.operators",
+    "operator_clients": "credsync.storage.operators",
     "cli_sessions": "credsync.storage.sessions",
     "web_sessions": "credsync.storage.sessions",
     "sign_in_failures": "credsync.storage.sign_in_failures",

@@ -321,3 +321,39 @@ def test_the_agent_settles_a_push_left_without_outcome_before_pushing(
         assert link.push_attempt_run is None  # settled
         assert conn.execute(sa.select(sa.func.count()).select_from(sync_queue)).scalar() == 0
     assert sw.flags() == {}
+
+
+def test_a_queued_push_names_who_set_the_password_and_stays_in_their_clients(
+    sw: SyncWorld,
+) -> None:
+    """A technician limited to the client sets an enforced credential's password; the agent
+    (another operator, reaching every client) pushes it: the push's intent names who set the
+    password. One limited to another client can't ask for it (the credential is not there for
+    them), and an agent can't run as an operator limited to some clients."""
+    from credsync.errors import NotFound, PermissionDenied
+    from credsync.types import Secret
+
+    user = sw.ad.create_user()
+    cred = sw.add(user, mode=SyncMode.ENFORCE)
+    sw.run()
+    sw.confirm()
+    vault, admin = sw.vault, sw.admin
+    vault.clients.add(admin, sw.keys, "Elsewhere")
+    for name, client in (("tina", sw.client), ("otto", "Elsewhere")):
+        vault.operators.add(admin, name, Secret(f"{name}-password-1234"), "technician", [client])
+    tina = vault.access.login_password("tina", Secret("tina-password-1234"))
+    otto = vault.access.login_password("otto", Secret("otto-password-1234"))
+    with pytest.raises(NotFound):
+        vault.credentials.set_password(otto, sw.keys, cred.id, Secret("Otto-Passw0rd-9!"))
+    vault.operators.add(
+        admin, "dora", Secret("dora-password-1234"), "directory_manager", ["Elsewhere"]
+    )
+    dora = vault.access.login_password("dora", Secret("dora-password-1234"))
+    with pytest.raises(PermissionDenied, match="every client"):
+        Agent(vault, sw.keys, dora)
+    vault.credentials.set_password(tina, sw.keys, cred.id, Secret("Tina-Passw0rd-3!"))
+    asyncio.run(_agent(sw).run(once=True))
+    assert binds(sw, user.dn, "Tina-Passw0rd-3!")
+    [attempt] = vault.audit.list(admin, action="credential.push_attempted", target_id=cred.id)[:1]
+    assert attempt.actor == admin.name  # the agent's operator made the push
+    assert attempt.details["password_set_by"] == "tina"  # whose change asked for it

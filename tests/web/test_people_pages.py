@@ -319,3 +319,49 @@ def test_policies_are_listed_added_deleted_and_sampled(web: WebWorld) -> None:
     assert status == 303
     assert "Deleted policy long." in page
     assert [name for name, _ in vault.policies.list(admin)] == ["default"]
+
+
+def test_an_admin_gives_an_operator_some_clients_from_the_forms(web: WebWorld) -> None:
+    """The add form's client access (all clients, or the clients ticked) and the operator
+    page's; an admin role with some clients is refused on the form, naming it."""
+    vault, admin = web.world.vault, web.world.admin
+    fabrikam = vault.clients.add(admin, web.world.keys, "Fabrikam")
+    contoso = web.ids["client"]
+    browser = web.signed_in("admin")
+    form = browser.get("/operators/new").text
+    assert f'name="client_{contoso}"' in form
+    assert f'name="client_{fabrikam.id}"' in form
+
+    ticked = {f"client_{fabrikam.id}": "on"}
+    status, _, page = _post(
+        browser, "/operators/new", name="root2", role="admin", access="listed",
+        password=ERIN_PASSWORD, password_again=ERIN_PASSWORD, **ticked,
+    )  # fmt: skip
+    assert status == 400
+    assert '<a href="#clients">' in page
+    assert "reaches every client" in page
+    assert f'name="client_{fabrikam.id}" value="on" checked' in page  # kept as ticked
+
+    status, location, page = _post(
+        browser, "/operators/new", name="erin", role="technician", access="listed",
+        password=ERIN_PASSWORD, password_again=ERIN_PASSWORD, **ticked,
+    )  # fmt: skip
+    assert status == 303
+    erin = location.removeprefix("/operators/").split("?")[0]
+    assert vault.operators.get(admin, erin).clients == ((fabrikam.id, "Fabrikam"),)
+    assert ">Client access</h2>" in page
+    assert "Fabrikam" in browser.get("/operators").text
+
+    status, _, page = _post(browser, f"/operators/{erin}/clients", access="listed")
+    assert status == 400
+    assert "Give at least one client" in page
+    status, _, page = _post(
+        browser, f"/operators/{erin}/clients", access="listed", **{f"client_{contoso}": "on"}
+    )
+    assert status == 303
+    assert "erin now reaches: Contoso." in page
+    status, _, page = _post(browser, f"/operators/{erin}/clients", access="all")
+    assert "erin now reaches: all." in page
+    assert vault.operators.get(admin, erin).clients is None
+    [entry, *_] = vault.audit.list(admin, action="operator.clients", limit=10)
+    assert entry.details["to"] is None

@@ -53,7 +53,8 @@ from credsync.storage import push_queue
 from credsync.sync import lease
 from credsync.sync.engine import Engine
 from credsync.vault._time import as_utc_opt, utcnow
-from credsync.vault.auth import Actor, Permission
+from credsync.vault.auth import SYSTEM, Actor, Permission
+from credsync.vault.clients import require_all_clients
 from credsync.vault.directories import directory_model, find_directory_row
 from credsync.vault.keyring import KeyRing
 from credsync.vault.pushes import record_given_up
@@ -90,6 +91,8 @@ class Agent:
         rng: random.Random | None = None,
     ) -> None:
         actor.require(Permission.VAULT_READ, Permission.VAULT_WRITE, Permission.DIRECTORY_ADMIN_USE)
+        # It serves every client's directories and queued pushes.
+        require_all_clients(actor, "running the agent")
         self._vault = vault
         self._db = vault.db
         self._actor = actor
@@ -304,7 +307,7 @@ class Agent:
         now = self._clock()
         with self._db.write() as conn:
             try:
-                directory = directory_model(find_directory_row(conn, directory_id))
+                directory = directory_model(find_directory_row(conn, directory_id, SYSTEM))
             except NotFound:  # removed meanwhile
                 return
             interval = float(directory.option("interval"))

@@ -14,6 +14,7 @@ from credsync.vault.operators import check_operator_password
 from credsync.vault.validate import clean_name, clean_text
 
 __all__ = [
+    "OperatorClientsIn",
     "OperatorIn",
     "OperatorPasswordIn",
     "OperatorPatch",
@@ -41,10 +42,27 @@ class _In(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+ClientRefs = Annotated[
+    list[Annotated[str, Field(min_length=1, max_length=200)]],
+    Field(max_length=1000, description="Clients by name or id."),
+]
+
+
 class OperatorIn(_In):
+    """``clients``: only these clients (names or ids); left out or null, every client."""
+
     name: OperatorName
     role: str = Field(min_length=1, max_length=64)
     password: OperatorPassword
+    clients: ClientRefs | None = None
+
+
+class OperatorClientsIn(_In):
+    """Every client (``{"all_clients": true}``) or only these (``{"clients": [...]}``, names
+    or ids): one of the two."""
+
+    all_clients: bool | None = None
+    clients: ClientRefs | None = None
 
 
 class OperatorPatch(_In):

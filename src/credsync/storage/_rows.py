@@ -3,13 +3,13 @@ call, so they cost what a tuple costs), their columns selected in field order by
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from typing import Any, NamedTuple, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Row
 
-__all__ = ["AnyRow", "columns_for", "record", "records", "repr_without"]
+__all__ = ["AnyRow", "columns_for", "record", "records", "repr_without", "within"]
 
 R = TypeVar("R", bound=tuple[Any, ...])
 AnyRow = Row[*tuple[Any, ...]]
@@ -48,3 +48,13 @@ def repr_without(row: tuple[Any, ...], hidden: tuple[str, ...]) -> str:
     fields: tuple[str, ...] = getattr(row, "_fields", ())
     shown = ", ".join(f"{k}={v!r}" for k, v in zip(fields, row, strict=True) if k not in hidden)
     return f"{type(row).__name__}({shown})"
+
+
+def within(
+    column: sa.ColumnElement[Any], client_ids: Collection[str] | None
+) -> sa.ColumnElement[bool]:
+    """Per-client access in SQL: rows whose client (``column``) is one of ``client_ids``;
+    None: every client (so that paging and counts are right, not filtered after a LIMIT)."""
+    if client_ids is None:
+        return sa.true()
+    return column.in_(sorted(client_ids))

@@ -72,10 +72,21 @@ def page(
     until: dt.datetime | None = None,
     before_seq: int | None = None,
     limit: int = 100,
+    within_clients: tuple[Collection[str], str] | None = None,
 ) -> list[AuditRow]:
     """Newest first. ``action`` ending in ``*`` matches every action starting with the rest;
-    ``since`` is the first moment included, ``until`` the first left out."""
+    ``since`` is the first moment included, ``until`` the first left out.
+    ``within_clients`` (client ids, an actor's name): only the entries of those clients and
+    the entries of no client that actor made (per-client access)."""
     query = _ENTRY.order_by(audit_log.c.seq.desc()).limit(limit)
+    if within_clients is not None:
+        client_ids, own = within_clients
+        query = query.where(
+            sa.or_(
+                audit_log.c.client_id.in_(sorted(client_ids)),
+                sa.and_(audit_log.c.client_id.is_(None), audit_log.c.actor == own),
+            )
+        )
     if action:
         query = query.where(
             audit_log.c.action.startswith(action.rstrip("*"), autoescape=True)

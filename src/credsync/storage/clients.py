@@ -4,13 +4,13 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from credsync.storage._rows import columns_for, record, records
+from credsync.storage._rows import columns_for, record, records, within
 from credsync.storage.credentials import visible
 from credsync.storage.tables import clients, credentials, folders
 
@@ -73,10 +73,15 @@ def id_by_key(conn: Connection, key: str) -> str | None:
 
 
 def list_with_counts(
-    conn: Connection, *, include_archived: bool, include_directory_admin: bool
+    conn: Connection,
+    *,
+    include_archived: bool,
+    include_directory_admin: bool,
+    client_ids: Collection[str] | None = None,
 ) -> list[tuple[ClientRow, int]]:
-    """Clients by name, each with how many credentials it holds outside the trash (those of
-    type directory_admin only with ``include_directory_admin``)."""
+    """Clients by name (only ``client_ids`` when given), each with how many credentials it
+    holds outside the trash (those of type directory_admin only with
+    ``include_directory_admin``)."""
     counts = (
         sa.select(credentials.c.client_id, sa.func.count().label("n"))
         .where(credentials.c.deleted_at.is_(None), visible(include_directory_admin))
@@ -86,6 +91,7 @@ def list_with_counts(
     query = (
         sa.select(*_CLIENT.selected_columns, sa.func.coalesce(counts.c.n, 0).label("n"))
         .outerjoin(counts, counts.c.client_id == clients.c.id)
+        .where(within(clients.c.id, client_ids))
         .order_by(clients.c.name_key)
     )
     if not include_archived:

@@ -9,13 +9,13 @@ word-prefix index by :mod:`credsync.storage.search`.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from credsync.storage._rows import columns_for, record, records, repr_without
+from credsync.storage._rows import columns_for, record, records, repr_without, within
 from credsync.storage.bulk import bulk_insert, db_value
 from credsync.storage.ids import one_by_id_prefix
 from credsync.storage.tables import clients, credential_tags, credentials, folders, secret_versions
@@ -157,13 +157,21 @@ def effective_mode() -> sa.ColumnElement[str]:
 
 # -- reading -----------------------------------------------------------------------------------
 def find_by_ref(
-    conn: Connection, ref: str, *, min_chars: int, include_directory_admin: bool
+    conn: Connection,
+    ref: str,
+    *,
+    min_chars: int,
+    include_directory_admin: bool,
+    client_ids: Collection[str] | None = None,
 ) -> CredentialRow:
     """The credential whose id is ``ref`` or starts with it (NotFound, or InvalidInput when
     ambiguous), in the trash or not, among those a reader may know of: a directory_admin one
-    only with ``include_directory_admin`` (without, it is NotFound as an id of nothing is,
-    and takes no part in an ambiguity)."""
-    query = _BASE.where(visible(include_directory_admin))
+    only with ``include_directory_admin``, and one of ``client_ids`` when given (per-client
+    access); without, it is NotFound as an id of nothing is, and takes no part in an
+    ambiguity."""
+    query = _BASE.where(
+        visible(include_directory_admin), within(credentials.c.client_id, client_ids)
+    )
     row = one_by_id_prefix(conn, query, credentials.c.id, ref, "credential", min_chars=min_chars)
     return record(CredentialRow, row)
 

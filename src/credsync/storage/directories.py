@@ -8,12 +8,13 @@ A row carries its client's name (``client_name``) for the services' records; ``s
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Row
 
+from credsync.storage._rows import within
 from credsync.storage.tables import clients, directories
 
 __all__ = [
@@ -44,9 +45,13 @@ def find(conn: Connection, ref: str, key: str) -> Row[Any] | None:
     ).first()
 
 
-def list_rows(conn: Connection, client_id: str | None = None) -> Sequence[Row[Any]]:
-    """Directories by name (of one client, or all)."""
-    query = _SELECT.order_by(directories.c.name_key)
+def list_rows(
+    conn: Connection, client_id: str | None = None, client_ids: Collection[str] | None = None
+) -> Sequence[Row[Any]]:
+    """Directories by name (of one client, or all; of ``client_ids`` when given)."""
+    query = _SELECT.order_by(directories.c.name_key).where(
+        within(directories.c.client_id, client_ids)
+    )
     if client_id is not None:
         query = query.where(directories.c.client_id == client_id)
     return conn.execute(query).all()

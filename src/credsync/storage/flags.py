@@ -12,13 +12,13 @@ sync engine's to say: nothing here knows one status from another.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from credsync.storage._rows import columns_for, record, records
+from credsync.storage._rows import columns_for, record, records, within
 from credsync.storage.credentials import visible
 from credsync.storage.ids import one_by_id_prefix
 from credsync.storage.tables import clients, credentials, directories, directory_accounts, flags
@@ -93,9 +93,16 @@ _SELECT = (
 )
 
 
-def find(conn: Connection, ref: str, *, include_directory_admin: bool) -> FlagRow:
-    """A flag by id or 8+ characters of it (NotFound, or InvalidInput when ambiguous)."""
-    query = _SELECT.where(visible(include_directory_admin))
+def find(
+    conn: Connection,
+    ref: str,
+    *,
+    include_directory_admin: bool,
+    client_ids: Collection[str] | None = None,
+) -> FlagRow:
+    """A flag by id or 8+ characters of it (NotFound, or InvalidInput when ambiguous); only
+    one of ``client_ids`` when given."""
+    query = _SELECT.where(visible(include_directory_admin), within(flags.c.client_id, client_ids))
     row = one_by_id_prefix(conn, query, flags.c.id, ref, "flag", min_chars=8)
     return record(FlagRow, row)
 
@@ -113,10 +120,13 @@ class FlagWhere(NamedTuple):
     opened_before: dt.datetime | None = None
     opened_since: dt.datetime | None = None
     include_resolved: bool = False
+    client_ids: frozenset[str] | None = None  # per-client access: None, every client
 
     def apply(self, query: sa.Select[Any]) -> sa.Select[Any]:
         query = query.where(
-            visible(self.include_directory_admin), credentials.c.deleted_at.is_(None)
+            visible(self.include_directory_admin),
+            credentials.c.deleted_at.is_(None),
+            within(flags.c.client_id, self.client_ids),
         )
         if not self.include_resolved:
             query = query.where(flags.c.resolved_at.is_(None))
@@ -159,31 +169,49 @@ def count(conn: Connection, where: FlagWhere) -> int:
     return int(conn.execute(query).scalar_one())
 
 
-def exists(conn: Connection, flag_id: str, *, include_directory_admin: bool) -> bool:
+def exists(
+    conn: Connection,
+    flag_id: str,
+    *,
+    include_directory_admin: bool,
+    client_ids: Collection[str] | None = None,
+) -> bool:
     """Whether the flag is there (and may be known of)."""
     query = (
         sa.select(flags.c.id)
         .join(credentials, credentials.c.id == flags.c.credential_id)
-        .where(flags.c.id == flag_id, visible(include_directory_admin))
+        .where(
+            flags.c.id == flag_id,
+            visible(include_directory_admin),
+            within(flags.c.client_id, client_ids),
+        )
     )
     return conn.execute(query).first() is not None
 
 
 def of_ids(
-    conn: Connection, flag_ids: Sequence[str], *, include_directory_admin: bool
+    conn: Connection,
+    flag_ids: Sequence[str],
+    *,
+    include_directory_admin: bool,
+    client_ids: Collection[str] | None = None,
 ) -> list[FlagRow]:
     """The flags of ``flag_ids`` that are there (and may be known of), in no set order."""
     found: list[FlagRow] = []
     ids = list(dict.fromkeys(flag_ids))
     for start in range(0, len(ids), _IN_LIST):
         query = _SELECT.where(
-            flags.c.id.in_(ids[start : start + _IN_LIST]), visible(include_directory_admin)
+            flags.c.id.in_(ids[start : start + _IN_LIST]),
+            visible(include_directory_admin),
+            within(flags.c.client_id, client_ids),
         )
         found += records(FlagRow, conn.execute(query))
     return found
 
 
-def open_counts(conn: Connection, *, include_directory_admin: bool) -> dict[str, int]:
+def open_counts(
+    conn: Connection, *, include_directory_admin: bool, client_ids: Collection[str] | None = None
+) -> dict[str, int]:
     """Open flags of credentials outside the trash, per client name."""
     rows = conn.execute(
         sa.select(clients.c.name, sa.func.count(flags.c.id))
@@ -193,6 +221,7 @@ def open_counts(conn: Connection, *, include_directory_admin: bool) -> dict[str,
             flags.c.resolved_at.is_(None),
             credentials.c.deleted_at.is_(None),
             visible(include_directory_admin),
+            within(clients.c.id, client_ids),
         )
         .group_by(clients.c.name)
     )

@@ -8,13 +8,13 @@ password the vault does not know (status :data:`credsync.storage.links.PASSWORD_
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from typing import NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from credsync.storage._rows import columns_for, records
+from credsync.storage._rows import columns_for, records, within
 from credsync.storage.credentials import effective_mode, visible
 from credsync.storage.links import PASSWORD_UNKNOWN
 from credsync.storage.tables import clients, credentials, directories, directory_accounts, links
@@ -203,7 +203,11 @@ def password_unknown_in(conn: Connection, credential_ids: Sequence[str]) -> dict
 
 
 def password_unknown_counts(
-    conn: Connection, *, include_directory_admin: bool, client_id: str | None = None
+    conn: Connection,
+    *,
+    include_directory_admin: bool,
+    client_id: str | None = None,
+    client_ids: Collection[str] | None = None,
 ) -> dict[str, int]:
     """Credentials outside the trash (directory_admin ones only with
     ``include_directory_admin``) whose password the vault does not know in one of their
@@ -217,6 +221,7 @@ def password_unknown_counts(
             credentials.c.deleted_at.is_(None),
             clients.c.archived_at.is_(None),
             visible(include_directory_admin),
+            within(clients.c.id, client_ids),
         )
         .group_by(clients.c.name)
     )

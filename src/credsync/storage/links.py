@@ -295,6 +295,7 @@ class PendingRow(NamedTuple):
     confirmed_stamp: str | None
     password_stamp: str | None
     link_confirmed_at: dt.datetime | None
+    client_id: str
 
 
 _PENDING = (
@@ -306,6 +307,7 @@ _PENDING = (
             directory=directories.c.name,
             account=directory_accounts.c.username,
             password_stamp=directory_accounts.c.password_stamp,
+            client_id=credentials.c.client_id,
         )
     )
     .join(credentials, credentials.c.id == links.c.credential_id)

@@ -1,5 +1,6 @@
-"""Operators, the roles that grant them permissions, and their API tokens (``operators``,
-``roles``, ``api_tokens``). Names are looked up by their case-folded key (``name_key``), which
+"""Operators, the roles that grant them permissions, their API tokens and the clients an
+operator limited to some may reach (``operators``, ``roles``, ``api_tokens``,
+``operator_clients``). Names are looked up by their case-folded key (``name_key``), which
 the caller computes; a role's permissions are stored as a JSON list."""
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from credsync.storage._rows import AnyRow, columns_for, record, records, repr_without
-from credsync.storage.tables import api_tokens, operators, roles
+from credsync.storage.tables import api_tokens, clients, operator_clients, operators, roles
 
 __all__ = [
     "OperatorRow",
@@ -24,6 +25,8 @@ __all__ = [
     "add_token",
     "all_tokens",
     "by_key",
+    "client_access",
+    "client_ids_of",
     "delete_role",
     "enabled_with_role",
     "find",
@@ -40,6 +43,7 @@ __all__ = [
     "role",
     "role_names",
     "roles_all",
+    "set_client_access",
     "set_disabled",
     "set_last_login",
     "set_password_hash",
@@ -59,6 +63,7 @@ class OperatorRow(NamedTuple):
     updated_at: dt.datetime
     disabled_at: dt.datetime | None
     last_login_at: dt.datetime | None
+    all_clients: bool
 
     def __repr__(self) -> str:
         return repr_without(self, ("password_hash",))
@@ -166,6 +171,56 @@ def set_password_hash(
 
 def set_last_login(conn: Connection, operator_id: str, now: dt.datetime) -> None:
     conn.execute(operators.update().where(operators.c.id == operator_id).values(last_login_at=now))
+
+
+# -- client access -----------------------------------------------------------------------------
+def client_ids_of(conn: Connection, operator_id: str) -> frozenset[str]:
+    """The ids of the clients listed for ``operator_id`` (meaningful when not all_clients)."""
+    query = sa.select(operator_clients.c.client_id).where(
+        operator_clients.c.operator_id == operator_id
+    )
+    return frozenset(conn.execute(query).scalars())
+
+
+def client_access(
+    conn: Connection, operator_id: str | None = None
+) -> dict[str, list[tuple[str, str]]]:
+    """Per operator id (of one operator when given), the (id, name) of the clients listed
+    for them, by name."""
+    query = (
+        sa.select(operator_clients.c.operator_id, clients.c.id, clients.c.name)
+        .join(clients, clients.c.id == operator_clients.c.client_id)
+        .order_by(clients.c.name_key)
+    )
+    if operator_id is not None:
+        query = query.where(operator_clients.c.operator_id == operator_id)
+    out: dict[str, list[tuple[str, str]]] = {}
+    for operator_id, client_id, name in conn.execute(query):
+        out.setdefault(operator_id, []).append((client_id, name))
+    return out
+
+
+def set_client_access(
+    conn: Connection,
+    operator_id: str,
+    client_ids: Sequence[str] | None,
+    now: dt.datetime,
+) -> None:
+    """Every client (``client_ids`` None) or only those listed."""
+    conn.execute(
+        operators.update()
+        .where(operators.c.id == operator_id)
+        .values(all_clients=client_ids is None, updated_at=now)
+    )
+    conn.execute(operator_clients.delete().where(operator_clients.c.operator_id == operator_id))
+    if client_ids:
+        conn.execute(
+            operator_clients.insert(),
+            [
+                {"operator_id": operator_id, "client_id": c, "created_at": now}
+                for c in sorted(set(client_ids))
+            ],
+        )
 
 
 def enabled_with_role(conn: Connection, role_name: str, *, besides: str) -> int:

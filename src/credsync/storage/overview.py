@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from credsync.storage._rows import within
 from credsync.storage.credentials import visible
 from credsync.storage.tables import SET_APART, credentials, directories, flags, links, runs
 
@@ -139,21 +140,33 @@ def last_done_per_directory(conn: Connection, directory_ids: Sequence[str]) -> d
     return {d: at for d, at in rows if at is not None}
 
 
-def runs_per_day(conn: Connection, since: dt.datetime) -> list[DayRow]:
-    """Runs started since ``since`` (dry runs left out), by UTC day and state."""
+def runs_per_day(
+    conn: Connection, since: dt.datetime, client_ids: Collection[str] | None = None
+) -> list[DayRow]:
+    """Runs started since ``since`` (dry runs left out; of ``client_ids`` when given), by
+    UTC day and state."""
     day = _day(conn, runs.c.started_at)
     rows = conn.execute(
         sa.select(day, runs.c.state, sa.func.count())
-        .where(runs.c.started_at >= since, runs.c.dry_run.is_(False))
+        .where(
+            runs.c.started_at >= since,
+            runs.c.dry_run.is_(False),
+            within(runs.c.client_id, client_ids),
+        )
         .group_by(day, runs.c.state)
     )
     return [DayRow(_as_date(d), s, int(n)) for d, s, n in rows]
 
 
 def flags_per_day(
-    conn: Connection, since: dt.datetime, *, include_directory_admin: bool
+    conn: Connection,
+    since: dt.datetime,
+    *,
+    include_directory_admin: bool,
+    client_ids: Collection[str] | None = None,
 ) -> list[DayRow]:
-    """Flags of live credentials opened, and resolved, since ``since``, by UTC day."""
+    """Flags of live credentials opened, and resolved, since ``since`` (of ``client_ids``
+    when given), by UTC day."""
     out: list[DayRow] = []
     for what, column in (("opened", flags.c.opened_at), ("resolved", flags.c.resolved_at)):
         day = _day(conn, column)
@@ -162,6 +175,7 @@ def flags_per_day(
             .where(
                 column >= since,
                 flags.c.credential_id.not_in(_set_apart(include_directory_admin)),
+                within(flags.c.client_id, client_ids),
             )
             .group_by(day)
         )

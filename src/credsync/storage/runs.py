@@ -14,13 +14,13 @@ shows (``fetch``), so that the caller knows whether there is a next one.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from credsync.storage._rows import columns_for, record, records
+from credsync.storage._rows import columns_for, record, records, within
 from credsync.storage.ids import one_by_id_prefix
 from credsync.storage.tables import clients, directories, run_items, runs
 
@@ -255,19 +255,24 @@ def forget_directory(conn: Connection, directory_id: str) -> None:
 
 
 # -- reading back --------------------------------------------------------------------------------
-def find(conn: Connection, ref: str) -> RunRow:
-    """A run by id or 8+ characters of it (NotFound, or InvalidInput when ambiguous)."""
-    return record(RunRow, one_by_id_prefix(conn, _SELECT, runs.c.id, ref, "run", min_chars=8))
+def find(conn: Connection, ref: str, client_ids: Collection[str] | None = None) -> RunRow:
+    """A run by id or 8+ characters of it (NotFound, or InvalidInput when ambiguous); only a
+    run of ``client_ids`` when given (per-client access)."""
+    query = _SELECT.where(within(runs.c.client_id, client_ids))
+    return record(RunRow, one_by_id_prefix(conn, query, runs.c.id, ref, "run", min_chars=8))
 
 
-def find_counted(conn: Connection, ref: str) -> tuple[RunRow, int]:
+def find_counted(
+    conn: Connection, ref: str, client_ids: Collection[str] | None = None
+) -> tuple[RunRow, int]:
     """:func:`find`, with how many items the run has stored."""
-    return _counted(one_by_id_prefix(conn, _COUNTED, runs.c.id, ref, "run", min_chars=8))
+    query = _COUNTED.where(within(runs.c.client_id, client_ids))
+    return _counted(one_by_id_prefix(conn, query, runs.c.id, ref, "run", min_chars=8))
 
 
-def find_id(conn: Connection, ref: str) -> str:
+def find_id(conn: Connection, ref: str, client_ids: Collection[str] | None = None) -> str:
     """The id of the run ``ref`` names (as :func:`find`)."""
-    query = sa.select(runs.c.id)
+    query = sa.select(runs.c.id).where(within(runs.c.client_id, client_ids))
     return str(one_by_id_prefix(conn, query, runs.c.id, ref, "run", min_chars=8).id)
 
 
@@ -280,8 +285,10 @@ def _newest_first(
     client_id: str | None,
     directory_id: str | None,
     state: str | None = None,
+    client_ids: Collection[str] | None = None,
 ) -> sa.Select[Any]:
     query = query.order_by(runs.c.started_at.desc(), runs.c.id)
+    query = query.where(within(runs.c.client_id, client_ids))
     if client_id:
         query = query.where(runs.c.client_id == client_id)
     if directory_id:
@@ -298,10 +305,11 @@ def newest(
     directory_id: str | None,
     limit: int,
     state: str | None = None,
+    client_ids: Collection[str] | None = None,
 ) -> list[RunRow]:
-    """The newest ``limit`` runs (of one client, one directory, in one state), the newest
-    first."""
-    query = _newest_first(_SELECT, client_id, directory_id, state).limit(limit)
+    """The newest ``limit`` runs (of one client, one directory, in one state; of
+    ``client_ids`` when given), the newest first."""
+    query = _newest_first(_SELECT, client_id, directory_id, state, client_ids).limit(limit)
     return records(RunRow, conn.execute(query))
 
 
@@ -313,11 +321,12 @@ def page(
     after: str | None,
     fetch: int,
     state: str | None = None,
+    client_ids: Collection[str] | None = None,
 ) -> list[tuple[RunRow, int]]:
     """Up to ``fetch`` runs with their item counts, the newest first, from just after the run
     ``after`` (one that exists: see :func:`exists`), of one client, directory and state when
     given."""
-    query = _newest_first(_COUNTED, client_id, directory_id, state)
+    query = _newest_first(_COUNTED, client_id, directory_id, state, client_ids)
     if after is not None:
         started = sa.select(runs.c.started_at).where(runs.c.id == after).scalar_subquery()
         query = query.where(
@@ -363,10 +372,15 @@ class Liveness(NamedTuple):
     heartbeat_at: dt.datetime | None
 
 
-def progress(conn: Connection, run_id: str) -> tuple[Liveness, int] | None:
+def progress(
+    conn: Connection, run_id: str, client_ids: Collection[str] | None = None
+) -> tuple[Liveness, int] | None:
     """A run's state and last sign of life, and how many items it has stored (None: no
-    such run)."""
-    row = conn.execute(sa.select(*columns_for(Liveness, runs)).where(runs.c.id == run_id)).first()
+    such run, or none of ``client_ids`` when given)."""
+    query = sa.select(*columns_for(Liveness, runs)).where(
+        runs.c.id == run_id, within(runs.c.client_id, client_ids)
+    )
+    row = conn.execute(query).first()
     if row is None:
         return None
     count = conn.execute(

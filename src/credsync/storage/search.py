@@ -11,7 +11,7 @@ of the query is the start of one of its words, so ``cont adm`` finds "Contoso do
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -19,6 +19,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.sql.expression import UnaryExpression
 from sqlalchemy.sql.operators import custom_op
 
+from credsync.storage._rows import within
 from credsync.storage.bulk import bulk_insert
 from credsync.storage.credentials import visible
 from credsync.storage.tables import clients, credential_tags, credentials, search_terms
@@ -70,11 +71,16 @@ def find(
     include_directory_admin: bool,
     tag: str | None = None,
     limit: int = 100,
+    client_ids: Collection[str] | None = None,
 ) -> list[str]:
     """The ids of at most ``limit`` credentials outside the trash that match every word and
     ``tag`` (:func:`search_ids`), in one client or (``client_id`` None) in every client that
-    is not archived."""
-    conditions = [credentials.c.deleted_at.is_(None), visible(include_directory_admin)]
+    is not archived; only in ``client_ids`` when given (per-client access)."""
+    conditions = [
+        credentials.c.deleted_at.is_(None),
+        visible(include_directory_admin),
+        within(credentials.c.client_id, client_ids),
+    ]
     return search_ids(conn, words, client_id, conditions, limit, tag=tag)
 
 

@@ -23,6 +23,7 @@ __all__ = [
     "ciphertext",
     "forget",
     "history",
+    "made_by",
     "sealed_secrets",
 ]
 
@@ -54,6 +55,15 @@ def ciphertext(conn: Connection, credential_id: str, version: int) -> bytes:
         secret_versions.c.credential_id == credential_id, secret_versions.c.version == version
     )
     return bytes(conn.execute(query).scalar_one())
+
+
+def made_by(conn: Connection, credential_id: str, version: int) -> str | None:
+    """Who made the credential's secret version ``version`` (None: no such version)."""
+    query = sa.select(secret_versions.c.created_by).where(
+        secret_versions.c.credential_id == credential_id, secret_versions.c.version == version
+    )
+    found = conn.execute(query).scalar()
+    return None if found is None else str(found)
 
 
 def history(conn: Connection, credential_id: str) -> list[SecretVersionRow]:

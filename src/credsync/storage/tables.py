@@ -21,6 +21,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     text,
+    true,
 )
 
 __all__ = [
@@ -37,6 +38,7 @@ __all__ = [
     "folders",
     "links",
     "metadata",
+    "operator_clients",
     "operators",
     "password_policies",
     "roles",
@@ -102,6 +104,17 @@ operators = Table(
     Column("updated_at", TS, nullable=False),
     Column("disabled_at", TS),
     Column("last_login_at", TS),
+    # False: only the clients in operator_clients (per-client access); true: every client.
+    Column("all_clients", Boolean, nullable=False, server_default=true()),
+)
+
+operator_clients = Table(
+    "operator_clients",
+    metadata,
+    Column("operator_id", ID, ForeignKey("operators.id"), primary_key=True),
+    Column("client_id", ID, ForeignKey("clients.id"), primary_key=True),
+    Column("created_at", TS, nullable=False),
+    Index("ix_operator_clients_client", "client_id"),
 )
 
 api_tokens = Table(

@@ -20,7 +20,7 @@ from credsync.connectors.registry import ConnectorFactory, open_connector
 from credsync.errors import PermissionDenied
 from credsync.storage import Database
 from credsync.storage import credentials as credential_rows
-from credsync.vault.auth import Actor, Permission
+from credsync.vault.auth import SYSTEM, Actor, Permission
 from credsync.vault.directories import Directory, directory_model, find_directory_row
 from credsync.vault.keyring import KeyRing
 from credsync.vault.secrets import read_secrets
@@ -52,10 +52,11 @@ def directory_tested(name: str, steps: Sequence[TestStep]) -> DirectoryTestJson:
     )
 
 
-def load_directory(db: Database, ref: str) -> Directory:
-    """A directory by name or id (for callers that checked the actor's rights already)."""
+def load_directory(db: Database, ref: str, actor: Actor = SYSTEM) -> Directory:
+    """A directory by name or id (for callers that checked the actor's rights already; one
+    outside ``actor``'s client access is NotFound)."""
     with db.read() as conn:
-        return directory_model(find_directory_row(conn, ref))
+        return directory_model(find_directory_row(conn, ref, actor))
 
 
 def directory_config(db: Database, keys: KeyRing, directory: Directory) -> DirectoryConfig:
@@ -89,7 +90,7 @@ def connect(
 ) -> Connector:
     """A connector for the directory (it connects on first use; close it when done)."""
     actor.require(Permission.DIRECTORY_ADMIN_USE)
-    directory = ref if isinstance(ref, Directory) else load_directory(db, ref)
+    directory = ref if isinstance(ref, Directory) else load_directory(db, ref, actor)
     return factory(directory_config(db, keys, directory))
 
 

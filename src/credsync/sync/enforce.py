@@ -127,6 +127,7 @@ def record_confirmations(
             "link.confirmed",
             target_type="credential",
             target_id=row.credential_id,
+            client_id=row.client_id,
             details={
                 "directory": row.directory,
                 "directory_id": row.directory_id,

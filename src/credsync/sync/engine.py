@@ -149,7 +149,7 @@ class Engine:
         if not dry_run:
             self._actor.require(Permission.VAULT_WRITE)
         with self._db.read() as conn:
-            directory = directory_model(find_directory_row(conn, directory_ref))
+            directory = directory_model(find_directory_row(conn, directory_ref, self._actor))
         kind = "push" if only is not None else self._kind(directory, full)
         run = _Run(self._start(directory, kind, trigger, dry_run), kind)
         if on_start is not None:
@@ -200,7 +200,8 @@ class Engine:
     def config(self, directory_ref: str) -> DirectoryConfig:
         """The connector settings of a directory, its bind password decrypted."""
         self._actor.require(Permission.DIRECTORY_ADMIN_USE)
-        return directory_config(self._db, self._keys, load_directory(self._db, directory_ref))
+        directory = load_directory(self._db, directory_ref, self._actor)
+        return directory_config(self._db, self._keys, directory)
 
     # -- the run -----------------------------------------------------------------------------
     def _kind(self, directory: Directory, full: bool) -> str:
@@ -354,7 +355,7 @@ class Engine:
             Permission.VAULT_READ, Permission.VAULT_WRITE, Permission.DIRECTORY_ADMIN_USE
         )
         with self._db.read() as conn:
-            directory = directory_model(find_directory_row(conn, directory_ref))
+            directory = directory_model(find_directory_row(conn, directory_ref, self._actor))
             creds = store.sync_credentials(conn, directory.client_id, include_off=True)
             links = store.load_links(conn, directory.id)
         wanted = {i.credential_id for i in items}

@@ -30,6 +30,7 @@ from sqlalchemy.engine import Connection
 from credsync.connectors.base import Account
 from credsync.storage import links as link_rows
 from credsync.storage import runs as run_rows
+from credsync.storage import secrets as secret_rows
 from credsync.sync.executor import Applied, NotAttempted
 from credsync.sync.model import Action, Outcome, PlanItem, Status
 from credsync.vault.audit import AuditLog
@@ -99,6 +100,10 @@ def write_attempt(
             "account": item.account_name,
             "run_id": run_id,
             "secret_version": version,
+            # Who asked for it: the entry's actor ran the run (an operator's sync run, sync
+            # now or flag push); a queued push the agent makes carries a password change,
+            # and this names who made it.
+            "password_set_by": secret_rows.made_by(conn, cid, version),
         },
     )
 

@@ -144,8 +144,10 @@ def overview(
         statuses = rows.status_counts(conn, include_directory_admin=admin)
         flags_open = rows.open_flags_per_directory(conn, include_directory_admin=admin)
         done_at = rows.last_done_per_directory(conn, [d.id for d in directories])
-        run_days = rows.runs_per_day(conn, since)
-        flag_days = rows.flags_per_day(conn, since, include_directory_admin=admin)
+        run_days = rows.runs_per_day(conn, since, actor.clients)
+        flag_days = rows.flags_per_day(
+            conn, since, include_directory_admin=admin, client_ids=actor.clients
+        )
         ages = rows.age_buckets(conn, now, AGE_EDGES_DAYS, include_directory_admin=admin)
     newest = last_runs(db, actor)
     by_directory: dict[str, dict[str, int]] = defaultdict(dict)
@@ -162,6 +164,8 @@ def overview(
         for d in sorted(directories, key=lambda d: (d.client_name.casefold(), d.name.casefold()))
     )
     with_directory = {d.client_id for d in directories}
+    # Open flags of the directories listed (those of the clients the actor reaches).
+    open_flags = sum(flags_open.get(d.id, 0) for d in directories)
     per_day: dict[dt.date, dict[str, int]] = defaultdict(dict)
     for r in run_days:
         per_day[r.day][r.what] = r.n
@@ -183,6 +187,6 @@ def overview(
             for c in clients
         ),
         runs_by_day=tuple(DayCounts(day, per_day.get(day, {})) for day in days),
-        flags_by_day=_flags_by_day(flag_days, sum(flags_open.values()), days),
-        open_flags=sum(flags_open.values()),
+        flags_by_day=_flags_by_day(flag_days, open_flags, days),
+        open_flags=open_flags,
     )

@@ -21,7 +21,7 @@ from credsync.storage import Database
 from credsync.storage import runs as run_rows
 from credsync.sync import lease
 from credsync.vault._time import as_utc, as_utc_opt, utcnow
-from credsync.vault.auth import Actor, Permission
+from credsync.vault.auth import SYSTEM, Actor, Permission
 from credsync.vault.clients import find_client_row
 from credsync.vault.directories import find_directory_row
 from credsync.vault.flags import side_of
@@ -304,13 +304,14 @@ def _seq_of(row: run_rows.ItemRow) -> str:
     return str(row.seq)
 
 
-def _client_id(conn: Connection, client_ref: str | None) -> str | None:
-    return find_client_row(conn, client_ref).id if client_ref else None
+def _client_id(conn: Connection, client_ref: str | None, actor: Actor) -> str | None:
+    return find_client_row(conn, client_ref, actor).id if client_ref else None
 
 
-def load_run(conn: Connection, ref: str) -> RunReport:
-    """A run by id (or an unambiguous prefix of at least 8 characters), with its items."""
-    row = run_rows.find(conn, ref)
+def load_run(conn: Connection, ref: str, actor: Actor = SYSTEM) -> RunReport:
+    """A run by id (or an unambiguous prefix of at least 8 characters), with its items; a run
+    of a client outside ``actor``'s client access is NotFound."""
+    row = run_rows.find(conn, ref, actor.clients)
     return report_from_row(row, _items(conn, row.id)[0])
 
 
@@ -321,16 +322,19 @@ def list_runs(
     directory_id: str | None = None,
     limit: int = 50,
     state: str | None = None,
+    actor: Actor = SYSTEM,
 ) -> list[RunReport]:
-    """The newest runs first (in one state when given), without their items."""
+    """The newest runs first (in one state when given; of the clients ``actor`` reaches),
+    without their items."""
     check_limit(limit)
     check_state(state)
     rows = run_rows.newest(
         conn,
-        client_id=_client_id(conn, client_ref),
+        client_id=_client_id(conn, client_ref, actor),
         directory_id=directory_id,
         limit=limit,
         state=state,
+        client_ids=actor.clients,
     )
     return [report_from_row(r) for r in rows]
 
@@ -343,6 +347,7 @@ def runs_page(
     cursor: str | None = None,
     limit: int = 50,
     state: str | None = None,
+    actor: Actor = SYSTEM,
 ) -> tuple[list[StoredRun], str | None]:
     """A page of runs, the newest first, without their items: those after ``cursor`` (the
     last run of the page before), of one client, one directory (by name or id) and one
@@ -350,8 +355,8 @@ def runs_page(
     run's id, or a state that is none."""
     check_limit(limit)
     check_state(state)
-    client_id = _client_id(conn, client_ref)
-    directory_id = find_directory_row(conn, directory_ref).id if directory_ref else None
+    client_id = _client_id(conn, client_ref, actor)
+    directory_id = find_directory_row(conn, directory_ref, actor).id if directory_ref else None
     if cursor is not None and not run_rows.exists(conn, cursor):
         raise bad_cursor()
     fetched = run_rows.page(
@@ -361,6 +366,7 @@ def runs_page(
         after=cursor,
         fetch=limit + 1,
         state=state,
+        client_ids=actor.clients,
     )
     rows, next_cursor = page_of(fetched, limit, _id_of)
     return [StoredRun(report_from_row(r), count) for r, count in rows], next_cursor
@@ -370,10 +376,12 @@ def _id_of(row: tuple[run_rows.RunRow, int]) -> str:
     return row[0].id
 
 
-def stored_run(conn: Connection, ref: str, *, items_limit: int = 0) -> StoredRun:
+def stored_run(
+    conn: Connection, ref: str, *, items_limit: int = 0, actor: Actor = SYSTEM
+) -> StoredRun:
     """A run by id (or 8+ characters of it) as stored so far, with its first ``items_limit``
     items (none for 0) and the cursor of the rest (see :func:`items_page`)."""
-    row, count = run_rows.find_counted(conn, ref)
+    row, count = run_rows.find_counted(conn, ref, actor.clients)
     items: tuple[ItemReport, ...] = ()
     next_cursor = None
     if items_limit:
@@ -383,14 +391,14 @@ def stored_run(conn: Connection, ref: str, *, items_limit: int = 0) -> StoredRun
 
 
 def items_page(
-    conn: Connection, ref: str, cursor: str | None, limit: int
+    conn: Connection, ref: str, cursor: str | None, limit: int, actor: Actor = SYSTEM
 ) -> tuple[tuple[ItemReport, ...], str | None]:
     """A page of a run's items (the run by id or 8+ characters of it), in the order the run
     made them, after ``cursor`` (the previous page's ``next_cursor``); and the next page's
     cursor. InvalidInput for a cursor that is not one."""
     after = _seq_cursor(cursor)
     check_limit(limit)
-    return _items(conn, run_rows.find_id(conn, ref), after=after, limit=limit)
+    return _items(conn, run_rows.find_id(conn, ref, actor.clients), after=after, limit=limit)
 
 
 def _seq_cursor(cursor: str | None) -> int | None:
@@ -421,13 +429,13 @@ class StoredRuns:
         items."""
         actor.require(Permission.VAULT_READ)
         with self._db.read() as conn:
-            return list_runs(conn, client_ref=client_ref, limit=limit, state=state)
+            return list_runs(conn, client_ref=client_ref, limit=limit, state=state, actor=actor)
 
     def load(self, actor: Actor, ref: str) -> RunReport:
         """A run (its id or 8+ characters of it) with all its items."""
         actor.require(Permission.VAULT_READ)
         with self._db.read() as conn:
-            return load_run(conn, ref)
+            return load_run(conn, ref, actor)
 
     def page(
         self,
@@ -449,13 +457,14 @@ class StoredRuns:
                 cursor=cursor,
                 limit=limit,
                 state=state,
+                actor=actor,
             )
 
     def stored(self, actor: Actor, ref: str, *, items_limit: int = 0) -> StoredRun:
         """See :func:`stored_run`."""
         actor.require(Permission.VAULT_READ)
         with self._db.read() as conn:
-            return stored_run(conn, ref, items_limit=items_limit)
+            return stored_run(conn, ref, items_limit=items_limit, actor=actor)
 
     def items(
         self, actor: Actor, ref: str, cursor: str | None, limit: int
@@ -463,4 +472,4 @@ class StoredRuns:
         """See :func:`items_page`."""
         actor.require(Permission.VAULT_READ)
         with self._db.read() as conn:
-            return items_page(conn, ref, cursor, limit)
+            return items_page(conn, ref, cursor, limit, actor)

@@ -119,7 +119,7 @@ def run_progress(db: Database, actor: Actor, run_id: str) -> Progress | None:
     whose process stopped shows as aborted, as its report does)."""
     actor.require(Permission.VAULT_READ)
     with db.read() as conn:
-        found = run_rows.progress(conn, run_id)
+        found = run_rows.progress(conn, run_id, actor.clients)
     if found is None:
         return None
     row, count = found

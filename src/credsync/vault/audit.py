@@ -146,7 +146,8 @@ class AuditLog:
     ) -> list[AuditEntry]:
         """Newest first, from ``since`` (included) to ``until`` (left out; see
         :func:`time_window`), each with the names of its target and client as they are now
-        (:func:`_named`)."""
+        (:func:`_named`). An actor limited to some clients reads the entries of those clients
+        and the entries of no client they made themselves."""
         actor.require(Permission.AUDIT_READ)
         with self._db.read() as conn:
             rows = audit_rows.page(
@@ -159,6 +160,7 @@ class AuditLog:
                 until=until,
                 before_seq=before_seq,
                 limit=limit,
+                within_clients=None if actor.clients is None else (actor.clients, actor.name),
             )
             return _named(conn, actor, [_entry(row) for row in rows])
 
@@ -244,9 +246,18 @@ def _named(conn: Connection, actor: Actor, entries: Sequence[AuditEntry]) -> lis
         readable |= {"client", "credential", "directory", "folder"}
     if actor.can(Permission.ADMIN):
         readable.add("token")
+    vault_records = {"client", "credential", "directory", "folder"}
+
+    def named(e: AuditEntry) -> bool:
+        # For a reader limited to some clients, a vault record is named only in an entry
+        # of one of them (an entry of theirs of no client may name another client's record).
+        if e.target_type not in readable:
+            return False
+        return e.target_type not in vault_records or actor.sees(e.client_id)
+
     wanted: dict[str, set[str]] = {}
     for e in entries:
-        if e.target_type in readable:
+        if named(e):
             wanted.setdefault(e.target_type, set()).add(e.target_id)
         if e.client_id and "client" in readable:
             wanted.setdefault("client", set()).add(e.client_id)
@@ -256,7 +267,7 @@ def _named(conn: Connection, actor: Actor, entries: Sequence[AuditEntry]) -> lis
     return [
         dataclasses.replace(
             e,
-            target_name=found.get((e.target_type, e.target_id)),
+            target_name=found.get((e.target_type, e.target_id)) if named(e) else None,
             client_name=found.get(("client", e.client_id)) if e.client_id else None,
         )
         for e in entries

@@ -49,13 +49,27 @@ BUILTIN_ROLES: dict[str, tuple[str, tuple[Permission, ...]]] = {
 
 @dataclass(frozen=True)
 class Actor:
-    """Who is acting: an authenticated operator, or the system itself during ``init``."""
+    """Who is acting: an authenticated operator, or the system itself during ``init``.
+
+    Roles say what (``permissions``); client access says where (``clients``)."""
 
     operator_id: str | None
     name: str
     role: str
     permissions: frozenset[str]
     via: str  # password | token | session | system
+    # The ids of the clients the actor may reach; None: every client (per-client access).
+    clients: frozenset[str] | None = None
+
+    def sees(self, client_id: str | None) -> bool:
+        """Whether the client ``client_id`` is within the actor's client access (a client
+        outside it answers as one that does not exist)."""
+        return self.clients is None or client_id in self.clients
+
+    @property
+    def limited(self) -> bool:
+        """Whether the actor reaches only some clients."""
+        return self.clients is not None
 
     def can(self, permission: Permission) -> bool:
         return Permission.ADMIN in self.permissions or permission in self.permissions

@@ -7,7 +7,13 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 
-from credsync.errors import AlreadyExists, InvalidInput, NotFound, StaleVersion
+from credsync.errors import (
+    AlreadyExists,
+    InvalidInput,
+    NotFound,
+    PermissionDenied,
+    StaleVersion,
+)
 from credsync.storage import Database
 from credsync.storage import clients as client_rows
 from credsync.storage import credentials as credential_rows
@@ -21,7 +27,13 @@ from credsync.vault.keyring import KeyRing
 from credsync.vault.models import Client, Folder
 from credsync.vault.validate import clean_name, name_key
 
-__all__ = ["Clients", "client_model", "find_client_row", "sees_directory_admin"]
+__all__ = [
+    "Clients",
+    "client_model",
+    "find_client_row",
+    "require_all_clients",
+    "sees_directory_admin",
+]
 
 
 def client_model(row: ClientRow, count: int | None = None) -> Client:
@@ -38,12 +50,22 @@ def client_model(row: ClientRow, count: int | None = None) -> Client:
     )
 
 
-def find_client_row(conn: Connection, ref: str, *, lock: bool = False) -> ClientRow:
-    """A client by exact id or by name (case-insensitive)."""
+def find_client_row(conn: Connection, ref: str, actor: Actor, *, lock: bool = False) -> ClientRow:
+    """A client by exact id or by name (case-insensitive) that ``actor`` may reach: a client
+    outside their client access is NotFound as a client that does not exist is."""
     row = client_rows.find(conn, ref, name_key(ref), lock=lock)
-    if row is None:
+    if row is None or not actor.sees(row.id):
         raise NotFound(f"no client named {ref!r}")
     return row
+
+
+def require_all_clients(actor: Actor, what: str) -> None:
+    """PermissionDenied unless the actor reaches every client (``what`` needs it)."""
+    if actor.limited:
+        raise PermissionDenied(
+            f"{what} needs access to every client: operator {actor.name!r} reaches only some",
+            operator=actor.name,
+        )
 
 
 def sees_directory_admin(actor: Actor) -> bool:
@@ -93,6 +115,8 @@ class Clients:
         actor.require(Permission.VAULT_WRITE)
         if directory_sync or default_sync_mode is SyncMode.ENFORCE:
             actor.require(Permission.DIRECTORY_SETUP)
+        # One limited to some clients could not see the client they made.
+        require_all_clients(actor, "adding a client")
         name = clean_name(name, "client name", 200)
         client_id = new_id()
         kek = keys.kek()
@@ -123,7 +147,7 @@ class Clients:
                     "default_sync_mode": default_sync_mode.value,
                 },
             )
-            return client_model(find_client_row(conn, client_id), 0)
+            return client_model(find_client_row(conn, client_id, actor), 0)
 
     def list(self, actor: Actor, *, include_archived: bool = False) -> list[Client]:
         actor.require(Permission.VAULT_READ)
@@ -132,13 +156,14 @@ class Clients:
                 conn,
                 include_archived=include_archived,
                 include_directory_admin=sees_directory_admin(actor),
+                client_ids=actor.clients,
             )
             return [client_model(row, count) for row, count in rows]
 
     def get(self, actor: Actor, ref: str) -> Client:
         actor.require(Permission.VAULT_READ)
         with self._db.read() as conn:
-            row = find_client_row(conn, ref)
+            row = find_client_row(conn, ref, actor)
             count = credential_rows.live_count(
                 conn, row.id, include_directory_admin=sees_directory_admin(actor)
             )
@@ -154,7 +179,7 @@ class Clients:
         expected_version: int | None,
     ) -> Client:
         with self._db.write() as conn:
-            row = find_client_row(conn, ref, lock=True)
+            row = find_client_row(conn, ref, actor, lock=True)
             check_version("client", row.name, row.version, expected_version)
             client_rows.update(conn, row.id, {**values, "version": row.version + 1}, utcnow())
             self._audit.append(
@@ -166,7 +191,7 @@ class Clients:
                 client_id=row.id,
                 details={"name": row.name, **details},
             )
-            return client_model(find_client_row(conn, row.id))
+            return client_model(find_client_row(conn, row.id, actor))
 
     def rename(
         self, actor: Actor, ref: str, new_name: str, *, expected_version: int | None = None
@@ -175,7 +200,7 @@ class Clients:
         new_name = clean_name(new_name, "client name", 200)
         with self._db.read() as conn:
             clash = client_rows.id_by_key(conn, name_key(new_name))
-            current = find_client_row(conn, ref)
+            current = find_client_row(conn, ref, actor)
         if clash is not None and clash != current.id:
             raise AlreadyExists(f"a client named {new_name!r} already exists")
         return self._update(
@@ -192,7 +217,7 @@ class Clients:
     ) -> Client:
         actor.require(Permission.VAULT_WRITE)
         with self._db.read() as conn:
-            current = find_client_row(conn, ref)
+            current = find_client_row(conn, ref, actor)
         if (current.archived_at is not None) == archived and expected_version in (
             None,
             current.version,
@@ -225,7 +250,7 @@ class Clients:
     def add_folder(self, actor: Actor, client_ref: str, path: str) -> Folder:
         actor.require(Permission.VAULT_WRITE)
         with self._db.write() as conn:
-            row = find_client_row(conn, client_ref)
+            row = find_client_row(conn, client_ref, actor)
             if row.archived_at is not None:
                 raise InvalidInput(f"client {row.name!r} is archived: unarchive it first")
             folder_id, created = folder_ops.ensure_folder(conn, row.id, path)
@@ -245,12 +270,12 @@ class Clients:
     def folders(self, actor: Actor, client_ref: str) -> builtins.list[Folder]:
         actor.require(Permission.VAULT_READ)
         with self._db.read() as conn:
-            return folder_ops.list_folders(conn, find_client_row(conn, client_ref).id)
+            return folder_ops.list_folders(conn, find_client_row(conn, client_ref, actor).id)
 
     def delete_folder(self, actor: Actor, client_ref: str, path: str) -> Folder:
         actor.require(Permission.VAULT_WRITE)
         with self._db.write() as conn:
-            row = find_client_row(conn, client_ref)
+            row = find_client_row(conn, client_ref, actor)
             folder = folder_ops.delete_folder(conn, row.id, path)
             self._audit.append(
                 conn,

@@ -84,7 +84,7 @@ class Credentials(CredentialLifecycle):
         actor.require(Permission.VAULT_READ)
         limit = check_limit(limit)
         with self._db.read() as conn:
-            client = find_client_row(conn, client_ref)
+            client = find_client_row(conn, client_ref, actor)
             rows = credential_rows.page(
                 conn,
                 client.id,
@@ -121,7 +121,7 @@ class Credentials(CredentialLifecycle):
         with self._db.read() as conn:
             client_id = None
             if client_ref:
-                client = find_client_row(conn, client_ref)
+                client = find_client_row(conn, client_ref, actor)
                 if client.archived_at is not None:
                     return []
                 client_id = client.id
@@ -132,6 +132,7 @@ class Credentials(CredentialLifecycle):
                 include_directory_admin=sees_directory_admin(actor),
                 tag=tag,
                 limit=limit,
+                client_ids=actor.clients,
             )
             if not ids:
                 return []
@@ -147,7 +148,8 @@ class Credentials(CredentialLifecycle):
             return link_reads.password_unknown_counts(
                 conn,
                 include_directory_admin=sees_directory_admin(actor),
-                client_id=find_client_row(conn, client_ref).id if client_ref else None,
+                client_id=find_client_row(conn, client_ref, actor).id if client_ref else None,
+                client_ids=actor.clients,
             )
 
     # -- creating ----------------------------------------------------------------------------
@@ -216,7 +218,7 @@ class Credentials(CredentialLifecycle):
         if draft.sync_mode is SyncMode.ENFORCE:
             actor.require(Permission.DIRECTORY_SETUP)
         with self._db.write() as conn:
-            client = find_client_row(conn, client_ref)
+            client = find_client_row(conn, client_ref, actor)
             if client.archived_at is not None:
                 raise InvalidInput(f"client {client.name!r} is archived: unarchive it first")
             key = keys.data_key(conn, client.id)
@@ -487,7 +489,7 @@ def _refuse_duplicate(
     )
     if found is None:
         return
-    client = find_client_row(conn, client_id).name
+    client = find_client_row(conn, client_id, actor).name
     where = f"in folder {found.folder!r}" if found.folder else "in no folder"
     who = f"username {found.username!r}" if found.username else "no username"
     raise DuplicateCredential(

@@ -249,7 +249,7 @@ class CsvIO:
             raise InvalidInput("line 1: the header is not valid UTF-8")
         columns = _header(first[1])
         with self._db.write() as conn:
-            client = find_client_row(conn, client_ref)
+            client = find_client_row(conn, client_ref, actor)
             if client.archived_at is not None:
                 raise InvalidInput(f"client {client.name!r} is archived: unarchive it first")
             report = ImportReport(client=client.name, dry_run=dry_run)
@@ -419,7 +419,7 @@ class CsvIO:
         """
         actor.require(Permission.VAULT_READ, Permission.SECRET_REVEAL, Permission.VAULT_EXPORT)
         with self._db.write() as conn:
-            client = find_client_row(conn, client_ref)
+            client = find_client_row(conn, client_ref, actor)
             key = keys.data_key(conn, client.id)
             include_admin = sees_directory_admin(actor)
             expected = credential_rows.export_count(

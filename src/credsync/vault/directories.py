@@ -203,11 +203,12 @@ def shown_to(actor: Actor, directory: Directory) -> Directory:
     return dataclasses.replace(directory, bind_credential_id=None)
 
 
-def find_directory_row(conn: Connection, ref: str) -> Any:
-    """A directory by id or name (case-insensitive)."""
+def find_directory_row(conn: Connection, ref: str, actor: Actor) -> Any:
+    """A directory by id or name (case-insensitive); one of a client outside ``actor``'s
+    client access is NotFound as one that does not exist is."""
     ref = ref.strip()
     row = rows.find(conn, ref, name_key(ref))
-    if row is None:
+    if row is None or not actor.sees(row.client_id):
         raise NotFound(f"no directory named {ref!r} (see `credsync directory list`)")
     return row
 
@@ -252,12 +253,12 @@ class Directories:
         stored = descriptor.dump(settings)
         directory_id = new_id()
         with self._db.write() as conn:
-            client = find_client_row(conn, client_ref)
+            client = find_client_row(conn, client_ref, actor)
             if client.archived_at is not None:
                 raise InvalidInput(f"client {client.name!r} is archived: unarchive it first")
             if rows.name_taken(conn, name_key(name)):
                 raise AlreadyExists(f"a directory named {name!r} already exists")
-            bind_id = self._bind_credential(conn, bind_ref or "", client.id)
+            bind_id = self._bind_credential(conn, actor, bind_ref or "", client.id)
             now = utcnow()
             rows.insert(
                 conn,
@@ -297,12 +298,13 @@ class Directories:
                     "options": opts,
                 },
             )
-            return directory_model(find_directory_row(conn, directory_id))
+            return directory_model(find_directory_row(conn, directory_id, actor))
 
     @staticmethod
-    def _bind_credential(conn: Connection, ref: str, client_id: str) -> str:
+    def _bind_credential(conn: Connection, actor: Actor, ref: str, client_id: str) -> str:
         ref = ref.strip().lower()
-        found = credential_rows.bind_candidates(conn, ref)
+        # one of a client outside the actor's client access is not there for them
+        found = [r for r in credential_rows.bind_candidates(conn, ref) if actor.sees(r.client_id)]
         if len(ref) < 8 or not found:
             raise NotFound(f"no credential with id {ref} to bind with")
         if len(found) > 1:
@@ -328,6 +330,8 @@ class Directories:
         """The client's directory_admin credentials outside the trash, by title (at most
         500): what its directories may bind with."""
         actor.require(Permission.VAULT_READ, Permission.DIRECTORY_ADMIN_USE)
+        if not actor.sees(client_id):
+            raise NotFound(f"no client named {client_id!r}")
         with self._db.read() as conn:
             see = sees_directory_admin(actor)
             return credential_rows.bind_choices(conn, client_id, include_directory_admin=see)
@@ -337,14 +341,17 @@ class Directories:
         (:func:`shown_to`)."""
         actor.require(Permission.VAULT_READ)
         with self._db.read() as conn:
-            client_id = find_client_row(conn, client_ref).id if client_ref else None
-            return [shown_to(actor, directory_model(r)) for r in rows.list_rows(conn, client_id)]
+            client_id = find_client_row(conn, client_ref, actor).id if client_ref else None
+            return [
+                shown_to(actor, directory_model(r))
+                for r in rows.list_rows(conn, client_id, actor.clients)
+            ]
 
     def get(self, actor: Actor, ref: str) -> Directory:
         """A directory by name or id, as the actor may see it (:func:`shown_to`)."""
         actor.require(Permission.VAULT_READ)
         with self._db.read() as conn:
-            return shown_to(actor, directory_model(find_directory_row(conn, ref)))
+            return shown_to(actor, directory_model(find_directory_row(conn, ref, actor)))
 
     def update(
         self,
@@ -359,7 +366,7 @@ class Directories:
         base DN, another tenant) makes the next run a full pass."""
         actor.require(Permission.DIRECTORY_SETUP, Permission.DIRECTORY_ADMIN_USE)
         with self._db.write() as conn:
-            row = find_directory_row(conn, ref)
+            row = find_directory_row(conn, ref, actor)
             if expected_version is not None and expected_version != row.version:
                 raise Conflict(f"directory {row.name!r} changed since you read it: reload")
             current = directory_model(row)
@@ -379,7 +386,9 @@ class Directories:
                 given.binds, current.bind_kind, adding=False
             )
             if bind_ref is not None:
-                values["bind_credential_id"] = self._bind_credential(conn, bind_ref, row.client_id)
+                values["bind_credential_id"] = self._bind_credential(
+                    conn, actor, bind_ref, row.client_id
+                )
                 if bind_kind != current.bind_kind:
                     values["bind_kind"] = bind_kind
             if given.ca_pem == "":
@@ -413,14 +422,14 @@ class Directories:
                 client_id=row.client_id,
                 details=shown,
             )
-            return directory_model(find_directory_row(conn, row.id))
+            return directory_model(find_directory_row(conn, row.id, actor))
 
     def remove(self, actor: Actor, ref: str) -> Directory:
         """Forget a directory with its links, account cache, runs and flags (the credentials
         stay; the audit log keeps what happened)."""
         actor.require(Permission.DIRECTORY_SETUP)
         with self._db.write() as conn:
-            row = find_directory_row(conn, ref)
+            row = find_directory_row(conn, ref, actor)
             model = directory_model(row)
             run_rows.forget_directory(conn, row.id)
             flag_rows.forget_directory(conn, row.id)

@@ -105,14 +105,17 @@ class FlagFilter:
             raise InvalidInput(f"status {status[:40]!r} is not a status", field="status")
         return flag_rows.FlagWhere(
             include_directory_admin=sees_directory_admin(actor),
-            client_id=find_client_row(conn, self.client).id if self.client else None,
-            directory_id=find_directory_row(conn, self.directory).id if self.directory else None,
+            client_id=find_client_row(conn, self.client, actor).id if self.client else None,
+            directory_id=find_directory_row(conn, self.directory, actor).id
+            if self.directory
+            else None,
             status=status,
             opened_before=parse_moment(self.older_than, "older_than", now)
             if self.older_than
             else None,
             opened_since=parse_moment(self.since, "since", now) if self.since else None,
             include_resolved=self.include_resolved,
+            client_ids=actor.clients,
         )
 
 
@@ -218,7 +221,9 @@ def _model(row: flag_rows.FlagRow) -> Flag:
 
 def find_flag_row(conn: Connection, actor: Actor, ref: str) -> flag_rows.FlagRow:
     """A flag the actor may see, by id or 8+ characters of it."""
-    return flag_rows.find(conn, ref, include_directory_admin=sees_directory_admin(actor))
+    return flag_rows.find(
+        conn, ref, include_directory_admin=sees_directory_admin(actor), client_ids=actor.clients
+    )
 
 
 def close_flag(
@@ -240,7 +245,12 @@ def _cursor(conn: Connection, actor: Actor, cursor: str | None) -> str | None:
         return None
     if not (len(cursor) <= 64 and cursor.isascii() and cursor.replace("-", "").isalnum()):
         raise bad_cursor()
-    if not flag_rows.exists(conn, cursor, include_directory_admin=sees_directory_admin(actor)):
+    if not flag_rows.exists(
+        conn,
+        cursor,
+        include_directory_admin=sees_directory_admin(actor),
+        client_ids=actor.clients,
+    ):
         raise bad_cursor()
     return cursor
 
@@ -310,7 +320,12 @@ class Flags:
         flag left out): what a selection of flags shows before it is acted on."""
         actor.require(Permission.VAULT_READ)
         with self._db.read() as conn:
-            rows = flag_rows.of_ids(conn, ids, include_directory_admin=sees_directory_admin(actor))
+            rows = flag_rows.of_ids(
+                conn,
+                ids,
+                include_directory_admin=sees_directory_admin(actor),
+                client_ids=actor.clients,
+            )
         by_id = {r.id: _model(r) for r in rows}
         return [by_id[i] for i in dict.fromkeys(ids) if i in by_id]
 
@@ -318,4 +333,8 @@ class Flags:
         """Open flags per client name (the roll-up shown with clients)."""
         actor.require(Permission.VAULT_READ)
         with self._db.read() as conn:
-            return flag_rows.open_counts(conn, include_directory_admin=sees_directory_admin(actor))
+            return flag_rows.open_counts(
+                conn,
+                include_directory_admin=sees_directory_admin(actor),
+                client_ids=actor.clients,
+            )

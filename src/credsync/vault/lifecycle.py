@@ -22,7 +22,7 @@ from credsync.storage.credentials import CredentialRow
 from credsync.types import SyncMode
 from credsync.vault._time import utcnow
 from credsync.vault.audit import AuditLog
-from credsync.vault.auth import Actor, Permission
+from credsync.vault.auth import SYSTEM, Actor, Permission
 from credsync.vault.clients import check_version, find_client_row, sees_directory_admin
 from credsync.vault.directories import check_not_binding, forget_credential
 from credsync.vault.listing import credential_models
@@ -47,8 +47,13 @@ class CredentialLifecycle:
         # A directory_admin credential is not there for an operator without
         # directory_admin.use: its id answers as an id of nothing does (not "forbidden", which
         # would say that it exists).
+        # So is one of a client outside the actor's client access.
         row = credential_rows.find_by_ref(
-            conn, ref, min_chars=MIN_ID_PREFIX, include_directory_admin=sees_directory_admin(actor)
+            conn,
+            ref,
+            min_chars=MIN_ID_PREFIX,
+            include_directory_admin=sees_directory_admin(actor),
+            client_ids=actor.clients,
         )
         if row.deleted_at is not None and not trashed:
             raise NotFound(f"credential {row.id} is in the trash (`credsync cred restore` it)")
@@ -64,7 +69,7 @@ class CredentialLifecycle:
             return False
         if mode is None:
             with self._db.read() as conn:
-                default = find_client_row(conn, cred.client_id).default_sync_mode
+                default = find_client_row(conn, cred.client_id, SYSTEM).default_sync_mode
             return SyncMode(default) is SyncMode.ENFORCE
         return mode is SyncMode.ENFORCE
 

@@ -31,6 +31,7 @@ __all__ = [
     "AuditEntryJson",
     "Client",
     "ClientJson",
+    "ClientRefJson",
     "Credential",
     "CredentialJson",
     "Folder",
@@ -306,6 +307,11 @@ class Role:
         )
 
 
+class ClientRefJson(TypedDict):
+    id: str
+    name: str
+
+
 class OperatorJson(TypedDict):
     id: str
     name: str
@@ -313,6 +319,11 @@ class OperatorJson(TypedDict):
     disabled: bool
     created_at: Timestamp
     last_login_at: Timestamp | None
+    clients: list[ClientRefJson] | None
+    """The clients the operator may reach; null: every client."""
+    client_access: str
+    """``all``, ``all (admin)`` (their role has admin, which reaches every client) or
+    ``listed`` (only ``clients``)."""
 
 
 @dataclass(frozen=True)
@@ -323,6 +334,16 @@ class Operator:
     created_at: dt.datetime
     disabled_at: dt.datetime | None = None
     last_login_at: dt.datetime | None = None
+    clients: tuple[tuple[str, str], ...] | None = None
+    """(id, name) of the clients the operator may reach; None: every client."""
+    admin: bool = False
+    """Whether their role has admin (and so reaches every client, whatever is listed)."""
+
+    @property
+    def client_access(self) -> str:
+        if self.admin:
+            return "all (admin)"
+        return "all" if self.clients is None else "listed"
 
     def to_json(self) -> OperatorJson:
         return OperatorJson(
@@ -332,6 +353,10 @@ class Operator:
             disabled=self.disabled_at is not None,
             created_at=iso(self.created_at),
             last_login_at=iso(self.last_login_at),
+            clients=None
+            if self.clients is None or self.admin
+            else [ClientRefJson(id=i, name=n) for i, n in self.clients],
+            client_access=self.client_access,
         )
 
 

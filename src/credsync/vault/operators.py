@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import builtins
 import datetime as dt
+from collections.abc import Sequence
 
 from sqlalchemy.engine import Connection
 
@@ -25,6 +26,7 @@ from credsync.types import Secret, new_id
 from credsync.vault._time import as_utc, as_utc_opt, utcnow
 from credsync.vault.audit import AuditLog
 from credsync.vault.auth import ALL_PERMISSIONS, BUILTIN_ROLES, Actor, Permission
+from credsync.vault.clients import find_client_row
 from credsync.vault.models import Operator, PasswordChange, Role
 from credsync.vault.validate import clean_name, clean_text, name_key
 
@@ -78,15 +80,28 @@ def seed_roles(conn: Connection) -> None:
         )
 
 
-def _operator(row: OperatorRow) -> Operator:
-    return Operator(
-        id=row.id,
-        name=row.name,
-        role=row.role,
-        created_at=as_utc(row.created_at),
-        disabled_at=as_utc_opt(row.disabled_at),
-        last_login_at=as_utc_opt(row.last_login_at),
-    )
+def _operator(conn: Connection, row: OperatorRow) -> Operator:
+    return _operators(conn, [row])[0]
+
+
+def _operators(conn: Connection, rows: builtins.list[OperatorRow]) -> builtins.list[Operator]:
+    """The records of ``rows``, with their client access (one statement each for the roles
+    that have admin and the clients listed)."""
+    listed = store.client_access(conn, rows[0].id if len(rows) == 1 else None)
+    admin_roles = {r.name for r in store.roles_all(conn) if Permission.ADMIN.value in r.permissions}
+    return [
+        Operator(
+            id=row.id,
+            name=row.name,
+            role=row.role,
+            created_at=as_utc(row.created_at),
+            disabled_at=as_utc_opt(row.disabled_at),
+            last_login_at=as_utc_opt(row.last_login_at),
+            clients=None if row.all_clients else tuple(listed.get(row.id, ())),
+            admin=row.role in admin_roles,
+        )
+        for row in rows
+    ]
 
 
 def _role(row: RoleRow) -> Role:
@@ -106,33 +121,55 @@ class Operators:
         return row
 
     def actor_for(self, conn: Connection, row: OperatorRow, via: str) -> Actor:
-        perms = store.permissions_of(conn, row.role)
-        return Actor(row.id, row.name, row.role, frozenset(perms), via)
+        """The actor ``row`` signs in as, with their role's permissions and their client
+        access as they are now (an actor is built per request: a change applies from the
+        next one). An operator whose role has admin reaches every client."""
+        perms = frozenset(store.permissions_of(conn, row.role))
+        clients = None
+        if not row.all_clients and Permission.ADMIN.value not in perms:
+            clients = store.client_ids_of(conn, row.id)
+        return Actor(row.id, row.name, row.role, perms, via, clients)
 
     def list(self, actor: Actor) -> list[Operator]:
         actor.require(Permission.ADMIN)
         with self._db.read() as conn:
-            return [_operator(r) for r in store.list_all(conn)]
+            return _operators(conn, store.list_all(conn))
 
     def get(self, actor: Actor, ref: str) -> Operator:
         if ref not in (actor.name, actor.operator_id):
             actor.require(Permission.ADMIN)
         with self._db.read() as conn:
-            return _operator(self.find_row(conn, ref))
+            return _operator(conn, self.find_row(conn, ref))
 
     # -- changing ----------------------------------------------------------------------------
-    def add(self, actor: Actor, name: str, password: Secret, role: str) -> Operator:
+    def add(
+        self,
+        actor: Actor,
+        name: str,
+        password: Secret,
+        role: str,
+        clients: Sequence[str] | None = None,
+    ) -> Operator:
+        """Add an operator with a role (what they may do) and client access (where):
+        ``clients`` None, every client; else only those (names or ids)."""
         actor.require(Permission.ADMIN)
         with self._db.write() as conn:
-            return self.add_in(conn, actor, name, password, role)
+            return self.add_in(conn, actor, name, password, role, clients)
 
     def add_in(
-        self, conn: Connection, actor: Actor, name: str, password: Secret, role: str
+        self,
+        conn: Connection,
+        actor: Actor,
+        name: str,
+        password: Secret,
+        role: str,
+        clients: Sequence[str] | None = None,
     ) -> Operator:
         name = check_operator_name(name)
         check_operator_password(password)
         role = role.strip().lower()
         self._require_role(conn, role)
+        client_ids = self._client_ids(conn, actor, role, clients)
         key = name_key(name)
         if store.key_taken(conn, key):
             raise AlreadyExists(f"an operator named {name!r} already exists")
@@ -147,15 +184,19 @@ class Operators:
             role=role,
             now=now,
         )
+        details: dict[str, object] = {"name": name, "role": role}
+        if client_ids is not None:
+            store.set_client_access(conn, op_id, client_ids, now)
+            details["clients"] = client_ids
         self._audit.append(
             conn,
             actor,
             "operator.add",
             target_type="operator",
             target_id=op_id,
-            details={"name": name, "role": role},
+            details=details,
         )
-        return _operator(store.get(conn, op_id))
+        return _operator(conn, store.get(conn, op_id))
 
     def set_role(self, actor: Actor, ref: str, role: str) -> Operator:
         actor.require(Permission.ADMIN)
@@ -174,7 +215,50 @@ class Operators:
                 target_id=row.id,
                 details={"name": row.name, "from": row.role, "to": role},
             )
-            return _operator(self.find_row(conn, row.id))
+            return _operator(conn, self.find_row(conn, row.id))
+
+    def set_clients(self, actor: Actor, ref: str, clients: Sequence[str] | None) -> Operator:
+        """Give an operator access to every client (``clients`` None) or only to those listed
+        (names or ids; needs admin). It applies from their next request on. An operator
+        whose role has admin reaches every client: limiting one is refused."""
+        actor.require(Permission.ADMIN)
+        with self._db.write() as conn:
+            row = self.find_row(conn, ref, lock=True)
+            client_ids = self._client_ids(conn, actor, row.role, clients)
+            before = None if row.all_clients else sorted(store.client_ids_of(conn, row.id))
+            store.set_client_access(conn, row.id, client_ids, utcnow())
+            self._audit.append(
+                conn,
+                actor,
+                "operator.clients",
+                target_type="operator",
+                target_id=row.id,
+                details={"name": row.name, "from": before, "to": client_ids},
+            )
+            return _operator(conn, self.find_row(conn, row.id))
+
+    def _client_ids(
+        self, conn: Connection, actor: Actor, role: str, clients: Sequence[str] | None
+    ) -> builtins.list[str] | None:
+        """The ids of ``clients`` (None: every client), each one that exists."""
+        if clients is None:
+            return None
+        if Permission.ADMIN.value in store.permissions_of(conn, role):
+            raise InvalidInput(
+                f"role {role!r} has admin, which reaches every client: an admin's client "
+                "access can't be limited",
+                field="clients",
+            )
+        refs = [c.strip() for c in clients if c.strip()]
+        if not refs:
+            raise InvalidInput("give at least one client, or all clients", field="clients")
+        ids: builtins.list[str] = []
+        for ref in refs:
+            try:
+                ids.append(find_client_row(conn, ref, actor).id)
+            except NotFound as exc:
+                raise InvalidInput(str(exc), field="clients") from None
+        return sorted(set(ids))
 
     def set_disabled(self, actor: Actor, ref: str, disabled: bool) -> Operator:
         """Disable (no sign-in; every session ended for good; API tokens refused until
@@ -197,7 +281,7 @@ class Operators:
                 target_id=row.id,
                 details=details,
             )
-            return _operator(self.find_row(conn, row.id))
+            return _operator(conn, self.find_row(conn, row.id))
 
     def set_password(
         self, actor: Actor, ref: str, password: Secret, *, revoke_tokens: bool = False

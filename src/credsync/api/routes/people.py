@@ -12,6 +12,7 @@ from credsync.api.deps import Caller, State
 from credsync.api.errors import ApiError
 from credsync.api.routing import api_router
 from credsync.api.schemas_people import (
+    OperatorClientsIn,
     OperatorIn,
     OperatorPasswordIn,
     OperatorPatch,
@@ -45,8 +46,9 @@ def list_operators(actor: Caller, state: State) -> list[OperatorJson]:
 
 @router.post("/operators", response_model=OperatorJson, status_code=201, tags=["operators"])
 def add_operator(body: OperatorIn, actor: Caller, state: State) -> OperatorJson:
-    """Add an operator with a role and a password of 12+ characters (needs admin)."""
-    op = state.vault.operators.add(actor, body.name, Secret(body.password), body.role)
+    """Add an operator with a role, a password of 12+ characters and client access: every
+    client, or only ``clients`` (needs admin; an admin reaches every client)."""
+    op = state.vault.operators.add(actor, body.name, Secret(body.password), body.role, body.clients)
     return op.to_json()
 
 
@@ -69,6 +71,22 @@ def change_operator(ref: str, body: OperatorPatch, actor: Caller, state: State) 
         op = state.vault.operators.set_role(actor, op.id, body.role)
     if body.disabled is not None:
         op = state.vault.operators.set_disabled(actor, op.id, body.disabled)
+    return op.to_json()
+
+
+@router.put("/operators/{ref}/clients", response_model=OperatorJson, tags=["operators"])
+def set_operator_clients(
+    ref: str, body: OperatorClientsIn, actor: Caller, state: State
+) -> OperatorJson:
+    """Client access: every client (``{"all_clients": true}``) or only those listed
+    (``{"clients": [...]}``); needs admin; it applies from the operator's next request on.
+    Outside their access a client, and all it holds, answers 404."""
+    actor.require(Permission.ADMIN)  # before the body is judged
+    if (body.all_clients is None) == (body.clients is None) or body.all_clients is False:
+        raise InvalidInput(
+            'give {"all_clients": true} or {"clients": [...]}', field=("all_clients", "clients")
+        )
+    op = state.vault.operators.set_clients(actor, ref, body.clients)
     return op.to_json()
 
 

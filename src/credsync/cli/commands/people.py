@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import click
 
 from credsync.cli.output import details, emit, json_option, note, table
@@ -12,6 +15,7 @@ from credsync.types import Secret
 OPERATOR_COLUMNS = [
     ("name", "Name"),
     ("role", "Role"),
+    ("access", "Clients"),
     ("disabled", "Disabled"),
     ("last_login_at", "Last login"),
     ("id", "Id"),
@@ -27,6 +31,18 @@ TOKEN_COLUMNS = [
 ]
 
 
+def access_text(op: Mapping[str, Any]) -> str:
+    """An operator's client access in words: all, all (admin), or the clients' names."""
+    clients = op.get("clients")
+    if clients is None:
+        return str(op.get("client_access") or "all")
+    return ", ".join(c["name"] for c in clients)
+
+
+def _shown(op: Mapping[str, Any]) -> dict[str, Any]:
+    return {**op, "access": access_text(op)}
+
+
 @click.group("operator")
 def operator_group() -> None:
     """Operators: the people and scripts that use the vault."""
@@ -35,23 +51,69 @@ def operator_group() -> None:
 @operator_group.command("add")
 @click.argument("name")
 @click.option("--role", required=True, help="admin, technician, directory_manager, auditor, ...")
+@click.option(
+    "--client",
+    "clients",
+    multiple=True,
+    help="Only this client (name or id; repeat for more). Without: every client.",
+)
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
 @json_option
 @click.pass_context
 def operator_add(
-    ctx: click.Context, name: str, role: str, password_stdin: bool, as_json: bool
+    ctx: click.Context,
+    name: str,
+    role: str,
+    clients: tuple[str, ...],
+    password_stdin: bool,
+    as_json: bool,
 ) -> None:
-    """Add an operator (admin).
+    """Add an operator (admin). Roles say what they may do; --client says where (every
+    client without it).
 
     \b
     Example:
       printf '%s' "$PW" | credsync operator add bob --role technician --password-stdin
+      credsync operator add carol --role technician --client Contoso --client Fabrikam
     """
     rt = runtime(ctx)
     rt.ports.sign_in()  # before the prompt
     password = read_secret(f"Password for {name}", from_stdin=password_stdin, confirm=True)
-    data = rt.ports.people.add_operator(name, role, password)
-    emit(data, as_json, f"Operator {data['name']} added with role {data['role']}.")
+    data = rt.ports.people.add_operator(name, role, password, list(clients) or None)
+    emit(
+        data,
+        as_json,
+        f"Operator {data['name']} added with role {data['role']} (clients: {access_text(data)}).",
+    )
+
+
+@operator_group.command("clients")
+@click.argument("name")
+@click.option(
+    "--client",
+    "clients",
+    multiple=True,
+    help="Only this client (name or id; repeat for more).",
+)
+@click.option("--all-clients", is_flag=True, help="Every client.")
+@json_option
+@click.pass_context
+def operator_clients(
+    ctx: click.Context, name: str, clients: tuple[str, ...], all_clients: bool, as_json: bool
+) -> None:
+    """Set which clients an operator may reach (admin): every client, or only those given.
+    A client outside it, and all it holds, answers as one that does not exist. It applies
+    from their next command or request on; an admin always reaches every client.
+
+    \b
+    Example:
+      credsync operator clients bob --client Contoso --client Fabrikam
+      credsync operator clients bob --all-clients
+    """
+    if all_clients == bool(clients):
+        raise InvalidInput("give --client (one or more) or --all-clients", field="clients")
+    data = runtime(ctx).ports.people.set_clients(name, None if all_clients else list(clients))
+    emit(data, as_json, f"Operator {data['name']} now reaches: {access_text(data)}.")
 
 
 @operator_group.command("list")
@@ -60,7 +122,7 @@ def operator_add(
 def operator_list(ctx: click.Context, as_json: bool) -> None:
     """List operators (admin)."""
     rows = runtime(ctx).ports.people.operators()
-    emit(rows, as_json, lambda: table(rows, OPERATOR_COLUMNS))
+    emit(rows, as_json, lambda: table([_shown(r) for r in rows], OPERATOR_COLUMNS))
 
 
 @operator_group.command("show")
@@ -75,7 +137,7 @@ def operator_show(ctx: click.Context, name: str, as_json: bool) -> None:
       credsync operator show bob --json
     """
     data = runtime(ctx).ports.people.operator(name)
-    emit(data, as_json, lambda: details(data, [(k, h) for k, h in OPERATOR_COLUMNS]))
+    emit(data, as_json, lambda: details(_shown(data), [(k, h) for k, h in OPERATOR_COLUMNS]))
 
 
 @operator_group.command("set-role")

@@ -32,7 +32,15 @@ class PeoplePort(Protocol):
 
     def operator(self, ref: str) -> OperatorJson: ...
 
-    def add_operator(self, name: str, role: str, password: Secret) -> OperatorJson: ...
+    def add_operator(
+        self, name: str, role: str, password: Secret, clients: list[str] | None = None
+    ) -> OperatorJson:
+        """``clients``: only these clients (names or ids); None, every client."""
+        ...
+
+    def set_clients(self, ref: str, clients: list[str] | None) -> OperatorJson:
+        """Client access: every client (None) or only those listed (admin)."""
+        ...
 
     def set_role(self, ref: str, role: str) -> OperatorJson: ...
 
@@ -98,8 +106,14 @@ class LocalPeople:
     def operator(self, ref: str) -> OperatorJson:
         return self._rt.vault.operators.get(self._rt.actor, ref).to_json()
 
-    def add_operator(self, name: str, role: str, password: Secret) -> OperatorJson:
-        return self._rt.vault.operators.add(self._rt.actor, name, password, role).to_json()
+    def add_operator(
+        self, name: str, role: str, password: Secret, clients: list[str] | None = None
+    ) -> OperatorJson:
+        operators = self._rt.vault.operators
+        return operators.add(self._rt.actor, name, password, role, clients).to_json()
+
+    def set_clients(self, ref: str, clients: list[str] | None) -> OperatorJson:
+        return self._rt.vault.operators.set_clients(self._rt.actor, ref, clients).to_json()
 
     def set_role(self, ref: str, role: str) -> OperatorJson:
         return self._rt.vault.operators.set_role(self._rt.actor, ref, role).to_json()
@@ -184,9 +198,16 @@ class RemotePeople:
         op: OperatorJson = self._api.get(path_of("operators", ref))
         return op
 
-    def add_operator(self, name: str, role: str, password: Secret) -> OperatorJson:
-        body = {"name": name, "role": role, "password": password.reveal()}
+    def add_operator(
+        self, name: str, role: str, password: Secret, clients: list[str] | None = None
+    ) -> OperatorJson:
+        body = {"name": name, "role": role, "password": password.reveal(), "clients": clients}
         op: OperatorJson = self._api.post("/operators", body)
+        return op
+
+    def set_clients(self, ref: str, clients: list[str] | None) -> OperatorJson:
+        body: dict[str, object] = {"all_clients": True} if clients is None else {"clients": clients}
+        op: OperatorJson = self._api.put(path_of("operators", ref, "clients"), body)
         return op
 
     def set_role(self, ref: str, role: str) -> OperatorJson:

@@ -2,8 +2,9 @@
 and the API use (the services check the permissions and write the audit entries).
 
 Operators (admin): the list, adding one with a role and a password, and an operator's page:
-its role, disabling or enabling it (its sessions and tokens stop at once), a new password for
-another operator, and its API tokens. One's own page is open to every operator (its tokens).
+its role, its client access (every client, or the clients ticked), disabling or enabling it
+(its sessions and tokens stop at once), a new password for another operator, and its API
+tokens. One's own page is open to every operator (its tokens).
 
 API tokens: every operator's own (``/tokens``: create, revoke), everyone's with admin
 (``/tokens?all=1``), and an admin creates one for another operator from that operator's
@@ -66,6 +67,7 @@ def _new_page(
         title="Add an operator",
         form=form,
         roles=_role_names(state, viewer),
+        clients=state.vault.clients.list(viewer.actor, include_archived=True),
     )
 
 
@@ -80,7 +82,15 @@ def add_operator(request: Request, state: State, viewer: ViewerDep, fields: Fiel
     """Add the operator, then their page; a refused form comes back (without the passwords)."""
     actor = viewer.actor
     actor.require(Permission.ADMIN)
-    form = Form({"name": fields.get("name", "").strip(), "role": fields.get("role", "").strip()})
+    ticked = _ticked(fields)
+    form = Form(
+        {
+            "name": fields.get("name", "").strip(),
+            "role": fields.get("role", "").strip(),
+            "access": "all" if fields.get("access", "all") == "all" else "listed",
+            "clients": ",".join(ticked),
+        }
+    )
     if not form.values["name"]:
         form.error("name", "Give the operator a name.")
     if not form.values["role"]:
@@ -89,7 +99,11 @@ def add_operator(request: Request, state: State, viewer: ViewerDep, fields: Fiel
     if not form.errors:
         try:
             op = state.vault.operators.add(
-                actor, form.values["name"], Secret(password), form.values["role"]
+                actor,
+                form.values["name"],
+                Secret(password),
+                form.values["role"],
+                None if form.values["access"] == "all" else ticked,
             )
         except NotFound as exc:  # the role
             form.error("role", str(exc))
@@ -99,6 +113,11 @@ def add_operator(request: Request, state: State, viewer: ViewerDep, fields: Fiel
             notice = f"Added {op.name} ({op.role}). They sign in with the password you gave."
             return redirect(request, f"/operators/{op.id}", viewer, notice)
     return _new_page(request, state, viewer, form, status=400)
+
+
+def _ticked(fields: dict[str, str]) -> list[str]:
+    """The ids of the clients ticked in a client-access form (``client_<id>`` boxes)."""
+    return [k.removeprefix("client_") for k in fields if k.startswith("client_")]
 
 
 def _tokens_of(state: State, viewer: Viewer, op: Operator) -> list[ApiToken]:
@@ -128,6 +147,7 @@ def _operator_page(
         op=op,
         me=op.id == viewer.actor.operator_id,
         roles=_role_names(state, viewer) if admin else [],
+        clients=state.vault.clients.list(viewer.actor, include_archived=True) if admin else [],
         tokens=_tokens_of(state, viewer, op),
         form=form or Form({}),
     )
@@ -158,6 +178,26 @@ def set_role(
         form.error("role", str(exc))
         return _operator_page(request, state, viewer, op.id, form=form, status=400)
     return redirect(request, f"/operators/{op.id}", viewer, f"{op.name} is now {op.role}.")
+
+
+@router.post("/operators/{ref}/clients")
+def set_clients(
+    ref: str, request: Request, state: State, viewer: ViewerDep, fields: Fields
+) -> Response:
+    """Client access: every client, or only the clients ticked (admin). It applies to the
+    operator's next request."""
+    vault, actor = state.vault, viewer.actor
+    actor.require(Permission.ADMIN)
+    op = vault.operators.get(actor, ref)
+    chosen = None if fields.get("access") == "all" else _ticked(fields)
+    try:
+        op = vault.operators.set_clients(actor, op.id, chosen)
+    except InvalidInput as exc:
+        form = Form({})
+        form.error("clients", str(exc))
+        return _operator_page(request, state, viewer, op.id, form=form, status=400)
+    shown = op.client_access if op.clients is None else ", ".join(n for _, n in op.clients)
+    return redirect(request, f"/operators/{op.id}", viewer, f"{op.name} now reaches: {shown}.")
 
 
 def _set_disabled(
