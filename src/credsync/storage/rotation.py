@@ -1,0 +1,72 @@
+"""Overdue rotations, read-only over ``credentials`` (whose owner is
+:mod:`credsync.storage.credentials`): a client's credential is overdue when its password was
+last changed before the client's cutoff (now less its rotation interval).
+
+Each client's condition is one range on ``ix_credentials_client_changed`` (client_id,
+password_changed_at), so a count reads the index alone, never the rows; as the overview's
+password ages do (:mod:`credsync.storage.overview`), credentials in the trash (and
+directory_admin ones, for readers who may not see them) are taken off afterwards through the
+partial index ``ix_credentials_set_apart``, whose condition the search repeats.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from credsync.storage.credentials import visible
+from credsync.storage.tables import SET_APART, credentials
+
+__all__ = ["changed_before", "overdue_counts"]
+
+
+def changed_before(
+    cutoff: dt.datetime | None, also: sa.ColumnElement[bool] | None = None
+) -> sa.ColumnElement[bool]:
+    """The condition on one client's ``credentials`` for the overdue ones (None: the client
+    has no interval, none is overdue), and ``also`` when given (a condition of another
+    storage module's), for ``credentials.page``."""
+    overdue = sa.false() if cutoff is None else credentials.c.password_changed_at < cutoff
+    return overdue if also is None else sa.and_(overdue, also)
+
+
+def _ranges(cutoffs: Mapping[str, dt.datetime]) -> sa.ColumnElement[bool]:
+    return sa.or_(
+        *[
+            sa.and_(
+                credentials.c.client_id == client_id,
+                credentials.c.password_changed_at < cutoff,
+            )
+            for client_id, cutoff in sorted(cutoffs.items())
+        ]
+    )
+
+
+def overdue_counts(
+    conn: Connection, cutoffs: Mapping[str, dt.datetime], *, include_directory_admin: bool
+) -> dict[str, int]:
+    """client id -> how many of its live credentials (directory_admin ones only with
+    ``include_directory_admin``) had their password last changed before the client's cutoff;
+    clients with none are left out. Two statements, whatever the number of clients."""
+    if not cutoffs:
+        return {}
+    counts: dict[str, int] = {}
+    every = conn.execute(
+        sa.select(credentials.c.client_id, sa.func.count())
+        .where(_ranges(cutoffs))
+        .group_by(credentials.c.client_id)
+    )
+    for client_id, n in every:
+        counts[client_id] = int(n)
+    live = sa.and_(credentials.c.deleted_at.is_(None), visible(include_directory_admin))
+    apart = conn.execute(
+        sa.select(credentials.c.client_id, sa.func.count())
+        .where(sa.text(SET_APART), sa.not_(live), _ranges(cutoffs))
+        .group_by(credentials.c.client_id)
+    )
+    for client_id, n in apart:
+        counts[client_id] = counts.get(client_id, 0) - int(n)
+    return {c: n for c, n in counts.items() if n > 0}
