@@ -26,7 +26,8 @@ def test_client_add_list_show(cli):
 
     table = cli.ok("client", "list").out
     assert _header(table) == [
-        "NAME", "CREDENTIALS", "DIR", "SYNC", "DEFAULT", "MODE", "ARCHIVED", "ID"
+        "NAME", "CREDENTIALS", "DIR", "SYNC", "DEFAULT", "MODE", "ROTATE", "EVERY", "OVERDUE",
+        "ARCHIVED", "ID",
     ]  # fmt: skip
     assert len(table.splitlines()) == 4
     assert "Fabrikam" in table

@@ -80,11 +80,11 @@ class ClientJson(TypedDict):
     updated_at: Timestamp
     credential_count: NotRequired[int | None]
     """How many credentials it holds outside the trash (of those the caller may see)."""
-    open_flags: NotRequired[int | None]
-    """How many open flags it has."""
     overdue_count: NotRequired[int | None]
     """How many of those credentials are overdue: password last changed more than
     rotate_every_days ago (0 without an interval)."""
+    open_flags: NotRequired[int | None]
+    """How many open flags it has."""
 
 
 @dataclass(frozen=True)
