@@ -144,8 +144,9 @@ def test_each_client_is_counted_against_its_own_interval(ctx: Ctx) -> None:
 
 
 def test_the_overdue_count_reads_the_index_alone(ctx: Ctx) -> None:
-    """One range of ix_credentials_client_changed per client, no table rows (SQLite's plan;
-    PostgreSQL's planner chooses by its statistics)."""
+    """One range of ix_credentials_client_changed per client, no table rows, nothing sorted;
+    the few set apart from their partial index (SQLite's plan; PostgreSQL's planner chooses
+    by its statistics)."""
     if ctx.world.db.engine.dialect.name != "sqlite":
         pytest.skip("the query plan is SQLite's")
     from credsync.storage.rotation import overdue_counts
@@ -173,3 +174,17 @@ def test_the_overdue_count_reads_the_index_alone(ctx: Ctx) -> None:
     assert "ix_credentials_client_changed" in every
     assert "COVERING INDEX" in every
     assert "SCAN credentials" not in every
+    assert "TEMP B-TREE" not in every  # counted range by range, nothing sorted
+
+
+def test_many_clients_are_counted_a_few_hundred_a_statement(ctx: Ctx) -> None:
+    """SQLite takes at most 500 parts in one compound statement."""
+    from credsync.storage.rotation import overdue_counts
+
+    old = ctx.add("old")
+    _age(ctx, old.id, 10)
+    cutoffs = {f"no-such-client-{n:04d}": utcnow() for n in range(1100)}
+    cutoffs[ctx.client.id] = utcnow() - dt.timedelta(days=5)
+    with ctx.world.db.read() as conn:
+        found = overdue_counts(conn, cutoffs, include_directory_admin=True)
+    assert found == {ctx.client.id: 1}

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -21,6 +22,9 @@ from credsync.storage.credentials import visible
 from credsync.storage.tables import SET_APART, credentials
 
 __all__ = ["changed_before", "overdue_counts"]
+
+# Clients counted per statement (SQLite allows 500 parts in a compound statement).
+_PER_STATEMENT = 200
 
 
 def changed_before(
@@ -38,14 +42,17 @@ def _aware(value: dt.datetime) -> dt.datetime:
     return value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
 
 
-def _ranges(cutoffs: Mapping[str, dt.datetime]) -> sa.ColumnElement[bool]:
-    return sa.or_(
+def _counts(cutoffs: list[tuple[str, dt.datetime]]) -> sa.CompoundSelect[Any]:
+    """Per client, its credentials changed before its cutoff: a count over one range of the
+    index each, side by side (UNION ALL). (An OR of the ranges, grouped by client, costs
+    ~10x more on SQLite: it gathers and sorts every row it counts.)"""
+    return sa.union_all(
         *[
-            sa.and_(
+            sa.select(sa.literal(client_id, sa.String()), sa.func.count()).where(
                 credentials.c.client_id == client_id,
                 credentials.c.password_changed_at < cutoff,
             )
-            for client_id, cutoff in sorted(cutoffs.items())
+            for client_id, cutoff in cutoffs
         ]
     )
 
@@ -55,18 +62,16 @@ def overdue_counts(
 ) -> dict[str, int]:
     """client id -> how many of its live credentials (directory_admin ones only with
     ``include_directory_admin``) had their password last changed before the client's cutoff;
-    clients with none are left out. Two statements, whatever the number of clients: the
-    overdue ones from the index, and the few set apart (all of them, matched here)."""
+    clients with none are left out. Two statements (one more for each further
+    :data:`_PER_STATEMENT` clients): the overdue ones from the index, and the few set apart
+    (all of them, matched here)."""
     if not cutoffs:
         return {}
     counts: dict[str, int] = {}
-    every = conn.execute(
-        sa.select(credentials.c.client_id, sa.func.count())
-        .where(_ranges(cutoffs))
-        .group_by(credentials.c.client_id)
-    )
-    for client_id, n in every:
-        counts[client_id] = int(n)
+    pairs = sorted(cutoffs.items())
+    for start in range(0, len(pairs), _PER_STATEMENT):
+        for client_id, n in conn.execute(_counts(pairs[start : start + _PER_STATEMENT])):
+            counts[client_id] = int(n)
     live = sa.and_(credentials.c.deleted_at.is_(None), visible(include_directory_admin))
     apart = conn.execute(
         sa.select(credentials.c.client_id, credentials.c.password_changed_at).where(

@@ -2,7 +2,8 @@
 which of its credentials are overdue.
 
 A credential is overdue when it is outside the trash and its password was last changed
-(``password_changed_at``: set, generated, pushed or captured) more than the interval ago;
+(``password_changed_at``: its newest password version, set, generated, imported or taken
+from a directory) more than the interval ago;
 directory_admin credentials count too (for readers who may see them), being the ones whose
 rotation matters most. The counts and the ``overdue`` filter of a client's list read one range
 of ``ix_credentials_client_changed`` per client (:mod:`credsync.storage.rotation`).

@@ -1,11 +1,10 @@
 """Adding and changing clients on the dashboard: "Add a client" (its name, its rotation
 interval, and with directory.setup the directory-sync switch and the default sync mode), a
-client's edit form
-(saved with the version it was read at), archiving and bringing it back. All need vault.write,
-and what the vault's services ask besides: directory.setup for the switch and the default
-mode. A switch of the default to enforce first shows the page naming the directory accounts
-it will overwrite (:mod:`credsync.sync.enforce`, as ``client set`` asks and the API answers
-409 ``confirm_enforce``); the services write the audit entries.
+client's edit form (saved with the version it was read at), archiving and bringing it back.
+All need vault.write, and what the vault's services ask besides: directory.setup for the
+switch and the default mode. A switch of the default to enforce first shows the page naming
+the directory accounts it will overwrite (:mod:`credsync.sync.enforce`, as ``client set``
+asks and the API answers 409 ``confirm_enforce``); the services write the audit entries.
 """
 
 from __future__ import annotations
