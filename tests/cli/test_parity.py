@@ -136,7 +136,7 @@ CASES = [
     write("client set 'Parity Ltd' --default-sync-mode enforce --yes"),
     write("client set Contoso --directory-sync off", 3, who="bob"),
     write("client set 'Parity Ltd' --rotate-every 90"),
-    write("client set 'Parity Ltd' --rotate-every 30 --default-sync-mode report"),
+    write("client set 'Parity Ltd' --rotate-every 30 --directory-sync on"),
     write("client set 'Parity Ltd' --rotate-every never"),
     write("client set 'Parity Ltd' --rotate-every 3651", 2),
     write("client set 'Parity Ltd' --rotate-every soon", 2),
