@@ -7,12 +7,15 @@ the product's ``insert_drafts`` (search_list's bulk loader), a directory a clien
 every live credential with a last check (90% in sync, the rest drifted, changed in the
 directory, missing or not checked yet), an open flag for each that is not in step, 3,000 flags
 resolved over the last 30 days, and 30 days of agent runs (one an hour a directory: 36,000,
-some failed or aborted); refreshes planner statistics; serves it with ``credsync serve``'s
+some failed or aborted); password ages spread over two years and a rotation interval on four
+clients in five (30, 90, 180 or 365 days: most of their credentials overdue); refreshes
+planner statistics; serves it with ``credsync serve``'s
 own loop (uvicorn, real HTTP on 127.0.0.1, no agent) in a thread (api_server's), and times
 from one keep-alive HTTP client ``--runs`` requests (200; 30 with ``--quick``) of:
 
 - the overview page (``GET /overview``, a browser session: what a technician opens first);
-- the clients page (``GET /``), for comparison.
+- the clients page (``GET /``), and one client's overdue credentials
+  (``GET /clients/{id}?overdue=1``, its first page), for comparison.
 
 Baseline, in the same process and server: ``GET /api/v1/auth/whoami`` (HTTP, the token
 lookup and a JSON answer). Printed: p50/p95/max and p95 against the baseline.
@@ -49,6 +52,8 @@ STATUSES = (  # a link's last check, and how often
 )
 RESOLVED_FLAGS = 3000
 DAYS = 30
+INTERVALS = (30, 90, 180, 365, None)  # rotation intervals, client by client in turn
+MAX_AGE_DAYS = 730  # password ages: spread evenly up to this
 
 
 def add_directories(vault: Any, admin: Any, keys: Any, clients: list[Any]) -> list[Any]:
@@ -254,6 +259,34 @@ def add_sync_history(vault: Any, directories: list[Any], rng: random.Random) -> 
     return counts
 
 
+def add_rotation(vault: Any, admin: Any, rng: random.Random) -> int:
+    """Spread the password ages (the loader changed them all now) and set the clients'
+    rotation intervals; returns how many clients have one."""
+    import sqlalchemy as sa
+
+    from credsync.storage.tables import credentials
+    from credsync.vault._time import utcnow
+
+    now = utcnow()
+    with vault.db.write() as conn:
+        ids = conn.execute(sa.select(credentials.c.id).order_by(credentials.c.id)).scalars().all()
+        conn.execute(
+            credentials.update()
+            .where(credentials.c.id == sa.bindparam("cred"))
+            .values(password_changed_at=sa.bindparam("changed")),
+            [
+                {"cred": i, "changed": now - dt.timedelta(days=rng.uniform(0, MAX_AGE_DAYS))}
+                for i in ids
+            ],
+        )
+    clients = vault.clients.list(admin)
+    for n, client in enumerate(clients):
+        days = INTERVALS[n % len(INTERVALS)]
+        if days is not None:
+            vault.clients.set_rotation(admin, client.id, days)
+    return sum(1 for n in range(len(clients)) if INTERVALS[n % len(INTERVALS)] is not None)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
@@ -281,10 +314,12 @@ def main() -> int:
         started = time.perf_counter()
         directories = add_directories(vault, admin, keys, vault.clients.list(admin))
         history = add_sync_history(vault, directories, rng)
+        rotating = add_rotation(vault, admin, rng)
         print(
             f"added {len(directories)} directories, {history['links']:,} links, "
             f"{history['open_flags']:,} open and {history['resolved_flags']:,} resolved flags, "
-            f"{history['runs']:,} runs in {time.perf_counter() - started:.1f} s"
+            f"{history['runs']:,} runs, rotation intervals on {rotating} clients in "
+            f"{time.perf_counter() - started:.1f} s"
         )
         search_list.analyse(vault.db)
         _, token = vault.access.create_token(admin, "bench")
@@ -303,21 +338,31 @@ def main() -> int:
                 shown.raise_for_status()
                 if shown.text.count('<svg class="chart"') != 2:
                     raise RuntimeError("the overview page has no charts")
+                if "overdue for rotation" not in shown.text:
+                    raise RuntimeError("the overview page shows no overdue rotations")
+                first = vault.clients.list(admin)[0]
+                overdue_list = f"/clients/{first.id}?overdue=1"
+                print(f"overdue: {sum(x.overdue_count or 0 for x in vault.clients.list(admin)):,}")
                 overview = measure(browser, "/overview", args.runs)
                 home = measure(browser, "/", args.runs)
+                overdue = measure(browser, overdue_list, args.runs)
         vault.db.dispose()
 
     latencies = c.latency_table(
         verdicts,
         ("baseline: GET /auth/whoami", baseline),
-        [("overview page (HTML)", overview), ("clients page (HTML)", home)],
+        [
+            ("overview page (HTML)", overview),
+            ("clients page (HTML)", home),
+            ("a client's overdue list (HTML)", overdue),
+        ],
     )
     p95, base_p95 = c.percentile(overview, 95), c.percentile(baseline, 95)
     verdicts.check(
         p95 < PAGE_TARGET_S,
         f"web overview page: p95 {p95 * 1000:.1f} ms ({p95 / base_p95:.1f}x whoami) with "
-        f"{args.credentials:,} credentials in {args.clients} clients "
-        f"(target: under {PAGE_TARGET_S * 1000:.0f} ms)",
+        f"{args.credentials:,} credentials in {args.clients} clients, "
+        f"{rotating} with a rotation interval (target: under {PAGE_TARGET_S * 1000:.0f} ms)",
     )
     print()
     print(latencies)

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import re
+import sqlite3
+
 
 def _header(text: str) -> list[str]:
     return text.splitlines()[0].split()
@@ -26,7 +30,8 @@ def test_client_add_list_show(cli):
 
     table = cli.ok("client", "list").out
     assert _header(table) == [
-        "NAME", "CREDENTIALS", "DIR", "SYNC", "DEFAULT", "MODE", "ARCHIVED", "ID"
+        "NAME", "CREDENTIALS", "DIR", "SYNC", "DEFAULT", "MODE", "ROTATE", "EVERY", "OVERDUE",
+        "ARCHIVED", "ID",
     ]  # fmt: skip
     assert len(table.splitlines()) == 4
     assert "Fabrikam" in table
@@ -114,3 +119,37 @@ def test_client_errors(cli):
     cli.fails(2, "client", "add", "   ")
     cli.fails(2, "client", "add", "x" * 1000)
     cli.fails(2, "client", "add", "Bad", "--default-sync-mode", "sometimes")
+
+
+def test_client_rotation_interval_and_overdue_list(cli):
+    cli.use_session()
+    added = cli.json("client", "add", "Contoso", "--rotate-every", "30")
+    assert (added["rotate_every_days"], added["overdue_count"]) == (30, 0)
+    old = cli.add_cred("Contoso", "Old share", "Old-Pa55-word!")
+    cli.add_cred("Contoso", "Fresh share", "Fresh-Pa55-word!")
+    with sqlite3.connect(cli.home / "vault.db") as db:  # the old one's password: 40 days old
+        db.execute(
+            "UPDATE credentials SET password_changed_at = ? WHERE id = ?",
+            ((dt.datetime.now(dt.UTC) - dt.timedelta(days=40)).isoformat(" "), old["id"]),
+        )
+
+    overdue = cli.json("cred", "list", "Contoso", "--overdue")
+    assert [c["title"] for c in overdue] == ["Old share"]
+    assert cli.json("client", "show", "Contoso")["overdue_count"] == 1
+    shown = cli.ok("client", "show", "Contoso").out
+    assert re.search(r"(?m)^Rotation \(days\):\s+30$", shown), shown
+    assert re.search(r"(?m)^Overdue:\s+1$", shown), shown
+
+    longer = cli.json("client", "set", "Contoso", "--rotate-every", "45")
+    assert (longer["rotate_every_days"], longer["overdue_count"]) == (45, 0)
+    assert cli.ok("cred", "list", "Contoso", "--overdue").out.strip() == "No credentials."
+    never = cli.json("client", "set", "Contoso", "--rotate-every", "never")
+    assert never["rotate_every_days"] is None
+
+    for bad in ("0.5", "-1", "3651", "soon"):
+        refused = cli.fails(2, "client", "set", "Contoso", "--rotate-every", bad)
+        assert "whole number of days from 1 to 3650" in refused
+        assert "(--rotate-every)" in refused
+    refused = cli.fails(2, "client", "add", "Fabrikam", "--rotate-every", "x")
+    assert "(--rotate-every)" in refused
+    assert [c["name"] for c in cli.json("client", "list")] == ["Contoso"]

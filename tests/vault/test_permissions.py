@@ -118,6 +118,12 @@ OPS = [
         audited="client.archive",
     ),
     Op(
+        "client rotation",
+        WRITERS,
+        lambda c, a, _: c.vault.clients.set_rotation(a, c.name, 90),
+        audited="client.rotation",
+    ),
+    Op(
         "client configure",
         DIRECTORY,
         lambda c, a, _: c.vault.clients.configure(a, c.name, default_sync_mode=SyncMode.OFF),

@@ -18,6 +18,7 @@ from credsync.vault.csvio import ImportReportJson
 from credsync.vault.drafts import parse_type
 from credsync.vault.folders import clean_path
 from credsync.vault.models import AuditEntryJson, CredentialJson
+from credsync.vault.rotation import MAX_DAYS
 from credsync.vault.validate import (
     MAX_NOTES_CHARS,
     clean_name,
@@ -117,10 +118,22 @@ class LoginOut(BaseModel):
 
 
 # -- clients ---------------------------------------------------------------------------------
+RotateEvery = Annotated[
+    int | None,
+    Field(
+        ge=0,
+        le=MAX_DAYS,
+        description="Days between password changes; a credential whose password is older is "
+        "overdue (0 or null: no rotation).",
+    ),
+]
+
+
 class ClientIn(_In):
     name: ClientName
     directory_sync: bool = False
     default_sync_mode: SyncModeName = "report"
+    rotate_every_days: RotateEvery = None
 
 
 class ClientPatch(_In):
@@ -129,6 +142,8 @@ class ClientPatch(_In):
     name: ClientName | None = None
     directory_sync: bool | None = None
     default_sync_mode: SyncModeName | None = None
+    rotate_every_days: RotateEvery = None
+    """Given (null or 0 included): the new interval; left out: unchanged."""
     archived: bool | None = None
     version: int | None = Field(default=None, ge=1)
 

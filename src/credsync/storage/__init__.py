@@ -22,8 +22,9 @@ dataclasses, never statements. Nobody else imports :mod:`.tables` (checked by
 - :mod:`.flags`: ``flags``
 - :mod:`.push_queue`: ``sync_queue`` (enqueue, claim, ack, retry later, give up)
 
-:mod:`.sync_credentials` reads credentials as the sync area needs them, and :mod:`.duplicates`
-the credentials that are the same by folder, title and username (no tables of their own).
+:mod:`.sync_credentials` reads credentials as the sync area needs them, :mod:`.duplicates`
+the credentials that are the same by folder, title and username, and :mod:`.rotation` those
+overdue for rotation (no tables of their own).
 """
 
 from credsync.storage.database import Database

@@ -42,6 +42,7 @@ class ClientRow(NamedTuple):
     created_at: dt.datetime
     updated_at: dt.datetime
     archived_at: dt.datetime | None
+    rotate_every_days: int | None  # None: no rotation asked
 
 
 class FolderRow(NamedTuple):
@@ -55,7 +56,15 @@ _CLIENT = sa.select(*columns_for(ClientRow, clients))
 _FOLDER = sa.select(*columns_for(FolderRow, folders))
 # What update() may change.
 _CHANGEABLE = frozenset(
-    {"name", "name_key", "directory_sync", "default_sync_mode", "archived_at", "version"}
+    {
+        "name",
+        "name_key",
+        "directory_sync",
+        "default_sync_mode",
+        "archived_at",
+        "rotate_every_days",
+        "version",
+    }
 )
 
 
@@ -109,6 +118,7 @@ def add(
     default_sync_mode: str,
     wrapped_data_key: bytes,
     now: dt.datetime,
+    rotate_every_days: int | None = None,
 ) -> None:
     conn.execute(
         clients.insert().values(
@@ -118,6 +128,7 @@ def add(
             directory_sync=directory_sync,
             default_sync_mode=default_sync_mode,
             wrapped_data_key=wrapped_data_key,
+            rotate_every_days=rotate_every_days,
             version=1,
             created_at=now,
             updated_at=now,
@@ -129,7 +140,7 @@ def update(
     conn: Connection, client_id: str, changes: Mapping[str, object], now: dt.datetime
 ) -> None:
     """Set ``changes`` (column -> value: name, name_key, directory_sync, default_sync_mode,
-    archived_at, version) and ``updated_at``."""
+    archived_at, rotate_every_days, version) and ``updated_at``."""
     unknown = set(changes) - _CHANGEABLE
     if unknown:
         raise KeyError(f"clients: {', '.join(sorted(unknown))} can't be changed this way")

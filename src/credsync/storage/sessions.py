@@ -24,6 +24,7 @@ __all__ = [
     "end_cli_of",
     "end_web",
     "end_web_of",
+    "purge_web",
     "touch_web",
     "web_session",
 ]
@@ -155,3 +156,14 @@ def end_web_of(conn: Connection, operator_id: str, now: dt.datetime) -> int:
     ending = int(conn.execute(count.where(*live, web_sessions.c.expires_at > now)).scalar_one())
     conn.execute(web_sessions.update().where(*live).values(ended_at=now))
     return ending
+
+
+def purge_web(conn: Connection, before: dt.datetime) -> int:
+    """Delete the browser sessions that ended, or expired, before ``before``; returns how
+    many. (An ended or expired session is never resumed: its row is only a trace.)"""
+    gone = conn.execute(
+        web_sessions.delete().where(
+            sa.or_(web_sessions.c.ended_at < before, web_sessions.c.expires_at < before)
+        )
+    )
+    return int(gone.rowcount)

@@ -184,6 +184,8 @@ clients = Table(
     Column("created_at", TS, nullable=False),
     Column("updated_at", TS, nullable=False),
     Column("archived_at", TS),
+    # Whole days between password changes (NULL: no rotation asked; revision 0019).
+    Column("rotate_every_days", Integer),
 )
 
 folders = Table(

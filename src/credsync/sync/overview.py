@@ -1,6 +1,8 @@
 """The overview a technician starts the day with: per client and directory, the credentials'
 last checks by status, open flags, the last completed run and the newest run's state; runs
-and flags over the last weeks, a day at a time; and the age of the passwords per client.
+and flags over the last weeks, a day at a time; and the age of the passwords per client, with
+its rotation interval and how many are overdue (as the client list counted them, see
+:mod:`credsync.vault.rotation`).
 
 Built from a fixed number of grouped statements (see :mod:`credsync.storage.overview`), so
 the page costs the same for 100 credentials as for 100,000. Needs vault.read; directory_admin
@@ -49,6 +51,8 @@ class ClientAges:
     client: str
     total: int
     bands: tuple[AgeBand, ...]
+    rotate_every_days: int | None = None
+    overdue: int = 0
 
     @property
     def over_a_year(self) -> int:
@@ -183,6 +187,8 @@ def overview(
                 c.name,
                 sum(age_counts[c.id]),
                 tuple(AgeBand(lbl, n) for lbl, n in zip(labels, age_counts[c.id], strict=True)),
+                c.rotate_every_days,
+                c.overdue_count or 0,
             )
             for c in clients
         ),

@@ -20,6 +20,7 @@ from credsync.storage import credentials as credential_rows
 from credsync.storage.clients import ClientRow
 from credsync.types import SyncMode, new_id
 from credsync.vault import folders as folder_ops
+from credsync.vault import rotation
 from credsync.vault._time import as_utc, as_utc_opt, utcnow
 from credsync.vault.audit import AuditLog
 from credsync.vault.auth import Actor, Permission
@@ -36,7 +37,9 @@ __all__ = [
 ]
 
 
-def client_model(row: ClientRow, count: int | None = None) -> Client:
+def client_model(row: ClientRow, count: int | None = None, overdue: int | None = None) -> Client:
+    """``overdue``: how many of its credentials are overdue for rotation, known with
+    ``count``."""
     return Client(
         id=row.id,
         name=row.name,
@@ -47,6 +50,8 @@ def client_model(row: ClientRow, count: int | None = None) -> Client:
         updated_at=as_utc(row.updated_at),
         archived_at=as_utc_opt(row.archived_at),
         credential_count=count,
+        rotate_every_days=row.rotate_every_days,
+        overdue_count=overdue,
     )
 
 
@@ -111,13 +116,16 @@ class Clients:
         *,
         directory_sync: bool = False,
         default_sync_mode: SyncMode = SyncMode.REPORT,
+        rotate_every_days: int | None = None,
     ) -> Client:
+        """``rotate_every_days``: see :mod:`credsync.vault.rotation` (0 or None: never)."""
         actor.require(Permission.VAULT_WRITE)
         if directory_sync or default_sync_mode is SyncMode.ENFORCE:
             actor.require(Permission.DIRECTORY_SETUP)
         # One limited to some clients could not see the client they made.
         require_all_clients(actor, "adding a client")
         name = clean_name(name, "client name", 200)
+        rotate_every_days = rotation.check_rotate_every(rotate_every_days)
         client_id = new_id()
         kek = keys.kek()
         with self._db.write() as conn:
@@ -133,6 +141,7 @@ class Clients:
                 default_sync_mode=default_sync_mode.value,
                 wrapped_data_key=wrapped,
                 now=utcnow(),
+                rotate_every_days=rotate_every_days,
             )
             self._audit.append(
                 conn,
@@ -145,29 +154,38 @@ class Clients:
                     "name": name,
                     "directory_sync": directory_sync,
                     "default_sync_mode": default_sync_mode.value,
+                    **(
+                        {}
+                        if rotate_every_days is None
+                        else {"rotate_every_days": rotate_every_days}
+                    ),
                 },
             )
-            return client_model(find_client_row(conn, client_id, actor), 0)
+            return client_model(find_client_row(conn, client_id, actor), 0, 0)
 
     def list(self, actor: Actor, *, include_archived: bool = False) -> list[Client]:
         actor.require(Permission.VAULT_READ)
+        admin = sees_directory_admin(actor)
         with self._db.read() as conn:
             rows = client_rows.list_with_counts(
                 conn,
                 include_archived=include_archived,
-                include_directory_admin=sees_directory_admin(actor),
+                include_directory_admin=admin,
                 client_ids=actor.clients,
             )
-            return [client_model(row, count) for row, count in rows]
+            overdue = rotation.overdue_counts(
+                conn, [row for row, _ in rows], utcnow(), include_directory_admin=admin
+            )
+            return [client_model(row, count, overdue.get(row.id, 0)) for row, count in rows]
 
     def get(self, actor: Actor, ref: str) -> Client:
         actor.require(Permission.VAULT_READ)
+        admin = sees_directory_admin(actor)
         with self._db.read() as conn:
             row = find_client_row(conn, ref, actor)
-            count = credential_rows.live_count(
-                conn, row.id, include_directory_admin=sees_directory_admin(actor)
-            )
-            return client_model(row, count)
+            count = credential_rows.live_count(conn, row.id, include_directory_admin=admin)
+            overdue = rotation.overdue_counts(conn, [row], utcnow(), include_directory_admin=admin)
+            return client_model(row, count, overdue.get(row.id, 0))
 
     def _update(
         self,
@@ -245,6 +263,25 @@ class Clients:
         actor.require(Permission.VAULT_WRITE, Permission.DIRECTORY_SETUP)
         values = configuration(directory_sync, default_sync_mode)
         return self._update(actor, ref, "client.configure", values, values, expected_version)
+
+    def set_rotation(
+        self,
+        actor: Actor,
+        ref: str,
+        rotate_every_days: int | None,
+        *,
+        expected_version: int | None = None,
+    ) -> Client:
+        """Set the client's rotation interval in days (0 or None: never; vault.write;
+        audited as ``client.rotation``). The same interval again changes nothing."""
+        actor.require(Permission.VAULT_WRITE)
+        days = rotation.check_rotate_every(rotate_every_days)
+        with self._db.read() as conn:
+            current = find_client_row(conn, ref, actor)
+        if current.rotate_every_days == days and expected_version in (None, current.version):
+            return client_model(current)  # already so: nothing to change, nothing to audit
+        values = {"rotate_every_days": days}
+        return self._update(actor, ref, "client.rotation", values, values, expected_version)
 
     # -- folders -----------------------------------------------------------------------------
     def add_folder(self, actor: Actor, client_ref: str, path: str) -> Folder:

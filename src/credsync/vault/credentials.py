@@ -13,14 +13,13 @@ import dataclasses
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy.engine import Connection
-
-from credsync.errors import DuplicateCredential, InvalidInput, NotFound
+from credsync.errors import InvalidInput, NotFound
 from credsync.storage import credentials as credential_rows
-from credsync.storage import duplicates, link_reads
+from credsync.storage import link_reads
 from credsync.storage import search as search_index
 from credsync.storage import secrets as secret_rows
 from credsync.types import CredentialType, Secret, SyncMode
+from credsync.vault import duplicates, rotation
 from credsync.vault import folders as folder_ops
 from credsync.vault._time import as_utc, utcnow
 from credsync.vault.auth import Actor, Permission
@@ -77,14 +76,19 @@ class Credentials(CredentialLifecycle):
         limit: int = 100,
         cursor: str | None = None,
         password_unknown: bool = False,
+        overdue: bool = False,
     ) -> Page:
         """A page of a client's credentials by title (see :class:`Page`); with
         ``password_unknown``, only those whose password in one of its directories the vault
-        does not know (``Credential.password_unknown_in``)."""
+        does not know (``Credential.password_unknown_in``); with ``overdue``, only those
+        overdue for rotation (:mod:`credsync.vault.rotation`)."""
         actor.require(Permission.VAULT_READ)
         limit = check_limit(limit)
         with self._db.read() as conn:
             client = find_client_row(conn, client_ref, actor)
+            also = link_reads.password_unknown() if password_unknown else None
+            if overdue:
+                also = rotation.overdue_filter(client, utcnow(), also)
             rows = credential_rows.page(
                 conn,
                 client.id,
@@ -94,7 +98,7 @@ class Credentials(CredentialLifecycle):
                 folder_id=folder_ops.find_folder(conn, client.id, folder).id if folder else None,
                 tag=tag,
                 after=decode_cursor(cursor) if cursor else None,
-                also=link_reads.password_unknown() if password_unknown else None,
+                also=also,
             )
             more = len(rows) > limit
             rows = rows[:limit]
@@ -228,7 +232,7 @@ class Credentials(CredentialLifecycle):
                 else None
             )
             if refuse_duplicate:
-                _refuse_duplicate(conn, actor, client.id, folder_id, draft.title, draft.username)
+                duplicates.refuse(conn, actor, client.id, folder_id, draft.title, draft.username)
             [cred_id] = insert_drafts(
                 conn,
                 client_id=client.id,
@@ -432,10 +436,10 @@ class Credentials(CredentialLifecycle):
                 values.get("title", row.title),
                 values.get("username", row.username),
             )
-            if not allow_duplicate and _identity(*new_identity) != _identity(
+            if not allow_duplicate and duplicates.identity(*new_identity) != duplicates.identity(
                 row.folder_id, row.title, row.username
             ):
-                _refuse_duplicate(conn, actor, row.client_id, *new_identity, besides=row.id)
+                duplicates.refuse(conn, actor, row.client_id, *new_identity, besides=row.id)
             if new_tags is not None:
                 credential_rows.set_tags(conn, row.id, new_tags)
             self._bump(conn, row, actor, utcnow(), **values)
@@ -459,41 +463,3 @@ class Credentials(CredentialLifecycle):
                 details={"changed": changed},
             )
             return credential_models(conn, [current])[0]
-
-
-def _identity(folder_id: str | None, title: str, username: str) -> tuple[str | None, str, str]:
-    """What makes two credentials of a client the same (see :func:`_refuse_duplicate`)."""
-    return folder_id, credential_rows.title_key(title), username.casefold()
-
-
-def _refuse_duplicate(
-    conn: Connection,
-    actor: Actor,
-    client_id: str,
-    folder_id: str | None,
-    title: str,
-    username: str,
-    *,
-    besides: str | None = None,
-) -> None:
-    """:class:`DuplicateCredential` when the client has a credential (that the actor may
-    see) with this folder, title and username, case aside: the rule of an import."""
-    found = duplicates.same_identity(
-        conn,
-        client_id,
-        folder_id,
-        title,
-        username,
-        include_directory_admin=sees_directory_admin(actor),
-        besides=besides,
-    )
-    if found is None:
-        return
-    client = find_client_row(conn, client_id, actor).name
-    where = f"in folder {found.folder!r}" if found.folder else "in no folder"
-    who = f"username {found.username!r}" if found.username else "no username"
-    raise DuplicateCredential(
-        f"client {client!r} already has credential {found.title!r} ({who}, {where}): "
-        f"{found.id}; a second one with the same folder, title and username is a duplicate",
-        existing_id=found.id,
-    )

@@ -72,6 +72,8 @@ class ClientJson(TypedDict):
     """Off: nothing of this client touches a directory."""
     default_sync_mode: SyncModeName
     """The sync mode of the client's credentials that have none of their own."""
+    rotate_every_days: int | None
+    """Days between password changes (null: no rotation asked)."""
     archived: bool
     archived_at: Timestamp | None
     version: int
@@ -79,6 +81,9 @@ class ClientJson(TypedDict):
     updated_at: Timestamp
     credential_count: NotRequired[int | None]
     """How many credentials it holds outside the trash (of those the caller may see)."""
+    overdue_count: NotRequired[int | None]
+    """How many of those credentials are overdue: password last changed more than
+    rotate_every_days ago (0 without an interval)."""
     open_flags: NotRequired[int | None]
     """How many open flags it has."""
 
@@ -94,6 +99,8 @@ class Client:
     updated_at: dt.datetime
     archived_at: dt.datetime | None = None
     credential_count: int | None = None
+    rotate_every_days: int | None = None
+    overdue_count: int | None = None
 
     def to_json(self, *, open_flags: int | None = None) -> ClientJson:
         """With ``open_flags`` (what :meth:`Flags.counts` says of it) when given."""
@@ -102,6 +109,7 @@ class Client:
             name=self.name,
             directory_sync=self.directory_sync,
             default_sync_mode=self.default_sync_mode.value,
+            rotate_every_days=self.rotate_every_days,
             archived=self.archived_at is not None,
             archived_at=iso(self.archived_at),
             version=self.version,
@@ -110,6 +118,8 @@ class Client:
         )
         if self.credential_count is not None:
             data["credential_count"] = self.credential_count
+        if self.overdue_count is not None:
+            data["overdue_count"] = self.overdue_count
         if open_flags is not None:
             data["open_flags"] = open_flags
         return data

@@ -7,7 +7,9 @@ field), so another site can't make the browser act. A session ends at sign-out (
 after :data:`IDLE_TIMEOUT` without a request, or :data:`MAX_AGE` after sign-in, whichever is
 first; changing the operator's password or disabling them ends it for good
 (:mod:`credsync.vault.operators`), and a role change applies to the next request (the
-operator's permissions are read on every request).
+operator's permissions are read on every request). Sessions that ended or expired more than
+:data:`PURGE_AFTER` ago are deleted when a session starts, at most once every
+:data:`PURGE_EVERY` per process.
 
 The server holds the master key; a web session carries none.
 """
@@ -29,12 +31,22 @@ from credsync.vault.audit import AuditLog
 from credsync.vault.auth import Actor
 from credsync.vault.operators import Operators
 
-__all__ = ["IDLE_TIMEOUT", "MAX_AGE", "WEB_PREFIX", "WebSession", "WebSessions"]
+__all__ = [
+    "IDLE_TIMEOUT",
+    "MAX_AGE",
+    "PURGE_AFTER",
+    "PURGE_EVERY",
+    "WEB_PREFIX",
+    "WebSession",
+    "WebSessions",
+]
 
 WEB_PREFIX = "csw_"
 IDLE_TIMEOUT = dt.timedelta(minutes=30)
 MAX_AGE = dt.timedelta(hours=12)
 _TOUCH_EVERY = dt.timedelta(minutes=1)  # last_seen_at is written at most this often
+PURGE_AFTER = dt.timedelta(days=30)  # an ended or expired session's row is kept this long
+PURGE_EVERY = dt.timedelta(hours=1)  # and looked for at most this often (per process)
 
 
 @dataclass(frozen=True)
@@ -59,6 +71,7 @@ class WebSessions:
         self._audit = audit
         self._access = access
         self._operators = operators_
+        self._purged_at: dt.datetime | None = None  # when this process last purged
 
     def start(self, name: str, password: Secret) -> WebSession:
         """Sign in (a wrong name or password is audited as ``auth.failed``)."""
@@ -85,6 +98,11 @@ class WebSessions:
                 target_id=checked.id,
                 details={"session": session.id},
             )
+            purge = self._purged_at is None or now - self._purged_at >= PURGE_EVERY
+            if purge:
+                sessions.purge_web(conn, now - PURGE_AFTER)
+        if purge:
+            self._purged_at = now
         return session
 
     def resume(self, token: Secret, *, csrf_token: str | None = None) -> tuple[Actor, str, str]:

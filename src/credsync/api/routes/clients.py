@@ -41,6 +41,7 @@ def add_client(body: ClientIn, actor: Caller, state: State) -> ClientJson:
         body.name,
         directory_sync=body.directory_sync,
         default_sync_mode=SyncMode(body.default_sync_mode),
+        rotate_every_days=body.rotate_every_days,
     )
     return client.to_json(open_flags=0)
 
@@ -64,7 +65,8 @@ def change_client(
     state: State,
     confirm: bool = Query(False, description="Go ahead with a switch to enforce."),
 ) -> Any:
-    """Rename, set directory sync and the default sync mode, archive or unarchive. A switch
+    """Rename, set directory sync, the default sync mode and the rotation interval
+    (``rotate_every_days``: given as null or 0, no rotation), archive or unarchive. A switch
     of the default to ``enforce`` is refused (409 ``confirm_enforce``, naming the accounts it
     would overwrite) unless ``confirm=true``. Needs vault.write."""
     vault = state.vault
@@ -92,6 +94,11 @@ def change_client(
             expected_version=version,
         )
         switches.default_switched(actor, before, default_mode)
+        version = None
+    if "rotate_every_days" in body.model_fields_set:
+        current = vault.clients.set_rotation(
+            actor, current.id, body.rotate_every_days, expected_version=version
+        )
         version = None
     if body.archived is not None:
         current = vault.clients.set_archived(

@@ -50,6 +50,11 @@ def list_credentials(
         description="Only those whose password in one of the client's directories the vault "
         "does not know (password_unknown_in).",
     ),
+    overdue: bool = Query(
+        False,
+        description="Only those overdue for rotation: password last changed more than the "
+        "client's rotate_every_days ago (none when the client has no interval).",
+    ),
 ) -> CredentialPage:
     """A client's credentials by title, a page at a time (follow ``next_cursor``).
     Needs vault.read."""
@@ -62,6 +67,7 @@ def list_credentials(
         limit=limit,
         cursor=cursor,
         password_unknown=password_unknown,
+        overdue=overdue,
     )
     return CredentialPage(items=[c.to_json() for c in page.items], next_cursor=page.next_cursor)
 

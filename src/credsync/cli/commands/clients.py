@@ -19,6 +19,8 @@ CLIENT_COLUMNS = [
     ("credential_count", "Credentials"),
     ("directory_sync", "Dir sync"),
     ("default_sync_mode", "Default mode"),
+    ("rotate_every_days", "Rotate every"),
+    ("overdue_count", "Overdue"),
     ("archived", "Archived"),
     ("id", "Id"),
 ]
@@ -27,7 +29,9 @@ CLIENT_FIELDS = [
     ("name", "Name"),
     ("directory_sync", "Directory sync"),
     ("default_sync_mode", "Default sync mode"),
+    ("rotate_every_days", "Rotation (days)"),
     ("credential_count", "Credentials"),
+    ("overdue_count", "Overdue"),
     ("archived_at", "Archived"),
     ("version", "Version"),
     ("created_at", "Created"),
@@ -35,6 +39,13 @@ CLIENT_FIELDS = [
 ]
 MODES = click.Choice([m.value for m in SyncMode])
 ON_OFF = click.Choice(["on", "off"])
+rotate_every = click.option(
+    "--rotate-every",
+    "rotate_every_days",
+    metavar="DAYS",
+    help="Days between password changes, 1 to 3650 (0 or never: no rotation); an older "
+    "password is overdue.",
+)
 if_version = click.option(
     "--if-version", type=int, help="Refuse the change unless the record is at this version."
 )
@@ -56,20 +67,32 @@ def client_group() -> None:
 @click.argument("name")
 @click.option("--directory-sync", type=ON_OFF, default="off", show_default=True)
 @click.option("--default-sync-mode", type=MODES, default="report", show_default=True)
+@rotate_every
 @json_option
 @click.pass_context
 def client_add(
-    ctx: click.Context, name: str, directory_sync: str, default_sync_mode: str, as_json: bool
+    ctx: click.Context,
+    name: str,
+    directory_sync: str,
+    default_sync_mode: str,
+    rotate_every_days: str | None,
+    as_json: bool,
 ) -> None:
     """Add a client.
 
     \b
-    Example:
+    Examples:
       credsync client add "Contoso Ltd" --json
+      credsync client add "Contoso Ltd" --rotate-every 90
     """
+    from credsync.vault.rotation import parse_rotate_every
+
     rt = runtime(ctx)
     client = rt.ports.clients.add(
-        name, directory_sync=directory_sync == "on", default_sync_mode=default_sync_mode
+        name,
+        directory_sync=directory_sync == "on",
+        default_sync_mode=default_sync_mode,
+        rotate_every_days=parse_rotate_every(rotate_every_days or ""),
     )
     _show_client(client, as_json)
 
@@ -150,6 +173,7 @@ def client_unarchive(ctx: click.Context, client: str, as_json: bool) -> None:
 @click.option("--directory-sync", type=ON_OFF, help="Let this client's credentials sync.")
 @click.option("--default-sync-mode", type=MODES, help="Mode for credentials without their own.")
 @click.option("--yes", is_flag=True, help="Do not ask before switching the default to enforce.")
+@rotate_every
 @if_version
 @json_option
 @click.pass_context
@@ -159,24 +183,38 @@ def client_set(
     directory_sync: str | None,
     default_sync_mode: str | None,
     yes: bool,
+    rotate_every_days: str | None,
     if_version: int | None,
     as_json: bool,
 ) -> None:
-    """Set the directory-sync switch and the default sync mode (needs directory.setup).
+    """Set the directory-sync switch and the default sync mode (needs directory.setup), and
+    the rotation interval (needs vault.write).
 
     \b
-    Example:
+    Examples:
       credsync client set "Contoso Ltd" --directory-sync on --default-sync-mode report
+      credsync client set "Contoso Ltd" --rotate-every 90
+      credsync client set "Contoso Ltd" --rotate-every never
     """
     from credsync.cli.enforce import confirm_enforce
+    from credsync.vault.rotation import parse_rotate_every
 
-    updated = runtime(ctx).ports.clients.configure(
-        client,
-        directory_sync=None if directory_sync is None else directory_sync == "on",
-        default_sync_mode=default_sync_mode,
-        version=if_version,
-        confirm=confirm_enforce(yes),
-    )
+    port = runtime(ctx).ports.clients
+    if rotate_every_days is not None and directory_sync is None and default_sync_mode is None:
+        updated = port.set_rotation(
+            client, parse_rotate_every(rotate_every_days), version=if_version
+        )
+    else:
+        days = None if rotate_every_days is None else parse_rotate_every(rotate_every_days)
+        updated = port.configure(
+            client,
+            directory_sync=None if directory_sync is None else directory_sync == "on",
+            default_sync_mode=default_sync_mode,
+            version=if_version,
+            confirm=confirm_enforce(yes),
+        )
+        if rotate_every_days is not None:  # the version was checked by the first change
+            updated = port.set_rotation(updated["id"], days, version=None)
     _show_client(updated, as_json)
 
 

@@ -160,6 +160,11 @@ def cred_add(
     is_flag=True,
     help="Only those whose directory password the vault does not know (accepted without it).",
 )
+@click.option(
+    "--overdue",
+    is_flag=True,
+    help="Only those overdue for rotation (password older than the client's --rotate-every).",
+)
 @click.option("--limit", type=int, default=1000, show_default=True, help="Page size.")
 @click.option("--cursor", help="Continue after the page that printed this cursor.")
 @click.option("--all", "everything", is_flag=True, help="Every page.")
@@ -172,6 +177,7 @@ def cred_list(
     tag: str | None,
     trash: bool,
     password_unknown: bool,
+    overdue: bool,
     limit: int,
     cursor: str | None,
     everything: bool,
@@ -185,6 +191,7 @@ def cred_list(
       credsync cred list Contoso --json
       credsync cred list Contoso --tag backup --folder Servers
       credsync cred list Contoso --password-unknown
+      credsync cred list Contoso --overdue
     """
     port = runtime(ctx).ports.credentials
     rows: list[CredentialJson] = []
@@ -197,6 +204,7 @@ def cred_list(
             limit=limit,
             cursor=cursor,
             password_unknown=password_unknown,
+            overdue=overdue,
         )
         rows += page
         if not everything or cursor is None:

@@ -20,7 +20,14 @@ class ClientsPort(Protocol):
 
     def get(self, ref: str) -> ClientJson: ...
 
-    def add(self, name: str, *, directory_sync: bool, default_sync_mode: str) -> ClientJson: ...
+    def add(
+        self,
+        name: str,
+        *,
+        directory_sync: bool,
+        default_sync_mode: str,
+        rotate_every_days: int | None = None,
+    ) -> ClientJson: ...
 
     def rename(self, ref: str, new_name: str, *, version: int | None = None) -> ClientJson: ...
 
@@ -37,6 +44,10 @@ class ClientsPort(Protocol):
     ) -> ClientJson:
         """The directory-sync switch and the default sync mode; a switch of the default to
         enforce goes ahead once ``confirm`` has seen what it overwrites."""
+        ...
+
+    def set_rotation(self, ref: str, days: int | None, *, version: int | None) -> ClientJson:
+        """The rotation interval in days (None: no rotation)."""
         ...
 
     def folders(self, ref: str) -> builtins.list[FolderJson]: ...
@@ -66,7 +77,14 @@ class LocalClients:
     def get(self, ref: str) -> ClientJson:
         return self._shown(self._rt.vault.clients.get(self._rt.actor, ref))
 
-    def add(self, name: str, *, directory_sync: bool, default_sync_mode: str) -> ClientJson:
+    def add(
+        self,
+        name: str,
+        *,
+        directory_sync: bool,
+        default_sync_mode: str,
+        rotate_every_days: int | None = None,
+    ) -> ClientJson:
         from credsync.types import SyncMode
 
         rt = self._rt
@@ -76,6 +94,7 @@ class LocalClients:
             name,
             directory_sync=directory_sync,
             default_sync_mode=SyncMode(default_sync_mode),
+            rotate_every_days=rotate_every_days,
         )
         return self._shown(client)
 
@@ -116,6 +135,12 @@ class LocalClients:
         )
         return self._shown(client)
 
+    def set_rotation(self, ref: str, days: int | None, *, version: int | None) -> ClientJson:
+        rt = self._rt
+        return self._shown(
+            rt.vault.clients.set_rotation(rt.actor, ref, days, expected_version=version)
+        )
+
     def folders(self, ref: str) -> builtins.list[FolderJson]:
         return [f.to_json() for f in self._rt.vault.clients.folders(self._rt.actor, ref)]
 
@@ -138,11 +163,19 @@ class RemoteClients:
         client: ClientJson = self._api.get(path_of("clients", ref))
         return client
 
-    def add(self, name: str, *, directory_sync: bool, default_sync_mode: str) -> ClientJson:
+    def add(
+        self,
+        name: str,
+        *,
+        directory_sync: bool,
+        default_sync_mode: str,
+        rotate_every_days: int | None = None,
+    ) -> ClientJson:
         body = {
             "name": name,
             "directory_sync": directory_sync,
             "default_sync_mode": default_sync_mode,
+            "rotate_every_days": rotate_every_days,
         }
         client: ClientJson = self._api.post("/clients", body)
         return client
@@ -178,6 +211,9 @@ class RemoteClients:
             "version": version,
         }
         return with_confirmation(lambda sure: self._patch(ref, body, confirm=sure), confirm)
+
+    def set_rotation(self, ref: str, days: int | None, *, version: int | None) -> ClientJson:
+        return self._patch(ref, {"rotate_every_days": days, "version": version})
 
     def folders(self, ref: str) -> builtins.list[FolderJson]:
         rows: builtins.list[FolderJson] = self._api.get(path_of("clients", ref, "folders"))

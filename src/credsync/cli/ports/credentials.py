@@ -88,10 +88,11 @@ class CredentialsPort(Protocol):
         limit: int,
         cursor: str | None,
         password_unknown: bool = False,
+        overdue: bool = False,
     ) -> tuple[builtins.list[CredentialJson], str | None]:
         """A page of at most ``limit`` by title, and the cursor of the next (None: the last);
         with ``password_unknown``, only those whose directory password the vault does not
-        know."""
+        know; with ``overdue``, only those overdue for rotation."""
         ...
 
     def search(
@@ -183,6 +184,7 @@ class LocalCredentials:
         limit: int,
         cursor: str | None,
         password_unknown: bool = False,
+        overdue: bool = False,
     ) -> tuple[builtins.list[CredentialJson], str | None]:
         page = self._rt.vault.credentials.list(
             self._rt.actor,
@@ -193,6 +195,7 @@ class LocalCredentials:
             limit=limit,
             cursor=cursor,
             password_unknown=password_unknown,
+            overdue=overdue,
         )
         return [c.to_json() for c in page.items], page.next_cursor
 
@@ -327,6 +330,7 @@ class RemoteCredentials:
         limit: int,
         cursor: str | None,
         password_unknown: bool = False,
+        overdue: bool = False,
     ) -> tuple[builtins.list[CredentialJson], str | None]:
         from credsync.vault.credentials import check_limit
 
@@ -339,6 +343,7 @@ class RemoteCredentials:
                 tag=tag,
                 trash=trash,
                 password_unknown=password_unknown or None,
+                overdue=overdue or None,
                 limit=min(limit - len(rows), PAGE_MAX),
                 cursor=cursor,
             )

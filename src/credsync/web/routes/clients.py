@@ -1,10 +1,10 @@
-"""Adding and changing clients on the dashboard: "Add a client" (its name, and with
-directory.setup the directory-sync switch and the default sync mode), a client's edit form
-(saved with the version it was read at), archiving and bringing it back. All need vault.write,
-and what the vault's services ask besides: directory.setup for the switch and the default
-mode. A switch of the default to enforce first shows the page naming the directory accounts
-it will overwrite (:mod:`credsync.sync.enforce`, as ``client set`` asks and the API answers
-409 ``confirm_enforce``); the services write the audit entries.
+"""Adding and changing clients on the dashboard: "Add a client" (its name, its rotation
+interval, and with directory.setup the directory-sync switch and the default sync mode), a
+client's edit form (saved with the version it was read at), archiving and bringing it back.
+All need vault.write, and what the vault's services ask besides: directory.setup for the
+switch and the default mode. A switch of the default to enforce first shows the page naming
+the directory accounts it will overwrite (:mod:`credsync.sync.enforce`, as ``client set``
+asks and the API answers 409 ``confirm_enforce``); the services write the audit entries.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from credsync.sync.enforce import EnforceSwitches, EnforceUnconfirmed
 from credsync.types import SyncMode
 from credsync.vault import Permission
 from credsync.vault.models import Client
+from credsync.vault.rotation import parse_rotate_every
 from credsync.vault.validate import parse_sync_mode
 from credsync.web.forms import Form, form_version
 from credsync.web.pages import page, page_router, redirect
@@ -50,12 +51,16 @@ class ClientForm(Form):
     def default_mode(self) -> SyncMode:
         return parse_sync_mode(self.values["default_sync_mode"]) or SyncMode.REPORT
 
+    def rotate_every(self) -> int | None:
+        return parse_rotate_every(self.values["rotate_every_days"])
+
 
 def _form(fields: dict[str, str]) -> ClientForm:
     form = ClientForm(
         {
             "name": fields.get("name", "").strip(),
             "default_sync_mode": fields.get("default_sync_mode", "").strip(),
+            "rotate_every_days": fields.get("rotate_every_days", "").strip(),
             "directory_sync": "on" if fields.get("directory_sync") == "on" else "",
             SETTINGS_SHOWN: "on" if fields.get(SETTINGS_SHOWN) == "on" else "",
             "version": fields.get("version", "").strip(),
@@ -63,6 +68,10 @@ def _form(fields: dict[str, str]) -> ClientForm:
     )
     if not form.values["name"]:
         form.error("name", "Give the client a name.")
+    try:
+        form.rotate_every()
+    except InvalidInput as exc:
+        form.refused(exc)
     if form.settings_shown:
         try:
             form.default_mode()
@@ -115,6 +124,7 @@ def add_client(request: Request, state: State, viewer: ViewerDep, fields: Fields
                 form.values["name"],
                 directory_sync=form.directory_sync() if shown else False,
                 default_sync_mode=form.default_mode() if shown else SyncMode.REPORT,
+                rotate_every_days=form.rotate_every(),
             )
         except (InvalidInput, Conflict) as exc:
             form.refused(exc)
@@ -130,6 +140,7 @@ def _current(client: Client) -> dict[str, str]:
         "name": client.name,
         "directory_sync": "on" if client.directory_sync else "",
         "default_sync_mode": client.default_sync_mode.value,
+        "rotate_every_days": str(client.rotate_every_days or ""),
         "version": str(client.version),
     }
 
@@ -156,13 +167,14 @@ def change_client(
     if form.errors:
         return _form_page(request, viewer, form, client=client, status=400)
     renamed = form.values["name"] != client.name
+    rotate = form.rotate_every() != client.rotate_every_days
     sync = mode = None
     if form.settings_shown:
         if form.directory_sync() != client.directory_sync:
             sync = form.directory_sync()
         if form.default_mode() is not client.default_sync_mode:
             mode = form.default_mode()
-    if not renamed and sync is None and mode is None:
+    if not renamed and not rotate and sync is None and mode is None:
         return redirect(request, f"/clients/{client.id}", viewer, "Nothing changed.", "info")
     if sync is not None or mode is not None:
         actor.require(Permission.DIRECTORY_SETUP)
@@ -196,6 +208,11 @@ def change_client(
                 directory_sync=sync,
                 default_sync_mode=mode,
                 expected_version=version,
+            )
+            version = None
+        if rotate:
+            client = vault.clients.set_rotation(
+                actor, client.id, form.rotate_every(), expected_version=version
             )
     except (InvalidInput, Conflict) as exc:
         form.refused(exc)

@@ -53,13 +53,16 @@ def client_page(
     after: str | None = Query(None, max_length=512),
     trash: bool = Query(False),
     password_unknown: bool = Query(False),
+    overdue: bool = Query(False),
 ) -> Response:
     """A client: its credentials (by title, a page at a time; those in the trash with
     ``trash``; those whose directory password the vault does not know with
-    ``password_unknown``) with their checks, and its directories."""
+    ``password_unknown``; those overdue for rotation with ``overdue``) with their checks,
+    and its directories."""
     vault, actor = state.vault, viewer.actor
     client = vault.clients.get(actor, ref)
     unknown = password_unknown and not trash
+    overdue = overdue and not trash and not unknown
     creds = vault.credentials.list(
         actor,
         client.id,
@@ -67,6 +70,7 @@ def client_page(
         cursor=after,
         trash=trash,
         password_unknown=unknown,
+        overdue=overdue,
     )
     return page(
         request,
@@ -83,6 +87,7 @@ def client_page(
         last_runs=last_runs(vault.db, actor),
         open_flags=vault.flags.counts(actor).get(client.name, 0),
         password_unknown=unknown,
+        overdue=overdue,
         unknown_count=sum(vault.credentials.password_unknown_counts(actor, client.id).values()),
     )
 
