@@ -37,6 +37,8 @@ __all__ = [
     "folders",
     "links",
     "metadata",
+    "mfa_recovery_codes",
+    "operator_mfa",
     "operators",
     "password_policies",
     "roles",
@@ -78,6 +80,10 @@ vault_meta = Table(
     Column("audit_head_hash", String(64), nullable=False),
     Column("created_at", TS, nullable=False),
     Column("rotated_at", TS),
+    # Multi-factor sign-in (revision 0018): required of every operator; the key that seals
+    # TOTP seeds (random, made at the first enrolment: password sign-in has no master key).
+    Column("mfa_required", Boolean, nullable=False, server_default=text("false")),
+    Column("mfa_key", LargeBinary),
 )
 
 roles = Table(
@@ -88,6 +94,7 @@ roles = Table(
     Column("permissions", Text, nullable=False),  # JSON list of permission names
     Column("builtin", Boolean, nullable=False),
     Column("created_at", TS, nullable=False),
+    Column("mfa_required", Boolean, nullable=False, server_default=text("false")),  # 0018
 )
 
 operators = Table(
@@ -126,6 +133,8 @@ cli_sessions = Table(
     Column("key_generation", Integer, nullable=False),
     Column("created_at", TS, nullable=False),
     Column("expires_at", TS, nullable=False),
+    # whether the sign-in that opened it passed the second factor (revision 0018)
+    Column("mfa_passed", Boolean, nullable=False, server_default=text("false")),
 )
 
 # Failed sign-ins (revision 0008): one row per failure and key, the HMAC-SHA256 under a key of
@@ -156,6 +165,34 @@ web_sessions = Table(
     Column("expires_at", TS, nullable=False),
     Column("last_seen_at", TS, nullable=False),
     Column("ended_at", TS),
+    # revision 0018: "passed" (the sign-in passed the second factor), "none" (the operator
+    # had none to pass), "enrol" (MFA is required and not set up: the session may only enrol)
+    Column("mfa", String(8), nullable=False, server_default="none"),
+)
+
+# Operators' second factor (revision 0018; owner credsync.storage.mfa): the TOTP seed sealed
+# under the vault's MFA key bound to the operator's id, pending until a first good code
+# confirms it, and the last time step accepted (a code of that step or an older one is
+# refused: no replay).
+operator_mfa = Table(
+    "operator_mfa",
+    metadata,
+    Column("operator_id", ID, ForeignKey("operators.id"), primary_key=True),
+    Column("seed_ct", LargeBinary, nullable=False),
+    Column("created_at", TS, nullable=False),
+    Column("confirmed_at", TS),
+    Column("last_step", BigInteger),
+)
+
+# One-time recovery codes: only their SHA-256; used_at once spent.
+mfa_recovery_codes = Table(
+    "mfa_recovery_codes",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("operator_id", ID, ForeignKey("operators.id"), nullable=False, index=True),
+    Column("code_hash", String(64), nullable=False),
+    Column("created_at", TS, nullable=False),
+    Column("used_at", TS),
 )
 
 clients = Table(

@@ -56,6 +56,7 @@ class Actor:
     role: str
     permissions: frozenset[str]
     via: str  # password | token | session | system
+    mfa: bool = False  # the sign-in (or session) passed the second factor (credsync.vault.mfa)
 
     def can(self, permission: Permission) -> bool:
         return Permission.ADMIN in self.permissions or permission in self.permissions
