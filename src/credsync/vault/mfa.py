@@ -26,9 +26,10 @@ import builtins
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Literal, TypedDict
+from typing import Literal
 
 from sqlalchemy.engine import Connection
+from typing_extensions import TypedDict
 
 from credsync.crypto.hashing import verify_password
 from credsync.crypto.otp import (
@@ -195,7 +196,7 @@ class Mfa:
 
     def confirm(self, actor: Actor, code: str) -> builtins.list[Secret]:
         """Confirm the actor's pending seed with its first code; the recovery codes (shown
-        once). A wrong code: MfaFailed."""
+        once). A wrong code: InvalidInput (``code``)."""
         if actor.operator_id is None:
             raise InvalidInput("only an operator can set up a second factor")
         with self._db.write() as conn:
@@ -208,8 +209,11 @@ class Mfa:
                 )
             step = self._key(conn).open(row.id, found.seed_ct).match(code, self.clock())
         if step is None:
-            self._failed(row.name, "wrong one-time code at enrolment")
-            raise MfaFailed(f"{_FAILED} (code)")
+            raise InvalidInput(
+                "that code does not match the new secret: check the authenticator app's clock "
+                "and give its current code",
+                field="code",
+            )
         codes = [new_recovery_code() for _ in range(RECOVERY_CODES)]
         now = utcnow()
         with self._db.write() as conn:

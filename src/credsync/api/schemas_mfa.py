@@ -1,0 +1,62 @@
+"""The JSON bodies of multi-factor sign-in (:mod:`credsync.api.routes.mfa`); the answers are
+the vault's shapes (:mod:`credsync.vault.mfa`)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+from typing_extensions import TypedDict
+
+__all__ = [
+    "MfaConfirmIn",
+    "MfaConfirmedJson",
+    "MfaDisableIn",
+    "MfaEnrolmentJson",
+    "MfaRequirementIn",
+    "MfaResetJson",
+]
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class MfaConfirmIn(_In):
+    code: str = Field(
+        min_length=1, max_length=16, description="The authenticator app's current code."
+    )
+
+
+class MfaDisableIn(_In):
+    password: str = Field(min_length=1, max_length=1024, description="Your password.")
+    code: str = Field(
+        min_length=1, max_length=64, description="A code of the app, or a recovery code."
+    )
+
+
+class MfaRequirementIn(_In):
+    required: bool
+    role: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=64,
+        description="Only this role's holders (else every operator).",
+    )
+
+
+class MfaEnrolmentJson(TypedDict):
+    operator: str
+    secret: str
+    """The TOTP secret (base32), shown this once."""
+    uri: str
+    """The otpauth:// URI of it, for an authenticator app (as a QR code on the dashboard)."""
+
+
+class MfaConfirmedJson(TypedDict):
+    operator: str
+    recovery_codes: list[str]
+    """Ten one-time codes, shown this once: each signs in once in place of a code."""
+
+
+class MfaResetJson(TypedDict):
+    operator: str
+    sessions_ended: int
