@@ -119,9 +119,9 @@ ROUTES = [
     Route("GET", "/tokens", ANYONE),
     Route("POST", "/tokens", ANYONE, {"name": "mine-{n}"}),
     Route("GET", "/account/mfa", ANYONE),
+    Route("POST", "/account/mfa/disable", ANYONE, {"password": "x", "code": "1"}),  # 409: none
     Route("POST", "/account/mfa/enroll", ANYONE),
     Route("POST", "/account/mfa/confirm", ANYONE, {"code": "abcdef"}),  # 400: not its code
-    Route("POST", "/account/mfa/disable", ANYONE, {"password": "x", "code": "1"}),  # 409: none
     Route("GET", "/operators/{operator}/mfa", (ADMIN,)),
     Route("POST", "/operators/{operator}/mfa/reset", (ADMIN,)),
     Route("GET", "/mfa/requirement", (R,)),

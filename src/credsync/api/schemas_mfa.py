@@ -1,18 +1,14 @@
 """The JSON bodies of multi-factor sign-in (:mod:`credsync.api.routes.mfa`); the answers are
-the vault's shapes (:mod:`credsync.vault.mfa`)."""
+the vault's shapes (:mod:`credsync.vault.mfa`), as the CLI's ``--json`` prints them."""
 
 from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
-from typing_extensions import TypedDict
 
 __all__ = [
     "MfaConfirmIn",
-    "MfaConfirmedJson",
     "MfaDisableIn",
-    "MfaEnrolmentJson",
     "MfaRequirementIn",
-    "MfaResetJson",
 ]
 
 
@@ -41,22 +37,3 @@ class MfaRequirementIn(_In):
         max_length=64,
         description="Only this role's holders (else every operator).",
     )
-
-
-class MfaEnrolmentJson(TypedDict):
-    operator: str
-    secret: str
-    """The TOTP secret (base32), shown this once."""
-    uri: str
-    """The otpauth:// URI of it, for an authenticator app (as a QR code on the dashboard)."""
-
-
-class MfaConfirmedJson(TypedDict):
-    operator: str
-    recovery_codes: list[str]
-    """Ten one-time codes, shown this once: each signs in once in place of a code."""
-
-
-class MfaResetJson(TypedDict):
-    operator: str
-    sessions_ended: int

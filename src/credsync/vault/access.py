@@ -19,6 +19,7 @@ import base64
 import binascii
 import dataclasses
 import datetime as dt
+from collections.abc import Callable
 
 from sqlalchemy.engine import Connection
 
@@ -88,13 +89,26 @@ class Access:
 
     # -- logging in --------------------------------------------------------------------------
     def login_password(
-        self, name: str, password: Secret, otp: str | None = None, *, enrolling: bool = False
+        self,
+        name: str,
+        password: Secret,
+        otp: str | None = None,
+        *,
+        enrolling: bool = False,
+        ask_code: Callable[[str], str] | None = None,
     ) -> Actor:
         """Sign in with a password, and with ``otp`` (a one-time or recovery code) when the
         operator has a second factor (:meth:`second_factor`); ``enrolling``: the sign-in is
-        only to set one up, which an operator required to use MFA may do without one."""
+        only to set one up, which an operator required to use MFA may do without one.
+        ``ask_code``: asked (with the operator's name) for the code when one is needed and
+        ``otp`` is None (a prompt)."""
         row = self.check_password(name, password)
-        passed = self.second_factor(row, otp, enrolling=enrolling)
+        try:
+            passed = self.second_factor(row, otp, enrolling=enrolling)
+        except MfaRequired:
+            if otp is not None or ask_code is None:
+                raise
+            passed = self.second_factor(row, ask_code(row.name), enrolling=enrolling)
         with self._db.write() as conn:
             actor = self.signed_in(conn, row)
         return dataclasses.replace(actor, mfa=passed)

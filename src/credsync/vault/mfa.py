@@ -55,7 +55,19 @@ from credsync.vault._time import utcnow
 from credsync.vault.audit import AuditLog
 from credsync.vault.auth import SYSTEM, Actor, Permission
 
-__all__ = ["ISSUER", "Enrolment", "Mfa", "MfaRequirement", "MfaStatus", "SignInNeed"]
+__all__ = [
+    "ISSUER",
+    "Enrolment",
+    "Mfa",
+    "MfaConfirmedJson",
+    "MfaEnrolmentJson",
+    "MfaRequirement",
+    "MfaRequirementJson",
+    "MfaResetJson",
+    "MfaStatus",
+    "MfaStatusJson",
+    "SignInNeed",
+]
 
 ISSUER = "credsync"
 SignInNeed = Literal["code", "enrol", "none"]
@@ -93,6 +105,25 @@ class MfaStatus:
             required=self.required,
             recovery_codes_left=self.recovery_codes_left,
         )
+
+
+class MfaEnrolmentJson(TypedDict):
+    operator: str
+    secret: str
+    """The TOTP secret (base32), shown this once."""
+    uri: str
+    """The otpauth:// URI of it, for an authenticator app (as a QR code on the dashboard)."""
+
+
+class MfaConfirmedJson(TypedDict):
+    operator: str
+    recovery_codes: list[str]
+    """Ten one-time codes, shown this once: each signs in once in place of a code."""
+
+
+class MfaResetJson(TypedDict):
+    operator: str
+    sessions_ended: int
 
 
 class MfaRequirementJson(TypedDict):

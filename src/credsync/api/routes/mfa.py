@@ -7,17 +7,16 @@ from fastapi import Request
 
 from credsync.api.deps import SESSION_COOKIE, Caller, State
 from credsync.api.routing import api_router
-from credsync.api.schemas_mfa import (
-    MfaConfirmedJson,
-    MfaConfirmIn,
-    MfaDisableIn,
-    MfaEnrolmentJson,
-    MfaRequirementIn,
-    MfaResetJson,
-)
+from credsync.api.schemas_mfa import MfaConfirmIn, MfaDisableIn, MfaRequirementIn
 from credsync.api.signin import limited
 from credsync.types import Secret
-from credsync.vault.mfa import MfaRequirementJson, MfaStatusJson
+from credsync.vault.mfa import (
+    MfaConfirmedJson,
+    MfaEnrolmentJson,
+    MfaRequirementJson,
+    MfaResetJson,
+    MfaStatusJson,
+)
 
 router = api_router(tags=["mfa"])
 

@@ -194,6 +194,15 @@ def _current_password(rt: Runtime, me: str) -> Secret:
     )
 
 
+def _add_mfa() -> None:
+    from credsync.cli.commands.mfa import operator_mfa_group
+
+    operator_group.add_command(operator_mfa_group)
+
+
+_add_mfa()
+
+
 @click.group("role")
 def role_group() -> None:
     """Roles and the permissions they grant."""
