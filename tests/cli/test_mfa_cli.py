@@ -26,11 +26,13 @@ def enrol(cli) -> tuple[str, list[str]]:
 
 def test_enrol_then_password_sign_in_needs_the_code(cli) -> None:
     text = cli.ok("operator", "mfa", "enroll")
-    assert "Secret: " in text.out and "URI:    otpauth://" in text.out
+    assert "Secret: " in text.out
+    assert "URI:    otpauth://" in text.out
     assert "credsync operator mfa confirm CODE" in text.err
     secret, codes = enrol(cli)  # a new pending secret replaces the first
     missing = cli.fails(3, "whoami")
-    assert "second factor" in missing and "CREDSYNC_OPERATOR_OTP" in missing
+    assert "second factor" in missing
+    assert "CREDSYNC_OPERATOR_OTP" in missing
     assert cli.fails(
         3,
         "whoami",
