@@ -61,6 +61,7 @@ class WebSession:
     token: Secret
     csrf_token: str
     expires_at: dt.datetime
+    mfa: str = "none"  # passed | none | enrol (may only set up MFA)
 
     def __repr__(self) -> str:
         return f"WebSession(id={self.id!r}, operator={self.actor.name!r})"
@@ -135,7 +136,7 @@ class WebSessions:
         token = Secret(WEB_PREFIX + new_token_secret())
         with self._db.write() as conn:
             actor = dataclasses.replace(self._access.signed_in(conn, checked), mfa=mfa == "passed")
-            session = WebSession(new_id(), actor, token, new_token_secret(24), now + MAX_AGE)
+            session = WebSession(new_id(), actor, token, new_token_secret(24), now + MAX_AGE, mfa)
             sessions.add_web(
                 conn,
                 session_id=session.id,
