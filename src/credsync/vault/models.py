@@ -313,6 +313,8 @@ class OperatorJson(TypedDict):
     disabled: bool
     created_at: Timestamp
     last_login_at: Timestamp | None
+    mfa: str
+    """Their second factor: ``on``, ``pending`` (set up, not yet confirmed) or ``off``."""
 
 
 @dataclass(frozen=True)
@@ -323,6 +325,7 @@ class Operator:
     created_at: dt.datetime
     disabled_at: dt.datetime | None = None
     last_login_at: dt.datetime | None = None
+    mfa: str = "off"  # on | pending | off (credsync.vault.mfa)
 
     def to_json(self) -> OperatorJson:
         return OperatorJson(
@@ -332,6 +335,7 @@ class Operator:
             disabled=self.disabled_at is not None,
             created_at=iso(self.created_at),
             last_login_at=iso(self.last_login_at),
+            mfa=self.mfa,
         )
 
 

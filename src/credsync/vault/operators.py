@@ -19,6 +19,7 @@ from sqlalchemy.engine import Connection
 from credsync.crypto.hashing import hash_password
 from credsync.errors import AlreadyExists, InvalidInput, NotFound
 from credsync.storage import Database, sessions
+from credsync.storage import mfa as mfa_rows
 from credsync.storage import operators as store
 from credsync.storage.operators import OperatorRow, RoleRow
 from credsync.types import Secret, new_id
@@ -78,7 +79,7 @@ def seed_roles(conn: Connection) -> None:
         )
 
 
-def _operator(row: OperatorRow) -> Operator:
+def _operator(row: OperatorRow, mfa: str = "off") -> Operator:
     return Operator(
         id=row.id,
         name=row.name,
@@ -86,7 +87,14 @@ def _operator(row: OperatorRow) -> Operator:
         created_at=as_utc(row.created_at),
         disabled_at=as_utc_opt(row.disabled_at),
         last_login_at=as_utc_opt(row.last_login_at),
+        mfa=mfa,
     )
+
+
+def _mfa_state(conn: Connection, operator_id: str) -> str:
+    """An operator's second factor: on, pending or off (see credsync.vault.mfa)."""
+    found = mfa_rows.get(conn, operator_id)
+    return "off" if found is None else "pending" if found.confirmed_at is None else "on"
 
 
 def _role(row: RoleRow) -> Role:
@@ -112,13 +120,14 @@ class Operators:
     def list(self, actor: Actor) -> list[Operator]:
         actor.require(Permission.ADMIN)
         with self._db.read() as conn:
-            return [_operator(r) for r in store.list_all(conn)]
+            return [_operator(r, _mfa_state(conn, r.id)) for r in store.list_all(conn)]
 
     def get(self, actor: Actor, ref: str) -> Operator:
         if ref not in (actor.name, actor.operator_id):
             actor.require(Permission.ADMIN)
         with self._db.read() as conn:
-            return _operator(self.find_row(conn, ref))
+            row = self.find_row(conn, ref)
+            return _operator(row, _mfa_state(conn, row.id))
 
     # -- changing ----------------------------------------------------------------------------
     def add(self, actor: Actor, name: str, password: Secret, role: str) -> Operator:
@@ -174,7 +183,7 @@ class Operators:
                 target_id=row.id,
                 details={"name": row.name, "from": row.role, "to": role},
             )
-            return _operator(self.find_row(conn, row.id))
+            return _operator(self.find_row(conn, row.id), _mfa_state(conn, row.id))
 
     def set_disabled(self, actor: Actor, ref: str, disabled: bool) -> Operator:
         """Disable (no sign-in; every session ended for good; API tokens refused until
@@ -197,7 +206,7 @@ class Operators:
                 target_id=row.id,
                 details=details,
             )
-            return _operator(self.find_row(conn, row.id))
+            return _operator(self.find_row(conn, row.id), _mfa_state(conn, row.id))
 
     def set_password(
         self, actor: Actor, ref: str, password: Secret, *, revoke_tokens: bool = False

@@ -13,6 +13,7 @@ OPERATOR_COLUMNS = [
     ("name", "Name"),
     ("role", "Role"),
     ("disabled", "Disabled"),
+    ("mfa", "MFA"),
     ("last_login_at", "Last login"),
     ("id", "Id"),
 ]

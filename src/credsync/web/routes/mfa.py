@@ -79,3 +79,27 @@ def mfa_disable(request: Request, state: State, viewer: ViewerDep, fields: Field
     except AuthenticationFailed:
         return _page(request, state, viewer, status=401, error="That is not your password.")
     return redirect(request, ACCOUNT_MFA, viewer, "Sign-in with a second factor is off.")
+
+
+@router.post("/operators/{ref}/mfa/reset")
+def reset_operator_mfa(ref: str, request: Request, state: State, viewer: ViewerDep) -> Response:
+    """Remove an operator's second factor and end their sessions (admin; audited)."""
+    ended = state.vault.mfa.reset(viewer.actor, ref)
+    op = state.vault.operators.get(viewer.actor, ref)
+    plural = "" if ended == 1 else "s"
+    return redirect(
+        request, f"/operators/{op.id}", viewer,
+        f"{op.name}'s second factor removed; {ended} session{plural} of theirs ended.",
+    )  # fmt: skip
+
+
+@router.post("/mfa/require")
+def set_requirement(request: Request, state: State, viewer: ViewerDep, fields: Fields) -> Response:
+    """Require a second factor of every operator or of a role's holders, or stop (admin;
+    audited)."""
+    scope = fields.get("scope", "").strip() or None
+    required = fields.get("required") == "yes"
+    state.vault.mfa.set_required(viewer.actor, required, scope)
+    who = f"role {scope}" if scope else "every operator"
+    what = "required" if required else "no longer required"
+    return redirect(request, "/roles", viewer, f"A second factor is {what} of {who}.")

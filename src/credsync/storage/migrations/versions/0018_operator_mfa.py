@@ -73,12 +73,20 @@ def downgrade() -> None:
     op.drop_index("ix_mfa_recovery_codes_operator_id", "mfa_recovery_codes")
     op.drop_table("mfa_recovery_codes")
     op.drop_table("operator_mfa")
-    with op.batch_alter_table("web_sessions") as batch:
-        batch.drop_column("mfa")
-    with op.batch_alter_table("cli_sessions") as batch:
-        batch.drop_column("mfa_passed")
-    with op.batch_alter_table("roles") as batch:
-        batch.drop_column("mfa_required")
-    with op.batch_alter_table("vault_meta") as batch:
-        batch.drop_column("mfa_key")
-        batch.drop_column("mfa_required")
+    for table, column in (
+        ("web_sessions", "mfa"),
+        ("cli_sessions", "mfa_passed"),
+        ("roles", "mfa_required"),
+        ("vault_meta", "mfa_key"),
+        ("vault_meta", "mfa_required"),
+    ):
+        _drop(table, column)
+
+
+def _drop(table: str, column: str) -> None:
+    # SQLite drops a column in place (3.35+): a batch copy of roles would break the operators'
+    # foreign key to it.
+    if op.get_bind().dialect.name == "sqlite":
+        op.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
+    else:
+        op.drop_column(table, column)
