@@ -13,7 +13,7 @@ from fastapi import Request, Response
 from credsync.api.deps import SESSION_COOKIE, State
 from credsync.api.errors import ApiError
 from credsync.api.schemas import LoginOut, WhoAmIOut
-from credsync.errors import AuthenticationFailed, MfaRequired
+from credsync.errors import AuthenticationFailed, MfaEnrolmentRequired, MfaRequired
 from credsync.types import Secret
 from credsync.vault import Actor
 from credsync.vault.models import iso
@@ -85,8 +85,8 @@ def limited(request: Request, state: State, name: str, attempt: Callable[[], T],
         )
     try:
         result = attempt()
-    except MfaRequired:
-        raise  # the password was right and no code was given: nothing failed yet
+    except (MfaRequired, MfaEnrolmentRequired):
+        raise  # the password was right; no code was given, or none can be yet: no failure
     except AuthenticationFailed:
         state.limiter.failed(name, address)
         raise
