@@ -80,8 +80,7 @@ vault_meta = Table(
     Column("audit_head_hash", String(64), nullable=False),
     Column("created_at", TS, nullable=False),
     Column("rotated_at", TS),
-    # Multi-factor sign-in (revision 0018): required of every operator; the key that seals
-    # TOTP seeds (random, made at the first enrolment: password sign-in has no master key).
+    # 0018: MFA required of everyone; the key sealing TOTP seeds (credsync.vault.mfa)
     Column("mfa_required", Boolean, nullable=False, server_default=text("false")),
     Column("mfa_key", LargeBinary),
 )
@@ -133,8 +132,7 @@ cli_sessions = Table(
     Column("key_generation", Integer, nullable=False),
     Column("created_at", TS, nullable=False),
     Column("expires_at", TS, nullable=False),
-    # whether the sign-in that opened it passed the second factor (revision 0018)
-    Column("mfa_passed", Boolean, nullable=False, server_default=text("false")),
+    Column("mfa_passed", Boolean, nullable=False, server_default=text("false")),  # 0018
 )
 
 # Failed sign-ins (revision 0008): one row per failure and key, the HMAC-SHA256 under a key of
@@ -165,15 +163,12 @@ web_sessions = Table(
     Column("expires_at", TS, nullable=False),
     Column("last_seen_at", TS, nullable=False),
     Column("ended_at", TS),
-    # revision 0018: "passed" (the sign-in passed the second factor), "none" (the operator
-    # had none to pass), "enrol" (MFA is required and not set up: the session may only enrol)
+    # 0018: "passed" (the second factor), "none" (none to pass), "enrol" (may only enrol)
     Column("mfa", String(8), nullable=False, server_default="none"),
 )
 
-# Operators' second factor (revision 0018; owner credsync.storage.mfa): the TOTP seed sealed
-# under the vault's MFA key bound to the operator's id, pending until a first good code
-# confirms it, and the last time step accepted (a code of that step or an older one is
-# refused: no replay).
+# Operators' second factor (0018; credsync.storage.mfa): the sealed TOTP seed, pending until
+# confirmed, and the last time step accepted (no replay); recovery codes as SHA-256 only.
 operator_mfa = Table(
     "operator_mfa",
     metadata,
@@ -184,7 +179,6 @@ operator_mfa = Table(
     Column("last_step", BigInteger),
 )
 
-# One-time recovery codes: only their SHA-256; used_at once spent.
 mfa_recovery_codes = Table(
     "mfa_recovery_codes",
     metadata,
