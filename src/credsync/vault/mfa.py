@@ -54,6 +54,7 @@ from credsync.types import Secret, new_id
 from credsync.vault._time import utcnow
 from credsync.vault.audit import AuditLog
 from credsync.vault.auth import SYSTEM, Actor, Permission
+from credsync.vault.validate import name_key
 
 __all__ = [
     "ISSUER",
@@ -176,19 +177,8 @@ class Mfa:
                 actor.require(Permission.ADMIN)
             return self._state(conn, row)
 
-    def states(self, conn: Connection) -> dict[str, str]:
-        """Every operator's state by id: ``on`` or ``pending`` (absent: ``off``)."""
-        out = {}
-        for row in operator_rows.list_all(conn):
-            found = rows.get(conn, row.id)
-            if found is not None:
-                out[row.id] = "pending" if found.confirmed_at is None else "on"
-        return out
-
     @staticmethod
     def _operator(conn: Connection, ref: str, *, lock: bool = False) -> OperatorRow:
-        from credsync.vault.validate import name_key
-
         row = operator_rows.find(conn, ref, name_key(ref), lock=lock)
         if row is None:
             raise NotFound(f"no operator named {ref!r}")
