@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from credsync.cli.commands.mfa import operator_mfa_group
 from credsync.cli.output import details, emit, json_option, note, table
 from credsync.cli.runtime import Runtime, interactive, read_secret, runtime
 from credsync.errors import InvalidInput
@@ -195,13 +196,7 @@ def _current_password(rt: Runtime, me: str) -> Secret:
     )
 
 
-def _add_mfa() -> None:
-    from credsync.cli.commands.mfa import operator_mfa_group
-
-    operator_group.add_command(operator_mfa_group)
-
-
-_add_mfa()
+operator_group.add_command(operator_mfa_group)  # operator mfa ... (credsync.cli.commands.mfa)
 
 
 @click.group("role")
