@@ -6,6 +6,7 @@
 ``CREDSYNC_PASSPHRASE``        master passphrase (scripts; otherwise prompted)
 ``CREDSYNC_SESSION``           a session from ``credsync unlock`` (key + operator, no KDF)
 ``CREDSYNC_OPERATOR``          operator name, with ``CREDSYNC_OPERATOR_PASSWORD``
+``CREDSYNC_OPERATOR_OTP``      the one-time code (or a recovery code) of that operator's MFA
 ``CREDSYNC_TOKEN``             an API token instead of operator name and password
 ``CREDSYNC_ADMIN_PASSWORD``    first admin's password for ``credsync init --admin NAME``
 ``CREDSYNC_NEW_PASSPHRASE``    the new master passphrase for ``credsync key rotate``
@@ -49,6 +50,7 @@ class Settings:
     log_level: str = "INFO"
     server: str | None = None  # a credsync server's URL: commands go through its API
     server_ca: Path | None = None  # CAs to trust for it (default: the system's)
+    operator_otp: Secret | None = None  # the second factor's code for a password sign-in
 
     @property
     def log_dir(self) -> Path:
@@ -88,6 +90,7 @@ class Settings:
             log_level=level,
             server=env.get("CREDSYNC_SERVER") or None,
             server_ca=Path(env["CREDSYNC_SERVER_CA"]) if env.get("CREDSYNC_SERVER_CA") else None,
+            operator_otp=_secret(env, "CREDSYNC_OPERATOR_OTP"),
         )
 
 

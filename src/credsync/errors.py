@@ -8,6 +8,9 @@
     │                                   (``field``: which input, in the service's terms)
     ├── AuthError                       who you are or what you may do
     │   ├── AuthenticationFailed        wrong operator/password, bad or expired token or session
+    │   │   ├── MfaRequired             the sign-in needs the second factor's code
+    │   │   ├── MfaFailed               the one-time code was wrong or already used
+    │   │   └── MfaEnrolmentRequired    MFA is required and not set up: enrol first
     │   └── PermissionDenied            authenticated, but the role lacks a permission
     ├── VaultError
     │   ├── VaultLocked                 no master key available (no passphrase, no session)
@@ -64,6 +67,9 @@ __all__ = [
     "DuplicateCredential",
     "IntegrityError",
     "InvalidInput",
+    "MfaEnrolmentRequired",
+    "MfaFailed",
+    "MfaRequired",
     "NotFound",
     "NotSupported",
     "PermanentConnectorError",
@@ -127,6 +133,25 @@ class AuthError(CredsyncError):
 
 class AuthenticationFailed(AuthError):
     """The operator could not be authenticated."""
+
+
+class MfaRequired(AuthenticationFailed):
+    """The operator uses a second factor (or must): the sign-in needs a one-time code, or
+    an API token is asked for by a sign-in that did not pass it."""
+
+    code = "mfa_required"
+
+
+class MfaFailed(AuthenticationFailed):
+    """The one-time code (or recovery code) was wrong, or was already used."""
+
+    code = "mfa_failed"
+
+
+class MfaEnrolmentRequired(AuthenticationFailed):
+    """The operator must use a second factor and has not set one up: only enrolment works."""
+
+    code = "mfa_enrollment_required"
 
 
 class PermissionDenied(AuthError):

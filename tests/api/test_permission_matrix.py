@@ -126,6 +126,14 @@ ROUTES = [
     Route("PATCH", "/roles/{role}", (ADMIN,), {"permissions": ["vault.read", "audit.read"]}),
     Route("GET", "/tokens", ANYONE),
     Route("POST", "/tokens", ANYONE, {"name": "mine-{n}"}),
+    Route("GET", "/account/mfa", ANYONE),
+    Route("POST", "/account/mfa/disable", ANYONE, {"password": "x", "code": "1"}),  # 409: none
+    Route("POST", "/account/mfa/enroll", ANYONE),
+    Route("POST", "/account/mfa/confirm", ANYONE, {"code": "abcdef"}),  # 400: not its code
+    Route("GET", "/operators/{operator}/mfa", (ADMIN,)),
+    Route("POST", "/operators/{operator}/mfa/reset", (ADMIN,)),
+    Route("GET", "/mfa/requirement", (R,)),
+    Route("PUT", "/mfa/requirement", (ADMIN,), {"required": False, "role": "viewer"}),
     Route("GET", "/policies", (R,)),
     Route("POST", "/policies", (ADMIN,), {"name": "policy-{n}", "length": 24}),
     Route("POST", "/policies/{policy}/generate", (R,), {"count": 2}),

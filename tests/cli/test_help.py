@@ -63,7 +63,7 @@ def test_the_tree_is_complete():
     top = {path[0] for path in COMMANDS if path}
     assert top == {
         "init", "unlock", "lock", "whoami", "key", "db", "client", "folder", "cred",
-        "generate", "policy", "import", "export", "operator", "role", "token", "audit",
+        "generate", "policy", "import", "export", "operator", "role", "mfa", "token", "audit",
         "directory", "sync", "flags", "agent", "simulate", "serve", "demo",
     }  # fmt: skip
     assert len(LEAVES) > 40

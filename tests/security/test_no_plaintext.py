@@ -3,7 +3,8 @@
 A realistic session is driven through the real ``credsync`` command (subprocesses, nothing
 mocked): init, an operator, a client, credentials with notes, new passwords, a CSV import with
 rejected rows, a generated password, reveals, history, a session, an API token, an export,
-failing commands and a key rotation. Then the *bytes* of every file the vault wrote (the SQLite
+failing commands, a key rotation, and an MFA enrolment (its TOTP seed and recovery codes) with a
+sign-in by recovery code. Then the *bytes* of every file the vault wrote (the SQLite
 database with its WAL and shared-memory files, and the logs; for PostgreSQL the whole data
 directory after a CHECKPOINT, and the server's log) are searched for every secret in UTF-8,
 UTF-16 and hex, and for the raw key material (master keys, data keys, the session key).
@@ -22,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pyotp
 import pytest
 import sqlalchemy as sa
 from argon2.low_level import Type, hash_secret_raw
@@ -258,11 +260,27 @@ def run_workflow(
     )
     check_secret(shown["password"], pw3, "reveal after key rotation")
 
+    # bob sets up MFA: the TOTP seed (with its URI) and the recovery codes are printed once,
+    # then signs in with a recovery code (from CREDSYNC_OPERATOR_OTP) that works only once
+    started = flow.json("operator", "mfa", "enroll", env=bob, may_print={"totp-seed", "totp-uri"})
+    flow.learn("totp-seed", started["secret"])
+    flow.learn("totp-uri", started["uri"])
+    recovery = {f"recovery-{n}" for n in range(10)}
+    first = pyotp.TOTP(started["secret"]).now()
+    codes = flow.json("operator", "mfa", "confirm", first, env=bob, may_print=recovery)
+    for n, value in enumerate(codes["recovery_codes"]):
+        flow.learn(f"recovery-{n}", value)
+    with_code = {**bob, "CREDSYNC_OPERATOR_OTP": codes["recovery_codes"][0]}
+    flow.run("whoami", env=with_code)
+    used = flow.run("whoami", env=with_code, expect=3)
+    assert "wrong or was already used" in used.stderr
+
     entries = flow.json("audit", "--limit", "1000", env=alice)
     actions = {e["action"] for e in entries}
     assert {
         "credential.reveal", "credential.history_reveal", "export", "import", "key.rotate",
-        "token.create", "session.create", "session.end", "auth.failed",
+        "token.create", "session.create", "session.end", "auth.failed", "mfa.enrol",
+        "mfa.recovery_code_used",
     } <= actions  # fmt: skip
     flow.run("audit", "verify", env=alice)
 

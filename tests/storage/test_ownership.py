@@ -38,6 +38,8 @@ OWNERS = {
     "operator_clients": "credsync.storage.operators",
     "cli_sessions": "credsync.storage.sessions",
     "web_sessions": "credsync.storage.sessions",
+    "operator_mfa": "credsync.storage.mfa",
+    "mfa_recovery_codes": "credsync.storage.mfa",
     "sign_in_failures": "credsync.storage.sign_in_failures",
     "clients": "credsync.storage.clients",
     "folders": "credsync.storage.clients",

@@ -35,6 +35,7 @@ GET_PAGES = [
     "/policies",
     "/tokens",
     "/account",
+    "/account/mfa",
 ]
 # Pages with a form that needs vault.write: signed out -> sign in; a viewer -> 403 (REFUSED).
 WRITE_PAGES = [
@@ -64,7 +65,13 @@ RECORD_PAGES = [
     "/directories/contoso-365/edit",
     "/directories/contoso-365/remove",
 ]
-PUBLIC = {("GET", "/sign-in"), ("POST", "/sign-in"), ("GET", "/api/v1/docs")}
+PUBLIC = {
+    ("GET", "/sign-in"),
+    ("POST", "/sign-in"),
+    ("GET", "/sign-in/code"),  # with a pending sign-in only (test_mfa_pages.py)
+    ("POST", "/sign-in/code"),
+    ("GET", "/api/v1/docs"),
+}
 POSTS = [
     "/credentials/{credential}/reveal",
     "/credentials/{credential}/history/1/reveal",
@@ -105,6 +112,11 @@ POSTS = [
     "/policies/delete",
     "/policies/generate",
     "/account/tokens/revoke-all",
+    "/account/mfa/enroll",
+    "/account/mfa/confirm",
+    "/account/mfa/disable",
+    "/operators/{operator}/mfa/reset",
+    "/mfa/require",
     "/sign-out",
 ]
 
@@ -386,6 +398,8 @@ REFUSED = {
         ("post", "/operators/{operator}/enable", "admin"),
         ("post", "/operators/{operator}/password", "admin"),
         ("post", "/operators/{operator}/clients", "admin"),
+        ("post", "/operators/{operator}/mfa/reset", "admin"),
+        ("post", "/mfa/require", "admin"),
         ("post", "/roles/new", "admin"),
         ("get", "/roles/edit?name=helpdesk", "admin"),
         ("post", "/roles/edit", "admin"),

@@ -15,6 +15,7 @@ from credsync.api.routes import (
     directories,
     flags,
     folders,
+    mfa,
     people,
     policies,
     sync,
@@ -65,6 +66,7 @@ def create_api(state: ServerState) -> FastAPI:
         sync,
         flags,
         people,
+        mfa,
         policies,
     )
     for module in modules:

@@ -102,6 +102,13 @@ class ErrorOut(BaseModel):
 class LoginIn(_In):
     name: str = Field(min_length=1, max_length=64)
     password: str = Field(min_length=1, max_length=1024)
+    otp: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=64,
+        description="The code of the operator's authenticator app, or one of their recovery "
+        "codes: needed when the operator has a second factor (else 401 mfa_required).",
+    )
 
 
 class WhoAmIOut(BaseModel):

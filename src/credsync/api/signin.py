@@ -13,13 +13,20 @@ from fastapi import Request, Response
 from credsync.api.deps import SESSION_COOKIE, State
 from credsync.api.errors import ApiError
 from credsync.api.schemas import LoginOut, WhoAmIOut
-from credsync.errors import AuthenticationFailed
+from credsync.errors import AuthenticationFailed, MfaEnrolmentRequired, MfaRequired
 from credsync.types import Secret
 from credsync.vault import Actor
 from credsync.vault.models import iso
-from credsync.vault.websessions import MAX_AGE
+from credsync.vault.websessions import MAX_AGE, WebSession
 
-__all__ = ["about", "limited", "refuse_cross_site", "sign_in", "whoami_of"]
+__all__ = [
+    "about",
+    "limited",
+    "refuse_cross_site",
+    "set_session_cookie",
+    "sign_in",
+    "whoami_of",
+]
 
 T = TypeVar("T")
 
@@ -78,6 +85,8 @@ def limited(request: Request, state: State, name: str, attempt: Callable[[], T],
         )
     try:
         result = attempt()
+    except (MfaRequired, MfaEnrolmentRequired):
+        raise  # the password was right; no code was given, or none can be yet: no failure
     except AuthenticationFailed:
         state.limiter.failed(name, address)
         raise
@@ -86,18 +95,33 @@ def limited(request: Request, state: State, name: str, attempt: Callable[[], T],
 
 
 def sign_in(
-    request: Request, response: Response, state: State, name: str, password: str
+    request: Request,
+    response: Response,
+    state: State,
+    name: str,
+    password: str,
+    otp: str | None = None,
 ) -> LoginOut:
     """Sign in with the login limiter, unless the request came from another site (403); sets
-    the session cookie on ``response``."""
+    the session cookie on ``response``. ``otp``: the second factor's code, when the operator
+    has one (a wrong one counts as a failed sign-in; a missing one does not)."""
     refuse_cross_site(request)
     session = limited(
         request,
         state,
         name,
-        lambda: state.vault.web_sessions.start(name, Secret(password)),
+        lambda: state.vault.web_sessions.start(name, Secret(password), otp),
         "sign-ins",
     )
+    set_session_cookie(response, state, session)
+    return LoginOut(
+        operator=whoami_of(session.actor),
+        csrf_token=session.csrf_token,
+        expires_at=iso(session.expires_at) or "",
+    )
+
+
+def set_session_cookie(response: Response, state: State, session: WebSession) -> None:
     response.set_cookie(
         SESSION_COOKIE,
         session.token.reveal(),
@@ -106,9 +130,4 @@ def sign_in(
         secure=state.secure_cookies,
         samesite="strict",
         path="/",
-    )
-    return LoginOut(
-        operator=whoami_of(session.actor),
-        csrf_token=session.csrf_token,
-        expires_at=iso(session.expires_at) or "",
     )

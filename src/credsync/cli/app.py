@@ -24,6 +24,7 @@ _COMMANDS: dict[str, tuple[str, str]] = {
     "export": ("credsync.cli.commands.transfer", "export_cmd"),
     "operator": ("credsync.cli.commands.people", "operator_group"),
     "role": ("credsync.cli.commands.people", "role_group"),
+    "mfa": ("credsync.cli.commands.mfa", "mfa_group"),
     "token": ("credsync.cli.commands.people", "token_group"),
     "audit": ("credsync.cli.commands.audit", "audit_group"),
     "directory": ("credsync.cli.commands.directories", "directory_group"),
@@ -51,6 +52,7 @@ _SUMMARIES = {
     "export": "Export a client's credentials to CSV (audited).",
     "operator": "Operators who use the vault.",
     "role": "Roles and their permissions.",
+    "mfa": "Who must sign in with a second factor (MFA).",
     "token": "API tokens for scripts.",
     "audit": "The audit log: list and verify.",
     "directory": "Directories: add, test, configure the connections to directory services.",
@@ -96,7 +98,8 @@ Examples:
   credsync cred search contoso admin --json
 
 Environment: CREDSYNC_HOME, CREDSYNC_DATABASE_URL, CREDSYNC_PASSPHRASE, CREDSYNC_SESSION,
-CREDSYNC_OPERATOR + CREDSYNC_OPERATOR_PASSWORD, CREDSYNC_TOKEN (see the README).""",
+CREDSYNC_OPERATOR + CREDSYNC_OPERATOR_PASSWORD (+ CREDSYNC_OPERATOR_OTP), CREDSYNC_TOKEN (see
+the README).""",
 )
 @click.version_option(package_name="credsync", prog_name="credsync")
 @click.option(

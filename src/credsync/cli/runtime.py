@@ -22,6 +22,7 @@ from credsync.errors import (
     AuthenticationFailed,
     CredsyncError,
     InvalidInput,
+    MfaRequired,
     PermissionDenied,
     VaultLocked,
 )
@@ -126,6 +127,10 @@ def read_secret(
     return Secret(str(value))
 
 
+def _ask_code(name: str) -> str:
+    return read_secret(f"One-time code for {name}", what="one-time code", field="otp").reveal()
+
+
 def confirm(statement: str) -> None:
     """Ask before a destructive step; without a terminal, demand ``--yes`` instead of guessing."""
     if not interactive():
@@ -188,6 +193,7 @@ def setup_logging(settings: Settings) -> None:
                     settings.session,
                     settings.admin_password,
                     settings.new_passphrase,
+                    settings.operator_otp,
                 )
                 if s is not None
             ]
@@ -234,6 +240,9 @@ class Runtime:
         self._session_kek: KeyEncryptionKey | None = None
         self._remote: Remote | None = None
         self._ports: Ports | None = None
+        # A password sign-in that is only to set up MFA (``operator mfa enroll``/``confirm``):
+        # allowed to an operator who must use MFA and has not set it up.
+        self.mfa_enrolling = False
         setup_logging(settings)
 
     @property
@@ -308,15 +317,32 @@ class Runtime:
         if s.token is not None:
             return access.login_token(s.token)
         if s.operator and s.operator_password is not None:
-            return access.login_password(s.operator, s.operator_password)
+            return self._password_sign_in(s.operator, s.operator_password)
         if interactive():
             name = s.operator or click.prompt("Operator", err=True)
             password = s.operator_password or read_secret(f"Password for {name}")
-            return access.login_password(str(name), password)
+            return self._password_sign_in(str(name), password)
         raise AuthenticationFailed(
             "not signed in: set CREDSYNC_SESSION (from `credsync unlock`), CREDSYNC_TOKEN, "
             "or CREDSYNC_OPERATOR and CREDSYNC_OPERATOR_PASSWORD"
         )
+
+    def _password_sign_in(self, name: str, password: Secret) -> Actor:
+        """A password sign-in, with the second factor's code from ``CREDSYNC_OPERATOR_OTP``
+        or, at a terminal, a prompt (not echoed) when the operator has one."""
+        otp = self.settings.operator_otp
+        try:
+            return self.vault.access.login_password(
+                name,
+                password,
+                otp.reveal() if otp is not None else None,
+                enrolling=self.mfa_enrolling,
+                ask_code=_ask_code if interactive() else None,
+            )
+        except MfaRequired as err:
+            raise MfaRequired(
+                f"{err}: set CREDSYNC_OPERATOR_OTP, or run the command at a terminal"
+            ) from None
 
     def passphrase(self, prompt: str = "Master passphrase") -> Secret:
         if self.settings.passphrase is not None:

@@ -21,8 +21,12 @@ __all__ = [
     "key_generation",
     "key_state",
     "lock_audit_head",
+    "mfa_key",
+    "mfa_required",
     "set_audit_head",
     "set_key",
+    "set_mfa_key_once",
+    "set_mfa_required",
 ]
 
 _ONE = vault_meta.c.id == 1
@@ -127,4 +131,28 @@ def audit_head(conn: Connection) -> AuditHead:
 def set_audit_head(conn: Connection, head: AuditHead) -> None:
     conn.execute(
         vault_meta.update().where(_ONE).values(audit_head_seq=head.seq, audit_head_hash=head.hash)
+    )
+
+
+# -- multi-factor sign-in (revision 0018) --------------------------------------------------------
+def mfa_required(conn: Connection) -> bool:
+    """Whether every operator must use a second factor."""
+    return bool(conn.execute(sa.select(vault_meta.c.mfa_required).where(_ONE)).scalar_one())
+
+
+def set_mfa_required(conn: Connection, required: bool) -> None:
+    conn.execute(vault_meta.update().where(_ONE).values(mfa_required=required))
+
+
+def mfa_key(conn: Connection) -> bytes | None:
+    """The raw key sealing the operators' TOTP seeds, None until the first enrolment."""
+    value = conn.execute(sa.select(vault_meta.c.mfa_key).where(_ONE)).scalar_one()
+    return None if value is None else bytes(value)
+
+
+def set_mfa_key_once(conn: Connection, raw: bytes) -> None:
+    """Store ``raw`` as the MFA key unless one is stored already (a concurrent first
+    enrolment's wins: read it back with :func:`mfa_key`)."""
+    conn.execute(
+        vault_meta.update().where(_ONE, vault_meta.c.mfa_key.is_(None)).values(mfa_key=raw)
     )

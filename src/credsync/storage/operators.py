@@ -37,6 +37,7 @@ __all__ = [
     "key_taken",
     "list_all",
     "live_tokens_of",
+    "mfa_roles",
     "permissions_of",
     "revoke_token",
     "revoke_tokens_of",
@@ -48,6 +49,7 @@ __all__ = [
     "set_last_login",
     "set_password_hash",
     "set_role",
+    "set_role_mfa",
     "token_by_hash",
     "tokens_of",
     "touch_token",
@@ -304,6 +306,18 @@ def change_role(
 
 def delete_role(conn: Connection, name: str) -> None:
     conn.execute(roles.delete().where(roles.c.name == name))
+
+
+# -- roles' MFA requirement (revision 0018) -------------------------------------------------------
+def mfa_roles(conn: Connection) -> set[str]:
+    """The names of the roles whose holders must use a second factor."""
+    return set(conn.execute(sa.select(roles.c.name).where(roles.c.mfa_required)).scalars())
+
+
+def set_role_mfa(conn: Connection, name: str, required: bool) -> bool:
+    """Whether role ``name`` exists (its requirement then set)."""
+    done = conn.execute(roles.update().where(roles.c.name == name).values(mfa_required=required))
+    return bool(done.rowcount)
 
 
 # -- API tokens --------------------------------------------------------------------------------

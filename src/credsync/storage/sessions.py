@@ -25,6 +25,7 @@ __all__ = [
     "end_web",
     "end_web_of",
     "purge_web",
+    "set_web_mfa",
     "touch_web",
     "web_session",
 ]
@@ -37,6 +38,7 @@ class CliSessionRow(NamedTuple):
     key_generation: int
     created_at: dt.datetime
     expires_at: dt.datetime
+    mfa_passed: bool
 
     def __repr__(self) -> str:
         return repr_without(self, ("sealed_kek",))
@@ -50,6 +52,7 @@ class WebSessionRow(NamedTuple):
     expires_at: dt.datetime
     last_seen_at: dt.datetime
     ended_at: dt.datetime | None
+    mfa: str
 
     def __repr__(self) -> str:
         return repr_without(self, ("csrf_token",))
@@ -65,9 +68,11 @@ def add_cli(
     key_generation: int,
     created_at: dt.datetime,
     expires_at: dt.datetime,
+    mfa_passed: bool = False,
 ) -> None:
     conn.execute(
         cli_sessions.insert().values(
+            mfa_passed=mfa_passed,
             id=session_id,
             operator_id=operator_id,
             sealed_kek=sealed_kek,
@@ -112,9 +117,11 @@ def add_web(
     csrf_token: str,
     now: dt.datetime,
     expires_at: dt.datetime,
+    mfa: str = "none",
 ) -> None:
     conn.execute(
         web_sessions.insert().values(
+            mfa=mfa,
             id=session_id,
             token_hash=token_hash,
             operator_id=operator_id,
@@ -136,6 +143,11 @@ def touch_web(conn: Connection, session_id: str, now: dt.datetime) -> None:
     conn.execute(
         web_sessions.update().where(web_sessions.c.id == session_id).values(last_seen_at=now)
     )
+
+
+def set_web_mfa(conn: Connection, session_id: str, mfa: str) -> None:
+    """Record the session's second-factor state ("passed", "none", "enrol")."""
+    conn.execute(web_sessions.update().where(web_sessions.c.id == session_id).values(mfa=mfa))
 
 
 def end_web(conn: Connection, session_id: str, now: dt.datetime) -> bool:

@@ -38,7 +38,9 @@ __all__ = [
     "folders",
     "links",
     "metadata",
+    "mfa_recovery_codes",
     "operator_clients",
+    "operator_mfa",
     "operators",
     "password_policies",
     "roles",
@@ -80,6 +82,9 @@ vault_meta = Table(
     Column("audit_head_hash", String(64), nullable=False),
     Column("created_at", TS, nullable=False),
     Column("rotated_at", TS),
+    # 0018: MFA required of everyone; the key sealing TOTP seeds (credsync.vault.mfa)
+    Column("mfa_required", Boolean, nullable=False, server_default=text("false")),
+    Column("mfa_key", LargeBinary),
 )
 
 roles = Table(
@@ -90,6 +95,7 @@ roles = Table(
     Column("permissions", Text, nullable=False),  # JSON list of permission names
     Column("builtin", Boolean, nullable=False),
     Column("created_at", TS, nullable=False),
+    Column("mfa_required", Boolean, nullable=False, server_default=text("false")),  # 0018
 )
 
 operators = Table(
@@ -139,6 +145,7 @@ cli_sessions = Table(
     Column("key_generation", Integer, nullable=False),
     Column("created_at", TS, nullable=False),
     Column("expires_at", TS, nullable=False),
+    Column("mfa_passed", Boolean, nullable=False, server_default=text("false")),  # 0018
 )
 
 # Failed sign-ins (revision 0008): one row per failure and key, the HMAC-SHA256 under a key of
@@ -169,6 +176,30 @@ web_sessions = Table(
     Column("expires_at", TS, nullable=False),
     Column("last_seen_at", TS, nullable=False),
     Column("ended_at", TS),
+    # 0018: "passed" (the second factor), "none" (none to pass), "enrol" (may only enrol)
+    Column("mfa", String(8), nullable=False, server_default="none"),
+)
+
+# Operators' second factor (0018; credsync.storage.mfa): the sealed TOTP seed, pending until
+# confirmed, and the last time step accepted (no replay); recovery codes as SHA-256 only.
+operator_mfa = Table(
+    "operator_mfa",
+    metadata,
+    Column("operator_id", ID, ForeignKey("operators.id"), primary_key=True),
+    Column("seed_ct", LargeBinary, nullable=False),
+    Column("created_at", TS, nullable=False),
+    Column("confirmed_at", TS),
+    Column("last_step", BigInteger),
+)
+
+mfa_recovery_codes = Table(
+    "mfa_recovery_codes",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("operator_id", ID, ForeignKey("operators.id"), nullable=False, index=True),
+    Column("code_hash", String(64), nullable=False),
+    Column("created_at", TS, nullable=False),
+    Column("used_at", TS),
 )
 
 clients = Table(

@@ -17,13 +17,22 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 import datetime as dt
+from collections.abc import Callable
 
 from sqlalchemy.engine import Connection
 
 from credsync.crypto import KeyEncryptionKey, SessionKey
 from credsync.crypto.hashing import new_token_secret, token_digest, verify_password
-from credsync.errors import AuthenticationFailed, IntegrityError, InvalidInput, NotFound
+from credsync.errors import (
+    AuthenticationFailed,
+    IntegrityError,
+    InvalidInput,
+    MfaEnrolmentRequired,
+    MfaRequired,
+    NotFound,
+)
 from credsync.storage import Database, meta, sessions
 from credsync.storage import operators as operator_rows
 from credsync.storage.operators import OperatorRow, TokenRow
@@ -31,6 +40,7 @@ from credsync.types import Secret, new_id
 from credsync.vault._time import as_utc, as_utc_opt, utcnow
 from credsync.vault.audit import AuditLog
 from credsync.vault.auth import Actor, Permission
+from credsync.vault.mfa import Mfa
 from credsync.vault.models import ApiToken, TokensRevoked
 from credsync.vault.operators import Operators
 from credsync.vault.validate import clean_name, name_key
@@ -75,12 +85,54 @@ class Access:
         self._db = db
         self._audit = audit
         self._operators = operators_
+        self.mfa = Mfa(db, audit)
 
     # -- logging in --------------------------------------------------------------------------
-    def login_password(self, name: str, password: Secret) -> Actor:
+    def login_password(
+        self,
+        name: str,
+        password: Secret,
+        otp: str | None = None,
+        *,
+        enrolling: bool = False,
+        ask_code: Callable[[str], str] | None = None,
+    ) -> Actor:
+        """Sign in with a password, and with ``otp`` (a one-time or recovery code) when the
+        operator has a second factor (:meth:`second_factor`); ``enrolling``: the sign-in is
+        only to set one up, which an operator required to use MFA may do without one.
+        ``ask_code``: asked (with the operator's name) for the code when one is needed and
+        ``otp`` is None (a prompt)."""
         row = self.check_password(name, password)
+        try:
+            passed = self.second_factor(row, otp, enrolling=enrolling)
+        except MfaRequired:
+            if otp is not None or ask_code is None:
+                raise
+            passed = self.second_factor(row, ask_code(row.name), enrolling=enrolling)
         with self._db.write() as conn:
-            return self.signed_in(conn, row)
+            actor = self.signed_in(conn, row)
+        return dataclasses.replace(actor, mfa=passed)
+
+    def second_factor(self, row: OperatorRow, otp: str | None, *, enrolling: bool = False) -> bool:
+        """After the password: whether the sign-in passed a second factor. An operator with
+        one needs ``otp`` (MfaRequired without, MfaFailed when wrong); one required to have one
+        but without may only go on to enrol (``enrolling``; else MfaEnrolmentRequired)."""
+        with self._db.read() as conn:
+            need = self.mfa.sign_in_need(conn, row)
+        if need == "code":
+            if not otp:
+                raise MfaRequired(
+                    f"operator {row.name!r} signs in with a second factor: give the code of "
+                    "the authenticator app (or a recovery code)"
+                )
+            self.mfa.check(row, otp)
+            return True
+        if need == "enrol" and not enrolling:
+            raise MfaEnrolmentRequired(
+                f"MFA is required of operator {row.name!r}, who has not set it up: run "
+                "`credsync operator mfa enroll` (or sign in to the dashboard) first"
+            )
+        return False
 
     def check_password(self, name: str, password: Secret) -> OperatorRow:
         """The enabled operator named ``name`` whose password is ``password``; else
@@ -160,6 +212,7 @@ class Access:
             raise InvalidInput("a token's lifetime must be positive")
         secret = Secret(TOKEN_PREFIX + new_token_secret())
         with self._db.write() as conn:
+            self._require_mfa_sign_in(conn, actor)
             owner = self._operators.find_row(conn, operator or actor.name)
             if owner.id != actor.operator_id:
                 actor.require(Permission.ADMIN)
@@ -184,6 +237,19 @@ class Access:
             )
             row = operator_rows.get_token(conn, token_id)
         return _token_model(row), secret
+
+    def _require_mfa_sign_in(self, conn: Connection, actor: Actor) -> None:
+        """An operator who has (or must have) a second factor creates API tokens only from
+        a sign-in or session that passed it: a token cannot create a token then."""
+        if actor.operator_id is None or actor.mfa:
+            return
+        row = self._operators.find_row(conn, actor.operator_id)
+        if self.mfa.sign_in_need(conn, row) != "none":
+            raise MfaRequired(
+                f"operator {actor.name!r} uses a second factor: API tokens are created only by "
+                "a sign-in that passed it (a password and code, or a session opened with them), "
+                "not by an API token"
+            )
 
     def list_tokens(self, actor: Actor, *, everyone: bool = False) -> list[ApiToken]:
         if everyone:
@@ -258,6 +324,7 @@ class Access:
                 key_generation=gen,
                 created_at=utcnow(),
                 expires_at=expires_at,
+                mfa_passed=actor.mfa,
             )
             sessions.drop_expired_cli(conn, utcnow())
             self._audit.append(
@@ -311,7 +378,8 @@ class Access:
             op = self._operators.find_row(conn, row.operator_id)
             if op.disabled_at is not None:
                 raise AuthenticationFailed(f"operator {op.name!r} is disabled")
-            return self._operators.actor_for(conn, op, "session"), kek
+            actor = self._operators.actor_for(conn, op, "session")
+            return dataclasses.replace(actor, mfa=row.mfa_passed), kek
 
     def end_session(self, actor: Actor, token: Secret | None, *, everyone: bool = False) -> int:
         with self._db.write() as conn:

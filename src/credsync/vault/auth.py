@@ -60,6 +60,7 @@ class Actor:
     via: str  # password | token | session | system
     # The ids of the clients the actor may reach; None: every client (per-client access).
     clients: frozenset[str] | None = None
+    mfa: bool = False  # the sign-in (or session) passed the second factor (credsync.vault.mfa)
 
     def sees(self, client_id: str | None) -> bool:
         """Whether the client ``client_id`` is within the actor's client access (a client

@@ -334,6 +334,8 @@ class OperatorJson(TypedDict):
     client_access: str
     """``all``, ``all (admin)`` (their role has admin, which reaches every client) or
     ``listed`` (only ``clients``)."""
+    mfa: str
+    """Their second factor: ``on``, ``pending`` (set up, not yet confirmed) or ``off``."""
 
 
 @dataclass(frozen=True)
@@ -344,6 +346,7 @@ class Operator:
     created_at: dt.datetime
     disabled_at: dt.datetime | None = None
     last_login_at: dt.datetime | None = None
+    mfa: str = "off"  # on | pending | off (credsync.vault.mfa)
     clients: tuple[tuple[str, str], ...] | None = None
     """(id, name) of the clients the operator may reach; None: every client."""
     admin: bool = False
@@ -367,6 +370,7 @@ class Operator:
             if self.clients is None or self.admin
             else [ClientRefJson(id=i, name=n) for i, n in self.clients],
             client_access=self.client_access,
+            mfa=self.mfa,
         )
 
 

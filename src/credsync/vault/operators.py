@@ -20,6 +20,7 @@ from sqlalchemy.engine import Connection
 from credsync.crypto.hashing import hash_password
 from credsync.errors import AlreadyExists, InvalidInput, NotFound
 from credsync.storage import Database, sessions
+from credsync.storage import mfa as mfa_rows
 from credsync.storage import operators as store
 from credsync.storage.operators import OperatorRow, RoleRow
 from credsync.types import Secret, new_id
@@ -99,9 +100,16 @@ def _operators(conn: Connection, rows: builtins.list[OperatorRow]) -> builtins.l
             last_login_at=as_utc_opt(row.last_login_at),
             clients=None if row.all_clients else tuple(listed.get(row.id, ())),
             admin=row.role in admin_roles,
+            mfa=_mfa_state(conn, row.id),
         )
         for row in rows
     ]
+
+
+def _mfa_state(conn: Connection, operator_id: str) -> str:
+    """An operator's second factor: on, pending or off (see credsync.vault.mfa)."""
+    found = mfa_rows.get(conn, operator_id)
+    return "off" if found is None else "pending" if found.confirmed_at is None else "on"
 
 
 def _role(row: RoleRow) -> Role:

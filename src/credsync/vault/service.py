@@ -41,6 +41,7 @@ class Vault:
         self.directories = Directories(db, self.audit)
         self.flags = Flags(db, self.audit)
         self.web_sessions = WebSessions(db, self.audit, self.access, self.operators)
+        self.mfa = self.access.mfa
 
     @classmethod
     def open(cls, db: Database) -> Vault:

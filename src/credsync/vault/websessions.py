@@ -16,14 +16,22 @@ The server holds the master key; a web session carries none.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import hashlib
 import hmac
 from dataclasses import dataclass
 
 from credsync.crypto.hashing import new_token_secret, token_digest
-from credsync.errors import AuthenticationFailed, PermissionDenied
+from credsync.errors import (
+    AuthenticationFailed,
+    MfaEnrolmentRequired,
+    MfaRequired,
+    PermissionDenied,
+)
 from credsync.storage import Database, sessions
 from credsync.storage import operators as operator_rows
+from credsync.storage.operators import OperatorRow
 from credsync.types import Secret, new_id
 from credsync.vault._time import as_utc, utcnow
 from credsync.vault.access import Access
@@ -37,6 +45,7 @@ __all__ = [
     "PURGE_AFTER",
     "PURGE_EVERY",
     "WEB_PREFIX",
+    "PendingSignIn",
     "WebSession",
     "WebSessions",
 ]
@@ -58,9 +67,24 @@ class WebSession:
     token: Secret
     csrf_token: str
     expires_at: dt.datetime
+    mfa: str = "none"  # passed | none | enrol (may only set up MFA)
 
     def __repr__(self) -> str:
         return f"WebSession(id={self.id!r}, operator={self.actor.name!r})"
+
+
+@dataclass(frozen=True)
+class PendingSignIn:
+    """A password checked, the second factor not yet: no session. ``fingerprint`` ties it to
+    the password checked (a digest of its hash), so a password change in between voids it."""
+
+    operator_id: str
+    name: str
+    fingerprint: str
+
+
+def _fingerprint(password_hash: str) -> str:
+    return hashlib.sha256(b"credsync/pending-sign-in|" + password_hash.encode()).hexdigest()
 
 
 class WebSessions:
@@ -73,14 +97,53 @@ class WebSessions:
         self._operators = operators_
         self._purged_at: dt.datetime | None = None  # when this process last purged
 
-    def start(self, name: str, password: Secret) -> WebSession:
-        """Sign in (a wrong name or password is audited as ``auth.failed``)."""
+    def start(
+        self, name: str, password: Secret, otp: str | None = None, *, enrolling: bool = False
+    ) -> WebSession:
+        """Sign in (a wrong name or password is audited as ``auth.failed``), with ``otp`` when
+        the operator has a second factor; ``enrolling``: an operator who must have one and has
+        none gets a session that may only enrol (else MfaEnrolmentRequired)."""
         checked = self._access.check_password(name, password)
+        passed = self._access.second_factor(checked, otp, enrolling=enrolling)
+        mfa = "passed" if passed else "none"
+        if not passed and enrolling:
+            with self._db.read() as conn:
+                if self._access.mfa.sign_in_need(conn, checked) == "enrol":
+                    mfa = "enrol"
+        return self._open(checked, mfa)
+
+    def begin(self, name: str, password: Secret) -> WebSession | PendingSignIn:
+        """The dashboard's first step: a session when the password is enough (or a session
+        that may only enrol), else the pending sign-in that :meth:`finish` completes with a
+        code."""
+        checked = self._access.check_password(name, password)
+        try:
+            return self._open(checked, self._mfa_of(checked))
+        except MfaRequired:
+            return PendingSignIn(checked.id, checked.name, _fingerprint(checked.password_hash))
+
+    def _mfa_of(self, row: OperatorRow) -> str:
+        passed = self._access.second_factor(row, None, enrolling=True)
+        with self._db.read() as conn:
+            need = self._access.mfa.sign_in_need(conn, row)
+        return "passed" if passed else "enrol" if need == "enrol" else "none"
+
+    def finish(self, pending: PendingSignIn, code: str) -> WebSession:
+        """The second step: the code (or a recovery code) of the operator whose password
+        :meth:`begin` checked, provided that password is still theirs."""
+        with self._db.read() as conn:
+            row = operator_rows.get(conn, pending.operator_id)
+        if not hmac.compare_digest(_fingerprint(row.password_hash), pending.fingerprint):
+            raise AuthenticationFailed("the sign-in has expired: sign in again")
+        self._access.mfa.check(row, code)
+        return self._open(row, "passed")
+
+    def _open(self, checked: OperatorRow, mfa: str) -> WebSession:
         now = utcnow()
         token = Secret(WEB_PREFIX + new_token_secret())
         with self._db.write() as conn:
-            actor = self._access.signed_in(conn, checked)
-            session = WebSession(new_id(), actor, token, new_token_secret(24), now + MAX_AGE)
+            actor = dataclasses.replace(self._access.signed_in(conn, checked), mfa=mfa == "passed")
+            session = WebSession(new_id(), actor, token, new_token_secret(24), now + MAX_AGE, mfa)
             sessions.add_web(
                 conn,
                 session_id=session.id,
@@ -89,6 +152,7 @@ class WebSessions:
                 csrf_token=session.csrf_token,
                 now=now,
                 expires_at=session.expires_at,
+                mfa=mfa,
             )
             self._audit.append(
                 conn,
@@ -96,7 +160,7 @@ class WebSessions:
                 "auth.web_login",
                 target_type="operator",
                 target_id=checked.id,
-                details={"session": session.id},
+                details={"session": session.id, "mfa": mfa},
             )
             purge = self._purged_at is None or now - self._purged_at >= PURGE_EVERY
             if purge:
@@ -105,9 +169,12 @@ class WebSessions:
             self._purged_at = now
         return session
 
-    def resume(self, token: Secret, *, csrf_token: str | None = None) -> tuple[Actor, str, str]:
+    def resume(
+        self, token: Secret, *, csrf_token: str | None = None, enrolling: bool = False
+    ) -> tuple[Actor, str, str]:
         """The operator of a live session, the session's id and its CSRF token. With
-        ``csrf_token`` (an unsafe request), it must be the session's."""
+        ``csrf_token`` (an unsafe request), it must be the session's. A session that may only
+        enrol a second factor: MfaEnrolmentRequired, unless ``enrolling``."""
         raw = token.reveal()
         if not raw.startswith(WEB_PREFIX):
             raise AuthenticationFailed("not signed in (no valid session)")
@@ -123,6 +190,11 @@ class WebSessions:
             if op.disabled_at is not None:
                 raise AuthenticationFailed(f"operator {op.name!r} is disabled")
             actor = self._operators.actor_for(conn, op, "web")
+            actor = dataclasses.replace(actor, mfa=row.mfa == "passed")
+        if row.mfa == "enrol" and not enrolling:
+            raise MfaEnrolmentRequired(
+                f"MFA is required of operator {op.name!r}: set it up on the account page first"
+            )
         if csrf_token is not None and not hmac.compare_digest(
             csrf_token.encode(), row.csrf_token.encode()
         ):
@@ -134,6 +206,11 @@ class WebSessions:
             with self._db.write() as conn:
                 sessions.touch_web(conn, row.id, now)
         return actor, row.id, row.csrf_token
+
+    def passed_mfa(self, session_id: str) -> None:
+        """The session's operator has just confirmed a second factor in it."""
+        with self._db.write() as conn:
+            sessions.set_web_mfa(conn, session_id, "passed")
 
     def end(self, actor: Actor, session_id: str) -> None:
         """Sign out of the session ``session_id`` (the caller's, from :meth:`resume`), audited

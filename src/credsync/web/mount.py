@@ -24,6 +24,7 @@ from credsync.web.routes import (
     directories,
     flags,
     folders,
+    mfa,
     operators,
     overview,
     roles,
@@ -46,6 +47,7 @@ def mount_web(app: FastAPI) -> None:
     for module in (
         auth,
         account,
+        mfa,
         clients,
         vault,
         overview,

@@ -32,7 +32,14 @@ from credsync.api.errors import ApiError, status_of
 from credsync.errors import CredsyncError, PermissionDenied
 from credsync.vault.flags import side_of
 from credsync.web.reveals import Reveals
-from credsync.web.session import CSRF_FIELD, Notices, SignInNeeded, Viewer, signed_in
+from credsync.web.session import (
+    CSRF_FIELD,
+    EnrolmentNeeded,
+    Notices,
+    SignInNeeded,
+    Viewer,
+    signed_in,
+)
 
 __all__ = [
     "WORDS",
@@ -206,7 +213,12 @@ def error_response(request: Request, status: int, message: str) -> Response:
     return response
 
 
+ACCOUNT_MFA = "/account/mfa"
+
+
 def _handle(request: Request, exc: Exception) -> Response:
+    if isinstance(exc, EnrolmentNeeded):  # nothing but setting up MFA until it is set up
+        return RedirectResponse(ACCOUNT_MFA, status_code=303)
     if isinstance(exc, SignInNeeded):
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         if request.method not in SAFE_METHODS:  # a post can't be replayed: back to its page

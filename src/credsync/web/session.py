@@ -26,18 +26,21 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from credsync.api.deps import SAFE_METHODS, SESSION_COOKIE, State
-from credsync.errors import AuthenticationFailed
+from credsync.errors import AuthenticationFailed, MfaEnrolmentRequired
 from credsync.types import Secret
 from credsync.vault import Actor, Permission
 
 __all__ = [
     "CSRF_FIELD",
     "SIGN_IN_COOKIE",
+    "EnrollingViewerDep",
+    "EnrolmentNeeded",
     "Fields",
     "Notices",
     "SignInNeeded",
     "Viewer",
     "ViewerDep",
+    "enrolling_viewer",
     "form_fields",
     "sign_in_form",
     "sign_in_form_ok",
@@ -51,6 +54,11 @@ SIGN_IN_COOKIE = "credsync_sign_in"
 
 class SignInNeeded(Exception):
     """The page needs a signed-in browser."""
+
+
+class EnrolmentNeeded(Exception):
+    """The session may only set up a second factor (MFA is required of its operator, who has
+    none yet): the pages send it to the account's MFA page."""
 
 
 @dataclass(frozen=True)
@@ -74,14 +82,18 @@ async def form_fields(request: Request) -> dict[str, str]:
 Fields = Annotated[dict[str, str], Depends(form_fields)]
 
 
-def _resumed(request: Request, state: State, csrf_token: str | None) -> Viewer:
+def _resumed(
+    request: Request, state: State, csrf_token: str | None, *, enrolling: bool = False
+) -> Viewer:
     cookie = request.cookies.get(SESSION_COOKIE)
     if not cookie:
         raise SignInNeeded("not signed in")
     try:
         actor, session_id, token = state.vault.web_sessions.resume(
-            Secret(cookie), csrf_token=csrf_token
+            Secret(cookie), csrf_token=csrf_token, enrolling=enrolling
         )
+    except MfaEnrolmentRequired as exc:
+        raise EnrolmentNeeded(str(exc)) from exc
     except AuthenticationFailed as exc:
         raise SignInNeeded(str(exc)) from exc
     found = Viewer(actor, session_id, token)
@@ -96,6 +108,16 @@ def viewer(request: Request, state: State, fields: Fields) -> Viewer:
 
 
 ViewerDep = Annotated[Viewer, Depends(viewer)]
+
+
+def enrolling_viewer(request: Request, state: State, fields: Fields) -> Viewer:
+    """As :func:`viewer`, a session that may only set up MFA too (the MFA pages, signing
+    out)."""
+    csrf = fields.get(CSRF_FIELD, "") if request.method not in SAFE_METHODS else None
+    return _resumed(request, state, csrf, enrolling=True)
+
+
+EnrollingViewerDep = Annotated[Viewer, Depends(enrolling_viewer)]
 
 
 def _pre_session(request: Request) -> str | None:
@@ -126,7 +148,7 @@ def signed_in(request: Request, state: State) -> Viewer | None:
     for the operator, so no CSRF token is asked for."""
     try:
         return _resumed(request, state, None)
-    except SignInNeeded:
+    except (SignInNeeded, EnrolmentNeeded):
         return None
 
 

@@ -21,8 +21,12 @@ def login(body: LoginIn, request: Request, response: Response, state: State) -> 
     sign-ins are limited per name and address, and more loosely per address and per name
     (429 with Retry-After). A browser's request from a page of another site is refused (403):
     ``Sec-Fetch-Site``, else ``Origin``, must say this server; scripts send neither.
-    Open to anyone (signed out)."""
-    return sign_in(request, response, state, body.name, body.password)
+    An operator with a second factor also sends ``otp`` (a code of their authenticator app or
+    a recovery code): without it 401 ``mfa_required``, a wrong or reused one 401
+    ``mfa_failed`` (counted as a failed sign-in); one who must use MFA and has not set it up:
+    401 ``mfa_enrollment_required`` (enrol on the dashboard, or with ``credsync operator mfa
+    enroll``). Open to anyone (signed out)."""
+    return sign_in(request, response, state, body.name, body.password, body.otp)
 
 
 @router.post("/logout", status_code=204)

@@ -98,7 +98,7 @@ def _check_current_password(request: Request, state: State, actor: Actor, given:
             request,
             state,
             actor.name,
-            lambda: state.vault.access.login_password(actor.name, Secret(given)),
+            lambda: state.vault.access.check_password(actor.name, Secret(given)),
             "attempts",
         )
     except AuthenticationFailed:

@@ -7,6 +7,7 @@ from typing import Any
 
 import click
 
+from credsync.cli.commands.mfa import operator_mfa_group
 from credsync.cli.output import details, emit, json_option, note, table
 from credsync.cli.runtime import Runtime, interactive, read_secret, runtime
 from credsync.errors import InvalidInput
@@ -17,6 +18,7 @@ OPERATOR_COLUMNS = [
     ("role", "Role"),
     ("access", "Clients"),
     ("disabled", "Disabled"),
+    ("mfa", "MFA"),
     ("last_login_at", "Last login"),
     ("id", "Id"),
 ]
@@ -254,6 +256,9 @@ def _current_password(rt: Runtime, me: str) -> Secret:
         "changing your own password through a server needs your current one: set "
         "CREDSYNC_OPERATOR_PASSWORD, or run the command at a terminal"
     )
+
+
+operator_group.add_command(operator_mfa_group)  # operator mfa ... (credsync.cli.commands.mfa)
 
 
 @click.group("role")

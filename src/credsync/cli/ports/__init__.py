@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from credsync.cli.ports.credentials import CredentialsPort
     from credsync.cli.ports.directories import DirectoriesPort
     from credsync.cli.ports.flags import FlagsPort
+    from credsync.cli.ports.mfa import MfaPort
     from credsync.cli.ports.people import PeoplePort
     from credsync.cli.ports.policies import PoliciesPort
     from credsync.cli.ports.sync import SyncPort
@@ -128,6 +129,11 @@ class Ports:
     @property
     def flags(self) -> FlagsPort:
         port: FlagsPort = self._port("flags")
+        return port
+
+    @property
+    def mfa(self) -> MfaPort:
+        port: MfaPort = self._port("mfa")
         return port
 
     @property

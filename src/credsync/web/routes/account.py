@@ -17,7 +17,8 @@ ACCOUNT = "/account"
 @router.get(ACCOUNT)
 def account_page(request: Request, state: State, viewer: ViewerDep) -> Response:
     tokens = state.vault.access.list_tokens(viewer.actor)
-    return page(request, "account.html", viewer, title="Your account", tokens=tokens)
+    mfa = state.vault.mfa.status(viewer.actor)
+    return page(request, "account.html", viewer, title="Your account", tokens=tokens, mfa=mfa)
 
 
 @router.post(f"{ACCOUNT}/tokens/revoke-all")

@@ -5,22 +5,28 @@ Signing out takes the session's CSRF token, as every form post does."""
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from fastapi import Request, Response
 
 from credsync.api.deps import SESSION_COOKIE, State
 from credsync.api.errors import ApiError
-from credsync.api.signin import sign_in
-from credsync.errors import AuthenticationFailed
-from credsync.web.pages import SIGN_IN, local_path, page, page_router, redirect
+from credsync.api.signin import about, limited, refuse_cross_site, set_session_cookie
+from credsync.errors import AuthenticationFailed, MfaFailed
+from credsync.types import Secret
+from credsync.vault.websessions import PendingSignIn, WebSession
+from credsync.web.mfa_step import MFA_COOKIE, TICKET_SECONDS, pending_of, ticket_for
+from credsync.web.pages import ACCOUNT_MFA, SIGN_IN, local_path, page, page_router, redirect
 from credsync.web.session import (
     SIGN_IN_COOKIE,
+    EnrollingViewerDep,
     Fields,
-    ViewerDep,
     sign_in_form,
     sign_in_form_ok,
 )
 
 router = page_router()
+SIGN_IN_CODE = f"{SIGN_IN}/code"
 
 
 def _form(
@@ -75,17 +81,13 @@ def sign_in_post(request: Request, state: State, fields: Fields) -> Response:
     elif len(name) > 64 or len(password) > 1024:
         error, status = "That name or password is too long.", 400
     else:
-        response = redirect(request, target)
         try:
-            sign_in(request, response, state, name, password)
+            return _first_step(request, state, name, password, target)
         except AuthenticationFailed:
             error, status = "That name and password did not match an operator.", 401
         except ApiError as exc:  # too many failed sign-ins, or another site's page
             error = exc.message[:1].upper() + exc.message[1:] + "."
             status, headers = exc.status, exc.headers
-        else:
-            response.delete_cookie(SIGN_IN_COOKIE, path=SIGN_IN)
-            return response
     if status == 403:  # another site's post: its name is not put in this browser's form
         name = ""
     shown = _form(request, state, status=status, next=target, name=name, error=error)
@@ -93,8 +95,111 @@ def sign_in_post(request: Request, state: State, fields: Fields) -> Response:
     return shown
 
 
+def _first_step(request: Request, state: State, name: str, password: str, target: str) -> Response:
+    """The password, under the sign-in limiter: signed in (to ``target``; to the MFA page for
+    a session that may only set MFA up), or on to the code form with a pending sign-in. A
+    pending sign-in is no success yet: it clears no failure (wrong codes must not be made
+    up for by the right password)."""
+    refuse_cross_site(request)
+    address = request.client.host if request.client else "unknown"
+    _refuse_while_limited(state, name, address)
+    try:
+        begun = state.vault.web_sessions.begin(name, Secret(password))
+    except AuthenticationFailed:
+        state.limiter.failed(name, address)
+        raise
+    if isinstance(begun, PendingSignIn):
+        response = redirect(request, f"{SIGN_IN_CODE}?next={quote(target, safe='/')}")
+        response.set_cookie(
+            MFA_COOKIE, ticket_for(request, state, begun), max_age=TICKET_SECONDS,
+            httponly=True, secure=state.secure_cookies, samesite="strict", path=SIGN_IN,
+        )  # fmt: skip
+        return response
+    state.limiter.succeeded(name, address)
+    return _signed_in(request, state, begun, target)
+
+
+def _refuse_while_limited(state: State, name: str, address: str) -> None:
+    wait = state.limiter.wait(name, address)
+    if wait:
+        raise ApiError(
+            429, "too_many_requests", f"too many failed sign-ins: try again in {about(wait)}",
+            {"Retry-After": str(wait)},
+        )  # fmt: skip
+
+
+def _signed_in(request: Request, state: State, session: WebSession, target: str) -> Response:
+    response = redirect(request, ACCOUNT_MFA if session.mfa == "enrol" else target)
+    set_session_cookie(response, state, session)
+    response.delete_cookie(SIGN_IN_COOKIE, path=SIGN_IN)
+    response.delete_cookie(MFA_COOKIE, path=SIGN_IN)
+    return response
+
+
+def _code_form(
+    request: Request, state: State, *, next: str, status: int = 200, error: str = ""
+) -> Response:
+    token, _ = sign_in_form(request)
+    return page(
+        request, "sign_in_code.html", None, status=status, title="Sign in: code", next=next,
+        error=error, form_token=token,
+    )  # fmt: skip
+
+
+@router.get(SIGN_IN_CODE)
+def sign_in_code_page(request: Request, state: State, next: str = "/") -> Response:
+    """The second step: the code of the authenticator app (or a recovery code)."""
+    if pending_of(request, state) is None:
+        return redirect(request, f"{SIGN_IN}?next={quote(local_path(next), safe='/')}")
+    return _code_form(request, state, next=local_path(next))
+
+
+@router.post(SIGN_IN_CODE)
+def sign_in_code_post(request: Request, state: State, fields: Fields) -> Response:
+    """Complete a pending sign-in with a code; wrong codes count in the sign-in limiter.
+    Refused before the code is looked at: a post without the form's token of this browser,
+    or from a page of another site."""
+    target = local_path(fields.get("next"))
+    if target.startswith(SIGN_IN):
+        target = "/"
+    pending = pending_of(request, state)
+    if pending is None:
+        return _form(
+            request, state, status=401, next=target,
+            error="The sign-in has expired: sign in again.",
+        )  # fmt: skip
+    typed = fields.get("code", "").strip()
+    headers: dict[str, str] = {}
+    if not sign_in_form_ok(request, fields):
+        error, status = "The form had expired or came from another site: sign in again.", 403
+    elif not typed or len(typed) > 64:
+        error, status = "Give the code of your authenticator app, or a recovery code.", 400
+    else:
+        try:
+            refuse_cross_site(request)
+            session = limited(
+                request, state, pending.name,
+                lambda: state.vault.web_sessions.finish(pending, typed), "sign-ins",
+            )  # fmt: skip
+        except MfaFailed:
+            error, status = "That code was wrong or was already used.", 401
+        except AuthenticationFailed:
+            return _form(
+                request, state, status=401, next=target,
+                error="The sign-in has expired: sign in again.",
+            )  # fmt: skip
+        except ApiError as exc:
+            error = exc.message[:1].upper() + exc.message[1:] + "."
+            status, headers = exc.status, exc.headers
+        else:
+            return _signed_in(request, state, session, target)
+    shown = _code_form(request, state, next=target, status=status, error=error)
+    shown.headers.update(headers)
+    return shown
+
+
 @router.post("/sign-out")
-def sign_out(request: Request, state: State, viewer: ViewerDep) -> Response:
+def sign_out(request: Request, state: State, viewer: EnrollingViewerDep) -> Response:
     """Sign out (with the session's CSRF token, checked by the viewer), audited."""
     state.vault.web_sessions.end(viewer.actor, viewer.session_id)
     response = redirect(request, SIGN_IN)

@@ -78,6 +78,7 @@ def _roles_page(
         form=form,
         permissions=ALL_PERMISSIONS,
         prefix=_PERMISSION_FIELD,
+        mfa=state.vault.mfa.requirement(viewer.actor),
     )
 
 

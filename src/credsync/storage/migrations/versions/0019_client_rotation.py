@@ -4,7 +4,7 @@ a credential of the client whose password was last changed longer ago than that 
 ``ix_credentials_client_changed``). Existing clients have none.
 
 Revision ID: 0019
-Revises: 0017
+Revises: 0018
 Create Date: 2026-12-06
 """
 
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0019"
-down_revision = "0017"
+down_revision = "0018"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,65 @@
+"""The dashboard's sign-in with a second factor: after the password, the browser holds a
+pending sign-in (no session: nothing but the code form accepts it) in an HttpOnly cookie for the
+sign-in pages only (``credsync_mfa``), signed with a key of the vault's (HMAC-SHA256), good
+for :data:`TICKET_SECONDS` and bound to the browser's pre-session cookie (the sign-in form's
+token) and to the password checked (a password change in between voids it). Wrong codes count
+in the sign-in limiter, as wrong passwords do."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import json
+import time
+
+from fastapi import Request
+
+from credsync.api.deps import State
+from credsync.vault.websessions import PendingSignIn
+from credsync.web.session import SIGN_IN_COOKIE
+
+__all__ = ["MFA_COOKIE", "TICKET_SECONDS", "pending_of", "ticket_for"]
+
+MFA_COOKIE = "credsync_mfa"
+TICKET_SECONDS = 300
+_PURPOSE = "mfa-sign-in"
+
+
+def _bound(request: Request) -> str:
+    """The browser's pre-session cookie, as a digest (the ticket is bound to it)."""
+    cookie = request.cookies.get(SIGN_IN_COOKIE, "")
+    return hashlib.sha256(cookie.encode()).hexdigest()
+
+
+def ticket_for(request: Request, state: State, pending: PendingSignIn) -> str:
+    body = {
+        "o": pending.operator_id,
+        "n": pending.name,
+        "f": pending.fingerprint,
+        "e": int(time.time()) + TICKET_SECONDS,
+        "b": _bound(request),
+    }
+    data = base64.urlsafe_b64encode(json.dumps(body, sort_keys=True).encode()).decode()
+    return f"{data}.{state.keys.mac_key(_PURPOSE).digest(data)}"
+
+
+def pending_of(request: Request, state: State) -> PendingSignIn | None:
+    """The browser's pending sign-in: None when it has none, or one that is forged, expired
+    or made for another browser."""
+    raw = request.cookies.get(MFA_COOKIE, "")
+    data, _, mac = raw.partition(".")
+    if not data or not mac or len(raw) > 2048:
+        return None
+    if not hmac.compare_digest(state.keys.mac_key(_PURPOSE).digest(data), mac):
+        return None
+    try:
+        body = json.loads(base64.urlsafe_b64decode(data.encode()))
+    except (binascii.Error, ValueError):
+        return None
+    if not isinstance(body, dict) or int(body.get("e", 0)) < time.time():
+        return None
+    if not hmac.compare_digest(str(body.get("b", "")), _bound(request)):
+        return None
+    return PendingSignIn(str(body["o"]), str(body["n"]), str(body["f"]))
