@@ -11,8 +11,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from argon2 import PasswordHasher
 
-from credsync.crypto import KdfParams
+from credsync.crypto import KdfParams, hashing
 from credsync.storage import Database
 from credsync.testing.postgres import PostgresUnavailable, TempPostgres
 from credsync.testing.samba import OuWorld, SambaDC, SambaFacts, SambaUnavailable
@@ -30,6 +31,34 @@ FAST_KDF = {"time_cost": 1, "memory_kib": 8192, "parallelism": 1}
 
 def fast_kdf() -> KdfParams:
     return KdfParams.new(**FAST_KDF)
+
+
+# Operator password hashes made in this process use the same cheap setting (the product's
+# PasswordHasher, t=3, 64 MiB, p=4, costs ~0.15 s per hash and per sign-in, and most tests sign
+# operators in): a hash carries its parameters, so whoever verifies it later (this process or a
+# ``credsync`` subprocess) pays what it says. The product's setting is checked in
+# test_crypto.py with the ``product_password_hasher`` fixture.
+_PRODUCT_HASHER: list[PasswordHasher] = []
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    _PRODUCT_HASHER.append(hashing._HASHER)
+    hashing._HASHER = PasswordHasher(
+        time_cost=FAST_KDF["time_cost"],
+        memory_cost=FAST_KDF["memory_kib"],
+        parallelism=FAST_KDF["parallelism"],
+    )
+    hashing._dummy_hash.cache_clear()
+
+
+@pytest.fixture
+def product_password_hasher(monkeypatch: pytest.MonkeyPatch) -> Iterator[PasswordHasher]:
+    """The product's operator password hasher, in place for this test."""
+    [product] = _PRODUCT_HASHER
+    monkeypatch.setattr(hashing, "_HASHER", product)
+    hashing._dummy_hash.cache_clear()
+    yield product
+    hashing._dummy_hash.cache_clear()
 
 
 @pytest.fixture(scope="session")
