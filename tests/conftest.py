@@ -5,14 +5,16 @@ OpenLDAP server of the session's own with an OU per test."""
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from argon2 import PasswordHasher
 
-from credsync.crypto import KdfParams
+from credsync.crypto import KdfParams, hashing
 from credsync.storage import Database
 from credsync.testing.postgres import PostgresUnavailable, TempPostgres
 from credsync.testing.samba import OuWorld, SambaDC, SambaFacts, SambaUnavailable
@@ -30,6 +32,34 @@ FAST_KDF = {"time_cost": 1, "memory_kib": 8192, "parallelism": 1}
 
 def fast_kdf() -> KdfParams:
     return KdfParams.new(**FAST_KDF)
+
+
+# Operator password hashes made in this process use the same cheap setting (the product's
+# PasswordHasher, t=3, 64 MiB, p=4, costs ~0.15 s per hash and per sign-in, and most tests sign
+# operators in): a hash carries its parameters, so whoever verifies it later (this process or a
+# ``credsync`` subprocess) pays what it says. The product's setting is checked in
+# test_crypto.py with the ``product_password_hasher`` fixture.
+_PRODUCT_HASHER: list[PasswordHasher] = []
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    _PRODUCT_HASHER.append(hashing._HASHER)
+    hashing._HASHER = PasswordHasher(
+        time_cost=FAST_KDF["time_cost"],
+        memory_cost=FAST_KDF["memory_kib"],
+        parallelism=FAST_KDF["parallelism"],
+    )
+    hashing._dummy_hash.cache_clear()
+
+
+@pytest.fixture
+def product_password_hasher(monkeypatch: pytest.MonkeyPatch) -> Iterator[PasswordHasher]:
+    """The product's operator password hasher, in place for this test."""
+    [product] = _PRODUCT_HASHER
+    monkeypatch.setattr(hashing, "_HASHER", product)
+    hashing._dummy_hash.cache_clear()
+    yield product
+    hashing._dummy_hash.cache_clear()
 
 
 @pytest.fixture(scope="session")
@@ -62,6 +92,64 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         server.drop_database(name)
 
 
+class SchemaTemplates:
+    """An empty database at the newest schema revision, one per backend, made on first use.
+    A test's vault database starts as a copy of it (a file copy; PostgreSQL's ``CREATE
+    DATABASE ... TEMPLATE``), so Alembic's migrations run once per session, not per test. The
+    migrations themselves are tested on empty databases (``db_url``: tests/storage)."""
+
+    def __init__(self, root: Path) -> None:
+        self._root = root
+        self._sqlite: Path | None = None
+        self._postgres: str | None = None
+
+    def sqlite(self, path: Path) -> str:
+        if self._sqlite is None:
+            template = self._root / "schema.db"
+            db = Database(f"sqlite:///{template}")
+            try:
+                db.upgrade()
+            finally:
+                db.dispose()
+            self._sqlite = template
+        shutil.copy(self._sqlite, path)  # with its mode (0600)
+        return f"sqlite:///{path}"
+
+    def postgresql(self, server: TempPostgres, name: str) -> str:
+        if self._postgres is None:
+            template = f"schema_{uuid.uuid4().hex[:12]}"
+            db = Database(server.create_database(template))
+            try:
+                db.upgrade()
+            finally:
+                db.dispose()
+            self._postgres = template
+        return server.create_database(name, template=self._postgres)
+
+
+@pytest.fixture(scope="session")
+def schema_templates(tmp_path_factory: pytest.TempPathFactory) -> SchemaTemplates:
+    return SchemaTemplates(tmp_path_factory.mktemp("schema-templates"))
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def vault_db_url(
+    request: pytest.FixtureRequest, tmp_path: Path, schema_templates: SchemaTemplates
+) -> Iterator[str]:
+    """An empty database at the newest schema revision on each backend (what
+    ``Vault.initialise`` makes of ``db_url`` first, copied from a template)."""
+    if request.param == "sqlite":
+        yield schema_templates.sqlite(tmp_path / "vault.db")
+        return
+    server: TempPostgres = request.getfixturevalue("pg_server")
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    url = schema_templates.postgresql(server, name)
+    try:
+        yield url
+    finally:
+        server.drop_database(name)
+
+
 @dataclass
 class VaultWorld:
     db: Database
@@ -78,8 +166,8 @@ class VaultWorld:
 
 
 def make_world(url: str) -> VaultWorld:
-    """A new vault in the empty database at ``url``, with admin ``alice`` signed in.
-    The caller disposes ``world.db``."""
+    """A new vault in the empty database at ``url`` (no tables, or the newest schema and no
+    vault), with admin ``alice`` signed in. The caller disposes ``world.db``."""
     db = Database(url)
     vault, _, kek = Vault.initialise(
         db,
@@ -93,8 +181,8 @@ def make_world(url: str) -> VaultWorld:
 
 
 @pytest.fixture
-def world(db_url: str) -> Iterator[VaultWorld]:
-    built = make_world(db_url)
+def world(vault_db_url: str) -> Iterator[VaultWorld]:
+    built = make_world(vault_db_url)
     try:
         yield built
     finally:

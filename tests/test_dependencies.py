@@ -7,6 +7,7 @@ graph`` run the Graph simulator, so it is the product's too), use runtime depend
 from __future__ import annotations
 
 import ast
+import functools
 import importlib.metadata
 import re
 import sys
@@ -51,9 +52,15 @@ def _modules() -> dict[str, Path]:
 MODULES = _modules()
 
 
-def _imports(module: str) -> Iterator[tuple[str, bool]]:
+@functools.cache
+def _imports(module: str) -> tuple[tuple[str, bool], ...]:
     """(name, deferred) for each module ``module`` imports: absolute, relative resolved, with
-    ``from package import submodule`` as the submodule; deferred when inside a function."""
+    ``from package import submodule`` as the submodule; deferred when inside a function.
+    Parsed once per session (the sources don't change while the tests run)."""
+    return tuple(_parse_imports(module))
+
+
+def _parse_imports(module: str) -> Iterator[tuple[str, bool]]:
     path = MODULES[module]
     package = module if path.name == "__init__.py" else module.rpartition(".")[0]
     tree = ast.parse(path.read_text(encoding="utf-8"))

@@ -6,23 +6,90 @@ is a 404 and a directory hides its bind credential from those without directory_
 
 from __future__ import annotations
 
+import shutil
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from credsync.storage import Database
+from credsync.types import Secret
+from credsync.vault import KeyRing, Vault
+from credsync.vault.keyring import derive_and_check
 from vault.flag_seed import Seeded, flag_bind_credential, seed_flags
+from vault.helpers import PASSPHRASE, VaultWorld, make_world
 
-from .conftest import ApiWorld, assert_error
+from .conftest import ApiWorld, _tokens, assert_error, build_api_world
 
 V1 = "/api/v1"
 COUNT = 1_050
 
 
+@dataclass
+class PagedTemplate:
+    backend: str
+    where: str  # the SQLite file, or the PostgreSQL database to copy
+    tokens: dict[str, str]
+    seeded: Seeded
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def paged_template(
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    schema_templates: Any,
+) -> Iterator[PagedTemplate]:
+    """A vault with the role operators and their tokens, and client Paged with COUNT flags
+    in directory paged-ad: seeded once per backend (seeding takes seconds), copied per test."""
+    server = request.getfixturevalue("pg_server") if request.param == "postgresql" else None
+    if server is None:
+        where = str(tmp_path_factory.mktemp("paged") / "vault.db")
+        url = schema_templates.sqlite(Path(where))
+    else:
+        where = f"paged_{uuid.uuid4().hex[:12]}"
+        url = schema_templates.postgresql(server, where)
+    world = make_world(url)
+    try:
+        tokens = _tokens(world)
+        world.vault.clients.add(world.admin, world.keys, "Paged")
+        seeded = seed_flags(world, "Paged", COUNT, directory="paged-ad")
+    finally:
+        world.db.dispose()
+    try:
+        yield PagedTemplate(request.param, where, tokens, seeded)
+    finally:
+        if server is not None:
+            server.drop_database(where)
+
+
 @pytest.fixture
-def paged(api_both: ApiWorld) -> tuple[ApiWorld, Seeded]:
-    world = api_both.world
-    world.vault.clients.add(world.admin, world.keys, "Paged")
-    return api_both, seed_flags(world, "Paged", COUNT, directory="paged-ad")
+def paged(
+    request: pytest.FixtureRequest, tmp_path: Path, paged_template: PagedTemplate
+) -> Iterator[tuple[ApiWorld, Seeded]]:
+    """The seeded vault of ``paged_template``, a copy of this test's own, served in-process."""
+    server = None
+    if paged_template.backend == "sqlite":
+        path = tmp_path / "vault.db"
+        shutil.copy(paged_template.where, path)
+        url = f"sqlite:///{path}"
+    else:
+        server = request.getfixturevalue("pg_server")
+        name = f"t_{uuid.uuid4().hex[:12]}"
+        url = server.create_database(name, template=paged_template.where)
+    db = Database(url)
+    try:
+        vault = Vault.open(db)
+        keys = KeyRing(lambda: derive_and_check(db, Secret(PASSPHRASE)))
+        admin = vault.access.login_token(Secret(paged_template.tokens["admin"]))
+        world = VaultWorld(db, vault, admin, keys, url)
+        yield build_api_world(world, paged_template.tokens), paged_template.seeded
+    finally:
+        db.dispose()
+        if server is not None:
+            server.drop_database(name)
 
 
 def _every(http: Any, size: int, **params: Any) -> list[dict[str, Any]]:

@@ -299,7 +299,30 @@ def vault_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
         },
     )
     assert result.code == 0, result
+    _rehash_admin_cheaply(home)
     return home
+
+
+def _rehash_admin_cheaply(home: Path) -> None:
+    """Give the template's admin a password hash made with the tests' cheap Argon2id setting
+    (tests/conftest.py): every command signed in with a password verifies it, and the product's
+    setting costs ~0.15 s a time. The same password, only the hash's cost changes; tests that
+    run ``init`` themselves (test_scripting_contract, tests/security) sign in with its own."""
+    from credsync.crypto.hashing import hash_password
+    from credsync.storage import Database
+    from credsync.storage import operators as store
+    from credsync.types import Secret
+
+    db = Database(f"sqlite:///{home / 'vault.db'}")
+    try:
+        with db.write() as conn:
+            [row] = store.list_all(conn)
+            assert row.name == ADMIN, row
+            store.set_password_hash(
+                conn, row.id, hash_password(Secret(ADMIN_PASSWORD)), row.updated_at
+            )
+    finally:
+        db.dispose()
 
 
 @pytest.fixture

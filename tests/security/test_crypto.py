@@ -367,6 +367,7 @@ def test_product_default_kdf_is_argon2id_t3_m64mib_p4() -> None:
     assert params.salt.hex() not in repr(params)
 
 
+@pytest.mark.usefixtures("product_password_hasher")
 def test_product_default_operator_password_hash_is_argon2id_t3_m64mib_p4() -> None:
     password = Secret("operator-" + PLAINTEXT)
     stored = hash_password(password)

@@ -19,8 +19,8 @@ from .helpers import SyncWorld, build_ldap_sync_world, build_sync_world
 
 
 @pytest.fixture
-def sqlite_world(tmp_path: Path) -> Iterator[VaultWorld]:
-    built = make_world(f"sqlite:///{tmp_path / 'vault.db'}")
+def sqlite_world(tmp_path: Path, schema_templates: Any) -> Iterator[VaultWorld]:
+    built = make_world(schema_templates.sqlite(tmp_path / "vault.db"))
     try:
         yield built
     finally:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -18,16 +19,18 @@ from .helpers import Ctx, RoleActors, VaultWorld, make_world
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def shared_world(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    schema_templates: Any,
 ) -> Iterator[VaultWorld]:
     """One vault per test module and backend."""
     pg_name = None
     if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('vault') / 'vault.db'}"
+        url = schema_templates.sqlite(tmp_path_factory.mktemp("vault") / "vault.db")
     else:
         server = request.getfixturevalue("pg_server")
         pg_name = f"m_{uuid.uuid4().hex[:12]}"
-        url = server.create_database(pg_name)
+        url = schema_templates.postgresql(server, pg_name)
     built = make_world(url)
     try:
         yield built
