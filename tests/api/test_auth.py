@@ -35,7 +35,22 @@ def test_a_bearer_token_signs_in(api: ApiWorld) -> None:
         "role": "auditor",
         "permissions": ["audit.read", "vault.read"],
         "via": "token",
+        "clients": None,
+        "mfa": False,
     }
+
+
+def test_whoami_names_the_clients_a_limited_operator_may_reach(api: ApiWorld) -> None:
+    admin = api.admin
+    for name in ("Contoso", "Fabrikam"):
+        assert admin.post("/api/v1/clients", json={"name": name}).status_code == 201
+    limited = admin.put("/api/v1/operators/op-technician/clients", json={"clients": ["Fabrikam"]})
+    assert limited.status_code == 200, limited.text
+    me = api.as_role("technician").get("/api/v1/auth/whoami").json()
+    assert [c["name"] for c in me["clients"]] == ["Fabrikam"]
+    again = admin.put("/api/v1/operators/op-technician/clients", json={"all_clients": True})
+    assert again.status_code == 200, again.text
+    assert api.as_role("technician").get("/api/v1/auth/whoami").json()["clients"] is None
 
 
 def test_a_browser_session_needs_its_csrf_token_for_unsafe_requests(api: ApiWorld) -> None:

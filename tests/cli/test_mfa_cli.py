@@ -40,6 +40,7 @@ def test_enrol_then_password_sign_in_needs_the_code(cli) -> None:
     )
     signed = cli.json("whoami", env={"CREDSYNC_OPERATOR_OTP": code(secret, 1)})
     assert signed["operator"] == cli.admin
+    assert signed["mfa"] is True
     # a recovery code works once
     assert cli.ok("whoami", env={"CREDSYNC_OPERATOR_OTP": codes[0]}).code == 0
     assert "wrong or was already used" in cli.fails(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 BOB_PASSWORD = "bob-cli-password-5521"
 BOB_NEW_PASSWORD = "bob-cli-password-6632"
 CAROL_PASSWORD = "carol-cli-password-7743"
@@ -234,6 +236,8 @@ def test_client_access_from_the_command_line(cli):
     assert cli.json("operator", "show", cli.admin)["clients"] is None
     carol = {"env": _as("carol", CAROL_PASSWORD), "only": True}
     assert [c["name"] for c in cli.json("client", "list", **carol)] == ["Contoso"]
+    assert [c["name"] for c in cli.json("whoami", **carol)["clients"]] == ["Contoso"]
+    assert re.search(r"(?m)^Clients:\s+Contoso$", cli.ok("whoami", **carol).out)
     missing = cli.fails(4, "client", "show", "Fabrikam", **carol)
     assert "no client named 'Fabrikam'" in missing
     assert (

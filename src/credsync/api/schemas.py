@@ -17,7 +17,7 @@ from credsync.types import Secret, SyncModeName
 from credsync.vault.csvio import ImportReportJson
 from credsync.vault.drafts import parse_type
 from credsync.vault.folders import clean_path
-from credsync.vault.models import AuditEntryJson, CredentialJson
+from credsync.vault.models import AuditEntryJson, ClientRefJson, CredentialJson
 from credsync.vault.rotation import MAX_DAYS
 from credsync.vault.validate import (
     MAX_NOTES_CHARS,
@@ -116,6 +116,10 @@ class WhoAmIOut(BaseModel):
     role: str
     permissions: list[str]
     via: str
+    clients: list[ClientRefJson] | None = None
+    """The clients the operator may reach (client access); null: every client."""
+    mfa: bool = False
+    """Whether this sign-in (or its session) passed the second factor."""
 
 
 class LoginOut(BaseModel):

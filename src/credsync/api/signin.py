@@ -15,8 +15,8 @@ from credsync.api.errors import ApiError
 from credsync.api.schemas import LoginOut, WhoAmIOut
 from credsync.errors import AuthenticationFailed, MfaEnrolmentRequired, MfaRequired
 from credsync.types import Secret
-from credsync.vault import Actor
-from credsync.vault.models import iso
+from credsync.vault import Actor, Vault
+from credsync.vault.models import ClientRefJson, iso
 from credsync.vault.websessions import MAX_AGE, WebSession
 
 __all__ = [
@@ -34,9 +34,16 @@ T = TypeVar("T")
 _OWN = frozenset({"same-origin", "none"})
 
 
-def whoami_of(actor: Actor) -> WhoAmIOut:
+def whoami_of(vault: Vault, actor: Actor) -> WhoAmIOut:
+    """Who ``actor`` is: role, permissions, how they signed in, their client access."""
+    reach = vault.operators.reach_of(actor)
     return WhoAmIOut(
-        name=actor.name, role=actor.role, permissions=sorted(actor.permissions), via=actor.via
+        name=actor.name,
+        role=actor.role,
+        permissions=sorted(actor.permissions),
+        via=actor.via,
+        clients=None if reach is None else [ClientRefJson(id=i, name=n) for i, n in reach],
+        mfa=actor.mfa,
     )
 
 
@@ -115,7 +122,7 @@ def sign_in(
     )
     set_session_cookie(response, state, session)
     return LoginOut(
-        operator=whoami_of(session.actor),
+        operator=whoami_of(state.vault, session.actor),
         csrf_token=session.csrf_token,
         expires_at=iso(session.expires_at) or "",
     )

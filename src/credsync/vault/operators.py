@@ -138,6 +138,15 @@ class Operators:
             clients = store.client_ids_of(conn, row.id)
         return Actor(row.id, row.name, row.role, perms, via, clients)
 
+    def reach_of(self, actor: Actor) -> list[tuple[str, str]] | None:
+        """The (id, name) of the clients ``actor`` may reach, by name (anyone may read their
+        own client access); None: every client."""
+        if actor.clients is None or actor.operator_id is None:
+            return None
+        with self._db.read() as conn:
+            listed = store.client_access(conn, actor.operator_id).get(actor.operator_id, [])
+        return [(client_id, name) for client_id, name in listed if client_id in actor.clients]
+
     def list(self, actor: Actor) -> list[Operator]:
         actor.require(Permission.ADMIN)
         with self._db.read() as conn:

@@ -51,6 +51,8 @@ def logout(request: Request, state: State) -> Response:
 
 
 @router.get("/whoami", response_model=WhoAmIOut)
-def whoami(actor: Caller) -> WhoAmIOut:
-    """The signed-in operator, its role and permissions. Any signed-in caller."""
-    return whoami_of(actor)
+def whoami(actor: Caller, state: State) -> WhoAmIOut:
+    """The signed-in operator: role, permissions, how they signed in, whether it passed the
+    second factor and the clients they may reach (null: every client). Any signed-in
+    caller."""
+    return whoami_of(state.vault, actor)

@@ -180,16 +180,24 @@ def whoami_cmd(ctx: click.Context, as_json: bool) -> None:
         "home": str(rt.settings.home),
         "database": me["database"],
     }
+    reach = data["clients"]
+    shown = {
+        **data,
+        "clients": "all" if reach is None else ", ".join(c["name"] for c in reach) or "none",
+        "mfa": "passed" if data["mfa"] else "not passed",
+    }
     emit(
         data,
         as_json,
         lambda: details(
-            data,
+            shown,
             [
                 ("operator", "Operator"),
                 ("role", "Role"),
                 ("permissions", "Permissions"),
+                ("clients", "Clients"),
                 ("via", "Signed in via"),
+                ("mfa", "Second factor"),
                 ("home", "Home"),
                 ("database", "Database"),
             ],

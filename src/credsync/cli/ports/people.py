@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from credsync.cli.ports import LocalVault, Record
 from credsync.cli.remote import Remote, path_of
+from credsync.vault.models import ClientRefJson
 
 if TYPE_CHECKING:
     from credsync.types import Secret
@@ -86,6 +87,11 @@ class PeoplePort(Protocol):
         ...
 
 
+def _reach(reach: list[tuple[str, str]] | None) -> list[ClientRefJson] | None:
+    """Client access as JSON: the clients (id, name) one may reach; None: every client."""
+    return None if reach is None else [ClientRefJson(id=i, name=n) for i, n in reach]
+
+
 class LocalPeople:
     def __init__(self, rt: LocalVault) -> None:
         self._rt = rt
@@ -97,6 +103,8 @@ class LocalPeople:
             "role": actor.role,
             "permissions": sorted(actor.permissions),
             "via": actor.via,
+            "mfa": actor.mfa,
+            "clients": _reach(self._rt.vault.operators.reach_of(actor)),
             "database": self._rt.vault.db.safe_url,
         }
 
@@ -187,6 +195,8 @@ class RemotePeople:
             "role": me["role"],
             "permissions": me["permissions"],
             "via": me["via"],
+            "mfa": me["mfa"],
+            "clients": me["clients"],
             "database": f"server {self._api.url}",
         }
 
