@@ -114,8 +114,8 @@ def contoso(cli):
 def test_the_error_line_names_the_flag(contoso) -> None:
     cli = contoso
     assert cli.fails(2, "client", "set", "Contoso") == (
-        "credsync: error: nothing to change: give directory sync or a default sync mode "
-        "(--directory-sync, --default-sync-mode)"
+        "credsync: error: nothing to change: give directory sync, a default sync mode or a "
+        "rotation interval (--directory-sync, --default-sync-mode, --rotate-every)"
     )
     assert cli.fails(
         2, "cred", "add", "Contoso", "--title", "  ", "--password-stdin", stdin=PW

@@ -9,6 +9,7 @@ import click
 from credsync.cli.fields import flag_names
 from credsync.cli.output import details, emit, json_option, table
 from credsync.cli.runtime import runtime
+from credsync.errors import InvalidInput
 from credsync.types import SyncMode
 
 if TYPE_CHECKING:
@@ -200,6 +201,11 @@ def client_set(
     from credsync.vault.rotation import parse_rotate_every
 
     port = runtime(ctx).ports.clients
+    if rotate_every_days is None and directory_sync is None and default_sync_mode is None:
+        raise InvalidInput(
+            "nothing to change: give directory sync, a default sync mode or a rotation interval",
+            field=("directory_sync", "default_sync_mode", "rotate_every_days"),
+        )
     if rotate_every_days is not None and directory_sync is None and default_sync_mode is None:
         updated = port.set_rotation(
             client, parse_rotate_every(rotate_every_days), version=if_version
