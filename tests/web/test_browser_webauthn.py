@@ -104,7 +104,8 @@ def test_add_a_key_then_sign_in_with_it_and_without_it(browser: Any, dashboard: 
     used = [e for e in entries if e.action == "mfa.webauthn_used"]
     assert used
     assert used[0].details["key_name"] == "Desk key"
-    assert [e.details["mfa"] for e in entries if e.action == "auth.web_login"][0] == "passed"
+    login = next(e for e in entries if e.action == "auth.web_login")
+    assert login.details["mfa"] == "passed"
     sign_out(page)
 
     # no key of hers present (another, empty authenticator): the browser's ceremony fails, the
