@@ -11,6 +11,7 @@ import json
 import os
 import struct
 from dataclasses import dataclass, field
+from typing import Any
 
 import cbor2
 from cryptography.hazmat.primitives import hashes
@@ -59,17 +60,33 @@ class SoftKey:
         body = {"type": kind, "challenge": challenge, "origin": origin or self.origin}
         return json.dumps(body, separators=(",", ":")).encode()
 
-    def create(self, options: str, *, origin: str | None = None, rp_id: str | None = None) -> str:
-        """The browser's JSON for a registration answering ``options``."""
+    def create(
+        self,
+        options: str,
+        *,
+        origin: str | None = None,
+        rp_id: str | None = None,
+        self_attested: bool = False,
+    ) -> str:
+        """The browser's JSON for a registration answering ``options``: attestation ``none``,
+        or (``self_attested``) ``packed`` self attestation, signed by the new key itself."""
         challenge = challenge_in(options)
         cid = self.credential_id
         attested = bytes(16) + struct.pack(">H", len(cid)) + cid + self._cose()
         auth_data = self._auth_data(_UP | _UV | _AT, attested, rp_id)
-        attestation = cbor2.dumps({"fmt": "none", "attStmt": {}, "authData": auth_data})
+        client_data = self._client_data("webauthn.create", challenge, origin)
+        statement: dict[str, Any] = {}
+        if self_attested:
+            signed = auth_data + hashlib.sha256(client_data).digest()
+            statement = {"alg": -7, "sig": self.private.sign(signed, ec.ECDSA(hashes.SHA256()))}
+        attestation = cbor2.dumps({
+            "fmt": "packed" if self_attested else "none", "attStmt": statement,
+            "authData": auth_data,
+        })  # fmt: skip
         return json.dumps({
             "id": b64u(cid), "rawId": b64u(cid), "type": "public-key",
             "response": {
-                "clientDataJSON": b64u(self._client_data("webauthn.create", challenge, origin)),
+                "clientDataJSON": b64u(client_data),
                 "attestationObject": b64u(attestation),
                 "transports": ["usb"],
             },

@@ -80,6 +80,31 @@ def test_a_key_is_added_listed_and_counts_as_enrolled(world, bob) -> None:
     assert [c["id"] for c in json.loads(again)["excludeCredentials"]] == [b64u(key.credential_id)]
 
 
+def test_self_attestation_is_accepted_and_a_forged_one_refused(world, bob) -> None:
+    keys = world.vault.security_keys
+    key = SoftKey()
+    keys.register(
+        bob, RP, "Self", key.create(keys.registration_options(bob, RP), self_attested=True)
+    )
+    sign_in(world, key)
+    other = SoftKey()
+    forged = json.loads(
+        other.create(
+            keys.registration_options(dataclasses.replace(bob, mfa=True), RP), self_attested=True
+        )
+    )
+    # the statement's signature over another challenge's client data: refused
+    stale = json.loads(
+        other.create(
+            keys.registration_options(dataclasses.replace(bob, mfa=True), RP), self_attested=True
+        )
+    )
+    forged["response"]["attestationObject"] = stale["response"]["attestationObject"]
+    with pytest.raises(InvalidInput, match="refused"):
+        keys.register(dataclasses.replace(bob, mfa=True), RP, "Forged", json.dumps(forged))
+    assert [k.name for k in keys.list(bob)] == ["Self"]
+
+
 def test_a_registration_challenge_is_taken_once_and_bound_to_rp_and_origin(world, bob) -> None:
     keys = world.vault.security_keys
     options = keys.registration_options(bob, RP)
