@@ -34,7 +34,7 @@ def options_in(page: str) -> str:
 
 def add_key(web: WebWorld, browser, name: str = "Desk key", key: SoftKey | None = None):
     key = key or soft_key()
-    csrf = web.csrf(browser)
+    csrf = csrf_of(browser.get("/account/mfa").text)
     form = browser.post("/account/mfa/keys/new", data={"csrf_token": csrf})
     assert form.status_code == 200, form.text
     answer = key.create(options_in(form.text))
@@ -157,3 +157,19 @@ def test_an_operator_with_a_key_and_an_app_gets_both(web: WebWorld) -> None:
     step = browser.get("/sign-in/code").text
     assert 'data-webauthn="get"' in step
     assert 'autocomplete="one-time-code"' in step
+
+
+def test_an_operator_who_must_enrol_may_do_it_with_a_key(web: WebWorld) -> None:
+    web.world.vault.mfa.set_required(web.world.admin, True, role="viewer")
+    try:
+        browser, answer, _ = password_step(web)
+        assert answer.headers["location"] == "/account/mfa"
+        assert browser.get("/").headers["location"] == "/account/mfa"  # only the MFA page
+        _, done = add_key(web, browser)
+        assert done.status_code == 303
+        assert browser.get("/").status_code == 200  # the key passed this session's MFA
+        # and the next sign-in needs the key
+        browser, answer, _ = password_step(web)
+        assert answer.headers["location"] == "/sign-in/code?next=/"
+    finally:
+        web.world.vault.mfa.set_required(web.world.admin, False, role="viewer")
