@@ -36,6 +36,8 @@ def enrol_viewer(api: ApiWorld, *, required: bool = False) -> tuple[str, list[st
     assert status == {
         "operator": "op-viewer",
         "mfa": "on",
+        "totp": "on",
+        "security_keys": [],
         "required": required,
         "recovery_codes_left": 10,
     }
@@ -154,3 +156,32 @@ def test_login_otp_is_checked_and_never_echoed(api: ApiWorld) -> None:
     error = assert_error(long, 422, "invalid_request")
     assert "9" * 65 not in long.text
     assert error["details"][0]["field"] == "body.otp"
+
+
+def test_the_status_lists_security_keys_without_key_material(api: ApiWorld) -> None:
+    """Keys are added on the dashboard; the API shows their names and dates, one's own and
+    (admin) another's, and the reset removes them."""
+    from credsync.crypto.webauthn import RelyingParty
+    from credsync.types import Secret
+    from vault.soft_key import SoftKey, b64u
+
+    vault = api.world.vault
+    actor = vault.access.login_password("op-viewer", Secret(VIEWER["password"]))
+    rp = RelyingParty("localhost", "http://localhost")
+    key = SoftKey()
+    options = vault.security_keys.registration_options(actor, rp)
+    vault.security_keys.register(actor, rp, "Desk key", key.create(options))
+    mine = api.as_role("viewer").get("/api/v1/account/mfa")
+    assert mine.status_code == 200
+    body = mine.json()
+    assert (body["mfa"], body["totp"]) == ("on", "off")
+    (shown,) = body["security_keys"]
+    assert set(shown) == {"id", "name", "created_at", "last_used_at"}
+    assert shown["name"] == "Desk key"
+    assert b64u(key.credential_id) not in mine.text
+    assert api.admin.get("/api/v1/operators/op-viewer/mfa").json() == body
+    login = api.http.post("/api/v1/auth/login", json=VIEWER)
+    assert assert_error(login, 401, "mfa_required")["message"].count("dashboard") == 1
+    reset = api.admin.post("/api/v1/operators/op-viewer/mfa/reset")
+    assert reset.status_code == 200
+    assert api.admin.get("/api/v1/operators/op-viewer/mfa").json()["security_keys"] == []

@@ -50,6 +50,8 @@ def test_enrol_then_password_sign_in_needs_the_code(cli) -> None:
     assert status == {
         "operator": cli.admin,
         "mfa": "on",
+        "totp": "on",
+        "security_keys": [],
         "required": False,
         "recovery_codes_left": 8,
     }
@@ -89,3 +91,43 @@ def test_required_but_not_enrolled_may_sign_in_only_to_enrol(cli) -> None:
     assert entries[0]["details"]["name"] == "bob"
     assert started["secret"] not in str(cli.json("audit", "--limit", "50"))
     assert cli.json("mfa", "show") == {"vault": False, "roles": ["technician"]}
+
+
+def test_status_lists_security_keys_and_reset_removes_them(cli) -> None:
+    """Keys are added on the dashboard (a browser's ceremony); the CLI shows their names and
+    dates, never key material, says a key-only operator signs in on the dashboard, and an
+    admin's reset removes them."""
+    from credsync.crypto.webauthn import RelyingParty
+    from credsync.storage import Database
+    from credsync.types import Secret
+    from credsync.vault import Vault
+    from vault.soft_key import SoftKey, b64u
+
+    cli.ok("operator", "add", "bob", "--role", "technician", "--password-stdin",
+           stdin="bob-cli-password-1234\n")  # fmt: skip
+    rp = RelyingParty("localhost", "http://localhost")
+    key = SoftKey()
+    db = Database(f"sqlite:///{cli.home / 'vault.db'}")
+    try:
+        vault = Vault.open(db)
+        actor = vault.access.login_password("bob", Secret("bob-cli-password-1234"))
+        options = vault.security_keys.registration_options(actor, rp)
+        vault.security_keys.register(actor, rp, "Desk key", key.create(options))
+    finally:
+        db.dispose()
+    shown = cli.json("operator", "mfa", "status", "bob")
+    assert (shown["mfa"], shown["totp"]) == ("on", "off")
+    assert [k["name"] for k in shown["security_keys"]] == ["Desk key"]
+    assert shown["security_keys"][0]["last_used_at"] is None
+    text = cli.ok("operator", "mfa", "status", "bob").out
+    assert "Security keys: 1" in text
+    assert "Desk key (added " in text
+    assert "last used never" in text
+    assert b64u(key.credential_id) not in text + str(shown)
+    bob = {"CREDSYNC_OPERATOR": "bob", "CREDSYNC_OPERATOR_PASSWORD": "bob-cli-password-1234"}
+    assert "sign in on the dashboard" in cli.fails(3, "client", "list", env=bob)
+    cli.json("operator", "mfa", "reset", "bob")
+    after = cli.json("operator", "mfa", "status", "bob")
+    assert (after["mfa"], after["security_keys"]) == ("off", [])
+    entries = cli.json("audit", "--action", "operator.mfa_reset")
+    assert entries[0]["details"]["security_keys"] == 1

@@ -25,6 +25,8 @@ from typing import Any
 
 import pytest
 
+from credsync.types import Secret
+
 BOB_PASSWORD = "bob-parity-password-5521"
 PARTIAL = 10  # an import that rejected some rows (no error line: the report says which)
 SECRETS = {  # the passwords this module stores: never shown by a failing comparison
@@ -327,6 +329,7 @@ CASES = [
     # -- multi-factor sign-in (enrolment prints a new secret: tests/cli/test_mfa_cli.py) -----
     read("operator mfa status"),
     read("operator mfa status BOB"),
+    read("operator mfa status val"),  # a security key: its name and dates, no key material
     read("operator mfa status nobody", 4),
     read("operator mfa status alice", 3, who="bob"),
     write("operator mfa confirm 123456", 5),
@@ -499,7 +502,27 @@ def _setup(cli: Any, home: Path) -> dict[str, str]:
     tokens = {"admin": cli.json("token", "create", "parity")["token"]}
     tokens["bob"] = cli.json("token", "create", "bob-script", "--operator", "bob")["token"]
     tokens["viewer"] = cli.json("token", "create", "val-script", "--operator", "val")["token"]
+    _add_security_key(home, "val")
     return tokens
+
+
+def _add_security_key(home: Path, name: str) -> None:
+    """A security key for operator ``name`` (a software authenticator: the dashboard's
+    ceremony, which the CLI has no command for), so `operator mfa status` lists one."""
+    from credsync.crypto.webauthn import RelyingParty
+    from credsync.storage import Database
+    from credsync.vault import Vault
+    from vault.soft_key import SoftKey
+
+    rp = RelyingParty("localhost", "http://localhost")
+    db = Database(f"sqlite:///{home / 'vault.db'}")
+    try:
+        vault = Vault.open(db)
+        actor = vault.access.login_password(name, Secret(BOB_PASSWORD))
+        options = vault.security_keys.registration_options(actor, rp)
+        vault.security_keys.register(actor, rp, "Desk key", SoftKey().create(options))
+    finally:
+        db.dispose()
 
 
 @pytest.fixture(scope="module")

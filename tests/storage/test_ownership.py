@@ -40,6 +40,8 @@ OWNERS = {
     "web_sessions": "credsync.storage.sessions",
     "operator_mfa": "credsync.storage.mfa",
     "mfa_recovery_codes": "credsync.storage.mfa",
+    "webauthn_credentials": "credsync.storage.webauthn",
+    "webauthn_challenges": "credsync.storage.webauthn",
     "sign_in_failures": "credsync.storage.sign_in_failures",
     "clients": "credsync.storage.clients",
     "folders": "credsync.storage.clients",

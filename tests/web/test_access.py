@@ -70,6 +70,7 @@ PUBLIC = {
     ("POST", "/sign-in"),
     ("GET", "/sign-in/code"),  # with a pending sign-in only (test_mfa_pages.py)
     ("POST", "/sign-in/code"),
+    ("POST", "/sign-in/key"),  # with a pending sign-in only (test_security_key_pages.py)
     ("GET", "/api/v1/docs"),
 }
 POSTS = [
@@ -115,6 +116,9 @@ POSTS = [
     "/account/mfa/enroll",
     "/account/mfa/confirm",
     "/account/mfa/disable",
+    "/account/mfa/keys/new",
+    "/account/mfa/keys",
+    "/account/mfa/keys/0123456789abcdef/remove",
     "/operators/{operator}/mfa/reset",
     "/mfa/require",
     "/sign-out",

@@ -9,6 +9,8 @@ dataclasses, never statements. Nobody else imports :mod:`.tables` (checked by
 - :mod:`.audit`: ``audit_log``
 - :mod:`.operators`: ``operators``, ``roles``, ``api_tokens``
 - :mod:`.sessions`: ``cli_sessions``, ``web_sessions``
+- :mod:`.mfa`: ``operator_mfa``, ``mfa_recovery_codes`` (the TOTP second factor)
+- :mod:`.webauthn`: ``webauthn_credentials``, ``webauthn_challenges`` (security keys)
 - :mod:`.sign_in_failures`: ``sign_in_failures``
 - :mod:`.clients`: ``clients`` (and their data keys), ``folders``
 - :mod:`.credentials`: ``credentials``, ``credential_tags``

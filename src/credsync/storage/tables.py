@@ -51,6 +51,8 @@ __all__ = [
     "sign_in_failures",
     "sync_queue",
     "vault_meta",
+    "webauthn_challenges",
+    "webauthn_credentials",
 ]
 
 vault_meta = Table(
@@ -185,6 +187,32 @@ mfa_recovery_codes = Table(
     Column("code_hash", String(64), nullable=False),
     Column("created_at", TS, nullable=False),
     Column("used_at", TS),
+)
+
+# Operators' security keys and passkeys (0020; credsync.storage.webauthn): the public key, the
+# authenticator's sign count (a count going backwards is refused) and the key's name; and the
+# challenges handed out for a WebAuthn ceremony, each taken once.
+webauthn_credentials = Table(
+    "webauthn_credentials",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("operator_id", ID, ForeignKey("operators.id"), nullable=False, index=True),
+    Column("credential_id", String(1400), nullable=False, unique=True),
+    Column("public_key", LargeBinary, nullable=False),
+    Column("sign_count", BigInteger, nullable=False),
+    Column("transports", String(200), nullable=False, server_default=""),
+    Column("name", String(64), nullable=False),
+    Column("created_at", TS, nullable=False),
+    Column("last_used_at", TS),
+)
+
+webauthn_challenges = Table(
+    "webauthn_challenges",
+    metadata,
+    Column("challenge", String(128), primary_key=True),
+    Column("operator_id", ID, ForeignKey("operators.id"), nullable=False, index=True),
+    Column("purpose", String(16), nullable=False),
+    Column("expires_at", TS, nullable=False),
 )
 
 clients = Table(

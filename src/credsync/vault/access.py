@@ -34,16 +34,18 @@ from credsync.errors import (
     NotFound,
 )
 from credsync.storage import Database, meta, sessions
+from credsync.storage import mfa as mfa_rows
 from credsync.storage import operators as operator_rows
 from credsync.storage.operators import OperatorRow, TokenRow
 from credsync.types import Secret, new_id
 from credsync.vault._time import as_utc, as_utc_opt, utcnow
 from credsync.vault.audit import AuditLog
 from credsync.vault.auth import Actor, Permission
-from credsync.vault.mfa import Mfa
+from credsync.vault.mfa import Mfa, totp_state
 from credsync.vault.models import ApiToken, TokensRevoked
 from credsync.vault.operators import Operators
 from credsync.vault.validate import clean_name, name_key
+from credsync.vault.webauthn import SecurityKeys
 
 __all__ = ["Access", "SessionInfo"]
 
@@ -86,6 +88,7 @@ class Access:
         self._audit = audit
         self._operators = operators_
         self.mfa = Mfa(db, audit)
+        self.security_keys = SecurityKeys(db, audit, self.mfa)
 
     # -- logging in --------------------------------------------------------------------------
     def login_password(
@@ -121,6 +124,11 @@ class Access:
             need = self.mfa.sign_in_need(conn, row)
         if need == "code":
             if not otp:
+                if not self._has_app(row):
+                    raise MfaRequired(
+                        f"operator {row.name!r} signs in with a security key: sign in on the "
+                        "dashboard (or set up an authenticator app there for the command line)"
+                    )
                 raise MfaRequired(
                     f"operator {row.name!r} signs in with a second factor: give the code of "
                     "the authenticator app (or a recovery code)"
@@ -133,6 +141,10 @@ class Access:
                 "`credsync operator mfa enroll` (or sign in to the dashboard) first"
             )
         return False
+
+    def _has_app(self, row: OperatorRow) -> bool:
+        with self._db.read() as conn:
+            return totp_state(mfa_rows.get(conn, row.id)) == "on"
 
     def check_password(self, name: str, password: Secret) -> OperatorRow:
         """The enabled operator named ``name`` whose password is ``password``; else

@@ -11,9 +11,12 @@
 - **Who must**: every operator (``vault_meta.mfa_required``) or the holders of some roles
   (``roles.mfa_required``), set by an admin (:meth:`Mfa.set_required`, audited
   ``mfa.require``).
+- **Security keys** (WebAuthn, :mod:`credsync.vault.webauthn`) are the other kind of second
+  factor, set up and used on the dashboard: an operator with a key is enrolled (the state is
+  ``on``) and signs in with a key or a code.
 - **Reset** (:meth:`Mfa.reset`, admin, audited ``operator.mfa_reset``) removes an operator's
-  enrolment and ends their sessions; an operator may remove their own (:meth:`Mfa.disable`,
-  with their password and a code) only when not required to have one.
+  enrolment and security keys and ends their sessions; an operator may remove their own app
+  (:meth:`Mfa.disable`, with their password and a code) only when not required to have one.
 
 The seeds are sealed under a random key of the vault's kept in the database (password sign-in
 has no master key): MFA protects against a leaked or guessed password, not against whoever holds
@@ -23,6 +26,7 @@ the whole database. Seeds and codes never appear in audit details, errors or rep
 from __future__ import annotations
 
 import builtins
+import datetime as dt
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -49,9 +53,10 @@ from credsync.errors import (
 from credsync.storage import Database, meta
 from credsync.storage import mfa as rows
 from credsync.storage import operators as operator_rows
+from credsync.storage import webauthn as key_rows
 from credsync.storage.operators import OperatorRow
 from credsync.types import Secret, new_id
-from credsync.vault._time import utcnow
+from credsync.vault._time import as_utc, as_utc_opt, utcnow
 from credsync.vault.audit import AuditLog
 from credsync.vault.auth import SYSTEM, Actor, Permission
 from credsync.vault.validate import name_key
@@ -67,7 +72,10 @@ __all__ = [
     "MfaResetJson",
     "MfaStatus",
     "MfaStatusJson",
+    "SecurityKey",
+    "SecurityKeyJson",
     "SignInNeed",
+    "totp_state",
 ]
 
 ISSUER = "credsync"
@@ -84,10 +92,46 @@ class Enrolment:
     uri: Secret = field(repr=False)
 
 
+class SecurityKeyJson(TypedDict):
+    id: str
+    name: str
+    created_at: str
+    last_used_at: str | None
+
+
+@dataclass(frozen=True)
+class SecurityKey:
+    """An operator's WebAuthn key as shown: its name and when it was added and last used
+    (never its credential id or public key)."""
+
+    id: str
+    name: str
+    created_at: dt.datetime
+    last_used_at: dt.datetime | None
+
+    @classmethod
+    def of(cls, row: key_rows.KeyRow) -> SecurityKey:
+        return cls(row.id, row.name, as_utc(row.created_at), as_utc_opt(row.last_used_at))
+
+    def to_json(self) -> SecurityKeyJson:
+        used = self.last_used_at
+        return SecurityKeyJson(
+            id=self.id,
+            name=self.name,
+            created_at=self.created_at.isoformat(),
+            last_used_at=None if used is None else used.isoformat(),
+        )
+
+
 class MfaStatusJson(TypedDict):
     operator: str
     mfa: str
-    """``on`` (enrolled), ``pending`` (a seed awaits its first code) or ``off``."""
+    """``on`` (an authenticator app or a security key), ``pending`` (a seed awaits its first
+    code) or ``off``."""
+    totp: str
+    """The authenticator app alone: ``on``, ``pending`` or ``off``."""
+    security_keys: list[SecurityKeyJson]
+    """The WebAuthn security keys and passkeys (added on the dashboard)."""
     required: bool
     recovery_codes_left: int
 
@@ -98,14 +142,23 @@ class MfaStatus:
     state: str  # on | pending | off
     required: bool
     recovery_codes_left: int
+    totp: str = "off"  # on | pending | off
+    security_keys: tuple[SecurityKey, ...] = ()
 
     def to_json(self) -> MfaStatusJson:
         return MfaStatusJson(
             operator=self.operator,
             mfa=self.state,
+            totp=self.totp,
+            security_keys=[k.to_json() for k in self.security_keys],
             required=self.required,
             recovery_codes_left=self.recovery_codes_left,
         )
+
+
+def totp_state(found: rows.MfaRow | None) -> str:
+    """An authenticator app's state: on, pending or off."""
+    return "off" if found is None else "pending" if found.confirmed_at is None else "on"
 
 
 class MfaEnrolmentJson(TypedDict):
@@ -158,16 +211,24 @@ class Mfa:
     def sign_in_need(self, conn: Connection, row: OperatorRow) -> SignInNeed:
         """What a password sign-in of ``row`` needs besides the password: a ``code``, to
         ``enrol`` first (required, not enrolled), or ``none``."""
-        found = rows.get(conn, row.id)
-        if found is not None and found.confirmed_at is not None:
+        if self.enrolled(conn, row.id):
             return "code"
         return "enrol" if self.required_in(conn, row) else "none"
 
+    @staticmethod
+    def enrolled(conn: Connection, operator_id: str) -> bool:
+        """Whether the operator has a second factor: a confirmed app or a security key."""
+        found = rows.get(conn, operator_id)
+        if found is not None and found.confirmed_at is not None:
+            return True
+        return key_rows.count(conn, operator_id) > 0
+
     def _state(self, conn: Connection, row: OperatorRow) -> MfaStatus:
-        found = rows.get(conn, row.id)
-        state = "off" if found is None else "pending" if found.confirmed_at is None else "on"
-        left = rows.recovery_left(conn, row.id) if state == "on" else 0
-        return MfaStatus(row.name, state, self.required_in(conn, row), left)
+        totp = totp_state(rows.get(conn, row.id))
+        keys = tuple(SecurityKey.of(k) for k in key_rows.list_for(conn, row.id))
+        state = "on" if keys else totp
+        left = rows.recovery_left(conn, row.id) if totp == "on" else 0
+        return MfaStatus(row.name, state, self.required_in(conn, row), left, totp, keys)
 
     def status(self, actor: Actor, ref: str | None = None) -> MfaStatus:
         """An operator's MFA state (one's own; another's: admin)."""
@@ -294,7 +355,7 @@ class Mfa:
             required = self.required_in(conn, row)
             found = rows.get(conn, row.id)
         if found is None:
-            raise Conflict(f"operator {row.name!r} has no second factor set up")
+            raise Conflict(f"operator {row.name!r} has no authenticator app set up")
         if required:
             raise InvalidInput(
                 f"MFA is required of operator {row.name!r}: it can't be turned off (an admin's "
@@ -314,18 +375,23 @@ class Mfa:
             return self._state(conn, row)
 
     def reset(self, actor: Actor, ref: str) -> int:
-        """Remove an operator's second factor (admin), ending every session of theirs;
-        audited ``operator.mfa_reset``. Returns how many sessions ended."""
+        """Remove an operator's second factor (admin): the authenticator app and the security
+        keys, ending every session of theirs; audited ``operator.mfa_reset``. Returns how many
+        sessions ended."""
         from credsync.vault.operators import end_sessions_of
 
         actor.require(Permission.ADMIN)
         with self._db.write() as conn:
             row = self._operator(conn, ref, lock=True)
             had = rows.remove(conn, row.id)
+            keys = key_rows.remove_all(conn, row.id)
             ended = end_sessions_of(conn, row.id, utcnow())
             self._audit.append(
                 conn, actor, "operator.mfa_reset", target_type="operator", target_id=row.id,
-                details={"name": row.name, "had_mfa": had, "sessions_ended": ended},
+                details={
+                    "name": row.name, "had_mfa": had or keys > 0, "security_keys": keys,
+                    "sessions_ended": ended,
+                },
             )  # fmt: skip
         return ended
 

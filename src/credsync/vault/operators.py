@@ -22,6 +22,7 @@ from credsync.errors import AlreadyExists, InvalidInput, NotFound
 from credsync.storage import Database, sessions
 from credsync.storage import mfa as mfa_rows
 from credsync.storage import operators as store
+from credsync.storage import webauthn as key_rows
 from credsync.storage.operators import OperatorRow, RoleRow
 from credsync.types import Secret, new_id
 from credsync.vault._time import as_utc, as_utc_opt, utcnow
@@ -107,7 +108,10 @@ def _operators(conn: Connection, rows: builtins.list[OperatorRow]) -> builtins.l
 
 
 def _mfa_state(conn: Connection, operator_id: str) -> str:
-    """An operator's second factor: on, pending or off (see credsync.vault.mfa)."""
+    """An operator's second factor: on, pending or off (see credsync.vault.mfa); a security
+    key makes it on."""
+    if key_rows.count(conn, operator_id):
+        return "on"
     found = mfa_rows.get(conn, operator_id)
     return "off" if found is None else "pending" if found.confirmed_at is None else "on"
 

@@ -42,6 +42,7 @@ class Vault:
         self.flags = Flags(db, self.audit)
         self.web_sessions = WebSessions(db, self.audit, self.access, self.operators)
         self.mfa = self.access.mfa
+        self.security_keys = self.access.security_keys
 
     @classmethod
     def open(cls, db: Database) -> Vault:

@@ -23,6 +23,7 @@ import hmac
 from dataclasses import dataclass
 
 from credsync.crypto.hashing import new_token_secret, token_digest
+from credsync.crypto.webauthn import RelyingParty
 from credsync.errors import (
     AuthenticationFailed,
     MfaEnrolmentRequired,
@@ -30,6 +31,7 @@ from credsync.errors import (
     PermissionDenied,
 )
 from credsync.storage import Database, sessions
+from credsync.storage import mfa as mfa_rows
 from credsync.storage import operators as operator_rows
 from credsync.storage.operators import OperatorRow
 from credsync.types import Secret, new_id
@@ -37,6 +39,7 @@ from credsync.vault._time import as_utc, utcnow
 from credsync.vault.access import Access
 from credsync.vault.audit import AuditLog
 from credsync.vault.auth import Actor
+from credsync.vault.mfa import totp_state
 from credsync.vault.operators import Operators
 
 __all__ = [
@@ -131,12 +134,39 @@ class WebSessions:
     def finish(self, pending: PendingSignIn, code: str) -> WebSession:
         """The second step: the code (or a recovery code) of the operator whose password
         :meth:`begin` checked, provided that password is still theirs."""
-        with self._db.read() as conn:
-            row = operator_rows.get(conn, pending.operator_id)
-        if not hmac.compare_digest(_fingerprint(row.password_hash), pending.fingerprint):
-            raise AuthenticationFailed("the sign-in has expired: sign in again")
+        row = self._pending_row(pending)
         self._access.mfa.check(row, code)
         return self._open(row, "passed")
+
+    def finish_with_key(self, pending: PendingSignIn, rp: RelyingParty, answer: str) -> WebSession:
+        """The second step with a security key: the browser's answer (JSON) to the challenge
+        of :meth:`key_options`, for the operator whose password :meth:`begin` checked."""
+        row = self._pending_row(pending)
+        self._access.security_keys.check(row, rp, answer)
+        return self._open(row, "passed")
+
+    def key_options(self, pending: PendingSignIn, rp: RelyingParty) -> str | None:
+        """The options (JSON) for a sign-in with a security key; None when the operator has
+        none (or the pending sign-in is void)."""
+        try:
+            row = self._pending_row(pending)
+        except AuthenticationFailed:
+            return None
+        return self._access.security_keys.sign_in_options(row, rp)
+
+    def has_app(self, pending: PendingSignIn) -> bool:
+        """Whether the pending sign-in's operator has a confirmed authenticator app."""
+        with self._db.read() as conn:
+            return totp_state(mfa_rows.get(conn, pending.operator_id)) == "on"
+
+    def _pending_row(self, pending: PendingSignIn) -> OperatorRow:
+        with self._db.read() as conn:
+            row = operator_rows.get(conn, pending.operator_id)
+        if row.disabled_at is not None or not hmac.compare_digest(
+            _fingerprint(row.password_hash), pending.fingerprint
+        ):
+            raise AuthenticationFailed("the sign-in has expired: sign in again")
+        return row
 
     def _open(self, checked: OperatorRow, mfa: str) -> WebSession:
         now = utcnow()

@@ -3,7 +3,11 @@ pending sign-in (no session: nothing but the code form accepts it) in an HttpOnl
 sign-in pages only (``credsync_mfa``), signed with a key of the vault's (HMAC-SHA256), good
 for :data:`TICKET_SECONDS` and bound to the browser's pre-session cookie (the sign-in form's
 token) and to the password checked (a password change in between voids it). Wrong codes count
-in the sign-in limiter, as wrong passwords do."""
+in the sign-in limiter, as wrong passwords do.
+
+A security key (WebAuthn) is made for, and answers only, the host name the dashboard is served
+on (:func:`relying_party`: the request's host and origin, as the browser saw them; behind a
+proxy, the server must be told to trust the proxy's headers so the scheme is right)."""
 
 from __future__ import annotations
 
@@ -17,10 +21,11 @@ import time
 from fastapi import Request
 
 from credsync.api.deps import State
+from credsync.crypto.webauthn import RelyingParty
 from credsync.vault.websessions import PendingSignIn
 from credsync.web.session import SIGN_IN_COOKIE
 
-__all__ = ["MFA_COOKIE", "TICKET_SECONDS", "pending_of", "ticket_for"]
+__all__ = ["MFA_COOKIE", "TICKET_SECONDS", "pending_of", "relying_party", "ticket_for"]
 
 MFA_COOKIE = "credsync_mfa"
 TICKET_SECONDS = 300
@@ -63,3 +68,10 @@ def pending_of(request: Request, state: State) -> PendingSignIn | None:
     if not hmac.compare_digest(str(body.get("b", "")), _bound(request)):
         return None
     return PendingSignIn(str(body["o"]), str(body["n"]), str(body["f"]))
+
+
+def relying_party(request: Request) -> RelyingParty:
+    """The WebAuthn relying party of this request: its host name, and the origin (scheme,
+    host, port) of the page the browser shows."""
+    url = request.url
+    return RelyingParty(url.hostname or "localhost", f"{url.scheme}://{url.netloc}")

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from credsync.cli.output import details, emit, json_option, note
@@ -12,9 +14,21 @@ from credsync.errors import InvalidInput
 STATUS_COLUMNS = [
     ("operator", "Operator"),
     ("mfa", "MFA"),
+    ("totp", "Authenticator app"),
     ("required", "Required"),
     ("recovery_codes_left", "Recovery codes left"),
 ]
+
+
+def _status_text(data: dict[str, Any]) -> str:
+    """The state, then the security keys (added on the dashboard): name, added, last used."""
+    keys = data.get("security_keys") or []
+    lines = [details(data, STATUS_COLUMNS), f"Security keys: {len(keys) or 'none'}"]
+    for key in keys:
+        used = (key.get("last_used_at") or "never")[:16].replace("T", " ")
+        added = str(key["created_at"])[:16].replace("T", " ")
+        lines.append(f"  {key['name']} (added {added}, last used {used})")
+    return "\n".join(lines)
 
 
 @click.group("mfa")
@@ -27,7 +41,8 @@ def operator_mfa_group() -> None:
 @json_option
 @click.pass_context
 def mfa_status(ctx: click.Context, name: str | None, as_json: bool) -> None:
-    """Show your MFA state (on, pending, off), or an operator's (admin).
+    """Show your MFA state (on, pending, off), or an operator's (admin): the authenticator
+    app, and the security keys added on the dashboard (names and dates only).
 
     \b
     Examples:
@@ -35,7 +50,7 @@ def mfa_status(ctx: click.Context, name: str | None, as_json: bool) -> None:
       credsync operator mfa status bob --json
     """
     data = runtime(ctx).ports.mfa.status(name)
-    emit(data, as_json, lambda: details(data, STATUS_COLUMNS))
+    emit(data, as_json, lambda: _status_text(dict(data)))
 
 
 def _recovery_text(codes: list[str]) -> str:
@@ -124,8 +139,9 @@ def mfa_disable(ctx: click.Context, code: str, password_stdin: bool, as_json: bo
 @json_option
 @click.pass_context
 def mfa_reset(ctx: click.Context, name: str, as_json: bool) -> None:
-    """Remove an operator's second factor and end every session of theirs (admin; audited):
-    they sign in with their password and enrol again.
+    """Remove an operator's second factor (the authenticator app, the recovery codes and the
+    security keys) and end every session of theirs (admin; audited): they sign in with their
+    password and enrol again.
 
     \b
     Example:

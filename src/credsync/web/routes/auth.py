@@ -15,7 +15,13 @@ from credsync.api.signin import about, limited, refuse_cross_site, set_session_c
 from credsync.errors import AuthenticationFailed, MfaFailed
 from credsync.types import Secret
 from credsync.vault.websessions import PendingSignIn, WebSession
-from credsync.web.mfa_step import MFA_COOKIE, TICKET_SECONDS, pending_of, ticket_for
+from credsync.web.mfa_step import (
+    MFA_COOKIE,
+    TICKET_SECONDS,
+    pending_of,
+    relying_party,
+    ticket_for,
+)
 from credsync.web.pages import ACCOUNT_MFA, SIGN_IN, local_path, page, page_router, redirect
 from credsync.web.session import (
     SIGN_IN_COOKIE,
@@ -27,6 +33,7 @@ from credsync.web.session import (
 
 router = page_router()
 SIGN_IN_CODE = f"{SIGN_IN}/code"
+SIGN_IN_KEY = f"{SIGN_IN}/key"
 
 
 def _form(
@@ -137,21 +144,32 @@ def _signed_in(request: Request, state: State, session: WebSession, target: str)
 
 
 def _code_form(
-    request: Request, state: State, *, next: str, status: int = 200, error: str = ""
+    request: Request,
+    state: State,
+    pending: PendingSignIn,
+    *,
+    next: str,
+    status: int = 200,
+    error: str = "",
 ) -> Response:
+    """The second step's page: the code form when the operator has an authenticator app, and
+    "Use a security key" (with a new challenge) when they have keys."""
     token, _ = sign_in_form(request)
+    sessions = state.vault.web_sessions
     return page(
-        request, "sign_in_code.html", None, status=status, title="Sign in: code", next=next,
-        error=error, form_token=token,
+        request, "sign_in_code.html", None, status=status, title="Sign in: second step",
+        next=next, error=error, form_token=token, has_app=sessions.has_app(pending),
+        key_options=sessions.key_options(pending, relying_party(request)),
     )  # fmt: skip
 
 
 @router.get(SIGN_IN_CODE)
 def sign_in_code_page(request: Request, state: State, next: str = "/") -> Response:
     """The second step: the code of the authenticator app (or a recovery code)."""
-    if pending_of(request, state) is None:
+    pending = pending_of(request, state)
+    if pending is None:
         return redirect(request, f"{SIGN_IN}?next={quote(local_path(next), safe='/')}")
-    return _code_form(request, state, next=local_path(next))
+    return _code_form(request, state, pending, next=local_path(next))
 
 
 @router.post(SIGN_IN_CODE)
@@ -193,7 +211,55 @@ def sign_in_code_post(request: Request, state: State, fields: Fields) -> Respons
             status, headers = exc.status, exc.headers
         else:
             return _signed_in(request, state, session, target)
-    shown = _code_form(request, state, next=target, status=status, error=error)
+    shown = _code_form(request, state, pending, next=target, status=status, error=error)
+    shown.headers.update(headers)
+    return shown
+
+
+@router.post(SIGN_IN_KEY)
+def sign_in_key_post(request: Request, state: State, fields: Fields) -> Response:
+    """Complete a pending sign-in with a security key: ``credential`` is the JSON of the
+    browser's ``navigator.credentials.get()`` answer to the page's challenge (webauthn.js).
+    Refused answers count in the sign-in limiter as wrong codes do; the same refusals of a
+    post without the form's token or from another site as for a code."""
+    target = local_path(fields.get("next"))
+    if target.startswith(SIGN_IN):
+        target = "/"
+    pending = pending_of(request, state)
+    if pending is None:
+        return _form(
+            request, state, status=401, next=target,
+            error="The sign-in has expired: sign in again.",
+        )  # fmt: skip
+    answer = fields.get("credential", "")
+    headers: dict[str, str] = {}
+    if not sign_in_form_ok(request, fields):
+        error, status = "The form had expired or came from another site: sign in again.", 403
+    elif not answer or len(answer) > 64 * 1024:
+        error = "Your security key gave no answer: this needs a browser with JavaScript on."
+        status = 400
+    else:
+        rp = relying_party(request)
+        try:
+            refuse_cross_site(request)
+            session = limited(
+                request, state, pending.name,
+                lambda: state.vault.web_sessions.finish_with_key(pending, rp, answer),
+                "sign-ins",
+            )  # fmt: skip
+        except MfaFailed:
+            error, status = "Your security key's answer was refused: try again.", 401
+        except AuthenticationFailed:
+            return _form(
+                request, state, status=401, next=target,
+                error="The sign-in has expired: sign in again.",
+            )  # fmt: skip
+        except ApiError as exc:
+            error = exc.message[:1].upper() + exc.message[1:] + "."
+            status, headers = exc.status, exc.headers
+        else:
+            return _signed_in(request, state, session, target)
+    shown = _code_form(request, state, pending, next=target, status=status, error=error)
     shown.headers.update(headers)
     return shown
 

@@ -1,4 +1,5 @@
-"""The signed-in operator's second factor on the dashboard: set up a TOTP authenticator app
+"""The signed-in operator's second factor on the dashboard (security keys:
+:mod:`credsync.web.routes.security_keys`): set up a TOTP authenticator app
 (a QR code and the secret as text, then a first code; the recovery codes are shown once), or
 turn it off (with the password and a code, unless it is required). A session whose operator
 must use MFA and has none may reach these pages only (and sign out)."""
@@ -18,9 +19,10 @@ from credsync.web.session import EnrollingViewerDep, Fields, Viewer, ViewerDep
 router = page_router()
 
 
-def _page(
+def mfa_page_with(
     request: Request, state: State, viewer: Viewer, *, status: int = 200, error: str = ""
 ) -> Response:
+    """The account's MFA page (the app, the security keys), with an error."""
     found = state.vault.mfa.status(viewer.actor)
     return page(
         request, "account_mfa.html", viewer, status=status, title="Sign-in with a second factor",
@@ -30,7 +32,7 @@ def _page(
 
 @router.get(ACCOUNT_MFA)
 def mfa_page(request: Request, state: State, viewer: EnrollingViewerDep) -> Response:
-    return _page(request, state, viewer)
+    return mfa_page_with(request, state, viewer)
 
 
 @router.post(f"{ACCOUNT_MFA}/enroll")
@@ -54,7 +56,7 @@ def mfa_confirm(
     try:
         codes = state.vault.mfa.confirm(viewer.actor, fields.get("code", "").strip()[:16])
     except InvalidInput as exc:
-        return _page(request, state, viewer, status=400, error=f"{exc} Set it up again.")
+        return mfa_page_with(request, state, viewer, status=400, error=f"{exc} Set it up again.")
     state.vault.web_sessions.passed_mfa(viewer.session_id)
     return page(
         request, "account_mfa_codes.html", viewer, title="Your recovery codes",
@@ -68,16 +70,20 @@ def mfa_disable(request: Request, state: State, viewer: ViewerDep, fields: Field
     required); failures count in the sign-in limiter."""
     password, code = fields.get("password", ""), fields.get("code", "").strip()
     if not password or not code or len(password) > 1024 or len(code) > 64:
-        return _page(request, state, viewer, status=400, error="Give your password and a code.")
+        return mfa_page_with(
+            request, state, viewer, status=400, error="Give your password and a code."
+        )
     try:
         limited(
             request, state, viewer.actor.name,
             lambda: state.vault.mfa.disable(viewer.actor, Secret(password), code), "attempts",
         )  # fmt: skip
     except MfaFailed:
-        return _page(request, state, viewer, status=401, error="That code was wrong or used.")
+        return mfa_page_with(
+            request, state, viewer, status=401, error="That code was wrong or used."
+        )
     except AuthenticationFailed:
-        return _page(request, state, viewer, status=401, error="That is not your password.")
+        return mfa_page_with(request, state, viewer, status=401, error="That is not your password.")
     return redirect(request, ACCOUNT_MFA, viewer, "Sign-in with a second factor is off.")
 
 
