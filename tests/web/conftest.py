@@ -6,6 +6,7 @@ Debian's Chromium through Playwright."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 import shutil
 import socket
@@ -156,6 +157,37 @@ def web(tmp_path: Path, web_template: Template, web_app: FastAPI) -> Iterator[We
 
 
 # -- a live server --------------------------------------------------------------------------------
+@dataclass
+class Dashboard:
+    """A vault served over HTTP for a browser: its address and the vault behind it."""
+
+    url: str
+    world: VaultWorld
+
+
+@contextlib.contextmanager
+def served(
+    tmp_path_factory: pytest.TempPathFactory,
+    name: str,
+    operators: dict[str, str],
+    *,
+    host: str = "127.0.0.1",
+) -> Iterator[Dashboard]:
+    """A new vault (alice, the admin, and ``operators``: name -> role, with the passwords
+    ``world.operator`` gives them) served on ``host`` until the block ends."""
+    world = make_world(f"sqlite:///{tmp_path_factory.mktemp(name) / 'vault.db'}")
+    server = None
+    try:
+        for operator, role in operators.items():
+            world.operator(operator, role)
+        server = LiveServer(create_app(ServerState(world.vault, world.keys))).start()
+        yield Dashboard(server.url.replace("127.0.0.1", host), world)
+    finally:
+        if server is not None:
+            server.stop()
+        world.db.dispose()
+
+
 class LiveServer:
     """The app served by uvicorn on 127.0.0.1 (a free port) in a thread of its own, with the
     agent in the same event loop (as ``credsync serve`` runs them)."""

@@ -15,16 +15,13 @@ form to the dashboard. The attacker's pages are served by Playwright itself
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
-from credsync.api.state import ServerState
-from credsync.server.app import create_app
-from vault.helpers import ADMIN_PASSWORD, VaultWorld, make_world
+from vault.helpers import ADMIN_PASSWORD
 
-from .conftest import LiveServer
+from .conftest import Dashboard, served
 from .test_browser import browser, new_page, shot
 
 __all__ = ["browser"]  # the fixture, shared with test_browser.py
@@ -33,25 +30,11 @@ ATTACKER_SITE = "http://attacker.test"
 MALLORY_PASSWORD = "mallory-password-1234"  # the attacker's own operator (as world.operator)
 
 
-@dataclass
-class Dashboard:
-    url: str
-    world: VaultWorld
-
-
 @pytest.fixture(scope="module")
 def dashboard(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dashboard]:
     """A vault with alice (admin) and mallory (a viewer: the attacker), served."""
-    world = make_world(f"sqlite:///{tmp_path_factory.mktemp('web-auth') / 'vault.db'}")
-    server = None
-    try:
-        world.operator("mallory", "viewer")
-        server = LiveServer(create_app(ServerState(world.vault, world.keys))).start()
-        yield Dashboard(server.url, world)
-    finally:
-        if server is not None:
-            server.stop()
-        world.db.dispose()
+    with served(tmp_path_factory, "web-auth", {"mallory": "viewer"}) as served_:
+        yield served_
 
 
 def attack(page: Any, at: str, action: str, fields: dict[str, str]) -> Any:

@@ -8,17 +8,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import pyotp
 import pytest
 
-from credsync.api.state import ServerState
-from credsync.server.app import create_app
-from vault.helpers import VaultWorld, make_world
-
-from .conftest import LiveServer
+from .conftest import Dashboard, served
 from .test_browser import browser, new_page, shot
 
 __all__ = ["browser"]  # the fixture, shared with test_browser.py
@@ -27,25 +22,10 @@ CAROL_PASSWORD = "carol-password-1234"  # as world.operator makes it
 DAVE_PASSWORD = "dave-password-1234"
 
 
-@dataclass
-class Dashboard:
-    url: str
-    world: VaultWorld
-
-
 @pytest.fixture(scope="module")
 def dashboard(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dashboard]:
-    world = make_world(f"sqlite:///{tmp_path_factory.mktemp('web-mfa') / 'vault.db'}")
-    server = None
-    try:
-        world.operator("carol", "technician")
-        world.operator("dave", "viewer")
-        server = LiveServer(create_app(ServerState(world.vault, world.keys))).start()
-        yield Dashboard(server.url, world)
-    finally:
-        if server is not None:
-            server.stop()
-        world.db.dispose()
+    with served(tmp_path_factory, "web-mfa", {"carol": "technician", "dave": "viewer"}) as served_:
+        yield served_
 
 
 def code(secret: str, offset: int = 0) -> str:

@@ -8,16 +8,11 @@ takes no IP address as relying party id)."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
-from credsync.api.state import ServerState
-from credsync.server.app import create_app
-from vault.helpers import VaultWorld, make_world
-
-from .conftest import LiveServer
+from .conftest import Dashboard, served
 from .test_browser import browser, new_page, shot
 from .test_browser_mfa import password_step, session_cookie, sign_out
 
@@ -26,24 +21,11 @@ __all__ = ["browser"]  # the fixture, shared with test_browser.py
 ERIN_PASSWORD = "erin-password-1234"  # as world.operator makes it
 
 
-@dataclass
-class Dashboard:
-    url: str
-    world: VaultWorld
-
-
 @pytest.fixture(scope="module")
 def dashboard(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dashboard]:
-    world = make_world(f"sqlite:///{tmp_path_factory.mktemp('web-keys') / 'vault.db'}")
-    server = None
-    try:
-        world.operator("erin", "technician")
-        server = LiveServer(create_app(ServerState(world.vault, world.keys))).start()
-        yield Dashboard(server.url.replace("127.0.0.1", "localhost"), world)
-    finally:
-        if server is not None:
-            server.stop()
-        world.db.dispose()
+    """erin served on localhost: browsers refuse an IP address as the relying party id."""
+    with served(tmp_path_factory, "web-keys", {"erin": "technician"}, host="localhost") as served_:
+        yield served_
 
 
 def virtual_authenticator(page: Any) -> tuple[Any, str]:

@@ -5,6 +5,7 @@ Signing out takes the session's CSRF token, as every form post does."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from urllib.parse import quote
 
 from fastapi import Request, Response
@@ -177,43 +178,12 @@ def sign_in_code_post(request: Request, state: State, fields: Fields) -> Respons
     """Complete a pending sign-in with a code; wrong codes count in the sign-in limiter.
     Refused before the code is looked at: a post without the form's token of this browser,
     or from a page of another site."""
-    target = local_path(fields.get("next"))
-    if target.startswith(SIGN_IN):
-        target = "/"
-    pending = pending_of(request, state)
-    if pending is None:
-        return _form(
-            request, state, status=401, next=target,
-            error="The sign-in has expired: sign in again.",
-        )  # fmt: skip
-    typed = fields.get("code", "").strip()
-    headers: dict[str, str] = {}
-    if not sign_in_form_ok(request, fields):
-        error, status = "The form had expired or came from another site: sign in again.", 403
-    elif not typed or len(typed) > 64:
-        error, status = "Give the code of your authenticator app, or a recovery code.", 400
-    else:
-        try:
-            refuse_cross_site(request)
-            session = limited(
-                request, state, pending.name,
-                lambda: state.vault.web_sessions.finish(pending, typed), "sign-ins",
-            )  # fmt: skip
-        except MfaFailed:
-            error, status = "That code was wrong or was already used.", 401
-        except AuthenticationFailed:
-            return _form(
-                request, state, status=401, next=target,
-                error="The sign-in has expired: sign in again.",
-            )  # fmt: skip
-        except ApiError as exc:
-            error = exc.message[:1].upper() + exc.message[1:] + "."
-            status, headers = exc.status, exc.headers
-        else:
-            return _signed_in(request, state, session, target)
-    shown = _code_form(request, state, pending, next=target, status=status, error=error)
-    shown.headers.update(headers)
-    return shown
+    return _second_step(
+        request, state, fields, "code", 64,
+        missing="Give the code of your authenticator app, or a recovery code.",
+        refused="That code was wrong or was already used.",
+        finish=lambda pending, typed: state.vault.web_sessions.finish(pending, typed),
+    )  # fmt: skip
 
 
 @router.post(SIGN_IN_KEY)
@@ -222,38 +192,54 @@ def sign_in_key_post(request: Request, state: State, fields: Fields) -> Response
     browser's ``navigator.credentials.get()`` answer to the page's challenge (webauthn.js).
     Refused answers count in the sign-in limiter as wrong codes do; the same refusals of a
     post without the form's token or from another site as for a code."""
+    rp = relying_party(request)
+    return _second_step(
+        request, state, fields, "credential", 64 * 1024,
+        missing="Your security key gave no answer: this needs a browser with JavaScript on.",
+        refused="Your security key's answer was refused: try again.",
+        finish=lambda pending, answer: state.vault.web_sessions.finish_with_key(
+            pending, rp, answer
+        ),
+    )  # fmt: skip
+
+
+def _second_step(
+    request: Request,
+    state: State,
+    fields: dict[str, str],
+    name: str,
+    longest: int,
+    *,
+    missing: str,
+    refused: str,
+    finish: Callable[[PendingSignIn, str], WebSession],
+) -> Response:
+    """The second step's post: the pending sign-in of this browser completed by ``finish``
+    with the form's field ``name`` (a code, a key's answer), in the sign-in limiter; the
+    form again with what was wrong, or the signed-in redirect."""
     target = local_path(fields.get("next"))
     if target.startswith(SIGN_IN):
         target = "/"
     pending = pending_of(request, state)
+    expired = "The sign-in has expired: sign in again."
     if pending is None:
-        return _form(
-            request, state, status=401, next=target,
-            error="The sign-in has expired: sign in again.",
-        )  # fmt: skip
-    answer = fields.get("credential", "")
+        return _form(request, state, status=401, next=target, error=expired)
+    given = fields.get(name, "").strip()
     headers: dict[str, str] = {}
     if not sign_in_form_ok(request, fields):
         error, status = "The form had expired or came from another site: sign in again.", 403
-    elif not answer or len(answer) > 64 * 1024:
-        error = "Your security key gave no answer: this needs a browser with JavaScript on."
-        status = 400
+    elif not given or len(given) > longest:
+        error, status = missing, 400
     else:
-        rp = relying_party(request)
         try:
             refuse_cross_site(request)
             session = limited(
-                request, state, pending.name,
-                lambda: state.vault.web_sessions.finish_with_key(pending, rp, answer),
-                "sign-ins",
-            )  # fmt: skip
+                request, state, pending.name, lambda: finish(pending, given), "sign-ins"
+            )
         except MfaFailed:
-            error, status = "Your security key's answer was refused: try again.", 401
+            error, status = refused, 401
         except AuthenticationFailed:
-            return _form(
-                request, state, status=401, next=target,
-                error="The sign-in has expired: sign in again.",
-            )  # fmt: skip
+            return _form(request, state, status=401, next=target, error=expired)
         except ApiError as exc:
             error = exc.message[:1].upper() + exc.message[1:] + "."
             status, headers = exc.status, exc.headers
