@@ -128,8 +128,7 @@ class AuditLog:
     """A tenant's entries in the order they happened (callers hold the store's lock)."""
 
     def __init__(self) -> None:
-        self.entries: list[Entry] = []
-        self._stamps: list[float] = []  # activityDateTime as seconds, beside each entry
+        self.entries: list[Entry] = []  # each with "_stamp" (seconds) and "_seq" (its order)
         self._seq = 0
 
     def __len__(self) -> int:
@@ -140,21 +139,20 @@ class AuditLog:
         entry["_seq"] = self._seq
         entry["_stamp"] = stamp
         self.entries.append(entry)
-        self._stamps.append(stamp)
 
-    def expire(self, before: float) -> None:
-        """Forget entries older than ``before`` (seconds): they are past retention."""
-        keep = sum(1 for stamp in self._stamps if stamp < before)
-        if keep:
-            del self.entries[:keep]
-            del self._stamps[:keep]
+    def retained(self, tenant: SimTenant) -> list[Entry]:
+        """The entries still within retention (older ones are forgotten)."""
+        days = PREMIUM_RETENTION_DAYS if tenant.premium else RETENTION_DAYS
+        cutoff = tenant.clock.timestamp() - days * 86400
+        gone = sum(1 for e in self.entries if e["_stamp"] < cutoff)
+        if gone:
+            del self.entries[:gone]
+        return self.entries
 
     def visible(self, tenant: SimTenant) -> list[Entry]:
         """What the API shows now: retained and past the visibility delay."""
-        now = tenant.clock.timestamp()
-        days = PREMIUM_RETENTION_DAYS if tenant.premium else RETENTION_DAYS
-        self.expire(now - days * 86400)
-        latest = now - tenant.audit_delay
+        self.retained(tenant)
+        latest = tenant.clock.timestamp() - tenant.audit_delay
         return [e for e in self.entries if e["_stamp"] <= latest]
 
 

@@ -324,7 +324,7 @@ class SimTenant:
     def audit_entries(self) -> list[dict[str, Any]]:
         """Every retained audit entry, visible yet or not, oldest first (as Graph shows them)."""
         with self.store.lock:
-            return [_audits.public_copy(e) for e in self.audit_log.entries]
+            return [_audits.public_copy(e) for e in self.audit_log.retained(self)]
 
     def check_password(self, user_id: str, password: str) -> bool:
         """What a sign-in would say about the password (tests only; never over HTTP)."""
