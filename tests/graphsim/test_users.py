@@ -103,6 +103,24 @@ def test_filters(graph: Graph, tenant) -> None:
     assert broken.status_code == 400
 
 
+def test_a_date_time_filter_reads_its_literal_as_a_time(graph: Graph, tenant) -> None:
+    """A date alone, fractions and offsets compare as times, not as text."""
+    made = tenant.create_user()
+    created = tenant.get_user(made.id)["createdDateTime"]  # e.g. 2026-12-06T11:49:59Z
+    day = created[:10]
+
+    def ids(expr: str) -> set[str]:
+        answer = graph.get("/users", params={"$filter": expr, "$select": "id"}, headers=EVENTUAL)
+        assert answer.status_code == 200, answer.text
+        return {u["id"] for u in answer.json()["value"]}
+
+    assert made.id in ids(f"createdDateTime ge {day}")
+    assert made.id in ids(f"createdDateTime ge {created[:-1]}.0+00:00")
+    assert made.id not in ids(f"createdDateTime gt {created[:-1]}.5Z")
+    bad = graph.get("/users", params={"$filter": "createdDateTime ge 'soon'"})
+    assert bad.status_code == 400
+
+
 def test_count_needs_consistency_level(graph: Graph, tenant) -> None:
     assert graph.get("/users", params={"$count": "true"}).status_code == 400
     page = graph.get("/users", params={"$count": "true", "$top": 5}, headers=EVENTUAL).json()

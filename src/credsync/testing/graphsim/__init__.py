@@ -8,10 +8,11 @@
 
 One HTTPS server on 127.0.0.1 (its own test CA: ``sim.ca_file``) plays, for any number of tenants,
 OIDC discovery and the v2.0 token endpoint (client credentials by secret or certificate) and
-Graph v1.0: users, groups and members, delta queries, deleted items, licences, domains, $batch,
-throttling and injectable faults, with Graph's error shapes. See the private modules' docstrings
-for the exact behaviour. The product runs it only for ``credsync demo`` and ``credsync simulate
-graph`` (its dependencies are the product's: see tests/test_dependencies.py).
+Graph v1.0: users, groups and members, delta queries, deleted items, licences, domains, the
+directory audit log, $batch, throttling and injectable faults, with Graph's error shapes. See
+the private modules' docstrings for the exact behaviour. The product runs it only for ``credsync
+demo`` and ``credsync simulate graph`` (its dependencies are the product's: see
+tests/test_dependencies.py).
 """
 
 from ._fixtures import simulator_fixture

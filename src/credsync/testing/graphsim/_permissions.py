@@ -6,9 +6,10 @@ application permissions that allow it, least privileged first. A test checks eve
 Microsoft's own map (``permissions.json``): a route is looked up under its own name (``/$ref``
 dropped, ``{x}`` read as ``{id}``, case ignored) or, where Microsoft's map has no row for it, under
 the ``map_route`` named here (the closest route it does list, with the same permissions in the
-documentation). Routes suffixed `` (user)`` / `` (group)`` are checked by the handler once it knows
-what kind of object the id names. A route with no permissions (``$batch``) checks each inner
-request instead.
+documentation). An ``all_of`` route needs every permission it lists (Graph's "X and Y" in the
+documentation's permission table), not any one of them. Routes suffixed `` (user)`` /
+`` (group)`` are checked by the handler once it knows what kind of object the id names. A route
+with no permissions (``$batch``) checks each inner request instead.
 
 Password writes (``passwordProfile`` in a PATCH) need ``User-PasswordProfile.ReadWrite.All``
 (``User.ReadWrite.All`` and ``Directory.ReadWrite.All`` do not grant it) **and** a directory role
@@ -85,6 +86,7 @@ RESETS: dict[str, frozenset[str | None]] = {
 class Access:
     permissions: tuple[str, ...]
     map_route: str | None = None  # where Microsoft's map lists the same grant
+    all_of: bool = False  # every permission is needed, not any one
 
 
 _USER_READ = (
@@ -102,6 +104,9 @@ _GROUP_READ = (
 )
 _MEMBER_WRITE = ("GroupMember.ReadWrite.All", "Group.ReadWrite.All", "Directory.ReadWrite.All")
 _DOMAIN_READ = ("Domain.Read.All", "Domain.ReadWrite.All", "Directory.Read.All")
+# https://learn.microsoft.com/en-us/graph/api/directoryaudit-list: application permissions
+# "AuditLog.Read.All and Directory.Read.All" (both; no higher privileged alternative).
+_AUDIT_READ = Access(("AuditLog.Read.All", "Directory.Read.All"), all_of=True)
 
 ROUTES: dict[str, Access] = {
     "POST /$batch": Access(()),
@@ -166,6 +171,8 @@ ROUTES: dict[str, Access] = {
     "GET /subscribedSkus": Access(
         ("LicenseAssignment.Read.All", "Organization.Read.All", "Directory.Read.All")
     ),
+    "GET /auditLogs/directoryAudits": _AUDIT_READ,
+    "GET /auditLogs/directoryAudits/{id}": _AUDIT_READ,
     "GET /domains": Access(_DOMAIN_READ),
     "GET /domains/{id}": Access(_DOMAIN_READ),
     "GET /domains/{id}/federationConfiguration": Access(
@@ -192,6 +199,8 @@ _PROPERTY_WRITE: dict[str, frozenset[str]] = {
 def allows(route: str, roles: Collection[str]) -> bool:
     """Whether a token holding ``roles`` may call ``route`` (a key of :data:`ROUTES`)."""
     access = ROUTES[route]
+    if access.all_of:
+        return all(p in roles for p in access.permissions)
     return not access.permissions or any(p in roles for p in access.permissions)
 
 

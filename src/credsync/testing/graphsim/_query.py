@@ -6,7 +6,13 @@ $filter grammar: ``or``/``and``/``not``, parentheses, ``prop eq|ne|ge|le|gt|lt l
 strings (``''`` escapes a quote), true/false/null, numbers and bare GUIDs. String comparisons
 ignore case, as Graph's do for the directory's names. ``ne``, ``not``, ``endswith``,
 ``gt``/``lt`` and comparing with null are advanced queries: they need ConsistencyLevel:
-eventual (:attr:`Filter.advanced`).
+eventual (:attr:`Filter.advanced`). A ``DateTimeOffset`` literal is read as a time
+(``2026-12-01``, ``2026-12-01T10:00:00.5Z``, ``+01:00`` offsets) and compared in Graph's form.
+
+A caller may declare ``collection/any(x: x/prop ...)`` lambdas over a collection of objects
+(``lambdas``), and may restrict each property to some operators (``operators``: then ``or``,
+``not`` and anything not listed answer 400 naming the operator and the property), as the audit
+log's narrow ``$filter`` does.
 """
 
 from __future__ import annotations
@@ -14,8 +20,10 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
+from ._clock import iso
 from ._errors import GraphError, bad_request, unsupported_query
 
 __all__ = ["Filter", "parse_filter", "parse_select", "parse_top"]
@@ -47,16 +55,16 @@ def parse_select(text: str | None, known: Sequence[str], type_name: str) -> list
     return chosen
 
 
-def parse_top(text: str | None, default: int) -> int:
+def parse_top(text: str | None, default: int, maximum: int = 999) -> int:
     if text is None:
         return default
     try:
         value = int(text)
     except ValueError:
         raise bad_request(f"Invalid page size specified: '{text}'.", "BadRequest") from None
-    if not 1 <= value <= 999:
+    if not 1 <= value <= maximum:
         raise bad_request(
-            f"Invalid page size specified: '{text}'. Must be between 1 and 999 inclusive."
+            f"Invalid page size specified: '{text}'. Must be between 1 and {maximum} inclusive."
         )
     return value
 
@@ -85,6 +93,21 @@ def _literal(token: tuple[str, str]) -> Any:
     if lowered == "null":
         return None
     raise ValueError(f"not a literal: {text}")
+
+
+def _moment(value: Any) -> str:
+    """A DateTimeOffset literal in Graph's whole-second UTC form (ValueError if it is none)."""
+    text = str(value).strip()
+    if re.fullmatch(r"\d{4}-\d\d-\d\d", text):
+        text += "T00:00:00Z"
+    moment = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return iso(moment)
+
+
+def _item_get(item: Any, name: str) -> Any:
+    return item.get(name) if isinstance(item, dict) else None
 
 
 def _fold(value: Any) -> Any:
@@ -116,11 +139,22 @@ def _both(first: Predicate, second: Predicate) -> Predicate:
 
 
 class _Parser:
-    def __init__(self, text: str, props: Mapping[str, str], type_name: str) -> None:
+    def __init__(
+        self,
+        text: str,
+        props: Mapping[str, str],
+        type_name: str,
+        operators: Mapping[str, frozenset[str]] | None = None,
+        lambdas: Mapping[str, Mapping[str, str]] | None = None,
+    ) -> None:
         self.tokens = self._tokenize(text)
         self.pos = 0
         self.props = {name.lower(): name for name in props}
+        self.types: Mapping[str, str] = props
         self.type_name = type_name
+        self.operators = operators
+        self.lambdas = {name.lower(): (name, inner) for name, inner in (lambdas or {}).items()}
+        self.scope = ""  # "collection/" inside a lambda (for ``operators``)
         self.advanced = False
         self.id_only = True
         self.ids: list[str] = []
@@ -167,9 +201,53 @@ class _Parser:
             self.id_only = False
         return name
 
+    def allow(self, name: str, op: str) -> None:
+        """Refuse ``op`` on ``name`` when the caller restricted operators."""
+        if self.operators is None:
+            return
+        if op not in self.operators.get(self.scope + name, frozenset()):
+            raise unsupported_query(
+                f"Unsupported filter operator '{op}' for property '{self.scope + name}' of "
+                f"resource '{self.type_name}'."
+            )
+
+    def connective(self, word: str) -> None:
+        if self.operators is not None:
+            raise unsupported_query(
+                f"Unsupported filter operator '{word}' for resource '{self.type_name}'."
+            )
+
+    def lambda_any(self, collection: str) -> Predicate:
+        """``collection/any(x: <expression over x/prop>)`` (the ``any`` word already taken)."""
+        found = self.lambdas.get(collection.lower())
+        if found is None:
+            raise unsupported_query(
+                f"Unsupported or invalid query filter clause specified for property "
+                f"'{collection}' of resource '{self.type_name}'."
+            )
+        name, inner = found
+        self.take("(")
+        kind, text = self.take()
+        variable, colon, rest = text.partition(":")
+        if kind != "word" or not colon or not variable:
+            raise ValueError("expected a lambda variable and ':'")
+        if rest:
+            self.tokens.insert(self.pos, ("word", rest))
+        saved = (self.props, self.types, self.scope)
+        self.props = {f"{variable}/{p}".lower(): p for p in inner}
+        self.types, self.scope = inner, f"{name}/"
+        try:
+            test = self.expression()
+        finally:
+            self.props, self.types, self.scope = saved
+        self.take(")")
+        self.id_only = False
+        return lambda r, g: any(test(item, _item_get) for item in (g(r, name) or ()))
+
     def expression(self) -> Predicate:
         left = self.conjunction()
         while self.at_word("or"):
+            self.connective("or")
             self.take()
             left = _either(left, self.conjunction())
         return left
@@ -184,6 +262,7 @@ class _Parser:
 
     def unary(self) -> Predicate:
         if self.at_word("not"):
+            self.connective("not")
             self.take()
             self.advanced = True
             inner = self.unary()
@@ -206,17 +285,22 @@ class _Parser:
             self.take(")")
             if not isinstance(value, str):
                 raise ValueError("startswith/endswith take a string")
+            self.allow(name, func)
             self.id_only = False
             needle = value.lower()
             if func == "endswith":
                 self.advanced = True
                 return lambda r, g: str(g(r, name) or "").lower().endswith(needle)
             return lambda r, g: str(g(r, name) or "").lower().startswith(needle)
+        if token is not None and token[0] == "word" and token[1].lower().endswith("/any"):
+            self.take()
+            return self.lambda_any(token[1][: -len("/any")])
         if token is not None and token[0] == "word" and token[1].lower() in ("contains", "any"):
             raise unsupported_query("Unsupported Query.")
         name = self.prop()
         op = self.take()[1].lower()
         if op == "in":
+            self.allow(name, "in")
             self.take("(")
             values = [_literal(self.take())]
             while self.peek() == ("punct", ","):
@@ -229,7 +313,10 @@ class _Parser:
             return lambda r, g: _fold(g(r, name)) in folded
         if op not in _COMPARE:
             raise ValueError(f"unknown operator {op}")
+        self.allow(name, op)
         value = _literal(self.take())
+        if self.types.get(name) == "Edm.DateTimeOffset" and value is not None:
+            value = _moment(value)
         if op in _ADVANCED_OPS or value is None:
             self.advanced = True
         if name == "id" and op == "eq":
@@ -239,11 +326,20 @@ class _Parser:
         return lambda r, g: _compare(op, g(r, name), value)
 
 
-def parse_filter(text: str | None, props: Mapping[str, str], type_name: str) -> Filter | None:
-    """Compile ``$filter`` over the filterable ``props`` (name -> Edm type) of ``type_name``."""
+def parse_filter(
+    text: str | None,
+    props: Mapping[str, str],
+    type_name: str,
+    *,
+    operators: Mapping[str, frozenset[str]] | None = None,
+    lambdas: Mapping[str, Mapping[str, str]] | None = None,
+) -> Filter | None:
+    """Compile ``$filter`` over the filterable ``props`` (name -> Edm type) of ``type_name``;
+    ``operators`` (name -> allowed operators) and ``lambdas`` (collection -> its items'
+    filterable props) as the module docstring says."""
     if text is None or not text.strip():
         return None
-    parser = _Parser(text, props, type_name)
+    parser = _Parser(text, props, type_name, operators, lambdas)
     try:
         predicate = parser.expression()
         if parser.peek() is not None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from . import _ops
+from . import _audits, _ops
 from ._errors import GraphError, bad_request, not_found
 from ._graph import Ctx, Reply, Router, denied
 from ._listing import Listing, check_body, check_types, count_only, list_page, single
@@ -174,6 +174,7 @@ def patch_user(ctx: Ctx) -> Reply:
                 )
             policies = body.get("passwordPolicies", record.get("passwordPolicies"))
             if not isinstance(password, str) or not complies(password, strong=_strong(policies)):
+                _audits.record_app_reset(tenant, app, record, failure=_ops.COMPLEXITY)
                 raise bad_request(_ops.COMPLEXITY)
     changes = {k: v for k, v in body.items() if k != "passwordProfile"}
     if changes.get("usageLocation"):
@@ -190,6 +191,7 @@ def patch_user(ctx: Ctx) -> Reply:
         if password is not None:
             _ops.set_password(tenant, record, password, force=bool(force), mfa=mfa)
             tenant.stats_add("password_writes")
+            _audits.record_app_reset(tenant, app, record)
         else:
             record["passwordProfile"] = {
                 "forceChangePasswordNextSignIn": bool(force),
