@@ -188,3 +188,40 @@ def test_many_clients_are_counted_a_few_hundred_a_statement(ctx: Ctx) -> None:
     with ctx.world.db.read() as conn:
         found = overdue_counts(conn, cutoffs, include_directory_admin=True)
     assert found == {ctx.client.id: 1}
+
+
+def test_password_ages_fall_in_their_bands_less_the_trash(ctx: Ctx) -> None:
+    """The overview's password ages (storage.overview.age_buckets): each credential in the
+    band of its age, the trash left out, directory_admin ones only for those who may see
+    them, and only the clients asked for."""
+    from credsync.storage.overview import age_buckets
+
+    ages = {"a": 1, "b": 29, "c": 31, "d": 100, "e": 200, "f": 364, "g": 366, "h": 900}
+    made = {title: ctx.add(title) for title in ages}
+    bind = ctx.add("bind", "Bind-Pa55!", type_="directory_admin")
+    for title, days in ages.items():
+        _age(ctx, made[title].id, days)
+    _age(ctx, bind.id, 100)
+    trashed = ctx.add("trashed")
+    _age(ctx, trashed.id, 366)
+    ctx.vault.credentials.delete(ctx.admin, trashed.id)
+    other = ctx.vault.clients.add(ctx.admin, ctx.keys, f"{ctx.name} other")
+
+    def bands(admin: bool, clients: list[str]) -> dict[tuple[str, int], int]:
+        with ctx.world.db.read() as conn:
+            found = age_buckets(
+                conn, utcnow(), (30, 90, 180, 365), clients, include_directory_admin=admin
+            )
+        return {(row.client_id, row.bucket): row.n for row in found}
+
+    mine = ctx.client.id
+    assert bands(True, [mine]) == {
+        (mine, 0): 2,
+        (mine, 1): 1,
+        (mine, 2): 2,
+        (mine, 3): 2,
+        (mine, 4): 2,
+    }
+    assert bands(False, [mine])[mine, 2] == 1  # the bind credential left out
+    assert bands(True, [other.id]) == {}  # no credentials: no bands
+    assert bands(True, []) == {}

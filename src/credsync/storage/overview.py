@@ -1,7 +1,7 @@
 """The dashboard overview's figures, read in a few grouped statements over the whole vault
 (never one per client, directory or row): checks by status per directory, open flags per
 directory, each directory's last completed run, runs and flags per day, and password ages per
-client. Read-only: the tables stay their owners' (credentials, links, flags, runs).
+client (index ranges side by side, one statement for up to 80 clients). Read-only: the tables stay their owners' (credentials, links, flags, runs).
 
 Days are UTC calendar days, computed by the database (the text's first ten characters on
 SQLite, which keeps UTC timestamps as text; PostgreSQL's ``date(... AT TIME ZONE 'UTC')``) so
@@ -58,6 +58,10 @@ class AgeRow(NamedTuple):
 
 def _live(include_directory_admin: bool) -> sa.ColumnElement[bool]:
     return sa.and_(credentials.c.deleted_at.is_(None), visible(include_directory_admin))
+
+
+# Counts per statement (SQLite allows 500 parts in a compound statement).
+_PARTS_PER_STATEMENT = 400
 
 
 def _set_apart(include_directory_admin: bool) -> sa.Select[Any]:
@@ -187,31 +191,49 @@ def age_buckets(
     conn: Connection,
     now: dt.datetime,
     edges_days: Sequence[int],
+    client_ids: Sequence[str],
     *,
     include_directory_admin: bool,
 ) -> list[AgeRow]:
-    """Live credentials per client and password age: bucket i holds the passwords changed
-    less than ``edges_days[i]`` days ago (and not less than the edge before);
-    ``len(edges_days)`` the older ones. Every credential is counted from
-    ``ix_credentials_client_changed`` alone, less the few set apart."""
+    """Live credentials of ``client_ids`` by client and password age: bucket i holds the
+    passwords changed less than ``edges_days[i]`` days ago (and not less than the edge
+    before; the edges rise); ``len(edges_days)`` the older ones. Per client, its credentials
+    and those changed after each edge are counted over ranges of
+    ``ix_credentials_client_changed``, side by side (UNION ALL: reading the index alone, about
+    half the time of one pass that works out every row's bucket), less the few set apart."""
+    cuts = [now - dt.timedelta(days=d) for d in edges_days]
     changed = credentials.c.password_changed_at
-    bucket = sa.case(
-        *[(changed > now - dt.timedelta(days=d), i) for i, d in enumerate(edges_days)],
-        else_=len(edges_days),
-    )
+    parts = []
+    for client_id in client_ids:
+        mine = credentials.c.client_id == client_id
+        for i, cut in [(-1, None), *enumerate(cuts)]:  # -1: all of them
+            parts.append(
+                sa.select(sa.literal(client_id, sa.String()), sa.literal(i), sa.func.count()).where(
+                    mine if cut is None else sa.and_(mine, changed > cut)
+                )
+            )
+    newer: dict[tuple[str, int], int] = {}
+    for start in range(0, len(parts), _PARTS_PER_STATEMENT):
+        for c, i, n in conn.execute(sa.union_all(*parts[start : start + _PARTS_PER_STATEMENT])):
+            newer[c, int(i)] = int(n)
     counts: dict[tuple[str, int], int] = defaultdict(int)
-    every = conn.execute(
-        sa.select(credentials.c.client_id, bucket, sa.func.count()).group_by(
-            credentials.c.client_id, bucket
-        )
+    last = len(edges_days)
+    for client_id in client_ids:
+        before = 0
+        for i in range(last):
+            counts[client_id, i] = newer.get((client_id, i), 0) - before
+            before = newer.get((client_id, i), 0)
+        counts[client_id, last] = newer.get((client_id, -1), 0) - before
+    bucket = sa.case(
+        *[(changed > cut, i) for i, cut in enumerate(cuts)],
+        else_=last,
     )
-    for c, b, n in every:
-        counts[c, int(b)] += int(n)
     apart = conn.execute(
         sa.select(credentials.c.client_id, bucket, sa.func.count())
         .where(credentials.c.id.in_(_set_apart(include_directory_admin)))
         .group_by(credentials.c.client_id, bucket)
     )
     for c, b, n in apart:
-        counts[c, int(b)] -= int(n)
+        if (c, int(b)) in counts:
+            counts[c, int(b)] -= int(n)
     return [AgeRow(c, b, n) for (c, b), n in counts.items() if n > 0]

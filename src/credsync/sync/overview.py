@@ -152,7 +152,9 @@ def overview(
         flag_days = rows.flags_per_day(
             conn, since, include_directory_admin=admin, client_ids=actor.clients
         )
-        ages = rows.age_buckets(conn, now, AGE_EDGES_DAYS, include_directory_admin=admin)
+        ages = rows.age_buckets(
+            conn, now, AGE_EDGES_DAYS, [c.id for c in clients], include_directory_admin=admin
+        )
     newest = last_runs(db, actor)
     by_directory: dict[str, dict[str, int]] = defaultdict(dict)
     for s in statuses:
