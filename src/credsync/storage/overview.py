@@ -1,7 +1,8 @@
 """The dashboard overview's figures, read in a few grouped statements over the whole vault
 (never one per client, directory or row): checks by status per directory, open flags per
 directory, each directory's last completed run, runs and flags per day, and password ages per
-client (index ranges side by side, one statement for up to 80 clients). Read-only: the tables stay their owners' (credentials, links, flags, runs).
+client (index ranges side by side, one statement for up to 80 clients). Read-only: the tables
+stay their owners' (credentials, links, flags, runs).
 
 Days are UTC calendar days, computed by the database (the text's first ten characters on
 SQLite, which keeps UTC timestamps as text; PostgreSQL's ``date(... AT TIME ZONE 'UTC')``) so
