@@ -4,24 +4,11 @@ create, patch and answers, its errors naming the field, who may set it, and
 
 from __future__ import annotations
 
-import datetime as dt
-
-from credsync.storage.tables import credentials
-from credsync.vault._time import utcnow
-from vault.helpers import audit_of
+from vault.helpers import age_password, audit_of
 
 from .conftest import ApiWorld, assert_error
 
 V1 = "/api/v1"
-
-
-def _age(api: ApiWorld, cred_id: str, days: int) -> None:
-    with api.world.db.write() as conn:
-        conn.execute(
-            credentials.update()
-            .where(credentials.c.id == cred_id)
-            .values(password_changed_at=utcnow() - dt.timedelta(days=days))
-        )
 
 
 def _cred(api: ApiWorld, title: str, **extra: object) -> str:
@@ -97,9 +84,9 @@ def test_the_overdue_filter_and_count(api: ApiWorld) -> None:
     old = _cred(api, "old")
     fresh = _cred(api, "fresh")
     bind = _cred(api, "bind", type="directory_admin")
-    _age(api, old, 45)
-    _age(api, bind, 400)
-    _age(api, fresh, 10)
+    age_password(api.world.db, old, 45)
+    age_password(api.world.db, bind, 400)
+    age_password(api.world.db, fresh, 10)
 
     page = http.get(f"{V1}/clients/Contoso/credentials", params={"overdue": True}).json()
     assert [c["title"] for c in page["items"]] == ["bind", "old"]

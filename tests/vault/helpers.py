@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import importlib.util
 import sys
 import uuid
@@ -9,8 +10,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from credsync.storage import Database
+from credsync.storage.tables import credentials
 from credsync.types import Secret
 from credsync.vault import Actor, KeyRing, Vault
+from credsync.vault._time import utcnow
 from credsync.vault.drafts import make_draft
 from credsync.vault.models import AuditEntry, Client, Credential
 
@@ -115,3 +119,13 @@ class Ctx:
     def other_client(self, prefix: str = "Other") -> Client:
         name = f"{prefix} {uuid.uuid4().hex[:10]}"
         return self.vault.clients.add(self.admin, self.keys, name)
+
+
+def age_password(db: Database, cred_id: str, days: float) -> None:
+    """Make the credential's password ``days`` old (as if changed then)."""
+    with db.write() as conn:
+        conn.execute(
+            credentials.update()
+            .where(credentials.c.id == cred_id)
+            .values(password_changed_at=utcnow() - dt.timedelta(days=days))
+        )

@@ -10,22 +10,11 @@ import pytest
 import sqlalchemy as sa
 
 from credsync.errors import InvalidInput, PermissionDenied, StaleVersion
-from credsync.storage.tables import credentials
 from credsync.types import Secret
 from credsync.vault._time import utcnow
 from credsync.vault.rotation import parse_rotate_every
 
-from .helpers import Ctx, add_cred
-
-
-def _age(ctx: Ctx, cred_id: str, days: float) -> None:
-    """Make the credential's password ``days`` old."""
-    with ctx.world.db.write() as conn:
-        conn.execute(
-            credentials.update()
-            .where(credentials.c.id == cred_id)
-            .values(password_changed_at=utcnow() - dt.timedelta(days=days))
-        )
+from .helpers import Ctx, add_cred, age_password
 
 
 def _overdue_titles(ctx: Ctx, actor: object = None) -> list[str]:
@@ -99,10 +88,10 @@ def test_overdue_credentials_are_counted_and_listed(ctx: Ctx) -> None:
     older = ctx.add("older")
     trashed = ctx.add("trashed")
     bind = ctx.add("bind", "Bind-Pa55!", type_="directory_admin")
-    _age(ctx, fresh.id, 29)
+    age_password(ctx.world.db, fresh.id, 29)
     for cred in (old, older, trashed, bind):
-        _age(ctx, cred.id, 31)
-    _age(ctx, older.id, 400)
+        age_password(ctx.world.db, cred.id, 31)
+    age_password(ctx.world.db, older.id, 400)
     ctx.vault.credentials.delete(ctx.admin, trashed.id)
 
     # no interval: nothing is overdue
@@ -132,8 +121,8 @@ def test_each_client_is_counted_against_its_own_interval(ctx: Ctx) -> None:
     other = ctx.other_client()
     mine = ctx.add("mine")
     theirs = add_cred(ctx.world, other.id, "theirs")
-    _age(ctx, mine.id, 50)
-    _age(ctx, theirs.id, 50)
+    age_password(ctx.world.db, mine.id, 50)
+    age_password(ctx.world.db, theirs.id, 50)
     ctx.vault.clients.set_rotation(ctx.admin, ctx.name, 40)
     ctx.vault.clients.set_rotation(ctx.admin, other.id, 60)
 
@@ -182,7 +171,7 @@ def test_many_clients_are_counted_a_few_hundred_a_statement(ctx: Ctx) -> None:
     from credsync.storage.rotation import overdue_counts
 
     old = ctx.add("old")
-    _age(ctx, old.id, 10)
+    age_password(ctx.world.db, old.id, 10)
     cutoffs = {f"no-such-client-{n:04d}": utcnow() for n in range(1100)}
     cutoffs[ctx.client.id] = utcnow() - dt.timedelta(days=5)
     with ctx.world.db.read() as conn:
@@ -200,10 +189,10 @@ def test_password_ages_fall_in_their_bands_less_the_trash(ctx: Ctx) -> None:
     made = {title: ctx.add(title) for title in ages}
     bind = ctx.add("bind", "Bind-Pa55!", type_="directory_admin")
     for title, days in ages.items():
-        _age(ctx, made[title].id, days)
-    _age(ctx, bind.id, 100)
+        age_password(ctx.world.db, made[title].id, days)
+    age_password(ctx.world.db, bind.id, 100)
     trashed = ctx.add("trashed")
-    _age(ctx, trashed.id, 366)
+    age_password(ctx.world.db, trashed.id, 366)
     ctx.vault.credentials.delete(ctx.admin, trashed.id)
     other = ctx.vault.clients.add(ctx.admin, ctx.keys, f"{ctx.name} other")
 

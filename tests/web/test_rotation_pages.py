@@ -5,12 +5,9 @@ only for those who may see them), the overview's column."""
 
 from __future__ import annotations
 
-import datetime as dt
-
 from fastapi.testclient import TestClient
 
-from credsync.storage.tables import credentials
-from credsync.vault._time import utcnow
+from vault.helpers import age_password
 
 from .conftest import WebWorld, csrf_of
 
@@ -18,15 +15,6 @@ from .conftest import WebWorld, csrf_of
 def _post(browser: TestClient, where: str, /, **data: str) -> tuple[int, str]:
     response = browser.post(where, data={"csrf_token": csrf_of(browser.get("/").text), **data})
     return response.status_code, response.text
-
-
-def _age(web: WebWorld, cred_id: str, days: int) -> None:
-    with web.world.db.write() as conn:
-        conn.execute(
-            credentials.update()
-            .where(credentials.c.id == cred_id)
-            .values(password_changed_at=utcnow() - dt.timedelta(days=days))
-        )
 
 
 def test_the_interval_is_set_on_the_forms_by_writers_only(web: WebWorld) -> None:
@@ -71,8 +59,8 @@ def test_the_interval_is_set_on_the_forms_by_writers_only(web: WebWorld) -> None
 
 def test_the_client_page_and_overview_show_the_overdue_ones(web: WebWorld) -> None:
     vault, admin, client = web.world.vault, web.world.admin, web.ids["client"]
-    _age(web, web.ids["credential"], 40)
-    _age(web, web.ids["bind"], 40)
+    age_password(web.world.db, web.ids["credential"], 40)
+    age_password(web.world.db, web.ids["bind"], 40)
     admin_browser = web.signed_in("admin")
     assert "?overdue=1" not in admin_browser.get(f"/clients/{client}").text  # no interval
     vault.clients.set_rotation(admin, client, 30)

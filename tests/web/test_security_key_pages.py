@@ -18,6 +18,7 @@ from credsync.types import Secret
 from vault.soft_key import SoftKey
 
 from .conftest import WebWorld, csrf_of, operator_password
+from .test_mfa_pages import password_step
 
 VIEWER = "op-viewer"
 
@@ -42,13 +43,6 @@ def add_key(web: WebWorld, browser, name: str = "Desk key", key: SoftKey | None 
         "/account/mfa/keys", data={"csrf_token": csrf, "name": name, "credential": answer}
     )
     return key, done
-
-
-def password_step(web: WebWorld, browser=None):
-    browser = browser or web.http
-    token = csrf_of(browser.get("/sign-in").text)
-    data = {"name": VIEWER, "password": operator_password("viewer"), "csrf_token": token}
-    return browser, browser.post("/sign-in", data=data), token
 
 
 def test_a_key_is_added_and_removed_on_the_account_page(web: WebWorld) -> None:
