@@ -469,6 +469,8 @@ def test_delta_rereads_objects_sent_with_few_properties() -> None:
                 else:
                     out.append({"id": item["id"], "status": 200, "body": user_json(uid)})
             return httpx.Response(200, json={"responses": out})
+        if request.url.path == "/v1.0/auditLogs/directoryAudits":
+            return httpx.Response(200, json={"value": []})  # who changed them: nobody logged
         assert request.url.path == "/v1.0/users/delta"
         assert request.headers["Prefer"] == "odata.maxpagesize=999"  # not 100 a page
         return httpx.Response(200, json={
