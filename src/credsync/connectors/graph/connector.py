@@ -341,7 +341,11 @@ class GraphConnector:
     ) -> tuple[str, ...]:
         """Set ``password_changed_by`` on the accounts of ``current`` an audit entry names
         (reading by id the users it names that the delta did not send); the run's notes."""
-        found = await self._read_audits(mark)
+        try:
+            found = await self._read_audits(mark)
+        except ConnectorError as err:  # optional: the timestamp decides, the watermark stays
+            log.info("%s: reading the audit log failed: %s", self._name, err)
+            return (f"who changed a password is not known this run: {err}",)
         if found is None:  # a fallback, not a fault: the run's message says it (at info here)
             log.info("%s: %s", self._name, _AUDIT_DENIED)
             return (_AUDIT_DENIED,)
