@@ -38,6 +38,12 @@ def aw(sqlite_world: VaultWorld, graph_sim: Any) -> EntraWorld:
     return _world(sqlite_world, graph_sim)
 
 
+@pytest.fixture
+def aw_both(world: VaultWorld, graph_sim: Any) -> EntraWorld:
+    """The same on SQLite and on PostgreSQL (the author is kept in the account cache)."""
+    return _world(world, graph_sim)
+
+
 def _flag_detail(ew: EntraWorld, cred_id: str) -> str:
     [flag] = [f for f in ew.vault.flags.list(ew.admin, ew.client) if f.credential_id == cred_id]
     assert flag.status == "changed_in_directory"
@@ -53,7 +59,8 @@ def _baseline(ew: EntraWorld) -> tuple[Any, Any]:
     return user, cred
 
 
-def test_an_admin_reset_in_the_portal_is_attributed(aw: EntraWorld) -> None:
+def test_an_admin_reset_in_the_portal_is_attributed(aw_both: EntraWorld) -> None:
+    aw = aw_both
     user, cred = _baseline(aw)
     aw.tenant.admin_reset(user.id, strong(), by=f"helpdesk@{aw.tenant.domain}")
     report = aw.run()
