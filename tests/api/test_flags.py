@@ -5,7 +5,7 @@ its state); error shapes and permission refusals."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import pytest
@@ -251,3 +251,24 @@ def test_several_flags_are_pushed_or_accepted_at_once(api: ApiWorld, graph_sim: 
         f"{V1}/clients/{kept_c.client}/credentials", params={"password_unknown": True}
     ).json()
     assert listed["items"] == []
+
+
+def test_a_flag_names_who_changed_it_when_the_app_may_read_the_audit_log(
+    api: ApiWorld, graph_sim: Any
+) -> None:
+    """The Entra connector's attribution reaches the API's flag as it is (no work here);
+    the CLI's ``flags --json`` prints the same record."""
+    admin = api.admin
+    client, directory, tenant = add_entra(api, graph_sim)
+    app = tenant.default_app
+    tenant.apps[app.client_id] = replace(app, permissions=(*app.permissions, "AuditLog.Read.All"))
+    user = tenant.create_user(password="First-Passw0rd-1!")
+    add_cred(admin, client, "First-Passw0rd-1!", username=user.upn)
+    run(admin, directory)
+    graph_sim.advance_clock(2)
+    tenant.admin_reset(user.id, "Portal-Passw0rd-2!", by=f"helpdesk@{tenant.domain}")
+    second = run(admin, directory)
+    assert second["message"] == ""
+    [flag] = admin.get(f"{V1}/flags", params={"client": client}).json()["items"]
+    assert flag["status"] == "changed_in_directory"
+    assert f"reset by helpdesk@{tenant.domain} in the portal" in flag["detail"]

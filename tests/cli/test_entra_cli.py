@@ -4,6 +4,7 @@ certificate or a secret, directory test naming what the app lacks, sync run, fla
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -136,3 +137,20 @@ def test_sync_run_and_flags_say_the_side(entra_cli) -> None:
     pushed = entra_cli.json("flags", "resolve", flags[0]["id"][:8], "--push")
     assert pushed["outcome"] == "pushed"
     assert tenant.check_password(user.id, "First-Passw0rd-1!")
+
+
+def test_flags_json_names_who_changed_it(entra_cli) -> None:
+    """With AuditLog.Read.All the flag says who reset the password, in ``flags --json`` as
+    the connector wrote it; without it (the fixture's app before the grant) the run says so."""
+    sim, tenant = entra_cli.sim, entra_cli.tenant
+    user = tenant.create_user(password="First-Passw0rd-1!")
+    entra_cli.add_cred("Contoso", "Ann", "First-Passw0rd-1!", username=user.upn)
+    first = entra_cli.json("sync", "run", "Contoso")["runs"][0]
+    assert "AuditLog.Read.All" in first["message"]
+    app = tenant.default_app
+    tenant.apps[app.client_id] = replace(app, permissions=(*app.permissions, "AuditLog.Read.All"))
+    sim.advance_clock(120)
+    tenant.admin_reset(user.id, "Portal-Passw0rd-2!")
+    entra_cli.json("sync", "run", "Contoso")
+    [flag] = entra_cli.json("flags", "Contoso")
+    assert f"reset by admin@{tenant.domain} in the portal" in flag["detail"]

@@ -31,6 +31,8 @@ def test_a_flag_is_never_dated_before_the_change_it_reports(tmp_path: Path) -> N
             changed = dt.datetime.strptime(found.group(1), "%Y-%m-%d %H:%M:%S")
             assert changed.replace(tzinfo=dt.UTC) <= flag.updated_at, flag.detail
             assert world.sim.now() <= dt.datetime.now(dt.UTC) + dt.timedelta(seconds=1)
+            # The demo's app may read the audit log: the flag says who reset it.
+            assert "reset by admin@contoso.test in the portal" in flag.detail, flag.detail
         # The enforce credentials' new links were confirmed by the demo's operator, so the
         # reset in the tenant was pushed back.
         confirmed = world.vault.audit.list(world.admin, action="link.confirmed")

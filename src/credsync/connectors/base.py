@@ -60,6 +60,9 @@ class Capability(enum.StrEnum):
     SET_PASSWORD = "set_password"  # noqa: S105 - a capability name
     CHANGES = "changes"  # changes_since(): incremental reads (DirSync, delta)
     PASSWORD_TIMESTAMP = "password_timestamp"  # noqa: S105 - a capability name
+    # Accounts come with ``password_changed_by`` where the directory logs who changed a
+    # password (Entra's audit log): a change it does not name is said to be judged by time.
+    CHANGE_AUTHORS = "change_authors"
 
 
 @dataclass(frozen=True)
@@ -89,6 +92,8 @@ class Account:
     ``password_stamp`` is the directory's own record of the last password change in an exactly
     comparable text form (AD: pwdLastSet as its integer; Graph: lastPasswordChangeDateTime);
     ``password_changed_at`` is the same moment as a UTC datetime for people.
+    ``password_changed_by`` says who changed it and how, in words for people ("reset by
+    admin@contoso.test in the portal"), where the directory logs it; None when unknown.
     """
 
     id: str
@@ -105,6 +110,7 @@ class Account:
     password_changed_at: datetime | None = None
     synced_from_on_premises: bool = False
     protected: bool = False  # a privileged account (AD adminCount=1)
+    password_changed_by: str | None = None
 
     def names(self) -> frozenset[str]:
         """Every name a credential's username may use for this account, case-folded."""
@@ -120,12 +126,15 @@ class Account:
 class ChangeSet:
     """What changed since a cursor: accounts that are new or changed (their whole current
     state), ids that left the scope or were deleted, and the cursor to ask from next time.
-    ``full`` says the connector could not go incremental and returned every account."""
+    ``full`` says the connector could not go incremental and returned every account.
+    ``notes``: what the run should tell the operator once (a permission missing, so a fallback
+    was taken); never a reason to fail the run."""
 
     changed: tuple[Account, ...]
     removed: tuple[str, ...]
     cursor: str
     full: bool = False
+    notes: tuple[str, ...] = ()
 
 
 class VerifyOutcome(enum.StrEnum):

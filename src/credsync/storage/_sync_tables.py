@@ -67,6 +67,7 @@ directory_accounts = Table(
     Column("password_changed_at", TS),
     Column("synced_from_on_premises", Boolean, nullable=False),
     Column("protected", Boolean, nullable=False),
+    Column("password_changed_by", String(512)),  # who and how, where the directory logs it
     Column("seen_at", TS, nullable=False),
     # username and upn case-folded: an incremental run looks up only the accounts an unlinked
     # credential may match by name, instead of loading the whole cache.

@@ -22,6 +22,7 @@ from credsync.storage.tables import directory_accounts
 __all__ = [
     "AccountFacts",
     "CachedAccount",
+    "authors",
     "count",
     "forget_directory",
     "load",
@@ -48,6 +49,7 @@ class CachedAccount(NamedTuple):
     password_changed_at: dt.datetime | None  # naive on SQLite
     synced_from_on_premises: bool
     protected: bool
+    password_changed_by: str | None
 
 
 class AccountFacts(Protocol):
@@ -81,6 +83,8 @@ class AccountFacts(Protocol):
     def synced_from_on_premises(self) -> bool: ...
     @property
     def protected(self) -> bool: ...
+    @property
+    def password_changed_by(self) -> str | None: ...
 
 
 _FACTS = CachedAccount._fields[1:]  # the columns an account's attributes of the same name fill
@@ -107,6 +111,18 @@ def load(
         by_name = sa.or_(table.c.username_key.in_(chunk), table.c.upn_key.in_(chunk))
         out += records(CachedAccount, conn.execute(_SELECT.where(in_directory, by_name)))
     return out
+
+
+def authors(conn: Connection, directory_id: str) -> dict[str, tuple[str | None, str]]:
+    """Account id -> (its password stamp, who changed it) for the directory's cached accounts
+    whose directory named who changed their password."""
+    table = directory_accounts
+    rows = conn.execute(
+        sa.select(table.c.account_id, table.c.password_stamp, table.c.password_changed_by).where(
+            table.c.directory_id == directory_id, table.c.password_changed_by.is_not(None)
+        )
+    )
+    return {r.account_id: (r.password_stamp, r.password_changed_by) for r in rows}
 
 
 def password_stamp(conn: Connection, directory_id: str, account_id: str) -> str | None:

@@ -70,6 +70,7 @@ class _Read:
     removed: list[str]
     cursor: str | None
     full: bool
+    notes: tuple[str, ...] = ()  # the connector's, for the run's message
 
 
 @dataclass
@@ -238,6 +239,10 @@ class Engine:
             read = await self._read_linked(connector, creds, links, cached)
         else:
             read = await self._read(connector, directory, run.kind, cached)
+        if Capability.CHANGE_AUTHORS in connector.capabilities and read.changed:
+            with self._db.read() as conn:
+                kept = store.keep_authors(conn, directory.id, read.changed)
+            read = replace(read, changed=kept, accounts=read.accounts | {a.id: a for a in kept})
         if read.full and run.kind == "incremental":
             run.kind = "full"  # the cursor was refused or stale, or DirSync is not allowed
         run.accounts_read = len(read.changed) if not read.full else len(read.accounts)
@@ -264,7 +269,8 @@ class Engine:
                 items = plan(creds, links, read.accounts, abort_reason=abort, rules=rules)
         if run.recorder.dry_run or abort is not None:
             run.recorder.store_plan([Outcome(i, i.status, i.action, i.detail) for i in items])
-            run.finish("aborted" if abort else "done", abort or "dry run: nothing done")
+            said = abort or "; ".join(("dry run: nothing done", *read.notes))
+            run.finish("aborted" if abort else "done", said)
             return
         run.recorder.check_lease(renew=True)  # the read may have taken long: still ours?
         run.recorder.store_read(read.changed, read.removed, full=read.full)
@@ -275,6 +281,7 @@ class Engine:
         can_verify = Capability.VERIFY_BIND in connector.capabilities
         return Rules(
             can_verify=can_verify,
+            knows_authors=Capability.CHANGE_AUTHORS in connector.capabilities,
             force_change=bool(directory.option("force_change")),
             managed_elsewhere=(
                 {}
@@ -335,7 +342,7 @@ class Engine:
         recorder.check_lease()
         if executor.stopped is None:
             whole = WholePass(read.cursor, read.full, len(read.accounts)) if advance else None
-            run.finish("done", "", whole=whole)
+            run.finish("done", "; ".join(read.notes), whole=whole)
         elif executor.stop_status is not Status.SKIPPED:  # the directory itself failed
             run.finish("failed", executor.stopped, failed=True)
         else:
@@ -386,13 +393,21 @@ class Engine:
         changes = await connector.changes_since(directory.cursor if kind != "full" else None)
         if changes.full:
             everything = {a.id: a for a in changes.changed}
-            return _Read(everything, list(changes.changed), [], changes.cursor, True)
+            changed = list(changes.changed)
+            return _Read(everything, changed, [], changes.cursor, True, changes.notes)
         accounts = dict(cached)
         for removed in changes.removed:
             accounts.pop(removed, None)
         for account in changes.changed:
             accounts[account.id] = account
-        return _Read(accounts, list(changes.changed), list(changes.removed), changes.cursor, False)
+        return _Read(
+            accounts,
+            list(changes.changed),
+            list(changes.removed),
+            changes.cursor,
+            False,
+            changes.notes,
+        )
 
     async def _read_linked(
         self,

@@ -30,7 +30,9 @@ directory's lastPasswordChangeDateTime as the stamp:
   :data:`BASELINE_TOLERANCE` after the vault's password was stored is taken as in step
   (``confirm``), a later one is ``changed_in_directory``;
 - the stamp moved since the last push or confirmation: report flags
-  ``changed_in_directory``, enforce pushes;
+  ``changed_in_directory``, enforce pushes; the flag names who changed it and how when the
+  directory says (``password_changed_by``: Entra's audit log), else it says it judged by the
+  timestamp alone (where the directory could have named someone);
 - the vault's password changed and the directory's didn't: report flags ``mismatch`` (the
   directory still has the old one), enforce pushes.
 
@@ -93,9 +95,13 @@ class Rules:
     timestamp-only directory (Entra). ``force_change``: pushes leave the account in
     "change at next sign-in". ``managed_elsewhere``: credential id -> the name of another
     directory of the client that links it (where an on-premises-synced account is managed).
+    ``knows_authors``: the directory names who changed a password where it can (the
+    accounts' ``password_changed_by``); a change it does not name is said to be judged by
+    its timestamp alone.
     """
 
     can_verify: bool = True
+    knows_authors: bool = False
     force_change: bool = False
     managed_elsewhere: Mapping[str, str] | None = None
 
@@ -385,7 +391,7 @@ def _check_state(
             f"password unchanged on both sides since the last good check{spared}",
         )
     if not rules.can_verify:
-        return check_stamp(cred, link, account, item, pushes)
+        return check_stamp(cred, link, account, item, pushes, authors=rules.knows_authors)
     if pushes and vault_changed and link.confirmed_secret_version is not None:
         return item(
             Action.PUSH,

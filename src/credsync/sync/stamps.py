@@ -20,7 +20,7 @@ from credsync.sync.model import (
 )
 from credsync.types import SyncMode
 
-__all__ = ["BASELINE_TOLERANCE", "Item", "check_stamp", "when"]
+__all__ = ["BASELINE_TOLERANCE", "Item", "changed_by", "check_stamp", "when"]
 
 # A timestamp-only directory's first check: a password set in the directory up to this long
 # after the vault's was stored is taken as the same one (an operator generates a password in
@@ -45,11 +45,29 @@ def when(moment: dt.datetime | None) -> str:
     return moment.strftime("%Y-%m-%d %H:%M:%S UTC") if moment else "an unknown time"
 
 
+def changed_by(account: Account, authors: bool) -> str:
+    """Who changed the password and how, after a comma (", reset by x in the portal"); where
+    the directory could have named someone and did not (``authors``), that the timestamp alone
+    tells; nothing for a directory that never names anyone."""
+    if account.password_changed_by:
+        return f", {account.password_changed_by}"
+    if authors:
+        return " (no audit entry names who, yet: judged by the timestamp alone)"
+    return ""
+
+
 def check_stamp(
-    cred: CredentialState, link: LinkState, account: Account, item: Item, pushes: bool
+    cred: CredentialState,
+    link: LinkState,
+    account: Account,
+    item: Item,
+    pushes: bool,
+    *,
+    authors: bool = False,
 ) -> PlanItem:
     """A timestamp-only directory, when one side changed since the last push or confirmation
-    (see the module docstring); ``pushes``: enforce mode through a confirmed link."""
+    (see the module docstring); ``pushes``: enforce mode through a confirmed link;
+    ``authors``: the directory names who changed a password where it can."""
     enforce = cred.mode is SyncMode.ENFORCE
     stamp = account.password_stamp
     changed_at = when(account.password_changed_at)
@@ -96,8 +114,8 @@ def check_stamp(
             return item(
                 Action.FLAG,
                 Status.CHANGED_IN_DIRECTORY,
-                f"the password was changed in the directory {changed_at}, after the vault's "
-                f"was stored ({when(stored)})",
+                f"the password was changed in the directory {changed_at}"
+                f"{changed_by(account, authors)}, after the vault's was stored ({when(stored)})",
             )
         return item(
             Action.FLAG,
@@ -115,8 +133,8 @@ def check_stamp(
         return item(
             Action.FLAG,
             Status.CHANGED_IN_DIRECTORY,
-            f"someone changed the password in the directory ({changed_at}) since the "
-            "vault's last push or confirmation",
+            f"the password was changed in the directory ({changed_at})"
+            f"{changed_by(account, authors)}, since the vault's last push or confirmation",
         )
     # Only the vault changed.
     if pushes:

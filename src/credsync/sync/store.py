@@ -6,6 +6,7 @@ the transactions. What a run writes is the recorder's (:mod:`credsync.sync.recor
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 
 from sqlalchemy.engine import Connection
 
@@ -19,6 +20,7 @@ from credsync.vault._time import as_utc, as_utc_opt
 
 __all__ = [
     "account_from_row",
+    "keep_authors",
     "load_accounts_for",
     "load_links",
     "name_keys",
@@ -99,6 +101,7 @@ def account_from_row(row: account_rows.CachedAccount) -> Account:
         password_changed_at=as_utc_opt(row.password_changed_at),
         synced_from_on_premises=row.synced_from_on_premises,
         protected=row.protected,
+        password_changed_by=row.password_changed_by,
     )
 
 
@@ -133,3 +136,19 @@ def load_accounts_for(
             keys |= name_keys(cred.username)
     rows = account_rows.load(conn, directory_id, ids, keys)
     return {r.account_id: account_from_row(r) for r in rows}
+
+
+def keep_authors(conn: Connection, directory_id: str, accounts: Sequence[Account]) -> list[Account]:
+    """``accounts`` read now, each that its directory did not name an author for this time
+    given the one stored for the same password stamp (a directory names who changed a
+    password once, when it logs the change: an open flag keeps saying who)."""
+    if not any(a.password_changed_by is None for a in accounts):
+        return list(accounts)
+    known = account_rows.authors(conn, directory_id)
+    out: list[Account] = []
+    for account in accounts:
+        stored = known.get(account.id)
+        if account.password_changed_by is None and stored and stored[0] == account.password_stamp:
+            account = replace(account, password_changed_by=stored[1])
+        out.append(account)
+    return out

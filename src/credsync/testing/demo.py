@@ -22,7 +22,7 @@ from credsync.crypto import KdfParams
 from credsync.storage import Database
 from credsync.sync.confirm import LinkConfirmations
 from credsync.sync.engine import Engine
-from credsync.testing.graphsim import GraphSimulator
+from credsync.testing.graphsim import DEFAULT_PERMISSIONS, DEFAULT_ROLE, GraphSimulator
 from credsync.types import CredentialType, Secret, SyncMode
 from credsync.vault import Actor, KeyRing, Vault
 from credsync.vault.directories import DirectoryInput
@@ -130,7 +130,8 @@ def _add(world: DemoWorld, client: str, title: str, username: str, password: str
 def _contoso(world: DemoWorld) -> None:
     vault, admin, keys, sim, tenant = world.vault, world.admin, world.keys, world.sim, world.tenant
     vault.clients.add(admin, keys, CLIENT, directory_sync=True, default_sync_mode=SyncMode.REPORT)
-    app = tenant.default_app
+    # The default app plus AuditLog.Read.All: the flags name who changed a password.
+    app = tenant.add_app((*DEFAULT_PERMISSIONS, "AuditLog.Read.All"), DEFAULT_ROLE, "credsync")
     app_cred = _add(
         world,
         CLIENT,
@@ -255,7 +256,7 @@ def _first_runs_and_drift(world: DemoWorld, *, with_ad: bool) -> None:
     for alias, _, _, what in _PEOPLE:
         upn = f"{alias}@{tenant.domain}"
         if what == "portal_reset":
-            tenant.set_password(upn, _password())
+            tenant.admin_reset(upn, _password())  # by admin@contoso.test in the portal
         elif what == "vault_change":
             world.vault.credentials.set_password(
                 world.admin, world.keys, creds[upn].id, Secret(_password()), reason="demo"

@@ -469,6 +469,8 @@ def test_delta_rereads_objects_sent_with_few_properties() -> None:
                 else:
                     out.append({"id": item["id"], "status": 200, "body": user_json(uid)})
             return httpx.Response(200, json={"responses": out})
+        if request.url.path == "/v1.0/auditLogs/directoryAudits":
+            return httpx.Response(200, json={"value": []})  # who changed them: nobody logged
         assert request.url.path == "/v1.0/users/delta"
         assert request.headers["Prefer"] == "odata.maxpagesize=999"  # not 100 a page
         return httpx.Response(200, json={
@@ -525,3 +527,36 @@ def test_a_refused_token_is_directory_auth_failed_in_aadsts_words() -> None:
         assert "Trace ID" not in str(caught.value)
     finally:
         run(conn.close())
+
+
+@pytest.mark.parametrize(
+    ("status", "code", "said"),
+    [
+        (403, "Authorization_RequestDenied", "grant it AuditLog.Read.All"),
+        (400, "Request_UnsupportedQuery", "not known this run"),
+    ],
+)
+def test_an_unreadable_audit_log_is_a_note_not_a_failed_read(
+    status: int, code: str, said: str
+) -> None:
+    """Who changed a password is optional: a refused audit log read leaves a note for the
+    run's message and the delta's accounts as they are."""
+    uid = str(uuid.uuid4())
+
+    def graph(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/v1.0/auditLogs/directoryAudits":
+            return httpx.Response(status, json=_body(code, "no"))
+        return httpx.Response(200, json={
+            "value": [user_json(uid)],
+            "@odata.deltaLink": f"{GRAPH}/v1.0/users/delta?$deltatoken=abc",
+        })  # fmt: skip
+
+    conn = connector(graph)
+    try:
+        result = run(conn.changes_since(None))
+    finally:
+        run(conn.close())
+    assert [a.id for a in result.changed] == [uid]
+    assert result.changed[0].password_changed_by is None
+    [note] = result.notes
+    assert said in note

@@ -32,6 +32,11 @@ Decisions, and why:
   deltaLink Graph refuses (400/410: sync state gone, resync required) gives a full read.
   Removed users (``@removed``, soft- or hard-deleted) come back in ``removed``; an object that
   delta sends with only its changed properties is read again by id (batched).
+* **Who changed a password** (:mod:`._audits`): with AuditLog.Read.All and Directory.Read.All,
+  each read also lists the directory audit log's password activities since a watermark kept in
+  the cursor (minus a 10-minute overlap, de-duplicated by entry id) and sets the accounts'
+  ``password_changed_by``; a user named by a new entry but not in the delta is read by id.
+  Without the permission (403) the ChangeSet carries a note and the timestamp alone decides.
 * **test_connection** steps: connect, tls, token, permissions, directory role, read users.
 """
 
@@ -40,10 +45,12 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import datetime as dt
 import json
 import logging
 import uuid
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -60,11 +67,11 @@ from credsync.connectors.base import (
     VerifyResult,
     run_test_steps,
 )
-from credsync.connectors.graph import _checks
+from credsync.connectors.graph import _audits, _checks
 from credsync.connectors.graph._auth import decode_claims
 from credsync.connectors.graph._batch import Batcher, Inner, reply_error
 from credsync.connectors.graph._client import GraphClient, ssl_context
-from credsync.connectors.graph._errors import graph_error, scrub
+from credsync.connectors.graph._errors import graph_error, graph_words, scrub
 from credsync.connectors.graph._mapping import SELECT, complete, policies_with, to_account
 from credsync.errors import (
     AccountNotFound,
@@ -87,6 +94,13 @@ _PUSH_HINT = (
     "this user: User Administrator (non-admin users) or Privileged Authentication "
     "Administrator (anyone)"
 )
+_AUDIT_DENIED = (
+    "the app may not read the directory audit log (grant it AuditLog.Read.All and "
+    "Directory.Read.All): who changed a password is not known, changes are judged by "
+    "lastPasswordChangeDateTime alone"
+)
+# An audit entry names the change whose lastPasswordChangeDateTime is this close to it.
+_AUTHOR_TOLERANCE = dt.timedelta(minutes=2)
 
 
 class GraphConnector:
@@ -95,7 +109,12 @@ class GraphConnector:
 
     kind = "entra"
     capabilities = frozenset(
-        {Capability.SET_PASSWORD, Capability.CHANGES, Capability.PASSWORD_TIMESTAMP}
+        {
+            Capability.SET_PASSWORD,
+            Capability.CHANGES,
+            Capability.PASSWORD_TIMESTAMP,
+            Capability.CHANGE_AUTHORS,
+        }
     )
     #: set_password calls the engine may keep under way at once (they share $batch requests)
     max_in_flight: int = 40
@@ -224,22 +243,28 @@ class GraphConnector:
         return reply.body
 
     # --- changes ----------------------------------------------------------------------------
-    def _encode_cursor(self, link: str) -> str:
-        data = json.dumps({"tenant": self._tenant, "link": link}, separators=(",", ":"))
+    def _encode_cursor(self, link: str, mark: _audits.Watermark) -> str:
+        data = json.dumps(
+            {"tenant": self._tenant, "link": link, "audit": mark.dump()}, separators=(",", ":")
+        )
         return _CURSOR_PREFIX + base64.urlsafe_b64encode(data.encode()).decode().rstrip("=")
 
-    def _decode_cursor(self, cursor: str | None) -> str | None:
-        """The deltaLink in ``cursor`` if it is ours: this tenant, this Graph host."""
+    def _cursor_data(self, cursor: str | None) -> dict[str, Any]:
+        """The cursor's fields if it is one of this tenant's ({} otherwise)."""
         if not cursor or not cursor.startswith(_CURSOR_PREFIX):
-            return None
+            return {}
         raw = cursor[len(_CURSOR_PREFIX) :]
         try:
             data = json.loads(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)))
         except (ValueError, binascii.Error, UnicodeDecodeError):
-            return None
+            return {}
         if not isinstance(data, dict) or data.get("tenant") != self._tenant:
-            return None
-        link = data.get("link")
+            return {}
+        return data
+
+    def _decode_cursor(self, cursor: str | None) -> str | None:
+        """The deltaLink in ``cursor`` if it is ours: this tenant, this Graph host."""
+        link = self._cursor_data(cursor).get("link")
         if not isinstance(link, str):
             return None
         parts = urlsplit(link)
@@ -279,12 +304,67 @@ class GraphConnector:
             await pages.aclose()
         raise PermanentConnectorError(f"{self._name}: {where}: Graph sent no deltaLink")
 
-    async def _full(self) -> ChangeSet:
+    async def _full(self, mark: _audits.Watermark) -> ChangeSet:
         where = "read every user (delta)"
         seen, link = await self._delta("/users/delta", {"$select": SELECT}, where, refusable=False)
         current = await self._complete(seen)
+        notes = await self._authors(current, mark)
         accounts = tuple(a for a in current.values() if a is not None)
-        return ChangeSet(changed=accounts, removed=(), cursor=self._encode_cursor(link), full=True)
+        cursor = self._encode_cursor(link, mark)
+        return ChangeSet(changed=accounts, removed=(), cursor=cursor, full=True, notes=notes)
+
+    async def _read_audits(self, mark: _audits.Watermark) -> dict[str, _audits.Attribution] | None:
+        """The new password activities by user id (see :mod:`._audits`); None when the app
+        may not read the audit log (403 Authorization_RequestDenied)."""
+        # https://learn.microsoft.com/en-us/graph/api/directoryaudit-list
+        where = "read the directory audit log"
+        params = _audits.query(mark.since())
+        entries: list[dict[str, Any]] = []
+        pages = self._client.pages("/auditLogs/directoryAudits", where=where, params=params)
+        try:
+            async for status, body, response in pages:
+                if status == 403 and graph_words(body)[0] in (
+                    "Authorization_RequestDenied",
+                    "Authentication_RequestFromNonPremiumTenantOrB2CTenant",
+                ):
+                    return None
+                if status != 200 or not isinstance(body, dict):
+                    raise self._raise(status, body, response, where,
+                                      not_found=PermanentConnectorError)  # fmt: skip
+                entries += [e for e in body.get("value") or () if isinstance(e, dict)]
+        finally:
+            await pages.aclose()
+        return _audits.attribute(entries, mark, self._config.bind_username)
+
+    async def _authors(
+        self, current: dict[str, Account | None], mark: _audits.Watermark
+    ) -> tuple[str, ...]:
+        """Set ``password_changed_by`` on the accounts of ``current`` an audit entry names
+        (reading by id the users it names that the delta did not send); the run's notes."""
+        try:
+            found = await self._read_audits(mark)
+        except ConnectorError as err:  # optional: the timestamp decides, the watermark stays
+            log.info("%s: reading the audit log failed: %s", self._name, err)
+            return (f"who changed a password is not known this run: {err}",)
+        if found is None:  # a fallback, not a fault: the run's message says it (at info here)
+            log.info("%s: %s", self._name, _AUDIT_DENIED)
+            return (_AUDIT_DENIED,)
+        named = {k: v for k, v in found.items() if v.by is not None}
+        missing: dict[str, Account | dict[str, Any] | None] = {
+            k: {} for k in named if k not in current
+        }
+        if missing:
+            current.update(await self._complete(missing))
+        for key, attribution in named.items():
+            account = current.get(key)
+            moment = account.password_changed_at if account else None
+            if account is None or moment is None:
+                continue
+            if abs(moment - attribution.at) <= _AUTHOR_TOLERANCE:
+                current[key] = replace(account, password_changed_by=attribution.by)
+            elif key in missing:
+                del current[key]  # an older entry: nothing new to say about this user
+        return ()
 
     async def _complete(
         self, seen: dict[str, Account | dict[str, Any] | None]
@@ -306,22 +386,26 @@ class GraphConnector:
 
     async def changes_since(self, cursor: str | None) -> ChangeSet:
         link = self._decode_cursor(cursor)
+        mark = _audits.Watermark.load(self._cursor_data(cursor).get("audit"))
         if link is None:
             if cursor:
                 log.info("%s: a cursor of another tenant, host or kind: full read", self._name)
-            return await self._full()
+            return await self._full(mark)
         where = "read changed users (delta)"
         try:
             seen, fresh = await self._delta(link, None, where, refusable=True)
         except _CursorRefused as err:
             log.warning("%s: Graph refused the delta cursor, reading everything: %s",
                         self._name, err)  # fmt: skip
-            return await self._full()
+            return await self._full(mark)
         current = await self._complete(seen)
+        removed = tuple(k for k, a in current.items() if a is None)
+        notes = await self._authors(current, mark)
         return ChangeSet(
             changed=tuple(a for a in current.values() if a is not None),
-            removed=tuple(k for k, a in current.items() if a is None),
-            cursor=self._encode_cursor(fresh),
+            removed=removed,
+            cursor=self._encode_cursor(fresh, mark),
+            notes=notes,
         )
 
     # --- test_connection --------------------------------------------------------------------
