@@ -12,10 +12,10 @@ from alembic import command
 
 from credsync.storage.migrate import alembic_config
 from credsync.storage.tables import links
-from credsync.types import CredentialType, Secret, SyncMode
+from credsync.types import Secret
 from credsync.vault.directories import DirectoryInput
 from credsync.vault.drafts import make_draft
-from vault.helpers import VaultWorld
+from vault.helpers import VaultWorld, add_bind_credential
 
 LINKED_AT = dt.datetime(2026, 11, 30, 9, 0, tzinfo=dt.UTC)
 
@@ -25,18 +25,7 @@ def _a_link(world: VaultWorld) -> tuple[str, str]:
     vault, admin, keys = world.vault, world.admin, world.keys
     client = f"Client {uuid.uuid4().hex[:8]}"
     vault.clients.add(admin, keys, client, directory_sync=True)
-    bind = vault.credentials.add(
-        admin,
-        keys,
-        client,
-        make_draft(
-            title="Domain admin",
-            username="admin",
-            password=Secret("Bind-password-1!"),
-            type_=CredentialType.DIRECTORY_ADMIN,
-            sync_mode=SyncMode.OFF,
-        ),
-    )
+    bind = add_bind_credential(world, client)
     directory = vault.directories.add(
         admin,
         client,

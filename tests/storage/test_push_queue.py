@@ -19,10 +19,10 @@ from credsync.storage import push_queue
 from credsync.storage.migrate import alembic_config
 from credsync.storage.tables import sync_queue
 from credsync.testing.postgres import TempPostgres
-from credsync.types import CredentialType, Secret, SyncMode
+from credsync.types import Secret
 from credsync.vault.directories import DirectoryInput
 from credsync.vault.drafts import make_draft
-from vault.helpers import VaultWorld, make_world
+from vault.helpers import VaultWorld, add_bind_credential, make_world
 
 NOW = dt.datetime(2026, 12, 6, 12, 0, tzinfo=dt.UTC)
 LEASE = dt.timedelta(seconds=120)
@@ -51,18 +51,7 @@ def build(world: VaultWorld, creds: int = 2, directories: int = 2) -> Queue:
     vault, admin, keys = world.vault, world.admin, world.keys
     client = f"Client {uuid.uuid4().hex[:8]}"
     vault.clients.add(admin, keys, client, directory_sync=True)
-    bind = vault.credentials.add(
-        admin,
-        keys,
-        client,
-        make_draft(
-            title="Domain admin",
-            username="admin",
-            password=Secret("Bind-password-1!"),
-            type_=CredentialType.DIRECTORY_ADMIN,
-            sync_mode=SyncMode.OFF,
-        ),
-    )
+    bind = add_bind_credential(world, client)
     made = [
         vault.directories.add(
             admin,

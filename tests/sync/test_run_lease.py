@@ -303,14 +303,9 @@ def _running_ids(ew: SyncWorld) -> list[str]:
         return list(conn.execute(sa.select(runs.c.id).where(runs.c.state == "running")).scalars())
 
 
-def test_a_killed_process_s_run_blocks_the_cli_until_it_is_swept(
-    ew: EntraWorld, cli: Any, silent_port: int
-) -> None:
-    _sign_in(cli, ew)
-    _, cred = _enforced(ew)
-    update_directory(ew.vault, ew.admin, ew.directory, url=f"https://127.0.0.1:{silent_port}")
-    args = ["sync", "run", ew.client, "--directory", ew.directory]
-    proc = subprocess.Popen(
+def _spawn(cli: Any, args: list[str]) -> subprocess.Popen[bytes]:
+    """``credsync ARGS`` as the CLI's operator, in a process group of its own (to be killed)."""
+    return subprocess.Popen(
         [sys.executable, "-m", "credsync", *args],
         env={**clitools.clean_environ(), **cli.env},
         stdin=subprocess.DEVNULL,
@@ -318,12 +313,34 @@ def test_a_killed_process_s_run_blocks_the_cli_until_it_is_swept(
         stderr=subprocess.DEVNULL,
         start_new_session=True,
     )
+
+
+def _until(
+    done: Callable[[], object],
+    proc: subprocess.Popen[bytes],
+    seconds: float,
+    before: str,
+    never: str,
+    every: float = 0.05,
+) -> None:
+    """Wait until ``done()``, with ``proc`` still alive (else: it ended before ``before``)."""
+    deadline = time.monotonic() + seconds
+    while not done():
+        assert proc.poll() is None, f"the process ended before {before}"
+        assert time.monotonic() < deadline, never
+        time.sleep(every)
+
+
+def test_a_killed_process_s_run_blocks_the_cli_until_it_is_swept(
+    ew: EntraWorld, cli: Any, silent_port: int
+) -> None:
+    _sign_in(cli, ew)
+    _, cred = _enforced(ew)
+    update_directory(ew.vault, ew.admin, ew.directory, url=f"https://127.0.0.1:{silent_port}")
+    args = ["sync", "run", ew.client, "--directory", ew.directory]
+    proc = _spawn(cli, args)
     try:
-        deadline = time.monotonic() + 30
-        while not _running_ids(ew):
-            assert proc.poll() is None, "the process ended before its run started"
-            assert time.monotonic() < deadline, "the run never started"
-            time.sleep(0.05)
+        _until(lambda: _running_ids(ew), proc, 30, "its run started", "the run never started")
         (run_id,) = _running_ids(ew)
         # The process is alive and its run under way: the CLI is refused (exit 5, Conflict).
         error = cli.fails(5, *args)
@@ -381,20 +398,11 @@ def test_pushes_of_a_killed_run_are_audited_and_settled_by_the_next_run(
         for cred in creds:
             sw.set_password(cred, wanted[cred.id])
         args = ["sync", "run", sw.client, "--directory", sw.directory]
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "credsync", *args],
-            env={**clitools.clean_environ(), **cli.env},
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )
+        proc = _spawn(cli, args)
         try:
-            deadline = time.monotonic() + 60
-            while not _attempted_items(sw):
-                assert proc.poll() is None, "the run ended before it pushed"
-                assert time.monotonic() < deadline, "the run never pushed"
-                time.sleep(0.005)
+            _until(
+                lambda: _attempted_items(sw), proc, 60, "it pushed", "the run never pushed", 0.005
+            )
             proxy.freeze(replies_only=replies_only)  # the pushes under way wait for the DC
             time.sleep(1.0)  # well within the connector's timeout
             assert proc.poll() is None

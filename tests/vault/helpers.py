@@ -12,7 +12,7 @@ from typing import Any
 
 from credsync.storage import Database
 from credsync.storage.tables import credentials
-from credsync.types import Secret
+from credsync.types import CredentialType, Secret, SyncMode
 from credsync.vault import Actor, KeyRing, Vault
 from credsync.vault._time import utcnow
 from credsync.vault.drafts import make_draft
@@ -129,3 +129,20 @@ def age_password(db: Database, cred_id: str, days: float) -> None:
             .where(credentials.c.id == cred_id)
             .values(password_changed_at=utcnow() - dt.timedelta(days=days))
         )
+
+
+def add_bind_credential(world: Any, client_ref: str) -> Credential:
+    """The client's directory_admin credential ("Domain admin", sync off) a directory binds
+    with."""
+    return world.vault.credentials.add(
+        world.admin,
+        world.keys,
+        client_ref,
+        make_draft(
+            title="Domain admin",
+            username="admin",
+            password=Secret("Bind-password-1!"),
+            type_=CredentialType.DIRECTORY_ADMIN,
+            sync_mode=SyncMode.OFF,
+        ),
+    )
