@@ -37,9 +37,14 @@ class SyncMode(enum.StrEnum):
     OFF = "off"
     REPORT = "report"
     ENFORCE = "enforce"
+    # Capture + push: directory changes captured at the DC become vault versions, vault changes
+    # are pushed as in enforce (issue 14; the CLI spells it "two-way").
+    TWO_WAY = "two_way"
 
 
-SyncModeName = Literal["off", "report", "enforce"]  # a SyncMode's value, in a record's JSON
+SyncModeName = Literal[
+    "off", "report", "enforce", "two_way"
+]  # a SyncMode's value, in a record's JSON
 
 
 class CredentialType(enum.StrEnum):
