@@ -232,4 +232,3 @@ def test_no_secret_in_answers_logs_or_audit(
     assert new_password.encode("utf-16-le") not in raw
     assert token_key.encode() not in raw
     assert b"PRIVATE KEY" not in raw
-
