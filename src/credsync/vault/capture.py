@@ -315,7 +315,7 @@ class Capture:
             row = find_directory_row(conn, ref, actor)
             label = (
                 clean_name(name, "forwarder name", 100, field="name")
-                if name
+                if name is not None
                 else f"forwarder {forwarder_id[:8]}"
             )
             capture_rows.add_forwarder(

@@ -82,9 +82,7 @@ class AcceptedOut(TypedDict):
 class EnrolIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str | None = Field(
-        default=None, min_length=1, max_length=100, description="A name to know it by."
-    )
+    name: str | None = Field(default=None, max_length=400, description="A name to know it by.")
 
 
 async def _raw_body(request: Request) -> bytes:
