@@ -3,11 +3,12 @@
 Per event, in this order (each outcome is also the ledger's, with its detail):
 
 1. Its idempotency key (directory, object_guid, pwd_last_set, kvno) already in the ledger:
-   ``duplicate``, nothing else done.
+   ``duplicate``, nothing else done. (A ``rejected`` event is recorded without taking its
+   key, so a corrected one may follow.)
 2. ``changed`` events, and ``deleted``/``disabled`` ones: recorded, ``ignored`` (runs see
    what the directory says of the account).
 3. A ``password`` event: without a ciphertext ``ignored``; a format other than ``openpgp``
-   ``rejected`` (the RSA-OAEP format is reserved).
+   and ``rsa-oaep-sha256+a256gcm`` ``rejected``.
 4. The account: the credential linked to (this directory, object_guid). None: ``unlinked``
    (the ciphertext is dropped undecrypted). Linked but not in the directory's scope at its
    last read (not in its account cache): ``out_of_scope``. A forwarder's events are looked up
@@ -55,7 +56,7 @@ from credsync.types import Secret, SyncMode, new_id
 from credsync.vault._time import as_utc, utcnow
 from credsync.vault.audit import AuditLog
 from credsync.vault.auth import Actor
-from credsync.vault.capture_batch import OPENPGP, CaptureEvent
+from credsync.vault.capture_batch import FORMATS, OPENPGP, CaptureEvent
 from credsync.vault.keyring import KeyRing
 from credsync.vault.secrets import read_secrets, write_secret_version
 
@@ -140,11 +141,13 @@ class Applier:
                 event.object_guid, event.pwd_last_set, "duplicate", "already received"
             )
         outcome, detail, credential_id = self._decide(event)
+        # A rejected event does not take its idempotency key: a corrected one may follow.
+        key = event.event_key if outcome != "rejected" else f"rejected|{new_id()}"
         capture_rows.record_event(
             self.conn,
             capture_rows.LedgerEvent(
                 directory_id=self.directory_id,
-                event_key=event.event_key,
+                event_key=key,
                 object_guid=event.object_guid,
                 pwd_last_set=event.pwd_last_set,
                 kvno=event.kvno,
@@ -168,8 +171,8 @@ class Applier:
             return "ignored", f"a {event.kind} event: recorded, nothing to apply", None
         if event.ciphertext is None:
             return "ignored", "a password event without a ciphertext", None
-        if event.ciphertext_format != OPENPGP:
-            return "rejected", "ciphertext format not supported yet", None
+        if event.ciphertext_format not in FORMATS:
+            return "rejected", f"unknown ciphertext format (known: {', '.join(FORMATS)})", None
         account = capture_rows.account_state(self.conn, self.directory_id, event.object_guid)
         if account.credential_id is None:
             return "unlinked", "no credential is linked to the account in this directory", None
@@ -182,7 +185,7 @@ class Applier:
         if self.decryptor is None:
             return "rejected", "the directory has no capture key", cid
         try:
-            plain = self.decryptor.decrypt(event.ciphertext)
+            plain = _decrypt(self.decryptor, event, event.ciphertext)
             password = Secret(plain.decode("utf-16-le"))
         except (InvalidInput, UnicodeDecodeError) as exc:
             reason = str(exc) if isinstance(exc, InvalidInput) else "not UTF-16-LE text"
@@ -381,6 +384,14 @@ class Applier:
             client_id=next(iter(self.actor.clients or ()), None),
             details=details,
         )
+
+
+def _decrypt(decryptor: CaptureDecryptor, event: CaptureEvent, ciphertext: str) -> bytes:
+    if event.ciphertext_format == OPENPGP:
+        return decryptor.decrypt(ciphertext)
+    # rsa-oaep-sha256+a256gcm: bound to the account and the change it reports
+    aad = f"{event.object_guid}\n{event.pwd_last_set}".encode()
+    return decryptor.decrypt_rsa_oaep(ciphertext, aad)
 
 
 def _same(a: Secret, b: Secret) -> bool:
