@@ -232,3 +232,14 @@ def test_no_secret_in_answers_logs_or_audit(
     assert new_password.encode("utf-16-le") not in raw
     assert token_key.encode() not in raw
     assert b"PRIVATE KEY" not in raw
+
+
+def test_refusals_anyone_can_send_are_audited_once_a_minute(
+    cw: CaptureWorld, caplog: pytest.LogCaptureFixture
+) -> None:
+    forwarder = cw.enroll()
+    for _ in range(5):
+        answer = forwarder.post_raw(forwarder.body([]), signature="")
+        assert answer.status_code == 401
+    assert len(_denials(cw)) == 1
+    assert caplog.text.count("not audited: the same refusal was audited") == 4

@@ -197,3 +197,23 @@ def test_the_rsa_oaep_format_is_taken_and_bound_to_its_account_and_change(
     assert _outcomes(unknown) == ["rejected"]
     assert _outcomes(forwarder.post([event(stamp)])) == ["accepted"]
     assert cw.sw.reveal(cred) == "Filter-Agent-8!"
+
+
+def test_a_disabled_or_deleted_account_flags_its_credential(cw: CaptureWorld) -> None:
+    user, cred = _linked(cw, SyncMode.TWO_WAY)
+    other, other_cred = _linked(cw, SyncMode.REPORT)
+    forwarder = cw.enroll()
+    stamp = _capture(cw, user, "Before-Disable-9!")
+    cw.sw.ad.admin.disable(user.dn)
+    events = [
+        _event(cw, user, "Before-Disable-9!", stamp),
+        {**password_event(user.guid, stamp, None), "kind": "disabled", "uac": 514},
+        {**password_event(other.guid, None, None), "kind": "deleted"},
+    ]
+    answer = forwarder.post(events)
+    # the same pwdLastSet and key version as the password event: not a duplicate of it
+    assert _outcomes(answer) == ["accepted", "accepted", "accepted"]
+    assert cw.sw.flags() == {cred.id: "account_disabled", other_cred.id: "account_missing"}
+    assert cw.sw.reveal(cred) == "Before-Disable-9!"
+    again = forwarder.post(events[1:])
+    assert _outcomes(again) == ["duplicate", "duplicate"]

@@ -5,8 +5,9 @@ Per event, in this order (each outcome is also the ledger's, with its detail):
 1. Its idempotency key (directory, object_guid, pwd_last_set, kvno) already in the ledger:
    ``duplicate``, nothing else done. (A ``rejected`` event is recorded without taking its
    key, so a corrected one may follow.)
-2. ``changed`` events, and ``deleted``/``disabled`` ones: recorded, ``ignored`` (runs see
-   what the directory says of the account).
+2. ``changed`` events: recorded, ``ignored``. ``deleted`` and ``disabled`` ones: the linked
+   credential (if any, and synced) gets an ``account_missing`` / ``account_disabled`` flag
+   (``accepted``), which the next run's check confirms or closes; else ``ignored``.
 3. A ``password`` event: without a ciphertext ``ignored``; a format other than ``openpgp``
    and ``rsa-oaep-sha256+a256gcm`` ``rejected``.
 4. The account: the credential linked to (this directory, object_guid). None: ``unlinked``
@@ -78,6 +79,11 @@ CHANGED_IN_DIRECTORY = "changed_in_directory"
 CONFLICT = "conflict"
 PENDING_FIELD = "captured_password"  # the sealed field of a pending capture (its AAD)
 IN_SYNC = "in_sync"
+# Events about the account itself: the flag each opens on its linked credential.
+_ACCOUNT_GONE = {
+    "deleted": ("account_missing", "the account was deleted in the directory"),
+    "disabled": ("account_disabled", "the account was disabled in the directory"),
+}
 
 
 class EventResultJson(TypedDict):
@@ -167,6 +173,8 @@ class Applier:
         return EventResult(event.object_guid, event.pwd_last_set, outcome, detail)
 
     def _decide(self, event: CaptureEvent) -> tuple[Outcome, str, str | None]:
+        if event.kind in _ACCOUNT_GONE:
+            return self._account_event(event)
         if event.kind != "password":
             return "ignored", f"a {event.kind} event: recorded, nothing to apply", None
         if event.ciphertext is None:
@@ -220,6 +228,23 @@ class Applier:
             self._keep_pending(event, cred, password, flag_id)
             return "accepted", f"kept pending: flag {flag_id[:8]} asks an operator to accept it"
         return self._two_way(event, cred, account, password)
+
+    def _account_event(self, event: CaptureEvent) -> tuple[Outcome, str, str | None]:
+        """An account deleted or disabled: its linked credential flagged (the next run's
+        check confirms it, or closes the flag)."""
+        account = capture_rows.account_state(self.conn, self.directory_id, event.object_guid)
+        cid = account.credential_id
+        cred = None if cid is None else capture_rows.credential_state(self.conn, cid)
+        if cred is None or cred.deleted_at is not None or not cred.directory_sync:
+            return "ignored", f"a {event.kind} event: no credential to flag", cid
+        if SyncMode(cred.mode) is SyncMode.OFF:
+            return "ignored", f"a {event.kind} event: the credential's sync mode is off", cid
+        status, words = _ACCOUNT_GONE[event.kind]
+        where = f" (reported by DC {event.dc})" if event.dc else ""
+        flag_id = self._flag(
+            event, cred, status, f"{words} at {_when(event):%Y-%m-%d %H:%M:%S} UTC{where}"
+        )
+        return "accepted", f"flagged {status} (flag {flag_id[:8]})", cid
 
     # -- the modes -----------------------------------------------------------------------------
     def _two_way(

@@ -75,8 +75,11 @@ class CaptureEvent:
 
     @property
     def event_key(self) -> str:
-        """The idempotency key within a directory: (object_guid, pwd_last_set, kvno)."""
-        return f"{self.object_guid}|{self.pwd_last_set}|{self.kvno}"
+        """The idempotency key within a directory: (object_guid, pwd_last_set, kvno); for
+        the events that are not password changes, their kind too (an account disabled after
+        its password changed has the same pwdLastSet and key version)."""
+        key = f"{self.object_guid}|{self.pwd_last_set}|{self.kvno}"
+        return key if self.kind == "password" else f"{self.kind}|{key}"
 
     @property
     def changed_at(self) -> dt.datetime | None:
