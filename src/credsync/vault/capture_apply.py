@@ -39,8 +39,8 @@ from __future__ import annotations
 
 import datetime as dt
 import hmac
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Literal
 
 from sqlalchemy.engine import Connection
@@ -135,7 +135,16 @@ class Applier:
     directory_id: str
     directory_kind: str
     seq: int
-    decryptor: CaptureDecryptor | None
+    # The directory's capture key opened (None: it has none), asked for at the first event
+    # that needs it: a batch with no password to decrypt never unwraps it.
+    decryptors: Callable[[], CaptureDecryptor | None]
+    _decryptor: list[CaptureDecryptor | None] = field(default_factory=list)
+
+    @property
+    def decryptor(self) -> CaptureDecryptor | None:
+        if not self._decryptor:
+            self._decryptor.append(self.decryptors())
+        return self._decryptor[0]
 
     @property
     def side(self) -> str:
@@ -190,10 +199,11 @@ class Applier:
         newest = capture_rows.newest_applied(self.conn, self.directory_id, event.object_guid)
         if event.pwd_last_set is not None and newest is not None and event.pwd_last_set < newest:
             return "stale", f"a newer change (pwdLastSet {newest}) was already applied", cid
-        if self.decryptor is None:
+        decryptor = self.decryptor
+        if decryptor is None:
             return "rejected", "the directory has no capture key", cid
         try:
-            plain = _decrypt(self.decryptor, event, event.ciphertext)
+            plain = _decrypt(decryptor, event, event.ciphertext)
             password = Secret(plain.decode("utf-16-le"))
         except (InvalidInput, UnicodeDecodeError) as exc:
             reason = str(exc) if isinstance(exc, InvalidInput) else "not UTF-16-LE text"

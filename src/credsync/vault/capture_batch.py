@@ -109,13 +109,9 @@ def _load(body: bytes) -> dict[str, Any]:
 
 
 def body_forwarder_id(body: bytes) -> str | None:
-    """The ``forwarder_id`` the body names (None when it names none, or is no JSON object):
-    checked against the path's before anything else of the body."""
-    try:
-        data = _load(body)
-    except InvalidInput:
-        return None
-    value = data.get("forwarder_id")
+    """The ``forwarder_id`` the body names (None when it names none): checked against the
+    path's before anything else of the body. A body that is no JSON object is InvalidInput."""
+    value = _load(body).get("forwarder_id")
     return value if isinstance(value, str) else None
 
 
