@@ -217,3 +217,23 @@ def test_a_disabled_or_deleted_account_flags_its_credential(cw: CaptureWorld) ->
     assert cw.sw.reveal(cred) == "Before-Disable-9!"
     again = forwarder.post(events[1:])
     assert _outcomes(again) == ["duplicate", "duplicate"]
+
+
+def test_an_account_moved_out_of_scope_is_refused_and_audited(cw: CaptureWorld) -> None:
+    cw.sw.ad.create_user()  # stays: a directory with no account left is a safety rail
+    user, cred = _linked(cw, SyncMode.TWO_WAY)
+    forwarder = cw.enroll()
+    elsewhere = cw.sw.ad.admin.new_ou("out")
+    try:
+        moved = cw.sw.ad.admin.move(user.dn, elsewhere)
+        report = cw.sw.run(full=True)
+        assert report.state == "done", report.message  # the account leaves the cache
+        cw.sw.ad.admin.reset_password(moved, "Out-Of-Scope-10!")
+        stamp = cw.sw.ad.admin.account_state(moved)["pwdLastSet"]
+        answer = forwarder.post([_event(cw, user, "Out-Of-Scope-10!", stamp)])
+        assert _outcomes(answer) == ["out_of_scope"]
+        assert cw.sw.reveal(cred) != "Out-Of-Scope-10!"
+        refused = cw.sw.vault.audit.list(cw.sw.admin, action="capture.event_refused")
+        assert [e.details["outcome"] for e in refused] == ["out_of_scope"]
+    finally:
+        cw.sw.ad.admin.delete_tree(elsewhere)
