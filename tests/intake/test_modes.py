@@ -237,3 +237,17 @@ def test_an_account_moved_out_of_scope_is_refused_and_audited(cw: CaptureWorld) 
         assert [e.details["outcome"] for e in refused] == ["out_of_scope"]
     finally:
         cw.sw.ad.admin.delete_tree(elsewhere)
+
+
+def test_the_echo_of_an_overtaken_push_is_no_conflict(cw: CaptureWorld) -> None:
+    user, cred = _linked(cw, SyncMode.TWO_WAY)
+    cw.sw.confirm()
+    forwarder = cw.enroll()
+    cw.sw.set_password(cred, "Vault-Version-Two-11!")
+    stamp = _capture(cw, user, "Vault-Version-Two-11!")  # as the vault's push of version 2
+    cw.sw.set_password(cred, "Vault-Version-Three-11!")  # overtaken before its echo arrives
+    answer = forwarder.post([_event(cw, user, "Vault-Version-Two-11!", stamp)])
+    assert _outcomes(answer) == ["accepted"]
+    assert "earlier password of the vault's (version 2)" in answer.json()["results"][0]["detail"]
+    assert cw.sw.flags() == {}
+    assert cw.sw.reveal(cred) == "Vault-Version-Three-11!"
