@@ -71,7 +71,10 @@ __all__ = [
     "EventResult",
     "EventResultJson",
     "Outcome",
+    "Prepared",
     "captured_reason",
+    "needs_decrypting",
+    "prepare",
 ]
 
 Outcome = Literal[
@@ -141,6 +144,8 @@ class Applier:
     # The directory's capture key opened (None: it has none), asked for at the first event
     # that needs it: a batch with no password to decrypt never unwraps it.
     decryptors: Callable[[], CaptureDecryptor | None]
+    # Events decrypted before the transaction (:func:`prepare`); any other is decrypted here.
+    prepared: Prepared = field(default_factory=dict)
     _decryptor: list[CaptureDecryptor | None] = field(default_factory=list)
 
     @property
@@ -202,15 +207,12 @@ class Applier:
         newest = capture_rows.newest_applied(self.conn, self.directory_id, event.object_guid)
         if event.pwd_last_set is not None and newest is not None and event.pwd_last_set < newest:
             return "stale", f"a newer change (pwdLastSet {newest}) was already applied", cid
-        decryptor = self.decryptor
-        if decryptor is None:
-            return "rejected", "the directory has no capture key", cid
-        try:
-            plain = _decrypt(decryptor, event, event.ciphertext)
-            password = Secret(plain.decode("utf-16-le"))
-        except (InvalidInput, UnicodeDecodeError) as exc:
-            reason = str(exc) if isinstance(exc, InvalidInput) else "not UTF-16-LE text"
-            return "rejected", f"undecryptable: {reason}", cid
+        opened = self.prepared.get(event)
+        if opened is None:
+            opened = _open_event(self.decryptor, event)
+        if not isinstance(opened, Secret):
+            return "rejected", opened, cid
+        password = opened
         outcome, detail = self._by_mode(event, cid, account, password)
         return outcome, detail, cid
 
@@ -438,6 +440,40 @@ class Applier:
             client_id=next(iter(self.actor.clients or ()), None),
             details=details,
         )
+
+
+Prepared = dict[CaptureEvent, "Secret | str"]  # an event's password, or why it has none
+
+
+def needs_decrypting(conn: Connection, directory_id: str, event: CaptureEvent) -> bool:
+    """Whether applying ``event`` will need its password: a password event in a known format,
+    not received before, of an account linked in the directory."""
+    if event.kind != "password" or event.ciphertext is None:
+        return False
+    if event.ciphertext_format not in FORMATS:
+        return False
+    if capture_rows.has_event(conn, directory_id, event.event_key):
+        return False
+    account = capture_rows.account_state(conn, directory_id, event.object_guid)
+    return account.credential_id is not None and account.cached
+
+
+def prepare(decryptor: CaptureDecryptor | None, events: list[CaptureEvent]) -> Prepared:
+    """Each event's password decrypted (outside any transaction), or why it can't be."""
+    return {event: _open_event(decryptor, event) for event in events}
+
+
+def _open_event(decryptor: CaptureDecryptor | None, event: CaptureEvent) -> Secret | str:
+    if decryptor is None:
+        return "the directory has no capture key"
+    assert event.ciphertext is not None  # noqa: S101 - only password events with one come here
+    try:
+        plain = _decrypt(decryptor, event, event.ciphertext)
+        return Secret(plain.decode("utf-16-le"))
+    except InvalidInput as exc:
+        return f"undecryptable: {exc}"
+    except UnicodeDecodeError:
+        return "undecryptable: not UTF-16-LE text"
 
 
 def _decrypt(decryptor: CaptureDecryptor, event: CaptureEvent, ciphertext: str) -> bytes:
