@@ -49,7 +49,6 @@ from typing_extensions import TypedDict
 
 from credsync.connectors import registry
 from credsync.crypto.openpgp import CaptureDecryptor
-from credsync.errors import InvalidInput
 from credsync.storage import capture as capture_rows
 from credsync.storage import flags as flag_rows
 from credsync.storage import links as link_rows
@@ -59,7 +58,8 @@ from credsync.types import Secret, SyncMode, new_id
 from credsync.vault._time import as_utc, utcnow
 from credsync.vault.audit import AuditLog
 from credsync.vault.auth import Actor
-from credsync.vault.capture_batch import FORMATS, OPENPGP, CaptureEvent
+from credsync.vault.capture_batch import FORMATS, CaptureEvent
+from credsync.vault.capture_decrypt import Prepared, open_event
 from credsync.vault.keyring import KeyRing
 from credsync.vault.secrets import read_secrets, write_secret_version
 
@@ -71,10 +71,7 @@ __all__ = [
     "EventResult",
     "EventResultJson",
     "Outcome",
-    "Prepared",
     "captured_reason",
-    "needs_decrypting",
-    "prepare",
 ]
 
 Outcome = Literal[
@@ -209,7 +206,7 @@ class Applier:
             return "stale", f"a newer change (pwdLastSet {newest}) was already applied", cid
         opened = self.prepared.get(event)
         if opened is None:
-            opened = _open_event(self.decryptor, event)
+            opened = open_event(self.decryptor, event)
         if not isinstance(opened, Secret):
             return "rejected", opened, cid
         password = opened
@@ -440,48 +437,6 @@ class Applier:
             client_id=next(iter(self.actor.clients or ()), None),
             details=details,
         )
-
-
-Prepared = dict[CaptureEvent, "Secret | str"]  # an event's password, or why it has none
-
-
-def needs_decrypting(conn: Connection, directory_id: str, event: CaptureEvent) -> bool:
-    """Whether applying ``event`` will need its password: a password event in a known format,
-    not received before, of an account linked in the directory."""
-    if event.kind != "password" or event.ciphertext is None:
-        return False
-    if event.ciphertext_format not in FORMATS:
-        return False
-    if capture_rows.has_event(conn, directory_id, event.event_key):
-        return False
-    account = capture_rows.account_state(conn, directory_id, event.object_guid)
-    return account.credential_id is not None and account.cached
-
-
-def prepare(decryptor: CaptureDecryptor | None, events: list[CaptureEvent]) -> Prepared:
-    """Each event's password decrypted (outside any transaction), or why it can't be."""
-    return {event: _open_event(decryptor, event) for event in events}
-
-
-def _open_event(decryptor: CaptureDecryptor | None, event: CaptureEvent) -> Secret | str:
-    if decryptor is None:
-        return "the directory has no capture key"
-    assert event.ciphertext is not None  # noqa: S101 - only password events with one come here
-    try:
-        plain = _decrypt(decryptor, event, event.ciphertext)
-        return Secret(plain.decode("utf-16-le"))
-    except InvalidInput as exc:
-        return f"undecryptable: {exc}"
-    except UnicodeDecodeError:
-        return "undecryptable: not UTF-16-LE text"
-
-
-def _decrypt(decryptor: CaptureDecryptor, event: CaptureEvent, ciphertext: str) -> bytes:
-    if event.ciphertext_format == OPENPGP:
-        return decryptor.decrypt(ciphertext)
-    # rsa-oaep-sha256+a256gcm: bound to the account and the change it reports
-    aad = f"{event.object_guid}\n{event.pwd_last_set}".encode()
-    return decryptor.decrypt_rsa_oaep(ciphertext, aad)
 
 
 def _same(a: Secret, b: Secret) -> bool:

@@ -53,16 +53,9 @@ from credsync.vault.capture import (
     deny,
     forwarder_actor,
 )
-from credsync.vault.capture_apply import (
-    PENDING_FIELD,
-    Applier,
-    EventResult,
-    EventResultJson,
-    Prepared,
-    needs_decrypting,
-    prepare,
-)
+from credsync.vault.capture_apply import PENDING_FIELD, Applier, EventResult, EventResultJson
 from credsync.vault.capture_batch import CaptureBatch, body_forwarder_id, parse_batch
+from credsync.vault.capture_decrypt import Prepared, needs_decrypting, prepare
 from credsync.vault.flags import Flag, Flags, close_flag, find_flag_row
 from credsync.vault.keyring import KeyRing
 from credsync.vault.secrets import write_secret_version
