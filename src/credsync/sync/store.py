@@ -27,6 +27,8 @@ __all__ = [
     "sync_credentials",
 ]
 
+# Two-way credentials are checked too (a capture confirms their link, so a run sees them in
+# step with no bind); what a run pushes for them is credsync.sync.two_way's rules (issue 14).
 _SYNCED = tuple(m.value for m in SyncMode if m is not SyncMode.OFF)
 _ANY_MODE = tuple(m.value for m in SyncMode)
 
