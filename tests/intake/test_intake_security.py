@@ -88,7 +88,11 @@ def test_malformed_bodies_are_400_naming_the_field_only_once_signed(cw: CaptureW
     answer = forwarder.post([], seq=0)
     assert answer.json()["error"]["details"][0]["field"] == "seq"
     not_json = b"{" + json.dumps({"forwarder_id": forwarder.forwarder_id}).encode()
-    assert forwarder.post_raw(not_json).status_code == 401  # no forwarder_id readable: refused
+    answer = forwarder.post_raw(not_json)
+    assert answer.status_code == 400
+    assert answer.json()["error"]["details"][0]["field"] == "body"
+    answer = forwarder.post_raw(json.dumps({"seq": 1}).encode())
+    assert answer.json()["error"]["details"][0]["field"] == "forwarder_id"
 
 
 @pytest.mark.parametrize("skew", [-301, 301])
@@ -232,3 +236,14 @@ def test_no_secret_in_answers_logs_or_audit(
     assert new_password.encode("utf-16-le") not in raw
     assert token_key.encode() not in raw
     assert b"PRIVATE KEY" not in raw
+
+
+def test_refusals_anyone_can_send_are_audited_once_a_minute(
+    cw: CaptureWorld, caplog: pytest.LogCaptureFixture
+) -> None:
+    forwarder = cw.enroll()
+    for _ in range(5):
+        answer = forwarder.post_raw(forwarder.body([]), signature="")
+        assert answer.status_code == 401
+    assert len(_denials(cw)) == 1
+    assert caplog.text.count("not audited: the same refusal was audited") == 4

@@ -3,11 +3,13 @@
 Per event, in this order (each outcome is also the ledger's, with its detail):
 
 1. Its idempotency key (directory, object_guid, pwd_last_set, kvno) already in the ledger:
-   ``duplicate``, nothing else done.
-2. ``changed`` events, and ``deleted``/``disabled`` ones: recorded, ``ignored`` (runs see
-   what the directory says of the account).
+   ``duplicate``, nothing else done. (A ``rejected`` event is recorded without taking its
+   key, so a corrected one may follow.)
+2. ``changed`` events: recorded, ``ignored``. ``deleted`` and ``disabled`` ones: the linked
+   credential (if any, and synced) gets an ``account_missing`` / ``account_disabled`` flag
+   (``accepted``), which the next run's check confirms or closes; else ``ignored``.
 3. A ``password`` event: without a ciphertext ``ignored``; a format other than ``openpgp``
-   ``rejected`` (the RSA-OAEP format is reserved).
+   and ``rsa-oaep-sha256+a256gcm`` ``rejected``.
 4. The account: the credential linked to (this directory, object_guid). None: ``unlinked``
    (the ciphertext is dropped undecrypted). Linked but not in the directory's scope at its
    last read (not in its account cache): ``out_of_scope``. A forwarder's events are looked up
@@ -37,8 +39,8 @@ from __future__ import annotations
 
 import datetime as dt
 import hmac
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Literal
 
 from sqlalchemy.engine import Connection
@@ -55,7 +57,7 @@ from credsync.types import Secret, SyncMode, new_id
 from credsync.vault._time import as_utc, utcnow
 from credsync.vault.audit import AuditLog
 from credsync.vault.auth import Actor
-from credsync.vault.capture_batch import OPENPGP, CaptureEvent
+from credsync.vault.capture_batch import FORMATS, OPENPGP, CaptureEvent
 from credsync.vault.keyring import KeyRing
 from credsync.vault.secrets import read_secrets, write_secret_version
 
@@ -77,6 +79,11 @@ CHANGED_IN_DIRECTORY = "changed_in_directory"
 CONFLICT = "conflict"
 PENDING_FIELD = "captured_password"  # the sealed field of a pending capture (its AAD)
 IN_SYNC = "in_sync"
+# Events about the account itself: the flag each opens on its linked credential.
+_ACCOUNT_GONE = {
+    "deleted": ("account_missing", "the account was deleted in the directory"),
+    "disabled": ("account_disabled", "the account was disabled in the directory"),
+}
 
 
 class EventResultJson(TypedDict):
@@ -128,7 +135,16 @@ class Applier:
     directory_id: str
     directory_kind: str
     seq: int
-    decryptor: CaptureDecryptor | None
+    # The directory's capture key opened (None: it has none), asked for at the first event
+    # that needs it: a batch with no password to decrypt never unwraps it.
+    decryptors: Callable[[], CaptureDecryptor | None]
+    _decryptor: list[CaptureDecryptor | None] = field(default_factory=list)
+
+    @property
+    def decryptor(self) -> CaptureDecryptor | None:
+        if not self._decryptor:
+            self._decryptor.append(self.decryptors())
+        return self._decryptor[0]
 
     @property
     def side(self) -> str:
@@ -140,11 +156,13 @@ class Applier:
                 event.object_guid, event.pwd_last_set, "duplicate", "already received"
             )
         outcome, detail, credential_id = self._decide(event)
+        # A rejected event does not take its idempotency key: a corrected one may follow.
+        key = event.event_key if outcome != "rejected" else f"rejected|{new_id()}"
         capture_rows.record_event(
             self.conn,
             capture_rows.LedgerEvent(
                 directory_id=self.directory_id,
-                event_key=event.event_key,
+                event_key=key,
                 object_guid=event.object_guid,
                 pwd_last_set=event.pwd_last_set,
                 kvno=event.kvno,
@@ -164,12 +182,14 @@ class Applier:
         return EventResult(event.object_guid, event.pwd_last_set, outcome, detail)
 
     def _decide(self, event: CaptureEvent) -> tuple[Outcome, str, str | None]:
+        if event.kind in _ACCOUNT_GONE:
+            return self._account_event(event)
         if event.kind != "password":
             return "ignored", f"a {event.kind} event: recorded, nothing to apply", None
         if event.ciphertext is None:
             return "ignored", "a password event without a ciphertext", None
-        if event.ciphertext_format != OPENPGP:
-            return "rejected", "ciphertext format not supported yet", None
+        if event.ciphertext_format not in FORMATS:
+            return "rejected", f"unknown ciphertext format (known: {', '.join(FORMATS)})", None
         account = capture_rows.account_state(self.conn, self.directory_id, event.object_guid)
         if account.credential_id is None:
             return "unlinked", "no credential is linked to the account in this directory", None
@@ -179,10 +199,11 @@ class Applier:
         newest = capture_rows.newest_applied(self.conn, self.directory_id, event.object_guid)
         if event.pwd_last_set is not None and newest is not None and event.pwd_last_set < newest:
             return "stale", f"a newer change (pwdLastSet {newest}) was already applied", cid
-        if self.decryptor is None:
+        decryptor = self.decryptor
+        if decryptor is None:
             return "rejected", "the directory has no capture key", cid
         try:
-            plain = self.decryptor.decrypt(event.ciphertext)
+            plain = _decrypt(decryptor, event, event.ciphertext)
             password = Secret(plain.decode("utf-16-le"))
         except (InvalidInput, UnicodeDecodeError) as exc:
             reason = str(exc) if isinstance(exc, InvalidInput) else "not UTF-16-LE text"
@@ -217,6 +238,23 @@ class Applier:
             self._keep_pending(event, cred, password, flag_id)
             return "accepted", f"kept pending: flag {flag_id[:8]} asks an operator to accept it"
         return self._two_way(event, cred, account, password)
+
+    def _account_event(self, event: CaptureEvent) -> tuple[Outcome, str, str | None]:
+        """An account deleted or disabled: its linked credential flagged (the next run's
+        check confirms it, or closes the flag)."""
+        account = capture_rows.account_state(self.conn, self.directory_id, event.object_guid)
+        cid = account.credential_id
+        cred = None if cid is None else capture_rows.credential_state(self.conn, cid)
+        if cred is None or cred.deleted_at is not None or not cred.directory_sync:
+            return "ignored", f"a {event.kind} event: no credential to flag", cid
+        if SyncMode(cred.mode) is SyncMode.OFF:
+            return "ignored", f"a {event.kind} event: the credential's sync mode is off", cid
+        status, words = _ACCOUNT_GONE[event.kind]
+        where = f" (reported by DC {event.dc})" if event.dc else ""
+        flag_id = self._flag(
+            event, cred, status, f"{words} at {_when(event):%Y-%m-%d %H:%M:%S} UTC{where}"
+        )
+        return "accepted", f"flagged {status} (flag {flag_id[:8]})", cid
 
     # -- the modes -----------------------------------------------------------------------------
     def _two_way(
@@ -381,6 +419,14 @@ class Applier:
             client_id=next(iter(self.actor.clients or ()), None),
             details=details,
         )
+
+
+def _decrypt(decryptor: CaptureDecryptor, event: CaptureEvent, ciphertext: str) -> bytes:
+    if event.ciphertext_format == OPENPGP:
+        return decryptor.decrypt(ciphertext)
+    # rsa-oaep-sha256+a256gcm: bound to the account and the change it reports
+    aad = f"{event.object_guid}\n{event.pwd_last_set}".encode()
+    return decryptor.decrypt_rsa_oaep(ciphertext, aad)
 
 
 def _same(a: Secret, b: Secret) -> bool:

@@ -138,7 +138,8 @@ class CaptureIntake:
         authenticate(
             self._db, self._audit, forwarder_id, signature, capture_path(forwarder_id), body
         )
-        if body_forwarder_id(body) != forwarder_id:
+        named = body_forwarder_id(body)  # InvalidInput (400) for a body that is no JSON
+        if named is not None and named != forwarder_id:
             reason = "the body names another forwarder than the path"
             deny(self._db, self._audit, forwarder_id, "forwarder_id", reason)
             raise CaptureUnauthenticated(f"{reason}: the request is not authenticated")
@@ -210,7 +211,7 @@ class CaptureIntake:
             directory_id=row.directory_id,
             directory_kind=row.directory_kind,
             seq=batch.seq,
-            decryptor=Capture.decryptor(conn, keys, row.directory_id),
+            decryptors=lambda: Capture.decryptor(conn, keys, row.directory_id),
         )
         results = [applier.apply(event) for event in batch.events]
         capture_rows.purge_nonces(conn, utcnow() - NONCE_TTL)
