@@ -44,6 +44,7 @@ def test_a_credential_switched_to_two_way_names_what_it_overwrites(sw: SyncWorld
     assert f"the next run overwrites the directory's password of {sw.directory}:" in (
         previews["vault"].summary
     )
+    assert "no password is overwritten now" in ad.summary
     assert f"Not overwritten: {sw.directory}:{ad_side.name}" in ad.summary
     assert "waits for its capture" in ad.summary
     assert EnforcePreview.from_json(ad.to_json()) == ad

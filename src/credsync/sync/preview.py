@@ -118,10 +118,12 @@ def enforce_summary(
     if mode is not SyncMode.TWO_WAY:
         return _summary(impact, f"In enforce mode the vault's password wins for {what}: ")
     kept = [f"{i.directory}:{i.account or i.username}" for i in impact if i.waits_for_capture]
-    said = _summary(
-        [i for i in impact if not i.waits_for_capture],
-        f"In two-way mode the vault's changes are pushed for {what}: ",
-    )
+    rest = [i for i in impact if not i.waits_for_capture]
+    said = f"In two-way mode the vault's changes are pushed for {what}: "
+    if kept and not rest:
+        said += "no password is overwritten now; later vault changes are pushed."
+    else:
+        said = _summary(rest, said)
     if kept:
         return said + (
             " Not overwritten: " + _listed(kept) + " (changed in the directory since the last "
