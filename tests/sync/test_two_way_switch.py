@@ -96,3 +96,23 @@ def test_a_client_default_switched_to_two_way_waits_for_its_confirmation(sw: Syn
     )
     assert done.default_sync_mode is SyncMode.TWO_WAY
     assert sw.vault.credentials.get(sw.admin, follows.id).effective_sync_mode is SyncMode.TWO_WAY
+
+
+def test_confirming_a_two_way_link_names_what_waits_for_its_capture(sw: SyncWorld) -> None:
+    from credsync.sync.confirm import LinkConfirmations
+
+    user = sw.ad.create_user()
+    cred = sw.add(user, mode=SyncMode.TWO_WAY)
+    assert sw.items(sw.run())[cred.id] == ("in_sync", "verify")  # the link waits
+    sw.ad.admin.reset_password(user.dn, "Changed-Before-Confirm-1!")
+    sw.run()
+    confirmations = LinkConfirmations(sw.vault)
+    (flag,) = confirmations.waiting(sw.admin, sw.client)
+    preview = confirmations.preview(sw.admin, [flag])
+    assert preview.mode is SyncMode.TWO_WAY
+    assert [(i.account, i.overwrite_now, i.waits_for_capture) for i in preview.impact] == [
+        (user.name, False, True)
+    ]
+    assert "waits for its capture" in preview.summary
+    confirmations.confirm(sw.admin, [flag.id], confirmed=True)
+    assert sw.items(sw.run())[cred.id] == ("changed_in_directory", "flag")
