@@ -19,7 +19,8 @@ def _detail(report: object, cred_id: str) -> str:
     return next(i.detail for i in report.items if i.credential_id == cred_id)  # type: ignore[attr-defined]
 
 
-def test_two_way_pushes_the_vault_and_leaves_a_directory_change_alone(sw: SyncWorld) -> None:
+def test_two_way_pushes_the_vault_and_leaves_a_directory_change_alone(sw_both: SyncWorld) -> None:
+    sw = sw_both  # on SQLite and PostgreSQL
     user = sw.ad.create_user()
     cred = sw.add(user, mode=SyncMode.TWO_WAY)
     assert sw.items(sw.run())[cred.id] == ("in_sync", "verify")
