@@ -217,3 +217,37 @@ def test_a_disabled_or_deleted_account_flags_its_credential(cw: CaptureWorld) ->
     assert cw.sw.reveal(cred) == "Before-Disable-9!"
     again = forwarder.post(events[1:])
     assert _outcomes(again) == ["duplicate", "duplicate"]
+
+
+def test_an_account_moved_out_of_scope_is_refused_and_audited(cw: CaptureWorld) -> None:
+    cw.sw.ad.create_user()  # stays: a directory with no account left is a safety rail
+    user, cred = _linked(cw, SyncMode.TWO_WAY)
+    forwarder = cw.enroll()
+    elsewhere = cw.sw.ad.admin.new_ou("out")
+    try:
+        moved = cw.sw.ad.admin.move(user.dn, elsewhere)
+        report = cw.sw.run(full=True)
+        assert report.state == "done", report.message  # the account leaves the cache
+        cw.sw.ad.admin.reset_password(moved, "Out-Of-Scope-10!")
+        stamp = cw.sw.ad.admin.account_state(moved)["pwdLastSet"]
+        answer = forwarder.post([_event(cw, user, "Out-Of-Scope-10!", stamp)])
+        assert _outcomes(answer) == ["out_of_scope"]
+        assert cw.sw.reveal(cred) != "Out-Of-Scope-10!"
+        refused = cw.sw.vault.audit.list(cw.sw.admin, action="capture.event_refused")
+        assert [e.details["outcome"] for e in refused] == ["out_of_scope"]
+    finally:
+        cw.sw.ad.admin.delete_tree(elsewhere)
+
+
+def test_the_echo_of_an_overtaken_push_is_no_conflict(cw: CaptureWorld) -> None:
+    user, cred = _linked(cw, SyncMode.TWO_WAY)
+    cw.sw.confirm()
+    forwarder = cw.enroll()
+    cw.sw.set_password(cred, "Vault-Version-Two-11!")
+    stamp = _capture(cw, user, "Vault-Version-Two-11!")  # as the vault's push of version 2
+    cw.sw.set_password(cred, "Vault-Version-Three-11!")  # overtaken before its echo arrives
+    answer = forwarder.post([_event(cw, user, "Vault-Version-Two-11!", stamp)])
+    assert _outcomes(answer) == ["accepted"]
+    assert "earlier password of the vault's (version 2)" in answer.json()["results"][0]["detail"]
+    assert cw.sw.flags() == {}
+    assert cw.sw.reveal(cred) == "Vault-Version-Three-11!"

@@ -22,9 +22,10 @@ Per event, in this order (each outcome is also the ledger's, with its detail):
      vault's own push came back, the link is confirmed at this pwdLastSet, no new version.
      Else, changed in the directory at or after the vault's current version was made: a new
      version (source ``directory``, by the forwarder), and the link confirmed at it. Else the
-     vault changed after the directory did: the vault wins, the capture is kept pending, a
-     ``conflict`` flag says so, and the vault's password is queued for a push (through a
-     confirmed link only).
+     vault changed after the directory did, and the vault wins: its password is queued for a
+     push (through a confirmed link only); a capture equal to one of the vault's last few
+     versions is the echo of a push since overtaken (nothing more), any other is kept
+     pending with a ``conflict`` flag.
    - ``report``: kept pending with a ``changed_in_directory`` flag an operator accepts
      (:meth:`credsync.vault.capture_intake.CaptureIntake.accept`).
    - ``enforce``: a drift: a ``changed_in_directory`` flag, and the vault's password queued
@@ -53,6 +54,7 @@ from credsync.storage import capture as capture_rows
 from credsync.storage import flags as flag_rows
 from credsync.storage import links as link_rows
 from credsync.storage import push_queue
+from credsync.storage import secrets as secret_rows
 from credsync.types import Secret, SyncMode, new_id
 from credsync.vault._time import as_utc, utcnow
 from credsync.vault.audit import AuditLog
@@ -79,6 +81,7 @@ CHANGED_IN_DIRECTORY = "changed_in_directory"
 CONFLICT = "conflict"
 PENDING_FIELD = "captured_password"  # the sealed field of a pending capture (its AAD)
 IN_SYNC = "in_sync"
+_ECHO_VERSIONS = 5  # earlier versions a capture is compared with (an overtaken push's echo)
 # Events about the account itself: the flag each opens on its linked credential.
 _ACCOUNT_GONE = {
     "deleted": ("account_missing", "the account was deleted in the directory"),
@@ -279,6 +282,13 @@ class Applier:
                 f"confirmed: the vault's current password (version {cred.secret_version})"
             )
         if current is not None and _when(event) < as_utc(cred.password_changed_at):
+            echo = self._earlier_version(cred, password)
+            if echo is not None:  # a push of an earlier version coming back, overtaken
+                queued = self._queue_push(cred, account)
+                return "accepted", (
+                    f"an earlier password of the vault's (version {echo}) came back; the "
+                    f"vault's newer one wins{queued}"
+                )
             flag_id = self._flag(
                 event,
                 cred,
@@ -328,6 +338,15 @@ class Applier:
             return None
         found = read_secrets(self.conn, self.keys, cred.client_id, {cred.id: cred.secret_version})
         return found.get(cred.id)
+
+    def _earlier_version(self, cred: capture_rows.CredentialState, password: Secret) -> int | None:
+        """The earlier of the credential's last few versions ``password`` is, if any."""
+        key = self.keys.data_key(self.conn, cred.client_id)
+        for row in secret_rows.history(self.conn, cred.id)[1 : 1 + _ECHO_VERSIONS]:
+            earlier = key.open_text(cred.id, row.version, "password", row.ciphertext)
+            if _same(earlier, password):
+                return int(row.version)
+        return None
 
     def _confirm(
         self, cid: str, stamp: str | None, version: int, detail: str, now: dt.datetime
