@@ -41,6 +41,24 @@ class SyncMode(enum.StrEnum):
     # are pushed as in enforce (issue 14; the CLI spells it "two-way").
     TWO_WAY = "two_way"
 
+    @property
+    def pushes(self) -> bool:
+        """The vault's changes are pushed to the directory (enforce and two-way): a switch to
+        such a mode overwrites directory passwords, so it is confirmed and needs
+        directory.setup."""
+        return self in (SyncMode.ENFORCE, SyncMode.TWO_WAY)
+
+    @property
+    def spelled(self) -> str:
+        """The mode as the command line and the dashboard spell it (``two-way``)."""
+        return self.value.replace("_", "-")
+
+    @classmethod
+    def parse(cls, text: str) -> SyncMode:
+        """A mode from its value or its spelling (``two-way`` and ``two_way`` alike, any
+        case); ValueError for anything else."""
+        return cls(text.strip().lower().replace("-", "_"))
+
 
 SyncModeName = Literal[
     "off", "report", "enforce", "two_way"

@@ -56,6 +56,15 @@ ROUTES = [
     Route("POST", "/clients", (W,), {"name": "New client {n}"}),
     Route("GET", "/clients/{client}", (R,)),
     Route("PATCH", "/clients/{client}", (W,), {"archived": False}),
+    # The default sync mode needs directory.setup: two-way (confirmed), then back to report.
+    Route(
+        "PATCH",
+        "/clients/{client}",
+        (W, SETUP),
+        {"default_sync_mode": "two_way"},
+        params={"confirm": True},
+    ),
+    Route("PATCH", "/clients/{client}", (W, SETUP), {"default_sync_mode": "report"}),
     Route("GET", "/clients/{client}/credentials", (R,)),
     Route(
         "POST",
@@ -79,6 +88,14 @@ ROUTES = [
     Route("PUT", "/credentials/{cred}/password", (W,), {"generate": True}),
     Route("GET", "/credentials/{cred}/history", (R,)),
     Route("POST", "/credentials/{cred}/history/reveal", (R, REVEAL)),
+    Route("PUT", "/credentials/{cred}/sync-mode", (W,), {"sync_mode": "report"}),
+    # A mode that pushes (enforce, two-way) needs directory.setup too; then back to report.
+    Route(
+        "PUT",
+        "/credentials/{cred}/sync-mode",
+        (W, SETUP),
+        {"sync_mode": "two_way", "confirm": True},
+    ),
     Route("PUT", "/credentials/{cred}/sync-mode", (W,), {"sync_mode": "report"}),
     Route("POST", "/credentials/{cred}/restore", (W,)),
     Route("GET", "/audit", (AUDIT,)),

@@ -117,7 +117,11 @@ def test_a_switch_to_enforce_to_confirm_names_what_it_would_overwrite(contoso: A
     error = assert_error(refused, 409, "confirm_enforce")
     assert error["message"].startswith("In enforce mode the vault's password wins for 'Backup'")
     assert error["message"].endswith('Send the request again with "confirm": true to go ahead.')
-    assert error["enforce"] == {"what": "'Backup' (svc-backup)", "impact": []}  # no directory
+    assert error["enforce"] == {
+        "what": "'Backup' (svc-backup)",
+        "mode": "enforce",
+        "impact": [],
+    }  # no directory
     client = contoso.admin.patch(f"{V1}/clients/Contoso", json={"default_sync_mode": "enforce"})
     enforce = assert_error(client, 409, "confirm_enforce")["enforce"]
     assert enforce["what"] == "every credential of 'Contoso' that follows the client default"

@@ -17,6 +17,8 @@ def test_an_admin_reset_captured_becomes_the_new_version(cw_both: CaptureWorld) 
     user = sw.ad.create_user()
     cred = sw.add(user, mode=SyncMode.TWO_WAY)
     assert sw.run().state == "done"
+    # Two-way pushes, so its new link waits for an operator's confirmation as enforce's does.
+    sw.confirm()
     forwarder = cw.enroll()
 
     new_password = "Reset-by-Admin-7!"

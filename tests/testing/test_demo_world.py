@@ -21,8 +21,12 @@ def test_a_flag_is_never_dated_before_the_change_it_reports(tmp_path: Path) -> N
         assert sorted(f.status for f in flags) == [
             "changed_in_directory",
             "changed_in_directory",
+            "changed_in_directory",
             "mismatch",
         ]
+        # The two-way credential's reset in the tenant is flagged, not pushed over.
+        (two_way,) = [f for f in flags if f.username.startswith("grady.archie@")]
+        assert "two-way mode does not push over" in two_way.detail, two_way.detail
         for flag in flags:
             if flag.status != "changed_in_directory":
                 continue
@@ -33,8 +37,8 @@ def test_a_flag_is_never_dated_before_the_change_it_reports(tmp_path: Path) -> N
             assert world.sim.now() <= dt.datetime.now(dt.UTC) + dt.timedelta(seconds=1)
             # The demo's app may read the audit log: the flag says who reset it.
             assert "reset by admin@contoso.test in the portal" in flag.detail, flag.detail
-        # The enforce credentials' new links were confirmed by the demo's operator, so the
-        # reset in the tenant was pushed back.
+        # The enforce and two-way credentials' new links were confirmed by the demo's
+        # operator, so the reset in the tenant of the enforce one was pushed back.
         confirmed = world.vault.audit.list(world.admin, action="link.confirmed")
         assert len(confirmed) == 3
     finally:

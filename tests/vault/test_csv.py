@@ -447,3 +447,26 @@ def test_export_of_an_empty_client_is_just_the_header(ctx):
     assert ctx.vault.csv.export_csv(ctx.admin, ctx.keys, ctx.client.name, out) == 0
     assert out.getvalue() == ",".join(COLUMNS) + "\r\n"
     assert len(ctx.audit("export", ctx.client.id)) == 1
+
+
+def test_two_way_is_imported_in_either_spelling_and_needs_directory_setup(ctx):
+    data = rows_of(
+        "title,password,sync_mode",
+        "Hyphen,Pw-1-2345!,two-way",
+        "Underscore,Pw-2-2345!,two_way",
+    )
+    tech = ctx.as_role("technician")
+    refused = do_import(ctx, data, actor=tech)
+    assert [(r.line, r.reason) for r in refused.rejected] == [
+        (2, "sync_mode two-way needs permission directory.setup"),
+        (3, "sync_mode two-way needs permission directory.setup"),
+    ]
+    assert do_import(ctx, data).imported == 2
+    assert {t: c.sync_mode for t, c in by_title(ctx).items()} == {
+        "Hyphen": SyncMode.TWO_WAY,
+        "Underscore": SyncMode.TWO_WAY,
+    }
+    out = io.StringIO()
+    ctx.vault.csv.export_csv(ctx.admin, ctx.keys, ctx.client.id, out, destination="x.csv")
+    exported = list(csv.DictReader(io.StringIO(out.getvalue())))
+    assert {r["sync_mode"] for r in exported} == {"two_way"}

@@ -148,7 +148,7 @@ def test_parameters_body_fields_and_responses_of_known_routes(docs: Docs) -> Non
     body = add.one("table", **{"aria-labelledby": f"{add.attrs['id']}-body"})
     fields_ = {r.one("th").text: r.text for r in body.all("tr") if r.all("th", scope="row")}
     assert fields_["title required"] == "title required string 1-255 characters"
-    assert fields_["sync_mode optional"].endswith("one of: off, report, enforce")
+    assert fields_["sync_mode optional"].endswith("one of: off, report, enforce, two_way")
     assert "array of string at most 50 items" in fields_["tags optional"]
     # The permissions an operation needs stay in sight, marked.
     resolve = docs.operation("POST", "/api/v1/flags/{ref}/resolve")

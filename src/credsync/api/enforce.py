@@ -1,6 +1,6 @@
-"""The API's answer to a switch to enforce that is not confirmed yet (see
+"""The API's answer to a switch to enforce or two_way that is not confirmed yet (see
 :mod:`credsync.sync.enforce`): 409 ``confirm_enforce``, the summary as the message and what it
-would overwrite in ``enforce``."""
+would overwrite in ``enforce`` (whose ``mode`` says which)."""
 
 from __future__ import annotations
 
@@ -18,8 +18,8 @@ CONFIRM_CODE = "confirm_enforce"
 CONFIRM_RESPONSES: dict[int | str, dict[str, Any]] = {
     409: {
         "model": EnforceUnconfirmedOut,
-        "description": "Conflict: a switch to enforce to confirm (confirm_enforce, with enforce: "
-        "what it would overwrite), a stale version or a taken name",
+        "description": "Conflict: a switch to enforce or two_way to confirm (confirm_enforce, "
+        "with enforce: what it would overwrite), a stale version or a taken name",
     }
 }
 

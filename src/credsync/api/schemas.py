@@ -213,11 +213,12 @@ class CredentialPatch(_In):
 class SyncModeIn(_In):
     """``inherit``: follow the client's default sync mode."""
 
-    sync_mode: Literal["off", "report", "enforce", "inherit"]
+    sync_mode: Literal["off", "report", "enforce", "two_way", "inherit"]
     version: int | None = Field(default=None, ge=1)
     confirm: bool = Field(
         default=False,
-        description="Switching to enforce overwrites directory passwords: set true to go ahead.",
+        description="Switching to enforce or two_way overwrites directory passwords: set true "
+        "to go ahead.",
     )
 
 

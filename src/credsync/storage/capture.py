@@ -16,7 +16,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from typing import NamedTuple
 
 import sqlalchemy as sa
@@ -58,6 +58,7 @@ __all__ = [
     "newest_applied",
     "nonce_seen",
     "pending_of",
+    "pending_pairs",
     "purge_nonces",
     "put_pending",
     "record_event",
@@ -316,6 +317,22 @@ def pending_of(conn: Connection, credential_id: str, directory_id: str) -> Pendi
         )
     ).first()
     return None if row is None else record(PendingRow, row)
+
+
+def pending_pairs(conn: Connection, pairs: Sequence[tuple[str, str]]) -> set[tuple[str, str]]:
+    """Those of ``pairs`` (credential id, directory id) that hold a pending capture (what a
+    page of flags offers to accept)."""
+    wanted = set(pairs)
+    ids = sorted({cid for cid, _ in wanted})
+    found: set[tuple[str, str]] = set()
+    for start in range(0, len(ids), 500):
+        rows = conn.execute(
+            sa.select(capture_pending.c.credential_id, capture_pending.c.directory_id).where(
+                capture_pending.c.credential_id.in_(ids[start : start + 500])
+            )
+        )
+        found |= {(r.credential_id, r.directory_id) for r in rows} & wanted
+    return found
 
 
 def drop_pending(conn: Connection, credential_id: str, directory_id: str | None = None) -> None:

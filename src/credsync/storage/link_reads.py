@@ -126,9 +126,9 @@ def enforce_impact(
     *,
     credential_id: str | None = None,
     follows_default_only: bool = False,
-    not_in_mode: str,
+    not_in_modes: Sequence[str],
 ) -> list[ImpactRow]:
-    """The client's live credentials whose effective mode is not ``not_in_mode`` (just
+    """The client's live credentials whose effective mode is none of ``not_in_modes`` (just
     ``credential_id`` when given; only those following the client's default when
     ``follows_default_only``), each with every directory of the client, by title and
     directory name."""
@@ -162,7 +162,7 @@ def enforce_impact(
         .where(
             credentials.c.client_id == client_id,
             credentials.c.deleted_at.is_(None),
-            effective_mode() != not_in_mode,
+            effective_mode().not_in(list(not_in_modes)),
         )
         .order_by(credentials.c.title_key, directories.c.name_key)
     )

@@ -35,6 +35,7 @@ from credsync.storage import links as link_rows
 from credsync.sync.enforce import EnforcePreview, EnforceUnconfirmed, record_confirmations
 from credsync.sync.model import Status
 from credsync.sync.preview import EnforceImpact
+from credsync.types import SyncMode
 from credsync.vault._time import utcnow
 from credsync.vault.auth import Actor, Permission
 from credsync.vault.flags import Flag
@@ -85,27 +86,43 @@ class LinkConfirmations:
         return list(chosen.values())
 
     def preview(self, actor: Actor, flags: Sequence[Flag]) -> EnforcePreview:
-        """What confirming these flags' links overwrites, as a switch to enforce says it."""
+        """What confirming these flags' links overwrites, as a switch to enforce says it (to
+        two-way, when every one of them is two-way: a password changed in the directory
+        since the last check is not overwritten there, it waits for its capture)."""
         pairs = [(f.credential_id, f.directory_id) for f in flags]
         with self._vault.db.read() as conn:
             rows = link_rows.pair_impact(conn, pairs)
-        impact = tuple(
-            EnforceImpact(
-                r.credential_id,
-                r.title,
-                r.username,
-                r.directory,
-                r.account,
-                r.status,
-                not (
-                    r.status == Status.IN_SYNC.value
-                    and r.confirmed_stamp is not None
-                    and r.confirmed_stamp == r.password_stamp
-                ),
+        modes = {
+            cid: self._vault.credentials.get(actor, cid, trashed=True).effective_sync_mode
+            for cid in {f.credential_id for f in flags}
+        }
+        impact = []
+        for r in rows:
+            confirmed = (
+                r.status == Status.IN_SYNC.value
+                and r.confirmed_stamp is not None
+                and r.confirmed_stamp == r.password_stamp
             )
-            for r in rows
-        )
-        return EnforcePreview(_what(flags), impact)
+            waits = (
+                modes.get(r.credential_id) is SyncMode.TWO_WAY
+                and r.confirmed_stamp is not None
+                and r.confirmed_stamp != r.password_stamp
+            )
+            impact.append(
+                EnforceImpact(
+                    r.credential_id,
+                    r.title,
+                    r.username,
+                    r.directory,
+                    r.account,
+                    r.status,
+                    not confirmed and not waits,
+                    waits,
+                )
+            )
+        two_way = bool(modes) and all(m is SyncMode.TWO_WAY for m in modes.values())
+        mode = SyncMode.TWO_WAY if two_way else SyncMode.ENFORCE
+        return EnforcePreview(_what(flags), tuple(impact), mode)
 
     def confirm(
         self,

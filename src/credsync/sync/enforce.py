@@ -1,5 +1,5 @@
-"""Switching to enforce mode: the one rule behind ``cred sync-mode``, ``client set``, their API
-routes and the dashboard's sync mode form.
+"""Switching to enforce or two-way mode: the one rule behind ``cred sync-mode``, ``client
+set``, their API routes and the dashboard's sync mode form.
 
 A change that makes a credential enforced (its own mode ``enforce``, or following a client
 default of enforce) or that switches a client's default to enforce hands the vault's password
@@ -10,6 +10,11 @@ asks (or wants ``--yes``), the API answers 409 ``confirm_enforce``, the dashboar
 each sends the change again confirmed. The accounts the preview named (the credentials'
 links then) are confirmed for pushes with it (see :mod:`credsync.sync.confirm`): confirming
 the switch confirmed them; links made later wait for a confirmation of their own.
+
+A switch to ``two_way`` goes the same way (the vault's changes are pushed; only a change made
+in the directory is left alone, for its capture): its preview names what it overwrites and
+the accounts it leaves alone. A switch from enforce to two-way overwrites nothing more: not
+asked (it still needs directory.setup, as naming any mode that pushes does).
 """
 
 from __future__ import annotations
@@ -32,11 +37,12 @@ from credsync.sync.preview import (
     enforce_preview,
     enforce_summary,
 )
-from credsync.types import SyncMode
+from credsync.types import SyncMode, SyncModeName
 from credsync.vault._time import utcnow
 from credsync.vault.audit import AuditLog
 from credsync.vault.auth import Actor, Permission
 from credsync.vault.clients import configuration
+from credsync.vault.lifecycle import overwrites_more
 
 if TYPE_CHECKING:
     from credsync.vault import Vault
@@ -53,21 +59,25 @@ __all__ = [
 
 class EnforcePreviewJson(TypedDict):
     what: str
-    """What would switch to enforce."""
+    """What would switch to enforce (or two_way)."""
+    mode: SyncModeName
+    """The mode switched to: enforce or two_way."""
     impact: list[EnforceImpactJson]
     """Each credential and directory account it concerns."""
 
 
 @dataclass(frozen=True)
 class EnforcePreview:
-    """What a switch of ``what`` to enforce overwrites, for the operator to confirm."""
+    """What a switch of ``what`` to enforce (or ``mode``) overwrites, for the operator to
+    confirm."""
 
     what: str
     impact: tuple[EnforceImpact, ...]
+    mode: SyncMode = SyncMode.ENFORCE
 
     @property
     def summary(self) -> str:
-        return enforce_summary(list(self.impact), self.what)
+        return enforce_summary(list(self.impact), self.what, self.mode)
 
     @property
     def overwritten(self) -> list[EnforceImpact]:
@@ -75,11 +85,17 @@ class EnforcePreview:
         return [i for i in self.impact if i.overwrite_now]
 
     def to_json(self) -> EnforcePreviewJson:
-        return EnforcePreviewJson(what=self.what, impact=[i.to_json() for i in self.impact])
+        return EnforcePreviewJson(
+            what=self.what, mode=self.mode.value, impact=[i.to_json() for i in self.impact]
+        )
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> EnforcePreview:
-        return cls(str(data["what"]), tuple(EnforceImpact(**i) for i in data["impact"]))
+        return cls(
+            str(data["what"]),
+            tuple(EnforceImpact(**i) for i in data["impact"]),
+            SyncMode.parse(str(data.get("mode") or SyncMode.ENFORCE.value)),
+        )
 
 
 class EnforceUnconfirmed(InvalidInput):
@@ -153,10 +169,10 @@ class EnforceSwitches:
     def __init__(self, vault: Vault) -> None:
         self._vault = vault
 
-    def _preview(self, client_id: str, what: str, **scope: Any) -> EnforcePreview:
+    def _preview(self, client_id: str, what: str, mode: SyncMode, **scope: Any) -> EnforcePreview:
         with self._vault.db.read() as conn:
-            impact = enforce_preview(conn, client_id, **scope)
-        return EnforcePreview(what, tuple(impact))
+            impact = enforce_preview(conn, client_id, mode=mode, **scope)
+        return EnforcePreview(what, tuple(impact), mode)
 
     def _confirm_named(self, actor: Actor, client_id: str, how: str, **scope: Any) -> None:
         """The links a confirmed switch's preview named (linked to a known account) are
@@ -175,40 +191,45 @@ class EnforceSwitches:
         confirmed: bool = False,
         expected_version: int | None = None,
     ) -> Credential:
-        """Set a credential's sync mode (None: the client's default); one that makes it
-        enforced only when ``confirmed``. Needs vault.write (and directory.setup for that)."""
+        """Set a credential's sync mode (None: the client's default); one that makes it push
+        more (enforce, two-way) only when ``confirmed``. Needs vault.write (and
+        directory.setup for a mode that pushes)."""
         credentials = self._vault.credentials
         actor.require(Permission.VAULT_WRITE)
+        if mode is not None and mode.pushes:
+            actor.require(Permission.DIRECTORY_SETUP)
         current = credentials.get(actor, ref)
         enforced = credentials.becomes_enforced(current, mode)
-        if enforced:
+        if enforced is not None:
             actor.require(Permission.DIRECTORY_SETUP)
             if not confirmed:
                 raise EnforceUnconfirmed(
                     self._preview(
-                        current.client_id, credential_what(current), credential_id=current.id
+                        current.client_id,
+                        credential_what(current),
+                        enforced,
+                        credential_id=current.id,
                     )
                 )
         changed = credentials.set_sync_mode(
             actor, current.id, mode, expected_version=expected_version
         )
-        if enforced:
-            self._confirm_named(
-                actor, current.client_id, "switched to enforce", credential_id=current.id
-            )
+        if enforced is not None:
+            how = f"switched to {enforced.spelled}"
+            self._confirm_named(actor, current.client_id, how, credential_id=current.id)
         return changed
 
     def check_client_default(
         self, actor: Actor, client: Client, mode: SyncMode | None, *, confirmed: bool
     ) -> None:
-        """Refuse a switch of ``client``'s default to enforce that is not ``confirmed``
-        (before any change of a request that makes several)."""
-        if mode is SyncMode.ENFORCE and client.default_sync_mode is not SyncMode.ENFORCE:
+        """Refuse a switch of ``client``'s default to enforce or two-way (one that pushes
+        more) that is not ``confirmed`` (before any change of a request that makes several)."""
+        if mode is not None and mode.pushes:
             actor.require(Permission.DIRECTORY_SETUP)
-            if not confirmed:
-                raise EnforceUnconfirmed(
-                    self._preview(client.id, client_what(client), follows_default_only=True)
-                )
+        if mode is not None and overwrites_more(client.default_sync_mode, mode) and not confirmed:
+            raise EnforceUnconfirmed(
+                self._preview(client.id, client_what(client), mode, follows_default_only=True)
+            )
 
     def configure_client(
         self,
@@ -221,7 +242,8 @@ class EnforceSwitches:
         expected_version: int | None = None,
     ) -> Client:
         """Set a client's directory-sync switch and default sync mode; a switch of the
-        default to enforce only when ``confirmed``. Needs vault.write and directory.setup."""
+        default to enforce or two-way only when ``confirmed``. Needs vault.write and
+        directory.setup."""
         configuration(directory_sync, default_sync_mode)  # something to change
         actor.require(Permission.VAULT_WRITE, Permission.DIRECTORY_SETUP)
         clients = self._vault.clients
@@ -238,9 +260,8 @@ class EnforceSwitches:
         return changed
 
     def default_switched(self, actor: Actor, before: Client, mode: SyncMode | None) -> None:
-        """After a confirmed switch of ``before``'s default to enforce (a caller that changes
-        the client itself calls this too): the links it named are confirmed."""
-        if mode is SyncMode.ENFORCE and before.default_sync_mode is not SyncMode.ENFORCE:
-            self._confirm_named(
-                actor, before.id, "client default switched to enforce", follows_default_only=True
-            )
+        """After a confirmed switch of ``before``'s default to enforce or two-way (a caller
+        that changes the client itself calls this too): the links it named are confirmed."""
+        if mode is not None and overwrites_more(before.default_sync_mode, mode):
+            how = f"client default switched to {mode.spelled}"
+            self._confirm_named(actor, before.id, how, follows_default_only=True)

@@ -34,6 +34,7 @@ from credsync.errors import (
     PolicyRejected,
 )
 from credsync.sync.model import Action, LinkState, Outcome, PlanItem, Status
+from credsync.sync.two_way import WAITING
 from credsync.types import Secret
 
 __all__ = [
@@ -251,6 +252,14 @@ class Executor:
             }
             if item.push_on_mismatch:
                 return await self._push(item, "bind failed: pushing the vault's password", chunk)
+            if item.waits_for_capture:
+                return Outcome(
+                    item,
+                    Status.CHANGED_IN_DIRECTORY,
+                    Action.VERIFY,
+                    "the directory's password is not the vault's, and it is the newer one: "
+                    f"{WAITING} ({result.detail})",
+                )
             status = Status.CHANGED_IN_DIRECTORY if changed else Status.MISMATCH
             what = (
                 "the password was changed in the directory since the last good check"

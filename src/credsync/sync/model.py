@@ -85,7 +85,7 @@ class CredentialState:
     id: str
     title: str
     username: str
-    mode: SyncMode  # the effective mode: report or enforce
+    mode: SyncMode  # the effective mode: report, enforce or two_way
     secret_version: int
     secret_changed_at: dt.datetime | None = None  # when the current version was stored
 
@@ -130,6 +130,7 @@ class PlanItem:
     earlier run attempted without recording its outcome, which this item settles: ``settled``
     says how when the plan knows already (``not_pushed``, ``superseded``), else the outcome
     of the item's check tells (a verify or a confirm of the attempted version: pushed).
+    ``waits_for_capture``: see the field.
     """
 
     credential_id: str | None
@@ -146,6 +147,9 @@ class PlanItem:
     awaits_confirmation: bool = False
     settles: Attempt | None = None
     settled: str | None = None
+    # Two-way mode, a first check whose directory password is the newer: a failed bind is
+    # ``changed_in_directory``, waiting for its capture, never a push (see credsync.sync.two_way).
+    waits_for_capture: bool = False
 
 
 @dataclass(frozen=True)

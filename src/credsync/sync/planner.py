@@ -2,7 +2,7 @@
 
 It never talks to a directory or a database, so every rule below is tested directly.
 
-Per credential (effective mode report or enforce), in order:
+Per credential (effective mode report, enforce or two-way), in order:
 
 1. **Link.** A linked credential follows its account by stable id. An unlinked one is matched
    by name (sAMAccountName, ``DOMAIN\\name``, UPN; case-insensitive): no account is
@@ -13,7 +13,9 @@ Per credential (effective mode report or enforce), in order:
 3. **Timestamp first** (DESIGN.md, "Verify without locking anyone out"). The directory's
    password stamp (pwdLastSet) and the vault's secret version both unchanged since the last
    good check or push: ``in_sync`` with no bind.
-4. **Vault changed, enforce:** push (vault wins).
+4. **Vault changed, enforce or two-way:** push (vault wins). **Two-way** (through a confirmed
+   link) never pushes over a change made in the directory: it waits for its capture, flagged
+   ``changed_in_directory``; the rules are :mod:`credsync.sync.two_way`'s.
 5. **Accepted, report mode:** an operator accepted the directory's state at this very stamp
    without giving its password: ``password_unknown``, no bind, no flag (the same for a
    timestamp-only directory, below), until either side changes.
@@ -38,10 +40,11 @@ directory's lastPasswordChangeDateTime as the stamp:
 
 **Links confirmed for pushes.** A link a run makes by matching names is stored unconfirmed;
 until an operator with directory.setup confirms it (:mod:`credsync.sync.confirm`), a
-credential in enforce mode is checked as in report mode (a bind where the directory can, a
-timestamp where it can't; no baseline is taken for a timestamp-only directory, whose first
-push waits for the confirmation) and the item ``awaits_confirmation``: nothing is pushed,
-and its flag says so. Whoever made the credential, and through whatever door.
+credential in enforce or two-way mode is checked as in report mode (a bind where the
+directory can, a timestamp where it can't; no baseline is taken for a timestamp-only
+directory, whose first push waits for the confirmation) and the item
+``awaits_confirmation``: nothing is pushed, and its flag says so. Whoever made the
+credential, and through whatever door.
 
 **A push whose outcome is unknown** (an earlier run recorded the attempt, then stopped or
 lost the directory before it answered) is settled first, without locking anyone out:
@@ -82,6 +85,7 @@ from credsync.sync.model import (
     Status,
 )
 from credsync.sync.stamps import BASELINE_TOLERANCE, Item, check_stamp, when
+from credsync.sync.two_way import two_way
 from credsync.types import SyncMode
 
 __all__ = ["BASELINE_TOLERANCE", "Rules", "cap_pushes", "plan", "safety_rail"]
@@ -254,11 +258,11 @@ def _link(
 
 
 def _check(cred: CredentialState, link: LinkState, account: Account, rules: Rules) -> PlanItem:
-    """The check of a linked credential (see the module docstring); enforce pushes only
-    through a confirmed link."""
-    pushes = cred.mode is SyncMode.ENFORCE and link.link_confirmed
+    """The check of a linked credential (see the module docstring); enforce and two-way push
+    only through a confirmed link."""
+    pushes = cred.mode.pushes and link.link_confirmed
     checked = _check_link(cred, link, account, rules, pushes)
-    if cred.mode is SyncMode.ENFORCE and not link.link_confirmed:
+    if cred.mode.pushes and not link.link_confirmed:
         return replace(checked, awaits_confirmation=True)
     return checked
 
@@ -368,6 +372,18 @@ def _check_state(
     stamp = account.password_stamp
     vault_changed = link.confirmed_secret_version != cred.secret_version
     directory_changed = stamp is None or link.confirmed_stamp != stamp
+    refused = account.synced_from_on_premises and not rules.can_verify  # denied, below
+    if (
+        pushes
+        and cred.mode is SyncMode.TWO_WAY
+        and not refused
+        and (vault_changed or directory_changed)
+    ):
+        decided = two_way(
+            cred, link, account, item, can_verify=rules.can_verify, authors=rules.knows_authors
+        )
+        if decided is not None:
+            return decided
     if not vault_changed and not directory_changed:
         if account.must_change_password and rules.force_change:
             return item(

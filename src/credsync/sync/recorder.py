@@ -458,8 +458,8 @@ class RunRecorder:
 
 
 AWAITING = (
-    "new link in enforce mode: nothing is pushed to {account} until an operator with "
-    "directory.setup confirms it"
+    "new link in enforce or two-way mode: nothing is pushed to {account} until an operator "
+    "with directory.setup confirms it"
 )
 
 

@@ -18,7 +18,6 @@ from credsync.sync.model import (
     PlanItem,
     Status,
 )
-from credsync.types import SyncMode
 
 __all__ = ["BASELINE_TOLERANCE", "Item", "changed_by", "check_stamp", "when"]
 
@@ -68,7 +67,7 @@ def check_stamp(
     """A timestamp-only directory, when one side changed since the last push or confirmation
     (see the module docstring); ``pushes``: enforce mode through a confirmed link;
     ``authors``: the directory names who changed a password where it can."""
-    enforce = cred.mode is SyncMode.ENFORCE
+    enforce = cred.mode.pushes  # enforce or two-way: pushes once the link is confirmed
     stamp = account.password_stamp
     changed_at = when(account.password_changed_at)
     if account.synced_from_on_premises and enforce:
@@ -94,8 +93,8 @@ def check_stamp(
             return item(
                 Action.FLAG,
                 Status.AWAITING_CONFIRMATION,
-                "first check in enforce mode: this directory can't confirm a password without "
-                "a sign-in, so the vault's is pushed once the link is confirmed",
+                f"first check in {cred.mode.spelled} mode: this directory can't confirm a "
+                "password without a sign-in, so the vault's is pushed once the link is confirmed",
             )
         stored = cred.secret_changed_at
         moment = account.password_changed_at

@@ -28,8 +28,8 @@ __all__ = [
 ]
 
 # Two-way credentials are checked too (a capture confirms their link, so a run sees them in
-# step with no bind); what a run pushes for them is still enforce's alone (issue 14).
-_SYNCED = (SyncMode.REPORT.value, SyncMode.ENFORCE.value, SyncMode.TWO_WAY.value)
+# step with no bind); what a run pushes for them is credsync.sync.two_way's rules (issue 14).
+_SYNCED = tuple(m.value for m in SyncMode if m is not SyncMode.OFF)
 _ANY_MODE = tuple(m.value for m in SyncMode)
 
 
@@ -40,7 +40,7 @@ def sync_credentials(
     include_off: bool = False,
     ids: Sequence[str] | None = None,
 ) -> list[CredentialState]:
-    """The client's credentials that take part in sync (report or enforce), by title. None
+    """The client's credentials that take part in sync (report, enforce, two-way), by title. None
     when the client's directory_sync switch is off. ``include_off``: every live credential,
     whatever its mode and the switch (an operator acting on one by hand). ``ids``: only these
     (at most a few hundred)."""

@@ -161,7 +161,7 @@ class QueuedPush:
 
 
 def queued_pushes(db: Database, actor: Actor, credential_id: str) -> list[QueuedPush]:
-    """Pushes of the credential's new password waiting for the agent (enforce mode)."""
+    """Pushes of the credential's new password waiting for the agent (enforce, two-way)."""
     actor.require(Permission.VAULT_READ)
     with db.read() as conn:
         rows = push_queue.of_credential(conn, credential_id)

@@ -1,6 +1,6 @@
 """The world ``credsync demo`` shows: a throwaway vault, a simulated Entra tenant (and a local
-Samba AD DC when one runs or is asked for), clients with credentials in report and enforce
-mode, and some passwords drifted in the directory so that there is something to see.
+Samba AD DC when one runs or is asked for), clients with credentials in report, enforce and
+two-way mode, and some passwords drifted in the directory so that there is something to see.
 
 Everything is made for the demo and thrown away with it: the master passphrase and the demo
 operator's password are random, printed once, and the data directory is a temporary one
@@ -47,7 +47,7 @@ _PEOPLE: tuple[tuple[str, str, SyncMode | None, str], ...] = (
     ("lynne.robbins", "Lynne Robbins (M365)", None, "portal_reset"),
     ("nestor.wilke", "Nestor Wilke (M365)", SyncMode.ENFORCE, "portal_reset"),
     ("patti.fernandez", "Patti Fernandez (M365)", SyncMode.ENFORCE, ""),
-    ("grady.archie", "Grady Archie (M365)", SyncMode.ENFORCE, ""),
+    ("grady.archie", "Grady Archie (M365)", SyncMode.TWO_WAY, "portal_reset"),
     ("henrietta.mueller", "Henrietta Mueller (M365)", None, ""),
 )
 _OTHER = (
@@ -236,9 +236,9 @@ def _fabrikam(world: DemoWorld) -> None:
 
 def _first_runs_and_drift(world: DemoWorld, *, with_ad: bool) -> None:
     """A first run links and baselines everything; the demo's operator confirms the new
-    links of the enforce credentials (as one does with ``credsync flags confirm`` once the
-    accounts are checked); then some passwords change in the tenant (a portal reset) and one
-    in the vault, and a second run finds them."""
+    links of the enforce and two-way credentials (as one does with ``credsync flags confirm``
+    once the accounts are checked), and a run makes their first pushes; then some passwords
+    change in the tenant (a portal reset) and one in the vault, and another run finds them."""
     engine = Engine(world.vault, world.keys, world.admin)
     directories = [ENTRA, AD] if with_ad else [ENTRA]
     for name in directories:
@@ -247,6 +247,8 @@ def _first_runs_and_drift(world: DemoWorld, *, with_ad: bool) -> None:
     for client in [CLIENT, AD_CLIENT] if with_ad else [CLIENT]:
         if confirmations.waiting(world.admin, client):
             confirmations.confirm(world.admin, client_ref=client, confirmed=True)
+    for name in directories:  # the confirmed links' first pushes
+        asyncio.run(engine.run(name))
     # Graph's timestamps have whole seconds: the changes below must come in a later second
     # than the passwords the first run saw. Wait for it (moving the simulator's clock ahead
     # instead dated every later change in the tenant seconds after the flag reporting it).
@@ -264,8 +266,9 @@ def _first_runs_and_drift(world: DemoWorld, *, with_ad: bool) -> None:
     for name in directories:
         asyncio.run(engine.run(name))
     world.summary.append(
-        "Drift made for the demo: 3 passwords reset in the tenant (2 flagged "
-        "changed_in_directory, 1 in enforce mode pushed back), 1 changed in the vault "
-        "(flagged mismatch); the new links of the enforce credentials were confirmed by "
+        "Drift made for the demo: 4 passwords reset in the tenant (2 in report mode flagged "
+        "changed_in_directory, 1 in enforce mode pushed back, 1 in two-way mode flagged and "
+        "not pushed over), 1 changed in the vault (flagged mismatch); the new links of the "
+        "enforce and two-way credentials were confirmed by "
         f"{ADMIN!r} after the first run (`credsync flags confirm`)"
     )

@@ -120,7 +120,7 @@ class Clients:
     ) -> Client:
         """``rotate_every_days``: see :mod:`credsync.vault.rotation` (0 or None: never)."""
         actor.require(Permission.VAULT_WRITE)
-        if directory_sync or default_sync_mode is SyncMode.ENFORCE:
+        if directory_sync or default_sync_mode.pushes:
             actor.require(Permission.DIRECTORY_SETUP)
         # One limited to some clients could not see the client they made.
         require_all_clients(actor, "adding a client")

@@ -219,7 +219,7 @@ class Credentials(CredentialLifecycle):
         actor.require(Permission.VAULT_WRITE)
         if draft.type is CredentialType.DIRECTORY_ADMIN:
             actor.require(Permission.DIRECTORY_ADMIN_USE)
-        if draft.sync_mode is SyncMode.ENFORCE:
+        if draft.sync_mode is not None and draft.sync_mode.pushes:
             actor.require(Permission.DIRECTORY_SETUP)
         with self._db.write() as conn:
             client = find_client_row(conn, client_ref, actor)

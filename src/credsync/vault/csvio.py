@@ -13,7 +13,7 @@ column          required  meaning
 ``tags``                  tags separated by ``;``
 ``folder``                folder path inside the client (``Servers/DCs``); created if missing
 ``type``                  ``login`` (default), ``directory_admin``, ``service_account``, ...
-``sync_mode``             ``off``, ``report``, ``enforce``, or empty to follow the client
+``sync_mode``             ``off``, ``report``, ``enforce``, ``two_way``; empty: the client's
 ==============  ========  ===============================================================
 
 Import checks every row; rows that fail are reported with their line number and reason and
@@ -42,7 +42,7 @@ from credsync.errors import CredsyncError, InvalidInput
 from credsync.storage import Database, duplicates
 from credsync.storage import clients as client_rows
 from credsync.storage import credentials as credential_rows
-from credsync.types import CredentialType, Secret, SyncMode
+from credsync.types import CredentialType, Secret
 from credsync.vault import folders as folder_ops
 from credsync.vault._time import utcnow
 from credsync.vault.audit import AuditLog
@@ -383,8 +383,10 @@ class CsvIO:
             secret = Secret(password)
         mode_text = values.get("sync_mode", "").strip()
         mode = parse_sync_mode(mode_text, allow_inherit=True) if mode_text else None
-        if mode is SyncMode.ENFORCE and not actor.can(Permission.DIRECTORY_SETUP):
-            raise InvalidInput("sync_mode enforce needs permission directory.setup")
+        if mode is not None and mode.pushes and not actor.can(Permission.DIRECTORY_SETUP):
+            raise InvalidInput(
+                f"sync_mode {mode.spelled} needs permission directory.setup", field="sync_mode"
+            )
         draft = make_draft(
             title=values.get("title", ""),
             password=secret,

@@ -1,5 +1,5 @@
-"""What a credential goes through besides its fields: its sync mode (a switch to enforce
-needs directory.setup) and the trash (delete, restore, purge); and what every credential
+"""What a credential goes through besides its fields: its sync mode (a switch to enforce or
+two-way needs directory.setup) and the trash (delete, restore, purge); and what every credential
 operation shares (finding one for an operator, bumping its version, recording a ciphertext
 that fails authentication). :class:`~credsync.vault.credentials.Credentials` is built on it.
 """
@@ -29,9 +29,19 @@ from credsync.vault.listing import credential_models
 from credsync.vault.models import Credential
 from credsync.vault.policies import Policies
 
-__all__ = ["MIN_ID_PREFIX", "CredentialLifecycle"]
+__all__ = ["MIN_ID_PREFIX", "CredentialLifecycle", "overwrites_more"]
 
 MIN_ID_PREFIX = 6
+
+
+def overwrites_more(before: SyncMode, after: SyncMode) -> bool:
+    """Whether switching from ``before`` to ``after`` makes the vault's password overwrite
+    directory passwords it did not: any switch into enforce, and into two-way from a mode
+    that does not push (enforce to two-way pushes over less: a change made in the directory
+    is no longer overwritten)."""
+    if not after.pushes or after is before:
+        return False
+    return not (after is SyncMode.TWO_WAY and before is SyncMode.ENFORCE)
 
 
 class CredentialLifecycle:
@@ -62,16 +72,16 @@ class CredentialLifecycle:
             row = credential_rows.lock(conn, row.id)
         return row
 
-    def becomes_enforced(self, cred: Credential, mode: SyncMode | None) -> bool:
-        """Whether setting ``mode`` (None: the client's default) makes ``cred`` enforced when
-        it is not now: the change that overwrites directory passwords, to be confirmed."""
-        if cred.effective_sync_mode is SyncMode.ENFORCE:
-            return False
+    def becomes_enforced(self, cred: Credential, mode: SyncMode | None) -> SyncMode | None:
+        """The pushing mode (enforce or two-way) that setting ``mode`` (None: the client's
+        default) puts ``cred`` in, when that overwrites more of the directory than its mode
+        now: the change to be confirmed. None otherwise (the same mode, a mode that does not
+        push, or enforce to two-way, which pushes over less)."""
         if mode is None:
             with self._db.read() as conn:
                 default = find_client_row(conn, cred.client_id, SYSTEM).default_sync_mode
-            return SyncMode(default) is SyncMode.ENFORCE
-        return mode is SyncMode.ENFORCE
+            mode = SyncMode(default)
+        return mode if overwrites_more(cred.effective_sync_mode, mode) else None
 
     def set_sync_mode(
         self,
@@ -81,18 +91,19 @@ class CredentialLifecycle:
         *,
         expected_version: int | None = None,
     ) -> Credential:
-        """``None`` means: follow the client's default sync mode. Making a credential enforced
-        needs directory.setup, whether by ``enforce`` or by following a default of enforce
-        (which would undo an exemption a directory manager made)."""
+        """``None`` means: follow the client's default sync mode. Putting a credential in a
+        mode that pushes (enforce, two-way) needs directory.setup, whether by naming it or by
+        following a default that is one (which would undo an exemption a directory manager
+        made)."""
         actor.require(Permission.VAULT_WRITE)
-        if mode is SyncMode.ENFORCE:
+        if mode is not None and mode.pushes:
             actor.require(Permission.DIRECTORY_SETUP)
         with self._db.write() as conn:
             row = self._row(conn, actor, ref, lock=True)
             check_version("credential", row.id, row.version, expected_version)
-            enforced_now = (row.sync_mode or row.client_default_sync_mode) == SyncMode.ENFORCE.value
-            inherits_enforce = row.client_default_sync_mode == SyncMode.ENFORCE.value
-            if mode is None and inherits_enforce and not enforced_now:
+            now_mode = SyncMode(row.sync_mode or row.client_default_sync_mode)
+            inherited = SyncMode(row.client_default_sync_mode)
+            if mode is None and inherited.pushes and inherited is not now_mode:
                 actor.require(Permission.DIRECTORY_SETUP)
             self._bump(conn, row, actor, utcnow(), sync_mode=mode.value if mode else None)
             self._audit.append(

@@ -1,6 +1,6 @@
 """The push queue's rules (its rows are :mod:`credsync.storage.push_queue`'s): a secret that
-changes under enforce is queued for every directory of its client, and a push the agent gives
-up is audited."""
+changes under enforce or two-way is queued for every directory of its client, and a push the
+agent gives up is audited."""
 
 from __future__ import annotations
 
@@ -22,15 +22,22 @@ __all__ = ["enqueue_pushes", "record_given_up"]
 log = logging.getLogger("credsync.agent")
 
 
-def enqueue_pushes(conn: Connection, credential_id: str, secret_version: int) -> int:
+def enqueue_pushes(
+    conn: Connection,
+    credential_id: str,
+    secret_version: int,
+    *,
+    except_directory: str | None = None,
+) -> int:
     """Queue an immediate push of the credential's new secret to every directory of its
-    client, when its effective mode is enforce and the client's directory sync is on (a push
-    of it given up before is replaced). Called inside the transaction that changed the
-    secret; returns how many were queued."""
+    client, when its effective mode pushes (enforce, two-way) and the client's directory sync
+    is on (a push of it given up before is replaced). ``except_directory``: not to this one
+    (the directory a captured password came from: it has it already). Called inside the
+    transaction that changed the secret; returns how many were queued."""
     target = credential_rows.push_target(conn, credential_id)
-    if target is None or target[1] != SyncMode.ENFORCE.value:
+    if target is None or not SyncMode(target[1]).pushes:
         return 0
-    targets = directory_rows.ids_of_client(conn, target[0])
+    targets = [d for d in directory_rows.ids_of_client(conn, target[0]) if d != except_directory]
     push_queue.enqueue(conn, credential_id, targets, secret_version, dt.datetime.now(dt.UTC))
     return len(targets)
 

@@ -85,9 +85,9 @@ def parse_sync_mode(value: str, *, allow_inherit: bool = False) -> SyncMode | No
     if allow_inherit and text in ("inherit", "default", ""):
         return None
     try:
-        return SyncMode(text)
+        return SyncMode.parse(text)
     except ValueError:
-        choices = "off, report, enforce" + (", inherit" if allow_inherit else "")
+        choices = "off, report, enforce, two-way" + (", inherit" if allow_inherit else "")
         raise InvalidInput(
             f"sync mode must be one of {choices}, not {value!r}", field="sync_mode"
         ) from None

@@ -63,12 +63,13 @@ def change_client(
     body: ClientPatch,
     actor: Caller,
     state: State,
-    confirm: bool = Query(False, description="Go ahead with a switch to enforce."),
+    confirm: bool = Query(False, description="Go ahead with a switch to enforce or two_way."),
 ) -> Any:
     """Rename, set directory sync, the default sync mode and the rotation interval
     (``rotate_every_days``: given as null or 0, no rotation), archive or unarchive. A switch
-    of the default to ``enforce`` is refused (409 ``confirm_enforce``, naming the accounts it
-    would overwrite) unless ``confirm=true``. Needs vault.write."""
+    of the default to ``enforce`` or ``two_way`` is refused (409 ``confirm_enforce``, naming the
+    accounts it would overwrite) unless ``confirm=true``. Needs vault.write (and
+    directory.setup for the switch and the default)."""
     vault = state.vault
     current = vault.clients.get(actor, ref)
     version = body.version  # checked by the first change; the ones after follow it

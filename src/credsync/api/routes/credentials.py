@@ -127,7 +127,7 @@ def reveal_credential(ref: str, actor: Caller, state: State) -> RevealedCredenti
 
 @router.put("/credentials/{ref}/password", response_model=CredentialJson)
 def set_password(ref: str, body: PasswordIn, actor: Caller, state: State) -> CredentialJson:
-    """Store a new password (given or generated); enforce mode pushes it at once.
+    """Store a new password (given or generated); enforce and two-way modes push it at once.
     Needs vault.write."""
     cred = state.vault.credentials.change_password(
         actor,
@@ -193,9 +193,10 @@ def edit_credential(ref: str, body: CredentialPatch, actor: Caller, state: State
 )
 def set_sync_mode(ref: str, body: SyncModeIn, actor: Caller, state: State) -> Any:
     """Set the sync mode (``inherit``: the client's default). A change that makes the
-    credential enforced (``enforce``, or ``inherit`` of a client whose default is enforce) is
-    refused (409 ``confirm_enforce``, naming what it would overwrite) unless ``confirm``.
-    Needs vault.write (and directory.setup for ``enforce``)."""
+    credential push more (``enforce`` or ``two_way``, or ``inherit`` of a client whose
+    default is one) is refused (409 ``confirm_enforce``, naming what it would overwrite)
+    unless ``confirm``. Needs vault.write (and directory.setup for ``enforce`` and
+    ``two_way``)."""
     mode = None if body.sync_mode == "inherit" else SyncMode(body.sync_mode)
     try:
         cred = EnforceSwitches(state.vault).set_credential_mode(

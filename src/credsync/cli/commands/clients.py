@@ -7,10 +7,10 @@ from typing import TYPE_CHECKING
 import click
 
 from credsync.cli.fields import flag_names
+from credsync.cli.modes import SyncModeChoice
 from credsync.cli.output import details, emit, json_option, table
 from credsync.cli.runtime import runtime
 from credsync.errors import InvalidInput
-from credsync.types import SyncMode
 
 if TYPE_CHECKING:
     from credsync.vault.models import ClientJson
@@ -38,7 +38,7 @@ CLIENT_FIELDS = [
     ("created_at", "Created"),
     ("updated_at", "Updated"),
 ]
-MODES = click.Choice([m.value for m in SyncMode])
+MODES = SyncModeChoice()
 ON_OFF = click.Choice(["on", "off"])
 rotate_every = click.option(
     "--rotate-every",
@@ -173,7 +173,9 @@ def client_unarchive(ctx: click.Context, client: str, as_json: bool) -> None:
 @click.argument("client")
 @click.option("--directory-sync", type=ON_OFF, help="Let this client's credentials sync.")
 @click.option("--default-sync-mode", type=MODES, help="Mode for credentials without their own.")
-@click.option("--yes", is_flag=True, help="Do not ask before switching the default to enforce.")
+@click.option(
+    "--yes", is_flag=True, help="Do not ask before switching the default to enforce or two-way."
+)
 @rotate_every
 @if_version
 @json_option
@@ -188,12 +190,14 @@ def client_set(
     if_version: int | None,
     as_json: bool,
 ) -> None:
-    """Set the directory-sync switch and the default sync mode (needs directory.setup), and
-    the rotation interval (needs vault.write).
+    """Set the directory-sync switch and the default sync mode (off, report, enforce,
+    two-way; needs directory.setup), and the rotation interval (needs vault.write). A switch
+    of the default to enforce or two-way names the accounts it will overwrite first.
 
     \b
     Examples:
       credsync client set "Contoso Ltd" --directory-sync on --default-sync-mode report
+      credsync client set "Contoso Ltd" --default-sync-mode two-way --yes
       credsync client set "Contoso Ltd" --rotate-every 90
       credsync client set "Contoso Ltd" --rotate-every never
     """

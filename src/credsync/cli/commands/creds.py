@@ -14,9 +14,10 @@ from credsync.cli.commands.cred_input import (
     password_options,
     read_notes,
 )
+from credsync.cli.modes import SyncModeChoice
 from credsync.cli.output import details, emit, json_option, note, table
 from credsync.cli.runtime import confirm, runtime
-from credsync.types import CredentialType, SyncMode
+from credsync.types import CredentialType
 
 if TYPE_CHECKING:
     from credsync.vault.models import CredentialJson
@@ -64,7 +65,7 @@ HISTORY_COLUMNS = [
 ]
 TYPES = click.Choice([t.value for t in CredentialType])
 ALLOW_DUPLICATE = "Even when the client has one with the same folder, title and username."
-MODES_OR_INHERIT = click.Choice([m.value for m in SyncMode] + ["inherit"])
+MODES_OR_INHERIT = SyncModeChoice(inherit=True)
 
 
 def _show(data: CredentialJson, as_json: bool) -> None:
@@ -352,18 +353,24 @@ def cred_history(
 @cred_group.command("sync-mode")
 @click.argument("cred_id")
 @click.argument("mode", type=MODES_OR_INHERIT)
-@click.option("--yes", is_flag=True, help="Do not ask before switching to enforce.")
+@click.option("--yes", is_flag=True, help="Do not ask before switching to enforce or two-way.")
 @if_version
 @json_option
 @click.pass_context
 def cred_sync_mode(
     ctx: click.Context, cred_id: str, mode: str, yes: bool, if_version: int | None, as_json: bool
 ) -> None:
-    """Set how a credential syncs: off, report, enforce, or inherit (the client's default).
+    """Set how a credential syncs: off, report, enforce, two-way, or inherit (the client's
+    default). Report checks and flags; enforce pushes the vault's password (on every change
+    and on drift); two-way pushes the vault's changes too, but leaves a password changed in
+    the directory alone until its capture makes it the vault's. A switch to enforce or two-way
+    needs directory.setup and names the accounts it will overwrite first (--yes: go ahead
+    without asking).
 
     \b
     Examples:
       credsync cred sync-mode 3f2a9c enforce --yes
+      credsync cred sync-mode 3f2a9c two-way
       credsync cred sync-mode 3f2a9c inherit
     """
     from credsync.cli.enforce import confirm_enforce

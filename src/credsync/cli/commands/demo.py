@@ -39,8 +39,8 @@ def demo_cmd(
     host: str, port: int, users: int, seed: int, samba: bool, keep: str | None, as_json: bool
 ) -> None:
     """Try credsync with no setup: a throwaway vault, a simulated Entra ID tenant (Microsoft
-    Graph on 127.0.0.1, its own test CA), a client with credentials in report and enforce
-    mode, a few passwords changed in the directory so that flags show, the agent running,
+    Graph on 127.0.0.1, its own test CA), a client with credentials in report, enforce and
+    two-way mode, a few passwords changed in the directory so that flags show, the agent running,
     and the dashboard and API served. Prints the URL and a demo sign-in; Ctrl-C stops it
     and removes everything it made (unless --keep).
 

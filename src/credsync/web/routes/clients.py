@@ -158,8 +158,8 @@ def change_client(
     ref: str, request: Request, state: State, viewer: ViewerDep, fields: Fields
 ) -> Response:
     """Save what changed (as ``PATCH /api/v1/clients/{ref}`` does): every permission first,
-    then a switch of the default to enforce only when confirmed, then the changes with the
-    version the form was read at."""
+    then a switch of the default to enforce or two-way only when confirmed, then the changes
+    with the version the form was read at."""
     vault, actor = state.vault, viewer.actor
     actor.require(Permission.VAULT_WRITE)
     client = vault.clients.get(actor, ref)
@@ -183,15 +183,18 @@ def change_client(
             actor, client, mode, confirmed=fields.get("confirm") == "yes"
         )
     except EnforceUnconfirmed as need:
+        preview = need.preview
         return page(
             request,
             "client_enforce_confirm.html",
             viewer,
-            title=f"Switch {client.name}'s default to enforce?",
+            title=f"Switch {client.name}'s default to {preview.mode.spelled}?",
             client=client,
             values=form.values,
-            impact=need.preview.overwritten,
-            summary=need.preview.summary,
+            mode_name=preview.mode.spelled,
+            impact=preview.overwritten,
+            kept=[i for i in preview.impact if i.waits_for_capture],
+            summary=preview.summary,
         )
     version = form_version(form.values["version"])  # the first change checks it
     status = 400

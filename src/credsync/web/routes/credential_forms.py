@@ -21,7 +21,7 @@ from fastapi import Request, Response
 from credsync.api.deps import State
 from credsync.errors import Conflict, DuplicateCredential, InvalidInput, NotFound
 from credsync.sync.enforce import EnforceSwitches, EnforceUnconfirmed
-from credsync.types import CredentialType, Secret, SyncMode
+from credsync.types import CredentialType, Secret
 from credsync.vault import Permission
 from credsync.vault.models import Client, Credential
 from credsync.vault.validate import parse_sync_mode
@@ -35,7 +35,7 @@ router = page_router()
 
 _TEXT = ("title", "username", "url", "type", "folder", "new_folder", "tags", "sync_mode")
 _CHECKS = ("generate", "remove_notes", "allow_duplicate")
-MODES = ("inherit", "off", "report", "enforce")
+MODES = ("inherit", "off", "report", "enforce", "two_way")
 
 
 class CredentialForm(Form):
@@ -254,15 +254,16 @@ def change_credential(
 def set_sync_mode(
     ref: str, request: Request, state: State, viewer: ViewerDep, fields: Fields
 ) -> Response:
-    """Set the sync mode; one that makes the credential enforced is first confirmed on a page
-    naming the accounts whose directory password the next run overwrites."""
+    """Set the sync mode; one that makes the credential push more (enforce, two-way) is first
+    confirmed on a page naming the accounts whose directory password the next run overwrites
+    (and, for two-way, those it leaves alone for their capture)."""
     vault, actor = state.vault, viewer.actor
     actor.require(Permission.VAULT_WRITE)
     cred = vault.credentials.get(actor, ref)
     chosen = fields.get("sync_mode", "")
     mode = parse_sync_mode(chosen, allow_inherit=True)
     expected = form_version(fields.get("version"))
-    if mode is SyncMode.ENFORCE:
+    if mode is not None and mode.pushes:
         actor.require(Permission.DIRECTORY_SETUP)
     if mode == cred.sync_mode:
         return redirect(request, f"/credentials/{cred.id}", viewer, "Nothing changed.", "info")
@@ -275,18 +276,21 @@ def set_sync_mode(
             expected_version=expected,
         )
     except EnforceUnconfirmed as need:
+        preview = need.preview
         return page(
             request,
             "sync_mode_confirm.html",
             viewer,
-            title=f"Switch {cred.title} to enforce?",
+            title=f"Switch {cred.title} to {preview.mode.spelled}?",
             cred=cred,
             chosen="inherit" if mode is None else mode.value,
+            mode_name=preview.mode.spelled,
             version=fields.get("version", ""),
-            impact=need.preview.overwritten,
-            summary=need.preview.summary,
+            impact=preview.overwritten,
+            kept=[i for i in preview.impact if i.waits_for_capture],
+            summary=preview.summary,
         )
-    notice = f"Sync mode: {changed.effective_sync_mode}"
+    notice = f"Sync mode: {changed.effective_sync_mode.spelled}"
     notice += " (the client's default)." if changed.sync_mode is None else "."
     return redirect(request, f"/credentials/{cred.id}", viewer, notice)
 

@@ -4,6 +4,12 @@ at once with the checkboxes ("push selected", "accept selected"); and confirming
 (awaiting_confirmation: directory.setup, after a page naming the accounts the next run
 overwrites).
 
+A flag that holds a captured password (report mode: "the captured password is available:
+accept it"; or a two-way conflict the vault won) offers **Accept the captured password**:
+one click, no confirmation page (it changes the vault only: the password the directory
+already has becomes the credential's, as the API's ``POST /flags/accept`` does), and the
+same for the ticked flags. Needs vault.read and vault.write.
+
 Pushing (one flag or several) and accepting the directory's state without its password (one
 or several) first show a confirmation page naming what will happen: for a push, the directory
 accounts whose password is overwritten; for an acceptance, the credentials whose directory
@@ -30,6 +36,7 @@ from credsync.sync.model import Status
 from credsync.sync.resolve import LINKING, BulkItem, Resolver
 from credsync.types import Secret
 from credsync.vault import Permission
+from credsync.vault.capture_views import captured_flags
 from credsync.vault.flags import Flag, FlagFilter
 from credsync.web.pages import local_path, page, page_router, redirect
 from credsync.web.session import Fields, Viewer, ViewerDep
@@ -118,6 +125,8 @@ def flags_page(
         first_page="/flags" + _query(**given) if after else None,
         here=here,
         can_resolve=viewer.can("vault.write") and viewer.can("directory_admin.use"),
+        can_accept_captured=viewer.can("vault.write"),
+        captured=captured_flags(vault.db, actor, found),
         linking=LINKING,
         unknown=[(name, ids.get(name), count) for name, count in unknown],
         unknown_total=sum(count for _, count in unknown),
@@ -221,8 +230,56 @@ def selected_flags(
     request: Request, state: State, viewer: ViewerDep, fields: Fields, picked: Picked
 ) -> Response:
     """The ticked flags: push the vault's passwords (``action=push``) or accept the
-    directories' states (``action=accept``), after a confirmation page."""
-    return _act(request, state, viewer, fields, fields.get("action", ""), picked)
+    directories' states (``action=accept``), after a confirmation page; or accept their
+    captured passwords (``action=accept_captured``) at once."""
+    action = fields.get("action", "")
+    if action == "accept_captured":
+        return _accept_captured(request, state, viewer, fields, picked)
+    return _act(request, state, viewer, fields, action, picked)
+
+
+def _accept_captured(
+    request: Request, state: State, viewer: Viewer, fields: dict[str, str], ids: Sequence[str]
+) -> Response:
+    """Make each flag's captured password the credential's (see the module docstring)."""
+    actor = viewer.actor
+    actor.require(Permission.VAULT_READ, Permission.VAULT_WRITE)
+    back = local_path(fields.get("back"), "/flags")
+    if not ids:
+        return redirect(request, back, viewer, "Tick the flags to act on first.", "error")
+    titles = {f.id: f"{f.title} ({f.directory})" for f in state.vault.flags.of_ids(actor, ids)}
+    done = state.vault.capture_intake.accept_many(actor, state.keys, list(ids))
+    good = [d for d in done if d.outcome == "accepted"]
+    bad = [d for d in done if d.outcome != "accepted"]
+
+    def name(ref: str) -> str:
+        return next((t for i, t in titles.items() if i.startswith(ref)), ref[:8])
+
+    if len(done) == 1 and good:
+        text = (
+            f"Flag on {name(good[0].flag_id)} resolved: the captured password is the "
+            f"credential's now (version {good[0].secret_version})."
+        )
+        return redirect(request, back, viewer, text, "ok")
+    parts = []
+    if good:
+        parts.append(
+            f"{len(good)} flag{'' if len(good) == 1 else 's'} resolved: the captured "
+            "password is the credential's now."
+        )
+    if bad:
+        reasons = "; ".join(f"{name(d.flag_id)}: {d.detail}" for d in bad[:5])
+        more = f" (and {len(bad) - 5} more)" if len(bad) > 5 else ""
+        parts.append(f"{len(bad)} not resolved: {reasons}{more}.")
+    return redirect(request, back, viewer, " ".join(parts), "error" if bad else "ok")
+
+
+@router.post("/flags/{flag_id}/accept-captured")
+def accept_captured_flag(
+    flag_id: str, request: Request, state: State, viewer: ViewerDep, fields: Fields
+) -> Response:
+    """Make the flag's captured password the credential's current one, at once."""
+    return _accept_captured(request, state, viewer, fields, [flag_id])
 
 
 @router.post("/flags/{flag_id}/push")
