@@ -93,6 +93,12 @@ def test_malformed_bodies_are_400_naming_the_field_only_once_signed(cw: CaptureW
     assert answer.json()["error"]["details"][0]["field"] == "body"
     answer = forwarder.post_raw(json.dumps({"seq": 1}).encode())
     assert answer.json()["error"]["details"][0]["field"] == "forwarder_id"
+    event = {"kind": "changed", "object_guid": str(uuid.uuid4()), "captured_at": now_text()}
+    answer = forwarder.post([event] * 1001)
+    assert answer.json()["error"]["details"][0]["field"] == "events"
+    huge = forwarder.body([{**event, "dc": "x" * 255}] * 1000, padding="y" * (4 * 1024 * 1024))
+    assert forwarder.post_raw(huge).status_code == 413
+    assert forwarder.post([event] * 1000).status_code == 200
 
 
 @pytest.mark.parametrize("skew", [-301, 301])

@@ -49,7 +49,6 @@ from typing_extensions import TypedDict
 
 from credsync.connectors import registry
 from credsync.crypto.openpgp import CaptureDecryptor
-from credsync.errors import InvalidInput
 from credsync.storage import capture as capture_rows
 from credsync.storage import flags as flag_rows
 from credsync.storage import links as link_rows
@@ -59,7 +58,8 @@ from credsync.types import Secret, SyncMode, new_id
 from credsync.vault._time import as_utc, utcnow
 from credsync.vault.audit import AuditLog
 from credsync.vault.auth import Actor
-from credsync.vault.capture_batch import FORMATS, OPENPGP, CaptureEvent
+from credsync.vault.capture_batch import FORMATS, CaptureEvent
+from credsync.vault.capture_decrypt import Prepared, open_event
 from credsync.vault.keyring import KeyRing
 from credsync.vault.secrets import read_secrets, write_secret_version
 
@@ -141,6 +141,8 @@ class Applier:
     # The directory's capture key opened (None: it has none), asked for at the first event
     # that needs it: a batch with no password to decrypt never unwraps it.
     decryptors: Callable[[], CaptureDecryptor | None]
+    # Events decrypted before the transaction (:func:`prepare`); any other is decrypted here.
+    prepared: Prepared = field(default_factory=dict)
     _decryptor: list[CaptureDecryptor | None] = field(default_factory=list)
 
     @property
@@ -202,15 +204,12 @@ class Applier:
         newest = capture_rows.newest_applied(self.conn, self.directory_id, event.object_guid)
         if event.pwd_last_set is not None and newest is not None and event.pwd_last_set < newest:
             return "stale", f"a newer change (pwdLastSet {newest}) was already applied", cid
-        decryptor = self.decryptor
-        if decryptor is None:
-            return "rejected", "the directory has no capture key", cid
-        try:
-            plain = _decrypt(decryptor, event, event.ciphertext)
-            password = Secret(plain.decode("utf-16-le"))
-        except (InvalidInput, UnicodeDecodeError) as exc:
-            reason = str(exc) if isinstance(exc, InvalidInput) else "not UTF-16-LE text"
-            return "rejected", f"undecryptable: {reason}", cid
+        opened = self.prepared.get(event)
+        if opened is None:
+            opened = open_event(self.decryptor, event)
+        if not isinstance(opened, Secret):
+            return "rejected", opened, cid
+        password = opened
         outcome, detail = self._by_mode(event, cid, account, password)
         return outcome, detail, cid
 
@@ -438,14 +437,6 @@ class Applier:
             client_id=next(iter(self.actor.clients or ()), None),
             details=details,
         )
-
-
-def _decrypt(decryptor: CaptureDecryptor, event: CaptureEvent, ciphertext: str) -> bytes:
-    if event.ciphertext_format == OPENPGP:
-        return decryptor.decrypt(ciphertext)
-    # rsa-oaep-sha256+a256gcm: bound to the account and the change it reports
-    aad = f"{event.object_guid}\n{event.pwd_last_set}".encode()
-    return decryptor.decrypt_rsa_oaep(ciphertext, aad)
 
 
 def _same(a: Secret, b: Secret) -> bool:
