@@ -1,18 +1,17 @@
 """Run the real ``credsync`` command as a process of its own against a throwaway CREDSYNC_HOME
-(forked from a server that has done the imports: see ``_prefork``)."""
+(forked from a server that has done the imports: ``credsync.testing.prefork``)."""
 
 from __future__ import annotations
 
 import os
 import subprocess
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
-from . import _prefork
+from credsync.testing import prefork
 
 __all__ = ["Cli", "Result"]
 
@@ -86,29 +85,16 @@ class Cli:
         expect: int | None = 0,
     ) -> Result:
         data = stdin.encode("utf-8") if isinstance(stdin, str) else stdin
-        with tempfile.TemporaryDirectory(prefix="credsync-io-") as io_dir:
-            io = Path(io_dir)
-            (io / "stdin").write_bytes(data or b"")
-            try:
-                returncode = _prefork.server(self._environ({})).run(
-                    args,
-                    self._environ(env or {}),
-                    stdin=io / "stdin",
-                    stdout=io / "stdout",
-                    stderr=io / "stderr",
-                    timeout=180,
-                )
-            except subprocess.TimeoutExpired as err:
-                # not raised on: its traceback would show this call's arguments (stdin, env)
-                pytest.fail(
-                    f"credsync {args[:2]} did not finish: {type(err).__name__}", pytrace=False
-                )
-            stdout, stderr = (io / "stdout").read_bytes(), (io / "stderr").read_bytes()
+        try:
+            done = prefork.run(args, self._environ(env or {}), data=data or b"", timeout=180)
+        except subprocess.SubprocessError as err:
+            # not raised on: its traceback would show this call's arguments (stdin, env)
+            pytest.fail(f"credsync {args[:2]} did not finish: {type(err).__name__}", pytrace=False)
         result = Result(
             tuple(args),
-            returncode,
-            stdout.decode("utf-8", "replace"),
-            stderr.decode("utf-8", "replace"),
+            done.returncode,
+            done.stdout.decode("utf-8", "replace"),
+            done.stderr.decode("utf-8", "replace"),
         )
         self.results.append(result)
         if expect is not None and result.returncode != expect:
