@@ -182,10 +182,24 @@ class Child:
     """A forked ``credsync`` process, with the part of ``subprocess.Popen``'s interface that
     tests use (its parent is the prefork server, which reaps it and tells its status)."""
 
-    def __init__(self, server: _Server, pid: int) -> None:
+    def __init__(self, server: _Server, pid: int, captured: tuple[int, int] | None = None) -> None:
         self._server = server
         self.pid = pid
         self.returncode: int | None = None
+        self._captured = captured  # our ends of its stdout and stderr pipes (``capture``)
+
+    def communicate(self, timeout: float | None = None) -> tuple[bytes, bytes]:
+        """Read its captured standard output and error to their end, then wait for it (as
+        ``Popen.communicate`` does, without input); raises :class:`subprocess.TimeoutExpired`
+        when that takes longer than ``timeout`` (the process is left running)."""
+        if self._captured is None:
+            raise ValueError("communicate() needs a child spawned with capture=True")
+        out_r, err_r = self._captured
+        self._captured = None
+        deadline = time.monotonic() + (timeout if timeout is not None else 365 * 86400)
+        out, err = _communicate(None, b"", out_r, err_r, deadline)
+        self.wait(max(0.0, deadline - time.monotonic()))
+        return out, err
 
     def __repr__(self) -> str:
         return f"Child(pid={self.pid}, returncode={self.returncode})"
@@ -227,10 +241,29 @@ def spawn(
     stderr: int | None = None,
     new_session: bool = False,
     preload: Sequence[str] = COMMANDS,
+    capture: bool = False,
 ) -> Child:
     """``python -m credsync ARGS`` with exactly the environment ``env``; each standard stream
     is the given file descriptor (it stays open here: close it after the call) or /dev/null.
+    ``capture``: standard output and error are pipes, read by :meth:`Child.communicate`.
     ``preload``: what the server imported before the fork (:data:`SERVE` for ``serve``)."""
+    if capture:
+        out_r, out_w = os.pipe()
+        err_r, err_w = os.pipe()
+        try:
+            child = spawn(
+                args, env, stdin=stdin, stdout=out_w, stderr=err_w,
+                new_session=new_session, preload=preload,
+            )  # fmt: skip
+        except BaseException:
+            os.close(out_r)
+            os.close(err_r)
+            raise
+        finally:
+            os.close(out_w)
+            os.close(err_w)
+        child._captured = (out_r, err_r)
+        return child
     server = _server(env, preload)
     stdio = [stdin, stdout, stderr]
     fds = [fd for fd in stdio if fd is not None]
