@@ -3,8 +3,9 @@ ways to run the command on it.
 
 - ``cli.run(...)`` calls :func:`credsync.cli.main` in this process with its own environment and
   standard input (each call builds a fresh click context, so nothing is cached between calls);
-- ``cli.proc(...)`` runs ``python -m credsync`` as a real subprocess with no terminal at all
-  (stdin is a pipe or /dev/null, stdout and stderr are pipes, and it is in a new session).
+- ``cli.proc(...)`` runs ``python -m credsync`` as a real process with no terminal at all
+  (stdin is a pipe or /dev/null, stdout and stderr are pipes, and it is in a new session),
+  forked from one that has done the imports (``credsync.testing.prefork``).
 
 Both return a :class:`Result`, whose ``repr`` leaves standard output out so that a failing
 assertion never prints a revealed password. The constants are reached through the fixture
@@ -32,6 +33,7 @@ from typing import Any
 import pytest
 
 from credsync.cli import main
+from credsync.testing import prefork
 
 PASSPHRASE = "cli master passphrase: plum-47-kettle"
 ADMIN = "alice"
@@ -71,6 +73,26 @@ def _encode(data: str | bytes | None) -> bytes | None:
 def clean_environ() -> dict[str, str]:
     """This process's environment without any CREDSYNC_* variable."""
     return {k: v for k, v in os.environ.items() if not k.startswith("CREDSYNC_")}
+
+
+def run_credsync(
+    args: list[str], env: Mapping[str, str], stdin: str | bytes | None = None
+) -> Result:
+    """``python -m credsync ARGS`` as :func:`run_subprocess` runs it (stdin a pipe or
+    /dev/null, stdout and stderr pipes, a new session), forked from a process that has done
+    the imports (``credsync.testing.prefork``)."""
+    done = prefork.run(
+        args,
+        {**clean_environ(), **env},
+        data=_encode(stdin),
+        timeout=SUBPROCESS_TIMEOUT,
+        new_session=True,  # no controlling terminal either
+    )
+    return Result(
+        done.returncode,
+        done.stdout.decode("utf-8", "replace"),
+        done.stderr.decode("utf-8", "replace"),
+    )
 
 
 def run_subprocess(
@@ -120,12 +142,12 @@ class Server:
         self.url = f"http://127.0.0.1:{port}"
         self.log = log
         with log.open("wb") as stderr:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "credsync", "serve", "--port", str(port), "--no-agent"],
-                env={**os.environ, **environment, "PYTHONUNBUFFERED": "1"},
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                stderr=stderr,
+            # forked from a process that has imported the server (credsync.testing.prefork)
+            self.proc = prefork.spawn(
+                ["serve", "--port", str(port), "--no-agent"],
+                {**os.environ, **environment, "PYTHONUNBUFFERED": "1"},
+                stderr=stderr.fileno(),
+                preload=prefork.SERVE,
             )
         import httpx
 
@@ -216,10 +238,8 @@ class Cli:
         env: Env | None = None,
         only: bool = False,
     ) -> Result:
-        """``credsync ARGS`` as a subprocess with no terminal."""
-        return run_subprocess(
-            [sys.executable, "-m", "credsync", *args], self.environment(env, only=only), stdin
-        )
+        """``credsync ARGS`` as a process of its own with no terminal."""
+        return run_credsync(list(args), self.environment(env, only=only), stdin)
 
     def python(self, *args: str, env: Env | None = None) -> Result:
         """``python ARGS`` (this interpreter) as a subprocess with only CREDSYNC_HOME set."""
@@ -290,8 +310,8 @@ class Cli:
 def vault_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One vault made by a real ``credsync init`` (no terminal), copied for each test."""
     home = tmp_path_factory.mktemp("cli-template") / "home"
-    result = run_subprocess(
-        [sys.executable, "-m", "credsync", "init", "--admin", ADMIN, *KDF_ARGS],
+    result = run_credsync(
+        ["init", "--admin", ADMIN, *KDF_ARGS],
         {
             "CREDSYNC_HOME": str(home),
             "CREDSYNC_PASSPHRASE": PASSPHRASE,

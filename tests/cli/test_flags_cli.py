@@ -6,7 +6,10 @@ credential), both ways."""
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,18 +18,50 @@ from credsync.storage import Database
 from credsync.types import Secret
 from credsync.vault import KeyRing, Vault
 from credsync.vault.keyring import derive_and_check
-from vault.flag_seed import seed_flags
+from vault.flag_seed import Seeded, seed_flags
 from vault.helpers import VaultWorld
 
 COUNT = 1_020
 TECH_PASSWORD = "tech-cli-password-4417"
 
 
+@dataclass
+class _Template:
+    """The vault of the first test that asks for ``seeded``, copied for the others."""
+
+    home: Path | None = None
+    seeded: Seeded | None = None
+    tokens: dict[str, str] = field(default_factory=dict)
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory: pytest.TempPathFactory) -> _Template:
+    return _Template(tmp_path_factory.mktemp("flags-template") / "home")
+
+
 @pytest.fixture
-def seeded(cli: Any) -> Iterator[tuple[Any, Any, Any]]:
+def seeded(cli: Any, template: _Template) -> Iterator[tuple[Any, Any, Any]]:
     """The CLI's vault with client Contoso holding 1,020 flags in directory contoso-ad, an
     operator ``tech`` (technician), and a server over it: (cli, seeded, remote env of admin,
-    remote env of tech)."""
+    remote env of tech). Made once per module and copied (with its API tokens) for each test;
+    each test signs in with a session of its own."""
+    if template.seeded is None:
+        template.seeded, template.tokens = _seed(cli)
+        assert template.home is not None
+        shutil.copytree(cli.home, template.home)
+    else:
+        assert template.home is not None
+        shutil.rmtree(cli.home)
+        shutil.copytree(template.home, cli.home)
+        cli.use_session()
+    server = cli.serve()
+    try:
+        yield cli, template.seeded, {who: server.remote(t) for who, t in template.tokens.items()}
+    finally:
+        server.stop()
+
+
+def _seed(cli: Any) -> tuple[Seeded, dict[str, str]]:
     cli.use_session()
     cli.ok("client", "add", "Contoso")
     cli.ok("operator", "add", "tech", "--role", "technician", "--password-stdin",
@@ -43,11 +78,7 @@ def seeded(cli: Any) -> Iterator[tuple[Any, Any, Any]]:
         "admin": cli.json("token", "create", "cli-flags")["token"],
         "tech": cli.json("token", "create", "tech", "--operator", "tech")["token"],
     }
-    server = cli.serve()
-    try:
-        yield cli, seeded, {who: server.remote(token) for who, token in tokens.items()}
-    finally:
-        server.stop()
+    return seeded, tokens
 
 
 def test_every_flag_is_listed_locally_and_through_a_server(seeded: Any) -> None:

@@ -1,5 +1,6 @@
-"""credsync serve as a real process: it unlocks the vault, serves the API on the port asked
-for, answers a bearer token, and stops cleanly on SIGTERM."""
+"""credsync serve as a real process (forked from one that has imported the server): it
+unlocks the vault, serves the API on the port asked for, answers a bearer token, and stops
+cleanly on SIGTERM."""
 
 from __future__ import annotations
 
@@ -7,12 +8,12 @@ import os
 import signal
 import socket
 import ssl
-import subprocess
-import sys
 import time
 
 import httpx
 import pytest
+
+from credsync.testing import prefork
 
 
 def _free_port() -> int:
@@ -38,12 +39,12 @@ def test_serve_answers_the_api_and_stops_on_sigterm(cli, tmp_path, tls: bool) ->
         args += ["--tls-cert", str(tmp_path / "cert.pem"), "--tls-key", str(tmp_path / "key.pem")]
         context = ssl.create_default_context(cadata=made.ca_pem)
     scheme = "https" if tls else "http"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "credsync", *args],
-        env={**os.environ, **cli.environment(), "PYTHONUNBUFFERED": "1"},
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
+    # a process of its own, forked from one that has imported the server
+    proc = prefork.spawn(
+        args,
+        {**os.environ, **cli.environment(), "PYTHONUNBUFFERED": "1"},
+        preload=prefork.SERVE,
+        capture=True,
     )
     try:
         deadline = time.monotonic() + 60

@@ -7,6 +7,8 @@ import re
 
 import pytest
 
+from credsync.testing import prefork
+
 
 @pytest.fixture
 def ad_cli(cli, ad_ou):
@@ -168,20 +170,13 @@ def test_the_agent_once(ad_cli) -> None:
 
 def test_the_agent_stops_cleanly_on_sigterm(ad_cli) -> None:
     import signal
-    import subprocess
-    import sys
     import time
 
     user = ad_cli.ad.create_user()
     ad_cli.add_cred("Contoso", "Erin", user.password, username=user.name)
     env = {**ad_cli.environment(), "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "credsync", "agent"],
-        env={**__import__("os").environ, **env},
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
+    # a process of its own, forked from one that has done the imports
+    proc = prefork.spawn(["agent"], {**__import__("os").environ, **env}, capture=True)
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:

@@ -1,15 +1,17 @@
-"""Run the real ``credsync`` command as a subprocess against a throwaway CREDSYNC_HOME."""
+"""Run the real ``credsync`` command as a process of its own against a throwaway CREDSYNC_HOME
+(forked from a server that has done the imports: ``credsync.testing.prefork``)."""
 
 from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+
+from credsync.testing import prefork
 
 __all__ = ["Cli", "Result"]
 
@@ -84,22 +86,15 @@ class Cli:
     ) -> Result:
         data = stdin.encode("utf-8") if isinstance(stdin, str) else stdin
         try:
-            proc = subprocess.run(
-                [sys.executable, "-m", "credsync", *args],
-                input=data if data is not None else b"",
-                capture_output=True,
-                env=self._environ(env or {}),
-                timeout=180,
-                check=False,
-            )
+            done = prefork.run(args, self._environ(env or {}), data=data or b"", timeout=180)
         except subprocess.SubprocessError as err:
             # not raised on: its traceback would show this call's arguments (stdin, env)
             pytest.fail(f"credsync {args[:2]} did not finish: {type(err).__name__}", pytrace=False)
         result = Result(
             tuple(args),
-            proc.returncode,
-            proc.stdout.decode("utf-8", "replace"),
-            proc.stderr.decode("utf-8", "replace"),
+            done.returncode,
+            done.stdout.decode("utf-8", "replace"),
+            done.stderr.decode("utf-8", "replace"),
         )
         self.results.append(result)
         if expect is not None and result.returncode != expect:

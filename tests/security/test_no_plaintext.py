@@ -1,10 +1,11 @@
 """No secret in plaintext on disk, in the logs, or in command output it was not asked for.
 
-A realistic session is driven through the real ``credsync`` command (subprocesses, nothing
-mocked): init, an operator, a client, credentials with notes, new passwords, a CSV import with
-rejected rows, a generated password, reveals, history, a session, an API token, an export,
-failing commands, a key rotation, and an MFA enrolment (its TOTP seed and recovery codes) with a
-sign-in by recovery code. Then the *bytes* of every file the vault wrote (the SQLite
+A realistic session is driven through the real ``credsync`` command (a process per command,
+forked from one that did the imports: ``credsync.testing.prefork``; nothing mocked): init, an
+operator, a client, credentials with notes, new passwords, a CSV import with rejected rows, a
+generated password, reveals, history, a session, an API token, an export, failing commands, a
+key rotation, and an MFA enrolment (its TOTP seed and recovery codes) with a sign-in by
+recovery code. Then the *bytes* of every file the vault wrote (the SQLite
 database with its WAL and shared-memory files, and the logs; for PostgreSQL the whole data
 directory after a CHECKPOINT, and the server's log) are searched for every secret in UTF-8,
 UTF-16 and hex, and for the raw key material (master keys, data keys, the session key).

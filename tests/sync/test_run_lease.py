@@ -13,7 +13,6 @@ import logging
 import os
 import signal
 import socket
-import subprocess
 import sys
 import threading
 import time
@@ -31,6 +30,7 @@ from credsync.errors import RunInProgress, SyncAborted, SyncError
 from credsync.storage.tables import run_items, runs, sync_queue
 from credsync.sync import lease
 from credsync.sync.reports import RunReport, load_run
+from credsync.testing import prefork
 from credsync.types import Secret, SyncMode
 from credsync.vault._time import utcnow
 from vault.helpers import ADMIN_PASSWORD, PASSPHRASE
@@ -303,21 +303,15 @@ def _running_ids(ew: SyncWorld) -> list[str]:
         return list(conn.execute(sa.select(runs.c.id).where(runs.c.state == "running")).scalars())
 
 
-def _spawn(cli: Any, args: list[str]) -> subprocess.Popen[bytes]:
-    """``credsync ARGS`` as the CLI's operator, in a process group of its own (to be killed)."""
-    return subprocess.Popen(
-        [sys.executable, "-m", "credsync", *args],
-        env={**clitools.clean_environ(), **cli.env},
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+def _spawn(cli: Any, args: list[str]) -> prefork.Child:
+    """``credsync ARGS`` as the CLI's operator, in a session of its own (to be killed), its
+    standard streams /dev/null: a process forked from one that has done the imports."""
+    return prefork.spawn(args, {**clitools.clean_environ(), **cli.env}, new_session=True)
 
 
 def _until(
     done: Callable[[], object],
-    proc: subprocess.Popen[bytes],
+    proc: prefork.Child,
     seconds: float,
     before: str,
     never: str,
