@@ -28,6 +28,8 @@ __all__ = [
     "SET_APART",
     "api_tokens",
     "audit_log",
+    "auto_create_settings",
+    "auto_created",
     "cli_sessions",
     "clients",
     "credential_tags",
@@ -354,4 +356,10 @@ from credsync.storage._sync_tables import (  # noqa: E402
     run_items,
     runs,
     sync_queue,
+)
+
+# Auto-create's tables (revision 0024), in their own module too.
+from credsync.storage._auto_create_tables import (  # noqa: E402
+    auto_create_settings,
+    auto_created,
 )

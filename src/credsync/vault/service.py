@@ -11,6 +11,7 @@ from credsync.types import Secret
 from credsync.vault._time import utcnow
 from credsync.vault.access import Access
 from credsync.vault.audit import GENESIS_HASH, AuditLog
+from credsync.vault.auto_create import AutoCreate
 from credsync.vault.auth import SYSTEM, Actor, Permission
 from credsync.vault.clients import Clients
 from credsync.vault.credentials import Credentials
@@ -39,6 +40,7 @@ class Vault:
         self.credentials = Credentials(db, self.audit, self.policies)
         self.csv = CsvIO(db, self.audit, self.policies)
         self.directories = Directories(db, self.audit)
+        self.auto_create = AutoCreate(db, self.audit)
         self.flags = Flags(db, self.audit)
         self.web_sessions = WebSessions(db, self.audit, self.access, self.operators)
         self.mfa = self.access.mfa
