@@ -348,6 +348,11 @@ audit_log = Table(
 
 
 # The directory-sync tables, declared in their own module (this one would pass 500 lines).
+# Auto-create's tables (revision 0024), in their own module too.
+from credsync.storage._auto_create_tables import (  # noqa: E402
+    auto_create_settings,
+    auto_created,
+)
 from credsync.storage._sync_tables import (  # noqa: E402
     directories,
     directory_accounts,
@@ -356,10 +361,4 @@ from credsync.storage._sync_tables import (  # noqa: E402
     run_items,
     runs,
     sync_queue,
-)
-
-# Auto-create's tables (revision 0024), in their own module too.
-from credsync.storage._auto_create_tables import (  # noqa: E402
-    auto_create_settings,
-    auto_created,
 )

@@ -11,8 +11,8 @@ from credsync.types import Secret
 from credsync.vault._time import utcnow
 from credsync.vault.access import Access
 from credsync.vault.audit import GENESIS_HASH, AuditLog
-from credsync.vault.auto_create import AutoCreate
 from credsync.vault.auth import SYSTEM, Actor, Permission
+from credsync.vault.auto_create import AutoCreate
 from credsync.vault.clients import Clients
 from credsync.vault.credentials import Credentials
 from credsync.vault.csvio import CsvIO

@@ -28,8 +28,8 @@ __all__ = [
     "USER_FILTER",
     "filetime_to_datetime",
     "guid_filter_value",
-    "scoped_filter",
     "guid_text",
+    "scoped_filter",
     "to_account",
 ]
 
