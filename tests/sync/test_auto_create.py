@@ -213,3 +213,26 @@ def test_the_settings_refuse_bad_input_naming_the_field(sw: SyncWorld) -> None:
         assert refused.value.field == name, name
     with pytest.raises(InvalidInput, match=r"unknown placeholder \{mail\}"):
         sw.vault.auto_create.update(sw.admin, sw.directory, cases["title"])
+
+
+def test_kinds_that_cannot_select_by_scope_are_refused_clearly(
+    ew: SyncWorld, lw: SyncWorld
+) -> None:
+    for world in (ew, lw):
+        with pytest.raises(InvalidInput, match="not supported for this directory kind yet") as no:
+            world.vault.auto_create.update(world.admin, world.directory, {"enabled": True})
+        assert no.value.field == "enabled"
+        # Off, its settings may still be kept (for when the kind learns it).
+        world.vault.auto_create.update(world.admin, world.directory, {"max_per_run": 5})
+
+
+def test_removing_the_directory_forgets_its_auto_create(sw: SyncWorld) -> None:
+    sw.ad.create_user()
+    settings(sw, trigger="first_seen")
+    sw.run()
+    assert created(sw)
+    directory = sw.vault.directories.get(sw.admin, sw.directory)
+    sw.vault.directories.remove(sw.admin, sw.directory)
+    with sw.vault.db.read() as conn:
+        assert auto_create_rows.of_directory(conn, directory.id) == []
+        assert auto_create_rows.settings_of(conn, directory.id) is None
