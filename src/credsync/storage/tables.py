@@ -30,6 +30,11 @@ __all__ = [
     "audit_log",
     "auto_create_settings",
     "auto_created",
+    "capture_forwarders",
+    "capture_keys",
+    "capture_ledger",
+    "capture_nonces",
+    "capture_pending",
     "cli_sessions",
     "clients",
     "credential_tags",
@@ -347,12 +352,22 @@ audit_log = Table(
 )
 
 
-# The directory-sync tables, declared in their own module (this one would pass 500 lines).
 # Auto-create's tables (revision 0024), in their own module too.
 from credsync.storage._auto_create_tables import (  # noqa: E402
     auto_create_settings,
     auto_created,
 )
+
+# The capture tables (revision 0023).
+from credsync.storage._capture_tables import (  # noqa: E402
+    capture_forwarders,
+    capture_keys,
+    capture_ledger,
+    capture_nonces,
+    capture_pending,
+)
+
+# The directory-sync tables, declared in their own module (this one would pass 500 lines).
 from credsync.storage._sync_tables import (  # noqa: E402
     directories,
     directory_accounts,

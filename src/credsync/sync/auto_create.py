@@ -11,9 +11,11 @@ names (a run links that one instead).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+import asyncio
+import concurrent.futures
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 from sqlalchemy.engine import Connection
 from typing_extensions import TypedDict
@@ -21,9 +23,7 @@ from typing_extensions import TypedDict
 from credsync.connectors.base import Account, AccountScope, Capability, Connector
 from credsync.connectors.registry import ConnectorFactory, open_connector
 from credsync.errors import InvalidInput
-from credsync.storage import Database, link_reads
-from credsync.storage import auto_create as auto_create_rows
-from credsync.storage import links as link_rows
+from credsync.storage import Database
 from credsync.sync import store
 from credsync.sync.connect import connect, directory_config
 from credsync.sync.model import Action, CredentialState, LinkState, PlanItem, Status
@@ -36,6 +36,7 @@ from credsync.vault.auto_create import (
     Trigger,
     candidates,
     selects,
+    taken_and_known,
 )
 from credsync.vault.directories import Directory, directory_model, find_directory_row
 from credsync.vault.keyring import KeyRing
@@ -49,10 +50,12 @@ __all__ = [
     "create_for_capture",
     "fill_shell",
     "first_seen",
+    "install_scope_check",
     "preview",
     "with_created",
 ]
 
+T = TypeVar("T")
 NOT_SUPPORTED = "auto-create is not supported for this directory kind yet"
 _CREATED = (
     "made by auto-create: the account was first seen by this run; the vault has no password "
@@ -127,14 +130,44 @@ async def scoped_accounts(
 def _candidates(
     conn: Connection, directory: Directory, settings: AutoCreateSettings, found: list[Account]
 ) -> list[Candidate]:
-    ids = [a.id for a in found]
-    taken = {link.account_id for link in link_rows.of_directory(conn, directory.id)}
-    taken |= set(link_reads.claimed_elsewhere(conn, directory.id, ids))
-    taken |= auto_create_rows.handled(conn, directory.id, ids)
-    known: set[str] = set()
-    for cred in store.sync_credentials(conn, directory.client_id, include_off=True):
-        known |= store.name_keys(cred.username)
+    taken, known = taken_and_known(conn, directory, [a.id for a in found])
     return candidates(settings, found, taken=taken, known_names=known)
+
+
+def install_scope_check(
+    vault: Vault, keys: KeyRing, *, factory: ConnectorFactory = open_connector
+) -> None:
+    """Let the capture pipeline (which runs in the vault, synchronously, in its batch's
+    transaction) ask a directory whether an account is in its auto-create scope: one search
+    by objectGUID with a connector of its own."""
+
+    def check(
+        directory: Directory, settings: AutoCreateSettings, account_id: str
+    ) -> Account | None:
+        async def ask() -> list[Account]:
+            connector = factory(directory_config(vault.db, keys, directory))
+            try:
+                if Capability.SCOPED_ACCOUNTS not in connector.capabilities:
+                    return []
+                return await scoped_accounts(connector, settings, [account_id])
+            finally:
+                await connector.close()
+
+        found = _run_async(ask)
+        return found[0] if found else None
+
+    vault.auto_create.use_scope_check(check)
+
+
+def _run_async(make: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    """A coroutine run to its end from synchronous code: in this thread's own event loop, or
+    in a thread of its own when this thread runs one already."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(make())
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(lambda: asyncio.run(make())).result()
 
 
 async def preview(
@@ -320,7 +353,7 @@ def fill_shell(
     the credential's id once the password is its next version and it takes its settings'
     mode; None when the account's credential is not a shell."""
     with vault.db.write() as conn:
-        directory = directory_model(find_directory_row(conn, directory_id, actor))
+        find_directory_row(conn, directory_id, actor)  # within the actor's client access
         return vault.auto_create.fill_shell(
-            conn, actor, keys, directory, account_id, password, stamp=stamp, why=why
+            conn, actor, keys, directory_id, account_id, password, stamp=stamp, why=why
         )

@@ -34,7 +34,7 @@ from __future__ import annotations
 import fnmatch
 import json
 import secrets as random_source
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -44,10 +44,12 @@ from typing_extensions import TypedDict
 from credsync.connectors import registry
 from credsync.connectors.base import Account
 from credsync.errors import Conflict, InvalidInput
-from credsync.storage import Database
+from credsync.storage import Database, link_reads
+from credsync.storage import accounts as account_rows
 from credsync.storage import auto_create as rows
 from credsync.storage import credentials as credential_rows
 from credsync.storage import links as link_rows
+from credsync.storage import sync_credentials as sync_rows
 from credsync.types import Secret, SyncMode
 from credsync.vault._time import utcnow
 from credsync.vault.audit import AuditLog
@@ -77,12 +79,19 @@ __all__ = [
     "AutoCreateSettings",
     "Candidate",
     "CandidateJson",
+    "ScopeCheck",
     "Trigger",
     "candidates",
     "parse_settings",
     "selects",
+    "taken_and_known",
     "title_for",
 ]
+
+# Whether an account is in a directory's auto-create scope, asked of the directory itself
+# (its OUs and nested groups): the account as read, or None. The sync layer installs one
+# (:func:`credsync.sync.auto_create.install_scope_check`); without it, captures make nothing.
+ScopeCheck = Callable[["Directory", AutoCreateSettings, str], Account | None]
 
 _PLACEHOLDER_VERSION = 1
 _SHELL_DETAIL = (
@@ -171,6 +180,32 @@ def candidates(
     return sorted(out, key=lambda c: c.account.username.casefold())
 
 
+def _name_keys(username: str) -> set[str]:
+    """The names a credential's username matches accounts by (the planner's rules)."""
+    wanted = username.strip().casefold()
+    keys = {wanted} if wanted else set()
+    if "\\" in wanted:
+        keys.add(wanted.split("\\", 1)[1])
+    return keys
+
+
+def taken_and_known(
+    conn: Connection, directory: Directory, account_ids: Collection[str]
+) -> tuple[set[str], set[str]]:
+    """What :func:`candidates` leaves out: the account ids linked in this directory or
+    another, or taken by auto-create before; and the case-folded names the client's live
+    credentials answer to."""
+    ids = list(account_ids)
+    taken = {link.account_id for link in link_rows.of_directory(conn, directory.id)}
+    taken |= set(link_reads.claimed_elsewhere(conn, directory.id, ids))
+    taken |= rows.handled(conn, directory.id, ids)
+    known: set[str] = set()
+    every_mode = tuple(m.value for m in SyncMode)
+    for cred in sync_rows.synced(conn, directory.client_id, every_mode, switch_on_only=False):
+        known |= _name_keys(cred.username)
+    return taken, known
+
+
 # -- the service ---------------------------------------------------------------------------------
 class AutoCreate:
     """Auto-create's settings per directory, and the creating itself (called by the sync
@@ -179,6 +214,49 @@ class AutoCreate:
     def __init__(self, db: Database, audit: AuditLog) -> None:
         self._db = db
         self._audit = audit
+        self.scope_check: ScopeCheck | None = None
+
+    def use_scope_check(self, check: ScopeCheck) -> None:
+        """How captures learn whether their account is in scope (see :data:`ScopeCheck`)."""
+        self.scope_check = check
+
+    def takes_captures(self, conn: Connection, directory_id: str) -> bool:
+        """Whether a capture of an account with no credential may make one (auto-create on,
+        and a way to ask the directory about scope): the capture pipeline decrypts only then."""
+        return self.scope_check is not None and self.settings_of(conn, directory_id).enabled
+
+    def for_capture(
+        self,
+        conn: Connection,
+        actor: Actor,
+        keys: KeyRing,
+        directory_id: str,
+        account_id: str,
+        password: Secret,
+        *,
+        stamp: str | None,
+        why: str,
+    ) -> str | None:
+        """Where the capture pipeline would answer ``unlinked`` (in its transaction): a new
+        credential holding the captured password (see :meth:`create`), or None: auto-create
+        is off, the account is out of its scope (asked of the directory by objectGUID), was
+        taken before, or a credential of the client answers to its name (a run links it)."""
+        settings = self.settings_of(conn, directory_id)
+        if not settings.enabled or self.scope_check is None:
+            return None
+        directory = directory_model(find_directory_row(conn, directory_id, actor))
+        account = self.scope_check(directory, settings, account_id)
+        if account is None or not selects(settings, account):
+            return None
+        if stamp is not None:
+            account = replace(account, password_stamp=stamp)
+        taken, known = taken_and_known(conn, directory, [account.id])
+        if not candidates(settings, [account], taken=taken, known_names=known):
+            return None
+        return self.create(
+            conn, actor, keys, directory, settings, account,
+            password=password, trigger="capture", why=why,
+        )  # fmt: skip
 
     def get(self, actor: Actor, directory_ref: str) -> tuple[Directory, AutoCreateSettings]:
         actor.require(Permission.VAULT_READ)
@@ -305,6 +383,8 @@ class AutoCreate:
                 "confirmed_at": now,
             }
             status, detail = "in_sync", "made by auto-create from the captured password"
+        # The account as read is cached, as a run would (a capture's checks look it up).
+        account_rows.replace(conn, directory.id, [account], (), now, full=False)
         link_rows.add_confirmed(
             conn,
             cred_id,
@@ -339,7 +419,7 @@ class AutoCreate:
         conn: Connection,
         actor: Actor,
         keys: KeyRing,
-        directory: Directory,
+        directory_id: str,
         account_id: str,
         password: Secret,
         *,
@@ -350,28 +430,28 @@ class AutoCreate:
         credential's next version (source ``directory``), the credential takes the settings'
         sync mode and its link is in step at ``stamp``. Returns the credential's id; None when
         the account's credential is not a shell (the capture pipeline's usual rules apply)."""
-        made = rows.created_for(conn, directory.id, account_id)
+        made = rows.created_for(conn, directory_id, account_id)
         if made is None or made.shell_version is None:
             return None
         cred = credential_rows.get(conn, made.credential_id)
         if cred.deleted_at is not None or cred.secret_version != made.shell_version:
-            rows.fill_shell(conn, directory.id, account_id)  # a password was set since
+            rows.fill_shell(conn, directory_id, account_id)  # a password was set since
             return None
         version = write_secret_version(
             conn, self._audit, actor, keys, cred.id, password, source="directory", reason=why
         )
-        settings = load_settings(rows.settings_of(conn, directory.id))
+        settings = load_settings(rows.settings_of(conn, directory_id))
         mode = settings.sync_mode.value if settings.sync_mode else None
         current = credential_rows.get(conn, cred.id)
         credential_rows.bump(
             conn, cred.id, current.version, by=actor.name, now=utcnow(), changes={"sync_mode": mode}
         )
-        rows.fill_shell(conn, directory.id, account_id)
+        rows.fill_shell(conn, directory_id, account_id)
         now = utcnow()
         link_rows.confirm(
             conn,
             cred.id,
-            directory.id,
+            directory_id,
             stamp=stamp,
             secret_version=version,
             status="in_sync",

@@ -3,7 +3,7 @@ settings, as JSON) and ``auto_created`` (the accounts auto-create made a credent
 by (directory, account id): a second event for the same account never makes a second one).
 
 Revision ID: 0024
-Revises: 0022
+Revises: 0023
 Create Date: 2026-12-06
 """
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0024"
-down_revision = "0022"
+down_revision = "0023"
 branch_labels = None
 depends_on = None
 
