@@ -236,3 +236,38 @@ def test_removing_the_directory_forgets_its_auto_create(sw: SyncWorld) -> None:
     with sw.vault.db.read() as conn:
         assert auto_create_rows.of_directory(conn, directory.id) == []
         assert auto_create_rows.settings_of(conn, directory.id) is None
+
+
+def test_auto_create_on_sqlite_and_postgresql(sw_both: SyncWorld) -> None:
+    sw = sw_both
+    seen = sw.ad.create_user()
+    captured = sw.ad.create_user()
+    settings(sw, trigger="first_seen", name_filter=seen.name)
+    sw.run()
+    assert set(created(sw)) == {seen.guid}
+    sw.run(full=True)
+    assert set(created(sw)) == {seen.guid}
+    settings(sw, name_filter=None, trigger="capture")
+    directory = sw.vault.directories.get(sw.admin, sw.directory)
+
+    def capture() -> str | None:
+        return asyncio.run(
+            auto_create.create_for_capture(
+                sw.vault, sw.keys, sw.admin, directory.id, captured.guid,
+                Secret(captured.password), stamp=None,
+            )
+        )  # fmt: skip
+
+    cid = capture()
+    assert cid is not None
+    assert capture() is None
+    assert created(sw) == {seen.guid: created(sw)[seen.guid], captured.guid: cid}
+    filled = auto_create.fill_shell(
+        sw.vault, sw.keys, sw.admin, directory.id, seen.guid, Secret(seen.password),
+        stamp=None, why="test",
+    )  # fmt: skip
+    assert filled == created(sw)[seen.guid]
+    assert sw.reveal(sw.vault.credentials.get(sw.admin, filled)) == seen.password
+    report = sw.run()
+    assert sw.items(report)[filled][0] == "in_sync"
+    assert sw.items(report)[cid][0] == "in_sync"
