@@ -43,7 +43,7 @@ ANYONE: tuple[Permission, ...] = ()  # signed in is enough
 class Route:
     method: str
     path: str  # with {client}, {cred}, {directory}, {run}, {flag}, {operator}, {role}, {token},
-    # {policy}, {folder}
+    # {policy}, {folder}, {forwarder}
     needs: tuple[Permission, ...]
     body: Any = None
     params: Any = None
@@ -113,6 +113,11 @@ ROUTES = [
     Route("POST", "/flags/{flag}/resolve", (R, W, DADMIN), {"action": "push"}),
     Route("POST", "/flags/resolve", (R, W, DADMIN), {"action": "push", "flags": ["00000000"]}),
     Route("POST", "/flags/confirm", (R, W, SETUP), {"client": "Contoso"}),
+    Route("POST", "/flags/accept", (R, W), {"flags": ["00000000"]}),
+    Route("GET", "/directories/{directory}/capture/key", (SETUP,)),
+    Route("POST", "/directories/{directory}/capture/forwarders", (SETUP,), {"name": "dc-{n}"}),
+    Route("GET", "/directories/{directory}/capture/forwarders", (SETUP,)),
+    Route("GET", "/capture/forwarders", (SETUP,)),
     Route("GET", "/operators", (ADMIN,)),
     Route(
         "POST",
@@ -148,9 +153,17 @@ ROUTES = [
     Route("POST", "/tokens/revoke-all", (ADMIN,), {"operator": "target-op"}),  # another's
     Route("DELETE", "/roles/{role}", (ADMIN,)),
     Route("DELETE", "/policies/{policy}", (ADMIN,)),
+    Route("POST", "/capture/forwarders/{forwarder}/revoke", (SETUP,)),
     Route("DELETE", "/directories/{directory}", (SETUP,)),
 ]
-NOT_IN_MATRIX = {("POST", "/auth/login"), ("POST", "/auth/logout")}  # test_auth.py
+NOT_IN_MATRIX = {
+    ("POST", "/auth/login"),  # test_auth.py
+    ("POST", "/auth/logout"),
+    # A forwarder's own routes: its signature is their authentication, no operator's token
+    # (tests/intake/test_intake_security.py)
+    ("GET", "/agents/{forwarder_id}/capture-key"),
+    ("POST", "/agents/{forwarder_id}/captures"),
+}
 
 
 def allowed(role: str, needs: tuple[Permission, ...]) -> bool:
@@ -197,6 +210,7 @@ def matrix(api: ApiWorld, graph_sim: Any) -> tuple[ApiWorld, dict[str, str]]:
         "policy": "custom-policy",
         "token": token.id,
         "bind": bind,
+        "forwarder": vault.capture.enroll(admin, directory, "matrix").forwarder_id,
     }
     return api, ids
 
@@ -274,7 +288,15 @@ def _fill(body: Any, n: int, ids: dict[str, str]) -> Any:
 
 # -- per-client access -------------------------------------------------------------------------
 SCOPED_ROLES = tuple(r for r in ROLES if r != "admin")  # an admin reaches every client
-UNDER_A_CLIENT = ("{client}", "{cred}", "{folder}", "{directory}", "{run}", "{flag}")
+UNDER_A_CLIENT = (
+    "{client}",
+    "{cred}",
+    "{folder}",
+    "{directory}",
+    "{run}",
+    "{flag}",
+    "{forwarder}",
+)
 ALL_CLIENTS_ONLY = {("POST", "/clients")}  # one limited to some can't add a client
 
 
@@ -300,7 +322,7 @@ def test_every_route_for_every_role_in_and_out_of_client_scope(
             vault.operators.add(admin, name, password, role, [client])
             actor = vault.access.login_password(name, password)
             tokens[role, inside] = vault.access.create_token(actor, "scoped")[1].reveal()
-    hidden = [ids["cred"], ids["run"], ids["flag"], ids["directory"]]
+    hidden = [ids["cred"], ids["run"], ids["flag"], ids["directory"], ids["forwarder"]]
 
     def as_token(token: str) -> TestClient:
         client = TestClient(api.http.app, raise_server_exceptions=False)

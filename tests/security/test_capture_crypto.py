@@ -36,7 +36,8 @@ def test_gnupg_imports_our_key_and_we_open_what_it_encrypts(key, tmp_path: Path)
     _gpg(home, "--import", data=key.public_key.encode())
     listing = _gpg(home, "--with-colons", "--list-keys", key.fingerprint).stdout.decode()
     pub = next(line.split(":") for line in listing.splitlines() if line.startswith("pub:"))
-    assert pub[2] == "3072" and pub[3] == "1"  # RSA-3072 (algorithm 1)
+    assert pub[2] == "3072"
+    assert pub[3] == "1"
     assert "credsync capture test-dc" in listing
     sub = [line.split(":") for line in listing.splitlines() if line.startswith("sub:")]
     assert any("e" in fields[11] and fields[3] == "1" for fields in sub)  # an RSA encryption subkey

@@ -24,7 +24,9 @@ from __future__ import annotations
 
 import collections
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 from sqlalchemy.engine import Connection
 from typing_extensions import TypedDict
@@ -35,6 +37,7 @@ from credsync.errors import (
     CaptureStale,
     CaptureUnauthenticated,
     InvalidInput,
+    NotFound,
 )
 from credsync.storage import Database
 from credsync.storage import capture as capture_rows
@@ -62,7 +65,15 @@ from credsync.vault.flags import Flag, Flags, close_flag, find_flag_row
 from credsync.vault.keyring import KeyRing
 from credsync.vault.secrets import write_secret_version
 
-__all__ = ["MAX_SKEW", "NONCE_TTL", "BatchResult", "BatchResultJson", "CaptureIntake"]
+__all__ = [
+    "MAX_SKEW",
+    "NONCE_TTL",
+    "Accepted",
+    "AcceptedJson",
+    "BatchResult",
+    "BatchResultJson",
+    "CaptureIntake",
+]
 
 MAX_SKEW = dt.timedelta(seconds=300)
 NONCE_TTL = dt.timedelta(hours=24)
@@ -88,6 +99,31 @@ class BatchResult:
 
     def to_json(self) -> BatchResultJson:
         return {"seq": self.seq, "results": [r.to_json() for r in self.results]}
+
+
+class AcceptedJson(TypedDict):
+    flag_id: str
+    """As given (an id, or 8+ characters of one)."""
+    outcome: Literal["accepted", "refused"]
+    detail: str
+    secret_version: int | None
+    """The credential's new version (null: refused)."""
+
+
+@dataclass(frozen=True)
+class Accepted:
+    flag_id: str
+    outcome: Literal["accepted", "refused"]
+    detail: str
+    secret_version: int | None = None
+
+    def to_json(self) -> AcceptedJson:
+        return {
+            "flag_id": self.flag_id,
+            "outcome": self.outcome,
+            "detail": self.detail,
+            "secret_version": self.secret_version,
+        }
 
 
 class CaptureIntake:
@@ -196,6 +232,27 @@ class CaptureIntake:
         return results
 
     # -- an operator accepts a pending capture ------------------------------------------------
+    def accept_many(self, actor: Actor, keys: KeyRing, flag_refs: Sequence[str]) -> list[Accepted]:
+        """:meth:`accept` for each flag, in order: one that can't be (no such flag, already
+        resolved, nothing captured waiting) is ``refused`` with the reason, and the others go
+        on. The permissions are asked first, once."""
+        actor.require(Permission.VAULT_READ, Permission.VAULT_WRITE)
+        done: list[Accepted] = []
+        for ref in flag_refs:
+            try:
+                flag = self.accept(actor, keys, ref)
+            except (NotFound, InvalidInput) as refused:
+                done.append(Accepted(ref, "refused", str(refused)))
+                continue
+            version = self._version_of(flag.credential_id)
+            done.append(Accepted(ref, "accepted", "the captured password is current now", version))
+        return done
+
+    def _version_of(self, credential_id: str) -> int | None:
+        with self._db.read() as conn:
+            state = capture_rows.credential_state(conn, credential_id)
+        return None if state is None else int(state.secret_version)
+
     def accept(self, actor: Actor, keys: KeyRing, flag_ref: str) -> Flag:
         """Make the captured password a flag is about (report mode, or a conflict the vault
         won) the credential's current password (source ``directory``) and close the flag as

@@ -10,6 +10,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Header, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
+from typing_extensions import TypedDict
 
 from credsync.api.deps import Caller, State
 from credsync.api.errors import ApiError, error_body, status_of
@@ -17,7 +18,7 @@ from credsync.api.routing import api_router, body_limit
 from credsync.errors import CaptureSequence, CredsyncError
 from credsync.vault.capture import CaptureKeyJson, EnrolmentJson, ForwarderJson
 from credsync.vault.capture_batch import MAX_BATCH_BYTES
-from credsync.vault.capture_intake import BatchResultJson
+from credsync.vault.capture_intake import AcceptedJson, BatchResultJson
 
 __all__ = ["CAPTURE_DESCRIPTION", "router"]
 
@@ -61,6 +62,21 @@ account), `unlinked` (no credential linked to the account in this directory: not
 `out_of_scope`, `ignored` or `rejected` (the detail says why). A 200 means all of it is
 durably recorded: the forwarder may drop those events from its spool.
 """
+
+
+class AcceptIn(BaseModel):
+    """The flags whose captured passwords to accept."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    flags: list[Annotated[str, Field(min_length=1, max_length=64)]] = Field(
+        min_length=1, max_length=500, description="Flag ids (or 8+ characters of each)."
+    )
+
+
+class AcceptedOut(TypedDict):
+    results: list[AcceptedJson]
+    """One per flag, in the order given."""
 
 
 class EnrolIn(BaseModel):
@@ -132,6 +148,18 @@ def list_forwarders(
 def revoke_forwarder(forwarder_id: str, actor: Caller, state: State) -> ForwarderJson:
     """Revoke a forwarder: its next request is refused. Needs directory.setup."""
     return state.vault.capture.revoke(actor, forwarder_id).to_json()
+
+
+@router.post("/flags/accept", response_model=AcceptedOut)
+def accept_captures(body: AcceptIn, actor: Caller, state: State) -> AcceptedOut:
+    """Accept the passwords captured in the directory that these flags hold (report mode's
+    ``changed_in_directory`` flags, and ``conflict`` flags the vault won): each becomes its
+    credential's current password (source ``directory``) and its flag closes as
+    ``accepted_capture``. Each flag has its own result, in the order given: ``accepted``
+    (with the new ``secret_version``) or ``refused`` (no such flag, already resolved, nothing
+    captured waiting) with the reason. Needs vault.read and vault.write."""
+    done = state.vault.capture_intake.accept_many(actor, state.keys, body.flags)
+    return AcceptedOut(results=[a.to_json() for a in done])
 
 
 # -- forwarders ------------------------------------------------------------------------------------
