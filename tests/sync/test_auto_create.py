@@ -271,3 +271,18 @@ def test_auto_create_on_sqlite_and_postgresql(sw_both: SyncWorld) -> None:
     report = sw.run()
     assert sw.items(report)[filled][0] == "in_sync"
     assert sw.items(report)[cid][0] == "in_sync"
+
+
+def test_incremental_runs_make_new_accounts_and_a_settings_change_rescans(sw: SyncWorld) -> None:
+    old = sw.ad.create_user()
+    assert sw.run().kind == "full"  # auto-create off: nothing made, the cursor stored
+    assert sw.run().kind == "incremental"
+    settings(sw, trigger="first_seen")  # other accounts in scope: the next run is a full pass
+    report = sw.run()
+    assert report.kind == "full"
+    assert set(created(sw)) == {old.guid}
+    new = sw.ad.create_user()
+    report = sw.run()
+    assert report.kind == "incremental"
+    assert set(created(sw)) == {old.guid, new.guid}
+    assert sw.items(report)[created(sw)[new.guid]] == ("password_unknown", "create")

@@ -56,6 +56,7 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+IDS_PER_SEARCH = 50  # account ids in one scoped search's filter
 NOT_SUPPORTED = "auto-create is not supported for this directory kind yet"
 _CREATED = (
     "made by auto-create: the account was first seen by this run; the vault has no password "
@@ -123,8 +124,16 @@ class _Scoped:
 async def scoped_accounts(
     connector: Connector, settings: AutoCreateSettings, ids: Sequence[str] | None = None
 ) -> list[Account]:
-    """The accounts the directory selects for ``settings`` (``ids``: only these)."""
-    return [a async for a in _Scoped(connector).accounts(settings.scope, ids)]
+    """The accounts the directory selects for ``settings`` (``ids``: only these, asked
+    :data:`IDS_PER_SEARCH` at a time)."""
+    scoped = _Scoped(connector)
+    if ids is None:
+        return [a async for a in scoped.accounts(settings.scope, None)]
+    found: list[Account] = []
+    for start in range(0, len(ids), IDS_PER_SEARCH):
+        chunk = ids[start : start + IDS_PER_SEARCH]
+        found.extend([a async for a in scoped.accounts(settings.scope, chunk)])
+    return found
 
 
 def _candidates(
@@ -209,17 +218,23 @@ async def first_seen(
     connector: Connector,
     *,
     dry_run: bool,
+    changed: Sequence[str] | None = None,
 ) -> FirstSeen:
     """A run's auto-create (trigger ``first_seen``): a shell credential for each new in-scope
     account, all in one transaction, or none when there are more than ``max_per_run``. A dry
-    run makes none and says what it would make (``held``, no note)."""
+    run makes none and says what it would make (``held``, no note). ``changed``: an
+    incremental run asks about its changed accounts only (a new account is one of them; a
+    change of the settings makes the next run a full pass, which asks about the whole scope);
+    None: the whole scope."""
     with vault.db.read() as conn:
         settings = vault.auto_create.settings_of(conn, directory.id)
     if not settings.enabled or settings.trigger != "first_seen":
         return FirstSeen()
     if Capability.SCOPED_ACCOUNTS not in connector.capabilities:
         return FirstSeen(note=f"{NOT_SUPPORTED}: nothing created")
-    found = await scoped_accounts(connector, settings)
+    if changed is not None and not changed:
+        return FirstSeen()
+    found = await scoped_accounts(connector, settings, changed)
     with vault.db.read() as conn:
         chosen = _candidates(conn, directory, settings, found)
     if dry_run or not chosen:

@@ -259,6 +259,7 @@ class Engine:
             made = await first_seen(
                 self._vault, self._keys, self._actor, directory, connector,
                 dry_run=run.recorder.dry_run,
+                changed=None if read.full else [a.id for a in read.changed],
             )  # fmt: skip
             creds, links, accounts = with_created(self._db, directory, made, creds, links)
             notes = read.notes if made.note is None else (*read.notes, made.note)

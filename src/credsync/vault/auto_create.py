@@ -48,6 +48,7 @@ from credsync.storage import Database, link_reads
 from credsync.storage import accounts as account_rows
 from credsync.storage import auto_create as rows
 from credsync.storage import credentials as credential_rows
+from credsync.storage import directories as directory_rows
 from credsync.storage import links as link_rows
 from credsync.storage import sync_credentials as sync_rows
 from credsync.types import Secret, SyncMode
@@ -180,6 +181,12 @@ def candidates(
     return sorted(out, key=lambda c: c.account.username.casefold())
 
 
+def _rescans(before: AutoCreateSettings, after: AutoCreateSettings) -> bool:
+    """Whether the next run must ask about the whole scope: any change (other accounts in
+    scope, or a higher limit for the accounts a run held back)."""
+    return before.stored() != after.stored()
+
+
 def _name_keys(username: str) -> set[str]:
     """The names a credential's username matches accounts by (the planner's rules)."""
     wanted = username.strip().casefold()
@@ -303,6 +310,10 @@ class AutoCreate:
                 conn, directory.id, after.stored(), version=version, by=actor.name, now=now
             ):
                 raise Conflict(f"the auto-create settings of {directory.name!r} just changed")
+            if after.enabled and _rescans(current, after):
+                # The next run is a full pass, which asks the directory about the whole scope
+                # (an incremental one asks about its changed accounts only).
+                directory_rows.update(conn, directory.id, {"cursor": None})
             self._audit.append(
                 conn,
                 actor,
