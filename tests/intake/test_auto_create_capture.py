@@ -92,3 +92,18 @@ def test_a_shell_gets_its_first_password_from_a_capture(cw: CaptureWorld) -> Non
     report = sw.run()
     assert sw.items(report)[cred.id][0] == "in_sync"
     assert report.summary["binds"] == 0
+
+
+def test_a_capture_that_names_a_disabled_account_makes_nothing(cw: CaptureWorld) -> None:
+    sw = cw.sw
+    user = sw.ad.create_user()
+    sw.vault.auto_create.update(sw.admin, sw.directory, {"enabled": True})
+    forwarder = cw.enroll()
+    stamp = sw.ad.admin.account_state(user.dn)["pwdLastSet"]
+    blob = gpg_encrypt(cw.public_key, cw.fingerprint, user.password)
+    event = password_event(user.guid, stamp, blob, sam=user.name, uac=514)  # disabled
+    answer = forwarder.post([event])
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["results"][0]["outcome"] == "unlinked"
+    event = password_event(user.guid, stamp + 1, blob, sam=user.name, uac=512)
+    assert forwarder.post([event]).json()["results"][0]["outcome"] == "accepted"

@@ -243,15 +243,22 @@ class AutoCreate:
         *,
         stamp: str | None,
         why: str,
+        hint: Account | None = None,
     ) -> str | None:
         """Where the capture pipeline would answer ``unlinked`` (in its transaction): a new
         credential holding the captured password (see :meth:`create`), or None: auto-create
         is off, the account is out of its scope (asked of the directory by objectGUID), was
-        taken before, or a credential of the client answers to its name (a run links it)."""
+        taken before, or a credential of the client answers to its name (a run links it).
+        ``hint``: what the capture itself says of the account (its names, enabled): an
+        account it already rules out is not asked about."""
         settings = self.settings_of(conn, directory_id)
         if not settings.enabled or self.scope_check is None:
             return None
         directory = directory_model(find_directory_row(conn, directory_id, actor))
+        if hint is not None:
+            taken, known = taken_and_known(conn, directory, [account_id])
+            if not candidates(settings, [hint], taken=taken, known_names=known):
+                return None
         account = self.scope_check(directory, settings, account_id)
         if account is None or not selects(settings, account):
             return None

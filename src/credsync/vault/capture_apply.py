@@ -50,6 +50,7 @@ from sqlalchemy.engine import Connection
 from typing_extensions import TypedDict
 
 from credsync.connectors import registry
+from credsync.connectors.base import Account
 from credsync.crypto.openpgp import CaptureDecryptor
 from credsync.errors import InvalidInput
 from credsync.storage import capture as capture_rows
@@ -83,6 +84,7 @@ CHANGED_IN_DIRECTORY = "changed_in_directory"
 CONFLICT = "conflict"
 PENDING_FIELD = "captured_password"  # the sealed field of a pending capture (its AAD)
 IN_SYNC = "in_sync"
+_UF_ACCOUNTDISABLE = 0x2  # userAccountControl: the account is disabled
 
 
 class EventResultJson(TypedDict):
@@ -227,6 +229,7 @@ class Applier:
             password,
             stamp=None if event.pwd_last_set is None else str(event.pwd_last_set),
             why=captured_reason(self.side, event, self.actor.name),
+            hint=_hint(event),
         )
         if cid is None:
             return "unlinked", f"{unlinked} (and auto-create does not take it)", None
@@ -442,6 +445,15 @@ class Applier:
             client_id=next(iter(self.actor.clients or ()), None),
             details=details,
         )
+
+
+def _hint(event: CaptureEvent) -> Account | None:
+    """What a capture says of its account (its names, enabled), when it names it."""
+    name = event.sam or event.upn
+    if name is None:
+        return None
+    enabled = event.uac is None or not event.uac & _UF_ACCOUNTDISABLE
+    return Account(event.object_guid, name, upn=event.upn, enabled=enabled)
 
 
 def _same(a: Secret, b: Secret) -> bool:
