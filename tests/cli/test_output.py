@@ -59,6 +59,7 @@ def seeded(cli, ad_ou):
            "--ca-file", str(facts.ca_file), "--tls-server-name", facts.tls_server_name)  # fmt: skip
     run = cli.json("sync", "run", "Contoso")["runs"][0]
     assert run["items"][0]["status"] == "mismatch"
+    cli.ok("capture", "enroll", "seeded-ad", "--name", "dc1")
     return cli, {"cred": cred["id"], "run": run["id"]}
 
 

@@ -117,6 +117,21 @@ def _denials(text: str) -> str:
     return json.dumps(entries, indent=2, ensure_ascii=False)
 
 
+def _capture_key(text: str) -> str:
+    """Each side makes its own capture key: its fingerprint and public key differ."""
+    text = re.sub(r"\b[0-9A-F]{40}\b", "<fingerprint>", text)
+    return re.sub(
+        r"-----BEGIN PGP PUBLIC KEY BLOCK-----.*?-----END PGP PUBLIC KEY BLOCK-----\n?",
+        "<public key>",
+        text,
+        flags=re.DOTALL,
+    )
+
+
+def _forwarder_token(text: str) -> str:
+    return re.sub(r"csf1\.[^.\s\"]+\.[A-Za-z0-9_-]+", "<forwarder token>", text)
+
+
 def _database(text: str) -> str:
     return re.sub(r"(?m)(\"database\": \"|^Database:\s+).*?(\"?,?)$", r"\1<where>\2", text)
 
@@ -460,6 +475,20 @@ CASES = [
     write("directory auto-create parity-ldap --max-per-run 5", 3, who="bob"),
     write("directory auto-create parity-ldap --dry-run", 3, who="bob"),
     write("directory auto-create nowhere --dry-run", 4),
+    # -- capture: the capture key, forwarders, accepting captured passwords ---------------
+    write("capture key parity-ldap", mask=_capture_key),
+    read("capture key parity-ldap", mask=_capture_key),
+    write("capture key Nope", 4),
+    write("capture key parity-ldap", 3, who="bob"),  # no directory.setup
+    write("capture enroll parity-ldap --name dc1", mask=_forwarder_token),
+    write("capture enroll parity-ldap --name ''", 2),
+    read("capture list"),
+    read("capture list --directory parity-ldap"),
+    read("capture list --directory nowhere", 4),
+    write("capture list", 3, who="bob"),
+    write("capture revoke 00000000-0000-4000-8000-000000000000", 4),
+    write("flags accept 00000000 11111111", 9),
+    write("flags accept 00000000", 3, who="viewer"),
     write("directory remove second-ldap --yes"),
 ]
 

@@ -68,3 +68,9 @@ def build_capture_world(world: VaultWorld, ad: OuWorld) -> CaptureWorld:
 @pytest.fixture
 def cw(sqlite_world: VaultWorld, ad_ou: OuWorld) -> CaptureWorld:
     return build_capture_world(sqlite_world, ad_ou)
+
+
+@pytest.fixture
+def cw_both(world: VaultWorld, ad_ou: OuWorld) -> CaptureWorld:
+    """The same on SQLite and on PostgreSQL."""
+    return build_capture_world(world, ad_ou)

@@ -88,7 +88,17 @@ def test_malformed_bodies_are_400_naming_the_field_only_once_signed(cw: CaptureW
     answer = forwarder.post([], seq=0)
     assert answer.json()["error"]["details"][0]["field"] == "seq"
     not_json = b"{" + json.dumps({"forwarder_id": forwarder.forwarder_id}).encode()
-    assert forwarder.post_raw(not_json).status_code == 401  # no forwarder_id readable: refused
+    answer = forwarder.post_raw(not_json)
+    assert answer.status_code == 400
+    assert answer.json()["error"]["details"][0]["field"] == "body"
+    answer = forwarder.post_raw(json.dumps({"seq": 1}).encode())
+    assert answer.json()["error"]["details"][0]["field"] == "forwarder_id"
+    event = {"kind": "changed", "object_guid": str(uuid.uuid4()), "captured_at": now_text()}
+    answer = forwarder.post([event] * 1001)
+    assert answer.json()["error"]["details"][0]["field"] == "events"
+    huge = forwarder.body([{**event, "dc": "x" * 255}] * 1000, padding="y" * (4 * 1024 * 1024))
+    assert forwarder.post_raw(huge).status_code == 413
+    assert forwarder.post([event] * 1000).status_code == 200
 
 
 @pytest.mark.parametrize("skew", [-301, 301])
@@ -232,3 +242,14 @@ def test_no_secret_in_answers_logs_or_audit(
     assert new_password.encode("utf-16-le") not in raw
     assert token_key.encode() not in raw
     assert b"PRIVATE KEY" not in raw
+
+
+def test_refusals_anyone_can_send_are_audited_once_a_minute(
+    cw: CaptureWorld, caplog: pytest.LogCaptureFixture
+) -> None:
+    forwarder = cw.enroll()
+    for _ in range(5):
+        answer = forwarder.post_raw(forwarder.body([]), signature="")
+        assert answer.status_code == 401
+    assert len(_denials(cw)) == 1
+    assert caplog.text.count("not audited: the same refusal was audited") == 4

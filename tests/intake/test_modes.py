@@ -172,3 +172,82 @@ def test_off_mode_and_unlinked_accounts_keep_nothing(cw: CaptureWorld) -> None:
     )
     assert _outcomes(answer) == ["ignored", "unlinked", "ignored"]
     assert _versions(cw, cred) == [(1, "created")]
+
+
+def test_the_rsa_oaep_format_is_taken_and_bound_to_its_account_and_change(
+    cw: CaptureWorld,
+) -> None:
+    """What the Windows password-filter agent will send: the password wrapped to the capture
+    key's RSA subkey, the account and its pwdLastSet as associated data."""
+    from credsync.crypto.openpgp import rsa_oaep_encrypt
+
+    user, cred = _linked(cw, SyncMode.TWO_WAY)
+    forwarder = cw.enroll()
+    stamp = _capture(cw, user, "Filter-Agent-8!")
+
+    def event(aad_stamp: int) -> dict[str, Any]:
+        aad = f"{user.guid}\n{aad_stamp}".encode()
+        blob = rsa_oaep_encrypt(cw.public_key, "Filter-Agent-8!".encode("utf-16-le"), aad)
+        return password_event(user.guid, stamp, blob, ciphertext_format="rsa-oaep-sha256+a256gcm")
+
+    moved = forwarder.post([event(stamp - 1)])  # made for another change: refused
+    assert _outcomes(moved) == ["rejected"]
+    assert cw.sw.reveal(cred) != "Filter-Agent-8!"
+    unknown = forwarder.post([password_event(user.guid, stamp + 5, "x", ciphertext_format="hpke")])
+    assert _outcomes(unknown) == ["rejected"]
+    assert _outcomes(forwarder.post([event(stamp)])) == ["accepted"]
+    assert cw.sw.reveal(cred) == "Filter-Agent-8!"
+
+
+def test_a_disabled_or_deleted_account_flags_its_credential(cw: CaptureWorld) -> None:
+    user, cred = _linked(cw, SyncMode.TWO_WAY)
+    other, other_cred = _linked(cw, SyncMode.REPORT)
+    forwarder = cw.enroll()
+    stamp = _capture(cw, user, "Before-Disable-9!")
+    cw.sw.ad.admin.disable(user.dn)
+    events = [
+        _event(cw, user, "Before-Disable-9!", stamp),
+        {**password_event(user.guid, stamp, None), "kind": "disabled", "uac": 514},
+        {**password_event(other.guid, None, None), "kind": "deleted"},
+    ]
+    answer = forwarder.post(events)
+    # the same pwdLastSet and key version as the password event: not a duplicate of it
+    assert _outcomes(answer) == ["accepted", "accepted", "accepted"]
+    assert cw.sw.flags() == {cred.id: "account_disabled", other_cred.id: "account_missing"}
+    assert cw.sw.reveal(cred) == "Before-Disable-9!"
+    again = forwarder.post(events[1:])
+    assert _outcomes(again) == ["duplicate", "duplicate"]
+
+
+def test_an_account_moved_out_of_scope_is_refused_and_audited(cw: CaptureWorld) -> None:
+    cw.sw.ad.create_user()  # stays: a directory with no account left is a safety rail
+    user, cred = _linked(cw, SyncMode.TWO_WAY)
+    forwarder = cw.enroll()
+    elsewhere = cw.sw.ad.admin.new_ou("out")
+    try:
+        moved = cw.sw.ad.admin.move(user.dn, elsewhere)
+        report = cw.sw.run(full=True)
+        assert report.state == "done", report.message  # the account leaves the cache
+        cw.sw.ad.admin.reset_password(moved, "Out-Of-Scope-10!")
+        stamp = cw.sw.ad.admin.account_state(moved)["pwdLastSet"]
+        answer = forwarder.post([_event(cw, user, "Out-Of-Scope-10!", stamp)])
+        assert _outcomes(answer) == ["out_of_scope"]
+        assert cw.sw.reveal(cred) != "Out-Of-Scope-10!"
+        refused = cw.sw.vault.audit.list(cw.sw.admin, action="capture.event_refused")
+        assert [e.details["outcome"] for e in refused] == ["out_of_scope"]
+    finally:
+        cw.sw.ad.admin.delete_tree(elsewhere)
+
+
+def test_the_echo_of_an_overtaken_push_is_no_conflict(cw: CaptureWorld) -> None:
+    user, cred = _linked(cw, SyncMode.TWO_WAY)
+    cw.sw.confirm()
+    forwarder = cw.enroll()
+    cw.sw.set_password(cred, "Vault-Version-Two-11!")
+    stamp = _capture(cw, user, "Vault-Version-Two-11!")  # as the vault's push of version 2
+    cw.sw.set_password(cred, "Vault-Version-Three-11!")  # overtaken before its echo arrives
+    answer = forwarder.post([_event(cw, user, "Vault-Version-Two-11!", stamp)])
+    assert _outcomes(answer) == ["accepted"]
+    assert "earlier password of the vault's (version 2)" in answer.json()["results"][0]["detail"]
+    assert cw.sw.flags() == {}
+    assert cw.sw.reveal(cred) == "Vault-Version-Three-11!"

@@ -7,6 +7,9 @@ syncpasswords`` reads). The DC's GnuPG keyring holds only the public part
 secret key's bytes) lives in the vault's key store, wrapped by the master key
 (:meth:`credsync.crypto.keys.KeyEncryptionKey.wrap_capture_key`).
 
+The Windows password-filter agent's format, ``rsa-oaep-sha256+a256gcm``, uses the same key's
+RSA encryption subkey (:meth:`CaptureDecryptor.decrypt_rsa_oaep`, :func:`rsa_oaep_encrypt`).
+
 The key is RSA-3072, v4 (RFC 4880): a certify+sign primary key with an RSA encryption subkey
 (Sequoia also adds a signing subkey). v4 on purpose: Samba 4.17 runs GnuPG 2.2.40, which can't
 read v6 keys. The library is Sequoia (``pysequoia``); no other module imports it.
@@ -14,7 +17,16 @@ read v6 keys. The library is Sequoia (``pysequoia``); no other module imports it
 
 from __future__ import annotations
 
+import base64
+import binascii
+import os
+
 import pysequoia
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from pysequoia.packet import PacketPile, Tag
 
 from credsync.errors import IntegrityError, InvalidInput
 
@@ -25,6 +37,7 @@ __all__ = [
     "decrypt_message",
     "generate_capture_key",
     "public_part",
+    "rsa_oaep_encrypt",
 ]
 
 _ARMOURED_MESSAGE = "-----BEGIN PGP MESSAGE-----"
@@ -75,13 +88,42 @@ def public_part(secret: bytes) -> tuple[str, str]:
 class CaptureDecryptor:
     """A capture key opened for decryption (parsed once, for a batch of messages)."""
 
-    __slots__ = ("_decryptor",)
+    __slots__ = ("_decryptor", "_rsa", "_secret")
 
     def __init__(self, secret: bytes) -> None:
         try:
             self._decryptor = pysequoia.Tsk.from_bytes(secret).decryptor()
         except Exception as exc:  # the library raises plain exceptions
             raise IntegrityError("the capture key in the key store can't be read") from exc
+        self._secret = secret
+        self._rsa: rsa.RSAPrivateKey | None = None
+
+    def decrypt_rsa_oaep(self, ciphertext: str, aad: bytes) -> bytes:
+        """The plaintext of a ``rsa-oaep-sha256+a256gcm`` ciphertext (base64 of the
+        RSA-OAEP-wrapped AES-256 key || 12-byte nonce || AES-256-GCM ciphertext and tag, with
+        ``aad``), wrapped to this key's RSA encryption subkey. InvalidInput (``ciphertext``)
+        when it is not one, or not to this key, or ``aad`` is not its own."""
+        if self._rsa is None:
+            self._rsa = _encryption_subkey(self._secret)
+        size = self._rsa.key_size // 8
+        try:
+            raw = base64.b64decode(ciphertext, validate=True)
+        except (binascii.Error, ValueError):
+            raise InvalidInput("the ciphertext is not base64", field="ciphertext") from None
+        if len(raw) < size + _GCM_NONCE + 16:
+            raise InvalidInput("the ciphertext is too short", field="ciphertext")
+        wrapped, nonce, sealed = raw[:size], raw[size : size + _GCM_NONCE], raw[size + _GCM_NONCE :]
+        try:
+            key = self._rsa.decrypt(wrapped, _OAEP)
+            if len(key) != 32:
+                raise ValueError("not an AES-256 key")
+            return AESGCM(key).decrypt(nonce, sealed, aad)
+        except (ValueError, InvalidTag):
+            raise InvalidInput(
+                "the ciphertext can't be decrypted with the directory's capture key (or it was "
+                "made for another account or change)",
+                field="ciphertext",
+            ) from None
 
     def __repr__(self) -> str:
         return "CaptureDecryptor(<hidden>)"
@@ -108,6 +150,76 @@ class CaptureDecryptor:
         if plain is None:  # pragma: no cover - only file-based decryption gives None
             raise InvalidInput("the OpenPGP message holds nothing", field="ciphertext")
         return plain
+
+
+# -- the RSA-OAEP format (for the Windows password-filter agent) ------------------------------
+_GCM_NONCE = 12
+_OAEP = padding.OAEP(
+    mgf=padding.MGF1(algorithm=hashes.SHA256()), algorithm=hashes.SHA256(), label=None
+)
+_RSA_ALGORITHMS = (1, 2)  # RSA (encrypt or sign), RSA encrypt-only
+
+
+def _mpi(body: bytes, pos: int) -> tuple[int, int]:
+    bits = int.from_bytes(body[pos : pos + 2], "big")
+    end = pos + 2 + (bits + 7) // 8
+    if end > len(body):
+        raise IntegrityError("the capture key's RSA subkey is malformed")
+    return int.from_bytes(body[pos + 2 : end], "big"), end
+
+
+def _encryption_packet(data: bytes, tag: Tag) -> bytes:
+    """The body of the key packet (of ``tag``) whose binding signature says it encrypts."""
+    last: bytes | None = None
+    for packet in PacketPile.from_bytes(data):
+        if packet.tag == tag:
+            last = packet.body
+        elif packet.tag == Tag.Signature and last is not None:
+            flags = packet.key_flags
+            if flags is not None and (flags.transport_encryption or flags.storage_encryption):
+                return last
+    raise IntegrityError("the capture key has no encryption subkey")
+
+
+def _rsa_public(body: bytes) -> tuple[int, int, int]:
+    """(n, e, where the public part ends) of a v4 RSA key packet's body."""
+    if len(body) < 6 or body[0] != 4 or body[5] not in _RSA_ALGORITHMS:
+        raise IntegrityError("the capture key's encryption subkey is not a v4 RSA key")
+    n, pos = _mpi(body, 6)
+    e, pos = _mpi(body, pos)
+    return n, e, pos
+
+
+def _encryption_subkey(secret: bytes) -> rsa.RSAPrivateKey:
+    body = _encryption_packet(secret, Tag.SecretSubkey)
+    n, e, pos = _rsa_public(body)
+    if body[pos] != 0:  # the key store's copy is never passphrase-protected
+        raise IntegrityError("the capture key's secret subkey is protected")
+    d, pos = _mpi(body, pos + 1)
+    p, pos = _mpi(body, pos)
+    q, pos = _mpi(body, pos)
+    numbers = rsa.RSAPrivateNumbers(
+        p,
+        q,
+        d,
+        rsa.rsa_crt_dmp1(d, p),
+        rsa.rsa_crt_dmq1(d, q),
+        rsa.rsa_crt_iqmp(p, q),
+        rsa.RSAPublicNumbers(e, n),
+    )
+    return numbers.private_key()
+
+
+def rsa_oaep_encrypt(public_key: str, plaintext: bytes, aad: bytes) -> str:
+    """``plaintext`` in the ``rsa-oaep-sha256+a256gcm`` format, to the RSA encryption subkey
+    of the (ASCII-armoured) capture key: what the Windows password-filter agent sends."""
+    cert = pysequoia.Cert.from_bytes(public_key.encode("ascii"))
+    n, e, _ = _rsa_public(_encryption_packet(bytes(cert), Tag.PublicSubkey))
+    key = AESGCM.generate_key(bit_length=256)
+    nonce = os.urandom(_GCM_NONCE)
+    wrapped = rsa.RSAPublicNumbers(e, n).public_key().encrypt(key, _OAEP)
+    sealed = AESGCM(key).encrypt(nonce, plaintext, aad)
+    return base64.b64encode(wrapped + nonce + sealed).decode("ascii")
 
 
 def decrypt_message(secret: bytes, message: str) -> bytes:

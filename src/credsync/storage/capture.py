@@ -56,6 +56,7 @@ __all__ = [
     "has_event",
     "key_of",
     "newest_applied",
+    "nonce_seen",
     "pending_of",
     "purge_nonces",
     "put_pending",
@@ -219,6 +220,16 @@ def remember_nonce(
         capture_nonces.insert().values(forwarder_id=forwarder_id, nonce=nonce, seen_at=now)
     )
     return True
+
+
+def nonce_seen(conn: Connection, forwarder_id: str, nonce: str, since: dt.datetime) -> bool:
+    """Whether the forwarder sent ``nonce`` since ``since`` (read only)."""
+    seen = conn.execute(
+        sa.select(capture_nonces.c.seen_at).where(
+            capture_nonces.c.forwarder_id == forwarder_id, capture_nonces.c.nonce == nonce
+        )
+    ).first()
+    return seen is not None and seen.seen_at.replace(tzinfo=seen.seen_at.tzinfo or dt.UTC) >= since
 
 
 def purge_nonces(conn: Connection, before: dt.datetime) -> int:

@@ -232,36 +232,53 @@ class AutoCreate:
         and a way to ask the directory about scope): the capture pipeline decrypts only then."""
         return self.scope_check is not None and self.settings_of(conn, directory_id).enabled
 
+    def scope_of(
+        self,
+        conn: Connection,
+        actor: Actor,
+        directory_id: str,
+        account_id: str,
+        *,
+        hint: Account | None = None,
+    ) -> Account | None:
+        """For a captured password of an account with no credential, before the capture's
+        write transaction (it asks the directory): the account as the directory describes it
+        when auto-create would take it, else None (auto-create off, the account out of its
+        scope, taken before, or a credential of the client answering to its name: a run links
+        that one). ``hint``: what the capture itself says of the account (its names, enabled):
+        an account it already rules out is not asked about."""
+        settings = self.settings_of(conn, directory_id)
+        if not settings.enabled or self.scope_check is None:
+            return None
+        directory = directory_model(find_directory_row(conn, directory_id, actor))
+        taken, known = taken_and_known(conn, directory, [account_id])
+        if hint is not None and not candidates(settings, [hint], taken=taken, known_names=known):
+            return None
+        account = self.scope_check(directory, settings, account_id)
+        if account is None or not candidates(settings, [account], taken=taken, known_names=known):
+            return None
+        return account
+
     def for_capture(
         self,
         conn: Connection,
         actor: Actor,
         keys: KeyRing,
         directory_id: str,
-        account_id: str,
+        account: Account,
         password: Secret,
         *,
         stamp: str | None,
         why: str,
-        hint: Account | None = None,
     ) -> str | None:
-        """Where the capture pipeline would answer ``unlinked`` (in its transaction): a new
-        credential holding the captured password (see :meth:`create`), or None: auto-create
-        is off, the account is out of its scope (asked of the directory by objectGUID), was
-        taken before, or a credential of the client answers to its name (a run links it).
-        ``hint``: what the capture itself says of the account (its names, enabled): an
-        account it already rules out is not asked about."""
+        """In the capture's write transaction, for an account :meth:`scope_of` found: a new
+        credential holding the captured password (see :meth:`create`), in step at ``stamp``
+        (the capture's pwdLastSet); None when, since, auto-create was turned off or the
+        account was taken (checked again)."""
         settings = self.settings_of(conn, directory_id)
-        if not settings.enabled or self.scope_check is None:
+        if not settings.enabled:
             return None
         directory = directory_model(find_directory_row(conn, directory_id, actor))
-        if hint is not None:
-            taken, known = taken_and_known(conn, directory, [account_id])
-            if not candidates(settings, [hint], taken=taken, known_names=known):
-                return None
-        account = self.scope_check(directory, settings, account_id)
-        if account is None or not selects(settings, account):
-            return None
         if stamp is not None:
             account = replace(account, password_stamp=stamp)
         taken, known = taken_and_known(conn, directory, [account.id])

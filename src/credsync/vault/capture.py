@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import builtins
 import datetime as dt
+import json
 import logging
 import uuid
 from dataclasses import dataclass
@@ -30,7 +31,8 @@ from typing_extensions import TypedDict
 from credsync.crypto.forwarders import new_forwarder_key, verify_request
 from credsync.crypto.openpgp import CaptureDecryptor, generate_capture_key
 from credsync.errors import CaptureUnauthenticated, InvalidInput, NotFound
-from credsync.storage import Database
+from credsync.storage import Database, meta
+from credsync.storage import audit as audit_rows
 from credsync.storage import capture as capture_rows
 from credsync.types import Secret, new_id
 from credsync.vault._time import as_utc, as_utc_opt, utcnow
@@ -42,6 +44,8 @@ from credsync.vault.models import Timestamp, iso
 from credsync.vault.validate import clean_name
 
 __all__ = [
+    "DENIALS_PER_MINUTE",
+    "DENIED",
     "Capture",
     "CaptureKeyInfo",
     "CaptureKeyJson",
@@ -183,23 +187,65 @@ def forwarder_actor(row: capture_rows.ForwarderRow) -> Actor:
     )
 
 
+DENIED = "capture.denied"
+DENIALS_PER_MINUTE = 100  # capture refusals audited a minute at most, in all
+
+
 def deny(
     db: Database, audit: AuditLog, forwarder_id: str, check: str, reason: str, **details: object
 ) -> None:
     """Log and audit a refused capture request (``capture.denied``, in a transaction of its
-    own, so the refusal's rollback keeps it): which check failed and why; nothing secret."""
-    log.warning("capture request for forwarder %s refused (%s): %s", forwarder_id, check, reason)
-    with db.write() as conn:
-        row = capture_rows.forwarder(conn, forwarder_id) if _is_uuid(forwarder_id) else None
-        audit.append(
-            conn,
-            SYSTEM if row is None else forwarder_actor(row),
-            "capture.denied",
-            target_type="forwarder",
-            target_id=forwarder_id[:64],
-            client_id=None if row is None else row.client_id,
-            details={"check": check, "reason": reason, **details},
-        )
+    own, so the refusal's rollback keeps it): which check failed and why; nothing secret.
+
+    Rate-limited as operators' refusals are (:mod:`credsync.vault.denials`): the same refusal
+    (forwarder, check, reason) is audited once a minute, and at most
+    :data:`DENIALS_PER_MINUTE` in all, so that requests anyone can send can't grow the
+    append-only log without bound; past a limit the refusal is still logged."""
+    target = forwarder_id[:64]
+    now = utcnow()
+    with db.read() as conn:
+        limited = _denial_limited(conn, target, check, reason, now)
+    if limited is None:
+        with db.write() as conn:
+            meta.lock_audit_head(conn)  # counted again with appends held off
+            limited = _denial_limited(conn, target, check, reason, now)
+            if limited is None:
+                row = capture_rows.forwarder(conn, forwarder_id) if _is_uuid(forwarder_id) else None
+                audit.append(
+                    conn,
+                    SYSTEM if row is None else forwarder_actor(row),
+                    DENIED,
+                    target_type="forwarder",
+                    target_id=target,
+                    client_id=None if row is None else row.client_id,
+                    details={"check": check, "reason": reason, **details},
+                )
+    log.warning(
+        "capture request for forwarder %s refused (%s): %s%s",
+        target,
+        check,
+        reason,
+        "" if limited is None else f"; not audited: {limited}",
+    )
+
+
+def _denial_limited(
+    conn: Connection, target: str, check: str, reason: str, now: dt.datetime
+) -> str | None:
+    since = now - dt.timedelta(minutes=1)
+    recent = [
+        row
+        for row in audit_rows.page(conn, action=DENIED, limit=DENIALS_PER_MINUTE)
+        if as_utc(row.at) > since
+    ]
+    if len(recent) >= DENIALS_PER_MINUTE:
+        return f"{DENIALS_PER_MINUTE} capture refusals audited in the last minute"
+    for row in recent:
+        if row.target_id == target:
+            seen = json.loads(row.details)
+            if (seen.get("check"), seen.get("reason")) == (check, reason):
+                return "the same refusal was audited less than a minute ago"
+    return None
 
 
 def _is_uuid(text: str) -> bool:
@@ -315,7 +361,7 @@ class Capture:
             row = find_directory_row(conn, ref, actor)
             label = (
                 clean_name(name, "forwarder name", 100, field="name")
-                if name
+                if name is not None
                 else f"forwarder {forwarder_id[:8]}"
             )
             capture_rows.add_forwarder(

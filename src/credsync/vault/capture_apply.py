@@ -3,18 +3,19 @@
 Per event, in this order (each outcome is also the ledger's, with its detail):
 
 1. Its idempotency key (directory, object_guid, pwd_last_set, kvno) already in the ledger:
-   ``duplicate``, nothing else done.
-2. ``changed`` events, and ``deleted``/``disabled`` ones: recorded, ``ignored`` (runs see
-   what the directory says of the account).
+   ``duplicate``, nothing else done. (A ``rejected`` event is recorded without taking its
+   key, so a corrected one may follow.)
+2. ``changed`` events: recorded, ``ignored``. ``deleted`` and ``disabled`` ones: the linked
+   credential (if any, and synced) gets an ``account_missing`` / ``account_disabled`` flag
+   (``accepted``), which the next run's check confirms or closes; else ``ignored``.
 3. A ``password`` event: without a ciphertext ``ignored``; a format other than ``openpgp``
-   ``rejected`` (the RSA-OAEP format is reserved).
+   and ``rsa-oaep-sha256+a256gcm`` ``rejected``.
 4. The account: the credential linked to (this directory, object_guid). None: auto-create
-   may make one with the captured password (``accepted``; see
-   :meth:`credsync.vault.auto_create.AutoCreate.for_capture`), else ``unlinked`` (the
-   ciphertext is dropped, undecrypted unless auto-create is on). Linked but not in the
-   directory's scope at its last read (not in its account cache): ``out_of_scope``. A
-   forwarder's events are looked up in its own directory only, so an account of another
-   directory is never reached.
+   makes one with the captured password when it found the account in its scope before the
+   transaction (``accepted``; :mod:`credsync.vault.capture_auto_create`), else ``unlinked``
+   (the ciphertext is dropped undecrypted). Linked but not in the directory's scope at its
+   last read (not in its account cache): ``out_of_scope``. A forwarder's events are looked up
+   in its own directory only, so an account of another directory is never reached.
 5. Newest wins: a pwd_last_set older than one already applied to the account: ``stale``.
 6. Decrypted (UTF-16-LE); failing that ``rejected``. A credential auto-create made as a
    shell (no password yet) takes it as its first real one (``accepted``). Otherwise by the
@@ -25,9 +26,10 @@ Per event, in this order (each outcome is also the ledger's, with its detail):
      vault's own push came back, the link is confirmed at this pwdLastSet, no new version.
      Else, changed in the directory at or after the vault's current version was made: a new
      version (source ``directory``, by the forwarder), and the link confirmed at it. Else the
-     vault changed after the directory did: the vault wins, the capture is kept pending, a
-     ``conflict`` flag says so, and the vault's password is queued for a push (through a
-     confirmed link only).
+     vault changed after the directory did, and the vault wins: its password is queued for a
+     push (through a confirmed link only); a capture equal to one of the vault's last few
+     versions is the echo of a push since overtaken (nothing more), any other is kept
+     pending with a ``conflict`` flag.
    - ``report``: kept pending with a ``changed_in_directory`` flag an operator accepts
      (:meth:`credsync.vault.capture_intake.CaptureIntake.accept`).
    - ``enforce``: a drift: a ``changed_in_directory`` flag, and the vault's password queued
@@ -42,27 +44,29 @@ from __future__ import annotations
 
 import datetime as dt
 import hmac
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Literal
 
 from sqlalchemy.engine import Connection
 from typing_extensions import TypedDict
 
 from credsync.connectors import registry
-from credsync.connectors.base import Account
 from credsync.crypto.openpgp import CaptureDecryptor
-from credsync.errors import InvalidInput
 from credsync.storage import capture as capture_rows
 from credsync.storage import flags as flag_rows
 from credsync.storage import links as link_rows
 from credsync.storage import push_queue
+from credsync.storage import secrets as secret_rows
 from credsync.types import Secret, SyncMode, new_id
+from credsync.vault import capture_auto_create as auto_create_hooks
 from credsync.vault._time import as_utc, utcnow
 from credsync.vault.audit import AuditLog
 from credsync.vault.auth import Actor
 from credsync.vault.auto_create import AutoCreate
-from credsync.vault.capture_batch import OPENPGP, CaptureEvent
+from credsync.vault.capture_auto_create import Scoped
+from credsync.vault.capture_batch import FORMATS, CaptureEvent
+from credsync.vault.capture_decrypt import Prepared, open_event
 from credsync.vault.keyring import KeyRing
 from credsync.vault.secrets import read_secrets, write_secret_version
 
@@ -84,7 +88,12 @@ CHANGED_IN_DIRECTORY = "changed_in_directory"
 CONFLICT = "conflict"
 PENDING_FIELD = "captured_password"  # the sealed field of a pending capture (its AAD)
 IN_SYNC = "in_sync"
-_UF_ACCOUNTDISABLE = 0x2  # userAccountControl: the account is disabled
+_ECHO_VERSIONS = 5  # earlier versions a capture is compared with (an overtaken push's echo)
+# Events about the account itself: the flag each opens on its linked credential.
+_ACCOUNT_GONE = {
+    "deleted": ("account_missing", "the account was deleted in the directory"),
+    "disabled": ("account_disabled", "the account was disabled in the directory"),
+}
 
 
 class EventResultJson(TypedDict):
@@ -136,8 +145,22 @@ class Applier:
     directory_id: str
     directory_kind: str
     seq: int
-    decryptor: CaptureDecryptor | None
+    # The directory's capture key opened (None: it has none), asked for at the first event
+    # that needs it: a batch with no password to decrypt never unwraps it.
+    decryptors: Callable[[], CaptureDecryptor | None]
+    # Events decrypted before the transaction (:func:`prepare`); any other is decrypted here.
+    prepared: Prepared = field(default_factory=dict)
+    # Auto-create: its service, and the unlinked accounts it found in scope before the
+    # transaction (:func:`credsync.vault.capture_auto_create.in_scope`).
     auto_create: AutoCreate | None = None
+    auto_scoped: Scoped = field(default_factory=dict)
+    _decryptor: list[CaptureDecryptor | None] = field(default_factory=list)
+
+    @property
+    def decryptor(self) -> CaptureDecryptor | None:
+        if not self._decryptor:
+            self._decryptor.append(self.decryptors())
+        return self._decryptor[0]
 
     @property
     def side(self) -> str:
@@ -149,11 +172,13 @@ class Applier:
                 event.object_guid, event.pwd_last_set, "duplicate", "already received"
             )
         outcome, detail, credential_id = self._decide(event)
+        # A rejected event does not take its idempotency key: a corrected one may follow.
+        key = event.event_key if outcome != "rejected" else f"rejected|{new_id()}"
         capture_rows.record_event(
             self.conn,
             capture_rows.LedgerEvent(
                 directory_id=self.directory_id,
-                event_key=event.event_key,
+                event_key=key,
                 object_guid=event.object_guid,
                 pwd_last_set=event.pwd_last_set,
                 kvno=event.kvno,
@@ -173,12 +198,14 @@ class Applier:
         return EventResult(event.object_guid, event.pwd_last_set, outcome, detail)
 
     def _decide(self, event: CaptureEvent) -> tuple[Outcome, str, str | None]:
+        if event.kind in _ACCOUNT_GONE:
+            return self._account_event(event)
         if event.kind != "password":
             return "ignored", f"a {event.kind} event: recorded, nothing to apply", None
         if event.ciphertext is None:
             return "ignored", "a password event without a ciphertext", None
-        if event.ciphertext_format != OPENPGP:
-            return "rejected", "ciphertext format not supported yet", None
+        if event.ciphertext_format not in FORMATS:
+            return "rejected", f"unknown ciphertext format (known: {', '.join(FORMATS)})", None
         account = capture_rows.account_state(self.conn, self.directory_id, event.object_guid)
         if account.credential_id is None:
             return self._unlinked(event)
@@ -188,71 +215,42 @@ class Applier:
         newest = capture_rows.newest_applied(self.conn, self.directory_id, event.object_guid)
         if event.pwd_last_set is not None and newest is not None and event.pwd_last_set < newest:
             return "stale", f"a newer change (pwdLastSet {newest}) was already applied", cid
-        password = self._decrypt(event.ciphertext)
-        if not isinstance(password, Secret):
-            return "rejected", password, cid
-        filled = self._fill_shell(event, password)
-        if filled is not None:
-            return "accepted", filled, cid
+        opened = self.prepared.get(event)
+        if opened is None:
+            opened = open_event(self.decryptor, event)
+        if not isinstance(opened, Secret):
+            return "rejected", opened, cid
+        password = opened
+        why = captured_reason(self.side, event, self.actor.name)
+        made = auto_create_hooks.fill_shell(
+            self.conn, self.auto_create, self.actor, self.keys, self.directory_id, event,
+            password, why,
+        )  # fmt: skip
+        if made is not None:
+            return "accepted", made, cid
         outcome, detail = self._by_mode(event, cid, account, password)
         return outcome, detail, cid
 
-    def _decrypt(self, ciphertext: str) -> Secret | str:
-        """The captured password, or why it can't be had."""
-        if self.decryptor is None:
-            return "the directory has no capture key"
-        try:
-            plain = self.decryptor.decrypt(ciphertext)
-            return Secret(plain.decode("utf-16-le"))
-        except (InvalidInput, UnicodeDecodeError) as exc:
-            reason = str(exc) if isinstance(exc, InvalidInput) else "not UTF-16-LE text"
-            return f"undecryptable: {reason}"
-
-    # -- auto-create (credsync.vault.auto_create) ----------------------------------------------
     def _unlinked(self, event: CaptureEvent) -> tuple[Outcome, str, str | None]:
-        """No credential is linked to the account: auto-create may make one with the
-        captured password (decrypted only then); otherwise ``unlinked``, the ciphertext
-        dropped."""
+        """No credential is linked to the account: auto-create makes one with the captured
+        password when it found the account in its scope (:mod:`.capture_auto_create`)."""
         unlinked = "no credential is linked to the account in this directory"
-        made = self.auto_create
-        if made is None or not made.takes_captures(self.conn, self.directory_id):
+        account = self.auto_scoped.get(event)
+        if account is None or self.auto_create is None:
             return "unlinked", unlinked, None
-        password = self._decrypt(event.ciphertext or "")
-        if not isinstance(password, Secret):
-            return "rejected", password, None
-        cid = made.for_capture(
-            self.conn,
-            self.actor,
-            self.keys,
-            self.directory_id,
-            event.object_guid,
-            password,
-            stamp=None if event.pwd_last_set is None else str(event.pwd_last_set),
-            why=captured_reason(self.side, event, self.actor.name),
-            hint=_hint(event),
-        )
+        opened = self.prepared.get(event)
+        if opened is None:
+            opened = open_event(self.decryptor, event)
+        if not isinstance(opened, Secret):
+            return "rejected", opened, None
+        why = captured_reason(self.side, event, self.actor.name)
+        cid = auto_create_hooks.create_for(
+            self.conn, self.auto_create, self.actor, self.keys, self.directory_id, event,
+            account, opened, why,
+        )  # fmt: skip
         if cid is None:
             return "unlinked", f"{unlinked} (and auto-create does not take it)", None
         return "accepted", f"a new credential ({cid[:8]}) made by auto-create", cid
-
-    def _fill_shell(self, event: CaptureEvent, password: Secret) -> str | None:
-        """The account's credential is an auto-create shell: the captured password is its
-        first real one (what its mode would do with a capture does not apply)."""
-        if self.auto_create is None:
-            return None
-        filled = self.auto_create.fill_shell(
-            self.conn,
-            self.actor,
-            self.keys,
-            self.directory_id,
-            event.object_guid,
-            password,
-            stamp=None if event.pwd_last_set is None else str(event.pwd_last_set),
-            why=captured_reason(self.side, event, self.actor.name),
-        )
-        if filled is None:
-            return None
-        return "the auto-created credential's first password (it held none)"
 
     def _by_mode(
         self,
@@ -282,6 +280,23 @@ class Applier:
             return "accepted", f"kept pending: flag {flag_id[:8]} asks an operator to accept it"
         return self._two_way(event, cred, account, password)
 
+    def _account_event(self, event: CaptureEvent) -> tuple[Outcome, str, str | None]:
+        """An account deleted or disabled: its linked credential flagged (the next run's
+        check confirms it, or closes the flag)."""
+        account = capture_rows.account_state(self.conn, self.directory_id, event.object_guid)
+        cid = account.credential_id
+        cred = None if cid is None else capture_rows.credential_state(self.conn, cid)
+        if cred is None or cred.deleted_at is not None or not cred.directory_sync:
+            return "ignored", f"a {event.kind} event: no credential to flag", cid
+        if SyncMode(cred.mode) is SyncMode.OFF:
+            return "ignored", f"a {event.kind} event: the credential's sync mode is off", cid
+        status, words = _ACCOUNT_GONE[event.kind]
+        where = f" (reported by DC {event.dc})" if event.dc else ""
+        flag_id = self._flag(
+            event, cred, status, f"{words} at {_when(event):%Y-%m-%d %H:%M:%S} UTC{where}"
+        )
+        return "accepted", f"flagged {status} (flag {flag_id[:8]})", cid
+
     # -- the modes -----------------------------------------------------------------------------
     def _two_way(
         self,
@@ -305,6 +320,13 @@ class Applier:
                 f"confirmed: the vault's current password (version {cred.secret_version})"
             )
         if current is not None and _when(event) < as_utc(cred.password_changed_at):
+            echo = self._earlier_version(cred, password)
+            if echo is not None:  # a push of an earlier version coming back, overtaken
+                queued = self._queue_push(cred, account)
+                return "accepted", (
+                    f"an earlier password of the vault's (version {echo}) came back; the "
+                    f"vault's newer one wins{queued}"
+                )
             flag_id = self._flag(
                 event,
                 cred,
@@ -354,6 +376,15 @@ class Applier:
             return None
         found = read_secrets(self.conn, self.keys, cred.client_id, {cred.id: cred.secret_version})
         return found.get(cred.id)
+
+    def _earlier_version(self, cred: capture_rows.CredentialState, password: Secret) -> int | None:
+        """The earlier of the credential's last few versions ``password`` is, if any."""
+        key = self.keys.data_key(self.conn, cred.client_id)
+        for row in secret_rows.history(self.conn, cred.id)[1 : 1 + _ECHO_VERSIONS]:
+            earlier = key.open_text(cred.id, row.version, "password", row.ciphertext)
+            if _same(earlier, password):
+                return int(row.version)
+        return None
 
     def _confirm(
         self, cid: str, stamp: str | None, version: int, detail: str, now: dt.datetime
@@ -445,15 +476,6 @@ class Applier:
             client_id=next(iter(self.actor.clients or ()), None),
             details=details,
         )
-
-
-def _hint(event: CaptureEvent) -> Account | None:
-    """What a capture says of its account (its names, enabled), when it names it."""
-    name = event.sam or event.upn
-    if name is None:
-        return None
-    enabled = event.uac is None or not event.uac & _UF_ACCOUNTDISABLE
-    return Account(event.object_guid, name, upn=event.upn, enabled=enabled)
 
 
 def _same(a: Secret, b: Secret) -> bool:

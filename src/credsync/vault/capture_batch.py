@@ -75,8 +75,11 @@ class CaptureEvent:
 
     @property
     def event_key(self) -> str:
-        """The idempotency key within a directory: (object_guid, pwd_last_set, kvno)."""
-        return f"{self.object_guid}|{self.pwd_last_set}|{self.kvno}"
+        """The idempotency key within a directory: (object_guid, pwd_last_set, kvno); for
+        the events that are not password changes, their kind too (an account disabled after
+        its password changed has the same pwdLastSet and key version)."""
+        key = f"{self.object_guid}|{self.pwd_last_set}|{self.kvno}"
+        return key if self.kind == "password" else f"{self.kind}|{key}"
 
     @property
     def changed_at(self) -> dt.datetime | None:
@@ -106,13 +109,9 @@ def _load(body: bytes) -> dict[str, Any]:
 
 
 def body_forwarder_id(body: bytes) -> str | None:
-    """The ``forwarder_id`` the body names (None when it names none, or is no JSON object):
-    checked against the path's before anything else of the body."""
-    try:
-        data = _load(body)
-    except InvalidInput:
-        return None
-    value = data.get("forwarder_id")
+    """The ``forwarder_id`` the body names (None when it names none): checked against the
+    path's before anything else of the body. A body that is no JSON object is InvalidInput."""
+    value = _load(body).get("forwarder_id")
     return value if isinstance(value, str) else None
 
 

@@ -54,13 +54,10 @@ from credsync.vault.capture import (
     deny,
     forwarder_actor,
 )
-from credsync.vault.capture_apply import (
-    PENDING_FIELD,
-    Applier,
-    EventResult,
-    EventResultJson,
-)
+from credsync.vault.capture_apply import PENDING_FIELD, Applier, EventResult, EventResultJson
+from credsync.vault.capture_auto_create import Scoped, in_scope
 from credsync.vault.capture_batch import CaptureBatch, body_forwarder_id, parse_batch
+from credsync.vault.capture_decrypt import Prepared, needs_decrypting, prepare
 from credsync.vault.flags import Flag, Flags, close_flag, find_flag_row
 from credsync.vault.keyring import KeyRing
 from credsync.vault.secrets import write_secret_version
@@ -77,6 +74,13 @@ __all__ = [
 
 MAX_SKEW = dt.timedelta(seconds=300)
 NONCE_TTL = dt.timedelta(hours=24)
+
+
+def _sequence(seq: int, last: int) -> CaptureSequence:
+    return CaptureSequence(
+        f"seq {seq} is not greater than the last accepted ({last}): go on from {last + 1}",
+        last_seq=last,
+    )
 
 
 class _Refused(Exception):
@@ -142,7 +146,8 @@ class CaptureIntake:
         authenticate(
             self._db, self._audit, forwarder_id, signature, capture_path(forwarder_id), body
         )
-        if body_forwarder_id(body) != forwarder_id:
+        named = body_forwarder_id(body)  # InvalidInput (400) for a body that is no JSON
+        if named is not None and named != forwarder_id:
             reason = "the body names another forwarder than the path"
             deny(self._db, self._audit, forwarder_id, "forwarder_id", reason)
             raise CaptureUnauthenticated(f"{reason}: the request is not authenticated")
@@ -159,9 +164,12 @@ class CaptureIntake:
                 "host's clock (NTP)"
             )
         try:
+            # Decrypted first, outside the write transaction (the slow part: an RSA
+            # decryption each), once the batch is known to be no replay; checked again below.
+            prepared, scoped = self._prepare(forwarder_id, batch, keys, now)
             with self._db.write() as conn:
                 row = self._admit(conn, forwarder_id, batch, now)
-                results = self._apply(conn, row, batch, keys)
+                results = self._apply(conn, row, batch, keys, prepared, scoped)
         except _Refused as refused:
             deny(
                 self._db,
@@ -173,6 +181,37 @@ class CaptureIntake:
             )
             raise refused.error from None
         return BatchResult(batch.seq, tuple(results))
+
+    def _prepare(
+        self, forwarder_id: str, batch: CaptureBatch, keys: KeyRing, now: dt.datetime
+    ) -> tuple[Prepared, Scoped]:
+        """The plaintexts of the batch's password events that will be applied (not already
+        received, of a linked account, or of an unlinked one auto-create found in its scope:
+        those accounts too), each decrypted or the reason it can't be."""
+        with self._db.read() as conn:
+            self._refusal(conn, forwarder_id, batch, now)
+            row = capture_rows.forwarder(conn, forwarder_id)
+            assert row is not None  # noqa: S101 - _refusal refused it otherwise
+            wanted = [e for e in batch.events if needs_decrypting(conn, row.directory_id, e)]
+            scoped = in_scope(
+                conn, self._auto_create, forwarder_actor(row), row.directory_id, batch.events
+            )
+            wanted += [e for e in scoped if e not in wanted]
+            decryptor = Capture.decryptor(conn, keys, row.directory_id) if wanted else None
+        return prepare(decryptor, wanted), scoped
+
+    @staticmethod
+    def _refusal(
+        conn: Connection, forwarder_id: str, batch: CaptureBatch, now: dt.datetime
+    ) -> None:
+        """Raise the refusal the batch's nonce or seq will meet, if any (read only)."""
+        row = capture_rows.forwarder(conn, forwarder_id)
+        if row is None or row.revoked_at is not None:
+            raise _Refused("revoked", CaptureUnauthenticated("the forwarder is revoked"))
+        if capture_rows.nonce_seen(conn, forwarder_id, batch.nonce, now - NONCE_TTL):
+            raise _Refused("nonce", CaptureReplayed("this nonce was already used: a replay"))
+        if batch.seq <= row.last_seq:
+            raise _Refused("seq", _sequence(batch.seq, int(row.last_seq)))
 
     @staticmethod
     def _admit(
@@ -186,15 +225,7 @@ class CaptureIntake:
         if not capture_rows.remember_nonce(conn, forwarder_id, batch.nonce, now, now - NONCE_TTL):
             raise _Refused("nonce", CaptureReplayed("this nonce was already used: a replay"))
         if not capture_rows.advance(conn, forwarder_id, batch.seq, now):
-            last = int(row.last_seq)
-            raise _Refused(
-                "seq",
-                CaptureSequence(
-                    f"seq {batch.seq} is not greater than the last accepted ({last}): go on "
-                    f"from {last + 1}",
-                    last_seq=last,
-                ),
-            )
+            raise _Refused("seq", _sequence(batch.seq, int(row.last_seq)))
         return row
 
     def _apply(
@@ -203,6 +234,8 @@ class CaptureIntake:
         row: capture_rows.ForwarderRow,
         batch: CaptureBatch,
         keys: KeyRing,
+        prepared: Prepared,
+        scoped: Scoped,
     ) -> list[EventResult]:
         actor = forwarder_actor(row)
         applier = Applier(
@@ -214,8 +247,10 @@ class CaptureIntake:
             directory_id=row.directory_id,
             directory_kind=row.directory_kind,
             seq=batch.seq,
-            decryptor=Capture.decryptor(conn, keys, row.directory_id),
+            decryptors=lambda: Capture.decryptor(conn, keys, row.directory_id),
+            prepared=prepared,
             auto_create=self._auto_create,
+            auto_scoped=scoped,
         )
         results = [applier.apply(event) for event in batch.events]
         capture_rows.purge_nonces(conn, utcnow() - NONCE_TTL)

@@ -43,11 +43,13 @@ upn, uac, pwd_last_set (NT time), kvno, ciphertext_format, ciphertext, captured_
 
 **Ciphertext formats**: `openpgp`: Samba's `virtualSambaGPG` as it is, an ASCII-armoured
 OpenPGP message of the password in UTF-16-LE, encrypted to the directory's capture key
-(`GET /directories/{ref}/capture/key`). `rsa-oaep-sha256+a256gcm` (reserved for the Windows
-password-filter agent, not supported yet: such an event is `rejected`): base64 of an
+(`GET /directories/{ref}/capture/key`). `rsa-oaep-sha256+a256gcm` (for the Windows
+password-filter agent): base64 of an
 RSA-OAEP(SHA-256, MGF1-SHA-256)-wrapped 32-byte AES key (to the capture key's RSA encryption
 subkey) || a 12-byte nonce || the AES-256-GCM ciphertext and tag of the UTF-16-LE password,
-with associated data `object_guid + "\\n" + str(pwd_last_set)` (UTF-8).
+with associated data `object_guid + "\\n" + str(pwd_last_set)` (UTF-8). Any other format,
+or a ciphertext that does not open, is `rejected` (and does not take the event's
+idempotency key: a corrected one may follow).
 
 **Answers**, checked in this order: 401 `capture_unauthenticated` (unknown or revoked
 forwarder, bad or missing signature, a body naming another forwarder); 400 naming the field
@@ -82,9 +84,7 @@ class AcceptedOut(TypedDict):
 class EnrolIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str | None = Field(
-        default=None, min_length=1, max_length=100, description="A name to know it by."
-    )
+    name: str | None = Field(default=None, max_length=400, description="A name to know it by.")
 
 
 async def _raw_body(request: Request) -> bytes:

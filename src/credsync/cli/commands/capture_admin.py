@@ -34,7 +34,7 @@ def key_cmd(ctx: click.Context, directory: str, as_json: bool) -> None:
     \b
     Examples:
       credsync capture key contoso-ad --json
-      credsync capture key contoso-ad > capture.asc
+      credsync capture key contoso-ad
     """
     data = runtime(ctx).ports.capture.key(directory)
     if not as_json:

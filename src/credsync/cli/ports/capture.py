@@ -65,7 +65,7 @@ class RemoteCapture:
         return found
 
     def enroll(self, directory: str, name: str | None) -> EnrolmentJson:
-        body = {"name": name} if name else {}
+        body = {"name": name} if name is not None else {}
         made: EnrolmentJson = self._api.post(
             path_of("directories", directory, "capture", "forwarders"), body
         )

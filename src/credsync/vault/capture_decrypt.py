@@ -1,0 +1,57 @@
+"""A capture batch's passwords decrypted: before the transaction that applies the batch (the
+slow part, an RSA decryption each, kept out of the database's write lock), only for the
+events that will need them. A password is a :class:`~credsync.types.Secret` from the moment
+it is decrypted; what can't be decrypted says why (never quoting the input)."""
+
+from __future__ import annotations
+
+from sqlalchemy.engine import Connection
+
+from credsync.crypto.openpgp import CaptureDecryptor
+from credsync.errors import InvalidInput
+from credsync.storage import capture as capture_rows
+from credsync.types import Secret
+from credsync.vault.capture_batch import FORMATS, OPENPGP, CaptureEvent
+
+__all__ = ["Prepared", "needs_decrypting", "open_event", "prepare"]
+
+Prepared = dict[CaptureEvent, "Secret | str"]  # an event's password, or why it has none
+
+
+def needs_decrypting(conn: Connection, directory_id: str, event: CaptureEvent) -> bool:
+    """Whether applying ``event`` will need its password: a password event in a known format,
+    not received before, of an account linked in the directory."""
+    if event.kind != "password" or event.ciphertext is None:
+        return False
+    if event.ciphertext_format not in FORMATS:
+        return False
+    if capture_rows.has_event(conn, directory_id, event.event_key):
+        return False
+    account = capture_rows.account_state(conn, directory_id, event.object_guid)
+    return account.credential_id is not None and account.cached
+
+
+def prepare(decryptor: CaptureDecryptor | None, events: list[CaptureEvent]) -> Prepared:
+    """Each event's password decrypted (outside any transaction), or why it can't be."""
+    return {event: open_event(decryptor, event) for event in events}
+
+
+def open_event(decryptor: CaptureDecryptor | None, event: CaptureEvent) -> Secret | str:
+    if decryptor is None:
+        return "the directory has no capture key"
+    assert event.ciphertext is not None  # noqa: S101 - only password events with one come here
+    try:
+        plain = _decrypt(decryptor, event, event.ciphertext)
+        return Secret(plain.decode("utf-16-le"))
+    except InvalidInput as exc:
+        return f"undecryptable: {exc}"
+    except UnicodeDecodeError:
+        return "undecryptable: not UTF-16-LE text"
+
+
+def _decrypt(decryptor: CaptureDecryptor, event: CaptureEvent, ciphertext: str) -> bytes:
+    if event.ciphertext_format == OPENPGP:
+        return decryptor.decrypt(ciphertext)
+    # rsa-oaep-sha256+a256gcm: bound to the account and the change it reports
+    aad = f"{event.object_guid}\n{event.pwd_last_set}".encode()
+    return decryptor.decrypt_rsa_oaep(ciphertext, aad)
