@@ -468,6 +468,13 @@ CASES = [
     write("directory set parity-ldap --option never_expires=1", 2),
     write("directory set parity-ldap --push-cap 0", 2),
     write("directory test parity-ldap", 8),
+    read("directory auto-create parity-ldap"),
+    write("directory auto-create parity-ldap --max-per-run 20 --folder 'From LDAP' --tag ldap"),
+    write("directory auto-create parity-ldap --on", 2),  # LDAP can't select by scope yet
+    write("directory auto-create parity-ldap --title '{mail}'", 2),
+    write("directory auto-create parity-ldap --max-per-run 5", 3, who="bob"),
+    write("directory auto-create parity-ldap --dry-run", 3, who="bob"),
+    write("directory auto-create nowhere --dry-run", 4),
     # -- capture: the capture key, forwarders, accepting captured passwords ---------------
     write("capture key parity-ldap", mask=_capture_key),
     read("capture key parity-ldap", mask=_capture_key),

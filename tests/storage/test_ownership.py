@@ -62,6 +62,8 @@ OWNERS = {
     "capture_nonces": "credsync.storage.capture",
     "capture_ledger": "credsync.storage.capture",
     "capture_pending": "credsync.storage.capture",
+    "auto_create_settings": "credsync.storage.auto_create",
+    "auto_created": "credsync.storage.auto_create",
 }
 
 # Tables without an owner yet, and modules outside credsync.storage that still import the

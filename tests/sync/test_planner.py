@@ -325,3 +325,26 @@ def test_a_timestamp_only_directory_takes_a_moved_stamp_for_the_push() -> None:
         [cred("bob", ENFORCE, version=2)], {"c-bob": attempted()}, [account("bob")], rules=graph
     )
     assert (still.action, still.settled) == (Action.PUSH, "not_pushed")
+
+
+@pytest.mark.parametrize("mode", [REPORT, ENFORCE])
+def test_a_shell_is_never_bound_nor_pushed_until_its_placeholder_is_replaced(
+    mode: SyncMode,
+) -> None:
+    shell = LinkState(
+        "guid-bob", accepted_stamp="90", status="password_unknown", link_confirmed=True,
+        shell_version=1,
+    )  # fmt: skip
+    moved = account("bob", password_stamp="200")  # the password changed in the directory
+    item = one([cred("bob", mode)], {"c-bob": shell}, [moved])
+    assert (item.action, item.status) == (Action.NONE, Status.PASSWORD_UNKNOWN)
+    assert "auto-create" in item.detail
+    # A password set since (version 2): an ordinary credential again.
+    item = one([cred("bob", mode, version=2)], {"c-bob": shell}, [moved])
+    assert item.action in (Action.VERIFY, Action.PUSH)
+
+
+def test_a_disabled_shell_account_is_still_flagged_disabled() -> None:
+    shell = LinkState("guid-bob", link_confirmed=True, shell_version=1)
+    item = one([cred("bob")], {"c-bob": shell}, [account("bob", enabled=False)])
+    assert item.status is Status.ACCOUNT_DISABLED

@@ -83,6 +83,8 @@ POSTS = [
     "/flags/selected",
     "/directories/contoso-365/sync",
     "/directories/contoso-365/test",
+    "/directories/contoso-365/auto-create",
+    "/directories/contoso-365/auto-create/dry-run",
     "/clients/{client}/credentials/new",
     "/credentials/{credential}/edit",
     "/credentials/{credential}/sync-mode",
@@ -444,6 +446,8 @@ REFUSED = {
         ("post", "/flags/0123456789abcdef/push", "directory_admin.use"),
         ("post", "/flags/selected", "directory_admin.use"),
         ("post", "/flags/confirm", "directory.setup"),
+        ("post", "/directories/contoso-365/auto-create", "directory.setup"),
+        ("post", "/directories/contoso-365/auto-create/dry-run", "directory.setup"),
     ],
 }
 

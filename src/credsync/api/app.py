@@ -10,6 +10,7 @@ from credsync.api.errors import install_error_handlers
 from credsync.api.routes import (
     audit,
     auth,
+    auto_create,
     capture,
     clients,
     credentials,
@@ -64,6 +65,7 @@ def create_api(state: ServerState) -> FastAPI:
         transfer,
         audit,
         directories,
+        auto_create,
         sync,
         flags,
         capture,

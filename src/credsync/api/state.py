@@ -17,6 +17,7 @@ from credsync.crypto import MacKey
 from credsync.errors import Conflict, StorageError
 from credsync.storage import Database
 from credsync.storage import sign_in_failures as failures
+from credsync.sync.auto_create import install_scope_check
 from credsync.vault import KeyRing, Vault
 from credsync.vault._time import as_utc
 from credsync.vault.validate import name_key
@@ -182,3 +183,5 @@ class ServerState:
 
     def __post_init__(self) -> None:
         self.limiter = LoginLimiter.of_vault(self.vault.db, self.keys)
+        # Captures of accounts with no credential: auto-create asks the directory about scope.
+        install_scope_check(self.vault, self.keys)

@@ -17,7 +17,9 @@ with the directory's own words in the message and never a secret):
 ``PermanentConnectorError``        anything else the directory said no to
 =================================  ===========================================================
 
-The engine asks :attr:`Connector.capabilities` before it calls an optional method.
+The engine asks :attr:`Connector.capabilities` before it calls an optional method: a connector
+with ``scoped_accounts`` also has ``iter_scoped_accounts(scope, ids=None)`` (the accounts an
+:class:`AccountScope` selects: auto-create's OUs, nested groups and enabled accounts).
 All methods are coroutines; connectors built on blocking libraries run them in a thread. The
 engine may have several calls under way at once (it overlaps binds and pushes): a connector
 must accept that, serialising where its transport needs it.
@@ -39,6 +41,7 @@ from credsync.types import Secret
 
 __all__ = [
     "Account",
+    "AccountScope",
     "Capability",
     "ChangeSet",
     "Connector",
@@ -63,6 +66,22 @@ class Capability(enum.StrEnum):
     # Accounts come with ``password_changed_by`` where the directory logs who changed a
     # password (Entra's audit log): a change it does not name is said to be judged by time.
     CHANGE_AUTHORS = "change_authors"
+    # iter_scoped_accounts(scope, ids): the accounts an AccountScope selects (auto-create).
+    SCOPED_ACCOUNTS = "scoped_accounts"
+
+
+@dataclass(frozen=True)
+class AccountScope:
+    """Which accounts auto-create takes, as far as the directory itself can tell: under any of
+    ``ous`` (subtrees; none: the directory's whole scope), members of any of ``groups``
+    (nested membership included; none: no group condition), disabled accounts only with
+    ``include_disabled``. The directory's own system accounts (AD: isCriticalSystemObject) are
+    never selected. Name filters and the default exclusions by name are the vault's (the same
+    for every kind)."""
+
+    ous: tuple[str, ...] = ()
+    groups: tuple[str, ...] = ()
+    include_disabled: bool = False
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,9 @@ through them. A kind says:
 - the options of its own beyond the ones every directory has (:class:`OptionSpec`);
 - whether its connector checks a password by binding (``verifies_passwords``): directories
   that can't are checked by timestamp only;
+- whether its connector selects accounts by an auto-create scope (``scoped_accounts``: OUs,
+  nested groups; the connector's ``scoped_accounts`` capability), so that auto-create can be
+  turned on for its directories;
 - how to build the connector's :class:`~credsync.connectors.base.DirectoryConfig` from its
   settings and the decrypted bind credential (``config``), and to open the connector (``open``).
 
@@ -139,6 +142,7 @@ class Kind(Generic[S]):
     bind_heading: str = "Signs in with"  # how the way to sign in is shown, when there are several
     options: tuple[OptionSpec, ...] = ()
     verifies_passwords: bool = True
+    scoped_accounts: bool = False
     check: Callable[[S], None] | None = None
     endpoint: Callable[[S], str] = field(default=lambda s: str(getattr(s, "url", "")))
     scope: Callable[[S], str] = field(default=lambda s: str(getattr(s, "base_dn", "") or ""))

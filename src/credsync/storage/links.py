@@ -32,6 +32,7 @@ __all__ = [
     "LinkRow",
     "PendingRow",
     "accept_stamp",
+    "add_confirmed",
     "clear_accepted",
     "confirm",
     "confirm_links",
@@ -177,6 +178,40 @@ def record(
                 )
                 .values(status=status, detail=detail, checked_at=now)
             )
+
+
+def add_confirmed(
+    conn: Connection,
+    credential_id: str,
+    directory_id: str,
+    account_id: str,
+    *,
+    by: str,
+    now: dt.datetime,
+    status: str,
+    detail: str,
+    state: Mapping[str, Any],
+) -> None:
+    """A link made by the directory itself (auto-create: the credential was made from the
+    account), so confirmed for pushes as it is made; ``state``: of :data:`STATE`."""
+    unknown = set(state) - STATE
+    if unknown:
+        raise KeyError(f"links: {', '.join(sorted(unknown))} is not link state")
+    conn.execute(
+        links.insert().values(
+            credential_id=credential_id,
+            directory_id=directory_id,
+            account_id=account_id,
+            linked_at=now,
+            linked_by=by,
+            status=status,
+            detail=detail,
+            checked_at=now,
+            link_confirmed_at=now,
+            link_confirmed_by=by,
+            **state,
+        )
+    )
 
 
 def start_attempt(

@@ -28,6 +28,8 @@ __all__ = [
     "SET_APART",
     "api_tokens",
     "audit_log",
+    "auto_create_settings",
+    "auto_created",
     "capture_forwarders",
     "capture_keys",
     "capture_ledger",
@@ -350,7 +352,12 @@ audit_log = Table(
 )
 
 
-# The directory-sync tables, declared in their own module (this one would pass 500 lines).
+# Auto-create's tables (revision 0024), in their own module too.
+from credsync.storage._auto_create_tables import (  # noqa: E402
+    auto_create_settings,
+    auto_created,
+)
+
 # The capture tables (revision 0023).
 from credsync.storage._capture_tables import (  # noqa: E402
     capture_forwarders,
@@ -359,6 +366,8 @@ from credsync.storage._capture_tables import (  # noqa: E402
     capture_nonces,
     capture_pending,
 )
+
+# The directory-sync tables, declared in their own module (this one would pass 500 lines).
 from credsync.storage._sync_tables import (  # noqa: E402
     directories,
     directory_accounts,

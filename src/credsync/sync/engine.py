@@ -1,6 +1,7 @@
 """The engine: one run over one directory, from reading the directory to the stored report.
 
-    read accounts (full, or incremental from the cursor) -> safety rails -> plan (pure)
+    read accounts (full, or incremental from the cursor) -> safety rails -> auto-create's
+    first_seen credentials (:mod:`credsync.sync.auto_create`) -> plan (pure)
     -> apply in chunks (each chunk's outcomes, links, flags and report items in one
     transaction) -> cursor, counts and the run's summary (only after the whole run)
 
@@ -37,6 +38,7 @@ from credsync.connectors.registry import ConnectorFactory, open_connector, verif
 from credsync.errors import ConnectorError, InvalidInput
 from credsync.storage import link_reads
 from credsync.sync import lease, store
+from credsync.sync.auto_create import FirstSeen, auto_create_items, first_seen, with_created
 from credsync.sync.connect import connect, directory_config, load_directory
 from credsync.sync.executor import Applied, Executor, status_of_error
 from credsync.sync.model import Action, CredentialState, LinkState, Outcome, PlanItem, Status
@@ -246,15 +248,25 @@ class Engine:
         if read.full and run.kind == "incremental":
             run.kind = "full"  # the cursor was refused or stale, or DirSync is not allowed
         run.accounts_read = len(read.changed) if not read.full else len(read.accounts)
-        with self._db.read() as conn:
-            claimed = link_reads.claimed_elsewhere(conn, directory.id, read.accounts)
-            rules = self._rules(conn, directory, connector)
         abort = safety_rail(
             accounts_read=len(read.accounts),
             last_count=directory.account_count,
             min_ratio_percent=directory.option("min_account_ratio"),
             full=read.full and only is None,
         )
+        made = FirstSeen()
+        if only is None and abort is None:
+            made = await first_seen(
+                self._vault, self._keys, self._actor, directory, connector,
+                dry_run=run.recorder.dry_run,
+                changed=None if read.full else [a.id for a in read.changed],
+            )  # fmt: skip
+            creds, links, accounts = with_created(self._db, directory, made, creds, links)
+            notes = read.notes if made.note is None else (*read.notes, made.note)
+            read = replace(read, accounts={**accounts, **read.accounts}, notes=notes)
+        with self._db.read() as conn:
+            claimed = link_reads.claimed_elsewhere(conn, directory.id, read.accounts)
+            rules = self._rules(conn, directory, connector)
         items = plan(
             creds,
             links,
@@ -267,6 +279,7 @@ class Engine:
             abort = cap_pushes(items, directory.option("push_cap"))
             if abort is not None:
                 items = plan(creds, links, read.accounts, abort_reason=abort, rules=rules)
+        items = auto_create_items(items, made)
         if run.recorder.dry_run or abort is not None:
             run.recorder.store_plan([Outcome(i, i.status, i.action, i.detail) for i in items])
             said = abort or "; ".join(("dry run: nothing done", *read.notes))

@@ -78,6 +78,9 @@ class Action(enum.StrEnum):
     # Record the directory's password stamp as agreeing with the vault's version, without a
     # call to the directory: a timestamp-only directory (Entra) taking its first baseline.
     CONFIRM = "confirm"
+    # A credential made by auto-create for an account the run saw first (nothing is sent to
+    # the directory; see credsync.vault.auto_create).
+    CREATE = "create"
 
 
 @dataclass(frozen=True)
@@ -106,7 +109,8 @@ class Attempt:
 class LinkState:
     """A link as the planner sees it. ``link_confirmed``: an operator with directory.setup
     confirmed it for pushes (a link a run makes by matching names is not, and pushes nothing
-    until it is). ``attempt``: a push whose outcome is unknown."""
+    until it is). ``attempt``: a push whose outcome is unknown. ``shell_version``: see the
+    field."""
 
     account_id: str
     confirmed_stamp: str | None = None
@@ -117,6 +121,9 @@ class LinkState:
     status: str | None = None
     link_confirmed: bool = False
     attempt: Attempt | None = None
+    # Auto-create made the credential as a shell (no password known) and this secret version
+    # is its placeholder: never verified nor pushed while it is the credential's.
+    shell_version: int | None = None
 
 
 @dataclass(frozen=True)

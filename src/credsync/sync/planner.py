@@ -46,6 +46,11 @@ directory, whose first push waits for the confirmation) and the item
 ``awaits_confirmation``: nothing is pushed, and its flag says so. Whoever made the
 credential, and through whatever door.
 
+**Shells** (auto-create made the credential when the run first saw its account, with no
+password: :mod:`credsync.vault.auto_create`): while its placeholder is the credential's
+secret, the item is ``password_unknown`` with no bind and no push, whatever the mode, until
+the account's first capture (or an operator's password) replaces it.
+
 **A push whose outcome is unknown** (an earlier run recorded the attempt, then stopped or
 lost the directory before it answered) is settled first, without locking anyone out:
 
@@ -88,7 +93,12 @@ from credsync.sync.stamps import BASELINE_TOLERANCE, Item, check_stamp, when
 from credsync.sync.two_way import two_way
 from credsync.types import SyncMode
 
-__all__ = ["BASELINE_TOLERANCE", "Rules", "cap_pushes", "plan", "safety_rail"]
+__all__ = ["BASELINE_TOLERANCE", "SHELL_DETAIL", "Rules", "cap_pushes", "plan", "safety_rail"]
+
+SHELL_DETAIL = (
+    "made by auto-create: the vault has no password for this account yet (its first captured "
+    "change brings it): no bind, never pushed"
+)
 
 
 @dataclass(frozen=True)
@@ -294,6 +304,8 @@ def _check_link(
         return item(Action.FLAG, Status.ACCOUNT_DISABLED, "the account is disabled")
     if account.locked_out:
         return item(Action.FLAG, Status.LOCKED_OUT, "the account is locked out")
+    if link.shell_version is not None and link.shell_version == cred.secret_version:
+        return item(Action.NONE, Status.PASSWORD_UNKNOWN, SHELL_DETAIL)
     attempt = link.attempt
     if attempt is None:
         return _check_state(cred, link, account, rules, pushes, item)

@@ -12,6 +12,7 @@ from sqlalchemy.engine import Connection
 
 from credsync.connectors.base import Account
 from credsync.storage import accounts as account_rows
+from credsync.storage import auto_create as auto_create_rows
 from credsync.storage import links as link_rows
 from credsync.storage import sync_credentials as credential_rows
 from credsync.sync.model import Attempt, CredentialState, LinkState
@@ -62,7 +63,9 @@ def sync_credentials(
 def load_links(
     conn: Connection, directory_id: str, ids: Sequence[str] | None = None
 ) -> dict[str, LinkState]:
-    """The directory's links by credential id (``ids``: only these, at most a few hundred)."""
+    """The directory's links by credential id (``ids``: only these, at most a few hundred),
+    auto-create's shells marked (``shell_version``)."""
+    shells = auto_create_rows.shells(conn, directory_id)
     return {
         r.credential_id: LinkState(
             r.account_id,
@@ -74,6 +77,7 @@ def load_links(
             r.status,
             link_confirmed=r.link_confirmed_at is not None,
             attempt=_attempt(r),
+            shell_version=shells.get(r.credential_id),
         )
         for r in link_rows.of_directory(conn, directory_id, ids)
     }

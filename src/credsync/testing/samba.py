@@ -312,6 +312,21 @@ class SambaAdmin:
         self.conn.modify(dn, {"userAccountControl": [(MODIFY_REPLACE, [str(uac)])]})
         return TestUser(dn=dn, name=name, upn=upn, guid=self.guid(dn), password=password)
 
+    def create_group(self, ou: str, name: str | None = None) -> str:
+        """A global security group in ``ou``; returns its DN."""
+        name = name or f"g{uuid.uuid4().hex[:12]}"
+        dn = f"CN={name},{ou}"
+        self.conn.add(dn, ["group"], {"sAMAccountName": name})
+        return dn
+
+    def add_member(self, group_dn: str, member_dn: str) -> None:
+        """Put a user or a group (nested membership) into ``group_dn``."""
+        self.conn.modify(group_dn, {"member": [(MODIFY_ADD, [member_dn])]})
+
+    def rename(self, dn: str, sam: str) -> None:
+        """A new sAMAccountName (the DN and objectGUID stay)."""
+        self.conn.modify(dn, {"sAMAccountName": [(MODIFY_REPLACE, [sam])]})
+
     def guid(self, dn: str) -> str:
         raw = self._read(dn, ["objectGUID"])["objectGUID"][0]
         return str(uuid.UUID(bytes_le=bytes(raw)))

@@ -10,12 +10,16 @@ Per event, in this order (each outcome is also the ledger's, with its detail):
    (``accepted``), which the next run's check confirms or closes; else ``ignored``.
 3. A ``password`` event: without a ciphertext ``ignored``; a format other than ``openpgp``
    and ``rsa-oaep-sha256+a256gcm`` ``rejected``.
-4. The account: the credential linked to (this directory, object_guid). None: ``unlinked``
+4. The account: the credential linked to (this directory, object_guid). None: auto-create
+   makes one with the captured password when it found the account in its scope before the
+   transaction (``accepted``; :mod:`credsync.vault.capture_auto_create`), else ``unlinked``
    (the ciphertext is dropped undecrypted). Linked but not in the directory's scope at its
    last read (not in its account cache): ``out_of_scope``. A forwarder's events are looked up
    in its own directory only, so an account of another directory is never reached.
 5. Newest wins: a pwd_last_set older than one already applied to the account: ``stale``.
-6. Decrypted (UTF-16-LE); failing that ``rejected``. Then by the credential's effective mode
+6. Decrypted (UTF-16-LE); failing that ``rejected``. A credential auto-create made as a
+   shell (no password yet) takes it as its first real one (``accepted``). Otherwise by the
+   credential's effective mode
    (its own, else its client's default; a client with directory sync off: ``ignored``):
 
    - ``two_way``: equal to the vault's current password (compared in constant time): the
@@ -55,9 +59,12 @@ from credsync.storage import links as link_rows
 from credsync.storage import push_queue
 from credsync.storage import secrets as secret_rows
 from credsync.types import Secret, SyncMode, new_id
+from credsync.vault import capture_auto_create as auto_create_hooks
 from credsync.vault._time import as_utc, utcnow
 from credsync.vault.audit import AuditLog
 from credsync.vault.auth import Actor
+from credsync.vault.auto_create import AutoCreate
+from credsync.vault.capture_auto_create import Scoped
 from credsync.vault.capture_batch import FORMATS, CaptureEvent
 from credsync.vault.capture_decrypt import Prepared, open_event
 from credsync.vault.keyring import KeyRing
@@ -143,6 +150,10 @@ class Applier:
     decryptors: Callable[[], CaptureDecryptor | None]
     # Events decrypted before the transaction (:func:`prepare`); any other is decrypted here.
     prepared: Prepared = field(default_factory=dict)
+    # Auto-create: its service, and the unlinked accounts it found in scope before the
+    # transaction (:func:`credsync.vault.capture_auto_create.in_scope`).
+    auto_create: AutoCreate | None = None
+    auto_scoped: Scoped = field(default_factory=dict)
     _decryptor: list[CaptureDecryptor | None] = field(default_factory=list)
 
     @property
@@ -197,7 +208,7 @@ class Applier:
             return "rejected", f"unknown ciphertext format (known: {', '.join(FORMATS)})", None
         account = capture_rows.account_state(self.conn, self.directory_id, event.object_guid)
         if account.credential_id is None:
-            return "unlinked", "no credential is linked to the account in this directory", None
+            return self._unlinked(event)
         cid = account.credential_id
         if not account.cached:
             return "out_of_scope", "the account is not in the directory's scope", cid
@@ -210,8 +221,36 @@ class Applier:
         if not isinstance(opened, Secret):
             return "rejected", opened, cid
         password = opened
+        why = captured_reason(self.side, event, self.actor.name)
+        made = auto_create_hooks.fill_shell(
+            self.conn, self.auto_create, self.actor, self.keys, self.directory_id, event,
+            password, why,
+        )  # fmt: skip
+        if made is not None:
+            return "accepted", made, cid
         outcome, detail = self._by_mode(event, cid, account, password)
         return outcome, detail, cid
+
+    def _unlinked(self, event: CaptureEvent) -> tuple[Outcome, str, str | None]:
+        """No credential is linked to the account: auto-create makes one with the captured
+        password when it found the account in its scope (:mod:`.capture_auto_create`)."""
+        unlinked = "no credential is linked to the account in this directory"
+        account = self.auto_scoped.get(event)
+        if account is None or self.auto_create is None:
+            return "unlinked", unlinked, None
+        opened = self.prepared.get(event)
+        if opened is None:
+            opened = open_event(self.decryptor, event)
+        if not isinstance(opened, Secret):
+            return "rejected", opened, None
+        why = captured_reason(self.side, event, self.actor.name)
+        cid = auto_create_hooks.create_for(
+            self.conn, self.auto_create, self.actor, self.keys, self.directory_id, event,
+            account, opened, why,
+        )  # fmt: skip
+        if cid is None:
+            return "unlinked", f"{unlinked} (and auto-create does not take it)", None
+        return "accepted", f"a new credential ({cid[:8]}) made by auto-create", cid
 
     def _by_mode(
         self,

@@ -46,6 +46,7 @@ from credsync.types import Secret
 from credsync.vault._time import utcnow
 from credsync.vault.audit import AuditLog
 from credsync.vault.auth import Actor, Permission
+from credsync.vault.auto_create import AutoCreate
 from credsync.vault.capture import (
     Capture,
     authenticate,
@@ -54,6 +55,7 @@ from credsync.vault.capture import (
     forwarder_actor,
 )
 from credsync.vault.capture_apply import PENDING_FIELD, Applier, EventResult, EventResultJson
+from credsync.vault.capture_auto_create import Scoped, in_scope
 from credsync.vault.capture_batch import CaptureBatch, body_forwarder_id, parse_batch
 from credsync.vault.capture_decrypt import Prepared, needs_decrypting, prepare
 from credsync.vault.flags import Flag, Flags, close_flag, find_flag_row
@@ -129,10 +131,13 @@ class Accepted:
 
 
 class CaptureIntake:
-    def __init__(self, db: Database, audit: AuditLog, flags: Flags) -> None:
+    def __init__(
+        self, db: Database, audit: AuditLog, flags: Flags, auto_create: AutoCreate | None = None
+    ) -> None:
         self._db = db
         self._audit = audit
         self._flags = flags
+        self._auto_create = auto_create
 
     def receive(
         self, forwarder_id: str, signature: str | None, body: bytes, keys: KeyRing
@@ -161,10 +166,10 @@ class CaptureIntake:
         try:
             # Decrypted first, outside the write transaction (the slow part: an RSA
             # decryption each), once the batch is known to be no replay; checked again below.
-            prepared = self._prepare(forwarder_id, batch, keys, now)
+            prepared, scoped = self._prepare(forwarder_id, batch, keys, now)
             with self._db.write() as conn:
                 row = self._admit(conn, forwarder_id, batch, now)
-                results = self._apply(conn, row, batch, keys, prepared)
+                results = self._apply(conn, row, batch, keys, prepared, scoped)
         except _Refused as refused:
             deny(
                 self._db,
@@ -179,16 +184,21 @@ class CaptureIntake:
 
     def _prepare(
         self, forwarder_id: str, batch: CaptureBatch, keys: KeyRing, now: dt.datetime
-    ) -> Prepared:
+    ) -> tuple[Prepared, Scoped]:
         """The plaintexts of the batch's password events that will be applied (not already
-        received, of a linked account), each decrypted or the reason it can't be."""
+        received, of a linked account, or of an unlinked one auto-create found in its scope:
+        those accounts too), each decrypted or the reason it can't be."""
         with self._db.read() as conn:
             self._refusal(conn, forwarder_id, batch, now)
             row = capture_rows.forwarder(conn, forwarder_id)
             assert row is not None  # noqa: S101 - _refusal refused it otherwise
             wanted = [e for e in batch.events if needs_decrypting(conn, row.directory_id, e)]
+            scoped = in_scope(
+                conn, self._auto_create, forwarder_actor(row), row.directory_id, batch.events
+            )
+            wanted += [e for e in scoped if e not in wanted]
             decryptor = Capture.decryptor(conn, keys, row.directory_id) if wanted else None
-        return prepare(decryptor, wanted)
+        return prepare(decryptor, wanted), scoped
 
     @staticmethod
     def _refusal(
@@ -225,6 +235,7 @@ class CaptureIntake:
         batch: CaptureBatch,
         keys: KeyRing,
         prepared: Prepared,
+        scoped: Scoped,
     ) -> list[EventResult]:
         actor = forwarder_actor(row)
         applier = Applier(
@@ -238,6 +249,8 @@ class CaptureIntake:
             seq=batch.seq,
             decryptors=lambda: Capture.decryptor(conn, keys, row.directory_id),
             prepared=prepared,
+            auto_create=self._auto_create,
+            auto_scoped=scoped,
         )
         results = [applier.apply(event) for event in batch.events]
         capture_rows.purge_nonces(conn, utcnow() - NONCE_TTL)

@@ -31,6 +31,7 @@ from credsync.connectors.kinds import Kind
 from credsync.errors import AlreadyExists, Conflict, InvalidInput, NotFound
 from credsync.storage import Database, push_queue
 from credsync.storage import accounts as account_rows
+from credsync.storage import auto_create as auto_create_rows
 from credsync.storage import capture as capture_rows
 from credsync.storage import directories as rows
 from credsync.storage import flags as flag_rows
@@ -438,6 +439,7 @@ class Directories:
             push_queue.forget_directory(conn, row.id)
             link_rows.forget_directory(conn, row.id)
             account_rows.forget_directory(conn, row.id)
+            auto_create_rows.forget_directory(conn, row.id)
             capture_rows.forget_directory(conn, row.id)
             rows.remove(conn, row.id)
             self._audit.append(

@@ -13,6 +13,7 @@ from credsync.vault._time import utcnow
 from credsync.vault.access import Access
 from credsync.vault.audit import GENESIS_HASH, AuditLog
 from credsync.vault.auth import SYSTEM, Actor, Permission
+from credsync.vault.auto_create import AutoCreate
 from credsync.vault.capture import Capture
 from credsync.vault.capture_intake import CaptureIntake
 from credsync.vault.clients import Clients
@@ -42,9 +43,10 @@ class Vault:
         self.credentials = Credentials(db, self.audit, self.policies)
         self.csv = CsvIO(db, self.audit, self.policies)
         self.directories = Directories(db, self.audit)
+        self.auto_create = AutoCreate(db, self.audit)
         self.flags = Flags(db, self.audit)
         self.capture = Capture(db, self.audit)
-        self.capture_intake = CaptureIntake(db, self.audit, self.flags)
+        self.capture_intake = CaptureIntake(db, self.audit, self.flags, self.auto_create)
         self.web_sessions = WebSessions(db, self.audit, self.access, self.operators)
         self.mfa = self.access.mfa
         self.security_keys = self.access.security_keys

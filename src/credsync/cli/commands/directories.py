@@ -394,3 +394,9 @@ def directory_test(ctx: click.Context, name: str, as_json: bool) -> None:
     failed = [r for r in rows if r["outcome"] == "failed"]
     if failed:
         raise ConnectorError(f"directory {name}: step {failed[0]['step']} failed")
+
+
+# ``credsync directory auto-create`` lives in a module of its own.
+from credsync.cli.commands.auto_create import directory_auto_create  # noqa: E402
+
+directory_group.add_command(directory_auto_create)

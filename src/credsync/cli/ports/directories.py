@@ -9,12 +9,16 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from credsync.cli.ports import LocalVault
 from credsync.cli.remote import Remote, path_of
 from credsync.sync.connect import DirectoryTestJson
 from credsync.vault.directories import DirectoryJson
+
+if TYPE_CHECKING:
+    from credsync.sync.auto_create import AutoCreatePreviewJson
+    from credsync.vault.auto_create_settings import AutoCreateJson
 
 __all__ = ["DirectoriesPort", "LocalDirectories", "RemoteDirectories", "local", "remote"]
 
@@ -40,6 +44,18 @@ class DirectoriesPort(Protocol):
 
     def test(self, name: str) -> DirectoryTestJson:
         """Each step of reaching it: step, outcome, detail; ``ok`` when none failed."""
+        ...
+
+    def auto_create(self, name: str) -> AutoCreateJson:
+        """The directory's auto-create settings."""
+        ...
+
+    def change_auto_create(self, name: str, given: Mapping[str, Any]) -> AutoCreateJson:
+        """Change what is given (the settings' JSON names)."""
+        ...
+
+    def auto_create_dry_run(self, name: str) -> AutoCreatePreviewJson:
+        """What auto-create would make now (it reads the directory; nothing stored)."""
         ...
 
 
@@ -78,6 +94,21 @@ class LocalDirectories:
         steps = asyncio.run(directory_test_steps(vault.db, self._rt.keys, actor, directory))
         return directory_tested(directory.name, steps)
 
+    def auto_create(self, name: str) -> AutoCreateJson:
+        directory, settings = self._rt.vault.auto_create.get(self._rt.actor, name)
+        return settings.to_json(directory.name)
+
+    def change_auto_create(self, name: str, given: Mapping[str, Any]) -> AutoCreateJson:
+        auto = self._rt.vault.auto_create
+        directory, settings = auto.update(self._rt.actor, name, given)
+        return settings.to_json(directory.name)
+
+    def auto_create_dry_run(self, name: str) -> AutoCreatePreviewJson:
+        from credsync.sync.auto_create import preview
+
+        shown = preview(self._rt.vault, self._rt.keys, self._rt.actor, name)
+        return asyncio.run(shown).to_json()
+
 
 class RemoteDirectories:
     def __init__(self, api: Remote) -> None:
@@ -108,6 +139,20 @@ class RemoteDirectories:
     def test(self, name: str) -> DirectoryTestJson:
         tested: DirectoryTestJson = self._api.post(path_of("directories", name, "test"))
         return tested
+
+    def auto_create(self, name: str) -> AutoCreateJson:
+        shown: AutoCreateJson = self._api.get(path_of("directories", name, "auto-create"))
+        return shown
+
+    def change_auto_create(self, name: str, given: Mapping[str, Any]) -> AutoCreateJson:
+        where = path_of("directories", name, "auto-create")
+        changed: AutoCreateJson = self._api.patch(where, dict(given))
+        return changed
+
+    def auto_create_dry_run(self, name: str) -> AutoCreatePreviewJson:
+        where = path_of("directories", name, "auto-create", "dry-run")
+        shown: AutoCreatePreviewJson = self._api.post(where)
+        return shown
 
 
 def local(rt: LocalVault) -> LocalDirectories:

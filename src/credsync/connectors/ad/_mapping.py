@@ -21,7 +21,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 
-from credsync.connectors.base import Account
+from credsync.connectors.base import Account, AccountScope
 
 __all__ = [
     "ACCOUNT_ATTRIBUTES",
@@ -29,6 +29,7 @@ __all__ = [
     "filetime_to_datetime",
     "guid_filter_value",
     "guid_text",
+    "scoped_filter",
     "to_account",
 ]
 
@@ -48,6 +49,9 @@ ACCOUNT_ATTRIBUTES = (
 # People, not computers (computer objects are of objectClass user too), nor trust accounts.
 USER_FILTER = "(&(objectCategory=person)(objectClass=user)(!(objectClass=computer)))"
 
+IN_CHAIN = "1.2.840.113556.1.4.1941"  # LDAP_MATCHING_RULE_IN_CHAIN: nested membership
+BIT_AND = "1.2.840.113556.1.4.803"  # LDAP_MATCHING_RULE_BIT_AND
+
 UF_ACCOUNTDISABLE = 0x2
 UF_LOCKOUT = 0x10
 UF_PASSWORD_EXPIRED = 0x800000
@@ -64,6 +68,29 @@ def guid_text(raw: bytes) -> str:
 def guid_filter_value(account_id: str) -> str:
     """The objectGUID as an escaped LDAP filter value (``\\xx`` per byte)."""
     return "".join(f"\\{b:02x}" for b in uuid.UUID(account_id).bytes_le)
+
+
+def _escape(value: str) -> str:
+    """A DN as an LDAP filter value (RFC 4515: ``*``, ``(``, ``)``, ``\\`` and NUL escaped)."""
+    out = value.replace("\\", "\\5c")
+    for char, code in (("*", "\\2a"), ("(", "\\28"), (")", "\\29"), ("\0", "\\00")):
+        out = out.replace(char, code)
+    return out
+
+
+def scoped_filter(scope: AccountScope, ids: Sequence[str] | None = None) -> str:
+    """The users ``scope`` selects: people, not the directory's critical system objects,
+    enabled unless disabled ones are included, members (nested) of any of its groups;
+    ``ids``: only those objectGUIDs."""
+    terms = [USER_FILTER, "(!(isCriticalSystemObject=TRUE))"]
+    if not scope.include_disabled:
+        terms.append(f"(!(userAccountControl:{BIT_AND}:={UF_ACCOUNTDISABLE}))")
+    if scope.groups:
+        groups = "".join(f"(memberOf:{IN_CHAIN}:={_escape(g)})" for g in scope.groups)
+        terms.append(f"(|{groups})")
+    if ids is not None:
+        terms.append("(|" + "".join(f"(objectGUID={guid_filter_value(i)})" for i in ids) + ")")
+    return "(&" + "".join(terms) + ")"
 
 
 def filetime_to_datetime(value: int) -> datetime | None:

@@ -32,6 +32,12 @@ Decisions, and why:
   another DC, another base or a cookie the DC refuses gives a full read (``full=True``). A bind
   identity without the right to DirSync ("Replicating Directory Changes") gets full reads each
   time, with a cursor that says so.
+* **iter_scoped_accounts** (auto-create's scope): one paged search per OU (or the base DN)
+  with ``(!(isCriticalSystemObject=TRUE))``, enabled accounts only unless asked
+  (``userAccountControl:1.2.840.113556.1.4.803:=2``, the bitwise AND rule) and nested group
+  membership by LDAP_MATCHING_RULE_IN_CHAIN (``memberOf:1.2.840.113556.1.4.1941:=<group DN>``,
+  which Samba implements too). An OU outside the base DN selects nothing (the directory's
+  scope is the base DN); ``ids`` narrows it to those objectGUIDs (a capture's account).
 * **test_connection** steps: tcp, tls, bind, search, reset password right (a best-effort but
   real check of the DACL, see :mod:`._acl`). Steps after a failure are skipped.
 """
@@ -59,10 +65,12 @@ from credsync.connectors.ad._mapping import (
     USER_FILTER,
     guid_filter_value,
     guid_text,
+    scoped_filter,
     to_account,
 )
 from credsync.connectors.base import (
     Account,
+    AccountScope,
     Capability,
     ChangeSet,
     DirectoryConfig,
@@ -129,6 +137,7 @@ class ActiveDirectoryConnector(Ldap3Connector[LdapClient]):
             Capability.SET_PASSWORD,
             Capability.CHANGES,
             Capability.PASSWORD_TIMESTAMP,
+            Capability.SCOPED_ACCOUNTS,
         }
     )
 
@@ -199,6 +208,50 @@ class ActiveDirectoryConnector(Ldap3Connector[LdapClient]):
                     yield self._account(entry)
             if not cookie:
                 return
+
+    async def iter_scoped_accounts(
+        self, scope: AccountScope, ids: Sequence[str] | None = None
+    ) -> AsyncIterator[Account]:
+        """The accounts ``scope`` selects under the base DN, each once (see the module
+        docstring); ``ids``: only these objectGUIDs."""
+        await self._facts()
+        seen: set[str] = set()
+        search_filter = scoped_filter(scope, ids)
+        for base in self._scope_bases(scope):
+            cookie: bytes | None = None
+            while True:
+                entries, cookie = await self._call(
+                    f"search auto-create's users under {base}",
+                    self._client.search_page,
+                    base,
+                    search_filter,
+                    ACCOUNT_ATTRIBUTES,
+                    cookie,
+                    self._page_size,
+                    not_found=PermanentConnectorError,
+                )
+                for entry in entries:
+                    if not entry[1].get("objectGUID"):
+                        continue
+                    account = self._account(entry)
+                    if account.id not in seen and _in_scope(account.dn or "", self._base):
+                        seen.add(account.id)
+                        yield account
+                if not cookie:
+                    break
+
+    def _scope_bases(self, scope: AccountScope) -> list[str]:
+        """Where to search: the OUs inside the base DN (an OU above it: the base DN itself;
+        one elsewhere: nowhere), or the base DN."""
+        if not scope.ous:
+            return [self._base]
+        bases: list[str] = []
+        for ou in scope.ous:
+            if _in_scope(ou, self._base):
+                bases.append(ou)
+            elif _in_scope(self._base, ou):
+                bases.append(self._base)
+        return list(dict.fromkeys(bases))
 
     async def _by_guids(self, ids: Sequence[str]) -> dict[str, Account]:
         found: dict[str, Account] = {}

@@ -82,4 +82,5 @@ KIND: Kind[AdSettings] = Kind(
     ),
     config=_config,
     open=_open,
+    scoped_accounts=True,
 )

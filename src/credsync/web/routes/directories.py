@@ -36,6 +36,7 @@ from credsync.sync.views import last_runs
 from credsync.vault import Actor, Permission
 from credsync.vault.directories import Directory, DirectoryInput
 from credsync.vault.models import Client
+from credsync.web.auto_create_form import form_of
 from credsync.web.forms import Form, form_version
 from credsync.web.pages import page, page_router, redirect
 from credsync.web.session import Fields, Viewer, ViewerDep
@@ -270,7 +271,7 @@ def _signs_in_with(directory: Directory) -> str:
     return method.label
 
 
-def _directory_page(
+def directory_view(
     request: Request,
     state: State,
     viewer: Viewer,
@@ -278,8 +279,13 @@ def _directory_page(
     *,
     done: str = "",
     tested: bool = False,
+    status: int = 200,
+    **extra: Any,
 ) -> Response:
+    """A directory's page; ``extra``: its auto-create section's form, error or dry run
+    (:mod:`credsync.web.routes.auto_create`)."""
     steps, test_error = _test(state, viewer.actor, directory) if tested else ([], "")
+    auto = state.vault.auto_create.get(viewer.actor, directory.id)[1]
     bind_title = ""
     if viewer.can(Permission.DIRECTORY_ADMIN_USE.value):
         bind_title = next(
@@ -305,6 +311,14 @@ def _directory_page(
         steps=steps,
         test_error=test_error,
         ok=bool(steps) and all(s.outcome != StepOutcome.FAILED for s in steps),
+        status=status,
+        **{
+            "auto": auto,
+            "auto_form": form_of(auto),
+            "auto_error": "",
+            "auto_preview": None,
+            **extra,
+        },
     )
 
 
@@ -358,7 +372,7 @@ def add_directory(request: Request, state: State, viewer: ViewerDep, fields: Fie
         form.refused(exc)
         return _form_page(request, state, viewer, client, form, status=400)
     _warn_insecure(viewer, directory, form.skip_verify())
-    return _directory_page(
+    return directory_view(
         request, state, viewer, directory, done=f"Directory {directory.name} added.", tested=True
     )
 
@@ -368,7 +382,7 @@ def add_directory(request: Request, state: State, viewer: ViewerDep, fields: Fie
 def directory_page(ref: str, request: Request, state: State, viewer: ViewerDep) -> Response:
     """A directory's connection and options, with sync now, test, change and remove."""
     directory = state.vault.directories.get(viewer.actor, ref)
-    return _directory_page(request, state, viewer, directory)
+    return directory_view(request, state, viewer, directory)
 
 
 # -- change ------------------------------------------------------------------------------------
@@ -452,7 +466,7 @@ def change_directory(
             form.refused(exc)
         else:
             _warn_insecure(viewer, changed, changes.get("insecure_skip_verify") is True)
-            return _directory_page(
+            return directory_view(
                 request, state, viewer, changed, done="Changes saved.", tested=True
             )
     return _form_page(request, state, viewer, client, form, directory=directory, status=400)
