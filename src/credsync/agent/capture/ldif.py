@@ -9,9 +9,11 @@ writer would give them) is decoded too.
 Which records become events (the first pass delivers every account, later passes fire on any
 change):
 
-* a ``virtualSambaGPG`` blob -> ``password`` (the blob as is: ciphertext);
-* otherwise ``isDeleted: TRUE`` -> ``deleted``, a disabled account (uac bit 0x2) -> ``disabled``;
-* anything else carries nothing for the vault: ``None`` (the spool file is dropped).
+* ``isDeleted: TRUE`` -> ``deleted`` (alone);
+* a ``virtualSambaGPG`` blob -> ``password`` (the blob as is: ciphertext; the server answers
+  ``duplicate`` when it already has that pwdLastSet/kvno, e.g. after a rename);
+* a disabled account (uac bit 0x2) -> ``disabled`` too (after its password event, if any);
+* anything else carries nothing for the vault: no event (the spool file is dropped).
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-__all__ = ["LdifError", "event_from_ldif", "parse_ldif", "rfc3339", "sid_text"]
+__all__ = ["LdifError", "events_from_ldif", "parse_ldif", "rfc3339", "sid_text"]
 
 _UF_ACCOUNTDISABLE = 0x2
 
@@ -112,36 +114,34 @@ def rfc3339(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def _kind(record: _Record, has_blob: bool) -> str | None:
-    if has_blob:
-        return "password"
+def _kinds(record: _Record, has_blob: bool) -> list[str]:
     if (record.text("isDeleted") or "").strip().upper() == "TRUE":
-        return "deleted"
+        return ["deleted"]
+    kinds = ["password"] if has_blob else []
     uac = record.integer("userAccountControl")
     if uac is not None and uac & _UF_ACCOUNTDISABLE:
-        return "disabled"
-    return None
+        kinds.append("disabled")
+    return kinds
 
 
-def event_from_ldif(data: bytes, *, captured_at: datetime, dc: str | None) -> dict[str, Any] | None:
-    """The wire event for one spooled LDIF record, or ``None`` when it carries nothing."""
+def events_from_ldif(data: bytes, *, captured_at: datetime, dc: str | None) -> list[dict[str, Any]]:
+    """The wire events for one spooled LDIF record (none when it carries nothing)."""
     record = _Record(parse_ldif(data))
     blob = record.first("virtualSambaGPG")
-    kind = _kind(record, blob is not None and blob.strip() != b"")
-    if kind is None:
-        return None
+    kinds = _kinds(record, blob is not None and blob.strip() != b"")
+    if not kinds:
+        return []
     guid = record.first("objectGUID")
     if guid is None:
         raise LdifError("no objectGUID")
     sid = record.first("objectSid")
     ciphertext = None
-    if kind == "password" and blob is not None:
+    if "password" in kinds and blob is not None:
         try:
             ciphertext = blob.decode("ascii")
         except UnicodeDecodeError:
             raise LdifError("virtualSambaGPG is not ASCII-armoured") from None
-    return {
-        "kind": kind,
+    base = {
         "object_guid": _guid_text(guid),
         "object_sid": None if sid is None else sid_text(sid),
         "sam": record.text("sAMAccountName"),
@@ -149,8 +149,15 @@ def event_from_ldif(data: bytes, *, captured_at: datetime, dc: str | None) -> di
         "uac": record.integer("userAccountControl"),
         "pwd_last_set": record.integer("pwdLastSet"),
         "kvno": record.integer("msDS-KeyVersionNumber"),
-        "ciphertext_format": "openpgp" if ciphertext is not None else None,
-        "ciphertext": ciphertext,
         "captured_at": rfc3339(captured_at),
         "dc": dc,
     }
+    return [
+        {
+            "kind": kind,
+            **base,
+            "ciphertext_format": "openpgp" if kind == "password" else None,
+            "ciphertext": ciphertext if kind == "password" else None,
+        }
+        for kind in kinds
+    ]

@@ -26,7 +26,14 @@ from credsync.agent.capture.sender import Sender
 from credsync.agent.capture.spool import Spool
 from credsync.errors import ConfigError
 
-__all__ = ["ATTRIBUTES", "ForwarderOptions", "run_forwarder", "samba_tool"]
+__all__ = [
+    "ATTRIBUTES",
+    "ForwarderOptions",
+    "initialise",
+    "run_forwarder",
+    "samba_tool",
+    "sync_once",
+]
 
 log = logging.getLogger("credsync.capture.forwarder")
 
@@ -102,6 +109,12 @@ def initialise(spool: Spool, smb_conf: Path) -> None:
         )
 
 
+def sync_once(spool: Spool, smb_conf: Path) -> int:
+    """One ``syncpasswords --no-wait`` pass (every change since the cookie into the spool);
+    its exit status."""
+    return _run_tool(spool, ["--no-wait", f"--cache-ldb={spool.cache}", "-s", str(smb_conf)]).wait()
+
+
 def _stop_child(child: subprocess.Popen[bytes]) -> None:
     if child.poll() is None:
         child.terminate()
@@ -145,10 +158,7 @@ def run_forwarder(client: CaptureClient, options: ForwarderOptions) -> int:
     sender = Sender(spool, client, dc=options.dc or socket.gethostname().split(".")[0])
     stop = threading.Event()
     if options.once:
-        child = _run_tool(
-            spool, ["--no-wait", f"--cache-ldb={spool.cache}", "-s", str(options.smb_conf)]
-        )
-        status = child.wait()
+        status = sync_once(spool, options.smb_conf)
         drained = sender.drain(stop, until_empty=True)
         log.info(
             "capture: one pass: syncpasswords %d, %d events delivered", status, sender.delivered

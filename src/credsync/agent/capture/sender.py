@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from credsync.agent.capture.client import CaptureClient, ServerUnavailable
-from credsync.agent.capture.ldif import LdifError, event_from_ldif, rfc3339
+from credsync.agent.capture.ldif import LdifError, events_from_ldif, rfc3339
 from credsync.agent.capture.spool import Spool, SpoolEntry
 
 __all__ = ["MAX_EVENTS", "SendResult", "Sender"]
@@ -57,7 +57,9 @@ class Sender:
         self.dc = dc
         self.delivered = 0
 
-    def _events(self, entries: list[SpoolEntry]) -> tuple[list[SpoolEntry], list[dict[str, Any]]]:
+    def _events(
+        self, entries: list[SpoolEntry]
+    ) -> tuple[list[SpoolEntry], list[dict[str, Any]], int]:
         """Parse records into events; drop the empty ones, dead-letter the unreadable ones."""
         carrying: list[SpoolEntry] = []
         events: list[dict[str, Any]] = []
@@ -69,18 +71,20 @@ class Sender:
                 continue
             captured = datetime.fromtimestamp(entry.micros / 1_000_000, UTC)
             try:
-                event = event_from_ldif(data, captured_at=captured, dc=self.dc)
+                found = events_from_ldif(data, captured_at=captured, dc=self.dc)
             except (LdifError, UnicodeDecodeError) as err:
                 log.warning("capture: %s is unreadable (%s): moved to dead-letter", entry.name, err)
                 self.spool.dead_letter([entry], f"unreadable LDIF: {err}")
                 continue
-            if event is None:
+            if not found:
                 empty.append(entry)
+            elif len(events) + len(found) > MAX_EVENTS:
+                break  # the next batch takes it
             else:
                 carrying.append(entry)
-                events.append(event)
+                events.extend(found)
         self.spool.remove(empty)
-        return carrying, events
+        return carrying, events, len(empty)
 
     def _body(self, seq: int, events: list[dict[str, Any]]) -> bytes:
         body = {
@@ -98,8 +102,7 @@ class Sender:
         entries = self.spool.pending(MAX_EVENTS)
         if not entries:
             return result
-        carrying, events = self._events(entries)
-        result.dropped = len(entries) - len(carrying)
+        carrying, events, result.dropped = self._events(entries)
         if not events:
             return result
         for _attempt in range(3):  # a sequence or nonce correction is retried at once
