@@ -8,10 +8,14 @@ import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
+
 from credsync.agent.capture.ldif import events_from_ldif
 from credsync.agent.capture.samba import initialise, sync_once
+from credsync.agent.capture.setup import CaptureKey, check_account, install_key
 from credsync.agent.capture.spool import HOOK_REPLY, Spool
-from credsync.testing.capture import GpgKey
+from credsync.errors import ConfigError, InvalidInput
+from credsync.testing.capture import GpgKey, make_gpg_key
 from credsync.testing.samba import OuWorld, SambaFacts
 
 
@@ -109,3 +113,26 @@ def test_a_disabled_or_deleted_account_goes_as_such(
     capture_ou.admin.delete(user.dn)
     assert sync_once(spool, capture_dc.smb_conf) == 0
     assert [e["kind"] for e in _events_for(spool, user.guid)] == ["deleted"]
+
+
+def test_setup_imports_only_the_public_key_and_checks_the_running_dc(
+    capture_dc: SambaFacts, capture_ou: OuWorld, test_capture_key: GpgKey, tmp_path: Path
+) -> None:
+    key = CaptureKey("samba", test_capture_key.fingerprint, test_capture_key.public_key)
+    home = tmp_path / "gnupg"
+    assert install_key(key, home) is True
+    assert install_key(key, home) is False  # idempotent
+    with pytest.raises(ConfigError, match="SECRET key"):
+        install_key(key, test_capture_key.home)  # a keyring that could decrypt: refused
+    with pytest.raises(InvalidInput):
+        install_key(CaptureKey("samba", "0" * 40, test_capture_key.public_key), tmp_path / "g2")
+
+    user = capture_ou.create_user()
+    dc_home = capture_dc.state_dir / "dc" / "gnupg"
+    said = check_account(capture_dc.smb_conf, dc_home, key.fingerprint, user.name)
+    assert "capture works" in said
+    other = make_gpg_key(tmp_path / "other")
+    gpg = ["gpg", "--homedir", str(home), "--batch", "--quiet", "--import"]
+    subprocess.run(gpg, input=other.public_key.encode(), check=True)
+    with pytest.raises(ConfigError, match="another key"):
+        check_account(capture_dc.smb_conf, home, other.fingerprint, user.name)

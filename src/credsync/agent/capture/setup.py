@@ -205,7 +205,8 @@ def check_account(smb_conf: Path, home: Path, fingerprint: str, account: str) ->
     if got.returncode != 0:
         raise ConfigError(f"samba-tool user getpassword {account} failed")
     try:
-        blob = parse_ldif(got.stdout).get("virtualsambagpg")
+        record = got.stdout.split(b"\n\n", 1)[0]  # then "Got password OK"
+        blob = parse_ldif(record).get("virtualsambagpg")
     except LdifError as err:
         raise ConfigError(f"samba-tool's answer was unreadable: {err}") from err
     if not blob:
