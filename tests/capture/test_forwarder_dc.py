@@ -4,7 +4,9 @@ the password in clear."""
 
 from __future__ import annotations
 
+import os
 import subprocess
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -13,7 +15,7 @@ import pytest
 from credsync.agent.capture.ldif import events_from_ldif
 from credsync.agent.capture.samba import initialise, sync_once
 from credsync.agent.capture.setup import CaptureKey, check_account, install_key
-from credsync.agent.capture.spool import HOOK_REPLY, Spool
+from credsync.agent.capture.spool import END_MARKER, HOOK_REPLY, Spool
 from credsync.errors import ConfigError, InvalidInput
 from credsync.testing.capture import GpgKey, make_gpg_key
 from credsync.testing.samba import OuWorld, SambaFacts
@@ -43,9 +45,25 @@ def test_the_hook_spools_stdin_atomically_and_answers_done(tmp_path: Path) -> No
         )
         assert reply.stdout.decode().strip() == HOOK_REPLY
     entries = spool.pending()
-    assert [e.path.read_text() for e in entries] == [f"dn: CN=u{n}\n" for n in range(3)]
-    assert not [p for p in spool.spool_dir.iterdir() if p.name.startswith(".tmp")]
+    assert [e.path.read_text() for e in entries] == [
+        f"dn: CN=u{n}\n{END_MARKER}\n" for n in range(3)
+    ]
     assert (spool.state_dir.stat().st_mode & 0o777) == 0o700
+    assert (entries[0].path.stat().st_mode & 0o777) == 0o600
+
+
+def test_a_record_is_taken_only_once_complete_and_an_abandoned_one_is_swept(
+    tmp_path: Path,
+) -> None:
+    spool = Spool(tmp_path / "state")
+    spool.prepare()
+    dead_pid = subprocess.run(["sh", "-c", "echo $$"], capture_output=True, check=True)
+    half = spool.spool_dir / f"{int(dead_pid.stdout)}.ldif"
+    half.write_text("dn: CN=half\nvirtualSambaGPG:: AAAA")
+    assert spool.pending() == []
+    os.utime(half, (time.time() - 60, time.time() - 60))
+    assert spool.sweep() == [half.name]
+    assert not half.exists()
 
 
 def test_an_admin_reset_and_a_users_own_change_are_spooled_as_ciphertext(

@@ -69,7 +69,7 @@ class Sender:
                 data = entry.path.read_bytes()
             except FileNotFoundError:
                 continue
-            captured = datetime.fromtimestamp(entry.micros / 1_000_000, UTC)
+            captured = datetime.fromtimestamp(entry.mtime_ns / 1e9, UTC)
             try:
                 found = events_from_ldif(data, captured_at=captured, dc=self.dc)
             except (LdifError, UnicodeDecodeError) as err:
@@ -100,6 +100,9 @@ class Sender:
         """Send the oldest batch once (see the module docstring for each answer)."""
         result = SendResult()
         entries = self.spool.pending(MAX_EVENTS)
+        if not entries:
+            for name in self.spool.sweep():
+                log.warning("capture: %s was left unfinished by its hook: removed", name)
         if not entries:
             return result
         carrying, events, result.dropped = self._events(entries)
