@@ -10,7 +10,10 @@
     │   ├── AuthenticationFailed        wrong operator/password, bad or expired token or session
     │   │   ├── MfaRequired             the sign-in needs the second factor's code
     │   │   ├── MfaFailed               the one-time code was wrong or already used
-    │   │   └── MfaEnrolmentRequired    MFA is required and not set up: enrol first
+    │   │   ├── MfaEnrolmentRequired    MFA is required and not set up: enrol first
+    │   │   └── CaptureUnauthenticated  a capture batch's forwarder is unknown, revoked, or its
+    │   │       │                       signature is bad
+    │   │       └── CaptureStale        its sent_at is too far from the server's clock
     │   └── PermissionDenied            authenticated, but the role lacks a permission
     ├── VaultError
     │   ├── VaultLocked                 no master key available (no passphrase, no session)
@@ -21,6 +24,9 @@
     │   │   │   └── DuplicateCredential a credential with the same folder, title and username
     │   │   │                           is in the client (allowed when the caller says so)
     │   │   ├── StaleVersion            an update was based on an old version of a record
+    │   │   ├── CaptureReplayed         a capture batch's nonce was already used
+    │   │   ├── CaptureSequence         a capture batch's seq is not past the last accepted
+    │   │   │                           (``last_seq``: go on from the one after)
     │   │   └── RunInProgress           a directory's run is under way (it holds the lease)
     │   └── IntegrityError              tampering or corruption (failed decryption, broken chain)
     ├── StorageError                    the database could not be reached or used
@@ -56,6 +62,10 @@ __all__ = [
     "AlreadyExists",
     "AuthError",
     "AuthenticationFailed",
+    "CaptureReplayed",
+    "CaptureSequence",
+    "CaptureStale",
+    "CaptureUnauthenticated",
     "ConfigError",
     "Conflict",
     "ConnectorError",
@@ -154,6 +164,19 @@ class MfaEnrolmentRequired(AuthenticationFailed):
     code = "mfa_enrollment_required"
 
 
+class CaptureUnauthenticated(AuthenticationFailed):
+    """A capture batch whose forwarder is unknown or revoked, whose signature is missing or
+    does not verify, or whose body names another forwarder than its path."""
+
+    code = "capture_unauthenticated"
+
+
+class CaptureStale(CaptureUnauthenticated):
+    """A capture batch sent (its ``sent_at``) too long ago, or in the future."""
+
+    code = "capture_stale"
+
+
 class PermissionDenied(AuthError):
     """The operator's role lacks a permission (or a form's CSRF token is wrong).
 
@@ -221,6 +244,23 @@ class RunInProgress(Conflict):
     """Another run of the directory is under way and holds its lease: try again later."""
 
     code = "run_in_progress"
+
+
+class CaptureReplayed(Conflict):
+    """A capture batch whose nonce the forwarder already sent (a replay)."""
+
+    code = "capture_replayed"
+
+
+class CaptureSequence(Conflict):
+    """A capture batch whose ``seq`` is not greater than the forwarder's last accepted one;
+    ``last_seq`` is that one (None in an error rebuilt from an answer without it)."""
+
+    code = "capture_sequence"
+
+    def __init__(self, message: str, *, last_seq: int | None = None) -> None:
+        super().__init__(message)
+        self.last_seq = last_seq
 
 
 class IntegrityError(VaultError):

@@ -57,6 +57,11 @@ OWNERS = {
     "run_items": "credsync.storage.runs",
     "flags": "credsync.storage.flags",
     "sync_queue": "credsync.storage.push_queue",
+    "capture_keys": "credsync.storage.capture",
+    "capture_forwarders": "credsync.storage.capture",
+    "capture_nonces": "credsync.storage.capture",
+    "capture_ledger": "credsync.storage.capture",
+    "capture_pending": "credsync.storage.capture",
 }
 
 # Tables without an owner yet, and modules outside credsync.storage that still import the

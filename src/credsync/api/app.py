@@ -10,6 +10,7 @@ from credsync.api.errors import install_error_handlers
 from credsync.api.routes import (
     audit,
     auth,
+    capture,
     clients,
     credentials,
     directories,
@@ -65,6 +66,7 @@ def create_api(state: ServerState) -> FastAPI:
         directories,
         sync,
         flags,
+        capture,
         people,
         mfa,
         policies,

@@ -134,6 +134,26 @@ class KeyEncryptionKey(_Key):
     def _open_data_key(self, client_id: str, wrapped: bytes) -> bytes:
         return _open(self._aead, wrapped, self._dek_aad(client_id), f"data key of {client_id}")
 
+    @staticmethod
+    def _capture_aad(directory_id: str) -> bytes:
+        return f"credsync/capture-key/v1|{directory_id}".encode()
+
+    def wrap_capture_key(self, directory_id: str, secret: bytes) -> bytes:
+        """A directory's capture key (its OpenPGP secret key's bytes) sealed for the key
+        store, bound to the directory."""
+        return _seal(self._aead, secret, self._capture_aad(directory_id))
+
+    def unwrap_capture_key(self, directory_id: str, wrapped: bytes) -> bytes:
+        return _open(
+            self._aead, wrapped, self._capture_aad(directory_id), f"capture key of {directory_id}"
+        )
+
+    def rewrap_capture_key(
+        self, directory_id: str, wrapped: bytes, new_kek: KeyEncryptionKey
+    ) -> bytes:
+        raw = self.unwrap_capture_key(directory_id, wrapped)
+        return _seal(new_kek._aead, raw, self._capture_aad(directory_id))
+
     def make_check(self) -> bytes:
         """A blob only this key opens; stored so a wrong passphrase is told apart at once."""
         return _seal(self._aead, _CHECK_PLAINTEXT, b"credsync/kek-check/v1")

@@ -40,6 +40,7 @@ __all__ = [
     "open_checks",
     "open_counts",
     "page",
+    "raise_flag",
     "record_checks",
 ]
 
@@ -348,6 +349,44 @@ def record_checks(
                     updated_at=now,
                 )
             )
+
+
+def raise_flag(
+    conn: Connection,
+    *,
+    client_id: str,
+    credential_id: str,
+    directory_id: str,
+    account_id: str | None,
+    status: str,
+    detail: str,
+    now: dt.datetime,
+) -> str:
+    """Open a flag outside a run (a capture), or update the credential's open one in that
+    directory to ``status`` and ``detail``; returns its id."""
+    current = _open_of(conn, directory_id, [credential_id]).get(credential_id)
+    if current is not None:
+        conn.execute(
+            flags.update()
+            .where(flags.c.id == current.id)
+            .values(status=status, detail=detail, account_id=account_id, updated_at=now)
+        )
+        return current.id
+    flag_id = new_id()
+    conn.execute(
+        flags.insert().values(
+            id=flag_id,
+            client_id=client_id,
+            credential_id=credential_id,
+            directory_id=directory_id,
+            account_id=account_id,
+            status=status,
+            detail=detail,
+            opened_at=now,
+            updated_at=now,
+        )
+    )
+    return flag_id
 
 
 # -- operators' resolutions -----------------------------------------------------------------------

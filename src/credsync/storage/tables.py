@@ -28,6 +28,11 @@ __all__ = [
     "SET_APART",
     "api_tokens",
     "audit_log",
+    "capture_forwarders",
+    "capture_keys",
+    "capture_ledger",
+    "capture_nonces",
+    "capture_pending",
     "cli_sessions",
     "clients",
     "credential_tags",
@@ -346,6 +351,14 @@ audit_log = Table(
 
 
 # The directory-sync tables, declared in their own module (this one would pass 500 lines).
+# The capture tables (revision 0023).
+from credsync.storage._capture_tables import (  # noqa: E402
+    capture_forwarders,
+    capture_keys,
+    capture_ledger,
+    capture_nonces,
+    capture_pending,
+)
 from credsync.storage._sync_tables import (  # noqa: E402
     directories,
     directory_accounts,

@@ -27,7 +27,9 @@ __all__ = [
     "sync_credentials",
 ]
 
-_SYNCED = (SyncMode.REPORT.value, SyncMode.ENFORCE.value)
+# Two-way credentials are checked too (a capture confirms their link, so a run sees them in
+# step with no bind); what a run pushes for them is still enforce's alone (issue 14).
+_SYNCED = (SyncMode.REPORT.value, SyncMode.ENFORCE.value, SyncMode.TWO_WAY.value)
 _ANY_MODE = tuple(m.value for m in SyncMode)
 
 

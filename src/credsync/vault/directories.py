@@ -31,6 +31,7 @@ from credsync.connectors.kinds import Kind
 from credsync.errors import AlreadyExists, Conflict, InvalidInput, NotFound
 from credsync.storage import Database, push_queue
 from credsync.storage import accounts as account_rows
+from credsync.storage import capture as capture_rows
 from credsync.storage import directories as rows
 from credsync.storage import flags as flag_rows
 from credsync.storage import links as link_rows
@@ -228,6 +229,7 @@ def forget_credential(conn: Connection, credential_id: str) -> None:
     link_rows.forget_credential(conn, credential_id)
     flag_rows.forget_credential(conn, credential_id)
     push_queue.forget_credential(conn, credential_id)
+    capture_rows.drop_pending(conn, credential_id)
 
 
 class Directories:
@@ -436,6 +438,7 @@ class Directories:
             push_queue.forget_directory(conn, row.id)
             link_rows.forget_directory(conn, row.id)
             account_rows.forget_directory(conn, row.id)
+            capture_rows.forget_directory(conn, row.id)
             rows.remove(conn, row.id)
             self._audit.append(
                 conn,

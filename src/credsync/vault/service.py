@@ -6,12 +6,15 @@ from credsync.crypto import KdfParams, KeyEncryptionKey, derive_kek
 from credsync.crypto.kdf import check_passphrase_strength
 from credsync.errors import AlreadyExists, StaleVersion
 from credsync.storage import Database, meta, sessions
+from credsync.storage import capture as capture_rows
 from credsync.storage import clients as client_rows
 from credsync.types import Secret
 from credsync.vault._time import utcnow
 from credsync.vault.access import Access
 from credsync.vault.audit import GENESIS_HASH, AuditLog
 from credsync.vault.auth import SYSTEM, Actor, Permission
+from credsync.vault.capture import Capture
+from credsync.vault.capture_intake import CaptureIntake
 from credsync.vault.clients import Clients
 from credsync.vault.credentials import Credentials
 from credsync.vault.csvio import CsvIO
@@ -40,6 +43,8 @@ class Vault:
         self.csv = CsvIO(db, self.audit, self.policies)
         self.directories = Directories(db, self.audit)
         self.flags = Flags(db, self.audit)
+        self.capture = Capture(db, self.audit)
+        self.capture_intake = CaptureIntake(db, self.audit, self.flags)
         self.web_sessions = WebSessions(db, self.audit, self.access, self.operators)
         self.mfa = self.access.mfa
         self.security_keys = self.access.security_keys
@@ -109,7 +114,8 @@ class Vault:
         *,
         kdf: KdfParams | None = None,
     ) -> int:
-        """Change the master passphrase: re-wrap every client's data key under a new key.
+        """Change the master passphrase: re-wrap every client's data key, and every
+        directory's capture key, under a new key.
 
         Secrets are not re-encrypted (their data keys do not change). Every CLI session ends,
         since each holds the old key. Returns the number of data keys re-wrapped.
@@ -134,6 +140,11 @@ class Vault:
                 client_rows.set_wrapped_key(
                     conn, client_id, old.rewrap_data_key(client_id, wrapped, new)
                 )
+            capture_keys = capture_rows.wrapped_keys(conn)
+            for directory_id, wrapped in capture_keys:
+                capture_rows.set_wrapped_key(
+                    conn, directory_id, old.rewrap_capture_key(directory_id, wrapped, new)
+                )
             meta.set_key(
                 conn,
                 params=params,
@@ -150,6 +161,7 @@ class Vault:
                 target_id="vault",
                 details={
                     "data_keys": len(rows),
+                    "capture_keys": len(capture_keys),
                     "sessions_ended": ended,
                     "key_generation": state.key_generation + 1,
                     "kdf": repr(params),

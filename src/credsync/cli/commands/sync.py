@@ -213,6 +213,7 @@ def flags_group() -> None:
       printf '%s' "$PW" | credsync flags resolve 1b2c3d4e --accept-directory --password-stdin
       credsync flags confirm 1b2c3d4e     confirm a new link (asks, naming the account)
       credsync flags confirm --client Contoso --yes
+      credsync flags accept 1b2c3d4e      take the password captured in the directory
     """
 
 
@@ -395,3 +396,33 @@ def agent_cmd(ctx: click.Context, once: bool, poll: float) -> None:
 
     asyncio.run(main())
     note("credsync agent: stopped")
+
+
+ACCEPTED_COLUMNS = [
+    ("flag_id", "Flag"),
+    ("outcome", "Outcome"),
+    ("secret_version", "Version"),
+    ("detail", "Detail"),
+]
+
+
+@flags_group.command("accept")
+@click.argument("flag_ids", nargs=-1, required=True, metavar="FLAG_ID...")
+@json_option
+@click.pass_context
+def flags_accept(ctx: click.Context, flag_ids: tuple[str, ...], as_json: bool) -> None:
+    """Accept the passwords captured in the directory that these flags hold (report mode's
+    changed_in_directory flags, and conflicts the vault won): each becomes its credential's
+    current password (source directory) and the flag closes. Each flag has its own outcome;
+    exit 9 when any was refused. Needs vault.read and vault.write.
+
+    \b
+    Example:
+      credsync flags accept 1b2c3d4e
+    """
+    results = runtime(ctx).ports.capture.accept(flag_ids)
+    rows = [{**r, "flag_id": r["flag_id"][:8]} for r in results]
+    emit(results, as_json, lambda: table(rows, ACCEPTED_COLUMNS, max_width=100))
+    refused = [r for r in results if r["outcome"] != "accepted"]
+    if refused:
+        raise SyncAborted(f"{len(refused)} of {len(results)} flags are still open")

@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 if TYPE_CHECKING:
     from credsync.cli.ports.audit import AuditPort
+    from credsync.cli.ports.capture import CapturePort
     from credsync.cli.ports.clients import ClientsPort
     from credsync.cli.ports.credentials import CredentialsPort
     from credsync.cli.ports.directories import DirectoriesPort
@@ -109,6 +110,11 @@ class Ports:
     @property
     def audit(self) -> AuditPort:
         port: AuditPort = self._port("audit")
+        return port
+
+    @property
+    def capture(self) -> CapturePort:
+        port: CapturePort = self._port("capture")
         return port
 
     @property

@@ -1,0 +1,201 @@
+"""Capture: a directory's capture key, its enrolled forwarders (operators, with
+directory.setup), and the forwarders' own two routes under ``/agents/{forwarder_id}``
+(authenticated by their signature alone: no bearer token, no session; see the README's
+"Two-way sync and capture" for the wire format)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import Depends, Header, Query, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+from typing_extensions import TypedDict
+
+from credsync.api.deps import Caller, State
+from credsync.api.errors import ApiError, error_body, status_of
+from credsync.api.routing import api_router, body_limit
+from credsync.errors import CaptureSequence, CredsyncError
+from credsync.vault.capture import CaptureKeyJson, EnrolmentJson, ForwarderJson
+from credsync.vault.capture_batch import MAX_BATCH_BYTES
+from credsync.vault.capture_intake import AcceptedJson, BatchResultJson
+
+__all__ = ["CAPTURE_DESCRIPTION", "router"]
+
+router = api_router(tags=["capture"])
+
+CAPTURE_DESCRIPTION = """\
+A batch of password changes captured at a domain controller, from an enrolled forwarder
+(`credsync capture enroll DIRECTORY --json` gives its id and token, once).
+
+**Authentication**: the signature alone. Header `Credsync-Signature: ed25519 <base64 of the
+64-byte signature>` over exactly `b"credsync-capture-v1\\n" + path + b"\\n" + body` (the path
+`/api/v1/agents/{forwarder_id}/captures`, ASCII; the raw body as sent), made with the
+Ed25519 key whose 32-byte seed is the token's last part (`csf1.<forwarder_id>.<base64url
+seed>`). No bearer token; a forwarder's token works on no other route.
+
+**Body** (JSON, at most 4 MiB and 1,000 events): `forwarder_id` (the path's), `seq` (an
+integer greater than the forwarder's last accepted one), `nonce` (32 lower-case hex digits,
+random), `sent_at` (RFC 3339 UTC, `...Z`), `events`: each `{kind: password | deleted |
+disabled | changed, object_guid (canonical lower-case UUID of objectGUID), object_sid, sam,
+upn, uac, pwd_last_set (NT time), kvno, ciphertext_format, ciphertext, captured_at, dc}`
+(all but kind, object_guid and captured_at may be null).
+
+**Ciphertext formats**: `openpgp`: Samba's `virtualSambaGPG` as it is, an ASCII-armoured
+OpenPGP message of the password in UTF-16-LE, encrypted to the directory's capture key
+(`GET /directories/{ref}/capture/key`). `rsa-oaep-sha256+a256gcm` (reserved for the Windows
+password-filter agent, not supported yet: such an event is `rejected`): base64 of an
+RSA-OAEP(SHA-256, MGF1-SHA-256)-wrapped 32-byte AES key (to the capture key's RSA encryption
+subkey) || a 12-byte nonce || the AES-256-GCM ciphertext and tag of the UTF-16-LE password,
+with associated data `object_guid + "\\n" + str(pwd_last_set)` (UTF-8).
+
+**Answers**, checked in this order: 401 `capture_unauthenticated` (unknown or revoked
+forwarder, bad or missing signature, a body naming another forwarder); 400 naming the field
+(a malformed body); 401 `capture_stale` (`sent_at` more than 300 s from the server's clock);
+409 `capture_replayed` (a nonce the forwarder sent in the last 24 hours); 409
+`capture_sequence` with `last_seq` (go on from the one after). Every refusal is audited.
+Else 200 `{seq, results}`: one result per event, in order, each `{object_guid, pwd_last_set,
+outcome, detail}` with outcome `accepted` (applied: a new version, a confirmation, a flag, a
+pending capture: the detail says which), `duplicate` (this object_guid, pwd_last_set and kvno
+were already received: nothing done), `stale` (older than a change already applied to the
+account), `unlinked` (no credential linked to the account in this directory: nothing kept),
+`out_of_scope`, `ignored` or `rejected` (the detail says why). A 200 means all of it is
+durably recorded: the forwarder may drop those events from its spool.
+"""
+
+
+class AcceptIn(BaseModel):
+    """The flags whose captured passwords to accept."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    flags: list[Annotated[str, Field(min_length=1, max_length=64)]] = Field(
+        min_length=1, max_length=500, description="Flag ids (or 8+ characters of each)."
+    )
+
+
+class AcceptedOut(TypedDict):
+    results: list[AcceptedJson]
+    """One per flag, in the order given."""
+
+
+class EnrolIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(
+        default=None, min_length=1, max_length=100, description="A name to know it by."
+    )
+
+
+async def _raw_body(request: Request) -> bytes:
+    """The body as sent (its signature covers these bytes), within the batch limit."""
+    declared = request.headers.get("content-length", "")
+    too_large = ApiError(413, "too_large", "a capture batch is at most 4 MiB")
+    if declared.isascii() and declared.isdigit() and int(declared) > MAX_BATCH_BYTES:
+        raise too_large
+    data = bytearray()
+    async for chunk in request.stream():
+        data += chunk
+        if len(data) > MAX_BATCH_BYTES:
+            raise too_large
+    return bytes(data)
+
+
+RawBody = Annotated[bytes, Depends(_raw_body)]
+Signature = Annotated[
+    str | None,
+    Header(alias="Credsync-Signature", description="ed25519 <base64 signature>"),
+]
+
+
+# -- operators -------------------------------------------------------------------------------------
+@router.get("/directories/{ref}/capture/key", response_model=CaptureKeyJson)
+def capture_key(ref: str, actor: Caller, state: State) -> CaptureKeyJson:
+    """The directory's capture key (made on first ask): ``fingerprint`` and the
+    ASCII-armoured ``public_key`` to install on its DCs (smb.conf's ``password hash gpg key
+    ids``). The secret part never leaves the vault's key store. Needs directory.setup."""
+    return state.vault.capture.key(actor, ref, state.keys).to_json()
+
+
+@router.post("/directories/{ref}/capture/forwarders", response_model=EnrolmentJson, status_code=201)
+def enroll_forwarder(
+    ref: str, actor: Caller, state: State, body: EnrolIn | None = None
+) -> EnrolmentJson:
+    """Enrol a forwarder for the directory: its ``forwarder_id`` and ``token``, shown this
+    once (the vault keeps only its public key). Needs directory.setup."""
+    name = body.name if body is not None else None
+    return state.vault.capture.enroll(actor, ref, name).to_json()
+
+
+@router.get("/directories/{ref}/capture/forwarders", response_model=list[ForwarderJson])
+def list_directory_forwarders(ref: str, actor: Caller, state: State) -> list[ForwarderJson]:
+    """The directory's forwarders, revoked ones too. Needs directory.setup."""
+    return [f.to_json() for f in state.vault.capture.list(actor, ref)]
+
+
+@router.get("/capture/forwarders", response_model=list[ForwarderJson])
+def list_forwarders(
+    actor: Caller,
+    state: State,
+    directory: str | None = Query(None, max_length=100, description="Only this directory's."),
+) -> list[ForwarderJson]:
+    """Forwarders of every directory within the operator's client access (or of one).
+    Needs directory.setup."""
+    return [f.to_json() for f in state.vault.capture.list(actor, directory)]
+
+
+@router.post("/capture/forwarders/{forwarder_id}/revoke", response_model=ForwarderJson)
+def revoke_forwarder(forwarder_id: str, actor: Caller, state: State) -> ForwarderJson:
+    """Revoke a forwarder: its next request is refused. Needs directory.setup."""
+    return state.vault.capture.revoke(actor, forwarder_id).to_json()
+
+
+@router.post("/flags/accept", response_model=AcceptedOut)
+def accept_captures(body: AcceptIn, actor: Caller, state: State) -> AcceptedOut:
+    """Accept the passwords captured in the directory that these flags hold (report mode's
+    ``changed_in_directory`` flags, and ``conflict`` flags the vault won): each becomes its
+    credential's current password (source ``directory``) and its flag closes as
+    ``accepted_capture``. Each flag has its own result, in the order given: ``accepted``
+    (with the new ``secret_version``) or ``refused`` (no such flag, already resolved, nothing
+    captured waiting) with the reason. Needs vault.read and vault.write."""
+    done = state.vault.capture_intake.accept_many(actor, state.keys, body.flags)
+    return AcceptedOut(results=[a.to_json() for a in done])
+
+
+# -- forwarders ------------------------------------------------------------------------------------
+def _refused(err: CredsyncError) -> JSONResponse:
+    status, code = status_of(err)
+    body: dict[str, Any] = error_body(status, code, str(err))
+    if isinstance(err, CaptureSequence) and err.last_seq is not None:
+        body["last_seq"] = err.last_seq
+        body["error"]["last_seq"] = err.last_seq
+    return JSONResponse(body, status)
+
+
+@router.get("/agents/{forwarder_id}/capture-key", response_model=CaptureKeyJson)
+def forwarder_capture_key(forwarder_id: str, state: State, signature: Signature = None) -> Any:
+    """The capture key of the forwarder's directory, for ``credsync capture samba-setup``:
+    signed like a batch, over an empty body. 404 until an operator made the key."""
+    return state.vault.capture.key_for_forwarder(forwarder_id, signature).to_json()
+
+
+@router.post(
+    "/agents/{forwarder_id}/captures",
+    response_model=BatchResultJson,
+    description=CAPTURE_DESCRIPTION,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": {"type": "object"}}},
+        }
+    },
+)
+@body_limit(MAX_BATCH_BYTES, "a capture batch is at most 4 MiB")
+def post_captures(
+    forwarder_id: str, body: RawBody, state: State, signature: Signature = None
+) -> Any:
+    try:
+        result = state.vault.capture_intake.receive(forwarder_id, signature, body, state.keys)
+    except CaptureSequence as err:
+        return _refused(err)
+    return result.to_json()
