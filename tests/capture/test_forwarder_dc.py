@@ -17,8 +17,10 @@ from credsync.agent.capture.samba import initialise, sync_once
 from credsync.agent.capture.setup import CaptureKey, check_account, install_key
 from credsync.agent.capture.spool import END_MARKER, HOOK_REPLY, Spool
 from credsync.errors import ConfigError, InvalidInput
-from credsync.testing.capture import GpgKey, make_gpg_key
+from credsync.testing.capture import make_gpg_key
 from credsync.testing.samba import OuWorld, SambaFacts
+
+from .conftest import CaptureEnv
 
 
 def _events_for(spool: Spool, guid: str) -> list[dict[str, object]]:
@@ -67,8 +69,9 @@ def test_a_record_is_taken_only_once_complete_and_an_abandoned_one_is_swept(
 
 
 def test_an_admin_reset_and_a_users_own_change_are_spooled_as_ciphertext(
-    capture_dc: SambaFacts, capture_ou: OuWorld, test_capture_key: GpgKey, tmp_path: Path
+    capture_env: CaptureEnv, capture_ou: OuWorld, tmp_path: Path
 ) -> None:
+    capture_dc = capture_env.facts
     spool = Spool(tmp_path / "state")
     spool.prepare()
     initialise(spool, capture_dc.smb_conf)
@@ -80,7 +83,7 @@ def test_an_admin_reset_and_a_users_own_change_are_spooled_as_ciphertext(
     assert first[-1]["sam"] == user.name
     assert first[-1]["upn"] == user.upn
     assert str(first[-1]["object_sid"]).startswith("S-1-5-21-")
-    assert test_capture_key.decrypt(str(first[-1]["ciphertext"])) == user.password
+    assert capture_env.decrypt(str(first[-1]["ciphertext"])) == user.password
     spool.remove(spool.pending())
 
     reset = "Adm1n-Reset#Pässwörd"
@@ -88,7 +91,7 @@ def test_an_admin_reset_and_a_users_own_change_are_spooled_as_ciphertext(
     assert sync_once(spool, capture_dc.smb_conf) == 0
     (event,) = _events_for(spool, user.guid)
     assert event["ciphertext_format"] == "openpgp"
-    assert test_capture_key.decrypt(str(event["ciphertext"])) == reset
+    assert capture_env.decrypt(str(event["ciphertext"])) == reset
     assert int(str(event["pwd_last_set"])) > int(str(first[-1]["pwd_last_set"]))
     spool.remove(spool.pending())
 
@@ -96,7 +99,7 @@ def test_an_admin_reset_and_a_users_own_change_are_spooled_as_ciphertext(
     capture_ou.admin.change_password_as_user(user.dn, reset, own)
     assert sync_once(spool, capture_dc.smb_conf) == 0
     (event,) = _events_for(spool, user.guid)
-    assert test_capture_key.decrypt(str(event["ciphertext"])) == own
+    assert capture_env.decrypt(str(event["ciphertext"])) == own
 
     # Nothing on the DC's side holds a password in clear: state dir, spool, cache, logs, and
     # the DC's own keyring has no secret key.
@@ -134,23 +137,23 @@ def test_a_disabled_or_deleted_account_goes_as_such(
 
 
 def test_setup_imports_only_the_public_key_and_checks_the_running_dc(
-    capture_dc: SambaFacts, capture_ou: OuWorld, test_capture_key: GpgKey, tmp_path: Path
+    capture_env: CaptureEnv, capture_ou: OuWorld, tmp_path: Path
 ) -> None:
-    key = CaptureKey("samba", test_capture_key.fingerprint, test_capture_key.public_key)
+    vault_side = make_gpg_key(tmp_path / "vault-side")  # a keyring WITH the secret key
+    key = CaptureKey("samba", vault_side.fingerprint, vault_side.public_key)
     home = tmp_path / "gnupg"
     assert install_key(key, home) is True
     assert install_key(key, home) is False  # idempotent
     with pytest.raises(ConfigError, match="SECRET key"):
-        install_key(key, test_capture_key.home)  # a keyring that could decrypt: refused
+        install_key(key, vault_side.home)  # a keyring that could decrypt: refused
     with pytest.raises(InvalidInput):
-        install_key(CaptureKey("samba", "0" * 40, test_capture_key.public_key), tmp_path / "g2")
+        install_key(CaptureKey("samba", "0" * 40, vault_side.public_key), tmp_path / "g2")
 
+    # The running DC encrypts to the session vault's key, not to this one.
+    facts = capture_env.facts
     user = capture_ou.create_user()
-    dc_home = capture_dc.state_dir / "dc" / "gnupg"
-    said = check_account(capture_dc.smb_conf, dc_home, key.fingerprint, user.name)
+    dc_home = facts.state_dir / "dc" / "gnupg"
+    said = check_account(facts.smb_conf, dc_home, capture_env.fingerprint, user.name)
     assert "capture works" in said
-    other = make_gpg_key(tmp_path / "other")
-    gpg = ["gpg", "--homedir", str(home), "--batch", "--quiet", "--import"]
-    subprocess.run(gpg, input=other.public_key.encode(), check=True)
     with pytest.raises(ConfigError, match="another key"):
-        check_account(capture_dc.smb_conf, home, other.fingerprint, user.name)
+        check_account(facts.smb_conf, home, vault_side.fingerprint, user.name)

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from credsync.crypto.capture_signing import SIGNATURE_HEADER, ForwarderSigner
+from credsync.crypto.forwarders import SIGNATURE_HEADER, ForwarderToken
 from credsync.errors import ConfigError
 
 __all__ = ["CaptureClient", "CaptureReply", "ServerUnavailable"]
@@ -50,7 +50,7 @@ class CaptureClient:
     def __init__(
         self,
         server: str,
-        signer: ForwarderSigner,
+        signer: ForwarderToken,
         *,
         ca_file: Path | None = None,
         timeout: float = 15.0,
@@ -87,7 +87,7 @@ class CaptureClient:
         return f"/api/v1/agents/{self.signer.forwarder_id}/capture-key"
 
     def _send(self, method: str, path: str, body: bytes) -> CaptureReply:
-        headers = {SIGNATURE_HEADER: self.signer.signature_header(path, body)}
+        headers = {SIGNATURE_HEADER: self.signer.sign(path, body)}
         if body:
             headers["Content-Type"] = "application/json"
         try:

@@ -11,6 +11,7 @@ batch in flight; anything not yet acknowledged stays in the spool for the next s
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import os
 import signal
@@ -71,6 +72,16 @@ def _child_output(spool: Spool) -> int:
     return os.open(spool.log, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
 
 
+def _die_with_parent() -> None:  # pragma: no cover - runs in the child
+    """Linux: syncpasswords gets SIGTERM when the forwarder dies (even by SIGKILL), so no
+    orphan keeps its cache locked ("command is already running")."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
 def _run_tool(spool: Spool, args: list[str]) -> subprocess.Popen[bytes]:
     fd = _child_output(spool)
     try:
@@ -80,6 +91,7 @@ def _run_tool(spool: Spool, args: list[str]) -> subprocess.Popen[bytes]:
             stdout=fd,
             stderr=fd,
             start_new_session=True,  # a Ctrl-C in the terminal reaches us, not it
+            preexec_fn=_die_with_parent,
         )
     except OSError as err:
         raise ConfigError(f"cannot run {samba_tool()}: {err}") from err

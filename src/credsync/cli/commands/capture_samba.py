@@ -50,9 +50,9 @@ def _token(token: str | None, token_file: Path | None) -> Secret:
 
 def _client(server: str, token: Secret, ca_file: Path | None) -> CaptureClient:
     from credsync.agent.capture.client import CaptureClient
-    from credsync.crypto.capture_signing import ForwarderSigner
+    from credsync.crypto.forwarders import parse_token
 
-    return CaptureClient(server, ForwarderSigner.from_token(token), ca_file=ca_file)
+    return CaptureClient(server, parse_token(token), ca_file=ca_file)
 
 
 def _server_options(func: F) -> F:
