@@ -71,6 +71,10 @@ class ServerThread:
             time.sleep(0.01)
         return self
 
+    def ensure_started(self) -> None:
+        if self._server is None:
+            self.start()
+
     def stop(self) -> None:
         if self._server is not None and self._thread is not None:
             self._server.should_exit = True
