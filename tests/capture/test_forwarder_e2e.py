@@ -210,3 +210,27 @@ def test_the_dc_side_holds_no_cleartext(capture_env: CaptureEnv) -> None:
         for encoding in ("utf-8", "utf-16-le"):
             assert password.encode(encoding) not in dc_side, password
     assert env.token.split(".")[2].encode() not in dc_side  # nor the forwarder's key
+
+
+def test_a_forwarder_that_lost_its_state_resumes_and_samba_redelivering_is_a_no_op(
+    capture_env: CaptureEnv, tmp_path: Path
+) -> None:
+    """A new state dir for the same forwarder: its seq starts again at 1 (the server answers
+    capture_sequence with last_seq and it goes on from there), and syncpasswords' first pass
+    delivers every account again, with the passwords the vault already has: duplicates."""
+    env = capture_env
+    user, cred = _linked(env)
+    forwarder = env.forwarder().start()
+    try:
+        env.sw.ad.admin.reset_password(user.dn, "Before-State-Loss-9!")
+        wait_for(lambda: _holds(env, cred, "Before-State-Loss-9!"), "the change")
+    finally:
+        assert forwarder.stop() == 0
+    versions = _versions(env, cred)
+    stamp = _stamp(env, user)
+    fresh = env.forwarder(tmp_path / "new-state")
+    assert fresh.run_once() == 0, env.logs.joinpath("forwarder.log").read_text()[-2000:]
+    assert Spool(tmp_path / "new-state").last_seq() > 1
+    assert _versions(env, cred) == versions
+    assert [o for p, _, o in _ledger(env, user.guid) if p == stamp] == ["accepted"]
+    assert "going on from" in env.logs.joinpath("forwarder.log").read_text()
