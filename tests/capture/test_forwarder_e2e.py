@@ -7,7 +7,10 @@ Every wait polls the vault (no timing is asserted)."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +22,7 @@ from credsync.storage.tables import capture_ledger
 from credsync.testing.samba import TestUser
 from credsync.types import SyncMode
 
-from .conftest import CaptureEnv, wait_for
+from .conftest import SRC, CaptureEnv, wait_for
 
 
 def _linked(env: CaptureEnv, mode: SyncMode = SyncMode.TWO_WAY) -> tuple[TestUser, Any]:
@@ -191,27 +194,6 @@ def test_the_vaults_own_push_coming_back_is_no_new_version(capture_env: CaptureE
     assert "confirm" in _details(env, user.guid, stamp)[0]
 
 
-def test_the_dc_side_holds_no_cleartext(capture_env: CaptureEnv) -> None:
-    """After the tests above: the forwarder's state dir (spool, cache, seq, dead letters),
-    its log and syncpasswords' log hold none of the passwords, in UTF-8 or UTF-16-LE."""
-    env = capture_env
-    dc_side = b"".join(
-        p.read_bytes()
-        for root in (env.state_dir, env.logs)
-        for p in sorted(root.rglob("*"))
-        if p.is_file()
-    )
-    assert len(dc_side) > 0
-    passwords = [
-        "Helpdesk-Reset-1!", "Own-Chänge-2!", "Killed-Before-Ack-5!", "Older-Change-6!",
-        "Newer-Change-7!", "Pushed-By-Vault-8!", *(f"While-Down-{n}-X!" for n in range(3)),
-    ]  # fmt: skip
-    for password in passwords:
-        for encoding in ("utf-8", "utf-16-le"):
-            assert password.encode(encoding) not in dc_side, password
-    assert env.token.split(".")[2].encode() not in dc_side  # nor the forwarder's key
-
-
 def test_a_forwarder_that_lost_its_state_resumes_and_samba_redelivering_is_a_no_op(
     capture_env: CaptureEnv, tmp_path: Path
 ) -> None:
@@ -234,3 +216,89 @@ def test_a_forwarder_that_lost_its_state_resumes_and_samba_redelivering_is_a_no_
     assert _versions(env, cred) == versions
     assert [o for p, _, o in _ledger(env, user.guid) if p == stamp] == ["accepted"]
     assert "going on from" in env.logs.joinpath("forwarder.log").read_text()
+
+
+def test_samba_setup_installs_the_key_from_the_server_and_checks_the_dc(
+    capture_env: CaptureEnv, tmp_path: Path
+) -> None:
+    env = capture_env
+    conf = tmp_path / "smb.conf"
+    conf.write_text(env.facts.smb_conf.read_text().replace("password hash gpg key ids", "# was"))
+    home = tmp_path / "gnupg"
+    token_file = tmp_path / "token"
+    token_file.write_text(env.token + "\n")
+    token_file.chmod(0o600)
+    user = env.sw.ad.create_user()  # a password set while Samba runs with the key
+
+    def setup(*extra: str) -> dict[str, Any]:
+        done = subprocess.run(
+            [sys.executable, "-m", "credsync", "capture", "samba-setup", "--json",
+             "--server", env.server.url, "--smb-conf", str(conf), "--gnupg-home", str(home),
+             "--token-file", str(token_file), *extra],
+            env={**os.environ, "PYTHONPATH": str(SRC)},
+            capture_output=True,
+            check=False,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr.decode()[-2000:]
+        assert env.token not in (done.stdout + done.stderr).decode()
+        result: dict[str, Any] = json.loads(done.stdout)
+        return result
+
+    first = setup()
+    assert first["fingerprint"] == env.fingerprint.upper()
+    assert first["key_imported"] is True
+    assert first["smb_conf_changed"] is True
+    assert f"password hash gpg key ids = {first['fingerprint']}" in conf.read_text()
+    assert Path(first["backup"]).read_text().count("# was") == 1
+    again = setup("--check", user.name)
+    assert again["key_imported"] is False
+    assert again["smb_conf_changed"] is False
+    assert "capture works" in again["check"]
+    secret = subprocess.run(
+        ["gpg", "--homedir", str(home), "--batch", "--list-secret-keys"],
+        capture_output=True,
+        check=True,
+    )
+    assert secret.stdout == b""  # the DC side got the public key only
+
+
+def test_an_unreadable_record_goes_to_the_dead_letters_and_the_rest_goes_on(
+    capture_env: CaptureEnv,
+) -> None:
+    env = capture_env
+    user, cred = _linked(env)
+    spool = Spool(env.state_dir)
+    bad = spool.spool_dir / "1.ldif"  # pid 1 never runs our hook: a finished record
+    bad.write_text("dn: CN=x\nobjectGUID:: not base64!\nvirtualSambaGPG: x\n# credsync-end\n")
+    forwarder = env.forwarder().start()
+    try:
+        env.sw.ad.admin.reset_password(user.dn, "After-A-Bad-Record-10!")
+        wait_for(lambda: _holds(env, cred, "After-A-Bad-Record-10!"), "the good change")
+    finally:
+        assert forwarder.stop() == 0
+    assert not bad.exists()
+    reason = (spool.dead_dir / "1.reason").read_text()
+    assert "unreadable LDIF" in reason
+    assert (spool.dead_dir / "1.ldif").exists()
+
+
+def test_the_dc_side_holds_no_cleartext(capture_env: CaptureEnv, tmp_path: Path) -> None:
+    """Last, after the tests above: the forwarder's state dirs (spool, cache, seq, dead letters),
+    its log and syncpasswords' log hold none of the passwords, in UTF-8 or UTF-16-LE."""
+    env = capture_env
+    dc_side = b"".join(
+        p.read_bytes()
+        for root in (env.state_dir, env.logs, *tmp_path.parent.glob("*/new-state"))
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    )
+    assert len(dc_side) > 0
+    passwords = [
+        "Helpdesk-Reset-1!", "Own-Chänge-2!", "Killed-Before-Ack-5!", "Older-Change-6!",
+        "Newer-Change-7!", "Pushed-By-Vault-8!", "Before-State-Loss-9!", "After-A-Bad-Record-10!",
+        *(f"While-Down-{n}-X!" for n in range(3)),
+    ]  # fmt: skip
+    for password in passwords:
+        for encoding in ("utf-8", "utf-16-le"):
+            assert password.encode(encoding) not in dc_side, password
+    assert env.token.split(".")[2].encode() not in dc_side  # nor the forwarder's key

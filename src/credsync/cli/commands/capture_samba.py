@@ -168,6 +168,11 @@ def samba_setup_cmd(
     Imports it into Samba's GnuPG home (refusing a keyring with its secret key), sets
     `password hash gpg key ids` in smb.conf's [global] (a backup next to it) and tells you
     to restart Samba with GNUPGHOME set. Idempotent.
+
+    \b
+    Example:
+      credsync capture samba-setup --server https://vault.example.com \\
+        --smb-conf /etc/samba/smb.conf --token-file /etc/credsync/capture.token
     """
     from credsync.agent.capture import setup
 
