@@ -9,6 +9,7 @@ capture``) with the vault's public key.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import os
 import signal
 import socket
@@ -129,6 +130,20 @@ class World:
                 )
             ).all()
         return [(str(g), p) for g, p in rows]
+
+    def last_captured_since(self, after: int) -> float:
+        """When the newest capture after ledger row ``after`` was spooled (epoch seconds)."""
+        with self.vault.db.read() as conn:
+            newest = conn.scalar(
+                sa.select(sa.func.max(capture_ledger.c.captured_at)).where(
+                    capture_ledger.c.id > after
+                )
+            )
+        if newest is None:
+            return 0.0
+        if newest.tzinfo is None:
+            newest = newest.replace(tzinfo=dt.UTC)
+        return float(newest.timestamp())
 
     def close(self) -> None:
         """Stop everything and delete the bench accounts."""
