@@ -162,10 +162,19 @@ class Sender:
         return result
 
     def drain(
-        self, stop: threading.Event, *, poll: float = 0.02, until_empty: bool = False
+        self,
+        stop: threading.Event,
+        *,
+        poll: float = 0.02,
+        linger: float = 0.1,
+        until_empty: bool = False,
     ) -> bool:
         """Send until ``stop`` is set (or, with ``until_empty``, the spool is empty: returns
-        whether it is). Polls the spool every ``poll`` seconds when idle; backs off on failure."""
+        whether it is). Polls the spool every ``poll`` seconds when idle; backs off on failure.
+
+        The first change after a quiet spell goes at once (latency); while changes keep coming,
+        each batch waits ``linger`` seconds after the previous one, so that a burst travels in
+        batches of many events rather than one request (and one server transaction) each."""
         backoff = _BACKOFF_MIN
         while not stop.is_set():
             result = self.send_once()
@@ -176,7 +185,11 @@ class Sender:
                 backoff = min(backoff * 2, _BACKOFF_MAX)
                 continue
             backoff = _BACKOFF_MIN
-            if result.sent or result.dropped or result.dead:
+            if result.sent:
+                if not until_empty and len(self.spool.pending(MAX_EVENTS)) < MAX_EVENTS:
+                    stop.wait(linger)
+                continue
+            if result.dropped or result.dead:
                 continue
             if until_empty:
                 return True
