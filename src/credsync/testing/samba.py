@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import tempfile
 import time
 import uuid
 from collections.abc import Sequence
@@ -84,6 +85,11 @@ class SambaFacts:
     tls_server_name: str
     state_dir: Path
     pid: int | None
+
+    @property
+    def smb_conf(self) -> Path:
+        """The running copy's smb.conf (what ``samba-tool -s`` needs on the DC)."""
+        return self.state_dir / "dc" / "etc" / "smb.conf"
 
     def directory_config(self, **changes: Any) -> DirectoryConfig:
         """A :class:`DirectoryConfig` for this DC bound as the administrator over LDAPS,
@@ -186,6 +192,20 @@ class SambaDC:
 
     def admin(self) -> SambaAdmin:
         return SambaAdmin(self.facts())
+
+    def capture(self, public_key: str) -> str:
+        """Set up two-way capture on the running DC: Samba encrypts each new password to
+        ``public_key`` (an ASCII-armoured OpenPGP public key; a private key is refused). Restarts
+        the DC (~2 s) unless it already uses this key; returns the key's fingerprint. Only the
+        capture tests call this, once per session: it briefly stops the DC other sessions share.
+        """
+        with tempfile.TemporaryDirectory(prefix="credsync-capture-key-") as tmp:
+            path = Path(tmp) / "capture.asc"
+            path.write_text(public_key, encoding="ascii")
+            lines = self._run("capture", str(path), timeout=120).split()
+        if not lines:  # pragma: no cover - the script always prints it
+            raise SambaUnavailable("samba-dc capture printed no fingerprint")
+        return lines[-1]
 
 
 @dataclass(frozen=True)

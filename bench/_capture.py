@@ -1,0 +1,213 @@
+"""What the capture benchmarks share: a vault whose directory (an OU of its own on the shared
+Samba DC) has its capture key installed on the DC, the real app on 127.0.0.1, an enrolled
+forwarder run as the real ``credsync capture samba`` process, and N linked two-way credentials.
+
+Not a benchmark itself (the leading underscore). The DC is restarted once (``scripts/samba-dc
+capture``) with the vault's public key.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+import uvicorn
+
+import _common as c
+import ad_connector as adc
+from credsync.agent.capture.samba import initialise, sync_once
+from credsync.agent.capture.spool import Spool
+from credsync.api.state import ServerState
+from credsync.server.app import create_app
+from credsync.storage.tables import capture_ledger
+from credsync.sync.engine import Engine
+from credsync.testing.samba import OuWorld, SambaAdmin, SambaDC
+from credsync.types import CredentialType, Secret, SyncMode
+from credsync.vault.directories import DirectoryInput
+from credsync.vault.drafts import make_draft
+
+# The baseline's per-object script: Samba's protocol with nothing done. It must read its
+# stdin: Samba asserts that the script is still running right after starting it.
+DO_NOTHING = "#!/bin/sh\ncat >/dev/null\necho 'DONE-EXIT: nothing'\n"
+
+
+class Server:
+    """The app served by uvicorn in a thread (as ``credsync serve`` serves it)."""
+
+    def __init__(self, app: Any) -> None:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = int(sock.getsockname()[1])
+        self.url = f"http://127.0.0.1:{port}"
+        config = uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="off",
+                                log_level="warning", access_log=False, log_config=None)  # fmt: skip
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(
+            target=lambda: asyncio.run(self._server.serve()), daemon=True
+        )
+        self._thread.start()
+        while not self._server.started:
+            time.sleep(0.01)
+
+    def stop(self) -> None:
+        self._server.should_exit = True
+        self._thread.join(timeout=15)
+
+
+@dataclass
+class World:
+    ou: OuWorld
+    vault: Any
+    admin: Any
+    keys: Any
+    directory_id: str
+    users: list[tuple[str, str]]  # (dn, password)
+    guids: dict[str, str]  # dn -> objectGUID
+    creds: list[Any]
+    server: Server
+    token: str = field(repr=False)
+    home: Path = field(default_factory=Path)
+    forwarder: subprocess.Popen[bytes] | None = None
+
+    @property
+    def state_dir(self) -> Path:
+        return self.home / "forwarder-state"
+
+    def start_forwarder(self) -> None:
+        env = {**os.environ, "CREDSYNC_CAPTURE_TOKEN": self.token}
+        src = str(c.REPO / "src")
+        env["PYTHONPATH"] = src + os.pathsep + env.get("PYTHONPATH", "")
+        with open(self.home / "forwarder.log", "ab") as log:
+            self.forwarder = subprocess.Popen(
+                [sys.executable, "-m", "credsync", "capture", "samba", "--server", self.server.url,
+                 "--smb-conf", str(self.ou.facts.smb_conf), "--state-dir", str(self.state_dir)],
+                env=env, stdout=log, stderr=log, stdin=subprocess.DEVNULL,
+            )  # fmt: skip
+
+    def stop_forwarder(self) -> None:
+        if self.forwarder is not None:
+            self.forwarder.send_signal(signal.SIGTERM)
+            self.forwarder.wait(timeout=60)
+            self.forwarder = None
+
+    def drain_forwarder(self) -> None:
+        """One ``--once`` pass: syncpasswords' first pass (every account) behind us."""
+        env = {**os.environ, "CREDSYNC_CAPTURE_TOKEN": self.token,
+               "PYTHONPATH": str(c.REPO / "src")}  # fmt: skip
+        done = subprocess.run(
+            [sys.executable, "-m", "credsync", "capture", "samba", "--once", "--server",
+             self.server.url, "--smb-conf", str(self.ou.facts.smb_conf), "--state-dir",
+             str(self.state_dir)],
+            env=env, capture_output=True, check=False,
+        )  # fmt: skip
+        if done.returncode != 0:
+            raise SystemExit(f"the forwarder's first pass failed: {done.stderr[-2000:]!r}")
+
+    def ledger_max(self) -> int:
+        with self.vault.db.read() as conn:
+            return int(conn.scalar(sa.select(sa.func.max(capture_ledger.c.id))) or 0)
+
+    def accepted_since(self, after: int) -> list[tuple[str, int | None]]:
+        """(object_guid, pwd_last_set) of the captures accepted after ledger row ``after``."""
+        with self.vault.db.read() as conn:
+            rows = conn.execute(
+                sa.select(capture_ledger.c.object_guid, capture_ledger.c.pwd_last_set).where(
+                    capture_ledger.c.id > after,
+                    capture_ledger.c.outcome == "accepted",
+                    capture_ledger.c.directory_id == self.directory_id,
+                )
+            ).all()
+        return [(str(g), p) for g, p in rows]
+
+    def last_captured_since(self, after: int) -> float:
+        """When the newest capture after ledger row ``after`` was spooled (epoch seconds)."""
+        with self.vault.db.read() as conn:
+            newest = conn.scalar(
+                sa.select(sa.func.max(capture_ledger.c.captured_at)).where(
+                    capture_ledger.c.id > after
+                )
+            )
+        if newest is None:
+            return 0.0
+        if newest.tzinfo is None:
+            newest = newest.replace(tzinfo=dt.UTC)
+        return float(newest.timestamp())
+
+    def close(self) -> None:
+        """Stop everything and delete the bench accounts."""
+        try:
+            self.stop_forwarder()
+            self.server.stop()
+            self.vault.db.dispose()
+        finally:
+            print("deleting the bench accounts ...")
+            self.ou.close()
+
+
+def build(facts: Any, accounts: int, home: Path) -> World:
+    """The world: N accounts, their two-way credentials linked by a first run, the capture
+    key on the DC, the server up, the forwarder's first pass done."""
+    ou = OuWorld.create(facts, prefix="benchcap")
+    users = list(adc.make_users(ou, accounts).items())
+    vault, admin, keys = c.make_vault(f"sqlite:///{home / 'vault.db'}")
+    vault.clients.add(admin, keys, "Bench", directory_sync=True)
+    bind = vault.credentials.add(admin, keys, "Bench", make_draft(
+        title="Domain admin", username=facts.admin_upn, password=Secret(facts.admin_password),
+        type_=CredentialType.DIRECTORY_ADMIN, sync_mode=SyncMode.OFF))  # fmt: skip
+    directory = vault.directories.add(admin, "Bench", "bench-ad", "active-directory",
+        DirectoryInput.of({"url": facts.ldaps_url, "base_dn": ou.dn, "bind_credential": bind.id,
+                           "ca_pem": facts.ca_file.read_text(),
+                           "tls_server_name": facts.tls_server_name,
+                           "options": {"push_cap": 1_000_000}}))  # fmt: skip
+    creds = []
+    for dn, password in users:
+        name = dn.split(",", 1)[0][3:]
+        draft = make_draft(title=f"AD {name}", username=name, password=Secret(password),
+                           sync_mode=SyncMode.TWO_WAY)  # fmt: skip
+        creds.append(vault.credentials.add(admin, keys, "Bench", draft))
+    started = time.perf_counter()
+    report = asyncio.run(Engine(vault, keys, admin).run("bench-ad"))
+    assert report.state == "done", report.message
+    print(f"linked {len(creds)} credentials in {time.perf_counter() - started:.1f} s")
+    key = vault.capture.key(admin, "bench-ad", keys)
+    started = time.perf_counter()
+    SambaDC().capture(key.public_key)
+    print(f"capture key on the DC (restart) in {time.perf_counter() - started:.1f} s")
+    ou.admin.close()
+    ou.admin = SambaAdmin(facts)
+    enrolment = vault.capture.enroll(admin, "bench-ad", "dc1")
+    server = Server(create_app(ServerState(vault, keys)))
+    guids = {dn: ou.admin.guid(dn) for dn, _ in users}
+    world = World(ou, vault, admin, keys, directory.id, users, guids, creds, server,
+                  enrolment.token.reveal(), home)  # fmt: skip
+    started = time.perf_counter()
+    world.drain_forwarder()
+    print(f"forwarder's first pass (every account of the domain) in "
+          f"{time.perf_counter() - started:.1f} s")  # fmt: skip
+    return world
+
+
+def baseline_state(world: World) -> Spool:
+    """A syncpasswords cache of its own whose script does nothing, past its first pass."""
+    spool = Spool(world.home / "baseline-state")
+    spool.prepare()
+    spool.hook.write_text(DO_NOTHING)
+    initialise(spool, world.ou.facts.smb_conf)
+    sync_once(spool, world.ou.facts.smb_conf)
+    return spool
+
+
+def new_password() -> str:
+    return f"Capt-{uuid.uuid4().hex[:12]}-7!"

@@ -1,0 +1,112 @@
+"""The forwarder's HTTPS client: signed requests to the capture endpoints (wire format v1).
+
+Only HTTPS (plain http only to this very host, for a local relay or tests). The server's
+certificate is always verified: against ``ca_file`` when given (and then no proxy or
+certificate setting from the environment applies: ``trust_env=False``), else the system's
+trust store. There is no switch to turn verification off.
+"""
+
+from __future__ import annotations
+
+import ssl
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+
+from credsync.crypto.forwarders import SIGNATURE_HEADER, ForwarderToken
+from credsync.errors import ConfigError
+
+__all__ = ["CaptureClient", "CaptureReply", "ServerUnavailable"]
+
+_LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+
+
+class ServerUnavailable(Exception):
+    """No answer from the server (connection, TLS, timeout): try again later."""
+
+
+@dataclass(frozen=True)
+class CaptureReply:
+    status: int
+    body: dict[str, Any]
+
+    @property
+    def code(self) -> str | None:
+        error = self.body.get("error")
+        return error.get("code") if isinstance(error, dict) else None
+
+    @property
+    def message(self) -> str:
+        error = self.body.get("error")
+        return str(error.get("message", "")) if isinstance(error, dict) else ""
+
+
+class CaptureClient:
+    """Talks to one server as one forwarder."""
+
+    def __init__(
+        self,
+        server: str,
+        signer: ForwarderToken,
+        *,
+        ca_file: Path | None = None,
+        timeout: float = 15.0,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        host = (urlsplit(server).hostname or "").lower()
+        if not server.startswith("https://") and not (
+            server.startswith("http://") and host in _LOOPBACK
+        ):
+            raise ConfigError(
+                f"the server URL must be https:// (plain http only to this host): {server!r}"
+            )
+        verify: ssl.SSLContext | bool = True
+        if ca_file is not None:
+            try:
+                verify = ssl.create_default_context(cafile=str(ca_file))
+            except (OSError, ssl.SSLError) as err:
+                raise ConfigError(f"cannot use the CA file {ca_file}: {err}") from err
+        self.signer = signer
+        self._http = httpx.Client(
+            base_url=server.rstrip("/"),
+            verify=verify,
+            trust_env=ca_file is None,
+            timeout=timeout,
+            transport=transport,
+        )
+
+    @property
+    def captures_path(self) -> str:
+        return f"/api/v1/agents/{self.signer.forwarder_id}/captures"
+
+    @property
+    def key_path(self) -> str:
+        return f"/api/v1/agents/{self.signer.forwarder_id}/capture-key"
+
+    def _send(self, method: str, path: str, body: bytes) -> CaptureReply:
+        headers = {SIGNATURE_HEADER: self.signer.sign(path, body)}
+        if body:
+            headers["Content-Type"] = "application/json"
+        try:
+            response = self._http.request(method, path, content=body, headers=headers)
+        except httpx.TransportError as err:
+            raise ServerUnavailable(f"{type(err).__name__}: {err}") from err
+        try:
+            data = response.json()
+        except ValueError:
+            data = {}
+        return CaptureReply(response.status_code, data if isinstance(data, dict) else {})
+
+    def post_captures(self, body: bytes) -> CaptureReply:
+        """POST one batch (``body`` exactly as signed)."""
+        return self._send("POST", self.captures_path, body)
+
+    def capture_key(self) -> CaptureReply:
+        """GET the directory's capture public key (signed over an empty body)."""
+        return self._send("GET", self.key_path, b"")
+
+    def close(self) -> None:
+        self._http.close()
