@@ -77,7 +77,7 @@ def _server_options(func: F) -> F:
         "--server",
         required=True,
         metavar="URL",
-        help="The credsync server (or an agent relaying to it), https://HOST[:PORT].",
+        help="The credsync server, https://HOST[:PORT].",
     )(func)
     func = click.option(
         "--smb-conf",
