@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import importlib
+from collections.abc import Mapping
+from typing import Any
 
 import click
 
@@ -68,11 +70,25 @@ _SUMMARIES = {
 
 
 class LazyGroup(click.Group):
+    """A group whose subcommands are imported only when they run: ``commands`` maps a name to
+    (module, attribute), ``summaries`` a name to its line in ``--help``."""
+
+    def __init__(
+        self,
+        *args: Any,
+        commands: Mapping[str, tuple[str, str]],
+        summaries: Mapping[str, str],
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.lazy_commands = commands
+        self.summaries = summaries
+
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted(_COMMANDS)
+        return sorted(self.lazy_commands)
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        target = _COMMANDS.get(cmd_name)
+        target = self.lazy_commands.get(cmd_name)
         if target is None:
             return None
         module = importlib.import_module(target[0])
@@ -82,13 +98,15 @@ class LazyGroup(click.Group):
         return command
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        rows = [(name, _SUMMARIES[name]) for name in self.list_commands(ctx)]
+        rows = [(name, self.summaries[name]) for name in self.list_commands(ctx)]
         with formatter.section("Commands"):
             formatter.write_dl(rows)
 
 
 @click.group(
     cls=LazyGroup,
+    commands=_COMMANDS,
+    summaries=_SUMMARIES,
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
     epilog="""\b
 Examples:
