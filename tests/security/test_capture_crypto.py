@@ -166,3 +166,33 @@ def test_forwarder_signatures_verify_only_for_their_path_body_and_key() -> None:
     with pytest.raises(InvalidInput) as err:
         parse_token(Secret("cst_not-a-forwarder-token"))
     assert err.value.field == "token"
+
+
+def test_the_x25519_format_is_what_the_readme_says(key) -> None:  # type: ignore[no-untyped-def]
+    """Made here by the documented recipe alone (what a Windows agent would implement), from
+    the subkey's public key in the armoured key, it opens."""
+    import os
+
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import x25519
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+    from pysequoia import Cert
+    from pysequoia.packet import PacketPile, Tag
+
+    packets = list(PacketPile.from_bytes(bytes(Cert.from_bytes(key.public_key.encode()))))
+    # the Cv25519 subkey: algorithm 18, OID 1.3.6.1.4.1.3029.1.5.1, point 0x40 || 32 bytes
+    subkey = next(p.body for p in packets if p.tag == Tag.PublicSubkey and p.body[5] == 18)
+    recipient = subkey[20:52]
+    assert subkey[19] == 0x40
+    ephemeral = x25519.X25519PrivateKey.generate()
+    ephemeral_public = ephemeral.public_key().public_bytes_raw()
+    shared = ephemeral.exchange(x25519.X25519PublicKey.from_public_bytes(recipient))
+    info = b"credsync-capture x25519-hkdf-sha256+a256gcm v1" + ephemeral_public + recipient
+    aes = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=info).derive(shared)
+    nonce = os.urandom(12)
+    aad = b"6f1c0c1e-9d3c-4f55-9a41-6a4a5a1d7c11\n133800000000000001"
+    sealed = AESGCM(aes).encrypt(nonce, "Wind0ws-€".encode("utf-16-le"), aad)
+    blob = base64.b64encode(ephemeral_public + nonce + sealed).decode()
+    opened = CaptureDecryptor(key.secret).decrypt_x25519(blob, aad)
+    assert opened.decode("utf-16-le") == "Wind0ws-€"

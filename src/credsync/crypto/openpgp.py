@@ -286,7 +286,7 @@ def decrypt_message(secret: bytes, message: str) -> bytes:
 _ECDH = 18  # OpenPGP public-key algorithm: ECDH (here always over Curve25519)
 _CV25519_OID = bytes.fromhex("2b060104019755010501")  # 1.3.6.1.4.1.3029.1.5.1
 _X25519_LEN = 32
-_X25519_INFO = b"credsync capture x25519-hkdf-sha256+a256gcm v1"
+_X25519_INFO = b"credsync-capture x25519-hkdf-sha256+a256gcm v1"
 
 
 def _x25519_kek(shared: bytes, ephemeral: bytes, recipient: bytes) -> bytes:

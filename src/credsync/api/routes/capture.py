@@ -47,7 +47,7 @@ OpenPGP message of the password in UTF-16-LE, encrypted to the directory's captu
 the capture key's encryption subkey: `x25519-hkdf-sha256+a256gcm` (a Curve25519 key, the kind
 made now): base64 of an ephemeral X25519 public key (32 bytes) || a 12-byte nonce || the
 AES-256-GCM ciphertext and tag of the UTF-16-LE password, the AES key being HKDF-SHA256 (no
-salt, 32 bytes) of the X25519 shared secret with info `"credsync capture
+salt, 32 bytes) of the X25519 shared secret with info `"credsync-capture
 x25519-hkdf-sha256+a256gcm v1" || ephemeral public key || subkey public key`;
 `rsa-oaep-sha256+a256gcm` (an RSA-3072 key made before): base64 of an
 RSA-OAEP(SHA-256, MGF1-SHA-256)-wrapped 32-byte AES key (to the capture key's RSA encryption
