@@ -174,27 +174,31 @@ def test_off_mode_and_unlinked_accounts_keep_nothing(cw: CaptureWorld) -> None:
     assert _versions(cw, cred) == [(1, "created")]
 
 
-def test_the_rsa_oaep_format_is_taken_and_bound_to_its_account_and_change(
+def test_the_x25519_format_is_taken_and_bound_to_its_account_and_change(
     cw: CaptureWorld,
 ) -> None:
-    """What the Windows password-filter agent will send: the password wrapped to the capture
-    key's RSA subkey, the account and its pwdLastSet as associated data."""
-    from credsync.crypto.openpgp import rsa_oaep_encrypt
+    """What the Windows password-filter agent will send to a (new, Curve25519) capture key:
+    the password sealed to its X25519 encryption subkey, the account and its pwdLastSet as
+    associated data. The RSA-OAEP format needs an RSA key: for this one it is rejected."""
+    from credsync.crypto.openpgp import x25519_encrypt
 
     user, cred = _linked(cw, SyncMode.TWO_WAY)
     forwarder = cw.enroll()
     stamp = _capture(cw, user, "Filter-Agent-8!")
 
-    def event(aad_stamp: int) -> dict[str, Any]:
+    def event(aad_stamp: int, fmt: str = "x25519-hkdf-sha256+a256gcm") -> dict[str, Any]:
         aad = f"{user.guid}\n{aad_stamp}".encode()
-        blob = rsa_oaep_encrypt(cw.public_key, "Filter-Agent-8!".encode("utf-16-le"), aad)
-        return password_event(user.guid, stamp, blob, ciphertext_format="rsa-oaep-sha256+a256gcm")
+        blob = x25519_encrypt(cw.public_key, "Filter-Agent-8!".encode("utf-16-le"), aad)
+        return password_event(user.guid, stamp, blob, ciphertext_format=fmt)
 
     moved = forwarder.post([event(stamp - 1)])  # made for another change: refused
     assert _outcomes(moved) == ["rejected"]
     assert cw.sw.reveal(cred) != "Filter-Agent-8!"
     unknown = forwarder.post([password_event(user.guid, stamp + 5, "x", ciphertext_format="hpke")])
     assert _outcomes(unknown) == ["rejected"]
+    not_rsa = forwarder.post([event(stamp, "rsa-oaep-sha256+a256gcm")])
+    assert _outcomes(not_rsa) == ["rejected"]
+    assert cw.sw.reveal(cred) != "Filter-Agent-8!"
     assert _outcomes(forwarder.post([event(stamp)])) == ["accepted"]
     assert cw.sw.reveal(cred) == "Filter-Agent-8!"
 

@@ -8,8 +8,8 @@ Per event, in this order (each outcome is also the ledger's, with its detail):
 2. ``changed`` events: recorded, ``ignored``. ``deleted`` and ``disabled`` ones: the linked
    credential (if any, and synced) gets an ``account_missing`` / ``account_disabled`` flag
    (``accepted``), which the next run's check confirms or closes; else ``ignored``.
-3. A ``password`` event: without a ciphertext ``ignored``; a format other than ``openpgp``
-   and ``rsa-oaep-sha256+a256gcm`` ``rejected``.
+3. A ``password`` event: without a ciphertext ``ignored``; a format other than ``openpgp``,
+   ``x25519-hkdf-sha256+a256gcm`` and ``rsa-oaep-sha256+a256gcm`` ``rejected``.
 4. The account: the credential linked to (this directory, object_guid). None: auto-create
    makes one with the captured password when it found the account in its scope before the
    transaction (``accepted``; :mod:`credsync.vault.capture_auto_create`), else ``unlinked``

@@ -11,7 +11,7 @@ from credsync.crypto.openpgp import CaptureDecryptor
 from credsync.errors import InvalidInput
 from credsync.storage import capture as capture_rows
 from credsync.types import Secret
-from credsync.vault.capture_batch import FORMATS, OPENPGP, CaptureEvent
+from credsync.vault.capture_batch import FORMATS, OPENPGP, X25519_HKDF, CaptureEvent
 
 __all__ = ["Prepared", "needs_decrypting", "open_event", "prepare"]
 
@@ -52,6 +52,9 @@ def open_event(decryptor: CaptureDecryptor | None, event: CaptureEvent) -> Secre
 def _decrypt(decryptor: CaptureDecryptor, event: CaptureEvent, ciphertext: str) -> bytes:
     if event.ciphertext_format == OPENPGP:
         return decryptor.decrypt(ciphertext)
-    # rsa-oaep-sha256+a256gcm: bound to the account and the change it reports
+    # rsa-oaep-sha256+a256gcm or x25519-hkdf-sha256+a256gcm: bound to the account and the
+    # change it reports
     aad = f"{event.object_guid}\n{event.pwd_last_set}".encode()
+    if event.ciphertext_format == X25519_HKDF:
+        return decryptor.decrypt_x25519(ciphertext, aad)
     return decryptor.decrypt_rsa_oaep(ciphertext, aad)

@@ -43,13 +43,18 @@ upn, uac, pwd_last_set (NT time), kvno, ciphertext_format, ciphertext, captured_
 
 **Ciphertext formats**: `openpgp`: Samba's `virtualSambaGPG` as it is, an ASCII-armoured
 OpenPGP message of the password in UTF-16-LE, encrypted to the directory's capture key
-(`GET /directories/{ref}/capture/key`). `rsa-oaep-sha256+a256gcm` (for the Windows
-password-filter agent): base64 of an
+(`GET /directories/{ref}/capture/key`). For the Windows password-filter agent, the format of
+the capture key's encryption subkey: `x25519-hkdf-sha256+a256gcm` (a Curve25519 key, the kind
+made now): base64 of an ephemeral X25519 public key (32 bytes) || a 12-byte nonce || the
+AES-256-GCM ciphertext and tag of the UTF-16-LE password, the AES key being HKDF-SHA256 (no
+salt, 32 bytes) of the X25519 shared secret with info `"credsync-capture
+x25519-hkdf-sha256+a256gcm v1" || ephemeral public key || subkey public key`;
+`rsa-oaep-sha256+a256gcm` (an RSA-3072 key made before): base64 of an
 RSA-OAEP(SHA-256, MGF1-SHA-256)-wrapped 32-byte AES key (to the capture key's RSA encryption
-subkey) || a 12-byte nonce || the AES-256-GCM ciphertext and tag of the UTF-16-LE password,
-with associated data `object_guid + "\\n" + str(pwd_last_set)` (UTF-8). Any other format,
-or a ciphertext that does not open, is `rejected` (and does not take the event's
-idempotency key: a corrected one may follow).
+subkey) || a 12-byte nonce || the AES-256-GCM ciphertext and tag of the UTF-16-LE password.
+Both with associated data `object_guid + "\\n" + str(pwd_last_set)` (UTF-8). Any other format,
+a format of the other kind of key, or a ciphertext that does not open, is `rejected` (and
+does not take the event's idempotency key: a corrected one may follow).
 
 **Answers**, checked in this order: 401 `capture_unauthenticated` (unknown or revoked
 forwarder, bad or missing signature, a body naming another forwarder); 400 naming the field
