@@ -125,12 +125,7 @@ class CaptureDecryptor:
                     field="ciphertext_format",
                 )
         size = self._rsa.key_size // 8
-        try:
-            raw = base64.b64decode(ciphertext, validate=True)
-        except (binascii.Error, ValueError):
-            raise InvalidInput("the ciphertext is not base64", field="ciphertext") from None
-        if len(raw) < size + _GCM_NONCE + 16:
-            raise InvalidInput("the ciphertext is too short", field="ciphertext")
+        raw = _sealed_bytes(ciphertext, size)
         wrapped, nonce, sealed = raw[:size], raw[size : size + _GCM_NONCE], raw[size + _GCM_NONCE :]
         try:
             key = self._rsa.decrypt(wrapped, _OAEP)
@@ -138,11 +133,7 @@ class CaptureDecryptor:
                 raise ValueError("not an AES-256 key")
             return AESGCM(key).decrypt(nonce, sealed, aad)
         except (ValueError, InvalidTag):
-            raise InvalidInput(
-                "the ciphertext can't be decrypted with the directory's capture key (or it was "
-                "made for another account or change)",
-                field="ciphertext",
-            ) from None
+            raise _undecryptable() from None
 
     def decrypt_x25519(self, ciphertext: str, aad: bytes) -> bytes:
         """The plaintext of a ``x25519-hkdf-sha256+a256gcm`` ciphertext (base64 of an
@@ -156,12 +147,7 @@ class CaptureDecryptor:
                     "the directory's capture key is RSA: send rsa-oaep-sha256+a256gcm",
                     field="ciphertext_format",
                 )
-        try:
-            raw = base64.b64decode(ciphertext, validate=True)
-        except (binascii.Error, ValueError):
-            raise InvalidInput("the ciphertext is not base64", field="ciphertext") from None
-        if len(raw) < _X25519_LEN + _GCM_NONCE + 16:
-            raise InvalidInput("the ciphertext is too short", field="ciphertext")
+        raw = _sealed_bytes(ciphertext, _X25519_LEN)
         ephemeral = raw[:_X25519_LEN]
         nonce = raw[_X25519_LEN : _X25519_LEN + _GCM_NONCE]
         sealed = raw[_X25519_LEN + _GCM_NONCE :]
@@ -171,11 +157,7 @@ class CaptureDecryptor:
             key = _x25519_kek(shared, ephemeral, recipient)
             return AESGCM(key).decrypt(nonce, sealed, aad)
         except (ValueError, InvalidTag):
-            raise InvalidInput(
-                "the ciphertext can't be decrypted with the directory's capture key (or it was "
-                "made for another account or change)",
-                field="ciphertext",
-            ) from None
+            raise _undecryptable() from None
 
     def __repr__(self) -> str:
         return "CaptureDecryptor(<hidden>)"
@@ -350,3 +332,23 @@ def x25519_encrypt(public_key: str, plaintext: bytes, aad: bytes) -> str:
     nonce = os.urandom(_GCM_NONCE)
     sealed = AESGCM(key).encrypt(nonce, plaintext, aad)
     return base64.b64encode(ephemeral_public + nonce + sealed).decode("ascii")
+
+
+def _sealed_bytes(ciphertext: str, key_part: int) -> bytes:
+    """The bytes of a base64 ciphertext of the Windows formats: ``key_part`` bytes (a wrapped
+    or ephemeral key), a GCM nonce and at least a tag, else InvalidInput (``ciphertext``)."""
+    try:
+        raw = base64.b64decode(ciphertext, validate=True)
+    except (binascii.Error, ValueError):
+        raise InvalidInput("the ciphertext is not base64", field="ciphertext") from None
+    if len(raw) < key_part + _GCM_NONCE + 16:
+        raise InvalidInput("the ciphertext is too short", field="ciphertext")
+    return raw
+
+
+def _undecryptable() -> InvalidInput:
+    return InvalidInput(
+        "the ciphertext can't be decrypted with the directory's capture key (or it was "
+        "made for another account or change)",
+        field="ciphertext",
+    )
