@@ -15,15 +15,18 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 import uvicorn
+from ldap3 import MODIFY_REPLACE
 
 import _common as c
 import ad_connector as adc
@@ -211,3 +214,35 @@ def baseline_state(world: World) -> Spool:
 
 def new_password() -> str:
     return f"Capt-{uuid.uuid4().hex[:12]}-7!"
+
+
+def reset(admin: Any, dn: str) -> str:
+    """Set a new password on ``dn`` as the DC's administrator (over ``admin``, a bare ldap3
+    connection) and return it."""
+    password = new_password()
+    ok = admin.modify(dn, {"unicodePwd": [(MODIFY_REPLACE, [adc.quoted(password)])]})
+    assert ok, admin.result
+    return password
+
+
+def run(accounts: int, verdicts: c.Verdicts, measure: Callable[[World, Any], None]) -> int:
+    """Acquire the shared DC, build a world of ``accounts`` linked credentials in a temporary
+    home, ``measure(world, admin)`` (``admin``: a bare ldap3 connection as the administrator),
+    and tear it all down whatever happens; a deadline is a failed verdict. The verdicts'
+    report is the exit status."""
+    dc = SambaDC()
+    facts = dc.acquire()
+    world = None
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            world = build(facts, accounts, Path(tmp))
+            measure(world, adc.bare_connection(facts, facts.admin_upn, facts.admin_password))
+            world.close()
+            world = None
+    except c.Deadline as err:
+        verdicts.check(False, str(err))
+    finally:
+        if world is not None:
+            world.close()
+        dc.release()
+    return verdicts.report()

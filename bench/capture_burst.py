@@ -21,17 +21,12 @@ in the domain meanwhile (other sessions share the DC); only the N count.
 from __future__ import annotations
 
 import argparse
-import tempfile
 import time
-from pathlib import Path
-
-from ldap3 import MODIFY_REPLACE
+from typing import Any
 
 import _capture as cap
 import _common as c
-import ad_connector as adc
 from credsync.agent.capture.samba import sync_once
-from credsync.testing.samba import SambaDC
 
 TARGET_RATIO = 0.80
 
@@ -47,84 +42,68 @@ def main() -> int:
     c.header("capture_burst: N changes at once -> vault", args.quick)
     c.time_limit(args.time_limit)
     verdicts = c.Verdicts("capture_burst")
-    dc = SambaDC()
-    facts = dc.acquire()
-    world = None
-    try:
-        with tempfile.TemporaryDirectory() as tmp:
-            world = w = cap.build(facts, args.changes, Path(tmp))
-            baseline = cap.baseline_state(w)
-            versions = {
-                cred.id: len(w.vault.credentials.history(w.admin, None, cred.id))
-                for cred in w.creds
-            }
-            admin = adc.bare_connection(facts, facts.admin_upn, facts.admin_password)
-            wanted: dict[str, str] = {}
-            started = time.perf_counter()
-            for dn, _ in w.users:
-                password = cap.new_password()
-                ok = admin.modify(dn, {"unicodePwd": [(MODIFY_REPLACE, [adc.quoted(password)])]})
-                assert ok, admin.result
-                wanted[dn] = password
-            took = time.perf_counter() - started
-            print(f"{args.changes} resets in {took:.1f} s ({args.changes / took:.0f}/s)")
-            n = args.changes
 
-            started = time.perf_counter()
-            assert sync_once(baseline, facts.smb_conf) == 0
-            base_s = time.perf_counter() - started
+    def measure(w: cap.World, admin: Any) -> None:
+        baseline = cap.baseline_state(w)
+        versions = {
+            cred.id: len(w.vault.credentials.history(w.admin, None, cred.id)) for cred in w.creds
+        }
+        wanted: dict[str, str] = {}
+        started = time.perf_counter()
+        for dn, _ in w.users:
+            wanted[dn] = cap.reset(admin, dn)
+        took = time.perf_counter() - started
+        print(f"{args.changes} resets in {took:.1f} s ({args.changes / took:.0f}/s)")
+        n = args.changes
 
-            guids = set(w.guids.values())
-            mark = w.ledger_max()
-            started = time.perf_counter()
-            started_epoch = time.time()
-            w.start_forwarder()
-            while True:
-                arrived = {g for g, _ in w.accepted_since(mark)} & guids
-                if len(arrived) == n:
-                    break
-                if time.perf_counter() - started > 30 + 10 * base_s:
-                    raise SystemExit(f"only {len(arrived)} of {n} arrived")
-                time.sleep(0.02)
-            ours_s = time.perf_counter() - started
-            spooled_s = w.last_captured_since(mark) - started_epoch
-            w.stop_forwarder()
-            print(f"the forwarder's syncpasswords spooled the last change at {spooled_s:.1f} s; "
-                  f"the vault had all at {ours_s:.1f} s")  # fmt: skip
-            verdicts.figures["last spooled at s"] = round(spooled_s, 1)
+        started = time.perf_counter()
+        assert sync_once(baseline, w.ou.facts.smb_conf) == 0
+        base_s = time.perf_counter() - started
 
-            accepted = [g for g, _ in w.accepted_since(mark) if g in guids]
-            once = len(accepted) == n
-            correct = 0
-            for cred, (dn, _) in zip(w.creds, w.users, strict=True):
-                held = w.vault.credentials.reveal(w.admin, w.keys, cred.id).password.reveal()
-                new = len(w.vault.credentials.history(w.admin, None, cred.id)) - versions[cred.id]
-                correct += held == wanted[dn] and new == 1
-            rows = [
-                ["syncpasswords -> do-nothing script (baseline)", f"{base_s:.1f}",
-                 f"{n / base_s:.1f}", "1.00"],
-                ["credsync capture samba -> vault", f"{ours_s:.1f}", f"{n / ours_s:.1f}",
-                 f"{base_s / ours_s:.2f}"],
-            ]  # fmt: skip
-            print(c.table(["pass", "seconds", "changes/s", "rate / baseline"], rows))
-            verdicts.figures.update(
-                {"baseline per s": round(n / base_s, 1), "forwarder per s": round(n / ours_s, 1),
-                 "ratio": round(base_s / ours_s, 3), "accepted": len(accepted),
-                 "credentials right with one new version": correct}
-            )  # fmt: skip
-            said = f"{len(accepted)} accepted, {correct} credentials with one new, right version"
-            verdicts.check(once and correct == n, f"all {n} changes arrived exactly once ({said})")
-            verdicts.check(base_s / ours_s >= TARGET_RATIO,
-                           f"rate {base_s / ours_s:.0%} of syncpasswords alone >= 80%")  # fmt: skip
-            w.close()
-            world = None
-    except c.Deadline as err:
-        verdicts.check(False, str(err))
-    finally:
-        if world is not None:
-            world.close()
-        dc.release()
-    return verdicts.report()
+        guids = set(w.guids.values())
+        mark = w.ledger_max()
+        started = time.perf_counter()
+        started_epoch = time.time()
+        w.start_forwarder()
+        while True:
+            arrived = {g for g, _ in w.accepted_since(mark)} & guids
+            if len(arrived) == n:
+                break
+            if time.perf_counter() - started > 30 + 10 * base_s:
+                raise SystemExit(f"only {len(arrived)} of {n} arrived")
+            time.sleep(0.02)
+        ours_s = time.perf_counter() - started
+        spooled_s = w.last_captured_since(mark) - started_epoch
+        w.stop_forwarder()
+        print(f"the forwarder's syncpasswords spooled the last change at {spooled_s:.1f} s; "
+              f"the vault had all at {ours_s:.1f} s")  # fmt: skip
+        verdicts.figures["last spooled at s"] = round(spooled_s, 1)
+
+        accepted = [g for g, _ in w.accepted_since(mark) if g in guids]
+        once = len(accepted) == n
+        correct = 0
+        for cred, (dn, _) in zip(w.creds, w.users, strict=True):
+            held = w.vault.credentials.reveal(w.admin, w.keys, cred.id).password.reveal()
+            new = len(w.vault.credentials.history(w.admin, None, cred.id)) - versions[cred.id]
+            correct += held == wanted[dn] and new == 1
+        rows = [
+            ["syncpasswords -> do-nothing script (baseline)", f"{base_s:.1f}",
+             f"{n / base_s:.1f}", "1.00"],
+            ["credsync capture samba -> vault", f"{ours_s:.1f}", f"{n / ours_s:.1f}",
+             f"{base_s / ours_s:.2f}"],
+        ]  # fmt: skip
+        print(c.table(["pass", "seconds", "changes/s", "rate / baseline"], rows))
+        verdicts.figures.update(
+            {"baseline per s": round(n / base_s, 1), "forwarder per s": round(n / ours_s, 1),
+             "ratio": round(base_s / ours_s, 3), "accepted": len(accepted),
+             "credentials right with one new version": correct}
+        )  # fmt: skip
+        said = f"{len(accepted)} accepted, {correct} credentials with one new, right version"
+        verdicts.check(once and correct == n, f"all {n} changes arrived exactly once ({said})")
+        verdicts.check(base_s / ours_s >= TARGET_RATIO,
+                       f"rate {base_s / ours_s:.0%} of syncpasswords alone >= 80%")  # fmt: skip
+
+    return cap.run(args.changes, verdicts, measure)
 
 
 if __name__ == "__main__":

@@ -17,16 +17,11 @@ every credential holds its account's last password.
 from __future__ import annotations
 
 import argparse
-import tempfile
 import time
-from pathlib import Path
-
-from ldap3 import MODIFY_REPLACE
+from typing import Any
 
 import _capture as cap
 import _common as c
-import ad_connector as adc
-from credsync.testing.samba import SambaDC
 
 
 def main() -> int:
@@ -41,61 +36,45 @@ def main() -> int:
     c.header("capture_latency: AD password change -> vault", args.quick)
     c.time_limit(args.time_limit)
     verdicts = c.Verdicts("capture_latency")
-    dc = SambaDC()
-    facts = dc.acquire()
-    world = None
-    try:
-        with tempfile.TemporaryDirectory() as tmp:
-            world = w = cap.build(facts, args.accounts, Path(tmp))
-            admin = adc.bare_connection(facts, facts.admin_upn, facts.admin_password)
-            last: dict[str, str] = {}
 
-            def reset(dn: str) -> str:
-                password = cap.new_password()
-                ok = admin.modify(dn, {"unicodePwd": [(MODIFY_REPLACE, [adc.quoted(password)])]})
-                assert ok, admin.result
-                last[dn] = password
-                return password
+    def measure(w: cap.World, admin: Any) -> None:
+        last: dict[str, str] = {}
 
-            bare = []
-            for n in range(min(args.changes, 50)):
-                started = time.perf_counter()
-                reset(w.users[n % len(w.users)][0])
-                bare.append(time.perf_counter() - started)
-            w.start_forwarder()
-            time.sleep(3)  # its syncpasswords up, the baseline's changes delivered
-            samples = []
-            for n in range(args.changes):
-                dn = w.users[n % len(w.users)][0]
-                guid = w.guids[dn]
-                mark = w.ledger_max()
-                start = time.perf_counter()
-                reset(dn)
-                while not any(g == guid for g, _ in w.accepted_since(mark)):
-                    if time.perf_counter() - start > 30:
-                        raise SystemExit(f"change {n} did not arrive within 30 s")
-                    time.sleep(0.002)
-                samples.append(time.perf_counter() - start)
-            w.stop_forwarder()
-            for cred, (dn, _) in zip(w.creds, w.users, strict=True):
-                if dn in last:
-                    held = w.vault.credentials.reveal(w.admin, w.keys, cred.id)
-                    assert held.password.reveal() == last[dn], "a credential missed its change"
-            print(c.latency_table(verdicts, ("LDAP reset alone (baseline)", bare),
-                                  [("change -> vault holds it", samples)]))  # fmt: skip
-            p95 = c.percentile(samples, 95)
-            verdicts.figures["p50 ms"] = round(c.median(samples) * 1000, 1)
-            verdicts.check(p95 < 1.0, f"capture latency p95 {p95 * 1000:.0f} ms < 1000 ms "
-                                      f"over {len(samples)} changes")  # fmt: skip
-            w.close()
-            world = None
-    except c.Deadline as err:
-        verdicts.check(False, str(err))
-    finally:
-        if world is not None:
-            w.close()
-        dc.release()
-    return verdicts.report()
+        def reset(dn: str) -> None:
+            last[dn] = cap.reset(admin, dn)
+
+        bare = []
+        for n in range(min(args.changes, 50)):
+            started = time.perf_counter()
+            reset(w.users[n % len(w.users)][0])
+            bare.append(time.perf_counter() - started)
+        w.start_forwarder()
+        time.sleep(3)  # its syncpasswords up, the baseline's changes delivered
+        samples = []
+        for n in range(args.changes):
+            dn = w.users[n % len(w.users)][0]
+            guid = w.guids[dn]
+            mark = w.ledger_max()
+            start = time.perf_counter()
+            reset(dn)
+            while not any(g == guid for g, _ in w.accepted_since(mark)):
+                if time.perf_counter() - start > 30:
+                    raise SystemExit(f"change {n} did not arrive within 30 s")
+                time.sleep(0.002)
+            samples.append(time.perf_counter() - start)
+        w.stop_forwarder()
+        for cred, (dn, _) in zip(w.creds, w.users, strict=True):
+            if dn in last:
+                held = w.vault.credentials.reveal(w.admin, w.keys, cred.id)
+                assert held.password.reveal() == last[dn], "a credential missed its change"
+        print(c.latency_table(verdicts, ("LDAP reset alone (baseline)", bare),
+                              [("change -> vault holds it", samples)]))  # fmt: skip
+        p95 = c.percentile(samples, 95)
+        verdicts.figures["p50 ms"] = round(c.median(samples) * 1000, 1)
+        verdicts.check(p95 < 1.0, f"capture latency p95 {p95 * 1000:.0f} ms < 1000 ms "
+                                  f"over {len(samples)} changes")  # fmt: skip
+
+    return cap.run(args.accounts, verdicts, measure)
 
 
 if __name__ == "__main__":
