@@ -189,6 +189,17 @@ def world(vault_db_url: str) -> Iterator[VaultWorld]:
         built.db.dispose()
 
 
+@pytest.fixture
+def sqlite_world(tmp_path: Path, schema_templates: SchemaTemplates) -> Iterator[VaultWorld]:
+    """A vault on SQLite alone (a file from the schema template), for tests that need one
+    database kind only."""
+    built = make_world(schema_templates.sqlite(tmp_path / "vault.db"))
+    try:
+        yield built
+    finally:
+        built.db.dispose()
+
+
 # --- Samba AD domain controller (shared by every session on this machine) --------------------
 @pytest.fixture(scope="session")
 def samba_dc() -> Iterator[SambaFacts]:

@@ -4,10 +4,7 @@ directory's capture key and an enrolled forwarder made through that API."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -16,7 +13,7 @@ from credsync.api.state import ServerState
 from credsync.server.app import create_app
 from credsync.testing.samba import OuWorld
 from sync.helpers import SyncWorld, build_sync_world
-from vault.helpers import VaultWorld, make_world
+from vault.helpers import VaultWorld
 
 from .helpers import TestForwarder
 
@@ -37,15 +34,6 @@ class CaptureWorld:
         assert answer.status_code == 201, answer.text
         data = answer.json()
         return TestForwarder(self.anonymous, data["forwarder_id"], data["token"])
-
-
-@pytest.fixture
-def sqlite_world(tmp_path: Path, schema_templates: Any) -> Iterator[VaultWorld]:
-    built = make_world(schema_templates.sqlite(tmp_path / "vault.db"))
-    try:
-        yield built
-    finally:
-        built.db.dispose()
 
 
 def build_capture_world(world: VaultWorld, ad: OuWorld) -> CaptureWorld:

@@ -5,26 +5,16 @@ Graph simulator."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from credsync.testing.samba import OuWorld
 from credsync.testing.slapd import LdapOu
-from vault.helpers import VaultWorld, make_world
+from vault.helpers import VaultWorld
 
 from .entra import EntraWorld, build_entra_world
 from .helpers import SyncWorld, build_ldap_sync_world, build_sync_world
-
-
-@pytest.fixture
-def sqlite_world(tmp_path: Path, schema_templates: Any) -> Iterator[VaultWorld]:
-    built = make_world(schema_templates.sqlite(tmp_path / "vault.db"))
-    try:
-        yield built
-    finally:
-        built.db.dispose()
 
 
 @pytest.fixture
