@@ -215,11 +215,6 @@ def capture_env(
     finally:
         if server is not None:
             server.stop()
-        # The session's admin connection has idled since the capture tests ran: Samba ends LDAP
-        # sessions idle for 15 minutes (MaxConnIdleTime), so clean up over a new one.
-        with contextlib.suppress(Exception):
-            ou.admin.close()
-        ou.admin = SambaAdmin(samba_dc)
         ou.close()
         world.db.dispose()
 

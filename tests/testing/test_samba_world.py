@@ -106,3 +106,16 @@ def test_ou_tree_is_deleted(samba_dc: SambaFacts) -> None:
         assert not admin._exists(world.dn)
     finally:
         admin.close()
+
+
+def test_an_ou_is_deleted_over_a_new_connection_when_the_old_one_was_ended(
+    samba_dc: SambaFacts,
+) -> None:
+    # Samba ends LDAP sessions idle for 15 minutes (MaxConnIdleTime): a session-long fixture
+    # cleans up over a connection the DC has dropped. Its socket closed stands for that here.
+    ou = OuWorld.create(samba_dc, prefix="ended")
+    ou.create_user()
+    ou.admin.conn.socket.close()
+    ou.close()
+    with SambaAdmin(samba_dc) as admin:
+        assert not admin._exists(ou.dn)

@@ -6,6 +6,7 @@ docstring for how tests share the DC). TEST-ONLY: nothing here is used by the pr
 
 from __future__ import annotations
 
+import contextlib
 import time
 import uuid
 from collections.abc import Sequence
@@ -13,7 +14,11 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ldap3 import BASE, MODIFY_ADD, MODIFY_DELETE, MODIFY_REPLACE, NONE, SUBTREE, Connection, Server
-from ldap3.core.exceptions import LDAPSocketOpenError, LDAPSocketReceiveError
+from ldap3.core.exceptions import (
+    LDAPCommunicationError,
+    LDAPSocketOpenError,
+    LDAPSocketReceiveError,
+)
 
 from credsync.connectors._tls import ContextTls, make_context
 
@@ -101,7 +106,14 @@ class SambaAdmin:
         """Delete ``dn`` and everything under it (tree delete control); no error if absent.
         A large tree (thousands of users) can outlast the read timeout: Samba goes on
         deleting, so wait (on a new connection) until it is gone."""
-        if not self._exists(dn):
+        try:
+            present = self._exists(dn)
+        except LDAPCommunicationError:
+            # A connection idle past Samba's limit (MaxConnIdleTime, 15 minutes: a session's
+            # fixture cleaned up at its end) has been ended by the DC: go on over a new one.
+            self._reconnect()
+            present = self._exists(dn)
+        if not present:
             return
         try:
             self.conn.delete(dn, controls=[(TREE_DELETE, True, None)])
@@ -111,7 +123,7 @@ class SambaAdmin:
         deadline = time.monotonic() + patience
         while True:
             try:  # Samba (one process) may not even answer a handshake while it deletes
-                self.conn = self._connect(self.facts.admin_upn, self.facts.admin_password)
+                self._reconnect()
                 if not self._exists(dn):
                     return
             except (LDAPSocketOpenError, LDAPSocketReceiveError):
@@ -119,6 +131,11 @@ class SambaAdmin:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"{dn} was still there {patience:.0f} s after its delete")
             time.sleep(2.0)
+
+    def _reconnect(self) -> None:
+        with contextlib.suppress(Exception):  # the old one is gone already; close its socket
+            self.conn.unbind()
+        self.conn = self._connect(self.facts.admin_upn, self.facts.admin_password)
 
     def _exists(self, dn: str) -> bool:
         conn = self.conn
