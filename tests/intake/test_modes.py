@@ -255,3 +255,33 @@ def test_the_echo_of_an_overtaken_push_is_no_conflict(cw: CaptureWorld) -> None:
     assert "earlier password of the vault's (version 2)" in answer.json()["results"][0]["detail"]
     assert cw.sw.flags() == {}
     assert cw.sw.reveal(cred) == "Vault-Version-Three-11!"
+
+
+def test_one_batch_with_several_changes_of_one_account_applies_them_in_order(
+    cw: CaptureWorld,
+) -> None:
+    """What a batch reads is asked once for the whole batch; what its earlier events changed
+    is still seen by its later ones."""
+    user, cred = _linked(cw, SyncMode.TWO_WAY)
+    forwarder = cw.enroll()
+    first = _capture(cw, user, "Batch-First-1!")
+    older = _event(cw, user, "Batch-First-1!", first)
+    second = _capture(cw, user, "Batch-Second-2!")
+    newer = _event(cw, user, "Batch-Second-2!", second)
+    # in order, the same change twice, then an older one: each sees the ones before it
+    answer = forwarder.post([older, newer, newer, older])
+    assert _outcomes(answer) == ["accepted", "accepted", "duplicate", "duplicate"]
+    assert cw.sw.reveal(cred) == "Batch-Second-2!"
+    assert _versions(cw, cred) == [(1, "created"), (2, "directory"), (3, "directory")]
+    third = _capture(cw, user, "Batch-Third-3!")
+    newest = _event(cw, user, "Batch-Third-3!", third)
+    fourth = _capture(cw, user, "Batch-Second-2!")  # back to the vault's current one
+    echo = _event(cw, user, "Batch-Second-2!", fourth)
+    answer = forwarder.post([newest, echo])
+    assert _outcomes(answer) == ["accepted", "accepted"]
+    assert "a new version (4)" in answer.json()["results"][0]["detail"]
+    assert "a new version (5)" in answer.json()["results"][1]["detail"]
+    assert cw.sw.reveal(cred) == "Batch-Second-2!"
+    ledger = cw.sw.vault.audit.list(cw.sw.admin, action="credential.password_set")
+    assert len([e for e in ledger if e.target_id == cred.id]) == 4
+    assert cw.sw.vault.audit.verify(cw.sw.admin).ok

@@ -7,7 +7,7 @@ The database refuses UPDATE and DELETE on the table (triggers); the chain's head
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from typing import NamedTuple
 
 import sqlalchemy as sa
@@ -25,7 +25,7 @@ from credsync.storage.tables import (
     operators,
 )
 
-__all__ = ["AuditRow", "append", "entries", "names", "page"]
+__all__ = ["AuditRow", "append", "append_many", "entries", "names", "page"]
 
 
 class AuditRow(NamedTuple):
@@ -45,20 +45,12 @@ _ENTRY = sa.select(*columns_for(AuditRow, audit_log))
 
 
 def append(conn: Connection, entry: AuditRow) -> None:
-    conn.execute(
-        audit_log.insert().values(
-            seq=entry.seq,
-            at=entry.at,
-            actor=entry.actor,
-            action=entry.action,
-            target_type=entry.target_type,
-            target_id=entry.target_id,
-            client_id=entry.client_id,
-            details=entry.details,
-            prev_hash=entry.prev_hash,
-            hash=entry.hash,
-        )
-    )
+    conn.execute(audit_log.insert().values(**entry._asdict()))
+
+
+def append_many(conn: Connection, entries: Sequence[AuditRow]) -> None:
+    """Entries in one executemany (in sequence order, as given)."""
+    conn.execute(audit_log.insert(), [entry._asdict() for entry in entries])
 
 
 def page(

@@ -7,7 +7,7 @@
   :func:`revoke`); a batch accepted moves ``last_seq`` on (:func:`advance`).
 - Nonces: seen for a day (:func:`remember_nonce`, :func:`purge_nonces`).
 - The ledger: each event once by its idempotency key (:func:`has_event`,
-  :func:`record_event`), and the newest password change applied per account
+  :func:`record_event`, :func:`record_events`), and the newest password change applied per account
   (:func:`newest_applied`). Never a secret.
 - Pending captures: a captured password sealed under its client's data key, one per
   credential and directory (:func:`put_pending`, :func:`pending_of`, :func:`drop_pending`).
@@ -62,6 +62,7 @@ __all__ = [
     "purge_nonces",
     "put_pending",
     "record_event",
+    "record_events",
     "remember_nonce",
     "revoke",
     "set_wrapped_key",
@@ -267,6 +268,11 @@ def has_event(conn: Connection, directory_id: str, event_key: str) -> bool:
 
 def record_event(conn: Connection, event: LedgerEvent) -> None:
     conn.execute(capture_ledger.insert().values(**event._asdict()))
+
+
+def record_events(conn: Connection, events: Sequence[LedgerEvent]) -> None:
+    """Ledger rows in one executemany, in the order given."""
+    conn.execute(capture_ledger.insert(), [event._asdict() for event in events])
 
 
 # Outcomes after which a password change counts as applied to its account (newest wins).

@@ -274,14 +274,18 @@ def clear_accepted(conn: Connection, credential_id: str, *, detail: str) -> None
     """The credential has a new password: what operators accepted of its directories'
     passwords no longer holds (the next check compares the new one), and a link whose
     password was unknown is unchecked again (status NULL, ``detail``)."""
-    mine = links.c.credential_id == credential_id
+    unknown = links.c.status == PASSWORD_UNKNOWN
     conn.execute(
         links.update()
-        .where(mine, links.c.status == PASSWORD_UNKNOWN)
-        .values(status=None, detail=detail, accepted_stamp=None)
-    )
-    conn.execute(
-        links.update().where(mine, links.c.accepted_stamp.is_not(None)).values(accepted_stamp=None)
+        .where(
+            links.c.credential_id == credential_id,
+            sa.or_(unknown, links.c.accepted_stamp.is_not(None)),
+        )
+        .values(
+            status=sa.case((unknown, sa.null()), else_=links.c.status),
+            detail=sa.case((unknown, detail), else_=links.c.detail),
+            accepted_stamp=None,
+        )
     )
 
 

@@ -12,11 +12,12 @@ head; keep the head hash printed by ``credsync audit verify`` somewhere else to 
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import json
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy.engine import Connection
@@ -89,9 +90,42 @@ class VerifyReport:
         )
 
 
+@dataclass
+class _Batch:
+    """Entries appended on one connection inside :meth:`AuditLog.batched`, not written yet."""
+
+    head: meta.AuditHead | None = None
+    rows: list[AuditRow] = field(default_factory=list)
+
+
+# id(connection) -> its batch, shared by every AuditLog: whichever service appends on a
+# connection inside a batch joins it (one chain per transaction).
+_BATCHES: dict[int, _Batch] = {}
+
+
 class AuditLog:
     def __init__(self, db: Database) -> None:
         self._db = db
+
+    @contextlib.contextmanager
+    def batched(self, conn: Connection) -> Iterator[None]:
+        """Entries appended on ``conn`` inside are written together when it ends: the head
+        locked once, one INSERT of many rows, the head set once (a capture batch of hundreds
+        of password changes appends an entry each). The same chain, the same sequence numbers
+        as one append at a time; nothing is written if the block raises (its transaction is
+        rolled back anyway). Not nested."""
+        key = id(conn)
+        if key in _BATCHES:
+            raise RuntimeError("audit batches do not nest")
+        batch = _BATCHES[key] = _Batch()
+        try:
+            yield
+            if batch.rows:
+                assert batch.head is not None  # noqa: S101 - set with the first row
+                audit_rows.append_many(conn, batch.rows)
+                meta.set_audit_head(conn, batch.head)
+        finally:
+            del _BATCHES[key]
 
     def append(
         self,
@@ -105,7 +139,11 @@ class AuditLog:
         details: Mapping[str, Any] | None = None,
     ) -> int:
         """Add an entry inside the caller's write transaction; returns its sequence number."""
-        head = meta.lock_audit_head(conn)
+        batch = _BATCHES.get(id(conn))
+        if batch is None:
+            head = meta.lock_audit_head(conn)
+        else:
+            head = batch.head = batch.head or meta.lock_audit_head(conn)
         seq = head.seq + 1
         at = utcnow()
         text = _dump_details(details)
@@ -113,21 +151,23 @@ class AuditLog:
             head.hash,
             _canonical(seq, at, actor.name, action, target_type, target_id, client_id, text),
         )
-        audit_rows.append(
-            conn,
-            AuditRow(
-                seq=seq,
-                at=at,
-                actor=actor.name,
-                action=action,
-                target_type=target_type,
-                target_id=target_id,
-                client_id=client_id,
-                details=text,
-                prev_hash=head.hash,
-                hash=digest,
-            ),
+        row = AuditRow(
+            seq=seq,
+            at=at,
+            actor=actor.name,
+            action=action,
+            target_type=target_type,
+            target_id=target_id,
+            client_id=client_id,
+            details=text,
+            prev_hash=head.hash,
+            hash=digest,
         )
+        if batch is not None:
+            batch.rows.append(row)
+            batch.head = meta.AuditHead(seq, digest)
+            return seq
+        audit_rows.append(conn, row)
         meta.set_audit_head(conn, meta.AuditHead(seq, digest))
         return seq
 

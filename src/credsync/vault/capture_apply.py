@@ -43,13 +43,10 @@ event's handling and is not kept anywhere else.
 from __future__ import annotations
 
 import datetime as dt
-import hmac
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Literal
 
 from sqlalchemy.engine import Connection
-from typing_extensions import TypedDict
 
 from credsync.connectors import registry
 from credsync.crypto.openpgp import CaptureDecryptor
@@ -67,70 +64,30 @@ from credsync.vault.auto_create import AutoCreate
 from credsync.vault.capture_auto_create import Scoped
 from credsync.vault.capture_batch import FORMATS, CaptureEvent
 from credsync.vault.capture_decrypt import Prepared, open_event
+from credsync.vault.capture_outcomes import (
+    CHANGED_IN_DIRECTORY,
+    CONFLICT,
+    IN_SYNC,
+    PENDING_FIELD,
+    EventResult,
+    Outcome,
+    captured_reason,
+    in_step,
+    same,
+    when,
+)
+from credsync.vault.capture_state import BatchView
 from credsync.vault.keyring import KeyRing
 from credsync.vault.secrets import read_secrets, write_secret_version
 
-__all__ = [
-    "CHANGED_IN_DIRECTORY",
-    "CONFLICT",
-    "PENDING_FIELD",
-    "Applier",
-    "EventResult",
-    "EventResultJson",
-    "Outcome",
-    "captured_reason",
-]
+__all__ = ["Applier"]
 
-Outcome = Literal[
-    "accepted", "duplicate", "stale", "unlinked", "out_of_scope", "ignored", "rejected"
-]
-CHANGED_IN_DIRECTORY = "changed_in_directory"
-CONFLICT = "conflict"
-PENDING_FIELD = "captured_password"  # the sealed field of a pending capture (its AAD)
-IN_SYNC = "in_sync"
 _ECHO_VERSIONS = 5  # earlier versions a capture is compared with (an overtaken push's echo)
 # Events about the account itself: the flag each opens on its linked credential.
 _ACCOUNT_GONE = {
     "deleted": ("account_missing", "the account was deleted in the directory"),
     "disabled": ("account_disabled", "the account was disabled in the directory"),
 }
-
-
-class EventResultJson(TypedDict):
-    object_guid: str
-    pwd_last_set: int | None
-    outcome: Outcome
-    detail: str
-
-
-@dataclass(frozen=True)
-class EventResult:
-    object_guid: str
-    pwd_last_set: int | None
-    outcome: Outcome
-    detail: str
-
-    def to_json(self) -> EventResultJson:
-        return {
-            "object_guid": self.object_guid,
-            "pwd_last_set": self.pwd_last_set,
-            "outcome": self.outcome,
-            "detail": self.detail,
-        }
-
-
-def _when(event: CaptureEvent) -> dt.datetime:
-    return event.changed_at or event.captured_at
-
-
-def captured_reason(side: str, event: CaptureEvent, forwarder: str) -> str:
-    """A captured version's reason: who (a capture does not say: a user or an admin), where
-    and when by the directory's clock."""
-    where = f" (reported by DC {event.dc})" if event.dc else ""
-    return (
-        f"changed in {side} by a user or admin at "
-        f"{_when(event).strftime('%Y-%m-%d %H:%M:%S')} UTC{where}, captured by {forwarder}"
-    )
 
 
 @dataclass
@@ -141,6 +98,7 @@ class Applier:
     audit: AuditLog
     keys: KeyRing
     actor: Actor
+    view: BatchView  # what it reads, asked once for the batch (and what it knows it changed)
     forwarder_id: str
     directory_id: str
     directory_kind: str
@@ -167,15 +125,14 @@ class Applier:
         return registry.kind_of(self.directory_kind).display_name
 
     def apply(self, event: CaptureEvent) -> EventResult:
-        if capture_rows.has_event(self.conn, self.directory_id, event.event_key):
+        if self.view.has_event(event.event_key):
             return EventResult(
                 event.object_guid, event.pwd_last_set, "duplicate", "already received"
             )
         outcome, detail, credential_id = self._decide(event)
         # A rejected event does not take its idempotency key: a corrected one may follow.
         key = event.event_key if outcome != "rejected" else f"rejected|{new_id()}"
-        capture_rows.record_event(
-            self.conn,
+        self.view.record(
             capture_rows.LedgerEvent(
                 directory_id=self.directory_id,
                 event_key=key,
@@ -206,13 +163,13 @@ class Applier:
             return "ignored", "a password event without a ciphertext", None
         if event.ciphertext_format not in FORMATS:
             return "rejected", f"unknown ciphertext format (known: {', '.join(FORMATS)})", None
-        account = capture_rows.account_state(self.conn, self.directory_id, event.object_guid)
+        account = self.view.account(event.object_guid)
         if account.credential_id is None:
             return self._unlinked(event)
         cid = account.credential_id
         if not account.cached:
             return "out_of_scope", "the account is not in the directory's scope", cid
-        newest = capture_rows.newest_applied(self.conn, self.directory_id, event.object_guid)
+        newest = self.view.newest_applied(event.object_guid)
         if event.pwd_last_set is not None and newest is not None and event.pwd_last_set < newest:
             return "stale", f"a newer change (pwdLastSet {newest}) was already applied", cid
         opened = self.prepared.get(event)
@@ -221,15 +178,23 @@ class Applier:
         if not isinstance(opened, Secret):
             return "rejected", opened, cid
         password = opened
+        made = self._fill_shell(event, cid, password)
+        if made is not None:
+            return "accepted", made, cid
+        outcome, detail = self._by_mode(event, cid, account, password)
+        return outcome, detail, cid
+
+    def _fill_shell(self, event: CaptureEvent, cid: str, password: Secret) -> str | None:
+        if not self.view.may_be_shell(event.object_guid):
+            return None
         why = captured_reason(self.side, event, self.actor.name)
         made = auto_create_hooks.fill_shell(
             self.conn, self.auto_create, self.actor, self.keys, self.directory_id, event,
             password, why,
         )  # fmt: skip
-        if made is not None:
-            return "accepted", made, cid
-        outcome, detail = self._by_mode(event, cid, account, password)
-        return outcome, detail, cid
+        self.view.shell_filled(event.object_guid)
+        self.view.credential_changed(cid)
+        return made
 
     def _unlinked(self, event: CaptureEvent) -> tuple[Outcome, str, str | None]:
         """No credential is linked to the account: auto-create makes one with the captured
@@ -250,6 +215,7 @@ class Applier:
         )  # fmt: skip
         if cid is None:
             return "unlinked", f"{unlinked} (and auto-create does not take it)", None
+        self.view.account_changed(event.object_guid)
         return "accepted", f"a new credential ({cid[:8]}) made by auto-create", cid
 
     def _by_mode(
@@ -259,7 +225,7 @@ class Applier:
         account: capture_rows.AccountState,
         password: Secret,
     ) -> tuple[Outcome, str]:
-        cred = capture_rows.credential_state(self.conn, cid)
+        cred = self.view.credential(cid)
         if cred is None or cred.deleted_at is not None:
             return "ignored", "the linked credential is in the trash"
         if not cred.directory_sync:
@@ -283,9 +249,8 @@ class Applier:
     def _account_event(self, event: CaptureEvent) -> tuple[Outcome, str, str | None]:
         """An account deleted or disabled: its linked credential flagged (the next run's
         check confirms it, or closes the flag)."""
-        account = capture_rows.account_state(self.conn, self.directory_id, event.object_guid)
-        cid = account.credential_id
-        cred = None if cid is None else capture_rows.credential_state(self.conn, cid)
+        cid = self.view.account(event.object_guid).credential_id
+        cred = None if cid is None else self.view.credential(cid)
         if cred is None or cred.deleted_at is not None or not cred.directory_sync:
             return "ignored", f"a {event.kind} event: no credential to flag", cid
         if SyncMode(cred.mode) is SyncMode.OFF:
@@ -293,7 +258,7 @@ class Applier:
         status, words = _ACCOUNT_GONE[event.kind]
         where = f" (reported by DC {event.dc})" if event.dc else ""
         flag_id = self._flag(
-            event, cred, status, f"{words} at {_when(event):%Y-%m-%d %H:%M:%S} UTC{where}"
+            event, cred, status, f"{words} at {when(event):%Y-%m-%d %H:%M:%S} UTC{where}"
         )
         return "accepted", f"flagged {status} (flag {flag_id[:8]})", cid
 
@@ -308,8 +273,9 @@ class Applier:
         current = self._current(cred)
         stamp = None if event.pwd_last_set is None else str(event.pwd_last_set)
         now = utcnow()
-        if current is not None and _same(current, password):
+        if current is not None and same(current, password):
             self._confirm(
+                event,
                 cred.id,
                 stamp,
                 cred.secret_version,
@@ -319,7 +285,8 @@ class Applier:
             return "accepted", (
                 f"confirmed: the vault's current password (version {cred.secret_version})"
             )
-        if current is not None and _when(event) < as_utc(cred.password_changed_at):
+        later = when(event) < as_utc(cred.password_changed_at)
+        if current is not None and later and not in_step(account, cred, event):
             echo = self._earlier_version(cred, password)
             if echo is not None:  # a push of an earlier version coming back, overtaken
                 queued = self._queue_push(cred, account)
@@ -331,7 +298,7 @@ class Applier:
                 event,
                 cred,
                 CONFLICT,
-                f"changed in the directory at {_when(event):%Y-%m-%d %H:%M:%S} UTC and in the "
+                f"changed in the directory at {when(event):%Y-%m-%d %H:%M:%S} UTC and in the "
                 "vault after that: the vault's password wins and is pushed; the captured one "
                 "is kept (accept it to use it instead)",
             )
@@ -350,9 +317,14 @@ class Applier:
             password,
             source="directory",
             reason=captured_reason(self.side, event, self.actor.name),
+            unsettled_links=self.view.may_have_unsettled_links(cred.id),
         )
-        self._confirm(cred.id, stamp, version, "captured from the directory", now)
-        capture_rows.drop_pending(self.conn, cred.id, self.directory_id)
+        self.view.credential_changed(cred.id)
+        self.view.links_settled(cred.id)
+        self._confirm(event, cred.id, stamp, version, "captured from the directory", now)
+        if self.view.may_have_pending(cred.id):
+            capture_rows.drop_pending(self.conn, cred.id, self.directory_id)
+            self.view.pending_dropped(cred.id)
         return "accepted", f"a new version ({version}) of the credential's password"
 
     def _drift(
@@ -374,6 +346,10 @@ class Applier:
     def _current(self, cred: capture_rows.CredentialState) -> Secret | None:
         if cred.secret_version < 1:
             return None
+        sealed = self.view.current_sealed(cred.id, cred.secret_version)
+        if sealed is not None:
+            key = self.keys.data_key(self.conn, cred.client_id)
+            return key.open_text(cred.id, sealed.version, "password", sealed.ciphertext)
         found = read_secrets(self.conn, self.keys, cred.client_id, {cred.id: cred.secret_version})
         return found.get(cred.id)
 
@@ -382,12 +358,18 @@ class Applier:
         key = self.keys.data_key(self.conn, cred.client_id)
         for row in secret_rows.history(self.conn, cred.id)[1 : 1 + _ECHO_VERSIONS]:
             earlier = key.open_text(cred.id, row.version, "password", row.ciphertext)
-            if _same(earlier, password):
+            if same(earlier, password):
                 return int(row.version)
         return None
 
     def _confirm(
-        self, cid: str, stamp: str | None, version: int, detail: str, now: dt.datetime
+        self,
+        event: CaptureEvent,
+        cid: str,
+        stamp: str | None,
+        version: int,
+        detail: str,
+        now: dt.datetime,
     ) -> None:
         link_rows.confirm(
             self.conn,
@@ -399,6 +381,9 @@ class Applier:
             detail=detail,
             now=now,
         )
+        self.view.link_confirmed(event.object_guid, stamp, version)
+        if not self.view.may_have_flag(cid, CHANGED_IN_DIRECTORY):
+            return
         flag_rows.close_of(
             self.conn,
             cid,
@@ -408,10 +393,12 @@ class Applier:
             resolution="captured",
             now=now,
         )
+        self.view.flag_closed(cid, CHANGED_IN_DIRECTORY)
 
     def _flag(
         self, event: CaptureEvent, cred: capture_rows.CredentialState, status: str, detail: str
     ) -> str:
+        self.view.flag_opened(cred.id, status)
         return flag_rows.raise_flag(
             self.conn,
             client_id=cred.client_id,
@@ -443,10 +430,11 @@ class Applier:
                 ciphertext=key.seal_text(pending_id, 0, PENDING_FIELD, password.reveal()),
                 forwarder_id=self.forwarder_id,
                 dc=event.dc,
-                captured_at=_when(event),
+                captured_at=when(event),
                 flag_id=flag_id,
             ),
         )
+        self.view.pending_kept(cred.id)
 
     def _queue_push(
         self, cred: capture_rows.CredentialState, account: capture_rows.AccountState
@@ -476,7 +464,3 @@ class Applier:
             client_id=next(iter(self.actor.clients or ()), None),
             details=details,
         )
-
-
-def _same(a: Secret, b: Secret) -> bool:
-    return hmac.compare_digest(a.reveal().encode("utf-8"), b.reveal().encode("utf-8"))

@@ -17,11 +17,11 @@ from collections.abc import Sequence
 from sqlalchemy.engine import Connection
 
 from credsync.connectors.base import Account
-from credsync.storage import capture as capture_rows
 from credsync.types import Secret
 from credsync.vault.auth import Actor
 from credsync.vault.auto_create import AutoCreate
 from credsync.vault.capture_batch import FORMATS, CaptureEvent
+from credsync.vault.capture_state import BatchView
 from credsync.vault.keyring import KeyRing
 
 __all__ = ["Scoped", "create_for", "fill_shell", "hint", "in_scope"]
@@ -40,15 +40,15 @@ def hint(event: CaptureEvent) -> Account | None:
 
 
 def in_scope(
-    conn: Connection,
+    view: BatchView,
     auto_create: AutoCreate | None,
     actor: Actor,
-    directory_id: str,
     events: Sequence[CaptureEvent],
 ) -> Scoped:
     """The batch's password events (in a known format, not received before) of accounts with
     no credential that auto-create would take, with the account as the directory describes
     it (read-only; the directory is asked once per such account)."""
+    conn, directory_id = view.conn, view.directory_id
     if auto_create is None or not auto_create.takes_captures(conn, directory_id):
         return {}
     found: Scoped = {}
@@ -58,10 +58,9 @@ def in_scope(
             continue
         if event.ciphertext_format not in FORMATS:
             continue
-        if capture_rows.has_event(conn, directory_id, event.event_key):
+        if view.has_event(event.event_key):
             continue
-        state = capture_rows.account_state(conn, directory_id, event.object_guid)
-        if state.credential_id is not None:
+        if view.account(event.object_guid).credential_id is not None:
             continue
         guid = event.object_guid
         if guid not in asked:

@@ -5,29 +5,27 @@ it is decrypted; what can't be decrypted says why (never quoting the input)."""
 
 from __future__ import annotations
 
-from sqlalchemy.engine import Connection
-
 from credsync.crypto.openpgp import CaptureDecryptor
 from credsync.errors import InvalidInput
-from credsync.storage import capture as capture_rows
 from credsync.types import Secret
 from credsync.vault.capture_batch import FORMATS, OPENPGP, X25519_HKDF, CaptureEvent
+from credsync.vault.capture_state import BatchView
 
 __all__ = ["Prepared", "needs_decrypting", "open_event", "prepare"]
 
 Prepared = dict[CaptureEvent, "Secret | str"]  # an event's password, or why it has none
 
 
-def needs_decrypting(conn: Connection, directory_id: str, event: CaptureEvent) -> bool:
+def needs_decrypting(view: BatchView, event: CaptureEvent) -> bool:
     """Whether applying ``event`` will need its password: a password event in a known format,
     not received before, of an account linked in the directory."""
     if event.kind != "password" or event.ciphertext is None:
         return False
     if event.ciphertext_format not in FORMATS:
         return False
-    if capture_rows.has_event(conn, directory_id, event.event_key):
+    if view.has_event(event.event_key):
         return False
-    account = capture_rows.account_state(conn, directory_id, event.object_guid)
+    account = view.account(event.object_guid)
     return account.credential_id is not None and account.cached
 
 

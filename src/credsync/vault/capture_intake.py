@@ -54,10 +54,17 @@ from credsync.vault.capture import (
     deny,
     forwarder_actor,
 )
-from credsync.vault.capture_apply import PENDING_FIELD, Applier, EventResult, EventResultJson
+from credsync.vault.capture_apply import Applier
 from credsync.vault.capture_auto_create import Scoped, in_scope
 from credsync.vault.capture_batch import CaptureBatch, body_forwarder_id, parse_batch
 from credsync.vault.capture_decrypt import Prepared, needs_decrypting, prepare
+from credsync.vault.capture_outcomes import (
+    CHANGED_IN_DIRECTORY,
+    PENDING_FIELD,
+    EventResult,
+    EventResultJson,
+)
+from credsync.vault.capture_state import BatchView
 from credsync.vault.flags import Flag, Flags, close_flag, find_flag_row
 from credsync.vault.keyring import KeyRing
 from credsync.vault.secrets import write_secret_version
@@ -130,6 +137,21 @@ class Accepted:
         }
 
 
+def _view(
+    conn: Connection, directory_id: str, batch: CaptureBatch, *, full: bool = True
+) -> BatchView:
+    """What applying the batch reads, asked once (:mod:`credsync.vault.capture_state`);
+    not ``full``: what deciding which events to decrypt reads."""
+    return BatchView.of(
+        conn,
+        directory_id,
+        [event.event_key for event in batch.events],
+        [event.object_guid for event in batch.events],
+        flag_statuses=(CHANGED_IN_DIRECTORY,),
+        full=full,
+    )
+
+
 class CaptureIntake:
     def __init__(
         self, db: Database, audit: AuditLog, flags: Flags, auto_create: AutoCreate | None = None
@@ -192,10 +214,9 @@ class CaptureIntake:
             self._refusal(conn, forwarder_id, batch, now)
             row = capture_rows.forwarder(conn, forwarder_id)
             assert row is not None  # noqa: S101 - _refusal refused it otherwise
-            wanted = [e for e in batch.events if needs_decrypting(conn, row.directory_id, e)]
-            scoped = in_scope(
-                conn, self._auto_create, forwarder_actor(row), row.directory_id, batch.events
-            )
+            view = _view(conn, row.directory_id, batch, full=False)
+            wanted = [e for e in batch.events if needs_decrypting(view, e)]
+            scoped = in_scope(view, self._auto_create, forwarder_actor(row), batch.events)
             wanted += [e for e in scoped if e not in wanted]
             decryptor = Capture.decryptor(conn, keys, row.directory_id) if wanted else None
         return prepare(decryptor, wanted), scoped
@@ -238,11 +259,13 @@ class CaptureIntake:
         scoped: Scoped,
     ) -> list[EventResult]:
         actor = forwarder_actor(row)
+        view = _view(conn, row.directory_id, batch)
         applier = Applier(
             conn=conn,
             audit=self._audit,
             keys=keys,
             actor=actor,
+            view=view,
             forwarder_id=row.id,
             directory_id=row.directory_id,
             directory_kind=row.directory_kind,
@@ -252,7 +275,9 @@ class CaptureIntake:
             auto_create=self._auto_create,
             auto_scoped=scoped,
         )
-        results = [applier.apply(event) for event in batch.events]
+        with self._audit.batched(conn):
+            results = [applier.apply(event) for event in batch.events]
+            view.flush()
         capture_rows.purge_nonces(conn, utcnow() - NONCE_TTL)
         counts = collections.Counter(r.outcome for r in results)
         self._audit.append(

@@ -52,11 +52,13 @@ def write_secret_version(
     *,
     source: str,
     reason: str,
+    unsettled_links: bool = True,
 ) -> int:
     """A new current secret version for the credential, in the caller's transaction; returns
     the version. The caller decides whether the change is pushed (it is not queued here).
     What operators accepted of the directories' passwords no longer holds: a directory
-    password that was unknown to the vault is checked against the new one at the next run."""
+    password that was unknown to the vault is checked against the new one at the next run
+    (``unsettled_links`` false: the caller knows no link holds either, nothing to clear)."""
     actor.require(Permission.VAULT_WRITE)
     clean_secret(password)
     row = credential_rows.lock_secret_state(conn, credential_id)
@@ -76,9 +78,10 @@ def write_secret_version(
     credential_rows.set_current_secret(
         conn, row.id, secret_version=version, version=row.version + 1, by=actor.name, now=now
     )
-    link_rows.clear_accepted(
-        conn, row.id, detail=f"a new password (version {version}): the next run checks it"
-    )
+    if unsettled_links:
+        link_rows.clear_accepted(
+            conn, row.id, detail=f"a new password (version {version}): the next run checks it"
+        )
     audit.append(
         conn,
         actor,
