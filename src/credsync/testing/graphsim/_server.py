@@ -101,7 +101,7 @@ def build_app(sim: GraphSimulator) -> Callable[[Scope, Receive, Send], Awaitable
         if tenant is not None:
             endpoints.add(f"{sim.url}/{tenant.id}/oauth2/v2.0/token")
         try:
-            answer = sim.authority.token(ref, form, endpoints, basic)
+            answer = sim.authority.token(ref, form, endpoints, basic, sim.url)
         except AadError as err:
             return aad_reply(err)
         return JSONResponse(answer, headers=_NO_STORE)

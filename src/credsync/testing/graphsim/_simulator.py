@@ -15,7 +15,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from . import _audits, _batch, _delta, _directory, _groups, _users
+from . import _audits, _batch, _delta, _directory, _groups, _roles, _users
 from ._auth import Authority
 from ._clock import SimClock
 from ._graph import Pipeline, Router
@@ -44,6 +44,7 @@ def _router() -> Router:
     _groups.register(router)
     _directory.register(router)
     _audits.register(router)
+    _roles.register(router)
     return router
 
 
