@@ -219,3 +219,42 @@ def test_password_writes_count_against_the_write_throttle(graph: Graph, tenant, 
     again = graph.patch(f"/users/{user.id}", {"passwordProfile": {"password": "Rel4yed!pass2"}})
     assert again.status_code == 204
     assert sign_in(sim, user.upn, "Rel4yed!pass2")
+
+
+def test_a_lookup_by_anchor_name_or_mail_follows_every_change(graph: Graph, tenant) -> None:
+    user, other = tenant.create_user(), tenant.create_user()
+    first, second = _anchor(), _anchor()
+    tenant.set_immutable_id(user.id, first)
+    assert _ids(graph, f"onPremisesImmutableId eq '{first}'") == {user.id}
+    assert graph.patch(f"/users/{user.id}", {"onPremisesImmutableId": second}).status_code == 204
+    assert _ids(graph, f"onPremisesImmutableId eq '{first}'") == set()
+    assert _ids(graph, f"onPremisesImmutableId eq '{second}' or onPremisesImmutableId eq 'x'") == {
+        user.id
+    }
+    assert _ids(graph, f"userPrincipalName eq '{other.upn.upper()}'") == {other.id}
+    assert _ids(graph, f"mail in ('{user.upn}', '{other.upn}')") == {user.id, other.id}
+    both = f"userPrincipalName eq '{user.upn}' and accountEnabled eq false"
+    assert _ids(graph, both) == set()
+    tenant.disable(user.id)
+    assert _ids(graph, both) == {user.id}
+    graph.delete(f"/users/{user.id}")
+    assert _ids(graph, f"onPremisesImmutableId eq '{second}'") == set()
+    seeded = [tenant.get_user(i) for i in tenant.user_ids()]
+    synced = [u for u in seeded if u["onPremisesImmutableId"] and u["onPremisesSyncEnabled"]]
+    for record in synced:
+        assert _ids(graph, f"onPremisesImmutableId eq '{record['onPremisesImmutableId']}'") == {
+            record["id"]
+        }
+
+
+def test_anchor_lookups_in_a_large_tenant(http, sim: GraphSimulator) -> None:
+    big = sim.add_tenant(users=5_000, groups=0, seed=11)
+    graph = Graph(http, sim, big, big.default_app)
+    anchors = {}
+    for user_id in big.user_ids()[::100]:
+        anchors[user_id] = _anchor()
+        big.set_immutable_id(user_id, anchors[user_id])
+    for user_id, anchor in anchors.items():
+        assert _ids(graph, f"onPremisesImmutableId eq '{anchor}'") == {user_id}
+    hits = big.store.users.lookup("onPremisesImmutableId", list(anchors.values()))
+    assert [r["id"] for r in hits] == list(anchors)

@@ -67,11 +67,10 @@ def check_immutable_id(t: SimTenant, value: Any, *, exclude: str | None = None) 
         raise bad_request(
             "Invalid value specified for property 'onPremisesImmutableId' of resource 'User'."
         )
-    store = t.store
-    for source in (store.users.live, store.users.deleted):
-        for user_id, record in source.items():
-            if user_id != exclude and record.get("onPremisesImmutableId") == value:
-                raise bad_request(DUPLICATE_IMMUTABLE_ID)
+    users = t.store.users
+    for record in [*users.lookup("onPremisesImmutableId", [value]), *users.deleted.values()]:
+        if record["id"] != exclude and record.get("onPremisesImmutableId") == value:
+            raise bad_request(DUPLICATE_IMMUTABLE_ID)
 
 
 def _strong_rule(record: Record) -> bool:

@@ -69,7 +69,9 @@ class GraphSimulator:
         self._key_file = self._dir / "server-key.pem"
         self._key_file.touch(mode=0o600)
         self._key_file.write_text(self._tls.key_pem)
-        self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        # IPPROTO_TCP named, not 0: asyncio sets TCP_NODELAY only on sockets whose proto says
+        # TCP, and without it every answer (headers, then body) waited ~40 ms for a delayed ACK
+        self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._sock.bind(("127.0.0.1", port))
         self.port: int = self._sock.getsockname()[1]

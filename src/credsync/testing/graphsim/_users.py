@@ -39,6 +39,8 @@ USERS = Listing(
     filterable=USER_FILTERABLE,
     searchable=("displayName", "givenName", "surname", "mail", "userPrincipalName", "mailNickname"),
     sortable=("displayName", "userPrincipalName"),
+    # what a sync client matches one user by (the relay: anchor, name, mail)
+    indexed=frozenset({"onPremisesImmutableId", "userPrincipalName", "mail"}),
 )
 POLICIES = frozenset({"DisablePasswordExpiration", "DisableStrongPassword", "None"})
 PROFILE_KEYS = frozenset(
