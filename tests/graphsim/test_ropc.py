@@ -150,3 +150,16 @@ def test_graph_refuses_a_user_token(sim, world, http) -> None:
 def test_sign_in_needs_a_tenant_it_can_find(sim) -> None:
     with pytest.raises(ValueError, match="no tenant"):
         sign_in(sim, "someone@elsewhere.example", PASSWORD)
+
+
+def test_home_realm_discovery(sim, world, http) -> None:
+    # what msal asks before a password grant (msal builds this URL without the authority's port,
+    # so msal itself cannot sign in against the simulator: sign_in does)
+    managed = http.get(f"{sim.url}/common/userrealm/x@ropc.test?api-version=1.0").json()
+    assert (managed["account_type"], managed["domain_name"]) == ("Managed", "ropc.test")
+    realm = http.get(f"{sim.url}/common/userrealm/x@fed.ropc.test?api-version=1.0").json()
+    assert realm["account_type"] == "Federated"
+    assert realm["federation_protocol"] == "WSTrust"
+    assert realm["federation_active_auth_url"].startswith("https://sts.fed.ropc.test/")
+    unknown = http.get(f"{sim.url}/common/userrealm/x@nowhere.example").json()
+    assert unknown["account_type"] == "Unknown"

@@ -20,6 +20,12 @@ Success: ``token_type``, ``scope``, ``expires_in``, ``ext_expires_in``, an ``acc
 Graph with the user's claims (``idtyp`` "user", ``scp``; the simulator's Graph serves app tokens
 only and answers 401 to these), an ``id_token`` when ``openid`` was asked for, and an opaque
 ``refresh_token`` with ``offline_access`` (the simulator does not redeem it).
+
+Before ROPC, msal asks ``GET /common/userrealm/{username}?api-version=1.0`` whether the account
+is managed or federated (:func:`user_realm`; for a federated one it would go to the identity
+provider's WS-Trust endpoint itself, which the simulator does not play). msal builds that URL
+from the authority's host without its port, so msal cannot sign users in against the simulator:
+``sign_in`` (``_signin``) posts the grant itself.
 """
 
 from __future__ import annotations
@@ -35,7 +41,7 @@ from jwt.utils import base64url_encode
 from ._errors import AadError
 from ._tenant import SimApp, SimTenant
 
-__all__ = ["password_grant"]
+__all__ = ["password_grant", "user_realm"]
 
 GRAPH = "https://graph.microsoft.com"
 LIFETIME = 3599
@@ -171,4 +177,32 @@ def password_grant(
         )
     if "offline_access" in oidc:
         answer["refresh_token"] = secrets.token_urlsafe(48)
+    return answer
+
+
+def user_realm(tenant: SimTenant | None, username: str) -> dict[str, Any]:
+    """The home realm discovery answer msal reads (``account_type`` Managed, Federated or
+    Unknown, and for a federated domain its WS-Trust endpoints)."""
+    domain = username.rsplit("@", 1)[-1].lower()
+    if tenant is None or domain not in tenant.domain_names():
+        return {
+            "ver": "1.0",
+            "account_type": "Unknown",
+            "cloud_instance_name": "microsoftonline.com",
+        }
+    answer: dict[str, Any] = {
+        "ver": "1.0",
+        "account_type": "Managed",
+        "domain_name": domain,
+        "cloud_instance_name": "microsoftonline.com",
+        "cloud_audience_urn": "urn:federation:MicrosoftOnline",
+    }
+    federation = tenant.federation.get(domain)
+    if federation is not None:
+        answer.update(
+            account_type="Federated",
+            federation_protocol="WSTrust",
+            federation_metadata_url=federation["metadataExchangeUri"],
+            federation_active_auth_url=federation["activeSignInUri"],
+        )
     return answer
