@@ -258,3 +258,32 @@ def test_anchor_lookups_in_a_large_tenant(http, sim: GraphSimulator) -> None:
         assert _ids(graph, f"onPremisesImmutableId eq '{anchor}'") == {user_id}
     hits = big.store.users.lookup("onPremisesImmutableId", list(anchors.values()))
     assert [r["id"] for r in hits] == list(anchors)
+
+
+def test_a_domain_federated_and_back(graph: Graph, tenant, sim: GraphSimulator) -> None:
+    name = sim.add_domain(tenant, "flip.contoso.test")
+    user = tenant.create_user(upn=f"flip@{name}", password="Cl0ud!password")
+
+    def write(password: str) -> int:
+        body = {"passwordProfile": {"password": password, "forceChangePasswordNextSignIn": False}}
+        return graph.patch(f"/users/{user.id}", body).status_code
+
+    assert write("Rel4yed!one") == 204
+    assert sign_in(sim, user.upn, "Rel4yed!one")
+    tenant.set_federated(name)
+    domain = graph.get(f"/domains/{name}").json()
+    assert domain["authenticationType"] == "Federated"
+    configs = graph.get(f"/domains/{name}/federationConfiguration")
+    assert configs.status_code == 403  # the default app lacks Domain-InternalFederation.Read.All
+    assert write("Rel4yed!two") == 400
+    assert sign_in(sim, user.upn, "Rel4yed!one").code == 50126  # the IdP's to check now
+    tenant.set_federated(name, False)
+    assert graph.get(f"/domains/{name}").json()["authenticationType"] == "Managed"
+    assert write("Rel4yed!three") == 204
+    assert sign_in(sim, user.upn, "Rel4yed!three")
+    with pytest.raises(ValueError, match="cannot be federated"):
+        tenant.set_federated(tenant.domain)
+    with pytest.raises(KeyError):
+        tenant.set_federated("nowhere.example")
+    federated = sim.add_domain(tenant, "born.fed.contoso.test", federated=True)
+    assert tenant.federated(f"x@{federated}")

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import _audits, _ops
 from ._clock import SimClock
+from ._domains import federation_config
 from ._errors import GraphError
 from ._model import GROUP_DEFAULTS, USER_DEFAULTS, full_copy
 from ._passwords import matches, strong_password
@@ -217,6 +218,26 @@ class SimTenant:
 
     def federated(self, upn: str) -> bool:
         return upn.rsplit("@", 1)[-1].lower() in self.federation
+
+    def set_federated(self, domain: str, federated: bool = True) -> None:
+        """Federate a domain (``authenticationType`` Federated, with a federationConfiguration
+        naming an AD FS-like identity provider) or return it to Managed. As in Entra, the default
+        and the initial (onmicrosoft) domain cannot be federated
+        (https://learn.microsoft.com/en-us/entra/identity/hybrid/connect/how-to-connect-fed-saml-idp)."""
+        key = domain.lower()
+        with self.store.lock:
+            record = next((d for d in self.domains if d["id"].lower() == key), None)
+            if record is None:
+                raise KeyError(f"no domain {domain!r} in tenant {self.id}")
+            if federated and (record["isDefault"] or record["isInitial"]):
+                raise ValueError(
+                    f"{domain} is the default or initial domain: it cannot be federated"
+                )
+            record["authenticationType"] = "Federated" if federated else "Managed"
+            if federated:
+                self.federation.setdefault(key, federation_config(self.rng, key))
+            else:
+                self.federation.pop(key, None)
 
     # --- the portal: users -----------------------------------------------------------------
     def _live_user(self, user_id: str) -> dict[str, Any]:
