@@ -3,7 +3,9 @@ complexity rule and the reset rules of directory roles, passwordPolicies, accoun
 usageLocation...), DELETE (soft) and assignLicense.
 
 Users synced from on-premises AD (onPremisesSyncEnabled) accept only usageLocation; anything
-else, passwords included, is refused as Graph refuses it.
+else, passwords included, is refused as Graph refuses it. A user of a federated domain takes no
+password (its identity provider checks it) and is created only with an onPremisesImmutableId,
+which is unique in the tenant.
 """
 
 from __future__ import annotations
