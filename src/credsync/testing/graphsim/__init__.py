@@ -7,15 +7,17 @@
         print(sim.info(tenant, tenant.default_app))
 
 One HTTPS server on 127.0.0.1 (its own test CA: ``sim.ca_file``) plays, for any number of tenants,
-OIDC discovery and the v2.0 token endpoint (client credentials by secret or certificate) and
-Graph v1.0: users, groups and members, delta queries, deleted items, licences, domains, the
-directory audit log, $batch, throttling and injectable faults, with Graph's error shapes. See
-the private modules' docstrings for the exact behaviour. The product runs it only for ``credsync
-demo`` and ``credsync simulate graph`` (its dependencies are the product's: see
-tests/test_dependencies.py).
+OIDC discovery and the v2.0 token endpoint (client credentials by secret or certificate, and the
+password grant: :func:`sign_in` proves a password works) and Graph v1.0: users, groups and
+members, delta queries, deleted items, licences, domains, admin roles (directoryRoles,
+roleAssignments), the directory audit log, $batch, throttling and injectable faults, with
+Graph's error shapes. See the private modules' docstrings for the exact behaviour. The product
+runs it only for ``credsync demo`` and ``credsync simulate graph`` (its dependencies are the
+product's: see tests/test_dependencies.py).
 """
 
 from ._fixtures import simulator_fixture
+from ._signin import SignIn, sign_in
 from ._simulator import DEFAULT_PERMISSIONS, DEFAULT_ROLE, GraphSimulator
 from ._tenant import SimApp, SimTenant, SimUser
 from ._throttle import ThrottleConfig
@@ -24,9 +26,11 @@ __all__ = [
     "DEFAULT_PERMISSIONS",
     "DEFAULT_ROLE",
     "GraphSimulator",
+    "SignIn",
     "SimApp",
     "SimTenant",
     "SimUser",
     "ThrottleConfig",
+    "sign_in",
     "simulator_fixture",
 ]

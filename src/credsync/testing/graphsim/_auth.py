@@ -1,5 +1,6 @@
 """The identity platform's side: OIDC discovery, the v2.0 token endpoint (client credentials by
-secret or by certificate assertion), and Graph's validation of the access tokens it issued.
+secret or by certificate assertion; the password grant is ``_ropc``'s), and Graph's validation of
+the access tokens it issued (app tokens only).
 
 Access tokens are real JWTs (RS256, the simulator's key, ``kid`` in the header, keys served at
 ``/{tenant}/discovery/v2.0/keys``) with Entra's app-token claims: aud, iss, tid, appid, azp, oid
@@ -28,6 +29,7 @@ from jwt.utils import base64url_decode, base64url_encode
 from ._clock import SimClock
 from ._errors import AadError, GraphError
 from ._permissions import ROLE_TEMPLATE_IDS
+from ._ropc import password_grant
 from ._tenant import SimApp, SimTenant
 
 __all__ = ["GRAPH_AUDIENCE", "GRAPH_SCOPE", "Authority", "aad_time"]
@@ -79,6 +81,7 @@ class Authority:
         self.find_tenant = find_tenant
         self._key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         self.kid = uuid.uuid4().hex[:27]
+        self.issuer_base = "https://login.microsoftonline.com"
 
     # --- discovery -------------------------------------------------------------------------
     def openid_configuration(self, base: str, tenant_ref: str) -> dict[str, Any]:
@@ -141,9 +144,11 @@ class Authority:
         form: Mapping[str, str],
         endpoints: Collection[str],
         basic: tuple[str, str] | None,
+        base: str = "",
     ) -> dict[str, Any]:
-        """Answer a client-credentials request, or raise :class:`AadError`. ``endpoints``: the
-        token endpoint's URLs (by tenant id and as asked), what an assertion's aud must name."""
+        """Answer a client-credentials or password (ROPC, see ``_ropc``) request, or raise
+        :class:`AadError`. ``endpoints``: the token endpoint's URLs (by tenant id and as asked),
+        what an assertion's aud must name; ``base``: the server's URL (id tokens' issuer)."""
         tenant = self._tenant(tenant_ref)
         client_id = form.get("client_id") or (basic[0] if basic else "")
         grant = form.get("grant_type")
@@ -154,13 +159,13 @@ class Authority:
                 900144,
                 "The request body must contain the following parameter: 'grant_type'.",
             )
-        if grant != "client_credentials":
+        if grant not in ("client_credentials", "password"):
             raise AadError(
                 400,
                 "unsupported_grant_type",
                 70003,
                 "The app requested an unsupported grant type "
-                f"'{grant}'. This simulator answers client_credentials only.",
+                f"'{grant}'. This simulator answers client_credentials and password only.",
             )
         if not client_id:
             raise AadError(
@@ -180,8 +185,14 @@ class Authority:
                 "the administrator of the tenant or consented to by any user in the tenant. You "
                 "may have sent your authentication request to the wrong tenant.",
             )
-        self._check_scope(form.get("scope", ""))
         secret = form.get("client_secret") or (basic[1] if basic else None)
+        if grant == "password":
+            if secret is not None:
+                self._check_secret(app, secret)
+            return password_grant(
+                tenant, app, form, sign=self._sign, issuer_base=base or self.issuer_base
+            )
+        self._check_scope(form.get("scope", ""))
         assertion = form.get("client_assertion")
         if assertion:
             if form.get("client_assertion_type") != ASSERTION_TYPE:
@@ -193,15 +204,7 @@ class Authority:
                 )
             self._check_assertion(app, assertion, endpoints)
         elif secret is not None:
-            if not hmac.compare_digest(secret.encode(), app.client_secret.encode()):
-                raise AadError(
-                    401,
-                    "invalid_client",
-                    7000215,
-                    "Invalid client secret provided. Ensure the secret being sent in the request "
-                    "is the client secret value, not the client secret ID, for a secret added to "
-                    f"app '{app.client_id}'.",
-                )
+            self._check_secret(app, secret)
         else:
             raise AadError(
                 401,
@@ -217,6 +220,21 @@ class Authority:
             "ext_expires_in": TOKEN_LIFETIME,
             "access_token": self.issue(tenant, app),
         }
+
+    @staticmethod
+    def _check_secret(app: SimApp, secret: str) -> None:
+        if not hmac.compare_digest(secret.encode(), app.client_secret.encode()):
+            raise AadError(
+                401,
+                "invalid_client",
+                7000215,
+                "Invalid client secret provided. Ensure the secret being sent in the request "
+                "is the client secret value, not the client secret ID, for a secret added to "
+                f"app '{app.client_id}'.",
+            )
+
+    def _sign(self, claims: dict[str, Any]) -> str:
+        return jwt.encode(claims, self._key, algorithm="RS256", headers={"kid": self.kid})
 
     @staticmethod
     def _check_scope(scope: str) -> None:
@@ -327,7 +345,7 @@ class Authority:
             "wids": [ROLE_TEMPLATE_IDS[app.directory_role]] if app.directory_role else [],
             "xms_tcdt": 1600000000,
         }
-        return jwt.encode(claims, self._key, algorithm="RS256", headers={"kid": self.kid})
+        return self._sign(claims)
 
     # --- Graph's side ----------------------------------------------------------------------
     def validate(self, authorization: str | None) -> tuple[SimTenant, SimApp, dict[str, Any]]:
@@ -345,6 +363,8 @@ class Authority:
             raise _invalid_token("IDX14100: JWT is not well formed, validation failure.") from None
         if claims.get("aud") != GRAPH_AUDIENCE:
             raise _invalid_token("Invalid audience.")
+        if claims.get("idtyp") == "user":  # from the password grant: delegated access
+            raise _invalid_token("This simulator's Graph accepts application tokens only.")
         now = self.clock.timestamp()
         if not float(claims.get("nbf", 0)) - 300 <= now < float(claims.get("exp", 0)):
             raise _invalid_token("Access token has expired or is not yet valid.")

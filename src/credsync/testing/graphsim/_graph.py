@@ -163,6 +163,12 @@ class Router:
                 pattern += f"/(?P<{segment[1:-1]}>[^/]+)"
             elif segment in ("delta",):
                 pattern += r"/delta(?:\(\))?"
+            elif "{" in segment:  # a key in the segment: directoryRoles(roleTemplateId='{x}')
+                parts = re.split(r"\{(\w+)\}", segment)
+                pattern += "/" + "".join(
+                    f"(?P<{part}>[^/']+)" if odd else re.escape(part)
+                    for odd, part in ((i % 2 == 1, p) for i, p in enumerate(parts))
+                )
             else:
                 pattern += "/" + re.escape(segment)
         self._routes.append((method, re.compile(pattern + "/?", re.IGNORECASE), key, handler))

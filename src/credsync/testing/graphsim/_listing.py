@@ -33,6 +33,8 @@ class Listing:
     filterable: Mapping[str, str]
     searchable: Sequence[str]
     sortable: Sequence[str] = ("displayName",)
+    # looked up by value, not scanned, for `$filter=<name> eq '...'` (see Collection.lookup)
+    indexed: frozenset[str] = frozenset()
 
 
 def _get(record: Record, name: str) -> Any:
@@ -171,6 +173,15 @@ def list_page(
     elif found is not None and found.ids is not None and token is None:
         records = [source.live[i] for i in dict.fromkeys(found.ids) if i in source.live]
         records = [r for r in records if keep is None or keep(r)][:top]
+        next_start = -1
+    elif (
+        found is not None
+        and found.keys is not None
+        and found.keys[0] in listing.indexed
+        and token is None
+        and len(hits := source.lookup(*found.keys)) <= top
+    ):
+        records = [r for r in hits if keep is None or keep(r)]
         next_start = -1
     else:
         records, following = source.page(start, top, keep)

@@ -91,6 +91,9 @@ USER_DEFAULT = (
     "userPrincipalName",
     "id",
 )
+# https://learn.microsoft.com/en-us/graph/api/resources/user: onPremisesImmutableId "Supports
+# $filter (eq, ne, not, ge, le, in)", onPremisesSyncEnabled "(eq, ne, not, in, and eq on null
+# values)"; both are "returned only on $select" (not in USER_DEFAULT).
 USER_FILTERABLE: dict[str, str] = {
     name: USER_PROPERTIES[name]
     for name in (
@@ -103,6 +106,7 @@ USER_FILTERABLE: dict[str, str] = {
         "mailNickname",
         "accountEnabled",
         "onPremisesSyncEnabled",
+        "onPremisesImmutableId",
         "userType",
         "usageLocation",
         "jobTitle",

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "add_user",
+    "check_immutable_id",
     "check_upn",
     "expire_deleted",
     "hard_delete",
@@ -32,6 +33,11 @@ COMPLEXITY = (
     "Please provide a different password."
 )
 DUPLICATE_UPN = "Another object with the same value for property userPrincipalName already exists."
+# Graph's duplicate-value message, as for userPrincipalName (the anchor is unique per tenant:
+# https://learn.microsoft.com/en-us/entra/identity/hybrid/connect/plan-connect-design-concepts).
+DUPLICATE_IMMUTABLE_ID = (
+    "Another object with the same value for property onPremisesImmutableId already exists."
+)
 
 
 def check_upn(t: SimTenant, upn: Any, *, exclude: str | None = None) -> str:
@@ -50,6 +56,21 @@ def check_upn(t: SimTenant, upn: Any, *, exclude: str | None = None) -> str:
     if holder is not None and holder != exclude:
         raise bad_request(DUPLICATE_UPN)
     return upn
+
+
+def check_immutable_id(t: SimTenant, value: Any, *, exclude: str | None = None) -> None:
+    """An ``onPremisesImmutableId`` no other user of the tenant (live or soft-deleted) holds.
+    Compared exactly: it is base64, where case matters."""
+    if value is None:
+        return
+    if not isinstance(value, str) or not value.strip():
+        raise bad_request(
+            "Invalid value specified for property 'onPremisesImmutableId' of resource 'User'."
+        )
+    users = t.store.users
+    for record in [*users.lookup("onPremisesImmutableId", [value]), *users.deleted.values()]:
+        if record["id"] != exclude and record.get("onPremisesImmutableId") == value:
+            raise bad_request(DUPLICATE_IMMUTABLE_ID)
 
 
 def _strong_rule(record: Record) -> bool:

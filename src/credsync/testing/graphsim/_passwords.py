@@ -11,6 +11,11 @@ import string
 __all__ = ["complies", "hash_password", "matches", "strong_password"]
 
 # Characters Entra accepts in a password; anything else (Unicode, control characters) is refused.
+# https://learn.microsoft.com/en-us/entra/identity/authentication/concept-sspr-policy: "A - Z,
+# a - z, 0 - 9, @ # $ % ^ & * - _ ! + = [ ] { } | \ : ' , . ? / ` ~ " ( ) ; < > blank space";
+# "Characters not allowed: Unicode characters"; 8 to 256 characters; 3 of 4 classes (lower,
+# upper, digit, symbol) unless passwordPolicies holds DisableStrongPassword. Whether that also
+# lifts the length and character rules is not documented: here it waives the classes only.
 SYMBOLS = "@#$%^&*-_!+=[]{}|\\:',.?/`~\"();<> "
 _ALLOWED = frozenset(string.ascii_letters + string.digits + SYMBOLS)
 _ITERATIONS = 1000  # a simulator: cheap, but never the password itself

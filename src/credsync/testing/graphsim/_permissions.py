@@ -108,6 +108,18 @@ _DOMAIN_READ = ("Domain.Read.All", "Domain.ReadWrite.All", "Directory.Read.All")
 # "AuditLog.Read.All and Directory.Read.All" (both; no higher privileged alternative).
 _AUDIT_READ = Access(("AuditLog.Read.All", "Directory.Read.All"), all_of=True)
 
+# https://learn.microsoft.com/en-us/graph/api/directoryrole-list (and -get, -list-members):
+# RoleManagement.Read.Directory least, Directory.Read.All too; activation needs
+# RoleManagement.ReadWrite.Directory.
+_ROLE_READ = Access(
+    (
+        "RoleManagement.Read.Directory",
+        "Directory.Read.All",
+        "RoleManagement.ReadWrite.Directory",
+        "Directory.ReadWrite.All",
+    )
+)
+
 ROUTES: dict[str, Access] = {
     "POST /$batch": Access(()),
     "GET /users": Access(_USER_READ),
@@ -173,6 +185,13 @@ ROUTES: dict[str, Access] = {
     ),
     "GET /auditLogs/directoryAudits": _AUDIT_READ,
     "GET /auditLogs/directoryAudits/{id}": _AUDIT_READ,
+    "GET /directoryRoles": _ROLE_READ,
+    "POST /directoryRoles": Access(("RoleManagement.ReadWrite.Directory",)),
+    "GET /directoryRoles/{id}": _ROLE_READ,
+    "GET /directoryRoles/{id}/members": _ROLE_READ,
+    "GET /directoryRoles(roleTemplateId={id})": _ROLE_READ,
+    "GET /directoryRoles(roleTemplateId={id})/members": _ROLE_READ,
+    "GET /roleManagement/directory/roleAssignments": _ROLE_READ,
     "GET /domains": Access(_DOMAIN_READ),
     "GET /domains/{id}": Access(_DOMAIN_READ),
     "GET /domains/{id}/federationConfiguration": Access(

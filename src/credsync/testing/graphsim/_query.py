@@ -74,6 +74,9 @@ class Filter:
     predicate: Predicate
     advanced: bool  # needs ConsistencyLevel: eventual
     ids: tuple[str, ...] | None  # the ids it is limited to, when it is only `id eq`/`id in`
+    # (property, values) when it is only `prop eq v` / `prop in (...)` on one property, joined
+    # by `or`: a caller with an index may look the values up instead of scanning
+    keys: tuple[str, tuple[Any, ...]] | None = None
 
     def __call__(self, record: Any, get: Getter) -> bool:
         return self.predicate(record, get)
@@ -158,6 +161,8 @@ class _Parser:
         self.advanced = False
         self.id_only = True
         self.ids: list[str] = []
+        self.key_only = True  # only eq/in on one property, or'ed (see Filter.keys)
+        self.keys: list[tuple[str, Any]] = []
 
     @staticmethod
     def _tokenize(text: str) -> list[tuple[str, str]]:
@@ -241,7 +246,7 @@ class _Parser:
         finally:
             self.props, self.types, self.scope = saved
         self.take(")")
-        self.id_only = False
+        self.id_only = self.key_only = False
         return lambda r, g: any(test(item, _item_get) for item in (g(r, name) or ()))
 
     def expression(self) -> Predicate:
@@ -256,7 +261,7 @@ class _Parser:
         left = self.unary()
         while self.at_word("and"):
             self.take()
-            self.id_only = False
+            self.id_only = self.key_only = False
             left = _both(left, self.unary())
         return left
 
@@ -265,6 +270,7 @@ class _Parser:
             self.connective("not")
             self.take()
             self.advanced = True
+            self.key_only = False
             inner = self.unary()
             return lambda r, g: not inner(r, g)
         return self.primary()
@@ -286,7 +292,7 @@ class _Parser:
             if not isinstance(value, str):
                 raise ValueError("startswith/endswith take a string")
             self.allow(name, func)
-            self.id_only = False
+            self.id_only = self.key_only = False
             needle = value.lower()
             if func == "endswith":
                 self.advanced = True
@@ -308,6 +314,9 @@ class _Parser:
                 values.append(_literal(self.take()))
             self.take(")")
             folded = {_fold(v) for v in values}
+            self.keys.extend((name, v) for v in values)
+            if None in values:
+                self.key_only = False
             if name == "id":
                 self.ids.extend(str(v) for v in values)
             return lambda r, g: _fold(g(r, name)) in folded
@@ -319,6 +328,10 @@ class _Parser:
             value = _moment(value)
         if op in _ADVANCED_OPS or value is None:
             self.advanced = True
+        if op == "eq" and value is not None:
+            self.keys.append((name, value))
+        else:
+            self.key_only = False
         if name == "id" and op == "eq":
             self.ids.append(str(value))
         elif name == "id":
@@ -349,4 +362,8 @@ def parse_filter(
     except (ValueError, IndexError) as exc:
         raise bad_request(f"Invalid filter clause: {exc}", "BadRequest") from None
     ids = tuple(parser.ids) if parser.id_only and parser.ids else None
-    return Filter(predicate, parser.advanced, ids)
+    names = {name for name, _value in parser.keys}
+    keys = None
+    if parser.key_only and len(names) == 1:
+        keys = (names.pop(), tuple(value for _name, value in parser.keys))
+    return Filter(predicate, parser.advanced, ids, keys)

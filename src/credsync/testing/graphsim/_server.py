@@ -21,6 +21,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from . import _ropc
 from ._auth import aad_time
 from ._errors import AadError, aad_error_body
 from ._graph import GraphRequest
@@ -101,10 +102,15 @@ def build_app(sim: GraphSimulator) -> Callable[[Scope, Receive, Send], Awaitable
         if tenant is not None:
             endpoints.add(f"{sim.url}/{tenant.id}/oauth2/v2.0/token")
         try:
-            answer = sim.authority.token(ref, form, endpoints, basic)
+            answer = sim.authority.token(ref, form, endpoints, basic, sim.url)
         except AadError as err:
             return aad_reply(err)
         return JSONResponse(answer, headers=_NO_STORE)
+
+    async def user_realm(request: Request) -> Response:
+        username = request.path_params["username"]
+        tenant = sim.find_tenant(username.rsplit("@", 1)[-1])
+        return JSONResponse(_ropc.user_realm(tenant, username), headers=_NO_STORE)
 
     async def graph(request: Request) -> Response:
         path = request.url.path[len("/v1.0") :] or "/"
@@ -140,6 +146,7 @@ def build_app(sim: GraphSimulator) -> Callable[[Scope, Receive, Send], Awaitable
         routes=[
             Route("/v1.0", graph, methods=_METHODS),
             Route("/v1.0/{rest:path}", graph, methods=_METHODS),
+            Route("/common/userrealm/{username}", user_realm, methods=["GET"]),
             Route("/{tenant}/v2.0/.well-known/openid-configuration", discovery, methods=["GET"]),
             Route("/{tenant}/discovery/v2.0/keys", keys, methods=["GET"]),
             Route("/{tenant}/oauth2/v2.0/token", token, methods=["POST"]),

@@ -15,9 +15,10 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from . import _audits, _batch, _delta, _directory, _groups, _users
+from . import _audits, _batch, _delta, _directory, _groups, _roles, _users
 from ._auth import Authority
 from ._clock import SimClock
+from ._domains import domain_record, federation_config
 from ._graph import Pipeline, Router
 from ._seed import guid, seed_groups, seed_users, sku_records
 from ._server import ServerThread, build_app
@@ -44,6 +45,7 @@ def _router() -> Router:
     _groups.register(router)
     _directory.register(router)
     _audits.register(router)
+    _roles.register(router)
     return router
 
 
@@ -68,7 +70,9 @@ class GraphSimulator:
         self._key_file = self._dir / "server-key.pem"
         self._key_file.touch(mode=0o600)
         self._key_file.write_text(self._tls.key_pem)
-        self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        # IPPROTO_TCP named, not 0: asyncio sets TCP_NODELAY only on sockets whose proto says
+        # TCP, and without it every answer (headers, then body) waited ~40 ms for a delayed ACK
+        self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._sock.bind(("127.0.0.1", port))
         self.port: int = self._sock.getsockname()[1]
@@ -201,19 +205,31 @@ class GraphSimulator:
                 clock=self.clock,
             )
             tenant.domains = [
-                _domain_record(initial, default=False, initial=True),
-                _domain_record(domain, default=True, initial=False),
+                domain_record(initial, default=False, initial=True),
+                domain_record(domain, default=True, initial=False),
             ]
             if federated_domain:
                 federated_domain = self._free_domain(federated_domain.lower())
-                tenant.domains.append(_domain_record(federated_domain, federated=True))
-                tenant.federation[federated_domain] = _federation(rng, federated_domain)
+                tenant.domains.append(domain_record(federated_domain, federated=True))
+                tenant.federation[federated_domain] = federation_config(rng, federated_domain)
             self._seed(tenant, rng, users, groups)
             self._tenants[tenant_id] = tenant
             for record in tenant.domains:
                 self._by_domain[record["id"].lower()] = tenant
         tenant.default_app = tenant.add_app(DEFAULT_PERMISSIONS, DEFAULT_ROLE, "credsync")
         return tenant
+
+    def add_domain(self, tenant: SimTenant, name: str, *, federated: bool = False) -> str:
+        """Add a verified domain to ``tenant`` (made unique in this simulator, as tenants'
+        domains are), federated or managed; returns its name."""
+        with self._lock:
+            name = self._free_domain(name.lower())
+            with tenant.store.lock:
+                tenant.domains.append(domain_record(name))
+            if federated:
+                tenant.set_federated(name)
+            self._by_domain[name] = tenant
+        return name
 
     def _seed(self, tenant: SimTenant, rng: random.Random, users: int, groups: int) -> None:
         store = tenant.store
@@ -235,44 +251,3 @@ class GraphSimulator:
 def _release(sock: socket.socket, folder: Path) -> None:
     sock.close()
     shutil.rmtree(folder, ignore_errors=True)
-
-
-def _domain_record(
-    name: str, *, default: bool = False, initial: bool = False, federated: bool = False
-) -> dict[str, Any]:
-    return {
-        "id": name,
-        "authenticationType": "Federated" if federated else "Managed",
-        "availabilityStatus": None,
-        "isAdminManaged": True,
-        "isDefault": default,
-        "isInitial": initial,
-        "isRoot": True,
-        "isVerified": True,
-        "manufacturer": None,
-        "model": None,
-        "passwordNotificationWindowInDays": 14,
-        "passwordValidityPeriodInDays": 2147483647,
-        "supportedServices": ["Email", "OfficeCommunicationsOnline"],
-        "state": None,
-    }
-
-
-def _federation(rng: random.Random, domain: str) -> dict[str, Any]:
-    return {
-        "id": guid(rng),
-        "displayName": f"{domain} federation",
-        "issuerUri": f"http://{domain}/adfs/services/trust",
-        "metadataExchangeUri": f"https://sts.{domain}/adfs/services/trust/mex",
-        "signingCertificate": "MIIC3jCCAcagAwIBAgIQ" + "A" * 40,
-        "nextSigningCertificate": None,
-        "passiveSignInUri": f"https://sts.{domain}/adfs/ls/",
-        "activeSignInUri": f"https://sts.{domain}/adfs/services/trust/2005/usernamemixed",
-        "signOutUri": f"https://sts.{domain}/adfs/ls/?wa=wsignout1.0",
-        "passwordResetUri": None,
-        "preferredAuthenticationProtocol": "wsFed",
-        "promptLoginBehavior": "nativeSupport",
-        "federatedIdpMfaBehavior": "acceptIfMfaDoneByFederatedIdp",
-        "isSignedAuthenticationRequestRequired": False,
-        "signingCertificateUpdateStatus": None,
-    }

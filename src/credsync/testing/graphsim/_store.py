@@ -11,12 +11,16 @@ from __future__ import annotations
 
 import bisect
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 __all__ = ["Collection", "Store"]
 
 Record = dict[str, Any]
+
+
+def _fold(value: Any) -> Any:
+    return value.lower() if isinstance(value, str) else value
 
 
 class Collection:
@@ -32,9 +36,26 @@ class Collection:
         self._next = 0
         self._log_seqs: list[int] = []
         self._log_ids: list[str] = []
+        self._indexes: dict[str, tuple[tuple[int, int, int], dict[Any, list[str]]]] = {}
 
     def __len__(self) -> int:
         return len(self.live)
+
+    def lookup(self, name: str, values: Iterable[Any]) -> list[Record]:
+        """Live records whose ``name`` equals one of ``values`` (strings compared ignoring
+        case, as ``$filter`` does), in creation order. The index behind it is built on first
+        use and again after any change (every change is logged, or adds records)."""
+        version = (len(self._log_seqs), self._next, len(self.live))
+        cached = self._indexes.get(name)
+        if cached is None or cached[0] != version:
+            index: dict[Any, list[str]] = {}
+            for object_id, record in self.live.items():
+                value = record.get(name)
+                if value is not None:
+                    index.setdefault(_fold(value), []).append(object_id)
+            cached = self._indexes[name] = (version, index)
+        found = {i for v in values for i in cached[1].get(_fold(v), ())}
+        return [self.live[i] for i in sorted(found, key=self.ordinal.__getitem__)]
 
     def log(self, object_id: str, seq: int) -> None:
         self._log_seqs.append(seq)

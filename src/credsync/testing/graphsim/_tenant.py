@@ -4,16 +4,19 @@ Azure portal could do, for tests and demos (thread-safe; no throttling or permis
 
 from __future__ import annotations
 
+import base64
 import copy
 import random
 import secrets
 import threading
+import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from . import _audits, _ops
 from ._clock import SimClock
+from ._domains import federation_config
 from ._errors import GraphError
 from ._model import GROUP_DEFAULTS, USER_DEFAULTS, full_copy
 from ._passwords import matches, strong_password
@@ -100,6 +103,8 @@ class SimTenant:
         self.audit_log = _audits.AuditLog()
         self.audit_delay: float = 0.0
         self.premium = False
+        # directory roles activated by POST /directoryRoles (held roles are active anyway)
+        self.activated_roles: set[str] = set()
 
     def __repr__(self) -> str:
         return f"SimTenant(id={self.id!r}, domain={self.domain!r}, users={self.users_count()})"
@@ -214,6 +219,26 @@ class SimTenant:
     def federated(self, upn: str) -> bool:
         return upn.rsplit("@", 1)[-1].lower() in self.federation
 
+    def set_federated(self, domain: str, federated: bool = True) -> None:
+        """Federate a domain (``authenticationType`` Federated, with a federationConfiguration
+        naming an AD FS-like identity provider) or return it to Managed. As in Entra, the default
+        and the initial (onmicrosoft) domain cannot be federated
+        (https://learn.microsoft.com/en-us/entra/identity/hybrid/connect/how-to-connect-fed-saml-idp)."""
+        key = domain.lower()
+        with self.store.lock:
+            record = next((d for d in self.domains if d["id"].lower() == key), None)
+            if record is None:
+                raise KeyError(f"no domain {domain!r} in tenant {self.id}")
+            if federated and (record["isDefault"] or record["isInitial"]):
+                raise ValueError(
+                    f"{domain} is the default or initial domain: it cannot be federated"
+                )
+            record["authenticationType"] = "Federated" if federated else "Managed"
+            if federated:
+                self.federation.setdefault(key, federation_config(self.rng, key))
+            else:
+                self.federation.pop(key, None)
+
     # --- the portal: users -----------------------------------------------------------------
     def _live_user(self, user_id: str) -> dict[str, Any]:
         record = self.store.user(user_id)
@@ -260,15 +285,21 @@ class SimTenant:
                 self._sync_fields(record)
             return SimUser(user_id, upn, password)
 
-    def _sync_fields(self, record: dict[str, Any]) -> None:
+    def _sync_fields(self, record: dict[str, Any], immutable_id: str | None = None) -> None:
+        """What Entra Connect writes on a user it syncs: the anchor is base64 of the AD
+        objectGUID's bytes (kept if the user has one: a hard match), the on-premises names."""
         sam = record["mailNickname"].replace(".", "")[:20]
         onprem = f"corp.{self.domain}"
+        anchor = immutable_id or record.get("onPremisesImmutableId")
+        if anchor is None:
+            anchor = base64.b64encode(uuid.UUID(guid(self.rng)).bytes_le).decode()
+        _ops.check_immutable_id(self, anchor, exclude=record["id"])
         record.update(
             onPremisesSyncEnabled=True,
             onPremisesSamAccountName=sam,
             onPremisesDomainName=onprem,
             onPremisesUserPrincipalName=f"{sam}@{onprem}",
-            onPremisesImmutableId=guid(self.rng)[:22] + "==",
+            onPremisesImmutableId=anchor,
             onPremisesLastSyncDateTime=self.clock.iso_now(),
         )
 
@@ -349,13 +380,33 @@ class SimTenant:
     def enable(self, user_id: str) -> None:
         self.update_user(user_id, accountEnabled=True)
 
-    def set_on_premises_sync(self, user_id: str, enabled: bool = True) -> None:
+    def set_on_premises_sync(
+        self, user_id: str, enabled: bool = True, immutable_id: str | None = None
+    ) -> None:
+        """Entra Connect took the user over (``onPremisesSyncEnabled`` true, the on-premises
+        properties, ``immutable_id`` or the one it has or a new one), or let it go (None, as
+        Graph shows a user that sync no longer manages; the anchor stays)."""
         with self.store.lock:
             record = self._live_user(user_id)
-            if enabled:
-                self._sync_fields(record)
-            else:
-                record["onPremisesSyncEnabled"] = None
+            try:
+                if enabled:
+                    self._sync_fields(record, immutable_id)
+                else:
+                    record["onPremisesSyncEnabled"] = None
+            except GraphError as exc:
+                raise ValueError(exc.message) from None
+            self.store.touch_user(record["id"])
+
+    def set_immutable_id(self, user_id: str, immutable_id: str | None) -> None:
+        """Set (or clear) a user's ``onPremisesImmutableId``, e.g. base64 of an AD objectGUID
+        (``base64.b64encode(uuid.UUID(guid).bytes_le)``); unique in the tenant."""
+        with self.store.lock:
+            record = self._live_user(user_id)
+            try:
+                _ops.check_immutable_id(self, immutable_id, exclude=record["id"])
+            except GraphError as exc:
+                raise ValueError(exc.message) from None
+            record["onPremisesImmutableId"] = immutable_id
             self.store.touch_user(record["id"])
 
     def soft_delete(self, user_id: str) -> None:

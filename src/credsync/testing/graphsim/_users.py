@@ -3,7 +3,9 @@ complexity rule and the reset rules of directory roles, passwordPolicies, accoun
 usageLocation...), DELETE (soft) and assignLicense.
 
 Users synced from on-premises AD (onPremisesSyncEnabled) accept only usageLocation; anything
-else, passwords included, is refused as Graph refuses it.
+else, passwords included, is refused as Graph refuses it. A user of a federated domain takes no
+password (its identity provider checks it) and is created only with an onPremisesImmutableId,
+which is unique in the tenant.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from ._passwords import complies
 from ._permissions import may_reset, may_write_property
 from ._seed import guid
 
-__all__ = ["PROFILE_KEYS", "USERS", "register"]
+__all__ = ["FEDERATED", "ON_PREMISES", "PROFILE_KEYS", "USERS", "register"]
 
 USERS = Listing(
     name="users",
@@ -39,6 +41,8 @@ USERS = Listing(
     filterable=USER_FILTERABLE,
     searchable=("displayName", "givenName", "surname", "mail", "userPrincipalName", "mailNickname"),
     sortable=("displayName", "userPrincipalName"),
+    # what a sync client matches one user by (the relay: anchor, name, mail)
+    indexed=frozenset({"onPremisesImmutableId", "userPrincipalName", "mail"}),
 )
 POLICIES = frozenset({"DisablePasswordExpiration", "DisableStrongPassword", "None"})
 PROFILE_KEYS = frozenset(
@@ -47,6 +51,10 @@ PROFILE_KEYS = frozenset(
 ON_PREMISES = (
     "Unable to update the specified properties for on-premises mastered Directory Sync objects "
     "or objects currently undergoing migration."
+)
+FEDERATED = (
+    "Password of a user in a federated domain cannot be set: it belongs to the domain's "
+    "identity provider."
 )
 _CLOUD_ONLY_WRITABLE = frozenset({"usageLocation"})
 _REQUIRED = (
@@ -125,6 +133,13 @@ def create_user(ctx: Ctx) -> Reply:
         raise _invalid("passwordProfile")
     tenant = ctx.tenant
     upn = _ops.check_upn(tenant, body["userPrincipalName"])
+    # https://learn.microsoft.com/en-us/graph/api/user-post-users: onPremisesImmutableId "must
+    # be specified ... if you're using a federated domain for the user's userPrincipalName";
+    # without it Graph answers "One or more properties contains invalid values." (observed:
+    # microsoftgraph/dotnetcore-console-sample#46).
+    if tenant.federated(upn) and not body.get("onPremisesImmutableId"):
+        raise bad_request("One or more properties contains invalid values.")
+    _ops.check_immutable_id(tenant, body.get("onPremisesImmutableId"))
     if not complies(password, strong=_strong(body.get("passwordPolicies"))):
         raise bad_request(_ops.COMPLEXITY)
     record = {k: v for k, v in body.items() if not k.startswith("@odata.")}
@@ -167,11 +182,11 @@ def patch_user(ctx: Ctx) -> Reply:
     if isinstance(profile, dict):
         password = profile.get("password")
         if password is not None:
+            # https://learn.microsoft.com/en-us/graph/api/user-update: passwordProfile "cannot
+            # be used for federated users". Graph's exact words are not documented; the code is
+            # its usual Request_BadRequest (see FEDERATED).
             if tenant.federated(record["userPrincipalName"]):
-                raise bad_request(
-                    "Password of a user in a federated domain cannot be set: it belongs to the "
-                    "domain's identity provider."
-                )
+                raise bad_request(FEDERATED)
             policies = body.get("passwordPolicies", record.get("passwordPolicies"))
             if not isinstance(password, str) or not complies(password, strong=_strong(policies)):
                 _audits.record_app_reset(tenant, app, record, failure=_ops.COMPLEXITY)
@@ -181,6 +196,8 @@ def patch_user(ctx: Ctx) -> Reply:
         changes["usageLocation"] = changes["usageLocation"].upper()
     if "userPrincipalName" in changes:
         _ops.check_upn(tenant, changes["userPrincipalName"], exclude=record["id"])
+    if "onPremisesImmutableId" in changes:
+        _ops.check_immutable_id(tenant, changes["onPremisesImmutableId"], exclude=record["id"])
     if isinstance(profile, dict):
         force = profile.get(
             "forceChangePasswordNextSignIn",
