@@ -134,6 +134,21 @@ class World:
             ).all()
         return [(str(g), p) for g, p in rows]
 
+    def accepted_count_since(self, after: int) -> int:
+        """How many accounts have a capture accepted after ledger row ``after`` (one cheap
+        query: what the burst polls while the server works in the same process)."""
+        with self.vault.db.read() as conn:
+            return int(
+                conn.scalar(
+                    sa.select(sa.func.count(sa.distinct(capture_ledger.c.object_guid))).where(
+                        capture_ledger.c.id > after,
+                        capture_ledger.c.outcome == "accepted",
+                        capture_ledger.c.directory_id == self.directory_id,
+                    )
+                )
+                or 0
+            )
+
     def last_captured_since(self, after: int) -> float:
         """When the newest capture after ledger row ``after`` was spooled (epoch seconds)."""
         with self.vault.db.read() as conn:

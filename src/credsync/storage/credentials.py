@@ -388,14 +388,30 @@ def add_many(
 
 
 # -- secret versions ---------------------------------------------------------------------------
+# Built once: a capture burst writes a version per event, and building the statement each
+# time cost more than running it.
+_LOCK_SECRET_STATE = (
+    sa.select(*columns_for(SecretState, credentials))
+    .where(credentials.c.id == sa.bindparam("b_id"))
+    .with_for_update()
+)
+_SET_CURRENT_SECRET = (
+    credentials.update()
+    .where(credentials.c.id == sa.bindparam("b_id"))
+    .values(
+        secret_version=sa.bindparam("b_secret_version"),
+        version=sa.bindparam("b_version"),
+        updated_at=sa.bindparam("b_now"),
+        updated_by=sa.bindparam("b_by"),
+        password_changed_at=sa.bindparam("b_now"),
+    )
+)
+
+
 def lock_secret_state(conn: Connection, credential_id: str) -> SecretState:
     """The credential's client, secret version and version, locked until the transaction
     ends."""
-    row = conn.execute(
-        sa.select(*columns_for(SecretState, credentials))
-        .where(credentials.c.id == credential_id)
-        .with_for_update()
-    ).one()
+    row = conn.execute(_LOCK_SECRET_STATE, {"b_id": credential_id}).one()
     return record(SecretState, row)
 
 
@@ -410,15 +426,14 @@ def set_current_secret(
 ) -> None:
     """Point the credential at ``secret_version`` (changed now) and set its ``version``."""
     conn.execute(
-        credentials.update()
-        .where(credentials.c.id == credential_id)
-        .values(
-            secret_version=secret_version,
-            version=version,
-            updated_at=now,
-            updated_by=by,
-            password_changed_at=now,
-        )
+        _SET_CURRENT_SECRET,
+        {
+            "b_id": credential_id,
+            "b_secret_version": secret_version,
+            "b_version": version,
+            "b_now": now,
+            "b_by": by,
+        },
     )
 
 

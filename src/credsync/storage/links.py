@@ -302,20 +302,38 @@ def confirm(
 ) -> None:
     """The directory's password at ``stamp`` is the vault's ``secret_version`` (checked now)."""
     conn.execute(
-        links.update()
-        .where(_the_link(credential_id, directory_id))
-        .values(
-            confirmed_stamp=stamp,
-            confirmed_secret_version=secret_version,
-            confirmed_at=now,
-            failed_stamp=None,
-            failed_secret_version=None,
-            accepted_stamp=None,
-            status=status,
-            detail=detail,
-            checked_at=now,
-        )
+        _CONFIRM,
+        {
+            "b_credential": credential_id,
+            "b_directory": directory_id,
+            "b_stamp": stamp,
+            "b_version": secret_version,
+            "b_now": now,
+            "b_status": status,
+            "b_detail": detail,
+        },
     )
+
+
+# Built once (a capture burst confirms a link per event).
+_CONFIRM = (
+    links.update()
+    .where(
+        links.c.credential_id == sa.bindparam("b_credential"),
+        links.c.directory_id == sa.bindparam("b_directory"),
+    )
+    .values(
+        confirmed_stamp=sa.bindparam("b_stamp"),
+        confirmed_secret_version=sa.bindparam("b_version"),
+        confirmed_at=sa.bindparam("b_now"),
+        failed_stamp=None,
+        failed_secret_version=None,
+        accepted_stamp=None,
+        status=sa.bindparam("b_status"),
+        detail=sa.bindparam("b_detail"),
+        checked_at=sa.bindparam("b_now"),
+    )
+)
 
 
 # -- confirming links for pushes ------------------------------------------------------------------

@@ -108,15 +108,16 @@ def add(
     by: str,
 ) -> None:
     conn.execute(
-        secret_versions.insert().values(
-            credential_id=credential_id,
-            version=version,
-            ciphertext=ciphertext,
-            source=source,
-            reason=reason,
-            created_at=at,
-            created_by=by,
-        )
+        secret_versions.insert(),
+        {
+            "credential_id": credential_id,
+            "version": version,
+            "ciphertext": ciphertext,
+            "source": source,
+            "reason": reason,
+            "created_at": at,
+            "created_by": by,
+        },
     )
 
 
