@@ -163,7 +163,7 @@ def test_out_of_order_captures_keep_the_newest(capture_env: CaptureEnv) -> None:
         swapped = [*waiting, records[newer], records[older]]
         for name in os.listdir(spool.spool_dir):
             os.unlink(spool.spool_dir / name)
-        sealed = spool.spool_dir / "sealed-00000000000000000001-000000"
+        sealed = spool.spool_dir / "sealed-00000000000000000001"
         sealed.write_bytes(b"".join(r.framed() for r in swapped))
         forwarder = env.forwarder().start()
         env.server.start()

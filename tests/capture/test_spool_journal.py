@@ -165,7 +165,7 @@ def test_a_sealed_file_open_by_a_writer_is_read_only_after_it_closes(spool: Spoo
 
 
 def test_a_large_sealed_file_is_cut_and_the_rest_sorts_right_after(spool: Spool) -> None:
-    total = MAX_EVENTS + 120
+    total = 2 * MAX_EVENTS + 120
     spool.journal.write_bytes(b"".join(Record(n + 10, 1, _ldif(n)).framed() for n in range(total)))
     big = spool.seal()
     assert _hook(spool, _ldif(total)) == HOOK_REPLY
@@ -181,9 +181,15 @@ def test_a_large_sealed_file_is_cut_and_the_rest_sorts_right_after(spool: Spool)
     assert batch.whole == []
     sender._finish(batch)
     names = sorted(os.listdir(spool.spool_dir))
-    assert big not in names
-    assert names == [big[: -len("000000")] + "000001", later]
-    assert spool.depth() == 121
+    assert names == [f"{big}.000001", f"{big}.000002", later]  # the rest, in chunks, in order
+    assert [len(parse((spool.spool_dir / n).read_bytes()).records) for n in names] == [
+        MAX_EVENTS,
+        120,
+        1,
+    ]
+    mtimes = {(spool.spool_dir / n).stat().st_mtime_ns for n in names[:2]}
+    assert mtimes == {batch.cut[0].mtime_ns}  # the records keep their capture time
+    assert spool.depth() == MAX_EVENTS + 121
     assert _deliver_all(spool) == [_ldif(n) for n in range(MAX_EVENTS, total + 1)]
 
 

@@ -2,9 +2,10 @@
 
 One batch at a time, oldest records first, so the server sees Samba's order: the sealed journals
 (:mod:`credsync.agent.capture.spool`) by name, records in file order, at most ``MAX_EVENTS``
-events; a sealed file with more is cut (after the 200, the rest goes to a new sealed file that
-sorts right after it). Records that carry nothing for the vault and a killed hook's unfinished
-record (with a warning) go with the batch; a record that is not LDIF goes to the dead letters.
+events; a sealed file with more is cut (after the 200, the rest goes to new sealed files of
+``MAX_EVENTS`` records that sort right after it). Records that carry nothing for the vault
+and a killed hook's unfinished record (with a warning) go with the batch; a record that is not
+LDIF goes to the dead letters.
 Per answer:
 
 * 200: every event in it is durably recorded: remove its records, keep ``seq``.
@@ -129,7 +130,7 @@ class Sender:
                     record.pid,
                 )
                 batch.incomplete += 1
-        self.spool.finish(batch.whole, batch.cut)
+        self.spool.finish(batch.whole, batch.cut, chunk=MAX_EVENTS)
 
     def _body(self, seq: int, events: list[dict[str, Any]]) -> bytes:
         body = {

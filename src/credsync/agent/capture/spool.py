@@ -7,7 +7,8 @@ or a private key)::
     STATE/cache.ldb       syncpasswords' cache and DirSync cookie
     STATE/spool/          (mode 700; files mode 600) Samba's LDIF per changed object, ciphertext
       journal             the live journal: the hook appends each object's record to it
-      sealed-<ns>-<part>  journals the sender took away from the hooks, delivered in name order
+      sealed-<ns>[.<n>]   journals the sender took from the hooks (and the rest of one it
+                          cut after a batch), delivered in name order
     STATE/dead-letter/    records the server refused (400) or that are not LDIF, never retried:
                           ``<ns>.journal`` (the records, in the journal's format) and
                           ``<ns>.reason``
@@ -23,7 +24,7 @@ on ext4 costs ~1-1.5 ms; appending to ONE existing file as this hook does (one `
 marker lines from ``printf``, a builtin) 2.0-2.3, i.e. the same as doing nothing (see
 MEASURED below). So each record is appended to ``spool/journal`` between a begin and an end line
 (:mod:`credsync.agent.capture.journal`); the sender never reads the live journal: it renames it
-to ``sealed-<time_ns>-0000`` (the next hook creates a new journal by itself) and reads a sealed
+to ``sealed-<time_ns>`` (the next hook creates a new journal by itself) and reads a sealed
 file once no hook has it open (a write lease). ``--fsync`` adds a ``sync FILE`` per object (one
 more process): without it a power cut can lose records Samba has already been told were spooled
 (its own cache.ldb is not synced per object either).
@@ -77,8 +78,8 @@ def hook_script(spool_dir: Path, *, fsync: bool = False) -> str:
     )
 
 
-def _sealed_name(ns: int, part: int = 0) -> str:
-    return f"{SEALED_PREFIX}{ns:020d}-{part:06d}"
+def _sealed_name(ns: int) -> str:
+    return f"{SEALED_PREFIX}{ns:020d}"
 
 
 def _fsync_dir(path: Path) -> None:
@@ -195,7 +196,7 @@ class Spool:
         names = self._names()
         name = _sealed_name(time.time_ns())
         if names and name <= names[-1]:  # the clock went back: keep the order
-            name = _sealed_name(int(names[-1][len(SEALED_PREFIX) :].split("-")[0]) + 1)
+            name = _sealed_name(int(names[-1][len(SEALED_PREFIX) :].split(".")[0]) + 1)
         os.rename(self.journal, self.spool_dir / name)
         names.append(name)
         return name
@@ -219,23 +220,33 @@ class Spool:
                 return
             yield SealedFile(path, read[1], parse(read[0]))
 
-    def finish(self, whole: list[SealedFile], cut: tuple[SealedFile, int] | None = None) -> None:
+    def finish(
+        self,
+        whole: list[SealedFile],
+        cut: tuple[SealedFile, int] | None = None,
+        *,
+        chunk: int = 500,
+    ) -> None:
         """Drop delivered sealed files: ``whole`` ones entirely; of ``cut`` = (file, n) its
-        first n records (the rest goes first to a new sealed file that sorts right after it, so
-        a crash in between sends some again at worst: at-least-once)."""
+        first n records. The rest of a cut file goes first to new sealed files of at most
+        ``chunk`` records, ``<name>.000001``, ``<name>.000002``..., which sort right after it
+        (each later batch then reads and removes one whole file, rather than cutting one large
+        file again and again); a crash in between sends some again at worst: at-least-once."""
+        names = self._names()
         if cut is not None and cut[1] > 0:
             sealed, n = cut
-            stem, part = sealed.name.rsplit("-", 1)
-            rest = f"{stem}-{int(part) + 1:06d}"
-            body = b"".join(r.framed() for r in sealed.records[n:])
-            _write_durably(self.spool_dir / rest, body, sealed.mtime_ns)
-            names = self._names()
-            names.insert(names.index(sealed.name) + 1 if sealed.name in names else 0, rest)
+            rest = sealed.records[n:]
+            at = names.index(sealed.name) + 1 if sealed.name in names else 0
+            for k, start in enumerate(range(0, len(rest), chunk), start=1):
+                name = f"{sealed.name}.{k:06d}"
+                body = b"".join(r.framed() for r in rest[start : start + chunk])
+                _write_durably(self.spool_dir / name, body, sealed.mtime_ns)
+                names.insert(at + k - 1, name)
             whole = [*whole, sealed]
         for sealed in whole:
             sealed.path.unlink(missing_ok=True)
-            if sealed.name in self._names():
-                self._names().remove(sealed.name)
+            if sealed.name in names:
+                names.remove(sealed.name)
         _fsync_dir(self.spool_dir)
 
     def records(self) -> list[Record]:
@@ -257,7 +268,7 @@ class Spool:
     def dead_letter(self, records: list[Record], reason: str) -> None:
         """Put ``records`` aside with ``reason`` (no secrets in it), never to be retried:
         ``dead-letter/<ns>.journal`` in the journal's format (an operator may move it back as
-        ``spool/sealed-<ns>-000000`` to send it again) and ``<ns>.reason``."""
+        ``spool/sealed-<ns>`` to send it again) and ``<ns>.reason``."""
         ns = time.time_ns()
         while (self.dead_dir / f"{ns}.journal").exists():
             ns += 1
