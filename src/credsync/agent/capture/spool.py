@@ -16,26 +16,29 @@ or a private key)::
     STATE/forwarder.log   syncpasswords' own log (DNs and counts; no secret attributes)
 
 The hook must be fast: Samba runs it once per object, one after the other, and waits for it
-(the burst benchmark compares it with a script that does nothing). Measured here (2 cores shared
-with other work; Popen of the hook with a 2.4 KB LDIF on stdin, as Samba does, 3 x 400 calls,
-alternating, ms per call): a do-nothing ``sh`` script 1.7-2.3; the earlier hook, one new file
-per object (``cat >spool/<pid>.ldif`` then an end-marker line) 3.2-3.7, because creating a file
-on ext4 costs ~1-1.5 ms; appending to ONE existing file as this hook does (one ``cat``, the
-marker lines from ``printf``, a builtin) 2.0-2.3, i.e. the same as doing nothing (see
-MEASURED below). So each record is appended to ``spool/journal`` between a begin and an end line
-(:mod:`credsync.agent.capture.journal`); the sender never reads the live journal: it renames it
-to ``sealed-<time_ns>`` (the next hook creates a new journal by itself) and reads a sealed
-file once no hook has it open (a write lease). ``--fsync`` adds a ``sync FILE`` per object (one
-more process): without it a power cut can lose records Samba has already been told were spooled
-(its own cache.ldb is not synced per object either).
+(the burst benchmark compares it with a script that does nothing). Measured on this 2-core
+machine (Popen of the hook with a 2.4 KB LDIF on stdin, as Samba does; ms per call): a
+do-nothing ``sh`` script (``cat >/dev/null``) 1.7-2.3; the earlier hook, one new file per
+object (``cat >spool/<pid>.ldif`` then an end-marker line) 3.2-3.7: creating a file on ext4
+costs ~1-1.5 ms, 25-40% of the baseline's whole time for a burst; appending to ONE existing file
+2.0-2.3, the same as doing nothing. So each record is appended to ``spool/journal`` between a
+begin and an end line (:mod:`credsync.agent.capture.journal`) by ``sh`` with one ``cat`` and
+``printf`` (a builtin) for the marker lines. Measured again with this hook, 3 x 400 calls each,
+alternating, in four runs under a load average of 3-5 (other sessions' tests): do-nothing
+2.8-5.3 (mean 4.3), this hook 2.5-4.7 (mean 3.6), the earlier hook 3.1-8.1 (mean 5.5),
+this hook with ``--fsync`` 7.3-11.5 (mean 10.4): the journal costs nothing measurable.
+
+The sender never reads the live journal: it renames it to ``sealed-<time_ns>`` (the next hook
+creates a new journal by itself: one file creation per batch, not per object) and reads a
+sealed file once no hook has it open (a write lease, see the journal module). ``--fsync`` adds a
+``sync FILE`` per object (one more process, ~+6 ms): without it a power cut can lose records
+Samba has already been told were spooled (its own cache.ldb is not synced per object either).
 
 Only after ``DONE-EXIT: spooled`` does Samba record the object's cookie, so a crash between the
 two delivers it again (at-least-once; the server is idempotent); a record a killed hook left
 unfinished is dropped when its sealed file is delivered. Everything heavier (parsing, batching,
 signing, HTTP) happens in the long-lived forwarder process, which polls with a ``stat`` of the
 journal every 20 ms and reads nothing while nothing changed.
-
-MEASURED (this change, same method): see the README's capture section for the figures.
 """
 
 from __future__ import annotations
