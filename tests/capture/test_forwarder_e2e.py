@@ -159,8 +159,8 @@ def test_out_of_order_captures_keep_the_newest(capture_env: CaptureEnv) -> None:
         assert forwarder.stop() == 0  # the spool as it left it: sealed files and a journal
         # Deliver them the wrong way round (as two DCs might): the newer one first.
         records = {p: record for record, p in _spooled_for(spool, user.guid)}
-        waiting = [r for r in spool.records() if r not in records.values()]
-        swapped = [*waiting, records[newer], records[older]]
+        others = [r for r in spool.records() if r not in (records[older], records[newer])]
+        swapped = [*others, records[newer], records[older]]
         for name in os.listdir(spool.spool_dir):
             os.unlink(spool.spool_dir / name)
         sealed = spool.spool_dir / "sealed-00000000000000000001"
