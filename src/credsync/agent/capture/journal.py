@@ -23,11 +23,11 @@ checks the count after it installs one, so an open racing with the lease either 
 is thrown away and tried later). What this cannot see is an open that resolved the old name
 before the rename and is still inside the ``open`` system call, not yet counted, after the read
 and the check (a process stalled inside one system call for the whole rename, lease and read):
-its record would land in a file already read. The break notification is sent as SIGURG (``F_SETSIG``), whose
-default action is to ignore it: the default SIGIO would end the forwarder. Where leases are not
-available (EINVAL: a file system without them or leases disabled; EACCES: not the file's owner),
-a sealed file is taken once it has not changed for a second and ends with a complete record (or
-has not changed for 30 s: a killed hook's tail).
+its record would land in a file already read. The break notification is sent as SIGURG
+(``F_SETSIG``), whose default action is to ignore it: the default SIGIO would end the
+forwarder. Where leases are not available (EINVAL: a file system without them or leases
+disabled; EACCES: not the file's owner), a sealed file is taken once it has not changed for a
+second and ends with a complete record (or has not changed for 30 s: a killed hook's tail).
 """
 
 from __future__ import annotations
