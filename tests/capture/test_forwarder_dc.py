@@ -1,12 +1,10 @@
-"""The forwarder's DC side on the real Samba DC: the hook spools what syncpasswords gives it,
+"""The forwarder's DC side on the real Samba DC: the hook journals what syncpasswords gives it,
 the spooled blob is ciphertext that only the vault's key opens, and nothing on the DC side holds
 the password in clear."""
 
 from __future__ import annotations
 
-import os
 import subprocess
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -15,7 +13,7 @@ import pytest
 from credsync.agent.capture.ldif import events_from_ldif
 from credsync.agent.capture.samba import initialise, sync_once
 from credsync.agent.capture.setup import CaptureKey, check_account, install_key
-from credsync.agent.capture.spool import END_MARKER, HOOK_REPLY, Spool
+from credsync.agent.capture.spool import Spool
 from credsync.errors import ConfigError, InvalidInput
 from credsync.testing.capture import make_gpg_key
 from credsync.testing.samba import OuWorld, SambaFacts
@@ -25,47 +23,22 @@ from .conftest import CaptureEnv
 
 def _events_for(spool: Spool, guid: str) -> list[dict[str, object]]:
     found = []
-    for entry in spool.pending():
-        for event in events_from_ldif(
-            entry.path.read_bytes(), captured_at=datetime.now(UTC), dc="dc1"
-        ):
+    for record in spool.records():
+        for event in events_from_ldif(record.data, captured_at=datetime.now(UTC), dc="dc1"):
             if event["object_guid"] == guid:
                 found.append(event)
     return found
 
 
+def _clear(spool: Spool) -> None:
+    """Drop what is spooled (as a delivery would), sealing the journal first."""
+    spool.seal()
+    for sealed in spool.waiting():
+        spool.finish([sealed])
+
+
 def _all_bytes(root: Path) -> bytes:
     return b"".join(p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file())
-
-
-def test_the_hook_spools_stdin_atomically_and_answers_done(tmp_path: Path) -> None:
-    spool = Spool(tmp_path / "state")
-    spool.prepare()
-    for n in range(3):
-        reply = subprocess.run(
-            [str(spool.hook)], input=f"dn: CN=u{n}\n".encode(), capture_output=True, check=True
-        )
-        assert reply.stdout.decode().strip() == HOOK_REPLY
-    entries = spool.pending()
-    assert [e.path.read_text() for e in entries] == [
-        f"dn: CN=u{n}\n{END_MARKER}\n" for n in range(3)
-    ]
-    assert (spool.state_dir.stat().st_mode & 0o777) == 0o700
-    assert (entries[0].path.stat().st_mode & 0o777) == 0o600
-
-
-def test_a_record_is_taken_only_once_complete_and_an_abandoned_one_is_swept(
-    tmp_path: Path,
-) -> None:
-    spool = Spool(tmp_path / "state")
-    spool.prepare()
-    dead_pid = subprocess.run(["sh", "-c", "echo $$"], capture_output=True, check=True)
-    half = spool.spool_dir / f"{int(dead_pid.stdout)}.ldif"
-    half.write_text("dn: CN=half\nvirtualSambaGPG:: AAAA")
-    assert spool.pending() == []
-    os.utime(half, (time.time() - 60, time.time() - 60))
-    assert spool.sweep() == [half.name]
-    assert not half.exists()
 
 
 def test_an_admin_reset_and_a_users_own_change_are_spooled_as_ciphertext(
@@ -84,7 +57,7 @@ def test_an_admin_reset_and_a_users_own_change_are_spooled_as_ciphertext(
     assert first[-1]["upn"] == user.upn
     assert str(first[-1]["object_sid"]).startswith("S-1-5-21-")
     assert capture_env.decrypt(str(first[-1]["ciphertext"])) == user.password
-    spool.remove(spool.pending())
+    _clear(spool)
 
     reset = "Adm1n-Reset#Pässwörd"
     capture_ou.admin.reset_password(user.dn, reset)
@@ -93,7 +66,7 @@ def test_an_admin_reset_and_a_users_own_change_are_spooled_as_ciphertext(
     assert event["ciphertext_format"] == "openpgp"
     assert capture_env.decrypt(str(event["ciphertext"])) == reset
     assert int(str(event["pwd_last_set"])) > int(str(first[-1]["pwd_last_set"]))
-    spool.remove(spool.pending())
+    _clear(spool)
 
     own = "Own-Change#42-Ünïcode"
     capture_ou.admin.change_password_as_user(user.dn, reset, own)
@@ -124,13 +97,13 @@ def test_a_disabled_or_deleted_account_goes_as_such(
     initialise(spool, capture_dc.smb_conf)
     user = capture_ou.create_user()
     assert sync_once(spool, capture_dc.smb_conf) == 0
-    spool.remove(spool.pending())
+    _clear(spool)
     capture_ou.admin.disable(user.dn)
     assert sync_once(spool, capture_dc.smb_conf) == 0
     kinds = [e["kind"] for e in _events_for(spool, user.guid)]
     # The blob is still the current password's (the server answers duplicate), then the news.
     assert kinds == ["password", "disabled"]
-    spool.remove(spool.pending())
+    _clear(spool)
     capture_ou.admin.delete(user.dn)
     assert sync_once(spool, capture_dc.smb_conf) == 0
     assert [e["kind"] for e in _events_for(spool, user.guid)] == ["deleted"]

@@ -16,6 +16,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from credsync.agent.capture.journal import Record, parse
 from credsync.agent.capture.ldif import events_from_ldif
 from credsync.agent.capture.spool import Spool
 from credsync.storage.tables import capture_ledger
@@ -68,14 +69,12 @@ def _stamp(env: CaptureEnv, user: TestUser) -> int:
     return int(env.sw.ad.admin.account_state(user.dn)["pwdLastSet"])
 
 
-def _spooled_for(spool: Spool, guid: str) -> list[tuple[Path, int]]:
+def _spooled_for(spool: Spool, guid: str) -> list[tuple[Record, int]]:
     found = []
-    for entry in spool.pending():
-        for event in events_from_ldif(
-            entry.path.read_bytes(), captured_at=dt.datetime.now(dt.UTC), dc=None
-        ):
+    for record in spool.records():
+        for event in events_from_ldif(record.data, captured_at=dt.datetime.now(dt.UTC), dc=None):
             if event["object_guid"] == guid and event["kind"] == "password":
-                found.append((entry.path, int(event["pwd_last_set"])))
+                found.append((record, int(event["pwd_last_set"])))
     return found
 
 
@@ -157,10 +156,16 @@ def test_out_of_order_captures_keep_the_newest(capture_env: CaptureEnv) -> None:
         env.sw.ad.admin.reset_password(user.dn, "Newer-Change-7!")
         newer = _stamp(env, user)
         wait_for(lambda: newer in {p for _, p in _spooled_for(spool, user.guid)}, "the second")
-        records = {p: path for path, p in _spooled_for(spool, user.guid)}
+        assert forwarder.stop() == 0  # the spool as it left it: sealed files and a journal
         # Deliver them the wrong way round (as two DCs might): the newer one first.
-        first = os.stat(records[older]).st_mtime_ns
-        os.utime(records[newer], ns=(first - 1000, first - 1000))
+        records = {p: record for record, p in _spooled_for(spool, user.guid)}
+        others = [r for r in spool.records() if r not in (records[older], records[newer])]
+        swapped = [*others, records[newer], records[older]]
+        for name in os.listdir(spool.spool_dir):
+            os.unlink(spool.spool_dir / name)
+        sealed = spool.spool_dir / "sealed-00000000000000000001"
+        sealed.write_bytes(b"".join(r.framed() for r in swapped))
+        forwarder = env.forwarder().start()
         env.server.start()
         wait_for(
             lambda: {older, newer} <= {p for p, k, _ in _ledger(env, user.guid) if k == "password"},
@@ -268,7 +273,9 @@ def test_an_unreadable_record_goes_to_the_dead_letters_and_the_rest_goes_on(
     env = capture_env
     user, cred = _linked(env)
     spool = Spool(env.state_dir)
-    bad = spool.spool_dir / "1.ldif"  # pid 1 never runs our hook: a finished record
+    # A finished record in the earlier one-file-per-object layout (pid 1 never runs our hook),
+    # adopted into the journal at start.
+    bad = spool.spool_dir / "1.ldif"
     bad.write_text("dn: CN=x\nobjectGUID:: not base64!\nvirtualSambaGPG: x\n# credsync-end\n")
     forwarder = env.forwarder().start()
     try:
@@ -277,9 +284,9 @@ def test_an_unreadable_record_goes_to_the_dead_letters_and_the_rest_goes_on(
     finally:
         assert forwarder.stop() == 0
     assert not bad.exists()
-    reason = (spool.dead_dir / "1.reason").read_text()
-    assert "unreadable LDIF" in reason
-    assert (spool.dead_dir / "1.ldif").exists()
+    (reason,) = [p for p in spool.dead_dir.glob("*.reason") if "unreadable LDIF" in p.read_text()]
+    (record,) = parse(reason.with_suffix(".journal").read_bytes()).records
+    assert record.data.startswith(b"dn: CN=x\n")
 
 
 def test_the_dc_side_holds_no_cleartext(capture_env: CaptureEnv, tmp_path: Path) -> None:
