@@ -9,39 +9,18 @@ trust store. There is no switch to turn verification off.
 from __future__ import annotations
 
 import ssl
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 
+from credsync.agent.capture.reply import CaptureReply, ServerUnavailable
 from credsync.crypto.forwarders import SIGNATURE_HEADER, ForwarderToken
 from credsync.errors import ConfigError
 
 __all__ = ["CaptureClient", "CaptureReply", "ServerUnavailable"]
 
 _LOOPBACK = {"127.0.0.1", "localhost", "::1"}
-
-
-class ServerUnavailable(Exception):
-    """No answer from the server (connection, TLS, timeout): try again later."""
-
-
-@dataclass(frozen=True)
-class CaptureReply:
-    status: int
-    body: dict[str, Any]
-
-    @property
-    def code(self) -> str | None:
-        error = self.body.get("error")
-        return error.get("code") if isinstance(error, dict) else None
-
-    @property
-    def message(self) -> str:
-        error = self.body.get("error")
-        return str(error.get("message", "")) if isinstance(error, dict) else ""
 
 
 class CaptureClient:

@@ -18,14 +18,18 @@ import signal
 import socket
 import subprocess
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
+from typing import TYPE_CHECKING
 
-from credsync.agent.capture.client import CaptureClient
 from credsync.agent.capture.sender import Sender
 from credsync.agent.capture.spool import Spool
 from credsync.errors import ConfigError
+
+if TYPE_CHECKING:
+    from credsync.agent.capture.client import CaptureClient
 
 __all__ = [
     "ATTRIBUTES",
@@ -159,47 +163,53 @@ def _loop(spool: Spool, options: ForwarderOptions, stop: threading.Event) -> Non
         delay = min(delay * 2, _RESTART_MAX)
 
 
-def run_forwarder(client: CaptureClient, options: ForwarderOptions) -> int:
+def run_forwarder(
+    connect: CaptureClient | Callable[[], CaptureClient], options: ForwarderOptions
+) -> int:
     """Run until SIGTERM/SIGINT (or, with ``once``, one pass and a delivery); the exit status:
-    0, or 1 when ``once`` left records undelivered."""
+    0, or 1 when ``once`` left records undelivered. ``connect``: the client, or what makes
+    it; made once syncpasswords runs (the HTTP stack's imports take a few hundred ms that a
+    burst waiting in the DirSync backlog should not)."""
     if not options.smb_conf.is_file():
         raise ConfigError(f"no smb.conf at {options.smb_conf}")
     spool = Spool(options.state_dir)
     spool.prepare(fsync=options.fsync)
     initialise(spool, options.smb_conf)
-    sender = Sender(spool, client, dc=options.dc or socket.gethostname().split(".")[0])
     stop = threading.Event()
+    dc = options.dc or socket.gethostname().split(".")[0]
     if options.once:
+        one = Sender(spool, connect() if callable(connect) else connect, dc=dc)
         status = sync_once(spool, options.smb_conf)
-        drained = sender.drain(stop, until_empty=True)
-        log.info(
-            "capture: one pass: syncpasswords %d, %d events delivered", status, sender.delivered
-        )
+        drained = one.drain(stop, until_empty=True)
+        log.info("capture: one pass: syncpasswords %d, %d events delivered", status, one.delivered)
         return 0 if drained and status == 0 else 1
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
         stop.set()
 
     previous = {s: signal.signal(s, on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
-    thread = threading.Thread(
-        target=sender.drain,
-        args=(stop,),
-        kwargs={"poll": options.poll},
-        name="capture-sender",
-        daemon=True,
+    # syncpasswords first: the hook spools on its own while the sender gets ready
+    loop = threading.Thread(
+        target=_loop, args=(spool, options, stop), name="capture-syncpasswords", daemon=True
     )
-    thread.start()
+    loop.start()
+    client: CaptureClient | None = None
+    sender: Sender | None = None
     try:
-        _loop(spool, options, stop)
+        client = connect() if callable(connect) else connect
+        sender = Sender(spool, client, dc=dc)
+        sender.drain(stop, poll=options.poll)
     finally:
         stop.set()
-        thread.join(timeout=30)
+        loop.join(timeout=30)
         for signum, handler in previous.items():
             signal.signal(signum, handler)
-        client.close()
+        if client is not None:
+            client.close()
+    delivered = sender.delivered if sender is not None else 0
     log.info(
         "capture: stopped; %d events delivered, %d waiting in the spool",
-        sender.delivered,
+        delivered,
         spool.depth(),
     )
     return 0

@@ -29,12 +29,15 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from credsync.agent.capture.client import CaptureClient, ServerUnavailable
 from credsync.agent.capture.journal import Record
 from credsync.agent.capture.ldif import LdifError, events_from_ldif, rfc3339
+from credsync.agent.capture.reply import ServerUnavailable
 from credsync.agent.capture.spool import SealedFile, Spool
+
+if TYPE_CHECKING:
+    from credsync.agent.capture.client import CaptureClient
 
 __all__ = ["MAX_EVENTS", "SendResult", "Sender"]
 

@@ -127,13 +127,22 @@ def samba_cmd(
     logger = logging.getLogger("credsync.capture")
     logger.addHandler(handler)
     logger.setLevel(logging.INFO)
-    client = _client(server, _token(token, token_file), ca_file)
+    from credsync.crypto.forwarders import parse_token
+
+    signer = parse_token(_token(token, token_file))  # a bad token stops it here, not later
     note(
-        f"credsync capture samba: forwarder {client.signer.forwarder_id} -> {server} "
+        f"credsync capture samba: forwarder {signer.forwarder_id} -> {server} "
         f"(state {state_dir}; SIGTERM stops)"
     )
     options = ForwarderOptions(smb_conf=smb_conf, state_dir=state_dir, once=once, fsync=fsync)
-    status = run_forwarder(client, options)
+
+    def connect() -> CaptureClient:
+        # made once syncpasswords runs (see run_forwarder); the options were checked by then
+        from credsync.agent.capture.client import CaptureClient
+
+        return CaptureClient(server, signer, ca_file=ca_file)
+
+    status = run_forwarder(connect, options)
     if status:
         raise SystemExit(status)
 
