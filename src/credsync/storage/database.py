@@ -22,7 +22,7 @@ from credsync.errors import ConfigError, Conflict, NotFound, SchemaOutOfDate, St
 
 __all__ = ["SCHEMA_REVISION", "Database"]
 
-SCHEMA_REVISION = "0024"
+SCHEMA_REVISION = "0025"
 _BUSY_TIMEOUT_S = 60
 
 

@@ -50,6 +50,8 @@ __all__ = [
     "operator_mfa",
     "operators",
     "password_policies",
+    "relay_pairs",
+    "relays",
     "roles",
     "run_items",
     "runs",
@@ -357,6 +359,9 @@ from credsync.storage._auto_create_tables import (  # noqa: E402
     auto_create_settings,
     auto_created,
 )
+
+# The relay tables (revision 0025).
+from credsync.storage._relay_tables import relay_pairs, relays  # noqa: E402
 
 # The capture tables (revision 0023).
 from credsync.storage._capture_tables import (  # noqa: E402

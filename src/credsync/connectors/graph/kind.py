@@ -128,6 +128,7 @@ KIND: Kind[EntraSettings] = Kind(
     ),
     bind_heading="App credential",
     verifies_passwords=False,
+    relay_target=True,
     scope=lambda s: f"tenant {s.tenant_id}",
     config=_config,
     open=_open,
