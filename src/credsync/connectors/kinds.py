@@ -147,6 +147,9 @@ class Kind(Generic[S]):
     # selected by an IdentityScope) or to one (relay_target): credsync.vault.relays.
     relay_source: bool = False
     relay_target: bool = False
+    # The directory's own password rule where it is known before a write (code, reason) or
+    # None: a relay checks a password with it before carrying it there.
+    password_refusal: Callable[[str], tuple[str, str] | None] | None = None
     check: Callable[[S], None] | None = None
     endpoint: Callable[[S], str] = field(default=lambda s: str(getattr(s, "url", "")))
     scope: Callable[[S], str] = field(default=lambda s: str(getattr(s, "base_dn", "") or ""))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from credsync.connectors.graph._policy import password_refusal
 from credsync.connectors import values
 from credsync.connectors.base import Connector, DirectoryConfig
 from credsync.connectors.kinds import BindMethod, BoundCredential, Kind, OptionSpec, Setting
@@ -129,6 +130,7 @@ KIND: Kind[EntraSettings] = Kind(
     bind_heading="App credential",
     verifies_passwords=False,
     relay_target=True,
+    password_refusal=password_refusal,
     scope=lambda s: f"tenant {s.tenant_id}",
     config=_config,
     open=_open,
