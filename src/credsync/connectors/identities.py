@@ -58,7 +58,9 @@ def immutable_id(object_guid: str) -> str:
     return base64.b64encode(uuid.UUID(object_guid).bytes_le).decode("ascii")
 
 
-def smtp_addresses(proxy_addresses: Iterable[str], mail: str | None) -> tuple[str | None, tuple[str, ...]]:
+def smtp_addresses(
+    proxy_addresses: Iterable[str], mail: str | None
+) -> tuple[str | None, tuple[str, ...]]:
     """(the primary SMTP address, every SMTP address lower-case) from proxyAddresses (the
     primary one is prefixed ``SMTP:`` in upper case, the others ``smtp:``) and ``mail`` (the
     primary one when no proxy address is marked primary)."""

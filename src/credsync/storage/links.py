@@ -36,6 +36,7 @@ __all__ = [
     "clear_accepted",
     "confirm",
     "confirm_links",
+    "end_attempt",
     "fail_bind",
     "forget_credential",
     "forget_directory",
@@ -244,6 +245,11 @@ def start_attempt(
         )
     )
     return bool(done.rowcount == 1)
+
+
+def end_attempt(conn: Connection, credential_id: str, directory_id: str) -> None:
+    """The push under way through the link has its outcome recorded (or none was sent)."""
+    conn.execute(links.update().where(_the_link(credential_id, directory_id)).values(**NO_ATTEMPT))
 
 
 def fail_bind(conn: Connection, credential_id: str, directory_id: str, stamp: str | None) -> None:

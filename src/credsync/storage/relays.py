@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from credsync.storage._rows import columns_for, records
+from credsync.storage._rows import columns_for, record, records
 from credsync.storage.tables import relay_pairs, relays
 
 __all__ = [
@@ -63,13 +63,13 @@ class PairRow(NamedTuple):
     matched_by: str
 
 
-def _select() -> sa.Select[tuple[object, ...]]:
+def _select() -> sa.Select[Any]:
     return sa.select(*columns_for(RelayRow, relays))
 
 
 def get(conn: Connection, relay_id: str) -> RelayRow | None:
     row = conn.execute(_select().where(relays.c.id == relay_id)).first()
-    return None if row is None else RelayRow(*row)
+    return None if row is None else record(RelayRow, row)
 
 
 def by_name(conn: Connection, client_id: str, name: str) -> RelayRow | None:
@@ -77,7 +77,7 @@ def by_name(conn: Connection, client_id: str, name: str) -> RelayRow | None:
         relays.c.client_id == client_id, sa.func.lower(relays.c.name) == name.strip().lower()
     )
     row = conn.execute(query).first()
-    return None if row is None else RelayRow(*row)
+    return None if row is None else record(RelayRow, row)
 
 
 def of_client(conn: Connection, client_ids: Sequence[str] | None) -> list[RelayRow]:

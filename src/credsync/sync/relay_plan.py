@@ -75,8 +75,8 @@ def _candidates(
     linked: Mapping[str, str],
 ) -> list[Identity]:
     if rule == "link":
-        found = linked.get(source.account.id)
-        return [targets[found]] if found in targets else []
+        linked_to = linked.get(source.account.id)
+        return [targets[linked_to]] if linked_to is not None and linked_to in targets else []
     if rule == "immutable_id":
         return list(index["anchor"].get(source.anchor or "", ())) if source.anchor else []
     if rule == "upn":
@@ -137,9 +137,9 @@ def match_all(
     linked: dict[str, str] = {}
     for source in sources:
         cred = source_credentials.get(source.account.id)
-        found = pairs.get(source.account.id) or (by_credential.get(cred) if cred else None)
-        if found:
-            linked[source.account.id] = found
+        paired = pairs.get(source.account.id) or (by_credential.get(cred) if cred else None)
+        if paired:
+            linked[source.account.id] = paired
     out: list[Match] = []
     for source in sorted(sources, key=lambda s: _name(s).casefold()):
         cred = source_credentials.get(source.account.id)
@@ -148,20 +148,36 @@ def match_all(
             found = _candidates(rule, source, settings, by_id, index, linked)
             if len(found) > 1:
                 names = ", ".join(sorted(_name(t) for t in found))
-                decided = Match(source, MatchStatus.CONFLICT, rule=rule, source_credential=cred,
-                                reason=f"two candidates by {rule}: {names} (never guessed)")  # fmt: skip
+                decided = Match(
+                    source,
+                    MatchStatus.CONFLICT,
+                    rule=rule,
+                    source_credential=cred,
+                    reason=f"two candidates by {rule}: {names} (never guessed)",
+                )
                 break
             if found:
                 target = found[0]
                 refusal = _refusal(target, rule, settings)
                 status = MatchStatus.REFUSED if refusal else MatchStatus.MATCHED
-                decided = Match(source, status, target, rule, refusal or "", cred,
-                                target_credentials.get(target.account.id) or cred)  # fmt: skip
+                decided = Match(
+                    source,
+                    status,
+                    target,
+                    rule,
+                    refusal or "",
+                    cred,
+                    target_credentials.get(target.account.id) or cred,
+                )
                 break
         if decided is None:
             tried = ", ".join(settings.match)
-            decided = Match(source, MatchStatus.UNMATCHED, source_credential=cred,
-                            reason=f"no target user by {tried}")  # fmt: skip
+            decided = Match(
+                source,
+                MatchStatus.UNMATCHED,
+                source_credential=cred,
+                reason=f"no target user by {tried}",
+            )
         out.append(decided)
     return _one_source_per_target(out)
 
@@ -178,11 +194,22 @@ def _one_source_per_target(plan: list[Match]) -> list[Match]:
             rivals = takers[target.account.id]
             if len(rivals) > 1:
                 names = ", ".join(sorted(_name(r.source) for r in rivals))
-                item = Match(item.source, MatchStatus.CONFLICT, target, item.rule,
-                             f"{_name(target)} is matched by several source users ({names}): "
-                             "never two to one", item.source_credential)  # fmt: skip
+                item = Match(
+                    item.source,
+                    MatchStatus.CONFLICT,
+                    target,
+                    item.rule,
+                    f"{_name(target)} is matched by several source users ({names}): "
+                    "never two to one",
+                    item.source_credential,
+                )
             elif item.source_credential is None:
-                item = Match(item.source, MatchStatus.NO_CREDENTIAL, target, item.rule,
-                             "the vault has no credential (no password) for this account")  # fmt: skip
+                item = Match(
+                    item.source,
+                    MatchStatus.NO_CREDENTIAL,
+                    target,
+                    item.rule,
+                    "the vault has no credential (no password) for this account",
+                )
         out.append(item)
     return out

@@ -32,7 +32,9 @@ DEFAULT_MATCH: tuple[MatchRule, ...] = RULES
 MAX_ITEMS = 50
 # An LDAP attribute name (RFC 4512 descr): a letter, then letters, digits and hyphens.
 _ATTRIBUTE = re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,62}$")
-_DOMAIN = re.compile(r"^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,62}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,62}[a-z0-9])?)*$")
+_DOMAIN = re.compile(
+    r"^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,62}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,62}[a-z0-9])?)*$"
+)
 
 
 class RelaySettingsJson(TypedDict):
@@ -200,8 +202,7 @@ def _upns(value: Any) -> tuple[str, ...]:
         name, at, suffix = text.partition("@")
         if not at or not name or not suffix:
             raise InvalidInput(
-                f"allow_admins: {text!r} is not a user principal name (such as "
-                "admin@contoso.com)",
+                f"allow_admins: {text!r} is not a user principal name (such as admin@contoso.com)",
                 field="allow_admins",
             )
         if text.casefold() not in out:
@@ -223,9 +224,7 @@ _FIELDS: dict[str, Callable[[Any], Any]] = {
 FIELDS = tuple(_FIELDS)
 
 
-def parse_settings(
-    given: Mapping[str, Any], current: RelaySettings | None = None
-) -> RelaySettings:
+def parse_settings(given: Mapping[str, Any], current: RelaySettings | None = None) -> RelaySettings:
     """``current`` with what was given changed (a name not given stays as it is).
     InvalidInput names the field."""
     unknown = sorted(set(given) - set(_FIELDS))

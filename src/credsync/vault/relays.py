@@ -42,7 +42,12 @@ from credsync.vault.audit import AuditLog
 from credsync.vault.auth import Actor, Permission
 from credsync.vault.clients import find_client_row
 from credsync.vault.directories import Directory, directory_model, find_directory_row
-from credsync.vault.relay_settings import RelaySettings, RelaySettingsJson, load_settings, parse_settings
+from credsync.vault.relay_settings import (
+    RelaySettings,
+    RelaySettingsJson,
+    load_settings,
+    parse_settings,
+)
 
 __all__ = ["Relay", "RelayJson", "Relays", "find_relay_row", "relay_model"]
 
@@ -213,16 +218,33 @@ class Relays:
                 raise AlreadyExists(f"client {client.name!r} already has a relay named {name!r}")
             now = utcnow()
             row = rows.RelayRow(
-                new_id(), client.id, name, source_dir.id, target_dir.id,
-                parsed.stored(), 1, now, actor.name, now, actor.name,
-            )  # fmt: skip
+                new_id(),
+                client.id,
+                name,
+                source_dir.id,
+                target_dir.id,
+                parsed.stored(),
+                1,
+                now,
+                actor.name,
+                now,
+                actor.name,
+            )
             rows.insert(conn, row)
             self._audit.append(
-                conn, actor, "relay.add", target_type="relay", target_id=row.id,
+                conn,
+                actor,
+                "relay.add",
+                target_type="relay",
+                target_id=row.id,
                 client_id=client.id,
-                details={"name": name, "source": source_dir.name, "target": target_dir.name,
-                         **json.loads(parsed.stored())},
-            )  # fmt: skip
+                details={
+                    "name": name,
+                    "source": source_dir.name,
+                    "target": target_dir.name,
+                    **json.loads(parsed.stored()),
+                },
+            )
             return relay_model(conn, row, actor)
 
     def update(
@@ -249,11 +271,14 @@ class Relays:
             ):
                 raise Conflict(f"relay {row.name!r} just changed: reload")
             self._audit.append(
-                conn, actor, "relay.update", target_type="relay", target_id=row.id,
+                conn,
+                actor,
+                "relay.update",
+                target_type="relay",
+                target_id=row.id,
                 client_id=row.client_id,
-                details={"name": row.name, "changed": sorted(given),
-                         **json.loads(after.stored())},
-            )  # fmt: skip
+                details={"name": row.name, "changed": sorted(given), **json.loads(after.stored())},
+            )
             return relay_model(conn, rows.get(conn, row.id) or row, actor)
 
     def remove(self, actor: Actor, ref: str) -> Relay:
@@ -265,7 +290,12 @@ class Relays:
             model = relay_model(conn, row, actor)
             rows.delete(conn, row.id)
             self._audit.append(
-                conn, actor, "relay.remove", target_type="relay", target_id=row.id,
-                client_id=row.client_id, details={"name": row.name},
-            )  # fmt: skip
+                conn,
+                actor,
+                "relay.remove",
+                target_type="relay",
+                target_id=row.id,
+                client_id=row.client_id,
+                details={"name": row.name},
+            )
             return model

@@ -47,14 +47,16 @@ NO_ROLES_NOTE = (
 )
 
 
-async def _listing(connector: GraphConnector, path: str, where: str,
-                   params: dict[str, str]) -> AsyncIterator[dict[str, Any]]:  # fmt: skip
+async def _listing(
+    connector: GraphConnector, path: str, where: str, params: dict[str, str]
+) -> AsyncIterator[dict[str, Any]]:
     pages = connector._client.pages(path, where=where, params=params)
     try:
         async for status, body, response in pages:
             if status != 200 or not isinstance(body, dict):
-                raise connector._raise(status, body, response, where, denied_hint=_ROLE_HINT,
-                                       not_found=AccountNotFound)  # fmt: skip
+                raise connector._raise(
+                    status, body, response, where, denied_hint=_ROLE_HINT, not_found=AccountNotFound
+                )
             for item in body.get("value") or ():
                 if isinstance(item, dict):
                     yield item
@@ -88,14 +90,16 @@ async def _admins(connector: GraphConnector) -> dict[str, set[str]]:
     except AccountNotFound:
         pass  # no role management here: the older listing
     try:
-        roles = [r async for r in _listing(connector, "/directoryRoles", "list directory roles",
-                                            {})]  # fmt: skip
+        roles = [
+            r async for r in _listing(connector, "/directoryRoles", "list directory roles", {})
+        ]
         for role in roles:
             role_id = quote(str(role.get("id")), safe="")
             name = str(role.get("displayName") or role.get("roleTemplateId") or role_id)
             where = f"list the members of directory role {name}"
-            async for member in _listing(connector, f"/directoryRoles/{role_id}/members",
-                                         where, {"$select": "id"}):  # fmt: skip
+            async for member in _listing(
+                connector, f"/directoryRoles/{role_id}/members", where, {"$select": "id"}
+            ):
                 holders.setdefault(str(member.get("id")), set()).add(name)
     except DirectoryDenied:
         return {_EVERYONE: {"unknown (the app may not read directory roles)"}}

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from credsync.connectors.graph._policy import password_refusal
 from credsync.connectors import values
 from credsync.connectors.base import Connector, DirectoryConfig
+from credsync.connectors.graph._policy import password_refusal
 from credsync.connectors.kinds import BindMethod, BoundCredential, Kind, OptionSpec, Setting
 
 __all__ = ["DEFAULT_AUTHORITY", "DEFAULT_GRAPH_URL", "KIND", "EntraSettings"]

@@ -65,9 +65,7 @@ def upgrade() -> None:
             "relay_id", "target_account_id", name="uq_relay_pairs_relay_id_target_account_id"
         ),
     )
-    op.create_index(
-        "ix_relay_pairs_source_credential_id", "relay_pairs", ["source_credential_id"]
-    )
+    op.create_index("ix_relay_pairs_source_credential_id", "relay_pairs", ["source_credential_id"])
 
 
 def downgrade() -> None:
