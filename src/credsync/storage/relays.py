@@ -32,6 +32,7 @@ __all__ = [
     "insert",
     "of_client",
     "of_source_credential",
+    "of_target_directory",
     "pairs_of",
     "put_pair",
     "update",
@@ -140,6 +141,27 @@ def of_source_credential(conn: Connection, credential_id: str) -> list[tuple[Pai
     )
     width = len(PairRow._fields)
     return [(PairRow(*r[:width]), RelayRow(*r[width:])) for r in conn.execute(query).all()]
+
+
+def of_target_directory(
+    conn: Connection, directory_id: str, credential_ids: Sequence[str]
+) -> list[tuple[PairRow, RelayRow]]:
+    """The pairs of the relays whose target is this directory whose target side is one of
+    ``credential_ids``, with their relays."""
+    ids = sorted(set(credential_ids))
+    width = len(PairRow._fields)
+    out: list[tuple[PairRow, RelayRow]] = []
+    for start in range(0, len(ids), 500):
+        query = (
+            sa.select(*columns_for(PairRow, relay_pairs), *columns_for(RelayRow, relays))
+            .join(relays, relays.c.id == relay_pairs.c.relay_id)
+            .where(
+                relays.c.target_directory_id == directory_id,
+                relay_pairs.c.target_credential_id.in_(ids[start : start + 500]),
+            )
+        )
+        out += [(PairRow(*r[:width]), RelayRow(*r[width:])) for r in conn.execute(query).all()]
+    return out
 
 
 def forget_credential(conn: Connection, credential_id: str) -> None:

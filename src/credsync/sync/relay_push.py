@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -36,14 +38,18 @@ from credsync.storage import Database
 from credsync.storage import credentials as credential_rows
 from credsync.storage import flags as flag_rows
 from credsync.storage import links as link_rows
+from credsync.storage import relays as relay_rows
+from credsync.storage import runs as run_rows
 from credsync.sync.model import Status
+from credsync.types import new_id
 from credsync.vault._time import as_utc, utcnow
 from credsync.vault.auth import Actor
 from credsync.vault.directories import Directory
 from credsync.vault.keyring import KeyRing
+from credsync.vault.relay_settings import load_settings
 from credsync.vault.secrets import read_secrets
 
-__all__ = ["PushJob", "PushResult", "RelayPusher"]
+__all__ = ["PushJob", "PushResult", "RelayPusher", "push_queued", "queued_jobs"]
 
 _LANDED_SLACK = dt.timedelta(seconds=2)  # Graph's timestamps have whole seconds
 _REFUSED_WORDS = ("on-premises", "federated", "directory sync")
@@ -221,3 +227,85 @@ class RelayPusher:
                     resolution="pushed",
                     now=now,
                 )
+
+
+def queued_jobs(
+    db: Database, directory_id: str, credential_ids: Sequence[str]
+) -> dict[str, PushJob]:
+    """Of the credentials queued for a push to ``directory_id``, those a relay carries there
+    (the target side of a pair of a relay whose target it is): credential id -> its job."""
+    wanted = set(credential_ids)
+    out: dict[str, PushJob] = {}
+    with db.read() as conn:
+        for pair, relay in relay_rows.of_target_directory(conn, directory_id, sorted(wanted)):
+            if pair.target_credential_id in wanted:
+                settings = load_settings(relay.settings)
+                out[pair.target_credential_id] = PushJob(
+                    pair.target_credential_id, None, relay.name, settings.never_expires
+                )
+    return out
+
+
+async def push_queued(
+    db: Database,
+    keys: KeyRing,
+    actor: Actor,
+    directory: Directory,
+    connector: Connector,
+    jobs: Sequence[PushJob],
+) -> list[PushResult]:
+    """Queued relays to one directory, as a stored run (kind ``relay``, trigger ``agent``)
+    with an item per credential. Raises what the directory raises when it is away (the agent
+    retries the rows later; a push already made is found in step or landed then)."""
+    run_id = new_id()
+    with db.write() as conn:
+        run_rows.insert(
+            conn,
+            run_id,
+            directory_id=directory.id,
+            client_id=directory.client_id,
+            kind="relay",
+            trigger="agent",
+            dry_run=False,
+            actor=actor.name,
+            owner="relay",
+            now=utcnow(),
+        )
+    pusher = RelayPusher(db, keys, actor, directory, connector, run_id=run_id)
+    state, message, results = "failed", "", []
+    try:
+        in_flight = int(getattr(connector, "max_in_flight", 20))
+        results = await pusher.push_all(jobs, in_flight=in_flight)
+        state, message = "done", f"{pusher.pushes} pushed"
+    except BaseException as exc:
+        message = f"the relay stopped: {type(exc).__name__}: {exc}"
+        raise
+    finally:
+        with db.write() as conn:
+            items = [
+                (
+                    seq,
+                    run_rows.NewItem(
+                        r.job.credential_id, None, r.job.relay, r.status, r.action, r.detail[:2000]
+                    ),
+                )
+                for seq, r in enumerate(results, start=1)
+            ]
+            if items:
+                run_rows.add_items(conn, run_id, items)
+            summary = {
+                "statuses": dict(Counter(r.status for r in results)),
+                "actions": dict(Counter(r.action for r in results)),
+            }
+            run_rows.end(
+                conn,
+                run_id,
+                kind="relay",
+                state=state,
+                message=message[:2000],
+                summary=json.dumps(summary, sort_keys=True),
+                accounts_read=len(results),
+                accounts_total=None,
+                now=utcnow(),
+            )
+    return results
