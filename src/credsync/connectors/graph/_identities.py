@@ -18,8 +18,9 @@ Three reads, each paged:
   <https://learn.microsoft.com/en-us/graph/api/directoryrole-list>`_). A user holding any
   role is an admin: Entra Connect "won't match on-premises users with cloud users that have
   an admin role", and a relay asks for an explicit allowance. Refused (403): every user counts
-  as an admin (what can't be read is not assumed harmless). Neither listing served (404, a
-  Graph endpoint without role management): no user is known as an admin, and
+  as an admin (what can't be read is not assumed harmless). Neither listing served (400
+  "Resource not found for the segment", or 404: a Graph endpoint without role management):
+  no user is known as an admin, and
   :attr:`GraphConnector.identity_notes` says so.
 """
 
@@ -40,6 +41,7 @@ __all__ = ["IDENTITY_SELECT", "iter_identities"]
 
 IDENTITY_SELECT = SELECT + ",mail,proxyAddresses,onPremisesImmutableId"
 _EVERYONE = "*"
+_NOT_SERVED = "Resource not found for the segment"
 _ROLE_HINT = "the app needs RoleManagement.Read.Directory (or Directory.Read.All)"
 NO_ROLES_NOTE = (
     "the directory's roles could not be listed (no roleAssignments or directoryRoles "
@@ -53,6 +55,9 @@ async def _listing(
     pages = connector._client.pages(path, where=where, params=params)
     try:
         async for status, body, response in pages:
+            if status in (400, 404) and _NOT_SERVED in str(body):
+                # Graph's answer to a path it does not serve (an unknown segment)
+                raise AccountNotFound(f"{connector._name}: {where}: {path} is not served here")
             if status != 200 or not isinstance(body, dict):
                 raise connector._raise(
                     status, body, response, where, denied_hint=_ROLE_HINT, not_found=AccountNotFound
