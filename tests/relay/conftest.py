@@ -45,8 +45,14 @@ class RelayWorld:
     def realm(self) -> str:
         return self.ad.facts.realm.lower()
 
-    def ad_user(self, *, password: str | None = None, with_credential: bool = True,
-                mode: SyncMode | None = SyncMode.TWO_WAY, **attributes: str | list[str]) -> tuple[TestUser, Credential | None]:  # fmt: skip
+    def ad_user(
+        self,
+        *,
+        password: str | None = None,
+        with_credential: bool = True,
+        mode: SyncMode | None = SyncMode.TWO_WAY,
+        **attributes: str | list[str],
+    ) -> tuple[TestUser, Credential | None]:
         """An AD user in the test's OU (its attributes set as given), with a credential in
         the vault linked to it (a run of the AD directory links it by name) unless told."""
         user = self.ad.create_user(password=password)
@@ -66,8 +72,10 @@ class RelayWorld:
         self.sw.confirm()
 
     def cloud_user(self, name: str, domain: str | None = None, **extra: Any) -> Any:
-        user = self.tenant.create_user(upn=f"{name}@{domain or self.tenant.domain}",
-                                       password=f"Cloud-{uuid.uuid4().hex[:8]}-7!")  # fmt: skip
+        user = self.tenant.create_user(
+            upn=f"{name}@{domain or self.tenant.domain}",
+            password=f"Cloud-{uuid.uuid4().hex[:8]}-7!",
+        )
         if extra:
             self.tenant.update_user(user.id, **extra)
         return user
@@ -101,9 +109,13 @@ def build_relay_world(vault_world: VaultWorld, ad: OuWorld, sim: Any) -> RelayWo
     relay = f"relay-{uuid.uuid4().hex[:6]}"
     realm = ad.facts.realm.lower()
     vault_world.vault.relays.add(
-        vault_world.admin, cw.sw.client, relay, source=cw.sw.directory, target=entra,
+        vault_world.admin,
+        cw.sw.client,
+        relay,
+        source=cw.sw.directory,
+        target=entra,
         settings={"suffix_map": [f"{realm}={tenant.domain}"]},
-    )  # fmt: skip
+    )
     return RelayWorld(cw, sim, tenant, entra, relay)
 
 

@@ -33,8 +33,9 @@ def test_each_rule_matches_and_an_applied_run_pushes_once(rw_both: RelayWorld) -
 
     plan = rw.by_account(rw.plan())
     assert (plan[by_anchor.guid].match.status, plan[by_anchor.guid].match.rule) == (
-        "matched", "immutable_id",
-    )  # fmt: skip
+        "matched",
+        "immutable_id",
+    )
     assert plan[by_upn.guid].match.rule == "upn"
     assert plan[by_mail.guid].match.rule == "mail"
     assert plan[nobody.guid].match.status == "unmatched"
@@ -70,8 +71,9 @@ def test_refusals_become_flags_and_conflicts_are_never_guessed(rw: RelayWorld) -
     twice, _ = rw.ad_user(mail=f"shared@{rw.tenant.domain}")
     s = rw.cloud_user(synced.name)
     rw.tenant.set_on_premises_sync(s.id)
-    rw.cloud_user(f"f{uuid.uuid4().hex[:6]}", domain=FEDERATED,
-                  onPremisesImmutableId=anchor(fed.guid))  # fmt: skip
+    rw.cloud_user(
+        f"f{uuid.uuid4().hex[:6]}", domain=FEDERATED, onPremisesImmutableId=anchor(fed.guid)
+    )
     rw.cloud_user(f"p{uuid.uuid4().hex[:6]}", mail=f"shared@{rw.tenant.domain}")
     rw.cloud_user(f"q{uuid.uuid4().hex[:6]}", proxyAddresses=[f"smtp:shared@{rw.tenant.domain}"])
     rw.link_ad()
@@ -135,8 +137,9 @@ def test_a_password_entra_refuses_is_flagged_before_the_write(rw: RelayWorld) ->
     [item] = report.items
     assert item.action == "flag"
     assert "non_ascii" in item.detail
-    [flag] = [f for f in rw.sw.vault.flags.list(rw.sw.admin, rw.sw.client)
-              if f.credential_id == cred.id]  # fmt: skip
+    [flag] = [
+        f for f in rw.sw.vault.flags.list(rw.sw.admin, rw.sw.client) if f.credential_id == cred.id
+    ]
     assert flag.status == "policy_rejected"
     assert "does not work in Office 365" in flag.detail
     assert "Pässwörd" not in flag.detail
@@ -146,5 +149,6 @@ def test_a_password_entra_refuses_is_flagged_before_the_write(rw: RelayWorld) ->
     rw.sw.set_password(cred, "Fine-Again-42!")
     rw.run(apply=True)
     assert rw.writes() == 1
-    assert not [f for f in rw.sw.vault.flags.list(rw.sw.admin, rw.sw.client)
-                if f.credential_id == cred.id]  # fmt: skip
+    assert not [
+        f for f in rw.sw.vault.flags.list(rw.sw.admin, rw.sw.client) if f.credential_id == cred.id
+    ]
