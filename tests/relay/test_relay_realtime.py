@@ -1,0 +1,110 @@
+"""The real-time relay: a password captured in the real Samba DC (encrypted by the real gpg,
+posted through the real API) is queued for the matched Entra user in the capture's own
+transaction and pushed by the agent, woken at once, so that it works in the tenant seconds
+later; an agent that stops mid-relay loses nothing and pushes nothing twice."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import time
+from typing import Any
+
+import sqlalchemy as sa
+
+from credsync.agent.loop import LEASE, Agent
+from credsync.storage import push_queue
+from intake.helpers import gpg_encrypt, password_event
+
+from .conftest import RelayWorld
+
+
+def paired(rw: RelayWorld) -> tuple[Any, Any, Any]:
+    """An AD user with its credential, matched by UPN to an Entra user, the pair applied."""
+    user, cred = rw.ad_user()
+    cloud = rw.cloud_user(user.name)
+    rw.link_ad()
+    assert rw.run(apply=True).pushed == 1
+    return user, cred, cloud
+
+
+def capture(rw: RelayWorld, user: Any, forwarder: Any, new: str) -> None:
+    """The user's password changed in the DC (an admin reset), captured and delivered."""
+    rw.ad.admin.reset_password(user.dn, new)
+    stamp = rw.ad.admin.account_state(user.dn)["pwdLastSet"]
+    blob = gpg_encrypt(rw.cw.public_key, rw.cw.fingerprint, new)
+    answer = forwarder.post([password_event(user.guid, stamp, blob)])
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["results"][0]["outcome"] == "accepted", answer.text
+
+
+def queued(rw: RelayWorld, cred_id: str) -> list[Any]:
+    with rw.sw.vault.db.read() as conn:
+        return push_queue.of_credential(conn, cred_id)
+
+
+def test_a_captured_password_works_in_the_tenant_within_seconds(rw: RelayWorld) -> None:
+    user, cred, cloud = paired(rw)
+    forwarder = rw.cw.enroll()
+    agent = Agent(rw.sw.vault, rw.sw.keys, rw.sw.admin, poll_seconds=5.0)
+
+    async def scenario() -> float:
+        running = asyncio.create_task(agent.run())
+        await asyncio.sleep(0.3)  # the agent's first round is over: it waits (5 s poll)
+        started = time.monotonic()
+        await asyncio.to_thread(capture, rw, user, forwarder, "Captured-in-AD-9!")
+        while not rw.tenant.check_password(cloud.id, "Captured-in-AD-9!"):
+            assert time.monotonic() - started < 3.0, "not relayed within 3 s"
+            await asyncio.sleep(0.02)
+        took = time.monotonic() - started
+        agent.stop()
+        await running
+        return took
+
+    took = asyncio.run(scenario())
+    assert took < 3.0  # woken by the queueing, not by its 5-second poll
+    assert rw.writes() == 2
+    assert rw.reveal(cred).reveal() == "Captured-in-AD-9!"
+    assert queued(rw, cred.id) == []
+    listed = rw.sw.vault_world.vault.db  # the agent's relay is a stored run
+    with listed.read() as conn:
+        kinds = conn.execute(sa.text("select kind, trigger from runs")).all()
+    assert ("relay", "agent") in [tuple(k) for k in kinds]
+
+
+def test_a_password_set_in_the_vault_is_relayed_too(rw: RelayWorld) -> None:
+    _, cred, cloud = paired(rw)
+    rw.sw.set_password(cred, "Set-in-Vault-42!")
+    # queued for the Entra user (and, two-way, for its own AD account by the usual rule)
+    assert rw.entra in [q.directory_name for q in queued(rw, cred.id)]
+    agent = Agent(rw.sw.vault, rw.sw.keys, rw.sw.admin)
+    assert asyncio.run(agent.drain_queue()) >= 1
+    asyncio.run(agent.close())
+    assert rw.tenant.check_password(cloud.id, "Set-in-Vault-42!")
+
+
+def test_an_agent_stopping_mid_relay_loses_nothing_and_pushes_nothing_twice(
+    rw: RelayWorld,
+) -> None:
+    user, cred, cloud = paired(rw)
+    forwarder = rw.cw.enroll()
+    capture(rw, user, forwarder, "After-Restart-7!")
+    first = Agent(rw.sw.vault, rw.sw.keys, rw.sw.admin)
+    claimed = first._claim()  # it claims the row, then stops before pushing
+    assert sum(len(v) for v in claimed.values()) == 1
+    writes = rw.writes()
+    later = dt.datetime.now(dt.UTC) + LEASE + dt.timedelta(seconds=1)
+    second = Agent(rw.sw.vault, rw.sw.keys, rw.sw.admin, clock=lambda: later)
+    assert asyncio.run(second.drain_queue()) == 1  # the expired claim is taken again
+    assert rw.writes() == writes + 1
+    assert rw.tenant.check_password(cloud.id, "After-Restart-7!")
+    # An agent that pushed but stopped before removing the row delivers it again: in step,
+    # nothing written.
+    version = rw.sw.vault.credentials.get(rw.sw.admin, cred.id).secret_version
+    entra = rw.sw.vault.directories.get(rw.sw.admin, rw.entra).id
+    with rw.sw.vault.db.write() as conn:
+        push_queue.enqueue(conn, cred.id, [entra], version, dt.datetime.now(dt.UTC))
+    assert asyncio.run(second.drain_queue()) == 1
+    asyncio.run(second.close())
+    assert rw.writes() == writes + 1
+    assert queued(rw, cred.id) == []
