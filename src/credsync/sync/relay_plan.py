@@ -102,8 +102,9 @@ def _index(targets: Iterable[Identity]) -> dict[str, dict[str, list[Identity]]]:
 def _refusal(target: Identity, rule: MatchRule, settings: RelaySettings) -> str | None:
     if target.synced:
         return (
-            f"{_name(target)} is synchronised by Entra Connect (onPremisesSyncEnabled): its "
-            "password belongs to the Active Directory Connect syncs from"
+            f"{_name(target)} is synchronised from an on-premises directory by Entra Connect "
+            "(onPremisesSyncEnabled): its password is that directory's, and password hash sync "
+            "would overwrite ours"
         )
     if target.federated:
         domain = _name(target).rpartition("@")[2]

@@ -61,9 +61,9 @@ class RelayJson(TypedDict):
     client: str
     name: str
     source: str
-    """The source directory's name (Active Directory)."""
+    """The source directory's name (where passwords come from)."""
     target: str
-    """The target directory's name (Entra ID)."""
+    """The target directory's name (where they go)."""
     settings: RelaySettingsJson
     version: int
     created_at: Timestamp
