@@ -20,7 +20,9 @@ def graph_sim() -> Iterator[Any]:
 
 
 def test_relays_from_the_command_line_locally_and_through_a_server(
-    ad_cli, graph_sim, tmp_path  # noqa: F811
+    ad_cli,
+    graph_sim,
+    tmp_path,
 ) -> None:
     cli = ad_cli
     user = cli.ad.create_user()
