@@ -20,7 +20,7 @@ def graph_sim() -> Iterator[Any]:
 
 
 def test_relays_from_the_command_line_locally_and_through_a_server(
-    ad_cli,
+    ad_cli,  # noqa: F811
     graph_sim,
     tmp_path,
 ) -> None:
