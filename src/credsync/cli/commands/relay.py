@@ -201,7 +201,12 @@ def relay_set(ctx: click.Context, /, name: str, as_json: bool, **options: Any) -
 @json_option
 @click.pass_context
 def relay_list(ctx: click.Context, client: str | None, as_json: bool) -> None:
-    """List relays."""
+    """List relays.
+
+    \b
+    Example:
+      credsync relay list --client "Contoso Ltd"
+    """
     rows = runtime(ctx).ports.relays.list(client)
     emit(rows, as_json, lambda: table(rows, _LISTED) if rows else "No relays.")
 
@@ -211,7 +216,12 @@ def relay_list(ctx: click.Context, client: str | None, as_json: bool) -> None:
 @json_option
 @click.pass_context
 def relay_show(ctx: click.Context, name: str, as_json: bool) -> None:
-    """Show a relay and its settings."""
+    """Show a relay and its settings.
+
+    \b
+    Example:
+      credsync relay show o365 --json
+    """
     data = runtime(ctx).ports.relays.show(name)
     emit(data, as_json, lambda: _shown(data))
 
@@ -222,7 +232,12 @@ def relay_show(ctx: click.Context, name: str, as_json: bool) -> None:
 @json_option
 @click.pass_context
 def relay_remove(ctx: click.Context, name: str, yes: bool, as_json: bool) -> None:
-    """Remove a relay (needs directory.setup); the links it made stay."""
+    """Remove a relay (needs directory.setup); the links it made stay.
+
+    \b
+    Example:
+      credsync relay remove o365 --yes
+    """
     rt = runtime(ctx)
     if not yes:
         confirm(f"Relay {name!r} will be removed: passwords will no longer be relayed.")
@@ -236,7 +251,12 @@ def relay_remove(ctx: click.Context, name: str, yes: bool, as_json: bool) -> Non
 @click.pass_context
 def relay_plan(ctx: click.Context, name: str, as_json: bool) -> None:
     """For every in-scope AD account: the Office 365 user it matches and by which rule, or
-    why not (unmatched, conflict, refused). Reads both directories; writes nothing."""
+    why not (unmatched, conflict, refused). Reads both directories; writes nothing.
+
+    \b
+    Example:
+      credsync relay plan o365 --json
+    """
     data = runtime(ctx).ports.relays.plan(name)
     emit(data, as_json, lambda: _report(data))
 
@@ -249,6 +269,12 @@ def relay_plan(ctx: click.Context, name: str, as_json: bool) -> None:
 def relay_run(ctx: click.Context, name: str, apply: bool, as_json: bool) -> None:
     """A relay run over the whole scope, stored with the other runs: a dry run unless
     --apply, which links the matched pairs and pushes the vault's password where it has one.
-    A second run with everything in step writes nothing."""
+    A second run with everything in step writes nothing.
+
+    \b
+    Examples:
+      credsync relay run o365            # a dry run, stored
+      credsync relay run o365 --apply
+    """
     data = runtime(ctx).ports.relays.run(name, apply=apply)
     emit(data, as_json, lambda: _report(data))
