@@ -232,9 +232,11 @@ def matrix(api: ApiWorld, graph_sim: Any) -> tuple[ApiWorld, dict[str, str]]:
     vault.policies.add(admin, "custom-policy", PasswordPolicy(length=24))
     # An AD directory (never reached here) for a relay to the Entra one.
     add_directory(vault, admin, "Contoso", "contoso-ad", kind="active-directory",
-                  url="ldaps://127.0.0.1:1", base_dn="DC=matrix,DC=test", bind_credential=bind)  # fmt: skip
-    relay = vault.relays.add(admin, "Contoso", "contoso-relay", source="contoso-ad",
-                             target=directory)  # fmt: skip
+                  url="ldaps://127.0.0.1:1", base_dn="DC=matrix,DC=test",
+                  bind_credential=bind)  # fmt: skip
+    relay = vault.relays.add(
+        admin, "Contoso", "contoso-relay", source="contoso-ad", target=directory
+    )
     ids = {
         "client": "Contoso",
         "folder": vault.clients.add_folder(admin, "Contoso", "Servers/DCs").path,

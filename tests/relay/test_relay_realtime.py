@@ -14,6 +14,8 @@ import sqlalchemy as sa
 
 from credsync.agent.loop import LEASE, Agent
 from credsync.storage import push_queue
+from credsync.types import Secret, SyncMode
+from credsync.vault.drafts import make_draft
 from intake.helpers import gpg_encrypt, password_event
 
 from .conftest import RelayWorld
@@ -108,3 +110,34 @@ def test_an_agent_stopping_mid_relay_loses_nothing_and_pushes_nothing_twice(
     asyncio.run(second.close())
     assert rw.writes() == writes + 1
     assert queued(rw, cred.id) == []
+
+
+def test_a_credential_kept_apart_is_kept_in_step(rw: RelayWorld) -> None:
+    """The Office 365 user already has a credential of its own (linked by a run of the Entra
+    directory): the relay keeps it in step with the AD one rather than merging them."""
+    user, ad_cred = rw.ad_user()
+    cloud = rw.cloud_user(user.name)
+    rw.link_ad()
+    cloud_cred = rw.sw.vault.credentials.add(
+        rw.sw.admin, rw.sw.keys, rw.sw.client,
+        make_draft(title="Office 365", username=cloud.upn, password=Secret(cloud.password),
+                   sync_mode=SyncMode.REPORT),
+    )  # fmt: skip
+    assert asyncio.run(rw.sw.engine().run(rw.entra)).state == "done"
+    report = rw.run(apply=True)
+    [item] = report.items
+    assert item.match.target_credential == cloud_cred.id
+    assert rw.reveal(cloud_cred).reveal() == user.password  # kept in step
+    assert rw.tenant.check_password(cloud.id, user.password)
+    newest = max(rw.sw.vault.credentials.history(rw.sw.admin, None, cloud_cred.id),
+                 key=lambda v: v.version)  # fmt: skip
+    assert newest.source == "relay"
+
+    forwarder = rw.cw.enroll()
+    capture(rw, user, forwarder, "Kept-In-Step-8!")
+    assert rw.reveal(ad_cred).reveal() == "Kept-In-Step-8!"
+    assert rw.reveal(cloud_cred).reveal() == "Kept-In-Step-8!"
+    agent = Agent(rw.sw.vault, rw.sw.keys, rw.sw.admin)
+    asyncio.run(agent.drain_queue())
+    asyncio.run(agent.close())
+    assert rw.tenant.check_password(cloud.id, "Kept-In-Step-8!")
