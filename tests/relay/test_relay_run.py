@@ -5,6 +5,7 @@ second run writing nothing."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import uuid
 
@@ -137,6 +138,8 @@ def test_a_password_entra_refuses_is_flagged_before_the_write(rw: RelayWorld) ->
     [item] = report.items
     assert item.action == "flag"
     assert "non_ascii" in item.detail
+    stored = rw.sw.engine().report(report.run_id)
+    assert "Pässwörd" not in repr(stored.to_json())
     [flag] = [
         f for f in rw.sw.vault.flags.list(rw.sw.admin, rw.sw.client) if f.credential_id == cred.id
     ]
@@ -152,3 +155,26 @@ def test_a_password_entra_refuses_is_flagged_before_the_write(rw: RelayWorld) ->
     assert not [
         f for f in rw.sw.vault.flags.list(rw.sw.admin, rw.sw.client) if f.credential_id == cred.id
     ]
+
+
+def test_graph_refusing_a_paired_user_later_is_a_flag_not_a_retry(rw: RelayWorld) -> None:
+    """Entra Connect took the user over after it was paired: Graph's 400 ("on-premises
+    mastered") becomes a conflict flag, the queued push is done with, nothing is retried."""
+    from credsync.agent.loop import Agent
+
+    user, cred = rw.ad_user()
+    cloud = rw.cloud_user(user.name)
+    rw.link_ad()
+    rw.run(apply=True)
+    rw.tenant.set_on_premises_sync(cloud.id)
+    rw.sw.set_password(cred, "After-Takeover-5!")
+    agent = Agent(rw.sw.vault, rw.sw.keys, rw.sw.admin)
+    asyncio.run(agent.drain_queue())
+    assert asyncio.run(agent.drain_queue()) == 0  # nothing left to retry
+    asyncio.run(agent.close())
+    assert not rw.tenant.check_password(cloud.id, "After-Takeover-5!")
+    [flag] = [f for f in rw.sw.vault.flags.list(rw.sw.admin, rw.sw.client)
+              if f.credential_id == cred.id and f.directory == rw.entra]  # fmt: skip
+    assert flag.status == "conflict"
+    assert "does not work in Office 365" in flag.detail
+    assert "After-Takeover" not in flag.detail

@@ -24,7 +24,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy.engine import Connection
@@ -289,10 +289,11 @@ class RelayRunner:
         jobs: list[tuple[Match, PushJob]] = []
         now = utcnow()
         with self._db.write() as conn:
+            known = relay_rows.pairs_of(conn, relay.id)
             for match in plan:
                 key = match.source.account.id
                 if match.status is MatchStatus.MATCHED and match.target is not None:
-                    item, job = self._pair(conn, relay, match, now)
+                    item, job = self._pair(conn, relay, match, now, known)
                     items[key] = item
                     if job is not None:
                         jobs.append((match, job))
@@ -331,7 +332,12 @@ class RelayRunner:
         return [items[m.source.account.id] for m in plan]
 
     def _pair(
-        self, conn: Connection, relay: Relay, match: Match, now: dt.datetime
+        self,
+        conn: Connection,
+        relay: Relay,
+        match: Match,
+        now: dt.datetime,
+        pairs: Mapping[str, relay_rows.PairRow],
     ) -> tuple[RelayItem, PushJob | None]:
         """Link the target credential to the target user (confirmed), keep a kept-apart one
         in step, record the pair; the push to make (None: not linked)."""
@@ -372,7 +378,7 @@ class RelayRunner:
             action = "link"
         if target_cred != source_cred:
             self._keep_in_step(conn, relay, source_cred, target_cred)
-        known = relay_rows.pairs_of(conn, relay.id).get(match.source.account.id)
+        known = pairs.get(match.source.account.id)
         if known is None or (known.target_account_id, known.target_credential_id) != (
             target.id,
             target_cred,
