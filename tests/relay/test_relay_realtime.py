@@ -141,3 +141,32 @@ def test_a_credential_kept_apart_is_kept_in_step(rw: RelayWorld) -> None:
     asyncio.run(agent.drain_queue())
     asyncio.run(agent.close())
     assert rw.tenant.check_password(cloud.id, "Kept-In-Step-8!")
+
+
+def test_a_push_that_landed_before_the_agent_stopped_is_not_sent_again(rw: RelayWorld) -> None:
+    """The agent recorded the push as under way and the tenant took it, then the agent
+    stopped before recording the outcome: the next agent finds the change in the tenant
+    and confirms it without sending the password again."""
+    from credsync.storage import links as link_rows
+    from credsync.vault._time import utcnow
+
+    _, cred, cloud = paired(rw)
+    rw.sw.set_password(cred, "Landed-Before-Stop-3!")
+    version = rw.sw.vault.credentials.get(rw.sw.admin, cred.id).secret_version
+    entra = rw.sw.vault.directories.get(rw.sw.admin, rw.entra).id
+    with rw.sw.vault.db.write() as conn:  # what the stopped agent had recorded
+        assert link_rows.start_attempt(
+            conn, entra, cred.id, run_id="stopped-run", secret_version=version, stamp=None,
+            now=utcnow(), state={},
+        )  # fmt: skip
+    rw.sim.advance_clock(5)
+    rw.tenant.set_password(cloud.id, "Landed-Before-Stop-3!")  # what its PATCH had done
+    writes = rw.writes()
+    agent = Agent(rw.sw.vault, rw.sw.keys, rw.sw.admin)
+    asyncio.run(agent.drain_queue())
+    asyncio.run(agent.close())
+    assert rw.writes() == writes
+    with rw.sw.vault.db.read() as conn:
+        link = link_rows.get(conn, cred.id, entra)
+    assert link is not None
+    assert (link.confirmed_secret_version, link.push_attempt_version) == (version, None)
