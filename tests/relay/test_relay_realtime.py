@@ -7,9 +7,12 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import ssl
 import time
 from typing import Any
 
+import httpx
+import pytest
 import sqlalchemy as sa
 
 from credsync.agent.loop import LEASE, Agent
@@ -170,3 +173,30 @@ def test_a_push_that_landed_before_the_agent_stopped_is_not_sent_again(rw: Relay
         link = link_rows.get(conn, cred.id, entra)
     assert link is not None
     assert (link.confirmed_secret_version, link.push_attempt_version) == (version, None)
+
+
+@pytest.mark.xfail(
+    reason="needs the simulator's resource-owner password grant (grant_type=password), which "
+    "branch h-sim15 adds",
+    strict=False,
+)
+def test_the_relayed_password_signs_in_as_microsofts_token_endpoint_has_it(
+    rw: RelayWorld,
+) -> None:
+    """learn.microsoft.com, "Microsoft identity platform and OAuth 2.0 Resource Owner
+    Password Credentials": a managed user's right password gets a token; a wrong one is
+    invalid_grant with AADSTS50126."""
+    user, _, cloud = paired(rw)
+    app = rw.tenant.default_app
+    url = f"{rw.sim.url}/{rw.tenant.id}/oauth2/v2.0/token"
+
+    def sign_in(password: str) -> httpx.Response:
+        form = {"grant_type": "password", "client_id": app.client_id,
+                "client_secret": app.client_secret, "scope": "https://graph.microsoft.com/.default",
+                "username": cloud.upn, "password": password}  # fmt: skip
+        return httpx.post(url, data=form, verify=ssl.create_default_context(cadata=rw.sim.ca_pem))
+
+    assert sign_in(user.password).status_code == 200
+    wrong = sign_in("Not-The-Password-1!")
+    assert wrong.status_code == 400
+    assert "AADSTS50126" in wrong.text
