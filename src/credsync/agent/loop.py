@@ -2,7 +2,7 @@
 
 - **Queue.** A secret changed under enforce leaves a row in the push queue (same transaction
   as the change; see :mod:`credsync.storage.push_queue`). The agent polls it (default every
-  0.2 s; a relay queued in the same process wakes it at once), claims due rows with a
+  0.2 s; a relay queued in the same process wakes it as soon as it is committed), claims due rows with a
   lease (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, the single
   writer lock on SQLite), and runs a ``push`` run for just those credentials. Done rows are
   deleted; rows whose run failed (the directory unreachable, refusing TLS or our bind; the

@@ -21,6 +21,7 @@ from sqlalchemy.engine import Connection
 
 from credsync.storage import push_queue
 from credsync.storage import relays as relay_rows
+from credsync.storage.database import after_commit
 from credsync.types import Secret
 
 __all__ = ["WriteVersion", "on_queued", "queue_relayed", "wake_agents"]
@@ -69,5 +70,5 @@ def queue_relayed(
         )
         queued += 1
     if queued:
-        wake_agents()
+        after_commit(conn, wake_agents)  # an agent woken earlier would not see the rows yet
     return queued
