@@ -2,9 +2,9 @@
 
 - **Queue.** A secret changed under enforce leaves a row in the push queue (same transaction
   as the change; see :mod:`credsync.storage.push_queue`). The agent polls it (default every
-  0.2 s; a relay queued in the same process wakes it as soon as it is committed), claims due rows with a
-  lease (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, the single
-  writer lock on SQLite), and runs a ``push`` run for just those credentials. Done rows are
+  0.2 s; a relay queued in the same process wakes it as soon as it is committed), claims
+  due rows with a lease (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, the single writer lock
+  on SQLite), and runs a ``push`` run for just those credentials. Done rows are
   deleted; rows whose run failed (the directory unreachable, refusing TLS or our bind; the
   database away) go back with a backoff, and are given up after ``GIVE_UP_AFTER`` failures
   (about a day). A push that can't be made at all (its secret does not decrypt, a bug) is
