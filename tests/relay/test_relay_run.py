@@ -178,3 +178,23 @@ def test_graph_refusing_a_paired_user_later_is_a_flag_not_a_retry(rw: RelayWorld
     assert flag.status == "conflict"
     assert "does not work in Office 365" in flag.detail
     assert "After-Takeover" not in flag.detail
+
+
+def test_mirror_disable_disables_and_enables_the_office_365_user(rw: RelayWorld) -> None:
+    user, _ = rw.ad_user()
+    cloud = rw.cloud_user(user.name)
+    rw.link_ad()
+    rw.ad.admin.disable(user.dn)
+    rw.run(apply=True)
+    assert rw.tenant.get_user(cloud.id)["accountEnabled"] is True  # not mirrored: off
+    rw.set(mirror_disable=True)
+    report = rw.run(apply=True)
+    assert "disabled in the target" in report.items[0].detail
+    assert rw.tenant.get_user(cloud.id)["accountEnabled"] is False
+    rw.ad.admin.enable(user.dn)
+    rw.run(apply=True)
+    assert rw.tenant.get_user(cloud.id)["accountEnabled"] is True
+    rw.set(enabled_only=True)
+    rw.ad.admin.disable(user.dn)
+    assert rw.run(apply=True).items == []  # out of scope: left alone
+    assert rw.tenant.get_user(cloud.id)["accountEnabled"] is True

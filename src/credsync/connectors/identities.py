@@ -7,7 +7,8 @@ addresses, and, on the target side, whether the user's password may be written a
 (synced by Entra Connect, in a federated domain, holding an admin role). A connector with
 :attr:`~credsync.connectors.base.Capability.IDENTITIES` has
 ``iter_identities(scope, ids=None) -> AsyncIterator[Identity]``: a source kind selects by
-the :class:`IdentityScope`, a target kind lists every user (the scope means nothing there).
+the :class:`IdentityScope`, a target kind lists every user (the scope means nothing there)
+and has ``set_enabled(account, enabled)`` (a relay mirroring its source's disable state).
 """
 
 from __future__ import annotations

@@ -33,7 +33,7 @@ from typing_extensions import TypedDict
 from credsync.connectors.base import Capability, Connector
 from credsync.connectors.identities import Identity
 from credsync.connectors.registry import ConnectorFactory, open_connector
-from credsync.errors import NotSupported
+from credsync.errors import NotSupported, PermanentConnectorError
 from credsync.storage import credentials as credential_rows
 from credsync.storage import flags as flag_rows
 from credsync.storage import links as link_rows
@@ -315,6 +315,13 @@ class RelayRunner:
                     items[key] = RelayItem(match, "flag")
                 else:
                     items[key] = RelayItem(match)
+        mirrors = [
+            m
+            for m, _ in jobs
+            if relay.settings.mirror_disable
+            and m.target is not None
+            and m.target.account.enabled != m.source.account.enabled
+        ]
         if jobs:
             directory = load_directory(self._db, relay.target.id)
             connector = self._open(relay.target.id)
@@ -324,11 +331,16 @@ class RelayRunner:
                 )
                 in_flight = int(getattr(connector, "max_in_flight", 20))
                 results = await pusher.push_all([j for _, j in jobs], in_flight=in_flight)
+                mirrored = {m.source.account.id: await _mirror(connector, m) for m in mirrors}
             finally:
                 await connector.close()
             report.pushed = pusher.pushes
             for (match, _), result in zip(jobs, results, strict=True):
-                items[match.source.account.id] = _pushed(match, result)
+                item = _pushed(match, result)
+                said = mirrored.get(match.source.account.id)
+                if said:
+                    item = RelayItem(match, item.action, f"{item.detail}; {said}")
+                items[match.source.account.id] = item
         return [items[m.source.account.id] for m in plan]
 
     def _pair(
@@ -432,6 +444,22 @@ class RelayRunner:
                 reason=f"kept in step with credential {source} by relay {relay.name}",
                 relay=False,
             )
+
+
+async def _mirror(connector: Connector, match: Match) -> str:
+    """The target user enabled or disabled as its source is (the relay's mirror_disable)."""
+    if match.target is None:
+        return ""
+    enabled = match.source.account.enabled
+    try:
+        await connector.set_enabled(match.target.account, enabled)  # type: ignore[attr-defined]
+    except PermanentConnectorError as exc:
+        return f"its disable state was not mirrored: {exc}"
+    return (
+        "enabled in the target, as in the source"
+        if enabled
+        else ("disabled in the target, as in the source")
+    )
 
 
 def _pushed(match: Match, result: PushResult) -> RelayItem:

@@ -129,7 +129,7 @@ def _setting_options(func: Callable[..., Any]) -> Callable[..., Any]:
         click.option(
             "--mirror-disable/--no-mirror-disable",
             default=None,
-            help="Mirror the AD account's disable state (stored; not acted on yet).",
+            help="Disable (and enable) the Office 365 user as its AD account is, in relay runs.",
         ),
         click.option(
             "--match",

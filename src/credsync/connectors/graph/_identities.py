@@ -30,6 +30,8 @@ from collections.abc import AsyncIterator, Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
+from credsync.connectors.base import Account
+from credsync.connectors.graph._batch import Inner, reply_error
 from credsync.connectors.graph._mapping import SELECT, to_account
 from credsync.connectors.identities import Identity, IdentityScope, smtp_addresses
 from credsync.errors import AccountNotFound, DirectoryDenied, PermanentConnectorError
@@ -37,12 +39,13 @@ from credsync.errors import AccountNotFound, DirectoryDenied, PermanentConnector
 if TYPE_CHECKING:
     from credsync.connectors.graph.connector import GraphConnector
 
-__all__ = ["IDENTITY_SELECT", "iter_identities"]
+__all__ = ["IDENTITY_SELECT", "iter_identities", "set_enabled"]
 
 IDENTITY_SELECT = SELECT + ",mail,proxyAddresses,onPremisesImmutableId"
 _EVERYONE = "*"
 _NOT_SERVED = "Resource not found for the segment"
 _ROLE_HINT = "the app needs RoleManagement.Read.Directory (or Directory.Read.All)"
+_WRITE_HINT = "the app needs User.ReadWrite.All and the User Administrator role"
 NO_ROLES_NOTE = (
     "the directory's roles could not be listed (no roleAssignments or directoryRoles "
     "endpoint): no user is known to hold an admin role"
@@ -149,3 +152,14 @@ async def iter_identities(
             )
     except AccountNotFound as exc:
         raise PermanentConnectorError(str(exc)) from exc
+
+
+async def set_enabled(connector: GraphConnector, account: Account, enabled: bool) -> None:
+    """A relay's mirror of its source's disable state: ``PATCH /users/{id}`` with
+    ``accountEnabled`` (`update user
+    <https://learn.microsoft.com/en-us/graph/api/user-update>`_), nothing else."""
+    path = connector._user_path(account.id)
+    where = f"{'enable' if enabled else 'disable'} {account.username}"
+    [reply] = await connector._batcher.submit([Inner("PATCH", path, {"accountEnabled": enabled})])
+    if reply.status >= 400:
+        raise reply_error(reply, name=connector._name, where=where, denied_hint=_WRITE_HINT)

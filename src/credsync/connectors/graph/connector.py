@@ -188,8 +188,11 @@ class GraphConnector:
     def iter_identities(
         self, scope: IdentityScope | None = None, ids: Sequence[str] | None = None
     ) -> AsyncIterator[Identity]:
-        """A relay's target users (see :mod:`._identities`)."""
+        """A relay's target users (see :mod:`._identities`, as :meth:`set_enabled`)."""
         return _identities.iter_identities(self, scope, ids)
+
+    async def set_enabled(self, account: Account, enabled: bool) -> None:
+        await _identities.set_enabled(self, account, enabled)
 
     def _user_path(self, account_id: str) -> str:
         try:
