@@ -15,12 +15,19 @@ from __future__ import annotations
 
 import base64
 import uuid
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
 
 from credsync.connectors.base import Account
 
-__all__ = ["Identity", "IdentityScope", "immutable_id", "smtp_addresses"]
+__all__ = [
+    "Identity",
+    "IdentityConnector",
+    "IdentityScope",
+    "immutable_id",
+    "smtp_addresses",
+]
 
 
 @dataclass(frozen=True)
@@ -51,6 +58,19 @@ class Identity:
     synced: bool = False
     federated: bool = False
     admin_roles: tuple[str, ...] = ()
+
+
+@runtime_checkable
+class IdentityConnector(Protocol):
+    """A connector with the ``identities`` capability (``set_enabled``: target kinds)."""
+
+    def iter_identities(
+        self, scope: IdentityScope, ids: Sequence[str] | None = None
+    ) -> AsyncIterator[Identity]: ...
+
+    async def set_enabled(self, account: Account, enabled: bool) -> None: ...
+
+    async def close(self) -> None: ...
 
 
 def immutable_id(object_guid: str) -> str:

@@ -26,12 +26,13 @@ import json
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import cast
 
 from sqlalchemy.engine import Connection
 from typing_extensions import TypedDict
 
 from credsync.connectors.base import Capability, Connector
-from credsync.connectors.identities import Identity
+from credsync.connectors.identities import Identity, IdentityConnector, IdentityScope
 from credsync.connectors.registry import ConnectorFactory, open_connector
 from credsync.errors import NotSupported, PermanentConnectorError
 from credsync.storage import credentials as credential_rows
@@ -165,8 +166,10 @@ class RelayRunner:
         source = self._open(relay.source.id)
         target = self._open(relay.target.id)
         try:
-            sources = [i async for i in source.iter_identities(relay.settings.scope)]  # type: ignore[attr-defined]
-            targets = [i async for i in target.iter_identities(None)]  # type: ignore[attr-defined]
+            reader = cast(IdentityConnector, source)
+            sources = [i async for i in reader.iter_identities(relay.settings.scope)]
+            reader = cast(IdentityConnector, target)
+            targets = [i async for i in reader.iter_identities(IdentityScope())]
             notes = list(getattr(target, "identity_notes", ()))
         finally:
             await source.close()
@@ -452,7 +455,7 @@ async def _mirror(connector: Connector, match: Match) -> str:
         return ""
     enabled = match.source.account.enabled
     try:
-        await connector.set_enabled(match.target.account, enabled)  # type: ignore[attr-defined]
+        await cast(IdentityConnector, connector).set_enabled(match.target.account, enabled)
     except PermanentConnectorError as exc:
         return f"its disable state was not mirrored: {exc}"
     return (
