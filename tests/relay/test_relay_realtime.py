@@ -16,6 +16,7 @@ import pytest
 import sqlalchemy as sa
 
 from credsync.agent.loop import LEASE, Agent
+from credsync.errors import InvalidInput
 from credsync.storage import push_queue
 from credsync.types import Secret, SyncMode
 from credsync.vault.drafts import make_draft
@@ -200,3 +201,22 @@ def test_the_relayed_password_signs_in_as_microsofts_token_endpoint_has_it(
     wrong = sign_in("Not-The-Password-1!")
     assert wrong.status_code == 400
     assert "AADSTS50126" in wrong.text
+
+
+def test_nothing_is_relayed_for_a_client_with_directory_sync_off_or_a_credential_off(
+    rw: RelayWorld,
+) -> None:
+    from credsync.sync.enforce import EnforceSwitches
+
+    _, cred, cloud = paired(rw)
+    switches = EnforceSwitches(rw.sw.vault)
+    switches.set_credential_mode(rw.sw.admin, cred.id, SyncMode.OFF)
+    rw.sw.set_password(cred, "Mode-Off-Not-Relayed-1!")
+    assert rw.entra not in [q.directory_name for q in queued(rw, cred.id)]
+    switches.set_credential_mode(rw.sw.admin, cred.id, SyncMode.TWO_WAY, confirmed=True)
+    rw.sw.vault.clients.configure(rw.sw.admin, rw.sw.client, directory_sync=False)
+    rw.sw.set_password(cred, "Sync-Off-Not-Relayed-1!")
+    assert queued(rw, cred.id) == []
+    with pytest.raises(InvalidInput, match="directory sync off"):
+        rw.run(apply=True)
+    assert not rw.tenant.check_password(cloud.id, "Sync-Off-Not-Relayed-1!")

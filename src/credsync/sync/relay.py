@@ -34,7 +34,7 @@ from typing_extensions import TypedDict
 from credsync.connectors.base import Capability, Connector
 from credsync.connectors.identities import Identity, IdentityConnector, IdentityScope
 from credsync.connectors.registry import ConnectorFactory, open_connector
-from credsync.errors import NotSupported, PermanentConnectorError
+from credsync.errors import InvalidInput, NotSupported, PermanentConnectorError
 from credsync.storage import credentials as credential_rows
 from credsync.storage import flags as flag_rows
 from credsync.storage import links as link_rows
@@ -47,6 +47,7 @@ from credsync.sync.relay_push import PushJob, PushResult, RelayPusher
 from credsync.types import new_id
 from credsync.vault._time import utcnow
 from credsync.vault.auth import Actor, Permission
+from credsync.vault.clients import find_client_row
 from credsync.vault.keyring import KeyRing
 from credsync.vault.relays import Relay, find_relay_row, relay_model
 from credsync.vault.secrets import read_secrets, write_secret_version
@@ -216,6 +217,14 @@ class RelayRunner:
         if apply:
             self._actor.require(Permission.DIRECTORY_SETUP, Permission.VAULT_WRITE)
         relay = self._relay(ref)
+        if apply:
+            with self._db.read() as conn:
+                client = find_client_row(conn, relay.client_id, self._actor)
+            if not client.directory_sync:
+                raise InvalidInput(
+                    f"client {client.name!r} has directory sync off: a relay writes nothing "
+                    "for it (turn it on first)"
+                )
         run_id = new_id()
         with self._db.write() as conn:
             run_rows.insert(

@@ -46,6 +46,7 @@ from credsync.vault._time import as_utc, utcnow
 from credsync.vault.auth import Actor
 from credsync.vault.directories import Directory
 from credsync.vault.keyring import KeyRing
+from credsync.vault.relay_push import relayed
 from credsync.vault.relay_settings import load_settings
 from credsync.vault.secrets import read_secrets
 
@@ -127,8 +128,12 @@ class RelayPusher:
         with self._db.read() as conn:
             link = link_rows.get(conn, job.credential_id, directory.id)
             cred = credential_rows.get(conn, job.credential_id)
+            target = credential_rows.push_target(conn, job.credential_id)
         if link is None or cred.deleted_at is not None:
             return PushResult(job, Status.SKIPPED, "none", "no longer linked in the target")
+        if not relayed(target):
+            why = "directory sync is off" if target is None else "its sync mode is off"
+            return PushResult(job, Status.SKIPPED, "none", f"not pushed: {why}")
         version = int(cred.secret_version)
         if link.confirmed_secret_version == version:
             return PushResult(job, Status.IN_SYNC, "none", f"in step (version {version})", version)

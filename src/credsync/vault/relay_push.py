@@ -6,7 +6,8 @@ the version, whatever made it (a capture accepted from Active Directory, an oper
 it, a captured password accepted from a flag): for each relay pair whose source side is the
 credential, the target credential (the same one when the person is one credential with two
 links; another one the operator keeps apart, which gets the same password as its next
-version, source ``relay``) is queued for a push to the target directory in the durable push
+version, source ``relay``) is queued for a push to the target directory (unless its client's
+directory sync or its own sync mode is off) in the durable push
 queue (:mod:`credsync.storage.push_queue`), which the agent drains
 (:mod:`credsync.sync.relay_push`). A restart loses nothing: the row is in the database with the
 version.
@@ -19,12 +20,13 @@ from collections.abc import Callable
 
 from sqlalchemy.engine import Connection
 
+from credsync.storage import credentials as credential_rows
 from credsync.storage import push_queue
 from credsync.storage import relays as relay_rows
 from credsync.storage.database import after_commit
-from credsync.types import Secret
+from credsync.types import Secret, SyncMode
 
-__all__ = ["WriteVersion", "on_queued", "queue_relayed", "wake_agents"]
+__all__ = ["WriteVersion", "on_queued", "queue_relayed", "relayed", "wake_agents"]
 
 # Writes a new version of another credential (the kept-apart target), without relaying it
 # further: (credential id, password, reason) -> version.
@@ -46,6 +48,12 @@ def on_queued(wake: Callable[[], None]) -> Callable[[], None]:
     return lambda: _WAKERS.remove(wake) if wake in _WAKERS else None
 
 
+def relayed(push_target: tuple[str, str] | None) -> bool:
+    """Whether a credential is carried by its relays: its client's directory sync on (None:
+    off, nothing of the client touches a directory) and its sync mode not ``off``."""
+    return push_target is not None and push_target[1] != SyncMode.OFF.value
+
+
 def queue_relayed(
     conn: Connection,
     credential_id: str,
@@ -56,6 +64,8 @@ def queue_relayed(
     """Queue the relays of the credential's new ``version``; returns how many were queued."""
     queued = 0
     now = dt.datetime.now(dt.UTC)
+    if not relayed(credential_rows.push_target(conn, credential_id)):
+        return 0
     for pair, relay in relay_rows.of_source_credential(conn, credential_id):
         target_credential, target_version = credential_id, version
         if pair.target_credential_id != credential_id:
