@@ -14,7 +14,7 @@
   change is queued afresh. A restart loses nothing: an expired lease is claimed again.
 - **Relays.** Queued pushes of credentials a relay carries to the directory (the target side
   of a relay pair) are pushed by :func:`credsync.sync.relay_push.push_queued` (a ``relay``
-  run), whatever the credential's sync mode; a refusal is a flag, never a retry. The rest go
+  run), in any sync mode but off; a refusal is a flag, never a retry. The rest go
   to the engine's push run.
 - **Periodic runs.** Each directory whose client has directory sync on runs every
   ``interval`` seconds plus a random jitter: incremental from its cursor, a full pass when the
