@@ -17,6 +17,10 @@ per source user; a dry run (the default) stops there. Applied (``directory.setup
 Refused and conflicting users with a credential are flagged (a flag, never a retry loop);
 unmatched ones are only reported. A second run with everything in step writes nothing to the
 directory.
+
+A relay run holds no lease on its target directory (the engine's runs do): each push is
+recorded on its link before it is sent and checked against the link just before, so a run
+of the engine at the same time at worst sends the same password twice, never an older one.
 """
 
 from __future__ import annotations
@@ -165,15 +169,17 @@ class RelayRunner:
 
     async def _match(self, relay: Relay) -> tuple[list[Match], dict[str, Identity], list[str]]:
         source = self._open(relay.source.id)
-        target = self._open(relay.target.id)
         try:
             reader = cast(IdentityConnector, source)
             sources = [i async for i in reader.iter_identities(relay.settings.scope)]
+        finally:
+            await source.close()
+        target = self._open(relay.target.id)
+        try:
             reader = cast(IdentityConnector, target)
             targets = [i async for i in reader.iter_identities(IdentityScope())]
             notes = list(getattr(target, "identity_notes", ()))
         finally:
-            await source.close()
             await target.close()
         with self._db.read() as conn:
             pairs = {
@@ -280,6 +286,7 @@ class RelayRunner:
             summary = {
                 "statuses": report.counts(),
                 "actions": dict(Counter(i.action for i in report.items)),
+                "pushes": report.pushed,
             }
             run_rows.end(
                 conn,

@@ -301,6 +301,7 @@ async def push_queued(
             summary = {
                 "statuses": dict(Counter(r.status for r in results)),
                 "actions": dict(Counter(r.action for r in results)),
+                "pushes": pusher.pushes,
             }
             run_rows.end(
                 conn,
