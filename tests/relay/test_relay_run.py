@@ -198,3 +198,30 @@ def test_mirror_disable_disables_and_enables_the_office_365_user(rw: RelayWorld)
     rw.ad.admin.disable(user.dn)
     assert rw.run(apply=True).items == []  # out of scope: left alone
     assert rw.tenant.get_user(cloud.id)["accountEnabled"] is True
+
+
+def test_a_password_graph_refused_is_not_sent_again_by_later_runs(rw: RelayWorld) -> None:
+    """Graph refuses a password the local rule passed (Entra's banned-password list, say):
+    a policy_rejected flag, and later runs do not send the same password again."""
+    user, cred = rw.ad_user()
+    cloud = rw.cloud_user(user.name)
+    rw.link_ad()
+    rw.run(apply=True)
+    writes = rw.writes()
+    rw.sw.set_password(cred, "Common-Password-1!")
+    rw.tenant.inject_fault(
+        "PATCH", f"/v1.0/users/{cloud.id}", status=400, code="Request_BadRequest",
+        message="The specified password does not comply with password complexity "
+        "requirements. Please provide a different password.",
+    )  # fmt: skip
+    first = rw.run(apply=True)
+    assert first.items[0].action == "flag"
+    [flag] = [f for f in rw.sw.vault.flags.list(rw.sw.admin, rw.sw.client)
+              if f.credential_id == cred.id]  # fmt: skip
+    assert flag.status == "policy_rejected"
+    again = rw.run(apply=True)
+    assert "refused before: not sent again" in again.items[0].detail
+    rw.sw.set_password(cred, "A-New-One-Works-6!")
+    rw.run(apply=True)
+    assert rw.tenant.check_password(cloud.id, "A-New-One-Works-6!")
+    assert rw.writes() == writes + 1  # the refused attempt changed nothing

@@ -4,13 +4,14 @@ relay run (:mod:`credsync.sync.relay`) and by the agent for queued relays.
 Per target credential (its link in the target directory names the user):
 
 1. In step already (the link confirmed at the credential's current version): nothing.
-2. The target directory's own password rule, where its kind knows one before the write
+2. A version the target refused before: not sent again (the flag says why).
+3. The target directory's own password rule, where its kind knows one before the write
    (Entra's: 8-256 ASCII characters, 3 of 4 classes): a password it would refuse is not sent;
    the credential is flagged ``policy_rejected`` ("the user's new AD password does not work in
    Office 365: ...") and never retried with the same value.
-3. A push recorded as under way for this version (an agent stopped mid-push) whose target
+4. A push recorded as under way for this version (an agent stopped mid-push) whose target
    shows a password change since it started: it landed; confirmed without sending it again.
-4. Else the intent is stored (the link's push attempt), the password set (never expires as
+5. Else the intent is stored (the link's push attempt), the password set (never expires as
    the relay says; never "must change"), and the link confirmed at the user's new stamp, the
    relay's flags closed. The directory refusing it: a policy refusal in its words is
    ``policy_rejected``, a refusal for a user synced by Entra Connect or in a federated domain
@@ -108,10 +109,16 @@ class RelayPusher:
 
         return list(await asyncio.gather(*(one(j) for j in jobs)))
 
-    def _flag(self, job: PushJob, account_id: str, status: str, detail: str) -> None:
+    def _flag(
+        self, job: PushJob, account_id: str, status: str, detail: str, version: int | None = None
+    ) -> None:
+        """Flag the credential; ``version``: the password refused (never sent again)."""
         now = utcnow()
         with self._db.write() as conn:
-            link_rows.end_attempt(conn, job.credential_id, self._directory.id)
+            if version is None:
+                link_rows.end_attempt(conn, job.credential_id, self._directory.id)
+            else:
+                link_rows.refuse_version(conn, job.credential_id, self._directory.id, version)
             flag_rows.raise_flag(
                 conn,
                 client_id=self._directory.client_id,
@@ -137,6 +144,14 @@ class RelayPusher:
         version = int(cred.secret_version)
         if link.confirmed_secret_version == version:
             return PushResult(job, Status.IN_SYNC, "none", f"in step (version {version})", version)
+        if link.failed_secret_version == version:
+            return PushResult(
+                job,
+                Status.SKIPPED,
+                "none",
+                f"version {version} was refused before: not sent again",
+                version,
+            )
         account = job.account
         name = account.username if account else link.account_id
         with self._db.read() as conn:
@@ -147,7 +162,7 @@ class RelayPusher:
             refused = self._rule(secret.reveal())
             if refused is not None:
                 detail = _flag_detail(job.relay, name, refused[1])
-                self._flag(job, link.account_id, Status.POLICY_REJECTED, detail)
+                self._flag(job, link.account_id, Status.POLICY_REJECTED, detail, version)
                 return PushResult(
                     job, Status.POLICY_REJECTED, "flag", f"{refused[0]}: {detail}", version
                 )
@@ -191,7 +206,7 @@ class RelayPusher:
             self.pushes += 1
         except PolicyRejected as exc:
             detail = _flag_detail(job.relay, name, str(exc))
-            self._flag(job, link.account_id, Status.POLICY_REJECTED, detail)
+            self._flag(job, link.account_id, Status.POLICY_REJECTED, detail, version)
             return PushResult(job, Status.POLICY_REJECTED, "flag", detail, version)
         except AccountNotFound as exc:
             self._flag(job, link.account_id, Status.ACCOUNT_MISSING, f"relay {job.relay}: {exc}")
@@ -203,7 +218,7 @@ class RelayPusher:
             status = (
                 Status.CONFLICT if any(w in text.lower() for w in _REFUSED_WORDS) else Status.ERROR
             )
-            self._flag(job, link.account_id, status, _flag_detail(job.relay, name, text))
+            self._flag(job, link.account_id, status, _flag_detail(job.relay, name, text), version)
             return PushResult(job, status, "flag", text, version)
         self._confirm(job, after, version, f"pushed by relay {job.relay}")
         return PushResult(job, Status.IN_SYNC, "push", f"version {version} pushed", version)
