@@ -43,7 +43,7 @@ ANYONE: tuple[Permission, ...] = ()  # signed in is enough
 class Route:
     method: str
     path: str  # with {client}, {cred}, {directory}, {run}, {flag}, {operator}, {role}, {token},
-    # {policy}, {folder}, {forwarder}
+    # {policy}, {folder}, {forwarder}, {relay}
     needs: tuple[Permission, ...]
     body: Any = None
     params: Any = None
@@ -120,6 +120,15 @@ ROUTES = [
     Route("GET", "/directories/{directory}/auto-create", (R,)),
     Route("PATCH", "/directories/{directory}/auto-create", (R, SETUP), {"max_per_run": 10}),
     Route("POST", "/directories/{directory}/auto-create/dry-run", (R, SETUP, DADMIN)),
+    Route("GET", "/relays", (R,)),
+    Route(
+        "POST",
+        "/relays",
+        (R, SETUP),
+        {"client": "Contoso", "name": "relay-{n}", "source": "contoso-ad", "target": "contoso-365"},
+    ),
+    Route("GET", "/relays/{relay}", (R,)),
+    Route("PATCH", "/relays/{relay}", (R, SETUP), {"never_expires": True}),
     Route("POST", "/directories/{directory}/plan", (R, DADMIN)),
     Route("POST", "/directories/{directory}/runs", (R, W, DADMIN), params={"wait": True}),
     Route("GET", "/runs", (R,)),
@@ -171,6 +180,7 @@ ROUTES = [
     Route("DELETE", "/roles/{role}", (ADMIN,)),
     Route("DELETE", "/policies/{policy}", (ADMIN,)),
     Route("POST", "/capture/forwarders/{forwarder}/revoke", (SETUP,)),
+    Route("DELETE", "/relays/{relay}", (R, SETUP)),
     Route("DELETE", "/directories/{directory}", (SETUP,)),
 ]
 NOT_IN_MATRIX = {
@@ -180,6 +190,10 @@ NOT_IN_MATRIX = {
     # (tests/intake/test_intake_security.py)
     ("GET", "/agents/{forwarder_id}/capture-key"),
     ("POST", "/agents/{forwarder_id}/captures"),
+    # A relay's plan and runs read its Active Directory, which this world has not
+    # (tests/relay/test_relay_access.py: who may plan, run and apply, on the real DC)
+    ("POST", "/relays/{ref}/plan"),
+    ("POST", "/relays/{ref}/runs"),
 }
 
 
@@ -193,6 +207,7 @@ def matrix(api: ApiWorld, graph_sim: Any) -> tuple[ApiWorld, dict[str, str]]:
     """The objects the routes act on: a client with a credential, an Entra directory on the
     simulator with a run and an open flag, another operator with a token, a custom role."""
     from sync.entra import add_entra_directory
+    from sync.helpers import add_directory
 
     world = api.world
     vault, admin, keys = world.vault, world.admin, world.keys
@@ -215,6 +230,13 @@ def matrix(api: ApiWorld, graph_sim: Any) -> tuple[ApiWorld, dict[str, str]]:
     token, _ = vault.access.create_token(target, "target-token")
     vault.operators.add_role(admin, "custom-role", [Permission.VAULT_READ.value], "for the test")
     vault.policies.add(admin, "custom-policy", PasswordPolicy(length=24))
+    # An AD directory (never reached here) for a relay to the Entra one.
+    add_directory(vault, admin, "Contoso", "contoso-ad", kind="active-directory",
+                  url="ldaps://127.0.0.1:1", base_dn="DC=matrix,DC=test",
+                  bind_credential=bind)  # fmt: skip
+    relay = vault.relays.add(
+        admin, "Contoso", "contoso-relay", source="contoso-ad", target=directory
+    )
     ids = {
         "client": "Contoso",
         "folder": vault.clients.add_folder(admin, "Contoso", "Servers/DCs").path,
@@ -228,6 +250,7 @@ def matrix(api: ApiWorld, graph_sim: Any) -> tuple[ApiWorld, dict[str, str]]:
         "token": token.id,
         "bind": bind,
         "forwarder": vault.capture.enroll(admin, directory, "matrix").forwarder_id,
+        "relay": relay.id,
     }
     return api, ids
 
@@ -356,6 +379,7 @@ UNDER_A_CLIENT = (
     "{run}",
     "{flag}",
     "{forwarder}",
+    "{relay}",
 )
 ALL_CLIENTS_ONLY = {("POST", "/clients")}  # one limited to some can't add a client
 
@@ -382,7 +406,14 @@ def test_every_route_for_every_role_in_and_out_of_client_scope(
             vault.operators.add(admin, name, password, role, [client])
             actor = vault.access.login_password(name, password)
             tokens[role, inside] = vault.access.create_token(actor, "scoped")[1].reveal()
-    hidden = [ids["cred"], ids["run"], ids["flag"], ids["directory"], ids["forwarder"]]
+    hidden = [
+        ids["cred"],
+        ids["run"],
+        ids["flag"],
+        ids["directory"],
+        ids["forwarder"],
+        ids["relay"],
+    ]
 
     clients = kept_clients(lambda key: tokens[key], api.http.app)
     problems: list[str] = []

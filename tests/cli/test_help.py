@@ -64,7 +64,7 @@ def test_the_tree_is_complete():
     assert top == {
         "init", "unlock", "lock", "whoami", "key", "db", "client", "folder", "cred",
         "generate", "policy", "import", "export", "operator", "role", "mfa", "token", "audit",
-        "directory", "sync", "flags", "agent", "simulate", "serve", "demo", "capture",
+        "directory", "sync", "flags", "agent", "simulate", "serve", "demo", "capture", "relay",
     }  # fmt: skip
     assert len(LEAVES) > 40
     for path in MAIN_COMMANDS:

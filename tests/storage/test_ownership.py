@@ -64,6 +64,8 @@ OWNERS = {
     "capture_pending": "credsync.storage.capture",
     "auto_create_settings": "credsync.storage.auto_create",
     "auto_created": "credsync.storage.auto_create",
+    "relays": "credsync.storage.relays",
+    "relay_pairs": "credsync.storage.relays",
 }
 
 # Tables without an owner yet, and modules outside credsync.storage that still import the

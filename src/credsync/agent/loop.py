@@ -2,8 +2,9 @@
 
 - **Queue.** A secret changed under enforce leaves a row in the push queue (same transaction
   as the change; see :mod:`credsync.storage.push_queue`). The agent polls it (default every
-  0.2 s), claims due rows with a lease (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, the single
-  writer lock on SQLite), and runs a ``push`` run for just those credentials. Done rows are
+  0.2 s; a relay queued in the same process wakes it as soon as it is committed), claims
+  due rows with a lease (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, the single writer lock
+  on SQLite), and runs a ``push`` run for just those credentials. Done rows are
   deleted; rows whose run failed (the directory unreachable, refusing TLS or our bind; the
   database away) go back with a backoff, and are given up after ``GIVE_UP_AFTER`` failures
   (about a day). A push that can't be made at all (its secret does not decrypt, a bug) is
@@ -11,6 +12,10 @@
   A given-up push stays visible on the credential and is audited
   (``credential.push_given_up``); the periodic runs still push in enforce mode, and a newer
   change is queued afresh. A restart loses nothing: an expired lease is claimed again.
+- **Relays.** Queued pushes of credentials a relay carries to the directory (the target side
+  of a relay pair) are pushed by :func:`credsync.sync.relay_push.push_queued` (a ``relay``
+  run), in any sync mode but off; a refusal is a flag, never a retry. The rest go
+  to the engine's push run.
 - **Periodic runs.** Each directory whose client has directory sync on runs every
   ``interval`` seconds plus a random jitter: incremental from its cursor, a full pass when the
   last one is older than ``full_pass_hours``. A failed run (unreachable, TLS, bind refused)
@@ -51,13 +56,16 @@ from credsync.errors import (
 from credsync.storage import directories as directory_rows
 from credsync.storage import push_queue
 from credsync.sync import lease
+from credsync.sync.connect import load_directory
 from credsync.sync.engine import Engine
+from credsync.sync.relay_push import PushJob, push_queued, queued_jobs
 from credsync.vault._time import as_utc_opt, utcnow
 from credsync.vault.auth import SYSTEM, Actor, Permission
 from credsync.vault.clients import require_all_clients
 from credsync.vault.directories import directory_model, find_directory_row
 from credsync.vault.keyring import KeyRing
 from credsync.vault.pushes import record_given_up
+from credsync.vault.relay_push import on_queued
 from credsync.vault.service import Vault
 
 __all__ = ["Agent"]
@@ -107,9 +115,17 @@ class Agent:
         self._busy: set[str] = set()  # directories found busy elsewhere (logged once)
         self._swept_at = -float("inf")  # monotonic time of the last sweep
         self.stop_event = asyncio.Event()
+        self._keys = keys
+        self._wake = asyncio.Event()  # a relay push was queued in this process
 
     # -- main loop -----------------------------------------------------------------------------
     async def run(self, *, once: bool = False) -> None:
+        loop = asyncio.get_running_loop()
+
+        def wake() -> None:
+            loop.call_soon_threadsafe(self._wake.set)
+
+        undo = on_queued(wake)
         try:
             while not self.stop_event.is_set():
                 await self._sweep()
@@ -121,8 +137,10 @@ class Agent:
                     await self.drain_queue()
                     return
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self.stop_event.wait(), self._poll)
+                    await asyncio.wait_for(self._wake.wait(), self._poll)
+                self._wake.clear()
         finally:
+            undo()
             for task in self._periodic.values():
                 task.cancel()
             await asyncio.gather(*self._periodic.values(), return_exceptions=True)
@@ -136,6 +154,7 @@ class Agent:
 
     def stop(self) -> None:
         self.stop_event.set()
+        self._wake.set()
 
     async def _sweep(self) -> None:
         """Runs abandoned by a process that stopped: marked aborted (at start, then every
@@ -203,6 +222,14 @@ class Agent:
         return handled
 
     async def _push(self, directory_id: str, entries: list[tuple[int, str]]) -> None:
+        jobs = await asyncio.to_thread(
+            queued_jobs, self._db, directory_id, sorted({e[1] for e in entries})
+        )
+        if jobs:
+            await self._relay(directory_id, [e for e in entries if e[1] in jobs], jobs)
+            entries = [e for e in entries if e[1] not in jobs]
+            if not entries:
+                return
         ids = [e[0] for e in entries]
         with self._db.read() as conn:
             version = directory_rows.version_of(conn, directory_id)
@@ -246,6 +273,35 @@ class Agent:
             self._retry(ids, report.message)
             return
         self._busy.discard(directory_id)
+        self._done(ids)
+
+    async def _relay(
+        self, directory_id: str, entries: list[tuple[int, str]], jobs: dict[str, PushJob]
+    ) -> None:
+        """Queued relays (see :mod:`credsync.sync.relay_push`): done, or retried later when
+        the directory is away; a refusal is a flag, never a retry."""
+        ids = [e[0] for e in entries]
+        with self._db.read() as conn:
+            version = directory_rows.version_of(conn, directory_id)
+        if version is None:
+            self._done(ids)
+            return
+        try:
+            connector = await self._connector(directory_id, version)
+            directory = load_directory(self._db, directory_id)
+            wanted = sorted({e[1] for e in entries})
+            await push_queued(
+                self._db, self._keys, self._actor, directory, connector, [jobs[c] for c in wanted]
+            )
+        except _RETRIED as exc:
+            log.warning("queued relays to directory %s failed: %s", directory_id, exc)
+            await self._drop_connector(directory_id)
+            self._retry(ids, str(exc))
+            return
+        except Exception as exc:
+            log.exception("queued relays to directory %s crashed", directory_id)
+            self._give_up(ids, f"the relay can't be made: {type(exc).__name__}: {exc}")
+            return
         self._done(ids)
 
     def _later(self, ids: list[int]) -> None:

@@ -20,6 +20,7 @@ from credsync.api.routes import (
     mfa,
     people,
     policies,
+    relays,
     sync,
     transfer,
 )
@@ -66,6 +67,7 @@ def create_api(state: ServerState) -> FastAPI:
         audit,
         directories,
         auto_create,
+        relays,
         sync,
         flags,
         capture,

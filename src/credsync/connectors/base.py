@@ -19,7 +19,9 @@ with the directory's own words in the message and never a secret):
 
 The engine asks :attr:`Connector.capabilities` before it calls an optional method: a connector
 with ``scoped_accounts`` also has ``iter_scoped_accounts(scope, ids=None)`` (the accounts an
-:class:`AccountScope` selects: auto-create's OUs, nested groups and enabled accounts).
+:class:`AccountScope` selects: auto-create's OUs, nested groups and enabled accounts); one
+with ``identities`` has ``iter_identities(scope, ids=None)`` (a relay's users:
+:mod:`credsync.connectors.identities`).
 All methods are coroutines; connectors built on blocking libraries run them in a thread. The
 engine may have several calls under way at once (it overlaps binds and pushes): a connector
 must accept that, serialising where its transport needs it.
@@ -68,6 +70,9 @@ class Capability(enum.StrEnum):
     CHANGE_AUTHORS = "change_authors"
     # iter_scoped_accounts(scope, ids): the accounts an AccountScope selects (auto-create).
     SCOPED_ACCOUNTS = "scoped_accounts"
+    # iter_identities(scope, ids): users with what a relay pairs them by (anchor, e-mail) and
+    # whether a password may be written (see credsync.connectors.identities).
+    IDENTITIES = "identities"
 
 
 @dataclass(frozen=True)

@@ -143,6 +143,13 @@ class Kind(Generic[S]):
     options: tuple[OptionSpec, ...] = ()
     verifies_passwords: bool = True
     scoped_accounts: bool = False
+    # A relay may carry passwords from a directory of this kind (relay_source: its users are
+    # selected by an IdentityScope) or to one (relay_target): credsync.vault.relays.
+    relay_source: bool = False
+    relay_target: bool = False
+    # The directory's own password rule where it is known before a write (code, reason) or
+    # None: a relay checks a password with it before carrying it there.
+    password_refusal: Callable[[str], tuple[str, str] | None] | None = None
     check: Callable[[S], None] | None = None
     endpoint: Callable[[S], str] = field(default=lambda s: str(getattr(s, "url", "")))
     scope: Callable[[S], str] = field(default=lambda s: str(getattr(s, "base_dn", "") or ""))

@@ -31,6 +31,7 @@ from credsync.storage.tables import (
     directory_accounts,
     flags,
     links,
+    relay_pairs,
     secret_versions,
 )
 
@@ -76,6 +77,7 @@ class Prefetched:
     # credentials with a link (any directory) a new password unsettles: an accepted
     # directory password, or one unknown (see links.clear_accepted)
     unsettled: set[str] = field(default_factory=set)
+    relayed: set[str] = field(default_factory=set)  # credentials a relay pair carries
 
     def account(self, guid: str) -> AccountState | None:
         """The account's state, None when not asked about (ask the database)."""
@@ -217,6 +219,13 @@ def _credentials(
                 sa.select(links.c.credential_id).where(
                     links.c.credential_id.in_(part),
                     sa.or_(links.c.status == PASSWORD_UNKNOWN, links.c.accepted_stamp.is_not(None)),
+                )
+            ).scalars()
+        )
+        done.relayed.update(
+            conn.execute(
+                sa.select(relay_pairs.c.source_credential_id).where(
+                    relay_pairs.c.source_credential_id.in_(part)
                 )
             ).scalars()
         )

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,9 +20,9 @@ from sqlalchemy.engine import Connection, Engine, make_url
 
 from credsync.errors import ConfigError, Conflict, NotFound, SchemaOutOfDate, StorageError
 
-__all__ = ["SCHEMA_REVISION", "Database"]
+__all__ = ["SCHEMA_REVISION", "Database", "after_commit"]
 
-SCHEMA_REVISION = "0024"
+SCHEMA_REVISION = "0025"
 _BUSY_TIMEOUT_S = 60
 
 
@@ -93,8 +93,14 @@ class Database:
             with self.engine.connect() as conn:
                 if write:
                     conn = conn.execution_options(credsync_write=True)
-                with conn.begin():
-                    yield conn
+                try:
+                    with conn.begin():
+                        yield conn
+                except BaseException:
+                    conn.info.pop(_AFTER_COMMIT, None)
+                    raise
+                for callback in conn.info.pop(_AFTER_COMMIT, ()):
+                    callback()
         except exc.IntegrityError as err:
             raise Conflict(
                 "the change conflicts with a record written at the same time "
@@ -145,6 +151,16 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+_AFTER_COMMIT = "credsync_after_commit"
+
+
+def after_commit(conn: Connection, callback: Callable[[], None]) -> None:
+    """Call ``callback`` once the write transaction of ``conn`` has committed (never if it
+    rolls back): what others may only be told once they can see it (an agent woken for a
+    queued push)."""
+    conn.info.setdefault(_AFTER_COMMIT, []).append(callback)
 
 
 def _first_line(err: object) -> str:

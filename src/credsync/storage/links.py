@@ -36,6 +36,7 @@ __all__ = [
     "clear_accepted",
     "confirm",
     "confirm_links",
+    "end_attempt",
     "fail_bind",
     "forget_credential",
     "forget_directory",
@@ -43,6 +44,7 @@ __all__ = [
     "of_directory",
     "pair_impact",
     "record",
+    "refuse_version",
     "start_attempt",
     "unconfirmed_of",
 ]
@@ -244,6 +246,23 @@ def start_attempt(
         )
     )
     return bool(done.rowcount == 1)
+
+
+def end_attempt(conn: Connection, credential_id: str, directory_id: str) -> None:
+    """The push under way through the link has its outcome recorded (or none was sent)."""
+    conn.execute(links.update().where(_the_link(credential_id, directory_id)).values(**NO_ATTEMPT))
+
+
+def refuse_version(
+    conn: Connection, credential_id: str, directory_id: str, secret_version: int
+) -> None:
+    """The directory refused this secret version through the link (a relay's push): it is
+    not sent again (the push under way is over too)."""
+    conn.execute(
+        links.update()
+        .where(_the_link(credential_id, directory_id))
+        .values(failed_secret_version=secret_version, **NO_ATTEMPT)
+    )
 
 
 def fail_bind(conn: Connection, credential_id: str, directory_id: str, stamp: str | None) -> None:

@@ -50,6 +50,8 @@ __all__ = [
     "operator_mfa",
     "operators",
     "password_policies",
+    "relay_pairs",
+    "relays",
     "roles",
     "run_items",
     "runs",
@@ -366,6 +368,9 @@ from credsync.storage._capture_tables import (  # noqa: E402
     capture_nonces,
     capture_pending,
 )
+
+# The relay tables (revision 0025).
+from credsync.storage._relay_tables import relay_pairs, relays  # noqa: E402
 
 # The directory-sync tables, declared in their own module (this one would pass 500 lines).
 from credsync.storage._sync_tables import (  # noqa: E402

@@ -214,13 +214,17 @@ class RunReport:
 
 def accounts_text(kind: str, read: int, total: int | None) -> str:
     """What a run read, in words: a full pass reads every account; an incremental run only
-    those changed since the last run (0 is the normal case), and a push run the pushed
-    credentials' accounts; with the accounts the vault knows of the directory."""
+    those changed since the last run (0 is the normal case), a push run the pushed
+    credentials' accounts, and a relay run the source accounts in the relay's scope (or
+    the credentials its queued pushes carried); with the accounts the vault knows of the
+    directory."""
     known = f" ({total} known)" if total is not None else ""
     if kind == "incremental":
         return f"{read} changed since the last run{known}"
     if kind == "push":
         return f"{read} (the accounts of the credentials pushed){known}"
+    if kind == "relay":
+        return f"{read} (the relay's accounts in scope, or its queued pushes)"
     return f"{read} (every account in scope)"
 
 

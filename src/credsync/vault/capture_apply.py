@@ -318,6 +318,7 @@ class Applier:
             source="directory",
             reason=captured_reason(self.side, event, self.actor.name),
             unsettled_links=self.view.may_have_unsettled_links(cred.id),
+            relay=self.view.may_be_relayed(cred.id),
         )
         self.view.credential_changed(cred.id)
         self.view.links_settled(cred.id)

@@ -129,6 +129,13 @@ class BatchView:
             return True
         return credential_id in known.unsettled
 
+    def may_be_relayed(self, credential_id: str) -> bool:
+        """False only when no relay pair carries the credential (nothing to relay)."""
+        known = self._known
+        if known is None or credential_id not in known.credential_ids:
+            return True
+        return credential_id in known.relayed
+
     def links_settled(self, credential_id: str) -> None:
         if self._known is not None:
             self._known.unsettled.discard(credential_id)

@@ -36,6 +36,7 @@ from credsync.storage import capture as capture_rows
 from credsync.storage import directories as rows
 from credsync.storage import flags as flag_rows
 from credsync.storage import links as link_rows
+from credsync.storage import relays as relay_rows
 from credsync.storage import runs as run_rows
 from credsync.storage import sync_credentials as credential_rows
 from credsync.types import CredentialType, new_id
@@ -230,6 +231,7 @@ def forget_credential(conn: Connection, credential_id: str) -> None:
     link_rows.forget_credential(conn, credential_id)
     flag_rows.forget_credential(conn, credential_id)
     push_queue.forget_credential(conn, credential_id)
+    relay_rows.forget_credential(conn, credential_id)
     capture_rows.drop_pending(conn, credential_id)
 
 
@@ -440,6 +442,7 @@ class Directories:
             link_rows.forget_directory(conn, row.id)
             account_rows.forget_directory(conn, row.id)
             auto_create_rows.forget_directory(conn, row.id)
+            relay_rows.forget_directory(conn, row.id)
             capture_rows.forget_directory(conn, row.id)
             rows.remove(conn, row.id)
             self._audit.append(

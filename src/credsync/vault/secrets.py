@@ -17,6 +17,7 @@ from credsync.vault._time import utcnow
 from credsync.vault.audit import AuditLog
 from credsync.vault.auth import Actor, Permission
 from credsync.vault.keyring import KeyRing
+from credsync.vault.relay_push import queue_relayed
 from credsync.vault.validate import clean_secret
 
 __all__ = ["read_secrets", "write_secret_version"]
@@ -53,9 +54,13 @@ def write_secret_version(
     source: str,
     reason: str,
     unsettled_links: bool = True,
+    relay: bool = True,
 ) -> int:
     """A new current secret version for the credential, in the caller's transaction; returns
-    the version. The caller decides whether the change is pushed (it is not queued here).
+    the version. The caller decides whether the change is pushed to the credential's own
+    directories (it is not queued here); its relays carry it at once
+    (:func:`credsync.vault.relay_push.queue_relayed`; ``relay=False``: not, for a version
+    a relay itself writes).
     What operators accepted of the directories' passwords no longer holds: a directory
     password that was unknown to the vault is checked against the new one at the next run
     (``unsettled_links`` false: the caller knows no link holds either, nothing to clear)."""
@@ -91,4 +96,12 @@ def write_secret_version(
         client_id=row.client_id,
         details={"secret_version": version, "source": source, "reason": reason[:500]},
     )
+    if relay:
+
+        def kept_in_step(target: str, same: Secret, why: str) -> int:
+            return write_secret_version(
+                conn, audit, actor, keys, target, same, source="relay", reason=why, relay=False
+            )
+
+        queue_relayed(conn, row.id, version, password, kept_in_step)
     return version

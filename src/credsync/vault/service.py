@@ -26,6 +26,7 @@ from credsync.vault.keyring import KeyRing, derive_and_check, read_kdf_params
 from credsync.vault.models import Operator
 from credsync.vault.operators import Operators, check_operator_password, seed_roles
 from credsync.vault.policies import Policies
+from credsync.vault.relays import Relays
 from credsync.vault.websessions import WebSessions
 
 __all__ = ["Vault"]
@@ -44,6 +45,7 @@ class Vault:
         self.csv = CsvIO(db, self.audit, self.policies)
         self.directories = Directories(db, self.audit)
         self.auto_create = AutoCreate(db, self.audit)
+        self.relays = Relays(db, self.audit)
         self.flags = Flags(db, self.audit)
         self.capture = Capture(db, self.audit)
         self.capture_intake = CaptureIntake(db, self.audit, self.flags, self.auto_create)

@@ -179,3 +179,16 @@ def test_filter_escape_is_rfc_4515() -> None:
     ``\\xx``, the backslash too, and any other text (non-ASCII included) as it is."""
     assert escape_filter_chars("Zoë*(x)\\y\x00z") == "Zoë\\2a\\28x\\29\\5cy\\00z"
     assert escape_filter_chars("CONTOSO admin") == "CONTOSO admin"
+
+
+def test_a_relay_scope_is_auto_creates_filter_with_equality_terms() -> None:
+    from credsync.connectors.ad._identities import identity_filter
+    from credsync.connectors.identities import IdentityScope
+
+    scope = IdentityScope(groups=("CN=O365,DC=x",), enabled_only=True,
+                          filters=(("department", "Sales (EU)*"),))  # fmt: skip
+    text = identity_filter(scope)
+    assert "(department=Sales \\28EU\\29\\2a)" in text
+    assert "(memberOf:1.2.840.113556.1.4.1941:=CN=O365,DC=x)" in text
+    assert "(!(userAccountControl:1.2.840.113556.1.4.803:=2))" in text
+    assert "userAccountControl" not in identity_filter(IdentityScope(enabled_only=False))

@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from credsync.cli.ports.mfa import MfaPort
     from credsync.cli.ports.people import PeoplePort
     from credsync.cli.ports.policies import PoliciesPort
+    from credsync.cli.ports.relays import RelaysPort
     from credsync.cli.ports.sync import SyncPort
     from credsync.cli.ports.transfer import TransferPort
     from credsync.cli.remote import Remote
@@ -150,6 +151,11 @@ class Ports:
     @property
     def policies(self) -> PoliciesPort:
         port: PoliciesPort = self._port("policies")
+        return port
+
+    @property
+    def relays(self) -> RelaysPort:
+        port: RelaysPort = self._port("relays")
         return port
 
     @property

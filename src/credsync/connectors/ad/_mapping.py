@@ -26,6 +26,7 @@ from credsync.connectors.base import Account, AccountScope
 __all__ = [
     "ACCOUNT_ATTRIBUTES",
     "USER_FILTER",
+    "escape_value",
     "filetime_to_datetime",
     "guid_filter_value",
     "guid_text",
@@ -70,8 +71,8 @@ def guid_filter_value(account_id: str) -> str:
     return "".join(f"\\{b:02x}" for b in uuid.UUID(account_id).bytes_le)
 
 
-def _escape(value: str) -> str:
-    """A DN as an LDAP filter value (RFC 4515: ``*``, ``(``, ``)``, ``\\`` and NUL escaped)."""
+def escape_value(value: str) -> str:
+    """Text as an LDAP filter value (RFC 4515: ``*``, ``(``, ``)``, ``\\`` and NUL escaped)."""
     out = value.replace("\\", "\\5c")
     for char, code in (("*", "\\2a"), ("(", "\\28"), (")", "\\29"), ("\0", "\\00")):
         out = out.replace(char, code)
@@ -86,7 +87,7 @@ def scoped_filter(scope: AccountScope, ids: Sequence[str] | None = None) -> str:
     if not scope.include_disabled:
         terms.append(f"(!(userAccountControl:{BIT_AND}:={UF_ACCOUNTDISABLE}))")
     if scope.groups:
-        groups = "".join(f"(memberOf:{IN_CHAIN}:={_escape(g)})" for g in scope.groups)
+        groups = "".join(f"(memberOf:{IN_CHAIN}:={escape_value(g)})" for g in scope.groups)
         terms.append(f"(|{groups})")
     if ids is not None:
         terms.append("(|" + "".join(f"(objectGUID={guid_filter_value(i)})" for i in ids) + ")")

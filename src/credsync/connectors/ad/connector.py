@@ -57,7 +57,7 @@ from ldap3.core.exceptions import LDAPOperationResult
 from ldap3.protocol.microsoft import dir_sync_control
 
 from credsync.connectors._ldap3_connector import Ldap3Connector
-from credsync.connectors.ad import _steps
+from credsync.connectors.ad import _identities, _steps
 from credsync.connectors.ad._client import Entry, LdapClient
 from credsync.connectors.ad._errors import AD_BIND_CODES, ERRORS, bind_code
 from credsync.connectors.ad._mapping import (
@@ -80,6 +80,7 @@ from credsync.connectors.base import (
     VerifyResult,
     run_test_steps,
 )
+from credsync.connectors.identities import Identity, IdentityScope
 from credsync.errors import (
     AccountNotFound,
     DirectoryDenied,
@@ -138,6 +139,7 @@ class ActiveDirectoryConnector(Ldap3Connector[LdapClient]):
             Capability.CHANGES,
             Capability.PASSWORD_TIMESTAMP,
             Capability.SCOPED_ACCOUNTS,
+            Capability.IDENTITIES,
         }
     )
 
@@ -239,6 +241,15 @@ class ActiveDirectoryConnector(Ldap3Connector[LdapClient]):
                         yield account
                 if not cookie:
                     break
+
+    def iter_identities(
+        self, scope: IdentityScope, ids: Sequence[str] | None = None
+    ) -> AsyncIterator[Identity]:
+        """A relay's source users (see :mod:`._identities`)."""
+        return _identities.iter_identities(self, scope, ids)
+
+    def _within_base(self, dn: str) -> bool:
+        return _in_scope(dn, self._base)
 
     def _scope_bases(self, scope: AccountScope) -> list[str]:
         """Where to search: the OUs inside the base DN (an OU above it: the base DN itself;

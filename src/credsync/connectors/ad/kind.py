@@ -83,4 +83,5 @@ KIND: Kind[AdSettings] = Kind(
     config=_config,
     open=_open,
     scoped_accounts=True,
+    relay_source=True,
 )

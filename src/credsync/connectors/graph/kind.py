@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from credsync.connectors import values
 from credsync.connectors.base import Connector, DirectoryConfig
+from credsync.connectors.graph._policy import password_refusal
 from credsync.connectors.kinds import BindMethod, BoundCredential, Kind, OptionSpec, Setting
 
 __all__ = ["DEFAULT_AUTHORITY", "DEFAULT_GRAPH_URL", "KIND", "EntraSettings"]
@@ -128,6 +129,8 @@ KIND: Kind[EntraSettings] = Kind(
     ),
     bind_heading="App credential",
     verifies_passwords=False,
+    relay_target=True,
+    password_refusal=password_refusal,
     scope=lambda s: f"tenant {s.tenant_id}",
     config=_config,
     open=_open,

@@ -1,0 +1,489 @@
+"""Relay plans and runs: every in-scope source user, the target user it matches (by which
+rule) or why not, and, applied, the links made and the passwords pushed.
+
+``plan`` reads both directories and decides (:func:`credsync.sync.relay_plan.match_all`); it
+writes nothing and needs ``vault.read``. ``run`` does the same and stores a run (kind
+``relay``, on the target directory, so ``credsync runs`` and the reports show it) with one item
+per source user; a dry run (the default) stops there. Applied (``directory.setup`` and
+``vault.write``), for each matched user with a credential:
+
+- the target credential (the source's own, or the one the target user is already linked to:
+  kept in step, see :mod:`credsync.vault.relays`) gets its link to the target user, confirmed
+  for pushes (applying the relay is the confirmation), and the pair is recorded;
+- a kept-apart target credential whose password differs takes the source's (source
+  ``relay``);
+- its password is pushed unless the link is in step (:mod:`credsync.sync.relay_push`).
+
+Refused and conflicting users with a credential are flagged (a flag, never a retry loop);
+unmatched ones are only reported. A second run with everything in step writes nothing to the
+directory.
+
+A relay run holds no lease on its target directory (the engine's runs do): each push is
+recorded on its link before it is sent and checked against the link just before, so a run
+of the engine at the same time at worst sends the same password twice, never an older one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import cast
+
+from sqlalchemy.engine import Connection
+from typing_extensions import TypedDict
+
+from credsync.connectors.base import Capability, Connector
+from credsync.connectors.identities import Identity, IdentityConnector, IdentityScope
+from credsync.connectors.registry import ConnectorFactory, open_connector
+from credsync.errors import InvalidInput, NotSupported, PermanentConnectorError
+from credsync.storage import credentials as credential_rows
+from credsync.storage import flags as flag_rows
+from credsync.storage import links as link_rows
+from credsync.storage import relays as relay_rows
+from credsync.storage import runs as run_rows
+from credsync.sync.connect import directory_config, load_directory
+from credsync.sync.model import Status
+from credsync.sync.relay_plan import Match, MatchStatus, match_all
+from credsync.sync.relay_push import PushJob, PushResult, RelayPusher
+from credsync.types import new_id
+from credsync.vault._time import utcnow
+from credsync.vault.auth import Actor, Permission
+from credsync.vault.clients import find_client_row
+from credsync.vault.keyring import KeyRing
+from credsync.vault.relays import Relay, find_relay_row, relay_model
+from credsync.vault.secrets import read_secrets, write_secret_version
+from credsync.vault.service import Vault
+
+__all__ = ["RelayItem", "RelayItemJson", "RelayReport", "RelayReportJson", "RelayRunner"]
+
+
+class RelayItemJson(TypedDict):
+    account: str
+    account_id: str
+    status: str
+    """matched | no_credential | unmatched | conflict | refused"""
+    rule: str | None
+    target: str | None
+    target_id: str | None
+    credential_id: str | None
+    action: str
+    """none | link | push | flag (what an applied run did or would do)"""
+    detail: str
+
+
+class RelayReportJson(TypedDict):
+    relay: str
+    client: str
+    source: str
+    target: str
+    dry_run: bool
+    run_id: str | None
+    """The stored run (null for a plan)."""
+    counts: dict[str, int]
+    pushed: int
+    notes: list[str]
+    items: list[RelayItemJson]
+
+
+@dataclass(frozen=True)
+class RelayItem:
+    match: Match
+    action: str = "none"
+    detail: str = ""
+
+    def to_json(self) -> RelayItemJson:
+        m = self.match
+        target = m.target.account if m.target else None
+        return RelayItemJson(
+            account=m.source.account.upn or m.source.account.username,
+            account_id=m.source.account.id,
+            status=m.status.value,
+            rule=m.rule,
+            target=(target.upn or target.username) if target else None,
+            target_id=target.id if target else None,
+            credential_id=m.source_credential,
+            action=self.action,
+            detail=self.detail or m.reason,
+        )
+
+
+@dataclass
+class RelayReport:
+    relay: Relay
+    dry_run: bool
+    items: list[RelayItem]
+    run_id: str | None = None
+    pushed: int = 0
+    notes: list[str] = field(default_factory=list)
+
+    def counts(self) -> dict[str, int]:
+        return dict(Counter(i.match.status.value for i in self.items))
+
+    def to_json(self) -> RelayReportJson:
+        return RelayReportJson(
+            relay=self.relay.name,
+            client=self.relay.client,
+            source=self.relay.source.name,
+            target=self.relay.target.name,
+            dry_run=self.dry_run,
+            run_id=self.run_id,
+            counts=self.counts(),
+            pushed=self.pushed,
+            notes=list(self.notes),
+            items=[i.to_json() for i in self.items],
+        )
+
+
+def _would(match: Match) -> str:
+    if match.status is MatchStatus.MATCHED:
+        return "push"
+    if match.status in (MatchStatus.REFUSED, MatchStatus.CONFLICT) and match.source_credential:
+        return "flag"
+    return "none"
+
+
+class RelayRunner:
+    def __init__(
+        self,
+        vault: Vault,
+        keys: KeyRing,
+        actor: Actor,
+        *,
+        factory: ConnectorFactory = open_connector,
+    ) -> None:
+        self._vault = vault
+        self._db = vault.db
+        self._keys = keys
+        self._actor = actor
+        self._factory = factory
+
+    def _open(self, directory_id: str) -> Connector:
+        directory = load_directory(self._db, directory_id)
+        connector = self._factory(directory_config(self._db, self._keys, directory))
+        if Capability.IDENTITIES not in connector.capabilities:
+            raise NotSupported(f"directory {directory.name!r} can't list a relay's users")
+        return connector
+
+    async def _match(self, relay: Relay) -> tuple[list[Match], dict[str, Identity], list[str]]:
+        source = self._open(relay.source.id)
+        try:
+            reader = cast(IdentityConnector, source)
+            sources = [i async for i in reader.iter_identities(relay.settings.scope)]
+        finally:
+            await source.close()
+        target = self._open(relay.target.id)
+        try:
+            reader = cast(IdentityConnector, target)
+            targets = [i async for i in reader.iter_identities(IdentityScope())]
+            notes = list(getattr(target, "identity_notes", ()))
+        finally:
+            await target.close()
+        with self._db.read() as conn:
+            pairs = {
+                p.source_account_id: p.target_account_id
+                for p in relay_rows.pairs_of(conn, relay.id).values()
+            }
+            source_links = {
+                link.account_id: link.credential_id
+                for link in link_rows.of_directory(conn, relay.source.id)
+            }
+            target_links = {
+                link.account_id: link.credential_id
+                for link in link_rows.of_directory(conn, relay.target.id)
+            }
+        plan = match_all(
+            sources,
+            targets,
+            relay.settings,
+            pairs=pairs,
+            source_credentials=source_links,
+            target_credentials=target_links,
+        )
+        return plan, {t.account.id: t for t in targets}, notes
+
+    def _relay(self, ref: str) -> Relay:
+        with self._db.read() as conn:
+            return relay_model(conn, find_relay_row(conn, ref, self._actor), self._actor)
+
+    async def plan(self, ref: str) -> RelayReport:
+        """What a run would do (reads only; vault.read)."""
+        self._actor.require(Permission.VAULT_READ)
+        relay = self._relay(ref)
+        plan, _, notes = await self._match(relay)
+        items = [RelayItem(m, _would(m)) for m in plan]
+        return RelayReport(relay, True, items, notes=notes)
+
+    async def run(self, ref: str, *, apply: bool = False, trigger: str = "cli") -> RelayReport:
+        """A stored relay run over the whole scope: a dry run (vault.read) unless ``apply``
+        (directory.setup and vault.write)."""
+        self._actor.require(Permission.VAULT_READ)
+        if apply:
+            self._actor.require(Permission.DIRECTORY_SETUP, Permission.VAULT_WRITE)
+        relay = self._relay(ref)
+        if apply:
+            with self._db.read() as conn:
+                client = find_client_row(conn, relay.client_id, self._actor)
+            if not client.directory_sync:
+                raise InvalidInput(
+                    f"client {client.name!r} has directory sync off: a relay writes nothing "
+                    "for it (turn it on first)"
+                )
+        run_id = new_id()
+        with self._db.write() as conn:
+            run_rows.insert(
+                conn,
+                run_id,
+                directory_id=relay.target.id,
+                client_id=relay.client_id,
+                kind="relay",
+                trigger=trigger,
+                dry_run=not apply,
+                actor=self._actor.name,
+                owner=f"relay:{relay.name}",
+                now=utcnow(),
+            )
+        report = RelayReport(relay, not apply, [], run_id=run_id)
+        state, message = "done", ""
+        try:
+            plan, _, notes = await self._match(relay)
+            report.notes = notes
+            if not apply:
+                report.items = [RelayItem(m, _would(m)) for m in plan]
+                message = "dry run: nothing done"
+            else:
+                report.items = await self._apply(relay, plan, run_id, report)
+                message = f"{report.pushed} pushed"
+        except BaseException as exc:
+            state, message = "failed", f"the relay run stopped: {type(exc).__name__}: {exc}"
+            raise
+        finally:
+            self._finish(report, state, "; ".join([message, *report.notes]))
+        return report
+
+    def _finish(self, report: RelayReport, state: str, message: str) -> None:
+        if report.run_id is None:
+            return
+        with self._db.write() as conn:
+            new = [
+                (
+                    seq,
+                    run_rows.NewItem(
+                        i.match.source_credential,
+                        i.match.source.account.id,
+                        i.match.source.account.upn or i.match.source.account.username,
+                        i.match.status.value,
+                        i.action,
+                        (i.detail or i.match.reason)[:2000],
+                    ),
+                )
+                for seq, i in enumerate(report.items, start=1)
+            ]
+            if new:
+                run_rows.add_items(conn, report.run_id, new)
+            summary = {
+                "statuses": report.counts(),
+                "actions": dict(Counter(i.action for i in report.items)),
+                "pushes": report.pushed,
+            }
+            run_rows.end(
+                conn,
+                report.run_id,
+                kind="relay",
+                state=state,
+                message=message[:2000],
+                summary=json.dumps(summary, sort_keys=True),
+                accounts_read=len(report.items),
+                accounts_total=None,
+                now=utcnow(),
+            )
+
+    # -- applying ------------------------------------------------------------------------------
+    async def _apply(
+        self, relay: Relay, plan: Sequence[Match], run_id: str, report: RelayReport
+    ) -> list[RelayItem]:
+        items: dict[str, RelayItem] = {}
+        jobs: list[tuple[Match, PushJob]] = []
+        now = utcnow()
+        with self._db.write() as conn:
+            known = relay_rows.pairs_of(conn, relay.id)
+            for match in plan:
+                key = match.source.account.id
+                if match.status is MatchStatus.MATCHED and match.target is not None:
+                    item, job = self._pair(conn, relay, match, now, known)
+                    items[key] = item
+                    if job is not None:
+                        jobs.append((match, job))
+                elif match.status in (MatchStatus.REFUSED, MatchStatus.CONFLICT) and (
+                    match.source_credential
+                ):
+                    flag_rows.raise_flag(
+                        conn,
+                        client_id=relay.client_id,
+                        credential_id=match.source_credential,
+                        directory_id=relay.target.id,
+                        account_id=match.target.account.id if match.target else None,
+                        status=Status.CONFLICT,
+                        detail=f"relay {relay.name}: the AD password of "
+                        f"{match.source.account.upn or match.source.account.username} is not "
+                        f"carried to Office 365: {match.reason}",
+                        now=now,
+                    )
+                    items[key] = RelayItem(match, "flag")
+                else:
+                    items[key] = RelayItem(match)
+        mirrors = [
+            m
+            for m, _ in jobs
+            if relay.settings.mirror_disable
+            and m.target is not None
+            and m.target.account.enabled != m.source.account.enabled
+        ]
+        if jobs:
+            directory = load_directory(self._db, relay.target.id)
+            connector = self._open(relay.target.id)
+            try:
+                pusher = RelayPusher(
+                    self._db, self._keys, self._actor, directory, connector, run_id=run_id
+                )
+                in_flight = int(getattr(connector, "max_in_flight", 20))
+                results = await pusher.push_all([j for _, j in jobs], in_flight=in_flight)
+                mirrored = {m.source.account.id: await _mirror(connector, m) for m in mirrors}
+            finally:
+                await connector.close()
+            report.pushed = pusher.pushes
+            for (match, _), result in zip(jobs, results, strict=True):
+                item = _pushed(match, result)
+                said = mirrored.get(match.source.account.id)
+                if said:
+                    item = RelayItem(match, item.action, f"{item.detail}; {said}")
+                items[match.source.account.id] = item
+        return [items[m.source.account.id] for m in plan]
+
+    def _pair(
+        self,
+        conn: Connection,
+        relay: Relay,
+        match: Match,
+        now: dt.datetime,
+        pairs: Mapping[str, relay_rows.PairRow],
+    ) -> tuple[RelayItem, PushJob | None]:
+        """Link the target credential to the target user (confirmed), keep a kept-apart one
+        in step, record the pair; the push to make (None: not linked)."""
+        if match.target is None or match.source_credential is None:
+            return RelayItem(match), None
+        source_cred, target = match.source_credential, match.target.account
+        target_cred = match.target_credential or source_cred
+        existing = link_rows.get(conn, target_cred, relay.target.id)
+        if existing is not None and existing.account_id != target.id:
+            refused = Match(
+                match.source,
+                MatchStatus.CONFLICT,
+                match.target,
+                match.rule,
+                "its credential is linked to another user of the target "
+                "directory: unlink one first",
+                source_cred,
+            )
+            return RelayItem(refused, "none"), None
+        action = "none"
+        if existing is None:
+            link_rows.add_confirmed(
+                conn,
+                target_cred,
+                relay.target.id,
+                target.id,
+                by=self._actor.name,
+                now=now,
+                status=Status.PENDING,
+                detail=f"linked by relay {relay.name} ({match.rule})",
+                state={},
+            )
+            action = "link"
+        elif existing.link_confirmed_at is None:
+            link_rows.confirm_links(
+                conn, [(target_cred, relay.target.id, target.id)], by=self._actor.name, now=now
+            )
+            action = "link"
+        if target_cred != source_cred:
+            self._keep_in_step(conn, relay, source_cred, target_cred)
+        known = pairs.get(match.source.account.id)
+        if known is None or (known.target_account_id, known.target_credential_id) != (
+            target.id,
+            target_cred,
+        ):
+            relay_rows.put_pair(
+                conn,
+                relay_rows.PairRow(
+                    relay.id,
+                    match.source.account.id,
+                    target.id,
+                    source_cred,
+                    target_cred,
+                    match.rule or "link",
+                    now,
+                    self._actor.name,
+                ),
+            )
+            self._vault.audit.append(
+                conn,
+                self._actor,
+                "credential.relay_pair",
+                target_type="credential",
+                target_id=source_cred,
+                client_id=relay.client_id,
+                details={
+                    "relay": relay.name,
+                    "account": match.source.account.username,
+                    "target": target.upn or target.username,
+                    "rule": match.rule,
+                    "target_credential_id": target_cred,
+                },
+            )
+        job = PushJob(target_cred, target, relay.name, relay.settings.never_expires)
+        return RelayItem(match, action), job
+
+    def _keep_in_step(self, conn: Connection, relay: Relay, source: str, target: str) -> None:
+        """A kept-apart target credential takes the source's password when they differ."""
+        versions = {
+            cid: int(credential_rows.get(conn, cid).secret_version) for cid in (source, target)
+        }
+        secrets = read_secrets(conn, self._keys, relay.client_id, versions)
+        if secrets[source].reveal() != secrets[target].reveal():
+            write_secret_version(
+                conn,
+                self._vault.audit,
+                self._actor,
+                self._keys,
+                target,
+                secrets[source],
+                source="relay",
+                reason=f"kept in step with credential {source} by relay {relay.name}",
+                relay=False,
+            )
+
+
+async def _mirror(connector: Connector, match: Match) -> str:
+    """The target user enabled or disabled as its source is (the relay's mirror_disable)."""
+    if match.target is None:
+        return ""
+    enabled = match.source.account.enabled
+    try:
+        await cast(IdentityConnector, connector).set_enabled(match.target.account, enabled)
+    except PermanentConnectorError as exc:
+        return f"its disable state was not mirrored: {exc}"
+    return (
+        "enabled in the target, as in the source"
+        if enabled
+        else ("disabled in the target, as in the source")
+    )
+
+
+def _pushed(match: Match, result: PushResult) -> RelayItem:
+    if result.action == "push":
+        return RelayItem(match, "push", f"matched by {match.rule}; {result.detail}")
+    if result.action == "flag":
+        return RelayItem(match, "flag", result.detail)
+    return RelayItem(match, "none", f"matched by {match.rule}; {result.detail}")
