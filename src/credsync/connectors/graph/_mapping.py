@@ -18,7 +18,16 @@ from typing import Any
 
 from credsync.connectors.base import Account
 
-__all__ = ["FIELDS", "SELECT", "complete", "parse_time", "policies_with", "to_account"]
+__all__ = [
+    "FIELDS",
+    "PAGE_SIZE",
+    "SELECT",
+    "complete",
+    "page_size",
+    "parse_time",
+    "policies_with",
+    "to_account",
+]
 
 #: every property an Account needs, asked for with $select on every read
 FIELDS = (
@@ -33,6 +42,18 @@ FIELDS = (
     "usageLocation",
 )
 SELECT = ",".join(FIELDS)
+PAGE_SIZE = 999  # Graph's largest $top for users
+
+
+def page_size(text: str) -> int:
+    """The ``page_size`` option: users per page of a listing, 1-999 (default 999)."""
+    try:
+        size = int(text)
+    except ValueError:
+        return PAGE_SIZE
+    return min(max(size, 1), PAGE_SIZE)
+
+
 # Properties an object must carry to be mapped without a re-read (delta may send fewer).
 _NEEDED = ("userPrincipalName", "accountEnabled", "lastPasswordChangeDateTime", "passwordProfile")
 

@@ -72,7 +72,14 @@ from credsync.connectors.graph._auth import decode_claims
 from credsync.connectors.graph._batch import Batcher, Inner, reply_error
 from credsync.connectors.graph._client import GraphClient, ssl_context
 from credsync.connectors.graph._errors import graph_error, graph_words, scrub
-from credsync.connectors.graph._mapping import SELECT, complete, policies_with, to_account
+from credsync.connectors.graph._mapping import (
+    PAGE_SIZE,
+    SELECT,
+    complete,
+    page_size,
+    policies_with,
+    to_account,
+)
 from credsync.connectors.identities import Identity, IdentityScope
 from credsync.errors import (
     AccountNotFound,
@@ -86,7 +93,6 @@ __all__ = ["GraphConnector"]
 
 log = logging.getLogger(__name__)
 
-PAGE_SIZE = 999  # Graph's largest $top for users
 _CURSOR_PREFIX = "entra1:"
 _NEVER_EXPIRES = "DisablePasswordExpiration"
 _READ_HINT = "the app needs User.Read.All, User.ReadWrite.All or Directory.Read.All"
@@ -133,7 +139,7 @@ class GraphConnector:
         self._client = GraphClient(config, transport=transport, session=session)
         self._batcher = Batcher(self._client)
         self._tenant = config.options.get("tenant_id", "").strip()
-        self._page_size = _page_size(config.options.get("page_size", ""))
+        self._page_size = page_size(config.options.get("page_size", ""))
         self._claims: dict[str, Any] = {}
         #: what the last iter_identities() could not read (said once to the operator)
         self.identity_notes: tuple[str, ...] = ()
@@ -488,15 +494,6 @@ class GraphConnector:
             StepOutcome.OK,
             f"GET /users answered with {count} user{'' if count == 1 else 's'}{more}",
         )
-
-
-def _page_size(text: str) -> int:
-    """The ``page_size`` option: users per page of a listing, 1-999 (default 999)."""
-    try:
-        size = int(text)
-    except ValueError:
-        return PAGE_SIZE
-    return min(max(size, 1), PAGE_SIZE)
 
 
 class _CursorRefused(Exception):
