@@ -141,21 +141,37 @@ def _stop_child(child: subprocess.Popen[bytes]) -> None:
             child.wait()
 
 
+def _run_until(spool: Spool, args: list[str], stop: threading.Event) -> int | None:
+    """Run syncpasswords with ``args`` until it exits (its status) or ``stop`` (None)."""
+    child = _run_tool(spool, args)
+    log.info("capture: syncpasswords %sstarted (pid %d)", "--no-wait " * ("--no-wait" in args),
+             child.pid)  # fmt: skip
+    while child.poll() is None and not stop.wait(0.05):
+        pass
+    if stop.is_set():
+        _stop_child(child)
+        return None
+    return child.returncode
+
+
 def _loop(spool: Spool, options: ForwarderOptions, stop: threading.Event) -> None:
-    """Keep syncpasswords running until ``stop``; restart it with backoff when it exits."""
+    """Keep syncpasswords running until ``stop``; restart it with backoff when it exits.
+
+    Each start is a ``--no-wait`` pass, then the waiting loop: Samba's loop mode sleeps a
+    second before it first connects (``Wait before connect - sleep(1)``, in samba-tool's
+    ``syncpasswords``), so the pass delivers whatever waited meanwhile (a restart's backlog,
+    a burst) at once; the loop then goes on from the cookie the pass left."""
     delay = _RESTART_MIN
     args = [f"--cache-ldb={spool.cache}", "-s", str(options.smb_conf)]
     while not stop.is_set():
-        child = _run_tool(spool, args)
-        log.info("capture: syncpasswords started (pid %d)", child.pid)
-        while child.poll() is None and not stop.wait(0.2):
-            pass
-        if stop.is_set():
-            _stop_child(child)
+        status = _run_until(spool, ["--no-wait", *args], stop)
+        if status == 0:
+            status = _run_until(spool, args, stop)
+        if status is None:
             return
         log.warning(
             "capture: syncpasswords exited (%s); restarting in %.0f s (see %s)",
-            child.returncode,
+            status,
             delay,
             spool.log,
         )
