@@ -15,7 +15,7 @@ one statement each, as before.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from sqlalchemy.engine import Connection
 
@@ -121,20 +121,21 @@ class BatchView:
         found = self._known.current.get(credential_id)
         return found if found is not None and found.version == version else None
 
+    def _unless_known(self, credential_id: str, among: Callable[[Prefetched], set[str]]) -> bool:
+        """True unless the prefetch asked about the credential and it is not ``among``."""
+        known = self._known
+        if known is None or credential_id not in known.credential_ids:
+            return True
+        return credential_id in among(known)
+
     def may_have_unsettled_links(self, credential_id: str) -> bool:
         """False only when no link of the credential holds an accepted or unknown directory
         password (what a new password version would have to clear)."""
-        known = self._known
-        if known is None or credential_id not in known.credential_ids:
-            return True
-        return credential_id in known.unsettled
+        return self._unless_known(credential_id, lambda known: known.unsettled)
 
     def may_be_relayed(self, credential_id: str) -> bool:
         """False only when no relay pair carries the credential (nothing to relay)."""
-        known = self._known
-        if known is None or credential_id not in known.credential_ids:
-            return True
-        return credential_id in known.relayed
+        return self._unless_known(credential_id, lambda known: known.relayed)
 
     def links_settled(self, credential_id: str) -> None:
         if self._known is not None:
@@ -143,12 +144,12 @@ class BatchView:
     # -- flags, pending captures, shells ---------------------------------------------------------
     def may_have_flag(self, credential_id: str, status: str) -> bool:
         """False only when the credential surely has no open flag of ``status`` here."""
-        known = self._known
-        if known is None or status not in known.flag_statuses:
+        if self._known is None or status not in self._known.flag_statuses:
             return True
-        if credential_id not in known.credential_ids:
-            return True
-        return (credential_id, status) in known.open_flags
+        open_flags = self._known.open_flags
+        return self._unless_known(
+            credential_id, lambda _: {c for c, s in open_flags if s == status}
+        )
 
     def flag_opened(self, credential_id: str, status: str) -> None:
         if self._known is not None:
@@ -160,10 +161,7 @@ class BatchView:
 
     def may_have_pending(self, credential_id: str) -> bool:
         """False only when the credential surely has no pending capture here."""
-        known = self._known
-        if known is None or credential_id not in known.credential_ids:
-            return True
-        return credential_id in known.pending
+        return self._unless_known(credential_id, lambda known: known.pending)
 
     def pending_kept(self, credential_id: str) -> None:
         if self._known is not None:
