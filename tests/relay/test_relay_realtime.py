@@ -49,26 +49,27 @@ def queued(rw: RelayWorld, cred_id: str) -> list[Any]:
         return push_queue.of_credential(conn, cred_id)
 
 
-def test_a_captured_password_works_in_the_tenant_within_seconds(rw: RelayWorld) -> None:
+def test_a_captured_password_works_in_the_tenant_once_the_queue_wakes_the_agent(
+    rw: RelayWorld,
+) -> None:
+    """The agent polls once an hour here: only the queueing's wake-up can bring the push
+    (how fast is the latency benchmark's business, not a test's)."""
     user, cred, cloud = paired(rw)
     forwarder = rw.cw.enroll()
-    agent = Agent(rw.sw.vault, rw.sw.keys, rw.sw.admin, poll_seconds=5.0)
+    agent = Agent(rw.sw.vault, rw.sw.keys, rw.sw.admin, poll_seconds=3600.0)
 
-    async def scenario() -> float:
+    async def scenario() -> None:
         running = asyncio.create_task(agent.run())
-        await asyncio.sleep(0.3)  # the agent's first round is over: it waits (5 s poll)
+        await asyncio.sleep(0.3)  # the agent's first round is over: it waits (an hour's poll)
         started = time.monotonic()
         await asyncio.to_thread(capture, rw, user, forwarder, "Captured-in-AD-9!")
         while not rw.tenant.check_password(cloud.id, "Captured-in-AD-9!"):
-            assert time.monotonic() - started < 3.0, "not relayed within 3 s"
+            assert time.monotonic() - started < 120, "the queueing did not wake the agent"
             await asyncio.sleep(0.02)
-        took = time.monotonic() - started
         agent.stop()
         await running
-        return took
 
-    took = asyncio.run(scenario())
-    assert took < 3.0  # woken by the queueing, not by its 5-second poll
+    asyncio.run(scenario())
     assert rw.writes() == 2
     assert rw.reveal(cred).reveal() == "Captured-in-AD-9!"
     assert queued(rw, cred.id) == []
