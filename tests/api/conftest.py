@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from credsync.api.state import ServerState
@@ -51,9 +52,27 @@ def _tokens(world: VaultWorld) -> dict[str, str]:
     return tokens
 
 
+_APP: list[FastAPI] = []
+
+
+def shared_app(state: ServerState) -> FastAPI:
+    """The app of this process's in-process API tests, serving ``state`` from now on.
+
+    Building the app (its routes' models and the OpenAPI-documented dependencies) costs about
+    half a second, and nothing of a test lives in it: every request finds the vault, the
+    keys, the sign-in limiter and the cookie setting in ``app.state.credsync``, which each
+    test replaces with a ServerState of its own (as ``create_app`` would make it). Tests that
+    need another app (TLS, a live server) still call ``create_app`` themselves."""
+    if not _APP:
+        _APP.append(create_app(state))
+    app = _APP[0]
+    app.state.credsync = state
+    return app
+
+
 def build_api_world(world: VaultWorld, tokens: dict[str, str] | None = None) -> ApiWorld:
     state = ServerState(world.vault, world.keys)
-    app = create_app(state)
+    app = shared_app(state)
     tokens = tokens if tokens is not None else _tokens(world)
     return ApiWorld(world, state, TestClient(app, raise_server_exceptions=False), tokens)
 
