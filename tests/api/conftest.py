@@ -9,16 +9,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from credsync.api.state import ServerState
-from credsync.server.app import create_app
 from credsync.storage import Database
 from credsync.types import Secret
 from credsync.vault import KeyRing, Vault
 from credsync.vault.keyring import derive_and_check
 from vault.helpers import PASSPHRASE, VaultWorld, make_world
+
+from .shared import shared_app
 
 ROLES = ("admin", "technician", "directory_manager", "auditor", "viewer")
 
@@ -50,24 +50,6 @@ def _tokens(world: VaultWorld) -> dict[str, str]:
         _, secret = world.vault.access.create_token(actor, f"api-{role}")
         tokens[role] = secret.reveal()
     return tokens
-
-
-_APP: list[FastAPI] = []
-
-
-def shared_app(state: ServerState) -> FastAPI:
-    """The app of this process's in-process API tests, serving ``state`` from now on.
-
-    Building the app (its routes' models and the OpenAPI-documented dependencies) costs about
-    half a second, and nothing of a test lives in it: every request finds the vault, the
-    keys, the sign-in limiter and the cookie setting in ``app.state.credsync``, which each
-    test replaces with a ServerState of its own (as ``create_app`` would make it). Tests that
-    need another app (TLS, a live server) still call ``create_app`` themselves."""
-    if not _APP:
-        _APP.append(create_app(state))
-    app = _APP[0]
-    app.state.credsync = state
-    return app
 
 
 def build_api_world(world: VaultWorld, tokens: dict[str, str] | None = None) -> ApiWorld:
