@@ -12,12 +12,13 @@ import pytest
 from fastapi.testclient import TestClient
 
 from credsync.api.state import ServerState
-from credsync.server.app import create_app
 from credsync.storage import Database
 from credsync.types import Secret
 from credsync.vault import KeyRing, Vault
 from credsync.vault.keyring import derive_and_check
 from vault.helpers import PASSPHRASE, VaultWorld, make_world
+
+from .shared import shared_app
 
 ROLES = ("admin", "technician", "directory_manager", "auditor", "viewer")
 
@@ -53,7 +54,7 @@ def _tokens(world: VaultWorld) -> dict[str, str]:
 
 def build_api_world(world: VaultWorld, tokens: dict[str, str] | None = None) -> ApiWorld:
     state = ServerState(world.vault, world.keys)
-    app = create_app(state)
+    app = shared_app(state)
     tokens = tokens if tokens is not None else _tokens(world)
     return ApiWorld(world, state, TestClient(app, raise_server_exceptions=False), tokens)
 

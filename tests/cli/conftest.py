@@ -15,6 +15,7 @@ assertion never prints a revealed password. The constants are reached through th
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import logging
@@ -28,6 +29,7 @@ import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -268,6 +270,28 @@ class Cli:
     free_port = staticmethod(free_port)
     RemoteEnv = RemoteEnv
 
+    def copy(self, home: Path, capsys: pytest.CaptureFixture[str]) -> Cli:
+        """A Cli on a copy of this one's CREDSYNC_HOME at ``home``, signed in as this one is
+        (a session stays valid in the copy: it lives in the vault)."""
+        shutil.copytree(self.home, home)
+        copied = Cli(home, capsys)
+        copied.env = {**self.env, "CREDSYNC_HOME": str(home)}
+        return copied
+
+    @contextlib.contextmanager
+    def capturing(self) -> Iterator[Cli]:
+        """For a fixture wider than a test (no ``capsys``): ``run`` reads what commands print
+        from buffers while the block runs; the log handler in-process runs leave open on this
+        home is closed at its end."""
+        buffers = _Buffers()
+        capsys, self._capsys = self._capsys, buffers  # type: ignore[assignment]
+        try:
+            with contextlib.redirect_stdout(buffers.out), contextlib.redirect_stderr(buffers.err):
+                yield self
+        finally:
+            self._capsys = capsys
+            close_cli_log()
+
     # -- shortcuts --------------------------------------------------------------------------
     def use_session(self) -> str:
         """Sign in once (``credsync unlock --raw``); later calls carry only CREDSYNC_SESSION,
@@ -353,6 +377,15 @@ def cli(vault_template: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
     return Cli(home, capsys)
 
 
+@pytest.fixture(scope="module")
+def module_cli(vault_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Cli:
+    """A copy of the template vault for a whole module, to seed once (``Cli.capturing``) and
+    copy for each test (``Cli.copy``) where seeding costs seconds."""
+    home = tmp_path_factory.mktemp("cli-module") / "home"
+    shutil.copytree(vault_template, home)
+    return Cli(home, None)  # type: ignore[arg-type]  # capsys: set by Cli.capturing
+
+
 @pytest.fixture
 def empty_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Cli:
     """A CREDSYNC_HOME with no vault yet."""
@@ -363,7 +396,25 @@ def empty_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Cli:
 def _close_cli_log() -> Iterator[None]:
     """In-process runs leave the credsync log handler open on the test's home: close it."""
     yield
+    close_cli_log()
+
+
+def close_cli_log() -> None:
     log = logging.getLogger("credsync")
     for handler in list(log.handlers):
         log.removeHandler(handler)
         handler.close()
+
+
+class _Buffers:
+    """What ``capsys`` gives ``Cli.run`` (``readouterr``), over two buffers."""
+
+    def __init__(self) -> None:
+        self.out, self.err = io.StringIO(), io.StringIO()
+
+    def readouterr(self) -> SimpleNamespace:
+        taken = SimpleNamespace(out=self.out.getvalue(), err=self.err.getvalue())
+        for buffer in (self.out, self.err):
+            buffer.seek(0)
+            buffer.truncate()
+        return taken

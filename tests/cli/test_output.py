@@ -9,6 +9,7 @@ import click
 import pytest
 
 from credsync.cli.app import cli as root_command
+from credsync.testing.samba import OuWorld
 
 PW = "Out-test-pw-1111!"
 
@@ -36,31 +37,46 @@ def _read_commands() -> list[tuple[str, ...]]:
 READ_COMMANDS = _read_commands()
 
 
+@pytest.fixture(scope="module")
+def seeded_template(module_cli, samba_dc):
+    """A vault with one of everything a read command can show (a directory on an OU of the
+    Samba DC of this module's own, a run, and the flag it opened): seeded once (a user in the
+    DC, a run against it: seconds) and copied for each test by ``seeded``, so every test
+    still reads a vault of its own that no other test touched."""
+    ad_ou = OuWorld.create(samba_dc)
+    try:
+        with module_cli.capturing() as cli:
+            cli.use_session()
+            cli.add_client("Contoso")
+            cli.ok("client", "set", "Contoso", "--directory-sync", "on")
+            cli.ok("folder", "add", "Contoso", "Servers")
+            user = ad_ou.create_user()
+            cred = cli.add_cred("Contoso", "Seeded admin", PW, "--tag", "seed", "--folder",
+                                "Servers", username=user.name)  # fmt: skip
+            cli.json("cred", "set-password", cred["id"], "--password-stdin", stdin=PW + "2")
+            cli.ok("token", "create", "seed-token")
+            cli.ok("policy", "add", "seeded", "--length", "30")
+            facts = ad_ou.facts
+            bind = cli.add_cred("Contoso", "AD bind", facts.admin_password, "--type",
+                                "directory_admin", "--sync-mode", "off",
+                                username=facts.admin_upn)  # fmt: skip
+            cli.ok("directory", "add", "Contoso", "seeded-ad", "--kind", "active-directory",
+                   "--url", facts.ldaps_url, "--base-dn", ad_ou.dn, "--bind-credential",
+                   bind["id"], "--ca-file", str(facts.ca_file), "--tls-server-name",
+                   facts.tls_server_name)  # fmt: skip
+            run = cli.json("sync", "run", "Contoso")["runs"][0]
+            assert run["items"][0]["status"] == "mismatch"
+            cli.ok("capture", "enroll", "seeded-ad", "--name", "dc1")
+        yield cli, {"cred": cred["id"], "run": run["id"]}
+    finally:
+        ad_ou.close()
+
+
 @pytest.fixture
-def seeded(cli, ad_ou):
-    """A vault with one of everything a read command can show (a directory on this test's OU
-    of the Samba DC, a run, and the flag it opened)."""
-    cli.use_session()
-    cli.add_client("Contoso")
-    cli.ok("client", "set", "Contoso", "--directory-sync", "on")
-    cli.ok("folder", "add", "Contoso", "Servers")
-    user = ad_ou.create_user()
-    cred = cli.add_cred(
-        "Contoso", "Seeded admin", PW, "--tag", "seed", "--folder", "Servers", username=user.name
-    )
-    cli.json("cred", "set-password", cred["id"], "--password-stdin", stdin=PW + "2")
-    cli.ok("token", "create", "seed-token")
-    cli.ok("policy", "add", "seeded", "--length", "30")
-    facts = ad_ou.facts
-    bind = cli.add_cred("Contoso", "AD bind", facts.admin_password, "--type", "directory_admin",
-                        "--sync-mode", "off", username=facts.admin_upn)  # fmt: skip
-    cli.ok("directory", "add", "Contoso", "seeded-ad", "--kind", "active-directory",
-           "--url", facts.ldaps_url, "--base-dn", ad_ou.dn, "--bind-credential", bind["id"],
-           "--ca-file", str(facts.ca_file), "--tls-server-name", facts.tls_server_name)  # fmt: skip
-    run = cli.json("sync", "run", "Contoso")["runs"][0]
-    assert run["items"][0]["status"] == "mismatch"
-    cli.ok("capture", "enroll", "seeded-ad", "--name", "dc1")
-    return cli, {"cred": cred["id"], "run": run["id"]}
+def seeded(seeded_template, tmp_path, capsys):
+    """A copy of the seeded vault of this test's own, signed in with the seeding's session."""
+    template, ids = seeded_template
+    return template.copy(tmp_path / "home", capsys), ids
 
 
 def _args(ids: dict[str, str], path: tuple[str, ...]) -> list[str]:

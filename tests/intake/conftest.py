@@ -9,8 +9,8 @@ from dataclasses import dataclass
 import pytest
 from fastapi.testclient import TestClient
 
+from api.shared import shared_app
 from credsync.api.state import ServerState
-from credsync.server.app import create_app
 from credsync.testing.samba import OuWorld
 from sync.helpers import SyncWorld, build_sync_world
 from vault.helpers import VaultWorld
@@ -38,7 +38,7 @@ class CaptureWorld:
 
 def build_capture_world(world: VaultWorld, ad: OuWorld) -> CaptureWorld:
     sw = build_sync_world(world, ad)
-    app = create_app(ServerState(world.vault, world.keys))
+    app = shared_app(ServerState(world.vault, world.keys))
     _, token = world.vault.access.create_token(world.admin, "capture-tests")
     http = TestClient(app, raise_server_exceptions=False)
     http.headers["Authorization"] = f"Bearer {token.reveal()}"

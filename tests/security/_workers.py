@@ -1,4 +1,4 @@
-"""Code that runs in *other processes* (multiprocessing, "spawn") against the same vault.
+"""Code that runs in *other processes* (multiprocessing, "forkserver") against the same vault.
 
 Each worker opens its own :class:`Database` and :class:`Vault`, signs in as an operator with its
 password and derives the master key from the passphrase, exactly as a second credsync process

@@ -69,12 +69,19 @@ def serve(sock):
             return
         request = json.loads(data)
         if request["op"] == "spawn":
+            started, ready = os.pipe()
             pid = os.fork()
             if pid == 0:
                 sock.close()
-                child(request, fds)  # never returns
+                os.close(started)
+                child(request, fds, ready)  # never returns
+            os.close(ready)
             for fd in fds:
                 os.close(fd)
+            # As subprocess.Popen returns once its child is set up: the child closes its end
+            # of the pipe when it has its own session and its standard streams (or exits).
+            os.read(started, 1)
+            os.close(started)
             sock.send(json.dumps({"pid": pid}).encode())
         else:  # wait, up to a timeout (None: for ever; 0: a poll)
             deadline = None if request["timeout"] is None else time.monotonic() + request["timeout"]
@@ -89,7 +96,7 @@ def serve(sock):
                 time.sleep(0.002)
             sock.send(json.dumps({"code": code}).encode())
 
-def child(request, fds):
+def child(request, fds, ready):
     if request["session"]:
         os.setsid()
     given = iter(fds)
@@ -98,6 +105,7 @@ def child(request, fds):
         if fd != target:
             os.dup2(fd, target)
             os.close(fd)
+    os.close(ready)  # set up: the server may answer with this pid
     os.environ.clear()
     os.environ.update(request["env"])
     os.chdir(request["cwd"])
