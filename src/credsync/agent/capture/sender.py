@@ -223,16 +223,17 @@ class Sender:
         stop: threading.Event,
         *,
         poll: float = 0.02,
-        linger: float = 0.1,
+        linger: float = 0.2,
         until_empty: bool = False,
     ) -> bool:
         """Send until ``stop`` is set (or, with ``until_empty``, the spool is empty: returns
         whether it is). Polls the spool every ``poll`` seconds when idle (a ``stat`` of the
         journal); backs off on failure.
 
-        The first change after a quiet spell goes at once (latency); while changes keep coming,
-        each batch waits ``linger`` seconds after the previous one, so that a burst travels in
-        batches of many events rather than one request (and one server transaction) each."""
+        The first change after a quiet spell goes at once (latency); when more arrived while a
+        batch was on its way (a burst), the next batch waits ``linger`` seconds, so that a
+        burst travels in batches of many events rather than one request (and one server
+        transaction) each; when nothing did, the next change goes at once again."""
         backoff = _BACKOFF_MIN
         busy_since: float | None = None
         while not stop.is_set():
@@ -245,7 +246,7 @@ class Sender:
                 continue
             backoff = _BACKOFF_MIN
             if result.sent:
-                if not until_empty and not result.more:
+                if not until_empty and not result.more and self.spool.arriving():
                     stop.wait(linger)
                 continue
             if result.dropped or result.dead:

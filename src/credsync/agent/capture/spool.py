@@ -188,6 +188,16 @@ class Spool:
             )
         return self._sealed
 
+    def arriving(self) -> bool:
+        """Whether records wait (the journal has some, or a sealed file is left): one
+        ``stat`` and the sealed names already known."""
+        if self._names():
+            return True
+        try:
+            return os.stat(self.journal).st_size > 0
+        except FileNotFoundError:
+            return False
+
     def seal(self) -> str | None:
         """Rename a non-empty journal to the next sealed name (its name; None if there was
         nothing to seal). The next hook creates a new journal."""
