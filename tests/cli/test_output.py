@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import logging
+from pathlib import Path
+from typing import Any
 
 import click
 import pytest
@@ -37,8 +39,28 @@ def _read_commands() -> list[tuple[str, ...]]:
 READ_COMMANDS = _read_commands()
 
 
+def _seed_relay(cli: Any, folder: Path) -> None:
+    """An Entra directory on the Graph simulator and a relay to it (the read commands only
+    read the vault: the simulator is needed while they are added)."""
+    from credsync.testing.graphsim import GraphSimulator
+
+    with GraphSimulator(port=0, seed=7) as sim:
+        tenant = sim.add_tenant(users=0, groups=0)
+        app = tenant.default_app
+        ca = folder / "ca.pem"
+        ca.write_text(sim.ca_pem)
+        secret = cli.add_cred("Contoso", "Graph app", app.client_secret, "--type",
+                              "directory_admin", "--sync-mode", "off",
+                              username="credsync-app")  # fmt: skip
+        cli.ok("directory", "add", "Contoso", "seeded-365", "--kind", "entra", "--tenant-id",
+               tenant.id, "--client-id", app.client_id, "--secret-credential", secret["id"],
+               "--authority", sim.url, "--url", sim.graph_url, "--ca-file", str(ca))  # fmt: skip
+        cli.ok("relay", "add", "Contoso", "seeded-relay", "--from", "seeded-ad", "--to",
+               "seeded-365", "--never-expires")  # fmt: skip
+
+
 @pytest.fixture(scope="module")
-def seeded_template(module_cli, samba_dc):
+def seeded_template(module_cli, samba_dc, tmp_path_factory):
     """A vault with one of everything a read command can show (a directory on an OU of the
     Samba DC of this module's own, a run, and the flag it opened): seeded once (a user in the
     DC, a run against it: seconds) and copied for each test by ``seeded``, so every test
@@ -67,6 +89,7 @@ def seeded_template(module_cli, samba_dc):
             run = cli.json("sync", "run", "Contoso")["runs"][0]
             assert run["items"][0]["status"] == "mismatch"
             cli.ok("capture", "enroll", "seeded-ad", "--name", "dc1")
+            _seed_relay(cli, tmp_path_factory.mktemp("graph"))
         yield cli, {"cred": cred["id"], "run": run["id"]}
     finally:
         ad_ou.close()
@@ -90,6 +113,7 @@ def _args(ids: dict[str, str], path: tuple[str, ...]) -> list[str]:
         ("operator", "show"): ["alice"],
         ("directory", "show"): ["seeded-ad"],
         ("sync", "show"): [ids["run"]],
+        ("relay", "show"): ["seeded-relay"],
     }
     return [*path, *arguments.get(path, [])]
 
@@ -100,7 +124,8 @@ def test_the_read_commands_are_found():
         ("cred", "search"), ("cred", "show"), ("cred", "history"), ("operator", "list"),
         ("operator", "show"), ("role", "list"), ("token", "list"), ("policy", "list"),
         ("audit",), ("whoami",), ("db", "status"), ("directory", "list"), ("directory", "show"),
-        ("sync", "runs"), ("sync", "show"), ("flags", "list"),
+        ("sync", "runs"), ("sync", "show"), ("flags", "list"), ("relay", "list"),
+        ("relay", "show"),
     } <= set(READ_COMMANDS)  # fmt: skip
 
 

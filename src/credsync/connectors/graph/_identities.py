@@ -20,7 +20,7 @@ Three reads, each paged:
   an admin role", and a relay asks for an explicit allowance. Refused (403): every user counts
   as an admin (what can't be read is not assumed harmless). Neither listing served (400
   "Resource not found for the segment", or 404: a Graph endpoint without role management):
-  no user is known as an admin, and
+  every user counts as an admin too, and
   :attr:`GraphConnector.identity_notes` says so.
 """
 
@@ -48,7 +48,7 @@ _ROLE_HINT = "the app needs RoleManagement.Read.Directory (or Directory.Read.All
 _WRITE_HINT = "the app needs User.ReadWrite.All and the User Administrator role"
 NO_ROLES_NOTE = (
     "the directory's roles could not be listed (no roleAssignments or directoryRoles "
-    "endpoint): no user is known to hold an admin role"
+    "endpoint): every user counts as an admin until they can be"
 )
 
 
@@ -113,6 +113,7 @@ async def _admins(connector: GraphConnector) -> dict[str, set[str]]:
         return {_EVERYONE: {"unknown (the app may not read directory roles)"}}
     except AccountNotFound:
         connector.identity_notes = (*connector.identity_notes, NO_ROLES_NOTE)
+        return {_EVERYONE: {"unknown (the directory's roles could not be listed)"}}
     return holders
 
 
