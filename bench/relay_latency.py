@@ -78,9 +78,11 @@ class AgentThread:
         self._thread.join(timeout=60)
 
 
-def add_tenant_side(w: cap.World, sim: GraphSimulator, write: tuple[int, float]) -> dict[str, str]:
+def add_tenant_side(
+    w: cap.World, sim: GraphSimulator, write: tuple[int, float]
+) -> tuple[Any, dict[str, str]]:
     """The tenant (throttling on), its Entra directory, a cloud user per AD account, the relay
-    applied once: {AD dn: cloud UPN}."""
+    applied once: (tenant, {AD dn: cloud UPN})."""
     tenant = sim.add_tenant(users=0, groups=0)
     tenant.throttle = ThrottleConfig(enabled=True, read_units=8000, read_window=10.0,
                                      write_units=write[0], write_window=write[1])  # fmt: skip
@@ -110,7 +112,7 @@ def add_tenant_side(w: cap.World, sim: GraphSimulator, write: tuple[int, float])
     applied = asyncio.run(RelayRunner(w.vault, w.keys, w.admin).run("bench-relay", apply=True))
     assert applied.pushed == len(w.users), f"the relay pushed {applied.pushed}: {applied}"
     print(f"relay applied ({applied.pushed} pairs) in {time.perf_counter() - started:.1f} s")
-    return upns
+    return tenant, upns
 
 
 def main() -> int:
@@ -129,7 +131,8 @@ def main() -> int:
 
     def measure(w: cap.World, admin: Any) -> None:
         with GraphSimulator(port=0, seed=15) as sim:
-            upns = add_tenant_side(w, sim, args.write_limit)
+            tenant, upns = add_tenant_side(w, sim, args.write_limit)
+            writes = int(tenant.stats.get("password_writes", 0))
             agent = AgentThread(Agent(w.vault, w.keys, w.admin))
             try:
                 measure_changes(w, admin, sim, upns, agent)
@@ -137,6 +140,11 @@ def main() -> int:
                 agent.stop()
             if agent.error is not None:
                 raise SystemExit(f"the agent failed: {agent.error!r}")
+            stats = tenant.stats
+            verdicts.figures["password writes"] = int(stats.get("password_writes", 0)) - writes
+            verdicts.figures["throttled answers"] = int(stats.get("throttled", 0))
+            print(f"tenant: {verdicts.figures['password writes']} password writes by the agent, "
+                  f"{verdicts.figures['throttled answers']} throttled answers")  # fmt: skip
 
     def measure_changes(
         w: cap.World, admin: Any, sim: GraphSimulator, upns: dict[str, str], agent: AgentThread
