@@ -19,7 +19,6 @@ from typing import TYPE_CHECKING
 from credsync.connectors.ad._mapping import ACCOUNT_ATTRIBUTES, escape_value, scoped_filter
 from credsync.connectors.base import AccountScope
 from credsync.connectors.identities import Identity, IdentityScope, immutable_id, smtp_addresses
-from credsync.errors import PermanentConnectorError
 
 if TYPE_CHECKING:
     from credsync.connectors.ad.connector import ActiveDirectoryConnector
@@ -41,38 +40,14 @@ async def iter_identities(
 ) -> AsyncIterator[Identity]:
     """The users ``scope`` selects under the base DN, each once; ``ids``: only these
     objectGUIDs."""
-    await connector._facts()
-    seen: set[str] = set()
-    search_filter = identity_filter(scope, ids)
-    for base in connector._scope_bases(AccountScope(scope.ous)):
-        cookie: bytes | None = None
-        while True:
-            entries, cookie = await connector._call(
-                f"search the relay's users under {base}",
-                connector._client.search_page,
-                base,
-                search_filter,
-                IDENTITY_ATTRIBUTES,
-                cookie,
-                connector._page_size,
-                not_found=PermanentConnectorError,
-            )
-            for dn, values in entries:
-                if not values.get("objectGUID"):
-                    continue
-                account = connector._account((dn, values))
-                if account.id in seen or not connector._within_base(account.dn or ""):
-                    continue
-                seen.add(account.id)
-                mail_values = values.get("mail") or []
-                mail = bytes(mail_values[0]).decode("utf-8") if mail_values else None
-                proxies = [bytes(v).decode("utf-8") for v in values.get("proxyAddresses") or ()]
-                primary, addresses = smtp_addresses(proxies, mail)
-                yield Identity(
-                    account=account,
-                    anchor=immutable_id(account.id),
-                    mail=primary,
-                    addresses=addresses,
-                )
-            if not cookie:
-                break
+    found = connector._scoped_entries(
+        AccountScope(scope.ous), identity_filter(scope, ids), IDENTITY_ATTRIBUTES, "the relay's"
+    )
+    async for account, values in found:
+        mail_values = values.get("mail") or []
+        mail = bytes(mail_values[0]).decode("utf-8") if mail_values else None
+        proxies = [bytes(v).decode("utf-8") for v in values.get("proxyAddresses") or ()]
+        primary, addresses = smtp_addresses(proxies, mail)
+        yield Identity(
+            account=account, anchor=immutable_id(account.id), mail=primary, addresses=addresses
+        )

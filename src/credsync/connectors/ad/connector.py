@@ -216,18 +216,27 @@ class ActiveDirectoryConnector(Ldap3Connector[LdapClient]):
     ) -> AsyncIterator[Account]:
         """The accounts ``scope`` selects under the base DN, each once (see the module
         docstring); ``ids``: only these objectGUIDs."""
+        search_filter = scoped_filter(scope, ids)
+        found = self._scoped_entries(scope, search_filter, ACCOUNT_ATTRIBUTES, "auto-create's")
+        async for account, _ in found:
+            yield account
+
+    async def _scoped_entries(
+        self, scope: AccountScope, search_filter: str, attributes: Sequence[str], whose: str
+    ) -> AsyncIterator[tuple[Account, dict[str, list[bytes]]]]:
+        """Each account ``search_filter`` finds under the scope's OUs (or the base DN), paged,
+        once, inside the base DN, with the attributes read (``whose`` users, for errors)."""
         await self._facts()
         seen: set[str] = set()
-        search_filter = scoped_filter(scope, ids)
         for base in self._scope_bases(scope):
             cookie: bytes | None = None
             while True:
                 entries, cookie = await self._call(
-                    f"search auto-create's users under {base}",
+                    f"search {whose} users under {base}",
                     self._client.search_page,
                     base,
                     search_filter,
-                    ACCOUNT_ATTRIBUTES,
+                    attributes,
                     cookie,
                     self._page_size,
                     not_found=PermanentConnectorError,
@@ -238,7 +247,7 @@ class ActiveDirectoryConnector(Ldap3Connector[LdapClient]):
                     account = self._account(entry)
                     if account.id not in seen and _in_scope(account.dn or "", self._base):
                         seen.add(account.id)
-                        yield account
+                        yield account, entry[1]
                 if not cookie:
                     break
 
@@ -247,9 +256,6 @@ class ActiveDirectoryConnector(Ldap3Connector[LdapClient]):
     ) -> AsyncIterator[Identity]:
         """A relay's source users (see :mod:`._identities`)."""
         return _identities.iter_identities(self, scope, ids)
-
-    def _within_base(self, dn: str) -> bool:
-        return _in_scope(dn, self._base)
 
     def _scope_bases(self, scope: AccountScope) -> list[str]:
         """Where to search: the OUs inside the base DN (an OU above it: the base DN itself;
