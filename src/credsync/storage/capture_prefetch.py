@@ -70,20 +70,23 @@ class Prefetched:
     open_flags: set[tuple[str, str]] = field(default_factory=set)  # (credential id, status)
     pending: set[str] = field(default_factory=set)  # credential ids with a pending capture
     shells: set[str] = field(default_factory=set)  # account ids auto-created as shells
+    full: bool = True  # newest, shells and the credentials asked too (else accounts only)
     guids: frozenset[str] = frozenset()  # the accounts asked about
     flag_statuses: frozenset[str] = frozenset()  # the statuses open_flags was asked for
     credential_ids: frozenset[str] = frozenset()  # the credentials asked about
-    light: frozenset[str] = frozenset()  # accounts asked about in a light prefetch
     # credentials with a link (any directory) a new password unsettles: an accepted
     # directory password, or one unknown (see links.clear_accepted)
     unsettled: set[str] = field(default_factory=set)
     relayed: set[str] = field(default_factory=set)  # credentials a relay pair carries
 
     def account(self, guid: str) -> AccountState | None:
-        """The account's state, None when not asked about (ask the database)."""
-        if guid in self.guids or guid in self.light:
-            return self.accounts.get(guid)
-        return None
+        """The account's state, None when not known (ask the database)."""
+        return self.accounts.get(guid)
+
+    def answers(self, guid: str) -> bool:
+        """Whether the newest change applied to the account and whether it is a shell were
+        asked (a full prefetch, an account of the batch)."""
+        return self.full and guid in self.guids
 
 
 def prefetch(
@@ -97,7 +100,12 @@ def prefetch(
 ) -> Prefetched:
     """Everything :class:`Prefetched` holds for these events and accounts; with ``full``
     false only the ledger's keys and the accounts (what deciding what to decrypt needs)."""
-    done = Prefetched(directory_id, guids=frozenset(guids), flag_statuses=frozenset(flag_statuses))
+    done = Prefetched(
+        directory_id,
+        full=full,
+        guids=frozenset(guids),
+        flag_statuses=frozenset(flag_statuses),
+    )
     keys, accounts = sorted(set(event_keys)), sorted(set(guids))
     for part in _chunks(keys):
         done.seen.update(
@@ -167,9 +175,6 @@ def prefetch(
         ids = sorted({link.credential_id for link in linked.values()})
         done.credential_ids = frozenset(ids)
         _credentials(conn, done, ids, flag_statuses)
-    else:
-        done.guids = frozenset()  # newest and shells were not asked: ask the database
-        done.light = frozenset(accounts)
     return done
 
 

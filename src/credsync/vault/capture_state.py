@@ -77,7 +77,7 @@ class BatchView:
             self._ledger.clear()
 
     def newest_applied(self, guid: str) -> int | None:
-        if self._known is None or guid not in self._known.guids:
+        if self._known is None or not self._known.answers(guid):
             return capture_rows.newest_applied(self.conn, self.directory_id, guid)
         return self._known.newest.get(guid)
 
@@ -89,11 +89,11 @@ class BatchView:
         return known
 
     def account_changed(self, guid: str) -> None:
-        """The account's link changed (auto-create linked it): ask the database next time."""
+        """The account's link changed (auto-create linked it): ask the database for its state
+        next time (what was applied to it is still known: the batch's ledger rows are written
+        at the end)."""
         if self._known is not None:
             self._known.accounts.pop(guid, None)
-            self._known.guids = self._known.guids - {guid}
-            self._known.light = self._known.light - {guid}
 
     def link_confirmed(self, guid: str, stamp: str | None, version: int) -> None:
         """The account's link was confirmed at ``stamp`` for secret ``version``."""
@@ -173,7 +173,7 @@ class BatchView:
 
     def may_be_shell(self, guid: str) -> bool:
         """False only when the account surely is no auto-created shell."""
-        if self._known is None or guid not in self._known.guids:
+        if self._known is None or not self._known.answers(guid):
             return True
         return guid in self._known.shells
 
