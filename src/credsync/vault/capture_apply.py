@@ -192,8 +192,9 @@ class Applier:
             self.conn, self.auto_create, self.actor, self.keys, self.directory_id, event,
             password, why,
         )  # fmt: skip
-        self.view.shell_filled(event.object_guid)
-        self.view.credential_changed(cid)
+        self.view.shell_filled(event.object_guid)  # filled now, or found filled before
+        if made is not None:
+            self.view.credential_changed(cid)
         return made
 
     def _unlinked(self, event: CaptureEvent) -> tuple[Outcome, str, str | None]:
