@@ -28,7 +28,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import cast
 
@@ -216,9 +216,17 @@ class RelayRunner:
         items = [RelayItem(m, _would(m)) for m in plan]
         return RelayReport(relay, True, items, notes=notes)
 
-    async def run(self, ref: str, *, apply: bool = False, trigger: str = "cli") -> RelayReport:
+    async def run(
+        self,
+        ref: str,
+        *,
+        apply: bool = False,
+        trigger: str = "cli",
+        on_start: Callable[[str], None] | None = None,
+    ) -> RelayReport:
         """A stored relay run over the whole scope: a dry run (vault.read) unless ``apply``
-        (directory.setup and vault.write)."""
+        (directory.setup and vault.write). ``on_start`` is given the run's id once it is
+        stored (a caller in the background says where to follow it)."""
         self._actor.require(Permission.VAULT_READ)
         if apply:
             self._actor.require(Permission.DIRECTORY_SETUP, Permission.VAULT_WRITE)
@@ -245,6 +253,8 @@ class RelayRunner:
                 owner=f"relay:{relay.name}",
                 now=utcnow(),
             )
+        if on_start is not None:
+            on_start(run_id)
         report = RelayReport(relay, not apply, [], run_id=run_id)
         state, message = "done", ""
         try:
