@@ -186,6 +186,27 @@ def test_plan_then_apply_after_confirming_then_remove(web: WebWorld, rw: RelayWo
     assert rw.sw.vault.relays.list(rw.sw.admin) == []
 
 
+def test_a_run_made_elsewhere_shows_as_stored(web: WebWorld, rw: RelayWorld) -> None:
+    """A run this server did not make (the CLI's, or one from before a restart): its
+    accounts as stored, without rule and target; a run that is not the relay's is not
+    found."""
+    user, _ = rw.ad_user()
+    rw.cloud_user(user.name)
+    engine_run = rw.sw.run()
+    rw.sw.confirm()
+    dry = rw.run()
+    relay = _relay(rw)
+    viewer = web.signed_in("viewer")
+    listed = _text(viewer.get(f"/relays?client={relay.client_id}").text)
+    assert "(dry run): 1 matched, 0 conflict, 0 refused, 0 unmatched, 0 pushed" in listed
+    page = viewer.get(f"/relays/{relay.id}/runs/{dry.run_id}")
+    assert page.status_code == 200
+    text = _text(page.text)
+    assert "no longer holds the run's full report" in text
+    assert f"{user.name}@{rw.realm} matched push" in text
+    assert viewer.get(f"/relays/{relay.id}/runs/{engine_run.id}").status_code == 404
+
+
 def test_who_may_see_change_apply_and_remove(web: WebWorld, rw: RelayWorld) -> None:
     relay = _relay(rw)
     client = relay.client_id

@@ -45,6 +45,7 @@ from credsync.storage import links as link_rows
 from credsync.storage import relays as relay_rows
 from credsync.storage import runs as run_rows
 from credsync.sync.connect import directory_config, load_directory
+from credsync.sync.lease import HEARTBEAT_SECONDS, Heartbeat
 from credsync.sync.model import Status
 from credsync.sync.relay_plan import Match, MatchStatus, match_all
 from credsync.sync.relay_push import PushJob, PushResult, RelayPusher
@@ -225,8 +226,7 @@ class RelayRunner:
         on_start: Callable[[str], None] | None = None,
     ) -> RelayReport:
         """A stored relay run over the whole scope: a dry run (vault.read) unless ``apply``
-        (directory.setup and vault.write). ``on_start`` is given the run's id once it is
-        stored (a caller in the background says where to follow it)."""
+        (directory.setup and vault.write); ``on_start`` gets the run's id once stored."""
         self._actor.require(Permission.VAULT_READ)
         if apply:
             self._actor.require(Permission.DIRECTORY_SETUP, Permission.VAULT_WRITE)
@@ -257,6 +257,9 @@ class RelayRunner:
             on_start(run_id)
         report = RelayReport(relay, not apply, [], run_id=run_id)
         state, message = "done", ""
+        # signs of life, so that a long run is not taken for abandoned (it holds no lease)
+        heartbeat = Heartbeat(self._db, run_id, utcnow, HEARTBEAT_SECONDS, holds_lease=False)
+        heartbeat.start()
         try:
             plan, _, notes = await self._match(relay)
             report.notes = notes
@@ -270,6 +273,7 @@ class RelayRunner:
             state, message = "failed", f"the relay run stopped: {type(exc).__name__}: {exc}"
             raise
         finally:
+            await heartbeat.stop()
             self._finish(report, state, "; ".join([message, *report.notes]))
         return report
 
