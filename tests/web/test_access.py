@@ -36,6 +36,7 @@ GET_PAGES = [
     "/tokens",
     "/account",
     "/account/mfa",
+    "/relays",
 ]
 # Pages with a form that needs vault.write: signed out -> sign in; a viewer -> 403 (REFUSED).
 WRITE_PAGES = [
@@ -64,6 +65,11 @@ RECORD_PAGES = [
     "/directories/contoso-365",
     "/directories/contoso-365/edit",
     "/directories/contoso-365/remove",
+    "/relays/new?client={client}",
+    "/relays/0123456789abcdef",
+    "/relays/0123456789abcdef/edit",
+    "/relays/0123456789abcdef/remove",
+    "/relays/0123456789abcdef/runs/0123456789abcdef",
 ]
 PUBLIC = {
     ("GET", "/sign-in"),
@@ -93,6 +99,11 @@ POSTS = [
     "/directories/new",
     "/directories/contoso-365/edit",
     "/directories/contoso-365/remove",
+    "/relays/new",
+    "/relays/0123456789abcdef/edit",
+    "/relays/0123456789abcdef/plan",
+    "/relays/0123456789abcdef/run",
+    "/relays/0123456789abcdef/remove",
     "/clients/new",
     "/clients/{client}/edit",
     "/clients/{client}/archive",

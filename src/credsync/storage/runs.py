@@ -43,6 +43,7 @@ __all__ = [
     "items",
     "mark_abandoned",
     "newest",
+    "newest_of_owners",
     "newest_per_directory",
     "note_abort",
     "page",
@@ -413,3 +414,25 @@ def newest_per_directory(conn: Connection) -> list[LastRunRow]:
         ),
     )
     return records(LastRunRow, conn.execute(query))
+
+
+def newest_of_owners(conn: Connection, directory_id: str, owners: Collection[str]) -> list[RunRow]:
+    """The newest run of each of ``owners`` (such as ``relay:NAME``) on one directory (one
+    statement)."""
+    if not owners:
+        return []
+    newest_start = (
+        sa.select(runs.c.owner, sa.func.max(runs.c.started_at).label("at"))
+        .where(runs.c.directory_id == directory_id, runs.c.owner.in_(sorted(owners)))
+        .group_by(runs.c.owner)
+        .subquery()
+    )
+    query = _SELECT.join(
+        newest_start,
+        sa.and_(
+            newest_start.c.owner == runs.c.owner,
+            newest_start.c.at == runs.c.started_at,
+            runs.c.directory_id == directory_id,
+        ),
+    )
+    return records(RunRow, conn.execute(query))

@@ -28,7 +28,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import cast
 
@@ -45,6 +45,7 @@ from credsync.storage import links as link_rows
 from credsync.storage import relays as relay_rows
 from credsync.storage import runs as run_rows
 from credsync.sync.connect import directory_config, load_directory
+from credsync.sync.lease import HEARTBEAT_SECONDS, Heartbeat
 from credsync.sync.model import Status
 from credsync.sync.relay_plan import Match, MatchStatus, match_all
 from credsync.sync.relay_push import PushJob, PushResult, RelayPusher
@@ -216,9 +217,16 @@ class RelayRunner:
         items = [RelayItem(m, _would(m)) for m in plan]
         return RelayReport(relay, True, items, notes=notes)
 
-    async def run(self, ref: str, *, apply: bool = False, trigger: str = "cli") -> RelayReport:
+    async def run(
+        self,
+        ref: str,
+        *,
+        apply: bool = False,
+        trigger: str = "cli",
+        on_start: Callable[[str], None] | None = None,
+    ) -> RelayReport:
         """A stored relay run over the whole scope: a dry run (vault.read) unless ``apply``
-        (directory.setup and vault.write)."""
+        (directory.setup and vault.write); ``on_start`` gets the run's id once stored."""
         self._actor.require(Permission.VAULT_READ)
         if apply:
             self._actor.require(Permission.DIRECTORY_SETUP, Permission.VAULT_WRITE)
@@ -245,8 +253,13 @@ class RelayRunner:
                 owner=f"relay:{relay.name}",
                 now=utcnow(),
             )
+        if on_start is not None:
+            on_start(run_id)
         report = RelayReport(relay, not apply, [], run_id=run_id)
         state, message = "done", ""
+        # signs of life, so that a long run is not taken for abandoned (it holds no lease)
+        heartbeat = Heartbeat(self._db, run_id, utcnow, HEARTBEAT_SECONDS, holds_lease=False)
+        heartbeat.start()
         try:
             plan, _, notes = await self._match(relay)
             report.notes = notes
@@ -260,6 +273,7 @@ class RelayRunner:
             state, message = "failed", f"the relay run stopped: {type(exc).__name__}: {exc}"
             raise
         finally:
+            await heartbeat.stop()
             self._finish(report, state, "; ".join([message, *report.notes]))
         return report
 

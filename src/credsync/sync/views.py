@@ -20,10 +20,12 @@ from credsync.storage import flags as flag_rows
 from credsync.storage import runs as run_rows
 from credsync.storage import sync_credentials as credential_rows
 from credsync.sync import lease
+from credsync.sync.reports import RunReport, report_from_row
 from credsync.vault._time import as_utc, as_utc_opt, utcnow
 from credsync.vault.auth import Actor, Permission
 from credsync.vault.clients import sees_directory_admin
 from credsync.vault.flags import side_of
+from credsync.vault.relays import Relay
 
 __all__ = [
     "Check",
@@ -35,6 +37,7 @@ __all__ = [
     "checks_of",
     "credential_titles",
     "given_up_pushes",
+    "last_relay_runs",
     "last_runs",
     "queued_pushes",
     "run_progress",
@@ -151,6 +154,23 @@ def last_runs(db: Database, actor: Actor) -> dict[str, LastRun]:
             )
             for r in run_rows.newest_per_directory(conn)
         }
+
+
+def last_relay_runs(db: Database, actor: Actor, relays: Sequence[Relay]) -> dict[str, RunReport]:
+    """relay id -> its newest run (a plan stores none; a run, dry or applied, is stored on
+    the relay's target directory as ``relay:NAME``'s), for relays ``actor`` was shown; a
+    statement per target directory."""
+    actor.require(Permission.VAULT_READ)
+    by_target: dict[str, dict[str, str]] = {}
+    for relay in relays:
+        by_target.setdefault(relay.target.id, {})[f"relay:{relay.name}"] = relay.id
+    found: dict[str, RunReport] = {}
+    with db.read() as conn:
+        for directory_id, owners in by_target.items():
+            for row in run_rows.newest_of_owners(conn, directory_id, owners):
+                if row.owner is not None and actor.sees(row.client_id):
+                    found[owners[row.owner]] = report_from_row(row)
+    return found
 
 
 @dataclass(frozen=True)
