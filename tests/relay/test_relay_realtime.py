@@ -93,6 +93,10 @@ def test_a_password_set_in_the_vault_is_relayed_too(rw: RelayWorld) -> None:
 def test_an_agent_stopping_mid_relay_loses_nothing_and_pushes_nothing_twice(
     rw: RelayWorld,
 ) -> None:
+    """Two moments a real crash hits only by chance (test_relay_agent_restart kills the real
+    process): an agent stopping between claiming a row and pushing it (the next agent takes
+    the row once the claim runs out, on its own clock), and one stopping after its push but
+    before removing the row (delivered again: in step, nothing written)."""
     user, cred, cloud = paired(rw)
     forwarder = rw.cw.enroll()
     capture(rw, user, forwarder, "After-Restart-7!")
