@@ -19,7 +19,7 @@ import pytest
 import sqlalchemy as sa
 
 from credsync.storage import push_queue
-from credsync.storage.tables import sync_queue
+from credsync.storage.tables import run_items, runs, sync_queue
 from credsync.testing import prefork
 from credsync.testing.graphsim import sign_in
 from credsync.vault._time import utcnow
@@ -143,6 +143,16 @@ def test_an_agent_killed_mid_relay_and_started_again_loses_nothing_and_pushes_no
     second.send_signal(signal.SIGTERM)
     assert second.wait(30) == 0, agents.logs()
 
+    # The dead agent's pushes that were under way reached the tenant: the new one saw them
+    # landed (the target's stamp moved since the intent) and sent them no more.
+    with rw.sw.vault.db.read() as conn:
+        details = conn.execute(
+            sa.select(run_items.c.detail)
+            .join(runs, runs.c.id == run_items.c.run_id)
+            .where(runs.c.kind == "relay", runs.c.trigger == "agent")
+        ).scalars()
+        landed_before = [d for d in details if "had landed before a restart" in d]
+    assert landed_before, "no push was under way at the kill: nothing tried the landed check"
     log = rw.tenant.password_log
     for _, cloud in pairs:
         signed = sign_in(rw.sim, cloud.upn, newest[cloud.id], tenant=rw.tenant)
