@@ -18,7 +18,7 @@ from . import _audits, _ops
 from ._clock import SimClock
 from ._domains import federation_config
 from ._errors import GraphError
-from ._latency import Latency
+from ._faults import Fault, Latency
 from ._model import GROUP_DEFAULTS, USER_DEFAULTS, full_copy
 from ._passwords import PasswordWrites, matches, strong_password
 from ._permissions import ROLE_TEMPLATE_IDS
@@ -57,17 +57,6 @@ class SimUser:
     password: str = field(repr=False)
 
 
-@dataclass
-class Fault:
-    method: str
-    path_prefix: str
-    status: int
-    remaining: int
-    retry_after: int | None
-    code: str | None
-    message: str | None
-
-
 _STAT_KEYS = ("requests", "reads", "writes", "password_writes", "throttled", "batches", "tokens")
 
 
@@ -98,7 +87,7 @@ class SimTenant:
         self._stats_lock = threading.Lock()
         self._stats: Counter[str] = Counter()
         self._by_status: Counter[int] = Counter()
-        self.latency = Latency()  # injected per-request latency (see _latency)
+        self.latency = Latency()  # injected per-request latency (see _faults)
         self.password_log = PasswordWrites()  # what apps wrote to each user's password
         self.default_app: SimApp
         # the directory audit log (see _audits): seconds before an entry is listed (Microsoft's

@@ -1,12 +1,14 @@
-"""Injected latency: requests whose method and path match wait a while before the tenant
-handles them, as a slow tenant would (for tests that need work under way at a given moment,
-e.g. an agent killed mid-push).
+"""What a test injects into a tenant's request handling: faults (:class:`Fault`, set by
+``tenant.inject_fault``: the next matching requests fail) and latency (:class:`Latency`,
+``tenant.latency``: matching requests wait a while before the tenant handles them, as a slow
+tenant would; for tests that need work under way at a given moment, e.g. an agent killed
+mid-push).
 
-The wait is real time (not the simulator's clock) and happens in the simulator's request
+The latency's wait is real time (not the simulator's clock) and happens in the simulator's request
 handling, which takes one request at a time, and each request of a ``$batch`` in turn: a
 delayed request holds back every request behind it, so delayed writes land one after another,
 ``seconds`` apart. A request the tenant has started handling is finished even when its client
-has gone meanwhile (as Graph does: what reached it is done). Thread-safe: the rules may be
+has gone meanwhile (what reached the server is done). Thread-safe: the rules may be
 changed from a test's thread while the server's thread reads them.
 """
 
@@ -16,7 +18,18 @@ import threading
 import time
 from dataclasses import dataclass
 
-__all__ = ["Latency"]
+__all__ = ["Fault", "Latency"]
+
+
+@dataclass
+class Fault:
+    method: str
+    path_prefix: str
+    status: int
+    remaining: int
+    retry_after: int | None
+    code: str | None
+    message: str | None
 
 
 @dataclass(frozen=True)
