@@ -2,7 +2,8 @@
 lost, nothing pushed twice"): ``credsync agent`` runs as a process of its own on the test's
 vault (a SQLite file both share), relaying passwords captured in the real Samba DC to the
 Graph simulator, which is made slow so that the agent is mid-way when it gets SIGKILL (a
-crash, not a stop). More passwords change while it is down; a new agent process takes over.
+crash, not a stop). More passwords change while it is down; a new agent process takes over
+(the dead one's claims released as the end of their lease would release them).
 Then every cloud user signs in with its newest password, and no user had the same password
 written twice (the simulator's per-user log of password writes)."""
 
