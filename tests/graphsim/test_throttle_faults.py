@@ -122,3 +122,41 @@ def test_a_tenant_wide_write_limit_holds_all_apps_together(graph: Graph, http, s
     assert int(refused.headers["Retry-After"]) == 100  # one unit back at 3 per 300 s
     assert ThrottleConfig().tenant_write_units == 18000
     assert ThrottleConfig().tenant_write_window == 300.0
+
+
+def test_injected_latency_matches_like_a_fault_and_replaces_the_last(graph: Graph, tenant) -> None:
+    latency = tenant.latency
+    latency.set(0.02, method="patch")  # /v1.0/users by default
+    assert latency.of("PATCH", "/v1.0/users/abc") == 0.02
+    assert latency.of("GET", "/v1.0/users/abc") == 0.0
+    assert latency.of("PATCH", "/v1.0/groups/abc") == 0.0
+    latency.set(0.01, method="PATCH")  # the same route: replaced
+    latency.set(0.03, path_prefix="/v1.0/USERS/abc")  # any method, a narrower path: the longest
+    assert latency.of("PATCH", "/v1.0/users/abc") == 0.03
+    assert latency.of("PATCH", "/v1.0/users/other") == 0.01
+    user = tenant.create_user()
+    answer = graph.patch(f"/users/{user.id}", {"passwordProfile": {"password": "Sl0w-but-sure!"}})
+    assert answer.status_code == 204  # delayed, then handled as ever
+    assert tenant.check_password(user.id, "Sl0w-but-sure!")
+    latency.set(0, method="PATCH")
+    assert latency.of("PATCH", "/v1.0/users/other") == 0.0
+    latency.clear()
+    assert latency.of("GET", "/v1.0/users/abc") == 0.0
+    with pytest.raises(ValueError, match="latency must be 0 or more seconds, not -1"):
+        latency.set(-1)
+
+
+def test_the_password_log_counts_each_users_writes_by_password(graph: Graph, tenant) -> None:
+    user, other = tenant.create_user(), tenant.create_user()
+    for password in ("First-Pa55word!", "First-Pa55word!", "Second-Pa55word!"):
+        answer = graph.patch(f"/users/{user.id}", {"passwordProfile": {"password": password}})
+        assert answer.status_code == 204, answer.text
+    refused = graph.patch(f"/users/{user.id}", {"passwordProfile": {"password": "weak"}})
+    assert refused.status_code == 400  # refused: not written
+    tenant.set_password(other.id, "Portal-Pa55word!")  # the portal: no app wrote it
+    log = tenant.password_log
+    assert log.count(user.id) == 3
+    assert log.count(user.id, "First-Pa55word!") == 2
+    assert log.count(user.id, "Second-Pa55word!") == 1
+    assert log.count(user.id, "weak") == 0
+    assert log.count(other.id) == 0

@@ -93,6 +93,10 @@ def test_a_password_set_in_the_vault_is_relayed_too(rw: RelayWorld) -> None:
 def test_an_agent_stopping_mid_relay_loses_nothing_and_pushes_nothing_twice(
     rw: RelayWorld,
 ) -> None:
+    """Two moments a real crash hits only by chance (test_relay_agent_restart kills the real
+    process): an agent stopping between claiming a row and pushing it (the next agent takes
+    the row once the claim runs out, on its own clock), and one stopping after its push but
+    before removing the row (delivered again: in step, nothing written)."""
     user, cred, cloud = paired(rw)
     forwarder = rw.cw.enroll()
     capture(rw, user, forwarder, "After-Restart-7!")
@@ -175,6 +179,36 @@ def test_a_push_that_landed_before_the_agent_stopped_is_not_sent_again(rw: Relay
         link = link_rows.get(conn, cred.id, entra)
     assert link is not None
     assert (link.confirmed_secret_version, link.push_attempt_version) == (version, None)
+
+
+def test_a_push_that_did_not_land_is_sent_after_a_restart_however_recent_the_last_change(
+    rw: RelayWorld,
+) -> None:
+    """The stopped agent recorded its push as under way a second after the user's last
+    password change (the pair's first push) and stopped before sending it: the target shows
+    no change since the stamp recorded with the intent, so the next agent sends it (Graph's
+    stamps have whole seconds: a change just before the intent is no sign that it landed)."""
+    from credsync.storage import links as link_rows
+
+    _, cred, cloud = paired(rw)
+    rw.sw.set_password(cred, "Never-Sent-Before-4!")
+    version = rw.sw.vault.credentials.get(rw.sw.admin, cred.id).secret_version
+    entra = rw.sw.vault.directories.get(rw.sw.admin, rw.entra).id
+    with rw.sw.vault.db.write() as conn:  # what the stopped agent had recorded, and no more
+        link = link_rows.get(conn, cred.id, entra)
+        assert link is not None
+        assert link.confirmed_stamp is not None
+        assert link_rows.start_attempt(
+            conn, entra, cred.id, run_id="stopped-run", secret_version=version,
+            stamp=link.confirmed_stamp, state={},
+            now=dt.datetime.fromisoformat(link.confirmed_stamp) + dt.timedelta(seconds=1),
+        )  # fmt: skip
+    writes = rw.writes()
+    agent = Agent(rw.sw.vault, rw.sw.keys, rw.sw.admin)
+    asyncio.run(agent.drain_queue())
+    asyncio.run(agent.close())
+    assert rw.writes() == writes + 1
+    assert rw.tenant.check_password(cloud.id, "Never-Sent-Before-4!")
 
 
 def test_the_relayed_password_signs_in_as_microsofts_token_endpoint_has_it(

@@ -10,7 +10,9 @@ Per target credential (its link in the target directory names the user):
    the credential is flagged ``policy_rejected`` ("the user's new AD password does not work in
    Office 365: ...") and never retried with the same value.
 4. A push recorded as under way for this version (an agent stopped mid-push) whose target
-   shows a password change since it started: it landed; confirmed without sending it again.
+   shows a password change since (its stamp moved from the one stored with the intent; with
+   none stored, a change since the intent's time): it landed; confirmed without sending it
+   again. No change since: it never reached the target, and is sent.
 5. Else the intent is stored (the link's push attempt), the password set (never expires as
    the relay says; never "must change"), and the link confirmed at the user's new stamp, the
    relay's flags closed. The directory refusing it: a policy refusal in its words is
@@ -72,6 +74,23 @@ class PushResult:
     action: str  # none | push | flag
     detail: str
     version: int | None = None
+
+
+def _landed(link: link_rows.LinkRow, account: Account) -> bool:
+    """Whether the push recorded as under way through ``link`` shows in the target: its
+    password stamp moved since the one stored with the intent; without one stored, its password
+    changed after the intent (less ``_LANDED_SLACK``). Not by time alone when the stamp is
+    known: a change a second before the intent (the pair's previous push) would pass for it.
+    Graph's stamps have whole seconds: a push landing in the second of the change before it
+    leaves the stamp as it was and is sent again (the same password twice, never one lost)."""
+    if link.push_attempt_stamp is not None:
+        return account.password_stamp not in (None, link.push_attempt_stamp)
+    started = link.push_attempt_at
+    return (
+        started is not None
+        and account.password_changed_at is not None
+        and account.password_changed_at >= as_utc(started) - _LANDED_SLACK
+    )
 
 
 def _flag_detail(relay: str, name: str, why: str) -> str:
@@ -169,13 +188,7 @@ class RelayPusher:
         try:
             if account is None or link.push_attempt_version == version:
                 account = await self._connector.get_account(link.account_id)
-            started = link.push_attempt_at
-            if (
-                link.push_attempt_version == version
-                and started is not None
-                and account.password_changed_at is not None
-                and account.password_changed_at >= as_utc(started) - _LANDED_SLACK
-            ):
+            if link.push_attempt_version == version and _landed(link, account):
                 self._confirm(job, account, version, "the interrupted push had landed")
                 return PushResult(
                     job,

@@ -251,6 +251,7 @@ class Pipeline:
         else:
             tenant.stats_add("requests")
             tenant.stats_add("writes" if write else "reads")
+        tenant.latency.wait(request.method, "/v1.0" + request.path)  # injected (see _faults)
         key, handler, params = self.router.match(request.method, request.path)
         fault = tenant.take_fault(request.method, "/v1.0" + request.path)
         if fault is not None:

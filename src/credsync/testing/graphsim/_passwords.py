@@ -7,8 +7,9 @@ import hmac
 import os
 import random
 import string
+import threading
 
-__all__ = ["complies", "hash_password", "matches", "strong_password"]
+__all__ = ["PasswordWrites", "complies", "hash_password", "matches", "strong_password"]
 
 # Characters Entra accepts in a password; anything else (Unicode, control characters) is refused.
 # https://learn.microsoft.com/en-us/entra/identity/authentication/concept-sspr-policy: "A - Z,
@@ -54,3 +55,26 @@ def strong_password(rng: random.Random) -> str:
     """A password that meets the complexity rule (for users made without one)."""
     body = "".join(rng.choice(string.ascii_letters + string.digits) for _ in range(12))
     return f"Sim{body}-{rng.randint(10, 99)}!"
+
+
+class PasswordWrites:
+    """Every password an app wrote to each user (a PATCH with a passwordProfile that took),
+    kept as salted hashes like the store's, for tests: how often a user's password was
+    written, and how often with a given password (``tenant.password_log``). Thread-safe."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._by_user: dict[str, list[bytes]] = {}
+
+    def record(self, user_id: str, password: str) -> None:
+        hashed = hash_password(password)
+        with self._lock:
+            self._by_user.setdefault(user_id, []).append(hashed)
+
+    def count(self, user_id: str, password: str | None = None) -> int:
+        """How many times the user's password was written (with ``password``: that one)."""
+        with self._lock:
+            written = list(self._by_user.get(user_id, ()))
+        if password is None:
+            return len(written)
+        return sum(matches(h, password) for h in written)

@@ -208,6 +208,10 @@ class ServerThread:
             if transport is not None:
                 transport.abort()
 
+    def connections(self) -> int:
+        """How many client connections are open (read from another thread: a snapshot)."""
+        return len(list(self._server.server_state.connections))
+
     def start(self, timeout: float = 10.0) -> None:
         self._thread.start()
         deadline = time.monotonic() + timeout

@@ -139,6 +139,12 @@ class GraphSimulator:
                 self._server.stop()
             self._cleanup()
 
+    def open_connections(self) -> int:
+        """Client connections the server holds open (a request being handled keeps its
+        connection open, even when its client has gone): 0 means nothing more can land."""
+        server = self._server
+        return 0 if server is None else server.connections()
+
     def __enter__(self) -> GraphSimulator:
         return self.start()
 

@@ -1,6 +1,6 @@
-"""A simulated tenant: its directory (users, groups, domains, licences), its app registrations,
-its throttling and injected faults, its request counters, and the portal: what an admin in the
-Azure portal could do, for tests and demos (thread-safe; no throttling or permission checks)."""
+"""A simulated tenant: its directory (users, groups, domains, licences), its apps, its throttling,
+injected faults and latency, its counters (requests, password writes per user) and the portal:
+what an admin in the Azure portal could do, for tests and demos (thread-safe; unthrottled)."""
 
 from __future__ import annotations
 
@@ -18,8 +18,9 @@ from . import _audits, _ops
 from ._clock import SimClock
 from ._domains import federation_config
 from ._errors import GraphError
+from ._faults import Fault, Latency
 from ._model import GROUP_DEFAULTS, USER_DEFAULTS, full_copy
-from ._passwords import matches, strong_password
+from ._passwords import PasswordWrites, matches, strong_password
 from ._permissions import ROLE_TEMPLATE_IDS
 from ._seed import guid
 from ._store import Store
@@ -56,17 +57,6 @@ class SimUser:
     password: str = field(repr=False)
 
 
-@dataclass
-class Fault:
-    method: str
-    path_prefix: str
-    status: int
-    remaining: int
-    retry_after: int | None
-    code: str | None
-    message: str | None
-
-
 _STAT_KEYS = ("requests", "reads", "writes", "password_writes", "throttled", "batches", "tokens")
 
 
@@ -97,6 +87,8 @@ class SimTenant:
         self._stats_lock = threading.Lock()
         self._stats: Counter[str] = Counter()
         self._by_status: Counter[int] = Counter()
+        self.latency = Latency()  # injected per-request latency (see _faults)
+        self.password_log = PasswordWrites()  # what apps wrote to each user's password
         self.default_app: SimApp
         # the directory audit log (see _audits): seconds before an entry is listed (Microsoft's
         # p95 is 2 minutes, p99 5), and Entra ID P1/P2 (30 days' retention instead of 7)

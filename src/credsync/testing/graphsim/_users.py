@@ -208,6 +208,7 @@ def patch_user(ctx: Ctx) -> Reply:
         if password is not None:
             _ops.set_password(tenant, record, password, force=bool(force), mfa=mfa)
             tenant.stats_add("password_writes")
+            tenant.password_log.record(record["id"], password)
             _audits.record_app_reset(tenant, app, record)
         else:
             record["passwordProfile"] = {
