@@ -1,0 +1,127 @@
+"""Word-prefix search over people and groups (``people_terms``, ``group_terms``): their owner.
+
+The approach of :mod:`credsync.storage.search` (credentials), on tables of the same shape:
+each person's words (given name, surname, display name, username, e-mail; made by
+:func:`credsync.storage.words.terms_of`) and each group's (name, e-mail) are rows clustered
+by (client, term), so a search is an index range scan on SQLite and PostgreSQL alike: driven
+from the rarest word of the query (each word's entries counted up to a cap, in one
+statement), with an index probe per candidate for the other words, stopping at the limit. A
+query matches when every one of its words is the start of one of the record's words, so
+``ann ber`` finds "Anna Berg".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Literal
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from credsync.storage.tables import clients, group_terms, groups, people, people_terms
+
+__all__ = ["Kind", "forget", "reindex", "search_ids"]
+
+Kind = Literal["person", "group"]
+
+# kind -> (terms table, its owner column, the records' table)
+_TABLES: dict[str, tuple[sa.Table, str, sa.Table]] = {
+    "person": (people_terms, "person_id", people),
+    "group": (group_terms, "group_id", groups),
+}
+# Counting a word's entries stops here: enough to tell a rare word from a common one.
+WORD_COUNT_CAP = 2000
+
+
+def forget(conn: Connection, kind: Kind, owner_id: str) -> None:
+    """Remove a person's or a group's terms."""
+    terms, owner, _ = _TABLES[kind]
+    conn.execute(terms.delete().where(terms.c[owner] == owner_id))
+
+
+def reindex(
+    conn: Connection, kind: Kind, owner_id: str, client_id: str, words: Iterable[str]
+) -> None:
+    """Replace a person's or a group's terms with ``words``."""
+    terms, owner, _ = _TABLES[kind]
+    forget(conn, kind, owner_id)
+    rows = [{"client_id": client_id, "term": w, owner: owner_id} for w in sorted(set(words))]
+    if rows:
+        conn.execute(terms.insert(), rows)
+
+
+def _prefix_range(column: sa.ColumnElement[str], prefix: str) -> sa.ColumnElement[bool]:
+    upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)
+    return sa.and_(column >= prefix, column < upper)
+
+
+def _scope(terms: sa.FromClause, client_id: str | None) -> sa.ColumnElement[bool]:
+    if client_id is not None:
+        return terms.c.client_id == client_id
+    return terms.c.client_id.in_(sa.select(clients.c.id).where(clients.c.archived_at.is_(None)))
+
+
+def _probe(table: sa.FromClause, *where: sa.ColumnElement[bool]) -> sa.ColumnElement[bool]:
+    """``EXISTS (... OFFSET 0)``: an index probe per candidate on both backends (see
+    :func:`credsync.storage.search._probe` for why the OFFSET)."""
+    zero = sa.literal_column("0", sa.Integer)
+    return sa.select(sa.literal_column("1")).select_from(table).where(*where).offset(zero).exists()
+
+
+def _rarest_first(
+    conn: Connection, kind: Kind, words: list[str], client_id: str | None
+) -> list[str]:
+    if len(words) < 2:
+        return words
+    terms, owner, _ = _TABLES[kind]
+    counts = []
+    for word in words:
+        inner = (
+            sa.select(terms.c[owner])
+            .where(_scope(terms, client_id), _prefix_range(terms.c.term, word))
+            .limit(WORD_COUNT_CAP)
+            .subquery()
+        )
+        counts.append(sa.select(sa.func.count()).select_from(inner).scalar_subquery())
+    found = dict(zip(words, conn.execute(sa.select(*counts)).one(), strict=True))
+    return sorted(words, key=lambda w: (found[w], -len(w)))
+
+
+def search_ids(
+    conn: Connection,
+    kind: Kind,
+    words: Sequence[str],
+    client_id: str | None,
+    conditions: Sequence[sa.ColumnElement[bool]],
+    limit: int,
+) -> list[str]:
+    """The ids of at most ``limit`` people or groups of ``client_id`` (None: every client not
+    archived) that match every word and ``conditions`` (on the records' table), each once;
+    which ones, when more match, is not defined."""
+    terms, owner, table = _TABLES[kind]
+    ordered = _rarest_first(conn, kind, [w for w in words if w], client_id)
+    if not ordered:
+        return []
+    first = terms.alias("t0")
+    query = (
+        sa.select(first.c[owner])
+        .join(table, table.c.id == first.c[owner])
+        .where(_scope(first, client_id), _prefix_range(first.c.term, ordered[0]))
+    )
+    for index, word in enumerate(ordered[1:], start=1):
+        other = terms.alias(f"t{index}")
+        query = query.where(
+            _probe(other, other.c[owner] == first.c[owner], _prefix_range(other.c.term, word))
+        )
+    # Once per record: only at the first of its terms that start with the driving word.
+    earlier = terms.alias("d")
+    query = query.where(
+        *conditions,
+        ~_probe(
+            earlier,
+            earlier.c[owner] == table.c.id,
+            earlier.c.term >= ordered[0],
+            earlier.c.term < first.c.term,
+        ),
+    )
+    return list(conn.execute(query.limit(limit)).scalars())
