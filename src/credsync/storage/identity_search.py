@@ -35,19 +35,25 @@ WORD_COUNT_CAP = 2000
 
 def forget(conn: Connection, kind: Kind, owner_id: str) -> None:
     """Remove a person's or a group's terms."""
-    terms, owner, _ = _TABLES[kind]
-    conn.execute(terms.delete().where(terms.c[owner] == owner_id))
+    if kind == "person":
+        conn.execute(people_terms.delete().where(people_terms.c.person_id == owner_id))
+    else:
+        conn.execute(group_terms.delete().where(group_terms.c.group_id == owner_id))
 
 
 def reindex(
     conn: Connection, kind: Kind, owner_id: str, client_id: str, words: Iterable[str]
 ) -> None:
     """Replace a person's or a group's terms with ``words``."""
-    terms, owner, _ = _TABLES[kind]
     forget(conn, kind, owner_id)
+    _, owner, _ = _TABLES[kind]
     rows = [{"client_id": client_id, "term": w, owner: owner_id} for w in sorted(set(words))]
-    if rows:
-        conn.execute(terms.insert(), rows)
+    if not rows:
+        return
+    if kind == "person":
+        conn.execute(people_terms.insert(), rows)
+    else:
+        conn.execute(group_terms.insert(), rows)
 
 
 def _prefix_range(column: sa.ColumnElement[str], prefix: str) -> sa.ColumnElement[bool]:

@@ -208,7 +208,7 @@ class LinkJson(TypedDict):
     directory: str
     directory_id: str
     object_id: str
-    """Its stable id there: objectGUID (Active Directory), the object id (Entra)."""
+    """Its stable id there (kept across renames)."""
     linked_at: str
     linked_by: str
 
