@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import Any
 
 from sqlalchemy.engine import Connection
 
@@ -56,8 +56,6 @@ from credsync.vault.search import query_words
 from credsync.vault.validate import name_key
 
 __all__ = ["Groups"]
-
-MemberType = Literal["person", "group"]
 
 
 def _terms(row: rows.GroupRow) -> set[str]:
@@ -314,7 +312,7 @@ class Groups:
 
     # -- members -----------------------------------------------------------------------------
     def _member(
-        self, conn: Connection, actor: Actor, kind: MemberType, ref: str, client_id: str
+        self, conn: Connection, actor: Actor, kind: str, ref: str, client_id: str
     ) -> tuple[str, str]:
         """The id and name of a member to be, of the group's client, outside the trash."""
         if kind == "person":
@@ -335,7 +333,7 @@ class Groups:
         ref: str,
         member: str,
         *,
-        kind: MemberType = "person",
+        kind: str = "person",
         client_ref: str | None = None,
     ) -> Group:
         """Make a person or a group (of the same client) a member (vault.write). A group that
@@ -378,13 +376,15 @@ class Groups:
         ref: str,
         member: str,
         *,
-        kind: MemberType = "person",
+        kind: str = "person",
         client_ref: str | None = None,
     ) -> Group:
         """Take a member out of the group (vault.write); NotFound when it is not one."""
         actor.require(Permission.VAULT_READ, Permission.VAULT_WRITE)
         with self._db.write() as conn:
             row = self._row(conn, actor, ref, client_ref=client_ref, lock=True)
+            if kind not in ("person", "group"):
+                raise InvalidInput(f"a member is a person or a group, not {kind!r}", field="type")
             if kind == "person":
                 member_row = find_person_row(conn, actor, member, client_id=row.client_id)
                 member_id, name = member_row.id, member_row.username
