@@ -239,3 +239,11 @@ def test_upsert_refuses_bad_input_naming_the_field(ctx: Ctx) -> None:
     with pytest.raises(InvalidInput) as err:
         ctx.vault.people.upsert_from_directory(ctx.admin, ad, "", {"username": "x"})
     assert err.value.field == "object_id"
+
+
+def test_audit_entries_name_the_person_and_hold_no_more_than_the_change(ctx: Ctx) -> None:
+    pid = _person(ctx, "audited")
+    ctx.vault.people.update(ctx.admin, pid, {"department": "Legal"})
+    [entry] = ctx.vault.audit.list(ctx.admin, action="person.update", target_id=pid)
+    assert entry.target_name == "audited"
+    assert entry.details["changed"] == {"department": "Legal"}
