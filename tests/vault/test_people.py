@@ -247,3 +247,20 @@ def test_audit_entries_name_the_person_and_hold_no_more_than_the_change(ctx: Ctx
     [entry] = ctx.vault.audit.list(ctx.admin, action="person.update", target_id=pid)
     assert entry.target_name == "audited"
     assert entry.details["changed"] == {"department": "Legal"}
+
+
+def test_common_words_are_searched_by_hashing_their_ranges_with_the_same_result(
+    ctx: Ctx, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from credsync.storage import identity_search
+
+    for n, (given, surname) in enumerate([("Anna", "Berg"), ("Anna", "Lund"), ("Bo", "Berg")]):
+        _person(ctx, f"p{n}", given_name=given, surname=surname)
+
+    def found() -> list[str]:
+        found = ctx.vault.people.search(ctx.admin, "ann ber", client_ref=ctx.name)
+        return [p.row.username for p in found]
+
+    probed = found()
+    monkeypatch.setattr(identity_search, "HEAD", 0)  # every word "common"
+    assert found() == probed == ["p0"]
