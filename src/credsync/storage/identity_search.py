@@ -34,9 +34,11 @@ _TABLES: dict[str, tuple[sa.Table, str, sa.Table]] = {
 # Counting a word's entries stops at a cap: enough to tell a rare word from a common one.
 # While every word reaches it, they are counted again with the next (as credentials' search).
 WORD_COUNT_CAPS = (2000, 8000, 32000)
-# Above this many entries for the rarest word, the other words' ranges are hashed (see
-# search_ids): measured on 100,000 people, below it a probe per candidate is faster.
-HEAD = 3000
+# A search whose rarest word has more entries than this first probes only this many of them
+# (see search_ids).
+HEAD = 1000
+# Roughly how many index entries can be read into a hash for the cost of one probe.
+PROBE_COST = 4
 
 
 def forget(conn: Connection, kind: Kind, owner_id: str) -> None:
@@ -124,8 +126,17 @@ def search_ids(
     ordered, counts = _rarest_first(conn, kind, [w for w in words if w], client_id)
     if not ordered:
         return []
-    hashed = len(ordered) > 1 and counts[ordered[0]] > HEAD
-    return _run(conn, kind, ordered, client_id, conditions, limit, hashed=hashed)
+    if len(ordered) < 2 or counts[ordered[0]] <= HEAD:
+        return _run(conn, kind, ordered, client_id, conditions, limit)
+    found = _run(conn, kind, ordered, client_id, conditions, limit, head=HEAD)
+    if len(found) >= limit:
+        return found
+    # Probing on until the limit (as many candidates as the head's share of matches says)
+    # against reading the other words' ranges whole (counted up to a cap: at least that).
+    to_probe = counts[ordered[0]] if not found else HEAD * limit // len(found)
+    if to_probe * PROBE_COST < sum(counts[w] for w in ordered[1:]):
+        return _run(conn, kind, ordered, client_id, conditions, limit)
+    return _run(conn, kind, ordered, client_id, conditions, limit, hashed=True)
 
 
 def _run(
@@ -136,11 +147,21 @@ def _run(
     conditions: Sequence[sa.ColumnElement[bool]],
     limit: int,
     *,
-    hashed: bool,
+    head: int | None = None,
+    hashed: bool = False,
 ) -> list[str]:
+    """The search driven from ``ordered[0]``'s range (only its first ``head`` entries, if
+    given), each other word a probe per candidate, or with ``hashed`` a lookup in its range
+    read once."""
     terms, owner, table = _TABLES[kind]
-    first = terms.alias("t0")
-    driving = [_scope(first, client_id), _prefix_range(first.c.term, ordered[0])]
+    first: sa.FromClause
+    if head is None:
+        first = terms.alias("t0")
+        driving = [_scope(first, client_id), _prefix_range(first.c.term, ordered[0])]
+    else:
+        scoped = [_scope(terms, client_id), _prefix_range(terms.c.term, ordered[0])]
+        first = sa.select(terms.c.term, terms.c[owner]).where(*scoped).limit(head).subquery("t0")
+        driving = []
     query = sa.select(first.c[owner]).join(table, table.c.id == first.c[owner]).where(*driving)
     for index, word in enumerate(ordered[1:], start=1):
         other = terms.alias(f"t{index}")
@@ -152,10 +173,10 @@ def _run(
                 candidate = UnaryExpression(
                     candidate, operator=custom_op("+"), type_=candidate.type
                 )
-            in_range = sa.select(other.c[owner]).where(
+            ids = sa.select(other.c[owner]).where(
                 _scope(other, client_id), _prefix_range(other.c.term, word)
             )
-            query = query.where(candidate.in_(in_range))
+            query = query.where(candidate.in_(ids))
             continue
         query = query.where(
             _probe(other, other.c[owner] == first.c[owner], _prefix_range(other.c.term, word))
