@@ -171,7 +171,26 @@ ROUTES = [
     Route("GET", "/policies", (R,)),
     Route("POST", "/policies", (ADMIN,), {"name": "policy-{n}", "length": 24}),
     Route("POST", "/policies/{policy}/generate", (R,), {"count": 2}),
+    Route("GET", "/clients/{client}/people", (R,)),
+    Route("POST", "/clients/{client}/people", (W,), {"username": "person-{n}"}),
+    Route("GET", "/people", (R,), params={"q": "matrix"}),
+    Route("GET", "/people/{person}", (R,)),
+    Route("PATCH", "/people/{person}", (W,), {"department": "Dept {n}"}),
+    Route("POST", "/people/{person}/restore", (W,)),  # 400: not in the trash
+    Route("GET", "/clients/{client}/groups", (R,)),
+    Route("POST", "/clients/{client}/groups", (W,), {"name": "Group {n}"}),
+    Route("GET", "/groups", (R,), params={"q": "matrix"}),
+    Route("GET", "/groups/{group}", (R,)),
+    Route("PATCH", "/groups/{group}", (W,), {"description": "About {n}"}),
+    Route("POST", "/groups/{group}/restore", (W,)),  # 400: not in the trash
+    Route("GET", "/groups/{group}/members", (R,)),
+    Route("POST", "/groups/{group}/members", (W,), {"type": "person", "member": "matrix.person"}),
+    Route("DELETE", "/groups/{group}/members/{kind}/{person}", (W,)),  # then 404: not one
     # Destructive, last.
+    Route("DELETE", "/people/{person}", (W,)),
+    Route("POST", "/people/{person}/purge", (ADMIN,)),  # in the trash now
+    Route("DELETE", "/groups/{group}", (W,)),
+    Route("POST", "/groups/{group}/purge", (ADMIN,)),  # in the trash now
     Route("DELETE", "/credentials/{cred}", (W,)),
     Route("POST", "/credentials/{cred}/purge", (ADMIN,)),  # in the trash now
     Route("DELETE", "/clients/{client}/folders/{folder}", (W,)),
@@ -251,6 +270,9 @@ def matrix(api: ApiWorld, graph_sim: Any) -> tuple[ApiWorld, dict[str, str]]:
         "bind": bind,
         "forwarder": vault.capture.enroll(admin, directory, "matrix").forwarder_id,
         "relay": relay.id,
+        "person": vault.people.add(admin, "Contoso", {"username": "matrix.person"}).id,
+        "group": vault.groups.add(admin, "Contoso", {"name": "Matrix group"}).id,
+        "kind": "person",
     }
     return api, ids
 
@@ -380,6 +402,8 @@ UNDER_A_CLIENT = (
     "{flag}",
     "{forwarder}",
     "{relay}",
+    "{person}",
+    "{group}",
 )
 ALL_CLIENTS_ONLY = {("POST", "/clients")}  # one limited to some can't add a client
 
@@ -413,6 +437,8 @@ def test_every_route_for_every_role_in_and_out_of_client_scope(
         ids["directory"],
         ids["forwarder"],
         ids["relay"],
+        ids["person"],
+        ids["group"],
     ]
 
     clients = kept_clients(lambda key: tokens[key], api.http.app)

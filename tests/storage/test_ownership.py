@@ -66,6 +66,13 @@ OWNERS = {
     "auto_created": "credsync.storage.auto_create",
     "relays": "credsync.storage.relays",
     "relay_pairs": "credsync.storage.relays",
+    "people": "credsync.storage.people",
+    "person_accounts": "credsync.storage.people",
+    "groups": "credsync.storage.groups",
+    "group_members": "credsync.storage.groups",
+    "group_objects": "credsync.storage.groups",
+    "people_terms": "credsync.storage.identity_search",
+    "group_terms": "credsync.storage.identity_search",
 }
 
 # Tables without an owner yet, and modules outside credsync.storage that still import the

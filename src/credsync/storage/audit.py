@@ -22,7 +22,9 @@ from credsync.storage.tables import (
     credentials,
     directories,
     folders,
+    groups,
     operators,
+    people,
 )
 
 __all__ = ["AuditRow", "append", "append_many", "entries", "names", "page"]
@@ -120,6 +122,8 @@ _NAMED = {
     "credential": (credentials.c.id, credentials.c.title),
     "directory": (directories.c.id, directories.c.name),
     "folder": (folders.c.id, folders.c.path),
+    "group": (groups.c.id, groups.c.name),
+    "person": (people.c.id, people.c.username),
     "operator": (operators.c.id, operators.c.name),
     "token": (api_tokens.c.id, api_tokens.c.name),
 }
@@ -130,8 +134,9 @@ def names(
     conn: Connection, wanted: Mapping[str, Collection[str]], *, directory_admin: bool
 ) -> dict[tuple[str, str], str]:
     """(target type, id) -> the name of each record asked for (target type -> ids: a client,
-    credential, directory, folder, operator or token) that still exists: one query per type
-    and 500 ids. A ``directory_admin`` credential's title only with ``directory_admin``."""
+    credential, directory, folder, group, operator, person or token) that still exists: one
+    query per type and 500 ids. A ``directory_admin`` credential's title only with
+    ``directory_admin``."""
     found: dict[tuple[str, str], str] = {}
     for target_type, ids in wanted.items():
         id_column, name_column = _NAMED[target_type]

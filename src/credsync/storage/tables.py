@@ -43,6 +43,10 @@ __all__ = [
     "directory_accounts",
     "flags",
     "folders",
+    "group_members",
+    "group_objects",
+    "group_terms",
+    "groups",
     "links",
     "metadata",
     "mfa_recovery_codes",
@@ -50,6 +54,9 @@ __all__ = [
     "operator_mfa",
     "operators",
     "password_policies",
+    "people",
+    "people_terms",
+    "person_accounts",
     "relay_pairs",
     "relays",
     "roles",
@@ -367,6 +374,17 @@ from credsync.storage._capture_tables import (  # noqa: E402
     capture_ledger,
     capture_nonces,
     capture_pending,
+)
+
+# The people and groups tables (revision 0026).
+from credsync.storage._people_tables import (  # noqa: E402
+    group_members,
+    group_objects,
+    group_terms,
+    groups,
+    people,
+    people_terms,
+    person_accounts,
 )
 
 # The relay tables (revision 0025).

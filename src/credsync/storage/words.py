@@ -18,7 +18,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Iterator
 
-__all__ = ["MAX_TERM", "fold", "terms_for", "words"]
+__all__ = ["MAX_TERM", "fold", "terms_for", "terms_of", "words"]
 
 MAX_TERM = 128  # the width of search_terms.term
 
@@ -63,5 +63,19 @@ def terms_for(title: str, username: str, url: str, tags: Iterable[str]) -> set[s
         terms.add(fold(tag)[:MAX_TERM])
         terms.update(words(tag))
         terms.update(_joined(tag))
+    terms.discard("")
+    return terms
+
+
+def terms_of(texts: Iterable[str], whole: Iterable[str] = ()) -> set[str]:
+    """The index terms of a person or a group (:mod:`credsync.storage.identity_search`): the
+    words of ``texts``, their punctuated parts joined, and each of ``whole`` whole (folded):
+    "anna.berg@contoso.com" is ``anna``, ``berg``, ``contoso``, ``com``, ``annabergcontosocom``
+    and itself."""
+    terms: set[str] = set()
+    for text in texts:
+        terms.update(words(text))
+        terms.update(_joined(text))
+    terms.update(fold(text)[:MAX_TERM] for text in whole)
     terms.discard("")
     return terms

@@ -283,10 +283,10 @@ def _named(conn: Connection, actor: Actor, entries: Sequence[AuditEntry]) -> lis
     name them anyway); nothing for what is gone."""
     readable = {"operator"}
     if actor.can(Permission.VAULT_READ):
-        readable |= {"client", "credential", "directory", "folder"}
+        readable |= {"client", "credential", "directory", "folder", "group", "person"}
     if actor.can(Permission.ADMIN):
         readable.add("token")
-    vault_records = {"client", "credential", "directory", "folder"}
+    vault_records = {"client", "credential", "directory", "folder", "group", "person"}
 
     def named(e: AuditEntry) -> bool:
         # For a reader limited to some clients, a vault record is named only in an entry

@@ -35,7 +35,9 @@ from credsync.storage import auto_create as auto_create_rows
 from credsync.storage import capture as capture_rows
 from credsync.storage import directories as rows
 from credsync.storage import flags as flag_rows
+from credsync.storage import groups as group_rows
 from credsync.storage import links as link_rows
+from credsync.storage import people as people_rows
 from credsync.storage import relays as relay_rows
 from credsync.storage import runs as run_rows
 from credsync.storage import sync_credentials as credential_rows
@@ -233,6 +235,7 @@ def forget_credential(conn: Connection, credential_id: str) -> None:
     push_queue.forget_credential(conn, credential_id)
     relay_rows.forget_credential(conn, credential_id)
     capture_rows.drop_pending(conn, credential_id)
+    people_rows.forget_credential(conn, credential_id)
 
 
 class Directories:
@@ -442,6 +445,8 @@ class Directories:
             link_rows.forget_directory(conn, row.id)
             account_rows.forget_directory(conn, row.id)
             auto_create_rows.forget_directory(conn, row.id)
+            people_rows.forget_directory(conn, row.id)
+            group_rows.forget_directory(conn, row.id)
             relay_rows.forget_directory(conn, row.id)
             capture_rows.forget_directory(conn, row.id)
             rows.remove(conn, row.id)

@@ -22,9 +22,11 @@ from credsync.vault.csvio import CsvIO
 from credsync.vault.denials import Denials
 from credsync.vault.directories import Directories
 from credsync.vault.flags import Flags
+from credsync.vault.groups import Groups
 from credsync.vault.keyring import KeyRing, derive_and_check, read_kdf_params
 from credsync.vault.models import Operator
 from credsync.vault.operators import Operators, check_operator_password, seed_roles
+from credsync.vault.people import People
 from credsync.vault.policies import Policies
 from credsync.vault.relays import Relays
 from credsync.vault.websessions import WebSessions
@@ -46,6 +48,8 @@ class Vault:
         self.directories = Directories(db, self.audit)
         self.auto_create = AutoCreate(db, self.audit)
         self.relays = Relays(db, self.audit)
+        self.people = People(db, self.audit)
+        self.groups = Groups(db, self.audit)
         self.flags = Flags(db, self.audit)
         self.capture = Capture(db, self.audit)
         self.capture_intake = CaptureIntake(db, self.audit, self.flags, self.auto_create)

@@ -37,8 +37,10 @@ if TYPE_CHECKING:
     from credsync.cli.ports.credentials import CredentialsPort
     from credsync.cli.ports.directories import DirectoriesPort
     from credsync.cli.ports.flags import FlagsPort
+    from credsync.cli.ports.groups import GroupsPort
     from credsync.cli.ports.mfa import MfaPort
     from credsync.cli.ports.people import PeoplePort
+    from credsync.cli.ports.persons import PersonsPort
     from credsync.cli.ports.policies import PoliciesPort
     from credsync.cli.ports.relays import RelaysPort
     from credsync.cli.ports.sync import SyncPort
@@ -139,6 +141,11 @@ class Ports:
         return port
 
     @property
+    def groups(self) -> GroupsPort:
+        port: GroupsPort = self._port("groups")
+        return port
+
+    @property
     def mfa(self) -> MfaPort:
         port: MfaPort = self._port("mfa")
         return port
@@ -146,6 +153,11 @@ class Ports:
     @property
     def people(self) -> PeoplePort:
         port: PeoplePort = self._port("people")
+        return port
+
+    @property
+    def persons(self) -> PersonsPort:
+        port: PersonsPort = self._port("persons")
         return port
 
     @property

@@ -1,0 +1,305 @@
+"""The group tables (``groups``, ``group_members``, ``group_objects``): their owner.
+
+A group is a client's security or Microsoft 365 group (:mod:`credsync.vault.groups` says what
+each field means); its members are people and groups of the same client. Changes go through
+:func:`bump` (optimistic concurrency), the trash is ``deleted_at``, as for credentials.
+:func:`ancestors` walks membership upwards (the cycle check). A group's objects are one per
+directory of the client, each known by its stable id there.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Collection, Mapping, Sequence
+from typing import Any, NamedTuple
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from credsync.storage._rows import columns_for, record, records, within
+from credsync.storage.ids import one_by_id_prefix
+from credsync.storage.tables import clients, group_members, group_objects, groups
+
+__all__ = [
+    "GroupRow",
+    "MemberRow",
+    "ObjectRow",
+    "add_member",
+    "ancestors",
+    "bump",
+    "by_name",
+    "by_object",
+    "find_by_ref",
+    "forget_directory",
+    "forget_member",
+    "get",
+    "groups_of",
+    "in_name_order",
+    "insert",
+    "link_object",
+    "live",
+    "lock",
+    "member_counts",
+    "members_of",
+    "objects_of",
+    "page",
+    "purge",
+    "remove_member",
+]
+
+
+class GroupRow(NamedTuple):
+    id: str
+    client_id: str
+    name: str
+    name_key: str
+    type: str
+    email: str
+    description: str
+    source_directory_id: str | None
+    sourced: str
+    version: int
+    created_at: dt.datetime
+    created_by: str
+    updated_at: dt.datetime
+    updated_by: str
+    deleted_at: dt.datetime | None
+    deleted_by: str | None
+
+
+class MemberRow(NamedTuple):
+    group_id: str
+    member_id: str
+    member_type: str
+    added_at: dt.datetime
+    added_by: str
+
+
+class ObjectRow(NamedTuple):
+    group_id: str
+    directory_id: str
+    object_id: str
+    linked_at: dt.datetime
+    linked_by: str
+
+
+_BASE = sa.select(*columns_for(GroupRow, groups))
+_CHANGEABLE = frozenset(GroupRow._fields) - {
+    "id",
+    "client_id",
+    "version",
+    "created_at",
+    "created_by",
+    "updated_at",
+    "updated_by",
+}
+
+
+def insert(conn: Connection, row: GroupRow) -> None:
+    conn.execute(groups.insert().values(**row._asdict()))
+
+
+def get(conn: Connection, group_id: str) -> GroupRow | None:
+    row = conn.execute(_BASE.where(groups.c.id == group_id)).first()
+    return None if row is None else record(GroupRow, row)
+
+
+def lock(conn: Connection, group_id: str) -> GroupRow | None:
+    conn.execute(sa.select(groups.c.id).where(groups.c.id == group_id).with_for_update())
+    return get(conn, group_id)
+
+
+def find_by_ref(
+    conn: Connection, ref: str, *, min_chars: int, client_ids: Collection[str] | None
+) -> GroupRow:
+    """The group whose id is ``ref`` or starts with it (NotFound, or InvalidInput when
+    ambiguous), in the trash or not, among ``client_ids`` (None: every client)."""
+    query = _BASE.where(within(groups.c.client_id, client_ids))
+    return record(
+        GroupRow, one_by_id_prefix(conn, query, groups.c.id, ref, "group", min_chars=min_chars)
+    )
+
+
+def by_name(
+    conn: Connection, name_key: str, client_ids: Collection[str] | None, *, client_id: str | None
+) -> list[GroupRow]:
+    """Groups with this case-folded name (a few at most), in one client or in reach."""
+    query = _BASE.where(groups.c.name_key == name_key, within(groups.c.client_id, client_ids))
+    if client_id is not None:
+        query = query.where(groups.c.client_id == client_id)
+    return records(GroupRow, conn.execute(query.limit(50)))
+
+
+def page(
+    conn: Connection,
+    client_id: str,
+    *,
+    trash: bool,
+    fetch: int,
+    after: tuple[str, str] | None = None,
+) -> list[GroupRow]:
+    """Up to ``fetch`` of the client's groups (in the trash, or not) by name, from just after
+    ``after`` (name key, id) on."""
+    query = (
+        _BASE.where(groups.c.client_id == client_id)
+        .where(groups.c.deleted_at.is_not(None) if trash else groups.c.deleted_at.is_(None))
+        .order_by(groups.c.name_key, groups.c.id)
+        .limit(fetch)
+    )
+    if after is not None:
+        query = query.where(sa.tuple_(groups.c.name_key, groups.c.id) > after)
+    return records(GroupRow, conn.execute(query))
+
+
+def in_name_order(conn: Connection, ids: Sequence[str]) -> list[GroupRow]:
+    if not ids:
+        return []
+    query = _BASE.where(groups.c.id.in_(list(ids)))
+    return records(GroupRow, conn.execute(query.order_by(groups.c.name_key, groups.c.id)))
+
+
+def live(client_id: str | None, client_ids: Collection[str] | None) -> list[sa.ColumnElement[bool]]:
+    """The conditions on ``groups`` of a search: outside the trash, in reach, and (without a
+    client) of a client that is not archived."""
+    conditions = [groups.c.deleted_at.is_(None), within(groups.c.client_id, client_ids)]
+    if client_id is None:
+        archived = sa.select(clients.c.id).where(clients.c.archived_at.is_not(None))
+        conditions.append(groups.c.client_id.not_in(archived))
+    return conditions
+
+
+def bump(
+    conn: Connection,
+    group_id: str,
+    version: int,
+    *,
+    by: str,
+    now: dt.datetime,
+    changes: Mapping[str, Any],
+) -> bool:
+    """Apply ``changes`` and make it version ``version + 1``, if it is still at ``version``;
+    False when somebody else changed it first."""
+    unknown = set(changes) - _CHANGEABLE
+    if unknown:
+        raise KeyError(f"groups: {', '.join(sorted(unknown))} can't be changed this way")
+    result = conn.execute(
+        groups.update()
+        .where(groups.c.id == group_id, groups.c.version == version)
+        .values(version=version + 1, updated_at=now, updated_by=by, **changes)
+    )
+    return bool(result.rowcount == 1)
+
+
+def purge(conn: Connection, group_id: str) -> None:
+    """Delete the group, its members, its memberships and its objects (its search terms must
+    be gone first: :mod:`credsync.storage.identity_search`)."""
+    forget_member(conn, group_id)
+    conn.execute(group_members.delete().where(group_members.c.group_id == group_id))
+    conn.execute(group_objects.delete().where(group_objects.c.group_id == group_id))
+    conn.execute(groups.delete().where(groups.c.id == group_id))
+
+
+# -- members -----------------------------------------------------------------------------------
+_MEMBER = sa.select(*columns_for(MemberRow, group_members))
+
+
+def members_of(conn: Connection, group_id: str) -> list[MemberRow]:
+    query = _MEMBER.where(group_members.c.group_id == group_id).order_by(group_members.c.added_at)
+    return records(MemberRow, conn.execute(query))
+
+
+def member_counts(conn: Connection, group_ids: Sequence[str]) -> dict[str, int]:
+    counts = dict.fromkeys(group_ids, 0)
+    if not group_ids:
+        return counts
+    query = (
+        sa.select(group_members.c.group_id, sa.func.count())
+        .where(group_members.c.group_id.in_(list(group_ids)))
+        .group_by(group_members.c.group_id)
+    )
+    counts.update({g: int(n) for g, n in conn.execute(query)})
+    return counts
+
+
+def groups_of(conn: Connection, member_id: str) -> list[str]:
+    """The ids of the groups ``member_id`` (a person or a group) is a direct member of."""
+    query = sa.select(group_members.c.group_id).where(group_members.c.member_id == member_id)
+    return list(conn.execute(query).scalars())
+
+
+def ancestors(conn: Connection, group_id: str) -> set[str]:
+    """Every group that holds ``group_id``, directly or through other groups (not itself,
+    unless membership already loops)."""
+    found: set[str] = set()
+    frontier = [group_id]
+    while frontier:
+        query = sa.select(group_members.c.group_id).where(group_members.c.member_id.in_(frontier))
+        parents = set(conn.execute(query).scalars()) - found
+        found |= parents
+        frontier = sorted(parents)
+    return found
+
+
+def add_member(conn: Connection, row: MemberRow) -> bool:
+    """Add a member; False when it is one already."""
+    exists = conn.execute(
+        sa.select(group_members.c.group_id).where(
+            group_members.c.group_id == row.group_id, group_members.c.member_id == row.member_id
+        )
+    ).first()
+    if exists is not None:
+        return False
+    conn.execute(group_members.insert().values(**row._asdict()))
+    return True
+
+
+def remove_member(conn: Connection, group_id: str, member_id: str) -> bool:
+    result = conn.execute(
+        group_members.delete().where(
+            group_members.c.group_id == group_id, group_members.c.member_id == member_id
+        )
+    )
+    return bool(result.rowcount)
+
+
+def forget_member(conn: Connection, member_id: str) -> None:
+    """Remove a purged person or group from every group it is in."""
+    conn.execute(group_members.delete().where(group_members.c.member_id == member_id))
+
+
+# -- directory objects -------------------------------------------------------------------------
+_OBJECT = sa.select(*columns_for(ObjectRow, group_objects))
+
+
+def objects_of(conn: Connection, group_id: str) -> list[ObjectRow]:
+    query = _OBJECT.where(group_objects.c.group_id == group_id)
+    return records(ObjectRow, conn.execute(query.order_by(group_objects.c.linked_at)))
+
+
+def by_object(conn: Connection, directory_id: str, object_id: str) -> GroupRow | None:
+    query = _BASE.join_from(groups, group_objects, group_objects.c.group_id == groups.c.id).where(
+        group_objects.c.directory_id == directory_id, group_objects.c.object_id == object_id
+    )
+    row = conn.execute(query).first()
+    return None if row is None else record(GroupRow, row)
+
+
+def link_object(conn: Connection, row: ObjectRow) -> None:
+    conn.execute(
+        group_objects.delete().where(
+            group_objects.c.group_id == row.group_id,
+            group_objects.c.directory_id == row.directory_id,
+        )
+    )
+    conn.execute(group_objects.insert().values(**row._asdict()))
+
+
+def forget_directory(conn: Connection, directory_id: str) -> None:
+    """A removed directory: its objects are unlinked and the attributes it was the source of
+    truth of become the vault's own."""
+    conn.execute(group_objects.delete().where(group_objects.c.directory_id == directory_id))
+    conn.execute(
+        groups.update()
+        .where(groups.c.source_directory_id == directory_id)
+        .values(source_directory_id=None, sourced="")
+    )

@@ -1,0 +1,252 @@
+"""The people tables (``people``, ``person_accounts``): their owner.
+
+A person is a client's end user as an identity (:mod:`credsync.vault.people` says what each
+field means). Changes go through :func:`bump` (optimistic concurrency: it succeeds only from
+the version read). The trash is ``deleted_at``, as for credentials. A person's accounts are
+one per directory of the client, each known by its stable id there; one account belongs to
+at most one person (a unique key).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Collection, Mapping, Sequence
+from typing import Any, NamedTuple
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from credsync.storage._rows import columns_for, record, records, within
+from credsync.storage.ids import one_by_id_prefix
+from credsync.storage.tables import clients, people, person_accounts
+
+__all__ = [
+    "AccountRow",
+    "PersonRow",
+    "accounts_of",
+    "bump",
+    "by_account",
+    "by_username",
+    "find_by_ref",
+    "forget_credential",
+    "forget_directory",
+    "get",
+    "in_display_order",
+    "insert",
+    "link_account",
+    "live",
+    "lock",
+    "page",
+    "purge",
+    "unlink_account",
+]
+
+
+class PersonRow(NamedTuple):
+    id: str
+    client_id: str
+    given_name: str
+    surname: str
+    display_name: str
+    display_key: str
+    username: str
+    username_key: str
+    email: str
+    usage_location: str
+    department: str
+    job_title: str
+    enabled: bool
+    credential_id: str | None
+    source_directory_id: str | None
+    sourced: str
+    version: int
+    created_at: dt.datetime
+    created_by: str
+    updated_at: dt.datetime
+    updated_by: str
+    deleted_at: dt.datetime | None
+    deleted_by: str | None
+
+
+class AccountRow(NamedTuple):
+    person_id: str
+    directory_id: str
+    object_id: str
+    linked_at: dt.datetime
+    linked_by: str
+
+
+_BASE = sa.select(*columns_for(PersonRow, people))
+_CHANGEABLE = frozenset(PersonRow._fields) - {
+    "id",
+    "client_id",
+    "version",
+    "created_at",
+    "created_by",
+    "updated_at",
+    "updated_by",
+}
+
+
+def insert(conn: Connection, row: PersonRow) -> None:
+    conn.execute(people.insert().values(**row._asdict()))
+
+
+def get(conn: Connection, person_id: str) -> PersonRow | None:
+    row = conn.execute(_BASE.where(people.c.id == person_id)).first()
+    return None if row is None else record(PersonRow, row)
+
+
+def lock(conn: Connection, person_id: str) -> PersonRow | None:
+    """Lock the row until the transaction ends, then read it again."""
+    conn.execute(sa.select(people.c.id).where(people.c.id == person_id).with_for_update())
+    return get(conn, person_id)
+
+
+def find_by_ref(
+    conn: Connection, ref: str, *, min_chars: int, client_ids: Collection[str] | None
+) -> PersonRow:
+    """The person whose id is ``ref`` or starts with it (NotFound, or InvalidInput when
+    ambiguous), in the trash or not, among ``client_ids`` (None: every client)."""
+    query = _BASE.where(within(people.c.client_id, client_ids))
+    return record(
+        PersonRow, one_by_id_prefix(conn, query, people.c.id, ref, "person", min_chars=min_chars)
+    )
+
+
+def by_username(
+    conn: Connection, username_key: str, client_ids: Collection[str] | None
+) -> list[PersonRow]:
+    """The people (at most one per client) with this case-folded username."""
+    query = _BASE.where(
+        people.c.username_key == username_key, within(people.c.client_id, client_ids)
+    )
+    return records(PersonRow, conn.execute(query.limit(50)))
+
+
+def page(
+    conn: Connection,
+    client_id: str,
+    *,
+    trash: bool,
+    fetch: int,
+    after: tuple[str, str] | None = None,
+) -> list[PersonRow]:
+    """Up to ``fetch`` of the client's people (in the trash, or not) by display name, from
+    just after ``after`` (display key, id) on."""
+    query = (
+        _BASE.where(people.c.client_id == client_id)
+        .where(people.c.deleted_at.is_not(None) if trash else people.c.deleted_at.is_(None))
+        .order_by(people.c.display_key, people.c.id)
+        .limit(fetch)
+    )
+    if after is not None:
+        query = query.where(sa.tuple_(people.c.display_key, people.c.id) > after)
+    return records(PersonRow, conn.execute(query))
+
+
+def in_display_order(conn: Connection, ids: Sequence[str]) -> list[PersonRow]:
+    if not ids:
+        return []
+    query = _BASE.where(people.c.id.in_(list(ids)))
+    return records(PersonRow, conn.execute(query.order_by(people.c.display_key, people.c.id)))
+
+
+def live(client_id: str | None, client_ids: Collection[str] | None) -> list[sa.ColumnElement[bool]]:
+    """The conditions on ``people`` of a search: outside the trash, in reach, and (without a
+    client) of a client that is not archived."""
+    conditions = [people.c.deleted_at.is_(None), within(people.c.client_id, client_ids)]
+    if client_id is None:
+        archived = sa.select(clients.c.id).where(clients.c.archived_at.is_not(None))
+        conditions.append(people.c.client_id.not_in(archived))
+    return conditions
+
+
+def bump(
+    conn: Connection,
+    person_id: str,
+    version: int,
+    *,
+    by: str,
+    now: dt.datetime,
+    changes: Mapping[str, Any],
+) -> bool:
+    """Apply ``changes`` and make it version ``version + 1``, if it is still at ``version``;
+    False when somebody else changed it first."""
+    unknown = set(changes) - _CHANGEABLE
+    if unknown:
+        raise KeyError(f"people: {', '.join(sorted(unknown))} can't be changed this way")
+    result = conn.execute(
+        people.update()
+        .where(people.c.id == person_id, people.c.version == version)
+        .values(version=version + 1, updated_at=now, updated_by=by, **changes)
+    )
+    return bool(result.rowcount == 1)
+
+
+def purge(conn: Connection, person_id: str) -> None:
+    """Delete the person and their accounts (their search terms and memberships must be gone
+    first: :mod:`credsync.storage.identity_search`, :mod:`credsync.storage.groups`)."""
+    conn.execute(person_accounts.delete().where(person_accounts.c.person_id == person_id))
+    conn.execute(people.delete().where(people.c.id == person_id))
+
+
+# -- accounts ----------------------------------------------------------------------------------
+_ACCOUNT = sa.select(*columns_for(AccountRow, person_accounts))
+
+
+def accounts_of(conn: Connection, person_ids: Sequence[str]) -> dict[str, list[AccountRow]]:
+    found: dict[str, list[AccountRow]] = {p: [] for p in person_ids}
+    if not person_ids:
+        return found
+    query = _ACCOUNT.where(person_accounts.c.person_id.in_(list(person_ids))).order_by(
+        person_accounts.c.person_id, person_accounts.c.linked_at
+    )
+    for row in records(AccountRow, conn.execute(query)):
+        found[row.person_id].append(row)
+    return found
+
+
+def by_account(conn: Connection, directory_id: str, object_id: str) -> PersonRow | None:
+    """The person linked to that account of that directory, if any."""
+    query = _BASE.join_from(
+        people, person_accounts, person_accounts.c.person_id == people.c.id
+    ).where(
+        person_accounts.c.directory_id == directory_id, person_accounts.c.object_id == object_id
+    )
+    row = conn.execute(query).first()
+    return None if row is None else record(PersonRow, row)
+
+
+def link_account(conn: Connection, row: AccountRow) -> None:
+    """Link a person to an account (replacing their link in that directory, if any)."""
+    unlink_account(conn, row.person_id, row.directory_id)
+    conn.execute(person_accounts.insert().values(**row._asdict()))
+
+
+def unlink_account(conn: Connection, person_id: str, directory_id: str) -> bool:
+    result = conn.execute(
+        person_accounts.delete().where(
+            person_accounts.c.person_id == person_id,
+            person_accounts.c.directory_id == directory_id,
+        )
+    )
+    return bool(result.rowcount)
+
+
+def forget_credential(conn: Connection, credential_id: str) -> None:
+    """A purged credential is nobody's primary credential any more."""
+    conn.execute(
+        people.update().where(people.c.credential_id == credential_id).values(credential_id=None)
+    )
+
+
+def forget_directory(conn: Connection, directory_id: str) -> None:
+    """A removed directory: its accounts are unlinked and the attributes it was the source
+    of truth of become the vault's own."""
+    conn.execute(person_accounts.delete().where(person_accounts.c.directory_id == directory_id))
+    conn.execute(
+        people.update()
+        .where(people.c.source_directory_id == directory_id)
+        .values(source_directory_id=None, sourced="")
+    )

@@ -1,0 +1,159 @@
+"""The records of people (:mod:`credsync.vault.people`): a person's JSON shape, the model
+built from rows (with the client's and directories' names), and finding one by reference."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy.engine import Connection
+from typing_extensions import TypedDict
+
+from credsync.errors import InvalidInput, NotFound
+from credsync.storage import people as rows
+from credsync.vault._time import Timestamp, as_utc, as_utc_opt, iso
+from credsync.vault.auth import Actor
+from credsync.vault.identities import (
+    PERSON_ATTRIBUTES,
+    LinkJson,
+    Source,
+    SourceJson,
+    reach,
+    split_sourced,
+)
+from credsync.vault.identity_names import Names
+from credsync.vault.validate import name_key
+
+__all__ = [
+    "MIN_ID_PREFIX",
+    "Person",
+    "PersonJson",
+    "PersonPage",
+    "find_person_row",
+    "person_models",
+]
+
+MIN_ID_PREFIX = 6
+
+
+class PersonJson(TypedDict):
+    """A person (``credsync person show REF --json``, ``GET /api/v1/people/{ref}``)."""
+
+    id: str
+    client: str
+    client_id: str
+    given_name: str
+    surname: str
+    display_name: str
+    username: str
+    email: str
+    usage_location: str
+    department: str
+    job_title: str
+    enabled: bool
+    credential_id: str | None
+    """The primary login credential (the person's password), if any."""
+    source: SourceJson | None
+    """The directory that is the source of truth of some attributes (read-only here)."""
+    accounts: list[LinkJson]
+    version: int
+    created_at: Timestamp
+    created_by: str
+    updated_at: Timestamp
+    updated_by: str
+    deleted_at: Timestamp | None
+    deleted_by: str | None
+
+
+class PersonPage(TypedDict):
+    items: list[PersonJson]
+    next_cursor: str | None
+
+
+@dataclass(frozen=True)
+class Person:
+    row: rows.PersonRow
+    client: str
+    source: Source | None
+    accounts: tuple[LinkJson, ...]
+
+    @property
+    def id(self) -> str:
+        return self.row.id
+
+    def to_json(self) -> PersonJson:
+        r = self.row
+        return PersonJson(
+            id=r.id,
+            client=self.client,
+            client_id=r.client_id,
+            given_name=r.given_name,
+            surname=r.surname,
+            display_name=r.display_name,
+            username=r.username,
+            email=r.email,
+            usage_location=r.usage_location,
+            department=r.department,
+            job_title=r.job_title,
+            enabled=bool(r.enabled),
+            credential_id=r.credential_id,
+            source=self.source.to_json() if self.source else None,
+            accounts=list(self.accounts),
+            version=r.version,
+            created_at=iso(as_utc(r.created_at)),
+            created_by=r.created_by,
+            updated_at=iso(as_utc(r.updated_at)),
+            updated_by=r.updated_by,
+            deleted_at=iso(as_utc_opt(r.deleted_at)),
+            deleted_by=r.deleted_by,
+        )
+
+
+def person_models(conn: Connection, found: Sequence[rows.PersonRow]) -> list[Person]:
+    names = Names(conn)
+    accounts = rows.accounts_of(conn, [r.id for r in found])
+    made = []
+    for r in found:
+        source = None
+        if r.source_directory_id is not None:
+            attributes = tuple(a for a in PERSON_ATTRIBUTES if a in split_sourced(r.sourced))
+            source = Source(
+                names.directory(r.source_directory_id), r.source_directory_id, attributes
+            )
+        links = tuple(
+            LinkJson(
+                directory=names.directory(a.directory_id),
+                directory_id=a.directory_id,
+                object_id=a.object_id,
+                linked_at=iso(as_utc(a.linked_at)),
+                linked_by=a.linked_by,
+            )
+            for a in accounts[r.id]
+        )
+        made.append(Person(r, names.client(r.client_id), source, links))
+    return made
+
+
+def find_person_row(
+    conn: Connection, actor: Actor, ref: str, *, client_id: str | None = None
+) -> rows.PersonRow:
+    """A person by username (any case) or id (or a prefix of at least 6 characters), in the
+    trash or not, among the clients ``actor`` reaches (only ``client_id``'s when given)."""
+    ref = ref.strip()
+    scope = reach(actor, client_id)
+    named = [r for r in rows.by_username(conn, name_key(ref), scope) if actor.sees(r.client_id)]
+    if len(named) == 1:
+        return named[0]
+    if len(named) > 1:
+        raise InvalidInput(
+            f"several clients have a person with username {ref!r}: name the client or give "
+            "the person's id",
+            field="person",
+        )
+    try:
+        row = rows.find_by_ref(conn, ref, min_chars=MIN_ID_PREFIX, client_ids=scope)
+    except (NotFound, InvalidInput):
+        raise NotFound(f"no person {ref!r} (see `credsync person list`)") from None
+    if not actor.sees(row.client_id):
+        raise NotFound(f"no person {ref!r} (see `credsync person list`)")
+    return row
