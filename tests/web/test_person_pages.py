@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 
+import pytest
+import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from vault.flag_seed import add_ad_directory
@@ -93,11 +95,26 @@ def test_an_operator_adds_a_person_and_finds_them_by_search(web: WebWorld) -> No
     assert [e.actor for e in added] == ["alice", "op-technician"]
 
 
-def test_the_people_list_is_paged(web: WebWorld) -> None:
+def test_the_people_list_is_paged_and_reads_a_fixed_number_of_statements(
+    web: WebWorld,
+) -> None:
     for n in range(55):
         _add(web, f"user{n:02d}")
     browser = web.signed_in("viewer")
-    first = browser.get(f"/clients/{web.ids['client']}/people").text
+    path = f"/clients/{web.ids['client']}/people"
+    browser.get(path)  # warm up (templates compiled, caches filled)
+    seen: list[str] = []
+
+    def count(*args: object) -> None:
+        seen.append(str(args[2]))
+
+    engine = web.world.vault.db.engine
+    sa.event.listen(engine, "before_cursor_execute", count)
+    try:
+        first = browser.get(path).text
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", count)
+    assert 0 < len(seen) <= 20, f"{len(seen)} statements for one page of 50 people"
     assert len(_rows(first)) == 50
     assert "Next 50 people" in first
     cursor = first.split("?after=", 1)[1].split('"', 1)[0]
@@ -370,3 +387,17 @@ def test_an_operator_without_the_client_finds_nothing(web: WebWorld) -> None:
     assert vault.people.get(admin, person).row.deleted_at is None
     # Their own client's pages still work.
     assert browser.get(f"/clients/{fabrikam.id}/people").status_code == 200
+
+
+def test_a_big_groups_page_lists_its_first_members_and_says_how_many_more(
+    web: WebWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from credsync.web.routes import groups
+
+    monkeypatch.setattr(groups, "SHOWN_MEMBERS", 2)
+    group = _group(web, "Everyone")
+    for name in ("kim", "lee", "max"):
+        web.world.vault.groups.add_member(web.world.admin, group, _add(web, name))
+    page = web.signed_in("viewer").get(f"/groups/{group}").text
+    assert _rows(page) == ["kim", "lee"]
+    assert "And 1 more members, not listed here" in page

@@ -41,6 +41,7 @@ __all__ = ["router"]
 router = page_router()
 
 PICKS = 20  # people and groups the member picker shows for a search, of each
+SHOWN_MEMBERS = 500  # a group's members listed on its page (the CLI and API list them all)
 
 
 # -- a client's groups -------------------------------------------------------------------------
@@ -128,7 +129,8 @@ def _group_page(
         g=group.row,
         sourced=set(group.source.attributes) if group.source else set(),
         fields=GROUP_FIELDS,
-        members=members,
+        members=members[:SHOWN_MEMBERS],
+        more_members=max(0, len(members) - SHOWN_MEMBERS),
         member_of=groups_of(vault.db, actor, group.id, group.row.client_id),
         can_pick=can_pick,
         find=text,
