@@ -61,6 +61,7 @@ class PersonForm(Form):
     @classmethod
     def read(cls, fields: dict[str, str]) -> PersonForm:
         values = {name: fields.get(name, "").strip() for name in PERSON_FIELDS}
+        values["usage_location"] = values["usage_location"].upper()  # as the vault keeps it
         values["credential"] = fields.get("credential", "").strip()
         values["version"] = fields.get("version", "").strip()
         return cls(values)
