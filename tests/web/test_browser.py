@@ -373,6 +373,59 @@ def test_the_directory_setup_form_shows_the_chosen_kinds_fields(signed: Any, liv
     shot(page, "15-directory-setup")
 
 
+def test_an_operator_adds_a_person_and_a_group_then_finds_the_person(
+    signed: Any, live: Live
+) -> None:
+    """Issue 16 on the dashboard: from the client's page to its people, a person added
+    (their primary credential chosen), a group added, the person made a member with the
+    group's picker, and found again by the people's search."""
+    from playwright.sync_api import expect
+
+    page = signed
+    page.goto(f"{live.url}/")
+    page.get_by_role("link", name="Contoso", exact=True).click()
+    page.get_by_role("link", name="People", exact=True).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("People of Contoso")
+    page.get_by_role("link", name="Add a person").click()
+    page.get_by_role("button", name="Add the person").click()  # no username
+    summary = page.locator("[data-error-summary]")
+    expect(summary).to_contain_text("A person needs a username")
+    page.get_by_label("Username").fill("dana.reed")
+    page.get_by_label("Given name", exact=True).fill("Dana")
+    page.get_by_label("Surname").fill("Reed")
+    page.get_by_label("E-mail").fill("dana.reed@contoso.example")
+    page.get_by_label("Primary login credential").select_option(live.creds["alex"])
+    page.get_by_role("button", name="Add the person").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Dana Reed")
+    expect(page.get_by_role("status")).to_have_text("Added Dana Reed.")
+    expect(page.get_by_role("link", name="Alex Morgan (Microsoft 365)")).to_be_visible()
+
+    page.get_by_role("link", name="Contoso", exact=True).click()
+    page.get_by_role("link", name="Groups", exact=True).click()
+    page.get_by_role("link", name="Add a group").click()
+    page.get_by_label("Name").fill("Field sales")
+    page.get_by_label("Type").select_option("microsoft365")
+    page.get_by_role("button", name="Add the group").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Field sales")
+    page.get_by_label("Find a person or a group of Contoso").fill("dan")
+    page.get_by_role("button", name="Find", exact=True).click()
+    page.get_by_role("button", name="Add person Dana Reed").click()
+    expect(page.get_by_role("status")).to_have_text("Member added.")
+    members = page.locator("table.members")
+    expect(members.get_by_role("link", name="Dana Reed")).to_be_visible()
+    shot(page, "17-group-members")
+
+    page.get_by_role("link", name="Contoso", exact=True).click()
+    page.get_by_role("link", name="People", exact=True).click()
+    search = page.get_by_role("search", name="Search Contoso's people")
+    search.get_by_role("searchbox").fill("reed dan")
+    search.get_by_role("button", name="Search").click()
+    expect(page.get_by_role("heading", name="Found for “reed dan”")).to_be_visible()
+    page.locator("table.people").get_by_role("link", name="Dana Reed").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Dana Reed")
+    expect(page.locator("ul.member-of").get_by_role("link", name="Field sales")).to_be_visible()
+
+
 def test_the_api_reference_runs_no_script_and_loads_nothing_from_elsewhere(
     browser: Any, live: Live
 ) -> None:
@@ -587,6 +640,7 @@ PHONE_PAGES = [
     "/directories/new",
     "/audit",
     "/search?q=microsoft",
+    "/clients/{client}/people",
     "/no/such/page",
     "/api/v1/docs",
 ]
