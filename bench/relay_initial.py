@@ -2,6 +2,7 @@
 
     python bench/relay_initial.py [--quick] [--users N] [--by-immutable-id PCT]
                                   [--write-limit W/S] [--workers N] [--time-limit SECONDS]
+                                  [--profile FILE]
 
 The world (seeding is not measured):
 
@@ -39,6 +40,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import cProfile
 import json
 import ssl
 import subprocess
@@ -295,10 +297,20 @@ def cloud_users(users: list[AdUser], anchor_of: dict[str, str], pct: float) -> l
     return out
 
 
-def relay(vault: Any, admin: Any, keys: Any) -> tuple[float, RelayReport]:
+def relay(vault: Any, admin: Any, keys: Any, profile: str = "") -> tuple[float, RelayReport]:
+    """One applied run; ``profile``: a file for its cProfile statistics (slower run)."""
+    runner = RelayRunner(vault, keys, admin)
+    profiler = cProfile.Profile() if profile else None
     started = time.perf_counter()
-    report = asyncio.run(RelayRunner(vault, keys, admin).run("bench-relay", apply=True))
-    return time.perf_counter() - started, report
+    if profiler is not None:
+        profiler.enable()
+    report = asyncio.run(runner.run("bench-relay", apply=True))
+    took = time.perf_counter() - started
+    if profiler is not None:
+        profiler.disable()
+        profiler.dump_stats(profile)
+        print(f"(cProfile statistics of the first run in {profile}: the run is slower so)")
+    return took, report
 
 
 # ---------------------------------------------------------------------------------------------
@@ -310,6 +322,12 @@ def main() -> int:
     parser.add_argument("--write-limit", type=limit, default=(1000, 10.0))
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--time-limit", type=int, default=2400)
+    parser.add_argument(
+        "--profile",
+        default="",
+        metavar="FILE",
+        help="cProfile the first run into FILE (its figures then mean little)",
+    )
     args = parser.parse_args()
     if args.quick:
         args.users, args.write_limit = 200, (50, 2.0)
@@ -355,7 +373,7 @@ def measure(sim: Sim, vault: Any, admin: Any, keys: Any, users: list[AdUser], ar
     rate = units / seconds
     ideal = max(n - units, 0) / rate
     before = sim.ask("stats")
-    took, report = relay(vault, admin, keys)
+    took, report = relay(vault, admin, keys, args.profile)
     after = sim.ask("stats")
     counts = report.counts()
     print(f"relay applied: {report.pushed} pushed, {counts} in {took:.1f} s "
