@@ -160,6 +160,7 @@ class Sim:
              "--write-limit", f"{write_limit[0]}/{write_limit[1]}"],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
         )  # fmt: skip
+        self._lock = threading.Lock()  # one command at a time (the write watcher asks too)
         self.info: dict[str, Any] = self._line()
         self.domain = str(self.info["domain"])
         self.tenant_id = str(self.info["tenant_id"])
@@ -178,6 +179,10 @@ class Sim:
         return answer
 
     def ask(self, command: str, data: Any = None) -> dict[str, Any]:
+        with self._lock:
+            return self._ask(command, data)
+
+    def _ask(self, command: str, data: Any = None) -> dict[str, Any]:
         assert self.proc.stdin is not None
         if data is not None:
             path = self.home / f"sim-{uuid.uuid4().hex[:8]}.json"
@@ -297,6 +302,34 @@ def cloud_users(users: list[AdUser], anchor_of: dict[str, str], pct: float) -> l
     return out
 
 
+class WriteWatch:
+    """The tenant's password-write counter read every 0.2 s in a thread while a run goes on:
+    when its first and last writes came (seconds after the start, to within 0.2 s)."""
+
+    def __init__(self, sim: Sim) -> None:
+        self._sim = sim
+        self._stop = threading.Event()
+        self.samples: list[tuple[float, int]] = []
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+        self._started = time.perf_counter()
+        self._thread.start()
+
+    def _watch(self) -> None:
+        while not self._stop.is_set():
+            writes = int(self._sim.ask("stats").get("password_writes", 0))
+            self.samples.append((time.perf_counter() - self._started, writes))
+            self._stop.wait(0.2)
+
+    def stop(self) -> tuple[float, float]:
+        """(first write, last write), seconds after the start."""
+        self._stop.set()
+        self._thread.join()
+        start, end = self.samples[0][1], self.samples[-1][1]
+        first = next((t for t, w in self.samples if w > start), 0.0)
+        last = next((t for t, w in self.samples if w == end), 0.0)
+        return first, last
+
+
 def relay(vault: Any, admin: Any, keys: Any, profile: str = "") -> tuple[float, RelayReport]:
     """One applied run; ``profile``: a file for its cProfile statistics (slower run)."""
     runner = RelayRunner(vault, keys, admin)
@@ -373,11 +406,15 @@ def measure(sim: Sim, vault: Any, admin: Any, keys: Any, users: list[AdUser], ar
     rate = units / seconds
     ideal = max(n - units, 0) / rate
     before = sim.ask("stats")
+    watch = WriteWatch(sim)
     took, report = relay(vault, admin, keys, args.profile)
+    first, last = watch.stop()
     after = sim.ask("stats")
     counts = report.counts()
     print(f"relay applied: {report.pushed} pushed, {counts} in {took:.1f} s "
-          f"(the throttle allows {ideal:.1f} s)")  # fmt: skip
+          f"(the throttle allows {ideal:.1f} s); its first write {first:.1f} s after the start "
+          f"(reading both directories, matching, the first slice stored), its last at "
+          f"{last:.1f} s")  # fmt: skip
     assert counts.get("matched") == n, counts
     assert report.pushed == n, f"the relay pushed {report.pushed} of {n}"
     writes = int(after["password_writes"]) - int(before["password_writes"])
@@ -389,7 +426,9 @@ def measure(sim: Sim, vault: Any, admin: Any, keys: Any, users: list[AdUser], ar
     verdicts.figures.update({
         "users": n, "write_limit": f"{units}/{seconds:g}", "relay_run_s": round(took, 2),
         "throttle_allows_s": round(ideal, 2), "relay_rate_per_s": round(n / took, 1),
-        "relay_vs_throttle": round(ratio, 3), "relay_password_writes": writes,
+        "relay_vs_throttle": round(ratio, 3),
+        "first_write_after_s": round(first, 1), "last_write_at_s": round(last, 1),
+        "relay_password_writes": writes,
         "relay_throttled_answers": throttled, "cloud_passwords_wrong": checked["wrong"],
         "matched_by": dict(rules),
     })  # fmt: skip

@@ -165,20 +165,32 @@ class RelayRunner:
             raise NotSupported(f"directory {directory.name!r} can't list a relay's users")
         return connector
 
+    async def _read(
+        self, directory_id: str, scope: IdentityScope
+    ) -> tuple[list[Identity], list[str]]:
+        """A directory's users in ``scope`` and what it could not read (its notes)."""
+        connector = self._open(directory_id)
+        try:
+            reader = cast(IdentityConnector, connector)
+            found = [i async for i in reader.iter_identities(scope)]
+            return found, list(getattr(connector, "identity_notes", ()))
+        finally:
+            await connector.close()
+
     async def _match(self, relay: Relay) -> tuple[list[Match], dict[str, Identity], list[str]]:
-        source = self._open(relay.source.id)
+        # Both directories read at once (the source's reads run in threads); the first to
+        # fail stops the other, and its error is raised as it is.
+        reads = [
+            asyncio.ensure_future(self._read(relay.source.id, relay.settings.scope)),
+            asyncio.ensure_future(self._read(relay.target.id, IdentityScope())),
+        ]
         try:
-            reader = cast(IdentityConnector, source)
-            sources = [i async for i in reader.iter_identities(relay.settings.scope)]
-        finally:
-            await source.close()
-        target = self._open(relay.target.id)
-        try:
-            reader = cast(IdentityConnector, target)
-            targets = [i async for i in reader.iter_identities(IdentityScope())]
-            notes = list(getattr(target, "identity_notes", ()))
-        finally:
-            await target.close()
+            (sources, _), (targets, notes) = await asyncio.gather(*reads)
+        except BaseException:
+            for read in reads:
+                read.cancel()
+            await asyncio.gather(*reads, return_exceptions=True)
+            raise
         with self._db.read() as conn:
             pairs = {
                 p.source_account_id: p.target_account_id
