@@ -8,11 +8,16 @@ from __future__ import annotations
 import asyncio
 import base64
 import uuid
+from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 
+from credsync.connectors.registry import open_connector
+from credsync.errors import DirectoryUnreachable
 from credsync.storage import relays as relay_rows
 from credsync.sync import relay as relay_module
+from credsync.sync.relay import RelayRunner
 from credsync.types import Secret
 
 from .conftest import FEDERATED, RelayWorld
@@ -264,3 +269,38 @@ def test_a_plan_of_several_slices_is_stored_and_pushed_slice_by_slice(
 
     third = rw.run(apply=True)
     assert (third.pushed, rw.writes()) == (0, 6)
+
+
+def test_a_directory_failing_while_both_are_read_stops_the_run_with_its_own_error(
+    rw: RelayWorld,
+) -> None:
+    """Both directories are read at once; the source failing ends the run with its error
+    (not an exception group) and nothing written to the tenant."""
+    user, _ = rw.ad_user()
+    rw.cloud_user(user.name)
+    rw.link_ad()
+    vault = rw.sw.vault
+    opened: list[Any] = []
+
+    class Failing:
+        def __init__(self, inner: Any) -> None:
+            self._inner = inner
+            self.capabilities = inner.capabilities
+
+        async def iter_identities(self, *args: Any, **kw: Any) -> AsyncIterator[Any]:
+            raise DirectoryUnreachable("the DC went away")
+            yield  # an async generator
+
+        async def close(self) -> None:
+            await self._inner.close()
+
+    def factory(config: Any) -> Any:
+        connector = open_connector(config)
+        opened.append(connector)
+        return Failing(connector) if config.name == rw.sw.directory else connector
+
+    runner = RelayRunner(vault, rw.sw.keys, rw.sw.admin, factory=factory)
+    with pytest.raises(DirectoryUnreachable, match="the DC went away"):
+        asyncio.run(runner.run(rw.relay, apply=True))
+    assert rw.writes() == 0
+    assert len(opened) == 2  # both were being read
