@@ -40,6 +40,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import contextlib
 import cProfile
 import json
 import ssl
@@ -58,12 +59,13 @@ import httpx
 import msal
 import requests
 from ldap3 import SUBTREE
+from ldap3.core.exceptions import LDAPException
 
 import _common as c
 import ad_connector as adc
 from credsync.sync.engine import Engine
 from credsync.sync.relay import RelayReport, RelayRunner
-from credsync.testing.samba import OuWorld, SambaDC, SambaFacts
+from credsync.testing.samba import OuWorld, SambaAdmin, SambaDC, SambaFacts
 from credsync.types import CredentialType, Secret, SyncMode
 from credsync.vault.directories import DirectoryInput
 from credsync.vault.drafts import make_draft
@@ -393,6 +395,11 @@ def main() -> int:
         if ou is not None:
             print(f"deleting the {args.users} bench AD users (the OU's subtree) ...")
             started = time.perf_counter()
+            # On a new connection: the DC ends one idle for 15 minutes (MaxConnIdleTime),
+            # and the OU's was idle since the users were made.
+            with contextlib.suppress(LDAPException):
+                ou.admin.close()
+            ou.admin = SambaAdmin(facts)
             ou.close()
             print(f"deleted in {time.perf_counter() - started:.1f} s")
         dc.release()
