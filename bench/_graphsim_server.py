@@ -3,6 +3,16 @@ memory are not the client's): prints the tenant's connection facts as one JSON l
 serves until its standard input closes.
 
     python bench/_graphsim_server.py --users 100000 --write-limit 1000/10
+
+While it serves, it answers one-line commands on its standard input with one JSON line (what
+a benchmark needs of the tenant's portal side, which is not Graph):
+
+- ``users PATH``: make the cloud users listed in the JSON file at PATH (a list of
+  ``{"alias", "password", "immutable_id"}``; the UPN is ``alias@<the tenant's domain>``, the
+  immutable id optional): ``{"created": N, "seconds": S}``;
+- ``stats``: the tenant's request counters (writes, password writes, throttled answers...);
+- ``check PATH``: whether each user of the JSON object at PATH (``{upn: password}``) would
+  sign in with that password: ``{"checked": N, "wrong": K, "examples": [a few UPNs]}``.
 """
 
 from __future__ import annotations
@@ -11,13 +21,46 @@ import argparse
 import json
 import sys
 import time
+from pathlib import Path
+from typing import Any
 
-from credsync.testing.graphsim import GraphSimulator, ThrottleConfig
+from credsync.testing.graphsim import GraphSimulator, SimTenant, ThrottleConfig
 
 
 def limit(text: str) -> tuple[int, float]:
     units, _, seconds = text.partition("/")
     return int(units), float(seconds)
+
+
+def make_users(tenant: SimTenant, path: str) -> dict[str, Any]:
+    started = time.perf_counter()
+    wanted = json.loads(Path(path).read_text())
+    for entry in wanted:
+        user = tenant.create_user(upn=f"{entry['alias']}@{tenant.domain}",
+                                  password=entry["password"])  # fmt: skip
+        if entry.get("immutable_id"):
+            tenant.set_immutable_id(user.id, entry["immutable_id"])
+    return {"created": len(wanted), "seconds": round(time.perf_counter() - started, 2)}
+
+
+def check(tenant: SimTenant, path: str) -> dict[str, Any]:
+    expected: dict[str, str] = json.loads(Path(path).read_text())
+    wrong = [upn for upn, password in expected.items() if not tenant.check_password(upn, password)]
+    return {"checked": len(expected), "wrong": len(wrong), "examples": wrong[:5]}
+
+
+def answer(tenant: SimTenant, line: str) -> dict[str, Any]:
+    command, _, argument = line.strip().partition(" ")
+    try:
+        if command == "users":
+            return make_users(tenant, argument)
+        if command == "stats":
+            return dict(tenant.stats)
+        if command == "check":
+            return check(tenant, argument)
+    except (OSError, ValueError, KeyError) as err:
+        return {"error": f"{command}: {type(err).__name__}: {err}"}
+    return {"error": f"unknown command {command!r}"}
 
 
 def main() -> int:
@@ -42,7 +85,9 @@ def main() -> int:
     info["load_seconds"] = round(time.perf_counter() - started, 2)
     print(json.dumps(info), flush=True)
     try:
-        sys.stdin.read()  # until the benchmark closes our standard input (or exits)
+        for line in sys.stdin:  # until the benchmark closes our standard input (or exits)
+            if line.strip():
+                print(json.dumps(answer(tenant, line), default=str), flush=True)
     finally:
         sim.stop()
     return 0

@@ -8,8 +8,17 @@ from __future__ import annotations
 import asyncio
 import base64
 import uuid
+from collections.abc import AsyncIterator
+from typing import Any
 
+import pytest
+
+from credsync.connectors.registry import open_connector
+from credsync.errors import DirectoryUnreachable
 from credsync.storage import relays as relay_rows
+from credsync.sync import relay as relay_module
+from credsync.sync.relay import RelayRunner
+from credsync.types import Secret
 
 from .conftest import FEDERATED, RelayWorld
 
@@ -218,3 +227,80 @@ def test_a_password_graph_refused_is_not_sent_again_by_later_runs(rw: RelayWorld
     rw.run(apply=True)
     assert rw.tenant.check_password(cloud.id, "A-New-One-Works-6!")
     assert rw.writes() == writes + 1  # the refused attempt changed nothing
+
+
+def test_a_plan_of_several_slices_is_stored_and_pushed_slice_by_slice(
+    rw: RelayWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(relay_module, "SLICE", 2)  # five users: three slices
+    users = [rw.ad_user() for _ in range(5)]
+    for user, _ in users:
+        rw.cloud_user(user.name)
+    rw.link_ad()
+
+    applied = rw.run(apply=True)
+    assert applied.pushed == 5
+    assert rw.writes() == 5
+    items = rw.by_account(applied)
+    for user, cred in users:
+        item = items[user.guid]
+        assert (item.match.status, item.action) == ("matched", "push")
+        assert cred is not None
+        assert rw.tenant.check_password(item.match.target.account.id, rw.reveal(cred).reveal())
+    vault, admin = rw.sw.vault, rw.sw.admin
+    with vault.db.read() as conn:
+        relay = vault.relays.get(admin, rw.relay)
+        assert len(relay_rows.pairs_of(conn, relay.id)) == 5
+    assert len(vault.audit.list(admin, action="credential.relay_pair")) == 5
+
+    # One password changed in the vault: the next run pushes that one; the others are
+    # settled as in step from a few reads per slice.
+    changed = users[3][1]
+    assert changed is not None
+    vault.credentials.set_password(admin, rw.sw.keys, changed.id, Secret("Changed-4d1e-7!"))
+    again = rw.run(apply=True)
+    assert again.pushed == 1
+    assert rw.writes() == 6
+    details = {i.match.source.account.id: i.detail for i in again.items}
+    assert "pushed" in details[users[3][0].guid]
+    assert all("in step" in details[u.guid] for u, _ in users if u is not users[3][0])
+    target = rw.by_account(again)[users[3][0].guid].match.target
+    assert rw.tenant.check_password(target.account.id, "Changed-4d1e-7!")
+
+    third = rw.run(apply=True)
+    assert (third.pushed, rw.writes()) == (0, 6)
+
+
+def test_a_directory_failing_while_both_are_read_stops_the_run_with_its_own_error(
+    rw: RelayWorld,
+) -> None:
+    """Both directories are read at once; the source failing ends the run with its error
+    (not an exception group) and nothing written to the tenant."""
+    user, _ = rw.ad_user()
+    rw.cloud_user(user.name)
+    rw.link_ad()
+    vault = rw.sw.vault
+    opened: list[Any] = []
+
+    class Failing:
+        def __init__(self, inner: Any) -> None:
+            self._inner = inner
+            self.capabilities = inner.capabilities
+
+        async def iter_identities(self, *args: Any, **kw: Any) -> AsyncIterator[Any]:
+            raise DirectoryUnreachable("the DC went away")
+            yield  # an async generator
+
+        async def close(self) -> None:
+            await self._inner.close()
+
+    def factory(config: Any) -> Any:
+        connector = open_connector(config)
+        opened.append(connector)
+        return Failing(connector) if config.name == rw.sw.directory else connector
+
+    runner = RelayRunner(vault, rw.sw.keys, rw.sw.admin, factory=factory)
+    with pytest.raises(DirectoryUnreachable, match="the DC went away"):
+        asyncio.run(runner.run(rw.relay, apply=True))
+    assert rw.writes() == 0
+    assert len(opened) == 2  # both were being read

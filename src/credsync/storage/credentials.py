@@ -270,6 +270,21 @@ def push_target(conn: Connection, credential_id: str) -> tuple[str, str] | None:
     return None if row is None else (row.client_id, row.mode)
 
 
+def push_targets(conn: Connection, ids: Sequence[str]) -> dict[str, tuple[str, str]]:
+    """:func:`push_target` of many credentials (those whose client's directory sync is off
+    are left out)."""
+    out: dict[str, tuple[str, str]] = {}
+    for start in range(0, len(ids), 500):
+        rows = conn.execute(
+            sa.select(credentials.c.id, credentials.c.client_id, effective_mode().label("mode"))
+            .join(clients, clients.c.id == credentials.c.client_id)
+            .where(credentials.c.id.in_(ids[start : start + 500]),
+                   clients.c.directory_sync.is_(True))
+        )  # fmt: skip
+        out.update({row.id: (row.client_id, row.mode) for row in rows})
+    return out
+
+
 # -- tags --------------------------------------------------------------------------------------
 def tags_by_id(conn: Connection, ids: Sequence[str]) -> dict[str, tuple[str, ...]]:
     """The sorted tags of each of ``ids`` that has any."""

@@ -404,18 +404,20 @@ def close_of(
     credential_id: str,
     directory_id: str,
     *,
-    status: str,
+    status: str | Sequence[str],
     by: str,
     resolution: str,
     now: dt.datetime,
 ) -> None:
-    """Close the credential's open flag in the directory if it has ``status``."""
+    """Close the credential's open flag in the directory if it has ``status`` (or one of
+    several: one statement)."""
+    statuses = [status] if isinstance(status, str) else list(status)
     conn.execute(
         flags.update()
         .where(
             flags.c.credential_id == credential_id,
             flags.c.directory_id == directory_id,
-            flags.c.status == status,
+            flags.c.status.in_(statuses),
             flags.c.resolved_at.is_(None),
         )
         .values(resolved_at=now, resolved_by=by, resolution=resolution, updated_at=now)

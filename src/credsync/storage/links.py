@@ -216,6 +216,43 @@ def add_confirmed(
     )
 
 
+class NewLink(NamedTuple):
+    credential_id: str
+    account_id: str
+    detail: str
+
+
+def add_confirmed_many(
+    conn: Connection,
+    directory_id: str,
+    new: Sequence[NewLink],
+    *,
+    by: str,
+    now: dt.datetime,
+    status: str,
+) -> None:
+    """Links made confirmed for pushes (a relay applied: its operator confirmed them), one
+    executemany; no link state yet."""
+    if not new:
+        return
+    rows = [
+        {
+            "credential_id": link.credential_id,
+            "directory_id": directory_id,
+            "account_id": link.account_id,
+            "linked_at": now,
+            "linked_by": by,
+            "status": status,
+            "detail": link.detail,
+            "checked_at": now,
+            "link_confirmed_at": now,
+            "link_confirmed_by": by,
+        }
+        for link in new
+    ]
+    conn.execute(links.insert(), rows)
+
+
 def start_attempt(
     conn: Connection,
     directory_id: str,

@@ -132,6 +132,28 @@ def put_pair(conn: Connection, pair: PairRow) -> None:
     conn.execute(relay_pairs.insert().values(**pair._asdict()))
 
 
+def put_pairs(conn: Connection, pairs: Sequence[PairRow]) -> None:
+    """:func:`put_pair` for many pairs of one relay (no two with the same source or target
+    account): one DELETE per few hundred and one executemany."""
+    if not pairs:
+        return
+    relay_ids = {p.relay_id for p in pairs}
+    if len(relay_ids) != 1:
+        raise ValueError("put_pairs: the pairs of one relay")
+    for start in range(0, len(pairs), 400):
+        chunk = pairs[start : start + 400]
+        conn.execute(
+            relay_pairs.delete().where(
+                relay_pairs.c.relay_id == chunk[0].relay_id,
+                sa.or_(
+                    relay_pairs.c.source_account_id.in_([p.source_account_id for p in chunk]),
+                    relay_pairs.c.target_account_id.in_([p.target_account_id for p in chunk]),
+                ),
+            )
+        )
+    conn.execute(relay_pairs.insert(), [p._asdict() for p in pairs])
+
+
 def of_source_credential(conn: Connection, credential_id: str) -> list[tuple[PairRow, RelayRow]]:
     """The pairs whose source side is this credential, with their relays."""
     query = (

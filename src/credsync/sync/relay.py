@@ -7,12 +7,12 @@ writes nothing and needs ``vault.read``. ``run`` does the same and stores a run 
 per source user; a dry run (the default) stops there. Applied (``directory.setup`` and
 ``vault.write``), for each matched user with a credential:
 
-- the target credential (the source's own, or the one the target user is already linked to:
-  kept in step, see :mod:`credsync.vault.relays`) gets its link to the target user, confirmed
-  for pushes (applying the relay is the confirmation), and the pair is recorded;
-- a kept-apart target credential whose password differs takes the source's (source
-  ``relay``);
-- its password is pushed unless the link is in step (:mod:`credsync.sync.relay_push`).
+- the target credential gets its link to the target user, confirmed for pushes (applying the
+  relay is the confirmation), and the pair is recorded; a kept-apart target credential takes
+  the source's password (:mod:`credsync.sync.relay_pair`, a slice of the plan per write
+  transaction);
+- its password is pushed unless the link is in step (:mod:`credsync.sync.relay_push`); a
+  slice's pushes are under way while the next slice is stored.
 
 Refused and conflicting users with a credential are flagged (a flag, never a retry loop);
 unmatched ones are only reported. A second run with everything in step writes nothing to the
@@ -25,40 +25,38 @@ of the engine at the same time at worst sends the same password twice, never an 
 
 from __future__ import annotations
 
-import datetime as dt
+import asyncio
 import json
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import cast
 
-from sqlalchemy.engine import Connection
 from typing_extensions import TypedDict
 
 from credsync.connectors.base import Capability, Connector
 from credsync.connectors.identities import Identity, IdentityConnector, IdentityScope
 from credsync.connectors.registry import ConnectorFactory, open_connector
 from credsync.errors import InvalidInput, NotSupported, PermanentConnectorError
-from credsync.storage import credentials as credential_rows
-from credsync.storage import flags as flag_rows
 from credsync.storage import links as link_rows
 from credsync.storage import relays as relay_rows
 from credsync.storage import runs as run_rows
 from credsync.sync.connect import directory_config, load_directory
 from credsync.sync.lease import HEARTBEAT_SECONDS, Heartbeat
-from credsync.sync.model import Status
+from credsync.sync.relay_pair import Pairer
 from credsync.sync.relay_plan import Match, MatchStatus, match_all
-from credsync.sync.relay_push import PushJob, PushResult, RelayPusher
+from credsync.sync.relay_push import PushResult, RelayPusher
 from credsync.types import new_id
 from credsync.vault._time import utcnow
 from credsync.vault.auth import Actor, Permission
 from credsync.vault.clients import find_client_row
 from credsync.vault.keyring import KeyRing
 from credsync.vault.relays import Relay, find_relay_row, relay_model
-from credsync.vault.secrets import read_secrets, write_secret_version
 from credsync.vault.service import Vault
 
 __all__ = ["RelayItem", "RelayItemJson", "RelayReport", "RelayReportJson", "RelayRunner"]
+
+SLICE = 250  # plan items stored per write transaction (their pushes start after it)
 
 
 class RelayItemJson(TypedDict):
@@ -168,20 +166,32 @@ class RelayRunner:
             raise NotSupported(f"directory {directory.name!r} can't list a relay's users")
         return connector
 
+    async def _read(
+        self, directory_id: str, scope: IdentityScope
+    ) -> tuple[list[Identity], list[str]]:
+        """A directory's users in ``scope`` and what it could not read (its notes)."""
+        connector = self._open(directory_id)
+        try:
+            reader = cast(IdentityConnector, connector)
+            found = [i async for i in reader.iter_identities(scope)]
+            return found, list(getattr(connector, "identity_notes", ()))
+        finally:
+            await connector.close()
+
     async def _match(self, relay: Relay) -> tuple[list[Match], dict[str, Identity], list[str]]:
-        source = self._open(relay.source.id)
+        # Both directories read at once (the source's reads run in threads); the first to
+        # fail stops the other, and its error is raised as it is.
+        reads = [
+            asyncio.ensure_future(self._read(relay.source.id, relay.settings.scope)),
+            asyncio.ensure_future(self._read(relay.target.id, IdentityScope())),
+        ]
         try:
-            reader = cast(IdentityConnector, source)
-            sources = [i async for i in reader.iter_identities(relay.settings.scope)]
-        finally:
-            await source.close()
-        target = self._open(relay.target.id)
-        try:
-            reader = cast(IdentityConnector, target)
-            targets = [i async for i in reader.iter_identities(IdentityScope())]
-            notes = list(getattr(target, "identity_notes", ()))
-        finally:
-            await target.close()
+            (sources, _), (targets, notes) = await asyncio.gather(*reads)
+        except BaseException:
+            for read in reads:
+                read.cancel()
+            await asyncio.gather(*reads, return_exceptions=True)
+            raise
         with self._db.read() as conn:
             pairs = {
                 p.source_account_id: p.target_account_id
@@ -318,165 +328,68 @@ class RelayRunner:
     async def _apply(
         self, relay: Relay, plan: Sequence[Match], run_id: str, report: RelayReport
     ) -> list[RelayItem]:
+        """Store the plan a slice at a time (:mod:`credsync.sync.relay_pair`), each slice's
+        pushes under way while the next one is stored: the first password goes out after one
+        slice, not after the whole scope."""
         items: dict[str, RelayItem] = {}
-        jobs: list[tuple[Match, PushJob]] = []
-        now = utcnow()
-        with self._db.write() as conn:
+        with self._db.read() as conn:
             known = relay_rows.pairs_of(conn, relay.id)
-            for match in plan:
-                key = match.source.account.id
-                if match.status is MatchStatus.MATCHED and match.target is not None:
-                    item, job = self._pair(conn, relay, match, now, known)
-                    items[key] = item
-                    if job is not None:
-                        jobs.append((match, job))
-                elif match.status in (MatchStatus.REFUSED, MatchStatus.CONFLICT) and (
-                    match.source_credential
-                ):
-                    flag_rows.raise_flag(
-                        conn,
-                        client_id=relay.client_id,
-                        credential_id=match.source_credential,
-                        directory_id=relay.target.id,
-                        account_id=match.target.account.id if match.target else None,
-                        status=Status.CONFLICT,
-                        detail=f"relay {relay.name}: the AD password of "
-                        f"{match.source.account.upn or match.source.account.username} is not "
-                        f"carried to Office 365: {match.reason}",
-                        now=now,
-                    )
-                    items[key] = RelayItem(match, "flag")
-                else:
-                    items[key] = RelayItem(match)
-        mirrors = [
-            m
-            for m, _ in jobs
-            if relay.settings.mirror_disable
-            and m.target is not None
-            and m.target.account.enabled != m.source.account.enabled
-        ]
-        if jobs:
-            directory = load_directory(self._db, relay.target.id)
-            connector = self._open(relay.target.id)
-            try:
-                pusher = RelayPusher(
-                    self._db, self._keys, self._actor, directory, connector, run_id=run_id
-                )
-                in_flight = int(getattr(connector, "max_in_flight", 20))
-                results = await pusher.push_all([j for _, j in jobs], in_flight=in_flight)
-                mirrored = {m.source.account.id: await _mirror(connector, m) for m in mirrors}
-            finally:
+        pairer = Pairer(self._vault, self._keys, self._actor, relay, known)
+        connector: Connector | None = None
+        pusher: RelayPusher | None = None
+        settled: list[tuple[Match, PushResult]] = []
+        pushes: list[tuple[Match, asyncio.Task[PushResult]]] = []
+        try:
+            for start in range(0, len(plan), SLICE):
+                part = plan[start : start + SLICE]
+                if pusher is None and any(m.status is MatchStatus.MATCHED for m in part):
+                    connector = self._open(relay.target.id)
+                    directory = load_directory(self._db, relay.target.id)
+                    in_flight = int(getattr(connector, "max_in_flight", 20))
+                    pusher = RelayPusher(self._db, self._keys, self._actor, directory, connector,
+                                         run_id=run_id, in_flight=in_flight)  # fmt: skip
+                with self._db.write() as conn:
+                    stored = pairer.apply(conn, part, utcnow())
+                    jobs = [p.job for p in stored if p.job is not None]
+                    done = pusher.settled(conn, jobs) if pusher is not None and jobs else {}
+                for paired in stored:
+                    match, job = paired.match, paired.job
+                    items[match.source.account.id] = RelayItem(match, paired.action)
+                    if job is None or pusher is None:
+                        continue
+                    if job.credential_id in done:
+                        settled.append((match, done[job.credential_id]))
+                    else:
+                        pushes.append((match, asyncio.ensure_future(pusher.push_gated(job))))
+                await asyncio.sleep(0)  # the slice's pushes start while the next is stored
+            sent = await asyncio.gather(*(task for _, task in pushes))
+            results = [*settled, *zip([m for m, _ in pushes], sent, strict=True)]
+            mirrored = {}
+            if connector is not None:
+                for match, _ in results:
+                    target = match.target
+                    if (
+                        relay.settings.mirror_disable
+                        and target is not None
+                        and (target.account.enabled != match.source.account.enabled)
+                    ):
+                        mirrored[match.source.account.id] = await _mirror(connector, match)
+        finally:
+            for _, task in pushes:
+                task.cancel()
+            if pushes:
+                await asyncio.gather(*(task for _, task in pushes), return_exceptions=True)
+            if connector is not None:
                 await connector.close()
+        if pusher is not None:
             report.pushed = pusher.pushes
-            for (match, _), result in zip(jobs, results, strict=True):
-                item = _pushed(match, result)
-                said = mirrored.get(match.source.account.id)
-                if said:
-                    item = RelayItem(match, item.action, f"{item.detail}; {said}")
-                items[match.source.account.id] = item
+        for match, result in results:
+            item = _pushed(match, result)
+            said = mirrored.get(match.source.account.id)
+            if said:
+                item = RelayItem(match, item.action, f"{item.detail}; {said}")
+            items[match.source.account.id] = item
         return [items[m.source.account.id] for m in plan]
-
-    def _pair(
-        self,
-        conn: Connection,
-        relay: Relay,
-        match: Match,
-        now: dt.datetime,
-        pairs: Mapping[str, relay_rows.PairRow],
-    ) -> tuple[RelayItem, PushJob | None]:
-        """Link the target credential to the target user (confirmed), keep a kept-apart one
-        in step, record the pair; the push to make (None: not linked)."""
-        if match.target is None or match.source_credential is None:
-            return RelayItem(match), None
-        source_cred, target = match.source_credential, match.target.account
-        target_cred = match.target_credential or source_cred
-        existing = link_rows.get(conn, target_cred, relay.target.id)
-        if existing is not None and existing.account_id != target.id:
-            refused = Match(
-                match.source,
-                MatchStatus.CONFLICT,
-                match.target,
-                match.rule,
-                "its credential is linked to another user of the target "
-                "directory: unlink one first",
-                source_cred,
-            )
-            return RelayItem(refused, "none"), None
-        action = "none"
-        if existing is None:
-            link_rows.add_confirmed(
-                conn,
-                target_cred,
-                relay.target.id,
-                target.id,
-                by=self._actor.name,
-                now=now,
-                status=Status.PENDING,
-                detail=f"linked by relay {relay.name} ({match.rule})",
-                state={},
-            )
-            action = "link"
-        elif existing.link_confirmed_at is None:
-            link_rows.confirm_links(
-                conn, [(target_cred, relay.target.id, target.id)], by=self._actor.name, now=now
-            )
-            action = "link"
-        if target_cred != source_cred:
-            self._keep_in_step(conn, relay, source_cred, target_cred)
-        known = pairs.get(match.source.account.id)
-        if known is None or (known.target_account_id, known.target_credential_id) != (
-            target.id,
-            target_cred,
-        ):
-            relay_rows.put_pair(
-                conn,
-                relay_rows.PairRow(
-                    relay.id,
-                    match.source.account.id,
-                    target.id,
-                    source_cred,
-                    target_cred,
-                    match.rule or "link",
-                    now,
-                    self._actor.name,
-                ),
-            )
-            self._vault.audit.append(
-                conn,
-                self._actor,
-                "credential.relay_pair",
-                target_type="credential",
-                target_id=source_cred,
-                client_id=relay.client_id,
-                details={
-                    "relay": relay.name,
-                    "account": match.source.account.username,
-                    "target": target.upn or target.username,
-                    "rule": match.rule,
-                    "target_credential_id": target_cred,
-                },
-            )
-        job = PushJob(target_cred, target, relay.name, relay.settings.never_expires)
-        return RelayItem(match, action), job
-
-    def _keep_in_step(self, conn: Connection, relay: Relay, source: str, target: str) -> None:
-        """A kept-apart target credential takes the source's password when they differ."""
-        versions = {
-            cid: int(credential_rows.get(conn, cid).secret_version) for cid in (source, target)
-        }
-        secrets = read_secrets(conn, self._keys, relay.client_id, versions)
-        if secrets[source].reveal() != secrets[target].reveal():
-            write_secret_version(
-                conn,
-                self._vault.audit,
-                self._actor,
-                self._keys,
-                target,
-                secrets[source],
-                source="relay",
-                reason=f"kept in step with credential {source} by relay {relay.name}",
-                relay=False,
-            )
 
 
 async def _mirror(connector: Connector, match: Match) -> str:

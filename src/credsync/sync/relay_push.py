@@ -29,6 +29,8 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from sqlalchemy.engine import Connection
+
 from credsync.connectors import registry
 from credsync.connectors.base import Account, Connector, PasswordOptions
 from credsync.errors import (
@@ -109,6 +111,7 @@ class RelayPusher:
         connector: Connector,
         *,
         run_id: str,
+        in_flight: int = 20,
     ) -> None:
         self._db = db
         self._keys = keys
@@ -117,16 +120,37 @@ class RelayPusher:
         self._connector = connector
         self._run_id = run_id
         self._rule = registry.kind_of(directory.kind).password_refusal
+        self._gate = asyncio.Semaphore(max(1, in_flight))
         self.pushes = 0
 
-    async def push_all(self, jobs: Sequence[PushJob], *, in_flight: int = 20) -> list[PushResult]:
-        gate = asyncio.Semaphore(max(1, in_flight))
+    def settled(self, conn: Connection, jobs: Sequence[PushJob]) -> dict[str, PushResult]:
+        """Of ``jobs``, those in step already (rule 1), found with a few reads for all of
+        them: credential id -> its result (nothing to send, nothing to read per job). The
+        others go through :meth:`push`, which reads each again just before."""
+        ids = [j.credential_id for j in jobs]
+        links = {link.credential_id: link
+                 for link in link_rows.of_directory(conn, self._directory.id, ids)}  # fmt: skip
+        creds = {c.id: c for c in credential_rows.in_title_order(conn, ids)}
+        targets = credential_rows.push_targets(conn, ids)
+        out: dict[str, PushResult] = {}
+        for job in jobs:
+            link, cred = links.get(job.credential_id), creds.get(job.credential_id)
+            if link is None or cred is None or cred.deleted_at is not None:
+                continue
+            version = int(cred.secret_version)
+            if link.confirmed_secret_version == version and relayed(targets.get(cred.id)):
+                detail = f"in step (version {version})"
+                out[cred.id] = PushResult(job, Status.IN_SYNC, "none", detail, version)
+        return out
 
-        async def one(job: PushJob) -> PushResult:
-            async with gate:
-                return await self.push(job)
+    async def push_gated(self, job: PushJob) -> PushResult:
+        """:meth:`push`, at most ``in_flight`` of them under way at once (the connector
+        shares its requests among them: Graph's $batch)."""
+        async with self._gate:
+            return await self.push(job)
 
-        return list(await asyncio.gather(*(one(j) for j in jobs)))
+    async def push_all(self, jobs: Sequence[PushJob]) -> list[PushResult]:
+        return list(await asyncio.gather(*(self.push_gated(j) for j in jobs)))
 
     def _flag(
         self, job: PushJob, account_id: str, status: str, detail: str, version: int | None = None
@@ -151,16 +175,24 @@ class RelayPusher:
 
     async def push(self, job: PushJob) -> PushResult:
         directory = self._directory
+        secrets = {}  # the password, read in the same transaction when it may be sent
         with self._db.read() as conn:
             link = link_rows.get(conn, job.credential_id, directory.id)
             cred = credential_rows.get(conn, job.credential_id)
             target = credential_rows.push_target(conn, job.credential_id)
+            version = int(cred.secret_version)
+            if (
+                link is not None
+                and version not in (link.confirmed_secret_version, link.failed_secret_version)
+                and relayed(target)
+                and cred.deleted_at is None
+            ):
+                secrets = read_secrets(conn, self._keys, directory.client_id, {cred.id: version})
         if link is None or cred.deleted_at is not None:
             return PushResult(job, Status.SKIPPED, "none", "no longer linked in the target")
         if not relayed(target):
             why = "directory sync is off" if target is None else "its sync mode is off"
             return PushResult(job, Status.SKIPPED, "none", f"not pushed: {why}")
-        version = int(cred.secret_version)
         if link.confirmed_secret_version == version:
             return PushResult(job, Status.IN_SYNC, "none", f"in step (version {version})", version)
         if link.failed_secret_version == version:
@@ -173,10 +205,7 @@ class RelayPusher:
             )
         account = job.account
         name = account.username if account else link.account_id
-        with self._db.read() as conn:
-            secret = read_secrets(conn, self._keys, directory.client_id, {cred.id: version})[
-                cred.id
-            ]
+        secret = secrets[cred.id]
         if self._rule is not None:
             refused = self._rule(secret.reveal())
             if refused is not None:
@@ -250,16 +279,15 @@ class RelayPusher:
                 now=now,
             )
             link_rows.end_attempt(conn, job.credential_id, self._directory.id)
-            for status in (Status.POLICY_REJECTED, Status.CONFLICT, Status.ERROR):
-                flag_rows.close_of(
-                    conn,
-                    job.credential_id,
-                    self._directory.id,
-                    status=status,
-                    by=self._actor.name,
-                    resolution="pushed",
-                    now=now,
-                )
+            flag_rows.close_of(
+                conn,
+                job.credential_id,
+                self._directory.id,
+                status=(Status.POLICY_REJECTED, Status.CONFLICT, Status.ERROR),
+                by=self._actor.name,
+                resolution="pushed",
+                now=now,
+            )
 
 
 def queued_jobs(
@@ -304,11 +332,11 @@ async def push_queued(
             owner="relay",
             now=utcnow(),
         )
-    pusher = RelayPusher(db, keys, actor, directory, connector, run_id=run_id)
+    in_flight = int(getattr(connector, "max_in_flight", 20))
+    pusher = RelayPusher(db, keys, actor, directory, connector, run_id=run_id, in_flight=in_flight)
     state, message, results = "failed", "", []
     try:
-        in_flight = int(getattr(connector, "max_in_flight", 20))
-        results = await pusher.push_all(jobs, in_flight=in_flight)
+        results = await pusher.push_all(jobs)
         state, message = "done", f"{pusher.pushes} pushed"
     except BaseException as exc:
         message = f"the relay stopped: {type(exc).__name__}: {exc}"

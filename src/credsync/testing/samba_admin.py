@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from ldap3 import BASE, MODIFY_ADD, MODIFY_DELETE, MODIFY_REPLACE, NONE, SUBTREE, Connection, Server
 from ldap3.core.exceptions import (
     LDAPCommunicationError,
+    LDAPSessionTerminatedByServerError,
     LDAPSocketOpenError,
     LDAPSocketReceiveError,
 )
@@ -118,8 +119,8 @@ class SambaAdmin:
         try:
             self.conn.delete(dn, controls=[(TREE_DELETE, True, None)])
             return
-        except LDAPSocketReceiveError:
-            pass
+        except (LDAPSocketReceiveError, LDAPSessionTerminatedByServerError):
+            pass  # a read timeout, or the DC ending the session while it deletes (10,000 users)
         deadline = time.monotonic() + patience
         while True:
             try:  # Samba (one process) may not even answer a handshake while it deletes
