@@ -90,6 +90,10 @@ def seeded_template(module_cli, samba_dc, tmp_path_factory):
             assert run["items"][0]["status"] == "mismatch"
             cli.ok("capture", "enroll", "seeded-ad", "--name", "dc1")
             _seed_relay(cli, tmp_path_factory.mktemp("graph"))
+            cli.ok("person", "add", "Contoso", "--username", "anna.berg", "--given-name",
+                   "Anna", "--surname", "Berg", "--usage-location", "SE")  # fmt: skip
+            cli.ok("group", "add", "Contoso", "Sales", "--type", "microsoft365")
+            cli.ok("group", "add-member", "Sales", "anna.berg", "--client", "Contoso")
         yield cli, {"cred": cred["id"], "run": run["id"]}
     finally:
         ad_ou.close()
@@ -114,6 +118,12 @@ def _args(ids: dict[str, str], path: tuple[str, ...]) -> list[str]:
         ("directory", "show"): ["seeded-ad"],
         ("sync", "show"): [ids["run"]],
         ("relay", "show"): ["seeded-relay"],
+        ("person", "list"): ["Contoso"],
+        ("person", "search"): ["anna"],
+        ("person", "show"): ["anna.berg"],
+        ("group", "list"): ["Contoso"],
+        ("group", "search"): ["sales"],
+        ("group", "show"): ["Sales"],
     }
     return [*path, *arguments.get(path, [])]
 
@@ -125,7 +135,8 @@ def test_the_read_commands_are_found():
         ("operator", "show"), ("role", "list"), ("token", "list"), ("policy", "list"),
         ("audit",), ("whoami",), ("db", "status"), ("directory", "list"), ("directory", "show"),
         ("sync", "runs"), ("sync", "show"), ("flags", "list"), ("relay", "list"),
-        ("relay", "show"),
+        ("relay", "show"), ("person", "list"), ("person", "search"), ("person", "show"),
+        ("group", "list"), ("group", "search"), ("group", "show"),
     } <= set(READ_COMMANDS)  # fmt: skip
 
 
