@@ -48,9 +48,9 @@ from credsync.storage import groups as group_rows
 from credsync.storage import people as people_rows
 from credsync.sync.connect import directory_config, load_directory
 from credsync.sync.people_import_report import (
-    FoundJson,
     ImportReport,
     ObjectReport,
+    PeopleImportFoundJson,
     Preview,
 )
 from credsync.vault.auth import Actor, Permission
@@ -178,7 +178,7 @@ class PeopleImport:
             directory=directory.name,
             query=query,
             people=tuple(
-                FoundJson(
+                PeopleImportFoundJson(
                     kind="person",
                     object_id=p.object_id,
                     name=p.display_name or p.username,
@@ -191,7 +191,7 @@ class PeopleImport:
                 for p in people
             ),
             groups=tuple(
-                FoundJson(
+                PeopleImportFoundJson(
                     kind="group",
                     object_id=g.object_id,
                     name=g.name,

@@ -12,21 +12,21 @@ from typing import Literal
 from typing_extensions import TypedDict
 
 __all__ = [
-    "FoundJson",
     "ImportOutcome",
     "ImportReport",
-    "ImportReportJson",
     "ObjectReport",
-    "ObjectReportJson",
+    "PeopleImportFoundJson",
+    "PeopleImportObjectJson",
+    "PeopleImportPreviewJson",
+    "PeopleImportReportJson",
     "Preview",
-    "PreviewJson",
 ]
 
 ImportOutcome = Literal["created", "updated", "unchanged", "linked", "refused"]
 ObjectKind = Literal["person", "group"]
 
 
-class FoundJson(TypedDict):
+class PeopleImportFoundJson(TypedDict):
     """One object a search found; ``vault_id``: the person / group it already is (linked to
     this directory's object), else null."""
 
@@ -40,12 +40,12 @@ class FoundJson(TypedDict):
     vault_id: str | None
 
 
-class PreviewJson(TypedDict):
+class PeopleImportPreviewJson(TypedDict):
     client: str
     directory: str
     query: str
-    people: list[FoundJson]
-    groups: list[FoundJson]
+    people: list[PeopleImportFoundJson]
+    groups: list[PeopleImportFoundJson]
     truncated: bool
 
 
@@ -54,12 +54,12 @@ class Preview:
     client: str
     directory: str
     query: str
-    people: tuple[FoundJson, ...]
-    groups: tuple[FoundJson, ...]
+    people: tuple[PeopleImportFoundJson, ...]
+    groups: tuple[PeopleImportFoundJson, ...]
     truncated: bool
 
-    def to_json(self) -> PreviewJson:
-        return PreviewJson(
+    def to_json(self) -> PeopleImportPreviewJson:
+        return PeopleImportPreviewJson(
             client=self.client,
             directory=self.directory,
             query=self.query,
@@ -69,7 +69,7 @@ class Preview:
         )
 
 
-class ObjectReportJson(TypedDict):
+class PeopleImportObjectJson(TypedDict):
     kind: ObjectKind
     object_id: str
     name: str
@@ -98,8 +98,8 @@ class ObjectReport:
     members_removed: list[str] = field(default_factory=list)
     members_outside: list[str] = field(default_factory=list)
 
-    def to_json(self) -> ObjectReportJson:
-        return ObjectReportJson(
+    def to_json(self) -> PeopleImportObjectJson:
+        return PeopleImportObjectJson(
             kind=self.kind,
             object_id=self.object_id,
             name=self.name,
@@ -113,13 +113,13 @@ class ObjectReport:
         )
 
 
-class ImportReportJson(TypedDict):
+class PeopleImportReportJson(TypedDict):
     client: str
     directory: str
     totals: dict[str, int]
     members_added: int
     members_removed: int
-    objects: list[ObjectReportJson]
+    objects: list[PeopleImportObjectJson]
 
 
 @dataclass(frozen=True)
@@ -143,8 +143,8 @@ class ImportReport:
             for o in self.objects
         )
 
-    def to_json(self) -> ImportReportJson:
-        return ImportReportJson(
+    def to_json(self) -> PeopleImportReportJson:
+        return PeopleImportReportJson(
             client=self.client,
             directory=self.directory,
             totals=self.totals,

@@ -13,9 +13,9 @@ from credsync.api.routing import api_router
 from credsync.sync.people_import import MAX_PREVIEW, PeopleImport, Selection
 from credsync.sync.people_import_report import (
     ImportReport,
-    ImportReportJson,
+    PeopleImportPreviewJson,
+    PeopleImportReportJson,
     Preview,
-    PreviewJson,
 )
 
 router = api_router(prefix="/people/import", tags=["people"])
@@ -53,8 +53,8 @@ class ImportSyncIn(BaseModel):
     )
 
 
-@router.post("/search", response_model=PreviewJson)
-def search_import(body: ImportSearchIn, actor: Caller, state: State) -> PreviewJson:
+@router.post("/search", response_model=PeopleImportPreviewJson)
+def search_import(body: ImportSearchIn, actor: Caller, state: State) -> PeopleImportPreviewJson:
     """What the query finds in the directory; writes nothing."""
 
     async def found() -> Preview:
@@ -65,8 +65,8 @@ def search_import(body: ImportSearchIn, actor: Caller, state: State) -> PreviewJ
     return run_coroutine(found).to_json()
 
 
-@router.post("/sync", response_model=ImportReportJson)
-def sync_import(body: ImportSyncIn, actor: Caller, state: State) -> ImportReportJson:
+@router.post("/sync", response_model=PeopleImportReportJson)
+def sync_import(body: ImportSyncIn, actor: Caller, state: State) -> PeopleImportReportJson:
     """Import the selection: one line per object (created, updated, unchanged, linked,
     refused and why) with each group's members added, removed and left outside."""
     selection = Selection(
