@@ -73,6 +73,9 @@ class Capability(enum.StrEnum):
     # iter_identities(scope, ids): users with what a relay pairs them by (anchor, e-mail) and
     # whether a password may be written (see credsync.connectors.identities).
     IDENTITIES = "identities"
+    # search_people / search_groups / read_people / read_groups / iter_members: the import of
+    # people and groups (see credsync.connectors.people_source).
+    PEOPLE = "people"
 
 
 @dataclass(frozen=True)

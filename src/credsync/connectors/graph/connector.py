@@ -11,9 +11,9 @@ How a :class:`~credsync.connectors.base.DirectoryConfig` of kind ``entra`` is re
   certificate, anything else a secret); ``scope`` (default
   ``https://graph.microsoft.com/.default``; national clouds set theirs); ``page_size`` (users
   per page of a listing, 1-999, default 999).
-* ``ca_file`` / ``ca_pem``: the CAs trusted for both the authority and Graph (none: the system
-  store); ``insecure_skip_verify`` turns checking off; ``timeout`` is per request.
-  ``base_dn`` and ``tls_server_name`` mean nothing here (the whole tenant is in scope).
+* ``ca_file`` / ``ca_pem``: the CAs trusted for the authority and Graph (none: the system store);
+  ``insecure_skip_verify`` turns checking off; ``timeout`` is per request. ``base_dn`` and
+  ``tls_server_name`` mean nothing here. People and groups for the import: :mod:`._people`.
 
 Decisions, and why:
 
@@ -37,8 +37,7 @@ Decisions, and why:
   the cursor (minus a 10-minute overlap, de-duplicated by entry id) and sets the accounts'
   ``password_changed_by``; a user named by a new entry but not in the delta is read by id.
   Without the permission (403) the ChangeSet carries a note and the timestamp alone decides.
-* **test_connection** steps: connect, tls, token, permissions, directory role, read users.
-"""
+* **test_connection** steps: connect, tls, token, permissions, directory role, read users."""
 
 from __future__ import annotations
 
@@ -80,13 +79,9 @@ from credsync.connectors.graph._mapping import (
     policies_with,
     to_account,
 )
+from credsync.connectors.graph._people import PeopleReads
 from credsync.connectors.identities import Identity, IdentityScope
-from credsync.errors import (
-    AccountNotFound,
-    ConnectorError,
-    NotSupported,
-    PermanentConnectorError,
-)
+from credsync.errors import AccountNotFound, ConnectorError, NotSupported, PermanentConnectorError
 from credsync.types import Secret
 
 __all__ = ["GraphConnector"]
@@ -110,7 +105,7 @@ _AUDIT_DENIED = (
 _AUTHOR_TOLERANCE = dt.timedelta(minutes=2)
 
 
-class GraphConnector:
+class GraphConnector(PeopleReads):
     """Entra ID behind :class:`~credsync.connectors.base.Connector`. ``transport`` (an httpx
     transport) and ``session`` (the requests session msal uses) are the I/O seams for tests."""
 
@@ -122,6 +117,7 @@ class GraphConnector:
             Capability.PASSWORD_TIMESTAMP,
             Capability.CHANGE_AUTHORS,
             Capability.IDENTITIES,
+            Capability.PEOPLE,
         }
     )
     #: set_password calls the engine may keep under way at once (they share $batch requests)

@@ -1,6 +1,7 @@
 """Graph's /groups: list, $count, get, create (Microsoft 365 or security, as Graph allows),
 PATCH (with ``members@odata.bind``, 20 at most), DELETE (Microsoft 365 groups go to deleted items,
-security groups are gone), members (list, ``$ref`` add and remove), and /directoryObjects/{id}.
+security groups are gone), members (``$ref`` add and remove; listed in :mod:`._members`), and
+/directoryObjects/{id}.
 
 Names are not unique. Groups synced from on-premises AD refuse member and property edits.
 """
@@ -12,18 +13,15 @@ from typing import Any
 
 from . import _ops
 from ._errors import GraphError, bad_request, not_found
-from ._graph import Ctx, Reply, Router, collection
-from ._listing import Listing, check_body, check_types, count_only, list_page, select_of, single
+from ._graph import Ctx, Reply, Router
+from ._listing import Listing, check_body, check_types, count_only, list_page, single
 from ._model import (
     GROUP_DEFAULT,
     GROUP_DEFAULTS,
     GROUP_PROPERTIES,
     GROUP_READ_ONLY,
-    USER_DEFAULT,
-    USER_DEFAULTS,
     project,
 )
-from ._query import parse_top
 from ._seed import guid
 from ._users import ON_PREMISES, USERS
 
@@ -192,48 +190,6 @@ def delete_group(ctx: Ctx) -> Reply:
     return Reply(204)
 
 
-def list_members(ctx: Ctx) -> Reply:
-    record = _group(ctx)
-    store = ctx.tenant.store
-    select = select_of(ctx, USERS)
-    names = select or USER_DEFAULT
-    top = parse_top(ctx.option("$top"), 100)
-    start = 0
-    if "$skiptoken" in ctx.request.query:
-        payload = ctx.tokens.open(ctx.request.query["$skiptoken"], k="members", g=record["id"])
-        if payload is None:
-            raise bad_request(
-                "The specified page token value has expired and can no longer be included in "
-                "your request.",
-                "Directory_ExpiredPageToken",
-            )
-        start = int(payload["o"])
-    member_ids = [
-        m
-        for m in store.members.get(record["id"], {})
-        if m in store.users.live or m in store.groups.live
-    ]
-    items = []
-    for member_id in member_ids[start : start + top]:
-        user = store.users.live.get(member_id)
-        if user is not None:
-            item = {"@odata.type": "#microsoft.graph.user"}
-            item.update(project(user, names, USER_DEFAULTS))
-        else:
-            group = store.groups.live[member_id]
-            item = {"@odata.type": "#microsoft.graph.group"}
-            item.update(project(group, [n for n in names if n in GROUP_DEFAULTS], GROUP_DEFAULTS))
-        items.append(item)
-    next_link = None
-    if start + top < len(member_ids):
-        options = {k: v for k, v in ctx.request.query.items() if k != "$skiptoken"}
-        options["$skiptoken"] = ctx.tokens.seal(
-            {"k": "members", "g": record["id"], "o": start + top}
-        )
-        next_link = ctx.link(f"/groups/{record['id']}/members", options)
-    return collection(ctx, "directoryObjects", items, next_link)
-
-
 def add_member_ref(ctx: Ctx) -> Reply:
     record = _group(ctx)
     body = ctx.json()
@@ -283,7 +239,6 @@ def register(router: Router) -> None:
     router.add("GET", "/groups/{id}", get_group)
     router.add("PATCH", "/groups/{id}", patch_group)
     router.add("DELETE", "/groups/{id}", delete_group)
-    router.add("GET", "/groups/{id}/members", list_members)
     router.add("POST", "/groups/{id}/members/$ref", add_member_ref)
     router.add(
         "DELETE",

@@ -1,11 +1,11 @@
-"""Listing a collection as Graph does: ``$select``, ``$filter``, ``$search``, ``$top`` (1-999,
-default 100), ``$count`` (with ConsistencyLevel: eventual), ``$orderby`` on a few names (with a
-filter or search only as an advanced query), opaque ``$skiptoken`` paging with an absolute
-``@odata.nextLink``; ``$skip`` and ``$expand`` are refused."""
+"""Listing a collection as Graph does: ``$select``, ``$filter``, ``$search`` (grammar in
+:mod:`._search`), ``$top`` (1-999, default 100), ``$count`` (with ConsistencyLevel:
+eventual), ``$orderby`` on a few names (with a filter or search only as an advanced query),
+opaque ``$skiptoken`` paging with an absolute ``@odata.nextLink``; ``$skip`` and ``$expand``
+are refused."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -14,12 +14,21 @@ from ._errors import GraphError, bad_request, unsupported_query
 from ._graph import Ctx, Reply, collection
 from ._model import project
 from ._query import Filter, parse_filter, parse_select, parse_top
+from ._search import compile_search
 from ._store import Collection, Record
 
-__all__ = ["Listing", "check_body", "check_types", "count_only", "list_page", "select_of", "single"]
+__all__ = [
+    "Listing",
+    "check_body",
+    "check_types",
+    "count_only",
+    "list_page",
+    "search_of",
+    "select_of",
+    "single",
+]
 
 DEFAULT_PAGE = 100
-_SEARCH = re.compile(r'"(?P<prop>[A-Za-z]+):(?P<term>[^"]*)"')
 
 
 @dataclass(frozen=True)
@@ -52,7 +61,9 @@ def _refuse_options(ctx: Ctx) -> None:
         raise unsupported_query("Expand is not supported for this request.")
 
 
-def _search(ctx: Ctx, listing: Listing) -> Callable[[Record], bool] | None:
+def search_of(ctx: Ctx, searchable: Sequence[str]) -> Callable[[Record], bool] | None:
+    """The records ``$search`` keeps (the grammar: :mod:`._search`); it needs ConsistencyLevel:
+    eventual."""
     text = ctx.option("$search")
     if text is None:
         return None
@@ -61,23 +72,11 @@ def _search(ctx: Ctx, listing: Listing) -> Callable[[Record], bool] | None:
             "Request with $search query parameter only works through MSGraph with a special "
             "request header: 'ConsistencyLevel: eventual'"
         )
-    clauses = [(m.group("prop"), m.group("term").lower()) for m in _SEARCH.finditer(text)]
-    if not clauses:
-        raise bad_request("Syntax error: invalid $search query.", "BadRequest")
-    for prop, _term in clauses:
-        if prop not in listing.searchable:
-            raise bad_request(f"Unsupported property '{prop}' in $search.")
-    use_and = " AND " in text
+    return compile_search(text, searchable)
 
-    def hit(record: Record, prop: str, term: str) -> bool:
-        value = str(record.get(prop) or "").lower()
-        return any(word.startswith(term) for word in re.split(r"[\s.@_-]+", value)) or (
-            value.startswith(term)
-        )
 
-    if use_and:
-        return lambda r: all(hit(r, p, t) for p, t in clauses)
-    return lambda r: any(hit(r, p, t) for p, t in clauses)
+def _search(ctx: Ctx, listing: Listing) -> Callable[[Record], bool] | None:
+    return search_of(ctx, listing.searchable)
 
 
 def _filter(ctx: Ctx, listing: Listing) -> Filter | None:

@@ -155,6 +155,15 @@ ROUTES: dict[str, Access] = {
             "Directory.Read.All",
         )
     ),
+    "GET /groups/{id}/transitiveMembers": Access(
+        (
+            "GroupMember.Read.All",
+            "GroupMember.ReadWrite.All",
+            "Group.Read.All",
+            "Group.ReadWrite.All",
+            "Directory.Read.All",
+        )
+    ),
     "POST /groups/{id}/members/$ref": Access(
         _MEMBER_WRITE, map_route="DELETE /groups/{id}/members/{id}"
     ),

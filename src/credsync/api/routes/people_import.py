@@ -1,0 +1,81 @@
+"""The import of people and groups from a client's directory (issue 16): search (a preview
+of what a query finds, and whether each object is already a person / group of the client)
+and synchronise a selection. The rules are :mod:`credsync.sync.people_import`'s; both need
+directory.setup and vault.write on the client."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from credsync.api.deps import Caller, State
+from credsync.api.routes.sync import run_coroutine
+from credsync.api.routing import api_router
+from credsync.sync.people_import import MAX_PREVIEW, PeopleImport, Selection
+from credsync.sync.people_import_report import (
+    ImportReport,
+    PeopleImportPreviewJson,
+    PeopleImportReportJson,
+    Preview,
+)
+
+router = api_router(prefix="/people/import", tags=["people"])
+
+
+class ImportSearchIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    client: str = Field(max_length=200, description="The client (name or id).")
+    directory: str = Field(max_length=200, description="One of the client's directories.")
+    query: str = Field(
+        default="",
+        max_length=2000,
+        description="Words, the directory's own search text, or filter: and a filter "
+        "(empty: everything).",
+    )
+    groups: bool = Field(default=False, description="Search groups too.")
+    limit: int = Field(default=200, ge=1, le=MAX_PREVIEW)
+
+
+class ImportSyncIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    client: str = Field(max_length=200)
+    directory: str = Field(max_length=200)
+    ids: list[str] = Field(
+        default_factory=list, max_length=5000, description="Object ids of users and groups."
+    )
+    query: str | None = Field(
+        default=None, max_length=2000, description="Import every result of this query instead."
+    )
+    groups: bool = Field(default=False, description="With query: its groups too.")
+    members: bool = Field(
+        default=False, description="Import the members of imported groups too (nested)."
+    )
+
+
+@router.post("/search", response_model=PeopleImportPreviewJson)
+def search_import(body: ImportSearchIn, actor: Caller, state: State) -> PeopleImportPreviewJson:
+    """What the query finds in the directory; writes nothing."""
+
+    async def found() -> Preview:
+        return await PeopleImport(state.vault, state.keys, actor).search(
+            body.client, body.directory, body.query, groups=body.groups, limit=body.limit
+        )
+
+    return run_coroutine(found).to_json()
+
+
+@router.post("/sync", response_model=PeopleImportReportJson)
+def sync_import(body: ImportSyncIn, actor: Caller, state: State) -> PeopleImportReportJson:
+    """Import the selection: one line per object (created, updated, unchanged, linked,
+    refused and why) with each group's members added, removed and left outside."""
+    selection = Selection(
+        ids=tuple(body.ids), query=body.query, groups=body.groups, members=body.members
+    )
+
+    async def done() -> ImportReport:
+        return await PeopleImport(state.vault, state.keys, actor).sync(
+            body.client, body.directory, selection
+        )
+
+    return run_coroutine(done).to_json()

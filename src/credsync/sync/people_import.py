@@ -1,0 +1,367 @@
+"""The import of people and groups from a client's directory (issue 16): search, then
+synchronise a selection.
+
+``search`` lists what a query finds in the directory (people, and groups when asked), each
+with the person / group of the client it already is (linked to that object), and writes
+nothing. ``sync`` takes a selection (object ids, or every result of a query) and, per object:
+
+- a user becomes a person through :meth:`People.upsert_from_directory` (the directory is then
+  the source of truth of the person's attributes: read-only in the vault). A user whose
+  username is taken by a person the vault itself owns (no source directory, not linked to this
+  user) is **refused**: the import never takes over a record someone keeps by hand (delete or
+  rename that person, then import again). A username taken by a person another directory is
+  the source of truth of links the two (``linked``: the same human in both directories).
+- a group becomes a group through :meth:`Groups.upsert_from_directory`; a distribution list
+  is refused (the vault's group types are security and Microsoft 365).
+- the members of each imported group are set to its directory members that are people /
+  groups of this directory in the vault (imported now or before): members the directory no
+  longer has are removed, as the directory is the membership's source of truth. Members
+  outside the import are listed on the group's line (``members_outside``), not imported,
+  unless ``members`` is asked for: then every member, and the members of member groups (nested
+  groups, to any depth), is imported too.
+- anything the vault refuses (a bad field value, a username another person has) is
+  ``refused`` with the vault's reason; the rest goes on.
+
+A second synchronisation with nothing changed in the directory reports every object
+``unchanged`` and writes nothing. Who may: ``directory.setup`` and ``vault.write`` (and
+``vault.read``) on the directory's client, for both ``search`` (it reads the directory with
+the client's bind credential) and ``sync``; a client outside the operator's client access is
+NotFound.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar, cast
+
+from credsync.connectors.base import Capability
+from credsync.connectors.people_source import (
+    DirectoryGroup,
+    DirectoryMember,
+    DirectoryPerson,
+    PeopleSource,
+)
+from credsync.connectors.registry import ConnectorFactory, open_connector
+from credsync.errors import CredsyncError, InvalidInput, NotSupported
+from credsync.storage import groups as group_rows
+from credsync.storage import people as people_rows
+from credsync.sync.connect import directory_config, load_directory
+from credsync.sync.people_import_report import (
+    ImportReport,
+    ObjectReport,
+    PeopleImportFoundJson,
+    Preview,
+)
+from credsync.vault.auth import Actor, Permission
+from credsync.vault.clients import find_client_row
+from credsync.vault.directories import Directory, find_directory_row
+from credsync.vault.keyring import KeyRing
+from credsync.vault.service import Vault
+from credsync.vault.validate import name_key
+
+__all__ = ["MAX_PREVIEW", "PeopleImport", "Selection"]
+
+MAX_PREVIEW = 1000
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Selection:
+    """What ``sync`` takes: ``ids`` (users and groups by object id), or every result of
+    ``query`` (people; groups too with ``groups``); ``members``: import group members too."""
+
+    ids: tuple[str, ...] = ()
+    query: str | None = None
+    groups: bool = False
+    members: bool = False
+
+    def check(self) -> None:
+        if bool(self.ids) == (self.query is not None):
+            raise InvalidInput(
+                "choose object ids, or a query whose results are all imported (not both)",
+                field="selection",
+            )
+        for value in self.ids:
+            if not value.strip() or len(value.strip()) > 64:
+                raise InvalidInput(f"{value!r} is not an object id", field="ids")
+
+
+async def _take(items: AsyncIterator[T], limit: int | None) -> tuple[list[T], bool]:
+    found: list[T] = []
+    async for item in items:
+        if limit is not None and len(found) >= limit:
+            return found, True
+        found.append(item)
+    return found, False
+
+
+class PeopleImport:
+    def __init__(
+        self,
+        vault: Vault,
+        keys: KeyRing,
+        actor: Actor,
+        *,
+        factory: ConnectorFactory = open_connector,
+    ) -> None:
+        self._vault = vault
+        self._db = vault.db
+        self._keys = keys
+        self._actor = actor
+        self._factory = factory
+
+    # -- the directory -----------------------------------------------------------------------
+    def _directory(self, client_ref: str, directory_ref: str) -> tuple[str, Directory]:
+        self._actor.require(
+            Permission.VAULT_READ, Permission.VAULT_WRITE, Permission.DIRECTORY_SETUP
+        )
+        with self._db.read() as conn:
+            client = find_client_row(conn, client_ref, self._actor)
+            row = find_directory_row(conn, directory_ref, self._actor)
+            if row.client_id != client.id:
+                raise InvalidInput(
+                    f"directory {row.name!r} is not one of client {client.name!r}",
+                    field="directory",
+                )
+        return client.name, load_directory(self._db, row.id)
+
+    def _open(self, directory: Directory) -> PeopleSource:
+        connector = self._factory(directory_config(self._db, self._keys, directory))
+        if Capability.PEOPLE not in connector.capabilities:
+            raise NotSupported(
+                f"directory {directory.name!r} can't be searched for people and groups (yet)"
+            )
+        return cast(PeopleSource, connector)
+
+    def _known(self, directory_id: str, kind: str, object_ids: Sequence[str]) -> dict[str, str]:
+        """Object id -> the live person / group of the vault linked to it."""
+        found: dict[str, str] = {}
+        with self._db.read() as conn:
+            for object_id in object_ids:
+                row: Any = (
+                    people_rows.by_account(conn, directory_id, object_id)
+                    if kind == "person"
+                    else group_rows.by_object(conn, directory_id, object_id)
+                )
+                if row is not None and row.deleted_at is None:
+                    found[object_id] = row.id
+        return found
+
+    # -- search ------------------------------------------------------------------------------
+    async def search(
+        self,
+        client_ref: str,
+        directory_ref: str,
+        query: str,
+        *,
+        groups: bool = False,
+        limit: int = 200,
+    ) -> Preview:
+        """What ``query`` finds (at most ``limit`` people and ``limit`` groups)."""
+        if not 1 <= limit <= MAX_PREVIEW:
+            raise InvalidInput(f"a limit is 1 to {MAX_PREVIEW}, not {limit}", field="limit")
+        client, directory = self._directory(client_ref, directory_ref)
+        source = self._open(directory)
+        try:
+            people, more = await _take(source.search_people(query), limit)
+            found_groups: list[DirectoryGroup] = []
+            if groups:
+                found_groups, more_groups = await _take(source.search_groups(query), limit)
+                more = more or more_groups
+        finally:
+            await source.close()
+        known = self._known(directory.id, "person", [p.object_id for p in people])
+        known_groups = self._known(directory.id, "group", [g.object_id for g in found_groups])
+        return Preview(
+            client=client,
+            directory=directory.name,
+            query=query,
+            people=tuple(
+                PeopleImportFoundJson(
+                    kind="person",
+                    object_id=p.object_id,
+                    name=p.display_name or p.username,
+                    username=p.username,
+                    email=p.email,
+                    type=None,
+                    enabled=p.enabled,
+                    vault_id=known.get(p.object_id),
+                )
+                for p in people
+            ),
+            groups=tuple(
+                PeopleImportFoundJson(
+                    kind="group",
+                    object_id=g.object_id,
+                    name=g.name,
+                    username=None,
+                    email=g.email,
+                    type=g.type,
+                    enabled=None,
+                    vault_id=known_groups.get(g.object_id),
+                )
+                for g in found_groups
+            ),
+            truncated=more,
+        )
+
+    # -- sync --------------------------------------------------------------------------------
+    async def _read(
+        self, source: PeopleSource, selection: Selection
+    ) -> tuple[
+        dict[str, DirectoryPerson],
+        dict[str, DirectoryGroup],
+        dict[str, list[DirectoryMember]],
+        list[str],
+    ]:
+        """(people, groups, each group's direct members, ids that name nothing)."""
+        people: dict[str, DirectoryPerson] = {}
+        groups: dict[str, DirectoryGroup] = {}
+        missing: list[str] = []
+        if selection.query is not None:
+            people = {p.object_id: p async for p in source.search_people(selection.query)}
+            if selection.groups:
+                groups = {g.object_id: g async for g in source.search_groups(selection.query)}
+        else:
+            ids = list(dict.fromkeys(i.strip() for i in selection.ids))
+            people = {p.object_id: p for p in await source.read_people(ids)}
+            rest = [i for i in ids if i not in people]
+            groups = {g.object_id: g for g in await source.read_groups(rest)}
+            missing = [i for i in rest if i not in groups]
+        members: dict[str, list[DirectoryMember]] = {}
+        queue = list(groups)
+        while queue:
+            group_id = queue.pop(0)
+            members[group_id] = [m async for m in source.iter_members(group_id)]
+            if not selection.members:
+                continue
+            new_people = [
+                m.object_id
+                for m in members[group_id]
+                if m.kind == "person" and m.object_id not in people
+            ]
+            for person in await source.read_people(new_people):
+                people[person.object_id] = person
+            new_groups = [
+                m.object_id
+                for m in members[group_id]
+                if m.kind == "group" and m.object_id not in groups
+            ]
+            for group in await source.read_groups(new_groups):
+                groups[group.object_id] = group
+                queue.append(group.object_id)
+        return people, groups, members, missing
+
+    def _vault_owned(self, directory: Directory, person: DirectoryPerson) -> str | None:
+        """Why the import must not take this user's username (a hand-kept person has it)."""
+        with self._db.read() as conn:
+            if people_rows.by_account(conn, directory.id, person.object_id) is not None:
+                return None
+            for row in people_rows.by_username(
+                conn, name_key(person.username), [directory.client_id]
+            ):
+                if row.source_directory_id is None:
+                    where = " (in the trash)" if row.deleted_at is not None else ""
+                    return (
+                        f"username {person.username!r} is taken by person {row.id}{where}, "
+                        "whom the vault owns (no source directory): the import does not take "
+                        "them over"
+                    )
+        return None
+
+    def _person(self, directory: Directory, person: DirectoryPerson) -> ObjectReport:
+        report = ObjectReport("person", person.object_id, person.display_name or person.username)
+        if not person.username:
+            report.outcome, report.reason = "refused", "the user has no sign-in name"
+            return report
+        reason = self._vault_owned(directory, person)
+        if reason is not None:
+            report.outcome, report.reason = "refused", reason
+            return report
+        attributes: dict[str, Any] = dict(person.attributes())
+        if not attributes["display_name"]:
+            del attributes["display_name"]  # the vault makes one from the names
+        try:
+            done = self._vault.people.upsert_from_directory(
+                self._actor, directory.id, person.object_id, attributes
+            )
+        except CredsyncError as exc:
+            report.outcome, report.reason = "refused", str(exc)
+            return report
+        report.outcome, report.changed, report.vault_id = done.outcome, done.changed, done.person.id
+        if done.outcome == "linked" and done.person.source is not None:
+            report.reason = "another directory is the source of truth of this person"
+        return report
+
+    def _group(self, directory: Directory, group: DirectoryGroup) -> ObjectReport:
+        report = ObjectReport("group", group.object_id, group.name)
+        if group.type == "distribution":
+            report.outcome = "refused"
+            report.reason = "a distribution list: the vault's groups are security or Microsoft 365"
+            return report
+        try:
+            done, outcome = self._vault.groups.upsert_from_directory(
+                self._actor, directory.id, group.object_id, dict(group.attributes())
+            )
+        except CredsyncError as exc:
+            report.outcome, report.reason = "refused", str(exc)
+            return report
+        report.outcome, report.vault_id = cast(Any, outcome), done.id
+        if outcome == "linked":
+            report.reason = "another directory is the source of truth of this group"
+        return report
+
+    def _members(
+        self, directory: Directory, report: ObjectReport, members: Sequence[DirectoryMember]
+    ) -> None:
+        """Set the group's vault members to its directory members known to the vault."""
+        assert report.vault_id is not None  # noqa: S101 - only imported groups get here
+        people = self._known(directory.id, "person", [m.object_id for m in members])
+        groups = self._known(directory.id, "group", [m.object_id for m in members])
+        wanted: dict[str, tuple[str, str]] = {}
+        for member in members:
+            known = (people if member.kind == "person" else groups).get(member.object_id)
+            if known is None:
+                report.members_outside.append(member.name or member.object_id)
+            else:
+                wanted[known] = (member.kind, member.name or member.object_id)
+        current = {m["id"]: m for m in self._vault.groups.members(self._actor, report.vault_id)}
+        for vault_id, (kind, name) in wanted.items():
+            if vault_id in current:
+                continue
+            try:
+                self._vault.groups.add_member(self._actor, report.vault_id, vault_id, kind=kind)
+                report.members_added.append(name)
+            except CredsyncError as exc:
+                report.members_outside.append(f"{name} ({exc})")
+        for vault_id, held in current.items():
+            if vault_id not in wanted:
+                self._vault.groups.remove_member(
+                    self._actor, report.vault_id, vault_id, kind=held["type"]
+                )
+                report.members_removed.append(held["name"])
+
+    async def sync(self, client_ref: str, directory_ref: str, selection: Selection) -> ImportReport:
+        """Import the selection (see the module docstring); the report has one line per
+        object, people first."""
+        selection.check()
+        client, directory = self._directory(client_ref, directory_ref)
+        source = self._open(directory)
+        try:
+            people, groups, members, missing = await self._read(source, selection)
+        finally:
+            await source.close()
+        reports = [self._person(directory, p) for p in people.values()]
+        group_reports = [self._group(directory, g) for g in groups.values()]
+        for report in group_reports:
+            if report.outcome in ("created", "updated", "unchanged"):
+                self._members(directory, report, members.get(report.object_id, ()))
+        reports.extend(group_reports)
+        reports.extend(
+            ObjectReport(
+                "person", i, i, "refused", "no user or group with this id in the directory"
+            )
+            for i in missing
+        )
+        return ImportReport(client, directory.name, tuple(reports))

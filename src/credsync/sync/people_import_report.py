@@ -1,0 +1,154 @@
+"""What the import of people and groups shows: the preview of a search (what the directory
+has, and whether each object is already a person / group of the client) and the report of a
+synchronisation (one line per object: created, updated, unchanged, linked or refused and why;
+for a group, the members added, removed and left outside the import)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Literal
+
+from typing_extensions import TypedDict
+
+__all__ = [
+    "ImportOutcome",
+    "ImportReport",
+    "ObjectReport",
+    "PeopleImportFoundJson",
+    "PeopleImportObjectJson",
+    "PeopleImportPreviewJson",
+    "PeopleImportReportJson",
+    "Preview",
+]
+
+ImportOutcome = Literal["created", "updated", "unchanged", "linked", "refused"]
+ObjectKind = Literal["person", "group"]
+
+
+class PeopleImportFoundJson(TypedDict):
+    """One object a search found; ``vault_id``: the person / group it already is (linked to
+    this directory's object), else null."""
+
+    kind: ObjectKind
+    object_id: str
+    name: str
+    username: str | None
+    email: str
+    type: str | None
+    enabled: bool | None
+    vault_id: str | None
+
+
+class PeopleImportPreviewJson(TypedDict):
+    client: str
+    directory: str
+    query: str
+    people: list[PeopleImportFoundJson]
+    groups: list[PeopleImportFoundJson]
+    truncated: bool
+
+
+@dataclass(frozen=True)
+class Preview:
+    client: str
+    directory: str
+    query: str
+    people: tuple[PeopleImportFoundJson, ...]
+    groups: tuple[PeopleImportFoundJson, ...]
+    truncated: bool
+
+    def to_json(self) -> PeopleImportPreviewJson:
+        return PeopleImportPreviewJson(
+            client=self.client,
+            directory=self.directory,
+            query=self.query,
+            people=list(self.people),
+            groups=list(self.groups),
+            truncated=self.truncated,
+        )
+
+
+class PeopleImportObjectJson(TypedDict):
+    kind: ObjectKind
+    object_id: str
+    name: str
+    outcome: ImportOutcome
+    reason: str | None
+    changed: list[str]
+    vault_id: str | None
+    members_added: list[str]
+    members_removed: list[str]
+    members_outside: list[str]
+
+
+@dataclass
+class ObjectReport:
+    """``reason``: why refused (or, for ``linked``, whose the attributes stay);
+    ``members_outside``: the group's directory members that are not imported (names)."""
+
+    kind: ObjectKind
+    object_id: str
+    name: str
+    outcome: ImportOutcome = "unchanged"
+    reason: str | None = None
+    changed: tuple[str, ...] = ()
+    vault_id: str | None = None
+    members_added: list[str] = field(default_factory=list)
+    members_removed: list[str] = field(default_factory=list)
+    members_outside: list[str] = field(default_factory=list)
+
+    def to_json(self) -> PeopleImportObjectJson:
+        return PeopleImportObjectJson(
+            kind=self.kind,
+            object_id=self.object_id,
+            name=self.name,
+            outcome=self.outcome,
+            reason=self.reason,
+            changed=list(self.changed),
+            vault_id=self.vault_id,
+            members_added=sorted(self.members_added),
+            members_removed=sorted(self.members_removed),
+            members_outside=sorted(self.members_outside),
+        )
+
+
+class PeopleImportReportJson(TypedDict):
+    client: str
+    directory: str
+    totals: dict[str, int]
+    members_added: int
+    members_removed: int
+    objects: list[PeopleImportObjectJson]
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    client: str
+    directory: str
+    objects: tuple[ObjectReport, ...]
+
+    @property
+    def totals(self) -> dict[str, int]:
+        counts = Counter(o.outcome for o in self.objects)
+        return {k: counts[k] for k in ("created", "updated", "unchanged", "linked", "refused")}
+
+    @property
+    def writes(self) -> int:
+        """Vault changes this synchronisation made (0: everything was in step)."""
+        return sum(
+            (o.outcome in ("created", "updated", "linked"))
+            + len(o.members_added)
+            + len(o.members_removed)
+            for o in self.objects
+        )
+
+    def to_json(self) -> PeopleImportReportJson:
+        return PeopleImportReportJson(
+            client=self.client,
+            directory=self.directory,
+            totals=self.totals,
+            members_added=sum(len(o.members_added) for o in self.objects),
+            members_removed=sum(len(o.members_removed) for o in self.objects),
+            objects=[o.to_json() for o in self.objects],
+        )
