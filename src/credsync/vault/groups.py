@@ -151,17 +151,18 @@ class Groups(IdentityService[rows.GroupRow, Group]):
 
     # -- members -----------------------------------------------------------------------------
     def _member(
-        self, conn: Connection, actor: Actor, kind: str, ref: str, client_id: str
+        self, conn: Connection, actor: Actor, kind: str, ref: str, client_id: str, *, live: bool
     ) -> tuple[str, str]:
-        """The id and name of a member to be, of the group's client, outside the trash."""
+        """The id and name of a person or group of the group's client (``live``: a member to
+        be, refused in the trash)."""
         if kind == "person":
             person = find_person_row(conn, actor, ref, client_id=client_id)
-            if person.deleted_at is not None:
+            if live and person.deleted_at is not None:
                 raise InvalidInput(f"person {person.username!r} is in the trash", field="member")
             return person.id, person.username
         if kind == "group":
             group = find_group_row(conn, actor, ref, client_id=client_id)
-            if group.deleted_at is not None:
+            if live and group.deleted_at is not None:
                 raise InvalidInput(f"group {group.name!r} is in the trash", field="member")
             return group.id, group.name
         raise InvalidInput(f"a member is a person or a group, not {kind!r}", field="type")
@@ -181,7 +182,7 @@ class Groups(IdentityService[rows.GroupRow, Group]):
         with self._db.write() as conn:
             row = self._row(conn, actor, ref, client_ref=client_ref, lock=True)
             try:
-                member_id, name = self._member(conn, actor, kind, member, row.client_id)
+                member_id, name = self._member(conn, actor, kind, member, row.client_id, live=True)
             except NotFound:
                 raise NotFound(
                     f"no {kind} {member!r} in client {Names(conn).client(row.client_id)!r}"
@@ -215,14 +216,7 @@ class Groups(IdentityService[rows.GroupRow, Group]):
         actor.require(Permission.VAULT_READ, Permission.VAULT_WRITE)
         with self._db.write() as conn:
             row = self._row(conn, actor, ref, client_ref=client_ref, lock=True)
-            if kind not in ("person", "group"):
-                raise InvalidInput(f"a member is a person or a group, not {kind!r}", field="type")
-            if kind == "person":
-                member_row = find_person_row(conn, actor, member, client_id=row.client_id)
-                member_id, name = member_row.id, member_row.username
-            else:
-                group = find_group_row(conn, actor, member, client_id=row.client_id)
-                member_id, name = group.id, group.name
+            member_id, name = self._member(conn, actor, kind, member, row.client_id, live=False)
             if not rows.remove_member(conn, row.id, member_id):
                 raise NotFound(f"{kind} {name!r} is not a member of group {row.name!r}")
             details = {"group": row.name, "type": kind, "member": name, "id": member_id}
