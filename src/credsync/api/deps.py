@@ -7,10 +7,12 @@ from typing import Annotated
 
 from fastapi import Depends, Query, Request
 
+from credsync.api.fields import Checked
 from credsync.api.state import ServerState
 from credsync.errors import AuthenticationFailed
 from credsync.types import Secret
 from credsync.vault import Actor
+from credsync.vault.search import query_words
 
 __all__ = [
     "CSRF_HEADER",
@@ -18,6 +20,7 @@ __all__ = [
     "Caller",
     "Cursor",
     "Limit",
+    "SearchText",
     "State",
     "caller",
     "server_state",
@@ -65,3 +68,5 @@ Limit = Annotated[int, Query(ge=1, le=500, description="At most this many items 
 Cursor = Annotated[
     str | None, Query(max_length=512, description="next_cursor of the previous page.")
 ]
+# The words of a search (``q``): 1 to 512 characters, each word checked by the vault's rule.
+SearchText = Annotated[str, Checked("the search", query_words, 512, 1)]

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from sqlalchemy.engine import Connection
 from typing_extensions import TypedDict
 
-from credsync.errors import InvalidInput, NotFound
+from credsync.errors import InvalidInput
 from credsync.storage import groups as rows
 from credsync.vault._time import Timestamp, as_utc, as_utc_opt, iso
 from credsync.vault.auth import Actor
@@ -20,9 +20,9 @@ from credsync.vault.identities import (
     Source,
     SourceJson,
     reach,
-    split_sourced,
 )
 from credsync.vault.identity_names import Names
+from credsync.vault.identity_records import MIN_ID_PREFIX, find_by_id, links_of, source_of
 from credsync.vault.validate import name_key
 
 __all__ = [
@@ -34,8 +34,6 @@ __all__ = [
     "find_group_row",
     "group_models",
 ]
-
-MIN_ID_PREFIX = 6
 
 
 class GroupJson(TypedDict):
@@ -123,21 +121,8 @@ def group_models(conn: Connection, found: Sequence[rows.GroupRow]) -> list[Group
     counts = rows.member_counts(conn, [r.id for r in found])
     made = []
     for r in found:
-        source = None
-        if r.source_directory_id is not None:
-            attributes = tuple(a for a in GROUP_ATTRIBUTES if a in split_sourced(r.sourced))
-            directory = names.directory(r.source_directory_id)
-            source = Source(directory, r.source_directory_id, attributes)
-        objects = tuple(
-            LinkJson(
-                directory=names.directory(o.directory_id),
-                directory_id=o.directory_id,
-                object_id=o.object_id,
-                linked_at=iso(as_utc(o.linked_at)),
-                linked_by=o.linked_by,
-            )
-            for o in rows.objects_of(conn, r.id)
-        )
+        source = source_of(names, r.source_directory_id, r.sourced, GROUP_ATTRIBUTES)
+        objects = links_of(names, rows.objects_of(conn, r.id))
         made.append(Group(r, names.client(r.client_id), counts[r.id], source, objects))
     return made
 
@@ -158,10 +143,4 @@ def find_group_row(
         return named[0]
     if len(named) > 1:
         raise InvalidInput(f"several groups are named {ref!r}: give the group's id", field="group")
-    try:
-        row = rows.find_by_ref(conn, ref, min_chars=MIN_ID_PREFIX, client_ids=scope)
-    except (NotFound, InvalidInput):
-        raise NotFound(f"no group {ref!r} (see `credsync group list`)") from None
-    if not actor.sees(row.client_id):
-        raise NotFound(f"no group {ref!r} (see `credsync group list`)")
-    return row
+    return find_by_id(rows.find_by_ref, conn, actor, ref, scope, "group")

@@ -23,8 +23,8 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 
-from credsync.errors import InvalidInput, NotFound, StaleVersion
-from credsync.storage import Database, identity_search
+from credsync.errors import InvalidInput, NotFound
+from credsync.storage import Database
 from credsync.storage import groups as rows
 from credsync.storage import people as people_rows
 from credsync.storage.words import terms_of
@@ -32,8 +32,7 @@ from credsync.types import new_id
 from credsync.vault._time import as_utc, iso, utcnow
 from credsync.vault.audit import AuditLog
 from credsync.vault.auth import Actor, Permission
-from credsync.vault.clients import check_version, find_client_row
-from credsync.vault.credentials import check_limit
+from credsync.vault.clients import find_client_row
 from credsync.vault.directories import find_directory_row
 from credsync.vault.group_records import (
     Group,
@@ -41,91 +40,42 @@ from credsync.vault.group_records import (
     find_group_row,
     group_models,
 )
-from credsync.vault.identities import (
-    GROUP_ATTRIBUTES,
-    clean_group_field,
-    join_sourced,
-    reach,
-    read_only,
-    split_sourced,
-)
+from credsync.vault.identities import GROUP_ATTRIBUTES, clean_group_field, join_sourced
 from credsync.vault.identity_names import Names
-from credsync.vault.listing import decode_cursor, encode_cursor
+from credsync.vault.identity_service import IdentityService, Kind, check_object_id
 from credsync.vault.people_records import find_person_row
-from credsync.vault.search import query_words
 from credsync.vault.validate import name_key
 
 __all__ = ["Groups"]
 
 
-def _terms(row: rows.GroupRow) -> set[str]:
-    return terms_of([row.name, row.email], whole=[row.email])
+def _terms(values: Mapping[str, Any]) -> set[str]:
+    return terms_of([values["name"], values["email"]], whole=[values["email"]])
 
 
-class Groups:
+_KIND: Kind[rows.GroupRow, Group] = Kind(
+    type="group",
+    name_field="name",
+    pronoun="it",
+    attributes=GROUP_ATTRIBUTES,
+    store=rows,
+    find_row=find_group_row,
+    models=group_models,
+    in_order=rows.in_name_order,
+    order_key="name_key",
+    keys={"name": "name_key"},
+    terms=_terms,
+    term_fields=frozenset({"name", "email"}),
+)
+
+
+class Groups(IdentityService[rows.GroupRow, Group]):
     def __init__(self, db: Database, audit: AuditLog) -> None:
-        self._db = db
-        self._audit = audit
-
-    def _row(
-        self,
-        conn: Connection,
-        actor: Actor,
-        ref: str,
-        *,
-        client_ref: str | None = None,
-        trashed: bool = False,
-        lock: bool = False,
-    ) -> rows.GroupRow:
-        client_id = find_client_row(conn, client_ref, actor).id if client_ref else None
-        row = find_group_row(conn, actor, ref, client_id=client_id)
-        if row.deleted_at is not None and not trashed:
-            raise NotFound(f"group {row.name!r} is in the trash (`credsync group restore`)")
-        if lock:
-            row = rows.lock(conn, row.id) or row
-        return row
+        super().__init__(db, audit, _KIND)
 
     # -- reading -----------------------------------------------------------------------------
     def get(self, actor: Actor, ref: str, *, client_ref: str | None = None) -> Group:
-        actor.require(Permission.VAULT_READ)
-        with self._db.read() as conn:
-            row = self._row(conn, actor, ref, client_ref=client_ref, trashed=True)
-            return group_models(conn, [row])[0]
-
-    def list(
-        self,
-        actor: Actor,
-        client_ref: str,
-        *,
-        trash: bool = False,
-        limit: int = 100,
-        cursor: str | None = None,
-    ) -> tuple[builtins.list[Group], str | None]:
-        """A page of a client's groups by name, and the next page's cursor."""
-        actor.require(Permission.VAULT_READ)
-        limit = check_limit(limit)
-        with self._db.read() as conn:
-            client = find_client_row(conn, client_ref, actor)
-            after = decode_cursor(cursor) if cursor else None
-            found = rows.page(conn, client.id, trash=trash, fetch=limit + 1, after=after)
-            more = len(found) > limit
-            found = found[:limit]
-            next_cursor = encode_cursor(found[-1].name_key, found[-1].id) if more else None
-            return group_models(conn, found), next_cursor
-
-    def search(
-        self, actor: Actor, text: str, *, client_ref: str | None = None, limit: int = 100
-    ) -> builtins.list[Group]:
-        """Groups outside the trash whose name or e-mail hold words starting with each word
-        of ``text``, by name; at most ``limit``."""
-        actor.require(Permission.VAULT_READ)
-        limit = check_limit(limit)
-        words = query_words(text)
-        with self._db.read() as conn:
-            client_id = find_client_row(conn, client_ref, actor).id if client_ref else None
-            conditions = rows.live(client_id, reach(actor))
-            ids = identity_search.search_ids(conn, "group", words, client_id, conditions, limit)
-            return group_models(conn, rows.in_name_order(conn, ids))
+        return self._get(actor, ref, client_ref, True)
 
     def members(
         self, actor: Actor, ref: str, *, client_ref: str | None = None
@@ -164,6 +114,9 @@ class Groups:
     def _clean(self, fields: Mapping[str, Any]) -> dict[str, Any]:
         return {k: clean_group_field(k, v) for k, v in fields.items()}
 
+    def _clean_update(self, fields: Mapping[str, Any]) -> dict[str, Any]:
+        return self._clean(fields)
+
     def _insert(
         self,
         conn: Connection,
@@ -181,7 +134,7 @@ class Groups:
             actor.name, None, None,
         )  # fmt: skip
         rows.insert(conn, row)
-        identity_search.reindex(conn, "group", row.id, client_id, _terms(row))
+        self._index(conn, row)
         return row
 
     def add(self, actor: Actor, client_ref: str, fields: Mapping[str, Any]) -> Group:
@@ -193,136 +146,23 @@ class Groups:
         with self._db.write() as conn:
             client = find_client_row(conn, client_ref, actor)
             row = self._insert(conn, actor, client.id, values)
-            self._audit.append(
-                conn,
-                actor,
-                "group.add",
-                target_type="group",
-                target_id=row.id,
-                client_id=client.id,
-                details={"name": row.name, "type": row.type},
-            )
-            return group_models(conn, [row])[0]
-
-    def _bump(
-        self, conn: Connection, actor: Actor, row: rows.GroupRow, **changes: Any
-    ) -> rows.GroupRow:
-        if "name" in changes:
-            changes["name_key"] = name_key(changes["name"])
-        if not rows.bump(conn, row.id, row.version, by=actor.name, now=utcnow(), changes=changes):
-            raise StaleVersion(f"group {row.name!r} was changed by someone else: retry")
-        after = rows.get(conn, row.id)
-        assert after is not None  # noqa: S101 - just written in this transaction
-        if {"name", "email"} & set(changes):
-            identity_search.reindex(conn, "group", row.id, row.client_id, _terms(after))
-        return after
-
-    def update(
-        self,
-        actor: Actor,
-        ref: str,
-        fields: Mapping[str, Any],
-        *,
-        client_ref: str | None = None,
-        expected_version: int | None = None,
-    ) -> Group:
-        """Change the fields given (vault.write); one whose source of truth is a directory is
-        refused (InvalidInput naming it and the directory)."""
-        actor.require(Permission.VAULT_READ, Permission.VAULT_WRITE)
-        if not fields:
-            raise InvalidInput("nothing to change")
-        values = self._clean(fields)
-        with self._db.write() as conn:
-            row = self._row(conn, actor, ref, client_ref=client_ref, lock=True)
-            check_version("group", row.id, row.version, expected_version)
-            current = row._asdict()
-            source = (
-                Names(conn).directory(row.source_directory_id) if row.source_directory_id else None
-            )
-            read_only(f"group {row.name!r}", values, current, split_sourced(row.sourced), source)
-            changed = {k: v for k, v in values.items() if current[k] != v}
-            if not changed:
-                return group_models(conn, [row])[0]
-            after = self._bump(conn, actor, row, **changed)
-            self._audit.append(
-                conn,
-                actor,
-                "group.update",
-                target_type="group",
-                target_id=row.id,
-                client_id=row.client_id,
-                details={"name": after.name, "changed": changed},
-            )
-            return group_models(conn, [after])[0]
-
-    def _trash(self, actor: Actor, ref: str, client_ref: str | None, *, delete: bool) -> Group:
-        actor.require(Permission.VAULT_READ, Permission.VAULT_WRITE)
-        with self._db.write() as conn:
-            row = self._row(conn, actor, ref, client_ref=client_ref, trashed=True, lock=True)
-            if (row.deleted_at is None) != delete:
-                state = "in the trash already" if delete else "not in the trash"
-                raise InvalidInput(f"group {row.name!r} is {state}", field="group")
-            now = utcnow()
-            after = self._bump(
-                conn,
-                actor,
-                row,
-                deleted_at=now if delete else None,
-                deleted_by=actor.name if delete else None,
-            )
-            self._audit.append(
-                conn,
-                actor,
-                "group.delete" if delete else "group.restore",
-                target_type="group",
-                target_id=row.id,
-                client_id=row.client_id,
-                details={"name": row.name},
-            )
-            return group_models(conn, [after])[0]
-
-    def delete(self, actor: Actor, ref: str, *, client_ref: str | None = None) -> Group:
-        """To the trash (vault.write); members and memberships are kept."""
-        return self._trash(actor, ref, client_ref, delete=True)
-
-    def restore(self, actor: Actor, ref: str, *, client_ref: str | None = None) -> Group:
-        return self._trash(actor, ref, client_ref, delete=False)
-
-    def purge(self, actor: Actor, ref: str, *, client_ref: str | None = None) -> str:
-        """Destroy a group in the trash with its members list and memberships (admin)."""
-        actor.require(Permission.ADMIN)
-        with self._db.write() as conn:
-            row = self._row(conn, actor, ref, client_ref=client_ref, trashed=True, lock=True)
-            if row.deleted_at is None:
-                raise InvalidInput(
-                    f"group {row.name!r} is not in the trash: delete it first", field="group"
-                )
-            identity_search.forget(conn, "group", row.id)
-            rows.purge(conn, row.id)
-            self._audit.append(
-                conn,
-                actor,
-                "group.purge",
-                target_type="group",
-                target_id=row.id,
-                client_id=row.client_id,
-                details={"name": row.name},
-            )
-            return row.id
+            self._record(conn, actor, "add", row, {"name": row.name, "type": row.type})
+            return self._model(conn, row)
 
     # -- members -----------------------------------------------------------------------------
     def _member(
-        self, conn: Connection, actor: Actor, kind: str, ref: str, client_id: str
+        self, conn: Connection, actor: Actor, kind: str, ref: str, client_id: str, *, live: bool
     ) -> tuple[str, str]:
-        """The id and name of a member to be, of the group's client, outside the trash."""
+        """The id and name of a person or group of the group's client (``live``: a member to
+        be, refused in the trash)."""
         if kind == "person":
             person = find_person_row(conn, actor, ref, client_id=client_id)
-            if person.deleted_at is not None:
+            if live and person.deleted_at is not None:
                 raise InvalidInput(f"person {person.username!r} is in the trash", field="member")
             return person.id, person.username
         if kind == "group":
             group = find_group_row(conn, actor, ref, client_id=client_id)
-            if group.deleted_at is not None:
+            if live and group.deleted_at is not None:
                 raise InvalidInput(f"group {group.name!r} is in the trash", field="member")
             return group.id, group.name
         raise InvalidInput(f"a member is a person or a group, not {kind!r}", field="type")
@@ -342,7 +182,7 @@ class Groups:
         with self._db.write() as conn:
             row = self._row(conn, actor, ref, client_ref=client_ref, lock=True)
             try:
-                member_id, name = self._member(conn, actor, kind, member, row.client_id)
+                member_id, name = self._member(conn, actor, kind, member, row.client_id, live=True)
             except NotFound:
                 raise NotFound(
                     f"no {kind} {member!r} in client {Names(conn).client(row.client_id)!r}"
@@ -359,16 +199,9 @@ class Groups:
                 conn, rows.MemberRow(row.id, member_id, kind, utcnow(), actor.name)
             )
             if added:
-                self._audit.append(
-                    conn,
-                    actor,
-                    "group.member_add",
-                    target_type="group",
-                    target_id=row.id,
-                    client_id=row.client_id,
-                    details={"group": row.name, "type": kind, "member": name, "id": member_id},
-                )
-            return group_models(conn, [row])[0]
+                details = {"group": row.name, "type": kind, "member": name, "id": member_id}
+                self._record(conn, actor, "member_add", row, details)
+            return self._model(conn, row)
 
     def remove_member(
         self,
@@ -383,26 +216,12 @@ class Groups:
         actor.require(Permission.VAULT_READ, Permission.VAULT_WRITE)
         with self._db.write() as conn:
             row = self._row(conn, actor, ref, client_ref=client_ref, lock=True)
-            if kind not in ("person", "group"):
-                raise InvalidInput(f"a member is a person or a group, not {kind!r}", field="type")
-            if kind == "person":
-                member_row = find_person_row(conn, actor, member, client_id=row.client_id)
-                member_id, name = member_row.id, member_row.username
-            else:
-                group = find_group_row(conn, actor, member, client_id=row.client_id)
-                member_id, name = group.id, group.name
+            member_id, name = self._member(conn, actor, kind, member, row.client_id, live=False)
             if not rows.remove_member(conn, row.id, member_id):
                 raise NotFound(f"{kind} {name!r} is not a member of group {row.name!r}")
-            self._audit.append(
-                conn,
-                actor,
-                "group.member_remove",
-                target_type="group",
-                target_id=row.id,
-                client_id=row.client_id,
-                details={"group": row.name, "type": kind, "member": name, "id": member_id},
-            )
-            return group_models(conn, [row])[0]
+            details = {"group": row.name, "type": kind, "member": name, "id": member_id}
+            self._record(conn, actor, "member_remove", row, details)
+            return self._model(conn, row)
 
     # -- from a directory --------------------------------------------------------------------
     def upsert_from_directory(
@@ -413,9 +232,7 @@ class Groups:
         in the vault from then on). Returns the group and ``created``, ``updated`` or
         ``unchanged`` (``linked`` when another directory is its source of truth)."""
         actor.require(Permission.VAULT_READ, Permission.VAULT_WRITE)
-        object_id = object_id.strip()
-        if not object_id or len(object_id) > 64:
-            raise InvalidInput("an object id is 1 to 64 characters", field="object_id")
+        object_id = check_object_id(object_id)
         values = self._clean(attributes)
         with self._db.write() as conn:
             directory = find_directory_row(conn, directory_ref, actor)
@@ -431,26 +248,9 @@ class Groups:
             elif row.source_directory_id not in (None, directory.id):
                 outcome = "linked"
             else:
-                current = row._asdict()
-                diff = {k: v for k, v in values.items() if current[k] != v}
-                sourced = join_sourced(split_sourced(row.sourced) | set(values), GROUP_ATTRIBUTES)
-                marks = {"source_directory_id": directory.id, "sourced": sourced}
-                marks = {k: v for k, v in marks.items() if current[k] != v}
-                if diff or marks:
-                    row = self._bump(conn, actor, row, **diff, **marks)
+                row, diff = self._refresh(conn, actor, row, values, directory.id)
                 outcome = "updated" if diff else "unchanged"
             if outcome != "unchanged":
-                self._audit.append(
-                    conn,
-                    actor,
-                    "group.import",
-                    target_type="group",
-                    target_id=row.id,
-                    client_id=row.client_id,
-                    details={
-                        "directory": directory.name,
-                        "object_id": object_id,
-                        "outcome": outcome,
-                    },
-                )
-            return group_models(conn, [row])[0], outcome
+                details = {"directory": directory.name, "object_id": object_id, "outcome": outcome}
+                self._record(conn, actor, "import", row, details)
+            return self._model(conn, row), outcome

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from sqlalchemy.engine import Connection
 from typing_extensions import TypedDict
 
-from credsync.errors import InvalidInput, NotFound
+from credsync.errors import InvalidInput
 from credsync.storage import people as rows
 from credsync.vault._time import Timestamp, as_utc, as_utc_opt, iso
 from credsync.vault.auth import Actor
@@ -19,9 +19,9 @@ from credsync.vault.identities import (
     Source,
     SourceJson,
     reach,
-    split_sourced,
 )
 from credsync.vault.identity_names import Names
+from credsync.vault.identity_records import MIN_ID_PREFIX, find_by_id, links_of, source_of
 from credsync.vault.validate import name_key
 
 __all__ = [
@@ -32,8 +32,6 @@ __all__ = [
     "find_person_row",
     "person_models",
 ]
-
-MIN_ID_PREFIX = 6
 
 
 class PersonJson(TypedDict):
@@ -114,22 +112,8 @@ def person_models(conn: Connection, found: Sequence[rows.PersonRow]) -> list[Per
     accounts = rows.accounts_of(conn, [r.id for r in found])
     made = []
     for r in found:
-        source = None
-        if r.source_directory_id is not None:
-            attributes = tuple(a for a in PERSON_ATTRIBUTES if a in split_sourced(r.sourced))
-            source = Source(
-                names.directory(r.source_directory_id), r.source_directory_id, attributes
-            )
-        links = tuple(
-            LinkJson(
-                directory=names.directory(a.directory_id),
-                directory_id=a.directory_id,
-                object_id=a.object_id,
-                linked_at=iso(as_utc(a.linked_at)),
-                linked_by=a.linked_by,
-            )
-            for a in accounts[r.id]
-        )
+        source = source_of(names, r.source_directory_id, r.sourced, PERSON_ATTRIBUTES)
+        links = links_of(names, accounts[r.id])
         made.append(Person(r, names.client(r.client_id), source, links))
     return made
 
@@ -150,10 +134,4 @@ def find_person_row(
             "the person's id",
             field="person",
         )
-    try:
-        row = rows.find_by_ref(conn, ref, min_chars=MIN_ID_PREFIX, client_ids=scope)
-    except (NotFound, InvalidInput):
-        raise NotFound(f"no person {ref!r} (see `credsync person list`)") from None
-    if not actor.sees(row.client_id):
-        raise NotFound(f"no person {ref!r} (see `credsync person list`)")
-    return row
+    return find_by_id(rows.find_by_ref, conn, actor, ref, scope, "person")

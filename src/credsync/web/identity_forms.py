@@ -11,11 +11,16 @@ was, which is no change. One changed anyway (a tampered post) is refused by the 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from credsync.errors import InvalidInput
+from credsync.vault.auth import Actor
+from credsync.vault.identity_service import IdentityService
 from credsync.web.forms import Form
+
+M = TypeVar("M")
 
 __all__ = [
     "GROUP_FIELDS",
@@ -23,9 +28,11 @@ __all__ = [
     "PAGE_SIZE",
     "PERSON_FIELDS",
     "GroupForm",
+    "Listing",
     "PersonForm",
     "changes_of",
     "check_query",
+    "list_client",
     "refusal",
 ]
 
@@ -116,3 +123,71 @@ def refusal(exc: InvalidInput) -> str:
     """A refusal's message as a sentence."""
     message = str(exc)
     return message[:1].upper() + message[1:]
+
+
+@dataclass(frozen=True)
+class Listing(Generic[M]):
+    """What a client's people or groups page shows: a page of the list, what the search
+    found (at most a page, ``more`` when there are others), or the trash."""
+
+    items: list[M]
+    more: bool
+    next_cursor: str | None
+    paged: bool
+    trash: bool
+    q: str
+    searched: bool
+    error: str
+
+    @property
+    def status(self) -> int:
+        return 400 if self.error else 200
+
+    def context(self, name: str) -> dict[str, Any]:
+        """The page's values, the records as ``name``."""
+        return {
+            name: self.items,
+            "more": self.more,
+            "next_cursor": self.next_cursor,
+            "paged": self.paged,
+            "trash": self.trash,
+            "q": self.q,
+            "searched": self.searched,
+            "error": self.error,
+        }
+
+
+def list_client(
+    service: IdentityService[Any, M],
+    actor: Actor,
+    client_id: str,
+    *,
+    q: str | None,
+    after: str | None,
+    trash: bool,
+) -> Listing[M]:
+    """A page of a client's records (``service``: the vault's people or groups) from
+    ``after`` on; with ``q``, those the search finds; with ``trash``, those in the trash."""
+    text, error = check_query(q)
+    searched = bool(text) and not trash and not error
+    found: list[M] = []
+    next_cursor = None
+    if searched:
+        try:
+            found = service.search(actor, text, client_ref=client_id, limit=PAGE_SIZE + 1)
+        except InvalidInput as exc:
+            error, searched = refusal(exc), False
+    elif not error:
+        found, next_cursor = service.list(
+            actor, client_id, trash=trash, limit=PAGE_SIZE, cursor=after
+        )
+    return Listing(
+        items=found[:PAGE_SIZE],
+        more=searched and len(found) > PAGE_SIZE,
+        next_cursor=next_cursor,
+        paged=after is not None,
+        trash=trash,
+        q=text if not trash else "",
+        searched=searched,
+        error=error,
+    )

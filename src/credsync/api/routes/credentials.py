@@ -7,9 +7,8 @@ from typing import Annotated, Any
 
 from fastapi import Query
 
-from credsync.api.deps import Caller, Cursor, Limit, State
+from credsync.api.deps import Caller, Cursor, Limit, SearchText, State
 from credsync.api.enforce import CONFIRM_RESPONSES, unconfirmed
-from credsync.api.fields import Checked
 from credsync.api.routing import api_router
 from credsync.api.schemas import (
     CredentialIn,
@@ -22,10 +21,8 @@ from credsync.api.schemas import (
 from credsync.sync.enforce import EnforceSwitches, EnforceUnconfirmed
 from credsync.types import Secret, SyncMode
 from credsync.vault.models import CredentialJson, HistoryEntryJson, RevealedCredentialJson
-from credsync.vault.search import query_words
 
 router = api_router(tags=["credentials"])
-SearchText = Annotated[str, Checked("the search", query_words, 512, 1)]
 HistoryVersion = Annotated[
     int | None, Query(ge=1, description="Only this password version (its number).")
 ]

@@ -8,16 +8,13 @@ from typing import Annotated, Literal
 
 from fastapi import Query
 
-from credsync.api.deps import Caller, Cursor, Limit, State
-from credsync.api.fields import Checked
+from credsync.api.deps import Caller, Cursor, Limit, SearchText, State
 from credsync.api.routing import api_router
 from credsync.api.schemas import PurgedOut
 from credsync.api.schemas_identities import GroupIn, GroupPatch, MemberIn
 from credsync.vault.group_records import GroupJson, GroupPage, MemberJson
-from credsync.vault.search import query_words
 
 router = api_router(tags=["groups"])
-SearchText = Annotated[str, Checked("the search", query_words, 512, 1)]
 ClientRef = Query(None, max_length=200, description="The group's client (name or id).")
 
 

@@ -8,16 +8,13 @@ from typing import Annotated
 
 from fastapi import Query
 
-from credsync.api.deps import Caller, Cursor, Limit, State
-from credsync.api.fields import Checked
+from credsync.api.deps import Caller, Cursor, Limit, SearchText, State
 from credsync.api.routing import api_router
 from credsync.api.schemas import PurgedOut
 from credsync.api.schemas_identities import PersonIn, PersonPatch
 from credsync.vault.people_records import PersonJson, PersonPage
-from credsync.vault.search import query_words
 
 router = api_router(tags=["people"])
-SearchText = Annotated[str, Checked("the search", query_words, 512, 1)]
 ClientRef = Query(None, max_length=200, description="The person's client (name or id).")
 
 

@@ -27,10 +27,10 @@ from credsync.vault.people_records import Person
 from credsync.web.forms import form_version
 from credsync.web.identity_forms import (
     GROUP_FIELDS,
-    PAGE_SIZE,
     GroupForm,
     changes_of,
     check_query,
+    list_client,
     refusal,
 )
 from credsync.web.pages import page, page_router, redirect
@@ -57,36 +57,18 @@ def groups_page(
 ) -> Response:
     """A client's groups by name, a page at a time; with ``q``, those the search finds (at
     most a page); with ``trash``, those in the trash."""
-    vault, actor = state.vault, viewer.actor
-    client = vault.clients.get(actor, ref)
-    text, error = check_query(q)
-    searched = bool(text) and not trash and not error
-    found: list[Group] = []
-    next_cursor = None
-    if searched:
-        try:
-            found = vault.groups.search(actor, text, client_ref=client.id, limit=PAGE_SIZE + 1)
-        except InvalidInput as exc:
-            error, searched = refusal(exc), False
-    elif not error:
-        found, next_cursor = vault.groups.list(
-            actor, client.id, trash=trash, limit=PAGE_SIZE, cursor=after
-        )
+    client = state.vault.clients.get(viewer.actor, ref)
+    listing = list_client(
+        state.vault.groups, viewer.actor, client.id, q=q, after=after, trash=trash
+    )
     return page(
         request,
         "groups.html",
         viewer,
-        status=400 if error else 200,
+        status=listing.status,
         title=f"Groups of {client.name}" + (" in the trash" if trash else ""),
         client=client,
-        groups=found[:PAGE_SIZE],
-        more=searched and len(found) > PAGE_SIZE,
-        next_cursor=next_cursor,
-        paged=after is not None,
-        trash=trash,
-        q=text if not trash else "",
-        searched=searched,
-        error=error,
+        **listing.context("groups"),
     )
 
 

@@ -25,12 +25,10 @@ from credsync.vault.models import Client
 from credsync.vault.people_records import Person
 from credsync.web.forms import form_version
 from credsync.web.identity_forms import (
-    PAGE_SIZE,
     PERSON_FIELDS,
     PersonForm,
     changes_of,
-    check_query,
-    refusal,
+    list_client,
 )
 from credsync.web.pages import page, page_router, redirect
 from credsync.web.session import Fields, Viewer, ViewerDep
@@ -55,36 +53,18 @@ def people_page(
 ) -> Response:
     """A client's people by display name, a page at a time; with ``q``, those the search
     finds (at most a page: narrow it for more); with ``trash``, those in the trash."""
-    vault, actor = state.vault, viewer.actor
-    client = vault.clients.get(actor, ref)
-    text, error = check_query(q)
-    searched = bool(text) and not trash and not error
-    people: list[Person] = []
-    next_cursor = None
-    if searched:
-        try:
-            people = vault.people.search(actor, text, client_ref=client.id, limit=PAGE_SIZE + 1)
-        except InvalidInput as exc:
-            error, searched = refusal(exc), False
-    elif not error:
-        people, next_cursor = vault.people.list(
-            actor, client.id, trash=trash, limit=PAGE_SIZE, cursor=after
-        )
+    client = state.vault.clients.get(viewer.actor, ref)
+    listing = list_client(
+        state.vault.people, viewer.actor, client.id, q=q, after=after, trash=trash
+    )
     return page(
         request,
         "people.html",
         viewer,
-        status=400 if error else 200,
+        status=listing.status,
         title=f"People of {client.name}" + (" in the trash" if trash else ""),
         client=client,
-        people=people[:PAGE_SIZE],
-        more=searched and len(people) > PAGE_SIZE,
-        next_cursor=next_cursor,
-        paged=after is not None,
-        trash=trash,
-        q=text if not trash else "",
-        searched=searched,
-        error=error,
+        **listing.context("people"),
     )
 
 
