@@ -44,7 +44,7 @@ def _plural(n: int, word: str, many: str | None = None) -> str:
 
 def _preview(data: Mapping[str, Any]) -> str:
     found = [*data["people"], *data["groups"]]
-    rows = [{**f, "vault_id": (f["vault_id"] or "")[:8] or "-"} for f in found]
+    rows = [{**f, "vault_id": f["vault_id"] or "-"} for f in found]
     head = (
         f"Found in {data['directory']} ({data['client']}): "
         f"{_plural(len(data['people']), 'person', 'people')}"
