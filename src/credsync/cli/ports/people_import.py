@@ -118,9 +118,9 @@ class RemotePeopleImport:
         return done
 
 
-def local(rt: LocalVault) -> LocalPeopleImport:
+def local(rt: LocalVault) -> PeopleImportPort:
     return LocalPeopleImport(rt)
 
 
-def remote(api: Remote) -> RemotePeopleImport:
+def remote(api: Remote) -> PeopleImportPort:
     return RemotePeopleImport(api)
