@@ -59,7 +59,7 @@ def _preview(data: Mapping[str, Any]) -> str:
 
 def _detail(line: Mapping[str, Any]) -> str:
     parts = [line["reason"]] if line["reason"] else []
-    if line["changed"]:
+    if line["changed"] and line["outcome"] == "updated":  # a new one's are all it has
         parts.append("changed: " + ", ".join(line["changed"]))
     for key, word in (("members_added", "added"), ("members_removed", "removed"),
                       ("members_outside", "outside")):  # fmt: skip
