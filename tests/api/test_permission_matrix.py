@@ -5,9 +5,10 @@ of scope, a route under the client, its credential, folder, directory, run or fl
 (a role that lacks the permission still gets 403 first, which reveals nothing), and no answer
 shows any of them; in scope, the answer is the normal one.
 
-The table below names each route's permissions; a route of the OpenAPI document missing from
-it fails the test, so a new route can't go unchecked. Destructive routes come last, and each
-route is tried by the roles that lack its permissions before those that have them."""
+The table below names each route's permissions (the import of people reads the matrix's
+Entra directory on the Graph simulator, so it is here too); a route of the OpenAPI document
+missing from it fails the test, so a new route can't go unchecked. Destructive routes come
+last, and each route is tried by the roles that lack its permissions before those that have them."""
 
 from __future__ import annotations
 
@@ -186,6 +187,25 @@ ROUTES = [
     Route("GET", "/groups/{group}/members", (R,)),
     Route("POST", "/groups/{group}/members", (W,), {"type": "person", "member": "matrix.person"}),
     Route("DELETE", "/groups/{group}/members/{kind}/{person}", (W,)),  # then 404: not one
+    # The import reads the Entra directory (the simulator's tenant): its user becomes a person
+    Route(
+        "POST",
+        "/people/import/search",
+        (R, W, SETUP),
+        {"client": "Contoso", "directory": "contoso-365", "query": "", "groups": True},
+    ),
+    Route(
+        "POST",
+        "/people/import/sync",
+        (R, W, SETUP),
+        {"client": "Contoso", "directory": "contoso-365", "query": "", "dry_run": True},
+    ),
+    Route(
+        "POST",
+        "/people/import/sync",
+        (R, W, SETUP),
+        {"client": "Contoso", "directory": "contoso-365", "ids": ["{user}"]},
+    ),
     # Destructive, last.
     Route("DELETE", "/people/{person}", (W,)),
     Route("POST", "/people/{person}/purge", (ADMIN,)),  # in the trash now
@@ -213,10 +233,6 @@ NOT_IN_MATRIX = {
     # (tests/relay/test_relay_access.py: who may plan, run and apply, on the real DC)
     ("POST", "/relays/{ref}/plan"),
     ("POST", "/relays/{ref}/runs"),
-    # The import reads a client's Entra directory (the Graph simulator), which this world has
-    # not (tests/sync/test_people_import.py: who may search and sync)
-    ("POST", "/people/import/search"),
-    ("POST", "/people/import/sync"),
 }
 
 
@@ -277,6 +293,8 @@ def matrix(api: ApiWorld, graph_sim: Any) -> tuple[ApiWorld, dict[str, str]]:
         "person": vault.people.add(admin, "Contoso", {"username": "matrix.person"}).id,
         "group": vault.groups.add(admin, "Contoso", {"name": "Matrix group"}).id,
         "kind": "person",
+        "user": user.id,
+        "user_upn": user.upn,
     }
     return api, ids
 
@@ -343,6 +361,9 @@ def test_every_route_for_every_role(
     assert n == len(ROUTES) * len(ROLES)
     assert outcomes["denied"] > 60, outcomes
     assert outcomes["succeeded"] > 100, outcomes
+    # the import's sync really imported the tenant's user (its 200 alone would not say so)
+    world = api.world
+    assert world.vault.people.get(world.admin, ids["user_upn"], client_ref="Contoso")
 
 
 class _Clients:
@@ -390,8 +411,14 @@ def kept_clients() -> Iterator[_MakeClients]:
 def _fill(body: Any, n: int, ids: dict[str, str]) -> Any:
     if isinstance(body, dict):
         return {k: _fill(v, n, ids) for k, v in body.items()}
+    if isinstance(body, list):
+        return [_fill(v, n, ids) for v in body]
     if isinstance(body, str):
-        return body.replace("{n}", str(n)).replace("{bind}", ids["bind"])
+        return (
+            body.replace("{n}", str(n))
+            .replace("{bind}", ids["bind"])
+            .replace("{user}", ids["user"])
+        )
     return body
 
 

@@ -39,24 +39,24 @@ def _read_commands() -> list[tuple[str, ...]]:
 READ_COMMANDS = _read_commands()
 
 
-def _seed_relay(cli: Any, folder: Path) -> None:
-    """An Entra directory on the Graph simulator and a relay to it (the read commands only
-    read the vault: the simulator is needed while they are added)."""
-    from credsync.testing.graphsim import GraphSimulator
-
-    with GraphSimulator(port=0, seed=7) as sim:
-        tenant = sim.add_tenant(users=0, groups=0)
-        app = tenant.default_app
-        ca = folder / "ca.pem"
-        ca.write_text(sim.ca_pem)
-        secret = cli.add_cred("Contoso", "Graph app", app.client_secret, "--type",
-                              "directory_admin", "--sync-mode", "off",
-                              username="credsync-app")  # fmt: skip
-        cli.ok("directory", "add", "Contoso", "seeded-365", "--kind", "entra", "--tenant-id",
-               tenant.id, "--client-id", app.client_id, "--secret-credential", secret["id"],
-               "--authority", sim.url, "--url", sim.graph_url, "--ca-file", str(ca))  # fmt: skip
-        cli.ok("relay", "add", "Contoso", "seeded-relay", "--from", "seeded-ad", "--to",
-               "seeded-365", "--never-expires")  # fmt: skip
+def _seed_relay(cli: Any, sim: Any, folder: Path) -> None:
+    """An Entra directory on the Graph simulator (a user and a group in its tenant, for
+    `person import search`, the one read command that reads a directory: the simulator runs
+    while the module's tests do) and a relay to it."""
+    tenant = sim.add_tenant(users=0, groups=0)
+    ada = tenant.create_user(upn=f"ada@{tenant.domain}", display_name="Ada Lovelace")
+    tenant.create_group("Research", members=[ada.id])
+    app = tenant.default_app
+    ca = folder / "ca.pem"
+    ca.write_text(sim.ca_pem)
+    secret = cli.add_cred("Contoso", "Graph app", app.client_secret, "--type",
+                          "directory_admin", "--sync-mode", "off",
+                          username="credsync-app")  # fmt: skip
+    cli.ok("directory", "add", "Contoso", "seeded-365", "--kind", "entra", "--tenant-id",
+           tenant.id, "--client-id", app.client_id, "--secret-credential", secret["id"],
+           "--authority", sim.url, "--url", sim.graph_url, "--ca-file", str(ca))  # fmt: skip
+    cli.ok("relay", "add", "Contoso", "seeded-relay", "--from", "seeded-ad", "--to",
+           "seeded-365", "--never-expires")  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -65,36 +65,39 @@ def seeded_template(module_cli, samba_dc, tmp_path_factory):
     Samba DC of this module's own, a run, and the flag it opened): seeded once (a user in the
     DC, a run against it: seconds) and copied for each test by ``seeded``, so every test
     still reads a vault of its own that no other test touched."""
+    from credsync.testing.graphsim import GraphSimulator
+
     ad_ou = OuWorld.create(samba_dc)
     try:
-        with module_cli.capturing() as cli:
-            cli.use_session()
-            cli.add_client("Contoso")
-            cli.ok("client", "set", "Contoso", "--directory-sync", "on")
-            cli.ok("folder", "add", "Contoso", "Servers")
-            user = ad_ou.create_user()
-            cred = cli.add_cred("Contoso", "Seeded admin", PW, "--tag", "seed", "--folder",
-                                "Servers", username=user.name)  # fmt: skip
-            cli.json("cred", "set-password", cred["id"], "--password-stdin", stdin=PW + "2")
-            cli.ok("token", "create", "seed-token")
-            cli.ok("policy", "add", "seeded", "--length", "30")
-            facts = ad_ou.facts
-            bind = cli.add_cred("Contoso", "AD bind", facts.admin_password, "--type",
-                                "directory_admin", "--sync-mode", "off",
-                                username=facts.admin_upn)  # fmt: skip
-            cli.ok("directory", "add", "Contoso", "seeded-ad", "--kind", "active-directory",
-                   "--url", facts.ldaps_url, "--base-dn", ad_ou.dn, "--bind-credential",
-                   bind["id"], "--ca-file", str(facts.ca_file), "--tls-server-name",
-                   facts.tls_server_name)  # fmt: skip
-            run = cli.json("sync", "run", "Contoso")["runs"][0]
-            assert run["items"][0]["status"] == "mismatch"
-            cli.ok("capture", "enroll", "seeded-ad", "--name", "dc1")
-            _seed_relay(cli, tmp_path_factory.mktemp("graph"))
-            cli.ok("person", "add", "Contoso", "--username", "anna.berg", "--given-name",
-                   "Anna", "--surname", "Berg", "--usage-location", "SE")  # fmt: skip
-            cli.ok("group", "add", "Contoso", "Sales", "--type", "microsoft365")
-            cli.ok("group", "add-member", "Sales", "anna.berg", "--client", "Contoso")
-        yield cli, {"cred": cred["id"], "run": run["id"]}
+        with GraphSimulator(port=0, seed=7) as sim:
+            with module_cli.capturing() as cli:
+                cli.use_session()
+                cli.add_client("Contoso")
+                cli.ok("client", "set", "Contoso", "--directory-sync", "on")
+                cli.ok("folder", "add", "Contoso", "Servers")
+                user = ad_ou.create_user()
+                cred = cli.add_cred("Contoso", "Seeded admin", PW, "--tag", "seed", "--folder",
+                                    "Servers", username=user.name)  # fmt: skip
+                cli.json("cred", "set-password", cred["id"], "--password-stdin", stdin=PW + "2")
+                cli.ok("token", "create", "seed-token")
+                cli.ok("policy", "add", "seeded", "--length", "30")
+                facts = ad_ou.facts
+                bind = cli.add_cred("Contoso", "AD bind", facts.admin_password, "--type",
+                                    "directory_admin", "--sync-mode", "off",
+                                    username=facts.admin_upn)  # fmt: skip
+                cli.ok("directory", "add", "Contoso", "seeded-ad", "--kind", "active-directory",
+                       "--url", facts.ldaps_url, "--base-dn", ad_ou.dn, "--bind-credential",
+                       bind["id"], "--ca-file", str(facts.ca_file), "--tls-server-name",
+                       facts.tls_server_name)  # fmt: skip
+                run = cli.json("sync", "run", "Contoso")["runs"][0]
+                assert run["items"][0]["status"] == "mismatch"
+                cli.ok("capture", "enroll", "seeded-ad", "--name", "dc1")
+                _seed_relay(cli, sim, tmp_path_factory.mktemp("graph"))
+                cli.ok("person", "add", "Contoso", "--username", "anna.berg", "--given-name",
+                       "Anna", "--surname", "Berg", "--usage-location", "SE")  # fmt: skip
+                cli.ok("group", "add", "Contoso", "Sales", "--type", "microsoft365")
+                cli.ok("group", "add-member", "Sales", "anna.berg", "--client", "Contoso")
+            yield cli, {"cred": cred["id"], "run": run["id"]}
     finally:
         ad_ou.close()
 
@@ -124,6 +127,7 @@ def _args(ids: dict[str, str], path: tuple[str, ...]) -> list[str]:
         ("group", "list"): ["Contoso"],
         ("group", "search"): ["sales"],
         ("group", "show"): ["Sales"],
+        ("person", "import", "search"): ["Contoso", "seeded-365", "--groups"],
     }
     return [*path, *arguments.get(path, [])]
 
@@ -137,6 +141,7 @@ def test_the_read_commands_are_found():
         ("sync", "runs"), ("sync", "show"), ("flags", "list"), ("relay", "list"),
         ("relay", "show"), ("person", "list"), ("person", "search"), ("person", "show"),
         ("group", "list"), ("group", "search"), ("group", "show"),
+        ("person", "import", "search"),
     } <= set(READ_COMMANDS)  # fmt: skip
 
 

@@ -524,6 +524,25 @@ CASES = [
     write("group edit Sales --name Y", 3, who="viewer"),
     write("group delete 'Nordic sales'"),
     write("group restore 'Nordic sales'"),
+    # -- the import of people and groups (a tenant of the Graph simulator: _seed_tenant) ----
+    read("person import search Northwind parity-365"),
+    read("person import search Northwind parity-365 ada --groups"),
+    read("person import search Northwind parity-365 sales --groups --limit 1"),
+    read("person import search Northwind parity-365 '\"displayName:ada\" AND'", 2),
+    read("person import search Contoso nowhere", 4),
+    read("person import search Contoso parity-365", 2),  # another client's directory
+    read("person import search Northwind parity-365", 3, who="bob"),  # no directory.setup
+    read("person import search Northwind parity-365 --limit 0", 2),
+    write("person import sync Northwind parity-365 --query '' --groups --members --dry-run"),
+    write("person import sync Northwind parity-365 --query ada"),
+    write("person import sync Northwind parity-365 --query '' --groups --members", json=False),
+    write("person import sync Northwind parity-365 --query '' --groups"),  # all unchanged
+    read("person import search Northwind parity-365 --groups"),  # each with its vault id now
+    write("person import sync Northwind parity-365 --id no-such-object", 9),
+    write("person import sync Northwind parity-365 --id no-such-object", 9, json=False),
+    write("person import sync Northwind parity-365", 2),  # neither ids nor a query
+    write("person import sync Northwind parity-365 --id x --query ada", 2),  # both
+    write("person import sync Northwind parity-365 --query ada", 3, who="viewer"),
     write("directory remove second-ldap --yes"),
 ]
 
@@ -541,7 +560,7 @@ class Sides:
         return "Sides()"
 
 
-def _setup(cli: Any, home: Path) -> dict[str, str]:
+def _setup(cli: Any, home: Path, sim: Any) -> dict[str, str]:
     """The local vault as both sides start; the API tokens of alice, bob and a viewer."""
     cli.home, cli.env = home, {**cli.env, "CREDSYNC_HOME": str(home)}
     for name in ("Contoso", "Fabrikam", "Archived Co"):
@@ -567,6 +586,7 @@ def _setup(cli: Any, home: Path) -> dict[str, str]:
            "ldaps://127.0.0.1:1", "--base-dn", "ou=people,dc=example,dc=org",
            "--bind-credential", bind["id"])  # fmt: skip
     cli.ok("policy", "add", "long", "--length", "32", "--exclude", "`")
+    _seed_tenant(cli, sim, home.parent)
     for name, role in (("bob", "technician"), ("val", "viewer")):
         cli.ok("operator", "add", name, "--role", role, "--password-stdin", stdin=BOB_PASSWORD)
     cli.ok("role", "add", "helpdesk", "--permission", "vault.read")
@@ -575,6 +595,29 @@ def _setup(cli: Any, home: Path) -> dict[str, str]:
     tokens["viewer"] = cli.json("token", "create", "val-script", "--operator", "val")["token"]
     _add_security_key(home, "val")
     return tokens
+
+
+def _seed_tenant(cli: Any, sim: Any, folder: Path) -> None:
+    """A tenant of the Graph simulator (two users, a group of one of them and another group)
+    and the Entra directory on it of a client of its own, ``parity-365`` of Northwind (the
+    other clients' rows stay as they were): both sides reach the same simulator, which the
+    import only reads."""
+    cli.ok("client", "add", "Northwind")
+    tenant = sim.add_tenant(users=0, groups=0)
+    ada = tenant.create_user(upn=f"ada@{tenant.domain}", display_name="Ada Lovelace")
+    tenant.create_user(upn=f"bob@{tenant.domain}", display_name="Bob Sales")
+    inner = tenant.create_group("Inner Sales", members=[ada.id])
+    team = tenant.create_group("Sales Team", unified=True)
+    tenant.add_member(team, inner)
+    ca = folder / "ca.pem"
+    ca.write_text(sim.ca_pem)
+    app = tenant.default_app
+    secret = cli.add_cred("Northwind", "Graph app", app.client_secret, "--type",
+                          "directory_admin", "--sync-mode", "off",
+                          username="credsync-app")  # fmt: skip
+    cli.ok("directory", "add", "Northwind", "parity-365", "--kind", "entra", "--tenant-id",
+           tenant.id, "--client-id", app.client_id, "--secret-credential", secret["id"],
+           "--authority", sim.url, "--url", sim.graph_url, "--ca-file", str(ca))  # fmt: skip
 
 
 def _add_security_key(home: Path, name: str) -> None:
@@ -599,10 +642,14 @@ def _add_security_key(home: Path, name: str) -> None:
 @pytest.fixture(scope="module")
 def _sides() -> Iterator[dict[str, Any]]:
     """Made by the module's first test (which has a ``cli`` to make them with)."""
+    from credsync.testing.graphsim import GraphSimulator
+
     made: dict[str, Any] = {}
-    yield made
-    if "sides" in made:
-        made["sides"].server.stop()
+    with GraphSimulator(port=0, seed=11) as sim:
+        made["sim"] = sim
+        yield made
+        if "sides" in made:
+            made["sides"].server.stop()
 
 
 @pytest.fixture
@@ -613,7 +660,7 @@ def sides(
         root = tmp_path_factory.mktemp("parity")
         local, served = root / "local", root / "served"
         shutil.copytree(cli.home, local)
-        tokens = _setup(cli, local)
+        tokens = _setup(cli, local, _sides["sim"])
         shutil.copytree(local, served)
         cli.home, cli.env = served, {**cli.env, "CREDSYNC_HOME": str(served)}
         server = cli.serve()

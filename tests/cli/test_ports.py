@@ -16,7 +16,17 @@ import pytest
 import credsync
 
 SRC = Path(credsync.__file__).parent
-AREAS = ["audit", "clients", "credentials", "flags", "people", "policies", "sync", "transfer"]
+AREAS = [
+    "audit",
+    "clients",
+    "credentials",
+    "flags",
+    "people",
+    "people_import",
+    "policies",
+    "sync",
+    "transfer",
+]
 # The directory commands move onto the ports next (their options come from kind descriptors).
 NOT_YET = {"directories.py"}
 

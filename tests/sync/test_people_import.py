@@ -21,9 +21,11 @@ def importer(ew: EntraWorld, actor: Any = None) -> PeopleImport:
     return PeopleImport(ew.vault, ew.keys, actor or ew.admin)
 
 
-def sync(ew: EntraWorld, actor: Any = None, **selection: Any) -> ImportReport:
+def sync(
+    ew: EntraWorld, actor: Any = None, *, dry_run: bool = False, **selection: Any
+) -> ImportReport:
     chosen = Selection(**selection)
-    return asyncio.run(importer(ew, actor).sync(ew.client, ew.directory, chosen))
+    return asyncio.run(importer(ew, actor).sync(ew.client, ew.directory, chosen, dry_run=dry_run))
 
 
 def user(ew: EntraWorld, alias: str, display: str, **props: Any) -> str:
@@ -39,6 +41,10 @@ def by_id(report: ImportReport) -> dict[str, Any]:
 
 @pytest.fixture
 def staff(ew: EntraWorld) -> dict[str, str]:
+    return make_staff(ew)
+
+
+def make_staff(ew: EntraWorld) -> dict[str, str]:
     ids = {
         "ada": user(ew, "ada", "Ada Lovelace", givenName="Ada", surname="Lovelace",
                     department="Research", jobTitle="Analyst", usageLocation="GB"),
@@ -164,3 +170,40 @@ def _password(role: str) -> Any:
     from credsync.types import Secret
 
     return Secret(f"op-{role}-password-1234")
+
+
+def _counts(ew: EntraWorld) -> tuple[int, int, int]:
+    """(the newest audit entry's number, people, groups) of the client."""
+    people, _ = ew.vault.people.list(ew.admin, ew.client)
+    groups, _ = ew.vault.groups.list(ew.admin, ew.client)
+    return ew.vault.audit.list(ew.admin, limit=1)[0].seq, len(people), len(groups)
+
+
+def test_a_dry_run_reports_what_a_sync_would_do_and_keeps_nothing(ew_both: EntraWorld) -> None:
+    """On SQLite and PostgreSQL: the rehearsal's savepoints and rollback are each's own."""
+    ew, staff = ew_both, make_staff(ew_both)
+    ew.vault.people.add(ew.admin, ew.client, {"username": f"bob@{ew.tenant.domain}"})
+    before = _counts(ew)
+    dry = sync(ew, dry_run=True, ids=(staff["sales"], staff["ada"], staff["bob"]), members=True)
+    assert dry.dry_run
+    assert dry.to_json()["dry_run"] is True
+    assert _counts(ew) == before  # no person, group, member or audit entry kept
+    real = sync(ew, ids=(staff["sales"], staff["ada"], staff["bob"]), members=True)
+    assert not real.to_json()["dry_run"]
+    # line for line the same, refusals and members included; created ones have no id yet
+    shown = [o.to_json() for o in dry.objects]
+    expected = [o.to_json() for o in real.objects]
+    for line in expected:
+        if line["outcome"] == "created":
+            line["vault_id"] = None
+    assert shown == expected
+    assert by_id(dry)[staff["bob"]].outcome == "refused"
+    assert sorted(by_id(dry)[staff["sales"]].members_added) == ["Inner Circle"]
+    # after the sync, a dry run of a change says what would be updated, and keeps it out
+    ew.tenant.update_user(staff["ada"], jobTitle="Lead Analyst")
+    after_sync = _counts(ew)
+    line = by_id(sync(ew, dry_run=True, ids=(staff["ada"],)))[staff["ada"]]
+    assert (line.outcome, line.changed) == ("updated", ("job_title",))
+    assert line.vault_id == by_id(real)[staff["ada"]].vault_id
+    assert _counts(ew) == after_sync
+    assert ew.vault.people.get(ew.admin, line.vault_id).row.job_title == "Analyst"

@@ -77,7 +77,8 @@ _SUMMARIES = {
 
 class LazyGroup(click.Group):
     """A group whose subcommands are imported only when they run: ``commands`` maps a name to
-    (module, attribute), ``summaries`` a name to its line in ``--help``."""
+    (module, attribute), ``summaries`` a name to its line in ``--help``. Subcommands defined
+    with the group itself (``@group.command``) sit beside them, listed by their own help."""
 
     def __init__(
         self,
@@ -91,9 +92,11 @@ class LazyGroup(click.Group):
         self.summaries = summaries
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted(self.lazy_commands)
+        return sorted({*self.lazy_commands, *self.commands})
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self.commands:
+            return self.commands[cmd_name]
         target = self.lazy_commands.get(cmd_name)
         if target is None:
             return None
@@ -104,7 +107,12 @@ class LazyGroup(click.Group):
         return command
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        rows = [(name, self.summaries[name]) for name in self.list_commands(ctx)]
+        rows = [
+            (name, self.summaries[name])
+            if name in self.lazy_commands
+            else (name, self.commands[name].get_short_help_str(formatter.width - 6 - len(name)))
+            for name in self.list_commands(ctx)
+        ]
         with formatter.section("Commands"):
             formatter.write_dl(rows)
 

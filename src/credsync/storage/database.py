@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Callable, Iterator
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -88,19 +89,48 @@ class Database:
             yield conn
 
     @contextlib.contextmanager
+    def rehearsal(self) -> Iterator[None]:
+        """A dry run of code written for real changes: every transaction this database opens
+        in the block (in this context: its thread or task) is a savepoint of one write
+        transaction that is rolled back at the block's end. The code sees its own changes as
+        it goes (a refusal in one transaction undoes that one only, as it would), and nothing
+        is kept; :func:`after_commit` callbacks are never called."""
+        if _REHEARSAL.get() is not None:  # pragma: no cover - a wiring mistake
+            raise RuntimeError("a rehearsal is already under way")
+        with self._mapped_errors(), self.engine.connect() as conn:
+            conn = conn.execution_options(credsync_write=True)
+            outer = conn.begin()
+            token = _REHEARSAL.set((self, conn))
+            try:
+                yield
+            finally:
+                _REHEARSAL.reset(token)
+                conn.info.pop(_AFTER_COMMIT, None)
+                outer.rollback()
+
+    @contextlib.contextmanager
     def _transaction(self, *, write: bool) -> Iterator[Connection]:
+        rehearsed = _REHEARSAL.get()
+        if rehearsed is not None and rehearsed[0] is self:
+            with self._mapped_errors(), rehearsed[1].begin_nested():
+                yield rehearsed[1]
+            return
+        with self._mapped_errors(), self.engine.connect() as conn:
+            if write:
+                conn = conn.execution_options(credsync_write=True)
+            try:
+                with conn.begin():
+                    yield conn
+            except BaseException:
+                conn.info.pop(_AFTER_COMMIT, None)
+                raise
+            for callback in conn.info.pop(_AFTER_COMMIT, ()):
+                callback()
+
+    @contextlib.contextmanager
+    def _mapped_errors(self) -> Iterator[None]:
         try:
-            with self.engine.connect() as conn:
-                if write:
-                    conn = conn.execution_options(credsync_write=True)
-                try:
-                    with conn.begin():
-                        yield conn
-                except BaseException:
-                    conn.info.pop(_AFTER_COMMIT, None)
-                    raise
-                for callback in conn.info.pop(_AFTER_COMMIT, ()):
-                    callback()
+            yield
         except exc.IntegrityError as err:
             raise Conflict(
                 "the change conflicts with a record written at the same time "
@@ -154,6 +184,10 @@ class Database:
 
 
 _AFTER_COMMIT = "credsync_after_commit"
+# The database and connection of the rehearsal under way in this context (Database.rehearsal).
+_REHEARSAL: ContextVar[tuple[Database, Connection] | None] = ContextVar(
+    "credsync_rehearsal", default=None
+)
 
 
 def after_commit(conn: Connection, callback: Callable[[], None]) -> None:

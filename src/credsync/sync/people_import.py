@@ -23,10 +23,12 @@ nothing. ``sync`` takes a selection (object ids, or every result of a query) and
   ``refused`` with the vault's reason; the rest goes on.
 
 A second synchronisation with nothing changed in the directory reports every object
-``unchanged`` and writes nothing. Who may: ``directory.setup`` and ``vault.write`` (and
-``vault.read``) on the directory's client, for both ``search`` (it reads the directory with
-the client's bind credential) and ``sync``; a client outside the operator's client access is
-NotFound.
+``unchanged`` and writes nothing. A dry run (``sync(..., dry_run=True)``) reports what a
+synchronisation would do, line for line, and keeps nothing.
+
+Who may: ``directory.setup`` and ``vault.write`` (and ``vault.read``) on the directory's
+client, for both ``search`` (it reads the directory with the client's bind credential) and
+``sync``, dry run included; a client outside the operator's client access is NotFound.
 """
 
 from __future__ import annotations
@@ -342,9 +344,33 @@ class PeopleImport:
                 )
                 report.members_removed.append(held["name"])
 
-    async def sync(self, client_ref: str, directory_ref: str, selection: Selection) -> ImportReport:
+    def _apply(
+        self,
+        directory: Directory,
+        people: dict[str, DirectoryPerson],
+        groups: dict[str, DirectoryGroup],
+        members: dict[str, list[DirectoryMember]],
+    ) -> list[ObjectReport]:
+        reports = [self._person(directory, p) for p in people.values()]
+        group_reports = [self._group(directory, g) for g in groups.values()]
+        for report in group_reports:
+            if report.outcome in ("created", "updated", "unchanged"):
+                self._members(directory, report, members.get(report.object_id, ()))
+        return reports + group_reports
+
+    async def sync(
+        self,
+        client_ref: str,
+        directory_ref: str,
+        selection: Selection,
+        *,
+        dry_run: bool = False,
+    ) -> ImportReport:
         """Import the selection (see the module docstring); the report has one line per
-        object, people first."""
+        object, people first. A ``dry_run`` makes the same report and keeps nothing: the
+        import runs whole in a rehearsal of the database (:meth:`Database.rehearsal`: one
+        transaction rolled back at its end, so every rule and refusal is the real one), and
+        an object it would create has no ``vault_id``."""
         selection.check()
         client, directory = self._directory(client_ref, directory_ref)
         source = self._open(directory)
@@ -352,16 +378,18 @@ class PeopleImport:
             people, groups, members, missing = await self._read(source, selection)
         finally:
             await source.close()
-        reports = [self._person(directory, p) for p in people.values()]
-        group_reports = [self._group(directory, g) for g in groups.values()]
-        for report in group_reports:
-            if report.outcome in ("created", "updated", "unchanged"):
-                self._members(directory, report, members.get(report.object_id, ()))
-        reports.extend(group_reports)
+        if dry_run:
+            with self._db.rehearsal():
+                reports = self._apply(directory, people, groups, members)
+            for report in reports:
+                if report.outcome == "created":
+                    report.vault_id = None  # made in the rehearsal only
+        else:
+            reports = self._apply(directory, people, groups, members)
         reports.extend(
             ObjectReport(
                 "person", i, i, "refused", "no user or group with this id in the directory"
             )
             for i in missing
         )
-        return ImportReport(client, directory.name, tuple(reports))
+        return ImportReport(client, directory.name, tuple(reports), dry_run=dry_run)

@@ -114,8 +114,11 @@ class ObjectReport:
 
 
 class PeopleImportReportJson(TypedDict):
+    """``dry_run``: what a synchronisation would do; nothing was kept."""
+
     client: str
     directory: str
+    dry_run: bool
     totals: dict[str, int]
     members_added: int
     members_removed: int
@@ -127,6 +130,7 @@ class ImportReport:
     client: str
     directory: str
     objects: tuple[ObjectReport, ...]
+    dry_run: bool = False
 
     @property
     def totals(self) -> dict[str, int]:
@@ -135,7 +139,8 @@ class ImportReport:
 
     @property
     def writes(self) -> int:
-        """Vault changes this synchronisation made (0: everything was in step)."""
+        """Vault changes this synchronisation made, or would make in a dry run (0: everything
+        was in step)."""
         return sum(
             (o.outcome in ("created", "updated", "linked"))
             + len(o.members_added)
@@ -147,6 +152,7 @@ class ImportReport:
         return PeopleImportReportJson(
             client=self.client,
             directory=self.directory,
+            dry_run=self.dry_run,
             totals=self.totals,
             members_added=sum(len(o.members_added) for o in self.objects),
             members_removed=sum(len(o.members_removed) for o in self.objects),

@@ -51,6 +51,9 @@ class ImportSyncIn(BaseModel):
     members: bool = Field(
         default=False, description="Import the members of imported groups too (nested)."
     )
+    dry_run: bool = Field(
+        default=False, description="Report what the import would do; keep nothing."
+    )
 
 
 @router.post("/search", response_model=PeopleImportPreviewJson)
@@ -68,14 +71,15 @@ def search_import(body: ImportSearchIn, actor: Caller, state: State) -> PeopleIm
 @router.post("/sync", response_model=PeopleImportReportJson)
 def sync_import(body: ImportSyncIn, actor: Caller, state: State) -> PeopleImportReportJson:
     """Import the selection: one line per object (created, updated, unchanged, linked,
-    refused and why) with each group's members added, removed and left outside."""
+    refused and why) with each group's members added, removed and left outside; with
+    ``dry_run``, what it would do, and nothing is kept."""
     selection = Selection(
         ids=tuple(body.ids), query=body.query, groups=body.groups, members=body.members
     )
 
     async def done() -> ImportReport:
         return await PeopleImport(state.vault, state.keys, actor).sync(
-            body.client, body.directory, selection
+            body.client, body.directory, selection, dry_run=body.dry_run
         )
 
     return run_coroutine(done).to_json()

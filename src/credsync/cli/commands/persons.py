@@ -1,7 +1,8 @@
 """``credsync person``: a client's people (issue 16; see :mod:`credsync.vault.people`): list,
-search, show, add, edit, disable, enable, delete (to the trash), restore. A person is named by
-username (any case) or id (6 or more characters); ``--client`` narrows the lookup when
-several clients have the username."""
+search, show, add, edit, disable, enable, delete (to the trash), restore; and ``person
+import`` (:mod:`credsync.cli.commands.people_import`, imported only when it runs). A person
+is named by username (any case) or id (6 or more characters); ``--client`` narrows the lookup
+when several clients have the username."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Any
 
 import click
 
+from credsync.cli.app import LazyGroup
 from credsync.cli.output import details, emit, json_option, note, table
 from credsync.cli.runtime import runtime
 
@@ -94,9 +96,14 @@ def _field_options(func: Callable[..., Any]) -> Callable[..., Any]:
     return func
 
 
-@click.group("person")
+@click.group(
+    "person",
+    cls=LazyGroup,
+    commands={"import": ("credsync.cli.commands.people_import", "import_group")},
+    summaries={"import": "Import people and groups from a client's directory: search, sync."},
+)
 def person_group() -> None:
-    """People: a client's end users as identities (import and provisioning come later)."""
+    """People: a client's end users as identities (provisioning comes later)."""
 
 
 @person_group.command("list")
