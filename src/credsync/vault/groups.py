@@ -123,8 +123,11 @@ class Groups:
         words = query_words(text)
         with self._db.read() as conn:
             client_id = find_client_row(conn, client_ref, actor).id if client_ref else None
-            conditions = rows.live(client_id, reach(actor))
-            ids = identity_search.search_ids(conn, "group", words, client_id, conditions, limit)
+            seen = reach(actor)
+            conditions = rows.live(client_id, seen)
+            ids = identity_search.search_ids(
+                conn, "group", words, client_id, conditions, limit, reach=seen
+            )
             return group_models(conn, rows.in_name_order(conn, ids))
 
     def members(

@@ -144,8 +144,11 @@ class People:
         words = query_words(text)
         with self._db.read() as conn:
             client_id = find_client_row(conn, client_ref, actor).id if client_ref else None
-            conditions = rows.live(client_id, reach(actor))
-            ids = identity_search.search_ids(conn, "person", words, client_id, conditions, limit)
+            seen = reach(actor)
+            conditions = rows.live(client_id, seen)
+            ids = identity_search.search_ids(
+                conn, "person", words, client_id, conditions, limit, reach=seen
+            )
             return person_models(conn, rows.in_display_order(conn, ids))
 
     # -- changing ----------------------------------------------------------------------------
