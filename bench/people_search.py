@@ -2,6 +2,7 @@
 
     python bench/people_search.py [--quick] [--backend sqlite|postgresql|both] [--runs N]
                                   [--budget SECONDS] [--seed N] [--explain [missed|all]]
+                                  [--keep-sqlite PATH] [--reuse-sqlite PATH]
                                   [--time-limit SECONDS]
 
 Loads 20 clients of 50,000 people each (``--quick``: 500 each), 1% of them in the trash, into a
@@ -20,6 +21,8 @@ three clients: one and two words, whole words and prefixes, common and rare (5 w
 then ``--runs`` calls per case: 200, 30 with ``--quick``; at most ``--budget`` seconds each).
 The baseline, in the same process: a bare indexed ``display_key`` prefix range (what a
 ``LIKE 'prefix%'`` on an indexed column does) within one client, 100 rows.
+``--keep-sqlite PATH`` keeps the loaded SQLite vault; ``--reuse-sqlite PATH`` measures such a
+kept vault again (a copy of it: no loading; to try a change of the search quickly).
 Figures go to ``bench/results/people_search.json``; the exit status is 1 on a miss.
 
 Target: p95 under 50 ms for every search, on each backend.
@@ -28,7 +31,9 @@ Target: p95 under 50 ms for every search, on each backend.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import random
+import shutil
 import sys
 import tempfile
 import time
@@ -223,6 +228,7 @@ def query_pool(rng: random.Random, *, words: int, n: int, domain: str) -> list[s
 def build_cases(vault: Any, actor: Any, keys: Any, seed: int) -> list[sl.Case]:
     import sqlalchemy as sa
 
+    from credsync.errors import AlreadyExists
     from credsync.storage.tables import clients, people
     from credsync.types import Secret
 
@@ -232,7 +238,9 @@ def build_cases(vault: Any, actor: Any, keys: Any, seed: int) -> list[sl.Case]:
     one_name, one_domain, _ = c.client_at(0)
     reach = [c.client_at(i)[0] for i in (3, 9, 15)][:OPERATOR_CLIENTS]
     password = "bench-operator-password-0001"
-    vault.operators.add(actor, "bench-technician", Secret(password), "technician", reach)
+    # A kept vault (--reuse-sqlite) has the operator of its first run.
+    with contextlib.suppress(AlreadyExists):
+        vault.operators.add(actor, "bench-technician", Secret(password), "technician", reach)
     operator = vault.access.login_password("bench-technician", Secret(password))
     with db.read() as conn:
         one_id = conn.execute(sa.select(clients.c.id).where(clients.c.name == one_name)).scalar()
@@ -308,19 +316,23 @@ def run_backend(
 
     total = CLIENTS * per_client
     print(f"\n## {label}: loading {total:,} people in {CLIENTS} clients", flush=True)
-    vault, actor, keys = c.make_vault(url)
-    figures = load(vault, actor, keys, per_client, args.seed)
-    what, analyse_s = sl.analyse(vault.db)
-    figures["analyse_s"] = analyse_s
-    figures["bytes"] = sl.database_size(vault.db)
+    figures: dict[str, Any] = {}
+    if args.reuse_sqlite and url.startswith("sqlite"):
+        vault, actor, keys = c.open_vault(url)
+    else:
+        vault, actor, keys = c.make_vault(url)
+        figures = load(vault, actor, keys, per_client, args.seed)
+        what, analyse_s = sl.analyse(vault.db)
+        figures["analyse_s"] = analyse_s
+        figures["bytes"] = sl.database_size(vault.db)
+        print(
+            f"  loaded in {figures['load_s']:.1f} s ({figures['generate_s']:.1f} s making rows, "
+            f"{figures['write_s']:.1f} s writing, {figures['index_build_s']:.1f} s building "
+            f"indexes); {figures['people_terms']:,} terms; "
+            f"{figures['bytes'] / 2**20:,.0f} MiB; {what} in {analyse_s:.1f} s",
+            flush=True,
+        )
     vault.db.dispose()
-    print(
-        f"  loaded in {figures['load_s']:.1f} s ({figures['generate_s']:.1f} s making rows, "
-        f"{figures['write_s']:.1f} s writing, {figures['index_build_s']:.1f} s building "
-        f"indexes); {figures['people_terms']:,} terms; "
-        f"{figures['bytes'] / 2**20:,.0f} MiB; {what} in {analyse_s:.1f} s",
-        flush=True,
-    )
     db = Database(url)
     vault = Vault.open(db)
     capture = sl.Capture(db.engine)
@@ -393,6 +405,10 @@ def main() -> int:
         choices=("missed", "all"),
         help="print the query plan of the slowest statement of missed (or all) cases",
     )
+    parser.add_argument("--keep-sqlite", type=Path, metavar="PATH", help="keep the SQLite vault")
+    parser.add_argument(
+        "--reuse-sqlite", type=Path, metavar="PATH", help="measure a kept SQLite vault again"
+    )
     parser.add_argument("--time-limit", type=int, default=3600, help="abort after N seconds")
     args = parser.parse_args()
     if args.runs is None:
@@ -404,8 +420,13 @@ def main() -> int:
     try:
         with tempfile.TemporaryDirectory(prefix="credsync-bench-") as tmp:
             if args.backend in ("sqlite", "both"):
-                url = f"sqlite:///{Path(tmp) / 'vault.db'}"
-                run_backend("SQLite", url, per_client, args, verdicts)
+                path = Path(tmp) / "vault.db"
+                if args.reuse_sqlite:
+                    shutil.copy(args.reuse_sqlite, path)
+                run_backend("SQLite", f"sqlite:///{path}", per_client, args, verdicts)
+                if args.keep_sqlite:
+                    shutil.move(path, args.keep_sqlite)
+                    print(f"  kept the SQLite vault as {args.keep_sqlite}")
             if args.backend in ("postgresql", "both"):
                 from credsync.testing.postgres import TempPostgres
 
