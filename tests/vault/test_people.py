@@ -299,3 +299,19 @@ def test_a_search_reads_only_the_index_entries_of_the_clients_in_reach(ctx: Ctx)
     tom = ctx.vault.access.login_password(name, password)
     assert [p.row.username for p in ctx.vault.people.search(tom, "reachword")] == ["theirs.reach"]
     assert [p.row.id for p in ctx.vault.people.search(tom, "reachword")] == sorted(theirs)
+
+
+def test_common_words_hashed_find_each_person_once_and_not_in_the_trash(
+    ctx: Ctx, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The hashed search (PostgreSQL: the words' ranges intersected) of words each person
+    holds several times (name, username, e-mail): each once, the trash left out."""
+    from credsync.storage import identity_search
+
+    email = {"email": "anna.berg@berg.example"}
+    kept = _person(ctx, "anna.berg", **email)
+    gone = _person(ctx, "anna.berg2", **email)
+    ctx.vault.people.delete(ctx.admin, gone)
+    monkeypatch.setattr(identity_search, "HEAD", 0)  # every word "common"
+    found = ctx.vault.people.search(ctx.admin, "ann ber", client_ref=ctx.name)
+    assert [p.row.id for p in found] == [kept]
