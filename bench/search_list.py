@@ -142,7 +142,8 @@ class BulkWriter:
 
     CHUNK = 250_000  # rows per transaction
 
-    def __init__(self, db: Any) -> None:
+    def __init__(self, db: Any, tables: tuple[Any, ...] | None = None) -> None:
+        """``tables``, in the order they are written: the credentials' by default."""
         from credsync.storage.tables import (
             credential_tags,
             credentials,
@@ -151,7 +152,7 @@ class BulkWriter:
         )
 
         self.db = db
-        self.tables = (credentials, secret_versions, credential_tags, search_terms)
+        self.tables = tables or (credentials, secret_versions, credential_tags, search_terms)
         self.dialect = db.engine.dialect
         self.columns: dict[str, list[str]] = {}
         self.pending: dict[str, list[tuple[Any, ...]]] = {t.name: [] for t in self.tables}

@@ -264,3 +264,54 @@ def test_common_words_are_searched_by_hashing_their_ranges_with_the_same_result(
     probed = found()
     monkeypatch.setattr(identity_search, "HEAD", 0)  # every word "common"
     assert found() == probed == ["p0"]
+
+
+def test_a_search_reads_only_the_index_entries_of_the_clients_in_reach(ctx: Ctx) -> None:
+    """An operator limited to some clients: the word index is read in those clients only
+    (not in every client, then filtered), so their search costs what their clients hold."""
+    from credsync.storage import identity_search
+
+    _person(ctx, "mine.reach", given_name="Reachword")
+    other = ctx.other_client()
+    ctx.vault.people.add(
+        ctx.admin, other.name, {"username": "theirs.reach", "given_name": "Reachword"}
+    )
+    with ctx.world.db.read() as conn:
+
+        def ids(reach: list[str] | None) -> set[str]:
+            # No condition on the people rows: only the scope of the index decides.
+            found = identity_search.search_ids(
+                conn, "person", ["reachw"], None, [], 100, reach=reach
+            )
+            return set(found)
+
+        everyone = ids(None)
+        mine = ids([ctx.client.id])
+        theirs = ids([other.id])
+    assert len(everyone) >= 2
+    assert mine
+    assert theirs
+    assert not mine & theirs
+    assert mine | theirs <= everyone
+    name = f"reach-{uuid.uuid4().hex[:6]}"
+    password = Secret(f"{name}-password-1234")
+    ctx.vault.operators.add(ctx.admin, name, password, "technician", [other.id])
+    tom = ctx.vault.access.login_password(name, password)
+    assert [p.row.username for p in ctx.vault.people.search(tom, "reachword")] == ["theirs.reach"]
+    assert [p.row.id for p in ctx.vault.people.search(tom, "reachword")] == sorted(theirs)
+
+
+def test_common_words_hashed_find_each_person_once_and_not_in_the_trash(
+    ctx: Ctx, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The hashed search (PostgreSQL: the words' ranges intersected) of words each person
+    holds several times (name, username, e-mail): each once, the trash left out."""
+    from credsync.storage import identity_search
+
+    email = {"email": "anna.berg@berg.example"}
+    kept = _person(ctx, "anna.berg", **email)
+    gone = _person(ctx, "anna.berg2", **email)
+    ctx.vault.people.delete(ctx.admin, gone)
+    monkeypatch.setattr(identity_search, "HEAD", 0)  # every word "common"
+    found = ctx.vault.people.search(ctx.admin, "ann ber", client_ref=ctx.name)
+    assert [p.row.id for p in found] == [kept]

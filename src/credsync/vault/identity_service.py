@@ -224,9 +224,10 @@ class IdentityService(Generic[R, M]):
         words = query_words(text)
         with self._db.read() as conn:
             client_id = find_client_row(conn, client_ref, actor).id if client_ref else None
-            conditions = self._kind.store.live(client_id, reach(actor))
+            seen = reach(actor)
+            conditions = self._kind.store.live(client_id, seen)
             ids = identity_search.search_ids(
-                conn, self._kind.type, words, client_id, conditions, limit
+                conn, self._kind.type, words, client_id, conditions, limit, reach=seen
             )
             return self._kind.models(conn, self._kind.in_order(conn, ids))
 
