@@ -18,6 +18,7 @@ from sync.conftest import graph_sim
 from sync.entra import EntraWorld, build_entra_world
 
 from .conftest import WebWorld, csrf_of
+from .test_credential_forms import _add_directory
 
 __all__ = ["graph_sim"]  # the fixture, shared with tests/sync
 
@@ -185,3 +186,17 @@ def test_an_operator_without_the_client_finds_nothing(
         assert response.status_code == 404
         assert "Ada" not in response.text
     assert _people(ew) == []
+
+
+def test_only_directories_that_can_be_a_people_source_are_offered(web: WebWorld) -> None:
+    ad = _add_directory(web)  # Contoso's Active Directory: no PEOPLE capability
+    browser = web.signed_in("directory_manager")
+    page = browser.get(f"/clients/{web.ids['client']}/people/import")
+    assert page.status_code == 200
+    assert ad not in page.text
+    assert "has no directory people and groups can be imported from" in page.text
+    refused = browser.get(
+        f"/clients/{web.ids['client']}/people/import", params={"directory": ad, "q": "x"}
+    )
+    assert refused.status_code == 400
+    assert "can't be searched for people and groups" in _text(refused.text)
