@@ -435,11 +435,13 @@ def test_an_operator_adds_a_person_and_a_group_then_finds_the_person(
     directory.get_by_role("button", name="Search").click()
     page.get_by_label("Import Alex", exact=True).check()
     page.get_by_label("Dry run").check()
+    shot(page, "18-people-import-preview")
     page.get_by_role("button", name="Import the selected").click()
     expect(page.get_by_role("heading", level=1)).to_have_text(
         f"Dry run of the import from {DIRECTORY}"
     )
     expect(page.get_by_role("row", name="Alex")).to_contain_text("created")
+    shot(page, "19-people-import-report")
 
 
 def test_the_api_reference_runs_no_script_and_loads_nothing_from_elsewhere(
