@@ -186,3 +186,22 @@ def test_help_texts_say_which_kind_when_kinds_differ() -> None:
     assert set(registry.verifying_kinds()) == {
         k.name for k in registry.KINDS if k.verifies_passwords
     }
+
+
+def test_a_kinds_people_source_flag_agrees_with_its_connectors_people_capability() -> None:
+    from credsync.connectors.ad.connector import ActiveDirectoryConnector
+    from credsync.connectors.base import Capability
+    from credsync.connectors.graph.connector import GraphConnector
+    from credsync.connectors.ldap.connector import LdapConnector
+    from credsync.connectors.registry import KINDS
+
+    classes = {
+        "active_directory": ActiveDirectoryConnector,
+        "entra": GraphConnector,
+        "ldap": LdapConnector,
+    }
+    assert sorted(classes) == sorted(k.name for k in KINDS)
+    for kind in KINDS:
+        # ldap's connector sets its capabilities per instance (never PEOPLE: ldap/connector.py)
+        has = getattr(classes[kind.name], "capabilities", frozenset())
+        assert kind.people_source == (Capability.PEOPLE in has), kind.name

@@ -53,6 +53,7 @@ WRITE_PAGES = [
     "/clients/{client}/edit",
     "/clients/{client}/import",
     "/clients/{client}/people/new",
+    "/clients/{client}/people/import",
     "/clients/{client}/groups/new",
 ]
 # Pages for admins only (every other role: 403), and the export's (vault.export).
@@ -119,6 +120,7 @@ POSTS = [
     "/relays/0123456789abcdef/run",
     "/relays/0123456789abcdef/remove",
     "/clients/{client}/people/new",
+    "/clients/{client}/people/import",
     "/people/0123456789abcdef/edit",
     "/people/0123456789abcdef/disable",
     "/people/0123456789abcdef/enable",
@@ -434,6 +436,8 @@ REFUSED = {
         ("post", "/clients/{client}/import", "vault.write"),
         ("get", "/clients/{client}/people/new", "vault.write"),
         ("post", "/clients/{client}/people/new", "vault.write"),
+        ("get", "/clients/{client}/people/import", "vault.write"),
+        ("post", "/clients/{client}/people/import", "vault.write"),
         ("get", "/people/0123456789abcdef/edit", "vault.write"),
         ("post", "/people/0123456789abcdef/edit", "vault.write"),
         ("post", "/people/0123456789abcdef/disable", "vault.write"),
@@ -503,6 +507,8 @@ REFUSED = {
         ("post", "/flags/confirm", "directory.setup"),
         ("post", "/directories/contoso-365/auto-create", "directory.setup"),
         ("post", "/directories/contoso-365/auto-create/dry-run", "directory.setup"),
+        ("get", "/clients/{client}/people/import", "directory.setup"),
+        ("post", "/clients/{client}/people/import", "directory.setup"),
     ],
 }
 

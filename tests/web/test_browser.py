@@ -378,7 +378,8 @@ def test_an_operator_adds_a_person_and_a_group_then_finds_the_person(
 ) -> None:
     """Issue 16 on the dashboard: from the client's page to its people, a person added
     (their primary credential chosen), a group added, the person made a member with the
-    group's picker, and found again by the people's search."""
+    group's picker, found again by the people's search; then a dry run of the import of a
+    user of the client's Office 365."""
     from playwright.sync_api import expect
 
     page = signed
@@ -424,6 +425,23 @@ def test_an_operator_adds_a_person_and_a_group_then_finds_the_person(
     page.locator("table.people").get_by_role("link", name="Dana Reed").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Dana Reed")
     expect(page.locator("ul.member-of").get_by_role("link", name="Field sales")).to_be_visible()
+
+    # the import from the client's Office 365: a dry run of one user found (keeps nothing)
+    page.get_by_role("link", name="Contoso", exact=True).click()
+    page.get_by_role("link", name="People", exact=True).click()
+    page.get_by_role("link", name="Import from a directory").click()
+    directory = page.get_by_role("search", name="Search a directory of Contoso")
+    directory.get_by_label("Query").fill("alex")
+    directory.get_by_role("button", name="Search").click()
+    page.get_by_label("Import Alex", exact=True).check()
+    page.get_by_label("Dry run").check()
+    shot(page, "18-people-import-preview")
+    page.get_by_role("button", name="Import the selected").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(
+        f"Dry run of the import from {DIRECTORY}"
+    )
+    expect(page.get_by_role("row", name="Alex")).to_contain_text("created")
+    shot(page, "19-people-import-report")
 
 
 def test_the_api_reference_runs_no_script_and_loads_nothing_from_elsewhere(

@@ -147,6 +147,10 @@ class Kind(Generic[S]):
     # selected by an IdentityScope) or to one (relay_target): credsync.vault.relays.
     relay_source: bool = False
     relay_target: bool = False
+    # Its connector has the PEOPLE capability (people and groups can be imported from it:
+    # credsync.sync.people_import); the dashboard lists only these (tests/connectors check
+    # it agrees with the connector class).
+    people_source: bool = False
     # The directory's own password rule where it is known before a write (code, reason) or
     # None: a relay checks a password with it before carrying it there.
     password_refusal: Callable[[str], tuple[str, str] | None] | None = None

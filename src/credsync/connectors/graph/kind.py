@@ -130,6 +130,7 @@ KIND: Kind[EntraSettings] = Kind(
     bind_heading="App credential",
     verifies_passwords=False,
     relay_target=True,
+    people_source=True,
     password_refusal=password_refusal,
     scope=lambda s: f"tenant {s.tenant_id}",
     config=_config,

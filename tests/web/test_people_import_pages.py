@@ -1,0 +1,202 @@
+"""The import of people and groups on the dashboard, in-process, against the Graph simulator
+(the Entra world of tests/sync over the web tests' vault): the link on the People page for
+those who may, the search's preview (a bad query refused on its field), two objects selected
+as a dry run (nothing written) then for real (the people created, the report's lines), "import
+all results", and who may: a viewer and a technician get 403, an operator without the client
+404, and the link is hidden from them."""
+
+from __future__ import annotations
+
+import html
+import re
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from sync.conftest import graph_sim
+from sync.entra import EntraWorld, build_entra_world
+
+from .conftest import WebWorld, csrf_of
+from .test_credential_forms import _add_directory
+
+__all__ = ["graph_sim"]  # the fixture, shared with tests/sync
+
+
+@pytest.fixture
+def ew(web: WebWorld, graph_sim: Any) -> EntraWorld:
+    """A client whose Entra directory is a tenant of the simulator, in the dashboard's vault."""
+    return build_entra_world(web.world, graph_sim)
+
+
+@pytest.fixture
+def staff(ew: EntraWorld) -> dict[str, str]:
+    def user(alias: str, display: str, **props: Any) -> str:
+        made = ew.tenant.create_user(upn=f"{alias}@{ew.tenant.domain}", display_name=display)
+        if props:
+            ew.tenant.update_user(made.id, **props)
+        return str(made.id)
+
+    ids = {
+        "ada": user("ada", "Ada Lovelace", department="Research"),
+        "bob": user("bob", "Bob MacDonald", department="Sales"),
+        "cyd": user("cyd", "Cyd Charisse"),
+    }
+    ids["sales"] = ew.tenant.create_group("SalesTeam 2026", members=[ids["bob"]])
+    return ids
+
+
+def _client(ew: EntraWorld) -> str:
+    return str(ew.vault.clients.get(ew.admin, ew.client).id)
+
+
+def _directory(ew: EntraWorld) -> str:
+    return str(ew.vault.directories.get(ew.admin, ew.directory).id)
+
+
+def _text(page: str) -> str:
+    return html.unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", page)))
+
+
+def _preview(browser: TestClient, ew: EntraWorld, q: str, **extra: str) -> Any:
+    params = {"directory": _directory(ew), "q": q, **extra}
+    return browser.get(f"/clients/{_client(ew)}/people/import", params=params)
+
+
+def _sync(browser: TestClient, ew: EntraWorld, ids: list[str], **fields: str) -> Any:
+    data: dict[str, Any] = {
+        "csrf_token": csrf_of(browser.get("/").text),
+        "directory": _directory(ew),
+        "mode": "selected",
+        "id": ids,
+        **fields,
+    }
+    return browser.post(f"/clients/{_client(ew)}/people/import", data=data)
+
+
+def _people(ew: EntraWorld) -> list[str]:
+    listed, _ = ew.vault.people.list(ew.admin, _client(ew))
+    return sorted(p.row.username for p in listed)
+
+
+def test_the_link_the_preview_and_a_bad_query(
+    web: WebWorld, ew: EntraWorld, staff: dict[str, str]
+) -> None:
+    manager = web.signed_in("directory_manager")
+    client = _client(ew)
+    people = manager.get(f"/clients/{client}/people").text
+    assert f'href="/clients/{client}/people/import"' in people
+    form = manager.get(f"/clients/{client}/people/import").text
+    assert f'<option value="{_directory(ew)}" selected>{ew.directory}</option>' in form
+
+    found = _preview(manager, ew, "team", groups="1")
+    assert found.status_code == 200
+    assert f'name="id" value="{staff["sales"]}"' in found.text
+    assert f'name="id" value="{staff["bob"]}"' not in found.text
+    assert "SalesTeam 2026" in found.text
+
+    everyone = _preview(manager, ew, "", all="1")
+    for who in ("ada", "bob", "cyd"):
+        assert f'name="id" value="{staff[who]}" checked' in everyone.text
+    assert "not yet" in everyone.text
+
+    bad = _preview(manager, ew, '"displayName:ada" AND')
+    assert bad.status_code == 400
+    assert 'id="q-error"' in bad.text
+    assert 'aria-invalid="true" aria-describedby="q-error"' in bad.text
+    assert "displayName:ada" in bad.text  # what was typed stays
+
+
+def test_two_selected_as_a_dry_run_then_for_real_and_the_report(
+    web: WebWorld, ew: EntraWorld, staff: dict[str, str]
+) -> None:
+    manager = web.signed_in("directory_manager")
+    before = ew.vault.audit.list(ew.admin, limit=1)[0].seq
+    dry = _sync(manager, ew, [staff["ada"], staff["bob"]], dry_run="on")
+    assert dry.status_code == 200, dry.text
+    text = _text(dry.text)
+    assert "A dry run: nothing was kept" in text
+    assert "created 2" in text
+    assert _people(ew) == []
+    assert ew.vault.audit.list(ew.admin, limit=1)[0].seq == before
+
+    done = _sync(manager, ew, [staff["ada"], staff["bob"]])
+    assert done.status_code == 200
+    domain = ew.tenant.domain
+    assert _people(ew) == [f"ada@{domain}", f"bob@{domain}"]
+    text = _text(done.text)
+    assert "dry run" not in text.lower()
+    assert "created 2" in text
+    assert "refused 0" in text
+    ada = ew.vault.people.list(ew.admin, _client(ew))[0][0]
+    assert f'href="/people/{ada.id}"' in done.text
+
+    # the preview now links them; a change in the directory is "updated" with its field
+    assert f'href="/people/{ada.id}">already a person' in _preview(manager, ew, "ada").text
+    ew.tenant.update_user(staff["ada"], jobTitle="Lead Analyst")
+    again = _text(_sync(manager, ew, [staff["ada"], "no-such-object"]).text)
+    assert "updated 1" in again
+    assert "changed: job_title" in again
+    assert "refused 1" in again
+    assert "no user or group with this id in the directory" in again
+    assert 'class="row-bad"' in _sync(manager, ew, ["no-such-object"]).text
+
+
+def test_import_all_results_with_the_members_of_groups(
+    web: WebWorld, ew: EntraWorld, staff: dict[str, str]
+) -> None:
+    manager = web.signed_in("directory_manager")
+    done = _sync(manager, ew, [], mode="all", q="team", groups="on", members="on")
+    assert done.status_code == 200, done.text
+    text = _text(done.text)
+    assert "created 2" in text  # the group and its member
+    assert "members added: Bob MacDonald" in text
+    assert _people(ew) == [f"bob@{ew.tenant.domain}"]
+
+    nothing = _sync(manager, ew, [])  # "Import the selected" with none ticked
+    assert nothing.status_code == 400
+    assert "choose object ids" in nothing.text
+
+
+@pytest.mark.parametrize("role", ["viewer", "technician"])
+def test_who_may_not_gets_a_403_and_no_link(
+    web: WebWorld, ew: EntraWorld, staff: dict[str, str], role: str
+) -> None:
+    browser = web.signed_in(role)
+    client = _client(ew)
+    assert "/people/import" not in browser.get(f"/clients/{client}/people").text
+    missing = "vault.write" if role == "viewer" else "directory.setup"
+    for response in (
+        browser.get(f"/clients/{client}/people/import"),
+        _preview(browser, ew, ""),
+        _sync(browser, ew, [staff["ada"]]),
+    ):
+        assert response.status_code == 403
+        assert missing in response.text
+    assert _people(ew) == []
+
+
+def test_an_operator_without_the_client_finds_nothing(
+    web: WebWorld, ew: EntraWorld, staff: dict[str, str]
+) -> None:
+    vault, admin = web.world.vault, web.world.admin
+    vault.operators.set_clients(admin, "op-directory_manager", [web.ids["client"]])
+    browser = web.signed_in("directory_manager")
+    for response in (_preview(browser, ew, ""), _sync(browser, ew, [staff["ada"]])):
+        assert response.status_code == 404
+        assert "Ada" not in response.text
+    assert _people(ew) == []
+
+
+def test_only_directories_that_can_be_a_people_source_are_offered(web: WebWorld) -> None:
+    ad = _add_directory(web)  # Contoso's Active Directory: no PEOPLE capability
+    browser = web.signed_in("directory_manager")
+    page = browser.get(f"/clients/{web.ids['client']}/people/import")
+    assert page.status_code == 200
+    assert ad not in page.text
+    assert "has no directory people and groups can be imported from" in page.text
+    refused = browser.get(
+        f"/clients/{web.ids['client']}/people/import", params={"directory": ad, "q": "x"}
+    )
+    assert refused.status_code == 400
+    assert "can't be searched for people and groups" in _text(refused.text)
