@@ -12,11 +12,22 @@ from collections.abc import Collection, Mapping, Sequence
 from typing import Any, NamedTuple
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Connection
 
-from credsync.storage._rows import within
+from credsync.storage._rows import AnyRow, within
+from credsync.storage.ids import one_by_id_prefix
 from credsync.storage.tables import clients
 
-__all__ = ["bump", "changeable", "forget_directory", "in_order", "live", "page"]
+__all__ = [
+    "bump",
+    "by_ref",
+    "changeable",
+    "forget_directory",
+    "in_order",
+    "live",
+    "lock",
+    "page",
+]
 
 # What no change may set: who the row is, its client, and the columns bump sets itself.
 _FIXED = frozenset(
@@ -27,6 +38,29 @@ _FIXED = frozenset(
 def changeable(cls: type[NamedTuple]) -> frozenset[str]:
     """The fields of ``cls`` a :func:`bump` may change."""
     return frozenset(cls._fields) - _FIXED
+
+
+def lock(table: sa.Table, row_id: str) -> sa.Select[Any]:
+    """The select that locks the row until the transaction ends."""
+    return sa.select(table.c.id).where(table.c.id == row_id).with_for_update()
+
+
+def by_ref(
+    conn: Connection,
+    base: sa.Select[Any],
+    table: sa.Table,
+    ref: str,
+    what: str,
+    *,
+    min_chars: int,
+    client_ids: Collection[str] | None,
+) -> AnyRow:
+    """The row whose id is ``ref`` or starts with it (NotFound, or InvalidInput when
+    ambiguous, naming it ``what``), in the trash or not, among ``client_ids`` (None: every
+    client)."""
+    query = base.where(within(table.c.client_id, client_ids))
+    found: AnyRow = one_by_id_prefix(conn, query, table.c.id, ref, what, min_chars=min_chars)
+    return found
 
 
 def page(

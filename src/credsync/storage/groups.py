@@ -18,7 +18,6 @@ from sqlalchemy.engine import Connection
 
 from credsync.storage import _identity_rows as shared
 from credsync.storage._rows import columns_for, record, records, within
-from credsync.storage.ids import one_by_id_prefix
 from credsync.storage.tables import group_members, group_objects, groups
 
 __all__ = [
@@ -98,7 +97,7 @@ def get(conn: Connection, group_id: str) -> GroupRow | None:
 
 
 def lock(conn: Connection, group_id: str) -> GroupRow | None:
-    conn.execute(sa.select(groups.c.id).where(groups.c.id == group_id).with_for_update())
+    conn.execute(shared.lock(groups, group_id))
     return get(conn, group_id)
 
 
@@ -107,10 +106,10 @@ def find_by_ref(
 ) -> GroupRow:
     """The group whose id is ``ref`` or starts with it (NotFound, or InvalidInput when
     ambiguous), in the trash or not, among ``client_ids`` (None: every client)."""
-    query = _BASE.where(within(groups.c.client_id, client_ids))
-    return record(
-        GroupRow, one_by_id_prefix(conn, query, groups.c.id, ref, "group", min_chars=min_chars)
+    found = shared.by_ref(
+        conn, _BASE, groups, ref, "group", min_chars=min_chars, client_ids=client_ids
     )
+    return record(GroupRow, found)
 
 
 def by_name(

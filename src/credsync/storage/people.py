@@ -18,7 +18,6 @@ from sqlalchemy.engine import Connection
 
 from credsync.storage import _identity_rows as shared
 from credsync.storage._rows import columns_for, record, records, within
-from credsync.storage.ids import one_by_id_prefix
 from credsync.storage.tables import people, person_accounts
 
 __all__ = [
@@ -92,7 +91,7 @@ def get(conn: Connection, person_id: str) -> PersonRow | None:
 
 def lock(conn: Connection, person_id: str) -> PersonRow | None:
     """Lock the row until the transaction ends, then read it again."""
-    conn.execute(sa.select(people.c.id).where(people.c.id == person_id).with_for_update())
+    conn.execute(shared.lock(people, person_id))
     return get(conn, person_id)
 
 
@@ -101,10 +100,10 @@ def find_by_ref(
 ) -> PersonRow:
     """The person whose id is ``ref`` or starts with it (NotFound, or InvalidInput when
     ambiguous), in the trash or not, among ``client_ids`` (None: every client)."""
-    query = _BASE.where(within(people.c.client_id, client_ids))
-    return record(
-        PersonRow, one_by_id_prefix(conn, query, people.c.id, ref, "person", min_chars=min_chars)
+    found = shared.by_ref(
+        conn, _BASE, people, ref, "person", min_chars=min_chars, client_ids=client_ids
     )
+    return record(PersonRow, found)
 
 
 def by_username(

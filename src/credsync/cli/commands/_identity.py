@@ -1,6 +1,6 @@
 """What ``credsync person`` and ``credsync group`` share (:mod:`credsync.cli.commands.persons`,
 :mod:`credsync.cli.commands.groups`): the list and search commands, those on one record named
-by reference (show, delete, restore, disable, enable, members' changes), and the shown
+by reference (show, edit, delete, restore, disable, enable, members' changes), and the shown
 record's source of truth and directory links. Each kind gives its words, columns and help."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import click
 
 from credsync.cli.output import emit, json_option, note, table
 
-__all__ = ["add_by_ref", "add_list", "add_search", "view"]
+__all__ = ["add_by_ref", "add_edit", "add_list", "add_search", "view"]
 
 Columns = Sequence[tuple[str, str]]
 # The kind's port of a command's context: runtime(ctx).ports.persons, ...groups.
@@ -90,21 +90,50 @@ def add_by_ref(
     doc: str,
     run: Callable[..., Any],
     said: Callable[[Any], str],
-    params: Sequence[Callable[[Any], Any]] = (),
+    before: Sequence[Callable[[Any], Any]] = (),
+    after: Sequence[Callable[[Any], Any]] = (),
+    client_dest: str = "client",
 ) -> None:
-    """A command ``name`` on the one record named by ``argument`` (and --client, whose help is
-    ``client_help``), with ``params`` after the argument: ``run(ctx, ref, client, **params)``
-    does it and returns the record; its text is ``said(record)``."""
+    """A command ``name`` on the one record named by ``argument`` and --client (whose help is
+    ``client_help``; its parameter ``client_dest``), with the parameters ``before`` and
+    ``after`` --client: ``run(ctx, ref, client, **parameters)`` does it and returns the
+    record; its text is ``said(record)``."""
 
-    def command(ctx: click.Context, /, client: str | None, as_json: bool, **given: Any) -> None:
+    def command(ctx: click.Context, /, as_json: bool, **given: Any) -> None:
         ref = given.pop(argument)
+        client = given.pop(client_dest)
         data = run(ctx, ref, client, **given)
         emit(data, as_json, lambda: said(data))
 
     command.__doc__ = doc
-    decorated: Any = click.pass_context(command)
-    decorated = json_option(decorated)
-    decorated = click.option("--client", help=client_help)(decorated)
-    for param in reversed(params):
+    decorated: Any = json_option(click.pass_context(command))
+    for param in reversed(after):
+        decorated = param(decorated)
+    decorated = click.option("--client", client_dest, help=client_help)(decorated)
+    for param in reversed(before):
         decorated = param(decorated)
     group.command(name)(click.argument(argument)(decorated))
+
+
+def add_edit(
+    group: click.Group,
+    argument: str,
+    *,
+    port_of: PortOf,
+    given_of: Callable[[Mapping[str, Any]], dict[str, Any]],
+    said: Callable[[Any], str],
+    client_help: str,
+    doc: str,
+    fields: Sequence[Callable[[Any], Any]],
+) -> None:
+    """``edit REF``: the ``fields`` given (``given_of`` the options; a usage error without
+    any) changed through the port."""
+
+    def edit(ctx: click.Context, ref: str, client: str | None, **options: Any) -> Any:
+        given = given_of(options)
+        if not given:
+            raise click.UsageError("nothing to change: give a field")
+        return port_of(ctx).edit(ref, client, given)
+
+    add_by_ref(group, "edit", argument, client_help=client_help, doc=doc, run=edit, said=said,
+               after=fields, client_dest="client_ref")  # fmt: skip

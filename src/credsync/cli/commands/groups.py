@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from credsync.cli.commands._identity import add_by_ref, add_list, add_search, view
+from credsync.cli.commands._identity import add_by_ref, add_edit, add_list, add_search, view
 from credsync.cli.output import details, emit, json_option, table
 from credsync.cli.runtime import runtime
 
@@ -103,30 +103,26 @@ def group_add(ctx: click.Context, /, client: str, as_json: bool, **options: Any)
     emit(data, as_json, lambda: _shown(data))
 
 
-@group_group.command("edit")
-@click.argument("group")
-@click.option("--client", "client_ref", help="The group's client.")
-@click.option("--name", help="A new name.")
-@click.option("--type", "type", type=TYPES)
-@click.option("--email", help="E-mail address.")
-@click.option("--description", help="At most 1,024 characters.")
-@json_option
-@click.pass_context
-def group_edit(ctx: click.Context, /, group: str, client_ref: str | None, as_json: bool,
-               **options: Any) -> None:  # fmt: skip
-    """Change a group's fields (needs vault.write); those a directory holds are read-only.
+add_edit(
+    group_group,
+    "group",
+    port_of=_port,
+    given_of=_given,
+    said=_shown,
+    client_help="The group's client.",
+    doc="""Change a group's fields (needs vault.write); those a directory holds are read-only.
 
     \b
     Example:
       credsync group edit Sales --description "Everyone in sales"
-    """
-    given = _given(options)
-    if not given:
-        raise click.UsageError("nothing to change: give a field")
-    data = runtime(ctx).ports.groups.edit(group, client_ref, given)
-    emit(data, as_json, lambda: _shown(data))
-
-
+    """,
+    fields=[
+        click.option("--name", help="A new name."),
+        click.option("--type", "type", type=TYPES),
+        click.option("--email", help="E-mail address."),
+        click.option("--description", help="At most 1,024 characters."),
+    ],
+)
 add_by_ref(
     group_group,
     "delete",
@@ -169,45 +165,46 @@ add_by_ref(
     run=lambda ctx, ref, client: _port(ctx).members(ref, client),
     said=lambda rows: table(rows, _MEMBERS) if rows else "No members.",
 )
-_MEMBER = [
-    click.argument("member"),
-    click.option(
-        "--group", "is_group", is_flag=True, help="MEMBER is a group (default: a person)."
-    ),
-]
-add_by_ref(
-    group_group,
-    "add-member",
-    "group",
-    client_help="The group's client.",
-    doc="""Add MEMBER (a person's username, or with --group a group) to GROUP (needs
+
+
+def _member_command(name: str, change: str, doc: str) -> None:
+    """``group NAME GROUP MEMBER [--group]``: the port's ``change`` (add_member,
+    remove_member) of a person, or with --group of a group."""
+
+    def run(ctx: click.Context, ref: str, client: str | None, member: str, is_group: bool) -> Any:
+        kind = "group" if is_group else "person"
+        return getattr(_port(ctx), change)(ref, client, kind, member)
+
+    add_by_ref(
+        group_group,
+        name,
+        "group",
+        client_help="The group's client.",
+        doc=doc,
+        run=run,
+        said=lambda data: f"Group {data['name']}: {data['members']} members.",
+        before=[
+            click.argument("member"),
+            click.option(
+                "--group", "is_group", is_flag=True, help="MEMBER is a group (default: a person)."
+            ),
+        ],
+    )
+
+
+_ADD_MEMBER_HELP = """Add MEMBER (a person's username, or with --group a group) to GROUP (needs
     vault.write). A group that holds GROUP, directly or not, can't join it.
 
     \b
     Examples:
       credsync group add-member Sales anna.berg
       credsync group add-member Sales "Nordic sales" --group
-    """,
-    run=lambda ctx, ref, client, member, is_group: _port(ctx).add_member(
-        ref, client, "group" if is_group else "person", member
-    ),
-    said=lambda data: f"Group {data['name']}: {data['members']} members.",
-    params=_MEMBER,
-)
-add_by_ref(
-    group_group,
-    "remove-member",
-    "group",
-    client_help="The group's client.",
-    doc="""Take MEMBER out of GROUP (needs vault.write).
+    """
+_REMOVE_MEMBER_HELP = """Take MEMBER out of GROUP (needs vault.write).
 
     \b
     Example:
       credsync group remove-member Sales anna.berg
-    """,
-    run=lambda ctx, ref, client, member, is_group: _port(ctx).remove_member(
-        ref, client, "group" if is_group else "person", member
-    ),
-    said=lambda data: f"Group {data['name']}: {data['members']} members.",
-    params=_MEMBER,
-)
+    """
+_member_command("add-member", "add_member", _ADD_MEMBER_HELP)
+_member_command("remove-member", "remove_member", _REMOVE_MEMBER_HELP)

@@ -12,7 +12,7 @@ from typing import Any
 import click
 
 from credsync.cli.app import LazyGroup
-from credsync.cli.commands._identity import add_by_ref, add_list, add_search, view
+from credsync.cli.commands._identity import add_by_ref, add_edit, add_list, add_search, view
 from credsync.cli.output import details, emit, json_option
 from credsync.cli.runtime import runtime
 
@@ -158,26 +158,21 @@ def person_add(ctx: click.Context, /, client: str, as_json: bool, **options: Any
     emit(data, as_json, lambda: _shown(data))
 
 
-@person_group.command("edit")
-@click.argument("person")
-@click.option("--client", "client_ref", help="The person's client.")
-@click.option("--username", help="A new username.")
-@_field_options
-@json_option
-@click.pass_context
-def person_edit(ctx: click.Context, /, person: str, client_ref: str | None, as_json: bool,
-                **options: Any) -> None:  # fmt: skip
-    """Change a person's fields (needs vault.write); those a directory holds are read-only.
+add_edit(
+    person_group,
+    "person",
+    port_of=_port,
+    given_of=_given,
+    said=_shown,
+    client_help="The person's client.",
+    doc="""Change a person's fields (needs vault.write); those a directory holds are read-only.
 
     \b
     Example:
       credsync person edit anna.berg --department Finance --job-title CFO
-    """
-    given = _given(options)
-    if not given:
-        raise click.UsageError("nothing to change: give a field")
-    data = runtime(ctx).ports.persons.edit(person, client_ref, given)
-    emit(data, as_json, lambda: _shown(data))
+    """,
+    fields=[click.option("--username", help="A new username."), _field_options],
+)
 
 
 def _by_ref(name: str, do: Callable[[Any, str, str | None], Any], line: str, done: str) -> None:
