@@ -4,7 +4,7 @@ A group is named by name (any case) or id (6 or more characters)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import click
@@ -123,47 +123,44 @@ add_edit(
         click.option("--description", help="At most 1,024 characters."),
     ],
 )
-add_by_ref(
-    group_group,
+
+
+def _by_ref(name: str, do: Callable[[Any, str, str | None], Any], line: str,
+            said: Callable[[Any], str]) -> None:  # fmt: skip
+    """``group NAME GROUP``: ``do(port, ref, client)``, the help's first line, the text."""
+    add_by_ref(
+        group_group,
+        name,
+        "group",
+        client_help="The group's client.",
+        doc=f"""{line}
+
+    \b
+    Example:
+      credsync group {name} Sales --client Contoso
+    """,
+        run=lambda ctx, ref, client: do(_port(ctx), ref, client),
+        said=said,
+    )
+
+
+_by_ref(
     "delete",
-    "group",
-    client_help="The group's client.",
-    doc="""Move a group to the trash, members kept (needs vault.write).
-
-    \b
-    Example:
-      credsync group delete Sales --client Contoso
-    """,
-    run=lambda ctx, ref, client: _port(ctx).delete(ref, client),
-    said=lambda data: f"Group {data['name']} moved to the trash.",
+    lambda port, ref, client: port.delete(ref, client),
+    "Move a group to the trash, members kept (needs vault.write).",
+    lambda data: f"Group {data['name']} moved to the trash.",
 )
-add_by_ref(
-    group_group,
+_by_ref(
     "restore",
-    "group",
-    client_help="The group's client.",
-    doc="""Bring a group back from the trash (needs vault.write).
-
-    \b
-    Example:
-      credsync group restore Sales --client Contoso
-    """,
-    run=lambda ctx, ref, client: _port(ctx).restore(ref, client),
-    said=lambda data: f"Group {data['name']} restored.",
+    lambda port, ref, client: port.restore(ref, client),
+    "Bring a group back from the trash (needs vault.write).",
+    lambda data: f"Group {data['name']} restored.",
 )
-add_by_ref(
-    group_group,
+_by_ref(
     "members",
-    "group",
-    client_help="The group's client.",
-    doc="""List a group's direct members: groups, then people.
-
-    \b
-    Example:
-      credsync group members Sales --client Contoso
-    """,
-    run=lambda ctx, ref, client: _port(ctx).members(ref, client),
-    said=lambda rows: table(rows, _MEMBERS) if rows else "No members.",
+    lambda port, ref, client: port.members(ref, client),
+    "List a group's direct members: groups, then people.",
+    lambda rows: table(rows, _MEMBERS) if rows else "No members.",
 )
 
 
