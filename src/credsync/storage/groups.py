@@ -16,9 +16,9 @@ from typing import Any, NamedTuple
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from credsync.storage import _identity_rows as shared
 from credsync.storage._rows import columns_for, record, records, within
-from credsync.storage.ids import one_by_id_prefix
-from credsync.storage.tables import clients, group_members, group_objects, groups
+from credsync.storage.tables import group_members, group_objects, groups
 
 __all__ = [
     "GroupRow",
@@ -84,15 +84,7 @@ class ObjectRow(NamedTuple):
 
 
 _BASE = sa.select(*columns_for(GroupRow, groups))
-_CHANGEABLE = frozenset(GroupRow._fields) - {
-    "id",
-    "client_id",
-    "version",
-    "created_at",
-    "created_by",
-    "updated_at",
-    "updated_by",
-}
+_CHANGEABLE = shared.changeable(GroupRow)
 
 
 def insert(conn: Connection, row: GroupRow) -> None:
@@ -105,7 +97,7 @@ def get(conn: Connection, group_id: str) -> GroupRow | None:
 
 
 def lock(conn: Connection, group_id: str) -> GroupRow | None:
-    conn.execute(sa.select(groups.c.id).where(groups.c.id == group_id).with_for_update())
+    conn.execute(shared.lock(groups, group_id))
     return get(conn, group_id)
 
 
@@ -114,10 +106,10 @@ def find_by_ref(
 ) -> GroupRow:
     """The group whose id is ``ref`` or starts with it (NotFound, or InvalidInput when
     ambiguous), in the trash or not, among ``client_ids`` (None: every client)."""
-    query = _BASE.where(within(groups.c.client_id, client_ids))
-    return record(
-        GroupRow, one_by_id_prefix(conn, query, groups.c.id, ref, "group", min_chars=min_chars)
+    found = shared.by_ref(
+        conn, _BASE, groups, ref, "group", min_chars=min_chars, client_ids=client_ids
     )
+    return record(GroupRow, found)
 
 
 def by_name(
@@ -140,32 +132,22 @@ def page(
 ) -> list[GroupRow]:
     """Up to ``fetch`` of the client's groups (in the trash, or not) by name, from just after
     ``after`` (name key, id) on."""
-    query = (
-        _BASE.where(groups.c.client_id == client_id)
-        .where(groups.c.deleted_at.is_not(None) if trash else groups.c.deleted_at.is_(None))
-        .order_by(groups.c.name_key, groups.c.id)
-        .limit(fetch)
+    query = shared.page(
+        _BASE, groups, groups.c.name_key, client_id, trash=trash, fetch=fetch, after=after
     )
-    if after is not None:
-        query = query.where(sa.tuple_(groups.c.name_key, groups.c.id) > after)
     return records(GroupRow, conn.execute(query))
 
 
 def in_name_order(conn: Connection, ids: Sequence[str]) -> list[GroupRow]:
     if not ids:
         return []
-    query = _BASE.where(groups.c.id.in_(list(ids)))
-    return records(GroupRow, conn.execute(query.order_by(groups.c.name_key, groups.c.id)))
+    return records(GroupRow, conn.execute(shared.in_order(_BASE, groups, groups.c.name_key, ids)))
 
 
 def live(client_id: str | None, client_ids: Collection[str] | None) -> list[sa.ColumnElement[bool]]:
     """The conditions on ``groups`` of a search: outside the trash, in reach, and (without a
     client) of a client that is not archived."""
-    conditions = [groups.c.deleted_at.is_(None), within(groups.c.client_id, client_ids)]
-    if client_id is None:
-        archived = sa.select(clients.c.id).where(clients.c.archived_at.is_not(None))
-        conditions.append(groups.c.client_id.not_in(archived))
-    return conditions
+    return shared.live(groups, client_id, client_ids)
 
 
 def bump(
@@ -179,15 +161,8 @@ def bump(
 ) -> bool:
     """Apply ``changes`` and make it version ``version + 1``, if it is still at ``version``;
     False when somebody else changed it first."""
-    unknown = set(changes) - _CHANGEABLE
-    if unknown:
-        raise KeyError(f"groups: {', '.join(sorted(unknown))} can't be changed this way")
-    result = conn.execute(
-        groups.update()
-        .where(groups.c.id == group_id, groups.c.version == version)
-        .values(version=version + 1, updated_at=now, updated_by=by, **changes)
-    )
-    return bool(result.rowcount == 1)
+    update = shared.bump(groups, _CHANGEABLE, group_id, version, by=by, now=now, changes=changes)
+    return bool(conn.execute(update).rowcount == 1)
 
 
 def purge(conn: Connection, group_id: str) -> None:
@@ -297,9 +272,6 @@ def link_object(conn: Connection, row: ObjectRow) -> None:
 def forget_directory(conn: Connection, directory_id: str) -> None:
     """A removed directory: its objects are unlinked and the attributes it was the source of
     truth of become the vault's own."""
-    conn.execute(group_objects.delete().where(group_objects.c.directory_id == directory_id))
-    conn.execute(
-        groups.update()
-        .where(groups.c.source_directory_id == directory_id)
-        .values(source_directory_id=None, sourced="")
-    )
+    unlink, own = shared.forget_directory(groups, group_objects, directory_id)
+    conn.execute(unlink)
+    conn.execute(own)

@@ -16,9 +16,9 @@ from typing import Any, NamedTuple
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from credsync.storage import _identity_rows as shared
 from credsync.storage._rows import columns_for, record, records, within
-from credsync.storage.ids import one_by_id_prefix
-from credsync.storage.tables import clients, people, person_accounts
+from credsync.storage.tables import people, person_accounts
 
 __all__ = [
     "AccountRow",
@@ -77,15 +77,7 @@ class AccountRow(NamedTuple):
 
 
 _BASE = sa.select(*columns_for(PersonRow, people))
-_CHANGEABLE = frozenset(PersonRow._fields) - {
-    "id",
-    "client_id",
-    "version",
-    "created_at",
-    "created_by",
-    "updated_at",
-    "updated_by",
-}
+_CHANGEABLE = shared.changeable(PersonRow)
 
 
 def insert(conn: Connection, row: PersonRow) -> None:
@@ -99,7 +91,7 @@ def get(conn: Connection, person_id: str) -> PersonRow | None:
 
 def lock(conn: Connection, person_id: str) -> PersonRow | None:
     """Lock the row until the transaction ends, then read it again."""
-    conn.execute(sa.select(people.c.id).where(people.c.id == person_id).with_for_update())
+    conn.execute(shared.lock(people, person_id))
     return get(conn, person_id)
 
 
@@ -108,10 +100,10 @@ def find_by_ref(
 ) -> PersonRow:
     """The person whose id is ``ref`` or starts with it (NotFound, or InvalidInput when
     ambiguous), in the trash or not, among ``client_ids`` (None: every client)."""
-    query = _BASE.where(within(people.c.client_id, client_ids))
-    return record(
-        PersonRow, one_by_id_prefix(conn, query, people.c.id, ref, "person", min_chars=min_chars)
+    found = shared.by_ref(
+        conn, _BASE, people, ref, "person", min_chars=min_chars, client_ids=client_ids
     )
+    return record(PersonRow, found)
 
 
 def by_username(
@@ -148,18 +140,15 @@ def page(
 def in_display_order(conn: Connection, ids: Sequence[str]) -> list[PersonRow]:
     if not ids:
         return []
-    query = _BASE.where(people.c.id.in_(list(ids)))
-    return records(PersonRow, conn.execute(query.order_by(people.c.display_key, people.c.id)))
+    return records(
+        PersonRow, conn.execute(shared.in_order(_BASE, people, people.c.display_key, ids))
+    )
 
 
 def live(client_id: str | None, client_ids: Collection[str] | None) -> list[sa.ColumnElement[bool]]:
     """The conditions on ``people`` of a search: outside the trash, in reach, and (without a
     client) of a client that is not archived."""
-    conditions = [people.c.deleted_at.is_(None), within(people.c.client_id, client_ids)]
-    if client_id is None:
-        archived = sa.select(clients.c.id).where(clients.c.archived_at.is_not(None))
-        conditions.append(people.c.client_id.not_in(archived))
-    return conditions
+    return shared.live(people, client_id, client_ids)
 
 
 def bump(
@@ -173,15 +162,8 @@ def bump(
 ) -> bool:
     """Apply ``changes`` and make it version ``version + 1``, if it is still at ``version``;
     False when somebody else changed it first."""
-    unknown = set(changes) - _CHANGEABLE
-    if unknown:
-        raise KeyError(f"people: {', '.join(sorted(unknown))} can't be changed this way")
-    result = conn.execute(
-        people.update()
-        .where(people.c.id == person_id, people.c.version == version)
-        .values(version=version + 1, updated_at=now, updated_by=by, **changes)
-    )
-    return bool(result.rowcount == 1)
+    update = shared.bump(people, _CHANGEABLE, person_id, version, by=by, now=now, changes=changes)
+    return bool(conn.execute(update).rowcount == 1)
 
 
 def purge(conn: Connection, person_id: str) -> None:
@@ -244,9 +226,6 @@ def forget_credential(conn: Connection, credential_id: str) -> None:
 def forget_directory(conn: Connection, directory_id: str) -> None:
     """A removed directory: its accounts are unlinked and the attributes it was the source
     of truth of become the vault's own."""
-    conn.execute(person_accounts.delete().where(person_accounts.c.directory_id == directory_id))
-    conn.execute(
-        people.update()
-        .where(people.c.source_directory_id == directory_id)
-        .values(source_directory_id=None, sourced="")
-    )
+    unlink, own = shared.forget_directory(people, person_accounts, directory_id)
+    conn.execute(unlink)
+    conn.execute(own)

@@ -12,7 +12,8 @@ from typing import Any
 import click
 
 from credsync.cli.app import LazyGroup
-from credsync.cli.output import details, emit, json_option, note, table
+from credsync.cli.commands._identity import add_by_ref, add_edit, add_list, add_search, view
+from credsync.cli.output import details, emit, json_option
 from credsync.cli.runtime import runtime
 
 __all__ = ["person_group"]
@@ -60,13 +61,9 @@ _FIELDS = {
 
 
 def _shown(data: Mapping[str, Any]) -> str:
-    view = dict(data)
-    source = data.get("source")
-    if source:
-        view["source"] = f"{source['directory']} ({', '.join(source['attributes'])}: read-only)"
-    view["accounts"] = [f"{a['directory']}: {a['object_id']}" for a in data.get("accounts", [])]
-    view["credential_id"] = data.get("credential_id")
-    return details(view, _SHOWN)
+    shown = view(data, "accounts")
+    shown["credential_id"] = data.get("credential_id")
+    return details(shown, _SHOWN)
 
 
 def _given(options: Mapping[str, Any]) -> dict[str, Any]:
@@ -106,43 +103,17 @@ def person_group() -> None:
     """People: a client's end users as identities (provisioning comes later)."""
 
 
-@person_group.command("list")
-@click.argument("client")
-@click.option("--trash", is_flag=True, help="List the trash instead.")
-@click.option("--limit", type=int, default=1000, show_default=True, help="Page size.")
-@click.option("--cursor", help="Continue after the page that printed this cursor.")
-@click.option("--all", "everything", is_flag=True, help="Every page.")
-@json_option
-@click.pass_context
-def person_list(ctx: click.Context, client: str, trash: bool, limit: int, cursor: str | None,
-                everything: bool, as_json: bool) -> None:  # fmt: skip
-    """List a client's people by display name.
+def _port(ctx: click.Context) -> Any:
+    return runtime(ctx).ports.persons
+
+
+_LIST_HELP = """List a client's people by display name.
 
     \b
     Example:
       credsync person list Contoso --json
     """
-    port = runtime(ctx).ports.persons
-    rows: list[Any] = []
-    while True:
-        page, cursor = port.list(client, trash=trash, limit=limit, cursor=cursor)
-        rows += page
-        if not everything or cursor is None:
-            break
-    if cursor is not None:
-        note(f"More people follow: --cursor {cursor} (or --all).")
-    emit(rows, as_json, lambda: table(rows, _LISTED) if rows else "No people.")
-
-
-@person_group.command("search")
-@click.argument("query", nargs=-1, required=True)
-@click.option("--client", help="Only this client.")
-@click.option("--limit", type=int, default=100, show_default=True)
-@json_option
-@click.pass_context
-def person_search(ctx: click.Context, query: tuple[str, ...], client: str | None, limit: int,
-                  as_json: bool) -> None:  # fmt: skip
-    """Find people whose names, username or e-mail have words starting with each word of
+_SEARCH_HELP = """Find people whose names, username or e-mail have words starting with each word of
     QUERY.
 
     \b
@@ -150,31 +121,22 @@ def person_search(ctx: click.Context, query: tuple[str, ...], client: str | None
       credsync person search anna berg
       credsync person search contoso.com --client Contoso --json
     """
-    from credsync.vault.credentials import MAX_PAGE
-
-    rows = runtime(ctx).ports.persons.search(
-        " ".join(query), client=client, limit=min(limit + 1, MAX_PAGE)
-    )
-    if len(rows) > limit:
-        rows = rows[:limit]
-        note(f"More than {limit} people match: add words or --client to narrow it.")
-    emit(rows, as_json, lambda: table(rows, _SEARCHED) if rows else "Nothing found.")
-
-
-@person_group.command("show")
-@click.argument("person")
-@click.option("--client", help="The person's client (when several have the username).")
-@json_option
-@click.pass_context
-def person_show(ctx: click.Context, person: str, client: str | None, as_json: bool) -> None:
-    """Show a person, their accounts and which attributes a directory holds (read-only).
+add_list(person_group, _port, plural="people", columns=_LISTED, doc=_LIST_HELP)
+add_search(person_group, _port, plural="people", columns=_SEARCHED, doc=_SEARCH_HELP)
+add_by_ref(
+    person_group,
+    "show",
+    "person",
+    client_help="The person's client (when several have the username).",
+    doc="""Show a person, their accounts and which attributes a directory holds (read-only).
 
     \b
     Example:
       credsync person show anna.berg --client Contoso
-    """
-    data = runtime(ctx).ports.persons.show(person, client)
-    emit(data, as_json, lambda: _shown(data))
+    """,
+    run=lambda ctx, ref, client: _port(ctx).show(ref, client),
+    said=_shown,
+)
 
 
 @person_group.command("add")
@@ -196,87 +158,63 @@ def person_add(ctx: click.Context, /, client: str, as_json: bool, **options: Any
     emit(data, as_json, lambda: _shown(data))
 
 
-@person_group.command("edit")
-@click.argument("person")
-@click.option("--client", "client_ref", help="The person's client.")
-@click.option("--username", help="A new username.")
-@_field_options
-@json_option
-@click.pass_context
-def person_edit(ctx: click.Context, /, person: str, client_ref: str | None, as_json: bool,
-                **options: Any) -> None:  # fmt: skip
-    """Change a person's fields (needs vault.write); those a directory holds are read-only.
+add_edit(
+    person_group,
+    "person",
+    port_of=_port,
+    given_of=_given,
+    said=_shown,
+    client_help="The person's client.",
+    doc="""Change a person's fields (needs vault.write); those a directory holds are read-only.
 
     \b
     Example:
       credsync person edit anna.berg --department Finance --job-title CFO
-    """
-    given = _given(options)
-    if not given:
-        raise click.UsageError("nothing to change: give a field")
-    data = runtime(ctx).ports.persons.edit(person, client_ref, given)
-    emit(data, as_json, lambda: _shown(data))
+    """,
+    fields=[click.option("--username", help="A new username."), _field_options],
+)
 
 
-@person_group.command("disable")
-@click.argument("person")
-@click.option("--client", help="The person's client.")
-@json_option
-@click.pass_context
-def person_disable(ctx: click.Context, person: str, client: str | None, as_json: bool) -> None:
-    """Disable a person (needs vault.write).
-
-    \b
-    Example:
-      credsync person disable anna.berg --client Contoso
-    """
-    data = runtime(ctx).ports.persons.edit(person, client, {"enabled": False})
-    emit(data, as_json, f"Person {data['username']} disabled.")
-
-
-@person_group.command("enable")
-@click.argument("person")
-@click.option("--client", help="The person's client.")
-@json_option
-@click.pass_context
-def person_enable(ctx: click.Context, person: str, client: str | None, as_json: bool) -> None:
-    """Enable a person (needs vault.write).
+def _by_ref(name: str, do: Callable[[Any, str, str | None], Any], line: str, done: str) -> None:
+    """``person NAME PERSON``: ``do(port, ref, client)``, the help's first line, what is said
+    after (``Person <username> <done>.``)."""
+    add_by_ref(
+        person_group,
+        name,
+        "person",
+        client_help="The person's client.",
+        doc=f"""{line}
 
     \b
     Example:
-      credsync person enable anna.berg --client Contoso
-    """
-    data = runtime(ctx).ports.persons.edit(person, client, {"enabled": True})
-    emit(data, as_json, f"Person {data['username']} enabled.")
+      credsync person {name} anna.berg --client Contoso
+    """,
+        run=lambda ctx, ref, client: do(_port(ctx), ref, client),
+        said=lambda data: f"Person {data['username']} {done}.",
+    )
 
 
-@person_group.command("delete")
-@click.argument("person")
-@click.option("--client", help="The person's client.")
-@json_option
-@click.pass_context
-def person_delete(ctx: click.Context, person: str, client: str | None, as_json: bool) -> None:
-    """Move a person to the trash (needs vault.write; `person restore` brings them back).
-
-    \b
-    Example:
-      credsync person delete anna.berg --client Contoso
-    """
-    data = runtime(ctx).ports.persons.delete(person, client)
-    emit(data, as_json, f"Person {data['username']} moved to the trash.")
-
-
-@person_group.command("restore")
-@click.argument("person")
-@click.option("--client", help="The person's client.")
-@json_option
-@click.pass_context
-def person_restore(ctx: click.Context, person: str, client: str | None, as_json: bool) -> None:
-    """Bring a person back from the trash (needs vault.write).
-
-    \b
-    Example:
-      credsync person restore anna.berg --client Contoso
-    """
-    data = runtime(ctx).ports.persons.restore(person, client)
-    emit(data, as_json, f"Person {data['username']} restored.")
+_by_ref(
+    "disable",
+    lambda port, ref, client: port.edit(ref, client, {"enabled": False}),
+    "Disable a person (needs vault.write).",
+    "disabled",
+)
+_by_ref(
+    "enable",
+    lambda port, ref, client: port.edit(ref, client, {"enabled": True}),
+    "Enable a person (needs vault.write).",
+    "enabled",
+)
+_by_ref(
+    "delete",
+    lambda port, ref, client: port.delete(ref, client),
+    "Move a person to the trash (needs vault.write; `person restore` brings them back).",
+    "moved to the trash",
+)
+_by_ref(
+    "restore",
+    lambda port, ref, client: port.restore(ref, client),
+    "Bring a person back from the trash (needs vault.write).",
+    "restored",
+)
