@@ -194,7 +194,7 @@ def test_only_directories_that_can_be_a_people_source_are_offered(web: WebWorld)
     page = browser.get(f"/clients/{web.ids['client']}/people/import")
     assert page.status_code == 200
     assert ad not in page.text
-    assert "has no directory people and groups can be imported from" in page.text
+    assert "has no directory whose kind can be a source of people and groups" in page.text
     refused = browser.get(
         f"/clients/{web.ids['client']}/people/import", params={"directory": ad, "q": "x"}
     )
