@@ -40,7 +40,6 @@ __all__ = [
     "lock_secret_state",
     "page",
     "purge",
-    "push_target",
     "set_current_secret",
     "set_tags",
     "tags_by_id",
@@ -257,32 +256,6 @@ def count_in_folder(conn: Connection, folder_id: str) -> int:
     """How many credentials are in the folder, counting the trash."""
     query = sa.select(sa.func.count()).select_from(credentials)
     return int(conn.execute(query.where(credentials.c.folder_id == folder_id)).scalar_one())
-
-
-def push_target(conn: Connection, credential_id: str) -> tuple[str, str] | None:
-    """(client id, effective sync mode) of the credential when its client's directory sync is
-    on; None when it is off."""
-    row = conn.execute(
-        sa.select(credentials.c.client_id, effective_mode().label("mode"))
-        .join(clients, clients.c.id == credentials.c.client_id)
-        .where(credentials.c.id == credential_id, clients.c.directory_sync.is_(True))
-    ).first()
-    return None if row is None else (row.client_id, row.mode)
-
-
-def push_targets(conn: Connection, ids: Sequence[str]) -> dict[str, tuple[str, str]]:
-    """:func:`push_target` of many credentials (those whose client's directory sync is off
-    are left out)."""
-    out: dict[str, tuple[str, str]] = {}
-    for start in range(0, len(ids), 500):
-        rows = conn.execute(
-            sa.select(credentials.c.id, credentials.c.client_id, effective_mode().label("mode"))
-            .join(clients, clients.c.id == credentials.c.client_id)
-            .where(credentials.c.id.in_(ids[start : start + 500]),
-                   clients.c.directory_sync.is_(True))
-        )  # fmt: skip
-        out.update({row.id: (row.client_id, row.mode) for row in rows})
-    return out
 
 
 # -- tags --------------------------------------------------------------------------------------

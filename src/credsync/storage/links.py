@@ -182,6 +182,22 @@ def record(
             )
 
 
+def _confirmed(
+    credential_id: str,
+    directory_id: str,
+    account_id: str,
+    by: str,
+    now: dt.datetime,
+    status: str,
+    detail: str,
+) -> dict[str, Any]:
+    """The values of a link confirmed for pushes as it is made."""
+    return {"credential_id": credential_id, "directory_id": directory_id,
+            "account_id": account_id, "linked_at": now, "linked_by": by, "status": status,
+            "detail": detail, "checked_at": now, "link_confirmed_at": now,
+            "link_confirmed_by": by}  # fmt: skip
+
+
 def add_confirmed(
     conn: Connection,
     credential_id: str,
@@ -199,21 +215,8 @@ def add_confirmed(
     unknown = set(state) - STATE
     if unknown:
         raise KeyError(f"links: {', '.join(sorted(unknown))} is not link state")
-    conn.execute(
-        links.insert().values(
-            credential_id=credential_id,
-            directory_id=directory_id,
-            account_id=account_id,
-            linked_at=now,
-            linked_by=by,
-            status=status,
-            detail=detail,
-            checked_at=now,
-            link_confirmed_at=now,
-            link_confirmed_by=by,
-            **state,
-        )
-    )
+    values = _confirmed(credential_id, directory_id, account_id, by, now, status, detail)
+    conn.execute(links.insert().values(**values, **state))
 
 
 class NewLink(NamedTuple):
@@ -233,24 +236,12 @@ def add_confirmed_many(
 ) -> None:
     """Links made confirmed for pushes (a relay applied: its operator confirmed them), one
     executemany; no link state yet."""
-    if not new:
-        return
-    rows = [
-        {
-            "credential_id": link.credential_id,
-            "directory_id": directory_id,
-            "account_id": link.account_id,
-            "linked_at": now,
-            "linked_by": by,
-            "status": status,
-            "detail": link.detail,
-            "checked_at": now,
-            "link_confirmed_at": now,
-            "link_confirmed_by": by,
-        }
-        for link in new
-    ]
-    conn.execute(links.insert(), rows)
+    if new:
+        conn.execute(
+            links.insert(),
+            [_confirmed(link.credential_id, directory_id, link.account_id, by, now, status,
+                        link.detail) for link in new],
+        )  # fmt: skip
 
 
 def start_attempt(

@@ -1,6 +1,7 @@
 """Credentials as the sync area reads them: those a run checks, those a directory may bind
-with, and the titles its reports name. Reads only: the ``credentials`` table is
-:mod:`credsync.storage.credentials`' (kept apart so that neither module outgrows a file).
+with, the titles its reports name, and where a push of theirs goes. Reads only: the
+``credentials`` table is :mod:`credsync.storage.credentials`' (kept apart so that neither
+module outgrows a file).
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ __all__ = [
     "SyncedCredential",
     "bind_candidates",
     "bind_choices",
+    "push_target",
+    "push_targets",
     "synced",
     "titles",
 ]
@@ -120,4 +123,25 @@ def titles(
             )
         )
         out.update({r.id: r.title for r in rows})
+    return out
+
+
+def push_target(conn: Connection, credential_id: str) -> tuple[str, str] | None:
+    """(client id, effective sync mode) of the credential when its client's directory sync is
+    on; None when it is off."""
+    return push_targets(conn, [credential_id]).get(credential_id)
+
+
+def push_targets(conn: Connection, ids: Sequence[str]) -> dict[str, tuple[str, str]]:
+    """:func:`push_target` of many credentials (those whose client's directory sync is off
+    are left out)."""
+    out: dict[str, tuple[str, str]] = {}
+    for start in range(0, len(ids), _IN_LIST):
+        rows = conn.execute(
+            sa.select(credentials.c.id, credentials.c.client_id, effective_mode().label("mode"))
+            .join(clients, clients.c.id == credentials.c.client_id)
+            .where(credentials.c.id.in_(ids[start : start + _IN_LIST]),
+                   clients.c.directory_sync.is_(True))
+        )  # fmt: skip
+        out.update({row.id: (row.client_id, row.mode) for row in rows})
     return out

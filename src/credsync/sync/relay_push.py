@@ -39,7 +39,7 @@ from credsync.errors import (
     PolicyRejected,
     TransientConnectorError,
 )
-from credsync.storage import Database
+from credsync.storage import Database, sync_credentials
 from credsync.storage import credentials as credential_rows
 from credsync.storage import flags as flag_rows
 from credsync.storage import links as link_rows
@@ -131,7 +131,7 @@ class RelayPusher:
         links = {link.credential_id: link
                  for link in link_rows.of_directory(conn, self._directory.id, ids)}  # fmt: skip
         creds = {c.id: c for c in credential_rows.in_title_order(conn, ids)}
-        targets = credential_rows.push_targets(conn, ids)
+        targets = sync_credentials.push_targets(conn, ids)
         out: dict[str, PushResult] = {}
         for job in jobs:
             link, cred = links.get(job.credential_id), creds.get(job.credential_id)
@@ -179,7 +179,7 @@ class RelayPusher:
         with self._db.read() as conn:
             link = link_rows.get(conn, job.credential_id, directory.id)
             cred = credential_rows.get(conn, job.credential_id)
-            target = credential_rows.push_target(conn, job.credential_id)
+            target = sync_credentials.push_target(conn, job.credential_id)
             version = int(cred.secret_version)
             if (
                 link is not None

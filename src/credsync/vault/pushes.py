@@ -10,9 +10,8 @@ from collections.abc import Sequence
 
 from sqlalchemy.engine import Connection
 
-from credsync.storage import credentials as credential_rows
 from credsync.storage import directories as directory_rows
-from credsync.storage import push_queue
+from credsync.storage import push_queue, sync_credentials
 from credsync.types import SyncMode
 from credsync.vault.audit import AuditLog
 from credsync.vault.auth import Actor
@@ -34,7 +33,7 @@ def enqueue_pushes(
     is on (a push of it given up before is replaced). ``except_directory``: not to this one
     (the directory a captured password came from: it has it already). Called inside the
     transaction that changed the secret; returns how many were queued."""
-    target = credential_rows.push_target(conn, credential_id)
+    target = sync_credentials.push_target(conn, credential_id)
     if target is None or not SyncMode(target[1]).pushes:
         return 0
     targets = [d for d in directory_rows.ids_of_client(conn, target[0]) if d != except_directory]

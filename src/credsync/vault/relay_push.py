@@ -20,8 +20,7 @@ from collections.abc import Callable
 
 from sqlalchemy.engine import Connection
 
-from credsync.storage import credentials as credential_rows
-from credsync.storage import push_queue
+from credsync.storage import push_queue, sync_credentials
 from credsync.storage import relays as relay_rows
 from credsync.storage.database import after_commit
 from credsync.types import Secret, SyncMode
@@ -65,7 +64,7 @@ def queue_relayed(
     queued = 0
     now = dt.datetime.now(dt.UTC)
     pairs = relay_rows.of_source_credential(conn, credential_id)  # mostly none: asked first
-    if not pairs or not relayed(credential_rows.push_target(conn, credential_id)):
+    if not pairs or not relayed(sync_credentials.push_target(conn, credential_id)):
         return 0
     for pair, relay in pairs:
         target_credential, target_version = credential_id, version
