@@ -70,6 +70,7 @@ from credsync.connectors.graph import _audits, _checks, _identities
 from credsync.connectors.graph._auth import decode_claims
 from credsync.connectors.graph._batch import Batcher, Inner, reply_error
 from credsync.connectors.graph._client import GraphClient, ssl_context
+from credsync.connectors.graph._deleted import DeletedReads
 from credsync.connectors.graph._errors import graph_error, graph_words, scrub
 from credsync.connectors.graph._mapping import (
     PAGE_SIZE,
@@ -79,7 +80,6 @@ from credsync.connectors.graph._mapping import (
     policies_with,
     to_account,
 )
-from credsync.connectors.graph._deleted import DeletedReads
 from credsync.connectors.graph._people import PeopleReads
 from credsync.connectors.identities import Identity, IdentityScope
 from credsync.errors import AccountNotFound, ConnectorError, NotSupported, PermanentConnectorError
