@@ -371,7 +371,7 @@ class DeletedCheck:
                     status.stamp,
                     utcnow(),
                     self._actor.name,
-                ),  # fmt: skip
+                ),
             )
             self._append(conn, directory, item, "deleted_keep", {"state": status.state})
 

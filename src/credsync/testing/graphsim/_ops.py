@@ -177,7 +177,7 @@ def restore(
     store = t.store
     if object_id in store.users.deleted:
         record = store.users.deleted[object_id]
-        upn = store.deleted_upn.get(object_id, record["userPrincipalName"])
+        upn: str = store.deleted_upn.get(object_id) or record["userPrincipalName"]
         if new_upn is not None:
             upn = check_upn(t, new_upn)
         elif store.upn_index.get(upn.lower()) is not None:
