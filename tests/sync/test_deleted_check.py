@@ -97,12 +97,12 @@ def test_apply_disable_delete_restore_keep(ew: EntraWorld, staff: dict[str, Any]
     before = ew.vault.audit.list(ew.admin, limit=1)[0].seq
     done = apply(
         ew,
-        Choice("person", ids["ann"], "disable"),
-        Choice("person", ids["ben"], "delete"),
-        Choice("person", ids["cat"], "restore"),
-        Choice("person", ids["dan"], "keep"),
-        Choice("group", ids["team"], "restore"),
-        Choice("person", ids["eve"], "delete"),  # live: not one the check lists
+        Choice(ids["ann"], "disable"),
+        Choice(ids["ben"], "delete"),
+        Choice(ids["cat"], "restore"),
+        Choice(ids["dan"], "keep"),
+        Choice(ids["team"], "restore", kind="group"),
+        Choice(ids["eve"], "delete"),  # live: not one the check lists
     )
     outcome = {o["object_id"]: o for o in done["objects"]}
     assert [o["outcome"] for o in done["objects"]] == [
@@ -116,7 +116,7 @@ def test_apply_disable_delete_restore_keep(ew: EntraWorld, staff: dict[str, Any]
     assert t.get_group(ids["team"])["id"] == ids["team"]
     assert ids["team"] in t.group_ids()
     # cat's name is taken: restored under a new one, which the person takes
-    again = apply(ew, Choice("person", ids["cat"], "restore", new_username=f"cat2@{t.domain}"))
+    again = apply(ew, Choice(ids["cat"], "restore", new_username=f"cat2@{t.domain}"))
     assert again["objects"][0]["outcome"] == "done", again
     assert t.get_user(ids["cat"])["userPrincipalName"] == f"cat2@{t.domain}"
     assert ew.vault.people.get(ew.admin, vault_ids["cat"]).row.username == f"cat2@{t.domain}"
@@ -140,10 +140,10 @@ def test_bad_choices_name_their_field(ew: EntraWorld, staff: dict[str, Any]) -> 
     ann = staff["ids"]["ann"]
     for choices, field in (
         ((), "choices"),
-        ((Choice("person", ann, "explode"),), "action"),  # type: ignore[arg-type]
-        ((Choice("person", ann, "delete", new_username="x"),), "new_username"),
-        ((Choice("person", ann, "restore", new_username="a b"),), "new_username"),
-        ((Choice("person", ann, "keep"), Choice("person", ann, "delete")), "choices"),
+        ((Choice(ann, "explode"),), "action"),  # type: ignore[arg-type]
+        ((Choice(ann, "delete", new_username="x"),), "new_username"),
+        ((Choice(ann, "restore", new_username="a b"),), "new_username"),
+        ((Choice(ann, "keep"), Choice(ann, "delete", kind="person")), "choices"),
     ):
         with pytest.raises(InvalidInput) as bad:
             apply(ew, *choices)
@@ -154,7 +154,7 @@ def test_restore_refused_while_directory_sync_is_off(ew: EntraWorld, staff: dict
     ann = staff["ids"]["ann"]
     ew.tenant.soft_delete(ann)
     ew.vault.clients.configure(ew.admin, ew.client, directory_sync=False)
-    done = apply(ew, Choice("person", ann, "restore"))
+    done = apply(ew, Choice(ann, "restore"))
     assert done["objects"][0]["outcome"] == "refused"
     assert "directory sync off" in done["objects"][0]["detail"]
     assert ann not in ew.tenant.user_ids()
@@ -175,7 +175,7 @@ def test_who_may_check_and_apply(ew: EntraWorld, staff: dict[str, Any], role: st
         check(ew, who)
     for action in ("disable", "delete", "restore", "keep"):
         with pytest.raises(expected):
-            apply(ew, Choice("person", ann, action), actor=who)  # type: ignore[arg-type]
+            apply(ew, Choice(ann, action), actor=who)  # type: ignore[arg-type]
     assert ew.vault.people.get(ew.admin, staff["vault"]["ann"]).row.enabled
     assert ann not in ew.tenant.user_ids()
 
@@ -202,7 +202,7 @@ def test_active_directory_tombstones(sw: SyncWorld) -> None:
     assert listed[user.guid]["state"] == "deleted"
     assert listed[user.guid]["directory_name"] == user.name
     assert listed[gone.guid]["state"] == "disabled"
-    done = apply(sw, Choice("person", user.guid, "restore"))
+    done = apply(sw, Choice(user.guid, "restore"))
     assert done["objects"][0]["outcome"] == "done", done
     assert sw.ad.admin.guid(user.dn) == user.guid
     # restored disabled (a tombstone has no password): the person follows, so the two are

@@ -95,6 +95,15 @@ def _actions(linked: _Linked, status: ObjectStatus) -> list[Action]:
     return offered
 
 
+def _pick(linked: dict[tuple[str, str], _Linked], choice: Choice) -> _Linked | None:
+    kinds = (choice.kind,) if choice.kind else ("person", "group")
+    for kind in kinds:
+        found = linked.get((kind, choice.object_id))
+        if found is not None:
+            return found
+    return None
+
+
 def _listed(linked: _Linked, status: ObjectStatus) -> bool:
     if status.state in ("deleted", "gone"):
         return True
@@ -218,9 +227,9 @@ class DeletedCheck:
             raise InvalidInput("choose at least one object and its action", field="choices")
         if len(choices) > MAX_CHOICES:
             raise InvalidInput(f"at most {MAX_CHOICES} objects at a time", field="choices")
-        seen: set[tuple[str, str]] = set()
+        seen: set[str] = set()
         for choice in choices:
-            if choice.kind not in ("person", "group"):
+            if choice.kind not in ("person", "group", None):
                 raise InvalidInput(f"{choice.kind!r} is not person or group", field="kind")
             if choice.action not in ACTIONS:
                 raise InvalidInput(
@@ -239,12 +248,9 @@ class DeletedCheck:
                         f"{choice.new_username!r} is not a username (no spaces, at most 320)",
                         field="new_username",
                     )
-            key = (choice.kind, choice.object_id)
-            if key in seen:
-                raise InvalidInput(
-                    f"{choice.kind} {choice.object_id} is chosen twice", field="choices"
-                )
-            seen.add(key)
+            if choice.object_id in seen:
+                raise InvalidInput(f"{choice.object_id} is chosen twice", field="choices")
+            seen.add(choice.object_id)
 
     async def apply(
         self, client_ref: str, directory_ref: str, choices: Sequence[Choice]
@@ -252,17 +258,19 @@ class DeletedCheck:
         """Carry out the chosen actions (see the module docstring): one line per choice."""
         self._check_choices(choices)
         client, directory = self._directory(client_ref, directory_ref, Permission.VAULT_WRITE)
-        wanted = {(c.kind, c.object_id) for c in choices}
-        linked = {(x.kind, x.object_id): x for x in self._linked(directory)}
-        chosen = [linked[k] for k in linked if k in wanted]
+        wanted = {c.object_id for c in choices}
+        linked: dict[tuple[str, str], _Linked] = {
+            (x.kind, x.object_id): x for x in self._linked(directory)
+        }
+        chosen = [x for x in linked.values() if x.object_id in wanted]
         states = await self._states(directory, chosen)
         lines: list[DeletedOutcomeJson] = []
         source: DeletedObjects | None = None
         try:
             for choice in choices:
-                item = linked.get((choice.kind, choice.object_id))
+                item = _pick(linked, choice)
                 line = DeletedOutcomeJson(
-                    kind=choice.kind,
+                    kind=item.kind if item else choice.kind or "person",
                     vault_id=item.row.id if item else None,
                     name=item.name if item else choice.object_id,
                     object_id=choice.object_id,
@@ -271,18 +279,18 @@ class DeletedCheck:
                     detail="",
                 )
                 lines.append(line)
-                status = states.get((choice.kind, choice.object_id))
+                status = states.get((item.kind, item.object_id)) if item else None
                 if item is None or status is None:
                     line["detail"] = (
-                        f"no {choice.kind} of the client (out of the trash) is linked to this "
-                        "object of the directory"
+                        f"no {choice.kind or 'person or group'} of the client (out of the "
+                        "trash) is linked to this object of the directory"
                     )
                     continue
                 if not _listed(item, status):
                     line["detail"] = f"the object is {status.state} in the directory now"
                     continue
                 if choice.action not in _actions(item, status):
-                    line["detail"] = f"{choice.action} does not apply to this {choice.kind} now"
+                    line["detail"] = f"{choice.action} does not apply to this {item.kind} now"
                     continue
                 if choice.action == "restore" and source is None:
                     source = self._open(directory)

@@ -19,6 +19,7 @@ __all__ = [
     "Choice",
     "DeletedApplyJson",
     "DeletedCheckJson",
+    "DeletedChoiceJson",
     "DeletedFindingJson",
     "DeletedOutcomeJson",
     "ObjectKind",
@@ -51,6 +52,15 @@ class DeletedFindingJson(TypedDict):
     kept: bool
 
 
+class DeletedChoiceJson(TypedDict):
+    """A choice as the CLI's port sends it (see :class:`Choice`)."""
+
+    object_id: str
+    action: Action
+    kind: ObjectKind | None
+    new_username: str | None
+
+
 class DeletedCheckJson(TypedDict):
     client: str
     directory: str
@@ -78,13 +88,14 @@ class DeletedApplyJson(TypedDict):
 
 @dataclass(frozen=True)
 class Choice:
-    """An action chosen for one object of the check (by its object id in the directory);
-    ``new_username``: with ``restore``, the sign-in name the restored user gets (when its old
-    one is taken)."""
+    """An action chosen for one object of the check (by its object id in the directory;
+    ``kind`` None: the person or group linked to it, object ids being unique in a
+    directory); ``new_username``: with ``restore``, the sign-in name the restored user gets
+    (when its old one is taken)."""
 
-    kind: ObjectKind
     object_id: str
     action: Action
+    kind: ObjectKind | None = None
     new_username: str | None = None
 
 
