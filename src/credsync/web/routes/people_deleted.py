@@ -24,7 +24,6 @@ from credsync.errors import ConnectorError, InvalidInput, NotSupported
 from credsync.sync.deleted_check import DeletedCheck
 from credsync.sync.deleted_report import (
     ACTIONS,
-    Action,
     Choice,
     DeletedCheckJson,
     ObjectKind,
@@ -129,9 +128,8 @@ def _choices(fields: dict[str, str]) -> list[Choice]:
         if kind not in ("person", "group"):
             continue
         new = fields.get(f"new:{object_id}", "").strip() if value == "restore" else ""
-        action = cast(Action, value)
         which = cast(ObjectKind, kind)
-        out.append(Choice(object_id, action, kind=which, new_username=new or None))
+        out.append(Choice(object_id, value, kind=which, new_username=new or None))
     return out
 
 
