@@ -95,3 +95,25 @@ def test_restore_with_the_old_name_or_a_new_one(gw: GraphWorld) -> None:
             run(conn.restore("not-an-id", "person"))
     finally:
         run(conn.close())
+
+
+def test_few_missing_ids_are_read_one_by_one_many_by_the_listing(gw: GraphWorld) -> None:
+    """Up to 10 ids not live: a GET each; more: the deleted items listed (one request per
+    999), with the same answers either way."""
+    users = [gw.create_user() for _ in range(14)]
+    for user in users:
+        gw.delete(user)
+    other = gw.create_user()
+    gw.delete(other)  # deleted, but not asked about
+    conn = gw.connector()
+    try:
+        # the live read (one $filter of up to 15 ids), then a GET each / the one listing page
+        for asked, reads in ((users[:3], 1 + 3), (users, 1 + 1)):
+            gw.tenant.reset_stats()
+            states = run(conn.object_states([u.id for u in asked], []))
+            assert [(s.object_id, s.state, s.name) for s in states] == [
+                (u.id, "deleted", u.username) for u in asked
+            ]
+            assert gw.tenant.stats["reads"] == reads
+    finally:
+        run(conn.close())

@@ -7,7 +7,11 @@
   /directory/deletedItems/{id}`` (`get deleted item
   <https://learn.microsoft.com/en-us/graph/api/directory-deleteditems-get>`_): there it is
   ``deleted``, with its ``deletedDateTime``, restorable (Entra keeps it 30 days); a 404 is
-  ``gone`` (purged, or past the 30 days).
+  ``gone`` (purged, or past the 30 days). When more than a few ids are not live, the deleted
+  items of that type are listed instead (``GET /directory/deletedItems/microsoft.graph.user``,
+  999 a page: `list deleted items
+  <https://learn.microsoft.com/en-us/graph/api/directory-deleteditems-list>`_): one request
+  per 999 deleted objects of the tenant rather than one per missing id.
 * **The name a deleted user had**: Entra frees a deleted user's sign-in name by prefixing
   its object id without dashes to it (reference/capture-and-identity.md 4.2): that prefix is
   taken off again.
@@ -44,6 +48,7 @@ _DELETED_SELECT: dict[ObjectKind, str] = {
     "person": "id,userPrincipalName,displayName,deletedDateTime",
     "group": "id,displayName,deletedDateTime",
 }
+_ONE_BY_ONE = 10  # missing ids asked one by one; more: the deleted items listed
 _RESTORE_HINT = "the app needs User.DeleteRestore.All (users) and Group.ReadWrite.All (groups)"
 
 
@@ -120,14 +125,42 @@ class DeletedReads:
             for item in await graph._by_ids(path, select, valid):
                 status = _live(cast(ObjectKind, kind), item)
                 found[(status.kind, status.object_id)] = status
+        listed: set[ObjectKind] = set()  # kinds whose deleted items were all read
+        kinds: tuple[ObjectKind, ...] = ("person", "group")
+        for kind in kinds:
+            missing = [i for k, i in asked if k == kind and (k, i) not in found]
+            if len([i for i in missing if _is_guid(i)]) > _ONE_BY_ONE:
+                for status in await self._deleted_listing(kind, set(missing)):
+                    found[(kind, status.object_id)] = status
+                listed.add(kind)
         for kind, object_id in asked:
             if (kind, object_id) not in found:
                 found[(kind, object_id)] = (
                     await self._deleted_item(kind, object_id)
-                    if _is_guid(object_id)
+                    if _is_guid(object_id) and kind not in listed
                     else ObjectStatus(object_id, kind, "gone")
                 )
         return [found[key] for key in asked]
+
+    async def _deleted_listing(self, kind: ObjectKind, wanted: set[str]) -> list[ObjectStatus]:
+        """The deleted items of ``kind`` whose ids are ``wanted`` (the whole listing read)."""
+        graph = self._graph_connector()
+        path = f"/directory/deletedItems/microsoft.graph.{_GRAPH_TYPE[kind]}"
+        params = {"$select": _DELETED_SELECT[kind], "$top": "999"}
+        where = f"list deleted {_GRAPH_TYPE[kind]}s"
+        found: list[ObjectStatus] = []
+        pages = graph._client.pages(path, where=where, params=params)
+        try:
+            async for status, body, response in pages:
+                if status != 200 or not isinstance(body, dict):
+                    raise graph._raise(status, body, response, where,
+                                       not_found=PermanentConnectorError)  # fmt: skip
+                for item in body.get("value") or ():
+                    if isinstance(item, dict) and str(item.get("id")) in wanted:
+                        found.append(_deleted(kind, item))
+        finally:
+            await pages.aclose()
+        return found
 
     async def restore(
         self, object_id: str, kind: ObjectKind, *, new_username: str | None = None
