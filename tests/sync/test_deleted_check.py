@@ -9,8 +9,10 @@ import asyncio
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 
 from credsync.errors import InvalidInput, NotFound, PermissionDenied
+from credsync.storage.tables import deleted_keeps
 from credsync.sync.deleted_check import DeletedCheck
 from credsync.sync.deleted_report import Choice
 from credsync.sync.people_import import PeopleImport, Selection
@@ -209,3 +211,20 @@ def test_active_directory_tombstones(sw: SyncWorld) -> None:
     # in step and the check lists the user no more
     assert sw.vault.people.get(sw.admin, people[user.guid]).row.enabled is False
     assert user.guid not in _by_object(check(sw))
+
+
+def test_removing_the_directory_forgets_its_keep_decisions(
+    ew_both: EntraWorld,
+) -> None:
+    """On SQLite and PostgreSQL: a keep is stored (revision 0029's table) and the directory's
+    removal takes its keeps with it (their foreign key would refuse it otherwise)."""
+    ew = ew_both
+    user = ew.tenant.create_user(upn=f"kim@{ew.tenant.domain}")
+    _import(ew, str(user.id))
+    ew.tenant.soft_delete(user.id)
+    assert apply(ew, Choice(str(user.id), "keep"))["totals"]["done"] == 1
+    assert check(ew)["kept"] == 1
+    ew.vault.directories.remove(ew.admin, ew.directory)
+    with ew.vault.db.read() as conn:
+        left = conn.execute(sa.select(sa.func.count()).select_from(deleted_keeps)).scalar()
+    assert left == 0
