@@ -33,7 +33,6 @@ from pathlib import Path
 from typing import Any
 
 import _common as c
-
 from credsync.connectors.base import DirectoryConfig
 from credsync.connectors.graph.connector import GraphConnector
 from credsync.sync.deleted_check import DeletedCheck
