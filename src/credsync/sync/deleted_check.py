@@ -292,9 +292,9 @@ class DeletedCheck:
                 if choice.action not in _actions(item, status):
                     line["detail"] = f"{choice.action} does not apply to this {item.kind} now"
                     continue
-                if choice.action == "restore" and source is None:
-                    source = self._open(directory)
                 try:
+                    if choice.action == "restore" and source is None:
+                        source = self._open(directory)
                     line["detail"] = await self._do(client, directory, item, status, choice,
                                                     source)  # fmt: skip
                     line["outcome"] = "done"
