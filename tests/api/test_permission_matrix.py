@@ -206,6 +206,23 @@ ROUTES = [
         (R, W, SETUP),
         {"client": "Contoso", "directory": "contoso-365", "ids": ["{user}"]},
     ),
+    # The check of deleted objects reads the same directory (its user is live: skipped)
+    Route(
+        "POST",
+        "/people/deleted/check",
+        (R, SETUP),
+        {"client": "Contoso", "directory": "contoso-365"},
+    ),
+    Route(
+        "POST",
+        "/people/deleted/apply",
+        (R, W, SETUP),
+        {
+            "client": "Contoso",
+            "directory": "contoso-365",
+            "choices": [{"object_id": "{user}", "action": "keep"}],
+        },
+    ),
     # Destructive, last.
     Route("DELETE", "/people/{person}", (W,)),
     Route("POST", "/people/{person}/purge", (ADMIN,)),  # in the trash now

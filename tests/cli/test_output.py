@@ -24,7 +24,7 @@ def _read_commands() -> list[tuple[str, ...]]:
     def walk(command: click.Command, path: tuple[str, ...], ctx: click.Context) -> None:
         has_json = any(p.name == "as_json" for p in command.params)
         if has_json and path and path[-1] in ("list", "show", "search", "history", "status", "runs",
-                                               "whoami", "audit"):  # fmt: skip
+                                               "whoami", "audit", "check"):  # fmt: skip
             found.append(path)
         if isinstance(command, click.Group):
             for name in command.list_commands(ctx):
@@ -128,6 +128,7 @@ def _args(ids: dict[str, str], path: tuple[str, ...]) -> list[str]:
         ("group", "search"): ["sales"],
         ("group", "show"): ["Sales"],
         ("person", "import", "search"): ["Contoso", "seeded-365", "--groups"],
+        ("person", "deleted", "check"): ["Contoso", "seeded-365"],
     }
     return [*path, *arguments.get(path, [])]
 
@@ -141,7 +142,7 @@ def test_the_read_commands_are_found():
         ("sync", "runs"), ("sync", "show"), ("flags", "list"), ("relay", "list"),
         ("relay", "show"), ("person", "list"), ("person", "search"), ("person", "show"),
         ("group", "list"), ("group", "search"), ("group", "show"),
-        ("person", "import", "search"),
+        ("person", "import", "search"), ("person", "deleted", "check"),
     } <= set(READ_COMMANDS)  # fmt: skip
 
 

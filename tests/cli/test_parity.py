@@ -543,6 +543,17 @@ CASES = [
     write("person import sync Northwind parity-365", 2),  # neither ids nor a query
     write("person import sync Northwind parity-365 --id x --query ada", 2),  # both
     write("person import sync Northwind parity-365 --query ada", 3, who="viewer"),
+    # -- the check of deleted objects (the same tenant: its users are live, so nothing is
+    # listed and a choice is skipped; both sides read the one tenant, and write none of it)
+    read("person deleted check Northwind parity-365"),
+    read("person deleted check Northwind parity-365 --kept"),
+    read("person deleted check Northwind parity-365", 3, who="bob"),  # no directory.setup
+    read("person deleted check Contoso nowhere", 4),
+    write("person deleted apply Northwind parity-365 --keep no-such-object --delete other"),
+    write("person deleted apply Northwind parity-365 --keep no-such-object", json=False),
+    write("person deleted apply Northwind parity-365 --restore 'x=a b'", 2),
+    write("person deleted apply Northwind parity-365", 2),  # nothing chosen
+    write("person deleted apply Northwind parity-365 --delete x", 3, who="viewer"),
     write("directory remove second-ldap --yes"),
 ]
 

@@ -22,6 +22,7 @@ AREAS = [
     "credentials",
     "flags",
     "people",
+    "people_deleted",
     "people_import",
     "policies",
     "sync",

@@ -79,6 +79,7 @@ RECORD_PAGES = [
     "/relays/0123456789abcdef/edit",
     "/relays/0123456789abcdef/remove",
     "/relays/0123456789abcdef/runs/0123456789abcdef",
+    "/clients/{client}/people/deleted",
     "/people/0123456789abcdef",
     "/people/0123456789abcdef/edit",
     "/people/0123456789abcdef/delete",
@@ -121,6 +122,7 @@ POSTS = [
     "/relays/0123456789abcdef/remove",
     "/clients/{client}/people/new",
     "/clients/{client}/people/import",
+    "/clients/{client}/people/deleted",
     "/people/0123456789abcdef/edit",
     "/people/0123456789abcdef/disable",
     "/people/0123456789abcdef/enable",
@@ -438,6 +440,8 @@ REFUSED = {
         ("post", "/clients/{client}/people/new", "vault.write"),
         ("get", "/clients/{client}/people/import", "vault.write"),
         ("post", "/clients/{client}/people/import", "vault.write"),
+        ("get", "/clients/{client}/people/deleted", "directory.setup"),
+        ("post", "/clients/{client}/people/deleted", "directory.setup"),
         ("get", "/people/0123456789abcdef/edit", "vault.write"),
         ("post", "/people/0123456789abcdef/edit", "vault.write"),
         ("post", "/people/0123456789abcdef/disable", "vault.write"),
@@ -509,6 +513,8 @@ REFUSED = {
         ("post", "/directories/contoso-365/auto-create/dry-run", "directory.setup"),
         ("get", "/clients/{client}/people/import", "directory.setup"),
         ("post", "/clients/{client}/people/import", "directory.setup"),
+        ("get", "/clients/{client}/people/deleted", "directory.setup"),
+        ("post", "/clients/{client}/people/deleted", "directory.setup"),
     ],
 }
 

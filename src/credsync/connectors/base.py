@@ -76,6 +76,9 @@ class Capability(enum.StrEnum):
     # search_people / search_groups / read_people / read_groups / iter_members: the import of
     # people and groups (see credsync.connectors.people_source).
     PEOPLE = "people"
+    # object_states / restore: which of the vault's people and groups were deleted or
+    # disabled in the directory, and their restore (see credsync.connectors.deleted_objects).
+    DELETED_OBJECTS = "deleted_objects"
 
 
 @dataclass(frozen=True)

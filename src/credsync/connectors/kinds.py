@@ -151,6 +151,10 @@ class Kind(Generic[S]):
     # credsync.sync.people_import); the dashboard lists only these (tests/connectors check
     # it agrees with the connector class).
     people_source: bool = False
+    # Its connector has the DELETED_OBJECTS capability (the check of deleted objects:
+    # credsync.sync.deleted_check); the dashboard offers only these (tests/connectors check
+    # it agrees with the connector class).
+    deleted_objects: bool = False
     # The directory's own password rule where it is known before a write (code, reason) or
     # None: a relay checks a password with it before carrying it there.
     password_refusal: Callable[[str], tuple[str, str] | None] | None = None

@@ -37,6 +37,7 @@ __all__ = [
     "in_name_order",
     "insert",
     "link_object",
+    "linked_to",
     "live",
     "lock",
     "member_counts",
@@ -257,6 +258,22 @@ def by_object(conn: Connection, directory_id: str, object_id: str) -> GroupRow |
     )
     row = conn.execute(query).first()
     return None if row is None else record(GroupRow, row)
+
+
+def linked_to(conn: Connection, directory_id: str) -> list[tuple[GroupRow, str]]:
+    """The directory's objects linked to groups not in the trash: (group, object id), in
+    name order."""
+    query = (
+        sa.select(*columns_for(GroupRow, groups), group_objects.c.object_id)
+        .join_from(groups, group_objects, group_objects.c.group_id == groups.c.id)
+        .where(group_objects.c.directory_id == directory_id, groups.c.deleted_at.is_(None))
+        .order_by(groups.c.name_key, groups.c.id)
+    )
+    out: list[tuple[GroupRow, str]] = []
+    for row in conn.execute(query):
+        values = tuple(row)
+        out.append((GroupRow(*values[:-1]), str(values[-1])))
+    return out
 
 
 def link_object(conn: Connection, row: ObjectRow) -> None:

@@ -34,6 +34,7 @@ __all__ = [
     "in_display_order",
     "insert",
     "link_account",
+    "linked_to",
     "live",
     "lock",
     "page",
@@ -198,6 +199,22 @@ def by_account(conn: Connection, directory_id: str, object_id: str) -> PersonRow
     )
     row = conn.execute(query).first()
     return None if row is None else record(PersonRow, row)
+
+
+def linked_to(conn: Connection, directory_id: str) -> list[tuple[PersonRow, str]]:
+    """The directory's accounts linked to people not in the trash: (person, object id), in
+    display order."""
+    query = (
+        sa.select(*columns_for(PersonRow, people), person_accounts.c.object_id)
+        .join_from(people, person_accounts, person_accounts.c.person_id == people.c.id)
+        .where(person_accounts.c.directory_id == directory_id, people.c.deleted_at.is_(None))
+        .order_by(people.c.display_key, people.c.id)
+    )
+    out: list[tuple[PersonRow, str]] = []
+    for row in conn.execute(query):
+        values = tuple(row)
+        out.append((PersonRow(*values[:-1]), str(values[-1])))
+    return out
 
 
 def link_account(conn: Connection, row: AccountRow) -> None:

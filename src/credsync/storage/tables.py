@@ -39,6 +39,7 @@ __all__ = [
     "clients",
     "credential_tags",
     "credentials",
+    "deleted_keeps",
     "directories",
     "directory_accounts",
     "flags",
@@ -375,6 +376,9 @@ from credsync.storage._capture_tables import (  # noqa: E402
     capture_nonces,
     capture_pending,
 )
+
+# The deleted-objects check's keep decisions (revision 0029).
+from credsync.storage._keep_tables import deleted_keeps  # noqa: E402
 
 # The people and groups tables (revision 0026).
 from credsync.storage._people_tables import (  # noqa: E402

@@ -33,6 +33,7 @@ from credsync.storage import Database, push_queue
 from credsync.storage import accounts as account_rows
 from credsync.storage import auto_create as auto_create_rows
 from credsync.storage import capture as capture_rows
+from credsync.storage import deleted_keeps as keep_rows
 from credsync.storage import directories as rows
 from credsync.storage import flags as flag_rows
 from credsync.storage import groups as group_rows
@@ -447,6 +448,7 @@ class Directories:
             auto_create_rows.forget_directory(conn, row.id)
             people_rows.forget_directory(conn, row.id)
             group_rows.forget_directory(conn, row.id)
+            keep_rows.forget_directory(conn, row.id)
             relay_rows.forget_directory(conn, row.id)
             capture_rows.forget_directory(conn, row.id)
             rows.remove(conn, row.id)

@@ -96,8 +96,14 @@ def _field_options(func: Callable[..., Any]) -> Callable[..., Any]:
 @click.group(
     "person",
     cls=LazyGroup,
-    commands={"import": ("credsync.cli.commands.people_import", "import_group")},
-    summaries={"import": "Import people and groups from a client's directory: search, sync."},
+    commands={
+        "deleted": ("credsync.cli.commands.people_deleted", "deleted_group"),
+        "import": ("credsync.cli.commands.people_import", "import_group"),
+    },
+    summaries={
+        "deleted": "People and groups deleted or disabled in a directory: check, apply.",
+        "import": "Import people and groups from a client's directory: search, sync.",
+    },
 )
 def person_group() -> None:
     """People: a client's end users as identities (provisioning comes later)."""

@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from credsync.cli.ports.groups import GroupsPort
     from credsync.cli.ports.mfa import MfaPort
     from credsync.cli.ports.people import PeoplePort
+    from credsync.cli.ports.people_deleted import PeopleDeletedPort
     from credsync.cli.ports.people_import import PeopleImportPort
     from credsync.cli.ports.persons import PersonsPort
     from credsync.cli.ports.policies import PoliciesPort
@@ -154,6 +155,11 @@ class Ports:
     @property
     def people(self) -> PeoplePort:
         port: PeoplePort = self._port("people")
+        return port
+
+    @property
+    def people_deleted(self) -> PeopleDeletedPort:
+        port: PeopleDeletedPort = self._port("people_deleted")
         return port
 
     @property

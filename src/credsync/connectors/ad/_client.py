@@ -21,6 +21,8 @@ the error (``DirectoryUnreachable`` after translation).
 from __future__ import annotations
 
 import queue
+from collections.abc import Callable
+from typing import TypeVar
 
 from ldap3 import Connection
 from ldap3.core import exceptions as lx
@@ -30,6 +32,7 @@ from credsync.connectors.base import DirectoryConfig
 
 __all__ = ["Entry", "LdapClient"]
 
+T = TypeVar("T")
 VERIFY_CONNECTIONS = 4  # password checks in flight at once, at most
 
 
@@ -66,6 +69,11 @@ class LdapClient(Ldap3Client):
             return link.run(go)
         finally:
             self._idle.put(link)
+
+    def run_admin(self, fn: Callable[[Connection], T]) -> T:
+        """``fn`` on the admin connection (an operation the shared client has no method for:
+        the restore of a deleted object, :mod:`._deleted`)."""
+        return self._admin.run(fn)
 
     def close(self) -> None:
         super().close()

@@ -59,6 +59,7 @@ from ldap3.protocol.microsoft import dir_sync_control
 from credsync.connectors._ldap3_connector import Ldap3Connector
 from credsync.connectors.ad import _identities, _steps
 from credsync.connectors.ad._client import Entry, LdapClient
+from credsync.connectors.ad._deleted import DeletedAd
 from credsync.connectors.ad._errors import AD_BIND_CODES, ERRORS, bind_code
 from credsync.connectors.ad._mapping import (
     ACCOUNT_ATTRIBUTES,
@@ -127,7 +128,7 @@ def _in_scope(dn: str, base: str) -> bool:
     return dn_l == base_l or dn_l.endswith("," + base_l)
 
 
-class ActiveDirectoryConnector(Ldap3Connector[LdapClient]):
+class ActiveDirectoryConnector(DeletedAd, Ldap3Connector[LdapClient]):
     """Active Directory / Samba AD behind :class:`~credsync.connectors.base.Connector`.
     ``client`` is the I/O seam (an :class:`LdapClient` by default)."""
 
@@ -140,6 +141,7 @@ class ActiveDirectoryConnector(Ldap3Connector[LdapClient]):
             Capability.PASSWORD_TIMESTAMP,
             Capability.SCOPED_ACCOUNTS,
             Capability.IDENTITIES,
+            Capability.DELETED_OBJECTS,
         }
     )
 

@@ -84,4 +84,5 @@ KIND: Kind[AdSettings] = Kind(
     open=_open,
     scoped_accounts=True,
     relay_source=True,
+    deleted_objects=True,
 )

@@ -70,6 +70,7 @@ from credsync.connectors.graph import _audits, _checks, _identities
 from credsync.connectors.graph._auth import decode_claims
 from credsync.connectors.graph._batch import Batcher, Inner, reply_error
 from credsync.connectors.graph._client import GraphClient, ssl_context
+from credsync.connectors.graph._deleted import DeletedReads
 from credsync.connectors.graph._errors import graph_error, graph_words, scrub
 from credsync.connectors.graph._mapping import (
     PAGE_SIZE,
@@ -105,7 +106,7 @@ _AUDIT_DENIED = (
 _AUTHOR_TOLERANCE = dt.timedelta(minutes=2)
 
 
-class GraphConnector(PeopleReads):
+class GraphConnector(PeopleReads, DeletedReads):
     """Entra ID behind :class:`~credsync.connectors.base.Connector`. ``transport`` (an httpx
     transport) and ``session`` (the requests session msal uses) are the I/O seams for tests."""
 
@@ -118,6 +119,7 @@ class GraphConnector(PeopleReads):
             Capability.CHANGE_AUTHORS,
             Capability.IDENTITIES,
             Capability.PEOPLE,
+            Capability.DELETED_OBJECTS,
         }
     )
     #: set_password calls the engine may keep under way at once (they share $batch requests)

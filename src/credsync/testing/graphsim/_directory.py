@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from . import _ops
-from ._errors import bad_request, not_found
+from ._errors import GraphError, bad_request, not_found
 from ._graph import Ctx, Reply, Router, collection
 from ._groups import GROUPS
 from ._listing import Listing, list_page, single
@@ -62,10 +62,40 @@ def get_deleted(ctx: Ctx) -> Reply:
     return reply
 
 
+def _restore_body(ctx: Ctx) -> tuple[str | None, bool]:
+    """The optional body of `restore
+    <https://learn.microsoft.com/en-us/graph/api/directory-deleteditems-restore>`_:
+    ``newUserPrincipalName`` (String) and ``autoReconcileProxyConflict`` (Boolean, default
+    false), both "used only for restoring soft-deleted user objects"; no body is none."""
+    if not (ctx.request.body or b"").strip():
+        return None, False
+    body = ctx.json()
+    unknown = sorted(set(body) - {"newUserPrincipalName", "autoReconcileProxyConflict"})
+    if unknown:
+        raise GraphError(
+            400,
+            "Request_BadRequest",
+            f"Property '{unknown[0]}' does not exist as a declared property or extension property.",
+        )
+    new_upn = body.get("newUserPrincipalName")
+    reconcile = body.get("autoReconcileProxyConflict", False)
+    if new_upn is not None and not isinstance(new_upn, str):
+        raise bad_request("Invalid value specified for property 'newUserPrincipalName'.")
+    if not isinstance(reconcile, bool):
+        raise bad_request("Invalid value specified for property 'autoReconcileProxyConflict'.")
+    return new_upn, reconcile
+
+
 def restore_deleted(ctx: Ctx) -> Reply:
     kind, listing, _record = _deleted(ctx)
     ctx.require(f"POST /directory/deletedItems/{{id}}/restore ({kind})")
-    _kind, record = _ops.restore(ctx.tenant, ctx.params["id"])
+    new_upn, reconcile = _restore_body(ctx)
+    if kind == "user":
+        _kind, record = _ops.restore(
+            ctx.tenant, ctx.params["id"], new_upn=new_upn, reconcile_proxies=reconcile
+        )
+    else:
+        _kind, record = _ops.restore(ctx.tenant, ctx.params["id"])
     body: dict[str, Any] = {
         "@odata.context": ctx.context_url("directoryObjects/$entity"),
         "@odata.type": f"#microsoft.graph.{kind}",

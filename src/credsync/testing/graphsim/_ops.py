@@ -33,6 +33,10 @@ COMPLEXITY = (
     "Please provide a different password."
 )
 DUPLICATE_UPN = "Another object with the same value for property userPrincipalName already exists."
+# The same message shape for proxy addresses (as the group create's); restore answers it when a
+# deleted user's address is a live object's, unless autoReconcileProxyConflict drops them:
+# https://learn.microsoft.com/en-us/graph/api/directory-deleteditems-restore (request body).
+DUPLICATE_PROXY = "Another object with the same value for property proxyAddresses already exists."
 # Graph's duplicate-value message, as for userPrincipalName (the anchor is unique per tenant:
 # https://learn.microsoft.com/en-us/entra/identity/hybrid/connect/plan-connect-design-concepts).
 DUPLICATE_IMMUTABLE_ID = (
@@ -127,27 +131,72 @@ def soft_delete(t: SimTenant, kind: str, object_id: str) -> None:
     record["deletedDateTime"] = t.clock.iso_now()
     if kind == "user":
         store.upn_index.pop(record["userPrincipalName"].lower(), None)
+        # Entra frees the name: a deleted user's UPN is its object id without dashes prefixed
+        # to the old one (reference/capture-and-identity.md 4.2; msgraph-sdk-powershell#2256),
+        # e.g. 0a1b...9fanna@contoso.com; a restore puts the old one (or a new one) back.
+        store.deleted_upn[object_id] = record["userPrincipalName"]
+        record["userPrincipalName"] = object_id.replace("-", "") + record["userPrincipalName"]
         _release_licences(t, record)
         store.touch_user(object_id)
     else:
         store.touch_group(object_id)
 
 
-def restore(t: SimTenant, object_id: str) -> tuple[str, Record]:
+def _addresses(record: Record) -> set[str]:
+    return {
+        a.split(":", 1)[-1].lower()
+        for a in record.get("proxyAddresses") or ()
+        if isinstance(a, str)
+    }
+
+
+def _proxy_conflicts(t: SimTenant, record: Record) -> set[str]:
+    """The deleted user's proxy addresses a live user or group holds (lower case)."""
+    mine = _addresses(record)
+    if not mine:
+        return set()
+    held: set[str] = set()
+    for source in (t.store.users, t.store.groups):
+        for other in source.live.values():
+            held |= _addresses(other)
+    return mine & held
+
+
+def restore(
+    t: SimTenant,
+    object_id: str,
+    *,
+    new_upn: str | None = None,
+    reconcile_proxies: bool = False,
+) -> tuple[str, Record]:
+    """Bring a soft-deleted object back. A user gets its old user principal name back, or
+    ``new_upn``; the old one held by a live user is Graph's duplicate-UPN 400 (restore fails
+    "unless newUserPrincipalName is given": entra-powershell#1484). A proxy address a live
+    object holds is the duplicate-proxyAddresses 400, unless ``reconcile_proxies``
+    (``autoReconcileProxyConflict``) removes those addresses from the restored user."""
     store = t.store
     if object_id in store.users.deleted:
         record = store.users.deleted[object_id]
-        holder = store.upn_index.get(record["userPrincipalName"].lower())
-        if holder is not None:
-            raise GraphError(
-                400,
-                "Request_BadRequest",
-                "Another object with the same value for property userPrincipalName already exists.",
-            )
+        upn: str = store.deleted_upn.get(object_id) or record["userPrincipalName"]
+        if new_upn is not None:
+            upn = check_upn(t, new_upn)
+        elif store.upn_index.get(upn.lower()) is not None:
+            raise GraphError(400, "Request_BadRequest", DUPLICATE_UPN)
+        conflicts = _proxy_conflicts(t, record)
+        if conflicts and not reconcile_proxies:
+            raise GraphError(400, "Request_BadRequest", DUPLICATE_PROXY)
+        if conflicts:
+            record["proxyAddresses"] = [
+                a
+                for a in record.get("proxyAddresses") or ()
+                if a.split(":", 1)[-1].lower() not in conflicts
+            ]
         if not _licences_available(t, record.get("assignedLicenses") or []):
             record["assignedLicenses"] = []
         store.users.restore(object_id)
-        store.upn_index[record["userPrincipalName"].lower()] = object_id
+        store.deleted_upn.pop(object_id, None)
+        record["userPrincipalName"] = upn
+        store.upn_index[upn.lower()] = object_id
         _take_licences(t, record.get("assignedLicenses") or [])
         store.touch_user(object_id)
         return "user", record
@@ -170,6 +219,7 @@ def hard_delete(t: SimTenant, object_id: str) -> str:
                 store.upn_index.pop(record["userPrincipalName"].lower(), None)
                 _release_licences(t, record)
             store.password_hash.pop(object_id, None)
+            store.deleted_upn.pop(object_id, None)
             store.admin_role.pop(object_id, None)
             collection.purge(object_id)
             store.drop_from_groups(object_id)

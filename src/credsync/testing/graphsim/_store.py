@@ -152,6 +152,8 @@ class Store:
         self.users = Collection()
         self.groups = Collection()
         self.upn_index: dict[str, str] = {}
+        # a soft-deleted user's user principal name before the delete prefixed its id
+        self.deleted_upn: dict[str, str] = {}
         self.password_hash: dict[str, bytes] = {}
         self.admin_role: dict[str, str] = {}
         self.members: dict[str, dict[str, None]] = {}

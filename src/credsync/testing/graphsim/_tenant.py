@@ -406,10 +406,12 @@ class SimTenant:
             record = self._live_user(user_id)
             _ops.soft_delete(self, "user", record["id"])
 
-    def restore(self, object_id: str) -> None:
+    def restore(
+        self, object_id: str, *, new_upn: str | None = None, reconcile_proxies: bool = False
+    ) -> None:
         with self.store.lock:
             try:
-                _ops.restore(self, object_id)
+                _ops.restore(self, object_id, new_upn=new_upn, reconcile_proxies=reconcile_proxies)
             except GraphError as exc:
                 raise ValueError(exc.message) from None
 
