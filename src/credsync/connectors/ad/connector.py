@@ -38,6 +38,7 @@ Decisions, and why:
   membership by LDAP_MATCHING_RULE_IN_CHAIN (``memberOf:1.2.840.113556.1.4.1941:=<group DN>``,
   which Samba implements too). An OU outside the base DN selects nothing (the directory's
   scope is the base DN); ``ids`` narrows it to those objectGUIDs (a capture's account).
+* **people and groups** for the import: :mod:`._people`.
 * **test_connection** steps: tcp, tls, bind, search, reset password right (a best-effort but
   real check of the DACL, see :mod:`._acl`). Steps after a failure are skipped.
 """
@@ -60,6 +61,7 @@ from credsync.connectors._ldap3_connector import Ldap3Connector
 from credsync.connectors.ad import _identities, _steps
 from credsync.connectors.ad._client import Entry, LdapClient
 from credsync.connectors.ad._errors import AD_BIND_CODES, ERRORS, bind_code
+from credsync.connectors.ad._people import PeopleReads
 from credsync.connectors.ad._mapping import (
     ACCOUNT_ATTRIBUTES,
     USER_FILTER,
@@ -127,7 +129,7 @@ def _in_scope(dn: str, base: str) -> bool:
     return dn_l == base_l or dn_l.endswith("," + base_l)
 
 
-class ActiveDirectoryConnector(Ldap3Connector[LdapClient]):
+class ActiveDirectoryConnector(PeopleReads, Ldap3Connector[LdapClient]):
     """Active Directory / Samba AD behind :class:`~credsync.connectors.base.Connector`.
     ``client`` is the I/O seam (an :class:`LdapClient` by default)."""
 
@@ -140,6 +142,7 @@ class ActiveDirectoryConnector(Ldap3Connector[LdapClient]):
             Capability.PASSWORD_TIMESTAMP,
             Capability.SCOPED_ACCOUNTS,
             Capability.IDENTITIES,
+            Capability.PEOPLE,
         }
     )
 

@@ -84,4 +84,9 @@ KIND: Kind[AdSettings] = Kind(
     open=_open,
     scoped_accounts=True,
     relay_source=True,
+    people_source=True,
+    people_query_hint=(
+        "words (each starts the name, sign-in name or e-mail); or an LDAP filter such as "
+        "(department=Sales); empty: everything"
+    ),
 )

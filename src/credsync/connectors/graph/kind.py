@@ -131,6 +131,10 @@ KIND: Kind[EntraSettings] = Kind(
     verifies_passwords=False,
     relay_target=True,
     people_source=True,
+    people_query_hint=(
+        'words; Graph\'s $search text such as "displayName:ada"; or filter: and an OData '
+        "filter such as filter:department eq 'Sales'; empty: everything"
+    ),
     password_refusal=password_refusal,
     scope=lambda s: f"tenant {s.tenant_id}",
     config=_config,
