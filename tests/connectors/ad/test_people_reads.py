@@ -137,7 +137,7 @@ def test_groups_their_types_and_members_nested_groups_included(ad_ou: OuWorld) -
     computer = f"CN=pc{uuid.uuid4().hex[:8]},{ad_ou.dn}"
     ad_ou.admin.conn.add(computer, ["computer"], {"sAMAccountName": computer[3:13] + "$"})
     inner = group(ad_ou, "Inner Circle", ada.dn)
-    outer = group(ad_ou, "SalesTeam 2026", bob.dn, inner, computer)
+    group(ad_ou, "SalesTeam 2026", bob.dn, inner, computer)
     news = group(ad_ou, "Newsletter", ada.dn, distribution=True)
     set_attrs(ad_ou, news, mail="news@example.test", description="Monthly")
     conn = connector(ad_ou)

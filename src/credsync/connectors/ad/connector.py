@@ -61,7 +61,6 @@ from credsync.connectors._ldap3_connector import Ldap3Connector
 from credsync.connectors.ad import _identities, _steps
 from credsync.connectors.ad._client import Entry, LdapClient
 from credsync.connectors.ad._errors import AD_BIND_CODES, ERRORS, bind_code
-from credsync.connectors.ad._people import PeopleReads
 from credsync.connectors.ad._mapping import (
     ACCOUNT_ATTRIBUTES,
     USER_FILTER,
@@ -70,6 +69,7 @@ from credsync.connectors.ad._mapping import (
     scoped_filter,
     to_account,
 )
+from credsync.connectors.ad._people import PeopleReads
 from credsync.connectors.base import (
     Account,
     AccountScope,
