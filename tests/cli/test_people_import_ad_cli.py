@@ -20,7 +20,8 @@ def ad_cli(cli: Any, ad_ou: OuWorld) -> tuple[Any, dict[str, str]]:
     cli.add_client("Contoso")
     facts = ad_ou.facts
     bind = cli.add_cred("Contoso", "Domain admin", facts.admin_password, "--type",
-                        "directory_admin", "--sync-mode", "off", username=facts.admin_upn)  # fmt: skip
+                        "directory_admin", "--sync-mode", "off",
+                        username=facts.admin_upn)  # fmt: skip
     cli.ok("directory", "add", "Contoso", "contoso-ad", "--kind", "active-directory", "--url",
            facts.ldaps_url, "--tls-server-name", facts.tls_server_name, "--base-dn", ad_ou.dn,
            "--bind-credential", bind["id"], "--ca-file", str(facts.ca_file))  # fmt: skip
