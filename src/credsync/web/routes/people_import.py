@@ -5,8 +5,8 @@ PEOPLE capability), takes a query (in the directory's own query language: the fi
 is the kind's, ``Kind.people_query_hint``) and whether groups are searched too, and shows
 the preview: every user and group found with a checkbox, and the person / group of the
 client each already is (linked). The ticked ones (or every result of the query) are then
-synchronised, for real or as a dry run, and the report page lists each object (created, updated with its fields, unchanged, linked, refused
-and why) with the counts at the top.
+synchronised, for real or as a dry run, and the report page lists each object (created,
+updated with its fields, unchanged, linked, refused and why) with the counts at the top.
 
 The rules and permissions are :mod:`credsync.sync.people_import`'s: directory.setup and
 vault.write (and vault.read) on the client, for the search too (it reads the directory with
