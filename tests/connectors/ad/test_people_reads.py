@@ -185,3 +185,23 @@ def test_query_filters() -> None:
     text = query_filter("a*b", groups=False)
     assert "(sAMAccountName=a\\2ab*)" in text
     assert text.startswith("(&(&(objectCategory=person)")
+
+
+def test_members_whose_dns_need_escaping(ad_ou: OuWorld) -> None:
+    """A member DN with an escaped comma, parentheses and an asterisk in its CN is resolved
+    (the filter value escaped per RFC 4515 on top of the DN's own escaping)."""
+    sam = f"jd{uuid.uuid4().hex[:10]}"
+    dn = f"CN=Doe\\, Jane (QA*),{ad_ou.dn}"
+    ad_ou.admin.conn.add(dn, ["user"], {"sAMAccountName": sam, "displayName": "Jane Doe"})
+    qa = group(ad_ou, "QA (all)", dn)
+    conn = connector(ad_ou)
+    try:
+        [member] = run(_all(conn.iter_members(ad_ou.admin.guid(qa))))
+        assert (member.kind, member.object_id, member.name) == (
+            "person", ad_ou.admin.guid(dn), "Jane Doe")  # fmt: skip
+        [found] = run(_all(conn.search_groups("QA")))
+        assert found.name == "QA (all)"
+        [jane] = run(_all(conn.search_people(f"(sAMAccountName={sam})")))
+        assert jane.username == f"{sam}@{ad_ou.facts.realm.lower()}"  # no UPN: sam@domain
+    finally:
+        run(conn.close())
