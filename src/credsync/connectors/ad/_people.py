@@ -56,6 +56,7 @@ from ldap3.core import exceptions as lx
 from ldap3.operation.search import parse_filter
 
 from credsync.connectors.ad._mapping import (
+    UF_ACCOUNTDISABLE,
     USER_FILTER,
     escape_value,
     guid_filter_value,
@@ -83,7 +84,6 @@ GROUP_ATTRIBUTES = (
     "objectGUID", "cn", "displayName", "sAMAccountName", "groupType", "mail", "description",
 )  # fmt: skip
 GROUP_SECURITY = 0x80000000
-UF_ACCOUNTDISABLE = 0x2
 BATCH = 50  # ids / DNs a search
 MEMBER_RANGE = 1500  # member values asked for at a time (Windows' MaxValRange)
 _RANGE = re.compile(r"^member;range=(\d+)-(\d+|\*)$", re.IGNORECASE)
@@ -99,8 +99,6 @@ _REFUSED = (
 )
 
 Raw = dict[str, list[bytes]]
-
-
 _BAD_ESCAPE = re.compile(r"\\(?![0-9a-fA-F]{2})")
 
 
