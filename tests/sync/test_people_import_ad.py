@@ -189,3 +189,24 @@ def test_who_may_search_and_sync(sw: SyncWorld, staff: dict[str, Any], role: str
     with pytest.raises(expected):
         sync(sw, who, ids=(staff["ada"].guid,))
     assert sw.vault.people.list(sw.admin, sw.client)[0] == []
+
+
+def test_a_dry_run_then_a_sync_then_all_unchanged_on_both_databases(sw_both: SyncWorld) -> None:
+    """On SQLite and PostgreSQL: a dry run keeps nothing, the sync makes what it said, and a
+    second sync of the same is all unchanged with no write."""
+    sw, staff = sw_both, make_staff(sw_both.ad)
+    before = sw.vault.audit.list(sw.admin, limit=1)[0].seq
+    chosen = Selection(ids=(staff["sales"],), members=True)
+    dry = asyncio.run(importer(sw).sync(sw.client, sw.directory, chosen, dry_run=True))
+    assert dry.totals["created"] == 4, [o.to_json() for o in dry.objects]
+    assert sw.vault.audit.list(sw.admin, limit=1)[0].seq == before
+    assert sw.vault.people.list(sw.admin, sw.client)[0] == []
+    real = sync(sw, ids=(staff["sales"],), members=True)
+    assert [(o.object_id, o.outcome) for o in real.objects] == [
+        (o.object_id, o.outcome) for o in dry.objects
+    ]
+    after = sw.vault.audit.list(sw.admin, limit=1)[0].seq
+    again = sync(sw, ids=(staff["sales"],), members=True)
+    assert again.totals["unchanged"] == 4
+    assert again.writes == 0
+    assert sw.vault.audit.list(sw.admin, limit=1)[0].seq == after
