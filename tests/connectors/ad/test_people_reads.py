@@ -205,3 +205,15 @@ def test_members_whose_dns_need_escaping(ad_ou: OuWorld) -> None:
         assert jane.username == f"{sam}@{ad_ou.facts.realm.lower()}"  # no UPN: sam@domain
     finally:
         run(conn.close())
+
+
+def test_words_and_filters_outside_ascii(ad_ou: OuWorld) -> None:
+    asa = person(ad_ou, "Åsa Öberg", department="Försäljning")
+    conn = connector(ad_ou)
+    try:
+        for query in ("åsa", "öberg", "(department=Försäljning)", "(displayName=Åsa*)"):
+            found = run(_all(conn.search_people(query)))
+            assert [p.object_id for p in found] == [asa.guid], query
+        assert found[0].display_name == "Åsa Öberg"
+    finally:
+        run(conn.close())
