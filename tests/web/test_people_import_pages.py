@@ -14,11 +14,13 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from credsync.connectors.registry import kind_of
+from credsync.testing.samba import OuWorld
 from sync.conftest import graph_sim
-from sync.entra import EntraWorld, build_entra_world
+from sync.entra import EntraWorld, add_entra_directory, build_entra_world
+from sync.helpers import add_directory, build_sync_world
 
 from .conftest import WebWorld, csrf_of
-from .test_credential_forms import _add_directory
 
 __all__ = ["graph_sim"]  # the fixture, shared with tests/sync
 
@@ -189,14 +191,60 @@ def test_an_operator_without_the_client_finds_nothing(
 
 
 def test_only_directories_that_can_be_a_people_source_are_offered(web: WebWorld) -> None:
-    ad = _add_directory(web)  # Contoso's Active Directory: no PEOPLE capability
+    ldap = add_directory(
+        web.world.vault,
+        web.world.admin,
+        "Contoso",
+        "contoso-ldap",
+        kind="ldap",
+        url="ldaps://ldap.contoso.example",
+        base_dn="ou=people,dc=contoso,dc=example",
+        bind_credential=web.ids["bind"],
+    ).id  # fmt: skip  (never reached here: the ldap kind has no PEOPLE capability)
     browser = web.signed_in("directory_manager")
     page = browser.get(f"/clients/{web.ids['client']}/people/import")
     assert page.status_code == 200
-    assert ad not in page.text
+    assert ldap not in page.text
     assert "has no directory whose kind can be a source of people and groups" in page.text
     refused = browser.get(
-        f"/clients/{web.ids['client']}/people/import", params={"directory": ad, "q": "x"}
+        f"/clients/{web.ids['client']}/people/import", params={"directory": ldap, "q": "x"}
     )
     assert refused.status_code == 400
     assert "can't be searched for people and groups" in _text(refused.text)
+
+
+@pytest.mark.samba
+def test_an_active_directory_is_offered_with_its_kinds_query_hint(
+    web: WebWorld, ad_ou: OuWorld, graph_sim: Any
+) -> None:
+    """The real Samba DC: the page offers the client's AD, the query field's hint is the
+    kind's own (an LDAP filter), a filter previews, a malformed one is refused on the field;
+    with an Entra directory too and none chosen, each directory's hint is named."""
+    sw = build_sync_world(web.world, ad_ou)
+    ada = ad_ou.create_user(display_name="Ada Lovelace")
+    client = str(web.world.vault.clients.get(web.world.admin, sw.client).id)
+    ad = str(web.world.vault.directories.get(web.world.admin, sw.directory).id)
+    browser = web.signed_in("directory_manager")
+    url = f"/clients/{client}/people/import"
+    form = browser.get(url).text
+    assert f'<option value="{ad}" selected>{sw.directory}</option>' in form
+    ad_hint = kind_of("active_directory").people_query_hint
+    assert ad_hint in _text(form)
+    found = browser.get(url, params={"directory": ad, "q": f"(sAMAccountName={ada.name})"})
+    assert found.status_code == 200, found.text
+    assert f'name="id" value="{ada.guid}"' in found.text
+    bad = browser.get(url, params={"directory": ad, "q": "(cn=Ada"})
+    assert bad.status_code == 400
+    assert 'id="q-error"' in bad.text
+    assert "not an LDAP filter" in _text(bad.text)
+
+    tenant = graph_sim.add_tenant(users=0, groups=0)
+    entra, _ = add_entra_directory(web.world, sw.client, graph_sim, tenant)
+    both = _text(browser.get(url).text)
+    graph_hint = kind_of("entra").people_query_hint
+    assert f"{sw.directory}: {ad_hint}" in both
+    assert f"{entra}: {graph_hint}" in both
+    entra_id = str(web.world.vault.directories.get(web.world.admin, entra).id)
+    chosen = _text(browser.get(url, params={"directory": entra_id, "q": "nobody"}).text)
+    assert graph_hint in chosen
+    assert ad_hint not in chosen

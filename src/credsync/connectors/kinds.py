@@ -155,6 +155,9 @@ class Kind(Generic[S]):
     # credsync.sync.deleted_check); the dashboard offers only these (tests/connectors check
     # it agrees with the connector class).
     deleted_objects: bool = False
+    # What the import's query takes for this kind, in a few words (the dashboard's hint on
+    # the query field; each kind's connector documents its query language in full).
+    people_query_hint: str = ""
     # The directory's own password rule where it is known before a write (code, reason) or
     # None: a relay checks a password with it before carrying it there.
     password_refusal: Callable[[str], tuple[str, str] | None] | None = None

@@ -29,8 +29,9 @@ class ImportSearchIn(BaseModel):
     query: str = Field(
         default="",
         max_length=2000,
-        description="Words, the directory's own search text, or filter: and a filter "
-        "(empty: everything).",
+        description="Words, or the query language of the directory's kind: its own search "
+        "text or filter: and a filter, or an RFC 4515 filter such as (department=Sales) (empty: "
+        "everything).",
     )
     groups: bool = Field(default=False, description="Search groups too.")
     limit: int = Field(default=200, ge=1, le=MAX_PREVIEW)

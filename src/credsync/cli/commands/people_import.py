@@ -109,14 +109,16 @@ def import_search(ctx: click.Context, client: str, directory: str, query: tuple[
 
     Each user (and group, with --groups) that QUERY finds in DIRECTORY (one of CLIENT's),
     with the person or group of the client it already is (IN VAULT). QUERY is words (names,
-    sign-in name or e-mail starting with them), the directory's own search text (Graph's
-    "displayName:w" OR "mail:w"), or filter: and a filter; none: everything.
+    sign-in name or e-mail starting with them), or the query language of the directory's
+    kind: its own search text (Graph's "displayName:w" OR "mail:w") or filter: and a filter,
+    or an RFC 4515 filter such as "(department=Sales)"; none: everything.
 
     \b
     Examples:
       credsync person import search Contoso contoso-365 anna berg
       credsync person import search Contoso contoso-365 sales --groups --json
       credsync person import search Contoso contoso-365 "filter:department eq 'Sales'"
+      credsync person import search Contoso contoso-dc "(&(department=Sales)(title=Lead*))"
     """
     data = runtime(ctx).ports.people_import.search(
         client, directory, " ".join(query), groups=groups, limit=limit

@@ -38,6 +38,7 @@ Decisions, and why:
   membership by LDAP_MATCHING_RULE_IN_CHAIN (``memberOf:1.2.840.113556.1.4.1941:=<group DN>``,
   which Samba implements too). An OU outside the base DN selects nothing (the directory's
   scope is the base DN); ``ids`` narrows it to those objectGUIDs (a capture's account).
+* **people and groups** for the import: :mod:`._people`.
 * **test_connection** steps: tcp, tls, bind, search, reset password right (a best-effort but
   real check of the DACL, see :mod:`._acl`). Steps after a failure are skipped.
 """
@@ -69,6 +70,7 @@ from credsync.connectors.ad._mapping import (
     scoped_filter,
     to_account,
 )
+from credsync.connectors.ad._people import PeopleReads
 from credsync.connectors.base import (
     Account,
     AccountScope,
@@ -128,7 +130,7 @@ def _in_scope(dn: str, base: str) -> bool:
     return dn_l == base_l or dn_l.endswith("," + base_l)
 
 
-class ActiveDirectoryConnector(DeletedAd, Ldap3Connector[LdapClient]):
+class ActiveDirectoryConnector(DeletedAd, PeopleReads, Ldap3Connector[LdapClient]):
     """Active Directory / Samba AD behind :class:`~credsync.connectors.base.Connector`.
     ``client`` is the I/O seam (an :class:`LdapClient` by default)."""
 
@@ -142,6 +144,7 @@ class ActiveDirectoryConnector(DeletedAd, Ldap3Connector[LdapClient]):
             Capability.SCOPED_ACCOUNTS,
             Capability.IDENTITIES,
             Capability.DELETED_OBJECTS,
+            Capability.PEOPLE,
         }
     )
 

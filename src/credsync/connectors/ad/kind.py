@@ -85,4 +85,9 @@ KIND: Kind[AdSettings] = Kind(
     scoped_accounts=True,
     relay_source=True,
     deleted_objects=True,
+    people_source=True,
+    people_query_hint=(
+        "words (each starts the name, sign-in name or e-mail); or an LDAP filter such as "
+        "(department=Sales); empty: everything"
+    ),
 )

@@ -132,6 +132,10 @@ KIND: Kind[EntraSettings] = Kind(
     relay_target=True,
     people_source=True,
     deleted_objects=True,
+    people_query_hint=(
+        'words; Graph\'s $search text such as "displayName:ada"; or filter: and an OData '
+        "filter such as filter:department eq 'Sales'; empty: everything"
+    ),
     password_refusal=password_refusal,
     scope=lambda s: f"tenant {s.tenant_id}",
     config=_config,

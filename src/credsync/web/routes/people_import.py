@@ -1,12 +1,12 @@
 """The import of people and groups from a client's directory on the dashboard (issue 16):
 from the client's People page, "Import from a directory" chooses one of the client's
 directories that can be a people source (the kind's ``people_source``: its connector has the
-PEOPLE capability), takes a query (words, the directory's own search text, or ``filter:``)
-and whether groups are searched too, and shows the preview: every user and group found with
-a checkbox, and the person / group of the client each already is (linked). The ticked ones
-(or every result of the query) are then synchronised, for real or as a dry run, and the
-report page lists each object (created, updated with its fields, unchanged, linked, refused
-and why) with the counts at the top.
+PEOPLE capability), takes a query (in the directory's own query language: the field's hint
+is the kind's, ``Kind.people_query_hint``) and whether groups are searched too, and shows
+the preview: every user and group found with a checkbox, and the person / group of the
+client each already is (linked). The ticked ones (or every result of the query) are then
+synchronised, for real or as a dry run, and the report page lists each object (created,
+updated with its fields, unchanged, linked, refused and why) with the counts at the top.
 
 The rules and permissions are :mod:`credsync.sync.people_import`'s: directory.setup and
 vault.write (and vault.read) on the client, for the search too (it reads the directory with
@@ -69,6 +69,16 @@ def _sources(state: State, viewer: Viewer, client: Client) -> list[Directory]:
     ]
 
 
+def query_hint(sources: list[Directory], chosen: str) -> str:
+    """What the query field takes, in the words of the chosen directory's kind (each kind
+    supplies its own: ``Kind.people_query_hint``); with none chosen, each directory's."""
+    picked = [d for d in sources if chosen in (d.id, d.name)]
+    hints = {d.descriptor.people_query_hint for d in picked or sources}
+    if len(hints) <= 1:
+        return next(iter(hints), "")
+    return "; ".join(f"{d.name}: {d.descriptor.people_query_hint}" for d in sources)
+
+
 def _form_page(
     request: Request,
     viewer: Viewer,
@@ -89,6 +99,7 @@ def _form_page(
         client=client,
         sources=sources,
         values=values,
+        query_hint=query_hint(sources, str(values.get("directory") or "")),
         preview=preview,
         errors=errors or {},
     )
