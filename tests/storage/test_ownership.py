@@ -73,6 +73,9 @@ OWNERS = {
     "group_objects": "credsync.storage.groups",
     "people_terms": "credsync.storage.identity_search",
     "group_terms": "credsync.storage.identity_search",
+    "import_selections": "credsync.storage.import_selections",
+    "import_selection_runs": "credsync.storage.import_selections",
+    "person_onboarding": "credsync.storage.onboarding",
 }
 
 # Tables without an owner yet, and modules outside credsync.storage that still import the
