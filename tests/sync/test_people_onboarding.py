@@ -63,7 +63,8 @@ def test_imported_people_join_the_group_with_a_credential_awaiting_onboarding(
         assert cred.folder == "People/2026"
         assert cred.username == person.row.username
         # a placeholder is never pushed nor bound: off until onboarding gives a password
-        assert cred.sync_mode is not None and cred.sync_mode.value == "off"
+        assert cred.sync_mode is not None
+        assert cred.sync_mode.value == "off"
     members = ew.vault.groups.members(ew.admin, done["group_id"])
     assert {m["id"] for m in members} == {p.id for p in people.values()}
     group = ew.vault.groups.get(ew.admin, done["group_id"])
