@@ -552,7 +552,7 @@ CASES = [
     write(
         "person import sync Northwind parity-365 --query ada --into-group Staff --folder "
         "People --sync-mode enforce --invite"
-    ),  # fmt: skip
+    ),
     write("person import sync Northwind parity-365 --query '' --into-group Staff", json=False),
     write("person import sync Northwind parity-365 --query ada --folder People", 2),
     read("person list Northwind"),
