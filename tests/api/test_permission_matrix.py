@@ -221,9 +221,13 @@ ROUTES = [
         "POST",
         "/people/import/sync",
         (R, W, SETUP),
-        {"client": "Contoso", "directory": "contoso-365", "ids": ["{user}"],
-         "provisioning": {"into_group": "Matrix staff", "invite": True}},
-    ),  # fmt: skip
+        {
+            "client": "Contoso",
+            "directory": "contoso-365",
+            "ids": ["{user}"],
+            "provisioning": {"into_group": "Matrix staff", "invite": True},
+        },
+    ),
     # Destructive, last.
     Route("DELETE", "/clients/{client}/people/import/selections/{selection}", (R, W, SETUP)),
     Route("DELETE", "/people/{person}", (W,)),
