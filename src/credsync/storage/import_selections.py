@@ -33,6 +33,7 @@ __all__ = [
     "finish_run",
     "forget_directory",
     "get",
+    "get_run",
     "insert",
     "insert_run",
     "lock",
@@ -222,6 +223,11 @@ def finish_run(
         query.values(state=state, totals=totals, refused=refused, message=message, finished_at=now)
     )
     return bool(done.rowcount == 1)
+
+
+def get_run(conn: Connection, run_id: str) -> RunRow | None:
+    row = conn.execute(_RUN.where(runs.c.id == run_id)).first()
+    return None if row is None else record(RunRow, row)
 
 
 def runs_of(conn: Connection, selection_id: str, limit: int = 20) -> list[RunRow]:

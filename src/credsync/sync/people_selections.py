@@ -188,8 +188,10 @@ class SavedSelections:
                     conn, old.id, version=old.version + 1, by=self._actor.name, now=now,
                     spec=spec, interval_seconds=seconds, enabled=enabled, next_run_at=next_run,
                 )  # fmt: skip
-                row = rows.get(conn, old.id)  # type: ignore[assignment]
-                outcome = "updated"
+                updated = rows.get(conn, old.id)
+                if updated is None:  # not after the lookup in this transaction
+                    raise NotFound(f"client {client.name!r} has no saved selection {name!r}")
+                row, outcome = updated, "updated"
             self._vault.audit.append(
                 conn,
                 self._actor,
@@ -320,6 +322,9 @@ class SavedSelections:
         except CredsyncError as exc:
             message = str(exc)
             log.warning("saved selection %s failed: %s", row.name, exc)
+        except Exception as exc:  # a bug: the run ends as failed, not left running
+            message = f"crashed: {type(exc).__name__}"
+            log.exception("saved selection %s crashed", row.name)
         finally:
             beating.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -357,10 +362,8 @@ class SavedSelections:
                 details={"selection_id": row.id, "name": row.name, "run_id": run_id,
                          "state": state, "totals": totals, "message": message},
             )  # fmt: skip
-            found = [r for r in rows.runs_of(conn, row.id, 50) if r.id == run_id]
-        if not found:  # the selection was removed while it ran
-            return run_json(
-                rows.RunRow(run_id, row.id, "", self._actor.name, "", state, now, now, now,
-                            json.dumps(totals), json.dumps(refused), message)
-            )  # fmt: skip
-        return run_json(found[0])
+            found = rows.get_run(conn, run_id)
+        if found is None:  # the selection was removed while it ran
+            found = rows.RunRow(run_id, row.id, "", self._actor.name, "", state, now, now, now,
+                                json.dumps(totals), json.dumps(refused), message)  # fmt: skip
+        return run_json(found)
