@@ -59,6 +59,7 @@ def test_imported_people_join_the_group_with_a_credential_awaiting_onboarding(
         assert shown["onboarding"]["awaiting"] is True
         assert shown["onboarding"]["invite"] is True
         assert shown["onboarding"]["sync_mode"] == "enforce"
+        assert shown["onboarding"]["group_id"] == done["group_id"]
         cred = ew.vault.credentials.get(ew.admin, shown["credential_id"])
         assert cred.folder == "People/2026"
         assert cred.username == person.row.username

@@ -146,7 +146,12 @@ def _group(vault: Vault, actor: Actor, client_id: str, ref: str, done: _Done) ->
 
 
 def _credential(
-    vault: Vault, keys: KeyRing, actor: Actor, person: people_rows.PersonRow, policy: Provisioning
+    vault: Vault,
+    keys: KeyRing,
+    actor: Actor,
+    person: people_rows.PersonRow,
+    policy: Provisioning,
+    group_id: str,
 ) -> None:
     """A placeholder primary credential for the person, and their onboarding record."""
     mode = policy.sync_mode
@@ -166,7 +171,7 @@ def _credential(
         onboarding_rows.put(
             conn,
             onboarding_rows.OnboardingRow(
-                person.id, person.client_id, None, policy.folder,
+                person.id, person.client_id, group_id, policy.folder,
                 (mode.value if mode else "inherit"), policy.invite, True, utcnow(), actor.name,
             ),
         )  # fmt: skip
@@ -205,7 +210,7 @@ def provision(
             continue
         try:
             if person.credential_id is None:
-                _credential(vault, keys, actor, person, policy)
+                _credential(vault, keys, actor, person, policy, group_id)
                 done.credentials_created += 1
             if person.id not in members:
                 vault.groups.add_member(actor, group_id, person.id, kind="person")

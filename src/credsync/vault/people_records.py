@@ -45,6 +45,8 @@ class OnboardingJson(TypedDict):
     invite: bool
     sync_mode: str
     folder: str
+    group_id: str | None
+    """The group the import put them in."""
     since: Timestamp
     by: str
 
@@ -142,6 +144,7 @@ def person_models(conn: Connection, found: Sequence[rows.PersonRow]) -> list[Per
                 invite=bool(held.invite),
                 sync_mode=held.sync_mode,
                 folder=held.folder,
+                group_id=held.group_id,
                 since=iso(as_utc(held.created_at)),
                 by=held.created_by,
             )
