@@ -223,7 +223,30 @@ ROUTES = [
             "choices": [{"object_id": "{user}", "action": "keep"}],
         },
     ),
+    # Saved import selections (the one saved first, then run, then removed last)
+    Route(
+        "POST",
+        "/clients/{client}/people/import/selections",
+        (R, W, SETUP),
+        {"directory": "contoso-365", "name": "matrix-selection", "query": "", "interval": 3600},
+    ),
+    Route("GET", "/clients/{client}/people/import/selections", (R, W, SETUP)),
+    Route("GET", "/clients/{client}/people/import/selections/{selection}", (R, W, SETUP)),
+    Route("GET", "/clients/{client}/people/import/selections/{selection}/runs", (R, W, SETUP)),
+    Route("POST", "/clients/{client}/people/import/selections/{selection}/run", (R, W, SETUP)),
+    Route(
+        "POST",
+        "/people/import/sync",
+        (R, W, SETUP),
+        {
+            "client": "Contoso",
+            "directory": "contoso-365",
+            "ids": ["{user}"],
+            "provisioning": {"into_group": "Matrix staff", "invite": True},
+        },
+    ),
     # Destructive, last.
+    Route("DELETE", "/clients/{client}/people/import/selections/{selection}", (R, W, SETUP)),
     Route("DELETE", "/people/{person}", (W,)),
     Route("POST", "/people/{person}/purge", (ADMIN,)),  # in the trash now
     Route("DELETE", "/groups/{group}", (W,)),
@@ -312,6 +335,7 @@ def matrix(api: ApiWorld, graph_sim: Any) -> tuple[ApiWorld, dict[str, str]]:
         "kind": "person",
         "user": user.id,
         "user_upn": user.upn,
+        "selection": "matrix-selection",
     }
     return api, ids
 

@@ -537,6 +537,25 @@ CASES = [
     write("person import sync Northwind parity-365 --query ada"),
     write("person import sync Northwind parity-365 --query '' --groups --members", json=False),
     write("person import sync Northwind parity-365 --query '' --groups"),  # all unchanged
+    # saved selections, and the import into a group with a provisioning policy
+    write("person import save Northwind parity-365 Everyone --query '' --groups --interval 3600"),
+    write("person import save Northwind parity-365 Everyone --query '' --interval 5", 2),
+    write("person import save Northwind parity-365 Mine --query ''", 3, who="bob"),
+    write("person import run-selection Northwind everyone"),
+    write("person import run-selection Northwind everyone", json=False),
+    read("person import selections Northwind"),
+    read("person import selections Northwind Everyone"),
+    read("person import selections Northwind", 3, who="bob"),
+    write("person import run-selection Northwind nope", 4),
+    write("person import remove-selection Northwind everyone"),
+    read("person import selections Northwind"),
+    write(
+        "person import sync Northwind parity-365 --query ada --into-group Staff --folder "
+        "People --sync-mode enforce --invite"
+    ),
+    write("person import sync Northwind parity-365 --query '' --into-group Staff", json=False),
+    write("person import sync Northwind parity-365 --query ada --folder People", 2),
+    read("person list Northwind"),
     read("person import search Northwind parity-365 --groups"),  # each with its vault id now
     write("person import sync Northwind parity-365 --id no-such-object", 9),
     write("person import sync Northwind parity-365 --id no-such-object", 9, json=False),

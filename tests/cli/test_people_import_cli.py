@@ -86,3 +86,27 @@ def test_a_selection_is_ids_or_a_query_and_a_bad_query_names_its_argument(
         2, "person", "import", "sync", "Contoso", "m365", "--query", '"displayName:a" AND'
     )
     assert bad_sync.endswith("(--query)"), bad_sync
+
+
+def test_the_import_into_a_group_and_saved_selections(tenant_cli: Any) -> None:
+    cli, ids = tenant_cli
+    text = cli.ok("person", "import", "sync", "Contoso", "m365", "--id", ids["ada"],
+                  "--into-group", "Staff", "--sync-mode", "enforce", "--invite").out  # fmt: skip
+    assert "Into group Staff (new): 1 credential with no password yet" in text
+    shown = cli.ok("person", "show", cli.json("person", "list", "Contoso")[0]["id"]).out
+    assert "awaiting onboarding (no password yet); to be invited; sync mode enforce" in shown
+    alone = cli.fails(2, "person", "import", "sync", "Contoso", "m365", "--query", "",
+                      "--invite")  # fmt: skip
+    assert "--into-group" in alone
+    bad = cli.fails(2, "person", "import", "save", "Contoso", "m365", "All", "--query", "",
+                    "--interval", "10")  # fmt: skip
+    assert bad.endswith("(--interval)"), bad
+    cli.ok("person", "import", "save", "Contoso", "m365", "All", "--query", "", "--groups")
+    run = cli.json("person", "import", "run-selection", "Contoso", "all")
+    assert (run["state"], run["totals"]["unchanged"], run["totals"]["created"]) == ("done", 1, 1)
+    listed = cli.ok("person", "import", "selections", "Contoso").out
+    assert "All" in listed
+    assert "by hand" in listed
+    assert "done: 1 created, 1 members added, 1 unchanged" in listed
+    cli.ok("person", "import", "remove-selection", "Contoso", "All")
+    assert cli.json("person", "import", "selections", "Contoso") == []

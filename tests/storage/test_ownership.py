@@ -74,6 +74,9 @@ OWNERS = {
     "people_terms": "credsync.storage.identity_search",
     "group_terms": "credsync.storage.identity_search",
     "deleted_keeps": "credsync.storage.deleted_keeps",
+    "import_selections": "credsync.storage.import_selections",
+    "import_selection_runs": "credsync.storage.import_selections",
+    "person_onboarding": "credsync.storage.onboarding",
 }
 
 # Tables without an owner yet, and modules outside credsync.storage that still import the

@@ -54,6 +54,7 @@ WRITE_PAGES = [
     "/clients/{client}/import",
     "/clients/{client}/people/new",
     "/clients/{client}/people/import",
+    "/clients/{client}/people/import/selections",
     "/clients/{client}/groups/new",
 ]
 # Pages for admins only (every other role: 403), and the export's (vault.export).
@@ -86,6 +87,7 @@ RECORD_PAGES = [
     "/groups/0123456789abcdef",
     "/groups/0123456789abcdef/edit",
     "/groups/0123456789abcdef/delete",
+    "/clients/{client}/people/import/selections/0123456789abcdef",
 ]
 PUBLIC = {
     ("GET", "/sign-in"),
@@ -123,6 +125,8 @@ POSTS = [
     "/clients/{client}/people/new",
     "/clients/{client}/people/import",
     "/clients/{client}/people/deleted",
+    "/clients/{client}/people/import/selections/0123456789abcdef/run",
+    "/clients/{client}/people/import/selections/0123456789abcdef/remove",
     "/people/0123456789abcdef/edit",
     "/people/0123456789abcdef/disable",
     "/people/0123456789abcdef/enable",
@@ -442,6 +446,14 @@ REFUSED = {
         ("post", "/clients/{client}/people/import", "vault.write"),
         ("get", "/clients/{client}/people/deleted", "directory.setup"),
         ("post", "/clients/{client}/people/deleted", "directory.setup"),
+        ("get", "/clients/{client}/people/import/selections", "vault.write"),
+        ("get", "/clients/{client}/people/import/selections/0123456789abcdef", "vault.write"),
+        ("post", "/clients/{client}/people/import/selections/0123456789abcdef/run", "vault.write"),
+        (
+            "post",
+            "/clients/{client}/people/import/selections/0123456789abcdef/remove",
+            "vault.write",
+        ),
         ("get", "/people/0123456789abcdef/edit", "vault.write"),
         ("post", "/people/0123456789abcdef/edit", "vault.write"),
         ("post", "/people/0123456789abcdef/disable", "vault.write"),
@@ -515,6 +527,17 @@ REFUSED = {
         ("post", "/clients/{client}/people/import", "directory.setup"),
         ("get", "/clients/{client}/people/deleted", "directory.setup"),
         ("post", "/clients/{client}/people/deleted", "directory.setup"),
+        ("get", "/clients/{client}/people/import/selections", "directory.setup"),
+        (
+            "post",
+            "/clients/{client}/people/import/selections/0123456789abcdef/run",
+            "directory.setup",
+        ),
+        (
+            "post",
+            "/clients/{client}/people/import/selections/0123456789abcdef/remove",
+            "directory.setup",
+        ),
     ],
 }
 

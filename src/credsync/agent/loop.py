@@ -29,6 +29,11 @@
   again BUSY_RETRY seconds later (no attempt counted). Pushes for a directory whose periodic
   run this agent has under way are not claimed until that run ends. At start and every
   SWEEP_SECONDS the agent marks runs abandoned by a process that stopped as aborted.
+- **Saved import selections.** Every SELECTIONS_SECONDS the agent runs the saved selections
+  of people and groups whose interval has elapsed (:meth:`SavedSelections.run_due`, one task
+  at a time beside the periodic runs), with the same lease and heartbeat conventions as sync
+  runs: a selection with a run under way elsewhere is skipped this round. An agent whose
+  actor lacks ``directory.setup`` (the import's permission) leaves them alone.
 """
 
 from __future__ import annotations
@@ -58,6 +63,7 @@ from credsync.storage import push_queue
 from credsync.sync import lease
 from credsync.sync.connect import load_directory
 from credsync.sync.engine import Engine
+from credsync.sync.people_selections import SavedSelections
 from credsync.sync.relay_push import PushJob, push_queued, queued_jobs
 from credsync.vault._time import as_utc_opt, utcnow
 from credsync.vault.auth import SYSTEM, Actor, Permission
@@ -76,6 +82,7 @@ LEASE = dt.timedelta(seconds=120)  # how long a claim on queued pushes holds
 MAX_BACKOFF = 3600.0  # seconds: the longest wait between periodic runs of a failing directory
 CLAIM_BATCH = 200
 BUSY_RETRY = 2.0  # seconds before queued pushes for a directory busy elsewhere are tried again
+SELECTIONS_SECONDS = 5.0  # how often the agent looks for saved import selections that are due
 # Failures of a push run that a later attempt may not meet (anything else is given up at once).
 _RETRIED = (ConnectorError, StorageError, Conflict)
 
@@ -117,6 +124,13 @@ class Agent:
         self.stop_event = asyncio.Event()
         self._keys = keys
         self._wake = asyncio.Event()  # a relay push was queued in this process
+        self._selections: asyncio.Task[None] | None = None
+        self._selections_at = -float("inf")  # monotonic time of the last look for due ones
+        self._saved = (
+            SavedSelections(vault, keys, actor, factory=factory, clock=clock)
+            if actor.can(Permission.DIRECTORY_SETUP)
+            else None
+        )
 
     # -- main loop -----------------------------------------------------------------------------
     async def run(self, *, once: bool = False) -> None:
@@ -131,9 +145,12 @@ class Agent:
                 await self._sweep()
                 await self.drain_queue()
                 self._start_due_runs()
+                self._start_due_selections()
                 if once:
                     if self._periodic:
                         await asyncio.gather(*self._periodic.values())
+                    if self._selections is not None:
+                        await self._selections
                     await self.drain_queue()
                     return
                 with contextlib.suppress(TimeoutError):
@@ -141,9 +158,12 @@ class Agent:
                 self._wake.clear()
         finally:
             undo()
-            for task in self._periodic.values():
+            tasks = list(self._periodic.values())
+            if self._selections is not None:
+                tasks.append(self._selections)
+            for task in tasks:
                 task.cancel()
-            await asyncio.gather(*self._periodic.values(), return_exceptions=True)
+            await asyncio.gather(*tasks, return_exceptions=True)
             await self.close()
 
     async def close(self) -> None:
@@ -322,6 +342,25 @@ class Agent:
         with self._db.write() as conn:
             given_up = push_queue.give_up(conn, ids, reason, self._clock())
             record_given_up(conn, self._vault.audit, self._actor, given_up)
+
+    # -- saved import selections -----------------------------------------------------------------
+    def _start_due_selections(self) -> None:
+        now = asyncio.get_running_loop().time()
+        if self._saved is None or now - self._selections_at < SELECTIONS_SECONDS:
+            return
+        if self._selections is not None and not self._selections.done():
+            return
+        self._selections_at = now
+        self._selections = asyncio.create_task(self._run_selections(self._saved))
+
+    async def _run_selections(self, saved: SavedSelections) -> None:
+        try:
+            for done in await saved.run_due():
+                log.info("saved selection run %s: %s %s", done["id"], done["state"], done["totals"])
+        except CredsyncError as exc:
+            log.warning("saved selections were not run: %s", exc)
+        except Exception:
+            log.exception("saved selections crashed")
 
     # -- periodic runs ---------------------------------------------------------------------------
     def _start_due_runs(self) -> None:

@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from credsync.storage import _identity_rows as shared
+from credsync.storage import onboarding
 from credsync.storage._rows import columns_for, record, records, within
 from credsync.storage.tables import people, person_accounts
 
@@ -170,6 +171,7 @@ def bump(
 def purge(conn: Connection, person_id: str) -> None:
     """Delete the person and their accounts (their search terms and memberships must be gone
     first: :mod:`credsync.storage.identity_search`, :mod:`credsync.storage.groups`)."""
+    onboarding.forget_person(conn, person_id)
     conn.execute(person_accounts.delete().where(person_accounts.c.person_id == person_id))
     conn.execute(people.delete().where(people.c.id == person_id))
 

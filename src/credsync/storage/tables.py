@@ -48,6 +48,8 @@ __all__ = [
     "group_objects",
     "group_terms",
     "groups",
+    "import_selection_runs",
+    "import_selections",
     "links",
     "metadata",
     "mfa_recovery_codes",
@@ -58,6 +60,7 @@ __all__ = [
     "people",
     "people_terms",
     "person_accounts",
+    "person_onboarding",
     "relay_pairs",
     "relays",
     "roles",
@@ -393,6 +396,13 @@ from credsync.storage._people_tables import (  # noqa: E402
 
 # The relay tables (revision 0025).
 from credsync.storage._relay_tables import relay_pairs, relays  # noqa: E402
+
+# Saved import selections and onboarding (revision 0027).
+from credsync.storage._selection_tables import (  # noqa: E402
+    import_selection_runs,
+    import_selections,
+    person_onboarding,
+)
 
 # The directory-sync tables, declared in their own module (this one would pass 500 lines).
 from credsync.storage._sync_tables import (  # noqa: E402

@@ -52,9 +52,11 @@ from credsync.sync.connect import directory_config, load_directory
 from credsync.sync.people_import_report import (
     ImportReport,
     ObjectReport,
+    OnboardingReportJson,
     PeopleImportFoundJson,
     Preview,
 )
+from credsync.sync.people_onboarding import Provisioning, provision
 from credsync.vault.auth import Actor, Permission
 from credsync.vault.clients import find_client_row
 from credsync.vault.directories import Directory, find_directory_row
@@ -365,12 +367,14 @@ class PeopleImport:
         selection: Selection,
         *,
         dry_run: bool = False,
+        provisioning: Provisioning | None = None,
     ) -> ImportReport:
         """Import the selection (see the module docstring); the report has one line per
         object, people first. A ``dry_run`` makes the same report and keeps nothing: the
         import runs whole in a rehearsal of the database (:meth:`Database.rehearsal`: one
         transaction rolled back at its end, so every rule and refusal is the real one), and
-        an object it would create has no ``vault_id``."""
+        an object it would create has no ``vault_id``. ``provisioning``: the people imported
+        go into a group with a provisioning policy (:mod:`credsync.sync.people_onboarding`)."""
         selection.check()
         client, directory = self._directory(client_ref, directory_ref)
         source = self._open(directory)
@@ -378,18 +382,33 @@ class PeopleImport:
             people, groups, members, missing = await self._read(source, selection)
         finally:
             await source.close()
+        onboarding: OnboardingReportJson | None = None
+
+        def apply() -> list[ObjectReport]:
+            nonlocal onboarding
+            done = self._apply(directory, people, groups, members)
+            if provisioning is not None:
+                onboarding = provision(
+                    self._vault, self._keys, self._actor, directory.client_id, done, provisioning
+                )
+            return done
+
         if dry_run:
             with self._db.rehearsal():
-                reports = self._apply(directory, people, groups, members)
+                reports = apply()
             for report in reports:
                 if report.outcome == "created":
                     report.vault_id = None  # made in the rehearsal only
+            if onboarding is not None and onboarding["group_created"]:
+                onboarding["group_id"] = None
         else:
-            reports = self._apply(directory, people, groups, members)
+            reports = apply()
         reports.extend(
             ObjectReport(
                 "person", i, i, "refused", "no user or group with this id in the directory"
             )
             for i in missing
         )
-        return ImportReport(client, directory.name, tuple(reports), dry_run=dry_run)
+        return ImportReport(
+            client, directory.name, tuple(reports), dry_run=dry_run, onboarding=onboarding
+        )

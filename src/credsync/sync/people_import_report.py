@@ -15,6 +15,7 @@ __all__ = [
     "ImportOutcome",
     "ImportReport",
     "ObjectReport",
+    "OnboardingReportJson",
     "PeopleImportFoundJson",
     "PeopleImportObjectJson",
     "PeopleImportPreviewJson",
@@ -113,8 +114,21 @@ class ObjectReport:
         )
 
 
+class OnboardingReportJson(TypedDict):
+    """What the provisioning did: the group (``group_created``: made now), the credentials
+    made (people awaiting onboarding now), the memberships added, and refusals (name: why)."""
+
+    group: str
+    group_id: str | None
+    group_created: bool
+    credentials_created: int
+    members_added: int
+    refused: list[str]
+
+
 class PeopleImportReportJson(TypedDict):
-    """``dry_run``: what a synchronisation would do; nothing was kept."""
+    """``dry_run``: what a synchronisation would do; nothing was kept; ``onboarding``: what
+    the import into a group did (None: no group asked for)."""
 
     client: str
     directory: str
@@ -123,6 +137,7 @@ class PeopleImportReportJson(TypedDict):
     members_added: int
     members_removed: int
     objects: list[PeopleImportObjectJson]
+    onboarding: OnboardingReportJson | None
 
 
 @dataclass(frozen=True)
@@ -131,6 +146,7 @@ class ImportReport:
     directory: str
     objects: tuple[ObjectReport, ...]
     dry_run: bool = False
+    onboarding: OnboardingReportJson | None = None
 
     @property
     def totals(self) -> dict[str, int]:
@@ -146,6 +162,12 @@ class ImportReport:
             + len(o.members_added)
             + len(o.members_removed)
             for o in self.objects
+        ) + (
+            self.onboarding["credentials_created"]
+            + self.onboarding["members_added"]
+            + self.onboarding["group_created"]
+            if self.onboarding
+            else 0
         )
 
     def to_json(self) -> PeopleImportReportJson:
@@ -157,4 +179,5 @@ class ImportReport:
             members_added=sum(len(o.members_added) for o in self.objects),
             members_removed=sum(len(o.members_removed) for o in self.objects),
             objects=[o.to_json() for o in self.objects],
+            onboarding=self.onboarding,
         )

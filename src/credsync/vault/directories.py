@@ -37,6 +37,7 @@ from credsync.storage import deleted_keeps as keep_rows
 from credsync.storage import directories as rows
 from credsync.storage import flags as flag_rows
 from credsync.storage import groups as group_rows
+from credsync.storage import import_selections as selection_rows
 from credsync.storage import links as link_rows
 from credsync.storage import people as people_rows
 from credsync.storage import relays as relay_rows
@@ -450,6 +451,7 @@ class Directories:
             group_rows.forget_directory(conn, row.id)
             keep_rows.forget_directory(conn, row.id)
             relay_rows.forget_directory(conn, row.id)
+            selection_rows.forget_directory(conn, row.id)
             capture_rows.forget_directory(conn, row.id)
             rows.remove(conn, row.id)
             self._audit.append(

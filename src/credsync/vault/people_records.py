@@ -10,6 +10,7 @@ from sqlalchemy.engine import Connection
 from typing_extensions import TypedDict
 
 from credsync.errors import InvalidInput
+from credsync.storage import onboarding as onboarding_rows
 from credsync.storage import people as rows
 from credsync.vault._time import Timestamp, as_utc, as_utc_opt, iso
 from credsync.vault.auth import Actor
@@ -26,12 +27,28 @@ from credsync.vault.validate import name_key
 
 __all__ = [
     "MIN_ID_PREFIX",
+    "OnboardingJson",
     "Person",
     "PersonJson",
     "PersonPage",
     "find_person_row",
     "person_models",
 ]
+
+
+class OnboardingJson(TypedDict):
+    """A person imported into a group with a provisioning policy: ``awaiting`` onboarding (no
+    password yet: their primary credential holds a placeholder), to be sent an ``invite``,
+    the ``sync_mode`` their credential is to take with its first password, its ``folder``."""
+
+    awaiting: bool
+    invite: bool
+    sync_mode: str
+    folder: str
+    group_id: str | None
+    """The group the import put them in."""
+    since: Timestamp
+    by: str
 
 
 class PersonJson(TypedDict):
@@ -54,6 +71,8 @@ class PersonJson(TypedDict):
     source: SourceJson | None
     """The directory that is the source of truth of some attributes (read-only here)."""
     accounts: list[LinkJson]
+    onboarding: OnboardingJson | None
+    """Set when the person was imported into a group with a provisioning policy."""
     version: int
     created_at: Timestamp
     created_by: str
@@ -74,6 +93,7 @@ class Person:
     client: str
     source: Source | None
     accounts: tuple[LinkJson, ...]
+    onboarding: OnboardingJson | None = None
 
     @property
     def id(self) -> str:
@@ -97,6 +117,7 @@ class Person:
             credential_id=r.credential_id,
             source=self.source.to_json() if self.source else None,
             accounts=list(self.accounts),
+            onboarding=self.onboarding,
             version=r.version,
             created_at=iso(as_utc(r.created_at)),
             created_by=r.created_by,
@@ -110,11 +131,24 @@ class Person:
 def person_models(conn: Connection, found: Sequence[rows.PersonRow]) -> list[Person]:
     names = Names(conn)
     accounts = rows.accounts_of(conn, [r.id for r in found])
+    onboarding = onboarding_rows.of_people(conn, [r.id for r in found])
     made = []
     for r in found:
         source = source_of(names, r.source_directory_id, r.sourced, PERSON_ATTRIBUTES)
         links = links_of(names, accounts[r.id])
-        made.append(Person(r, names.client(r.client_id), source, links))
+        held = onboarding.get(r.id)
+        shown = None
+        if held is not None:
+            shown = OnboardingJson(
+                awaiting=bool(held.awaiting),
+                invite=bool(held.invite),
+                sync_mode=held.sync_mode,
+                folder=held.folder,
+                group_id=held.group_id,
+                since=iso(as_utc(held.created_at)),
+                by=held.created_by,
+            )
+        made.append(Person(r, names.client(r.client_id), source, links, shown))
     return made
 
 

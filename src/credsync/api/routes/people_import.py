@@ -17,6 +17,7 @@ from credsync.sync.people_import_report import (
     PeopleImportReportJson,
     Preview,
 )
+from credsync.sync.people_onboarding import Provisioning
 
 router = api_router(prefix="/people/import", tags=["people"])
 
@@ -37,6 +38,31 @@ class ImportSearchIn(BaseModel):
     limit: int = Field(default=200, ge=1, le=MAX_PREVIEW)
 
 
+class ProvisioningIn(BaseModel):
+    """The import into a group with a provisioning policy (see the README's people and
+    groups): every imported person becomes a member of the group and gets a primary
+    credential with no password yet (awaiting onboarding)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    into_group: str = Field(
+        max_length=256, description="A group of the client the vault keeps, or a new name."
+    )
+    folder: str = Field(default="", max_length=500, description="Their credentials' folder.")
+    sync_mode: str | None = Field(
+        default=None,
+        max_length=16,
+        description="off, report, enforce or two_way (null: the client's default); taken "
+        "with the first password.",
+    )
+    invite: bool = Field(default=False, description="To be sent an onboarding invitation.")
+
+    def policy(self) -> Provisioning:
+        return Provisioning.make(
+            self.into_group, folder=self.folder, sync_mode=self.sync_mode, invite=self.invite
+        )
+
+
 class ImportSyncIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -54,6 +80,9 @@ class ImportSyncIn(BaseModel):
     )
     dry_run: bool = Field(
         default=False, description="Report what the import would do; keep nothing."
+    )
+    provisioning: ProvisioningIn | None = Field(
+        default=None, description="Import into a group with a provisioning policy."
     )
 
 
@@ -78,9 +107,11 @@ def sync_import(body: ImportSyncIn, actor: Caller, state: State) -> PeopleImport
         ids=tuple(body.ids), query=body.query, groups=body.groups, members=body.members
     )
 
+    policy = body.provisioning.policy() if body.provisioning else None
+
     async def done() -> ImportReport:
         return await PeopleImport(state.vault, state.keys, actor).sync(
-            body.client, body.directory, selection, dry_run=body.dry_run
+            body.client, body.directory, selection, dry_run=body.dry_run, provisioning=policy
         )
 
     return run_coroutine(done).to_json()

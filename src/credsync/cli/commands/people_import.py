@@ -2,7 +2,9 @@
 16; the rules are :mod:`credsync.sync.people_import`'s): ``search`` previews what a query
 finds and whether each object is already a person / group of the client; ``sync`` imports a
 selection (object ids, or every result of a query) and reports each object, or with
-``--dry-run`` what it would do, keeping nothing."""
+``--dry-run`` what it would do, keeping nothing; with ``--into-group``, into a group with a
+provisioning policy. Saved selections (:mod:`credsync.cli.commands.people_selections`):
+``save``, ``selections``, ``run-selection``, ``remove-selection``."""
 
 from __future__ import annotations
 
@@ -11,12 +13,18 @@ from typing import Any
 
 import click
 
+from credsync.cli.commands.people_selections import (
+    PROVISIONING_FLAGS,
+    add_selection_commands,
+    provisioning,
+    provisioning_options,
+)
 from credsync.cli.fields import flag_names
 from credsync.cli.output import emit, json_option, note, table
 from credsync.cli.runtime import runtime
 from credsync.errors import SyncAborted
 
-__all__ = ["import_group"]
+__all__ = ["import_group", "report_text"]
 
 MAX_PREVIEW = 1000  # as credsync.sync.people_import's (not imported with the help)
 _FOUND = [
@@ -68,7 +76,7 @@ def _detail(line: Mapping[str, Any]) -> str:
     return "; ".join(parts)
 
 
-def _report(data: Mapping[str, Any]) -> str:
+def report_text(data: Mapping[str, Any]) -> str:
     totals = ", ".join(f"{data['totals'][k]} {k}" for k in _TOTALS)
     head = (
         f"Import from {data['directory']} into {data['client']}: {totals}; members "
@@ -76,6 +84,16 @@ def _report(data: Mapping[str, Any]) -> str:
     )
     if data["dry_run"]:
         head += "; dry run: nothing kept"
+    onboarding = data.get("onboarding")
+    if onboarding:
+        made = " (new)" if onboarding["group_created"] else ""
+        head += (
+            f"\nInto group {onboarding['group']}{made}: "
+            f"{_plural(onboarding['credentials_created'], 'credential')} with no password yet "
+            f"(awaiting onboarding), {_plural(onboarding['members_added'], 'member')} added"
+        )
+        for why in onboarding["refused"]:
+            head += f"\n  refused: {why}"
     rows = [{**o, "detail": _detail(o)} for o in data["objects"]]
     lines = [head]
     if rows:
@@ -138,11 +156,13 @@ def import_search(ctx: click.Context, client: str, directory: str, query: tuple[
 @click.option("--groups", is_flag=True, help="With --query: its groups too.")
 @click.option("--members", is_flag=True, help="Import the members of imported groups too (nested).")
 @click.option("--dry-run", is_flag=True, help="Report what the import would do; keep nothing.")
+@provisioning_options
 @json_option
-@flag_names(selection="--id or --query")
+@flag_names(selection="--id or --query", **PROVISIONING_FLAGS)
 @click.pass_context
 def import_sync(ctx: click.Context, client: str, directory: str, ids: tuple[str, ...],
                 query: str | None, groups: bool, members: bool, dry_run: bool,
+                into_group: str | None, folder: str, sync_mode: str | None, invite: bool,
                 as_json: bool) -> None:  # fmt: skip
     """Import users and groups of a client's directory as people and groups.
 
@@ -156,6 +176,8 @@ def import_sync(ctx: click.Context, client: str, directory: str, ids: tuple[str,
       credsync person import sync Contoso contoso-365 --id 6d1f0a52-... --id 0c4e...
       credsync person import sync Contoso contoso-365 --query sales --groups --members
       credsync person import sync Contoso contoso-365 --query '' --dry-run --json
+      credsync person import sync Contoso contoso-365 --query '' --into-group Staff \\
+          --folder People --sync-mode enforce --invite
     """
     data = runtime(ctx).ports.people_import.sync(
         client,
@@ -165,9 +187,13 @@ def import_sync(ctx: click.Context, client: str, directory: str, ids: tuple[str,
         groups=groups,
         members=members,
         dry_run=dry_run,
+        provisioning=provisioning(into_group, folder, sync_mode, invite),
     )
-    emit(data, as_json, lambda: _report(data))
+    emit(data, as_json, lambda: report_text(data))
     refused = data["totals"]["refused"]
     if refused:
         would = " would be" if data["dry_run"] else " were"
         raise SyncAborted(f"{refused} of {len(data['objects'])} objects{would} refused")
+
+
+add_selection_commands(import_group)

@@ -39,6 +39,7 @@ _SHOWN = [
     ("job_title", "Job title"),
     ("enabled", "Enabled"),
     ("credential_id", "Login credential"),
+    ("onboarding", "Onboarding"),
     ("source", "Source of truth"),
     ("accounts", "Accounts"),
     ("version", "Version"),
@@ -63,7 +64,18 @@ _FIELDS = {
 def _shown(data: Mapping[str, Any]) -> str:
     shown = view(data, "accounts")
     shown["credential_id"] = data.get("credential_id")
+    shown["onboarding"] = _onboarding(data.get("onboarding"))
     return details(shown, _SHOWN)
+
+
+def _onboarding(held: Mapping[str, Any] | None) -> str | None:
+    """A person imported into a group with a provisioning policy: awaiting onboarding (no
+    password yet), to be invited, the sync mode their credential takes with a password."""
+    if not held:
+        return None
+    state = "awaiting onboarding (no password yet)" if held["awaiting"] else "onboarded"
+    invite = "; to be invited" if held["invite"] else ""
+    return f"{state}{invite}; sync mode {held['sync_mode']} once onboarded"
 
 
 def _given(options: Mapping[str, Any]) -> dict[str, Any]:

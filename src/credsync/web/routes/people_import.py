@@ -30,6 +30,7 @@ from credsync.vault import Permission
 from credsync.vault.directories import Directory
 from credsync.vault.models import Client
 from credsync.web.pages import page, page_router
+from credsync.web.routes.people_selections import provisioning_of, save_selection
 from credsync.web.session import Fields, Viewer, ViewerDep
 
 __all__ = ["router"]
@@ -41,6 +42,8 @@ PREVIEW_LIMIT = (
 )
 MAX_PICKED = 5000  # ids a selection may carry (as the API's)
 OUTCOMES = ("created", "updated", "unchanged", "linked", "refused")
+# The form fields of the import's options (a refusal of one is shown on the preview's form).
+_OPTION_FIELDS = {"into_group", "folder", "sync_mode", "name", "interval"}
 
 
 async def picked_ids(request: Request) -> list[str]:
@@ -108,7 +111,9 @@ def _form_page(
 def _refusal(exc: InvalidInput | NotSupported | ConnectorError) -> dict[str, str]:
     """The service's refusal on the form field it concerns (else on the whole form)."""
     field = getattr(exc, "field", None)
-    known = {"query": "q", "directory": "directory"}
+    known = {"query": "q", "directory": "directory", "into_group": "into_group",
+             "sync_mode": "sync_mode", "folder": "folder", "name": "name",
+             "interval": "interval"}  # fmt: skip
     return {known.get(field or "", "form"): str(exc)}
 
 
@@ -173,12 +178,34 @@ def import_selection(
     dry_run = fields.get("dry_run") == "on"
     importer = PeopleImport(state.vault, state.keys, viewer.actor)
     try:
-        report = asyncio.run(importer.sync(client.id, directory, selection, dry_run=dry_run))
+        policy = provisioning_of(fields)
+        if fields.get("mode") == "save":  # "Save this selection": the ticked ones, else the query
+            if not picked:
+                selection = Selection(query=fields.get("q", "")[:2000], groups=groups,
+                                      members=selection.members)  # fmt: skip
+            return save_selection(request, state, viewer, client, fields, selection, policy)
+        report = asyncio.run(
+            importer.sync(client.id, directory, selection, dry_run=dry_run, provisioning=policy)
+        )
     except (InvalidInput, NotSupported, ConnectorError) as exc:
-        values = {"directory": directory, "q": fields.get("q", ""), "groups": groups}
+        values: dict[str, Any] = {"directory": directory, "q": fields.get("q", ""),
+                                  "groups": groups, "all": False, "picked": picked}  # fmt: skip
+        values |= {k: fields.get(k, "") for k in (*_OPTION_FIELDS, "invite", "members")}
         sources = _sources(state, viewer, client)
+        errors = _refusal(exc)
+        preview = None
+        if set(errors) & _OPTION_FIELDS:  # an option's refusal: the preview again, with it
+            try:
+                preview = asyncio.run(
+                    importer.search(client.id, directory, values["q"], groups=groups,
+                                    limit=PREVIEW_LIMIT)
+                )  # fmt: skip
+            except (InvalidInput, NotSupported, ConnectorError):
+                preview = None
+        if preview is None and "form" not in errors:
+            errors["form"] = str(exc)
         return _form_page(
-            request, viewer, client, sources, values, errors=_refusal(exc), status=400
+            request, viewer, client, sources, values, preview=preview, errors=errors, status=400
         )
     return _report_page(request, viewer, client, report)
 
@@ -200,4 +227,5 @@ def _report_page(
         outcomes=OUTCOMES,
         members_added=sum(len(r["members_added"]) for r in rows),
         members_removed=sum(len(r["members_removed"]) for r in rows),
+        onboarding=report.onboarding,
     )

@@ -3,7 +3,7 @@
 state it was kept in).
 
 Revision ID: 0029
-Revises: 0026
+Revises: 0027
 Create Date: 2026-12-06
 """
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0029"
-down_revision = "0026"
+down_revision = "0027"
 branch_labels = None
 depends_on = None
 
