@@ -73,6 +73,7 @@ OWNERS = {
     "group_objects": "credsync.storage.groups",
     "people_terms": "credsync.storage.identity_search",
     "group_terms": "credsync.storage.identity_search",
+    "group_export_settings": "credsync.storage.group_export",
 }
 
 # Tables without an owner yet, and modules outside credsync.storage that still import the

@@ -76,6 +76,9 @@ class Capability(enum.StrEnum):
     # search_people / search_groups / read_people / read_groups / iter_members: the import of
     # people and groups (see credsync.connectors.people_source).
     PEOPLE = "people"
+    # groups_named / create_group / delete_group / add_members / remove_member: the export
+    # of a client's groups (see credsync.connectors.group_export).
+    GROUP_EXPORT = "group_export"
 
 
 @dataclass(frozen=True)

@@ -43,6 +43,7 @@ __all__ = [
     "directory_accounts",
     "flags",
     "folders",
+    "group_export_settings",
     "group_members",
     "group_objects",
     "group_terms",
@@ -375,6 +376,9 @@ from credsync.storage._capture_tables import (  # noqa: E402
     capture_nonces,
     capture_pending,
 )
+
+# The group export's settings (revision 0031).
+from credsync.storage._group_export_tables import group_export_settings  # noqa: E402
 
 # The people and groups tables (revision 0026).
 from credsync.storage._people_tables import (  # noqa: E402

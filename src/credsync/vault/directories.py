@@ -35,6 +35,7 @@ from credsync.storage import auto_create as auto_create_rows
 from credsync.storage import capture as capture_rows
 from credsync.storage import directories as rows
 from credsync.storage import flags as flag_rows
+from credsync.storage import group_export as group_export_rows
 from credsync.storage import groups as group_rows
 from credsync.storage import links as link_rows
 from credsync.storage import people as people_rows
@@ -447,6 +448,7 @@ class Directories:
             auto_create_rows.forget_directory(conn, row.id)
             people_rows.forget_directory(conn, row.id)
             group_rows.forget_directory(conn, row.id)
+            group_export_rows.forget_directory(conn, row.id)
             relay_rows.forget_directory(conn, row.id)
             capture_rows.forget_directory(conn, row.id)
             rows.remove(conn, row.id)
