@@ -206,6 +206,27 @@ ROUTES = [
         (R, W, SETUP),
         {"client": "Contoso", "directory": "contoso-365", "ids": ["{user}"]},
     ),
+    Route(
+        "GET",
+        "/groups/export/settings",
+        (R, SETUP),
+        params={"client": "Contoso", "directory": "contoso-365"},
+    ),
+    Route(
+        "PATCH",
+        "/groups/export/settings",
+        (R, W, SETUP),
+        {"client": "Contoso", "directory": "contoso-365", "matching": "name"},
+    ),
+    Route(
+        "POST", "/groups/export/plan", (R, SETUP), {"client": "Contoso", "directory": "contoso-365"}
+    ),
+    Route(
+        "POST",
+        "/groups/export/apply",
+        (R, W, SETUP),
+        {"client": "Contoso", "directory": "contoso-365", "groups": ["{group}"]},
+    ),
     # Destructive, last.
     Route("DELETE", "/people/{person}", (W,)),
     Route("POST", "/people/{person}/purge", (ADMIN,)),  # in the trash now

@@ -77,7 +77,13 @@ from credsync.vault.group_records import find_group_row
 from credsync.vault.keyring import KeyRing
 from credsync.vault.service import Vault
 
-__all__ = ["ExportPlan", "GroupExportPlanJson", "ProvisionGroups"]
+__all__ = [
+    "ExportPlan",
+    "ExportSettings",
+    "GroupExportPlanJson",
+    "GroupExportSettingsJson",
+    "ProvisionGroups",
+]
 
 MAX_GROUPS = 5000
 
