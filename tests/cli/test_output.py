@@ -128,6 +128,7 @@ def _args(ids: dict[str, str], path: tuple[str, ...]) -> list[str]:
         ("group", "search"): ["sales"],
         ("group", "show"): ["Sales"],
         ("person", "import", "search"): ["Contoso", "seeded-365", "--groups"],
+        ("group", "export", "show"): ["Contoso", "seeded-365"],
     }
     return [*path, *arguments.get(path, [])]
 
@@ -141,7 +142,7 @@ def test_the_read_commands_are_found():
         ("sync", "runs"), ("sync", "show"), ("flags", "list"), ("relay", "list"),
         ("relay", "show"), ("person", "list"), ("person", "search"), ("person", "show"),
         ("group", "list"), ("group", "search"), ("group", "show"),
-        ("person", "import", "search"),
+        ("person", "import", "search"), ("group", "export", "show"),
     } <= set(READ_COMMANDS)  # fmt: skip
 
 

@@ -543,6 +543,17 @@ CASES = [
     write("person import sync Northwind parity-365", 2),  # neither ids nor a query
     write("person import sync Northwind parity-365 --id x --query ada", 2),  # both
     write("person import sync Northwind parity-365 --query ada", 3, who="viewer"),
+    # -- the group export (the tenant is both sides': only what writes nothing to it) -------
+    read("group export show Northwind parity-365"),
+    write("group export set Northwind parity-365 --matching name --remove-duplicates"),
+    write("group export set Northwind parity-365 --matching email", 2),
+    read("group export show Northwind parity-365", 3, who="bob"),  # no directory.setup
+    read("group export plan Northwind parity-365"),
+    read("group export plan Northwind parity-365 --group 'Inner Sales'"),
+    read("group export plan Northwind parity-365 --group nope", 4),
+    read("group export plan Contoso parity-365", 2),  # another client's directory
+    write("group export apply Northwind parity-365 --confirm-duplicates nope", 2),
+    write("group export apply Northwind parity-365", 3, who="viewer"),
     write("directory remove second-ldap --yes"),
 ]
 

@@ -24,7 +24,7 @@ from credsync.errors import Conflict, InvalidInput
 from credsync.storage import Database
 from credsync.storage import group_export as rows
 from credsync.sync._provision_groups_plan import Rules
-from credsync.vault._time import iso, utcnow
+from credsync.vault._time import as_utc, iso, utcnow
 from credsync.vault.audit import AuditLog
 from credsync.vault.auth import Actor
 
@@ -91,7 +91,7 @@ def load(conn: Any, directory_id: str, directory_name: str) -> ExportSettings:
     if row is None:
         return ExportSettings(directory_name, DEFAULT)
     return ExportSettings(
-        directory_name, _rules(row), row.version, iso(row.updated_at), row.updated_by
+        directory_name, _rules(row), row.version, iso(as_utc(row.updated_at)), row.updated_by
     )
 
 
