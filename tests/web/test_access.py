@@ -55,6 +55,7 @@ WRITE_PAGES = [
     "/clients/{client}/people/new",
     "/clients/{client}/people/import",
     "/clients/{client}/groups/new",
+    "/clients/{client}/groups/export",  # directory.setup (its forms vault.write too)
 ]
 # Pages for admins only (every other role: 403), and the export's (vault.export).
 ADMIN_PAGES = [
@@ -127,6 +128,8 @@ POSTS = [
     "/people/0123456789abcdef/delete",
     "/people/0123456789abcdef/restore",
     "/clients/{client}/groups/new",
+    "/clients/{client}/groups/export",
+    "/clients/{client}/groups/export/settings",
     "/groups/0123456789abcdef/edit",
     "/groups/0123456789abcdef/delete",
     "/groups/0123456789abcdef/restore",
@@ -438,6 +441,9 @@ REFUSED = {
         ("post", "/clients/{client}/people/new", "vault.write"),
         ("get", "/clients/{client}/people/import", "vault.write"),
         ("post", "/clients/{client}/people/import", "vault.write"),
+        ("get", "/clients/{client}/groups/export", "directory.setup"),
+        ("post", "/clients/{client}/groups/export", "vault.write"),
+        ("post", "/clients/{client}/groups/export/settings", "vault.write"),
         ("get", "/people/0123456789abcdef/edit", "vault.write"),
         ("post", "/people/0123456789abcdef/edit", "vault.write"),
         ("post", "/people/0123456789abcdef/disable", "vault.write"),
@@ -509,6 +515,9 @@ REFUSED = {
         ("post", "/directories/contoso-365/auto-create/dry-run", "directory.setup"),
         ("get", "/clients/{client}/people/import", "directory.setup"),
         ("post", "/clients/{client}/people/import", "directory.setup"),
+        ("get", "/clients/{client}/groups/export", "directory.setup"),
+        ("post", "/clients/{client}/groups/export", "directory.setup"),
+        ("post", "/clients/{client}/groups/export/settings", "directory.setup"),
     ],
 }
 

@@ -12,9 +12,14 @@ members: :mod:`credsync.connectors.people_source`), and answers, in the vault's 
 * ``create_group(draft)``: a new group (:class:`GroupDraft`); a type the directory can't
   create, or a mail alias taken, is a :class:`~credsync.errors.PermanentConnectorError` with
   the directory's words;
+* ``cannot_create(type, email)``: why the directory can't create a group of that type with
+  (or without) an e-mail, or None;
+* ``cannot_change_members(group)``: why the directory can't change that group's members
+  here, or None;
 * ``delete_group(object_id)``;
 * ``add_members(group_id, member_ids)`` / ``remove_member(group_id, member_id)``: direct
-  members (users and groups, by their stable ids).
+  members (users and groups, by their stable ids); ``add_members`` answers how many writes
+  it took (``members_per_write`` members go in one).
 
 Writes honour throttling as the kind's other calls do (Retry-After, pacing).
 """
@@ -58,15 +63,21 @@ class GroupDraft:
 
 @runtime_checkable
 class GroupExport(Protocol):
+    members_per_write: int
+
     async def groups_named(self, names: Sequence[str]) -> list[ExportedGroup]: ...
 
     async def groups_by_id(self, ids: Sequence[str]) -> list[ExportedGroup]: ...
 
     async def create_group(self, draft: GroupDraft) -> ExportedGroup: ...
 
+    def cannot_create(self, type: GroupKind, email: str) -> str | None: ...
+
+    def cannot_change_members(self, group: ExportedGroup) -> str | None: ...
+
     async def delete_group(self, object_id: str) -> None: ...
 
-    async def add_members(self, group_id: str, member_ids: Sequence[str]) -> None: ...
+    async def add_members(self, group_id: str, member_ids: Sequence[str]) -> int: ...
 
     async def remove_member(self, group_id: str, member_id: str) -> None: ...
 

@@ -10,7 +10,7 @@ from credsync.connectors.group_export import GroupDraft, GroupExport
 from credsync.connectors.people_source import GroupKind
 from credsync.errors import CredsyncError
 from credsync.storage import groups as group_rows
-from credsync.sync._provision_groups_plan import MAX_BIND, Duplicate, Line, nickname_for
+from credsync.sync._provision_groups_plan import Duplicate, Line, nickname_for
 from credsync.vault._time import utcnow
 from credsync.vault.auth import Actor
 from credsync.vault.directories import Directory
@@ -127,9 +127,8 @@ class Apply:
             added.append(change.name)
         removed: list[str] = []
         try:
-            for start in range(0, len(adds), MAX_BIND):
-                await self._target.add_members(line.object_id, adds[start : start + MAX_BIND])
-                self.writes += 1
+            if adds:
+                self.writes += await self._target.add_members(line.object_id, adds)
             for change in line.remove:
                 assert change.object_id is not None  # noqa: S101 - a directory member
                 await self._target.remove_member(line.object_id, change.object_id)

@@ -9,7 +9,7 @@ not membership's source of truth.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -20,7 +20,6 @@ from credsync.connectors.people_source import DirectoryMember
 from credsync.vault.validate import name_key
 
 __all__ = [
-    "MAX_BIND",
     "Action",
     "Duplicate",
     "GroupExportDuplicateJson",
@@ -31,13 +30,10 @@ __all__ = [
     "Rules",
     "VaultGroup",
     "VaultMember",
-    "creatable",
     "match",
     "members",
     "nickname_for",
 ]
-
-MAX_BIND = 20  # members added in one directory write (Graph's members@odata.bind limit)
 
 # linked: the group's object already; matched: found by the rule, linked by the apply;
 # create: made by the apply; not_creatable: the directory can't create its type; no_match:
@@ -139,12 +135,13 @@ class Line:
     def object_id(self) -> str | None:
         return self.target.object_id if self.target is not None else None
 
-    def writes(self) -> int:
-        """Writes the apply makes for this line (directory and vault)."""
+    def writes(self, per_write: int) -> int:
+        """Writes the apply makes for this line (directory and vault), the directory taking
+        ``per_write`` members in one."""
         count = {"matched": 1, "create": 2}.get(self.action, 0)  # link (+ the create)
         if self.membership_source == "vault" or self.action == "create":
             adds = len(self.add)
-            return count + (adds + MAX_BIND - 1) // MAX_BIND + len(self.remove)
+            return count + (adds + per_write - 1) // per_write + len(self.remove)
         return count + len(self.add) + len(self.remove)
 
     def to_json(self) -> GroupExportLineJson:
@@ -178,20 +175,6 @@ class Duplicate:
         )
 
 
-def creatable(group: VaultGroup) -> str | None:
-    """Why the directory can't create this group (None: it can). A security group with an
-    e-mail would be a mail-enabled security group, which Graph does not create."""
-    if group.type == "security" and group.email:
-        return (
-            "a security group with an e-mail is a mail-enabled security group, which Office "
-            "365 can't create through Graph (Exchange can): create it there, or clear the "
-            "e-mail to export a security group"
-        )
-    if group.type not in ("security", "microsoft365"):
-        return f"the directory can't create a group of type {group.type!r}"
-    return None
-
-
 def nickname_for(group: VaultGroup) -> str:
     """The mail alias wished for a new group: the e-mail's local part, else the name (the
     connector takes out what its directory refuses)."""
@@ -221,12 +204,14 @@ def match(
     by_id: Mapping[str, ExportedGroup],
     named: Sequence[ExportedGroup],
     owned: Mapping[str, str],
+    cannot_create: Callable[[str, str], str | None],
 ) -> tuple[list[Line], list[Duplicate]]:
     """Each group's line (its object and the action) and the duplicates to remove.
 
     ``by_id``: the directory's groups that the given groups are linked to (one gone from the
     directory is absent); ``named``: its groups with the names of the given groups; ``owned``:
-    object id -> vault group, for every object of the directory linked to a vault group."""
+    object id -> vault group, for every object of the directory linked to a vault group;
+    ``cannot_create(type, email)``: why the directory can't create such a group, or None."""
     by_name: dict[str, list[ExportedGroup]] = {}
     for found in _oldest_first(named):
         by_name.setdefault(name_key(found.name), []).append(found)
@@ -249,7 +234,7 @@ def match(
             rule = "name" if rules.matching == "name" else "name, type and e-mail"
             lines.append(Line(group, "matched", chosen, f"{gone}matched by {rule}"))
             continue
-        why_not = creatable(group)
+        why_not = cannot_create(group.type, group.email)
         if not rules.create_missing and same_name:
             rule = "by name" if rules.matching == "name" else "by type and e-mail"
             reason = (
@@ -274,36 +259,24 @@ def match(
     return lines, duplicates
 
 
-def _member_writes_refused(target: ExportedGroup | None) -> str | None:
-    if target is None:
-        return None
-    if target.synced:
-        return "its members come from the on-premises directory: not changed here"
-    if target.mail_enabled and target.type != "microsoft365":
-        return (
-            "Graph can't change the members of a mail-enabled security group or a "
-            "distribution list (Exchange can): members not kept in step"
-        )
-    return None
-
-
 def members(
     rules: Rules,
     line: Line,
     current: Sequence[DirectoryMember],
     known: Mapping[str, tuple[str, str]],
     created: Mapping[str, str],
+    refused: str | None = None,
 ) -> None:
     """Fill the line's member changes. ``current``: the directory object's direct members
     (none for a group to create); ``known``: object id -> (kind, vault id) of the people and
     groups of the vault with an object in this directory; ``created``: vault group id ->
-    its name, for the groups this apply creates."""
+    its name, for the groups this apply creates; ``refused``: why the directory can't
+    change the object's members (None: it can)."""
     if line.action not in ("linked", "matched", "create"):
         return
     group = line.group
     direction: MembershipSource = "vault" if line.action == "create" else rules.membership_source
     line.membership_source = direction
-    refused = _member_writes_refused(line.target)
     if direction == "vault":
         if refused is not None:
             line.reason = f"{line.reason}; {refused}" if line.reason else refused

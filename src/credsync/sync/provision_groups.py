@@ -11,9 +11,10 @@
   (``securityEnabled`` true, ``mailEnabled`` false) or a Microsoft 365 group (``Unified``,
   mail-enabled), with the e-mail's local part as its mail alias, else the name. With
   ``create_missing`` off a group is created only when the directory has no group of that
-  name at all (``no_match`` otherwise). A security group with an e-mail would be a
-  mail-enabled security group, which Graph can't create (``not_creatable``): reported, not
-  created (it can still match an existing one);
+  name at all (``no_match`` otherwise). A group the directory can't create (its connector's
+  ``cannot_create``: for Office 365 a security group with an e-mail, which would be a
+  mail-enabled security group) is ``not_creatable``: reported with the reason, not created
+  (it can still match an existing one);
 - **duplicates** (with ``remove_duplicates`` on): the other directory groups with the name of
   a group's object that no vault group owns (not linked to any, in the trash or not); removed
   only by an apply given their ids as its confirmation;
@@ -24,9 +25,10 @@
   holds no groups. With the directory as the source of truth, the vault group's members are
   to be the object's members that are people / groups of the vault in this directory
   (``members_outside``: the others). A group the apply creates gets the vault's members
-  either way (there is nothing in the directory yet to take). Graph can't write the members
-  of a mail-enabled security group or a distribution list, nor of a group synced from
-  on-premises: said on the line, members left alone.
+  either way (there is nothing in the directory yet to take). A group whose members the
+  directory can't change here (its connector's ``cannot_change_members``: for Office 365 a
+  mail-enabled security group, a distribution list, a group synced from on-premises): said on
+  the line, members left alone.
 
 **Apply** makes the plan again from fresh reads, then, when it has duplicates and a
 confirmation is given that is not exactly their ids, refuses before any write
@@ -51,7 +53,7 @@ from typing_extensions import TypedDict
 
 from credsync.connectors.base import Capability
 from credsync.connectors.group_export import ExportedGroup, GroupExport
-from credsync.connectors.people_source import DirectoryMember
+from credsync.connectors.people_source import DirectoryMember, GroupKind
 from credsync.connectors.registry import ConnectorFactory, open_connector
 from credsync.errors import InvalidInput, NotSupported
 from credsync.storage import groups as group_rows
@@ -105,12 +107,14 @@ class ExportPlan:
     settings: ExportSettings
     lines: list[Line]
     duplicates: list[Duplicate]
+    per_write: int = 1  # members the directory takes in one write
     applied: bool = False
     writes: int = 0
 
     @property
     def planned_writes(self) -> int:
-        return sum(line.writes() for line in self.lines) + len(self.duplicates)
+        count = sum(line.writes(self.per_write) for line in self.lines)
+        return count + len(self.duplicates)
 
     def to_json(self) -> GroupExportPlanJson:
         return GroupExportPlanJson(
@@ -268,14 +272,25 @@ class ProvisionGroups:
         linked = [g.object_id for g in groups if g.object_id]
         by_id = {g.object_id: g for g in await target.groups_by_id(linked)}
         named: list[ExportedGroup] = await target.groups_named([g.name for g in groups])
-        lines, duplicates = match(current.rules, groups, by_id, named, owned)
+        lines, duplicates = match(
+            current.rules,
+            groups,
+            by_id,
+            named,
+            owned,
+            lambda kind, email: target.cannot_create(cast(GroupKind, kind), email),
+        )
         created = {line.group.id: line.group.name for line in lines if line.action == "create"}
         for line in lines:
             held: list[DirectoryMember] = []
             if line.target is not None:
                 held = [m async for m in target.iter_members(line.target.object_id)]
-            members(current.rules, line, held, self._known(directory, held), created)
-        return ExportPlan(client, current, lines, duplicates)
+            refused = None
+            if line.target is not None:
+                refused = target.cannot_change_members(line.target)
+            known = self._known(directory, held)
+            members(current.rules, line, held, known, created, refused)
+        return ExportPlan(client, current, lines, duplicates, max(1, target.members_per_write))
 
     async def plan(
         self, client_ref: str, directory_ref: str, groups: Sequence[str] = ()

@@ -44,7 +44,7 @@ def _names(members: list[Mapping[str, Any]]) -> str:
 
 def _detail(line: Mapping[str, Any]) -> str:
     parts = [line["reason"]] if line["reason"] else []
-    side = "Office 365" if line["membership_source"] == "vault" else "the vault"
+    side = "the directory" if line["membership_source"] == "vault" else "the vault"
     if line["members_to_add"]:
         parts.append(f"add in {side}: {_names(line['members_to_add'])}")
     if line["members_to_remove"]:

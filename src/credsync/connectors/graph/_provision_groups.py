@@ -37,6 +37,7 @@ from urllib.parse import quote
 
 from credsync.connectors.graph._people import IN_LIMIT, _items, group_kind
 from credsync.connectors.group_export import ExportedGroup, GroupDraft
+from credsync.connectors.people_source import GroupKind
 from credsync.errors import PermanentConnectorError
 
 if TYPE_CHECKING:
@@ -81,6 +82,8 @@ class GroupWrites:
     """The ``group_export`` capability of :class:`GraphConnector` (a mixin, as
     :class:`~credsync.connectors.graph._people.PeopleReads`)."""
 
+    members_per_write = MAX_BIND
+
     def _graph_w(self) -> GraphConnector:
         return cast("GraphConnector", self)
 
@@ -114,14 +117,37 @@ class GroupWrites:
                 denied_hint=_HINT, not_found=PermanentConnectorError,
             )  # fmt: skip
 
+    def cannot_create(self, type: GroupKind, email: str) -> str | None:
+        """Graph creates security groups without mail and Microsoft 365 groups only."""
+        if type == "security" and email:
+            return (
+                "a security group with an e-mail is a mail-enabled security group, which "
+                "Office 365 can't create through Graph (Exchange can): create it there, or "
+                "clear the e-mail to export a security group"
+            )
+        if type not in ("security", "microsoft365"):
+            return f"Graph can't create a group of type {type!r} (Exchange can)"
+        return None
+
+    def cannot_change_members(self, group: ExportedGroup) -> str | None:
+        """Graph can't write the members of groups synced from on-premises, nor of
+        mail-enabled security groups and distribution lists (`groups overview
+        <https://learn.microsoft.com/en-us/graph/api/resources/groups-overview>`_)."""
+        if group.synced:
+            return "its members come from the on-premises directory: not changed here"
+        if group.mail_enabled and group.type != "microsoft365":
+            return (
+                "Graph can't change the members of a mail-enabled security group or a "
+                "distribution list (Exchange can): members not kept in step"
+            )
+        return None
+
     async def create_group(self, draft: GroupDraft) -> ExportedGroup:
         graph = self._graph_w()
         where = f"create group {draft.name!r}"
-        if draft.type not in ("security", "microsoft365"):
-            raise PermanentConnectorError(
-                f"{graph._name}: {where}: Graph creates security and Microsoft 365 groups "
-                "only (mail-enabled security groups and distribution lists are Exchange's)"
-            )
+        refused = self.cannot_create(draft.type, "")
+        if refused is not None:
+            raise PermanentConnectorError(f"{graph._name}: {where}: {refused}")
         body: dict[str, Any] = {
             "displayName": draft.name,
             "mailNickname": mail_nickname(draft.nickname),
@@ -147,9 +173,10 @@ class GroupWrites:
             return  # gone already
         self._check(response.status_code, _json(response), response, where)
 
-    async def add_members(self, group_id: str, member_ids: Sequence[str]) -> None:
+    async def add_members(self, group_id: str, member_ids: Sequence[str]) -> int:
         graph = self._graph_w()
         ids = list(dict.fromkeys(member_ids))
+        writes = 0
         for start in range(0, len(ids), MAX_BIND):
             chunk = ids[start : start + MAX_BIND]
             refs = [f"{graph._client.base}/directoryObjects/{quote(i, safe='')}" for i in chunk]
@@ -158,6 +185,8 @@ class GroupWrites:
                 "PATCH", _group_path(group_id), where=where, json={"members@odata.bind": refs}
             )
             self._check(response.status_code, _json(response), response, where)
+            writes += 1
+        return writes
 
     async def remove_member(self, group_id: str, member_id: str) -> None:
         graph = self._graph_w()
