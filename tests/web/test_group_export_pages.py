@@ -75,8 +75,10 @@ def test_rules_plan_confirmation_and_report(
     assert f'<option value="{_directory(ew)}" selected>{ew.directory}</option>' in form
     assert 'value="type_and_email" checked' in form
 
-    saved = _post(manager, f"{_url(ew)}/settings", ew, matching="type_and_email",
-                  membership_source="vault", create_missing="on", remove_duplicates="on")  # fmt: skip
+    rules = {"matching": "type_and_email", "membership_source": "vault"}
+    saved = _post(
+        manager, f"{_url(ew)}/settings", ew, create_missing="on", remove_duplicates="on", **rules
+    )
     assert saved.status_code == 303
     shown = manager.get(saved.headers["location"])
     assert "Group export settings saved." in shown.text
