@@ -252,7 +252,7 @@ def test_who_may_plan_and_apply(ew: EntraWorld, role: str) -> None:
 
 
 def test_a_group_synced_from_on_premises_keeps_its_members(ew: EntraWorld) -> None:
-    ada_obj, ada = person(ew, "ada", "Ada Lovelace")
+    _, ada = person(ew, "ada", "Ada Lovelace")
     synced = ew.tenant.create_group("Synced", on_premises_sync=True)
     ours = group(ew, "Synced")
     ew.vault.groups.add_member(ew.admin, ours, ada)
