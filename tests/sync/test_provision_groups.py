@@ -277,3 +277,6 @@ def test_apply_twice_on_sqlite_and_postgresql(ew_both: EntraWorld) -> None:
     before = writes(ew)
     assert apply(ew).writes == 0
     assert writes(ew) == before
+    # removing the directory takes its settings and unlinks its objects (no dangling key)
+    ew.vault.directories.remove(ew.admin, ew.directory)
+    assert ew.vault.groups.get(ew.admin, sales).row.id == sales
