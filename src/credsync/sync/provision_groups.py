@@ -88,6 +88,7 @@ __all__ = [
 ]
 
 MAX_GROUPS = 5000
+IN_CHUNK = 500  # ids in one IN (...) of the vault's reads
 
 
 class GroupExportPlanJson(TypedDict):
@@ -210,33 +211,41 @@ class ProvisionGroups:
                     )
             objects = group_rows.objects_in(conn, directory.id)
             object_of = {g: o for o, g in objects.items()}
+            held = {row.id: group_rows.members_of(conn, row.id) for row in chosen}
+            ids: dict[str, set[str]] = {"person": set(), "group": set()}
+            for rows in held.values():
+                for m in rows:
+                    ids.setdefault(m.member_type, set()).add(m.member_id)
+            people: dict[str, Any] = {}
+            nested: dict[str, Any] = {}
+            account_of: dict[str, str] = {}
+            wanted = sorted(ids["person"])
+            for start in range(0, len(wanted), IN_CHUNK):
+                chunk = wanted[start : start + IN_CHUNK]
+                people.update((p.id, p) for p in people_rows.in_display_order(conn, chunk))
+                for person_id, accounts in people_rows.accounts_of(conn, chunk).items():
+                    for account in accounts:
+                        if account.directory_id == directory.id:
+                            account_of[person_id] = account.object_id
+            wanted = sorted(ids["group"])
+            for start in range(0, len(wanted), IN_CHUNK):
+                chunk = wanted[start : start + IN_CHUNK]
+                nested.update((g.id, g) for g in group_rows.in_name_order(conn, chunk))
             found: list[VaultGroup] = []
             for row in chosen:
-                held = group_rows.members_of(conn, row.id)
-                people = {m.member_id for m in held if m.member_type == "person"}
-                accounts = people_rows.accounts_of(conn, sorted(people))
                 vault_members: list[VaultMember] = []
-                for m in held:
-                    if m.member_type == "person":
-                        person = people_rows.get(conn, m.member_id)
-                        if person is None:
-                            continue
-                        account = next(
-                            (a.object_id for a in accounts.get(m.member_id, ())
-                             if a.directory_id == directory.id),
-                            None,
-                        )  # fmt: skip
+                for m in held[row.id]:
+                    if m.member_type == "person" and m.member_id in people:
+                        person = people[m.member_id]
                         vault_members.append(VaultMember(
                             "person", person.id, person.display_name or person.username,
-                            account, person.deleted_at is not None,
+                            account_of.get(person.id), person.deleted_at is not None,
                         ))  # fmt: skip
-                    else:
-                        nested = group_rows.get(conn, m.member_id)
-                        if nested is None:
-                            continue
+                    elif m.member_type == "group" and m.member_id in nested:
+                        group = nested[m.member_id]
                         vault_members.append(VaultMember(
-                            "group", nested.id, nested.name, object_of.get(nested.id),
-                            nested.deleted_at is not None,
+                            "group", group.id, group.name, object_of.get(group.id),
+                            group.deleted_at is not None,
                         ))  # fmt: skip
                 found.append(VaultGroup(
                     row.id, row.name, row.type, row.email, row.description,
