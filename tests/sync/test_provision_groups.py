@@ -280,3 +280,18 @@ def test_apply_twice_on_sqlite_and_postgresql(ew_both: EntraWorld) -> None:
     # removing the directory takes its settings and unlinks its objects (no dangling key)
     ew.vault.directories.remove(ew.admin, ew.directory)
     assert ew.vault.groups.get(ew.admin, sales).row.id == sales
+
+
+def test_a_nested_group_matched_in_the_same_apply_is_added_at_once(ew: EntraWorld) -> None:
+    inner_obj = ew.tenant.create_group("Inner")
+    outer_obj = ew.tenant.create_group("Outer")
+    inner, outer = group(ew, "Inner"), group(ew, "Outer")
+    ew.vault.groups.add_member(ew.admin, outer, inner, kind="group")
+    line = lines(plan(ew))["Outer"]
+    assert line["action"] == "matched"
+    assert [(m["name"], m["object_id"]) for m in line["members_to_add"]] == [("Inner", inner_obj)]
+    apply(ew)
+    assert members_of(ew, outer_obj) == {inner_obj}
+    before = writes(ew)
+    assert apply(ew).writes == 0
+    assert writes(ew) == before

@@ -45,8 +45,9 @@ a client outside the operator's reach is NotFound.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, cast
 
 from typing_extensions import TypedDict
@@ -89,6 +90,7 @@ __all__ = [
 
 MAX_GROUPS = 5000
 IN_CHUNK = 500  # ids in one IN (...) of the vault's reads
+READS_AT_ONCE = 8  # member listings under way at once (the connector paces and retries)
 
 
 class GroupExportPlanJson(TypedDict):
@@ -128,6 +130,19 @@ class ExportPlan:
             writes=self.writes if self.applied else self.planned_writes,
             errors=sum(1 for line in self.lines if line.error),
         )
+
+
+def _with_objects(group: VaultGroup, matched: Mapping[str, str | None]) -> VaultGroup:
+    """``group`` with its member groups that this apply links known by their objects."""
+    if not any(m.kind == "group" and m.vault_id in matched for m in group.members):
+        return group
+    held = tuple(
+        replace(m, object_id=matched[m.vault_id])
+        if m.kind == "group" and m.object_id is None and m.vault_id in matched
+        else m
+        for m in group.members
+    )
+    return replace(group, members=held)
 
 
 class ProvisionGroups:
@@ -254,20 +269,19 @@ class ProvisionGroups:
         return found
 
     def _known(
-        self, directory: Directory, held: Sequence[DirectoryMember]
+        self, directory: Directory, held: Sequence[DirectoryMember], groups: Mapping[str, str]
     ) -> dict[str, tuple[str, str]]:
         """Object id -> (kind, vault id) of the members that are people / groups of the
-        vault in this directory."""
+        vault in this directory (``groups``: object id -> vault group, every one)."""
         found: dict[str, tuple[str, str]] = {}
+        people = [m.object_id for m in held if m.kind == "person"]
         with self._db.read() as conn:
-            for member in held:
-                row: Any = (
-                    people_rows.by_account(conn, directory.id, member.object_id)
-                    if member.kind == "person"
-                    else group_rows.by_object(conn, directory.id, member.object_id)
-                )
-                if row is not None:
-                    found[member.object_id] = (member.kind, row.id)
+            owners = people_rows.owners_of(conn, directory.id, people)
+        for object_id, person_id in owners.items():
+            found[object_id] = ("person", person_id)
+        for member in held:
+            if member.kind == "group" and member.object_id in groups:
+                found[member.object_id] = ("group", groups[member.object_id])
         return found
 
     # -- plan --------------------------------------------------------------------------------
@@ -290,14 +304,24 @@ class ProvisionGroups:
             lambda kind, email: target.cannot_create(cast(GroupKind, kind), email),
         )
         created = {line.group.id: line.group.name for line in lines if line.action == "create"}
+        gate = asyncio.Semaphore(READS_AT_ONCE)
+
+        async def read(object_id: str) -> list[DirectoryMember]:
+            async with gate:
+                return [m async for m in target.iter_members(object_id)]
+
+        objects = [line.target.object_id for line in lines if line.target is not None]
+        listed = dict(zip(objects, await asyncio.gather(*map(read, objects)), strict=True))
+        # the groups this apply links are known by their objects already
+        matched = {line.group.id: line.object_id for line in lines if line.action == "matched"}
+        known_groups = {**owned, **{o: g for g, o in matched.items() if o is not None}}
         for line in lines:
-            held: list[DirectoryMember] = []
-            if line.target is not None:
-                held = [m async for m in target.iter_members(line.target.object_id)]
+            held = listed.get(line.object_id or "", [])
             refused = None
             if line.target is not None:
                 refused = target.cannot_change_members(line.target)
-            known = self._known(directory, held)
+            line.group = _with_objects(line.group, matched)
+            known = self._known(directory, held, known_groups)
             members(current.rules, line, held, known, created, refused)
         return ExportPlan(client, current, lines, duplicates, max(1, target.members_per_write))
 
