@@ -4,6 +4,7 @@ line (the rest goes on), every write counted."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any, cast
 
 from credsync.connectors.group_export import GroupDraft, GroupExport
@@ -16,7 +17,9 @@ from credsync.vault.auth import Actor
 from credsync.vault.directories import Directory
 from credsync.vault.service import Vault
 
-__all__ = ["Apply"]
+__all__ = ["WRITES_AT_ONCE", "Apply"]
+
+WRITES_AT_ONCE = 8  # groups whose directory writes are under way at once
 
 
 class Apply:
@@ -28,22 +31,32 @@ class Apply:
         self.writes = 0
         self._made: dict[str, str] = {}  # vault group id -> the object created for it now
 
+    async def _each(self, lines: list[Line], step: Any) -> None:
+        """``step(line)`` for each line, :data:`WRITES_AT_ONCE` under way at once (the
+        connector paces them and honours throttling for all)."""
+        gate = asyncio.Semaphore(WRITES_AT_ONCE)
+
+        async def one(line: Line) -> None:
+            async with gate:
+                await step(line)
+
+        await asyncio.gather(*map(one, lines))
+
     async def carry_out(self, plan: Any, *, remove: bool) -> None:
         lines: list[Line] = plan.lines
         for line in lines:
-            if line.action == "create":
-                await self._create(line)
-            elif line.action == "matched":
+            if line.action == "matched":
                 try:
                     self._link(line, "export_link")
                 except CredsyncError as exc:
                     line.error = str(exc)
-        for line in lines:
-            if line.error is None and line.object_id is not None:
-                if line.membership_source == "vault":
-                    await self._members_out(line)
-                else:
-                    self._members_in(line)
+        await self._each([line for line in lines if line.action == "create"], self._create)
+        ready = [line for line in lines if line.error is None and line.object_id is not None]
+        await self._each([line for line in ready if line.membership_source == "vault"],
+                         self._members_out)  # fmt: skip
+        for line in ready:
+            if line.membership_source == "directory":
+                self._members_in(line)
         if remove:
             duplicates: list[Duplicate] = plan.duplicates
             for duplicate in duplicates:
@@ -128,7 +141,8 @@ class Apply:
         removed: list[str] = []
         try:
             if adds:
-                self.writes += await self._target.add_members(line.object_id, adds)
+                made = await self._target.add_members(line.object_id, adds)
+                self.writes += made  # after the await: += across it would lose updates
             for change in line.remove:
                 assert change.object_id is not None  # noqa: S101 - a directory member
                 await self._target.remove_member(line.object_id, change.object_id)
