@@ -295,3 +295,16 @@ def test_a_nested_group_matched_in_the_same_apply_is_added_at_once(ew: EntraWorl
     before = writes(ew)
     assert apply(ew).writes == 0
     assert writes(ew) == before
+
+
+def test_an_alias_another_group_has_fails_that_line_and_the_rest_goes_on(ew: EntraWorld) -> None:
+    ew.tenant.create_group("Blue Team Old", unified=True)  # its alias: blueteamold
+    group(ew, "Clash", type="microsoft365", email=f"blueteamold@{ew.tenant.domain}")
+    group(ew, "Fine")
+    done = apply(ew)
+    shown = lines(done)
+    assert "proxyAddresses already exists" in shown["Clash"]["error"]
+    assert shown["Clash"]["object_id"] is None
+    assert shown["Fine"]["error"] is None
+    assert shown["Fine"]["object_id"] in ew.tenant.group_ids()
+    assert done.to_json()["errors"] == 1
