@@ -34,7 +34,7 @@ def exported(api: ApiWorld, graph_sim: Any) -> tuple[ApiWorld, Any]:
     from sync.entra import add_entra_directory
 
     world = api.world
-    world.vault.clients.add(world.admin, world.keys, "Contoso")
+    world.vault.clients.add(world.admin, world.keys, "Contoso", directory_sync=True)
     world.vault.clients.add(world.admin, world.keys, "Fabrikam")
     tenant = graph_sim.add_tenant(users=0, groups=0)
     tenant.create_group("Sales")
@@ -117,3 +117,13 @@ def test_a_bad_setting_names_its_field(exported: Any) -> None:
     answer = api.admin.patch(f"{BASE}/settings", json={**WHERE, "matching": "email"})
     error = assert_error(answer, 422, "invalid_request")
     assert [d["field"] for d in error["details"]] == ["body.matching"]
+
+
+def test_an_apply_is_refused_while_the_clients_directory_sync_is_off(exported: Any) -> None:
+    api, tenant = exported
+    world = api.world
+    world.vault.clients.configure(world.admin, "Contoso", directory_sync=False)
+    assert api.admin.post(f"{BASE}/plan", json=WHERE).status_code == 200
+    refused = assert_error(api.admin.post(f"{BASE}/apply", json=WHERE), 400, "invalid_input")
+    assert "directory sync off" in refused["message"]
+    assert tenant.stats["writes"] == 0

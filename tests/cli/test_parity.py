@@ -552,6 +552,8 @@ CASES = [
     read("group export plan Northwind parity-365 --group 'Inner Sales'"),
     read("group export plan Northwind parity-365 --group nope", 4),
     read("group export plan Contoso parity-365", 2),  # another client's directory
+    write("group export apply Northwind parity-365", 2),  # Northwind's directory sync is off
+    write("client set Northwind --directory-sync on"),
     write("group export apply Northwind parity-365 --confirm-duplicates nope", 2),
     write("group export apply Northwind parity-365", 3, who="viewer"),
     write("directory remove second-ldap --yes"),

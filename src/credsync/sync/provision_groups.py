@@ -38,6 +38,9 @@ what credsync owns), writes members, then removes the confirmed duplicates; a fa
 put on its line and the rest goes on. Every write is audited (``group.export_*``,
 ``group.member_*``). A second apply with nothing changed makes no write.
 
+An apply is refused while the client's ``directory_sync`` switch is off (nothing of the
+client touches a directory then); a plan is not (it only reads).
+
 Who may: plan ``directory.setup`` and ``vault.read``; apply and the settings' change
 ``directory.setup`` and ``vault.write`` (it writes to the directory and removes groups there);
 a client outside the operator's reach is NotFound.
@@ -162,7 +165,7 @@ class ProvisionGroups:
 
     # -- the directory and its settings ------------------------------------------------------
     def _directory(
-        self, client_ref: str, directory_ref: str, *needs: Permission
+        self, client_ref: str, directory_ref: str, *needs: Permission, writes: bool = False
     ) -> tuple[str, Directory]:
         self._actor.require(Permission.VAULT_READ, Permission.DIRECTORY_SETUP, *needs)
         with self._db.read() as conn:
@@ -173,6 +176,11 @@ class ProvisionGroups:
                     f"directory {row.name!r} is not one of client {client.name!r}",
                     field="directory",
                 )
+        if writes and not client.directory_sync:
+            raise InvalidInput(
+                f"client {client.name!r} has directory sync off: the export writes nothing "
+                "for it (turn it on first)"
+            )
         return client.name, load_directory(self._db, row.id)
 
     def settings(self, client_ref: str, directory_ref: str) -> ExportSettings:
@@ -347,7 +355,9 @@ class ProvisionGroups:
         """Plan again and carry the plan out (see the module docstring); the answer is the
         plan with what was done (``applied``, ``writes``, each line's ``error``, each
         duplicate's ``removed``)."""
-        client, directory = self._directory(client_ref, directory_ref, Permission.VAULT_WRITE)
+        client, directory = self._directory(
+            client_ref, directory_ref, Permission.VAULT_WRITE, writes=True
+        )
         target = self._open(directory)
         try:
             plan = await self._plan(client, directory, groups, target)
