@@ -308,3 +308,19 @@ def test_an_alias_another_group_has_fails_that_line_and_the_rest_goes_on(ew: Ent
     assert shown["Fine"]["error"] is None
     assert shown["Fine"]["object_id"] in ew.tenant.group_ids()
     assert done.to_json()["errors"] == 1
+
+
+def test_an_imported_group_keeps_the_directorys_members(ew: EntraWorld) -> None:
+    _, ada = person(ew, "ada", "Ada Lovelace")
+    stranger = ew.tenant.create_user(upn=f"zed@{ew.tenant.domain}", display_name="Zed").id
+    existing = ew.tenant.create_group("Imported", members=[stranger])
+    made, _ = ew.vault.groups.upsert_from_directory(
+        ew.admin, ew.directory, existing, {"name": "Imported", "type": "security"}
+    )
+    ew.vault.groups.add_member(ew.admin, made.id, ada)
+    line = lines(plan(ew))["Imported"]
+    assert (line["action"], line["membership_source"]) == ("linked", "directory")
+    assert "imported from this directory" in line["reason"]
+    assert [m["name"] for m in line["members_to_remove"]] == ["Ada Lovelace"]  # in the vault
+    apply(ew)
+    assert members_of(ew, existing) == {stranger}  # the directory's members stay

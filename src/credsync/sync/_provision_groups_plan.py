@@ -70,6 +70,8 @@ class VaultGroup:
     description: str
     object_id: str | None  # its object in this directory (group_objects), if linked
     members: tuple[VaultMember, ...] = ()
+    # imported from this directory (its source of truth): its members come from it too
+    imported: bool = False
 
 
 class GroupExportMemberJson(TypedDict):
@@ -276,6 +278,10 @@ def members(
         return
     group = line.group
     direction: MembershipSource = "vault" if line.action == "create" else rules.membership_source
+    if group.imported and line.action == "linked" and direction == "vault":
+        direction = "directory"
+        note = "imported from this directory: its members come from it"
+        line.reason = f"{line.reason}; {note}" if line.reason else note
     line.membership_source = direction
     if direction == "vault":
         if refused is not None:

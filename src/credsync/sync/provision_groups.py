@@ -25,7 +25,9 @@
   holds no groups. With the directory as the source of truth, the vault group's members are
   to be the object's members that are people / groups of the vault in this directory
   (``members_outside``: the others). A group the apply creates gets the vault's members
-  either way (there is nothing in the directory yet to take). A group whose members the
+  either way (there is nothing in the directory yet to take). A group imported from this
+  directory (its source of truth) takes its members from it whatever the setting, as the
+  import does. A group whose members the
   directory can't change here (its connector's ``cannot_change_members``: for Office 365 a
   mail-enabled security group, a distribution list, a group synced from on-premises): said on
   the line, members left alone.
@@ -273,6 +275,7 @@ class ProvisionGroups:
                 found.append(VaultGroup(
                     row.id, row.name, row.type, row.email, row.description,
                     object_of.get(row.id), tuple(vault_members),
+                    row.source_directory_id == directory.id,
                 ))  # fmt: skip
         return found
 
