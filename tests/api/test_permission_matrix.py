@@ -245,6 +245,27 @@ ROUTES = [
             "provisioning": {"into_group": "Matrix staff", "invite": True},
         },
     ),
+    Route(
+        "GET",
+        "/groups/export/settings",
+        (R, SETUP),
+        params={"client": "Contoso", "directory": "contoso-365"},
+    ),
+    Route(
+        "PATCH",
+        "/groups/export/settings",
+        (R, W, SETUP),
+        {"client": "Contoso", "directory": "contoso-365", "matching": "name"},
+    ),
+    Route(
+        "POST", "/groups/export/plan", (R, SETUP), {"client": "Contoso", "directory": "contoso-365"}
+    ),
+    Route(
+        "POST",
+        "/groups/export/apply",
+        (R, W, SETUP),
+        {"client": "Contoso", "directory": "contoso-365", "groups": ["{group}"]},
+    ),
     # Destructive, last.
     Route("DELETE", "/clients/{client}/people/import/selections/{selection}", (R, W, SETUP)),
     Route("DELETE", "/people/{person}", (W,)),

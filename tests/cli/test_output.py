@@ -129,6 +129,7 @@ def _args(ids: dict[str, str], path: tuple[str, ...]) -> list[str]:
         ("group", "show"): ["Sales"],
         ("person", "import", "search"): ["Contoso", "seeded-365", "--groups"],
         ("person", "deleted", "check"): ["Contoso", "seeded-365"],
+        ("group", "export", "show"): ["Contoso", "seeded-365"],
     }
     return [*path, *arguments.get(path, [])]
 
@@ -142,7 +143,7 @@ def test_the_read_commands_are_found():
         ("sync", "runs"), ("sync", "show"), ("flags", "list"), ("relay", "list"),
         ("relay", "show"), ("person", "list"), ("person", "search"), ("person", "show"),
         ("group", "list"), ("group", "search"), ("group", "show"),
-        ("person", "import", "search"), ("person", "deleted", "check"),
+        ("person", "import", "search"), ("person", "deleted", "check"), ("group", "export", "show"),
     } <= set(READ_COMMANDS)  # fmt: skip
 
 

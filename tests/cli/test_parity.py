@@ -573,6 +573,19 @@ CASES = [
     write("person deleted apply Northwind parity-365 --restore 'x=a b'", 2),
     write("person deleted apply Northwind parity-365", 2),  # nothing chosen
     write("person deleted apply Northwind parity-365 --delete x", 3, who="viewer"),
+    # -- the group export (the tenant is both sides': only what writes nothing to it) -------
+    read("group export show Northwind parity-365"),
+    write("group export set Northwind parity-365 --matching name --remove-duplicates"),
+    write("group export set Northwind parity-365 --matching email", 2),
+    read("group export show Northwind parity-365", 3, who="bob"),  # no directory.setup
+    read("group export plan Northwind parity-365"),
+    read("group export plan Northwind parity-365 --group 'Inner Sales'"),
+    read("group export plan Northwind parity-365 --group nope", 4),
+    read("group export plan Contoso parity-365", 2),  # another client's directory
+    write("group export apply Northwind parity-365", 2),  # Northwind's directory sync is off
+    write("client set Northwind --directory-sync on"),
+    write("group export apply Northwind parity-365 --confirm-duplicates nope", 2),
+    write("group export apply Northwind parity-365", 3, who="viewer"),
     write("directory remove second-ldap --yes"),
 ]
 

@@ -206,3 +206,6 @@ def test_a_kinds_people_source_flag_agrees_with_its_connectors_people_capability
         has = getattr(classes[kind.name], "capabilities", frozenset())
         assert kind.people_source == (Capability.PEOPLE in has), kind.name
         assert kind.deleted_objects == (Capability.DELETED_OBJECTS in has), kind.name
+        assert kind.group_export == (Capability.GROUP_EXPORT in has), kind.name
+        if kind.group_export:  # the export reads members with the people capability
+            assert Capability.PEOPLE in has, kind.name

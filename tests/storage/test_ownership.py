@@ -77,6 +77,7 @@ OWNERS = {
     "import_selections": "credsync.storage.import_selections",
     "import_selection_runs": "credsync.storage.import_selections",
     "person_onboarding": "credsync.storage.onboarding",
+    "group_export_settings": "credsync.storage.group_export",
 }
 
 # Tables without an owner yet, and modules outside credsync.storage that still import the

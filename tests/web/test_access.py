@@ -56,6 +56,7 @@ WRITE_PAGES = [
     "/clients/{client}/people/import",
     "/clients/{client}/people/import/selections",
     "/clients/{client}/groups/new",
+    "/clients/{client}/groups/export",  # directory.setup (its forms vault.write too)
 ]
 # Pages for admins only (every other role: 403), and the export's (vault.export).
 ADMIN_PAGES = [
@@ -133,6 +134,8 @@ POSTS = [
     "/people/0123456789abcdef/delete",
     "/people/0123456789abcdef/restore",
     "/clients/{client}/groups/new",
+    "/clients/{client}/groups/export",
+    "/clients/{client}/groups/export/settings",
     "/groups/0123456789abcdef/edit",
     "/groups/0123456789abcdef/delete",
     "/groups/0123456789abcdef/restore",
@@ -454,6 +457,9 @@ REFUSED = {
             "/clients/{client}/people/import/selections/0123456789abcdef/remove",
             "vault.write",
         ),
+        ("get", "/clients/{client}/groups/export", "directory.setup"),
+        ("post", "/clients/{client}/groups/export", "vault.write"),
+        ("post", "/clients/{client}/groups/export/settings", "vault.write"),
         ("get", "/people/0123456789abcdef/edit", "vault.write"),
         ("post", "/people/0123456789abcdef/edit", "vault.write"),
         ("post", "/people/0123456789abcdef/disable", "vault.write"),
@@ -538,6 +544,9 @@ REFUSED = {
             "/clients/{client}/people/import/selections/0123456789abcdef/remove",
             "directory.setup",
         ),
+        ("get", "/clients/{client}/groups/export", "directory.setup"),
+        ("post", "/clients/{client}/groups/export", "directory.setup"),
+        ("post", "/clients/{client}/groups/export/settings", "directory.setup"),
     ],
 }
 

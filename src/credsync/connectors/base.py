@@ -79,6 +79,9 @@ class Capability(enum.StrEnum):
     # object_states / restore: which of the vault's people and groups were deleted or
     # disabled in the directory, and their restore (see credsync.connectors.deleted_objects).
     DELETED_OBJECTS = "deleted_objects"
+    # groups_named / create_group / delete_group / add_members / remove_member: the export
+    # of a client's groups (see credsync.connectors.group_export).
+    GROUP_EXPORT = "group_export"
 
 
 @dataclass(frozen=True)

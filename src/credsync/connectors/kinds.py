@@ -158,6 +158,9 @@ class Kind(Generic[S]):
     # What the import's query takes for this kind, in a few words (the dashboard's hint on
     # the query field; each kind's connector documents its query language in full).
     people_query_hint: str = ""
+    # Its connector has the GROUP_EXPORT capability (the client's groups can be exported to
+    # it: credsync.sync.provision_groups); the dashboard lists only these.
+    group_export: bool = False
     # The directory's own password rule where it is known before a write (code, reason) or
     # None: a relay checks a password with it before carrying it there.
     password_refusal: Callable[[str], tuple[str, str] | None] | None = None

@@ -42,6 +42,7 @@ __all__ = [
     "lock",
     "member_counts",
     "members_of",
+    "objects_in",
     "objects_of",
     "page",
     "purge",
@@ -250,6 +251,15 @@ _OBJECT = sa.select(*columns_for(ObjectRow, group_objects))
 def objects_of(conn: Connection, group_id: str) -> list[ObjectRow]:
     query = _OBJECT.where(group_objects.c.group_id == group_id)
     return records(ObjectRow, conn.execute(query.order_by(group_objects.c.linked_at)))
+
+
+def objects_in(conn: Connection, directory_id: str) -> dict[str, str]:
+    """Object id -> the group (in the trash or not) that is that object of the directory:
+    every object of it that credsync owns."""
+    query = sa.select(group_objects.c.object_id, group_objects.c.group_id).where(
+        group_objects.c.directory_id == directory_id
+    )
+    return {str(o): str(g) for o, g in conn.execute(query).all()}
 
 
 def by_object(conn: Connection, directory_id: str, object_id: str) -> GroupRow | None:

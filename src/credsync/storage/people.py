@@ -38,6 +38,7 @@ __all__ = [
     "linked_to",
     "live",
     "lock",
+    "owners_of",
     "page",
     "purge",
     "unlink_account",
@@ -217,6 +218,20 @@ def linked_to(conn: Connection, directory_id: str) -> list[tuple[PersonRow, str]
         values = tuple(row)
         out.append((PersonRow(*values[:-1]), str(values[-1])))
     return out
+
+
+def owners_of(conn: Connection, directory_id: str, object_ids: Sequence[str]) -> dict[str, str]:
+    """Object id -> the person (in the trash or not) linked to that account of the
+    directory, for those of ``object_ids`` that are one (500 ids a query)."""
+    ids = sorted(set(object_ids))
+    found: dict[str, str] = {}
+    for start in range(0, len(ids), 500):
+        query = sa.select(person_accounts.c.object_id, person_accounts.c.person_id).where(
+            person_accounts.c.directory_id == directory_id,
+            person_accounts.c.object_id.in_(ids[start : start + 500]),
+        )
+        found.update((str(o), str(p)) for o, p in conn.execute(query).all())
+    return found
 
 
 def link_account(conn: Connection, row: AccountRow) -> None:

@@ -44,6 +44,7 @@ __all__ = [
     "directory_accounts",
     "flags",
     "folders",
+    "group_export_settings",
     "group_members",
     "group_objects",
     "group_terms",
@@ -379,6 +380,9 @@ from credsync.storage._capture_tables import (  # noqa: E402
     capture_nonces,
     capture_pending,
 )
+
+# The group export's settings (revision 0031).
+from credsync.storage._group_export_tables import group_export_settings  # noqa: E402
 
 # The deleted-objects check's keep decisions (revision 0029).
 from credsync.storage._keep_tables import deleted_keeps  # noqa: E402

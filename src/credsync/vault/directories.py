@@ -36,6 +36,7 @@ from credsync.storage import capture as capture_rows
 from credsync.storage import deleted_keeps as keep_rows
 from credsync.storage import directories as rows
 from credsync.storage import flags as flag_rows
+from credsync.storage import group_export as group_export_rows
 from credsync.storage import groups as group_rows
 from credsync.storage import import_selections as selection_rows
 from credsync.storage import links as link_rows
@@ -450,6 +451,7 @@ class Directories:
             people_rows.forget_directory(conn, row.id)
             group_rows.forget_directory(conn, row.id)
             keep_rows.forget_directory(conn, row.id)
+            group_export_rows.forget_directory(conn, row.id)
             relay_rows.forget_directory(conn, row.id)
             selection_rows.forget_directory(conn, row.id)
             capture_rows.forget_directory(conn, row.id)

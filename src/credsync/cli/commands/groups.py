@@ -1,5 +1,6 @@
 """``credsync group``: a client's groups (issue 16; see :mod:`credsync.vault.groups`): list,
-search, show, add, edit, delete (to the trash), restore, members, add-member, remove-member.
+search, show, add, edit, delete (to the trash), restore, members, add-member, remove-member;
+``export`` (:mod:`credsync.cli.commands.group_export`, imported only when it runs).
 A group is named by name (any case) or id (6 or more characters)."""
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from typing import Any
 
 import click
 
+from credsync.cli.app import LazyGroup
 from credsync.cli.commands._identity import add_by_ref, add_edit, add_list, add_search, view
 from credsync.cli.output import details, emit, json_option, table
 from credsync.cli.runtime import runtime
@@ -45,7 +47,12 @@ def _given(options: Mapping[str, Any]) -> dict[str, Any]:
     return {n: options[n] for n in names if options.get(n) is not None}
 
 
-@click.group("group")
+@click.group(
+    "group",
+    cls=LazyGroup,
+    commands={"export": ("credsync.cli.commands.group_export", "export_group")},
+    summaries={"export": "Export the client's groups to a directory: show, set, plan, apply."},
+)
 def group_group() -> None:
     """Groups: a client's security and Microsoft 365 groups, and their members."""
 

@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from credsync.cli.ports.credentials import CredentialsPort
     from credsync.cli.ports.directories import DirectoriesPort
     from credsync.cli.ports.flags import FlagsPort
+    from credsync.cli.ports.group_export import GroupExportPort
     from credsync.cli.ports.groups import GroupsPort
     from credsync.cli.ports.mfa import MfaPort
     from credsync.cli.ports.people import PeoplePort
@@ -140,6 +141,11 @@ class Ports:
     @property
     def flags(self) -> FlagsPort:
         port: FlagsPort = self._port("flags")
+        return port
+
+    @property
+    def group_export(self) -> GroupExportPort:
+        port: GroupExportPort = self._port("group_export")
         return port
 
     @property

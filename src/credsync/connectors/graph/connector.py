@@ -81,6 +81,7 @@ from credsync.connectors.graph._mapping import (
     to_account,
 )
 from credsync.connectors.graph._people import PeopleReads
+from credsync.connectors.graph._provision_groups import GroupWrites
 from credsync.connectors.identities import Identity, IdentityScope
 from credsync.errors import AccountNotFound, ConnectorError, NotSupported, PermanentConnectorError
 from credsync.types import Secret
@@ -106,7 +107,7 @@ _AUDIT_DENIED = (
 _AUTHOR_TOLERANCE = dt.timedelta(minutes=2)
 
 
-class GraphConnector(PeopleReads, DeletedReads):
+class GraphConnector(PeopleReads, DeletedReads, GroupWrites):
     """Entra ID behind :class:`~credsync.connectors.base.Connector`. ``transport`` (an httpx
     transport) and ``session`` (the requests session msal uses) are the I/O seams for tests."""
 
@@ -120,6 +121,7 @@ class GraphConnector(PeopleReads, DeletedReads):
             Capability.IDENTITIES,
             Capability.PEOPLE,
             Capability.DELETED_OBJECTS,
+            Capability.GROUP_EXPORT,
         }
     )
     #: set_password calls the engine may keep under way at once (they share $batch requests)

@@ -136,6 +136,7 @@ KIND: Kind[EntraSettings] = Kind(
         'words; Graph\'s $search text such as "displayName:ada"; or filter: and an OData '
         "filter such as filter:department eq 'Sales'; empty: everything"
     ),
+    group_export=True,
     password_refusal=password_refusal,
     scope=lambda s: f"tenant {s.tenant_id}",
     config=_config,
