@@ -205,3 +205,4 @@ def test_a_kinds_people_source_flag_agrees_with_its_connectors_people_capability
         # ldap's connector sets its capabilities per instance (never PEOPLE: ldap/connector.py)
         has = getattr(classes[kind.name], "capabilities", frozenset())
         assert kind.people_source == (Capability.PEOPLE in has), kind.name
+        assert kind.people_target == (Capability.PROVISION in has), kind.name

@@ -73,6 +73,8 @@ OWNERS = {
     "group_objects": "credsync.storage.groups",
     "people_terms": "credsync.storage.identity_search",
     "group_terms": "credsync.storage.identity_search",
+    "provisioning_settings": "credsync.storage.provisioning",
+    "provisioned_people": "credsync.storage.provisioning",
 }
 
 # Tables without an owner yet, and modules outside credsync.storage that still import the

@@ -76,6 +76,9 @@ class Capability(enum.StrEnum):
     # search_people / search_groups / read_people / read_groups / iter_members: the import of
     # people and groups (see credsync.connectors.people_source).
     PEOPLE = "people"
+    # target_facts / iter_target_users / write_user: provisioning people to the directory
+    # (see credsync.connectors.provisioning).
+    PROVISION = "provision"
 
 
 @dataclass(frozen=True)

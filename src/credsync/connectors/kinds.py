@@ -151,6 +151,9 @@ class Kind(Generic[S]):
     # credsync.sync.people_import); the dashboard lists only these (tests/connectors check
     # it agrees with the connector class).
     people_source: bool = False
+    # Its connector has the PROVISION capability (people can be provisioned to it:
+    # credsync.sync.provision_people); tests/connectors check it agrees with the class.
+    people_target: bool = False
     # The directory's own password rule where it is known before a write (code, reason) or
     # None: a relay checks a password with it before carrying it there.
     password_refusal: Callable[[str], tuple[str, str] | None] | None = None

@@ -38,6 +38,7 @@ from credsync.storage import flags as flag_rows
 from credsync.storage import groups as group_rows
 from credsync.storage import links as link_rows
 from credsync.storage import people as people_rows
+from credsync.storage import provisioning as provision_rows
 from credsync.storage import relays as relay_rows
 from credsync.storage import runs as run_rows
 from credsync.storage import sync_credentials as credential_rows
@@ -449,6 +450,7 @@ class Directories:
             group_rows.forget_directory(conn, row.id)
             relay_rows.forget_directory(conn, row.id)
             capture_rows.forget_directory(conn, row.id)
+            provision_rows.forget_directory(conn, row.id)
             rows.remove(conn, row.id)
             self._audit.append(
                 conn,

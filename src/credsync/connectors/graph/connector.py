@@ -80,6 +80,7 @@ from credsync.connectors.graph._mapping import (
     to_account,
 )
 from credsync.connectors.graph._people import PeopleReads
+from credsync.connectors.graph._provision import PeopleProvisioning
 from credsync.connectors.identities import Identity, IdentityScope
 from credsync.errors import AccountNotFound, ConnectorError, NotSupported, PermanentConnectorError
 from credsync.types import Secret
@@ -105,7 +106,7 @@ _AUDIT_DENIED = (
 _AUTHOR_TOLERANCE = dt.timedelta(minutes=2)
 
 
-class GraphConnector(PeopleReads):
+class GraphConnector(PeopleReads, PeopleProvisioning):
     """Entra ID behind :class:`~credsync.connectors.base.Connector`. ``transport`` (an httpx
     transport) and ``session`` (the requests session msal uses) are the I/O seams for tests."""
 
@@ -118,6 +119,7 @@ class GraphConnector(PeopleReads):
             Capability.CHANGE_AUTHORS,
             Capability.IDENTITIES,
             Capability.PEOPLE,
+            Capability.PROVISION,
         }
     )
     #: set_password calls the engine may keep under way at once (they share $batch requests)

@@ -131,6 +131,7 @@ KIND: Kind[EntraSettings] = Kind(
     verifies_passwords=False,
     relay_target=True,
     people_source=True,
+    people_target=True,
     password_refusal=password_refusal,
     scope=lambda s: f"tenant {s.tenant_id}",
     config=_config,
