@@ -262,7 +262,7 @@ class PeopleProvision:
             for start in range(0, len(todo), CHUNK * 5):
                 part = todo[start : start + CHUNK * 5]
                 self._secrets(directory, part)
-                results = await _run(target, part, 2 * getattr(target, "max_in_flight", 40))
+                results = await _run(target, part, getattr(target, "max_in_flight", 40))
                 for offset in range(0, len(part), CHUNK):
                     chunk = part[offset : offset + CHUNK]
                     report.writes += self._record(directory, chunk, results)
