@@ -41,8 +41,8 @@ def world(api: ApiWorld, graph_sim: Any) -> tuple[ApiWorld, Any, str]:
     add_entra_directory(w, "Contoso", graph_sim, tenant, name="contoso-365")
     cred = w.vault.credentials.add(w.admin, w.keys, "Contoso", make_draft(
         title="Ada login", username="ada", password=Secret("Cs-Ada-Pass-77!")))  # fmt: skip
-    ada = w.vault.people.add(w.admin, "Contoso", {
-        "username": "ada", "given_name": "Ada", "surname": "Lovelace", "credential": cred.id})  # fmt: skip
+    fields = {"username": "ada", "given_name": "Ada", "surname": "Lovelace", "credential": cred.id}
+    ada = w.vault.people.add(w.admin, "Contoso", fields)
     return api, tenant, ada.id
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from credsync.api.deps import Caller, State
 from credsync.api.routes.sync import run_coroutine
 from credsync.api.routing import api_router
-from credsync.api.schemas_provisioning import ProvisioningIn, ProvisionIn
+from credsync.api.schemas_provisioning import ProvisionIn, ProvisioningIn
 from credsync.sync.provision_people import PeopleProvision, ProvisionSelection
 from credsync.sync.provision_people_report import ProvisionReport, ProvisionReportJson
 from credsync.vault.provisioning import ProvisioningJson
