@@ -54,6 +54,8 @@ WRITE_PAGES = [
     "/clients/{client}/import",
     "/clients/{client}/people/new",
     "/clients/{client}/people/import",
+    "/clients/{client}/people/provision",
+    "/clients/{client}/people/provision/confirm",
     "/clients/{client}/groups/new",
 ]
 # Pages for admins only (every other role: 403), and the export's (vault.export).
@@ -121,6 +123,8 @@ POSTS = [
     "/relays/0123456789abcdef/remove",
     "/clients/{client}/people/new",
     "/clients/{client}/people/import",
+    "/clients/{client}/people/provision/settings",
+    "/clients/{client}/people/provision/apply",
     "/people/0123456789abcdef/edit",
     "/people/0123456789abcdef/disable",
     "/people/0123456789abcdef/enable",
@@ -438,6 +442,10 @@ REFUSED = {
         ("post", "/clients/{client}/people/new", "vault.write"),
         ("get", "/clients/{client}/people/import", "vault.write"),
         ("post", "/clients/{client}/people/import", "vault.write"),
+        ("get", "/clients/{client}/people/provision", "directory.setup"),
+        ("post", "/clients/{client}/people/provision/settings", "directory.setup"),
+        ("get", "/clients/{client}/people/provision/confirm", "vault.write"),
+        ("post", "/clients/{client}/people/provision/apply", "vault.write"),
         ("get", "/people/0123456789abcdef/edit", "vault.write"),
         ("post", "/people/0123456789abcdef/edit", "vault.write"),
         ("post", "/people/0123456789abcdef/disable", "vault.write"),
@@ -509,6 +517,10 @@ REFUSED = {
         ("post", "/directories/contoso-365/auto-create/dry-run", "directory.setup"),
         ("get", "/clients/{client}/people/import", "directory.setup"),
         ("post", "/clients/{client}/people/import", "directory.setup"),
+        ("get", "/clients/{client}/people/provision", "directory.setup"),
+        ("post", "/clients/{client}/people/provision/settings", "directory.setup"),
+        ("get", "/clients/{client}/people/provision/confirm", "directory.setup"),
+        ("post", "/clients/{client}/people/provision/apply", "directory.setup"),
     ],
 }
 
