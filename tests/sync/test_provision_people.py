@@ -291,3 +291,28 @@ def test_a_directory_manager_of_the_client_may(ew: EntraWorld) -> None:
     ada = person(ew, "Ada", "Lovelace", "Cs-Ada-Pass-77!")
     who = ew.vault_world.operator("op-dm", "directory_manager")
     assert lines(apply(ew, who))[ada].outcome == "created"
+
+
+def test_a_person_in_the_trash_has_the_user_provisioning_made_removed(ew: EntraWorld) -> None:
+    configure(ew, licence="")
+    gone = person(ew, "Gus", "Gone", "Cs-Gus-Pass-77!")
+    kept = person(ew, "Kim", "Kept", "Cs-Kim-Pass-77!")
+    matched = ew.add_user(upn=f"mia.matched@{ew.tenant.domain}", display_name="Mia")
+    mia = person(ew, "Mia", "Matched", "Cs-Mia-Pass-77!")
+    made = lines(apply(ew))
+    ew.vault.people.delete(ew.admin, gone)
+    ew.vault.people.delete(ew.admin, mia)  # matched, not made by provisioning: left alone
+    planned = lines(plan(ew))
+    assert (planned[gone].outcome, planned[gone].actions()) == ("remove", ["remove"])
+    assert planned[gone].reason == "the person is in the trash"
+    assert mia not in planned
+    assert planned[kept].outcome == "unchanged"
+    assert gone not in lines(plan(ew, people=(kept,)))  # a selection removes nobody
+    done = lines(apply(ew))
+    assert (done[gone].outcome, done[gone].done) == ("removed", ["removed"])
+    assert ew.tenant.get_user(made[gone].object_id)["id"] in ew.tenant.store.users.deleted
+    assert ew.tenant.store.user(matched.id) is not None
+    assert gone not in lines(plan(ew))
+    writes = ew.tenant.stats["writes"]
+    apply(ew)
+    assert ew.tenant.stats["writes"] == writes

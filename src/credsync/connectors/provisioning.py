@@ -7,6 +7,8 @@ A connector with it answers, in the vault's words (no directory's attribute name
   bought and used);
 * ``iter_target_users()``: every user, with what provisioning compares (names, usage
   location, enabled, immutable id, licences) and whether a password may be written there;
+* ``remove_user(object_id)``: delete a user (the directory's own deletion: Entra keeps it
+  30 days, restorable);
 * ``write_user(write)``: one person's writes, in order - create (or update), then the
   licence - sent so that a licence never goes ahead of the usage location it needs. Writes
   honour throttling as the kind's other writes do; a refusal of one step is in the result
@@ -113,7 +115,8 @@ class UserWrite:
 
 @dataclass
 class WriteResult:
-    """What was done (``created``, ``updated``, ``password``, ``licensed``), the user's id
+    """What was done (``created``, ``updated``, ``password``, ``licensed``, ``removed``),
+    the user's id
     (a created one's too) and, when a step was refused, the directory's words."""
 
     object_id: str | None
@@ -129,5 +132,7 @@ class PeopleTarget(Protocol):
     def iter_target_users(self) -> AsyncIterator[TargetUser]: ...
 
     async def write_user(self, write: UserWrite) -> WriteResult: ...
+
+    async def remove_user(self, object_id: str) -> WriteResult: ...
 
     async def close(self) -> None: ...

@@ -25,6 +25,7 @@ __all__ = [
     "ProvisionedRow",
     "SettingsRow",
     "forget_directory",
+    "forget_users",
     "of_directory",
     "save_settings",
     "settings_of",
@@ -104,6 +105,17 @@ def upsert_provisioned(conn: Connection, found: Sequence[ProvisionedRow]) -> Non
         )
     if found:
         conn.execute(provisioned_people.insert(), [r._asdict() for r in found])
+
+
+def forget_users(conn: Connection, directory_id: str, object_ids: Sequence[str]) -> None:
+    """Provisioning no longer knows these users (it removed them)."""
+    if object_ids:
+        conn.execute(
+            provisioned_people.delete().where(
+                provisioned_people.c.directory_id == directory_id,
+                provisioned_people.c.object_id.in_(list(object_ids)),
+            )
+        )
 
 
 def forget_directory(conn: Connection, directory_id: str) -> None:

@@ -29,7 +29,7 @@ or the members of a group (nested groups' members too).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import cast
 
@@ -204,6 +204,7 @@ class PeopleProvision:
         }
         ctx = PlanContext(
             directory_id=directory.id,
+            client_id=directory.client_id,
             settings=settings,
             suffix_federated=bool(domain and domain.federated),
             licence=licence,
@@ -214,6 +215,8 @@ class PeopleProvision:
             seats=licence.free if licence else 0,
         )
         plans = []
+        if not chosen.people and chosen.group is None:
+            plans.extend(self._removals(people, provisioned, ctx))
         for person in people:
             mine = next(
                 (a.object_id for a in accounts[person.id] if a.directory_id == directory.id), None
@@ -224,6 +227,31 @@ class PeopleProvision:
                                  licences_free=licence.free if licence else None)  # fmt: skip
         report.writes = sum(_planned_writes(p) for p in plans)
         return report, directory, target
+
+    def _removals(
+        self,
+        people: Sequence[PersonRow],
+        provisioned: Mapping[str, provision_rows.ProvisionedRow],
+        ctx: PlanContext,
+    ) -> list[PersonPlan]:
+        """The users provisioning created whose person is in the trash or purged (only for
+        a plan of every person: a selection says nothing of the others)."""
+        live = {p.id for p in people}
+        out: list[PersonPlan] = []
+        with self._db.read() as conn:
+            for row in provisioned.values():
+                user = ctx.by_id.get(row.object_id)
+                if not row.created or row.person_id in live or user is None:
+                    continue
+                person = people_rows.get(conn, row.person_id)
+                if person is not None and person.client_id != ctx.client_id:
+                    continue
+                name = person.display_name if person is not None else "(purged person)"
+                plan = PersonPlan(row.person_id, name, user.username, user.object_id)
+                plan.remove, plan.outcome = True, "remove"
+                plan.reason = "the person is in the trash" if person else "the person was purged"
+                out.append(plan)
+        return out
 
     async def plan(
         self, client_ref: str, directory_ref: str, chosen: ProvisionSelection | None = None
@@ -291,6 +319,7 @@ class PeopleProvision:
         with self._db.write() as conn, self._vault.audit.batched(conn):
             provisioned = provision_rows.of_directory(conn, directory.id) if chunk else {}
             rows: list[provision_rows.ProvisionedRow] = []
+            removed: list[str] = []
             for plan in chunk:
                 result = results.get(plan.person_id)
                 plan.secret = None
@@ -300,9 +329,17 @@ class PeopleProvision:
                     plan.object_id = result.object_id or plan.object_id
                     if result.error:
                         plan.outcome, plan.reason = "refused", result.error
+                    elif plan.remove:
+                        plan.outcome = "removed"
                     else:
                         plan.outcome = "created" if plan.create else "updated"
                 if plan.object_id is None:
+                    continue
+                if plan.remove:
+                    if plan.outcome == "removed":
+                        people_rows.unlink_account(conn, plan.person_id, directory.id)
+                        removed.append(plan.object_id)
+                    self._audit(conn, directory, plan)
                     continue
                 if plan.link and people_rows.by_account(conn, directory.id, plan.object_id) is None:
                     people_rows.link_account(
@@ -323,27 +360,33 @@ class PeopleProvision:
                         credential, version, now, by,
                     ))  # fmt: skip
                 if result is not None or plan.link:
-                    self._vault.audit.append(
-                        conn,
-                        self._actor,
-                        "person.provision",
-                        target_type="person",
-                        target_id=plan.person_id,
-                        client_id=directory.client_id,
-                        details={
-                            "directory": directory.name,
-                            "object_id": plan.object_id,
-                            "username": plan.username,
-                            "done": plan.done or (["linked"] if plan.link else []),
-                            "refused": plan.reason if plan.outcome == "refused" else None,
-                        },
-                    )
+                    self._audit(conn, directory, plan)
             provision_rows.upsert_provisioned(conn, rows)
+            provision_rows.forget_users(conn, directory.id, removed)
         return writes
+
+    def _audit(self, conn: Connection, directory: Directory, plan: PersonPlan) -> None:
+        self._vault.audit.append(
+            conn,
+            self._actor,
+            "person.provision",
+            target_type="person",
+            target_id=plan.person_id,
+            client_id=directory.client_id,
+            details={
+                "directory": directory.name,
+                "object_id": plan.object_id,
+                "username": plan.username,
+                "done": plan.done or (["linked"] if plan.link else []),
+                "refused": plan.reason if plan.outcome == "refused" else None,
+            },
+        )
 
 
 def _planned_writes(plan: PersonPlan) -> int:
     """Directory requests the plan makes for ``plan``."""
+    if plan.remove:
+        return 1
     if plan.create:
         return 1 + bool(plan.licence)
     return bool(plan.fields or plan.password) + bool(plan.licence)
@@ -359,6 +402,12 @@ async def _run(
     async def worker() -> None:
         while queue:
             plan = queue.pop()
+            if plan.remove and plan.object_id is not None:
+                try:
+                    results[plan.person_id] = await target.remove_user(plan.object_id)
+                except CredsyncError as exc:
+                    results[plan.person_id] = WriteResult(plan.object_id, error=str(exc))
+                continue
             write = UserWrite(
                 username=plan.username,
                 object_id=None if plan.create else plan.object_id,

@@ -21,21 +21,23 @@ __all__ = [
 ]
 
 ProvisionOutcome = Literal[
-    "create", "update", "unchanged", "created", "updated", "refused", "skipped"
-]
+    "create", "update", "remove", "unchanged", "created", "updated", "removed", "refused",
+    "skipped",
+]  # fmt: skip
 OUTCOMES: tuple[ProvisionOutcome, ...] = (
-    "create", "update", "unchanged", "created", "updated", "refused", "skipped",
+    "create", "update", "remove", "unchanged", "created", "updated", "removed", "refused",
+    "skipped",
 )  # fmt: skip
 
 
 class ProvisionPersonJson(TypedDict):
-    """One person's line. In a plan ``outcome`` is ``create``, ``update``, ``unchanged``,
-    ``refused`` or ``skipped``; after an apply ``created``, ``updated``, ``unchanged``,
-    ``refused`` or ``skipped``. ``actions``: what the plan writes (``create``, ``update``,
-    ``usage_location``, ``licence``, ``password``, ``immutable_id``, ``enable``,
-    ``disable``); ``done``: what the apply did (``created``, ``updated``, ``password``,
-    ``licensed``); ``changed``: the fields an update writes; ``notes``: what is not done and
-    why (no free seat...)."""
+    """One person's line. In a plan ``outcome`` is ``create``, ``update``, ``remove``,
+    ``unchanged``, ``refused`` or ``skipped``; after an apply ``created``, ``updated``,
+    ``removed``, ``unchanged``, ``refused`` or ``skipped``. ``actions``: what the plan writes
+    (``create``, ``update``, ``usage_location``, ``licence``, ``password``, ``immutable_id``,
+    ``enable``, ``disable``, ``remove``); ``done``: what the apply did (``created``,
+    ``updated``, ``password``, ``licensed``, ``removed``); ``changed``: the fields an update
+    writes; ``notes``: what is not done and why (no free seat...)."""
 
     person_id: str
     name: str
@@ -63,6 +65,7 @@ class PersonPlan:
     licence: str | None = None  # sku id
     immutable_id: str | None = None
     link: bool = False  # link the person to the user (matched or created)
+    remove: bool = False  # delete the user provisioning created (the person is gone)
     notes: list[str] = field(default_factory=list)
     outcome: ProvisionOutcome = "unchanged"
     reason: str | None = None
@@ -71,10 +74,18 @@ class PersonPlan:
 
     @property
     def writes(self) -> bool:
-        return self.create or bool(self.fields) or bool(self.password) or bool(self.licence)
+        return (
+            self.create
+            or self.remove
+            or bool(self.fields)
+            or bool(self.password)
+            or bool(self.licence)
+        )
 
     def actions(self) -> list[str]:
         out: list[str] = []
+        if self.remove:
+            return ["remove"]
         if self.create:
             out.append("create")
         elif self.fields.keys() - {"usage_location", "enabled"}:

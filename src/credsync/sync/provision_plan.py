@@ -26,7 +26,9 @@ Per person, in order:
 8. Enabled: a disabled person's user is disabled; a user provisioning created disabled is
    enabled once it gets its password (above).
 
-A plan with no write for a person is ``unchanged``: a second apply makes no writes.
+A plan with no write for a person is ``unchanged``: a second apply makes no writes. (A plan
+of every person also lists the users provisioning created whose person is in the trash or
+purged, to be removed: :meth:`PeopleProvision._removals`.)
 """
 
 from __future__ import annotations
@@ -49,6 +51,7 @@ class PlanContext:
     the vault's links of this directory (object id -> person id) and the seats left."""
 
     directory_id: str
+    client_id: str
     settings: ProvisioningSettings
     suffix_federated: bool
     licence: Licence | None

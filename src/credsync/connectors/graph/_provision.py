@@ -21,6 +21,10 @@
   or update in one ``$batch`` group: a refused create gives the licence 424, never a licence
   without its usage location.
 
+* **Remove**: ``DELETE /users/{id}`` (`delete user
+  <https://learn.microsoft.com/en-us/graph/api/user-delete>`_: the user goes to deleted items
+  for 30 days, restorable).
+
 Groups of requests share ``$batch`` requests and honour throttling through :mod:`._batch`.
 """
 
@@ -216,6 +220,19 @@ class PeopleProvisioning:
                 result.done.append(step)
             if step in ("created", "updated") and password:
                 result.done.append("password")
+        return result
+
+    async def remove_user(self, object_id: str) -> WriteResult:
+        graph = self._graph()
+        path = f"/users/{quote(object_id, safe='')}"
+        [reply] = await graph._batcher.submit([Inner("DELETE", path)])
+        result = WriteResult(object_id)
+        if 200 <= reply.status < 300:
+            result.done.append("removed")
+            result.writes = 1
+        else:
+            where = f"delete user {object_id}"
+            result.error = str(reply_error(reply, name=graph._name, where=where, denied_hint=_HINT))
         return result
 
 
