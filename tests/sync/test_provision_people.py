@@ -316,3 +316,16 @@ def test_a_person_in_the_trash_has_the_user_provisioning_made_removed(ew: EntraW
     writes = ew.tenant.stats["writes"]
     apply(ew)
     assert ew.tenant.stats["writes"] == writes
+
+
+def test_throttled_writes_wait_for_retry_after_and_all_land(ew: EntraWorld) -> None:
+    from credsync.testing.graphsim import ThrottleConfig
+
+    configure(ew)
+    made = [person(ew, "Tia", f"Throttled{n}", f"Cs-Tia-{n}-Pass-77!") for n in range(8)]
+    # 16 writes (a create and a licence each) against a bucket of 6, 6 a second back
+    ew.tenant.throttle = ThrottleConfig(enabled=True, write_units=6, write_window=1.0)
+    report = lines(apply(ew))
+    assert ew.tenant.stats["throttled"] >= 1
+    assert {report[p].outcome for p in made} == {"created"}
+    assert all(report[p].done == ["created", "password", "licensed"] for p in made)
