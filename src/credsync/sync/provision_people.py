@@ -180,15 +180,62 @@ class PeopleProvision:
         with self._db.read() as conn:
             settings = load_settings(provision_rows.settings_of(conn, directory.id))
         target = target or self._open(directory)
-        facts = await target.target_facts()
-        self._check(settings, facts, directory.name)
-        users = [u async for u in target.iter_target_users()]
-        licence = facts.licence(settings.licence) if settings.licence else None
-        domain = facts.domain(settings.upn_suffix)
+        try:
+            facts = await target.target_facts()
+            self._check(settings, facts, directory.name)
+            users = [u async for u in target.iter_target_users()]
+            licence = facts.licence(settings.licence) if settings.licence else None
+            domain = facts.domain(settings.upn_suffix)
+            people, accounts, credentials, provisioned = self._vault_state(directory, chosen)
+            linked_to = {
+                a.object_id: a.person_id
+                for found in accounts.values()
+                for a in found
+                if a.directory_id == directory.id
+            }
+            ctx = PlanContext(
+                directory_id=directory.id,
+                client_id=directory.client_id,
+                settings=settings,
+                suffix_federated=bool(domain and domain.federated),
+                licence=licence,
+                by_id={u.object_id: u for u in users},
+                by_name={u.username.lower(): u for u in users},
+                provisioned=provisioned,
+                linked_to=linked_to,
+                seats=licence.free if licence else 0,
+            )
+            plans = []
+            if not chosen.people and chosen.group is None:
+                plans.extend(self._removals(people, provisioned, ctx))
+            for person in people:
+                mine = next(
+                    (a.object_id for a in accounts[person.id] if a.directory_id == directory.id),
+                    None,
+                )
+                cred = credentials.get(person.credential_id or "")
+                plans.append(plan_person(ctx, person, mine, cred))
+            report = ProvisionReport(client, directory.name, plans,
+                                     licences_free=licence.free if licence else None)  # fmt: skip
+            report.writes = sum(_planned_writes(p) for p in plans)
+            return report, directory, target
+        except BaseException:
+            await target.close()
+            raise
+
+    def _vault_state(
+        self, directory: Directory, chosen: ProvisionSelection
+    ) -> tuple[
+        list[PersonRow],
+        dict[str, list[people_rows.AccountRow]],
+        dict[str, tuple[str, int]],
+        dict[str, provision_rows.ProvisionedRow],
+    ]:
+        """The selection's people, their accounts, their primary credentials' (id, secret
+        version) by credential id, and provisioning's rows of the directory."""
         with self._db.read() as conn:
             people = self._people(conn, directory.client_id, chosen)
-            ids = [p.id for p in people]
-            accounts = people_rows.accounts_of(conn, ids)
+            accounts = people_rows.accounts_of(conn, [p.id for p in people])
             credentials: dict[str, tuple[str, int]] = {}
             wanted = [p.credential_id for p in people if p.credential_id]
             for start in range(0, len(wanted), _IN_LIST):
@@ -196,37 +243,7 @@ class PeopleProvision:
                     if row.deleted_at is None:
                         credentials[row.id] = (row.id, row.secret_version)
             provisioned = provision_rows.of_directory(conn, directory.id)
-        linked_to = {
-            a.object_id: a.person_id
-            for found in accounts.values()
-            for a in found
-            if a.directory_id == directory.id
-        }
-        ctx = PlanContext(
-            directory_id=directory.id,
-            client_id=directory.client_id,
-            settings=settings,
-            suffix_federated=bool(domain and domain.federated),
-            licence=licence,
-            by_id={u.object_id: u for u in users},
-            by_name={u.username.lower(): u for u in users},
-            provisioned=provisioned,
-            linked_to=linked_to,
-            seats=licence.free if licence else 0,
-        )
-        plans = []
-        if not chosen.people and chosen.group is None:
-            plans.extend(self._removals(people, provisioned, ctx))
-        for person in people:
-            mine = next(
-                (a.object_id for a in accounts[person.id] if a.directory_id == directory.id), None
-            )
-            cred = credentials.get(person.credential_id or "")
-            plans.append(plan_person(ctx, person, mine, cred))
-        report = ProvisionReport(client, directory.name, plans,
-                                 licences_free=licence.free if licence else None)  # fmt: skip
-        report.writes = sum(_planned_writes(p) for p in plans)
-        return report, directory, target
+        return people, accounts, credentials, provisioned
 
     def _removals(
         self,
