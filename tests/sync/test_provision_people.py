@@ -329,3 +329,17 @@ def test_throttled_writes_wait_for_retry_after_and_all_land(ew: EntraWorld) -> N
     assert ew.tenant.stats["throttled"] >= 1
     assert {report[p].outcome for p in made} == {"created"}
     assert all(report[p].done == ["created", "password", "licensed"] for p in made)
+
+
+def test_a_licence_still_busy_after_the_retries_is_tried_again_alone(ew: EntraWorld) -> None:
+    configure(ew)
+    una = person(ew, "Una", "Busy", "Cs-Una-Pass-77!")
+    upn = f"una.busy@{ew.tenant.domain}"
+    # the connector's 8 tries of the licence all answered 503: its next round sends it alone
+    ew.tenant.inject_fault(method="POST", path_prefix=f"/v1.0/users/{upn}/assignLicense",
+                           status=503, times=8, retry_after=0)  # fmt: skip
+    line = lines(apply(ew))[una]
+    assert (line.outcome, line.done) == ("created", ["created", "password", "licensed"])
+    assert ew.tenant.stats["by_status"].get(503) == 8
+    assert [u for u in ew.tenant.store.users.live.values() if u["userPrincipalName"] == upn]
+    assert seats(ew)["consumedUnits"] == 1

@@ -123,6 +123,8 @@ class WriteResult:
     done: list[str] = field(default_factory=list)
     error: str | None = None
     writes: int = 0
+    # the refused step stayed throttled (or busy) past the connector's retries: worth another try
+    throttled: bool = False
 
 
 @runtime_checkable

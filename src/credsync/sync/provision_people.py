@@ -38,7 +38,13 @@ from sqlalchemy.engine import Connection
 from credsync.connectors.base import Capability
 from credsync.connectors.provisioning import PeopleTarget, TargetFacts, UserWrite, WriteResult
 from credsync.connectors.registry import ConnectorFactory, open_connector
-from credsync.errors import CredsyncError, InvalidInput, NotSupported
+from credsync.errors import (
+    CredsyncError,
+    DirectoryUnreachable,
+    InvalidInput,
+    NotSupported,
+    TransientConnectorError,
+)
 from credsync.storage import credentials as credential_rows
 from credsync.storage import people as people_rows
 from credsync.storage import provisioning as provision_rows
@@ -59,6 +65,7 @@ from credsync.vault.service import Vault
 __all__ = ["CHUNK", "PeopleProvision", "ProvisionSelection"]
 
 CHUNK = 200  # people recorded per vault transaction after their writes
+ROUNDS = 4  # tries of a person whose writes stay throttled past the connector's retries
 _PAGE = 1000
 _IN_LIST = 500
 
@@ -409,34 +416,67 @@ def _planned_writes(plan: PersonPlan) -> int:
     return bool(plan.fields or plan.password) + bool(plan.licence)
 
 
+def _write_of(plan: PersonPlan, before: WriteResult | None) -> UserWrite | None:
+    """The writes of ``plan`` still to do after ``before`` (a try that stayed throttled):
+    all of them, or the licence only when the create or update before it landed."""
+    if before is not None and before.done and plan.licence and "licensed" not in before.done:
+        return UserWrite(username=plan.username, object_id=before.object_id, licence=plan.licence)
+    if before is not None and before.done:
+        return None
+    return UserWrite(
+        username=plan.username,
+        object_id=None if plan.create else plan.object_id,
+        fields=plan.fields,
+        password=plan.secret,
+        immutable_id=plan.immutable_id,
+        licence=plan.licence,
+    )
+
+
+def _merged(before: WriteResult | None, after: WriteResult) -> WriteResult:
+    if before is None:
+        return after
+    return WriteResult(
+        after.object_id or before.object_id,
+        [*before.done, *after.done],
+        after.error,
+        before.writes + after.writes,
+        after.throttled,
+    )
+
+
+async def _one(target: PeopleTarget, plan: PersonPlan, before: WriteResult | None) -> WriteResult:
+    try:
+        if plan.remove and plan.object_id is not None:
+            return await target.remove_user(plan.object_id)
+        write = _write_of(plan, before)
+        if write is None:
+            return WriteResult(before.object_id if before else plan.object_id)
+        return await target.write_user(write)
+    except CredsyncError as exc:  # one person's failure is their line
+        busy = isinstance(exc, DirectoryUnreachable | TransientConnectorError)
+        return WriteResult(plan.object_id, error=str(exc), throttled=busy)
+
+
 async def _run(
     target: PeopleTarget, part: Sequence[PersonPlan], in_flight: int
 ) -> dict[str, WriteResult]:
-    """Each plan's writes, ``in_flight`` people at a time (their requests share batches)."""
+    """Each plan's writes, ``in_flight`` people at a time (their requests share batches).
+    A person whose writes stayed throttled past the connector's retries is tried again (what
+    is left of them), up to :data:`ROUNDS` times in all."""
     results: dict[str, WriteResult] = {}
-    queue = list(reversed(part))
 
-    async def worker() -> None:
+    async def worker(queue: list[PersonPlan]) -> None:
         while queue:
             plan = queue.pop()
-            if plan.remove and plan.object_id is not None:
-                try:
-                    results[plan.person_id] = await target.remove_user(plan.object_id)
-                except CredsyncError as exc:
-                    results[plan.person_id] = WriteResult(plan.object_id, error=str(exc))
-                continue
-            write = UserWrite(
-                username=plan.username,
-                object_id=None if plan.create else plan.object_id,
-                fields=plan.fields,
-                password=plan.secret,
-                immutable_id=plan.immutable_id,
-                licence=plan.licence,
-            )
-            try:
-                results[plan.person_id] = await target.write_user(write)
-            except CredsyncError as exc:  # one person's failure is their line
-                results[plan.person_id] = WriteResult(plan.object_id, error=str(exc))
+            before = results.get(plan.person_id)
+            results[plan.person_id] = _merged(before, await _one(target, plan, before))
 
-    await asyncio.gather(*(worker() for _ in range(max(1, in_flight))))
+    todo = list(part)
+    for _round in range(ROUNDS):
+        queue = list(reversed(todo))
+        await asyncio.gather(*(worker(queue) for _ in range(max(1, in_flight))))
+        todo = [p for p in todo if results[p.person_id].throttled]
+        if not todo:
+            break
     return results

@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import quote
 
 from credsync.connectors.graph._batch import Inner, reply_error
-from credsync.connectors.graph._errors import scrub
+from credsync.connectors.graph._errors import RETRY_STATUSES, scrub
 from credsync.connectors.provisioning import (
     Licence,
     TargetDomain,
@@ -208,6 +208,7 @@ class PeopleProvisioning:
             if not 200 <= reply.status < 300:
                 if reply.status == 424:
                     continue  # the step before it failed: its words are the reason
+                result.throttled = reply.status in RETRY_STATUSES
                 where = f"{step_words(step)} {write.username}"
                 err = reply_error(reply, name=graph._name, where=where, denied_hint=_HINT,
                                   password_sent=bool(password) and step != "licensed")  # fmt: skip
@@ -231,6 +232,7 @@ class PeopleProvisioning:
             result.done.append("removed")
             result.writes = 1
         else:
+            result.throttled = reply.status in RETRY_STATUSES
             where = f"delete user {object_id}"
             result.error = str(reply_error(reply, name=graph._name, where=where, denied_hint=_HINT))
         return result
