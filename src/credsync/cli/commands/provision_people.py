@@ -58,7 +58,8 @@ def _report(data: Mapping[str, Any]) -> str:
     head = f"{verb} {data['client']}'s people to {data['directory']}: {totals}"
     head += f"; {data['writes']} directory writes" + ("" if data["applied"] else " needed")
     if data["licences_free"] is not None:
-        head += f"; {data['licences_free']} seats of the licence were free"
+        were = "were free before" if data["applied"] else "are free"
+        head += f"; {data['licences_free']} seats of the licence {were}"
     rows = [{**p, "detail": _detail(p)} for p in data["people"]]
     return "\n".join([head, table(rows, _LINES, max_width=100)] if rows else [head])
 
