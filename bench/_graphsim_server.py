@@ -11,6 +11,8 @@ a benchmark needs of the tenant's portal side, which is not Graph):
   ``{"alias", "password", "immutable_id"}``; the UPN is ``alias@<the tenant's domain>``, the
   immutable id optional): ``{"created": N, "seconds": S}``;
 - ``stats``: the tenant's request counters (writes, password writes, throttled answers...);
+- ``seats PATH``: set the seats bought of the licences in the JSON object at PATH
+  (``{sku part number: enabled}``): ``{"skus": [{part, enabled, consumed}...]}``;
 - ``check PATH``: whether each user of the JSON object at PATH (``{upn: password}``) would
   sign in with that password: ``{"checked": N, "wrong": K, "examples": [a few UPNs]}``.
 """
@@ -49,6 +51,17 @@ def check(tenant: SimTenant, path: str) -> dict[str, Any]:
     return {"checked": len(expected), "wrong": len(wrong), "examples": wrong[:5]}
 
 
+def seats(tenant: SimTenant, path: str) -> dict[str, Any]:
+    wanted: dict[str, int] = json.loads(Path(path).read_text())
+    with tenant.store.lock:
+        for sku in tenant.skus:
+            if sku["skuPartNumber"] in wanted:
+                sku["prepaidUnits"]["enabled"] = int(wanted[sku["skuPartNumber"]])
+        found = [{"part": s["skuPartNumber"], "enabled": s["prepaidUnits"]["enabled"],
+                  "consumed": s["consumedUnits"]} for s in tenant.skus]  # fmt: skip
+    return {"skus": found}
+
+
 def answer(tenant: SimTenant, line: str) -> dict[str, Any]:
     command, _, argument = line.strip().partition(" ")
     try:
@@ -58,6 +71,8 @@ def answer(tenant: SimTenant, line: str) -> dict[str, Any]:
             return dict(tenant.stats)
         if command == "check":
             return check(tenant, argument)
+        if command == "seats":
+            return seats(tenant, argument)
     except (OSError, ValueError, KeyError) as err:
         return {"error": f"{command}: {type(err).__name__}: {err}"}
     return {"error": f"unknown command {command!r}"}
@@ -69,6 +84,8 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--read-limit", type=limit, default=(8000, 10.0))
     parser.add_argument("--write-limit", type=limit, default=(3000, 150.0))
+    # all apps of the tenant together (Entra's default: 18000 units per 300 s)
+    parser.add_argument("--tenant-write-limit", type=limit, default=(18000, 300.0))
     args = parser.parse_args()
     started = time.perf_counter()
     sim = GraphSimulator(port=0, seed=args.seed)
@@ -79,6 +96,8 @@ def main() -> int:
         read_window=args.read_limit[1],
         write_units=args.write_limit[0],
         write_window=args.write_limit[1],
+        tenant_write_units=args.tenant_write_limit[0],
+        tenant_write_window=args.tenant_write_limit[1],
     )
     sim.start()
     info = dict(sim.info(tenant, tenant.default_app))

@@ -121,6 +121,8 @@ ROUTES = [
     Route("GET", "/directories/{directory}/auto-create", (R,)),
     Route("PATCH", "/directories/{directory}/auto-create", (R, SETUP), {"max_per_run": 10}),
     Route("POST", "/directories/{directory}/auto-create/dry-run", (R, SETUP, DADMIN)),
+    Route("GET", "/directories/{directory}/provisioning", (R,)),
+    Route("PATCH", "/directories/{directory}/provisioning", (R, SETUP), {"usage_location": "SE"}),
     Route("GET", "/relays", (R,)),
     Route(
         "POST",
@@ -265,6 +267,20 @@ ROUTES = [
         "/groups/export/apply",
         (R, W, SETUP),
         {"client": "Contoso", "directory": "contoso-365", "groups": ["{group}"]},
+    ),
+    # Provisioning people to the Entra directory: a plan and an apply (400 there: no
+    # principal name suffix is set; the roles that lack a permission get 403 first)
+    Route(
+        "POST",
+        "/people/provision/plan",
+        (R, SETUP),
+        {"client": "Contoso", "directory": "contoso-365"},
+    ),
+    Route(
+        "POST",
+        "/people/provision/apply",
+        (R, W, SETUP),
+        {"client": "Contoso", "directory": "contoso-365"},
     ),
     # Destructive, last.
     Route("DELETE", "/clients/{client}/people/import/selections/{selection}", (R, W, SETUP)),

@@ -36,7 +36,8 @@ def _read_commands() -> list[tuple[str, ...]]:
     return found
 
 
-READ_COMMANDS = _read_commands()
+# and a command that only reads whose name does not say so (the plan of provisioning)
+READ_COMMANDS = [*_read_commands(), ("person", "provision", "plan")]
 
 
 def _seed_relay(cli: Any, sim: Any, folder: Path) -> None:
@@ -57,6 +58,8 @@ def _seed_relay(cli: Any, sim: Any, folder: Path) -> None:
            "--authority", sim.url, "--url", sim.graph_url, "--ca-file", str(ca))  # fmt: skip
     cli.ok("relay", "add", "Contoso", "seeded-relay", "--from", "seeded-ad", "--to",
            "seeded-365", "--never-expires")  # fmt: skip
+    cli.ok("person", "provision", "set", "seeded-365", "--username-template", "{given}.{surname}",
+           "--suffix", tenant.domain, "--licence", "ENTERPRISEPACK")  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -130,6 +133,8 @@ def _args(ids: dict[str, str], path: tuple[str, ...]) -> list[str]:
         ("person", "import", "search"): ["Contoso", "seeded-365", "--groups"],
         ("person", "deleted", "check"): ["Contoso", "seeded-365"],
         ("group", "export", "show"): ["Contoso", "seeded-365"],
+        ("person", "provision", "show"): ["seeded-365"],
+        ("person", "provision", "plan"): ["Contoso", "seeded-365"],
     }
     return [*path, *arguments.get(path, [])]
 
@@ -144,6 +149,7 @@ def test_the_read_commands_are_found():
         ("relay", "show"), ("person", "list"), ("person", "search"), ("person", "show"),
         ("group", "list"), ("group", "search"), ("group", "show"),
         ("person", "import", "search"), ("person", "deleted", "check"), ("group", "export", "show"),
+        ("person", "provision", "show"), ("person", "provision", "plan"),
     } <= set(READ_COMMANDS)  # fmt: skip
 
 

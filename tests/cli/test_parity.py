@@ -586,6 +586,21 @@ CASES = [
     write("client set Northwind --directory-sync on"),
     write("group export apply Northwind parity-365 --confirm-duplicates nope", 2),
     write("group export apply Northwind parity-365", 3, who="viewer"),
+    # -- provisioning people (the tenant's domains are the simulator's: a suffix that is no
+    # verified domain of it is refused at plan, so nothing is written to the shared tenant)
+    read("person provision show parity-365"),
+    write("person provision set parity-365 --username-template '{given}.{nick}'", 2),
+    write("person provision set parity-365 --licence E3", 3, who="bob"),
+    write(
+        "person provision set parity-365 --username-template '{given}.{surname}' "
+        "--suffix example.com --licence ENTERPRISEPACK --usage-location SE"
+    ),
+    write("person provision set parity-365", 2),  # nothing to change
+    read("person provision show parity-365"),
+    read("person provision plan Northwind parity-365", 2),
+    read("person provision plan Northwind parity-365", 3, who="bob"),
+    write("person provision apply Northwind parity-365", 2),
+    write("person provision apply Northwind parity-365 --person x --group y", 2),
     write("directory remove second-ldap --yes"),
 ]
 

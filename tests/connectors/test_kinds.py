@@ -209,3 +209,4 @@ def test_a_kinds_people_source_flag_agrees_with_its_connectors_people_capability
         assert kind.group_export == (Capability.GROUP_EXPORT in has), kind.name
         if kind.group_export:  # the export reads members with the people capability
             assert Capability.PEOPLE in has, kind.name
+        assert kind.people_target == (Capability.PROVISION in has), kind.name

@@ -78,6 +78,8 @@ OWNERS = {
     "import_selection_runs": "credsync.storage.import_selections",
     "person_onboarding": "credsync.storage.onboarding",
     "group_export_settings": "credsync.storage.group_export",
+    "provisioning_settings": "credsync.storage.provisioning",
+    "provisioned_people": "credsync.storage.provisioning",
 }
 
 # Tables without an owner yet, and modules outside credsync.storage that still import the

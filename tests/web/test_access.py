@@ -55,6 +55,8 @@ WRITE_PAGES = [
     "/clients/{client}/people/new",
     "/clients/{client}/people/import",
     "/clients/{client}/people/import/selections",
+    "/clients/{client}/people/provision",
+    "/clients/{client}/people/provision/confirm",
     "/clients/{client}/groups/new",
     "/clients/{client}/groups/export",  # directory.setup (its forms vault.write too)
 ]
@@ -128,6 +130,8 @@ POSTS = [
     "/clients/{client}/people/deleted",
     "/clients/{client}/people/import/selections/0123456789abcdef/run",
     "/clients/{client}/people/import/selections/0123456789abcdef/remove",
+    "/clients/{client}/people/provision/settings",
+    "/clients/{client}/people/provision/apply",
     "/people/0123456789abcdef/edit",
     "/people/0123456789abcdef/disable",
     "/people/0123456789abcdef/enable",
@@ -460,6 +464,10 @@ REFUSED = {
         ("get", "/clients/{client}/groups/export", "directory.setup"),
         ("post", "/clients/{client}/groups/export", "vault.write"),
         ("post", "/clients/{client}/groups/export/settings", "vault.write"),
+        ("get", "/clients/{client}/people/provision", "directory.setup"),
+        ("post", "/clients/{client}/people/provision/settings", "directory.setup"),
+        ("get", "/clients/{client}/people/provision/confirm", "vault.write"),
+        ("post", "/clients/{client}/people/provision/apply", "vault.write"),
         ("get", "/people/0123456789abcdef/edit", "vault.write"),
         ("post", "/people/0123456789abcdef/edit", "vault.write"),
         ("post", "/people/0123456789abcdef/disable", "vault.write"),
@@ -547,6 +555,10 @@ REFUSED = {
         ("get", "/clients/{client}/groups/export", "directory.setup"),
         ("post", "/clients/{client}/groups/export", "directory.setup"),
         ("post", "/clients/{client}/groups/export/settings", "directory.setup"),
+        ("get", "/clients/{client}/people/provision", "directory.setup"),
+        ("post", "/clients/{client}/people/provision/settings", "directory.setup"),
+        ("get", "/clients/{client}/people/provision/confirm", "directory.setup"),
+        ("post", "/clients/{client}/people/provision/apply", "directory.setup"),
     ],
 }
 

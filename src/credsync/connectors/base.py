@@ -82,6 +82,9 @@ class Capability(enum.StrEnum):
     # groups_named / create_group / delete_group / add_members / remove_member: the export
     # of a client's groups (see credsync.connectors.group_export).
     GROUP_EXPORT = "group_export"
+    # target_facts / iter_target_users / write_user: provisioning people to the directory
+    # (see credsync.connectors.provisioning).
+    PROVISION = "provision"
 
 
 @dataclass(frozen=True)

@@ -161,6 +161,9 @@ class Kind(Generic[S]):
     # Its connector has the GROUP_EXPORT capability (the client's groups can be exported to
     # it: credsync.sync.provision_groups); the dashboard lists only these.
     group_export: bool = False
+    # Its connector has the PROVISION capability (people can be provisioned to it:
+    # credsync.sync.provision_people); tests/connectors check it agrees with the class.
+    people_target: bool = False
     # The directory's own password rule where it is known before a write (code, reason) or
     # None: a relay checks a password with it before carrying it there.
     password_refusal: Callable[[str], tuple[str, str] | None] | None = None

@@ -62,6 +62,8 @@ __all__ = [
     "people_terms",
     "person_accounts",
     "person_onboarding",
+    "provisioned_people",
+    "provisioning_settings",
     "relay_pairs",
     "relays",
     "roles",
@@ -396,6 +398,12 @@ from credsync.storage._people_tables import (  # noqa: E402
     people,
     people_terms,
     person_accounts,
+)
+
+# Provisioning people's tables (revision 0030).
+from credsync.storage._provision_tables import (  # noqa: E402
+    provisioned_people,
+    provisioning_settings,
 )
 
 # The relay tables (revision 0025).

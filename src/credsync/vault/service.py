@@ -28,6 +28,7 @@ from credsync.vault.models import Operator
 from credsync.vault.operators import Operators, check_operator_password, seed_roles
 from credsync.vault.people import People
 from credsync.vault.policies import Policies
+from credsync.vault.provisioning import Provisioning
 from credsync.vault.relays import Relays
 from credsync.vault.websessions import WebSessions
 
@@ -50,6 +51,7 @@ class Vault:
         self.relays = Relays(db, self.audit)
         self.people = People(db, self.audit)
         self.groups = Groups(db, self.audit)
+        self.provisioning = Provisioning(db, self.audit)
         self.flags = Flags(db, self.audit)
         self.capture = Capture(db, self.audit)
         self.capture_intake = CaptureIntake(db, self.audit, self.flags, self.auto_create)

@@ -111,14 +111,16 @@ def _field_options(func: Callable[..., Any]) -> Callable[..., Any]:
     commands={
         "deleted": ("credsync.cli.commands.people_deleted", "deleted_group"),
         "import": ("credsync.cli.commands.people_import", "import_group"),
+        "provision": ("credsync.cli.commands.provision_people", "provision_group"),
     },
     summaries={
         "deleted": "People and groups deleted or disabled in a directory: check, apply.",
         "import": "Import people and groups from a client's directory: search, sync.",
+        "provision": "Provision people to a client's directory: show, set, plan, apply.",
     },
 )
 def person_group() -> None:
-    """People: a client's end users as identities (provisioning comes later)."""
+    """People: a client's end users as identities."""
 
 
 def _port(ctx: click.Context) -> Any:

@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     from credsync.cli.ports.people_import import PeopleImportPort
     from credsync.cli.ports.persons import PersonsPort
     from credsync.cli.ports.policies import PoliciesPort
+    from credsync.cli.ports.provisioning import ProvisioningPort
     from credsync.cli.ports.relays import RelaysPort
     from credsync.cli.ports.sync import SyncPort
     from credsync.cli.ports.transfer import TransferPort
@@ -176,6 +177,11 @@ class Ports:
     @property
     def persons(self) -> PersonsPort:
         port: PersonsPort = self._port("persons")
+        return port
+
+    @property
+    def provisioning(self) -> ProvisioningPort:
+        port: ProvisioningPort = self._port("provisioning")
         return port
 
     @property

@@ -42,16 +42,13 @@ Decisions, and why:
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
 import datetime as dt
-import json
 import logging
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import replace
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 import httpx
 
@@ -70,6 +67,7 @@ from credsync.connectors.graph import _audits, _checks, _identities
 from credsync.connectors.graph._auth import decode_claims
 from credsync.connectors.graph._batch import Batcher, Inner, reply_error
 from credsync.connectors.graph._client import GraphClient, ssl_context
+from credsync.connectors.graph._cursor import cursor_fields, delta_link, encode_cursor
 from credsync.connectors.graph._deleted import DeletedReads
 from credsync.connectors.graph._errors import graph_error, graph_words, scrub
 from credsync.connectors.graph._mapping import (
@@ -81,6 +79,7 @@ from credsync.connectors.graph._mapping import (
     to_account,
 )
 from credsync.connectors.graph._people import PeopleReads
+from credsync.connectors.graph._provision import PeopleProvisioning
 from credsync.connectors.graph._provision_groups import GroupWrites
 from credsync.connectors.identities import Identity, IdentityScope
 from credsync.errors import AccountNotFound, ConnectorError, NotSupported, PermanentConnectorError
@@ -90,7 +89,6 @@ __all__ = ["GraphConnector"]
 
 log = logging.getLogger(__name__)
 
-_CURSOR_PREFIX = "entra1:"
 _NEVER_EXPIRES = "DisablePasswordExpiration"
 _READ_HINT = "the app needs User.Read.All, User.ReadWrite.All or Directory.Read.All"
 _PUSH_HINT = (
@@ -107,7 +105,7 @@ _AUDIT_DENIED = (
 _AUTHOR_TOLERANCE = dt.timedelta(minutes=2)
 
 
-class GraphConnector(PeopleReads, DeletedReads, GroupWrites):
+class GraphConnector(PeopleReads, DeletedReads, GroupWrites, PeopleProvisioning):
     """Entra ID behind :class:`~credsync.connectors.base.Connector`. ``transport`` (an httpx
     transport) and ``session`` (the requests session msal uses) are the I/O seams for tests."""
 
@@ -122,6 +120,7 @@ class GraphConnector(PeopleReads, DeletedReads, GroupWrites):
             Capability.PEOPLE,
             Capability.DELETED_OBJECTS,
             Capability.GROUP_EXPORT,
+            Capability.PROVISION,
         }
     )
     #: set_password calls the engine may keep under way at once (they share $batch requests)
@@ -262,36 +261,6 @@ class GraphConnector(PeopleReads, DeletedReads, GroupWrites):
         return reply.body
 
     # --- changes ----------------------------------------------------------------------------
-    def _encode_cursor(self, link: str, mark: _audits.Watermark) -> str:
-        data = json.dumps(
-            {"tenant": self._tenant, "link": link, "audit": mark.dump()}, separators=(",", ":")
-        )
-        return _CURSOR_PREFIX + base64.urlsafe_b64encode(data.encode()).decode().rstrip("=")
-
-    def _cursor_data(self, cursor: str | None) -> dict[str, Any]:
-        """The cursor's fields if it is one of this tenant's ({} otherwise)."""
-        if not cursor or not cursor.startswith(_CURSOR_PREFIX):
-            return {}
-        raw = cursor[len(_CURSOR_PREFIX) :]
-        try:
-            data = json.loads(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)))
-        except (ValueError, binascii.Error, UnicodeDecodeError):
-            return {}
-        if not isinstance(data, dict) or data.get("tenant") != self._tenant:
-            return {}
-        return data
-
-    def _decode_cursor(self, cursor: str | None) -> str | None:
-        """The deltaLink in ``cursor`` if it is ours: this tenant, this Graph host."""
-        link = self._cursor_data(cursor).get("link")
-        if not isinstance(link, str):
-            return None
-        parts = urlsplit(link)
-        origin = f"{parts.scheme}://{parts.netloc}".lower()
-        if origin != self._client.origin or not parts.path.endswith("/users/delta"):
-            return None
-        return link
-
     async def _delta(
         self, start: str, params: dict[str, str] | None, where: str, *, refusable: bool
     ) -> tuple[dict[str, Account | dict[str, Any] | None], str]:
@@ -329,7 +298,7 @@ class GraphConnector(PeopleReads, DeletedReads, GroupWrites):
         current = await self._complete(seen)
         notes = await self._authors(current, mark)
         accounts = tuple(a for a in current.values() if a is not None)
-        cursor = self._encode_cursor(link, mark)
+        cursor = encode_cursor(self._tenant, link, mark)
         return ChangeSet(changed=accounts, removed=(), cursor=cursor, full=True, notes=notes)
 
     async def _read_audits(self, mark: _audits.Watermark) -> dict[str, _audits.Attribution] | None:
@@ -404,8 +373,8 @@ class GraphConnector(PeopleReads, DeletedReads, GroupWrites):
         return {k: out.get(k) if isinstance(v, dict) else v for k, v in seen.items()}
 
     async def changes_since(self, cursor: str | None) -> ChangeSet:
-        link = self._decode_cursor(cursor)
-        mark = _audits.Watermark.load(self._cursor_data(cursor).get("audit"))
+        link = delta_link(self._tenant, self._client.origin, cursor)
+        mark = _audits.Watermark.load(cursor_fields(self._tenant, cursor).get("audit"))
         if link is None:
             if cursor:
                 log.info("%s: a cursor of another tenant, host or kind: full read", self._name)
@@ -423,7 +392,7 @@ class GraphConnector(PeopleReads, DeletedReads, GroupWrites):
         return ChangeSet(
             changed=tuple(a for a in current.values() if a is not None),
             removed=removed,
-            cursor=self._encode_cursor(fresh, mark),
+            cursor=encode_cursor(self._tenant, fresh, mark),
             notes=notes,
         )
 

@@ -137,6 +137,7 @@ KIND: Kind[EntraSettings] = Kind(
         "filter such as filter:department eq 'Sales'; empty: everything"
     ),
     group_export=True,
+    people_target=True,
     password_refusal=password_refusal,
     scope=lambda s: f"tenant {s.tenant_id}",
     config=_config,
