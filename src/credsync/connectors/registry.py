@@ -16,6 +16,7 @@ from credsync.connectors.base import Connector, DirectoryConfig
 from credsync.connectors.graph.kind import KIND as _ENTRA
 from credsync.connectors.kinds import BindMethod, Kind, Setting
 from credsync.connectors.ldap.kind import KIND as _LDAP
+from credsync.connectors.operator_sign_in import OperatorSignIn, ProviderConfig
 from credsync.errors import ConfigError, InvalidInput
 
 __all__ = [
@@ -25,6 +26,7 @@ __all__ = [
     "help_text",
     "kind_of",
     "open_connector",
+    "operator_sign_in",
     "settings",
     "verifying_kinds",
 ]
@@ -95,3 +97,11 @@ def help_text(name: str) -> str:
 def verifying_kinds() -> tuple[str, ...]:
     """The kinds whose connectors check a password by binding."""
     return tuple(k.name for k in KINDS if k.verifies_passwords)
+
+
+def operator_sign_in(config: ProviderConfig) -> OperatorSignIn:
+    """The identity provider operators sign in with (the MSP's own tenant), for ``config``:
+    see :mod:`credsync.connectors.operator_sign_in` (msal is imported only now)."""
+    from credsync.connectors.graph.signin import MicrosoftSignIn
+
+    return MicrosoftSignIn(config)

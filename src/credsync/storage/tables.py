@@ -51,6 +51,7 @@ __all__ = [
     "metadata",
     "mfa_recovery_codes",
     "operator_clients",
+    "operator_identities",
     "operator_mfa",
     "operators",
     "password_policies",
@@ -65,6 +66,7 @@ __all__ = [
     "search_terms",
     "secret_versions",
     "sign_in_failures",
+    "sign_in_providers",
     "sync_queue",
     "vault_meta",
     "webauthn_challenges",
@@ -389,6 +391,9 @@ from credsync.storage._people_tables import (  # noqa: E402
 
 # The relay tables (revision 0025).
 from credsync.storage._relay_tables import relay_pairs, relays  # noqa: E402
+
+# Operators who sign in with an identity provider (revision 0032).
+from credsync.storage._sign_in_tables import operator_identities, sign_in_providers  # noqa: E402
 
 # The directory-sync tables, declared in their own module (this one would pass 500 lines).
 from credsync.storage._sync_tables import (  # noqa: E402

@@ -35,6 +35,7 @@ from credsync.web.routes import (
     roles,
     search,
     security_keys,
+    sign_in_microsoft,
     sync,
     transfer,
     vault,
@@ -52,6 +53,7 @@ def mount_web(app: FastAPI) -> None:
     # clients before vault: /clients/new is not a client named "new"
     for module in (
         auth,
+        sign_in_microsoft,
         account,
         mfa,
         security_keys,
