@@ -166,6 +166,25 @@ ROUTES = [
     Route("POST", "/account/mfa/enroll", ANYONE),
     Route("POST", "/account/mfa/confirm", ANYONE, {"code": "abcdef"}),  # 400: not its code
     Route("GET", "/operators/{operator}/mfa", (ADMIN,)),
+    Route("GET", "/sign-in/microsoft", (ADMIN,)),
+    Route(
+        "PUT",
+        "/sign-in/microsoft",
+        (ADMIN,),
+        {
+            "tenant_id": "11111111-2222-3333-4444-555555555555",
+            "client_id": "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee",
+            "client_secret": "matrix-secret-{n}",
+            "redirect_uri": "https://vault.example.test/sign-in/microsoft/callback",
+        },
+    ),
+    Route("GET", "/sign-in/microsoft/links", (ADMIN,)),
+    Route(
+        "PUT",
+        "/operators/{operator}/microsoft",
+        (ADMIN,),
+        {"object_id": "99999999-8888-7777-6666-555555555555"},
+    ),
     Route("POST", "/operators/{operator}/mfa/reset", (ADMIN,)),
     Route("GET", "/mfa/requirement", (R,)),
     Route("PUT", "/mfa/requirement", (ADMIN,), {"required": False, "role": "viewer"}),
@@ -216,6 +235,7 @@ ROUTES = [
     Route("DELETE", "/clients/{client}/folders/{folder}", (W,)),
     Route("DELETE", "/tokens/{token}", (ADMIN,)),  # another operator's token
     Route("POST", "/tokens/revoke-all", (ADMIN,), {"operator": "target-op"}),  # another's
+    Route("DELETE", "/operators/{operator}/microsoft", (ADMIN,)),
     Route("DELETE", "/roles/{role}", (ADMIN,)),
     Route("DELETE", "/policies/{policy}", (ADMIN,)),
     Route("POST", "/capture/forwarders/{forwarder}/revoke", (SETUP,)),
@@ -225,6 +245,7 @@ ROUTES = [
 NOT_IN_MATRIX = {
     ("POST", "/auth/login"),  # test_auth.py
     ("POST", "/auth/logout"),
+    ("GET", "/auth/microsoft"),  # open to anyone: tests/api/test_sign_in_microsoft.py
     # A forwarder's own routes: its signature is their authentication, no operator's token
     # (tests/intake/test_intake_security.py)
     ("GET", "/agents/{forwarder_id}/capture-key"),

@@ -24,6 +24,7 @@ from credsync.api.routes import (
     persons,
     policies,
     relays,
+    sign_in,
     sync,
     transfer,
 )
@@ -79,6 +80,7 @@ def create_api(state: ServerState) -> FastAPI:
         persons,
         groups,
         mfa,
+        sign_in,
         policies,
     )
     for module in modules:

@@ -25,8 +25,9 @@ import builtins
 import datetime as dt
 import re
 from dataclasses import dataclass
-from typing import Any
 from urllib.parse import urlsplit
+
+from typing_extensions import TypedDict
 
 from credsync.connectors.operator_sign_in import ProviderConfig, VerifiedIdentity
 from credsync.errors import AuthenticationFailed, Conflict, InvalidInput, NotFound
@@ -47,8 +48,11 @@ __all__ = [
     "DEFAULT_AUTHORITY",
     "PROVIDER",
     "LinkedIdentity",
+    "LinkedIdentityJson",
     "OperatorSignIn",
+    "SignInPublicJson",
     "SignInSettings",
+    "SignInSettingsJson",
 ]
 
 PROVIDER = "microsoft"
@@ -56,6 +60,35 @@ DEFAULT_AUTHORITY = "https://login.microsoftonline.com"
 CALLBACK_PATH = "/sign-in/microsoft/callback"
 _GUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 _LOOPBACK = frozenset({"localhost", "127.0.0.1", "::1"})
+
+
+class SignInSettingsJson(TypedDict):
+    provider: str
+    tenant_id: str
+    client_id: str
+    authority: str
+    redirect_uri: str
+    has_ca: bool
+    has_secret: bool
+    updated_at: str | None
+    updated_by: str
+
+
+class LinkedIdentityJson(TypedDict):
+    operator: str
+    tenant_id: str
+    object_id: str
+    username: str
+    linked_at: str | None
+    linked_by: str
+
+
+class SignInPublicJson(TypedDict):
+    provider: str
+    tenant_id: str
+    client_id: str
+    authority: str
+    ca_pem: str | None
 
 
 @dataclass(frozen=True)
@@ -70,7 +103,7 @@ class SignInSettings:
     updated_at: dt.datetime
     updated_by: str
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> SignInSettingsJson:
         return {
             "provider": PROVIDER,
             "tenant_id": self.tenant_id,
@@ -93,7 +126,7 @@ class LinkedIdentity:
     linked_at: dt.datetime
     linked_by: str
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> LinkedIdentityJson:
         return {
             "operator": self.operator,
             "tenant_id": self.tenant_id,
@@ -199,7 +232,7 @@ class OperatorSignIn:
             row = rows.provider(conn, PROVIDER)
         return None if row is None else _settings(row)
 
-    def public(self) -> dict[str, Any] | None:
+    def public(self) -> SignInPublicJson | None:
         """What a client needs to start a sign-in (no secret): the tenant, the app, the
         authority and its extra CAs (certificates are public). None: not connected."""
         with self._db.read() as conn:

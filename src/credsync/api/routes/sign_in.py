@@ -1,0 +1,82 @@
+"""Operators who sign in with Microsoft: the connection to the MSP's tenant and the
+operators' links to identities there (admin), and what a client needs to start a sign-in
+(open to anyone). See :mod:`credsync.vault.operator_sign_in`."""
+
+from __future__ import annotations
+
+from fastapi import Response
+
+from credsync.api.deps import Caller, State
+from credsync.api.routing import api_router
+from credsync.api.schemas_sign_in import IdentityLinkIn, SignInSetupIn
+from credsync.errors import NotFound
+from credsync.types import Secret
+from credsync.vault.operator_sign_in import (
+    LinkedIdentityJson,
+    SignInPublicJson,
+    SignInSettingsJson,
+)
+
+router = api_router(tags=["operators"])
+
+
+@router.get("/sign-in/microsoft", response_model=SignInSettingsJson)
+def show(actor: Caller, state: State) -> SignInSettingsJson:
+    """The connection to the MSP's tenant, without its secret (404 when none is set up).
+    Needs admin."""
+    settings = state.vault.operator_sign_in.show(actor)
+    if settings is None:
+        raise NotFound("sign-in with Microsoft is not set up")
+    return settings.to_json()
+
+
+@router.put("/sign-in/microsoft", response_model=SignInSettingsJson)
+def setup(body: SignInSetupIn, actor: Caller, state: State) -> SignInSettingsJson:
+    """Connect the MSP's tenant (or change the connection): the secret is needed the first
+    time, sealed under the master key, never shown again. A refused value: 400 naming its
+    field. Needs admin; audited ``sign_in.setup``."""
+    secret = Secret(body.client_secret) if body.client_secret is not None else None
+    return state.vault.operator_sign_in.setup(
+        actor,
+        state.keys,
+        tenant_id=body.tenant_id,
+        client_id=body.client_id,
+        client_secret=secret,
+        redirect_uri=body.redirect_uri,
+        authority=body.authority,
+        ca_pem=body.ca_pem,
+    ).to_json()
+
+
+@router.get("/sign-in/microsoft/links", response_model=list[LinkedIdentityJson])
+def links(actor: Caller, state: State) -> list[LinkedIdentityJson]:
+    """The operators linked to identities of the tenant. Needs admin."""
+    return [x.to_json() for x in state.vault.operator_sign_in.links(actor)]
+
+
+@router.put("/operators/{ref}/microsoft", response_model=LinkedIdentityJson)
+def link(ref: str, body: IdentityLinkIn, actor: Caller, state: State) -> LinkedIdentityJson:
+    """Link an operator to a user of the tenant (its object id): they may then sign in with
+    Microsoft (409 when another operator has that identity). Needs admin; audited
+    ``operator.identity_link``."""
+    return state.vault.operator_sign_in.link(
+        actor, ref, body.object_id, tenant_id=body.tenant_id, username=body.username
+    ).to_json()
+
+
+@router.delete("/operators/{ref}/microsoft", status_code=204)
+def unlink(ref: str, actor: Caller, state: State) -> Response:
+    """Unlink an operator from their Microsoft identity (404 when not linked). Needs admin;
+    audited ``operator.identity_unlink``."""
+    state.vault.operator_sign_in.unlink(actor, ref)
+    return Response(status_code=204)
+
+
+@router.get("/auth/microsoft", response_model=SignInPublicJson)
+def public(state: State) -> SignInPublicJson:
+    """What a client needs to sign in with Microsoft (tenant, app, authority, its CAs; no
+    secret), 404 when it is not set up. Open to anyone (signed out)."""
+    found = state.vault.operator_sign_in.public()
+    if found is None:
+        raise NotFound("sign-in with Microsoft is not set up")
+    return found

@@ -1,0 +1,47 @@
+"""The JSON bodies of operators' sign-in with Microsoft (:mod:`credsync.api.routes.sign_in`);
+the answers are the vault's shapes (:mod:`credsync.vault.operator_sign_in`)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = ["IdentityLinkIn", "SignInSetupIn"]
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class SignInSetupIn(_In):
+    tenant_id: str = Field(max_length=100, description="The MSP tenant's id (a GUID).")
+    client_id: str = Field(
+        max_length=100, description="The app registration's application (client) id."
+    )
+    client_secret: str | None = Field(
+        default=None,
+        max_length=1024,
+        description="The app's client secret (its value); left out, the stored one stays.",
+    )
+    redirect_uri: str = Field(
+        max_length=500,
+        description="The dashboard's callback, registered on the app: "
+        "https://<dashboard>/sign-in/microsoft/callback.",
+    )
+    authority: str | None = Field(
+        default=None,
+        max_length=500,
+        description="The authority host (default https://login.microsoftonline.com).",
+    )
+    ca_pem: str | None = Field(
+        default=None,
+        max_length=256 * 1024,
+        description="Extra CA certificates (PEM) to trust for the authority.",
+    )
+
+
+class IdentityLinkIn(_In):
+    object_id: str = Field(max_length=100, description="The user's object id in the tenant.")
+    tenant_id: str | None = Field(
+        default=None, max_length=100, description="Default: the connected tenant."
+    )
+    username: str = Field(default="", max_length=256, description="The user's sign-in name.")
