@@ -97,6 +97,13 @@ def seeded_template(module_cli, samba_dc, tmp_path_factory):
                        "Anna", "--surname", "Berg", "--usage-location", "SE")  # fmt: skip
                 cli.ok("group", "add", "Contoso", "Sales", "--type", "microsoft365")
                 cli.ok("group", "add-member", "Sales", "anna.berg", "--client", "Contoso")
+                cli.ok("operator", "microsoft", "setup", "--tenant-id",
+                       "11111111-2222-3333-4444-555555555555", "--client-id",
+                       "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee", "--redirect-uri",
+                       "https://vault.example.test/sign-in/microsoft/callback",
+                       "--client-secret-stdin", stdin="seeded-app-secret\n")  # fmt: skip
+                cli.ok("operator", "microsoft", "link", cli.admin,
+                       "99999999-8888-7777-6666-555555555555")  # fmt: skip
             yield cli, {"cred": cred["id"], "run": run["id"]}
     finally:
         ad_ou.close()
@@ -141,7 +148,8 @@ def test_the_read_commands_are_found():
         ("sync", "runs"), ("sync", "show"), ("flags", "list"), ("relay", "list"),
         ("relay", "show"), ("person", "list"), ("person", "search"), ("person", "show"),
         ("group", "list"), ("group", "search"), ("group", "show"),
-        ("person", "import", "search"),
+        ("person", "import", "search"), ("operator", "microsoft", "show"),
+        ("operator", "microsoft", "list"),
     } <= set(READ_COMMANDS)  # fmt: skip
 
 

@@ -42,17 +42,20 @@ def test_an_admin_connects_the_tenant_and_the_secret_stays_sealed(world: VaultWo
     assert shown.to_json()["authority"] == "https://login.microsoftonline.com"
     assert SECRET not in str(shown.to_json())
     config = world.vault.operator_sign_in.provider_config(world.keys)
-    assert config.client_secret is not None and config.client_secret.reveal() == SECRET
+    assert config.client_secret is not None
+    assert config.client_secret.reveal() == SECRET
     assert SECRET not in repr(config)
     entry = audit_of(world, "sign_in.setup")[-1]
     assert entry.details["secret_changed"] is True
     assert SECRET not in str(entry.details)
     public = world.vault.operator_sign_in.public()
-    assert public is not None and "client_secret" not in public
+    assert public is not None
+    assert "client_secret" not in public
     # a change without the secret keeps the stored one
     _setup(world, client_secret=None, redirect_uri="https://other.example.test/cb")
     again = world.vault.operator_sign_in.provider_config(world.keys)
-    assert again.client_secret is not None and again.client_secret.reveal() == SECRET
+    assert again.client_secret is not None
+    assert again.client_secret.reveal() == SECRET
     assert again.redirect_uri == "https://other.example.test/cb"
 
 
@@ -107,7 +110,8 @@ def test_rotating_the_master_key_rewraps_the_secret(world: VaultWorld) -> None:
     world.vault.rotate_key(world.admin, world.keys, new_passphrase)
     keys = KeyRing(lambda: derive_and_check(world.db, new_passphrase))
     config = world.vault.operator_sign_in.provider_config(keys)
-    assert config.client_secret is not None and config.client_secret.reveal() == SECRET
+    assert config.client_secret is not None
+    assert config.client_secret.reveal() == SECRET
 
 
 def test_links_are_one_identity_per_operator_and_one_operator_per_identity(

@@ -64,6 +64,7 @@ ADMIN_PAGES = [
     "/roles/edit?name=helpdesk",
     "/tokens?all=1",
     "/clients/{client}/export",
+    "/microsoft-sign-in",
 ]
 # Pages of records the template vault has none of (a run, a directory): each has its own
 # tests; here, signed out -> sign in, and their forms' posts are in POSTS.
@@ -92,9 +93,14 @@ PUBLIC = {
     ("GET", "/sign-in/code"),  # with a pending sign-in only (test_mfa_pages.py)
     ("POST", "/sign-in/code"),
     ("POST", "/sign-in/key"),  # with a pending sign-in only (test_security_key_pages.py)
+    ("GET", "/sign-in/microsoft"),  # test_sign_in_microsoft.py
+    ("GET", "/sign-in/microsoft/callback"),
     ("GET", "/api/v1/docs"),
 }
 POSTS = [
+    "/microsoft-sign-in",
+    "/microsoft-sign-in/link",
+    "/microsoft-sign-in/unlink",
     "/credentials/{credential}/reveal",
     "/credentials/{credential}/history/1/reveal",
     "/credentials/{credential}/password",
@@ -467,6 +473,10 @@ REFUSED = {
         ("post", "/operators/{operator}/clients", "admin"),
         ("post", "/operators/{operator}/mfa/reset", "admin"),
         ("post", "/mfa/require", "admin"),
+        ("get", "/microsoft-sign-in", "admin"),
+        ("post", "/microsoft-sign-in", "admin"),
+        ("post", "/microsoft-sign-in/link", "admin"),
+        ("post", "/microsoft-sign-in/unlink", "admin"),
         ("post", "/roles/new", "admin"),
         ("get", "/roles/edit?name=helpdesk", "admin"),
         ("post", "/roles/edit", "admin"),
@@ -494,6 +504,9 @@ REFUSED = {
         ("get", "/operators", "admin"),
         ("post", "/operators/new", "admin"),
         ("post", "/operators/{operator}/clients", "admin"),
+        ("get", "/microsoft-sign-in", "admin"),
+        ("post", "/microsoft-sign-in", "admin"),
+        ("post", "/microsoft-sign-in/link", "admin"),
         ("post", "/roles/new", "admin"),
         ("post", "/policies/new", "admin"),
         ("get", "/tokens?all=1", "admin"),

@@ -206,3 +206,52 @@ def test_microsofts_error_redirect_is_shown(connected: WebWorld, sim, msp) -> No
     )
     assert answer.status_code == 401
     assert "AADSTS65004" in _text(answer.text)
+
+
+# -- the admin's page ----------------------------------------------------------------------------
+def test_an_admin_sets_up_links_and_unlinks_on_the_page(web: WebWorld, sim, msp) -> None:
+    admin = web.signed_in("admin")
+    page = admin.get("/microsoft-sign-in")
+    assert page.status_code == 200
+    assert "Not set up yet" in _text(page.text)
+    csrf = web.csrf(admin)
+    fields = {
+        "csrf_token": csrf,
+        "tenant_id": "not-a-guid",
+        "client_id": msp.default_app.client_id,
+        "client_secret": msp.default_app.client_secret,
+        "redirect_uri": REDIRECT,
+        "authority": sim.url,
+        "ca_pem": sim.ca_pem,
+    }
+    refused = admin.post("/microsoft-sign-in", data=fields)
+    assert refused.status_code == 400
+    assert 'id="tenant_id"' in refused.text
+    assert "aria-invalid" in refused.text
+    assert msp.default_app.client_secret not in refused.text
+    done = admin.post("/microsoft-sign-in", data={**fields, "tenant_id": msp.id})
+    assert done.status_code == 303
+    shown = admin.get("/microsoft-sign-in")
+    assert msp.id in shown.text
+    assert msp.default_app.client_secret not in shown.text
+    linked = admin.post(
+        "/microsoft-sign-in/link",
+        data={"csrf_token": csrf, "operator": "op-viewer", "object_id": _oid(msp, "tech")},
+    )
+    assert linked.status_code == 303
+    assert _oid(msp, "tech") in admin.get("/microsoft-sign-in").text
+    bad = admin.post(
+        "/microsoft-sign-in/link",
+        data={"csrf_token": csrf, "operator": "op-auditor", "object_id": _oid(msp, "tech")},
+    )
+    assert bad.status_code == 400
+    assert "linked to operator" in _text(bad.text)
+    # the viewer now signs in with Microsoft, as user tech
+    browser = web.http
+    assert _sign_in(browser, sim, msp, "tech").status_code == 303
+    assert "op-viewer" in browser.get("/").text
+    gone = admin.post(
+        "/microsoft-sign-in/unlink", data={"csrf_token": csrf, "operator": "op-viewer"}
+    )
+    assert gone.status_code == 303
+    assert web.world.vault.operator_sign_in.links(web.world.admin) == []
