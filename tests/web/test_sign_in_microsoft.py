@@ -106,8 +106,8 @@ def test_a_linked_operator_signs_in(connected: WebWorld, sim, msp) -> None:
     assert query["redirect_uri"] == [REDIRECT]
     assert {"state", "nonce", "code_challenge"} <= query.keys()
     done = _callback(browser, authorize(sim, location, f"tech@{msp.domain}", PASSWORD))
-    assert done.status_code == 303, _text(done.text)
-    assert done.headers["location"] == "/clients"
+    assert done.status_code == 200, _text(done.text)
+    assert '<meta http-equiv="refresh" content="0;url=/clients">' in done.text
     assert browser.cookies.get("credsync_session")
     home = browser.get("/")
     assert home.status_code == 200
@@ -142,7 +142,7 @@ def test_a_replayed_code_is_refused(connected: WebWorld, sim, msp) -> None:
     browser = connected.http
     location = authorize(sim, _start(browser), f"tech@{msp.domain}", PASSWORD)
     flow_cookie = browser.cookies.get("credsync_ms_flow")
-    assert _callback(browser, location).status_code == 303
+    assert _callback(browser, location).status_code == 200
     replay = connected.http
     replay.cookies.set("credsync_ms_flow", flow_cookie or "", path="/sign-in/microsoft/callback")
     answer = _callback(replay, location)
@@ -248,7 +248,7 @@ def test_an_admin_sets_up_links_and_unlinks_on_the_page(web: WebWorld, sim, msp)
     assert "linked to operator" in _text(bad.text)
     # the viewer now signs in with Microsoft, as user tech
     browser = web.http
-    assert _sign_in(browser, sim, msp, "tech").status_code == 303
+    assert _sign_in(browser, sim, msp, "tech").status_code == 200
     assert "op-viewer" in browser.get("/").text
     gone = admin.post(
         "/microsoft-sign-in/unlink", data={"csrf_token": csrf, "operator": "op-viewer"}

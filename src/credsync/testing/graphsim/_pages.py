@@ -43,9 +43,14 @@ def _error(error: AadError | None) -> str:
 
 
 def sign_in_page(
-    action: str, hidden: Mapping[str, str], app_name: str, error: AadError | None = None
+    action: str,
+    hidden: Mapping[str, str],
+    app_name: str,
+    error: AadError | None = None,
+    login: str = "",
 ) -> str:
-    login = hidden.get("login_hint", "")
+    """The form (``login``: the name typed before a refusal, else the request's hint)."""
+    login = login or hidden.get("login_hint", "")
     body = (
         f"<p>to continue to {escape(app_name)}</p>{_error(error)}"
         f'<form method="post" action="{escape(action)}">{_hidden(hidden)}'

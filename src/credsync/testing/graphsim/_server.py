@@ -135,7 +135,7 @@ def build_app(sim: GraphSimulator) -> Callable[[Scope, Receive, Send], Awaitable
                 checked, params.get("login", ""), params.get("passwd", "")
             )
         except AadError as err:
-            page = _pages.sign_in_page(action, checked.hidden, name, err)
+            page = _pages.sign_in_page(action, checked.hidden, name, err, params.get("login", ""))
             return HTMLResponse(page, status_code=200, headers=_NO_STORE)
         if params.get("response_mode") == "form_post":
             target, _, query = location.partition("?")

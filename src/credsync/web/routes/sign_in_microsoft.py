@@ -17,17 +17,19 @@ from __future__ import annotations
 import base64
 import binascii
 import hmac
+import html
 import json
 import time
 from typing import Any
 
 from fastapi import Request, Response
-from fastapi.responses import RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse
 
 from credsync.api.deps import State
 from credsync.connectors import registry
 from credsync.errors import AuthenticationFailed, ConnectorError, NotFound
 from credsync.vault.operator_sign_in import CALLBACK_PATH
+from credsync.vault.websessions import WebSession
 from credsync.web.pages import SIGN_IN, local_path, page_router
 from credsync.web.routes.auth import sign_in_refused, signed_in
 
@@ -109,7 +111,25 @@ def callback(request: Request, state: State) -> Response:
         return _refused(request, state, f"Microsoft can't be reached: {exc}", 502)
     finally:
         provider.close()
-    response = signed_in(request, state, session, target)
+    return _onward(request, state, session, target)
+
+
+def _onward(request: Request, state: State, session: WebSession, target: str) -> Response:
+    """Signed in: the session's cookie set on a page that goes on to ``target`` by itself.
+    Not a redirect: this answer ends a navigation that another site (Microsoft's page)
+    started, and the browser would not send the SameSite=Strict session cookie along a
+    redirect of it; the page's own navigation is this site's."""
+    redirected = signed_in(request, state, session, target)
+    where = html.escape(target, quote=True)
+    response = HTMLResponse(
+        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        f'<meta http-equiv="refresh" content="0;url={where}"><title>Signed in</title></head>'
+        f'<body><p>Signed in. <a href="{where}">Continue</a>.</p></body></html>',
+        headers={"Cache-Control": "no-store"},
+    )
+    for name, value in redirected.headers.items():
+        if name.lower() == "set-cookie":
+            response.headers.append("set-cookie", value)
     response.delete_cookie(FLOW_COOKIE, path=CALLBACK_PATH)
     return response
 
