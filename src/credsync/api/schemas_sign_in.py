@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-__all__ = ["IdentityLinkIn", "SignInSetupIn"]
+__all__ = ["DeviceSignInIn", "DeviceSignInOut", "IdentityLinkIn", "SignInSetupIn"]
 
 
 class _In(BaseModel):
@@ -45,3 +45,16 @@ class IdentityLinkIn(_In):
         default=None, max_length=100, description="Default: the connected tenant."
     )
     username: str = Field(default="", max_length=256, description="The user's sign-in name.")
+
+
+class DeviceSignInIn(_In):
+    id_token: str = Field(
+        min_length=1, max_length=16384, description="The id token of a device code sign-in."
+    )
+
+
+class DeviceSignInOut(BaseModel):
+    operator: str
+    token: str = Field(description="An API token (cst_...), shown this once.")
+    token_name: str
+    expires_at: str | None

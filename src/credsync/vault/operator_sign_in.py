@@ -24,6 +24,7 @@ from __future__ import annotations
 import builtins
 import datetime as dt
 import re
+import secrets
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -36,17 +37,19 @@ from credsync.storage import operator_sign_in as rows
 from credsync.storage.operators import OperatorRow
 from credsync.types import Secret
 from credsync.vault._time import as_utc, utcnow
+from credsync.vault.access import Access
 from credsync.vault.audit import AuditLog
 from credsync.vault.auth import SYSTEM, Actor, Permission
 from credsync.vault.directory_input import clean_ca_pem
 from credsync.vault.keyring import KeyRing
-from credsync.vault.models import iso
+from credsync.vault.models import ApiToken, iso
 from credsync.vault.operators import Operators
 
 __all__ = [
     "CALLBACK_PATH",
     "DEFAULT_AUTHORITY",
     "PROVIDER",
+    "TOKEN_LIFETIME",
     "LinkedIdentity",
     "LinkedIdentityJson",
     "OperatorSignIn",
@@ -58,6 +61,7 @@ __all__ = [
 PROVIDER = "microsoft"
 DEFAULT_AUTHORITY = "https://login.microsoftonline.com"
 CALLBACK_PATH = "/sign-in/microsoft/callback"
+TOKEN_LIFETIME = dt.timedelta(hours=12)  # of an API token from a device code sign-in
 _GUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 _LOOPBACK = frozenset({"localhost", "127.0.0.1", "::1"})
 
@@ -163,10 +167,11 @@ def clean_url(value: str, field: str, label: str) -> str:
 
 
 class OperatorSignIn:
-    def __init__(self, db: Database, audit: AuditLog, operators: Operators) -> None:
+    def __init__(self, db: Database, audit: AuditLog, operators: Operators, access: Access) -> None:
         self._db = db
         self._audit = audit
         self._operators = operators
+        self._access = access
 
     # --- the connection ----------------------------------------------------------------------
     def setup(
@@ -370,6 +375,17 @@ class OperatorSignIn:
             self._refused(row.name, "operator is disabled")
             raise AuthenticationFailed(f"operator {row.name!r} is disabled")
         return row
+
+    def api_token(self, identity: VerifiedIdentity) -> tuple[ApiToken, Secret]:
+        """An API token for the operator linked to ``identity`` (verified: a command line's
+        device code sign-in), living :data:`TOKEN_LIFETIME`; audited ``token.create``. An
+        operator with a second factor of the vault's is refused (MfaRequired), as for a
+        token asked by a session that did not pass it."""
+        row = self.operator_for(identity)
+        with self._db.write() as conn:
+            actor = self._access.signed_in_with(conn, row.id, PROVIDER)
+        name = f"{PROVIDER} sign-in {utcnow():%Y-%m-%d %H:%M:%S} {secrets.token_hex(3)}"
+        return self._access.create_token(actor, name, expires_in=TOKEN_LIFETIME)
 
     def _refused(self, who: str, why: str) -> None:
         with self._db.write() as conn:

@@ -56,7 +56,7 @@ class Vault:
         self.capture = Capture(db, self.audit)
         self.capture_intake = CaptureIntake(db, self.audit, self.flags, self.auto_create)
         self.web_sessions = WebSessions(db, self.audit, self.access, self.operators)
-        self.operator_sign_in = OperatorSignIn(db, self.audit, self.operators)
+        self.operator_sign_in = OperatorSignIn(db, self.audit, self.operators, self.access)
         self.mfa = self.access.mfa
         self.security_keys = self.access.security_keys
 

@@ -8,9 +8,16 @@ from fastapi import Response
 
 from credsync.api.deps import Caller, State
 from credsync.api.routing import api_router
-from credsync.api.schemas_sign_in import IdentityLinkIn, SignInSetupIn
+from credsync.api.schemas_sign_in import (
+    DeviceSignInIn,
+    DeviceSignInOut,
+    IdentityLinkIn,
+    SignInSetupIn,
+)
+from credsync.connectors import registry
 from credsync.errors import NotFound
 from credsync.types import Secret
+from credsync.vault.models import iso
 from credsync.vault.operator_sign_in import (
     LinkedIdentityJson,
     SignInPublicJson,
@@ -80,3 +87,25 @@ def public(state: State) -> SignInPublicJson:
     if found is None:
         raise NotFound("sign-in with Microsoft is not set up")
     return found
+
+
+@router.post("/auth/microsoft/token", response_model=DeviceSignInOut)
+def device_sign_in(body: DeviceSignInIn, state: State) -> DeviceSignInOut:
+    """Trade the id token of a device code sign-in with Microsoft (``credsync login
+    --microsoft``) for an API token of the operator linked to that identity, living 12
+    hours. The id token is checked as the dashboard's (signature, issuer, audience, tenant,
+    expiry); refused: 401, audited ``auth.failed``. Open to anyone (the id token is the
+    credential)."""
+    service = state.vault.operator_sign_in
+    provider = registry.operator_sign_in(service.provider_config(state.keys))
+    try:
+        identity = provider.verify(body.id_token)
+    finally:
+        provider.close()
+    token, secret = service.api_token(identity)
+    return DeviceSignInOut(
+        operator=token.operator,
+        token=secret.reveal(),
+        token_name=token.name,
+        expires_at=iso(token.expires_at),
+    )
