@@ -73,3 +73,15 @@ def test_other_roles_are_refused(api: ApiWorld, role: str) -> None:
     assert linked.status_code == 403
     assert client.delete(f"/api/v1/operators/op-{role}/microsoft").status_code == 403
     assert api.world.vault.operator_sign_in.show(api.world.admin) is None
+
+
+def test_trading_an_id_token_needs_the_connection_and_a_good_token(api: ApiWorld) -> None:
+    """The device code sign-in's trade (tests/cli/test_login_microsoft.py signs in for real):
+    404 while nothing is set up, and no API token for what is not an id token."""
+    body = {"id_token": "not-a-jwt"}
+    assert api.http.post("/api/v1/auth/microsoft/token", json=body).status_code == 404
+    assert api.admin.put("/api/v1/sign-in/microsoft", json=SETUP).status_code == 200
+    answer = api.http.post("/api/v1/auth/microsoft/token", json=body)
+    assert answer.status_code == 401
+    assert "cst_" not in answer.text
+    assert api.http.post("/api/v1/auth/microsoft/token", json={}).status_code in (400, 422)

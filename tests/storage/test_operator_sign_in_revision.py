@@ -11,7 +11,7 @@ from credsync.storage.migrate import alembic_config
 from credsync.types import Secret
 from vault.helpers import VaultWorld
 
-TABLES = {"sign_in_providers", "operator_identities"}
+TABLES = {"sign_in_providers", "operator_identities", "operator_group_maps"}
 
 
 def test_0032_downgrades_and_upgrades_again(world: VaultWorld) -> None:

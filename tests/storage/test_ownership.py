@@ -75,6 +75,7 @@ OWNERS = {
     "group_terms": "credsync.storage.identity_search",
     "sign_in_providers": "credsync.storage.operator_sign_in",
     "operator_identities": "credsync.storage.operator_sign_in",
+    "operator_group_maps": "credsync.storage.operator_sign_in",
 }
 
 # Tables without an owner yet, and modules outside credsync.storage that still import the

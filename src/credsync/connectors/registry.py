@@ -17,6 +17,7 @@ from credsync.connectors.graph.kind import KIND as _ENTRA
 from credsync.connectors.kinds import BindMethod, Kind, Setting
 from credsync.connectors.ldap.kind import KIND as _LDAP
 from credsync.connectors.operator_sign_in import OperatorSignIn, ProviderConfig
+from credsync.connectors.people_source import PeopleSource
 from credsync.errors import ConfigError, InvalidInput
 
 __all__ = [
@@ -26,6 +27,7 @@ __all__ = [
     "help_text",
     "kind_of",
     "open_connector",
+    "operator_directory",
     "operator_sign_in",
     "settings",
     "verifying_kinds",
@@ -105,3 +107,12 @@ def operator_sign_in(config: ProviderConfig) -> OperatorSignIn:
     from credsync.connectors.graph.signin import MicrosoftSignIn
 
     return MicrosoftSignIn(config)
+
+
+def operator_directory(config: ProviderConfig) -> PeopleSource:
+    """The MSP's tenant as a people source (search, read, members), for the import of
+    operators; the connector's ``close()`` ends it."""
+    from credsync.connectors.graph.signin import tenant_reader
+
+    reader: PeopleSource = tenant_reader(config)
+    return reader

@@ -1,13 +1,24 @@
 """The tables of operators who sign in with an identity provider (revision 0032): the
 provider's connection (one row per provider: its tenant, app, sealed client secret, authority,
 TLS trust and the dashboard's redirect URI) and the operators' identities there (tenant id +
-object id, one identity per operator, one operator per identity). Declared here, named and
+object id, one identity per operator, one operator per identity) and the groups whose
+members the import makes operators (a role and client access each). Declared here, named and
 imported through :mod:`credsync.storage.tables`; their owner is
 :mod:`credsync.storage.operator_sign_in`."""
 
 from __future__ import annotations
 
-from sqlalchemy import Column, ForeignKey, LargeBinary, String, Table, Text, UniqueConstraint
+from sqlalchemy import (
+    Boolean,
+    Column,
+    ForeignKey,
+    LargeBinary,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    text,
+)
 
 from credsync.storage._schema import ID, TS, metadata
 
@@ -36,5 +47,25 @@ operator_identities = Table(
     Column("username", String(256), nullable=False),  # as the provider said it at link time
     Column("linked_at", TS, nullable=False),
     Column("linked_by", String(64), nullable=False),
+    # link: an admin linked it; import: the import of operators made the operator
+    Column("source", String(16), nullable=False, server_default=text("'link'")),
+    # why a sync disabled the operator (deleted or disabled in the tenant), until reviewed
+    Column("review", String(200)),
+    Column("review_at", TS),
     UniqueConstraint("provider", "tenant_id", "object_id"),
+)
+
+# A group of the tenant whose members the import makes operators: with a role and a client
+# access list (clients: JSON list of client ids; all_clients: every client).
+operator_group_maps = Table(
+    "operator_group_maps",
+    metadata,
+    Column("provider", String(32), primary_key=True),
+    Column("group_id", String(36), primary_key=True),
+    Column("group_name", String(256), nullable=False),
+    Column("role", String(64), ForeignKey("roles.name"), nullable=False),
+    Column("all_clients", Boolean, nullable=False),
+    Column("clients", Text, nullable=False),
+    Column("created_at", TS, nullable=False),
+    Column("created_by", String(64), nullable=False),
 )

@@ -11,18 +11,23 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from credsync.storage._rows import columns_for, record, records, repr_without
-from credsync.storage.tables import operator_identities, sign_in_providers
+from credsync.storage.tables import operator_group_maps, operator_identities, sign_in_providers
 
 __all__ = [
+    "GroupMapRow",
     "IdentityRow",
     "ProviderRow",
+    "delete_group_map",
+    "group_maps",
     "identities",
     "identity_of",
     "link",
     "operator_of",
     "provider",
+    "put_group_map",
     "put_provider",
     "sealed_secrets",
+    "set_review",
     "set_sealed_secret",
     "unlink",
 ]
@@ -51,6 +56,20 @@ class IdentityRow(NamedTuple):
     username: str
     linked_at: dt.datetime
     linked_by: str
+    source: str = "link"
+    review: str | None = None
+    review_at: dt.datetime | None = None
+
+
+class GroupMapRow(NamedTuple):
+    provider: str
+    group_id: str
+    group_name: str
+    role: str
+    all_clients: bool
+    clients: str  # JSON list of client ids
+    created_at: dt.datetime
+    created_by: str
 
 
 def provider(conn: Connection, name: str) -> ProviderRow | None:
@@ -120,5 +139,39 @@ def link(conn: Connection, row: IdentityRow) -> None:
 def unlink(conn: Connection, operator_id: str) -> int:
     result = conn.execute(
         operator_identities.delete().where(operator_identities.c.operator_id == operator_id)
+    )
+    return result.rowcount or 0
+
+
+def set_review(
+    conn: Connection, operator_id: str, review: str | None, at: dt.datetime | None
+) -> None:
+    """Mark (or clear, None) why a sync disabled the operator."""
+    conn.execute(
+        operator_identities.update()
+        .where(operator_identities.c.operator_id == operator_id)
+        .values(review=review, review_at=at)
+    )
+
+
+def group_maps(conn: Connection, name: str) -> list[GroupMapRow]:
+    query = (
+        sa.select(*columns_for(GroupMapRow, operator_group_maps))
+        .where(operator_group_maps.c.provider == name)
+        .order_by(operator_group_maps.c.group_name, operator_group_maps.c.group_id)
+    )
+    return records(GroupMapRow, conn.execute(query))
+
+
+def put_group_map(conn: Connection, row: GroupMapRow) -> None:
+    delete_group_map(conn, row.provider, row.group_id)
+    conn.execute(operator_group_maps.insert().values(**row._asdict()))
+
+
+def delete_group_map(conn: Connection, name: str, group_id: str) -> int:
+    result = conn.execute(
+        operator_group_maps.delete().where(
+            operator_group_maps.c.provider == name, operator_group_maps.c.group_id == group_id
+        )
     )
     return result.rowcount or 0

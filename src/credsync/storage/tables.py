@@ -51,6 +51,7 @@ __all__ = [
     "metadata",
     "mfa_recovery_codes",
     "operator_clients",
+    "operator_group_maps",
     "operator_identities",
     "operator_mfa",
     "operators",
@@ -393,7 +394,11 @@ from credsync.storage._people_tables import (  # noqa: E402
 from credsync.storage._relay_tables import relay_pairs, relays  # noqa: E402
 
 # Operators who sign in with an identity provider (revision 0032).
-from credsync.storage._sign_in_tables import operator_identities, sign_in_providers  # noqa: E402
+from credsync.storage._sign_in_tables import (  # noqa: E402
+    operator_group_maps,
+    operator_identities,
+    sign_in_providers,
+)
 
 # The directory-sync tables, declared in their own module (this one would pass 500 lines).
 from credsync.storage._sync_tables import (  # noqa: E402

@@ -85,6 +85,8 @@ class LinkedIdentityJson(TypedDict):
     username: str
     linked_at: str | None
     linked_by: str
+    source: str
+    review: str | None
 
 
 class SignInPublicJson(TypedDict):
@@ -129,6 +131,8 @@ class LinkedIdentity:
     username: str
     linked_at: dt.datetime
     linked_by: str
+    source: str = "link"
+    review: str | None = None  # why a sync disabled the operator: to review
 
     def to_json(self) -> LinkedIdentityJson:
         return {
@@ -138,6 +142,8 @@ class LinkedIdentity:
             "username": self.username,
             "linked_at": iso(self.linked_at),
             "linked_by": self.linked_by,
+            "source": self.source,
+            "review": self.review,
         }
 
 
@@ -282,9 +288,11 @@ class OperatorSignIn:
         *,
         tenant_id: str | None = None,
         username: str = "",
+        source: str = "link",
     ) -> LinkedIdentity:
         """Link ``operator`` to the user ``object_id`` of the connected tenant (or
-        ``tenant_id``); Conflict when another operator has that identity."""
+        ``tenant_id``); Conflict when another operator has that identity. ``source``:
+        ``import`` when the import of operators made the operator."""
         actor.require(Permission.ADMIN)
         oid = clean_guid(object_id, "object_id", "object id")
         name = (username or "").strip()
@@ -305,7 +313,9 @@ class OperatorSignIn:
             if holder is not None and holder != row.id:
                 other = self._operators.find_row(conn, holder)
                 raise Conflict(f"that Microsoft identity is linked to operator {other.name!r}")
-            linked = rows.IdentityRow(row.id, PROVIDER, tenant, oid, name, utcnow(), actor.name)
+            linked = rows.IdentityRow(
+                row.id, PROVIDER, tenant, oid, name, utcnow(), actor.name, source
+            )
             rows.link(conn, linked)
             self._audit.append(
                 conn,
@@ -313,9 +323,14 @@ class OperatorSignIn:
                 "operator.identity_link",
                 target_type="operator",
                 target_id=row.id,
-                details={"provider": PROVIDER, "tenant_id": tenant, "object_id": oid},
+                details={
+                    "provider": PROVIDER,
+                    "tenant_id": tenant,
+                    "object_id": oid,
+                    "source": source,
+                },
             )
-        return LinkedIdentity(row.name, tenant, oid, name, linked.linked_at, actor.name)
+        return LinkedIdentity(row.name, tenant, oid, name, linked.linked_at, actor.name, source)
 
     def unlink(self, actor: Actor, operator: str) -> None:
         actor.require(Permission.ADMIN)
@@ -347,6 +362,8 @@ class OperatorSignIn:
                 r.username,
                 as_utc(r.linked_at),
                 r.linked_by,
+                r.source,
+                r.review,
             )
             for r in found
         ]

@@ -26,6 +26,7 @@ from credsync.vault.flags import Flags
 from credsync.vault.groups import Groups
 from credsync.vault.keyring import KeyRing, derive_and_check, read_kdf_params
 from credsync.vault.models import Operator
+from credsync.vault.operator_groups import OperatorGroups
 from credsync.vault.operator_sign_in import OperatorSignIn
 from credsync.vault.operators import Operators, check_operator_password, seed_roles
 from credsync.vault.people import People
@@ -57,6 +58,7 @@ class Vault:
         self.capture_intake = CaptureIntake(db, self.audit, self.flags, self.auto_create)
         self.web_sessions = WebSessions(db, self.audit, self.access, self.operators)
         self.operator_sign_in = OperatorSignIn(db, self.audit, self.operators, self.access)
+        self.operator_groups = OperatorGroups(db, self.audit)
         self.mfa = self.access.mfa
         self.security_keys = self.access.security_keys
 

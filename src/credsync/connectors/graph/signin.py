@@ -172,8 +172,8 @@ class MicrosoftSignIn:
         raise AuthenticationFailed("the id token is signed with a key the tenant does not publish")
 
     def verify(self, id_token: str, nonce: str | None = None) -> VerifiedIdentity:
+        key = self._key_for(id_token)  # first: what is no JWT is refused before any request
         issuer = str(self._configuration().get("issuer", ""))
-        key = self._key_for(id_token)
         try:
             claims: dict[str, Any] = jwt.decode(
                 id_token,
@@ -257,3 +257,30 @@ class MicrosoftSignIn:
 
 def _first_line(text: str) -> str:
     return text.strip().splitlines()[0] if text.strip() else "no reason given"
+
+
+def tenant_reader(config: ProviderConfig) -> Any:
+    """A Graph connector on the MSP's tenant, as the app of ``config`` (its client secret):
+    the people capability (search, read, members) for the import of operators. Graph is
+    ``https://graph.microsoft.com`` with Microsoft's authority, else the authority's own host
+    (the Graph simulator serves both)."""
+    from credsync.connectors.base import DirectoryConfig
+    from credsync.connectors.graph.connector import GraphConnector
+    from credsync.connectors.graph.kind import DEFAULT_AUTHORITY, DEFAULT_GRAPH_URL, KIND
+
+    if config.client_secret is None:
+        raise AuthenticationFailed("reading the tenant needs the app's client secret")
+    authority = config.authority.rstrip("/")
+    url = DEFAULT_GRAPH_URL if authority == DEFAULT_AUTHORITY else authority
+    return GraphConnector(
+        DirectoryConfig(
+            kind=KIND.name,
+            name="the MSP tenant",
+            url=url,
+            bind_username=config.client_id,
+            bind_password=config.client_secret,
+            ca_pem=config.ca_pem,
+            timeout=config.timeout,
+            options={"tenant_id": config.tenant_id, "authority": authority, "credential": "secret"},
+        )
+    )
