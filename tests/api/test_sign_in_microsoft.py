@@ -5,7 +5,12 @@ sign-in is open to anyone, and says nothing secret."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from typing import Any
+
 import pytest
+
+from credsync.testing.graphsim import GraphSimulator
 
 from .conftest import ApiWorld
 
@@ -16,6 +21,12 @@ SETUP = {
     "redirect_uri": "https://vault.example.test/sign-in/microsoft/callback",
 }
 OID = "99999999-8888-7777-6666-555555555555"
+
+
+@pytest.fixture(scope="module")
+def graph_sim() -> Iterator[GraphSimulator]:
+    with GraphSimulator(port=0, seed=37) as sim:
+        yield sim
 
 
 def test_an_admin_connects_links_and_unlinks(api: ApiWorld) -> None:
@@ -85,3 +96,41 @@ def test_trading_an_id_token_needs_the_connection_and_a_good_token(api: ApiWorld
     assert answer.status_code == 401
     assert "cst_" not in answer.text
     assert api.http.post("/api/v1/auth/microsoft/token", json={}).status_code in (400, 422)
+
+
+def test_the_import_of_operators_through_the_api(api: ApiWorld, graph_sim: Any) -> None:
+    """Search, map a group, sync (on the Graph simulator as the MSP tenant); the other roles
+    get 403 on each of these routes."""
+    tenant = graph_sim.add_tenant(users=0, groups=0, domain="msp-api.test")
+    ivy = tenant.create_user(upn=f"ivy@{tenant.domain}", display_name="Ivy")
+    group = tenant.create_group("Engineers", members=[ivy.id])
+    setup = {
+        **SETUP,
+        "tenant_id": tenant.id,
+        "client_id": tenant.default_app.client_id,
+        "client_secret": tenant.default_app.client_secret,
+        "authority": graph_sim.url,
+        "ca_pem": graph_sim.ca_pem,
+    }
+    admin = api.admin
+    assert admin.put("/api/v1/sign-in/microsoft", json=setup).status_code == 200
+    for role in ("viewer", "technician", "directory_manager", "auditor"):
+        other = api.as_role(role)
+        search = other.post("/api/v1/sign-in/microsoft/import/search", json={"query": "ivy"})
+        assert search.status_code == 403
+        assert other.post("/api/v1/sign-in/microsoft/import", json={}).status_code == 403
+        mapped = other.put(f"/api/v1/sign-in/microsoft/groups/{group}", json={"role": "viewer"})
+        assert mapped.status_code == 403
+        assert other.get("/api/v1/sign-in/microsoft/groups").status_code == 403
+        assert other.delete(f"/api/v1/sign-in/microsoft/groups/{group}").status_code == 403
+    found = admin.post("/api/v1/sign-in/microsoft/import/search", json={"query": "ivy"}).json()
+    assert [f["object_id"] for f in found] == [ivy.id]
+    mapped = admin.put(f"/api/v1/sign-in/microsoft/groups/{group}", json={"role": "auditor"})
+    assert mapped.status_code == 200, mapped.text
+    assert mapped.json()["group_name"] == "Engineers"
+    report = admin.post("/api/v1/sign-in/microsoft/import", json={}).json()
+    assert [(x["action"], x["operator"]) for x in report["lines"]] == [
+        ("created", f"ivy@{tenant.domain}")
+    ]
+    assert api.world.vault.operators.get(api.world.admin, f"ivy@{tenant.domain}").role == "auditor"
+    assert admin.delete(f"/api/v1/sign-in/microsoft/groups/{group}").status_code == 204

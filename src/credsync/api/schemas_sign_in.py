@@ -5,7 +5,15 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-__all__ = ["DeviceSignInIn", "DeviceSignInOut", "IdentityLinkIn", "SignInSetupIn"]
+__all__ = [
+    "DeviceSignInIn",
+    "DeviceSignInOut",
+    "GroupMapIn",
+    "IdentityLinkIn",
+    "OperatorImportIn",
+    "OperatorSearchIn",
+    "SignInSetupIn",
+]
 
 
 class _In(BaseModel):
@@ -58,3 +66,24 @@ class DeviceSignInOut(BaseModel):
     token: str = Field(description="An API token (cst_...), shown this once.")
     token_name: str
     expires_at: str | None
+
+
+class OperatorSearchIn(_In):
+    query: str = Field(default="", max_length=2000, description="Words, or a filter.")
+    groups: bool = Field(default=False, description="Search groups too.")
+
+
+class OperatorImportIn(_In):
+    ids: list[str] = Field(default_factory=list, max_length=5000, description="Users' object ids.")
+    role: str = Field(default="viewer", max_length=64, description="The selected users' role.")
+    clients: list[str] | None = Field(
+        default=None, max_length=1000, description="Their client access (null: every client)."
+    )
+    dry_run: bool = False
+
+
+class GroupMapIn(_In):
+    role: str = Field(max_length=64)
+    clients: list[str] | None = Field(
+        default=None, max_length=1000, description="Client names or ids (null: every client)."
+    )

@@ -4,6 +4,8 @@ operators' links to identities there (admin), and what a client needs to start a
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import Response
 
 from credsync.api.deps import Caller, State
@@ -11,13 +13,18 @@ from credsync.api.routing import api_router
 from credsync.api.schemas_sign_in import (
     DeviceSignInIn,
     DeviceSignInOut,
+    GroupMapIn,
     IdentityLinkIn,
+    OperatorImportIn,
+    OperatorSearchIn,
     SignInSetupIn,
 )
 from credsync.connectors import registry
 from credsync.errors import NotFound
+from credsync.sync.operator_import import OperatorImport
 from credsync.types import Secret
 from credsync.vault.models import iso
+from credsync.vault.operator_groups import GroupMapJson
 from credsync.vault.operator_sign_in import (
     LinkedIdentityJson,
     SignInPublicJson,
@@ -109,3 +116,43 @@ def device_sign_in(body: DeviceSignInIn, state: State) -> DeviceSignInOut:
         token_name=token.name,
         expires_at=iso(token.expires_at),
     )
+
+
+@router.post("/sign-in/microsoft/import/search")
+def import_search(body: OperatorSearchIn, actor: Caller, state: State) -> list[dict[str, Any]]:
+    """The tenant's users (and groups) a query finds, for the import of operators (at most
+    500). Needs admin."""
+    return OperatorImport(state.vault, state.keys).search(actor, body.query, groups=body.groups)
+
+
+@router.post("/sign-in/microsoft/import")
+def import_sync(body: OperatorImportIn, actor: Caller, state: State) -> dict[str, Any]:
+    """Synchronise operators with the tenant: the selected users and the mapped groups'
+    members made operators, those disabled or deleted in the tenant disabled and marked for
+    review (see credsync.sync.operator_import). Needs admin."""
+    report = OperatorImport(state.vault, state.keys).sync(
+        actor, body.ids, role=body.role, clients=body.clients, dry_run=body.dry_run
+    )
+    return report.to_json()
+
+
+@router.get("/sign-in/microsoft/groups", response_model=list[GroupMapJson])
+def group_maps(actor: Caller, state: State) -> list[GroupMapJson]:
+    """The groups whose members the import makes operators. Needs admin."""
+    return [g.to_json() for g in state.vault.operator_groups.list(actor)]
+
+
+@router.put("/sign-in/microsoft/groups/{group_id}")
+def map_group(group_id: str, body: GroupMapIn, actor: Caller, state: State) -> dict[str, Any]:
+    """Map a group of the tenant to a role and client access. Needs admin; audited
+    ``sign_in.group_map``."""
+    return OperatorImport(state.vault, state.keys).map_group(
+        actor, group_id, body.role, body.clients
+    )
+
+
+@router.delete("/sign-in/microsoft/groups/{group_id}", status_code=204)
+def unmap_group(group_id: str, actor: Caller, state: State) -> Response:
+    """Stop importing a group's members (the operators made stay). Needs admin."""
+    state.vault.operator_groups.remove(actor, group_id)
+    return Response(status_code=204)

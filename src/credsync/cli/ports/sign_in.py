@@ -3,13 +3,15 @@ operators' links (admin); see :mod:`credsync.vault.operator_sign_in`."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from credsync.cli.ports import LocalVault
 from credsync.cli.remote import Remote, path_of
 
 if TYPE_CHECKING:
+    from credsync.sync.operator_import import OperatorImport
     from credsync.types import Secret
+    from credsync.vault.operator_groups import GroupMapJson
     from credsync.vault.operator_sign_in import LinkedIdentityJson, SignInSettingsJson
 
 __all__ = ["LocalSignIn", "RemoteSignIn", "SignInPort", "local", "remote"]
@@ -36,6 +38,18 @@ class SignInPort(Protocol):
     ) -> LinkedIdentityJson: ...
 
     def unlink(self, operator: str) -> None: ...
+
+    def search(self, query: str, groups: bool) -> list[dict[str, Any]]: ...
+
+    def sync(
+        self, ids: list[str], role: str, clients: list[str] | None, dry_run: bool
+    ) -> dict[str, Any]: ...
+
+    def group_maps(self) -> list[GroupMapJson]: ...
+
+    def map_group(self, group_id: str, role: str, clients: list[str] | None) -> dict[str, Any]: ...
+
+    def unmap_group(self, group_id: str) -> None: ...
 
 
 class LocalSignIn:
@@ -80,6 +94,31 @@ class LocalSignIn:
 
     def unlink(self, operator: str) -> None:
         self._rt.vault.operator_sign_in.unlink(self._rt.actor, operator)
+
+    def _import(self) -> OperatorImport:
+        from credsync.sync.operator_import import OperatorImport
+
+        return OperatorImport(self._rt.vault, self._rt.keys)
+
+    def search(self, query: str, groups: bool) -> list[dict[str, Any]]:
+        return self._import().search(self._rt.actor, query, groups=groups)
+
+    def sync(
+        self, ids: list[str], role: str, clients: list[str] | None, dry_run: bool
+    ) -> dict[str, Any]:
+        report = self._import().sync(
+            self._rt.actor, ids, role=role, clients=clients, dry_run=dry_run
+        )
+        return report.to_json()
+
+    def group_maps(self) -> list[GroupMapJson]:
+        return [g.to_json() for g in self._rt.vault.operator_groups.list(self._rt.actor)]
+
+    def map_group(self, group_id: str, role: str, clients: list[str] | None) -> dict[str, Any]:
+        return self._import().map_group(self._rt.actor, group_id, role, clients)
+
+    def unmap_group(self, group_id: str) -> None:
+        self._rt.vault.operator_groups.remove(self._rt.actor, group_id)
 
 
 class RemoteSignIn:
@@ -129,6 +168,32 @@ class RemoteSignIn:
 
     def unlink(self, operator: str) -> None:
         self._api.delete(path_of("operators", operator, "microsoft"))
+
+    def search(self, query: str, groups: bool) -> list[dict[str, Any]]:
+        body = {"query": query, "groups": groups}
+        found: list[dict[str, Any]] = self._api.post("/sign-in/microsoft/import/search", body)
+        return found
+
+    def sync(
+        self, ids: list[str], role: str, clients: list[str] | None, dry_run: bool
+    ) -> dict[str, Any]:
+        body = {"ids": ids, "role": role, "clients": clients, "dry_run": dry_run}
+        done: dict[str, Any] = self._api.post("/sign-in/microsoft/import", body)
+        return done
+
+    def group_maps(self) -> list[GroupMapJson]:
+        found: list[GroupMapJson] = self._api.get("/sign-in/microsoft/groups")
+        return found
+
+    def map_group(self, group_id: str, role: str, clients: list[str] | None) -> dict[str, Any]:
+        body = {"role": role, "clients": clients}
+        done: dict[str, Any] = self._api.put(
+            path_of("sign-in", "microsoft", "groups", group_id), body
+        )
+        return done
+
+    def unmap_group(self, group_id: str) -> None:
+        self._api.delete(path_of("sign-in", "microsoft", "groups", group_id))
 
 
 def local(rt: LocalVault) -> SignInPort:
