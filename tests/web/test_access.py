@@ -65,6 +65,7 @@ ADMIN_PAGES = [
     "/tokens?all=1",
     "/clients/{client}/export",
     "/microsoft-sign-in",
+    "/microsoft-sign-in/import",
 ]
 # Pages of records the template vault has none of (a run, a directory): each has its own
 # tests; here, signed out -> sign in, and their forms' posts are in POSTS.
@@ -98,6 +99,9 @@ PUBLIC = {
     ("GET", "/api/v1/docs"),
 }
 POSTS = [
+    "/microsoft-sign-in/import",
+    "/microsoft-sign-in/groups",
+    "/microsoft-sign-in/groups/unmap",
     "/microsoft-sign-in",
     "/microsoft-sign-in/link",
     "/microsoft-sign-in/unlink",
@@ -477,6 +481,10 @@ REFUSED = {
         ("post", "/microsoft-sign-in", "admin"),
         ("post", "/microsoft-sign-in/link", "admin"),
         ("post", "/microsoft-sign-in/unlink", "admin"),
+        ("get", "/microsoft-sign-in/import", "admin"),
+        ("post", "/microsoft-sign-in/import", "admin"),
+        ("post", "/microsoft-sign-in/groups", "admin"),
+        ("post", "/microsoft-sign-in/groups/unmap", "admin"),
         ("post", "/roles/new", "admin"),
         ("get", "/roles/edit?name=helpdesk", "admin"),
         ("post", "/roles/edit", "admin"),
@@ -507,6 +515,8 @@ REFUSED = {
         ("get", "/microsoft-sign-in", "admin"),
         ("post", "/microsoft-sign-in", "admin"),
         ("post", "/microsoft-sign-in/link", "admin"),
+        ("get", "/microsoft-sign-in/import", "admin"),
+        ("post", "/microsoft-sign-in/import", "admin"),
         ("post", "/roles/new", "admin"),
         ("post", "/policies/new", "admin"),
         ("get", "/tokens?all=1", "admin"),

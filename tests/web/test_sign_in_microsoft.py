@@ -255,3 +255,39 @@ def test_an_admin_sets_up_links_and_unlinks_on_the_page(web: WebWorld, sim, msp)
     )
     assert gone.status_code == 303
     assert web.world.vault.operator_sign_in.links(web.world.admin) == []
+
+
+def test_an_admin_imports_operators_on_the_page(connected: WebWorld, sim, msp) -> None:
+    admin = connected.signed_in("admin")
+    csrf = connected.csrf(admin)
+    found = admin.get("/microsoft-sign-in/import", params={"q": "stranger"})
+    assert found.status_code == 200, _text(found.text)
+    stranger = _oid(msp, "stranger")
+    assert f'name="user_{stranger}"' in found.text
+    done = admin.post(
+        "/microsoft-sign-in/import",
+        data={"csrf_token": csrf, f"user_{stranger}": "on", "role": "auditor"},
+    )
+    assert done.status_code == 200
+    assert "created" in _text(done.text)
+    world = connected.world
+    op = world.vault.operators.get(world.admin, f"stranger@{msp.domain}")
+    assert op.role == "auditor"
+    group = msp.create_group("Web helpdesk", members=[_oid(msp, "gone")])
+    mapped = admin.post(
+        "/microsoft-sign-in/groups", data={"csrf_token": csrf, "group_id": group, "role": "viewer"}
+    )
+    assert mapped.status_code == 303
+    assert "Web helpdesk" in admin.get("/microsoft-sign-in/import").text
+    synced = admin.post("/microsoft-sign-in/import", data={"csrf_token": csrf, "role": "viewer"})
+    assert f"gone@{msp.domain}" in _text(synced.text)
+    msp.disable(_oid(msp, "gone"))
+    again = admin.post("/microsoft-sign-in/import", data={"csrf_token": csrf, "role": "viewer"})
+    assert "disabled in the tenant" in _text(again.text)
+    assert "disabled in the tenant" in _text(admin.get("/microsoft-sign-in").text)
+    msp.enable(_oid(msp, "gone"))
+    unmapped = admin.post(
+        "/microsoft-sign-in/groups/unmap", data={"csrf_token": csrf, "group_id": group}
+    )
+    assert unmapped.status_code == 303
+    assert world.vault.operator_groups.list(world.admin) == []

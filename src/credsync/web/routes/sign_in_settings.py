@@ -8,7 +8,8 @@ from __future__ import annotations
 from fastapi import Request, Response
 
 from credsync.api.deps import State
-from credsync.errors import Conflict, InvalidInput, NotFound
+from credsync.errors import Conflict, ConnectorError, InvalidInput, NotFound
+from credsync.sync.operator_import import OperatorImport
 from credsync.types import Secret
 from credsync.vault import Permission
 from credsync.web.forms import Form
@@ -104,3 +105,73 @@ def unlink(request: Request, state: State, viewer: ViewerDep, fields: Fields) ->
     name = fields.get("operator", "").strip()
     state.vault.operator_sign_in.unlink(viewer.actor, name)
     return redirect(request, PAGE, viewer, f"{name} no longer signs in with Microsoft.")
+
+
+# -- the import of operators -----------------------------------------------------------------
+IMPORT_PAGE = f"{PAGE}/import"
+
+
+def _import_page(
+    request: Request,
+    state: State,
+    viewer: Viewer,
+    *,
+    query: str = "",
+    found: list[dict[str, object]] | None = None,
+    report: dict[str, object] | None = None,
+    error: str = "",
+    status: int = 200,
+) -> Response:
+    return page(
+        request, "microsoft_import.html", viewer, status=status,
+        title="Import operators from Microsoft", query=query, found=found, report=report,
+        error=error, groups=state.vault.operator_groups.list(viewer.actor),
+        roles=[r.name for r in state.vault.operators.roles(viewer.actor)],
+        configured=state.vault.operator_sign_in.configured(),
+    )  # fmt: skip
+
+
+@router.get(IMPORT_PAGE)
+def import_page(request: Request, state: State, viewer: ViewerDep, q: str = "") -> Response:
+    """Search the tenant's users and groups (with ``q``), select, import; the mapped groups."""
+    viewer.actor.require(Permission.ADMIN)
+    if not q.strip():
+        return _import_page(request, state, viewer)
+    try:
+        found = OperatorImport(state.vault, state.keys).search(viewer.actor, q, groups=True)
+    except (InvalidInput, NotFound, ConnectorError) as exc:
+        return _import_page(request, state, viewer, query=q, error=str(exc), status=400)
+    return _import_page(request, state, viewer, query=q, found=list(found))
+
+
+@router.post(IMPORT_PAGE)
+def import_sync(request: Request, state: State, viewer: ViewerDep, fields: Fields) -> Response:
+    """Import the users ticked (``user_<id>`` boxes) with the role chosen, and synchronise
+    the mapped groups and the review; the report on the page."""
+    viewer.actor.require(Permission.ADMIN)
+    ids = [k.removeprefix("user_") for k in fields if k.startswith("user_")]
+    role = fields.get("role", "viewer")
+    try:
+        report = OperatorImport(state.vault, state.keys).sync(viewer.actor, ids, role=role)
+    except (InvalidInput, NotFound, ConnectorError) as exc:
+        return _import_page(request, state, viewer, error=str(exc), status=400)
+    return _import_page(request, state, viewer, report=report.to_json())
+
+
+@router.post(f"{PAGE}/groups")
+def map_group(request: Request, state: State, viewer: ViewerDep, fields: Fields) -> Response:
+    viewer.actor.require(Permission.ADMIN)
+    try:
+        OperatorImport(state.vault, state.keys).map_group(
+            viewer.actor, fields.get("group_id", ""), fields.get("role", ""), None
+        )
+    except (InvalidInput, NotFound, ConnectorError) as exc:
+        return _import_page(request, state, viewer, error=str(exc), status=400)
+    return redirect(request, IMPORT_PAGE, viewer, "The group is mapped.")
+
+
+@router.post(f"{PAGE}/groups/unmap")
+def unmap_group(request: Request, state: State, viewer: ViewerDep, fields: Fields) -> Response:
+    viewer.actor.require(Permission.ADMIN)
+    state.vault.operator_groups.remove(viewer.actor, fields.get("group_id", ""))
+    return redirect(request, IMPORT_PAGE, viewer, "The group is no longer imported.")
