@@ -116,7 +116,7 @@ def test_an_operator_of_that_name_is_not_taken_over(msp) -> None:
 
 @pytest.mark.parametrize("role", ["viewer", "technician", "directory_manager", "auditor"])
 def test_only_admins_import(msp, role: str) -> None:
-    world, tenant, importer = msp
+    world, _, importer = msp
     someone = world.operator(f"who-{role}", role)
     with pytest.raises(PermissionDenied):
         importer.search(someone, "")

@@ -29,8 +29,9 @@ def login_cmd(ctx: click.Context, microsoft: bool, raw: bool, as_json: bool) -> 
 
     \b
     Examples:
-      eval "$(credsync --server https://vault.example.com login --microsoft)"
-      credsync --server https://vault.example.com login --microsoft --raw
+      export CREDSYNC_SERVER=https://vault.example.com
+      eval "$(credsync login --microsoft)"
+      credsync login --microsoft --raw
     """
     from credsync.cli.remote import Remote
     from credsync.connectors import registry

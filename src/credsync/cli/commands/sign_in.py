@@ -76,9 +76,9 @@ def setup(
 
     \b
     Example:
-      credsync operator microsoft setup --tenant-id 1111...-5555 --client-id aaaa...-eeee \\
-        --redirect-uri https://vault.example.com/sign-in/microsoft/callback \\
-        --client-secret-stdin < secret.txt
+      cat secret.txt | credsync operator microsoft setup --tenant-id 1111...-5555 \\
+        --client-id aaaa...-eeee --client-secret-stdin \\
+        --redirect-uri https://vault.example.com/sign-in/microsoft/callback
     """
     rt = runtime(ctx)
     secret = None
@@ -159,7 +159,12 @@ def link(
 @click.argument("name")
 @click.pass_context
 def unlink(ctx: click.Context, name: str) -> None:
-    """Unlink operator NAME from their Microsoft identity (admin; audited)."""
+    """Unlink operator NAME from their Microsoft identity (admin; audited).
+
+    \b
+    Example:
+      credsync operator microsoft unlink bob
+    """
     runtime(ctx).ports.operator_sign_in.unlink(name)
     click.echo(f"Operator {name} is no longer linked to a Microsoft identity.")
 
@@ -261,7 +266,14 @@ def group_list(ctx: click.Context, as_json: bool) -> None:
 def group_map(
     ctx: click.Context, group_id: str, role: str, clients: tuple[str, ...], as_json: bool
 ) -> None:
-    """Map the tenant's group GROUP_ID to a role and client access (audited)."""
+    """Map the tenant's group GROUP_ID to a role and client access (audited): its members
+    (nested groups too) become operators at each `operator microsoft import sync`.
+
+    \b
+    Example:
+      credsync operator microsoft group map 9a5a9f2e-1c3b-4d5e-8f70-112233445566 \\
+        --role technician --client Contoso
+    """
     data = runtime(ctx).ports.operator_sign_in.map_group(group_id, role, list(clients) or None)
     emit(data, as_json, f"Group {data['group_name']} maps to role {data['role']}.")
 
@@ -270,6 +282,11 @@ def group_map(
 @click.argument("group_id")
 @click.pass_context
 def group_unmap(ctx: click.Context, group_id: str) -> None:
-    """Stop importing GROUP_ID's members (the operators made stay)."""
+    """Stop importing GROUP_ID's members (the operators made stay).
+
+    \b
+    Example:
+      credsync operator microsoft group unmap 9a5a9f2e-1c3b-4d5e-8f70-112233445566
+    """
     runtime(ctx).ports.operator_sign_in.unmap_group(group_id)
     click.echo(f"Group {group_id} is no longer imported.")
