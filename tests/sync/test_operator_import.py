@@ -124,3 +124,21 @@ def test_only_admins_import(msp, role: str) -> None:
         importer.sync(someone, [])
     with pytest.raises(PermissionDenied):
         importer.map_group(someone, "11111111-2222-3333-4444-555555555555", "viewer", None)
+
+
+def test_the_agent_synchronises_the_operators(msp) -> None:
+    """An agent running as an admin syncs the operators too (at start, then every 15
+    minutes): a user disabled in the tenant is disabled in the vault without anyone asking."""
+    import asyncio
+
+    from credsync.agent.loop import Agent
+
+    world, tenant, importer = msp
+    hal = _user(tenant, "hal")
+    importer.sync(world.admin, [hal])
+    tenant.disable(hal)
+    asyncio.run(Agent(world.vault, world.keys, world.admin, poll_seconds=0.05).run(once=True))
+    operator = world.vault.operators.get(world.admin, f"hal@{tenant.domain}")
+    assert operator.disabled_at is not None
+    [link] = world.vault.operator_sign_in.links(world.admin)
+    assert link.review == "disabled in the tenant"

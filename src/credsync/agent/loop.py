@@ -29,6 +29,11 @@
   again BUSY_RETRY seconds later (no attempt counted). Pushes for a directory whose periodic
   run this agent has under way are not claimed until that run ends. At start and every
   SWEEP_SECONDS the agent marks runs abandoned by a process that stopped as aborted.
+- **Operators.** An agent running as an admin synchronises the operators imported from the
+  MSP's tenant every OPERATOR_SYNC_SECONDS once sign-in with Microsoft is set up
+  (:mod:`credsync.sync.operator_import`: mapped groups' members made operators, those
+  disabled or deleted in the tenant disabled for review), in a thread of its own; a failure
+  is logged and tried again next time.
 """
 
 from __future__ import annotations
@@ -76,6 +81,7 @@ LEASE = dt.timedelta(seconds=120)  # how long a claim on queued pushes holds
 MAX_BACKOFF = 3600.0  # seconds: the longest wait between periodic runs of a failing directory
 CLAIM_BATCH = 200
 BUSY_RETRY = 2.0  # seconds before queued pushes for a directory busy elsewhere are tried again
+OPERATOR_SYNC_SECONDS = 900.0  # between two syncs of the operators imported from the tenant
 # Failures of a push run that a later attempt may not meet (anything else is given up at once).
 _RETRIED = (ConnectorError, StorageError, Conflict)
 
@@ -117,6 +123,8 @@ class Agent:
         self.stop_event = asyncio.Event()
         self._keys = keys
         self._wake = asyncio.Event()  # a relay push was queued in this process
+        self._operators_at = -float("inf")  # monotonic time of the last operator sync
+        self._operators: asyncio.Task[None] | None = None
 
     # -- main loop -----------------------------------------------------------------------------
     async def run(self, *, once: bool = False) -> None:
@@ -131,9 +139,12 @@ class Agent:
                 await self._sweep()
                 await self.drain_queue()
                 self._start_due_runs()
+                self._start_operator_sync()
                 if once:
                     if self._periodic:
                         await asyncio.gather(*self._periodic.values())
+                    if self._operators is not None:
+                        await self._operators
                     await self.drain_queue()
                     return
                 with contextlib.suppress(TimeoutError):
@@ -144,6 +155,8 @@ class Agent:
             for task in self._periodic.values():
                 task.cancel()
             await asyncio.gather(*self._periodic.values(), return_exceptions=True)
+            if self._operators is not None:
+                await asyncio.gather(self._operators, return_exceptions=True)
             await self.close()
 
     async def close(self) -> None:
@@ -169,6 +182,31 @@ class Agent:
             )
         except CredsyncError as exc:
             log.warning("abandoned runs were not swept: %s", exc)
+
+    def _start_operator_sync(self) -> None:
+        """The operators' sync, when due and the agent runs as an admin (see the module)."""
+        now = asyncio.get_running_loop().time()
+        busy = self._operators is not None and not self._operators.done()
+        if busy or now - self._operators_at < OPERATOR_SYNC_SECONDS:
+            return
+        if not self._actor.can(Permission.ADMIN):
+            return
+        self._operators_at = now
+        self._operators = asyncio.create_task(asyncio.to_thread(self._sync_operators))
+
+    def _sync_operators(self) -> None:
+        from credsync.sync.operator_import import OperatorImport
+
+        try:
+            if not self._vault.operator_sign_in.configured():
+                return
+            report = OperatorImport(self._vault, self._keys).sync(self._actor)
+        except CredsyncError as exc:
+            log.warning("the operators were not synchronised with the tenant: %s", exc)
+            return
+        changed = [x for x in report.lines if x["action"] not in ("unchanged", "skipped")]
+        if changed:
+            log.info("operators synchronised with the tenant: %s", report.to_json()["counts"])
 
     def _skipped(self, directory_id: str, exc: RunInProgress) -> None:
         """A run under way elsewhere: said at info level, once until the directory is free."""
