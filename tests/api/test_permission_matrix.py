@@ -168,6 +168,26 @@ ROUTES = [
     Route("POST", "/account/mfa/enroll", ANYONE),
     Route("POST", "/account/mfa/confirm", ANYONE, {"code": "abcdef"}),  # 400: not its code
     Route("GET", "/operators/{operator}/mfa", (ADMIN,)),
+    Route("GET", "/sign-in/microsoft", (ADMIN,)),
+    Route(
+        "PUT",
+        "/sign-in/microsoft",
+        (ADMIN,),
+        {
+            "tenant_id": "11111111-2222-3333-4444-555555555555",
+            "client_id": "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee",
+            "client_secret": "matrix-secret-{n}",
+            "redirect_uri": "https://vault.example.test/sign-in/microsoft/callback",
+        },
+    ),
+    Route("GET", "/sign-in/microsoft/links", (ADMIN,)),
+    Route("GET", "/sign-in/microsoft/groups", (ADMIN,)),
+    Route(
+        "PUT",
+        "/operators/{operator}/microsoft",
+        (ADMIN,),
+        {"object_id": "99999999-8888-7777-6666-555555555555"},
+    ),
     Route("POST", "/operators/{operator}/mfa/reset", (ADMIN,)),
     Route("GET", "/mfa/requirement", (R,)),
     Route("PUT", "/mfa/requirement", (ADMIN,), {"required": False, "role": "viewer"}),
@@ -293,6 +313,8 @@ ROUTES = [
     Route("DELETE", "/clients/{client}/folders/{folder}", (W,)),
     Route("DELETE", "/tokens/{token}", (ADMIN,)),  # another operator's token
     Route("POST", "/tokens/revoke-all", (ADMIN,), {"operator": "target-op"}),  # another's
+    Route("DELETE", "/operators/{operator}/microsoft", (ADMIN,)),
+    Route("DELETE", "/sign-in/microsoft/groups/{group_id}", (ADMIN,)),
     Route("DELETE", "/roles/{role}", (ADMIN,)),
     Route("DELETE", "/policies/{policy}", (ADMIN,)),
     Route("POST", "/capture/forwarders/{forwarder}/revoke", (SETUP,)),
@@ -302,6 +324,13 @@ ROUTES = [
 NOT_IN_MATRIX = {
     ("POST", "/auth/login"),  # test_auth.py
     ("POST", "/auth/logout"),
+    ("GET", "/auth/microsoft"),  # open to anyone: tests/api/test_sign_in_microsoft.py
+    ("POST", "/auth/microsoft/token"),  # an id token's: tests/cli/test_login_microsoft.py
+    # The import of operators reads the MSP's tenant, which this world has not connected
+    # (tests/api/test_sign_in_microsoft.py: who may, on the Graph simulator)
+    ("POST", "/sign-in/microsoft/import/search"),
+    ("POST", "/sign-in/microsoft/import"),
+    ("PUT", "/sign-in/microsoft/groups/{group_id}"),
     # A forwarder's own routes: its signature is their authentication, no operator's token
     # (tests/intake/test_intake_security.py)
     ("GET", "/agents/{forwarder_id}/capture-key"),
@@ -354,6 +383,7 @@ def matrix(api: ApiWorld, graph_sim: Any) -> tuple[ApiWorld, dict[str, str]]:
         admin, "Contoso", "contoso-relay", source="contoso-ad", target=directory
     )
     ids = {
+        "group_id": "11111111-2222-3333-4444-555555555555",  # mapped by no one: 404 for admins
         "client": "Contoso",
         "folder": vault.clients.add_folder(admin, "Contoso", "Servers/DCs").path,
         "cred": cred["id"],

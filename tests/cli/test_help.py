@@ -62,7 +62,7 @@ def _help(cli, path: tuple[str, ...]) -> str:
 def test_the_tree_is_complete():
     top = {path[0] for path in COMMANDS if path}
     assert top == {
-        "init", "unlock", "lock", "whoami", "key", "db", "client", "folder", "cred",
+        "init", "unlock", "login", "lock", "whoami", "key", "db", "client", "folder", "cred",
         "generate", "policy", "import", "export", "operator", "role", "mfa", "token", "audit",
         "directory", "sync", "flags", "agent", "simulate", "serve", "demo", "capture", "relay",
         "person", "group",

@@ -62,6 +62,24 @@ def _seed_relay(cli: Any, sim: Any, folder: Path) -> None:
            "--suffix", tenant.domain, "--licence", "ENTERPRISEPACK")  # fmt: skip
 
 
+def _seed_microsoft(cli: Any, sim: Any, folder: Path) -> dict[str, str]:
+    """Operators who sign in with Microsoft: the MSP tenant (a tenant of the simulator, with
+    a user and a group) connected, alice linked, the group mapped to a role."""
+    tenant = sim.add_tenant(users=0, groups=0, domain="msp-output.test")
+    dora = tenant.create_user(upn=f"dora@{tenant.domain}", display_name="Dora")
+    group = tenant.create_group("Helpdesk", members=[dora.id])
+    ca = folder / "ca.pem"
+    ca.write_text(sim.ca_pem)
+    cli.ok("operator", "microsoft", "setup", "--tenant-id", tenant.id, "--client-id",
+           tenant.default_app.client_id, "--redirect-uri",
+           "https://vault.example.test/sign-in/microsoft/callback", "--authority", sim.url,
+           "--ca-file", str(ca), "--client-secret-stdin",
+           stdin=tenant.default_app.client_secret + "\n")  # fmt: skip
+    cli.ok("operator", "microsoft", "link", cli.admin, "99999999-8888-7777-6666-555555555555")
+    cli.ok("operator", "microsoft", "group", "map", group, "--role", "viewer")
+    return {"msp_query": "dora"}
+
+
 @pytest.fixture(scope="module")
 def seeded_template(module_cli, samba_dc, tmp_path_factory):
     """A vault with one of everything a read command can show (a directory on an OU of the
@@ -100,7 +118,8 @@ def seeded_template(module_cli, samba_dc, tmp_path_factory):
                        "Anna", "--surname", "Berg", "--usage-location", "SE")  # fmt: skip
                 cli.ok("group", "add", "Contoso", "Sales", "--type", "microsoft365")
                 cli.ok("group", "add-member", "Sales", "anna.berg", "--client", "Contoso")
-            yield cli, {"cred": cred["id"], "run": run["id"]}
+                ms_ids = _seed_microsoft(cli, sim, tmp_path_factory.mktemp("msp"))
+            yield cli, {"cred": cred["id"], "run": run["id"], **ms_ids}
     finally:
         ad_ou.close()
 
@@ -135,6 +154,7 @@ def _args(ids: dict[str, str], path: tuple[str, ...]) -> list[str]:
         ("group", "export", "show"): ["Contoso", "seeded-365"],
         ("person", "provision", "show"): ["seeded-365"],
         ("person", "provision", "plan"): ["Contoso", "seeded-365"],
+        ("operator", "microsoft", "import", "search"): [ids["msp_query"], "--groups"],
     }
     return [*path, *arguments.get(path, [])]
 
@@ -150,6 +170,9 @@ def test_the_read_commands_are_found():
         ("group", "list"), ("group", "search"), ("group", "show"),
         ("person", "import", "search"), ("person", "deleted", "check"), ("group", "export", "show"),
         ("person", "provision", "show"), ("person", "provision", "plan"),
+        ("operator", "microsoft", "show"),
+        ("operator", "microsoft", "list"), ("operator", "microsoft", "group", "list"),
+        ("operator", "microsoft", "import", "search"),
     } <= set(READ_COMMANDS)  # fmt: skip
 
 

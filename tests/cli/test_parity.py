@@ -44,12 +44,19 @@ SECRETS = {  # the passwords this module stores: never shown by a failing compar
     "dave-parity-password-8842",
     "frank-parity-password-6614",
     BOB_PASSWORD,
+    "parity-app-secret-1",
+    "parity-app-secret-2",
 }
 IMPORT = (
     "title,username,password,url,notes,tags,folder,type,sync_mode\r\n"
     "Imported one,imp1,Imp-Pa55-word-1!,https://one.test,a note,imp;one,Imported,login,\r\n"
     ",nobody,Imp-Pa55-word-2!,,,,,,\r\n"
     "Imported two,imp2,Imp-Pa55-word-2!,,,,,spaceship,\r\n"
+)
+MS_SETUP = (
+    "--tenant-id 11111111-2222-3333-4444-555555555555 --client-id "
+    "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee --redirect-uri "
+    "https://vault.example.test/sign-in/microsoft/callback"
 )
 # What differs by nature between two vaults and two processes.
 MASKS = [
@@ -327,6 +334,37 @@ CASES = [
     write("operator clients alice --client Contoso", 2),
     write("operator clients nobody --all-clients", 4),
     write("operator clients frank --all-clients", 3, who="bob"),
+    # -- operators who sign in with Microsoft ----------------------------------------------
+    read("operator microsoft show", 4),
+    write(
+        f"operator microsoft setup {MS_SETUP} --client-secret-stdin",
+        stdin="parity-app-secret-1\n",
+    ),
+    read("operator microsoft show"),
+    write(
+        "operator microsoft setup --tenant-id contoso --client-id "
+        "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee --redirect-uri https://v.test/cb "
+        "--client-secret-stdin",
+        2,
+        stdin="parity-app-secret-1\n",
+    ),
+    write(
+        f"operator microsoft setup {MS_SETUP} --client-secret-stdin",
+        3,
+        who="bob",
+        stdin="parity-app-secret-2\n",
+    ),
+    write(
+        "operator microsoft link frank 99999999-8888-7777-6666-555555555555 --username f@msp.test"
+    ),
+    write("operator microsoft link frank not-a-guid", 2),
+    read("operator microsoft list"),
+    read("operator microsoft list", 3, who="bob"),
+    read("operator microsoft group list"),
+    write("operator microsoft group unmap 11111111-2222-3333-4444-555555555555", 4),
+    write("operator microsoft group unmap not-a-guid", 2),
+    write("operator microsoft unlink frank", json=False),
+    write("operator microsoft unlink frank", 4),
     read("operator list"),
     read("role list"),
     write("role add Support --permission vault.read --permission secret.reveal --description x"),

@@ -80,6 +80,9 @@ OWNERS = {
     "group_export_settings": "credsync.storage.group_export",
     "provisioning_settings": "credsync.storage.provisioning",
     "provisioned_people": "credsync.storage.provisioning",
+    "sign_in_providers": "credsync.storage.operator_sign_in",
+    "operator_identities": "credsync.storage.operator_sign_in",
+    "operator_group_maps": "credsync.storage.operator_sign_in",
 }
 
 # Tables without an owner yet, and modules outside credsync.storage that still import the

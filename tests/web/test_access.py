@@ -68,6 +68,8 @@ ADMIN_PAGES = [
     "/roles/edit?name=helpdesk",
     "/tokens?all=1",
     "/clients/{client}/export",
+    "/microsoft-sign-in",
+    "/microsoft-sign-in/import",
 ]
 # Pages of records the template vault has none of (a run, a directory): each has its own
 # tests; here, signed out -> sign in, and their forms' posts are in POSTS.
@@ -98,9 +100,17 @@ PUBLIC = {
     ("GET", "/sign-in/code"),  # with a pending sign-in only (test_mfa_pages.py)
     ("POST", "/sign-in/code"),
     ("POST", "/sign-in/key"),  # with a pending sign-in only (test_security_key_pages.py)
+    ("GET", "/sign-in/microsoft"),  # test_sign_in_microsoft.py
+    ("GET", "/sign-in/microsoft/callback"),
     ("GET", "/api/v1/docs"),
 }
 POSTS = [
+    "/microsoft-sign-in/import",
+    "/microsoft-sign-in/groups",
+    "/microsoft-sign-in/groups/unmap",
+    "/microsoft-sign-in",
+    "/microsoft-sign-in/link",
+    "/microsoft-sign-in/unlink",
     "/credentials/{credential}/reveal",
     "/credentials/{credential}/history/1/reveal",
     "/credentials/{credential}/password",
@@ -497,6 +507,14 @@ REFUSED = {
         ("post", "/operators/{operator}/clients", "admin"),
         ("post", "/operators/{operator}/mfa/reset", "admin"),
         ("post", "/mfa/require", "admin"),
+        ("get", "/microsoft-sign-in", "admin"),
+        ("post", "/microsoft-sign-in", "admin"),
+        ("post", "/microsoft-sign-in/link", "admin"),
+        ("post", "/microsoft-sign-in/unlink", "admin"),
+        ("get", "/microsoft-sign-in/import", "admin"),
+        ("post", "/microsoft-sign-in/import", "admin"),
+        ("post", "/microsoft-sign-in/groups", "admin"),
+        ("post", "/microsoft-sign-in/groups/unmap", "admin"),
         ("post", "/roles/new", "admin"),
         ("get", "/roles/edit?name=helpdesk", "admin"),
         ("post", "/roles/edit", "admin"),
@@ -524,6 +542,11 @@ REFUSED = {
         ("get", "/operators", "admin"),
         ("post", "/operators/new", "admin"),
         ("post", "/operators/{operator}/clients", "admin"),
+        ("get", "/microsoft-sign-in", "admin"),
+        ("post", "/microsoft-sign-in", "admin"),
+        ("post", "/microsoft-sign-in/link", "admin"),
+        ("get", "/microsoft-sign-in/import", "admin"),
+        ("post", "/microsoft-sign-in/import", "admin"),
         ("post", "/roles/new", "admin"),
         ("post", "/policies/new", "admin"),
         ("get", "/tokens?all=1", "admin"),

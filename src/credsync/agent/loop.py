@@ -34,6 +34,11 @@
   at a time beside the periodic runs), with the same lease and heartbeat conventions as sync
   runs: a selection with a run under way elsewhere is skipped this round. An agent whose
   actor lacks ``directory.setup`` (the import's permission) leaves them alone.
+- **Operators.** An agent running as an admin synchronises the operators imported from the
+  MSP's tenant every OPERATOR_SYNC_SECONDS once sign-in with Microsoft is set up
+  (:mod:`credsync.sync.operator_import`: mapped groups' members made operators, those
+  disabled or deleted in the tenant disabled for review), in a thread of its own; a failure
+  is logged and tried again next time.
 """
 
 from __future__ import annotations
@@ -83,6 +88,7 @@ MAX_BACKOFF = 3600.0  # seconds: the longest wait between periodic runs of a fai
 CLAIM_BATCH = 200
 BUSY_RETRY = 2.0  # seconds before queued pushes for a directory busy elsewhere are tried again
 SELECTIONS_SECONDS = 5.0  # how often the agent looks for saved import selections that are due
+OPERATOR_SYNC_SECONDS = 900.0  # between two syncs of the operators imported from the tenant
 # Failures of a push run that a later attempt may not meet (anything else is given up at once).
 _RETRIED = (ConnectorError, StorageError, Conflict)
 
@@ -131,6 +137,8 @@ class Agent:
             if actor.can(Permission.DIRECTORY_SETUP)
             else None
         )
+        self._operators_at = -float("inf")  # monotonic time of the last operator sync
+        self._operators: asyncio.Task[None] | None = None
 
     # -- main loop -----------------------------------------------------------------------------
     async def run(self, *, once: bool = False) -> None:
@@ -146,11 +154,14 @@ class Agent:
                 await self.drain_queue()
                 self._start_due_runs()
                 self._start_due_selections()
+                self._start_operator_sync()
                 if once:
                     if self._periodic:
                         await asyncio.gather(*self._periodic.values())
                     if self._selections is not None:
                         await self._selections
+                    if self._operators is not None:
+                        await self._operators
                     await self.drain_queue()
                     return
                 with contextlib.suppress(TimeoutError):
@@ -164,6 +175,8 @@ class Agent:
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+            if self._operators is not None:
+                await asyncio.gather(self._operators, return_exceptions=True)
             await self.close()
 
     async def close(self) -> None:
@@ -189,6 +202,31 @@ class Agent:
             )
         except CredsyncError as exc:
             log.warning("abandoned runs were not swept: %s", exc)
+
+    def _start_operator_sync(self) -> None:
+        """The operators' sync, when due and the agent runs as an admin (see the module)."""
+        now = asyncio.get_running_loop().time()
+        busy = self._operators is not None and not self._operators.done()
+        if busy or now - self._operators_at < OPERATOR_SYNC_SECONDS:
+            return
+        if not self._actor.can(Permission.ADMIN):
+            return
+        self._operators_at = now
+        self._operators = asyncio.create_task(asyncio.to_thread(self._sync_operators))
+
+    def _sync_operators(self) -> None:
+        from credsync.sync.operator_import import OperatorImport
+
+        try:
+            if not self._vault.operator_sign_in.configured():
+                return
+            report = OperatorImport(self._vault, self._keys).sync(self._actor)
+        except CredsyncError as exc:
+            log.warning("the operators were not synchronised with the tenant: %s", exc)
+            return
+        changed = [x for x in report.lines if x["action"] not in ("unchanged", "skipped")]
+        if changed:
+            log.info("operators synchronised with the tenant: %s", report.to_json()["counts"])
 
     def _skipped(self, directory_id: str, exc: RunInProgress) -> None:
         """A run under way elsewhere: said at info level, once until the directory is free."""

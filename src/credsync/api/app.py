@@ -28,6 +28,7 @@ from credsync.api.routes import (
     policies,
     provision_people,
     relays,
+    sign_in,
     sync,
     transfer,
 )
@@ -87,6 +88,7 @@ def create_api(state: ServerState) -> FastAPI:
         group_export,
         groups,
         mfa,
+        sign_in,
         policies,
     )
     for module in modules:

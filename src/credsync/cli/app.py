@@ -13,6 +13,7 @@ __all__ = ["LazyGroup", "cli"]
 _COMMANDS: dict[str, tuple[str, str]] = {
     "init": ("credsync.cli.commands.setup", "init_cmd"),
     "unlock": ("credsync.cli.commands.setup", "unlock_cmd"),
+    "login": ("credsync.cli.commands.login", "login_cmd"),
     "lock": ("credsync.cli.commands.setup", "lock_cmd"),
     "whoami": ("credsync.cli.commands.setup", "whoami_cmd"),
     "key": ("credsync.cli.commands.setup", "key_group"),
@@ -45,6 +46,7 @@ _COMMANDS: dict[str, tuple[str, str]] = {
 _SUMMARIES = {
     "init": "Create a vault: master passphrase and first admin.",
     "unlock": "Open a session so later commands skip the key derivation.",
+    "login": "Sign in to a server with Microsoft (device code) for an API token.",
     "lock": "End your session(s).",
     "whoami": "Show who you are acting as, and where the vault is.",
     "key": "Master key: rotate the passphrase.",

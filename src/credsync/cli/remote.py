@@ -80,11 +80,19 @@ def _unreachable(url: str, err: Exception) -> CredsyncError:
 
 
 class Remote:
-    def __init__(self, url: str, token: Secret | None, *, ca_file: Path | None = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        token: Secret | None,
+        *,
+        ca_file: Path | None = None,
+        anonymous: bool = False,
+    ) -> None:
+        """``anonymous``: no token (the routes open to anyone: ``credsync login``)."""
         url = url.strip().rstrip("/")
         if not url.startswith(("http://", "https://")):
             raise ConfigError(f"--server {url!r}: give the server's URL, http(s)://HOST[:PORT]")
-        if token is None:
+        if token is None and not anonymous:
             raise AuthenticationFailed(
                 "--server needs an API token in CREDSYNC_TOKEN (`credsync token create` on the "
                 "server's vault, or POST /api/v1/tokens)"
@@ -108,7 +116,7 @@ class Remote:
                 raise ConfigError(f"CREDSYNC_SERVER_CA {ca_file}: {err}") from None
         self._http: httpx.Client = httpx.Client(
             base_url=f"{url}/api/v1",
-            headers={"Authorization": f"Bearer {token.reveal()}"},
+            headers={} if token is None else {"Authorization": f"Bearer {token.reveal()}"},
             verify=verify,
             timeout=120,
             trust_env=False,

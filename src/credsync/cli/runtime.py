@@ -220,6 +220,12 @@ _ARGUMENT_KINDS = {
     "path": "folder",
 }
 _GROUP_KINDS = {"cred": "credential"}
+# Commands whose records are no kind of their group's (as the API's path names them).
+_COMMAND_KINDS = {
+    "operator microsoft setup": "sign-in",
+    "operator microsoft show": "sign-in",
+    "operator microsoft list": "sign-in",
+}
 
 
 def record_denial(shared: dict[str, Any], err: PermissionDenied) -> None:
@@ -378,6 +384,7 @@ class Runtime:
 
         words = ctx.command_path.split()[1:]
         kind = _GROUP_KINDS.get(words[0], kind_of(words[0])) if words else "vault"
+        kind = _COMMAND_KINDS.get(" ".join(words), kind)
         target = ""
         argument = next((p for p in ctx.command.params if isinstance(p, click.Argument)), None)
         if argument is not None and argument.name:

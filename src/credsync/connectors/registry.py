@@ -16,6 +16,8 @@ from credsync.connectors.base import Connector, DirectoryConfig
 from credsync.connectors.graph.kind import KIND as _ENTRA
 from credsync.connectors.kinds import BindMethod, Kind, Setting
 from credsync.connectors.ldap.kind import KIND as _LDAP
+from credsync.connectors.operator_sign_in import OperatorSignIn, ProviderConfig
+from credsync.connectors.people_source import PeopleSource
 from credsync.errors import ConfigError, InvalidInput
 
 __all__ = [
@@ -25,6 +27,8 @@ __all__ = [
     "help_text",
     "kind_of",
     "open_connector",
+    "operator_directory",
+    "operator_sign_in",
     "settings",
     "verifying_kinds",
 ]
@@ -95,3 +99,20 @@ def help_text(name: str) -> str:
 def verifying_kinds() -> tuple[str, ...]:
     """The kinds whose connectors check a password by binding."""
     return tuple(k.name for k in KINDS if k.verifies_passwords)
+
+
+def operator_sign_in(config: ProviderConfig) -> OperatorSignIn:
+    """The identity provider operators sign in with (the MSP's own tenant), for ``config``:
+    see :mod:`credsync.connectors.operator_sign_in` (msal is imported only now)."""
+    from credsync.connectors.graph.signin import MicrosoftSignIn
+
+    return MicrosoftSignIn(config)
+
+
+def operator_directory(config: ProviderConfig) -> PeopleSource:
+    """The MSP's tenant as a people source (search, read, members), for the import of
+    operators; the connector's ``close()`` ends it."""
+    from credsync.connectors.graph.signin import tenant_reader
+
+    reader: PeopleSource = tenant_reader(config)
+    return reader

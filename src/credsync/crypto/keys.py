@@ -154,6 +154,25 @@ class KeyEncryptionKey(_Key):
         raw = self.unwrap_capture_key(directory_id, wrapped)
         return _seal(new_kek._aead, raw, self._capture_aad(directory_id))
 
+    @staticmethod
+    def _sign_in_aad(provider: str) -> bytes:
+        return f"credsync/sign-in-secret/v1|{provider}".encode()
+
+    def wrap_sign_in_secret(self, provider: str, secret: str) -> bytes:
+        """An identity provider's client secret (operators' sign-in) sealed for the database,
+        bound to the provider."""
+        return _seal(self._aead, secret.encode("utf-8"), self._sign_in_aad(provider))
+
+    def unwrap_sign_in_secret(self, provider: str, wrapped: bytes) -> Secret:
+        raw = _open(self._aead, wrapped, self._sign_in_aad(provider), f"secret of {provider}")
+        return Secret(raw.decode("utf-8"))
+
+    def rewrap_sign_in_secret(
+        self, provider: str, wrapped: bytes, new_kek: KeyEncryptionKey
+    ) -> bytes:
+        secret = self.unwrap_sign_in_secret(provider, wrapped)
+        return new_kek.wrap_sign_in_secret(provider, secret.reveal())
+
     def make_check(self) -> bytes:
         """A blob only this key opens; stored so a wrong passphrase is told apart at once."""
         return _seal(self._aead, _CHECK_PLAINTEXT, b"credsync/kek-check/v1")

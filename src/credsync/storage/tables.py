@@ -55,6 +55,8 @@ __all__ = [
     "metadata",
     "mfa_recovery_codes",
     "operator_clients",
+    "operator_group_maps",
+    "operator_identities",
     "operator_mfa",
     "operators",
     "password_policies",
@@ -72,6 +74,7 @@ __all__ = [
     "search_terms",
     "secret_versions",
     "sign_in_failures",
+    "sign_in_providers",
     "sync_queue",
     "vault_meta",
     "webauthn_challenges",
@@ -414,6 +417,13 @@ from credsync.storage._selection_tables import (  # noqa: E402
     import_selection_runs,
     import_selections,
     person_onboarding,
+)
+
+# Operators who sign in with an identity provider (revision 0032).
+from credsync.storage._sign_in_tables import (  # noqa: E402
+    operator_group_maps,
+    operator_identities,
+    sign_in_providers,
 )
 
 # The directory-sync tables, declared in their own module (this one would pass 500 lines).

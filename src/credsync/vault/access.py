@@ -176,6 +176,15 @@ class Access:
         operator_rows.set_last_login(conn, row.id, utcnow())
         return self._operators.actor_for(conn, row, "password")
 
+    def signed_in_with(self, conn: Connection, operator_id: str, via: str) -> Actor:
+        """In the transaction that records a sign-in by an identity provider (``via``): the
+        operator, provided they are still enabled (their row locked until it ends)."""
+        row = self._operators.find_row(conn, operator_id, lock=True)
+        if row.disabled_at is not None:
+            raise AuthenticationFailed(f"operator {row.name!r} is disabled")
+        operator_rows.set_last_login(conn, row.id, utcnow())
+        return self._operators.actor_for(conn, row, via)
+
     def login_token(self, token: Secret) -> Actor:
         raw = token.reveal()
         if not raw.startswith(TOKEN_PREFIX):

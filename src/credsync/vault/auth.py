@@ -57,7 +57,7 @@ class Actor:
     name: str
     role: str
     permissions: frozenset[str]
-    via: str  # password | token | session | system
+    via: str  # password | token | session | system | microsoft (credsync.vault.operator_sign_in)
     # The ids of the clients the actor may reach; None: every client (per-client access).
     clients: frozenset[str] | None = None
     mfa: bool = False  # the sign-in (or session) passed the second factor (credsync.vault.mfa)

@@ -8,6 +8,7 @@ from credsync.errors import AlreadyExists, StaleVersion
 from credsync.storage import Database, meta, sessions
 from credsync.storage import capture as capture_rows
 from credsync.storage import clients as client_rows
+from credsync.storage import operator_sign_in as sign_in_rows
 from credsync.types import Secret
 from credsync.vault._time import utcnow
 from credsync.vault.access import Access
@@ -25,6 +26,8 @@ from credsync.vault.flags import Flags
 from credsync.vault.groups import Groups
 from credsync.vault.keyring import KeyRing, derive_and_check, read_kdf_params
 from credsync.vault.models import Operator
+from credsync.vault.operator_groups import OperatorGroups
+from credsync.vault.operator_sign_in import OperatorSignIn
 from credsync.vault.operators import Operators, check_operator_password, seed_roles
 from credsync.vault.people import People
 from credsync.vault.policies import Policies
@@ -56,6 +59,8 @@ class Vault:
         self.capture = Capture(db, self.audit)
         self.capture_intake = CaptureIntake(db, self.audit, self.flags, self.auto_create)
         self.web_sessions = WebSessions(db, self.audit, self.access, self.operators)
+        self.operator_sign_in = OperatorSignIn(db, self.audit, self.operators, self.access)
+        self.operator_groups = OperatorGroups(db, self.audit)
         self.mfa = self.access.mfa
         self.security_keys = self.access.security_keys
 
@@ -154,6 +159,10 @@ class Vault:
             for directory_id, wrapped in capture_keys:
                 capture_rows.set_wrapped_key(
                     conn, directory_id, old.rewrap_capture_key(directory_id, wrapped, new)
+                )
+            for provider, sealed in sign_in_rows.sealed_secrets(conn):
+                sign_in_rows.set_sealed_secret(
+                    conn, provider, old.rewrap_sign_in_secret(provider, sealed, new)
                 )
             meta.set_key(
                 conn,

@@ -168,11 +168,21 @@ class WebSessions:
             raise AuthenticationFailed("the sign-in has expired: sign in again")
         return row
 
-    def _open(self, checked: OperatorRow, mfa: str) -> WebSession:
+    def start_with(self, row: OperatorRow, via: str) -> WebSession:
+        """A session for an operator an identity provider (``via``) signed in: the provider
+        did the authentication, so no password and no second factor of the vault's are asked
+        (see docs/operators-microsoft.md); the session counts as without MFA."""
+        return self._open(row, "none", via=via)
+
+    def _open(self, checked: OperatorRow, mfa: str, *, via: str = "password") -> WebSession:
         now = utcnow()
         token = Secret(WEB_PREFIX + new_token_secret())
         with self._db.write() as conn:
-            actor = dataclasses.replace(self._access.signed_in(conn, checked), mfa=mfa == "passed")
+            if via == "password":
+                signed = self._access.signed_in(conn, checked)
+            else:
+                signed = self._access.signed_in_with(conn, checked.id, via)
+            actor = dataclasses.replace(signed, mfa=mfa == "passed")
             session = WebSession(new_id(), actor, token, new_token_secret(24), now + MAX_AGE, mfa)
             sessions.add_web(
                 conn,
@@ -190,7 +200,7 @@ class WebSessions:
                 "auth.web_login",
                 target_type="operator",
                 target_id=checked.id,
-                details={"session": session.id, "mfa": mfa},
+                details={"session": session.id, "mfa": mfa, "via": via},
             )
             purge = self._purged_at is None or now - self._purged_at >= PURGE_EVERY
             if purge:

@@ -39,6 +39,8 @@ from credsync.web.routes import (
     roles,
     search,
     security_keys,
+    sign_in_microsoft,
+    sign_in_settings,
     sync,
     transfer,
     vault,
@@ -56,6 +58,7 @@ def mount_web(app: FastAPI) -> None:
     # clients before vault: /clients/new is not a client named "new"
     for module in (
         auth,
+        sign_in_microsoft,
         account,
         mfa,
         security_keys,
@@ -79,6 +82,7 @@ def mount_web(app: FastAPI) -> None:
         group_export,
         groups,
         audit,
+        sign_in_settings,
         operators,
         roles,
         apidocs,

@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from credsync.cli.commands.mfa import operator_mfa_group
+from credsync.cli.commands.sign_in import operator_microsoft_group
 from credsync.cli.output import details, emit, json_option, note, table
 from credsync.cli.runtime import Runtime, interactive, read_secret, runtime
 from credsync.errors import InvalidInput
@@ -259,6 +260,7 @@ def _current_password(rt: Runtime, me: str) -> Secret:
 
 
 operator_group.add_command(operator_mfa_group)  # operator mfa ... (credsync.cli.commands.mfa)
+operator_group.add_command(operator_microsoft_group)  # (credsync.cli.commands.sign_in)
 
 
 @click.group("role")

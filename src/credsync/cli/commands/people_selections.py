@@ -174,7 +174,13 @@ def add_selection_commands(group: click.Group) -> None:
     @click.pass_context
     def selections(ctx: click.Context, client: str, name: str | None, as_json: bool) -> None:
         """CLIENT's saved selections, with how each one's last run went; with NAME, that one
-        and its newest runs (counts, and the last run's refused lines)."""
+        and its newest runs (counts, and the last run's refused lines).
+
+        \b
+        Examples:
+          credsync person import selections Contoso
+          credsync person import selections Contoso Sales --json
+        """
         port = runtime(ctx).ports.people_import
         if name is None:
             found = port.selections(client)
@@ -191,7 +197,12 @@ def add_selection_commands(group: click.Group) -> None:
     @click.pass_context
     def run_selection(ctx: click.Context, client: str, name: str, as_json: bool) -> None:
         """Run CLIENT's saved selection NAME now. Exit 9 when it failed or refused any object
-        (the others were imported)."""
+        (the others were imported).
+
+        \b
+        Example:
+          credsync person import run-selection Contoso Sales
+        """
         run = runtime(ctx).ports.people_import.run_selection(client, name)
         emit(run, as_json, lambda: _run_text(run))
         if run["state"] != "done":
@@ -205,6 +216,11 @@ def add_selection_commands(group: click.Group) -> None:
     @json_option
     @click.pass_context
     def remove_selection(ctx: click.Context, client: str, name: str, as_json: bool) -> None:
-        """Forget CLIENT's saved selection NAME and its runs (what it imported stays)."""
+        """Forget CLIENT's saved selection NAME and its runs (what it imported stays).
+
+        \b
+        Example:
+          credsync person import remove-selection Contoso Sales
+        """
         gone = runtime(ctx).ports.people_import.remove_selection(client, name)
         emit(gone, as_json, lambda: f"Removed selection {gone['name']}.")

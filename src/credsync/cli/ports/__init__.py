@@ -47,6 +47,7 @@ if TYPE_CHECKING:
     from credsync.cli.ports.policies import PoliciesPort
     from credsync.cli.ports.provisioning import ProvisioningPort
     from credsync.cli.ports.relays import RelaysPort
+    from credsync.cli.ports.sign_in import SignInPort
     from credsync.cli.ports.sync import SyncPort
     from credsync.cli.ports.transfer import TransferPort
     from credsync.cli.remote import Remote
@@ -192,6 +193,11 @@ class Ports:
     @property
     def relays(self) -> RelaysPort:
         port: RelaysPort = self._port("relays")
+        return port
+
+    @property
+    def operator_sign_in(self) -> SignInPort:
+        port: SignInPort = self._port("sign_in")
         return port
 
     @property

@@ -8,7 +8,9 @@
 
 One HTTPS server on 127.0.0.1 (its own test CA: ``sim.ca_file``) plays, for any number of tenants,
 OIDC discovery and the v2.0 token endpoint (client credentials by secret or certificate, and the
-password grant: :func:`sign_in` proves a password works) and Graph v1.0: users, groups and
+password grant: :func:`sign_in` proves a password works; the authorization code flow with
+PKCE and the device code flow, with their sign-in pages: :func:`authorize` and
+:func:`approve_device` play the user over HTTP) and Graph v1.0: users, groups and
 members, delta queries, deleted items, licences, domains, admin roles (directoryRoles,
 roleAssignments), the directory audit log, $batch, throttling and injectable faults, with
 Graph's error shapes. See the private modules' docstrings for the exact behaviour. The product
@@ -17,7 +19,7 @@ product's: see tests/test_dependencies.py).
 """
 
 from ._fixtures import simulator_fixture
-from ._signin import SignIn, sign_in
+from ._signin import SignIn, approve_device, authorize, sign_in
 from ._simulator import DEFAULT_PERMISSIONS, DEFAULT_ROLE, GraphSimulator
 from ._tenant import SimApp, SimTenant, SimUser
 from ._throttle import ThrottleConfig
@@ -31,6 +33,8 @@ __all__ = [
     "SimTenant",
     "SimUser",
     "ThrottleConfig",
+    "approve_device",
+    "authorize",
     "sign_in",
     "simulator_fixture",
 ]

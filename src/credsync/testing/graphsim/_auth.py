@@ -1,5 +1,6 @@
 """The identity platform's side: OIDC discovery, the v2.0 token endpoint (client credentials by
-secret or by certificate assertion; the password grant is ``_ropc``'s), and Graph's validation of
+secret or by certificate assertion; the password grant is ``_ropc``'s, the authorization code
+and device code grants ``_interactive``'s), and Graph's validation of
 the access tokens it issued (app tokens only).
 
 Access tokens are real JWTs (RS256, the simulator's key, ``kid`` in the header, keys served at
@@ -28,6 +29,7 @@ from jwt.utils import base64url_decode, base64url_encode
 
 from ._clock import SimClock
 from ._errors import AadError, GraphError
+from ._interactive import DEVICE_GRANT, Interactive
 from ._permissions import ROLE_TEMPLATE_IDS
 from ._ropc import password_grant
 from ._tenant import SimApp, SimTenant
@@ -39,6 +41,8 @@ GRAPH_SCOPE = "https://graph.microsoft.com/.default"
 TOKEN_LIFETIME = 3599
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 ASSERTION_ALGORITHMS = ["RS256", "PS256"]
+AUTH_CODE = "authorization_code"
+_GRANTS = ("client_credentials", "password", AUTH_CODE, DEVICE_GRANT)
 
 
 def _verified(token: str, key: Any, algorithms: list[str]) -> dict[str, Any]:
@@ -82,6 +86,7 @@ class Authority:
         self._key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         self.kid = uuid.uuid4().hex[:27]
         self.issuer_base = "https://login.microsoftonline.com"
+        self.interactive = Interactive(clock.timestamp)
 
     # --- discovery -------------------------------------------------------------------------
     def openid_configuration(self, base: str, tenant_ref: str) -> dict[str, Any]:
@@ -123,6 +128,10 @@ class Authority:
             "keys": [{"kty": "RSA", "use": "sig", "kid": self.kid, "n": key["n"], "e": key["e"]}]
         }
 
+    def tenant(self, tenant_ref: str) -> SimTenant:
+        """The tenant of an id or domain, or AadError AADSTS90002."""
+        return self._tenant(tenant_ref)
+
     def _tenant(self, tenant_ref: str) -> SimTenant:
         tenant = self.find_tenant(tenant_ref)
         if tenant is None:
@@ -159,13 +168,13 @@ class Authority:
                 900144,
                 "The request body must contain the following parameter: 'grant_type'.",
             )
-        if grant not in ("client_credentials", "password"):
+        if grant not in _GRANTS:
             raise AadError(
                 400,
                 "unsupported_grant_type",
                 70003,
-                "The app requested an unsupported grant type "
-                f"'{grant}'. This simulator answers client_credentials and password only.",
+                f"The app requested an unsupported grant type '{grant}'. This simulator "
+                "answers client_credentials, password, authorization_code and device_code.",
             )
         if not client_id:
             raise AadError(
@@ -186,6 +195,16 @@ class Authority:
                 "may have sent your authentication request to the wrong tenant.",
             )
         secret = form.get("client_secret") or (basic[1] if basic else None)
+        issuer = base or self.issuer_base
+        if grant in (AUTH_CODE, DEVICE_GRANT):
+            confidential = self._client_auth(app, form, secret, endpoints)
+            if grant == DEVICE_GRANT:
+                return self.interactive.redeem_device(
+                    tenant, app, form, sign=self._sign, issuer_base=issuer
+                )
+            return self.interactive.redeem_code(
+                tenant, app, form, confidential=confidential, sign=self._sign, issuer_base=issuer
+            )
         if grant == "password":
             if secret is not None:
                 self._check_secret(app, secret)
@@ -220,6 +239,20 @@ class Authority:
             "ext_expires_in": TOKEN_LIFETIME,
             "access_token": self.issue(tenant, app),
         }
+
+    def _client_auth(
+        self, app: SimApp, form: Mapping[str, str], secret: str | None, endpoints: Collection[str]
+    ) -> bool:
+        """For a delegated grant: True when the client proved who it is (a confidential
+        client: a right secret or assertion), False for a public client (neither sent)."""
+        assertion = form.get("client_assertion")
+        if assertion:
+            self._check_assertion(app, assertion, endpoints)
+            return True
+        if secret is not None:
+            self._check_secret(app, secret)
+            return True
+        return False
 
     @staticmethod
     def _check_secret(app: SimApp, secret: str) -> None:

@@ -41,7 +41,14 @@ from jwt.utils import base64url_encode
 from ._errors import AadError
 from ._tenant import SimApp, SimTenant
 
-__all__ = ["password_grant", "user_realm"]
+__all__ = [
+    "authenticate",
+    "id_token_claims",
+    "pairwise_sub",
+    "password_grant",
+    "user_realm",
+    "user_tokens",
+]
 
 GRAPH = "https://graph.microsoft.com"
 LIFETIME = 3599
@@ -105,20 +112,9 @@ def _refuse(number: int, text: str) -> AadError:
     return AadError(400, "invalid_grant", number, text)
 
 
-def password_grant(
-    tenant: SimTenant,
-    app: SimApp,
-    form: Mapping[str, str],
-    *,
-    sign: Callable[[dict[str, Any]], str],
-    issuer_base: str,
-) -> dict[str, Any]:
-    """Answer a ROPC request of ``app`` (already known, its secret checked if sent)."""
-    for name in ("scope", "username", "password"):
-        if not form.get(name):
-            raise _missing(name)
-    graph_scopes, oidc = _scopes(form["scope"])
-    username, password = form["username"], form["password"]
+def authenticate(tenant: SimTenant, username: str, password: str) -> dict[str, Any]:
+    """The user record of ``username`` signing in with ``password`` (the checks above, in
+    order), or :class:`AadError` ``invalid_grant`` with the AADSTS code Entra gives."""
     now = tenant.clock.now()
     with tenant.store.lock:
         record = tenant.store.user(username) if "@" in username else None
@@ -136,7 +132,66 @@ def password_grant(
             raise _refuse(50126, WRONG)
         if _expired(tenant, record, now):
             raise _refuse(50055, "The password is expired.")
-        user = dict(record)
+        return dict(record)
+
+
+def id_token_claims(
+    tenant: SimTenant, app: SimApp, user: Mapping[str, Any], issuer_base: str, now: int
+) -> dict[str, Any]:
+    """An id token's claims (v2.0) for ``user`` signed in to ``app``, as
+    https://learn.microsoft.com/en-us/entra/identity-platform/id-token-claims-reference lists
+    them: ``sub`` is pairwise (per app), ``oid`` the user's object id, ``tid`` the tenant."""
+    return {
+        "aud": app.client_id,
+        "iss": f"{issuer_base}/{tenant.id}/v2.0",
+        "iat": now,
+        "nbf": now,
+        "exp": now + LIFETIME,
+        "name": user.get("displayName"),
+        "oid": user["id"],
+        "preferred_username": user["userPrincipalName"],
+        "sub": pairwise_sub(app, user["id"]),
+        "tid": tenant.id,
+        "ver": "2.0",
+    }
+
+
+def pairwise_sub(app: SimApp, user_id: str) -> str:
+    return base64url_encode(uuid.uuid5(uuid.UUID(app.client_id), user_id).bytes).decode()
+
+
+def password_grant(
+    tenant: SimTenant,
+    app: SimApp,
+    form: Mapping[str, str],
+    *,
+    sign: Callable[[dict[str, Any]], str],
+    issuer_base: str,
+) -> dict[str, Any]:
+    """Answer a ROPC request of ``app`` (already known, its secret checked if sent)."""
+    for name in ("scope", "username", "password"):
+        if not form.get(name):
+            raise _missing(name)
+    _scopes(form["scope"])  # a bad scope is refused before the password is checked
+    user = authenticate(tenant, form["username"], form["password"])
+    return user_tokens(tenant, app, user, form["scope"], sign=sign, issuer_base=issuer_base)
+
+
+def user_tokens(
+    tenant: SimTenant,
+    app: SimApp,
+    user: Mapping[str, Any],
+    scope: str,
+    *,
+    sign: Callable[[dict[str, Any]], str],
+    issuer_base: str,
+    nonce: str | None = None,
+) -> dict[str, Any]:
+    """The token endpoint's answer for ``user`` signed in to ``app`` (any delegated grant):
+    an access token for Graph, an id token when ``openid`` was asked (with ``nonce`` when
+    the authorize request carried one), a refresh token with ``offline_access``."""
+    graph_scopes, oidc = _scopes(scope)
+    now = tenant.clock.now()
     tenant.stats_add("tokens")
     stamp = int(now.timestamp())
     common = {"iat": stamp, "nbf": stamp, "exp": stamp + LIFETIME, "tid": tenant.id}
@@ -150,7 +205,7 @@ def password_grant(
         "name": user.get("displayName"),
         "oid": user["id"],
         "scp": " ".join(graph_scopes),
-        "sub": base64url_encode(uuid.uuid5(uuid.UUID(app.client_id), user["id"]).bytes).decode(),
+        "sub": pairwise_sub(app, user["id"]),
         "unique_name": user["userPrincipalName"],
         "upn": user["userPrincipalName"],
         "ver": "1.0",
@@ -163,18 +218,10 @@ def password_grant(
         "access_token": sign(access),
     }
     if "openid" in oidc:
-        answer["id_token"] = sign(
-            {
-                **common,
-                "aud": app.client_id,
-                "iss": f"{issuer_base}/{tenant.id}/v2.0",
-                "name": user.get("displayName"),
-                "oid": user["id"],
-                "preferred_username": user["userPrincipalName"],
-                "sub": access["sub"],
-                "ver": "2.0",
-            }
-        )
+        claims = id_token_claims(tenant, app, user, issuer_base, stamp)
+        if nonce is not None:
+            claims["nonce"] = nonce
+        answer["id_token"] = sign(claims)
     if "offline_access" in oidc:
         answer["refresh_token"] = secrets.token_urlsafe(48)
     return answer

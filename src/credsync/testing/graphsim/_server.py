@@ -18,13 +18,14 @@ from urllib.parse import parse_qsl
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from . import _ropc
+from . import _pages, _ropc
 from ._auth import aad_time
 from ._errors import AadError, aad_error_body
 from ._graph import GraphRequest
+from ._interactive import PageError, RedirectError
 
 if TYPE_CHECKING:
     from ._simulator import GraphSimulator
@@ -107,6 +108,79 @@ def build_app(sim: GraphSimulator) -> Callable[[Scope, Receive, Send], Awaitable
             return aad_reply(err)
         return JSONResponse(answer, headers=_NO_STORE)
 
+    async def authorize(request: Request) -> Response:
+        """The authorize endpoint: GET shows the sign-in page, POST (the page's form) signs
+        the user in; see ``_interactive``."""
+        params = dict(request.query_params)
+        if request.method == "POST":
+            params.update({k: str(v) for k, v in (await request.form()).items()})
+        interactive = sim.authority.interactive
+        try:
+            tenant = sim.authority.tenant(request.path_params["tenant"])
+            checked = interactive.authorize(tenant, params)
+        except AadError as err:
+            return HTMLResponse(_pages.error_page(err), status_code=400, headers=_NO_STORE)
+        except PageError as err:
+            return HTMLResponse(_pages.error_page(err.error), status_code=400, headers=_NO_STORE)
+        except RedirectError as err:
+            return RedirectResponse(err.location, status_code=302, headers=_NO_STORE)
+        action = request.url.path
+        name = checked.app.display_name
+        if request.method == "GET":
+            return HTMLResponse(
+                _pages.sign_in_page(action, checked.hidden, name), headers=_NO_STORE
+            )
+        try:
+            location = interactive.sign_in(
+                checked, params.get("login", ""), params.get("passwd", "")
+            )
+        except AadError as err:
+            page = _pages.sign_in_page(action, checked.hidden, name, err, params.get("login", ""))
+            return HTMLResponse(page, status_code=200, headers=_NO_STORE)
+        if params.get("response_mode") == "form_post":
+            target, _, query = location.partition("?")
+            page = _pages.form_post_page(target, dict(parse_qsl(query)))
+            return HTMLResponse(page, headers=_NO_STORE)
+        return RedirectResponse(location, status_code=302, headers=_NO_STORE)
+
+    async def devicecode(request: Request) -> Response:
+        form = dict(parse_qsl((await request.body()).decode("utf-8", "replace")))
+        try:
+            tenant = sim.authority.tenant(request.path_params["tenant"])
+            answer = sim.authority.interactive.start_device(tenant, form, sim.url)
+        except AadError as err:
+            return aad_reply(err)
+        return JSONResponse(answer, headers=_NO_STORE)
+
+    async def devicelogin(request: Request) -> Response:
+        """The page where a user types a device's code, then signs in (or cancels)."""
+        action = request.url.path
+        if request.method == "GET":
+            return HTMLResponse(_pages.device_page(action), headers=_NO_STORE)
+        form = {k: str(v) for k, v in (await request.form()).items()}
+        user_code = form.get("otc", "")
+        interactive = sim.authority.interactive
+        try:
+            _, (tenant_id, client_id) = interactive.device_for(user_code)
+        except AadError as err:
+            return HTMLResponse(_pages.device_page(action, error=err), headers=_NO_STORE)
+        tenant = sim.find_tenant(tenant_id)
+        app = tenant.apps.get(client_id) if tenant is not None else None
+        if tenant is None or app is None:
+            return HTMLResponse(_pages.device_page(action), headers=_NO_STORE)
+        if "action" not in form:
+            page = _pages.device_page(action, user_code, app.display_name)
+            return HTMLResponse(page, headers=_NO_STORE)
+        decline = form["action"] == "decline"
+        try:
+            interactive.approve_device(
+                tenant, user_code, form.get("login", ""), form.get("passwd", ""), decline=decline
+            )
+        except AadError as err:
+            page = _pages.device_page(action, user_code, app.display_name, err)
+            return HTMLResponse(page, headers=_NO_STORE)
+        return HTMLResponse(_pages.done_page(app.display_name, decline), headers=_NO_STORE)
+
     async def user_realm(request: Request) -> Response:
         username = request.path_params["username"]
         tenant = sim.find_tenant(username.rsplit("@", 1)[-1])
@@ -150,6 +224,9 @@ def build_app(sim: GraphSimulator) -> Callable[[Scope, Receive, Send], Awaitable
             Route("/{tenant}/v2.0/.well-known/openid-configuration", discovery, methods=["GET"]),
             Route("/{tenant}/discovery/v2.0/keys", keys, methods=["GET"]),
             Route("/{tenant}/oauth2/v2.0/token", token, methods=["POST"]),
+            Route("/{tenant}/oauth2/v2.0/authorize", authorize, methods=["GET", "POST"]),
+            Route("/{tenant}/oauth2/v2.0/devicecode", devicecode, methods=["POST"]),
+            Route("/devicelogin", devicelogin, methods=["GET", "POST"]),
             Route("/{rest:path}", unknown, methods=_METHODS),
         ]
     )

@@ -3,13 +3,19 @@ the tenant the way a user would: by signing in with it (over HTTPS, at the token
 
     assert sign_in(sim, "ada@contoso.test", "N3w-Secret!")          # it works
     assert sign_in(sim, "ada@contoso.test", "old").code == 50126    # it does not
+
+and a user at the simulator's pages (over HTTP, no browser): :func:`authorize` signs in at an
+authorize URL and returns the redirect; :func:`approve_device` completes a device code.
 """
 
 from __future__ import annotations
 
+import html
+import re
 import ssl
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
+from urllib.parse import urlencode
 
 import httpx
 
@@ -17,7 +23,7 @@ if TYPE_CHECKING:
     from ._simulator import GraphSimulator
     from ._tenant import SimApp, SimTenant
 
-__all__ = ["SignIn", "sign_in"]
+__all__ = ["SignIn", "approve_device", "authorize", "sign_in"]
 
 SCOPE = "openid profile https://graph.microsoft.com/User.Read"
 
@@ -69,3 +75,55 @@ def sign_in(
         return SignIn(True)
     codes = body.get("error_codes") or [None]
     return SignIn(False, body.get("error"), codes[0], body.get("error_description", ""))
+
+
+def _client(sim: GraphSimulator) -> httpx.Client:
+    context = ssl.create_default_context(cafile=str(sim.ca_file))
+    return httpx.Client(verify=context, trust_env=False, timeout=30)
+
+
+def authorize(sim: GraphSimulator, authorize_url: str, upn: str, password: str) -> str:
+    """Play the user at the sign-in page of ``authorize_url`` (an authorize request as an app
+    built it): open it, post the form with ``upn`` and ``password``, and return where the page
+    sends the browser (the app's redirect URI with ``code`` and ``state``, or ``error``; for
+    ``response_mode=form_post``, the redirect URI with the fields the page would post as its
+    query). ValueError with the page's AADSTS text when the page refuses (wrong password...)."""
+    with _client(sim) as http:
+        page = http.get(authorize_url)
+        if page.status_code in (301, 302, 303):
+            return page.headers["location"]
+        if page.status_code != 200:
+            raise ValueError(_page_error(page.text))
+        answer = http.post(authorize_url, data={"login": upn, "passwd": password})
+    if answer.status_code in (301, 302, 303):
+        return str(answer.headers["location"])
+    posted = re.search(r'<form method="post" action="([^"]*)">(.*?)</form>', answer.text, re.S)
+    if posted and "Working..." in answer.text:
+        fields = re.findall(r'name="([^"]*)" value="([^"]*)"', posted.group(2))
+        query = urlencode({html.unescape(k): html.unescape(v) for k, v in fields})
+        return f"{html.unescape(posted.group(1))}?{query}"
+    raise ValueError(_page_error(answer.text))
+
+
+def approve_device(
+    sim: GraphSimulator, user_code: str, upn: str, password: str, *, decline: bool = False
+) -> str:
+    """Play the user at ``/devicelogin``: enter ``user_code``, sign in as ``upn`` (or cancel,
+    ``decline``). Returns the final page's text; ValueError with the AADSTS text on refusal."""
+    with _client(sim) as http:
+        url = f"{sim.url}/devicelogin"
+        first = http.post(url, data={"otc": user_code})
+        if 'name="passwd"' not in first.text:
+            raise ValueError(_page_error(first.text))
+        action = "decline" if decline else "continue"
+        answer = http.post(
+            url, data={"otc": user_code, "login": upn, "passwd": password, "action": action}
+        )
+    if 'id="done"' not in answer.text:
+        raise ValueError(_page_error(answer.text))
+    return answer.text
+
+
+def _page_error(text: str) -> str:
+    match = re.search(r'<p id="error" role="alert">(.*?)</p>', text, re.DOTALL)
+    return html.unescape(match.group(1)) if match else "the page gave no error text"

@@ -120,6 +120,20 @@ class GraphSimulator:
             "ca_file": str(self.ca_file),
         }
 
+    # --- interactive sign-in (see _interactive) -----------------------------------------
+    def add_redirect_uri(self, tenant: SimTenant, uri: str, app: SimApp | None = None) -> None:
+        """Register ``uri`` as a redirect URI of ``app`` (default: the tenant's own app)."""
+        self.authority.interactive.add_redirect_uri(app or tenant.default_app, uri)
+
+    @property
+    def device_interval(self) -> int:
+        """Seconds a device code client must wait between polls (Entra's: 5)."""
+        return self.authority.interactive.device_interval
+
+    @device_interval.setter
+    def device_interval(self, seconds: int) -> None:
+        self.authority.interactive.device_interval = seconds
+
     # --- lifecycle ------------------------------------------------------------------------
     def start(self) -> GraphSimulator:
         with self._lock:

@@ -51,7 +51,7 @@ def _form(
     token, new_cookie = sign_in_form(request)
     shown = page(
         request, "sign_in.html", None, status=status, title="Sign in", next=next, name=name,
-        error=error, form_token=token,
+        error=error, form_token=token, microsoft=state.vault.operator_sign_in.configured(),
     )  # fmt: skip
     if new_cookie:
         shown.set_cookie(
@@ -134,6 +134,16 @@ def _refuse_while_limited(state: State, name: str, address: str) -> None:
             429, "too_many_requests", f"too many failed sign-ins: try again in {about(wait)}",
             {"Retry-After": str(wait)},
         )  # fmt: skip
+
+
+def sign_in_refused(request: Request, state: State, error: str, status: int = 401) -> Response:
+    """The sign-in page saying why a sign-in (with an identity provider) was refused."""
+    return _form(request, state, status=status, error=error)
+
+
+def signed_in(request: Request, state: State, session: WebSession, target: str) -> Response:
+    """Signed in: the session's cookie set, on to ``target``."""
+    return _signed_in(request, state, session, target)
 
 
 def _signed_in(request: Request, state: State, session: WebSession, target: str) -> Response:
