@@ -52,14 +52,15 @@ def seed_memberships(tenant: SimTenant, count: int) -> int:
     """``count`` groups (a third Microsoft 365, the rest security), each user a member of 1 to
     3 of them, and every tenth group a member of an earlier one (nested); returns the number of
     memberships."""
-    rng = random.Random(7)  # noqa: S311 - seeded test data
+    rng = random.Random(7)
     store = tenant.store
     made = 0
     with store.lock:
         ids: list[str] = []
         for index in range(count):
             unified = index % 3 == 0
-            name = f"{DEPARTMENTS[index % len(DEPARTMENTS)]} {'Team' if unified else 'Staff'} {index}"
+            kind = "Team" if unified else "Staff"
+            name = f"{DEPARTMENTS[index % len(DEPARTMENTS)]} {kind} {index}"
             nickname = name.lower().replace(" ", "-")
             record: dict[str, Any] = {
                 "id": guid(rng),

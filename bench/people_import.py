@@ -230,7 +230,8 @@ def measure(
         f"{audit_after - audit_before} audit entries"
     )
     assert second.totals["unchanged"] == users + groups, second.totals
-    assert second.writes == 0 and audit_after == audit_before
+    assert second.writes == 0
+    assert audit_after == audit_before
     vault.db.dispose()
     f = verdicts.figures
     f[f"{label} import s"] = round(took, 2)

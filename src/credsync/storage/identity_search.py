@@ -22,7 +22,7 @@ from sqlalchemy.sql.operators import custom_op
 
 from credsync.storage.tables import clients, group_terms, groups, people, people_terms
 
-__all__ = ["Kind", "forget", "reindex", "search_ids"]
+__all__ = ["Kind", "forget", "index_new", "reindex", "search_ids"]
 
 Kind = Literal["person", "group"]
 
@@ -62,6 +62,21 @@ def reindex(
         conn.execute(people_terms.insert(), rows)
     else:
         conn.execute(group_terms.insert(), rows)
+
+
+def index_new(
+    conn: Connection, kind: Kind, entries: Iterable[tuple[str, str, Iterable[str]]]
+) -> None:
+    """Index new people or groups (none has terms yet): ``(owner id, client id, words)``
+    each, in one executemany."""
+    _, owner, _ = _TABLES[kind]
+    rows = [
+        {"client_id": client_id, "term": w, owner: owner_id}
+        for owner_id, client_id, words in entries
+        for w in sorted(set(words))
+    ]
+    if rows:
+        conn.execute(people_terms.insert() if kind == "person" else group_terms.insert(), rows)
 
 
 def _prefix_range(column: sa.ColumnElement[str], prefix: str) -> sa.ColumnElement[bool]:

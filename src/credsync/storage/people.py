@@ -26,14 +26,18 @@ __all__ = [
     "accounts_of",
     "bump",
     "by_account",
+    "by_accounts",
     "by_username",
+    "by_usernames",
     "find_by_ref",
     "forget_credential",
     "forget_directory",
     "get",
     "in_display_order",
     "insert",
+    "insert_many",
     "link_account",
+    "link_new_accounts",
     "live",
     "lock",
     "page",
@@ -229,3 +233,55 @@ def forget_directory(conn: Connection, directory_id: str) -> None:
     unlink, own = shared.forget_directory(people, person_accounts, directory_id)
     conn.execute(unlink)
     conn.execute(own)
+
+
+# -- many at a time (the directory import) -----------------------------------------------------
+# Values of an IN list per statement (PostgreSQL and SQLite both take far more; this keeps a
+# statement's text small).
+_IN_CHUNK = 500
+
+
+def _chunks(values: Sequence[str]) -> list[list[str]]:
+    unique = list(dict.fromkeys(values))
+    return [unique[i : i + _IN_CHUNK] for i in range(0, len(unique), _IN_CHUNK)]
+
+
+def by_accounts(
+    conn: Connection, directory_id: str, object_ids: Sequence[str]
+) -> dict[str, PersonRow]:
+    """Object id -> the person linked to that account of that directory (those linked)."""
+    found: dict[str, PersonRow] = {}
+    base = sa.select(person_accounts.c.object_id, *columns_for(PersonRow, people)).join_from(
+        people, person_accounts, person_accounts.c.person_id == people.c.id
+    )
+    for chunk in _chunks(object_ids):
+        query = base.where(
+            person_accounts.c.directory_id == directory_id,
+            person_accounts.c.object_id.in_(chunk),
+        )
+        for row in conn.execute(query):
+            found[row[0]] = PersonRow(*row[1:])
+    return found
+
+
+def by_usernames(
+    conn: Connection, client_id: str, username_keys: Sequence[str]
+) -> dict[str, PersonRow]:
+    """Case-folded username -> the client's person with it (in the trash or not)."""
+    found: dict[str, PersonRow] = {}
+    for chunk in _chunks(username_keys):
+        query = _BASE.where(people.c.client_id == client_id, people.c.username_key.in_(chunk))
+        for row in records(PersonRow, conn.execute(query)):
+            found[row.username_key] = row
+    return found
+
+
+def insert_many(conn: Connection, rows: Sequence[PersonRow]) -> None:
+    if rows:
+        conn.execute(people.insert(), [row._asdict() for row in rows])
+
+
+def link_new_accounts(conn: Connection, rows: Sequence[AccountRow]) -> None:
+    """Link accounts to people who have none in that directory yet (new people)."""
+    if rows:
+        conn.execute(person_accounts.insert(), [row._asdict() for row in rows])

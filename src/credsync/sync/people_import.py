@@ -33,6 +33,7 @@ client, for both ``search`` (it reads the directory with the client's bind crede
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar, cast
@@ -48,6 +49,7 @@ from credsync.connectors.registry import ConnectorFactory, open_connector
 from credsync.errors import CredsyncError, InvalidInput, NotSupported
 from credsync.storage import groups as group_rows
 from credsync.storage import people as people_rows
+from credsync.sync import _people_import_batches as batches
 from credsync.sync.connect import directory_config, load_directory
 from credsync.sync.people_import_report import (
     ImportReport,
@@ -58,6 +60,7 @@ from credsync.sync.people_import_report import (
 from credsync.vault.auth import Actor, Permission
 from credsync.vault.clients import find_client_row
 from credsync.vault.directories import Directory, find_directory_row
+from credsync.vault.identity_import import IdentityImport
 from credsync.vault.keyring import KeyRing
 from credsync.vault.service import Vault
 from credsync.vault.validate import name_key
@@ -89,6 +92,10 @@ class Selection:
                 raise InvalidInput(f"{value!r} is not an object id", field="ids")
 
 
+def _chunks(items: list[T], size: int) -> list[list[T]]:
+    return [items[i : i + size] for i in range(0, len(items), size)]
+
+
 async def _take(items: AsyncIterator[T], limit: int | None) -> tuple[list[T], bool]:
     found: list[T] = []
     async for item in items:
@@ -112,6 +119,7 @@ class PeopleImport:
         self._keys = keys
         self._actor = actor
         self._factory = factory
+        self._bulk = IdentityImport(vault.db, vault.audit)
 
     # -- the directory -----------------------------------------------------------------------
     def _directory(self, client_ref: str, directory_ref: str) -> tuple[str, Directory]:
@@ -314,36 +322,6 @@ class PeopleImport:
             report.reason = "another directory is the source of truth of this group"
         return report
 
-    def _members(
-        self, directory: Directory, report: ObjectReport, members: Sequence[DirectoryMember]
-    ) -> None:
-        """Set the group's vault members to its directory members known to the vault."""
-        assert report.vault_id is not None  # noqa: S101 - only imported groups get here
-        people = self._known(directory.id, "person", [m.object_id for m in members])
-        groups = self._known(directory.id, "group", [m.object_id for m in members])
-        wanted: dict[str, tuple[str, str]] = {}
-        for member in members:
-            known = (people if member.kind == "person" else groups).get(member.object_id)
-            if known is None:
-                report.members_outside.append(member.name or member.object_id)
-            else:
-                wanted[known] = (member.kind, member.name or member.object_id)
-        current = {m["id"]: m for m in self._vault.groups.members(self._actor, report.vault_id)}
-        for vault_id, (kind, name) in wanted.items():
-            if vault_id in current:
-                continue
-            try:
-                self._vault.groups.add_member(self._actor, report.vault_id, vault_id, kind=kind)
-                report.members_added.append(name)
-            except CredsyncError as exc:
-                report.members_outside.append(f"{name} ({exc})")
-        for vault_id, held in current.items():
-            if vault_id not in wanted:
-                self._vault.groups.remove_member(
-                    self._actor, report.vault_id, vault_id, kind=held["type"]
-                )
-                report.members_removed.append(held["name"])
-
     def _apply(
         self,
         directory: Directory,
@@ -351,12 +329,78 @@ class PeopleImport:
         groups: dict[str, DirectoryGroup],
         members: dict[str, list[DirectoryMember]],
     ) -> list[ObjectReport]:
-        reports = [self._person(directory, p) for p in people.values()]
-        group_reports = [self._group(directory, g) for g in groups.values()]
-        for report in group_reports:
-            if report.outcome in ("created", "updated", "unchanged"):
-                self._members(directory, report, members.get(report.object_id, ()))
+        reports: list[ObjectReport] = []
+        for some_people in _chunks(list(people.values()), batches.BATCH):
+            reports += self._people(directory, some_people)
+        group_reports: list[ObjectReport] = []
+        for some_groups in _chunks(list(groups.values()), batches.BATCH):
+            group_reports += self._groups(directory, some_groups)
+        imported = [r for r in group_reports if r.outcome in batches.IMPORTED]
+        for chunk in _chunks(imported, batches.MEMBER_BATCH):
+            pairs: list[tuple[ObjectReport, Sequence[DirectoryMember]]] = [
+                (r, members.get(r.object_id, [])) for r in chunk
+            ]
+            batches.set_members(self._vault, self._bulk, self._actor, directory, pairs)
         return reports + group_reports
+
+    def _people(self, directory: Directory, chunk: list[DirectoryPerson]) -> list[ObjectReport]:
+        return batches.people_reports(self._bulk, self._actor, directory, chunk, self._person)
+
+    def _groups(self, directory: Directory, chunk: list[DirectoryGroup]) -> list[ObjectReport]:
+        return batches.group_reports(self._bulk, self._actor, directory, chunk, self._group)
+
+    async def _stream(
+        self, source: PeopleSource, directory: Directory, query: str, groups: bool
+    ) -> list[ObjectReport]:
+        """Every result of ``query`` imported as it is read (batches written while the next
+        page is read: :func:`batches.pipelined`); members set once every group is in."""
+        seen: set[str] = set()
+
+        async def fresh(items: AsyncIterator[T]) -> AsyncIterator[T]:
+            async for item in items:
+                object_id = cast(Any, item).object_id
+                if object_id not in seen:
+                    seen.add(object_id)
+                    yield item
+
+        done = await batches.pipelined(
+            fresh(source.search_people(query)),
+            batches.BATCH,
+            lambda chunk: self._people(directory, chunk),
+        )
+        reports = [r for chunk in done for r in chunk]
+        if not groups:
+            return reports
+        done = await batches.pipelined(
+            fresh(source.search_groups(query)),
+            batches.BATCH,
+            lambda chunk: self._groups(directory, chunk),
+        )
+        group_reports = [r for chunk in done for r in chunk]
+        imported = [r for r in group_reports if r.outcome in batches.IMPORTED]
+        chunks = _chunks(imported, batches.MEMBER_BATCH)
+        reading = asyncio.create_task(self._read_members(source, chunks[0])) if chunks else None
+        try:
+            for n, chunk in enumerate(chunks):
+                assert reading is not None  # noqa: S101 - set for every chunk
+                pairs = list(zip(chunk, await reading, strict=True))
+                reading = None
+                if n + 1 < len(chunks):
+                    reading = asyncio.create_task(self._read_members(source, chunks[n + 1]))
+                await asyncio.to_thread(
+                    batches.set_members, self._vault, self._bulk, self._actor, directory, pairs
+                )
+        finally:
+            if reading is not None:
+                reading.cancel()
+                await asyncio.gather(reading, return_exceptions=True)
+        return reports + group_reports
+
+    @staticmethod
+    async def _read_members(
+        source: PeopleSource, chunk: list[ObjectReport]
+    ) -> list[list[DirectoryMember]]:
+        return await batches.read_members(source, [r.object_id for r in chunk])
 
     async def sync(
         self,
@@ -374,6 +418,12 @@ class PeopleImport:
         selection.check()
         client, directory = self._directory(client_ref, directory_ref)
         source = self._open(directory)
+        if selection.query is not None and not selection.members and not dry_run:
+            try:
+                reports = await self._stream(source, directory, selection.query, selection.groups)
+            finally:
+                await source.close()
+            return ImportReport(client, directory.name, tuple(reports))
         try:
             people, groups, members, missing = await self._read(source, selection)
         finally:
