@@ -18,6 +18,7 @@ from sqlalchemy.engine import Connection
 
 from credsync.storage import _identity_rows as shared
 from credsync.storage._rows import columns_for, record, records, within
+from credsync.storage.bulk import insert_records
 from credsync.storage.tables import group_members, group_objects, groups
 
 __all__ = [
@@ -309,14 +310,12 @@ def by_objects(
 
 
 def insert_many(conn: Connection, rows: Sequence[GroupRow]) -> None:
-    if rows:
-        conn.execute(groups.insert(), [row._asdict() for row in rows])
+    insert_records(conn, groups, rows)
 
 
 def link_new_objects(conn: Connection, rows: Sequence[ObjectRow]) -> None:
     """Link objects to groups that have none in that directory yet (new groups)."""
-    if rows:
-        conn.execute(group_objects.insert(), [row._asdict() for row in rows])
+    insert_records(conn, group_objects, rows)
 
 
 def member_ids(conn: Connection, group_ids: Sequence[str]) -> dict[str, dict[str, str]]:
@@ -332,5 +331,4 @@ def member_ids(conn: Connection, group_ids: Sequence[str]) -> dict[str, dict[str
 
 def add_members(conn: Connection, rows: Sequence[MemberRow]) -> None:
     """Add members none of whom is a member already (see :func:`member_ids`)."""
-    if rows:
-        conn.execute(group_members.insert(), [row._asdict() for row in rows])
+    insert_records(conn, group_members, rows)

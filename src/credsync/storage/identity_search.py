@@ -20,6 +20,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.sql.expression import UnaryExpression
 from sqlalchemy.sql.operators import custom_op
 
+from credsync.storage.bulk import bulk_insert
 from credsync.storage.tables import clients, group_terms, groups, people, people_terms
 
 __all__ = ["Kind", "forget", "index_new", "reindex", "search_ids"]
@@ -69,14 +70,13 @@ def index_new(
 ) -> None:
     """Index new people or groups (none has terms yet): ``(owner id, client id, words)``
     each, in one executemany."""
-    _, owner, _ = _TABLES[kind]
+    table, owner, _ = _TABLES[kind]
     rows = [
-        {"client_id": client_id, "term": w, owner: owner_id}
+        (client_id, w, owner_id)
         for owner_id, client_id, words in entries
         for w in sorted(set(words))
     ]
-    if rows:
-        conn.execute(people_terms.insert() if kind == "person" else group_terms.insert(), rows)
+    bulk_insert(conn, table, ("client_id", "term", owner), rows)
 
 
 def _prefix_range(column: sa.ColumnElement[str], prefix: str) -> sa.ColumnElement[bool]:

@@ -18,6 +18,7 @@ from sqlalchemy.engine import Connection
 
 from credsync.storage import _identity_rows as shared
 from credsync.storage._rows import columns_for, record, records, within
+from credsync.storage.bulk import insert_records
 from credsync.storage.tables import people, person_accounts
 
 __all__ = [
@@ -277,11 +278,9 @@ def by_usernames(
 
 
 def insert_many(conn: Connection, rows: Sequence[PersonRow]) -> None:
-    if rows:
-        conn.execute(people.insert(), [row._asdict() for row in rows])
+    insert_records(conn, people, rows)
 
 
 def link_new_accounts(conn: Connection, rows: Sequence[AccountRow]) -> None:
     """Link accounts to people who have none in that directory yet (new people)."""
-    if rows:
-        conn.execute(person_accounts.insert(), [row._asdict() for row in rows])
+    insert_records(conn, person_accounts, rows)

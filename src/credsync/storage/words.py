@@ -29,6 +29,8 @@ _URL_NOISE = frozenset({"http", "https", "www"})
 
 def fold(text: str) -> str:
     """``text`` without case and accents: NFKD, combining marks dropped, case-folded."""
+    if text.isascii():
+        return text.lower()  # the same for ASCII, without a pass over each character
     decomposed = unicodedata.normalize("NFKD", text.casefold())
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 

@@ -21,6 +21,7 @@ tenant of 100,000 users needs to be imported in under a minute.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any, TypeVar
 
@@ -41,8 +42,10 @@ from credsync.vault.service import Vault
 
 __all__ = [
     "BATCH",
+    "MEMBERS_AHEAD",
     "MEMBER_BATCH",
     "MEMBER_READS",
+    "MembersAhead",
     "group_reports",
     "people_reports",
     "pipelined",
@@ -53,6 +56,7 @@ __all__ = [
 BATCH = 1000
 MEMBER_BATCH = 250
 MEMBER_READS = 8
+MEMBERS_AHEAD = 8
 T = TypeVar("T")
 R = TypeVar("R")
 IMPORTED = ("created", "updated", "unchanged")
@@ -207,6 +211,81 @@ async def read_members(
             return [m async for m in source.iter_members(group_id)]
 
     return list(await asyncio.gather(*(one(g) for g in group_ids)))
+
+
+Read = list[tuple[str, list[DirectoryMember]]]
+
+
+class MembersAhead:
+    """Lists the groups and reads their members (:data:`MEMBER_BATCH` groups at a time)
+    while the people are written, keeping at most :data:`MEMBERS_AHEAD` batches of members
+    waiting. ``async with``: the reading stops (if it has not ended) when the block ends."""
+
+    def __init__(self, source: PeopleSource, groups: AsyncIterator[DirectoryGroup]) -> None:
+        self._source = source
+        self._groups = groups
+        self._listed: asyncio.Future[list[DirectoryGroup]] = (
+            asyncio.get_running_loop().create_future()
+        )
+        self._queue: asyncio.Queue[Read | None] = asyncio.Queue(maxsize=MEMBERS_AHEAD)
+        self._task: asyncio.Task[None] | None = None
+
+    async def __aenter__(self) -> MembersAhead:
+        self._task = asyncio.create_task(self._read())
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self._task is not None  # noqa: S101 - set on entry
+        if not self._task.done():
+            self._task.cancel()
+        await asyncio.gather(self._task, return_exceptions=True)
+        if not self._listed.done():
+            self._listed.cancel()
+        elif not self._listed.cancelled():
+            self._listed.exception()  # retrieved (raised to the caller, or not needed)
+
+    async def _read(self) -> None:
+        try:
+            listed = [g async for g in self._groups]
+        except BaseException as exc:
+            self._listed.set_exception(exc)
+            raise
+        self._listed.set_result(listed)
+        try:
+            wanted = [g.object_id for g in listed if g.type != "distribution"]
+            for start in range(0, len(wanted), MEMBER_BATCH):
+                ids = wanted[start : start + MEMBER_BATCH]
+                read = await read_members(self._source, ids)
+                await self._queue.put(list(zip(ids, read, strict=True)))
+        finally:
+            with contextlib.suppress(asyncio.QueueFull):
+                self._queue.put_nowait(None)  # the end (room was left for it, see members)
+
+    async def groups(self) -> list[DirectoryGroup]:
+        """Every group, once listed (the listing's error, if it failed)."""
+        return await asyncio.shield(self._listed)
+
+    async def members(self) -> AsyncIterator[Read]:
+        """(group object id, its members) of each group, in batches, as read (the reading's
+        error at the end, if it failed)."""
+        assert self._task is not None  # noqa: S101 - set on entry
+        while True:
+            get = asyncio.ensure_future(self._queue.get())
+            await asyncio.wait({get, self._task}, return_when=asyncio.FIRST_COMPLETED)
+            if not get.done():
+                get.cancel()
+                await asyncio.gather(get, return_exceptions=True)
+                while not self._queue.empty():  # read before the reader ended
+                    item = self._queue.get_nowait()
+                    if item is not None:
+                        yield item
+                await self._task  # its error, if any
+                return
+            item = get.result()
+            if item is None:
+                await self._task
+                return
+            yield item
 
 
 async def pipelined(items: AsyncIterator[T], size: int, work: Callable[[list[T]], R]) -> list[R]:

@@ -352,8 +352,10 @@ class PeopleImport:
     async def _stream(
         self, source: PeopleSource, directory: Directory, query: str, groups: bool
     ) -> list[ObjectReport]:
-        """Every result of ``query`` imported as it is read (batches written while the next
-        page is read: :func:`batches.pipelined`); members set once every group is in."""
+        """Every result of ``query`` imported as it is read: people in batches written while
+        the next page is read (:func:`batches.pipelined`); meanwhile the groups are listed
+        and their members read ahead (:class:`batches.MembersAhead`); then the groups, then
+        their members, once every person and group is in."""
         seen: set[str] = set()
 
         async def fresh(items: AsyncIterator[T]) -> AsyncIterator[T]:
@@ -363,44 +365,32 @@ class PeopleImport:
                     seen.add(object_id)
                     yield item
 
-        done = await batches.pipelined(
-            fresh(source.search_people(query)),
-            batches.BATCH,
-            lambda chunk: self._people(directory, chunk),
-        )
-        reports = [r for chunk in done for r in chunk]
         if not groups:
-            return reports
-        done = await batches.pipelined(
-            fresh(source.search_groups(query)),
-            batches.BATCH,
-            lambda chunk: self._groups(directory, chunk),
-        )
-        group_reports = [r for chunk in done for r in chunk]
-        imported = [r for r in group_reports if r.outcome in batches.IMPORTED]
-        chunks = _chunks(imported, batches.MEMBER_BATCH)
-        reading = asyncio.create_task(self._read_members(source, chunks[0])) if chunks else None
-        try:
-            for n, chunk in enumerate(chunks):
-                assert reading is not None  # noqa: S101 - set for every chunk
-                pairs = list(zip(chunk, await reading, strict=True))
-                reading = None
-                if n + 1 < len(chunks):
-                    reading = asyncio.create_task(self._read_members(source, chunks[n + 1]))
+            done = await batches.pipelined(
+                fresh(source.search_people(query)),
+                batches.BATCH,
+                lambda chunk: self._people(directory, chunk),
+            )
+            return [r for chunk in done for r in chunk]
+        async with batches.MembersAhead(source, fresh(source.search_groups(query))) as ahead:
+            done = await batches.pipelined(
+                fresh(source.search_people(query)),
+                batches.BATCH,
+                lambda chunk: self._people(directory, chunk),
+            )
+            reports = [r for chunk in done for r in chunk]
+            group_reports: list[ObjectReport] = []
+            for some_groups in _chunks(await ahead.groups(), batches.BATCH):
+                group_reports += await asyncio.to_thread(self._groups, directory, some_groups)
+            imported = {r.object_id: r for r in group_reports if r.outcome in batches.IMPORTED}
+            async for read in ahead.members():
+                pairs: list[tuple[ObjectReport, Sequence[DirectoryMember]]] = [
+                    (imported[g], m) for g, m in read if g in imported
+                ]
                 await asyncio.to_thread(
                     batches.set_members, self._vault, self._bulk, self._actor, directory, pairs
                 )
-        finally:
-            if reading is not None:
-                reading.cancel()
-                await asyncio.gather(reading, return_exceptions=True)
         return reports + group_reports
-
-    @staticmethod
-    async def _read_members(
-        source: PeopleSource, chunk: list[ObjectReport]
-    ) -> list[list[DirectoryMember]]:
-        return await batches.read_members(source, [r.object_id for r in chunk])
 
     async def sync(
         self,
