@@ -43,6 +43,7 @@ __all__ = [
     "link_new_objects",
     "link_object",
     "live",
+    "live_ids_by_objects",
     "lock",
     "member_counts",
     "member_ids",
@@ -306,6 +307,24 @@ def by_objects(
         )
         for row in conn.execute(query):
             found[row[0]] = GroupRow(*row[1:])
+    return found
+
+
+def live_ids_by_objects(
+    conn: Connection, directory_id: str, object_ids: Sequence[str]
+) -> dict[str, str]:
+    """Object id -> the id of the group outside the trash linked to that object."""
+    found: dict[str, str] = {}
+    base = sa.select(group_objects.c.object_id, groups.c.id).join_from(
+        groups, group_objects, group_objects.c.group_id == groups.c.id
+    )
+    for chunk in _chunks(object_ids):
+        query = base.where(
+            group_objects.c.directory_id == directory_id,
+            group_objects.c.object_id.in_(chunk),
+            groups.c.deleted_at.is_(None),
+        )
+        found.update({str(o): str(i) for o, i in conn.execute(query)})
     return found
 
 

@@ -23,13 +23,13 @@ from credsync.storage.tables import people, person_accounts
 
 __all__ = [
     "AccountRow",
+    "MemberFacts",
     "PersonRow",
     "accounts_of",
     "bump",
     "by_account",
     "by_accounts",
     "by_username",
-    "by_usernames",
     "find_by_ref",
     "forget_credential",
     "forget_directory",
@@ -40,10 +40,13 @@ __all__ = [
     "link_account",
     "link_new_accounts",
     "live",
+    "live_ids_by_accounts",
     "lock",
+    "member_facts",
     "page",
     "purge",
     "unlink_account",
+    "usernames_taken",
 ]
 
 
@@ -265,15 +268,50 @@ def by_accounts(
     return found
 
 
-def by_usernames(
-    conn: Connection, client_id: str, username_keys: Sequence[str]
-) -> dict[str, PersonRow]:
-    """Case-folded username -> the client's person with it (in the trash or not)."""
-    found: dict[str, PersonRow] = {}
+def usernames_taken(conn: Connection, client_id: str, username_keys: Sequence[str]) -> set[str]:
+    """Those of the case-folded usernames a person of the client has (in the trash or not)."""
+    found: set[str] = set()
     for chunk in _chunks(username_keys):
-        query = _BASE.where(people.c.client_id == client_id, people.c.username_key.in_(chunk))
-        for row in records(PersonRow, conn.execute(query)):
-            found[row.username_key] = row
+        query = sa.select(people.c.username_key).where(
+            people.c.client_id == client_id, people.c.username_key.in_(chunk)
+        )
+        found.update(conn.execute(query).scalars())
+    return found
+
+
+def live_ids_by_accounts(
+    conn: Connection, directory_id: str, object_ids: Sequence[str]
+) -> dict[str, str]:
+    """Object id -> the id of the person outside the trash linked to that account."""
+    found: dict[str, str] = {}
+    base = sa.select(person_accounts.c.object_id, people.c.id).join_from(
+        people, person_accounts, person_accounts.c.person_id == people.c.id
+    )
+    for chunk in _chunks(object_ids):
+        query = base.where(
+            person_accounts.c.directory_id == directory_id,
+            person_accounts.c.object_id.in_(chunk),
+            people.c.deleted_at.is_(None),
+        )
+        found.update({str(o): str(i) for o, i in conn.execute(query)})
+    return found
+
+
+class MemberFacts(NamedTuple):
+    """What adding a person to a group needs to know of them."""
+
+    client_id: str
+    username: str
+    in_trash: bool
+
+
+def member_facts(conn: Connection, person_ids: Sequence[str]) -> dict[str, MemberFacts]:
+    found: dict[str, MemberFacts] = {}
+    columns = (people.c.id, people.c.client_id, people.c.username, people.c.deleted_at)
+    for chunk in _chunks(person_ids):
+        query = sa.select(*columns).where(people.c.id.in_(chunk))
+        for person_id, client_id, username, deleted_at in conn.execute(query):
+            found[person_id] = MemberFacts(client_id, username, deleted_at is not None)
     return found
 
 

@@ -132,12 +132,10 @@ def _known(
     people_ids = [m.object_id for m in members if m.kind == "person"]
     group_ids = [m.object_id for m in members if m.kind == "group"]
     with vault.db.read() as conn:
-        people = people_rows.by_accounts(conn, directory.id, people_ids)
-        groups = group_rows.by_objects(conn, directory.id, group_ids)
-    return (
-        {o: r.id for o, r in people.items() if r.deleted_at is None},
-        {o: r.id for o, r in groups.items() if r.deleted_at is None},
-    )
+        return (
+            people_rows.live_ids_by_accounts(conn, directory.id, people_ids),
+            group_rows.live_ids_by_objects(conn, directory.id, group_ids),
+        )
 
 
 def set_members(

@@ -133,7 +133,7 @@ class IdentityImport:
                 directory = find_directory_row(conn, directory_ref, actor)
                 linked = people_rows.by_accounts(conn, directory.id, [c.object_id for c in cleaned])
                 keys = [name_key(c.values["username"]) for c in cleaned]
-                taken = set(people_rows.by_usernames(conn, directory.client_id, keys))
+                taken = people_rows.usernames_taken(conn, directory.client_id, keys)
                 new: list[people_rows.PersonRow] = []
                 accounts: list[people_rows.AccountRow] = []
                 now = utcnow()
@@ -239,7 +239,7 @@ class IdentityImport:
             with self._db.write() as conn, self._audit.batched(conn):
                 groups = {g.id: g for g in group_rows.in_name_order(conn, list(wanted))}
                 person_ids = sorted({p for ids in wanted.values() for p in ids})
-                people = {p.id: p for p in people_rows.in_display_order(conn, person_ids)}
+                people = people_rows.member_facts(conn, person_ids)
                 current = group_rows.member_ids(conn, list(groups))
                 new: list[group_rows.MemberRow] = []
                 now = utcnow()
@@ -253,7 +253,7 @@ class IdentityImport:
                         person = people.get(person_id)
                         if (
                             person is None
-                            or person.deleted_at is not None
+                            or person.in_trash
                             or person.client_id != group.client_id
                             or person_id in current[group_id]
                         ):
