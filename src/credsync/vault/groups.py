@@ -27,7 +27,7 @@ from credsync.errors import InvalidInput, NotFound
 from credsync.storage import Database
 from credsync.storage import groups as rows
 from credsync.storage import people as people_rows
-from credsync.storage.words import terms_of
+from credsync.storage.words import identity_terms
 from credsync.types import new_id
 from credsync.vault._time import as_utc, iso, utcnow
 from credsync.vault.audit import AuditLog
@@ -51,7 +51,7 @@ __all__ = ["Groups", "group_row", "group_terms"]
 
 def group_terms(values: Mapping[str, Any]) -> set[str]:
     """A group's search terms (of its row's values)."""
-    return terms_of([values["name"], values["email"]], whole=[values["email"]])
+    return identity_terms([values["name"], values["email"]])
 
 
 def group_row(

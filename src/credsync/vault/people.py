@@ -32,7 +32,7 @@ from credsync.storage import Database
 from credsync.storage import credentials as credential_rows
 from credsync.storage import groups as group_rows
 from credsync.storage import people as rows
-from credsync.storage.words import terms_of
+from credsync.storage.words import identity_terms
 from credsync.types import new_id
 from credsync.vault._time import utcnow
 from credsync.vault.audit import AuditLog
@@ -72,7 +72,7 @@ class Upserted:
 def person_terms(values: Mapping[str, Any]) -> set[str]:
     """A person's search terms (of their row's values)."""
     texts = [values[f] for f in ("given_name", "surname", "display_name", "username", "email")]
-    return terms_of(texts, whole=[values["username"], values["email"]])
+    return identity_terms(texts)
 
 
 def person_row(
