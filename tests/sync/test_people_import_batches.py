@@ -128,10 +128,13 @@ def test_a_person_in_the_trash_is_no_member_and_ids_in_batches_match(ew: EntraWo
 
 def test_a_query_the_directory_refuses_writes_nothing(ew: EntraWorld) -> None:
     user(ew, "ada", "Ada Tester")
-    with pytest.raises(InvalidInput) as bad:
-        sync(ew, query='"displayName:ada" AND')
-    assert bad.value.field == "query"
+    ew.tenant.create_group("Ada's group")
+    for groups in (False, True):  # with groups: listed and read ahead while people are written
+        with pytest.raises(InvalidInput) as bad:
+            sync(ew, query='"displayName:ada" AND', groups=groups)
+        assert bad.value.field == "query"
     assert ew.vault.people.list(ew.admin, ew.client)[0] == []
+    assert ew.vault.groups.list(ew.admin, ew.client)[0] == []
 
 
 def test_who_may_write_in_batches(ew: EntraWorld) -> None:

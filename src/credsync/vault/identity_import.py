@@ -234,6 +234,8 @@ class IdentityImport:
         None when the whole batch is (a race with another writer)."""
         actor.require(Permission.VAULT_READ, Permission.VAULT_WRITE)
         added: dict[str, set[str]] = {g: set() for g in wanted}
+        if not any(wanted.values()):
+            return added
         seen = reach(actor)
         try:
             with self._db.write() as conn, self._audit.batched(conn):
