@@ -172,3 +172,29 @@ def _password(name: str) -> Any:
     from credsync.types import Secret
 
     return Secret(f"{name}-password-1234")
+
+
+@pytest.mark.usefixtures("small_batches")
+def test_groups_join_groups_in_batches_and_a_cycle_is_refused_with_its_reason(
+    ew: EntraWorld,
+) -> None:
+    ada = user(ew, "ada", "Ada Tester")
+    top = ew.tenant.create_group("Top", members=[ada])
+    mid = ew.tenant.create_group("Mid")
+    low = ew.tenant.create_group("Low")
+    ew.tenant.add_member(top, mid)
+    ew.tenant.add_member(mid, low)
+    ew.tenant.add_member(low, top)  # the directory has a cycle: the vault has none
+    lines = {o.object_id: o for o in sync(ew, query="", groups=True).objects}
+    added = {g: lines[g].members_added for g in (top, mid, low)}
+    outside = {g: lines[g].members_outside for g in (top, mid, low)}
+    assert added[top] == ["Ada Tester", "Mid"]
+    assert added[mid] == ["Low"]
+    assert added[low] == []
+    assert len(outside[low]) == 1
+    assert outside[low][0].startswith("Top (")
+    assert "cycle" in outside[low][0]
+    assert _members(ew, lines[mid].vault_id) == ["Low"]
+    assert len(_audit(ew, "group.member_add")) == 3
+    again = sync(ew, query="", groups=True)
+    assert again.writes == 0

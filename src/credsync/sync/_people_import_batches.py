@@ -10,8 +10,9 @@ tenant of 100,000 users needs to be imported in under a minute.
   handed on.
 - A group's members are set :data:`MEMBER_BATCH` groups at a time: one read of which
   members the vault knows and of the groups' current members, the people added in one
-  transaction; groups joining groups (the cycle check) and members removed go one at a time
-  through :class:`~credsync.vault.groups.Groups`.
+  transaction, then the groups (each pair's cycle check seeing the pairs before it);
+  what those leave (a cycle, a member in the trash...) and members removed go one at a time
+  through :class:`~credsync.vault.groups.Groups`, which says why.
 - :func:`pipelined` overlaps the directory's reads with the vault's writes: the next page is
   read while a batch is written (in a worker thread), and at most two batches wait, so the
   tenant is never held whole in memory; members are read :data:`MEMBER_READS` groups at a
@@ -183,7 +184,15 @@ def set_members(
                 by_group[group_id].members_added.append(name)
             else:
                 one_by_one.append((by_group[group_id], person_id, "person", name))
-    for report, member_id, kind, name in one_by_one:  # groups, and people the batch left
+    groups_wanted = [(r.vault_id or "", m) for r, m, kind, _ in one_by_one if kind == "group"]
+    groups_added = bulk.add_groups(actor, groups_wanted) or set()
+    rest: list[tuple[ObjectReport, str, str, str]] = []
+    for report, member_id, kind, name in one_by_one:
+        if kind == "group" and (report.vault_id, member_id) in groups_added:
+            report.members_added.append(name)
+        else:
+            rest.append((report, member_id, kind, name))
+    for report, member_id, kind, name in rest:  # what the batches left: one at a time
         assert report.vault_id is not None  # noqa: S101
         try:
             vault.groups.add_member(actor, report.vault_id, member_id, kind=kind)

@@ -24,8 +24,8 @@ whole, for the same reason.
 :meth:`IdentityImport.add_people` adds people to groups likewise (one audited ``member_add``
 each, as :meth:`Groups.add_member` audits them); a group or person in the trash, of another
 client or out of the operator's reach, or a member already, is left to :meth:`Groups.add_member`
-(``None``). People have no members, so no cycle check is needed; groups joining groups go
-one at a time.
+(``None``). :meth:`IdentityImport.add_groups` adds groups to groups the same way, each pair
+checked for a cycle (as :meth:`Groups.add_member` checks it) after the pairs before it.
 
 Who may: vault.read and vault.write, as for the one-at-a-time entry points.
 """
@@ -271,6 +271,54 @@ class IdentityImport:
                             target_id=group.id, client_id=group.client_id, details=details,
                         )  # fmt: skip
                 group_rows.add_members(conn, new)
+        except Conflict:
+            return None
+        return added
+
+    def add_groups(
+        self, actor: Actor, wanted: Sequence[tuple[str, str]]
+    ) -> set[tuple[str, str]] | None:
+        """Make groups members of groups ((group id, member group id) pairs, in order): the
+        pairs added. A pair that would make a cycle (the member holds the group, directly or
+        through others), or that the module docstring's checks leave, is not added: it is for
+        :meth:`Groups.add_member`, which says why; None when the whole batch is."""
+        actor.require(Permission.VAULT_READ, Permission.VAULT_WRITE)
+        added: set[tuple[str, str]] = set()
+        if not wanted:
+            return added
+        seen = reach(actor)
+        try:
+            with self._db.write() as conn, self._audit.batched(conn):
+                ids = sorted({g for pair in wanted for g in pair})
+                groups = {g.id: g for g in group_rows.in_name_order(conn, ids)}
+                current = group_rows.member_ids(conn, sorted({g for g, _ in wanted}))
+                now = utcnow()
+                for group_id, member_id in wanted:
+                    group, member = groups.get(group_id), groups.get(member_id)
+                    if (
+                        group is None
+                        or member is None
+                        or group.deleted_at is not None
+                        or member.deleted_at is not None
+                        or (seen is not None and group.client_id not in seen)
+                        or member.client_id != group.client_id
+                        or member_id in current[group_id]
+                        or member_id == group_id
+                        or member_id in group_rows.ancestors(conn, group_id)
+                    ):
+                        continue
+                    # one at a time: the next pair's cycle check sees this one
+                    group_rows.add_member(
+                        conn, group_rows.MemberRow(group_id, member_id, "group", now, actor.name)
+                    )
+                    current[group_id][member_id] = "group"
+                    added.add((group_id, member_id))
+                    details = {"group": group.name, "type": "group"}
+                    details |= {"member": member.name, "id": member_id}
+                    self._audit.append(
+                        conn, actor, "group.member_add", target_type="group",
+                        target_id=group.id, client_id=group.client_id, details=details,
+                    )  # fmt: skip
         except Conflict:
             return None
         return added
