@@ -22,6 +22,10 @@ nothing. ``sync`` takes a selection (object ids, or every result of a query) and
 - anything the vault refuses (a bad field value, a username another person has) is
   ``refused`` with the vault's reason; the rest goes on.
 
+Objects go to the vault in batches (:mod:`credsync.sync._people_import_batches`: a
+transaction per batch, the one-at-a-time entry points for whatever a batch does not decide),
+and an import of every result of a query is written while the directory is still being read.
+
 A second synchronisation with nothing changed in the directory reports every object
 ``unchanged`` and writes nothing. A dry run (``sync(..., dry_run=True)``) reports what a
 synchronisation would do, line for line, and keeps nothing.
