@@ -54,10 +54,10 @@ __all__ = [
     "set_members",
 ]
 
-BATCH = 1000
-MEMBER_BATCH = 250
+BATCH = 2000
+MEMBER_BATCH = 500
 MEMBER_READS = 8
-MEMBERS_AHEAD = 8
+MEMBERS_AHEAD = 4
 T = TypeVar("T")
 R = TypeVar("R")
 IMPORTED = ("created", "updated", "unchanged")
