@@ -2,7 +2,10 @@
 memory are not the client's): prints the tenant's connection facts as one JSON line, then
 serves until its standard input closes.
 
-    python bench/_graphsim_server.py --users 100000 --write-limit 1000/10
+    python bench/_graphsim_server.py --users 100000 --write-limit 1000/10 [--groups N]
+
+``--groups N`` seeds N groups with realistic memberships (:func:`seed_memberships`: each user
+in 1 to 3 groups, about one group in ten nested in another), straight into the store.
 
 While it serves, it answers one-line commands on its standard input with one JSON line (what
 a benchmark needs of the tenant's portal side, which is not Graph):
@@ -21,12 +24,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import random
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
 from credsync.testing.graphsim import GraphSimulator, SimTenant, ThrottleConfig
+from credsync.testing.graphsim._seed import DEPARTMENTS, guid
 
 
 def limit(text: str) -> tuple[int, float]:
@@ -43,6 +48,45 @@ def make_users(tenant: SimTenant, path: str) -> dict[str, Any]:
         if entry.get("immutable_id"):
             tenant.set_immutable_id(user.id, entry["immutable_id"])
     return {"created": len(wanted), "seconds": round(time.perf_counter() - started, 2)}
+
+
+def seed_memberships(tenant: SimTenant, count: int) -> int:
+    """``count`` groups (a third Microsoft 365, the rest security), each user a member of 1 to
+    3 of them, and every tenth group a member of an earlier one (nested); returns the number of
+    memberships."""
+    rng = random.Random(7)
+    store = tenant.store
+    made = 0
+    with store.lock:
+        ids: list[str] = []
+        for index in range(count):
+            unified = index % 3 == 0
+            kind = "Team" if unified else "Staff"
+            name = f"{DEPARTMENTS[index % len(DEPARTMENTS)]} {kind} {index}"
+            nickname = name.lower().replace(" ", "-")
+            record: dict[str, Any] = {
+                "id": guid(rng),
+                "displayName": name,
+                "description": f"Seeded group {index}",
+                "groupTypes": ["Unified"] if unified else [],
+                "mailEnabled": unified,
+                "mailNickname": nickname,
+                "securityEnabled": not unified,
+                "mail": f"{nickname}@{tenant.domain}" if unified else None,
+                "createdDateTime": "2024-01-01T00:00:00Z",
+            }
+            store.groups.add(record)
+            ids.append(record["id"])
+            store.members[record["id"]] = {}
+        for user_id in list(store.users.live):
+            for group_id in rng.sample(ids, rng.randint(1, 3)):
+                store.members[group_id][user_id] = None
+                made += 1
+        for index in range(10, count, 10):
+            parent = ids[rng.randrange(index)]
+            store.members[parent][ids[index]] = None
+            made += 1
+    return made
 
 
 def check(tenant: SimTenant, path: str) -> dict[str, Any]:
@@ -81,6 +125,7 @@ def answer(tenant: SimTenant, line: str) -> dict[str, Any]:
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--users", type=int, default=1000)
+    parser.add_argument("--groups", type=int, default=0)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--read-limit", type=limit, default=(8000, 10.0))
     parser.add_argument("--write-limit", type=limit, default=(3000, 150.0))
@@ -90,6 +135,7 @@ def main() -> int:
     started = time.perf_counter()
     sim = GraphSimulator(port=0, seed=args.seed)
     tenant = sim.add_tenant(users=args.users, groups=0)
+    memberships = seed_memberships(tenant, args.groups) if args.groups else 0
     tenant.throttle = ThrottleConfig(
         enabled=True,
         read_units=args.read_limit[0],
@@ -102,6 +148,7 @@ def main() -> int:
     sim.start()
     info = dict(sim.info(tenant, tenant.default_app))
     info["load_seconds"] = round(time.perf_counter() - started, 2)
+    info["memberships"] = memberships
     print(json.dumps(info), flush=True)
     try:
         for line in sys.stdin:  # until the benchmark closes our standard input (or exits)

@@ -9,9 +9,9 @@ Loads 20 clients of 50,000 people each (``--quick``: 500 each), 1% of them in th
 temporary SQLite vault and/or a database of a throwaway PostgreSQL server
 (``credsync.testing.postgres.TempPostgres``). Each person is made as
 ``credsync.vault.people.People`` makes one (its ``PersonRow``, ``name_key``, ids, and the
-word terms of ``credsync.vault.people._terms``) from deterministic fake data: given names and
-surnames from a varied pool (common ones and rare made-up ones), usernames and e-mails of the
-client's domain, departments and job titles. The rows are written like a restore, by
+word terms of ``credsync.vault.people.person_terms``) from deterministic fake data: given
+names and surnames from a varied pool (common ones and rare made-up ones), usernames and
+e-mails of the client's domain, departments and job titles. The rows are written like a restore, by
 ``search_list.BulkWriter`` (secondary indexes dropped first and built again at the end,
 ``executemany`` on SQLite, COPY on PostgreSQL).
 
@@ -125,10 +125,10 @@ def make_rows(
     client_id: str, faker: PersonFaker, count: int, actor: str, now: Any
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """``count`` people of the client as the product makes them (``People._insert``): the
-    people rows and their word terms (``_terms``); every 100th in the trash."""
+    people rows and their word terms (``person_terms``); every 100th in the trash."""
     from credsync.storage.people import PersonRow
     from credsync.types import new_id
-    from credsync.vault.people import _terms
+    from credsync.vault.people import person_terms
     from credsync.vault.validate import name_key
 
     person_rows: list[dict[str, Any]] = []
@@ -146,7 +146,8 @@ def make_rows(
         values = row._asdict()
         person_rows.append(values)
         term_rows.extend(
-            {"client_id": client_id, "term": t, "person_id": row.id} for t in sorted(_terms(values))
+            {"client_id": client_id, "term": t, "person_id": row.id}
+            for t in sorted(person_terms(values))
         )
     return person_rows, term_rows
 

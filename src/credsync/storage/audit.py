@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from credsync.storage._rows import columns_for, record, records
+from credsync.storage.bulk import insert_records
 from credsync.storage.credentials import visible
 from credsync.storage.tables import (
     api_tokens,
@@ -52,7 +53,7 @@ def append(conn: Connection, entry: AuditRow) -> None:
 
 def append_many(conn: Connection, entries: Sequence[AuditRow]) -> None:
     """Entries in one executemany (in sequence order, as given)."""
-    conn.execute(audit_log.insert(), [entry._asdict() for entry in entries])
+    insert_records(conn, audit_log, entries)
 
 
 def page(

@@ -9,12 +9,12 @@ the column's own SQLAlchemy type (for example a datetime into SQLite's text form
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Table
 from sqlalchemy.engine import Connection
 
-__all__ = ["bulk_insert", "db_value"]
+__all__ = ["bulk_insert", "db_value", "insert_records"]
 
 
 def db_value(conn: Connection, table: Table, column: str, value: Any) -> Any:
@@ -39,3 +39,23 @@ def bulk_insert(
         f"VALUES ({', '.join([mark] * len(columns))})"
     )
     conn.exec_driver_sql(sql, list(rows))
+
+
+def insert_records(conn: Connection, table: Table, records: Sequence[NamedTuple]) -> None:
+    """INSERT named tuples whose fields are columns of ``table`` (Python values, converted
+    through each column's type once per column, not per row) with one executemany."""
+    if not records:
+        return
+    columns = records[0]._fields
+    processors = [
+        table.c[name].type.dialect_impl(conn.dialect).bind_processor(conn.dialect)
+        for name in columns
+    ]
+    if all(p is None for p in processors):
+        bulk_insert(conn, table, columns, records)
+        return
+    rows = [
+        tuple(v if p is None or v is None else p(v) for p, v in zip(processors, row, strict=True))
+        for row in records
+    ]
+    bulk_insert(conn, table, columns, rows)

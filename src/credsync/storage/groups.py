@@ -18,6 +18,7 @@ from sqlalchemy.engine import Connection
 
 from credsync.storage import _identity_rows as shared
 from credsync.storage._rows import columns_for, record, records, within
+from credsync.storage.bulk import insert_records
 from credsync.storage.tables import group_members, group_objects, groups
 
 __all__ = [
@@ -25,10 +26,12 @@ __all__ = [
     "MemberRow",
     "ObjectRow",
     "add_member",
+    "add_members",
     "ancestors",
     "bump",
     "by_name",
     "by_object",
+    "by_objects",
     "find_by_ref",
     "forget_directory",
     "forget_member",
@@ -36,11 +39,15 @@ __all__ = [
     "groups_of",
     "in_name_order",
     "insert",
+    "insert_many",
+    "link_new_objects",
     "link_object",
     "linked_to",
     "live",
+    "live_ids_by_objects",
     "lock",
     "member_counts",
+    "member_ids",
     "members_of",
     "objects_in",
     "objects_of",
@@ -302,3 +309,72 @@ def forget_directory(conn: Connection, directory_id: str) -> None:
     unlink, own = shared.forget_directory(groups, group_objects, directory_id)
     conn.execute(unlink)
     conn.execute(own)
+
+
+# -- many at a time (the directory import) -----------------------------------------------------
+_IN_CHUNK = 500
+
+
+def _chunks(values: Sequence[str]) -> list[list[str]]:
+    unique = list(dict.fromkeys(values))
+    return [unique[i : i + _IN_CHUNK] for i in range(0, len(unique), _IN_CHUNK)]
+
+
+def by_objects(
+    conn: Connection, directory_id: str, object_ids: Sequence[str]
+) -> dict[str, GroupRow]:
+    """Object id -> the group linked to that object of that directory (those linked)."""
+    found: dict[str, GroupRow] = {}
+    base = sa.select(group_objects.c.object_id, *columns_for(GroupRow, groups)).join_from(
+        groups, group_objects, group_objects.c.group_id == groups.c.id
+    )
+    for chunk in _chunks(object_ids):
+        query = base.where(
+            group_objects.c.directory_id == directory_id, group_objects.c.object_id.in_(chunk)
+        )
+        for row in conn.execute(query):
+            found[row[0]] = GroupRow(*row[1:])
+    return found
+
+
+def live_ids_by_objects(
+    conn: Connection, directory_id: str, object_ids: Sequence[str]
+) -> dict[str, str]:
+    """Object id -> the id of the group outside the trash linked to that object."""
+    found: dict[str, str] = {}
+    base = sa.select(group_objects.c.object_id, groups.c.id).join_from(
+        groups, group_objects, group_objects.c.group_id == groups.c.id
+    )
+    for chunk in _chunks(object_ids):
+        query = base.where(
+            group_objects.c.directory_id == directory_id,
+            group_objects.c.object_id.in_(chunk),
+            groups.c.deleted_at.is_(None),
+        )
+        found.update({str(o): str(i) for o, i in conn.execute(query)})
+    return found
+
+
+def insert_many(conn: Connection, rows: Sequence[GroupRow]) -> None:
+    insert_records(conn, groups, rows)
+
+
+def link_new_objects(conn: Connection, rows: Sequence[ObjectRow]) -> None:
+    """Link objects to groups that have none in that directory yet (new groups)."""
+    insert_records(conn, group_objects, rows)
+
+
+def member_ids(conn: Connection, group_ids: Sequence[str]) -> dict[str, dict[str, str]]:
+    """Group id -> its direct members (member id -> ``person`` | ``group``)."""
+    found: dict[str, dict[str, str]] = {g: {} for g in group_ids}
+    columns = (group_members.c.group_id, group_members.c.member_id, group_members.c.member_type)
+    for chunk in _chunks(group_ids):
+        query = sa.select(*columns).where(group_members.c.group_id.in_(chunk))
+        for group_id, member_id, member_type in conn.execute(query):
+            found[group_id][member_id] = member_type
+    return found
+
+
+def add_members(conn: Connection, rows: Sequence[MemberRow]) -> None:
+    """Add members none of whom is a member already (see :func:`member_ids`)."""
+    insert_records(conn, group_members, rows)

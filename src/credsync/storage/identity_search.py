@@ -20,9 +20,10 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.sql.expression import UnaryExpression
 from sqlalchemy.sql.operators import custom_op
 
+from credsync.storage.bulk import bulk_insert
 from credsync.storage.tables import clients, group_terms, groups, people, people_terms
 
-__all__ = ["Kind", "forget", "reindex", "search_ids"]
+__all__ = ["Kind", "forget", "index_new", "reindex", "search_ids"]
 
 Kind = Literal["person", "group"]
 
@@ -62,6 +63,17 @@ def reindex(
         conn.execute(people_terms.insert(), rows)
     else:
         conn.execute(group_terms.insert(), rows)
+
+
+def index_new(
+    conn: Connection, kind: Kind, entries: Iterable[tuple[str, str, Iterable[str]]]
+) -> None:
+    """Index new people or groups (none has terms yet): ``(owner id, client id, words)``
+    each, in one executemany."""
+    table, owner, _ = _TABLES[kind]
+    rows = [(client_id, w, owner_id) for owner_id, client_id, words in entries for w in set(words)]
+    rows.sort()  # in the index's order: each page of it written once
+    bulk_insert(conn, table, ("client_id", "term", owner), rows)
 
 
 def _prefix_range(column: sa.ColumnElement[str], prefix: str) -> sa.ColumnElement[bool]:

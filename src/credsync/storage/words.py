@@ -18,7 +18,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Iterator
 
-__all__ = ["MAX_TERM", "fold", "terms_for", "terms_of", "words"]
+__all__ = ["MAX_TERM", "fold", "identity_terms", "terms_for", "terms_of", "words"]
 
 MAX_TERM = 128  # the width of search_terms.term
 
@@ -29,6 +29,8 @@ _URL_NOISE = frozenset({"http", "https", "www"})
 
 def fold(text: str) -> str:
     """``text`` without case and accents: NFKD, combining marks dropped, case-folded."""
+    if text.isascii():
+        return text.lower()  # the same for ASCII, without a pass over each character
     decomposed = unicodedata.normalize("NFKD", text.casefold())
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
@@ -79,3 +81,20 @@ def terms_of(texts: Iterable[str], whole: Iterable[str] = ()) -> set[str]:
     terms.update(fold(text)[:MAX_TERM] for text in whole)
     terms.discard("")
     return terms
+
+
+def identity_terms(texts: Iterable[str]) -> set[str]:
+    """The index terms of a person or a group (:mod:`credsync.storage.identity_search`,
+    revision 0033): the words of ``texts`` and their punctuated parts joined, less every
+    term that starts another one: "Anna Berg", "anna.berg@contoso.com" is ``berg``, ``com``,
+    ``contoso`` and ``annabergcontosocom`` (``anna`` starts the last).
+
+    A search finds a record when each of its words starts one of the record's terms; what
+    starts a term also starts every longer term that term starts, so leaving the shorter out
+    finds exactly what it found with them, from fewer index entries (a given name's range
+    held ~5 entries a person with the username and e-mail also whole; now ~1). Texts whole
+    are not terms: a query's words have no punctuation, so one that starts a whole username
+    starts its first word too."""
+    terms = sorted(terms_of(texts))
+    # sorted, the terms a term starts come right after it
+    return {t for t, after in zip(terms, [*terms[1:], ""], strict=True) if not after.startswith(t)}

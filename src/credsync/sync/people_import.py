@@ -22,6 +22,10 @@ nothing. ``sync`` takes a selection (object ids, or every result of a query) and
 - anything the vault refuses (a bad field value, a username another person has) is
   ``refused`` with the vault's reason; the rest goes on.
 
+Objects go to the vault in batches (:mod:`credsync.sync._people_import_batches`: a
+transaction per batch, the one-at-a-time entry points for whatever a batch does not decide),
+and an import of every result of a query is written while the directory is still being read.
+
 A second synchronisation with nothing changed in the directory reports every object
 ``unchanged`` and writes nothing. A dry run (``sync(..., dry_run=True)``) reports what a
 synchronisation would do, line for line, and keeps nothing.
@@ -33,6 +37,7 @@ client, for both ``search`` (it reads the directory with the client's bind crede
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar, cast
@@ -48,6 +53,7 @@ from credsync.connectors.registry import ConnectorFactory, open_connector
 from credsync.errors import CredsyncError, InvalidInput, NotSupported
 from credsync.storage import groups as group_rows
 from credsync.storage import people as people_rows
+from credsync.sync import _people_import_batches as batches
 from credsync.sync.connect import directory_config, load_directory
 from credsync.sync.people_import_report import (
     ImportReport,
@@ -60,6 +66,7 @@ from credsync.sync.people_onboarding import Provisioning, provision
 from credsync.vault.auth import Actor, Permission
 from credsync.vault.clients import find_client_row
 from credsync.vault.directories import Directory, find_directory_row
+from credsync.vault.identity_import import IdentityImport
 from credsync.vault.keyring import KeyRing
 from credsync.vault.service import Vault
 from credsync.vault.validate import name_key
@@ -91,6 +98,10 @@ class Selection:
                 raise InvalidInput(f"{value!r} is not an object id", field="ids")
 
 
+def _chunks(items: list[T], size: int) -> list[list[T]]:
+    return [items[i : i + size] for i in range(0, len(items), size)]
+
+
 async def _take(items: AsyncIterator[T], limit: int | None) -> tuple[list[T], bool]:
     found: list[T] = []
     async for item in items:
@@ -114,6 +125,7 @@ class PeopleImport:
         self._keys = keys
         self._actor = actor
         self._factory = factory
+        self._bulk = IdentityImport(vault.db, vault.audit)
 
     # -- the directory -----------------------------------------------------------------------
     def _directory(self, client_ref: str, directory_ref: str) -> tuple[str, Directory]:
@@ -316,36 +328,6 @@ class PeopleImport:
             report.reason = "another directory is the source of truth of this group"
         return report
 
-    def _members(
-        self, directory: Directory, report: ObjectReport, members: Sequence[DirectoryMember]
-    ) -> None:
-        """Set the group's vault members to its directory members known to the vault."""
-        assert report.vault_id is not None  # noqa: S101 - only imported groups get here
-        people = self._known(directory.id, "person", [m.object_id for m in members])
-        groups = self._known(directory.id, "group", [m.object_id for m in members])
-        wanted: dict[str, tuple[str, str]] = {}
-        for member in members:
-            known = (people if member.kind == "person" else groups).get(member.object_id)
-            if known is None:
-                report.members_outside.append(member.name or member.object_id)
-            else:
-                wanted[known] = (member.kind, member.name or member.object_id)
-        current = {m["id"]: m for m in self._vault.groups.members(self._actor, report.vault_id)}
-        for vault_id, (kind, name) in wanted.items():
-            if vault_id in current:
-                continue
-            try:
-                self._vault.groups.add_member(self._actor, report.vault_id, vault_id, kind=kind)
-                report.members_added.append(name)
-            except CredsyncError as exc:
-                report.members_outside.append(f"{name} ({exc})")
-        for vault_id, held in current.items():
-            if vault_id not in wanted:
-                self._vault.groups.remove_member(
-                    self._actor, report.vault_id, vault_id, kind=held["type"]
-                )
-                report.members_removed.append(held["name"])
-
     def _apply(
         self,
         directory: Directory,
@@ -353,11 +335,67 @@ class PeopleImport:
         groups: dict[str, DirectoryGroup],
         members: dict[str, list[DirectoryMember]],
     ) -> list[ObjectReport]:
-        reports = [self._person(directory, p) for p in people.values()]
-        group_reports = [self._group(directory, g) for g in groups.values()]
-        for report in group_reports:
-            if report.outcome in ("created", "updated", "unchanged"):
-                self._members(directory, report, members.get(report.object_id, ()))
+        reports: list[ObjectReport] = []
+        for some_people in _chunks(list(people.values()), batches.BATCH):
+            reports += self._people(directory, some_people)
+        group_reports: list[ObjectReport] = []
+        for some_groups in _chunks(list(groups.values()), batches.BATCH):
+            group_reports += self._groups(directory, some_groups)
+        imported = [r for r in group_reports if r.outcome in batches.IMPORTED]
+        for chunk in _chunks(imported, batches.MEMBER_BATCH):
+            pairs: list[tuple[ObjectReport, Sequence[DirectoryMember]]] = [
+                (r, members.get(r.object_id, [])) for r in chunk
+            ]
+            batches.set_members(self._vault, self._bulk, self._actor, directory, pairs)
+        return reports + group_reports
+
+    def _people(self, directory: Directory, chunk: list[DirectoryPerson]) -> list[ObjectReport]:
+        return batches.people_reports(self._bulk, self._actor, directory, chunk, self._person)
+
+    def _groups(self, directory: Directory, chunk: list[DirectoryGroup]) -> list[ObjectReport]:
+        return batches.group_reports(self._bulk, self._actor, directory, chunk, self._group)
+
+    async def _stream(
+        self, source: PeopleSource, directory: Directory, query: str, groups: bool
+    ) -> list[ObjectReport]:
+        """Every result of ``query`` imported as it is read: people in batches written while
+        the next page is read (:func:`batches.pipelined`); meanwhile the groups are listed
+        and their members read ahead (:class:`batches.MembersAhead`); then the groups, then
+        their members, once every person and group is in."""
+        seen: set[str] = set()
+
+        async def fresh(items: AsyncIterator[T]) -> AsyncIterator[T]:
+            async for item in items:
+                object_id = cast(Any, item).object_id
+                if object_id not in seen:
+                    seen.add(object_id)
+                    yield item
+
+        if not groups:
+            done = await batches.pipelined(
+                fresh(source.search_people(query)),
+                batches.BATCH,
+                lambda chunk: self._people(directory, chunk),
+            )
+            return [r for chunk in done for r in chunk]
+        async with batches.MembersAhead(source, fresh(source.search_groups(query))) as ahead:
+            done = await batches.pipelined(
+                fresh(source.search_people(query)),
+                batches.BATCH,
+                lambda chunk: self._people(directory, chunk),
+            )
+            reports = [r for chunk in done for r in chunk]
+            group_reports: list[ObjectReport] = []
+            for some_groups in _chunks(await ahead.groups(), batches.BATCH):
+                group_reports += await asyncio.to_thread(self._groups, directory, some_groups)
+            imported = {r.object_id: r for r in group_reports if r.outcome in batches.IMPORTED}
+            async for read in ahead.members():
+                pairs: list[tuple[ObjectReport, Sequence[DirectoryMember]]] = [
+                    (imported[g], m) for g, m in read if g in imported
+                ]
+                await asyncio.to_thread(
+                    batches.set_members, self._vault, self._bulk, self._actor, directory, pairs
+                )
         return reports + group_reports
 
     async def sync(
@@ -378,6 +416,18 @@ class PeopleImport:
         selection.check()
         client, directory = self._directory(client_ref, directory_ref)
         source = self._open(directory)
+        if selection.query is not None and not selection.members and not dry_run:
+            try:
+                reports = await self._stream(source, directory, selection.query, selection.groups)
+            finally:
+                await source.close()
+            streamed = None
+            if provisioning is not None:
+                streamed = await asyncio.to_thread(
+                    provision, self._vault, self._keys, self._actor,
+                    directory.client_id, reports, provisioning,
+                )  # fmt: skip
+            return ImportReport(client, directory.name, tuple(reports), onboarding=streamed)
         try:
             people, groups, members, missing = await self._read(source, selection)
         finally:

@@ -27,7 +27,7 @@ from credsync.errors import InvalidInput, NotFound
 from credsync.storage import Database
 from credsync.storage import groups as rows
 from credsync.storage import people as people_rows
-from credsync.storage.words import terms_of
+from credsync.storage.words import identity_terms
 from credsync.types import new_id
 from credsync.vault._time import as_utc, iso, utcnow
 from credsync.vault.audit import AuditLog
@@ -46,11 +46,27 @@ from credsync.vault.identity_service import IdentityService, Kind, check_object_
 from credsync.vault.people_records import find_person_row
 from credsync.vault.validate import name_key
 
-__all__ = ["Groups"]
+__all__ = ["Groups", "group_row", "group_terms"]
 
 
-def _terms(values: Mapping[str, Any]) -> set[str]:
-    return terms_of([values["name"], values["email"]], whole=[values["email"]])
+def group_terms(values: Mapping[str, Any]) -> set[str]:
+    """A group's search terms (of its row's values)."""
+    return identity_terms([values["name"], values["email"]])
+
+
+def group_row(
+    actor: Actor, client_id: str, values: Mapping[str, Any], source: str | None = None
+) -> rows.GroupRow:
+    """A new group's row, of clean ``values`` (``name`` required); ``source``: the directory
+    that is the source of truth of the values given."""
+    now = utcnow()
+    sourced = join_sourced(values, GROUP_ATTRIBUTES) if source else ""
+    return rows.GroupRow(
+        new_id(), client_id, values["name"], name_key(values["name"]),
+        values.get("type", "security"), values.get("email", ""),
+        values.get("description", ""), source, sourced, 1, now, actor.name, now,
+        actor.name, None, None,
+    )  # fmt: skip
 
 
 _KIND: Kind[rows.GroupRow, Group] = Kind(
@@ -64,7 +80,7 @@ _KIND: Kind[rows.GroupRow, Group] = Kind(
     in_order=rows.in_name_order,
     order_key="name_key",
     keys={"name": "name_key"},
-    terms=_terms,
+    terms=group_terms,
     term_fields=frozenset({"name", "email"}),
 )
 
@@ -125,14 +141,7 @@ class Groups(IdentityService[rows.GroupRow, Group]):
         values: Mapping[str, Any],
         source: str | None = None,
     ) -> rows.GroupRow:
-        now = utcnow()
-        sourced = join_sourced(values, GROUP_ATTRIBUTES) if source else ""
-        row = rows.GroupRow(
-            new_id(), client_id, values["name"], name_key(values["name"]),
-            values.get("type", "security"), values.get("email", ""),
-            values.get("description", ""), source, sourced, 1, now, actor.name, now,
-            actor.name, None, None,
-        )  # fmt: skip
+        row = group_row(actor, client_id, values, source)
         rows.insert(conn, row)
         self._index(conn, row)
         return row

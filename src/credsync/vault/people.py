@@ -32,7 +32,7 @@ from credsync.storage import Database
 from credsync.storage import credentials as credential_rows
 from credsync.storage import groups as group_rows
 from credsync.storage import people as rows
-from credsync.storage.words import terms_of
+from credsync.storage.words import identity_terms
 from credsync.types import new_id
 from credsync.vault._time import utcnow
 from credsync.vault.audit import AuditLog
@@ -54,7 +54,7 @@ from credsync.vault.people_records import (
 )
 from credsync.vault.validate import name_key
 
-__all__ = ["People", "Upserted"]
+__all__ = ["People", "Upserted", "person_row", "person_terms"]
 Outcome = Literal["created", "updated", "unchanged", "linked"]
 
 
@@ -69,9 +69,33 @@ class Upserted:
     changed: tuple[str, ...]
 
 
-def _terms(values: Mapping[str, Any]) -> set[str]:
+def person_terms(values: Mapping[str, Any]) -> set[str]:
+    """A person's search terms (of their row's values)."""
     texts = [values[f] for f in ("given_name", "surname", "display_name", "username", "email")]
-    return terms_of(texts, whole=[values["username"], values["email"]])
+    return identity_terms(texts)
+
+
+def person_row(
+    actor: Actor,
+    client_id: str,
+    values: Mapping[str, Any],
+    credential: str | None,
+    source: str | None,
+    sourced: frozenset[str],
+) -> rows.PersonRow:
+    """A new person's row, of clean ``values`` (``username`` required): a display name made
+    from the names when there is none."""
+    given, surname = values.get("given_name", ""), values.get("surname", "")
+    display = values.get("display_name") or f"{given} {surname}".strip() or values["username"]
+    now = utcnow()
+    return rows.PersonRow(
+        new_id(), client_id, given, surname, display, name_key(display),
+        values["username"], name_key(values["username"]), values.get("email", ""),
+        values.get("usage_location", ""), values.get("department", ""),
+        values.get("job_title", ""), values.get("enabled", True), credential, source,
+        join_sourced(sourced, PERSON_ATTRIBUTES), 1, now, actor.name, now, actor.name,
+        None, None,
+    )  # fmt: skip
 
 
 _KIND: Kind[rows.PersonRow, Person] = Kind(
@@ -85,7 +109,7 @@ _KIND: Kind[rows.PersonRow, Person] = Kind(
     in_order=rows.in_display_order,
     order_key="display_key",
     keys={"display_name": "display_key", "username": "username_key"},
-    terms=_terms,
+    terms=person_terms,
     term_fields=frozenset({"given_name", "surname", "display_name", "username", "email"}),
 )
 
@@ -173,17 +197,7 @@ class People(IdentityService[rows.PersonRow, Person]):
         sourced: frozenset[str],
     ) -> rows.PersonRow:
         self._check_username(conn, client_id, values["username"], "")
-        given, surname = values.get("given_name", ""), values.get("surname", "")
-        display = values.get("display_name") or f"{given} {surname}".strip() or values["username"]
-        now = utcnow()
-        row = rows.PersonRow(
-            new_id(), client_id, given, surname, display, name_key(display),
-            values["username"], name_key(values["username"]), values.get("email", ""),
-            values.get("usage_location", ""), values.get("department", ""),
-            values.get("job_title", ""), values.get("enabled", True), credential, source,
-            join_sourced(sourced, PERSON_ATTRIBUTES), 1, now, actor.name, now, actor.name,
-            None, None,
-        )  # fmt: skip
+        row = person_row(actor, client_id, values, credential, source, sourced)
         rows.insert(conn, row)
         self._index(conn, row)
         return row
