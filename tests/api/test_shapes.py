@@ -209,3 +209,10 @@ def test_the_api_answers_with_what_the_records_to_json_makes(api: ApiWorld, reve
     _same(_get(api, "/policies")[0], vault.policies.get("default").named_json("default"))
     _same(_get(api, "/audit")["items"][0], vault.audit.list(admin, limit=1)[0].to_json())
     _same(_get(api, "/audit/verify"), vault.audit.verify(admin).to_json())
+
+
+def test_every_schema_of_the_openapi_document_has_a_name_of_its_own() -> None:
+    """Two models with one name make FastAPI name both by their module path
+    (``credsync__api__...__Name``): unreadable in the docs and the clients made from them."""
+    schemas = create_app(None).openapi()["components"]["schemas"]  # type: ignore[arg-type]
+    assert not [name for name in schemas if "__" in name]

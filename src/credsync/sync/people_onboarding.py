@@ -52,7 +52,7 @@ from credsync.vault.keyring import KeyRing
 from credsync.vault.service import Vault
 from credsync.vault.validate import clean_name, parse_sync_mode
 
-__all__ = ["Provisioning", "ProvisioningJson", "provision"]
+__all__ = ["IntoGroupPolicyJson", "Provisioning", "provision"]
 
 PLACEHOLDER_REASON = (
     "a placeholder made by the import into a group: no password yet (awaiting onboarding; "
@@ -60,7 +60,7 @@ PLACEHOLDER_REASON = (
 )
 
 
-class ProvisioningJson(TypedDict):
+class IntoGroupPolicyJson(TypedDict):
     into_group: str
     folder: str
     sync_mode: str | None
@@ -84,8 +84,8 @@ class Provisioning:
         mode = parse_sync_mode(sync_mode, allow_inherit=True) if sync_mode else None
         return cls(group, path, mode, invite)
 
-    def to_json(self) -> ProvisioningJson:
-        return ProvisioningJson(
+    def to_json(self) -> IntoGroupPolicyJson:
+        return IntoGroupPolicyJson(
             into_group=self.into_group,
             folder=self.folder,
             sync_mode=self.sync_mode.value if self.sync_mode else None,

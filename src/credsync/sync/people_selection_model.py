@@ -13,7 +13,7 @@ from typing_extensions import TypedDict
 from credsync.errors import InvalidInput
 from credsync.storage import import_selections as rows
 from credsync.sync.people_import import Selection
-from credsync.sync.people_onboarding import Provisioning, ProvisioningJson
+from credsync.sync.people_onboarding import IntoGroupPolicyJson, Provisioning
 from credsync.vault._time import Timestamp, as_utc, as_utc_opt, iso
 
 __all__ = [
@@ -66,7 +66,7 @@ class SelectionJson(TypedDict):
     query: str | None
     groups: bool
     members: bool
-    provisioning: ProvisioningJson | None
+    provisioning: IntoGroupPolicyJson | None
     interval_seconds: int | None
     """Seconds between the agent's runs; null: run by hand only."""
     enabled: bool

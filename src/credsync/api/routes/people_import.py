@@ -38,7 +38,7 @@ class ImportSearchIn(BaseModel):
     limit: int = Field(default=200, ge=1, le=MAX_PREVIEW)
 
 
-class ProvisioningIn(BaseModel):
+class IntoGroupPolicyIn(BaseModel):
     """The import into a group with a provisioning policy (see the README's people and
     groups): every imported person becomes a member of the group and gets a primary
     credential with no password yet (awaiting onboarding)."""
@@ -81,7 +81,7 @@ class ImportSyncIn(BaseModel):
     dry_run: bool = Field(
         default=False, description="Report what the import would do; keep nothing."
     )
-    provisioning: ProvisioningIn | None = Field(
+    provisioning: IntoGroupPolicyIn | None = Field(
         default=None, description="Import into a group with a provisioning policy."
     )
 

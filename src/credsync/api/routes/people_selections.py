@@ -8,7 +8,7 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field
 
 from credsync.api.deps import Caller, State
-from credsync.api.routes.people_import import ProvisioningIn
+from credsync.api.routes.people_import import IntoGroupPolicyIn
 from credsync.api.routes.sync import run_coroutine
 from credsync.api.routing import api_router
 from credsync.sync.people_import import Selection
@@ -34,7 +34,7 @@ class SelectionIn(BaseModel):
         description="Seconds between the agent's runs (at least 300); null or 0: by hand only.",
     )
     enabled: bool = True
-    provisioning: ProvisioningIn | None = None
+    provisioning: IntoGroupPolicyIn | None = None
 
 
 def _saved(state: State, actor: Caller) -> SavedSelections:
