@@ -26,6 +26,7 @@ __all__ = [
     "chunks",
     "forget_directory",
     "in_order",
+    "linked_to",
     "live",
     "live_ids_by_objects",
     "lock",
@@ -145,6 +146,31 @@ def forget_directory(
         .values(source_directory_id=None, sourced="")
     )
     return unlink, own
+
+
+def linked_to(
+    conn: Connection,
+    cls: type[R],
+    table: sa.Table,
+    links: sa.Column[str],
+    key: sa.Column[str],
+    directory_id: str,
+) -> list[tuple[R, str]]:
+    """The directory's objects linked to rows of ``table`` not in the trash: (row as a
+    ``cls``, object id), by ``key`` then id; ``links`` is the links table's column of the
+    row's id."""
+    objects = links.table
+    query = (
+        sa.select(*columns_for(cls, table), objects.c.object_id)
+        .join_from(table, objects, links == table.c.id)
+        .where(objects.c.directory_id == directory_id, table.c.deleted_at.is_(None))
+        .order_by(key, table.c.id)
+    )
+    out: list[tuple[R, str]] = []
+    for row in conn.execute(query):
+        values = tuple(row)
+        out.append((cls(*values[:-1]), str(values[-1])))
+    return out
 
 
 # -- many at a time (the directory import) -----------------------------------------------------

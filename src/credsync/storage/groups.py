@@ -280,17 +280,9 @@ def by_object(conn: Connection, directory_id: str, object_id: str) -> GroupRow |
 def linked_to(conn: Connection, directory_id: str) -> list[tuple[GroupRow, str]]:
     """The directory's objects linked to groups not in the trash: (group, object id), in
     name order."""
-    query = (
-        sa.select(*columns_for(GroupRow, groups), group_objects.c.object_id)
-        .join_from(groups, group_objects, group_objects.c.group_id == groups.c.id)
-        .where(group_objects.c.directory_id == directory_id, groups.c.deleted_at.is_(None))
-        .order_by(groups.c.name_key, groups.c.id)
+    return shared.linked_to(
+        conn, GroupRow, groups, group_objects.c.group_id, groups.c.name_key, directory_id
     )
-    out: list[tuple[GroupRow, str]] = []
-    for row in conn.execute(query):
-        values = tuple(row)
-        out.append((GroupRow(*values[:-1]), str(values[-1])))
-    return out
 
 
 def link_object(conn: Connection, row: ObjectRow) -> None:

@@ -215,17 +215,9 @@ def by_account(conn: Connection, directory_id: str, object_id: str) -> PersonRow
 def linked_to(conn: Connection, directory_id: str) -> list[tuple[PersonRow, str]]:
     """The directory's accounts linked to people not in the trash: (person, object id), in
     display order."""
-    query = (
-        sa.select(*columns_for(PersonRow, people), person_accounts.c.object_id)
-        .join_from(people, person_accounts, person_accounts.c.person_id == people.c.id)
-        .where(person_accounts.c.directory_id == directory_id, people.c.deleted_at.is_(None))
-        .order_by(people.c.display_key, people.c.id)
+    return shared.linked_to(
+        conn, PersonRow, people, person_accounts.c.person_id, people.c.display_key, directory_id
     )
-    out: list[tuple[PersonRow, str]] = []
-    for row in conn.execute(query):
-        values = tuple(row)
-        out.append((PersonRow(*values[:-1]), str(values[-1])))
-    return out
 
 
 def owners_of(conn: Connection, directory_id: str, object_ids: Sequence[str]) -> dict[str, str]:
