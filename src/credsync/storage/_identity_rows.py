@@ -9,25 +9,31 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Collection, Mapping, Sequence
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from credsync.storage._rows import AnyRow, within
+from credsync.storage._rows import AnyRow, columns_for, within
 from credsync.storage.ids import one_by_id_prefix
 from credsync.storage.tables import clients
 
 __all__ = [
     "bump",
+    "by_objects",
     "by_ref",
     "changeable",
+    "chunks",
     "forget_directory",
     "in_order",
+    "linked_to",
     "live",
+    "live_ids_by_objects",
     "lock",
     "page",
 ]
+
+R = TypeVar("R", bound=NamedTuple)
 
 # What no change may set: who the row is, its client, and the columns bump sets itself.
 _FIXED = frozenset(
@@ -140,3 +146,84 @@ def forget_directory(
         .values(source_directory_id=None, sourced="")
     )
     return unlink, own
+
+
+def linked_to(
+    conn: Connection,
+    cls: type[R],
+    table: sa.Table,
+    links: sa.Column[str],
+    key: sa.Column[str],
+    directory_id: str,
+) -> list[tuple[R, str]]:
+    """The directory's objects linked to rows of ``table`` not in the trash: (row as a
+    ``cls``, object id), by ``key`` then id; ``links`` is the links table's column of the
+    row's id."""
+    objects = links.table
+    query = (
+        sa.select(*columns_for(cls, table), objects.c.object_id)
+        .join_from(table, objects, links == table.c.id)
+        .where(objects.c.directory_id == directory_id, table.c.deleted_at.is_(None))
+        .order_by(key, table.c.id)
+    )
+    out: list[tuple[R, str]] = []
+    for row in conn.execute(query):
+        values = tuple(row)
+        out.append((cls(*values[:-1]), str(values[-1])))
+    return out
+
+
+# -- many at a time (the directory import) -----------------------------------------------------
+# Values of an IN list per statement (PostgreSQL and SQLite both take far more; this keeps a
+# statement's text small).
+_IN_CHUNK = 500
+
+
+def chunks(values: Sequence[str]) -> list[list[str]]:
+    """``values`` without repeats, in lists of up to ``_IN_CHUNK`` for an IN list each."""
+    unique = list(dict.fromkeys(values))
+    return [unique[i : i + _IN_CHUNK] for i in range(0, len(unique), _IN_CHUNK)]
+
+
+def by_objects(
+    conn: Connection,
+    cls: type[R],
+    table: sa.Table,
+    links: sa.Column[str],
+    directory_id: str,
+    object_ids: Sequence[str],
+) -> dict[str, R]:
+    """Object id -> the row of ``table`` (as a ``cls``) linked to that object of that
+    directory (those linked); ``links`` is the links table's column of the row's id."""
+    objects = links.table
+    found: dict[str, R] = {}
+    base = sa.select(objects.c.object_id, *columns_for(cls, table)).join_from(
+        table, objects, links == table.c.id
+    )
+    for chunk in chunks(object_ids):
+        query = base.where(objects.c.directory_id == directory_id, objects.c.object_id.in_(chunk))
+        for row in conn.execute(query):
+            found[row[0]] = cls(*row[1:])
+    return found
+
+
+def live_ids_by_objects(
+    conn: Connection,
+    table: sa.Table,
+    links: sa.Column[str],
+    directory_id: str,
+    object_ids: Sequence[str],
+) -> dict[str, str]:
+    """Object id -> the id of the row of ``table`` outside the trash linked to that object;
+    ``links`` is the links table's column of the row's id."""
+    objects = links.table
+    found: dict[str, str] = {}
+    base = sa.select(objects.c.object_id, table.c.id).join_from(table, objects, links == table.c.id)
+    for chunk in chunks(object_ids):
+        query = base.where(
+            objects.c.directory_id == directory_id,
+            objects.c.object_id.in_(chunk),
+            table.c.deleted_at.is_(None),
+        )
+        found.update({str(o): str(i) for o, i in conn.execute(query)})
+    return found

@@ -17,6 +17,7 @@ from typing import NamedTuple
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from credsync.storage import _directory_settings as shared
 from credsync.storage._rows import columns_for, records
 from credsync.storage.tables import auto_create_settings, auto_created, credentials
 
@@ -56,11 +57,7 @@ class CreatedRow(NamedTuple):
 
 
 def settings_of(conn: Connection, directory_id: str) -> SettingsRow | None:
-    query = sa.select(*columns_for(SettingsRow, auto_create_settings)).where(
-        auto_create_settings.c.directory_id == directory_id
-    )
-    row = conn.execute(query).first()
-    return None if row is None else SettingsRow(*row)
+    return shared.settings_of(conn, SettingsRow, auto_create_settings, directory_id)
 
 
 def save_settings(
@@ -74,14 +71,7 @@ def save_settings(
             return False
         conn.execute(auto_create_settings.insert().values(directory_id=directory_id, **values))
         return True
-    done = conn.execute(
-        auto_create_settings.update()
-        .where(
-            auto_create_settings.c.directory_id == directory_id,
-            auto_create_settings.c.version == version - 1,
-        )
-        .values(**values)
-    )
+    done = conn.execute(shared.update_from(auto_create_settings, directory_id, version, values))
     return bool(done.rowcount == 1)
 
 

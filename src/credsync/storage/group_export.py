@@ -9,10 +9,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import NamedTuple
 
-import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from credsync.storage._rows import columns_for
+from credsync.storage import _directory_settings as shared
 from credsync.storage.tables import group_export_settings
 
 __all__ = ["SettingsRow", "forget_directory", "save", "settings_of"]
@@ -30,12 +29,8 @@ class SettingsRow(NamedTuple):
     updated_by: str
 
 
-_BASE = sa.select(*columns_for(SettingsRow, group_export_settings))
-
-
 def settings_of(conn: Connection, directory_id: str) -> SettingsRow | None:
-    row = conn.execute(_BASE.where(group_export_settings.c.directory_id == directory_id)).first()
-    return None if row is None else SettingsRow(*row)
+    return shared.settings_of(conn, SettingsRow, group_export_settings, directory_id)
 
 
 def save(conn: Connection, row: SettingsRow) -> bool:
@@ -48,14 +43,8 @@ def save(conn: Connection, row: SettingsRow) -> bool:
         conn.execute(group_export_settings.insert().values(**values))
         return True
     del values["directory_id"], values["client_id"]
-    done = conn.execute(
-        group_export_settings.update()
-        .where(
-            group_export_settings.c.directory_id == row.directory_id,
-            group_export_settings.c.version == row.version - 1,
-        )
-        .values(**values)
-    )
+    update = shared.update_from(group_export_settings, row.directory_id, row.version, values)
+    done = conn.execute(update)
     return bool(done.rowcount == 1)
 
 

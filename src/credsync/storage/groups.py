@@ -280,17 +280,9 @@ def by_object(conn: Connection, directory_id: str, object_id: str) -> GroupRow |
 def linked_to(conn: Connection, directory_id: str) -> list[tuple[GroupRow, str]]:
     """The directory's objects linked to groups not in the trash: (group, object id), in
     name order."""
-    query = (
-        sa.select(*columns_for(GroupRow, groups), group_objects.c.object_id)
-        .join_from(groups, group_objects, group_objects.c.group_id == groups.c.id)
-        .where(group_objects.c.directory_id == directory_id, groups.c.deleted_at.is_(None))
-        .order_by(groups.c.name_key, groups.c.id)
+    return shared.linked_to(
+        conn, GroupRow, groups, group_objects.c.group_id, groups.c.name_key, directory_id
     )
-    out: list[tuple[GroupRow, str]] = []
-    for row in conn.execute(query):
-        values = tuple(row)
-        out.append((GroupRow(*values[:-1]), str(values[-1])))
-    return out
 
 
 def link_object(conn: Connection, row: ObjectRow) -> None:
@@ -312,47 +304,22 @@ def forget_directory(conn: Connection, directory_id: str) -> None:
 
 
 # -- many at a time (the directory import) -----------------------------------------------------
-_IN_CHUNK = 500
-
-
-def _chunks(values: Sequence[str]) -> list[list[str]]:
-    unique = list(dict.fromkeys(values))
-    return [unique[i : i + _IN_CHUNK] for i in range(0, len(unique), _IN_CHUNK)]
-
-
 def by_objects(
     conn: Connection, directory_id: str, object_ids: Sequence[str]
 ) -> dict[str, GroupRow]:
     """Object id -> the group linked to that object of that directory (those linked)."""
-    found: dict[str, GroupRow] = {}
-    base = sa.select(group_objects.c.object_id, *columns_for(GroupRow, groups)).join_from(
-        groups, group_objects, group_objects.c.group_id == groups.c.id
+    return shared.by_objects(
+        conn, GroupRow, groups, group_objects.c.group_id, directory_id, object_ids
     )
-    for chunk in _chunks(object_ids):
-        query = base.where(
-            group_objects.c.directory_id == directory_id, group_objects.c.object_id.in_(chunk)
-        )
-        for row in conn.execute(query):
-            found[row[0]] = GroupRow(*row[1:])
-    return found
 
 
 def live_ids_by_objects(
     conn: Connection, directory_id: str, object_ids: Sequence[str]
 ) -> dict[str, str]:
     """Object id -> the id of the group outside the trash linked to that object."""
-    found: dict[str, str] = {}
-    base = sa.select(group_objects.c.object_id, groups.c.id).join_from(
-        groups, group_objects, group_objects.c.group_id == groups.c.id
+    return shared.live_ids_by_objects(
+        conn, groups, group_objects.c.group_id, directory_id, object_ids
     )
-    for chunk in _chunks(object_ids):
-        query = base.where(
-            group_objects.c.directory_id == directory_id,
-            group_objects.c.object_id.in_(chunk),
-            groups.c.deleted_at.is_(None),
-        )
-        found.update({str(o): str(i) for o, i in conn.execute(query)})
-    return found
 
 
 def insert_many(conn: Connection, rows: Sequence[GroupRow]) -> None:
@@ -368,7 +335,7 @@ def member_ids(conn: Connection, group_ids: Sequence[str]) -> dict[str, dict[str
     """Group id -> its direct members (member id -> ``person`` | ``group``)."""
     found: dict[str, dict[str, str]] = {g: {} for g in group_ids}
     columns = (group_members.c.group_id, group_members.c.member_id, group_members.c.member_type)
-    for chunk in _chunks(group_ids):
+    for chunk in shared.chunks(group_ids):
         query = sa.select(*columns).where(group_members.c.group_id.in_(chunk))
         for group_id, member_id, member_type in conn.execute(query):
             found[group_id][member_id] = member_type

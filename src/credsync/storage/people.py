@@ -215,17 +215,9 @@ def by_account(conn: Connection, directory_id: str, object_id: str) -> PersonRow
 def linked_to(conn: Connection, directory_id: str) -> list[tuple[PersonRow, str]]:
     """The directory's accounts linked to people not in the trash: (person, object id), in
     display order."""
-    query = (
-        sa.select(*columns_for(PersonRow, people), person_accounts.c.object_id)
-        .join_from(people, person_accounts, person_accounts.c.person_id == people.c.id)
-        .where(person_accounts.c.directory_id == directory_id, people.c.deleted_at.is_(None))
-        .order_by(people.c.display_key, people.c.id)
+    return shared.linked_to(
+        conn, PersonRow, people, person_accounts.c.person_id, people.c.display_key, directory_id
     )
-    out: list[tuple[PersonRow, str]] = []
-    for row in conn.execute(query):
-        values = tuple(row)
-        out.append((PersonRow(*values[:-1]), str(values[-1])))
-    return out
 
 
 def owners_of(conn: Connection, directory_id: str, object_ids: Sequence[str]) -> dict[str, str]:
@@ -274,38 +266,19 @@ def forget_directory(conn: Connection, directory_id: str) -> None:
 
 
 # -- many at a time (the directory import) -----------------------------------------------------
-# Values of an IN list per statement (PostgreSQL and SQLite both take far more; this keeps a
-# statement's text small).
-_IN_CHUNK = 500
-
-
-def _chunks(values: Sequence[str]) -> list[list[str]]:
-    unique = list(dict.fromkeys(values))
-    return [unique[i : i + _IN_CHUNK] for i in range(0, len(unique), _IN_CHUNK)]
-
-
 def by_accounts(
     conn: Connection, directory_id: str, object_ids: Sequence[str]
 ) -> dict[str, PersonRow]:
     """Object id -> the person linked to that account of that directory (those linked)."""
-    found: dict[str, PersonRow] = {}
-    base = sa.select(person_accounts.c.object_id, *columns_for(PersonRow, people)).join_from(
-        people, person_accounts, person_accounts.c.person_id == people.c.id
+    return shared.by_objects(
+        conn, PersonRow, people, person_accounts.c.person_id, directory_id, object_ids
     )
-    for chunk in _chunks(object_ids):
-        query = base.where(
-            person_accounts.c.directory_id == directory_id,
-            person_accounts.c.object_id.in_(chunk),
-        )
-        for row in conn.execute(query):
-            found[row[0]] = PersonRow(*row[1:])
-    return found
 
 
 def usernames_taken(conn: Connection, client_id: str, username_keys: Sequence[str]) -> set[str]:
     """Those of the case-folded usernames a person of the client has (in the trash or not)."""
     found: set[str] = set()
-    for chunk in _chunks(username_keys):
+    for chunk in shared.chunks(username_keys):
         query = sa.select(people.c.username_key).where(
             people.c.client_id == client_id, people.c.username_key.in_(chunk)
         )
@@ -317,18 +290,9 @@ def live_ids_by_accounts(
     conn: Connection, directory_id: str, object_ids: Sequence[str]
 ) -> dict[str, str]:
     """Object id -> the id of the person outside the trash linked to that account."""
-    found: dict[str, str] = {}
-    base = sa.select(person_accounts.c.object_id, people.c.id).join_from(
-        people, person_accounts, person_accounts.c.person_id == people.c.id
+    return shared.live_ids_by_objects(
+        conn, people, person_accounts.c.person_id, directory_id, object_ids
     )
-    for chunk in _chunks(object_ids):
-        query = base.where(
-            person_accounts.c.directory_id == directory_id,
-            person_accounts.c.object_id.in_(chunk),
-            people.c.deleted_at.is_(None),
-        )
-        found.update({str(o): str(i) for o, i in conn.execute(query)})
-    return found
 
 
 class MemberFacts(NamedTuple):
@@ -342,7 +306,7 @@ class MemberFacts(NamedTuple):
 def member_facts(conn: Connection, person_ids: Sequence[str]) -> dict[str, MemberFacts]:
     found: dict[str, MemberFacts] = {}
     columns = (people.c.id, people.c.client_id, people.c.username, people.c.deleted_at)
-    for chunk in _chunks(person_ids):
+    for chunk in shared.chunks(person_ids):
         query = sa.select(*columns).where(people.c.id.in_(chunk))
         for person_id, client_id, username, deleted_at in conn.execute(query):
             found[person_id] = MemberFacts(client_id, username, deleted_at is not None)

@@ -18,6 +18,7 @@ from typing import NamedTuple
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from credsync.storage import _directory_settings as shared
 from credsync.storage._rows import columns_for, records
 from credsync.storage.tables import provisioned_people, provisioning_settings
 
@@ -57,11 +58,7 @@ class ProvisionedRow(NamedTuple):
 
 
 def settings_of(conn: Connection, directory_id: str) -> SettingsRow | None:
-    query = sa.select(*columns_for(SettingsRow, provisioning_settings)).where(
-        provisioning_settings.c.directory_id == directory_id
-    )
-    row = conn.execute(query).first()
-    return None if row is None else SettingsRow(*row)
+    return shared.settings_of(conn, SettingsRow, provisioning_settings, directory_id)
 
 
 def save_settings(conn: Connection, row: SettingsRow) -> bool:
@@ -74,14 +71,8 @@ def save_settings(conn: Connection, row: SettingsRow) -> bool:
         conn.execute(provisioning_settings.insert().values(**values))
         return True
     del values["directory_id"]
-    done = conn.execute(
-        provisioning_settings.update()
-        .where(
-            provisioning_settings.c.directory_id == row.directory_id,
-            provisioning_settings.c.version == row.version - 1,
-        )
-        .values(**values)
-    )
+    update = shared.update_from(provisioning_settings, row.directory_id, row.version, values)
+    done = conn.execute(update)
     return bool(done.rowcount == 1)
 
 

@@ -66,7 +66,12 @@ from credsync.vault.auto_create_settings import (
     parse_settings,
 )
 from credsync.vault.clients import find_client_row
-from credsync.vault.directories import Directory, directory_model, find_directory_row
+from credsync.vault.directories import (
+    Directory,
+    check_settings_version,
+    directory_model,
+    find_directory_row,
+)
 from credsync.vault.drafts import insert_drafts, make_draft
 from credsync.vault.folders import ensure_folder
 from credsync.vault.keyring import KeyRing
@@ -315,11 +320,9 @@ class AutoCreate:
         with self._db.write() as conn:
             directory = directory_model(find_directory_row(conn, directory_ref, actor))
             current = load_settings(rows.settings_of(conn, directory.id))
-            if expected_version is not None and expected_version != current.version:
-                raise Conflict(
-                    f"the auto-create settings of {directory.name!r} changed since you read "
-                    "them: reload"
-                )
+            check_settings_version(
+                "auto-create settings", directory.name, current.version, expected_version
+            )
             after = parse_settings(given, current)
             kind = registry.kind_of(directory.kind)
             if after.enabled and not kind.scoped_accounts:

@@ -67,6 +67,7 @@ __all__ = [
     "DirectoryInput",
     "DirectoryJson",
     "check_not_binding",
+    "check_settings_version",
     "find_directory_row",
     "forget_credential",
     "shown_to",
@@ -220,6 +221,13 @@ def find_directory_row(conn: Connection, ref: str, actor: Actor) -> Any:
     if row is None or not actor.sees(row.client_id):
         raise NotFound(f"no directory named {ref!r} (see `credsync directory list`)")
     return row
+
+
+def check_settings_version(what: str, directory: str, current: int, expected: int | None) -> None:
+    """Conflict when the caller read the directory's ``what`` (e.g. "provisioning settings")
+    at another version than ``current`` (``expected`` None: it did not say)."""
+    if expected is not None and expected != current:
+        raise Conflict(f"the {what} of {directory!r} changed since you read them: reload")
 
 
 def check_not_binding(conn: Connection, credential_id: str) -> None:

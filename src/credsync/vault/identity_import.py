@@ -36,6 +36,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, NamedTuple
 
+from sqlalchemy.engine import Connection
+
 from credsync.errors import Conflict, CredsyncError
 from credsync.storage import Database, identity_search
 from credsync.storage import groups as group_rows
@@ -116,61 +118,79 @@ class IdentityImport:
             cleaned.append(_Clean(index, oid, values))
         return cleaned
 
+    def _batch(
+        self,
+        actor: Actor,
+        directory_ref: str,
+        count: int,
+        cleaned: list[_Clean],
+        write: Callable[[Connection, Actor, Any, list[_Clean]], dict[int, Done]],
+    ) -> list[Result]:
+        """One transaction for a batch of ``count`` objects: ``write`` creates those it can in
+        the directory and answers them by their index; the others are ``None``."""
+        results: list[Result] = [None] * count
+        if not cleaned:
+            return results
+        try:
+            with self._db.write() as conn, self._audit.batched(conn):
+                directory = find_directory_row(conn, directory_ref, actor)
+                done = write(conn, actor, directory, cleaned)
+        except Conflict:
+            return results  # a race with another writer: every object one at a time
+        for index, result in done.items():
+            results[index] = result
+        return results
+
     def people(
         self, actor: Actor, directory_ref: str, items: Sequence[tuple[str, Mapping[str, Any]]]
     ) -> list[Result]:
         """Users of the directory (object id, person fields), as
         :meth:`People.upsert_from_directory` takes them: one result each, in order."""
         actor.require(Permission.VAULT_READ, Permission.VAULT_WRITE)
-        results: list[Result] = [None] * len(items)
         cleaned = self._clean(items, PERSON_ATTRIBUTES, clean_person_field)
         cleaned = [c for c in cleaned if c.values.get("username")]
-        if not cleaned:
-            return results
+        return self._batch(actor, directory_ref, len(items), cleaned, self._new_people)
+
+    def _new_people(
+        self, conn: Connection, actor: Actor, directory: Any, cleaned: list[_Clean]
+    ) -> dict[int, Done]:
         done: dict[int, Done] = {}
-        try:
-            with self._db.write() as conn, self._audit.batched(conn):
-                directory = find_directory_row(conn, directory_ref, actor)
-                linked = people_rows.by_accounts(conn, directory.id, [c.object_id for c in cleaned])
-                keys = [name_key(c.values["username"]) for c in cleaned]
-                taken = people_rows.usernames_taken(conn, directory.client_id, keys)
-                new: list[people_rows.PersonRow] = []
-                accounts: list[people_rows.AccountRow] = []
-                now = utcnow()
-                for item, key in zip(cleaned, keys, strict=True):
-                    row = linked.get(item.object_id)
-                    if row is not None:
-                        if _in_step(row._asdict(), item.values, directory.id, PERSON_ATTRIBUTES):
-                            done[item.at] = Done("unchanged", row.id)
-                        continue
-                    if key in taken:
-                        continue
-                    taken.add(key)
-                    row = person_row(
-                        actor, directory.client_id, item.values, None, directory.id,
-                        frozenset(item.values),
-                    )  # fmt: skip
-                    new.append(row)
-                    link = (row.id, directory.id, item.object_id, now, actor.name)
-                    accounts.append(people_rows.AccountRow(*link))
-                    changed = tuple(a for a in PERSON_ATTRIBUTES if a in item.values)
-                    done[item.at] = Done("created", row.id, changed)
-                    details = {"directory": directory.name, "object_id": item.object_id}
-                    details |= {"outcome": "created", "changed": list(changed)}
-                    self._audit.append(
-                        conn, actor, "person.import", target_type="person", target_id=row.id,
-                        client_id=row.client_id, details=details,
-                    )  # fmt: skip
-                people_rows.insert_many(conn, new)
-                people_rows.link_new_accounts(conn, accounts)
-                identity_search.index_new(
-                    conn, "person", ((r.id, r.client_id, person_terms(r._asdict())) for r in new)
-                )
-        except Conflict:
-            return results  # a race with another writer: every object one at a time
-        for index, result in done.items():
-            results[index] = result
-        return results
+        linked = people_rows.by_accounts(conn, directory.id, [c.object_id for c in cleaned])
+        keys = [name_key(c.values["username"]) for c in cleaned]
+        taken = people_rows.usernames_taken(conn, directory.client_id, keys)
+        new: list[people_rows.PersonRow] = []
+        accounts: list[people_rows.AccountRow] = []
+        now = utcnow()
+        for item, key in zip(cleaned, keys, strict=True):
+            row = linked.get(item.object_id)
+            if row is not None:
+                if _in_step(row._asdict(), item.values, directory.id, PERSON_ATTRIBUTES):
+                    done[item.at] = Done("unchanged", row.id)
+                continue
+            if key in taken:
+                continue
+            taken.add(key)
+            row = person_row(
+                actor, directory.client_id, item.values, None, directory.id,
+                frozenset(item.values),
+            )  # fmt: skip
+            new.append(row)
+            link = (row.id, directory.id, item.object_id, now, actor.name)
+            accounts.append(people_rows.AccountRow(*link))
+            changed = tuple(a for a in PERSON_ATTRIBUTES if a in item.values)
+            done[item.at] = Done("created", row.id, changed)
+            details = {"directory": directory.name, "object_id": item.object_id}
+            details |= {"outcome": "created", "changed": list(changed)}
+            self._audit.append(
+                conn, actor, "person.import", target_type="person", target_id=row.id,
+                client_id=row.client_id, details=details,
+            )  # fmt: skip
+        people_rows.insert_many(conn, new)
+        people_rows.link_new_accounts(conn, accounts)
+        identity_search.index_new(
+            conn, "person", ((r.id, r.client_id, person_terms(r._asdict())) for r in new)
+        )
+        return done
 
     def groups(
         self, actor: Actor, directory_ref: str, items: Sequence[tuple[str, Mapping[str, Any]]]
@@ -178,53 +198,48 @@ class IdentityImport:
         """Groups of the directory (object id, group fields), as
         :meth:`Groups.upsert_from_directory` takes them: one result each, in order."""
         actor.require(Permission.VAULT_READ, Permission.VAULT_WRITE)
-        results: list[Result] = [None] * len(items)
         cleaned = self._clean(items, GROUP_ATTRIBUTES, clean_group_field)
-        if not cleaned:
-            return results
+        return self._batch(actor, directory_ref, len(items), cleaned, self._new_groups)
+
+    def _new_groups(
+        self, conn: Connection, actor: Actor, directory: Any, cleaned: list[_Clean]
+    ) -> dict[int, Done]:
         done: dict[int, Done] = {}
-        try:
-            with self._db.write() as conn, self._audit.batched(conn):
-                directory = find_directory_row(conn, directory_ref, actor)
-                linked = group_rows.by_objects(conn, directory.id, [c.object_id for c in cleaned])
-                new: list[group_rows.GroupRow] = []
-                objects: list[group_rows.ObjectRow] = []
-                now = utcnow()
-                for item in cleaned:
-                    row = linked.get(item.object_id)
-                    if row is not None:
-                        if _in_step(row._asdict(), item.values, directory.id, GROUP_ATTRIBUTES):
-                            done[item.at] = Done("unchanged", row.id)
-                        continue
-                    if "name" not in item.values:
-                        continue
-                    linked[item.object_id] = row = group_row(
-                        actor, directory.client_id, item.values, directory.id
-                    )
-                    new.append(row)
-                    objects.append(
-                        group_rows.ObjectRow(row.id, directory.id, item.object_id, now, actor.name)
-                    )
-                    done[item.at] = Done("created", row.id)
-                    details = {
-                        "directory": directory.name,
-                        "object_id": item.object_id,
-                        "outcome": "created",
-                    }
-                    self._audit.append(
-                        conn, actor, "group.import", target_type="group", target_id=row.id,
-                        client_id=row.client_id, details=details,
-                    )  # fmt: skip
-                group_rows.insert_many(conn, new)
-                group_rows.link_new_objects(conn, objects)
-                identity_search.index_new(
-                    conn, "group", ((r.id, r.client_id, group_terms(r._asdict())) for r in new)
-                )
-        except Conflict:
-            return results
-        for index, result in done.items():
-            results[index] = result
-        return results
+        linked = group_rows.by_objects(conn, directory.id, [c.object_id for c in cleaned])
+        new: list[group_rows.GroupRow] = []
+        objects: list[group_rows.ObjectRow] = []
+        now = utcnow()
+        for item in cleaned:
+            row = linked.get(item.object_id)
+            if row is not None:
+                if _in_step(row._asdict(), item.values, directory.id, GROUP_ATTRIBUTES):
+                    done[item.at] = Done("unchanged", row.id)
+                continue
+            if "name" not in item.values:
+                continue
+            linked[item.object_id] = row = group_row(
+                actor, directory.client_id, item.values, directory.id
+            )
+            new.append(row)
+            objects.append(
+                group_rows.ObjectRow(row.id, directory.id, item.object_id, now, actor.name)
+            )
+            done[item.at] = Done("created", row.id)
+            details = {
+                "directory": directory.name,
+                "object_id": item.object_id,
+                "outcome": "created",
+            }
+            self._audit.append(
+                conn, actor, "group.import", target_type="group", target_id=row.id,
+                client_id=row.client_id, details=details,
+            )  # fmt: skip
+        group_rows.insert_many(conn, new)
+        group_rows.link_new_objects(conn, objects)
+        identity_search.index_new(
+            conn, "group", ((r.id, r.client_id, group_terms(r._asdict())) for r in new)
+        )
+        return done
 
     def add_people(
         self, actor: Actor, wanted: Mapping[str, Sequence[str]]

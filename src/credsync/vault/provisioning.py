@@ -53,7 +53,12 @@ from credsync.storage import provisioning as rows
 from credsync.vault._time import as_utc, utcnow
 from credsync.vault.audit import AuditLog
 from credsync.vault.auth import Actor, Permission
-from credsync.vault.directories import Directory, directory_model, find_directory_row
+from credsync.vault.directories import (
+    Directory,
+    check_settings_version,
+    directory_model,
+    find_directory_row,
+)
 from credsync.vault.identities import clean_person_field
 from credsync.vault.models import Timestamp, iso
 
@@ -283,11 +288,9 @@ class Provisioning:
         with self._db.write() as conn:
             directory = directory_model(find_directory_row(conn, directory_ref, actor))
             current = load_settings(rows.settings_of(conn, directory.id))
-            if expected_version is not None and expected_version != current.version:
-                raise Conflict(
-                    f"the provisioning settings of {directory.name!r} changed since you read "
-                    "them: reload"
-                )
+            check_settings_version(
+                "provisioning settings", directory.name, current.version, expected_version
+            )
             after = parse_settings(given, current)
             now = utcnow()
             row = rows.SettingsRow(

@@ -6,7 +6,7 @@ what an apply would write; ``apply`` writes it and reports per person what was d
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import click
@@ -125,26 +125,30 @@ def _run(ctx: click.Context, step: str, client: str, directory: str, people: tup
         raise SyncAborted(f"{refused} of {len(data['people'])} people{would} refused")
 
 
-_SELECTION = (
-    click.option(
-        "--person",
-        "people",
-        multiple=True,
-        metavar="ID",
-        help="A person (id or username); repeat. Default: every person.",
-    ),
-    click.option("--group", metavar="GROUP", help="The members of this group (nested too)."),
-)
+def _plan_or_apply(function: Callable[..., None]) -> Callable[..., None]:
+    """What plan and apply both take: CLIENT DIRECTORY, which people, and --json."""
+    decorators: tuple[Callable[[Callable[..., None]], Callable[..., None]], ...] = (
+        click.argument("client"),
+        click.argument("directory"),
+        click.option(
+            "--person",
+            "people",
+            multiple=True,
+            metavar="ID",
+            help="A person (id or username); repeat. Default: every person.",
+        ),
+        click.option("--group", metavar="GROUP", help="The members of this group (nested too)."),
+        json_option,
+        flag_names(selection="--person or --group"),
+        click.pass_context,
+    )
+    for decorate in reversed(decorators):
+        function = decorate(function)
+    return function
 
 
 @provision_group.command("plan")
-@click.argument("client")
-@click.argument("directory")
-@_SELECTION[0]
-@_SELECTION[1]
-@json_option
-@flag_names(selection="--person or --group")
-@click.pass_context
+@_plan_or_apply
 def provision_plan(ctx: click.Context, client: str, directory: str, people: tuple[str, ...],
                    group: str | None, as_json: bool) -> None:  # fmt: skip
     """Say what provisioning CLIENT's people to DIRECTORY would write; writes nothing.
@@ -162,13 +166,7 @@ def provision_plan(ctx: click.Context, client: str, directory: str, people: tupl
 
 
 @provision_group.command("apply")
-@click.argument("client")
-@click.argument("directory")
-@_SELECTION[0]
-@_SELECTION[1]
-@json_option
-@flag_names(selection="--person or --group")
-@click.pass_context
+@_plan_or_apply
 def provision_apply(ctx: click.Context, client: str, directory: str, people: tuple[str, ...],
                     group: str | None, as_json: bool) -> None:  # fmt: skip
     """Provision CLIENT's people to DIRECTORY: create, update, license, set passwords.

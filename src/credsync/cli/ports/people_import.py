@@ -15,7 +15,8 @@ from credsync.sync.people_import_report import PeopleImportPreviewJson, PeopleIm
 from credsync.sync.people_selection_model import SelectionJson, SelectionRunJson
 
 if TYPE_CHECKING:
-    from credsync.sync.people_import import PeopleImport
+    from credsync.sync.people_import import PeopleImport, Selection
+    from credsync.sync.people_onboarding import Provisioning as Policy
     from credsync.sync.people_selections import SavedSelections
 
 # What a saved selection or an import into a group takes, as the API's bodies have it:
@@ -84,6 +85,18 @@ class PeopleImportPort(Protocol):
     def remove_selection(self, client: str, name: str) -> SelectionJson: ...
 
 
+def _selection(
+    ids: Sequence[str], query: str | None, groups: bool, members: bool, provisioning: Provisioning
+) -> tuple[Selection, Policy | None]:
+    """The selection and the provisioning policy (or None) that the arguments name, for an
+    import and for a saved selection alike."""
+    from credsync.sync.people_import import Selection
+    from credsync.sync.people_onboarding import Provisioning as Policy
+
+    chosen = Selection(ids=tuple(ids), query=query, groups=groups, members=members)
+    return chosen, Policy.from_json(provisioning) if provisioning else None
+
+
 class LocalPeopleImport:
     def __init__(self, rt: LocalVault) -> None:
         self._rt = rt
@@ -113,11 +126,7 @@ class LocalPeopleImport:
         dry_run: bool,
         provisioning: Provisioning = None,
     ) -> PeopleImportReportJson:
-        from credsync.sync.people_import import Selection
-        from credsync.sync.people_onboarding import Provisioning as Policy
-
-        chosen = Selection(ids=tuple(ids), query=query, groups=groups, members=members)
-        policy = Policy.from_json(provisioning) if provisioning else None
+        chosen, policy = _selection(ids, query, groups, members, provisioning)
         done = asyncio.run(
             self._importer().sync(client, directory, chosen, dry_run=dry_run, provisioning=policy)
         )
@@ -142,11 +151,7 @@ class LocalPeopleImport:
         enabled: bool,
         provisioning: Provisioning,
     ) -> SelectionJson:
-        from credsync.sync.people_import import Selection
-        from credsync.sync.people_onboarding import Provisioning as Policy
-
-        chosen = Selection(ids=tuple(ids), query=query, groups=groups, members=members)
-        policy = Policy.from_json(provisioning) if provisioning else None
+        chosen, policy = _selection(ids, query, groups, members, provisioning)
         made = self._saved().save(
             client, directory, name, chosen, interval=interval, enabled=enabled,
             provisioning=policy,
