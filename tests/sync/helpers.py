@@ -7,6 +7,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from credsync.errors import NotFound, PermissionDenied
 from credsync.sync.engine import Engine
 from credsync.sync.reports import RunReport
 from credsync.testing.samba import OuWorld, TestUser
@@ -107,6 +108,18 @@ class SyncWorld:
 
     def items(self, report: RunReport) -> dict[str | None, tuple[str, str]]:
         return {i.credential_id: (i.status, i.action) for i in report.items}
+
+    def refused_operator(self, role: str) -> tuple[Actor, type[Exception]]:
+        """An operator ``op-<role>`` signed in, and what refuses them a directory's people:
+        a directory manager (directory.setup and vault.write) who reaches only another client
+        ("Elsewhere") gets NotFound; a viewer or a technician PermissionDenied."""
+        who = self.vault_world.operator(f"op-{role}", role)
+        if role != "directory_manager":
+            return who, PermissionDenied
+        self.vault.clients.add(self.admin, self.keys, "Elsewhere")
+        self.vault.operators.set_clients(self.admin, f"op-{role}", ["Elsewhere"])
+        who = self.vault.access.login_password(f"op-{role}", Secret(f"op-{role}-password-1234"))
+        return who, NotFound
 
 
 def build_sync_world(vault_world: VaultWorld, ad: OuWorld, **directory: Any) -> SyncWorld:

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from credsync.errors import InvalidInput, NotFound, PermissionDenied
+from credsync.errors import InvalidInput
 from credsync.storage.tables import deleted_keeps
 from credsync.sync.deleted_check import DeletedCheck
 from credsync.sync.deleted_report import Choice
@@ -166,13 +166,7 @@ def test_restore_refused_while_directory_sync_is_off(ew: EntraWorld, staff: dict
 def test_who_may_check_and_apply(ew: EntraWorld, staff: dict[str, Any], role: str) -> None:
     ann = staff["ids"]["ann"]
     ew.tenant.soft_delete(ann)
-    who = ew.vault_world.operator(f"op-{role}", role)
-    expected: type[Exception] = PermissionDenied
-    if role == "directory_manager":
-        ew.vault.clients.add(ew.admin, ew.keys, "Elsewhere")
-        ew.vault.operators.set_clients(ew.admin, f"op-{role}", ["Elsewhere"])
-        who = ew.vault.access.login_password(f"op-{role}", _password(role))
-        expected = NotFound
+    who, expected = ew.refused_operator(role)
     with pytest.raises(expected):
         check(ew, who)
     for action in ("disable", "delete", "restore", "keep"):
@@ -180,12 +174,6 @@ def test_who_may_check_and_apply(ew: EntraWorld, staff: dict[str, Any], role: st
             apply(ew, Choice(ann, action), actor=who)  # type: ignore[arg-type]
     assert ew.vault.people.get(ew.admin, staff["vault"]["ann"]).row.enabled
     assert ann not in ew.tenant.user_ids()
-
-
-def _password(role: str) -> Any:
-    from credsync.types import Secret
-
-    return Secret(f"op-{role}-password-1234")
 
 
 @pytest.mark.samba

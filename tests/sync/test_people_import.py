@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from credsync.errors import InvalidInput, NotFound, PermissionDenied
+from credsync.errors import InvalidInput
 from credsync.sync.people_import import PeopleImport, Selection
 from credsync.sync.people_import_report import ImportReport
 
@@ -150,26 +150,13 @@ def test_a_selection_is_ids_or_a_query(ew: EntraWorld) -> None:
 
 @pytest.mark.parametrize("role", ["viewer", "technician", "directory_manager"])
 def test_who_may_search_and_sync(ew: EntraWorld, staff: dict[str, str], role: str) -> None:
-    who = ew.vault_world.operator(f"op-{role}", role)
-    if role == "directory_manager":
-        # directory.setup and vault.write, but not on this client
-        ew.vault.clients.add(ew.admin, ew.keys, "Elsewhere")
-        ew.vault.operators.set_clients(ew.admin, f"op-{role}", ["Elsewhere"])
-        who = ew.vault.access.login_password(f"op-{role}", _password(role))
-        expected: type[Exception] = NotFound
-    else:
-        expected = PermissionDenied
+    # a directory manager has directory.setup and vault.write, but not on this client
+    who, expected = ew.refused_operator(role)
     with pytest.raises(expected):
         asyncio.run(importer(ew, who).search(ew.client, ew.directory, "ada"))
     with pytest.raises(expected):
         sync(ew, who, ids=(staff["ada"],))
     assert ew.vault.people.list(ew.admin, ew.client)[0] == []
-
-
-def _password(role: str) -> Any:
-    from credsync.types import Secret
-
-    return Secret(f"op-{role}-password-1234")
 
 
 def _counts(ew: EntraWorld) -> tuple[int, int, int]:

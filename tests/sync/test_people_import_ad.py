@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from ldap3 import MODIFY_DELETE, MODIFY_REPLACE
 
-from credsync.errors import InvalidInput, NotFound, PermissionDenied
+from credsync.errors import InvalidInput
 from credsync.sync.people_import import PeopleImport, Selection
 from credsync.sync.people_import_report import ImportReport
 from credsync.testing.samba import OuWorld, TestUser
@@ -175,15 +175,8 @@ def test_a_user_of_both_ad_and_entra_is_one_person_of_two_directories(
 
 @pytest.mark.parametrize("role", ["viewer", "technician", "directory_manager"])
 def test_who_may_search_and_sync(sw: SyncWorld, staff: dict[str, Any], role: str) -> None:
-    from credsync.types import Secret
-
-    who = sw.vault_world.operator(f"op-{role}", role)
-    expected: type[Exception] = PermissionDenied
-    if role == "directory_manager":  # directory.setup and vault.write, not on this client
-        sw.vault.clients.add(sw.admin, sw.keys, "Elsewhere")
-        sw.vault.operators.set_clients(sw.admin, f"op-{role}", ["Elsewhere"])
-        who = sw.vault.access.login_password(f"op-{role}", Secret(f"op-{role}-password-1234"))
-        expected = NotFound
+    # a directory manager has directory.setup and vault.write, not on this client
+    who, expected = sw.refused_operator(role)
     with pytest.raises(expected):
         asyncio.run(importer(sw, who).search(sw.client, sw.directory, "ada"))
     with pytest.raises(expected):

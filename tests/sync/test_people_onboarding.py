@@ -10,11 +10,10 @@ from typing import Any
 
 import pytest
 
-from credsync.errors import InvalidInput, NotFound, PermissionDenied
+from credsync.errors import InvalidInput
 from credsync.sync.people_import import PeopleImport, Selection
 from credsync.sync.people_import_report import ImportReport
 from credsync.sync.people_onboarding import Provisioning
-from credsync.types import Secret
 
 from .entra import EntraWorld
 
@@ -138,13 +137,7 @@ def test_bad_options_name_their_field_and_a_directory_group_is_refused(
 @pytest.mark.parametrize("role", ["viewer", "technician", "directory_manager"])
 def test_who_may(ew: EntraWorld, role: str) -> None:
     staff(ew)
-    who = ew.vault_world.operator(f"op-{role}", role)
-    expected: type[Exception] = PermissionDenied
-    if role == "directory_manager":
-        ew.vault.clients.add(ew.admin, ew.keys, "Elsewhere")
-        ew.vault.operators.set_clients(ew.admin, f"op-{role}", ["Elsewhere"])
-        who = ew.vault.access.login_password(f"op-{role}", Secret(f"op-{role}-password-1234"))
-        expected = NotFound
+    who, expected = ew.refused_operator(role)
     with pytest.raises(expected):
         sync(ew, Provisioning.make("Staff", invite=True), who)
     assert ew.vault.groups.list(ew.admin, ew.client)[0] == []

@@ -11,11 +11,10 @@ from typing import Any
 import pytest
 
 from credsync.agent.loop import Agent
-from credsync.errors import InvalidInput, NotFound, PermissionDenied, RunInProgress
+from credsync.errors import InvalidInput, NotFound, RunInProgress
 from credsync.storage import import_selections as rows
 from credsync.sync.people_import import Selection
 from credsync.sync.people_selections import SavedSelections
-from credsync.types import Secret
 from credsync.vault._time import utcnow
 
 from .entra import EntraWorld
@@ -159,20 +158,10 @@ def test_one_run_of_a_selection_at_a_time(ew_both: EntraWorld) -> None:
     assert states["r-elsewhere"] == "aborted"
 
 
-def _password(role: str) -> Secret:
-    return Secret(f"op-{role}-password-1234")
-
-
 @pytest.mark.parametrize("role", ["viewer", "technician", "directory_manager"])
 def test_who_may_save_list_run_and_remove(ew: EntraWorld, role: str) -> None:
     saved(ew).save(ew.client, ew.directory, "all", Selection(query=""))
-    who = ew.vault_world.operator(f"op-{role}", role)
-    expected: type[Exception] = PermissionDenied
-    if role == "directory_manager":
-        ew.vault.clients.add(ew.admin, ew.keys, "Elsewhere")
-        ew.vault.operators.set_clients(ew.admin, f"op-{role}", ["Elsewhere"])
-        who = ew.vault.access.login_password(f"op-{role}", _password(role))
-        expected = NotFound
+    who, expected = ew.refused_operator(role)
     them = saved(ew, who)
     with pytest.raises(expected):
         them.save(ew.client, ew.directory, "mine", Selection(query=""))

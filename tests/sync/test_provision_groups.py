@@ -11,9 +11,8 @@ from typing import Any
 
 import pytest
 
-from credsync.errors import InvalidInput, NotFound, PermissionDenied
+from credsync.errors import InvalidInput
 from credsync.sync.provision_groups import ExportPlan, ProvisionGroups
-from credsync.types import Secret
 
 from .entra import EntraWorld
 
@@ -233,13 +232,7 @@ def test_settings_are_checked_and_audited(ew: EntraWorld) -> None:
 @pytest.mark.parametrize("role", ["viewer", "technician", "directory_manager"])
 def test_who_may_plan_and_apply(ew: EntraWorld, role: str) -> None:
     group(ew, "Sales")
-    who = ew.vault_world.operator(f"op-{role}", role)
-    expected: type[Exception] = PermissionDenied
-    if role == "directory_manager":
-        ew.vault.clients.add(ew.admin, ew.keys, "Elsewhere")
-        ew.vault.operators.set_clients(ew.admin, f"op-{role}", ["Elsewhere"])
-        who = ew.vault.access.login_password(f"op-{role}", Secret(f"op-{role}-password-1234"))
-        expected = NotFound
+    who, expected = ew.refused_operator(role)
     before = writes(ew)
     with pytest.raises(expected):
         plan(ew, who)

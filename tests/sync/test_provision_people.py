@@ -270,13 +270,7 @@ def test_a_selection_of_people_or_a_groups_members(ew: EntraWorld) -> None:
 def test_who_may_plan_and_apply(ew: EntraWorld, role: str) -> None:
     configure(ew)
     person(ew, "Ada", "Lovelace", "Cs-Ada-Pass-77!")
-    who = ew.vault_world.operator(f"op-{role}", role)
-    expected: type[Exception] = PermissionDenied
-    if role == "directory_manager":
-        ew.vault.clients.add(ew.admin, ew.keys, "Elsewhere")
-        ew.vault.operators.set_clients(ew.admin, f"op-{role}", ["Elsewhere"])
-        who = ew.vault.access.login_password(f"op-{role}", Secret(f"op-{role}-password-1234"))
-        expected = NotFound
+    who, expected = ew.refused_operator(role)
     with pytest.raises(expected):
         plan(ew, who)
     with pytest.raises(expected):

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import html as html_lib
 import re
 import shutil
 import socket
@@ -48,6 +49,11 @@ def csrf_of(html: str) -> str:
     found = re.search(r'name="csrf_token" value="([^"]+)"', html)
     assert found, "the page has no form with a CSRF token"
     return found.group(1)
+
+
+def page_text(page: str) -> str:
+    """A page's text: its tags gone, its spaces collapsed, its entities unescaped."""
+    return html_lib.unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", page)))
 
 
 @dataclass

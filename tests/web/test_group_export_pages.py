@@ -7,49 +7,30 @@ the link is hidden from them."""
 
 from __future__ import annotations
 
-import html
-import re
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
-from sync.conftest import graph_sim
-from sync.entra import EntraWorld, build_entra_world
+from sync.entra import EntraWorld
 
-from .conftest import WebWorld, csrf_of
+from .conftest import WebWorld, csrf_of, page_text
+from .entra_pages import client_id, directory_id, ew, graph_sim
 from .test_credential_forms import _add_directory
 
-__all__ = ["graph_sim"]  # the fixture, shared with tests/sync
-
-
-@pytest.fixture
-def ew(web: WebWorld, graph_sim: Any) -> EntraWorld:
-    return build_entra_world(web.world, graph_sim)
-
-
-def _client(ew: EntraWorld) -> str:
-    return str(ew.vault.clients.get(ew.admin, ew.client).id)
-
-
-def _directory(ew: EntraWorld) -> str:
-    return str(ew.vault.directories.get(ew.admin, ew.directory).id)
-
-
-def _text(page: str) -> str:
-    return html.unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", page)))
+__all__ = ["ew", "graph_sim"]  # the fixtures, shared with tests/sync
 
 
 def _url(ew: EntraWorld) -> str:
-    return f"/clients/{_client(ew)}/groups/export"
+    return f"/clients/{client_id(ew)}/groups/export"
 
 
 def _plan(browser: TestClient, ew: EntraWorld) -> Any:
-    return browser.get(_url(ew), params={"directory": _directory(ew), "plan": "1"})
+    return browser.get(_url(ew), params={"directory": directory_id(ew), "plan": "1"})
 
 
 def _post(browser: TestClient, url: str, ew: EntraWorld, **fields: Any) -> Any:
-    data = {"csrf_token": csrf_of(browser.get("/").text), "directory": _directory(ew), **fields}
+    data = {"csrf_token": csrf_of(browser.get("/").text), "directory": directory_id(ew), **fields}
     return browser.post(url, data=data)
 
 
@@ -69,10 +50,10 @@ def test_rules_plan_confirmation_and_report(
     web: WebWorld, ew: EntraWorld, world: dict[str, str]
 ) -> None:
     manager = web.signed_in("directory_manager")
-    groups_page = manager.get(f"/clients/{_client(ew)}/groups").text
+    groups_page = manager.get(f"/clients/{client_id(ew)}/groups").text
     assert f'href="{_url(ew)}"' in groups_page
     form = manager.get(_url(ew)).text
-    assert f'<option value="{_directory(ew)}" selected>{ew.directory}</option>' in form
+    assert f'<option value="{directory_id(ew)}" selected>{ew.directory}</option>' in form
     assert 'value="type_and_email" checked' in form
 
     rules = {"matching": "type_and_email", "membership_source": "vault"}
@@ -86,7 +67,7 @@ def test_rules_plan_confirmation_and_report(
 
     planned = _plan(manager, ew)
     assert planned.status_code == 200, planned.text
-    text = _text(planned.text)
+    text = page_text(planned.text)
     assert "The plan: 4 writes to make" in text  # create Sales, link it, link Staff, remove
     assert "Creates in" in text
     assert f'name="duplicate" value="{world["second"]}"' in planned.text
@@ -97,21 +78,21 @@ def test_rules_plan_confirmation_and_report(
     # applied without ticking the removal: the duplicate stays
     done = _post(manager, _url(ew), ew, duplicate=world["second"])
     assert done.status_code == 200, done.text
-    assert "Done: 3 writes made" in _text(done.text)
+    assert "Done: 3 writes made" in page_text(done.text)
     assert world["second"] in ew.tenant.group_ids()
-    assert "kept" in _text(done.text)
+    assert "kept" in page_text(done.text)
     # ticked: removed
     removed = _post(manager, _url(ew), ew, duplicate=world["second"], remove_duplicates="on")
-    assert "removed" in _text(removed.text)
+    assert "removed" in page_text(removed.text)
     assert world["second"] not in ew.tenant.group_ids()
     # nothing left to do
     again = _plan(manager, ew)
-    assert "Nothing to do: the directory is in step." in _text(again.text)
+    assert "Nothing to do: the directory is in step." in page_text(again.text)
     # a stale confirmation is refused on the page, before any write
     writes = ew.tenant.stats["writes"]
     stale = _post(manager, _url(ew), ew, duplicate=world["first"], remove_duplicates="on")
     assert stale.status_code == 400
-    assert "the confirmation does not match" in _text(stale.text)
+    assert "the confirmation does not match" in page_text(stale.text)
     assert ew.tenant.stats["writes"] == writes
 
 
@@ -119,7 +100,7 @@ def test_a_bad_rule_is_refused_on_the_page(web: WebWorld, ew: EntraWorld) -> Non
     manager = web.signed_in("directory_manager")
     bad = _post(manager, f"{_url(ew)}/settings", ew, matching="email")
     assert bad.status_code == 400
-    assert "matching is one of" in _text(bad.text)
+    assert "matching is one of" in page_text(bad.text)
 
 
 @pytest.mark.parametrize("role", ["viewer", "technician"])
@@ -127,7 +108,7 @@ def test_who_may_not_gets_a_403_and_no_link(
     web: WebWorld, ew: EntraWorld, world: dict[str, str], role: str
 ) -> None:
     browser = web.signed_in(role)
-    assert "/groups/export" not in browser.get(f"/clients/{_client(ew)}/groups").text
+    assert "/groups/export" not in browser.get(f"/clients/{client_id(ew)}/groups").text
     for response in (
         browser.get(_url(ew)),
         _plan(browser, ew),
@@ -162,4 +143,4 @@ def test_only_directories_groups_can_be_exported_to_are_offered(web: WebWorld) -
         f"/clients/{web.ids['client']}/groups/export", params={"directory": ad, "plan": "1"}
     )
     assert refused.status_code == 400
-    assert "groups can't be exported to directory" in _text(refused.text)
+    assert "groups can't be exported to directory" in page_text(refused.text)

@@ -7,25 +7,18 @@ an operator without the client 404."""
 from __future__ import annotations
 
 import asyncio
-import html
-import re
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
 from credsync.sync.people_import import PeopleImport, Selection
-from sync.conftest import graph_sim
-from sync.entra import EntraWorld, build_entra_world
+from sync.entra import EntraWorld
 
-from .conftest import WebWorld, csrf_of
+from .conftest import WebWorld, csrf_of, page_text
+from .entra_pages import client_id, directory_id, ew, graph_sim
 
-__all__ = ["graph_sim"]  # the fixture, shared with tests/sync
-
-
-@pytest.fixture
-def ew(web: WebWorld, graph_sim: Any) -> EntraWorld:
-    return build_entra_world(web.world, graph_sim)
+__all__ = ["ew", "graph_sim"]  # the fixtures, shared with tests/sync
 
 
 @pytest.fixture
@@ -46,25 +39,13 @@ def staff(ew: EntraWorld) -> dict[str, str]:
     return ids
 
 
-def _client(ew: EntraWorld) -> str:
-    return str(ew.vault.clients.get(ew.admin, ew.client).id)
-
-
-def _directory(ew: EntraWorld) -> str:
-    return str(ew.vault.directories.get(ew.admin, ew.directory).id)
-
-
-def _text(page: str) -> str:
-    return html.unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", page)))
-
-
 def _post(browser: TestClient, ew: EntraWorld, fields: dict[str, str]) -> Any:
-    data = {"csrf_token": csrf_of(browser.get("/").text), "directory": _directory(ew), **fields}
-    return browser.post(f"/clients/{_client(ew)}/people/deleted", data=data)
+    data = {"csrf_token": csrf_of(browser.get("/").text), "directory": directory_id(ew), **fields}
+    return browser.post(f"/clients/{client_id(ew)}/people/deleted", data=data)
 
 
 def _people(ew: EntraWorld) -> list[str]:
-    listed, _ = ew.vault.people.list(ew.admin, _client(ew))
+    listed, _ = ew.vault.people.list(ew.admin, client_id(ew))
     return sorted(p.row.username for p in listed)
 
 
@@ -72,7 +53,7 @@ def test_the_list_the_confirmation_and_the_report(
     web: WebWorld, ew: EntraWorld, staff: dict[str, str]
 ) -> None:
     manager = web.signed_in("directory_manager")
-    client = _client(ew)
+    client = client_id(ew)
     assert (
         f'href="/clients/{client}/people/deleted"' in manager.get(f"/clients/{client}/people").text
     )
@@ -82,7 +63,7 @@ def test_the_list_the_confirmation_and_the_report(
         assert f'name="action:person:{staff[who]}"' in listed.text
         assert f'name="new:{staff[who]}"' in listed.text  # restorable
     assert '<option value="restore">Restore in the directory</option>' in listed.text
-    assert "2 to decide" in _text(listed.text)
+    assert "2 to decide" in page_text(listed.text)
 
     choices = {
         f"action:person:{staff['ada']}": "restore",
@@ -92,7 +73,7 @@ def test_the_list_the_confirmation_and_the_report(
     }
     review = _post(manager, ew, choices)
     assert review.status_code == 200, review.text
-    text = _text(review.text)
+    text = page_text(review.text)
     assert "Apply 2 actions?" in text
     assert "Ada Lovelace (person): Restore in the directory" in text
     assert staff["ada"] not in ew.tenant.user_ids()  # nothing done yet
@@ -100,12 +81,12 @@ def test_the_list_the_confirmation_and_the_report(
 
     done = _post(manager, ew, {**choices, "confirm": "yes"})
     assert done.status_code == 200, done.text
-    text = _text(done.text)
+    text = page_text(done.text)
     assert "done 2" in text
     assert "moved to the vault's trash" in text
     assert staff["ada"] in ew.tenant.user_ids()
     assert _people(ew) == [f"ada@{ew.tenant.domain}"]
-    assert "Nothing to decide" in _text(manager.get(f"/clients/{client}/people/deleted").text)
+    assert "Nothing to decide" in page_text(manager.get(f"/clients/{client}/people/deleted").text)
 
     nothing = _post(manager, ew, {})
     assert nothing.status_code == 400
@@ -117,7 +98,7 @@ def test_who_may_not_gets_a_403_and_no_link(
     web: WebWorld, ew: EntraWorld, staff: dict[str, str], role: str
 ) -> None:
     browser = web.signed_in(role)
-    client = _client(ew)
+    client = client_id(ew)
     assert "/people/deleted" not in browser.get(f"/clients/{client}/people").text
     choice = {f"action:person:{staff['ada']}": "restore", "confirm": "yes"}
     for response in (browser.get(f"/clients/{client}/people/deleted"), _post(browser, ew, choice)):
@@ -133,7 +114,7 @@ def test_an_operator_without_the_client_finds_nothing(
     vault.operators.set_clients(admin, "op-directory_manager", [web.ids["client"]])
     browser = web.signed_in("directory_manager")
     choice = {f"action:person:{staff['ada']}": "restore", "confirm": "yes"}
-    client = _client(ew)
+    client = client_id(ew)
     for response in (browser.get(f"/clients/{client}/people/deleted"), _post(browser, ew, choice)):
         assert response.status_code == 404
         assert "Ada" not in response.text

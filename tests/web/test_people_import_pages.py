@@ -7,8 +7,6 @@ all results", and who may: a viewer and a technician get 403, an operator withou
 
 from __future__ import annotations
 
-import html
-import re
 from typing import Any
 
 import pytest
@@ -16,19 +14,13 @@ from fastapi.testclient import TestClient
 
 from credsync.connectors.registry import kind_of
 from credsync.testing.samba import OuWorld
-from sync.conftest import graph_sim
-from sync.entra import EntraWorld, add_entra_directory, build_entra_world
+from sync.entra import EntraWorld, add_entra_directory
 from sync.helpers import add_directory, build_sync_world
 
-from .conftest import WebWorld, csrf_of
+from .conftest import WebWorld, csrf_of, page_text
+from .entra_pages import client_id, directory_id, ew, graph_sim
 
-__all__ = ["graph_sim"]  # the fixture, shared with tests/sync
-
-
-@pytest.fixture
-def ew(web: WebWorld, graph_sim: Any) -> EntraWorld:
-    """A client whose Entra directory is a tenant of the simulator, in the dashboard's vault."""
-    return build_entra_world(web.world, graph_sim)
+__all__ = ["ew", "graph_sim"]  # the fixtures, shared with tests/sync
 
 
 @pytest.fixture
@@ -48,36 +40,24 @@ def staff(ew: EntraWorld) -> dict[str, str]:
     return ids
 
 
-def _client(ew: EntraWorld) -> str:
-    return str(ew.vault.clients.get(ew.admin, ew.client).id)
-
-
-def _directory(ew: EntraWorld) -> str:
-    return str(ew.vault.directories.get(ew.admin, ew.directory).id)
-
-
-def _text(page: str) -> str:
-    return html.unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", page)))
-
-
 def _preview(browser: TestClient, ew: EntraWorld, q: str, **extra: str) -> Any:
-    params = {"directory": _directory(ew), "q": q, **extra}
-    return browser.get(f"/clients/{_client(ew)}/people/import", params=params)
+    params = {"directory": directory_id(ew), "q": q, **extra}
+    return browser.get(f"/clients/{client_id(ew)}/people/import", params=params)
 
 
 def _sync(browser: TestClient, ew: EntraWorld, ids: list[str], **fields: str) -> Any:
     data: dict[str, Any] = {
         "csrf_token": csrf_of(browser.get("/").text),
-        "directory": _directory(ew),
+        "directory": directory_id(ew),
         "mode": "selected",
         "id": ids,
         **fields,
     }
-    return browser.post(f"/clients/{_client(ew)}/people/import", data=data)
+    return browser.post(f"/clients/{client_id(ew)}/people/import", data=data)
 
 
 def _people(ew: EntraWorld) -> list[str]:
-    listed, _ = ew.vault.people.list(ew.admin, _client(ew))
+    listed, _ = ew.vault.people.list(ew.admin, client_id(ew))
     return sorted(p.row.username for p in listed)
 
 
@@ -85,11 +65,11 @@ def test_the_link_the_preview_and_a_bad_query(
     web: WebWorld, ew: EntraWorld, staff: dict[str, str]
 ) -> None:
     manager = web.signed_in("directory_manager")
-    client = _client(ew)
+    client = client_id(ew)
     people = manager.get(f"/clients/{client}/people").text
     assert f'href="/clients/{client}/people/import"' in people
     form = manager.get(f"/clients/{client}/people/import").text
-    assert f'<option value="{_directory(ew)}" selected>{ew.directory}</option>' in form
+    assert f'<option value="{directory_id(ew)}" selected>{ew.directory}</option>' in form
 
     found = _preview(manager, ew, "team", groups="1")
     assert found.status_code == 200
@@ -116,7 +96,7 @@ def test_two_selected_as_a_dry_run_then_for_real_and_the_report(
     before = ew.vault.audit.list(ew.admin, limit=1)[0].seq
     dry = _sync(manager, ew, [staff["ada"], staff["bob"]], dry_run="on")
     assert dry.status_code == 200, dry.text
-    text = _text(dry.text)
+    text = page_text(dry.text)
     assert "A dry run: nothing was kept" in text
     assert "created 2" in text
     assert _people(ew) == []
@@ -126,17 +106,17 @@ def test_two_selected_as_a_dry_run_then_for_real_and_the_report(
     assert done.status_code == 200
     domain = ew.tenant.domain
     assert _people(ew) == [f"ada@{domain}", f"bob@{domain}"]
-    text = _text(done.text)
+    text = page_text(done.text)
     assert "dry run" not in text.lower()
     assert "created 2" in text
     assert "refused 0" in text
-    ada = ew.vault.people.list(ew.admin, _client(ew))[0][0]
+    ada = ew.vault.people.list(ew.admin, client_id(ew))[0][0]
     assert f'href="/people/{ada.id}"' in done.text
 
     # the preview now links them; a change in the directory is "updated" with its field
     assert f'href="/people/{ada.id}">already a person' in _preview(manager, ew, "ada").text
     ew.tenant.update_user(staff["ada"], jobTitle="Lead Analyst")
-    again = _text(_sync(manager, ew, [staff["ada"], "no-such-object"]).text)
+    again = page_text(_sync(manager, ew, [staff["ada"], "no-such-object"]).text)
     assert "updated 1" in again
     assert "changed: job_title" in again
     assert "refused 1" in again
@@ -150,7 +130,7 @@ def test_import_all_results_with_the_members_of_groups(
     manager = web.signed_in("directory_manager")
     done = _sync(manager, ew, [], mode="all", q="team", groups="on", members="on")
     assert done.status_code == 200, done.text
-    text = _text(done.text)
+    text = page_text(done.text)
     assert "created 2" in text  # the group and its member
     assert "members added: Bob MacDonald" in text
     assert _people(ew) == [f"bob@{ew.tenant.domain}"]
@@ -165,7 +145,7 @@ def test_who_may_not_gets_a_403_and_no_link(
     web: WebWorld, ew: EntraWorld, staff: dict[str, str], role: str
 ) -> None:
     browser = web.signed_in(role)
-    client = _client(ew)
+    client = client_id(ew)
     assert "/people/import" not in browser.get(f"/clients/{client}/people").text
     missing = "vault.write" if role == "viewer" else "directory.setup"
     for response in (
@@ -210,7 +190,7 @@ def test_only_directories_that_can_be_a_people_source_are_offered(web: WebWorld)
         f"/clients/{web.ids['client']}/people/import", params={"directory": ldap, "q": "x"}
     )
     assert refused.status_code == 400
-    assert "can't be searched for people and groups" in _text(refused.text)
+    assert "can't be searched for people and groups" in page_text(refused.text)
 
 
 @pytest.mark.samba
@@ -229,22 +209,22 @@ def test_an_active_directory_is_offered_with_its_kinds_query_hint(
     form = browser.get(url).text
     assert f'<option value="{ad}" selected>{sw.directory}</option>' in form
     ad_hint = kind_of("active_directory").people_query_hint
-    assert ad_hint in _text(form)
+    assert ad_hint in page_text(form)
     found = browser.get(url, params={"directory": ad, "q": f"(sAMAccountName={ada.name})"})
     assert found.status_code == 200, found.text
     assert f'name="id" value="{ada.guid}"' in found.text
     bad = browser.get(url, params={"directory": ad, "q": "(cn=Ada"})
     assert bad.status_code == 400
     assert 'id="q-error"' in bad.text
-    assert "not an LDAP filter" in _text(bad.text)
+    assert "not an LDAP filter" in page_text(bad.text)
 
     tenant = graph_sim.add_tenant(users=0, groups=0)
     entra, _ = add_entra_directory(web.world, sw.client, graph_sim, tenant)
-    both = _text(browser.get(url).text)
+    both = page_text(browser.get(url).text)
     graph_hint = kind_of("entra").people_query_hint
     assert f"{sw.directory}: {ad_hint}" in both
     assert f"{entra}: {graph_hint}" in both
     entra_id = str(web.world.vault.directories.get(web.world.admin, entra).id)
-    chosen = _text(browser.get(url, params={"directory": entra_id, "q": "nobody"}).text)
+    chosen = page_text(browser.get(url, params={"directory": entra_id, "q": "nobody"}).text)
     assert graph_hint in chosen
     assert ad_hint not in chosen

@@ -6,8 +6,6 @@ technician get 403, an operator without the client 404, and the link is hidden f
 
 from __future__ import annotations
 
-import html
-import re
 from typing import Any
 
 import pytest
@@ -15,10 +13,10 @@ from fastapi.testclient import TestClient
 
 from credsync.types import Secret
 from credsync.vault.drafts import make_draft
-from sync.conftest import graph_sim
 from sync.entra import EntraWorld, build_entra_world
 
-from .conftest import WebWorld, csrf_of
+from .conftest import WebWorld, csrf_of, page_text
+from .entra_pages import client_id, directory_id, graph_sim
 
 __all__ = ["graph_sim"]  # the fixture, shared with tests/sync
 
@@ -33,34 +31,22 @@ def ew(web: WebWorld, graph_sim: Any) -> EntraWorld:
     return world
 
 
-def _client(ew: EntraWorld) -> str:
-    return str(ew.vault.clients.get(ew.admin, ew.client).id)
-
-
-def _directory(ew: EntraWorld) -> str:
-    return str(ew.vault.directories.get(ew.admin, ew.directory).id)
-
-
-def _text(page: str) -> str:
-    return html.unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", page)))
-
-
 def _settings(browser: TestClient, ew: EntraWorld, **given: str) -> Any:
-    data = {"csrf_token": csrf_of(browser.get("/").text), "directory": _directory(ew),
+    data = {"csrf_token": csrf_of(browser.get("/").text), "directory": directory_id(ew),
             "username_template": "{given}.{surname}", "upn_suffix": ew.tenant.domain,
             "licence": "ENTERPRISEPACK", "usage_location": "SE", "passwords": "vault",
             **given}  # fmt: skip
-    return browser.post(f"/clients/{_client(ew)}/people/provision/settings", data=data)
+    return browser.post(f"/clients/{client_id(ew)}/people/provision/settings", data=data)
 
 
 def _apply(browser: TestClient, ew: EntraWorld) -> Any:
-    data = {"csrf_token": csrf_of(browser.get("/").text), "directory": _directory(ew)}
-    return browser.post(f"/clients/{_client(ew)}/people/provision/apply", data=data)
+    data = {"csrf_token": csrf_of(browser.get("/").text), "directory": directory_id(ew)}
+    return browser.post(f"/clients/{client_id(ew)}/people/provision/apply", data=data)
 
 
 def test_settings_plan_confirm_apply_and_the_report(web: WebWorld, ew: EntraWorld) -> None:
     manager = web.signed_in("directory_manager")
-    client, directory = _client(ew), _directory(ew)
+    client, directory = client_id(ew), directory_id(ew)
     assert f'href="/clients/{client}/people/provision"' in manager.get(
         f"/clients/{client}/people").text  # fmt: skip
     first = manager.get(f"/clients/{client}/people/provision")
@@ -70,11 +56,11 @@ def test_settings_plan_confirm_apply_and_the_report(web: WebWorld, ew: EntraWorl
     bad = _settings(manager, ew, username_template="{given}.{nick}")
     assert bad.status_code == 400
     assert 'id="username_template-error"' in bad.text
-    assert "{nick}" in _text(bad.text)
+    assert "{nick}" in page_text(bad.text)
     moved = _settings(manager, ew)
     assert moved.status_code == 303
     saved = manager.get(moved.headers["location"])  # the plan
-    text = _text(saved.text)
+    text = page_text(saved.text)
     assert "Provisioning settings saved." in text
     assert f"ada.lovelace@{ew.tenant.domain}" in text
     assert "create, usage location, licence, password" in text
@@ -83,16 +69,16 @@ def test_settings_plan_confirm_apply_and_the_report(web: WebWorld, ew: EntraWorl
     confirm = manager.get(f"/clients/{client}/people/provision/confirm",
                           params={"directory": directory})  # fmt: skip
     assert confirm.status_code == 200
-    assert "2 directory writes" in _text(confirm.text)
+    assert "2 directory writes" in page_text(confirm.text)
     done = _apply(manager, ew)
     assert done.status_code == 200, done.text
-    report = _text(done.text)
+    report = page_text(done.text)
     assert "created, password set, licensed" in report
     [user] = [u for u in ew.tenant.store.users.live.values()
               if u["userPrincipalName"] == f"ada.lovelace@{ew.tenant.domain}"]  # fmt: skip
     assert ew.tenant.check_password(user["id"], "Cs-Ada-Pass-77!")
     writes = ew.tenant.stats["writes"]
-    again = _text(_apply(manager, ew).text)
+    again = page_text(_apply(manager, ew).text)
     assert "unchanged 1" in again
     assert ew.tenant.stats["writes"] == writes
 
@@ -100,7 +86,7 @@ def test_settings_plan_confirm_apply_and_the_report(web: WebWorld, ew: EntraWorl
 @pytest.mark.parametrize("role", ["viewer", "technician"])
 def test_who_may_not_gets_a_403_and_no_link(web: WebWorld, ew: EntraWorld, role: str) -> None:
     browser = web.signed_in(role)
-    client = _client(ew)
+    client = client_id(ew)
     assert "/people/provision" not in browser.get(f"/clients/{client}/people").text
     for response, missing in (
         (browser.get(f"/clients/{client}/people/provision"), "directory.setup"),
@@ -117,7 +103,7 @@ def test_an_operator_without_the_client_finds_nothing(web: WebWorld, ew: EntraWo
     vault, admin = web.world.vault, web.world.admin
     vault.operators.set_clients(admin, "op-directory_manager", [web.ids["client"]])
     browser = web.signed_in("directory_manager")
-    client = _client(ew)
+    client = client_id(ew)
     for response in (
         browser.get(f"/clients/{client}/people/provision"),
         _settings(browser, ew),

@@ -7,7 +7,6 @@ works in the tenant), removal after a confirm page; and who may do what."""
 
 from __future__ import annotations
 
-import html
 import re
 from typing import Any
 
@@ -19,7 +18,7 @@ from credsync.testing.samba import OuWorld
 from credsync.types import Secret
 from relay.conftest import RelayWorld, build_relay_world, graph_sim
 
-from .conftest import WebWorld
+from .conftest import WebWorld, page_text
 from .test_credential_forms import _post as post_form
 
 __all__ = ["graph_sim"]  # the fixture, shared with tests/relay
@@ -45,10 +44,6 @@ def _wait(rw: RelayWorld, browser: TestClient, location: str) -> str:
     run_id = location.rstrip("/").rsplit("/", 1)[-1]
     background_runs.join(run_id, timeout=60)
     return browser.get(location).text
-
-
-def _text(page: str) -> str:
-    return html.unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", page)))
 
 
 def test_list_add_with_a_bad_value_show_and_change(web: WebWorld, rw: RelayWorld) -> None:
@@ -102,7 +97,7 @@ def test_list_add_with_a_bad_value_show_and_change(web: WebWorld, rw: RelayWorld
     assert settings["match"] == ["upn", "mail"]
     assert settings["allow_admins"] == ["boss@example.com"]
     assert (settings["never_expires"], settings["mirror_disable"]) == (True, False)
-    text = _text(page)
+    text = page_text(page)
     assert "Match rules, in order upn, mail" in text
     assert f"{rw.realm} → {rw.tenant.domain}" in text
 
@@ -149,7 +144,7 @@ def test_plan_then_apply_after_confirming_then_remove(web: WebWorld, rw: RelayWo
     assert ">Plan: what a run would do</button>" in page
     status, _, page = post_form(manager, f"/relays/{relay.id}/plan")
     assert status == 200
-    text = _text(page)
+    text = page_text(page)
     assert "plan: nothing written, nothing stored" in text
     assert f"{user.name}@{rw.realm}" in text
     assert f"{user.name}@{rw.tenant.domain}" in text
@@ -168,14 +163,14 @@ def test_plan_then_apply_after_confirming_then_remove(web: WebWorld, rw: RelayWo
     assert status == 303
     assert location.startswith(f"/relays/{relay.id}/runs/")
     page = _wait(rw, manager, location)
-    text = _text(page)
+    text = page_text(page)
     assert "applied" in text
     assert re.search(r"pushed\s*1\b", text), text
     assert re.search(r'<tr class="row-bad">\s*<th scope="row" class="mono">' + refused.name, page)
     assert rw.writes() == 1
     assert rw.tenant.check_password(cloud.id, rw.reveal(cred).reveal())
 
-    listed = _text(manager.get(f"/relays?client={relay.client_id}").text)
+    listed = page_text(manager.get(f"/relays?client={relay.client_id}").text)
     assert "(applied): 1 matched, 0 conflict, 1 refused, 1 unmatched, 1 pushed" in listed
 
     page = manager.get(f"/relays/{relay.id}/remove").text
@@ -197,11 +192,11 @@ def test_a_run_made_elsewhere_shows_as_stored(web: WebWorld, rw: RelayWorld) -> 
     dry = rw.run()
     relay = _relay(rw)
     viewer = web.signed_in("viewer")
-    listed = _text(viewer.get(f"/relays?client={relay.client_id}").text)
+    listed = page_text(viewer.get(f"/relays?client={relay.client_id}").text)
     assert "(dry run): 1 matched, 0 conflict, 0 refused, 0 unmatched, 0 pushed" in listed
     page = viewer.get(f"/relays/{relay.id}/runs/{dry.run_id}")
     assert page.status_code == 200
-    text = _text(page.text)
+    text = page_text(page.text)
     assert "no longer holds the run's full report" in text
     assert f"{user.name}@{rw.realm} matched push" in text
     assert viewer.get(f"/relays/{relay.id}/runs/{engine_run.id}").status_code == 404

@@ -7,8 +7,6 @@ error."""
 
 from __future__ import annotations
 
-import html
-import re
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
@@ -19,7 +17,7 @@ from fastapi.testclient import TestClient
 from credsync.testing.graphsim import GraphSimulator, SimTenant, authorize
 from credsync.types import Secret
 
-from .conftest import WebWorld, operator_name
+from .conftest import WebWorld, operator_name, page_text
 
 PASSWORD = "Dashboard-Microsoft-1!"
 REDIRECT = "https://vault.example.test/sign-in/microsoft/callback"
@@ -66,10 +64,6 @@ def connected(web: WebWorld, sim: GraphSimulator, msp: SimTenant) -> WebWorld:
     return web
 
 
-def _text(page: str) -> str:
-    return html.unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", page)))
-
-
 def _start(browser: TestClient) -> str:
     """Press the button: where the browser is sent (Microsoft's authorize page)."""
     answer = browser.get("/sign-in/microsoft", params={"next": "/clients"})
@@ -92,7 +86,7 @@ def test_the_button_shows_once_the_tenant_is_connected(web: WebWorld, sim, msp) 
     assert "Sign in with Microsoft" not in web.http.get("/sign-in").text
     answer = web.http.get("/sign-in/microsoft")
     assert answer.status_code == 404
-    assert "not set up" in _text(answer.text)
+    assert "not set up" in page_text(answer.text)
 
 
 def test_a_linked_operator_signs_in(connected: WebWorld, sim, msp) -> None:
@@ -106,7 +100,7 @@ def test_a_linked_operator_signs_in(connected: WebWorld, sim, msp) -> None:
     assert query["redirect_uri"] == [REDIRECT]
     assert {"state", "nonce", "code_challenge"} <= query.keys()
     done = _callback(browser, authorize(sim, location, f"tech@{msp.domain}", PASSWORD))
-    assert done.status_code == 200, _text(done.text)
+    assert done.status_code == 200, page_text(done.text)
     assert '<meta http-equiv="refresh" content="0;url=/clients">' in done.text
     assert browser.cookies.get("credsync_session")
     home = browser.get("/")
@@ -123,7 +117,7 @@ def test_without_the_flow_cookie_it_is_refused(connected: WebWorld, sim, msp) ->
     elsewhere = connected.http  # another browser: no flow cookie
     answer = _callback(elsewhere, location)
     assert answer.status_code == 401
-    assert "another browser" in _text(answer.text)
+    assert "another browser" in page_text(answer.text)
     assert not elsewhere.cookies.get("credsync_session")
 
 
@@ -134,7 +128,7 @@ def test_a_changed_state_is_refused(connected: WebWorld, sim, msp) -> None:
     query["state"] = "forged-state"
     answer = browser.get(f"{urlsplit(location).path}?{urlencode(query)}")
     assert answer.status_code == 401
-    assert "does not match" in _text(answer.text)
+    assert "does not match" in page_text(answer.text)
     assert not browser.cookies.get("credsync_session")
 
 
@@ -147,7 +141,7 @@ def test_a_replayed_code_is_refused(connected: WebWorld, sim, msp) -> None:
     replay.cookies.set("credsync_ms_flow", flow_cookie or "", path="/sign-in/microsoft/callback")
     answer = _callback(replay, location)
     assert answer.status_code == 401
-    assert "AADSTS54005" in _text(answer.text)
+    assert "AADSTS54005" in page_text(answer.text)
 
 
 def test_a_tampered_flow_cookie_is_refused(connected: WebWorld, sim, msp) -> None:
@@ -166,7 +160,7 @@ def test_an_unknown_user_is_refused_and_audited(connected: WebWorld, sim, msp) -
     browser = connected.http
     answer = _sign_in(browser, sim, msp, "stranger")
     assert answer.status_code == 401
-    assert "no operator is linked" in _text(answer.text)
+    assert "no operator is linked" in page_text(answer.text)
     assert not browser.cookies.get("credsync_session")
     world = connected.world
     failed = world.vault.audit.list(world.admin, action="auth.failed", limit=1)[0]
@@ -178,7 +172,7 @@ def test_a_disabled_operator_is_refused(connected: WebWorld, sim, msp) -> None:
     world.vault.operators.set_disabled(world.admin, operator_name("technician"), True)
     answer = _sign_in(connected.http, sim, msp, "tech")
     assert answer.status_code == 401
-    assert "is disabled" in _text(answer.text)
+    assert "is disabled" in page_text(answer.text)
 
 
 def test_an_unlinked_operator_is_refused(connected: WebWorld, sim, msp) -> None:
@@ -205,7 +199,7 @@ def test_microsofts_error_redirect_is_shown(connected: WebWorld, sim, msp) -> No
         },
     )
     assert answer.status_code == 401
-    assert "AADSTS65004" in _text(answer.text)
+    assert "AADSTS65004" in page_text(answer.text)
 
 
 # -- the admin's page ----------------------------------------------------------------------------
@@ -213,7 +207,7 @@ def test_an_admin_sets_up_links_and_unlinks_on_the_page(web: WebWorld, sim, msp)
     admin = web.signed_in("admin")
     page = admin.get("/microsoft-sign-in")
     assert page.status_code == 200
-    assert "Not set up yet" in _text(page.text)
+    assert "Not set up yet" in page_text(page.text)
     csrf = web.csrf(admin)
     fields = {
         "csrf_token": csrf,
@@ -245,7 +239,7 @@ def test_an_admin_sets_up_links_and_unlinks_on_the_page(web: WebWorld, sim, msp)
         data={"csrf_token": csrf, "operator": "op-auditor", "object_id": _oid(msp, "tech")},
     )
     assert bad.status_code == 400
-    assert "linked to operator" in _text(bad.text)
+    assert "linked to operator" in page_text(bad.text)
     # the viewer now signs in with Microsoft, as user tech
     browser = web.http
     assert _sign_in(browser, sim, msp, "tech").status_code == 200
@@ -261,7 +255,7 @@ def test_an_admin_imports_operators_on_the_page(connected: WebWorld, sim, msp) -
     admin = connected.signed_in("admin")
     csrf = connected.csrf(admin)
     found = admin.get("/microsoft-sign-in/import", params={"q": "stranger"})
-    assert found.status_code == 200, _text(found.text)
+    assert found.status_code == 200, page_text(found.text)
     stranger = _oid(msp, "stranger")
     assert f'name="user_{stranger}"' in found.text
     done = admin.post(
@@ -269,7 +263,7 @@ def test_an_admin_imports_operators_on_the_page(connected: WebWorld, sim, msp) -
         data={"csrf_token": csrf, f"user_{stranger}": "on", "role": "auditor"},
     )
     assert done.status_code == 200
-    assert "created" in _text(done.text)
+    assert "created" in page_text(done.text)
     world = connected.world
     op = world.vault.operators.get(world.admin, f"stranger@{msp.domain}")
     assert op.role == "auditor"
@@ -280,11 +274,11 @@ def test_an_admin_imports_operators_on_the_page(connected: WebWorld, sim, msp) -
     assert mapped.status_code == 303
     assert "Web helpdesk" in admin.get("/microsoft-sign-in/import").text
     synced = admin.post("/microsoft-sign-in/import", data={"csrf_token": csrf, "role": "viewer"})
-    assert f"gone@{msp.domain}" in _text(synced.text)
+    assert f"gone@{msp.domain}" in page_text(synced.text)
     msp.disable(_oid(msp, "gone"))
     again = admin.post("/microsoft-sign-in/import", data={"csrf_token": csrf, "role": "viewer"})
-    assert "disabled in the tenant" in _text(again.text)
-    assert "disabled in the tenant" in _text(admin.get("/microsoft-sign-in").text)
+    assert "disabled in the tenant" in page_text(again.text)
+    assert "disabled in the tenant" in page_text(admin.get("/microsoft-sign-in").text)
     msp.enable(_oid(msp, "gone"))
     unmapped = admin.post(
         "/microsoft-sign-in/groups/unmap", data={"csrf_token": csrf, "group_id": group}

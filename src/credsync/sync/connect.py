@@ -5,28 +5,40 @@ The directory's kind builds the connector's config from its settings and the bin
 ``insecure_skip_verify``) is added to it. Runs, the agent and ``directory test`` (CLI, API,
 dashboard) all come through :func:`connect`. Needs ``directory_admin.use``: the bind
 credential is decrypted.
+
+:class:`DirectoryService` is what the services over a client's directory (import, provisioning,
+deleted objects, group export, relays, saved selections, runs) share: what they hold, and
+:func:`client_directory`, a client and one of its directories as the operator may reach them.
 """
 
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
+from typing import Any
 
+from sqlalchemy.engine import Connection
 from typing_extensions import TypedDict
 
 from credsync.connectors.base import Connector, DirectoryConfig, StepJson, StepOutcome, TestStep
 from credsync.connectors.kinds import BoundCredential
 from credsync.connectors.registry import ConnectorFactory, open_connector
-from credsync.errors import PermissionDenied
+from credsync.errors import InvalidInput, PermissionDenied
 from credsync.storage import Database
 from credsync.storage import credentials as credential_rows
+from credsync.storage.clients import ClientRow
 from credsync.vault.auth import SYSTEM, Actor, Permission
+from credsync.vault.clients import find_client_row
 from credsync.vault.directories import Directory, directory_model, find_directory_row
 from credsync.vault.keyring import KeyRing
 from credsync.vault.secrets import read_secrets
+from credsync.vault.service import Vault
 
 __all__ = [
+    "DirectoryService",
     "DirectoryTestJson",
+    "client_directory",
+    "client_directory_rows",
     "connect",
     "directory_config",
     "directory_test_steps",
@@ -57,6 +69,29 @@ def load_directory(db: Database, ref: str, actor: Actor = SYSTEM) -> Directory:
     outside ``actor``'s client access is NotFound)."""
     with db.read() as conn:
         return directory_model(find_directory_row(conn, ref, actor))
+
+
+def client_directory_rows(
+    conn: Connection, actor: Actor, client_ref: str, directory_ref: str
+) -> tuple[ClientRow, Any]:
+    """The client and its directory (their rows), by name or id: either outside ``actor``'s
+    client access is NotFound; a directory of another client is InvalidInput (``directory``)."""
+    client = find_client_row(conn, client_ref, actor)
+    row = find_directory_row(conn, directory_ref, actor)
+    if row.client_id != client.id:
+        raise InvalidInput(
+            f"directory {row.name!r} is not one of client {client.name!r}", field="directory"
+        )
+    return client, row
+
+
+def client_directory(
+    db: Database, actor: Actor, client_ref: str, directory_ref: str
+) -> tuple[ClientRow, Directory]:
+    """The client's row and its directory (see :func:`client_directory_rows`)."""
+    with db.read() as conn:
+        client, row = client_directory_rows(conn, actor, client_ref, directory_ref)
+    return client, load_directory(db, row.id)
 
 
 def directory_config(db: Database, keys: KeyRing, directory: Directory) -> DirectoryConfig:
@@ -92,6 +127,28 @@ def connect(
     actor.require(Permission.DIRECTORY_ADMIN_USE)
     directory = ref if isinstance(ref, Directory) else load_directory(db, ref, actor)
     return factory(directory_config(db, keys, directory))
+
+
+class DirectoryService:
+    """A service over clients' directories, acting for ``actor``: it opens connectors with
+    ``factory`` (tests and benchmarks give theirs)."""
+
+    def __init__(
+        self,
+        vault: Vault,
+        keys: KeyRing,
+        actor: Actor,
+        *,
+        factory: ConnectorFactory = open_connector,
+    ) -> None:
+        self._vault = vault
+        self._db = vault.db
+        self._keys = keys
+        self._actor = actor
+        self._factory = factory
+
+    def _client_directory(self, client_ref: str, directory_ref: str) -> tuple[ClientRow, Directory]:
+        return client_directory(self._db, self._actor, client_ref, directory_ref)
 
 
 async def directory_test_steps(

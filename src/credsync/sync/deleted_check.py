@@ -43,12 +43,11 @@ from typing import Any, cast
 
 from credsync.connectors.base import Capability
 from credsync.connectors.deleted_objects import DeletedObjects, ObjectStatus
-from credsync.connectors.registry import ConnectorFactory, open_connector
 from credsync.errors import CredsyncError, InvalidInput, NotSupported
 from credsync.storage import deleted_keeps as keep_rows
 from credsync.storage import groups as group_rows
 from credsync.storage import people as people_rows
-from credsync.sync.connect import directory_config, load_directory
+from credsync.sync.connect import DirectoryService, directory_config
 from credsync.sync.deleted_report import (
     ACTIONS,
     Action,
@@ -61,12 +60,9 @@ from credsync.sync.deleted_report import (
     totals,
 )
 from credsync.vault._time import utcnow
-from credsync.vault.auth import Actor, Permission
-from credsync.vault.clients import find_client_row
-from credsync.vault.directories import Directory, find_directory_row
+from credsync.vault.auth import Permission
+from credsync.vault.directories import Directory
 from credsync.vault.identities import split_sourced
-from credsync.vault.keyring import KeyRing
-from credsync.vault.service import Vault
 
 __all__ = ["MAX_CHOICES", "DeletedCheck"]
 
@@ -110,35 +106,13 @@ def _listed(linked: _Linked, status: ObjectStatus) -> bool:
     return status.state == "disabled" and linked.kind == "person" and bool(linked.enabled)
 
 
-class DeletedCheck:
-    def __init__(
-        self,
-        vault: Vault,
-        keys: KeyRing,
-        actor: Actor,
-        *,
-        factory: ConnectorFactory = open_connector,
-    ) -> None:
-        self._vault = vault
-        self._db = vault.db
-        self._keys = keys
-        self._actor = actor
-        self._factory = factory
-
+class DeletedCheck(DirectoryService):
     # -- the directory and its linked records ------------------------------------------------
     def _directory(
         self, client_ref: str, directory_ref: str, *permissions: Permission
     ) -> tuple[Any, Directory]:
         self._actor.require(Permission.VAULT_READ, Permission.DIRECTORY_SETUP, *permissions)
-        with self._db.read() as conn:
-            client = find_client_row(conn, client_ref, self._actor)
-            row = find_directory_row(conn, directory_ref, self._actor)
-            if row.client_id != client.id:
-                raise InvalidInput(
-                    f"directory {row.name!r} is not one of client {client.name!r}",
-                    field="directory",
-                )
-        return client, load_directory(self._db, row.id)
+        return self._client_directory(client_ref, directory_ref)
 
     def _open(self, directory: Directory) -> DeletedObjects:
         connector = self._factory(directory_config(self._db, self._keys, directory))

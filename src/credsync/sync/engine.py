@@ -39,7 +39,7 @@ from credsync.errors import ConnectorError, InvalidInput
 from credsync.storage import link_reads
 from credsync.sync import lease, store
 from credsync.sync.auto_create import FirstSeen, auto_create_items, first_seen, with_created
-from credsync.sync.connect import connect, directory_config, load_directory
+from credsync.sync.connect import DirectoryService, connect, directory_config, load_directory
 from credsync.sync.executor import Applied, Executor, status_of_error
 from credsync.sync.model import Action, CredentialState, LinkState, Outcome, PlanItem, Status
 from credsync.sync.planner import Rules, cap_pushes, plan, safety_rail
@@ -102,7 +102,7 @@ class _Run:
         )
 
 
-class Engine:
+class Engine(DirectoryService):
     def __init__(
         self,
         vault: Vault,
@@ -113,11 +113,7 @@ class Engine:
         clock: Callable[[], dt.datetime] = utcnow,
         heartbeat_seconds: float = lease.HEARTBEAT_SECONDS,
     ) -> None:
-        self._vault = vault
-        self._db = vault.db
-        self._keys = keys
-        self._actor = actor
-        self._factory = factory
+        super().__init__(vault, keys, actor, factory=factory)
         self._clock = clock
         self._heartbeat_seconds = heartbeat_seconds
 

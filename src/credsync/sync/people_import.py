@@ -54,7 +54,7 @@ from credsync.errors import CredsyncError, InvalidInput, NotSupported
 from credsync.storage import groups as group_rows
 from credsync.storage import people as people_rows
 from credsync.sync import _people_import_batches as batches
-from credsync.sync.connect import directory_config, load_directory
+from credsync.sync.connect import DirectoryService, directory_config
 from credsync.sync.people_import_report import (
     ImportReport,
     ObjectReport,
@@ -64,8 +64,7 @@ from credsync.sync.people_import_report import (
 )
 from credsync.sync.people_onboarding import Provisioning, provision
 from credsync.vault.auth import Actor, Permission
-from credsync.vault.clients import find_client_row
-from credsync.vault.directories import Directory, find_directory_row
+from credsync.vault.directories import Directory
 from credsync.vault.identity_import import IdentityImport
 from credsync.vault.keyring import KeyRing
 from credsync.vault.service import Vault
@@ -111,7 +110,7 @@ async def _take(items: AsyncIterator[T], limit: int | None) -> tuple[list[T], bo
     return found, False
 
 
-class PeopleImport:
+class PeopleImport(DirectoryService):
     def __init__(
         self,
         vault: Vault,
@@ -120,11 +119,7 @@ class PeopleImport:
         *,
         factory: ConnectorFactory = open_connector,
     ) -> None:
-        self._vault = vault
-        self._db = vault.db
-        self._keys = keys
-        self._actor = actor
-        self._factory = factory
+        super().__init__(vault, keys, actor, factory=factory)
         self._bulk = IdentityImport(vault.db, vault.audit)
 
     # -- the directory -----------------------------------------------------------------------
@@ -132,15 +127,8 @@ class PeopleImport:
         self._actor.require(
             Permission.VAULT_READ, Permission.VAULT_WRITE, Permission.DIRECTORY_SETUP
         )
-        with self._db.read() as conn:
-            client = find_client_row(conn, client_ref, self._actor)
-            row = find_directory_row(conn, directory_ref, self._actor)
-            if row.client_id != client.id:
-                raise InvalidInput(
-                    f"directory {row.name!r} is not one of client {client.name!r}",
-                    field="directory",
-                )
-        return client.name, load_directory(self._db, row.id)
+        client, directory = self._client_directory(client_ref, directory_ref)
+        return client.name, directory
 
     def _open(self, directory: Directory) -> PeopleSource:
         connector = self._factory(directory_config(self._db, self._keys, directory))

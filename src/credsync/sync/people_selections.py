@@ -46,6 +46,7 @@ from credsync.connectors.registry import ConnectorFactory, open_connector
 from credsync.errors import CredsyncError, InvalidInput, NotFound, RunInProgress
 from credsync.storage import import_selections as rows
 from credsync.sync import lease
+from credsync.sync.connect import DirectoryService, client_directory_rows
 from credsync.sync.people_import import PeopleImport, Selection
 from credsync.sync.people_import_report import ImportReport
 from credsync.sync.people_onboarding import Provisioning
@@ -100,7 +101,7 @@ def _refused(report: ImportReport) -> list[dict[str, Any]]:
     return lines
 
 
-class SavedSelections:
+class SavedSelections(DirectoryService):
     def __init__(
         self,
         vault: Vault,
@@ -111,11 +112,7 @@ class SavedSelections:
         clock: Callable[[], dt.datetime] = utcnow,
         heartbeat_seconds: float = lease.HEARTBEAT_SECONDS,
     ) -> None:
-        self._vault = vault
-        self._db = vault.db
-        self._keys = keys
-        self._actor = actor
-        self._factory = factory
+        super().__init__(vault, keys, actor, factory=factory)
         self._clock = clock
         self._every = heartbeat_seconds
 
@@ -161,13 +158,7 @@ class SavedSelections:
         now = self._clock()
         next_run = now + dt.timedelta(seconds=seconds) if seconds and enabled else None
         with self._db.write() as conn:
-            client = find_client_row(conn, client_ref, self._actor)
-            directory = find_directory_row(conn, directory_ref, self._actor)
-            if directory.client_id != client.id:
-                raise InvalidInput(
-                    f"directory {directory.name!r} is not one of client {client.name!r}",
-                    field="directory",
-                )
+            client, directory = client_directory_rows(conn, self._actor, client_ref, directory_ref)
             old = rows.by_name(conn, client.id, name_key(name))
             if old is None:
                 row = rows.SelectionRow(

@@ -60,7 +60,6 @@ from typing_extensions import TypedDict
 from credsync.connectors.base import Capability
 from credsync.connectors.group_export import ExportedGroup, GroupExport
 from credsync.connectors.people_source import DirectoryMember, GroupKind
-from credsync.connectors.registry import ConnectorFactory, open_connector
 from credsync.errors import InvalidInput, NotSupported
 from credsync.storage import groups as group_rows
 from credsync.storage import people as people_rows
@@ -77,13 +76,10 @@ from credsync.sync._provision_groups_plan import (
     members,
 )
 from credsync.sync._provision_groups_settings import ExportSettings, GroupExportSettingsJson
-from credsync.sync.connect import directory_config, load_directory
-from credsync.vault.auth import Actor, Permission
-from credsync.vault.clients import find_client_row
-from credsync.vault.directories import Directory, find_directory_row
+from credsync.sync.connect import DirectoryService, directory_config
+from credsync.vault.auth import Permission
+from credsync.vault.directories import Directory
 from credsync.vault.group_records import find_group_row
-from credsync.vault.keyring import KeyRing
-from credsync.vault.service import Vault
 
 __all__ = [
     "ExportPlan",
@@ -150,40 +146,19 @@ def _with_objects(group: VaultGroup, matched: Mapping[str, str | None]) -> Vault
     return replace(group, members=held)
 
 
-class ProvisionGroups:
-    def __init__(
-        self,
-        vault: Vault,
-        keys: KeyRing,
-        actor: Actor,
-        *,
-        factory: ConnectorFactory = open_connector,
-    ) -> None:
-        self._vault = vault
-        self._db = vault.db
-        self._keys = keys
-        self._actor = actor
-        self._factory = factory
-
+class ProvisionGroups(DirectoryService):
     # -- the directory and its settings ------------------------------------------------------
     def _directory(
         self, client_ref: str, directory_ref: str, *needs: Permission, writes: bool = False
     ) -> tuple[str, Directory]:
         self._actor.require(Permission.VAULT_READ, Permission.DIRECTORY_SETUP, *needs)
-        with self._db.read() as conn:
-            client = find_client_row(conn, client_ref, self._actor)
-            row = find_directory_row(conn, directory_ref, self._actor)
-            if row.client_id != client.id:
-                raise InvalidInput(
-                    f"directory {row.name!r} is not one of client {client.name!r}",
-                    field="directory",
-                )
+        client, directory = self._client_directory(client_ref, directory_ref)
         if writes and not client.directory_sync:
             raise InvalidInput(
                 f"client {client.name!r} has directory sync off: the export writes nothing "
                 "for it (turn it on first)"
             )
-        return client.name, load_directory(self._db, row.id)
+        return client.name, directory
 
     def settings(self, client_ref: str, directory_ref: str) -> ExportSettings:
         """The directory's group export settings (the defaults until changed)."""

@@ -37,7 +37,6 @@ from sqlalchemy.engine import Connection
 
 from credsync.connectors.base import Capability
 from credsync.connectors.provisioning import PeopleTarget, TargetFacts, UserWrite, WriteResult
-from credsync.connectors.registry import ConnectorFactory, open_connector
 from credsync.errors import (
     CredsyncError,
     DirectoryUnreachable,
@@ -49,18 +48,16 @@ from credsync.storage import credentials as credential_rows
 from credsync.storage import people as people_rows
 from credsync.storage import provisioning as provision_rows
 from credsync.storage.people import PersonRow
-from credsync.sync.connect import directory_config, load_directory
+from credsync.sync.connect import DirectoryService, directory_config
 from credsync.sync.provision_people_report import PersonPlan, ProvisionReport
 from credsync.sync.provision_plan import PlanContext, plan_person
 from credsync.vault._time import utcnow
-from credsync.vault.auth import Actor, Permission
+from credsync.vault.auth import Permission
 from credsync.vault.clients import find_client_row
-from credsync.vault.directories import Directory, find_directory_row
-from credsync.vault.keyring import KeyRing
+from credsync.vault.directories import Directory
 from credsync.vault.people_records import find_person_row
 from credsync.vault.provisioning import ProvisioningSettings, load_settings
 from credsync.vault.secrets import read_secrets
-from credsync.vault.service import Vault
 
 __all__ = ["CHUNK", "PeopleProvision", "ProvisionSelection"]
 
@@ -83,32 +80,11 @@ class ProvisionSelection:
             raise InvalidInput("choose people or a group, not both", field="selection")
 
 
-class PeopleProvision:
-    def __init__(
-        self,
-        vault: Vault,
-        keys: KeyRing,
-        actor: Actor,
-        *,
-        factory: ConnectorFactory = open_connector,
-    ) -> None:
-        self._vault = vault
-        self._db = vault.db
-        self._keys = keys
-        self._actor = actor
-        self._factory = factory
-
+class PeopleProvision(DirectoryService):
     # -- the directory and the people ---------------------------------------------------------
     def _directory(self, client_ref: str, directory_ref: str) -> tuple[str, Directory]:
-        with self._db.read() as conn:
-            client = find_client_row(conn, client_ref, self._actor)
-            row = find_directory_row(conn, directory_ref, self._actor)
-            if row.client_id != client.id:
-                raise InvalidInput(
-                    f"directory {row.name!r} is not one of client {client.name!r}",
-                    field="directory",
-                )
-        return client.name, load_directory(self._db, row.id)
+        client, directory = self._client_directory(client_ref, directory_ref)
+        return client.name, directory
 
     def _open(self, directory: Directory) -> PeopleTarget:
         connector = self._factory(directory_config(self._db, self._keys, directory))

@@ -36,23 +36,20 @@ from typing_extensions import TypedDict
 
 from credsync.connectors.base import Capability, Connector
 from credsync.connectors.identities import Identity, IdentityConnector, IdentityScope
-from credsync.connectors.registry import ConnectorFactory, open_connector
 from credsync.errors import InvalidInput, NotSupported, PermanentConnectorError
 from credsync.storage import links as link_rows
 from credsync.storage import relays as relay_rows
 from credsync.storage import runs as run_rows
-from credsync.sync.connect import directory_config, load_directory
+from credsync.sync.connect import DirectoryService, directory_config, load_directory
 from credsync.sync.lease import HEARTBEAT_SECONDS, Heartbeat
 from credsync.sync.relay_pair import Pairer
 from credsync.sync.relay_plan import Match, MatchStatus, match_all
 from credsync.sync.relay_push import PushResult, RelayPusher
 from credsync.types import new_id
 from credsync.vault._time import utcnow
-from credsync.vault.auth import Actor, Permission
+from credsync.vault.auth import Permission
 from credsync.vault.clients import find_client_row
-from credsync.vault.keyring import KeyRing
 from credsync.vault.relays import Relay, find_relay_row, relay_model
-from credsync.vault.service import Vault
 
 __all__ = ["RelayItem", "RelayItemJson", "RelayReport", "RelayReportJson", "RelayRunner"]
 
@@ -144,21 +141,7 @@ def _would(match: Match) -> str:
     return "none"
 
 
-class RelayRunner:
-    def __init__(
-        self,
-        vault: Vault,
-        keys: KeyRing,
-        actor: Actor,
-        *,
-        factory: ConnectorFactory = open_connector,
-    ) -> None:
-        self._vault = vault
-        self._db = vault.db
-        self._keys = keys
-        self._actor = actor
-        self._factory = factory
-
+class RelayRunner(DirectoryService):
     def _open(self, directory_id: str) -> Connector:
         directory = load_directory(self._db, directory_id)
         connector = self._factory(directory_config(self._db, self._keys, directory))
