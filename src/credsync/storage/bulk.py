@@ -43,7 +43,8 @@ def db_value(conn: Connection, table: Table, column: str, value: Any) -> Any:
 def bulk_insert(
     conn: Connection, table: Table, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]
 ) -> None:
-    """INSERT ``rows`` (tuples in ``columns`` order) with one executemany."""
+    """INSERT ``rows`` (tuples in ``columns`` order): one executemany on SQLite, one COPY on
+    PostgreSQL."""
     if not rows:
         return
     unknown = [name for name in columns if name not in table.c]
@@ -62,7 +63,7 @@ def bulk_insert(
 
 def insert_records(conn: Connection, table: Table, records: Sequence[NamedTuple]) -> None:
     """INSERT named tuples whose fields are columns of ``table`` (Python values, converted
-    through each column's type once per column, not per row) with one executemany."""
+    through each column's type once per column, not per row) with :func:`bulk_insert`."""
     if not records:
         return
     columns = records[0]._fields
