@@ -14,7 +14,7 @@ from typing import Any, NamedTuple, TypeVar
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from credsync.storage._rows import AnyRow, columns_for, within
+from credsync.storage._rows import AnyRow, columns_for, one_of, within
 from credsync.storage.ids import one_by_id_prefix
 from credsync.storage.tables import clients
 
@@ -201,7 +201,9 @@ def by_objects(
         table, objects, links == table.c.id
     )
     for chunk in chunks(object_ids):
-        query = base.where(objects.c.directory_id == directory_id, objects.c.object_id.in_(chunk))
+        query = base.where(
+            objects.c.directory_id == directory_id, one_of(conn, objects.c.object_id, chunk)
+        )
         for row in conn.execute(query):
             found[row[0]] = cls(*row[1:])
     return found
@@ -222,7 +224,7 @@ def live_ids_by_objects(
     for chunk in chunks(object_ids):
         query = base.where(
             objects.c.directory_id == directory_id,
-            objects.c.object_id.in_(chunk),
+            one_of(conn, objects.c.object_id, chunk),
             table.c.deleted_at.is_(None),
         )
         found.update({str(o): str(i) for o, i in conn.execute(query)})

@@ -3,13 +3,14 @@ call, so they cost what a tuple costs), their columns selected in field order by
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Sequence
 from typing import Any, NamedTuple, TypeVar
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Row
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.engine import Connection, Row
 
-__all__ = ["AnyRow", "columns_for", "record", "records", "repr_without", "within"]
+__all__ = ["AnyRow", "columns_for", "one_of", "record", "records", "repr_without", "within"]
 
 R = TypeVar("R", bound=tuple[Any, ...])
 AnyRow = Row[*tuple[Any, ...]]
@@ -58,3 +59,16 @@ def within(
     if client_ids is None:
         return sa.true()
     return column.in_(sorted(client_ids))
+
+
+def one_of(
+    conn: Connection, column: sa.ColumnElement[Any], values: Sequence[str]
+) -> sa.ColumnElement[bool]:
+    """``column IN (values)``, on PostgreSQL as ``column = ANY(%s)`` with the values in one
+    array parameter: a statement of the same short text whatever their number (psycopg
+    parses a long statement's placeholders on every execution and the server plans each of
+    500 parameters; an array it matches against a hash of it)."""
+    if conn.dialect.name == "postgresql":
+        array = sa.bindparam(None, list(values), type_=postgresql.ARRAY(sa.String()))
+        return column == sa.any_(array)
+    return column.in_(list(values))

@@ -17,8 +17,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from credsync.storage import _identity_rows as shared
-from credsync.storage._rows import columns_for, record, records, within
-from credsync.storage.bulk import insert_records
+from credsync.storage._rows import columns_for, one_of, record, records, within
+from credsync.storage.bulk import insert_records, refresh_statistics
 from credsync.storage.tables import group_members, group_objects, groups
 
 __all__ = [
@@ -40,6 +40,7 @@ __all__ = [
     "in_name_order",
     "insert",
     "insert_many",
+    "keep_statistics",
     "link_new_objects",
     "link_object",
     "linked_to",
@@ -336,7 +337,7 @@ def member_ids(conn: Connection, group_ids: Sequence[str]) -> dict[str, dict[str
     found: dict[str, dict[str, str]] = {g: {} for g in group_ids}
     columns = (group_members.c.group_id, group_members.c.member_id, group_members.c.member_type)
     for chunk in shared.chunks(group_ids):
-        query = sa.select(*columns).where(group_members.c.group_id.in_(chunk))
+        query = sa.select(*columns).where(one_of(conn, group_members.c.group_id, chunk))
         for group_id, member_id, member_type in conn.execute(query):
             found[group_id][member_id] = member_type
     return found
@@ -345,3 +346,10 @@ def member_ids(conn: Connection, group_ids: Sequence[str]) -> dict[str, dict[str
 def add_members(conn: Connection, rows: Sequence[MemberRow]) -> None:
     """Add members none of whom is a member already (see :func:`member_ids`)."""
     insert_records(conn, group_members, rows)
+
+
+def keep_statistics(conn: Connection) -> None:
+    """Fresh planner statistics of the tables of groups, their directory links and members, once an
+    import has grown them (PostgreSQL: :func:`credsync.storage.bulk.refresh_statistics`).
+    Called before a batch's reads."""
+    refresh_statistics(conn, (groups, group_objects, group_members))

@@ -18,8 +18,8 @@ from sqlalchemy.engine import Connection
 
 from credsync.storage import _identity_rows as shared
 from credsync.storage import onboarding
-from credsync.storage._rows import columns_for, record, records, within
-from credsync.storage.bulk import insert_records
+from credsync.storage._rows import columns_for, one_of, record, records, within
+from credsync.storage.bulk import insert_records, refresh_statistics
 from credsync.storage.tables import people, person_accounts
 
 __all__ = [
@@ -38,6 +38,7 @@ __all__ = [
     "in_display_order",
     "insert",
     "insert_many",
+    "keep_statistics",
     "link_account",
     "link_new_accounts",
     "linked_to",
@@ -280,7 +281,7 @@ def usernames_taken(conn: Connection, client_id: str, username_keys: Sequence[st
     found: set[str] = set()
     for chunk in shared.chunks(username_keys):
         query = sa.select(people.c.username_key).where(
-            people.c.client_id == client_id, people.c.username_key.in_(chunk)
+            people.c.client_id == client_id, one_of(conn, people.c.username_key, chunk)
         )
         found.update(conn.execute(query).scalars())
     return found
@@ -307,7 +308,7 @@ def member_facts(conn: Connection, person_ids: Sequence[str]) -> dict[str, Membe
     found: dict[str, MemberFacts] = {}
     columns = (people.c.id, people.c.client_id, people.c.username, people.c.deleted_at)
     for chunk in shared.chunks(person_ids):
-        query = sa.select(*columns).where(people.c.id.in_(chunk))
+        query = sa.select(*columns).where(one_of(conn, people.c.id, chunk))
         for person_id, client_id, username, deleted_at in conn.execute(query):
             found[person_id] = MemberFacts(client_id, username, deleted_at is not None)
     return found
@@ -320,3 +321,10 @@ def insert_many(conn: Connection, rows: Sequence[PersonRow]) -> None:
 def link_new_accounts(conn: Connection, rows: Sequence[AccountRow]) -> None:
     """Link accounts to people who have none in that directory yet (new people)."""
     insert_records(conn, person_accounts, rows)
+
+
+def keep_statistics(conn: Connection) -> None:
+    """Fresh planner statistics of the tables of people and their directory links, once an
+    import has grown them (PostgreSQL: :func:`credsync.storage.bulk.refresh_statistics`).
+    Called before a batch's reads."""
+    refresh_statistics(conn, (people, person_accounts))

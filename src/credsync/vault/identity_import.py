@@ -155,6 +155,7 @@ class IdentityImport:
         self, conn: Connection, actor: Actor, directory: Any, cleaned: list[_Clean]
     ) -> dict[int, Done]:
         done: dict[int, Done] = {}
+        people_rows.keep_statistics(conn)
         linked = people_rows.by_accounts(conn, directory.id, [c.object_id for c in cleaned])
         keys = [name_key(c.values["username"]) for c in cleaned]
         taken = people_rows.usernames_taken(conn, directory.client_id, keys)
@@ -205,6 +206,7 @@ class IdentityImport:
         self, conn: Connection, actor: Actor, directory: Any, cleaned: list[_Clean]
     ) -> dict[int, Done]:
         done: dict[int, Done] = {}
+        group_rows.keep_statistics(conn)
         linked = group_rows.by_objects(conn, directory.id, [c.object_id for c in cleaned])
         new: list[group_rows.GroupRow] = []
         objects: list[group_rows.ObjectRow] = []
@@ -254,6 +256,7 @@ class IdentityImport:
         seen = reach(actor)
         try:
             with self._db.write() as conn, self._audit.batched(conn):
+                group_rows.keep_statistics(conn)
                 groups = {g.id: g for g in group_rows.in_name_order(conn, list(wanted))}
                 person_ids = sorted({p for ids in wanted.values() for p in ids})
                 people = people_rows.member_facts(conn, person_ids)
@@ -304,6 +307,7 @@ class IdentityImport:
         seen = reach(actor)
         try:
             with self._db.write() as conn, self._audit.batched(conn):
+                group_rows.keep_statistics(conn)
                 ids = sorted({g for pair in wanted for g in pair})
                 groups = {g.id: g for g in group_rows.in_name_order(conn, ids)}
                 current = group_rows.member_ids(conn, sorted({g for g, _ in wanted}))
