@@ -5,8 +5,8 @@ As https://learn.microsoft.com/en-us/entra/identity-platform/v2-oauth2-auth-code
 - ``GET /{tenant}/oauth2/v2.0/authorize`` checks the app (AADSTS700016), the ``redirect_uri``
   against the app's registered ones (AADSTS50011; none registered: AADSTS500113) - errors up to
   here are shown on the page, never sent to an unchecked address - then ``response_type`` (only
-  ``code``: AADSTS700054), ``scope`` (AADSTS900144), the PKCE ``code_challenge_method``
-  (``S256`` or ``plain``; anything else: AADSTS501491). Those are redirected back as
+  ``code``: AADSTS70005), ``scope`` (AADSTS900144), the PKCE ``code_challenge_method``
+  (``S256`` or ``plain``; anything else: AADSTS90100). Those are redirected back as
   ``error`` + ``error_description`` (+ ``state``). Otherwise the sign-in page: a user name and
   password form posting back to the same address; a refusal (AADSTS50034, 50126, 50057, 50055,
   as the password grant answers them) is shown on the page; success redirects with ``code`` and
@@ -14,7 +14,7 @@ As https://learn.microsoft.com/en-us/entra/identity-platform/v2-oauth2-auth-code
 - The token endpoint's ``authorization_code`` grant: the code is single use (AADSTS54005), lives
   10 minutes on the simulator's clock (AADSTS70008), belongs to the app (AADSTS70000), the
   ``redirect_uri`` must be the authorize request's (AADSTS500112), the ``code_verifier`` must
-  match the challenge (AADSTS50148), and a public client (no secret nor assertion) must have
+  match the challenge (AADSTS501481), and a public client (no secret nor assertion) must have
   used PKCE (AADSTS9002325). The answer: an access token for Graph, an id token (RS256 under
   the JWKS key) with the authorize request's ``nonce``.
 
@@ -24,16 +24,19 @@ As https://learn.microsoft.com/en-us/entra/identity-platform/v2-oauth2-device-co
   ``user_code``, ``verification_uri``, ``expires_in`` (900), ``interval`` (5), ``message``.
 - ``/devicelogin`` is the page where the user enters the code and signs in (or cancels).
 - The token endpoint's ``urn:ietf:params:oauth:grant-type:device_code`` grant answers
-  ``authorization_pending`` (AADSTS70016) until then, ``authorization_declined`` when the user
-  cancelled, ``expired_token`` (AADSTS70019) after ``expires_in``, ``bad_verification_code``
-  (AADSTS70018) for a code it never issued, and ``slow_down`` (RFC 8628 section 3.5; Entra's
-  page lists it in no table, msal handles it) when polled faster than ``interval``. The tokens
-  are handed out once; the device code is spent then.
+  ``authorization_pending`` (AADSTS70016) until then, ``authorization_declined`` (AADSTS65004)
+  when the user cancelled, ``expired_token`` (AADSTS70019) after ``expires_in``,
+  ``bad_verification_code`` (AADSTS70018) for a code it never issued, and ``slow_down`` (RFC
+  8628 section 3.5; Entra's page lists it in no table, msal handles it) when polled faster than
+  ``interval``. The tokens are handed out once; the device code is spent then.
+
+Each number checked against Microsoft's pages: docs/operators-microsoft.md ("The simulator's
+errors, checked against Microsoft's pages"); where Microsoft names no number the tests hold the
+OAuth ``error`` value only.
 """
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import secrets
 import string
@@ -41,10 +44,15 @@ import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlencode
 
-from jwt.utils import base64url_encode
-
+from ._authorize import (
+    AuthorizeRequest,
+    PageError,
+    RedirectError,
+    pkce_challenge,
+)
+from ._authorize import grant_error as _grant
+from ._authorize import missing as _missing
 from ._errors import AadError
 from ._ropc import authenticate, user_tokens
 from ._tenant import SimApp, SimTenant
@@ -61,66 +69,6 @@ __all__ = [
 CODE_LIFETIME = 600
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 _USER_CODE = string.ascii_uppercase.replace("O", "").replace("I", "") + "23456789"
-_PARAMS = (
-    "client_id",
-    "response_type",
-    "redirect_uri",
-    "scope",
-    "state",
-    "nonce",
-    "code_challenge",
-    "code_challenge_method",
-    "response_mode",
-    "prompt",
-    "login_hint",
-)
-
-
-def _missing(name: str) -> AadError:
-    return AadError(
-        400,
-        "invalid_request",
-        900144,
-        f"The request body must contain the following parameter: '{name}'.",
-    )
-
-
-def _grant(number: int, text: str, error: str = "invalid_grant") -> AadError:
-    return AadError(400, error, number, text)
-
-
-class PageError(Exception):
-    """An authorize error shown on the page (the redirect address is not trusted yet)."""
-
-    def __init__(self, error: AadError) -> None:
-        super().__init__(str(error))
-        self.error = error
-
-
-class RedirectError(Exception):
-    """An authorize error sent back to the (checked) redirect address."""
-
-    def __init__(self, location: str, error: AadError) -> None:
-        super().__init__(str(error))
-        self.location = location
-        self.error = error
-
-
-@dataclass(frozen=True)
-class AuthorizeRequest:
-    tenant: SimTenant
-    app: SimApp
-    params: dict[str, str]
-    redirect_uri: str
-
-    @property
-    def hidden(self) -> dict[str, str]:
-        """The request's parameters, as the sign-in form carries them back."""
-        return {k: v for k, v in self.params.items() if k in _PARAMS and v}
-
-    def reply(self, answer: Mapping[str, str]) -> str:
-        separator = "&" if "?" in self.redirect_uri else "?"
-        return f"{self.redirect_uri}{separator}{urlencode(dict(answer))}"
 
 
 @dataclass
@@ -149,12 +97,6 @@ class _Device:
     state: str = "pending"  # pending, approved, declined, redeemed
     user: dict[str, Any] | None = field(default=None, repr=False)
     last_poll: float | None = None
-
-
-def pkce_challenge(verifier: str, method: str) -> str:
-    if method == "plain":
-        return verifier
-    return base64url_encode(hashlib.sha256(verifier.encode()).digest()).decode()
 
 
 class Interactive:
@@ -239,25 +181,34 @@ class Interactive:
         if not response_type:
             raise back(_missing("response_type"))
         if response_type != "code":
+            # AADSTS70005 UnsupportedResponseType (AADSTS700054 is only "response_type
+            # 'id_token' isn't enabled"), error from RFC 6749 4.1.2.1:
+            # https://learn.microsoft.com/entra/identity-platform/reference-error-codes
             raise back(
                 AadError(
                     400,
                     "unsupported_response_type",
-                    700054,
-                    f"response_type '{response_type}' is not enabled for the application.",
+                    70005,
+                    f"The app returned an unsupported response type '{response_type}': this "
+                    "application answers response_type 'code' only.",
                 )
             )
         if not params.get("scope"):
             raise back(_missing("scope"))
         method = params.get("code_challenge_method", "")
         if params.get("code_challenge") and method not in ("", "S256", "plain"):
+            # Microsoft documents no number for an unsupported code_challenge_method (its
+            # AADSTS501491 is the challenge's size); AADSTS90100 InvalidRequestParameter ("the
+            # parameter is empty or not valid") is the reference page's general one. The
+            # contract the tests hold is the error value, invalid_request (RFC 7636 4.4.1):
+            # https://learn.microsoft.com/entra/identity-platform/reference-error-codes
             raise back(
                 AadError(
                     400,
                     "invalid_request",
-                    501491,
-                    f"Invalid size of Code_Challenge parameter or invalid code_challenge_method "
-                    f"'{method}': use S256 or plain.",
+                    90100,
+                    f"The parameter 'code_challenge_method' is not valid: '{method}'. Use S256 "
+                    "or plain.",
                 )
             )
         return request
@@ -306,6 +257,13 @@ class Interactive:
             code = self._codes.get(code_text)
             if code is None:
                 raise _grant(9002313, "Invalid request. Request is malformed or invalid.")
+            # Numbers and meanings as on
+            # https://learn.microsoft.com/entra/identity-platform/reference-error-codes:
+            # 9002313 InvalidRequest (above), 70000 InvalidGrant, 54005 (code already
+            # redeemed), 70008 ExpiredOrRevokedGrant, 501481 (code_verifier doesn't match the
+            # code_challenge); 500112 and 9002325 are not on that page (see
+            # docs/operators-microsoft.md): the tests hold their error value. (700005, a code
+            # redeemed at another tenant, cannot arise: the simulator's apps are per tenant.)
             if code.tenant_id != tenant.id or code.client_id != app.client_id:
                 raise _grant(
                     70000,
@@ -336,7 +294,7 @@ class Interactive:
                 expected = pkce_challenge(verifier or "", code.method)
                 if not verifier or not hmac.compare_digest(expected, code.challenge):
                     raise _grant(
-                        50148,
+                        501481,
                         "The code_verifier does not match the code_challenge supplied in the "
                         "authorization request for PKCE.",
                     )
@@ -468,15 +426,21 @@ class Interactive:
                     "expired_token",
                 )
             if device.state == "declined":
-                # the doc names the error, not an AADSTS number: 70000 (invalid grant)
+                # https://learn.microsoft.com/entra/identity-platform/v2-oauth2-device-code
+                # names the error (authorization_declined), not a number: AADSTS65004
+                # UserDeclinedConsent is the reference page's number for a user saying no
+                # (its 70000 is an invalid refresh token). The tests hold the error value.
                 raise _grant(
-                    70000,
+                    65004,
                     "The end user denied the authorization request.",
                     "authorization_declined",
                 )
             if device.state == "pending":
                 last, device.last_poll = device.last_poll, now
                 if last is not None and now - last < device.interval - 0.5:
+                    # slow_down is RFC 8628 3.5's; Microsoft's device code page does not list it
+                    # nor a number for it: AADSTS70016 (AuthorizationPending, "the device will
+                    # retry polling") as for authorization_pending. The tests hold the error.
                     raise _grant(
                         70016,
                         f"OAuth 2.0 device flow error. Polling too fast: wait {device.interval} "
