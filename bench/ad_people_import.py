@@ -15,8 +15,9 @@ and one security group with all of them as members:
    Target: <= 3x the baseline.
 3. The whole import (``PeopleImport.sync`` of the group with ``members``: N people, one
    group, N memberships, into a new SQLite vault) and a second sync of the same, all
-   unchanged, writing nothing. Printed: the time per object; target: the second sync <= 0.5x
-   the first (it reads the same and writes nothing).
+   unchanged, writing nothing. Printed: the time per object; target: the second sync no
+   slower than the first (it reads the same and writes nothing; since the import writes in
+   batches both are mostly the directory's reads, so a tighter ratio measures the DC).
 
 Cases 1 and 2 alternate with their baselines for ``--rounds`` rounds (default 3); each side's
 best round counts. The DC is the machine's shared one (``scripts/samba-dc``); the users live in
@@ -191,7 +192,7 @@ def main() -> int:
         checks = (
             (search / listing, 1.5, "search_people <= 1.5x iter_accounts"),
             (member_time / member_of, 3.0, "iter_members <= 3x a memberOf search"),
-            (second_time / first_time, 0.5, "an unchanged sync <= 0.5x the first"),
+            (second_time / first_time, 1.0, "an unchanged sync <= 1.0x the first"),
         )
         for ratio, limit, text in checks:
             verdicts.check(ratio <= limit, f"{text} ({ratio:.2f}x)")
