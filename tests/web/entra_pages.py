@@ -13,7 +13,8 @@ from sync.entra import EntraWorld, build_entra_world
 
 from .conftest import WebWorld
 
-__all__ = ["client_id", "directory_id", "ew", "graph_sim"]  # graph_sim: shared with tests/sync
+# graph_sim: shared with tests/sync
+__all__ = ["client_id", "directory_id", "ew", "graph_sim", "usernames"]
 
 
 @pytest.fixture
@@ -28,3 +29,9 @@ def client_id(ew: EntraWorld) -> str:
 
 def directory_id(ew: EntraWorld) -> str:
     return str(ew.vault.directories.get(ew.admin, ew.directory).id)
+
+
+def usernames(ew: EntraWorld) -> list[str]:
+    """The usernames of the client's people (out of the trash), sorted."""
+    listed, _ = ew.vault.people.list(ew.admin, client_id(ew))
+    return sorted(p.row.username for p in listed)

@@ -16,7 +16,7 @@ from credsync.sync.people_import import PeopleImport, Selection
 from sync.entra import EntraWorld
 
 from .conftest import WebWorld, csrf_of, page_text
-from .entra_pages import client_id, directory_id, ew, graph_sim
+from .entra_pages import client_id, directory_id, ew, graph_sim, usernames
 
 __all__ = ["ew", "graph_sim"]  # the fixtures, shared with tests/sync
 
@@ -42,11 +42,6 @@ def staff(ew: EntraWorld) -> dict[str, str]:
 def _post(browser: TestClient, ew: EntraWorld, fields: dict[str, str]) -> Any:
     data = {"csrf_token": csrf_of(browser.get("/").text), "directory": directory_id(ew), **fields}
     return browser.post(f"/clients/{client_id(ew)}/people/deleted", data=data)
-
-
-def _people(ew: EntraWorld) -> list[str]:
-    listed, _ = ew.vault.people.list(ew.admin, client_id(ew))
-    return sorted(p.row.username for p in listed)
 
 
 def test_the_list_the_confirmation_and_the_report(
@@ -77,7 +72,7 @@ def test_the_list_the_confirmation_and_the_report(
     assert "Apply 2 actions?" in text
     assert "Ada Lovelace (person): Restore in the directory" in text
     assert staff["ada"] not in ew.tenant.user_ids()  # nothing done yet
-    assert len(_people(ew)) == 2
+    assert len(usernames(ew)) == 2
 
     done = _post(manager, ew, {**choices, "confirm": "yes"})
     assert done.status_code == 200, done.text
@@ -85,7 +80,7 @@ def test_the_list_the_confirmation_and_the_report(
     assert "done 2" in text
     assert "moved to the vault's trash" in text
     assert staff["ada"] in ew.tenant.user_ids()
-    assert _people(ew) == [f"ada@{ew.tenant.domain}"]
+    assert usernames(ew) == [f"ada@{ew.tenant.domain}"]
     assert "Nothing to decide" in page_text(manager.get(f"/clients/{client}/people/deleted").text)
 
     nothing = _post(manager, ew, {})

@@ -18,7 +18,7 @@ from sync.entra import EntraWorld, add_entra_directory
 from sync.helpers import add_directory, build_sync_world
 
 from .conftest import WebWorld, csrf_of, page_text
-from .entra_pages import client_id, directory_id, ew, graph_sim
+from .entra_pages import client_id, directory_id, ew, graph_sim, usernames
 
 __all__ = ["ew", "graph_sim"]  # the fixtures, shared with tests/sync
 
@@ -54,11 +54,6 @@ def _sync(browser: TestClient, ew: EntraWorld, ids: list[str], **fields: str) ->
         **fields,
     }
     return browser.post(f"/clients/{client_id(ew)}/people/import", data=data)
-
-
-def _people(ew: EntraWorld) -> list[str]:
-    listed, _ = ew.vault.people.list(ew.admin, client_id(ew))
-    return sorted(p.row.username for p in listed)
 
 
 def test_the_link_the_preview_and_a_bad_query(
@@ -99,13 +94,13 @@ def test_two_selected_as_a_dry_run_then_for_real_and_the_report(
     text = page_text(dry.text)
     assert "A dry run: nothing was kept" in text
     assert "created 2" in text
-    assert _people(ew) == []
+    assert usernames(ew) == []
     assert ew.vault.audit.list(ew.admin, limit=1)[0].seq == before
 
     done = _sync(manager, ew, [staff["ada"], staff["bob"]])
     assert done.status_code == 200
     domain = ew.tenant.domain
-    assert _people(ew) == [f"ada@{domain}", f"bob@{domain}"]
+    assert usernames(ew) == [f"ada@{domain}", f"bob@{domain}"]
     text = page_text(done.text)
     assert "dry run" not in text.lower()
     assert "created 2" in text
@@ -133,7 +128,7 @@ def test_import_all_results_with_the_members_of_groups(
     text = page_text(done.text)
     assert "created 2" in text  # the group and its member
     assert "members added: Bob MacDonald" in text
-    assert _people(ew) == [f"bob@{ew.tenant.domain}"]
+    assert usernames(ew) == [f"bob@{ew.tenant.domain}"]
 
     nothing = _sync(manager, ew, [])  # "Import the selected" with none ticked
     assert nothing.status_code == 400
@@ -155,7 +150,7 @@ def test_who_may_not_gets_a_403_and_no_link(
     ):
         assert response.status_code == 403
         assert missing in response.text
-    assert _people(ew) == []
+    assert usernames(ew) == []
 
 
 def test_an_operator_without_the_client_finds_nothing(
@@ -167,7 +162,7 @@ def test_an_operator_without_the_client_finds_nothing(
     for response in (_preview(browser, ew, ""), _sync(browser, ew, [staff["ada"]])):
         assert response.status_code == 404
         assert "Ada" not in response.text
-    assert _people(ew) == []
+    assert usernames(ew) == []
 
 
 def test_only_directories_that_can_be_a_people_source_are_offered(web: WebWorld) -> None:
