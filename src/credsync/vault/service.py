@@ -26,6 +26,7 @@ from credsync.vault.directories import Directories
 from credsync.vault.federated_domains import FederatedDomains
 from credsync.vault.flags import Flags
 from credsync.vault.groups import Groups
+from credsync.vault.identity_provider import IdentityProvider
 from credsync.vault.idp_keys import IdpKeys
 from credsync.vault.keyring import KeyRing, derive_and_check, read_kdf_params
 from credsync.vault.models import Operator
@@ -66,6 +67,9 @@ class Vault:
         self.operator_groups = OperatorGroups(db, self.audit)
         self.idp_keys = IdpKeys(db, self.audit)
         self.federated_domains = FederatedDomains(db, self.audit)
+        self.identity_provider = IdentityProvider(
+            db, self.audit, self.federated_domains, self.idp_keys
+        )
         self.mfa = self.access.mfa
         self.security_keys = self.access.security_keys
 
