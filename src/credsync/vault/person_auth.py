@@ -392,6 +392,20 @@ class PersonAuth:
             person_id, person.username, totp.secret, totp.uri(person.username, ISSUER)
         )
 
+    def pending_totp(self, person_id: str) -> TotpEnrolment | None:
+        """The person's pending (unconfirmed) seed, to show again while they set their app up
+        within a sign-in past their password; None when none is pending. A confirmed seed is
+        never shown again."""
+        with self._db.read() as conn:
+            person = people_rows.get(conn, person_id)
+            found = rows.get(conn, person_id)
+            if person is None or found is None or found.confirmed_at is not None:
+                return None
+            totp = self._mfa_key(conn).open(_aad_id(person_id), found.seed_ct)
+        return TotpEnrolment(
+            person_id, person.username, totp.secret, totp.uri(person.username, ISSUER)
+        )
+
     def confirm_totp(self, person_id: str, code: str) -> None:
         """Confirm the pending seed with its first code; InvalidInput (``code``) when wrong."""
         with self._db.write() as conn:
@@ -411,6 +425,24 @@ class PersonAuth:
             if not rows.set_confirmed(conn, person_id, step, utcnow()):
                 raise Conflict("the enrolment changed meanwhile: start again")
             self._audit_in(conn, "person.mfa_enrol", person, person.client_id, {"factor": "totp"})
+
+    def enrol_sign_in(self, sign_in: PersonSignIn, code: str, *, address: str) -> PersonSignIn:
+        """Within a sign-in past the password: confirm the person's pending seed with its
+        first code (:meth:`confirm_totp`), which completes the sign-in (``mfa``)."""
+        person = self._live(sign_in.person_id)
+        if person is None:
+            raise self._refuse(None, sign_in.client_id, address, "person gone or disabled")
+        self.confirm_totp(person.id, code)
+        return self.passed(person, sign_in, address, "totp_enrolment")
+
+    def client_name(self, client_id: str) -> str | None:
+        """The name of the live (not archived) client ``client_id``, for the portal's pages;
+        None when there is none."""
+        with self._db.read() as conn:
+            found = client_rows.find(conn, client_id, "")
+        if found is None or found.id != client_id or found.archived_at is not None:
+            return None
+        return found.name
 
     def reset_mfa(self, actor: Actor, person_ref: str, *, client_ref: str | None = None) -> None:
         """Remove the person's second factors (app and security keys) and end their portal
