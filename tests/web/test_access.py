@@ -117,6 +117,13 @@ PUBLIC = {
     ("GET", "/my/{client}/keys"),
     ("POST", "/my/{client}/keys"),
     ("POST", "/my/{client}/keys/{key}/remove"),
+    # The identity provider's endpoints (Entra and people); tests/web/test_idp_pages.py
+    ("GET", "/idp/{domain}/metadata"),
+    ("GET", "/idp/{domain}/sign-in"),
+    ("POST", "/idp/{domain}/sign-in"),
+    ("GET", "/idp/{domain}/sign-out"),
+    ("GET", "/my/{client}/idp/{domain}/continue/{key}"),
+    ("GET", "/my/{client}/idp/{domain}/sign-out"),
 }
 POSTS = [
     "/microsoft-sign-in/import",

@@ -27,6 +27,7 @@ from credsync.web.routes import (
     folders,
     group_export,
     groups,
+    idp,
     mfa,
     my_home,
     my_sign_in,
@@ -90,6 +91,7 @@ def mount_web(app: FastAPI) -> None:
         apidocs,
         my_sign_in,
         my_home,
+        idp,
     ):
         app.include_router(module.router)
     api_errors = app.exception_handlers[StarletteHTTPException]
