@@ -15,7 +15,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from . import _audits, _batch, _delta, _directory, _groups, _members, _roles, _users
+from . import _audits, _batch, _delta, _directory, _groups, _members, _roles, _signins, _users
 from ._auth import Authority
 from ._clock import SimClock
 from ._domains import domain_record, federation_config
@@ -46,6 +46,7 @@ def _router() -> Router:
     _members.register(router)
     _directory.register(router)
     _audits.register(router)
+    _signins.register(router)
     _roles.register(router)
     return router
 
