@@ -1,4 +1,4 @@
-"""The sign-in front end's HTTP routes for federated domains (``_federation`` and ``_loginsrf``
+"""The sign-in front end's HTTP routes for federated domains (``_realm`` and ``_loginsrf``
 hold the rules):
 
 - ``GET /getuserrealm.srf?login=`` - the realm JSON.
@@ -33,8 +33,8 @@ from starlette.routing import Route
 
 from . import _pages
 from ._errors import AadError
-from ._federation import Hop, get_user_realm, realm_of
 from ._loginsrf import Accepted, Refused, complete
+from ._realm import Hop, get_user_realm, realm_of
 from ._saml import AUDIENCE
 
 if TYPE_CHECKING:

@@ -60,7 +60,7 @@ from typing import Any
 
 from . import _saml
 from ._errors import AadError
-from ._federation import Federation, Outstanding
+from ._realm import Federation, Outstanding
 from ._signins import record_sign_in
 from ._tenant import SimTenant
 

@@ -24,9 +24,9 @@ from starlette.routing import Route
 from . import _fedroutes, _pages, _ropc
 from ._auth import aad_time
 from ._errors import AadError, aad_error_body
-from ._federation import realm_of
 from ._graph import GraphRequest
 from ._interactive import PageError, RedirectError
+from ._realm import realm_of
 
 if TYPE_CHECKING:
     from ._simulator import GraphSimulator
@@ -126,7 +126,7 @@ def build_app(sim: GraphSimulator) -> Callable[[Scope, Receive, Send], Awaitable
         except RedirectError as err:
             return RedirectResponse(err.location, status_code=302, headers=_NO_STORE)
         # home realm discovery: a federated user goes to the domain's identity provider
-        # (_federation); login_hint / domain_hint on the GET, the typed name on the POST
+        # (_realm); login_hint / domain_hint on the GET, the typed name on the POST
         hint = params.get("login", "") if request.method == "POST" else params.get("login_hint", "")
         if request.method == "GET" and not hint and params.get("domain_hint"):
             hint = "@" + params["domain_hint"]
