@@ -15,13 +15,14 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from . import _audits, _batch, _delta, _directory, _groups, _members, _roles, _signins, _users
+from . import _audits, _batch, _delta, _directory, _groups, _members, _roles, _users
 from ._auth import Authority
 from ._clock import SimClock
 from ._domains import domain_record, federation_config
 from ._graph import Pipeline, Router
 from ._seed import guid, seed_groups, seed_users, sku_records
 from ._server import ServerThread, build_app
+from ._signins import register as register_sign_ins
 from ._tenant import SimApp, SimTenant
 from ._tls import make_server_tls
 from ._tokens import TokenBox
@@ -46,8 +47,8 @@ def _router() -> Router:
     _members.register(router)
     _directory.register(router)
     _audits.register(router)
-    _signins.register(router)
     _roles.register(router)
+    register_sign_ins(router)  # /auditLogs/signIns (_signins)
     return router
 
 
