@@ -447,3 +447,18 @@ def test_sign_out_goes_to_the_identity_providers_sign_out_uri(
     with httpx.Client(verify=context) as stranger:  # no session: the signed-out page
         page = stranger.get(f"{sim.authority_url(world.tenant)}/oauth2/v2.0/logout")
     assert 'id="signed-out"' in page.text
+
+
+def test_a_configuration_written_without_protocol_or_address(
+    sim: GraphSimulator, world: World
+) -> None:
+    """Graph may hold a configuration with no preferredAuthenticationProtocol (wsFed then) or
+    no passiveSignInUri (no hop: AADSTS20001)."""
+    config = world.config(world.saml_domain)
+    config["preferredAuthenticationProtocol"] = None
+    hop = _hop(sim, world)
+    assert hop.method == "GET"
+    assert hop.fields["wa"] == "wsignin1.0"
+    config["passiveSignInUri"] = None
+    with pytest.raises(ValueError, match="passiveSignInUri"):
+        _hop(sim, world)

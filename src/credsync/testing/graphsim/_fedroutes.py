@@ -34,7 +34,7 @@ from starlette.routing import Route
 from . import _pages
 from ._errors import AadError
 from ._loginsrf import Accepted, Refused, complete
-from ._realm import Hop, get_user_realm, realm_of
+from ._realm import Hop, get_user_realm, protocol_of, realm_of
 from ._saml import AUDIENCE
 
 if TYPE_CHECKING:
@@ -119,7 +119,10 @@ def routes(sim: GraphSimulator) -> list[Route]:
                 )
             )
         domain, config = found[0], found[1]
-        return hop_response(federation.start(tenant, user, domain, config, sim.url))
+        try:
+            return hop_response(federation.start(tenant, user, domain, config, sim.url))
+        except AadError as err:
+            return _error(err)
 
     async def login_srf(request: Request) -> Response:
         if request.method != "POST":
@@ -162,8 +165,8 @@ def routes(sim: GraphSimulator) -> list[Route]:
         found = realm_of(tenant, session["upn"]) if session else None
         if session is not None and found is not None and found[1] is not None:
             config = found[1]
-            target = str(config.get("signOutUri") or config["passiveSignInUri"])
-            if config["preferredAuthenticationProtocol"] == "saml":
+            target = str(config.get("signOutUri") or config.get("passiveSignInUri") or "")
+            if protocol_of(config) == "saml":
                 fields = {
                     "SAMLRequest": _logout_request(
                         target, str(session["name_id"] or ""), str(session["session_index"])

@@ -27,6 +27,8 @@ As Microsoft documents it:
 - Each hop is an outstanding request (its id is the AuthnRequest ID, or the ``wctx``): the
   tenant, the domain, the authorize request it belongs to (if any), issued and expiring on the
   simulator's clock (``REQUEST_LIFETIME``); ``login.srf`` spends it once (a replay is refused).
+  A configuration without ``preferredAuthenticationProtocol`` is taken as wsFed; one without
+  an https ``passiveSignInUri`` answers AADSTS20001 (no hop).
   Assertion ids are remembered until their NotOnOrAfter too, so an unsolicited (IdP-initiated)
   response cannot be replayed either.
 """
@@ -44,6 +46,7 @@ from urllib.parse import urlencode
 from xml.sax.saxutils import escape, quoteattr
 
 from ._authorize import AuthorizeRequest
+from ._errors import AadError
 from ._saml import AUDIENCE
 from ._tenant import SimTenant
 
@@ -53,6 +56,7 @@ __all__ = [
     "Hop",
     "Outstanding",
     "get_user_realm",
+    "protocol_of",
     "realm_of",
 ]
 
@@ -103,6 +107,12 @@ def realm_of(tenant: SimTenant | None, login: str) -> tuple[str, dict[str, Any] 
     return (domain, None) if domain in names else None
 
 
+def protocol_of(config: dict[str, Any]) -> str:
+    """``preferredAuthenticationProtocol``; a configuration written without one is taken as
+    WS-Federation, the protocol Entra federated domains used before the property existed."""
+    return "saml" if config.get("preferredAuthenticationProtocol") == "saml" else "wsFed"
+
+
 def get_user_realm(tenant: SimTenant | None, login: str) -> dict[str, Any]:
     found = realm_of(tenant, login)
     if found is None:
@@ -124,9 +134,7 @@ def get_user_realm(tenant: SimTenant | None, login: str) -> dict[str, Any]:
             UserState=2,
             NameSpaceType="Federated",
             AuthURL=_auth_url(config, login),
-            FederationProtocol="SAML20"
-            if config["preferredAuthenticationProtocol"] == "saml"
-            else "WSTrust",
+            FederationProtocol="SAML20" if protocol_of(config) == "saml" else "WSTrust",
             FederationGlobalVersion=-1,
             FederationBrandName=config.get("displayName") or answer["FederationBrandName"],
         )
@@ -134,8 +142,8 @@ def get_user_realm(tenant: SimTenant | None, login: str) -> dict[str, Any]:
 
 
 def _auth_url(config: dict[str, Any], login: str) -> str:
-    uri = str(config["passiveSignInUri"])
-    if config["preferredAuthenticationProtocol"] == "saml":
+    uri = str(config.get("passiveSignInUri") or "")
+    if protocol_of(config) == "saml":
         return uri
     separator = "&" if "?" in uri else "?"
     return (
@@ -177,7 +185,19 @@ class Federation:
         flow: AuthorizeRequest | None = None,
     ) -> Hop:
         """Record an outstanding request and say where the browser goes."""
-        protocol = str(config["preferredAuthenticationProtocol"])
+        protocol = protocol_of(config)
+        passive = str(config.get("passiveSignInUri") or "")
+        if not passive.startswith("https://"):
+            # Microsoft names no number for a realm without a usable passive sign-in address;
+            # AADSTS20001 is the reference page's "an issue with your federated Identity
+            # Provider" (https://learn.microsoft.com/entra/identity-platform/reference-error-codes)
+            raise AadError(
+                400,
+                "invalid_request",
+                20001,
+                f"There's an issue with your federated Identity Provider: the domain {domain} "
+                "has no https passiveSignInUri.",
+            )
         now = self._now()
         request_id = "_" + secrets.token_hex(16)
         with self._lock:
@@ -192,7 +212,6 @@ class Federation:
                 issued=now,
                 expires=now + REQUEST_LIFETIME,
             )
-        passive = str(config["passiveSignInUri"])
         if protocol == "saml":
             xml = authn_request(request_id, now, passive, f"{base}/login.srf")
             fields = {

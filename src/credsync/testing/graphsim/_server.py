@@ -133,9 +133,12 @@ def build_app(sim: GraphSimulator) -> Callable[[Scope, Receive, Send], Awaitable
         found = realm_of(checked.tenant, hint)
         if found is not None and found[1] is not None:
             login = hint if not hint.startswith("@") else None
-            hop = sim.authority.federation.start(
-                checked.tenant, login, found[0], found[1], sim.url, flow=checked
-            )
+            try:
+                hop = sim.authority.federation.start(
+                    checked.tenant, login, found[0], found[1], sim.url, flow=checked
+                )
+            except AadError as err:
+                return HTMLResponse(_pages.error_page(err), status_code=400, headers=_NO_STORE)
             return _fedroutes.hop_response(hop)
         action = request.url.path
         name = checked.app.display_name
