@@ -142,7 +142,11 @@ def test_a_ws_federation_sign_in_answers_a_signed_saml_1_1_token(ctx: Ctx) -> No
         a.get("AttributeName"): a.findtext(f"{S1}AttributeValue")
         for a in signed.iter(f"{S1}Attribute")
     }
-    assert claims == {"UPN": fed.upn, "ImmutableID": IMMUTABLE}
+    assert claims == {
+        "UPN": fed.upn,
+        "ImmutableID": IMMUTABLE,
+        "authnmethodsreferences": MULTIPLE_AUTHN,
+    }
     statement = signed.find(f"{S1}AuthenticationStatement")
     assert statement is not None
     assert statement.get("AuthenticationMethod") == MULTIPLE_AUTHN

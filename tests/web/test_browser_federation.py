@@ -150,3 +150,24 @@ def test_signing_key_rollover_goes_by_without_a_failed_sign_in(page: Any, fed: F
     ]
     assert thumbs == [new.thumbprint] * 2 + [thumbs[2]]
     assert thumbs[2] != new.thumbprint
+
+
+def test_a_ws_federation_domain_signs_in_too(
+    browser: Any, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    with federated(tmp_path_factory.mktemp("idp-wsfed"), "wsFed") as ws:
+        context = browser.new_context(ignore_https_errors=True)
+        context.set_default_timeout(15_000)
+        page = context.new_page()
+        try:
+            page.goto(ws.start_url)
+            assert "wa=wsignin1.0" not in page.url  # the vault's request key, not Entra's
+            _portal_sign_in(page, ws)
+            page.wait_for_url(f"{ws.url}/my/{ws.client_id}/sign-in/code**")
+            page.get_by_label("Code").fill(ws.totp.now())
+            page.get_by_role("button", name="Sign in").click()
+            _signed_in_at_microsoft(page, ws)
+        finally:
+            context.close()
+        entry = ws.world.vault.audit.list(ws.world.admin, action="idp.sign_in", limit=1)[0]
+        assert entry.details["protocol"] == "wsFed"

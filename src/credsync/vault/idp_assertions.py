@@ -16,7 +16,8 @@
   (AssertionID referenced) with NameIdentifier = immutable id, the ``UPN``
   (``http://schemas.xmlsoap.org/claims``) and ``ImmutableID``
   (``http://schemas.microsoft.com/LiveID/Federation/2008/05``) claims; MFA as the
-  AuthenticationStatement's AuthenticationMethod (``.../claims/multipleauthn``).
+  AuthenticationStatement's AuthenticationMethod (``.../claims/multipleauthn``, the page's
+  first form) and as the ``authnmethodsreferences`` claim (what AD FS emits).
 - **Sign-out**: a ``samlp:LogoutResponse`` (Success).
 
 The signing itself is :class:`credsync.crypto.idp_keys.XmlSigner`'s.
@@ -190,6 +191,11 @@ def wsfed_response(
     for name, namespace, value in (
         ("UPN", "http://schemas.xmlsoap.org/claims", upn),
         ("ImmutableID", "http://schemas.microsoft.com/LiveID/Federation/2008/05", immutable_id),
+        *(
+            [("authnmethodsreferences", "http://schemas.microsoft.com/claims", MULTIPLE_AUTHN)]
+            if mfa
+            else []
+        ),
     ):
         attribute = _sub(
             statement, s + "Attribute", AttributeName=name, AttributeNamespace=namespace
