@@ -60,7 +60,7 @@ def live_of(conn: Connection, client_id: str, *, lock: bool = False) -> list[Idp
     """The client's current and next keys (0, 1 or 2 rows), current first."""
     query = _select().where(
         idp_signing_keys.c.client_id == client_id,
-        idp_signing_keys.c.state.in_(("current", "next")),
+        idp_signing_keys.c.state != "retired",  # current or next (no IN list: compiled once)
     )
     if lock:
         query = query.with_for_update()

@@ -32,6 +32,7 @@ import time
 import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import NoReturn
 from urllib.parse import urlencode
 
 from credsync.errors import InvalidInput, NotFound
@@ -220,13 +221,10 @@ class IdentityProvider:
         IdpSignInRefused (audited) when the request is gone or the person may not."""
         found = self.domain(name)
         now = utcnow()
-        with self._db.write() as conn:
-            row = rows.take_request(conn, key)
+        with self._db.read() as conn:
+            row = rows.peek_request(conn, key)
         if row is None or row.domain != found.domain or as_utc(row.expires_at) < now:
-            self.refuse(found, "request", "the sign-in request is unknown, used or expired")
-            raise IdpSignInRefused(
-                "this sign-in link was already used or has expired: start again from Office 365"
-            )
+            self._gone(found)
         if person.client_id != found.client_id:
             self._refuse_person(found, person, "the person is not of the domain's client")
         if not person.mfa:
@@ -240,7 +238,6 @@ class IdentityProvider:
                 person,
                 f"{person.username} is not set up for Office 365 sign-in through {found.domain}",
             )
-        assert identity is not None  # noqa: S101 - _refuse_person raised
         signer = self._keys.signer(found.client_id)
         authn = as_utc(person.authenticated_at)
         if row.protocol == "wsFed":
@@ -274,23 +271,37 @@ class IdentityProvider:
             if row.relay_state:
                 fields["RelayState"] = row.relay_state
         with self._db.write() as conn:
-            self._audit.append(
-                conn,
-                _person_actor(person),
-                "idp.sign_in",
-                target_type="person",
-                target_id=person.person_id,
-                client_id=found.client_id,
-                details={
-                    "domain": found.domain,
-                    "protocol": row.protocol,
-                    "upn": identity.upn,
-                    "key_id": signer.key_id,
-                    "thumbprint": signer.thumbprint,
-                    "mfa": person.mfa,
-                },
-            )
+            # taken (one-time) in the transaction that audits the signature: a request taken
+            # meanwhile by another tab gets nothing, and no response leaves unaudited
+            if rows.take_request(conn, key) is None:
+                gone = True
+            else:
+                gone = False
+                self._audit.append(
+                    conn,
+                    _person_actor(person),
+                    "idp.sign_in",
+                    target_type="person",
+                    target_id=person.person_id,
+                    client_id=found.client_id,
+                    details={
+                        "domain": found.domain,
+                        "protocol": row.protocol,
+                        "upn": identity.upn,
+                        "key_id": signer.key_id,
+                        "thumbprint": signer.thumbprint,
+                        "mfa": person.mfa,
+                    },
+                )
+        if gone:
+            self._gone(found)
         return IdpAnswer("post", found.login_url, fields)
+
+    def _gone(self, found: FederatedDomain) -> NoReturn:
+        self.refuse(found, "request", "the sign-in request is unknown, used or expired")
+        raise IdpSignInRefused(
+            "this sign-in link was already used or has expired: start again from Office 365"
+        )
 
     # -- sign-out ----------------------------------------------------------------------------
     def sign_out(self, name: str, params: Mapping[str, str], *, redirect: bool) -> IdpAnswer:
@@ -332,7 +343,7 @@ class IdentityProvider:
         raise IdpRequestRefused("a sign-in request was sent to the sign-out address", field="wa")
 
     # -- refusals ----------------------------------------------------------------------------
-    def _refuse_person(self, found: FederatedDomain, person: PersonProof, reason: str) -> None:
+    def _refuse_person(self, found: FederatedDomain, person: PersonProof, reason: str) -> NoReturn:
         self.refuse(found, "person", reason, person=person)
         raise IdpSignInRefused(reason)
 
