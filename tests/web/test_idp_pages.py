@@ -11,7 +11,7 @@ import html
 import re
 import uuid
 import zlib
-from urllib.parse import parse_qs, quote, urlsplit
+from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 from lxml import etree
 
@@ -142,3 +142,45 @@ def test_sign_out_ends_the_persons_session(web: WebWorld) -> None:
     assert done.status_code == 200
     assert "You are signed out" in page_text(done.text)
     assert browser.get(f"/my/{client}/").status_code == 303
+
+
+def _logout_request() -> str:
+    xml = (
+        b'<samlp:LogoutRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" ID="_o1" '
+        b'Version="2.0" IssueInstant="2026-12-07T01:00:00Z"><saml:Issuer '
+        b'xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion">urn:federation:MicrosoftOnline'
+        b"</saml:Issuer></samlp:LogoutRequest>"
+    )
+    packer = zlib.compressobj(9, zlib.DEFLATED, -15)
+    return quote(base64.b64encode(packer.compress(xml) + packer.flush()).decode(), safe="")
+
+
+def test_a_saml_sign_out_answers_a_logout_response_to_microsoft(web: WebWorld) -> None:
+    browser, _, client, _, _, _ = _enrolled_sign_in(web)
+    domain = _federate(web, client)
+    out = browser.get(f"/idp/{domain}/sign-out?SAMLRequest={_logout_request()}&RelayState=x")
+    done = browser.get(out.headers["location"])
+    assert done.status_code == 303
+    target = urlsplit(done.headers["location"])
+    assert f"{target.scheme}://{target.netloc}{target.path}" == LOGIN
+    query = parse_qs(target.query)
+    answer = etree.fromstring(zlib.decompress(base64.b64decode(query["SAMLResponse"][0]), -15))
+    assert answer.get("InResponseTo") == "_o1"
+    assert browser.get(f"/my/{client}/").status_code == 303  # the portal session ended
+
+
+def test_a_fresh_sign_in_asked_for_ends_the_portal_session_first(web: WebWorld) -> None:
+    browser, _, client, pid, _, _ = _enrolled_sign_in(web)
+    domain = _federate(web, client)
+    web.world.vault.federated_domains.set_identities(
+        web.world.admin, client, domain, [FederatedIdentity(pid, "imm-2", f"p@{domain}")]
+    )
+    xml = base64.b64decode(unquote(_request()))
+    forced = zlib.decompress(xml, -15).replace(b'Version="2.0"', b'Version="2.0" ForceAuthn="true"')
+    packer = zlib.compressobj(9, zlib.DEFLATED, -15)
+    encoded = quote(base64.b64encode(packer.compress(forced) + packer.flush()).decode(), safe="")
+    onward = browser.get(f"/idp/{domain}/sign-in?SAMLRequest={encoded}").headers["location"]
+    answer = browser.get(onward)
+    assert answer.status_code == 303
+    assert answer.headers["location"].startswith(f"/my/{client}/sign-in?next=")
+    assert browser.get(f"/my/{client}/").status_code == 303  # signed out of the portal
