@@ -16,7 +16,12 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from credsync.storage._rows import columns_for, record, records
-from credsync.storage.tables import federated_domains, federation_identities, idp_requests
+from credsync.storage.tables import (
+    clients,
+    federated_domains,
+    federation_identities,
+    idp_requests,
+)
 
 __all__ = [
     "DomainRow",
@@ -24,6 +29,7 @@ __all__ = [
     "RequestRow",
     "delete_domain",
     "domain",
+    "domain_and_client_name",
     "domains_of",
     "drop_expired_requests",
     "forget_person",
@@ -80,6 +86,20 @@ def domain(conn: Connection, name: str, *, lock: bool = False) -> DomainRow | No
         query = query.with_for_update()
     row = conn.execute(query).first()
     return None if row is None else record(DomainRow, row)
+
+
+def domain_and_client_name(conn: Connection, name: str) -> tuple[DomainRow, str] | None:
+    """The domain and its client's name in one statement (the identity provider's hot path:
+    ``clients`` is read, never written, here)."""
+    query = (
+        sa.select(*columns_for(DomainRow, federated_domains), clients.c.name)
+        .join(clients, clients.c.id == federated_domains.c.client_id)
+        .where(federated_domains.c.domain == name)
+    )
+    row = conn.execute(query).first()
+    if row is None:
+        return None
+    return DomainRow(*row[:-1]), str(row[-1])
 
 
 def domains_of(conn: Connection, client_id: str) -> list[DomainRow]:

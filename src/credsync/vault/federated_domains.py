@@ -34,7 +34,7 @@ from credsync.storage import people as people_rows
 from credsync.storage.clients import ClientRow
 from credsync.vault._time import as_utc, utcnow
 from credsync.vault.audit import AuditLog
-from credsync.vault.auth import SYSTEM, Actor, Permission
+from credsync.vault.auth import Actor, Permission
 from credsync.vault.clients import find_client_row
 from credsync.vault.directories import find_directory_row
 
@@ -327,11 +327,8 @@ class FederatedDomains:
         except InvalidInput:
             return None
         with self._db.read() as conn:
-            row = rows.domain(conn, name)
-            if row is None:
-                return None
-            client = find_client_row(conn, row.client_id, SYSTEM)
-            return _model(row, client.name)
+            found = rows.domain_and_client_name(conn, name)
+        return None if found is None else _model(*found)
 
     def set_identities(
         self,

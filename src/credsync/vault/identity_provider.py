@@ -154,10 +154,18 @@ class IdentityProvider:
         return metadata_xml(found, current, following)
 
     # -- sign-in -----------------------------------------------------------------------------
-    def begin(self, name: str, params: Mapping[str, str], *, redirect: bool) -> PendingSignIn:
+    def begin(
+        self,
+        name: str,
+        params: Mapping[str, str],
+        *,
+        redirect: bool,
+        found: FederatedDomain | None = None,
+    ) -> PendingSignIn:
         """Check Entra's request (``params``: the query string, or the form when posted:
-        ``redirect`` False) and keep it; IdpRequestRefused (audited) when it is refused."""
-        found = self.domain(name)
+        ``redirect`` False) and keep it; IdpRequestRefused (audited) when it is refused.
+        ``found``: the domain, when the caller has just resolved it."""
+        found = found or self.domain(name)
         try:
             request = self._parse_sign_in(found, params, redirect=redirect)
         except IdpRequestRefused as err:
@@ -216,10 +224,12 @@ class IdentityProvider:
             row.id, row.domain, row.protocol, bool(row.force_authn), as_utc(row.created_at)
         )
 
-    def complete(self, name: str, key: str, person: PersonProof) -> IdpAnswer:
+    def complete(
+        self, name: str, key: str, person: PersonProof, *, found: FederatedDomain | None = None
+    ) -> IdpAnswer:
         """The signed response for the person, to post to the domain's ``login_url``.
         IdpSignInRefused (audited) when the request is gone or the person may not."""
-        found = self.domain(name)
+        found = found or self.domain(name)
         now = utcnow()
         with self._db.read() as conn:
             row = rows.peek_request(conn, key)

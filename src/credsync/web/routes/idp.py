@@ -73,7 +73,7 @@ def _begin(
     idp = state.vault.identity_provider
     try:
         found = idp.domain(domain)
-        pending = idp.begin(found.domain, params, redirect=redirect_binding)
+        pending = idp.begin(found.domain, params, redirect=redirect_binding, found=found)
     except NotFound:
         return _message(request, 404, "Not found", f"No domain {domain!r} signs in here.")
     except IdpRequestRefused as err:
@@ -126,7 +126,7 @@ def continue_sign_in(
         person.person_id, person.client_id, person.username, person.authenticated_at, person.mfa
     )
     try:
-        answer = idp.complete(found.domain, key, proof)
+        answer = idp.complete(found.domain, key, proof, found=found)
     except IdpSignInRefused as err:
         return _message(request, 403, "Not signed in to Office 365", str(err), found.client_name)
     return _auto_post(request, answer)
