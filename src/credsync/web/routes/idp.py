@@ -7,8 +7,7 @@
 - ``GET /my/{client}/idp/{domain}/continue/{key}``: under the person portal's path, so that
   the person's session cookie (path ``/my/{client}``) is sent: signed out (or not fresh
   enough when a fresh sign-in was asked for) -> the portal's sign-in, back here after; signed
-  in -> the page that posts the signed response to the domain's ``login_url`` (its own
-  Content-Security-Policy allows that one form target).
+  in -> the page that posts the signed response to the domain's ``login_url``.
 - ``GET /idp/{domain}/sign-out`` -> ``/my/{client}/idp/{domain}/sign-out``: the person's
   session ends and Entra gets its LogoutResponse (SAML) or a signed-out page (WS-Fed).
 
@@ -38,7 +37,7 @@ from credsync.web.session import Fields
 __all__ = ["router"]
 
 router = page_router()
-_MAX_FIELDS = 8
+_MAX_FIELDS = 16
 
 
 def _message(
@@ -64,7 +63,8 @@ def metadata(state: State, domain: str) -> Response:
 
 
 def _params(values: dict[str, str]) -> dict[str, str]:
-    return dict(list(values.items())[: _MAX_FIELDS * 4])
+    """At most :data:`_MAX_FIELDS` parameters (Entra sends three or four)."""
+    return dict(list(values.items())[:_MAX_FIELDS])
 
 
 def _begin(
@@ -139,9 +139,12 @@ def _auto_post(request: Request, answer: IdpAnswer) -> Response:
         request, "idp_post.html", None, title="Signing you in", action=answer.action,
         fields=answer.fields, client_name="Office 365",
     )  # fmt: skip
+    # form-action also governs the redirects that follow the post (CSP 3: Chromium and
+    # Firefox enforce it), and Microsoft's login.srf may send the browser on to the app that
+    # asked: any https address, then, besides the login_url's own origin
     response.headers["Content-Security-Policy"] = (
         "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self'; "
-        f"form-action {origin}; frame-ancestors 'none'; base-uri 'none'"
+        f"form-action {origin} https:; frame-ancestors 'none'; base-uri 'none'"
     )
     return response
 
