@@ -32,6 +32,7 @@ import argparse
 import html
 import multiprocessing
 import re
+import ssl
 import sys
 import tempfile
 import threading
@@ -173,7 +174,9 @@ def _timed(samples: list[float], fn: Any, *args: Any, **kw: Any) -> httpx.Respon
 
 def full_sign_in(person: Person, sim_url: str, tenant_id: str, ca: str) -> float:
     """One person's whole sign-in; returns the time of its four timed requests."""
-    http = httpx.Client(verify=ca, timeout=30, follow_redirects=False)
+    http = httpx.Client(
+        verify=ssl.create_default_context(cafile=ca), timeout=30, follow_redirects=False
+    )
     person.http = http
     action, fields = _hop(http, sim_url, tenant_id, person.upn)
     onward = http.post(action, data=fields)  # the vault's sign-in address
@@ -235,7 +238,9 @@ def vault_worker(
     """The vault's part only: Entra's request at the vault's sign-in address (redirect
     binding), then the continue step answering the signed response (not posted anywhere)."""
     done, errors = 0, []
-    with httpx.Client(verify=ca, timeout=30, follow_redirects=False) as http:
+    with httpx.Client(
+        verify=ssl.create_default_context(cafile=ca), timeout=30, follow_redirects=False
+    ) as http:
         began = time.perf_counter()
         stop_at = began + seconds
         i = 0
@@ -262,7 +267,9 @@ def load_worker(
     """In a process of its own (so that the client's work is not the server's): sign the
     people in again, in turn, for ``seconds``; (sign-ins done, errors, seconds taken)."""
     done, errors = 0, []
-    with httpx.Client(verify=ca, timeout=30, follow_redirects=False) as http:
+    with httpx.Client(
+        verify=ssl.create_default_context(cafile=ca), timeout=30, follow_redirects=False
+    ) as http:
         began = time.perf_counter()
         stop_at = began + seconds
         i = 0
@@ -313,7 +320,9 @@ def main() -> int:
             started = time.perf_counter()
             tenant, people = setup(vault, admin, keys, sim, server.url, args.people)
             print(f"{len(people)} people set up in {time.perf_counter() - started:.1f} s")
-            with httpx.Client(base_url=server.url, verify=str(ca), timeout=30) as http:
+            with httpx.Client(
+                base_url=server.url, verify=ssl.create_default_context(cafile=str(ca)), timeout=30
+            ) as http:
                 auth = {"Authorization": f"Bearer {token.reveal()}"}
                 for _ in range(5):
                     http.get("/api/v1/auth/whoami", headers=auth).raise_for_status()

@@ -11,10 +11,13 @@ current) goes by without a failed sign-in."""
 from __future__ import annotations
 
 import base64
+import ssl
 from collections.abc import Iterator
 from typing import Any
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
+import httpx
+import jwt
 import pytest
 
 from credsync.testing.graphsim import sign_in_entries
@@ -171,3 +174,39 @@ def test_a_ws_federation_domain_signs_in_too(
             context.close()
         entry = ws.world.vault.audit.list(ws.world.admin, action="idp.sign_in", limit=1)[0]
         assert entry.details["protocol"] == "wsFed"
+
+
+def test_an_apps_sign_in_gets_a_token_for_the_person(page: Any, fed: FedWorld) -> None:
+    """An app asks Microsoft to sign the person in (authorization code flow, login_hint):
+    Microsoft sends them to the vault, the vault's response comes back, and the app redeems
+    its code for tokens naming the person's Entra user."""
+    _sign_in_once(page, fed)
+    callback = f"{fed.url}/app-callback"  # any page of a server Chromium can reach
+    fed.sim.add_redirect_uri(fed.tenant, callback)
+    app = fed.tenant.default_app
+    params = {
+        "client_id": app.client_id,
+        "response_type": "code",
+        "redirect_uri": callback,
+        "scope": "openid profile",
+        "state": "st-idp",
+        "login_hint": fed.upn,
+    }
+    page.goto(f"{fed.sim.authority_url(fed.tenant)}/oauth2/v2.0/authorize?{urlencode(params)}")
+    page.wait_for_url(f"{callback}?**")
+    query = dict(parse_qsl(urlsplit(page.url).query))
+    assert query["state"] == "st-idp"
+    with httpx.Client(verify=ssl.create_default_context(cafile=fed.sim.ca_file)) as http:
+        answer = http.post(
+            f"{fed.sim.authority_url(fed.tenant)}/oauth2/v2.0/token",
+            data={
+                "grant_type": "authorization_code",
+                "client_id": app.client_id,
+                "client_secret": app.client_secret,
+                "redirect_uri": callback,
+                "code": query["code"],
+            },
+        )
+    assert answer.status_code == 200, answer.text
+    claims = jwt.decode(answer.json()["id_token"], options={"verify_signature": False})
+    assert claims["preferred_username"] == fed.upn
