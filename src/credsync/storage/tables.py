@@ -42,6 +42,8 @@ __all__ = [
     "deleted_keeps",
     "directories",
     "directory_accounts",
+    "federated_domains",
+    "federation_identities",
     "flags",
     "folders",
     "group_export_settings",
@@ -49,6 +51,8 @@ __all__ = [
     "group_objects",
     "group_terms",
     "groups",
+    "idp_requests",
+    "idp_signing_keys",
     "import_selection_runs",
     "import_selections",
     "links",
@@ -63,7 +67,12 @@ __all__ = [
     "people",
     "people_terms",
     "person_accounts",
+    "person_key_challenges",
+    "person_mfa",
     "person_onboarding",
+    "person_security_keys",
+    "person_sessions",
+    "person_sign_in_failures",
     "provisioned_people",
     "provisioning_settings",
     "relay_pairs",
@@ -389,6 +398,14 @@ from credsync.storage._capture_tables import (  # noqa: E402
 # The group export's settings (revision 0031).
 from credsync.storage._group_export_tables import group_export_settings  # noqa: E402
 
+# The identity provider's keys, federated domains and sign-in requests (revision 0034).
+from credsync.storage._idp_tables import (  # noqa: E402
+    federated_domains,
+    federation_identities,
+    idp_requests,
+    idp_signing_keys,
+)
+
 # The deleted-objects check's keep decisions (revision 0029).
 from credsync.storage._keep_tables import deleted_keeps  # noqa: E402
 
@@ -401,6 +418,15 @@ from credsync.storage._people_tables import (  # noqa: E402
     people,
     people_terms,
     person_accounts,
+)
+
+# People signing in: their second factors, failures and portal sessions (revision 0035).
+from credsync.storage._person_auth_tables import (  # noqa: E402
+    person_key_challenges,
+    person_mfa,
+    person_security_keys,
+    person_sessions,
+    person_sign_in_failures,
 )
 
 # Provisioning people's tables (revision 0030).
