@@ -174,7 +174,7 @@ def test_totp_enrolment_then_a_code_completes_the_sign_in_and_a_replay_is_refuse
         auth.confirm_totp(pid, "000000" if totp.at(auth.clock()) != "000000" else "111111")
     assert bad.value.field == "code"
     auth.confirm_totp(pid, totp.at(auth.clock()))
-    assert auth.mfa_status(pid).to_json() == {"totp": "on", "security_keys": 0}
+    assert auth.mfa_status(pid).to_json() == {"person_id": pid, "totp": "on", "security_keys": 0}
     with pytest.raises(Conflict):
         auth.begin_totp(pid)
 

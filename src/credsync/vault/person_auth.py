@@ -73,6 +73,7 @@ from credsync.vault.validate import name_key
 __all__ = [
     "REFUSED",
     "PersonAuth",
+    "PersonMfaResetJson",
     "PersonMfaStatus",
     "PersonMfaStatusJson",
     "PersonSignIn",
@@ -99,6 +100,7 @@ class PersonSignIn:
 
 
 class PersonMfaStatusJson(TypedDict):
+    person_id: str
     totp: str
     """The authenticator app: ``on``, ``pending`` (a seed awaits its first code) or ``off``."""
     security_keys: int
@@ -116,7 +118,20 @@ class PersonMfaStatus:
         return self.totp == "on" or self.security_keys > 0
 
     def to_json(self) -> PersonMfaStatusJson:
-        return PersonMfaStatusJson(totp=self.totp, security_keys=self.security_keys)
+        return PersonMfaStatusJson(
+            person_id=self.person_id, totp=self.totp, security_keys=self.security_keys
+        )
+
+
+class PersonMfaResetJson(TypedDict):
+    person_id: str
+    username: str
+    had_totp: bool
+    """Whether an authenticator app (confirmed or pending) was removed."""
+    security_keys: int
+    """How many security keys were removed."""
+    sessions_ended: int
+    """How many of the person's portal sessions were ended."""
 
 
 @dataclass(frozen=True)
@@ -444,7 +459,9 @@ class PersonAuth:
             return None
         return found.name
 
-    def reset_mfa(self, actor: Actor, person_ref: str, *, client_ref: str | None = None) -> None:
+    def reset_mfa(
+        self, actor: Actor, person_ref: str, *, client_ref: str | None = None
+    ) -> PersonMfaResetJson:
         """Remove the person's second factors (app and security keys) and end their portal
         sessions (vault.write); audited ``person.mfa_reset``. They enrol again at their next
         sign-in."""
@@ -454,14 +471,16 @@ class PersonAuth:
             person = find_person_row(conn, actor, person_ref, client_id=client_id)
             had, keys = rows.forget_person(conn, person.id)
             ended = session_rows.end_of(conn, person.id, utcnow())
+            done = PersonMfaResetJson(
+                person_id=person.id, username=person.username, had_totp=had,
+                security_keys=keys, sessions_ended=ended,
+            )  # fmt: skip
+            details = {k: v for k, v in done.items() if k != "person_id"}
             self._audit.append(
                 conn, actor, "person.mfa_reset", target_type="person", target_id=person.id,
-                client_id=person.client_id,
-                details={
-                    "username": person.username, "had_totp": had, "security_keys": keys,
-                    "sessions_ended": ended,
-                },
+                client_id=person.client_id, details=details,
             )  # fmt: skip
+        return done
 
     # -- security keys (person_keys), under the names the pinned interface gives -------------
     @staticmethod
