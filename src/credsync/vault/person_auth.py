@@ -35,11 +35,9 @@ import datetime as dt
 import hmac
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy.engine import Connection
-from typing_extensions import TypedDict
 
 from credsync.crypto.otp import MfaKey, Totp
 from credsync.errors import (
@@ -66,6 +64,16 @@ from credsync.vault.clients import find_client_row
 from credsync.vault.keyring import KeyRing
 from credsync.vault.mfa import ISSUER, vault_mfa_key
 from credsync.vault.people_records import find_person_row
+from credsync.vault.person_auth_models import (
+    PersonMfaResetJson,
+    PersonMfaStatus,
+    PersonMfaStatusJson,
+    PersonSignIn,
+    TotpEnrolment,
+    aad_id,
+    person_actor,
+    seed_state,
+)
 from credsync.vault.person_keys import PersonKeys
 from credsync.vault.person_limits import PersonLimits
 from credsync.vault.validate import name_key
@@ -83,80 +91,6 @@ __all__ = [
 
 REFUSED = "wrong username or password, or this account can't sign in here"
 CODE_REFUSED = "the one-time code is wrong or was already used"
-
-
-@dataclass(frozen=True)
-class PersonSignIn:
-    """A person past their password (``mfa``: and past their second factor)."""
-
-    person_id: str
-    client_id: str
-    username: str
-    display_name: str
-    mfa: bool
-    authenticated_at: dt.datetime
-    mfa_enrolled: bool
-    email: str = ""
-
-
-class PersonMfaStatusJson(TypedDict):
-    person_id: str
-    totp: str
-    """The authenticator app: ``on``, ``pending`` (a seed awaits its first code) or ``off``."""
-    security_keys: int
-    """How many security keys (WebAuthn) the person has."""
-
-
-@dataclass(frozen=True)
-class PersonMfaStatus:
-    person_id: str
-    totp: str  # on | pending | off
-    security_keys: int
-
-    @property
-    def enrolled(self) -> bool:
-        return self.totp == "on" or self.security_keys > 0
-
-    def to_json(self) -> PersonMfaStatusJson:
-        return PersonMfaStatusJson(
-            person_id=self.person_id, totp=self.totp, security_keys=self.security_keys
-        )
-
-
-class PersonMfaResetJson(TypedDict):
-    person_id: str
-    username: str
-    had_totp: bool
-    """Whether an authenticator app (confirmed or pending) was removed."""
-    security_keys: int
-    """How many security keys were removed."""
-    sessions_ended: int
-    """How many of the person's portal sessions were ended."""
-
-
-@dataclass(frozen=True)
-class TotpEnrolment:
-    """A new, pending seed: ``seed`` (base32) and ``uri`` (``otpauth://``) are shown once."""
-
-    person_id: str
-    username: str
-    seed: Secret = field(repr=False)
-    uri: Secret = field(repr=False)
-
-
-def person_actor(person: people_rows.PersonRow) -> Actor:
-    """The actor a person's own actions are audited as (no permission of an operator's)."""
-    return Actor(None, person.username[:64], "person", frozenset(), "person")
-
-
-def _seed_state(found: rows.SeedRow | None) -> str:
-    return "off" if found is None else "pending" if found.confirmed_at is None else "on"
-
-
-def _aad_id(person_id: str) -> str:
-    # Operators' seeds are bound to the operator's id; a person's to "person:<id>", so a seed
-    # moved between the two tables fails to open as well.
-    return f"person:{person_id}"
 
 
 class PersonAuth:
@@ -341,7 +275,7 @@ class PersonAuth:
         with self._db.write() as conn:
             found = rows.get(conn, person.id)
             if found is not None and found.confirmed_at is not None and 0 < len(code) <= 8:
-                totp = self._mfa_key(conn).open(_aad_id(person.id), found.seed_ct)
+                totp = self._mfa_key(conn).open(aad_id(person.id), found.seed_ct)
                 step = totp.match(code, self._clock())
                 if step is not None and not rows.accept_step(conn, person.id, step):
                     step = None
@@ -368,7 +302,7 @@ class PersonAuth:
     @staticmethod
     def _status(conn: Connection, person_id: str) -> PersonMfaStatus:
         return PersonMfaStatus(
-            person_id, _seed_state(rows.get(conn, person_id)), rows.count_keys(conn, person_id)
+            person_id, seed_state(rows.get(conn, person_id)), rows.count_keys(conn, person_id)
         )
 
     def mfa_status(self, person_id: str) -> PersonMfaStatus:
@@ -400,7 +334,7 @@ class PersonAuth:
                     "it (`credsync person mfa-reset`) before another is set up"
                 )
             rows.set_pending(
-                conn, person_id, self._mfa_key(conn).seal(_aad_id(person_id), totp), utcnow()
+                conn, person_id, self._mfa_key(conn).seal(aad_id(person_id), totp), utcnow()
             )
             self._audit_in(conn, "person.mfa_enrol_start", person, person.client_id, {})
         return TotpEnrolment(
@@ -416,7 +350,7 @@ class PersonAuth:
             found = rows.get(conn, person_id)
             if person is None or found is None or found.confirmed_at is not None:
                 return None
-            totp = self._mfa_key(conn).open(_aad_id(person_id), found.seed_ct)
+            totp = self._mfa_key(conn).open(aad_id(person_id), found.seed_ct)
         return TotpEnrolment(
             person_id, person.username, totp.secret, totp.uri(person.username, ISSUER)
         )
@@ -428,7 +362,7 @@ class PersonAuth:
             found = rows.get(conn, person_id)
             if person is None or found is None or found.confirmed_at is not None:
                 raise Conflict("no authenticator app is waiting for its first code: start again")
-            totp = self._mfa_key(conn).open(_aad_id(person_id), found.seed_ct)
+            totp = self._mfa_key(conn).open(aad_id(person_id), found.seed_ct)
         step = totp.match(code, self._clock())
         if step is None:
             raise InvalidInput(
