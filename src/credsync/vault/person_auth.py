@@ -279,21 +279,32 @@ class PersonAuth:
                 step = totp.match(code, self._clock())
                 if step is not None and not rows.accept_step(conn, person.id, step):
                     step = None
+                if step is not None:  # audited in the transaction that spends the step
+                    details = {"factor": "totp", "address": address}
+                    self._audit_in(conn, "person.sign_in", person, sign_in.client_id, details)
         if step is None:
             raise self._refuse(
                 person, sign_in.client_id, address, "wrong or reused one-time code",
                 message=CODE_REFUSED,
             )  # fmt: skip
-        return self.passed(person, sign_in, address, "totp")
+        return self.passed(person, sign_in, address, "totp", audited=True)
 
     def passed(
-        self, person: people_rows.PersonRow, sign_in: PersonSignIn, address: str, factor: str
+        self,
+        person: people_rows.PersonRow,
+        sign_in: PersonSignIn,
+        address: str,
+        factor: str,
+        *,
+        audited: bool = False,
     ) -> PersonSignIn:
-        """The sign-in completed by ``factor``: the person's failures forgotten, audited."""
+        """The sign-in completed by ``factor``: the person's failures forgotten, audited
+        (unless the caller did already)."""
         self.limits.succeeded(person.id)
-        self._audit_row(
-            "person.sign_in", person, sign_in.client_id, {"factor": factor, "address": address}
-        )
+        if not audited:
+            self._audit_row(
+                "person.sign_in", person, sign_in.client_id, {"factor": factor, "address": address}
+            )
         return dataclasses.replace(
             sign_in, mfa=True, mfa_enrolled=True, authenticated_at=self._now()
         )
