@@ -297,3 +297,18 @@ def test_the_tables_hold_no_seed_address_or_token_in_the_clear(ctx: Ctx, auth: P
         sealed = bytes(raw.scalar_one())
     assert enrolment.seed.reveal().encode() not in sealed
     assert info.csrf not in repr(info)
+
+
+def test_a_person_session_ends_after_15_idle_minutes(ctx: Ctx, auth: PersonAuth) -> None:
+    import datetime as dt
+
+    from credsync.storage import person_sessions as session_rows
+
+    _, username = _person(ctx)
+    token, info = ctx.vault.person_sessions.start(_signed(auth, ctx, username))
+    with ctx.world.db.write() as conn:
+        session_rows.touch(conn, info.session_id, utcnow() - dt.timedelta(minutes=14))
+    assert ctx.vault.person_sessions.lookup(token.reveal(), ctx.client.id) is not None
+    with ctx.world.db.write() as conn:
+        session_rows.touch(conn, info.session_id, utcnow() - dt.timedelta(minutes=15, seconds=1))
+    assert ctx.vault.person_sessions.lookup(token.reveal(), ctx.client.id) is None
