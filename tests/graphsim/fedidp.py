@@ -57,11 +57,24 @@ def _instant(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
-def _sign(element: etree._Element, signer: Signer, id_attribute: str) -> etree._Element:
-    signed = XMLSigner(c14n_algorithm=EXC_C14N).sign(
-        element, key=signer.key, cert=[signer.cert], id_attribute=id_attribute
-    )
-    return signed
+class _Sha1Signer(XMLSigner):
+    """SHA-1, which signxml refuses to make by default (for the test that Entra's deprecated
+    algorithm is refused)."""
+
+    def check_deprecated_methods(self) -> None:
+        return None
+
+
+def _sign(
+    element: etree._Element, signer: Signer, id_attribute: str, sha1: bool = False
+) -> etree._Element:
+    if sha1:
+        maker: XMLSigner = _Sha1Signer(
+            c14n_algorithm=EXC_C14N, signature_algorithm="rsa-sha1", digest_algorithm="sha1"
+        )
+    else:
+        maker = XMLSigner(c14n_algorithm=EXC_C14N)
+    return maker.sign(element, key=signer.key, cert=[signer.cert], id_attribute=id_attribute)
 
 
 def saml_response(
@@ -80,6 +93,7 @@ def saml_response(
     destination: str | None = None,
     sign: bool = True,
     tamper: bool = False,
+    sha1: bool = False,
 ) -> str:
     """A samlp:Response (base64, as the HTTP-POST binding carries it) with one signed
     assertion; ``tamper`` changes IDPEmail after signing."""
@@ -109,7 +123,7 @@ def saml_response(
         "</AuthnContextClassRef></AuthnContext></AuthnStatement></Assertion>"
     )
     if sign:
-        assertion = _sign(assertion, signer, "ID")
+        assertion = _sign(assertion, signer, "ID", sha1=sha1)
         # SAML's schema wants ds:Signature right after Issuer; the enveloped transform makes
         # moving it safe
         signature = assertion.find(f"{{{DS}}}Signature")

@@ -290,6 +290,12 @@ def test_an_unsigned_assertion_is_aadsts50008(sim: GraphSimulator, world: World)
     assert "not signed" in outcome.description
 
 
+def test_a_sha1_signature_is_refused(sim: GraphSimulator, world: World) -> None:
+    outcome = post_to_login_srf(sim, _answer(sim, world, _hop(sim, world), sha1=True))
+    assert outcome.code == 50008
+    assert "SHA-1" in outcome.description
+
+
 def test_another_key_is_aadsts5000811(sim: GraphSimulator, world: World) -> None:
     forger = make_signer("forger")
     outcome = post_to_login_srf(sim, _answer(sim, world, _hop(sim, world), signer=forger))

@@ -17,10 +17,11 @@ names one:
    https://learn.microsoft.com/en-us/troubleshoot/azure/active-directory/authentication-fails-with-error).
    When the response answers a request of ours, the realm must be that request's tenant.
 3. Signature over the assertion against ``signingCertificate`` or ``nextSigningCertificate``:
-   no signature AADSTS50008 InvalidSamlToken (ref); content changed after signing (digest)
-   AADSTS50006 InvalidSignature (ref); signed by another key AADSTS5000811 "Unable to verify
-   token signature. The signing key identifier does not match any valid registered keys."
-   (not on ref; what Entra answers after an AD FS certificate change,
+   no signature, or one by a refused algorithm (SHA-1), AADSTS50008 InvalidSamlToken (ref);
+   content changed after signing (digest) AADSTS50006 InvalidSignature (ref); signed by another
+   key AADSTS5000811 "Unable to verify token signature. The signing key identifier does not
+   match any valid registered keys." (not on ref; what Entra answers after an AD FS
+   certificate change,
    https://blog.rmilne.ca/2021/11/29/sign-in-error-5000811-unable-to-verify-token-signature-the-signing-key-identifier-does-not-match-any-valid-registered-keys/).
 4. Audience ``urn:federation:MicrosoftOnline``, SubjectConfirmationData Recipient and the
    Response's Destination = this ``login.srf``: AADSTS50008 InvalidSamlToken ("SAML assertion
@@ -260,6 +261,11 @@ def _signed(facts: _saml.Assertion, raw: bytes, config: Mapping[str, Any]) -> _s
     except _saml.BadSignature as bad:
         if bad.kind == "unsigned":
             raise _invalid("The assertion is not signed.") from None
+        if bad.kind == "algorithm":
+            raise _invalid(
+                "The assertion's signature uses an algorithm that is not accepted (SHA-1 is "
+                "deprecated: sign with RSA-SHA256) or is malformed."
+            ) from None
         if bad.kind == "digest":
             raise AadError(
                 400,

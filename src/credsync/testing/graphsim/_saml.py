@@ -66,8 +66,9 @@ class Unreadable(Exception):
 
 
 class BadSignature(Exception):
-    """``kind``: "unsigned", "digest" (the signed content was changed) or "certificate"
-    (signed, but by a key that is neither configured certificate)."""
+    """``kind``: "unsigned", "algorithm" (a forbidden algorithm such as SHA-1, or a malformed
+    signature), "digest" (the signed content was changed) or "certificate" (signed, but by a
+    key that is neither configured certificate)."""
 
     def __init__(self, kind: str) -> None:
         super().__init__(kind)
@@ -285,7 +286,8 @@ def verify(assertion: bytes, protocol: str, certificates: list[str]) -> tuple[As
         except (InvalidSignature, InvalidCertificate):
             continue
         except InvalidInput:
-            raise BadSignature("unsigned") from None
+            # an algorithm signxml's configuration forbids (SHA-1...) or a malformed signature
+            raise BadSignature("algorithm") from None
         signed = result.signed_xml if not isinstance(result, list) else result[0].signed_xml
         if signed is None or signed.tag != root.tag:
             raise BadSignature("unsigned")  # the signature covers something else
