@@ -83,6 +83,10 @@ OWNERS = {
     "sign_in_providers": "credsync.storage.operator_sign_in",
     "operator_identities": "credsync.storage.operator_sign_in",
     "operator_group_maps": "credsync.storage.operator_sign_in",
+    "idp_signing_keys": "credsync.storage.idp_keys",
+    "federated_domains": "credsync.storage.federation",
+    "federation_identities": "credsync.storage.federation",
+    "idp_requests": "credsync.storage.federation",
 }
 
 # Tables without an owner yet, and modules outside credsync.storage that still import the

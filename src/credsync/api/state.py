@@ -185,3 +185,5 @@ class ServerState:
         self.limiter = LoginLimiter.of_vault(self.vault.db, self.keys)
         # Captures of accounts with no credential: auto-create asks the directory about scope.
         install_scope_check(self.vault, self.keys)
+        # The identity provider signs with keys the server's key ring unwraps.
+        self.vault.idp_keys.attach(self.keys)

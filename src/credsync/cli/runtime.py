@@ -371,6 +371,8 @@ class Runtime:
             else:
                 vault = self.vault
                 self._keys = KeyRing(lambda: vault.unlock(self.passphrase()))
+            if self._vault is not None:  # the identity provider's keys unwrap with it
+                self._vault.idp_keys.attach(self._keys)
         return self._keys
 
     def record_denial(self, err: PermissionDenied, ctx: click.Context) -> None:

@@ -173,6 +173,29 @@ class KeyEncryptionKey(_Key):
         secret = self.unwrap_sign_in_secret(provider, wrapped)
         return new_kek.wrap_sign_in_secret(provider, secret.reveal())
 
+    @staticmethod
+    def _idp_aad(client_id: str, key_id: str) -> bytes:
+        return f"credsync/idp-key/v1|{client_id}|{key_id}".encode()
+
+    def wrap_idp_key(self, client_id: str, key_id: str, private_der: bytes) -> bytes:
+        """A client's identity-provider signing key (PKCS#8 DER) sealed for the key store,
+        bound to the client and the key's id."""
+        return _seal(self._aead, private_der, self._idp_aad(client_id, key_id))
+
+    def unwrap_idp_key(self, client_id: str, key_id: str, wrapped: bytes) -> bytes:
+        return _open(
+            self._aead,
+            wrapped,
+            self._idp_aad(client_id, key_id),
+            f"identity-provider key {key_id}",
+        )
+
+    def rewrap_idp_key(
+        self, client_id: str, key_id: str, wrapped: bytes, new_kek: KeyEncryptionKey
+    ) -> bytes:
+        raw = self.unwrap_idp_key(client_id, key_id, wrapped)
+        return _seal(new_kek._aead, raw, self._idp_aad(client_id, key_id))
+
     def make_check(self) -> bytes:
         """A blob only this key opens; stored so a wrong passphrase is told apart at once."""
         return _seal(self._aead, _CHECK_PLAINTEXT, b"credsync/kek-check/v1")

@@ -42,6 +42,8 @@ __all__ = [
     "deleted_keeps",
     "directories",
     "directory_accounts",
+    "federated_domains",
+    "federation_identities",
     "flags",
     "folders",
     "group_export_settings",
@@ -49,6 +51,8 @@ __all__ = [
     "group_objects",
     "group_terms",
     "groups",
+    "idp_requests",
+    "idp_signing_keys",
     "import_selection_runs",
     "import_selections",
     "links",
@@ -388,6 +392,14 @@ from credsync.storage._capture_tables import (  # noqa: E402
 
 # The group export's settings (revision 0031).
 from credsync.storage._group_export_tables import group_export_settings  # noqa: E402
+
+# The identity provider's keys, federated domains and sign-in requests (revision 0034).
+from credsync.storage._idp_tables import (  # noqa: E402
+    federated_domains,
+    federation_identities,
+    idp_requests,
+    idp_signing_keys,
+)
 
 # The deleted-objects check's keep decisions (revision 0029).
 from credsync.storage._keep_tables import deleted_keeps  # noqa: E402

@@ -8,6 +8,7 @@ from credsync.errors import AlreadyExists, StaleVersion
 from credsync.storage import Database, meta, sessions
 from credsync.storage import capture as capture_rows
 from credsync.storage import clients as client_rows
+from credsync.storage import idp_keys as idp_key_rows
 from credsync.storage import operator_sign_in as sign_in_rows
 from credsync.types import Secret
 from credsync.vault._time import utcnow
@@ -22,8 +23,10 @@ from credsync.vault.credentials import Credentials
 from credsync.vault.csvio import CsvIO
 from credsync.vault.denials import Denials
 from credsync.vault.directories import Directories
+from credsync.vault.federated_domains import FederatedDomains
 from credsync.vault.flags import Flags
 from credsync.vault.groups import Groups
+from credsync.vault.idp_keys import IdpKeys
 from credsync.vault.keyring import KeyRing, derive_and_check, read_kdf_params
 from credsync.vault.models import Operator
 from credsync.vault.operator_groups import OperatorGroups
@@ -61,6 +64,8 @@ class Vault:
         self.web_sessions = WebSessions(db, self.audit, self.access, self.operators)
         self.operator_sign_in = OperatorSignIn(db, self.audit, self.operators, self.access)
         self.operator_groups = OperatorGroups(db, self.audit)
+        self.idp_keys = IdpKeys(db, self.audit)
+        self.federated_domains = FederatedDomains(db, self.audit)
         self.mfa = self.access.mfa
         self.security_keys = self.access.security_keys
 
@@ -130,7 +135,7 @@ class Vault:
         kdf: KdfParams | None = None,
     ) -> int:
         """Change the master passphrase: re-wrap every client's data key, and every
-        directory's capture key, under a new key.
+        directory's capture key and every identity-provider signing key, under a new key.
 
         Secrets are not re-encrypted (their data keys do not change). Every CLI session ends,
         since each holds the old key. Returns the number of data keys re-wrapped.
@@ -164,6 +169,11 @@ class Vault:
                 sign_in_rows.set_sealed_secret(
                     conn, provider, old.rewrap_sign_in_secret(provider, sealed, new)
                 )
+            idp_keys = idp_key_rows.wrapped_keys(conn)
+            for client_id, key_id, wrapped in idp_keys:
+                idp_key_rows.set_wrapped_key(
+                    conn, key_id, old.rewrap_idp_key(client_id, key_id, wrapped, new)
+                )
             meta.set_key(
                 conn,
                 params=params,
@@ -181,6 +191,7 @@ class Vault:
                 details={
                     "data_keys": len(rows),
                     "capture_keys": len(capture_keys),
+                    "idp_keys": len(idp_keys),
                     "sessions_ended": ended,
                     "key_generation": state.key_generation + 1,
                     "kdf": repr(params),

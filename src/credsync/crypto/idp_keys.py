@@ -1,0 +1,169 @@
+"""The identity provider's token-signing keys: an RSA key pair and its self-signed X.509
+certificate per client (Office 365's ``signingCertificate`` is the certificate's DER in
+base64), and :class:`XmlSigner`, the only holder of an unwrapped private key.
+
+- RSA 3072, SHA-256, self-signed, valid :data:`VALIDITY` (Microsoft documents no key-size
+  limit for ``signingCertificate`` beyond "compatible with the X509Certificate2 class";
+  AD FS's default is 2048: 3072 follows NIST SP 800-57 past 2030).
+- The private key leaves this module only as PKCS#8 DER handed straight to
+  :meth:`credsync.crypto.keys.KeyEncryptionKey.wrap_idp_key`; back from the key store it
+  becomes an :class:`XmlSigner` whose repr shows the key id and thumbprint only, and which
+  cannot be pickled.
+- Signatures: XML-DSig enveloped, RSA-SHA256, SHA-256 digests, exclusive c14n (what
+  Microsoft's SAML 2.0 IdP page asks for), by signxml, with the certificate in KeyInfo.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+import uuid
+from dataclasses import dataclass
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.x509.oid import NameOID
+from lxml import etree
+from signxml.algorithms import (
+    CanonicalizationMethod,
+    DigestAlgorithm,
+    SignatureConstructionMethod,
+    SignatureMethod,
+)
+from signxml.signer import XMLSigner
+
+from credsync.errors import IntegrityError
+
+__all__ = [
+    "KEY_BITS",
+    "VALIDITY",
+    "NewIdpKey",
+    "XmlSigner",
+    "certificate_facts",
+    "new_idp_key",
+    "thumbprint",
+]
+
+KEY_BITS = 3072
+VALIDITY = dt.timedelta(days=3 * 365)
+_DS = "http://www.w3.org/2000/09/xmldsig#"
+
+
+@dataclass(frozen=True)
+class NewIdpKey:
+    """A fresh key pair: ``private_der`` (PKCS#8, to be wrapped at once) and its certificate."""
+
+    private_der: bytes
+    cert_der: bytes
+    not_before: dt.datetime
+    not_after: dt.datetime
+
+    def __repr__(self) -> str:
+        return f"NewIdpKey(thumbprint={thumbprint(self.cert_der)!r})"
+
+
+def thumbprint(cert_der: bytes) -> str:
+    return hashlib.sha256(cert_der).hexdigest()
+
+
+def new_idp_key(common_name: str, now: dt.datetime) -> NewIdpKey:
+    """An RSA key pair and its self-signed certificate (CN = ``common_name``), valid from a
+    minute before ``now`` (clock skew) for :data:`VALIDITY`."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=KEY_BITS)
+    name = x509.Name(
+        [
+            x509.NameAttribute(NameOID.COMMON_NAME, common_name[:64]),
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "credsync identity provider"),
+        ]
+    )
+    not_before = (now - dt.timedelta(minutes=1)).replace(microsecond=0)
+    not_after = not_before + VALIDITY
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(int(uuid.uuid4().hex, 16) >> 1)
+        .not_valid_before(not_before)
+        .not_valid_after(not_after)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=False,
+                crl_sign=False,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .sign(key, hashes.SHA256())
+    )
+    private_der = key.private_bytes(
+        serialization.Encoding.DER,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    return NewIdpKey(
+        private_der, cert.public_bytes(serialization.Encoding.DER), not_before, not_after
+    )
+
+
+def certificate_facts(cert_der: bytes) -> tuple[dt.datetime, dt.datetime]:
+    """(not_before, not_after) of a DER certificate, UTC."""
+    cert = x509.load_der_x509_certificate(cert_der)
+    return cert.not_valid_before_utc, cert.not_valid_after_utc
+
+
+class XmlSigner:
+    """Signs XML with one client's current identity-provider key. Made by the vault from the
+    wrapped key (:meth:`credsync.vault.idp_keys.IdpKeys.signer`); the key never leaves it."""
+
+    __slots__ = ("_cert_pem", "_key", "cert_b64", "key_id", "thumbprint")
+
+    def __init__(self, key_id: str, private_der: bytes, cert_der: bytes) -> None:
+        loaded = serialization.load_der_private_key(private_der, password=None)
+        if not isinstance(loaded, rsa.RSAPrivateKey):
+            raise IntegrityError(f"identity-provider key {key_id}: not an RSA key")
+        self._key = loaded
+        cert = x509.load_der_x509_certificate(cert_der)
+        self._cert_pem = cert.public_bytes(serialization.Encoding.PEM).decode("ascii")
+        self.key_id = key_id
+        self.thumbprint = thumbprint(cert_der)
+        self.cert_b64 = base64.b64encode(cert_der).decode("ascii")
+
+    def __repr__(self) -> str:
+        return f"XmlSigner(key_id={self.key_id!r}, thumbprint={self.thumbprint!r})"
+
+    def __reduce__(self) -> tuple[object, ...]:
+        raise TypeError("signing keys cannot be pickled")
+
+    def sign(self, element: etree._Element, reference_id: str) -> etree._Element:
+        """``element`` (whose ``ID`` / ``AssertionID`` attribute is ``reference_id``) signed
+        enveloped; the ``ds:Signature`` is placed right after the element's first child when
+        that child is its ``Issuer`` (SAML 2.0's schema order), else appended."""
+        signer = XMLSigner(
+            method=SignatureConstructionMethod.enveloped,
+            signature_algorithm=SignatureMethod.RSA_SHA256,
+            digest_algorithm=DigestAlgorithm.SHA256,
+            c14n_algorithm=CanonicalizationMethod.EXCLUSIVE_XML_CANONICALIZATION_1_0,
+        )
+        signer.namespaces = {"ds": _DS}
+        signed = signer.sign(
+            element,
+            key=self._key,
+            cert=self._cert_pem,
+            reference_uri=f"#{reference_id}",
+        )
+        sig = signed.find(f"{{{_DS}}}Signature")
+        first = signed[0] if len(signed) else None
+        if sig is not None and first is not None and etree.QName(first).localname == "Issuer":
+            signed.remove(sig)
+            first.addnext(sig)  # enveloped: where it sits doesn't change what it covers
+        return signed
