@@ -11,7 +11,9 @@ A connector with it answers, in the vault's words (no directory's property names
 * ``domain_users(domain)``: the users whose sign-in name is in the domain, with their
   immutable id (the anchor a federated sign-in names the user by);
 * ``set_immutable_id(object_id, immutable_id)``: give a user its anchor;
-* ``federation_setup()``: whether the app may federate at all, and what it lacks.
+* ``federation_setup()``: whether the app may federate at all, and what it lacks;
+* ``federation_login_url()``: where the identity provider posts its answers (the directory's
+  sign-in service).
 
 Errors are credsync's (:class:`~credsync.errors.DirectoryDenied` for a refusal, with what the
 app needs; :class:`~credsync.errors.PermanentConnectorError` for the directory's other no's,
@@ -126,3 +128,7 @@ class DomainFederation(Protocol):
     async def set_immutable_id(self, object_id: str, immutable_id: str) -> None: ...
 
     async def federation_setup(self) -> FederationSetup: ...
+
+    def federation_login_url(self) -> str: ...
+
+    async def close(self) -> None: ...

@@ -31,7 +31,7 @@ from credsync.connectors.federation import (
     FederationSettings,
     FederationSetup,
 )
-from credsync.connectors.graph._auth import decode_claims
+from credsync.connectors.graph._auth import DEFAULT_AUTHORITY, decode_claims
 from credsync.errors import PermanentConnectorError
 
 if TYPE_CHECKING:
@@ -217,6 +217,12 @@ class Federation:
         path = f"/users/{quote(object_id, safe='')}"
         await self._fed_call("PATCH", path, where, {"onPremisesImmutableId": immutable_id},
                              hint="the app needs User.ReadWrite.All")  # fmt: skip
+
+    def federation_login_url(self) -> str:
+        """Microsoft's ``https://login.microsoftonline.com/login.srf``, or ``login.srf`` of
+        the authority the directory is set to (the simulator's, in tests and demos)."""
+        base = (self._fgraph()._config.options.get("authority") or "").strip()
+        return f"{(base or DEFAULT_AUTHORITY).rstrip('/')}/login.srf"
 
     async def federation_setup(self) -> FederationSetup:
         graph = self._fgraph()
