@@ -42,10 +42,9 @@ class FedWorld:
         return DomainFederationService(self.ew.vault, self.ew.keys, actor or self.ew.admin)
 
     def enable(self, domain: str | None = None, actor: Any = None, **options: Any) -> Any:
+        service = self.service(actor)
         return asyncio.run(
-            self.service(actor).enable(
-                self.ew.client, domain or self.domain, base_url=BASE, **options
-            )  # fmt: skip
+            service.enable(self.ew.client, domain or self.domain, base_url=BASE, **options)
         )
 
     def show(self, actor: Any = None) -> Any:
