@@ -39,19 +39,19 @@ class FederationShow(DirectoryService):
             if not records:
                 # get() raises NotFound naming the domain and the client
                 records = [self._vault.federated_domains.get(self._actor, client.id, domain)]
-        current, following = self._vault.idp_keys.certificates(client.id, keys=self._keys)
-        view = FederationView(
-            client.name,
-            [],
-            [certificate_view(c) for c in (current, following) if c is not None],
-        )
+        # the live keys only (history: no key is made by looking)
+        live = [c for c in self._vault.idp_keys.history(self._actor, client.id)
+                if c.state in ("current", "next")]  # fmt: skip
+        current = next((c.b64 for c in live if c.state == "current"), "")
+        following = next((c for c in live if c.state == "next"), None)
+        view = FederationView(client.name, [], [certificate_view(c) for c in live])
         directories = {r.directory_id for r in records}
         for directory_id in sorted(directories):
             directory = self._vault.directories.get(self._actor, directory_id)
             view.directory = directory.name
             mine = [r for r in records if r.directory_id == directory_id]
             try:
-                await self._compare(view, directory, mine, (current.b64, following))
+                await self._compare(view, directory, mine, (current, following))
             except CredsyncError as exc:
                 view.directory_error = str(exc)
                 view.domains.extend(
