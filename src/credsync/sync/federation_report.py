@@ -129,7 +129,7 @@ class CertificateView:
 def certificate_view(cert: Any) -> CertificateView:
     """A vault SigningCertificate as shown (no key material: the public thumbprint only)."""
     after = cert.not_after
-    when = after.isoformat() if isinstance(after, dt.datetime) else str(after)
+    when = after.strftime("%Y-%m-%dT%H:%M:%SZ") if isinstance(after, dt.datetime) else str(after)
     return CertificateView(cert.state, cert.thumbprint, when)
 
 
