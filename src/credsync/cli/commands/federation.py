@@ -56,7 +56,7 @@ def _enabled(data: Mapping[str, Any]) -> str:
 
 
 def _shown(data: Mapping[str, Any]) -> str:
-    lines = [f"Federation of {data['client']}"]
+    lines = [f"Client: {data['client']}"]
     if data["directory_error"]:
         lines.append(f"The directory could not be read: {data['directory_error']}")
     rows = [{**d, "problems": "; ".join(d["disagreements"]) or "-"} for d in data["domains"]]
