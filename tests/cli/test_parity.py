@@ -645,7 +645,7 @@ CASES = [
     write("federation enable Northwind example.com --url https://vault.example --yes", 2),
     write(
         "federation enable Northwind example.com --url https://vault.example --yes", 3, who="bob"
-    ),  # fmt: skip
+    ),
     write("federation disable Northwind example.com --yes", 4),
     write("federation rotate Northwind", 3, who="viewer"),
     write("federation rotate Northwind"),
