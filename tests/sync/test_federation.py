@@ -7,12 +7,16 @@ cloud password, and who may."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
 
 from credsync.errors import InvalidInput, NotFound, PermissionDenied
+from credsync.sync.provision_people import PeopleProvision
 from credsync.testing.graphsim import sign_in
+from credsync.types import Secret
+from credsync.vault.drafts import make_draft
 from credsync.vault.provisioning import immutable_id
 from vault.helpers import VaultWorld
 
@@ -59,6 +63,25 @@ def test_enable_creates_the_settings_and_records_identities(fw: FedWorld) -> Non
     assert again.again
     assert fw.config["id"] == config["id"]
     assert fw.config["federatedIdpMfaBehavior"] == "acceptIfMfaDoneByFederatedIdp"
+
+
+def test_a_person_provisioned_into_a_federated_domain_gets_an_identity(fw: FedWorld) -> None:
+    ew = fw.ew
+    fw.enable()
+    cred = ew.vault.credentials.add(ew.admin, ew.keys, ew.client, make_draft(
+        title="dan login", username="dan", password=Secret("Dan-Fed-Pass-77!")))  # fmt: skip
+    fields = {"username": "dan", "given_name": "dan", "surname": "Fed", "credential": cred.id}
+    dan = str(ew.vault.people.add(ew.admin, ew.client, fields).id)
+    applied = asyncio.run(
+        PeopleProvision(ew.vault, ew.keys, ew.admin).apply(ew.client, ew.directory)
+    )
+    [line] = [p for p in applied.people if p.person_id == dan]
+    assert line.outcome == "created", line
+    identity = ew.vault.federated_domains.identity(fw.domain, dan)
+    assert identity is not None
+    assert identity.immutable_id == immutable_id(dan)
+    assert identity.upn == line.username.lower()
+    assert ew.vault.federated_domains.identity(fw.domain, fw.people["ann"]) is not None
 
 
 @pytest.mark.parametrize("which", ["default", "initial", "unknown"])

@@ -226,6 +226,27 @@ class DomainFederationService(DirectoryService):
             again=existing is not None,
         )
 
+    async def refresh_identities(
+        self, client_ref: str, domain: str, *, opened: object | None = None
+    ) -> int:
+        """Record again the identities of a domain the vault federates (users created or
+        linked since): immutable ids kept or written as at enable (``opened``: a connector
+        the caller holds and closes). vault.write and directory.setup."""
+        self._require("refresh identities", domain)
+        record = self._vault.federated_domains.get(self._actor, client_ref, domain)
+        directory = self._vault.directories.get(self._actor, record.directory_id)
+        connector = cast(DomainFederation, opened) if opened else self._connector(directory)
+        try:
+            identities, _written, _strangers = await self._identities(
+                connector, directory, record.domain
+            )
+        finally:
+            if opened is None:
+                await connector.close()
+        return self._vault.federated_domains.set_identities(
+            self._actor, record.client_id, record.domain, identities
+        )
+
     async def _check_domain(self, connector: DomainFederation, name: str) -> None:
         setup = await connector.federation_setup()
         if not setup.may_federate:
