@@ -87,6 +87,11 @@ OWNERS = {
     "federated_domains": "credsync.storage.federation",
     "federation_identities": "credsync.storage.federation",
     "idp_requests": "credsync.storage.federation",
+    "person_mfa": "credsync.storage.person_mfa",
+    "person_security_keys": "credsync.storage.person_mfa",
+    "person_key_challenges": "credsync.storage.person_mfa",
+    "person_sign_in_failures": "credsync.storage.person_failures",
+    "person_sessions": "credsync.storage.person_sessions",
 }
 
 # Tables without an owner yet, and modules outside credsync.storage that still import the

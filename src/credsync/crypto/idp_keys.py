@@ -144,8 +144,11 @@ class XmlSigner:
     def __reduce__(self) -> tuple[object, ...]:
         raise TypeError("signing keys cannot be pickled")
 
-    def sign(self, element: etree._Element, reference_id: str) -> etree._Element:
-        """``element`` (whose ``ID`` / ``AssertionID`` attribute is ``reference_id``) signed
+    def sign(
+        self, element: etree._Element, reference_id: str, *, id_attribute: str = "ID"
+    ) -> etree._Element:
+        """``element`` (whose ``id_attribute``, ``ID`` or SAML 1.1's ``AssertionID``, is
+        ``reference_id``) signed
         enveloped; the ``ds:Signature`` is placed right after the element's first child when
         that child is its ``Issuer`` (SAML 2.0's schema order), else appended."""
         signer = XMLSigner(
@@ -160,6 +163,7 @@ class XmlSigner:
             key=self._key,
             cert=self._cert_pem,
             reference_uri=f"#{reference_id}",
+            id_attribute=id_attribute,
         )
         sig = signed.find(f"{{{_DS}}}Signature")
         first = signed[0] if len(signed) else None

@@ -26,6 +26,7 @@ from credsync.vault.directories import Directories
 from credsync.vault.federated_domains import FederatedDomains
 from credsync.vault.flags import Flags
 from credsync.vault.groups import Groups
+from credsync.vault.identity_provider import IdentityProvider
 from credsync.vault.idp_keys import IdpKeys
 from credsync.vault.keyring import KeyRing, derive_and_check, read_kdf_params
 from credsync.vault.models import Operator
@@ -33,6 +34,8 @@ from credsync.vault.operator_groups import OperatorGroups
 from credsync.vault.operator_sign_in import OperatorSignIn
 from credsync.vault.operators import Operators, check_operator_password, seed_roles
 from credsync.vault.people import People
+from credsync.vault.person_auth import PersonAuth
+from credsync.vault.person_sessions import PersonSessions
 from credsync.vault.policies import Policies
 from credsync.vault.provisioning import Provisioning
 from credsync.vault.relays import Relays
@@ -55,6 +58,8 @@ class Vault:
         self.directories = Directories(db, self.audit)
         self.auto_create = AutoCreate(db, self.audit)
         self.relays = Relays(db, self.audit)
+        self.person_auth = PersonAuth(db, self.audit)
+        self.person_sessions = PersonSessions(db, self.audit, self.person_auth)
         self.people = People(db, self.audit)
         self.groups = Groups(db, self.audit)
         self.provisioning = Provisioning(db, self.audit)
@@ -66,6 +71,9 @@ class Vault:
         self.operator_groups = OperatorGroups(db, self.audit)
         self.idp_keys = IdpKeys(db, self.audit)
         self.federated_domains = FederatedDomains(db, self.audit)
+        self.identity_provider = IdentityProvider(
+            db, self.audit, self.federated_domains, self.idp_keys
+        )
         self.mfa = self.access.mfa
         self.security_keys = self.access.security_keys
 

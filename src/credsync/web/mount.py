@@ -28,7 +28,10 @@ from credsync.web.routes import (
     folders,
     group_export,
     groups,
+    idp,
     mfa,
+    my_home,
+    my_sign_in,
     operators,
     overview,
     people_deleted,
@@ -88,6 +91,9 @@ def mount_web(app: FastAPI) -> None:
         operators,
         roles,
         apidocs,
+        my_sign_in,
+        my_home,
+        idp,
     ):
         app.include_router(module.router)
     api_errors = app.exception_handlers[StarletteHTTPException]

@@ -31,6 +31,7 @@ from ._clock import SimClock
 from ._errors import AadError, GraphError
 from ._interactive import DEVICE_GRANT, Interactive
 from ._permissions import ROLE_TEMPLATE_IDS
+from ._realm import Federation
 from ._ropc import password_grant
 from ._tenant import SimApp, SimTenant
 
@@ -87,6 +88,7 @@ class Authority:
         self.kid = uuid.uuid4().hex[:27]
         self.issuer_base = "https://login.microsoftonline.com"
         self.interactive = Interactive(clock.timestamp)
+        self.federation = Federation(clock.timestamp)  # federated sign-in (_realm)
 
     # --- discovery -------------------------------------------------------------------------
     def openid_configuration(self, base: str, tenant_ref: str) -> dict[str, Any]:

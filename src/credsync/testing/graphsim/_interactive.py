@@ -216,7 +216,11 @@ class Interactive:
     def sign_in(self, request: AuthorizeRequest, username: str, password: str) -> str:
         """Where the browser goes once ``username`` signed in (the redirect URI with a code and
         the state); :class:`AadError` (shown on the page) when the sign-in is refused."""
-        user = authenticate(request.tenant, username, password)
+        return self.issue_code(request, authenticate(request.tenant, username, password))
+
+    def issue_code(self, request: AuthorizeRequest, user: dict[str, Any]) -> str:
+        """Where the browser goes once ``user`` signed in by any means (a password here, an
+        identity provider's answer at ``login.srf``): the redirect URI with a code."""
         code = secrets.token_urlsafe(48)
         params = request.params
         with self._lock:

@@ -12,7 +12,15 @@ from html import escape
 
 from ._errors import AadError
 
-__all__ = ["device_page", "done_page", "error_page", "form_post_page", "sign_in_page"]
+__all__ = [
+    "device_page",
+    "done_page",
+    "error_page",
+    "form_post_page",
+    "sign_in_page",
+    "signed_in_page",
+    "signed_out_page",
+]
 
 _STYLE = (
     "body{font-family:Segoe UI,sans-serif;background:#f2f2f2}"
@@ -116,3 +124,13 @@ def done_page(app_name: str, declined: bool) -> str:
             "now close this window."
         )
     return _page("Done", f'<p id="done">{text}</p>')
+
+
+def signed_in_page(display_name: str | None, upn: str) -> str:
+    """A federated sign-in that belonged to no app's request (``login.srf``, IdP-initiated)."""
+    who = escape(f"{display_name} ({upn})" if display_name else upn)
+    return _page("Signed in", f'<p id="signed-in" data-upn="{escape(upn)}">Signed in as {who}.</p>')
+
+
+def signed_out_page() -> str:
+    return _page("Signed out", '<p id="signed-out">You signed out of your account.</p>')

@@ -196,6 +196,8 @@ ROUTES: dict[str, Access] = {
     ),
     "GET /auditLogs/directoryAudits": _AUDIT_READ,
     "GET /auditLogs/directoryAudits/{id}": _AUDIT_READ,
+    "GET /auditLogs/signIns": Access(("AuditLog.Read.All",)),  # the map asks no more
+    "GET /auditLogs/signIns/{id}": Access(("AuditLog.Read.All",)),
     "GET /directoryRoles": _ROLE_READ,
     "POST /directoryRoles": Access(("RoleManagement.ReadWrite.Directory",)),
     "GET /directoryRoles/{id}": _ROLE_READ,

@@ -21,11 +21,12 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from . import _pages, _ropc
+from . import _fedroutes, _pages, _ropc
 from ._auth import aad_time
 from ._errors import AadError, aad_error_body
 from ._graph import GraphRequest
 from ._interactive import PageError, RedirectError
+from ._realm import realm_of
 
 if TYPE_CHECKING:
     from ._simulator import GraphSimulator
@@ -124,6 +125,21 @@ def build_app(sim: GraphSimulator) -> Callable[[Scope, Receive, Send], Awaitable
             return HTMLResponse(_pages.error_page(err.error), status_code=400, headers=_NO_STORE)
         except RedirectError as err:
             return RedirectResponse(err.location, status_code=302, headers=_NO_STORE)
+        # home realm discovery: a federated user goes to the domain's identity provider
+        # (_realm); login_hint / domain_hint on the GET, the typed name on the POST
+        hint = params.get("login", "") if request.method == "POST" else params.get("login_hint", "")
+        if request.method == "GET" and not hint and params.get("domain_hint"):
+            hint = "@" + params["domain_hint"]
+        found = realm_of(checked.tenant, hint)
+        if found is not None and found[1] is not None:
+            login = hint if not hint.startswith("@") else None
+            try:
+                hop = sim.authority.federation.start(
+                    checked.tenant, login, found[0], found[1], sim.url, flow=checked
+                )
+            except AadError as err:
+                return HTMLResponse(_pages.error_page(err), status_code=400, headers=_NO_STORE)
+            return _fedroutes.hop_response(hop)
         action = request.url.path
         name = checked.app.display_name
         if request.method == "GET":
@@ -227,6 +243,7 @@ def build_app(sim: GraphSimulator) -> Callable[[Scope, Receive, Send], Awaitable
             Route("/{tenant}/oauth2/v2.0/authorize", authorize, methods=["GET", "POST"]),
             Route("/{tenant}/oauth2/v2.0/devicecode", devicecode, methods=["POST"]),
             Route("/devicelogin", devicelogin, methods=["GET", "POST"]),
+            *_fedroutes.routes(sim),
             Route("/{rest:path}", unknown, methods=_METHODS),
         ]
     )

@@ -32,6 +32,7 @@ from ._domains import domain_record, federation_config
 from ._graph import Pipeline, Router
 from ._seed import guid, seed_groups, seed_users, sku_records
 from ._server import ServerThread, build_app
+from ._signins import register as register_sign_ins
 from ._tenant import SimApp, SimTenant
 from ._tls import make_server_tls
 from ._tokens import TokenBox
@@ -58,6 +59,7 @@ def _router() -> Router:
     _federation.register(router)
     _audits.register(router)
     _roles.register(router)
+    register_sign_ins(router)  # /auditLogs/signIns (_signins)
     return router
 
 
