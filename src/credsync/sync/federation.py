@@ -35,7 +35,9 @@ without a password.
 
 **Who may**: ``vault.read``, ``vault.write`` and ``directory.setup`` on the client (as
 provisioning's apply: it writes the customer's directory and the vault's records). Every
-step is audited (``federation.*``), refusals too (``federation.refused``).
+step is audited (``federation.*``), and so is every refusal of an operator who may
+(``federation.refused``: a domain that can't be federated, an app that may not, the
+directory's no); a missing permission is audited where it is answered (``permission.denied``).
 """
 
 from __future__ import annotations
@@ -58,7 +60,6 @@ from credsync.errors import (
     CredsyncError,
     InvalidInput,
     NotSupported,
-    PermissionDenied,
 )
 from credsync.storage import people as people_rows
 from credsync.storage.clients import ClientRow
@@ -97,7 +98,9 @@ class DomainFederationService(DirectoryService):
             raise NotSupported(f"directory {directory.name!r} can't federate a domain")
         return cast(DomainFederation, connector)
 
-    def _directory(self, client_ref: str, directory_ref: str | None) -> tuple[ClientRow, Directory]:
+    async def _directory(
+        self, client_ref: str, directory_ref: str | None
+    ) -> tuple[ClientRow, Directory]:
         """The client's directory that federates: the one named, else the only one whose
         kind can."""
         if directory_ref:
@@ -107,6 +110,7 @@ class DomainFederationService(DirectoryService):
             connector = self._factory(directory_config(self._db, self._keys, directory))
             if Capability.FEDERATION in connector.capabilities:
                 found.append(directory)
+            await connector.close()
         if len(found) != 1:
             names = ", ".join(d.name for d in found)
             raise InvalidInput(
@@ -128,12 +132,10 @@ class DomainFederationService(DirectoryService):
                 details={"action": what, "reason": reason},
             )
 
-    def _require(self, what: str, domain: str) -> None:
-        try:
-            self._actor.require(*_WRITE)
-        except PermissionDenied as exc:
-            self._refused(None, what, domain, str(exc))
-            raise
+    def _require(self) -> None:
+        """The permissions of every write. A refusal is audited where it is answered (the
+        API, the dashboard, the CLI: ``permission.denied``, rate-limited), not here."""
+        self._actor.require(*_WRITE)
 
     # -- enable ---------------------------------------------------------------------------
     async def enable(
@@ -147,12 +149,12 @@ class DomainFederationService(DirectoryService):
         directory_ref: str | None = None,
     ) -> EnableReport:
         name = check_domain(domain)
-        self._require("enable", name)
+        self._require()
         if protocol not in PROTOCOLS:
             raise InvalidInput(f"protocol must be one of {', '.join(PROTOCOLS)}", field="protocol")
         if mfa not in MFA_BEHAVIOURS:
             raise InvalidInput(f"mfa must be one of {', '.join(MFA_BEHAVIOURS)}", field="mfa")
-        client, directory = self._directory(client_ref, directory_ref)
+        client, directory = await self._directory(client_ref, directory_ref)
         connector = self._connector(directory)
         try:
             try:
@@ -232,7 +234,7 @@ class DomainFederationService(DirectoryService):
         """Record again the identities of a domain the vault federates (users created or
         linked since): immutable ids kept or written as at enable (``opened``: a connector
         the caller holds and closes). vault.write and directory.setup."""
-        self._require("refresh identities", domain)
+        self._require()
         record = self._vault.federated_domains.get(self._actor, client_ref, domain)
         directory = self._vault.directories.get(self._actor, record.directory_id)
         connector = cast(DomainFederation, opened) if opened else self._connector(directory)
@@ -313,7 +315,7 @@ class DomainFederationService(DirectoryService):
     async def rotate(self, client_ref: str, step: str = "begin") -> RotationReport:
         if step not in ("begin", "finish", "cancel"):
             raise InvalidInput("step must be begin, finish or cancel", field="step")
-        self._require(f"rotate {step}", "*")
+        self._require()
         keys = self._vault.idp_keys
         client = self._client(client_ref)
         if step == "begin":
@@ -361,7 +363,7 @@ class DomainFederationService(DirectoryService):
     # -- disable --------------------------------------------------------------------------
     async def disable(self, client_ref: str, domain: str) -> DisableReport:
         name = check_domain(domain)
-        self._require("disable", name)
+        self._require()
         domains = self._vault.federated_domains
         record = domains.get(self._actor, client_ref, name)
         directory = self._vault.directories.get(self._actor, record.directory_id)
