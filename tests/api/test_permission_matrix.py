@@ -304,6 +304,17 @@ ROUTES = [
         (R, W, SETUP),
         {"client": "Contoso", "directory": "contoso-365"},
     ),
+    # A domain's federation to the vault (the matrix's app may not federate: enable is
+    # refused with 400 after the permission check; no domain is federated: disable is 404)
+    Route("GET", "/federation", (R,), params={"client": "Contoso"}),
+    Route(
+        "POST",
+        "/federation/enable",
+        (R, W, SETUP),
+        {"client": "Contoso", "domain": "fed.matrix.test", "url": "https://vault.example"},
+    ),
+    Route("POST", "/federation/rotate", (R, W, SETUP), {"client": "Contoso", "step": "begin"}),
+    Route("POST", "/federation/disable", (R, W, SETUP), {"client": "Contoso", "domain": "x.test"}),
     # Destructive, last.
     Route("DELETE", "/clients/{client}/people/import/selections/{selection}", (R, W, SETUP)),
     Route("DELETE", "/people/{person}", (W,)),

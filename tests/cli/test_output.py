@@ -153,6 +153,7 @@ def _args(ids: dict[str, str], path: tuple[str, ...]) -> list[str]:
         ("person", "deleted", "check"): ["Contoso", "seeded-365"],
         ("group", "export", "show"): ["Contoso", "seeded-365"],
         ("person", "provision", "show"): ["seeded-365"],
+        ("federation", "show"): ["Contoso"],
         ("person", "provision", "plan"): ["Contoso", "seeded-365"],
         ("operator", "microsoft", "import", "search"): [ids["msp_query"], "--groups"],
     }
@@ -169,7 +170,7 @@ def test_the_read_commands_are_found():
         ("relay", "show"), ("person", "list"), ("person", "search"), ("person", "show"),
         ("group", "list"), ("group", "search"), ("group", "show"),
         ("person", "import", "search"), ("person", "deleted", "check"), ("group", "export", "show"),
-        ("person", "provision", "show"), ("person", "provision", "plan"),
+        ("person", "provision", "show"), ("person", "provision", "plan"), ("federation", "show"),
         ("operator", "microsoft", "show"),
         ("operator", "microsoft", "list"), ("operator", "microsoft", "group", "list"),
         ("operator", "microsoft", "import", "search"),

@@ -642,6 +642,18 @@ CASES = [
     read("person provision plan Northwind parity-365", 3, who="bob"),
     write("person provision apply Northwind parity-365", 2),
     write("person provision apply Northwind parity-365 --person x --group y", 2),
+    # -- federation (the tenant is both sides': its app may not federate, so enable is
+    # refused before any write; the rotation only makes keys in each vault)
+    read("federation show Northwind"),
+    write("federation enable Northwind example.com --url https://vault.example --yes", 2),
+    write(
+        "federation enable Northwind example.com --url https://vault.example --yes", 3, who="bob"
+    ),
+    write("federation disable Northwind example.com --yes", 4),
+    write("federation rotate Northwind", 3, who="viewer"),
+    write("federation rotate Northwind"),
+    write("federation rotate Northwind --finish"),
+    read("federation show Northwind", who="viewer"),
     write("directory remove second-ldap --yes"),
 ]
 

@@ -43,6 +43,7 @@ GET_PAGES = [
     "/clients/{client}/groups",
     "/clients/{client}/groups?trash=1",
     "/clients/{client}/groups?q=sales",
+    "/clients/{client}/federation",
 ]
 # Pages with a form that needs vault.write: signed out -> sign in; a viewer -> 403 (REFUSED).
 WRITE_PAGES = [
@@ -59,6 +60,10 @@ WRITE_PAGES = [
     "/clients/{client}/people/provision/confirm",
     "/clients/{client}/groups/new",
     "/clients/{client}/groups/export",  # directory.setup (its forms vault.write too)
+    # confirmation pages: vault.write and directory.setup
+    "/clients/{client}/federation/enable?domain=fed.example.com&url=https://vault.example",
+    "/clients/{client}/federation/rotate?step=begin",
+    "/clients/{client}/federation/disable?domain=fed.example.com",
 ]
 # Pages for admins only (every other role: 403), and the export's (vault.export).
 ADMIN_PAGES = [
@@ -163,6 +168,9 @@ POSTS = [
     "/clients/{client}/people/import/selections/0123456789abcdef/remove",
     "/clients/{client}/people/provision/settings",
     "/clients/{client}/people/provision/apply",
+    "/clients/{client}/federation/enable",
+    "/clients/{client}/federation/rotate",
+    "/clients/{client}/federation/disable",
     "/people/0123456789abcdef/edit",
     "/people/0123456789abcdef/disable",
     "/people/0123456789abcdef/enable",
@@ -500,6 +508,12 @@ REFUSED = {
         ("post", "/clients/{client}/people/provision/settings", "directory.setup"),
         ("get", "/clients/{client}/people/provision/confirm", "vault.write"),
         ("post", "/clients/{client}/people/provision/apply", "vault.write"),
+        ("get", "/clients/{client}/federation/enable?domain=x.test", "vault.write"),
+        ("post", "/clients/{client}/federation/enable", "vault.write"),
+        ("get", "/clients/{client}/federation/rotate", "vault.write"),
+        ("post", "/clients/{client}/federation/rotate", "vault.write"),
+        ("get", "/clients/{client}/federation/disable?domain=x.test", "vault.write"),
+        ("post", "/clients/{client}/federation/disable", "vault.write"),
         ("get", "/people/0123456789abcdef/edit", "vault.write"),
         ("post", "/people/0123456789abcdef/edit", "vault.write"),
         ("post", "/people/0123456789abcdef/disable", "vault.write"),
@@ -604,6 +618,12 @@ REFUSED = {
         ("post", "/clients/{client}/people/provision/settings", "directory.setup"),
         ("get", "/clients/{client}/people/provision/confirm", "directory.setup"),
         ("post", "/clients/{client}/people/provision/apply", "directory.setup"),
+        ("get", "/clients/{client}/federation/enable?domain=x.test", "directory.setup"),
+        ("post", "/clients/{client}/federation/enable", "directory.setup"),
+        ("get", "/clients/{client}/federation/rotate", "directory.setup"),
+        ("post", "/clients/{client}/federation/rotate", "directory.setup"),
+        ("get", "/clients/{client}/federation/disable?domain=x.test", "directory.setup"),
+        ("post", "/clients/{client}/federation/disable", "directory.setup"),
     ],
 }
 

@@ -85,6 +85,10 @@ class Capability(enum.StrEnum):
     # target_facts / iter_target_users / write_user: provisioning people to the directory
     # (see credsync.connectors.provisioning).
     PROVISION = "provision"
+    # federation_domains / federation_settings / create_, update_, delete_federation /
+    # domain_users / set_immutable_id / federation_setup: a domain federated to the vault
+    # (see credsync.connectors.federation).
+    FEDERATION = "federation"
 
 
 @dataclass(frozen=True)

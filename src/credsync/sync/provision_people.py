@@ -49,6 +49,7 @@ from credsync.storage import people as people_rows
 from credsync.storage import provisioning as provision_rows
 from credsync.storage.people import PersonRow
 from credsync.sync.connect import DirectoryService, directory_config
+from credsync.sync.federation import DomainFederationService
 from credsync.sync.provision_people_report import PersonPlan, ProvisionReport
 from credsync.sync.provision_plan import PlanContext, plan_person
 from credsync.vault._time import utcnow
@@ -294,12 +295,28 @@ class PeopleProvision(DirectoryService):
                 for offset in range(0, len(part), CHUNK):
                     chunk = part[offset : offset + CHUNK]
                     report.writes += self._record(directory, chunk, results)
+            if any(p.outcome == "created" for p in report.people):
+                await self._federated_identities(directory, target)
         finally:
             await target.close()
         for plan in report.people:
             if not plan.writes and plan.outcome == "unchanged" and plan.link:
                 self._record(directory, [plan], {})
         return report
+
+    async def _federated_identities(self, directory: Directory, target: PeopleTarget) -> None:
+        """Users created in a domain the vault federates: their identities recorded (the
+        immutable id was given at create), as ``federation enable`` records them."""
+        with self._db.read() as conn:
+            suffix = load_settings(provision_rows.settings_of(conn, directory.id)).upn_suffix
+        record = self._vault.federated_domains.resolve(suffix) if suffix else None
+        if record is None or record.client_id != directory.client_id:
+            return
+        if record.state != "federated" or record.directory_id != directory.id:
+            return
+        service = DomainFederationService(self._vault, self._keys, self._actor,
+                                          factory=self._factory)  # fmt: skip
+        await service.refresh_identities(record.client_id, record.domain, opened=target)
 
     def _secrets(self, directory: Directory, part: Sequence[PersonPlan]) -> None:
         wanted = {p.password[0]: p.password[1] for p in part if p.password is not None}

@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from credsync.cli.ports.clients import ClientsPort
     from credsync.cli.ports.credentials import CredentialsPort
     from credsync.cli.ports.directories import DirectoriesPort
+    from credsync.cli.ports.federation import FederationPort
     from credsync.cli.ports.flags import FlagsPort
     from credsync.cli.ports.group_export import GroupExportPort
     from credsync.cli.ports.groups import GroupsPort
@@ -138,6 +139,11 @@ class Ports:
     @property
     def directories(self) -> DirectoriesPort:
         port: DirectoriesPort = self._port("directories")
+        return port
+
+    @property
+    def federation(self) -> FederationPort:
+        port: FederationPort = self._port("federation")
         return port
 
     @property

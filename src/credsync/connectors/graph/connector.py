@@ -70,6 +70,7 @@ from credsync.connectors.graph._client import GraphClient, ssl_context
 from credsync.connectors.graph._cursor import cursor_fields, delta_link, encode_cursor
 from credsync.connectors.graph._deleted import DeletedReads
 from credsync.connectors.graph._errors import graph_error, graph_words, scrub
+from credsync.connectors.graph._federation import Federation
 from credsync.connectors.graph._mapping import (
     PAGE_SIZE,
     SELECT,
@@ -105,7 +106,7 @@ _AUDIT_DENIED = (
 _AUTHOR_TOLERANCE = dt.timedelta(minutes=2)
 
 
-class GraphConnector(PeopleReads, DeletedReads, GroupWrites, PeopleProvisioning):
+class GraphConnector(PeopleReads, DeletedReads, GroupWrites, PeopleProvisioning, Federation):
     """Entra ID behind :class:`~credsync.connectors.base.Connector`. ``transport`` (an httpx
     transport) and ``session`` (the requests session msal uses) are the I/O seams for tests."""
 
@@ -121,6 +122,7 @@ class GraphConnector(PeopleReads, DeletedReads, GroupWrites, PeopleProvisioning)
             Capability.DELETED_OBJECTS,
             Capability.GROUP_EXPORT,
             Capability.PROVISION,
+            Capability.FEDERATION,
         }
     )
     #: set_password calls the engine may keep under way at once (they share $batch requests)

@@ -59,6 +59,7 @@ __all__ = [
     "admin_reset",
     "public_copy",
     "record_app_reset",
+    "record_domain_change",
     "register",
     "sspr_reset",
     "user_changed_password",
@@ -76,6 +77,11 @@ RESET, CHANGE, SELF_SERVICE = (
     "Reset user password",
     "Change user password",
     "Reset password (self-service)",
+)
+# federation writes (Core Directory, category DomainManagement)
+SET_FEDERATION, SET_AUTHENTICATION = (
+    "Set federation settings on domain",
+    "Set domain authentication",
 )
 PORTAL_IP = "203.0.113.10"  # a documentation address: where the simulated admin and user sit
 AUDIT_PROPERTIES: dict[str, str] = {
@@ -236,6 +242,26 @@ def record_app_reset(
 ) -> Entry:
     """The app's PATCH passwordProfile: "Reset user password" by Core Directory."""
     return _write(tenant, RESET, CORE, _app_initiator(app), record, failure)
+
+
+def record_domain_change(
+    tenant: SimTenant, app: SimApp, domain: Mapping[str, Any], activity: str
+) -> Entry:
+    """A write to a domain's federation settings or authentication ("Set federation settings on
+    domain", "Set domain authentication"), by the calling app, on the domain."""
+    entry = _write(tenant, activity, CORE, _app_initiator(app), {"id": domain["id"]}, None)
+    entry["category"] = "DomainManagement"
+    entry["targetResources"] = [
+        {
+            "id": domain["id"],
+            "displayName": domain["id"],
+            "type": "Domain",
+            "userPrincipalName": None,
+            "groupType": None,
+            "modifiedProperties": [],
+        }
+    ]
+    return entry
 
 
 def _portal_change(

@@ -7,6 +7,7 @@ from typing import Any
 
 from . import _ops
 from ._errors import GraphError, bad_request, not_found
+from ._federation import settle
 from ._graph import Ctx, Reply, Router, collection
 from ._groups import GROUPS
 from ._listing import Listing, list_page, single
@@ -116,10 +117,12 @@ def subscribed_skus(ctx: Ctx) -> Reply:
 
 
 def list_domains(ctx: Ctx) -> Reply:
+    settle(ctx.tenant)
     return collection(ctx, "domains", ctx.tenant.domains)
 
 
 def _domain(ctx: Ctx) -> dict[str, Any]:
+    settle(ctx.tenant)
     key = ctx.params["id"].lower()
     for domain in ctx.tenant.domains:
         if domain["id"].lower() == key:

@@ -47,6 +47,7 @@ ROLE_TEMPLATE_IDS: dict[str, str] = {
     "Message Center Reader": "790c1fb9-7f7d-4f88-86a1-ef1f95c05c1b",
     "Reports Reader": "4a5d8f65-41da-4de4-8968-e035b65339cf",
     "Exchange Administrator": "29232cdf-9323-42fd-ade2-1d097af3e4de",
+    "Hybrid Identity Administrator": "8ac3fc64-6eca-42ea-9e69-59f4c7b60eb2",
 }
 
 _ANYONE = "*"
@@ -120,6 +121,7 @@ _ROLE_READ = Access(
     )
 )
 
+_FEDERATION_WRITE = Access(("Domain-InternalFederation.ReadWrite.All", "Domain.ReadWrite.All"))
 ROUTES: dict[str, Access] = {
     "POST /$batch": Access(()),
     "GET /users": Access(_USER_READ),
@@ -216,6 +218,10 @@ ROUTES: dict[str, Access] = {
             "Domain.ReadWrite.All",
         )
     ),
+    # POST and DELETE also need a directory role that may federate (see _federation)
+    "POST /domains/{id}/federationConfiguration": _FEDERATION_WRITE,
+    "PATCH /domains/{id}/federationConfiguration/{id}": _FEDERATION_WRITE,
+    "DELETE /domains/{id}/federationConfiguration/{id}": _FEDERATION_WRITE,
 }
 
 _GENERIC_USER_WRITE = frozenset({"User.ReadWrite.All", "Directory.ReadWrite.All"})

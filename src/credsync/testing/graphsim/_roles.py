@@ -57,6 +57,9 @@ DESCRIPTIONS = {
     "Center only.",
     "Reports Reader": "Can read sign-in and audit reports.",
     "Exchange Administrator": "Can manage all aspects of the Exchange product.",
+    "Hybrid Identity Administrator": "Can manage Active Directory to Microsoft Entra cloud "
+    "provisioning, Microsoft Entra Connect, Pass-through Authentication (PTA), Password hash "
+    "synchronization (PHS), Seamless Single Sign-On (Seamless SSO), and federation settings.",
 }
 _BY_TEMPLATE = {template: name for name, template in ROLE_TEMPLATE_IDS.items()}
 _ROLE_PROPS = {"id": "Edm.String", "displayName": "Edm.String", "roleTemplateId": "Edm.String"}

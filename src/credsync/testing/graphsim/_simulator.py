@@ -15,7 +15,17 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from . import _audits, _batch, _delta, _directory, _groups, _members, _roles, _users
+from . import (
+    _audits,
+    _batch,
+    _delta,
+    _directory,
+    _federation,
+    _groups,
+    _members,
+    _roles,
+    _users,
+)
 from ._auth import Authority
 from ._clock import SimClock
 from ._domains import domain_record, federation_config
@@ -46,6 +56,7 @@ def _router() -> Router:
     _groups.register(router)
     _members.register(router)
     _directory.register(router)
+    _federation.register(router)
     _audits.register(router)
     _roles.register(router)
     register_sign_ins(router)  # /auditLogs/signIns (_signins)
@@ -242,13 +253,17 @@ class GraphSimulator:
         tenant.default_app = tenant.add_app(DEFAULT_PERMISSIONS, DEFAULT_ROLE, "credsync")
         return tenant
 
-    def add_domain(self, tenant: SimTenant, name: str, *, federated: bool = False) -> str:
-        """Add a verified domain to ``tenant`` (made unique in this simulator, as tenants'
-        domains are), federated or managed; returns its name."""
+    def add_domain(
+        self, tenant: SimTenant, name: str, *, federated: bool = False, verified: bool = True
+    ) -> str:
+        """Add a domain to ``tenant`` (made unique in this simulator, as tenants' domains are),
+        federated or managed, verified or not; returns its name."""
         with self._lock:
             name = self._free_domain(name.lower())
             with tenant.store.lock:
-                tenant.domains.append(domain_record(name))
+                record = domain_record(name)
+                record["isVerified"] = verified
+                tenant.domains.append(record)
             if federated:
                 tenant.set_federated(name)
             self._by_domain[name] = tenant

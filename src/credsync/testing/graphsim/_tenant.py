@@ -97,6 +97,15 @@ class SimTenant:
         self.premium = False
         # directory roles activated by POST /directoryRoles (held roles are active anyway)
         self.activated_roles: set[str] = set()
+        # federation writes (see _federation): the directory roles an app needs for app-only
+        # POST/DELETE of a federationConfiguration (None: no role check), and the seconds
+        # before /domains reports a domain's new authenticationType (Microsoft: up to 2 hours)
+        self.federation_roles: tuple[str, ...] | None = (
+            "Global Administrator",
+            "Hybrid Identity Administrator",
+        )
+        self.federation_delay: float = 0.0
+        self.pending_auth: dict[str, tuple[float, str]] = {}
 
     def __repr__(self) -> str:
         return f"SimTenant(id={self.id!r}, domain={self.domain!r}, users={self.users_count()})"
