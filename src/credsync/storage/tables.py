@@ -52,6 +52,7 @@ __all__ = [
     "import_selection_runs",
     "import_selections",
     "links",
+    "mail_settings",
     "metadata",
     "mfa_recovery_codes",
     "operator_clients",
@@ -63,6 +64,7 @@ __all__ = [
     "people",
     "people_terms",
     "person_accounts",
+    "person_links",
     "person_onboarding",
     "provisioned_people",
     "provisioning_settings",
@@ -73,6 +75,7 @@ __all__ = [
     "runs",
     "search_terms",
     "secret_versions",
+    "self_service_settings",
     "sign_in_failures",
     "sign_in_providers",
     "sync_queue",
@@ -417,6 +420,13 @@ from credsync.storage._selection_tables import (  # noqa: E402
     import_selection_runs,
     import_selections,
     person_onboarding,
+)
+
+# Mail and self-service (revision 0036).
+from credsync.storage._self_service_tables import (  # noqa: E402
+    mail_settings,
+    person_links,
+    self_service_settings,
 )
 
 # Operators who sign in with an identity provider (revision 0032).

@@ -8,6 +8,7 @@ from credsync.errors import AlreadyExists, StaleVersion
 from credsync.storage import Database, meta, sessions
 from credsync.storage import capture as capture_rows
 from credsync.storage import clients as client_rows
+from credsync.storage import mail_settings as mail_rows
 from credsync.storage import operator_sign_in as sign_in_rows
 from credsync.types import Secret
 from credsync.vault._time import utcnow
@@ -25,14 +26,17 @@ from credsync.vault.directories import Directories
 from credsync.vault.flags import Flags
 from credsync.vault.groups import Groups
 from credsync.vault.keyring import KeyRing, derive_and_check, read_kdf_params
+from credsync.vault.mail import SEALED_AS, Mail
 from credsync.vault.models import Operator
 from credsync.vault.operator_groups import OperatorGroups
 from credsync.vault.operator_sign_in import OperatorSignIn
 from credsync.vault.operators import Operators, check_operator_password, seed_roles
 from credsync.vault.people import People
+from credsync.vault.person_passwords import PersonPasswords
 from credsync.vault.policies import Policies
 from credsync.vault.provisioning import Provisioning
 from credsync.vault.relays import Relays
+from credsync.vault.self_service import SelfService
 from credsync.vault.websessions import WebSessions
 
 __all__ = ["Vault"]
@@ -56,6 +60,9 @@ class Vault:
         self.groups = Groups(db, self.audit)
         self.provisioning = Provisioning(db, self.audit)
         self.flags = Flags(db, self.audit)
+        self.mail = Mail(db, self.audit)
+        self.person_passwords = PersonPasswords(db, self.audit)
+        self.self_service = SelfService(db, self.audit, self.mail, self.person_passwords)
         self.capture = Capture(db, self.audit)
         self.capture_intake = CaptureIntake(db, self.audit, self.flags, self.auto_create)
         self.web_sessions = WebSessions(db, self.audit, self.access, self.operators)
@@ -163,6 +170,11 @@ class Vault:
             for provider, sealed in sign_in_rows.sealed_secrets(conn):
                 sign_in_rows.set_sealed_secret(
                     conn, provider, old.rewrap_sign_in_secret(provider, sealed, new)
+                )
+            mail_password = mail_rows.sealed_password(conn)
+            if mail_password is not None:
+                mail_rows.set_sealed_password(
+                    conn, old.rewrap_sign_in_secret(SEALED_AS, mail_password, new)
                 )
             meta.set_key(
                 conn,
