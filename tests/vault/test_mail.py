@@ -71,14 +71,14 @@ def test_starttls_with_the_given_ca_and_a_sign_in(
     assert "password_ct" not in repr(row)
     assert "smtp-pass-Q7" not in str(audit_of(world, "mail.set")[0].details)
     # A wrong password: the server's refusal, quoted, never the password.
-    world.vault.mail.set(
-        world.admin, world.keys, {"password": Secret("wrong-pass-Q7")}
-    )
+    world.vault.mail.set(world.admin, world.keys, {"password": Secret("wrong-pass-Q7")})
     with pytest.raises(MailError, match="refused the sign-in of 'mailer': 535") as caught:
         world.vault.mail.test(world.admin, world.keys, "ops@msp.test")
     assert "wrong-pass" not in str(caught.value)
     # Without the CA the server's certificate is not trusted: said so, nothing sent.
-    world.vault.mail.set(world.admin, world.keys, {"ca_pem": "", "password": Secret("smtp-pass-Q7")})
+    world.vault.mail.set(
+        world.admin, world.keys, {"ca_pem": "", "password": Secret("smtp-pass-Q7")}
+    )
     with pytest.raises(MailError, match=r"127\.0\.0\.1:\d+: its TLS certificate is not trusted"):
         world.vault.mail.test(world.admin, world.keys, "ops@msp.test")
     assert len(trap.messages) == 1
@@ -93,7 +93,7 @@ def test_a_refused_recipient_and_an_absent_server_are_named(
     world = sqlite_world
     _plain(world, mail_trap)
     mail_trap.refuse.add("nobody@msp.test")
-    with pytest.raises(MailError, match="refused the recipient 'nobody@msp.test': 550"):
+    with pytest.raises(MailError, match=r"refused the recipient 'nobody@msp\.test': 550"):
         world.vault.mail.test(world.admin, world.keys, "nobody@msp.test")
     port = mail_trap.port
     mail_trap.stop()

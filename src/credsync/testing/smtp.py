@@ -45,7 +45,7 @@ class _Handler:
     def __init__(self, trap: MailTrap) -> None:
         self._trap = trap
 
-    async def handle_RCPT(  # noqa: N802 - aiosmtpd's hook name
+    async def handle_RCPT(
         self, server: Any, session: Any, envelope: Any, address: str, options: Any
     ) -> str:
         if address.lower() in self._trap.refuse:
@@ -53,11 +53,10 @@ class _Handler:
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
-    async def handle_DATA(  # noqa: N802 - aiosmtpd's hook name
-        self, server: Any, session: Any, envelope: Any
-    ) -> str:
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         message = email.message_from_bytes(envelope.content, policy=email.policy.default)
-        assert isinstance(message, EmailMessage)
+        if not isinstance(message, EmailMessage):  # pragma: no cover - the policy makes one
+            return "451 could not read the message"
         with self._trap._lock:
             self._trap.messages.append(
                 Received(envelope.mail_from, tuple(envelope.rcpt_tos), message)

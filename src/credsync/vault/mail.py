@@ -139,7 +139,9 @@ def _clean(given: MailSetup, current: rows.MailSettingsRow | None) -> dict[str, 
             field="security",
         )
     if "username" in given:
-        values["username"] = clean_text(given["username"], "username", 255, field="username").strip() or None
+        values["username"] = (
+            clean_text(given["username"], "username", 255, field="username").strip() or None
+        )
     values.setdefault("username", None)
     for key, clean in (("from_address", clean_address), ("public_url", None)):
         raw = given.get(key, values.get(key))

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import smtplib
-import socket
 import ssl
 from dataclasses import dataclass, field
 from email.message import EmailMessage
@@ -88,7 +87,9 @@ def send_sync(server: SmtpServer, mail: Outgoing) -> None:
     except MailError:
         raise
     except smtplib.SMTPAuthenticationError as exc:
-        raise MailError(f"{where} refused the sign-in of {server.username!r}: {_said(exc)}") from None
+        raise MailError(
+            f"{where} refused the sign-in of {server.username!r}: {_said(exc)}"
+        ) from None
     except smtplib.SMTPRecipientsRefused as exc:
         said = "; ".join(
             f"{code} {text.decode('utf-8', 'replace')}" for code, text in exc.recipients.values()
@@ -102,7 +103,7 @@ def send_sync(server: SmtpServer, mail: Outgoing) -> None:
         ) from None
     except ssl.SSLError as exc:
         raise MailError(f"{where}: TLS failed ({exc.reason or exc})") from None
-    except (smtplib.SMTPException, OSError, socket.timeout) as exc:
+    except (TimeoutError, smtplib.SMTPException, OSError) as exc:
         raise MailError(f"{where} could not be reached: {exc}") from None
 
 

@@ -25,7 +25,6 @@ from dataclasses import dataclass
 
 from sqlalchemy.engine import Connection
 
-from credsync.connectors import registry
 from credsync.errors import InvalidInput, NotFound
 from credsync.storage import Database
 from credsync.storage import accounts as account_rows
@@ -35,11 +34,10 @@ from credsync.storage import policies as policy_rows
 from credsync.types import Secret
 from credsync.vault._time import utcnow
 from credsync.vault.audit import AuditLog
-from credsync.vault.auth import Actor, Permission
+from credsync.vault.auth import SYSTEM, Actor, Permission
 from credsync.vault.clients import find_client_row
 from credsync.vault.directories import directory_model, find_directory_row
 from credsync.vault.generator import PasswordPolicy
-from credsync.vault.auth import SYSTEM
 
 __all__ = ["PEOPLE_DEFAULT", "PasswordRefused", "PersonPasswords", "Refusal", "policy_refusal"]
 

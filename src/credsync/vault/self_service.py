@@ -260,8 +260,10 @@ class SelfService:
             if not (record.invite and record.awaiting) or record.client_id != client_id:
                 continue
             open_link = latest.get(person_id)
-            if open_link is not None and open_link.used_at is None and (
-                open_link.voided_at is None and as_utc(open_link.expires_at) > now
+            if (
+                open_link is not None
+                and open_link.used_at is None
+                and (open_link.voided_at is None and as_utc(open_link.expires_at) > now)
             ):
                 continue
             try:
@@ -337,7 +339,8 @@ class SelfService:
                         client_id=row.client_id, details={"purpose": row.purpose, "why": why},
                     )  # fmt: skip
             raise InvalidInput(BAD_LINK, field="token")
-        assert row is not None and person is not None
+        if row is None or person is None:  # pragma: no cover - refused above
+            raise InvalidInput(BAD_LINK, field="token")
         return LinkPerson(
             row.id, row.purpose, person.id, person.client_id, person.username, person.display_name
         )

@@ -62,9 +62,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name="pk_person_links"),
         sa.UniqueConstraint("token_hash", name="uq_person_links_token_hash"),
     )
-    op.create_index(
-        "ix_person_links_person_id_purpose", "person_links", ["person_id", "purpose"]
-    )
+    op.create_index("ix_person_links_person_id_purpose", "person_links", ["person_id", "purpose"])
     op.create_table(
         "self_service_settings",
         sa.Column("client_id", sa.String(36), nullable=False),
