@@ -11,6 +11,9 @@
     │   │   ├── MfaRequired             the sign-in needs the second factor's code
     │   │   ├── MfaFailed               the one-time code was wrong or already used
     │   │   ├── MfaEnrolmentRequired    MFA is required and not set up: enrol first
+    │   │   ├── SignInRefused           a person's sign-in was refused (one message, whatever
+    │   │   │   │                       the reason: the reason is audited, never shown)
+    │   │   │   └── TooManyAttempts     too many failures: try again in ``retry_after`` seconds
     │   │   └── CaptureUnauthenticated  a capture batch's forwarder is unknown, revoked, or its
     │   │       │                       signature is bad
     │   │       └── CaptureStale        its sent_at is too far from the server's clock
@@ -90,10 +93,12 @@ __all__ = [
     "PolicyRejected",
     "RunInProgress",
     "SchemaOutOfDate",
+    "SignInRefused",
     "StaleVersion",
     "StorageError",
     "SyncAborted",
     "SyncError",
+    "TooManyAttempts",
     "TransientConnectorError",
     "VaultError",
     "VaultLocked",
@@ -165,6 +170,25 @@ class MfaEnrolmentRequired(AuthenticationFailed):
     """The operator must use a second factor and has not set one up: only enrolment works."""
 
     code = "mfa_enrollment_required"
+
+
+class SignInRefused(AuthenticationFailed):
+    """A person's sign-in (password or second factor) was refused: the message is the same
+    whatever the reason (a wrong password, an unknown username, a disabled person...), which
+    is audited, never shown."""
+
+    code = "sign_in_refused"
+
+
+class TooManyAttempts(SignInRefused):
+    """Too many failed sign-ins of a person, or from an address, in the window: try again in
+    ``retry_after`` seconds."""
+
+    code = "too_many_attempts"
+
+    def __init__(self, message: str, *, retry_after: int = 0) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class CaptureUnauthenticated(AuthenticationFailed):

@@ -86,6 +86,11 @@ OWNERS = {
     "sign_in_providers": "credsync.storage.operator_sign_in",
     "operator_identities": "credsync.storage.operator_sign_in",
     "operator_group_maps": "credsync.storage.operator_sign_in",
+    "person_mfa": "credsync.storage.person_mfa",
+    "person_security_keys": "credsync.storage.person_mfa",
+    "person_key_challenges": "credsync.storage.person_mfa",
+    "person_sign_in_failures": "credsync.storage.person_failures",
+    "person_sessions": "credsync.storage.person_sessions",
 }
 
 # Tables without an owner yet, and modules outside credsync.storage that still import the

@@ -156,6 +156,7 @@ def web(tmp_path: Path, web_template: Template, web_app: FastAPI) -> Iterator[We
     state = web_app.state.credsync
     state.vault, state.keys = vault, keys
     state.limiter = LoginLimiter.of_vault(db, keys)
+    vault.person_auth.use_keys(keys)
     try:
         yield WebWorld(world, state, web_app, web_template.ids, web_template.sessions)
     finally:

@@ -103,6 +103,20 @@ PUBLIC = {
     ("GET", "/sign-in/microsoft"),  # test_sign_in_microsoft.py
     ("GET", "/sign-in/microsoft/callback"),
     ("GET", "/api/v1/docs"),
+    # The person portal: people, not operators; tests/web/test_person_portal.py
+    ("GET", "/my/{client}/sign-in"),
+    ("POST", "/my/{client}/sign-in"),
+    ("GET", "/my/{client}/sign-in/code"),
+    ("POST", "/my/{client}/sign-in/code"),
+    ("POST", "/my/{client}/sign-in/key"),
+    ("GET", "/my/{client}/sign-in/enrol"),
+    ("POST", "/my/{client}/sign-in/enrol"),
+    ("GET", "/my/{client}"),
+    ("GET", "/my/{client}/"),
+    ("POST", "/my/{client}/sign-out"),
+    ("GET", "/my/{client}/keys"),
+    ("POST", "/my/{client}/keys"),
+    ("POST", "/my/{client}/keys/{key}/remove"),
 }
 POSTS = [
     "/microsoft-sign-in/import",

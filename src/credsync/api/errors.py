@@ -45,6 +45,7 @@ from credsync.errors import (
     PolicyRejected,
     StorageError,
     SyncError,
+    TooManyAttempts,
     VaultLocked,
     WrongPassphrase,
 )
@@ -95,6 +96,7 @@ HTTP_STATUSES: Mapping[type[CredsyncError], int] = MappingProxyType(
         InvalidInput: 400,
         AuthError: 401,
         PermissionDenied: 403,
+        TooManyAttempts: 429,
         VaultLocked: 503,
         WrongPassphrase: 503,
         NotFound: 404,

@@ -183,5 +183,7 @@ class ServerState:
 
     def __post_init__(self) -> None:
         self.limiter = LoginLimiter.of_vault(self.vault.db, self.keys)
+        # People's sign-in opens their vault passwords with the server's key ring.
+        self.vault.person_auth.use_keys(self.keys)
         # Captures of accounts with no credential: auto-create asks the directory about scope.
         install_scope_check(self.vault, self.keys)

@@ -64,8 +64,13 @@ __all__ = [
     "people",
     "people_terms",
     "person_accounts",
+    "person_key_challenges",
     "person_links",
+    "person_mfa",
     "person_onboarding",
+    "person_security_keys",
+    "person_sessions",
+    "person_sign_in_failures",
     "provisioned_people",
     "provisioning_settings",
     "relay_pairs",
@@ -404,6 +409,15 @@ from credsync.storage._people_tables import (  # noqa: E402
     people,
     people_terms,
     person_accounts,
+)
+
+# People signing in: their second factors, failures and portal sessions (revision 0035).
+from credsync.storage._person_auth_tables import (  # noqa: E402
+    person_key_challenges,
+    person_mfa,
+    person_security_keys,
+    person_sessions,
+    person_sign_in_failures,
 )
 
 # Provisioning people's tables (revision 0030).

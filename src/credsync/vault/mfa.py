@@ -76,6 +76,7 @@ __all__ = [
     "SecurityKeyJson",
     "SignInNeed",
     "totp_state",
+    "vault_mfa_key",
 ]
 
 ISSUER = "credsync"
@@ -154,6 +155,17 @@ class MfaStatus:
             required=self.required,
             recovery_codes_left=self.recovery_codes_left,
         )
+
+
+def vault_mfa_key(conn: Connection) -> MfaKey:
+    """The vault's key that seals TOTP seeds (operators' and people's), made on first need."""
+    raw = meta.mfa_key(conn)
+    if raw is None:
+        meta.set_mfa_key_once(conn, MfaKey.generate_raw())
+        raw = meta.mfa_key(conn)
+    if raw is None:  # pragma: no cover - written just above
+        raise RuntimeError("the vault's MFA key is missing")
+    return MfaKey(raw)
 
 
 def totp_state(found: rows.MfaRow | None) -> str:
@@ -246,13 +258,7 @@ class Mfa:
         return row
 
     def _key(self, conn: Connection) -> MfaKey:
-        raw = meta.mfa_key(conn)
-        if raw is None:
-            meta.set_mfa_key_once(conn, MfaKey.generate_raw())
-            raw = meta.mfa_key(conn)
-        if raw is None:  # pragma: no cover - written just above
-            raise RuntimeError("the vault's MFA key is missing")
-        return MfaKey(raw)
+        return vault_mfa_key(conn)
 
     # -- enrolment ---------------------------------------------------------------------------
     def begin(self, actor: Actor) -> Enrolment:

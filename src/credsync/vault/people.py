@@ -32,6 +32,8 @@ from credsync.storage import Database
 from credsync.storage import credentials as credential_rows
 from credsync.storage import groups as group_rows
 from credsync.storage import people as rows
+from credsync.storage import person_mfa as person_mfa_rows
+from credsync.storage import person_sessions as person_session_rows
 from credsync.storage.words import identity_terms
 from credsync.types import new_id
 from credsync.vault._time import utcnow
@@ -229,6 +231,8 @@ class People(IdentityService[rows.PersonRow, Person]):
     # -- trash -------------------------------------------------------------------------------
     def _forget(self, conn: Connection, row: rows.PersonRow) -> None:
         group_rows.forget_member(conn, row.id)
+        person_mfa_rows.forget_person(conn, row.id)
+        person_session_rows.forget_person(conn, row.id)
 
     # -- from a directory --------------------------------------------------------------------
     def upsert_from_directory(

@@ -32,7 +32,9 @@ from credsync.vault.operator_groups import OperatorGroups
 from credsync.vault.operator_sign_in import OperatorSignIn
 from credsync.vault.operators import Operators, check_operator_password, seed_roles
 from credsync.vault.people import People
+from credsync.vault.person_auth import PersonAuth
 from credsync.vault.person_passwords import PersonPasswords
+from credsync.vault.person_sessions import PersonSessions
 from credsync.vault.policies import Policies
 from credsync.vault.provisioning import Provisioning
 from credsync.vault.relays import Relays
@@ -56,6 +58,8 @@ class Vault:
         self.directories = Directories(db, self.audit)
         self.auto_create = AutoCreate(db, self.audit)
         self.relays = Relays(db, self.audit)
+        self.person_auth = PersonAuth(db, self.audit)
+        self.person_sessions = PersonSessions(db, self.audit, self.person_auth)
         self.people = People(db, self.audit)
         self.groups = Groups(db, self.audit)
         self.provisioning = Provisioning(db, self.audit)

@@ -28,6 +28,8 @@ from credsync.web.routes import (
     group_export,
     groups,
     mfa,
+    my_home,
+    my_sign_in,
     operators,
     overview,
     people_deleted,
@@ -86,6 +88,8 @@ def mount_web(app: FastAPI) -> None:
         operators,
         roles,
         apidocs,
+        my_sign_in,
+        my_home,
     ):
         app.include_router(module.router)
     api_errors = app.exception_handlers[StarletteHTTPException]

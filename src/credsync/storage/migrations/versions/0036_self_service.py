@@ -4,7 +4,7 @@ password resets, kept as hashes of their tokens) and ``self_service_settings`` (
 password policy for its people).
 
 Revision ID: 0036
-Revises: 0033
+Revises: 0035
 Create Date: 2026-12-07
 """
 
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0036"
-down_revision = "0033"
+down_revision = "0035"
 branch_labels = None
 depends_on = None
 

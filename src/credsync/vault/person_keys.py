@@ -1,0 +1,248 @@
+"""People's security keys and passkeys (WebAuthn) as a second factor, beside their TOTP app
+(:mod:`credsync.vault.person_auth`). The ceremonies are those of operators' keys
+(:mod:`credsync.vault.webauthn`, the same :mod:`credsync.crypto.webauthn`), run from the person
+portal; the relying party (the portal's host name and origin) is the caller's to give.
+
+- **Adding a key** (:meth:`PersonKeys.registration_options`, :meth:`PersonKeys.register`): by a
+  person whose sign-in passed the second factor, or who has none yet (then the key completes
+  their enrolment). Audited ``person.security_key_added``.
+- **Signing in** (:meth:`PersonKeys.sign_in_options`, :meth:`PersonKeys.check`): the answer
+  must be signed by one of the person's keys over a live challenge of their sign-in (taken
+  once), and the sign count must go up when either count is non-zero (a cloned key). A refused
+  answer counts against the sign-in limits like a wrong code.
+- **Removing a key** (:meth:`PersonKeys.remove`), from a session that passed the second factor.
+
+Credential ids and public keys stay out of audit details, errors and what is shown.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from typing_extensions import TypedDict
+
+from credsync.crypto.webauthn import (
+    RelyingParty,
+    WebAuthnRejected,
+    authentication_options,
+    challenge_of,
+    credential_id_of,
+    new_challenge,
+    registration_options,
+    verify_assertion,
+    verify_registration,
+)
+from credsync.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from credsync.storage import Database
+from credsync.storage import people as people_rows
+from credsync.storage import person_mfa as rows
+from credsync.types import new_id
+from credsync.vault._time import as_utc, as_utc_opt, utcnow
+from credsync.vault.audit import AuditLog
+
+if TYPE_CHECKING:
+    from credsync.vault.person_auth import PersonAuth, PersonSignIn
+
+__all__ = ["CHALLENGE_TTL", "MAX_KEYS", "PersonKey", "PersonKeyJson", "PersonKeys"]
+
+CHALLENGE_TTL = dt.timedelta(minutes=5)
+MAX_KEYS = 10
+NAME_LENGTH = 64
+_REGISTER = "register"
+_SIGN_IN = "sign_in"
+
+
+class PersonKeyJson(TypedDict):
+    id: str
+    name: str
+    created_at: str
+    last_used_at: str | None
+
+
+@dataclass(frozen=True)
+class PersonKey:
+    id: str
+    name: str
+    created_at: dt.datetime
+    last_used_at: dt.datetime | None
+
+    @classmethod
+    def of(cls, row: rows.KeyRow) -> PersonKey:
+        return cls(row.id, row.name, as_utc(row.created_at), as_utc_opt(row.last_used_at))
+
+    def to_json(self) -> PersonKeyJson:
+        used = self.last_used_at
+        return PersonKeyJson(
+            id=self.id,
+            name=self.name,
+            created_at=self.created_at.isoformat(),
+            last_used_at=None if used is None else used.isoformat(),
+        )
+
+
+class PersonKeys:
+    def __init__(self, db: Database, audit: AuditLog, auth: PersonAuth) -> None:
+        self._db = db
+        self._audit = audit
+        self._auth = auth
+
+    def _person(self, sign_in: PersonSignIn) -> people_rows.PersonRow:
+        """The sign-in's person, provided it may change their keys: it passed the second
+        factor, or the person has none yet."""
+        with self._db.read() as conn:
+            person = people_rows.get(conn, sign_in.person_id)
+            enrolled = self._auth._status(conn, sign_in.person_id).enrolled
+        if person is None or person.deleted_at is not None or not person.enabled:
+            raise NotFound("no such person")
+        if enrolled and not sign_in.mfa:
+            raise PermissionDenied("sign in again with your second factor to change your keys")
+        return person
+
+    def list(self, person_id: str) -> list[PersonKey]:
+        with self._db.read() as conn:
+            return [PersonKey.of(k) for k in rows.keys_of(conn, person_id)]
+
+    def registration_options(self, sign_in: PersonSignIn, rp: RelyingParty) -> str:
+        """The JSON for ``navigator.credentials.create()``, its challenge kept."""
+        person = self._person(sign_in)
+        challenge = new_challenge()
+        now = utcnow()
+        with self._db.write() as conn:
+            mine = rows.keys_of(conn, person.id)
+            if len(mine) >= MAX_KEYS:
+                raise Conflict(f"you have {MAX_KEYS} security keys: remove one first")
+            rows.add_challenge(
+                conn, challenge, person.id, _REGISTER, now=now, expires_at=now + CHALLENGE_TTL
+            )
+        return registration_options(
+            rp,
+            challenge=challenge,
+            user_id=person.id,
+            user_name=person.username,
+            exclude=[(k.credential_id, tuple(k.transports.split())) for k in mine],
+        )
+
+    def register(
+        self, sign_in: PersonSignIn, rp: RelyingParty, name: str, answer: str
+    ) -> PersonKey:
+        """Add the key of the browser's ``answer`` under ``name``; InvalidInput naming
+        ``name`` or ``credential``."""
+        name = " ".join(name.split())
+        if not name or len(name) > NAME_LENGTH or not name.isprintable():
+            raise InvalidInput(
+                f"a security key needs a name of 1 to {NAME_LENGTH} printable characters",
+                field="name",
+            )
+        person = self._person(sign_in)
+        now = utcnow()
+        try:
+            challenge = challenge_of(answer)
+        except WebAuthnRejected as exc:
+            raise InvalidInput(str(exc), field="credential") from exc
+        with self._db.write() as conn:
+            taken = rows.take_challenge(conn, challenge, person.id, _REGISTER, now)
+        if not taken:
+            raise InvalidInput(
+                "the security key answered a challenge that is unknown, used or expired: "
+                "add the key again",
+                field="credential",
+            )
+        try:
+            made = verify_registration(rp, answer, challenge)
+        except WebAuthnRejected as exc:
+            raise InvalidInput(str(exc), field="credential") from exc
+        with self._db.write() as conn:
+            mine = rows.keys_of(conn, person.id)
+            if any(k.name.casefold() == name.casefold() for k in mine):
+                raise InvalidInput(f"you have a security key named {name!r} already", field="name")
+            if rows.by_credential_id(conn, made.credential_id) is not None:
+                raise Conflict("that security key is registered already")
+            key = rows.KeyRow(
+                new_id(), person.id, made.credential_id, made.public_key, made.sign_count,
+                " ".join(made.transports), name, now, None,
+            )  # fmt: skip
+            rows.add_key(conn, key)
+            self._auth._audit_in(
+                conn, "person.security_key_added", person, person.client_id,
+                {"key": key.id, "key_name": name},
+            )  # fmt: skip
+        return PersonKey.of(key)
+
+    def remove(self, sign_in: PersonSignIn, key_id: str) -> PersonKey:
+        if not sign_in.mfa:
+            raise PermissionDenied("sign in again with your second factor to change your keys")
+        person = self._person(sign_in)
+        with self._db.write() as conn:
+            key = next((k for k in rows.keys_of(conn, person.id) if k.id == key_id), None)
+            if key is None:
+                raise NotFound("you have no such security key")
+            rows.remove_key(conn, person.id, key.id)
+            self._auth._audit_in(
+                conn, "person.security_key_removed", person, person.client_id,
+                {"key": key.id, "key_name": key.name},
+            )  # fmt: skip
+        return PersonKey.of(key)
+
+    # -- signing in --------------------------------------------------------------------------
+    def sign_in_options(self, sign_in: PersonSignIn, rp: RelyingParty) -> str | None:
+        """The JSON for ``navigator.credentials.get()`` in the sign-in; None without keys."""
+        challenge = new_challenge()
+        now = utcnow()
+        with self._db.write() as conn:
+            mine = rows.keys_of(conn, sign_in.person_id)
+            if not mine:
+                return None
+            rows.add_challenge(
+                conn, challenge, sign_in.person_id, _SIGN_IN, now=now,
+                expires_at=now + CHALLENGE_TTL,
+            )  # fmt: skip
+        allow = [(k.credential_id, tuple(k.transports.split())) for k in mine]
+        return authentication_options(rp, challenge=challenge, allow=allow)
+
+    def check(
+        self, sign_in: PersonSignIn, rp: RelyingParty, answer: str, *, address: str
+    ) -> PersonSignIn:
+        """``sign_in`` past its second factor by a security key's ``answer``; else
+        SignInRefused (counted like a wrong code)."""
+        auth = self._auth
+        person = auth._live(sign_in.person_id)
+        auth._limit(person, sign_in.client_id, address)
+        if person is None:
+            raise auth._refuse(None, sign_in.client_id, address, "person gone or disabled")
+        why = self._verify(person, rp, answer)
+        if why is not None:
+            raise auth._refuse(
+                person, sign_in.client_id, address, why,
+                message="the security key's answer was refused: try again, or use a code",
+            )  # fmt: skip
+        return auth.passed(person, sign_in, address, "security_key")
+
+    def _verify(self, person: people_rows.PersonRow, rp: RelyingParty, answer: str) -> str | None:
+        """Why the answer is refused (None: accepted, the key's count recorded)."""
+        now = utcnow()
+        try:
+            challenge = challenge_of(answer)
+            credential_id = credential_id_of(answer)
+        except WebAuthnRejected as exc:
+            return str(exc)[:300]
+        with self._db.write() as conn:
+            taken = rows.take_challenge(conn, challenge, person.id, _SIGN_IN, now)
+            key = rows.by_credential_id(conn, credential_id)
+        if not taken:
+            return "security key: unknown, used or expired challenge"
+        if key is None or key.person_id != person.id:
+            return "security key: not one of the person's keys"
+        try:
+            count = verify_assertion(rp, answer, challenge, key.public_key)
+        except WebAuthnRejected as exc:
+            return str(exc)[:300]
+        if (count or key.sign_count) and count <= key.sign_count:
+            return "security key: sign count did not go up (a cloned key?)"
+        with self._db.write() as conn:
+            if not rows.record_use(
+                conn, key.id, old_count=key.sign_count, new_count=count, now=now
+            ):
+                return "security key: used by another sign-in meanwhile"
+        return None
