@@ -117,6 +117,15 @@ PUBLIC = {
     ("GET", "/my/{client}/keys"),
     ("POST", "/my/{client}/keys"),
     ("POST", "/my/{client}/keys/{key}/remove"),
+    # Self-service passwords: tests/web/test_browser_self_service.py, test_self_service_pages.py
+    ("GET", "/my/{client}/welcome/{token}"),
+    ("POST", "/my/{client}/welcome/{token}"),
+    ("GET", "/my/{client}/password"),
+    ("POST", "/my/{client}/password"),
+    ("GET", "/my/{client}/reset"),
+    ("POST", "/my/{client}/reset"),
+    ("GET", "/my/{client}/reset/{token}"),
+    ("POST", "/my/{client}/reset/{token}"),
 }
 POSTS = [
     "/microsoft-sign-in/import",

@@ -52,7 +52,7 @@ from credsync.vault import Vault
 from credsync.vault._time import utcnow
 from credsync.vault.directories import Directory
 from credsync.vault.keyring import KeyRing
-from credsync.vault.self_service import LinkPerson, StoredPassword, person_actor
+from credsync.vault.self_service import LinkPerson, StoredPassword, self_service_actor
 
 __all__ = ["PushOutcome", "PushOutcomeJson", "SelfServiceResult", "set_person_password"]
 
@@ -191,7 +191,7 @@ async def push_person_password(
         )
     with vault.db.write() as conn:
         vault.audit.append(
-            conn, person_actor(person), "person.password_pushed", target_type="person",
+            conn, self_service_actor(person), "person.password_pushed", target_type="person",
             target_id=person.id, client_id=person.client_id,
             details={"secret_version": stored.version,
                      "pushes": [o.to_json() for o in outcomes]},

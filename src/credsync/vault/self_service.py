@@ -66,7 +66,7 @@ __all__ = [
     "LinkPerson",
     "SelfService",
     "StoredPassword",
-    "person_actor",
+    "self_service_actor",
 ]
 
 log = logging.getLogger("credsync.self_service")
@@ -111,7 +111,7 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
-def person_actor(person: people_rows.PersonRow) -> Actor:
+def self_service_actor(person: people_rows.PersonRow) -> Actor:
     """Who a person's own change is recorded as: ``person:<username>``, allowed to write
     (only) what the self-service service writes for them, in their client only."""
     return Actor(
@@ -367,7 +367,7 @@ class SelfService:
                                    field="person")  # fmt: skip
             if link is not None and not link_rows.use(conn, link.link_id, now):
                 raise InvalidInput(BAD_LINK, field="token")
-            actor = person_actor(person)
+            actor = self_service_actor(person)
             version = write_secret_version(
                 conn, self._audit, actor, keys, person.credential_id, password,
                 source="self-service", reason=why, relay=False,

@@ -29,6 +29,7 @@ from credsync.web.routes import (
     groups,
     mfa,
     my_home,
+    my_password,
     my_sign_in,
     operators,
     overview,
@@ -90,6 +91,7 @@ def mount_web(app: FastAPI) -> None:
         apidocs,
         my_sign_in,
         my_home,
+        my_password,
     ):
         app.include_router(module.router)
     api_errors = app.exception_handlers[StarletteHTTPException]
