@@ -28,6 +28,7 @@ from credsync.api.routes import (
     policies,
     provision_people,
     relays,
+    self_service,
     sign_in,
     sync,
     transfer,
@@ -88,6 +89,7 @@ def create_api(state: ServerState) -> FastAPI:
         group_export,
         groups,
         mfa,
+        self_service,
         sign_in,
         policies,
     )

@@ -11,7 +11,8 @@ one :class:`PushOutcome` per account:
   at the new version and its flags of an earlier failed push close);
 - ``refused``: the directory refused it, in its own words (a policy: history, minimum age...);
 - ``skipped``: nothing to push, and why: the client's directory sync is off (nothing of the
-  client touches a directory); the account is synced from on-premises AD (its password is AD's);
+  client touches a directory); the account is synced from the on-premises directory (its
+  password is that directory's);
   the user is in a federated domain (they sign in through the vault: its password is the
   vault's already);
 - ``failed``: the directory is away or refused us (our bind credential, TLS...).
@@ -120,7 +121,7 @@ async def _push_one(
         name = account.upn or account.username
         if account.synced_from_on_premises:
             return PushOutcome(directory.name, name, "skipped",
-                               "the account is synced from on-premises Active Directory: its "
+                               "the account is synced from the on-premises directory: its "
                                "password comes from there")  # fmt: skip
         after = await connector.set_password(account, password, PasswordOptions())
     except ConnectorError as exc:

@@ -29,11 +29,12 @@ from credsync.errors import InvalidInput, MailError, NotFound
 from credsync.storage import Database
 from credsync.storage import mail_settings as rows
 from credsync.types import Secret
-from credsync.vault._time import utcnow
+from credsync.vault._time import as_utc, utcnow
 from credsync.vault.audit import AuditLog
 from credsync.vault.auth import Actor, Permission
 from credsync.vault.keyring import KeyRing
 from credsync.vault.mail_send import Outgoing, SmtpServer, send_sync
+from credsync.vault.models import iso
 from credsync.vault.validate import clean_secret, clean_text, is_pem
 
 __all__ = ["SECURITIES", "Mail", "MailSettingsJson", "MailSetup"]
@@ -279,6 +280,6 @@ def _json(row: rows.MailSettingsRow) -> MailSettingsJson:
         public_url=row.public_url,
         has_ca=row.ca_pem is not None,
         invite_days=row.invite_days,
-        updated_at=row.updated_at.isoformat(),
+        updated_at=iso(as_utc(row.updated_at)),
         updated_by=row.updated_by,
     )

@@ -53,6 +53,7 @@ from credsync.vault.auth import Actor, Permission
 from credsync.vault.keyring import KeyRing
 from credsync.vault.mail import Mail
 from credsync.vault.mail_send import Outgoing, send_sync
+from credsync.vault.models import iso
 from credsync.vault.people_records import find_person_row
 from credsync.vault.person_passwords import PersonPasswords
 from credsync.vault.secrets import write_secret_version
@@ -214,14 +215,14 @@ class SelfService:
             self._audit.append(
                 conn, actor, "person.invite", target_type="person", target_id=person.id,
                 client_id=person.client_id,
-                details={"email": person.email, "expires_at": as_utc(link.expires_at).isoformat(),
+                details={"email": person.email, "expires_at": iso(as_utc(link.expires_at)),
                          "sent": not error, "error": error or None},
             )  # fmt: skip
         return InvitationJson(
             person_id=person.id,
             username=person.username,
             email=person.email,
-            expires_at=as_utc(link.expires_at).isoformat(),
+            expires_at=iso(as_utc(link.expires_at)),
             sent=not error,
             error=error or None,
         )
