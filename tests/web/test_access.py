@@ -70,6 +70,7 @@ ADMIN_PAGES = [
     "/clients/{client}/export",
     "/microsoft-sign-in",
     "/microsoft-sign-in/import",
+    "/mail",
 ]
 # Pages of records the template vault has none of (a run, a directory): each has its own
 # tests; here, signed out -> sign in, and their forms' posts are in POSTS.
@@ -128,6 +129,9 @@ PUBLIC = {
     ("POST", "/my/{client}/reset/{token}"),
 }
 POSTS = [
+    "/mail",
+    "/mail/test",
+    "/people/0123456789abcdef/invite",
     "/microsoft-sign-in/import",
     "/microsoft-sign-in/groups",
     "/microsoft-sign-in/groups/unmap",
@@ -568,6 +572,9 @@ REFUSED = {
         ("get", "/microsoft-sign-in", "admin"),
         ("post", "/microsoft-sign-in", "admin"),
         ("post", "/microsoft-sign-in/link", "admin"),
+        ("get", "/mail", "admin"),
+        ("post", "/mail", "admin"),
+        ("post", "/mail/test", "admin"),
         ("get", "/microsoft-sign-in/import", "admin"),
         ("post", "/microsoft-sign-in/import", "admin"),
         ("post", "/roles/new", "admin"),

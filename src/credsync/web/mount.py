@@ -27,6 +27,7 @@ from credsync.web.routes import (
     folders,
     group_export,
     groups,
+    mail,
     mfa,
     my_home,
     my_password,
@@ -92,6 +93,7 @@ def mount_web(app: FastAPI) -> None:
         my_sign_in,
         my_home,
         my_password,
+        mail,
     ):
         app.include_router(module.router)
     api_errors = app.exception_handlers[StarletteHTTPException]
