@@ -26,7 +26,7 @@ from credsync.vault.person_passwords import PasswordRefused
 from credsync.vault.self_service import INVITE, RESET
 from vault.helpers import audit_of
 
-from .entra import EntraWorld, strong
+from .entra import EntraWorld, add_entra_directory, build_entra_world, strong
 from .helpers import SyncWorld
 from .selfservice_world import add_person, add_tenant, mail_to
 from .test_enforce_mode import binds
@@ -210,3 +210,25 @@ def test_a_reset_by_link_and_expired_or_foreign_links_refused(
     assert audit_of(ew.vault_world, "person.link_refused")[0].details["why"] == "expired"
     outcomes = [e.details["outcome"] for e in audit_of(ew.vault_world, "person.reset_requested")]
     assert outcomes == ["sent", "sent", "no such person"]
+
+
+def test_a_user_of_a_federated_domain_is_skipped_and_said_why(
+    sqlite_world: Any, graph_sim: Any
+) -> None:
+    """Office 365 refuses a password for a user of a federated domain (it belongs to the
+    domain's identity provider: the vault, signing them in); the push says so, flags nothing."""
+    ew = build_entra_world(sqlite_world, graph_sim)
+    tenant = graph_sim.add_tenant(users=0, groups=0, domain="fabrikam.test",
+                                  federated_domain="sso.fabrikam.test")  # fmt: skip
+    name, _ = add_entra_directory(ew.vault_world, ew.client, graph_sim, tenant)
+    federated = [d["id"] for d in tenant.domains if d.get("authenticationType") == "Federated"][0]
+    user = tenant.create_user(upn=f"fed@{federated}", display_name="Fed User")
+    fed = add_person(ew.vault_world, ew.client, accounts={name: str(user.id)})
+    result = asyncio.run(set_person_password(ew.vault, ew.keys, fed.person_id, Secret(strong()),
+                                             why="self-service"))  # fmt: skip
+    [push] = result.pushes
+    assert push.status == "skipped"
+    assert "federated domain" in push.detail
+    assert "sign in through the vault" in push.detail
+    assert result.all_done
+    assert ew.flags() == {}
