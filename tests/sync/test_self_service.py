@@ -221,7 +221,7 @@ def test_a_user_of_a_federated_domain_is_skipped_and_said_why(
     tenant = graph_sim.add_tenant(users=0, groups=0, domain="fabrikam.test",
                                   federated_domain="sso.fabrikam.test")  # fmt: skip
     name, _ = add_entra_directory(ew.vault_world, ew.client, graph_sim, tenant)
-    federated = [d["id"] for d in tenant.domains if d.get("authenticationType") == "Federated"][0]
+    [federated] = [d["id"] for d in tenant.domains if d["authenticationType"] == "Federated"]
     user = tenant.create_user(upn=f"fed@{federated}", display_name="Fed User")
     fed = add_person(ew.vault_world, ew.client, accounts={name: str(user.id)})
     result = asyncio.run(set_person_password(ew.vault, ew.keys, fed.person_id, Secret(strong()),
