@@ -150,3 +150,21 @@ def test_only_admins_see_and_change_the_mail_settings(sqlite_world: VaultWorld) 
         world.vault.mail.show(operator)
     with pytest.raises(PermissionDenied):
         world.vault.mail.test(operator, world.keys, "ops@msp.test")
+
+
+def test_the_mail_password_survives_a_master_key_rotation(
+    sqlite_world: VaultWorld, mail_trap_tls: MailTrap
+) -> None:
+    from credsync.vault import KeyRing
+
+    world, trap = sqlite_world, mail_trap_tls
+    world.vault.mail.set(world.admin, world.keys, {
+        "host": "127.0.0.1", "port": trap.port, "security": "starttls", "ca_pem": trap.ca_pem,
+        "username": "mailer", "password": Secret("smtp-pass-Q7"),
+        "from_address": "vault@msp.test", "public_url": "https://vault.msp.test",
+    })  # fmt: skip
+    new = Secret("another correct horse battery staple")
+    world.vault.rotate_key(world.admin, world.keys, new)
+    keys = KeyRing.of(world.vault.unlock(new))
+    world.vault.mail.test(world.admin, keys, "ops@msp.test")
+    assert len(trap.wait_for(1)) == 1
