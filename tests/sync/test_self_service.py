@@ -176,6 +176,11 @@ def test_an_operator_resends_an_invitation_which_voids_the_old_one(
         ew.vault.self_service.invite(ew.admin, ew.keys, bob)
     entry = audit_of(ew.vault_world, "person.invite")[0]
     assert entry.details["sent"] is False
+    person_id = ew.vault.people.get(ew.admin, bob).id
+    pending = ew.vault.self_service.invitation_of(ew.admin, person_id)
+    assert pending is not None
+    assert (pending["state"], pending["sent_at"]) == ("pending", None)
+    assert "could not be reached" in (pending["error"] or "")
 
 
 def test_a_reset_by_link_and_expired_or_foreign_links_refused(

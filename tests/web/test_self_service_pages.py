@@ -63,6 +63,8 @@ def test_an_operator_invites_a_person_awaiting_onboarding(
     assert answer.status_code == 303
     [mail] = mail_trap.wait_for(1)
     assert mail.recipients == (ada.email,)
+    shown = page_text(admin.get(f"/people/{ada.person_id}").text)
+    assert "Invitation pending, sent; valid until" in shown
     [link] = mail.links()
     path = link.removeprefix("https://vault.msp.test")
     browser = web.http

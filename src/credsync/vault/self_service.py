@@ -64,6 +64,7 @@ __all__ = [
     "RESET",
     "RESET_LIFETIME",
     "InvitationJson",
+    "InvitationStateJson",
     "LinkPerson",
     "SelfService",
     "StoredPassword",
@@ -86,6 +87,16 @@ class InvitationJson(TypedDict):
     expires_at: str
     sent: bool
     error: str | None
+
+
+class InvitationStateJson(TypedDict):
+    state: str  # pending | used | replaced | expired
+    created_at: str
+    created_by: str
+    expires_at: str
+    sent_at: str | None
+    error: str | None
+    """The mail server's answer when the mail was not sent (send it again)."""
 
 
 @dataclass(frozen=True)
@@ -225,6 +236,31 @@ class SelfService:
             expires_at=iso(as_utc(link.expires_at)),
             sent=not error,
             error=error or None,
+        )
+
+    def invitation_of(self, actor: Actor, person_id: str) -> InvitationStateJson | None:
+        """The person's newest invitation as operators see it (vault.read): pending (sent or
+        not, with the mail server's answer), used, replaced or expired; None when none."""
+        actor.require(Permission.VAULT_READ)
+        with self._db.read() as conn:
+            row = link_rows.latest(conn, [person_id], INVITE).get(person_id)
+        if row is None or not actor.sees(row.client_id):
+            return None
+        if row.used_at is not None:
+            state = "used"
+        elif row.voided_at is not None:
+            state = "replaced"
+        elif as_utc(row.expires_at) <= utcnow():
+            state = "expired"
+        else:
+            state = "pending"
+        return InvitationStateJson(
+            state=state,
+            created_at=iso(as_utc(row.created_at)),
+            created_by=row.created_by,
+            expires_at=iso(as_utc(row.expires_at)),
+            sent_at=iso(as_utc(row.sent_at)) if row.sent_at else None,
+            error=row.send_error,
         )
 
     @staticmethod
