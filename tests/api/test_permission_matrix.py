@@ -216,6 +216,8 @@ ROUTES = [
     Route("GET", "/people/{person}", (R,)),
     Route("PATCH", "/people/{person}", (W,), {"department": "Dept {n}"}),
     Route("POST", "/people/{person}/restore", (W,)),  # 400: not in the trash
+    Route("GET", "/people/{person}/mfa", (R,)),
+    Route("POST", "/people/{person}/mfa/reset", (R, W)),
     Route("GET", "/clients/{client}/groups", (R,)),
     Route("POST", "/clients/{client}/groups", (W,), {"name": "Group {n}"}),
     Route("GET", "/groups", (R,), params={"q": "matrix"}),

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pyotp
+
 from credsync.storage import Database
 from credsync.vault import Vault
 from credsync.vault.auth import SYSTEM
@@ -75,3 +77,34 @@ def test_groups_from_the_command_line(cli: Any) -> None:
     assert [g["name"] for g in cli.json("group", "list", "Contoso")] == ["Nordic"]
     cli.ok("group", "restore", "Sales")
     assert cli.json("group", "show", "Sales")["members"] == 1
+
+
+def test_a_persons_mfa_is_shown_and_reset_by_vault_write_only(cli: Any) -> None:
+    cli.use_session()
+    cli.add_client("Contoso")
+    cred = cli.add_cred("Contoso", "Pia's login", "Pia-Pa55word-1!", username="pia")
+    person = cli.json("person", "add", "Contoso", "--username", "pia", "--credential", cred["id"])
+    assert "MFA: authenticator app off; 0 security keys" in " ".join(
+        cli.ok("person", "show", "pia").out.split()
+    )
+    db = Database(f"sqlite:///{cli.home / 'vault.db'}")
+    try:
+        vault = Vault.open(db)
+        started = vault.person_auth.begin_totp(person["id"])
+        vault.person_auth.confirm_totp(person["id"], pyotp.TOTP(started.seed.reveal()).now())
+    finally:
+        db.dispose()
+    assert cli.json("person", "show", "pia")["mfa"] == {"totp": "on", "security_keys": 0}
+    cli.ok("operator", "add", "vic", "--role", "viewer", "--password-stdin",
+           stdin="vic-cli-password-7731\n")  # fmt: skip
+    admin_env = cli.env
+    cli.sign_in_as("vic", "vic-cli-password-7731")
+    refused = cli.fails(3, "person", "mfa-reset", "pia")
+    assert "vault.write" in refused
+    cli.env = admin_env
+    assert cli.json("person", "show", "pia")["mfa"]["totp"] == "on"
+    done = cli.json("person", "mfa-reset", "pia", "--client", "Contoso")
+    assert (done["had_totp"], done["security_keys"]) == (True, 0)
+    assert cli.json("person", "show", "pia")["mfa"]["totp"] == "off"
+    [entry] = cli.json("audit", "--action", "person.mfa_reset")
+    assert entry["details"]["username"] == "pia"

@@ -174,7 +174,7 @@ def test_totp_enrolment_then_a_code_completes_the_sign_in_and_a_replay_is_refuse
         auth.confirm_totp(pid, "000000" if totp.at(auth.clock()) != "000000" else "111111")
     assert bad.value.field == "code"
     auth.confirm_totp(pid, totp.at(auth.clock()))
-    assert auth.mfa_status(pid).to_json() == {"totp": "on", "security_keys": 0}
+    assert auth.mfa_status(pid).to_json() == {"person_id": pid, "totp": "on", "security_keys": 0}
     with pytest.raises(Conflict):
         auth.begin_totp(pid)
 
@@ -270,3 +270,45 @@ def test_without_the_servers_key_ring_the_password_check_says_locked(ctx: Ctx) -
     _, username = _person(ctx)
     with pytest.raises(VaultLocked):
         locked.check_password(ctx.client.id, username, Secret(PASSWORD), address="192.0.2.3")
+
+
+def test_the_tables_hold_no_seed_address_or_token_in_the_clear(ctx: Ctx, auth: PersonAuth) -> None:
+    import sqlalchemy as sa
+
+    from credsync.storage.tables import person_mfa, person_sessions, person_sign_in_failures
+
+    pid, username = _person(ctx)
+    enrolment = auth.begin_totp(pid)
+    address = f"198.18.{uuid.uuid4().int % 250}.7"
+    with pytest.raises(SignInRefused):
+        auth.check_password(ctx.client.id, username, Secret("Wrong-Pa55!"), address=address)
+    token, info = ctx.vault.person_sessions.start(_signed(auth, ctx, username))
+    with ctx.world.db.read() as conn:
+        stored = [
+            repr(tuple(row))
+            for table in (person_mfa, person_sign_in_failures, person_sessions)
+            for row in conn.execute(sa.select(table))
+        ]
+    dump = "\n".join(stored)
+    for secret in (enrolment.seed.reveal(), address, token.reveal(), PASSWORD):
+        assert secret not in dump
+    with ctx.world.db.read() as conn:
+        raw = conn.execute(sa.select(person_mfa.c.seed_ct).where(person_mfa.c.person_id == pid))
+        sealed = bytes(raw.scalar_one())
+    assert enrolment.seed.reveal().encode() not in sealed
+    assert info.csrf not in repr(info)
+
+
+def test_a_person_session_ends_after_15_idle_minutes(ctx: Ctx, auth: PersonAuth) -> None:
+    import datetime as dt
+
+    from credsync.storage import person_sessions as session_rows
+
+    _, username = _person(ctx)
+    token, info = ctx.vault.person_sessions.start(_signed(auth, ctx, username))
+    with ctx.world.db.write() as conn:
+        session_rows.touch(conn, info.session_id, utcnow() - dt.timedelta(minutes=14))
+    assert ctx.vault.person_sessions.lookup(token.reveal(), ctx.client.id) is not None
+    with ctx.world.db.write() as conn:
+        session_rows.touch(conn, info.session_id, utcnow() - dt.timedelta(minutes=15, seconds=1))
+    assert ctx.vault.person_sessions.lookup(token.reveal(), ctx.client.id) is None

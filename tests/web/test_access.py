@@ -174,6 +174,7 @@ POSTS = [
     "/people/0123456789abcdef/enable",
     "/people/0123456789abcdef/delete",
     "/people/0123456789abcdef/restore",
+    "/people/0123456789abcdef/mfa-reset",
     "/clients/{client}/groups/new",
     "/clients/{client}/groups/export",
     "/clients/{client}/groups/export/settings",

@@ -150,3 +150,28 @@ def test_the_keys_page_offers_to_add_a_key(web: WebWorld) -> None:
     assert page.status_code == 200
     assert 'data-webauthn="create"' in page.text
     assert "You have no security keys." in page_text(page.text)
+
+
+def test_the_dashboards_person_page_shows_the_mfa_and_resets_it_for_vault_write(
+    web: WebWorld,
+) -> None:
+    browser, _, client, pid, _, _ = _enrolled_sign_in(web)
+    viewer = web.signed_in("viewer")
+    shown = viewer.get(f"/people/{pid}")
+    assert "authenticator app on; 0 security keys" in page_text(shown.text)
+    assert "mfa-reset" not in shown.text  # no button without vault.write
+    refused = viewer.post(f"/people/{pid}/mfa-reset", data={"csrf_token": web.csrf(viewer)})
+    assert refused.status_code == 403
+    denied = web.world.vault.audit.list(web.world.admin, action="permission.denied", limit=5)
+    assert any(e.details.get("permissions") == ["vault.write"] for e in denied)
+    tech = web.signed_in("technician")
+    page = tech.get(f"/people/{pid}")
+    assert f'action="/people/{pid}/mfa-reset"' in page.text
+    done = tech.post(f"/people/{pid}/mfa-reset", data={"csrf_token": csrf_of(page.text)})
+    assert done.status_code == 303
+    assert "authenticator app off" in page_text(tech.get(done.headers["location"]).text)
+    assert browser.get(f"/my/{client}/").status_code == 303  # the person's session ended
+    [entry] = web.world.vault.audit.list(
+        web.world.admin, action="person.mfa_reset", target_id=pid, limit=5
+    )
+    assert entry.details["sessions_ended"] == 1

@@ -13,7 +13,7 @@ from sqlalchemy.engine import Connection
 from credsync.storage.tables import person_sign_in_failures as _T
 from credsync.types import new_id
 
-__all__ = ["add", "count_since", "forget", "oldest_since", "prune"]
+__all__ = ["add", "forget", "newest_since", "prune"]
 
 
 def add(conn: Connection, key_hashes: Sequence[str], at: dt.datetime) -> None:
@@ -21,26 +21,18 @@ def add(conn: Connection, key_hashes: Sequence[str], at: dt.datetime) -> None:
     conn.execute(_T.insert(), [{"id": new_id(), "key_hash": h, "at": at} for h in key_hashes])
 
 
-def count_since(conn: Connection, key_hash: str, since: dt.datetime) -> int:
-    query = (
-        sa.select(sa.func.count()).select_from(_T).where(_T.c.key_hash == key_hash, _T.c.at > since)
-    )
-    return int(conn.execute(query).scalar_one())
-
-
-def oldest_since(
-    conn: Connection, key_hash: str, since: dt.datetime, newest: int
-) -> dt.datetime | None:
-    """The oldest of the key's ``newest`` newest failures after ``since`` (the one that leaves
-    the window first among those that count)."""
+def newest_since(
+    conn: Connection, key_hash: str, since: dt.datetime, limit: int
+) -> list[dt.datetime]:
+    """The times of the key's newest failures after ``since`` (at most ``limit``), newest
+    first."""
     query = (
         sa.select(_T.c.at)
         .where(_T.c.key_hash == key_hash, _T.c.at > since)
         .order_by(_T.c.at.desc())
-        .limit(newest)
+        .limit(limit)
     )
-    times = list(conn.execute(query).scalars())
-    return times[-1] if times else None
+    return list(conn.execute(query).scalars())
 
 
 def forget(conn: Connection, key_hashes: Sequence[str]) -> None:

@@ -35,11 +35,9 @@ import datetime as dt
 import hmac
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy.engine import Connection
-from typing_extensions import TypedDict
 
 from credsync.crypto.otp import MfaKey, Totp
 from credsync.errors import (
@@ -66,6 +64,16 @@ from credsync.vault.clients import find_client_row
 from credsync.vault.keyring import KeyRing
 from credsync.vault.mfa import ISSUER, vault_mfa_key
 from credsync.vault.people_records import find_person_row
+from credsync.vault.person_auth_models import (
+    PersonMfaResetJson,
+    PersonMfaStatus,
+    PersonMfaStatusJson,
+    PersonSignIn,
+    TotpEnrolment,
+    aad_id,
+    person_actor,
+    seed_state,
+)
 from credsync.vault.person_keys import PersonKeys
 from credsync.vault.person_limits import PersonLimits
 from credsync.vault.validate import name_key
@@ -73,6 +81,7 @@ from credsync.vault.validate import name_key
 __all__ = [
     "REFUSED",
     "PersonAuth",
+    "PersonMfaResetJson",
     "PersonMfaStatus",
     "PersonMfaStatusJson",
     "PersonSignIn",
@@ -82,66 +91,6 @@ __all__ = [
 
 REFUSED = "wrong username or password, or this account can't sign in here"
 CODE_REFUSED = "the one-time code is wrong or was already used"
-
-
-@dataclass(frozen=True)
-class PersonSignIn:
-    """A person past their password (``mfa``: and past their second factor)."""
-
-    person_id: str
-    client_id: str
-    username: str
-    display_name: str
-    mfa: bool
-    authenticated_at: dt.datetime
-    mfa_enrolled: bool
-    email: str = ""
-
-
-class PersonMfaStatusJson(TypedDict):
-    totp: str
-    """The authenticator app: ``on``, ``pending`` (a seed awaits its first code) or ``off``."""
-    security_keys: int
-    """How many security keys (WebAuthn) the person has."""
-
-
-@dataclass(frozen=True)
-class PersonMfaStatus:
-    person_id: str
-    totp: str  # on | pending | off
-    security_keys: int
-
-    @property
-    def enrolled(self) -> bool:
-        return self.totp == "on" or self.security_keys > 0
-
-    def to_json(self) -> PersonMfaStatusJson:
-        return PersonMfaStatusJson(totp=self.totp, security_keys=self.security_keys)
-
-
-@dataclass(frozen=True)
-class TotpEnrolment:
-    """A new, pending seed: ``seed`` (base32) and ``uri`` (``otpauth://``) are shown once."""
-
-    person_id: str
-    username: str
-    seed: Secret = field(repr=False)
-    uri: Secret = field(repr=False)
-
-
-def person_actor(person: people_rows.PersonRow) -> Actor:
-    """The actor a person's own actions are audited as (no permission of an operator's)."""
-    return Actor(None, person.username[:64], "person", frozenset(), "person")
-
-
-def _seed_state(found: rows.SeedRow | None) -> str:
-    return "off" if found is None else "pending" if found.confirmed_at is None else "on"
-
-
-def _aad_id(person_id: str) -> str:
-    # Operators' seeds are bound to the operator's id; a person's to "person:<id>", so a seed
-    # moved between the two tables fails to open as well.
-    return f"person:{person_id}"
 
 
 class PersonAuth:
@@ -326,25 +275,36 @@ class PersonAuth:
         with self._db.write() as conn:
             found = rows.get(conn, person.id)
             if found is not None and found.confirmed_at is not None and 0 < len(code) <= 8:
-                totp = self._mfa_key(conn).open(_aad_id(person.id), found.seed_ct)
+                totp = self._mfa_key(conn).open(aad_id(person.id), found.seed_ct)
                 step = totp.match(code, self._clock())
                 if step is not None and not rows.accept_step(conn, person.id, step):
                     step = None
+                if step is not None:  # audited in the transaction that spends the step
+                    details = {"factor": "totp", "address": address}
+                    self._audit_in(conn, "person.sign_in", person, sign_in.client_id, details)
         if step is None:
             raise self._refuse(
                 person, sign_in.client_id, address, "wrong or reused one-time code",
                 message=CODE_REFUSED,
             )  # fmt: skip
-        return self.passed(person, sign_in, address, "totp")
+        return self.passed(person, sign_in, address, "totp", audited=True)
 
     def passed(
-        self, person: people_rows.PersonRow, sign_in: PersonSignIn, address: str, factor: str
+        self,
+        person: people_rows.PersonRow,
+        sign_in: PersonSignIn,
+        address: str,
+        factor: str,
+        *,
+        audited: bool = False,
     ) -> PersonSignIn:
-        """The sign-in completed by ``factor``: the person's failures forgotten, audited."""
+        """The sign-in completed by ``factor``: the person's failures forgotten, audited
+        (unless the caller did already)."""
         self.limits.succeeded(person.id)
-        self._audit_row(
-            "person.sign_in", person, sign_in.client_id, {"factor": factor, "address": address}
-        )
+        if not audited:
+            self._audit_row(
+                "person.sign_in", person, sign_in.client_id, {"factor": factor, "address": address}
+            )
         return dataclasses.replace(
             sign_in, mfa=True, mfa_enrolled=True, authenticated_at=self._now()
         )
@@ -353,7 +313,7 @@ class PersonAuth:
     @staticmethod
     def _status(conn: Connection, person_id: str) -> PersonMfaStatus:
         return PersonMfaStatus(
-            person_id, _seed_state(rows.get(conn, person_id)), rows.count_keys(conn, person_id)
+            person_id, seed_state(rows.get(conn, person_id)), rows.count_keys(conn, person_id)
         )
 
     def mfa_status(self, person_id: str) -> PersonMfaStatus:
@@ -385,7 +345,7 @@ class PersonAuth:
                     "it (`credsync person mfa-reset`) before another is set up"
                 )
             rows.set_pending(
-                conn, person_id, self._mfa_key(conn).seal(_aad_id(person_id), totp), utcnow()
+                conn, person_id, self._mfa_key(conn).seal(aad_id(person_id), totp), utcnow()
             )
             self._audit_in(conn, "person.mfa_enrol_start", person, person.client_id, {})
         return TotpEnrolment(
@@ -401,7 +361,7 @@ class PersonAuth:
             found = rows.get(conn, person_id)
             if person is None or found is None or found.confirmed_at is not None:
                 return None
-            totp = self._mfa_key(conn).open(_aad_id(person_id), found.seed_ct)
+            totp = self._mfa_key(conn).open(aad_id(person_id), found.seed_ct)
         return TotpEnrolment(
             person_id, person.username, totp.secret, totp.uri(person.username, ISSUER)
         )
@@ -413,7 +373,7 @@ class PersonAuth:
             found = rows.get(conn, person_id)
             if person is None or found is None or found.confirmed_at is not None:
                 raise Conflict("no authenticator app is waiting for its first code: start again")
-            totp = self._mfa_key(conn).open(_aad_id(person_id), found.seed_ct)
+            totp = self._mfa_key(conn).open(aad_id(person_id), found.seed_ct)
         step = totp.match(code, self._clock())
         if step is None:
             raise InvalidInput(
@@ -444,7 +404,9 @@ class PersonAuth:
             return None
         return found.name
 
-    def reset_mfa(self, actor: Actor, person_ref: str, *, client_ref: str | None = None) -> None:
+    def reset_mfa(
+        self, actor: Actor, person_ref: str, *, client_ref: str | None = None
+    ) -> PersonMfaResetJson:
         """Remove the person's second factors (app and security keys) and end their portal
         sessions (vault.write); audited ``person.mfa_reset``. They enrol again at their next
         sign-in."""
@@ -454,14 +416,16 @@ class PersonAuth:
             person = find_person_row(conn, actor, person_ref, client_id=client_id)
             had, keys = rows.forget_person(conn, person.id)
             ended = session_rows.end_of(conn, person.id, utcnow())
+            done = PersonMfaResetJson(
+                person_id=person.id, username=person.username, had_totp=had,
+                security_keys=keys, sessions_ended=ended,
+            )  # fmt: skip
+            details = {k: v for k, v in done.items() if k != "person_id"}
             self._audit.append(
                 conn, actor, "person.mfa_reset", target_type="person", target_id=person.id,
-                client_id=person.client_id,
-                details={
-                    "username": person.username, "had_totp": had, "security_keys": keys,
-                    "sessions_ended": ended,
-                },
+                client_id=person.client_id, details=details,
             )  # fmt: skip
+        return done
 
     # -- security keys (person_keys), under the names the pinned interface gives -------------
     @staticmethod

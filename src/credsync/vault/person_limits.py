@@ -71,9 +71,9 @@ class PersonLimits:
         waits: list[float] = []
         with self._db.read() as conn:
             for digest, limit in self._keyed(person_id, address):
-                oldest = rows.oldest_since(conn, digest, since, limit)
-                if oldest is not None and rows.count_since(conn, digest, since) >= limit:
-                    left = _utc(oldest) + self.window - now
+                times = rows.newest_since(conn, digest, since, limit)
+                if len(times) >= limit:  # newest first: the last counted leaves first
+                    left = _utc(times[-1]) + self.window - now
                     waits.append(left.total_seconds())
         return max(1, math.ceil(max(waits))) if waits else 0
 
@@ -97,8 +97,11 @@ class PersonLimits:
 
     def succeeded(self, person_id: str) -> None:
         digest = self._keys().mac_key(PURPOSE).digest(f"person:{person_id}")
-        with self._db.write() as conn:
-            rows.forget(conn, [digest])
+        with self._db.read() as conn:  # most sign-ins have nothing to forget: no write then
+            counted = rows.newest_since(conn, digest, self._now() - self.window, 1)
+        if counted:
+            with self._db.write() as conn:
+                rows.forget(conn, [digest])
 
 
 def _utc(at: dt.datetime) -> dt.datetime:

@@ -39,6 +39,7 @@ _SHOWN = [
     ("job_title", "Job title"),
     ("enabled", "Enabled"),
     ("credential_id", "Login credential"),
+    ("mfa", "MFA"),
     ("onboarding", "Onboarding"),
     ("source", "Source of truth"),
     ("accounts", "Accounts"),
@@ -65,7 +66,26 @@ def _shown(data: Mapping[str, Any]) -> str:
     shown = view(data, "accounts")
     shown["credential_id"] = data.get("credential_id")
     shown["onboarding"] = _onboarding(data.get("onboarding"))
+    shown["mfa"] = _mfa(data.get("mfa"))
     return details(shown, _SHOWN)
+
+
+def _mfa(state: Mapping[str, Any] | None) -> str | None:
+    """A person's second factors: their authenticator app's state, their security keys."""
+    if not state:
+        return None
+    keys = int(state["security_keys"])
+    plural = "" if keys == 1 else "s"
+    return f"authenticator app {state['totp']}; {keys} security key{plural}"
+
+
+def _show(ctx: click.Context, ref: str, client: str | None) -> dict[str, Any]:
+    """The person, with their second factors (``mfa``)."""
+    port = _port(ctx)
+    data: dict[str, Any] = dict(port.show(ref, client))
+    found = port.mfa(data["id"], client)
+    data["mfa"] = {"totp": found["totp"], "security_keys": found["security_keys"]}
+    return data
 
 
 def _onboarding(held: Mapping[str, Any] | None) -> str | None:
@@ -148,13 +168,14 @@ add_by_ref(
     "show",
     "person",
     client_help="The person's client (when several have the username).",
-    doc="""Show a person, their accounts and which attributes a directory holds (read-only).
+    doc="""Show a person, their accounts, their second factors (MFA) and which attributes a
+    directory holds (read-only).
 
     \b
     Example:
       credsync person show anna.berg --client Contoso
     """,
-    run=lambda ctx, ref, client: _port(ctx).show(ref, client),
+    run=_show,
     said=_shown,
 )
 
@@ -231,6 +252,13 @@ _by_ref(
     lambda port, ref, client: port.delete(ref, client),
     "Move a person to the trash (needs vault.write; `person restore` brings them back).",
     "moved to the trash",
+)
+_by_ref(
+    "mfa-reset",
+    lambda port, ref, client: port.mfa_reset(ref, client),
+    "Remove a person's authenticator app and security keys and end their portal sessions; they\n"
+    "    set one up again at their next sign-in (needs vault.write; audited).",
+    "has no second factor now: they set one up at their next sign-in",
 )
 _by_ref(
     "restore",

@@ -100,7 +100,20 @@ def person_page(ref: str, request: Request, state: State, viewer: ViewerDep) -> 
         credential_title=_credential_title(state, viewer, person),
         groups=groups_of(vault.db, actor, person.id, person.row.client_id),
         invitation=vault.self_service.invitation_of(actor, person.id),
+        mfa=vault.person_auth.mfa_status(person.id),
     )
+
+
+@router.post("/people/{ref}/mfa-reset")
+def reset_person_mfa(ref: str, request: Request, state: State, viewer: ViewerDep) -> Response:
+    """Remove the person's authenticator app and security keys, ending their portal sessions
+    (vault.write; audited): they set one up again at their next sign-in."""
+    person = state.vault.people.get(viewer.actor, ref)
+    done = state.vault.person_auth.reset_mfa(viewer.actor, person.id)
+    said = f"{person.row.display_name} has no second factor now"
+    if done["sessions_ended"]:
+        said += f" ({done['sessions_ended']} portal session(s) ended)"
+    return redirect(request, f"/people/{person.id}", viewer, said + ".")
 
 
 # -- the form ----------------------------------------------------------------------------------
