@@ -459,6 +459,9 @@ def test_posts_without_the_csrf_token_are_refused_before_anything(web: WebWorld)
 
 REFUSED = {
     "viewer": [
+        ("post", "/people/0123456789abcdef/invite", "vault.write"),
+        ("get", "/mail", "admin"),
+        ("post", "/mail/test", "admin"),
         ("post", "/credentials/{credential}/reveal", "secret.reveal"),
         ("post", "/credentials/{credential}/history/1/reveal", "secret.reveal"),
         ("post", "/credentials/{credential}/password", "vault.write"),

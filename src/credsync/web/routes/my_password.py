@@ -18,6 +18,8 @@ post carries a CSRF token: the person session's, or the portal's pre-session for
 from __future__ import annotations
 
 import asyncio
+import logging
+import threading
 from typing import Any
 
 from fastapi import Request, Response
@@ -25,7 +27,13 @@ from fastapi import Request, Response
 from credsync.api.deps import State
 from credsync.api.errors import ApiError
 from credsync.api.signin import refuse_cross_site
-from credsync.errors import Conflict, InvalidInput, SignInRefused, TooManyAttempts
+from credsync.errors import (
+    Conflict,
+    CredsyncError,
+    InvalidInput,
+    SignInRefused,
+    TooManyAttempts,
+)
 from credsync.sync.self_service import SelfServiceResult, set_person_password
 from credsync.types import Secret
 from credsync.vault.person_passwords import PasswordRefused
@@ -46,6 +54,7 @@ from credsync.web.session import Fields
 __all__ = ["router"]
 
 router = page_router()
+log = logging.getLogger("credsync.self_service")
 _BASE = "/my/{client_id}"
 _EXPIRED_FORM = "The form had expired or came from another site: try again."
 
@@ -230,6 +239,13 @@ _RESET_SAID = (
 )
 
 
+def _request_reset(state: State, client_id: str, who: str, address: str) -> None:
+    try:
+        state.vault.self_service.request_reset(state.keys, client_id, who, address=address)
+    except CredsyncError:  # logged; the person was told the same as anyone
+        log.exception("a reset request for client %s failed", client_id)
+
+
 @router.get(_BASE + "/reset")
 def reset_request_page(request: Request, state: State, client_id: str) -> Response:
     return _with_form_token(request, state, client_id, "my_reset.html", title="Reset")
@@ -244,9 +260,14 @@ def reset_request_post(request: Request, state: State, client_id: str, fields: F
         )  # fmt: skip
     who = fields.get("who", "").strip()
     if who and state.vault.person_auth.client_name(client_id) is not None:
-        state.vault.self_service.request_reset(
-            state.keys, client_id, who, address=_address(request)
-        )
+        # In the background: the page answers at once and alike whether or not a mail goes
+        # out (no telling who has an account by how long the answer takes).
+        threading.Thread(
+            target=_request_reset,
+            args=(state, client_id, who, _address(request)),
+            name="self-service-reset",
+            daemon=True,
+        ).start()
     return _with_form_token(
         request, state, client_id, "my_reset.html", title="Reset", said=_RESET_SAID
     )
