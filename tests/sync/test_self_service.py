@@ -127,7 +127,9 @@ def _import_with_invitations(ew: EntraWorld) -> dict[str, Any]:
     return users
 
 
-def test_onboarding_by_the_mailed_link(ew: EntraWorld, mail_trap: MailTrap) -> None:
+def test_onboarding_by_the_mailed_link(ew_both: EntraWorld, mail_trap: MailTrap) -> None:
+    """On SQLite and PostgreSQL."""
+    ew = ew_both
     mail_to(ew.vault_world, mail_trap)
     users = _import_with_invitations(ew)
     mails = mail_trap.wait_for(2)
@@ -184,8 +186,10 @@ def test_an_operator_resends_an_invitation_which_voids_the_old_one(
 
 
 def test_a_reset_by_link_and_expired_or_foreign_links_refused(
-    ew: EntraWorld, mail_trap: MailTrap
+    ew_both: EntraWorld, mail_trap: MailTrap
 ) -> None:
+    """On SQLite and PostgreSQL."""
+    ew = ew_both
     mail_to(ew.vault_world, mail_trap)
     cloud = ew.tenant.create_user(upn=f"cy@{ew.tenant.domain}", display_name="Cy")
     cy = add_person(ew.vault_world, ew.client, accounts={ew.directory: str(cloud.id)})

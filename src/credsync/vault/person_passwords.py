@@ -103,8 +103,7 @@ class PersonPasswords:
             return name, PasswordPolicy.loads(spec)
         if chosen == "default":
             return "default", PasswordPolicy()
-        if chosen is not None:  # a policy removed since it was chosen: the built-in one
-            return "people (built in)", PEOPLE_DEFAULT
+        # None chosen and no ``people`` policy, or the chosen one removed since: built in.
         return "people (built in)", PEOPLE_DEFAULT
 
     def set_policy(self, actor: Actor, client_ref: str, policy: str | None) -> str:
