@@ -141,7 +141,9 @@ def test_onboarding_change_and_reset_reach_samba_and_the_tenant(
 
         # A reset by a mailed link: the page says the same for somebody unknown.
         other = new_page(browser)
-        other.goto(f"{dashboard.url}/my/{client_id}/reset")
+        other.goto(f"{dashboard.url}/my/{client_id}/sign-in")
+        other.get_by_role("link", name="Forgot your password?").click()
+        other.wait_for_url(f"**/my/{client_id}/reset")
         other.fill("#who", "nobody-here")
         other.get_by_role("button", name="Send me a link").click()
         said_unknown = other.get_by_role("status").inner_text()
