@@ -19,6 +19,7 @@ from credsync.storage import Database
 from credsync.testing.postgres import PostgresUnavailable, TempPostgres
 from credsync.testing.samba import OuWorld, SambaDC, SambaFacts, SambaUnavailable
 from credsync.testing.slapd import LdapOu, SlapdFacts, SlapdServer, SlapdUnavailable
+from credsync.testing.smtp import MailTrap
 from credsync.types import Secret
 from credsync.vault import Actor, KeyRing, Vault
 
@@ -264,3 +265,25 @@ def ldap_ou(slapd: SlapdFacts) -> Iterator[LdapOu]:
         yield world
     finally:
         world.close()
+
+
+# --- Mail: a real SMTP server on 127.0.0.1 (aiosmtpd) -----------------------------------------
+@pytest.fixture
+def mail_trap() -> Iterator[MailTrap]:
+    """An SMTP server of this test's own on 127.0.0.1 (no TLS, no sign-in) keeping what it
+    receives."""
+    trap = MailTrap().start()
+    try:
+        yield trap
+    finally:
+        trap.stop()
+
+
+@pytest.fixture
+def mail_trap_tls() -> Iterator[MailTrap]:
+    """The same with STARTTLS required (a trustme CA: ``ca_pem``) and a sign-in."""
+    trap = MailTrap(starttls=True, login=("mailer", "smtp-pass-Q7")).start()
+    try:
+        yield trap
+    finally:
+        trap.stop()

@@ -44,8 +44,10 @@
     │       ├── AccountNotFound         the account is gone from the directory
     │       ├── PolicyRejected          the directory refused a password (complexity, history)
     │       └── NotSupported            the connector lacks this capability
-    └── SyncError                       a sync run could not complete
-        └── SyncAborted                 the run stopped; its cursor was left untouched
+    ├── SyncError                       a sync run could not complete
+    │   └── SyncAborted                 the run stopped; its cursor was left untouched
+    └── MailError                       the mail server refused or could not be reached (its
+                                        name and its own words; nothing is lost: send again)
 
 Messages name what was wrong and never contain a secret. The classes know nothing of the
 boundaries: the CLI's exit statuses are its table (``credsync.cli.exits``), the API's HTTP
@@ -80,6 +82,7 @@ __all__ = [
     "DuplicateCredential",
     "IntegrityError",
     "InvalidInput",
+    "MailError",
     "MfaEnrolmentRequired",
     "MfaFailed",
     "MfaRequired",
@@ -349,6 +352,13 @@ class SyncError(CredsyncError):
 
 class SyncAborted(SyncError):
     pass
+
+
+class MailError(CredsyncError):
+    """The mail server could not be reached or refused a message: the message names the
+    server and quotes what it said (never a password)."""
+
+    code = "mail_failed"
 
 
 # Codes the API answers with for errors it finds itself (a malformed request, a body too

@@ -168,6 +168,22 @@ ROUTES = [
     Route("POST", "/account/mfa/enroll", ANYONE),
     Route("POST", "/account/mfa/confirm", ANYONE, {"code": "abcdef"}),  # 400: not its code
     Route("GET", "/operators/{operator}/mfa", (ADMIN,)),
+    Route("GET", "/mail", (ADMIN,)),  # 404 before it is set up
+    Route(
+        "PUT",
+        "/mail",
+        (ADMIN,),
+        {
+            "host": "127.0.0.1",
+            "port": 1,
+            "security": "none",
+            "from_address": "vault@msp.test",
+            "public_url": "https://vault.msp.test",
+        },
+    ),
+    Route("POST", "/mail/test", (ADMIN,), {"address": "not an address"}),  # 400
+    Route("POST", "/people/{person}/invite", (W,)),  # 400: not awaiting onboarding
+    Route("PUT", "/clients/{client}/people-policy", (W,), {"policy": "custom-policy"}),
     Route("GET", "/sign-in/microsoft", (ADMIN,)),
     Route(
         "PUT",

@@ -119,6 +119,8 @@ def seeded_template(module_cli, samba_dc, tmp_path_factory):
                 cli.ok("group", "add", "Contoso", "Sales", "--type", "microsoft365")
                 cli.ok("group", "add-member", "Sales", "anna.berg", "--client", "Contoso")
                 ms_ids = _seed_microsoft(cli, sim, tmp_path_factory.mktemp("msp"))
+                cli.ok("mail", "set", "--host", "127.0.0.1", "--security", "none", "--from",
+                       "vault@msp.test", "--public-url", "https://vault.msp.test")  # fmt: skip
             yield cli, {"cred": cred["id"], "run": run["id"], **ms_ids}
     finally:
         ad_ou.close()

@@ -537,6 +537,22 @@ CASES = [
     write("person add Contoso --username y --email nope", 2),
     write("person add Contoso --username v", 3, who="viewer"),
     read("person list Contoso"),
+    # -- mail and self-service -------------------------------------------------------------
+    read("mail show", 4),
+    write("person invite anna.berg", 4),  # no mail server yet
+    write(
+        "mail set --host 127.0.0.1 --port 2525 --security none --from vault@msp.test "
+        "--public-url https://vault.msp.test"
+    ),
+    read("mail show"),
+    write("mail set --security none --host smtp.example.com", 2),
+    write("mail set --host 127.0.0.1", 3, who="bob"),
+    write("mail test nope", 2, json=False),
+    write("person invite anna.berg", 2),  # not awaiting onboarding
+    write("person invite anna.berg", 3, who="viewer"),
+    write("person password-policy Contoso default", json=False),
+    write("person password-policy Contoso no-such-policy", 4, json=False),
+    write("person password-policy Contoso", json=False),
     read("person search anna"),
     read("person show anna.berg"),
     read("person show nobody", 4),

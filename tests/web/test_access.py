@@ -75,6 +75,7 @@ ADMIN_PAGES = [
     "/clients/{client}/export",
     "/microsoft-sign-in",
     "/microsoft-sign-in/import",
+    "/mail",
 ]
 # Pages of records the template vault has none of (a run, a directory): each has its own
 # tests; here, signed out -> sign in, and their forms' posts are in POSTS.
@@ -129,8 +130,20 @@ PUBLIC = {
     ("GET", "/idp/{domain}/sign-out"),
     ("GET", "/my/{client}/idp/{domain}/continue/{key}"),
     ("GET", "/my/{client}/idp/{domain}/sign-out"),
+    # Self-service passwords: tests/web/test_browser_self_service.py, test_self_service_pages.py
+    ("GET", "/my/{client}/welcome/{token}"),
+    ("POST", "/my/{client}/welcome/{token}"),
+    ("GET", "/my/{client}/password"),
+    ("POST", "/my/{client}/password"),
+    ("GET", "/my/{client}/reset"),
+    ("POST", "/my/{client}/reset"),
+    ("GET", "/my/{client}/reset/{token}"),
+    ("POST", "/my/{client}/reset/{token}"),
 }
 POSTS = [
+    "/mail",
+    "/mail/test",
+    "/people/0123456789abcdef/invite",
     "/microsoft-sign-in/import",
     "/microsoft-sign-in/groups",
     "/microsoft-sign-in/groups/unmap",
@@ -461,6 +474,9 @@ def test_posts_without_the_csrf_token_are_refused_before_anything(web: WebWorld)
 
 REFUSED = {
     "viewer": [
+        ("post", "/people/0123456789abcdef/invite", "vault.write"),
+        ("get", "/mail", "admin"),
+        ("post", "/mail/test", "admin"),
         ("post", "/credentials/{credential}/reveal", "secret.reveal"),
         ("post", "/credentials/{credential}/history/1/reveal", "secret.reveal"),
         ("post", "/credentials/{credential}/password", "vault.write"),
@@ -581,6 +597,9 @@ REFUSED = {
         ("get", "/microsoft-sign-in", "admin"),
         ("post", "/microsoft-sign-in", "admin"),
         ("post", "/microsoft-sign-in/link", "admin"),
+        ("get", "/mail", "admin"),
+        ("post", "/mail", "admin"),
+        ("post", "/mail/test", "admin"),
         ("get", "/microsoft-sign-in/import", "admin"),
         ("post", "/microsoft-sign-in/import", "admin"),
         ("post", "/roles/new", "admin"),

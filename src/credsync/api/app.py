@@ -30,6 +30,7 @@ from credsync.api.routes import (
     policies,
     provision_people,
     relays,
+    self_service,
     sign_in,
     sync,
     transfer,
@@ -92,6 +93,7 @@ def create_api(state: ServerState) -> FastAPI:
         groups,
         federation,
         mfa,
+        self_service,
         sign_in,
         policies,
     )

@@ -39,6 +39,7 @@ from credsync.errors import (
     CredsyncError,
     IntegrityError,
     InvalidInput,
+    MailError,
     NotFound,
     PermissionDenied,
     PolicyRejected,
@@ -103,6 +104,7 @@ HTTP_STATUSES: Mapping[type[CredsyncError], int] = MappingProxyType(
         IntegrityError: 500,
         StorageError: 503,
         ConnectorError: 502,
+        MailError: 502,
         PolicyRejected: 422,
         SyncError: 409,
     }

@@ -22,6 +22,7 @@ from credsync.errors import (
     CredsyncError,
     IntegrityError,
     InvalidInput,
+    MailError,
     NotFound,
     StorageError,
     SyncError,
@@ -44,6 +45,7 @@ EXIT_CODES: Mapping[type[CredsyncError], int] = MappingProxyType(
         IntegrityError: 6,
         StorageError: 7,
         ConnectorError: 8,
+        MailError: 8,
         SyncError: 9,
     }
 )

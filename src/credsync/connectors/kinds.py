@@ -30,7 +30,7 @@ dashboard's field of that kind.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
@@ -167,6 +167,10 @@ class Kind(Generic[S]):
     # The directory's own password rule where it is known before a write (code, reason) or
     # None: a relay checks a password with it before carrying it there.
     password_refusal: Callable[[str], tuple[str, str] | None] | None = None
+    # The directory's rule for a password of a given account (its names: account name, display
+    # name): (code, reason) or None. Self-service checks a person's new password with it (and
+    # with ``password_refusal``) before anything is stored.
+    account_password_refusal: Callable[[str, Sequence[str]], tuple[str, str] | None] | None = None
     check: Callable[[S], None] | None = None
     endpoint: Callable[[S], str] = field(default=lambda s: str(getattr(s, "url", "")))
     scope: Callable[[S], str] = field(default=lambda s: str(getattr(s, "base_dn", "") or ""))

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from credsync.storage import _identity_rows as shared
-from credsync.storage import federation, onboarding
+from credsync.storage import federation, onboarding, person_links
 from credsync.storage._rows import columns_for, one_of, record, records, within
 from credsync.storage.bulk import insert_records, refresh_statistics
 from credsync.storage.tables import people, person_accounts
@@ -183,6 +183,7 @@ def purge(conn: Connection, person_id: str) -> None:
     first: :mod:`credsync.storage.identity_search`, :mod:`credsync.storage.groups`)."""
     onboarding.forget_person(conn, person_id)
     federation.forget_person(conn, person_id)
+    person_links.forget_person(conn, person_id)
     conn.execute(person_accounts.delete().where(person_accounts.c.person_id == person_id))
     conn.execute(people.delete().where(people.c.id == person_id))
 

@@ -56,6 +56,7 @@ __all__ = [
     "import_selection_runs",
     "import_selections",
     "links",
+    "mail_settings",
     "metadata",
     "mfa_recovery_codes",
     "operator_clients",
@@ -68,6 +69,7 @@ __all__ = [
     "people_terms",
     "person_accounts",
     "person_key_challenges",
+    "person_links",
     "person_mfa",
     "person_onboarding",
     "person_security_keys",
@@ -82,6 +84,7 @@ __all__ = [
     "runs",
     "search_terms",
     "secret_versions",
+    "self_service_settings",
     "sign_in_failures",
     "sign_in_providers",
     "sync_queue",
@@ -443,6 +446,13 @@ from credsync.storage._selection_tables import (  # noqa: E402
     import_selection_runs,
     import_selections,
     person_onboarding,
+)
+
+# Mail and self-service (revision 0036).
+from credsync.storage._self_service_tables import (  # noqa: E402
+    mail_settings,
+    person_links,
+    self_service_settings,
 )
 
 # Operators who sign in with an identity provider (revision 0032).

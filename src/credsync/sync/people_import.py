@@ -386,6 +386,20 @@ class PeopleImport(DirectoryService):
                 )
         return reports + group_reports
 
+    async def _invite(
+        self, client_id: str, reports: Sequence[ObjectReport], provisioning: Provisioning
+    ) -> None:
+        """After the import (never inside it: a slow mail server does not hold the batch
+        up), the onboarding invitations its policy asks for (see
+        :meth:`credsync.vault.self_service.SelfService.send_pending_invitations`)."""
+        if not provisioning.invite:
+            return
+        ids = [r.vault_id for r in reports if r.kind == "person" and r.vault_id]
+        await asyncio.to_thread(
+            self._vault.self_service.send_pending_invitations,
+            self._actor, self._keys, client_id, ids,
+        )  # fmt: skip
+
     async def sync(
         self,
         client_ref: str,
@@ -415,6 +429,7 @@ class PeopleImport(DirectoryService):
                     provision, self._vault, self._keys, self._actor,
                     directory.client_id, reports, provisioning,
                 )  # fmt: skip
+                await self._invite(directory.client_id, reports, provisioning)
             return ImportReport(client, directory.name, tuple(reports), onboarding=streamed)
         try:
             people, groups, members, missing = await self._read(source, selection)
@@ -441,6 +456,8 @@ class PeopleImport(DirectoryService):
                 onboarding["group_id"] = None
         else:
             reports = apply()
+            if provisioning is not None:
+                await self._invite(directory.client_id, reports, provisioning)
         reports.extend(
             ObjectReport(
                 "person", i, i, "refused", "no user or group with this id in the directory"

@@ -9,6 +9,7 @@ from credsync.storage import Database, meta, sessions
 from credsync.storage import capture as capture_rows
 from credsync.storage import clients as client_rows
 from credsync.storage import idp_keys as idp_key_rows
+from credsync.storage import mail_settings as mail_rows
 from credsync.storage import operator_sign_in as sign_in_rows
 from credsync.types import Secret
 from credsync.vault._time import utcnow
@@ -29,16 +30,19 @@ from credsync.vault.groups import Groups
 from credsync.vault.identity_provider import IdentityProvider
 from credsync.vault.idp_keys import IdpKeys
 from credsync.vault.keyring import KeyRing, derive_and_check, read_kdf_params
+from credsync.vault.mail import SEALED_AS, Mail
 from credsync.vault.models import Operator
 from credsync.vault.operator_groups import OperatorGroups
 from credsync.vault.operator_sign_in import OperatorSignIn
 from credsync.vault.operators import Operators, check_operator_password, seed_roles
 from credsync.vault.people import People
 from credsync.vault.person_auth import PersonAuth
+from credsync.vault.person_passwords import PersonPasswords
 from credsync.vault.person_sessions import PersonSessions
 from credsync.vault.policies import Policies
 from credsync.vault.provisioning import Provisioning
 from credsync.vault.relays import Relays
+from credsync.vault.self_service import SelfService
 from credsync.vault.websessions import WebSessions
 
 __all__ = ["Vault"]
@@ -64,6 +68,9 @@ class Vault:
         self.groups = Groups(db, self.audit)
         self.provisioning = Provisioning(db, self.audit)
         self.flags = Flags(db, self.audit)
+        self.mail = Mail(db, self.audit)
+        self.person_passwords = PersonPasswords(db, self.audit)
+        self.self_service = SelfService(db, self.audit, self.mail, self.person_passwords)
         self.capture = Capture(db, self.audit)
         self.capture_intake = CaptureIntake(db, self.audit, self.flags, self.auto_create)
         self.web_sessions = WebSessions(db, self.audit, self.access, self.operators)
@@ -181,6 +188,11 @@ class Vault:
             for client_id, key_id, wrapped in idp_keys:
                 idp_key_rows.set_wrapped_key(
                     conn, key_id, old.rewrap_idp_key(client_id, key_id, wrapped, new)
+                )
+            mail_password = mail_rows.sealed_password(conn)
+            if mail_password is not None:
+                mail_rows.set_sealed_password(
+                    conn, old.rewrap_sign_in_secret(SEALED_AS, mail_password, new)
                 )
             meta.set_key(
                 conn,

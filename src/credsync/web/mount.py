@@ -29,8 +29,10 @@ from credsync.web.routes import (
     group_export,
     groups,
     idp,
+    mail,
     mfa,
     my_home,
+    my_password,
     my_sign_in,
     operators,
     overview,
@@ -94,6 +96,8 @@ def mount_web(app: FastAPI) -> None:
         my_sign_in,
         my_home,
         idp,
+        my_password,
+        mail,
     ):
         app.include_router(module.router)
     api_errors = app.exception_handlers[StarletteHTTPException]

@@ -266,3 +266,9 @@ _by_ref(
     "Bring a person back from the trash (needs vault.write).",
     "restored",
 )
+
+# Self-service (credsync.cli.commands.self_service): invitations and the people's policy.
+from credsync.cli.commands.self_service import invite_cmd, people_policy_cmd  # noqa: E402
+
+person_group.add_command(invite_cmd)
+person_group.add_command(people_policy_cmd)

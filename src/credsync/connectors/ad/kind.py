@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from credsync.connectors import values
+from credsync.connectors.ad._policy import password_refusal_for
 from credsync.connectors.base import Connector, DirectoryConfig
 from credsync.connectors.kinds import BindMethod, BoundCredential, Kind, Setting
 
@@ -86,6 +87,7 @@ KIND: Kind[AdSettings] = Kind(
     relay_source=True,
     deleted_objects=True,
     people_source=True,
+    account_password_refusal=password_refusal_for,
     people_query_hint=(
         "words (each starts the name, sign-in name or e-mail); or an LDAP filter such as "
         "(department=Sales); empty: everything"

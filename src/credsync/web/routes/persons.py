@@ -99,6 +99,7 @@ def person_page(ref: str, request: Request, state: State, viewer: ViewerDep) -> 
         sourced=sourced,
         credential_title=_credential_title(state, viewer, person),
         groups=groups_of(vault.db, actor, person.id, person.row.client_id),
+        invitation=vault.self_service.invitation_of(actor, person.id),
         mfa=vault.person_auth.mfa_status(person.id),
     )
 
