@@ -14,6 +14,7 @@ from typing import NamedTuple
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from credsync.storage import _factor_sql
 from credsync.storage._rows import columns_for, record, repr_without
 from credsync.storage.tables import mfa_recovery_codes, operator_mfa
 
@@ -67,28 +68,13 @@ def set_pending(conn: Connection, operator_id: str, seed_ct: bytes, now: dt.date
 def set_confirmed(conn: Connection, operator_id: str, step: int, now: dt.datetime) -> bool:
     """Confirm a pending enrolment with the step of its first good code; whether it was
     pending."""
-    done = conn.execute(
-        operator_mfa.update()
-        .where(operator_mfa.c.operator_id == operator_id, operator_mfa.c.confirmed_at.is_(None))
-        .values(confirmed_at=now, last_step=step)
-    )
-    return bool(done.rowcount)
+    return _factor_sql.set_confirmed(conn, operator_mfa, "operator_id", operator_id, step, now)
 
 
 def accept_step(conn: Connection, operator_id: str, step: int) -> bool:
     """Record ``step`` as the last accepted, only if it is newer than the last one; whether it
     was (False: a replayed or older code)."""
-    last = operator_mfa.c.last_step
-    done = conn.execute(
-        operator_mfa.update()
-        .where(
-            operator_mfa.c.operator_id == operator_id,
-            operator_mfa.c.confirmed_at.is_not(None),
-            sa.or_(last.is_(None), last < step),
-        )
-        .values(last_step=step)
-    )
-    return bool(done.rowcount)
+    return _factor_sql.accept_step(conn, operator_mfa, "operator_id", operator_id, step)
 
 
 def remove(conn: Connection, operator_id: str) -> bool:

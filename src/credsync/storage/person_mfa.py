@@ -15,6 +15,7 @@ from typing import NamedTuple
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from credsync.storage import _factor_sql
 from credsync.storage._rows import columns_for, record, records, repr_without
 from credsync.storage.tables import person_key_challenges as challenges
 from credsync.storage.tables import person_mfa as seeds
@@ -84,28 +85,13 @@ def set_pending(conn: Connection, person_id: str, seed_ct: bytes, now: dt.dateti
 
 def set_confirmed(conn: Connection, person_id: str, step: int, now: dt.datetime) -> bool:
     """Confirm the pending seed with its first good code's step; whether it was pending."""
-    done = conn.execute(
-        seeds.update()
-        .where(seeds.c.person_id == person_id, seeds.c.confirmed_at.is_(None))
-        .values(confirmed_at=now, last_step=step)
-    )
-    return bool(done.rowcount)
+    return _factor_sql.set_confirmed(conn, seeds, "person_id", person_id, step, now)
 
 
 def accept_step(conn: Connection, person_id: str, step: int) -> bool:
     """Record ``step`` as the last accepted, only if newer than the last one; whether it was
     (False: a replayed or older code)."""
-    last = seeds.c.last_step
-    done = conn.execute(
-        seeds.update()
-        .where(
-            seeds.c.person_id == person_id,
-            seeds.c.confirmed_at.is_not(None),
-            sa.or_(last.is_(None), last < step),
-        )
-        .values(last_step=step)
-    )
-    return bool(done.rowcount)
+    return _factor_sql.accept_step(conn, seeds, "person_id", person_id, step)
 
 
 def remove(conn: Connection, person_id: str) -> bool:
@@ -137,12 +123,9 @@ def record_use(
     conn: Connection, key_id: str, *, old_count: int, new_count: int, now: dt.datetime
 ) -> bool:
     """The key signed a sign-in: its new count, only if its count is still ``old_count``."""
-    done = conn.execute(
-        keys.update()
-        .where(keys.c.id == key_id, keys.c.sign_count == old_count)
-        .values(sign_count=new_count, last_used_at=now)
+    return _factor_sql.record_use(
+        conn, keys, key_id, old_count=old_count, new_count=new_count, now=now
     )
-    return bool(done.rowcount)
 
 
 def remove_key(conn: Connection, person_id: str, key_id: str) -> bool:
@@ -160,27 +143,20 @@ def add_challenge(
     expires_at: dt.datetime,
 ) -> None:
     """A challenge handed out (and the expired ones dropped)."""
-    conn.execute(challenges.delete().where(challenges.c.expires_at <= now))
-    conn.execute(
-        challenges.insert().values(
-            challenge=challenge, person_id=person_id, purpose=purpose, expires_at=expires_at
-        )
-    )
+    _factor_sql.add_challenge(
+        conn, challenges, "person_id", challenge=challenge, owner_id=person_id,
+        purpose=purpose, now=now, expires_at=expires_at,
+    )  # fmt: skip
 
 
 def take_challenge(
     conn: Connection, challenge: str, person_id: str, purpose: str, now: dt.datetime
 ) -> bool:
     """Take (delete) the person's live challenge for ``purpose``; whether there was one."""
-    done = conn.execute(
-        challenges.delete().where(
-            challenges.c.challenge == challenge,
-            challenges.c.person_id == person_id,
-            challenges.c.purpose == purpose,
-            challenges.c.expires_at > now,
-        )
-    )
-    return bool(done.rowcount)
+    return _factor_sql.take_challenge(
+        conn, challenges, "person_id", challenge=challenge, owner_id=person_id,
+        purpose=purpose, now=now,
+    )  # fmt: skip
 
 
 def forget_person(conn: Connection, person_id: str) -> tuple[bool, int]:

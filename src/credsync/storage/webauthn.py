@@ -13,6 +13,7 @@ from typing import NamedTuple
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from credsync.storage import _factor_sql
 from credsync.storage._rows import columns_for, record, records, repr_without
 from credsync.storage.tables import webauthn_challenges as challenges
 from credsync.storage.tables import webauthn_credentials as keys
@@ -79,12 +80,9 @@ def record_use(
 ) -> bool:
     """The key signed a sign-in: its new count and the time, only if its count is still
     ``old_count``; whether it was."""
-    done = conn.execute(
-        keys.update()
-        .where(keys.c.id == key_id, keys.c.sign_count == old_count)
-        .values(sign_count=new_count, last_used_at=now)
+    return _factor_sql.record_use(
+        conn, keys, key_id, old_count=old_count, new_count=new_count, now=now
     )
-    return bool(done.rowcount)
 
 
 def remove(conn: Connection, operator_id: str, key_id: str) -> bool:
@@ -109,24 +107,17 @@ def add_challenge(
     expires_at: dt.datetime,
 ) -> None:
     """A challenge handed out (and the expired ones dropped)."""
-    conn.execute(challenges.delete().where(challenges.c.expires_at <= now))
-    conn.execute(
-        challenges.insert().values(
-            challenge=challenge, operator_id=operator_id, purpose=purpose, expires_at=expires_at
-        )
-    )
+    _factor_sql.add_challenge(
+        conn, challenges, "operator_id", challenge=challenge, owner_id=operator_id,
+        purpose=purpose, now=now, expires_at=expires_at,
+    )  # fmt: skip
 
 
 def take_challenge(
     conn: Connection, challenge: str, operator_id: str, purpose: str, now: dt.datetime
 ) -> bool:
     """Take (delete) the operator's live challenge for ``purpose``; whether there was one."""
-    done = conn.execute(
-        challenges.delete().where(
-            challenges.c.challenge == challenge,
-            challenges.c.operator_id == operator_id,
-            challenges.c.purpose == purpose,
-            challenges.c.expires_at > now,
-        )
-    )
-    return bool(done.rowcount)
+    return _factor_sql.take_challenge(
+        conn, challenges, "operator_id", challenge=challenge, owner_id=operator_id,
+        purpose=purpose, now=now,
+    )  # fmt: skip
