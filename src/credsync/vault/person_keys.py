@@ -18,10 +18,7 @@ Credential ids and public keys stay out of audit details, errors and what is sho
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
-
-from typing_extensions import TypedDict
 
 from credsync.crypto.webauthn import (
     RelyingParty,
@@ -41,8 +38,9 @@ from credsync.vault._key_ceremony import (
     registered_key,
     transports_of,
 )
-from credsync.vault._time import as_utc, as_utc_opt, utcnow
+from credsync.vault._time import utcnow
 from credsync.vault.audit import AuditLog
+from credsync.vault.mfa import SecurityKey, SecurityKeyJson
 
 if TYPE_CHECKING:
     from credsync.vault.person_auth import PersonAuth, PersonSignIn
@@ -55,32 +53,9 @@ _REGISTER = "register"
 _SIGN_IN = "sign_in"
 
 
-class PersonKeyJson(TypedDict):
-    id: str
-    name: str
-    created_at: str
-    last_used_at: str | None
-
-
-@dataclass(frozen=True)
-class PersonKey:
-    id: str
-    name: str
-    created_at: dt.datetime
-    last_used_at: dt.datetime | None
-
-    @classmethod
-    def of(cls, row: rows.KeyRow) -> PersonKey:
-        return cls(row.id, row.name, as_utc(row.created_at), as_utc_opt(row.last_used_at))
-
-    def to_json(self) -> PersonKeyJson:
-        used = self.last_used_at
-        return PersonKeyJson(
-            id=self.id,
-            name=self.name,
-            created_at=self.created_at.isoformat(),
-            last_used_at=None if used is None else used.isoformat(),
-        )
+# A person's key is shown as an operator's is: its name and times, never its credential.
+PersonKey = SecurityKey
+PersonKeyJson = SecurityKeyJson
 
 
 class PersonKeys:
