@@ -14,7 +14,7 @@ from typing import NamedTuple
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from credsync.storage import _factor_sql
+from credsync.storage._factor_sql import SeedSql
 from credsync.storage._rows import columns_for, record, repr_without
 from credsync.storage.tables import mfa_recovery_codes, operator_mfa
 
@@ -44,6 +44,14 @@ class MfaRow(NamedTuple):
 
 
 _ROW = sa.select(*columns_for(MfaRow, operator_mfa))
+_SEEDS = SeedSql(operator_mfa, "operator_id")
+
+set_confirmed = _SEEDS.set_confirmed
+"""Confirm a pending enrolment with the step of its first good code; whether it was
+pending."""
+accept_step = _SEEDS.accept_step
+"""Record a step as the last accepted, only if it is newer than the last one; whether it was
+(False: a replayed or older code)."""
 
 
 def get(conn: Connection, operator_id: str) -> MfaRow | None:
@@ -63,18 +71,6 @@ def set_pending(conn: Connection, operator_id: str, seed_ct: bytes, now: dt.date
     conn.execute(
         operator_mfa.insert().values(operator_id=operator_id, seed_ct=seed_ct, created_at=now)
     )
-
-
-def set_confirmed(conn: Connection, operator_id: str, step: int, now: dt.datetime) -> bool:
-    """Confirm a pending enrolment with the step of its first good code; whether it was
-    pending."""
-    return _factor_sql.set_confirmed(conn, operator_mfa, "operator_id", operator_id, step, now)
-
-
-def accept_step(conn: Connection, operator_id: str, step: int) -> bool:
-    """Record ``step`` as the last accepted, only if it is newer than the last one; whether it
-    was (False: a replayed or older code)."""
-    return _factor_sql.accept_step(conn, operator_mfa, "operator_id", operator_id, step)
 
 
 def remove(conn: Connection, operator_id: str) -> bool:

@@ -15,7 +15,7 @@ from typing import NamedTuple
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from credsync.storage import _factor_sql
+from credsync.storage._factor_sql import KeySql, SeedSql
 from credsync.storage._rows import columns_for, record, records, repr_without
 from credsync.storage.tables import person_key_challenges as challenges
 from credsync.storage.tables import person_mfa as seeds
@@ -69,6 +69,19 @@ class KeyRow(NamedTuple):
 
 _SEED = sa.select(*columns_for(SeedRow, seeds))
 _KEY = sa.select(*columns_for(KeyRow, keys))
+_SEEDS = SeedSql(seeds, "person_id")
+_KEYS = KeySql(keys, challenges, "person_id")
+
+set_confirmed = _SEEDS.set_confirmed
+"""Confirm the pending seed with its first good code's step; whether it was pending."""
+accept_step = _SEEDS.accept_step
+"""Record a step as the last accepted, only if newer than the last one (False: replayed)."""
+record_use = _KEYS.record_use
+"""A key signed a sign-in: its new count, only if its count is still the one read."""
+add_challenge = _KEYS.add_challenge
+"""A challenge handed out for the person (and the expired ones dropped)."""
+take_challenge = _KEYS.take_challenge
+"""Take (delete) the person's live challenge for a purpose; whether there was one."""
 
 
 # -- TOTP ------------------------------------------------------------------------------------
@@ -81,17 +94,6 @@ def set_pending(conn: Connection, person_id: str, seed_ct: bytes, now: dt.dateti
     """A new, unconfirmed seed for the person (in place of a pending one)."""
     conn.execute(seeds.delete().where(seeds.c.person_id == person_id))
     conn.execute(seeds.insert().values(person_id=person_id, seed_ct=seed_ct, created_at=now))
-
-
-def set_confirmed(conn: Connection, person_id: str, step: int, now: dt.datetime) -> bool:
-    """Confirm the pending seed with its first good code's step; whether it was pending."""
-    return _factor_sql.set_confirmed(conn, seeds, "person_id", person_id, step, now)
-
-
-def accept_step(conn: Connection, person_id: str, step: int) -> bool:
-    """Record ``step`` as the last accepted, only if newer than the last one; whether it was
-    (False: a replayed or older code)."""
-    return _factor_sql.accept_step(conn, seeds, "person_id", person_id, step)
 
 
 def remove(conn: Connection, person_id: str) -> bool:
@@ -119,44 +121,9 @@ def add_key(conn: Connection, row: KeyRow) -> None:
     conn.execute(keys.insert().values(row._asdict()))
 
 
-def record_use(
-    conn: Connection, key_id: str, *, old_count: int, new_count: int, now: dt.datetime
-) -> bool:
-    """The key signed a sign-in: its new count, only if its count is still ``old_count``."""
-    return _factor_sql.record_use(
-        conn, keys, key_id, old_count=old_count, new_count=new_count, now=now
-    )
-
-
 def remove_key(conn: Connection, person_id: str, key_id: str) -> bool:
     done = conn.execute(keys.delete().where(keys.c.id == key_id, keys.c.person_id == person_id))
     return bool(done.rowcount)
-
-
-def add_challenge(
-    conn: Connection,
-    challenge: str,
-    person_id: str,
-    purpose: str,
-    *,
-    now: dt.datetime,
-    expires_at: dt.datetime,
-) -> None:
-    """A challenge handed out (and the expired ones dropped)."""
-    _factor_sql.add_challenge(
-        conn, challenges, "person_id", challenge=challenge, owner_id=person_id,
-        purpose=purpose, now=now, expires_at=expires_at,
-    )  # fmt: skip
-
-
-def take_challenge(
-    conn: Connection, challenge: str, person_id: str, purpose: str, now: dt.datetime
-) -> bool:
-    """Take (delete) the person's live challenge for ``purpose``; whether there was one."""
-    return _factor_sql.take_challenge(
-        conn, challenges, "person_id", challenge=challenge, owner_id=person_id,
-        purpose=purpose, now=now,
-    )  # fmt: skip
 
 
 def forget_person(conn: Connection, person_id: str) -> tuple[bool, int]:
