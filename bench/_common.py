@@ -284,6 +284,85 @@ def open_vault(url: str) -> tuple[Any, Any, Any]:
     return vault, actor, KeyRing.of(vault.unlock(Secret(PASSPHRASE)))
 
 
+def add_ad_directory(
+    vault: Any,
+    admin: Any,
+    keys: Any,
+    client: str,
+    facts: Any,
+    base_dn: str,
+    *,
+    name: str = "bench-ad",
+    options: dict[str, Any] | None = None,
+) -> Any:
+    """An Active Directory directory ``name`` of ``client`` on the Samba DC of ``facts``
+    (its LDAPS URL, CA and TLS name), under ``base_dn``, bound as the domain admin (a
+    credential of the client's, sync off); returns the directory."""
+    from credsync.types import CredentialType, Secret, SyncMode
+    from credsync.vault.directories import DirectoryInput
+    from credsync.vault.drafts import make_draft
+
+    bind = vault.credentials.add(
+        admin, keys, client,
+        make_draft(
+            title="Domain admin", username=facts.admin_upn, password=Secret(facts.admin_password),
+            type_=CredentialType.DIRECTORY_ADMIN, sync_mode=SyncMode.OFF,
+        ),
+    )  # fmt: skip
+    settings: dict[str, Any] = {
+        "url": facts.ldaps_url,
+        "base_dn": base_dn,
+        "bind_credential": bind.id,
+        "ca_pem": facts.ca_file.read_text(),
+        "tls_server_name": facts.tls_server_name,
+    }
+    if options is not None:
+        settings["options"] = options
+    return vault.directories.add(
+        admin, client, name, "active-directory", DirectoryInput.of(settings)
+    )
+
+
+def add_entra_directory(
+    vault: Any,
+    admin: Any,
+    keys: Any,
+    client: str,
+    info: Any,
+    *,
+    tenant_id: str,
+    authority: str,
+    ca_pem: str,
+    name: str = "bench-entra",
+    options: dict[str, Any] | None = None,
+) -> Any:
+    """An Entra ID directory ``name`` of ``client`` on a tenant of the Graph simulator
+    (``info``: the tenant's ``graph_url``, ``client_id`` and ``client_secret``), its app's
+    secret a credential of the client's (sync off); returns the directory."""
+    from credsync.types import CredentialType, Secret, SyncMode
+    from credsync.vault.directories import DirectoryInput
+    from credsync.vault.drafts import make_draft
+
+    app = vault.credentials.add(
+        admin, keys, client,
+        make_draft(
+            title="Graph app", username="credsync-app", password=Secret(str(info["client_secret"])),
+            type_=CredentialType.DIRECTORY_ADMIN, sync_mode=SyncMode.OFF,
+        ),
+    )  # fmt: skip
+    settings: dict[str, Any] = {
+        "url": str(info["graph_url"]),
+        "secret_credential": app.id,
+        "tenant_id": tenant_id,
+        "app_id": str(info["client_id"]),
+        "authority": authority,
+        "ca_pem": ca_pem,
+    }
+    if options is not None:
+        settings["options"] = options
+    return vault.directories.add(admin, client, name, "entra", DirectoryInput.of(settings))
+
+
 def cli_env(home: Path, **extra: str) -> dict[str, str]:
     """Environment for a ``credsync`` subprocess on the vault in ``home`` (no inherited
     CREDSYNC_* variables, so the caller's own vault is never touched)."""

@@ -39,8 +39,7 @@ from credsync.agent.loop import Agent
 from credsync.sync.enforce import EnforceSwitches
 from credsync.sync.engine import Engine
 from credsync.testing.samba import OuWorld, SambaDC
-from credsync.types import CredentialType, Secret, SyncMode
-from credsync.vault.directories import DirectoryInput
+from credsync.types import Secret, SyncMode
 from credsync.vault.drafts import make_draft
 
 TARGET_RATIO = 0.80
@@ -50,33 +49,8 @@ def setup(world: OuWorld, users: list[tuple[str, str]], home: Path) -> tuple[Any
     vault, admin, keys = c.make_vault(f"sqlite:///{home / 'vault.db'}")
     facts = world.facts
     vault.clients.add(admin, keys, "Bench", directory_sync=True)
-    bind = vault.credentials.add(
-        admin,
-        keys,
-        "Bench",
-        make_draft(
-            title="Domain admin",
-            username=facts.admin_upn,
-            password=Secret(facts.admin_password),
-            type_=CredentialType.DIRECTORY_ADMIN,
-            sync_mode=SyncMode.OFF,
-        ),
-    )
-    vault.directories.add(
-        admin,
-        "Bench",
-        "bench-ad",
-        "active-directory",
-        DirectoryInput.of(
-            {
-                "url": facts.ldaps_url,
-                "base_dn": world.dn,
-                "bind_credential": bind.id,
-                "ca_pem": facts.ca_file.read_text(),
-                "tls_server_name": facts.tls_server_name,
-                "options": {"push_cap": 1_000_000},
-            }
-        ),
+    c.add_ad_directory(
+        vault, admin, keys, "Bench", facts, world.dn, options={"push_cap": 1_000_000}
     )
     creds = []
     started = time.perf_counter()

@@ -40,8 +40,7 @@ import requests
 import _common as c
 from credsync.sync.enforce import EnforceSwitches
 from credsync.sync.engine import Engine
-from credsync.types import CredentialType, Secret, SyncMode
-from credsync.vault.directories import DirectoryInput
+from credsync.types import Secret, SyncMode
 from credsync.vault.drafts import make_draft
 
 SELECT = (
@@ -158,35 +157,11 @@ async def portal_resets(sim: Sim, upns: list[str]) -> None:
 def setup(sim: Sim, upns: list[str], home: Path) -> tuple[Any, ...]:
     vault, admin, keys = c.make_vault(f"sqlite:///{home / 'vault.db'}")
     vault.clients.add(admin, keys, "Bench", directory_sync=True)
-    app = vault.credentials.add(
-        admin,
-        keys,
-        "Bench",
-        make_draft(
-            title="Graph app",
-            username="credsync-app",
-            password=Secret(sim.info["client_secret"]),
-            type_=CredentialType.DIRECTORY_ADMIN,
-            sync_mode=SyncMode.OFF,
-        ),
-    )
-    vault.directories.add(
-        admin,
-        "Bench",
-        "bench-entra",
-        "entra",
-        DirectoryInput.of(
-            {
-                "url": str(sim.info["graph_url"]),
-                "secret_credential": app.id,
-                "tenant_id": sim.tenant_id,
-                "app_id": str(sim.info["client_id"]),
-                "authority": sim.base_authority,
-                "ca_pem": Path(sim.ca_file).read_text(),
-                "options": {"push_cap": 1_000_000},
-            }
-        ),
-    )
+    c.add_entra_directory(
+        vault, admin, keys, "Bench", sim.info,
+        tenant_id=sim.tenant_id, authority=sim.base_authority,
+        ca_pem=Path(sim.ca_file).read_text(), options={"push_cap": 1_000_000},
+    )  # fmt: skip
     started = time.perf_counter()
     creds = [
         vault.credentials.add(

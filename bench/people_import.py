@@ -51,9 +51,6 @@ import requests
 
 import _common as c
 from credsync.sync.people_import import PeopleImport, Selection
-from credsync.types import CredentialType, Secret, SyncMode
-from credsync.vault.directories import DirectoryInput
-from credsync.vault.drafts import make_draft
 
 PERSON_SELECT = (
     "id,userPrincipalName,displayName,givenName,surname,mail,usageLocation,department,"
@@ -156,34 +153,11 @@ async def bare_read(sim: Sim) -> tuple[float, int, int, int]:
 def setup(sim: Sim, url: str) -> tuple[Any, Any, Any]:
     vault, admin, keys = c.make_vault(url)
     vault.clients.add(admin, keys, "Bench")
-    app = vault.credentials.add(
-        admin,
-        keys,
-        "Bench",
-        make_draft(
-            title="Graph app",
-            username="credsync-app",
-            password=Secret(sim.info["client_secret"]),
-            type_=CredentialType.DIRECTORY_ADMIN,
-            sync_mode=SyncMode.OFF,
-        ),
-    )
-    vault.directories.add(
-        admin,
-        "Bench",
-        "bench-entra",
-        "entra",
-        DirectoryInput.of(
-            {
-                "url": str(sim.info["graph_url"]),
-                "secret_credential": app.id,
-                "tenant_id": sim.tenant_id,
-                "app_id": str(sim.info["client_id"]),
-                "authority": sim.base_authority,
-                "ca_pem": Path(sim.ca_file).read_text(),
-            }
-        ),
-    )
+    c.add_entra_directory(
+        vault, admin, keys, "Bench", sim.info,
+        tenant_id=sim.tenant_id, authority=sim.base_authority,
+        ca_pem=Path(sim.ca_file).read_text(),
+    )  # fmt: skip
     return vault, admin, keys
 
 

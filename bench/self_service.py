@@ -43,9 +43,8 @@ from credsync.storage import people as people_rows
 from credsync.sync.connect import directory_config, load_directory
 from credsync.testing.graphsim import GraphSimulator, sign_in
 from credsync.testing.samba import OuWorld, SambaDC
-from credsync.types import CredentialType, Secret, SyncMode
+from credsync.types import Secret
 from credsync.vault._time import utcnow
-from credsync.vault.directories import DirectoryInput
 from credsync.vault.drafts import make_draft
 
 NOW = time.time()
@@ -89,65 +88,12 @@ def build(ou: OuWorld, sim: GraphSimulator, tmp: Path, people: int) -> tuple[Any
     vault, admin, keys = c.make_vault(f"sqlite:///{tmp / 'vault.db'}")
     facts = ou.facts
     vault.clients.add(admin, keys, "Bench", directory_sync=True)
-    bind = vault.credentials.add(
-        admin,
-        keys,
-        "Bench",
-        make_draft(
-            title="Domain admin",
-            username=facts.admin_upn,
-            password=Secret(facts.admin_password),
-            type_=CredentialType.DIRECTORY_ADMIN,
-            sync_mode=SyncMode.OFF,
-        ),
-    )
-    vault.directories.add(
-        admin,
-        "Bench",
-        "bench-ad",
-        "active-directory",
-        DirectoryInput.of(
-            {
-                "url": facts.ldaps_url,
-                "base_dn": ou.dn,
-                "bind_credential": bind.id,
-                "ca_pem": facts.ca_file.read_text(),
-                "tls_server_name": facts.tls_server_name,
-            }
-        ),
-    )
+    ad_id = c.add_ad_directory(vault, admin, keys, "Bench", facts, ou.dn).id
     tenant = sim.add_tenant(users=0, groups=0)
-    info = sim.info(tenant)
-    app = vault.credentials.add(
-        admin,
-        keys,
-        "Bench",
-        make_draft(
-            title="Graph app",
-            username="credsync-app",
-            password=Secret(str(info["client_secret"])),
-            type_=CredentialType.DIRECTORY_ADMIN,
-            sync_mode=SyncMode.OFF,
-        ),
-    )
-    vault.directories.add(
-        admin,
-        "Bench",
-        "bench-entra",
-        "entra",
-        DirectoryInput.of(
-            {
-                "url": str(info["graph_url"]),
-                "secret_credential": app.id,
-                "tenant_id": tenant.id,
-                "app_id": str(info["client_id"]),
-                "authority": sim.url,
-                "ca_pem": sim.ca_pem,
-            }
-        ),
-    )
-    ad_id = vault.directories.get(admin, "bench-ad").id
-    entra_id = vault.directories.get(admin, "bench-entra").id
+    entra_id = c.add_entra_directory(
+        vault, admin, keys, "Bench", sim.info(tenant),
+        tenant_id=tenant.id, authority=sim.url, ca_pem=sim.ca_pem,
+    ).id  # fmt: skip
     made = []
     for n in range(people):
         password = strong()

@@ -4,26 +4,14 @@ federated domain."""
 
 from __future__ import annotations
 
-import sqlalchemy as sa
-from alembic import command
-
-from credsync.storage.database import SCHEMA_REVISION
-from credsync.storage.migrate import alembic_config
 from vault.flag_seed import add_ad_directory
-from vault.helpers import VaultWorld
+from vault.helpers import VaultWorld, down_and_up_again
 
 TABLES = {"idp_signing_keys", "federated_domains", "federation_identities", "idp_requests"}
 
 
 def test_0034_downgrades_and_upgrades_again(world: VaultWorld) -> None:
-    with world.db.engine.begin() as conn:
-        command.downgrade(alembic_config(conn), "0033")
-        assert not TABLES & set(sa.inspect(conn).get_table_names())
-    assert world.db.schema_revision() == "0033"
-    world.db.upgrade()
-    assert world.db.schema_revision() == SCHEMA_REVISION
-    with world.db.engine.connect() as conn:
-        assert set(sa.inspect(conn).get_table_names()) >= TABLES
+    down_and_up_again(world, "0033", TABLES)
     client = world.vault.clients.add(world.admin, world.keys, "Fabrikam")
     current, _ = world.vault.idp_keys.certificates(client.id, keys=world.keys)
     directory_id, _ = add_ad_directory(world, client.name, "o365")

@@ -3,14 +3,9 @@ come back, and a vault upgraded to it signs a person in."""
 
 from __future__ import annotations
 
-import sqlalchemy as sa
-from alembic import command
-
-from credsync.storage.database import SCHEMA_REVISION
-from credsync.storage.migrate import alembic_config
 from credsync.types import Secret
 from credsync.vault.drafts import make_draft
-from vault.helpers import VaultWorld
+from vault.helpers import VaultWorld, down_and_up_again
 
 TABLES = {
     "person_mfa",
@@ -22,14 +17,7 @@ TABLES = {
 
 
 def test_0035_downgrades_and_upgrades_again(world: VaultWorld) -> None:
-    with world.db.engine.begin() as conn:
-        command.downgrade(alembic_config(conn), "0033")
-        assert not TABLES & set(sa.inspect(conn).get_table_names())
-    assert world.db.schema_revision() == "0033"
-    world.db.upgrade()
-    assert world.db.schema_revision() == SCHEMA_REVISION
-    with world.db.engine.connect() as conn:
-        assert set(sa.inspect(conn).get_table_names()) >= TABLES
+    down_and_up_again(world, "0033", TABLES)
     vault = world.vault
     client = vault.clients.add(world.admin, world.keys, "Contoso")
     cred = vault.credentials.add(

@@ -146,3 +146,23 @@ def add_bind_credential(world: Any, client_ref: str) -> Credential:
             sync_mode=SyncMode.OFF,
         ),
     )
+
+
+def down_and_up_again(world: VaultWorld, below: str, tables: set[str]) -> None:
+    """Downgrade ``world``'s schema to revision ``below`` (``tables`` must be gone), then
+    upgrade it to the head again (``tables`` must be back): a revision's round trip, on the
+    backend of ``world``."""
+    import sqlalchemy as sa
+    from alembic import command
+
+    from credsync.storage.database import SCHEMA_REVISION
+    from credsync.storage.migrate import alembic_config
+
+    with world.db.engine.begin() as conn:
+        command.downgrade(alembic_config(conn), below)
+        assert not tables & set(sa.inspect(conn).get_table_names())
+    assert world.db.schema_revision() == below
+    world.db.upgrade()
+    assert world.db.schema_revision() == SCHEMA_REVISION
+    with world.db.engine.connect() as conn:
+        assert set(sa.inspect(conn).get_table_names()) >= tables

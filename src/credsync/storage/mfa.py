@@ -14,6 +14,7 @@ from typing import NamedTuple
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from credsync.storage._factor_sql import SeedSql
 from credsync.storage._rows import columns_for, record, repr_without
 from credsync.storage.tables import mfa_recovery_codes, operator_mfa
 
@@ -43,6 +44,14 @@ class MfaRow(NamedTuple):
 
 
 _ROW = sa.select(*columns_for(MfaRow, operator_mfa))
+_SEEDS = SeedSql(operator_mfa, "operator_id")
+
+set_confirmed = _SEEDS.set_confirmed
+"""Confirm a pending enrolment with the step of its first good code; whether it was
+pending."""
+accept_step = _SEEDS.accept_step
+"""Record a step as the last accepted, only if it is newer than the last one; whether it was
+(False: a replayed or older code)."""
 
 
 def get(conn: Connection, operator_id: str) -> MfaRow | None:
@@ -62,33 +71,6 @@ def set_pending(conn: Connection, operator_id: str, seed_ct: bytes, now: dt.date
     conn.execute(
         operator_mfa.insert().values(operator_id=operator_id, seed_ct=seed_ct, created_at=now)
     )
-
-
-def set_confirmed(conn: Connection, operator_id: str, step: int, now: dt.datetime) -> bool:
-    """Confirm a pending enrolment with the step of its first good code; whether it was
-    pending."""
-    done = conn.execute(
-        operator_mfa.update()
-        .where(operator_mfa.c.operator_id == operator_id, operator_mfa.c.confirmed_at.is_(None))
-        .values(confirmed_at=now, last_step=step)
-    )
-    return bool(done.rowcount)
-
-
-def accept_step(conn: Connection, operator_id: str, step: int) -> bool:
-    """Record ``step`` as the last accepted, only if it is newer than the last one; whether it
-    was (False: a replayed or older code)."""
-    last = operator_mfa.c.last_step
-    done = conn.execute(
-        operator_mfa.update()
-        .where(
-            operator_mfa.c.operator_id == operator_id,
-            operator_mfa.c.confirmed_at.is_not(None),
-            sa.or_(last.is_(None), last < step),
-        )
-        .values(last_step=step)
-    )
-    return bool(done.rowcount)
 
 
 def remove(conn: Connection, operator_id: str) -> bool:

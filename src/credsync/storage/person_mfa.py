@@ -15,6 +15,7 @@ from typing import NamedTuple
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from credsync.storage._factor_sql import KeySql, SeedSql
 from credsync.storage._rows import columns_for, record, records, repr_without
 from credsync.storage.tables import person_key_challenges as challenges
 from credsync.storage.tables import person_mfa as seeds
@@ -68,6 +69,19 @@ class KeyRow(NamedTuple):
 
 _SEED = sa.select(*columns_for(SeedRow, seeds))
 _KEY = sa.select(*columns_for(KeyRow, keys))
+_SEEDS = SeedSql(seeds, "person_id")
+_KEYS = KeySql(keys, challenges, "person_id")
+
+set_confirmed = _SEEDS.set_confirmed
+"""Confirm the pending seed with its first good code's step; whether it was pending."""
+accept_step = _SEEDS.accept_step
+"""Record a step as the last accepted, only if newer than the last one (False: replayed)."""
+record_use = _KEYS.record_use
+"""A key signed a sign-in: its new count, only if its count is still the one read."""
+add_challenge = _KEYS.add_challenge
+"""A challenge handed out for the person (and the expired ones dropped)."""
+take_challenge = _KEYS.take_challenge
+"""Take (delete) the person's live challenge for a purpose; whether there was one."""
 
 
 # -- TOTP ------------------------------------------------------------------------------------
@@ -80,32 +94,6 @@ def set_pending(conn: Connection, person_id: str, seed_ct: bytes, now: dt.dateti
     """A new, unconfirmed seed for the person (in place of a pending one)."""
     conn.execute(seeds.delete().where(seeds.c.person_id == person_id))
     conn.execute(seeds.insert().values(person_id=person_id, seed_ct=seed_ct, created_at=now))
-
-
-def set_confirmed(conn: Connection, person_id: str, step: int, now: dt.datetime) -> bool:
-    """Confirm the pending seed with its first good code's step; whether it was pending."""
-    done = conn.execute(
-        seeds.update()
-        .where(seeds.c.person_id == person_id, seeds.c.confirmed_at.is_(None))
-        .values(confirmed_at=now, last_step=step)
-    )
-    return bool(done.rowcount)
-
-
-def accept_step(conn: Connection, person_id: str, step: int) -> bool:
-    """Record ``step`` as the last accepted, only if newer than the last one; whether it was
-    (False: a replayed or older code)."""
-    last = seeds.c.last_step
-    done = conn.execute(
-        seeds.update()
-        .where(
-            seeds.c.person_id == person_id,
-            seeds.c.confirmed_at.is_not(None),
-            sa.or_(last.is_(None), last < step),
-        )
-        .values(last_step=step)
-    )
-    return bool(done.rowcount)
 
 
 def remove(conn: Connection, person_id: str) -> bool:
@@ -133,53 +121,8 @@ def add_key(conn: Connection, row: KeyRow) -> None:
     conn.execute(keys.insert().values(row._asdict()))
 
 
-def record_use(
-    conn: Connection, key_id: str, *, old_count: int, new_count: int, now: dt.datetime
-) -> bool:
-    """The key signed a sign-in: its new count, only if its count is still ``old_count``."""
-    done = conn.execute(
-        keys.update()
-        .where(keys.c.id == key_id, keys.c.sign_count == old_count)
-        .values(sign_count=new_count, last_used_at=now)
-    )
-    return bool(done.rowcount)
-
-
 def remove_key(conn: Connection, person_id: str, key_id: str) -> bool:
     done = conn.execute(keys.delete().where(keys.c.id == key_id, keys.c.person_id == person_id))
-    return bool(done.rowcount)
-
-
-def add_challenge(
-    conn: Connection,
-    challenge: str,
-    person_id: str,
-    purpose: str,
-    *,
-    now: dt.datetime,
-    expires_at: dt.datetime,
-) -> None:
-    """A challenge handed out (and the expired ones dropped)."""
-    conn.execute(challenges.delete().where(challenges.c.expires_at <= now))
-    conn.execute(
-        challenges.insert().values(
-            challenge=challenge, person_id=person_id, purpose=purpose, expires_at=expires_at
-        )
-    )
-
-
-def take_challenge(
-    conn: Connection, challenge: str, person_id: str, purpose: str, now: dt.datetime
-) -> bool:
-    """Take (delete) the person's live challenge for ``purpose``; whether there was one."""
-    done = conn.execute(
-        challenges.delete().where(
-            challenges.c.challenge == challenge,
-            challenges.c.person_id == person_id,
-            challenges.c.purpose == purpose,
-            challenges.c.expires_at > now,
-        )
-    )
     return bool(done.rowcount)
 
 

@@ -13,6 +13,7 @@ from typing import NamedTuple
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from credsync.storage._factor_sql import KeySql
 from credsync.storage._rows import columns_for, record, records, repr_without
 from credsync.storage.tables import webauthn_challenges as challenges
 from credsync.storage.tables import webauthn_credentials as keys
@@ -48,6 +49,15 @@ class KeyRow(NamedTuple):
 
 
 _ROW = sa.select(*columns_for(KeyRow, keys))
+_KEYS = KeySql(keys, challenges, "operator_id")
+
+record_use = _KEYS.record_use
+"""A key signed a sign-in: its new count and the time, only if its count is still the one
+read; whether it was."""
+add_challenge = _KEYS.add_challenge
+"""A challenge handed out for the operator (and the expired ones dropped)."""
+take_challenge = _KEYS.take_challenge
+"""Take (delete) the operator's live challenge for a purpose; whether there was one."""
 
 
 def list_for(conn: Connection, operator_id: str) -> list[KeyRow]:
@@ -74,19 +84,6 @@ def add(conn: Connection, row: KeyRow) -> None:
     conn.execute(keys.insert().values(row._asdict()))
 
 
-def record_use(
-    conn: Connection, key_id: str, *, old_count: int, new_count: int, now: dt.datetime
-) -> bool:
-    """The key signed a sign-in: its new count and the time, only if its count is still
-    ``old_count``; whether it was."""
-    done = conn.execute(
-        keys.update()
-        .where(keys.c.id == key_id, keys.c.sign_count == old_count)
-        .values(sign_count=new_count, last_used_at=now)
-    )
-    return bool(done.rowcount)
-
-
 def remove(conn: Connection, operator_id: str, key_id: str) -> bool:
     """Remove one of the operator's keys; whether there was one."""
     done = conn.execute(keys.delete().where(keys.c.id == key_id, keys.c.operator_id == operator_id))
@@ -97,36 +94,3 @@ def remove_all(conn: Connection, operator_id: str) -> int:
     """Remove the operator's keys and open challenges; how many keys there were."""
     conn.execute(challenges.delete().where(challenges.c.operator_id == operator_id))
     return int(conn.execute(keys.delete().where(keys.c.operator_id == operator_id)).rowcount)
-
-
-def add_challenge(
-    conn: Connection,
-    challenge: str,
-    operator_id: str,
-    purpose: str,
-    *,
-    now: dt.datetime,
-    expires_at: dt.datetime,
-) -> None:
-    """A challenge handed out (and the expired ones dropped)."""
-    conn.execute(challenges.delete().where(challenges.c.expires_at <= now))
-    conn.execute(
-        challenges.insert().values(
-            challenge=challenge, operator_id=operator_id, purpose=purpose, expires_at=expires_at
-        )
-    )
-
-
-def take_challenge(
-    conn: Connection, challenge: str, operator_id: str, purpose: str, now: dt.datetime
-) -> bool:
-    """Take (delete) the operator's live challenge for ``purpose``; whether there was one."""
-    done = conn.execute(
-        challenges.delete().where(
-            challenges.c.challenge == challenge,
-            challenges.c.operator_id == operator_id,
-            challenges.c.purpose == purpose,
-            challenges.c.expires_at > now,
-        )
-    )
-    return bool(done.rowcount)

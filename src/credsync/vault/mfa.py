@@ -30,7 +30,7 @@ import datetime as dt
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, Protocol
 
 from sqlalchemy.engine import Connection
 from typing_extensions import TypedDict
@@ -100,10 +100,26 @@ class SecurityKeyJson(TypedDict):
     last_used_at: str | None
 
 
+class _KeyRecord(Protocol):
+    @property
+    def id(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def created_at(self) -> dt.datetime: ...
+    @property
+    def last_used_at(self) -> dt.datetime | None: ...
+
+
+class _SeedRecord(Protocol):
+    @property
+    def confirmed_at(self) -> dt.datetime | None: ...
+
+
 @dataclass(frozen=True)
 class SecurityKey:
-    """An operator's WebAuthn key as shown: its name and when it was added and last used
-    (never its credential id or public key)."""
+    """An operator's or a person's WebAuthn key as shown: its name and when it was added and
+    last used (never its credential id or public key)."""
 
     id: str
     name: str
@@ -111,7 +127,7 @@ class SecurityKey:
     last_used_at: dt.datetime | None
 
     @classmethod
-    def of(cls, row: key_rows.KeyRow) -> SecurityKey:
+    def of(cls, row: _KeyRecord) -> SecurityKey:
         return cls(row.id, row.name, as_utc(row.created_at), as_utc_opt(row.last_used_at))
 
     def to_json(self) -> SecurityKeyJson:
@@ -168,8 +184,9 @@ def vault_mfa_key(conn: Connection) -> MfaKey:
     return MfaKey(raw)
 
 
-def totp_state(found: rows.MfaRow | None) -> str:
-    """An authenticator app's state: on, pending or off."""
+def totp_state(found: _SeedRecord | None) -> str:
+    """An authenticator app's state (an operator's or a person's seed): on, pending or
+    off."""
     return "off" if found is None else "pending" if found.confirmed_at is None else "on"
 
 

@@ -13,6 +13,7 @@ from credsync.storage import people as people_rows
 from credsync.storage import person_mfa as rows
 from credsync.types import Secret
 from credsync.vault.auth import Actor
+from credsync.vault.mfa import totp_state
 
 __all__ = [
     "PersonMfaResetJson",
@@ -91,7 +92,8 @@ def person_actor(person: people_rows.PersonRow) -> Actor:
 
 
 def seed_state(found: rows.SeedRow | None) -> str:
-    return "off" if found is None else "pending" if found.confirmed_at is None else "on"
+    """The person's authenticator app: on, pending or off (as an operator's)."""
+    return totp_state(found)
 
 
 def aad_id(person_id: str) -> str:

@@ -18,29 +18,29 @@ Credential ids and public keys stay out of audit details, errors and what is sho
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
-
-from typing_extensions import TypedDict
 
 from credsync.crypto.webauthn import (
     RelyingParty,
-    WebAuthnRejected,
     authentication_options,
-    challenge_of,
-    credential_id_of,
     new_challenge,
     registration_options,
-    verify_assertion,
-    verify_registration,
 )
-from credsync.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from credsync.errors import Conflict, NotFound, PermissionDenied
 from credsync.storage import Database
 from credsync.storage import people as people_rows
 from credsync.storage import person_mfa as rows
 from credsync.types import new_id
-from credsync.vault._time import as_utc, as_utc_opt, utcnow
+from credsync.vault._key_ceremony import (
+    check_assertion,
+    key_name,
+    new_key_free,
+    registered_key,
+    transports_of,
+)
+from credsync.vault._time import utcnow
 from credsync.vault.audit import AuditLog
+from credsync.vault.mfa import SecurityKey, SecurityKeyJson
 
 if TYPE_CHECKING:
     from credsync.vault.person_auth import PersonAuth, PersonSignIn
@@ -49,37 +49,13 @@ __all__ = ["CHALLENGE_TTL", "MAX_KEYS", "PersonKey", "PersonKeyJson", "PersonKey
 
 CHALLENGE_TTL = dt.timedelta(minutes=5)
 MAX_KEYS = 10
-NAME_LENGTH = 64
 _REGISTER = "register"
 _SIGN_IN = "sign_in"
 
 
-class PersonKeyJson(TypedDict):
-    id: str
-    name: str
-    created_at: str
-    last_used_at: str | None
-
-
-@dataclass(frozen=True)
-class PersonKey:
-    id: str
-    name: str
-    created_at: dt.datetime
-    last_used_at: dt.datetime | None
-
-    @classmethod
-    def of(cls, row: rows.KeyRow) -> PersonKey:
-        return cls(row.id, row.name, as_utc(row.created_at), as_utc_opt(row.last_used_at))
-
-    def to_json(self) -> PersonKeyJson:
-        used = self.last_used_at
-        return PersonKeyJson(
-            id=self.id,
-            name=self.name,
-            created_at=self.created_at.isoformat(),
-            last_used_at=None if used is None else used.isoformat(),
-        )
+# A person's key is shown as an operator's is: its name and times, never its credential.
+PersonKey = SecurityKey
+PersonKeyJson = SecurityKeyJson
 
 
 class PersonKeys:
@@ -121,7 +97,7 @@ class PersonKeys:
             challenge=challenge,
             user_id=person.id,
             user_name=person.username,
-            exclude=[(k.credential_id, tuple(k.transports.split())) for k in mine],
+            exclude=[(k.credential_id, transports_of(k)) for k in mine],
         )
 
     def register(
@@ -129,36 +105,20 @@ class PersonKeys:
     ) -> PersonKey:
         """Add the key of the browser's ``answer`` under ``name``; InvalidInput naming
         ``name`` or ``credential``."""
-        name = " ".join(name.split())
-        if not name or len(name) > NAME_LENGTH or not name.isprintable():
-            raise InvalidInput(
-                f"a security key needs a name of 1 to {NAME_LENGTH} printable characters",
-                field="name",
-            )
+        name = key_name(name)
         person = self._person(sign_in)
         now = utcnow()
-        try:
-            challenge = challenge_of(answer)
-        except WebAuthnRejected as exc:
-            raise InvalidInput(str(exc), field="credential") from exc
+
+        def take(challenge: str) -> bool:
+            with self._db.write() as conn:
+                return rows.take_challenge(conn, challenge, person.id, _REGISTER, now)
+
+        made = registered_key(rp, answer, take)
         with self._db.write() as conn:
-            taken = rows.take_challenge(conn, challenge, person.id, _REGISTER, now)
-        if not taken:
-            raise InvalidInput(
-                "the security key answered a challenge that is unknown, used or expired: "
-                "add the key again",
-                field="credential",
-            )
-        try:
-            made = verify_registration(rp, answer, challenge)
-        except WebAuthnRejected as exc:
-            raise InvalidInput(str(exc), field="credential") from exc
-        with self._db.write() as conn:
-            mine = rows.keys_of(conn, person.id)
-            if any(k.name.casefold() == name.casefold() for k in mine):
-                raise InvalidInput(f"you have a security key named {name!r} already", field="name")
-            if rows.by_credential_id(conn, made.credential_id) is not None:
-                raise Conflict("that security key is registered already")
+            new_key_free(
+                (k.name for k in rows.keys_of(conn, person.id)), name,
+                registered=rows.by_credential_id(conn, made.credential_id) is not None,
+            )  # fmt: skip
             key = rows.KeyRow(
                 new_id(), person.id, made.credential_id, made.public_key, made.sign_count,
                 " ".join(made.transports), name, now, None,
@@ -198,7 +158,7 @@ class PersonKeys:
                 conn, challenge, sign_in.person_id, _SIGN_IN, now=now,
                 expires_at=now + CHALLENGE_TTL,
             )  # fmt: skip
-        allow = [(k.credential_id, tuple(k.transports.split())) for k in mine]
+        allow = [(k.credential_id, transports_of(k)) for k in mine]
         return authentication_options(rp, challenge=challenge, allow=allow)
 
     def check(
@@ -222,24 +182,18 @@ class PersonKeys:
     def _verify(self, person: people_rows.PersonRow, rp: RelyingParty, answer: str) -> str | None:
         """Why the answer is refused (None: accepted, the key's count recorded)."""
         now = utcnow()
-        try:
-            challenge = challenge_of(answer)
-            credential_id = credential_id_of(answer)
-        except WebAuthnRejected as exc:
-            return str(exc)[:300]
-        with self._db.write() as conn:
-            taken = rows.take_challenge(conn, challenge, person.id, _SIGN_IN, now)
-            key = rows.by_credential_id(conn, credential_id)
-        if not taken:
-            return "security key: unknown, used or expired challenge"
-        if key is None or key.person_id != person.id:
-            return "security key: not one of the person's keys"
-        try:
-            count = verify_assertion(rp, answer, challenge, key.public_key)
-        except WebAuthnRejected as exc:
-            return str(exc)[:300]
-        if (count or key.sign_count) and count <= key.sign_count:
-            return "security key: sign count did not go up (a cloned key?)"
+
+        def take(challenge: str, credential_id: str) -> tuple[bool, rows.KeyRow | None]:
+            with self._db.write() as conn:
+                taken = rows.take_challenge(conn, challenge, person.id, _SIGN_IN, now)
+                return taken, rows.by_credential_id(conn, credential_id)
+
+        found = check_assertion(
+            rp, answer, take=take, is_theirs=lambda k: k.person_id == person.id, whose="person"
+        )
+        key, count = found.key, found.count
+        if found.refused is not None or key is None:
+            return found.refused or "security key: refused"
         with self._db.write() as conn:
             if not rows.record_use(
                 conn, key.id, old_count=key.sign_count, new_count=count, now=now

@@ -33,14 +33,9 @@ from sqlalchemy.engine import Connection
 from credsync.crypto.webauthn import (
     NewKey,
     RelyingParty,
-    WebAuthnRejected,
     authentication_options,
-    challenge_of,
-    credential_id_of,
     new_challenge,
     registration_options,
-    verify_assertion,
-    verify_registration,
 )
 from credsync.errors import Conflict, InvalidInput, MfaFailed, NotFound, PermissionDenied
 from credsync.storage import Database
@@ -49,6 +44,14 @@ from credsync.storage import operators as operator_rows
 from credsync.storage import webauthn as rows
 from credsync.storage.operators import OperatorRow
 from credsync.types import new_id
+from credsync.vault._key_ceremony import (
+    NAME_LENGTH,
+    check_assertion,
+    key_name,
+    new_key_free,
+    registered_key,
+    transports_of,
+)
 from credsync.vault._time import utcnow
 from credsync.vault.audit import AuditLog
 from credsync.vault.auth import SYSTEM, Actor
@@ -58,7 +61,6 @@ __all__ = ["CHALLENGE_TTL", "MAX_KEYS", "NAME_LENGTH", "SecurityKeys"]
 
 CHALLENGE_TTL = dt.timedelta(minutes=5)
 MAX_KEYS = 20
-NAME_LENGTH = 64
 _REGISTER = "register"
 _SIGN_IN = "sign_in"
 _FAILED = "the security key's answer was refused: try again, or use a code"
@@ -102,48 +104,32 @@ class SecurityKeys:
             challenge=challenge,
             user_id=row.id,
             user_name=row.name,
-            exclude=[(k.credential_id, _transports(k)) for k in mine],
+            exclude=[(k.credential_id, transports_of(k)) for k in mine],
         )
 
     def register(self, actor: Actor, rp: RelyingParty, name: str, answer: str) -> SecurityKey:
         """Add the key of the browser's ``answer`` (the JSON of its
         ``navigator.credentials.create()``) under ``name``. Bad input: InvalidInput naming
         ``name`` or ``credential``."""
-        name = " ".join(name.split())
-        if not name or len(name) > NAME_LENGTH or not name.isprintable():
-            raise InvalidInput(
-                f"a security key needs a name of 1 to {NAME_LENGTH} printable characters",
-                field="name",
-            )
+        name = key_name(name)
         now = utcnow()
-        try:
-            challenge = challenge_of(answer)
-        except WebAuthnRejected as exc:
-            raise InvalidInput(str(exc), field="credential") from exc
-        with self._db.write() as conn:
+        with self._db.read() as conn:
             row = self._own(conn, actor)
-            taken = rows.take_challenge(conn, challenge, row.id, _REGISTER, now)
-        if not taken:
-            raise InvalidInput(
-                "the security key answered a challenge that is unknown, used or expired: "
-                "add the key again",
-                field="credential",
-            )
-        try:
-            made = verify_registration(rp, answer, challenge)
-        except WebAuthnRejected as exc:
-            raise InvalidInput(str(exc), field="credential") from exc
-        return self._add(actor, row, name, made, now)
+
+        def take(challenge: str) -> bool:
+            with self._db.write() as conn:
+                return rows.take_challenge(conn, challenge, row.id, _REGISTER, now)
+
+        return self._add(actor, row, name, registered_key(rp, answer, take), now)
 
     def _add(
         self, actor: Actor, row: OperatorRow, name: str, made: NewKey, now: dt.datetime
     ) -> SecurityKey:
         with self._db.write() as conn:
-            mine = rows.list_for(conn, row.id)
-            if any(k.name.casefold() == name.casefold() for k in mine):
-                raise InvalidInput(f"you have a security key named {name!r} already", field="name")
-            if rows.by_credential_id(conn, made.credential_id) is not None:
-                raise Conflict("that security key is registered already")
+            new_key_free(
+                (k.name for k in rows.list_for(conn, row.id)), name,
+                registered=rows.by_credential_id(conn, made.credential_id) is not None,
+            )  # fmt: skip
             key = rows.KeyRow(
                 new_id(), row.id, made.credential_id, made.public_key, made.sign_count,
                 " ".join(made.transports), name, now, None,
@@ -200,7 +186,7 @@ class SecurityKeys:
             rows.add_challenge(
                 conn, challenge, row.id, _SIGN_IN, now=now, expires_at=now + CHALLENGE_TTL
             )
-        allow = [(k.credential_id, _transports(k)) for k in mine]
+        allow = [(k.credential_id, transports_of(k)) for k in mine]
         return authentication_options(rp, challenge=challenge, allow=allow)
 
     def has_keys(self, row: OperatorRow) -> bool:
@@ -211,27 +197,17 @@ class SecurityKeys:
         """Accept ``answer`` (the JSON of the browser's ``navigator.credentials.get()``) as
         ``row``'s second factor; else MfaFailed (audited ``auth.failed``)."""
         now = utcnow()
-        try:
-            challenge = challenge_of(answer)
-            credential_id = credential_id_of(answer)
-        except WebAuthnRejected as exc:
-            self._failed(row, str(exc))
-            raise MfaFailed(_FAILED) from exc
-        with self._db.write() as conn:
-            taken = rows.take_challenge(conn, challenge, row.id, _SIGN_IN, now)
-            key = rows.by_credential_id(conn, credential_id)
-        if not taken:
-            self._failed(row, "security key: unknown, used or expired challenge")
-            raise MfaFailed(_FAILED)
-        if key is None or key.operator_id != row.id:
-            self._failed(row, "security key: not one of the operator's keys")
-            raise MfaFailed(_FAILED)
-        try:
-            count = verify_assertion(rp, answer, challenge, key.public_key)
-        except WebAuthnRejected as exc:
-            self._failed(row, str(exc)[:300])
-            raise MfaFailed(_FAILED) from exc
-        if (count or key.sign_count) and count <= key.sign_count:
+
+        def take(challenge: str, credential_id: str) -> tuple[bool, rows.KeyRow | None]:
+            with self._db.write() as conn:
+                taken = rows.take_challenge(conn, challenge, row.id, _SIGN_IN, now)
+                return taken, rows.by_credential_id(conn, credential_id)
+
+        found = check_assertion(
+            rp, answer, take=take, is_theirs=lambda k: k.operator_id == row.id, whose="operator"
+        )
+        key, count = found.key, found.count
+        if found.cloned and key is not None:
             with self._db.write() as conn:
                 self._audit.append(
                     conn, SYSTEM, "mfa.webauthn_sign_count", target_type="operator",
@@ -241,7 +217,8 @@ class SecurityKeys:
                         "stored": key.sign_count, "given": count,
                     },
                 )  # fmt: skip
-            self._failed(row, "security key: sign count did not go up (a cloned key?)")
+        if found.refused is not None or key is None:
+            self._failed(row, found.refused or "security key: refused")
             raise MfaFailed(_FAILED)
         with self._db.write() as conn:
             if not rows.record_use(
@@ -259,7 +236,3 @@ class SecurityKeys:
                 conn, SYSTEM, "auth.failed", target_type="operator", target_id=row.name[:64],
                 details={"reason": why},
             )  # fmt: skip
-
-
-def _transports(key: rows.KeyRow) -> tuple[str, ...]:
-    return tuple(key.transports.split())

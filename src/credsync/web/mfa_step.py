@@ -11,11 +11,6 @@ proxy, the server must be told to trust the proxy's headers so the scheme is rig
 
 from __future__ import annotations
 
-import base64
-import binascii
-import hashlib
-import hmac
-import json
 import time
 
 from fastapi import Request
@@ -23,6 +18,7 @@ from fastapi import Request
 from credsync.api.deps import State
 from credsync.crypto.webauthn import RelyingParty
 from credsync.vault.websessions import PendingSignIn
+from credsync.web._ticket import bound_to, seal, unseal
 from credsync.web.session import SIGN_IN_COOKIE
 
 __all__ = ["MFA_COOKIE", "TICKET_SECONDS", "pending_of", "relying_party", "ticket_for"]
@@ -34,8 +30,7 @@ _PURPOSE = "mfa-sign-in"
 
 def _bound(request: Request) -> str:
     """The browser's pre-session cookie, as a digest (the ticket is bound to it)."""
-    cookie = request.cookies.get(SIGN_IN_COOKIE, "")
-    return hashlib.sha256(cookie.encode()).hexdigest()
+    return bound_to(request.cookies.get(SIGN_IN_COOKIE, ""))
 
 
 def ticket_for(request: Request, state: State, pending: PendingSignIn) -> str:
@@ -46,26 +41,15 @@ def ticket_for(request: Request, state: State, pending: PendingSignIn) -> str:
         "e": int(time.time()) + TICKET_SECONDS,
         "b": _bound(request),
     }
-    data = base64.urlsafe_b64encode(json.dumps(body, sort_keys=True).encode()).decode()
-    return f"{data}.{state.keys.mac_key(_PURPOSE).digest(data)}"
+    return seal(state.keys.mac_key(_PURPOSE), body)
 
 
 def pending_of(request: Request, state: State) -> PendingSignIn | None:
     """The browser's pending sign-in: None when it has none, or one that is forged, expired
     or made for another browser."""
     raw = request.cookies.get(MFA_COOKIE, "")
-    data, _, mac = raw.partition(".")
-    if not data or not mac or len(raw) > 2048:
-        return None
-    if not hmac.compare_digest(state.keys.mac_key(_PURPOSE).digest(data), mac):
-        return None
-    try:
-        body = json.loads(base64.urlsafe_b64decode(data.encode()))
-    except (binascii.Error, ValueError):
-        return None
-    if not isinstance(body, dict) or int(body.get("e", 0)) < time.time():
-        return None
-    if not hmac.compare_digest(str(body.get("b", "")), _bound(request)):
+    body = unseal(state.keys.mac_key(_PURPOSE), raw, _bound(request))
+    if body is None:
         return None
     return PendingSignIn(str(body["o"]), str(body["n"]), str(body["f"]))
 

@@ -22,12 +22,8 @@ Other slices (the identity provider, self-service) use :func:`current_person` an
 
 from __future__ import annotations
 
-import base64
-import binascii
 import datetime as dt
-import hashlib
 import hmac
-import json
 import secrets
 import time
 from dataclasses import dataclass, field
@@ -38,6 +34,7 @@ from fastapi import Request, Response
 from credsync.api.state import ServerState
 from credsync.vault.person_auth import PersonSignIn
 from credsync.vault.person_sessions import MAX_AGE, PersonSessionInfo
+from credsync.web._ticket import bound_to, seal, unseal
 from credsync.web.pages import local_path
 from credsync.web.session import CSRF_FIELD
 
@@ -194,7 +191,7 @@ def sign_in_form_ok(request: Request, fields: dict[str, str]) -> bool:
 
 # -- the pending sign-in -----------------------------------------------------------------------
 def _bound(request: Request) -> str:
-    return hashlib.sha256(request.cookies.get(SIGN_IN_COOKIE, "").encode()).hexdigest()
+    return bound_to(request.cookies.get(SIGN_IN_COOKIE, ""))
 
 
 def set_pending(request: Request, response: Response, sign_in: PersonSignIn) -> None:
@@ -206,8 +203,7 @@ def set_pending(request: Request, response: Response, sign_in: PersonSignIn) -> 
         "e": int(time.time()) + PENDING_SECONDS,
         "b": _bound(request),
     }
-    data = base64.urlsafe_b64encode(json.dumps(body, sort_keys=True).encode()).decode()
-    ticket = f"{data}.{state.keys.mac_key(_PURPOSE).digest(data)}"
+    ticket = seal(state.keys.mac_key(_PURPOSE), body)
     response.set_cookie(
         PENDING_COOKIE, ticket, max_age=PENDING_SECONDS, httponly=True,
         secure=_secure(request, state), samesite="strict",
@@ -221,18 +217,8 @@ def pending_of(request: Request, client_id: str) -> PersonSignIn | None:
     longer sign in."""
     state = _state(request)
     raw = request.cookies.get(PENDING_COOKIE, "")
-    data, _, mac = raw.partition(".")
-    if not data or not mac or len(raw) > 2048:
-        return None
-    if not hmac.compare_digest(state.keys.mac_key(_PURPOSE).digest(data), mac):
-        return None
-    try:
-        body = json.loads(base64.urlsafe_b64decode(data.encode()))
-    except (binascii.Error, ValueError):
-        return None
-    if not isinstance(body, dict) or int(body.get("e", 0)) < time.time():
-        return None
-    if body.get("c") != client_id or not hmac.compare_digest(str(body.get("b")), _bound(request)):
+    body = unseal(state.keys.mac_key(_PURPOSE), raw, _bound(request))
+    if body is None or body.get("c") != client_id:
         return None
     return state.vault.person_auth.person_of(str(body.get("p")), client_id)
 
