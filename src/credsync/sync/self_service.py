@@ -13,8 +13,11 @@ one :class:`PushOutcome` per account:
 - ``skipped``: nothing to push, and why: the client's directory sync is off (nothing of the
   client touches a directory); the account is synced from the on-premises directory (its
   password is that directory's);
-  the user is in a federated domain (they sign in through the vault: its password is the
-  vault's already);
+  the user is in a federated domain, decided before the push: one the vault federates (its
+  record says ``enabling`` or ``federated``: they sign in through the vault, its password is
+  theirs already), or one the tenant's domain list shows federated outside the vault (their
+  password is that identity provider's); Graph's refusal naming federation stays the last
+  resort, for a tenant whose domains the app may not read;
 - ``failed``: the directory is away or refused us (our bind credential, TLS...).
 
 A refused or failed push leaves the vault's new password stored and flags the person's
@@ -28,10 +31,12 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from typing import cast
 
 from typing_extensions import TypedDict
 
-from credsync.connectors.base import PasswordOptions
+from credsync.connectors.base import Capability, Connector, PasswordOptions
+from credsync.connectors.federation import DomainFederation
 from credsync.connectors.registry import ConnectorFactory, open_connector
 from credsync.errors import (
     AccountNotFound,
@@ -58,6 +63,7 @@ from credsync.vault.self_service import LinkPerson, StoredPassword, self_service
 __all__ = ["PushOutcome", "PushOutcomeJson", "SelfServiceResult", "set_person_password"]
 
 _FEDERATED = ("federated",)
+_VAULT_FEDERATES = ("enabling", "federated")
 _FLAG_OF = {
     PolicyRejected: Status.POLICY_REJECTED,
     AccountNotFound: Status.ACCOUNT_MISSING,
@@ -104,6 +110,37 @@ def _flag_status(exc: ConnectorError) -> str:
     )
 
 
+async def _federated(vault: Vault, connector: Connector, upn: str) -> str | None:
+    """Why the user of ``upn`` takes no pushed password, its domain being federated (None:
+    not known to be), decided before the push: from the vault's record of the domains it
+    federates (``enabling`` or ``federated``: the vault signs them in, its password is
+    theirs), else from the tenant's own domain list when the directory has the federation
+    capability (one read; a domain federated outside the vault, to another identity
+    provider, whose password is that provider's)."""
+    domain = upn.rpartition("@")[2].strip().lower()
+    if not domain:
+        return None
+    record = vault.federated_domains.resolve(domain)
+    if record is not None and record.state in _VAULT_FEDERATES:
+        return (
+            f"the user is in a federated domain ({domain}, {record.state} to the vault): they "
+            "sign in through the vault, so its password is theirs already: nothing to push"
+        )
+    if Capability.FEDERATION not in connector.capabilities:
+        return None
+    try:
+        domains = await cast(DomainFederation, connector).federation_domains()
+    except ConnectorError:  # not allowed to read domains, say: the push will tell
+        return None
+    if not any(d.name == domain and d.federated for d in domains):
+        return None
+    whose = "outside the vault" if record is None else f"the vault's record says {record.state}"
+    return (
+        f"the user is in a federated domain ({domain}, {whose}): they sign in through its "
+        "identity provider, which holds their password: nothing to push"
+    )
+
+
 async def _push_one(
     vault: Vault,
     keys: KeyRing,
@@ -123,9 +160,14 @@ async def _push_one(
             return PushOutcome(directory.name, name, "skipped",
                                "the account is synced from the on-premises directory: its "
                                "password comes from there")  # fmt: skip
+        federated = await _federated(vault, connector, account.upn or "")
+        if federated:
+            return PushOutcome(directory.name, name, "skipped", federated)
         after = await connector.set_password(account, password, PasswordOptions())
     except ConnectorError as exc:
         text = str(exc)
+        # The last resort: a domain federated outside the vault that the tenant's domain list
+        # did not show (the app may not read domains): the directory's refusal names it.
         if not isinstance(exc, TransientConnectorError) and any(
             w in text.lower() for w in _FEDERATED
         ):
