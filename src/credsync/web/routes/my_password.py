@@ -174,31 +174,51 @@ def _bad_link(request: Request, state: State, client_id: str, exc: InvalidInput)
     )  # fmt: skip
 
 
-@router.get(_BASE + "/welcome/{token}")
-def welcome_page(request: Request, state: State, client_id: str, token: str) -> Response:
+def _with_link(
+    request: Request,
+    state: State,
+    client_id: str,
+    token: str,
+    kind: str,
+    then: Callable[[LinkPerson], Response],
+) -> Response:
+    """``then`` with the person of a valid link; the link-refused page (410) otherwise."""
     try:
-        link = state.vault.self_service.open_link(client_id, token, INVITE)
+        link = state.vault.self_service.open_link(client_id, token, kind)
     except InvalidInput as exc:
         return _bad_link(request, state, client_id, exc)
-    return _welcome(request, state, client_id, link)
+    return then(link)
+
+
+def _link_password(
+    request: Request, state: State, fields: dict[str, str], link: LinkPerson
+) -> Secret:
+    """A link form's new password, checked before anything: the form's own token, a
+    same-site post, the two the same, every rule of the person's."""
+    if not sign_in_form_ok(request, fields):
+        raise InvalidInput(_EXPIRED_FORM)
+    refuse_cross_site(request)
+    password = _new_password(fields)
+    state.vault.person_passwords.check(link.person_id, password)
+    return password
+
+
+@router.get(_BASE + "/welcome/{token}")
+def welcome_page(request: Request, state: State, client_id: str, token: str) -> Response:
+    return _with_link(
+        request, state, client_id, token, INVITE,
+        lambda link: _welcome(request, state, client_id, link),
+    )  # fmt: skip
 
 
 @router.post(_BASE + "/welcome/{token}")
 def welcome_post(
     request: Request, state: State, client_id: str, token: str, fields: Fields
 ) -> Response:
-    try:
-        link = state.vault.self_service.open_link(client_id, token, INVITE)
-    except InvalidInput as exc:
-        return _bad_link(request, state, client_id, exc)
     auth = state.vault.person_auth
 
-    def attempt() -> SelfServiceResult:
-        if not sign_in_form_ok(request, fields):
-            raise InvalidInput(_EXPIRED_FORM)
-        refuse_cross_site(request)
-        password = _new_password(fields)
-        state.vault.person_passwords.check(link.person_id, password)  # before anything
+    def attempt(link: LinkPerson) -> SelfServiceResult:
+        password = _link_password(request, state, fields, link)
         code = fields.get("code", "").strip()
         if auth.mfa_status(link.person_id).totp == "on":
             signed = auth.person_of(link.person_id, client_id)
@@ -209,11 +229,14 @@ def welcome_post(
             auth.confirm_totp(link.person_id, code)
         return _store(state, link.person_id, password, why="onboarding", link=link)
 
-    return _attempt(
-        attempt,
-        lambda **shown: _welcome(request, state, client_id, link, **shown),
-        lambda result: _done(request, state, client_id, result, title="You are set up"),
-    )
+    return _with_link(
+        request, state, client_id, token, INVITE,
+        lambda link: _attempt(
+            lambda: attempt(link),
+            lambda **shown: _welcome(request, state, client_id, link, **shown),
+            lambda result: _done(request, state, client_id, result, title="You are set up"),
+        ),
+    )  # fmt: skip
 
 
 # -- change (signed in) --------------------------------------------------------------------
@@ -323,29 +346,20 @@ def _reset_page(
 
 @router.get(_BASE + "/reset/{token}")
 def reset_link_page(request: Request, state: State, client_id: str, token: str) -> Response:
-    try:
-        link = state.vault.self_service.open_link(client_id, token, RESET)
-    except InvalidInput as exc:
-        return _bad_link(request, state, client_id, exc)
-    return _reset_page(request, state, client_id, link)
+    return _with_link(
+        request, state, client_id, token, RESET,
+        lambda link: _reset_page(request, state, client_id, link),
+    )  # fmt: skip
 
 
 @router.post(_BASE + "/reset/{token}")
 def reset_link_post(
     request: Request, state: State, client_id: str, token: str, fields: Fields
 ) -> Response:
-    try:
-        link = state.vault.self_service.open_link(client_id, token, RESET)
-    except InvalidInput as exc:
-        return _bad_link(request, state, client_id, exc)
     auth = state.vault.person_auth
 
-    def attempt() -> SelfServiceResult:
-        if not sign_in_form_ok(request, fields):
-            raise InvalidInput(_EXPIRED_FORM)
-        refuse_cross_site(request)
-        password = _new_password(fields)
-        state.vault.person_passwords.check(link.person_id, password)
+    def attempt(link: LinkPerson) -> SelfServiceResult:
+        password = _link_password(request, state, fields, link)
         signed = auth.person_of(link.person_id, client_id)
         if signed is None or not auth.mfa_status(link.person_id).enrolled:
             raise InvalidInput(
@@ -355,8 +369,11 @@ def reset_link_post(
         check_factor(request, state, signed, fields, address=_address(request))
         return _store(state, link.person_id, password, why="reset by e-mail link", link=link)
 
-    return _attempt(
-        attempt,
-        lambda **shown: _reset_page(request, state, client_id, link, **shown),
-        lambda result: _done(request, state, client_id, result, title="Password reset"),
-    )
+    return _with_link(
+        request, state, client_id, token, RESET,
+        lambda link: _attempt(
+            lambda: attempt(link),
+            lambda **shown: _reset_page(request, state, client_id, link, **shown),
+            lambda result: _done(request, state, client_id, result, title="Password reset"),
+        ),
+    )  # fmt: skip
