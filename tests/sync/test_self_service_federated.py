@@ -4,11 +4,13 @@ from the vault's record alone (a domain recorded ``enabling`` while Graph still 
 is skipped too, the password left unsent); once the domain is defederated the push goes
 through and the cloud takes the new password; a domain federated outside the vault is known
 from the tenant's domain list, and, for an app that may not read domains, from Graph's refusal
-as the last resort."""
+as the last resort; an AD account whose UPN suffix is federated takes the push (federation is
+Office 365's sign-in, not the domain controllers')."""
 
 from __future__ import annotations
 
 import asyncio
+import uuid
 from typing import Any
 
 import pytest
@@ -20,7 +22,9 @@ from vault.helpers import VaultWorld
 
 from .entra import add_entra_directory, build_entra_world, strong
 from .federation_world import BASE, FedWorld, build
+from .helpers import SyncWorld
 from .selfservice_world import add_person
+from .test_enforce_mode import binds
 
 
 @pytest.fixture
@@ -102,3 +106,25 @@ def test_a_domain_federated_outside_the_vault(
         assert "federated domain" in push.detail
         assert "cannot be set" in push.detail
     assert ew.flags() == {}
+
+
+def test_an_ad_account_with_a_federated_upn_suffix_is_pushed_all_the_same(
+    sw: SyncWorld,
+) -> None:
+    """Federation is Office 365's sign-in: the Samba account whose UPN suffix the vault
+    federates takes the new password (a bind with it works)."""
+    old = strong()
+    ad_user = sw.ad.create_user(name=f"sskey-{uuid.uuid4().hex[:8]}", password=old,
+                                display_name="Ada Lovelace")  # fmt: skip
+    domain = ad_user.upn.split("@")[1]
+    directory = sw.vault.directories.get(sw.admin, sw.directory)
+    sw.vault.federated_domains.record(
+        sw.admin, sw.client, domain, directory_id=directory.id, base_url=BASE,
+        login_url="https://login.microsoftonline.com/login.srf", protocol="saml",
+        mfa_behavior="enforceMfaByFederatedIdp",
+    )  # fmt: skip
+    ada = add_person(sw.vault_world, sw.client, password=old, accounts={sw.directory: ad_user.guid})
+    new = strong()
+    [push] = _change(sw.vault_world, ada.person_id, new).pushes
+    assert push.status == "done", push
+    assert binds(sw, ad_user.dn, new)

@@ -88,22 +88,22 @@ class SelfServiceResult:
 
 async def _federated(vault: Vault, connector: Connector, upn: str) -> str | None:
     """Why the user of ``upn`` takes no pushed password, its domain being federated (None:
-    not known to be), decided before the push: from the vault's record of the domains it
-    federates (``enabling`` or ``federated``: the vault signs them in, its password is
-    theirs), else from the tenant's own domain list when the directory has the federation
-    capability (one read; a domain federated outside the vault, to another identity
-    provider, whose password is that provider's)."""
+    not known to be), decided before the push, for a directory that federates domains (the
+    federation capability: Office 365; an AD account with the same UPN suffix is pushed as
+    ever, its domain controllers know nothing of federation). From the vault's record of the
+    domains it federates (``enabling`` or ``federated``: the vault signs them in, its
+    password is theirs), else from the tenant's own domain list (one read: a domain
+    federated outside the vault, to another identity provider, whose password is that
+    provider's)."""
     domain = upn.rpartition("@")[2].strip().lower()
-    if not domain:
-        return None
+    if not domain or Capability.FEDERATION not in connector.capabilities:
+        return None  # federation is a cloud directory's sign-in: an AD account takes the push
     record = vault.federated_domains.resolve(domain)
     if record is not None and record.state in _VAULT_FEDERATES:
         return (
             f"the user is in a federated domain ({domain}, {record.state} to the vault): they "
             "sign in through the vault, so its password is theirs already: nothing to push"
         )
-    if Capability.FEDERATION not in connector.capabilities:
-        return None
     try:
         domains = await cast(DomainFederation, connector).federation_domains()
     except ConnectorError:  # not allowed to read domains, say: the push will tell
