@@ -11,10 +11,14 @@ from typing import Any
 
 import pytest
 
+from credsync.storage import credentials as credential_rows
+from credsync.storage import links as link_rows
+from credsync.storage import people as people_rows
 from credsync.sync.federation_passwords import DomainPasswordPush, PasswordPushReport
 from credsync.sync.provision_people import PeopleProvision
 from credsync.testing.graphsim import sign_in
 from credsync.types import Secret
+from credsync.vault._time import utcnow
 from credsync.vault.drafts import make_draft
 
 from .entra import EntraWorld
@@ -98,3 +102,44 @@ def test_who_may_push(
     with pytest.raises(expected):
         push(ew, domain, who)
     assert ew.tenant.stats["password_writes"] == writes
+
+
+def test_the_push_is_recorded_as_a_self_service_push_is(
+    domain_world: tuple[EntraWorld, str, dict[str, str | None]],
+) -> None:
+    """One path with the self-service push (credsync.sync.person_push): a refused push is
+    flagged on the person's credential; a done one closes the flag and confirms the link at the
+    vault's version and the directory's new stamp, so a sync run afterwards finds both sides
+    in step (not a password "changed in the directory")."""
+    ew, domain, _passwords = domain_world
+    directory = ew.vault.directories.get(ew.admin, ew.directory)
+    ew.tenant.set_federated(domain)
+    refused = push(ew, domain)
+    lines = {x.person_id: x.object_id for x in refused.lines if x.outcome == "refused"}
+    creds: dict[str, str] = {}
+    with ew.vault.db.write() as conn:  # each credential linked to its user, as a run links it
+        for person_id, object_id in lines.items():
+            row = people_rows.get(conn, person_id or "")
+            assert row is not None
+            assert row.credential_id
+            creds[person_id or ""] = row.credential_id
+            link_rows.add_confirmed(
+                conn, row.credential_id, directory.id, object_id, by="test", now=utcnow(),
+                status="unknown", detail="linked by the test", state={},
+            )  # fmt: skip
+    assert len(creds) == 2
+    assert set(creds.values()) <= set(ew.flags())
+    ew.tenant.set_federated(domain, False)
+    report = push(ew, domain)
+    assert report.count("pushed") == 2
+    assert not set(creds.values()) & set(ew.flags())
+    with ew.vault.db.read() as conn:
+        for cred in creds.values():
+            link = link_rows.get(conn, cred, directory.id)
+            assert link is not None
+            version = credential_rows.get(conn, cred).secret_version
+            assert (link.confirmed_secret_version, link.status) == (version, "in_sync")
+            assert link.confirmed_stamp
+    items = ew.items(ew.run())
+    assert {items[c][0] for c in creds.values()} == {"in_sync"}, items
+    assert not set(creds.values()) & set(ew.flags())

@@ -225,7 +225,7 @@ def test_a_user_of_a_federated_domain_is_skipped_and_said_why(
     sqlite_world: Any, graph_sim: Any
 ) -> None:
     """Office 365 refuses a password for a user of a federated domain (it belongs to the
-    domain's identity provider: the vault, signing them in); the push says so, flags nothing."""
+    domain's identity provider); the push knows it from the tenant's domains, flags nothing."""
     ew = build_entra_world(sqlite_world, graph_sim)
     tenant = graph_sim.add_tenant(users=0, groups=0, domain="fabrikam.test",
                                   federated_domain="sso.fabrikam.test")  # fmt: skip
@@ -238,6 +238,6 @@ def test_a_user_of_a_federated_domain_is_skipped_and_said_why(
     [push] = result.pushes
     assert push.status == "skipped"
     assert "federated domain" in push.detail
-    assert "sign in through the vault" in push.detail
+    assert "outside the vault" in push.detail  # see test_self_service_federated.py
     assert result.all_done
     assert ew.flags() == {}

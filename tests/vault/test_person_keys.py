@@ -108,3 +108,28 @@ def test_adding_a_key_needs_the_second_factor_once_there_is_one(ctx: Ctx, auth: 
     with pytest.raises(InvalidInput) as bad:
         auth.security_keys.register(dataclasses.replace(password_only, mfa=True), RP, "", "{}")
     assert bad.value.field == "name"
+
+
+def test_second_factor_takes_a_key_or_a_code_and_says_when_neither(
+    ctx: Ctx, auth: PersonAuth
+) -> None:
+    """PersonAuth.second_factor, as the self-service pages call it: a key's answer (checked as
+    the sign-in checks it), else the app's code; nothing given is named, not counted."""
+    username = _person(ctx)
+    key = _add(auth, _signed(ctx, auth, username))
+    signed = _signed(ctx, auth, username)
+    with pytest.raises(InvalidInput) as neither:
+        auth.second_factor(signed, address="192.0.2.8")
+    assert neither.value.field == "code"
+    with pytest.raises(SignInRefused, match="one-time code"):  # no app: any code is wrong
+        auth.second_factor(signed, code="123456", address="192.0.2.8")
+    options = auth.security_keys.sign_in_options(signed, RP)
+    assert options is not None
+    with pytest.raises(InvalidInput, match="relying party"):
+        auth.second_factor(signed, key_answer=key.get(options), address="192.0.2.8")
+    options = auth.security_keys.sign_in_options(signed, RP)
+    assert options is not None
+    done = auth.second_factor(signed, key_answer=key.get(options), rp=RP, address="192.0.2.8")
+    assert done.mfa is True
+    failed = ctx.audit("person.sign_in_failed", signed.person_id)
+    assert [e.details["reason"] for e in failed] == ["wrong or reused one-time code"]

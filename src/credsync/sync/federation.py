@@ -45,7 +45,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import cast
 
-from credsync.connectors.base import Capability
+from credsync.connectors.base import Capability, Connector
 from credsync.connectors.federation import (
     MFA_BEHAVIOURS,
     PROTOCOLS,
@@ -54,7 +54,6 @@ from credsync.connectors.federation import (
     FederationChange,
     FederationSettings,
 )
-from credsync.connectors.provisioning import PeopleTarget
 from credsync.errors import (
     ConnectorError,
     CredsyncError,
@@ -386,7 +385,7 @@ class DomainFederationService(DirectoryService):
                 record.client_id,
                 directory.id,
                 name,
-                opened=(connector, cast(PeopleTarget, connector)),
+                opened=(connector, cast(Connector, connector)),
             )
             domains.set_state(self._actor, record.client_id, name, "managed")
         finally:

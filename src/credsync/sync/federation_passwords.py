@@ -8,15 +8,18 @@ The vault knows each person's password, so it sets that one instead.
 
 Per user of the domain (read from the directory), one line:
 
-* ``pushed``: the person's primary credential's current secret was written
-  (``passwordProfile``, ``forceChangePasswordNextSignIn`` false: the same write provisioning
-  and the relay make);
+* ``pushed``: the person's primary credential's current secret was written, by the same path
+  as a self-service change (:mod:`credsync.sync.person_push`: the connector's
+  ``set_password``, no change forced at next sign-in; the credential's link to the directory
+  confirmed at that version, so the next sync run does not take the new password for one
+  "changed in the directory"; its flags there closed);
 * ``no_password``: the person has no password in the vault yet (awaiting onboarding, say):
   nothing was written, the user has no cloud password anyone knows;
 * ``no_person``: the user is linked to no person of the client;
 * ``managed_elsewhere``: synchronised from an on-premises directory (its password comes from
   there);
-* ``refused``: the directory said no (its words, never the password).
+* ``refused``: the directory said no (its words, never the password); flagged on the
+  person's credential, as every failed push is, for an operator to push again.
 
 Graph refuses a password while the domain is still federated ("cannot be used for federated
 users"): call this after the federation settings are deleted. Passwords are read from the
@@ -34,13 +37,14 @@ import asyncio
 from dataclasses import dataclass, field
 from typing import cast
 
-from credsync.connectors.base import Capability
+from credsync.connectors.base import Account, Capability, Connector
 from credsync.connectors.federation import DomainFederation, DomainUser
-from credsync.connectors.provisioning import PeopleTarget, UserWrite
-from credsync.errors import CredsyncError, NotSupported
+from credsync.errors import ConnectorError, CredsyncError, NotSupported
+from credsync.storage import Database
 from credsync.storage import credentials as credential_rows
 from credsync.storage import people as people_rows
 from credsync.sync.connect import DirectoryService, directory_config
+from credsync.sync.person_push import PushTarget, flag_failed, push_to_account
 from credsync.types import Secret
 from credsync.vault.auth import Permission
 from credsync.vault.directories import Directory
@@ -80,14 +84,13 @@ class PasswordPushReport:
 
 
 class DomainPasswordPush(DirectoryService):
-    def _open(self, directory: Directory) -> tuple[DomainFederation, PeopleTarget]:
+    def _open(self, directory: Directory) -> tuple[DomainFederation, Connector]:
         connector = self._factory(directory_config(self._db, self._keys, directory))
-        wanted = {Capability.FEDERATION, Capability.PROVISION}
-        if not wanted <= connector.capabilities:
+        if Capability.FEDERATION not in connector.capabilities:
             raise NotSupported(
                 f"directory {directory.name!r} can't take people's passwords for a domain"
             )
-        return cast(DomainFederation, connector), cast(PeopleTarget, connector)
+        return cast(DomainFederation, connector), connector
 
     async def push(
         self,
@@ -95,7 +98,7 @@ class DomainPasswordPush(DirectoryService):
         directory_ref: str,
         domain: str,
         *,
-        opened: tuple[DomainFederation, PeopleTarget] | None = None,
+        opened: tuple[DomainFederation, Connector] | None = None,
     ) -> PasswordPushReport:
         """Push every linked person's vault password to their user in ``domain`` (see the
         module docstring). ``opened``: a connector the caller already holds (it closes it)."""
@@ -107,7 +110,7 @@ class DomainPasswordPush(DirectoryService):
         try:
             users = await federation.domain_users(domain)
             plans = self._plan(directory, users, report)
-            results = await _send(target, plans)
+            results = await _send(self._db, target, plans)
         finally:
             if opened is None:
                 await target.close()
@@ -116,8 +119,8 @@ class DomainPasswordPush(DirectoryService):
 
     def _plan(
         self, directory: Directory, users: list[DomainUser], report: PasswordPushReport
-    ) -> list[tuple[PasswordPushLine, Secret]]:
-        """Each user's line; the (line, secret) pairs to send."""
+    ) -> list[tuple[PasswordPushLine, Secret, PushTarget]]:
+        """Each user's line; the (line, secret, where) to send."""
         with self._db.read() as conn:
             ids = [u.object_id for u in users]
             people: dict[str, people_rows.PersonRow] = {}
@@ -135,7 +138,7 @@ class DomainPasswordPush(DirectoryService):
                     if cred.deleted_at is None:
                         versions[cred.id] = cred.secret_version
             secrets = read_secrets(conn, self._keys, directory.client_id, versions)
-        sends: list[tuple[PasswordPushLine, Secret]] = []
+        sends: list[tuple[PasswordPushLine, Secret, PushTarget]] = []
         for user in sorted(users, key=lambda u: u.username.lower()):
             line = PasswordPushLine(user.username, user.object_id, "no_person")
             report.lines.append(line)
@@ -152,7 +155,10 @@ class DomainPasswordPush(DirectoryService):
                 line.outcome = "no_password"
                 line.reason = "no password in the vault (awaiting onboarding)"
                 continue
-            sends.append((line, secret))
+            where = PushTarget(directory.client_id, person.credential_id or "",
+                               versions[person.credential_id or ""], directory.id,
+                               user.object_id, "defederation")  # fmt: skip
+            sends.append((line, secret, where))
         return sends
 
     def _audit(
@@ -181,20 +187,24 @@ class DomainPasswordPush(DirectoryService):
 
 
 async def _send(
-    target: PeopleTarget, sends: list[tuple[PasswordPushLine, Secret]]
+    db: Database, target: Connector, sends: list[tuple[PasswordPushLine, Secret, PushTarget]]
 ) -> dict[str, str]:
-    """Write each secret; fill in the lines; the refusals by object id."""
+    """Push each secret (:func:`credsync.sync.person_push.push_to_account`, a refusal flagged);
+    fill in the lines; the refusals by object id."""
     refused: dict[str, str] = {}
     queue = list(reversed(sends))
 
     async def worker() -> None:
         while queue:
-            line, secret = queue.pop()
-            write = UserWrite(username=line.username, object_id=line.object_id, password=secret)
+            line, secret, where = queue.pop()
+            account = Account(id=line.object_id, username=line.username, upn=line.username)
+            error = ""
             try:
-                result = await target.write_user(write)
-                error = result.error
-            except CredsyncError as exc:  # one person's failure is their line
+                await push_to_account(db, target, account, secret, where)
+            except ConnectorError as exc:  # one person's failure is their line, and a flag
+                flag_failed(db, where, exc, what="defederation's password push")
+                error = str(exc)
+            except CredsyncError as exc:
                 error = str(exc)
             if error:
                 line.outcome, line.reason = "refused", error

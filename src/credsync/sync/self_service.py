@@ -8,13 +8,17 @@ refuses it), then pushes it to each of the person's accounts (``person_accounts`
 one :class:`PushOutcome` per account:
 
 - ``done``: the directory took it (the credential's link there, if it has one, is confirmed
-  at the new version and its flags of an earlier failed push close);
+  at the new version and its flags of an earlier failed push close: the push and its record
+  are :mod:`credsync.sync.person_push`'s, which defederation's push shares);
 - ``refused``: the directory refused it, in its own words (a policy: history, minimum age...);
 - ``skipped``: nothing to push, and why: the client's directory sync is off (nothing of the
   client touches a directory); the account is synced from the on-premises directory (its
   password is that directory's);
-  the user is in a federated domain (they sign in through the vault: its password is the
-  vault's already);
+  the user is in a federated domain, decided before the push: one the vault federates (its
+  record says ``enabling`` or ``federated``: they sign in through the vault, its password is
+  theirs already), or one the tenant's domain list shows federated outside the vault (their
+  password is that identity provider's); Graph's refusal naming federation stays the last
+  resort, for a tenant whose domains the app may not read;
 - ``failed``: the directory is away or refused us (our bind credential, TLS...).
 
 A refused or failed push leaves the vault's new password stored and flags the person's
@@ -28,29 +32,20 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from typing import cast
 
 from typing_extensions import TypedDict
 
-from credsync.connectors.base import PasswordOptions
+from credsync.connectors.base import Capability, Connector
+from credsync.connectors.federation import DomainFederation
 from credsync.connectors.registry import ConnectorFactory, open_connector
-from credsync.errors import (
-    AccountNotFound,
-    ConnectorError,
-    DirectoryAuthFailed,
-    DirectoryDenied,
-    DirectoryTlsError,
-    PolicyRejected,
-    TransientConnectorError,
-)
+from credsync.errors import ConnectorError, PolicyRejected, TransientConnectorError
 from credsync.storage import clients as client_rows
-from credsync.storage import flags as flag_rows
-from credsync.storage import links as link_rows
 from credsync.storage import people as people_rows
 from credsync.sync.connect import directory_config, load_directory
-from credsync.sync.model import Status
+from credsync.sync.person_push import PushTarget, flag_failed, push_to_account
 from credsync.types import Secret
 from credsync.vault import Vault
-from credsync.vault._time import utcnow
 from credsync.vault.directories import Directory
 from credsync.vault.keyring import KeyRing
 from credsync.vault.self_service import LinkPerson, StoredPassword, self_service_actor
@@ -58,14 +53,7 @@ from credsync.vault.self_service import LinkPerson, StoredPassword, self_service
 __all__ = ["PushOutcome", "PushOutcomeJson", "SelfServiceResult", "set_person_password"]
 
 _FEDERATED = ("federated",)
-_FLAG_OF = {
-    PolicyRejected: Status.POLICY_REJECTED,
-    AccountNotFound: Status.ACCOUNT_MISSING,
-    DirectoryTlsError: Status.TLS_ERROR,
-    DirectoryAuthFailed: Status.DENIED,
-    DirectoryDenied: Status.DENIED,
-    TransientConnectorError: Status.UNREACHABLE,
-}
+_VAULT_FEDERATES = ("enabling", "federated")
 
 
 class PushOutcomeJson(TypedDict):
@@ -98,9 +86,34 @@ class SelfServiceResult:
         return all(p.status in ("done", "skipped") for p in self.pushes)
 
 
-def _flag_status(exc: ConnectorError) -> str:
-    return next(
-        (str(status) for cls, status in _FLAG_OF.items() if isinstance(exc, cls)), Status.ERROR
+async def _federated(vault: Vault, connector: Connector, upn: str) -> str | None:
+    """Why the user of ``upn`` takes no pushed password, its domain being federated (None:
+    not known to be), decided before the push, for a directory that federates domains (the
+    federation capability: Office 365; an AD account with the same UPN suffix is pushed as
+    ever, its domain controllers know nothing of federation). From the vault's record of the
+    domains it federates (``enabling`` or ``federated``: the vault signs them in, its
+    password is theirs), else from the tenant's own domain list (one read: a domain
+    federated outside the vault, to another identity provider, whose password is that
+    provider's)."""
+    domain = upn.rpartition("@")[2].strip().lower()
+    if not domain or Capability.FEDERATION not in connector.capabilities:
+        return None  # federation is a cloud directory's sign-in: an AD account takes the push
+    record = vault.federated_domains.resolve(domain)
+    if record is not None and record.state in _VAULT_FEDERATES:
+        return (
+            f"the user is in a federated domain ({domain}, {record.state} to the vault): they "
+            "sign in through the vault, so its password is theirs already: nothing to push"
+        )
+    try:
+        domains = await cast(DomainFederation, connector).federation_domains()
+    except ConnectorError:  # not allowed to read domains, say: the push will tell
+        return None
+    if not any(d.name == domain and d.federated for d in domains):
+        return None
+    whose = "outside the vault" if record is None else f"the vault's record says {record.state}"
+    return (
+        f"the user is in a federated domain ({domain}, {whose}): they sign in through its "
+        "identity provider, which holds their password: nothing to push"
     )
 
 
@@ -115,6 +128,8 @@ async def _push_one(
 ) -> PushOutcome:
     name = object_id
     connector = None
+    target = PushTarget(directory.client_id, stored.credential_id, stored.version,
+                        directory.id, object_id, "self-service")  # fmt: skip
     try:
         connector = factory(await asyncio.to_thread(directory_config, vault.db, keys, directory))
         account = await connector.get_account(object_id)
@@ -123,39 +138,26 @@ async def _push_one(
             return PushOutcome(directory.name, name, "skipped",
                                "the account is synced from the on-premises directory: its "
                                "password comes from there")  # fmt: skip
-        after = await connector.set_password(account, password, PasswordOptions())
+        federated = await _federated(vault, connector, account.upn or "")
+        if federated:
+            return PushOutcome(directory.name, name, "skipped", federated)
+        await push_to_account(vault.db, connector, account, password, target)
     except ConnectorError as exc:
         text = str(exc)
+        # The last resort: a domain federated outside the vault that the tenant's domain list
+        # did not show (the app may not read domains): the directory's refusal names it.
         if not isinstance(exc, TransientConnectorError) and any(
             w in text.lower() for w in _FEDERATED
         ):
-            return PushOutcome(directory.name, name, "skipped",
-                               "the user is in a federated domain: they sign in through the "
-                               f"vault, so there is nothing to push ({text})")  # fmt: skip
-        status = _flag_status(exc)
-        with vault.db.write() as conn:
-            flag_rows.raise_flag(
-                conn, client_id=directory.client_id, credential_id=stored.credential_id,
-                directory_id=directory.id, account_id=object_id, status=status,
-                detail=f"self-service password change not pushed: {text}", now=utcnow(),
-            )  # fmt: skip
+            why = ("the user is in a federated domain: they sign in through its identity "
+                   f"provider, so there is nothing to push ({text})")  # fmt: skip
+            return PushOutcome(directory.name, name, "skipped", why)
+        flag_failed(vault.db, target, exc, what="self-service password change")
         kind = "refused" if isinstance(exc, PolicyRejected) else "failed"
         return PushOutcome(directory.name, name, kind, text)
     finally:
         if connector is not None:
             await connector.close()
-    now = utcnow()
-    with vault.db.write() as conn:
-        if link_rows.get(conn, stored.credential_id, directory.id) is not None:
-            link_rows.confirm(
-                conn, stored.credential_id, directory.id, stamp=after.password_stamp,
-                secret_version=stored.version, status=Status.IN_SYNC,
-                detail="pushed by the person's self-service", now=now,
-            )  # fmt: skip
-        flag_rows.close_of(
-            conn, stored.credential_id, directory.id, status=tuple(Status), by="self-service",
-            resolution="pushed", now=now,
-        )  # fmt: skip
     return PushOutcome(directory.name, name, "done", "the new password is set")
 
 

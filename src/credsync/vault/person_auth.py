@@ -14,8 +14,9 @@ credential) plus a second factor, for the identity provider and the person porta
   password is even looked at (audited ``person.sign_in_limited``).
 - **Second factor**: a TOTP code (:meth:`PersonAuth.check_totp`: one step of clock skew either
   side, newer than the last accepted, so a replayed code is refused) or a security key
-  (:mod:`credsync.vault.person_keys`). Failures count against the limits as wrong passwords
-  do; a completed sign-in forgets the person's failures.
+  (:mod:`credsync.vault.person_keys`); :meth:`PersonAuth.second_factor` takes either, for
+  the pages that ask for it beside other fields (self-service change and reset). Failures count
+  against the limits as wrong passwords do; a completed sign-in forgets the person's failures.
 - **Enrolment** (:meth:`PersonAuth.begin_totp`, :meth:`PersonAuth.confirm_totp`): a person
   without a second factor (``mfa_enrolled`` false) sets one up within the sign-in, after the
   password; a confirmed one can't be replaced that way (an operator resets it first).
@@ -40,6 +41,7 @@ from typing import Any
 from sqlalchemy.engine import Connection
 
 from credsync.crypto.otp import MfaKey, Totp
+from credsync.crypto.webauthn import RelyingParty
 from credsync.errors import (
     Conflict,
     InvalidInput,
@@ -308,6 +310,30 @@ class PersonAuth:
         return dataclasses.replace(
             sign_in, mfa=True, mfa_enrolled=True, authenticated_at=self._now()
         )
+
+    def second_factor(
+        self,
+        sign_in: PersonSignIn,
+        *,
+        code: str = "",
+        key_answer: str = "",
+        rp: RelyingParty | None = None,
+        address: str,
+    ) -> PersonSignIn:
+        """``sign_in`` past its second factor by whichever the person gave: a security key's
+        ``key_answer`` (to a challenge of :meth:`PersonKeys.sign_in_options`, for the relying
+        party ``rp``) or their app's ``code``. The same checks, limits and audit as each
+        alone; InvalidInput when neither is given."""
+        if key_answer:
+            if rp is None:
+                raise InvalidInput("a security key's answer needs the page's relying party")
+            return self.security_keys.check(sign_in, rp, key_answer, address=address)
+        if not code.strip():
+            raise InvalidInput(
+                "give the code your authenticator app shows, or use your security key",
+                field="code",
+            )
+        return self.check_totp(sign_in, code, address=address)
 
     # -- state and enrolment -----------------------------------------------------------------
     @staticmethod

@@ -5,10 +5,15 @@
   password is checked against every rule before anything is stored, then the app's first code
   confirms it, then the password is stored and pushed (the results shown).
 - ``/my/{client_id}/password``: a signed-in person changes their password with their current
-  password and their app's code (both limited and audited by ``vault.person_auth``).
+  password and their second factor, their app's code or their security key (all limited and
+  audited by ``vault.person_auth``; the choices are :mod:`credsync.web.person_factor`'s, as on
+  the sign-in's second step).
 - ``/my/{client_id}/reset``: a reset link by mail for a username or e-mail (the page says the
-  same either way); ``/my/{client_id}/reset/{token}``: the link, the app's code and the new
-  password.
+  same either way); ``/my/{client_id}/reset/{token}``: the link, the second factor (app's code
+  or security key) and the new password.
+
+The onboarding page stays an authenticator app's enrolment (a person adds security keys later,
+on the portal's keys page).
 
 Each change is :func:`credsync.sync.self_service.set_person_password` (store, then push to
 every directory of the person at once); the result page lists each directory's answer. Every
@@ -20,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import Request, Response
@@ -39,6 +45,7 @@ from credsync.types import Secret
 from credsync.vault.person_passwords import PasswordRefused
 from credsync.vault.self_service import INVITE, RESET, LinkPerson
 from credsync.web.pages import page_router, redirect
+from credsync.web.person_factor import check_factor, factor_choices
 from credsync.web.person_session import (
     csrf_ok,
     current_person,
@@ -109,6 +116,26 @@ def _store(
     )
 
 
+def _attempt(
+    attempt: Callable[[], SelfServiceResult],
+    page_of: Callable[..., Response],
+    done: Callable[[SelfServiceResult], Response],
+) -> Response:
+    """A welcome, change or reset post: its result page, or the form again saying what was wrong
+    (429 with Retry-After past the sign-in limits)."""
+    try:
+        result = attempt()
+    except TooManyAttempts as exc:
+        shown = page_of(status=429, error=_sentence(exc))
+        shown.headers["Retry-After"] = str(exc.retry_after)
+        return shown
+    except (PasswordRefused, InvalidInput, Conflict, SignInRefused) as exc:
+        return page_of(status=400, error=_sentence(exc))
+    except ApiError as exc:
+        return page_of(status=403, error=exc.message)
+    return done(result)
+
+
 # -- onboarding ----------------------------------------------------------------------------
 def _welcome(
     request: Request,
@@ -147,30 +174,51 @@ def _bad_link(request: Request, state: State, client_id: str, exc: InvalidInput)
     )  # fmt: skip
 
 
-@router.get(_BASE + "/welcome/{token}")
-def welcome_page(request: Request, state: State, client_id: str, token: str) -> Response:
+def _with_link(
+    request: Request,
+    state: State,
+    client_id: str,
+    token: str,
+    kind: str,
+    then: Callable[[LinkPerson], Response],
+) -> Response:
+    """``then`` with the person of a valid link; the link-refused page (410) otherwise."""
     try:
-        link = state.vault.self_service.open_link(client_id, token, INVITE)
+        link = state.vault.self_service.open_link(client_id, token, kind)
     except InvalidInput as exc:
         return _bad_link(request, state, client_id, exc)
-    return _welcome(request, state, client_id, link)
+    return then(link)
+
+
+def _link_password(
+    request: Request, state: State, fields: dict[str, str], link: LinkPerson
+) -> Secret:
+    """A link form's new password, checked before anything: the form's own token, a
+    same-site post, the two the same, every rule of the person's."""
+    if not sign_in_form_ok(request, fields):
+        raise InvalidInput(_EXPIRED_FORM)
+    refuse_cross_site(request)
+    password = _new_password(fields)
+    state.vault.person_passwords.check(link.person_id, password)
+    return password
+
+
+@router.get(_BASE + "/welcome/{token}")
+def welcome_page(request: Request, state: State, client_id: str, token: str) -> Response:
+    return _with_link(
+        request, state, client_id, token, INVITE,
+        lambda link: _welcome(request, state, client_id, link),
+    )  # fmt: skip
 
 
 @router.post(_BASE + "/welcome/{token}")
 def welcome_post(
     request: Request, state: State, client_id: str, token: str, fields: Fields
 ) -> Response:
-    try:
-        link = state.vault.self_service.open_link(client_id, token, INVITE)
-    except InvalidInput as exc:
-        return _bad_link(request, state, client_id, exc)
     auth = state.vault.person_auth
-    try:
-        if not sign_in_form_ok(request, fields):
-            raise InvalidInput(_EXPIRED_FORM)
-        refuse_cross_site(request)
-        password = _new_password(fields)
-        state.vault.person_passwords.check(link.person_id, password)  # before anything
+
+    def attempt(link: LinkPerson) -> SelfServiceResult:
+        password = _link_password(request, state, fields, link)
         code = fields.get("code", "").strip()
         if auth.mfa_status(link.person_id).totp == "on":
             signed = auth.person_of(link.person_id, client_id)
@@ -179,12 +227,16 @@ def welcome_post(
             auth.check_totp(signed, code, address=_address(request))
         else:
             auth.confirm_totp(link.person_id, code)
-        result = _store(state, link.person_id, password, why="onboarding", link=link)
-    except (PasswordRefused, InvalidInput, Conflict, SignInRefused, TooManyAttempts) as exc:
-        return _welcome(request, state, client_id, link, status=400, error=_sentence(exc))
-    except ApiError as exc:
-        return _welcome(request, state, client_id, link, status=403, error=exc.message)
-    return _done(request, state, client_id, result, title="You are set up")
+        return _store(state, link.person_id, password, why="onboarding", link=link)
+
+    return _with_link(
+        request, state, client_id, token, INVITE,
+        lambda link: _attempt(
+            lambda: attempt(link),
+            lambda **shown: _welcome(request, state, client_id, link, **shown),
+            lambda result: _done(request, state, client_id, result, title="You are set up"),
+        ),
+    )  # fmt: skip
 
 
 # -- change (signed in) --------------------------------------------------------------------
@@ -192,9 +244,13 @@ def _change_page(
     request: Request, state: State, client_id: str, *, status: int = 200, error: str = ""
 ) -> Response:
     person = current_person(request, client_id)
+    signed = (
+        None if person is None else state.vault.person_auth.person_of(person.person_id, client_id)
+    )
     return show(
         request, state, client_id, "my_password.html", title="Change your password",
         status=status, error=error, person=person, policy=_policy_words(state, client_id),
+        **factor_choices(request, state, signed),
     )  # fmt: skip
 
 
@@ -212,24 +268,22 @@ def change_post(request: Request, state: State, client_id: str, fields: Fields) 
         return redirect(request, sign_in_url(client_id, portal_path(client_id, "password")))
     auth = state.vault.person_auth
     address = _address(request)
-    try:
+
+    def attempt() -> SelfServiceResult:
         if not csrf_ok(person, fields):
             raise InvalidInput(_EXPIRED_FORM)
         refuse_cross_site(request)
         password = _new_password(fields)
         current = fields.get("current_password", "")
         signed = auth.check_password(client_id, person.username, Secret(current), address=address)
-        auth.check_totp(signed, fields.get("code", ""), address=address)
-        result = _store(state, person.person_id, password, why="self-service change", link=None)
-    except TooManyAttempts as exc:
-        shown = _change_page(request, state, client_id, status=429, error=_sentence(exc))
-        shown.headers["Retry-After"] = str(exc.retry_after)
-        return shown
-    except (PasswordRefused, InvalidInput, Conflict, SignInRefused) as exc:
-        return _change_page(request, state, client_id, status=400, error=_sentence(exc))
-    except ApiError as exc:
-        return _change_page(request, state, client_id, status=403, error=exc.message)
-    return _done(request, state, client_id, result, title="Password changed")
+        check_factor(request, state, signed, fields, address=address)
+        return _store(state, person.person_id, password, why="self-service change", link=None)
+
+    return _attempt(
+        attempt,
+        lambda **shown: _change_page(request, state, client_id, **shown),
+        lambda result: _done(request, state, client_id, result, title="Password changed"),
+    )
 
 
 # -- reset by a mailed link ----------------------------------------------------------------
@@ -282,50 +336,44 @@ def _reset_page(
     status: int = 200,
     error: str = "",
 ) -> Response:
+    signed = state.vault.person_auth.person_of(link.person_id, client_id)
     return _with_form_token(
         request, state, client_id, "my_reset_link.html", title="Choose a new password",
         status=status, error=error, link=link, policy=_policy_words(state, client_id),
+        **factor_choices(request, state, signed),
     )  # fmt: skip
 
 
 @router.get(_BASE + "/reset/{token}")
 def reset_link_page(request: Request, state: State, client_id: str, token: str) -> Response:
-    try:
-        link = state.vault.self_service.open_link(client_id, token, RESET)
-    except InvalidInput as exc:
-        return _bad_link(request, state, client_id, exc)
-    return _reset_page(request, state, client_id, link)
+    return _with_link(
+        request, state, client_id, token, RESET,
+        lambda link: _reset_page(request, state, client_id, link),
+    )  # fmt: skip
 
 
 @router.post(_BASE + "/reset/{token}")
 def reset_link_post(
     request: Request, state: State, client_id: str, token: str, fields: Fields
 ) -> Response:
-    try:
-        link = state.vault.self_service.open_link(client_id, token, RESET)
-    except InvalidInput as exc:
-        return _bad_link(request, state, client_id, exc)
     auth = state.vault.person_auth
-    try:
-        if not sign_in_form_ok(request, fields):
-            raise InvalidInput(_EXPIRED_FORM)
-        refuse_cross_site(request)
-        password = _new_password(fields)
-        state.vault.person_passwords.check(link.person_id, password)
+
+    def attempt(link: LinkPerson) -> SelfServiceResult:
+        password = _link_password(request, state, fields, link)
         signed = auth.person_of(link.person_id, client_id)
         if signed is None or not auth.mfa_status(link.person_id).enrolled:
             raise InvalidInput(
-                "a reset needs your authenticator app, and this account has none: ask your IT "
-                "team to reset your password"
+                "a reset needs your authenticator app or security key, and this account has "
+                "neither: ask your IT team to reset your password"
             )
-        auth.check_totp(signed, fields.get("code", ""), address=_address(request))
-        result = _store(state, link.person_id, password, why="reset by e-mail link", link=link)
-    except TooManyAttempts as exc:
-        shown = _reset_page(request, state, client_id, link, status=429, error=_sentence(exc))
-        shown.headers["Retry-After"] = str(exc.retry_after)
-        return shown
-    except (PasswordRefused, InvalidInput, Conflict, SignInRefused) as exc:
-        return _reset_page(request, state, client_id, link, status=400, error=_sentence(exc))
-    except ApiError as exc:
-        return _reset_page(request, state, client_id, link, status=403, error=exc.message)
-    return _done(request, state, client_id, result, title="Password reset")
+        check_factor(request, state, signed, fields, address=_address(request))
+        return _store(state, link.person_id, password, why="reset by e-mail link", link=link)
+
+    return _with_link(
+        request, state, client_id, token, RESET,
+        lambda link: _attempt(
+            lambda: attempt(link),
+            lambda **shown: _reset_page(request, state, client_id, link, **shown),
+            lambda result: _done(request, state, client_id, result, title="Password reset"),
+        ),
+    )  # fmt: skip

@@ -27,6 +27,7 @@ from credsync.types import Secret
 from credsync.vault.person_auth import PersonSignIn
 from credsync.web.mfa_step import relying_party
 from credsync.web.pages import page, page_router, redirect
+from credsync.web.person_factor import factor_choices
 from credsync.web.person_session import (
     PersonSession,
     pending_of,
@@ -162,15 +163,12 @@ def _code_page(
     status: int = 200,
     error: str = "",
 ) -> Response:
-    auth = state.vault.person_auth
     holder = Response()
     token = sign_in_form(request, holder, pending.client_id)
-    mfa = auth.mfa_status(pending.person_id)
-    options = auth.security_keys.sign_in_options(pending, relying_party(request))
     return show(
         request, state, pending.client_id, "my_code.html", title="Sign in: second step",
-        status=status, next=next, error=error, form_token=token, has_app=mfa.totp == "on",
-        key_options=options or "",
+        status=status, next=next, error=error, form_token=token,
+        **factor_choices(request, state, pending),
     )  # fmt: skip
 
 

@@ -3,7 +3,8 @@
 // options (JSON, base64url) in data-options; on submit the browser's key answers them and the
 // answer goes with the form, as JSON in its "credential" field, beside the form's CSRF token.
 // Without WebAuthn (an insecure page: WebAuthn needs https, or http://localhost) the sign-in
-// form stays hidden and a note says why; the code form works without this script.
+// form stays hidden and a note says why; the code form works without this script. A form with
+// a [data-webauthn-button] runs the key only from that button (hidden until this script runs).
 (function () {
   "use strict";
   var forms = document.querySelectorAll("form[data-webauthn]");
@@ -73,8 +74,16 @@
   forms.forEach(function (form) {
     form.hidden = false;
     var field = form.querySelector("input[name='credential']");
+    // A form that asks for other things too (the portal's password pages) has a button of its
+    // own for the key: only that one runs the ceremony; its other buttons post as they are.
+    var button = form.querySelector("[data-webauthn-button]");
+    if (button) { button.hidden = false; }
     var busy = false;
     form.addEventListener("submit", function (event) {
+      if (button && event.submitter !== button) {
+        if (field) { field.value = ""; }
+        return;
+      }
       event.preventDefault();
       if (busy || !field) { return; }
       busy = true;
