@@ -16,6 +16,12 @@ a benchmark needs of the tenant's portal side, which is not Graph):
 - ``stats``: the tenant's request counters (writes, password writes, throttled answers...);
 - ``seats PATH``: set the seats bought of the licences in the JSON object at PATH
   (``{sku part number: enabled}``): ``{"skus": [{part, enabled, consumed}...]}``;
+- ``federate PATH``: a federated domain for the identity-provider benchmark, from the JSON
+  object at PATH (``{"domain", "federation": {internalDomainFederation's properties},
+  "users": [{"upn_alias", "display_name", "immutable_id"}]}``; each user's UPN is
+  ``alias@<the domain as added>``): ``{"domain": the name, "users": N}``;
+- ``cpu``: this process's CPU seconds so far (``{"cpu": S}``), for a benchmark's per-process
+  accounting;
 - ``check PATH``: whether each user of the JSON object at PATH (``{upn: password}``) would
   sign in with that password: ``{"checked": N, "wrong": K, "examples": [a few UPNs]}``.
 """
@@ -106,7 +112,20 @@ def seats(tenant: SimTenant, path: str) -> dict[str, Any]:
     return {"skus": found}
 
 
-def answer(tenant: SimTenant, line: str) -> dict[str, Any]:
+def federate(sim: GraphSimulator, tenant: SimTenant, path: str) -> dict[str, Any]:
+    wanted = json.loads(Path(path).read_text())
+    domain = sim.add_domain(tenant, wanted["domain"], federated=True)
+    with tenant.store.lock:
+        tenant.federation[domain].update(wanted["federation"])
+    for entry in wanted["users"]:
+        user = tenant.create_user(
+            upn=f"{entry['upn_alias']}@{domain}", display_name=entry["display_name"]
+        )
+        tenant.set_immutable_id(user.id, entry["immutable_id"])
+    return {"domain": domain, "users": len(wanted["users"])}
+
+
+def answer(tenant: SimTenant, line: str, sim: GraphSimulator | None = None) -> dict[str, Any]:
     command, _, argument = line.strip().partition(" ")
     try:
         if command == "users":
@@ -117,6 +136,10 @@ def answer(tenant: SimTenant, line: str) -> dict[str, Any]:
             return check(tenant, argument)
         if command == "seats":
             return seats(tenant, argument)
+        if command == "federate" and sim is not None:
+            return federate(sim, tenant, argument)
+        if command == "cpu":
+            return {"cpu": time.process_time()}
     except (OSError, ValueError, KeyError) as err:
         return {"error": f"{command}: {type(err).__name__}: {err}"}
     return {"error": f"unknown command {command!r}"}
@@ -153,7 +176,7 @@ def main() -> int:
     try:
         for line in sys.stdin:  # until the benchmark closes our standard input (or exits)
             if line.strip():
-                print(json.dumps(answer(tenant, line), default=str), flush=True)
+                print(json.dumps(answer(tenant, line, sim), default=str), flush=True)
     finally:
         sim.stop()
     return 0

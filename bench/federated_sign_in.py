@@ -6,8 +6,9 @@ TOTP) until the simulator's login.srf has signed the person in.
 A SQLite vault served over HTTPS (uvicorn in a thread, a throwaway test CA's certificate:
 Entra wants an https passiveSignInUri) with client Fabrikam, N people (default 300; 40 with
 ``--quick``) each with a password and an authenticator app, their domain federated (SAML 2.0)
-to the vault in the Graph simulator (in this process), each person's Entra user with the
-matching immutable id.
+to the vault in the Graph simulator, each person's Entra user with the matching immutable id.
+The simulator runs in a process of its own (``_graphsim_server.py``, as ``credsync simulate
+graph`` runs it): it plays Microsoft's cloud, whose CPU is not the vault server's.
 
 1. **Latency**, one person after the other, each in a browser-like client of its own:
    Entra's sign-in hop (the simulator's AuthnRequest, not timed), the vault's sign-in
@@ -23,16 +24,22 @@ matching immutable id.
    sign-in is the simulator's hop, the vault's sign-in address, the continue step (the
    signed response, audited) and login.srf. Target: 200 sign-ins per second without an
    error. (The whole portal sign-in can't be repeated at that rate: a TOTP code is good once
-   per person and 30-second step.)
+   per person and 30-second step.) The load's clients speak HTTP/1.1 with keep-alive over
+   TLS through ``http.client`` (a fraction of httpx's CPU per request: on two cores the
+   clients' CPU is taken from the servers'). Each process's CPU per sign-in is printed (the
+   vault server, the simulator, the clients): what the machine's two cores are spent on.
 """
 
 from __future__ import annotations
 
 import argparse
 import html
+import http.client
+import json
 import multiprocessing
 import re
 import ssl
+import subprocess
 import sys
 import tempfile
 import threading
@@ -41,6 +48,7 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode, urljoin, urlsplit
 
 import httpx
 
@@ -103,9 +111,57 @@ class TlsServer:
         self.thread.join(timeout=30)
 
 
-def setup(
-    vault: Any, admin: Any, keys: Any, sim: Any, base_url: str, people: int
-) -> tuple[Any, list[Person]]:
+class Sim:
+    """The Graph simulator in its own process (``_graphsim_server.py``) and its commands."""
+
+    def __init__(self, home: Path) -> None:
+        self.home = home
+        self.proc = subprocess.Popen(
+            [sys.executable, str(c.BENCH_DIR / "_graphsim_server.py"), "--users", "0"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        self.info = self._line()
+        self.tenant_id = str(self.info["tenant_id"])
+        self.url = str(self.info["authority"]).removesuffix("/" + self.tenant_id)
+        self.ca_pem = Path(str(self.info["ca_file"])).read_text()
+
+    def _line(self) -> dict[str, Any]:
+        assert self.proc.stdout is not None
+        line = self.proc.stdout.readline()
+        if not line:
+            raise SystemExit("the simulator process stopped")
+        answer: dict[str, Any] = json.loads(line)
+        if "error" in answer:
+            raise SystemExit(f"the simulator said: {answer['error']}")
+        return answer
+
+    def ask(self, command: str, data: Any = None) -> dict[str, Any]:
+        assert self.proc.stdin is not None
+        if data is not None:
+            path = self.home / f"sim-{uuid.uuid4().hex[:8]}.json"
+            path.write_text(json.dumps(data))
+            command = f"{command} {path}"
+        self.proc.stdin.write(command + "\n")
+        self.proc.stdin.flush()
+        return self._line()
+
+    def cpu(self) -> float:
+        return float(self.ask("cpu")["cpu"])
+
+    def __enter__(self) -> Sim:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.close()
+        try:
+            self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def setup(vault: Any, admin: Any, keys: Any, sim: Sim, base_url: str, people: int) -> list[Person]:
     import pyotp
 
     from credsync.types import CredentialType, Secret, SyncMode
@@ -123,21 +179,16 @@ def setup(
         {"url": "ldaps://127.0.0.1:1", "base_dn": "DC=fabrikam,DC=test", "bind_credential": bind.id}
     )
     directory = vault.directories.add(admin, client.id, "fabrikam-365", "active_directory", given)
-    tenant = sim.add_tenant(users=0, groups=0, domain="fabrikam-bench.test")
-    domain = sim.add_domain(tenant, "fed.fabrikam-bench.test", federated=True)
+    domain = "fed.fabrikam-bench.test"  # a fresh simulator: the name stays as given
     vault.federated_domains.record(
         admin, client.id, domain, directory_id=directory.id, base_url=base_url,
         login_url=f"{sim.url}/login.srf", protocol="saml", mfa_behavior="enforceMfaByFederatedIdp",
     )  # fmt: skip
     fed = vault.federated_domains.set_state(admin, client.id, domain, "federated")
     current, _ = vault.idp_keys.certificates(client.id, keys=keys)
-    tenant.federation[domain].update(
-        issuerUri=fed.issuer_uri, signingCertificate=current.b64, nextSigningCertificate=None,
-        passiveSignInUri=fed.sign_in_uri, signOutUri=fed.sign_out_uri,
-        preferredAuthenticationProtocol="saml", federatedIdpMfaBehavior="enforceMfaByFederatedIdp",
-    )  # fmt: skip
     made: list[Person] = []
     identities = []
+    users = []
     step_before = time.time() - 30
     for i in range(people):
         username = f"person{i:05d}"
@@ -150,13 +201,21 @@ def setup(
         totp = pyotp.TOTP(seed)
         vault.person_auth.confirm_totp(person.id, totp.at(step_before))
         upn = f"{username}@{domain}"
-        user = tenant.create_user(upn=upn, display_name=username)
         immutable = f"imm{uuid.uuid4().hex[:20]}"
-        tenant.set_immutable_id(user.id, immutable)
+        users.append({"upn_alias": username, "display_name": username, "immutable_id": immutable})
         identities.append(FederatedIdentity(person.id, immutable, upn))
         made.append(Person(username, upn, totp))
+    federation = {
+        "issuerUri": fed.issuer_uri, "signingCertificate": current.b64,
+        "nextSigningCertificate": None, "passiveSignInUri": fed.sign_in_uri,
+        "signOutUri": fed.sign_out_uri, "preferredAuthenticationProtocol": "saml",
+        "federatedIdpMfaBehavior": "enforceMfaByFederatedIdp",
+    }  # fmt: skip
+    answer = sim.ask("federate", {"domain": domain, "federation": federation, "users": users})
+    if answer.get("domain") != domain:
+        raise SystemExit(f"the simulator added the domain as {answer.get('domain')!r}")
     vault.federated_domains.set_identities(admin, client.id, domain, identities)
-    return tenant, made
+    return made
 
 
 def _hop(http: httpx.Client, sim_url: str, tenant_id: str, upn: str) -> tuple[str, dict[str, str]]:
@@ -204,18 +263,64 @@ def full_sign_in(person: Person, sim_url: str, tenant_id: str, ca: str) -> float
     return sum(spent)
 
 
-def again(http: httpx.Client, upn: str, cookie: str, sim_url: str, tenant_id: str) -> None:
-    """A signed-in person's next sign-in to Office 365 (``cookie``: their portal session)."""
-    action, fields = _hop(http, sim_url, tenant_id, upn)
-    onward = http.post(action, data=fields)
-    answer = http.get(
-        httpx.URL(action).join(onward.headers["location"]),
-        headers={"Cookie": f"credsync_person={cookie}"},
-    )
-    target, posted = _form(answer.text)
-    final = http.post(target, data=posted)
-    if 'id="signed-in"' not in final.text:
-        raise RuntimeError(f"login.srf refused: {final.text[:400]}")
+class Lean:
+    """One keep-alive HTTPS connection to one server through ``http.client`` (the load's
+    client: about a fifth of httpx's CPU per request). Nothing is retried: a dropped
+    connection is an error of that sign-in, and the next one connects again."""
+
+    def __init__(self, base_url: str, context: ssl.SSLContext) -> None:
+        parts = urlsplit(base_url)
+        self.host, self.port = parts.hostname or "127.0.0.1", parts.port or 443
+        self.context = context
+        self.conn: http.client.HTTPSConnection | None = None
+
+    def send(
+        self, method: str, url: str, form: dict[str, str] | None = None, cookie: str = ""
+    ) -> tuple[int, str, str]:
+        """(status, Location header, body text) of ``method`` on ``url`` (its path is used)."""
+        parts = urlsplit(url)
+        target = parts.path + (f"?{parts.query}" if parts.query else "")
+        headers = {"Cookie": cookie} if cookie else {}
+        body = None
+        if form is not None:
+            body = urlencode(form)
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        if self.conn is None:
+            self.conn = http.client.HTTPSConnection(
+                self.host, self.port, context=self.context, timeout=30
+            )
+        try:
+            self.conn.request(method, target, body=body, headers=headers)
+            answer = self.conn.getresponse()
+            text = answer.read().decode("utf-8")
+        except (OSError, http.client.HTTPException):
+            self.conn.close()
+            self.conn = None
+            raise
+        return answer.status, answer.getheader("Location") or "", text
+
+    def close(self) -> None:
+        if self.conn is not None:
+            self.conn.close()
+
+
+def again(sim: Lean, vault: Lean, upn: str, cookie: str, sim_url: str, tenant_id: str) -> None:
+    """A signed-in person's next sign-in to Office 365 (``cookie``: their portal session):
+    the simulator's hop, the vault's sign-in address, the continue step, login.srf."""
+    status, _, page = sim.send("GET", f"{sim_url}/{tenant_id}/login?{urlencode({'user': upn})}")
+    if status != 200:
+        raise RuntimeError(f"hop: {status}")
+    action, fields = _form(page)
+    status, onward, _ = vault.send("POST", action, fields)
+    if status not in (302, 303):
+        raise RuntimeError(f"the vault's sign-in address: {status}")
+    status, _, page = vault.send("GET", urljoin(action, onward), cookie=f"credsync_person={cookie}")
+    if status != 200:
+        raise RuntimeError(f"continue: {status}")
+    target, posted = _form(page)
+    status, _, page = sim.send("POST", target, posted)
+    if 'id="signed-in"' not in page:
+        raise RuntimeError(f"login.srf refused: {page[:400]}")
 
 
 def _authn_request() -> str:
@@ -234,54 +339,63 @@ def _authn_request() -> str:
 
 def vault_worker(
     people: list[tuple[str, str]], sign_in_url: str, ca: str, seconds: float
-) -> tuple[int, list[str], float]:
+) -> tuple[int, list[str], float, float]:
     """The vault's part only: Entra's request at the vault's sign-in address (redirect
-    binding), then the continue step answering the signed response (not posted anywhere)."""
+    binding), then the continue step answering the signed response (not posted anywhere).
+    (sign-ins done, errors, seconds taken, this process's CPU seconds)."""
     done, errors = 0, []
-    with httpx.Client(
-        verify=ssl.create_default_context(cafile=ca), timeout=30, follow_redirects=False
-    ) as http:
-        began = time.perf_counter()
-        stop_at = began + seconds
-        i = 0
-        while time.perf_counter() < stop_at:
-            _, cookie = people[i % len(people)]
-            try:
-                onward = http.get(sign_in_url, params={"SAMLRequest": _authn_request()})
-                answer = http.get(
-                    httpx.URL(sign_in_url).join(onward.headers["location"]),
-                    headers={"Cookie": f"credsync_person={cookie}"},
-                )
-                if "SAMLResponse" not in answer.text:
-                    raise RuntimeError(f"no response: {answer.status_code}")
-                done += 1
-            except Exception as err:
-                errors.append(repr(err)[:200])
-            i += 1
-        return done, errors, time.perf_counter() - began
+    cpu = time.process_time()
+    vault = Lean(sign_in_url, ssl.create_default_context(cafile=ca))
+    began = time.perf_counter()
+    stop_at = began + seconds
+    i = 0
+    while time.perf_counter() < stop_at:
+        _, cookie = people[i % len(people)]
+        try:
+            query = urlencode({"SAMLRequest": _authn_request()})
+            status, onward, _ = vault.send("GET", f"{sign_in_url}?{query}")
+            if status not in (302, 303):
+                raise RuntimeError(f"the vault's sign-in address: {status}")
+            status, _, page = vault.send(
+                "GET", urljoin(sign_in_url, onward), cookie=f"credsync_person={cookie}"
+            )
+            if "SAMLResponse" not in page:
+                raise RuntimeError(f"no response: {status}")
+            done += 1
+        except Exception as err:
+            errors.append(repr(err)[:200])
+        i += 1
+    took = time.perf_counter() - began
+    vault.close()
+    return done, errors, took, time.process_time() - cpu
 
 
 def load_worker(
-    people: list[tuple[str, str]], sim_url: str, tenant_id: str, ca: str, seconds: float
-) -> tuple[int, list[str], float]:
+    people: list[tuple[str, str]], sim_url: str, vault_url: str, tenant_id: str, ca: str,
+    seconds: float,
+) -> tuple[int, list[str], float, float]:  # fmt: skip
     """In a process of its own (so that the client's work is not the server's): sign the
-    people in again, in turn, for ``seconds``; (sign-ins done, errors, seconds taken)."""
+    people in again, in turn, for ``seconds``; (sign-ins done, errors, seconds taken, this
+    process's CPU seconds)."""
     done, errors = 0, []
-    with httpx.Client(
-        verify=ssl.create_default_context(cafile=ca), timeout=30, follow_redirects=False
-    ) as http:
-        began = time.perf_counter()
-        stop_at = began + seconds
-        i = 0
-        while time.perf_counter() < stop_at:
-            upn, cookie = people[i % len(people)]
-            try:
-                again(http, upn, cookie, sim_url, tenant_id)
-                done += 1
-            except Exception as err:
-                errors.append(repr(err)[:200])
-            i += 1
-        return done, errors, time.perf_counter() - began
+    cpu = time.process_time()
+    context = ssl.create_default_context(cafile=ca)
+    sim, vault = Lean(sim_url, context), Lean(vault_url, context)
+    began = time.perf_counter()
+    stop_at = began + seconds
+    i = 0
+    while time.perf_counter() < stop_at:
+        upn, cookie = people[i % len(people)]
+        try:
+            again(sim, vault, upn, cookie, sim_url, tenant_id)
+            done += 1
+        except Exception as err:
+            errors.append(repr(err)[:200])
+        i += 1
+    took = time.perf_counter() - began
+    sim.close()
+    vault.close()
+    return done, errors, took, time.process_time() - cpu
 
 
 def main() -> int:
@@ -300,7 +414,6 @@ def main() -> int:
 
     from credsync.api.state import ServerState
     from credsync.server.app import create_app
-    from credsync.testing.graphsim import GraphSimulator
     from credsync.testing.graphsim._tls import make_server_tls
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -312,13 +425,10 @@ def main() -> int:
         vault, admin, keys = c.make_vault(f"sqlite:///{Path(tmp) / 'vault.db'}")
         state = ServerState(vault, keys, secure_cookies=True)
         _, token = vault.access.create_token(admin, "bench")
-        with (
-            GraphSimulator(port=0, seed=5) as sim,
-            TlsServer(create_app(state, tls=True), cert, key) as server,
-        ):
+        with Sim(Path(tmp)) as sim, TlsServer(create_app(state, tls=True), cert, key) as server:
             ca.write_text(tls.ca_pem + sim.ca_pem)
             started = time.perf_counter()
-            tenant, people = setup(vault, admin, keys, sim, server.url, args.people)
+            people = setup(vault, admin, keys, sim, server.url, args.people)
             print(f"{len(people)} people set up in {time.perf_counter() - started:.1f} s")
             with httpx.Client(
                 base_url=server.url, verify=ssl.create_default_context(cafile=str(ca)), timeout=30
@@ -329,7 +439,7 @@ def main() -> int:
                 baseline: list[float] = []
                 for _ in range(max(args.people, 100)):
                     _timed(baseline, http.get, "/api/v1/auth/whoami", headers=auth)
-            latencies = [full_sign_in(p, sim.url, tenant.id, str(ca)) for p in people]
+            latencies = [full_sign_in(p, sim.url, sim.tenant_id, str(ca)) for p in people]
 
             sessions = []
             for p in people:
@@ -337,26 +447,37 @@ def main() -> int:
                 sessions.append((p.upn, p.http.cookies.get("credsync_person") or ""))
                 p.http.close()
             shares = [sessions[i :: args.processes] for i in range(args.processes)]
+            sign_in_url = vault.federated_domains.of_client(admin, "Fabrikam")[0].sign_in_uri
             context = multiprocessing.get_context("spawn")
             with context.Pool(args.processes) as pool:
+                pool.starmap(time.sleep, [(0.1,)] * args.processes)  # the workers started
+                server_cpu, sim_cpu = time.process_time(), sim.cpu()
                 results = pool.starmap(
                     load_worker,
-                    [(share, sim.url, tenant.id, str(ca), args.seconds) for share in shares],
-                )
-                sign_in_url = vault.federated_domains.of_client(admin, "Fabrikam")[0].sign_in_uri
+                    [(share, sim.url, server.url, sim.tenant_id, str(ca), args.seconds)
+                     for share in shares],
+                )  # fmt: skip
+                server_cpu, sim_cpu = time.process_time() - server_cpu, sim.cpu() - sim_cpu
+                vault_cpu = time.process_time()
                 alone = pool.starmap(
                     vault_worker,
                     [(share, sign_in_url, str(ca), args.seconds) for share in shares],
                 )
+                vault_cpu = time.process_time() - vault_cpu
             done = sum(r[0] for r in results)
             errors = [e for r in results for e in r[1]]
             elapsed = max(r[2] for r in results)
+            clients_cpu = sum(r[3] for r in results)
             vault_done = sum(r[0] for r in alone)
             vault_errors = [e for r in alone for e in r[1]]
             vault_elapsed = max(r[2] for r in alone)
+            vault_clients_cpu = sum(r[3] for r in alone)
             vault_rate = vault_done / vault_elapsed
             rate = done / elapsed
         vault.db.dispose()
+
+    def per(cpu: float, count: int) -> str:
+        return f"{cpu / max(count, 1) * 1000:.2f} ms"
 
     print()
     print(
@@ -376,7 +497,17 @@ def main() -> int:
         f"the vault's part alone (its sign-in address + the signed response, no simulator): "
         f"{vault_done} in {vault_elapsed:.1f} s = {vault_rate:.0f}/s, {len(vault_errors)} errors"
     )
+    print(
+        f"CPU per sign-in, end to end: vault server {per(server_cpu, done)}, simulator "
+        f"{per(sim_cpu, done)}, clients {per(clients_cpu, done)}; the vault's part alone: "
+        f"vault server {per(vault_cpu, vault_done)}, clients {per(vault_clients_cpu, vault_done)} "
+        f"(two cores: {2000 / RATE_TARGET:.0f} ms of CPU a sign-in at {RATE_TARGET:.0f}/s)"
+    )
     verdicts.figures.update(
+        server_cpu_ms=round(server_cpu / max(done, 1) * 1000, 2),
+        simulator_cpu_ms=round(sim_cpu / max(done, 1) * 1000, 2),
+        clients_cpu_ms=round(clients_cpu / max(done, 1) * 1000, 2),
+        vault_part_server_cpu_ms=round(vault_cpu / max(vault_done, 1) * 1000, 2),
         rate_per_s=round(rate, 1),
         errors=len(errors),
         vault_part_rate_per_s=round(vault_rate, 1),

@@ -39,6 +39,7 @@ __all__ = [
     "peek_request",
     "put_request",
     "replace_identities",
+    "spend_request",
     "take_request",
     "update_domain",
 ]
@@ -172,6 +173,14 @@ def take_request(conn: Connection, request_key: str) -> RequestRow | None:
         return None
     gone = conn.execute(sa.delete(idp_requests).where(idp_requests.c.id == request_key))
     return record(RequestRow, row) if gone.rowcount == 1 else None
+
+
+def spend_request(conn: Connection, request_key: str) -> bool:
+    """Delete the pending request (one-time): True when this call deleted it, False when it
+    was unknown or already taken (by a concurrent transaction too: the DELETE's row count
+    says who won). For a caller that has already read the row (:func:`peek_request`)."""
+    gone = conn.execute(sa.delete(idp_requests).where(idp_requests.c.id == request_key))
+    return int(gone.rowcount) == 1
 
 
 def peek_request(conn: Connection, request_key: str) -> RequestRow | None:

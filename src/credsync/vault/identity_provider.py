@@ -41,7 +41,11 @@ from credsync.storage import federation as rows
 from credsync.vault._time import as_utc, utcnow
 from credsync.vault.audit import AuditLog
 from credsync.vault.auth import SYSTEM, Actor
-from credsync.vault.federated_domains import FederatedDomain, FederatedDomains
+from credsync.vault.federated_domains import (
+    FederatedDomain,
+    FederatedDomains,
+    FederatedIdentity,
+)
 from credsync.vault.idp_assertions import saml2_logout_response, saml2_response, wsfed_response
 from credsync.vault.idp_keys import IdpKeys
 from credsync.vault.idp_metadata import metadata_xml
@@ -231,8 +235,10 @@ class IdentityProvider:
         IdpSignInRefused (audited) when the request is gone or the person may not."""
         found = found or self.domain(name)
         now = utcnow()
-        with self._db.read() as conn:
+        with self._db.read() as conn:  # one read: the request, the identity, the key
             row = rows.peek_request(conn, key)
+            known = None if row is None else rows.identity(conn, found.domain, person.person_id)
+            signer = None if known is None else self._keys.signer_in(conn, found.client_id)
         if row is None or row.domain != found.domain or as_utc(row.expires_at) < now:
             self._gone(found)
         if person.client_id != found.client_id:
@@ -241,14 +247,14 @@ class IdentityProvider:
             self._refuse_person(found, person, "the person signed in without a second factor")
         if row.force_authn and as_utc(person.authenticated_at) < as_utc(row.created_at):
             self._refuse_person(found, person, "a fresh sign-in was asked for")
-        identity = self._domains.identity(found.domain, person.person_id)
-        if identity is None:
+        if known is None:
             self._refuse_person(
                 found,
                 person,
                 f"{person.username} is not set up for Office 365 sign-in through {found.domain}",
             )
-        signer = self._keys.signer(found.client_id)
+        identity = FederatedIdentity(known.person_id, known.immutable_id, known.upn)
+        signer = signer or self._keys.signer(found.client_id)  # None: the client's first key
         authn = as_utc(person.authenticated_at)
         if row.protocol == "wsFed":
             fields = {
@@ -283,7 +289,7 @@ class IdentityProvider:
         with self._db.write() as conn:
             # taken (one-time) in the transaction that audits the signature: a request taken
             # meanwhile by another tab gets nothing, and no response leaves unaudited
-            if rows.take_request(conn, key) is None:
+            if not rows.spend_request(conn, key):
                 gone = True
             else:
                 gone = False

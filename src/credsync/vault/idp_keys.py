@@ -24,6 +24,8 @@ import base64
 import datetime as dt
 from dataclasses import dataclass
 
+from sqlalchemy.engine import Connection
+
 from credsync.crypto.idp_keys import XmlSigner, new_idp_key, thumbprint
 from credsync.errors import Conflict, NotFound, VaultLocked
 from credsync.storage import Database
@@ -123,17 +125,37 @@ class IdpKeys:
         """What signs with the client's CURRENT key (made first when it has none). The
         private key is unwrapped here only; every signature it makes is audited by the
         caller (the identity provider's sign-in)."""
-        current, _ = self.certificates(client_id, keys=keys)
-        cached = self._signers.get(current.key_id)
+        with self._db.read() as conn:
+            found = self.signer_in(conn, client_id, keys=keys)
+        if found is not None:
+            return found
+        self.certificates(client_id, keys=keys)  # the client's first key
+        with self._db.read() as conn:
+            found = self.signer_in(conn, client_id, keys=keys)
+        if found is None:  # pragma: no cover - certificates() just made it
+            raise Conflict("the signing key changed meanwhile: try again")
+        return found
+
+    def signer_in(
+        self, conn: Connection, client_id: str, *, keys: KeyRing | None = None
+    ) -> XmlSigner | None:
+        """:meth:`signer` within the caller's transaction (the identity provider reads its
+        request, the person's identity and the key in one): None when the client has no
+        key yet. The current key's id is read every time (a rotation finished by another
+        server process is seen at once); the unwrapped key is kept in this process's memory
+        only, per key id, never on disk."""
+        live = rows.live_of(conn, client_id)
+        row = next((r for r in live if r.state == "current"), None)
+        if row is None:
+            return None
+        cached = self._signers.get(row.id)
         if cached is not None:
             return cached
-        with self._db.read() as conn:
-            row = rows.get(conn, current.key_id)
-        if row is None or row.state != "current":
-            raise Conflict("the signing key changed meanwhile: try again")
         kek = self._ring(keys).kek()
         made = XmlSigner(
-            row.id, kek.unwrap_idp_key(client_id, row.id, bytes(row.wrapped_key)), current.der
+            row.id,
+            kek.unwrap_idp_key(client_id, row.id, bytes(row.wrapped_key)),
+            bytes(row.cert_der),
         )
         if len(self._signers) >= _SIGNER_CACHE:
             self._signers.clear()

@@ -93,13 +93,10 @@ def mount_web(app: FastAPI) -> None:
         operators,
         roles,
         apidocs,
-        my_sign_in,
-        my_home,
-        idp,
-        my_password,
         mail,
     ):
         app.include_router(module.router)
+    _people_first(app)
     api_errors = app.exception_handlers[StarletteHTTPException]
 
     async def http_error(request: Request, exc: Exception) -> Response:
@@ -112,3 +109,23 @@ def mount_web(app: FastAPI) -> None:
         return await answer if inspect.isawaitable(answer) else answer
 
     app.add_exception_handler(StarletteHTTPException, http_error)
+
+
+#: The people's pages (the portal, the identity provider): every federated sign-in goes
+#: through them, so they are tried first. Their addresses (``/my/...``, ``/idp/...``) are
+#: nobody else's (tests/web/test_routes_order.py holds that), so the order changes no match.
+PEOPLE_ROUTERS = (my_sign_in, my_home, idp, my_password)
+PEOPLE_PREFIXES = ("/my/", "/idp/")
+
+
+def _people_first(app: FastAPI) -> None:
+    """Include :data:`PEOPLE_ROUTERS` ahead of every other route, the API's too. FastAPI
+    tries an app's routes one after the other, and does real work for each route it tries:
+    at the end of the list, each of the identity provider's two requests of a sign-in
+    walked ~160 routes first (bench/federated_sign_in.py: ~1 ms of CPU per sign-in)."""
+    before = len(app.router.routes)
+    for module in PEOPLE_ROUTERS:
+        app.include_router(module.router)
+    added = app.router.routes[before:]
+    del app.router.routes[before:]
+    app.router.routes[0:0] = added
