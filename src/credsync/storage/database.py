@@ -175,9 +175,7 @@ class Database:
         if self.sqlite_path is not None and not self.sqlite_path.exists():
             return None  # and do not let SQLite create the file as a side effect
         with self.read() as conn:
-            if not sa.inspect(conn).has_table("alembic_version"):
-                return None
-            return conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
+            return _revision_in(conn)
 
     def require_schema(self) -> None:
         revision = self.schema_revision()
@@ -197,6 +195,8 @@ class Database:
             _prepare_sqlite_file(self.sqlite_path)
         try:
             with self.engine.begin() as conn:
+                if _revision_in(conn) == SCHEMA_REVISION:
+                    return  # nothing to do: Alembic would read every revision's file to see it
                 upgrade_to_head(conn)
         except exc.SQLAlchemyError as err:
             orig = getattr(err, "orig", err)
@@ -206,6 +206,13 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def _revision_in(conn: Connection) -> str | None:
+    if not sa.inspect(conn).has_table("alembic_version"):
+        return None
+    revision = conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
+    return None if revision is None else str(revision)
 
 
 _AFTER_COMMIT = "credsync_after_commit"
