@@ -8,7 +8,11 @@ from typing import Any
 
 from ._seed import guid
 
-__all__ = ["domain_record", "federation_config"]
+__all__ = ["FEDERATING_ROLES", "domain_record", "federation_config"]
+
+# The directory roles an app needs for app-only POST/DELETE of a federationConfiguration
+# (Domain.ReadWrite.All alone gets 403 there: reference section 6.1; _federation)
+FEDERATING_ROLES = ("Global Administrator", "Hybrid Identity Administrator")
 
 
 def domain_record(

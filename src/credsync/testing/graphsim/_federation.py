@@ -59,9 +59,8 @@ from ._seed import guid
 if TYPE_CHECKING:
     from ._tenant import SimTenant
 
-__all__ = ["FEDERATING_ROLES", "PROPERTIES", "register", "reported_domain", "settle"]
+__all__ = ["PROPERTIES", "register", "reported_domain", "settle"]
 
-FEDERATING_ROLES = ("Global Administrator", "Hybrid Identity Administrator")
 CONFLICT = "Request_MultipleObjectsWithSameKeyValue"
 ENUMS: dict[str, frozenset[str]] = {
     "preferredAuthenticationProtocol": frozenset({"wsFed", "saml", "unknownFutureValue"}),

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import _audits, _ops
 from ._clock import SimClock
-from ._domains import federation_config
+from ._domains import FEDERATING_ROLES, federation_config
 from ._errors import GraphError
 from ._faults import Fault, Latency
 from ._model import GROUP_DEFAULTS, USER_DEFAULTS, full_copy
@@ -100,10 +100,7 @@ class SimTenant:
         # federation writes (see _federation): the directory roles an app needs for app-only
         # POST/DELETE of a federationConfiguration (None: no role check), and the seconds
         # before /domains reports a domain's new authenticationType (Microsoft: up to 2 hours)
-        self.federation_roles: tuple[str, ...] | None = (
-            "Global Administrator",
-            "Hybrid Identity Administrator",
-        )
+        self.federation_roles: tuple[str, ...] | None = FEDERATING_ROLES
         self.federation_delay: float = 0.0
         self.pending_auth: dict[str, tuple[float, str]] = {}
 
