@@ -35,11 +35,9 @@ from __future__ import annotations
 import argparse
 import html
 import http.client
-import json
 import multiprocessing
 import re
 import ssl
-import subprocess
 import sys
 import tempfile
 import threading
@@ -53,6 +51,7 @@ from urllib.parse import urlencode, urljoin, urlsplit
 import httpx
 
 import _common as c
+from _simproc import SimProcess as Sim
 
 LATENCY_TARGET_S = 0.200
 RATE_TARGET = 200.0
@@ -111,56 +110,6 @@ class TlsServer:
         self.thread.join(timeout=30)
 
 
-class Sim:
-    """The Graph simulator in its own process (``_graphsim_server.py``) and its commands."""
-
-    def __init__(self, home: Path) -> None:
-        self.home = home
-        self.proc = subprocess.Popen(
-            [sys.executable, str(c.BENCH_DIR / "_graphsim_server.py"), "--users", "0"],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-        )  # fmt: skip
-        self.info = self._line()
-        self.tenant_id = str(self.info["tenant_id"])
-        self.url = str(self.info["authority"]).removesuffix("/" + self.tenant_id)
-        self.ca_pem = Path(str(self.info["ca_file"])).read_text()
-
-    def _line(self) -> dict[str, Any]:
-        assert self.proc.stdout is not None
-        line = self.proc.stdout.readline()
-        if not line:
-            raise SystemExit("the simulator process stopped")
-        answer: dict[str, Any] = json.loads(line)
-        if "error" in answer:
-            raise SystemExit(f"the simulator said: {answer['error']}")
-        return answer
-
-    def ask(self, command: str, data: Any = None) -> dict[str, Any]:
-        assert self.proc.stdin is not None
-        if data is not None:
-            path = self.home / f"sim-{uuid.uuid4().hex[:8]}.json"
-            path.write_text(json.dumps(data))
-            command = f"{command} {path}"
-        self.proc.stdin.write(command + "\n")
-        self.proc.stdin.flush()
-        return self._line()
-
-    def cpu(self) -> float:
-        return float(self.ask("cpu")["cpu"])
-
-    def __enter__(self) -> Sim:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        assert self.proc.stdin is not None
-        self.proc.stdin.close()
-        try:
-            self.proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-
-
 def setup(vault: Any, admin: Any, keys: Any, sim: Sim, base_url: str, people: int) -> list[Person]:
     import pyotp
 
@@ -182,7 +131,8 @@ def setup(vault: Any, admin: Any, keys: Any, sim: Sim, base_url: str, people: in
     domain = "fed.fabrikam-bench.test"  # a fresh simulator: the name stays as given
     vault.federated_domains.record(
         admin, client.id, domain, directory_id=directory.id, base_url=base_url,
-        login_url=f"{sim.url}/login.srf", protocol="saml", mfa_behavior="enforceMfaByFederatedIdp",
+        login_url=f"{sim.authority}/login.srf", protocol="saml",
+        mfa_behavior="enforceMfaByFederatedIdp",
     )  # fmt: skip
     fed = vault.federated_domains.set_state(admin, client.id, domain, "federated")
     current, _ = vault.idp_keys.certificates(client.id, keys=keys)
@@ -425,8 +375,11 @@ def main() -> int:
         vault, admin, keys = c.make_vault(f"sqlite:///{Path(tmp) / 'vault.db'}")
         state = ServerState(vault, keys, secure_cookies=True)
         _, token = vault.access.create_token(admin, "bench")
-        with Sim(Path(tmp)) as sim, TlsServer(create_app(state, tls=True), cert, key) as server:
-            ca.write_text(tls.ca_pem + sim.ca_pem)
+        with (
+            Sim(Path(tmp), "--users", "0") as sim,
+            TlsServer(create_app(state, tls=True), cert, key) as server,
+        ):
+            ca.write_text(tls.ca_pem + Path(sim.ca_file).read_text())
             started = time.perf_counter()
             people = setup(vault, admin, keys, sim, server.url, args.people)
             print(f"{len(people)} people set up in {time.perf_counter() - started:.1f} s")
@@ -439,7 +392,7 @@ def main() -> int:
                 baseline: list[float] = []
                 for _ in range(max(args.people, 100)):
                     _timed(baseline, http.get, "/api/v1/auth/whoami", headers=auth)
-            latencies = [full_sign_in(p, sim.url, sim.tenant_id, str(ca)) for p in people]
+            latencies = [full_sign_in(p, sim.authority, sim.tenant_id, str(ca)) for p in people]
 
             sessions = []
             for p in people:
@@ -454,7 +407,7 @@ def main() -> int:
                 server_cpu, sim_cpu = time.process_time(), sim.cpu()
                 results = pool.starmap(
                     load_worker,
-                    [(share, sim.url, server.url, sim.tenant_id, str(ca), args.seconds)
+                    [(share, sim.authority, server.url, sim.tenant_id, str(ca), args.seconds)
                      for share in shares],
                 )  # fmt: skip
                 server_cpu, sim_cpu = time.process_time() - server_cpu, sim.cpu() - sim_cpu

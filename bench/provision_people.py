@@ -35,22 +35,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import ssl
-import subprocess
-import sys
 import tempfile
-import threading
 import time
 import uuid
 from pathlib import Path
 from typing import Any
 
 import httpx
-import msal
-import requests
 
 import _common as c
+from _simproc import SimProcess as Sim
 from credsync.sync.provision_people import PeopleProvision
 from credsync.sync.provision_people_report import ProvisionReport
 from credsync.types import CredentialType, Secret, SyncMode
@@ -59,7 +54,6 @@ from credsync.vault.drafts import make_draft
 
 TARGET_RATIO = 0.90
 BARE_IN_FLIGHT = 40
-SCOPE = ["https://graph.microsoft.com/.default"]
 SKU = "ENTERPRISEPACK"
 COUNTRIES = ("GB", "DE", "FR", "NO")
 
@@ -71,69 +65,17 @@ def limit(text: str) -> tuple[int, float]:
     return int(units), float(seconds)
 
 
-class Sim:
-    """The simulator process and its portal commands (see _graphsim_server.py)."""
-
-    def __init__(self, write_limit: tuple[int, float], home: Path) -> None:
-        self.home = home
-        tenant_limit = f"{write_limit[0] * 10}/{write_limit[1]}"
-        self.proc = subprocess.Popen(
-            [sys.executable, str(c.BENCH_DIR / "_graphsim_server.py"), "--users", "0",
-             "--write-limit", f"{write_limit[0]}/{write_limit[1]}",
-             "--tenant-write-limit", tenant_limit],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-        )  # fmt: skip
-        self._lock = threading.Lock()
-        self.info: dict[str, Any] = self._line()
-        self.domain = str(self.info["domain"])
-        self.tenant_id = str(self.info["tenant_id"])
-        self.authority = str(self.info["authority"]).removesuffix("/" + self.tenant_id)
-        self.graph = str(self.info["graph_url"]).rstrip("/") + "/v1.0"
-        self.ca_file = str(self.info["ca_file"])
-
-    def _line(self) -> dict[str, Any]:
-        assert self.proc.stdout is not None
-        line = self.proc.stdout.readline()
-        if not line:
-            raise SystemExit("the simulator process stopped")
-        answer: dict[str, Any] = json.loads(line)
-        if "error" in answer:
-            raise SystemExit(f"the simulator said: {answer['error']}")
-        return answer
-
-    def ask(self, command: str, data: Any = None) -> dict[str, Any]:
-        with self._lock:
-            assert self.proc.stdin is not None
-            path = None
-            if data is not None:
-                path = self.home / f"sim-{uuid.uuid4().hex[:8]}.json"
-                path.write_text(json.dumps(data))
-                command = f"{command} {path}"
-            self.proc.stdin.write(command + "\n")
-            self.proc.stdin.flush()
-            try:
-                return self._line()
-            finally:
-                if path is not None:
-                    path.unlink()
-
-    def writes(self) -> int:
-        return int(self.ask("stats").get("writes", 0))
-
-    def token(self) -> str:
-        session = requests.Session()
-        session.trust_env = False
-        session.verify = self.ca_file
-        app = msal.ConfidentialClientApplication(
-            self.info["client_id"], authority=str(self.info["authority"]),
-            client_credential=self.info["client_secret"], http_client=session,
-            instance_discovery=False)  # fmt: skip
-        return str(app.acquire_token_for_client(SCOPE)["access_token"])
-
-    def close(self) -> None:
-        if self.proc.stdin:
-            self.proc.stdin.close()
-        self.proc.wait(timeout=60)
+def start_sim(write_limit: tuple[int, float], home: Path) -> Sim:
+    """The simulator with Graph's per-app write limit (and ten times it for the tenant)."""
+    return Sim(
+        home,
+        "--users",
+        "0",
+        "--write-limit",
+        f"{write_limit[0]}/{write_limit[1]}",
+        "--tenant-write-limit",
+        f"{write_limit[0] * 10}/{write_limit[1]}",
+    )
 
 
 def password(n: int) -> str:
@@ -241,7 +183,7 @@ def main() -> int:
     try:
         with tempfile.TemporaryDirectory() as tmp:
             home = Path(tmp)
-            sim = Sim(args.write_limit, home)
+            sim = start_sim(args.write_limit, home)
             sim.ask("seats", {SKU: 2 * args.people + 10})
             vault, admin, keys, passwords = make_vault(sim, args.people, home)
             measure(sim, vault, admin, keys, passwords, args, verdicts)

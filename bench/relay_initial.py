@@ -42,10 +42,7 @@ import asyncio
 import base64
 import contextlib
 import cProfile
-import json
 import ssl
-import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -56,13 +53,12 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import msal
-import requests
 from ldap3 import SUBTREE
 from ldap3.core.exceptions import LDAPException
 
 import _common as c
 import ad_connector as adc
+from _simproc import SimProcess as Sim
 from credsync.sync.engine import Engine
 from credsync.sync.relay import RelayReport, RelayRunner
 from credsync.testing.samba import OuWorld, SambaAdmin, SambaDC, SambaFacts
@@ -72,7 +68,6 @@ from credsync.vault.drafts import make_draft
 
 TARGET_RATIO = 0.90
 BARE_IN_FLIGHT = 40  # the connector's max_in_flight
-SCOPE = ["https://graph.microsoft.com/.default"]
 
 
 def limit(text: str) -> tuple[int, float]:
@@ -154,67 +149,9 @@ def anchors(facts: SambaFacts, ou_dn: str) -> dict[str, str]:
 # ---------------------------------------------------------------------------------------------
 # The tenant: the simulator in a process of its own, and a bare client of it
 # ---------------------------------------------------------------------------------------------
-class Sim:
-    def __init__(self, write_limit: tuple[int, float], home: Path) -> None:
-        self.home = home
-        self.proc = subprocess.Popen(
-            [sys.executable, str(c.BENCH_DIR / "_graphsim_server.py"), "--users", "0",
-             "--write-limit", f"{write_limit[0]}/{write_limit[1]}"],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-        )  # fmt: skip
-        self._lock = threading.Lock()  # one command at a time (the write watcher asks too)
-        self.info: dict[str, Any] = self._line()
-        self.domain = str(self.info["domain"])
-        self.tenant_id = str(self.info["tenant_id"])
-        self.authority = str(self.info["authority"]).removesuffix("/" + self.tenant_id)
-        self.graph = str(self.info["graph_url"]).rstrip("/") + "/v1.0"
-        self.ca_file = str(self.info["ca_file"])
-
-    def _line(self) -> dict[str, Any]:
-        assert self.proc.stdout is not None
-        line = self.proc.stdout.readline()
-        if not line:
-            raise SystemExit("the simulator process stopped")
-        answer: dict[str, Any] = json.loads(line)
-        if "error" in answer:
-            raise SystemExit(f"the simulator said: {answer['error']}")
-        return answer
-
-    def ask(self, command: str, data: Any = None) -> dict[str, Any]:
-        with self._lock:
-            return self._ask(command, data)
-
-    def _ask(self, command: str, data: Any = None) -> dict[str, Any]:
-        assert self.proc.stdin is not None
-        if data is not None:
-            path = self.home / f"sim-{uuid.uuid4().hex[:8]}.json"
-            path.write_text(json.dumps(data))
-            command = f"{command} {path}"
-        self.proc.stdin.write(command + "\n")
-        self.proc.stdin.flush()
-        try:
-            return self._line()
-        finally:
-            if data is not None:
-                path.unlink()
-
-    def writes(self) -> int:
-        return int(self.ask("stats").get("writes", 0))
-
-    def token(self) -> str:
-        session = requests.Session()
-        session.trust_env = False
-        session.verify = self.ca_file
-        app = msal.ConfidentialClientApplication(
-            self.info["client_id"], authority=str(self.info["authority"]),
-            client_credential=self.info["client_secret"], http_client=session,
-            instance_discovery=False)  # fmt: skip
-        return str(app.acquire_token_for_client(SCOPE)["access_token"])
-
-    def close(self) -> None:
-        if self.proc.stdin:
-            self.proc.stdin.close()
-        self.proc.wait(timeout=60)
+def start_sim(write_limit: tuple[int, float], home: Path) -> Sim:
+    """The simulator with Graph's per-app write limit."""
+    return Sim(home, "--users", "0", "--write-limit", f"{write_limit[0]}/{write_limit[1]}")
 
 
 async def bare_pushes(sim: Sim, upns: list[str]) -> tuple[float, int]:
@@ -378,7 +315,7 @@ def main() -> int:
         with tempfile.TemporaryDirectory() as tmp:
             home = Path(tmp)
             ou = OuWorld.create(facts, prefix="benchrelay")
-            sim = Sim(args.write_limit, home)
+            sim = start_sim(args.write_limit, home)
             users = make_ad_users(ou, args.users, args.workers)
             made = sim.ask("users", cloud_users(users, anchors(facts, ou.dn), args.by_immutable_id))
             print(f"made {made['created']} cloud users in {made['seconds']} s")
