@@ -200,3 +200,20 @@ def test_processes_that_keep_dying_at_start_stop_the_server(tmp_path) -> None:
     assert done.stdout.strip() == "status 1", done.stderr
     assert done.stderr.count("process stops on an error") >= 5
     assert "keep stopping at start; the server stops" in done.stderr
+
+
+def test_the_server_runs_on_the_event_loop_uvicorn_chooses() -> None:
+    """uvloop (a dependency): serve() runs its own loop, so it must ask uvicorn for the
+    loop factory rather than take asyncio.run's default loop."""
+    import asyncio
+
+    import uvicorn
+    import uvloop
+
+    from credsync.server.run import runner
+
+    async def kind() -> type:
+        return type(asyncio.get_running_loop())
+
+    with runner(uvicorn.Config(app=None)) as loop:  # type: ignore[arg-type]
+        assert issubclass(loop.run(kind()), uvloop.Loop)
