@@ -2,9 +2,12 @@
 TOTP) until the simulator's login.srf has signed the person in.
 
     python bench/federated_sign_in.py [--quick] [--people N] [--seconds S] [--processes P]
+                                      [--workers W]
 
-A SQLite vault served over HTTPS (uvicorn in a thread, a throwaway test CA's certificate:
-Entra wants an https passiveSignInUri) with client Fabrikam, N people (default 300; 40 with
+A SQLite vault served over HTTPS by ``credsync serve --workers W --no-agent`` (default 2: one
+server process per core of the 2-core machine the targets are for), as an operator runs it, in
+processes of its own, with a throwaway test CA's certificate (Entra wants an https
+passiveSignInUri) with client Fabrikam, N people (default 300; 40 with
 ``--quick``) each with a password and an authenticator app, their domain federated (SAML 2.0)
 to the vault in the Graph simulator, each person's Entra user with the matching immutable id.
 The simulator runs in a process of its own (``_graphsim_server.py``, as ``credsync simulate
@@ -36,11 +39,13 @@ import argparse
 import html
 import http.client
 import multiprocessing
+import os
 import re
+import signal
 import ssl
+import subprocess
 import sys
 import tempfile
-import threading
 import time
 import uuid
 from dataclasses import dataclass
@@ -76,38 +81,70 @@ def _form(text: str) -> tuple[str, dict[str, str]]:
     return html.unescape(action.group(1)), fields
 
 
-class TlsServer:
-    """The app under uvicorn over HTTPS in a thread of its own."""
+class CliServer:
+    """``credsync serve --workers N --no-agent`` over HTTPS as a process of its own (the
+    product's command, as an operator runs it), on a free port; its CPU is read from /proc
+    (the supervisor and every process it forked)."""
 
-    def __init__(self, app: Any, cert: Path, key: Path) -> None:
-        import asyncio
-        import socket
-
-        import uvicorn
-
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            self.port = int(sock.getsockname()[1])
-        config = uvicorn.Config(
-            app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="off",
-            ssl_certfile=str(cert), ssl_keyfile=str(key), access_log=False,
+    def __init__(self, tmp: Path, url: str, cert: Path, key: Path, workers: int) -> None:
+        env = {
+            **os.environ,
+            "CREDSYNC_HOME": str(tmp / "home"),
+            "CREDSYNC_DATABASE_URL": url,
+            "CREDSYNC_PASSPHRASE": c.PASSPHRASE,
+            "CREDSYNC_OPERATOR": c.ADMIN,
+            "CREDSYNC_OPERATOR_PASSWORD": c.ADMIN_PASSWORD,
+            "PYTHONUNBUFFERED": "1",
+        }
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "credsync", "serve", "--port", "0", "--no-agent",
+             "--workers", str(workers), "--tls-cert", str(cert), "--tls-key", str(key)],
+            env=env, stdin=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
         )  # fmt: skip
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=lambda: asyncio.run(self.server.serve()))
-        self.url = f"https://127.0.0.1:{self.port}"
+        self.url = ""
 
-    def __enter__(self) -> TlsServer:
-        self.thread.start()
-        deadline = time.monotonic() + 30
-        while not self.server.started:
-            if time.monotonic() > deadline:
-                raise RuntimeError("the server did not start")
-            time.sleep(0.02)
+    def __enter__(self) -> CliServer:
+        assert self.proc.stderr is not None
+        line = self.proc.stderr.readline()
+        found = re.search(r"(https://127\.0\.0\.1:\d+)/", line)
+        if found is None:
+            self.proc.kill()
+            raise SystemExit(f"credsync serve did not start: {line}{self.proc.stderr.read()}")
+        self.url = found.group(1)
         return self
 
+    def cpu(self) -> float:
+        """CPU seconds so far of the server's processes (those alive now)."""
+        tick = os.sysconf("SC_CLK_TCK")
+        total = 0
+        for pid in [self.proc.pid, *_children(self.proc.pid)]:
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+        return total / tick
+
     def __exit__(self, *exc: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=30)
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry.name))
+    return found
 
 
 def setup(vault: Any, admin: Any, keys: Any, sim: Sim, base_url: str, people: int) -> list[Person]:
@@ -354,6 +391,7 @@ def main() -> int:
     parser.add_argument("--people", type=int, default=300)
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--processes", type=int, default=4)
+    parser.add_argument("--workers", type=int, default=2, help="credsync serve --workers")
     parser.add_argument("--time-limit", type=int, default=900)
     args = parser.parse_args()
     if args.quick:
@@ -362,8 +400,6 @@ def main() -> int:
     c.time_limit(args.time_limit)
     verdicts = c.Verdicts("federated_sign_in")
 
-    from credsync.api.state import ServerState
-    from credsync.server.app import create_app
     from credsync.testing.graphsim._tls import make_server_tls
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -372,12 +408,12 @@ def main() -> int:
         cert.write_text(tls.cert_pem)
         key.touch(mode=0o600)
         key.write_text(tls.key_pem)
-        vault, admin, keys = c.make_vault(f"sqlite:///{Path(tmp) / 'vault.db'}")
-        state = ServerState(vault, keys, secure_cookies=True)
+        url = f"sqlite:///{Path(tmp) / 'vault.db'}"
+        vault, admin, keys = c.make_vault(url)
         _, token = vault.access.create_token(admin, "bench")
         with (
             Sim(Path(tmp), "--users", "0") as sim,
-            TlsServer(create_app(state, tls=True), cert, key) as server,
+            CliServer(Path(tmp), url, cert, key, args.workers) as server,
         ):
             ca.write_text(tls.ca_pem + Path(sim.ca_file).read_text())
             started = time.perf_counter()
@@ -404,19 +440,19 @@ def main() -> int:
             context = multiprocessing.get_context("spawn")
             with context.Pool(args.processes) as pool:
                 pool.starmap(time.sleep, [(0.1,)] * args.processes)  # the workers started
-                server_cpu, sim_cpu = time.process_time(), sim.cpu()
+                server_cpu, sim_cpu = server.cpu(), sim.cpu()
                 results = pool.starmap(
                     load_worker,
                     [(share, sim.authority, server.url, sim.tenant_id, str(ca), args.seconds)
                      for share in shares],
                 )  # fmt: skip
-                server_cpu, sim_cpu = time.process_time() - server_cpu, sim.cpu() - sim_cpu
-                vault_cpu = time.process_time()
+                server_cpu, sim_cpu = server.cpu() - server_cpu, sim.cpu() - sim_cpu
+                vault_cpu = server.cpu()
                 alone = pool.starmap(
                     vault_worker,
                     [(share, sign_in_url, str(ca), args.seconds) for share in shares],
                 )
-                vault_cpu = time.process_time() - vault_cpu
+                vault_cpu = server.cpu() - vault_cpu
             done = sum(r[0] for r in results)
             errors = [e for r in results for e in r[1]]
             elapsed = max(r[2] for r in results)

@@ -31,6 +31,13 @@ __all__ = ["serve_cmd"]
     help="Mark session cookies Secure (HTTPS at a reverse proxy; automatic with --tls-cert).",
 )
 @click.option("--no-agent", is_flag=True, help="Serve only: no periodic runs or pushes here.")
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    default=1,
+    show_default=True,
+    help="Server processes on the address (one per core; the agent then runs in its own).",
+)
 @click.pass_context
 def serve_cmd(
     ctx: click.Context,
@@ -41,6 +48,7 @@ def serve_cmd(
     proxies: tuple[str, ...],
     secure_cookies: bool,
     no_agent: bool,
+    workers: int,
 ) -> None:
     """Serve the REST API (/api/v1, OpenAPI at /api/v1/openapi.json), the web dashboard and,
     unless --no-agent, the agent (periodic runs and immediate pushes), until Ctrl-C/SIGTERM.
@@ -50,11 +58,16 @@ def serve_cmd(
     People sign in to the dashboard with their own operator name and password; scripts send
     an API token (Authorization: Bearer cst_...). After `credsync key rotate`, restart it.
 
+    With --workers N, N server processes share the address (Python answers on one core per
+    process): the passphrase is asked once, a process that dies is started again, and the
+    agent runs in a process of its own.
+
     \b
     Examples:
       credsync serve                                  # http://127.0.0.1:8400
       credsync serve --host 0.0.0.0 --tls-cert cert.pem --tls-key key.pem
       credsync serve --proxy 127.0.0.1 --secure-cookies   # behind nginx/Caddy doing HTTPS
+      credsync serve --workers 2 --tls-cert cert.pem --tls-key key.pem   # two cores
     """
     from credsync.api.state import ServerState
     from credsync.server.run import listen, serve
@@ -64,6 +77,8 @@ def serve_cmd(
     for option, path in (("--tls-cert", tls_cert), ("--tls-key", tls_key)):
         if path and not Path(path).is_file():
             raise InvalidInput(f"{option} {path}: no such file")
+    if tls_cert and tls_key:
+        _check_tls(tls_cert, tls_key)
     rt = runtime(ctx)
     rt.local_only()
     sockets = listen(host, port)  # first: a port in use is said before the slow unlock
@@ -73,6 +88,8 @@ def serve_cmd(
         state = ServerState(rt.vault, rt.keys, secure_cookies=secure_cookies or bool(tls_cert))
         scheme = "https" if tls_cert else "http"
         with_agent = "" if no_agent else ", with the agent"
+        if workers > 1:
+            with_agent = f", {workers} processes{with_agent}"
 
         def started(bound: int) -> None:
             note(
@@ -88,8 +105,28 @@ def serve_cmd(
             tls_key=tls_key,
             proxies=proxies,
             on_started=started,
+            workers=workers,
         )
     finally:
         for sock in sockets:
             sock.close()
     note("credsync serve: stopped")
+
+
+def _check_tls(cert: str, key: str) -> None:
+    """Load the pair once here: a bad certificate or key is said before the vault is unlocked,
+    not by each server process as it starts."""
+    import ssl
+
+    try:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(
+            cert, key, password=b""
+        )  # an encrypted key is refused, not prompted
+    except (ssl.SSLError, OSError) as err:
+        reason = getattr(err, "reason", None) or err.strerror or "not a PEM certificate and key"
+        raise InvalidInput(
+            f"--tls-cert {cert} / --tls-key {key}: cannot load them ({reason}); give the PEM "
+            "certificate chain and its unencrypted private key",
+            field="tls_cert",
+        ) from None
