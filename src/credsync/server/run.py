@@ -23,9 +23,11 @@ from types import FrameType
 
 import uvicorn
 
+from credsync.agent.loop import Agent
 from credsync.api.state import ServerState
 from credsync.errors import CredsyncError, InvalidInput
 from credsync.server.app import create_app
+from credsync.server.ops import Ops
 from credsync.sync import lease
 from credsync.sync.background import background_runs
 from credsync.vault import Actor
@@ -113,11 +115,20 @@ def serve(
     tls_key: str | None = None,
     proxies: Sequence[str] = (),
     on_started: Callable[[int], None] = lambda port: None,
+    ops: Ops | None = None,
 ) -> None:
     """Serve on ``sockets`` (from :func:`listen`; closed when it ends) until SIGINT/SIGTERM;
     with ``agent_actor``, the agent runs alongside as that operator (periodic runs, immediate
-    pushes). ``on_started`` gets the bound port."""
-    app = create_app(state, tls=bool(tls_cert))
+    pushes). ``on_started`` gets the bound port. ``ops``: the scrape token of ``/metrics``
+    and how ``/readyz`` knows a separate agent is alive."""
+    ops = ops or Ops()
+    running: list[Agent] = []  # the agent of this process, once started
+    app = create_app(
+        state,
+        tls=bool(tls_cert),
+        agent=ops.agent_watch(running if agent_actor is not None else None),
+        metrics_token=ops.metrics_token,
+    )
     config = uvicorn.Config(
         app,
         ssl_certfile=tls_cert,
@@ -134,9 +145,8 @@ def serve(
         agent = None
         task: asyncio.Task[None]
         if agent_actor is not None:
-            from credsync.agent.loop import Agent
-
             agent = Agent(state.vault, state.keys, agent_actor)
+            running.append(agent)
             task = asyncio.create_task(agent.run())  # it sweeps abandoned runs itself
         else:
             task = asyncio.create_task(_sweep_every(state))

@@ -27,6 +27,7 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 
+from credsync import logcontext
 from credsync.connectors.base import (
     Account,
     Capability,
@@ -153,7 +154,10 @@ class Engine(DirectoryService):
         run = _Run(self._start(directory, kind, trigger, dry_run), kind)
         if on_start is not None:
             on_start(run.recorder.run_id)
-        return await self._guarded(run, connector, lambda c: self._run(run, c, only))
+        with logcontext.fields(
+            run_id=run.recorder.run_id, directory_id=directory.id, client_id=directory.client_id
+        ):
+            return await self._guarded(run, connector, lambda c: self._run(run, c, only))
 
     async def _guarded(
         self,

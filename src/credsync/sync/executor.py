@@ -23,6 +23,7 @@ from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any, Protocol
 
+from credsync import telemetry
 from credsync.connectors.base import Account, Connector, PasswordOptions, VerifyOutcome
 from credsync.errors import (
     AccountNotFound,
@@ -315,7 +316,8 @@ class Executor:
     ) -> Outcome:
         cid = item.credential_id or ""
         try:
-            after = await self.connector.set_password(account, secret, self.options)
+            with telemetry.events().push():
+                after = await self.connector.set_password(account, secret, self.options)
         except PolicyRejected as exc:
             link = self.links.get(cid)
             working = link.confirmed_secret_version if link else None
