@@ -57,7 +57,7 @@ from credsync.api.errors import error_body
 from credsync.config import read_secret_file
 from credsync.storage import Database, gauges
 from credsync.types import Secret
-from credsync.vault._time import utcnow
+from credsync.vault._time import as_utc, utcnow
 
 __all__ = ["VaultCollector", "install_metrics", "read_token", "render"]
 
@@ -93,7 +93,7 @@ class VaultCollector(Collector):
         )
         oldest = 0.0
         if found.queue_oldest is not None:
-            oldest = max(0.0, (utcnow() - found.queue_oldest).total_seconds())
+            oldest = max(0.0, (utcnow() - as_utc(found.queue_oldest)).total_seconds())
         yield GaugeMetricFamily(
             "credsync_push_queue_oldest_age_seconds",
             "Age of the oldest waiting push (0 when none waits).",

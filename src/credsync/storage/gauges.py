@@ -24,6 +24,7 @@ from typing import NamedTuple
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from credsync.storage._schema import TS
 from credsync.storage.tables import capture_pending, flags, links, runs, sync_queue
 
 __all__ = ["Gauges", "read"]
@@ -51,7 +52,7 @@ def _grouped(
 def read(conn: Connection) -> Gauges:
     """Every figure at once (one read transaction: they agree with each other)."""
     waiting = conn.execute(
-        sa.select(sa.func.count(), sa.func.min(sync_queue.c.enqueued_at)).where(
+        sa.select(sa.func.count(), sa.func.min(sync_queue.c.enqueued_at, type_=TS)).where(
             sync_queue.c.dead_at.is_(None)
         )
     ).one()
