@@ -12,6 +12,7 @@ import signal
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import httpx
@@ -157,8 +158,9 @@ def test_two_servers_and_an_agent_answer_one_set_of_metrics(ops_cli, tmp_path, p
         return _samples(response.text)
 
     _wait("push", lambda: scraped(urls[1]).get(pushed, 0) >= 1, processes)
-    _wait("queue", lambda: scraped(urls[0])[("credsync_push_queue_depth", (("state", "waiting"),))] == 0, processes)  # fmt: skip
-    assert binds(type("W", (), {"ad": cli.ad})(), user.dn, "Pushed-By-Agent-9!")
+    waiting = ("credsync_push_queue_depth", (("state", "waiting"),))
+    _wait("queue", lambda: scraped(urls[0])[waiting] == 0, processes)
+    assert binds(SimpleNamespace(ad=cli.ad), user.dn, "Pushed-By-Agent-9!")
     first, second = scraped(urls[0]), scraped(urls[1])
     ignore = {"credsync_scrape_duration_seconds", "credsync_push_queue_oldest_age_seconds"}
     assert {k: v for k, v in first.items() if k[0] not in ignore} == {
