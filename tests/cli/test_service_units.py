@@ -163,7 +163,7 @@ def test_the_server_runs_without_writable_executable_memory(cli, tmp_path: Path)
             "--port", str(port), "--log-format", "json"]  # fmt: skip
     log = tmp_path / "serve.log"
     with log.open("wb") as stderr:
-        proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=stderr)  # noqa: S603
+        proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=stderr)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 90

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -53,6 +54,8 @@ from credsync.vault.keyring import KeyRing
 from credsync.vault.service import Vault
 
 __all__ = ["CHUNK", "Engine"]
+
+log = logging.getLogger("credsync.sync")
 
 
 def password_options(directory: Directory) -> PasswordOptions:
@@ -157,7 +160,9 @@ class Engine(DirectoryService):
         with logcontext.fields(
             run_id=run.recorder.run_id, directory_id=directory.id, client_id=directory.client_id
         ):
-            return await self._guarded(run, connector, lambda c: self._run(run, c, only))
+            report = await self._guarded(run, connector, lambda c: self._run(run, c, only))
+            log.info("%s run %s: %s", kind, report.state, report.message)
+            return report
 
     async def _guarded(
         self,
