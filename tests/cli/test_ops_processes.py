@@ -189,3 +189,16 @@ def test_two_servers_and_an_agent_answer_one_set_of_metrics(ops_cli, tmp_path, p
     assert agent_lines
     assert {"time", "level", "logger", "message", "request_id"} <= set(agent_lines[0])
     assert SCRAPE not in (tmp_path / "serve-1.log").read_text()
+
+
+def test_serve_s_operations_options_are_checked_before_it_starts(cli, tmp_path) -> None:
+    assert "--expect-agent goes with --no-agent" in cli.fails(2, "serve", "--expect-agent")
+    missing = tmp_path / "nope"
+    refused = cli.fails(2, "serve", "--port", "0", "--metrics-token-file", str(missing))
+    assert f"--metrics-token-file {missing}: no such file" in refused
+    short = tmp_path / "short"
+    short.write_text("abc\n")
+    result = cli.run("serve", "--port", "0", "--metrics-token-file", str(short))
+    assert result.code != 0
+    assert "shorter than 16 characters" in result.err
+    assert "abc" not in result.err
