@@ -81,7 +81,7 @@ def test_a_secret_file_that_is_missing_empty_or_doubled_is_refused(tmp_path: Pat
     with pytest.raises(ConfigError, match=r"CREDSYNC_PASSPHRASE_FILE: cannot read .*nope"):
         Settings.from_env(missing)
     (tmp_path / "empty").write_text("\n")
-    with pytest.raises(ConfigError, match="CREDSYNC_TOKEN_FILE: .*empty is empty"):
+    with pytest.raises(ConfigError, match=r"CREDSYNC_TOKEN_FILE: .*empty is empty"):
         Settings.from_env({**home, "CREDSYNC_TOKEN_FILE": str(tmp_path / "empty")})
     (tmp_path / "pw").write_text("x")
     both = {**home, "CREDSYNC_PASSPHRASE": "y", "CREDSYNC_PASSPHRASE_FILE": str(tmp_path / "pw")}
