@@ -32,7 +32,7 @@ def create_app(
     off)."""
     app = create_api(state)
     install_health(app, state, agent or AgentWatch())
-    install_metrics(app, state.vault.db, metrics_token)
+    install_metrics(app, state, metrics_token)
     mount_web(app)
     app.add_middleware(LimitBodies, ceiling=largest_body_limit())
     app.add_middleware(EncodedSlashes)

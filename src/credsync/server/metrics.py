@@ -54,6 +54,7 @@ from starlette.requests import Request
 
 from credsync import telemetry
 from credsync.api.errors import error_body
+from credsync.api.state import ServerState
 from credsync.config import read_secret_file
 from credsync.storage import Database, gauges
 from credsync.types import Secret
@@ -141,9 +142,9 @@ def read_token(path: Path) -> Secret:
     return Secret(token)
 
 
-def install_metrics(app: FastAPI, db: Database, token: Secret | None) -> None:
-    """Add ``/metrics`` to ``app``: answering a scrape that sends ``token``; off (404)
-    without one."""
+def install_metrics(app: FastAPI, state: ServerState, token: Secret | None) -> None:
+    """Add ``/metrics`` to ``app`` (figures of ``state``'s vault): answering a scrape that
+    sends ``token``; off (404) without one."""
     expected = token.reveal().encode() if token is not None else None
 
     def metrics(request: Request) -> Response:  # sync: FastAPI runs it in a thread
@@ -165,6 +166,6 @@ def install_metrics(app: FastAPI, db: Database, token: Secret | None) -> None:
                 401,
                 headers={**_NO_STORE, "WWW-Authenticate": 'Bearer realm="metrics"'},
             )
-        return Response(render(db), media_type=CONTENT_TYPE_LATEST, headers=_NO_STORE)
+        return Response(render(state.vault.db), media_type=CONTENT_TYPE_LATEST, headers=_NO_STORE)
 
     app.add_api_route("/metrics", metrics, methods=["GET"], include_in_schema=False)
