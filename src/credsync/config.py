@@ -11,7 +11,18 @@
 ``CREDSYNC_ADMIN_PASSWORD``    first admin's password for ``credsync init --admin NAME``
 ``CREDSYNC_NEW_PASSPHRASE``    the new master passphrase for ``credsync key rotate``
 ``CREDSYNC_LOG_LEVEL``         ``DEBUG``/``INFO``/``WARNING`` (default ``INFO``)
+``CREDSYNC_LOG_FORMAT``        ``text`` (default: ``$CREDSYNC_HOME/logs/credsync.log``) or
+                               ``json`` (JSON lines on stderr: the journal, a container's log)
 =============================  ===============================================================
+
+``CREDSYNC_METRICS_TOKEN_FILE`` names a file holding the bearer token that ``/metrics`` asks
+for (``credsync serve --metrics-token-file``; without one, ``/metrics`` is off).
+
+``CREDSYNC_PASSPHRASE``, ``CREDSYNC_OPERATOR_PASSWORD`` and ``CREDSYNC_TOKEN`` may instead be
+given as a file holding the value: ``CREDSYNC_PASSPHRASE_FILE``, ... (one trailing newline is
+dropped), so a service manager can hand them over without an environment variable
+(systemd's ``LoadCredential=``, a container's secrets). Setting both a variable and its
+``_FILE`` is refused.
 
 Secrets read here are wrapped in :class:`~credsync.types.Secret` at once.
 """
@@ -26,14 +37,35 @@ from pathlib import Path
 from credsync.errors import ConfigError
 from credsync.types import Secret
 
-__all__ = ["Settings"]
+__all__ = ["LOG_FORMATS", "Settings", "read_secret_file"]
 
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+LOG_FORMATS = ("text", "json")  # as credsync.logcontext.LOG_FORMATS
+_FROM_FILE = ("CREDSYNC_PASSPHRASE", "CREDSYNC_OPERATOR_PASSWORD", "CREDSYNC_TOKEN")
 
 
 def _secret(env: Mapping[str, str], name: str) -> Secret | None:
+    path = env.get(f"{name}_FILE") if name in _FROM_FILE else None
+    if path:
+        if env.get(name):
+            raise ConfigError(f"set {name} or {name}_FILE, not both")
+        return Secret(read_secret_file(Path(path), f"{name}_FILE"))
     value = env.get(name)
     return Secret(value) if value else None
+
+
+def read_secret_file(path: Path, name: str) -> str:
+    """The value held by the file ``path`` (one trailing newline dropped); ``name``: the
+    setting that named it, for the error."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        reason = getattr(err, "strerror", None) or "not UTF-8 text"
+        raise ConfigError(f"{name}: cannot read {path}: {reason}") from None
+    value = text[:-1] if text.endswith("\n") else text
+    if not value:
+        raise ConfigError(f"{name}: {path} is empty")
+    return value
 
 
 @dataclass(frozen=True)
@@ -51,6 +83,8 @@ class Settings:
     server: str | None = None  # a credsync server's URL: commands go through its API
     server_ca: Path | None = None  # CAs to trust for it (default: the system's)
     operator_otp: Secret | None = None  # the second factor's code for a password sign-in
+    log_format: str = "text"  # text: the log file; json: JSON lines on stderr
+    metrics_token_file: Path | None = None  # the token /metrics asks for (None: /metrics off)
 
     @property
     def log_dir(self) -> Path:
@@ -77,6 +111,12 @@ class Settings:
             raise ConfigError(
                 f"CREDSYNC_LOG_LEVEL must be one of {', '.join(_LOG_LEVELS)}, not {level!r}"
             )
+        log_format = (env.get("CREDSYNC_LOG_FORMAT") or "text").lower()
+        if log_format not in LOG_FORMATS:
+            raise ConfigError(
+                f"CREDSYNC_LOG_FORMAT must be one of {', '.join(LOG_FORMATS)}, not {log_format!r}"
+            )
+        token_file = env.get("CREDSYNC_METRICS_TOKEN_FILE")
         return cls(
             home=home_path,
             database_url=database_url,
@@ -91,6 +131,8 @@ class Settings:
             server=env.get("CREDSYNC_SERVER") or None,
             server_ca=Path(env["CREDSYNC_SERVER_CA"]) if env.get("CREDSYNC_SERVER_CA") else None,
             operator_otp=_secret(env, "CREDSYNC_OPERATOR_OTP"),
+            log_format=log_format,
+            metrics_token_file=Path(token_file) if token_file else None,
         )
 
 

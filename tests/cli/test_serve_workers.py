@@ -79,6 +79,10 @@ def test_workers_share_the_address_and_one_that_dies_is_started_again(cli, agent
     try:
         _wait_for("the first answer", lambda: _safe_get(port, token))
         first = _wait_for(f"{expected} processes", lambda: _n(_children(proc.pid), expected))
+        # ready in every process: with the agent, its own process's heartbeat is seen
+        _wait_for("ready", lambda: _ready(port))
+        for _ in range(10):
+            assert _ready(port)
         # every answer the same, whichever process took the connection
         for _ in range(30):
             assert _get(port, token) == ["Contoso"]
@@ -108,6 +112,12 @@ def test_workers_share_the_address_and_one_that_dies_is_started_again(cli, agent
     assert not _children(proc.pid)
     assert token not in text
     assert token not in log
+
+
+def _ready(port: int) -> bool:
+    with httpx.Client(timeout=10) as http:
+        answer = http.get(f"http://127.0.0.1:{port}/readyz", headers={"Connection": "close"})
+    return answer.status_code == 200 and answer.json()["checks"]["agent"]["ok"] is True
 
 
 def _safe_get(port: int, token: str) -> list[str] | None:

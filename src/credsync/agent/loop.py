@@ -50,6 +50,7 @@ import logging
 import os
 import random
 import socket
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -110,7 +111,11 @@ class Agent:
         factory: ConnectorFactory = open_connector,
         clock: Callable[[], dt.datetime] = utcnow,
         rng: random.Random | None = None,
+        on_round: Callable[[], None] | None = None,
     ) -> None:
+        """``on_round``: called as the loop goes round (the heartbeat file of an agent in its
+        own process, :mod:`credsync.agent.heartbeat`); :attr:`last_round` says when it last
+        did (``time.time()``; None before the first), for the server's ``/readyz``."""
         actor.require(Permission.VAULT_READ, Permission.VAULT_WRITE, Permission.DIRECTORY_ADMIN_USE)
         # It serves every client's directories and queued pushes.
         require_all_clients(actor, "running the agent")
@@ -139,6 +144,8 @@ class Agent:
         )
         self._operators_at = -float("inf")  # monotonic time of the last operator sync
         self._operators: asyncio.Task[None] | None = None
+        self._on_round = on_round
+        self.last_round: float | None = None
 
     # -- main loop -----------------------------------------------------------------------------
     async def run(self, *, once: bool = False) -> None:
@@ -150,6 +157,9 @@ class Agent:
         undo = on_queued(wake)
         try:
             while not self.stop_event.is_set():
+                self.last_round = time.time()
+                if self._on_round is not None:
+                    self._on_round()
                 await self._sweep()
                 await self.drain_queue()
                 self._start_due_runs()

@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 
+from credsync import telemetry
 from credsync.crypto import MacKey
 from credsync.errors import Conflict, StorageError
 from credsync.storage import Database
@@ -100,6 +101,7 @@ class LoginLimiter:
         return max(1, int(max(waits)) + 1) if waits else 0
 
     def failed(self, name: str, address: str) -> None:
+        telemetry.events().sign_in("operator", ok=False)  # /metrics: refused operator sign-ins
         now = self._clock()
         digests = sorted(digest for digest, _ in self.keys_of(name, address))
         with self._db.write() as conn:
@@ -118,6 +120,7 @@ class LoginLimiter:
     def succeeded(self, name: str, address: str) -> None:
         """A good sign-in: ``name``'s failures from ``address`` are forgotten (those of the
         address and of the name alone wait out the window)."""
+        telemetry.events().sign_in("operator", ok=True)
         pair = [self.keys_of(name, address)[0][0]]
         with self._db.read() as conn:  # most sign-ins have nothing to clear: no write then
             counted = failures.any_of(conn, pair)

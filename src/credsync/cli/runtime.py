@@ -163,25 +163,34 @@ class _PrivateRotatingFileHandler(logging.handlers.RotatingFileHandler):
 
 
 def setup_logging(settings: Settings) -> None:
-    """Log to ``$CREDSYNC_HOME/logs/credsync.log`` (0600, rotated at 10 MiB)."""
+    """Log to ``$CREDSYNC_HOME/logs/credsync.log`` (0600, rotated at 10 MiB), or with
+    ``settings.log_format`` ``json`` as JSON lines on stderr (:mod:`credsync.logcontext`:
+    the journal under systemd, a container's log)."""
     for old in list(log.handlers):
         log.removeHandler(old)
         old.close()
     log.setLevel(settings.log_level)
-    try:
-        # mkdir(parents=True) creates missing parents with default permissions, not ``mode``:
-        # create the data directory itself first, so that it is 0700 too.
-        settings.home.mkdir(parents=True, exist_ok=True, mode=0o700)
-        settings.log_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-        path = settings.log_dir / "credsync.log"
-        handler: logging.Handler = _PrivateRotatingFileHandler(
-            path, maxBytes=10 * 1024 * 1024, backupCount=5, encoding="utf-8"
+    handler: logging.Handler
+    if settings.log_format == "json":
+        from credsync.logcontext import JsonFormatter
+
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(JsonFormatter())
+    else:
+        try:
+            # mkdir(parents=True) creates missing parents with default permissions, not
+            # ``mode``: create the data directory itself first, so that it is 0700 too.
+            settings.home.mkdir(parents=True, exist_ok=True, mode=0o700)
+            settings.log_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+            path = settings.log_dir / "credsync.log"
+            handler = _PrivateRotatingFileHandler(
+                path, maxBytes=10 * 1024 * 1024, backupCount=5, encoding="utf-8"
+            )
+        except OSError:
+            handler = logging.NullHandler()
+        handler.setFormatter(
+            logging.Formatter("%(asctime)s %(levelname)s pid=%(process)d %(name)s: %(message)s")
         )
-    except OSError:
-        handler = logging.NullHandler()
-    handler.setFormatter(
-        logging.Formatter("%(asctime)s %(levelname)s pid=%(process)d %(name)s: %(message)s")
-    )
     handler.addFilter(
         _Redactor(
             [
@@ -250,6 +259,13 @@ class Runtime:
         # allowed to an operator who must use MFA and has not set it up.
         self.mfa_enrolling = False
         setup_logging(settings)
+
+    def use_log_format(self, log_format: str | None) -> None:
+        """Log as ``log_format`` (``serve``/``agent --log-format``; None: as the settings
+        say)."""
+        if log_format is not None and log_format != self.settings.log_format:
+            self.settings = dataclasses.replace(self.settings, log_format=log_format)
+            setup_logging(self.settings)
 
     @property
     def ports(self) -> Ports:

@@ -23,9 +23,11 @@ from types import FrameType
 
 import uvicorn
 
+from credsync.agent.loop import Agent
 from credsync.api.state import ServerState
 from credsync.errors import CredsyncError, InvalidInput
 from credsync.server.app import create_app
+from credsync.server.ops import Ops
 from credsync.sync import lease
 from credsync.sync.background import background_runs
 from credsync.vault import Actor
@@ -117,19 +119,31 @@ def serve(
     proxies: Sequence[str] = (),
     on_started: Callable[[int], None] = lambda port: None,
     workers: int = 1,
+    ops: Ops | None = None,
 ) -> None:
     """Serve on ``sockets`` (from :func:`listen`; closed when it ends) until SIGINT/SIGTERM;
     with ``agent_actor``, the agent runs alongside as that operator (periodic runs, immediate
     pushes). ``on_started`` gets the bound port. ``workers`` above 1: that many server
-    processes, and the agent in a process of its own (see :mod:`credsync.server.workers`)."""
+    processes, and the agent in a process of its own (see :mod:`credsync.server.workers`).
+    ``ops``: the scrape token of ``/metrics`` and how ``/readyz`` knows a separate agent is
+    alive (with ``workers``, the agent's process touches ``ops.heartbeat_file``)."""
+    ops = ops or Ops()
     if workers > 1:
         from credsync.server.workers import Supervisor
 
         def serve_one(one: ServerState, actor: Actor | None) -> None:
-            serve(one, actor, sockets=sockets, tls_cert=tls_cert, tls_key=tls_key, proxies=proxies)
+            serve(
+                one, actor, sockets=sockets, tls_cert=tls_cert, tls_key=tls_key,
+                proxies=proxies, ops=ops,
+            )  # fmt: skip
 
         supervisor = Supervisor(
-            state, agent_actor, workers=workers, sockets=sockets, serve_one=serve_one
+            state,
+            agent_actor,
+            workers=workers,
+            sockets=sockets,
+            serve_one=serve_one,
+            heartbeat_file=ops.heartbeat_file,
         )
         on_started(int(sockets[0].getsockname()[1]))
         try:
@@ -142,7 +156,13 @@ def serve(
                 "the server processes kept stopping as they started; the log says why"
             )
         return
-    app = create_app(state, tls=bool(tls_cert))
+    running: list[Agent] = []  # the agent of this process, once started
+    app = create_app(
+        state,
+        tls=bool(tls_cert),
+        agent=ops.agent_watch(running if agent_actor is not None else None),
+        metrics_token=ops.metrics_token,
+    )
     config = uvicorn.Config(
         app,
         ssl_certfile=tls_cert,
@@ -159,9 +179,8 @@ def serve(
         agent = None
         task: asyncio.Task[None]
         if agent_actor is not None:
-            from credsync.agent.loop import Agent
-
             agent = Agent(state.vault, state.keys, agent_actor)
+            running.append(agent)
             task = asyncio.create_task(agent.run())  # it sweeps abandoned runs itself
         else:
             task = asyncio.create_task(_sweep_every(state))

@@ -40,6 +40,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from types import FrameType
 
 from credsync.api.state import ServerState
@@ -75,11 +76,13 @@ class Supervisor:
         workers: int,
         sockets: list[socket.socket],
         serve_one: ServeOne,
+        heartbeat_file: Path | None = None,
     ) -> None:
         if workers < 2:
             raise ValueError("a supervisor is for two server processes or more")
         self._state, self._agent_actor = state, agent_actor
         self._workers, self._sockets, self._serve_one = workers, sockets, serve_one
+        self._heartbeat_file = heartbeat_file  # the agent's, which /readyz reads
         self._children: dict[int, _Child] = {}
         self._stopping = False
         self._stop_signal = 0
@@ -170,7 +173,7 @@ class Supervisor:
             if role == "agent" and self._agent_actor is not None:
                 for sock in self._sockets:
                     sock.close()
-                _run_agent(self._state, self._agent_actor)
+                _run_agent(self._state, self._agent_actor, self._heartbeat_file)
             else:
                 self._serve_one(self._state, None)
         except CredsyncError as exc:
@@ -186,10 +189,14 @@ class Supervisor:
             os._exit(code)
 
 
-def _run_agent(state: ServerState, actor: Actor) -> None:
+def _run_agent(state: ServerState, actor: Actor, heartbeat_file: Path | None) -> None:
+    from credsync.agent.heartbeat import Heartbeat
     from credsync.agent.loop import Agent
 
-    agent = Agent(state.vault, state.keys, actor)
+    beat = None
+    if heartbeat_file is not None:
+        beat = Heartbeat(heartbeat_file, f"{socket.gethostname()}:{os.getpid()}").beat
+    agent = Agent(state.vault, state.keys, actor, on_round=beat)
 
     async def main() -> None:
         loop = asyncio.get_running_loop()

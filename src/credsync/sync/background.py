@@ -13,6 +13,7 @@ no longer beating, are swept as abandoned later).
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 import threading
 import time
@@ -143,7 +144,9 @@ class BackgroundRuns:
                     if _ok(started):
                         self._threads.pop(started.result(), None)
 
-        thread = threading.Thread(target=body, name=thread_name, daemon=True)
+        # the request's context (its request id in the logs) goes along with the run
+        context = contextvars.copy_context()
+        thread = threading.Thread(target=context.run, args=(body,), name=thread_name, daemon=True)
         with self._lock:
             try:
                 thread.start()

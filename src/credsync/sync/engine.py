@@ -21,12 +21,14 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sqlalchemy.engine import Connection
 
+from credsync import logcontext
 from credsync.connectors.base import (
     Account,
     Capability,
@@ -52,6 +54,8 @@ from credsync.vault.keyring import KeyRing
 from credsync.vault.service import Vault
 
 __all__ = ["CHUNK", "Engine"]
+
+log = logging.getLogger("credsync.sync")
 
 
 def password_options(directory: Directory) -> PasswordOptions:
@@ -153,7 +157,12 @@ class Engine(DirectoryService):
         run = _Run(self._start(directory, kind, trigger, dry_run), kind)
         if on_start is not None:
             on_start(run.recorder.run_id)
-        return await self._guarded(run, connector, lambda c: self._run(run, c, only))
+        with logcontext.fields(
+            run_id=run.recorder.run_id, directory_id=directory.id, client_id=directory.client_id
+        ):
+            report = await self._guarded(run, connector, lambda c: self._run(run, c, only))
+            log.info("%s run %s: %s", kind, report.state, report.message)
+            return report
 
     async def _guarded(
         self,

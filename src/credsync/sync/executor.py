@@ -18,11 +18,13 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any, Protocol
 
+from credsync import telemetry
 from credsync.connectors.base import Account, Connector, PasswordOptions, VerifyOutcome
 from credsync.errors import (
     AccountNotFound,
@@ -47,6 +49,8 @@ __all__ = [
     "Secrets",
     "status_of_error",
 ]
+
+log = logging.getLogger("credsync.sync")
 
 IN_FLIGHT = 4  # directory operations one run has under way at once
 
@@ -315,7 +319,8 @@ class Executor:
     ) -> Outcome:
         cid = item.credential_id or ""
         try:
-            after = await self.connector.set_password(account, secret, self.options)
+            with telemetry.events().push():
+                after = await self.connector.set_password(account, secret, self.options)
         except PolicyRejected as exc:
             link = self.links.get(cid)
             working = link.confirmed_secret_version if link else None
@@ -326,6 +331,7 @@ class Executor:
         except ConnectorError as exc:
             return Outcome(item, status_of_error(exc), Action.PUSH, str(exc), pushed="failed")
         chunk.changed_accounts[after.id] = after
+        log.debug("pushed version %d of credential %s to %s", version, cid, item.account_name)
         _confirm(chunk, cid, after, version, self.clock())
         detail = f"{why}; pushed version {version}"
         return Outcome(item, Status.IN_SYNC, Action.PUSH, detail, pushed="pushed")

@@ -31,6 +31,7 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 
+from credsync import telemetry
 from credsync.connectors.base import Account
 from credsync.storage import accounts as account_rows
 from credsync.storage import directories as directory_rows
@@ -305,7 +306,9 @@ class RunRecorder:
 
     def _count(self, outcomes: Iterable[Outcome]) -> None:
         """Under the lock."""
+        counted = telemetry.events().run_items
         for o in outcomes:
+            counted.labels(o.status.value).inc()  # /metrics: items by status
             self._statuses[o.status.value] += 1
             self._actions[o.action.value] += 1
             self._awaiting += o.item.awaits_confirmation

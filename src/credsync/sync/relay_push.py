@@ -31,6 +31,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.engine import Connection
 
+from credsync import telemetry
 from credsync.connectors import registry
 from credsync.connectors.base import Account, Connector, PasswordOptions
 from credsync.errors import (
@@ -244,7 +245,8 @@ class RelayPusher:
                         "the link is not confirmed for pushes",
                     )
             options = PasswordOptions(must_change=False, never_expires=job.never_expires)
-            after = await self._connector.set_password(account, secret, options)
+            with telemetry.events().push():
+                after = await self._connector.set_password(account, secret, options)
             self.pushes += 1
         except PolicyRejected as exc:
             detail = _flag_detail(job.relay, name, str(exc))

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import collections
 import datetime as dt
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -31,6 +32,7 @@ from typing import Literal
 from sqlalchemy.engine import Connection
 from typing_extensions import TypedDict
 
+from credsync import telemetry
 from credsync.errors import (
     CaptureReplayed,
     CaptureSequence,
@@ -185,6 +187,7 @@ class CaptureIntake:
                 "sent_at is more than 300 s from the server's clock: check the forwarder "
                 "host's clock (NTP)"
             )
+        started = time.perf_counter()
         try:
             # Decrypted first, outside the write transaction (the slow part with an RSA key,
             # ~10 ms a message), once the batch is known to be no replay; checked again below.
@@ -202,6 +205,10 @@ class CaptureIntake:
                 seq=batch.seq,
             )
             raise refused.error from None
+        events = telemetry.events()
+        events.capture_seconds.observe(time.perf_counter() - started)
+        for result in results:  # committed: counted
+            events.captures.labels(result.outcome).inc()
         return BatchResult(batch.seq, tuple(results))
 
     def _prepare(

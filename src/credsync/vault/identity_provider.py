@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from typing import NoReturn
 from urllib.parse import urlencode
 
+from credsync import telemetry
 from credsync.errors import InvalidInput, NotFound
 from credsync.storage import Database
 from credsync.storage import federation as rows
@@ -311,6 +312,7 @@ class IdentityProvider:
                 )
         if gone:
             self._gone(found)
+        telemetry.events().sign_in("federated", ok=True)
         return IdpAnswer("post", found.login_url, fields)
 
     def _gone(self, found: FederatedDomain) -> NoReturn:
@@ -373,6 +375,7 @@ class IdentityProvider:
     ) -> None:
         """Audit (``idp.refused``, rate-limited) and log a refusal; nothing secret."""
         who = None if person is None else person.person_id
+        telemetry.events().sign_in("federated", ok=False)
         audited = self._refusals.audit_now((found.domain, check, f"{who}|{reason}"))
         log.warning(
             "identity provider: %s refused for %s (%s)%s",

@@ -40,6 +40,7 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 
+from credsync import telemetry
 from credsync.crypto.otp import MfaKey, Totp
 from credsync.crypto.webauthn import RelyingParty
 from credsync.errors import (
@@ -170,6 +171,7 @@ class PersonAuth:
         message: str = REFUSED,
     ) -> SignInRefused:
         self.limits.failed(person.id if person else None, address)
+        telemetry.events().sign_in("person", ok=False)
         self._audit_row(
             "person.sign_in_failed", person, client_id, {"reason": reason, "address": address}
         )
@@ -303,6 +305,7 @@ class PersonAuth:
         """The sign-in completed by ``factor``: the person's failures forgotten, audited
         (unless the caller did already)."""
         self.limits.succeeded(person.id)
+        telemetry.events().sign_in("person", ok=True)
         if not audited:
             self._audit_row(
                 "person.sign_in", person, sign_in.client_id, {"factor": factor, "address": address}

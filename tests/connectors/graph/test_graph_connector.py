@@ -212,10 +212,24 @@ def test_a_looping_next_link_is_refused(gw: GraphWorld) -> None:
         run(conn.close())
 
 
+def _throttling() -> dict[str, float]:
+    """This process's throttling counters (what /metrics reports), by sample name and label."""
+    from credsync import telemetry
+
+    return {
+        f"{s.name}{s.labels.get('status', '')}": s.value
+        for family in telemetry.collector().collect()
+        if family.name.startswith("credsync_directory_")
+        for s in family.samples
+        if s.name.endswith("_total")
+    }
+
+
 def test_a_429_with_retry_after_is_waited_out(gw: GraphWorld) -> None:
     user = gw.create_user()
     gw.tenant.inject_fault(method="GET", path_prefix="/v1.0/users", status=429, retry_after=1)
     conn = gw.connector()
+    before = _throttling()
     try:
         started = time.monotonic()
         assert run(conn.get_account(user.id)).id == user.id
@@ -223,6 +237,14 @@ def test_a_429_with_retry_after_is_waited_out(gw: GraphWorld) -> None:
         assert gw.tenant.stats["by_status"].get(429) == 1
     finally:
         run(conn.close())
+    after = _throttling()
+    # counted for /metrics: the 429, one retry, the second of Retry-After waited
+    for name, grew in (
+        ("credsync_directory_throttled_responses_total429", 1.0),
+        ("credsync_directory_retries_total", 1.0),
+        ("credsync_directory_retry_wait_seconds_total", 1.0),
+    ):
+        assert after[name] - before.get(name, 0.0) == grew, name
 
 
 def test_throttled_reads_all_finish(gw: GraphWorld) -> None:
@@ -390,12 +412,18 @@ def test_throttled_pushes_all_land(gw: GraphWorld) -> None:
             *(conn.set_password(a, Secret(new[a.id]), PasswordOptions()) for a in accounts)
         )
 
+    before = _throttling()
     try:
         run(push_all())
     finally:
         run(conn.close())
     assert gw.tenant.stats["throttled"] >= 1
     assert all(gw.tenant.check_password(uid, pw) for uid, pw in new.items())
+    after = _throttling()  # the batches' throttled answers are counted too
+    throttled = "credsync_directory_throttled_responses_total429"
+    assert after[throttled] - before.get(throttled, 0.0) >= 1
+    retries = "credsync_directory_retries_total"
+    assert after[retries] - before.get(retries, 0.0) >= 1
 
 
 # --- delta ----------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from credsync.cli.ops import HEARTBEAT_FILE, log_format_option, share_events
 from credsync.cli.output import note
 from credsync.cli.runtime import runtime
 from credsync.errors import InvalidInput
@@ -38,6 +39,18 @@ __all__ = ["serve_cmd"]
     show_default=True,
     help="Server processes on the address (one per core; the agent then runs in its own).",
 )
+@click.option(
+    "--expect-agent",
+    is_flag=True,
+    help="With --no-agent: /readyz expects a `credsync agent` on this home to be alive.",
+)
+@click.option(
+    "--metrics-token-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="A file holding the bearer token /metrics asks for (default: "
+    "CREDSYNC_METRICS_TOKEN_FILE; none: /metrics is off).",
+)
+@log_format_option
 @click.pass_context
 def serve_cmd(
     ctx: click.Context,
@@ -49,6 +62,9 @@ def serve_cmd(
     secure_cookies: bool,
     no_agent: bool,
     workers: int,
+    expect_agent: bool,
+    metrics_token_file: Path | None,
+    log_format: str | None,
 ) -> None:
     """Serve the REST API (/api/v1, OpenAPI at /api/v1/openapi.json), the web dashboard and,
     unless --no-agent, the agent (periodic runs and immediate pushes), until Ctrl-C/SIGTERM.
@@ -62,18 +78,29 @@ def serve_cmd(
     process): the passphrase is asked once, a process that dies is started again, and the
     agent runs in a process of its own.
 
+    Operations: GET /healthz (the process answers), GET /readyz (database, schema, vault
+    unlocked, agent alive: 503 naming what failed), GET /metrics (Prometheus, with the
+    scrape token of --metrics-token-file). --log-format json writes JSON lines to stderr,
+    each with the request id (X-Request-ID) where there is one.
+
     \b
     Examples:
       credsync serve                                  # http://127.0.0.1:8400
       credsync serve --host 0.0.0.0 --tls-cert cert.pem --tls-key key.pem
       credsync serve --proxy 127.0.0.1 --secure-cookies   # behind nginx/Caddy doing HTTPS
       credsync serve --workers 2 --tls-cert cert.pem --tls-key key.pem   # two cores
+      credsync serve --log-format json --metrics-token-file /run/credentials/metrics-token
+      credsync serve --no-agent --expect-agent        # beside `credsync agent` on this home
     """
     from credsync.api.state import ServerState
+    from credsync.server.metrics import read_token
+    from credsync.server.ops import Ops
     from credsync.server.run import listen, serve
 
     if bool(tls_cert) != bool(tls_key):
         raise InvalidInput("--tls-cert and --tls-key go together")
+    if expect_agent and not no_agent:
+        raise InvalidInput("--expect-agent goes with --no-agent (the agent runs here otherwise)")
     for option, path in (("--tls-cert", tls_cert), ("--tls-key", tls_key)):
         if path and not Path(path).is_file():
             raise InvalidInput(f"{option} {path}: no such file")
@@ -81,11 +108,25 @@ def serve_cmd(
         _check_tls(tls_cert, tls_key)
     rt = runtime(ctx)
     rt.local_only()
+    rt.use_log_format(log_format)
+    token_file = metrics_token_file or rt.settings.metrics_token_file
+    if token_file is not None and not token_file.is_file():
+        raise InvalidInput(f"--metrics-token-file {token_file}: no such file")
+    ops = Ops(
+        metrics_token=read_token(token_file) if token_file is not None else None,
+        # --workers: the agent runs in a process of its own, watched as a separate one is
+        heartbeat_file=(
+            rt.settings.home / HEARTBEAT_FILE
+            if expect_agent or (workers > 1 and not no_agent)
+            else None
+        ),
+    )
     sockets = listen(host, port)  # first: a port in use is said before the slow unlock
     try:
         actor = rt.actor
         rt.keys.kek()  # unlock now: a wrong passphrase fails here, not at the first request
         state = ServerState(rt.vault, rt.keys, secure_cookies=secure_cookies or bool(tls_cert))
+        share_events(rt.settings)  # once it is sure to serve: /metrics sums these counters
         scheme = "https" if tls_cert else "http"
         with_agent = "" if no_agent else ", with the agent"
         if workers > 1:
@@ -106,6 +147,7 @@ def serve_cmd(
             proxies=proxies,
             on_started=started,
             workers=workers,
+            ops=ops,
         )
     finally:
         for sock in sockets:

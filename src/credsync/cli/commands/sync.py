@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from typing import TYPE_CHECKING
 
 import click
 
+from credsync.cli.ops import HEARTBEAT_FILE, log_format_option, share_events
 from credsync.cli.output import details, emit, json_option, note, table, when
 from credsync.cli.runtime import read_secret, runtime
 from credsync.errors import InvalidInput, SyncAborted
@@ -371,19 +373,34 @@ def flags_confirm(
 @click.command("agent")
 @click.option("--once", is_flag=True, help="One round (every due run and queued push), then exit.")
 @click.option("--poll", type=float, default=0.2, show_default=True, help="Queue poll, seconds.")
+@log_format_option
 @click.pass_context
-def agent_cmd(ctx: click.Context, once: bool, poll: float) -> None:
+def agent_cmd(ctx: click.Context, once: bool, poll: float, log_format: str | None) -> None:
     """Run continuously: each directory's periodic run (its interval, jittered) and the
     immediate pushes queued when a secret changes under enforce. Stops on Ctrl-C / SIGTERM.
 
+    As it goes round it touches $CREDSYNC_HOME/agent.heartbeat (what `credsync serve
+    --no-agent --expect-agent` on the same home reads for /readyz), and (without --once) it
+    counts its pushes for that server's /metrics.
+
     \b
-    Example:
+    Examples:
       CREDSYNC_SESSION=... credsync agent
+      credsync agent --log-format json    # JSON lines on stderr (the journal)
     """
+    import socket
+
+    from credsync.agent.heartbeat import Heartbeat
     from credsync.agent.loop import Agent
 
     rt = runtime(ctx)
-    agent = Agent(rt.vault, rt.keys, rt.actor, poll_seconds=poll)
+    rt.use_log_format(log_format)
+    if not once:  # a one-off round counts in its own memory: no server scrapes it
+        share_events(rt.settings)
+    heartbeat = Heartbeat(
+        rt.settings.home / HEARTBEAT_FILE, f"{socket.gethostname()}:{os.getpid()}"
+    )
+    agent = Agent(rt.vault, rt.keys, rt.actor, poll_seconds=poll, on_round=heartbeat.beat)
     note(f"credsync agent: running as {rt.actor.name} (Ctrl-C or SIGTERM stops)")
 
     async def main() -> None:

@@ -23,6 +23,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from credsync import telemetry
 from credsync.connectors.graph._client import MAX_ATTEMPTS, MAX_WAIT, GraphClient, backoff
 from credsync.connectors.graph._errors import RETRY_STATUSES, graph_error, retry_after
 from credsync.errors import ConnectorError, PermanentConnectorError
@@ -214,7 +215,10 @@ class Batcher:
             self._client.hold(delay)
         job.attempts += 1
         job.waited += delay
-        if job.attempts >= MAX_ATTEMPTS or job.waited > MAX_WAIT:
+        spent = job.attempts >= MAX_ATTEMPTS or job.waited > MAX_WAIT
+        for reply in throttled:  # /metrics: the directory's throttling, per answer
+            telemetry.events().throttle(reply.status, None if spent else delay / len(throttled))
+        if spent:
             last = [r if r is not None else _MISSING for r in replies]
             job.future.set_result([*job.done, *last])
             return None

@@ -32,6 +32,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from credsync import telemetry
 from credsync.connectors.base import DirectoryConfig
 from credsync.connectors.graph._auth import TokenSource
 from credsync.connectors.graph._errors import RETRY_STATUSES, retry_after, translate
@@ -197,7 +198,9 @@ class GraphClient:
                     self.hold(delay)
                 attempt += 1
                 if attempt >= MAX_ATTEMPTS or waited + delay > MAX_WAIT:
+                    telemetry.events().throttle(response.status_code, None)
                     return response
+                telemetry.events().throttle(response.status_code, delay)
                 await asyncio.sleep(delay)
                 waited += delay
                 continue
