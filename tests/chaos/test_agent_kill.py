@@ -1,9 +1,10 @@
 """Scenario 1: ``credsync agent`` killed with SIGKILL in the middle of 1,000 pushes, against
-the shared Samba DC (this test's own OU and accounts) and against the Graph simulator; a new
-agent process started afterwards finishes the work. Every push is a password change in the
-vault under enforce (queued in the same transaction); the pushes come in ROUNDS rounds of one
-change per account, each round drained before the next, so that every change is one password
-write the directory must see exactly once. The kill comes in the middle round once a quarter
+the shared Samba DC (this test's own OU and accounts) and against the Graph simulator (in a
+process of its own: :mod:`.simproc`); a new agent process started afterwards finishes the
+work. Every push is a password change in the vault under enforce (queued in the same
+transaction); the pushes come in ROUNDS rounds of one change per account, each round drained
+before the next, so that every change is one password write the directory must see exactly
+once. The kill comes in the middle round once a quarter
 of its writes have landed.
 
 Counted from the directory's side, never from credsync's own records: on the DC the version of
@@ -16,15 +17,19 @@ from __future__ import annotations
 
 import signal
 import time
+import uuid
+from pathlib import Path
 from typing import Any
 
-from credsync.types import SyncMode
-from sync.entra import EntraWorld
-from sync.helpers import SyncWorld
+from credsync.types import CredentialType, Secret, SyncMode
+from credsync.vault.drafts import make_draft
+from sync.helpers import SyncWorld, add_directory
+from vault.helpers import VaultWorld
 
 from .ad import binds, password_versions, pwd_last_set
 from .agents import Agents, expire_leases, queue_rows
 from .figures import Figure, Stopwatch, record
+from .simproc import SimProcess
 
 ACCOUNTS = 100
 ROUNDS = 10  # ACCOUNTS * ROUNDS = 1,000 pushes
@@ -115,19 +120,55 @@ def test_an_agent_killed_mid_way_through_1000_pushes_to_ad(adw: SyncWorld, agent
     assert figure.duplicates == 0, writes
 
 
+def _entra_world(vault_world: VaultWorld, sim: SimProcess) -> SyncWorld:
+    """A client whose Entra directory is the tenant of the simulator process."""
+    vault, admin, keys = vault_world.vault, vault_world.admin, vault_world.keys
+    info = sim.info
+    client = f"Client {uuid.uuid4().hex[:8]}"
+    vault.clients.add(admin, keys, client, directory_sync=True)
+    bind = vault.credentials.add(
+        admin, keys, client,
+        make_draft(title="Graph app", username="credsync-app",
+                   password=Secret(info["client_secret"]),
+                   type_=CredentialType.DIRECTORY_ADMIN, sync_mode=SyncMode.OFF),
+    )  # fmt: skip
+    name = f"entra-{uuid.uuid4().hex[:8]}"
+    add_directory(
+        vault, admin, client, name, kind="entra", url=info["graph_url"], base_dn=None,
+        bind_credential=bind.id, tenant_id=info["tenant_id"], app_id=info["client_id"],
+        authority=info["url"], bind_kind="secret", ca_pem=info["ca_pem"],
+    )  # fmt: skip
+    return SyncWorld(vault_world, None, client, name, bind.id)  # type: ignore[arg-type]
+
+
 def test_an_agent_killed_mid_way_through_1000_pushes_to_entra(
-    ew: EntraWorld, agents: Agents
+    sqlite_world: VaultWorld, agents: Agents, tmp_path: Path
 ) -> None:
-    users = [ew.add_user() for _ in range(ACCOUNTS)]
-    creds = [ew.add(u, mode=SyncMode.ENFORCE) for u in users]
+    sim = SimProcess(tmp_path)
+    try:
+        _entra_kill(_entra_world(sqlite_world, sim), sim, agents)
+    finally:
+        sim.close()
+
+
+def _entra_kill(ew: SyncWorld, sim: SimProcess, agents: Agents) -> None:
+    users = sim.ask(f"users {ACCOUNTS}")
+    creds = [
+        ew.vault.credentials.add(
+            ew.admin, ew.keys, ew.client,
+            make_draft(title=f"cloud {n}", username=u["upn"], password=Secret(u["password"]),
+                       sync_mode=SyncMode.ENFORCE),
+        )
+        for n, u in enumerate(users)
+    ]  # fmt: skip
     ew.run()
     ew.confirm()
-    log = ew.tenant.password_log
-    base = {u.id: log.count(u.id) for u in users}
+    ids = [u["id"] for u in users]
+    base = {uid: entry["total"] for uid, entry in sim.ask("log", {i: [] for i in ids}).items()}
     round_base: dict[int, int] = {}
 
     def total() -> int:
-        return sum(log.count(u.id) for u in users)
+        return sum(e["total"] for e in sim.ask("log", {i: [] for i in ids}).values())
 
     def landed(r: int) -> int:
         start = round_base.setdefault(r, total())
@@ -138,24 +179,20 @@ def test_an_agent_killed_mid_way_through_1000_pushes_to_entra(
         # what the dead agent had sent is finished by the tenant (it was under way there)
         if starting:
             round_base[KILL_ROUND] = total()
-            ew.tenant.latency.set(0.02, method="PATCH", path_prefix="/v1.0/users")
+            sim.ask("latency 0.02")
         else:
             deadline = time.monotonic() + 30
-            while ew.sim.open_connections() and time.monotonic() < deadline:
+            while sim.ask("open")["open"] and time.monotonic() < deadline:
                 time.sleep(0.01)
-            ew.tenant.latency.clear()
+            sim.ask("latency 0")
 
     recover, held = _drive(agents, ew.vault.db, creds, ew.set_password, landed, slow)
 
-    duplicates = 0
-    missing = 0
-    wrong = []
-    for n, u in enumerate(users):
-        written = log.count(u.id) - base[u.id]
-        missing += max(0, ROUNDS - written)
-        duplicates += sum(max(0, log.count(u.id, _round_password(n, r)) - 1) for r in range(ROUNDS))
-        if not ew.tenant.check_password(u.id, _round_password(n, ROUNDS - 1)):
-            wrong.append(u.upn)
+    given = {uid: [_round_password(n, r) for r in range(ROUNDS)] for n, uid in enumerate(ids)}
+    log = sim.ask("log", given)
+    missing = sum(max(0, ROUNDS - (log[uid]["total"] - base[uid])) for uid in ids)
+    duplicates = sum(max(0, c - 1) for uid in ids for c in log[uid]["each"])
+    wrong = sim.ask("check", {uid: pws[-1] for uid, pws in given.items()})["wrong"]
     figure = Figure(
         "agent SIGKILL mid 1,000 pushes (Entra)",
         operations=ACCOUNTS * ROUNDS,
