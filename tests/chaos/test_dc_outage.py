@@ -27,9 +27,16 @@ def _world(adw: SyncWorld, proxy: ChaosProxy, count: int) -> tuple[list[Any], li
     update_directory(adw.vault, adw.admin, adw.directory, url=proxy.url)
     users = [adw.ad.create_user() for _ in range(count)]
     creds = [adw.add(u, mode=SyncMode.ENFORCE) for u in users]
-    adw.run()
-    adw.confirm()
+    first = adw.run()
+    assert first.state == "done", f"the first run (no fault yet): {first.state}: {first.message}"
+    assert len(adw.confirm()) == count, "not every account was linked"
     return users, creds
+
+
+def _queued(adw: SyncWorld, count: int) -> None:
+    """Each change left its push in the queue (before the agent took any)."""
+    rows = queue_rows(adw.vault.db)
+    assert len(rows) == count, f"{len(rows)} pushes queued for {count} changes"
 
 
 def _failed_rows(adw: SyncWorld) -> list[Any]:
@@ -57,10 +64,11 @@ def test_the_dc_stopped_mid_run_and_restarted(adw: SyncWorld, agents: Agents) ->
         before = password_versions(adw.ad, [u.dn for u in users])
         start = pwd_last_set(adw.ad)
         proxy.latency = 0.02  # slow enough for the stop to land mid-run
-        agent = agents.start()
         wanted = [f"Outage-{n}-Pw9!" for n in range(ACCOUNTS)]
         for cred, password in zip(creds, wanted, strict=True):
             adw.set_password(cred, password)
+        _queued(adw, ACCOUNTS)
+        agent = agents.start()
 
         def landed() -> int:
             now = pwd_last_set(adw.ad)
@@ -101,11 +109,12 @@ def test_the_dc_answering_slowly(adw: SyncWorld, agents: Agents) -> None:
         users, creds = _world(adw, proxy, count)
         before = password_versions(adw.ad, [u.dn for u in users])
         proxy.latency = 0.2  # every packet, both ways
-        clock = Stopwatch()
-        agent = agents.start()
         wanted = [f"Slow-{n}-Pw9!" for n in range(count)]
         for cred, password in zip(creds, wanted, strict=True):
             adw.set_password(cred, password)
+        _queued(adw, count)
+        clock = Stopwatch()
+        agent = agents.start()
         agents.until(lambda: not queue_rows(adw.vault.db), agent, "the slow pushes never ended")
         took = clock.seconds()
         agent.send_signal(signal.SIGTERM)
