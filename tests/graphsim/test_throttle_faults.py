@@ -82,6 +82,17 @@ def test_dropped_connection(graph: Graph, tenant) -> None:
     assert graph.get("/users").status_code == 200
 
 
+def test_a_connection_dropped_after_the_write_loses_only_the_answer(graph: Graph, tenant) -> None:
+    user = tenant.create_user()
+    tenant.inject_fault(method="PATCH", path_prefix="/v1.0/users", status=0, after=True)
+    with pytest.raises(httpx.RemoteProtocolError):
+        graph.patch(f"/users/{user.id}", {"passwordProfile": {"password": "Landed-Pa55word!"}})
+    assert tenant.check_password(user.id, "Landed-Pa55word!")  # done, though nobody heard
+    assert tenant.password_log.count(user.id, "Landed-Pa55word!") == 1
+    answer = graph.patch(f"/users/{user.id}", {"passwordProfile": {"password": "Next-Pa55word!"}})
+    assert answer.status_code == 204  # the fault was used up
+
+
 def test_stats(graph: Graph, tenant) -> None:
     tenant.reset_stats()
     graph.get("/users")

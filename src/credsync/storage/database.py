@@ -163,12 +163,21 @@ class Database:
             ) from None
         except exc.OperationalError as err:
             raise StorageError(
-                f"database error at {self.safe_url}: {_first_line(err.orig)}"
+                f"database error at {self.safe_url}: {_first_line(err.orig)}{self._read_only()}"
             ) from None
         except exc.DBAPIError as err:
             raise StorageError(
                 f"database error at {self.safe_url}: {_first_line(err.orig)}"
             ) from None
+
+    def _read_only(self) -> str:
+        """What SQLite leaves out of "unable to open database file" when the file system
+        (or the file) is read-only: said, so that the operator knows what to mend."""
+        path = self.sqlite_path
+        if path is None:
+            return ""
+        target = path if path.exists() else path.parent
+        return "" if os.access(target, os.W_OK) else f" ({target} is read-only)"
 
     def schema_revision(self) -> str | None:
         """The Alembic revision the database is at, or None for an empty database."""

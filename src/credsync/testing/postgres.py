@@ -90,6 +90,16 @@ class TempPostgres:
             "--locale=C.UTF-8",
             "--no-sync",
         )
+        self.resume()
+        return self
+
+    def halt(self) -> None:
+        """Stop the server (``pg_ctl stop -m fast``: connections closed), keeping its data for
+        :meth:`resume` (a restart with a gap, for tests of a database going away)."""
+        self._run("pg_ctl", "-D", str(self.datadir), "-m", "fast", "-w", "stop")
+
+    def resume(self) -> None:
+        """Start the server on its data directory (after :meth:`start`'s initdb)."""
         options = (
             f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 "
             "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
@@ -109,7 +119,6 @@ class TempPostgres:
             "start",
         )
         self.started = True
-        return self
 
     def create_database(self, name: str, template: str | None = None) -> str:
         import psycopg

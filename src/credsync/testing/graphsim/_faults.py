@@ -1,8 +1,17 @@
 """What a test injects into a tenant's request handling: faults (:class:`Fault`, set by
-``tenant.inject_fault``: the next matching requests fail) and latency (:class:`Latency`,
-``tenant.latency``: matching requests wait a while before the tenant handles them, as a slow
-tenant would; for tests that need work under way at a given moment, e.g. an agent killed
-mid-push).
+``tenant.inject_fault``: the next matching requests fail; a dropped connection may come before
+the request is handled or after it, the write done and its answer lost) and latency
+(:class:`Latency`, ``tenant.latency``: matching requests wait a while before the tenant
+handles them, as a slow tenant would; for tests that need work under way at a given moment,
+e.g. an agent killed mid-push).
+
+Faults follow Microsoft's documented behaviour: a throttled request is answered 429 with a
+Retry-After header of the seconds to wait (https://learn.microsoft.com/en-us/graph/throttling:
+"When a throttling threshold is exceeded, Microsoft Graph limits any further requests from that
+client for a period of time. [...] requests return HTTP status code 429"), and 503 Service
+Unavailable, "temporarily unavailable for maintenance or is overloaded. You may repeat the
+request after a delay, the length of which may be specified in a Retry-After header"
+(https://learn.microsoft.com/en-us/graph/errors).
 
 The latency's wait is real time (not the simulator's clock) and happens in the simulator's request
 handling, which takes one request at a time, and each request of a ``$batch`` in turn: a
@@ -30,6 +39,7 @@ class Fault:
     retry_after: int | None
     code: str | None
     message: str | None
+    after: bool = False  # status 0: the request is handled first (its write done, answer lost)
 
 
 @dataclass(frozen=True)

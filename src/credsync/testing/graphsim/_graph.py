@@ -254,7 +254,8 @@ class Pipeline:
         tenant.latency.wait(request.method, "/v1.0" + request.path)  # injected (see _faults)
         key, handler, params = self.router.match(request.method, request.path)
         fault = tenant.take_fault(request.method, "/v1.0" + request.path)
-        if fault is not None:
+        dropped_after = fault is not None and fault.status == 0 and fault.after
+        if fault is not None and not dropped_after:
             if fault.status == 0:
                 return Reply(0, drop=True)
             headers = (
@@ -301,8 +302,12 @@ class Pipeline:
                 expire_deleted(tenant)
                 reply = handler(ctx)
         except GraphError as err:
+            if dropped_after:
+                return Reply(0, drop=True)
             err.headers.update(extra)
             raise
+        if dropped_after:  # handled (a write is done), and the answer lost with the connection
+            return Reply(0, drop=True)
         reply.headers.update(extra)
         return reply
 

@@ -156,13 +156,15 @@ class SimTenant:
         retry_after: int | None = None,
         code: str | None = None,
         message: str | None = None,
+        after: bool = False,
     ) -> None:
         """The next ``times`` requests whose method and path match fail with ``status`` (Graph's
-        error shape; Retry-After if given); status 0 drops the connection without an answer.
+        error shape; Retry-After if given); status 0 drops the connection without an answer
+        (``after``: once the request was handled).
         ``method="*"`` matches any method; the path includes "/v1.0". A fault for the same method
         and prefix replaces the one before; ``times=0`` just removes it."""
         fault = Fault(
-            method.upper(), path_prefix.lower(), status, times, retry_after, code, message
+            method.upper(), path_prefix.lower(), status, times, retry_after, code, message, after
         )
         with self._stats_lock:
             self._faults = [

@@ -1,0 +1,107 @@
+"""An asyncio TCP proxy of the test's own between credsync and the shared DC's LDAPS port,
+in a thread of its own (its own event loop): the DC is shared with other people's tests, so
+it is never stopped; this proxy plays its faults for the one directory that points at it.
+
+- :meth:`stop`: "the DC stopped": every open connection is reset (RST, SO_LINGER 0) and new
+  ones are refused (the listening socket is closed);
+- :meth:`start`: "the DC restarted": it accepts again;
+- :attr:`latency`: "the DC answering slowly": every chunk read from either side waits that
+  many seconds before it is sent on (each direction keeps its order).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+import struct
+import threading
+from concurrent.futures import Future
+from typing import Any
+
+
+class ChaosProxy:
+    def __init__(self, target: tuple[str, int]) -> None:
+        self.target = target
+        self.latency = 0.0
+        self.accepted = 0
+        self.resets = 0
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = int(probe.getsockname()[1])
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+        self._thread.start()
+        self._server: asyncio.Server | None = None
+        self._writers: set[asyncio.StreamWriter] = set()
+        self.start()
+
+    @property
+    def url(self) -> str:
+        return f"ldaps://127.0.0.1:{self.port}"
+
+    def _call(self, coro: Any) -> Any:
+        future: Future[Any] = asyncio.run_coroutine_threadsafe(coro, self._loop)
+        return future.result(30)
+
+    def start(self) -> None:
+        self._call(self._start())
+
+    def stop(self) -> None:
+        self._call(self._stop())
+
+    def close(self) -> None:
+        self.stop()
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(10)
+        self._loop.close()
+
+    async def _start(self) -> None:
+        if self._server is None:
+            self._server = await asyncio.start_server(
+                self._serve, "127.0.0.1", self.port, reuse_address=True
+            )
+
+    async def _stop(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+            self._server = None
+        for writer in list(self._writers):
+            self._reset(writer)
+        self._writers.clear()
+
+    def _reset(self, writer: asyncio.StreamWriter) -> None:
+        sock = writer.get_extra_info("socket")
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        writer.transport.abort()
+        self.resets += 1
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.accepted += 1
+        try:
+            up_reader, up_writer = await asyncio.open_connection(*self.target)
+        except OSError:
+            self._reset(writer)
+            return
+        self._writers |= {writer, up_writer}
+        await asyncio.gather(
+            self._pipe(reader, up_writer), self._pipe(up_reader, writer), return_exceptions=True
+        )
+        for w in (writer, up_writer):
+            self._writers.discard(w)
+            w.close()
+
+    async def _pipe(self, src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
+        try:
+            while data := await src.read(65536):
+                if self.latency:
+                    await asyncio.sleep(self.latency)
+                dst.write(data)
+                await dst.drain()
+        finally:
+            if not dst.is_closing():
+                with contextlib.suppress(OSError, RuntimeError):
+                    dst.write_eof()
