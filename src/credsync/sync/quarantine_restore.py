@@ -40,7 +40,7 @@ from credsync.sync.quarantine_service import (
 )
 from credsync.vault.auth import Permission
 
-__all__ = ["Quarantine"]
+__all__ = ["RESTORE", "Quarantine"]
 
 RESTORE = (*DECIDE, Permission.DIRECTORY_SETUP)
 _RESTORE, _PUSH, _ENABLE = "restore the deleted account", "push the vault's password", "enable"
