@@ -18,6 +18,8 @@ from credsync.storage.tables import quarantine_items
 
 __all__ = [
     "HELD",
+    "INBOUND",
+    "OUTBOUND",
     "QuarantineRow",
     "decide",
     "find",
@@ -29,6 +31,8 @@ __all__ = [
 ]
 
 HELD = "held"
+OUTBOUND = "outbound"  # pushes a run planned
+INBOUND = "inbound"  # links a mass change in the directory touched
 
 
 class QuarantineRow(NamedTuple):

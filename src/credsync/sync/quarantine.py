@@ -52,8 +52,8 @@ __all__ = [
     "screen_inbound",
 ]
 
-OUTBOUND = "outbound"
-INBOUND = "inbound"
+OUTBOUND = rows.OUTBOUND
+INBOUND = rows.INBOUND
 PERCENT_FLOOR = 5
 
 
