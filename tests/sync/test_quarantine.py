@@ -45,10 +45,14 @@ def test_an_enforce_run_over_the_outbound_threshold_holds_its_pushes(sw: SyncWor
     update_directory(sw.vault, sw.admin, sw.directory, options={"push_cap": 3})
     for user, cred in pairs:
         sw.set_password(cred, f"Held-{user.name[-6:]}-1!")
+    planned = sw.run(dry_run=True)  # a dry run says so and holds nothing
+    assert "would be quarantined by the outbound threshold" in planned.message
+    assert service(sw).list(sw.directory) == []
     report = sw.run()
     assert report.state == "aborted"
     assert "quarantined by the outbound threshold: 5 pushes planned" in report.message
     assert "push_cap of 3" in report.message
+    assert report.summary["quarantined"] == 5
     assert all(i.action == "skip" for i in report.items)
     held = service(sw).list(sw.directory)
     assert sorted(h["account_id"] for h in held) == sorted(u.guid for u, _ in pairs)

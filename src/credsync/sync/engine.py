@@ -279,6 +279,8 @@ class Engine(DirectoryService):
                 dry_run=run.recorder.dry_run, at=self._clock(),
             )  # fmt: skip
             items, abort = screened.items, screened.abort
+            if screened.held:  # the report says how many the thresholds held
+                run.extra["quarantined"] = screened.held
             if screened.note is not None:
                 read = replace(read, notes=(*read.notes, screened.note))
         items = auto_create_items(items, made)

@@ -268,6 +268,7 @@ class Screened:
     items: list[PlanItem]
     abort: str | None = None
     note: str | None = None
+    held: int = 0  # items held by this run (none in a dry run)
 
 
 def screen(
@@ -299,9 +300,11 @@ def screen(
     reason = outbound_reason(items, linked, Limits.outbound(directory))
     if reason is not None:
         pushes = [(i, "push", _version(versions, i)) for i in items if i.action is Action.PUSH]
-        if not dry_run:
-            hold(vault, actor, directory, run_id, OUTBOUND, pushes, reason, at=at)
-        return Screened([_held_item(i, reason) for i in items], abort=reason)
+        if dry_run:
+            reason = "dry run: " + reason.replace("quarantined by", "would be quarantined by", 1)
+            return Screened([_held_item(i, reason) for i in items], abort=reason)
+        held = hold(vault, actor, directory, run_id, OUTBOUND, pushes, reason, at=at)
+        return Screened([_held_item(i, reason) for i in items], abort=reason, held=held)
     items, changes, why = screen_inbound(
         items,
         links,
@@ -313,7 +316,8 @@ def screen(
     )
     if why is None:
         return Screened(items)
-    if not dry_run:
-        found = [(c.item, c.action, c.observed) for c in changes]
-        hold(vault, actor, directory, run_id, INBOUND, found, why, at=at)
-    return Screened(items, note=f"{len(changes)} links held in quarantine: {why}")
+    if dry_run:
+        return Screened(items, note=f"{len(changes)} links would be held in quarantine: {why}")
+    found = [(c.item, c.action, c.observed) for c in changes]
+    held = hold(vault, actor, directory, run_id, INBOUND, found, why, at=at)
+    return Screened(items, note=f"{held} links held in quarantine: {why}", held=held)
