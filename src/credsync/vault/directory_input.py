@@ -33,7 +33,7 @@ COMMON_OPTIONS: tuple[OptionSpec, ...] = (
     OptionSpec(
         "push_cap_percent", 0, 0, 100, "a plan pushing over this % of the links is held (0: off)"
     ),
-    OptionSpec("inbound_cap", 100, 1, 1_000_000, "directory changes one run takes before holding"),
+    OptionSpec("inbound_cap", 100, 0, 1_000_000, "directory changes one run takes before holding"),
     OptionSpec(
         "inbound_cap_percent", 20, 0, 100, "changes to over this % of the links are held (0: off)"
     ),

@@ -51,7 +51,7 @@ def _list(items: list[Any]) -> str:
     if not items:
         return "Nothing in quarantine."
     rows = [{**i, "id": i["id"][:8], "created": when(i["created_at"])} for i in items]
-    return f"{len(items)} in quarantine\n" + table(rows, _LIST, max_width=70)
+    return table(rows, _LIST, max_width=70)
 
 
 def _done(data: Mapping[str, Any]) -> str:
