@@ -263,6 +263,19 @@ ROUTES = [
             "choices": [{"object_id": "{user}", "action": "keep"}],
         },
     ),
+    # Quarantine: the matrix's held link (a disabled user on the simulator), restored in a
+    # dry run, then accepted by the first role that may
+    Route("GET", "/quarantine", (R,)),
+    Route("GET", "/quarantine/{quarantine}", (R,)),
+    Route("POST", "/quarantine/approve", (R, W, DADMIN), {"directory": "{directory}"}),
+    Route("POST", "/quarantine/discard", (R, W, DADMIN), {"directory": "{directory}"}),
+    Route(
+        "POST",
+        "/quarantine/restore",
+        (R, W, DADMIN, SETUP),
+        {"directory": "{directory}", "dry_run": True},
+    ),
+    Route("POST", "/quarantine/accept", (R, W, DADMIN), {"ids": ["{quarantine}"]}),
     # Saved import selections (the one saved first, then run, then removed last)
     Route(
         "POST",
@@ -433,7 +446,26 @@ def matrix(api: ApiWorld, graph_sim: Any) -> tuple[ApiWorld, dict[str, str]]:
         "user_upn": user.upn,
         "selection": "matrix-selection",
     }
+    ids["quarantine"] = _held(world, directory, user.id, user.upn)
     return api, ids
+
+
+def _held(world: Any, directory: str, account_id: str, name: str) -> str:
+    """A link held in quarantine, as a run that found a mass disable leaves it."""
+    import datetime as dt
+    import uuid
+
+    from credsync.storage import quarantine as held_rows
+
+    found = world.vault.directories.get(world.admin, directory)
+    row = held_rows.QuarantineRow(
+        str(uuid.uuid4()), found.client_id, found.id, str(uuid.uuid4()), "inbound", None,
+        account_id, name, "disabled", "disabled", "quarantined by the inbound threshold",
+        held_rows.HELD, dt.datetime.now(dt.UTC),
+    )  # fmt: skip
+    with world.vault.db.write() as conn:
+        held_rows.insert(conn, [row])
+    return row.id
 
 
 @pytest.fixture
@@ -555,6 +587,8 @@ def _fill(body: Any, n: int, ids: dict[str, str]) -> Any:
             body.replace("{n}", str(n))
             .replace("{bind}", ids["bind"])
             .replace("{user}", ids["user"])
+            .replace("{directory}", ids["directory"])
+            .replace("{quarantine}", ids["quarantine"])
         )
     return body
 
@@ -572,6 +606,7 @@ UNDER_A_CLIENT = (
     "{relay}",
     "{person}",
     "{group}",
+    "{quarantine}",
 )
 ALL_CLIENTS_ONLY = {("POST", "/clients")}  # one limited to some can't add a client
 
@@ -579,7 +614,12 @@ ALL_CLIENTS_ONLY = {("POST", "/clients")}  # one limited to some can't add a cli
 def under_the_client(route: Route) -> bool:
     """Whether the route acts on the matrix's client or something of it."""
     return any(p in route.path for p in UNDER_A_CLIENT) or (
-        isinstance(route.body, dict) and route.body.get("client") == "Contoso"
+        isinstance(route.body, dict)
+        and (
+            route.body.get("client") == "Contoso"
+            or "{directory}" in route.body.values()
+            or ["{quarantine}"] in route.body.values()
+        )
     )
 
 
@@ -607,6 +647,7 @@ def test_every_route_for_every_role_in_and_out_of_client_scope(
         ids["relay"],
         ids["person"],
         ids["group"],
+        ids["quarantine"],
     ]
 
     clients = kept_clients(lambda key: tokens[key], api.http.app)

@@ -118,10 +118,16 @@ def seeded_template(module_cli, samba_dc, tmp_path_factory):
                        "Anna", "--surname", "Berg", "--usage-location", "SE")  # fmt: skip
                 cli.ok("group", "add", "Contoso", "Sales", "--type", "microsoft365")
                 cli.ok("group", "add-member", "Sales", "anna.berg", "--client", "Contoso")
+                # a change in AD held in quarantine (every change is, with inbound_cap 0)
+                cli.ok("directory", "set", "seeded-ad", "--option", "inbound_cap=0")
+                ad_ou.admin.disable(user.dn)
+                cli.json("sync", "run", "Contoso")
+                ad_ou.admin.enable(user.dn)
+                [held] = cli.json("quarantine", "list")
                 ms_ids = _seed_microsoft(cli, sim, tmp_path_factory.mktemp("msp"))
                 cli.ok("mail", "set", "--host", "127.0.0.1", "--security", "none", "--from",
                        "vault@msp.test", "--public-url", "https://vault.msp.test")  # fmt: skip
-            yield cli, {"cred": cred["id"], "run": run["id"], **ms_ids}
+            yield cli, {"cred": cred["id"], "run": run["id"], "held": held["id"], **ms_ids}
     finally:
         ad_ou.close()
 
@@ -144,6 +150,7 @@ def _args(ids: dict[str, str], path: tuple[str, ...]) -> list[str]:
         ("operator", "show"): ["alice"],
         ("directory", "show"): ["seeded-ad"],
         ("sync", "show"): [ids["run"]],
+        ("quarantine", "show"): [ids["held"]],
         ("relay", "show"): ["seeded-relay"],
         ("person", "list"): ["Contoso"],
         ("person", "search"): ["anna"],

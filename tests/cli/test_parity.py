@@ -630,6 +630,19 @@ CASES = [
     write("person deleted apply Northwind parity-365 --restore 'x=a b'", 2),
     write("person deleted apply Northwind parity-365", 2),  # nothing chosen
     write("person deleted apply Northwind parity-365 --delete x", 3, who="viewer"),
+    # -- quarantine (nothing held in this world: the reads, the refusals, empty decisions)
+    read("quarantine list"),
+    read("quarantine list --directory parity-365 --all"),
+    read("quarantine list --directory nowhere", 4),
+    read("quarantine show 0123456789abcdef", 4),
+    read("quarantine show 01", 2),  # too short an id
+    write("quarantine approve --directory parity-365"),
+    write("quarantine discard --directory parity-365", json=False),
+    write("quarantine restore --directory parity-365 --dry-run"),
+    write("quarantine accept --directory parity-365"),
+    write("quarantine approve", 2),  # neither ids nor a directory
+    write("quarantine approve --directory parity-365", 3, who="bob"),  # no directory_admin.use
+    write("quarantine restore --directory parity-365", 3, who="viewer"),
     # -- the group export (the tenant is both sides': only what writes nothing to it) -------
     read("group export show Northwind parity-365"),
     write("group export set Northwind parity-365 --matching name --remove-duplicates"),

@@ -25,6 +25,7 @@ AREAS = [
     "people_deleted",
     "people_import",
     "policies",
+    "quarantine",
     "sync",
     "transfer",
 ]

@@ -95,6 +95,7 @@ OWNERS = {
     "person_key_challenges": "credsync.storage.person_mfa",
     "person_sign_in_failures": "credsync.storage.person_failures",
     "person_sessions": "credsync.storage.person_sessions",
+    "quarantine_items": "credsync.storage.quarantine",
 }
 
 # Tables without an owner yet, and modules outside credsync.storage that still import the

@@ -18,6 +18,7 @@ from credsync.web.pages import local_path
 from .conftest import SECRET, WebWorld, csrf_of
 
 GET_PAGES = [
+    "/quarantine",
     "/",
     "/clients/{client}",
     "/credentials/{credential}",
@@ -141,6 +142,10 @@ PUBLIC = {
     ("POST", "/my/{client}/reset/{token}"),
 }
 POSTS = [
+    "/quarantine/approve",
+    "/quarantine/discard",
+    "/quarantine/restore",
+    "/quarantine/accept",
     "/mail",
     "/mail/test",
     "/people/0123456789abcdef/invite",
@@ -474,6 +479,10 @@ def test_posts_without_the_csrf_token_are_refused_before_anything(web: WebWorld)
 
 REFUSED = {
     "viewer": [
+        ("post", "/quarantine/approve", "vault.write"),
+        ("post", "/quarantine/discard", "vault.write"),
+        ("post", "/quarantine/restore", "vault.write"),
+        ("post", "/quarantine/accept", "vault.write"),
         ("post", "/people/0123456789abcdef/invite", "vault.write"),
         ("get", "/mail", "admin"),
         ("post", "/mail/test", "admin"),
@@ -589,6 +598,8 @@ REFUSED = {
         ("post", "/clients/{client}/import", "vault.write"),
     ],
     "technician": [
+        ("post", "/quarantine/approve", "directory_admin.use"),
+        ("post", "/quarantine/restore", "directory.setup"),
         ("get", "/clients/{client}/export", "vault.export"),
         ("post", "/clients/{client}/export", "vault.export"),
         ("get", "/operators", "admin"),

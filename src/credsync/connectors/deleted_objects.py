@@ -16,6 +16,9 @@ A connector with it answers, in the vault's words:
   :class:`~credsync.errors.InvalidInput` naming ``new_username``; an object that is not
   deleted (live, or gone) is :class:`~credsync.errors.AccountNotFound`; a kind that cannot restore
   says :class:`~credsync.errors.NotSupported`.
+* ``enable(object_id)``: let a disabled user sign in again (the restore of a mass disable:
+  :mod:`credsync.sync.quarantine`); an enabled one is left as it is; an id that is no live
+  user of the directory is :class:`~credsync.errors.AccountNotFound`.
 """
 
 from __future__ import annotations
@@ -63,5 +66,7 @@ class DeletedObjects(Protocol):
     async def restore(
         self, object_id: str, kind: ObjectKind, *, new_username: str | None = None
     ) -> ObjectStatus: ...
+
+    async def enable(self, object_id: str) -> None: ...
 
     async def close(self) -> None: ...

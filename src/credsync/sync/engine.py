@@ -39,12 +39,12 @@ from credsync.connectors.base import (
 from credsync.connectors.registry import ConnectorFactory, open_connector, verifying_kinds
 from credsync.errors import ConnectorError, InvalidInput
 from credsync.storage import link_reads
-from credsync.sync import lease, store
+from credsync.sync import lease, quarantine, store
 from credsync.sync.auto_create import FirstSeen, auto_create_items, first_seen, with_created
 from credsync.sync.connect import DirectoryService, connect, directory_config, load_directory
 from credsync.sync.executor import Applied, Executor, status_of_error
 from credsync.sync.model import Action, CredentialState, LinkState, Outcome, PlanItem, Status
-from credsync.sync.planner import Rules, cap_pushes, plan, safety_rail
+from credsync.sync.planner import Rules, plan, safety_rail
 from credsync.sync.recorder import RunRecorder, RunSecrets, WholePass
 from credsync.sync.reports import RunReport, load_run
 from credsync.vault._time import utcnow
@@ -281,9 +281,17 @@ class Engine(DirectoryService):
             rules=rules,
         )
         if abort is None:
-            abort = cap_pushes(items, directory.option("push_cap"))
-            if abort is not None:
-                items = plan(creds, links, read.accounts, abort_reason=abort, rules=rules)
+            screened = quarantine.screen(
+                self._vault, self._actor, directory, run.recorder.run_id, items, links,
+                read.accounts, {c.id: c.secret_version for c in creds},
+                linked=len(links) if only is None else 0,  # a few pushes: no percentage
+                dry_run=run.recorder.dry_run, at=self._clock(),
+            )  # fmt: skip
+            items, abort = screened.items, screened.abort
+            if screened.held:  # the report says how many the thresholds held
+                run.extra["quarantined"] = screened.held
+            if screened.note is not None:
+                read = replace(read, notes=(*read.notes, screened.note))
         items = auto_create_items(items, made)
         if run.recorder.dry_run or abort is not None:
             run.recorder.store_plan([Outcome(i, i.status, i.action, i.detail) for i in items])

@@ -5,9 +5,12 @@ Per event, in this order (each outcome is also the ledger's, with its detail):
 1. Its idempotency key (directory, object_guid, pwd_last_set, kvno) already in the ledger:
    ``duplicate``, nothing else done. (A ``rejected`` event is recorded without taking its
    key, so a corrected one may follow.)
-2. ``changed`` events: recorded, ``ignored``. ``deleted`` and ``disabled`` ones: the linked
-   credential (if any, and synced) gets an ``account_missing`` / ``account_disabled`` flag
-   (``accepted``), which the next run's check confirms or closes; else ``ignored``.
+2. The account's link held in quarantine by a mass change (:mod:`credsync.sync.quarantine`):
+   ``ignored``, nothing applied (a restore pushes the vault's password back; an accept leaves
+   the directory's unknown to the vault). ``changed`` events: recorded, ``ignored``.
+   ``deleted`` and ``disabled`` ones: the linked credential (if any, and synced) gets an
+   ``account_missing`` / ``account_disabled`` flag (``accepted``), which the next run's check
+   confirms or closes; else ``ignored``.
 3. A ``password`` event: without a ciphertext ``ignored``; a format other than ``openpgp``,
    ``x25519-hkdf-sha256+a256gcm`` and ``rsa-oaep-sha256+a256gcm`` ``rejected``.
 4. The account: the credential linked to (this directory, object_guid). None: auto-create
@@ -54,6 +57,7 @@ from credsync.storage import capture as capture_rows
 from credsync.storage import flags as flag_rows
 from credsync.storage import links as link_rows
 from credsync.storage import push_queue
+from credsync.storage import quarantine as quarantine_rows
 from credsync.storage import secrets as secret_rows
 from credsync.types import Secret, SyncMode, new_id
 from credsync.vault import capture_auto_create as auto_create_hooks
@@ -113,6 +117,15 @@ class Applier:
     auto_create: AutoCreate | None = None
     auto_scoped: Scoped = field(default_factory=dict)
     _decryptor: list[CaptureDecryptor | None] = field(default_factory=list)
+    _held: list[set[str]] = field(default_factory=list)
+
+    def held(self, object_guid: str) -> bool:
+        """Whether the account's link is held in quarantine by a mass change (asked once a
+        batch): its events are not applied (:mod:`credsync.sync.quarantine`)."""
+        if not self._held:
+            held = quarantine_rows.held_for(self.conn, self.directory_id, quarantine_rows.INBOUND)
+            self._held.append({a.lower() for a in held})
+        return object_guid.lower() in self._held[0]
 
     @property
     def decryptor(self) -> CaptureDecryptor | None:
@@ -155,6 +168,9 @@ class Applier:
         return EventResult(event.object_guid, event.pwd_last_set, outcome, detail)
 
     def _decide(self, event: CaptureEvent) -> tuple[Outcome, str, str | None]:
+        if event.kind in (*_ACCOUNT_GONE, "password") and self.held(event.object_guid):
+            cid = self.view.account(event.object_guid).credential_id
+            return "ignored", "the link is held in quarantine (a mass change): not applied", cid
         if event.kind in _ACCOUNT_GONE:
             return self._account_event(event)
         if event.kind != "password":

@@ -42,6 +42,7 @@ from credsync.storage import import_selections as selection_rows
 from credsync.storage import links as link_rows
 from credsync.storage import people as people_rows
 from credsync.storage import provisioning as provision_rows
+from credsync.storage import quarantine as quarantine_rows
 from credsync.storage import relays as relay_rows
 from credsync.storage import runs as run_rows
 from credsync.storage import sync_credentials as credential_rows
@@ -465,6 +466,7 @@ class Directories:
             selection_rows.forget_directory(conn, row.id)
             capture_rows.forget_directory(conn, row.id)
             provision_rows.forget_directory(conn, row.id)
+            quarantine_rows.forget_directory(conn, row.id)
             rows.remove(conn, row.id)
             self._audit.append(
                 conn,

@@ -31,6 +31,13 @@ COMMON_OPTIONS: tuple[OptionSpec, ...] = (
     OptionSpec("full_pass_hours", 24, 1, 24 * 7, "an incremental run becomes a full pass after"),
     OptionSpec("push_cap", 500, 1, 1_000_000, "pushes one run may make before it stops"),
     OptionSpec(
+        "push_cap_percent", 0, 0, 100, "a plan pushing over this % of the links is held (0: off)"
+    ),
+    OptionSpec("inbound_cap", 100, 0, 1_000_000, "directory changes one run takes before holding"),
+    OptionSpec(
+        "inbound_cap_percent", 20, 0, 100, "changes to over this % of the links are held (0: off)"
+    ),
+    OptionSpec(
         "min_account_ratio", 50, 0, 100, "a pass reading under this % of the last full one acts"
     ),
     OptionSpec("force_change", 0, 0, 1, "1: a pushed password must be changed at the next sign-in"),

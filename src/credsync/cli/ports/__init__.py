@@ -47,6 +47,7 @@ if TYPE_CHECKING:
     from credsync.cli.ports.persons import PersonsPort
     from credsync.cli.ports.policies import PoliciesPort
     from credsync.cli.ports.provisioning import ProvisioningPort
+    from credsync.cli.ports.quarantine import QuarantinePort
     from credsync.cli.ports.relays import RelaysPort
     from credsync.cli.ports.self_service import SelfServicePort
     from credsync.cli.ports.sign_in import SignInPort
@@ -175,6 +176,11 @@ class Ports:
     @property
     def people_deleted(self) -> PeopleDeletedPort:
         port: PeopleDeletedPort = self._port("people_deleted")
+        return port
+
+    @property
+    def quarantine(self) -> QuarantinePort:
+        port: QuarantinePort = self._port("quarantine")
         return port
 
     @property

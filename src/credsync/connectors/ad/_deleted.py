@@ -36,7 +36,7 @@ import uuid
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, cast
 
-from ldap3 import MODIFY_DELETE, MODIFY_REPLACE, Connection
+from ldap3 import MODIFY_ADD, MODIFY_DELETE, MODIFY_REPLACE, Connection
 from ldap3.core import exceptions as lx
 
 from credsync.connectors.ad._mapping import UF_ACCOUNTDISABLE, guid_filter_value, guid_text
@@ -217,6 +217,24 @@ class DeletedAd:
             [object_id] if kind == "person" else [], [object_id] if kind == "group" else []
         )
         return status
+
+    async def enable(self, object_id: str) -> None:
+        """Clear ACCOUNTDISABLE in the user's userAccountControl (a delete-old/add-new
+        modify, so a concurrent change of the flags is not overwritten)."""
+        ad = self._ad()
+        entry = (await self._find([object_id])).get(_norm(object_id))
+        if entry is None or not _is_kind(entry, "person") or _status(entry, "person").restorable:
+            raise AccountNotFound(f"{ad._config.name}: enable {object_id}: no such live user")
+        old = int(_text(entry, "userAccountControl") or "512")
+        if not old & UF_ACCOUNTDISABLE:
+            return
+        changes = {
+            "userAccountControl": [
+                (MODIFY_DELETE, [str(old)]),
+                (MODIFY_ADD, [str(old & ~UF_ACCOUNTDISABLE)]),
+            ]
+        }
+        await ad._call(f"enable {object_id}", ad._client.modify, entry[0], changes)
 
     def _reanimate(self, dn: str, changes: dict[str, Any]) -> bool:
         """The reanimating modify, with the Show Deleted control (blocking); False when an

@@ -33,6 +33,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import quote
 
+from credsync.connectors.base import Account
 from credsync.connectors.deleted_objects import ObjectKind, ObjectState, ObjectStatus
 from credsync.connectors.graph._errors import graph_words
 from credsync.errors import AccountNotFound, InvalidInput, PermanentConnectorError
@@ -200,6 +201,14 @@ class DeletedReads:
             [object_id] if kind == "person" else [], [object_id] if kind == "group" else []
         )
         return status
+
+    async def enable(self, object_id: str) -> None:
+        """``accountEnabled`` true (``PATCH /users/{id}``, as a relay's mirror of a source's
+        disable state does)."""
+        graph = self._graph_connector()
+        if not _is_guid(object_id):
+            raise AccountNotFound(f"{graph._name}: not a Graph object id: {object_id!r}")
+        await graph.set_enabled(Account(id=object_id, username=object_id), True)
 
 
 _GRAPH_TYPE: dict[ObjectKind, str] = {"person": "user", "group": "group"}

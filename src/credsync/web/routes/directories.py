@@ -44,11 +44,13 @@ from credsync.web.session import Fields, Viewer, ViewerDep
 router = page_router()
 log = logging.getLogger("credsync.web")
 
+# The options on the form (the thresholds among them: docs/quarantine.md).
+_OPTIONS = ("interval", "push_cap", "push_cap_percent", "inbound_cap", "inbound_cap_percent")
 # The form's fields every kind has; a kind's own are "<kind>-<setting>" (and
 # "<kind>-bind_method" for a kind with several ways to sign in), read only for that kind.
-_SHARED = ("name", "kind", "bind_credential", "ca_pem", "interval", "push_cap", "version")
+_SHARED = ("name", "kind", "bind_credential", "ca_pem", *_OPTIONS, "version")
 # Where an input the vault refused is on the form (a kind's settings: that kind's field).
-_FIELDS = {"options.interval": "interval", "options.push_cap": "push_cap"}
+_FIELDS = {f"options.{name}": name for name in _OPTIONS}
 
 
 @dataclass(frozen=True)
@@ -177,13 +179,13 @@ def _check(form: DirectoryForm, kind: Kind[Any] | None, *, adding: bool) -> dict
     if adding and not form.values["bind_credential"]:
         form.error("bind_credential", "Choose the credential to bind or sign in with.")
     options: dict[str, int] = {}
-    for name, label in (("interval", "The interval"), ("push_cap", "The push cap")):
+    for name in _OPTIONS:
         raw = form.values[name]
         if raw:
             try:
                 options[name] = int(raw)
             except ValueError:
-                form.error(name, f"{label} must be a whole number.")
+                form.error(name, f"The {name.replace('_', ' ')} must be a whole number.")
     return options
 
 
@@ -392,8 +394,7 @@ def _current(directory: Directory) -> dict[str, str]:
     values = {
         "kind": directory.kind,
         "bind_credential": directory.bind_credential_id or "",  # shown: the form needs the use
-        "interval": str(directory.option("interval")),
-        "push_cap": str(directory.option("push_cap")),
+        **{name: str(directory.option(name)) for name in _OPTIONS},
         "version": str(directory.version),
         "insecure_skip_verify": "on" if directory.insecure_skip_verify else "",
         _form_name(kind.name, "bind_method"): directory.bind_kind or "",

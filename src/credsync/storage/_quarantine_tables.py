@@ -1,0 +1,35 @@
+"""Quarantine (revision 0037): ``quarantine_items``, the actions a run held back because its
+plan or the directory's changes crossed a threshold (see :mod:`credsync.sync.quarantine`),
+each until an operator approves, discards, restores or accepts it. Declared here, named and
+imported through :mod:`credsync.storage.tables`; their owner is
+:mod:`credsync.storage.quarantine`."""
+
+from __future__ import annotations
+
+from sqlalchemy import Column, ForeignKey, Index, String, Table
+
+from credsync.storage._schema import ID, TS, metadata
+
+quarantine_items = Table(
+    "quarantine_items",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("client_id", ID, nullable=False),
+    Column("directory_id", ID, ForeignKey("directories.id"), nullable=False),
+    Column("run_id", ID, nullable=False),  # the run that held it back
+    Column("direction", String(8), nullable=False),  # outbound | inbound
+    Column("credential_id", ID),
+    Column("account_id", String(64), nullable=False),
+    Column("account_name", String(255), nullable=False),
+    # outbound: push; inbound: disabled | deleted | password_changed
+    Column("action", String(20), nullable=False),
+    Column("observed", String(80), nullable=False),  # the state it was held in
+    Column("reason", String(1000), nullable=False),
+    Column("state", String(12), nullable=False),  # held|approved|discarded|restored|accepted
+    Column("created_at", TS, nullable=False),
+    Column("decided_at", TS),
+    Column("decided_by", String(64)),
+    Column("decided_run_id", ID),  # the run that carried out an approval or a restore
+    Column("outcome", String(1000)),
+    Index("ix_quarantine_items_directory_id_state", "directory_id", "state"),
+)

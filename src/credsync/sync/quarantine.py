@@ -1,0 +1,323 @@
+"""Quarantine: the safety rails that hold a run's actions back for an operator (issue 18).
+
+Two thresholds per directory (its options; the defaults in
+:data:`credsync.vault.directory_input.COMMON_OPTIONS` are the vault-wide ones), each a count
+and a percentage of the directory's links, whichever is crossed first:
+
+- **Outbound** (``push_cap``, ``push_cap_percent``): a plan that would push to more accounts
+  than that stops before it pushes anything; its pushes are held, one row per account, with
+  the reason and the figures. Approved, they are carried out as a run of their own (audited
+  and reported like any run's items); discarded, nothing is sent.
+- **Inbound** (``inbound_cap``, ``inbound_cap_percent``): a run that finds more of its linked
+  accounts changed in the directory than that (disabled, deleted, or their password changed
+  outside the vault) does not act on them: those links are held (no push back, no flag that
+  would lead to one, the vault's state untouched) while the rest of the run goes on. The
+  operator restores the directory's previous state (re-enable, restore the deleted object,
+  push the vault's password; with a dry run first) or accepts the change (the next run
+  takes it as it would have).
+
+A change is counted once: an account held in a state (``observed``: ``disabled``,
+``deleted``, ``stamp:<the password stamp>``) is not counted again in that state, decided or
+not, and while it is held every run skips it. The percentage only counts from
+:data:`PERCENT_FLOOR` changes on (three disabled accounts of ten are not a mass change).
+
+The functions here are pure but :func:`hold` (the rows, and one audit entry per run).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+
+from credsync.connectors.base import Account
+from credsync.storage import quarantine as rows
+from credsync.sync.model import Action, LinkState, PlanItem, Status
+from credsync.vault.auth import Actor
+from credsync.vault.directories import Directory
+from credsync.vault.service import Vault
+
+__all__ = [
+    "INBOUND",
+    "OUTBOUND",
+    "PERCENT_FLOOR",
+    "Change",
+    "Limits",
+    "Screened",
+    "hold",
+    "inbound_changes",
+    "outbound_reason",
+    "screen",
+    "screen_inbound",
+]
+
+OUTBOUND = rows.OUTBOUND
+INBOUND = rows.INBOUND
+PERCENT_FLOOR = 5
+
+
+@dataclass(frozen=True)
+class Limits:
+    """A threshold: more than ``count`` actions, or more than ``percent`` % of ``linked``
+    (0: no percentage) once there are at least :data:`PERCENT_FLOOR`."""
+
+    count: int
+    percent: int
+
+    @classmethod
+    def outbound(cls, directory: Directory) -> Limits:
+        return cls(directory.option("push_cap"), directory.option("push_cap_percent"))
+
+    @classmethod
+    def inbound(cls, directory: Directory) -> Limits:
+        return cls(directory.option("inbound_cap"), directory.option("inbound_cap_percent"))
+
+    def crossed(self, n: int, linked: int, what: str, option: str) -> str | None:
+        """The figures, in words, when ``n`` crosses the threshold; else None."""
+        if n > self.count:
+            return f"{n} {what}, over this directory's {option} of {self.count}"
+        if self.percent and n >= PERCENT_FLOOR and linked and n * 100 > linked * self.percent:
+            share = n * 100 // linked
+            return (
+                f"{n} {what} of {linked} linked accounts ({share}%), over this directory's "
+                f"{option}_percent of {self.percent}%"
+            )
+        return None
+
+
+def outbound_reason(items: Sequence[PlanItem], linked: int, limits: Limits) -> str | None:
+    """Why the plan's pushes must be held, or None."""
+    pushes = sum(1 for i in items if i.action is Action.PUSH)
+    figures = limits.crossed(pushes, linked, "pushes planned", "push_cap")
+    if figures is None:
+        return None
+    return (
+        f"quarantined by the outbound threshold: {figures}; nothing was pushed (approve or "
+        "discard them with `credsync quarantine`, or raise push_cap with `credsync directory "
+        "set`)"
+    )
+
+
+@dataclass(frozen=True)
+class Change:
+    """A linked account changed in the directory: ``action`` is ``disabled``, ``deleted``
+    or ``password_changed``; ``observed`` the state it was found in."""
+
+    item: PlanItem
+    action: str
+    observed: str
+
+
+def inbound_changes(
+    items: Sequence[PlanItem], links: Mapping[str, LinkState], accounts: Mapping[str, Account]
+) -> list[Change]:
+    """The plan's linked accounts that changed in the directory since the vault last saw
+    them: gone (once present), disabled (once enabled), or their password stamp moved from
+    the one the vault last confirmed (not by the vault: its pushes confirm the new stamp)."""
+    out: list[Change] = []
+    for item in items:
+        link = links.get(item.credential_id or "")
+        if link is None or item.new_link:
+            continue
+        account = accounts.get(link.account_id)
+        if account is None:
+            if link.status != Status.ACCOUNT_MISSING.value:
+                out.append(Change(item, "deleted", "deleted"))
+        elif not account.enabled:
+            if link.status != Status.ACCOUNT_DISABLED.value:
+                out.append(Change(item, "disabled", "disabled"))
+        elif (
+            link.confirmed_stamp is not None
+            and account.password_stamp is not None
+            and account.password_stamp not in (link.confirmed_stamp, link.accepted_stamp)
+            and account.password_stamp != link.failed_stamp
+        ):
+            out.append(Change(item, "password_changed", f"stamp:{account.password_stamp}"))
+    return out
+
+
+def _held_item(item: PlanItem, why: str) -> PlanItem:
+    return replace(item, action=Action.SKIP, status=Status.SKIPPED, detail=why,
+                   push_on_mismatch=False)  # fmt: skip
+
+
+def screen_inbound(
+    items: list[PlanItem],
+    links: Mapping[str, LinkState],
+    accounts: Mapping[str, Account],
+    *,
+    seen: set[tuple[str, str]],
+    held: Mapping[str, rows.QuarantineRow],
+    limits: Limits,
+    linked: int,
+) -> tuple[list[PlanItem], list[Change], str | None]:
+    """The plan with held links skipped, the changes to hold now, and why (None: the
+    changes are under the threshold, and the plan acts on them as usual)."""
+    fresh = [
+        c
+        for c in inbound_changes(items, links, accounts)
+        if (links[c.item.credential_id or ""].account_id, c.observed) not in seen
+    ]
+    reason = limits.crossed(len(fresh), linked, "linked accounts changed in the directory",
+                            "inbound_cap")  # fmt: skip
+    holding = {c.item.credential_id for c in fresh} if reason else set()
+    if reason:
+        reason = (
+            f"quarantined by the inbound threshold: {reason}; not acted on (restore the "
+            "directory's previous state or accept the change with `credsync quarantine`)"
+        )
+    out: list[PlanItem] = []
+    for item in items:
+        link = links.get(item.credential_id or "")
+        already = held.get(link.account_id) if link is not None else None
+        if item.credential_id in holding and reason:
+            out.append(_held_item(item, reason))
+        elif already is not None:
+            out.append(_held_item(item, f"held in quarantine ({already.id[:8]}): {already.reason}"))
+        else:
+            out.append(item)
+    return out, [c for c in fresh if c.item.credential_id in holding], reason
+
+
+def hold(
+    vault: Vault,
+    actor: Actor,
+    directory: Directory,
+    run_id: str,
+    direction: str,
+    held: Sequence[tuple[PlanItem, str, str]],
+    reason: str,
+    *,
+    at: dt.datetime,
+) -> int:
+    """Store ``held`` ((item, action, observed) each) as held rows of the run, with one
+    audit entry saying how many and why."""
+    new = [
+        rows.QuarantineRow(
+            str(uuid.uuid4()),
+            directory.client_id,
+            directory.id,
+            run_id,
+            direction,
+            item.credential_id,
+            item.account_id or "",
+            item.account_name[:255],
+            action,
+            observed[:80],
+            reason[:1000],
+            rows.HELD,
+            at,
+        )
+        for item, action, observed in held
+        if item.account_id
+    ]
+    with vault.db.write() as conn:
+        rows.insert(conn, new)
+        vault.audit.append(
+            conn,
+            actor,
+            "quarantine.hold",
+            target_type="directory",
+            target_id=directory.id,
+            client_id=directory.client_id,
+            details={"run": run_id, "direction": direction, "count": len(new), "reason": reason},
+        )
+    return len(new)
+
+
+def _outbound(
+    items: list[PlanItem],
+    links: Mapping[str, LinkState],
+    versions: Mapping[str, int],
+    decided: set[tuple[str, str]],
+    held: Mapping[str, rows.QuarantineRow],
+) -> list[PlanItem]:
+    """The plan with the pushes already held, or discarded at this secret version, skipped."""
+    out: list[PlanItem] = []
+    for item in items:
+        link = links.get(item.credential_id or "")
+        if item.action is not Action.PUSH or link is None:
+            out.append(item)
+        elif link.account_id in held:
+            row = held[link.account_id]
+            out.append(_held_item(item, f"held in quarantine ({row.id[:8]}): {row.reason}"))
+        elif (link.account_id, _version(versions, item)) in decided:
+            out.append(_held_item(item, _DISCARDED))
+        else:
+            out.append(item)
+    return out
+
+
+_DISCARDED = (
+    "discarded from quarantine at this secret version: not pushed until the vault's password "
+    "changes again"
+)
+
+
+def _version(versions: Mapping[str, int], item: PlanItem) -> str:
+    return f"v{versions.get(item.credential_id or '', 0)}"
+
+
+@dataclass(frozen=True)
+class Screened:
+    """A plan after the thresholds: ``abort`` (the outbound threshold stopped the run: every
+    item is a skip) or ``note`` (links held by the inbound threshold, for the run's
+    message)."""
+
+    items: list[PlanItem]
+    abort: str | None = None
+    note: str | None = None
+    held: int = 0  # items held by this run (none in a dry run)
+
+
+def screen(
+    vault: Vault,
+    actor: Actor,
+    directory: Directory,
+    run_id: str,
+    items: list[PlanItem],
+    links: Mapping[str, LinkState],
+    accounts: Mapping[str, Account],
+    versions: Mapping[str, int],
+    *,
+    linked: int,
+    dry_run: bool,
+    at: dt.datetime,
+) -> Screened:
+    """Both thresholds over a run's plan; the held rows stored (not in a dry run).
+    ``linked``: the directory's links, what percentages are of (0: counts only)."""
+    with vault.db.read() as conn:
+        held_out = rows.held_for(conn, directory.id, OUTBOUND)
+        discarded = {
+            (r.account_id, r.observed)
+            for r in rows.listed(conn, None, directory_id=directory.id, states=("discarded",))
+            if r.direction == OUTBOUND
+        }
+        held_in = rows.held_for(conn, directory.id, INBOUND)
+        seen = rows.seen(conn, directory.id, INBOUND)
+    items = _outbound(items, links, versions, discarded, held_out)
+    reason = outbound_reason(items, linked, Limits.outbound(directory))
+    if reason is not None:
+        pushes = [(i, "push", _version(versions, i)) for i in items if i.action is Action.PUSH]
+        if dry_run:
+            reason = "dry run: " + reason.replace("quarantined by", "would be quarantined by", 1)
+            return Screened([_held_item(i, reason) for i in items], abort=reason)
+        held = hold(vault, actor, directory, run_id, OUTBOUND, pushes, reason, at=at)
+        return Screened([_held_item(i, reason) for i in items], abort=reason, held=held)
+    items, changes, why = screen_inbound(
+        items,
+        links,
+        accounts,
+        seen=seen,
+        held=held_in,
+        limits=Limits.inbound(directory),
+        linked=linked,
+    )
+    if why is None:
+        return Screened(items)
+    if dry_run:
+        return Screened(items, note=f"{len(changes)} links would be held in quarantine: {why}")
+    found = [(c.item, c.action, c.observed) for c in changes]
+    held = hold(vault, actor, directory, run_id, INBOUND, found, why, at=at)
+    return Screened(items, note=f"{held} links held in quarantine: {why}", held=held)
