@@ -91,6 +91,19 @@ class Database:
             yield conn
 
     @contextlib.contextmanager
+    def snapshot(self) -> Iterator[Connection]:
+        """One read-only transaction that sees the whole database as of one instant while
+        others go on writing (a backup): PostgreSQL's REPEATABLE READ, READ ONLY; on SQLite
+        (WAL) any read transaction is one snapshot, taken at its first read."""
+        with self._mapped_errors(), self.engine.connect() as conn:
+            if not self.is_sqlite:
+                conn = conn.execution_options(
+                    isolation_level="REPEATABLE READ", postgresql_readonly=True
+                )
+            with conn.begin():
+                yield conn
+
+    @contextlib.contextmanager
     def write(self) -> Iterator[Connection]:
         """A transaction that will write: all of it commits, or none of it."""
         with self._transaction(write=True) as conn:
@@ -203,6 +216,30 @@ class Database:
             raise StorageError(
                 f"migration failed at {self.safe_url}: {_first_line(orig)}"
             ) from None
+
+    def is_empty(self) -> bool:
+        """Whether the database has no tables at all (a missing SQLite file is empty)."""
+        if self.sqlite_path is not None and not self.sqlite_path.exists():
+            return True
+        with self.read() as conn:
+            return not sa.inspect(conn).get_table_names()
+
+    @contextlib.contextmanager
+    def first_write(self) -> Iterator[Connection]:
+        """One transaction that fills an empty database (a restore): all of it commits or
+        none of it does, and a SQLite file it had to create is removed again on failure."""
+        created = self.sqlite_path is not None and not self.sqlite_path.exists()
+        if self.sqlite_path is not None:
+            _prepare_sqlite_file(self.sqlite_path)
+        try:
+            with self._writer(True), self._mapped_errors(), self.engine.begin() as conn:
+                yield conn
+        except BaseException:
+            if created and self.sqlite_path is not None:
+                self.engine.dispose()
+                for suffix in ("", "-wal", "-shm", "-journal"):
+                    Path(f"{self.sqlite_path}{suffix}").unlink(missing_ok=True)
+            raise
 
     def dispose(self) -> None:
         self.engine.dispose()

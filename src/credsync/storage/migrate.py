@@ -8,7 +8,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy.engine import Connection
 
-__all__ = ["alembic_config", "upgrade_to_head"]
+__all__ = ["alembic_config", "revisions", "upgrade_to_head"]
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -23,3 +23,11 @@ def alembic_config(conn: Connection | None = None) -> Config:
 
 def upgrade_to_head(conn: Connection) -> None:
     command.upgrade(alembic_config(conn), "head")
+
+
+def revisions() -> list[str]:
+    """Every schema revision this credsync knows, oldest first."""
+    from alembic.script import ScriptDirectory
+
+    script = ScriptDirectory.from_config(alembic_config())
+    return [r.revision for r in reversed(list(script.walk_revisions()))]
