@@ -201,16 +201,31 @@ class Database:
             )
 
     def upgrade(self) -> None:
-        """Bring the schema to the newest revision (Alembic, imported only here)."""
+        """Bring the schema to the newest revision (Alembic, imported only here).
+
+        On SQLite the migrations run with foreign keys unchecked, as Alembic advises: its
+        batch migrations copy a table that others refer to, drop the old one and rename the
+        copy, which SQLite refuses while rows refer to it. They are checked once at the end
+        (``PRAGMA foreign_key_check``), in the same transaction: a violation undoes it all."""
         from credsync.storage.migrate import upgrade_to_head
 
         if self.sqlite_path is not None:
             _prepare_sqlite_file(self.sqlite_path)
         try:
-            with self.engine.begin() as conn:
-                if _revision_in(conn) == SCHEMA_REVISION:
-                    return  # nothing to do: Alembic would read every revision's file to see it
-                upgrade_to_head(conn)
+            with self._writer(True), self.engine.connect() as conn:
+                raw = conn.connection.driver_connection if self.is_sqlite else None
+                if raw is not None:
+                    raw.execute("PRAGMA foreign_keys=OFF")  # outside a transaction, or no-op
+                try:
+                    with conn.begin():
+                        if _revision_in(conn) == SCHEMA_REVISION:
+                            return  # nothing to do: Alembic would read every revision's file
+                        upgrade_to_head(conn)
+                        if raw is not None:
+                            _check_foreign_keys(conn, self.safe_url)
+                finally:
+                    if raw is not None:
+                        raw.execute("PRAGMA foreign_keys=ON")
         except exc.SQLAlchemyError as err:
             orig = getattr(err, "orig", err)
             raise StorageError(
@@ -243,6 +258,16 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def _check_foreign_keys(conn: Connection, where: str) -> None:
+    broken = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+    if broken:
+        tables = sorted({str(row[0]) for row in broken})
+        raise StorageError(
+            f"migration failed at {where}: rows refer to rows that are missing "
+            f"(tables: {', '.join(tables)}); nothing was changed"
+        )
 
 
 def _revision_in(conn: Connection) -> str | None:
