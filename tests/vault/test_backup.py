@@ -255,3 +255,27 @@ def test_a_backup_taken_while_others_write_is_consistent(world: VaultWorld, tmp_
             target.dispose()
     assert os.path.getsize(archives[0]) > 0
     assert KeyRing  # the restored vaults open with the original passphrase (secrets_of)
+
+
+def test_a_backup_of_an_older_schema_is_upgraded(sqlite_world: VaultWorld, tmp_path: Path) -> None:
+    from alembic import command
+
+    from credsync.storage.database import SCHEMA_REVISION
+    from credsync.storage.migrate import alembic_config
+
+    world = sqlite_world
+    world.vault.clients.add(world.admin, world.keys, "Contoso")
+    cred = add_cred(world, "Contoso", "Router", "Router-Pa55-1!")
+    with world.db.engine.begin() as conn:
+        command.downgrade(alembic_config(conn), "0030")
+    path = tmp_path / "old.backup"
+    world.vault.backups.create(world.admin, world.keys, path)
+    target = Database(f"sqlite:///{tmp_path / 'restored' / 'vault.db'}")
+    try:
+        restored = restore(target, path, Secret(PASSPHRASE))
+        assert (restored.backup_revision, restored.schema_revision) == ("0030", SCHEMA_REVISION)
+        assert target.schema_revision() == SCHEMA_REVISION
+        assert secrets_of(target)[cred.id] == {1: "Router-Pa55-1!"}
+        assert _chain_ok(target)
+    finally:
+        target.dispose()
