@@ -20,13 +20,13 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from alembic.runtime.environment import EnvironmentContext
 
 from credsync.storage import Database
 from credsync.storage.database import SCHEMA_REVISION
-from credsync.storage.migrate import alembic_config, revisions
+from credsync.storage.migrate import _scripts, alembic_config, revisions
 from credsync.storage.tables import metadata
 from credsync.vault import Vault
 from credsync.vault.auth import SYSTEM
@@ -57,6 +57,19 @@ class Ladder:
             shutil.copy(copy, path)
             return Database(f"sqlite:///{path}")
         return Database(self.server.create_database(f"u_{uuid.uuid4().hex[:12]}", template=copy))
+
+
+def _downgrade(conn: sa.Connection, revision: str) -> None:
+    """``alembic downgrade revision``, with the scripts read once (see storage.migrate)."""
+    script = _scripts()
+
+    def steps(current: Any, _context: Any) -> Any:
+        return script._downgrade_revs(revision, current)
+
+    with EnvironmentContext(
+        alembic_config(conn), script, fn=steps, starting_rev=None, destination_rev=revision
+    ):
+        script.run_env()
 
 
 def _columns(db: Database) -> dict[str, list[str]]:
@@ -95,7 +108,7 @@ def ladder(
     try:
         for revision in reversed(EARLIER):
             with engine.begin() as conn:
-                command.downgrade(alembic_config(conn), revision)
+                _downgrade(conn, revision)
             engine.dispose()
             if kind == "sqlite":
                 copy = root / f"{revision}.db"

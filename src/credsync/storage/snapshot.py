@@ -22,11 +22,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
-from alembic import command
 from sqlalchemy.engine import Connection
 
 from credsync.errors import IntegrityError
-from credsync.storage.migrate import alembic_config
+from credsync.storage.migrate import upgrade_to
 
 __all__ = [
     "BATCH_ROWS",
@@ -152,7 +151,7 @@ def load(
 ) -> None:
     """Build the schema at ``revision`` in the empty database of ``conn`` and insert
     ``rows`` ((table, values), each table's rows together, parents first)."""
-    command.upgrade(alembic_config(conn), revision)
+    upgrade_to(conn, revision)
     reflected = {t.name: t for t in _reflect(conn)}
     wanted = {s.name for s in tables}
     if wanted != set(reflected):
