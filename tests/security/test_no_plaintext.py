@@ -284,6 +284,22 @@ def run_workflow(
         "mfa.recovery_code_used",
     } <= actions  # fmt: skip
     flow.run("audit", "verify", env=alice)
+    # a backup of it all, where a user keeps files (scanned by _check_backup)
+    flow.run("backup", str(_backup_of(flow)), env=alice)
+
+
+def _backup_of(flow: Workflow) -> Path:
+    return flow.cli.home.parent / "outside" / "vault.backup"
+
+
+def _check_backup(flow: Workflow) -> None:
+    """The backup holds no secret and no key, and not even the vault's names in the clear."""
+    archive = _backup_of(flow)
+    assert _mode(archive) == 0o600
+    findings, count = _leaks(flow, [archive])
+    assert (findings, count) == ([], 1)
+    for name in (b"Web portal", b"CONTOSO\\admin", b"credential.reveal"):
+        assert not _contains([archive], name)
 
 
 # -- key material, recomputed from what the vault stores -----------------------------------------
@@ -453,6 +469,7 @@ def test_sqlite_files_and_logs_hold_no_secret(tmp_path: Path) -> None:
             findings, count = _leaks(flow, files)
             assert findings == []
             assert count == len(files)
+            _check_backup(flow)
             # the scan sees what the vault stored: a ciphertext, and metadata in the clear
             [conn] = held
             newest = conn.execute(
@@ -488,6 +505,7 @@ def test_postgresql_files_and_logs_hold_no_secret(tmp_path: Path, pg_server: Tem
             _check_modes(home, logs)
             findings, _ = _leaks(flow, _files(home))
             assert findings == []
+            _check_backup(flow)
 
             engine = sa.create_engine(url)
             try:

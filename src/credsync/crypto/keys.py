@@ -17,6 +17,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from credsync.crypto.archive import ArchiveKey
 from credsync.errors import IntegrityError
 from credsync.types import Secret
 
@@ -207,6 +208,10 @@ class KeyEncryptionKey(_Key):
             )
         except IntegrityError:
             return False
+
+    def archive_key(self, salt: bytes, header: bytes) -> ArchiveKey:
+        """The key of one backup archive (see :mod:`credsync.crypto.archive`)."""
+        return ArchiveKey(self._raw, salt, header)
 
     def mac_key(self, purpose: str) -> MacKey:
         """The vault's key for the keyed digests of ``purpose``: HKDF-SHA256 of this key with

@@ -26,7 +26,9 @@ dataclasses, never statements. Nobody else imports :mod:`.tables` (checked by
 
 :mod:`.sync_credentials` reads credentials as the sync area needs them, :mod:`.duplicates`
 the credentials that are the same by folder, title and username, and :mod:`.rotation` those
-overdue for rotation (no tables of their own).
+overdue for rotation (no tables of their own). :mod:`.snapshot` copies the whole database
+for a backup and loads one into an empty database (every table, as the migrations do; it
+changes no record).
 """
 
 from credsync.storage.database import Database

@@ -91,6 +91,19 @@ class Database:
             yield conn
 
     @contextlib.contextmanager
+    def snapshot(self) -> Iterator[Connection]:
+        """One read-only transaction that sees the whole database as of one instant while
+        others go on writing (a backup): PostgreSQL's REPEATABLE READ, READ ONLY; on SQLite
+        (WAL) any read transaction is one snapshot, taken at its first read."""
+        with self._mapped_errors(), self.engine.connect() as conn:
+            if not self.is_sqlite:
+                conn = conn.execution_options(
+                    isolation_level="REPEATABLE READ", postgresql_readonly=True
+                )
+            with conn.begin():
+                yield conn
+
+    @contextlib.contextmanager
     def write(self) -> Iterator[Connection]:
         """A transaction that will write: all of it commits, or none of it."""
         with self._transaction(write=True) as conn:
@@ -197,24 +210,73 @@ class Database:
             )
 
     def upgrade(self) -> None:
-        """Bring the schema to the newest revision (Alembic, imported only here)."""
+        """Bring the schema to the newest revision (Alembic, imported only here).
+
+        On SQLite the migrations run with foreign keys unchecked, as Alembic advises: its
+        batch migrations copy a table that others refer to, drop the old one and rename the
+        copy, which SQLite refuses while rows refer to it. They are checked once at the end
+        (``PRAGMA foreign_key_check``), in the same transaction: a violation undoes it all."""
         from credsync.storage.migrate import upgrade_to_head
 
         if self.sqlite_path is not None:
             _prepare_sqlite_file(self.sqlite_path)
         try:
-            with self.engine.begin() as conn:
-                if _revision_in(conn) == SCHEMA_REVISION:
-                    return  # nothing to do: Alembic would read every revision's file to see it
-                upgrade_to_head(conn)
+            with self._writer(True), self.engine.connect() as conn:
+                raw = conn.connection.driver_connection if self.is_sqlite else None
+                if raw is not None:
+                    raw.execute("PRAGMA foreign_keys=OFF")  # outside a transaction, or no-op
+                try:
+                    with conn.begin():
+                        if _revision_in(conn) == SCHEMA_REVISION:
+                            return  # nothing to do: Alembic would read every revision's file
+                        upgrade_to_head(conn)
+                        if raw is not None:
+                            _check_foreign_keys(conn, self.safe_url)
+                finally:
+                    if raw is not None:
+                        raw.execute("PRAGMA foreign_keys=ON")
         except exc.SQLAlchemyError as err:
             orig = getattr(err, "orig", err)
             raise StorageError(
                 f"migration failed at {self.safe_url}: {_first_line(orig)}"
             ) from None
 
+    def is_empty(self) -> bool:
+        """Whether the database has no tables at all (a missing SQLite file is empty)."""
+        if self.sqlite_path is not None and not self.sqlite_path.exists():
+            return True
+        with self.read() as conn:
+            return not sa.inspect(conn).get_table_names()
+
+    @contextlib.contextmanager
+    def first_write(self) -> Iterator[Connection]:
+        """One transaction that fills an empty database (a restore): all of it commits or
+        none of it does, and a SQLite file it had to create is removed again on failure."""
+        created = self.sqlite_path is not None and not self.sqlite_path.exists()
+        if self.sqlite_path is not None:
+            _prepare_sqlite_file(self.sqlite_path)
+        try:
+            with self._writer(True), self._mapped_errors(), self.engine.begin() as conn:
+                yield conn
+        except BaseException:
+            if created and self.sqlite_path is not None:
+                self.engine.dispose()
+                for suffix in ("", "-wal", "-shm", "-journal"):
+                    Path(f"{self.sqlite_path}{suffix}").unlink(missing_ok=True)
+            raise
+
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def _check_foreign_keys(conn: Connection, where: str) -> None:
+    broken = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+    if broken:
+        tables = sorted({str(row[0]) for row in broken})
+        raise StorageError(
+            f"migration failed at {where}: rows refer to rows that are missing "
+            f"(tables: {', '.join(tables)}); nothing was changed"
+        )
 
 
 def _revision_in(conn: Connection) -> str | None:

@@ -17,6 +17,7 @@ from credsync.vault.access import Access
 from credsync.vault.audit import GENESIS_HASH, AuditLog
 from credsync.vault.auth import SYSTEM, Actor, Permission
 from credsync.vault.auto_create import AutoCreate
+from credsync.vault.backup import Backups
 from credsync.vault.capture import Capture
 from credsync.vault.capture_intake import CaptureIntake
 from credsync.vault.clients import Clients
@@ -56,6 +57,7 @@ class Vault:
         self.operators = Operators(db, self.audit)
         self.access = Access(db, self.audit, self.operators)
         self.clients = Clients(db, self.audit)
+        self.backups = Backups(db, self.audit)
         self.policies = Policies(db, self.audit)
         self.credentials = Credentials(db, self.audit, self.policies)
         self.csv = CsvIO(db, self.audit, self.policies)
