@@ -64,7 +64,7 @@ from credsync.errors import (
     StorageError,
 )
 from credsync.storage import directories as directory_rows
-from credsync.storage import push_queue
+from credsync.storage import push_queue, remote_agents
 from credsync.sync import lease
 from credsync.sync.connect import load_directory
 from credsync.sync.engine import Engine
@@ -89,6 +89,8 @@ CLAIM_BATCH = 200
 BUSY_RETRY = 2.0  # seconds before queued pushes for a directory busy elsewhere are tried again
 SELECTIONS_SECONDS = 5.0  # how often the agent looks for saved import selections that are due
 OPERATOR_SYNC_SECONDS = 900.0  # between two syncs of the operators imported from the tenant
+# A directory a remote agent serves is left to it while the agent was seen this recently.
+REMOTE_ALIVE = dt.timedelta(seconds=30)
 # Failures of a push run that a later attempt may not meet (anything else is given up at once).
 _RETRIED = (ConnectorError, StorageError, Conflict)
 
@@ -257,6 +259,7 @@ class Agent:
         """Due queue rows claimed for this agent: directory id -> [(row id, credential id)]
         (none of a directory whose periodic run this agent has under way)."""
         running = [d for d, task in self._periodic.items() if not task.done()]
+        running += self._elsewhere()
         with self._db.write() as conn:
             rows = push_queue.claim(
                 conn,
@@ -401,12 +404,21 @@ class Agent:
             log.exception("saved selections crashed")
 
     # -- periodic runs ---------------------------------------------------------------------------
+    def _elsewhere(self) -> set[str]:
+        """Directories this agent leaves alone: those a live remote agent serves (see
+        docs/remote-agent.md)."""
+        with self._db.read() as conn:
+            return remote_agents.served_directories(conn, seen_since=self._clock() - REMOTE_ALIVE)
+
     def _start_due_runs(self) -> None:
         now = self._clock()
+        elsewhere = self._elsewhere()
         with self._db.read() as conn:
             rows = directory_rows.syncing(conn)
         for row in rows:
             directory = directory_model(row)
+            if directory.id in elsewhere:
+                continue
             due = as_utc_opt(row.next_run_at)
             running = self._periodic.get(directory.id)
             if running is not None and not running.done():

@@ -30,6 +30,7 @@ from credsync.api.routes import (
     policies,
     provision_people,
     relays,
+    remote_agents,
     self_service,
     sign_in,
     sync,
@@ -96,6 +97,7 @@ def create_api(state: ServerState) -> FastAPI:
         self_service,
         sign_in,
         policies,
+        remote_agents,
     )
     for module in modules:
         document_routes(module.router.routes)

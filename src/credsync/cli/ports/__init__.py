@@ -48,6 +48,7 @@ if TYPE_CHECKING:
     from credsync.cli.ports.policies import PoliciesPort
     from credsync.cli.ports.provisioning import ProvisioningPort
     from credsync.cli.ports.relays import RelaysPort
+    from credsync.cli.ports.remote_agents import RemoteAgentsPort
     from credsync.cli.ports.self_service import SelfServicePort
     from credsync.cli.ports.sign_in import SignInPort
     from credsync.cli.ports.sync import SyncPort
@@ -200,6 +201,11 @@ class Ports:
     @property
     def relays(self) -> RelaysPort:
         port: RelaysPort = self._port("relays")
+        return port
+
+    @property
+    def remote_agents(self) -> RemoteAgentsPort:
+        port: RemoteAgentsPort = self._port("remote_agents")
         return port
 
     @property
