@@ -65,7 +65,7 @@ def test_the_tree_is_complete():
         "init", "unlock", "login", "lock", "whoami", "key", "db", "client", "folder", "cred",
         "generate", "policy", "import", "export", "operator", "role", "mfa", "token", "audit",
         "directory", "sync", "flags", "agent", "simulate", "serve", "demo", "capture", "relay",
-        "person", "group", "federation", "mail",
+        "person", "group", "federation", "mail", "remote-agent",
     }  # fmt: skip
     assert len(LEAVES) > 40
     for path in MAIN_COMMANDS:
