@@ -5,10 +5,17 @@ and nothing pushed twice (docs/remote-agent.md)."""
 
 from __future__ import annotations
 
+import asyncio
+import base64
+import json
+import time
 from typing import Any
 
 import sqlalchemy as sa
 
+from credsync.agent.remote.client import AgentClient
+from credsync.agent.remote.credential import AgentCredential
+from credsync.agent.remote.runner import RemoteAgentRunner
 from credsync.storage.tables import sync_queue
 from credsync.types import SyncMode
 from credsync.vault.remote_agents import RemoteAgents
@@ -86,3 +93,58 @@ def test_a_remote_agent_killed_mid_work_is_taken_over_nothing_lost_nothing_twice
         assert len(pushed) == 1, "a password was pushed twice, or never"
         not_pushed = [e for e in failed if e.details.get("outcome") == "not_pushed"]
         assert len(_attempts(remote, cred.id)) - len(not_pushed) == 1
+
+
+class _Recording(AgentClient):
+    """The agent's client, keeping every byte the server sent it."""
+
+    received: list[bytes]
+
+    async def _post(self, what: str, payload: dict[str, Any]) -> dict[str, Any]:
+        answer = await super()._post(what, payload)
+        self.received.append(json.dumps(answer).encode())
+        return answer
+
+
+def test_what_the_agent_receives_and_keeps_holds_no_key_and_no_plain_secret(
+    remote: RemoteWorld,
+) -> None:
+    """The agent (here in this process, against the real server) gets the bind password and
+    the pushed password only sealed to its key, never the master key or a data key; its
+    credential file holds its own keys only."""
+    sw = remote.sw
+    user = sw.ad.create_user()
+    cred = sw.add(user, mode=SyncMode.ENFORCE)
+    sw.run()
+    sw.confirm()
+    path = remote.register("site-scan")
+    credential = AgentCredential.load(path)
+    client = _Recording(credential.server, credential.agent_id, credential.keys,
+                        ca_file=credential.ca_file)  # fmt: skip
+    client.received = []
+    new_password = "Scanned-Passw0rd-7!"
+
+    async def scenario() -> None:
+        runner = RemoteAgentRunner(client, credential.keys)
+        task = asyncio.create_task(runner.run())
+        try:
+            await asyncio.to_thread(sw.set_password, cred, new_password)
+            deadline = time.monotonic() + 60
+            while not await asyncio.to_thread(binds, sw, user.dn, new_password):
+                assert time.monotonic() < deadline, "the push never came"
+                await asyncio.sleep(0.05)
+        finally:
+            runner.stop()
+            await task
+            await client.close()
+
+    asyncio.run(scenario())
+    kek = sw.keys.kek()._raw
+    bind_password = sw.ad.facts.admin_password
+    everything = b"\n".join(client.received) + path.read_bytes()
+    assert b'"op": "set_password"' in everything  # the push did come this way
+    for secret in (new_password.encode(), bind_password.encode()):
+        for form in (secret, secret.decode().encode("utf-16-le"), secret.hex().encode()):
+            assert form not in everything
+    for form in (kek, kek.hex().encode(), base64.b64encode(kek)):
+        assert form not in everything
