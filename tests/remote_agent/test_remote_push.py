@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from credsync.agent.remote.client import AgentClient
 from credsync.agent.remote.credential import AgentCredential
 from credsync.agent.remote.runner import RemoteAgentRunner
-from credsync.storage.tables import sync_queue
+from credsync.storage.tables import runs, sync_queue
 from credsync.types import SyncMode
 from credsync.vault.remote_agents import RemoteAgents
 from sync.test_enforce_mode import binds
@@ -27,6 +27,14 @@ from .conftest import RemoteWorld
 def _queued(rw: RemoteWorld) -> int:
     with rw.sw.vault.db.read() as conn:
         return int(conn.execute(sa.select(sa.func.count()).select_from(sync_queue)).scalar() or 0)
+
+
+def _periodic_runs(rw: RemoteWorld) -> list[Any]:
+    with rw.sw.vault.db.read() as conn:
+        query = sa.select(runs.c.state, runs.c.actor).where(
+            runs.c.kind != "push", runs.c.trigger == "agent", runs.c.state != "running"
+        )
+        return list(conn.execute(query).all())
 
 
 def _attempts(rw: RemoteWorld, cred_id: str) -> list[Any]:
@@ -50,6 +58,9 @@ def test_a_vault_change_reaches_ad_through_the_remote_agent_once(remote: RemoteW
     pushed = sw.vault.audit.list(sw.admin, action="credential.pushed", target_id=cred.id)
     assert len(pushed) == 1
     assert attempt.actor == "agent:site-a"  # the run was the remote agent's
+    # The directory's periodic run was made through the agent too (its reads relayed).
+    remote.until(lambda: _periodic_runs(remote) != [], "no periodic run through the agent")
+    assert {(r.state, r.actor) for r in _periodic_runs(remote)} == {("done", "agent:site-a")}
     [agent] = RemoteAgents(sw.vault).list(sw.admin)
     assert agent.state == "active"
     assert agent.last_seen_at is not None

@@ -34,6 +34,8 @@
   at a time beside the periodic runs), with the same lease and heartbeat conventions as sync
   runs: a selection with a run under way elsewhere is skipped this round. An agent whose
   actor lacks ``directory.setup`` (the import's permission) leaves them alone.
+- **Remote agents.** A directory a live remote agent serves (docs/remote-agent.md) is left to
+  it: its queued pushes are not claimed here, nor its periodic runs made.
 - **Operators.** An agent running as an admin synchronises the operators imported from the
   MSP's tenant every OPERATOR_SYNC_SECONDS once sign-in with Microsoft is set up
   (:mod:`credsync.sync.operator_import`: mapped groups' members made operators, those
@@ -91,6 +93,7 @@ SELECTIONS_SECONDS = 5.0  # how often the agent looks for saved import selection
 OPERATOR_SYNC_SECONDS = 900.0  # between two syncs of the operators imported from the tenant
 # A directory a remote agent serves is left to it while the agent was seen this recently.
 REMOTE_ALIVE = dt.timedelta(seconds=30)
+REMOTE_LOOKUP = 2.0  # seconds between two looks for the directories remote agents serve
 # Failures of a push run that a later attempt may not meet (anything else is given up at once).
 _RETRIED = (ConnectorError, StorageError, Conflict)
 
@@ -140,6 +143,8 @@ class Agent:
             else None
         )
         self._operators_at = -float("inf")  # monotonic time of the last operator sync
+        self._remote: set[str] = set()  # directories live remote agents serve (see _elsewhere)
+        self._remote_at = -float("inf")
         self._operators: asyncio.Task[None] | None = None
 
     # -- main loop -----------------------------------------------------------------------------
