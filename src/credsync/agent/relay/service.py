@@ -32,12 +32,17 @@ class RelayHub:
         self._seen: dict[str, float] = {}
 
     def _broker(self, identity: AgentIdentity) -> Broker:
-        broker = self._brokers.get(identity.id)
-        if broker is None or broker.closed:
+        old = self._brokers.get(identity.id)
+        fresh = old is None or old.closed or old.identity != identity
+        if fresh:
+            if old is not None:  # registered again (new keys): the old calls are void
+                old.fail_all(f"the remote agent {identity.name!r} registered new keys")
             broker = Broker(identity)
             self._brokers[identity.id] = broker
+        else:
+            broker = self._brokers[identity.id]
         worker = self._workers.get(identity.id)
-        if worker is None or worker.done():
+        if fresh or worker is None or worker.done():
             log.info("remote agent %s connected", identity.name)
             self._workers[identity.id] = asyncio.create_task(
                 RelayWorker(self._vault, self._keys, broker).serve()
