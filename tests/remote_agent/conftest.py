@@ -112,7 +112,23 @@ def sw(sqlite_world: VaultWorld, ad_ou: OuWorld) -> SyncWorld:
 
 
 @pytest.fixture
+def sw_both(world: VaultWorld, ad_ou: OuWorld) -> SyncWorld:
+    return build_sync_world(world, ad_ou)
+
+
+@pytest.fixture
 def remote(sw: SyncWorld, tmp_path: Path) -> Iterator[RemoteWorld]:
+    """The server on a SQLite vault."""
+    yield from _serve(sw, tmp_path)
+
+
+@pytest.fixture
+def remote_both(sw_both: SyncWorld, tmp_path: Path) -> Iterator[RemoteWorld]:
+    """The server on SQLite, then on PostgreSQL (the test's own throwaway database)."""
+    yield from _serve(sw_both, tmp_path)
+
+
+def _serve(sw: SyncWorld, tmp_path: Path) -> Iterator[RemoteWorld]:
     from credsync.testing.graphsim._tls import make_server_tls
 
     home = tmp_path / "server-home"

@@ -68,8 +68,9 @@ def test_a_vault_change_reaches_ad_through_the_remote_agent_once(remote: RemoteW
 
 
 def test_a_remote_agent_killed_mid_work_is_taken_over_nothing_lost_nothing_twice(
-    remote: RemoteWorld,
+    remote_both: RemoteWorld,
 ) -> None:
+    remote = remote_both
     sw = remote.sw
     users = [sw.ad.create_user() for _ in range(8)]
     creds = [sw.add(u, mode=SyncMode.ENFORCE) for u in users]
