@@ -52,7 +52,6 @@ import logging
 import os
 import random
 import socket
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
