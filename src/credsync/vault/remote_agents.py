@@ -46,9 +46,9 @@ from credsync.vault.validate import clean_name
 __all__ = [
     "MAX_SKEW",
     "TOKEN_HOURS",
+    "AgentEnrolmentJson",
     "AgentIdentity",
     "Enrolment",
-    "EnrolmentJson",
     "RemoteAgent",
     "RemoteAgentJson",
     "RemoteAgents",
@@ -97,7 +97,7 @@ class RemoteAgent:
         )
 
 
-class EnrolmentJson(TypedDict):
+class AgentEnrolmentJson(TypedDict):
     agent: RemoteAgentJson
     token: str
     expires_at: str
@@ -109,8 +109,8 @@ class Enrolment:
     token: Secret
     expires_at: dt.datetime
 
-    def to_json(self) -> EnrolmentJson:
-        return EnrolmentJson(
+    def to_json(self) -> AgentEnrolmentJson:
+        return AgentEnrolmentJson(
             agent=self.agent.to_json(), token=self.token.reveal(), expires_at=iso(self.expires_at)
         )
 

@@ -21,8 +21,8 @@ from credsync.api.routing import api_router
 from credsync.crypto.agent_keys import SIGNATURE_HEADER, TIME_HEADER
 from credsync.types import Secret
 from credsync.vault.remote_agents import (
+    AgentEnrolmentJson,
     AgentIdentity,
-    EnrolmentJson,
     RemoteAgentJson,
     RemoteAgents,
 )
@@ -32,7 +32,7 @@ router = api_router(prefix="/remote-agents", tags=["remote agents"])
 MAX_BODY = 16 * 1024 * 1024  # an agent's answers (a directory's accounts) at most
 
 
-class EnrolIn(BaseModel):
+class AgentEnrolIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(max_length=100, description="The agent's name (unique).")
@@ -66,8 +66,8 @@ def _agents(state: State) -> RemoteAgents:
 
 
 # -- operators -------------------------------------------------------------------------------------
-@router.post("", response_model=EnrolmentJson, status_code=201)
-def enroll_agent(body: EnrolIn, actor: Caller, state: State) -> EnrolmentJson:
+@router.post("", response_model=AgentEnrolmentJson, status_code=201)
+def enroll_agent(body: AgentEnrolIn, actor: Caller, state: State) -> AgentEnrolmentJson:
     """Enrol a remote agent for these directories: the agent and its one-time enrolment
     ``token`` (shown this once; valid 24 hours). Needs directory.setup and
     directory_admin.use."""
@@ -80,8 +80,8 @@ def list_agents(actor: Caller, state: State) -> list[RemoteAgentJson]:
     return [a.to_json() for a in _agents(state).list(actor)]
 
 
-@router.post("/{ref}/rotate", response_model=EnrolmentJson)
-def rotate_agent(ref: str, actor: Caller, state: State) -> EnrolmentJson:
+@router.post("/{ref}/rotate", response_model=AgentEnrolmentJson)
+def rotate_agent(ref: str, actor: Caller, state: State) -> AgentEnrolmentJson:
     """A new enrolment token: the agent's keys stop working now; it registers again with new
     ones. Needs directory.setup and directory_admin.use."""
     return _agents(state).rotate(actor, ref).to_json()

@@ -9,19 +9,19 @@ from credsync.cli.ports import LocalVault
 from credsync.cli.remote import Remote, path_of
 
 if TYPE_CHECKING:
-    from credsync.vault.remote_agents import EnrolmentJson, RemoteAgentJson
+    from credsync.vault.remote_agents import AgentEnrolmentJson, RemoteAgentJson
 
 __all__ = ["LocalRemoteAgents", "RemoteAgentsPort", "RemoteRemoteAgents", "local", "remote"]
 
 
 class RemoteAgentsPort(Protocol):
-    def enroll(self, name: str, directories: Sequence[str]) -> EnrolmentJson:
+    def enroll(self, name: str, directories: Sequence[str]) -> AgentEnrolmentJson:
         """A new agent and its one-time enrolment token."""
         ...
 
     def list(self) -> list[RemoteAgentJson]: ...
 
-    def rotate(self, ref: str) -> EnrolmentJson: ...
+    def rotate(self, ref: str) -> AgentEnrolmentJson: ...
 
     def revoke(self, ref: str) -> RemoteAgentJson: ...
 
@@ -33,13 +33,13 @@ class LocalRemoteAgents:
         self._rt = rt
         self._agents = RemoteAgents(rt.vault)
 
-    def enroll(self, name: str, directories: Sequence[str]) -> EnrolmentJson:
+    def enroll(self, name: str, directories: Sequence[str]) -> AgentEnrolmentJson:
         return self._agents.enroll(self._rt.actor, name, directories).to_json()
 
     def list(self) -> list[RemoteAgentJson]:
         return [a.to_json() for a in self._agents.list(self._rt.actor)]
 
-    def rotate(self, ref: str) -> EnrolmentJson:
+    def rotate(self, ref: str) -> AgentEnrolmentJson:
         return self._agents.rotate(self._rt.actor, ref).to_json()
 
     def revoke(self, ref: str) -> RemoteAgentJson:
@@ -50,8 +50,8 @@ class RemoteRemoteAgents:
     def __init__(self, api: Remote) -> None:
         self._api = api
 
-    def enroll(self, name: str, directories: Sequence[str]) -> EnrolmentJson:
-        made: EnrolmentJson = self._api.post(
+    def enroll(self, name: str, directories: Sequence[str]) -> AgentEnrolmentJson:
+        made: AgentEnrolmentJson = self._api.post(
             "/remote-agents", {"name": name, "directories": list(directories)}
         )
         return made
@@ -60,8 +60,8 @@ class RemoteRemoteAgents:
         rows: list[RemoteAgentJson] = self._api.get("/remote-agents")
         return rows
 
-    def rotate(self, ref: str) -> EnrolmentJson:
-        made: EnrolmentJson = self._api.post(path_of("remote-agents", ref, "rotate"))
+    def rotate(self, ref: str) -> AgentEnrolmentJson:
+        made: AgentEnrolmentJson = self._api.post(path_of("remote-agents", ref, "rotate"))
         return made
 
     def revoke(self, ref: str) -> RemoteAgentJson:
