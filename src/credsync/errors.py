@@ -14,9 +14,10 @@
     │   │   ├── SignInRefused           a person's sign-in was refused (one message, whatever
     │   │   │   │                       the reason: the reason is audited, never shown)
     │   │   │   └── TooManyAttempts     too many failures: try again in ``retry_after`` seconds
-    │   │   └── CaptureUnauthenticated  a capture batch's forwarder is unknown, revoked, or its
-    │   │       │                       signature is bad
-    │   │       └── CaptureStale        its sent_at is too far from the server's clock
+    │   │   ├── CaptureUnauthenticated  a capture batch's forwarder is unknown, revoked, or its
+    │   │   │   │                       signature is bad
+    │   │   │   └── CaptureStale        its sent_at is too far from the server's clock
+    │   │   └── AgentUnauthenticated    a remote agent unknown, revoked, or its signature bad
     │   └── PermissionDenied            authenticated, but the role lacks a permission
     ├── VaultError
     │   ├── VaultLocked                 no master key available (no passphrase, no session)
@@ -64,6 +65,7 @@ from collections.abc import Sequence
 
 __all__ = [
     "AccountNotFound",
+    "AgentUnauthenticated",
     "AlreadyExists",
     "AuthError",
     "AuthenticationFailed",
@@ -196,6 +198,14 @@ class CaptureUnauthenticated(AuthenticationFailed):
     does not verify, or whose body names another forwarder than its path."""
 
     code = "capture_unauthenticated"
+
+
+class AgentUnauthenticated(AuthenticationFailed):
+    """A remote agent's request whose agent is unknown, revoked or not registered, whose
+    signature is missing, stale or does not verify, or an enrolment token that is unknown,
+    used or expired."""
+
+    code = "agent_unauthenticated"
 
 
 class CaptureStale(CaptureUnauthenticated):

@@ -24,6 +24,7 @@ from fastapi.testclient import TestClient
 from credsync.types import Secret
 from credsync.vault.auth import BUILTIN_ROLES, Permission
 from credsync.vault.generator import PasswordPolicy
+from credsync.vault.remote_agents import RemoteAgents
 
 from .conftest import ROLES, ApiWorld
 
@@ -147,6 +148,14 @@ ROUTES = [
     Route("POST", "/directories/{directory}/capture/forwarders", (SETUP,), {"name": "dc-{n}"}),
     Route("GET", "/directories/{directory}/capture/forwarders", (SETUP,)),
     Route("GET", "/capture/forwarders", (SETUP,)),
+    Route(
+        "POST",
+        "/remote-agents",
+        (SETUP, DADMIN),
+        {"name": "site-{n}", "directories": ["contoso-365"]},
+    ),
+    Route("GET", "/remote-agents", (SETUP,)),
+    Route("POST", "/remote-agents/{remote_agent}/rotate", (SETUP, DADMIN)),
     Route("GET", "/operators", (ADMIN,)),
     Route(
         "POST",
@@ -360,6 +369,7 @@ ROUTES = [
     Route("DELETE", "/roles/{role}", (ADMIN,)),
     Route("DELETE", "/policies/{policy}", (ADMIN,)),
     Route("POST", "/capture/forwarders/{forwarder}/revoke", (SETUP,)),
+    Route("POST", "/remote-agents/{remote_agent}/revoke", (SETUP,)),
     Route("DELETE", "/relays/{relay}", (R, SETUP)),
     Route("DELETE", "/directories/{directory}", (SETUP,)),
 ]
@@ -377,6 +387,11 @@ NOT_IN_MATRIX = {
     # (tests/intake/test_intake_security.py)
     ("GET", "/agents/{forwarder_id}/capture-key"),
     ("POST", "/agents/{forwarder_id}/captures"),
+    # A remote agent's own routes: its enrolment token or its signature is their
+    # authentication, no operator's token (tests/api/test_remote_agents_api.py)
+    ("POST", "/remote-agents/register"),
+    ("POST", "/remote-agents/{agent_id}/poll"),
+    ("POST", "/remote-agents/{agent_id}/results"),
     # A relay's plan and runs read its Active Directory, which this world has not
     # (tests/relay/test_relay_access.py: who may plan, run and apply, on the real DC)
     ("POST", "/relays/{ref}/plan"),
@@ -438,6 +453,7 @@ def matrix(api: ApiWorld, graph_sim: Any) -> tuple[ApiWorld, dict[str, str]]:
         "token": token.id,
         "bind": bind,
         "forwarder": vault.capture.enroll(admin, directory, "matrix").forwarder_id,
+        "remote_agent": RemoteAgents(vault).enroll(admin, "matrix-agent", [directory]).agent.id,
         "relay": relay.id,
         "person": vault.people.add(admin, "Contoso", {"username": "matrix.person"}).id,
         "group": vault.groups.add(admin, "Contoso", {"name": "Matrix group"}).id,

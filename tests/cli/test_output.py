@@ -113,6 +113,7 @@ def seeded_template(module_cli, samba_dc, tmp_path_factory):
                 run = cli.json("sync", "run", "Contoso")["runs"][0]
                 assert run["items"][0]["status"] == "mismatch"
                 cli.ok("capture", "enroll", "seeded-ad", "--name", "dc1")
+                cli.ok("remote-agent", "enroll", "site-a", "--directory", "seeded-ad")
                 _seed_relay(cli, sim, tmp_path_factory.mktemp("graph"))
                 cli.ok("person", "add", "Contoso", "--username", "anna.berg", "--given-name",
                        "Anna", "--surname", "Berg", "--usage-location", "SE")  # fmt: skip

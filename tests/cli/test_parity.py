@@ -139,6 +139,13 @@ def _forwarder_token(text: str) -> str:
     return re.sub(r"csf1\.[^.\s\"]+\.[A-Za-z0-9_-]+", "<forwarder token>", text)
 
 
+def _agent_enrolment(text: str) -> str:
+    """An agent's id, token and times differ between the two sides."""
+    text = re.sub(r"cra1\.[^.\s\"]+\.[A-Za-z0-9_-]+", "<agent token>", text)
+    text = re.sub(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", "<id>", text)
+    return re.sub(r"\d{4}-\d\d-\d\d[T ]\d\d:\d\d(:\d\d)?Z?( UTC)?", "<when>", text)
+
+
 def _database(text: str) -> str:
     return re.sub(r"(?m)(\"database\": \"|^Database:\s+).*?(\"?,?)$", r"\1<where>\2", text)
 
@@ -525,6 +532,14 @@ CASES = [
     read("capture list --directory nowhere", 4),
     write("capture list", 3, who="bob"),
     write("capture revoke 00000000-0000-4000-8000-000000000000", 4),
+    # -- remote agents --------------------------------------------------------------------
+    write("remote-agent enroll site-p --directory parity-ldap", mask=_agent_enrolment),
+    write("remote-agent enroll site-q --directory Nope", 4),
+    write("remote-agent enroll site-r --directory parity-ldap", 3, who="bob"),
+    read("remote-agent list", mask=_agent_enrolment),
+    write("remote-agent rotate site-p", mask=_agent_enrolment),
+    write("remote-agent revoke site-p", mask=_agent_enrolment),
+    write("remote-agent revoke Nope", 4),
     write("flags accept 00000000 11111111", 9),
     write("flags accept 00000000", 3, who="viewer"),
     # -- people and groups (issue 16) -----------------------------------------------------

@@ -65,6 +65,8 @@ OWNERS = {
     "auto_create_settings": "credsync.storage.auto_create",
     "auto_created": "credsync.storage.auto_create",
     "relays": "credsync.storage.relays",
+    "remote_agents": "credsync.storage.remote_agents",
+    "remote_agent_directories": "credsync.storage.remote_agents",
     "relay_pairs": "credsync.storage.relays",
     "people": "credsync.storage.people",
     "person_accounts": "credsync.storage.people",

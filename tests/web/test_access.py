@@ -61,6 +61,7 @@ WRITE_PAGES = [
     "/clients/{client}/people/provision/confirm",
     "/clients/{client}/groups/new",
     "/clients/{client}/groups/export",  # directory.setup (its forms vault.write too)
+    "/remote-agents",  # directory.setup
     # confirmation pages: vault.write and directory.setup
     "/clients/{client}/federation/enable?domain=fed.example.com&url=https://vault.example",
     "/clients/{client}/federation/rotate?step=begin",
@@ -175,6 +176,9 @@ POSTS = [
     "/directories/contoso-365/edit",
     "/directories/contoso-365/remove",
     "/relays/new",
+    "/remote-agents",
+    "/remote-agents/0123456789abcdef/rotate",
+    "/remote-agents/0123456789abcdef/revoke",
     "/relays/0123456789abcdef/edit",
     "/relays/0123456789abcdef/plan",
     "/relays/0123456789abcdef/run",
@@ -527,6 +531,9 @@ REFUSED = {
             "vault.write",
         ),
         ("get", "/clients/{client}/groups/export", "directory.setup"),
+        ("get", "/remote-agents", "directory.setup"),
+        ("post", "/remote-agents", "directory.setup"),
+        ("post", "/remote-agents/0123456789abcdef/revoke", "directory.setup"),
         ("post", "/clients/{client}/groups/export", "vault.write"),
         ("post", "/clients/{client}/groups/export/settings", "vault.write"),
         ("get", "/clients/{client}/people/provision", "directory.setup"),
@@ -600,6 +607,8 @@ REFUSED = {
     "technician": [
         ("post", "/quarantine/approve", "directory_admin.use"),
         ("post", "/quarantine/restore", "directory.setup"),
+        ("get", "/remote-agents", "directory.setup"),
+        ("post", "/remote-agents/0123456789abcdef/rotate", "directory.setup"),
         ("get", "/clients/{client}/export", "vault.export"),
         ("post", "/clients/{client}/export", "vault.export"),
         ("get", "/operators", "admin"),

@@ -34,6 +34,8 @@
   at a time beside the periodic runs), with the same lease and heartbeat conventions as sync
   runs: a selection with a run under way elsewhere is skipped this round. An agent whose
   actor lacks ``directory.setup`` (the import's permission) leaves them alone.
+- **Remote agents.** A directory a live remote agent serves (docs/remote-agent.md) is left to
+  it: its queued pushes are not claimed here, nor its periodic runs made.
 - **Operators.** An agent running as an admin synchronises the operators imported from the
   MSP's tenant every OPERATOR_SYNC_SECONDS once sign-in with Microsoft is set up
   (:mod:`credsync.sync.operator_import`: mapped groups' members made operators, those
@@ -65,7 +67,7 @@ from credsync.errors import (
     StorageError,
 )
 from credsync.storage import directories as directory_rows
-from credsync.storage import push_queue
+from credsync.storage import push_queue, remote_agents
 from credsync.sync import lease
 from credsync.sync.connect import load_directory
 from credsync.sync.engine import Engine
@@ -90,6 +92,9 @@ CLAIM_BATCH = 200
 BUSY_RETRY = 2.0  # seconds before queued pushes for a directory busy elsewhere are tried again
 SELECTIONS_SECONDS = 5.0  # how often the agent looks for saved import selections that are due
 OPERATOR_SYNC_SECONDS = 900.0  # between two syncs of the operators imported from the tenant
+# A directory a remote agent serves is left to it while the agent was seen this recently.
+REMOTE_ALIVE = dt.timedelta(seconds=30)
+REMOTE_LOOKUP = 2.0  # seconds between two looks for the directories remote agents serve
 # Failures of a push run that a later attempt may not meet (anything else is given up at once).
 _RETRIED = (ConnectorError, StorageError, Conflict)
 
@@ -143,6 +148,8 @@ class Agent:
             else None
         )
         self._operators_at = -float("inf")  # monotonic time of the last operator sync
+        self._remote: set[str] = set()  # directories live remote agents serve (see _elsewhere)
+        self._remote_at = -float("inf")
         self._operators: asyncio.Task[None] | None = None
         self._on_round = on_round
         self.last_round: float | None = None
@@ -267,6 +274,7 @@ class Agent:
         """Due queue rows claimed for this agent: directory id -> [(row id, credential id)]
         (none of a directory whose periodic run this agent has under way)."""
         running = [d for d, task in self._periodic.items() if not task.done()]
+        running += self._elsewhere()
         with self._db.write() as conn:
             rows = push_queue.claim(
                 conn,
@@ -411,12 +419,21 @@ class Agent:
             log.exception("saved selections crashed")
 
     # -- periodic runs ---------------------------------------------------------------------------
+    def _elsewhere(self) -> set[str]:
+        """Directories this agent leaves alone: those a live remote agent serves (see
+        docs/remote-agent.md)."""
+        with self._db.read() as conn:
+            return remote_agents.served_directories(conn, seen_since=self._clock() - REMOTE_ALIVE)
+
     def _start_due_runs(self) -> None:
         now = self._clock()
+        elsewhere = self._elsewhere()
         with self._db.read() as conn:
             rows = directory_rows.syncing(conn)
         for row in rows:
             directory = directory_model(row)
+            if directory.id in elsewhere:
+                continue
             due = as_utc_opt(row.next_run_at)
             running = self._periodic.get(directory.id)
             if running is not None and not running.done():

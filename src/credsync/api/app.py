@@ -31,6 +31,7 @@ from credsync.api.routes import (
     provision_people,
     quarantine,
     relays,
+    remote_agents,
     self_service,
     sign_in,
     sync,
@@ -98,6 +99,7 @@ def create_api(state: ServerState) -> FastAPI:
         self_service,
         sign_in,
         policies,
+        remote_agents,
     )
     for module in modules:
         document_routes(module.router.routes)

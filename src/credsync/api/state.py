@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy.engine import Connection
 
 from credsync import telemetry
+from credsync.agent.relay.service import RelayHub
 from credsync.crypto import MacKey
 from credsync.errors import Conflict, StorageError
 from credsync.storage import Database
@@ -183,9 +184,11 @@ class ServerState:
     keys: KeyRing
     secure_cookies: bool = False
     limiter: LoginLimiter = field(init=False)
+    relay: RelayHub = field(init=False)  # the remote agents polling this process
 
     def __post_init__(self) -> None:
         self.limiter = LoginLimiter.of_vault(self.vault.db, self.keys)
+        self.relay = RelayHub(self.vault, self.keys)
         # People's sign-in opens their vault passwords with the server's key ring.
         self.vault.person_auth.use_keys(self.keys)
         # Captures of accounts with no credential: auto-create asks the directory about scope.

@@ -193,6 +193,7 @@ def serve(
                 task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+            await state.relay.close()  # the remote agents' runs here end as unreachable
             await asyncio.to_thread(_wait_for_runs, SHUTDOWN_GRACE)
 
     try:

@@ -108,9 +108,10 @@ def claim(
     lease: dt.timedelta,
     limit: int,
     skip_directories: Collection[str] = (),
+    only_directories: Collection[str] | None = None,
 ) -> list[Claimed]:
     """Up to ``limit`` due rows, the oldest first, claimed for ``owner`` until ``now +
-    lease`` (none of ``skip_directories``)."""
+    lease`` (none of ``skip_directories``; with ``only_directories``, none of another)."""
     query = (
         sa.select(*columns_for(Claimed, _T))
         .where(
@@ -122,6 +123,8 @@ def claim(
         .order_by(_T.c.id)
         .limit(limit)
     )
+    if only_directories is not None:
+        query = query.where(_T.c.directory_id.in_(list(only_directories)))
     if conn.dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
     claimed = records(Claimed, conn.execute(query))

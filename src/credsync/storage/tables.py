@@ -80,6 +80,8 @@ __all__ = [
     "quarantine_items",
     "relay_pairs",
     "relays",
+    "remote_agent_directories",
+    "remote_agents",
     "roles",
     "run_items",
     "runs",
@@ -383,6 +385,9 @@ audit_log = Table(
     Index("ix_audit_log_target", "target_id", "seq"),
 )
 
+
+# Remote agents (revision 0038).
+from credsync.storage._agent_tables import remote_agent_directories, remote_agents  # noqa: E402
 
 # Auto-create's tables (revision 0024), in their own module too.
 from credsync.storage._auto_create_tables import (  # noqa: E402

@@ -49,6 +49,7 @@ if TYPE_CHECKING:
     from credsync.cli.ports.provisioning import ProvisioningPort
     from credsync.cli.ports.quarantine import QuarantinePort
     from credsync.cli.ports.relays import RelaysPort
+    from credsync.cli.ports.remote_agents import RemoteAgentsPort
     from credsync.cli.ports.self_service import SelfServicePort
     from credsync.cli.ports.sign_in import SignInPort
     from credsync.cli.ports.sync import SyncPort
@@ -206,6 +207,11 @@ class Ports:
     @property
     def relays(self) -> RelaysPort:
         port: RelaysPort = self._port("relays")
+        return port
+
+    @property
+    def remote_agents(self) -> RemoteAgentsPort:
+        port: RemoteAgentsPort = self._port("remote_agents")
         return port
 
     @property
