@@ -7,7 +7,7 @@ credential's current secret once, see docs/scale-out.md), so the 5,000 pushes ar
 accounts (4 directories of 250) changed 5 times, each change queued once the previous one
 has been pushed: each account's password must be written exactly 5 times, which the
 version of ``unicodePwd`` and ``pwdLastSet`` in its replication metadata counts. Meanwhile
-"sync now" runs go through both servers' API every half second (each a run that pushes
+"sync now" runs go through both servers' API every 2 seconds (each a run that pushes
 whatever its directory has pending). About 4-5 minutes, most of it the takeover of the
 killed agent's work (its run's lease and its claims last 2 minutes).
 """
@@ -48,7 +48,7 @@ def _free_port() -> int:
 
 class SyncNow(threading.Thread):
     """ "Sync now" through the servers' API, one directory after another, alternating
-    servers, every half second; counts the answers (a server restarting refuses the
+    servers, every 2 seconds; counts the answers (a server restarting refuses the
     connection meanwhile)."""
 
     def __init__(self, urls: list[str], token: str, directories: list[str]) -> None:
@@ -60,7 +60,7 @@ class SyncNow(threading.Thread):
     def run(self) -> None:
         n = 0
         with httpx.Client(headers={"Authorization": f"Bearer {self.token}"}, timeout=30) as http:
-            while not self.halt.wait(0.5):
+            while not self.halt.wait(2.0):
                 url = self.urls[n % len(self.urls)]
                 name = self.directories[n % len(self.directories)]
                 n += 1

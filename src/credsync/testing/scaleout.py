@@ -1,12 +1,15 @@
 """Scale-out on one PostgreSQL with real processes: the world the scale-out test
 (tests/scaleout) and benchmark (bench/scaleout.py) share.
 
-- :class:`ScaleWorld`: a vault on a database URL (a cheap KDF: a throwaway vault), one client
-  with directory sync on, ``directories`` Active Directory directories on the machine's Samba
-  DC (an OU of their own each, unique names, deleted at the end) holding ``accounts`` enabled
-  users each, one credential per user, linked by a first run and switched to enforce
-  (confirmed). :meth:`ScaleWorld.queue_wave` changes every credential's password once: one
-  queued push per credential (see the queue's coalescing in docs/scale-out.md).
+- :class:`ScaleWorld`: a vault on a database URL (a cheap KDF: a throwaway vault) with
+  ``directories`` clients, each with directory sync on and one Active Directory directory on
+  the machine's Samba DC (an OU of its own, unique names, deleted at the end) holding
+  ``accounts`` enabled users, one credential per user, linked by a first run and switched to
+  enforce (confirmed). One client per directory: a change of a credential is queued for every
+  directory of its client (a link may be made by the push run itself), so with one directory
+  each, a change is one queued push. :meth:`ScaleWorld.queue_wave` changes every
+  credential's password once: one queued push per credential (see the queue's coalescing in
+  docs/scale-out.md).
 - :func:`password_versions`: how many times each account's password was written, from the
   directory itself: the version of ``unicodePwd`` and ``pwdLastSet`` in the account's
   ``replPropertyMetaData`` (each write increments it; Samba does not compute
@@ -61,7 +64,7 @@ __all__ = [
 PASSPHRASE = "scaleout-master-passphrase-0001"  # noqa: S105 - a throwaway vault's
 ADMIN = "scaleout"
 ADMIN_PASSWORD = "scaleout-admin-password-0001"  # noqa: S105 - a throwaway vault's
-CLIENT = "Scaleout"
+CLIENT = "Scaleout {}"  # one client per directory
 UNICODE_PWD = 0x9005A  # attribute ids in replPropertyMetaData
 PWD_LAST_SET = 0x90060
 _ENTRY = 48  # bytes of one PROPERTY_META_DATA_EXT entry
@@ -150,38 +153,39 @@ class ScaleWorld:
         )
         admin = vault.access.login_password(ADMIN, Secret(ADMIN_PASSWORD))
         world = cls(url, facts, vault, admin, KeyRing.of(kek))
-        vault.clients.add(admin, world.keys, CLIENT, directory_sync=True)
-        bind = vault.credentials.add(
-            admin, world.keys, CLIENT,
-            make_draft(
-                title="Domain admin", username=facts.admin_upn,
-                password=Secret(facts.admin_password),
-                type_=CredentialType.DIRECTORY_ADMIN, sync_mode=SyncMode.OFF,
-            ),
-        )  # fmt: skip
         try:
             for d in range(directories):
-                world._add_directory(d, accounts, bind.id, interval)
+                world._add_directory(d, accounts, interval)
             world._link()
         except BaseException:
             world.close()
             raise
         return world
 
-    def _add_directory(self, d: int, count: int, bind_id: str, interval: int) -> None:
+    def _add_directory(self, d: int, count: int, interval: int) -> None:
+        client = CLIENT.format(d)
+        self.vault.clients.add(self.admin, self.keys, client, directory_sync=True)
+        bind = self.vault.credentials.add(
+            self.admin, self.keys, client,
+            make_draft(
+                title="Domain admin", username=self.facts.admin_upn,
+                password=Secret(self.facts.admin_password),
+                type_=CredentialType.DIRECTORY_ADMIN, sync_mode=SyncMode.OFF,
+            ),
+        )  # fmt: skip
         ou = OuWorld.create(self.facts, prefix="scale")
         self.ous.append(ou)
         name = f"scale-{d}"
         settings: dict[str, Any] = {
             "url": self.facts.ldaps_url,
             "base_dn": ou.dn,
-            "bind_credential": bind_id,
+            "bind_credential": bind.id,
             "ca_pem": self.facts.ca_file.read_text(),
             "tls_server_name": self.facts.tls_server_name,
             "options": {"push_cap": 1_000_000, "interval": interval, "jitter": 0},
         }
         self.vault.directories.add(
-            self.admin, CLIENT, name, "active-directory", DirectoryInput.of(settings)
+            self.admin, client, name, "active-directory", DirectoryInput.of(settings)
         )
         self.directories.append(name)
         for i in range(count):  # one connection, the password set in the add itself
@@ -195,16 +199,17 @@ class ScaleWorld:
             if not ou.admin.conn.add(dn, ["user"], attributes):
                 raise RuntimeError(f"adding {dn} failed: {ou.admin.conn.result}")
             draft = make_draft(title=f"AD {sam}", username=sam, password=Secret(password))
-            cred = self.vault.credentials.add(self.admin, self.keys, CLIENT, draft)
+            cred = self.vault.credentials.add(self.admin, self.keys, client, draft)
             self.accounts.append(Account(dn, cred.id, name, password))
 
     def _link(self) -> None:
-        """A first run links every credential (one bind each: in sync); the client's default
+        """A first run links every credential (one bind each: in sync); the clients' default
         switched to enforce, confirmed (which confirms the links); a second run settles."""
         self.run_all()
-        EnforceSwitches(self.vault).configure_client(
-            self.admin, CLIENT, default_sync_mode=SyncMode.ENFORCE, confirmed=True
-        )
+        for d in range(len(self.directories)):
+            EnforceSwitches(self.vault).configure_client(
+                self.admin, CLIENT.format(d), default_sync_mode=SyncMode.ENFORCE, confirmed=True
+            )
         self.run_all()
 
     def run_all(self) -> list[Any]:
@@ -256,9 +261,10 @@ class ScaleWorld:
         """credential id -> (the version its link says the directory has, the vault's)."""
         found: dict[str, tuple[int | None, int]] = {}
         with self.vault.db.read() as conn:
-            client_id = self.vault.clients.get(self.admin, CLIENT).id
-            current = {c.id: c.secret_version for c in store.sync_credentials(conn, client_id)}
-            for name in self.directories:
+            for d, name in enumerate(self.directories):
+                client_id = self.vault.clients.get(self.admin, CLIENT.format(d)).id
+                creds = store.sync_credentials(conn, client_id)
+                current = {c.id: c.secret_version for c in creds}
                 directory = self.vault.directories.get(self.admin, name)
                 for cred_id, link in store.load_links(conn, directory.id).items():
                     found[cred_id] = (link.confirmed_secret_version, current[cred_id])
