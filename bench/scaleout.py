@@ -59,7 +59,15 @@ def settle(world: ScaleWorld, home: Path) -> None:
     ahead), so that the measured phases only push what was queued."""
     procs = agents(world, home, 1, "settle")
     try:
-        time.sleep(8.0)
+        running(procs)
+        while True:
+            done = {
+                r.directory_id for r in world.runs() if r.trigger == "agent" and r.state == "done"
+            }
+            if len(done) == len(world.directories):
+                break
+            procs[0].check()
+            time.sleep(0.2)
         world.wait_drained(DRAIN, procs)
     finally:
         stop(procs)
