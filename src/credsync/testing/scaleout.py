@@ -251,11 +251,20 @@ class ScaleWorld:
         return time.monotonic() - started
 
     def versions(self) -> dict[str, tuple[int, int]]:
-        found: dict[str, tuple[int, int]] = {}
-        for ou in self.ous:
-            dns = [a.dn for a in self.accounts if a.dn.endswith(ou.dn)]
-            found |= password_versions(ou.admin.conn, dns)
-        return found
+        """See :func:`password_versions`; over a connection of its own (the DC ends one idle
+        for 15 minutes, as the OUs' admin connections are while the processes work)."""
+        conn = Connection(
+            _server(self.facts),
+            self.facts.admin_upn,
+            self.facts.admin_password,
+            raise_exceptions=True,
+            receive_timeout=60,
+        )
+        conn.bind()
+        try:
+            return password_versions(conn, [a.dn for a in self.accounts])
+        finally:
+            conn.unbind()
 
     def confirmed_versions(self) -> dict[str, tuple[int | None, int]]:
         """credential id -> (the version its link says the directory has, the vault's)."""
