@@ -15,6 +15,8 @@ import pytest
 import sqlalchemy as sa
 from alembic import command
 
+from credsync.storage import credentials as credential_rows
+from credsync.storage import directories as directory_rows
 from credsync.storage import push_queue
 from credsync.storage.migrate import alembic_config
 from credsync.storage.tables import sync_queue
@@ -249,3 +251,37 @@ def test_revision_0010_round_trip_keeps_waiting_pushes(world: VaultWorld) -> Non
     [row] = q.rows()
     assert (row.credential_id, row.dead_at, row.attempts) == (q.creds[0], None, 0)
     assert [c.credential_id for c in q.claim(at=NOW + LEASE * 2)] == [q.creds[0]]
+
+
+@pytest.mark.parametrize("held", ["directory", "credential"])
+def test_a_queued_push_does_not_wait_for_the_row_locks_of_runs_and_changes(
+    pg_world: VaultWorld, held: str
+) -> None:
+    """A run's start and end lock its directory's row, a password change its credential's:
+    ``FOR NO KEY UPDATE``, so the foreign-key checks of a push queued meanwhile (``FOR KEY
+    SHARE``) take no lock that waits. With ``FOR UPDATE`` they waited, and a password change
+    (the audit head, then the queue) and a run's end (the directory, then the audit head)
+    deadlocked on PostgreSQL with several processes."""
+    q = build(pg_world, creds=1, directories=1)
+    holding, release = threading.Event(), threading.Event()
+
+    def lock_and_hold() -> None:
+        with pg_world.db.write() as conn:
+            if held == "directory":
+                assert directory_rows.lock(conn, q.directories[0])
+            else:
+                credential_rows.lock(conn, q.creds[0])
+            holding.set()
+            release.wait(60)
+
+    thread = threading.Thread(target=lock_and_hold)
+    thread.start()
+    try:
+        assert holding.wait(30)
+        with pg_world.db.write() as conn:
+            conn.execute(sa.text("SET LOCAL lock_timeout = '50ms'"))  # any wait fails
+            push_queue.enqueue(conn, q.creds[0], q.directories, 2, NOW)
+    finally:
+        release.set()
+        thread.join(30)
+    assert [(r.credential_id, r.secret_version) for r in q.rows()] == [(q.creds[0], 2)]

@@ -181,9 +181,12 @@ def get(conn: Connection, credential_id: str) -> CredentialRow:
 
 def lock(conn: Connection, credential_id: str) -> CredentialRow:
     """Lock the row until the transaction ends, then read it again (on PostgreSQL the read
-    before the lock may predate a concurrent commit)."""
+    before the lock may predate a concurrent commit). ``FOR NO KEY UPDATE`` (see
+    :data:`_LOCK_SECRET_STATE`)."""
     conn.execute(
-        sa.select(credentials.c.id).where(credentials.c.id == credential_id).with_for_update()
+        sa.select(credentials.c.id)
+        .where(credentials.c.id == credential_id)
+        .with_for_update(key_share=True)
     )
     return get(conn, credential_id)
 
@@ -377,11 +380,14 @@ def add_many(
 
 # -- secret versions ---------------------------------------------------------------------------
 # Built once: a capture burst writes a version per event, and building the statement each
-# time cost more than running it.
+# time cost more than running it. The credential's row is locked ``FOR NO KEY UPDATE`` on
+# PostgreSQL: writers of the row wait for each other, but the foreign-key checks of rows
+# inserted that refer to it (links, queued pushes, run items: ``FOR KEY SHARE``) do not wait,
+# so a run storing a chunk and a password change can't deadlock over the audit head.
 _LOCK_SECRET_STATE = (
     sa.select(*columns_for(SecretState, credentials))
     .where(credentials.c.id == sa.bindparam("b_id"))
-    .with_for_update()
+    .with_for_update(key_share=True)
 )
 _SET_CURRENT_SECRET = (
     credentials.update()

@@ -99,10 +99,17 @@ def update(conn: Connection, directory_id: str, values: Mapping[str, Any]) -> No
 
 
 def lock(conn: Connection, directory_id: str) -> bool:
-    """Lock the directory's row until the transaction ends (``FOR UPDATE`` on PostgreSQL; on
-    SQLite the write transaction holds the database). False when it is gone."""
+    """Lock the directory's row until the transaction ends (``FOR NO KEY UPDATE`` on
+    PostgreSQL; on SQLite the write transaction holds the database). False when it is gone.
+
+    Not ``FOR UPDATE``: that would also block the foreign-key checks of rows inserted that
+    refer to the directory (a queued push, a link), which take ``FOR KEY SHARE``. A password
+    change (audit head, then the queue's insert) and a run's start or end (this lock, then
+    the audit head) took the two locks in opposite orders and deadlocked."""
     found = conn.execute(
-        sa.select(directories.c.id).where(directories.c.id == directory_id).with_for_update()
+        sa.select(directories.c.id)
+        .where(directories.c.id == directory_id)
+        .with_for_update(key_share=True)
     ).first()
     return found is not None
 

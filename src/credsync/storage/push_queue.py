@@ -38,10 +38,12 @@ from credsync.storage.tables import directories, sync_queue
 __all__ = [
     "GIVE_UP_AFTER",
     "MAX_DELAY",
+    "Backlog",
     "Claimed",
     "GivenUp",
     "QueuedRow",
     "ack",
+    "backlog",
     "claim",
     "delay_after",
     "enqueue",
@@ -265,3 +267,30 @@ def forget_credential(conn: Connection, credential_id: str) -> None:
 
 def forget_directory(conn: Connection, directory_id: str) -> None:
     conn.execute(_T.delete().where(_T.c.directory_id == directory_id))
+
+
+class Backlog(NamedTuple):
+    """The queue at a glance: the ids of rows waiting (not given up), how many were given
+    up, and the ids of rows under a live claim by each holder (host:pid)."""
+
+    waiting: frozenset[int]
+    given_up: int
+    claimed: dict[str, list[int]]
+
+
+def backlog(conn: Connection, now: dt.datetime) -> Backlog:
+    rows = conn.execute(sa.select(_T.c.id, _T.c.dead_at, _T.c.claimed_by, _T.c.claimed_until))
+    waiting: set[int] = set()
+    given_up = 0
+    claimed: dict[str, list[int]] = {}
+    for row in rows:
+        if row.dead_at is not None:
+            given_up += 1
+            continue
+        waiting.add(row.id)
+        until = row.claimed_until
+        if until is not None and until.tzinfo is None:
+            until = until.replace(tzinfo=dt.UTC)
+        if row.claimed_by and until is not None and until >= now:
+            claimed.setdefault(row.claimed_by, []).append(row.id)
+    return Backlog(frozenset(waiting), given_up, claimed)

@@ -4,7 +4,7 @@ the database (the agent, the CLI, API and dashboard runs, several servers).
 - **Taking it.** A run that acts (not a dry run) holds the lease while its row is
   ``running`` and its heartbeat is fresh. :func:`take` looks for such a holder and the run
   recorder inserts the new run in the same write transaction, with the directory's row locked
-  (``SELECT ... FOR UPDATE`` on PostgreSQL; on SQLite every write transaction begins with
+  (``SELECT ... FOR NO KEY UPDATE`` on PostgreSQL; on SQLite every write transaction begins with
   ``BEGIN IMMEDIATE``, one writer at a time): of two processes starting at the same moment,
   one wins and the other is refused with :class:`~credsync.errors.RunInProgress`.
 - **Keeping it.** The run recorder writes the run's ``heartbeat_at`` when the run starts, with
