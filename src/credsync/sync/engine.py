@@ -34,7 +34,6 @@ from credsync.connectors.base import (
     Capability,
     Connector,
     DirectoryConfig,
-    PasswordOptions,
 )
 from credsync.connectors.registry import ConnectorFactory, open_connector, verifying_kinds
 from credsync.errors import ConnectorError, InvalidInput
@@ -42,9 +41,9 @@ from credsync.storage import link_reads
 from credsync.sync import lease, quarantine, store
 from credsync.sync.auto_create import FirstSeen, auto_create_items, first_seen, with_created
 from credsync.sync.connect import DirectoryService, connect, directory_config, load_directory
-from credsync.sync.executor import Applied, Executor, status_of_error
+from credsync.sync.executor import Applied, Executor, password_options, status_of_error
 from credsync.sync.model import Action, CredentialState, LinkState, Outcome, PlanItem, Status
-from credsync.sync.planner import Rules, plan, safety_rail
+from credsync.sync.planner import Rules, plan, safety_rail, supersede
 from credsync.sync.recorder import RunRecorder, RunSecrets, WholePass
 from credsync.sync.reports import RunReport, load_run
 from credsync.vault._time import utcnow
@@ -56,14 +55,6 @@ from credsync.vault.service import Vault
 __all__ = ["CHUNK", "Engine"]
 
 log = logging.getLogger("credsync.sync")
-
-
-def password_options(directory: Directory) -> PasswordOptions:
-    """How pushes to this directory set passwords (its force_change and never_expires)."""
-    return PasswordOptions(
-        must_change=bool(directory.option("force_change")),
-        never_expires=bool(directory.option("never_expires")),
-    )
 
 
 CHUNK = 200  # plan items applied (and committed) together
@@ -393,7 +384,7 @@ class Engine(DirectoryService):
             links = store.load_links(conn, directory.id)
         wanted = {i.credential_id for i in items}
         creds = [c for c in creds if c.id in wanted]
-        items = [_supersede(i, links.get(i.credential_id or "")) for i in items]
+        items = [supersede(i, links.get(i.credential_id or "")) for i in items]
         run = _Run(self._start(directory, "push", trigger, False), "push")
 
         async def body(connector: Connector) -> None:
@@ -499,11 +490,3 @@ class Engine(DirectoryService):
         ]  # fmt: skip
         run.recorder.store_failure(outcomes)
         run.finish("failed", f"{status.value}: {exc}", failed=True)
-
-
-def _supersede(item: PlanItem, link: LinkState | None) -> PlanItem:
-    """A push decided elsewhere through a link with an attempt of unknown outcome: that
-    attempt is superseded by this push."""
-    if item.action is not Action.PUSH or link is None or link.attempt is None:
-        return item
-    return replace(item, settles=link.attempt, settled="superseded")

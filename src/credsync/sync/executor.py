@@ -38,6 +38,7 @@ from credsync.errors import (
 from credsync.sync.model import Action, LinkState, Outcome, PlanItem, Status
 from credsync.sync.two_way import WAITING
 from credsync.types import Secret
+from credsync.vault.directories import Directory
 
 __all__ = [
     "IN_FLIGHT",
@@ -47,6 +48,7 @@ __all__ = [
     "NotAttempted",
     "Rejection",
     "Secrets",
+    "password_options",
     "status_of_error",
 ]
 
@@ -358,3 +360,11 @@ def _confirm(chunk: _Chunk, cid: str, account: Account, version: int, now: dt.da
         "failed_secret_version": None,
         "accepted_stamp": None,
     }
+
+
+def password_options(directory: Directory) -> PasswordOptions:
+    """How pushes to this directory set passwords (its force_change and never_expires)."""
+    return PasswordOptions(
+        must_change=bool(directory.option("force_change")),
+        never_expires=bool(directory.option("never_expires")),
+    )

@@ -93,7 +93,15 @@ from credsync.sync.stamps import BASELINE_TOLERANCE, Item, check_stamp, when
 from credsync.sync.two_way import two_way
 from credsync.types import SyncMode
 
-__all__ = ["BASELINE_TOLERANCE", "SHELL_DETAIL", "Rules", "cap_pushes", "plan", "safety_rail"]
+__all__ = [
+    "BASELINE_TOLERANCE",
+    "SHELL_DETAIL",
+    "Rules",
+    "cap_pushes",
+    "plan",
+    "safety_rail",
+    "supersede",
+]
 
 SHELL_DETAIL = (
     "made by auto-create: the vault has no password for this account yet (its first captured "
@@ -478,3 +486,11 @@ def cap_pushes(items: list[PlanItem], cap: int) -> str | None:
             "credentials to report mode)"
         )
     return None
+
+
+def supersede(item: PlanItem, link: LinkState | None) -> PlanItem:
+    """A push decided elsewhere through a link with an attempt of unknown outcome: that
+    attempt is superseded by this push."""
+    if item.action is not Action.PUSH or link is None or link.attempt is None:
+        return item
+    return replace(item, settles=link.attempt, settled="superseded")
