@@ -4,12 +4,14 @@ OpenLDAP server of the session's own with an OU per test."""
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from argon2 import PasswordHasher
@@ -17,6 +19,7 @@ from argon2 import PasswordHasher
 from credsync.crypto import KdfParams, hashing
 from credsync.storage import Database
 from credsync.testing.postgres import PostgresUnavailable, TempPostgres
+from credsync.testing.rwlock import FileRWLock
 from credsync.testing.samba import OuWorld, SambaDC, SambaFacts, SambaUnavailable
 from credsync.testing.slapd import LdapOu, SlapdFacts, SlapdServer, SlapdUnavailable
 from credsync.testing.smtp import MailTrap
@@ -51,6 +54,49 @@ def pytest_configure(config: pytest.Config) -> None:
         parallelism=FAST_KDF["parallelism"],
     )
     hashing._dummy_hash.cache_clear()
+
+
+# --- Running in parallel (pytest-xdist, ./scripts/test: -n 2 --dist loadgroup) -----------------
+# Every fixture here is per process (a worker's own PostgreSQL and slapd servers on free ports,
+# temporary directories under the worker's basetemp) except the machine's one Samba DC: each
+# worker takes a lease on it (``samba_dc``), the first to come starts it if it is down, the last
+# to leave stops it if one of them started it (scripts/samba-dc acquire/release). The capture
+# tests restart it (two-way capture's key): they share one session fixture (``capture_env``), so
+# they all run on one worker (xdist group "samba-capture"), and the restart waits for the DC's
+# users lock (``SambaDC.users_lock``) that every test touching the DC holds shared.
+_USES_DC = pytest.StashKey[bool]()
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups (it renames grouped tests)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    def names(item: pytest.Item) -> Any:
+        return getattr(item, "fixturenames", ())
+
+    for item in items:
+        if "capture_env" in names(item):
+            item.add_marker(pytest.mark.xdist_group("samba-capture"))
+    # A module whose tests use the DC may set up or tear down a module fixture on it in any of
+    # its tests: all of them hold the lock. The capture tests hold none: they restart the DC.
+    on_dc = {item.path for item in items if "samba_dc" in names(item)}
+    for item in items:
+        item.stash[_USES_DC] = item.path in on_dc and "capture_env" not in names(item)
+
+
+@functools.cache
+def _dc_users_lock() -> FileRWLock:
+    return SambaDC().users_lock()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Any:
+    if not item.stash.get(_USES_DC, False):
+        return (yield)
+    try:
+        lock = _dc_users_lock()
+    except SambaUnavailable:  # samba_dc fails the test with the reason
+        return (yield)
+    with lock.shared():
+        return (yield)
 
 
 @pytest.fixture
