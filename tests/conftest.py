@@ -63,7 +63,8 @@ def pytest_configure(config: pytest.Config) -> None:
 # to leave stops it if one of them started it (scripts/samba-dc acquire/release). The capture
 # tests restart it (two-way capture's key): they share one session fixture (``capture_env``), so
 # they all run on one worker (xdist group "samba-capture"), and the restart waits for the DC's
-# users lock (``SambaDC.users_lock``) that every test touching the DC holds shared.
+# users lock (``SambaDC.users_lock``) that every test touching the DC holds shared. The tests of
+# a module with a module- or class-scoped fixture run on one worker too, in the file's order.
 _USES_DC = pytest.StashKey[bool]()
 
 
@@ -75,11 +76,27 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if "capture_env" in names(item):
             item.add_marker(pytest.mark.xdist_group("samba-capture"))
+        elif _module_scoped(item):
+            # Tests sharing a module's (or class's) fixture run on one worker, in order: it is
+            # built once, and tests that build on each other's changes to it (tests/cli's
+            # parity rows over one pair of vaults) see them.
+            item.add_marker(pytest.mark.xdist_group(f"module:{item.nodeid.split('::')[0]}"))
     # A module whose tests use the DC may set up or tear down a module fixture on it in any of
     # its tests: all of them hold the lock. The capture tests hold none: they restart the DC.
     on_dc = {item.path for item in items if "samba_dc" in names(item)}
     for item in items:
         item.stash[_USES_DC] = item.path in on_dc and "capture_env" not in names(item)
+
+
+def _module_scoped(item: pytest.Item) -> bool:
+    info = getattr(item, "_fixtureinfo", None)
+    if info is None:
+        return False
+    return any(
+        fixturedef.scope in ("package", "module", "class")
+        for fixturedefs in info.name2fixturedefs.values()
+        for fixturedef in fixturedefs
+    )
 
 
 @functools.cache
