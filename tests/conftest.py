@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from _pytest.nodeid import NodeId
 from argon2 import PasswordHasher
 
 from credsync.crypto import KdfParams, hashing
@@ -68,24 +69,45 @@ def pytest_configure(config: pytest.Config) -> None:
 _USES_DC = pytest.StashKey[bool]()
 
 
-@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups (it renames grouped tests)
+def pytest_itemcollected(item: pytest.Item) -> None:
+    # Here, not in pytest_collection_modifyitems: xdist's worker reads the groups there.
+    names = getattr(item, "fixturenames", ())
+    if "capture_env" in names:
+        item.add_marker(pytest.mark.xdist_group("samba-capture"))
+    elif _module_scoped(item):
+        # Tests sharing a module's (or class's) fixture run on one worker, in order: it is
+        # built once, and tests that build on each other's changes to it (tests/cli's parity
+        # rows over one pair of vaults) see them.
+        item.add_marker(pytest.mark.xdist_group(f"module:{item.nodeid.split('::')[0]}"))
+
+
+@pytest.hookimpl(trylast=True)  # after -k, --deselect and xdist's own hook
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     def names(item: pytest.Item) -> Any:
         return getattr(item, "fixturenames", ())
 
-    for item in items:
-        if "capture_env" in names(item):
-            item.add_marker(pytest.mark.xdist_group("samba-capture"))
-        elif _module_scoped(item):
-            # Tests sharing a module's (or class's) fixture run on one worker, in order: it is
-            # built once, and tests that build on each other's changes to it (tests/cli's
-            # parity rows over one pair of vaults) see them.
-            item.add_marker(pytest.mark.xdist_group(f"module:{item.nodeid.split('::')[0]}"))
+    if getattr(config.option, "loadgroup", False):  # an xdist worker, --dist loadgroup
+        _name_groups(items)
+
     # A module whose tests use the DC may set up or tear down a module fixture on it in any of
     # its tests: all of them hold the lock. The capture tests hold none: they restart the DC.
     on_dc = {item.path for item in items if "samba_dc" in names(item)}
     for item in items:
         item.stash[_USES_DC] = item.path in on_dc and "capture_env" not in names(item)
+
+
+def _name_groups(items: list[pytest.Item]) -> None:
+    """Give each grouped test the id xdist's scheduler groups by, ``<id>@<group>``. xdist 3.8
+    sets it on ``item._nodeid``, which pytest 9 no longer reads (the id is ``item._id``), so
+    with pytest 9 alone every group would be spread over the workers."""
+    for item in items:
+        groups = sorted(
+            str(mark.args[0] if mark.args else mark.kwargs.get("name", "default"))
+            for mark in item.iter_markers("xdist_group")
+        )
+        suffix = "@" + "_".join(dict.fromkeys(groups))
+        if groups and not item.nodeid.endswith(suffix):
+            item._id = NodeId.parse(item.nodeid + suffix)
 
 
 def _module_scoped(item: pytest.Item) -> bool:
