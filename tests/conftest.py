@@ -4,19 +4,23 @@ OpenLDAP server of the session's own with an OU per test."""
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
+from _pytest.nodeid import NodeId
 from argon2 import PasswordHasher
 
 from credsync.crypto import KdfParams, hashing
 from credsync.storage import Database
 from credsync.testing.postgres import PostgresUnavailable, TempPostgres
+from credsync.testing.rwlock import FileRWLock
 from credsync.testing.samba import OuWorld, SambaDC, SambaFacts, SambaUnavailable
 from credsync.testing.slapd import LdapOu, SlapdFacts, SlapdServer, SlapdUnavailable
 from credsync.testing.smtp import MailTrap
@@ -51,6 +55,87 @@ def pytest_configure(config: pytest.Config) -> None:
         parallelism=FAST_KDF["parallelism"],
     )
     hashing._dummy_hash.cache_clear()
+
+
+# --- Running in parallel (pytest-xdist, ./scripts/test: -n 2 --dist loadgroup) -----------------
+# Every fixture here is per process (a worker's own PostgreSQL and slapd servers on free ports,
+# temporary directories under the worker's basetemp) except the machine's one Samba DC: each
+# worker takes a lease on it (``samba_dc``), the first to come starts it if it is down, the last
+# to leave stops it if one of them started it (scripts/samba-dc acquire/release). The capture
+# tests restart it (two-way capture's key): they share one session fixture (``capture_env``), so
+# they all run on one worker (xdist group "samba-capture"), and the restart waits for the DC's
+# users lock (``SambaDC.users_lock``) that every test touching the DC holds shared. The tests of
+# a module with a module- or class-scoped fixture run on one worker too, in the file's order.
+_USES_DC = pytest.StashKey[bool]()
+
+
+def pytest_itemcollected(item: pytest.Item) -> None:
+    # Here, not in pytest_collection_modifyitems: xdist's worker reads the groups there.
+    names = getattr(item, "fixturenames", ())
+    if "capture_env" in names:
+        item.add_marker(pytest.mark.xdist_group("samba-capture"))
+    elif _module_scoped(item):
+        # Tests sharing a module's (or class's) fixture run on one worker, in order: it is
+        # built once, and tests that build on each other's changes to it (tests/cli's parity
+        # rows over one pair of vaults) see them.
+        item.add_marker(pytest.mark.xdist_group(f"module:{item.nodeid.split('::')[0]}"))
+
+
+@pytest.hookimpl(trylast=True)  # after -k, --deselect and xdist's own hook
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    def names(item: pytest.Item) -> Any:
+        return getattr(item, "fixturenames", ())
+
+    if getattr(config.option, "loadgroup", False):  # an xdist worker, --dist loadgroup
+        _name_groups(items)
+
+    # A module whose tests use the DC may set up or tear down a module fixture on it in any of
+    # its tests: all of them hold the lock. The capture tests hold none: they restart the DC.
+    on_dc = {item.path for item in items if "samba_dc" in names(item)}
+    for item in items:
+        item.stash[_USES_DC] = item.path in on_dc and "capture_env" not in names(item)
+
+
+def _name_groups(items: list[pytest.Item]) -> None:
+    """Give each grouped test the id xdist's scheduler groups by, ``<id>@<group>``. xdist 3.8
+    sets it on ``item._nodeid``, which pytest 9 no longer reads (the id is ``item._id``), so
+    with pytest 9 alone every group would be spread over the workers."""
+    for item in items:
+        groups = sorted(
+            str(mark.args[0] if mark.args else mark.kwargs.get("name", "default"))
+            for mark in item.iter_markers("xdist_group")
+        )
+        suffix = "@" + "_".join(dict.fromkeys(groups))
+        if groups and not item.nodeid.endswith(suffix):
+            item._id = NodeId.parse(item.nodeid + suffix)
+
+
+def _module_scoped(item: pytest.Item) -> bool:
+    info = getattr(item, "_fixtureinfo", None)
+    if info is None:
+        return False
+    return any(
+        fixturedef.scope in ("package", "module", "class")
+        for fixturedefs in info.name2fixturedefs.values()
+        for fixturedef in fixturedefs
+    )
+
+
+@functools.cache
+def _dc_users_lock() -> FileRWLock:
+    return SambaDC().users_lock()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Any:
+    if not item.stash.get(_USES_DC, False):
+        return (yield)
+    try:
+        lock = _dc_users_lock()
+    except SambaUnavailable:  # samba_dc fails the test with the reason
+        return (yield)
+    with lock.shared():
+        return (yield)
 
 
 @pytest.fixture

@@ -16,6 +16,9 @@ The admin helper (:class:`SambaAdmin`, :class:`OuWorld`, :class:`TestUser`) live
   to the one user only, so other tests' failed binds never lock their accounts. The domain-wide
   policy (:meth:`SambaAdmin.set_domain_lockout_policy`) exists for tests that need it; it
   affects every session on the DC.
+* a restart (:meth:`SambaDC.capture`) takes :meth:`SambaDC.users_lock` exclusively; a test
+  using the DC holds it shared (tests/conftest.py), so the restart waits for the tests running
+  on the DC (in every process) and they wait for it, rather than fail on a DC that is down.
 
 The administrator password is a TEST-ONLY value from the script, public in this repository.
 Nothing here is used by the product at run time.
@@ -32,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from credsync.connectors.base import DirectoryConfig
+from credsync.testing.rwlock import FileRWLock
 from credsync.testing.samba_admin import OuWorld, SambaAdmin, TestUser
 from credsync.types import Secret
 
@@ -184,16 +188,23 @@ class SambaDC:
     def admin(self) -> SambaAdmin:
         return SambaAdmin(self.facts())
 
+    def users_lock(self) -> FileRWLock:
+        """The machine-wide lock of the DC's users: shared while a test uses the DC,
+        exclusive for a restart (see the module docstring)."""
+        return FileRWLock(self.facts().state_dir / "users.lock")
+
     def capture(self, public_key: str) -> str:
         """Set up two-way capture on the running DC: Samba encrypts each new password to
         ``public_key`` (an ASCII-armoured OpenPGP public key; a private key is refused). Restarts
         the DC (~2 s) unless it already uses this key; returns the key's fingerprint. Only the
-        capture tests call this, once per session: it briefly stops the DC other sessions share.
+        capture tests call this, once per session: it briefly stops the DC other sessions share,
+        so it first waits for :meth:`users_lock` (never call it while holding that lock shared).
         """
         with tempfile.TemporaryDirectory(prefix="credsync-capture-key-") as tmp:
             path = Path(tmp) / "capture.asc"
             path.write_text(public_key, encoding="ascii")
-            lines = self._run("capture", str(path), timeout=120).split()
+            with self.users_lock().exclusive():  # no test of any process is on the DC now
+                lines = self._run("capture", str(path), timeout=120).split()
         if not lines:  # pragma: no cover - the script always prints it
             raise SambaUnavailable("samba-dc capture printed no fingerprint")
         return lines[-1]

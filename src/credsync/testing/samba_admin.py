@@ -173,10 +173,17 @@ class SambaAdmin:
         return TestUser(dn=dn, name=name, upn=upn, guid=self.guid(dn), password=password)
 
     def create_group(self, ou: str, name: str | None = None) -> str:
-        """A global security group in ``ou``; returns its DN."""
-        name = name or f"g{uuid.uuid4().hex[:12]}"
+        """A global security group in ``ou``; returns its DN. ``name`` is its CN (unique in the
+        OU); its sAMAccountName, unique in the whole domain that every test shares, always gets a
+        unique suffix, so two tests (or workers) may each make a group "Research"."""
+        sam = f"g{uuid.uuid4().hex[:12]}"
+        name = name or sam
         dn = f"CN={name},{ou}"
-        self.conn.add(dn, ["group"], {"sAMAccountName": name})
+        self.conn.add(
+            dn,
+            ["group"],
+            {"sAMAccountName": sam if name == sam else f"{name[:6].replace(' ', '_')}-{sam}"},
+        )
         return dn
 
     def add_member(self, group_dn: str, member_dn: str) -> None:
