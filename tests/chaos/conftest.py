@@ -10,12 +10,11 @@ from typing import Any
 
 import pytest
 
+from agent_procs import Agents
 from credsync.testing.samba import OuWorld
 from sync.entra import EntraWorld, build_entra_world
 from sync.helpers import SyncWorld, build_sync_world
 from vault.helpers import VaultWorld
-
-from .agents import Agents
 
 
 @pytest.fixture

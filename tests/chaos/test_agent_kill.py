@@ -21,13 +21,14 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from agent_procs import Agents
 from credsync.types import CredentialType, Secret, SyncMode
 from credsync.vault.drafts import make_draft
 from sync.helpers import SyncWorld, add_directory
 from vault.helpers import VaultWorld
 
 from .ad import binds, password_versions, pwd_last_set
-from .agents import Agents, expire_leases, queue_rows
+from .agents import expire_leases, queue_rows
 from .figures import Figure, Stopwatch, record
 from .simproc import SimProcess
 

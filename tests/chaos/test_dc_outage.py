@@ -11,12 +11,13 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from agent_procs import Agents
 from credsync.storage.tables import sync_queue
 from credsync.types import SyncMode
 from sync.helpers import SyncWorld, update_directory
 
 from .ad import binds, password_versions, pwd_last_set
-from .agents import Agents, queue_rows
+from .agents import queue_rows
 from .figures import Figure, Stopwatch, record
 from .proxy import ChaosProxy
 

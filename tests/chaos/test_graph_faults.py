@@ -10,10 +10,11 @@ import signal
 
 import pytest
 
+from agent_procs import Agents
 from credsync.types import SyncMode
 from sync.entra import EntraWorld
 
-from .agents import Agents, queue_rows
+from .agents import queue_rows
 from .figures import Figure, Stopwatch, record
 
 USERS = 20

@@ -9,22 +9,19 @@ written twice (the simulator's per-user log of password writes)."""
 
 from __future__ import annotations
 
-import os
 import signal
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
+from agent_procs import Agents
 from credsync.storage import push_queue
 from credsync.storage.tables import run_items, runs, sync_queue
-from credsync.testing import prefork
 from credsync.testing.graphsim import sign_in
 from credsync.vault._time import utcnow
-from vault.helpers import ADMIN_PASSWORD, PASSPHRASE
 
 from .conftest import RelayWorld
 from .test_relay_realtime import capture
@@ -34,60 +31,9 @@ LATENCY = 0.15  # seconds each password write waits in the tenant (one after ano
 WAIT = 60.0  # seconds: the longest any bounded wait here may take
 
 
-class Agents:
-    """``credsync agent`` processes on the relay world's vault, signed in as its admin; each
-    one's standard error in a log file (shown when a wait fails). Whatever is still running
-    at the end is killed (:meth:`close`, the fixture's finalizer)."""
-
-    def __init__(self, rw: RelayWorld, home: Path) -> None:
-        home.mkdir(mode=0o700)
-        self.home = home
-        self.env = {
-            **{k: v for k, v in os.environ.items() if not k.startswith("CREDSYNC_")},
-            "CREDSYNC_HOME": str(home),
-            "CREDSYNC_DATABASE_URL": rw.sw.vault_world.url,
-            "CREDSYNC_PASSPHRASE": PASSPHRASE,
-            "CREDSYNC_OPERATOR": "alice",
-            "CREDSYNC_OPERATOR_PASSWORD": ADMIN_PASSWORD,
-            "PYTHONUNBUFFERED": "1",
-        }
-        self.started: list[tuple[prefork.Child, Path]] = []
-
-    def __repr__(self) -> str:  # env holds the passphrase and the admin's password
-        return f"Agents(started={[proc.pid for proc, _ in self.started]})"
-
-    def start(self) -> prefork.Child:
-        log = self.home / f"agent-{len(self.started) + 1}.log"
-        with log.open("wb") as stderr:
-            proc = prefork.spawn(
-                ["agent", "--poll", "0.05"], self.env, stderr=stderr.fileno(), new_session=True
-            )
-        self.started.append((proc, log))
-        return proc
-
-    def logs(self) -> str:
-        return "\n".join(f"--- {log.name}\n{log.read_text()[-3000:]}" for _, log in self.started)
-
-    def until(self, done: Callable[[], bool], proc: prefork.Child | None, never: str) -> None:
-        """Wait (at most WAIT seconds) until ``done()``; ``proc``, if given, must stay alive."""
-        deadline = time.monotonic() + WAIT
-        while not done():
-            if proc is not None and proc.poll() is not None:
-                pytest.fail(f"the agent ended (status {proc.returncode}): {never}\n{self.logs()}")
-            if time.monotonic() > deadline:
-                pytest.fail(f"{never} (after {WAIT:.0f} s)\n{self.logs()}")
-            time.sleep(0.01)
-
-    def close(self) -> None:
-        for proc, _ in self.started:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait(10)
-
-
 @pytest.fixture
 def agents(rw: RelayWorld, tmp_path: Path) -> Iterator[Agents]:
-    started = Agents(rw, tmp_path / "agent-home")
+    started = Agents(rw.sw.vault_world.url, tmp_path / "agent-home", wait=WAIT)
     try:
         yield started
     finally:
