@@ -8,19 +8,15 @@ trust store. There is no switch to turn verification off.
 
 from __future__ import annotations
 
-import ssl
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import httpx
 
+from credsync.agent._https import server_verify
 from credsync.agent.capture.reply import CaptureReply, ServerUnavailable
 from credsync.crypto.forwarders import SIGNATURE_HEADER, ForwarderToken
-from credsync.errors import ConfigError
 
 __all__ = ["CaptureClient", "CaptureReply", "ServerUnavailable"]
-
-_LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 
 
 class CaptureClient:
@@ -35,19 +31,7 @@ class CaptureClient:
         timeout: float = 15.0,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
-        host = (urlsplit(server).hostname or "").lower()
-        if not server.startswith("https://") and not (
-            server.startswith("http://") and host in _LOOPBACK
-        ):
-            raise ConfigError(
-                f"the server URL must be https:// (plain http only to this host): {server!r}"
-            )
-        verify: ssl.SSLContext | bool = True
-        if ca_file is not None:
-            try:
-                verify = ssl.create_default_context(cafile=str(ca_file))
-            except (OSError, ssl.SSLError) as err:
-                raise ConfigError(f"cannot use the CA file {ca_file}: {err}") from err
+        verify = server_verify(server, ca_file)
         self.signer = signer
         self._http = httpx.Client(
             base_url=server.rstrip("/"),

@@ -9,20 +9,18 @@ is no switch to turn verification off.
 from __future__ import annotations
 
 import json
-import ssl
 import time
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 
+from credsync.agent._https import server_verify
 from credsync.crypto.agent_keys import SIGNATURE_HEADER, TIME_HEADER, AgentKeys
 from credsync.errors import AgentUnauthenticated, ConfigError, CredsyncError
 
 __all__ = ["AgentClient", "ServerUnavailable", "register"]
 
-_LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 API = "/api/v1/remote-agents"
 
 
@@ -31,19 +29,7 @@ class ServerUnavailable(CredsyncError):
 
 
 def _http(server: str, ca_file: Path | None, timeout: float) -> httpx.AsyncClient:
-    host = (urlsplit(server).hostname or "").lower()
-    if not server.startswith("https://") and not (
-        server.startswith("http://") and host in _LOOPBACK
-    ):
-        raise ConfigError(
-            f"the server URL must be https:// (plain http only to this host): {server!r}"
-        )
-    verify: ssl.SSLContext | bool = True
-    if ca_file is not None:
-        try:
-            verify = ssl.create_default_context(cafile=str(ca_file))
-        except (OSError, ssl.SSLError) as err:
-            raise ConfigError(f"cannot use the CA file {ca_file}: {err}") from err
+    verify = server_verify(server, ca_file)
     return httpx.AsyncClient(
         base_url=server.rstrip("/"), verify=verify, trust_env=ca_file is None, timeout=timeout
     )
