@@ -27,19 +27,17 @@ from typing import Literal
 
 from typing_extensions import TypedDict
 
-from credsync.connectors.registry import ConnectorFactory, open_connector
 from credsync.errors import InvalidInput, NotFound
 from credsync.storage import accounts as account_rows
 from credsync.storage import links as link_rows
 from credsync.storage import quarantine as rows
+from credsync.sync.connect import DirectoryService
 from credsync.sync.engine import Engine
 from credsync.sync.model import UNKNOWN_TO_THE_VAULT, Action, PlanItem, Status
 from credsync.sync.quarantine import INBOUND, OUTBOUND
 from credsync.vault._time import utcnow
-from credsync.vault.auth import Actor, Permission
+from credsync.vault.auth import Permission
 from credsync.vault.directories import find_directory_row
-from credsync.vault.keyring import KeyRing
-from credsync.vault.service import Vault
 
 __all__ = [
     "DECIDE",
@@ -136,20 +134,7 @@ def line(row: rows.QuarantineRow, outcome: Outcome, steps: list[str], detail: st
                               outcome=outcome, steps=steps, detail=detail)  # fmt: skip
 
 
-class QuarantineService:
-    def __init__(
-        self,
-        vault: Vault,
-        keys: KeyRing,
-        actor: Actor,
-        *,
-        factory: ConnectorFactory = open_connector,
-    ) -> None:
-        self._vault = vault
-        self._keys = keys
-        self._actor = actor
-        self._factory = factory
-
+class QuarantineService(DirectoryService):
     # -- reading -------------------------------------------------------------------------------
     def list(
         self, directory: str | None = None, *, include_decided: bool = False
