@@ -274,7 +274,9 @@ class Agent:
         """Due queue rows claimed for this agent: directory id -> [(row id, credential id)]
         (none of a directory whose periodic run this agent has under way)."""
         running = [d for d, task in self._periodic.items() if not task.done()]
-        running += self._elsewhere()
+        only = self._only()
+        if only is None:
+            running += self._elsewhere()
         with self._db.write() as conn:
             rows = push_queue.claim(
                 conn,
@@ -283,6 +285,7 @@ class Agent:
                 lease=LEASE,
                 limit=CLAIM_BATCH,
                 skip_directories=running,
+                only_directories=only,
             )
         claimed: dict[str, list[tuple[int, str]]] = {}
         for row in rows:
@@ -419,6 +422,10 @@ class Agent:
             log.exception("saved selections crashed")
 
     # -- periodic runs ---------------------------------------------------------------------------
+    def _only(self) -> list[str] | None:
+        """The only directories whose work this agent claims (None: any)."""
+        return None
+
     def _elsewhere(self) -> set[str]:
         """Directories this agent leaves alone: those a live remote agent serves (see
         docs/remote-agent.md)."""

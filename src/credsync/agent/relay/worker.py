@@ -21,11 +21,10 @@ import asyncio
 import contextlib
 import logging
 
-from credsync.agent.loop import CLAIM_BATCH, LEASE, Agent, _Open
+from credsync.agent.loop import Agent, _Open
 from credsync.agent.relay.hub import Broker, RelayedConnector
 from credsync.connectors.base import Connector
 from credsync.storage import directories as directory_rows
-from credsync.storage import push_queue
 from credsync.sync import lease
 from credsync.vault.keyring import KeyRing
 from credsync.vault.remote_agents import agent_actor
@@ -43,22 +42,8 @@ class RelayWorker(Agent):
         self._mine = broker.identity.directory_ids
         self._name = f"agent:{broker.identity.name}@{lease.owner()}"[:64]
 
-    def _claim(self) -> dict[str, list[tuple[int, str]]]:
-        running = [d for d, task in self._periodic.items() if not task.done()]
-        with self._db.write() as conn:
-            rows = push_queue.claim(
-                conn,
-                owner=self._name,
-                now=self._clock(),
-                lease=LEASE,
-                limit=CLAIM_BATCH,
-                skip_directories=running,
-                only_directories=sorted(self._mine),
-            )
-        claimed: dict[str, list[tuple[int, str]]] = {}
-        for row in rows:
-            claimed.setdefault(row.directory_id, []).append((row.id, row.credential_id))
-        return claimed
+    def _only(self) -> list[str] | None:
+        return sorted(self._mine)
 
     def _elsewhere(self) -> set[str]:
         """Every directory but the agent's."""
