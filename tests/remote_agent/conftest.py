@@ -23,7 +23,9 @@ from credsync.vault.remote_agents import RemoteAgents
 from sync.helpers import SyncWorld, build_sync_world
 from vault.helpers import ADMIN_PASSWORD, PASSPHRASE, VaultWorld
 
-WAIT = 90.0  # seconds: the longest a bounded wait here may take
+# seconds: the longest a bounded wait here may take; past the 2-minute leases a killed agent's
+# claims and its run's directory lease may hold (its work is taken over when they end)
+WAIT = 240.0
 
 
 def _free_port() -> int:
