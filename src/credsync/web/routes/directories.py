@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass
 from typing import Any
 
 from fastapi import Query, Request, Response
@@ -22,12 +21,9 @@ from fastapi import Query, Request, Response
 from credsync.api.deps import State
 from credsync.connectors import registry
 from credsync.connectors.base import StepOutcome, TestStep
-from credsync.connectors.kinds import BIND_FIELD, Kind
 from credsync.errors import (
-    AlreadyExists,
     Conflict,
     ConnectorError,
-    CredsyncError,
     InvalidInput,
     NotFound,
 )
@@ -37,166 +33,23 @@ from credsync.vault import Actor, Permission
 from credsync.vault.directories import Directory, DirectoryInput
 from credsync.vault.models import Client
 from credsync.web.auto_create_form import form_of
-from credsync.web.forms import Form, form_version
+from credsync.web.directory_form import (
+    OPTIONS,
+    BindChoice,
+    DirectoryForm,
+    binds,
+    check,
+    form_name,
+    kind_of_form,
+    kind_views,
+    read_form,
+)
+from credsync.web.forms import form_version
 from credsync.web.pages import page, page_router, redirect
 from credsync.web.session import Fields, Viewer, ViewerDep
 
 router = page_router()
 log = logging.getLogger("credsync.web")
-
-# The options on the form (the thresholds among them: docs/quarantine.md).
-_OPTIONS = ("interval", "push_cap", "push_cap_percent", "inbound_cap", "inbound_cap_percent")
-# The form's fields every kind has; a kind's own are "<kind>-<setting>" (and
-# "<kind>-bind_method" for a kind with several ways to sign in), read only for that kind.
-_SHARED = ("name", "kind", "bind_credential", "ca_pem", *_OPTIONS, "version")
-# Where an input the vault refused is on the form (a kind's settings: that kind's field).
-_FIELDS = {f"options.{name}": name for name in _OPTIONS}
-
-
-@dataclass(frozen=True)
-class BindChoice:
-    id: str
-    title: str
-    username: str
-
-
-@dataclass(frozen=True)
-class FieldView:
-    name: str  # the form field
-    label: str
-    hint: str
-    placeholder: str
-
-
-@dataclass(frozen=True)
-class KindView:
-    """A kind as the form shows it: its settings' fields and its ways to sign in (a choice
-    only for a kind with several)."""
-
-    name: str
-    display_name: str
-    description: str
-    fields: tuple[FieldView, ...]
-    methods: tuple[tuple[str, str], ...]  # (value, label)
-
-    @property
-    def method_field(self) -> str:
-        return f"{self.name}-bind_method"
-
-
-def _form_name(kind: str, setting: str) -> str:
-    return f"{kind}-{setting}"
-
-
-def kind_views() -> list[KindView]:
-    views = []
-    for kind in registry.KINDS:
-        fields = tuple(
-            FieldView(
-                _form_name(kind.name, s.name),
-                s.heading,
-                ("(" + s.help.rstrip(".") + ")") if s.help else "",
-                s.placeholder,
-            )
-            for s in kind.settings
-        )
-        methods = (
-            tuple((m.name or "", m.label[:1].upper() + m.label[1:]) for m in kind.binds)
-            if len(kind.binds) > 1
-            else ()
-        )
-        views.append(KindView(kind.name, kind.display_name, kind.description, fields, methods))
-    return views
-
-
-class DirectoryForm(Form):
-    """A directory's connection and options as typed."""
-
-    @property
-    def kind(self) -> str:
-        return self.values.get("kind", "")
-
-    def skip_verify(self) -> bool:
-        return self.ticked("insecure_skip_verify")
-
-    def refused(self, exc: CredsyncError, default: str = "") -> None:
-        """The vault's refusal, on the field it is about: a kind's setting is that kind's
-        field, any way to sign in the credential's choice."""
-        if isinstance(exc, InvalidInput) and exc.field:
-            name = exc.field
-            if name in registry.settings():
-                name = _form_name(self.kind, name)
-            elif name in registry.bind_methods():
-                name = "bind_credential"
-            self.error(_FIELDS.get(name, name), str(exc))
-        elif isinstance(exc, AlreadyExists):
-            self.error("name", str(exc))
-        elif isinstance(exc, NotFound):
-            self.error("bind_credential", str(exc))
-        else:
-            self.error(default, str(exc))
-
-
-def _form(fields: dict[str, str]) -> DirectoryForm:
-    names = list(_SHARED)
-    for kind in registry.KINDS:
-        names += [_form_name(kind.name, s.name) for s in kind.settings]
-        names.append(_form_name(kind.name, "bind_method"))
-    values = {k: fields.get(k, "").strip() for k in names}
-    values["ca_pem"] = fields.get("ca_pem", "").replace("\r\n", "\n").strip()
-    if values["ca_pem"]:
-        values["ca_pem"] += "\n"
-    values["insecure_skip_verify"] = "on" if fields.get("insecure_skip_verify") == "on" else ""
-    values["remove_ca"] = "on" if fields.get("remove_ca") == "on" else ""
-    return DirectoryForm(values)
-
-
-def _kind(form: DirectoryForm) -> Kind[Any] | None:
-    try:
-        return registry.kind_of(form.kind) if form.kind else None
-    except InvalidInput:
-        return None
-
-
-def _check(form: DirectoryForm, kind: Kind[Any] | None, *, adding: bool) -> dict[str, int]:
-    """What the form can tell at once (every missing field, not only the first); the
-    options as numbers. The vault checks the rest (the formats)."""
-    if adding and not form.values["name"]:
-        form.error("name", "Give the directory a name.")
-    if kind is None:
-        form.error("kind", "Choose the kind of directory.")
-    else:
-        for setting in kind.settings:
-            if setting.required and not form.values[_form_name(kind.name, setting.name)]:
-                form.error(_form_name(kind.name, setting.name), f"Give the {setting.label}.")
-        if len(kind.binds) > 1 and not form.values[_form_name(kind.name, "bind_method")]:
-            form.error(
-                _form_name(kind.name, "bind_method"),
-                "Choose how the directory signs in: "
-                + " or ".join(m.label for m in kind.binds)
-                + ".",
-            )
-    if adding and not form.values["bind_credential"]:
-        form.error("bind_credential", "Choose the credential to bind or sign in with.")
-    options: dict[str, int] = {}
-    for name in _OPTIONS:
-        raw = form.values[name]
-        if raw:
-            try:
-                options[name] = int(raw)
-            except ValueError:
-                form.error(name, f"The {name.replace('_', ' ')} must be a whole number.")
-    return options
-
-
-def _binds(form: DirectoryForm, kind: Kind[Any]) -> dict[str, str]:
-    """The credential chosen, under the input of the way to sign in chosen."""
-    credential = form.values["bind_credential"]
-    if len(kind.binds) == 1:
-        return {BIND_FIELD: credential}
-    chosen = form.values[_form_name(kind.name, "bind_method")]
-    method = next((m for m in kind.binds if m.name == chosen), None)
-    return {method.field if method else BIND_FIELD: credential}
 
 
 def bind_choices(state: State, actor: Actor, client_id: str) -> list[BindChoice]:
@@ -343,7 +196,7 @@ def new_directory(
             )
         client = clients[0].id
     shown = vault.clients.get(actor, client)
-    return _form_page(request, state, viewer, shown, _form({"kind": registry.KINDS[0].name}))
+    return _form_page(request, state, viewer, shown, read_form({"kind": registry.KINDS[0].name}))
 
 
 @router.post("/directories/new")
@@ -352,15 +205,15 @@ def add_directory(request: Request, state: State, viewer: ViewerDep, fields: Fie
     _require_setup(viewer)
     vault, actor = state.vault, viewer.actor
     client = vault.clients.get(actor, fields.get("client", ""))
-    form = _form(fields)
-    kind = _kind(form)
-    options = _check(form, kind, adding=True)
+    form = read_form(fields)
+    kind = kind_of_form(form)
+    options = check(form, kind, adding=True)
     if form.errors or kind is None:
         return _form_page(request, state, viewer, client, form, status=400)
     given: dict[str, Any] = {
-        s.name: form.values[_form_name(kind.name, s.name)] or None for s in kind.settings
+        s.name: form.values[form_name(kind.name, s.name)] or None for s in kind.settings
     }
-    given.update(_binds(form, kind))
+    given.update(binds(form, kind))
     given.update(
         ca_pem=form.values["ca_pem"] or None,
         insecure_skip_verify=form.skip_verify(),
@@ -394,13 +247,13 @@ def _current(directory: Directory) -> dict[str, str]:
     values = {
         "kind": directory.kind,
         "bind_credential": directory.bind_credential_id or "",  # shown: the form needs the use
-        **{name: str(directory.option(name)) for name in _OPTIONS},
+        **{name: str(directory.option(name)) for name in OPTIONS},
         "version": str(directory.version),
         "insecure_skip_verify": "on" if directory.insecure_skip_verify else "",
-        _form_name(kind.name, "bind_method"): directory.bind_kind or "",
+        form_name(kind.name, "bind_method"): directory.bind_kind or "",
     }
     for setting in kind.settings:
-        values[_form_name(kind.name, setting.name)] = directory.setting(setting.name) or ""
+        values[form_name(kind.name, setting.name)] = directory.setting(setting.name) or ""
     return values
 
 
@@ -412,14 +265,14 @@ def _changes(directory: Directory, form: DirectoryForm, options: dict[str, int])
     given = form.values
     out: dict[str, Any] = {}
     for setting in kind.settings:
-        name = _form_name(kind.name, setting.name)
+        name = form_name(kind.name, setting.name)
         value = given[name] or setting.default or ""
         if value != now[name]:
             out[setting.name] = value
-    method = _form_name(kind.name, "bind_method")
+    method = form_name(kind.name, "bind_method")
     credential = given["bind_credential"] or now["bind_credential"]
     if credential != now["bind_credential"] or (given[method] or now[method]) != now[method]:
-        out.update(_binds(DirectoryForm({**now, **given, "bind_credential": credential}), kind))
+        out.update(binds(DirectoryForm({**now, **given, "bind_credential": credential}), kind))
     if given["ca_pem"] and given["ca_pem"] != directory.ca_pem:
         out["ca_pem"] = given["ca_pem"]
     elif given.get("remove_ca") == "on" and directory.ca_pem:
@@ -452,8 +305,8 @@ def change_directory(
     vault, actor = state.vault, viewer.actor
     directory = vault.directories.get(actor, ref)
     client = vault.clients.get(actor, directory.client_id)
-    form = _form({**fields, "kind": directory.kind})
-    options = _check(form, directory.descriptor, adding=False)
+    form = read_form({**fields, "kind": directory.kind})
+    options = check(form, directory.descriptor, adding=False)
     changes = {} if form.errors else _changes(directory, form, options)
     if not form.errors and not changes:
         return redirect(request, f"/directories/{directory.id}", viewer, "Nothing changed.", "info")
