@@ -26,8 +26,19 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass
+from typing import Protocol, TypeVar
 
-__all__ = ["Fault", "Latency"]
+__all__ = ["Fault", "Faults", "Latency"]
+
+
+class _Matched(Protocol):
+    @property
+    def method(self) -> str: ...
+    @property
+    def path_prefix(self) -> str: ...
+
+
+_T = TypeVar("_T", bound=_Matched)
 
 
 @dataclass
@@ -40,6 +51,38 @@ class Fault:
     code: str | None
     message: str | None
     after: bool = False  # status 0: the request is handled first (its write done, answer lost)
+
+
+class Faults:
+    """The faults injected into one tenant (``tenant.inject_fault``): the next matching
+    requests fail, each fault for its ``remaining`` requests."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._faults: list[Fault] = []
+
+    def put(self, fault: Fault) -> None:
+        """``fault`` replaces one for the same method and prefix (``remaining`` 0: removes it)."""
+        with self._lock:
+            self._faults = _other_than(self._faults, fault.method, fault.path_prefix)
+            if fault.remaining > 0:
+                self._faults.append(fault)
+
+    def take(self, method: str, path: str) -> Fault | None:
+        """The first fault matching the request, one of its requests used up."""
+        lowered = path.lower()
+        with self._lock:
+            for fault in self._faults:
+                if fault.method in ("*", method.upper()) and lowered.startswith(fault.path_prefix):
+                    fault.remaining -= 1
+                    if fault.remaining <= 0:
+                        self._faults.remove(fault)
+                    return fault
+        return None
+
+    def clear(self) -> None:
+        with self._lock:
+            self._faults.clear()
 
 
 @dataclass(frozen=True)
@@ -65,11 +108,7 @@ class Latency:
             raise ValueError(f"latency must be 0 or more seconds, not {seconds!r}")
         rule = _Rule(method.upper(), path_prefix.lower(), float(seconds))
         with self._lock:
-            self._rules = [
-                r
-                for r in self._rules
-                if (r.method, r.path_prefix) != (rule.method, rule.path_prefix)
-            ]
+            self._rules = _other_than(self._rules, rule.method, rule.path_prefix)
             if rule.seconds > 0:
                 self._rules.append(rule)
 
@@ -95,3 +134,8 @@ class Latency:
         seconds = self.of(method, path)
         if seconds > 0:
             time.sleep(seconds)
+
+
+def _other_than(items: list[_T], method: str, path_prefix: str) -> list[_T]:
+    """``items`` (faults or latency rules) but the one for ``method`` and ``path_prefix``."""
+    return [i for i in items if (i.method, i.path_prefix) != (method, path_prefix)]

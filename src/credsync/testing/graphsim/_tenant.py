@@ -18,7 +18,7 @@ from . import _audits, _ops
 from ._clock import SimClock
 from ._domains import FEDERATING_ROLES, federation_config
 from ._errors import GraphError
-from ._faults import Fault, Latency
+from ._faults import Fault, Faults, Latency
 from ._model import GROUP_DEFAULTS, USER_DEFAULTS, full_copy
 from ._passwords import PasswordWrites, matches, strong_password
 from ._permissions import ROLE_TEMPLATE_IDS
@@ -83,7 +83,7 @@ class SimTenant:
         self.federation: dict[str, dict[str, Any]] = {}
         self._throttle = ThrottleConfig()
         self.throttler = Throttler(self._throttle)
-        self._faults: list[Fault] = []
+        self.faults = Faults()  # injected faults (see _faults)
         self._stats_lock = threading.Lock()
         self._stats: Counter[str] = Counter()
         self._by_status: Counter[int] = Counter()
@@ -163,32 +163,24 @@ class SimTenant:
         (``after``: once the request was handled).
         ``method="*"`` matches any method; the path includes "/v1.0". A fault for the same method
         and prefix replaces the one before; ``times=0`` just removes it."""
-        fault = Fault(
-            method.upper(), path_prefix.lower(), status, times, retry_after, code, message, after
+        self.faults.put(
+            Fault(
+                method.upper(),
+                path_prefix.lower(),
+                status,
+                times,
+                retry_after,
+                code,
+                message,
+                after,
+            )
         )
-        with self._stats_lock:
-            self._faults = [
-                f
-                for f in self._faults
-                if (f.method, f.path_prefix) != (fault.method, fault.path_prefix)
-            ]
-            if times > 0:
-                self._faults.append(fault)
 
     def take_fault(self, method: str, path: str) -> Fault | None:
-        lowered = path.lower()
-        with self._stats_lock:
-            for fault in self._faults:
-                if fault.method in ("*", method.upper()) and lowered.startswith(fault.path_prefix):
-                    fault.remaining -= 1
-                    if fault.remaining <= 0:
-                        self._faults.remove(fault)
-                    return fault
-        return None
+        return self.faults.take(method, path)
 
     def clear_faults(self) -> None:
-        with self._stats_lock:
-            self._faults.clear()
+        self.faults.clear()
 
     def stats_add(self, key: str, count: int = 1) -> None:
         with self._stats_lock:
