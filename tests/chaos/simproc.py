@@ -19,11 +19,12 @@ Commands (what a test needs of the tenant's portal side and of its records):
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 import uuid
 from pathlib import Path
 from typing import Any
+
+from credsync.testing.line_child import LineChild
 
 
 def _answer(sim: Any, tenant: Any, line: str) -> Any:
@@ -71,48 +72,11 @@ def main() -> int:
     return 0
 
 
-class SimProcess:
+class SimProcess(LineChild):
     """``simproc.py`` started with this interpreter; :attr:`info` its tenant's facts."""
 
     def __init__(self, home: Path) -> None:
-        self.home = home
-        self.proc = subprocess.Popen(
-            [sys.executable, __file__], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
-        )
-        self.info: dict[str, Any] = self._line()
-
-    def _line(self) -> Any:
-        assert self.proc.stdout is not None
-        line = self.proc.stdout.readline()
-        if not line:
-            raise RuntimeError("the simulator process stopped")
-        return json.loads(line)
-
-    def ask(self, command: str, data: Any = None) -> Any:
-        assert self.proc.stdin is not None
-        path = None
-        if data is not None:
-            path = self.home / f"sim-{uuid.uuid4().hex[:8]}.json"
-            path.write_text(json.dumps(data))
-            command = f"{command} {path}"
-        self.proc.stdin.write(command + "\n")
-        self.proc.stdin.flush()
-        try:
-            return self._line()
-        finally:
-            if path is not None:
-                path.unlink()
-
-    def close(self) -> None:
-        if self.proc.stdin:
-            self.proc.stdin.close()
-        try:
-            self.proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        if self.proc.stdout:
-            self.proc.stdout.close()
+        super().__init__([sys.executable, __file__], home)
 
 
 if __name__ == "__main__":
