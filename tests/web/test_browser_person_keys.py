@@ -14,7 +14,7 @@ import pytest
 
 from .conftest import Dashboard, served
 from .test_browser import browser, shot
-from .test_browser_person_sign_in import PASSWORD, _page, _password, _person, code
+from .test_browser_person_sign_in import PASSWORD, _enrolled, _page, _password, _person
 from .test_browser_webauthn import virtual_authenticator
 
 __all__ = ["browser"]  # the fixture, shared with test_browser.py
@@ -32,12 +32,7 @@ def test_a_person_adds_a_key_then_signs_in_with_it(browser: Any, dashboard: Dash
     page = _page(browser)
     cdp, authenticator = virtual_authenticator(page)
 
-    _password(page, url, client, username, PASSWORD)
-    page.wait_for_url(f"{url}/my/{client}/sign-in/enrol?next=**")
-    secret = page.locator("#mfa-secret").inner_text().strip()
-    page.get_by_label("The code the app shows now").fill(code(secret))
-    page.get_by_role("button", name="Turn on and sign in").click()
-    page.wait_for_url(f"{url}/my/{client}/")
+    _enrolled(page, url, client, username)
 
     page.goto(f"{url}/my/{client}/keys")
     page.get_by_text("You have no security keys.").wait_for()

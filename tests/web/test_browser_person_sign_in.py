@@ -64,6 +64,18 @@ def _password(page: Any, url: str, client: str, username: str, password: str) ->
     page.get_by_role("button", name="Sign in").click()
 
 
+def _enrolled(page: Any, url: str, client: str, username: str) -> str:
+    """Signed in with the password, an authenticator app turned on at the prompt, on the
+    portal's home: the app's secret."""
+    _password(page, url, client, username, PASSWORD)
+    page.wait_for_url(f"{url}/my/{client}/sign-in/enrol?next=**")
+    secret: str = page.locator("#mfa-secret").inner_text().strip()
+    page.get_by_label("The code the app shows now").fill(code(secret))
+    page.get_by_role("button", name="Turn on and sign in").click()
+    page.wait_for_url(f"{url}/my/{client}/")
+    return secret
+
+
 def code(secret: str, offset: int = 0) -> str:
     return pyotp.TOTP(secret).at(time.time() + 30 * offset)
 
