@@ -19,7 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 from collections.abc import Generator, Iterator
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import IO, Any
 
@@ -51,15 +51,7 @@ class BackupSummary:
     size_bytes: int
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "path": self.path,
-            "created_at": self.created_at.isoformat(),
-            "schema_revision": self.schema_revision,
-            "tables": self.tables,
-            "rows": self.rows,
-            "audit_head_seq": self.audit_head_seq,
-            "size_bytes": self.size_bytes,
-        }
+        return {**asdict(self), "created_at": self.created_at.isoformat()}
 
 
 @dataclass(frozen=True)
@@ -75,17 +67,7 @@ class RestoreSummary:
     audit_chain_ok: bool
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "database": self.database,
-            "created_at": self.created_at,
-            "created_by": self.created_by,
-            "backup_revision": self.backup_revision,
-            "schema_revision": self.schema_revision,
-            "tables": self.tables,
-            "rows": self.rows,
-            "audit_entries": self.audit_entries,
-            "audit_chain_ok": self.audit_chain_ok,
-        }
+        return asdict(self)
 
 
 class Backups:
