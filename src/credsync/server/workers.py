@@ -118,18 +118,21 @@ class Supervisor:
                 os.kill(pid, sig)
 
     def _watch(self) -> int:
+        """Polled (a tenth of a second): a signal only sets a flag, and the loop must notice
+        ``KILL_AFTER`` passing even while no child stops."""
         status = 0
         kill_at: float | None = None
         while self._children:
+            now = time.monotonic()
             if self._stopping and kill_at is None:
-                kill_at = time.monotonic() + KILL_AFTER
-            pid, code = self._reap(kill_at)
-            if pid == -1:
-                continue
-            if pid == 0:  # KILL_AFTER passed
+                kill_at = now + KILL_AFTER
+            if kill_at is not None and now >= kill_at:
                 log.warning("serve: processes running %.0f s after SIGTERM: killed", KILL_AFTER)
                 self._signal_all(signal.SIGKILL)
-                kill_at = time.monotonic() + 3600
+                kill_at = now + 3600
+            pid, code = os.waitpid(-1, os.WNOHANG)
+            if not pid:
+                time.sleep(0.1)
                 continue
             child = self._children.pop(pid, None)
             if child is None or self._stopping:
@@ -144,20 +147,6 @@ class Supervisor:
                 continue
             self._fork(child.role)
         return status
-
-    def _reap(self, kill_at: float | None) -> tuple[int, int]:
-        """The next child that stopped (pid, wait status); (0, 0) once ``kill_at`` passed.
-        Polled (a tenth of a second): a signal only sets a flag, and the wait must notice
-        ``kill_at`` even while no child stops."""
-        while True:
-            pid, code = os.waitpid(-1, os.WNOHANG)
-            if pid:
-                return pid, code
-            if kill_at is not None and time.monotonic() >= kill_at:
-                return 0, 0
-            if self._stopping and kill_at is None:
-                return -1, 0  # the caller sets kill_at
-            time.sleep(0.1)
 
     def _fork(self, role: str) -> None:
         sys.stdout.flush()
