@@ -1,8 +1,8 @@
 """Scenario 2: the DC stopped mid-run and restarted, and the DC answering slowly, played by
-:class:`.proxy.ChaosProxy` between credsync and the shared DC's LDAPS port (the DC itself is
-shared with other people's tests and is never stopped). A ``credsync agent`` process pushes
-one password change per account; the test counts the writes on the DC itself (not through
-the proxy) as scenario 1 does."""
+:class:`credsync.testing.fault_proxy.FaultProxy` between credsync and the shared DC's LDAPS
+port (the DC itself is shared with other people's tests and is never stopped). A
+``credsync agent`` process pushes one password change per account; the test counts the
+writes on the DC itself (not through the proxy) as scenario 1 does."""
 
 from __future__ import annotations
 
@@ -13,18 +13,18 @@ import sqlalchemy as sa
 
 from agent_procs import Agents
 from credsync.storage.tables import sync_queue
+from credsync.testing.fault_proxy import FaultProxy
 from credsync.types import SyncMode
 from sync.helpers import SyncWorld, update_directory
 
 from .ad import binds, password_versions, pwd_last_set
 from .agents import queue_rows
 from .figures import Figure, Stopwatch, record
-from .proxy import ChaosProxy
 
 ACCOUNTS = 30
 
 
-def _world(adw: SyncWorld, proxy: ChaosProxy, count: int) -> tuple[list[Any], list[Any]]:
+def _world(adw: SyncWorld, proxy: FaultProxy, count: int) -> tuple[list[Any], list[Any]]:
     update_directory(adw.vault, adw.admin, adw.directory, url=proxy.url)
     users = [adw.ad.create_user() for _ in range(count)]
     creds = [adw.add(u, mode=SyncMode.ENFORCE) for u in users]
@@ -59,7 +59,7 @@ def _count(adw: SyncWorld, users: list[Any], before: dict[str, int], wanted: lis
 
 
 def test_the_dc_stopped_mid_run_and_restarted(adw: SyncWorld, agents: Agents) -> None:
-    proxy = ChaosProxy(("127.0.0.1", 636))
+    proxy = FaultProxy(("127.0.0.1", 636))
     try:
         users, creds = _world(adw, proxy, ACCOUNTS)
         before = password_versions(adw.ad, [u.dn for u in users])
@@ -104,7 +104,7 @@ def test_the_dc_stopped_mid_run_and_restarted(adw: SyncWorld, agents: Agents) ->
 
 
 def test_the_dc_answering_slowly(adw: SyncWorld, agents: Agents) -> None:
-    proxy = ChaosProxy(("127.0.0.1", 636))
+    proxy = FaultProxy(("127.0.0.1", 636))
     count = 10
     try:
         users, creds = _world(adw, proxy, count)

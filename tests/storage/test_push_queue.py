@@ -98,6 +98,43 @@ def test_a_claimed_push_is_not_claimed_again_until_its_claim_expires(world: Vaul
     assert [r.id for r in q.rows()] == [again[1].id]
 
 
+def test_a_directory_another_agent_holds_claims_in_is_left_to_it(world: VaultWorld) -> None:
+    """Agent 2 takes none of directory 0's rows while agent 1 holds live claims there (its
+    run would only wait for agent 1's), but those of directory 1; once agent 1's claims have
+    expired, directory 0's remaining rows are anyone's."""
+    q = build(world, creds=3)
+    for cred in range(3):
+        with world.db.write() as conn:
+            push_queue.enqueue(conn, q.creds[cred], [q.directories[0]], 2, NOW)
+    first = q.claim("agent-1", limit=1)
+    assert [c.directory_id for c in first] == [q.directories[0]]
+    q.enqueue(0, version=3)  # both directories
+    second = q.claim("agent-2")
+    assert {c.directory_id for c in second} == {q.directories[1]}
+    assert len(q.claim("agent-1")) == 3  # its own directory's rest (its claims don't stop it)
+    expired = NOW + LEASE + dt.timedelta(seconds=1)
+    later = q.claim("agent-3", at=expired)
+    assert {c.directory_id for c in later} == set(q.directories)
+
+
+def test_a_renewed_claim_holds_until_its_new_end_and_only_its_holder_renews(
+    world: VaultWorld,
+) -> None:
+    q = build(world, directories=1)
+    q.enqueue(0)
+    q.enqueue(1)
+    claimed = [c.id for c in q.claim("agent-1")]
+    renewed_until = NOW + 2 * LEASE
+    with world.db.write() as conn:
+        assert push_queue.renew(conn, "agent-1", claimed, renewed_until) == 2
+        assert push_queue.renew(conn, "agent-2", claimed, NOW + 5 * LEASE) == 0
+        push_queue.ack(conn, claimed[:1])
+        assert push_queue.renew(conn, "agent-1", claimed, renewed_until) == 1  # acked: gone
+    assert q.claim("agent-2", NOW + LEASE + dt.timedelta(seconds=1)) == []
+    again = q.claim("agent-2", renewed_until + dt.timedelta(seconds=1))
+    assert [c.id for c in again] == claimed[1:]
+
+
 def test_a_released_push_waits_without_counting_an_attempt(world: VaultWorld) -> None:
     q = build(world, directories=1)
     q.enqueue(0)

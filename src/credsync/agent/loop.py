@@ -4,7 +4,9 @@
   as the change; see :mod:`credsync.storage.push_queue`). The agent polls it (default every
   0.2 s; a relay queued in the same process wakes it as soon as it is committed), claims
   due rows with a lease (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, the single writer lock
-  on SQLite), and runs a ``push`` run for just those credentials. Done rows are
+  on SQLite; LEASE seconds, renewed while it works on them; none of a directory another
+  agent holds claims in), and runs a ``push`` run for just those credentials, up to
+  PARALLEL_DIRECTORIES directories at once. Done rows are
   deleted; rows whose run failed (the directory unreachable, refusing TLS or our bind; the
   database away) go back with a backoff, and are given up after ``GIVE_UP_AFTER`` failures
   (about a day). A push that can't be made at all (its secret does not decrypt, a bug) is
@@ -86,7 +88,11 @@ __all__ = ["Agent"]
 
 log = logging.getLogger("credsync.agent")
 
-LEASE = dt.timedelta(seconds=120)  # how long a claim on queued pushes holds
+# How long a claim on queued pushes holds, renewed every RENEW_SECONDS while its rows are
+# worked on: a killed agent's claims are free for others this soon (docs/scale-out.md).
+LEASE = dt.timedelta(seconds=30)
+RENEW_SECONDS = 10.0
+PARALLEL_DIRECTORIES = 4  # directories one agent pushes to at once
 MAX_BACKOFF = 3600.0  # seconds: the longest wait between periodic runs of a failing directory
 CLAIM_BATCH = 200
 BUSY_RETRY = 2.0  # seconds before queued pushes for a directory busy elsewhere are tried again
@@ -273,7 +279,7 @@ class Agent:
     def _claim(self) -> dict[str, list[tuple[int, str]]]:
         """Due queue rows claimed for this agent: directory id -> [(row id, credential id)]
         (none of a directory whose periodic run this agent has under way)."""
-        running = [d for d, task in self._periodic.items() if not task.done()]
+        running = [d for d, task in list(self._periodic.items()) if not task.done()]
         only = self._only()
         if only is None:
             running += self._elsewhere()
@@ -293,12 +299,40 @@ class Agent:
         return claimed
 
     async def drain_queue(self) -> int:
-        """Push what is queued; returns how many queue rows were handled."""
-        handled = 0
-        for directory_id, entries in self._claim().items():
-            handled += len(entries)
-            await self._push(directory_id, entries)
-        return handled
+        """Push what is claimed, up to PARALLEL_DIRECTORIES directories at once, the claims
+        renewed meanwhile; returns how many queue rows were handled."""
+        claimed = await asyncio.to_thread(self._claim)
+        if not claimed:
+            return 0
+        ids = [e[0] for entries in claimed.values() for e in entries]
+        gate = asyncio.Semaphore(PARALLEL_DIRECTORIES)
+
+        async def push(directory_id: str, entries: list[tuple[int, str]]) -> None:
+            async with gate:
+                await self._push(directory_id, entries)
+
+        keep = asyncio.create_task(self._keep_claims(ids), name="credsync-claims")
+        try:
+            await asyncio.gather(*(push(d, e) for d, e in claimed.items()))
+        finally:
+            keep.cancel()
+            await asyncio.gather(keep, return_exceptions=True)
+        return len(ids)
+
+    async def _keep_claims(self, ids: list[int]) -> None:
+        """The claims on ``ids`` renewed every RENEW_SECONDS while they are worked on (rows
+        done meanwhile are gone; a failure is logged: the claim then expires, and the row
+        may be claimed again by another agent, whose run waits for the directory's lease)."""
+        while True:
+            await asyncio.sleep(RENEW_SECONDS)
+            try:
+                await asyncio.to_thread(self._renew, ids)
+            except CredsyncError as exc:
+                log.warning("claims on queued pushes were not renewed: %s", exc)
+
+    def _renew(self, ids: list[int]) -> None:
+        with self._db.write() as conn:
+            push_queue.renew(conn, self._name, ids, self._clock() + LEASE)
 
     async def _push(self, directory_id: str, entries: list[tuple[int, str]]) -> None:
         jobs = await asyncio.to_thread(

@@ -48,8 +48,8 @@ class RunOut(RunJson):
 
     item_count: int
     heartbeat_at: NotRequired[Timestamp | None]
-    """The run's last sign of life: written at least every 15 s while it runs; a run silent
-    for 2 minutes was abandoned (it shows, and is then stored, as aborted)."""
+    """The run's last sign of life: written at least every 10 s while it runs; a run silent
+    for a minute was abandoned (it shows, and is then stored, as aborted)."""
     items: NotRequired[list[ItemReportJson] | None]
     """The per-object report (or its first page)."""
     next_items_cursor: NotRequired[str | None]

@@ -7,8 +7,12 @@ A row is one credential's secret version for one directory, delivered at least o
   to the same directory that was given up is replaced: the newer change is tried afresh.
 - :func:`claim`: due rows, not given up, not held by a live claim, are claimed for ``lease``
   (``SELECT ... FOR UPDATE SKIP LOCKED`` on PostgreSQL, so agents sharing a database take
-  different rows; on SQLite the write transaction is the lock). A claim whose holder stopped
-  expires, and the row is claimed again.
+  different rows; on SQLite the write transaction is the lock). Rows of a directory that
+  another holder has live claims in are left to it: one run at a time acts on a directory,
+  so a second agent's claims there would only wait for the first one's run. A claim whose
+  holder stopped expires, and the row is claimed again.
+- :func:`renew`: the holder extends its live claims while it works on them (a claim lasts
+  a short lease, so that a stopped holder's rows are taken over soon).
 - :func:`ack`: done (pushed, or nothing left to push): the row goes.
 - :func:`release`: back to the queue unclaimed, due at a given time, nothing counted (the
   directory was busy with a run elsewhere).
@@ -53,6 +57,7 @@ __all__ = [
     "given_up_credentials",
     "of_credential",
     "release",
+    "renew",
     "retry_later",
     "settle",
 ]
@@ -113,7 +118,12 @@ def claim(
     only_directories: Collection[str] | None = None,
 ) -> list[Claimed]:
     """Up to ``limit`` due rows, the oldest first, claimed for ``owner`` until ``now +
-    lease`` (none of ``skip_directories``; with ``only_directories``, none of another)."""
+    lease`` (none of ``skip_directories``, none of a directory another holder has live claims
+    in; with ``only_directories``, none of another)."""
+    held = _T.alias("held")
+    held_elsewhere = sa.select(held.c.directory_id).where(
+        held.c.claimed_until >= now, held.c.claimed_by != owner
+    )
     query = (
         sa.select(*columns_for(Claimed, _T))
         .where(
@@ -121,6 +131,7 @@ def claim(
             _T.c.not_before <= now,
             sa.or_(_T.c.claimed_until.is_(None), _T.c.claimed_until < now),
             _T.c.directory_id.not_in(list(skip_directories)),
+            _T.c.directory_id.not_in(held_elsewhere),
         )
         .order_by(_T.c.id)
         .limit(limit)
@@ -137,6 +148,21 @@ def claim(
             .values(claimed_by=owner, claimed_until=now + lease)
         )
     return claimed
+
+
+def renew(
+    conn: Connection, owner: str, ids: Sequence[int], until: dt.datetime
+) -> int:
+    """``owner``'s live claims among ``ids`` extended to ``until``; how many (a row acked,
+    released or claimed by another since is left as it is)."""
+    renewed = 0
+    for start in range(0, len(ids), _IN_LIST):
+        renewed += conn.execute(
+            _T.update()
+            .where(_T.c.id.in_(list(ids[start : start + _IN_LIST])), _T.c.claimed_by == owner)
+            .values(claimed_until=until)
+        ).rowcount
+    return renewed
 
 
 def ack(conn: Connection, ids: Sequence[int]) -> None:

@@ -64,9 +64,13 @@ __all__ = [
 
 log = logging.getLogger("credsync.sync")
 
-HEARTBEAT_SECONDS = 15.0  # a run under way writes its heartbeat at least this often
-STALE_AFTER = dt.timedelta(minutes=2)  # no heartbeat for this long: the run was abandoned
-SWEEP_SECONDS = 30.0  # how often the agent (or a server without one) sweeps abandoned runs
+# A run under way writes its heartbeat at least every HEARTBEAT_SECONDS; one silent for
+# STALE_AFTER (six missed beats) was abandoned, and the agent (or a server without one) sweeps
+# such runs every SWEEP_SECONDS. Together they bound how long a killed process's directory
+# stays held: STALE_AFTER + SWEEP_SECONDS (docs/scale-out.md).
+HEARTBEAT_SECONDS = 10.0
+STALE_AFTER = dt.timedelta(seconds=60)
+SWEEP_SECONDS = 10.0
 
 
 def owner() -> str:

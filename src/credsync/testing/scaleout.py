@@ -225,6 +225,11 @@ class ScaleWorld:
                 raise RuntimeError(f"run {report.id} ended {report.state}: {report.message}")
         return reports
 
+    def point_at(self, url: str) -> None:
+        """Every directory's address changed to ``url`` (a proxy in front of the DC)."""
+        for name in self.directories:
+            self.vault.directories.update(self.admin, name, DirectoryInput.of({"url": url}))
+
     def queue_wave(self) -> None:
         """Every credential's password changed once (its push queued with it)."""
         self.waves += 1

@@ -33,7 +33,7 @@ __all__ = [
 
 RUN_POLL_MAX = 2.0  # seconds between two looks at a run under way, at most
 # A run the server shows unchanged (no heartbeat, no item, same state) for this long is given
-# up on (a run silent for 2 minutes is abandoned: the server shows it aborted by then).
+# up on (a run silent for a minute is abandoned: the server shows it aborted by then).
 RUN_SILENT_MAX = 180.0
 
 

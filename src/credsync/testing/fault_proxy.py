@@ -1,12 +1,15 @@
-"""An asyncio TCP proxy of the test's own between credsync and the shared DC's LDAPS port,
-in a thread of its own (its own event loop): the DC is shared with other people's tests, so
-it is never stopped; this proxy plays its faults for the one directory that points at it.
+"""A TCP proxy between credsync and a server (the shared DC's LDAPS port), in a thread of its
+own (its own event loop), for the chaos tests and the scale-out benchmark: the DC is shared
+with other people's tests, so it is never stopped; this proxy plays its faults for the
+directories that point at it.
 
 - :meth:`stop`: "the DC stopped": every open connection is reset (RST, SO_LINGER 0) and new
   ones are refused (the listening socket is closed);
 - :meth:`start`: "the DC restarted": it accepts again;
-- :attr:`latency`: "the DC answering slowly": every chunk read from either side waits that
-  many seconds before it is sent on (each direction keeps its order).
+- :attr:`latency`: "the DC answering slowly", or a directory across a WAN link: every chunk
+  read from either side is sent on that many seconds after it arrived (each direction keeps
+  its order; chunks in flight overlap, as on a link: a delay line, not a queue that waits
+  ``latency`` per chunk).
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from concurrent.futures import Future
 from typing import Any
 
 
-class ChaosProxy:
+class FaultProxy:
     def __init__(self, target: tuple[str, int]) -> None:
         self.target = target
         self.latency = 0.0
@@ -95,13 +98,28 @@ class ChaosProxy:
             w.close()
 
     async def _pipe(self, src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
-        try:
-            while data := await src.read(65536):
-                if self.latency:
-                    await asyncio.sleep(self.latency)
+        line: asyncio.Queue[tuple[float, bytes]] = asyncio.Queue()
+        loop = asyncio.get_running_loop()
+
+        async def deliver() -> None:
+            while True:
+                due, data = await line.get()
+                if not data:
+                    return
+                wait = due - loop.time()
+                if wait > 0:
+                    await asyncio.sleep(wait)
                 dst.write(data)
                 await dst.drain()
+
+        sender = asyncio.create_task(deliver())
+        try:
+            while data := await src.read(65536):
+                line.put_nowait((loop.time() + self.latency, data))
+            line.put_nowait((loop.time(), b""))
+            await sender
         finally:
+            sender.cancel()
             if not dst.is_closing():
                 with contextlib.suppress(OSError, RuntimeError):
                     dst.write_eof()
