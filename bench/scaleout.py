@@ -3,8 +3,8 @@
     python bench/scaleout.py [--quick] [--directories N] [--accounts N] [--latency MS]
 
 On a throwaway PostgreSQL server of its own, a vault with N Active Directory directories
-(default 4, an OU of its own each on the machine's Samba DC, a client each) of M linked
-accounts each (default 250; enforce, confirmed), it measures, in the same run:
+(default 12, an OU of its own each on the machine's Samba DC, a client each) of M linked
+accounts each (default 84: 1,008 in all; enforce, confirmed), it measures, in the same run:
 
 1. Throughput, the DC near: every credential's password changed once (one queued push
    each), then 1 agent process started and timed until the queue is empty: the baseline.
@@ -13,9 +13,11 @@ accounts each (default 250; enforce, confirmed), it measures, in the same run:
    empty. The Samba DC, PostgreSQL and the agents share this machine's 2 cores, and the DC
    writes one password at a time: here that is what bounds both, not the agents.
 2. Throughput, the DC across a link: the same two measurements with every directory reached
-   through a proxy that delays each packet ``--latency`` ms each way (default 20: a 40 ms
-   round trip, a customer's site across a WAN), where an agent waits on the directory, as
-   agents serving customers' sites do.
+   through a proxy that delays each packet ``--latency`` ms each way (default 50: a 100 ms
+   round trip, customers' sites across a WAN), where an agent waits on its directories, as
+   agents serving customers' sites do. An agent pushes to 4 directories at once (one run
+   each, one password write at a time on the directory's connection), so 3 agents work on
+   12 directories at once where 1 works on 4.
 3. Takeover: the same with 3 agents (the DC near), one (started first) killed -9 once the
    other two run while it holds claimed pushes; the time from the kill to the first, and to
    the last, of its claimed pushes done by another agent. It is bounded by the leases (the
@@ -149,13 +151,13 @@ def dc_address(facts: SambaFacts) -> tuple[str, int]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--directories", type=int, default=4)
-    parser.add_argument("--accounts", type=int, default=250)
-    parser.add_argument("--latency", type=float, default=20.0, help="ms each way (default 20)")
+    parser.add_argument("--directories", type=int, default=12)
+    parser.add_argument("--accounts", type=int, default=84)
+    parser.add_argument("--latency", type=float, default=50.0, help="ms each way (default 50)")
     parser.add_argument("--time-limit", type=int, default=2400)
     args = parser.parse_args()
     if args.quick:
-        args.directories, args.accounts = 2, 20
+        args.directories, args.accounts = 6, 10
     c.header("scaleout: agent processes on one PostgreSQL, pushing to Samba AD", args.quick)
     c.time_limit(args.time_limit)
     verdicts = c.Verdicts("scaleout")

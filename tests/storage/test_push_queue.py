@@ -117,6 +117,25 @@ def test_a_directory_another_agent_holds_claims_in_is_left_to_it(world: VaultWor
     assert {c.directory_id for c in later} == set(q.directories)
 
 
+def test_a_claim_of_several_directories_takes_the_oldest_rows_of_each(world: VaultWorld) -> None:
+    """With ``directories``, up to ``limit`` rows of each of that many directories, those
+    whose oldest due row is oldest first: one agent works on several directories at once."""
+    q = build(world, creds=3, directories=3)
+    for cred in range(3):  # directory 2's rows first, then 1's, then 0's
+        for d in (2, 1, 0):
+            with world.db.write() as conn:
+                push_queue.enqueue(conn, q.creds[cred], [q.directories[d]], 2, NOW)
+    with world.db.write() as conn:
+        claimed = push_queue.claim(conn, owner="a", now=NOW, lease=LEASE, limit=2, directories=2)
+    by_directory: dict[str, list[str]] = {}
+    for c in claimed:
+        by_directory.setdefault(c.directory_id, []).append(c.credential_id)
+    assert by_directory == {
+        q.directories[2]: q.creds[:2],
+        q.directories[1]: q.creds[:2],
+    }
+
+
 def test_a_renewed_claim_holds_until_its_new_end_and_only_its_holder_renews(
     world: VaultWorld,
 ) -> None:

@@ -92,9 +92,9 @@ log = logging.getLogger("credsync.agent")
 # worked on: a killed agent's claims are free for others this soon (docs/scale-out.md).
 LEASE = dt.timedelta(seconds=30)
 RENEW_SECONDS = 10.0
-PARALLEL_DIRECTORIES = 4  # directories one agent pushes to at once
+PARALLEL_DIRECTORIES = 4  # directories one agent claims pushes of, and pushes to, at once
 MAX_BACKOFF = 3600.0  # seconds: the longest wait between periodic runs of a failing directory
-CLAIM_BATCH = 200
+CLAIM_BATCH = 200  # queued pushes claimed at once, of each directory
 BUSY_RETRY = 2.0  # seconds before queued pushes for a directory busy elsewhere are tried again
 SELECTIONS_SECONDS = 5.0  # how often the agent looks for saved import selections that are due
 OPERATOR_SYNC_SECONDS = 900.0  # between two syncs of the operators imported from the tenant
@@ -290,6 +290,7 @@ class Agent:
                 now=self._clock(),
                 lease=LEASE,
                 limit=CLAIM_BATCH,
+                directories=PARALLEL_DIRECTORIES,
                 skip_directories=running,
                 only_directories=only,
             )

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Collection, Sequence
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -114,33 +114,41 @@ def claim(
     now: dt.datetime,
     lease: dt.timedelta,
     limit: int,
+    directories: int | None = None,
     skip_directories: Collection[str] = (),
     only_directories: Collection[str] | None = None,
 ) -> list[Claimed]:
-    """Up to ``limit`` due rows, the oldest first, claimed for ``owner`` until ``now +
-    lease`` (none of ``skip_directories``, none of a directory another holder has live claims
-    in; with ``only_directories``, none of another)."""
+    """Due rows claimed for ``owner`` until ``now + lease``, the oldest first: up to ``limit``
+    rows; with ``directories``, up to ``limit`` rows of each of that many directories (those
+    with the oldest due rows), so that one holder works on several directories at once. None
+    of ``skip_directories``, none of a directory another holder has live claims in; with
+    ``only_directories``, none of another."""
     held = _T.alias("held")
     held_elsewhere = sa.select(held.c.directory_id).where(
         held.c.claimed_until >= now, held.c.claimed_by != owner
     )
-    query = (
-        sa.select(*columns_for(Claimed, _T))
-        .where(
-            _T.c.dead_at.is_(None),
-            _T.c.not_before <= now,
-            sa.or_(_T.c.claimed_until.is_(None), _T.c.claimed_until < now),
-            _T.c.directory_id.not_in(list(skip_directories)),
-            _T.c.directory_id.not_in(held_elsewhere),
-        )
-        .order_by(_T.c.id)
-        .limit(limit)
-    )
+    due = [
+        _T.c.dead_at.is_(None),
+        _T.c.not_before <= now,
+        sa.or_(_T.c.claimed_until.is_(None), _T.c.claimed_until < now),
+        _T.c.directory_id.not_in(list(skip_directories)),
+        _T.c.directory_id.not_in(held_elsewhere),
+    ]
     if only_directories is not None:
-        query = query.where(_T.c.directory_id.in_(list(only_directories)))
-    if conn.dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True)
-    claimed = records(Claimed, conn.execute(query))
+        due.append(_T.c.directory_id.in_(list(only_directories)))
+    if directories is None:
+        claimed = _lock_due(conn, due, limit)
+    else:
+        oldest = (
+            sa.select(_T.c.directory_id)
+            .where(*due)
+            .group_by(_T.c.directory_id)
+            .order_by(sa.func.min(_T.c.id))
+            .limit(directories)
+        )
+        claimed = []
+        for directory_id in conn.execute(oldest).scalars().all():
+            claimed += _lock_due(conn, [*due, _T.c.directory_id == directory_id], limit)
     if claimed:
         conn.execute(
             _T.update()
@@ -150,9 +158,16 @@ def claim(
     return claimed
 
 
-def renew(
-    conn: Connection, owner: str, ids: Sequence[int], until: dt.datetime
-) -> int:
+def _lock_due(conn: Connection, due: list[Any], limit: int) -> list[Claimed]:
+    """Up to ``limit`` rows meeting ``due``, the oldest first, locked (``FOR UPDATE SKIP
+    LOCKED`` on PostgreSQL: rows another transaction is claiming are passed over)."""
+    query = sa.select(*columns_for(Claimed, _T)).where(*due).order_by(_T.c.id).limit(limit)
+    if conn.dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    return records(Claimed, conn.execute(query))
+
+
+def renew(conn: Connection, owner: str, ids: Sequence[int], until: dt.datetime) -> int:
     """``owner``'s live claims among ``ids`` extended to ``until``; how many (a row acked,
     released or claimed by another since is left as it is)."""
     renewed = 0
