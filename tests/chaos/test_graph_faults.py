@@ -7,7 +7,6 @@ of password writes per user counts what landed."""
 from __future__ import annotations
 
 import signal
-import time
 
 import pytest
 
@@ -47,10 +46,9 @@ def test_graph_faults_lose_and_double_nothing(
     log = ew.tenant.password_log
     before = {u.id: log.count(u.id) for u in users}
     # Graph's lastPasswordChangeDateTime is to the second, and a push whose answer was lost is
-    # settled by whether that stamp moved: a write landing in the same second as the users'
-    # creation could not be told from none and would be pushed again (a repeat of the same
-    # password; docs/chaos.md). The faulted pushes start in a later second.
-    time.sleep(1.05 - (time.time() % 1.0))
+    # settled by whether that stamp moved: a push in the second the user's password was set
+    # in waits for that second to pass (sync/stamps.py same_second_wait), or it could not be
+    # told from none and would be pushed again (docs/chaos.md). No wait here.
     ew.tenant.inject_fault(
         "PATCH", "/v1.0/users", status=status, times=times, retry_after=retry_after, after=after
     )

@@ -180,3 +180,30 @@ def test_force_change_leaves_a_must_change_account_in_sync() -> None:
 def test_disabled_accounts_are_flagged_first() -> None:
     item = check(cred(ENFORCE), entra(enabled=False))
     assert item.status is Status.ACCOUNT_DISABLED
+
+
+@pytest.mark.parametrize(
+    ("now_after_stamp", "waits"),
+    [
+        (0.0, True),  # the stamp's own second: wait for it to pass
+        (0.6, True),
+        (1.0, False),  # the next second already
+        (5.0, False),
+        (-0.8, True),  # the directory's clock a little ahead: wait for its second to pass
+        (-3.0, False),  # far ahead: the directory's clock is off, waiting would not help
+    ],
+)
+def test_a_push_waits_for_the_second_of_the_stamp_it_replaces(
+    now_after_stamp: float, waits: bool
+) -> None:
+    from credsync.sync.stamps import SAME_SECOND_WAIT_MAX, same_second_wait
+
+    stamp = dt.datetime(2026, 12, 7, 8, 0, 0, tzinfo=dt.UTC)
+    now = stamp.timestamp() + now_after_stamp
+    wait = same_second_wait(entra(changed=stamp), now)
+    if waits:
+        assert 0 < wait <= SAME_SECOND_WAIT_MAX + 0.05
+        assert int(now + wait) > int(stamp.timestamp())  # the write lands in a later second
+    else:
+        assert wait == 0.0
+    assert same_second_wait(Account(id="x", username="x"), now) == 0.0  # no stamp: no wait

@@ -19,13 +19,20 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any, Protocol
 
 from credsync import telemetry
-from credsync.connectors.base import Account, Connector, PasswordOptions, VerifyOutcome
+from credsync.connectors.base import (
+    Account,
+    Capability,
+    Connector,
+    PasswordOptions,
+    VerifyOutcome,
+)
 from credsync.errors import (
     AccountNotFound,
     ConnectorError,
@@ -36,6 +43,7 @@ from credsync.errors import (
     PolicyRejected,
 )
 from credsync.sync.model import Action, LinkState, Outcome, PlanItem, Status
+from credsync.sync.stamps import same_second_wait
 from credsync.sync.two_way import WAITING
 from credsync.types import Secret
 from credsync.vault.directories import Directory
@@ -189,6 +197,15 @@ class Executor:
     stopped: str | None = None  # why the rest of the run was not tried
     stop_status: Status = Status.SKIPPED
 
+    @property
+    def _stamp_only(self) -> bool:
+        """A push's outcome can only be settled by the password stamp (no bind)."""
+        capabilities = self.connector.capabilities
+        return (
+            Capability.PASSWORD_TIMESTAMP in capabilities
+            and Capability.VERIFY_BIND not in capabilities
+        )
+
     async def apply_all(self, items: list[PlanItem], secrets: Secrets) -> Applied:
         """``apply`` for each item, up to :data:`IN_FLIGHT` at once (a bind or a push is mostly
         waiting for the directory; a connector that batches its writes, such as Graph's, asks
@@ -293,6 +310,10 @@ class Executor:
             return Outcome(item, Status.SKIPPED, Action.SKIP, f"not pushed: {refused}")
         self.pushes += 1
         chunk.pushes += 1
+        if self._stamp_only:
+            wait = same_second_wait(account, time.time())
+            if wait:
+                await asyncio.sleep(wait)
         try:
             outcome = await self._sent(item, why, chunk, account, version, secret)
         except _STOPPING as exc:  # no answer: the intent stays, outcome unknown

@@ -19,12 +19,42 @@ from credsync.sync.model import (
     Status,
 )
 
-__all__ = ["BASELINE_TOLERANCE", "Item", "changed_by", "check_stamp", "when"]
+__all__ = [
+    "BASELINE_TOLERANCE",
+    "SAME_SECOND_WAIT_MAX",
+    "Item",
+    "changed_by",
+    "check_stamp",
+    "same_second_wait",
+    "when",
+]
 
 # A timestamp-only directory's first check: a password set in the directory up to this long
 # after the vault's was stored is taken as the same one (an operator generates a password in
 # the vault, then pastes it into the portal).
 BASELINE_TOLERANCE = dt.timedelta(minutes=10)
+
+
+# The longest a push to a timestamp-only directory waits for the second of the account's
+# password stamp to pass (see same_second_wait); a stamp further ahead of this machine's clock
+# is the directory's clock being off, which waiting would not help.
+SAME_SECOND_WAIT_MAX = 2.0
+
+
+def same_second_wait(account: Account, now: float) -> float:
+    """Seconds a push to ``account`` should wait (0: none), for a directory whose password
+    stamp is to the second and whose passwords can't be checked (Entra ID's
+    ``lastPasswordChangeDateTime``): a push whose outcome is lost is settled by whether the
+    stamp moved, and a push landing in the same second as the stamp it replaces would not move
+    it: it would be taken for not done and sent again. So the push waits until the stamp's
+    second is over (by ``now``, this machine's clock, ``time.time()``)."""
+    if account.password_changed_at is None:
+        return 0.0
+    over = int(account.password_changed_at.timestamp()) + 1.0
+    wait = over - now
+    if wait <= 0 or wait > SAME_SECOND_WAIT_MAX:
+        return 0.0
+    return wait + 0.05  # a margin for the clocks' difference within the second
 
 
 class Item(Protocol):
