@@ -8,10 +8,9 @@ accounts (4 directories of 250) changed 5 times, each change queued once the pre
 has been pushed: each account's password must be written exactly 5 times, which the
 version of ``unicodePwd`` and ``pwdLastSet`` in its replication metadata counts. Meanwhile
 "sync now" runs go through both servers' API every 2 seconds (each a run that pushes
-whatever its directory has pending). CI time: 29 minutes measured on the shared 2-core
-machine at load 10-15 (setting up 1,000 accounts took 12 of them: the Samba DC was starved);
-at least 2 minutes of it is the takeover of the killed agent's work (its run's lease and its
-claims last 2 minutes).
+whatever its directory has pending). The full size took 12 minutes on the 2-core machine at
+load 2-5 (setting up 1,000 accounts 3 of them; the takeover of the killed agent's work about
+80 s: its claims last 30 s, its run's lease a minute, then the sweep); see docs/scale-out.md.
 """
 
 from __future__ import annotations
@@ -38,13 +37,13 @@ from credsync.testing.scaleout import Proc, ScaleWorld, bind_works
 pytestmark = [pytest.mark.postgres, pytest.mark.samba, pytest.mark.slow]
 
 # The issue's size (4 x 250 accounts x 5 waves = 5,000 pushes) with CREDSYNC_SCALEOUT=full;
-# CI's run is 4 x 20 x 3 = 240 pushes with the same processes, kill -9 and restart: the full
-# size took 29 minutes on the loaded machine and has yet to pass whole (see the docstring).
+# CI's run is 4 x 20 x 3 = 240 pushes with the same processes, kill -9 and restart (the full
+# size takes 12 minutes, see the docstring).
 FULL = os.environ.get("CREDSYNC_SCALEOUT") == "full"
 DIRECTORIES = 4
 ACCOUNTS = 250 if FULL else 20  # per directory
 WAVES = 5 if FULL else 3
-DRAIN = 600.0  # seconds a wave may take at most (the takeover of a killed agent's work: ~2 min)
+DRAIN = 600.0  # seconds a wave may take at most (the takeover of a killed agent's work: ~80 s)
 
 
 def _free_port() -> int:
