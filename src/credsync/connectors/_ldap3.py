@@ -4,9 +4,14 @@ reopened when dropped, and the blocking operations every such connector makes.
 :class:`Ldap3Client` is the base of each kind's client (the connector's I/O seam). Every method
 blocks; the connectors call them through ``asyncio.to_thread``.
 
-* The **admin** connection (a :class:`Link`) is bound as the configured bind identity and does
-  every read and write, one call at a time (a lock). ``get_info=NONE`` everywhere: ldap3
-  otherwise reads the server's schema after each bind.
+* The **admin** connections (each a :class:`Link`) are bound as the configured bind identity,
+  each doing one call at a time (a lock). The first does what spans calls or follows a
+  cookie (paged searches, DirSync, a kind's own calls); one-shot searches and reads and the
+  writes take whichever of :data:`ADMIN_CONNECTIONS` is free, the first when it is (opened
+  only when calls overlap), so that a run's overlapping pushes (its 4 in flight) are not
+  queued behind each other on one connection: across a link of 100 ms a password write and
+  its read-back take two round trips, so one connection alone makes at most ~5 a second.
+  ``get_info=NONE`` everywhere: ldap3 otherwise reads the server's schema after each bind.
 * TLS always: ``ldaps://`` from the first byte, ``ldap://`` with StartTLS before any bind (a
   simple bind never goes out in clear), on the context of :mod:`._tls` (certificate and name
   checked by OpenSSL).
@@ -24,6 +29,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import queue
 import socket
 import threading
 from collections.abc import Callable, Sequence
@@ -39,6 +45,7 @@ from credsync.connectors.base import DirectoryConfig
 from credsync.errors import ConfigError
 
 __all__ = [
+    "ADMIN_CONNECTIONS",
     "DROPPED",
     "PAGED_OID",
     "Controls",
@@ -53,6 +60,7 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+ADMIN_CONNECTIONS = 4  # admin connections one client opens at most (see the module docstring)
 Entry = tuple[str, dict[str, list[bytes]]]  # (dn, raw attribute values)
 Controls = dict[str, bytes]  # response controls: OID -> raw value
 Changes = dict[str, list[tuple[str, list[Any]]]]  # ldap3's modify changes
@@ -199,6 +207,12 @@ class Ldap3Client:
         self.server_name = config.tls_server_name or self.endpoint.host
         self._context = make_context(config)
         self._admin = Link(self, bind=True)
+        # The admin connections for one-shot calls, the most recently used first (so that
+        # calls one after another keep using the first, warm one).
+        self._admins = [self._admin, *(Link(self, bind=True) for _ in range(ADMIN_CONNECTIONS - 1))]
+        self._idle_admins: queue.LifoQueue[Link] = queue.LifoQueue()
+        for link in reversed(self._admins):
+            self._idle_admins.put(link)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.config.url!r}, bind={self.config.bind_username!r})"
@@ -247,7 +261,15 @@ class Ldap3Client:
             )
             return entries(conn)
 
-        return self._admin.run(go)
+        return self._one_shot(go)
+
+    def _one_shot(self, fn: Callable[[Connection], T]) -> T:
+        """``fn`` on a free admin connection (see the module docstring)."""
+        link = self._idle_admins.get()
+        try:
+            return link.run(fn)
+        finally:
+            self._idle_admins.put(link)
 
     def search_with_controls(
         self, base: str, search_filter: str, attributes: Sequence[str], controls: Sequence[Any]
@@ -306,7 +328,7 @@ class Ldap3Client:
             found = entries(conn)
             return found[0] if found else None
 
-        return self._admin.run(go)
+        return self._one_shot(go)
 
     def bind_admin(self) -> None:
         """Open and bind the admin connection now (it is otherwise opened on first use)."""
@@ -343,4 +365,5 @@ class Ldap3Client:
             close_quietly(conn)
 
     def close(self) -> None:
-        self._admin.close()
+        for link in self._admins:
+            link.close()

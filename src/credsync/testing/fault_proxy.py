@@ -54,7 +54,7 @@ class FaultProxy:
         self._call(self._stop())
 
     def close(self) -> None:
-        self.stop()
+        self._call(self._shutdown())
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(10)
         self._loop.close()
@@ -73,6 +73,14 @@ class FaultProxy:
         for writer in list(self._writers):
             self._reset(writer)
         self._writers.clear()
+
+    async def _shutdown(self) -> None:
+        """Stopped, and every task of the proxy's loop ended (none left pending)."""
+        await self._stop()
+        tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
     def _reset(self, writer: asyncio.StreamWriter) -> None:
         sock = writer.get_extra_info("socket")

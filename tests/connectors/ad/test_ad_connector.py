@@ -4,6 +4,7 @@ connector passes (StartTLS, concurrent calls: ``tests/connectors/ldap3_cases.py`
 
 from __future__ import annotations
 
+import asyncio
 import re
 import socket
 import uuid
@@ -13,10 +14,12 @@ import pytest
 from ldap3 import MODIFY_REPLACE
 from ldap3.utils.conv import escape_filter_chars
 
+from credsync.connectors._ldap3 import ADMIN_CONNECTIONS
 from credsync.connectors.ad import ActiveDirectoryConnector
 from credsync.connectors.base import PasswordOptions, StepOutcome, TestStep, VerifyOutcome
 from credsync.errors import AccountNotFound, DirectoryAuthFailed, DirectoryDenied
 from credsync.testing.conformance import run, strong_password
+from credsync.testing.fault_proxy import FaultProxy
 from credsync.testing.samba import OuWorld
 from credsync.types import Secret
 
@@ -293,3 +296,40 @@ def test_filter_values_with_a_backslash_or_nul_are_escaped(ad_ou: OuWorld) -> No
     assert with_nul == "b\\5cs\\28l\\29\\2a\\00x"
     assert not conn.search(ad_ou.dn, f"(userPrincipalName={with_nul})", attributes=["1.1"])
     assert conn.result["description"] == "success"  # nothing found, and no malformed filter
+
+
+def test_overlapping_pushes_take_more_admin_connections(ad_ou: OuWorld) -> None:
+    """Through a link with latency (a proxy in front of the DC), reads one after another keep
+    to one admin connection; pushes made at once (as a run's 4 in flight) open more, up to
+    4, rather than wait behind each other on one; each push takes."""
+    world = AdWorld(ad_ou)
+    users = [world.create_user() for _ in range(8)]
+    proxy = FaultProxy(("127.0.0.1", 636))
+    proxy.latency = 0.02
+    conn = connector(ad_ou, url=f"ldaps://127.0.0.1:{proxy.port}")
+    passwords = [strong_password() for _ in users]
+
+    async def pushes() -> tuple[int, int, list[VerifyOutcome]]:
+        accounts = [await conn.get_account(u.id) for u in users]
+        one_after_another = proxy.accepted
+        done = await asyncio.gather(
+            *(
+                conn.set_password(a, Secret(p), PasswordOptions())
+                for a, p in zip(accounts, passwords, strict=True)
+            )
+        )
+        at_once = proxy.accepted
+        checks = [
+            (await conn.verify_password(a, Secret(p))).outcome
+            for a, p in zip(done, passwords, strict=True)
+        ]
+        return one_after_another, at_once, checks
+
+    try:
+        one_after_another, at_once, checks = run(pushes())
+        assert one_after_another == 1
+        assert 1 < at_once <= ADMIN_CONNECTIONS
+        assert checks == [VerifyOutcome.OK] * len(users)
+    finally:
+        run(conn.close())
+        proxy.close()
