@@ -59,6 +59,7 @@ from credsync.vault.directory_input import (
     options_of,
 )
 from credsync.vault.models import Timestamp, iso
+from credsync.vault.quarantine_defaults import vault_defaults
 from credsync.vault.validate import clean_name, name_key
 
 __all__ = [
@@ -127,6 +128,8 @@ class Directory:
     version: int
     created_at: dt.datetime
     updated_at: dt.datetime
+    # the vault-wide quarantine thresholds (credsync.vault.quarantine_defaults), when loaded
+    defaults: Mapping[str, int] = dataclasses.field(default_factory=dict)
 
     @property
     def descriptor(self) -> Kind[Any]:
@@ -148,11 +151,20 @@ class Directory:
         return self.settings.get(name)
 
     def option(self, name: str) -> int:
-        """The option's value (its default when not set; 0 for an option the kind lacks)."""
+        """The option's value: the directory's own, else the vault-wide one (the quarantine
+        thresholds), else its built-in default (0 for an option the kind lacks)."""
         if name in self.options:
             return self.options[name]
+        if name in self.defaults:
+            return self.defaults[name]
         spec = next((o for o in options_of(self.descriptor) if o.name == name), None)
         return spec.default if spec is not None else 0
+
+    def option_source(self, name: str) -> Literal["directory", "vault", "built-in"]:
+        """Where :meth:`option`'s value comes from."""
+        if name in self.options:
+            return "directory"
+        return "vault" if name in self.defaults else "built-in"
 
     def to_json(self) -> DirectoryJson:
         data = DirectoryJson(
@@ -182,7 +194,9 @@ class Directory:
         return cast(DirectoryJson, head | settings | data)
 
 
-def directory_model(row: Any) -> Directory:
+def directory_model(row: Any, defaults: Mapping[str, int] | None = None) -> Directory:
+    """The directory of a stored row; ``defaults``: the vault-wide thresholds
+    (:func:`~credsync.vault.quarantine_defaults.vault_defaults`), for its effective options."""
     return Directory(
         id=row.id,
         client_id=row.client_id,
@@ -203,6 +217,7 @@ def directory_model(row: Any) -> Directory:
         version=row.version,
         created_at=as_utc(row.created_at),
         updated_at=as_utc(row.updated_at),
+        defaults=dict(defaults or {}),
     )
 
 
@@ -319,7 +334,9 @@ class Directories:
                     "options": opts,
                 },
             )
-            return directory_model(find_directory_row(conn, directory_id, actor))
+            return directory_model(
+                find_directory_row(conn, directory_id, actor), vault_defaults(conn)
+            )
 
     @staticmethod
     def _bind_credential(conn: Connection, actor: Actor, ref: str, client_id: str) -> str:
@@ -363,8 +380,9 @@ class Directories:
         actor.require(Permission.VAULT_READ)
         with self._db.read() as conn:
             client_id = find_client_row(conn, client_ref, actor).id if client_ref else None
+            defaults = vault_defaults(conn)
             return [
-                shown_to(actor, directory_model(r))
+                shown_to(actor, directory_model(r, defaults))
                 for r in rows.list_rows(conn, client_id, actor.clients)
             ]
 
@@ -372,7 +390,8 @@ class Directories:
         """A directory by name or id, as the actor may see it (:func:`shown_to`)."""
         actor.require(Permission.VAULT_READ)
         with self._db.read() as conn:
-            return shown_to(actor, directory_model(find_directory_row(conn, ref, actor)))
+            row = find_directory_row(conn, ref, actor)
+            return shown_to(actor, directory_model(row, vault_defaults(conn)))
 
     def update(
         self,
@@ -443,7 +462,7 @@ class Directories:
                 client_id=row.client_id,
                 details=shown,
             )
-            return directory_model(find_directory_row(conn, row.id, actor))
+            return directory_model(find_directory_row(conn, row.id, actor), vault_defaults(conn))
 
     def remove(self, actor: Actor, ref: str) -> Directory:
         """Forget a directory with its links, account cache, runs and flags (the credentials
