@@ -83,8 +83,8 @@ def test_the_quarantine_page_decides_held_items(browser: Any, live_ad: Any) -> N
     assert binds(sw, users[2].dn, users[2].password)  # nothing sent
 
     # A mass disable in AD, held by the inbound threshold.
-    update_directory(sw.vault, sw.admin, sw.directory,
-                     options={"push_cap": 500, "inbound_cap": 2, "inbound_cap_percent": 0})  # fmt: skip
+    caps = {"push_cap": 500, "inbound_cap": 2, "inbound_cap_percent": 0}
+    update_directory(sw.vault, sw.admin, sw.directory, options=caps)
     for user in users[3:7]:
         sw.ad.admin.disable(user.dn)
     assert "4 links held in quarantine" in _run(sw).message
@@ -131,8 +131,9 @@ def test_the_quarantine_page_decides_held_items(browser: Any, live_ad: Any) -> N
     viewer.get_by_role("button", name="Sign in").click()
     expect(viewer.get_by_role("table", name="Held items")).to_contain_text(users[6].name)
     expect(viewer.get_by_role("main")).to_contain_text("Deciding needs vault.write")
-    for name in ("Approve the held pushes", "Discard the held pushes",
-                 "Restore… (dry run first)", "Accept the change", "Save the thresholds"):  # fmt: skip
+    buttons = ("Approve the held pushes", "Discard the held pushes", "Restore… (dry run first)",
+               "Accept the change", "Save the thresholds")  # fmt: skip
+    for name in buttons:
         expect(viewer.get_by_role("button", name=name)).to_have_count(0)
     shot(viewer, "quarantine-viewer")
     viewer.context.close()

@@ -23,7 +23,7 @@ from typing_extensions import TypedDict
 from credsync.errors import InvalidInput
 from credsync.storage import Database
 from credsync.storage import quarantine_defaults as rows
-from credsync.vault._time import utcnow
+from credsync.vault._time import as_utc, utcnow
 from credsync.vault.audit import AuditLog
 from credsync.vault.auth import Actor, Permission
 from credsync.vault.directory_input import COMMON_OPTIONS
@@ -126,7 +126,7 @@ def _json(found: Mapping[str, rows.DefaultRow]) -> QuarantineDefaultsJson:
             value=row.value if row is not None else BUILT_IN[name],
             vault=row.value if row is not None else None,
             built_in=BUILT_IN[name],
-            updated_at=iso(row.updated_at) if row is not None else None,
+            updated_at=iso(as_utc(row.updated_at)) if row is not None else None,
             updated_by=row.updated_by if row is not None else None,
         )
 

@@ -206,15 +206,16 @@ def defaults_group() -> None:
 
 
 def _defaults(data: Mapping[str, Any]) -> str:
-    rows = []
+    shown = {}
     for name in THRESHOLDS:
         one = data[name]
-        rows.append({"name": name, "value": one["value"],
-                     "source": "vault-wide" if one["vault"] is not None else "built-in",
-                     "built_in": one["built_in"], "by": one["updated_by"] or "-"})  # fmt: skip
-    columns = [("name", "Threshold"), ("value", "Value"), ("source", "From"),
-               ("built_in", "Built-in"), ("by", "Set by")]  # fmt: skip
-    return table(rows, columns)
+        where = (
+            f"vault-wide, set by {one['updated_by']}; built-in {one['built_in']}"
+            if one["vault"] is not None
+            else "built-in"
+        )
+        shown[name] = f"{one['value']} ({where})"
+    return details(shown, [(name, name) for name in THRESHOLDS])
 
 
 @defaults_group.command("show")
