@@ -87,4 +87,7 @@ def test_a_directory_takes_its_own_option_then_the_vault_wide_then_the_built_in(
         7, "vault")  # fmt: skip
     assert (directory.option("inbound_cap_percent"),
             directory.option_source("inbound_cap_percent")) == (20, "built-in")  # fmt: skip
-    assert directory.to_json()["options"]["inbound_cap"] == 7
+    shown = directory.to_json()
+    assert shown["options"]["inbound_cap"] == 7
+    assert {k: shown["options_from"][k] for k in ("push_cap", "inbound_cap", "interval")} == {
+        "push_cap": "directory", "inbound_cap": "vault", "interval": "built-in"}  # fmt: skip

@@ -18,8 +18,9 @@ and a percentage of the directory's links, whichever is crossed first:
 
 A linked account the run no longer finds is ``deleted``, unless it was **moved out of the
 directory's scope**: when the threshold is crossed and the connector can look objects up
-outside the scope (its ``deleted_objects`` capability: AD searches the whole domain by
-objectGUID), an account it finds live or disabled there is held as ``out_of_scope`` instead.
+outside the scope (its ``deleted_objects`` capability: a look-up by stable id beyond the
+scope), an account it finds live or disabled there is held as ``out_of_scope`` instead (a
+failed look-up holds them as ``deleted``, as a connector without the capability does).
 Those count under the same threshold (an OU moved away is a mass change too) and the reason
 says how many of each; restoring one does nothing in the directory (move it back in), accept
 releases it.
@@ -29,16 +30,19 @@ A directory's thresholds are its own options, else the vault-wide values
 which it crossed.
 
 A change is counted once: an account held in a state (``observed``: ``disabled``,
-``deleted``, ``stamp:<the password stamp>``) is not counted again in that state, decided or
-not, and while it is held every run skips it. The percentage only counts from
-:data:`PERCENT_FLOOR` changes on (three disabled accounts of ten are not a mass change).
+``deleted``, ``out_of_scope``, ``stamp:<the password stamp>``) is not counted again in that
+state (nor a deleted one as out of scope, or the other way round), decided or not, and
+while it is held every run skips it. The percentage only counts from :data:`PERCENT_FLOOR`
+changes on (three disabled accounts of ten are not a mass change).
 
-The functions here are pure but :func:`hold` (the rows, and one audit entry per run).
+The functions here are pure but :func:`hold` (the rows, and one audit entry per run),
+:func:`moved_out` (the connector's look-up) and :func:`screen` (both).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import uuid
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -46,6 +50,7 @@ from typing import cast
 
 from credsync.connectors.base import Account, Capability, Connector
 from credsync.connectors.deleted_objects import DeletedObjects
+from credsync.errors import ConnectorError
 from credsync.storage import quarantine as rows
 from credsync.sync.model import Action, LinkState, PlanItem, Status
 from credsync.vault.auth import Actor
@@ -67,6 +72,8 @@ __all__ = [
     "screen",
     "screen_inbound",
 ]
+
+log = logging.getLogger("credsync.sync")
 
 OUTBOUND = rows.OUTBOUND
 INBOUND = rows.INBOUND
@@ -234,7 +241,11 @@ async def moved_out(connector: Connector, ids: Sequence[str]) -> set[str]:
     when the connector cannot look objects up outside its scope."""
     if not ids or Capability.DELETED_OBJECTS not in connector.capabilities:
         return set()
-    found = await cast(DeletedObjects, connector).object_states(list(ids), [])
+    try:
+        found = await cast(DeletedObjects, connector).object_states(list(ids), [])
+    except ConnectorError as exc:  # held as deleted: restore's dry run reads them again
+        log.warning("could not tell moved accounts from deleted ones: %s", exc)
+        return set()
     return {s.object_id for s in found if s.state in ("live", "disabled")}
 
 

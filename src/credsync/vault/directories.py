@@ -96,6 +96,8 @@ class DirectoryJson(TypedDict):
     """"configured" when a CA is stored."""
     insecure_skip_verify: bool
     options: dict[str, int]
+    options_from: dict[str, str]
+    """Where each option's value comes from: directory, vault (vault-wide) or built-in."""
     incremental: bool
     """An incremental cursor is stored."""
     full_pass_at: Timestamp | None
@@ -162,9 +164,8 @@ class Directory:
 
     def option_source(self, name: str) -> Literal["directory", "vault", "built-in"]:
         """Where :meth:`option`'s value comes from."""
-        if name in self.options:
-            return "directory"
-        return "vault" if name in self.defaults else "built-in"
+        own, vault = name in self.options, name in self.defaults
+        return "directory" if own else "vault" if vault else "built-in"
 
     def to_json(self) -> DirectoryJson:
         data = DirectoryJson(
@@ -179,6 +180,7 @@ class Directory:
             ca="configured" if self.ca_pem else None,
             insecure_skip_verify=self.insecure_skip_verify,
             options={o.name: self.option(o.name) for o in options_of(self.descriptor)},
+            options_from={o.name: self.option_source(o.name) for o in options_of(self.descriptor)},
             incremental=self.cursor is not None,
             full_pass_at=iso(self.full_pass_at),
             account_count=self.account_count,
@@ -195,8 +197,7 @@ class Directory:
 
 
 def directory_model(row: Any, defaults: Mapping[str, int] | None = None) -> Directory:
-    """The directory of a stored row; ``defaults``: the vault-wide thresholds
-    (:func:`~credsync.vault.quarantine_defaults.vault_defaults`), for its effective options."""
+    """The directory of a stored row; ``defaults``: the vault-wide thresholds (vault_defaults)."""
     return Directory(
         id=row.id,
         client_id=row.client_id,
