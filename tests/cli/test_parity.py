@@ -664,6 +664,7 @@ CASES = [
     write("quarantine defaults set --push-cap-percent 101", 2),  # names --push-cap-percent
     write("quarantine defaults set --inbound-cap -1", 2),
     write("quarantine defaults set", 2),  # nothing to set
+    write("quarantine defaults set --push-cap 5 --unset push_cap", 2),
     write("quarantine defaults set --inbound-cap 50", 3, who="bob"),  # not an admin
     write("quarantine defaults set --inbound-cap 50", 3, who="viewer"),
     # -- the group export (the tenant is both sides': only what writes nothing to it) -------

@@ -14,7 +14,7 @@ import click
 from credsync.cli.fields import flag_names
 from credsync.cli.output import details, emit, json_option, table, when
 from credsync.cli.runtime import runtime
-from credsync.errors import SyncAborted
+from credsync.errors import InvalidInput, SyncAborted
 from credsync.vault.quarantine_defaults import THRESHOLDS
 
 __all__ = ["quarantine_group"]
@@ -254,6 +254,9 @@ def defaults_set(ctx: click.Context, /, unset: tuple[str, ...], as_json: bool,
       credsync quarantine defaults set --unset push_cap
     """
     given: dict[str, int | None] = {k: v for k, v in values.items() if v is not None}
+    both = sorted(set(given) & set(unset))
+    if both:
+        raise InvalidInput(f"{both[0]}: give a value or --unset it, not both", field=both[0])
     given.update(dict.fromkeys(unset))
     data = runtime(ctx).ports.quarantine.set_defaults(given)
     emit(data, as_json, lambda: _defaults(data))
