@@ -275,6 +275,8 @@ ROUTES = [
     # Quarantine: the matrix's held link (a disabled user on the simulator), restored in a
     # dry run, then accepted by the first role that may
     Route("GET", "/quarantine", (R,)),
+    Route("GET", "/quarantine/defaults", (R,)),
+    Route("PUT", "/quarantine/defaults", (ADMIN,), {"inbound_cap": 100}),
     Route("GET", "/quarantine/{quarantine}", (R,)),
     Route("POST", "/quarantine/approve", (R, W, DADMIN), {"directory": "{directory}"}),
     Route("POST", "/quarantine/discard", (R, W, DADMIN), {"directory": "{directory}"}),

@@ -128,6 +128,7 @@ def seeded_template(module_cli, samba_dc, tmp_path_factory):
                 ms_ids = _seed_microsoft(cli, sim, tmp_path_factory.mktemp("msp"))
                 cli.ok("mail", "set", "--host", "127.0.0.1", "--security", "none", "--from",
                        "vault@msp.test", "--public-url", "https://vault.msp.test")  # fmt: skip
+                cli.ok("quarantine", "defaults", "set", "--push-cap", "300")
             yield cli, {"cred": cred["id"], "run": run["id"], "held": held["id"], **ms_ids}
     finally:
         ad_ou.close()

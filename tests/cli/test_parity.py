@@ -658,6 +658,15 @@ CASES = [
     write("quarantine approve", 2),  # neither ids nor a directory
     write("quarantine approve --directory parity-365", 3, who="bob"),  # no directory_admin.use
     write("quarantine restore --directory parity-365", 3, who="viewer"),
+    read("quarantine defaults show"),
+    write("quarantine defaults set --inbound-cap 50 --push-cap-percent 10"),
+    write("quarantine defaults set --unset push_cap_percent --push-cap 300", json=False),
+    write("quarantine defaults set --push-cap-percent 101", 2),  # names --push-cap-percent
+    write("quarantine defaults set --inbound-cap -1", 2),
+    write("quarantine defaults set", 2),  # nothing to set
+    write("quarantine defaults set --push-cap 5 --unset push_cap", 2),
+    write("quarantine defaults set --inbound-cap 50", 3, who="bob"),  # not an admin
+    write("quarantine defaults set --inbound-cap 50", 3, who="viewer"),
     # -- the group export (the tenant is both sides': only what writes nothing to it) -------
     read("group export show Northwind parity-365"),
     write("group export set Northwind parity-365 --matching name --remove-duplicates"),

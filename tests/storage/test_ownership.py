@@ -98,6 +98,7 @@ OWNERS = {
     "person_sign_in_failures": "credsync.storage.person_failures",
     "person_sessions": "credsync.storage.person_sessions",
     "quarantine_items": "credsync.storage.quarantine",
+    "quarantine_defaults": "credsync.storage.quarantine_defaults",
 }
 
 # Tables without an owner yet, and modules outside credsync.storage that still import the

@@ -107,3 +107,37 @@ def test_a_change_held_once_is_not_counted_again_and_stays_skipped() -> None:
     assert out[1].action is Action.VERIFY  # accepted: planned as usual
     assert out[2].action is Action.SKIP
     assert why is not None
+
+
+def test_a_missing_account_found_outside_the_scope_is_out_of_scope_not_deleted() -> None:
+    items = [_item(n, Action.FLAG) for n in range(1, 5)]
+    links = {f"c{n}": _link(n) for n in range(1, 5)}
+    found = {c.item.credential_id: c.action
+             for c in inbound_changes(items, links, {}, moved={"a1", "a2"})}  # fmt: skip
+    assert found == {"c1": "out_of_scope", "c2": "out_of_scope", "c3": "deleted",
+                     "c4": "deleted"}  # fmt: skip
+    out, held, why = screen_inbound(items, links, {}, seen=set(), held={},
+                                    limits=Limits(3, 0), linked=4, moved={"a1", "a2"})  # fmt: skip
+    assert len(held) == 4  # both kinds count under the same threshold
+    assert why is not None
+    assert "4 linked accounts changed in the directory (2 deleted, 2 out of scope)" in why
+    assert all(i.action is Action.SKIP for i in out)
+
+
+def test_a_gone_account_held_as_deleted_is_not_counted_again_as_out_of_scope() -> None:
+    items = [_item(n, Action.FLAG) for n in range(1, 4)]
+    links = {f"c{n}": _link(n) for n in range(1, 4)}
+    seen = {("a1", "deleted"), ("a2", "out_of_scope")}
+    _, held, _ = screen_inbound(items, links, {}, seen=seen, held={}, limits=Limits(0, 0),
+                                linked=3, moved={"a1"})  # fmt: skip
+    assert [c.item.credential_id for c in held] == ["c3"]
+
+
+def test_the_reason_says_whose_threshold_was_crossed() -> None:
+    said = Limits(3, 10, "the vault-wide", "the built-in").crossed(4, 100, "changes", "inbound_cap")
+    assert said == "4 changes, over the vault-wide inbound_cap of 3"
+    said = Limits(50, 10, "the vault-wide", "the built-in").crossed(
+        20, 100, "changes", "inbound_cap"
+    )
+    assert said is not None
+    assert said.endswith("over the built-in inbound_cap_percent of 10%")

@@ -147,6 +147,7 @@ POSTS = [
     "/quarantine/discard",
     "/quarantine/restore",
     "/quarantine/accept",
+    "/quarantine/defaults",
     "/mail",
     "/mail/test",
     "/people/0123456789abcdef/invite",
@@ -487,6 +488,7 @@ REFUSED = {
         ("post", "/quarantine/discard", "vault.write"),
         ("post", "/quarantine/restore", "vault.write"),
         ("post", "/quarantine/accept", "vault.write"),
+        ("post", "/quarantine/defaults", "admin"),
         ("post", "/people/0123456789abcdef/invite", "vault.write"),
         ("get", "/mail", "admin"),
         ("post", "/mail/test", "admin"),
@@ -607,6 +609,7 @@ REFUSED = {
     "technician": [
         ("post", "/quarantine/approve", "directory_admin.use"),
         ("post", "/quarantine/restore", "directory.setup"),
+        ("post", "/quarantine/defaults", "admin"),
         ("get", "/remote-agents", "directory.setup"),
         ("post", "/remote-agents/0123456789abcdef/rotate", "directory.setup"),
         ("get", "/clients/{client}/export", "vault.export"),

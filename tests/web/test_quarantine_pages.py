@@ -80,3 +80,36 @@ def test_accepting_chosen_items(web: WebWorld, ew: EntraWorld) -> None:
     left = manager.get("/quarantine").text
     assert items[0] not in left
     assert items[1] in left
+
+
+def test_the_vault_wide_thresholds_form(web: WebWorld) -> None:
+    admin = web.signed_in("admin")
+    page = admin.get("/quarantine")
+    assert 'id="quarantine-defaults-form"' in page.text
+    data = {"csrf_token": csrf_of(page.text), "push_cap": "250", "push_cap_percent": "",
+            "inbound_cap": "", "inbound_cap_percent": "101"}  # fmt: skip
+    refused = admin.post("/quarantine/defaults", data=data)
+    assert refused.status_code == 400
+    assert "Inbound_cap_percent must be 0 to 100, not 101" in page_text(refused.text)
+    assert 'id="inbound_cap_percent" name="inbound_cap_percent" value="101"' in refused.text
+    shown = web.world.vault.quarantine_defaults.show(web.world.admin)
+    assert shown["push_cap"]["vault"] is None  # nothing stored
+
+    saved = admin.post("/quarantine/defaults", data={**data, "inbound_cap_percent": "15"})
+    assert saved.status_code == 303, saved.text
+    shown_page = admin.get(saved.headers["location"])
+    assert "The vault-wide thresholds are saved." in shown_page.text
+    shown = web.world.vault.quarantine_defaults.show(web.world.admin)
+    assert (shown["push_cap"]["vault"], shown["inbound_cap_percent"]["vault"]) == (250, 15)
+    assert shown["inbound_cap"]["vault"] is None  # empty: the built-in
+    [entry] = web.world.vault.audit.list(web.world.admin, action="quarantine.defaults_set")
+    assert entry.details == {"push_cap": 250, "push_cap_percent": None, "inbound_cap": None,
+                             "inbound_cap_percent": 15}  # fmt: skip
+
+    viewer = web.signed_in("viewer")
+    seen = viewer.get("/quarantine").text
+    assert "quarantine-defaults-form" not in seen
+    assert "vault-wide, set by" in seen
+    refused = viewer.post("/quarantine/defaults", data={**data, "csrf_token": csrf_of(seen)})
+    assert refused.status_code == 403
+    assert web.world.vault.quarantine_defaults.show(web.world.admin)["push_cap"]["vault"] == 250

@@ -1,12 +1,15 @@
 """Quarantine (revision 0037): ``quarantine_items``, the actions a run held back because its
 plan or the directory's changes crossed a threshold (see :mod:`credsync.sync.quarantine`),
-each until an operator approves, discards, restores or accepts it. Declared here, named and
-imported through :mod:`credsync.storage.tables`; their owner is
-:mod:`credsync.storage.quarantine`."""
+each until an operator approves, discards, restores or accepts it; and (revision 0040)
+``quarantine_defaults``, the vault-wide values of the thresholds (one row per threshold an
+admin set; a directory's own option overrides it). Declared here, named and imported through
+:mod:`credsync.storage.tables`; their owners are :mod:`credsync.storage.quarantine`
+(``quarantine_items``) and :mod:`credsync.storage.quarantine_defaults`
+(``quarantine_defaults``)."""
 
 from __future__ import annotations
 
-from sqlalchemy import Column, ForeignKey, Index, String, Table
+from sqlalchemy import Column, ForeignKey, Index, Integer, String, Table
 
 from credsync.storage._schema import ID, TS, metadata
 
@@ -32,4 +35,15 @@ quarantine_items = Table(
     Column("decided_run_id", ID),  # the run that carried out an approval or a restore
     Column("outcome", String(1000)),
     Index("ix_quarantine_items_directory_id_state", "directory_id", "state"),
+)
+
+# The vault-wide thresholds (revision 0040): ``name`` is push_cap, push_cap_percent,
+# inbound_cap or inbound_cap_percent; a threshold without a row takes the built-in default.
+quarantine_defaults = Table(
+    "quarantine_defaults",
+    metadata,
+    Column("name", String(40), primary_key=True),
+    Column("value", Integer, nullable=False),
+    Column("updated_at", TS, nullable=False),
+    Column("updated_by", String(64), nullable=False),
 )

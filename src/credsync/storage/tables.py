@@ -77,6 +77,7 @@ __all__ = [
     "person_sign_in_failures",
     "provisioned_people",
     "provisioning_settings",
+    "quarantine_defaults",
     "quarantine_items",
     "relay_pairs",
     "relays",
@@ -445,7 +446,10 @@ from credsync.storage._provision_tables import (  # noqa: E402
 )
 
 # The relay tables (revision 0025).
-from credsync.storage._quarantine_tables import quarantine_items  # noqa: E402
+from credsync.storage._quarantine_tables import (  # noqa: E402
+    quarantine_defaults,
+    quarantine_items,
+)
 from credsync.storage._relay_tables import relay_pairs, relays  # noqa: E402
 
 # Saved import selections and onboarding (revision 0027).

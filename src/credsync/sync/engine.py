@@ -50,6 +50,7 @@ from credsync.vault._time import utcnow
 from credsync.vault.auth import Actor, Permission
 from credsync.vault.directories import Directory, directory_model, find_directory_row
 from credsync.vault.keyring import KeyRing
+from credsync.vault.quarantine_defaults import vault_defaults
 from credsync.vault.service import Vault
 
 __all__ = ["CHUNK", "Engine"]
@@ -143,7 +144,8 @@ class Engine(DirectoryService):
         if not dry_run:
             self._actor.require(Permission.VAULT_WRITE)
         with self._db.read() as conn:
-            directory = directory_model(find_directory_row(conn, directory_ref, self._actor))
+            row = find_directory_row(conn, directory_ref, self._actor)
+            directory = directory_model(row, vault_defaults(conn))
         kind = "push" if only is not None else self._kind(directory, full)
         run = _Run(self._start(directory, kind, trigger, dry_run), kind)
         if on_start is not None:
@@ -272,11 +274,11 @@ class Engine(DirectoryService):
             rules=rules,
         )
         if abort is None:
-            screened = quarantine.screen(
+            screened = await quarantine.screen(
                 self._vault, self._actor, directory, run.recorder.run_id, items, links,
                 read.accounts, {c.id: c.secret_version for c in creds},
                 linked=len(links) if only is None else 0,  # a few pushes: no percentage
-                dry_run=run.recorder.dry_run, at=self._clock(),
+                dry_run=run.recorder.dry_run, at=self._clock(), connector=connector,
             )  # fmt: skip
             items, abort = screened.items, screened.abort
             if screened.held:  # the report says how many the thresholds held
@@ -379,7 +381,8 @@ class Engine(DirectoryService):
             Permission.VAULT_READ, Permission.VAULT_WRITE, Permission.DIRECTORY_ADMIN_USE
         )
         with self._db.read() as conn:
-            directory = directory_model(find_directory_row(conn, directory_ref, self._actor))
+            row = find_directory_row(conn, directory_ref, self._actor)
+            directory = directory_model(row, vault_defaults(conn))
             creds = store.sync_credentials(conn, directory.client_id, include_off=True)
             links = store.load_links(conn, directory.id)
         wanted = {i.credential_id for i in items}

@@ -16,26 +16,46 @@ and a percentage of the directory's links, whichever is crossed first:
   push the vault's password; with a dry run first) or accepts the change (the next run
   takes it as it would have).
 
-A change is counted once: an account held in a state (``observed``: ``disabled``,
-``deleted``, ``stamp:<the password stamp>``) is not counted again in that state, decided or
-not, and while it is held every run skips it. The percentage only counts from
-:data:`PERCENT_FLOOR` changes on (three disabled accounts of ten are not a mass change).
+A linked account the run no longer finds is ``deleted``, unless it was **moved out of the
+directory's scope**: when the threshold is crossed and the connector can look objects up
+outside the scope (its ``deleted_objects`` capability: a look-up by stable id beyond the
+scope), an account it finds live or disabled there is held as ``out_of_scope`` instead (a
+failed look-up holds them as ``deleted``, as a connector without the capability does).
+Those count under the same threshold (an OU moved away is a mass change too) and the reason
+says how many of each; restoring one does nothing in the directory (move it back in), accept
+releases it.
 
-The functions here are pure but :func:`hold` (the rows, and one audit entry per run).
+A directory's thresholds are its own options, else the vault-wide values
+(:mod:`credsync.vault.quarantine_defaults`), else the built-in defaults; the reason says
+which it crossed.
+
+A change is counted once: an account held in a state (``observed``: ``disabled``,
+``deleted``, ``out_of_scope``, ``stamp:<the password stamp>``) is not counted again in that
+state (nor a deleted one as out of scope, or the other way round), decided or not, and
+while it is held every run skips it. The percentage only counts from :data:`PERCENT_FLOOR`
+changes on (three disabled accounts of ten are not a mass change).
+
+The functions here are pure but :func:`hold` (the rows, and one audit entry per run),
+:func:`moved_out` (the connector's look-up) and :func:`screen` (both).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
+from typing import cast
 
-from credsync.connectors.base import Account
+from credsync.connectors.base import Account, Capability, Connector
+from credsync.connectors.deleted_objects import DeletedObjects
+from credsync.errors import ConnectorError
 from credsync.storage import quarantine as rows
 from credsync.sync.model import Action, LinkState, PlanItem, Status
 from credsync.vault.auth import Actor
 from credsync.vault.directories import Directory
+from credsync.vault.quarantine_defaults import vault_defaults
 from credsync.vault.service import Vault
 
 __all__ = [
@@ -47,10 +67,13 @@ __all__ = [
     "Screened",
     "hold",
     "inbound_changes",
+    "moved_out",
     "outbound_reason",
     "screen",
     "screen_inbound",
 ]
+
+log = logging.getLogger("credsync.sync")
 
 OUTBOUND = rows.OUTBOUND
 INBOUND = rows.INBOUND
@@ -64,23 +87,37 @@ class Limits:
 
     count: int
     percent: int
+    count_from: str = "this directory's"  # whose value each is, for the reason
+    percent_from: str = "this directory's"
+
+    @classmethod
+    def of(cls, directory: Directory, option: str) -> Limits:
+        def whose(name: str) -> str:
+            source = directory.option_source(name)
+            return {"directory": "this directory's", "vault": "the vault-wide"}.get(
+                source, "the built-in"
+            )
+
+        percent = f"{option}_percent"
+        return cls(directory.option(option), directory.option(percent), whose(option),
+                   whose(percent))  # fmt: skip
 
     @classmethod
     def outbound(cls, directory: Directory) -> Limits:
-        return cls(directory.option("push_cap"), directory.option("push_cap_percent"))
+        return cls.of(directory, "push_cap")
 
     @classmethod
     def inbound(cls, directory: Directory) -> Limits:
-        return cls(directory.option("inbound_cap"), directory.option("inbound_cap_percent"))
+        return cls.of(directory, "inbound_cap")
 
     def crossed(self, n: int, linked: int, what: str, option: str) -> str | None:
         """The figures, in words, when ``n`` crosses the threshold; else None."""
         if n > self.count:
-            return f"{n} {what}, over this directory's {option} of {self.count}"
+            return f"{n} {what}, over {self.count_from} {option} of {self.count}"
         if self.percent and n >= PERCENT_FLOOR and linked and n * 100 > linked * self.percent:
             share = n * 100 // linked
             return (
-                f"{n} {what} of {linked} linked accounts ({share}%), over this directory's "
+                f"{n} {what} of {linked} linked accounts ({share}%), over {self.percent_from} "
                 f"{option}_percent of {self.percent}%"
             )
         return None
@@ -101,8 +138,8 @@ def outbound_reason(items: Sequence[PlanItem], linked: int, limits: Limits) -> s
 
 @dataclass(frozen=True)
 class Change:
-    """A linked account changed in the directory: ``action`` is ``disabled``, ``deleted``
-    or ``password_changed``; ``observed`` the state it was found in."""
+    """A linked account changed in the directory: ``action`` is ``disabled``, ``deleted``,
+    ``out_of_scope`` or ``password_changed``; ``observed`` the state it was found in."""
 
     item: PlanItem
     action: str
@@ -110,10 +147,14 @@ class Change:
 
 
 def inbound_changes(
-    items: Sequence[PlanItem], links: Mapping[str, LinkState], accounts: Mapping[str, Account]
+    items: Sequence[PlanItem],
+    links: Mapping[str, LinkState],
+    accounts: Mapping[str, Account],
+    moved: Collection[str] = (),
 ) -> list[Change]:
     """The plan's linked accounts that changed in the directory since the vault last saw
-    them: gone (once present), disabled (once enabled), or their password stamp moved from
+    them: gone (once present: ``out_of_scope`` when its id is in ``moved``, found outside
+    the scope, else ``deleted``), disabled (once enabled), or their password stamp moved from
     the one the vault last confirmed (not by the vault: its pushes confirm the new stamp)."""
     out: list[Change] = []
     for item in items:
@@ -123,7 +164,8 @@ def inbound_changes(
         account = accounts.get(link.account_id)
         if account is None:
             if link.status != Status.ACCOUNT_MISSING.value:
-                out.append(Change(item, "deleted", "deleted"))
+                gone = "out_of_scope" if link.account_id in moved else "deleted"
+                out.append(Change(item, gone, gone))
         elif not account.enabled:
             if link.status != Status.ACCOUNT_DISABLED.value:
                 out.append(Change(item, "disabled", "disabled"))
@@ -151,16 +193,25 @@ def screen_inbound(
     held: Mapping[str, rows.QuarantineRow],
     limits: Limits,
     linked: int,
+    moved: Collection[str] = (),
 ) -> tuple[list[PlanItem], list[Change], str | None]:
     """The plan with held links skipped, the changes to hold now, and why (None: the
-    changes are under the threshold, and the plan acts on them as usual)."""
+    changes are under the threshold, and the plan acts on them as usual). ``moved``: the
+    missing accounts found outside the scope (:func:`moved_out`)."""
     fresh = [
         c
-        for c in inbound_changes(items, links, accounts)
+        for c in inbound_changes(items, links, accounts, moved)
         if (links[c.item.credential_id or ""].account_id, c.observed) not in seen
+        and (links[c.item.credential_id or ""].account_id, _OTHER_GONE.get(c.observed, ""))
+        not in seen
     ]
-    reason = limits.crossed(len(fresh), linked, "linked accounts changed in the directory",
-                            "inbound_cap")  # fmt: skip
+    kinds = ", ".join(
+        f"{n} {action.replace('_', ' ')}"
+        for action in ("disabled", "deleted", "out_of_scope", "password_changed")
+        if (n := sum(1 for c in fresh if c.action == action))
+    )
+    what = f"linked accounts changed in the directory ({kinds})"
+    reason = limits.crossed(len(fresh), linked, what, "inbound_cap")
     holding = {c.item.credential_id for c in fresh} if reason else set()
     if reason:
         reason = (
@@ -178,6 +229,24 @@ def screen_inbound(
         else:
             out.append(item)
     return out, [c for c in fresh if c.item.credential_id in holding], reason
+
+
+# An account held as deleted is not counted again as out of scope, nor the other way round.
+_OTHER_GONE = {"deleted": "out_of_scope", "out_of_scope": "deleted"}
+
+
+async def moved_out(connector: Connector, ids: Sequence[str]) -> set[str]:
+    """Of ``ids`` (accounts the run no longer finds in the scope), those the directory still
+    has as users elsewhere (live or disabled): moved out of the scope, not deleted. Empty
+    when the connector cannot look objects up outside its scope."""
+    if not ids or Capability.DELETED_OBJECTS not in connector.capabilities:
+        return set()
+    try:
+        found = await cast(DeletedObjects, connector).object_states(list(ids), [])
+    except ConnectorError as exc:  # held as deleted: restore's dry run reads them again
+        log.warning("could not tell moved accounts from deleted ones: %s", exc)
+        return set()
+    return {s.object_id for s in found if s.state in ("live", "disabled")}
 
 
 def hold(
@@ -271,7 +340,7 @@ class Screened:
     held: int = 0  # items held by this run (none in a dry run)
 
 
-def screen(
+async def screen(
     vault: Vault,
     actor: Actor,
     directory: Directory,
@@ -284,10 +353,13 @@ def screen(
     linked: int,
     dry_run: bool,
     at: dt.datetime,
+    connector: Connector | None = None,
 ) -> Screened:
     """Both thresholds over a run's plan; the held rows stored (not in a dry run).
-    ``linked``: the directory's links, what percentages are of (0: counts only)."""
+    ``linked``: the directory's links, what percentages are of (0: counts only);
+    ``connector``: to tell a missing account moved out of the scope from a deleted one."""
     with vault.db.read() as conn:
+        directory = replace(directory, defaults=vault_defaults(conn))
         held_out = rows.held_for(conn, directory.id, OUTBOUND)
         discarded = {
             (r.account_id, r.observed)
@@ -305,15 +377,19 @@ def screen(
             return Screened([_held_item(i, reason) for i in items], abort=reason)
         held = hold(vault, actor, directory, run_id, OUTBOUND, pushes, reason, at=at)
         return Screened([_held_item(i, reason) for i in items], abort=reason, held=held)
+    kept = items
     items, changes, why = screen_inbound(
-        items,
-        links,
-        accounts,
-        seen=seen,
-        held=held_in,
-        limits=Limits.inbound(directory),
+        kept, links, accounts, seen=seen, held=held_in, limits=Limits.inbound(directory),
         linked=linked,
-    )
+    )  # fmt: skip
+    gone = [c.item.account_id or "" for c in changes if c.action == "deleted"]
+    if why is not None and connector is not None and gone:
+        moved = await moved_out(connector, gone)
+        if moved:  # the same count, told apart
+            items, changes, why = screen_inbound(
+                kept, links, accounts, seen=seen, held=held_in,
+                limits=Limits.inbound(directory), linked=linked, moved=moved,
+            )  # fmt: skip
     if why is None:
         return Screened(items)
     if dry_run:

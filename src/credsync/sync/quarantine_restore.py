@@ -9,6 +9,11 @@ the inbound ones :mod:`credsync.sync.quarantine` held): for each held link, in t
    a password, is not pushed: the line says so) as one run (trigger ``quarantine``);
 3. a **disabled** account (and a restored one, which AD leaves disabled) is **enabled**.
 
+An account **moved out of the directory's scope** (``out_of_scope``) has nothing to restore
+in the directory from here (it is neither deleted nor disabled; the vault cannot know where it
+belonged): its line is ``skipped``, "moved out of scope: move it back in the directory, then
+accept it", and it stays held until accepted.
+
 ``dry_run`` reads the directory (each account's state) and lists those steps per item,
 changing nothing. An item whose steps all worked is ``restored``; one that failed stays held
 (its line says why), so the restore can be tried again.
@@ -44,6 +49,7 @@ __all__ = ["RESTORE", "Quarantine"]
 
 RESTORE = (*DECIDE, Permission.DIRECTORY_SETUP)
 _RESTORE, _PUSH, _ENABLE = "restore the deleted account", "push the vault's password", "enable"
+MOVED_OUT = "moved out of scope: move it back in the directory, then accept it"
 
 
 class _Plan:
@@ -54,6 +60,7 @@ class _Plan:
         self.steps: list[str] = []
         self.notes: list[str] = []
         self.failed = ""
+        self.skipped = ""
 
 
 def _steps(
@@ -65,6 +72,9 @@ def _steps(
 ) -> _Plan:
     plan = _Plan(row)
     found = state.state if state is not None else "unknown"
+    if row.action == "out_of_scope":
+        plan.skipped = MOVED_OUT
+        return plan
     if row.action in ("deleted", "disabled") and not can_restore:
         plan.failed = "this directory can neither restore nor enable accounts"
         return plan
@@ -105,12 +115,15 @@ class Quarantine(QuarantineService):
             try:
                 plans = await self._plans(connector, dir_id, mine)
                 if dry_run:
-                    lines += [_line(p, "would") for p in plans]
+                    lines += [_line(p, "skipped" if p.skipped else "would") for p in plans]
                     continue
                 run_id = await self._carry_out(connector, dir_id, plans)
                 if run_id is not None:
                     run_ids.append(run_id)
                 for p in plans:
+                    if p.skipped:
+                        lines.append(_line(p, "skipped"))
+                        continue
                     if not p.failed:
                         done = "; ".join(p.steps + p.notes) or "nothing to do"
                         self.decided(p.row, "restored", done, run_id)
@@ -174,6 +187,8 @@ class Quarantine(QuarantineService):
 
 
 def _line(plan: _Plan, outcome: Outcome) -> QuarantineLineJson:
+    if plan.skipped:
+        return line(plan.row, "skipped", [], plan.skipped)
     if plan.failed:
         return line(plan.row, "failed", plan.steps, "; ".join([plan.failed, *plan.notes]))
     return line(plan.row, outcome, plan.steps, "; ".join(plan.notes))

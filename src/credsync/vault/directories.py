@@ -59,6 +59,7 @@ from credsync.vault.directory_input import (
     options_of,
 )
 from credsync.vault.models import Timestamp, iso
+from credsync.vault.quarantine_defaults import vault_defaults
 from credsync.vault.validate import clean_name, name_key
 
 __all__ = [
@@ -95,6 +96,8 @@ class DirectoryJson(TypedDict):
     """"configured" when a CA is stored."""
     insecure_skip_verify: bool
     options: dict[str, int]
+    options_from: dict[str, str]
+    """Where each option's value comes from: directory, vault (vault-wide) or built-in."""
     incremental: bool
     """An incremental cursor is stored."""
     full_pass_at: Timestamp | None
@@ -127,6 +130,8 @@ class Directory:
     version: int
     created_at: dt.datetime
     updated_at: dt.datetime
+    # the vault-wide quarantine thresholds (credsync.vault.quarantine_defaults), when loaded
+    defaults: Mapping[str, int] = dataclasses.field(default_factory=dict)
 
     @property
     def descriptor(self) -> Kind[Any]:
@@ -148,11 +153,19 @@ class Directory:
         return self.settings.get(name)
 
     def option(self, name: str) -> int:
-        """The option's value (its default when not set; 0 for an option the kind lacks)."""
+        """The option's value: the directory's own, else the vault-wide one (the quarantine
+        thresholds), else its built-in default (0 for an option the kind lacks)."""
         if name in self.options:
             return self.options[name]
+        if name in self.defaults:
+            return self.defaults[name]
         spec = next((o for o in options_of(self.descriptor) if o.name == name), None)
         return spec.default if spec is not None else 0
+
+    def option_source(self, name: str) -> Literal["directory", "vault", "built-in"]:
+        """Where :meth:`option`'s value comes from."""
+        own, vault = name in self.options, name in self.defaults
+        return "directory" if own else "vault" if vault else "built-in"
 
     def to_json(self) -> DirectoryJson:
         data = DirectoryJson(
@@ -167,6 +180,7 @@ class Directory:
             ca="configured" if self.ca_pem else None,
             insecure_skip_verify=self.insecure_skip_verify,
             options={o.name: self.option(o.name) for o in options_of(self.descriptor)},
+            options_from={o.name: self.option_source(o.name) for o in options_of(self.descriptor)},
             incremental=self.cursor is not None,
             full_pass_at=iso(self.full_pass_at),
             account_count=self.account_count,
@@ -182,7 +196,8 @@ class Directory:
         return cast(DirectoryJson, head | settings | data)
 
 
-def directory_model(row: Any) -> Directory:
+def directory_model(row: Any, defaults: Mapping[str, int] | None = None) -> Directory:
+    """The directory of a stored row; ``defaults``: the vault-wide thresholds (vault_defaults)."""
     return Directory(
         id=row.id,
         client_id=row.client_id,
@@ -203,6 +218,7 @@ def directory_model(row: Any) -> Directory:
         version=row.version,
         created_at=as_utc(row.created_at),
         updated_at=as_utc(row.updated_at),
+        defaults=dict(defaults or {}),
     )
 
 
@@ -319,7 +335,9 @@ class Directories:
                     "options": opts,
                 },
             )
-            return directory_model(find_directory_row(conn, directory_id, actor))
+            return directory_model(
+                find_directory_row(conn, directory_id, actor), vault_defaults(conn)
+            )
 
     @staticmethod
     def _bind_credential(conn: Connection, actor: Actor, ref: str, client_id: str) -> str:
@@ -363,8 +381,9 @@ class Directories:
         actor.require(Permission.VAULT_READ)
         with self._db.read() as conn:
             client_id = find_client_row(conn, client_ref, actor).id if client_ref else None
+            defaults = vault_defaults(conn)
             return [
-                shown_to(actor, directory_model(r))
+                shown_to(actor, directory_model(r, defaults))
                 for r in rows.list_rows(conn, client_id, actor.clients)
             ]
 
@@ -372,7 +391,8 @@ class Directories:
         """A directory by name or id, as the actor may see it (:func:`shown_to`)."""
         actor.require(Permission.VAULT_READ)
         with self._db.read() as conn:
-            return shown_to(actor, directory_model(find_directory_row(conn, ref, actor)))
+            row = find_directory_row(conn, ref, actor)
+            return shown_to(actor, directory_model(row, vault_defaults(conn)))
 
     def update(
         self,
@@ -443,7 +463,7 @@ class Directories:
                 client_id=row.client_id,
                 details=shown,
             )
-            return directory_model(find_directory_row(conn, row.id, actor))
+            return directory_model(find_directory_row(conn, row.id, actor), vault_defaults(conn))
 
     def remove(self, actor: Actor, ref: str) -> Directory:
         """Forget a directory with its links, account cache, runs and flags (the credentials

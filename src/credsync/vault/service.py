@@ -42,6 +42,7 @@ from credsync.vault.person_passwords import PersonPasswords
 from credsync.vault.person_sessions import PersonSessions
 from credsync.vault.policies import Policies
 from credsync.vault.provisioning import Provisioning
+from credsync.vault.quarantine_defaults import QuarantineDefaults
 from credsync.vault.relays import Relays
 from credsync.vault.self_service import SelfService
 from credsync.vault.websessions import WebSessions
@@ -71,6 +72,7 @@ class Vault:
         self.provisioning = Provisioning(db, self.audit)
         self.flags = Flags(db, self.audit)
         self.mail = Mail(db, self.audit)
+        self.quarantine_defaults = QuarantineDefaults(db, self.audit)
         self.person_passwords = PersonPasswords(db, self.audit)
         self.self_service = SelfService(db, self.audit, self.mail, self.person_passwords)
         self.capture = Capture(db, self.audit)

@@ -1,7 +1,9 @@
 """Quarantine (issue 18): the actions runs held back because a threshold was crossed, and the
 decisions on them. The rules, and who may, are :mod:`credsync.sync.quarantine_service`'s:
 reading needs vault.read; approve, discard and accept need vault.write and
-directory_admin.use; restore also directory.setup."""
+directory_admin.use; restore also directory.setup. The vault-wide thresholds
+(``/quarantine/defaults``) are :mod:`credsync.vault.quarantine_defaults`'s: reading needs
+vault.read, setting admin."""
 
 from __future__ import annotations
 
@@ -10,9 +12,14 @@ from fastapi import Query
 from credsync.api.deps import Caller, State
 from credsync.api.routes.sync import run_coroutine
 from credsync.api.routing import api_router
-from credsync.api.schemas_quarantine import QuarantineDecideIn, QuarantineRestoreIn
+from credsync.api.schemas_quarantine import (
+    QuarantineDecideIn,
+    QuarantineDefaultsIn,
+    QuarantineRestoreIn,
+)
 from credsync.sync.quarantine_restore import Quarantine
 from credsync.sync.quarantine_service import QuarantineDoneJson, QuarantineItemJson
+from credsync.vault.quarantine_defaults import QuarantineDefaultsJson
 
 router = api_router(prefix="/quarantine", tags=["quarantine"])
 
@@ -28,6 +35,23 @@ def list_quarantine(
     return Quarantine(state.vault, state.keys, actor).list(
         directory, include_decided=include_decided
     )
+
+
+@router.get("/defaults", response_model=QuarantineDefaultsJson)
+def show_quarantine_defaults(actor: Caller, state: State) -> QuarantineDefaultsJson:
+    """The vault-wide thresholds: each one's value for a directory without its own option,
+    the vault-wide value (null: not set) and the built-in default."""
+    return state.vault.quarantine_defaults.show(actor)
+
+
+@router.put("/defaults", response_model=QuarantineDefaultsJson)
+def set_quarantine_defaults(
+    body: QuarantineDefaultsIn, actor: Caller, state: State
+) -> QuarantineDefaultsJson:
+    """Set the thresholds given (null: back to the built-in; left out: unchanged). A refused
+    value: 400 naming its field. Needs admin; audited ``quarantine.defaults_set``."""
+    given = body.model_dump(exclude_unset=True)
+    return state.vault.quarantine_defaults.set(actor, given)
 
 
 @router.get("/{ref}", response_model=QuarantineItemJson)

@@ -39,6 +39,7 @@ _TAIL = [
     ("ca", "CA"),
     ("insecure_skip_verify", "Skip TLS verification"),
     ("options", "Options"),
+    ("options_from", "Options from"),
     ("incremental", "Incremental cursor"),
     ("full_pass_at", "Last full pass"),
     ("account_count", "Accounts (last full pass)"),

@@ -1,7 +1,8 @@
 """``credsync quarantine``: the actions a run held back because a threshold was crossed
 (issue 18; the rules are :mod:`credsync.sync.quarantine`'s, the decisions
 :mod:`credsync.sync.quarantine_service`'s): ``list`` and ``show`` them, ``approve`` or
-``discard`` held pushes, ``restore`` (with ``--dry-run``) or ``accept`` a mass change."""
+``discard`` held pushes, ``restore`` (with ``--dry-run``) or ``accept`` a mass change; and
+``defaults show|set``, the vault-wide thresholds (:mod:`credsync.vault.quarantine_defaults`)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ import click
 from credsync.cli.fields import flag_names
 from credsync.cli.output import details, emit, json_option, table, when
 from credsync.cli.runtime import runtime
-from credsync.errors import SyncAborted
+from credsync.errors import InvalidInput, SyncAborted
+from credsync.vault.quarantine_defaults import THRESHOLDS
 
 __all__ = ["quarantine_group"]
 
@@ -195,3 +197,66 @@ def quarantine_accept(ctx: click.Context, ids: tuple[str, ...], directory: str |
       credsync quarantine accept 3f2a9c1e
     """
     _decide(ctx, "accept", ids, directory, as_json)
+
+
+@quarantine_group.group("defaults")
+def defaults_group() -> None:
+    """The vault-wide thresholds, for every directory that sets none of its own (showing
+    needs vault.read, setting admin)."""
+
+
+def _defaults(data: Mapping[str, Any]) -> str:
+    shown = {}
+    for name in THRESHOLDS:
+        one = data[name]
+        where = (
+            f"vault-wide, set by {one['updated_by']}; built-in {one['built_in']}"
+            if one["vault"] is not None
+            else "built-in"
+        )
+        shown[name] = f"{one['value']} ({where})"
+    return details(shown, [(name, name) for name in THRESHOLDS])
+
+
+@defaults_group.command("show")
+@json_option
+@click.pass_context
+def defaults_show(ctx: click.Context, as_json: bool) -> None:
+    """Show the thresholds a directory without its own options uses, and where each value
+    comes from (vault-wide or built-in).
+
+    \b
+    Examples:
+      credsync quarantine defaults show
+      credsync quarantine defaults show --json
+    """
+    data = runtime(ctx).ports.quarantine.show_defaults()
+    emit(data, as_json, lambda: _defaults(data))
+
+
+@defaults_group.command("set")
+@click.option("--push-cap", type=int, help="Pushes one run may plan (at least 1).")
+@click.option("--push-cap-percent", type=int, help="% of the links a run may push to (0: off).")
+@click.option("--inbound-cap", type=int, help="Linked accounts a run may find changed.")
+@click.option("--inbound-cap-percent", type=int, help="The same as a % of the links (0: off).")
+@click.option("--unset", "unset", multiple=True, type=click.Choice(THRESHOLDS),
+              help="Back to the built-in default; repeat.")  # fmt: skip
+@json_option
+@click.pass_context
+def defaults_set(ctx: click.Context, /, unset: tuple[str, ...], as_json: bool,
+                 **values: int | None) -> None:  # fmt: skip
+    """Set vault-wide thresholds (admin; audited quarantine.defaults_set). A directory's own
+    option (credsync directory set --option) still wins; the others stay as they are.
+
+    \b
+    Examples:
+      credsync quarantine defaults set --push-cap 200 --inbound-cap-percent 10
+      credsync quarantine defaults set --unset push_cap
+    """
+    given: dict[str, int | None] = {k: v for k, v in values.items() if v is not None}
+    both = sorted(set(given) & set(unset))
+    if both:
+        raise InvalidInput(f"{both[0]}: give a value or --unset it, not both", field=both[0])
+    given.update(dict.fromkeys(unset))
+    data = runtime(ctx).ports.quarantine.set_defaults(given)
+    emit(data, as_json, lambda: _defaults(data))

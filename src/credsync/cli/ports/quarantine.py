@@ -4,12 +4,13 @@ the decisions on them, the same JSON both ways."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Protocol
 
 from credsync.cli.ports import LocalVault
 from credsync.cli.remote import Remote
 from credsync.sync.quarantine_service import QuarantineDoneJson, QuarantineItemJson
+from credsync.vault.quarantine_defaults import QuarantineDefaultsJson
 
 if TYPE_CHECKING:
     from credsync.sync.quarantine_restore import Quarantine
@@ -29,6 +30,14 @@ class QuarantinePort(Protocol):
     ) -> QuarantineDoneJson:
         """``approve``, ``discard``, ``restore`` (``dry_run``: what it would do) or
         ``accept`` the items ``ids``, or every held item of ``directory``."""
+        ...
+
+    def show_defaults(self) -> QuarantineDefaultsJson:
+        """The vault-wide thresholds (vault.read)."""
+        ...
+
+    def set_defaults(self, values: Mapping[str, int | None]) -> QuarantineDefaultsJson:
+        """Set the thresholds given (None: back to the built-in); admin."""
         ...
 
 
@@ -59,6 +68,12 @@ class LocalQuarantine:
             return service.discard(ids, directory)
         return service.accept(ids, directory)
 
+    def show_defaults(self) -> QuarantineDefaultsJson:
+        return self._rt.vault.quarantine_defaults.show(self._rt.actor)
+
+    def set_defaults(self, values: Mapping[str, int | None]) -> QuarantineDefaultsJson:
+        return self._rt.vault.quarantine_defaults.set(self._rt.actor, values)
+
 
 class RemoteQuarantine:
     def __init__(self, api: Remote) -> None:
@@ -82,6 +97,14 @@ class RemoteQuarantine:
         if decision == "restore":
             body["dry_run"] = dry_run
         done: QuarantineDoneJson = self._api.post(f"/quarantine/{decision}", body)
+        return done
+
+    def show_defaults(self) -> QuarantineDefaultsJson:
+        found: QuarantineDefaultsJson = self._api.get("/quarantine/defaults")
+        return found
+
+    def set_defaults(self, values: Mapping[str, int | None]) -> QuarantineDefaultsJson:
+        done: QuarantineDefaultsJson = self._api.put("/quarantine/defaults", dict(values))
         return done
 
 

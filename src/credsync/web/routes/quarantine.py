@@ -5,11 +5,16 @@ change held. Nothing chosen: every held item of the directory shown. The result 
 item what was done, or would be.
 
 The rules and permissions are :mod:`credsync.sync.quarantine_service`'s (the page needs
-vault.read; a decision's refusal is the 403 page, a bad choice shown on the page)."""
+vault.read; a decision's refusal is the 403 page, a bad choice shown on the page).
+
+The page also shows the vault-wide thresholds (:mod:`credsync.vault.quarantine_defaults`)
+and, to an admin, a form for them (``POST /quarantine/defaults``: a number sets one, an empty
+field puts it back to the built-in default; a refused value comes back naming its field)."""
 
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 from fastapi import Query, Request, Response
 
@@ -18,7 +23,9 @@ from credsync.errors import ConnectorError, InvalidInput, NotSupported
 from credsync.sync.quarantine_restore import RESTORE, Quarantine
 from credsync.sync.quarantine_service import DECIDE, QuarantineDoneJson
 from credsync.vault import Permission
-from credsync.web.pages import page, page_router
+from credsync.vault.quarantine_defaults import THRESHOLDS
+from credsync.web.forms import Form
+from credsync.web.pages import page, page_router, redirect
 from credsync.web.session import Fields, Viewer, ViewerDep
 
 __all__ = ["router"]
@@ -28,11 +35,15 @@ router = page_router()
 
 def _list_page(
     request: Request, state: State, viewer: Viewer, directory: str, *, error: str = "",
-    status: int = 200,
+    status: int = 200, form: Form | None = None,
 ) -> Response:  # fmt: skip
     service = Quarantine(state.vault, state.keys, viewer.actor)
     items = service.list(directory or None)
     names = {d.id: d.name for d in state.vault.directories.list(viewer.actor)}
+    defaults: dict[str, Any] = dict(state.vault.quarantine_defaults.show(viewer.actor))
+    if form is None:
+        form = Form({k: "" if defaults[k]["vault"] is None else str(defaults[k]["vault"])
+                     for k in THRESHOLDS})  # fmt: skip
     return page(
         request,
         "quarantine.html",
@@ -45,6 +56,9 @@ def _list_page(
         error=error,
         may_decide=all(viewer.actor.can(p) for p in DECIDE),
         may_restore=all(viewer.actor.can(p) for p in RESTORE),
+        defaults=defaults,
+        form=form,
+        may_set_defaults=viewer.actor.can(Permission.ADMIN),
     )
 
 
@@ -123,3 +137,26 @@ def quarantine_accept(
 ) -> Response:
     """Accept the change for the chosen links."""
     return _decide("accept", request, state, viewer, fields)
+
+
+@router.post("/quarantine/defaults")
+def quarantine_defaults(
+    request: Request, state: State, viewer: ViewerDep, fields: Fields
+) -> Response:
+    """Save the vault-wide thresholds (admin): each field a whole number, or empty for the
+    built-in default."""
+    viewer.actor.require(Permission.ADMIN)
+    form = Form({k: fields.get(k, "").strip() for k in THRESHOLDS})
+    given: dict[str, int | None] = {}
+    try:
+        for name, text in form.values.items():
+            try:
+                given[name] = int(text) if text else None
+            except ValueError:
+                raise InvalidInput(f"{name} must be a whole number, not {text!r}",
+                                   field=name) from None  # fmt: skip
+        state.vault.quarantine_defaults.set(viewer.actor, given)
+    except InvalidInput as exc:
+        form.refused(exc)
+        return _list_page(request, state, viewer, "", status=400, form=form)
+    return redirect(request, "/quarantine", viewer, "The vault-wide thresholds are saved.")
