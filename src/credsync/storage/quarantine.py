@@ -1,7 +1,8 @@
 """The ``quarantine_items`` table: its owner. One row per action a run held back (see
-:mod:`credsync.sync.quarantine`): ``held`` until an operator decides, then ``approved``
-(carried out), ``discarded``, ``restored`` (the directory put back as it was) or
-``accepted`` (the directory's change taken as it is)."""
+:mod:`credsync.sync.quarantine`; ``direction`` is ``outbound``, ``inbound`` or ``people``):
+``held`` until an operator decides, then ``approved`` (carried out), ``discarded``,
+``restored`` (the directory put back as it was) or ``accepted`` (the directory's change
+taken as it is)."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ __all__ = [
     "HELD",
     "INBOUND",
     "OUTBOUND",
+    "PEOPLE",
     "QuarantineRow",
     "decide",
     "find",
@@ -33,6 +35,7 @@ __all__ = [
 HELD = "held"
 OUTBOUND = "outbound"  # pushes a run planned
 INBOUND = "inbound"  # links a mass change in the directory touched
+PEOPLE = "people"  # creates, disables, deletes of users a provisioning run planned
 
 
 class QuarantineRow(NamedTuple):

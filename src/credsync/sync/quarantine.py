@@ -32,8 +32,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from credsync.connectors.base import Account
+from credsync.storage import Database
 from credsync.storage import quarantine as rows
 from credsync.sync.model import Action, LinkState, PlanItem, Status
+from credsync.vault.audit import AuditLog
 from credsync.vault.auth import Actor
 from credsync.vault.directories import Directory
 from credsync.vault.service import Vault
@@ -43,6 +45,7 @@ __all__ = [
     "OUTBOUND",
     "PERCENT_FLOOR",
     "Change",
+    "Holding",
     "Limits",
     "Screened",
     "hold",
@@ -50,6 +53,7 @@ __all__ = [
     "outbound_reason",
     "screen",
     "screen_inbound",
+    "store_held",
 ]
 
 OUTBOUND = rows.OUTBOUND
@@ -68,6 +72,10 @@ class Limits:
     @classmethod
     def outbound(cls, directory: Directory) -> Limits:
         return cls(directory.option("push_cap"), directory.option("push_cap_percent"))
+
+    @classmethod
+    def changes(cls, directory: Directory) -> Limits:
+        return cls(directory.option("change_cap"), directory.option("change_cap_percent"))
 
     @classmethod
     def inbound(cls, directory: Directory) -> Limits:
@@ -180,6 +188,65 @@ def screen_inbound(
     return out, [c for c in fresh if c.item.credential_id in holding], reason
 
 
+@dataclass(frozen=True)
+class Holding:
+    """One action to hold: whose (``account_id``: the account, or for provisioning the
+    person), its name for the list, the action and the state it was held in."""
+
+    credential_id: str | None
+    account_id: str
+    account_name: str
+    action: str
+    observed: str
+
+
+def store_held(
+    db: Database,
+    audit: AuditLog,
+    actor: Actor,
+    directory: Directory,
+    run_id: str,
+    direction: str,
+    held: Sequence[Holding],
+    reason: str,
+    *,
+    at: dt.datetime,
+) -> int:
+    """Store ``held`` as held rows of the run, with one audit entry (``quarantine.hold``)
+    saying how many and why."""
+    new = [
+        rows.QuarantineRow(
+            str(uuid.uuid4()),
+            directory.client_id,
+            directory.id,
+            run_id,
+            direction,
+            h.credential_id,
+            h.account_id,
+            h.account_name[:255],
+            h.action,
+            h.observed[:80],
+            reason[:1000],
+            rows.HELD,
+            at,
+        )
+        for h in held
+        if h.account_id
+    ]
+    with db.write() as conn:
+        rows.insert(conn, new)
+        audit.append(
+            conn,
+            actor,
+            "quarantine.hold",
+            target_type="directory",
+            target_id=directory.id,
+            client_id=directory.client_id,
+            details={"run": run_id, "direction": direction, "count": len(new), "reason": reason},
+        )
+    return len(new)
+
+
 def hold(
     vault: Vault,
     actor: Actor,
@@ -193,37 +260,12 @@ def hold(
 ) -> int:
     """Store ``held`` ((item, action, observed) each) as held rows of the run, with one
     audit entry saying how many and why."""
-    new = [
-        rows.QuarantineRow(
-            str(uuid.uuid4()),
-            directory.client_id,
-            directory.id,
-            run_id,
-            direction,
-            item.credential_id,
-            item.account_id or "",
-            item.account_name[:255],
-            action,
-            observed[:80],
-            reason[:1000],
-            rows.HELD,
-            at,
-        )
+    found = [
+        Holding(item.credential_id, item.account_id or "", item.account_name, action, observed)
         for item, action, observed in held
-        if item.account_id
     ]
-    with vault.db.write() as conn:
-        rows.insert(conn, new)
-        vault.audit.append(
-            conn,
-            actor,
-            "quarantine.hold",
-            target_type="directory",
-            target_id=directory.id,
-            client_id=directory.client_id,
-            details={"run": run_id, "direction": direction, "count": len(new), "reason": reason},
-        )
-    return len(new)
+    return store_held(vault.db, vault.audit, actor, directory, run_id, direction, found, reason,
+                      at=at)  # fmt: skip
 
 
 def _outbound(
