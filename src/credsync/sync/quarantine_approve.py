@@ -9,7 +9,11 @@ kind, audited and reported like that kind's normal run.
   provisioning apply per directory, planned again from fresh reads and limited to the
   approved people (:func:`credsync.sync.provision_quarantine.screen_people`), audited
   ``person.provision`` as any apply; a person whose plan no longer has the approved action
-  stays held, with the line saying so.
+  stays held, with the line saying so;
+- **group export** (direction ``groups``: ``create``, ``remove_member``, ``delete``): one
+  export apply per directory, planned again and limited to the approved actions (a create
+  with its group's members; approved deletes are their own confirmation), audited
+  ``group.export_*`` as any apply; an action no longer planned stays held.
 
 Each answer is per held row: (row, carried out?, what happened, the run's id if any).
 """
@@ -22,13 +26,14 @@ from credsync.connectors.registry import ConnectorFactory
 from credsync.storage import quarantine as rows
 from credsync.sync.connect import directory_config, load_directory
 from credsync.sync.model import Status
+from credsync.sync.provision_groups import ExportPlan, ProvisionGroups
 from credsync.sync.provision_people import PeopleProvision, ProvisionSelection
 from credsync.sync.relay_push import push_queued, queued_jobs
 from credsync.vault.auth import Actor
 from credsync.vault.keyring import KeyRing
 from credsync.vault.service import Vault
 
-__all__ = ["Approved", "approve_people", "approve_relays"]
+__all__ = ["Approved", "approve_groups", "approve_people", "approve_relays"]
 
 Approved = tuple[rows.QuarantineRow, bool, str, str | None]
 
@@ -92,4 +97,43 @@ async def approve_people(
                 out.append((row, True, f"{plan.outcome} {plan.username} ({done})", None))
             else:
                 out.append((row, False, plan.reason or plan.outcome, None))
+    return out
+
+
+def _export_done(plan: ExportPlan, row: rows.QuarantineRow) -> tuple[bool, str]:
+    """Whether the approved action of ``row`` was carried out by ``plan``'s apply."""
+    if row.action == "delete":
+        for duplicate in plan.duplicates:
+            if duplicate.target.object_id == row.account_id:
+                return duplicate.removed, "removed" if duplicate.removed else "not removed"
+        return False, "no longer planned: delete not done"
+    for line in plan.lines:
+        if line.group.id != row.account_id:
+            continue
+        if line.error:
+            return False, line.error
+        if row.action == "create" and line.action == "create" and line.object_id:
+            return True, f"created as {line.object_id}"
+        if row.action == "remove_member" and any(c.object_id == row.observed for c in line.remove):
+            return True, "member removed"
+    return False, f"no longer planned: {row.action} not done"
+
+
+async def approve_groups(
+    vault: Vault,
+    keys: KeyRing,
+    actor: Actor,
+    factory: ConnectorFactory,
+    held: Sequence[rows.QuarantineRow],
+) -> list[Approved]:
+    """Carry out the held group export actions, one apply per directory."""
+    out: list[Approved] = []
+    service = ProvisionGroups(vault, keys, actor, factory=factory)
+    for dir_id in dict.fromkeys(r.directory_id for r in held):
+        mine = [r for r in held if r.directory_id == dir_id]
+        approved = {(r.account_id, r.action, r.observed) for r in mine}
+        plan = await service.apply(mine[0].client_id, dir_id, approved=approved)
+        for row in mine:
+            ok, what = _export_done(plan, row)
+            out.append((row, ok, what, None))
     return out

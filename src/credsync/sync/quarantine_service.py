@@ -35,7 +35,7 @@ from credsync.sync.connect import DirectoryService
 from credsync.sync.engine import Engine
 from credsync.sync.model import UNKNOWN_TO_THE_VAULT, Action, PlanItem, Status
 from credsync.sync.quarantine import INBOUND, OUTBOUND
-from credsync.sync.quarantine_approve import approve_people, approve_relays
+from credsync.sync.quarantine_approve import approve_groups, approve_people, approve_relays
 from credsync.sync.relay_quarantine import RELAY
 from credsync.vault._time import utcnow
 from credsync.vault.auth import Permission
@@ -53,7 +53,8 @@ __all__ = [
 
 DECIDE = (Permission.VAULT_READ, Permission.VAULT_WRITE, Permission.DIRECTORY_ADMIN_USE)
 PEOPLE = rows.PEOPLE
-APPROVABLE = (OUTBOUND, PEOPLE)  # what approve and discard decide
+GROUPS = rows.GROUPS
+APPROVABLE = (OUTBOUND, PEOPLE, GROUPS)  # what approve and discard decide
 Outcome = Literal["done", "failed", "skipped", "would"]
 
 
@@ -222,7 +223,7 @@ class QuarantineService(DirectoryService):
         ``directory.setup``, as its apply does, checked before anything is done)."""
         self._actor.require(*DECIDE)
         chosen = self.select(refs, directory, APPROVABLE, "approve")
-        if any(r.direction == PEOPLE for r in chosen):
+        if any(r.direction in (PEOPLE, GROUPS) for r in chosen):
             self._actor.require(Permission.DIRECTORY_SETUP)
         held = [r for r in chosen if r.direction == OUTBOUND and r.action != RELAY]
         engine = Engine(self._vault, self._keys, self._actor, factory=self._factory)
@@ -233,6 +234,8 @@ class QuarantineService(DirectoryService):
                                   [r for r in chosen if r.action == RELAY]),
             *await approve_people(self._vault, self._keys, self._actor, self._factory,
                                   [r for r in chosen if r.direction == PEOPLE]),
+            *await approve_groups(self._vault, self._keys, self._actor, self._factory,
+                                  [r for r in chosen if r.direction == GROUPS]),
         ]  # fmt: skip
         for row, ok, what, run_id in others:
             step = "push the relayed password" if row.action == RELAY else row.action
