@@ -59,8 +59,8 @@ def test_creates_over_the_threshold_are_held_then_approved_or_discarded(ew: Entr
     names = ["Sales", "Support", "Finance"]
     ids = {name: _group(ew, name, ada) for name in names}
     writes = ew.tenant.stats["writes"]
-    planned = asyncio.run(ProvisionGroups(ew.vault, ew.keys, ew.admin).plan(ew.client,
-                                                                             ew.directory))  # fmt: skip
+    service = ProvisionGroups(ew.vault, ew.keys, ew.admin)
+    planned = asyncio.run(service.plan(ew.client, ew.directory))
     assert "would be quarantined" in (planned.quarantined or "")
     done = _apply(ew)
     assert ew.tenant.stats["writes"] == writes

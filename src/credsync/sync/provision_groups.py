@@ -365,7 +365,12 @@ class ProvisionGroups(DirectoryService):
                 )
             remove = bool(listed) and confirm_duplicates is not None
             plan.quarantined = screen_groups(
-                self._vault, self._actor, directory, plan, remove=remove, approved=approved,
+                self._vault,
+                self._actor,
+                directory,
+                plan,
+                remove=remove,
+                approved=approved,
                 at=utcnow(),
             )
             run = applying.Apply(self._vault, self._actor, directory, target)
