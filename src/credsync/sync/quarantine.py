@@ -1,6 +1,6 @@
 """Quarantine: the safety rails that hold a run's actions back for an operator (issue 18).
 
-Two thresholds per directory (its options; the defaults in
+Three thresholds per directory (its options; the defaults in
 :data:`credsync.vault.directory_input.COMMON_OPTIONS` are the vault-wide ones), each a count
 and a percentage of the directory's links, whichever is crossed first:
 
@@ -8,6 +8,13 @@ and a percentage of the directory's links, whichever is crossed first:
   than that stops before it pushes anything; its pushes are held, one row per account, with
   the reason and the figures. Approved, they are carried out as a run of their own (audited
   and reported like any run's items); discarded, nothing is sent.
+  A relay's pushes are under its target directory's outbound threshold too
+  (:mod:`credsync.sync.relay_quarantine`).
+- **Changes** (``change_cap``, ``change_cap_percent``): a provisioning or group export apply
+  planning more creates, disables, deletes and member removals than that writes nothing;
+  those actions are held (:mod:`credsync.sync.provision_quarantine`,
+  :mod:`credsync.sync._provision_groups_quarantine`; approved by
+  :mod:`credsync.sync.quarantine_approve`).
 - **Inbound** (``inbound_cap``, ``inbound_cap_percent``): a run that finds more of its linked
   accounts changed in the directory than that (disabled, deleted, or their password changed
   outside the vault) does not act on them: those links are held (no push back, no flag that
@@ -21,7 +28,8 @@ A change is counted once: an account held in a state (``observed``: ``disabled``
 not, and while it is held every run skips it. The percentage only counts from
 :data:`PERCENT_FLOOR` changes on (three disabled accounts of ten are not a mass change).
 
-The functions here are pure but :func:`hold` (the rows, and one audit entry per run).
+The functions here are pure but :func:`hold` and :func:`store_held` (the rows, and one
+audit entry per run).
 """
 
 from __future__ import annotations

@@ -6,13 +6,19 @@ item of a directory):
   a run of its own, trigger ``quarantine``: audited and reported like any run's items) or
   **discarded** (nothing is sent; that push is not planned again until the vault's password
   changes again);
+- a held **relayed password** (outbound, action ``relay``), or a **provisioning** or **group
+  export** action (direction ``people`` / ``groups``) is approved as a run of its own kind
+  (:mod:`credsync.sync.quarantine_approve`) or discarded (nothing is written; a relay is
+  not sent again at that version, a provisioning or export action is planned afresh by the
+  next apply);
 - an **inbound** item (a link the inbound threshold held) is **restored** (the directory put
   back as it was: :mod:`credsync.sync.quarantine_restore`, with a dry run) or **accepted**
   (released: the next run takes the directory's state as it would have; a changed password
   is accepted as unknown to the vault, as accepting a flag without the password does).
 
 Who may: viewing needs ``vault.read``; approving, discarding and accepting need what an
-enforce push needs (``vault.read``, ``vault.write``, ``directory_admin.use``); restoring
+enforce push needs (``vault.read``, ``vault.write``, ``directory_admin.use``; approving a
+provisioning or group export action also ``directory.setup``, as their apply); restoring
 also needs ``directory.setup`` (it re-enables accounts and brings deleted objects back, as
 the deleted-objects check's restore does). The client access list applies to all of them (an
 item of a client outside it is not found). Every decision is audited, one entry per item.
