@@ -75,6 +75,9 @@ def test_a_relay_run_over_push_cap_is_held_then_approved(rw: RelayWorld) -> None
     done = asyncio.run(_quarantine(rw).approve([], rw.entra))
     assert done["totals"] == {"done": 3}, done
     assert rw.writes() == writes + 3
+    [run_id] = done["run_ids"]
+    approval = rw.sw.engine().report(run_id)
+    assert (approval.kind, approval.trigger, approval.state) == ("relay", "quarantine", "done")
     for (_, _, cloud), password in zip(users, passwords, strict=True):
         assert rw.tenant.check_password(cloud.id, password)
     assert {h["state"] for h in _quarantine(rw).list(rw.entra, include_decided=True)} == {

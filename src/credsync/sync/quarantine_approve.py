@@ -3,8 +3,9 @@
 kind, audited and reported like that kind's normal run.
 
 - **relayed passwords** (outbound, action ``relay``): pushed by the relay pusher as one
-  ``relay`` run per directory (trigger ``quarantine``), without the threshold; a held push
-  whose relay pair is gone is not pushed ("no longer relayed");
+  ``relay`` run per directory (trigger ``quarantine``; its id is the decision's run),
+  without the threshold; a held push whose relay pair is gone is not pushed ("no longer
+  relayed") and stays held;
 - **provisioning** (direction ``people``: ``create``, ``disable``, ``delete``): one
   provisioning apply per directory, planned again from fresh reads and limited to the
   approved people (:func:`credsync.sync.provision_quarantine.screen_people`), audited
@@ -29,6 +30,7 @@ from credsync.sync.model import Status
 from credsync.sync.provision_groups import ExportPlan, ProvisionGroups
 from credsync.sync.provision_people import PeopleProvision, ProvisionSelection
 from credsync.sync.relay_push import push_queued, queued_jobs
+from credsync.types import new_id
 from credsync.vault.auth import Actor
 from credsync.vault.keyring import KeyRing
 from credsync.vault.service import Vault
@@ -52,12 +54,13 @@ async def approve_relays(
         jobs = queued_jobs(vault.db, dir_id, [r.credential_id or "" for r in mine])
         directory = load_directory(vault.db, dir_id)
         results = []
+        run_id = new_id() if jobs else None
         if jobs:
             connector = factory(directory_config(vault.db, keys, directory))
             try:
                 results = await push_queued(vault.db, keys, actor, directory, connector,
                                             list(jobs.values()), trigger="quarantine",
-                                            screen=False)  # fmt: skip
+                                            screen=False, run_id=run_id)  # fmt: skip
             finally:
                 await connector.close()
         by_cred = {r.job.credential_id: r for r in results}
@@ -65,10 +68,8 @@ async def approve_relays(
             result = by_cred.get(row.credential_id or "")
             if result is None:
                 out.append((row, False, "no longer relayed: not pushed", None))
-            elif result.status == Status.IN_SYNC:
-                out.append((row, True, result.detail, None))
             else:
-                out.append((row, False, result.detail, None))
+                out.append((row, result.status == Status.IN_SYNC, result.detail, run_id))
     return out
 
 

@@ -243,6 +243,7 @@ class QuarantineService(DirectoryService):
             *await approve_groups(self._vault, self._keys, self._actor, self._factory,
                                   [r for r in chosen if r.direction == GROUPS]),
         ]  # fmt: skip
+        run_ids.extend(dict.fromkeys(r for _, _, _, r in others if r is not None))
         for row, ok, what, run_id in others:
             step = "push the relayed password" if row.action == RELAY else row.action
             if ok:

@@ -321,14 +321,15 @@ async def push_queued(
     *,
     trigger: str = "agent",
     screen: bool = True,
+    run_id: str | None = None,
 ) -> list[PushResult]:
     """Queued relays to one directory, as a stored run (kind ``relay``, trigger ``agent``)
     with an item per credential. Raises what the directory raises when it is away (the agent
     retries the rows later; a push already made is found in step or landed then). With
     ``screen`` the outbound threshold applies first (:mod:`credsync.sync.relay_quarantine`:
     over it nothing is sent and the run ends ``aborted``); an approval from quarantine
-    (trigger ``quarantine``) pushes without it."""
-    run_id = new_id()
+    (trigger ``quarantine``, with the run's id given) pushes without it."""
+    run_id = run_id or new_id()
     with db.write() as conn:
         run_rows.insert(
             conn,
