@@ -92,6 +92,7 @@ def setup(sim: Sim, users: list[tuple[str, str]], args: Any, home: Path) -> tupl
         "url": str(sim.info["graph_url"]), "secret_credential": app.id,
         "tenant_id": sim.tenant_id, "app_id": str(sim.info["client_id"]),
         "authority": sim.base_authority, "ca_pem": Path(sim.ca_file).read_text(),
+        "options": {"change_cap": 1_000_000},  # every group is a create
     }))  # fmt: skip
     started = time.perf_counter()
     people = [

@@ -90,10 +90,12 @@ def make_vault(sim: Sim, n: int, home: Path) -> tuple[Any, Any, Any, dict[str, s
     app = vault.credentials.add(admin, keys, "Bench", make_draft(
         title="Graph app", username="credsync-app", password=Secret(str(sim.info["client_secret"])),
         type_=CredentialType.DIRECTORY_ADMIN, sync_mode=SyncMode.OFF))  # fmt: skip
+    # every person is a create: over the change threshold's default of 500
     vault.directories.add(admin, "Bench", "bench-entra", "entra", DirectoryInput.of({
         "url": str(sim.info["graph_url"]), "secret_credential": app.id,
         "tenant_id": sim.tenant_id, "app_id": str(sim.info["client_id"]),
-        "authority": sim.authority, "ca_pem": Path(sim.ca_file).read_text()}))  # fmt: skip
+        "authority": sim.authority, "ca_pem": Path(sim.ca_file).read_text(),
+        "options": {"change_cap": 1_000_000}}))  # fmt: skip
     vault.provisioning.update(admin, "bench-entra", {
         "username_template": "{given}.{surname}", "upn_suffix": sim.domain, "licence": SKU,
         "usage_location": "SE", "passwords": "vault"})  # fmt: skip

@@ -108,3 +108,44 @@ def test_an_operator_without_the_client_is_not_told_it_exists(world: Any) -> Non
         nowhere = assert_error(http.post(url, json={**BODY, "client": "Nowhere"}), 404, "not_found")
         assert error["message"] == nowhere["message"].replace("Nowhere", "Contoso")
     assert tenant.stats["writes"] == 0
+
+
+def test_held_provisioning_is_listed_and_approving_it_needs_directory_setup(world: Any) -> None:
+    """Over the change threshold the apply writes nothing and holds the creates; a role with
+    all a push's approval needs but directory.setup is refused (403), as is a technician;
+    discarding needs no more than a push's; an admin's approval creates the user."""
+    api, tenant, _ada = world
+    w, admin = api.world, api.as_role("admin")
+    w.vault.provisioning.update(w.admin, "contoso-365", {
+        "username_template": "{given}.{surname}", "upn_suffix": tenant.domain, "licence": "",
+    })  # fmt: skip
+    w.vault.people.add(w.admin, "Contoso", {"username": "bo", "given_name": "Bo",
+                                            "surname": "Berg"})  # fmt: skip
+    w.vault.directories.update(w.admin, "contoso-365", _cap(1))
+    done = admin.post(APPLY, json=BODY)
+    assert done.status_code == 200, done.text
+    assert {p["outcome"] for p in done.json()["people"]} == {"skipped"}
+    assert tenant.stats["writes"] == 0
+    held = admin.get("/api/v1/quarantine", params={"directory": "contoso-365"}).json()
+    assert sorted((h["direction"], h["action"]) for h in held) == [("people", "create")] * 2
+    w.vault.operators.add_role(w.admin, "pusher",
+                               ["vault.read", "vault.write", "directory_admin.use"])  # fmt: skip
+    pusher = _scoped(api, "pusher", "Contoso")
+    ids = {"ids": [held[0]["id"]]}
+    assert_error(pusher.post("/api/v1/quarantine/approve", json=ids), 403, "forbidden")
+    assert_error(api.as_role("technician").post("/api/v1/quarantine/approve", json=ids), 403,
+                 "forbidden")  # fmt: skip
+    assert tenant.stats["writes"] == 0
+    approved = admin.post("/api/v1/quarantine/approve", json=ids)
+    assert approved.status_code == 200, approved.text
+    assert approved.json()["totals"] == {"done": 1}
+    assert tenant.stats["writes"] >= 1
+    dropped = pusher.post("/api/v1/quarantine/discard", json={"ids": [held[1]["id"]]})
+    assert dropped.status_code == 200, dropped.text
+    assert admin.get("/api/v1/quarantine", params={"directory": "contoso-365"}).json() == []
+
+
+def _cap(count: int) -> Any:
+    from credsync.vault.directory_input import DirectoryInput
+
+    return DirectoryInput(options={"change_cap": count})

@@ -20,11 +20,12 @@ quarantine_items = Table(
     Column("client_id", ID, nullable=False),
     Column("directory_id", ID, ForeignKey("directories.id"), nullable=False),
     Column("run_id", ID, nullable=False),  # the run that held it back
-    Column("direction", String(8), nullable=False),  # outbound | inbound
+    Column("direction", String(8), nullable=False),  # outbound | inbound | people | groups
     Column("credential_id", ID),
     Column("account_id", String(64), nullable=False),
     Column("account_name", String(255), nullable=False),
-    # outbound: push; inbound: disabled | deleted | password_changed
+    # outbound: push | relay; inbound: disabled | deleted | password_changed;
+    # people: create | disable | delete; groups: create | remove_member | delete
     Column("action", String(20), nullable=False),
     Column("observed", String(80), nullable=False),  # the state it was held in
     Column("reason", String(1000), nullable=False),

@@ -1,7 +1,8 @@
 """The ``quarantine_items`` table: its owner. One row per action a run held back (see
-:mod:`credsync.sync.quarantine`): ``held`` until an operator decides, then ``approved``
-(carried out), ``discarded``, ``restored`` (the directory put back as it was) or
-``accepted`` (the directory's change taken as it is)."""
+:mod:`credsync.sync.quarantine`; ``direction`` is ``outbound``, ``inbound``, ``people`` or
+``groups``): ``held`` until an operator decides, then ``approved`` (carried out),
+``discarded``, ``restored`` (the directory put back as it was) or ``accepted`` (the
+directory's change taken as it is)."""
 
 from __future__ import annotations
 
@@ -17,9 +18,11 @@ from credsync.storage.ids import one_by_id_prefix
 from credsync.storage.tables import quarantine_items
 
 __all__ = [
+    "GROUPS",
     "HELD",
     "INBOUND",
     "OUTBOUND",
+    "PEOPLE",
     "QuarantineRow",
     "decide",
     "find",
@@ -33,6 +36,8 @@ __all__ = [
 HELD = "held"
 OUTBOUND = "outbound"  # pushes a run planned
 INBOUND = "inbound"  # links a mass change in the directory touched
+PEOPLE = "people"  # creates, disables, deletes of users a provisioning run planned
+GROUPS = "groups"  # creates, member removals, deletes a group export planned
 
 
 class QuarantineRow(NamedTuple):

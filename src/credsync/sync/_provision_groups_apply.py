@@ -50,7 +50,8 @@ class Apply:
                     self._link(line, "export_link")
                 except CredsyncError as exc:
                     line.error = str(exc)
-        await self._each([line for line in lines if line.action == "create"], self._create)
+        await self._each([line for line in lines if line.action == "create" and line.error is None],
+                         self._create)  # fmt: skip
         ready = [line for line in lines if line.error is None and line.object_id is not None]
         await self._each([line for line in ready if line.membership_source == "vault"],
                          self._members_out)  # fmt: skip

@@ -51,7 +51,7 @@ a client outside the operator's reach is NotFound.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, cast
 
@@ -75,8 +75,10 @@ from credsync.sync._provision_groups_plan import (
     match,
     members,
 )
+from credsync.sync._provision_groups_quarantine import Key, screen_groups
 from credsync.sync._provision_groups_settings import ExportSettings, GroupExportSettingsJson
 from credsync.sync.connect import DirectoryService, directory_config
+from credsync.vault._time import utcnow
 from credsync.vault.auth import Permission
 from credsync.vault.directories import Directory
 from credsync.vault.group_records import find_group_row
@@ -103,6 +105,9 @@ class GroupExportPlanJson(TypedDict):
     duplicates: list[GroupExportDuplicateJson]
     writes: int
     errors: int
+    quarantined: str | None
+    """Why the change threshold held the apply's creates, removals and deletes (nothing
+    written), or, in a plan, would; else null."""
 
 
 @dataclass
@@ -114,6 +119,7 @@ class ExportPlan:
     per_write: int = 1  # members the directory takes in one write
     applied: bool = False
     writes: int = 0
+    quarantined: str | None = None  # why the change threshold held the apply (or would)
 
     @property
     def planned_writes(self) -> int:
@@ -130,6 +136,7 @@ class ExportPlan:
             duplicates=[d.to_json() for d in self.duplicates],
             writes=self.writes if self.applied else self.planned_writes,
             errors=sum(1 for line in self.lines if line.error),
+            quarantined=self.quarantined,
         )
 
 
@@ -318,9 +325,12 @@ class ProvisionGroups(DirectoryService):
         client, directory = self._directory(client_ref, directory_ref)
         target = self._open(directory)
         try:
-            return await self._plan(client, directory, groups, target)
+            plan = await self._plan(client, directory, groups, target)
         finally:
             await target.close()
+        plan.quarantined = screen_groups(self._vault, self._actor, directory, plan, remove=True,
+                                         dry_run=True, at=utcnow())  # fmt: skip
+        return plan
 
     async def apply(
         self,
@@ -329,10 +339,13 @@ class ProvisionGroups(DirectoryService):
         groups: Sequence[str] = (),
         *,
         confirm_duplicates: Sequence[str] | None = None,
+        approved: Collection[Key] | None = None,
     ) -> ExportPlan:
         """Plan again and carry the plan out (see the module docstring); the answer is the
         plan with what was done (``applied``, ``writes``, each line's ``error``, each
-        duplicate's ``removed``)."""
+        duplicate's ``removed``). Over the change threshold nothing is written
+        (``quarantined``: :mod:`credsync.sync._provision_groups_quarantine`); ``approved``
+        (from quarantine) carries out only those actions, its deletes confirmed by it."""
         client, directory = self._directory(
             client_ref, directory_ref, Permission.VAULT_WRITE, writes=True
         )
@@ -341,15 +354,28 @@ class ProvisionGroups(DirectoryService):
             plan = await self._plan(client, directory, groups, target)
             listed = {d.target.object_id for d in plan.duplicates}
             given = {i.strip() for i in confirm_duplicates or () if i.strip()}
-            if confirm_duplicates is not None and given != listed:
+            if approved is not None:
+                confirm_duplicates = sorted(listed)  # approved deletes confirm themselves
+            elif confirm_duplicates is not None and given != listed:
                 shown = ", ".join(sorted(listed)) or "none"
                 raise InvalidInput(
                     "the confirmation does not match the duplicates to remove now "
                     f"({shown}): plan again and confirm those",
                     field="confirm_duplicates",
                 )
+            remove = bool(listed) and confirm_duplicates is not None
+            plan.quarantined = screen_groups(
+                self._vault,
+                self._actor,
+                directory,
+                plan,
+                remove=remove,
+                approved=approved,
+                at=utcnow(),
+            )
             run = applying.Apply(self._vault, self._actor, directory, target)
-            await run.carry_out(plan, remove=bool(listed) and confirm_duplicates is not None)
+            if plan.quarantined is None:
+                await run.carry_out(plan, remove=remove)
             plan.applied, plan.writes = True, run.writes
             return plan
         finally:

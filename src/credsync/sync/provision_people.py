@@ -52,6 +52,7 @@ from credsync.sync.connect import DirectoryService, directory_config
 from credsync.sync.federation import DomainFederationService
 from credsync.sync.provision_people_report import PersonPlan, ProvisionReport
 from credsync.sync.provision_plan import PlanContext, plan_person
+from credsync.sync.provision_quarantine import screen_people
 from credsync.vault._time import utcnow
 from credsync.vault.auth import Permission
 from credsync.vault.clients import find_client_row
@@ -259,18 +260,26 @@ class PeopleProvision(DirectoryService):
     ) -> ProvisionReport:
         """What an apply would do (reads only): vault.read and directory.setup."""
         self._actor.require(Permission.VAULT_READ, Permission.DIRECTORY_SETUP)
-        report, _directory, target = await self._plan(
+        report, directory, target = await self._plan(
             client_ref, directory_ref, chosen or ProvisionSelection()
         )
         await target.close()
+        screen_people(self._vault, self._actor, directory, report, dry_run=True, at=utcnow())
         return report
 
     # -- apply --------------------------------------------------------------------------------
     async def apply(
-        self, client_ref: str, directory_ref: str, chosen: ProvisionSelection | None = None
+        self,
+        client_ref: str,
+        directory_ref: str,
+        chosen: ProvisionSelection | None = None,
+        *,
+        approved: Mapping[str, str] | None = None,
     ) -> ProvisionReport:
         """Plan and execute (see the module docstring): vault.read, vault.write and
-        directory.setup; the client must have directory sync on."""
+        directory.setup; the client must have directory sync on. Over the change threshold
+        nothing is written (:mod:`credsync.sync.provision_quarantine`); ``approved`` (person
+        id -> action, from quarantine) carries out only those people's plans."""
         self._actor.require(
             Permission.VAULT_READ, Permission.VAULT_WRITE, Permission.DIRECTORY_SETUP
         )
@@ -287,7 +296,9 @@ class PeopleProvision(DirectoryService):
         )
         report.applied, report.writes = True, 0
         try:
-            todo = [p for p in report.people if p.writes]
+            screen_people(self._vault, self._actor, directory, report, approved=approved,
+                          at=utcnow())  # fmt: skip
+            todo = [p for p in report.people if p.writes and p.outcome != "skipped"]
             for start in range(0, len(todo), CHUNK * 5):
                 part = todo[start : start + CHUNK * 5]
                 self._secrets(directory, part)

@@ -1,6 +1,6 @@
 """Quarantine: the safety rails that hold a run's actions back for an operator (issue 18).
 
-Two thresholds per directory (its options; the defaults in
+Three thresholds per directory (its options; the defaults in
 :data:`credsync.vault.directory_input.COMMON_OPTIONS` are the vault-wide ones), each a count
 and a percentage of the directory's links, whichever is crossed first:
 
@@ -8,6 +8,13 @@ and a percentage of the directory's links, whichever is crossed first:
   than that stops before it pushes anything; its pushes are held, one row per account, with
   the reason and the figures. Approved, they are carried out as a run of their own (audited
   and reported like any run's items); discarded, nothing is sent.
+  A relay's pushes are under its target directory's outbound threshold too
+  (:mod:`credsync.sync.relay_quarantine`).
+- **Changes** (``change_cap``, ``change_cap_percent``): a provisioning or group export apply
+  planning more creates, disables, deletes and member removals than that writes nothing;
+  those actions are held (:mod:`credsync.sync.provision_quarantine`,
+  :mod:`credsync.sync._provision_groups_quarantine`; approved by
+  :mod:`credsync.sync.quarantine_approve`).
 - **Inbound** (``inbound_cap``, ``inbound_cap_percent``): a run that finds more of its linked
   accounts changed in the directory than that (disabled, deleted, or their password changed
   outside the vault) does not act on them: those links are held (no push back, no flag that
@@ -35,8 +42,8 @@ state (nor a deleted one as out of scope, or the other way round), decided or no
 while it is held every run skips it. The percentage only counts from :data:`PERCENT_FLOOR`
 changes on (three disabled accounts of ten are not a mass change).
 
-The functions here are pure but :func:`hold` (the rows, and one audit entry per run),
-:func:`moved_out` (the connector's look-up) and :func:`screen` (both).
+The functions here are pure but :func:`hold` and :func:`store_held` (the rows, and one
+audit entry per run), :func:`moved_out` (the connector's look-up) and :func:`screen` (both).
 """
 
 from __future__ import annotations
@@ -51,8 +58,10 @@ from typing import cast
 from credsync.connectors.base import Account, Capability, Connector
 from credsync.connectors.deleted_objects import DeletedObjects
 from credsync.errors import ConnectorError
+from credsync.storage import Database
 from credsync.storage import quarantine as rows
 from credsync.sync.model import Action, LinkState, PlanItem, Status
+from credsync.vault.audit import AuditLog
 from credsync.vault.auth import Actor
 from credsync.vault.directories import Directory
 from credsync.vault.quarantine_defaults import vault_defaults
@@ -63,6 +72,7 @@ __all__ = [
     "OUTBOUND",
     "PERCENT_FLOOR",
     "Change",
+    "Holding",
     "Limits",
     "Screened",
     "hold",
@@ -71,6 +81,7 @@ __all__ = [
     "outbound_reason",
     "screen",
     "screen_inbound",
+    "store_held",
 ]
 
 log = logging.getLogger("credsync.sync")
@@ -105,6 +116,10 @@ class Limits:
     @classmethod
     def outbound(cls, directory: Directory) -> Limits:
         return cls.of(directory, "push_cap")
+
+    @classmethod
+    def changes(cls, directory: Directory) -> Limits:
+        return cls(directory.option("change_cap"), directory.option("change_cap_percent"))
 
     @classmethod
     def inbound(cls, directory: Directory) -> Limits:
@@ -249,6 +264,65 @@ async def moved_out(connector: Connector, ids: Sequence[str]) -> set[str]:
     return {s.object_id for s in found if s.state in ("live", "disabled")}
 
 
+@dataclass(frozen=True)
+class Holding:
+    """One action to hold: whose (``account_id``: the account, or for provisioning the
+    person), its name for the list, the action and the state it was held in."""
+
+    credential_id: str | None
+    account_id: str
+    account_name: str
+    action: str
+    observed: str
+
+
+def store_held(
+    db: Database,
+    audit: AuditLog,
+    actor: Actor,
+    directory: Directory,
+    run_id: str,
+    direction: str,
+    held: Sequence[Holding],
+    reason: str,
+    *,
+    at: dt.datetime,
+) -> int:
+    """Store ``held`` as held rows of the run, with one audit entry (``quarantine.hold``)
+    saying how many and why."""
+    new = [
+        rows.QuarantineRow(
+            str(uuid.uuid4()),
+            directory.client_id,
+            directory.id,
+            run_id,
+            direction,
+            h.credential_id,
+            h.account_id,
+            h.account_name[:255],
+            h.action,
+            h.observed[:80],
+            reason[:1000],
+            rows.HELD,
+            at,
+        )
+        for h in held
+        if h.account_id
+    ]
+    with db.write() as conn:
+        rows.insert(conn, new)
+        audit.append(
+            conn,
+            actor,
+            "quarantine.hold",
+            target_type="directory",
+            target_id=directory.id,
+            client_id=directory.client_id,
+            details={"run": run_id, "direction": direction, "count": len(new), "reason": reason},
+        )
+    return len(new)
+
+
 def hold(
     vault: Vault,
     actor: Actor,
@@ -262,37 +336,12 @@ def hold(
 ) -> int:
     """Store ``held`` ((item, action, observed) each) as held rows of the run, with one
     audit entry saying how many and why."""
-    new = [
-        rows.QuarantineRow(
-            str(uuid.uuid4()),
-            directory.client_id,
-            directory.id,
-            run_id,
-            direction,
-            item.credential_id,
-            item.account_id or "",
-            item.account_name[:255],
-            action,
-            observed[:80],
-            reason[:1000],
-            rows.HELD,
-            at,
-        )
+    found = [
+        Holding(item.credential_id, item.account_id or "", item.account_name, action, observed)
         for item, action, observed in held
-        if item.account_id
     ]
-    with vault.db.write() as conn:
-        rows.insert(conn, new)
-        vault.audit.append(
-            conn,
-            actor,
-            "quarantine.hold",
-            target_type="directory",
-            target_id=directory.id,
-            client_id=directory.client_id,
-            details={"run": run_id, "direction": direction, "count": len(new), "reason": reason},
-        )
-    return len(new)
+    return store_held(vault.db, vault.audit, actor, directory, run_id, direction, found, reason,
+                      at=at)  # fmt: skip
 
 
 def _outbound(

@@ -6,13 +6,19 @@ item of a directory):
   a run of its own, trigger ``quarantine``: audited and reported like any run's items) or
   **discarded** (nothing is sent; that push is not planned again until the vault's password
   changes again);
+- a held **relayed password** (outbound, action ``relay``), or a **provisioning** or **group
+  export** action (direction ``people`` / ``groups``) is approved as a run of its own kind
+  (:mod:`credsync.sync.quarantine_approve`) or discarded (nothing is written; a relay is
+  not sent again at that version, a provisioning or export action is planned afresh by the
+  next apply);
 - an **inbound** item (a link the inbound threshold held) is **restored** (the directory put
   back as it was: :mod:`credsync.sync.quarantine_restore`, with a dry run) or **accepted**
   (released: the next run takes the directory's state as it would have; a changed password
   is accepted as unknown to the vault, as accepting a flag without the password does).
 
 Who may: viewing needs ``vault.read``; approving, discarding and accepting need what an
-enforce push needs (``vault.read``, ``vault.write``, ``directory_admin.use``); restoring
+enforce push needs (``vault.read``, ``vault.write``, ``directory_admin.use``; approving a
+provisioning or group export action also ``directory.setup``, as their apply); restoring
 also needs ``directory.setup`` (it re-enables accounts and brings deleted objects back, as
 the deleted-objects check's restore does). The client access list applies to all of them (an
 item of a client outside it is not found). Every decision is audited, one entry per item.
@@ -35,6 +41,8 @@ from credsync.sync.connect import DirectoryService
 from credsync.sync.engine import Engine
 from credsync.sync.model import UNKNOWN_TO_THE_VAULT, Action, PlanItem, Status
 from credsync.sync.quarantine import INBOUND, OUTBOUND
+from credsync.sync.quarantine_approve import approve_groups, approve_people, approve_relays
+from credsync.sync.relay_quarantine import RELAY
 from credsync.vault._time import utcnow
 from credsync.vault.auth import Permission
 from credsync.vault.directories import find_directory_row
@@ -50,6 +58,9 @@ __all__ = [
 ]
 
 DECIDE = (Permission.VAULT_READ, Permission.VAULT_WRITE, Permission.DIRECTORY_ADMIN_USE)
+PEOPLE = rows.PEOPLE
+GROUPS = rows.GROUPS
+APPROVABLE = (OUTBOUND, PEOPLE, GROUPS)  # what approve and discard decide
 Outcome = Literal["done", "failed", "skipped", "would"]
 
 
@@ -163,10 +174,13 @@ class QuarantineService(DirectoryService):
         return item_json(self._row(ref))
 
     def select(
-        self, refs: Sequence[str], directory: str | None, direction: str, decision: str
-    ) -> builtins.list[rows.QuarantineRow]:
-        """The held items of ``refs`` (each once), or every held item of ``direction`` in
-        ``directory``; an item of the other direction, or decided already, is refused."""
+        self, refs: Sequence[str], directory: str | None, direction: str | tuple[str, ...],
+        decision: str,
+    ) -> builtins.list[rows.QuarantineRow]:  # fmt: skip
+        """The held items of ``refs`` (each once), or every held item of ``direction`` (one
+        or several) in ``directory``; an item of another direction, or decided already, is
+        refused."""
+        directions = (direction,) if isinstance(direction, str) else direction
         if not refs and not directory:
             raise InvalidInput(f"{decision}: give item ids, or a directory for all of its held "
                                "items", field="ids")  # fmt: skip
@@ -175,15 +189,15 @@ class QuarantineService(DirectoryService):
             with self._vault.db.read() as conn:
                 dir_id = find_directory_row(conn, directory, self._actor).id
                 return [r for r in rows.listed(conn, None, directory_id=dir_id)
-                        if r.direction == direction]  # fmt: skip
+                        if r.direction in directions]  # fmt: skip
         out: dict[str, rows.QuarantineRow] = {}
         for ref in refs:
             row = self._row(ref)
             if row.state != rows.HELD:
                 raise InvalidInput(f"quarantine item {row.id[:8]} was {row.state} already",
                                    field="ids")  # fmt: skip
-            if row.direction != direction:
-                other = "approve or discard" if row.direction == OUTBOUND else "restore or accept"
+            if row.direction not in directions:
+                other = "restore or accept" if row.direction == INBOUND else "approve or discard"
                 raise InvalidInput(f"quarantine item {row.id[:8]} is {row.direction}: "
                                    f"{other} it", field="ids")  # fmt: skip
             out[row.id] = row
@@ -209,12 +223,32 @@ class QuarantineService(DirectoryService):
     async def approve(
         self, refs: Sequence[str], directory: str | None = None
     ) -> QuarantineDoneJson:
-        """Carry out the held pushes: one run per directory (trigger ``quarantine``)."""
+        """Carry out the held actions: the pushes as one run per directory (trigger
+        ``quarantine``); relayed passwords and provisioning as their own kind's runs
+        (:mod:`credsync.sync.quarantine_approve`: provisioning also needs
+        ``directory.setup``, as its apply does, checked before anything is done)."""
         self._actor.require(*DECIDE)
-        held = self.select(refs, directory, OUTBOUND, "approve")
+        chosen = self.select(refs, directory, APPROVABLE, "approve")
+        if any(r.direction in (PEOPLE, GROUPS) for r in chosen):
+            self._actor.require(Permission.DIRECTORY_SETUP)
+        held = [r for r in chosen if r.direction == OUTBOUND and r.action != RELAY]
         engine = Engine(self._vault, self._keys, self._actor, factory=self._factory)
         lines: list[QuarantineLineJson] = []
         run_ids: list[str] = []
+        others = [
+            *await approve_relays(self._vault, self._keys, self._actor, self._factory,
+                                  [r for r in chosen if r.action == RELAY]),
+            *await approve_people(self._vault, self._keys, self._actor, self._factory,
+                                  [r for r in chosen if r.direction == PEOPLE]),
+            *await approve_groups(self._vault, self._keys, self._actor, self._factory,
+                                  [r for r in chosen if r.direction == GROUPS]),
+        ]  # fmt: skip
+        run_ids.extend(dict.fromkeys(r for _, _, _, r in others if r is not None))
+        for row, ok, what, run_id in others:
+            step = "push the relayed password" if row.action == RELAY else row.action
+            if ok:
+                self.decided(row, "approved", what, run_id)
+            lines.append(line(row, "done" if ok else "failed", [step], "" if ok else what))
         for dir_id in dict.fromkeys(r.directory_id for r in held):
             mine = [r for r in held if r.directory_id == dir_id and r.credential_id]
             items = [push_item(r, f"approved from quarantine by {self._actor.name}") for r in mine]
@@ -235,8 +269,9 @@ class QuarantineService(DirectoryService):
         """Drop the held pushes: nothing is sent."""
         self._actor.require(*DECIDE)
         lines = []
-        for row in self.select(refs, directory, OUTBOUND, "discard"):
-            ok = self.decided(row, "discarded", "nothing pushed")
+        for row in self.select(refs, directory, APPROVABLE, "discard"):
+            ok = self.decided(row, "discarded", "nothing pushed" if row.direction == OUTBOUND
+                              else f"{row.action} not done")  # fmt: skip
             lines.append(line(row, "done" if ok else "skipped", [], "" if ok else "decided"))
         return done_json("discard", lines)
 

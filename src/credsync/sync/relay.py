@@ -42,9 +42,11 @@ from credsync.storage import relays as relay_rows
 from credsync.storage import runs as run_rows
 from credsync.sync.connect import DirectoryService, directory_config, load_directory
 from credsync.sync.lease import HEARTBEAT_SECONDS, Heartbeat
+from credsync.sync.model import Status
 from credsync.sync.relay_pair import Pairer
 from credsync.sync.relay_plan import Match, MatchStatus, match_all
-from credsync.sync.relay_push import PushResult, RelayPusher
+from credsync.sync.relay_push import PushJob, PushResult, RelayPusher
+from credsync.sync.relay_quarantine import gated, screen_relays
 from credsync.types import new_id
 from credsync.vault._time import utcnow
 from credsync.vault.auth import Permission
@@ -114,6 +116,7 @@ class RelayReport:
     run_id: str | None = None
     pushed: int = 0
     notes: list[str] = field(default_factory=list)
+    held: str | None = None  # why the outbound threshold held the run's pushes
 
     def counts(self) -> dict[str, int]:
         return dict(Counter(i.match.status.value for i in self.items))
@@ -262,6 +265,8 @@ class RelayRunner(DirectoryService):
             else:
                 report.items = await self._apply(relay, plan, run_id, report)
                 message = f"{report.pushed} pushed"
+                if report.held:
+                    state, message = "aborted", report.held
         except BaseException as exc:
             state, message = "failed", f"the relay run stopped: {type(exc).__name__}: {exc}"
             raise
@@ -322,14 +327,19 @@ class RelayRunner(DirectoryService):
         pusher: RelayPusher | None = None
         settled: list[tuple[Match, PushResult]] = []
         pushes: list[tuple[Match, asyncio.Task[PushResult]]] = []
+        waiting: list[tuple[Match, PushJob]] = []  # gathered for the threshold (gated)
+        into = load_directory(self._db, relay.target.id)
+        with self._db.read() as conn:
+            linked = len(link_rows.of_directory(conn, into.id))
+        matched = sum(1 for m in plan if m.status is MatchStatus.MATCHED)
+        gate = gated(self._db, into, matched, linked=linked)
         try:
             for start in range(0, len(plan), SLICE):
                 part = plan[start : start + SLICE]
                 if pusher is None and any(m.status is MatchStatus.MATCHED for m in part):
                     connector = self._open(relay.target.id)
-                    directory = load_directory(self._db, relay.target.id)
                     in_flight = int(getattr(connector, "max_in_flight", 20))
-                    pusher = RelayPusher(self._db, self._keys, self._actor, directory, connector,
+                    pusher = RelayPusher(self._db, self._keys, self._actor, into, connector,
                                          run_id=run_id, in_flight=in_flight)  # fmt: skip
                 with self._db.write() as conn:
                     stored = pairer.apply(conn, part, utcnow())
@@ -342,13 +352,27 @@ class RelayRunner(DirectoryService):
                         continue
                     if job.credential_id in done:
                         settled.append((match, done[job.credential_id]))
+                    elif gate:
+                        waiting.append((match, job))
                     else:
                         pushes.append((match, asyncio.ensure_future(pusher.push_gated(job))))
                 await asyncio.sleep(0)  # the slice's pushes start while the next is stored
+            if waiting and pusher is not None:
+                of = {job.credential_id: match for match, job in waiting}
+                go, skipped, report.held = screen_relays(
+                    self._db, self._vault.audit, self._actor, into, run_id,
+                    [job for _, job in waiting], linked=linked, at=utcnow(),
+                )  # fmt: skip
+                for job, why, version in skipped:
+                    result = PushResult(job, Status.SKIPPED, "none", why, version)
+                    settled.append((of[job.credential_id], result))
+                for job in go:
+                    task = asyncio.ensure_future(pusher.push_gated(job))
+                    pushes.append((of[job.credential_id], task))
             sent = await asyncio.gather(*(task for _, task in pushes))
             results = [*settled, *zip([m for m, _ in pushes], sent, strict=True)]
             mirrored = {}
-            if connector is not None:
+            if connector is not None and not report.held:  # held: nothing is written
                 for match, _ in results:
                     target = match.target
                     if (

@@ -47,8 +47,10 @@ from credsync.storage import links as link_rows
 from credsync.storage import relays as relay_rows
 from credsync.storage import runs as run_rows
 from credsync.sync.model import Status
+from credsync.sync.relay_quarantine import screen_relays
 from credsync.types import new_id
 from credsync.vault._time import as_utc, utcnow
+from credsync.vault.audit import AuditLog
 from credsync.vault.auth import Actor
 from credsync.vault.directories import Directory
 from credsync.vault.keyring import KeyRing
@@ -316,11 +318,18 @@ async def push_queued(
     directory: Directory,
     connector: Connector,
     jobs: Sequence[PushJob],
+    *,
+    trigger: str = "agent",
+    screen: bool = True,
+    run_id: str | None = None,
 ) -> list[PushResult]:
     """Queued relays to one directory, as a stored run (kind ``relay``, trigger ``agent``)
     with an item per credential. Raises what the directory raises when it is away (the agent
-    retries the rows later; a push already made is found in step or landed then)."""
-    run_id = new_id()
+    retries the rows later; a push already made is found in step or landed then). With
+    ``screen`` the outbound threshold applies first (:mod:`credsync.sync.relay_quarantine`:
+    over it nothing is sent and the run ends ``aborted``); an approval from quarantine
+    (trigger ``quarantine``, with the run's id given) pushes without it."""
+    run_id = run_id or new_id()
     with db.write() as conn:
         run_rows.insert(
             conn,
@@ -328,7 +337,7 @@ async def push_queued(
             directory_id=directory.id,
             client_id=directory.client_id,
             kind="relay",
-            trigger="agent",
+            trigger=trigger,
             dry_run=False,
             actor=actor.name,
             owner="relay",
@@ -337,9 +346,14 @@ async def push_queued(
     in_flight = int(getattr(connector, "max_in_flight", 20))
     pusher = RelayPusher(db, keys, actor, directory, connector, run_id=run_id, in_flight=in_flight)
     state, message, results = "failed", "", []
+    held: str | None = None
     try:
-        results = await pusher.push_all(jobs)
-        state, message = "done", f"{pusher.pushes} pushed"
+        if screen:
+            jobs, skipped, held = screen_relays(db, AuditLog(db), actor, directory, run_id, jobs,
+                                                linked=0, at=utcnow())  # fmt: skip
+            results = [PushResult(j, Status.SKIPPED, "none", why, v) for j, why, v in skipped]
+        results = [*results, *await pusher.push_all(jobs)]
+        state, message = ("aborted", held) if held else ("done", f"{pusher.pushes} pushed")
     except BaseException as exc:
         message = f"the relay stopped: {type(exc).__name__}: {exc}"
         raise

@@ -33,6 +33,12 @@ COMMON_OPTIONS: tuple[OptionSpec, ...] = (
     OptionSpec(
         "push_cap_percent", 0, 0, 100, "a plan pushing over this % of the links is held (0: off)"
     ),
+    OptionSpec(
+        "change_cap", 500, 1, 1_000_000, "creates, disables, deletes a provisioning run may plan"
+    ),
+    OptionSpec(
+        "change_cap_percent", 0, 0, 100, "such changes to over this % of the objects are held"
+    ),
     OptionSpec("inbound_cap", 100, 0, 1_000_000, "directory changes one run takes before holding"),
     OptionSpec(
         "inbound_cap_percent", 20, 0, 100, "changes to over this % of the links are held (0: off)"

@@ -28,7 +28,8 @@ __all__ = [
 ]
 
 # The options on the form (the thresholds among them: docs/quarantine.md).
-OPTIONS = ("interval", "push_cap", "push_cap_percent", "inbound_cap", "inbound_cap_percent")
+OPTIONS = ("interval", "push_cap", "push_cap_percent", "change_cap", "change_cap_percent",
+           "inbound_cap", "inbound_cap_percent")  # fmt: skip
 # The form's fields every kind has; a kind's own are "<kind>-<setting>" (and
 # "<kind>-bind_method" for a kind with several ways to sign in), read only for that kind.
 _SHARED = ("name", "kind", "bind_credential", "ca_pem", *OPTIONS, "version")

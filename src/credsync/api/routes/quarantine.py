@@ -62,14 +62,16 @@ def show_quarantine(ref: str, actor: Caller, state: State) -> QuarantineItemJson
 
 @router.post("/approve", response_model=QuarantineDoneJson)
 def approve_quarantine(body: QuarantineDecideIn, actor: Caller, state: State) -> QuarantineDoneJson:
-    """Carry out held pushes, as one run per directory (trigger ``quarantine``)."""
+    """Carry out held actions: pushes as one run per directory (trigger ``quarantine``),
+    relayed passwords as a relay run, provisioning and group export as an apply of only
+    those (which also needs ``directory.setup``)."""
     service = Quarantine(state.vault, state.keys, actor)
     return run_coroutine(lambda: service.approve(body.ids, body.directory))
 
 
 @router.post("/discard", response_model=QuarantineDoneJson)
 def discard_quarantine(body: QuarantineDecideIn, actor: Caller, state: State) -> QuarantineDoneJson:
-    """Drop held pushes: nothing is sent."""
+    """Drop held actions: nothing is written."""
     return Quarantine(state.vault, state.keys, actor).discard(body.ids, body.directory)
 
 

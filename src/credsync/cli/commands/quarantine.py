@@ -67,11 +67,13 @@ def _done(data: Mapping[str, Any]) -> str:
 
 @click.group("quarantine")
 def quarantine_group() -> None:
-    """Actions held back because a run crossed a directory's threshold: pushes over
-    push_cap (approve or discard them), and links a mass change in the directory touched
-    (restore the directory's previous state, or accept the change). Listing needs vault.read;
-    approve, discard and accept need vault.write and directory_admin.use; restore also
-    directory.setup."""
+    """Actions held back because a run crossed a directory's threshold: pushes and relayed
+    passwords over push_cap, provisioning's and group export's creates, disables, deletes
+    and member removals over change_cap (approve or discard them), and links a mass change
+    in the directory touched (restore the directory's previous state, or accept the change).
+    Listing needs vault.read; approve, discard and accept need vault.write and
+    directory_admin.use (approving provisioning or group export also directory.setup);
+    restore also directory.setup."""
 
 
 @quarantine_group.command("list")
@@ -129,8 +131,9 @@ _DIRECTORY = click.option(
 @click.pass_context
 def quarantine_approve(ctx: click.Context, ids: tuple[str, ...], directory: str | None,
                        as_json: bool) -> None:  # fmt: skip
-    """Carry out held pushes (as one run per directory, reported like any run). Exit 9
-    when any failed.
+    """Carry out held actions: pushes as one run per directory (reported like any run),
+    relayed passwords as a relay run, provisioning and group export actions as an apply of
+    only those. Exit 9 when any failed.
 
     \b
     Examples:
@@ -148,8 +151,9 @@ def quarantine_approve(ctx: click.Context, ids: tuple[str, ...], directory: str 
 @click.pass_context
 def quarantine_discard(ctx: click.Context, ids: tuple[str, ...], directory: str | None,
                        as_json: bool) -> None:  # fmt: skip
-    """Drop held pushes: nothing is sent, and they are not planned again until the vault's
-    password changes again.
+    """Drop held actions: nothing is written. A push or relay is not planned again until
+    the vault's password changes again; a provisioning or group export action is planned
+    afresh by the next apply.
 
     \b
     Examples:
