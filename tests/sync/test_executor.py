@@ -96,9 +96,9 @@ def test_chunks_come_back_frozen_and_only_the_push_cap_carries_over(ew: EntraWor
     assert ew.tenant.stats["password_writes"] == 2
     with pytest.raises(dataclasses.FrozenInstanceError):
         first.pushes = 3  # type: ignore[misc]
+    # (whichever push answered first: pushes in the second of the users' creation wait)
+    mine = next(iter(pushed[0].link_updates))
     with pytest.raises(TypeError):
-        # (whichever push answered first: pushes in the second of the users' creation wait)
-        mine = next(iter(pushed[0].link_updates))
         pushed[0].link_updates[mine]["confirmed_secret_version"] = 1  # type: ignore[index]
 
 
