@@ -91,3 +91,24 @@ def test_a_directory_takes_its_own_option_then_the_vault_wide_then_the_built_in(
     assert shown["options"]["inbound_cap"] == 7
     assert {k: shown["options_from"][k] for k in ("push_cap", "inbound_cap", "interval")} == {
         "push_cap": "directory", "inbound_cap": "vault", "interval": "built-in"}  # fmt: skip
+
+
+def test_the_change_cap_has_a_vault_wide_value_too(sqlite_world: VaultWorld) -> None:
+    """Provisioning's and group export's threshold (change_cap) is set like the others, and
+    a directory without its own option uses it."""
+    world = sqlite_world
+    defaults = world.vault.quarantine_defaults
+    shown = defaults.set(world.admin, {"change_cap": 40, "change_cap_percent": 25})
+    assert (shown["change_cap"]["value"], shown["change_cap"]["built_in"]) == (40, 500)
+    assert shown["change_cap_percent"]["vault"] == 25
+    with pytest.raises(InvalidInput) as refused:
+        defaults.set(world.admin, {"change_cap": 0})
+    assert refused.value.field == "change_cap"
+    world.vault.clients.add(world.admin, world.keys, "Fabrikam", directory_sync=True)
+    bind = add_bind_credential(world, "Fabrikam")
+    add_directory(world.vault, world.admin, "Fabrikam", "fabrikam-ad", kind="active_directory",
+                  url="ldaps://dc.fabrikam.test", base_dn="DC=fabrikam,DC=test",
+                  bind_credential=bind.id)  # fmt: skip
+    directory = world.vault.directories.get(world.admin, "fabrikam-ad")
+    assert (directory.option("change_cap"), directory.option_source("change_cap")) == (
+        40, "vault")  # fmt: skip

@@ -103,7 +103,8 @@ def test_the_vault_wide_thresholds_form(web: WebWorld) -> None:
     assert (shown["push_cap"]["vault"], shown["inbound_cap_percent"]["vault"]) == (250, 15)
     assert shown["inbound_cap"]["vault"] is None  # empty: the built-in
     [entry] = web.world.vault.audit.list(web.world.admin, action="quarantine.defaults_set")
-    assert entry.details == {"push_cap": 250, "push_cap_percent": None, "inbound_cap": None,
+    assert entry.details == {"push_cap": 250, "push_cap_percent": None, "change_cap": None,
+                             "change_cap_percent": None, "inbound_cap": None,
                              "inbound_cap_percent": 15}  # fmt: skip
 
     viewer = web.signed_in("viewer")

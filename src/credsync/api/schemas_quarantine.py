@@ -39,6 +39,14 @@ class QuarantineDefaultsIn(BaseModel):
     push_cap_percent: int | None = Field(
         default=None, description="% of the links a run may push to (0: off)."
     )
+    change_cap: int | None = Field(
+        default=None,
+        description="Creates, disables, deletes and member removals one provisioning or group "
+        "export may plan (>= 1).",
+    )
+    change_cap_percent: int | None = Field(
+        default=None, description="The same as a % of the people a provisioning covers (0: off)."
+    )
     inbound_cap: int | None = Field(
         default=None, description="Linked accounts a run may find changed in the directory."
     )

@@ -1,5 +1,6 @@
 """The vault-wide quarantine thresholds (issue 18): ``push_cap``, ``push_cap_percent``,
-``inbound_cap`` and ``inbound_cap_percent`` for every directory that sets none of its own.
+``change_cap``, ``change_cap_percent``, ``inbound_cap`` and ``inbound_cap_percent`` for every
+directory that sets none of its own.
 
 A threshold's value for a directory comes from, first found: the directory's own option
 (``credsync directory set --option``), the vault-wide value set here, the built-in default
@@ -9,8 +10,8 @@ for what the thresholds hold.
 Showing them needs ``vault.read`` (every directory's page shows its effective thresholds
 anyway); setting them needs ``admin``, as the vault's other settings (the mail server), and
 is audited ``quarantine.defaults_set`` with the values given. The bounds are the options':
-whole numbers, ``push_cap`` at least 1, the percentages 0 to 100; a refused value raises
-InvalidInput naming its field.
+whole numbers, ``push_cap`` and ``change_cap`` at least 1, the percentages 0 to 100; a
+refused value raises InvalidInput naming its field.
 """
 
 from __future__ import annotations
@@ -38,7 +39,14 @@ __all__ = [
     "vault_defaults",
 ]
 
-THRESHOLDS = ("push_cap", "push_cap_percent", "inbound_cap", "inbound_cap_percent")
+THRESHOLDS = (
+    "push_cap",
+    "push_cap_percent",
+    "change_cap",
+    "change_cap_percent",
+    "inbound_cap",
+    "inbound_cap_percent",
+)
 _SPECS = {o.name: o for o in COMMON_OPTIONS if o.name in THRESHOLDS}
 BUILT_IN = {name: _SPECS[name].default for name in THRESHOLDS}
 
@@ -57,6 +65,8 @@ class ThresholdJson(TypedDict):
 class QuarantineDefaultsJson(TypedDict):
     push_cap: ThresholdJson
     push_cap_percent: ThresholdJson
+    change_cap: ThresholdJson
+    change_cap_percent: ThresholdJson
     inbound_cap: ThresholdJson
     inbound_cap_percent: ThresholdJson
 
@@ -133,6 +143,8 @@ def _json(found: Mapping[str, rows.DefaultRow]) -> QuarantineDefaultsJson:
     return QuarantineDefaultsJson(
         push_cap=one("push_cap"),
         push_cap_percent=one("push_cap_percent"),
+        change_cap=one("change_cap"),
+        change_cap_percent=one("change_cap_percent"),
         inbound_cap=one("inbound_cap"),
         inbound_cap_percent=one("inbound_cap_percent"),
     )

@@ -241,6 +241,16 @@ def defaults_show(ctx: click.Context, as_json: bool) -> None:
 @defaults_group.command("set")
 @click.option("--push-cap", type=int, help="Pushes one run may plan (at least 1).")
 @click.option("--push-cap-percent", type=int, help="% of the links a run may push to (0: off).")
+@click.option(
+    "--change-cap",
+    type=int,
+    help="Creates, disables, deletes a provisioning or group export may plan.",
+)
+@click.option(
+    "--change-cap-percent",
+    type=int,
+    help="The same as a % of the people a provisioning covers (0: off).",
+)
 @click.option("--inbound-cap", type=int, help="Linked accounts a run may find changed.")
 @click.option("--inbound-cap-percent", type=int, help="The same as a % of the links (0: off).")
 @click.option("--unset", "unset", multiple=True, type=click.Choice(THRESHOLDS),
