@@ -69,7 +69,7 @@ def test_the_quarantine_page_decides_held_items(browser: Any, live_ad: Any) -> N
     for user in users[:3]:
         expect(held).to_contain_text(user.name)
     _choose(page, users[0].name, users[1].name)
-    page.get_by_role("button", name="Approve the held pushes").click()
+    page.get_by_role("button", name="Approve the held actions").click()
     expect(page.get_by_role("heading", name="Quarantine: approve")).to_be_visible()
     expect(page.get_by_role("main")).to_contain_text("2 done")
     shot(page, "quarantine-approved")
@@ -78,7 +78,7 @@ def test_the_quarantine_page_decides_held_items(browser: Any, live_ad: Any) -> N
 
     page.get_by_role("link", name="Back to the quarantine").click()
     _choose(page, users[2].name)
-    page.get_by_role("button", name="Discard the held pushes").click()
+    page.get_by_role("button", name="Discard the held actions").click()
     expect(page.get_by_role("main")).to_contain_text("1 done")
     assert binds(sw, users[2].dn, users[2].password)  # nothing sent
 
@@ -131,7 +131,7 @@ def test_the_quarantine_page_decides_held_items(browser: Any, live_ad: Any) -> N
     viewer.get_by_role("button", name="Sign in").click()
     expect(viewer.get_by_role("table", name="Held items")).to_contain_text(users[6].name)
     expect(viewer.get_by_role("main")).to_contain_text("Deciding needs vault.write")
-    buttons = ("Approve the held pushes", "Discard the held pushes", "Restore… (dry run first)",
+    buttons = ("Approve the held actions", "Discard the held actions", "Restore… (dry run first)",
                "Accept the change", "Save the thresholds")  # fmt: skip
     for name in buttons:
         expect(viewer.get_by_role("button", name=name)).to_have_count(0)
