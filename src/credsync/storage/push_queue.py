@@ -150,9 +150,7 @@ def claim(
     return claimed
 
 
-def renew(
-    conn: Connection, owner: str, ids: Sequence[int], until: dt.datetime
-) -> int:
+def renew(conn: Connection, owner: str, ids: Sequence[int], until: dt.datetime) -> int:
     """``owner``'s live claims among ``ids`` extended to ``until``; how many (a row acked,
     released or claimed by another since is left as it is)."""
     renewed = 0
