@@ -307,4 +307,4 @@ def test_operator_tokens_and_agent_signatures_do_not_cross(cw: CaptureWorld) -> 
     )
     assert _code(as_forwarder) == (401, "capture_unauthenticated")
     checks = [(e["target_type"], e["details"]["check"]) for e in _denials(cw)]
-    assert ("forwarder", "remote_agent") in checks or ("forwarder", "signature") in checks
+    assert ("forwarder", "remote_agent") in checks

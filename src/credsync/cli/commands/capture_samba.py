@@ -123,7 +123,7 @@ def _server_options(func: F) -> F:
     )(func)
     func = click.option(
         "--agent-credential",
-        type=click.Path(dir_okay=False, exists=True, path_type=Path),
+        type=click.Path(dir_okay=False, path_type=Path),
         help="Sign as this remote agent (its credential file, mode 600) instead of a "
         "forwarder token.",
     )(func)
