@@ -117,6 +117,8 @@ class AgentCaptures:
         if row is not None:
             return row
         actor = _agent_actor(agent_name)
+        # Two first batches at once (PostgreSQL): the second insert breaks the unique key and
+        # is answered 409 `conflict`; the forwarder backs off and finds the row next time.
         with self._db.write() as conn:
             row = capture_rows.agent_forwarder(conn, agent_id, directory_id)
             if row is None:
