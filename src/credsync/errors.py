@@ -19,6 +19,7 @@
     │   │   │   └── CaptureStale        its sent_at is too far from the server's clock
     │   │   └── AgentUnauthenticated    a remote agent unknown, revoked, or its signature bad
     │   └── PermissionDenied            authenticated, but the role lacks a permission
+    │       └── CaptureForbidden        a remote agent's captures for a directory not its own
     ├── VaultError
     │   ├── VaultLocked                 no master key available (no passphrase, no session)
     │   ├── WrongPassphrase             the master passphrase does not open this vault
@@ -69,6 +70,7 @@ __all__ = [
     "AlreadyExists",
     "AuthError",
     "AuthenticationFailed",
+    "CaptureForbidden",
     "CaptureReplayed",
     "CaptureSequence",
     "CaptureStale",
@@ -230,6 +232,13 @@ class PermissionDenied(AuthError):
         super().__init__(message)
         self.operator = operator
         self.permissions: tuple[str, ...] = tuple(permissions)
+
+
+class CaptureForbidden(PermissionDenied):
+    """A remote agent (authenticated) sent captures for, or asked the capture key of, a
+    directory it is not bound to."""
+
+    code = "capture_forbidden"
 
 
 class VaultError(CredsyncError):

@@ -133,6 +133,51 @@ def test_readyz_watches_the_agent_in_the_process(api: ApiWorld) -> None:
     assert http.get("/readyz").json()["failed"] == ["agent"]
 
 
+def test_readyz_expects_named_remote_agents_polling(api: ApiWorld) -> None:
+    """--expect-remote-agent: /readyz fails naming a remote agent that has not polled within
+    30 s (or is revoked), and lists the named agents' ages (only those)."""
+    import datetime as dt
+
+    from credsync.crypto.agent_keys import AgentKeys
+    from credsync.storage import remote_agents as agent_rows
+    from credsync.vault.remote_agents import RemoteAgents
+
+    world = api.world
+    world.keys.kek()
+    from api.test_remote_agents_api import _directory
+
+    _directory(world, "Contoso", "contoso-ad")
+    agents = RemoteAgents(world.vault)
+    ids = {}
+    for name in ("site-a", "site-b", "site-c"):
+        token = agents.enroll(world.admin, name, ["contoso-ad"]).token
+        keys = AgentKeys.generate()
+        ids[name] = agents.register(token, keys.sign_public, keys.box_public).id
+    http = _app(api, agent=AgentWatch(remote_agents=("site-a", "site-b")))
+    ready = http.get("/readyz")
+    assert ready.status_code == 200, ready.text  # both registered just now
+    assert set(ready.json()["remote_agents"]) == {"site-a", "site-b"}  # not site-c
+    assert ready.json()["remote_agents"]["site-a"]["alive"] is True
+    with world.db.write() as conn:  # site-b last polled two minutes ago
+        agent_rows.seen(conn, ids["site-b"], dt.datetime.now(dt.UTC) - dt.timedelta(minutes=2))
+    stale = http.get("/readyz")
+    assert stale.status_code == 503
+    body = stale.json()
+    assert body["failed"] == ["remote_agents"]
+    assert "site-b" in body["checks"]["remote_agents"]["detail"]
+    assert "site-a" not in body["checks"]["remote_agents"]["detail"]
+    assert body["remote_agents"]["site-b"]["alive"] is False
+    assert body["remote_agents"]["site-b"]["last_seen_seconds"] >= 119
+    agents.seen(ids["site-b"])  # it polls again
+    assert http.get("/readyz").status_code == 200
+    agents.revoke(world.admin, "site-a")
+    revoked = http.get("/readyz").json()
+    assert revoked["failed"] == ["remote_agents"]
+    assert revoked["remote_agents"]["site-a"]["state"] == "revoked"
+    # without the option, no remote agent is named
+    assert "remote_agents" not in _app(api).get("/readyz").json()
+
+
 # -- request ids -----------------------------------------------------------------------------
 def test_a_well_formed_request_id_is_kept_and_a_bad_one_replaced(api: ApiWorld) -> None:
     http = _app(api)

@@ -394,6 +394,10 @@ NOT_IN_MATRIX = {
     ("POST", "/remote-agents/register"),
     ("POST", "/remote-agents/{agent_id}/poll"),
     ("POST", "/remote-agents/{agent_id}/results"),
+    # A remote agent's capture routes: its signature, for its own directories
+    # (tests/intake/test_agent_capture.py)
+    ("GET", "/remote-agents/{agent_id}/directories/{directory}/capture-key"),
+    ("POST", "/remote-agents/{agent_id}/directories/{directory}/captures"),
     # A relay's plan and runs read its Active Directory, which this world has not
     # (tests/relay/test_relay_access.py: who may plan, run and apply, on the real DC)
     ("POST", "/relays/{ref}/plan"),

@@ -7,6 +7,6 @@ from vault.helpers import VaultWorld, down_and_up_again
 
 
 def test_0040_downgrades_and_upgrades_again(world: VaultWorld) -> None:
-    down_and_up_again(world, "0038", {"quarantine_defaults"})
+    down_and_up_again(world, "0039", {"quarantine_defaults"})
     done = world.vault.quarantine_defaults.set(world.admin, {"inbound_cap": 12})
     assert done["inbound_cap"]["value"] == 12

@@ -14,7 +14,13 @@ number), are cheap, and are never cached (``Cache-Control: no-store``).
   ``database``  a read transaction on the vault's database succeeds;
   ``schema``    the database is at the revision this credsync needs (``SCHEMA_REVISION``);
   ``vault``     the server holds the vault unlocked (its key ring has the master key);
-  ``agent``     the agent is alive, when one is expected (see :class:`AgentWatch`).
+  ``agent``     the agent is alive, when one is expected (see :class:`AgentWatch`);
+  ``remote_agents``  only with ``serve --expect-remote-agent NAME`` (repeatable): each named
+                remote agent polled within :data:`~credsync.agent.loop.REMOTE_ALIVE` (30 s);
+                else it fails naming the ones that did not. The answer then also has
+                ``"remote_agents": {NAME: {"alive", "state", "last_seen_seconds"}}`` for
+                those agents (and only those: the route is unauthenticated, so it names no
+                agent the operator did not name on the command line). One query.
 
 **"Agent alive"**: with the agent in the server's process (``credsync serve`` without
 ``--no-agent``), its loop has gone round within :data:`AGENT_STALE` seconds (the loop goes
@@ -38,8 +44,10 @@ from fastapi.responses import JSONResponse
 from starlette.requests import Request
 
 from credsync.agent.heartbeat import age_of
+from credsync.agent.loop import REMOTE_ALIVE
 from credsync.api.state import ServerState
 from credsync.storage.database import SCHEMA_REVISION
+from credsync.vault.remote_agents import RemoteAgents
 
 __all__ = ["AGENT_STALE", "AgentWatch", "install_health"]
 
@@ -55,6 +63,7 @@ class AgentWatch:
 
     beat: Callable[[], float | None] | None = None
     heartbeat_file: Path | None = None
+    remote_agents: tuple[str, ...] = ()  # remote agents (names) that must be polling
 
     def check(self, now: float) -> tuple[bool, str]:
         if self.beat is not None:
@@ -76,7 +85,44 @@ class AgentWatch:
         return True, f"{where} went round {age:.0f} s ago"
 
 
-def _readiness(state: ServerState, watch: AgentWatch) -> dict[str, tuple[bool, str]]:
+RemoteAges = dict[str, dict[str, object]]
+
+
+def _remote_agents(
+    state: ServerState, names: tuple[str, ...], now: float
+) -> tuple[tuple[bool, str], RemoteAges]:
+    """The ``remote_agents`` check and each expected agent's age (see the module)."""
+    window = REMOTE_ALIVE.total_seconds()
+    try:
+        found = RemoteAgents(state.vault).liveness(names)
+    except Exception as exc:  # the database check says why
+        return (False, f"unknown: the database is unreachable ({type(exc).__name__})"), {}
+    ages: RemoteAges = {}
+    down: list[str] = []
+    for name in names:
+        agent = found.get(name)
+        seen = None if agent is None or agent.last_seen_at is None else agent.last_seen_at
+        age = None if seen is None else max(0.0, now - seen.timestamp())
+        alive = bool(agent and agent.state == "active" and age is not None and age <= window)
+        ages[name] = {
+            "alive": alive,
+            "state": "unknown" if agent is None else agent.state,
+            "last_seen_seconds": None if age is None else round(age),
+        }
+        if not alive:
+            down.append(name)
+    if down:
+        return (
+            False,
+            f"not polled within {window:.0f} s: {', '.join(down)} "
+            "(see `credsync remote-agent list`)",
+        ), ages
+    return (True, f"{len(names)} polled within {window:.0f} s"), ages
+
+
+def _readiness(
+    state: ServerState, watch: AgentWatch, ages: RemoteAges | None = None
+) -> dict[str, tuple[bool, str]]:
     checks: dict[str, tuple[bool, str]] = {}
     db = state.vault.db
     try:
@@ -99,7 +145,12 @@ def _readiness(state: ServerState, watch: AgentWatch) -> dict[str, tuple[bool, s
             )
     unlocked = state.keys.unlocked
     checks["vault"] = (unlocked, "unlocked" if unlocked else "locked")
-    checks["agent"] = watch.check(time.time())
+    now = time.time()
+    checks["agent"] = watch.check(now)
+    if watch.remote_agents:
+        checks["remote_agents"], found = _remote_agents(state, watch.remote_agents, now)
+        if ages is not None:
+            ages.update(found)
     return checks
 
 
@@ -112,12 +163,15 @@ def install_health(app: FastAPI, state: ServerState, watch: AgentWatch) -> None:
 
     def readyz(request: Request) -> JSONResponse:  # sync: FastAPI runs it in a thread
         del request
-        checks = _readiness(state, watch)
+        ages: RemoteAges = {}
+        checks = _readiness(state, watch, ages)
         failed = [name for name, (ok, _) in checks.items() if not ok]
         body: dict[str, object] = {
             "status": "not_ready" if failed else "ready",
             "checks": {name: {"ok": ok, "detail": d} for name, (ok, d) in checks.items()},
         }
+        if watch.remote_agents:
+            body["remote_agents"] = ages
         if failed:
             body["failed"] = failed
         return JSONResponse(body, status_code=503 if failed else 200, headers=_NO_STORE)

@@ -1,7 +1,8 @@
-"""The capture tables (revision 0023): directories' capture keys, enrolled forwarders, the
-nonces they sent, the capture ledger and captured passwords waiting for an operator. Declared
-here, named and imported through :mod:`credsync.storage.tables` like every other table; their
-owner is :mod:`credsync.storage.capture`."""
+"""The capture tables (revision 0023; 0039 adds the remote agents' rows): directories'
+capture keys, enrolled forwarders, the nonces they sent, the capture ledger and captured
+passwords waiting for an operator. Declared here, named and imported through
+:mod:`credsync.storage.tables` like every other table; their owner is
+:mod:`credsync.storage.capture`."""
 
 from __future__ import annotations
 
@@ -33,7 +34,9 @@ capture_keys = Table(
     Column("created_by", String(64), nullable=False),
 )
 
-# Forwarders: the Ed25519 public key only (the token, its private seed, was shown once).
+# Forwarders: the Ed25519 public key only (the token, its private seed, was shown once). A
+# row with ``remote_agent_id`` (revision 0039) is a remote agent's capture state for one of its
+# directories: authenticated with the agent's key, its own ``public_key`` is empty.
 capture_forwarders = Table(
     "capture_forwarders",
     metadata,
@@ -47,6 +50,8 @@ capture_forwarders = Table(
     Column("last_seen_at", TS),
     Column("revoked_at", TS),
     Column("revoked_by", String(64)),
+    Column("remote_agent_id", ID, ForeignKey("remote_agents.id")),
+    UniqueConstraint("remote_agent_id", "directory_id"),
 )
 
 # Nonces seen in the last 24 hours, per forwarder (a replay is refused); older ones purged.

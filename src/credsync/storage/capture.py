@@ -4,7 +4,9 @@
 - Keys: one per directory, its secret part sealed by the master key (:func:`key_of`,
   :func:`add_key`; :func:`wrapped_keys` and :func:`set_wrapped_key` for key rotation).
 - Forwarders: public keys only (:func:`add_forwarder`, :func:`forwarder`, :func:`forwarders`,
-  :func:`revoke`); a batch accepted moves ``last_seq`` on (:func:`advance`).
+  :func:`revoke`); a batch accepted moves ``last_seq`` on (:func:`advance`). A remote
+  agent's rows (one per directory of it: :func:`agent_forwarder`, :func:`agent_forwarders`,
+  :func:`revoke_agent_forwarders`) hold its capture state; it signs with its own key.
 - Nonces: seen for a day (:func:`remember_nonce`, :func:`purge_nonces`).
 - The ledger: each event once by its idempotency key (:func:`has_event`,
   :func:`record_event`, :func:`record_events`), and the newest password change applied per account
@@ -48,6 +50,8 @@ __all__ = [
     "add_forwarder",
     "add_key",
     "advance",
+    "agent_forwarder",
+    "agent_forwarders",
     "credential_state",
     "drop_pending",
     "forget_directory",
@@ -65,6 +69,7 @@ __all__ = [
     "record_events",
     "remember_nonce",
     "revoke",
+    "revoke_agent_forwarders",
     "set_wrapped_key",
     "wrapped_keys",
 ]
@@ -125,6 +130,7 @@ class ForwarderRow(NamedTuple):
     last_seen_at: dt.datetime | None
     revoked_at: dt.datetime | None
     revoked_by: str | None
+    remote_agent_id: str | None
 
 
 _FORWARDERS = sa.select(
@@ -147,6 +153,7 @@ def add_forwarder(
     public_key: bytes,
     by: str,
     now: dt.datetime,
+    remote_agent_id: str | None = None,
 ) -> None:
     conn.execute(
         capture_forwarders.insert().values(
@@ -157,8 +164,41 @@ def add_forwarder(
             enrolled_at=now,
             enrolled_by=by,
             last_seq=0,
+            remote_agent_id=remote_agent_id,
         )
     )
+
+
+def agent_forwarder(conn: Connection, agent_id: str, directory_id: str) -> ForwarderRow | None:
+    """The row holding a remote agent's capture state for one of its directories."""
+    row = conn.execute(
+        _FORWARDERS.where(
+            capture_forwarders.c.remote_agent_id == agent_id,
+            capture_forwarders.c.directory_id == directory_id,
+        )
+    ).first()
+    return None if row is None else record(ForwarderRow, row)
+
+
+def agent_forwarders(conn: Connection, agent_id: str) -> list[ForwarderRow]:
+    """A remote agent's capture rows, by directory name."""
+    query = _FORWARDERS.where(capture_forwarders.c.remote_agent_id == agent_id).order_by(
+        directories.c.name_key
+    )
+    return records(ForwarderRow, conn.execute(query))
+
+
+def revoke_agent_forwarders(conn: Connection, agent_id: str, *, by: str, now: dt.datetime) -> int:
+    """Revoke every capture row of a remote agent (it was revoked); how many were not yet."""
+    done = conn.execute(
+        capture_forwarders.update()
+        .where(
+            capture_forwarders.c.remote_agent_id == agent_id,
+            capture_forwarders.c.revoked_at.is_(None),
+        )
+        .values(revoked_at=now, revoked_by=by)
+    )
+    return int(done.rowcount or 0)
 
 
 def forwarder(conn: Connection, forwarder_id: str, *, lock: bool = False) -> ForwarderRow | None:

@@ -27,6 +27,7 @@ __all__ = [
     "agent",
     "agents",
     "by_name",
+    "by_names",
     "by_token",
     "directories_of",
     "reenrol",
@@ -102,6 +103,13 @@ def by_token(conn: Connection, token_hash: str) -> AgentRow | None:
 
 def agents(conn: Connection) -> list[AgentRow]:
     return records(AgentRow, conn.execute(_SELECT.order_by(_A.c.name)))
+
+
+def by_names(conn: Connection, names: Sequence[str]) -> list[AgentRow]:
+    """The agents of these names (one query: what ``/readyz`` asks each time)."""
+    if not names:
+        return []
+    return records(AgentRow, conn.execute(_SELECT.where(_A.c.name.in_(sorted(set(names))))))
 
 
 def directories_of(conn: Connection, agent_id: str) -> list[tuple[str, str, str]]:

@@ -127,6 +127,9 @@ class ForwarderJson(TypedDict):
     last_seen_at: Timestamp | None
     revoked_at: Timestamp | None
     revoked_by: str | None
+    remote_agent_id: str | None
+    """Set: the row holds a remote agent's captures of this directory (it signs with the
+    agent's key; see docs/remote-agent.md)."""
 
 
 @dataclass(frozen=True)
@@ -142,6 +145,7 @@ class Forwarder:
     last_seen_at: dt.datetime | None
     revoked_at: dt.datetime | None
     revoked_by: str | None
+    remote_agent_id: str | None = None
 
     def to_json(self) -> ForwarderJson:
         return {
@@ -155,6 +159,7 @@ class Forwarder:
             "last_seen_at": iso(self.last_seen_at),
             "revoked_at": iso(self.revoked_at),
             "revoked_by": self.revoked_by,
+            "remote_agent_id": self.remote_agent_id,
         }
 
 
@@ -171,6 +176,7 @@ def _forwarder_model(row: capture_rows.ForwarderRow) -> Forwarder:
         last_seen_at=as_utc_opt(row.last_seen_at),
         revoked_at=as_utc_opt(row.revoked_at),
         revoked_by=row.revoked_by,
+        remote_agent_id=row.remote_agent_id,
     )
 
 
@@ -192,7 +198,14 @@ DENIALS_PER_MINUTE = 100  # capture refusals audited a minute at most, in all
 
 
 def deny(
-    db: Database, audit: AuditLog, forwarder_id: str, check: str, reason: str, **details: object
+    db: Database,
+    audit: AuditLog,
+    forwarder_id: str,
+    check: str,
+    reason: str,
+    *,
+    target_type: str = "forwarder",
+    **details: object,
 ) -> None:
     """Log and audit a refused capture request (``capture.denied``, in a transaction of its
     own, so the refusal's rollback keeps it): which check failed and why; nothing secret.
@@ -210,18 +223,20 @@ def deny(
             meta.lock_audit_head(conn)  # counted again with appends held off
             limited = _denial_limited(conn, target, check, reason, now)
             if limited is None:
-                row = capture_rows.forwarder(conn, forwarder_id) if _is_uuid(forwarder_id) else None
+                is_forwarder = target_type == "forwarder" and _is_uuid(forwarder_id)
+                row = capture_rows.forwarder(conn, forwarder_id) if is_forwarder else None
                 audit.append(
                     conn,
                     SYSTEM if row is None else forwarder_actor(row),
                     DENIED,
-                    target_type="forwarder",
+                    target_type=target_type,
                     target_id=target,
                     client_id=None if row is None else row.client_id,
                     details={"check": check, "reason": reason, **details},
                 )
     log.warning(
-        "capture request for forwarder %s refused (%s): %s%s",
+        "capture request for %s %s refused (%s): %s%s",
+        target_type.replace("_", " "),
         target,
         check,
         reason,
@@ -267,6 +282,9 @@ def authenticate(
         problem, check = "no such forwarder", "forwarder"
     elif row.revoked_at is not None:
         problem, check = "the forwarder is revoked", "revoked"
+    elif row.remote_agent_id is not None:
+        problem = "the forwarder is a remote agent's: it signs with the agent's key"
+        check = "remote_agent"
     else:
         problem, check = verify_request(row.public_key, signature, path, body), "signature"
     if problem is not None:

@@ -56,6 +56,7 @@ from credsync.vault.capture import (
     deny,
     forwarder_actor,
 )
+from credsync.vault.capture_agent import AgentCaptures
 from credsync.vault.capture_apply import Applier
 from credsync.vault.capture_auto_create import Scoped, in_scope
 from credsync.vault.capture_batch import CaptureBatch, body_forwarder_id, parse_batch
@@ -170,8 +171,32 @@ class CaptureIntake:
         authenticate(
             self._db, self._audit, forwarder_id, signature, capture_path(forwarder_id), body
         )
+        return self._receive(forwarder_id, forwarder_id, body, keys)
+
+    def receive_from_agent(
+        self,
+        agent_id: str,
+        directory: str,
+        signature: str | None,
+        when: str | None,
+        body: bytes,
+        keys: KeyRing,
+    ) -> BatchResult:
+        """Check and apply one batch a remote agent posted for one of its directories
+        (:mod:`credsync.vault.capture_agent`): its body's ``forwarder_id`` is the agent's id;
+        then the same checks as a forwarder's, on the agent's capture row."""
+        row = AgentCaptures(self._db, self._audit).forwarder(
+            agent_id, directory, signature, when, body
+        )
+        return self._receive(row.id, agent_id, body, keys)
+
+    def _receive(
+        self, forwarder_id: str, sender_id: str, body: bytes, keys: KeyRing
+    ) -> BatchResult:
+        """The checks after authentication (``sender_id``: what the body must name), then
+        the batch applied on the forwarder's row."""
         named = body_forwarder_id(body)  # InvalidInput (400) for a body that is no JSON
-        if named is not None and named != forwarder_id:
+        if named is not None and named != sender_id:
             reason = "the body names another forwarder than the path"
             deny(self._db, self._audit, forwarder_id, "forwarder_id", reason)
             raise CaptureUnauthenticated(f"{reason}: the request is not authenticated")

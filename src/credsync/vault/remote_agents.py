@@ -24,20 +24,20 @@ import builtins
 import datetime as dt
 import logging
 import secrets
-import time
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy.engine import Connection
 from typing_extensions import TypedDict
 
-from credsync.crypto.agent_keys import public_key_bytes, verify_request
+from credsync.crypto.agent_keys import public_key_bytes
 from credsync.crypto.hashing import token_digest
 from credsync.errors import AgentUnauthenticated, InvalidInput, NotFound
+from credsync.storage import capture as capture_rows
 from credsync.storage import remote_agents as rows
 from credsync.types import Secret, new_id
 from credsync.vault._time import as_utc, as_utc_opt, iso, utcnow
+from credsync.vault.agent_auth import MAX_SKEW, check_agent_request, is_uuid
 from credsync.vault.auth import Actor, Permission
 from credsync.vault.directories import find_directory_row
 from credsync.vault.service import Vault
@@ -46,9 +46,11 @@ from credsync.vault.validate import clean_name
 __all__ = [
     "MAX_SKEW",
     "TOKEN_HOURS",
+    "AgentCapturesJson",
     "AgentEnrolmentJson",
     "AgentIdentity",
     "Enrolment",
+    "Liveness",
     "RemoteAgent",
     "RemoteAgentJson",
     "RemoteAgents",
@@ -59,7 +61,17 @@ log = logging.getLogger("credsync.agent")
 
 TOKEN_PREFIX = "cra1"  # noqa: S105 - the token format's name
 TOKEN_HOURS = 24
-MAX_SKEW = 300  # seconds between the agent's clock and the server's
+
+
+class AgentCapturesJson(TypedDict):
+    directory: str
+    forwarder_id: str
+    """The capture row holding the agent's state for this directory (``capture list``)."""
+    last_seq: int
+    """The sequence number of the last batch accepted (0: none yet)."""
+    last_seen_at: str | None
+    """When the last batch was accepted."""
+    revoked_at: str | None
 
 
 class RemoteAgentJson(TypedDict):
@@ -71,6 +83,8 @@ class RemoteAgentJson(TypedDict):
     created_by: str
     registered_at: str | None
     last_seen_at: str | None
+    captures: list[AgentCapturesJson]
+    """What the agent delivered of its directories' captures, per directory (none yet: [])."""
 
 
 @dataclass(frozen=True)
@@ -83,6 +97,7 @@ class RemoteAgent:
     created_by: str
     registered_at: dt.datetime | None
     last_seen_at: dt.datetime | None
+    captures: tuple[AgentCapturesJson, ...] = ()
 
     def to_json(self) -> RemoteAgentJson:
         return RemoteAgentJson(
@@ -94,6 +109,7 @@ class RemoteAgent:
             created_by=self.created_by,
             registered_at=iso(self.registered_at) if self.registered_at else None,
             last_seen_at=iso(self.last_seen_at) if self.last_seen_at else None,
+            captures=list(self.captures),
         )
 
 
@@ -128,6 +144,15 @@ class AgentIdentity:
         return f"AgentIdentity(id={self.id!r}, name={self.name!r})"
 
 
+@dataclass(frozen=True)
+class Liveness:
+    """An agent's state (enrolled, active, revoked) and when it last polled."""
+
+    name: str
+    state: str
+    last_seen_at: dt.datetime | None
+
+
 def agent_actor(name: str) -> Actor:
     """Who the server's runs for an agent act as: the directories' admin credentials and the
     vault's secrets, only through the runs of the agent's directories' queued pushes."""
@@ -140,6 +165,10 @@ def agent_actor(name: str) -> Actor:
         ),
         via="agent",
     )
+
+
+def _iso_opt(when: dt.datetime | None) -> str | None:
+    return iso(as_utc_opt(when))
 
 
 def _state(row: rows.AgentRow) -> str:
@@ -169,6 +198,16 @@ class RemoteAgents:
             row.created_by,
             as_utc_opt(row.registered_at),
             as_utc_opt(row.last_seen_at),
+            tuple(
+                AgentCapturesJson(
+                    directory=f.directory_name,
+                    forwarder_id=f.id,
+                    last_seq=int(f.last_seq),
+                    last_seen_at=_iso_opt(f.last_seen_at),
+                    revoked_at=_iso_opt(f.revoked_at),
+                )
+                for f in capture_rows.agent_forwarders(conn, row.id)
+            ),
         )
 
     def enroll(self, actor: Actor, name: str, directory_refs: Sequence[str]) -> Enrolment:
@@ -219,7 +258,7 @@ class RemoteAgents:
 
     def _find(self, conn: Connection, actor: Actor, ref: str) -> rows.AgentRow:
         ref = ref.strip()
-        row = rows.agent(conn, ref) if _is_uuid(ref) else rows.by_name(conn, ref)
+        row = rows.agent(conn, ref) if is_uuid(ref) else rows.by_name(conn, ref)
         if row is None or not all(actor.sees(c) for _, _, c in rows.directories_of(conn, row.id)):
             raise NotFound(f"no remote agent named {ref!r} (see `credsync remote-agent list`)")
         return row
@@ -229,7 +268,9 @@ class RemoteAgents:
         actor.require(Permission.DIRECTORY_SETUP)
         with self._db.write() as conn:
             row = self._find(conn, actor, ref)
-            if rows.revoke(conn, row.id, by=actor.name, now=utcnow()):
+            now = utcnow()
+            if rows.revoke(conn, row.id, by=actor.name, now=now):
+                capture_rows.revoke_agent_forwarders(conn, row.id, by=actor.name, now=now)
                 self._audit.append(
                     conn,
                     actor,
@@ -300,28 +341,26 @@ class RemoteAgents:
         """The registered, unrevoked agent that signed this request, just now; else
         AgentUnauthenticated (the reason is logged only)."""
         with self._db.read() as conn:
-            row = rows.agent(conn, agent_id) if _is_uuid(agent_id) else None
-            served = rows.directories_of(conn, agent_id) if row is not None else []
-        problem: str | None = None
-        if row is None:
-            problem = "no such agent"
-        elif row.revoked_at is not None:
-            problem = "the agent is revoked"
-        elif row.sign_key is None or row.box_key is None:
-            problem = "the agent has not registered"
-        elif not when or not when.isdigit() or abs(int(when) - time.time()) > MAX_SKEW:
-            problem = "the request's time is missing or too far from the server's clock"
-        else:
-            problem = verify_request(row.sign_key, signature, agent_id, when, path, body)
-        if problem is not None:
-            log.warning("remote agent request refused (agent %s): %s", agent_id[:40], problem)
+            found = check_agent_request(conn, agent_id, signature, when, path, body)
+        row = found.row
+        if found.problem is not None or row is None or row.box_key is None:
+            log.warning("remote agent request refused (agent %s): %s", agent_id[:40], found.problem)
             raise AgentUnauthenticated(
                 "the agent's request is not authenticated: unknown, revoked or unregistered "
                 "agent, or a bad or stale signature (see the server's log)"
             )
-        if row is None or row.box_key is None:  # pragma: no cover - problem said so above
-            raise AgentUnauthenticated("the agent's request is not authenticated")
-        return AgentIdentity(row.id, row.name, row.box_key, frozenset(d for d, _, _ in served))
+        return AgentIdentity(
+            row.id, row.name, row.box_key, frozenset(d for d, _, _ in found.served)
+        )
+
+    def liveness(self, names: Sequence[str]) -> dict[str, Liveness]:
+        """For ``/readyz`` (no operator: it says only whether each named agent polls): each
+        of ``names`` that is an agent, with when it was last seen."""
+        with self._db.read() as conn:
+            found = rows.by_names(conn, names)
+        return {
+            row.name: Liveness(row.name, _state(row), as_utc_opt(row.last_seen_at)) for row in found
+        }
 
     def seen(self, agent_id: str) -> None:
         with self._db.write() as conn:
@@ -331,11 +370,3 @@ class RemoteAgents:
         """Directories a live remote agent serves (seen within ``within``)."""
         with self._db.read() as conn:
             return rows.served_directories(conn, seen_since=utcnow() - within)
-
-
-def _is_uuid(text: str) -> bool:
-    try:
-        uuid.UUID(text)
-    except ValueError:
-        return False
-    return True

@@ -137,7 +137,7 @@ class Sender:
 
     def _body(self, seq: int, events: list[dict[str, Any]]) -> bytes:
         body = {
-            "forwarder_id": self.client.signer.forwarder_id,
+            "forwarder_id": self.client.sender_id,
             "seq": seq,
             "nonce": secrets.token_hex(16),
             "sent_at": rfc3339(datetime.now(UTC)),

@@ -15,8 +15,11 @@ from typing_extensions import TypedDict
 from credsync.api.deps import Caller, State
 from credsync.api.errors import ApiError, error_body, status_of
 from credsync.api.routing import api_router, body_limit
+from credsync.crypto.agent_keys import SIGNATURE_HEADER as AGENT_SIGNATURE_HEADER
+from credsync.crypto.agent_keys import TIME_HEADER as AGENT_TIME_HEADER
 from credsync.errors import CaptureSequence, CredsyncError
 from credsync.vault.capture import CaptureKeyJson, EnrolmentJson, ForwarderJson
+from credsync.vault.capture_agent import AgentCaptures
 from credsync.vault.capture_batch import MAX_BATCH_BYTES
 from credsync.vault.capture_intake import AcceptedJson, BatchResultJson
 
@@ -111,6 +114,13 @@ Signature = Annotated[
     str | None,
     Header(alias="Credsync-Signature", description="ed25519 <base64 signature>"),
 ]
+AgentSignature = Annotated[
+    str | None,
+    Header(alias=AGENT_SIGNATURE_HEADER, description="ed25519 <base64 signature>"),
+]
+AgentTime = Annotated[
+    str | None, Header(alias=AGENT_TIME_HEADER, description="The request's unix time.")
+]
 
 
 # -- operators -------------------------------------------------------------------------------------
@@ -201,6 +211,70 @@ def post_captures(
 ) -> Any:
     try:
         result = state.vault.capture_intake.receive(forwarder_id, signature, body, state.keys)
+    except CaptureSequence as err:
+        return _refused(err)
+    return result.to_json()
+
+
+# -- remote agents' captures ----------------------------------------------------------------------
+AGENT_CAPTURE_DESCRIPTION = """\
+A batch of password changes captured at a domain controller, from a capture forwarder that
+signs with a remote agent's credential (docs/remote-agent.md, "Captures") instead of a
+forwarder token: `{directory}` is one of the agent's directories (its id or name).
+
+**Authentication**: the agent's own request signature, as on its other routes:
+`Credsync-Agent-Time: <unix seconds>` and `Credsync-Agent-Signature: ed25519 <base64>` over
+`b"credsync-agent-v1\\n" + agent_id + "\\n" + time + "\\n" + path + "\\n" + body`, the
+path with `{directory}` as given (not percent-encoded). 401 `agent_unauthenticated` (unknown,
+revoked, rotated or unregistered agent, a time more than 300 s off, a bad signature); 403
+`capture_forbidden` (a directory the agent is not bound to). Both audited.
+
+**Body and answers**: as a forwarder's batch (`POST /agents/{forwarder_id}/captures`), with
+`forwarder_id` = the agent's id. Its `seq` and nonces are the agent's for this directory.
+"""
+
+
+@router.get(
+    "/remote-agents/{agent_id}/directories/{directory}/capture-key",
+    response_model=CaptureKeyJson,
+)
+def agent_capture_key(
+    agent_id: str,
+    directory: str,
+    state: State,
+    signature: AgentSignature = None,
+    when: AgentTime = None,
+) -> Any:
+    """The capture key of one of the agent's directories, for ``credsync capture
+    samba-setup --agent-credential``: signed by the agent over an empty body. 404 until an
+    operator made the key."""
+    agents = AgentCaptures(state.vault.db, state.vault.audit)
+    return agents.key(agent_id, directory, signature, when).to_json()
+
+
+@router.post(
+    "/remote-agents/{agent_id}/directories/{directory}/captures",
+    response_model=BatchResultJson,
+    description=AGENT_CAPTURE_DESCRIPTION,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": {"type": "object"}}},
+        }
+    },
+)
+@body_limit(MAX_BATCH_BYTES, "a capture batch is at most 4 MiB")
+def post_agent_captures(
+    agent_id: str,
+    directory: str,
+    body: RawBody,
+    state: State,
+    signature: AgentSignature = None,
+    when: AgentTime = None,
+) -> Any:
+    intake = state.vault.capture_intake
+    try:
+        result = intake.receive_from_agent(agent_id, directory, signature, when, body, state.keys)
     except CaptureSequence as err:
         return _refused(err)
     return result.to_json()

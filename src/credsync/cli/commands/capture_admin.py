@@ -75,8 +75,9 @@ def enroll_cmd(ctx: click.Context, directory: str, name: str | None, as_json: bo
 @json_option
 @click.pass_context
 def list_cmd(ctx: click.Context, directory: str | None, as_json: bool) -> None:
-    """List enrolled forwarders (revoked ones too), with the last batch each delivered.
-    Needs directory.setup.
+    """List enrolled forwarders (revoked ones too), with the last batch each delivered; a
+    remote agent's captures of a directory show as the forwarder "agent NAME". Needs
+    directory.setup.
 
     \b
     Example:

@@ -2,7 +2,9 @@
 
 These run on the DC, as root, with no vault and no database: they only parse options and call
 :mod:`credsync.agent.capture`. The forwarder's token comes from ``$CREDSYNC_CAPTURE_TOKEN`` or
-``--token-file`` (``--token`` works too, but shows it on the process list).
+``--token-file`` (``--token`` works too, but shows it on the process list); or, instead of a
+token, ``--agent-credential`` (a remote agent's credential file, mode 0600, as
+``credsync remote-agent register`` writes it) with ``--directory`` (one of the agent's).
 """
 
 from __future__ import annotations
@@ -20,7 +22,8 @@ from credsync.errors import InvalidInput
 from credsync.types import Secret
 
 if TYPE_CHECKING:
-    from credsync.agent.capture.client import CaptureClient
+    from credsync.agent.capture.client import AgentSigner, CaptureClient
+    from credsync.crypto.forwarders import ForwarderToken
 
 __all__ = ["samba_cmd", "samba_setup_cmd"]
 
@@ -48,14 +51,82 @@ def _token(token: str | None, token_file: Path | None) -> Secret:
     )
 
 
-def _client(server: str, token: Secret, ca_file: Path | None) -> CaptureClient:
-    from credsync.agent.capture.client import CaptureClient
-    from credsync.crypto.forwarders import parse_token
+class _Sender:
+    """Who the forwarder signs as, and the server it talks to."""
 
-    return CaptureClient(server, parse_token(token), ca_file=ca_file)
+    def __init__(
+        self, signer: ForwarderToken | AgentSigner, server: str, ca_file: Path | None
+    ) -> None:
+        self.signer, self.server, self.ca_file = signer, server, ca_file
+
+    @property
+    def label(self) -> str:
+        from credsync.agent.capture.client import AgentSigner
+
+        signer = self.signer
+        if isinstance(signer, AgentSigner):
+            return f"remote agent {signer.agent_id} for {signer.directory}"
+        return f"forwarder {signer.forwarder_id}"
+
+    def client(self) -> CaptureClient:
+        from credsync.agent.capture.client import CaptureClient
+
+        return CaptureClient(self.server, self.signer, ca_file=self.ca_file)
+
+
+def _sender(
+    server: str | None,
+    token: str | None,
+    token_file: Path | None,
+    ca_file: Path | None,
+    agent_credential: Path | None,
+    directory: str | None,
+) -> _Sender:
+    """The forwarder's token, or the agent's credential for one of its directories (a bad
+    one stops the command here, not later)."""
+    if agent_credential is None:
+        if directory is not None:
+            raise InvalidInput(
+                "--directory goes with --agent-credential (a forwarder token is bound to its "
+                "directory already)",
+                field="directory",
+            )
+        if server is None:
+            raise InvalidInput("--server is required (https://HOST[:PORT])", field="server")
+        from credsync.crypto.forwarders import parse_token
+
+        return _Sender(parse_token(_token(token, token_file)), server, ca_file)
+    if token or token_file is not None:
+        raise InvalidInput(
+            "give a forwarder token or --agent-credential, not both (unset CREDSYNC_CAPTURE_TOKEN)",
+            field="agent_credential",
+        )
+    if not directory or not directory.strip():
+        raise InvalidInput(
+            "--agent-credential needs --directory: which of the agent's directories this DC "
+            "belongs to",
+            field="directory",
+        )
+    from credsync.agent.capture.client import AgentSigner
+    from credsync.agent.remote.credential import AgentCredential
+
+    credential = AgentCredential.load(agent_credential)  # refused unless mode 0600
+    signer = AgentSigner(credential.agent_id, credential.keys, directory.strip())
+    return _Sender(signer, server or credential.server, ca_file or credential.ca_file)
 
 
 def _server_options(func: F) -> F:
+    func = click.option(
+        "--directory",
+        metavar="NAME",
+        help="With --agent-credential: the agent's directory this DC belongs to (name or id).",
+    )(func)
+    func = click.option(
+        "--agent-credential",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="Sign as this remote agent (its credential file, mode 600) instead of a "
+        "forwarder token.",
+    )(func)
     func = click.option(
         "--ca-file",
         type=click.Path(dir_okay=False, exists=True, path_type=Path),
@@ -75,9 +146,9 @@ def _server_options(func: F) -> F:
     )(func)
     func = click.option(
         "--server",
-        required=True,
         metavar="URL",
-        help="The credsync server, https://HOST[:PORT].",
+        help="The credsync server, https://HOST[:PORT] (with --agent-credential: the "
+        "credential's unless given).",
     )(func)
     func = click.option(
         "--smb-conf",
@@ -101,10 +172,12 @@ def _server_options(func: F) -> F:
 @click.option("--fsync", is_flag=True, help="The hook flushes each spooled record to disk.")
 def samba_cmd(
     smb_conf: Path,
-    server: str,
+    server: str | None,
     token: str | None,
     token_file: Path | None,
     ca_file: Path | None,
+    agent_credential: Path | None,
+    directory: str | None,
     state_dir: Path,
     once: bool,
     fsync: bool,
@@ -116,9 +189,11 @@ def samba_cmd(
     as that ciphertext, in signed batches. Stops on SIGTERM / Ctrl-C.
 
     \b
-    Example:
+    Examples:
       CREDSYNC_CAPTURE_TOKEN=csf1... credsync capture samba \\
         --server https://vault.example.com --smb-conf /etc/samba/smb.conf
+      credsync capture samba --smb-conf /etc/samba/smb.conf \\
+        --agent-credential /etc/credsync/agent.json --directory contoso-ad
     """
     from credsync.agent.capture.samba import ForwarderOptions, run_forwarder
 
@@ -127,20 +202,16 @@ def samba_cmd(
     logger = logging.getLogger("credsync.capture")
     logger.addHandler(handler)
     logger.setLevel(logging.INFO)
-    from credsync.crypto.forwarders import parse_token
-
-    signer = parse_token(_token(token, token_file))  # a bad token stops it here, not later
+    sender = _sender(server, token, token_file, ca_file, agent_credential, directory)
     note(
-        f"credsync capture samba: forwarder {signer.forwarder_id} -> {server} "
+        f"credsync capture samba: {sender.label} -> {sender.server} "
         f"(state {state_dir}; SIGTERM stops)"
     )
     options = ForwarderOptions(smb_conf=smb_conf, state_dir=state_dir, once=once, fsync=fsync)
 
     def connect() -> CaptureClient:
         # made once syncpasswords runs (see run_forwarder); the options were checked by then
-        from credsync.agent.capture.client import CaptureClient
-
-        return CaptureClient(server, signer, ca_file=ca_file)
+        return sender.client()
 
     status = run_forwarder(connect, options)
     if status:
@@ -164,10 +235,12 @@ def samba_cmd(
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def samba_setup_cmd(
     smb_conf: Path,
-    server: str,
+    server: str | None,
     token: str | None,
     token_file: Path | None,
     ca_file: Path | None,
+    agent_credential: Path | None,
+    directory: str | None,
     gnupg_home: Path | None,
     check_account: str | None,
     as_json: bool,
@@ -179,14 +252,16 @@ def samba_setup_cmd(
     to restart Samba with GNUPGHOME set. Idempotent.
 
     \b
-    Example:
+    Examples:
       credsync capture samba-setup --server https://vault.example.com \\
         --smb-conf /etc/samba/smb.conf --token-file /etc/credsync/capture.token
+      credsync capture samba-setup --smb-conf /etc/samba/smb.conf \\
+        --agent-credential /etc/credsync/agent.json --directory contoso-ad
     """
     from credsync.agent.capture import setup
 
     home = gnupg_home or setup.default_gnupg_home()
-    client = _client(server, _token(token, token_file), ca_file)
+    client = _sender(server, token, token_file, ca_file, agent_credential, directory).client()
     try:
         key = setup.fetch_key(client)
     finally:

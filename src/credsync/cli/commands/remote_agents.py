@@ -9,6 +9,7 @@ import asyncio
 import logging
 import signal
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 import click
@@ -26,6 +27,7 @@ COLUMNS = [
     ("state", "State"),
     ("registered_at", "Registered"),
     ("last_seen_at", "Last seen"),
+    ("captures", "Captures"),
 ]
 
 
@@ -76,7 +78,8 @@ def enroll_cmd(ctx: click.Context, name: str, directories: tuple[str, ...], as_j
 @json_option
 @click.pass_context
 def list_cmd(ctx: click.Context, as_json: bool) -> None:
-    """List remote agents (revoked ones too). Needs directory.setup.
+    """List remote agents (revoked ones too), with what each delivered of its directories'
+    captures (the last batch's seq and when). Needs directory.setup.
 
     \b
     Example:
@@ -89,10 +92,19 @@ def list_cmd(ctx: click.Context, as_json: bool) -> None:
             "directories": ", ".join(r["directories"]),
             "registered_at": when(r["registered_at"]) if r["registered_at"] else "",
             "last_seen_at": when(r["last_seen_at"]) if r["last_seen_at"] else "",
+            "captures": ", ".join(_captures(c) for c in r.get("captures") or []),
         }
         for r in rows
     ]
     emit(rows, as_json, lambda: table(shown, COLUMNS, max_width=40) if rows else "No agents.")
+
+
+def _captures(found: Mapping[str, object]) -> str:
+    """What the agent delivered of a directory's captures: its last batch's seq and when."""
+    seen = found.get("last_seen_at")
+    last = f" at {when(str(seen))}" if seen else ""
+    revoked = " (revoked)" if found.get("revoked_at") else ""
+    return f"{found['directory']}: batch {found['last_seq']}{last}{revoked}"
 
 
 @remote_agent_group.command("rotate")

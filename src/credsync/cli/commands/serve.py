@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -10,6 +11,9 @@ from credsync.cli.ops import HEARTBEAT_FILE, log_format_option, share_events
 from credsync.cli.output import note
 from credsync.cli.runtime import runtime
 from credsync.errors import InvalidInput
+
+if TYPE_CHECKING:
+    from credsync.vault import Vault
 
 __all__ = ["serve_cmd"]
 
@@ -45,6 +49,13 @@ __all__ = ["serve_cmd"]
     help="With --no-agent: /readyz expects a `credsync agent` on this home to be alive.",
 )
 @click.option(
+    "--expect-remote-agent",
+    "remote_agents",
+    multiple=True,
+    metavar="NAME",
+    help="/readyz fails while this remote agent has not polled within 30 s (repeatable).",
+)
+@click.option(
     "--metrics-token-file",
     type=click.Path(dir_okay=False, path_type=Path),
     help="A file holding the bearer token /metrics asks for (default: "
@@ -63,6 +74,7 @@ def serve_cmd(
     no_agent: bool,
     workers: int,
     expect_agent: bool,
+    remote_agents: tuple[str, ...],
     metrics_token_file: Path | None,
     log_format: str | None,
 ) -> None:
@@ -79,7 +91,8 @@ def serve_cmd(
     agent runs in a process of its own.
 
     Operations: GET /healthz (the process answers), GET /readyz (database, schema, vault
-    unlocked, agent alive: 503 naming what failed), GET /metrics (Prometheus, with the
+    unlocked, agent alive, with --expect-remote-agent those remote agents polling: 503
+    naming what failed), GET /metrics (Prometheus, with the
     scrape token of --metrics-token-file). --log-format json writes JSON lines to stderr,
     each with the request id (X-Request-ID) where there is one.
 
@@ -91,6 +104,7 @@ def serve_cmd(
       credsync serve --workers 2 --tls-cert cert.pem --tls-key key.pem   # two cores
       credsync serve --log-format json --metrics-token-file /run/credentials/metrics-token
       credsync serve --no-agent --expect-agent        # beside `credsync agent` on this home
+      credsync serve --expect-remote-agent site-a     # /readyz: site-a polls (30 s)
     """
     from credsync.api.state import ServerState
     from credsync.server.metrics import read_token
@@ -112,6 +126,8 @@ def serve_cmd(
     token_file = metrics_token_file or rt.settings.metrics_token_file
     if token_file is not None and not token_file.is_file():
         raise InvalidInput(f"--metrics-token-file {token_file}: no such file")
+    expected = tuple(dict.fromkeys(name.strip() for name in remote_agents))
+    _check_remote_agents(rt.vault, expected)
     ops = Ops(
         metrics_token=read_token(token_file) if token_file is not None else None,
         # --workers: the agent runs in a process of its own, watched as a separate one is
@@ -120,6 +136,7 @@ def serve_cmd(
             if expect_agent or (workers > 1 and not no_agent)
             else None
         ),
+        remote_agents=expected,
     )
     sockets = listen(host, port)  # first: a port in use is said before the slow unlock
     try:
@@ -153,6 +170,23 @@ def serve_cmd(
         for sock in sockets:
             sock.close()
     note("credsync serve: stopped")
+
+
+def _check_remote_agents(vault: Vault, names: tuple[str, ...]) -> None:
+    """Each --expect-remote-agent names an agent that exists (a typo would keep /readyz
+    failing for ever)."""
+    if not names:
+        return
+    from credsync.vault.remote_agents import RemoteAgents
+
+    known = RemoteAgents(vault).liveness(names)
+    for name in names:
+        if name not in known:
+            raise InvalidInput(
+                f"--expect-remote-agent {name}: no remote agent of that name "
+                "(see `credsync remote-agent list`)",
+                field="expect_remote_agent",
+            )
 
 
 def _check_tls(cert: str, key: str) -> None:

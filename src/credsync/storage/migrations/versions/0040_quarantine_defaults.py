@@ -3,7 +3,7 @@ set for every directory that sets none of its own: push_cap, push_cap_percent, i
 inbound_cap_percent).
 
 Revision ID: 0040
-Revises: 0038
+Revises: 0039
 Create Date: 2026-12-07
 """
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0040"
-down_revision = "0038"
+down_revision = "0039"
 branch_labels = None
 depends_on = None
 
