@@ -20,6 +20,8 @@ A change is counted once: an account held in a state (``observed``: ``disabled``
 ``deleted``, ``stamp:<the password stamp>``) is not counted again in that state, decided or
 not, and while it is held every run skips it. The percentage only counts from
 :data:`PERCENT_FLOOR` changes on (three disabled accounts of ten are not a mass change).
+:class:`Limits` lives in :mod:`credsync.vault.quarantine_limits` (the capture intake, in the
+vault, holds captured passwords by the same thresholds) and is re-exported here.
 
 The functions here are pure but :func:`hold` (the rows, and one audit entry per run).
 """
@@ -36,6 +38,7 @@ from credsync.storage import quarantine as rows
 from credsync.sync.model import Action, LinkState, PlanItem, Status
 from credsync.vault.auth import Actor
 from credsync.vault.directories import Directory
+from credsync.vault.quarantine_limits import PERCENT_FLOOR, Limits
 from credsync.vault.service import Vault
 
 __all__ = [
@@ -54,36 +57,6 @@ __all__ = [
 
 OUTBOUND = rows.OUTBOUND
 INBOUND = rows.INBOUND
-PERCENT_FLOOR = 5
-
-
-@dataclass(frozen=True)
-class Limits:
-    """A threshold: more than ``count`` actions, or more than ``percent`` % of ``linked``
-    (0: no percentage) once there are at least :data:`PERCENT_FLOOR`."""
-
-    count: int
-    percent: int
-
-    @classmethod
-    def outbound(cls, directory: Directory) -> Limits:
-        return cls(directory.option("push_cap"), directory.option("push_cap_percent"))
-
-    @classmethod
-    def inbound(cls, directory: Directory) -> Limits:
-        return cls(directory.option("inbound_cap"), directory.option("inbound_cap_percent"))
-
-    def crossed(self, n: int, linked: int, what: str, option: str) -> str | None:
-        """The figures, in words, when ``n`` crosses the threshold; else None."""
-        if n > self.count:
-            return f"{n} {what}, over this directory's {option} of {self.count}"
-        if self.percent and n >= PERCENT_FLOOR and linked and n * 100 > linked * self.percent:
-            share = n * 100 // linked
-            return (
-                f"{n} {what} of {linked} linked accounts ({share}%), over this directory's "
-                f"{option}_percent of {self.percent}%"
-            )
-        return None
 
 
 def outbound_reason(items: Sequence[PlanItem], linked: int, limits: Limits) -> str | None:
