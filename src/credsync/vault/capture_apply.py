@@ -330,8 +330,11 @@ class Applier:
                 f"is kept pending{queued}"
             )
         why = None if self.hold is None else self.hold.reason(event.object_guid)
-        if why is not None:
-            return self._held_back(event, cred, password, why)
+        if self.hold is not None and why is not None:  # past the inbound threshold
+            item = self.hold.hold(event, cred, why)
+            self._keep_pending(event, cred, password, None)  # sealed, no flag: the item's
+            self._held[0].add(event.object_guid.lower())  # its later events in this batch too
+            return "held", f"held in quarantine (item {item[:8]}): {why}"
         version = write_secret_version(
             self.conn,
             self.audit,
@@ -351,16 +354,6 @@ class Applier:
             capture_rows.drop_pending(self.conn, cred.id, self.directory_id)
             self.view.pending_dropped(cred.id)
         return "accepted", f"{NEW_VERSION} ({version}) of the credential's password"
-
-    def _held_back(
-        self, event: CaptureEvent, cred: capture_rows.CredentialState, password: Secret, why: str
-    ) -> tuple[Outcome, str]:
-        assert self.hold is not None  # noqa: S101 - only called with one
-        name = event.sam or event.upn or cred.title
-        item = self.hold.hold(event, cred.client_id, cred.id, name, why)
-        self._keep_pending(event, cred, password, None)  # sealed, no flag: the item's
-        self._held[0].add(event.object_guid.lower())  # its later events in the batch too
-        return "held", f"held in quarantine (item {item[:8]}): {why}"
 
     def _drift(
         self,

@@ -89,17 +89,15 @@ class CaptureHold:
             "quarantine`)"
         )
 
-    def hold(
-        self, event: CaptureEvent, client_id: str, credential_id: str, name: str, reason: str
-    ) -> str:
+    def hold(self, event: CaptureEvent, cred: capture_rows.CredentialState, reason: str) -> str:
         """Hold the account's link: its quarantine row (the caller keeps the password)."""
-        item_id = new_id()
+        item_id, name = new_id(), event.sam or event.upn or cred.title
         quarantine_rows.insert(
             self.conn,
             [
                 quarantine_rows.QuarantineRow(
-                    item_id, client_id, self.directory_id, self.run_id,
-                    quarantine_rows.INBOUND, credential_id, event.object_guid, name[:255],
+                    item_id, cred.client_id, self.directory_id, self.run_id,
+                    quarantine_rows.INBOUND, cred.id, event.object_guid, name[:255],
                     "password_changed", f"stamp:{event.pwd_last_set}"[:80], reason[:1000],
                     quarantine_rows.HELD, utcnow(),
                 )
