@@ -188,7 +188,9 @@ def build(facts: Any, accounts: int, home: Path) -> World:
         DirectoryInput.of({"url": facts.ldaps_url, "base_dn": ou.dn, "bind_credential": bind.id,
                            "ca_pem": facts.ca_file.read_text(),
                            "tls_server_name": facts.tls_server_name,
-                           "options": {"push_cap": 1_000_000}}))  # fmt: skip
+                           # a burst is what is measured, not the quarantine's rail
+                           "options": {"push_cap": 1_000_000, "inbound_cap": 1_000_000,
+                                       "inbound_cap_percent": 0}}))  # fmt: skip
     creds = []
     for dn, password in users:
         name = dn.split(",", 1)[0][3:]

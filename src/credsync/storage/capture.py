@@ -10,7 +10,8 @@
 - Nonces: seen for a day (:func:`remember_nonce`, :func:`purge_nonces`).
 - The ledger: each event once by its idempotency key (:func:`has_event`,
   :func:`record_event`, :func:`record_events`), and the newest password change applied per account
-  (:func:`newest_applied`). Never a secret.
+  (:func:`newest_applied`), and the accounts whose captured changes were taken or held in a
+  recent window (:func:`changed_since`, what the inbound threshold counts). Never a secret.
 - Pending captures: a captured password sealed under its client's data key, one per
   credential and directory (:func:`put_pending`, :func:`pending_of`, :func:`drop_pending`).
 """
@@ -52,6 +53,7 @@ __all__ = [
     "advance",
     "agent_forwarder",
     "agent_forwarders",
+    "changed_since",
     "credential_state",
     "drop_pending",
     "forget_directory",
@@ -330,6 +332,26 @@ def newest_applied(conn: Connection, directory_id: str, object_guid: str) -> int
         )
     ).scalar()
     return None if value is None else int(value)
+
+
+def changed_since(
+    conn: Connection, directory_id: str, since: dt.datetime, detail_prefix: str
+) -> set[str]:
+    """The accounts (object_guid) with a password event received since ``since`` that was
+    held, or applied with a detail starting ``detail_prefix`` (a new version)."""
+    query = sa.select(capture_ledger.c.object_guid).where(
+        capture_ledger.c.directory_id == directory_id,
+        capture_ledger.c.kind == "password",
+        capture_ledger.c.received_at >= since,
+        sa.or_(
+            capture_ledger.c.outcome == "held",
+            sa.and_(
+                capture_ledger.c.outcome == "accepted",
+                capture_ledger.c.detail.startswith(detail_prefix, autoescape=True),
+            ),
+        ),
+    )
+    return {guid for (guid,) in conn.execute(query.distinct())}
 
 
 # -- pending captures ----------------------------------------------------------------------------

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Collection
+from dataclasses import replace
 from typing import Any
 
 from credsync.storage import quarantine as rows
@@ -129,7 +130,9 @@ def screen_groups(
     fresh = [h for h in counted(plan.lines, plan.duplicates, remove=remove) if _key(h) not in held]
     fresh = [h for h in fresh if h.action != "create" or _create_open(plan, h.account_id)]
     what = "group creates, member removals and group deletes planned"
-    figures = Limits(Limits.changes(directory).count, 0).crossed(len(fresh), 0, what, "change_cap")
+    figures = replace(Limits.changes(directory), percent=0).crossed(
+        len(fresh), 0, what, "change_cap"
+    )
     if figures is None:
         return None
     reason = (

@@ -31,6 +31,7 @@ from credsync.vault.auth import SYSTEM, Actor, Permission
 from credsync.vault.clients import find_client_row
 from credsync.vault.directories import Directory, directory_model, find_directory_row
 from credsync.vault.keyring import KeyRing
+from credsync.vault.quarantine_defaults import vault_defaults
 from credsync.vault.secrets import read_secrets
 from credsync.vault.service import Vault
 
@@ -66,9 +67,10 @@ def directory_tested(name: str, steps: Sequence[TestStep]) -> DirectoryTestJson:
 
 def load_directory(db: Database, ref: str, actor: Actor = SYSTEM) -> Directory:
     """A directory by name or id (for callers that checked the actor's rights already; one
-    outside ``actor``'s client access is NotFound)."""
+    outside ``actor``'s client access is NotFound), with the vault-wide quarantine thresholds
+    it takes where it sets none of its own."""
     with db.read() as conn:
-        return directory_model(find_directory_row(conn, ref, actor))
+        return directory_model(find_directory_row(conn, ref, actor), vault_defaults(conn))
 
 
 def client_directory_rows(

@@ -32,6 +32,9 @@ Those count under the same threshold (an OU moved away is a mass change too) and
 says how many of each; restoring one does nothing in the directory (move it back in), accept
 releases it.
 
+:class:`Limits` lives in :mod:`credsync.vault.quarantine_limits` (the capture intake, in the
+vault, holds captured passwords by the same thresholds) and is re-exported here.
+
 A directory's thresholds are its own options, else the vault-wide values
 (:mod:`credsync.vault.quarantine_defaults`), else the built-in defaults; the reason says
 which it crossed.
@@ -65,6 +68,7 @@ from credsync.vault.audit import AuditLog
 from credsync.vault.auth import Actor
 from credsync.vault.directories import Directory
 from credsync.vault.quarantine_defaults import vault_defaults
+from credsync.vault.quarantine_limits import PERCENT_FLOOR, Limits
 from credsync.vault.service import Vault
 
 __all__ = [
@@ -88,54 +92,6 @@ log = logging.getLogger("credsync.sync")
 
 OUTBOUND = rows.OUTBOUND
 INBOUND = rows.INBOUND
-PERCENT_FLOOR = 5
-
-
-@dataclass(frozen=True)
-class Limits:
-    """A threshold: more than ``count`` actions, or more than ``percent`` % of ``linked``
-    (0: no percentage) once there are at least :data:`PERCENT_FLOOR`."""
-
-    count: int
-    percent: int
-    count_from: str = "this directory's"  # whose value each is, for the reason
-    percent_from: str = "this directory's"
-
-    @classmethod
-    def of(cls, directory: Directory, option: str) -> Limits:
-        def whose(name: str) -> str:
-            source = directory.option_source(name)
-            return {"directory": "this directory's", "vault": "the vault-wide"}.get(
-                source, "the built-in"
-            )
-
-        percent = f"{option}_percent"
-        return cls(directory.option(option), directory.option(percent), whose(option),
-                   whose(percent))  # fmt: skip
-
-    @classmethod
-    def outbound(cls, directory: Directory) -> Limits:
-        return cls.of(directory, "push_cap")
-
-    @classmethod
-    def changes(cls, directory: Directory) -> Limits:
-        return cls(directory.option("change_cap"), directory.option("change_cap_percent"))
-
-    @classmethod
-    def inbound(cls, directory: Directory) -> Limits:
-        return cls.of(directory, "inbound_cap")
-
-    def crossed(self, n: int, linked: int, what: str, option: str) -> str | None:
-        """The figures, in words, when ``n`` crosses the threshold; else None."""
-        if n > self.count:
-            return f"{n} {what}, over {self.count_from} {option} of {self.count}"
-        if self.percent and n >= PERCENT_FLOOR and linked and n * 100 > linked * self.percent:
-            share = n * 100 // linked
-            return (
-                f"{n} {what} of {linked} linked accounts ({share}%), over {self.percent_from} "
-                f"{option}_percent of {self.percent}%"
-            )
-        return None
 
 
 def outbound_reason(items: Sequence[PlanItem], linked: int, limits: Limits) -> str | None:

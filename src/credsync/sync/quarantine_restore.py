@@ -7,7 +7,9 @@ the inbound ones :mod:`credsync.sync.quarantine` held): for each held link, in t
    brings back no password) and to one whose password was changed outside the vault,
    through a link confirmed for pushes (an unconfirmed link, or auto-create's shell without
    a password, is not pushed: the line says so) as one run (trigger ``quarantine``);
-3. a **disabled** account (and a restored one, which AD leaves disabled) is **enabled**.
+3. a **disabled** account (and a restored one, which AD leaves disabled) is **enabled**;
+4. a captured password a capture hold kept (:mod:`credsync.vault.capture_hold`) is
+   discarded (the line's detail says so, in the dry run too).
 
 An account **moved out of the directory's scope** (``out_of_scope``) has nothing to restore
 in the directory from here (it is neither deleted nor disabled; the vault cannot know where it
@@ -44,12 +46,14 @@ from credsync.sync.quarantine_service import (
     push_item,
 )
 from credsync.vault.auth import Permission
+from credsync.vault.capture_hold import drop_held, held_capture
 
 __all__ = ["RESTORE", "Quarantine"]
 
 RESTORE = (*DECIDE, Permission.DIRECTORY_SETUP)
 _RESTORE, _PUSH, _ENABLE = "restore the deleted account", "push the vault's password", "enable"
 MOVED_OUT = "moved out of scope: move it back in the directory, then accept it"
+_DROP = "the captured password held with it is discarded (never taken into the vault)"
 
 
 class _Plan:
@@ -69,6 +73,7 @@ def _steps(
     link: LinkState | None,
     version: int | None,
     can_restore: bool,
+    captured: bool = False,
 ) -> _Plan:
     plan = _Plan(row)
     found = state.state if state is not None else "unknown"
@@ -95,6 +100,8 @@ def _steps(
             plan.steps.append(_PUSH)
     if row.action in ("deleted", "disabled") and (found in ("disabled", "deleted")):
         plan.steps.append(_ENABLE)
+    if captured:
+        plan.notes.append(_DROP)
     return plan
 
 
@@ -126,7 +133,9 @@ class Quarantine(QuarantineService):
                         continue
                     if not p.failed:
                         done = "; ".join(p.steps + p.notes) or "nothing to do"
-                        self.decided(p.row, "restored", done, run_id)
+                        with self._vault.db.write() as conn:
+                            if self.decide_in(conn, p.row, "restored", done, run_id):
+                                drop_held(conn, p.row)
                     lines.append(_line(p, "failed" if p.failed else "done"))
             finally:
                 await connector.close()
@@ -149,10 +158,12 @@ class Quarantine(QuarantineService):
                 c.id: c.secret_version
                 for c in store.sync_credentials(conn, client_id, include_off=True)
             }
+            captured = {r.id for r in held if held_capture(conn, r) is not None}
         out: list[_Plan] = []
         for r in held:
             cid = r.credential_id or ""
-            out.append(_steps(r, states.get(r.account_id), links.get(cid), versions.get(cid), can))
+            out.append(_steps(r, states.get(r.account_id), links.get(cid), versions.get(cid), can,
+                              r.id in captured))  # fmt: skip
         return out
 
     async def _carry_out(self, connector: Connector, dir_id: str, plans: list[_Plan]) -> str | None:

@@ -14,7 +14,8 @@ item of a directory):
 - an **inbound** item (a link the inbound threshold held) is **restored** (the directory put
   back as it was: :mod:`credsync.sync.quarantine_restore`, with a dry run) or **accepted**
   (released: the next run takes the directory's state as it would have; a changed password
-  is accepted as unknown to the vault, as accepting a flag without the password does).
+  is accepted as unknown to the vault, as accepting a flag without the password does; a
+  password a capture held becomes the credential's new version).
 
 Who may: viewing needs ``vault.read``; approving, discarding and accepting need what an
 enforce push needs (``vault.read``, ``vault.write``, ``directory_admin.use``; approving a
@@ -31,6 +32,7 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Literal
 
+from sqlalchemy.engine import Connection
 from typing_extensions import TypedDict
 
 from credsync.errors import InvalidInput, NotFound
@@ -45,6 +47,7 @@ from credsync.sync.quarantine_approve import approve_groups, approve_people, app
 from credsync.sync.relay_quarantine import RELAY
 from credsync.vault._time import utcnow
 from credsync.vault.auth import Permission
+from credsync.vault.capture_hold import held_capture, take_held
 from credsync.vault.directories import find_directory_row
 
 __all__ = [
@@ -208,15 +211,22 @@ class QuarantineService(DirectoryService):
     ) -> bool:
         """Store the decision and audit it; False when someone decided the item meanwhile."""
         with self._vault.db.write() as conn:
-            ok = rows.decide(conn, row.id, state, at=utcnow(), by=self._actor.name,
-                             run_id=run_id, outcome=outcome[:1000])  # fmt: skip
-            if ok:
-                self._vault.audit.append(
-                    conn, self._actor, f"quarantine.{state}", target_type="quarantine",
-                    target_id=row.id, client_id=row.client_id,
-                    details={"directory": row.directory_id, "account": row.account_name,
-                             "action": row.action, "outcome": outcome[:200]},
-                )  # fmt: skip
+            return self.decide_in(conn, row, state, outcome, run_id)
+
+    def decide_in(
+        self, conn: Connection, row: rows.QuarantineRow, state: str, outcome: str,
+        run_id: str | None = None,
+    ) -> bool:  # fmt: skip
+        """:meth:`decided` inside the caller's write transaction."""
+        ok = rows.decide(conn, row.id, state, at=utcnow(), by=self._actor.name,
+                         run_id=run_id, outcome=outcome[:1000])  # fmt: skip
+        if ok:
+            self._vault.audit.append(
+                conn, self._actor, f"quarantine.{state}", target_type="quarantine",
+                target_id=row.id, client_id=row.client_id,
+                details={"directory": row.directory_id, "account": row.account_name,
+                         "action": row.action, "outcome": outcome[:200]},
+            )  # fmt: skip
         return ok
 
     # -- outbound ------------------------------------------------------------------------------
@@ -277,20 +287,31 @@ class QuarantineService(DirectoryService):
 
     # -- inbound -------------------------------------------------------------------------------
     def accept(self, refs: Sequence[str], directory: str | None = None) -> QuarantineDoneJson:
-        """Release the held links: the next run takes the directory's state."""
+        """Release the held links: the next run takes the directory's state. A password a
+        capture held (:mod:`credsync.vault.capture_hold`) becomes the credential's new
+        version, as the capture would have made it."""
         self._actor.require(*DECIDE)
         lines = []
         for row in self.select(refs, directory, INBOUND, "accept"):
-            if row.action == "password_changed" and row.credential_id:
-                with self._vault.db.write() as conn:
+            with self._vault.db.write() as conn:
+                captured = held_capture(conn, row) is not None
+                steps = [_TAKE] if captured else []
+                outcome = _TAKE if captured else "the vault follows the directory"
+                ok = self.decide_in(conn, row, "accepted", outcome)
+                if ok and captured:
+                    name = find_directory_row(conn, row.directory_id, self._actor).name
+                    take_held(conn, self._vault.audit, self._keys, self._actor, row, name)
+                elif ok and row.action == "password_changed" and row.credential_id:
                     stamp = account_rows.password_stamp(conn, row.directory_id, row.account_id)
                     link_rows.accept_stamp(conn, row.credential_id, row.directory_id,
                                            stamp or row.observed.removeprefix("stamp:"),
                                            status=Status.PASSWORD_UNKNOWN.value,
                                            detail=UNKNOWN_TO_THE_VAULT)  # fmt: skip
-            ok = self.decided(row, "accepted", "the vault follows the directory")
-            lines.append(line(row, "done" if ok else "skipped", [], "" if ok else "decided"))
+            lines.append(line(row, "done" if ok else "skipped", steps, "" if ok else "decided"))
         return done_json("accept", lines)
+
+
+_TAKE = "take the captured password as the credential's new version"
 
 
 def push_item(row: rows.QuarantineRow, why: str) -> PlanItem:

@@ -28,7 +28,9 @@ Per event, in this order (each outcome is also the ledger's, with its detail):
    - ``two_way``: equal to the vault's current password (compared in constant time): the
      vault's own push came back, the link is confirmed at this pwdLastSet, no new version.
      Else, changed in the directory at or after the vault's current version was made: a new
-     version (source ``directory``, by the forwarder), and the link confirmed at it. Else the
+     version (source ``directory``, by the forwarder), and the link confirmed at it (unless
+     it takes the directory over its inbound threshold: ``held``, the link held in quarantine,
+     :mod:`credsync.vault.capture_hold`). Else the
      vault changed after the directory did, and the vault wins: its password is queued for a
      push (through a confirmed link only); a capture equal to one of the vault's last few
      versions is the echo of a push since overtaken (nothing more), any other is kept
@@ -68,6 +70,7 @@ from credsync.vault.auto_create import AutoCreate
 from credsync.vault.capture_auto_create import Scoped
 from credsync.vault.capture_batch import FORMATS, CaptureEvent
 from credsync.vault.capture_decrypt import Prepared, open_event
+from credsync.vault.capture_hold import NEW_VERSION, CaptureHold
 from credsync.vault.capture_outcomes import (
     CHANGED_IN_DIRECTORY,
     CONFLICT,
@@ -116,6 +119,7 @@ class Applier:
     # transaction (:func:`credsync.vault.capture_auto_create.in_scope`).
     auto_create: AutoCreate | None = None
     auto_scoped: Scoped = field(default_factory=dict)
+    hold: CaptureHold | None = None  # the inbound threshold (None: not screened)
     _decryptor: list[CaptureDecryptor | None] = field(default_factory=list)
     _held: list[set[str]] = field(default_factory=list)
 
@@ -325,6 +329,12 @@ class Applier:
                 f"conflict: the vault changed later and wins (flag {flag_id[:8]}); the capture "
                 f"is kept pending{queued}"
             )
+        why = None if self.hold is None else self.hold.reason(event.object_guid)
+        if self.hold is not None and why is not None:  # past the inbound threshold
+            item = self.hold.hold(event, cred, why)
+            self._keep_pending(event, cred, password, None)  # sealed, no flag: the item's
+            self._held[0].add(event.object_guid.lower())  # its later events in this batch too
+            return "held", f"held in quarantine (item {item[:8]}): {why}"
         version = write_secret_version(
             self.conn,
             self.audit,
@@ -343,7 +353,7 @@ class Applier:
         if self.view.may_have_pending(cred.id):
             capture_rows.drop_pending(self.conn, cred.id, self.directory_id)
             self.view.pending_dropped(cred.id)
-        return "accepted", f"a new version ({version}) of the credential's password"
+        return "accepted", f"{NEW_VERSION} ({version}) of the credential's password"
 
     def _drift(
         self,
@@ -433,7 +443,7 @@ class Applier:
         event: CaptureEvent,
         cred: capture_rows.CredentialState,
         password: Secret,
-        flag_id: str,
+        flag_id: str | None,
     ) -> None:
         pending_id = new_id()
         key = self.keys.data_key(self.conn, cred.client_id)

@@ -17,7 +17,9 @@ The checks, in this order (README: Two-way sync and capture), each refusal audit
 
 A batch accepted is durable when the answer leaves: the nonce, the new ``last_seq``, the
 ledger and what the events changed are committed together (``capture.received`` audits the
-batch with its counts).
+batch with its counts). A mass password reset at the DC is held, not applied, by the same
+inbound threshold as a run's (:mod:`credsync.vault.capture_hold`): ``held`` is an outcome
+like the others, durably recorded.
 """
 
 from __future__ import annotations
@@ -61,6 +63,7 @@ from credsync.vault.capture_apply import Applier
 from credsync.vault.capture_auto_create import Scoped, in_scope
 from credsync.vault.capture_batch import CaptureBatch, body_forwarder_id, parse_batch
 from credsync.vault.capture_decrypt import Prepared, needs_decrypting, prepare
+from credsync.vault.capture_hold import CaptureHold
 from credsync.vault.capture_outcomes import (
     CHANGED_IN_DIRECTORY,
     PENDING_FIELD,
@@ -292,6 +295,7 @@ class CaptureIntake:
     ) -> list[EventResult]:
         actor = forwarder_actor(row)
         view = _view(conn, row.directory_id, batch)
+        hold = CaptureHold(conn, row.directory_id)
         applier = Applier(
             conn=conn,
             audit=self._audit,
@@ -306,10 +310,12 @@ class CaptureIntake:
             prepared=prepared,
             auto_create=self._auto_create,
             auto_scoped=scoped,
+            hold=hold,
         )
         with self._audit.batched(conn):
             results = [applier.apply(event) for event in batch.events]
             view.flush()
+            hold.audit(self._audit, actor, row.client_id, row.id, batch.seq)
         capture_rows.purge_nonces(conn, utcnow() - NONCE_TTL)
         counts = collections.Counter(r.outcome for r in results)
         self._audit.append(
@@ -357,7 +363,7 @@ class CaptureIntake:
             if flag.resolved_at is not None:
                 raise InvalidInput(f"flag {flag.id} is already resolved ({flag.resolution})")
             pending = capture_rows.pending_of(conn, flag.credential_id, flag.directory_id)
-            if pending is None:
+            if pending is None or pending.flag_id is None:  # None: held in quarantine
                 raise InvalidInput(
                     f"flag {flag.id[:8]} has no captured password waiting: nothing to accept"
                 )

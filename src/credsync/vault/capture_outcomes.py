@@ -29,7 +29,7 @@ __all__ = [
 ]
 
 Outcome = Literal[
-    "accepted", "duplicate", "stale", "unlinked", "out_of_scope", "ignored", "rejected"
+    "accepted", "held", "duplicate", "stale", "unlinked", "out_of_scope", "ignored", "rejected"
 ]
 CHANGED_IN_DIRECTORY = "changed_in_directory"
 CONFLICT = "conflict"

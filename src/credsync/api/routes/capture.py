@@ -69,7 +69,8 @@ outcome, detail}` with outcome `accepted` (applied: a new version, a confirmatio
 pending capture: the detail says which), `duplicate` (this object_guid, pwd_last_set and kvno
 were already received: nothing done), `stale` (older than a change already applied to the
 account), `unlinked` (no credential linked to the account in this directory: nothing kept),
-`out_of_scope`, `ignored` or `rejected` (the detail says why). A 200 means all of it is
+`out_of_scope`, `held` (a two-way change past the directory's inbound threshold: held in
+quarantine, not applied), `ignored` or `rejected` (the detail says why). A 200 means all of it is
 durably recorded: the forwarder may drop those events from its spool.
 """
 
