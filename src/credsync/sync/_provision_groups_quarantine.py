@@ -28,7 +28,7 @@ from typing import Any
 
 from credsync.storage import quarantine as rows
 from credsync.sync._provision_groups_plan import Duplicate, Line
-from credsync.sync.quarantine import Holding, Limits, store_held
+from credsync.sync.quarantine import Holding, Limits, change_reason, store_held
 from credsync.types import new_id
 from credsync.vault.auth import Actor
 from credsync.vault.directories import Directory
@@ -135,13 +135,9 @@ def screen_groups(
     )
     if figures is None:
         return None
-    reason = (
-        f"quarantined by the change threshold: {figures}; nothing was written (approve or "
-        "discard them with `credsync quarantine`, or raise change_cap with `credsync "
-        "directory set`)"
-    )
+    reason = change_reason(figures, dry_run=dry_run)
     if dry_run:
-        return "dry run: " + reason.replace("quarantined by", "would be quarantined by", 1)
+        return reason
     store_held(vault.db, vault.audit, actor, directory, new_id(), GROUPS, fresh, reason, at=at)
     return reason
 

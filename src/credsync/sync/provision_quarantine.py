@@ -28,7 +28,7 @@ from collections.abc import Mapping
 
 from credsync.storage import quarantine as rows
 from credsync.sync.provision_people_report import PersonPlan, ProvisionReport
-from credsync.sync.quarantine import Holding, Limits, store_held
+from credsync.sync.quarantine import Holding, Limits, change_reason, store_held
 from credsync.types import new_id
 from credsync.vault.auth import Actor
 from credsync.vault.directories import Directory
@@ -97,13 +97,8 @@ def screen_people(
                                                 "change_cap")  # fmt: skip
     if figures is None:
         return None
-    reason = (
-        f"quarantined by the change threshold: {figures}; nothing was written (approve or "
-        "discard them with `credsync quarantine`, or raise change_cap with `credsync "
-        "directory set`)"
-    )
+    reason = change_reason(figures, dry_run=dry_run)
     if dry_run:
-        reason = "dry run: " + reason.replace("quarantined by", "would be quarantined by", 1)
         for plan, _action in fresh:
             plan.notes.append(reason)
         return reason

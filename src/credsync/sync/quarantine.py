@@ -79,6 +79,7 @@ __all__ = [
     "Holding",
     "Limits",
     "Screened",
+    "change_reason",
     "hold",
     "inbound_changes",
     "moved_out",
@@ -230,6 +231,17 @@ class Holding:
     account_name: str
     action: str
     observed: str
+
+
+def change_reason(figures: str, *, dry_run: bool) -> str:
+    """Why a provisioning or group export apply holds its actions (``figures``: what crossed
+    the change threshold), or would (``dry_run``)."""
+    held = "would be quarantined" if dry_run else "quarantined"
+    reason = (
+        f"{held} by the change threshold: {figures}; nothing was written (approve or discard "
+        "them with `credsync quarantine`, or raise change_cap with `credsync directory set`)"
+    )
+    return f"dry run: {reason}" if dry_run else reason
 
 
 def store_held(

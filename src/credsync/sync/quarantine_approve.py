@@ -73,6 +73,16 @@ async def approve_relays(
     return out
 
 
+def _by_directory(
+    held: Sequence[rows.QuarantineRow],
+) -> list[tuple[str, list[rows.QuarantineRow]]]:
+    """``held`` by directory, in the order the directories first come."""
+    return [
+        (dir_id, [r for r in held if r.directory_id == dir_id])
+        for dir_id in dict.fromkeys(r.directory_id for r in held)
+    ]
+
+
 async def approve_people(
     vault: Vault,
     keys: KeyRing,
@@ -83,8 +93,7 @@ async def approve_people(
     """Carry out the held provisioning actions, one apply per directory."""
     out: list[Approved] = []
     service = PeopleProvision(vault, keys, actor, factory=factory)
-    for dir_id in dict.fromkeys(r.directory_id for r in held):
-        mine = [r for r in held if r.directory_id == dir_id]
+    for dir_id, mine in _by_directory(held):
         approved = {r.account_id: r.action for r in mine}
         report = await service.apply(mine[0].client_id, dir_id, ProvisionSelection(),
                                      approved=approved)  # fmt: skip
@@ -130,8 +139,7 @@ async def approve_groups(
     """Carry out the held group export actions, one apply per directory."""
     out: list[Approved] = []
     service = ProvisionGroups(vault, keys, actor, factory=factory)
-    for dir_id in dict.fromkeys(r.directory_id for r in held):
-        mine = [r for r in held if r.directory_id == dir_id]
+    for dir_id, mine in _by_directory(held):
         approved = {(r.account_id, r.action, r.observed) for r in mine}
         plan = await service.apply(mine[0].client_id, dir_id, approved=approved)
         for row in mine:
