@@ -41,6 +41,20 @@ def now_text(delta: float = 0.0) -> str:
     return at.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+def batch_body(sender_id: str, seq: int, events: list[dict[str, Any]], **overrides: Any) -> bytes:
+    """A capture batch's JSON body from sender ``sender_id`` (a forwarder's or an agent's id):
+    ``seq``, a fresh nonce, the time now, ``events``; ``overrides`` replace any field."""
+    data: dict[str, Any] = {
+        "forwarder_id": sender_id,
+        "seq": seq,
+        "nonce": secrets.token_hex(16),
+        "sent_at": now_text(),
+        "events": events,
+    }
+    data.update(overrides)
+    return json.dumps(data).encode()
+
+
 def password_event(
     guid: str, pwd_last_set: int | None, ciphertext: str | None, **extra: Any
 ) -> dict[str, Any]:
@@ -80,15 +94,7 @@ class TestForwarder:
 
     def body(self, events: list[dict[str, Any]], **overrides: Any) -> bytes:
         self.seq += 1
-        data: dict[str, Any] = {
-            "forwarder_id": self.forwarder_id,
-            "seq": self.seq,
-            "nonce": secrets.token_hex(16),
-            "sent_at": now_text(),
-            "events": events,
-        }
-        data.update(overrides)
-        return json.dumps(data).encode()
+        return batch_body(self.forwarder_id, self.seq, events, **overrides)
 
     def signature(self, body: bytes, path: str | None = None) -> str:
         return parse_token(Secret(self.token)).sign(path or self.path, body)

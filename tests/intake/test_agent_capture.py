@@ -8,8 +8,6 @@ signature on an operator's route."""
 
 from __future__ import annotations
 
-import json
-import secrets
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,7 +21,7 @@ from credsync.types import SyncMode
 from sync.helpers import build_sync_world
 
 from .conftest import CaptureWorld
-from .helpers import gpg_encrypt, now_text, password_event
+from .helpers import batch_body, gpg_encrypt, now_text, password_event
 
 
 @dataclass
@@ -45,15 +43,7 @@ class TestAgent:
 
     def body(self, events: list[dict[str, Any]], **overrides: Any) -> bytes:
         self.seq += 1
-        data: dict[str, Any] = {
-            "forwarder_id": self.agent_id,
-            "seq": self.seq,
-            "nonce": secrets.token_hex(16),
-            "sent_at": now_text(),
-            "events": events,
-        }
-        data.update(overrides)
-        return json.dumps(data).encode()
+        return batch_body(self.agent_id, self.seq, events, **overrides)
 
     def headers(
         self, path: str, body: bytes, *, keys: AgentKeys | None = None, when: str | None = None
