@@ -41,7 +41,9 @@ def now_text(delta: float = 0.0) -> str:
     return at.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def batch_body(sender_id: str, seq: int, events: list[dict[str, Any]], **overrides: Any) -> bytes:
+def batch_body(
+    sender_id: str, seq: int, events: list[dict[str, Any]], overrides: dict[str, Any]
+) -> bytes:
     """A capture batch's JSON body from sender ``sender_id`` (a forwarder's or an agent's id):
     ``seq``, a fresh nonce, the time now, ``events``; ``overrides`` replace any field."""
     data: dict[str, Any] = {
@@ -94,7 +96,7 @@ class TestForwarder:
 
     def body(self, events: list[dict[str, Any]], **overrides: Any) -> bytes:
         self.seq += 1
-        return batch_body(self.forwarder_id, self.seq, events, **overrides)
+        return batch_body(self.forwarder_id, self.seq, events, overrides)
 
     def signature(self, body: bytes, path: str | None = None) -> str:
         return parse_token(Secret(self.token)).sign(path or self.path, body)

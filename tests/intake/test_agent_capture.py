@@ -43,7 +43,7 @@ class TestAgent:
 
     def body(self, events: list[dict[str, Any]], **overrides: Any) -> bytes:
         self.seq += 1
-        return batch_body(self.agent_id, self.seq, events, **overrides)
+        return batch_body(self.agent_id, self.seq, events, overrides)
 
     def headers(
         self, path: str, body: bytes, *, keys: AgentKeys | None = None, when: str | None = None
