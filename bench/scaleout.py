@@ -38,7 +38,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import _common as c
-from credsync.agent.loop import LEASE
+from credsync.agent.queue_rows import LEASE
 from credsync.sync.lease import STALE_AFTER, SWEEP_SECONDS
 from credsync.testing.fault_proxy import FaultProxy
 from credsync.testing.postgres import TempPostgres

@@ -38,6 +38,18 @@ def _cli(env: CaptureEnv, args: list[str], extra: dict[str, str], log: Path) -> 
         ).returncode
 
 
+def _forward_once(env: CaptureEnv, credential: Path, state: Path, log: Path) -> int:
+    """One pass of ``credsync capture samba`` signing with the agent's credential."""
+    return _cli(
+        env,
+        ["capture", "samba", "--once", "--smb-conf", str(env.facts.smb_conf),
+         "--state-dir", str(state), "--agent-credential", str(credential),
+         "--directory", env.sw.directory],
+        {},
+        log,
+    )  # fmt: skip
+
+
 def test_a_forwarder_signing_as_the_remote_agent_carries_a_change_into_the_vault(
     capture_env: CaptureEnv, tmp_path: Path
 ) -> None:
@@ -69,15 +81,7 @@ def test_a_forwarder_signing_as_the_remote_agent_carries_a_change_into_the_vault
     assert (key.fingerprint, key.public_key) == (env.fingerprint, env.public_key)
     # a change in the DC, then one pass of the forwarder with the agent's credential
     env.sw.ad.admin.reset_password(user.dn, "Agent-Forwarded-7!")
-    state = tmp_path / "state"
-    ran = _cli(
-        env,
-        ["capture", "samba", "--once", "--smb-conf", str(env.facts.smb_conf),
-         "--state-dir", str(state), "--agent-credential", str(credential),
-         "--directory", env.sw.directory],
-        {},
-        log,
-    )  # fmt: skip
+    ran = _forward_once(env, credential, tmp_path / "state", log)
     assert ran == 0, log.read_text()[-3000:]
     assert env.sw.reveal(cred) == "Agent-Forwarded-7!"
     newest = max(vault.credentials.history(admin, None, cred.id), key=lambda v: v.version)
@@ -114,14 +118,7 @@ def test_a_credential_others_can_read_is_refused_before_anything_runs(
     ), log.read_text()[-3000:]
     credential.chmod(0o644)
     state = tmp_path / "state"
-    status = _cli(
-        env,
-        ["capture", "samba", "--once", "--smb-conf", str(env.facts.smb_conf),
-         "--state-dir", str(state), "--agent-credential", str(credential),
-         "--directory", env.sw.directory],
-        {},
-        log,
-    )  # fmt: skip
+    status = _forward_once(env, credential, state, log)
     assert status != 0
     assert "chmod 600" in log.read_text()
     assert not state.exists()  # refused before syncpasswords ran

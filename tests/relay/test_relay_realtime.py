@@ -15,7 +15,8 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
-from credsync.agent.loop import LEASE, Agent
+from credsync.agent.loop import Agent
+from credsync.agent.queue_rows import LEASE
 from credsync.errors import InvalidInput
 from credsync.storage import push_queue
 from credsync.types import Secret, SyncMode

@@ -28,7 +28,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from credsync.agent.loop import LEASE
+from credsync.agent.queue_rows import LEASE
 from credsync.sync.lease import STALE_AFTER
 from credsync.testing.postgres import TempPostgres
 from credsync.testing.samba import SambaFacts

@@ -58,6 +58,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from credsync.agent.queue_rows import RENEW_SECONDS, Claimed, QueueRows
 from credsync.connectors.base import Connector
 from credsync.connectors.registry import ConnectorFactory, open_connector
 from credsync.errors import (
@@ -69,7 +70,7 @@ from credsync.errors import (
     StorageError,
 )
 from credsync.storage import directories as directory_rows
-from credsync.storage import push_queue, remote_agents
+from credsync.storage import remote_agents
 from credsync.sync import lease
 from credsync.sync.connect import load_directory
 from credsync.sync.engine import Engine
@@ -80,7 +81,6 @@ from credsync.vault.auth import SYSTEM, Actor, Permission
 from credsync.vault.clients import require_all_clients
 from credsync.vault.directories import directory_model, find_directory_row
 from credsync.vault.keyring import KeyRing
-from credsync.vault.pushes import record_given_up
 from credsync.vault.relay_push import on_queued
 from credsync.vault.service import Vault
 
@@ -88,19 +88,11 @@ __all__ = ["Agent"]
 
 log = logging.getLogger("credsync.agent")
 
-# How long a claim on queued pushes holds, renewed every RENEW_SECONDS while its rows are
-# worked on: a killed agent's claims are free for others this soon (docs/scale-out.md).
-LEASE = dt.timedelta(seconds=30)
-RENEW_SECONDS = 10.0
-PARALLEL_DIRECTORIES = 4  # directories one agent claims pushes of, and pushes to, at once
 MAX_BACKOFF = 3600.0  # seconds: the longest wait between periodic runs of a failing directory
-CLAIM_BATCH = 200  # queued pushes claimed at once, of each directory
-BUSY_RETRY = 2.0  # seconds before queued pushes for a directory busy elsewhere are tried again
 SELECTIONS_SECONDS = 5.0  # how often the agent looks for saved import selections that are due
 OPERATOR_SYNC_SECONDS = 900.0  # between two syncs of the operators imported from the tenant
 # A directory a remote agent serves is left to it while the agent was seen this recently.
 REMOTE_ALIVE = dt.timedelta(seconds=30)
-REMOTE_LOOKUP = 2.0  # seconds between two looks for the directories remote agents serve
 # Failures of a push run that a later attempt may not meet (anything else is given up at once).
 _RETRIED = (ConnectorError, StorageError, Conflict)
 
@@ -134,6 +126,7 @@ class Agent:
         self._db = vault.db
         self._actor = actor
         self._engine = Engine(vault, keys, actor, factory=factory, clock=clock)
+        self._rows = QueueRows(vault.db, vault.audit, actor, clock)
         self._factory = factory
         self._clock = clock
         self._rng = rng or random.Random()  # noqa: S311 - jitter, not security
@@ -154,8 +147,6 @@ class Agent:
             else None
         )
         self._operators_at = -float("inf")  # monotonic time of the last operator sync
-        self._remote: set[str] = set()  # directories live remote agents serve (see _elsewhere)
-        self._remote_at = -float("inf")
         self._operators: asyncio.Task[None] | None = None
         self._on_round = on_round
         self.last_round: float | None = None
@@ -276,45 +267,25 @@ class Agent:
                 await entry.connector.close()
 
     # -- the queue -------------------------------------------------------------------------------
-    def _claim(self) -> dict[str, list[tuple[int, str]]]:
-        """Due queue rows claimed for this agent: directory id -> [(row id, credential id)]
-        (none of a directory whose periodic run this agent has under way)."""
+    def _claim(self) -> Claimed:
+        """Due queue rows claimed for this agent (none of a directory whose periodic run this
+        agent has under way)."""
         running = [d for d, task in list(self._periodic.items()) if not task.done()]
         only = self._only()
         if only is None:
             running += self._elsewhere()
-        with self._db.write() as conn:
-            rows = push_queue.claim(
-                conn,
-                owner=self._name,
-                now=self._clock(),
-                lease=LEASE,
-                limit=CLAIM_BATCH,
-                directories=PARALLEL_DIRECTORIES,
-                skip_directories=running,
-                only_directories=only,
-            )
-        claimed: dict[str, list[tuple[int, str]]] = {}
-        for row in rows:
-            claimed.setdefault(row.directory_id, []).append((row.id, row.credential_id))
-        return claimed
+        return self._rows.claim(self._name, running, only)
 
     async def drain_queue(self) -> int:
-        """Push what is claimed, up to PARALLEL_DIRECTORIES directories at once, the claims
-        renewed meanwhile; returns how many queue rows were handled."""
+        """Push what is claimed, to its directories (PARALLEL_DIRECTORIES at most) at once,
+        the claims renewed meanwhile; returns how many queue rows were handled."""
         claimed = await asyncio.to_thread(self._claim)
         if not claimed:
             return 0
         ids = [e[0] for entries in claimed.values() for e in entries]
-        gate = asyncio.Semaphore(PARALLEL_DIRECTORIES)
-
-        async def push(directory_id: str, entries: list[tuple[int, str]]) -> None:
-            async with gate:
-                await self._push(directory_id, entries)
-
         keep = asyncio.create_task(self._keep_claims(ids), name="credsync-claims")
         try:
-            await asyncio.gather(*(push(d, e) for d, e in claimed.items()))
+            await asyncio.gather(*(self._push(d, e) for d, e in claimed.items()))
         finally:
             keep.cancel()
             await asyncio.gather(keep, return_exceptions=True)
@@ -327,13 +298,9 @@ class Agent:
         while True:
             await asyncio.sleep(RENEW_SECONDS)
             try:
-                await asyncio.to_thread(self._renew, ids)
+                await asyncio.to_thread(self._rows.renew, self._name, ids)
             except CredsyncError as exc:
                 log.warning("claims on queued pushes were not renewed: %s", exc)
-
-    def _renew(self, ids: list[int]) -> None:
-        with self._db.write() as conn:
-            push_queue.renew(conn, self._name, ids, self._clock() + LEASE)
 
     async def _push(self, directory_id: str, entries: list[tuple[int, str]]) -> None:
         jobs = await asyncio.to_thread(
@@ -348,7 +315,7 @@ class Agent:
         with self._db.read() as conn:
             version = directory_rows.version_of(conn, directory_id)
         if version is None:  # the directory was removed meanwhile
-            self._done(ids)
+            self._rows.done(ids)
             return
         try:
             connector = await self._connector(directory_id, version)
@@ -360,12 +327,12 @@ class Agent:
             )
         except RunInProgress as exc:  # a run under way elsewhere: these wait, nothing counted
             self._skipped(directory_id, exc)
-            self._later(ids)
+            self._rows.later(ids)
             return
         except _RETRIED as exc:  # the directory or the database away, a write that collided
             log.warning("queued pushes for directory %s failed: %s", directory_id, exc)
             await self._drop_connector(directory_id)
-            self._retry(ids, str(exc))
+            self._rows.retry(ids, str(exc))
             return
         except Exception as exc:  # retrying will not help: the pushes are given up
             await self._drop_connector(directory_id)
@@ -380,14 +347,14 @@ class Agent:
                 log.warning("queued pushes for directory %s can't be made: %s", directory_id, exc)
             else:
                 log.exception("queued pushes for directory %s crashed", directory_id)
-            self._give_up(ids, f"the push can't be made: {type(exc).__name__}: {exc}")
+            self._rows.give_up(ids, f"the push can't be made: {type(exc).__name__}: {exc}")
             return
         if report.state == "failed":
             await self._drop_connector(directory_id)
-            self._retry(ids, report.message)
+            self._rows.retry(ids, report.message)
             return
         self._busy.discard(directory_id)
-        self._done(ids)
+        self._rows.done(ids)
 
     async def _relay(
         self, directory_id: str, entries: list[tuple[int, str]], jobs: dict[str, PushJob]
@@ -398,7 +365,7 @@ class Agent:
         with self._db.read() as conn:
             version = directory_rows.version_of(conn, directory_id)
         if version is None:
-            self._done(ids)
+            self._rows.done(ids)
             return
         try:
             connector = await self._connector(directory_id, version)
@@ -410,32 +377,13 @@ class Agent:
         except _RETRIED as exc:
             log.warning("queued relays to directory %s failed: %s", directory_id, exc)
             await self._drop_connector(directory_id)
-            self._retry(ids, str(exc))
+            self._rows.retry(ids, str(exc))
             return
         except Exception as exc:
             log.exception("queued relays to directory %s crashed", directory_id)
-            self._give_up(ids, f"the relay can't be made: {type(exc).__name__}: {exc}")
+            self._rows.give_up(ids, f"the relay can't be made: {type(exc).__name__}: {exc}")
             return
-        self._done(ids)
-
-    def _later(self, ids: list[int]) -> None:
-        with self._db.write() as conn:
-            push_queue.release(conn, ids, self._clock() + dt.timedelta(seconds=BUSY_RETRY))
-
-    def _done(self, ids: list[int]) -> None:
-        with self._db.write() as conn:
-            push_queue.ack(conn, ids)
-
-    def _retry(self, ids: list[int], error: str) -> None:
-        """A failed attempt: tried again after a backoff, or given up after too many."""
-        with self._db.write() as conn:
-            given_up = push_queue.retry_later(conn, ids, error, self._clock())
-            record_given_up(conn, self._vault.audit, self._actor, given_up)
-
-    def _give_up(self, ids: list[int], reason: str) -> None:
-        with self._db.write() as conn:
-            given_up = push_queue.give_up(conn, ids, reason, self._clock())
-            record_given_up(conn, self._vault.audit, self._actor, given_up)
+        self._rows.done(ids)
 
     # -- saved import selections -----------------------------------------------------------------
     def _start_due_selections(self) -> None:

@@ -24,6 +24,7 @@ __all__ = [
     "ImpactRow",
     "checks",
     "claimed_elsewhere",
+    "count_of_directory",
     "enforce_impact",
     "linked_elsewhere",
     "password_unknown",
@@ -32,6 +33,12 @@ __all__ = [
 ]
 
 _IN_LIST = 500  # ids per IN (...) list
+
+
+def count_of_directory(conn: Connection, directory_id: str) -> int:
+    """How many links the directory has."""
+    query = sa.select(sa.func.count()).where(links.c.directory_id == directory_id)
+    return int(conn.execute(query).scalar_one())
 
 
 # -- reads across directories --------------------------------------------------------------------

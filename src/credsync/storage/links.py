@@ -36,7 +36,6 @@ __all__ = [
     "clear_accepted",
     "confirm",
     "confirm_links",
-    "count_of_directory",
     "end_attempt",
     "fail_bind",
     "forget_credential",
@@ -100,11 +99,6 @@ def of_directory(
     if ids is not None:
         query = query.where(links.c.credential_id.in_(list(ids)))
     return records(LinkRow, conn.execute(query))
-
-
-def count_of_directory(conn: Connection, directory_id: str) -> int:
-    query = sa.select(sa.func.count()).where(links.c.directory_id == directory_id)
-    return int(conn.execute(query).scalar_one())
 
 
 def _the_link(credential_id: str, directory_id: str) -> sa.ColumnElement[bool]:

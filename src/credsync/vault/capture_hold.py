@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from sqlalchemy.engine import Connection
 
 from credsync.storage import capture as capture_rows
+from credsync.storage import link_reads
 from credsync.storage import links as link_rows
 from credsync.storage import quarantine as quarantine_rows
 from credsync.types import Secret, new_id
@@ -72,7 +73,7 @@ class CaptureHold:
         if self._limits is None:
             row = find_directory_row(self.conn, self.directory_id, SYSTEM)
             self._limits = Limits.inbound(directory_model(row, vault_defaults(self.conn)))
-            self._linked = link_rows.count_of_directory(self.conn, self.directory_id)
+            self._linked = link_reads.count_of_directory(self.conn, self.directory_id)
             since = utcnow() - WINDOW
             self._counted = capture_rows.changed_since(
                 self.conn, self.directory_id, since, NEW_VERSION
