@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import os
+import shlex
 import signal
 import socket
 import subprocess
@@ -30,7 +31,7 @@ from ldap3 import MODIFY_REPLACE
 
 import _common as c
 import ad_connector as adc
-from credsync.agent.capture.samba import initialise, sync_once
+from credsync.agent.capture.samba import initialise, samba_tool, sync_once
 from credsync.agent.capture.spool import Spool
 from credsync.api.state import ServerState
 from credsync.server.app import create_app
@@ -44,6 +45,8 @@ from credsync.vault.drafts import make_draft
 # The baseline's per-object script: Samba's protocol with nothing done. It must read its
 # stdin: Samba asserts that the script is still running right after starting it.
 DO_NOTHING = "#!/bin/sh\ncat >/dev/null\necho 'DONE-EXIT: nothing'\n"
+# The bare handover's per-object script: Samba's LDIF of the object appended to a file.
+RECORD = "#!/bin/sh\ncat >> {path}\necho 'DONE-EXIT: recorded'\n"
 
 
 class Server:
@@ -227,6 +230,71 @@ def baseline_state(world: World) -> Spool:
     initialise(spool, world.ou.facts.smb_conf)
     sync_once(spool, world.ou.facts.smb_conf)
     return spool
+
+
+class BareHandover:
+    """``samba-tool user syncpasswords`` alone in its waiting loop, its script appending each
+    object's LDIF to a file: how long Samba itself takes to hand a change over, with the same
+    attributes as the forwarder's (the GPG blob included). The capture paths' bare baseline."""
+
+    def __init__(self, world: World) -> None:
+        spool = Spool(world.home / "bare-handover")
+        spool.prepare()
+        self.out = world.home / "bare-handover.ldif"
+        self.out.touch()
+        spool.hook.write_text(RECORD.format(path=shlex.quote(str(self.out))))
+        smb_conf = world.ou.facts.smb_conf
+        initialise(spool, smb_conf)
+        sync_once(spool, smb_conf)  # its first pass (every account of the domain) behind us
+        self._seen = self.out.stat().st_size
+        with open(world.home / "bare-handover.log", "ab") as log:
+            self.proc = subprocess.Popen(
+                [samba_tool(), "user", "syncpasswords", f"--cache-ldb={spool.cache}", "-s",
+                 str(smb_conf)],
+                stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+            )  # fmt: skip
+        time.sleep(3)  # Samba's loop mode sleeps a second before it connects
+
+    def wait_for(self, name: str, start: float, timeout: float = 30.0) -> float:
+        """Seconds from ``start`` (perf_counter) until the object ``name`` (sAMAccountName)
+        was handed to the script after the last call; polled every 2 ms (as the product's
+        ledger is)."""
+        needle = f"\nsAMAccountName: {name}\n".encode()
+        while True:
+            with open(self.out, "rb") as fh:
+                fh.seek(self._seen)
+                data = fh.read()
+            at = data.find(needle)
+            if at >= 0:
+                self._seen += at + len(needle)
+                return time.perf_counter() - start
+            if time.perf_counter() - start > timeout:
+                raise SystemExit(f"syncpasswords did not hand {name!r} over within {timeout} s")
+            time.sleep(0.002)
+
+    def close(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def bare_handovers(world: World, admin: Any, changes: int, last: dict[str, str]) -> list[float]:
+    """``changes`` resets one after another, each timed until bare syncpasswords hands it over
+    (:class:`BareHandover`); ``last`` gets each account's new password."""
+    bare = BareHandover(world)
+    try:
+        samples = []
+        for n in range(changes):
+            dn = world.users[n % len(world.users)][0]
+            start = time.perf_counter()
+            last[dn] = reset(admin, dn)
+            samples.append(bare.wait_for(dn.split(",", 1)[0][3:], start))
+        return samples
+    finally:
+        bare.close()
 
 
 def new_password() -> str:
