@@ -221,7 +221,7 @@ def measure_pushes(world: OuWorld, users: list[tuple[str, str]], creds: list[Any
 
 
 AGENT_RATIO = 2.0  # issue 19: the agent's p95 at most twice the change made by hand
-CHECK_PAUSE = 0.005  # seconds between two bind checks of a change not there yet (both sides)
+CHECK_PAUSE = 0.01  # seconds between two bind checks of a change not there yet (both sides)
 
 
 def measure_agent(world: OuWorld, users: list[tuple[str, str]], creds: list[Any], vault: Any,

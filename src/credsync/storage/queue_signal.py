@@ -104,6 +104,8 @@ class QueueListener:
         self._wake = wake
         self._stop = threading.Event()
         self._read_end, self._write_end = os.pipe()  # stop() interrupts the wait at once
+        self._pipe_lock = threading.Lock()
+        self._pipe_closed = False
         self._thread = threading.Thread(target=self._run, name="credsync-queue-listener")
         self._thread.daemon = True
         self.connected = threading.Event()  # set while listening (for tests and readiness)
@@ -114,8 +116,9 @@ class QueueListener:
 
     def stop(self) -> None:
         self._stop.set()
-        with contextlib.suppress(OSError):
-            os.write(self._write_end, b"x")
+        with self._pipe_lock:  # (the thread closes the pipe as it ends)
+            if not self._pipe_closed:
+                os.write(self._write_end, b"x")
 
     def join(self, timeout: float | None = None) -> None:
         self._thread.join(timeout)
@@ -152,8 +155,10 @@ class QueueListener:
                     with contextlib.suppress(Exception):
                         conn.close()
         finally:
-            os.close(self._read_end)
-            os.close(self._write_end)
+            with self._pipe_lock:
+                self._pipe_closed = True
+                os.close(self._read_end)
+                os.close(self._write_end)
 
     def _connect(self) -> Any:
         """A connection of the database's own settings, out of its pool, listening."""
