@@ -289,11 +289,16 @@ def measure_agent(world: OuWorld, users: list[tuple[str, str]], creds: list[Any]
     verdicts.figures["by_hand_p95_ms"] = c.ms(hand95)
     verdicts.figures["agent_ratio"] = round(ratio, 2)
     verdicts.check(
-        ratio <= AGENT_RATIO and p95 < 1.0,
+        ratio <= AGENT_RATIO,
         f"vault change -> works in AD with the agent running, {len(latencies)} changes: "
         f"p50 {c.ms(p50)} ms, p95 {c.ms(p95)} ms = {ratio:.2f}x the change made by hand "
         f"(a bare modify, checked the same way: p50 {c.ms(hand50)} ms, p95 {c.ms(hand95)} ms) "
-        f"(target: p95 <= {AGENT_RATIO:.0f}x by hand, and under 1 s)",
+        f"(target: p95 <= {AGENT_RATIO:.0f}x by hand)",
+    )
+    verdicts.check(
+        p95 < 1.0,
+        f"vault change -> works in AD with the agent running: p95 {c.ms(p95)} ms "
+        "(target: under 1 s; the DC's own speed counts here)",
     )
 
 
