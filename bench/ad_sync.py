@@ -13,9 +13,10 @@ DC) and N linked credentials (default 5,000), it measures:
    and storing links, flags and the report.
 3. A run pushing P passwords changed in the vault (default 1,000, enforce): target >= 80% of a
    bare ldap3 ``unicodePwd`` modify loop.
-4. With the agent running: a password changed in the vault works in AD (a bind with it
-   succeeds), over C changes (default 100): p95 under 1 s. Baseline: the same change made by
-   hand (one bare modify, then the bind check).
+4. With the agent running (default poll; the change's commit wakes it): a password changed in
+   the vault works in AD (a bind with it succeeds), over C changes (default 100): p95 at most
+   2x the baseline's p95, and under 1 s. Baseline: the same change made by hand (one bare
+   modify), taken in turn with the agent's and checked the same way.
 
 The accounts live in an OU made for the run and deleted at the end.
 """
@@ -219,23 +220,46 @@ def measure_pushes(world: OuWorld, users: list[tuple[str, str]], creds: list[Any
     )
 
 
+AGENT_RATIO = 2.0  # issue 19: the agent's p95 at most twice the change made by hand
+CHECK_PAUSE = 0.01  # seconds between two bind checks of a change not there yet (both sides)
+
+
 def measure_agent(world: OuWorld, users: list[tuple[str, str]], creds: list[Any], vault: Any,
                   admin: Any, keys: Any, args: Any, verdicts: c.Verdicts) -> None:  # fmt: skip
+    """Changes made through the vault with the agent running (as the product runs it: default
+    poll, woken by the change's commit) and changes made by hand to another account (a bare
+    modify from a thread of its own, standing in for the agent), one of each in turn, so that
+    both see the same DC; each is timed from its start until a bind with the new password
+    succeeds, checked the same way on both sides (a bind, CHECK_PAUSE, a bind...). The agent's
+    next change waits until it has finished the previous one (re-read, report, queue row)."""
+    from credsync.storage.tables import sync_queue
+
     cred, (dn, _) = creds[-1], users[-1]
+    hand_dn = users[0][0]  # report mode: no run pushes it back
     checker = adc.bare_connection(world.facts)
     admin_conn = adc.bare_connection(world.facts, world.facts.admin_upn, world.facts.admin_password)
     run(vault, admin, keys)  # everything settled; the queue drained by hand below
-    from credsync.storage.tables import sync_queue
-
     with vault.db.write() as conn:
         conn.execute(sync_queue.delete())
 
-    def works(password: str) -> bool:
-        return bool(checker.rebind(dn, password, read_server_info=False))
+    def until_works(target: str, password: str, start: float) -> float:
+        while not checker.rebind(target, password, read_server_info=False):
+            if time.perf_counter() - start > 30:
+                raise AssertionError("a change did not reach AD within 30 s")
+            time.sleep(CHECK_PAUSE)
+        return time.perf_counter() - start
+
+    def agent_idle() -> None:
+        while True:
+            with vault.db.read() as conn:
+                if not conn.execute(sync_queue.select().limit(1)).first():
+                    return
+            time.sleep(CHECK_PAUSE)
 
     latencies: list[float] = []
+    by_hand: list[float] = []
     loop = asyncio.new_event_loop()
-    agent = Agent(vault, keys, admin, poll_seconds=0.05)
+    agent = Agent(vault, keys, admin)  # the default poll: the commit wakes it
     thread = threading.Thread(target=lambda: loop.run_until_complete(agent.run()), daemon=True)
     thread.start()
     try:
@@ -244,31 +268,37 @@ def measure_agent(world: OuWorld, users: list[tuple[str, str]], creds: list[Any]
             password = f"Agent-{n}-{uuid.uuid4().hex[:8]}-1"
             start = time.perf_counter()
             vault.credentials.set_password(admin, keys, cred.id, Secret(password))
-            while not works(password):
-                if time.perf_counter() - start > 30:
-                    raise AssertionError("a change did not reach AD within 30 s")
-                time.sleep(0.01)
-            latencies.append(time.perf_counter() - start)
+            latencies.append(until_works(dn, password, start))
+            agent_idle()
+            password = f"Hand-{n}-{uuid.uuid4().hex[:8]}-1"
+            change = {"unicodePwd": [(MODIFY_REPLACE, [adc.quoted(password)])]}
+            start = time.perf_counter()
+            hand = threading.Thread(target=admin_conn.modify, args=(hand_dn, change))
+            hand.start()
+            by_hand.append(until_works(hand_dn, password, start))
+            hand.join()
     finally:
         loop.call_soon_threadsafe(agent.stop)
         thread.join(timeout=30)
-    by_hand: list[float] = []
-    for n in range(min(args.changes, 30)):
-        password = f"Hand-{n}-{uuid.uuid4().hex[:8]}-1"
-        start = time.perf_counter()
-        admin_conn.modify(dn, {"unicodePwd": [(MODIFY_REPLACE, [adc.quoted(password)])]})
-        assert works(password)
-        by_hand.append(time.perf_counter() - start)
     p50, p95 = c.percentile(latencies, 50), c.percentile(latencies, 95)
-    hand95 = c.percentile(by_hand, 95)
+    hand50, hand95 = c.percentile(by_hand, 50), c.percentile(by_hand, 95)
+    ratio = p95 / hand95
     verdicts.figures["agent_p50_ms"] = c.ms(p50)
     verdicts.figures["agent_p95_ms"] = c.ms(p95)
+    verdicts.figures["by_hand_p50_ms"] = c.ms(hand50)
     verdicts.figures["by_hand_p95_ms"] = c.ms(hand95)
+    verdicts.figures["agent_ratio"] = round(ratio, 2)
+    verdicts.check(
+        ratio <= AGENT_RATIO,
+        f"vault change -> works in AD with the agent running, {len(latencies)} changes: "
+        f"p50 {c.ms(p50)} ms, p95 {c.ms(p95)} ms = {ratio:.2f}x the change made by hand "
+        f"(a bare modify, checked the same way: p50 {c.ms(hand50)} ms, p95 {c.ms(hand95)} ms) "
+        f"(target: p95 <= {AGENT_RATIO:.0f}x by hand)",
+    )
     verdicts.check(
         p95 < 1.0,
-        f"vault change -> works in AD with the agent running, {len(latencies)} changes: "
-        f"p50 {c.ms(p50)} ms, p95 {c.ms(p95)} ms ({p95 / hand95:.1f}x a bare modify + bind "
-        f"check, p95 {c.ms(hand95)} ms) (target p95 under 1 s)",
+        f"vault change -> works in AD with the agent running: p95 {c.ms(p95)} ms "
+        "(target: under 1 s; the DC's own speed counts here)",
     )
 
 

@@ -1,8 +1,12 @@
 """The agent: periodic runs per directory and immediate pushes from the queue.
 
 - **Queue.** A secret changed under enforce leaves a row in the push queue (same transaction
-  as the change; see :mod:`credsync.storage.push_queue`). The agent polls it (default every
-  0.2 s; a relay queued in the same process wakes it as soon as it is committed), claims
+  as the change; see :mod:`credsync.storage.push_queue`). The agent is woken as soon as that
+  transaction commits (:mod:`credsync.storage.queue_signal`): by a change made in its own
+  process (``credsync serve``), and on PostgreSQL by one made in any process, through a
+  connection of its own listening for ``NOTIFY`` (reconnected with a backoff when it drops).
+  It polls the queue too (default every 0.2 s): the only way on SQLite across processes, and
+  the safety net of a lost notification. It claims
   due rows with a lease (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, the single writer lock
   on SQLite; LEASE seconds, renewed while it works on them; none of a directory another
   agent holds claims in), and runs a ``push`` run for just those credentials, up to
@@ -70,7 +74,7 @@ from credsync.errors import (
     StorageError,
 )
 from credsync.storage import directories as directory_rows
-from credsync.storage import remote_agents
+from credsync.storage import queue_signal, remote_agents
 from credsync.sync import lease
 from credsync.sync.connect import load_directory
 from credsync.sync.engine import Engine
@@ -81,7 +85,6 @@ from credsync.vault.auth import SYSTEM, Actor, Permission
 from credsync.vault.clients import require_all_clients
 from credsync.vault.directories import directory_model, find_directory_row
 from credsync.vault.keyring import KeyRing
-from credsync.vault.relay_push import on_queued
 from credsync.vault.service import Vault
 
 __all__ = ["Agent"]
@@ -138,7 +141,9 @@ class Agent:
         self._swept_at = -float("inf")  # monotonic time of the last sweep
         self.stop_event = asyncio.Event()
         self._keys = keys
-        self._wake = asyncio.Event()  # a relay push was queued in this process
+        self._wake = asyncio.Event()  # a push was queued (see the module's docstring)
+        # On PostgreSQL, while running: the connection told of pushes queued anywhere.
+        self.listener: queue_signal.QueueListener | None = None
         self._selections: asyncio.Task[None] | None = None
         self._selections_at = -float("inf")  # monotonic time of the last look for due ones
         self._saved = (
@@ -155,10 +160,14 @@ class Agent:
     async def run(self, *, once: bool = False) -> None:
         loop = asyncio.get_running_loop()
 
-        def wake() -> None:
-            loop.call_soon_threadsafe(self._wake.set)
+        def wake() -> None:  # from any thread, once a queueing transaction has committed
+            with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
+                loop.call_soon_threadsafe(self._wake.set)
 
-        undo = on_queued(wake)
+        undo = queue_signal.on_queued(self._db, wake)
+        if not once and not self._db.is_sqlite:
+            self.listener = queue_signal.QueueListener(self._db, wake)
+            self.listener.start()
         try:
             while not self.stop_event.is_set():
                 self.last_round = time.time()
@@ -183,6 +192,10 @@ class Agent:
                 self._wake.clear()
         finally:
             undo()
+            if self.listener is not None:
+                self.listener.stop()
+                await asyncio.to_thread(self.listener.join, 10.0)
+                self.listener = None
             tasks = list(self._periodic.values())
             if self._selections is not None:
                 tasks.append(self._selections)
@@ -452,6 +465,7 @@ class Agent:
         if state == "failed":
             await self._drop_connector(directory_id)
         self._schedule(directory_id)
+        self._wake.set()  # its pushes, queued meanwhile and left waiting, are claimed now
 
     def _schedule(self, directory_id: str) -> None:
         now = self._clock()

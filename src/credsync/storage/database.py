@@ -293,11 +293,16 @@ _REHEARSAL: ContextVar[tuple[Database, Connection] | None] = ContextVar(
 )
 
 
-def after_commit(conn: Connection, callback: Callable[[], None]) -> None:
+def after_commit(conn: Connection, callback: Callable[[], None]) -> bool:
     """Call ``callback`` once the write transaction of ``conn`` has committed (never if it
     rolls back): what others may only be told once they can see it (an agent woken for a
-    queued push)."""
-    conn.info.setdefault(_AFTER_COMMIT, []).append(callback)
+    queued push). A callback equal to one already waiting is called once; returns whether
+    this one was new."""
+    waiting = conn.info.setdefault(_AFTER_COMMIT, [])
+    if callback in waiting:
+        return False
+    waiting.append(callback)
+    return True
 
 
 def _first_line(err: object) -> str:

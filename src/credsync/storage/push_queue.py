@@ -4,7 +4,10 @@ the database so that a restart loses nothing. The only code that touches the tab
 A row is one credential's secret version for one directory, delivered at least once:
 
 - :func:`enqueue`: in the transaction that changed the secret. A push of the same credential
-  to the same directory that was given up is replaced: the newer change is tried afresh.
+  to the same directory that was given up is replaced: the newer change is tried afresh. The
+  agents are told once the transaction commits (:mod:`credsync.storage.queue_signal`: in this
+  process, and on PostgreSQL through ``NOTIFY`` in every process), so they push at once
+  rather than at their next poll.
 - :func:`claim`: due rows, not given up, not held by a live claim, are claimed for ``lease``
   (``SELECT ... FOR UPDATE SKIP LOCKED`` on PostgreSQL, so agents sharing a database take
   different rows; on SQLite the write transaction is the lock). Rows of a directory that
@@ -36,6 +39,7 @@ from typing import Any, NamedTuple
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from credsync.storage import queue_signal
 from credsync.storage._rows import columns_for, records
 from credsync.storage.tables import directories, sync_queue
 
@@ -99,6 +103,7 @@ def enqueue(
                 attempts=0,
             )
         )
+    queue_signal.queued(conn)  # agents told once this commits
 
 
 class Claimed(NamedTuple):

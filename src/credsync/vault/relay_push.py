@@ -22,29 +22,13 @@ from sqlalchemy.engine import Connection
 
 from credsync.storage import push_queue, sync_credentials
 from credsync.storage import relays as relay_rows
-from credsync.storage.database import after_commit
 from credsync.types import Secret, SyncMode
 
-__all__ = ["WriteVersion", "on_queued", "queue_relayed", "relayed", "wake_agents"]
+__all__ = ["WriteVersion", "queue_relayed", "relayed"]
 
 # Writes a new version of another credential (the kept-apart target), without relaying it
 # further: (credential id, password, reason) -> version.
 WriteVersion = Callable[[str, Secret, str], int]
-
-# What wakes an agent of this process when a push is queued (set by the agent; harmless when
-# none runs here: the agent polls too).
-_WAKERS: list[Callable[[], None]] = []
-
-
-def wake_agents() -> None:
-    for wake in list(_WAKERS):
-        wake()
-
-
-def on_queued(wake: Callable[[], None]) -> Callable[[], None]:
-    """Call ``wake`` whenever a relay push is queued in this process; returns the undo."""
-    _WAKERS.append(wake)
-    return lambda: _WAKERS.remove(wake) if wake in _WAKERS else None
 
 
 def relayed(push_target: tuple[str, str] | None) -> bool:
@@ -79,6 +63,4 @@ def queue_relayed(
             conn, target_credential, [relay.target_directory_id], target_version, now
         )
         queued += 1
-    if queued:
-        after_commit(conn, wake_agents)  # an agent woken earlier would not see the rows yet
-    return queued
+    return queued  # the agents are woken once this commits (push_queue.enqueue)

@@ -372,7 +372,14 @@ def flags_confirm(
 
 @click.command("agent")
 @click.option("--once", is_flag=True, help="One round (every due run and queued push), then exit.")
-@click.option("--poll", type=float, default=0.2, show_default=True, help="Queue poll, seconds.")
+@click.option(
+    "--poll",
+    type=float,
+    default=0.2,
+    show_default=True,
+    help="Queue poll, seconds (a queued push wakes the agent at once on PostgreSQL; see "
+    "docs/scale-out.md).",
+)
 @log_format_option
 @click.pass_context
 def agent_cmd(ctx: click.Context, once: bool, poll: float, log_format: str | None) -> None:
