@@ -125,13 +125,47 @@ class Recorder:
         self.inserts.append((statement.table, columns, tuples, False))
 
     def exec_driver_sql(self, sql: str, rows: list[tuple[Any, ...]]) -> None:
+        self._keep(self._INSERT.match(sql), sql, list(rows))
+
+    def _keep(self, match: re.Match[str] | None, sql: str, rows: list[tuple[Any, ...]]) -> None:
         from credsync.storage.tables import metadata
 
-        match = self._INSERT.match(sql)
         if match is None or match.group(1) not in metadata.tables:
             raise SystemExit(f"the bench cannot follow this insert: {sql[:80]!r}")
         columns = [name.strip() for name in match.group(2).split(",")]
-        self.inserts.append((metadata.tables[match.group(1)], columns, list(rows), True))
+        self.inserts.append((metadata.tables[match.group(1)], columns, rows, True))
+
+    # On PostgreSQL ``storage.bulk`` writes with COPY on the driver's connection
+    # (``conn.connection.driver_connection.cursor().copy(sql).write_row(row)``): answered here.
+    _COPY = re.compile(r"^\s*COPY (\w+) \(([^)]*)\) FROM STDIN", re.IGNORECASE)
+
+    @property
+    def connection(self) -> Recorder:
+        return self
+
+    @property
+    def driver_connection(self) -> Recorder:
+        return self
+
+    @contextmanager
+    def cursor(self) -> Iterator[Recorder]:
+        yield self
+
+    @contextmanager
+    def copy(self, sql: str) -> Iterator[_CopyRows]:
+        rows = _CopyRows()
+        yield rows
+        self._keep(self._COPY.match(sql), sql, rows.rows)
+
+
+class _CopyRows:
+    """The rows of one COPY that :class:`Recorder` answers."""
+
+    def __init__(self) -> None:
+        self.rows: list[tuple[Any, ...]] = []
+
+    def write_row(self, row: tuple[Any, ...]) -> None:
+        self.rows.append(tuple(row))
 
 
 class BulkWriter:
