@@ -182,7 +182,11 @@ class Beside:
 
     def _reap_servers(self) -> None:
         """Stop the PostgreSQL servers whose data directories are in the load's TMPDIR."""
-        for pid_file in self.tmp.glob("**/postmaster.pid"):
+        try:  # TempPostgres's directories, as tempfile makes them in TMPDIR
+            pid_files = list(self.tmp.glob("credsync-pg-*/data/postmaster.pid"))
+        except OSError:  # a server stopping meanwhile removes its directory
+            pid_files = []
+        for pid_file in pid_files:
             data = pid_file.parent
             try:
                 pid = int(pid_file.read_text().split()[0])
