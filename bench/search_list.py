@@ -10,7 +10,7 @@ Loads 20 clients (one of 500,000 credentials, nineteen sharing the other 500,000
 SQLite vault and/or a database of a throwaway PostgreSQL server
 (``credsync.testing.postgres.TempPostgres``). Rows are always made by the product's own
 ``credsync.vault.drafts.insert_drafts`` (ids, real AES-GCM ciphertexts, search terms from
-``credsync.vault.search.terms_for``), from the deterministic fake data of ``_common.Faker``
+``credsync.vault.search.credential_terms``), from the deterministic fake data of ``_common.Faker``
 (``--seed``). How they are written is ``--loader``:
 
 - ``bulk`` (default): ``insert_drafts`` writes into a :class:`Recorder`, and

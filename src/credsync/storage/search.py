@@ -1,12 +1,13 @@
 """Word-prefix search over title, username, url and tags (``search_terms``).
 
-Each credential's words (made by :func:`credsync.storage.words.terms_for`: the folded words of
-its title, username, url and tags, punctuated ones also joined, and its username and tags
-whole) are rows of ``search_terms`` with a B-tree index, so a search is an index range scan on
-SQLite and PostgreSQL alike (no extensions): driven from the rarest word with an index probe per
-candidate for the others, or, when the words are common but seldom found together, by
-intersecting their ranges (:func:`search_ids`). A query matches a credential when every word
-of the query is the start of one of its words, so ``cont adm`` finds "Contoso domain admin".
+Each credential's words (made by :func:`credsync.storage.words.credential_terms`: the folded
+words of its title, username, url and tags, punctuated ones also joined, less those that start
+a longer one of its own) are rows of ``search_terms`` with a B-tree index, so a search is an
+index range scan on SQLite and PostgreSQL alike (no extensions): driven from the rarest word
+with an index probe per candidate for the others, or, when the words are common but seldom
+found together, by intersecting their ranges (:func:`search_ids`). A query matches a
+credential when every word of the query is the start of one of its words, so ``cont adm``
+finds "Contoso domain admin".
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ from credsync.storage._rows import within
 from credsync.storage.bulk import bulk_insert
 from credsync.storage.credentials import visible
 from credsync.storage.tables import clients, credential_tags, credentials, search_terms
-from credsync.storage.words import MAX_TERM, fold
+from credsync.storage.words import MAX_TERM, joined
+from credsync.storage.words import words as words_of
 
 __all__ = [
     "HEAD",
@@ -345,6 +347,13 @@ HEAD = 1000
 PROBE_COST = 4
 
 
+def _tag_term(tag: str) -> str:
+    """The longest of ``tag``'s words and punctuated parts joined: every credential with the
+    tag has a term that starts with it (``read-only``: ``readonly``). Empty for a tag without
+    a letter or digit (then no word of it drives the search; its probe still applies)."""
+    return max([*words_of(tag), *joined(tag)], key=len, default="")
+
+
 def search_ids(
     conn: Connection,
     words: list[str],
@@ -366,10 +375,10 @@ def search_ids(
     probes still to make, the ranges are intersected (the rarest word's, and every other
     word's that fits that budget, rarest first); else the search reads on from the start."""
     words = list(words)
-    tag_term = fold(tag.strip())[:MAX_TERM] if tag else ""
+    tag_term = _tag_term(tag) if tag else ""
     if tag_term and tag_term not in words:
-        # A tag is also indexed whole as a search term, so its term is one more word the
-        # search may be driven from when it is rarer than every word of the text.
+        # A tag's words are also index terms, so its longest is one more word the search may
+        # be driven from when it is rarer than every word of the text.
         words.append(tag_term)
     ranking = rank(conn, words, client_id, fallback=tag_term)
     words = ranking.words
