@@ -529,8 +529,10 @@ def measure(cases: list[Case], runs: int, budget_s: float) -> list[Result]:
 
 
 def build_cases(
-    vault: Any, actor: Any, sizes: list[int], seed: int
+    vault: Any, actor: Any, sizes: list[int], seed: int, only: str | None = None
 ) -> tuple[list[Case], dict[str, Any]]:
+    """The cases (the baseline first); with ``only``, the baseline and the cases whose name
+    holds that text (the big client is then walked for deep cursors only when needed)."""
     import sqlalchemy as sa
 
     from credsync.storage.tables import credentials
@@ -551,12 +553,13 @@ def build_cases(
     walk_page = min(10_000, max(100, sizes[0] // 50))
     walk_started = time.perf_counter()
     cursors: list[str] = []
-    page = creds.list(actor, big_name, limit=walk_page)
-    while page.next_cursor:
+    walk = only is None or only in "list deep page via cursor, big client"
+    page = creds.list(actor, big_name, limit=walk_page if walk else 1)
+    while walk and page.next_cursor:
         cursors.append(page.next_cursor)
         page = creds.list(actor, big_name, limit=walk_page, cursor=page.next_cursor)
     walk_s = time.perf_counter() - walk_started
-    if not cursors:
+    if walk and not cursors:
         raise SystemExit("the big client has too few credentials for a deep page")
     deep = cursors[len(cursors) // 10 :]  # skip the shallow ones
 
@@ -633,6 +636,8 @@ def build_cases(
             describe=lambda arg: f"{arg[0]!r} with tag {arg[1]!r}",
         ),
     ]
+    if only is not None:
+        cases = [case for i, case in enumerate(cases) if i == 0 or only in case.name]
     info = {
         "walk_s": walk_s,
         "walk_rows": sizes[0] - sizes[0] // TRASH_EVERY,
@@ -676,7 +681,7 @@ def run_backend(
     db = Database(url)
     vault = Vault.open(db)
     capture = Capture(db.engine)
-    cases, info = build_cases(vault, actor, sizes, args.seed)
+    cases, info = build_cases(vault, actor, sizes, args.seed, args.only)
     figures.update(info)
     print(
         f"  walked the big client's {info['walk_rows']:,} credentials in pages of "
@@ -891,6 +896,11 @@ def main() -> int:
         metavar="CMD",
         help="measure every case again beside a load started from the repository root "
         f"(default: {DEFAULT_BESIDE})",
+    )
+    parser.add_argument(
+        "--only",
+        metavar="TEXT",
+        help="measure only the cases whose name holds TEXT (and the baseline)",
     )
     parser.add_argument("--time-limit", type=int, default=3600, help="abort after N seconds")
     args = parser.parse_args()

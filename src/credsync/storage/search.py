@@ -92,9 +92,16 @@ def _prefix_range(column: sa.ColumnElement[str], prefix: str) -> sa.ColumnElemen
     return sa.and_(column >= prefix, column < upper)
 
 
-def _scope(terms: sa.FromClause, client_id: str | None) -> sa.ColumnElement[bool]:
-    if client_id is not None:
+# Where a search reads: one client's id, several clients' ids, or None for every client that
+# is not archived.
+Scope = str | tuple[str, ...] | None
+
+
+def _scope(terms: sa.FromClause, client_id: Scope) -> sa.ColumnElement[bool]:
+    if isinstance(client_id, str):
         return terms.c.client_id == client_id
+    if client_id is not None:
+        return terms.c.client_id.in_(client_id)
     return terms.c.client_id.in_(sa.select(clients.c.id).where(clients.c.archived_at.is_(None)))
 
 
@@ -105,7 +112,7 @@ WORD_COUNT_CAPS = (2000, 8000, 32000)
 WORD_COUNT_CAP = WORD_COUNT_CAPS[0]
 
 
-def capped_count(word: str, client_id: str | None, cap: int = WORD_COUNT_CAP) -> sa.Select[int]:
+def capped_count(word: str, client_id: Scope, cap: int = WORD_COUNT_CAP) -> sa.Select[int]:
     """How many index entries start with ``word``, counting no further than ``cap``: enough
     to tell a rare word from a common one at the cost of a short index range scan."""
     inner = (
@@ -123,7 +130,7 @@ def capped_count(word: str, client_id: str | None, cap: int = WORD_COUNT_CAP) ->
 SAMPLE_SIZE = 500
 
 
-def _sample_hits(word: str, others: list[str], client_id: str | None) -> sa.ScalarSelect[int]:
+def _sample_hits(word: str, others: list[str], client_id: Scope) -> sa.ScalarSelect[int]:
     """How many of ``word``'s first :data:`SAMPLE_SIZE` index entries in scope belong to
     credentials that also have every word of ``others``."""
     terms = search_terms.alias()
@@ -157,15 +164,13 @@ class Ranking:
     cap: int
 
 
-def _counts(conn: Connection, words: list[str], client_id: str | None, cap: int) -> dict[str, int]:
+def _counts(conn: Connection, words: list[str], client_id: Scope, cap: int) -> dict[str, int]:
     # One statement: every word's count as a scalar subquery.
     every = sa.select(*(capped_count(w, client_id, cap).scalar_subquery() for w in words))
     return dict(zip(words, conn.execute(every).one(), strict=True))
 
 
-def rank(
-    conn: Connection, words: list[str], client_id: str | None, *, fallback: str = ""
-) -> Ranking:
+def rank(conn: Connection, words: list[str], client_id: Scope, *, fallback: str = "") -> Ranking:
     """:func:`rarest_first`'s order with the counts it was made from."""
     if len(words) < 2:
         return Ranking(list(words), {}, 0)
@@ -185,7 +190,7 @@ def rank(
 
 
 def rarest_first(
-    conn: Connection, words: list[str], client_id: str | None, *, fallback: str = ""
+    conn: Connection, words: list[str], client_id: Scope, *, fallback: str = ""
 ) -> list[str]:
     """``words`` in the order a search should use them: the one with the fewest index entries
     in scope first (the search is driven from it), longer words first among equals, except
@@ -213,7 +218,7 @@ def _probe(table: sa.FromClause, *where: sa.ColumnElement[bool]) -> sa.ColumnEle
 
 def matching_ids(
     words: list[str],
-    client_id: str | None,
+    client_id: Scope,
     conditions: Sequence[sa.ColumnElement[bool]] = (),
     limit: int | None = None,
     *,
@@ -299,7 +304,7 @@ def _word_probes(
     return probes
 
 
-def _range_ids(word: str, client_id: str | None) -> sa.Select[str]:
+def _range_ids(word: str, client_id: Scope) -> sa.Select[str]:
     """The credential ids of ``word``'s index range in scope (a credential may come twice)."""
     return sa.select(search_terms.c.credential_id).where(
         _scope(search_terms, client_id), _prefix_range(search_terms.c.term, word)
@@ -308,7 +313,7 @@ def _range_ids(word: str, client_id: str | None) -> sa.Select[str]:
 
 def intersected_ids(
     words: list[str],
-    client_id: str | None,
+    client_id: Scope,
     conditions: Sequence[sa.ColumnElement[bool]] = (),
     limit: int | None = None,
     *,
@@ -347,6 +352,22 @@ HEAD = 1000
 PROBE_COST = 4
 
 
+def _clients_having(conn: Connection, words: Sequence[str]) -> tuple[str, ...]:
+    """The clients, not archived, with an index entry starting with each of ``words``: one
+    index probe a client and word."""
+    having = []
+    for word in words:
+        terms = search_terms.alias()
+        having.append(
+            sa.select(sa.literal_column("1"))
+            .select_from(terms)
+            .where(terms.c.client_id == clients.c.id, _prefix_range(terms.c.term, word))
+            .exists()
+        )
+    query = sa.select(clients.c.id).where(clients.c.archived_at.is_(None), *having)
+    return tuple(conn.execute(query.order_by(clients.c.id)).scalars())
+
+
 def _tag_term(tag: str) -> str:
     """The longest of ``tag``'s words and punctuated parts joined: every credential with the
     tag has a term that starts with it (``read-only``: ``readonly``). Empty for a tag without
@@ -357,7 +378,7 @@ def _tag_term(tag: str) -> str:
 def search_ids(
     conn: Connection,
     words: list[str],
-    client_id: str | None,
+    client_id: Scope,
     conditions: Sequence[sa.ColumnElement[bool]] = (),
     limit: int = 100,
     *,
@@ -380,7 +401,16 @@ def search_ids(
         # A tag's words are also index terms, so its longest is one more word the search may
         # be driven from when it is rarer than every word of the text.
         words.append(tag_term)
-    ranking = rank(conn, words, client_id, fallback=tag_term)
+    scope: Scope = client_id
+    if client_id is None and len(words) > 1:
+        # Only the clients that have every word: a client's name or domain is found in that
+        # client alone, and nothing else is read, counted or probed for it.
+        scope = _clients_having(conn, words)
+        if not scope:
+            return []
+        if len(scope) == 1:
+            scope = scope[0]
+    ranking = rank(conn, words, scope, fallback=tag_term)
     words = ranking.words
     if tag_term in words[1:]:
         words.remove(tag_term)  # not driving: the tag's own probe checks it
@@ -388,14 +418,14 @@ def search_ids(
     def run(query: sa.Select[str]) -> list[str]:
         return list(conn.execute(query).scalars())
 
-    everything = matching_ids(words, client_id, conditions, limit, tag=tag)
+    everything = matching_ids(words, scope, conditions, limit, tag=tag)
     entries = ranking.counts.get(words[0], 0)
     if len(words) < 2 or not HEAD < entries < ranking.cap:
         return run(everything)
     most = (entries - HEAD) * PROBE_COST - entries  # the budget if the head holds no match
     if min(ranking.counts[w] for w in words[1:]) > most:
         return run(everything)  # no other word could be intersected: no head to try first
-    found = run(matching_ids(words, client_id, conditions, limit, tag=tag, head=HEAD))
+    found = run(matching_ids(words, scope, conditions, limit, tag=tag, head=HEAD))
     if len(found) >= limit:
         return found
     # Candidates the search would still read: the rest of the range, or fewer when the head's
@@ -408,7 +438,7 @@ def search_ids(
     beyond = [w for w in words[1:] if counts[w] >= ranking.cap]
     if beyond and budget > ranking.cap:
         # Counted no further than the cap so far: count them up to the budget.
-        counts.update(_counts(conn, beyond, client_id, budget + 1))
+        counts.update(_counts(conn, beyond, scope, budget + 1))
     together = [words[0]]
     for word in sorted(words[1:], key=lambda w: counts[w]):
         if counts[word] <= budget:
@@ -418,6 +448,6 @@ def search_ids(
         return run(everything)
     probed = [w for w in words[1:] if w not in together]
     query = intersected_ids(
-        together, client_id, conditions, limit, probed=probed, tag=tag, dialect=conn.dialect.name
+        together, scope, conditions, limit, probed=probed, tag=tag, dialect=conn.dialect.name
     )
     return run(query)
