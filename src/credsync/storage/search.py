@@ -20,6 +20,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.sql.expression import UnaryExpression
 from sqlalchemy.sql.operators import custom_op
 
+from credsync.storage import term_stats
 from credsync.storage._rows import within
 from credsync.storage.bulk import bulk_insert
 from credsync.storage.credentials import visible
@@ -110,6 +111,8 @@ def _scope(terms: sa.FromClause, client_id: Scope) -> sa.ColumnElement[bool]:
 # entries is still told from one with 60,000 (see rarest_first).
 WORD_COUNT_CAPS = (2000, 8000, 32000)
 WORD_COUNT_CAP = WORD_COUNT_CAPS[0]
+# Ranking.cap when the counts of words past the first cap are PostgreSQL's estimates.
+UNCAPPED = 2**62
 
 
 def capped_count(word: str, client_id: Scope, cap: int = WORD_COUNT_CAP) -> sa.Select[int]:
@@ -180,6 +183,12 @@ def rank(conn: Connection, words: list[str], client_id: Scope, *, fallback: str 
         if min(counts.values()) < cap:
             order = sorted(words, key=lambda w: (counts[w], w == fallback, -len(w)))
             return Ranking(order, counts, cap)
+        estimated = term_stats.estimates(conn, words)
+        if estimated is not None:
+            # PostgreSQL's statistics tell the common words apart without reading them.
+            counts = {w: max(cap, estimated[w]) for w in words}
+            order = sorted(words, key=lambda w: (counts[w], w == fallback, -len(w)))
+            return Ranking(order, counts, UNCAPPED)
     cap = WORD_COUNT_CAPS[-1]
     if sum(w != fallback for w in words) < 2:
         # One word and the tag's term: the word drives (a tag is spread over every client).
