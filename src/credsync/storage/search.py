@@ -205,7 +205,10 @@ def rarest_first(
     in scope first (the search is driven from it), longer words first among equals, except
     ``fallback`` (a tag filter's term), which goes after the words it ties with.
 
-    Each word is counted up to the first cap; only while every word reaches the cap (the
+    Each word is counted up to the first cap. When every word reaches it on PostgreSQL, the
+    terms' statistics rank them (:mod:`credsync.storage.term_stats`: estimates over every
+    client, no index entry read; a count is then the larger of the cap and the estimate, and
+    the ranking's cap :data:`UNCAPPED`). Else, only while every word reaches the cap (the
     rarest is not known yet) are they counted again with the next one. When every word
     reaches the last cap, the count tells nothing more and the search is driven from the word
     whose first entries give the most matches: words can cluster (a client's name is in that
