@@ -415,13 +415,14 @@ def search_ids(
         words.append(tag_term)
     scope: Scope = client_id
     if client_id is None and len(words) > 1:
-        # Only the clients that have every word: a client's name or domain is found in that
-        # client alone, and nothing else is read, counted or probed for it.
-        scope = _clients_having(conn, words)
-        if not scope:
+        # A client's name or domain is found in that client alone: when one client (or none)
+        # has every word, the search reads that client only (or nothing). Else it reads every
+        # client, as a list of the clients that have them costs more to send than it saves.
+        having = _clients_having(conn, words)
+        if not having:
             return []
-        if len(scope) == 1:
-            scope = scope[0]
+        if len(having) == 1:
+            scope = having[0]
     ranking = rank(conn, words, scope, fallback=tag_term)
     words = ranking.words
     if tag_term in words[1:]:
