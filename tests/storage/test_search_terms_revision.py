@@ -38,8 +38,9 @@ def test_the_index_is_made_anew_with_folded_words_and_back(world: VaultWorld) ->
     world.db.upgrade()
     assert {c.id: _terms(world, c.id) for c in (cafe, wifi, trashed)} == new_terms
     assert new_terms[cafe.id] == {"cafe", "terrace", "jose", "ete"}
-    assert new_terms[wifi.id] == {"wi", "fi", "wifi", "router", "test", "admin"}
-    assert new_terms[trashed.id] == {"gaste", "wi", "fi", "wifi"}
+    # Up to the newest revision: 0041 also leaves out "wi", which starts "wifi".
+    assert new_terms[wifi.id] == {"fi", "wifi", "router", "test", "admin"}
+    assert new_terms[trashed.id] == {"gaste", "fi", "wifi"}
 
     def found(text: str) -> list[str]:
         return [c.title for c in vault.credentials.search(admin, text, client_ref="Contoso")]

@@ -1,5 +1,6 @@
 """Word-prefix search when every word is common: the head of the rarest word's range first,
-then the words' index ranges intersected (credsync.storage.search.search_ids).
+then the words' index ranges intersected (credsync.storage.search.search_ids); on PostgreSQL
+common words ranked from the terms' statistics (credsync.storage.term_stats).
 
 The count caps and the head are made small so that a few dozen credentials pass them."""
 
@@ -9,11 +10,13 @@ import uuid
 
 import pytest
 
-from credsync.storage import search
+from credsync.storage import search, term_stats
 from credsync.storage.tables import credentials
 from credsync.types import Secret
 from credsync.vault.drafts import make_draft
 from credsync.vault.search import query_words
+
+term_stats_real = term_stats.estimates
 
 
 def word() -> str:
@@ -33,6 +36,9 @@ def draft(title):
 def small_caps(monkeypatch):
     """Caps of 4, 8 and 16 entries and a head of 3; the calls of intersected_ids are recorded."""
     monkeypatch.setattr(search, "WORD_COUNT_CAPS", (4, 8, 16))
+    # Words past the first cap are counted, not estimated from PostgreSQL's statistics
+    # (which an autovacuum of the shared vault may have made meanwhile).
+    monkeypatch.setattr(term_stats, "estimates", lambda *_args, **_kwargs: None)
     monkeypatch.setattr(search, "HEAD", 3)
     calls = []
     real = search.intersected_ids
@@ -172,3 +178,29 @@ def test_no_head_when_no_other_word_could_be_intersected(ctx, small_caps, monkey
     assert len(found) == 5
     assert heads == [None]
     assert small_caps == []
+
+
+def test_common_words_ranked_from_postgresql_statistics_find_the_same(ctx, small_caps, monkeypatch):
+    a, b = word(), word()
+    for i in range(8):
+        ctx.add(f"{a} alone {i}")
+        ctx.add(f"{b} alone {i}")
+    both = [ctx.add(f"{a} {b} {i}") for i in range(3)]
+    with ctx.world.db.write() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.exec_driver_sql("ANALYZE search_terms")
+    monkeypatch.setattr(term_stats, "estimates", term_stats_real)
+    term_stats.forget()
+    with ctx.world.db.read() as conn:
+        estimated = term_stats.estimates(conn, [a, b])
+        if conn.dialect.name == "postgresql":
+            assert estimated is not None
+            assert all(isinstance(n, int) and n >= 0 for n in estimated.values())
+        else:
+            assert estimated is None
+
+    found = ctx.vault.credentials.search(ctx.admin, f"{a} {b}", client_ref=ctx.name)
+    everywhere = ctx.vault.credentials.search(ctx.admin, f"{b} {a}")
+
+    assert sorted(ids(found)) == sorted(ids(both)) == probe_path(ctx, f"{a} {b}", ctx.client.id)
+    assert sorted(ids(everywhere)) == sorted(ids(both))

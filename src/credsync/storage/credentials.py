@@ -15,7 +15,7 @@ from typing import Any, NamedTuple
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from credsync.storage._rows import columns_for, record, records, repr_without, within
+from credsync.storage._rows import columns_for, one_of, record, records, repr_without, within
 from credsync.storage.bulk import bulk_insert, db_value
 from credsync.storage.ids import one_by_id_prefix
 from credsync.storage.tables import clients, credential_tags, credentials, folders, secret_versions
@@ -235,7 +235,7 @@ def page(
 
 
 def in_title_order(conn: Connection, ids: Sequence[str]) -> list[CredentialRow]:
-    query = _BASE.where(credentials.c.id.in_(ids))
+    query = _BASE.where(one_of(conn, credentials.c.id, ids))
     return records(
         CredentialRow, conn.execute(query.order_by(credentials.c.title_key, credentials.c.id))
     )
@@ -268,7 +268,7 @@ def tags_by_id(conn: Connection, ids: Sequence[str]) -> dict[str, tuple[str, ...
     for start in range(0, len(ids), 500):
         chunk = ids[start : start + 500]
         rows = conn.execute(
-            sa.select(credential_tags).where(credential_tags.c.credential_id.in_(chunk))
+            sa.select(credential_tags).where(one_of(conn, credential_tags.c.credential_id, chunk))
         )
         for row in rows:
             found.setdefault(row.credential_id, []).append(row.tag)

@@ -14,7 +14,7 @@ from typing import NamedTuple
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from credsync.storage._rows import columns_for, records, within
+from credsync.storage._rows import columns_for, one_of, records, within
 from credsync.storage.credentials import effective_mode, visible
 from credsync.storage.links import PASSWORD_UNKNOWN
 from credsync.storage.tables import clients, credentials, directories, directory_accounts, links
@@ -199,7 +199,7 @@ def password_unknown_in(conn: Connection, credential_ids: Sequence[str]) -> dict
             sa.select(links.c.credential_id, directories.c.name)
             .join(directories, directories.c.id == links.c.directory_id)
             .where(
-                links.c.credential_id.in_(ids[start : start + _IN_LIST]),
+                one_of(conn, links.c.credential_id, ids[start : start + _IN_LIST]),
                 links.c.status == PASSWORD_UNKNOWN,
             )
             .order_by(directories.c.name_key)

@@ -1,12 +1,13 @@
 """Word-prefix search over title, username, url and tags (``search_terms``).
 
-Each credential's words (made by :func:`credsync.storage.words.terms_for`: the folded words of
-its title, username, url and tags, punctuated ones also joined, and its username and tags
-whole) are rows of ``search_terms`` with a B-tree index, so a search is an index range scan on
-SQLite and PostgreSQL alike (no extensions): driven from the rarest word with an index probe per
-candidate for the others, or, when the words are common but seldom found together, by
-intersecting their ranges (:func:`search_ids`). A query matches a credential when every word
-of the query is the start of one of its words, so ``cont adm`` finds "Contoso domain admin".
+Each credential's words (made by :func:`credsync.storage.words.credential_terms`: the folded
+words of its title, username, url and tags, punctuated ones also joined, less those that start
+a longer one of its own) are rows of ``search_terms`` with a B-tree index, so a search is an
+index range scan on SQLite and PostgreSQL alike (no extensions): driven from the rarest word
+with an index probe per candidate for the others, or, when the words are common but seldom
+found together, by intersecting their ranges (:func:`search_ids`). A query matches a
+credential when every word of the query is the start of one of its words, so ``cont adm``
+finds "Contoso domain admin".
 """
 
 from __future__ import annotations
@@ -19,11 +20,13 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.sql.expression import UnaryExpression
 from sqlalchemy.sql.operators import custom_op
 
+from credsync.storage import term_stats
 from credsync.storage._rows import within
 from credsync.storage.bulk import bulk_insert
 from credsync.storage.credentials import visible
 from credsync.storage.tables import clients, credential_tags, credentials, search_terms
-from credsync.storage.words import MAX_TERM, fold
+from credsync.storage.words import MAX_TERM, joined
+from credsync.storage.words import words as words_of
 
 __all__ = [
     "HEAD",
@@ -90,9 +93,16 @@ def _prefix_range(column: sa.ColumnElement[str], prefix: str) -> sa.ColumnElemen
     return sa.and_(column >= prefix, column < upper)
 
 
-def _scope(terms: sa.FromClause, client_id: str | None) -> sa.ColumnElement[bool]:
-    if client_id is not None:
+# Where a search reads: one client's id, several clients' ids, or None for every client that
+# is not archived.
+Scope = str | tuple[str, ...] | None
+
+
+def _scope(terms: sa.FromClause, client_id: Scope) -> sa.ColumnElement[bool]:
+    if isinstance(client_id, str):
         return terms.c.client_id == client_id
+    if client_id is not None:
+        return terms.c.client_id.in_(client_id)
     return terms.c.client_id.in_(sa.select(clients.c.id).where(clients.c.archived_at.is_(None)))
 
 
@@ -101,9 +111,11 @@ def _scope(terms: sa.FromClause, client_id: str | None) -> sa.ColumnElement[bool
 # entries is still told from one with 60,000 (see rarest_first).
 WORD_COUNT_CAPS = (2000, 8000, 32000)
 WORD_COUNT_CAP = WORD_COUNT_CAPS[0]
+# Ranking.cap when the counts of words past the first cap are PostgreSQL's estimates.
+UNCAPPED = 2**62
 
 
-def capped_count(word: str, client_id: str | None, cap: int = WORD_COUNT_CAP) -> sa.Select[int]:
+def capped_count(word: str, client_id: Scope, cap: int = WORD_COUNT_CAP) -> sa.Select[int]:
     """How many index entries start with ``word``, counting no further than ``cap``: enough
     to tell a rare word from a common one at the cost of a short index range scan."""
     inner = (
@@ -121,7 +133,7 @@ def capped_count(word: str, client_id: str | None, cap: int = WORD_COUNT_CAP) ->
 SAMPLE_SIZE = 500
 
 
-def _sample_hits(word: str, others: list[str], client_id: str | None) -> sa.ScalarSelect[int]:
+def _sample_hits(word: str, others: list[str], client_id: Scope) -> sa.ScalarSelect[int]:
     """How many of ``word``'s first :data:`SAMPLE_SIZE` index entries in scope belong to
     credentials that also have every word of ``others``."""
     terms = search_terms.alias()
@@ -155,15 +167,13 @@ class Ranking:
     cap: int
 
 
-def _counts(conn: Connection, words: list[str], client_id: str | None, cap: int) -> dict[str, int]:
+def _counts(conn: Connection, words: list[str], client_id: Scope, cap: int) -> dict[str, int]:
     # One statement: every word's count as a scalar subquery.
     every = sa.select(*(capped_count(w, client_id, cap).scalar_subquery() for w in words))
     return dict(zip(words, conn.execute(every).one(), strict=True))
 
 
-def rank(
-    conn: Connection, words: list[str], client_id: str | None, *, fallback: str = ""
-) -> Ranking:
+def rank(conn: Connection, words: list[str], client_id: Scope, *, fallback: str = "") -> Ranking:
     """:func:`rarest_first`'s order with the counts it was made from."""
     if len(words) < 2:
         return Ranking(list(words), {}, 0)
@@ -173,6 +183,12 @@ def rank(
         if min(counts.values()) < cap:
             order = sorted(words, key=lambda w: (counts[w], w == fallback, -len(w)))
             return Ranking(order, counts, cap)
+        estimated = term_stats.estimates(conn, words)
+        if estimated is not None:
+            # PostgreSQL's statistics tell the common words apart without reading them.
+            counts = {w: max(cap, estimated[w]) for w in words}
+            order = sorted(words, key=lambda w: (counts[w], w == fallback, -len(w)))
+            return Ranking(order, counts, UNCAPPED)
     cap = WORD_COUNT_CAPS[-1]
     if sum(w != fallback for w in words) < 2:
         # One word and the tag's term: the word drives (a tag is spread over every client).
@@ -183,13 +199,16 @@ def rank(
 
 
 def rarest_first(
-    conn: Connection, words: list[str], client_id: str | None, *, fallback: str = ""
+    conn: Connection, words: list[str], client_id: Scope, *, fallback: str = ""
 ) -> list[str]:
     """``words`` in the order a search should use them: the one with the fewest index entries
     in scope first (the search is driven from it), longer words first among equals, except
     ``fallback`` (a tag filter's term), which goes after the words it ties with.
 
-    Each word is counted up to the first cap; only while every word reaches the cap (the
+    Each word is counted up to the first cap. When every word reaches it on PostgreSQL, the
+    terms' statistics rank them (:mod:`credsync.storage.term_stats`: estimates over every
+    client, no index entry read; a count is then the larger of the cap and the estimate, and
+    the ranking's cap :data:`UNCAPPED`). Else, only while every word reaches the cap (the
     rarest is not known yet) are they counted again with the next one. When every word
     reaches the last cap, the count tells nothing more and the search is driven from the word
     whose first entries give the most matches: words can cluster (a client's name is in that
@@ -211,7 +230,7 @@ def _probe(table: sa.FromClause, *where: sa.ColumnElement[bool]) -> sa.ColumnEle
 
 def matching_ids(
     words: list[str],
-    client_id: str | None,
+    client_id: Scope,
     conditions: Sequence[sa.ColumnElement[bool]] = (),
     limit: int | None = None,
     *,
@@ -297,7 +316,7 @@ def _word_probes(
     return probes
 
 
-def _range_ids(word: str, client_id: str | None) -> sa.Select[str]:
+def _range_ids(word: str, client_id: Scope) -> sa.Select[str]:
     """The credential ids of ``word``'s index range in scope (a credential may come twice)."""
     return sa.select(search_terms.c.credential_id).where(
         _scope(search_terms, client_id), _prefix_range(search_terms.c.term, word)
@@ -306,7 +325,7 @@ def _range_ids(word: str, client_id: str | None) -> sa.Select[str]:
 
 def intersected_ids(
     words: list[str],
-    client_id: str | None,
+    client_id: Scope,
     conditions: Sequence[sa.ColumnElement[bool]] = (),
     limit: int | None = None,
     *,
@@ -345,10 +364,33 @@ HEAD = 1000
 PROBE_COST = 4
 
 
+def _clients_having(conn: Connection, words: Sequence[str]) -> tuple[str, ...]:
+    """The clients, not archived, with an index entry starting with each of ``words``: one
+    index probe a client and word."""
+    having = []
+    for word in words:
+        terms = search_terms.alias()
+        having.append(
+            sa.select(sa.literal_column("1"))
+            .select_from(terms)
+            .where(terms.c.client_id == clients.c.id, _prefix_range(terms.c.term, word))
+            .exists()
+        )
+    query = sa.select(clients.c.id).where(clients.c.archived_at.is_(None), *having)
+    return tuple(conn.execute(query.order_by(clients.c.id)).scalars())
+
+
+def _tag_term(tag: str) -> str:
+    """The longest of ``tag``'s words and punctuated parts joined: every credential with the
+    tag has a term that starts with it (``read-only``: ``readonly``). Empty for a tag without
+    a letter or digit (then no word of it drives the search; its probe still applies)."""
+    return max([*words_of(tag), *joined(tag)], key=len, default="")
+
+
 def search_ids(
     conn: Connection,
     words: list[str],
-    client_id: str | None,
+    client_id: Scope,
     conditions: Sequence[sa.ColumnElement[bool]] = (),
     limit: int = 100,
     *,
@@ -366,12 +408,22 @@ def search_ids(
     probes still to make, the ranges are intersected (the rarest word's, and every other
     word's that fits that budget, rarest first); else the search reads on from the start."""
     words = list(words)
-    tag_term = fold(tag.strip())[:MAX_TERM] if tag else ""
+    tag_term = _tag_term(tag) if tag else ""
     if tag_term and tag_term not in words:
-        # A tag is also indexed whole as a search term, so its term is one more word the
-        # search may be driven from when it is rarer than every word of the text.
+        # A tag's words are also index terms, so its longest is one more word the search may
+        # be driven from when it is rarer than every word of the text.
         words.append(tag_term)
-    ranking = rank(conn, words, client_id, fallback=tag_term)
+    scope: Scope = client_id
+    if client_id is None and len(words) > 1:
+        # A client's name or domain is found in that client alone: when one client (or none)
+        # has every word, the search reads that client only (or nothing). Else it reads every
+        # client, as a list of the clients that have them costs more to send than it saves.
+        having = _clients_having(conn, words)
+        if not having:
+            return []
+        if len(having) == 1:
+            scope = having[0]
+    ranking = rank(conn, words, scope, fallback=tag_term)
     words = ranking.words
     if tag_term in words[1:]:
         words.remove(tag_term)  # not driving: the tag's own probe checks it
@@ -379,14 +431,14 @@ def search_ids(
     def run(query: sa.Select[str]) -> list[str]:
         return list(conn.execute(query).scalars())
 
-    everything = matching_ids(words, client_id, conditions, limit, tag=tag)
+    everything = matching_ids(words, scope, conditions, limit, tag=tag)
     entries = ranking.counts.get(words[0], 0)
     if len(words) < 2 or not HEAD < entries < ranking.cap:
         return run(everything)
     most = (entries - HEAD) * PROBE_COST - entries  # the budget if the head holds no match
     if min(ranking.counts[w] for w in words[1:]) > most:
         return run(everything)  # no other word could be intersected: no head to try first
-    found = run(matching_ids(words, client_id, conditions, limit, tag=tag, head=HEAD))
+    found = run(matching_ids(words, scope, conditions, limit, tag=tag, head=HEAD))
     if len(found) >= limit:
         return found
     # Candidates the search would still read: the rest of the range, or fewer when the head's
@@ -399,7 +451,7 @@ def search_ids(
     beyond = [w for w in words[1:] if counts[w] >= ranking.cap]
     if beyond and budget > ranking.cap:
         # Counted no further than the cap so far: count them up to the budget.
-        counts.update(_counts(conn, beyond, client_id, budget + 1))
+        counts.update(_counts(conn, beyond, scope, budget + 1))
     together = [words[0]]
     for word in sorted(words[1:], key=lambda w: counts[w]):
         if counts[word] <= budget:
@@ -409,6 +461,6 @@ def search_ids(
         return run(everything)
     probed = [w for w in words[1:] if w not in together]
     query = intersected_ids(
-        together, client_id, conditions, limit, probed=probed, tag=tag, dialect=conn.dialect.name
+        together, scope, conditions, limit, probed=probed, tag=tag, dialect=conn.dialect.name
     )
     return run(query)

@@ -18,7 +18,16 @@ import re
 import unicodedata
 from collections.abc import Iterable, Iterator
 
-__all__ = ["MAX_TERM", "fold", "identity_terms", "terms_for", "terms_of", "words"]
+__all__ = [
+    "MAX_TERM",
+    "credential_terms",
+    "fold",
+    "identity_terms",
+    "joined",
+    "terms_for",
+    "terms_of",
+    "words",
+]
 
 MAX_TERM = 128  # the width of search_terms.term
 
@@ -41,7 +50,7 @@ def words(text: str) -> Iterator[str]:
         yield word[:MAX_TERM]
 
 
-def _joined(text: str) -> Iterator[str]:
+def joined(text: str) -> Iterator[str]:
     """Each space-separated part of ``text`` that punctuation splits into several words,
     as one word."""
     for chunk in text.split():
@@ -57,16 +66,44 @@ def terms_for(title: str, username: str, url: str, tags: Iterable[str]) -> set[s
     terms: set[str] = set()
     for text in (title, username):
         terms.update(words(text))
-        terms.update(_joined(text))
+        terms.update(joined(text))
     terms.update(word for word in words(url) if word not in _URL_NOISE)
     if username:
         terms.add(fold(username)[:MAX_TERM])
     for tag in tags:
         terms.add(fold(tag)[:MAX_TERM])
         terms.update(words(tag))
-        terms.update(_joined(tag))
+        terms.update(joined(tag))
     terms.discard("")
     return terms
+
+
+def credential_terms(title: str, username: str, url: str, tags: Iterable[str]) -> set[str]:
+    """A credential's index terms (revision 0041): the words of its title, username, url and
+    tags and the punctuated parts of its title, username and tags joined, less every term
+    that starts another one: "Contoso domain admin", ``CONTOSO\\jsmith`` is ``domain``,
+    ``admin``, ``jsmith`` and ``contosojsmith`` (``contoso`` starts the last).
+
+    A search finds exactly what it found with :func:`terms_for`'s terms (see
+    :func:`identity_terms`: what starts a term starts every longer term that term starts, and a
+    query's words have no punctuation, so one that starts a username or tag whole starts its
+    first word too), from about half the index entries: each range of a search holds about
+    one entry a credential instead of several, and the search reads, counts and probes those."""
+    terms: set[str] = set()
+    for text in (title, username, *tags):
+        terms.update(words(text))
+        terms.update(joined(text))
+    terms.update(word for word in words(url) if word not in _URL_NOISE)
+    return _longest(terms)
+
+
+def _longest(found: set[str]) -> set[str]:
+    """``found`` less every term that starts another one of them."""
+    terms = sorted(found - {""})
+    if not terms:
+        return set()
+    # sorted, the terms a term starts come right after it
+    return {t for t, after in zip(terms, [*terms[1:], ""], strict=True) if not after.startswith(t)}
 
 
 def terms_of(texts: Iterable[str], whole: Iterable[str] = ()) -> set[str]:
@@ -77,7 +114,7 @@ def terms_of(texts: Iterable[str], whole: Iterable[str] = ()) -> set[str]:
     terms: set[str] = set()
     for text in texts:
         terms.update(words(text))
-        terms.update(_joined(text))
+        terms.update(joined(text))
     terms.update(fold(text)[:MAX_TERM] for text in whole)
     terms.discard("")
     return terms
@@ -95,6 +132,4 @@ def identity_terms(texts: Iterable[str]) -> set[str]:
     held ~5 entries a person with the username and e-mail also whole; now ~1). Texts whole
     are not terms: a query's words have no punctuation, so one that starts a whole username
     starts its first word too."""
-    terms = sorted(terms_of(texts))
-    # sorted, the terms a term starts come right after it
-    return {t for t, after in zip(terms, [*terms[1:], ""], strict=True) if not after.startswith(t)}
+    return _longest(terms_of(texts))

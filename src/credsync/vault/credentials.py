@@ -30,7 +30,7 @@ from credsync.vault.lifecycle import CredentialLifecycle
 from credsync.vault.listing import Page, credential_models, decode_cursor, encode_cursor
 from credsync.vault.models import Credential, HistoryEntry, RevealedCredential
 from credsync.vault.pushes import enqueue_pushes
-from credsync.vault.search import query_words, terms_for
+from credsync.vault.search import credential_terms, query_words
 from credsync.vault.secrets import write_secret_version
 from credsync.vault.validate import (
     MAX_NOTES_CHARS,
@@ -445,7 +445,7 @@ class Credentials(CredentialLifecycle):
             self._bump(conn, row, actor, utcnow(), **values)
             current = self._row(conn, actor, row.id)
             tags_now = new_tags if new_tags is not None else credential_rows.tags_of(conn, row.id)
-            terms = terms_for(current.title, current.username, current.url, tags_now)
+            terms = credential_terms(current.title, current.username, current.url, tags_now)
             search_index.reindex(conn, row.id, row.client_id, terms)
             changed = sorted(
                 {k for k in values if k not in ("title_key", "notes_ct", "folder_id")}

@@ -16,7 +16,7 @@ from credsync.storage import search as search_index
 from credsync.storage import secrets as secret_rows
 from credsync.storage.credentials import NewCredential
 from credsync.types import CredentialType, Secret, SyncMode, new_id
-from credsync.vault.search import terms_for
+from credsync.vault.search import credential_terms
 from credsync.vault.validate import (
     MAX_NOTES_CHARS,
     clean_name,
@@ -123,7 +123,7 @@ def insert_drafts(
         secrets.append((cred_id, key.seal_text(cred_id, 1, "password", draft.password.reveal())))
         term_rows.extend(
             (client_id, term, cred_id)
-            for term in terms_for(draft.title, draft.username, draft.url, draft.tags)
+            for term in credential_terms(draft.title, draft.username, draft.url, draft.tags)
         )
     credential_rows.add_many(conn, client_id, items, by=actor_name, now=now)
     secret_rows.add_first(conn, secrets, source=source, reason=reason, now=now, by=actor_name)
