@@ -148,9 +148,10 @@ def keep_authors(conn: Connection, directory_id: str, accounts: Sequence[Account
     """``accounts`` read now, each that its directory did not name an author for this time
     given the one stored for the same password stamp (a directory names who changed a
     password once, when it logs the change: an open flag keeps saying who)."""
-    if not any(a.password_changed_by is None for a in accounts):
+    unnamed = [a.id for a in accounts if a.password_changed_by is None]
+    if not unnamed:
         return list(accounts)
-    known = account_rows.authors(conn, directory_id)
+    known = account_rows.authors(conn, directory_id, unnamed)
     out: list[Account] = []
     for account in accounts:
         stored = known.get(account.id)

@@ -1,0 +1,112 @@
+"""What a run read, and a full read taken page by page (connectors with ``streamed_reads``).
+
+A full pass over a tenant of 100,000 users used to hold every account three times over while
+the cache was rewritten in one statement list; a run plans over the few thousand its
+credentials can touch. :class:`StreamedPass` is the sink the connector hands each page to:
+the page goes into the account cache at once (in a worker thread, while the connector
+fetches the next page; who changed a password is kept from the cache for the same stamp,
+as :func:`credsync.sync.store.keep_authors` does for a whole read), and only the accounts a
+plan over the run's credentials can touch stay in memory: those linked to them, and those
+whose names an unlinked credential's username may match (the planner matches exactly).
+
+The cache is written page by page, but it only loses accounts once the run goes on to act:
+:meth:`credsync.sync.recorder.RunRecorder.store_read` then drops the cached accounts the read
+did not see (``seen``). A pass that a safety rail stops (far fewer accounts than last time)
+or a dry run leaves them, so a later incremental run plans over what was there; a dry run
+writes nothing at all.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+from credsync.connectors.base import Account
+from credsync.storage import accounts as account_rows
+from credsync.storage.database import Database
+from credsync.sync import store
+from credsync.sync.model import CredentialState, LinkState
+
+__all__ = ["Read", "StreamedPass"]
+
+
+@dataclass(frozen=True)
+class Read:
+    """What a run read: ``accounts`` to plan over (by id), ``changed`` and ``removed`` to
+    store, the new cursor. ``seen``: a streamed full read's every account id (then
+    ``accounts`` holds only those the plan can touch, and the pages are stored already)."""
+
+    accounts: dict[str, Account]
+    changed: list[Account]
+    removed: list[str]
+    cursor: str | None
+    full: bool
+    notes: tuple[str, ...] = ()  # the connector's, for the run's message
+    seen: frozenset[str] | None = None
+
+    @property
+    def size(self) -> int:
+        """How many accounts this read knows of: ``accounts``, or ``seen`` when streamed."""
+        return len(self.seen) if self.seen is not None else len(self.accounts)
+
+
+class StreamedPass:
+    """The sink of a streamed full read (see the module docstring). ``write``: store the
+    pages (False: a dry run)."""
+
+    def __init__(
+        self,
+        db: Database,
+        directory_id: str,
+        creds: Sequence[CredentialState],
+        links: Mapping[str, LinkState],
+        *,
+        write: bool,
+        clock: Callable[[], dt.datetime],
+    ) -> None:
+        self._db = db
+        self._directory_id = directory_id
+        self._write = write
+        self._clock = clock
+        self._ids = {link.account_id for link in links.values()}
+        self._keys: set[str] = set()
+        for cred in creds:  # every credential's names: a superset of what the planner asks
+            self._keys |= store.name_keys(cred.username)
+        self.kept: dict[str, Account] = {}
+        self.seen: set[str] = set()
+        self._cached: bool | None = None  # whether the cache held any account at the start
+
+    async def page(self, accounts: Sequence[Account], removed: Sequence[str]) -> None:
+        for key in removed:
+            self.seen.discard(key)
+            self.kept.pop(key, None)
+        stored = await asyncio.to_thread(self._store, accounts, removed)
+        for account in stored:
+            self.seen.add(account.id)
+            if account.id in self._ids or not self._keys.isdisjoint(account.names()):
+                self.kept[account.id] = account
+            else:
+                self.kept.pop(account.id, None)
+
+    def _store(self, accounts: Sequence[Account], removed: Sequence[str]) -> list[Account]:
+        """A worker thread's: the page with its stored authors kept, written unless dry."""
+        if self._cached is None:
+            with self._db.read() as conn:
+                self._cached = account_rows.count(conn, self._directory_id) > 0
+        if not self._cached and not self._write:
+            return list(accounts)
+        # Nothing to replace when the cache was empty and no id of the page came before.
+        fresh = not self._cached and not removed and self.seen.isdisjoint(a.id for a in accounts)
+        with self._db.write() if self._write else self._db.read() as conn:
+            kept = (
+                store.keep_authors(conn, self._directory_id, accounts)
+                if self._cached
+                else list(accounts)
+            )
+            if self._write:
+                account_rows.replace(
+                    conn, self._directory_id, kept, removed, self._clock(), full=False, fresh=fresh
+                )
+        return kept
