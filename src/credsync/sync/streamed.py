@@ -29,7 +29,9 @@ from credsync.storage.database import Database
 from credsync.sync import store
 from credsync.sync.model import CredentialState, LinkState
 
-__all__ = ["Read", "StreamedPass"]
+__all__ = ["BATCH", "Read", "StreamedPass"]
+
+BATCH = 10_000  # accounts stored in one transaction (a commit per page cost more than its rows)
 
 
 @dataclass(frozen=True)
@@ -77,11 +79,29 @@ class StreamedPass:
         self.kept: dict[str, Account] = {}
         self.seen: set[str] = set()
         self._cached: bool | None = None  # whether the cache held any account at the start
+        self._pending: dict[str, Account] = {}
+        self._removed: set[str] = set()
 
     async def page(self, accounts: Sequence[Account], removed: Sequence[str]) -> None:
+        """A page of the read: buffered, and stored :data:`BATCH` accounts at a time."""
+        for key in removed:
+            self._pending.pop(key, None)
+            self._removed.add(key)
+        for account in accounts:
+            self._pending.pop(account.id, None)  # the last appearance wins
+            self._pending[account.id] = account
+        if len(self._pending) >= BATCH:
+            await self.flush()
+
+    async def flush(self) -> None:
+        """Store what is buffered (in a worker thread) and keep what the plan may need."""
+        accounts, removed = list(self._pending.values()), sorted(self._removed)
+        self._pending, self._removed = {}, set()
         for key in removed:
             self.seen.discard(key)
             self.kept.pop(key, None)
+        if not accounts and not removed:
+            return
         stored = await asyncio.to_thread(self._store, accounts, removed)
         for account in stored:
             self.seen.add(account.id)
@@ -90,23 +110,22 @@ class StreamedPass:
             else:
                 self.kept.pop(account.id, None)
 
-    def _store(self, accounts: Sequence[Account], removed: Sequence[str]) -> list[Account]:
-        """A worker thread's: the page with its stored authors kept, written unless dry."""
+    def _store(self, accounts: list[Account], removed: list[str]) -> list[Account]:
+        """A worker thread's: the accounts with their stored authors kept, written in one
+        transaction (unless dry)."""
         if self._cached is None:
             with self._db.read() as conn:
                 self._cached = account_rows.count(conn, self._directory_id) > 0
         if not self._cached and not self._write:
-            return list(accounts)
-        # Nothing to replace when the cache was empty and no id of the page came before.
+            return accounts
+        # Nothing to replace when the cache was empty and no id of these came before.
         fresh = not self._cached and not removed and self.seen.isdisjoint(a.id for a in accounts)
         with self._db.write() if self._write else self._db.read() as conn:
-            kept = (
-                store.keep_authors(conn, self._directory_id, accounts)
-                if self._cached
-                else list(accounts)
-            )
+            if self._cached:
+                accounts = store.keep_authors(conn, self._directory_id, accounts)
             if self._write:
                 account_rows.replace(
-                    conn, self._directory_id, kept, removed, self._clock(), full=False, fresh=fresh
-                )
-        return kept
+                    conn, self._directory_id, accounts, removed, self._clock(), full=False,
+                    fresh=fresh,
+                )  # fmt: skip
+        return accounts
