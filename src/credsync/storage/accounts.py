@@ -9,15 +9,16 @@ come back as :class:`CachedAccount`; the sync engine makes its accounts from the
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
-from collections.abc import Collection, Iterable, Sequence
-from typing import NamedTuple, Protocol
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from typing import Any, NamedTuple, Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from credsync.storage._rows import columns_for, records
-from credsync.storage.bulk import insert_records
+from credsync.storage.bulk import bulk_insert
 from credsync.storage.tables import directory_accounts
 
 __all__ = [
@@ -33,6 +34,8 @@ __all__ = [
 ]
 
 _IN_LIST = 500  # ids (or names) per IN (...) list
+# SQLite page cache (KiB) of a connection while it writes or sweeps the cache: see _small_cache.
+_WRITE_CACHE_KIB = 4096
 _INSERT_ROWS = 5000  # accounts stored per statement: memory stays flat for big directories
 
 
@@ -175,6 +178,23 @@ def password_stamp(conn: Connection, directory_id: str, account_id: str) -> str 
     return None if stamp is None else str(stamp)
 
 
+@contextlib.contextmanager
+def _small_cache(conn: Connection) -> Iterator[None]:
+    """On SQLite, the connection's page cache held small while the account cache is written
+    or swept, then set back: a tenant's 100,000 rows and their three indexes (~50 MB) would
+    otherwise fill its 64 MiB of cache with pages that few reads come back to, and stay in
+    the process's memory (shrinking the cache frees them)."""
+    if conn.dialect.name != "sqlite":
+        yield
+        return
+    before = int(conn.exec_driver_sql("PRAGMA cache_size").scalar_one())
+    conn.exec_driver_sql(f"PRAGMA cache_size=-{_WRITE_CACHE_KIB}")
+    try:
+        yield
+    finally:
+        conn.exec_driver_sql(f"PRAGMA cache_size={before}")
+
+
 def replace(
     conn: Connection,
     directory_id: str,
@@ -188,8 +208,23 @@ def replace(
     """Store what the directory said: a full read replaces the cache, an incremental one
     replaces the changed accounts and drops the removed ones. ``fresh``: none of ``changed``
     is cached (nothing to drop first). Rows go to the driver as plain tuples
-    (:func:`~credsync.storage.bulk.insert_records`): SQLAlchemy's per-row parameter work cost
-    more than SQLite's own for the 100,000 users of a tenant."""
+    (:func:`~credsync.storage.bulk.bulk_insert`, each column's type conversion looked up
+    once): SQLAlchemy's per-row parameter work cost more than SQLite's own for the 100,000
+    users of a tenant."""
+    with _small_cache(conn):
+        _replace(conn, directory_id, changed, removed, now, full=full, fresh=fresh)
+
+
+def _replace(
+    conn: Connection,
+    directory_id: str,
+    changed: Sequence[AccountFacts],
+    removed: Iterable[str],
+    now: dt.datetime,
+    *,
+    full: bool,
+    fresh: bool,
+) -> None:
     table = directory_accounts
     if full:
         forget_directory(conn, directory_id)
@@ -202,12 +237,18 @@ def replace(
                     table.c.account_id.in_(gone[start : start + _IN_LIST]),
                 )
             )
+    if not changed:
+        return
+    # Each column's bind processor once (a datetime becomes SQLite's text), not per value.
+    as_time = _processor(conn, "seen_at")
+    seen_at = as_time(now) if as_time is not None else now
     for start in range(0, len(changed), _INSERT_ROWS):  # rows built a slice at a time
-        insert_records(
+        bulk_insert(
             conn,
             table,
+            _Row._fields,
             [
-                _Row(
+                (
                     directory_id,
                     a.id,
                     a.username,
@@ -215,16 +256,18 @@ def replace(
                     a.domain,
                     a.display_name,
                     a.dn,
-                    a.enabled,
-                    a.locked_out,
-                    a.password_expired,
-                    a.must_change_password,
+                    bool(a.enabled),
+                    bool(a.locked_out),
+                    bool(a.password_expired),
+                    bool(a.must_change_password),
                     a.password_stamp,
-                    a.password_changed_at,
-                    a.synced_from_on_premises,
-                    a.protected,
+                    a.password_changed_at
+                    if a.password_changed_at is None or as_time is None
+                    else as_time(a.password_changed_at),
+                    bool(a.synced_from_on_premises),
+                    bool(a.protected),
                     a.password_changed_by,
-                    now,
+                    seen_at,
                     a.username.casefold(),
                     a.upn.casefold() if a.upn else None,
                 )
@@ -233,21 +276,29 @@ def replace(
         )
 
 
+def _processor(conn: Connection, column: str) -> Callable[[Any], Any] | None:
+    """The driver's form of ``column``'s values (None: as they are)."""
+    column_type = directory_accounts.c[column].type.dialect_impl(conn.dialect)
+    processor: Callable[[Any], Any] | None = column_type.bind_processor(conn.dialect)
+    return processor
+
+
 def keep_only(conn: Connection, directory_id: str, seen: Collection[str]) -> int:
     """Drop the directory's cached accounts whose id is not in ``seen`` (a full read stored
     page by page: what it did not see is gone from the directory); how many were dropped."""
     table = directory_accounts
-    cached = conn.execute(
-        sa.select(table.c.account_id).where(table.c.directory_id == directory_id)
-    ).scalars()
-    gone = [account_id for account_id in cached if account_id not in seen]
-    for start in range(0, len(gone), _IN_LIST):
-        conn.execute(
-            table.delete().where(
-                table.c.directory_id == directory_id,
-                table.c.account_id.in_(gone[start : start + _IN_LIST]),
+    with _small_cache(conn):
+        cached = conn.execute(
+            sa.select(table.c.account_id).where(table.c.directory_id == directory_id)
+        ).scalars()
+        gone = [account_id for account_id in cached if account_id not in seen]
+        for start in range(0, len(gone), _IN_LIST):
+            conn.execute(
+                table.delete().where(
+                    table.c.directory_id == directory_id,
+                    table.c.account_id.in_(gone[start : start + _IN_LIST]),
+                )
             )
-        )
     return len(gone)
 
 

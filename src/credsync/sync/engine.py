@@ -419,8 +419,7 @@ class Engine(DirectoryService):
         else:
             changes = await connector.changes_since(cursor)
         if changes.streamed:  # every page is in the cache already (a dry run's is not)
-            seen = frozenset(sink.seen)
-            return Read(sink.kept, [], [], changes.cursor, True, changes.notes, seen)
+            return Read(sink.kept, [], [], changes.cursor, True, changes.notes, sink.seen)
         if changes.full:
             everything = {a.id: a for a in changes.changed}
             changed = list(changes.changed)

@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 
 from credsync.connectors.base import Account
@@ -46,7 +47,7 @@ class Read:
     cursor: str | None
     full: bool
     notes: tuple[str, ...] = ()  # the connector's, for the run's message
-    seen: frozenset[str] | None = None
+    seen: AbstractSet[str] | None = None
 
     @property
     def size(self) -> int:
