@@ -415,7 +415,7 @@ class Engine(DirectoryService):
             and Capability.STREAMED_READS in connector.capabilities
         ):
             changes = await connector.changes_since(cursor, sink=sink.page)
-            await sink.flush()
+            sink.flush()
         else:
             changes = await connector.changes_since(cursor)
         if changes.streamed:  # every page is in the cache already (a dry run's is not)

@@ -3,8 +3,8 @@
 A full pass over a tenant of 100,000 users used to hold every account three times over while
 the cache was rewritten in one statement list; a run plans over the few thousand its
 credentials can touch. :class:`StreamedPass` is the sink the connector hands each page to:
-the page goes into the account cache at once (in a worker thread, while the connector
-fetches the next page; who changed a password is kept from the cache for the same stamp,
+the pages go into the account cache :data:`BATCH` accounts a transaction while the connector
+fetches the next page (who changed a password is kept from the cache for the same stamp,
 as :func:`credsync.sync.store.keep_authors` does for a whole read), and only the accounts a
 plan over the run's credentials can touch stay in memory: those linked to them, and those
 whose names an unlinked credential's username may match (the planner matches exactly).
@@ -18,7 +18,6 @@ writes nothing at all.
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 from collections.abc import Callable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
@@ -92,10 +91,12 @@ class StreamedPass:
             self._pending.pop(account.id, None)  # the last appearance wins
             self._pending[account.id] = account
         if len(self._pending) >= BATCH:
-            await self.flush()
+            self.flush()
 
-    async def flush(self) -> None:
-        """Store what is buffered (in a worker thread) and keep what the plan may need."""
+    def flush(self) -> None:
+        """Store what is buffered, and keep what the plan may need of it. In this thread, on
+        purpose: in a worker thread each row's insert waited for the interpreter lock while
+        this one parsed the next page, and the batch took three times as long."""
         accounts, removed = list(self._pending.values()), sorted(self._removed)
         self._pending, self._removed = {}, set()
         for key in removed:
@@ -103,8 +104,7 @@ class StreamedPass:
             self.kept.pop(key, None)
         if not accounts and not removed:
             return
-        stored = await asyncio.to_thread(self._store, accounts, removed)
-        for account in stored:
+        for account in self._store(accounts, removed):
             self.seen.add(account.id)
             if account.id in self._ids or not self._keys.isdisjoint(account.names()):
                 self.kept[account.id] = account
@@ -112,8 +112,8 @@ class StreamedPass:
                 self.kept.pop(account.id, None)
 
     def _store(self, accounts: list[Account], removed: list[str]) -> list[Account]:
-        """A worker thread's: the accounts with their stored authors kept, written in one
-        transaction (unless dry)."""
+        """The accounts with their stored authors kept; the new and changed ones written in
+        one transaction (unless dry): a periodic full pass rewrites only what changed."""
         if self._cached is None:
             with self._db.read() as conn:
                 self._cached = account_rows.count(conn, self._directory_id) > 0
@@ -122,11 +122,12 @@ class StreamedPass:
         # Nothing to replace when the cache was empty and no id of these came before.
         fresh = not self._cached and not removed and self.seen.isdisjoint(a.id for a in accounts)
         with self._db.write() if self._write else self._db.read() as conn:
+            changed = accounts
             if self._cached:
-                accounts = store.keep_authors(conn, self._directory_id, accounts)
+                accounts, changed = store.news(conn, self._directory_id, accounts)
             if self._write:
                 account_rows.replace(
-                    conn, self._directory_id, accounts, removed, self._clock(), full=False,
+                    conn, self._directory_id, changed, removed, self._clock(), full=False,
                     fresh=fresh,
                 )  # fmt: skip
         return accounts
