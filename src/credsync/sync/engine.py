@@ -34,7 +34,6 @@ from credsync.connectors.base import (
     Capability,
     Connector,
     DirectoryConfig,
-    StreamedChanges,
 )
 from credsync.connectors.registry import ConnectorFactory, open_connector, verifying_kinds
 from credsync.errors import ConnectorError, InvalidInput
@@ -398,26 +397,12 @@ class Engine(DirectoryService):
 
         return await self._guarded(run, connector, body)
 
-    async def _read(
-        self,
-        connector: Connector,
-        directory: Directory,
-        kind: str,
-        cached: dict[str, Account],
-        sink: StreamedPass,
-    ) -> Read:
+    async def _read(self, connector: Connector, directory: Directory, kind: str,
+                    cached: dict[str, Account], sink: StreamedPass) -> Read:  # fmt: skip
         if Capability.CHANGES not in connector.capabilities:
             listed = [a async for a in connector.iter_accounts()]
             return Read({a.id: a for a in listed}, listed, [], None, True)
-        cursor = directory.cursor if kind != "full" else None
-        if (
-            isinstance(connector, StreamedChanges)
-            and Capability.STREAMED_READS in connector.capabilities
-        ):
-            changes = await connector.changes_since(cursor, sink=sink.page)
-            sink.flush()
-        else:
-            changes = await connector.changes_since(cursor)
+        changes = await sink.changes(connector, directory.cursor if kind != "full" else None)
         if changes.streamed:  # every page is in the cache already (a dry run's is not)
             return Read(sink.kept, [], [], changes.cursor, True, changes.notes, sink.seen)
         if changes.full:

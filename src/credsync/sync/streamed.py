@@ -23,7 +23,7 @@ from collections.abc import Callable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 
-from credsync.connectors.base import Account
+from credsync.connectors.base import Account, Capability, ChangeSet, Connector, StreamedChanges
 from credsync.storage import accounts as account_rows
 from credsync.storage.database import Database
 from credsync.sync import store
@@ -81,6 +81,17 @@ class StreamedPass:
         self._cached: bool | None = None  # whether the cache held any account at the start
         self._pending: dict[str, Account] = {}
         self._removed: set[str] = set()
+
+    async def changes(self, connector: Connector, cursor: str | None) -> ChangeSet:
+        """``connector.changes_since(cursor)``, a full read streamed into this sink where the
+        connector can (then ``streamed``: every page stored and counted)."""
+        if Capability.STREAMED_READS not in connector.capabilities or not isinstance(
+            connector, StreamedChanges
+        ):
+            return await connector.changes_since(cursor)
+        changes = await connector.changes_since(cursor, sink=self.page)
+        self.flush()
+        return changes
 
     async def page(self, accounts: Sequence[Account], removed: Sequence[str]) -> None:
         """A page of the read: buffered, and stored :data:`BATCH` accounts at a time."""
