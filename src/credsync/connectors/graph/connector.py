@@ -31,7 +31,8 @@ Decisions, and why:
   Graph host and the deltaLink; another tenant's or host's cursor, text that is no cursor, or a
   deltaLink Graph refuses (400/410: sync state gone, resync required) gives a full read.
   Removed users (``@removed``, soft- or hard-deleted) come back in ``removed``; an object that
-  delta sends with only its changed properties is read again by id (batched).
+  delta sends with only its changed properties is read again by id (batched). Given a ``sink``
+  (``streamed_reads``), a full read goes to it page by page instead (:mod:`._full_read`).
 * **Who changed a password** (:mod:`._audits`): with AuditLog.Read.All and Directory.Read.All,
   each read also lists the directory audit log's password activities since a watermark kept in
   the cursor (minus a 10-minute overlap, de-duplicated by entry id) and sets the accounts'
