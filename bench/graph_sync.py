@@ -6,11 +6,14 @@ with bare httpx loops in this process.
 On a SQLite vault with one client, one Entra directory and L linked credentials (default
 5,000) over a seeded tenant of N users (default 100,000), it measures:
 
-1. A full scan of the tenant (a report run's full pass: every user read, cached and planned):
-   under 60 s and under 400 MB peak memory (this process's peak RSS). Baseline: a bare httpx
-   loop paging the same users with the same ``$select`` and ``$top=999``.
-2. A delta run after C users changed their password in the tenant (default 100): under 2 s.
-   Baseline: a bare httpx call following a delta link taken before the same changes.
+1. A full scan of the tenant (a report run's full pass: every user read, cached and planned;
+   the first, into an empty cache): at most 2.5x a bare httpx loop paging the same users with
+   the same ``$select`` and ``$top=999`` (issue 19), and under 200 MB peak RSS of this
+   whole process during the scan (VmHWM reset before it). A second full pass, over the full
+   cache, is printed beside it.
+2. A delta run after C users changed their password in the tenant (default 100): under 0.2 s
+   for the whole run (issue 19). Baseline: a bare httpx call following a delta link taken
+   before the same changes.
 3. Pushing P passwords changed in the vault (default 5,000, enforce) with the simulator's
    throttling on (writes limited to W units per S seconds, default 1000/10): at least 90% of
    the write rate the throttle allows. The allowance is computed from the token bucket: the
@@ -189,6 +192,20 @@ def peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def reset_peak() -> None:
+    """Reset this process's peak RSS (VmHWM) to its current RSS, so that the next
+    :func:`scan_peak_mb` is the peak of what runs in between (``ru_maxrss`` never goes down:
+    it would hold the peak of making the 5,000 credentials)."""
+    Path("/proc/self/clear_refs").write_text("5")
+
+
+def scan_peak_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return peak_mb()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
@@ -229,21 +246,27 @@ def main() -> int:
 def measure_scan(sim: Sim, vault: Any, admin: Any, keys: Any, args: Any,
                  verdicts: c.Verdicts) -> None:  # fmt: skip
     before = peak_mb()
+    reset_peak()
     took, report = run(vault, admin, keys, full=True)
-    peak = peak_mb()
+    peak = scan_peak_mb()
     bare = min(asyncio.run(bare_list(sim))[0] for _ in range(2))
+    again, _ = run(vault, admin, keys, full=True)  # the cache full: a periodic full pass
     verdicts.figures["full_scan_s"] = round(took, 2)
     verdicts.figures["bare_listing_s"] = round(bare, 2)
     verdicts.figures["full_scan_vs_bare"] = round(took / bare, 2)
     verdicts.figures["peak_rss_mb"] = round(peak, 1)
     verdicts.figures["peak_rss_before_scan_mb"] = round(before, 1)
+    verdicts.figures["full_scan_again_s"] = round(again, 2)
+    verdicts.figures["full_scan_again_vs_bare"] = round(again / bare, 2)
     print(f"full scan of {args.users} users ({report.accounts_read} read, "
           f"{report.count('in_sync')} in sync): {took:.1f} s, peak RSS {peak:.0f} MB; bare "
-          f"listing {bare:.1f} s ({took / bare:.2f}x)")  # fmt: skip
+          f"listing {bare:.1f} s ({took / bare:.2f}x); again over the full cache {again:.1f} s "
+          f"({again / bare:.2f}x)")  # fmt: skip
     verdicts.check(
-        took < 60 and peak < 400,
-        f"full scan of a {args.users}-user tenant: {took:.1f} s, peak {peak:.0f} MB "
-        "(target: under 60 s, under 400 MB)",
+        took <= 2.5 * bare and peak < 200,
+        f"full scan of a {args.users}-user tenant: {took / bare:.2f}x the bare paging "
+        f"({took:.1f} s against {bare:.2f} s), peak {peak:.0f} MB "
+        "(target: at most 2.5x, under 200 MB)",
     )
 
 
@@ -263,9 +286,9 @@ def measure_delta(sim: Sim, linked: list[str], vault: Any, admin: Any, keys: Any
     print(f"delta run with {len(changed)} changed users: {took:.2f} s "
           f"(bare delta read {bare:.3f} s)")  # fmt: skip
     verdicts.check(
-        took < 2.0,
+        took < 0.2,
         f"delta run over the {args.users}-user tenant with {len(changed)} changed users: "
-        f"{took:.2f} s (target: under 2 s)",
+        f"{took:.3f} s (target: under 0.2 s)",
     )
 
 

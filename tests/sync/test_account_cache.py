@@ -134,3 +134,37 @@ def test_a_cache_written_before_revision_0004_gets_its_name_keys(world: VaultWor
         "guid-3": ("ölaf", None),
     }
     assert set(loaded) == {"guid-2"}
+
+
+def test_keep_only_drops_the_accounts_a_full_read_did_not_see(world: VaultWorld) -> None:
+    directory_id = _directory(world)
+    with world.db.write() as conn:
+        account_rows.replace(conn, directory_id, ACCOUNTS[:8], (), NOW, full=True)
+        dropped = account_rows.keep_only(conn, directory_id, {"guid-1", "guid-4", "guid-9"})
+    with world.db.read() as conn:
+        left = {r.account_id for r in account_rows.load(conn, directory_id, ["guid-1"], ())}
+        assert account_rows.count(conn, directory_id) == 2
+    assert dropped == 6
+    assert left == {"guid-1"}
+
+
+def test_authors_of_some_accounts_only(world: VaultWorld) -> None:
+    directory_id = _directory(world)
+    named = [
+        Account(id=f"guid-a{n}", username=f"a{n}", password_stamp=f"s{n}",
+                password_changed_by=f"reset by admin{n}")
+        for n in range(3)
+    ]  # fmt: skip
+    with world.db.write() as conn:
+        account_rows.replace(conn, directory_id, named, (), NOW, full=True)
+    with world.db.read() as conn:
+        assert set(account_rows.authors(conn, directory_id)) == {a.id for a in named}
+        assert account_rows.authors(conn, directory_id, ["guid-a1", "guid-x"]) == {
+            "guid-a1": ("s1", "reset by admin1")
+        }
+        # A cached author stays with the same stamp only; a new stamp has none yet.
+        same = Account(id="guid-a0", username="a0", password_stamp="s0")
+        newer = Account(id="guid-a2", username="a2", password_stamp="s9")
+        kept, changed = store.news(conn, directory_id, [same, newer])
+    assert [a.password_changed_by for a in kept] == ["reset by admin0", None]
+    assert [a.id for a in changed] == ["guid-a2"]

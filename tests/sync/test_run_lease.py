@@ -70,9 +70,9 @@ class Held:
         self.reading.set()
         assert await asyncio.to_thread(self.go.wait, 30), "the test never let the run go on"
 
-    async def changes_since(self, cursor: str | None) -> Any:
+    async def changes_since(self, cursor: str | None, **kwargs: Any) -> Any:
         await self._hold()
-        return await self.inner.changes_since(cursor)
+        return await self.inner.changes_since(cursor, **kwargs)  # a streamed read's sink too
 
     async def get_account(self, ref: str) -> Any:
         await self._hold()

@@ -44,6 +44,7 @@ from credsync.types import Secret
 __all__ = [
     "Account",
     "AccountScope",
+    "AccountSink",
     "Capability",
     "ChangeSet",
     "Connector",
@@ -51,6 +52,7 @@ __all__ = [
     "PasswordOptions",
     "StepJson",
     "StepOutcome",
+    "StreamedChanges",
     "TestStep",
     "VerifyOutcome",
     "VerifyResult",
@@ -89,6 +91,9 @@ class Capability(enum.StrEnum):
     # domain_users / set_immutable_id / federation_setup: a domain federated to the vault
     # (see credsync.connectors.federation).
     FEDERATION = "federation"
+    # changes_since(cursor, sink=...): a full read handed to ``sink`` page by page as it is
+    # read, instead of every account held at once (see :class:`StreamedChanges`).
+    STREAMED_READS = "streamed_reads"
 
 
 @dataclass(frozen=True)
@@ -175,6 +180,26 @@ class ChangeSet:
     cursor: str
     full: bool = False
     notes: tuple[str, ...] = ()
+    #: the accounts (and removed ids) went to the caller's sink as they were read: ``changed``
+    #: and ``removed`` are empty (:class:`StreamedChanges`)
+    streamed: bool = False
+
+
+#: a page of a streamed full read: its accounts (whole), and the ids it said were removed
+AccountSink = Callable[[Sequence[Account], Sequence[str]], Awaitable[None]]
+
+
+@runtime_checkable
+class StreamedChanges(Protocol):
+    """A connector with ``streamed_reads``: when ``changes_since`` has to read everything (no
+    cursor, or one refused), it awaits ``sink`` with each page (an account may come again in
+    a later page: the last one wins) and returns a ChangeSet with ``full`` and ``streamed``
+    and nothing in ``changed``; an incremental read ignores ``sink``. A tenant of 100,000
+    users is then never held in memory at once."""
+
+    async def changes_since(
+        self, cursor: str | None, *, sink: AccountSink | None = None
+    ) -> ChangeSet: ...
 
 
 class VerifyOutcome(enum.StrEnum):

@@ -9,14 +9,16 @@ come back as :class:`CachedAccount`; the sync engine makes its accounts from the
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
-from collections.abc import Iterable, Sequence
-from typing import NamedTuple, Protocol
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from typing import Any, NamedTuple, Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from credsync.storage._rows import columns_for, records
+from credsync.storage.bulk import bulk_insert
 from credsync.storage.tables import directory_accounts
 
 __all__ = [
@@ -25,12 +27,15 @@ __all__ = [
     "authors",
     "count",
     "forget_directory",
+    "keep_only",
     "load",
     "password_stamp",
     "replace",
 ]
 
 _IN_LIST = 500  # ids (or names) per IN (...) list
+# SQLite page cache (KiB) of a connection while it writes or sweeps the cache: see _small_cache.
+_WRITE_CACHE_KIB = 16384
 _INSERT_ROWS = 5000  # accounts stored per statement: memory stays flat for big directories
 
 
@@ -87,7 +92,30 @@ class AccountFacts(Protocol):
     def password_changed_by(self) -> str | None: ...
 
 
-_FACTS = CachedAccount._fields[1:]  # the columns an account's attributes of the same name fill
+class _Row(NamedTuple):
+    """A stored row, in column order (field names are the table's columns)."""
+
+    directory_id: str
+    account_id: str
+    username: str
+    upn: str | None
+    domain: str | None
+    display_name: str | None
+    dn: str | None
+    enabled: bool
+    locked_out: bool
+    password_expired: bool
+    must_change_password: bool
+    password_stamp: str | None
+    password_changed_at: dt.datetime | None
+    synced_from_on_premises: bool
+    protected: bool
+    password_changed_by: str | None
+    seen_at: dt.datetime
+    username_key: str
+    upn_key: str | None
+
+
 _SELECT = sa.select(*columns_for(CachedAccount, directory_accounts))
 
 
@@ -102,27 +130,40 @@ def load(
     out: list[CachedAccount] = []
     for start in range(0, len(account_ids), _IN_LIST):
         chunk = account_ids[start : start + _IN_LIST]
-        out += records(
-            CachedAccount, conn.execute(_SELECT.where(in_directory, table.c.account_id.in_(chunk)))
-        )
+        query = _SELECT.where(in_directory, table.c.account_id.in_(chunk))
+        out += records(CachedAccount, conn.execute(query).all())  # fetchall: not row by row
     wanted = sorted(name_keys)
     for start in range(0, len(wanted), _IN_LIST):
         chunk = wanted[start : start + _IN_LIST]
         by_name = sa.or_(table.c.username_key.in_(chunk), table.c.upn_key.in_(chunk))
-        out += records(CachedAccount, conn.execute(_SELECT.where(in_directory, by_name)))
+        out += records(CachedAccount, conn.execute(_SELECT.where(in_directory, by_name)).all())
     return out
 
 
-def authors(conn: Connection, directory_id: str) -> dict[str, tuple[str | None, str]]:
+def authors(
+    conn: Connection, directory_id: str, account_ids: Sequence[str] | None = None
+) -> dict[str, tuple[str | None, str]]:
     """Account id -> (its password stamp, who changed it) for the directory's cached accounts
-    whose directory named who changed their password."""
+    whose directory named who changed their password; ``account_ids``: of these only (looked
+    up by key, 500 a query: a delta's hundred changed users need not scan the cache)."""
     table = directory_accounts
-    rows = conn.execute(
-        sa.select(table.c.account_id, table.c.password_stamp, table.c.password_changed_by).where(
-            table.c.directory_id == directory_id, table.c.password_changed_by.is_not(None)
+    query = sa.select(
+        table.c.account_id, table.c.password_stamp, table.c.password_changed_by
+    ).where(table.c.directory_id == directory_id, table.c.password_changed_by.is_not(None))
+    if account_ids is None:
+        chunks = [query]
+    else:
+        ids = list(account_ids)
+        chunks = [
+            query.where(table.c.account_id.in_(ids[start : start + _IN_LIST]))
+            for start in range(0, len(ids), _IN_LIST)
+        ]
+    out: dict[str, tuple[str | None, str]] = {}
+    for chunk in chunks:
+        out.update(
+            {r.account_id: (r.password_stamp, r.password_changed_by) for r in conn.execute(chunk)}
         )
-    )
-    return {r.account_id: (r.password_stamp, r.password_changed_by) for r in rows}
+    return out
 
 
 def password_stamp(conn: Connection, directory_id: str, account_id: str) -> str | None:
@@ -136,6 +177,24 @@ def password_stamp(conn: Connection, directory_id: str, account_id: str) -> str 
     return None if stamp is None else str(stamp)
 
 
+@contextlib.contextmanager
+def _small_cache(conn: Connection) -> Iterator[None]:
+    """On SQLite, the connection's page cache held small while the account cache is written
+    or swept, then set back: a tenant's 100,000 rows and their three indexes (~50 MB) would
+    otherwise fill its 64 MiB of cache with pages that few reads come back to, and stay in
+    the process's memory (shrinking the cache frees them). 16 MiB, not less: the index pages
+    being written should mostly stay in it."""
+    if conn.dialect.name != "sqlite":
+        yield
+        return
+    before = int(conn.exec_driver_sql("PRAGMA cache_size").scalar_one())
+    conn.exec_driver_sql(f"PRAGMA cache_size=-{_WRITE_CACHE_KIB}")
+    try:
+        yield
+    finally:
+        conn.exec_driver_sql(f"PRAGMA cache_size={before}")
+
+
 def replace(
     conn: Connection,
     directory_id: str,
@@ -144,13 +203,32 @@ def replace(
     now: dt.datetime,
     *,
     full: bool,
+    fresh: bool = False,
 ) -> None:
     """Store what the directory said: a full read replaces the cache, an incremental one
-    replaces the changed accounts and drops the removed ones."""
+    replaces the changed accounts and drops the removed ones. ``fresh``: none of ``changed``
+    is cached (nothing to drop first). Rows go to the driver as plain tuples
+    (:func:`~credsync.storage.bulk.bulk_insert`, each column's type conversion looked up
+    once): SQLAlchemy's per-row parameter work cost more than SQLite's own for the 100,000
+    users of a tenant."""
+    with _small_cache(conn):
+        _replace(conn, directory_id, changed, removed, now, full=full, fresh=fresh)
+
+
+def _replace(
+    conn: Connection,
+    directory_id: str,
+    changed: Sequence[AccountFacts],
+    removed: Iterable[str],
+    now: dt.datetime,
+    *,
+    full: bool,
+    fresh: bool,
+) -> None:
     table = directory_accounts
     if full:
         forget_directory(conn, directory_id)
-    else:
+    elif not fresh:
         gone = [a.id for a in changed] + list(removed)
         for start in range(0, len(gone), _IN_LIST):
             conn.execute(
@@ -159,21 +237,69 @@ def replace(
                     table.c.account_id.in_(gone[start : start + _IN_LIST]),
                 )
             )
+    if not changed:
+        return
+    # Each column's bind processor once (a datetime becomes SQLite's text), not per value.
+    as_time = _processor(conn, "seen_at")
+    seen_at = as_time(now) if as_time is not None else now
     for start in range(0, len(changed), _INSERT_ROWS):  # rows built a slice at a time
-        conn.execute(
-            table.insert(),
+        bulk_insert(
+            conn,
+            table,
+            _Row._fields,
             [
-                {
-                    "directory_id": directory_id,
-                    "account_id": a.id,
-                    **{name: getattr(a, name) for name in _FACTS},
-                    "username_key": a.username.casefold(),
-                    "upn_key": a.upn.casefold() if a.upn else None,
-                    "seen_at": now,
-                }
+                (
+                    directory_id,
+                    a.id,
+                    a.username,
+                    a.upn,
+                    a.domain,
+                    a.display_name,
+                    a.dn,
+                    bool(a.enabled),
+                    bool(a.locked_out),
+                    bool(a.password_expired),
+                    bool(a.must_change_password),
+                    a.password_stamp,
+                    a.password_changed_at
+                    if a.password_changed_at is None or as_time is None
+                    else as_time(a.password_changed_at),
+                    bool(a.synced_from_on_premises),
+                    bool(a.protected),
+                    a.password_changed_by,
+                    seen_at,
+                    a.username.casefold(),
+                    a.upn.casefold() if a.upn else None,
+                )
                 for a in changed[start : start + _INSERT_ROWS]
             ],
         )
+
+
+def _processor(conn: Connection, column: str) -> Callable[[Any], Any] | None:
+    """The driver's form of ``column``'s values (None: as they are)."""
+    column_type = directory_accounts.c[column].type.dialect_impl(conn.dialect)
+    processor: Callable[[Any], Any] | None = column_type.bind_processor(conn.dialect)
+    return processor
+
+
+def keep_only(conn: Connection, directory_id: str, seen: Collection[str]) -> int:
+    """Drop the directory's cached accounts whose id is not in ``seen`` (a full read stored
+    page by page: what it did not see is gone from the directory); how many were dropped."""
+    table = directory_accounts
+    with _small_cache(conn):
+        cached = conn.execute(
+            sa.select(table.c.account_id).where(table.c.directory_id == directory_id)
+        ).scalars()
+        gone = [account_id for account_id in cached if account_id not in seen]
+        for start in range(0, len(gone), _IN_LIST):
+            conn.execute(
+                table.delete().where(
+                    table.c.directory_id == directory_id,
+                    table.c.account_id.in_(gone[start : start + _IN_LIST]),
+                )
+            )
+    return len(gone)
 
 
 def forget_directory(conn: Connection, directory_id: str) -> None:

@@ -46,6 +46,7 @@ from credsync.sync.model import Action, CredentialState, LinkState, Outcome, Pla
 from credsync.sync.planner import Rules, plan, safety_rail, supersede
 from credsync.sync.recorder import RunRecorder, RunSecrets, WholePass
 from credsync.sync.reports import RunReport, load_run
+from credsync.sync.streamed import Read, StreamedPass
 from credsync.vault._time import utcnow
 from credsync.vault.auth import Actor, Permission
 from credsync.vault.directories import Directory, directory_model, find_directory_row
@@ -59,16 +60,6 @@ log = logging.getLogger("credsync.sync")
 
 
 CHUNK = 200  # plan items applied (and committed) together
-
-
-@dataclass(frozen=True)
-class _Read:
-    accounts: dict[str, Account]
-    changed: list[Account]
-    removed: list[str]
-    cursor: str | None
-    full: bool
-    notes: tuple[str, ...] = ()  # the connector's, for the run's message
 
 
 @dataclass
@@ -238,16 +229,18 @@ class Engine(DirectoryService):
         if only is not None:
             read = await self._read_linked(connector, creds, links, cached)
         else:
-            read = await self._read(connector, directory, run.kind, cached)
+            sink = StreamedPass(self._db, directory.id, creds, links,
+                                write=not run.recorder.dry_run, clock=self._clock)  # fmt: skip
+            read = await self._read(connector, directory, run.kind, cached, sink)
         if Capability.CHANGE_AUTHORS in connector.capabilities and read.changed:
             with self._db.read() as conn:
                 kept = store.keep_authors(conn, directory.id, read.changed)
             read = replace(read, changed=kept, accounts=read.accounts | {a.id: a for a in kept})
         if read.full and run.kind == "incremental":
             run.kind = "full"  # the cursor was refused or stale, or DirSync is not allowed
-        run.accounts_read = len(read.changed) if not read.full else len(read.accounts)
+        run.accounts_read = len(read.changed) if not read.full else read.size
         abort = safety_rail(
-            accounts_read=len(read.accounts),
+            accounts_read=read.size,
             last_count=directory.account_count,
             min_ratio_percent=directory.option("min_account_ratio"),
             full=read.full and only is None,
@@ -292,7 +285,7 @@ class Engine(DirectoryService):
             run.finish("aborted" if abort else "done", said)
             return
         run.recorder.check_lease(renew=True)  # the read may have taken long: still ours?
-        run.recorder.store_read(read.changed, read.removed, full=read.full)
+        run.recorder.store_read(read.changed, read.removed, full=read.full, seen=read.seen)
         await self._execute(run, connector, items, links, read, creds, advance=only is None)
 
     @staticmethod
@@ -317,7 +310,7 @@ class Engine(DirectoryService):
         connector: Connector,
         items: list[PlanItem],
         links: dict[str, LinkState],
-        read: _Read,
+        read: Read,
         creds: list[CredentialState],
         *,
         advance: bool,
@@ -360,7 +353,7 @@ class Engine(DirectoryService):
         run.extra.update(binds=binds, pushes=executor.pushes)
         recorder.check_lease()
         if executor.stopped is None:
-            whole = WholePass(read.cursor, read.full, len(read.accounts)) if advance else None
+            whole = WholePass(read.cursor, read.full, read.size) if advance else None
             run.finish("done", "; ".join(read.notes), whole=whole)
         elif executor.stop_status is not Status.SKIPPED:  # the directory itself failed
             run.finish("failed", executor.stopped, failed=True)
@@ -404,23 +397,24 @@ class Engine(DirectoryService):
 
         return await self._guarded(run, connector, body)
 
-    async def _read(
-        self, connector: Connector, directory: Directory, kind: str, cached: dict[str, Account]
-    ) -> _Read:
+    async def _read(self, connector: Connector, directory: Directory, kind: str,
+                    cached: dict[str, Account], sink: StreamedPass) -> Read:  # fmt: skip
         if Capability.CHANGES not in connector.capabilities:
             listed = [a async for a in connector.iter_accounts()]
-            return _Read({a.id: a for a in listed}, listed, [], None, True)
-        changes = await connector.changes_since(directory.cursor if kind != "full" else None)
+            return Read({a.id: a for a in listed}, listed, [], None, True)
+        changes = await sink.changes(connector, directory.cursor if kind != "full" else None)
+        if changes.streamed:  # every page is in the cache already (a dry run's is not)
+            return Read(sink.kept, [], [], changes.cursor, True, changes.notes, sink.seen)
         if changes.full:
             everything = {a.id: a for a in changes.changed}
             changed = list(changes.changed)
-            return _Read(everything, changed, [], changes.cursor, True, changes.notes)
+            return Read(everything, changed, [], changes.cursor, True, changes.notes)
         accounts = dict(cached)
         for removed in changes.removed:
             accounts.pop(removed, None)
         for account in changes.changed:
             accounts[account.id] = account
-        return _Read(
+        return Read(
             accounts,
             list(changes.changed),
             list(changes.removed),
@@ -435,7 +429,7 @@ class Engine(DirectoryService):
         creds: list[CredentialState],
         links: dict[str, LinkState],
         cached: dict[str, Account],
-    ) -> _Read:
+    ) -> Read:
         """For a few credentials: their linked accounts read fresh (an unlinked one is
         matched against the cached accounts)."""
         accounts = dict(cached)
@@ -455,7 +449,7 @@ class Engine(DirectoryService):
                 continue
             accounts[account.id] = account
             changed.append(account)
-        return _Read(accounts, changed, removed, None, False)
+        return Read(accounts, changed, removed, None, False)
 
     # -- bookkeeping ---------------------------------------------------------------------------
     def _start(self, directory: Directory, kind: str, trigger: str, dry_run: bool) -> RunRecorder:

@@ -25,7 +25,7 @@ import datetime as dt
 import json
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -244,12 +244,16 @@ class RunRecorder:
         return seq
 
     # -- what the run found ----------------------------------------------------------------------
-    def store_read(self, changed: Sequence[Account], removed: Iterable[str], *, full: bool) -> None:
-        """What the directory said, into the account cache."""
+    def store_read(self, changed: Sequence[Account], removed: Iterable[str], *, full: bool,
+                   seen: Collection[str] | None = None) -> None:  # fmt: skip
+        """What the directory said, into the account cache. ``seen``: a full read stored
+        page by page already (:mod:`credsync.sync.streamed`): drop what it did not see."""
         with self._db.write() as conn:
-            account_rows.replace(
-                conn, self.directory.id, changed, removed, self._clock(), full=full
-            )
+            if seen is not None:
+                account_rows.keep_only(conn, self.directory.id, seen)
+            else:
+                account_rows.replace(conn, self.directory.id, changed, removed, self._clock(),
+                                     full=full)  # fmt: skip
 
     def store_plan(self, outcomes: Sequence[Outcome]) -> None:
         """The items of a run that acts on nothing (a dry run, or one a safety rail stopped)."""

@@ -25,7 +25,9 @@ __all__ = [
     "load_accounts_for",
     "load_links",
     "name_keys",
+    "news",
     "sync_credentials",
+    "with_authors",
 ]
 
 # Two-way credentials are checked too (a capture confirms their link, so a run sees them in
@@ -148,13 +150,40 @@ def keep_authors(conn: Connection, directory_id: str, accounts: Sequence[Account
     """``accounts`` read now, each that its directory did not name an author for this time
     given the one stored for the same password stamp (a directory names who changed a
     password once, when it logs the change: an open flag keeps saying who)."""
-    if not any(a.password_changed_by is None for a in accounts):
+    unnamed = [a.id for a in accounts if a.password_changed_by is None]
+    if not unnamed:
         return list(accounts)
-    known = account_rows.authors(conn, directory_id)
+    return with_authors(accounts, account_rows.authors(conn, directory_id, unnamed))
+
+
+def with_authors(
+    accounts: Iterable[Account], known: Mapping[str, tuple[str | None, str | None]]
+) -> list[Account]:
+    """:func:`keep_authors`' rule, given the cached (password stamp, author) by account id."""
     out: list[Account] = []
     for account in accounts:
         stored = known.get(account.id)
-        if account.password_changed_by is None and stored and stored[0] == account.password_stamp:
+        if (
+            account.password_changed_by is None
+            and stored is not None
+            and stored[1] is not None
+            and stored[0] == account.password_stamp
+        ):
             account = replace(account, password_changed_by=stored[1])
         out.append(account)
     return out
+
+
+def news(
+    conn: Connection, directory_id: str, accounts: Sequence[Account]
+) -> tuple[list[Account], list[Account]]:
+    """``accounts`` read now with their stored authors kept (:func:`keep_authors`), and those
+    of them the cache does not hold as they are (new or changed: the only ones to write)."""
+    cached = {
+        r.account_id: r for r in account_rows.load(conn, directory_id, [a.id for a in accounts], ())
+    }
+    kept = with_authors(
+        accounts, {k: (r.password_stamp, r.password_changed_by) for k, r in cached.items()}
+    )
+    changed = [a for a in kept if a.id not in cached or account_from_row(cached[a.id]) != a]
+    return kept, changed

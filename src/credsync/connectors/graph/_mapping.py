@@ -54,21 +54,22 @@ def page_size(text: str) -> int:
     return min(max(size, 1), PAGE_SIZE)
 
 
-# Properties an object must carry to be mapped without a re-read (delta may send fewer).
-_NEEDED = ("userPrincipalName", "accountEnabled", "lastPasswordChangeDateTime", "passwordProfile")
-
-
 def complete(user: Mapping[str, Any]) -> bool:
     """Whether ``user`` carries every property :func:`to_account` needs (a key whose value is
     null counts: Graph says "none"); delta pages may hold only what changed."""
-    return all(key in user for key in _NEEDED)
+    return (
+        "userPrincipalName" in user
+        and "accountEnabled" in user
+        and "lastPasswordChangeDateTime" in user
+        and "passwordProfile" in user
+    )
 
 
 def parse_time(text: str) -> datetime | None:
     """Graph's ``2026-11-22T07:41:03Z`` (fractions of a second allowed) as an aware UTC
     datetime; None when it is not a timestamp."""
     try:
-        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        parsed = datetime.fromisoformat(text)  # Python 3.11 reads the trailing Z
     except ValueError:
         return None
     if parsed.tzinfo is None:

@@ -31,7 +31,8 @@ Decisions, and why:
   Graph host and the deltaLink; another tenant's or host's cursor, text that is no cursor, or a
   deltaLink Graph refuses (400/410: sync state gone, resync required) gives a full read.
   Removed users (``@removed``, soft- or hard-deleted) come back in ``removed``; an object that
-  delta sends with only its changed properties is read again by id (batched).
+  delta sends with only its changed properties is read again by id (batched). Given a ``sink``
+  (``streamed_reads``), a full read goes to it page by page instead (:mod:`._full_read`).
 * **Who changed a password** (:mod:`._audits`): with AuditLog.Read.All and Directory.Read.All,
   each read also lists the directory audit log's password activities since a watermark kept in
   the cursor (minus a 10-minute overlap, de-duplicated by entry id) and sets the accounts'
@@ -42,11 +43,9 @@ Decisions, and why:
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import logging
 import uuid
-from collections.abc import AsyncIterator, Sequence
-from dataclasses import replace
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from typing import Any
 from urllib.parse import quote
 
@@ -54,6 +53,7 @@ import httpx
 
 from credsync.connectors.base import (
     Account,
+    AccountSink,
     Capability,
     ChangeSet,
     DirectoryConfig,
@@ -71,10 +71,10 @@ from credsync.connectors.graph._cursor import cursor_fields, delta_link, encode_
 from credsync.connectors.graph._deleted import DeletedReads
 from credsync.connectors.graph._errors import graph_error, graph_words, scrub
 from credsync.connectors.graph._federation import Federation
+from credsync.connectors.graph._full_read import delta_states, streamed_full, with_author
 from credsync.connectors.graph._mapping import (
     PAGE_SIZE,
     SELECT,
-    complete,
     page_size,
     policies_with,
     to_account,
@@ -102,8 +102,6 @@ _AUDIT_DENIED = (
     "Directory.Read.All): who changed a password is not known, changes are judged by "
     "lastPasswordChangeDateTime alone"
 )
-# An audit entry names the change whose lastPasswordChangeDateTime is this close to it.
-_AUTHOR_TOLERANCE = dt.timedelta(minutes=2)
 
 
 class GraphConnector(PeopleReads, DeletedReads, GroupWrites, PeopleProvisioning, Federation):
@@ -123,6 +121,7 @@ class GraphConnector(PeopleReads, DeletedReads, GroupWrites, PeopleProvisioning,
             Capability.GROUP_EXPORT,
             Capability.PROVISION,
             Capability.FEDERATION,
+            Capability.STREAMED_READS,
         }
     )
     #: set_password calls the engine may keep under way at once (they share $batch requests)
@@ -263,13 +262,11 @@ class GraphConnector(PeopleReads, DeletedReads, GroupWrites, PeopleProvisioning,
         return reply.body
 
     # --- changes ----------------------------------------------------------------------------
-    async def _delta(
+    async def _delta_pages(
         self, start: str, params: dict[str, str] | None, where: str, *, refusable: bool
-    ) -> tuple[dict[str, Account | dict[str, Any] | None], str]:
-        """Follow a delta listing to its deltaLink: (id -> its last state: an Account, the raw
-        object when delta sent only some properties, None when removed; the deltaLink).
-        ``refusable``: a 400/410 page raises :class:`_CursorRefused`."""
-        seen: dict[str, Account | dict[str, Any] | None] = {}
+    ) -> AsyncGenerator[tuple[list[dict[str, Any]], str | None], None]:
+        """Each page of a delta listing: (its objects, the deltaLink on the last page, else
+        None). ``refusable``: a 400/410 page raises :class:`_CursorRefused`."""
         prefer = {"Prefer": f"odata.maxpagesize={PAGE_SIZE}"}  # delta pages default to 100
         pages = self._client.pages(start, where=where, params=params, headers=prefer)
         try:
@@ -280,21 +277,37 @@ class GraphConnector(PeopleReads, DeletedReads, GroupWrites, PeopleProvisioning,
                     if refusable and status in (400, 410):
                         raise _CursorRefused(str(err)) from err
                     raise err
-                for item in body.get("value") or ():
-                    key = str(item.get("id"))
-                    seen.pop(key, None)  # the last appearance wins (and keeps its place)
-                    if "@removed" in item:
-                        seen[key] = None
-                    else:
-                        seen[key] = to_account(item) if complete(item) else item
+                items = [i for i in body.get("value") or () if isinstance(i, dict)]
                 link = body.get("@odata.deltaLink")
                 if isinstance(link, str) and link and not body.get("@odata.nextLink"):
-                    return seen, self._client.url_for(link)
+                    yield items, self._client.url_for(link)
+                    return
+                yield items, None
         finally:
             await pages.aclose()
         raise PermanentConnectorError(f"{self._name}: {where}: Graph sent no deltaLink")
 
-    async def _full(self, mark: _audits.Watermark) -> ChangeSet:
+    async def _delta(
+        self, start: str, params: dict[str, str] | None, where: str, *, refusable: bool
+    ) -> tuple[dict[str, Account | dict[str, Any] | None], str]:
+        """Follow a delta listing to its deltaLink: (id -> its last state: an Account, the raw
+        object when delta sent only some properties, None when removed; the deltaLink)."""
+        seen: dict[str, Account | dict[str, Any] | None] = {}
+        pages = self._delta_pages(start, params, where, refusable=refusable)
+        try:
+            async for items, link in pages:
+                for key, state in delta_states(items):
+                    seen.pop(key, None)  # the last appearance wins (and keeps its place)
+                    seen[key] = state
+                if link is not None:
+                    return seen, link
+        finally:
+            await pages.aclose()
+        raise PermanentConnectorError(f"{self._name}: {where}: Graph sent no deltaLink")
+
+    async def _full(self, mark: _audits.Watermark, sink: AccountSink | None = None) -> ChangeSet:
+        if sink is not None:
+            return await streamed_full(self, mark, sink)
         where = "read every user (delta)"
         seen, link = await self._delta("/users/delta", {"$select": SELECT}, where, refusable=False)
         current = await self._complete(seen)
@@ -326,20 +339,29 @@ class GraphConnector(PeopleReads, DeletedReads, GroupWrites, PeopleProvisioning,
             await pages.aclose()
         return _audits.attribute(entries, mark, self._config.bind_username)
 
+    async def _named(
+        self, mark: _audits.Watermark
+    ) -> tuple[dict[str, _audits.Attribution], tuple[str, ...]]:
+        """The new audit entries that name who changed a password, by user id; the run's
+        notes when the audit log could not be read (then the timestamp alone decides)."""
+        try:
+            found = await self._read_audits(mark)
+        except ConnectorError as err:  # optional: the timestamp decides, the watermark stays
+            log.info("%s: reading the audit log failed: %s", self._name, err)
+            return {}, (f"who changed a password is not known this run: {err}",)
+        if found is None:  # a fallback, not a fault: the run's message says it (at info here)
+            log.info("%s: %s", self._name, _AUDIT_DENIED)
+            return {}, (_AUDIT_DENIED,)
+        return {k: v for k, v in found.items() if v.by is not None}, ()
+
     async def _authors(
         self, current: dict[str, Account | None], mark: _audits.Watermark
     ) -> tuple[str, ...]:
         """Set ``password_changed_by`` on the accounts of ``current`` an audit entry names
         (reading by id the users it names that the delta did not send); the run's notes."""
-        try:
-            found = await self._read_audits(mark)
-        except ConnectorError as err:  # optional: the timestamp decides, the watermark stays
-            log.info("%s: reading the audit log failed: %s", self._name, err)
-            return (f"who changed a password is not known this run: {err}",)
-        if found is None:  # a fallback, not a fault: the run's message says it (at info here)
-            log.info("%s: %s", self._name, _AUDIT_DENIED)
-            return (_AUDIT_DENIED,)
-        named = {k: v for k, v in found.items() if v.by is not None}
+        named, notes = await self._named(mark)
+        if notes:
+            return notes
         missing: dict[str, Account | dict[str, Any] | None] = {
             k: {} for k in named if k not in current
         }
@@ -347,12 +369,12 @@ class GraphConnector(PeopleReads, DeletedReads, GroupWrites, PeopleProvisioning,
             current.update(await self._complete(missing))
         for key, attribution in named.items():
             account = current.get(key)
-            moment = account.password_changed_at if account else None
-            if account is None or moment is None:
+            if account is None:
                 continue
-            if abs(moment - attribution.at) <= _AUTHOR_TOLERANCE:
-                current[key] = replace(account, password_changed_by=attribution.by)
-            elif key in missing:
+            authored = with_author(account, attribution)
+            if authored is not None:
+                current[key] = authored
+            elif key in missing and account.password_changed_at is not None:
                 del current[key]  # an older entry: nothing new to say about this user
         return ()
 
@@ -374,20 +396,24 @@ class GraphConnector(PeopleReads, DeletedReads, GroupWrites, PeopleProvisioning,
         await asyncio.gather(*(reread(k) for k, v in seen.items() if isinstance(v, dict)))
         return {k: out.get(k) if isinstance(v, dict) else v for k, v in seen.items()}
 
-    async def changes_since(self, cursor: str | None) -> ChangeSet:
+    async def changes_since(
+        self, cursor: str | None, *, sink: AccountSink | None = None
+    ) -> ChangeSet:
+        """See :class:`~credsync.connectors.base.StreamedChanges` for ``sink`` (a full read
+        handed over page by page)."""
         link = delta_link(self._tenant, self._client.origin, cursor)
         mark = _audits.Watermark.load(cursor_fields(self._tenant, cursor).get("audit"))
         if link is None:
             if cursor:
                 log.info("%s: a cursor of another tenant, host or kind: full read", self._name)
-            return await self._full(mark)
+            return await self._full(mark, sink)
         where = "read changed users (delta)"
         try:
             seen, fresh = await self._delta(link, None, where, refusable=True)
         except _CursorRefused as err:
             log.warning("%s: Graph refused the delta cursor, reading everything: %s",
                         self._name, err)  # fmt: skip
-            return await self._full(mark)
+            return await self._full(mark, sink)
         current = await self._complete(seen)
         removed = tuple(k for k, a in current.items() if a is None)
         notes = await self._authors(current, mark)

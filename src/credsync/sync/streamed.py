@@ -1,0 +1,144 @@
+"""What a run read, and a full read taken page by page (connectors with ``streamed_reads``).
+
+A full pass over a tenant of 100,000 users used to hold every account three times over while
+the cache was rewritten in one statement list; a run plans over the few thousand its
+credentials can touch. :class:`StreamedPass` is the sink the connector hands each page to:
+the pages go into the account cache :data:`BATCH` accounts a transaction while the connector
+fetches the next page (who changed a password is kept from the cache for the same stamp,
+as :func:`credsync.sync.store.keep_authors` does for a whole read), and only the accounts a
+plan over the run's credentials can touch stay in memory: those linked to them, and those
+whose names an unlinked credential's username may match (the planner matches exactly).
+
+The cache is written page by page, but it only loses accounts once the run goes on to act:
+:meth:`credsync.sync.recorder.RunRecorder.store_read` then drops the cached accounts the read
+did not see (``seen``). A pass that a safety rail stops (far fewer accounts than last time)
+or a dry run leaves them, so a later incremental run plans over what was there; a dry run
+writes nothing at all.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
+from dataclasses import dataclass
+
+from credsync.connectors.base import Account, Capability, ChangeSet, Connector, StreamedChanges
+from credsync.storage import accounts as account_rows
+from credsync.storage.database import Database
+from credsync.sync import store
+from credsync.sync.model import CredentialState, LinkState
+
+__all__ = ["BATCH", "Read", "StreamedPass"]
+
+BATCH = 10_000  # accounts stored in one transaction (a commit per page cost more than its rows)
+
+
+@dataclass(frozen=True)
+class Read:
+    """What a run read: ``accounts`` to plan over (by id), ``changed`` and ``removed`` to
+    store, the new cursor. ``seen``: a streamed full read's every account id (then
+    ``accounts`` holds only those the plan can touch, and the pages are stored already)."""
+
+    accounts: dict[str, Account]
+    changed: list[Account]
+    removed: list[str]
+    cursor: str | None
+    full: bool
+    notes: tuple[str, ...] = ()  # the connector's, for the run's message
+    seen: AbstractSet[str] | None = None
+
+    @property
+    def size(self) -> int:
+        """How many accounts this read knows of: ``accounts``, or ``seen`` when streamed."""
+        return len(self.seen) if self.seen is not None else len(self.accounts)
+
+
+class StreamedPass:
+    """The sink of a streamed full read (see the module docstring). ``write``: store the
+    pages (False: a dry run)."""
+
+    def __init__(
+        self,
+        db: Database,
+        directory_id: str,
+        creds: Sequence[CredentialState],
+        links: Mapping[str, LinkState],
+        *,
+        write: bool,
+        clock: Callable[[], dt.datetime],
+    ) -> None:
+        self._db = db
+        self._directory_id = directory_id
+        self._write = write
+        self._clock = clock
+        self._ids = {link.account_id for link in links.values()}
+        self._keys: set[str] = set()
+        for cred in creds:  # every credential's names: a superset of what the planner asks
+            self._keys |= store.name_keys(cred.username)
+        self.kept: dict[str, Account] = {}
+        self.seen: set[str] = set()
+        self._cached: bool | None = None  # whether the cache held any account at the start
+        self._pending: dict[str, Account] = {}
+        self._removed: set[str] = set()
+
+    async def changes(self, connector: Connector, cursor: str | None) -> ChangeSet:
+        """``connector.changes_since(cursor)``, a full read streamed into this sink where the
+        connector can (then ``streamed``: every page stored and counted)."""
+        if Capability.STREAMED_READS not in connector.capabilities or not isinstance(
+            connector, StreamedChanges
+        ):
+            return await connector.changes_since(cursor)
+        changes = await connector.changes_since(cursor, sink=self.page)
+        self.flush()
+        return changes
+
+    async def page(self, accounts: Sequence[Account], removed: Sequence[str]) -> None:
+        """A page of the read: buffered, and stored :data:`BATCH` accounts at a time."""
+        for key in removed:
+            self._pending.pop(key, None)
+            self._removed.add(key)
+        for account in accounts:
+            self._pending.pop(account.id, None)  # the last appearance wins
+            self._pending[account.id] = account
+        if len(self._pending) >= BATCH:
+            self.flush()
+
+    def flush(self) -> None:
+        """Store what is buffered, and keep what the plan may need of it. In this thread, on
+        purpose: in a worker thread each row's insert waited for the interpreter lock while
+        this one parsed the next page, and the batch took three times as long."""
+        accounts, removed = list(self._pending.values()), sorted(self._removed)
+        self._pending, self._removed = {}, set()
+        for key in removed:
+            self.seen.discard(key)
+            self.kept.pop(key, None)
+        if not accounts and not removed:
+            return
+        for account in self._store(accounts, removed):
+            self.seen.add(account.id)
+            if account.id in self._ids or not self._keys.isdisjoint(account.names()):
+                self.kept[account.id] = account
+            else:
+                self.kept.pop(account.id, None)
+
+    def _store(self, accounts: list[Account], removed: list[str]) -> list[Account]:
+        """The accounts with their stored authors kept; the new and changed ones written in
+        one transaction (unless dry): a periodic full pass rewrites only what changed."""
+        if self._cached is None:
+            with self._db.read() as conn:
+                self._cached = account_rows.count(conn, self._directory_id) > 0
+        if not self._cached and not self._write:
+            return accounts
+        # Nothing to replace when the cache was empty and no id of these came before.
+        fresh = not self._cached and not removed and self.seen.isdisjoint(a.id for a in accounts)
+        with self._db.write() if self._write else self._db.read() as conn:
+            changed = accounts
+            if self._cached:
+                accounts, changed = store.news(conn, self._directory_id, accounts)
+            if self._write:
+                account_rows.replace(
+                    conn, self._directory_id, changed, removed, self._clock(), full=False,
+                    fresh=fresh,
+                )  # fmt: skip
+        return accounts

@@ -1,0 +1,135 @@
+"""A full pass over an Entra tenant, read page by page into the account cache (the connector's
+``streamed_reads``; :mod:`credsync.sync.streamed`): the cache ends as the tenant is, a dry run
+and a pass a safety rail stops leave it as it was, and the run plans as a whole read would."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from credsync.storage import accounts as account_rows
+from credsync.storage.tables import directory_accounts
+from credsync.sync import streamed
+
+from .entra import EntraWorld, strong
+from .helpers import update_directory
+
+
+@pytest.fixture(autouse=True)
+def _small_batches(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A few accounts a transaction, so that a small tenant's pass takes several."""
+    monkeypatch.setattr(streamed, "BATCH", 3)
+
+
+def _cached(ew: EntraWorld) -> dict[str, tuple[str, str | None]]:
+    """The cache of the world's directory: account id -> (UPN, password stamp)."""
+    directory = ew.vault.directories.get(ew.admin, ew.directory)
+    table = directory_accounts
+    with ew.vault.db.read() as conn:
+        rows = conn.execute(
+            sa.select(table.c.account_id, table.c.upn, table.c.password_stamp).where(
+                table.c.directory_id == directory.id
+            )
+        )
+        return {r.account_id: (r.upn, r.password_stamp) for r in rows}
+
+
+def _tenant(ew: EntraWorld) -> set[str]:
+    return {u["id"] for u in ew.tenant.store.users.live.values()}
+
+
+def test_a_full_pass_leaves_the_cache_as_the_tenant_is(ew: EntraWorld) -> None:
+    users = [ew.add_user() for _ in range(8)]
+    creds = [ew.add(u) for u in users[:2]]
+    first = ew.run(full=True)
+    assert first.state == "done", first.message
+    assert first.accounts_read == len(_tenant(ew))
+    assert set(_cached(ew)) == _tenant(ew)
+    # Two users leave, one changes its password, one arrives: the next full pass says so.
+    ew.later()
+    ew.tenant.hard_delete(users[5].id)
+    ew.tenant.soft_delete(users[6].id)
+    ew.tenant.set_password(users[0].id, strong())
+    newcomer = ew.add_user()
+    again = ew.run(full=True)
+    assert again.kind == "full"
+    assert again.accounts_read == len(_tenant(ew))
+    cached = _cached(ew)
+    assert set(cached) == _tenant(ew)
+    assert newcomer.id in cached
+    assert users[5].id not in cached
+    assert users[6].id not in cached
+    stamp = ew.tenant.store.users.live[users[0].id]["lastPasswordChangeDateTime"]
+    assert cached[users[0].id][1] == stamp
+    # The plan saw every linked account: one changed, one in step.
+    assert ew.items(again)[creds[0].id] == ("changed_in_directory", "flag")
+    assert ew.items(again)[creds[1].id] == ("in_sync", "none")
+    # Incremental runs plan over that cache.
+    assert ew.items(ew.run())[creds[1].id] == ("in_sync", "none")
+
+
+def test_an_unlinked_credential_links_by_name_in_a_streamed_pass(ew: EntraWorld) -> None:
+    users = [ew.add_user() for _ in range(7)]
+    ew.run(full=True)
+    late = ew.add(users[4], username=users[4].upn.upper())
+    report = ew.run(full=True)
+    assert ew.items(report)[late.id][0] == "in_sync"
+    item = next(i for i in report.items if i.credential_id == late.id)
+    assert item.account_id == users[4].id
+
+
+def test_a_dry_run_full_pass_writes_no_account(ew: EntraWorld) -> None:
+    users = [ew.add_user() for _ in range(5)]
+    cred = ew.add(users[1])
+    report = ew.run(full=True, dry_run=True)
+    assert report.state == "done", report.message
+    assert ew.items(report)[cred.id][0] == "in_sync"
+    assert _cached(ew) == {}
+
+
+def test_a_pass_the_safety_rail_stops_keeps_the_cached_accounts(ew: EntraWorld) -> None:
+    users = [ew.add_user() for _ in range(12)]
+    cred = ew.add(users[0])
+    ew.run(full=True)
+    before = set(_cached(ew))
+    for user in users[2:]:
+        ew.tenant.soft_delete(user.id)
+    stopped = ew.run(full=True)
+    assert stopped.state == "aborted"
+    assert "far fewer" in stopped.message
+    assert set(_cached(ew)) == before  # nothing dropped: the rail's doubt is the operator's
+    # Accepted (the ratio lowered), the next pass drops them.
+    update_directory(ew.vault, ew.admin, ew.directory, options={"min_account_ratio": 0})
+    done = ew.run(full=True)
+    assert done.state == "done", done.message
+    assert set(_cached(ew)) == _tenant(ew)
+    assert ew.items(done)[cred.id] == ("in_sync", "none")
+
+
+def test_a_full_pass_writes_only_the_accounts_that_changed(ew: EntraWorld) -> None:
+    users = [ew.add_user() for _ in range(6)]
+    ew.run(full=True)
+    directory = ew.vault.directories.get(ew.admin, ew.directory)
+    table = directory_accounts
+    with ew.vault.db.read() as conn:
+        seen = dict(
+            conn.execute(
+                sa.select(table.c.account_id, table.c.seen_at).where(
+                    table.c.directory_id == directory.id
+                )
+            ).all()
+        )
+    ew.later()
+    ew.tenant.set_password(users[3].id, strong())
+    ew.run(full=True)
+    with ew.vault.db.read() as conn:
+        after = dict(
+            conn.execute(
+                sa.select(table.c.account_id, table.c.seen_at).where(
+                    table.c.directory_id == directory.id
+                )
+            ).all()
+        )
+        assert account_rows.count(conn, directory.id) == len(_tenant(ew))
+    rewritten = {k for k, v in after.items() if seen.get(k) != v}
+    assert rewritten <= {users[3].id}
