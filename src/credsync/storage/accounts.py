@@ -30,8 +30,7 @@ __all__ = [
     "replace",
 ]
 
-_IN_LIST = 500  # ids (or names) per IN (...) list
-_INSERT_ROWS = 5000  # accounts stored per statement: memory stays flat for big directories
+_IN_LIST = 500  # ids (or names) per IN (...) list; accounts compared and stored per slice
 
 
 class CachedAccount(NamedTuple):
@@ -145,34 +144,71 @@ def replace(
     *,
     full: bool,
 ) -> None:
-    """Store what the directory said: a full read replaces the cache, an incremental one
-    replaces the changed accounts and drops the removed ones."""
+    """Store what the directory said: a full read replaces the cache (the accounts it did not
+    find are dropped), an incremental one the changed accounts (and drops the removed ones).
+    Compared before written: a row whose facts are what it holds is left as it is (its
+    ``seen_at`` is when its facts were last written), so that a periodic full pass over
+    thousands of unchanged accounts reads the cache and writes nothing."""
     table = directory_accounts
+    in_directory = table.c.directory_id == directory_id
     if full:
-        forget_directory(conn, directory_id)
+        found = {a.id for a in changed}
+        stored = conn.execute(sa.select(table.c.account_id).where(in_directory)).scalars()
+        gone = [i for i in stored if i not in found]
     else:
-        gone = [a.id for a in changed] + list(removed)
-        for start in range(0, len(gone), _IN_LIST):
-            conn.execute(
-                table.delete().where(
-                    table.c.directory_id == directory_id,
-                    table.c.account_id.in_(gone[start : start + _IN_LIST]),
-                )
+        gone = list(removed)
+    _delete(conn, directory_id, gone)
+    for start in range(0, len(changed), _IN_LIST):  # rows compared and built a slice at a time
+        some = changed[start : start + _IN_LIST]
+        held = {
+            r.account_id: r[1:]
+            for r in conn.execute(
+                _SELECT.where(in_directory, table.c.account_id.in_([a.id for a in some]))
             )
-    for start in range(0, len(changed), _INSERT_ROWS):  # rows built a slice at a time
+        }
+        news = [a for a in some if _stored(held.get(a.id)) != _facts(a)]
+        _delete(conn, directory_id, [a.id for a in news if a.id in held])
+        if news:
+            conn.execute(table.insert(), [_row(directory_id, a, now) for a in news])
+
+
+def _facts(account: AccountFacts) -> tuple[object, ...]:
+    return tuple(
+        _utc(v) if isinstance(v, dt.datetime) else v
+        for v in (getattr(account, name) for name in _FACTS)
+    )
+
+
+def _stored(row: Sequence[object] | None) -> tuple[object, ...] | None:
+    if row is None:
+        return None
+    return tuple(_utc(v) if isinstance(v, dt.datetime) else v for v in row)
+
+
+def _utc(value: dt.datetime) -> dt.datetime:
+    """Comparable whatever the backend (SQLite gives naive UTC back)."""
+    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+def _row(directory_id: str, a: AccountFacts, now: dt.datetime) -> dict[str, object]:
+    return {
+        "directory_id": directory_id,
+        "account_id": a.id,
+        **{name: getattr(a, name) for name in _FACTS},
+        "username_key": a.username.casefold(),
+        "upn_key": a.upn.casefold() if a.upn else None,
+        "seen_at": now,
+    }
+
+
+def _delete(conn: Connection, directory_id: str, ids: Sequence[str]) -> None:
+    table = directory_accounts
+    for start in range(0, len(ids), _IN_LIST):
         conn.execute(
-            table.insert(),
-            [
-                {
-                    "directory_id": directory_id,
-                    "account_id": a.id,
-                    **{name: getattr(a, name) for name in _FACTS},
-                    "username_key": a.username.casefold(),
-                    "upn_key": a.upn.casefold() if a.upn else None,
-                    "seen_at": now,
-                }
-                for a in changed[start : start + _INSERT_ROWS]
-            ],
+            table.delete().where(
+                table.c.directory_id == directory_id,
+                table.c.account_id.in_(ids[start : start + _IN_LIST]),
+            )
         )
 
 
