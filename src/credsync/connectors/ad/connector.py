@@ -317,32 +317,44 @@ class ActiveDirectoryConnector(DeletedAd, PeopleReads, Ldap3Connector[LdapClient
         meaning = AD_BIND_CODES.get(code or "", "unexpected answer")
         raise PermanentConnectorError(f"check the password of {dn}: {meaning}: {message}")
 
-    async def _modify(self, account: Account, what: str, changes: dict[str, Any]) -> Account:
-        """Modify the account at its DN; if the DN is stale, once more at the current one."""
+    async def _modify(
+        self, account: Account, what: str, changes: dict[str, Any], then_read: bool = False
+    ) -> tuple[Account, Account | None]:
+        """Modify the account at its DN (if stale, once more at the current one); ``then_read``:
+        the account read back in the same trip (None if that DN holds another object now)."""
         dn = account.dn or (await self.get_account(account.id)).dn or ""
+        read = ACCOUNT_ATTRIBUTES if then_read else ()
         try:
-            await self._call(f"{what} of {dn}", self._client.modify, dn, changes)
+            entry = await self._call(f"{what} of {dn}", self._client.modify, dn, changes, read)
         except AccountNotFound:
             current = await self.get_account(account.id)
             if not current.dn or current.dn.lower() == dn.lower():
                 raise
-            await self._call(f"{what} of {current.dn}", self._client.modify, current.dn, changes)
-            return current
-        return account
+            account = current
+            entry = await self._call(
+                f"{what} of {current.dn}", self._client.modify, current.dn, changes, read
+            )
+        after = self._account(entry) if entry is not None and entry[1].get("objectGUID") else None
+        return account, after if after is not None and after.id == account.id else None
 
     async def set_password(
         self, account: Account, secret: Secret, options: PasswordOptions
     ) -> Account:
+        """The reset, then the account read back (its new pwdLastSet) with the last modify, in
+        the same trip (on its own after the never-expires flag)."""
         encoded = f'"{secret.reveal()}"'.encode("utf-16-le")
-        account = await self._modify(
-            account, "set password", {"unicodePwd": [(MODIFY_REPLACE, [encoded])]}
+        changes = {"unicodePwd": [(MODIFY_REPLACE, [encoded])]}
+        account, after = await self._modify(
+            account, "set password", changes, then_read=not options.must_change
         )
         if options.must_change:
-            changes = {"pwdLastSet": [(MODIFY_REPLACE, ["0"])]}
-            account = await self._modify(account, "set must-change-password", changes)
+            must = {"pwdLastSet": [(MODIFY_REPLACE, ["0"])]}
+            what = "set must-change-password"
+            account, after = await self._modify(account, what, must, then_read=True)
         if options.never_expires:
             await self._set_never_expires(account)
-        return await self._reread(account)
+            after = None
+        return after if after is not None else await self._reread(account)
 
     async def _reread(self, account: Account) -> Account:
         """The account as it is now: read at its DN (a base read, ~2x cheaper than the search
