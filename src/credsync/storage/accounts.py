@@ -151,19 +151,22 @@ def replace(
     thousands of unchanged accounts reads the cache and writes nothing."""
     table = directory_accounts
     in_directory = table.c.directory_id == directory_id
+    stored: set[str] | None = None  # the ids the cache holds (known for a full read)
     if full:
         found = {a.id for a in changed}
-        stored = conn.execute(sa.select(table.c.account_id).where(in_directory)).scalars()
-        gone = [i for i in stored if i not in found]
+        stored = set(conn.execute(sa.select(table.c.account_id).where(in_directory)).scalars())
+        _delete(conn, directory_id, [i for i in stored if i not in found])
     else:
-        gone = list(removed)
-    _delete(conn, directory_id, gone)
+        _delete(conn, directory_id, list(removed))
     for start in range(0, len(changed), _IN_LIST):  # rows compared and built a slice at a time
         some = changed[start : start + _IN_LIST]
+        ids = [a.id for a in some if stored is None or a.id in stored]
         held = {
             r.account_id: r[1:]
-            for r in conn.execute(
-                _SELECT.where(in_directory, table.c.account_id.in_([a.id for a in some]))
+            for r in (
+                conn.execute(_SELECT.where(in_directory, table.c.account_id.in_(ids)))
+                if ids
+                else ()
             )
         }
         news = [a for a in some if _stored(held.get(a.id)) != _facts(a)]
