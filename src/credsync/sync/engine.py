@@ -47,6 +47,7 @@ from credsync.sync.planner import Rules, plan, safety_rail, supersede
 from credsync.sync.recorder import RunRecorder, RunSecrets, WholePass
 from credsync.sync.reports import RunReport, load_run
 from credsync.sync.run_reads import Read, load, read_directory, read_linked, with_cached
+from credsync.types import Secret
 from credsync.vault._time import utcnow
 from credsync.vault.auth import Actor, Permission
 from credsync.vault.directories import Directory, directory_model, find_directory_row
@@ -323,13 +324,22 @@ class Engine(DirectoryService):
         )
         versions = {c.id: c.secret_version for c in creds}
         binds = 0
-        # Each chunk is stored in a worker thread while the next one talks to the directory.
+
+        def decrypt(chunk: list[PlanItem]) -> asyncio.Future[dict[str, tuple[int, Secret]]]:
+            return asyncio.ensure_future(asyncio.to_thread(secrets.for_chunk, chunk, versions))
+
+        # Each chunk is stored in a worker thread while the next one talks to the directory,
+        # and the next chunk's secrets are decrypted in another meanwhile (so the binds and
+        # pushes go on from one chunk to the next: two chunks' plaintext at most).
+        chunks = list(_chunks(items))
         storing: asyncio.Future[None] | None = None
+        ahead = decrypt(chunks[0]) if chunks else None
         try:
-            for chunk in _chunks(items):
+            for n, chunk in enumerate(chunks):
                 recorder.check_lease()
                 recorder.reserve(chunk)
-                sent = secrets.for_chunk(chunk, versions)
+                sent = await ahead if ahead is not None else {}
+                ahead = decrypt(chunks[n + 1]) if n + 1 < len(chunks) else None
                 done: Applied = await executor.apply_all(chunk, sent)
                 sent.clear()  # the chunk's plaintext goes as soon as it was used
                 binds += done.binds
@@ -339,6 +349,9 @@ class Engine(DirectoryService):
                     asyncio.to_thread(recorder.store_chunk, done, secrets)
                 )
         finally:
+            if ahead is not None:  # the run stopped early: the next chunk's plaintext goes
+                with contextlib.suppress(Exception):
+                    (await ahead).clear()
             if storing is not None:
                 await storing
         run.extra.update(binds=binds, pushes=executor.pushes)
