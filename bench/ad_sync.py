@@ -6,13 +6,13 @@ On a SQLite vault with one client, one directory (an OU of its own on the machin
 DC) and N linked credentials (default 5,000), it measures:
 
 1. A report run over the N linked, unchanged accounts (full pass and incremental): zero binds,
-   under 5 s. Baseline: a bare ldap3 paged search reading the same accounts.
+   the full pass within 1.5x a bare ldap3 paged search reading the same accounts (issue 19).
 2. A run bind-checking M accounts whose pwdLastSet changed (default 2,000; helpdesk resets to
-   the vault's password): target >= 80% of a bare ldap3 rebind loop (``get_info=NONE``) over
-   the same accounts. The whole run counts: reading the changes (DirSync), planning, binds,
-   and storing links, flags and the report.
-3. A run pushing P passwords changed in the vault (default 1,000, enforce): target >= 80% of a
-   bare ldap3 ``unicodePwd`` modify loop.
+   the vault's password): target >= 95% of a bare ldap3 rebind loop (``get_info=NONE``) over
+   the same accounts (issue 19). The whole run counts: reading the changes (DirSync),
+   planning, binds, and storing links, flags and the report.
+3. A run pushing P passwords changed in the vault (default 1,000, enforce): target >= 95% of a
+   bare ldap3 ``unicodePwd`` modify loop (issue 19).
 4. With the agent running (default poll; the change's commit wakes it): a password changed in
    the vault works in AD (a bind with it succeeds), over C changes (default 100): p95 at most
    2x the baseline's p95, and under 1 s. Baseline: the same change made by hand (one bare
@@ -43,16 +43,18 @@ from credsync.testing.samba import OuWorld, SambaDC
 from credsync.types import Secret, SyncMode
 from credsync.vault.drafts import make_draft
 
-TARGET_RATIO = 0.80
+TARGET_RATIO = 0.95  # binds and pushes: the run's rate against the bare loop's (issue 19)
+FULL_PASS_RATIO = 1.5  # the full report run's time against the bare paged search's, at most
 
 
 def setup(world: OuWorld, users: list[tuple[str, str]], home: Path) -> tuple[Any, ...]:
     vault, admin, keys = c.make_vault(f"sqlite:///{home / 'vault.db'}")
     facts = world.facts
     vault.clients.add(admin, keys, "Bench", directory_sync=True)
-    c.add_ad_directory(
-        vault, admin, keys, "Bench", facts, world.dn, options={"push_cap": 1_000_000}
-    )
+    # The safety rails raised: the benchmark's mass changes are on purpose (issue 18's inbound
+    # threshold would otherwise hold the helpdesk resets instead of bind-checking them).
+    rails = {"push_cap": 1_000_000, "inbound_cap": 1_000_000, "inbound_cap_percent": 0}
+    c.add_ad_directory(vault, admin, keys, "Bench", facts, world.dn, options=rails)
     creds = []
     started = time.perf_counter()
     for dn, password in users:
@@ -129,9 +131,10 @@ def main() -> int:
 
 def measure_unchanged(world: OuWorld, vault: Any, admin: Any, keys: Any, args: Any,
                       verdicts: c.Verdicts) -> None:  # fmt: skip
-    full, report_full = run(vault, admin, keys, full=True)
+    fulls = [run(vault, admin, keys, full=True) for _ in range(2)]  # the best of two, as
+    full = min(took for took, _ in fulls)  # the bare search's below
     incremental, report_inc = run(vault, admin, keys)
-    binds = report_full.summary.get("binds", 0) + report_inc.summary.get("binds", 0)
+    binds = sum(r.summary.get("binds", 0) for _, r in fulls) + report_inc.summary.get("binds", 0)
     search = min(bare_search(world) for _ in range(2))
     verdicts.figures["unchanged_full_run_s"] = round(full, 3)
     verdicts.figures["unchanged_incremental_run_s"] = round(incremental, 3)
@@ -140,10 +143,12 @@ def measure_unchanged(world: OuWorld, vault: Any, admin: Any, keys: Any, args: A
     print(f"report run over {args.accounts} unchanged: full {full:.2f} s, incremental "
           f"{incremental:.2f} s, {binds} binds; bare paged search {search:.2f} s "
           f"(full run = {full / search:.1f}x the bare search)")  # fmt: skip
+    verdicts.figures["unchanged_full_ratio"] = round(full / search, 3)
     verdicts.check(
-        binds == 0 and full < 5.0,
+        binds == 0 and full <= FULL_PASS_RATIO * search,
         f"report run over {args.accounts} linked unchanged accounts: {binds} binds, full pass "
-        f"{full:.2f} s, incremental {incremental:.2f} s (target: 0 binds, under 5 s)",
+        f"{full:.2f} s = {full / search:.2f}x the bare paged search's {search:.2f} s, "
+        f"incremental {incremental:.2f} s (target: 0 binds, full pass <= {FULL_PASS_RATIO}x)",
     )
 
 

@@ -168,3 +168,53 @@ def test_authors_of_some_accounts_only(world: VaultWorld) -> None:
         kept, changed = store.news(conn, directory_id, [same, newer])
     assert [a.password_changed_by for a in kept] == ["reset by admin0", None]
     assert [a.id for a in changed] == ["guid-a2"]
+
+
+def _seen(world: VaultWorld, directory_id: str) -> dict[str, dt.datetime]:
+    with world.db.read() as conn:
+        rows = conn.execute(
+            sa.select(directory_accounts.c.account_id, directory_accounts.c.seen_at).where(
+                directory_accounts.c.directory_id == directory_id
+            )
+        )
+        return {r.account_id: r.seen_at for r in rows}
+
+
+def test_a_full_read_rewrites_only_the_accounts_that_changed(world: VaultWorld) -> None:
+    """A periodic full pass over unchanged accounts writes no cache row: the rows of the
+    unchanged ones keep the time they were written; a changed one is written again, a new one
+    added, one the directory no longer has dropped."""
+    directory_id = _directory(world)
+    first = ACCOUNTS[:6]
+    with world.db.write() as conn:
+        account_rows.replace(conn, directory_id, first, (), NOW, full=True)
+    later = NOW + dt.timedelta(hours=1)
+    changed = Account(id="guid-2", username="Straße", upn="strasse@example.test", domain="EX",
+                      password_stamp="2")  # fmt: skip
+    again = [first[0], changed, *first[2:5], ACCOUNTS[6]]  # guid-6 gone, guid-7 new
+    with world.db.write() as conn:
+        account_rows.replace(conn, directory_id, again, (), later, full=True)
+    seen = _seen(world, directory_id)
+    assert set(seen) == {"guid-1", "guid-2", "guid-3", "guid-4", "guid-5", "guid-7"}
+    written_later = {i for i, at in seen.items() if at.replace(tzinfo=dt.UTC) == later}
+    assert written_later == {"guid-2", "guid-7"}
+    with world.db.read() as conn:
+        rows = account_rows.load(conn, directory_id, ["guid-2", "guid-7"], [])
+    loaded = {r.account_id: store.account_from_row(r) for r in rows}
+    assert loaded == {"guid-2": changed, "guid-7": ACCOUNTS[6]}
+
+
+def test_an_incremental_read_rewrites_only_changed_accounts_and_drops_the_removed(
+    world: VaultWorld,
+) -> None:
+    directory_id = _directory(world)
+    with world.db.write() as conn:
+        account_rows.replace(conn, directory_id, ACCOUNTS[:4], (), NOW, full=True)
+    later = NOW + dt.timedelta(hours=1)
+    same = ACCOUNTS[0]  # DirSync names it (another attribute changed), its facts did not
+    moved = Account(id="guid-3", username="ÖLAF", dn="CN=olaf,OU=elsewhere", password_stamp="1")
+    with world.db.write() as conn:
+        account_rows.replace(conn, directory_id, [same, moved], ["guid-4"], later, full=False)
+    seen = _seen(world, directory_id)
+    assert set(seen) == {"guid-1", "guid-2", "guid-3"}
+    assert {i for i, at in seen.items() if at.replace(tzinfo=dt.UTC) == later} == {"guid-3"}

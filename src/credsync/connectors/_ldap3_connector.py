@@ -6,20 +6,23 @@ made in a thread with their failures translated, and the first two steps of
 seam), a repr without secrets, ``async with``, and :meth:`~Ldap3Connector._call`, which runs
 one client method in ``asyncio.to_thread`` and raises the kind's translation of what it
 raised (``_errors``: the kind's :class:`~._ldap3_errors.ErrorMap`), so that no ldap3 exception
-leaves the connector. :class:`TransportSteps` is the base of each kind's steps.
+leaves the connector, and :meth:`~Ldap3Connector._paged_search`, a paged search that asks for
+the next page while the caller works on the last. :class:`TransportSteps` is the base of
+each kind's steps.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import contextlib
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any, ClassVar, Generic, Self, TypeVar
 
-from credsync.connectors._ldap3 import Ldap3Client
+from credsync.connectors._ldap3 import Entry, Ldap3Client
 from credsync.connectors._ldap3_errors import ErrorMap
 from credsync.connectors._tls import tls_reason
 from credsync.connectors.base import DirectoryConfig, StepOutcome
-from credsync.errors import AccountNotFound, ConnectorError
+from credsync.errors import AccountNotFound, ConnectorError, PermanentConnectorError
 
 __all__ = ["Ldap3Connector", "Step", "TransportSteps"]
 
@@ -76,6 +79,36 @@ class Ldap3Connector(Generic[C]):
             raise self._errors.translate(
                 exc, where=where, not_found=not_found, password_change=password_change
             ) from exc
+
+    async def _paged_search(
+        self, base: str, search_filter: str, attributes: Sequence[str], whose: str, size: int
+    ) -> AsyncIterator[list[Entry]]:
+        """The pages (of ``size`` entries) of a paged search under ``base``, the next one
+        asked for as soon as the cookie is known, so that the directory works on it while the
+        caller takes this one apart; ``whose`` entries, for errors."""
+
+        def ask(cookie: bytes | None) -> asyncio.Future[tuple[list[Entry], bytes | None]]:
+            where = f"search {whose} under {base}"
+            return asyncio.ensure_future(
+                self._call(
+                    where,
+                    self._client.search_page,
+                    *(base, search_filter, attributes, cookie, size),
+                    not_found=PermanentConnectorError,
+                )
+            )
+
+        pending: asyncio.Future[tuple[list[Entry], bytes | None]] | None = ask(None)
+        try:
+            while pending is not None:
+                entries, cookie = await pending
+                pending = ask(cookie) if cookie else None
+                yield entries
+        finally:
+            if pending is not None:  # the caller stopped early: the page is not wanted
+                pending.cancel()
+                with contextlib.suppress(BaseException):
+                    await pending
 
 
 class TransportSteps:

@@ -33,7 +33,7 @@ __all__ = [
     "replace",
 ]
 
-_IN_LIST = 500  # ids (or names) per IN (...) list
+_IN_LIST = 500  # ids (or names) per IN (...) list; accounts compared and stored per slice
 # SQLite page cache (KiB) of a connection while it writes or sweeps the cache: see _small_cache.
 _WRITE_CACHE_KIB = 16384
 _INSERT_ROWS = 5000  # accounts stored per statement: memory stays flat for big directories
@@ -116,6 +116,7 @@ class _Row(NamedTuple):
     upn_key: str | None
 
 
+_FACTS = CachedAccount._fields[1:]  # the columns an account's attributes of the same name fill
 _SELECT = sa.select(*columns_for(CachedAccount, directory_accounts))
 
 
@@ -205,12 +206,15 @@ def replace(
     full: bool,
     fresh: bool = False,
 ) -> None:
-    """Store what the directory said: a full read replaces the cache, an incremental one
-    replaces the changed accounts and drops the removed ones. ``fresh``: none of ``changed``
-    is cached (nothing to drop first). Rows go to the driver as plain tuples
-    (:func:`~credsync.storage.bulk.bulk_insert`, each column's type conversion looked up
-    once): SQLAlchemy's per-row parameter work cost more than SQLite's own for the 100,000
-    users of a tenant."""
+    """Store what the directory said: a full read replaces the cache (the accounts it did not
+    find are dropped), an incremental one the changed accounts (and drops the removed ones).
+    Compared before written: a row whose facts are what it holds is left as it is (its
+    ``seen_at`` is when its facts were last written), so that a periodic full pass over
+    thousands of unchanged accounts reads the cache and writes nothing. ``fresh``: none of
+    ``changed`` is cached (nothing to compare or drop first). New rows go to the driver as
+    plain tuples (:func:`~credsync.storage.bulk.bulk_insert`, each column's type conversion
+    looked up once): SQLAlchemy's per-row parameter work cost more than SQLite's own for the
+    100,000 users of a tenant."""
     with _small_cache(conn):
         _replace(conn, directory_id, changed, removed, now, full=full, fresh=fresh)
 
@@ -226,23 +230,43 @@ def _replace(
     fresh: bool,
 ) -> None:
     table = directory_accounts
+    in_directory = table.c.directory_id == directory_id
+    stored: set[str] | None = None  # the ids the cache holds (known for a full read)
     if full:
-        forget_directory(conn, directory_id)
-    elif not fresh:
-        gone = [a.id for a in changed] + list(removed)
-        for start in range(0, len(gone), _IN_LIST):
-            conn.execute(
-                table.delete().where(
-                    table.c.directory_id == directory_id,
-                    table.c.account_id.in_(gone[start : start + _IN_LIST]),
-                )
-            )
-    if not changed:
+        found = {a.id for a in changed}
+        stored = set(conn.execute(sa.select(table.c.account_id).where(in_directory)).scalars())
+        _delete(conn, directory_id, [i for i in stored if i not in found])
+    else:
+        _delete(conn, directory_id, list(removed))
+    if fresh or stored == set():  # nothing cached to compare with
+        _insert(conn, directory_id, changed, now)
         return
+    for start in range(0, len(changed), _IN_LIST):  # rows compared a slice at a time
+        some = changed[start : start + _IN_LIST]
+        ids = [a.id for a in some if stored is None or a.id in stored]
+        held = {
+            r.account_id: r[1:]
+            for r in (
+                conn.execute(_SELECT.where(in_directory, table.c.account_id.in_(ids)))
+                if ids
+                else ()
+            )
+        }
+        news = [a for a in some if _stored(held.get(a.id)) != _facts(a)]
+        _delete(conn, directory_id, [a.id for a in news if a.id in held])
+        _insert(conn, directory_id, news, now)
+
+
+def _insert(
+    conn: Connection, directory_id: str, accounts: Sequence[AccountFacts], now: dt.datetime
+) -> None:
+    if not accounts:
+        return
+    table = directory_accounts
     # Each column's bind processor once (a datetime becomes SQLite's text), not per value.
     as_time = _processor(conn, "seen_at")
     seen_at = as_time(now) if as_time is not None else now
-    for start in range(0, len(changed), _INSERT_ROWS):  # rows built a slice at a time
+    for start in range(0, len(accounts), _INSERT_ROWS):  # rows built a slice at a time
         bulk_insert(
             conn,
             table,
@@ -271,8 +295,37 @@ def _replace(
                     a.username.casefold(),
                     a.upn.casefold() if a.upn else None,
                 )
-                for a in changed[start : start + _INSERT_ROWS]
+                for a in accounts[start : start + _INSERT_ROWS]
             ],
+        )
+
+
+def _facts(account: AccountFacts) -> tuple[object, ...]:
+    return tuple(
+        _utc(v) if isinstance(v, dt.datetime) else v
+        for v in (getattr(account, name) for name in _FACTS)
+    )
+
+
+def _stored(row: Sequence[object] | None) -> tuple[object, ...] | None:
+    if row is None:
+        return None
+    return tuple(_utc(v) if isinstance(v, dt.datetime) else v for v in row)
+
+
+def _utc(value: dt.datetime) -> dt.datetime:
+    """Comparable whatever the backend (SQLite gives naive UTC back)."""
+    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+def _delete(conn: Connection, directory_id: str, ids: Sequence[str]) -> None:
+    table = directory_accounts
+    for start in range(0, len(ids), _IN_LIST):
+        conn.execute(
+            table.delete().where(
+                table.c.directory_id == directory_id,
+                table.c.account_id.in_(ids[start : start + _IN_LIST]),
+            )
         )
 
 

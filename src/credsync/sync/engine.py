@@ -20,9 +20,10 @@ such run at a time, across processes; see :mod:`credsync.sync.lease`).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -30,7 +31,6 @@ from sqlalchemy.engine import Connection
 
 from credsync import logcontext
 from credsync.connectors.base import (
-    Account,
     Capability,
     Connector,
     DirectoryConfig,
@@ -46,7 +46,9 @@ from credsync.sync.model import Action, CredentialState, LinkState, Outcome, Pla
 from credsync.sync.planner import Rules, plan, safety_rail, supersede
 from credsync.sync.recorder import RunRecorder, RunSecrets, WholePass
 from credsync.sync.reports import RunReport, load_run
+from credsync.sync.run_reads import load, read_directory, read_linked, read_streamed, with_cached
 from credsync.sync.streamed import Read, StreamedPass
+from credsync.types import Secret
 from credsync.vault._time import utcnow
 from credsync.vault.auth import Actor, Permission
 from credsync.vault.directories import Directory, directory_model, find_directory_row
@@ -59,7 +61,8 @@ __all__ = ["CHUNK", "Engine"]
 log = logging.getLogger("credsync.sync")
 
 
-CHUNK = 200  # plan items applied (and committed) together
+CHUNK = 200  # plan items that bind or push applied (and committed) together, at most
+QUIET_CHUNK = 2000  # items in all (most touching no directory: in step) per chunk, at most
 
 
 @dataclass
@@ -206,32 +209,32 @@ class Engine(DirectoryService):
 
     async def _run(self, run: _Run, connector: Connector, only: Sequence[str] | None) -> None:
         directory = run.directory
-        with self._db.read() as conn:
-            if only is not None:  # a few queued pushes: read just what they need
-                creds = store.sync_credentials(conn, directory.client_id, ids=only)
-                links = store.load_links(conn, directory.id, ids=only)
-                if any(c.id not in links for c in creds):
-                    # Linking needs every link (to see conflicts) and the accounts by name.
-                    links = store.load_links(conn, directory.id)
-                    cached = store.load_accounts_for(conn, directory.id, creds, links)
-                else:
-                    cached = {}
-            else:
-                creds = store.sync_credentials(conn, directory.client_id)
-                links = store.load_links(conn, directory.id)
-                # An incremental run plans over the cached accounts its credentials can touch
-                # (linked, or matching an unlinked one by name), with the changes on top.
-                cached = (
-                    store.load_accounts_for(conn, directory.id, creds, links)
-                    if run.kind != "full"
-                    else {}
-                )
         if only is not None:
-            read = await self._read_linked(connector, creds, links, cached)
-        else:
+            creds, links, cached = load(self._db, directory, run.kind, only)
+            read = await read_linked(connector, creds, links, cached)
+        elif Capability.STREAMED_READS in connector.capabilities:
+            # The sink keeps what a plan over the run's credentials can touch: the vault's
+            # side first, then the pages stored as they come.
+            creds, links, cached = await asyncio.to_thread(
+                load, self._db, directory, run.kind, None
+            )
             sink = StreamedPass(self._db, directory.id, creds, links,
                                 write=not run.recorder.dry_run, clock=self._clock)  # fmt: skip
-            read = await self._read(connector, directory, run.kind, cached, sink)
+            read = await read_streamed(connector, directory, run.kind, cached, sink)
+        else:
+            # The directory is read while the vault's side is loaded in a worker thread (the
+            # DC's time and the database's overlap; the read needs nothing loaded).
+            reading = asyncio.ensure_future(read_directory(connector, directory, run.kind))
+            try:
+                creds, links, cached = await asyncio.to_thread(
+                    load, self._db, directory, run.kind, None
+                )
+            except BaseException:
+                reading.cancel()
+                with contextlib.suppress(BaseException):
+                    await reading
+                raise
+            read = with_cached(await reading, cached)
         if Capability.CHANGE_AUTHORS in connector.capabilities and read.changed:
             with self._db.read() as conn:
                 kept = store.keep_authors(conn, directory.id, read.changed)
@@ -331,14 +334,22 @@ class Engine(DirectoryService):
         )
         versions = {c.id: c.secret_version for c in creds}
         binds = 0
-        # Each chunk is stored in a worker thread while the next one talks to the directory.
+
+        def decrypt(chunk: list[PlanItem]) -> asyncio.Future[dict[str, tuple[int, Secret]]]:
+            return asyncio.ensure_future(asyncio.to_thread(secrets.for_chunk, chunk, versions))
+
+        # Each chunk is stored in a worker thread while the next one talks to the directory,
+        # and the next chunk's secrets are decrypted in another meanwhile (so the binds and
+        # pushes go on from one chunk to the next: two chunks' plaintext at most).
+        chunks = list(_chunks(items))
         storing: asyncio.Future[None] | None = None
+        ahead = decrypt(chunks[0]) if chunks else None
         try:
-            for start in range(0, len(items), CHUNK):
+            for n, chunk in enumerate(chunks):
                 recorder.check_lease()
-                chunk = items[start : start + CHUNK]
                 recorder.reserve(chunk)
-                sent = secrets.for_chunk(chunk, versions)
+                sent = await ahead if ahead is not None else {}
+                ahead = decrypt(chunks[n + 1]) if n + 1 < len(chunks) else None
                 done: Applied = await executor.apply_all(chunk, sent)
                 sent.clear()  # the chunk's plaintext goes as soon as it was used
                 binds += done.binds
@@ -348,6 +359,9 @@ class Engine(DirectoryService):
                     asyncio.to_thread(recorder.store_chunk, done, secrets)
                 )
         finally:
+            if ahead is not None:  # the run stopped early: the next chunk's plaintext goes
+                with contextlib.suppress(Exception):
+                    (await ahead).clear()
             if storing is not None:
                 await storing
         run.extra.update(binds=binds, pushes=executor.pushes)
@@ -384,7 +398,7 @@ class Engine(DirectoryService):
         run = _Run(self._start(directory, "push", trigger, False), "push")
 
         async def body(connector: Connector) -> None:
-            read = await self._read_linked(connector, creds, links, {})
+            read = await read_linked(connector, creds, links, {})
             run.accounts_read = len(read.changed)
             run.recorder.check_lease(renew=True)
             run.recorder.store_read(read.changed, read.removed, full=read.full)
@@ -396,60 +410,6 @@ class Engine(DirectoryService):
             await self._execute(run, connector, items, links, read, creds, advance=False)
 
         return await self._guarded(run, connector, body)
-
-    async def _read(self, connector: Connector, directory: Directory, kind: str,
-                    cached: dict[str, Account], sink: StreamedPass) -> Read:  # fmt: skip
-        if Capability.CHANGES not in connector.capabilities:
-            listed = [a async for a in connector.iter_accounts()]
-            return Read({a.id: a for a in listed}, listed, [], None, True)
-        changes = await sink.changes(connector, directory.cursor if kind != "full" else None)
-        if changes.streamed:  # every page is in the cache already (a dry run's is not)
-            return Read(sink.kept, [], [], changes.cursor, True, changes.notes, sink.seen)
-        if changes.full:
-            everything = {a.id: a for a in changes.changed}
-            changed = list(changes.changed)
-            return Read(everything, changed, [], changes.cursor, True, changes.notes)
-        accounts = dict(cached)
-        for removed in changes.removed:
-            accounts.pop(removed, None)
-        for account in changes.changed:
-            accounts[account.id] = account
-        return Read(
-            accounts,
-            list(changes.changed),
-            list(changes.removed),
-            changes.cursor,
-            False,
-            changes.notes,
-        )
-
-    async def _read_linked(
-        self,
-        connector: Connector,
-        creds: list[CredentialState],
-        links: dict[str, LinkState],
-        cached: dict[str, Account],
-    ) -> Read:
-        """For a few credentials: their linked accounts read fresh (an unlinked one is
-        matched against the cached accounts)."""
-        accounts = dict(cached)
-        changed: list[Account] = []
-        removed: list[str] = []
-        for cred in creds:
-            link = links.get(cred.id)
-            if link is None:
-                continue
-            try:
-                account = await connector.get_account(link.account_id)
-            except ConnectorError as exc:
-                if status_of_error(exc) is not Status.ACCOUNT_MISSING:
-                    raise
-                accounts.pop(link.account_id, None)
-                removed.append(link.account_id)
-                continue
-            accounts[account.id] = account
-            changed.append(account)
-        return Read(accounts, changed, removed, None, False)
 
     # -- bookkeeping ---------------------------------------------------------------------------
     def _start(self, directory: Directory, kind: str, trigger: str, dry_run: bool) -> RunRecorder:
@@ -487,3 +447,16 @@ class Engine(DirectoryService):
         ]  # fmt: skip
         run.recorder.store_failure(outcomes)
         run.finish("failed", f"{status.value}: {exc}", failed=True)
+
+
+def _chunks(items: list[PlanItem]) -> Iterator[list[PlanItem]]:
+    """``items`` in order, a chunk at a time: up to :data:`CHUNK` that bind or push, and up
+    to :data:`QUIET_CHUNK` in all (a periodic run's thousands in step: a few transactions)."""
+    start = 0
+    while start < len(items):
+        end, acting = start, 0
+        while end < len(items) and end - start < QUIET_CHUNK and acting < CHUNK:
+            acting += items[end].action in (Action.VERIFY, Action.PUSH)
+            end += 1
+        yield items[start:end]
+        start = end

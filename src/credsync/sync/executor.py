@@ -218,7 +218,19 @@ class Executor:
             async with gate:
                 return await self._apply(item, chunk)
 
-        return chunk.result(list(await asyncio.gather(*(one(item) for item in items))))
+        # Only binds and pushes wait for the directory: the rest (a periodic run's thousands
+        # in step) are settled here, without a task each.
+        outcomes: list[Outcome | None] = [None] * len(items)
+        waiting: list[tuple[int, PlanItem]] = []
+        for n, item in enumerate(items):
+            if item.action in (Action.VERIFY, Action.PUSH):
+                waiting.append((n, item))
+            else:
+                outcomes[n] = _settled(self._quiet(item, chunk), chunk)
+        done = await asyncio.gather(*(one(item) for _, item in waiting))
+        for (n, _), outcome in zip(waiting, done, strict=True):
+            outcomes[n] = outcome
+        return chunk.result([o for o in outcomes if o is not None])
 
     async def _apply(self, item: PlanItem, chunk: _Chunk) -> Outcome:
         return _settled(await self._outcome(item, chunk), chunk)
@@ -238,6 +250,10 @@ class Executor:
             return Outcome(item, status, Action.SKIP, str(exc))
         except ConnectorError as exc:
             return Outcome(item, status_of_error(exc), item.action, str(exc))
+        return self._quiet(item, chunk)
+
+    def _quiet(self, item: PlanItem, chunk: _Chunk) -> Outcome:
+        """The outcome of an item that does not talk to the directory."""
         if item.action is Action.SKIP:
             return Outcome(item, Status.SKIPPED, Action.SKIP, item.detail)
         if item.action is Action.CONFIRM and item.confirm_version is not None:

@@ -14,9 +14,8 @@
 What a status means for links and flags is decided here, once: a problem opens or updates the
 credential's flag, anything else closes it; linking statuses leave links alone; a credential
 in enforce mode whose link is not confirmed keeps an ``awaiting_confirmation`` flag whatever
-its check found. Report items are numbered when their chunk starts (:meth:`reserve`), so that
-a push's intent takes its item's place. The SQL is storage's. :class:`RunSecrets` holds what
-a run needs of the vault's secrets.
+its check found. Report items are numbered when their chunk starts (:meth:`reserve`): a push's
+intent takes its item's place. The SQL is storage's; :class:`RunSecrets`, the run's secrets.
 """
 
 from __future__ import annotations
@@ -74,6 +73,8 @@ class RunSecrets:
             for i in items
             if i.credential_id and i.action in (Action.VERIFY, Action.PUSH)
         }
+        if not wanted:  # a chunk of items in step: nothing to decrypt, no transaction
+            return {}
         with self._vault.db.read() as conn:
             secrets = read_secrets(conn, self._keys, self._client_id, wanted)
         return {cid: (version, secrets[cid]) for cid, version in wanted.items()}
@@ -101,8 +102,7 @@ class RunSecrets:
 
 @dataclass(frozen=True)
 class WholePass:
-    """What a whole run read: where the next incremental read starts, whether it was a full
-    read, and how many accounts the directory has in scope."""
+    """A whole run's read: the next read's cursor, whether full, the accounts in scope."""
 
     cursor: str | None
     full: bool
@@ -261,8 +261,7 @@ class RunRecorder:
             self._add_items(conn, outcomes)
 
     def store_failure(self, outcomes: Sequence[Outcome]) -> None:
-        """The flags of a run whose directory could not be read (a dry run's are only
-        counted)."""
+        """The flags of a run whose directory could not be read (a dry run's: counted)."""
         if self.dry_run:
             self._count(outcomes)
             return

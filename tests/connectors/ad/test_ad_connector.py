@@ -16,6 +16,7 @@ from ldap3.utils.conv import escape_filter_chars
 
 from credsync.connectors._ldap3 import ADMIN_CONNECTIONS
 from credsync.connectors.ad import ActiveDirectoryConnector
+from credsync.connectors.ad import connector as ad_connector
 from credsync.connectors.base import PasswordOptions, StepOutcome, TestStep, VerifyOutcome
 from credsync.errors import AccountNotFound, DirectoryAuthFailed, DirectoryDenied
 from credsync.testing.conformance import run, strong_password
@@ -333,3 +334,52 @@ def test_overlapping_pushes_take_more_admin_connections(ad_ou: OuWorld) -> None:
     finally:
         run(conn.close())
         proxy.close()
+
+
+def test_changed_accounts_are_read_back_several_searches_at_once(
+    ad_ou: OuWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The accounts DirSync names are read back by objectGUID a batch to a search, the
+    batches side by side on the pool's admin connections: every changed account comes back
+    with its new state, and through a link with latency more than one connection opened."""
+    monkeypatch.setattr(ad_connector, "_GUID_BATCH", 2)
+    world = AdWorld(ad_ou)
+    users = [world.create_user() for _ in range(7)]  # 4 searches of 2 (the last of 1)
+    proxy = FaultProxy(("127.0.0.1", 636))
+    proxy.latency = 0.02
+    conn = connector(ad_ou, url=f"ldaps://127.0.0.1:{proxy.port}")
+    try:
+        cursor = run(conn.changes_since(None)).cursor
+        for user in users:
+            world.reset_password(user, strong_password())
+        later = run(conn.changes_since(cursor))
+        assert not later.full
+        assert {a.id for a in later.changed} == {u.id for u in users}
+        fresh = {a.id: a for a in run(_collect(conn))}
+        assert {a.id: a.password_stamp for a in later.changed} == {
+            u.id: fresh[u.id].password_stamp for u in users
+        }
+        assert 1 < proxy.accepted <= ADMIN_CONNECTIONS
+    finally:
+        run(conn.close())
+        proxy.close()
+
+
+def test_a_paged_read_stopped_early_leaves_the_connector_usable(ad_ou: OuWorld) -> None:
+    """The next page is asked for before the caller took the last apart: a caller that stops
+    early does not leave that request in the way of the next read."""
+    users = {ad_ou.create_user().guid for _ in range(5)}
+    conn = connector(ad_ou, options={"page_size": "2"})
+
+    async def first_then_all() -> tuple[str, set[str]]:
+        pages = conn.iter_accounts()
+        first = await anext(pages)
+        await pages.aclose()
+        return first.id, {a.id async for a in conn.iter_accounts()}
+
+    try:
+        first, every = run(first_then_all())
+        assert first in users
+        assert every == users
+    finally:
+        run(conn.close())

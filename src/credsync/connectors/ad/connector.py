@@ -45,6 +45,7 @@ Decisions, and why:
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import json
@@ -57,6 +58,7 @@ from ldap3 import MODIFY_ADD, MODIFY_DELETE, MODIFY_REPLACE
 from ldap3.core.exceptions import LDAPOperationResult
 from ldap3.protocol.microsoft import dir_sync_control
 
+from credsync.connectors._ldap3 import ADMIN_CONNECTIONS
 from credsync.connectors._ldap3_connector import Ldap3Connector
 from credsync.connectors.ad import _identities, _steps
 from credsync.connectors.ad._client import Entry, LdapClient
@@ -198,23 +200,13 @@ class ActiveDirectoryConnector(DeletedAd, PeopleReads, Ldap3Connector[LdapClient
     # --- reading accounts -------------------------------------------------------------------
     async def iter_accounts(self) -> AsyncIterator[Account]:
         await self._facts()
-        cookie: bytes | None = None
-        while True:
-            entries, cookie = await self._call(
-                f"search users under {self._base}",
-                self._client.search_page,
-                self._base,
-                USER_FILTER,
-                ACCOUNT_ATTRIBUTES,
-                cookie,
-                self._page_size,
-                not_found=PermanentConnectorError,
-            )
+        pages = self._paged_search(
+            self._base, USER_FILTER, ACCOUNT_ATTRIBUTES, "users", self._page_size
+        )
+        async for entries in pages:
             for entry in entries:
                 if entry[1].get("objectGUID"):
                     yield self._account(entry)
-            if not cookie:
-                return
 
     async def iter_scoped_accounts(
         self, scope: AccountScope, ids: Sequence[str] | None = None
@@ -234,18 +226,9 @@ class ActiveDirectoryConnector(DeletedAd, PeopleReads, Ldap3Connector[LdapClient
         await self._facts()
         seen: set[str] = set()
         for base in self._scope_bases(scope):
-            cookie: bytes | None = None
-            while True:
-                entries, cookie = await self._call(
-                    f"search {whose} users under {base}",
-                    self._client.search_page,
-                    base,
-                    search_filter,
-                    attributes,
-                    cookie,
-                    self._page_size,
-                    not_found=PermanentConnectorError,
-                )
+            async for entries in self._paged_search(
+                base, search_filter, attributes, f"{whose} users", self._page_size
+            ):
                 for entry in entries:
                     if not entry[1].get("objectGUID"):
                         continue
@@ -253,8 +236,6 @@ class ActiveDirectoryConnector(DeletedAd, PeopleReads, Ldap3Connector[LdapClient
                     if account.id not in seen and _in_scope(account.dn or "", self._base):
                         seen.add(account.id)
                         yield account, entry[1]
-                if not cookie:
-                    break
 
     def iter_identities(
         self, scope: IdentityScope, ids: Sequence[str] | None = None
@@ -276,19 +257,26 @@ class ActiveDirectoryConnector(DeletedAd, PeopleReads, Ldap3Connector[LdapClient
         return list(dict.fromkeys(bases))
 
     async def _by_guids(self, ids: Sequence[str]) -> dict[str, Account]:
+        """The users with these objectGUIDs under the base DN: one search per
+        :data:`_GUID_BATCH`, up to :data:`~.._ldap3.ADMIN_CONNECTIONS` of them at once (the
+        client's pool of admin connections: the DC answers them side by side)."""
+        gate = asyncio.Semaphore(ADMIN_CONNECTIONS)
+
+        async def batch(chunk: Sequence[str]) -> list[Entry]:
+            terms = "".join(f"(objectGUID={guid_filter_value(i)})" for i in chunk)
+            async with gate:
+                return await self._call(
+                    f"search users by objectGUID under {self._base}",
+                    self._client.search,
+                    self._base,
+                    f"(&{USER_FILTER}(|{terms}))",
+                    ACCOUNT_ATTRIBUTES,
+                    not_found=PermanentConnectorError,
+                )
+
+        batches = [ids[start : start + _GUID_BATCH] for start in range(0, len(ids), _GUID_BATCH)]
         found: dict[str, Account] = {}
-        for start in range(0, len(ids), _GUID_BATCH):
-            terms = "".join(
-                f"(objectGUID={guid_filter_value(i)})" for i in ids[start : start + _GUID_BATCH]
-            )
-            entries = await self._call(
-                f"search users by objectGUID under {self._base}",
-                self._client.search,
-                self._base,
-                f"(&{USER_FILTER}(|{terms}))",
-                ACCOUNT_ATTRIBUTES,
-                not_found=PermanentConnectorError,
-            )
+        for entries in await asyncio.gather(*(batch(chunk) for chunk in batches)):
             for entry in entries:
                 account = self._account(entry)
                 found[account.id] = account
@@ -329,32 +317,44 @@ class ActiveDirectoryConnector(DeletedAd, PeopleReads, Ldap3Connector[LdapClient
         meaning = AD_BIND_CODES.get(code or "", "unexpected answer")
         raise PermanentConnectorError(f"check the password of {dn}: {meaning}: {message}")
 
-    async def _modify(self, account: Account, what: str, changes: dict[str, Any]) -> Account:
-        """Modify the account at its DN; if the DN is stale, once more at the current one."""
+    async def _modify(
+        self, account: Account, what: str, changes: dict[str, Any], then_read: bool = False
+    ) -> tuple[Account, Account | None]:
+        """Modify the account at its DN (if stale, once more at the current one); ``then_read``:
+        the account read back in the same trip (None if that DN holds another object now)."""
         dn = account.dn or (await self.get_account(account.id)).dn or ""
+        read = ACCOUNT_ATTRIBUTES if then_read else ()
         try:
-            await self._call(f"{what} of {dn}", self._client.modify, dn, changes)
+            entry = await self._call(f"{what} of {dn}", self._client.modify, dn, changes, read)
         except AccountNotFound:
             current = await self.get_account(account.id)
             if not current.dn or current.dn.lower() == dn.lower():
                 raise
-            await self._call(f"{what} of {current.dn}", self._client.modify, current.dn, changes)
-            return current
-        return account
+            account = current
+            entry = await self._call(
+                f"{what} of {current.dn}", self._client.modify, current.dn, changes, read
+            )
+        after = self._account(entry) if entry is not None and entry[1].get("objectGUID") else None
+        return account, after if after is not None and after.id == account.id else None
 
     async def set_password(
         self, account: Account, secret: Secret, options: PasswordOptions
     ) -> Account:
+        """The reset, then the account read back (its new pwdLastSet) with the last modify, in
+        the same trip (on its own after the never-expires flag)."""
         encoded = f'"{secret.reveal()}"'.encode("utf-16-le")
-        account = await self._modify(
-            account, "set password", {"unicodePwd": [(MODIFY_REPLACE, [encoded])]}
+        changes = {"unicodePwd": [(MODIFY_REPLACE, [encoded])]}
+        account, after = await self._modify(
+            account, "set password", changes, then_read=not options.must_change
         )
         if options.must_change:
-            changes = {"pwdLastSet": [(MODIFY_REPLACE, ["0"])]}
-            account = await self._modify(account, "set must-change-password", changes)
+            must = {"pwdLastSet": [(MODIFY_REPLACE, ["0"])]}
+            what = "set must-change-password"
+            account, after = await self._modify(account, what, must, then_read=True)
         if options.never_expires:
             await self._set_never_expires(account)
-        return await self._reread(account)
+            after = None
+        return after if after is not None else await self._reread(account)
 
     async def _reread(self, account: Account) -> Account:
         """The account as it is now: read at its DN (a base read, ~2x cheaper than the search
