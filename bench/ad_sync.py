@@ -129,9 +129,30 @@ def main() -> int:
         dc.release()
 
 
+async def full_passes(engine: Engine, count: int) -> list[tuple[float, Any]]:
+    """``count`` full report runs on one connector opened beforehand, as the agent's periodic
+    runs use the one it keeps per directory (and as the bare search's connection is open
+    before its clock starts): its first run, which opens it (TLS, bind, the DC's facts), is
+    not timed."""
+    connector = engine.connect("bench-ad")
+    try:
+        report = await engine.run("bench-ad", full=True, connector=connector)
+        assert report.state == "done", report.message
+        out = []
+        for _ in range(count):
+            start = time.perf_counter()
+            report = await engine.run("bench-ad", full=True, connector=connector)
+            took = time.perf_counter() - start
+            assert report.state == "done", report.message
+            out.append((took, report))
+        return out
+    finally:
+        await connector.close()
+
+
 def measure_unchanged(world: OuWorld, vault: Any, admin: Any, keys: Any, args: Any,
                       verdicts: c.Verdicts) -> None:  # fmt: skip
-    fulls = [run(vault, admin, keys, full=True) for _ in range(2)]  # the best of two, as
+    fulls = asyncio.run(full_passes(Engine(vault, keys, admin), 2))  # the best of two, as
     full = min(took for took, _ in fulls)  # the bare search's below
     incremental, report_inc = run(vault, admin, keys)
     binds = sum(r.summary.get("binds", 0) for _, r in fulls) + report_inc.summary.get("binds", 0)
