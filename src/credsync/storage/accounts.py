@@ -92,28 +92,8 @@ class AccountFacts(Protocol):
     def password_changed_by(self) -> str | None: ...
 
 
-class _Row(NamedTuple):
-    """A stored row, in column order (field names are the table's columns)."""
-
-    directory_id: str
-    account_id: str
-    username: str
-    upn: str | None
-    domain: str | None
-    display_name: str | None
-    dn: str | None
-    enabled: bool
-    locked_out: bool
-    password_expired: bool
-    must_change_password: bool
-    password_stamp: str | None
-    password_changed_at: dt.datetime | None
-    synced_from_on_premises: bool
-    protected: bool
-    password_changed_by: str | None
-    seen_at: dt.datetime
-    username_key: str
-    upn_key: str | None
+# A stored row's columns, in the order :func:`_insert` builds its tuples.
+_COLUMNS = ("directory_id", *CachedAccount._fields, "seen_at", "username_key", "upn_key")
 
 
 _FACTS = CachedAccount._fields[1:]  # the columns an account's attributes of the same name fill
@@ -270,7 +250,7 @@ def _insert(
         bulk_insert(
             conn,
             table,
-            _Row._fields,
+            _COLUMNS,
             [
                 (
                     directory_id,

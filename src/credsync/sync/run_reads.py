@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
-from credsync.connectors.base import Account, Capability, Connector
+from credsync.connectors.base import Account, Capability, ChangeSet, Connector
 from credsync.errors import ConnectorError
 from credsync.storage.database import Database
 from credsync.sync import store
@@ -53,7 +53,11 @@ async def read_directory(connector: Connector, directory: Directory, kind: str) 
     if Capability.CHANGES not in connector.capabilities:
         listed = [a async for a in connector.iter_accounts()]
         return Read({a.id: a for a in listed}, listed, [], None, True)
-    changes = await connector.changes_since(directory.cursor if kind != "full" else None)
+    return _of(await connector.changes_since(directory.cursor if kind != "full" else None))
+
+
+def _of(changes: ChangeSet) -> Read:
+    """A read of ``changes``: its ``accounts`` only the changed ones (see :func:`with_cached`)."""
     changed = list(changes.changed)
     return Read(
         {a.id: a for a in changed},
@@ -78,16 +82,7 @@ async def read_streamed(
     changes = await sink.changes(connector, directory.cursor if kind != "full" else None)
     if changes.streamed:  # every page is in the cache already (a dry run's is not)
         return Read(sink.kept, [], [], changes.cursor, True, changes.notes, sink.seen)
-    changed = list(changes.changed)
-    read = Read(
-        {a.id: a for a in changed},
-        changed,
-        [] if changes.full else list(changes.removed),
-        changes.cursor,
-        changes.full,
-        changes.notes,
-    )
-    return with_cached(read, cached)
+    return with_cached(_of(changes), cached)
 
 
 def with_cached(read: Read, cached: Mapping[str, Account]) -> Read:
