@@ -165,9 +165,15 @@ def test_authors_of_some_accounts_only(world: VaultWorld) -> None:
         # A cached author stays with the same stamp only; a new stamp has none yet.
         same = Account(id="guid-a0", username="a0", password_stamp="s0")
         newer = Account(id="guid-a2", username="a2", password_stamp="s9")
-        kept, changed = store.news(conn, directory_id, [same, newer])
+        kept = store.keep_authors(conn, directory_id, [same, newer])
     assert [a.password_changed_by for a in kept] == ["reset by admin0", None]
-    assert [a.id for a in changed] == ["guid-a2"]
+    # Stored as a streamed pass stores a page: only the changed account is written again.
+    later = NOW + dt.timedelta(hours=1)
+    with world.db.write() as conn:
+        account_rows.replace(conn, directory_id, kept, (), later, full=False)
+    seen = _seen(world, directory_id)
+    changed = [i for i, at in seen.items() if at.replace(tzinfo=dt.UTC) == later]
+    assert changed == ["guid-a2"]
 
 
 def _seen(world: VaultWorld, directory_id: str) -> dict[str, dt.datetime]:

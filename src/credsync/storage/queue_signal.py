@@ -182,13 +182,13 @@ class QueueListener:
         A dropped connection raises (libpq reads its end)."""
         pgconn = conn.pgconn
         sock = pgconn.socket
+        own = _sender(self._db.engine).encode()
         while not self._stop.is_set():
             ready, _, _ = select.select([sock, self._read_end], [], [])
             if self._read_end in ready:
                 return
             pgconn.consume_input()  # raises once the server has closed the connection
             told = False
-            own = _sender(self._db.engine).encode()
             while (notice := pgconn.notifies()) is not None:
                 told = told or notice.extra != own  # its own were told in-process
             if told:

@@ -25,7 +25,6 @@ __all__ = [
     "load_accounts_for",
     "load_links",
     "name_keys",
-    "news",
     "sync_credentials",
     "with_authors",
 ]
@@ -172,18 +171,3 @@ def with_authors(
             account = replace(account, password_changed_by=stored[1])
         out.append(account)
     return out
-
-
-def news(
-    conn: Connection, directory_id: str, accounts: Sequence[Account]
-) -> tuple[list[Account], list[Account]]:
-    """``accounts`` read now with their stored authors kept (:func:`keep_authors`), and those
-    of them the cache does not hold as they are (new or changed: the only ones to write)."""
-    cached = {
-        r.account_id: r for r in account_rows.load(conn, directory_id, [a.id for a in accounts], ())
-    }
-    kept = with_authors(
-        accounts, {k: (r.password_stamp, r.password_changed_by) for k, r in cached.items()}
-    )
-    changed = [a for a in kept if a.id not in cached or account_from_row(cached[a.id]) != a]
-    return kept, changed

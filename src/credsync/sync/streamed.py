@@ -133,12 +133,11 @@ class StreamedPass:
         # Nothing to replace when the cache was empty and no id of these came before.
         fresh = not self._cached and not removed and self.seen.isdisjoint(a.id for a in accounts)
         with self._db.write() if self._write else self._db.read() as conn:
-            changed = accounts
             if self._cached:
-                accounts, changed = store.news(conn, self._directory_id, accounts)
-            if self._write:
+                accounts = store.keep_authors(conn, self._directory_id, accounts)
+            if self._write:  # compared with the cache there: only what changed is written
                 account_rows.replace(
-                    conn, self._directory_id, changed, removed, self._clock(), full=False,
+                    conn, self._directory_id, accounts, removed, self._clock(), full=False,
                     fresh=fresh,
                 )  # fmt: skip
         return accounts
