@@ -133,7 +133,10 @@ def test_an_agent_s_batch_sets_the_password_and_is_listed(cw: CaptureWorld) -> N
         (mine["captures"][0]["forwarder_id"], "agent site-a", 2)
     ]
     enrolled = cw.sw.vault.audit.list(cw.sw.admin, action="capture.enrolled")
-    assert [e.actor for e in enrolled if e.target_id == rows[0]["id"]] == ["agent:site-a"]
+    [entry] = [e for e in enrolled if e.target_id == rows[0]["id"]]
+    assert entry.actor == "agent:site-a"
+    assert entry.details["remote_agent"] == "site-a"
+    assert "name" not in entry.details
 
 
 def test_the_directory_may_be_named_or_given_by_id_and_the_key_is_read_signed(

@@ -85,6 +85,13 @@ def test_forwarders_are_enrolled_listed_revoked_and_go_with_their_directory(
     enrolled = vault.capture.enroll(admin, "contoso-ldap", "dc1")
     assert enrolled.token.reveal().startswith(f"csf1.{enrolled.forwarder_id}.")
     assert enrolled.token.reveal() not in repr(enrolled)
+    [audited] = vault.audit.list(admin, action="capture.enrolled")
+    assert audited.target_id == enrolled.forwarder_id
+    assert audited.details == {
+        "directory": "contoso-ldap",
+        "directory_id": audited.details["directory_id"],
+        "name": "dc1",
+    }
     [listed] = vault.capture.list(admin, "contoso-ldap")
     assert (listed.id, listed.name, listed.last_seq, listed.revoked_at) == (
         enrolled.forwarder_id,

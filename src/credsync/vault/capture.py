@@ -53,6 +53,7 @@ __all__ = [
     "EnrolmentJson",
     "Forwarder",
     "ForwarderJson",
+    "add_forwarder",
     "capture_path",
     "deny",
     "forwarder_actor",
@@ -195,6 +196,45 @@ def forwarder_actor(row: capture_rows.ForwarderRow) -> Actor:
 
 DENIED = "capture.denied"
 DENIALS_PER_MINUTE = 100  # capture refusals audited a minute at most, in all
+
+
+def add_forwarder(
+    conn: Connection,
+    audit: AuditLog,
+    actor: Actor,
+    *,
+    forwarder_id: str,
+    directory: tuple[str, str, str],
+    name: str,
+    public_key: bytes,
+    remote_agent: tuple[str, str] | None = None,
+) -> None:
+    """A forwarder row for ``directory`` (its id, name and client's id), audited
+    ``capture.enrolled`` in the same transaction: an operator's enrolment (a key of its own),
+    or a remote agent's own row (``remote_agent``: its id and name; it signs with the agent's
+    key, so ``public_key`` is empty)."""
+    directory_id, directory_name, client_id = directory
+    capture_rows.add_forwarder(
+        conn,
+        forwarder_id=forwarder_id,
+        directory_id=directory_id,
+        name=name,
+        public_key=public_key,
+        by=actor.name,
+        now=utcnow(),
+        remote_agent_id=remote_agent[0] if remote_agent else None,
+    )
+    details = {"directory": directory_name, "directory_id": directory_id}
+    details.update({"remote_agent": remote_agent[1]} if remote_agent else {"name": name})
+    audit.append(
+        conn,
+        actor,
+        "capture.enrolled",
+        target_type="forwarder",
+        target_id=forwarder_id,
+        client_id=client_id,
+        details=details,
+    )
 
 
 def deny(
@@ -382,23 +422,14 @@ class Capture:
                 if name is not None
                 else f"forwarder {forwarder_id[:8]}"
             )
-            capture_rows.add_forwarder(
+            add_forwarder(
                 conn,
+                self._audit,
+                actor,
                 forwarder_id=forwarder_id,
-                directory_id=row.id,
+                directory=(row.id, row.name, row.client_id),
                 name=label,
                 public_key=public_key,
-                by=actor.name,
-                now=utcnow(),
-            )
-            self._audit.append(
-                conn,
-                actor,
-                "capture.enrolled",
-                target_type="forwarder",
-                target_id=forwarder_id,
-                client_id=row.client_id,
-                details={"directory": row.name, "directory_id": row.id, "name": label},
             )
         return Enrolment(forwarder_id, row.name, token)
 

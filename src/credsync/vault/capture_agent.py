@@ -26,11 +26,10 @@ from credsync.errors import AgentUnauthenticated, CaptureForbidden, NotFound
 from credsync.storage import Database
 from credsync.storage import capture as capture_rows
 from credsync.types import new_id
-from credsync.vault._time import utcnow
 from credsync.vault.agent_auth import check_agent_request
 from credsync.vault.audit import AuditLog
 from credsync.vault.auth import Actor
-from credsync.vault.capture import CaptureKeyInfo, deny
+from credsync.vault.capture import CaptureKeyInfo, add_forwarder, deny
 
 __all__ = ["AgentCaptures", "agent_capture_path", "agent_key_path"]
 
@@ -123,28 +122,15 @@ class AgentCaptures:
             row = capture_rows.agent_forwarder(conn, agent_id, directory_id)
             if row is None:
                 forwarder_id = new_id()
-                capture_rows.add_forwarder(
+                add_forwarder(
                     conn,
+                    self._audit,
+                    actor,
                     forwarder_id=forwarder_id,
-                    directory_id=directory_id,
+                    directory=(directory_id, name, client_id),
                     name=f"agent {agent_name}"[:100],
                     public_key=b"",
-                    by=actor.name,
-                    now=utcnow(),
-                    remote_agent_id=agent_id,
-                )
-                self._audit.append(
-                    conn,
-                    actor,
-                    "capture.enrolled",
-                    target_type="forwarder",
-                    target_id=forwarder_id,
-                    client_id=client_id,
-                    details={
-                        "directory": name,
-                        "directory_id": directory_id,
-                        "remote_agent": agent_name,
-                    },
+                    remote_agent=(agent_id, agent_name),
                 )
                 row = capture_rows.forwarder(conn, forwarder_id)
         assert row is not None  # noqa: S101 - made above in the same transaction
