@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 
 import pytest
 
@@ -275,7 +276,10 @@ def test_renamed_accounts_stay_linked(sw: SyncWorld) -> None:
     user = sw.ad.create_user()
     cred = sw.add(user)
     sw.run()
-    sw.ad.admin.conn.modify(user.dn, {"sAMAccountName": [("MODIFY_REPLACE", ["renamed1"])]})
+    # A name of its own: sAMAccountName is unique in the domain, and an interrupted run of
+    # this test may have left its renamed account on the shared DC.
+    renamed = f"ren{uuid.uuid4().hex[:12]}"
+    sw.ad.admin.conn.modify(user.dn, {"sAMAccountName": [("MODIFY_REPLACE", [renamed])]})
     report = sw.run(full=True)
     assert sw.items(report)[cred.id][0] == "in_sync"
 
