@@ -4,6 +4,11 @@ serves until its standard input closes.
 
     python bench/_graphsim_server.py --users 100000 --write-limit 1000/10 [--groups N]
 
+``--tenant-sizes PATH`` plays many tenants instead of one (the MSP benchmark): PATH is a JSON
+list of user counts, one tenant each (domains ``client001.test``...); the first line then also
+has ``tenants``, each tenant's facts (``tenant_id``, ``domain``, ``authority``, ``client_id``,
+``client_secret``), and a command for one of them starts with ``@TENANT_ID``.
+
 ``--groups N`` seeds N groups with realistic memberships (:func:`seed_memberships`: each user
 in 1 to 3 groups, about one group in ten nested in another), straight into the store.
 
@@ -22,6 +27,10 @@ a benchmark needs of the tenant's portal side, which is not Graph):
   ``alias@<the domain as added>``): ``{"domain": the name, "users": N}``;
 - ``cpu``: this process's CPU seconds so far (``{"cpu": S}``), for a benchmark's per-process
   accounting;
+- ``upns``: the UPNs of the tenant's enabled, cloud-only users (those a password can be
+  pushed to over Graph): ``{"upns": [...]}``;
+- ``throttle UNITS/SECONDS``: the tenant's reads and writes limited to that (a 429 storm at
+  1/600), or ``throttle off``: Entra's defaults: ``{"throttle": "..."}``;
 - ``check PATH``: whether each user of the JSON object at PATH (``{upn: password}``) would
   sign in with that password: ``{"checked": N, "wrong": K, "examples": [a few UPNs]}``.
 """
@@ -125,9 +134,40 @@ def federate(sim: GraphSimulator, tenant: SimTenant, path: str) -> dict[str, Any
     return {"domain": domain, "users": len(wanted["users"])}
 
 
+def upns(tenant: SimTenant) -> dict[str, Any]:
+    with tenant.store.lock:
+        found = [
+            u["userPrincipalName"]
+            for u in tenant.store.users.live.values()
+            if u.get("accountEnabled") and not u.get("onPremisesSyncEnabled")
+        ]
+    return {"upns": found}
+
+
+def throttle(tenant: SimTenant, argument: str) -> dict[str, Any]:
+    if argument.strip() == "off":
+        tenant.throttle = ThrottleConfig()
+    else:
+        units, seconds = limit(argument)
+        tenant.throttle = ThrottleConfig(
+            enabled=True, read_units=units, read_window=seconds, write_units=units,
+            write_window=seconds, tenant_write_units=units, tenant_write_window=seconds,
+        )  # fmt: skip
+    return {"throttle": argument.strip()}
+
+
 def answer(tenant: SimTenant, line: str, sim: GraphSimulator | None = None) -> dict[str, Any]:
     command, _, argument = line.strip().partition(" ")
+    if command.startswith("@") and sim is not None:  # a command for one tenant of many
+        found = sim.find_tenant(command[1:])
+        if found is None:
+            return {"error": f"no tenant {command[1:]!r}"}
+        return answer(found, argument, sim)
     try:
+        if command == "upns":
+            return upns(tenant)
+        if command == "throttle":
+            return throttle(tenant, argument)
         if command == "users":
             return make_users(tenant, argument)
         if command == "stats":
@@ -154,22 +194,34 @@ def main() -> int:
     parser.add_argument("--write-limit", type=limit, default=(3000, 150.0))
     # all apps of the tenant together (Entra's default: 18000 units per 300 s)
     parser.add_argument("--tenant-write-limit", type=limit, default=(18000, 300.0))
+    parser.add_argument("--tenant-sizes", help="a JSON list of user counts: a tenant each")
     args = parser.parse_args()
     started = time.perf_counter()
     sim = GraphSimulator(port=0, seed=args.seed)
-    tenant = sim.add_tenant(users=args.users, groups=0)
+    sizes = json.loads(Path(args.tenant_sizes).read_text()) if args.tenant_sizes else []
+    tenants = [
+        sim.add_tenant(users=int(size), groups=0, domain=f"client{n + 1:03d}.test")
+        for n, size in enumerate(sizes)
+    ]
+    tenant = tenants[0] if tenants else sim.add_tenant(users=args.users, groups=0)
     memberships = seed_memberships(tenant, args.groups) if args.groups else 0
-    tenant.throttle = ThrottleConfig(
-        enabled=True,
-        read_units=args.read_limit[0],
-        read_window=args.read_limit[1],
-        write_units=args.write_limit[0],
-        write_window=args.write_limit[1],
-        tenant_write_units=args.tenant_write_limit[0],
-        tenant_write_window=args.tenant_write_limit[1],
-    )
+    for each in tenants or [tenant]:
+        each.throttle = ThrottleConfig(
+            enabled=True,
+            read_units=args.read_limit[0],
+            read_window=args.read_limit[1],
+            write_units=args.write_limit[0],
+            write_window=args.write_limit[1],
+            tenant_write_units=args.tenant_write_limit[0],
+            tenant_write_window=args.tenant_write_limit[1],
+        )
     sim.start()
     info = dict(sim.info(tenant, tenant.default_app))
+    if tenants:
+        keep = ("tenant_id", "domain", "authority", "client_id", "client_secret")
+        info["tenants"] = [
+            {k: v for k, v in sim.info(t, t.default_app).items() if k in keep} for t in tenants
+        ]
     info["load_seconds"] = round(time.perf_counter() - started, 2)
     info["memberships"] = memberships
     print(json.dumps(info), flush=True)
