@@ -50,6 +50,7 @@ __all__ = [
     "tags_of",
     "title_key",
     "visible",
+    "with_columns",
 ]
 
 # The type of the credentials directories bind with (CredentialType.DIRECTORY_ADMIN).
@@ -244,13 +245,20 @@ def in_title_order(conn: Connection, ids: Sequence[str]) -> list[CredentialRow]:
     )
 
 
+def with_columns(*extra: sa.ColumnElement[Any]) -> sa.Select[Any]:
+    """The query of :class:`CredentialRow` with the columns ``extra`` after its own (columns
+    of a query over ``credentials``, such as :func:`tag_array`), for
+    :func:`in_title_order_with`; built once and kept by its caller."""
+    return _BASE.add_columns(*extra)
+
+
 def in_title_order_with(
-    conn: Connection, ids: Sequence[str], extra: Sequence[sa.ColumnElement[Any]]
+    conn: Connection, ids: Sequence[str], query: sa.Select[Any]
 ) -> list[tuple[CredentialRow, tuple[Any, ...]]]:
-    """:func:`in_title_order`, each row with the values of ``extra`` (columns of a query over
-    ``credentials``, such as :func:`tag_array`): one statement where that would be several."""
+    """:func:`in_title_order` by ``query`` (:func:`with_columns`), each row with the values
+    of its extra columns: one statement where reading them apart would be several."""
     width = len(CredentialRow._fields)
-    query = _BASE.add_columns(*extra).where(one_of(conn, credentials.c.id, ids))
+    query = query.where(one_of(conn, credentials.c.id, ids))
     rows = conn.execute(query.order_by(credentials.c.title_key, credentials.c.id))
     return [(CredentialRow(*row[:width]), tuple(row[width:])) for row in rows]
 
