@@ -46,7 +46,7 @@ def _fine_statistics(conn) -> tuple[int | None, list[str]]:
 
 def test_0044_keeps_the_fine_statistics_off_the_column(world) -> None:
     """Revision 0044: the column at the default target, a statistics object with the fine
-    ones, which ANALYZE fills and the estimates read; down to 0041 and up again."""
+    ones, which ANALYZE fills and the estimates read; down one revision and up again."""
     vault, admin = world.vault, world.admin
     vault.clients.add(admin, world.keys, "Contoso")
     for n in range(20):
@@ -54,11 +54,11 @@ def test_0044_keeps_the_fine_statistics_off_the_column(world) -> None:
         vault.credentials.add(admin, world.keys, "Contoso", draft)
     with world.db.engine.begin() as conn:
         if conn.dialect.name != "postgresql":
-            command.downgrade(alembic_config(conn), "0041")  # nothing to undo on SQLite
+            command.downgrade(alembic_config(conn), "-1")  # nothing to undo on SQLite
             command.upgrade(alembic_config(conn), "head")
             return
         assert _fine_statistics(conn) == (-1, [term_stats.STATISTICS_NAME])
-        command.downgrade(alembic_config(conn), "0041")
+        command.downgrade(alembic_config(conn), "-1")  # revision 0044 undone
         assert _fine_statistics(conn) == (term_stats.STATISTICS_TARGET, [])
         command.upgrade(alembic_config(conn), "head")
         assert _fine_statistics(conn) == (-1, [term_stats.STATISTICS_NAME])
