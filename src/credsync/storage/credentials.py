@@ -13,6 +13,7 @@ from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from typing import Any, NamedTuple
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.engine import Connection
 
 from credsync.storage._rows import columns_for, one_of, record, records, repr_without, within
@@ -35,6 +36,7 @@ __all__ = [
     "find_by_ref",
     "get",
     "in_title_order",
+    "in_title_order_with",
     "live_count",
     "lock",
     "lock_secret_state",
@@ -42,11 +44,13 @@ __all__ = [
     "purge",
     "set_current_secret",
     "set_tags",
+    "tag_array",
     "tags_by_id",
     "tags_in_client",
     "tags_of",
     "title_key",
     "visible",
+    "with_columns",
 ]
 
 # The type of the credentials directories bind with (CredentialType.DIRECTORY_ADMIN).
@@ -241,6 +245,24 @@ def in_title_order(conn: Connection, ids: Sequence[str]) -> list[CredentialRow]:
     )
 
 
+def with_columns(*extra: sa.ColumnElement[Any]) -> sa.Select[Any]:
+    """The query of :class:`CredentialRow` with the columns ``extra`` after its own (columns
+    of a query over ``credentials``, such as :func:`tag_array`), for
+    :func:`in_title_order_with`; built once and kept by its caller."""
+    return _BASE.add_columns(*extra)
+
+
+def in_title_order_with(
+    conn: Connection, ids: Sequence[str], query: sa.Select[Any]
+) -> list[tuple[CredentialRow, tuple[Any, ...]]]:
+    """:func:`in_title_order` by ``query`` (:func:`with_columns`), each row with the values
+    of its extra columns: one statement where reading them apart would be several."""
+    width = len(CredentialRow._fields)
+    query = query.where(one_of(conn, credentials.c.id, ids))
+    rows = conn.execute(query.order_by(credentials.c.title_key, credentials.c.id))
+    return [(CredentialRow(*row[:width]), tuple(row[width:])) for row in rows]
+
+
 def live_count(conn: Connection, client_id: str, *, include_directory_admin: bool) -> int:
     """How many credentials the client holds outside the trash."""
     query = (
@@ -273,6 +295,14 @@ def tags_by_id(conn: Connection, ids: Sequence[str]) -> dict[str, tuple[str, ...
         for row in rows:
             found.setdefault(row.credential_id, []).append(row.tag)
     return {cid: tuple(sorted(tags)) for cid, tags in found.items()}
+
+
+def tag_array() -> sa.ColumnElement[Any]:
+    """PostgreSQL: the credential's tags as one array, None without any (a column of a query
+    over ``credentials``, for :func:`in_title_order_with`)."""
+    tags = sa.func.array_agg(aggregate_order_by(credential_tags.c.tag, credential_tags.c.tag))
+    query = sa.select(tags).where(credential_tags.c.credential_id == credentials.c.id)
+    return query.scalar_subquery()
 
 
 def tags_of(conn: Connection, credential_id: str) -> tuple[str, ...]:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 from pathlib import Path
@@ -28,8 +29,11 @@ from credsync.errors import ConfigError, Conflict, NotFound, SchemaOutOfDate, St
 
 __all__ = ["SCHEMA_REVISION", "Database", "after_commit"]
 
-SCHEMA_REVISION = "0041"
+SCHEMA_REVISION = "0044"
 _BUSY_TIMEOUT_S = 60
+# A pooled PostgreSQL connection idle for longer than this is pinged before it is handed out
+# (see _ping_if_idle); one used more recently is handed out as it is.
+PING_AFTER_IDLE_S = 5.0
 
 
 def normalise_url(url: str) -> str:
@@ -74,12 +78,14 @@ class Database:
             event.listen(engine, "connect", _sqlite_on_connect)
             event.listen(engine, "begin", _sqlite_on_begin)
             return engine
-        return sa.create_engine(
+        engine = sa.create_engine(
             self.url,
             hide_parameters=True,
-            pool_pre_ping=True,
             connect_args={"connect_timeout": 10, "application_name": "credsync"},
         )
+        event.listen(engine, "checkout", _ping_if_idle(engine))
+        event.listen(engine, "checkin", _note_checkin)
+        return engine
 
     @property
     def is_sqlite(self) -> bool:
@@ -89,6 +95,19 @@ class Database:
     def read(self) -> Iterator[Connection]:
         with self._transaction(write=False) as conn:
             yield conn
+
+    @contextlib.contextmanager
+    def lookup(self) -> Iterator[Connection]:
+        """A read whose statements each see the database as of their own start: on PostgreSQL
+        outside a transaction (autocommit), which READ COMMITTED gives a read transaction
+        anyway, without its BEGIN and COMMIT (two round trips); on SQLite a :meth:`read`.
+        For reads only (a statement that writes would commit at once)."""
+        if self.is_sqlite or _REHEARSAL.get() is not None:
+            with self.read() as conn:
+                yield conn
+            return
+        with self._mapped_errors(), self.engine.connect() as conn:
+            yield conn.execution_options(isolation_level="AUTOCOMMIT")
 
     @contextlib.contextmanager
     def snapshot(self) -> Iterator[Connection]:
@@ -319,6 +338,36 @@ def _prepare_sqlite_file(path: Path) -> None:
             os.close(fd)
     except OSError as err:
         raise StorageError(f"cannot create the database file {path}: {err.strerror}") from None
+
+
+_CHECKED_IN = "credsync_checked_in"
+
+
+def _ping_if_idle(engine: Engine) -> Callable[[Any, Any, Any], None]:
+    """The pool's pre-ping, for connections idle longer than :data:`PING_AFTER_IDLE_S` only.
+
+    ``pool_pre_ping`` pings on each checkout: a round trip before every transaction, which
+    on a busy machine waits for a CPU as a query does. A connection the server closed (a
+    restart, an idle timeout) while it sat in the pool is found by the ping and replaced
+    before it is used (``DisconnectionError``: the pool connects again); one that breaks
+    within seconds of its last use fails its statement instead (a StorageError), and the
+    pool drops it and every connection opened before it, so the next transaction connects
+    anew."""
+
+    def ping(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+        used = record.info.get(_CHECKED_IN)
+        if used is None or time.monotonic() - used < PING_AFTER_IDLE_S:
+            return  # new (the pool forgets what it knew of a connection it replaced) or recent
+        try:
+            engine.dialect.do_ping(dbapi_conn)
+        except engine.dialect.loaded_dbapi.Error as err:
+            raise exc.DisconnectionError(f"ping failed: {type(err).__name__}") from None
+
+    return ping
+
+
+def _note_checkin(_dbapi_conn: Any, record: Any) -> None:
+    record.info[_CHECKED_IN] = time.monotonic()
 
 
 def _sqlite_on_connect(dbapi_conn: Any, _record: Any) -> None:

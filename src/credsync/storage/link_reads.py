@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Collection, Iterable, Sequence
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.engine import Connection
 
 from credsync.storage._rows import columns_for, one_of, records, within
@@ -30,6 +31,7 @@ __all__ = [
     "password_unknown",
     "password_unknown_counts",
     "password_unknown_in",
+    "password_unknown_names",
 ]
 
 _IN_LIST = 500  # ids per IN (...) list
@@ -207,6 +209,20 @@ def password_unknown_in(conn: Connection, credential_ids: Sequence[str]) -> dict
         for row in rows:
             out.setdefault(row.credential_id, []).append(row.name)
     return out
+
+
+def password_unknown_names() -> sa.ColumnElement[Any]:
+    """PostgreSQL: the names of the directories whose password the vault does not know for
+    the credential (in :func:`password_unknown_in`'s order) as one array, None without any
+    (a column of a query over ``credentials``)."""
+    names = sa.func.array_agg(aggregate_order_by(directories.c.name, directories.c.name_key))
+    query = (
+        sa.select(names)
+        .select_from(links)
+        .join(directories, directories.c.id == links.c.directory_id)
+        .where(links.c.credential_id == credentials.c.id, links.c.status == PASSWORD_UNKNOWN)
+    )
+    return query.scalar_subquery()
 
 
 def password_unknown_counts(

@@ -27,7 +27,13 @@ from credsync.vault.clients import check_version, find_client_row, sees_director
 from credsync.vault.drafts import Draft, insert_drafts, make_draft, parse_type
 from credsync.vault.keyring import KeyRing
 from credsync.vault.lifecycle import CredentialLifecycle
-from credsync.vault.listing import Page, credential_models, decode_cursor, encode_cursor
+from credsync.vault.listing import (
+    Page,
+    credential_models,
+    credentials_in_title_order,
+    decode_cursor,
+    encode_cursor,
+)
 from credsync.vault.models import Credential, HistoryEntry, RevealedCredential
 from credsync.vault.pushes import enqueue_pushes
 from credsync.vault.search import credential_terms, query_words
@@ -122,7 +128,7 @@ class Credentials(CredentialLifecycle):
         actor.require(Permission.VAULT_READ)
         limit = check_limit(limit)
         words = query_words(text)
-        with self._db.read() as conn:
+        with self._db.lookup() as conn:
             client_id = None
             if client_ref:
                 client = find_client_row(conn, client_ref, actor)
@@ -140,7 +146,7 @@ class Credentials(CredentialLifecycle):
             )
             if not ids:
                 return []
-            return credential_models(conn, credential_rows.in_title_order(conn, ids))
+            return credentials_in_title_order(conn, ids)
 
     def password_unknown_counts(
         self, actor: Actor, client_ref: str | None = None
