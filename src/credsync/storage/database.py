@@ -28,7 +28,7 @@ from credsync.errors import ConfigError, Conflict, NotFound, SchemaOutOfDate, St
 
 __all__ = ["SCHEMA_REVISION", "Database", "after_commit"]
 
-SCHEMA_REVISION = "0041"
+SCHEMA_REVISION = "0043"
 _BUSY_TIMEOUT_S = 60
 
 
