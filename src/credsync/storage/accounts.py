@@ -217,9 +217,7 @@ def _replace(
     stored: set[str] | None = None  # the ids the cache holds (known for a full read)
     if full:
         found = {a.id for a in changed}
-        stored = set(
-            conn.execute(sa.select(table.c.account_id).where(in_directory)).scalars().all()
-        )
+        stored = set(conn.execute(sa.select(table.c.account_id).where(in_directory)).scalars())
         _delete(conn, directory_id, [i for i in stored if i not in found])
     else:
         _delete(conn, directory_id, list(removed))
@@ -297,6 +295,8 @@ def _comparable(values: tuple[object, ...]) -> tuple[object, ...]:
 
 def _utc(value: dt.datetime) -> dt.datetime:
     """Comparable whatever the backend (SQLite gives naive UTC back)."""
+    if value.tzinfo is dt.UTC:  # the connectors' own
+        return value
     return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
 
 
@@ -323,13 +323,9 @@ def keep_only(conn: Connection, directory_id: str, seen: Collection[str]) -> int
     page by page: what it did not see is gone from the directory); how many were dropped."""
     table = directory_accounts
     with _small_cache(conn):
-        cached = (
-            conn.execute(  # fetched at once: row by row cost a fetchone per id
-                sa.select(table.c.account_id).where(table.c.directory_id == directory_id)
-            )
-            .scalars()
-            .all()
-        )
+        cached = conn.execute(
+            sa.select(table.c.account_id).where(table.c.directory_id == directory_id)
+        ).scalars()
         gone = [account_id for account_id in cached if account_id not in seen]
         for start in range(0, len(gone), _IN_LIST):
             conn.execute(
