@@ -75,3 +75,49 @@ def test_revision_0012_keeps_existing_links_confirmed(world: VaultWorld) -> None
         None,
         None,
     )
+
+
+def test_new_links_are_stored_with_their_state_in_bulk(world: VaultWorld) -> None:
+    """A run's new links (a first run makes thousands) go in one INSERT per set of state
+    columns; each keeps its own state, and an existing link is updated, not inserted."""
+    from credsync.storage import links as link_rows
+
+    cred_id, directory_id = _a_link(world)
+    client_id = world.vault.credentials.get(world.admin, cred_id).client_id
+    made = [
+        world.vault.credentials.add(
+            world.admin, world.keys, client_id,
+            make_draft(title=f"U{n}", username=f"u{n}", password=Secret("Pa55-1!x")),
+        ).id
+        for n in range(3)
+    ]  # fmt: skip
+    confirmed = {"confirmed_stamp": "s1", "confirmed_secret_version": 1, "confirmed_at": LINKED_AT}
+    found = [
+        link_rows.LinkCheck(made[0], "guid-0", "in_sync", "ok", confirmed, new=True),
+        link_rows.LinkCheck(made[1], "guid-1", "mismatch", "differs", {"failed_stamp": "s2"},
+                            new=True),
+        link_rows.LinkCheck(made[2], "guid-2", "in_sync", "ok", confirmed, new=True),
+        link_rows.LinkCheck(cred_id, "guid-bob", "mismatch", "changed", {}),
+    ]  # fmt: skip
+    now = LINKED_AT + dt.timedelta(hours=1)
+    with world.db.write() as conn:
+        link_rows.record(conn, directory_id, found, by="run", now=now)
+    with world.db.read() as conn:
+        rows = {
+            r.credential_id: r
+            for r in conn.execute(sa.select(links).where(links.c.directory_id == directory_id))
+        }
+    assert set(rows) == {cred_id, *made}
+    first, second = rows[made[0]], rows[made[1]]
+    assert (first.account_id, first.status, first.detail, first.linked_by) == (
+        "guid-0", "in_sync", "ok", "run"
+    )  # fmt: skip
+    assert (first.confirmed_stamp, first.confirmed_secret_version) == ("s1", 1)
+    assert first.confirmed_at.replace(tzinfo=dt.UTC) == LINKED_AT
+    assert first.linked_at.replace(tzinfo=dt.UTC) == now
+    assert (second.failed_stamp, second.confirmed_stamp, second.status) == (
+        "s2", None, "mismatch"
+    )  # fmt: skip
+    assert rows[made[2]].account_id == "guid-2"
+    old = rows[cred_id]
+    assert (old.status, old.detail, old.linked_by) == ("mismatch", "changed", "alice")

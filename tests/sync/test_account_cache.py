@@ -224,3 +224,23 @@ def test_an_incremental_read_rewrites_only_changed_accounts_and_drops_the_remove
     seen = _seen(world, directory_id)
     assert set(seen) == {"guid-1", "guid-2", "guid-3"}
     assert {i for i, at in seen.items() if at.replace(tzinfo=dt.UTC) == later} == {"guid-3"}
+
+
+def test_a_upn_that_is_the_username_is_keyed_once_and_found_by_name(world: VaultWorld) -> None:
+    """Revision 0043: an Entra user's username is its UPN; its ``upn_key`` is left empty
+    (the partial UPN index holds nothing for it) and the name lookup finds it by its
+    ``username_key``; an account whose UPN is another name keeps both keys."""
+    directory_id = _directory(world)
+    cloud = Account(id="guid-c", username="Ana@Contoso.test", upn="Ana@Contoso.test",
+                    password_stamp="2026-12-01T08:00:00Z")  # fmt: skip
+    with world.db.write() as conn:
+        account_rows.replace(conn, directory_id, [cloud, ACCOUNTS[0]], (), NOW, full=True)
+    with world.db.read() as conn:
+        keys = {
+            r.account_id: (r.username_key, r.upn_key)
+            for r in conn.execute(sa.select(directory_accounts))
+        }
+        by_upn = account_rows.load(conn, directory_id, [], ["ana@contoso.test", "bob@example.test"])
+    assert keys == {"guid-c": ("ana@contoso.test", None), "guid-1": ("bob", "bob@example.test")}
+    loaded = {r.account_id: store.account_from_row(r) for r in by_upn}
+    assert loaded == {"guid-c": cloud, "guid-1": ACCOUNTS[0]}

@@ -15,6 +15,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 
 from credsync.storage._schema import ID, TS, metadata
@@ -70,11 +71,18 @@ directory_accounts = Table(
     Column("password_changed_by", String(512)),  # who and how, where the directory logs it
     Column("seen_at", TS, nullable=False),
     # username and upn case-folded: an incremental run looks up only the accounts an unlinked
-    # credential may match by name, instead of loading the whole cache.
+    # credential may match by name, instead of loading the whole cache. ``upn_key`` only when
+    # it is not the username's (0043: an Entra user's username is its UPN), indexed where set.
     Column("username_key", String(512)),
     Column("upn_key", String(512)),
     Index("ix_directory_accounts_username_key", "directory_id", "username_key"),
-    Index("ix_directory_accounts_upn_key", "directory_id", "upn_key"),
+    Index(
+        "ix_directory_accounts_upn_key",
+        "directory_id",
+        "upn_key",
+        sqlite_where=text("upn_key IS NOT NULL"),
+        postgresql_where=text("upn_key IS NOT NULL"),
+    ),
 )
 
 # Credential <-> account, kept by the account's stable id; and what we last knew of it.

@@ -26,7 +26,7 @@ from sqlalchemy import Table
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 
-__all__ = ["bulk_insert", "db_value", "insert_records", "refresh_statistics"]
+__all__ = ["bulk_insert", "db_value", "insert_records", "insert_values", "refresh_statistics"]
 
 # Changes since a table's last analysis that make it stale: at least this many, and more
 # than the rows it had then (so an import analyzes a table a few times as it doubles).
@@ -62,23 +62,34 @@ def bulk_insert(
 
 
 def insert_records(conn: Connection, table: Table, records: Sequence[NamedTuple]) -> None:
-    """INSERT named tuples whose fields are columns of ``table`` (Python values, converted
-    through each column's type once per column, not per row) with :func:`bulk_insert`."""
-    if not records:
+    """INSERT named tuples whose fields are columns of ``table`` (Python values) with
+    :func:`insert_values`."""
+    if records:
+        insert_values(conn, table, records[0]._fields, records)
+
+
+def insert_values(
+    conn: Connection, table: Table, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]
+) -> None:
+    """INSERT ``rows`` of Python values (tuples in ``columns`` order), converted through each
+    column's type (its processor looked up once per column, not per row), with
+    :func:`bulk_insert`."""
+    if not rows:
         return
-    columns = records[0]._fields
     processors = [
         table.c[name].type.dialect_impl(conn.dialect).bind_processor(conn.dialect)
+        if name in table.c
+        else None  # bulk_insert names the unknown column
         for name in columns
     ]
     if all(p is None for p in processors):
-        bulk_insert(conn, table, columns, records)
+        bulk_insert(conn, table, columns, rows)
         return
-    rows = [
+    converted = [
         tuple(v if p is None or v is None else p(v) for p, v in zip(processors, row, strict=True))
-        for row in records
+        for row in rows
     ]
-    bulk_insert(conn, table, columns, rows)
+    bulk_insert(conn, table, columns, converted)
 
 
 def _copy(

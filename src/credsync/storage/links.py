@@ -21,6 +21,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from credsync.storage._rows import columns_for, records
+from credsync.storage.bulk import insert_values
 from credsync.storage.tables import credentials, directories, directory_accounts, links
 
 __all__ = [
@@ -131,35 +132,37 @@ def record(
     by: str,
     now: dt.datetime,
 ) -> None:
-    """Links made (one INSERT each) and checked: the common case of a periodic run,
-    thousands of credentials in step with no bind, costs one UPDATE per status and detail,
-    and links whose state changed one executemany per set of columns, not a statement per
-    credential."""
+    """Links made and checked: the common case of a periodic run, thousands of credentials
+    in step with no bind, costs one UPDATE per status and detail, and links whose state
+    changed one executemany per set of columns, not a statement per credential; the links a
+    run made (a first run: thousands) one bulk INSERT per set of state columns, as tuples
+    (a statement built per link cost a millisecond each)."""
     touched: dict[tuple[str, str], list[str]] = {}
     changed: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    made: dict[tuple[str, ...], list[tuple[Any, ...]]] = {}
     for check in found:
         unknown = set(check.state) - STATE
         if unknown:
             raise KeyError(f"links: {', '.join(sorted(unknown))} is not link state")
         if check.new:
-            conn.execute(
-                links.insert().values(
-                    credential_id=check.credential_id,
-                    directory_id=directory_id,
-                    account_id=check.account_id,
-                    linked_at=now,
-                    linked_by=by,
-                    status=check.status,
-                    detail=check.detail,
-                    checked_at=now,
-                    **check.state,
-                )
-            )
+            names = tuple(sorted(check.state))
+            made.setdefault(names, []).append(
+                (check.credential_id, check.account_id, check.status, check.detail,
+                 *(check.state[name] for name in names))
+            )  # fmt: skip
         elif check.state:
             row = {"status": check.status, "detail": check.detail, **check.state}
             changed.setdefault(tuple(sorted(row)), []).append({"cid": check.credential_id, **row})
         else:
             touched.setdefault((check.status, check.detail), []).append(check.credential_id)
+    for names, values in made.items():
+        insert_values(
+            conn,
+            links,
+            ("credential_id", "account_id", "status", "detail", *names,
+             "directory_id", "linked_at", "linked_by", "checked_at"),
+            [(*row, directory_id, now, by, now) for row in values],
+        )  # fmt: skip
     for columns, rows in changed.items():  # one executemany per set of columns
         conn.execute(
             links.update()

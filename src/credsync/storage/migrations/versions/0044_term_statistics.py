@@ -16,7 +16,7 @@ expression in CREATE STATISTICS). Nothing on SQLite.
 The downgrade drops the statistics object and sets the column's target to 5,000 again.
 
 Revision ID: 0044
-Revises: 0041
+Revises: 0043
 Create Date: 2026-12-07
 """
 
@@ -25,7 +25,7 @@ from __future__ import annotations
 from alembic import op
 
 revision = "0044"
-down_revision = "0041"
+down_revision = "0043"
 branch_labels = None
 depends_on = None
 
