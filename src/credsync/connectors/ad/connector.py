@@ -20,7 +20,9 @@ Decisions, and why:
   DONT_EXPIRE_PASSWORD (0x10000) in userAccountControl with a delete-old/add-new modify, so a
   concurrent change of the flags fails instead of being overwritten; ``never_expires=False``
   (the default) leaves the flag as it is - it is a property of the account that an operator set,
-  not of this password.
+  not of this password. The account comes back from the last modify's trip, read at its DN:
+  only what a reset changes (pwdLastSet, the flags, lockoutTime: ``_mapping.after_reset``), the
+  rest as the push found it, so the DC does not work out the computed flags again per push.
 * **changes_since** uses the DirSync control (``1.2.840.113556.1.4.841``) from the domain root:
   one pass returns exactly the objects changed since the cookie, including deletions (as
   tombstones, ``isDeleted``) and moves (we ask for ``name`` and ``parentGUID``, whose change a
@@ -46,27 +48,35 @@ Decisions, and why:
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
-import json
 import logging
 import uuid
 from collections.abc import AsyncIterator, Sequence
+from dataclasses import replace
 from typing import Any
 
 from ldap3 import MODIFY_ADD, MODIFY_DELETE, MODIFY_REPLACE
-from ldap3.core.exceptions import LDAPOperationResult
-from ldap3.protocol.microsoft import dir_sync_control
 
 from credsync.connectors._ldap3 import ADMIN_CONNECTIONS
 from credsync.connectors._ldap3_connector import Ldap3Connector
 from credsync.connectors.ad import _identities, _steps
 from credsync.connectors.ad._client import Entry, LdapClient
 from credsync.connectors.ad._deleted import DeletedAd
+from credsync.connectors.ad._dirsync import (
+    DIRSYNC_ATTRIBUTES,
+    DIRSYNC_COOKIE_ONLY,
+    DIRSYNC_FILTER,
+    DIRSYNC_OID,
+    decode_cursor,
+    dirsync_control,
+    encode_cursor,
+    refused,
+)
 from credsync.connectors.ad._errors import AD_BIND_CODES, ERRORS, bind_code
 from credsync.connectors.ad._mapping import (
     ACCOUNT_ATTRIBUTES,
+    RESET_ATTRIBUTES,
     USER_FILTER,
+    after_reset,
     guid_filter_value,
     guid_text,
     scoped_filter,
@@ -98,22 +108,6 @@ __all__ = ["ActiveDirectoryConnector"]
 
 log = logging.getLogger(__name__)
 
-DIRSYNC_OID = "1.2.840.113556.1.4.841"
-DIRSYNC_FILTER = "(&(objectClass=user)(!(objectClass=computer)))"  # tombstones keep objectClass
-DIRSYNC_COOKIE_ONLY = "(&(objectClass=user)(!(objectClass=user)))"  # matches no object
-DIRSYNC_ATTRIBUTES = (
-    "objectGUID",
-    "isDeleted",
-    "name",
-    "parentGUID",
-    "sAMAccountName",
-    "userPrincipalName",
-    "displayName",
-    "userAccountControl",
-    "pwdLastSet",
-    "lockoutTime",
-    "adminCount",
-)
 UF_DONT_EXPIRE_PASSWORD = 0x10000
 _OUTCOMES = {
     "52e": VerifyOutcome.WRONG_PASSWORD,
@@ -123,7 +117,6 @@ _OUTCOMES = {
     "532": VerifyOutcome.PASSWORD_EXPIRED,
     "773": VerifyOutcome.PASSWORD_EXPIRED,
 }
-_CURSOR_PREFIX = "ad1:"
 _GUID_BATCH = 50
 
 
@@ -158,6 +151,7 @@ class ActiveDirectoryConnector(DeletedAd, PeopleReads, Ldap3Connector[LdapClient
         self._domain: str | None = config.options.get("netbios_domain") or None
         self._naming_context: str | None = None
         self._invocation_id: str | None = None
+        self._last_cookie: bytes | None = None  # the newest DirSync cookie this one was given
 
     # --- plumbing (the rest: Ldap3Connector) ------------------------------------------------
     @property
@@ -321,9 +315,10 @@ class ActiveDirectoryConnector(DeletedAd, PeopleReads, Ldap3Connector[LdapClient
         self, account: Account, what: str, changes: dict[str, Any], then_read: bool = False
     ) -> tuple[Account, Account | None]:
         """Modify the account at its DN (if stale, once more at the current one); ``then_read``:
-        the account read back in the same trip (None if that DN holds another object now)."""
+        the account after the reset, its :data:`RESET_ATTRIBUTES` read back in the same trip
+        (None if that DN holds another object now)."""
         dn = account.dn or (await self.get_account(account.id)).dn or ""
-        read = ACCOUNT_ATTRIBUTES if then_read else ()
+        read = RESET_ATTRIBUTES if then_read else ()
         try:
             entry = await self._call(f"{what} of {dn}", self._client.modify, dn, changes, read)
         except AccountNotFound:
@@ -334,14 +329,16 @@ class ActiveDirectoryConnector(DeletedAd, PeopleReads, Ldap3Connector[LdapClient
             entry = await self._call(
                 f"{what} of {current.dn}", self._client.modify, current.dn, changes, read
             )
-        after = self._account(entry) if entry is not None and entry[1].get("objectGUID") else None
-        return account, after if after is not None and after.id == account.id else None
+        guid = (entry[1].get("objectGUID") or [b""])[0] if entry is not None else b""
+        if entry is None or len(guid) != 16 or guid_text(guid) != account.id:
+            return account, None
+        return account, after_reset(replace(account, dn=entry[0]), entry[1])
 
     async def set_password(
         self, account: Account, secret: Secret, options: PasswordOptions
     ) -> Account:
-        """The reset, then the account read back (its new pwdLastSet) with the last modify, in
-        the same trip (on its own after the never-expires flag)."""
+        """The reset, then what it changed read back (its new pwdLastSet) with the last modify,
+        in the same trip (the whole account on its own after the never-expires flag)."""
         encoded = f'"{secret.reveal()}"'.encode("utf-16-le")
         changes = {"unicodePwd": [(MODIFY_REPLACE, [encoded])]}
         account, after = await self._modify(
@@ -390,25 +387,10 @@ class ActiveDirectoryConnector(DeletedAd, PeopleReads, Ldap3Connector[LdapClient
 
     # --- incremental reads ------------------------------------------------------------------
     def _encode_cursor(self, cookie: bytes | None) -> str:
-        state = {
-            "dc": self._invocation_id,
-            "base": self._base.lower(),
-            "cookie": base64.b64encode(cookie).decode() if cookie is not None else None,
-        }
-        raw = json.dumps(state, separators=(",", ":")).encode()
-        return _CURSOR_PREFIX + base64.urlsafe_b64encode(raw).decode()
+        return encode_cursor(self._invocation_id, self._base, cookie)
 
     def _decode_cursor(self, cursor: str) -> bytes | None:
-        """The DirSync cookie in ``cursor`` when it is ours, for this DC and base; else None."""
-        if not cursor.startswith(_CURSOR_PREFIX):
-            return None
-        try:
-            state = json.loads(base64.urlsafe_b64decode(cursor[len(_CURSOR_PREFIX) :]))
-            if state.get("dc") != self._invocation_id or state.get("base") != self._base.lower():
-                return None
-            return base64.b64decode(state["cookie"]) if state.get("cookie") else None
-        except (ValueError, binascii.Error, TypeError, AttributeError):
-            return None
+        return decode_cursor(cursor, self._invocation_id, self._base)
 
     async def _dirsync(
         self, cookie: bytes | None, search_filter: str = DIRSYNC_FILTER
@@ -417,15 +399,7 @@ class ActiveDirectoryConnector(DeletedAd, PeopleReads, Ldap3Connector[LdapClient
         root = self._naming_context or self._base
         entries: list[Entry] = []
         while True:
-            control = dir_sync_control(
-                criticality=True,
-                object_security=False,
-                ancestors_first=True,
-                public_data_only=False,
-                incremental_values=True,
-                max_length=2147483647,
-                cookie=cookie,
-            )
+            control = dirsync_control(cookie)
             found, controls = await self._call(
                 "DirSync", self._client.search_with_controls, root, search_filter,
                 DIRSYNC_ATTRIBUTES, [control], not_found=PermanentConnectorError,
@@ -436,7 +410,23 @@ class ActiveDirectoryConnector(DeletedAd, PeopleReads, Ldap3Connector[LdapClient
                 raise PermanentConnectorError("DirSync: the DC returned no DirSync cookie")
             cookie = bytes(value["cookie"])
             if not value.get("more_results"):
+                self._last_cookie = cookie
                 return entries, cookie
+
+    async def _cookie_now(self) -> bytes:
+        """A DirSync cookie for now, for a full read to start from. From the last cookie this
+        connector was given when it has one (the DC then looks only at the objects changed
+        since: a few milliseconds, where a pass without a cookie walks the whole domain);
+        from scratch when it has none or the DC refuses that one. Either way the cookie is
+        taken before the full read, so that changes made during the read come again."""
+        if self._last_cookie is not None:
+            try:
+                return (await self._dirsync(self._last_cookie, DIRSYNC_COOKIE_ONLY))[1]
+            except PermanentConnectorError as err:
+                if not refused(err):
+                    raise
+                self._last_cookie = None
+        return (await self._dirsync(None, DIRSYNC_COOKIE_ONLY))[1]
 
     async def _full(self, cookie: bytes | None) -> ChangeSet:
         accounts = tuple([a async for a in self.iter_accounts()])
@@ -450,9 +440,8 @@ class ActiveDirectoryConnector(DeletedAd, PeopleReads, Ldap3Connector[LdapClient
         if cookie is None:
             try:
                 # The cookie first (changes made during the full read then come again next
-                # time). A filter that matches nothing: the DC still walks the whole domain to
-                # make the cookie, but sends no entry back.
-                _, fresh = await self._dirsync(None, DIRSYNC_COOKIE_ONLY)
+                # time), with a filter that matches nothing: no entry comes back.
+                fresh = await self._cookie_now()
             except DirectoryDenied as err:
                 log.warning("DirSync not allowed for this bind identity: full reads (%s)", err)
                 return await self._full(None)
@@ -460,9 +449,7 @@ class ActiveDirectoryConnector(DeletedAd, PeopleReads, Ldap3Connector[LdapClient
         try:
             entries, fresh = await self._dirsync(cookie)
         except PermanentConnectorError as err:
-            if isinstance(err, DirectoryDenied) or not isinstance(
-                err.__cause__, LDAPOperationResult
-            ):
+            if not refused(err):
                 raise
             # The DC said no to this cookie (too old, from a restored DC): start again.
             log.warning("DirSync refused the cursor, reading everything again: %s", err)
