@@ -300,10 +300,14 @@ def test_dropped_connection_is_reopened(ad_ou: OuWorld) -> None:
     try:
         account = run(conn.get_account(user.guid))
         run(conn.verify_password(account, Secret(user.password)))
-        # The admin connection and the verification connection in use (the pool's warm one).
-        for link in (conn._client._admin, conn._client._verifiers[0]):
-            assert link.conn is not None
-            link.conn.socket.shutdown(socket.SHUT_RDWR)
+        (first,) = conn._client.wire.checks._idle
+        run(conn.verify_password(account, Secret(user.password)))
+        assert conn._client.wire.checks._idle == [first]  # reused, across event loops too
+        # The admin connection and the check's (kept for the next check) dropped.
+        admin = conn._client._admin.conn
+        assert admin is not None
+        admin.socket.shutdown(socket.SHUT_RDWR)
+        first.sock.shutdown(socket.SHUT_RDWR)
         assert run(conn.get_account(user.guid)).id == user.guid
         assert run(conn.verify_password(account, Secret(user.password))).outcome is VerifyOutcome.OK
     finally:

@@ -290,17 +290,13 @@ class ActiveDirectoryConnector(DeletedAd, PeopleReads, Ldap3Connector[LdapClient
     # --- passwords --------------------------------------------------------------------------
     async def verify_password(self, account: Account, secret: Secret) -> VerifyResult:
         dn = account.dn or (await self.get_account(account.id)).dn or ""
-        ok, message = await self._call(
-            f"check the password of {dn}", self._client.check_password, dn, secret.reveal()
-        )
+        ok, message = await self._check(dn, secret)
         code = None if ok else bind_code(message)
         if code == "52e":
             current = await self.get_account(account.id)  # AccountNotFound when it is gone
             if current.dn and current.dn.lower() != dn.lower():
                 dn = current.dn
-                ok, message = await self._call(
-                    f"check the password of {dn}", self._client.check_password, dn, secret.reveal()
-                )
+                ok, message = await self._check(dn, secret)
                 code = None if ok else bind_code(message)
         if ok:
             return VerifyResult(VerifyOutcome.OK)
@@ -310,6 +306,20 @@ class ActiveDirectoryConnector(DeletedAd, PeopleReads, Ldap3Connector[LdapClient
             raise AccountNotFound(f"check the password of {dn}: {message}")
         meaning = AD_BIND_CODES.get(code or "", "unexpected answer")
         raise PermanentConnectorError(f"check the password of {dn}: {meaning}: {message}")
+
+    async def _check(self, dn: str, secret: Secret) -> tuple[bool, str]:
+        """One simple bind as ``dn`` (the client's wire): (success, the DC's words); an answer
+        other than success or invalidCredentials raised as the translation of its result."""
+        where = f"check the password of {dn}"
+        if not secret:  # a simple bind without a password is an anonymous one
+            return False, "an empty password is never bound"
+        try:
+            answer = await self._client.wire.check(dn, secret.reveal())
+        except Exception as exc:
+            raise self._errors.translate(exc, where=where) from exc
+        if answer.ok or answer.description == "invalidCredentials":
+            return answer.ok, answer.message or answer.description
+        raise self._errors.translate(answer.failure(), where=where) from None
 
     async def _modify(
         self, account: Account, what: str, changes: dict[str, Any], then_read: bool = False

@@ -11,7 +11,8 @@ has a lock, so calls on it are serialised.
   dropped, response controls on a failure's exception).
 * Password checks (binds as each user) and changes by Password Modify (with the entry read
   back) go through :attr:`LdapClient.wire`, which is not ldap3 and needs no thread (see
-  :mod:`._wire`), on the same endpoint and TLS context.
+  :mod:`.._ldap_wire`), on the same endpoint and TLS context, with the password policy request
+  control.
 """
 
 from __future__ import annotations
@@ -23,7 +24,9 @@ from ldap3 import DEREF_NEVER, SUBTREE, Connection
 from ldap3.core import exceptions as lx
 from ldap3.protocol.rfc4511 import Control
 
+from credsync.connectors._ber import ber_tlv
 from credsync.connectors._ldap3 import Entry, Ldap3Client, response_controls
+from credsync.connectors._ldap_wire import Wire
 from credsync.connectors.base import DirectoryConfig
 from credsync.connectors.ldap._controls import (
     PPOLICY_OID,
@@ -32,7 +35,6 @@ from credsync.connectors.ldap._controls import (
     SYNC_REQUEST_OID,
     SYNC_STATE_OID,
 )
-from credsync.connectors.ldap._wire import Wire
 
 __all__ = ["Entry", "LdapClient", "Refresh"]
 
@@ -40,6 +42,7 @@ REFRESH_REQUIRED = 4096  # RFC 4533 e-syncRefreshRequired: the cookie is too old
 _PPOLICY_REQUEST = Control()  # built once: ldap3 would build it with pyasn1 for each call
 _PPOLICY_REQUEST["controlType"] = PPOLICY_OID
 _PPOLICY_REQUEST["criticality"] = False
+_PPOLICY_CONTROL = ber_tlv(0x30, ber_tlv(0x04, PPOLICY_OID.encode()))  # the same, for the wire
 
 
 @dataclass
@@ -71,6 +74,7 @@ class LdapClient(Ldap3Client):
             timeout=config.timeout,
             bind_dn=config.bind_username,
             bind_password=config.bind_password,
+            controls=_PPOLICY_CONTROL,
         )
 
     def root_dse(self) -> dict[str, list[bytes]]:
