@@ -245,43 +245,6 @@ def test_moved_out_of_scope_is_removed(ad_ou: OuWorld) -> None:
         ad_ou.admin.delete_tree(outside)
 
 
-def test_a_full_read_takes_its_cookie_from_the_last_one(ad_ou: OuWorld) -> None:
-    """A connector that was given a DirSync cookie before makes a full read's cookie from it
-    (the DC then looks only at what changed since, instead of walking the domain); the cursor
-    it returns is as good as one made from scratch: what changed before the full read does not
-    come again, what changed after it does. A cookie the DC refuses gives one from scratch."""
-    first, second = ad_ou.create_user(), ad_ou.create_user()
-    conn = connector(ad_ou)
-    sent: list[bytes | None] = []
-    real = conn._dirsync
-
-    async def dirsync(cookie: bytes | None, *args: Any) -> Any:
-        sent.append(cookie)
-        return await real(cookie, *args)
-
-    conn._dirsync = dirsync  # type: ignore[method-assign]
-    try:
-        run(conn.changes_since(None))
-        assert sent == [None]  # nothing to start from yet
-        ad_ou.admin.conn.modify(
-            first.dn, {"displayName": [(MODIFY_REPLACE, ["before the full read"])]}
-        )
-        full = run(conn.changes_since(None))
-        assert full.full
-        assert sent[1] is not None  # from the last cookie
-        assert {first.guid, second.guid} <= {a.id for a in full.changed}
-        assert not run(conn.changes_since(full.cursor)).changed
-        ad_ou.admin.conn.modify(second.dn, {"displayName": [(MODIFY_REPLACE, ["after it"])]})
-        assert [a.id for a in run(conn.changes_since(full.cursor)).changed] == [second.guid]
-        conn._last_cookie = b"not a cookie of this DC" * 4
-        again = run(conn.changes_since(None))
-        assert again.full
-        assert sent[-1] is None  # refused, then from scratch
-        assert not run(conn.changes_since(again.cursor)).changed
-    finally:
-        run(conn.close())
-
-
 def test_cursor_of_another_scope_reads_everything(ad_ou: OuWorld) -> None:
     conn = connector(ad_ou)
     other = connector(ad_ou, base_dn=f"CN=Users,{ad_ou.facts.base_dn}")
