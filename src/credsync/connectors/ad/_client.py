@@ -28,7 +28,6 @@ from typing import TypeVar
 from ldap3 import Connection
 
 from credsync.connectors._ldap3 import Entry, Ldap3Client
-from credsync.connectors._ldap_wire import Wire
 from credsync.connectors.base import DirectoryConfig
 
 __all__ = ["Entry", "LdapClient"]
@@ -41,16 +40,7 @@ class LdapClient(Ldap3Client):
 
     def __init__(self, config: DirectoryConfig) -> None:
         super().__init__(config)
-        self.wire = Wire(
-            self.endpoint.host,
-            self.endpoint.port,
-            starttls=self.endpoint.starttls,
-            context=self._context,
-            server_name=self.server_name,
-            timeout=config.timeout,
-            bind_dn=config.bind_username,
-            bind_password=config.bind_password,
-        )
+        self.wire = self.new_wire()
 
     def run_admin(self, fn: Callable[[Connection], T]) -> T:
         """``fn`` on the admin connection (an operation the shared client has no method for:

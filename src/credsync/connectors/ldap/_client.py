@@ -26,7 +26,6 @@ from ldap3.protocol.rfc4511 import Control
 
 from credsync.connectors._ber import ber_tlv
 from credsync.connectors._ldap3 import Entry, Ldap3Client, response_controls
-from credsync.connectors._ldap_wire import Wire
 from credsync.connectors.base import DirectoryConfig
 from credsync.connectors.ldap._controls import (
     PPOLICY_OID,
@@ -65,17 +64,7 @@ class LdapClient(Ldap3Client):
 
     def __init__(self, config: DirectoryConfig) -> None:
         super().__init__(config)
-        self.wire = Wire(
-            self.endpoint.host,
-            self.endpoint.port,
-            starttls=self.endpoint.starttls,
-            context=self._context,
-            server_name=self.server_name,
-            timeout=config.timeout,
-            bind_dn=config.bind_username,
-            bind_password=config.bind_password,
-            controls=_PPOLICY_CONTROL,
-        )
+        self.wire = self.new_wire(_PPOLICY_CONTROL)
 
     def root_dse(self) -> dict[str, list[bytes]]:
         """The root DSE's supportedControl, supportedExtension, namingContexts, vendorName."""
