@@ -18,7 +18,12 @@ from credsync.connectors._ldap3 import ADMIN_CONNECTIONS
 from credsync.connectors.ad import ActiveDirectoryConnector
 from credsync.connectors.ad import connector as ad_connector
 from credsync.connectors.base import PasswordOptions, StepOutcome, TestStep, VerifyOutcome
-from credsync.errors import AccountNotFound, DirectoryAuthFailed, DirectoryDenied
+from credsync.errors import (
+    AccountNotFound,
+    DirectoryAuthFailed,
+    DirectoryDenied,
+    PermanentConnectorError,
+)
 from credsync.testing.conformance import run, strong_password
 from credsync.testing.fault_proxy import FaultProxy
 from credsync.testing.samba import OuWorld
@@ -118,6 +123,20 @@ def test_bind_sub_codes(ad_ou: OuWorld, break_it: str, outcome: VerifyOutcome, c
         wrong = run(conn.verify_password(account, Secret("Wrong-pw-1")))
         expected = outcome if break_it == "lock_out" else VerifyOutcome.WRONG_PASSWORD
         assert wrong.outcome is expected
+    finally:
+        run(conn.close())
+
+
+def test_an_empty_password_is_never_bound(ad_ou: OuWorld) -> None:
+    """A simple bind with a DN and no password is an unauthenticated bind, which a DC may
+    answer with success: it is never sent, and the check is an error, not a match."""
+    user = ad_ou.create_user()
+    conn = connector(ad_ou)
+    try:
+        account = run(conn.get_account(user.guid))
+        with pytest.raises(PermanentConnectorError, match="never bound"):
+            run(conn.verify_password(account, Secret("")))
+        assert not conn._client.wire.checks._idle  # no connection was even opened
     finally:
         run(conn.close())
 

@@ -310,7 +310,7 @@ class ActiveDirectoryConnector(DeletedAd, PeopleReads, Ldap3Connector[LdapClient
         """One simple bind as ``dn`` (the client's wire): (success, the DC's words); an answer
         other than success or invalidCredentials raised as the translation of its result."""
         where = f"check the password of {dn}"
-        if not secret:  # a simple bind without a password is an anonymous one
+        if not secret.reveal():  # a simple bind without a password is an unauthenticated one
             return False, "an empty password is never bound"
         try:
             answer = await self._client.wire.check(dn, secret.reveal())

@@ -260,7 +260,7 @@ class LdapConnector(Ldap3Connector[LdapClient]):
 
     # --- passwords --------------------------------------------------------------------------
     async def verify_password(self, account: Account, secret: Secret) -> VerifyResult:
-        if not secret:  # a simple bind without a password is an anonymous one
+        if not secret.reveal():  # a simple bind without a password is an anonymous one
             return VerifyResult(VerifyOutcome.WRONG_PASSWORD, "an empty password is never bound")
         await self._facts()
         dn = account.dn or (await self.get_account(account.id)).dn or ""
