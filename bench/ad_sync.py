@@ -195,6 +195,7 @@ def compare_rates(
 ) -> None:
     """Record the run's rate against the bare loop's and check the ratio target."""
     ratio = ours / theirs
+    print(f"{what}: the run {ours:.1f}/s, {baseline} {theirs:.1f}/s: {ratio:.2f}x", flush=True)
     for key, value in zip(keys, (round(ours, 1), round(theirs, 1), round(ratio, 3)), strict=True):
         verdicts.figures[key] = value
     verdicts.check(
