@@ -13,6 +13,7 @@ from typing import Any
 from ldap3.core.exceptions import LDAPOperationResult
 from ldap3.protocol.microsoft import dir_sync_control
 
+from credsync.connectors.ad._mapping import ACCOUNT_ATTRIBUTES
 from credsync.errors import DirectoryDenied, PermanentConnectorError
 
 __all__ = [
@@ -29,18 +30,14 @@ __all__ = [
 DIRSYNC_OID = "1.2.840.113556.1.4.841"
 DIRSYNC_FILTER = "(&(objectClass=user)(!(objectClass=computer)))"  # tombstones keep objectClass
 DIRSYNC_COOKIE_ONLY = "(&(objectClass=user)(!(objectClass=user)))"  # matches no object
+# What an account is read with, and what tells a delete and a move (a move changes name and
+# parentGUID); not the computed flags, which DirSync can't return (the changed accounts are read
+# again with them, by objectGUID).
 DIRSYNC_ATTRIBUTES = (
-    "objectGUID",
     "isDeleted",
     "name",
     "parentGUID",
-    "sAMAccountName",
-    "userPrincipalName",
-    "displayName",
-    "userAccountControl",
-    "pwdLastSet",
-    "lockoutTime",
-    "adminCount",
+    *(a for a in ACCOUNT_ATTRIBUTES if a != "msDS-User-Account-Control-Computed"),
 )
 
 _PREFIX = "ad1:"
