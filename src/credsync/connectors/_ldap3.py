@@ -21,8 +21,9 @@ blocks; the connectors call them through ``asyncio.to_thread``.
   ``exc.response_controls`` (OID -> raw value: the password policy control says *why* a
   password was refused).
 
-What only one kind does stays in its package: AD's pool of verification connections rebound as
-each user, LDAP's root DSE, content synchronisation and its thread-free password operations.
+What only one kind does stays in its package: AD's DirSync and restores, LDAP's root DSE and
+content synchronisation. Both kinds' password checks (and LDAP's Password Modify) are the
+thread-free wire's (:mod:`._ldap_wire`, made by :meth:`Ldap3Client.new_wire`).
 """
 
 from __future__ import annotations

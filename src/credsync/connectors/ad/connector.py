@@ -4,9 +4,10 @@ Decisions, and why:
 
 * **Transport**: ``ldaps://`` or ``ldap://`` + StartTLS, certificate and host name always
   checked unless the directory says ``insecure_skip_verify`` (see :mod:`.._tls`). Blocking
-  ldap3 calls run in ``asyncio.to_thread``; one admin connection does reads and writes, a
-  verify connection is rebound as each user (see :mod:`._client`; the plumbing the LDAP
-  connector shares: :mod:`.._ldap3` and :mod:`.._ldap3_connector`).
+  ldap3 calls run in ``asyncio.to_thread``; the admin connections do reads and writes; a
+  password check is a bind on a connection of the shared wire, rebound as each user, in the
+  event loop (see :mod:`._client`; the plumbing the LDAP connector shares: :mod:`.._ldap3`,
+  :mod:`.._ldap3_connector` and :mod:`.._ldap_wire`).
 * **verify_password** is one simple bind as the account's DN. AD answers a failed bind with
   ``invalidCredentials`` and a ``data NNN`` sub-code, which is the outcome: 52e wrong password,
   533 disabled, 701 account expired (reported as disabled), 775 locked out, 532 password
