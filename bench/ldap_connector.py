@@ -8,7 +8,7 @@ another:
 
 1. ``verify_password`` over the N accounts through the connector (a bind as each user with
    the password policy control, on the connector's own connections in the event loop: see
-   ``connectors/ldap/_wire.py``) against a bare ldap3 loop in this process: one LDAPS
+   ``connectors/_ldap_wire.py``) against a bare ldap3 loop in this process: one LDAPS
    connection with ``get_info=NONE`` rebound as each user. Target: >= 80% of bare.
 2. ``set_password`` over M accounts (default 1,000) through the connector (Password Modify,
    then the entry read back for its new pwdChangedTime, which the engine keeps as the password

@@ -21,8 +21,9 @@ blocks; the connectors call them through ``asyncio.to_thread``.
   ``exc.response_controls`` (OID -> raw value: the password policy control says *why* a
   password was refused).
 
-What only one kind does stays in its package: AD's pool of verification connections rebound as
-each user, LDAP's root DSE, content synchronisation and its thread-free password operations.
+What only one kind does stays in its package: AD's DirSync and restores, LDAP's root DSE and
+content synchronisation. Both kinds' password checks (and LDAP's Password Modify) are the
+thread-free wire's (:mod:`._ldap_wire`, made by :meth:`Ldap3Client.new_wire`).
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from urllib.parse import urlsplit
 from ldap3 import BASE, NONE, SIMPLE, SUBTREE, Connection, Server
 from ldap3.core import exceptions as lx
 
+from credsync.connectors._ldap_wire import Wire
 from credsync.connectors._tls import ContextTls, certificate_subject, make_context
 from credsync.connectors.base import DirectoryConfig
 from credsync.errors import ConfigError
@@ -235,6 +237,21 @@ class Ldap3Client:
             receive_timeout=max(1, math.ceil(self.config.timeout)),  # ldap3 packs an int
             auto_referrals=False,
             check_names=True,
+        )
+
+    def new_wire(self, controls: bytes = b"") -> Wire:
+        """The thread-free password checks and changes (:mod:`._ldap_wire`) on the same
+        endpoint, TLS context and bind identity, every request carrying ``controls``."""
+        return Wire(
+            self.endpoint.host,
+            self.endpoint.port,
+            starttls=self.endpoint.starttls,
+            context=self._context,
+            server_name=self.server_name,
+            timeout=self.config.timeout,
+            bind_dn=self.config.bind_username,
+            bind_password=self.config.bind_password,
+            controls=controls,
         )
 
     # --- reads and writes as the bind identity ----------------------------------------------

@@ -18,7 +18,12 @@ from credsync.connectors._ldap3 import ADMIN_CONNECTIONS
 from credsync.connectors.ad import ActiveDirectoryConnector
 from credsync.connectors.ad import connector as ad_connector
 from credsync.connectors.base import PasswordOptions, StepOutcome, TestStep, VerifyOutcome
-from credsync.errors import AccountNotFound, DirectoryAuthFailed, DirectoryDenied
+from credsync.errors import (
+    AccountNotFound,
+    DirectoryAuthFailed,
+    DirectoryDenied,
+    PermanentConnectorError,
+)
 from credsync.testing.conformance import run, strong_password
 from credsync.testing.fault_proxy import FaultProxy
 from credsync.testing.samba import OuWorld
@@ -122,6 +127,20 @@ def test_bind_sub_codes(ad_ou: OuWorld, break_it: str, outcome: VerifyOutcome, c
         run(conn.close())
 
 
+def test_an_empty_password_is_never_bound(ad_ou: OuWorld) -> None:
+    """A simple bind with a DN and no password is an unauthenticated bind, which a DC may
+    answer with success: it is never sent, and the check is an error, not a match."""
+    user = ad_ou.create_user()
+    conn = connector(ad_ou)
+    try:
+        account = run(conn.get_account(user.guid))
+        with pytest.raises(PermanentConnectorError, match="never bound"):
+            run(conn.verify_password(account, Secret("")))
+        assert not conn._client.wire.checks._idle  # no connection was even opened
+    finally:
+        run(conn.close())
+
+
 def test_stale_dn_is_followed(ad_ou: OuWorld) -> None:
     user = ad_ou.create_user()
     other = ad_ou.admin.conn  # a sub-OU inside the test's OU, so the account stays in scope
@@ -137,6 +156,22 @@ def test_stale_dn_is_followed(ad_ou: OuWorld) -> None:
         assert after.dn is not None
         assert after.dn.lower().endswith(sub.lower())
         assert run(conn.verify_password(stale, Secret(new))).outcome is VerifyOutcome.OK
+    finally:
+        run(conn.close())
+
+
+def test_the_account_a_push_returns_is_the_account_as_read_after_it(ad_ou: OuWorld) -> None:
+    """set_password reads back only what a reset changes (``_mapping.after_reset``): what it
+    returns is what a whole read of the account says right after, field for field (the
+    password stamp the push's check records above all), and with must-change too."""
+    user = ad_ou.create_user()
+    conn = connector(ad_ou)
+    try:
+        for options in (PasswordOptions(), PasswordOptions(must_change=True), PasswordOptions()):
+            account = run(conn.get_account(user.guid))
+            after = run(conn.set_password(account, Secret(strong_password()), options))
+            assert after.password_stamp != account.password_stamp
+            assert after == run(conn.get_account(user.guid))
     finally:
         run(conn.close())
 
@@ -247,10 +282,14 @@ def test_dropped_connection_is_reopened(ad_ou: OuWorld) -> None:
     try:
         account = run(conn.get_account(user.guid))
         run(conn.verify_password(account, Secret(user.password)))
-        # The admin connection and the verification connection in use (the pool's warm one).
-        for link in (conn._client._admin, conn._client._verifiers[0]):
-            assert link.conn is not None
-            link.conn.socket.shutdown(socket.SHUT_RDWR)
+        (first,) = conn._client.wire.checks._idle
+        run(conn.verify_password(account, Secret(user.password)))
+        assert conn._client.wire.checks._idle == [first]  # reused, across event loops too
+        # The admin connection and the check's (kept for the next check) dropped.
+        admin = conn._client._admin.conn
+        assert admin is not None
+        admin.socket.shutdown(socket.SHUT_RDWR)
+        first.sock.shutdown(socket.SHUT_RDWR)
         assert run(conn.get_account(user.guid)).id == user.guid
         assert run(conn.verify_password(account, Secret(user.password))).outcome is VerifyOutcome.OK
     finally:

@@ -13,7 +13,12 @@ from ldap3.utils.conv import escape_filter_chars
 
 from credsync.connectors.ad import _acl
 from credsync.connectors.ad._errors import bind_code, translate
-from credsync.connectors.ad._mapping import filetime_to_datetime, guid_filter_value, to_account
+from credsync.connectors.ad._mapping import (
+    after_reset,
+    filetime_to_datetime,
+    guid_filter_value,
+    to_account,
+)
 from credsync.errors import DirectoryAuthFailed, PermanentConnectorError, PolicyRejected
 
 GUID = uuid.UUID("57c3fb70-1d7c-4d31-ae18-8b8832b70b63")
@@ -65,6 +70,35 @@ def test_mapping_of_flags(
     account = to_account("CN=a", entry(**{**base, **values}), domain=None)
     assert (account.enabled, account.locked_out) == (enabled, locked)
     assert (account.password_expired, account.must_change_password) == (expired, must_change)
+
+
+@pytest.mark.parametrize(
+    ("before", "values", "locked", "expired"),
+    [
+        ({"msDS-User-Account-Control-Computed": "16", "lockoutTime": "5"}, {"lockoutTime": "5"},
+         True, False),  # a reset unlocks nothing
+        ({"msDS-User-Account-Control-Computed": "16", "lockoutTime": "5"}, {"lockoutTime": "0"},
+         False, False),  # lockoutTime cleared: the lockout ended
+        ({"lockoutTime": "5"}, {"lockoutTime": "5"}, True, False),
+        ({"msDS-User-Account-Control-Computed": "8388608"}, {}, False, False),  # a new password
+        ({}, {"pwdLastSet": "0"}, False, True),  # must change at next logon
+    ],
+)  # fmt: skip
+def test_the_account_after_a_reset_takes_what_the_reset_changed(
+    before: dict[str, str], values: dict[str, str], locked: bool, expired: bool
+) -> None:
+    base = {"sAMAccountName": "a", "userPrincipalName": "a@x.test", "userAccountControl": "512",
+            "pwdLastSet": "134397914523367600", "adminCount": "1", "displayName": "A"}  # fmt: skip
+    account = to_account("CN=a,DC=x", entry(**{**base, **before}), domain="X")
+    read_back = {"userAccountControl": "512", "pwdLastSet": "134397914601082440", **values}
+    after = after_reset(account, entry(**read_back))
+    assert (after.locked_out, after.password_expired) == (locked, expired)
+    assert after.must_change_password == (read_back["pwdLastSet"] == "0")
+    assert after.password_stamp == read_back["pwdLastSet"]
+    assert after.password_changed_at == filetime_to_datetime(int(read_back["pwdLastSet"]))
+    kept = ("id", "username", "upn", "domain", "display_name", "dn", "protected")
+    assert [getattr(after, k) for k in kept] == [getattr(account, k) for k in kept]
+    assert not after_reset(account, entry(**{**read_back, "userAccountControl": "514"})).enabled
 
 
 def test_filetime_and_guid_filter() -> None:

@@ -538,6 +538,19 @@ def test_plain_server(slapd_plain: SlapdFacts) -> None:
         world.close()
 
 
+def test_an_empty_password_is_never_bound(ldap_ou: LdapOu) -> None:
+    """A simple bind with a DN and no password is an unauthenticated one: never sent."""
+    user = ldap_ou.create_user()
+    conn = connector(ldap_ou)
+    try:
+        account = run(conn.get_account(user.uuid))
+        result = run(conn.verify_password(account, Secret("")))
+        assert result.outcome is VerifyOutcome.WRONG_PASSWORD
+        assert not conn._client.wire.checks._idle  # no connection was even opened
+    finally:
+        run(conn.close())
+
+
 # --- connections --------------------------------------------------------------------------------
 def test_dropped_connection_is_reopened(ldap_ou: LdapOu) -> None:
     user = ldap_ou.create_user()

@@ -269,7 +269,7 @@ def test_translation_of_ppolicy_and_size_limits() -> None:
 
 # --- the wire -----------------------------------------------------------------------------------
 def test_wire_framing_and_messages() -> None:
-    from credsync.connectors.ldap import _wire
+    from credsync.connectors import _ldap_wire as _wire
     from credsync.connectors.ldap._controls import ber_tlv
 
     # A bind response (message 1) with the password policy control, as slapd sends it.
@@ -295,5 +295,5 @@ def test_wire_framing_and_messages() -> None:
     failure = _wire._failure(19, "Password is in history of old passwords", response)
     assert isinstance(failure, lx.LDAPConstraintViolationResult)
     assert policy_error_name(failure) is None  # b"0\x00": no error in the control
-    busy = _wire.BindAnswer(False, "busy", "try later", None, 51).failure()
+    busy = _wire.BindAnswer(False, "busy", "try later", {}, 51).failure()
     assert type(translate(busy, where="bind")) is TransientConnectorError

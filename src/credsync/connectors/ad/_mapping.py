@@ -13,19 +13,26 @@ We read raw values (connections use ``get_info=NONE``, so ldap3 has no schema to
 * ``password_stamp``: pwdLastSet as its integer text (exactly comparable);
   ``password_changed_at``: the same FILETIME as a UTC datetime (None for 0).
 * ``protected``: adminCount == 1 (the account is or was in a privileged group).
+
+After a password reset the account is read back with :data:`RESET_ATTRIBUTES` only
+(:func:`after_reset`): what a reset can change, without the computed attribute, which the DC
+works out entry by entry from the effective password policy (the dearest attribute to read).
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from credsync.connectors.base import Account, AccountScope
 
 __all__ = [
     "ACCOUNT_ATTRIBUTES",
+    "RESET_ATTRIBUTES",
     "USER_FILTER",
+    "after_reset",
     "escape_value",
     "filetime_to_datetime",
     "guid_filter_value",
@@ -47,6 +54,8 @@ ACCOUNT_ATTRIBUTES = (
     "msDS-User-Account-Control-Computed",
     "adminCount",
 )
+# What a password reset can change, read back with it (see :func:`after_reset`).
+RESET_ATTRIBUTES = ("objectGUID", "pwdLastSet", "userAccountControl", "lockoutTime")
 # People, not computers (computer objects are of objectClass user too), nor trust accounts.
 USER_FILTER = "(&(objectCategory=person)(objectClass=user)(!(objectClass=computer)))"
 
@@ -139,4 +148,24 @@ def to_account(dn: str, entry: RawEntry, *, domain: str | None) -> Account:
         password_stamp=str(pwd_last_set) if pwd_last_set is not None else None,
         password_changed_at=filetime_to_datetime(pwd_last_set or 0),
         protected=_int(entry, "adminCount") == 1,
+    )
+
+
+def after_reset(account: Account, entry: RawEntry) -> Account:
+    """``account`` as a password reset left it, from :data:`RESET_ATTRIBUTES` read back with
+    the reset: its new pwdLastSet (the stamp the push records as confirmed: the DC's own, never
+    guessed), whether it is enabled, and a lockout ended only if lockoutTime was cleared (a
+    reset unlocks nothing). A password just set has not expired, unless it must be changed
+    (pwdLastSet 0). The caller checks the entry's objectGUID is the account's."""
+    pwd_last_set = _int(entry, "pwdLastSet")
+    must_change = pwd_last_set == 0
+    return replace(
+        account,
+        enabled=not (_int(entry, "userAccountControl") or 0) & UF_ACCOUNTDISABLE,
+        locked_out=account.locked_out and (_int(entry, "lockoutTime") or 0) != 0,
+        password_expired=must_change,
+        must_change_password=must_change,
+        password_stamp=str(pwd_last_set) if pwd_last_set is not None else None,
+        password_changed_at=filetime_to_datetime(pwd_last_set or 0),
+        password_changed_by=None,
     )

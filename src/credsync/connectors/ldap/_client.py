@@ -11,7 +11,8 @@ has a lock, so calls on it are serialised.
   dropped, response controls on a failure's exception).
 * Password checks (binds as each user) and changes by Password Modify (with the entry read
   back) go through :attr:`LdapClient.wire`, which is not ldap3 and needs no thread (see
-  :mod:`._wire`), on the same endpoint and TLS context.
+  :mod:`.._ldap_wire`), on the same endpoint and TLS context, with the password policy request
+  control.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from ldap3 import DEREF_NEVER, SUBTREE, Connection
 from ldap3.core import exceptions as lx
 from ldap3.protocol.rfc4511 import Control
 
+from credsync.connectors._ber import ber_tlv
 from credsync.connectors._ldap3 import Entry, Ldap3Client, response_controls
 from credsync.connectors.base import DirectoryConfig
 from credsync.connectors.ldap._controls import (
@@ -32,7 +34,6 @@ from credsync.connectors.ldap._controls import (
     SYNC_REQUEST_OID,
     SYNC_STATE_OID,
 )
-from credsync.connectors.ldap._wire import Wire
 
 __all__ = ["Entry", "LdapClient", "Refresh"]
 
@@ -40,6 +41,7 @@ REFRESH_REQUIRED = 4096  # RFC 4533 e-syncRefreshRequired: the cookie is too old
 _PPOLICY_REQUEST = Control()  # built once: ldap3 would build it with pyasn1 for each call
 _PPOLICY_REQUEST["controlType"] = PPOLICY_OID
 _PPOLICY_REQUEST["criticality"] = False
+_PPOLICY_CONTROL = ber_tlv(0x30, ber_tlv(0x04, PPOLICY_OID.encode()))  # the same, for the wire
 
 
 @dataclass
@@ -62,16 +64,7 @@ class LdapClient(Ldap3Client):
 
     def __init__(self, config: DirectoryConfig) -> None:
         super().__init__(config)
-        self.wire = Wire(
-            self.endpoint.host,
-            self.endpoint.port,
-            starttls=self.endpoint.starttls,
-            context=self._context,
-            server_name=self.server_name,
-            timeout=config.timeout,
-            bind_dn=config.bind_username,
-            bind_password=config.bind_password,
-        )
+        self.wire = self.new_wire(_PPOLICY_CONTROL)
 
     def root_dse(self) -> dict[str, list[bytes]]:
         """The root DSE's supportedControl, supportedExtension, namingContexts, vendorName."""

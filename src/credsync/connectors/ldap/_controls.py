@@ -39,8 +39,9 @@ from __future__ import annotations
 
 import enum
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass
+
+from credsync.connectors._ber import ber_elements, ber_tlv
 
 __all__ = [
     "PPOLICY_OID",
@@ -73,32 +74,6 @@ _SEQUENCE, _SET, _OCTETS, _BOOLEAN, _ENUMERATED = 0x30, 0x31, 0x04, 0x01, 0x0A
 
 
 # --- BER, as little as we need ------------------------------------------------------------------
-def _length(data: bytes, pos: int) -> tuple[int, int]:
-    """(length, position after the length octets)."""
-    if pos >= len(data):
-        raise ValueError("BER: truncated length")
-    first = data[pos]
-    if first < 0x80:
-        return first, pos + 1
-    count = first & 0x7F
-    if count == 0 or count > 4 or pos + 1 + count > len(data):
-        raise ValueError("BER: bad length")
-    return int.from_bytes(data[pos + 1 : pos + 1 + count], "big"), pos + 1 + count
-
-
-def ber_elements(data: bytes) -> Iterator[tuple[int, bytes]]:
-    """The (tag, value) of each element in ``data``, in order."""
-    pos = 0
-    while pos < len(data):
-        tag = data[pos]
-        length, start = _length(data, pos + 1)
-        end = start + length
-        if end > len(data):
-            raise ValueError("BER: element runs past its container")
-        yield tag, data[start:end]
-        pos = end
-
-
 def _only(data: bytes, tag: int) -> bytes:
     """The value of the single element of ``data``, which must have ``tag``."""
     found = list(ber_elements(data))
@@ -111,14 +86,6 @@ def _int(value: bytes) -> int:
     if not value:
         raise ValueError("BER: empty integer")
     return int.from_bytes(value, "big", signed=True)
-
-
-def ber_tlv(tag: int, value: bytes) -> bytes:
-    size = len(value)
-    if size < 0x80:
-        return bytes([tag, size]) + value
-    octets = size.to_bytes((size.bit_length() + 7) // 8, "big")
-    return bytes([tag, 0x80 | len(octets)]) + octets + value
 
 
 def _uuid(raw: bytes) -> str:

@@ -29,7 +29,7 @@ Decisions, and why:
   ``asyncio.to_thread`` on one admin connection (see :mod:`._client`, and :mod:`.._ldap3` for
   the plumbing the AD connector shares); password checks and Password Modify (with the entry
   read back) - what the engine does by the thousand - are a few LDAP messages the connector
-  speaks itself on the event loop, without a thread (see :mod:`._wire`: a thread hop per call
+  speaks itself on the event loop, without a thread (see :mod:`.._ldap_wire`: a thread hop per call
   cost as much as slapd's answer). TLS alike everywhere.
 * **Account** (see :mod:`._mapping`): id = entryUUID, username = the naming attribute, upn =
   ``mail``; state and ``password_stamp`` (pwdChangedTime) from ppolicy's attributes. That
@@ -260,7 +260,7 @@ class LdapConnector(Ldap3Connector[LdapClient]):
 
     # --- passwords --------------------------------------------------------------------------
     async def verify_password(self, account: Account, secret: Secret) -> VerifyResult:
-        if not secret:  # a simple bind without a password is an anonymous one
+        if not secret.reveal():  # a simple bind without a password is an anonymous one
             return VerifyResult(VerifyOutcome.WRONG_PASSWORD, "an empty password is never bound")
         await self._facts()
         dn = account.dn or (await self.get_account(account.id)).dn or ""
@@ -270,7 +270,7 @@ class LdapConnector(Ldap3Connector[LdapClient]):
             except Exception as exc:
                 raise translate(exc, where=f"check the password of {dn}") from exc
             said = ": ".join(p for p in (answer.description, answer.message) if p)
-            control = _policy_response(answer.ppolicy)
+            control = _policy_response(answer.controls.get(PPOLICY_OID))
             if control.error is not None:
                 said += f" (ppolicy: {control.error.words})"
             if answer.ok:

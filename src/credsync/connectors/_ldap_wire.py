@@ -1,16 +1,18 @@
-"""The operations the engine makes by the thousand, without threads: LDAP on non-blocking sockets.
+"""The operations the engine makes by the thousand, without threads: LDAP on non-blocking sockets,
+shared by the LDAP-speaking connectors (password checks: AD and LDAP; Password Modify: LDAP).
 
-Everything else the connector does goes through ldap3 in a thread (:mod:`._client`). Password
+Everything else a connector does goes through ldap3 in a thread (:mod:`._ldap3`). Password
 checks (a bind as the user) and password changes (Password Modify, then the entry read back
 for its new pwdChangedTime) are made by the thousand, and OpenLDAP answers each in well under
 a millisecond: handing every one to a thread and back (``asyncio.to_thread``) cost as much
 again - far more on a busy machine, where the thread waits for a CPU - and ldap3 spends as much
-again encoding requests with pyasn1. These few messages are small and fixed, so they are
-written and read here (with ``_controls``' BER reader). TLS is an :class:`ssl.SSLObject` over
-memory BIOs fed from the socket by ``loop.sock_recv`` / ``loop.sock_sendall`` (a socket, unlike
-an asyncio stream, belongs to no event loop: the engine may call from more than one), with the
-same :class:`ssl.SSLContext` and server name as every other connection; ``ldap://`` does
-StartTLS first, so no password goes out in clear.
+again encoding requests with pyasn1 (a Samba DC's bind costs it more, but a run's binds in
+flight then take half the CPU of ldap3's in threads, which the DC's own process needs). These
+few messages are small and fixed, so they are written and read here (with :mod:`._ber`).
+TLS is an :class:`ssl.SSLObject` over memory BIOs fed from the socket by ``loop.sock_recv``
+/ ``loop.sock_sendall`` (a socket, unlike an asyncio stream, belongs to no event loop: the
+engine may call from more than one), with the same :class:`ssl.SSLContext` and server name as
+every other connection; ``ldap://`` does StartTLS first, so no password goes out in clear.
 
 A request is sent once, never again: a connection dropped while idle (the server restarted,
 or sent a Notice of Disconnection) is noticed *before* anything is sent and replaced; a
@@ -45,7 +47,7 @@ from dataclasses import dataclass
 
 from ldap3.core import exceptions as lx
 
-from credsync.connectors.ldap._controls import PPOLICY_OID, ber_elements, ber_tlv
+from credsync.connectors._ber import ber_elements, ber_tlv
 from credsync.types import Secret
 
 __all__ = ["RESULT_NAMES", "BindAnswer", "Wire"]
@@ -70,20 +72,19 @@ RESULT_NAMES = {
     53: "unwillingToPerform",
     80: "other",
 }
-_PPOLICY_CONTROL = ber_tlv(0x30, ber_tlv(0x04, PPOLICY_OID.encode()))
 _IDLE_KEPT = 4  # connections of each kind kept open between calls
 Entry = tuple[str, dict[str, list[bytes]]]
 
 
 @dataclass(frozen=True)
 class BindAnswer:
-    """One password check: whether the bind succeeded, the server's words, and the value of
-    its password policy response control (None when it sent none)."""
+    """One password check: whether the bind succeeded, the server's words, and its response
+    controls (OID -> value)."""
 
     ok: bool
     description: str
     message: str
-    ppolicy: bytes | None
+    controls: dict[str, bytes]
     code: int = 0
 
     def failure(self) -> lx.LDAPOperationResult:
@@ -292,24 +293,23 @@ class _Connection:
             raise ValueError(f"LDAP: an answer to message {got_id}, not {message_id}")
         return tag, body, message
 
-    async def bind(self, dn: str, password: bytes) -> BindAnswer:
-        """A simple bind with the password policy request control."""
+    async def bind(self, dn: str, password: bytes, controls: bytes = b"") -> BindAnswer:
+        """A simple bind, with the request ``controls`` (encoded Control elements)."""
         request = ber_tlv(
             0x60, ber_tlv(0x02, b"\x03") + ber_tlv(0x04, dn.encode()) + ber_tlv(0x80, password)
         )
-        tag, body, message = await self._receive(await self._send(request, _PPOLICY_CONTROL))
+        tag, body, message = await self._receive(await self._send(request, controls))
         if tag != 0x61:
             raise ValueError("LDAP: the answer to a bind is not a bind response")
         code, said = _result(body)
-        ppolicy = _controls(message).get(PPOLICY_OID)
         name = RESULT_NAMES.get(code, f"result {code}")
-        return BindAnswer(code == 0, name, said, ppolicy, code)
+        return BindAnswer(code == 0, name, said, _controls(message), code)
 
-    async def password_modify(self, dn: str, password: bytes) -> None:
-        """Password Modify (RFC 3062) of ``dn``, with the password policy request control."""
+    async def password_modify(self, dn: str, password: bytes, controls: bytes = b"") -> None:
+        """Password Modify (RFC 3062) of ``dn``, with the request ``controls``."""
         value = ber_tlv(0x30, ber_tlv(0x80, dn.encode()) + ber_tlv(0x82, password))
         request = ber_tlv(0x77, ber_tlv(0x80, PASSWORD_MODIFY_OID) + ber_tlv(0x81, value))
-        tag, body, message = await self._receive(await self._send(request, _PPOLICY_CONTROL))
+        tag, body, message = await self._receive(await self._send(request, controls))
         if tag != 0x78:
             raise ValueError("LDAP: the answer to Password Modify is not an extended response")
         code, said = _result(body)
@@ -379,7 +379,8 @@ class _Pool:
 
 class Wire:
     """Password checks and changes on reused connections (one per call in flight): those for
-    checks are rebound as each user, those for changes are bound as the bind identity."""
+    checks are rebound as each user, those for changes are bound as the bind identity. Every
+    check and change carries the kind's request ``controls`` (LDAP: the password policy's)."""
 
     def __init__(
         self,
@@ -392,8 +393,10 @@ class Wire:
         timeout: float,
         bind_dn: str,
         bind_password: Secret,
+        controls: bytes = b"",
     ) -> None:
         self._where = (host, port, starttls, context, server_name)
+        self._controls = controls
         self._timeout = timeout
         self._identity = (bind_dn, bind_password)
         self.checks = _Pool(self)
@@ -403,11 +406,11 @@ class Wire:
         return await _Connection.open(*self._where)
 
     async def check(self, dn: str, password: str) -> BindAnswer:
-        """One simple bind as ``dn`` with the password policy request control."""
+        """One simple bind as ``dn`` (sent once: a connection found stale is replaced before)."""
         async with asyncio.timeout(self._timeout):
             conn = await self.checks.take()
             try:
-                answer = await conn.bind(dn, password.encode("utf-8"))
+                answer = await conn.bind(dn, password.encode("utf-8"), self._controls)
             except BaseException:
                 conn.close()
                 raise
@@ -425,7 +428,7 @@ class Wire:
                     if not answer.ok:
                         raise answer.failure()
                     conn.bound = True
-                await conn.password_modify(dn, password.encode("utf-8"))
+                await conn.password_modify(dn, password.encode("utf-8"), self._controls)
                 entry = await conn.read(dn, then_read) if then_read else None
             except lx.LDAPOperationResult:
                 self.changes.give_back(conn)  # an answer: the connection is fine
