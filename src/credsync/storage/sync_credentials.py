@@ -23,6 +23,7 @@ __all__ = [
     "SyncedCredential",
     "bind_candidates",
     "bind_choices",
+    "changed_since",
     "push_target",
     "push_targets",
     "synced",
@@ -67,6 +68,25 @@ def synced(
         .where(credentials.c.id.in_(list(ids)) if ids is not None else sa.true())
     )
     return records(SyncedCredential, rows)
+
+
+def changed_since(conn: Connection, client_id: str, since: dt.datetime) -> set[str] | None:
+    """The client's credentials written since ``since`` (made, edited, their password
+    changed, trashed or restored: each of these moves ``updated_at``); None when the
+    client's own row changed since (its default sync mode or its directory sync switch:
+    any credential's effective mode may have)."""
+    changed = conn.execute(
+        sa.select(clients.c.id).where(clients.c.id == client_id, clients.c.updated_at >= since)
+    ).first()
+    if changed is not None:
+        return None
+    rows = conn.execute(
+        sa.select(credentials.c.id).where(
+            credentials.c.client_id == client_id,
+            sa.or_(credentials.c.updated_at >= since, credentials.c.password_changed_at >= since),
+        )
+    )
+    return set(rows.scalars())
 
 
 class BindChoice(NamedTuple):

@@ -1,6 +1,7 @@
 """The engine: one run over one directory, from reading the directory to the stored report.
 
-    read accounts (full, or incremental from the cursor) -> safety rails -> auto-create's
+    read accounts (full, or incremental from the cursor: then only the credentials either
+    side changed, :mod:`credsync.sync.incremental`) -> safety rails -> auto-create's
     first_seen credentials (:mod:`credsync.sync.auto_create`) -> plan (pure)
     -> apply in chunks (each chunk's outcomes, links, flags and report items in one
     transaction) -> cursor, counts and the run's summary (only after the whole run)
@@ -42,11 +43,12 @@ from credsync.sync import lease, quarantine, store
 from credsync.sync.auto_create import FirstSeen, auto_create_items, first_seen, with_created
 from credsync.sync.connect import DirectoryService, connect, directory_config, load_directory
 from credsync.sync.executor import Applied, Executor, password_options, status_of_error
+from credsync.sync.incremental import narrow
 from credsync.sync.model import Action, CredentialState, LinkState, Outcome, PlanItem, Status
 from credsync.sync.planner import Rules, plan, safety_rail, supersede
 from credsync.sync.recorder import RunRecorder, RunSecrets, WholePass
 from credsync.sync.reports import RunReport, load_run
-from credsync.sync.run_reads import load, read_directory, read_linked, read_streamed, with_cached
+from credsync.sync.run_reads import load, read_directory, read_linked, read_streamed
 from credsync.sync.streamed import Read, StreamedPass
 from credsync.types import Secret
 from credsync.vault._time import utcnow
@@ -210,37 +212,37 @@ class Engine(DirectoryService):
     async def _run(self, run: _Run, connector: Connector, only: Sequence[str] | None) -> None:
         directory = run.directory
         if only is not None:
-            creds, links, cached = load(self._db, directory, run.kind, only)
+            creds, links, cached = load(self._db, directory, only)
             read = await read_linked(connector, creds, links, cached)
         elif Capability.STREAMED_READS in connector.capabilities:
             # The sink keeps what a plan over the run's credentials can touch: the vault's
             # side first, then the pages stored as they come.
-            creds, links, cached = await asyncio.to_thread(
-                load, self._db, directory, run.kind, None
-            )
+            creds, links, _ = await asyncio.to_thread(load, self._db, directory, None)
             sink = StreamedPass(self._db, directory.id, creds, links,
                                 write=not run.recorder.dry_run, clock=self._clock)  # fmt: skip
-            read = await read_streamed(connector, directory, run.kind, cached, sink)
+            read = await read_streamed(connector, directory, run.kind, sink)
         else:
             # The directory is read while the vault's side is loaded in a worker thread (the
             # DC's time and the database's overlap; the read needs nothing loaded).
             reading = asyncio.ensure_future(read_directory(connector, directory, run.kind))
             try:
-                creds, links, cached = await asyncio.to_thread(
-                    load, self._db, directory, run.kind, None
-                )
+                creds, links, _ = await asyncio.to_thread(load, self._db, directory, None)
             except BaseException:
                 reading.cancel()
                 with contextlib.suppress(BaseException):
                     await reading
                 raise
-            read = with_cached(await reading, cached)
+            read = await reading
         if Capability.CHANGE_AUTHORS in connector.capabilities and read.changed:
             with self._db.read() as conn:
                 kept = store.keep_authors(conn, directory.id, read.changed)
             read = replace(read, changed=kept, accounts=read.accounts | {a.id: a for a in kept})
         if read.full and run.kind == "incremental":
             run.kind = "full"  # the cursor was refused or stale, or DirSync is not allowed
+        if not read.full and only is None:  # the credentials the changes can concern
+            narrowed = await asyncio.to_thread(narrow, self._db, directory, read, creds, links)
+            creds, read = narrowed.creds, narrowed.read
+            run.extra.update(narrowed.summary())
         run.accounts_read = len(read.changed) if not read.full else read.size
         abort = safety_rail(
             accounts_read=read.size,

@@ -1,0 +1,176 @@
+"""What an incremental run looks at: the credentials either side changed since the directory's
+previous whole run, not every credential of the client (as Entra Connect's delta sync goes
+over changed objects only).
+
+An incremental run reads the directory's changes since its cursor, which the previous whole
+run (full or incremental, done, not a dry run) left. Its plan, a pure function of the
+credential, its link, the cached account and the directory's settings, can only come out
+differently for a credential when one of those moved since that run started. So it plans,
+acts on and reports:
+
+- **the directory's side**: credentials linked to an account the changes name (changed,
+  removed, renamed), and unlinked ones whose username answers to a name of such an account
+  (:func:`credsync.sync.store.name_keys`: the planner's match, as a superset);
+- **the vault's side**, changed since that run started (:func:`vault_side`): credentials
+  made, edited, trashed or restored, or whose password changed (``updated_at``,
+  ``password_changed_at``); links confirmed for pushes or made confirmed since (an operator,
+  auto-create, a relay), links of another directory of the client made since (where an
+  account synced from on-premises is managed), push attempts left without an outcome by a
+  stopped run; flags resolved since (an operator accepting a directory's state, pushing,
+  restoring), open ``conflict`` or ``ambiguous`` flags (they depend on other credentials'
+  links); actions held in quarantine or decided since; given-up queued pushes;
+- **every credential whose last check a run does not repeat unchanged**: a link whose status
+  is not one of :data:`STEADY` (an error, an unreachable directory, a pending check, a
+  skipped one, or none: checked again, as every run did);
+- **every credential** (a whole pass over the vault's side, the directory still read
+  incrementally) when there was no whole run before, or when the directory's settings or the
+  client's (default sync mode, sync switch) changed since.
+
+The other linked credentials keep their link's status, detail and check time and their flags;
+the run's summary counts them (``unchanged``, with ``unchanged_since``), and the reports say
+so. Time-based checks (an account's password expiring, a lockout ending: the directory does
+not log these as changes) are the full pass's, as before: it runs every ``full_pass_hours``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy.engine import Connection
+
+from credsync.connectors.base import Account
+from credsync.storage import flags as flag_rows
+from credsync.storage import link_reads, push_queue
+from credsync.storage import quarantine as quarantine_rows
+from credsync.storage import runs as run_rows
+from credsync.storage import sync_credentials as credential_rows
+from credsync.storage.accounts import load as load_cached
+from credsync.storage.database import Database
+from credsync.sync import store
+from credsync.sync.model import CredentialState, LinkState, Status
+from credsync.sync.run_reads import with_cached
+from credsync.sync.streamed import Read
+from credsync.vault._time import as_utc, as_utc_opt
+from credsync.vault.directories import Directory
+
+__all__ = ["STEADY", "Narrowed", "narrow", "vault_side"]
+
+# A link's status a run comes to again when neither side changed (a bind that failed is not
+# repeated for the same stamp; an account's state is the cached one's).
+STEADY = frozenset(
+    {
+        Status.IN_SYNC,
+        Status.MISMATCH,
+        Status.CHANGED_IN_DIRECTORY,
+        Status.ACCOUNT_MISSING,
+        Status.ACCOUNT_DISABLED,
+        Status.LOCKED_OUT,
+        Status.PASSWORD_EXPIRED,
+        Status.PASSWORD_UNKNOWN,
+        Status.AWAITING_CONFIRMATION,
+    }
+)
+# Open flags of unlinked credentials that other credentials' links decide.
+_DEPENDS_ON_OTHERS = (Status.CONFLICT.value, Status.AMBIGUOUS.value)
+
+
+@dataclass(frozen=True)
+class Narrowed:
+    """An incremental run's credentials: those it plans (``creds``), the read with the cached
+    accounts they can touch under its changes, and what it leaves out: linked credentials
+    (``unchanged``) and unlinked ones (``unchanged_unlinked``) neither side changed since
+    ``since`` (None: every credential is planned)."""
+
+    creds: list[CredentialState]
+    read: Read
+    since: dt.datetime | None = None
+    unchanged: int = 0
+    unchanged_unlinked: int = 0
+
+    def summary(self) -> dict[str, object]:
+        """What the run's summary says of them (nothing when every credential was planned)."""
+        if self.since is None:
+            return {}
+        return {
+            "unchanged": self.unchanged,
+            "unchanged_unlinked": self.unchanged_unlinked,
+            "unchanged_since": self.since.isoformat(),
+        }
+
+
+def narrow(
+    db: Database,
+    directory: Directory,
+    read: Read,
+    creds: list[CredentialState],
+    links: dict[str, LinkState],
+) -> Narrowed:
+    """The credentials an incremental ``read`` can concern (see the module's docstring), and
+    the read planned over their cached accounts with the changes on top."""
+    with db.read() as conn:
+        since = _since(conn, directory)
+        changed = None if since is None else vault_side(conn, directory, since)
+        if since is None or changed is None:
+            kept, out = creds, None
+        else:
+            gone = [store.account_from_row(r) for r in load_cached(conn, directory.id,
+                                                                   read.removed, ())]  # fmt: skip
+            kept, out = _concerned(creds, links, changed, read.changed, gone)
+        cached = store.load_accounts_for(conn, directory.id, kept, links)
+    read = with_cached(read, cached)
+    if out is None or since is None:
+        return Narrowed(kept, read)
+    return Narrowed(kept, read, since, *out)
+
+
+def _since(conn: Connection, directory: Directory) -> dt.datetime | None:
+    """When the directory's previous whole run started (None: it had none)."""
+    return as_utc_opt(run_rows.last_whole_start(conn, directory.id))
+
+
+def vault_side(conn: Connection, directory: Directory, since: dt.datetime) -> set[str] | None:
+    """The credentials changed on the vault's side since ``since`` (see the module's
+    docstring); None when every one may have (the directory's or the client's settings)."""
+    if as_utc(directory.updated_at) >= since:
+        return None
+    found = credential_rows.changed_since(conn, directory.client_id, since)
+    if found is None:
+        return None
+    steady = [s.value for s in STEADY]
+    found |= link_reads.to_check_again(conn, directory.id, directory.client_id, since, steady)
+    found |= flag_rows.touched_since(conn, directory.id, since, _DEPENDS_ON_OTHERS)
+    found |= quarantine_rows.credentials_of(conn, directory.id, since)
+    found |= push_queue.given_up_credentials(conn, directory.id)
+    return found
+
+
+def _concerned(
+    creds: Sequence[CredentialState],
+    links: dict[str, LinkState],
+    vault_changed: Collection[str],
+    changed: Sequence[Account],
+    gone: Sequence[Account],
+) -> tuple[list[CredentialState], tuple[int, int]]:
+    """``creds`` a run must plan, and how many linked and unlinked ones it leaves out."""
+    account_ids = {a.id for a in (*changed, *gone)}
+    names: set[str] = set()
+    for account in (*changed, *gone):
+        names |= account.names()
+    kept: list[CredentialState] = []
+    linked_out = unlinked_out = 0
+    for cred in creds:
+        link = links.get(cred.id)
+        if cred.id in vault_changed:
+            kept.append(cred)
+        elif link is not None:
+            if link.account_id in account_ids:
+                kept.append(cred)
+            else:
+                linked_out += 1
+        elif store.name_keys(cred.username) & names:
+            kept.append(cred)
+        else:
+            unlinked_out += 1
+    return kept, (linked_out, unlinked_out)
