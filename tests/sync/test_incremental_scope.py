@@ -69,7 +69,8 @@ def test_a_new_credential_is_picked_up_by_the_next_incremental_run(ew: EntraWorl
     assert report.summary["unchanged"] == 1
 
 
-def test_a_changed_password_is_picked_up_by_the_next_incremental_run(ew: EntraWorld) -> None:
+def test_a_changed_password_is_picked_up_by_the_next_incremental_run(ew_both: EntraWorld) -> None:
+    ew = ew_both
     users = [ew.add_user() for _ in range(3)]
     creds = [ew.add(u) for u in users]
     ew.run()

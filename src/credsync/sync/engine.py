@@ -239,9 +239,11 @@ class Engine(DirectoryService):
             read = replace(read, changed=kept, accounts=read.accounts | {a.id: a for a in kept})
         if read.full and run.kind == "incremental":
             run.kind = "full"  # the cursor was refused or stale, or DirSync is not allowed
-        if not read.full and only is None:  # the credentials the changes can concern
+        planned: set[str] | None = None  # an incremental run's: the credentials it concerns
+        if not read.full and only is None:
             narrowed = await asyncio.to_thread(narrow, self._db, directory, read, creds, links)
             creds, read = narrowed.creds, narrowed.read
+            planned = {c.id for c in creds}
             run.extra.update(narrowed.summary())
         run.accounts_read = len(read.changed) if not read.full else read.size
         abort = safety_rail(
@@ -258,6 +260,8 @@ class Engine(DirectoryService):
                 changed=None if read.full else [a.id for a in read.changed],
             )  # fmt: skip
             creds, links, accounts = with_created(self._db, directory, made, creds, links)
+            if planned is not None:  # read again with the made ones: those still, and these
+                creds = [c for c in creds if c.id in planned or c.id in made.created]
             notes = read.notes if made.note is None else (*read.notes, made.note)
             read = replace(read, accounts={**accounts, **read.accounts}, notes=notes)
         with self._db.read() as conn:
