@@ -214,25 +214,25 @@ class Engine(DirectoryService):
         if only is not None:
             creds, links, cached = load(self._db, directory, only)
             read = await read_linked(connector, creds, links, cached)
-        elif Capability.STREAMED_READS in connector.capabilities:
-            # The sink keeps what a plan over the run's credentials can touch: the vault's
-            # side first, then the pages stored as they come.
-            creds, links, _ = await asyncio.to_thread(load, self._db, directory, None)
-            sink = StreamedPass(self._db, directory.id, creds, links,
-                                write=not run.recorder.dry_run, clock=self._clock)  # fmt: skip
-            read = await read_streamed(connector, directory, run.kind, sink)
         else:
             # The directory is read while the vault's side is loaded in a worker thread (the
-            # DC's time and the database's overlap; the read needs nothing loaded).
-            reading = asyncio.ensure_future(read_directory(connector, directory, run.kind))
+            # DC's time and the database's overlap). A streamed read's sink keeps what a plan
+            # over the run's credentials can touch: it waits for them before its first page.
+            loading = asyncio.ensure_future(asyncio.to_thread(load, self._db, directory, None))
+            if Capability.STREAMED_READS in connector.capabilities:
+                sink = StreamedPass(self._db, directory.id, loading,
+                                    write=not run.recorder.dry_run, clock=self._clock)  # fmt: skip
+                reading = read_streamed(connector, directory, run.kind, sink)
+            else:
+                reading = read_directory(connector, directory, run.kind)
             try:
-                creds, links, _ = await asyncio.to_thread(load, self._db, directory, None)
+                read = await reading
+                creds, links, _ = await loading
             except BaseException:
-                reading.cancel()
+                loading.cancel()
                 with contextlib.suppress(BaseException):
-                    await reading
+                    await loading
                 raise
-            read = await reading
         if Capability.CHANGE_AUTHORS in connector.capabilities and read.changed:
             with self._db.read() as conn:
                 kept = store.keep_authors(conn, directory.id, read.changed)
