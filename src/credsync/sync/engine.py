@@ -48,7 +48,7 @@ from credsync.sync.model import Action, CredentialState, LinkState, Outcome, Pla
 from credsync.sync.planner import Rules, plan, safety_rail, supersede
 from credsync.sync.recorder import RunRecorder, RunSecrets, WholePass
 from credsync.sync.reports import RunReport, load_run
-from credsync.sync.run_reads import load, read_directory, read_linked, read_streamed
+from credsync.sync.run_reads import Loaded, load, read_directory, read_linked, read_streamed
 from credsync.sync.streamed import Read, StreamedPass
 from credsync.types import Secret
 from credsync.vault._time import utcnow
@@ -216,11 +216,20 @@ class Engine(DirectoryService):
             read = await read_linked(connector, creds, links, cached)
         else:
             # The directory is read while the vault's side is loaded in a worker thread (the
-            # DC's time and the database's overlap). A streamed read's sink keeps what a plan
-            # over the run's credentials can touch: it waits for them before its first page.
-            loading = asyncio.ensure_future(asyncio.to_thread(load, self._db, directory, None))
+            # DC's time and the database's overlap): an incremental run's links (it loads the
+            # credentials its changes concern next), a full one's links and credentials. A
+            # streamed read's sink, given pages, waits for the whole vault side.
+            incremental = run.kind == "incremental"
+            loading = asyncio.ensure_future(asyncio.to_thread(
+                load, self._db, directory, None, links_only=incremental))  # fmt: skip
+
+            def plans_over() -> Awaitable[Loaded]:
+                return (
+                    asyncio.to_thread(load, self._db, directory, None) if incremental else loading
+                )
+
             if Capability.STREAMED_READS in connector.capabilities:
-                sink = StreamedPass(self._db, directory.id, loading,
+                sink = StreamedPass(self._db, directory.id, plans_over,
                                     write=not run.recorder.dry_run, clock=self._clock)  # fmt: skip
                 reading = read_streamed(connector, directory, run.kind, sink)
             else:
@@ -233,6 +242,8 @@ class Engine(DirectoryService):
                 with contextlib.suppress(BaseException):
                     await loading
                 raise
+            if read.full and incremental:  # the cursor was refused: every credential
+                creds, links, _ = await asyncio.to_thread(load, self._db, directory, None)
         if Capability.CHANGE_AUTHORS in connector.capabilities and read.changed:
             with self._db.read() as conn:
                 kept = store.keep_authors(conn, directory.id, read.changed)
@@ -241,7 +252,7 @@ class Engine(DirectoryService):
             run.kind = "full"  # the cursor was refused or stale, or DirSync is not allowed
         planned: set[str] | None = None  # an incremental run's: the credentials it concerns
         if not read.full and only is None:
-            narrowed = await asyncio.to_thread(narrow, self._db, directory, read, creds, links)
+            narrowed = await asyncio.to_thread(narrow, self._db, directory, read, links)
             creds, read = narrowed.creds, narrowed.read
             planned = {c.id for c in creds}
             run.extra.update(narrowed.summary())

@@ -72,6 +72,8 @@ STEADY = frozenset(
         Status.AWAITING_CONFIRMATION,
     }
 )
+_IDS = 500  # credential ids a query asks for at most
+_FEW = 2000  # more credentials than this to plan: all of them read, then chosen
 # Open flags of unlinked credentials that other credentials' links decide.
 _DEPENDS_ON_OTHERS = (Status.CONFLICT.value, Status.AMBIGUOUS.value)
 
@@ -100,29 +102,24 @@ class Narrowed:
         }
 
 
-def narrow(
-    db: Database,
-    directory: Directory,
-    read: Read,
-    creds: list[CredentialState],
-    links: dict[str, LinkState],
-) -> Narrowed:
-    """The credentials an incremental ``read`` can concern (see the module's docstring), and
-    the read planned over their cached accounts with the changes on top."""
+def narrow(db: Database, directory: Directory, read: Read, links: dict[str, LinkState]) -> Narrowed:
+    """The credentials an incremental ``read`` can concern (see the module's docstring),
+    loaded (every one when the vault's side says so), and the read planned over their cached
+    accounts with the changes on top. ``links``: every link of the directory."""
     with db.read() as conn:
         since = _since(conn, directory)
         changed = None if since is None else vault_side(conn, directory, since)
         if since is None or changed is None:
-            kept, out = creds, None
+            creds, out = store.sync_credentials(conn, directory.client_id), None
         else:
             gone = [store.account_from_row(r) for r in load_cached(conn, directory.id,
                                                                    read.removed, ())]  # fmt: skip
-            kept, out = _concerned(creds, links, changed, read.changed, gone)
-        cached = store.load_accounts_for(conn, directory.id, kept, links)
+            creds, out = _concerned(conn, directory, links, changed, (*read.changed, *gone))
+        cached = store.load_accounts_for(conn, directory.id, creds, links)
     read = with_cached(read, cached)
     if out is None or since is None:
-        return Narrowed(kept, read)
-    return Narrowed(kept, read, since, *out)
+        return Narrowed(creds, read)
+    return Narrowed(creds, read, since, *out)
 
 
 def _since(conn: Connection, directory: Directory) -> dt.datetime | None:
@@ -147,30 +144,31 @@ def vault_side(conn: Connection, directory: Directory, since: dt.datetime) -> se
 
 
 def _concerned(
-    creds: Sequence[CredentialState],
+    conn: Connection,
+    directory: Directory,
     links: dict[str, LinkState],
     vault_changed: Collection[str],
-    changed: Sequence[Account],
-    gone: Sequence[Account],
+    accounts: Sequence[Account],
 ) -> tuple[list[CredentialState], tuple[int, int]]:
-    """``creds`` a run must plan, and how many linked and unlinked ones it leaves out."""
-    account_ids = {a.id for a in (*changed, *gone)}
+    """The credentials a run must plan: linked ones the vault changed or whose account is one
+    of ``accounts`` (changed or removed), unlinked ones the vault changed or whose username
+    answers to one of their names; and how many linked and unlinked ones it leaves out."""
+    account_ids = {a.id for a in accounts}
     names: set[str] = set()
-    for account in (*changed, *gone):
+    for account in accounts:
         names |= account.names()
-    kept: list[CredentialState] = []
-    linked_out = unlinked_out = 0
-    for cred in creds:
-        link = links.get(cred.id)
-        if cred.id in vault_changed:
-            kept.append(cred)
-        elif link is not None:
-            if link.account_id in account_ids:
-                kept.append(cred)
-            else:
-                linked_out += 1
-        elif store.name_keys(cred.username) & names:
-            kept.append(cred)
-        else:
-            unlinked_out += 1
-    return kept, (linked_out, unlinked_out)
+    client_id = directory.client_id
+    unlinked = store.sync_credentials(conn, client_id, unlinked_in=directory.id)
+    kept = [c for c in unlinked if c.id in vault_changed or store.name_keys(c.username) & names]
+    wanted = sorted(
+        cid for cid, link in links.items() if cid in vault_changed or link.account_id in account_ids
+    )
+    if len(wanted) > _FEW:  # many changed: one read of them all
+        chosen = set(wanted)
+        linked = [c for c in store.sync_credentials(conn, client_id) if c.id in chosen]
+    else:
+        linked = [c for at in range(0, len(wanted), _IDS) for c in store.sync_credentials(
+            conn, client_id, ids=wanted[at : at + _IDS])]  # fmt: skip
+    left = store.linked_count(conn, client_id, directory.id) - len(linked)
+    creds = sorted((*linked, *kept), key=lambda c: (c.title.casefold(), c.id))
+    return creds, (left, len(unlinked) - len(kept))

@@ -22,16 +22,20 @@ from credsync.sync.model import CredentialState, LinkState, Status
 from credsync.sync.streamed import Read, StreamedPass
 from credsync.vault.directories import Directory
 
-__all__ = ["load", "read_directory", "read_linked", "read_streamed", "with_cached"]
+__all__ = ["Loaded", "load", "read_directory", "read_linked", "read_streamed", "with_cached"]
+
+
+Loaded = tuple[list[CredentialState], dict[str, LinkState], dict[str, Account]]
 
 
 def load(
-    db: Database, directory: Directory, only: Sequence[str] | None
-) -> tuple[list[CredentialState], dict[str, LinkState], dict[str, Account]]:
+    db: Database, directory: Directory, only: Sequence[str] | None, *, links_only: bool = False
+) -> Loaded:
     """What a run plans over from the vault: its credentials (``only``: these), their links,
     and for ``only`` the cached accounts an unlinked one may match (none otherwise: an
     incremental read gets the cached accounts of the credentials it concerns from
-    :func:`credsync.sync.incremental.narrow`)."""
+    :func:`credsync.sync.incremental.narrow`). ``links_only``: no credentials (an incremental
+    run loads those it concerns once it has read the changes)."""
     with db.read() as conn:
         if only is not None:  # a few queued pushes: read just what they need
             creds = store.sync_credentials(conn, directory.client_id, ids=only)
@@ -41,7 +45,7 @@ def load(
                 links = store.load_links(conn, directory.id)
                 return creds, links, store.load_accounts_for(conn, directory.id, creds, links)
             return creds, links, {}
-        creds = store.sync_credentials(conn, directory.client_id)
+        creds = [] if links_only else store.sync_credentials(conn, directory.client_id)
         return creds, store.load_links(conn, directory.id), {}
 
 

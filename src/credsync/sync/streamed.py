@@ -62,13 +62,15 @@ class StreamedPass:
         self,
         db: Database,
         directory_id: str,
-        plans_over: Awaitable[tuple[Sequence[CredentialState], Mapping[str, LinkState], object]],
+        plans_over: Callable[
+            [], Awaitable[tuple[Sequence[CredentialState], Mapping[str, LinkState], object]]
+        ],
         *,
         write: bool,
         clock: Callable[[], dt.datetime],
     ) -> None:
-        """``plans_over``: the run's credentials and links (and anything after them), loaded
-        while the read starts; awaited before the first page is kept."""
+        """``plans_over``: the run's credentials and links (and anything after them), asked
+        for and awaited when the first page comes (an incremental read may bring none)."""
         self._db = db
         self._directory_id = directory_id
         self._write = write
@@ -96,7 +98,7 @@ class StreamedPass:
     async def page(self, accounts: Sequence[Account], removed: Sequence[str]) -> None:
         """A page of the read: buffered, and stored :data:`BATCH` accounts at a time."""
         if self._ids is None:
-            creds, links, _ = await self._plans_over
+            creds, links, _ = await self._plans_over()
             self._ids = {link.account_id for link in links.values()}
             for cred in creds:  # every credential's names: a superset of what the planner asks
                 self._keys |= store.name_keys(cred.username)
