@@ -26,6 +26,8 @@ acts on and reports:
   incrementally) when there was no whole run before, or when the directory's settings or the
   client's (default sync mode, sync switch) changed since.
 
+The run loads only these credentials (with every link of the directory, which the planner's
+conflict check and the thresholds' percentages need), and counts the others in the database.
 The other linked credentials keep their link's status, detail and check time and their flags;
 the run's summary counts them (``unchanged``, with ``unchanged_since``), and the reports say
 so. Time-based checks (an account's password expiring, a lockout ending: the directory does
