@@ -215,32 +215,27 @@ class Engine(DirectoryService):
             creds, links, cached = load(self._db, directory, only)
             read = await read_linked(connector, creds, links, cached)
         else:
-            # The directory is read while the vault's side is loaded in a worker thread (the
-            # DC's time and the database's overlap): an incremental run's links (it loads the
-            # credentials its changes concern next), a full one's links and credentials. A
-            # streamed read's sink, given pages, waits for the whole vault side.
+            # A full run's vault side is loaded in a worker thread while the directory is read
+            # (the DC's time and the database's overlap); an incremental one loads what its
+            # changes concern once it has them (:mod:`credsync.sync.incremental`). A streamed
+            # read's sink, given pages, waits for the whole vault side.
             incremental = run.kind == "incremental"
-            loading = asyncio.ensure_future(asyncio.to_thread(
-                load, self._db, directory, None, links_only=incremental))  # fmt: skip
+            loading = None if incremental else asyncio.ensure_future(
+                asyncio.to_thread(load, self._db, directory, None))  # fmt: skip
 
             def plans_over() -> Awaitable[Loaded]:
-                return (
-                    asyncio.to_thread(load, self._db, directory, None) if incremental else loading
-                )
+                if loading is not None:
+                    return loading
+                return asyncio.to_thread(load, self._db, directory, None)
 
-            if Capability.STREAMED_READS in connector.capabilities:
-                sink = StreamedPass(self._db, directory.id, plans_over,
-                                    write=not run.recorder.dry_run, clock=self._clock)  # fmt: skip
-                reading = read_streamed(connector, directory, run.kind, sink)
-            else:
-                reading = read_directory(connector, directory, run.kind)
             try:
-                read = await reading
-                creds, links, _ = await loading
+                read = await self._reading(connector, run, plans_over)
+                creds, links, _ = await loading if loading is not None else ([], {}, {})
             except BaseException:
-                loading.cancel()
-                with contextlib.suppress(BaseException):
-                    await loading
+                if loading is not None:
+                    loading.cancel()
+                    with contextlib.suppress(BaseException):
+                        await loading
                 raise
             if read.full and incremental:  # the cursor was refused: every credential
                 creds, links, _ = await asyncio.to_thread(load, self._db, directory, None)
@@ -251,9 +246,15 @@ class Engine(DirectoryService):
         if read.full and run.kind == "incremental":
             run.kind = "full"  # the cursor was refused or stale, or DirSync is not allowed
         planned: set[str] | None = None  # an incremental run's: the credentials it concerns
+        linked = len(links)
         if not read.full and only is None:
-            narrowed = await asyncio.to_thread(narrow, self._db, directory, read, links)
-            creds, read = narrowed.creds, narrowed.read
+            narrowed = await asyncio.to_thread(narrow, self._db, directory, read)
+            creds, links, read, linked = (
+                narrowed.creds,
+                narrowed.links,
+                narrowed.read,
+                narrowed.linked,
+            )
             planned = {c.id for c in creds}
             run.extra.update(narrowed.summary())
         run.accounts_read = len(read.changed) if not read.full else read.size
@@ -290,7 +291,7 @@ class Engine(DirectoryService):
             screened = await quarantine.screen(
                 self._vault, self._actor, directory, run.recorder.run_id, items, links,
                 read.accounts, {c.id: c.secret_version for c in creds},
-                linked=len(links) if only is None else 0,  # a few pushes: no percentage
+                linked=linked if only is None else 0,  # a few pushes: no percentage
                 dry_run=run.recorder.dry_run, at=self._clock(), connector=connector,
             )  # fmt: skip
             items, abort = screened.items, screened.abort
@@ -307,6 +308,17 @@ class Engine(DirectoryService):
         run.recorder.check_lease(renew=True)  # the read may have taken long: still ours?
         run.recorder.store_read(read.changed, read.removed, full=read.full, seen=read.seen)
         await self._execute(run, connector, items, links, read, creds, advance=only is None)
+
+    def _reading(
+        self, connector: Connector, run: _Run, plans_over: Callable[[], Awaitable[Loaded]]
+    ) -> Awaitable[Read]:
+        """The directory's read for the run: streamed into a sink where the connector can."""
+        directory = run.directory
+        if Capability.STREAMED_READS not in connector.capabilities:
+            return read_directory(connector, directory, run.kind)
+        sink = StreamedPass(self._db, directory.id, plans_over,
+                            write=not run.recorder.dry_run, clock=self._clock)  # fmt: skip
+        return read_streamed(connector, directory, run.kind, sink)
 
     @staticmethod
     def _rules(conn: Connection, directory: Directory, connector: Connector) -> Rules:

@@ -82,13 +82,17 @@ _DEPENDS_ON_OTHERS = (Status.CONFLICT.value, Status.AMBIGUOUS.value)
 
 @dataclass(frozen=True)
 class Narrowed:
-    """An incremental run's credentials: those it plans (``creds``), the read with the cached
-    accounts they can touch under its changes, and what it leaves out: linked credentials
-    (``unchanged``) and unlinked ones (``unchanged_unlinked``) neither side changed since
-    ``since`` (None: every credential is planned)."""
+    """An incremental run's credentials: those it plans (``creds``), the links the plan needs
+    (theirs, and those to the accounts it plans over), the read with the cached accounts they
+    can touch under its changes, the directory's links in all (``linked``: what the thresholds'
+    percentages are of), and what it leaves out: linked credentials (``unchanged``) and
+    unlinked ones (``unchanged_unlinked``) neither side changed since ``since`` (None: every
+    credential is planned)."""
 
     creds: list[CredentialState]
+    links: dict[str, LinkState]
     read: Read
+    linked: int
     since: dt.datetime | None = None
     unchanged: int = 0
     unchanged_unlinked: int = 0
@@ -104,24 +108,37 @@ class Narrowed:
         }
 
 
-def narrow(db: Database, directory: Directory, read: Read, links: dict[str, LinkState]) -> Narrowed:
-    """The credentials an incremental ``read`` can concern (see the module's docstring),
-    loaded (every one when the vault's side says so), and the read planned over their cached
-    accounts with the changes on top. ``links``: every link of the directory."""
+def narrow(db: Database, directory: Directory, read: Read) -> Narrowed:
+    """The credentials an incremental ``read`` can concern (see the module's docstring) and
+    their links, loaded (every one when the vault's side says so), and the read planned over
+    their cached accounts with the changes on top."""
     with db.read() as conn:
         since = _since(conn, directory)
         changed = None if since is None else vault_side(conn, directory, since)
         if since is None or changed is None:
-            creds, out = store.sync_credentials(conn, directory.client_id), None
+            creds = store.sync_credentials(conn, directory.client_id)
+            links = store.load_links(conn, directory.id)
+            cached = store.load_accounts_for(conn, directory.id, creds, links)
+            return Narrowed(creds, links, with_cached(read, cached), len(links))
+        gone = [store.account_from_row(r) for r in load_cached(conn, directory.id,
+                                                               read.removed, ())]  # fmt: skip
+        accounts = [a.id for a in (*read.changed, *gone)]
+        if len(changed) > _FEW:  # many changed: every link at once
+            links = store.load_links(conn, directory.id)
         else:
-            gone = [store.account_from_row(r) for r in load_cached(conn, directory.id,
-                                                                   read.removed, ())]  # fmt: skip
-            creds, out = _concerned(conn, directory, links, changed, (*read.changed, *gone))
+            links = store.load_links(conn, directory.id, sorted(changed))
+            links |= store.load_links(conn, directory.id, accounts=accounts)
+        creds, out = _concerned(conn, directory, links, changed, (*read.changed, *gone))
         cached = store.load_accounts_for(conn, directory.id, creds, links)
-    read = with_cached(read, cached)
-    if out is None or since is None:
-        return Narrowed(creds, read)
-    return Narrowed(creds, read, since, *out)
+        read = with_cached(read, cached)
+        # The planner tells an account linked to another credential (a conflict): the links of
+        # the accounts an unlinked credential's name may match.
+        known = {link.account_id for link in links.values()}
+        links |= store.load_links(
+            conn, directory.id, accounts=[a for a in read.accounts if a not in known]
+        )
+        linked = link_reads.count_of_directory(conn, directory.id)
+    return Narrowed(creds, links, read, linked, since, *out)
 
 
 def _since(conn: Connection, directory: Directory) -> dt.datetime | None:

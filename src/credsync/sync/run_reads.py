@@ -28,14 +28,11 @@ __all__ = ["Loaded", "load", "read_directory", "read_linked", "read_streamed", "
 Loaded = tuple[list[CredentialState], dict[str, LinkState], dict[str, Account]]
 
 
-def load(
-    db: Database, directory: Directory, only: Sequence[str] | None, *, links_only: bool = False
-) -> Loaded:
+def load(db: Database, directory: Directory, only: Sequence[str] | None) -> Loaded:
     """What a run plans over from the vault: its credentials (``only``: these), their links,
     and for ``only`` the cached accounts an unlinked one may match (none otherwise: an
     incremental read gets the cached accounts of the credentials it concerns from
-    :func:`credsync.sync.incremental.narrow`). ``links_only``: no credentials (an incremental
-    run loads those it concerns once it has read the changes)."""
+    :func:`credsync.sync.incremental.narrow`)."""
     with db.read() as conn:
         if only is not None:  # a few queued pushes: read just what they need
             creds = store.sync_credentials(conn, directory.client_id, ids=only)
@@ -45,7 +42,7 @@ def load(
                 links = store.load_links(conn, directory.id)
                 return creds, links, store.load_accounts_for(conn, directory.id, creds, links)
             return creds, links, {}
-        creds = [] if links_only else store.sync_credentials(conn, directory.client_id)
+        creds = store.sync_credentials(conn, directory.client_id)
         return creds, store.load_links(conn, directory.id), {}
 
 

@@ -70,11 +70,21 @@ def linked_count(conn: Connection, client_id: str, directory_id: str) -> int:
 
 
 def load_links(
-    conn: Connection, directory_id: str, ids: Sequence[str] | None = None
+    conn: Connection,
+    directory_id: str,
+    ids: Sequence[str] | None = None,
+    *,
+    accounts: Sequence[str] | None = None,
 ) -> dict[str, LinkState]:
-    """The directory's links by credential id (``ids``: only these, at most a few hundred),
-    auto-create's shells marked (``shell_version``)."""
+    """The directory's links by credential id (``ids``: only these credentials';
+    ``accounts``: only those to these accounts), auto-create's shells marked
+    (``shell_version``)."""
     shells = auto_create_rows.shells(conn, directory_id)
+    found = (
+        link_rows.of_directory(conn, directory_id, ids)
+        if accounts is None
+        else link_rows.of_accounts(conn, directory_id, accounts)
+    )
     return {
         r.credential_id: LinkState(
             r.account_id,
@@ -88,7 +98,7 @@ def load_links(
             attempt=_attempt(r),
             shell_version=shells.get(r.credential_id),
         )
-        for r in link_rows.of_directory(conn, directory_id, ids)
+        for r in found
     }
 
 
