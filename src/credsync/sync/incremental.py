@@ -122,13 +122,13 @@ def narrow(db: Database, directory: Directory, read: Read) -> Narrowed:
             return Narrowed(creds, links, with_cached(read, cached), len(links))
         gone = [store.account_from_row(r) for r in load_cached(conn, directory.id,
                                                                read.removed, ())]  # fmt: skip
-        accounts = [a.id for a in (*read.changed, *gone)]
+        accounts = sorted({a.id for a in read.changed} | set(read.removed))
         if len(changed) > _FEW:  # many changed: every link at once
             links = store.load_links(conn, directory.id)
         else:
             links = store.load_links(conn, directory.id, sorted(changed))
             links |= store.load_links(conn, directory.id, accounts=accounts)
-        creds, out = _concerned(conn, directory, links, changed, (*read.changed, *gone))
+        creds, out = _concerned(conn, directory, links, changed, accounts, (*read.changed, *gone))
         cached = store.load_accounts_for(conn, directory.id, creds, links)
         read = with_cached(read, cached)
         # The planner tells an account linked to another credential (a conflict): the links of
@@ -167,12 +167,14 @@ def _concerned(
     directory: Directory,
     links: dict[str, LinkState],
     vault_changed: Collection[str],
+    account_ids: Collection[str],
     accounts: Sequence[Account],
 ) -> tuple[list[CredentialState], tuple[int, int]]:
     """The credentials a run must plan: linked ones the vault changed or whose account is one
-    of ``accounts`` (changed or removed), unlinked ones the vault changed or whose username
-    answers to one of their names; and how many linked and unlinked ones it leaves out."""
-    account_ids = {a.id for a in accounts}
+    of ``account_ids`` (changed or removed), unlinked ones the vault changed or whose username
+    answers to a name of ``accounts`` (those changed, and those removed the cache knew); and
+    how many linked and unlinked ones it leaves out."""
+    account_ids = set(account_ids)
     names: set[str] = set()
     for account in accounts:
         names |= account.names()
