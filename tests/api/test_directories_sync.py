@@ -156,6 +156,29 @@ def test_an_entra_directory_from_add_to_run(api: ApiWorld, graph_sim: Any) -> No
     assert_error(admin.get(f"{V1}/runs/{run_id}"), 404, "not_found")
 
 
+def test_an_incremental_run_says_what_it_did_not_check_again(api: ApiWorld, graph_sim: Any) -> None:
+    admin = api.admin
+    client, name, tenant = add_entra(api, graph_sim)
+    users = [tenant.create_user(password=f"Api-Passw0rd-{n}!") for n in range(3)]
+    creds = [
+        add_cred(admin, client, f"Api-Passw0rd-{n}!", username=u.upn) for n, u in enumerate(users)
+    ]
+    assert run(admin, name)["kind"] == "full"
+    changed = admin.put(
+        f"{V1}/credentials/{creds[0]['id']}/password", json={"password": "Api-New-Passw0rd-9!"}
+    )
+    assert changed.status_code == 200, changed.text
+    report = run(admin, name)
+    assert report["kind"] == "incremental"
+    assert [(i["credential_id"], i["status"]) for i in report["items"]] == [
+        (creds[0]["id"], "mismatch")
+    ]
+    assert report["summary"]["unchanged"] == 2
+    assert report["summary"]["unchanged_since"]
+    shown = admin.get(f"{V1}/runs/{report['id']}").json()
+    assert (shown["item_count"], shown["summary"]["unchanged"]) == (1, 2)
+
+
 def test_a_run_is_visible_while_under_way(api: ApiWorld, graph_sim: Any) -> None:
     admin = api.admin
     client, name, tenant = add_entra(api, graph_sim)

@@ -106,6 +106,14 @@ class SyncWorld:
         """Open flags: credential id -> status."""
         return {f.credential_id: f.status for f in self.vault.flags.list(self.admin, self.client)}
 
+    def links(self) -> dict[str, str | None]:
+        """The directory's links: credential id -> the status of its last check."""
+        from credsync.storage import links
+
+        directory = self.vault.directories.get(self.admin, self.directory)
+        with self.vault.db.read() as conn:
+            return {r.credential_id: r.status for r in links.of_directory(conn, directory.id)}
+
     def items(self, report: RunReport) -> dict[str | None, tuple[str, str]]:
         return {i.credential_id: (i.status, i.action) for i in report.items}
 

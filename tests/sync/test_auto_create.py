@@ -281,8 +281,13 @@ def test_incremental_runs_make_new_accounts_and_a_settings_change_rescans(sw: Sy
     report = sw.run()
     assert report.kind == "full"
     assert set(created(sw)) == {old.guid}
+    assert sw.run().kind == "incremental"  # the shell made by the full pass: checked once
     new = sw.ad.create_user()
     report = sw.run()
     assert report.kind == "incremental"
     assert set(created(sw)) == {old.guid, new.guid}
     assert sw.items(report)[created(sw)[new.guid]] == ("password_unknown", "create")
+    # The older shell changed on neither side: not re-checked, its link as it was.
+    assert created(sw)[old.guid] not in sw.items(report)
+    assert report.summary["unchanged"] == 1
+    assert sw.links()[created(sw)[old.guid]] == "password_unknown"

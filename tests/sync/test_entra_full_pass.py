@@ -64,8 +64,13 @@ def test_a_full_pass_leaves_the_cache_as_the_tenant_is(ew: EntraWorld) -> None:
     # The plan saw every linked account: one changed, one in step.
     assert ew.items(again)[creds[0].id] == ("changed_in_directory", "flag")
     assert ew.items(again)[creds[1].id] == ("in_sync", "none")
-    # Incremental runs plan over that cache.
-    assert ew.items(ew.run())[creds[1].id] == ("in_sync", "none")
+    # Incremental runs plan over that cache: a credential edited in the vault (its account
+    # unchanged) is checked against its cached account; the other is left as it was.
+    ew.vault.credentials.edit(ew.admin, ew.keys, creds[1].id, title="edited in the vault")
+    quiet = ew.run()
+    assert quiet.kind == "incremental"
+    assert ew.items(quiet) == {creds[1].id: ("in_sync", "none")}
+    assert quiet.summary["unchanged"] == 1
 
 
 def test_an_unlinked_credential_links_by_name_in_a_streamed_pass(ew: EntraWorld) -> None:

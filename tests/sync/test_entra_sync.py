@@ -27,8 +27,12 @@ def test_first_run_takes_a_baseline_without_writing_anything(ew: EntraWorld) -> 
     assert "baseline" in next(i.detail for i in report.items if i.credential_id == cred.id)
     assert ew.tenant.stats["password_writes"] == 0
     assert ew.flags() == {}
-    # The next run is in step with no call beyond the read.
-    assert ew.items(ew.run())[cred.id] == ("in_sync", "none")
+    # The next run is in step with no call beyond the read: an incremental one leaves the
+    # credential out (neither side changed, the link keeps its check), a full pass says so.
+    quiet = ew.run()
+    assert (quiet.kind, ew.items(quiet), quiet.summary["unchanged"]) == ("incremental", {}, 1)
+    assert ew.links() == {cred.id: "in_sync"}
+    assert ew.items(ew.run(full=True))[cred.id] == ("in_sync", "none")
 
 
 def test_a_portal_reset_is_changed_in_directory_on_the_entra_side(ew: EntraWorld) -> None:
@@ -228,7 +232,11 @@ def test_incremental_runs_follow_delta(ew: EntraWorld) -> None:
     items = ew.items(report)
     assert items[creds[0].id] == ("changed_in_directory", "flag")
     assert items[creds[1].id] == ("account_missing", "flag")
-    assert items[creds[2].id] == ("in_sync", "none")
+    # The third changed on neither side: not re-checked, counted, its link as it was.
+    assert creds[2].id not in items
+    assert report.summary["unchanged"] == 1
+    assert ew.links()[creds[2].id] == "in_sync"
+    assert ew.items(ew.run(full=True))[creds[2].id] == ("in_sync", "none")
 
 
 def test_the_agent_pushes_a_vault_change_at_once(ew: EntraWorld) -> None:

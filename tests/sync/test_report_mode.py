@@ -25,8 +25,14 @@ def test_first_run_links_and_binds_once_then_no_bind_while_unchanged(sw_both: Sy
     assert first.summary["binds"] == 1
     second = sw.run()
     assert second.kind == "incremental"
-    assert sw.items(second)[cred.id] == ("in_sync", "none")
+    # Neither side changed: not re-checked (counted), the link keeps its last check.
+    assert cred.id not in sw.items(second)
+    assert second.summary["unchanged"] == 1
+    assert sw.links() == {cred.id: "in_sync"}
     assert second.summary["binds"] == 0
+    third = sw.run(full=True)
+    assert sw.items(third)[cred.id] == ("in_sync", "none")
+    assert third.summary["binds"] == 0
     assert sw.flags() == {}
 
 

@@ -41,7 +41,9 @@ def test_two_way_pushes_the_vault_and_leaves_a_directory_change_alone(sw_both: S
     assert report.summary["binds"] == 0
     assert report.summary["pushes"] == 0
     assert sw.flags() == {cred.id: "changed_in_directory"}
-    again = sw.run()
+    quiet = sw.run()  # incremental: changed on neither side since, left as it was
+    assert (sw.items(quiet), quiet.summary["unchanged"]) == ({}, 1)
+    again = sw.run(full=True)
     assert sw.items(again)[cred.id] == ("changed_in_directory", "flag")
     assert binds(sw, user.dn, "Changed-In-AD-1!")  # the account was left alone
 
@@ -88,7 +90,9 @@ def test_a_new_link_whose_ad_password_is_newer_is_not_pushed_over(sw: SyncWorld)
     assert sw.items(first)[cred.id] == ("changed_in_directory", "verify")
     assert "waiting for its capture" in _detail(first, cred.id)
     assert first.summary["pushes"] == 0
-    second = sw.run()
+    quiet = sw.run()  # incremental: changed on neither side since, left as it was
+    assert (sw.items(quiet), quiet.summary["unchanged"]) == ({}, 1)
+    second = sw.run(full=True)
     assert sw.items(second)[cred.id] == ("changed_in_directory", "flag")
     assert second.summary["binds"] == 0  # the failed bind is not repeated
     assert binds(sw, user.dn, "Set-Later-In-AD-1!")

@@ -87,6 +87,17 @@ def test_an_ldap_directory_from_the_form_to_a_push(web: WebWorld, ldap_ou) -> No
     assert ldap_ou.admin.bind_answer(user.dn, "Vault-Passw0rd-1!")[0] == 0
     assert cred.id not in {f.credential_id for f in vault.flags.list(admin, "Contoso")}
 
+    # The next "sync now" is incremental: its page and the runs list say what it did not
+    # check again (neither side changed since the previous run), with how many.
+    again = tech.post(f"/directories/{directory.id}/sync", data={"csrf_token": web.csrf(tech)})
+    again_id = again.headers["location"].rsplit("/", 1)[1]
+    _wait_for(web, again_id)
+    with web.world.db.read() as conn:
+        unchanged = load_run(conn, again_id).summary["unchanged"]
+    page = tech.get(f"/runs/{again_id}").text
+    assert f"Not re-checked: {unchanged} linked credentials not re-checked" in page
+    assert f"{unchanged} unchanged, not re-checked" in tech.get("/runs").text
+
     # Its page and its change form speak the kind's terms.
     page = browser.get(f"/directories/{directory.id}").text
     assert "User filter" in page

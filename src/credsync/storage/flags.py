@@ -42,6 +42,7 @@ __all__ = [
     "page",
     "raise_flag",
     "record_checks",
+    "touched_since",
 ]
 
 _IN_LIST = 500  # ids per IN (...) list
@@ -278,6 +279,23 @@ class _Open(NamedTuple):
     credential_id: str
     status: str
     detail: str
+
+
+def touched_since(
+    conn: Connection, directory_id: str, since: dt.datetime, open_statuses: Collection[str]
+) -> set[str]:
+    """Credentials whose flag in the directory was resolved since ``since`` (an operator
+    accepting, restoring, pushing...), or is open with one of ``open_statuses``."""
+    rows = conn.execute(
+        sa.select(flags.c.credential_id).where(
+            flags.c.directory_id == directory_id,
+            sa.or_(
+                flags.c.resolved_at >= since,
+                sa.and_(flags.c.resolved_at.is_(None), flags.c.status.in_(list(open_statuses))),
+            ),
+        )
+    )
+    return set(rows.scalars())
 
 
 def _open_of(conn: Connection, directory_id: str, credential_ids: list[str]) -> dict[str, _Open]:

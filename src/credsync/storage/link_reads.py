@@ -32,6 +32,7 @@ __all__ = [
     "password_unknown_counts",
     "password_unknown_in",
     "password_unknown_names",
+    "to_check_again",
 ]
 
 _IN_LIST = 500  # ids per IN (...) list
@@ -83,6 +84,35 @@ def linked_elsewhere(
     for row in rows:
         out.setdefault(row.credential_id, row.name)
     return out
+
+
+def to_check_again(
+    conn: Connection, directory_id: str, client_id: str, since: dt.datetime, steady: Collection[str]
+) -> set[str]:
+    """Credentials whose links changed outside the directory's runs since ``since``, or
+    whose last check is not one a run repeats unchanged: in this directory, a link confirmed
+    for pushes (or made confirmed) since, a push attempt left without its outcome, a status
+    not in ``steady`` (or none); in another directory of the client, a link made since (it
+    decides where an account synced from on-premises is managed)."""
+    here = sa.select(links.c.credential_id).where(
+        links.c.directory_id == directory_id,
+        sa.or_(
+            links.c.link_confirmed_at >= since,
+            links.c.push_attempt_run.is_not(None),
+            links.c.status.is_(None),
+            links.c.status.not_in(list(steady)),
+        ),
+    )
+    elsewhere = (
+        sa.select(links.c.credential_id)
+        .join(directories, directories.c.id == links.c.directory_id)
+        .where(
+            directories.c.client_id == client_id,
+            links.c.directory_id != directory_id,
+            links.c.linked_at >= since,
+        )
+    )
+    return set(conn.execute(here).scalars()) | set(conn.execute(elsewhere).scalars())
 
 
 class CheckRow(NamedTuple):

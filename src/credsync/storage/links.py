@@ -42,6 +42,7 @@ __all__ = [
     "forget_credential",
     "forget_directory",
     "get",
+    "of_accounts",
     "of_directory",
     "pair_impact",
     "record",
@@ -95,11 +96,28 @@ _SELECT = sa.select(*columns_for(LinkRow, links))
 def of_directory(
     conn: Connection, directory_id: str, ids: Sequence[str] | None = None
 ) -> list[LinkRow]:
-    """The directory's links (``ids``: only these credentials', at most a few hundred)."""
+    """The directory's links (``ids``: only these credentials')."""
     query = _SELECT.where(links.c.directory_id == directory_id)
-    if ids is not None:
-        query = query.where(links.c.credential_id.in_(list(ids)))
-    return records(LinkRow, conn.execute(query))
+    if ids is None:
+        return records(LinkRow, conn.execute(query))
+    return _in_lists(conn, query, links.c.credential_id, ids)
+
+
+def of_accounts(conn: Connection, directory_id: str, account_ids: Sequence[str]) -> list[LinkRow]:
+    """The directory's links to these accounts."""
+    query = _SELECT.where(links.c.directory_id == directory_id)
+    return _in_lists(conn, query, links.c.account_id, account_ids)
+
+
+def _in_lists(
+    conn: Connection, query: sa.Select[Any], column: sa.Column[str], values: Sequence[str]
+) -> list[LinkRow]:
+    out: list[LinkRow] = []
+    wanted = list(values)
+    for start in range(0, len(wanted), _IN_LIST):
+        chunk = wanted[start : start + _IN_LIST]
+        out += records(LinkRow, conn.execute(query.where(column.in_(chunk))))
+    return out
 
 
 def _the_link(credential_id: str, directory_id: str) -> sa.ColumnElement[bool]:

@@ -24,6 +24,7 @@ __all__ = [
     "OUTBOUND",
     "PEOPLE",
     "QuarantineRow",
+    "credentials_of",
     "decide",
     "find",
     "forget_directory",
@@ -107,6 +108,16 @@ def held_for(conn: Connection, directory_id: str, direction: str) -> dict[str, Q
         quarantine_items.c.state == HELD,
     )
     return {r.account_id: r for r in records(QuarantineRow, conn.execute(query))}
+
+
+def credentials_of(conn: Connection, directory_id: str, since: dt.datetime) -> set[str]:
+    """Credentials with an action held in the directory, or one decided since ``since``."""
+    query = sa.select(quarantine_items.c.credential_id).where(
+        quarantine_items.c.directory_id == directory_id,
+        quarantine_items.c.credential_id.is_not(None),
+        sa.or_(quarantine_items.c.state == HELD, quarantine_items.c.decided_at >= since),
+    )
+    return {c for c in conn.execute(query).scalars() if c is not None}
 
 
 def seen(conn: Connection, directory_id: str, direction: str) -> set[tuple[str, str]]:

@@ -41,6 +41,7 @@ __all__ = [
     "insert",
     "item_counts",
     "items",
+    "last_whole_start",
     "mark_abandoned",
     "newest",
     "newest_of_owners",
@@ -279,6 +280,19 @@ def find_id(conn: Connection, ref: str, client_ids: Collection[str] | None = Non
 
 def exists(conn: Connection, run_id: str) -> bool:
     return conn.execute(sa.select(runs.c.id).where(runs.c.id == run_id)).first() is not None
+
+
+def last_whole_start(conn: Connection, directory_id: str) -> dt.datetime | None:
+    """When the directory's newest run that went over it whole (a full or incremental run,
+    done, not a dry run: the one that left its cursor) started; None when none did."""
+    query = sa.select(sa.func.max(runs.c.started_at)).where(
+        runs.c.directory_id == directory_id,
+        runs.c.state == "done",
+        runs.c.dry_run.is_(False),
+        runs.c.kind.in_(("full", "incremental")),
+    )
+    found: dt.datetime | None = conn.execute(query).scalar_one()
+    return found
 
 
 def _newest_first(

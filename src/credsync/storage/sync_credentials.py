@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from credsync.storage._rows import columns_for, records
 from credsync.storage.credentials import DIRECTORY_ADMIN, effective_mode, visible
-from credsync.storage.tables import clients, credentials
+from credsync.storage.tables import clients, credentials, links
 
 __all__ = [
     "BindCandidate",
@@ -23,6 +23,8 @@ __all__ = [
     "SyncedCredential",
     "bind_candidates",
     "bind_choices",
+    "changed_since",
+    "linked_count",
     "push_target",
     "push_targets",
     "synced",
@@ -48,25 +50,70 @@ def synced(
     *,
     switch_on_only: bool = True,
     ids: Sequence[str] | None = None,
+    unlinked_in: str | None = None,
 ) -> list[SyncedCredential]:
     """The client's live credentials whose effective mode is one of ``modes``, by title;
     none when ``switch_on_only`` and the client's directory sync is off, or it is archived.
-    ``ids``: only these (at most a few hundred)."""
+    ``ids``: only these (at most a few hundred); ``unlinked_in``: only those with no link in
+    this directory."""
     mode = effective_mode().label("mode")
-    rows = conn.execute(
-        sa.select(*columns_for(SyncedCredential, credentials, mode=mode))
+    query = _synced(
+        sa.select(*columns_for(SyncedCredential, credentials, mode=mode)),
+        client_id, modes, switch_on_only=switch_on_only,
+    )  # fmt: skip
+    if ids is not None:
+        query = query.where(credentials.c.id.in_(list(ids)))
+    if unlinked_in is not None:
+        query = query.where(~_linked_in(unlinked_in))
+    rows = conn.execute(query.order_by(credentials.c.title_key, credentials.c.id))
+    return records(SyncedCredential, rows)
+
+
+def linked_count(conn: Connection, client_id: str, modes: Sequence[str], directory_id: str) -> int:
+    """How many of :func:`synced`'s credentials (switch on) have a link in the directory."""
+    query = _synced(sa.select(sa.func.count()), client_id, modes, switch_on_only=True)
+    return int(conn.execute(query.where(_linked_in(directory_id))).scalar_one())
+
+
+def _synced(
+    query: sa.Select[Any], client_id: str, modes: Sequence[str], *, switch_on_only: bool
+) -> sa.Select[Any]:
+    return (
+        query.select_from(credentials)
         .join(clients, clients.c.id == credentials.c.client_id)
         .where(
             credentials.c.client_id == client_id,
             credentials.c.deleted_at.is_(None),
             clients.c.directory_sync.is_(True) if switch_on_only else sa.true(),
             clients.c.archived_at.is_(None),
-            mode.in_(list(modes)),
+            effective_mode().in_(list(modes)),
         )
-        .order_by(credentials.c.title_key, credentials.c.id)
-        .where(credentials.c.id.in_(list(ids)) if ids is not None else sa.true())
     )
-    return records(SyncedCredential, rows)
+
+
+def _linked_in(directory_id: str) -> sa.Exists:
+    return sa.exists().where(
+        links.c.credential_id == credentials.c.id, links.c.directory_id == directory_id
+    )
+
+
+def changed_since(conn: Connection, client_id: str, since: dt.datetime) -> set[str] | None:
+    """The client's credentials written since ``since`` (made, edited, their password
+    changed, trashed or restored: each of these moves ``updated_at``); None when the
+    client's own row changed since (its default sync mode or its directory sync switch:
+    any credential's effective mode may have)."""
+    changed = conn.execute(
+        sa.select(clients.c.id).where(clients.c.id == client_id, clients.c.updated_at >= since)
+    ).first()
+    if changed is not None:
+        return None
+    rows = conn.execute(
+        sa.select(credentials.c.id).where(
+            credentials.c.client_id == client_id,
+            sa.or_(credentials.c.updated_at >= since, credentials.c.password_changed_at >= since),
+        )
+    )
+    return set(rows.scalars())
 
 
 class BindChoice(NamedTuple):

@@ -1,6 +1,7 @@
 """The engine: one run over one directory, from reading the directory to the stored report.
 
-    read accounts (full, or incremental from the cursor) -> safety rails -> auto-create's
+    read accounts (full, or incremental from the cursor: then only the credentials either
+    side changed, :mod:`credsync.sync.incremental`) -> safety rails -> auto-create's
     first_seen credentials (:mod:`credsync.sync.auto_create`) -> plan (pure)
     -> apply in chunks (each chunk's outcomes, links, flags and report items in one
     transaction) -> cursor, counts and the run's summary (only after the whole run)
@@ -42,11 +43,12 @@ from credsync.sync import lease, quarantine, store
 from credsync.sync.auto_create import FirstSeen, auto_create_items, first_seen, with_created
 from credsync.sync.connect import DirectoryService, connect, directory_config, load_directory
 from credsync.sync.executor import Applied, Executor, password_options, status_of_error
+from credsync.sync.incremental import narrow
 from credsync.sync.model import Action, CredentialState, LinkState, Outcome, PlanItem, Status
 from credsync.sync.planner import Rules, plan, safety_rail, supersede
 from credsync.sync.recorder import RunRecorder, RunSecrets, WholePass
 from credsync.sync.reports import RunReport, load_run
-from credsync.sync.run_reads import load, read_directory, read_linked, read_streamed, with_cached
+from credsync.sync.run_reads import Loaded, load, read_directory, read_linked, read_streamed
 from credsync.sync.streamed import Read, StreamedPass
 from credsync.types import Secret
 from credsync.vault._time import utcnow
@@ -210,37 +212,51 @@ class Engine(DirectoryService):
     async def _run(self, run: _Run, connector: Connector, only: Sequence[str] | None) -> None:
         directory = run.directory
         if only is not None:
-            creds, links, cached = load(self._db, directory, run.kind, only)
+            creds, links, cached = load(self._db, directory, only)
             read = await read_linked(connector, creds, links, cached)
-        elif Capability.STREAMED_READS in connector.capabilities:
-            # The sink keeps what a plan over the run's credentials can touch: the vault's
-            # side first, then the pages stored as they come.
-            creds, links, cached = await asyncio.to_thread(
-                load, self._db, directory, run.kind, None
-            )
-            sink = StreamedPass(self._db, directory.id, creds, links,
-                                write=not run.recorder.dry_run, clock=self._clock)  # fmt: skip
-            read = await read_streamed(connector, directory, run.kind, cached, sink)
         else:
-            # The directory is read while the vault's side is loaded in a worker thread (the
-            # DC's time and the database's overlap; the read needs nothing loaded).
-            reading = asyncio.ensure_future(read_directory(connector, directory, run.kind))
+            # A full run's vault side is loaded in a worker thread while the directory is read
+            # (the DC's time and the database's overlap); an incremental one loads what its
+            # changes concern once it has them (:mod:`credsync.sync.incremental`). A streamed
+            # read's sink, given pages, waits for the whole vault side.
+            incremental = run.kind == "incremental"
+            loading = None if incremental else asyncio.ensure_future(
+                asyncio.to_thread(load, self._db, directory, None))  # fmt: skip
+
+            def plans_over() -> Awaitable[Loaded]:
+                if loading is not None:
+                    return loading
+                return asyncio.to_thread(load, self._db, directory, None)
+
             try:
-                creds, links, cached = await asyncio.to_thread(
-                    load, self._db, directory, run.kind, None
-                )
+                read = await self._reading(connector, run, plans_over)
+                creds, links, _ = await loading if loading is not None else ([], {}, {})
             except BaseException:
-                reading.cancel()
-                with contextlib.suppress(BaseException):
-                    await reading
+                if loading is not None:
+                    loading.cancel()
+                    with contextlib.suppress(BaseException):
+                        await loading
                 raise
-            read = with_cached(await reading, cached)
+            if read.full and incremental:  # the cursor was refused: every credential
+                creds, links, _ = await asyncio.to_thread(load, self._db, directory, None)
         if Capability.CHANGE_AUTHORS in connector.capabilities and read.changed:
             with self._db.read() as conn:
                 kept = store.keep_authors(conn, directory.id, read.changed)
             read = replace(read, changed=kept, accounts=read.accounts | {a.id: a for a in kept})
         if read.full and run.kind == "incremental":
             run.kind = "full"  # the cursor was refused or stale, or DirSync is not allowed
+        planned: set[str] | None = None  # an incremental run's: the credentials it concerns
+        linked = len(links)
+        if not read.full and only is None:
+            narrowed = await asyncio.to_thread(narrow, self._db, directory, read)
+            creds, links, read, linked = (
+                narrowed.creds,
+                narrowed.links,
+                narrowed.read,
+                narrowed.linked,
+            )
+            planned = {c.id for c in creds}
+            run.extra.update(narrowed.summary())
         run.accounts_read = len(read.changed) if not read.full else read.size
         abort = safety_rail(
             accounts_read=read.size,
@@ -256,6 +272,8 @@ class Engine(DirectoryService):
                 changed=None if read.full else [a.id for a in read.changed],
             )  # fmt: skip
             creds, links, accounts = with_created(self._db, directory, made, creds, links)
+            if planned is not None:  # read again with the made ones: those still, and these
+                creds = [c for c in creds if c.id in planned or c.id in made.created]
             notes = read.notes if made.note is None else (*read.notes, made.note)
             read = replace(read, accounts={**accounts, **read.accounts}, notes=notes)
         with self._db.read() as conn:
@@ -273,7 +291,7 @@ class Engine(DirectoryService):
             screened = await quarantine.screen(
                 self._vault, self._actor, directory, run.recorder.run_id, items, links,
                 read.accounts, {c.id: c.secret_version for c in creds},
-                linked=len(links) if only is None else 0,  # a few pushes: no percentage
+                linked=linked if only is None else 0,  # a few pushes: no percentage
                 dry_run=run.recorder.dry_run, at=self._clock(), connector=connector,
             )  # fmt: skip
             items, abort = screened.items, screened.abort
@@ -290,6 +308,17 @@ class Engine(DirectoryService):
         run.recorder.check_lease(renew=True)  # the read may have taken long: still ours?
         run.recorder.store_read(read.changed, read.removed, full=read.full, seen=read.seen)
         await self._execute(run, connector, items, links, read, creds, advance=only is None)
+
+    def _reading(
+        self, connector: Connector, run: _Run, plans_over: Callable[[], Awaitable[Loaded]]
+    ) -> Awaitable[Read]:
+        """The directory's read for the run: streamed into a sink where the connector can."""
+        directory = run.directory
+        if Capability.STREAMED_READS not in connector.capabilities:
+            return read_directory(connector, directory, run.kind)
+        sink = StreamedPass(self._db, directory.id, plans_over,
+                            write=not run.recorder.dry_run, clock=self._clock)  # fmt: skip
+        return read_streamed(connector, directory, run.kind, sink)
 
     @staticmethod
     def _rules(conn: Connection, directory: Directory, connector: Connector) -> Rules:

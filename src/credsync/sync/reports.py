@@ -10,6 +10,7 @@ from __future__ import annotations
 import builtins
 import datetime as dt
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, NotRequired, cast, overload
 
@@ -47,6 +48,7 @@ __all__ = [
     "report_from_row",
     "runs_page",
     "stored_run",
+    "unchanged_text",
 ]
 
 _MAX_LIMIT = 1000  # rows a list or a page may ask for
@@ -110,6 +112,9 @@ class RunJson(TypedDict):
     state: RunState
     message: str
     summary: dict[str, Any]
+    """Counts by ``statuses`` and ``actions``; an incremental run that left credentials
+    neither side changed also ``unchanged`` (linked ones, not re-checked),
+    ``unchanged_unlinked`` and ``unchanged_since`` (the previous whole run's start)."""
     accounts_read: int
     """Accounts this pass read: every one in scope for a full pass, those changed since the
     last run for an incremental one, the credentials' own for a push."""
@@ -157,6 +162,11 @@ class RunReport:
     def accounts_text(self) -> str:
         """What the run read, for people: see :func:`accounts_text`."""
         return accounts_text(self.kind, self.accounts_read, self.accounts_total)
+
+    @property
+    def unchanged_text(self) -> str | None:
+        """What the run did not check again, for people: see :func:`unchanged_text`."""
+        return unchanged_text(self.summary)
 
     def count(self, status: str) -> int:
         return int(self.summary.get("statuses", {}).get(status, 0))
@@ -226,6 +236,22 @@ def accounts_text(kind: str, read: int, total: int | None) -> str:
     if kind == "relay":
         return f"{read} (the relay's accounts in scope, or its queued pushes)"
     return f"{read} (every account in scope)"
+
+
+def unchanged_text(summary: Mapping[str, Any]) -> str | None:
+    """What an incremental run left as it was, in words (None: it looked at every credential):
+    the linked credentials it did not check again because neither side changed since the
+    previous run (their last check stands), and the unlinked ones no change could match."""
+    linked = summary.get("unchanged")
+    if linked is None:
+        return None
+    since = summary.get("unchanged_since") or "the previous run"
+    text = (
+        f"{linked} linked credentials not re-checked: unchanged since {since} (the previous "
+        "run's start), on both sides; their last check stands"
+    )
+    unlinked = summary.get("unchanged_unlinked")
+    return f"{text}; {unlinked} unlinked ones no change could match" if unlinked else text
 
 
 @overload

@@ -3,8 +3,9 @@ cached accounts) and the directory's (everything, the changes since the cursor, 
 linked accounts), for :mod:`credsync.sync.engine`.
 
 The two sides need nothing of each other until the plan, so the engine reads them at the same
-time (the vault's in a worker thread): an incremental read then gets the cached accounts put
-under its changes (:func:`with_cached`).
+time (the vault's in a worker thread): an incremental read then gets the cached accounts of
+the credentials it concerns put under its changes (:mod:`credsync.sync.incremental`, through
+:func:`with_cached`).
 """
 
 from __future__ import annotations
@@ -21,14 +22,17 @@ from credsync.sync.model import CredentialState, LinkState, Status
 from credsync.sync.streamed import Read, StreamedPass
 from credsync.vault.directories import Directory
 
-__all__ = ["load", "read_directory", "read_linked", "read_streamed", "with_cached"]
+__all__ = ["Loaded", "load", "read_directory", "read_linked", "read_streamed", "with_cached"]
 
 
-def load(
-    db: Database, directory: Directory, kind: str, only: Sequence[str] | None
-) -> tuple[list[CredentialState], dict[str, LinkState], dict[str, Account]]:
+Loaded = tuple[list[CredentialState], dict[str, LinkState], dict[str, Account]]
+
+
+def load(db: Database, directory: Directory, only: Sequence[str] | None) -> Loaded:
     """What a run plans over from the vault: its credentials (``only``: these), their links,
-    and the cached accounts (none for a full read)."""
+    and for ``only`` the cached accounts an unlinked one may match (none otherwise: an
+    incremental read gets the cached accounts of the credentials it concerns from
+    :func:`credsync.sync.incremental.narrow`)."""
     with db.read() as conn:
         if only is not None:  # a few queued pushes: read just what they need
             creds = store.sync_credentials(conn, directory.client_id, ids=only)
@@ -39,12 +43,7 @@ def load(
                 return creds, links, store.load_accounts_for(conn, directory.id, creds, links)
             return creds, links, {}
         creds = store.sync_credentials(conn, directory.client_id)
-        links = store.load_links(conn, directory.id)
-        # An incremental run plans over the cached accounts its credentials can touch
-        # (linked, or matching an unlinked one by name), with the changes on top.
-        if kind == "full":
-            return creds, links, {}
-        return creds, links, store.load_accounts_for(conn, directory.id, creds, links)
+        return creds, store.load_links(conn, directory.id), {}
 
 
 async def read_directory(connector: Connector, directory: Directory, kind: str) -> Read:
@@ -73,16 +72,15 @@ async def read_streamed(
     connector: Connector,
     directory: Directory,
     kind: str,
-    cached: Mapping[str, Account],
     sink: StreamedPass,
 ) -> Read:
     """:func:`read_directory` for a connector with streamed reads: a full read's pages go into
     ``sink`` as they come (the read then holds what the sink kept, and every id it saw); an
-    incremental one is planned over ``cached`` as :func:`with_cached` does."""
+    incremental one is as :func:`read_directory`'s."""
     changes = await sink.changes(connector, directory.cursor if kind != "full" else None)
     if changes.streamed:  # every page is in the cache already (a dry run's is not)
         return Read(sink.kept, [], [], changes.cursor, True, changes.notes, sink.seen)
-    return with_cached(_of(changes), cached)
+    return _of(changes)
 
 
 def with_cached(read: Read, cached: Mapping[str, Account]) -> Read:

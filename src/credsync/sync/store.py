@@ -22,6 +22,7 @@ from credsync.vault._time import as_utc, as_utc_opt
 __all__ = [
     "account_from_row",
     "keep_authors",
+    "linked_count",
     "load_accounts_for",
     "load_links",
     "name_keys",
@@ -41,13 +42,15 @@ def sync_credentials(
     *,
     include_off: bool = False,
     ids: Sequence[str] | None = None,
+    unlinked_in: str | None = None,
 ) -> list[CredentialState]:
     """The client's credentials that take part in sync (report, enforce, two-way), by title. None
     when the client's directory_sync switch is off. ``include_off``: every live credential,
     whatever its mode and the switch (an operator acting on one by hand). ``ids``: only these
-    (at most a few hundred)."""
+    (at most a few hundred). ``unlinked_in``: only those with no link in this directory."""
     modes = _ANY_MODE if include_off else _SYNCED
-    rows = credential_rows.synced(conn, client_id, modes, switch_on_only=not include_off, ids=ids)
+    rows = credential_rows.synced(conn, client_id, modes, switch_on_only=not include_off, ids=ids,
+                                  unlinked_in=unlinked_in)  # fmt: skip
     return [
         CredentialState(
             r.id,
@@ -61,12 +64,27 @@ def sync_credentials(
     ]
 
 
+def linked_count(conn: Connection, client_id: str, directory_id: str) -> int:
+    """How many of :func:`sync_credentials`' credentials have a link in the directory."""
+    return credential_rows.linked_count(conn, client_id, _SYNCED, directory_id)
+
+
 def load_links(
-    conn: Connection, directory_id: str, ids: Sequence[str] | None = None
+    conn: Connection,
+    directory_id: str,
+    ids: Sequence[str] | None = None,
+    *,
+    accounts: Sequence[str] | None = None,
 ) -> dict[str, LinkState]:
-    """The directory's links by credential id (``ids``: only these, at most a few hundred),
-    auto-create's shells marked (``shell_version``)."""
+    """The directory's links by credential id (``ids``: only these credentials';
+    ``accounts``: only those to these accounts), auto-create's shells marked
+    (``shell_version``)."""
     shells = auto_create_rows.shells(conn, directory_id)
+    found = (
+        link_rows.of_directory(conn, directory_id, ids)
+        if accounts is None
+        else link_rows.of_accounts(conn, directory_id, accounts)
+    )
     return {
         r.credential_id: LinkState(
             r.account_id,
@@ -80,7 +98,7 @@ def load_links(
             attempt=_attempt(r),
             shell_version=shells.get(r.credential_id),
         )
-        for r in link_rows.of_directory(conn, directory_id, ids)
+        for r in found
     }
 
 

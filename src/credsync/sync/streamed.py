@@ -19,7 +19,7 @@ writes nothing at all.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 
@@ -62,20 +62,22 @@ class StreamedPass:
         self,
         db: Database,
         directory_id: str,
-        creds: Sequence[CredentialState],
-        links: Mapping[str, LinkState],
+        plans_over: Callable[
+            [], Awaitable[tuple[Sequence[CredentialState], Mapping[str, LinkState], object]]
+        ],
         *,
         write: bool,
         clock: Callable[[], dt.datetime],
     ) -> None:
+        """``plans_over``: the run's credentials and links (and anything after them), asked
+        for and awaited when the first page comes (an incremental read may bring none)."""
         self._db = db
         self._directory_id = directory_id
         self._write = write
         self._clock = clock
-        self._ids = {link.account_id for link in links.values()}
+        self._plans_over = plans_over
+        self._ids: set[str] | None = None
         self._keys: set[str] = set()
-        for cred in creds:  # every credential's names: a superset of what the planner asks
-            self._keys |= store.name_keys(cred.username)
         self.kept: dict[str, Account] = {}
         self.seen: set[str] = set()
         self._cached: bool | None = None  # whether the cache held any account at the start
@@ -95,6 +97,11 @@ class StreamedPass:
 
     async def page(self, accounts: Sequence[Account], removed: Sequence[str]) -> None:
         """A page of the read: buffered, and stored :data:`BATCH` accounts at a time."""
+        if self._ids is None:
+            creds, links, _ = await self._plans_over()
+            self._ids = {link.account_id for link in links.values()}
+            for cred in creds:  # every credential's names: a superset of what the planner asks
+                self._keys |= store.name_keys(cred.username)
         for key in removed:
             self._pending.pop(key, None)
             self._removed.add(key)
@@ -115,9 +122,10 @@ class StreamedPass:
             self.kept.pop(key, None)
         if not accounts and not removed:
             return
+        ids = self._ids or set()  # set by the first page, before anything is buffered
         for account in self._store(accounts, removed):
             self.seen.add(account.id)
-            if account.id in self._ids or not self._keys.isdisjoint(account.names()):
+            if account.id in ids or not self._keys.isdisjoint(account.names()):
                 self.kept[account.id] = account
             else:
                 self.kept.pop(account.id, None)

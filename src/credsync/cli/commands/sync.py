@@ -73,12 +73,17 @@ def _counts(run: RunReportJson) -> str:
 
 
 def _run_text(run: RunReportJson) -> str:
-    from credsync.sync.reports import accounts_text
+    from credsync.sync.reports import accounts_text, unchanged_text
 
     accounts = accounts_text(run["kind"], run["accounts_read"], run.get("accounts_total"))
-    head = details({**run, "counts": _counts(run), "accounts": accounts}, RUN_FIELDS)
+    unchanged = unchanged_text(run.get("summary", {}))
+    head = details(
+        {**run, "counts": _counts(run), "accounts": accounts, "unchanged": unchanged or "-"},
+        RUN_FIELDS if unchanged is None else [*RUN_FIELDS, ("unchanged", "Not re-checked")],
+    )
     items = [{**i, "credential_id": (i["credential_id"] or "-")[:8]} for i in run["items"]]
-    body = table(items, ITEM_COLUMNS, max_width=120) if items else "Nothing to check."
+    nothing = "Nothing to check." if unchanged is None else "Nothing changed on either side."
+    body = table(items, ITEM_COLUMNS, max_width=120) if items else nothing
     return f"{head}\n\n{body}"
 
 
