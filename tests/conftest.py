@@ -48,6 +48,10 @@ _PRODUCT_HASHER: list[PasswordHasher] = []
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    if config.getoption("dist", "no") == "loadgroup":
+        # The controller hands units out in the workers' collection order, which
+        # ``_longest_first`` sets; xdist's own reorder (by number of tests) would undo it.
+        config.option.loadscopereorder = False
     _PRODUCT_HASHER.append(hashing._HASHER)
     hashing._HASHER = PasswordHasher(
         time_cost=FAST_KDF["time_cost"],
@@ -88,6 +92,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
     if getattr(config.option, "loadgroup", False):  # an xdist worker, --dist loadgroup
         _name_groups(items)
+        items[:] = _longest_first(items)
 
     # A module whose tests use the DC may set up or tear down a module fixture on it in any of
     # its tests: all of them hold the lock. The capture tests hold none: they restart the DC.
@@ -108,6 +113,28 @@ def _name_groups(items: list[pytest.Item]) -> None:
         suffix = "@" + "_".join(dict.fromkeys(groups))
         if groups and not item.nodeid.endswith(suffix):
             item._id = NodeId.parse(item.nodeid + suffix)
+
+
+def _scope(item: pytest.Item) -> str:
+    """The unit xdist's loadgroup scheduler hands out: the group, or the test alone."""
+    nodeid = item.nodeid
+    return nodeid.split("@")[-1] if nodeid.rfind("@") > nodeid.rfind("]") else nodeid
+
+
+def _longest_first(items: list[pytest.Item]) -> list[pytest.Item]:
+    """The items in the order their work units should go out: the units holding a ``slow``
+    test first, then the others by their number of tests (xdist's own order), each unit's
+    tests in their order. The controller hands units out in this order
+    (``pytest_configure``: ``--no-loadscope-reorder``), so a unit of minutes starts while
+    the other worker still has the short ones to do, not last with the other worker idle."""
+    units: dict[str, list[pytest.Item]] = {}
+    for item in items:
+        units.setdefault(_scope(item), []).append(item)
+
+    def cost(unit: list[pytest.Item]) -> tuple[bool, int]:
+        return (not any(item.get_closest_marker("slow") for item in unit), -len(unit))
+
+    return [item for unit in sorted(units.values(), key=cost) for item in unit]
 
 
 def _module_scoped(item: pytest.Item) -> bool:
