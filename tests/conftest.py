@@ -5,6 +5,7 @@ OpenLDAP server of the session's own with an OU per test."""
 from __future__ import annotations
 
 import functools
+import itertools
 import os
 import shutil
 import uuid
@@ -126,15 +127,26 @@ def _longest_first(items: list[pytest.Item]) -> list[pytest.Item]:
     test first, then the others by their number of tests (xdist's own order), each unit's
     tests in their order. The controller hands units out in this order
     (``pytest_configure``: ``--no-loadscope-reorder``), so a unit of minutes starts while
-    the other worker still has the short ones to do, not last with the other worker idle."""
+    the other worker still has the short ones to do, not last with the other worker idle.
+    Among the slow units, those on the Samba DC alternate with the others: the DC answers
+    from one busy process, so two of its heavy tests side by side mostly wait on each other
+    while the other core idles; the first units go out one to each worker in turn."""
     units: dict[str, list[pytest.Item]] = {}
     for item in items:
         units.setdefault(_scope(item), []).append(item)
 
-    def cost(unit: list[pytest.Item]) -> tuple[bool, int]:
-        return (not any(item.get_closest_marker("slow") for item in unit), -len(unit))
+    def slow(unit: list[pytest.Item]) -> bool:
+        return any(item.get_closest_marker("slow") for item in unit)
 
-    return [item for unit in sorted(units.values(), key=cost) for item in unit]
+    def on_dc(unit: list[pytest.Item]) -> bool:
+        return any("samba_dc" in getattr(item, "fixturenames", ()) for item in unit)
+
+    slow_units = [unit for unit in units.values() if slow(unit)]
+    dc = [unit for unit in slow_units if on_dc(unit)]
+    off_dc = [unit for unit in slow_units if not on_dc(unit)]
+    first = [unit for pair in itertools.zip_longest(dc, off_dc) for unit in pair if unit]
+    rest = sorted((unit for unit in units.values() if not slow(unit)), key=lambda u: -len(u))
+    return [item for unit in [*first, *rest] for item in unit]
 
 
 def _module_scoped(item: pytest.Item) -> bool:
