@@ -5,6 +5,7 @@ OpenLDAP server of the session's own with an OU per test."""
 from __future__ import annotations
 
 import functools
+import itertools
 import os
 import shutil
 import uuid
@@ -48,6 +49,10 @@ _PRODUCT_HASHER: list[PasswordHasher] = []
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    if config.getoption("dist", "no") == "loadgroup":
+        # The controller hands units out in the workers' collection order, which
+        # ``_longest_first`` sets; xdist's own reorder (by number of tests) would undo it.
+        config.option.loadscopereorder = False
     _PRODUCT_HASHER.append(hashing._HASHER)
     hashing._HASHER = PasswordHasher(
         time_cost=FAST_KDF["time_cost"],
@@ -88,6 +93,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
     if getattr(config.option, "loadgroup", False):  # an xdist worker, --dist loadgroup
         _name_groups(items)
+        items[:] = _longest_first(items)
 
     # A module whose tests use the DC may set up or tear down a module fixture on it in any of
     # its tests: all of them hold the lock. The capture tests hold none: they restart the DC.
@@ -108,6 +114,39 @@ def _name_groups(items: list[pytest.Item]) -> None:
         suffix = "@" + "_".join(dict.fromkeys(groups))
         if groups and not item.nodeid.endswith(suffix):
             item._id = NodeId.parse(item.nodeid + suffix)
+
+
+def _scope(item: pytest.Item) -> str:
+    """The unit xdist's loadgroup scheduler hands out: the group, or the test alone."""
+    nodeid = item.nodeid
+    return nodeid.split("@")[-1] if nodeid.rfind("@") > nodeid.rfind("]") else nodeid
+
+
+def _longest_first(items: list[pytest.Item]) -> list[pytest.Item]:
+    """The items in the order their work units should go out: the units holding a ``slow``
+    test first, then the others by their number of tests (xdist's own order), each unit's
+    tests in their order. The controller hands units out in this order
+    (``pytest_configure``: ``--no-loadscope-reorder``), so a unit of minutes starts while
+    the other worker still has the short ones to do, not last with the other worker idle.
+    Among the slow units, those on the Samba DC alternate with the others: the DC answers
+    from one busy process, so two of its heavy tests side by side mostly wait on each other
+    while the other core idles; the first units go out one to each worker in turn."""
+    units: dict[str, list[pytest.Item]] = {}
+    for item in items:
+        units.setdefault(_scope(item), []).append(item)
+
+    def slow(unit: list[pytest.Item]) -> bool:
+        return any(item.get_closest_marker("slow") for item in unit)
+
+    def on_dc(unit: list[pytest.Item]) -> bool:
+        return any("samba_dc" in getattr(item, "fixturenames", ()) for item in unit)
+
+    slow_units = [unit for unit in units.values() if slow(unit)]
+    dc = [unit for unit in slow_units if on_dc(unit)]
+    off_dc = [unit for unit in slow_units if not on_dc(unit)]
+    first = [unit for pair in itertools.zip_longest(dc, off_dc) for unit in pair if unit]
+    rest = sorted((unit for unit in units.values() if not slow(unit)), key=lambda u: -len(u))
+    return [item for unit in [*first, *rest] for item in unit]
 
 
 def _module_scoped(item: pytest.Item) -> bool:

@@ -21,6 +21,8 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from agent_procs import Agents
 from credsync.types import CredentialType, Secret, SyncMode
 from credsync.vault.drafts import make_draft
@@ -31,6 +33,9 @@ from .ad import binds, password_versions, pwd_last_set
 from .agents import expire_leases, queue_rows
 from .figures import Figure, Stopwatch, record
 from .simproc import SimProcess
+
+# minutes each: scheduled first in parallel runs (tests/conftest.py, _longest_first)
+pytestmark = pytest.mark.slow
 
 ACCOUNTS = 100
 ROUNDS = 10  # ACCOUNTS * ROUNDS = 1,000 pushes

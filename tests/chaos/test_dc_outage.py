@@ -9,6 +9,7 @@ from __future__ import annotations
 import signal
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 
 from agent_procs import Agents
@@ -20,6 +21,9 @@ from sync.helpers import SyncWorld, update_directory
 from .ad import binds, password_versions, pwd_last_set
 from .agents import queue_rows
 from .figures import Figure, Stopwatch, record
+
+# minutes each: scheduled first in parallel runs (tests/conftest.py, _longest_first)
+pytestmark = pytest.mark.slow
 
 ACCOUNTS = 30
 

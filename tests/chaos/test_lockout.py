@@ -19,12 +19,16 @@ from __future__ import annotations
 import asyncio
 import uuid
 
+import pytest
 from ldap3 import MODIFY_REPLACE
 
 from credsync.types import SyncMode
 from sync.helpers import SyncWorld
 
 from .figures import Figure, record
+
+# minutes each: scheduled first in parallel runs (tests/conftest.py, _longest_first)
+pytestmark = pytest.mark.slow
 
 ACCOUNTS = 4
 RUNS = 1000
