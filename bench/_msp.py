@@ -36,6 +36,7 @@ from credsync.testing.samba import SambaFacts
 from credsync.testing.samba_admin import OuWorld
 from credsync.testing.scaleout import bind_works
 from credsync.types import Secret, SyncMode
+from credsync.vault.directories import DirectoryInput
 
 __all__ = ["MspWorld", "Timed", "tenant_sizes"]
 
@@ -124,8 +125,6 @@ class MspWorld:
             proxy = FaultProxy((facts.host, 636))
             self.proxies.append(proxy)
             self.blocked_directories.append(name)
-            from credsync.vault.directories import DirectoryInput
-
             self.vault.directories.update(
                 self.admin, directory.id, DirectoryInput.of({"url": proxy.url})
             )

@@ -8,7 +8,7 @@ import datetime as dt
 
 import pytest
 
-from credsync.storage import clients, credentials, operators, secrets, sessions
+from credsync.storage import clients, credential_export, credentials, operators, secrets, sessions
 from credsync.storage.tables import credentials as credentials_table
 from credsync.types import Secret
 from credsync.vault._time import utcnow
@@ -33,7 +33,8 @@ def test_rows_keep_sealed_values_and_hashes_out_of_their_repr(stored) -> None:
         row = credentials.get(conn, cred.id)
         history = secrets.history(conn, cred.id)
         sealed = list(secrets.sealed_secrets(conn, {cred.id: 2}))
-        exported = list(credentials.export_rows(conn, client.id, include_directory_admin=True))
+        rows = credential_export.export_rows(conn, client.id, include_directory_admin=True)
+        exported = list(rows)
         operator = operators.by_key(conn, "alice")
         session = sessions.cli_session(conn, session_id)
     assert row.notes_ct is not None

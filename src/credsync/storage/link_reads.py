@@ -1,7 +1,8 @@
 """Reads about links across directories and clients (read-only; the table is
 :mod:`credsync.storage.links`'): the accounts claimed through another directory, the
 credentials linked in another directory of the client, the checks of a page of credentials,
-what switching credentials to enforce would overwrite, and the credentials whose directory
+what switching credentials to enforce would overwrite, the links confirming them for pushes
+concerns, and the credentials whose directory
 password the vault does not know (status :data:`credsync.storage.links.PASSWORD_UNKNOWN`).
 """
 
@@ -23,16 +24,19 @@ from credsync.storage.tables import clients, credentials, directories, directory
 __all__ = [
     "CheckRow",
     "ImpactRow",
+    "PendingRow",
     "checks",
     "claimed_elsewhere",
     "count_of_directory",
     "enforce_impact",
     "linked_elsewhere",
+    "pair_impact",
     "password_unknown",
     "password_unknown_counts",
     "password_unknown_in",
     "password_unknown_names",
     "to_check_again",
+    "unconfirmed_of",
 ]
 
 _IN_LIST = 500  # ids per IN (...) list
@@ -281,3 +285,86 @@ def password_unknown_counts(
     if client_id is not None:
         query = query.where(credentials.c.client_id == client_id)
     return {name: int(count) for name, count in conn.execute(query)}
+
+
+# -- the links confirming for pushes concerns (the writes are links.confirm_links) ---------------
+class PendingRow(NamedTuple):
+    """A link of a credential and one directory, with what confirming it means: the cached
+    account's name and password stamp, the last check, and whether it is confirmed."""
+
+    credential_id: str
+    directory_id: str
+    account_id: str
+    title: str
+    username: str
+    directory: str
+    account: str | None
+    status: str | None
+    confirmed_stamp: str | None
+    password_stamp: str | None
+    link_confirmed_at: dt.datetime | None
+    client_id: str
+
+
+_PENDING = (
+    sa.select(
+        *columns_for(
+            PendingRow,
+            links,
+            credentials,
+            directory=directories.c.name,
+            account=directory_accounts.c.username,
+            password_stamp=directory_accounts.c.password_stamp,
+            client_id=credentials.c.client_id,
+        )
+    )
+    .join(credentials, credentials.c.id == links.c.credential_id)
+    .join(directories, directories.c.id == links.c.directory_id)
+    .outerjoin(
+        directory_accounts,
+        sa.and_(
+            directory_accounts.c.directory_id == links.c.directory_id,
+            directory_accounts.c.account_id == links.c.account_id,
+        ),
+    )
+)
+
+
+def pair_impact(conn: Connection, pairs: Sequence[tuple[str, str]]) -> list[PendingRow]:
+    """The links of these (credential id, directory id) pairs (at most a few hundred), by
+    title and directory name."""
+    out: list[PendingRow] = []
+    for start in range(0, len(pairs), _IN_LIST):
+        wanted = pairs[start : start + _IN_LIST]
+        query = _PENDING.where(
+            sa.or_(
+                *(
+                    sa.and_(links.c.credential_id == cid, links.c.directory_id == did)
+                    for cid, did in wanted
+                )
+            )
+        )
+        out += records(PendingRow, conn.execute(query))
+    return sorted(out, key=lambda r: (r.title.casefold(), r.directory.casefold()))
+
+
+def unconfirmed_of(
+    conn: Connection,
+    client_id: str,
+    *,
+    credential_id: str | None = None,
+    follows_default_only: bool = False,
+) -> list[PendingRow]:
+    """The client's live credentials' links not confirmed for pushes (just
+    ``credential_id``'s when given; only those following the client's default when
+    ``follows_default_only``)."""
+    query = _PENDING.where(
+        credentials.c.client_id == client_id,
+        credentials.c.deleted_at.is_(None),
+        links.c.link_confirmed_at.is_(None),
+    )
+    if credential_id is not None:
+        query = query.where(credentials.c.id == credential_id)
+    if follows_default_only:
+        query = query.where(credentials.c.sync_mode.is_(None))
+    return records(PendingRow, conn.execute(query))

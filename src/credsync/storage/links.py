@@ -4,7 +4,8 @@ confirmed, a failed bind's stamp, an accepted stamp, the status), whether an ope
 directory.setup confirmed the link for pushes, and a push under way. Their owner.
 
 Here: a run's loads and writes (:func:`of_directory`, :func:`record`, :func:`start_attempt`),
-confirming links (:func:`confirm_links`, :func:`unconfirmed_of`, :func:`pair_impact`), and the
+confirming links (:func:`confirm_links`; which ones: :mod:`credsync.storage.link_reads`'
+:func:`~credsync.storage.link_reads.unconfirmed_of` and ``pair_impact``), and the
 status :data:`PASSWORD_UNKNOWN` (which an operator's acceptance of the directory's state
 leaves, and a new password clears: :func:`clear_accepted`). The reads across directories and
 clients (what other directories link, the checks of a page, what enforce would overwrite,
@@ -22,7 +23,7 @@ from sqlalchemy.engine import Connection
 
 from credsync.storage._rows import columns_for, records
 from credsync.storage.bulk import insert_values
-from credsync.storage.tables import credentials, directories, directory_accounts, links
+from credsync.storage.tables import links
 
 __all__ = [
     "ATTEMPT",
@@ -31,7 +32,6 @@ __all__ = [
     "STATE",
     "LinkCheck",
     "LinkRow",
-    "PendingRow",
     "accept_stamp",
     "add_confirmed",
     "clear_accepted",
@@ -44,11 +44,9 @@ __all__ = [
     "get",
     "of_accounts",
     "of_directory",
-    "pair_impact",
     "record",
     "refuse_version",
     "start_attempt",
-    "unconfirmed_of",
 ]
 
 _IN_LIST = 500  # ids per IN (...) list
@@ -404,89 +402,7 @@ _CONFIRM = (
 )
 
 
-# -- confirming links for pushes ------------------------------------------------------------------
-class PendingRow(NamedTuple):
-    """A link of a credential and one directory, with what confirming it means: the cached
-    account's name and password stamp, the last check, and whether it is confirmed."""
-
-    credential_id: str
-    directory_id: str
-    account_id: str
-    title: str
-    username: str
-    directory: str
-    account: str | None
-    status: str | None
-    confirmed_stamp: str | None
-    password_stamp: str | None
-    link_confirmed_at: dt.datetime | None
-    client_id: str
-
-
-_PENDING = (
-    sa.select(
-        *columns_for(
-            PendingRow,
-            links,
-            credentials,
-            directory=directories.c.name,
-            account=directory_accounts.c.username,
-            password_stamp=directory_accounts.c.password_stamp,
-            client_id=credentials.c.client_id,
-        )
-    )
-    .join(credentials, credentials.c.id == links.c.credential_id)
-    .join(directories, directories.c.id == links.c.directory_id)
-    .outerjoin(
-        directory_accounts,
-        sa.and_(
-            directory_accounts.c.directory_id == links.c.directory_id,
-            directory_accounts.c.account_id == links.c.account_id,
-        ),
-    )
-)
-
-
-def pair_impact(conn: Connection, pairs: Sequence[tuple[str, str]]) -> list[PendingRow]:
-    """The links of these (credential id, directory id) pairs (at most a few hundred), by
-    title and directory name."""
-    out: list[PendingRow] = []
-    for start in range(0, len(pairs), _IN_LIST):
-        wanted = pairs[start : start + _IN_LIST]
-        query = _PENDING.where(
-            sa.or_(
-                *(
-                    sa.and_(links.c.credential_id == cid, links.c.directory_id == did)
-                    for cid, did in wanted
-                )
-            )
-        )
-        out += records(PendingRow, conn.execute(query))
-    return sorted(out, key=lambda r: (r.title.casefold(), r.directory.casefold()))
-
-
-def unconfirmed_of(
-    conn: Connection,
-    client_id: str,
-    *,
-    credential_id: str | None = None,
-    follows_default_only: bool = False,
-) -> list[PendingRow]:
-    """The client's live credentials' links not confirmed for pushes (just
-    ``credential_id``'s when given; only those following the client's default when
-    ``follows_default_only``)."""
-    query = _PENDING.where(
-        credentials.c.client_id == client_id,
-        credentials.c.deleted_at.is_(None),
-        links.c.link_confirmed_at.is_(None),
-    )
-    if credential_id is not None:
-        query = query.where(credentials.c.id == credential_id)
-    if follows_default_only:
-        query = query.where(credentials.c.sync_mode.is_(None))
-    return records(PendingRow, conn.execute(query))
-
-
+# -- confirming links for pushes (which ones: link_reads.pair_impact, unconfirmed_of) ------------
 def confirm_links(
     conn: Connection, found: Sequence[tuple[str, str, str]], *, by: str, now: dt.datetime
 ) -> list[tuple[str, str, str]]:

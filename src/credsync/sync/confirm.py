@@ -31,7 +31,7 @@ import builtins
 from collections.abc import Sequence
 
 from credsync.errors import InvalidInput
-from credsync.storage import links as link_rows
+from credsync.storage import link_reads
 from credsync.sync.enforce import EnforcePreview, EnforceUnconfirmed, record_confirmations
 from credsync.sync.model import Status
 from credsync.sync.preview import EnforceImpact
@@ -91,7 +91,7 @@ class LinkConfirmations:
         since the last check is not overwritten there, it waits for its capture)."""
         pairs = [(f.credential_id, f.directory_id) for f in flags]
         with self._vault.db.read() as conn:
-            rows = link_rows.pair_impact(conn, pairs)
+            rows = link_reads.pair_impact(conn, pairs)
         modes = {
             cid: self._vault.credentials.get(actor, cid, trashed=True).effective_sync_mode
             for cid in {f.credential_id for f in flags}
@@ -142,7 +142,7 @@ class LinkConfirmations:
             raise EnforceUnconfirmed(self.preview(actor, flags))
         now = utcnow()
         with self._vault.db.write() as conn:
-            rows = link_rows.pair_impact(conn, [(f.credential_id, f.directory_id) for f in flags])
+            rows = link_reads.pair_impact(conn, [(f.credential_id, f.directory_id) for f in flags])
             by_flag = {(f.credential_id, f.directory_id): f for f in flags}
             mine = [
                 r

@@ -29,6 +29,7 @@ from typing_extensions import TypedDict
 
 from credsync.errors import InvalidInput
 from credsync.storage import flags as flag_rows
+from credsync.storage import link_reads
 from credsync.storage import links as link_rows
 from credsync.sync.model import Status
 from credsync.sync.preview import (
@@ -111,11 +112,11 @@ def record_confirmations(
     conn: Connection,
     audit: AuditLog,
     actor: Actor,
-    rows: Sequence[link_rows.PendingRow],
+    rows: Sequence[link_reads.PendingRow],
     *,
     how: str,
     now: dt.datetime,
-) -> list[link_rows.PendingRow]:
+) -> list[link_reads.PendingRow]:
     """Confirm these links for pushes (those still to the same account and unconfirmed), in
     the caller's transaction: each closes its ``awaiting_confirmation`` flag and is audited
     (``link.confirmed``, saying ``how``). Returns those confirmed."""
@@ -178,7 +179,7 @@ class EnforceSwitches:
         """The links a confirmed switch's preview named (linked to a known account) are
         confirmed for pushes (see the module docstring)."""
         with self._vault.db.write() as conn:
-            rows = link_rows.unconfirmed_of(conn, client_id, **scope)
+            rows = link_reads.unconfirmed_of(conn, client_id, **scope)
             named = [r for r in rows if r.account is not None]
             record_confirmations(conn, self._vault.audit, actor, named, how=how, now=utcnow())
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import builtins
 import datetime as dt
 import json
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, NotRequired, cast, overload
 
@@ -21,6 +20,7 @@ from credsync.errors import InvalidInput
 from credsync.storage import Database
 from credsync.storage import runs as run_rows
 from credsync.sync import lease
+from credsync.sync.report_text import accounts_text, unchanged_text
 from credsync.vault._time import as_utc, as_utc_opt, utcnow
 from credsync.vault.auth import SYSTEM, Actor, Permission
 from credsync.vault.clients import find_client_row
@@ -39,7 +39,6 @@ __all__ = [
     "RunState",
     "StoredRun",
     "StoredRuns",
-    "accounts_text",
     "check_limit",
     "check_state",
     "items_page",
@@ -48,7 +47,6 @@ __all__ = [
     "report_from_row",
     "runs_page",
     "stored_run",
-    "unchanged_text",
 ]
 
 _MAX_LIMIT = 1000  # rows a list or a page may ask for
@@ -220,38 +218,6 @@ class RunReport:
             items=tuple(ItemReport(**i) for i in data.get("items") or ()),
             heartbeat_at=_parsed(data.get("heartbeat_at")),
         )
-
-
-def accounts_text(kind: str, read: int, total: int | None) -> str:
-    """What a run read, in words: a full pass reads every account; an incremental run only
-    those changed since the last run (0 is the normal case), a push run the pushed
-    credentials' accounts, and a relay run the source accounts in the relay's scope (or
-    the credentials its queued pushes carried); with the accounts the vault knows of the
-    directory."""
-    known = f" ({total} known)" if total is not None else ""
-    if kind == "incremental":
-        return f"{read} changed since the last run{known}"
-    if kind == "push":
-        return f"{read} (the accounts of the credentials pushed){known}"
-    if kind == "relay":
-        return f"{read} (the relay's accounts in scope, or its queued pushes)"
-    return f"{read} (every account in scope)"
-
-
-def unchanged_text(summary: Mapping[str, Any]) -> str | None:
-    """What an incremental run left as it was, in words (None: it looked at every credential):
-    the linked credentials it did not check again because neither side changed since the
-    previous run (their last check stands), and the unlinked ones no change could match."""
-    linked = summary.get("unchanged")
-    if linked is None:
-        return None
-    since = summary.get("unchanged_since") or "the previous run"
-    text = (
-        f"{linked} linked credentials not re-checked: unchanged since {since} (the previous "
-        "run's start), on both sides; their last check stands"
-    )
-    unlinked = summary.get("unchanged_unlinked")
-    return f"{text}; {unlinked} unlinked ones no change could match" if unlinked else text
 
 
 @overload

@@ -39,6 +39,7 @@ from credsync.errors import (
 )
 from credsync.storage import accounts as account_rows
 from credsync.storage import flags as flag_rows
+from credsync.storage import link_reads
 from credsync.storage import links as link_rows
 from credsync.sync.enforce import record_confirmations
 from credsync.sync.engine import Engine
@@ -272,7 +273,7 @@ class Resolver:
         operator with directory.setup may."""
         pair = [(flag.credential_id, flag.directory_id)]
         with self._vault.db.read() as conn:
-            rows = [r for r in link_rows.pair_impact(conn, pair) if r.link_confirmed_at is None]
+            rows = [r for r in link_reads.pair_impact(conn, pair) if r.link_confirmed_at is None]
         if not rows:
             return
         self._actor.require(Permission.DIRECTORY_SETUP)

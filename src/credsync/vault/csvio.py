@@ -39,9 +39,8 @@ from sqlalchemy.engine import Connection
 from typing_extensions import TypedDict
 
 from credsync.errors import CredsyncError, InvalidInput
-from credsync.storage import Database, duplicates
+from credsync.storage import Database, credential_export, duplicates
 from credsync.storage import clients as client_rows
-from credsync.storage import credentials as credential_rows
 from credsync.types import CredentialType, Secret
 from credsync.vault import folders as folder_ops
 from credsync.vault._time import utcnow
@@ -424,7 +423,7 @@ class CsvIO:
             client = find_client_row(conn, client_ref, actor)
             key = keys.data_key(conn, client.id)
             include_admin = sees_directory_admin(actor)
-            expected = credential_rows.export_count(
+            expected = credential_export.export_count(
                 conn, client.id, include_directory_admin=include_admin
             )
             self._audit.append(
@@ -440,8 +439,8 @@ class CsvIO:
         writer.writerow(COLUMNS)
         count = 0
         with self._db.read() as conn:
-            tags = credential_rows.tags_in_client(conn, client.id)
-            rows = credential_rows.export_rows(
+            tags = credential_export.tags_in_client(conn, client.id)
+            rows = credential_export.export_rows(
                 conn, client.id, include_directory_admin=include_admin
             )
             for row in rows:

@@ -73,7 +73,7 @@ def _counts(run: RunReportJson) -> str:
 
 
 def _run_text(run: RunReportJson) -> str:
-    from credsync.sync.reports import accounts_text, unchanged_text
+    from credsync.sync.report_text import accounts_text, unchanged_text
 
     accounts = accounts_text(run["kind"], run["accounts_read"], run.get("accounts_total"))
     unchanged = unchanged_text(run.get("summary", {}))

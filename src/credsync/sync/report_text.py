@@ -1,0 +1,41 @@
+"""A run's report in words for people (the CLI's and the dashboard's): what it read, and what
+an incremental run did not check again."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+__all__ = ["accounts_text", "unchanged_text"]
+
+
+def accounts_text(kind: str, read: int, total: int | None) -> str:
+    """What a run read, in words: a full pass reads every account; an incremental run only
+    those changed since the last run (0 is the normal case), a push run the pushed
+    credentials' accounts, and a relay run the source accounts in the relay's scope (or
+    the credentials its queued pushes carried); with the accounts the vault knows of the
+    directory."""
+    known = f" ({total} known)" if total is not None else ""
+    if kind == "incremental":
+        return f"{read} changed since the last run{known}"
+    if kind == "push":
+        return f"{read} (the accounts of the credentials pushed){known}"
+    if kind == "relay":
+        return f"{read} (the relay's accounts in scope, or its queued pushes)"
+    return f"{read} (every account in scope)"
+
+
+def unchanged_text(summary: Mapping[str, Any]) -> str | None:
+    """What an incremental run left as it was, in words (None: it looked at every credential):
+    the linked credentials it did not check again because neither side changed since the
+    previous run (their last check stands), and the unlinked ones no change could match."""
+    linked = summary.get("unchanged")
+    if linked is None:
+        return None
+    since = summary.get("unchanged_since") or "the previous run"
+    text = (
+        f"{linked} linked credentials not re-checked: unchanged since {since} (the previous "
+        "run's start), on both sides; their last check stands"
+    )
+    unlinked = summary.get("unchanged_unlinked")
+    return f"{text}; {unlinked} unlinked ones no change could match" if unlinked else text
