@@ -4,7 +4,6 @@ progress, the run list and reports, error shapes and permission refusals."""
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -384,11 +383,9 @@ def test_an_active_directory_directory_is_tested_step_by_step(api: ApiWorld, ad_
     directory = added.json()
     assert (directory["url"], directory["base_dn"]) == ("ldaps://127.0.0.1:636", ad_ou.dn)
     assert directory["tenant_id"] is None
-    started = time.monotonic()
     tested = admin.post(f"{V1}/directories/{directory['name']}/test")
     assert tested.status_code == 200, tested.text
     result = tested.json()
     assert result["ok"] is True, result
     assert [s["step"] for s in result["steps"]][:3] == ["tcp", "tls", "bind"]
     assert facts.admin_password not in tested.text
-    assert time.monotonic() - started < 10

@@ -93,7 +93,7 @@ def test_plan_run_flags_and_resolve_by_push(ad_cli) -> None:
     again = ad_cli.json("sync", "run", "Contoso")["runs"][0]
     assert (again["kind"], again["items"], again["summary"]["unchanged"]) == ("incremental", [], 1)
     quiet = ad_cli.ok("sync", "run", "Contoso").out
-    assert "1 linked credentials not re-checked: unchanged since" in quiet
+    assert "1 linked credentials, unchanged on both sides since" in quiet
     assert "Nothing changed on either side." in quiet
     text = ad_cli.ok("sync", "run", "Contoso", "--full").out
     assert "mismatch" in text

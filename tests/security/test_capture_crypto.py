@@ -35,6 +35,18 @@ def rsa_key():  # type: ignore[no-untyped-def]
     return generate_capture_key("credsync capture old-dc", "rsa3072")
 
 
+@pytest.fixture(autouse=True)
+def _no_agent_left(tmp_path: Path):  # type: ignore[no-untyped-def]
+    """gpg starts a gpg-agent for its home (to list secret keys): stop it with the test, so
+    the suite leaves no process behind."""
+    yield
+    home = tmp_path / "gnupg"
+    if home.exists():
+        subprocess.run(
+            ["gpgconf", "--homedir", str(home), "--kill", "all"], check=False, capture_output=True
+        )
+
+
 def _gpg(home: Path, *args: str, data: bytes = b"") -> subprocess.CompletedProcess[bytes]:
     return subprocess.run(
         ["gpg", "--homedir", str(home), "--batch", "--no-tty", *args],

@@ -32,7 +32,7 @@ def test_an_entra_delta_run_plans_only_the_changed_users(ew: EntraWorld) -> None
     assert ew.items(report) == {c.id: ("changed_in_directory", "flag") for c in creds[:2]}
     assert (report.summary["unchanged"], report.summary["unchanged_unlinked"]) == (4, 0)
     assert report.unchanged_text is not None
-    assert report.unchanged_text.startswith("4 linked credentials not re-checked")
+    assert report.unchanged_text.startswith("4 linked credentials, unchanged on both sides")
     # The others keep their status and their check's time.
     statuses = ew.links()
     assert {c.id: statuses[c.id] for c in creds[2:]} == {c.id: "in_sync" for c in creds[2:]}

@@ -216,7 +216,7 @@ def test_sync_now_follows_a_run_to_done(signed: Any, live: Live) -> None:
     # credentials with nothing changed since on either side: it checks neither again and
     # says so (docs/incremental-runs.md), their last check standing.
     expect(page.locator("main")).to_contain_text(
-        "Not re-checked: 2 linked credentials not re-checked: unchanged since"
+        "Not re-checked: 2 linked credentials, unchanged on both sides since"
     )
     shot(page, "05-run-done")
 

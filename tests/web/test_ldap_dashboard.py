@@ -95,7 +95,7 @@ def test_an_ldap_directory_from_the_form_to_a_push(web: WebWorld, ldap_ou) -> No
     with web.world.db.read() as conn:
         unchanged = load_run(conn, again_id).summary["unchanged"]
     page = tech.get(f"/runs/{again_id}").text
-    assert f"Not re-checked: {unchanged} linked credentials not re-checked" in page
+    assert f"Not re-checked: {unchanged} linked credentials, unchanged on both sides" in page
     assert f"{unchanged} unchanged, not re-checked" in tech.get("/runs").text
 
     # Its page and its change form speak the kind's terms.

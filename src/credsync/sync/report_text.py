@@ -34,8 +34,8 @@ def unchanged_text(summary: Mapping[str, Any]) -> str | None:
         return None
     since = summary.get("unchanged_since") or "the previous run"
     text = (
-        f"{linked} linked credentials not re-checked: unchanged since {since} (the previous "
-        "run's start), on both sides; their last check stands"
+        f"{linked} linked credentials, unchanged on both sides since {since} (the previous "
+        "run's start): their last check stands"
     )
     unlinked = summary.get("unchanged_unlinked")
     return f"{text}; {unlinked} unlinked ones no change could match" if unlinked else text
