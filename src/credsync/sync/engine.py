@@ -300,6 +300,7 @@ class Engine(DirectoryService):
             if screened.note is not None:
                 read = replace(read, notes=(*read.notes, screened.note))
         items = auto_create_items(items, made)
+        run.recorder.know(links)  # in step as before: counted, no report item
         if run.recorder.dry_run or abort is not None:
             run.recorder.store_plan([Outcome(i, i.status, i.action, i.detail) for i in items])
             said = abort or "; ".join(("dry run: nothing done", *read.notes))
@@ -351,6 +352,7 @@ class Engine(DirectoryService):
         or failed (the directory went away or refused us mid-run). ``advance``: a done run
         moves the directory's cursor and counts (a whole run)."""
         directory, recorder = run.directory, run.recorder
+        recorder.know(links)
         secrets = RunSecrets(self._vault, self._keys, self._actor, directory.client_id)
         executor = Executor(
             connector=connector,
