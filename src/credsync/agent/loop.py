@@ -211,9 +211,10 @@ class Agent:
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
-            for left in (self._operators, self._prune):
-                if left is not None:
-                    await asyncio.gather(left, return_exceptions=True)
+            if self._operators is not None:
+                await asyncio.gather(self._operators, return_exceptions=True)
+            if self._prune is not None and not self._prune.done():  # (of this loop)
+                await asyncio.gather(self._prune, return_exceptions=True)
             await self.close()
 
     async def close(self) -> None:
@@ -244,9 +245,8 @@ class Agent:
         """The retention's prune, when due (hourly by the agent's clock), in a thread."""
         now = self._clock()
         if (self._prune is None or self._prune.done()) and self._pruning.take(now):
-            db, audit = self._db, self._vault.audit
-            run = self._pruning.run
-            self._prune = asyncio.create_task(asyncio.to_thread(run, db, audit, self._actor, now))
+            args = (self._db, self._vault.audit, self._actor, now)
+            self._prune = asyncio.create_task(asyncio.to_thread(self._pruning.run, *args))
 
     def _start_operator_sync(self) -> None:
         """The operators' sync, when due and the agent runs as an admin (see the module)."""

@@ -300,7 +300,6 @@ class Engine(DirectoryService):
             if screened.note is not None:
                 read = replace(read, notes=(*read.notes, screened.note))
         items = auto_create_items(items, made)
-        run.recorder.know(links)  # in step as before: counted, no report item
         if run.recorder.dry_run or abort is not None:
             run.recorder.store_plan([Outcome(i, i.status, i.action, i.detail) for i in items])
             said = abort or "; ".join(("dry run: nothing done", *read.notes))
