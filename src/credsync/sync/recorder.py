@@ -15,7 +15,8 @@ What a status means for links and flags is decided here, once: a problem opens o
 credential's flag, anything else closes it; linking statuses leave links alone; a credential
 in enforce mode whose link is not confirmed keeps an ``awaiting_confirmation`` flag whatever
 its check found. Report items are numbered when their chunk starts (:meth:`reserve`): a push's
-intent takes its item's place. The SQL is storage's; :class:`RunSecrets`, the run's secrets.
+intent takes its item's place. A credential found in step as its link said, with nothing done
+(:func:`unchanged`), gets no item: the summary counts it (``in_sync_unchanged``). The SQL is storage's; :class:`RunSecrets`, the run's secrets.
 """
 
 from __future__ import annotations
