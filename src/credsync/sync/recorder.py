@@ -16,7 +16,8 @@ credential's flag, anything else closes it; linking statuses leave links alone; 
 in enforce mode whose link is not confirmed keeps an ``awaiting_confirmation`` flag whatever
 its check found. Report items are numbered when their chunk starts (:meth:`reserve`): a push's
 intent takes its item's place. A credential found in step as its link said, with nothing done
-(:func:`unchanged`), gets no item: the summary counts it (``in_sync_unchanged``). The SQL is storage's; :class:`RunSecrets`, the run's secrets.
+(:func:`unchanged`), gets no item: the summary counts it (``in_sync_unchanged``). The SQL
+is storage's; :class:`RunSecrets` (:mod:`credsync.sync.run_secrets`), the run's secrets.
 """
 
 from __future__ import annotations
