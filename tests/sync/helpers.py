@@ -117,6 +117,14 @@ class SyncWorld:
     def items(self, report: RunReport) -> dict[str | None, tuple[str, str]]:
         return {i.credential_id: (i.status, i.action) for i in report.items}
 
+    def status_in(self, report: RunReport, cid: str) -> str | None:
+        """The status the run found for ``cid``: its item's, or ``in_sync`` when the run
+        counted it in step as before without listing it (see :meth:`in_step`); None: neither."""
+        item = self.items(report).get(cid)
+        if item is not None:
+            return item[0]
+        return "in_sync" if self.in_step(report, cid) else None
+
     def in_step(self, report: RunReport, *cids: str) -> bool:
         """Each of ``cids`` was checked and found in step as its link said, nothing done: not
         listed in the report (issue 20's compaction) but counted (``in_sync_unchanged``, which
