@@ -97,7 +97,7 @@ def _run_text(run: RunReportJson) -> str:
 
 _SAID = (
     ("unchanged", "Not re-checked"),
-    ("in_step", "In step, unchanged"),
+    ("in_step", "In step"),
     ("pruned", "Report"),
 )
 
