@@ -13,6 +13,9 @@
 ``CREDSYNC_LOG_LEVEL``         ``DEBUG``/``INFO``/``WARNING`` (default ``INFO``)
 ``CREDSYNC_LOG_FORMAT``        ``text`` (default: ``$CREDSYNC_HOME/logs/credsync.log``) or
                                ``json`` (JSON lines on stderr: the journal, a container's log)
+``CREDSYNC_RUN_ITEMS_DAYS``    days a run's per-object report is kept (default 90; 1-3650)
+``CREDSYNC_RUNS_DAYS``         days a run's row (its summary) is kept (default 400; at least
+                               the items' days, at most 3650); see :class:`Retention`
 =============================  ===============================================================
 
 ``CREDSYNC_METRICS_TOKEN_FILE`` names a file holding the bearer token that ``/metrics`` asks
@@ -37,7 +40,7 @@ from pathlib import Path
 from credsync.errors import ConfigError
 from credsync.types import Secret
 
-__all__ = ["LOG_FORMATS", "Settings", "read_secret_file"]
+__all__ = ["LOG_FORMATS", "Retention", "Settings", "read_secret_file"]
 
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 LOG_FORMATS = ("text", "json")  # as credsync.logcontext.LOG_FORMATS
@@ -68,6 +71,46 @@ def read_secret_file(path: Path, name: str) -> str:
     return value
 
 
+_MAX_DAYS = 3650
+
+
+def _days(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = (env.get(name) or "").strip()
+    if not raw:
+        return default
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= _MAX_DAYS:
+        raise ConfigError(f"{name} must be a whole number of days, 1 to {_MAX_DAYS}, not {raw!r}")
+    return int(raw)
+
+
+@dataclass(frozen=True)
+class Retention:
+    """How long runs are kept (see :mod:`credsync.sync.retention`): a run's per-object report
+    (its items) ``items_days``, the run itself (its summary) ``runs_days``."""
+
+    items_days: int = 90
+    runs_days: int = 400
+
+    def __post_init__(self) -> None:
+        for name, value in (("items_days", self.items_days), ("runs_days", self.runs_days)):
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise ConfigError(f"retention {name} must be a whole number, not {value!r}")
+            if not 1 <= value <= _MAX_DAYS:
+                raise ConfigError(f"retention {name} must be 1 to {_MAX_DAYS} days, not {value}")
+        if self.runs_days < self.items_days:
+            raise ConfigError(
+                f"CREDSYNC_RUNS_DAYS ({self.runs_days}) must be at least "
+                f"CREDSYNC_RUN_ITEMS_DAYS ({self.items_days}): a run outlives its items"
+            )
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> Retention:
+        return cls(
+            _days(env, "CREDSYNC_RUN_ITEMS_DAYS", cls.items_days),
+            _days(env, "CREDSYNC_RUNS_DAYS", cls.runs_days),
+        )
+
+
 @dataclass(frozen=True)
 class Settings:
     home: Path
@@ -85,6 +128,7 @@ class Settings:
     operator_otp: Secret | None = None  # the second factor's code for a password sign-in
     log_format: str = "text"  # text: the log file; json: JSON lines on stderr
     metrics_token_file: Path | None = None  # the token /metrics asks for (None: /metrics off)
+    retention: Retention = Retention()  # how long runs and their items are kept
 
     @property
     def log_dir(self) -> Path:
@@ -133,6 +177,7 @@ class Settings:
             operator_otp=_secret(env, "CREDSYNC_OPERATOR_OTP"),
             log_format=log_format,
             metrics_token_file=Path(token_file) if token_file else None,
+            retention=Retention.from_env(env),
         )
 
 

@@ -277,6 +277,9 @@ ROUTES = [
     Route("GET", "/quarantine", (R,)),
     Route("GET", "/quarantine/defaults", (R,)),
     Route("PUT", "/quarantine/defaults", (ADMIN,), {"inbound_cap": 100}),
+    # The retention's prune (nothing is old enough in this world: it deletes nothing).
+    Route("POST", "/runs/prune", (ADMIN,)),
+    Route("POST", "/runs/prune", (ADMIN,), params={"dry_run": True}),
     Route("GET", "/quarantine/{quarantine}", (R,)),
     Route("POST", "/quarantine/approve", (R, W, DADMIN), {"directory": "{directory}"}),
     Route("POST", "/quarantine/discard", (R, W, DADMIN), {"directory": "{directory}"}),
@@ -630,7 +633,8 @@ UNDER_A_CLIENT = (
     "{group}",
     "{quarantine}",
 )
-ALL_CLIENTS_ONLY = {("POST", "/clients")}  # one limited to some can't add a client
+# One limited to some can't add a client, nor prune every client's runs.
+ALL_CLIENTS_ONLY = {("POST", "/clients"), ("POST", "/runs/prune")}
 
 
 def under_the_client(route: Route) -> bool:

@@ -117,6 +117,28 @@ class SyncWorld:
     def items(self, report: RunReport) -> dict[str | None, tuple[str, str]]:
         return {i.credential_id: (i.status, i.action) for i in report.items}
 
+    def status_in(self, report: RunReport, cid: str) -> str | None:
+        """The status the run found for ``cid``: its item's, or ``in_sync`` when the run
+        counted it in step as before without listing it (see :meth:`in_step`); None: neither."""
+        item = self.items(report).get(cid)
+        if item is not None:
+            return item[0]
+        return "in_sync" if self.in_step(report, cid) else None
+
+    def in_step(self, report: RunReport, *cids: str) -> bool:
+        """Each of ``cids`` was checked and found in step as its link said, nothing done: not
+        listed in the report (issue 20's compaction) but counted (``in_sync_unchanged``, which
+        with the listed ``in_sync`` items makes the summary's ``in_sync``), its link in_sync."""
+        items = self.items(report)
+        listed = sum(1 for status, _ in items.values() if status == "in_sync")
+        counted = int(report.summary.get("in_sync_unchanged", 0))
+        links = self.links()
+        return (
+            all(c not in items and links.get(c) == "in_sync" for c in cids)
+            and counted >= len(cids)
+            and listed + counted == report.count("in_sync")
+        )
+
     def refused_operator(self, role: str) -> tuple[Actor, type[Exception]]:
         """An operator ``op-<role>`` signed in, and what refuses them a directory's people:
         a directory manager (directory.setup and vault.write) who reaches only another client

@@ -195,7 +195,7 @@ def test_a_capture_makes_a_credential_with_the_password_once(sw: SyncWorld) -> N
     assert first.source == "directory"
     # Linked, confirmed and in step: the run binds nothing and pushes nothing.
     report = sw.run()
-    assert sw.items(report)[cid] == ("in_sync", "none")
+    assert sw.in_step(report, cid)
 
 
 def test_the_settings_refuse_bad_input_naming_the_field(sw: SyncWorld) -> None:

@@ -46,7 +46,7 @@ def test_a_vault_change_is_pushed_and_then_works_in_ad(sw_both: SyncWorld) -> No
     assert report.summary["pushes"] == 1
     assert binds(sw, user.dn, "Pushed-By-Vault-1!")
     again = sw.run()
-    assert sw.items(again)[cred.id] == ("in_sync", "none")
+    assert sw.in_step(again, cred.id)
     pushed = sw.vault.audit.list(sw.admin, action="credential.pushed", target_id=cred.id)
     assert len(pushed) == 1
 
@@ -146,7 +146,7 @@ def test_resolving_a_flag_by_pushing(sw: SyncWorld) -> None:
     assert result.run.trigger == "resolve"
     assert binds(sw, user.dn, "Vault-Version-1!")
     assert sw.vault.flags.get(sw.admin, flag.id).resolution == "pushed"
-    assert sw.items(sw.run())[cred.id] == ("in_sync", "none")
+    assert sw.in_step(sw.run(), cred.id)
 
 
 def test_a_bind_credential_without_reset_rights_is_denied(sw: SyncWorld) -> None:

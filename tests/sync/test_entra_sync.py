@@ -32,7 +32,7 @@ def test_first_run_takes_a_baseline_without_writing_anything(ew: EntraWorld) -> 
     quiet = ew.run()
     assert (quiet.kind, ew.items(quiet), quiet.summary["unchanged"]) == ("incremental", {}, 1)
     assert ew.links() == {cred.id: "in_sync"}
-    assert ew.items(ew.run(full=True))[cred.id] == ("in_sync", "none")
+    assert ew.in_step(ew.run(full=True), cred.id)
 
 
 def test_a_portal_reset_is_changed_in_directory_on_the_entra_side(ew: EntraWorld) -> None:
@@ -80,7 +80,7 @@ def test_a_vault_change_in_report_mode_is_a_mismatch_and_push_resolves_it(
     assert result.outcome == "pushed"
     assert ew.tenant.check_password(user.id, "Vault-Newer-Passw0rd!")
     assert ew.flags() == {}
-    assert ew.items(ew.run())[cred.id] == ("in_sync", "none")
+    assert ew.in_step(ew.run(), cred.id)
 
 
 def test_accepting_with_a_password_stores_it_on_the_operators_word(ew: EntraWorld) -> None:
@@ -96,7 +96,7 @@ def test_accepting_with_a_password_stores_it_on_the_operators_word(ew: EntraWorl
     assert result.outcome == "accepted_password"
     assert "operator's word" in result.detail
     assert ew.reveal(cred) == "Portal-Chosen-Passw0rd!"
-    assert ew.items(ew.run())[cred.id] == ("in_sync", "none")
+    assert ew.in_step(ew.run(), cred.id)
 
 
 def test_enforce_pushes_new_links_vault_changes_and_drift(ew_both: EntraWorld) -> None:
@@ -136,7 +136,7 @@ def test_push_options_force_change_and_never_expires(ew: EntraWorld) -> None:
     assert stored["passwordProfile"]["forceChangePasswordNextSignIn"] is True
     assert "DisablePasswordExpiration" in stored["passwordPolicies"]
     # The must-change state the push left is expected: in step until the user signs in.
-    assert ew.items(ew.run())[cred.id] == ("in_sync", "none")
+    assert ew.in_step(ew.run(), cred.id)
 
 
 def test_a_complexity_refusal_is_verbatim_and_the_vault_keeps_the_working_password(
@@ -236,7 +236,7 @@ def test_incremental_runs_follow_delta(ew: EntraWorld) -> None:
     assert creds[2].id not in items
     assert report.summary["unchanged"] == 1
     assert ew.links()[creds[2].id] == "in_sync"
-    assert ew.items(ew.run(full=True))[creds[2].id] == ("in_sync", "none")
+    assert ew.in_step(ew.run(full=True), creds[2].id)
 
 
 def test_the_agent_pushes_a_vault_change_at_once(ew: EntraWorld) -> None:

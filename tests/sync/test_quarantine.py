@@ -145,7 +145,7 @@ def test_a_mass_change_in_ad_is_held_and_restored_in_one_action(sw: SyncWorld) -
     assert service(sw).list(sw.directory) == []
     after = sw.run(full=True)
     assert after.state == "done"
-    assert all(sw.items(after)[c.id][0] == "in_sync" for _, c in pairs), sw.items(after)
+    assert all(sw.status_in(after, c.id) == "in_sync" for _, c in pairs), sw.items(after)
     assert service(sw).list(sw.directory) == []
     assert len(sw.vault.audit.list(sw.admin, action="quarantine.restored")) == 6
 

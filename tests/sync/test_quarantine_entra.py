@@ -67,4 +67,4 @@ def test_a_mass_change_in_entra_is_held_and_restored(ew: EntraWorld) -> None:
     after = ew.run(full=True)
     assert after.state == "done"
     assert quarantine.list(ew.directory) == []
-    assert {ew.items(after)[c.id][0] for _, c in pairs} == {"in_sync"}
+    assert {ew.status_in(after, c.id) for _, c in pairs} == {"in_sync"}

@@ -36,7 +36,9 @@ def statements(ew: EntraWorld) -> Iterator[list[str]]:
 def test_pages_join_up_and_bad_cursors_are_invalid_input(ew_both: EntraWorld) -> None:
     ew = ew_both
     creds = [ew.add(ew.add_user()) for _ in range(5)]
-    reports = [ew.run(dry_run=True), ew.run(full=True), ew.run(full=True)]
+    # Three runs of 5 items each: a plan, the first results, a plan again (a run that found
+    # them in step as before would list none: counted, not stored).
+    reports = [ew.run(dry_run=True), ew.run(full=True), ew.run(dry_run=True, full=True)]
     with ew.vault.db.read() as conn:
         whole = list_runs(conn, client_ref=ew.client)
         paged, cursor = runs_page(conn, client_ref=ew.client, directory_ref=ew.directory, limit=1)

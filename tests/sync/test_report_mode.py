@@ -31,7 +31,7 @@ def test_first_run_links_and_binds_once_then_no_bind_while_unchanged(sw_both: Sy
     assert sw.links() == {cred.id: "in_sync"}
     assert second.summary["binds"] == 0
     third = sw.run(full=True)
-    assert sw.items(third)[cred.id] == ("in_sync", "none")
+    assert sw.in_step(third, cred.id)
     assert third.summary["binds"] == 0
     assert sw.flags() == {}
 
@@ -100,7 +100,7 @@ def test_accepting_the_directorys_password_checks_it_with_one_bind(sw: SyncWorld
     assert history[0].source == "directory"
     assert sw.flags() == {}
     after = sw.run()
-    assert sw.items(after)[cred.id] == ("in_sync", "none")
+    assert sw.in_step(after, cred.id)
     assert after.summary["binds"] == 0
 
 
@@ -192,7 +192,7 @@ def test_a_directory_password_accepted_without_it_is_unknown_until_one_is_set(
     resolver = Resolver(sw.vault, sw.engine(), sw.admin)
     done = asyncio.run(resolver.accept(again.id, Secret("Reset-By-Helpdesk-7!")))
     assert done.outcome == "accepted_password"
-    assert sw.items(sw.run(full=True))[cred.id] == ("in_sync", "none")
+    assert sw.in_step(sw.run(full=True), cred.id)
     assert sw.flags() == {}
     assert _unknown(sw) == []
 
@@ -287,7 +287,7 @@ def test_renamed_accounts_stay_linked(sw: SyncWorld) -> None:
     renamed = f"ren{uuid.uuid4().hex[:12]}"
     sw.ad.admin.conn.modify(user.dn, {"sAMAccountName": [("MODIFY_REPLACE", [renamed])]})
     report = sw.run(full=True)
-    assert sw.items(report)[cred.id][0] == "in_sync"
+    assert sw.in_step(report, cred.id)  # still linked, in step as before: counted, not listed
 
 
 def test_dry_run_changes_nothing(sw: SyncWorld) -> None:

@@ -52,7 +52,7 @@ def test_two_way_pushes_the_vault_and_leaves_a_directory_change_alone(sw_both: S
     resolved = asyncio.run(Resolver(sw.vault, sw.engine(), sw.admin).push(flag.id))
     assert resolved.outcome == "pushed"
     assert binds(sw, user.dn, "Two-Way-Vault-1!")
-    assert sw.items(sw.run())[cred.id] == ("in_sync", "none")
+    assert sw.in_step(sw.run(), cred.id)
 
 
 def test_two_way_both_changed_the_vaults_newer_change_wins(sw: SyncWorld) -> None:

@@ -34,7 +34,8 @@
   periodic run waits for its next turn, its queued pushes go back to the queue and are tried
   again BUSY_RETRY seconds later (no attempt counted). Pushes for a directory whose periodic
   run this agent has under way are not claimed until that run ends. At start and every
-  SWEEP_SECONDS the agent marks runs abandoned by a process that stopped as aborted.
+  SWEEP_SECONDS the agent marks runs abandoned by a process that stopped as aborted, and at
+  start and every hour (its clock) it prunes old runs (:mod:`credsync.sync.retention`).
 - **Saved import selections.** Every SELECTIONS_SECONDS the agent runs the saved selections
   of people and groups whose interval has elapsed (:meth:`SavedSelections.run_due`, one task
   at a time beside the periodic runs), with the same lease and heartbeat conventions as sync
@@ -63,6 +64,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from credsync.agent.queue_rows import RENEW_SECONDS, Claimed, QueueRows
+from credsync.config import Retention
 from credsync.connectors.base import Connector
 from credsync.connectors.registry import ConnectorFactory, open_connector
 from credsync.errors import (
@@ -80,6 +82,7 @@ from credsync.sync.connect import load_directory
 from credsync.sync.engine import Engine
 from credsync.sync.people_selections import SavedSelections
 from credsync.sync.relay_push import PushJob, push_queued, queued_jobs
+from credsync.sync.retention import HourlyPrune, PruneJson
 from credsync.vault._time import as_utc_opt, utcnow
 from credsync.vault.auth import SYSTEM, Actor, Permission
 from credsync.vault.clients import require_all_clients
@@ -118,6 +121,7 @@ class Agent:
         clock: Callable[[], dt.datetime] = utcnow,
         rng: random.Random | None = None,
         on_round: Callable[[], None] | None = None,
+        retention: Retention | None = None,
     ) -> None:
         """``on_round``: called as the loop goes round (the heartbeat file of an agent in its
         own process, :mod:`credsync.agent.heartbeat`); :attr:`last_round` says when it last
@@ -155,6 +159,8 @@ class Agent:
         self._operators: asyncio.Task[None] | None = None
         self._on_round = on_round
         self.last_round: float | None = None
+        self._pruning = HourlyPrune(retention or Retention())  # credsync.sync.retention
+        self._prune: asyncio.Task[PruneJson | None] | None = None
 
     # -- main loop -----------------------------------------------------------------------------
     async def run(self, *, once: bool = False) -> None:
@@ -174,6 +180,7 @@ class Agent:
                 if self._on_round is not None:
                     self._on_round()
                 await self._sweep()
+                self._start_prune()
                 await self.drain_queue()
                 self._start_due_runs()
                 self._start_due_selections()
@@ -185,6 +192,8 @@ class Agent:
                         await self._selections
                     if self._operators is not None:
                         await self._operators
+                    if self._prune is not None:
+                        await self._prune
                     await self.drain_queue()
                     return
                 with contextlib.suppress(TimeoutError):
@@ -204,6 +213,8 @@ class Agent:
             await asyncio.gather(*tasks, return_exceptions=True)
             if self._operators is not None:
                 await asyncio.gather(self._operators, return_exceptions=True)
+            if self._prune is not None and not self._prune.done():  # (of this loop)
+                await asyncio.gather(self._prune, return_exceptions=True)
             await self.close()
 
     async def close(self) -> None:
@@ -229,6 +240,13 @@ class Agent:
             )
         except CredsyncError as exc:
             log.warning("abandoned runs were not swept: %s", exc)
+
+    def _start_prune(self) -> None:
+        """The retention's prune, when due (hourly by the agent's clock), in a thread."""
+        now = self._clock()
+        if (self._prune is None or self._prune.done()) and self._pruning.take(now):
+            args = (self._db, self._vault.audit, self._actor, now)
+            self._prune = asyncio.create_task(asyncio.to_thread(self._pruning.run, *args))
 
     def _start_operator_sync(self) -> None:
         """The operators' sync, when due and the agent runs as an admin (see the module)."""

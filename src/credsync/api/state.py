@@ -15,6 +15,7 @@ from sqlalchemy.engine import Connection
 
 from credsync import telemetry
 from credsync.agent.relay.service import RelayHub
+from credsync.config import Retention
 from credsync.crypto import MacKey
 from credsync.errors import Conflict, StorageError
 from credsync.storage import Database
@@ -183,6 +184,7 @@ class ServerState:
     vault: Vault
     keys: KeyRing
     secure_cookies: bool = False
+    retention: Retention = field(default_factory=Retention)  # how long runs are kept
     limiter: LoginLimiter = field(init=False)
     relay: RelayHub = field(init=False)  # the remote agents polling this process
 

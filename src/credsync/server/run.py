@@ -179,7 +179,7 @@ def serve(
         agent = None
         task: asyncio.Task[None]
         if agent_actor is not None:
-            agent = Agent(state.vault, state.keys, agent_actor)
+            agent = Agent(state.vault, state.keys, agent_actor, retention=state.retention)
             running.append(agent)
             task = asyncio.create_task(agent.run())  # it sweeps abandoned runs itself
         else:

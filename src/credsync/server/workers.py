@@ -185,7 +185,7 @@ def _run_agent(state: ServerState, actor: Actor, heartbeat_file: Path | None) ->
     beat = None
     if heartbeat_file is not None:
         beat = Heartbeat(heartbeat_file, f"{socket.gethostname()}:{os.getpid()}").beat
-    agent = Agent(state.vault, state.keys, actor, on_round=beat)
+    agent = Agent(state.vault, state.keys, actor, on_round=beat, retention=state.retention)
 
     async def main() -> None:
         loop = asyncio.get_running_loop()

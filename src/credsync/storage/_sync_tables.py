@@ -144,6 +144,8 @@ runs = Table(
     # running it (host:pid). See credsync.sync.lease.
     Column("heartbeat_at", TS),
     Column("owner", String(255)),
+    # When the retention deleted the run's items (revision 0045; null: never).
+    Column("items_pruned_at", TS),
     Index("ix_runs_directory_started", "directory_id", "started_at"),
     # The runs since a time, and a month of them counted a day from the index alone (0021).
     Index("ix_runs_started_state", "started_at", "dry_run", "state", "client_id"),
@@ -163,6 +165,7 @@ run_items = Table(
     Column("detail", Text, nullable=False),
     Column("at", TS, nullable=False),
     Index("ix_run_items_credential", "credential_id", "at"),
+    Index("ix_run_items_at", "at"),  # the retention's prune, oldest first (0045)
 )
 
 flags = Table(

@@ -22,12 +22,10 @@ from sqlalchemy.engine import Connection
 
 from credsync.storage._rows import columns_for, record, records, within
 from credsync.storage.ids import one_by_id_prefix
-from credsync.storage.tables import clients, directories, run_items, runs
+from credsync.storage.tables import clients, directories, flags, quarantine_items, run_items, runs
 
 __all__ = [
     "ItemRow",
-    "LastRunRow",
-    "Liveness",
     "NewItem",
     "RunRow",
     "add_items",
@@ -41,14 +39,17 @@ __all__ = [
     "insert",
     "item_counts",
     "items",
+    "kept_runs",
     "last_whole_start",
     "mark_abandoned",
     "newest",
-    "newest_of_owners",
-    "newest_per_directory",
     "note_abort",
+    "old_items",
+    "old_runs",
     "page",
-    "progress",
+    "prunable",
+    "prune_items",
+    "prune_runs",
     "running",
     "update_item",
 ]
@@ -74,6 +75,7 @@ class RunRow(NamedTuple):
     directory_name: str
     directory_kind: str
     client_name: str
+    items_pruned_at: dt.datetime | None = None  # when the retention deleted its items
 
 
 _SELECT = (
@@ -84,6 +86,7 @@ _SELECT = (
             directory_name=directories.c.name,
             directory_kind=directories.c.kind,
             client_name=clients.c.name,
+            items_pruned_at=runs.c.items_pruned_at,
         )
     )
     .join(directories, directories.c.id == runs.c.directory_id)
@@ -380,73 +383,107 @@ def items(
     return records(ItemRow, conn.execute(query))
 
 
-class Liveness(NamedTuple):
-    state: str
-    message: str
-    started_at: dt.datetime
-    heartbeat_at: dt.datetime | None
-
-
-def progress(
-    conn: Connection, run_id: str, client_ids: Collection[str] | None = None
-) -> tuple[Liveness, int] | None:
-    """A run's state and last sign of life, and how many items it has stored (None: no
-    such run, or none of ``client_ids`` when given)."""
-    query = sa.select(*columns_for(Liveness, runs)).where(
-        runs.c.id == run_id, within(runs.c.client_id, client_ids)
+# -- retention (see credsync.sync.retention) -----------------------------------------------------
+def kept_runs() -> sa.CompoundSelect[Any]:
+    """The ids of the runs the retention never deletes (nor their items): each directory's
+    newest run and its newest whole run (the start an incremental run counts from), and the
+    runs an open flag or an action held in quarantine names."""
+    whole = sa.and_(
+        runs.c.state == "done", runs.c.dry_run.is_(False), runs.c.kind.in_(("full", "incremental"))
     )
-    row = conn.execute(query).first()
-    if row is None:
-        return None
-    count = conn.execute(
-        sa.select(sa.func.count()).select_from(run_items).where(run_items.c.run_id == run_id)
-    ).scalar_one()
-    return record(Liveness, row), int(count)
-
-
-class LastRunRow(NamedTuple):
-    id: str
-    directory_id: str
-    state: str
-    started_at: dt.datetime
-    finished_at: dt.datetime | None
-    heartbeat_at: dt.datetime | None
-
-
-def newest_per_directory(conn: Connection) -> list[LastRunRow]:
-    """Each directory's newest run (one statement)."""
-    newest_start = (
+    newest = [
         sa.select(runs.c.directory_id, sa.func.max(runs.c.started_at).label("at"))
+        .where(*where)
         .group_by(runs.c.directory_id)
         .subquery()
-    )
-    query = sa.select(*columns_for(LastRunRow, runs)).join(
-        newest_start,
-        sa.and_(
-            newest_start.c.directory_id == runs.c.directory_id,
-            newest_start.c.at == runs.c.started_at,
+        for where in ((), (whole,))
+    ]
+    return sa.union(
+        *(
+            sa.select(runs.c.id).join(
+                n, sa.and_(n.c.directory_id == runs.c.directory_id, n.c.at == runs.c.started_at)
+            )
+            for n in newest
         ),
+        sa.select(flags.c.run_id).where(flags.c.resolved_at.is_(None), flags.c.run_id.is_not(None)),
+        sa.select(quarantine_items.c.run_id).where(quarantine_items.c.state == "held"),
     )
-    return records(LastRunRow, conn.execute(query))
 
 
-def newest_of_owners(conn: Connection, directory_id: str, owners: Collection[str]) -> list[RunRow]:
-    """The newest run of each of ``owners`` (such as ``relay:NAME``) on one directory (one
-    statement)."""
-    if not owners:
-        return []
-    newest_start = (
-        sa.select(runs.c.owner, sa.func.max(runs.c.started_at).label("at"))
-        .where(runs.c.directory_id == directory_id, runs.c.owner.in_(sorted(owners)))
-        .group_by(runs.c.owner)
-        .subquery()
+def old_items(conn: Connection, before: dt.datetime, limit: int) -> dict[str, list[int]]:
+    """Up to ``limit`` items stored before ``before``, the oldest first, of runs the
+    retention may prune (not :func:`kept_runs`): run id -> their numbers."""
+    query = (
+        sa.select(run_items.c.run_id, run_items.c.seq)
+        .where(run_items.c.at < before, run_items.c.run_id.not_in(kept_runs()))
+        .order_by(run_items.c.at)
+        .limit(limit)
     )
-    query = _SELECT.join(
-        newest_start,
-        sa.and_(
-            newest_start.c.owner == runs.c.owner,
-            newest_start.c.at == runs.c.started_at,
-            runs.c.directory_id == directory_id,
-        ),
+    found: dict[str, list[int]] = {}
+    for run_id, seq in conn.execute(query):
+        found.setdefault(run_id, []).append(int(seq))
+    return found
+
+
+def prune_items(conn: Connection, found: dict[str, list[int]], now: dt.datetime) -> int:
+    """Delete these items (:func:`old_items`) and mark their runs pruned; how many went."""
+    deleted = 0
+    for run_id, seqs in found.items():
+        done = conn.execute(
+            run_items.delete().where(run_items.c.run_id == run_id, run_items.c.seq.in_(seqs))
+        )
+        deleted += int(done.rowcount)
+    if found:
+        conn.execute(
+            runs.update()
+            .where(runs.c.id.in_(sorted(found)), runs.c.items_pruned_at.is_(None))
+            .values(items_pruned_at=now)
+        )
+    return deleted
+
+
+def old_runs(conn: Connection, before: dt.datetime, limit: int) -> list[str]:
+    """Up to ``limit`` runs started before ``before``, the oldest first, ended (not
+    ``running``), that the retention may delete (not :func:`kept_runs`)."""
+    query = (
+        sa.select(runs.c.id)
+        .where(
+            runs.c.started_at < before,
+            runs.c.state != "running",
+            runs.c.id.not_in(kept_runs()),
+        )
+        .order_by(runs.c.started_at)
+        .limit(limit)
     )
-    return records(RunRow, conn.execute(query))
+    return [str(r) for r in conn.execute(query).scalars()]
+
+
+def prune_runs(conn: Connection, run_ids: Sequence[str]) -> tuple[int, int]:
+    """Delete these runs (:func:`old_runs`) and any items they still have; how many of
+    each went."""
+    if not run_ids:
+        return 0, 0
+    items_gone = conn.execute(run_items.delete().where(run_items.c.run_id.in_(run_ids)))
+    runs_gone = conn.execute(runs.delete().where(runs.c.id.in_(run_ids)))
+    return int(runs_gone.rowcount), int(items_gone.rowcount)
+
+
+def prunable(
+    conn: Connection, items_before: dt.datetime, runs_before: dt.datetime
+) -> tuple[int, int]:
+    """What a prune would delete (a dry run): items (those stored before ``items_before``, and
+    those of the runs that go) and runs (:func:`old_runs`, all of them)."""
+    kept = kept_runs()
+    old = sa.select(runs.c.id).where(
+        runs.c.started_at < runs_before, runs.c.state != "running", runs.c.id.not_in(kept)
+    )
+    items = (
+        sa.select(sa.func.count())
+        .select_from(run_items)
+        .where(
+            run_items.c.run_id.not_in(kept),
+            sa.or_(run_items.c.at < items_before, run_items.c.run_id.in_(old)),
+        )
+    )
+    gone = sa.select(sa.func.count()).select_from(old.subquery())
+    return int(conn.execute(items).scalar_one()), int(conn.execute(gone).scalar_one())

@@ -351,6 +351,7 @@ class Engine(DirectoryService):
         or failed (the directory went away or refused us mid-run). ``advance``: a done run
         moves the directory's cursor and counts (a whole run)."""
         directory, recorder = run.directory, run.recorder
+        recorder.know(links)
         secrets = RunSecrets(self._vault, self._keys, self._actor, directory.client_id)
         executor = Executor(
             connector=connector,

@@ -15,7 +15,9 @@ What a status means for links and flags is decided here, once: a problem opens o
 credential's flag, anything else closes it; linking statuses leave links alone; a credential
 in enforce mode whose link is not confirmed keeps an ``awaiting_confirmation`` flag whatever
 its check found. Report items are numbered when their chunk starts (:meth:`reserve`): a push's
-intent takes its item's place. The SQL is storage's; :class:`RunSecrets`, the run's secrets.
+intent takes its item's place. A credential found in step as its link said, with nothing done
+(:func:`unchanged`), gets no item: the summary counts it (``in_sync_unchanged``). The SQL
+is storage's; :class:`RunSecrets` (:mod:`credsync.sync.run_secrets`), the run's secrets.
 """
 
 from __future__ import annotations
@@ -39,65 +41,21 @@ from credsync.storage import links as link_rows
 from credsync.storage import push_queue
 from credsync.storage import runs as run_rows
 from credsync.sync import journal, lease
-from credsync.sync.executor import Applied, Rejection
-from credsync.sync.model import PROBLEMS, Action, Outcome, PlanItem, Status
-from credsync.types import Secret, new_id
+from credsync.sync.executor import Applied
+from credsync.sync.model import PROBLEMS, Action, LinkState, Outcome, PlanItem, Status
+from credsync.sync.run_secrets import RunSecrets
+from credsync.types import new_id
 from credsync.vault.auth import Actor
 from credsync.vault.directories import Directory
-from credsync.vault.keyring import KeyRing
-from credsync.vault.secrets import read_secrets, write_secret_version
 from credsync.vault.service import Vault
 
-__all__ = ["RunRecorder", "RunSecrets", "WholePass"]
+__all__ = ["IN_SYNC_UNCHANGED", "RunRecorder", "RunSecrets", "WholePass", "unchanged"]
+
+# The summary's count of the credentials found in step as their link said, not stored as
+# report items (their ``in_sync`` is counted in ``statuses`` too).
+IN_SYNC_UNCHANGED = "in_sync_unchanged"
 
 _NOT_LINKED = (Status.UNMATCHED, Status.AMBIGUOUS, Status.CONFLICT, Status.SKIPPED)
-
-
-class RunSecrets:
-    """The secrets one run sends: decrypted for a chunk at a time (the caller drops them after
-    the chunk), and the version restored when the directory refused a push."""
-
-    def __init__(self, vault: Vault, keys: KeyRing, actor: Actor, client_id: str) -> None:
-        self._vault = vault
-        self._keys = keys
-        self._actor = actor
-        self._client_id = client_id
-
-    def for_chunk(
-        self, items: Iterable[PlanItem], versions: Mapping[str, int]
-    ) -> dict[str, tuple[int, Secret]]:
-        """(secret version, secret) of each credential of ``items`` that verifies or pushes,
-        at its version in ``versions``."""
-        wanted = {
-            i.credential_id: versions[i.credential_id]
-            for i in items
-            if i.credential_id and i.action in (Action.VERIFY, Action.PUSH)
-        }
-        if not wanted:  # a chunk of items in step: nothing to decrypt, no transaction
-            return {}
-        with self._vault.db.read() as conn:
-            secrets = read_secrets(conn, self._keys, self._client_id, wanted)
-        return {cid: (version, secrets[cid]) for cid, version in wanted.items()}
-
-    def restore(self, conn: Connection, rejection: Rejection, working_version: int) -> int:
-        """The version the directory still has becomes the credential's current secret again
-        (a new version, in the caller's transaction); returns that version."""
-        working = read_secrets(
-            conn, self._keys, self._client_id, {rejection.credential_id: working_version}
-        )[rejection.credential_id]
-        return write_secret_version(
-            conn,
-            self._vault.audit,
-            self._actor,
-            self._keys,
-            rejection.credential_id,
-            working,
-            source="sync",
-            reason=(
-                f"restored version {working_version}, the password the directory still "
-                f"has: it refused version {rejection.attempted_version}: {rejection.detail}"
-            ),
-        )
 
 
 @dataclass(frozen=True)
@@ -140,6 +98,8 @@ class RunRecorder:
         self._seq: dict[str, int] = {}
         self._attempted: dict[str, tuple[int, int]] = {}
         self._awaiting = 0  # items whose link awaits confirmation (enforce waits)
+        self._in_step: frozenset[str] = frozenset()  # credentials whose link said in_sync
+        self._unchanged = 0  # outcomes counted, not stored: see unchanged()
         self._given_up: set[str] | None = None  # credentials with a given-up push here
         self.heartbeat = lease.Heartbeat(
             self._db, run_id, clock, heartbeat_seconds, holds_lease=not dry_run
@@ -189,6 +149,13 @@ class RunRecorder:
     def check_lease(self, *, renew: bool = False) -> None:
         """Stop (lease.LeaseLost) if the run lost its lease; ``renew``: beat first."""
         self.heartbeat.renew() if renew else self.heartbeat.check()
+
+    def know(self, links: Mapping[str, LinkState]) -> None:
+        """The links the run plans over: a credential whose link recorded ``in_sync`` and that
+        the run finds in step again with nothing done is counted, not stored (:func:`unchanged`)."""
+        in_step = frozenset(c for c, link in links.items() if link.status == Status.IN_SYNC.value)
+        with self._lock:
+            self._in_step = in_step
 
     # -- pushes ----------------------------------------------------------------------------------
     def reserve(self, items: Iterable[PlanItem]) -> None:
@@ -324,6 +291,9 @@ class RunRecorder:
         with self._lock:
             for o in outcomes:
                 cid = o.item.credential_id
+                if cid not in self._attempted and unchanged(o, self._in_step):
+                    self._unchanged += 1
+                    continue
                 row = run_rows.NewItem(
                     cid, o.item.account_id, o.item.account_name, o.status.value,
                     o.action.value, _item_detail(o),
@@ -406,6 +376,8 @@ class RunRecorder:
             }
             if self._awaiting:
                 counts[Status.AWAITING_CONFIRMATION.value] = self._awaiting
+            if self._unchanged:
+                counts[IN_SYNC_UNCHANGED] = self._unchanged
         return json.dumps({**counts, **(extra or {})}, sort_keys=True)
 
     def finish(
@@ -483,6 +455,24 @@ def _awaiting_flag(o: Outcome) -> flag_rows.FlagCheck:
         Status.AWAITING_CONFIRMATION.value,
         AWAITING.format(account=o.item.account_name) + found,
         None,
+    )
+
+
+def unchanged(o: Outcome, in_step: Collection[str]) -> bool:
+    """An outcome a run counts without storing a report item for it: ``in_sync`` as the
+    credential's link recorded (``in_step``) with nothing done: no bind, push or confirm,
+    no new link, no confirmation awaited, no earlier attempt settled, no state accepted. A
+    first check, any other status, any status change and any action is stored."""
+    item = o.item
+    return (
+        o.status is Status.IN_SYNC
+        and o.action is Action.NONE
+        and item.action is Action.NONE
+        and item.credential_id in in_step
+        and not (item.new_link or item.awaits_confirmation or item.accepted)
+        and item.settles is None
+        and o.pushed is None
+        and o.settled is None
     )
 
 

@@ -1,12 +1,13 @@
-"""A run's report in words for people (the CLI's and the dashboard's): what it read, and what
-an incremental run did not check again."""
+"""A run's report in words for people (the CLI's and the dashboard's): what it read, what an
+incremental run did not check again, what it checked and found in step as before (counted,
+not listed), and whether the retention deleted its per-object report."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["accounts_text", "unchanged_text"]
+__all__ = ["accounts_text", "in_step_text", "pruned_text", "unchanged_text"]
 
 
 def accounts_text(kind: str, read: int, total: int | None) -> str:
@@ -39,3 +40,24 @@ def unchanged_text(summary: Mapping[str, Any]) -> str | None:
     )
     unlinked = summary.get("unchanged_unlinked")
     return f"{text}; {unlinked} unlinked ones no change could match" if unlinked else text
+
+
+def in_step_text(summary: Mapping[str, Any]) -> str | None:
+    """How many credentials the run checked and found in step as their last check said, with
+    nothing done: counted in ``statuses`` (``in_sync``), not listed one by one (None: none)."""
+    count = summary.get("in_sync_unchanged")
+    if not count:
+        return None
+    return (
+        f"{count} credentials checked and still in step (in_sync, as their last check found, "
+        "nothing done): counted, not listed"
+    )
+
+
+def pruned_text(summary: Mapping[str, Any]) -> str | None:
+    """When the retention deleted the run's per-object report (None: it did not); the
+    summary's counts stay."""
+    at = summary.get("items_pruned_at")
+    if not at:
+        return None
+    return f"deleted by the retention on {at[:10]}; the counts above are the run's"

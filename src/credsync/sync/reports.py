@@ -20,7 +20,7 @@ from credsync.errors import InvalidInput
 from credsync.storage import Database
 from credsync.storage import runs as run_rows
 from credsync.sync import lease
-from credsync.sync.report_text import accounts_text, unchanged_text
+from credsync.sync.report_text import accounts_text, in_step_text, pruned_text, unchanged_text
 from credsync.vault._time import as_utc, as_utc_opt, utcnow
 from credsync.vault.auth import SYSTEM, Actor, Permission
 from credsync.vault.clients import find_client_row
@@ -112,7 +112,10 @@ class RunJson(TypedDict):
     summary: dict[str, Any]
     """Counts by ``statuses`` and ``actions``; an incremental run that left credentials
     neither side changed also ``unchanged`` (linked ones, not re-checked),
-    ``unchanged_unlinked`` and ``unchanged_since`` (the previous whole run's start)."""
+    ``unchanged_unlinked`` and ``unchanged_since`` (the previous whole run's start);
+    ``in_sync_unchanged``: credentials found in step as their last check said, nothing done,
+    counted in ``statuses`` but not listed in ``items``; ``items_pruned_at``: when the
+    retention deleted the run's items."""
     accounts_read: int
     """Accounts this pass read: every one in scope for a full pass, those changed since the
     last run for an incremental one, the credentials' own for a push."""
@@ -165,6 +168,16 @@ class RunReport:
     def unchanged_text(self) -> str | None:
         """What the run did not check again, for people: see :func:`unchanged_text`."""
         return unchanged_text(self.summary)
+
+    @property
+    def in_step_text(self) -> str | None:
+        """What the run found in step as before, not listed: see :func:`in_step_text`."""
+        return in_step_text(self.summary)
+
+    @property
+    def pruned_text(self) -> str | None:
+        """Whether the retention deleted the run's items: see :func:`pruned_text`."""
+        return pruned_text(self.summary)
 
     def count(self, status: str) -> int:
         return int(self.summary.get("statuses", {}).get(status, 0))
@@ -251,7 +264,7 @@ def report_from_row(row: run_rows.RunRow, items: tuple[ItemReport, ...] = ()) ->
         actor=row.actor,
         state=state,
         message=message,
-        summary=json.loads(row.summary or "{}"),
+        summary=_summary(row),
         accounts_read=row.accounts_read,
         accounts_total=row.accounts_total,
         started_at=as_utc(row.started_at),
@@ -259,6 +272,14 @@ def report_from_row(row: run_rows.RunRow, items: tuple[ItemReport, ...] = ()) ->
         items=items,
         heartbeat_at=as_utc_opt(row.heartbeat_at),
     )
+
+
+def _summary(row: run_rows.RunRow) -> dict[str, Any]:
+    """The run's stored summary, and when the retention deleted its items."""
+    summary: dict[str, Any] = json.loads(row.summary or "{}")
+    if row.items_pruned_at is not None:
+        summary["items_pruned_at"] = iso(as_utc(row.items_pruned_at))
+    return summary
 
 
 @dataclass(frozen=True)

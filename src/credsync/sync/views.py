@@ -15,9 +15,8 @@ from dataclasses import dataclass
 
 from typing_extensions import TypedDict
 
-from credsync.storage import Database, link_reads, push_queue
+from credsync.storage import Database, link_reads, push_queue, run_reads
 from credsync.storage import flags as flag_rows
-from credsync.storage import runs as run_rows
 from credsync.storage import sync_credentials as credential_rows
 from credsync.sync import lease
 from credsync.sync.reports import RunReport, report_from_row
@@ -122,7 +121,7 @@ def run_progress(db: Database, actor: Actor, run_id: str) -> Progress | None:
     whose process stopped shows as aborted, as its report does)."""
     actor.require(Permission.VAULT_READ)
     with db.read() as conn:
-        found = run_rows.progress(conn, run_id, actor.clients)
+        found = run_reads.progress(conn, run_id, actor.clients)
     if found is None:
         return None
     row, count = found
@@ -152,7 +151,7 @@ def last_runs(db: Database, actor: Actor) -> dict[str, LastRun]:
                 as_utc(r.started_at),
                 as_utc_opt(r.finished_at),
             )
-            for r in run_rows.newest_per_directory(conn)
+            for r in run_reads.newest_per_directory(conn)
         }
 
 
@@ -167,7 +166,7 @@ def last_relay_runs(db: Database, actor: Actor, relays: Sequence[Relay]) -> dict
     found: dict[str, RunReport] = {}
     with db.read() as conn:
         for directory_id, owners in by_target.items():
-            for row in run_rows.newest_of_owners(conn, directory_id, owners):
+            for row in run_reads.newest_of_owners(conn, directory_id, owners):
                 if row.owner is not None and actor.sees(row.client_id):
                     found[owners[row.owner]] = report_from_row(row)
     return found

@@ -1,4 +1,5 @@
-"""Sync runs: plan (a dry run), start a run, list runs, one run with its per-object report.
+"""Sync runs: plan (a dry run), start a run, list runs, one run with its per-object report;
+prune what the retention no longer keeps (``POST /runs/prune``, admin).
 
 A run started here works in a thread of its own (its own event loop: the engine's database
 calls never hold up the server's) and answers 202 at once with the run as stored so far: the
@@ -29,6 +30,7 @@ from credsync.sync.reports import (
     StoredRun,
     StoredRuns,
 )
+from credsync.sync.retention import PruneJson, prune_for
 from credsync.vault import Actor, Permission
 from credsync.vault.models import iso
 
@@ -166,3 +168,16 @@ def run_items_page(
     """A run's per-object report, a page at a time, in the order the run made it."""
     items, next_cursor = StoredRuns(state.vault.db).items(actor, ref, cursor, limit)
     return RunItemPage(items=_items_out(items), next_cursor=next_cursor)
+
+
+@router.post("/runs/prune", response_model=PruneJson)
+def prune_runs(
+    actor: Caller,
+    state: State,
+    dry_run: bool = Query(False, description="Count what would go; delete nothing."),
+) -> PruneJson:
+    """Delete the runs and run items the retention no longer keeps (see docs/operations.md,
+    "Retention"), as the agent does every hour; audited ``runs.pruned`` (needs admin, and
+    every client)."""
+    retention = state.retention
+    return prune_for(state.vault.db, state.vault.audit, actor, retention, dry_run=dry_run)

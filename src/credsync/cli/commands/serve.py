@@ -142,7 +142,12 @@ def serve_cmd(
     try:
         actor = rt.actor
         rt.keys.kek()  # unlock now: a wrong passphrase fails here, not at the first request
-        state = ServerState(rt.vault, rt.keys, secure_cookies=secure_cookies or bool(tls_cert))
+        state = ServerState(
+            rt.vault,
+            rt.keys,
+            secure_cookies=secure_cookies or bool(tls_cert),
+            retention=rt.settings.retention,
+        )
         share_events(rt.settings)  # once it is sure to serve: /metrics sums these counters
         scheme = "https" if tls_cert else "http"
         with_agent = "" if no_agent else ", with the agent"

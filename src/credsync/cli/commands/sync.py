@@ -73,18 +73,33 @@ def _counts(run: RunReportJson) -> str:
 
 
 def _run_text(run: RunReportJson) -> str:
-    from credsync.sync.report_text import accounts_text, unchanged_text
+    from credsync.sync.report_text import accounts_text, in_step_text, pruned_text, unchanged_text
 
+    summary = run.get("summary", {})
     accounts = accounts_text(run["kind"], run["accounts_read"], run.get("accounts_total"))
-    unchanged = unchanged_text(run.get("summary", {}))
-    head = details(
-        {**run, "counts": _counts(run), "accounts": accounts, "unchanged": unchanged or "-"},
-        RUN_FIELDS if unchanged is None else [*RUN_FIELDS, ("unchanged", "Not re-checked")],
-    )
+    said = {
+        "unchanged": unchanged_text(summary),
+        "in_step": in_step_text(summary),
+        "pruned": pruned_text(summary),
+    }
+    fields = [*RUN_FIELDS, *((k, label) for k, label in _SAID if said[k] is not None)]
+    head = details({**run, "counts": _counts(run), "accounts": accounts, **said}, fields)
     items = [{**i, "credential_id": (i["credential_id"] or "-")[:8]} for i in run["items"]]
-    nothing = "Nothing to check." if unchanged is None else "Nothing changed on either side."
+    if said["pruned"]:
+        nothing = "Per-object report deleted by the retention."
+    elif said["unchanged"] or said["in_step"]:
+        nothing = "Nothing changed on either side."
+    else:
+        nothing = "Nothing to check."
     body = table(items, ITEM_COLUMNS, max_width=120) if items else nothing
     return f"{head}\n\n{body}"
+
+
+_SAID = (
+    ("unchanged", "Not re-checked"),
+    ("in_step", "In step"),
+    ("pruned", "Report"),
+)
 
 
 def _emit_runs(runs: list[RunReportJson], as_json: bool) -> None:
@@ -412,7 +427,14 @@ def agent_cmd(ctx: click.Context, once: bool, poll: float, log_format: str | Non
     heartbeat = Heartbeat(
         rt.settings.home / HEARTBEAT_FILE, f"{socket.gethostname()}:{os.getpid()}"
     )
-    agent = Agent(rt.vault, rt.keys, rt.actor, poll_seconds=poll, on_round=heartbeat.beat)
+    agent = Agent(
+        rt.vault,
+        rt.keys,
+        rt.actor,
+        poll_seconds=poll,
+        on_round=heartbeat.beat,
+        retention=rt.settings.retention,
+    )
     note(f"credsync agent: running as {rt.actor.name} (Ctrl-C or SIGTERM stops)")
 
     async def main() -> None:

@@ -55,6 +55,7 @@ if TYPE_CHECKING:
     from credsync.cli.ports.sync import SyncPort
     from credsync.cli.ports.transfer import TransferPort
     from credsync.cli.remote import Remote
+    from credsync.config import Settings
     from credsync.sync.enforce import EnforcePreview
     from credsync.vault import Actor, KeyRing, Vault
 
@@ -91,6 +92,9 @@ class LocalVault(Protocol):
 
     @property
     def keys(self) -> KeyRing: ...
+
+    @property
+    def settings(self) -> Settings: ...
 
 
 class Ports:

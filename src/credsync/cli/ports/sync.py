@@ -18,6 +18,7 @@ from credsync.errors import CredsyncError, InvalidInput, SyncError
 
 if TYPE_CHECKING:
     from credsync.sync.reports import RunReportJson
+    from credsync.sync.retention import PruneJson
 
 __all__ = [
     "RUN_POLL_MAX",
@@ -59,6 +60,11 @@ class SyncPort(Protocol):
 
     def show(self, ref: str) -> RunReportJson: ...
 
+    def prune(self, *, dry_run: bool) -> PruneJson:
+        """Delete the runs and items the retention no longer keeps (the vault's or the
+        server's: see :mod:`credsync.sync.retention`); a ``dry_run`` counts them."""
+        ...
+
 
 class LocalSync:
     def __init__(self, rt: LocalVault) -> None:
@@ -98,6 +104,12 @@ class LocalSync:
         from credsync.sync.reports import StoredRuns
 
         return StoredRuns(self._rt.vault.db).load(self._rt.actor, ref).to_json()
+
+    def prune(self, *, dry_run: bool) -> PruneJson:
+        from credsync.sync.retention import prune_for
+
+        vault, retention = self._rt.vault, self._rt.settings.retention
+        return prune_for(vault.db, vault.audit, self._rt.actor, retention, dry_run=dry_run)
 
 
 def run_record(run: Record, *, items: bool = True) -> RunReportJson:
@@ -197,6 +209,10 @@ class RemoteSync:
 
     def show(self, ref: str) -> RunReportJson:
         return whole_run(self._api, self._api.get(path_of("runs", ref)))
+
+    def prune(self, *, dry_run: bool) -> PruneJson:
+        done: PruneJson = self._api.post("/runs/prune", dry_run="true" if dry_run else None)
+        return done
 
 
 def local(rt: LocalVault) -> SyncPort:

@@ -1,0 +1,89 @@
+"""Reads of runs for the agent's and the dashboard's views of runs under way and the newest
+runs (``runs``, ``run_items``; written by :mod:`credsync.storage.runs`, their owner)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Collection
+from typing import NamedTuple
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from credsync.storage._rows import columns_for, record, records, within
+from credsync.storage.runs import _SELECT, RunRow
+from credsync.storage.tables import run_items, runs
+
+__all__ = ["LastRunRow", "Liveness", "newest_of_owners", "newest_per_directory", "progress"]
+
+
+class Liveness(NamedTuple):
+    state: str
+    message: str
+    started_at: dt.datetime
+    heartbeat_at: dt.datetime | None
+
+
+def progress(
+    conn: Connection, run_id: str, client_ids: Collection[str] | None = None
+) -> tuple[Liveness, int] | None:
+    """A run's state and last sign of life, and how many items it has stored (None: no
+    such run, or none of ``client_ids`` when given)."""
+    query = sa.select(*columns_for(Liveness, runs)).where(
+        runs.c.id == run_id, within(runs.c.client_id, client_ids)
+    )
+    row = conn.execute(query).first()
+    if row is None:
+        return None
+    count = conn.execute(
+        sa.select(sa.func.count()).select_from(run_items).where(run_items.c.run_id == run_id)
+    ).scalar_one()
+    return record(Liveness, row), int(count)
+
+
+class LastRunRow(NamedTuple):
+    id: str
+    directory_id: str
+    state: str
+    started_at: dt.datetime
+    finished_at: dt.datetime | None
+    heartbeat_at: dt.datetime | None
+
+
+def newest_per_directory(conn: Connection) -> list[LastRunRow]:
+    """Each directory's newest run (one statement)."""
+    newest_start = (
+        sa.select(runs.c.directory_id, sa.func.max(runs.c.started_at).label("at"))
+        .group_by(runs.c.directory_id)
+        .subquery()
+    )
+    query = sa.select(*columns_for(LastRunRow, runs)).join(
+        newest_start,
+        sa.and_(
+            newest_start.c.directory_id == runs.c.directory_id,
+            newest_start.c.at == runs.c.started_at,
+        ),
+    )
+    return records(LastRunRow, conn.execute(query))
+
+
+def newest_of_owners(conn: Connection, directory_id: str, owners: Collection[str]) -> list[RunRow]:
+    """The newest run of each of ``owners`` (such as ``relay:NAME``) on one directory (one
+    statement)."""
+    if not owners:
+        return []
+    newest_start = (
+        sa.select(runs.c.owner, sa.func.max(runs.c.started_at).label("at"))
+        .where(runs.c.directory_id == directory_id, runs.c.owner.in_(sorted(owners)))
+        .group_by(runs.c.owner)
+        .subquery()
+    )
+    query = _SELECT.join(
+        newest_start,
+        sa.and_(
+            newest_start.c.owner == runs.c.owner,
+            newest_start.c.at == runs.c.started_at,
+            runs.c.directory_id == directory_id,
+        ),
+    )
+    return records(RunRow, conn.execute(query))

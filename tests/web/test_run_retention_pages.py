@@ -1,0 +1,36 @@
+"""A run's page after issue 20's compaction and retention, in-process against the Graph
+simulator: a run that found every credential in step as before says how many it checked
+(counted, not listed) instead of "Nothing to check", and a run whose items the retention
+deleted says so, its counts kept."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from credsync.config import Retention
+from credsync.sync.retention import prune
+from sync.entra import EntraWorld
+
+from .conftest import WebWorld, page_text
+from .entra_pages import ew, graph_sim
+
+__all__ = ["ew", "graph_sim"]  # the fixtures, shared with tests/sync
+
+
+def test_a_compacted_run_and_a_pruned_one_tell_the_truth(web: WebWorld, ew: EntraWorld) -> None:
+    for _ in range(2):
+        ew.add(ew.add_user())
+    first = ew.run(full=True)
+    quiet = ew.run(full=True)
+    ew.run(full=True)  # the newest (kept)
+    viewer = web.signed_in("viewer")
+    shown = page_text(viewer.get(f"/runs/{quiet.id}").text)
+    assert "In step, unchanged: 2 credentials checked and still in step" in shown
+    assert "every credential checked was in step as before" in shown
+    assert "Nothing to check" not in shown
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(days=91)
+    prune(ew.vault.db, ew.vault.audit, ew.admin, Retention(), later)
+    pruned = page_text(viewer.get(f"/runs/{first.id}").text)
+    assert "Report: deleted by the retention on" in pruned
+    assert "Per-object report deleted by the retention." in pruned
+    assert "Statuses: in sync 2" in pruned  # the counts stay
