@@ -11,7 +11,6 @@ import uuid
 import pytest
 
 from credsync.storage import search, term_stats
-from credsync.storage.tables import credentials
 from credsync.types import Secret
 from credsync.vault.drafts import make_draft
 from credsync.vault.search import query_words
@@ -53,10 +52,9 @@ def small_caps(monkeypatch):
 
 def probe_path(ctx, text, client_id, limit=100, tag=None):
     """The ids the probe-per-candidate search finds (matching_ids over the whole range)."""
-    conditions = [credentials.c.deleted_at.is_(None)]
     with ctx.world.db.read() as conn:
-        query = search.matching_ids(query_words(text), client_id, conditions, limit, tag=tag)
-        return sorted(conn.execute(query).scalars())
+        query = search.matching_ids(query_words(text), client_id, search.Filter(), limit, tag=tag)
+        return sorted(query.ids(conn))
 
 
 def test_common_words_seldom_together_are_intersected(ctx, small_caps):
