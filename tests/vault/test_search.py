@@ -33,12 +33,14 @@ def draft(title):
 
 @pytest.fixture
 def small_caps(monkeypatch):
-    """Caps of 4, 8 and 16 entries and a head of 3; the calls of intersected_ids are recorded."""
+    """Caps of 4, 8 and 16 entries, a head of 3 and a probe cost of 4 (both backends); the
+    calls of intersected_ids are recorded."""
     monkeypatch.setattr(search, "WORD_COUNT_CAPS", (4, 8, 16))
     # Words past the first cap are counted, not estimated from PostgreSQL's statistics
     # (which an autovacuum of the shared vault may have made meanwhile).
     monkeypatch.setattr(term_stats, "estimates", lambda *_args, **_kwargs: None)
-    monkeypatch.setattr(search, "HEAD", 3)
+    monkeypatch.setattr(search, "HEAD", {"sqlite": 3, "postgresql": 3})
+    monkeypatch.setattr(search, "PROBE_COST", {"sqlite": 4, "postgresql": 4})
     calls = []
     real = search.intersected_ids
 

@@ -162,13 +162,16 @@ def rarest_first(
     return rank(conn, words, client_id, fallback=fallback).words
 
 
-# A search driven from a word with more index entries than this first reads only this many of
-# them (probing the other words): enough matches there end the search; too few tell how long
-# reading on would take, against intersecting the words' ranges instead (see search_ids).
-HEAD = 1000
-# Roughly how many index entries can be read and intersected for the cost of one probe: a
-# probe is a random lookup in a large index, a range is read in order.
-PROBE_COST = 4
+# Per dialect: a search driven from a word with more index entries than HEAD first reads only
+# that many of them (probing the other words): enough matches there end the search; too few
+# tell how long reading on would take, against intersecting the words' ranges instead (see
+# search_ids). PROBE_COST: roughly how many index entries can be read and intersected for the
+# cost of one probe (a probe is a random lookup in a large index, a range is read in order).
+# PostgreSQL, measured on 1,000,000 credentials (bench/README.md, search_list.py, third
+# pass): a probe 12-18 us, an entry of a hashed INTERSECT ~0.9 us, so 16; and a head of 250
+# (250 probes, 1-8 ms) rather than 1,000 (10-21 ms, as much as most intersections).
+HEAD = {"postgresql": 250, "sqlite": 1000}
+PROBE_COST = {"postgresql": 16, "sqlite": 4}
 
 
 def _tag_term(tag: str) -> str:
@@ -224,20 +227,22 @@ def search_ids(
 
     everything = matching_ids(words, scope, where, limit, tag=tag)
     entries = ranking.counts.get(words[0], 0)
-    if len(words) < 2 or not HEAD < entries < ranking.cap:
+    dialect = conn.dialect.name
+    head, probe_cost = HEAD[dialect], PROBE_COST[dialect]
+    if len(words) < 2 or not head < entries < ranking.cap:
         return run(everything)
-    most = (entries - HEAD) * PROBE_COST - entries  # the budget if the head holds no match
+    most = (entries - head) * probe_cost - entries  # the budget if the head holds no match
     if min(ranking.counts[w] for w in words[1:]) > most:
         return run(everything)  # no other word could be intersected: no head to try first
-    found = run(matching_ids(words, scope, where, limit, tag=tag, head=HEAD))
+    found = run(matching_ids(words, scope, where, limit, tag=tag, head=head))
     if len(found) >= limit:
         return found
     # Candidates the search would still read: the rest of the range, or fewer when the head's
     # share of matches says the limit comes sooner.
-    left = entries - HEAD
+    left = entries - head
     if found:
-        left = min(left, HEAD * (limit - len(found)) // len(found))
-    budget = left * PROBE_COST - entries
+        left = min(left, head * (limit - len(found)) // len(found))
+    budget = left * probe_cost - entries
     counts = dict(ranking.counts)
     beyond = [w for w in words[1:] if counts[w] >= ranking.cap]
     if beyond and budget > ranking.cap:
@@ -251,7 +256,5 @@ def search_ids(
     if len(together) < 2:
         return run(everything)
     probed = [w for w in words[1:] if w not in together]
-    query = intersected_ids(
-        together, scope, where, limit, probed=probed, tag=tag, dialect=conn.dialect.name
-    )
+    query = intersected_ids(together, scope, where, limit, probed=probed, tag=tag, dialect=dialect)
     return run(query)
