@@ -27,6 +27,7 @@ from credsync.storage.search_statements import (
     Scope,
     capped_counts,
     clients_having,
+    having_and_counts,
     intersected_ids,
     matching_ids,
     sample_hits,
@@ -118,13 +119,24 @@ def _counts(conn: Connection, words: list[str], client_id: Scope, cap: int) -> d
     return dict(zip(words, capped_counts(words, client_id, cap).row(conn), strict=True))
 
 
-def rank(conn: Connection, words: list[str], client_id: Scope, *, fallback: str = "") -> Ranking:
-    """:func:`rarest_first`'s order with the counts it was made from."""
+def rank(
+    conn: Connection,
+    words: list[str],
+    client_id: Scope,
+    *,
+    fallback: str = "",
+    counted: dict[str, int] | None = None,
+) -> Ranking:
+    """:func:`rarest_first`'s order with the counts it was made from; ``counted``: the counts
+    at the first cap, when read already (with the clients that have every word)."""
     if len(words) < 2:
         return Ranking(list(words), {}, 0)
     counts: dict[str, int] = {}
     for cap in WORD_COUNT_CAPS:
-        counts = _counts(conn, words, client_id, cap)
+        if counted is not None and cap == WORD_COUNT_CAPS[0]:
+            counts = counted
+        else:
+            counts = _counts(conn, words, client_id, cap)
         if min(counts.values()) < cap:
             order = sorted(words, key=lambda w: (counts[w], w == fallback, -len(w)))
             return Ranking(order, counts, cap)
@@ -168,10 +180,10 @@ def rarest_first(
 # search_ids). PROBE_COST: roughly how many index entries can be read and intersected for the
 # cost of one probe (a probe is a random lookup in a large index, a range is read in order).
 # PostgreSQL, measured on 1,000,000 credentials (bench/README.md, search_list.py, third
-# pass): a probe 12-18 us, an entry of a hashed INTERSECT ~0.9 us, so 16; and a head of 250
+# pass): a probe 12-19 us, an entry of a hashed INTERSECT 0.6-1 us, so 20; and a head of 250
 # (250 probes, 1-8 ms) rather than 1,000 (10-21 ms, as much as most intersections).
 HEAD = {"postgresql": 250, "sqlite": 1000}
-PROBE_COST = {"postgresql": 16, "sqlite": 4}
+PROBE_COST = {"postgresql": 20, "sqlite": 4}
 
 
 def _tag_term(tag: str) -> str:
@@ -208,16 +220,25 @@ def search_ids(
         # be driven from when it is rarer than every word of the text.
         words.append(tag_term)
     scope: Scope = client_id
+    dialect = conn.dialect.name
+    counted = None
     if client_id is None and len(words) > 1:
         # A client's name or domain is found in that client alone: when one client (or none)
         # has every word, the search reads that client only (or nothing). Else it reads every
         # client, as a list of the clients that have them costs more to send than it saves.
-        having = tuple(clients_having(words).ids(conn))
+        # On PostgreSQL the words are counted in every client by the same statement (one
+        # round trip less; counted again in the one client when only one has them).
+        if dialect == "postgresql":
+            row = having_and_counts(words, WORD_COUNT_CAPS[0]).row(conn)
+            having = tuple(row[0] or ())
+            counted = dict(zip(words, row[1:], strict=True))
+        else:
+            having = tuple(clients_having(words).ids(conn))
         if not having:
             return []
         if len(having) == 1:
-            scope = having[0]
-    ranking = rank(conn, words, scope, fallback=tag_term)
+            scope, counted = having[0], None
+    ranking = rank(conn, words, scope, fallback=tag_term, counted=counted)
     words = ranking.words
     if tag_term in words[1:]:
         words.remove(tag_term)  # not driving: the tag's own probe checks it
@@ -227,7 +248,6 @@ def search_ids(
 
     everything = matching_ids(words, scope, where, limit, tag=tag)
     entries = ranking.counts.get(words[0], 0)
-    dialect = conn.dialect.name
     head, probe_cost = HEAD[dialect], PROBE_COST[dialect]
     if len(words) < 2 or not head < entries < ranking.cap:
         return run(everything)

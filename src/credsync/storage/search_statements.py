@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql.expression import UnaryExpression
 from sqlalchemy.sql.operators import custom_op
@@ -36,6 +37,7 @@ __all__ = [
     "Scope",
     "capped_counts",
     "clients_having",
+    "having_and_counts",
     "intersected_ids",
     "matching_ids",
     "prefix_end",
@@ -262,6 +264,22 @@ def clients_having(words: Sequence[str]) -> Query:
     """The clients, not archived, with an index entry starting with each of ``words``: one
     index probe a client and word."""
     return Query(_clients_having(len(words)), _word_params(words))
+
+
+@functools.lru_cache(maxsize=16)
+def _having_and_counts(count: int) -> sa.Select[Any]:
+    having = _clients_having(count).subquery("having")
+    clients_array = sa.select(
+        sa.func.array_agg(aggregate_order_by(having.c.id, having.c.id))
+    ).scalar_subquery()
+    return sa.select(clients_array, *_capped_counts(count, "all").selected_columns)
+
+
+def having_and_counts(words: Sequence[str], cap: int) -> Query:
+    """PostgreSQL: :func:`clients_having` (an array, None for none) and
+    :func:`capped_counts` in every client that is not archived, in one row: one round trip
+    where an all-clients search made two."""
+    return Query(_having_and_counts(len(words)), {**_word_params(words), "cap": cap})
 
 
 # -- searching --------------------------------------------------------------------------------
