@@ -266,6 +266,13 @@ def search_ids(
     counts = dict(ranking.counts)
     beyond = [w for w in words[1:] if counts[w] >= ranking.cap]
     if beyond and budget > ranking.cap:
+        estimated = term_stats.estimates(conn, beyond) if scope is None else None
+        if estimated is not None:
+            # Every client: PostgreSQL's statistics tell a word too common for the budget
+            # without reading it (up to the budget, ~1/3 of the cost of intersecting it).
+            counts.update({w: n for w, n in estimated.items() if n > budget})
+            beyond = [w for w in beyond if estimated[w] <= budget]
+    if beyond and budget > ranking.cap:
         # Counted no further than the cap so far: count them up to the budget.
         counts.update(_counts(conn, beyond, scope, budget + 1))
     together = [words[0]]
