@@ -204,3 +204,34 @@ def test_common_words_ranked_from_postgresql_statistics_find_the_same(ctx, small
 
     assert sorted(ids(found)) == sorted(ids(both)) == probe_path(ctx, f"{a} {b}", ctx.client.id)
     assert sorted(ids(everywhere)) == sorted(ids(both))
+
+
+def test_a_word_that_starts_another_word_of_the_search_is_left_out(ctx, monkeypatch):
+    short, other = word(), word()
+    longer = short + "zz"
+    found_before = [
+        ctx.add(f"{longer} {other}"),
+        ctx.add(f"{short}-zz {other}"),  # "shortzz" joined
+        ctx.add("by username", username=f"{longer}@{other}.example"),
+    ]
+    ctx.add(f"{short} {other}")  # has short but not longer: no match
+    ctx.add(f"{longer} alone")
+    searched = []
+    real = search.matching_ids
+
+    def spy(words, *args, **kwargs):
+        searched.append(list(words))
+        return real(words, *args, **kwargs)
+
+    monkeypatch.setattr(search, "matching_ids", spy)
+
+    found = ctx.vault.credentials.search(
+        ctx.admin, f"{short} {longer} {other}", client_ref=ctx.name
+    )
+
+    assert sorted(ids(found)) == sorted(ids(found_before))
+    monkeypatch.setattr(search, "matching_ids", real)
+    # the same as every word probed, the short one too
+    assert sorted(ids(found)) == probe_path(ctx, f"{short} {longer} {other}", ctx.client.id)
+    assert searched
+    assert all(short not in words for words in searched)

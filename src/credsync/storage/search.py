@@ -213,7 +213,9 @@ def search_ids(
     (:func:`intersected_ids`) would read fewer entries than :data:`PROBE_COST` times the
     probes still to make, the ranges are intersected (the rarest word's, and every other
     word's that fits that budget, rarest first); else the search reads on from the start."""
-    words = list(words)
+    # A word that starts another word of the search is implied by it (a term that starts
+    # with "wifi" starts with "wi"): "wi-fi" searches for wifi and fi, not wi too.
+    words = [w for w in words if not any(o != w and o.startswith(w) for o in words)]
     tag_term = _tag_term(tag) if tag else ""
     if tag_term and tag_term not in words:
         # A tag's words are also index terms, so its longest is one more word the search may
