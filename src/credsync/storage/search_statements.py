@@ -384,9 +384,31 @@ def matching_ids(
 def _intersected_ids(
     count: int, probed: int, kind: _ScopeKind, shape: tuple[bool, bool], tag: bool, limited: bool
 ) -> sa.Select[Any]:
-    both = sa.intersect(*(_range_ids(f"w{index}", kind) for index in range(count)))
-    match = both.subquery("m").c.credential_id
-    query = sa.select(match).where(
+    if kind == "one":
+        both = sa.intersect(*(_range_ids(f"w{index}", kind) for index in range(count)))
+        match = both.subquery("m").c.credential_id
+        query = sa.select(match)
+    else:
+        # Client by client (a LATERAL subquery each): the search stops after the client in
+        # which the limit is reached, rather than reading every client's ranges first.
+        owner = clients.alias("c")
+        ranges = []
+        for index in range(count):
+            terms = search_terms.alias(f"r{index}")
+            ranges.append(
+                sa.select(terms.c.credential_id)
+                .where(terms.c.client_id == owner.c.id, _in_range(terms.c.term, f"w{index}"))
+                .correlate(owner)
+            )
+        both = sa.intersect(*ranges).lateral("m")
+        match = both.c.credential_id
+        in_scope = (
+            owner.c.id.in_(sa.bindparam("clients", expanding=True))
+            if kind == "some"
+            else owner.c.archived_at.is_(None)
+        )
+        query = sa.select(match).select_from(owner).join(both, sa.true()).where(in_scope)
+    query = query.where(
         *_word_probes(probed, match, tag, first=count),
         _probe(credentials, credentials.c.id == match, *_conditions(shape)),
     )
