@@ -223,7 +223,7 @@ def search_ids(
         words.append(tag_term)
     scope: Scope = client_id
     dialect = conn.dialect.name
-    counted = None
+    counted: dict[str, int] | None = None
     if client_id is None and len(words) > 1:
         # A client's name or domain is found in that client alone: when one client (or none)
         # has every word, the search reads that client only (or nothing). Else it reads every

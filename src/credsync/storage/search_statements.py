@@ -400,14 +400,14 @@ def _intersected_ids(
                 .where(terms.c.client_id == owner.c.id, _in_range(terms.c.term, f"w{index}"))
                 .correlate(owner)
             )
-        both = sa.intersect(*ranges).lateral("m")
-        match = both.c.credential_id
+        per_client = sa.intersect(*ranges).lateral("m")
+        match = per_client.c.credential_id
         in_scope = (
             owner.c.id.in_(sa.bindparam("clients", expanding=True))
             if kind == "some"
             else owner.c.archived_at.is_(None)
         )
-        query = sa.select(match).select_from(owner).join(both, sa.true()).where(in_scope)
+        query = sa.select(match).select_from(owner).join(per_client, sa.true()).where(in_scope)
     query = query.where(
         *_word_probes(probed, match, tag, first=count),
         _probe(credentials, credentials.c.id == match, *_conditions(shape)),
