@@ -7,8 +7,9 @@ its cache key) before it found the compiled SQL in its cache. Here a statement i
 first time its *shape* is asked for (how many words, one client or several or all, a tag
 filter or not, a head or not, the reader's access) with named bind parameters in place of
 the words, the client ids, the caps and the limits, and kept (:func:`functools.lru_cache`);
-a search only fills in a :class:`Query`'s parameters. The SQL is the same text as before, so
-PostgreSQL plans it the same.
+a search only fills in a :class:`Query`'s parameters. The SQL is the text it was when built
+per call, so PostgreSQL plans it the same (but for the all-clients intersection, now made
+client by client: :func:`intersected_ids`).
 
 Parameters: ``w0``, ``w0_end`` ... (the prefix range of each word: ``term >= w0 AND term <
 w0_end``), ``client`` (one client) or ``clients`` (several, an expanding ``IN``), ``access``
