@@ -11,7 +11,6 @@ import uuid
 import pytest
 
 from credsync.storage import search, term_stats
-from credsync.storage.tables import credentials
 from credsync.types import Secret
 from credsync.vault.drafts import make_draft
 from credsync.vault.search import query_words
@@ -34,12 +33,14 @@ def draft(title):
 
 @pytest.fixture
 def small_caps(monkeypatch):
-    """Caps of 4, 8 and 16 entries and a head of 3; the calls of intersected_ids are recorded."""
+    """Caps of 4, 8 and 16 entries, a head of 3 and a probe cost of 4 (both backends); the
+    calls of intersected_ids are recorded."""
     monkeypatch.setattr(search, "WORD_COUNT_CAPS", (4, 8, 16))
     # Words past the first cap are counted, not estimated from PostgreSQL's statistics
     # (which an autovacuum of the shared vault may have made meanwhile).
     monkeypatch.setattr(term_stats, "estimates", lambda *_args, **_kwargs: None)
-    monkeypatch.setattr(search, "HEAD", 3)
+    monkeypatch.setattr(search, "HEAD", {"sqlite": 3, "postgresql": 3})
+    monkeypatch.setattr(search, "PROBE_COST", {"sqlite": 4, "postgresql": 4})
     calls = []
     real = search.intersected_ids
 
@@ -53,10 +54,9 @@ def small_caps(monkeypatch):
 
 def probe_path(ctx, text, client_id, limit=100, tag=None):
     """The ids the probe-per-candidate search finds (matching_ids over the whole range)."""
-    conditions = [credentials.c.deleted_at.is_(None)]
     with ctx.world.db.read() as conn:
-        query = search.matching_ids(query_words(text), client_id, conditions, limit, tag=tag)
-        return sorted(conn.execute(query).scalars())
+        query = search.matching_ids(query_words(text), client_id, search.Filter(), limit, tag=tag)
+        return sorted(query.ids(conn))
 
 
 def test_common_words_seldom_together_are_intersected(ctx, small_caps):
@@ -204,3 +204,34 @@ def test_common_words_ranked_from_postgresql_statistics_find_the_same(ctx, small
 
     assert sorted(ids(found)) == sorted(ids(both)) == probe_path(ctx, f"{a} {b}", ctx.client.id)
     assert sorted(ids(everywhere)) == sorted(ids(both))
+
+
+def test_a_word_that_starts_another_word_of_the_search_is_left_out(ctx, monkeypatch):
+    short, other = word(), word()
+    longer = short + "zz"
+    found_before = [
+        ctx.add(f"{longer} {other}"),
+        ctx.add(f"{short}-zz {other}"),  # "shortzz" joined
+        ctx.add("by username", username=f"{longer}@{other}.example"),
+    ]
+    ctx.add(f"{short} {other}")  # has short but not longer: no match
+    ctx.add(f"{longer} alone")
+    searched = []
+    real = search.matching_ids
+
+    def spy(words, *args, **kwargs):
+        searched.append(list(words))
+        return real(words, *args, **kwargs)
+
+    monkeypatch.setattr(search, "matching_ids", spy)
+
+    found = ctx.vault.credentials.search(
+        ctx.admin, f"{short} {longer} {other}", client_ref=ctx.name
+    )
+
+    assert sorted(ids(found)) == sorted(ids(found_before))
+    monkeypatch.setattr(search, "matching_ids", real)
+    # the same as every word probed, the short one too
+    assert sorted(ids(found)) == probe_path(ctx, f"{short} {longer} {other}", ctx.client.id)
+    assert searched
+    assert all(short not in words for words in searched)

@@ -13,6 +13,7 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import Any, NamedTuple
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.engine import Connection
 
@@ -242,20 +243,23 @@ def in_title_order(conn: Connection, ids: Sequence[str]) -> list[CredentialRow]:
 
 
 def with_columns(*extra: sa.ColumnElement[Any]) -> sa.Select[Any]:
-    """The query of :class:`CredentialRow` with the columns ``extra`` after its own (columns
-    of a query over ``credentials``, such as :func:`tag_array`), for
-    :func:`in_title_order_with`; built once and kept by its caller."""
-    return _BASE.add_columns(*extra)
+    """PostgreSQL: the query of :class:`CredentialRow` with the columns ``extra`` after its own
+    (columns of a query over ``credentials``, such as :func:`tag_array`), of the credentials
+    whose ids are the array parameter ``ids``, in title order; for :func:`in_title_order_with`,
+    built once and kept by its caller (a page's statement is then not built anew each time)."""
+    ids = sa.bindparam("ids", type_=postgresql.ARRAY(sa.String()))
+    query = _BASE.add_columns(*extra).where(credentials.c.id == sa.any_(ids))
+    return query.order_by(credentials.c.title_key, credentials.c.id)
 
 
 def in_title_order_with(
     conn: Connection, ids: Sequence[str], query: sa.Select[Any]
 ) -> list[tuple[CredentialRow, tuple[Any, ...]]]:
-    """:func:`in_title_order` by ``query`` (:func:`with_columns`), each row with the values
-    of its extra columns: one statement where reading them apart would be several."""
+    """:func:`in_title_order` by ``query`` (:func:`with_columns`; PostgreSQL), each row with
+    the values of its extra columns: one statement where reading them apart would be
+    several."""
     width = len(CredentialRow._fields)
-    query = query.where(one_of(conn, credentials.c.id, ids))
-    rows = conn.execute(query.order_by(credentials.c.title_key, credentials.c.id))
+    rows = conn.execute(query, {"ids": list(ids)})
     return [(CredentialRow(*row[:width]), tuple(row[width:])) for row in rows]
 
 

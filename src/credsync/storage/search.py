@@ -7,24 +7,32 @@ index range scan on SQLite and PostgreSQL alike (no extensions): driven from the
 with an index probe per candidate for the others, or, when the words are common but seldom
 found together, by intersecting their ranges (:func:`search_ids`). A query matches a
 credential when every word of the query is the start of one of its words, so ``cont adm``
-finds "Contoso domain admin".
+finds "Contoso domain admin". The statements are built once per shape
+(:mod:`credsync.storage.search_statements`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
-import sqlalchemy as sa
 from sqlalchemy.engine import Connection
-from sqlalchemy.sql.expression import UnaryExpression
-from sqlalchemy.sql.operators import custom_op
 
 from credsync.storage import term_stats
-from credsync.storage._rows import within
 from credsync.storage.bulk import bulk_insert
-from credsync.storage.credentials import visible
-from credsync.storage.tables import clients, credential_tags, credentials, search_terms
+from credsync.storage.search_statements import (
+    SAMPLE_SIZE,
+    Filter,
+    Query,
+    Scope,
+    capped_counts,
+    clients_having,
+    having_and_counts,
+    intersected_ids,
+    matching_ids,
+    sample_hits,
+)
+from credsync.storage.tables import search_terms
 from credsync.storage.words import MAX_TERM, joined
 from credsync.storage.words import words as words_of
 
@@ -32,9 +40,12 @@ __all__ = [
     "HEAD",
     "MAX_TERM",
     "PROBE_COST",
+    "SAMPLE_SIZE",
+    "Filter",
+    "Query",
     "Ranking",
+    "Scope",
     "add_terms",
-    "capped_count",
     "find",
     "forget",
     "intersected_ids",
@@ -79,31 +90,8 @@ def find(
     """The ids of at most ``limit`` credentials outside the trash that match every word and
     ``tag`` (:func:`search_ids`), in one client or (``client_id`` None) in every client that
     is not archived; only in ``client_ids`` when given (per-client access)."""
-    conditions = [
-        credentials.c.deleted_at.is_(None),
-        visible(include_directory_admin),
-        within(credentials.c.client_id, client_ids),
-    ]
-    return search_ids(conn, words, client_id, conditions, limit, tag=tag)
-
-
-# -- searching ---------------------------------------------------------------------------------
-def _prefix_range(column: sa.ColumnElement[str], prefix: str) -> sa.ColumnElement[bool]:
-    upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)
-    return sa.and_(column >= prefix, column < upper)
-
-
-# Where a search reads: one client's id, several clients' ids, or None for every client that
-# is not archived.
-Scope = str | tuple[str, ...] | None
-
-
-def _scope(terms: sa.FromClause, client_id: Scope) -> sa.ColumnElement[bool]:
-    if isinstance(client_id, str):
-        return terms.c.client_id == client_id
-    if client_id is not None:
-        return terms.c.client_id.in_(client_id)
-    return terms.c.client_id.in_(sa.select(clients.c.id).where(clients.c.archived_at.is_(None)))
+    where = Filter(include_directory_admin, None if client_ids is None else tuple(client_ids))
+    return search_ids(conn, words, client_id, where, limit, tag=tag)
 
 
 # Counting a word's index entries stops at a cap; when every word of a search reaches it, they
@@ -113,47 +101,6 @@ WORD_COUNT_CAPS = (2000, 8000, 32000)
 WORD_COUNT_CAP = WORD_COUNT_CAPS[0]
 # Ranking.cap when the counts of words past the first cap are PostgreSQL's estimates.
 UNCAPPED = 2**62
-
-
-def capped_count(word: str, client_id: Scope, cap: int = WORD_COUNT_CAP) -> sa.Select[int]:
-    """How many index entries start with ``word``, counting no further than ``cap``: enough
-    to tell a rare word from a common one at the cost of a short index range scan."""
-    inner = (
-        sa.select(search_terms.c.credential_id)
-        .where(_scope(search_terms, client_id), _prefix_range(search_terms.c.term, word))
-        .limit(cap)
-        .subquery()
-    )
-    return sa.select(sa.func.count()).select_from(inner)
-
-
-# When every word of a search has more entries than the last cap, the search is driven from
-# the word among whose first entries (in the order the search reads them) the other words
-# match most often, found by probing that many of each word's first entries.
-SAMPLE_SIZE = 500
-
-
-def _sample_hits(word: str, others: list[str], client_id: Scope) -> sa.ScalarSelect[int]:
-    """How many of ``word``'s first :data:`SAMPLE_SIZE` index entries in scope belong to
-    credentials that also have every word of ``others``."""
-    terms = search_terms.alias()
-    head = (
-        sa.select(terms.c.credential_id)
-        .where(_scope(terms, client_id), _prefix_range(terms.c.term, word))
-        .limit(SAMPLE_SIZE)
-        .subquery()
-    )
-    probes = []
-    for other in others:
-        alias = search_terms.alias()
-        probes.append(
-            _probe(
-                alias,
-                alias.c.credential_id == head.c.credential_id,
-                _prefix_range(alias.c.term, other),
-            )
-        )
-    return sa.select(sa.func.count()).select_from(head).where(*probes).scalar_subquery()
 
 
 @dataclass(frozen=True)
@@ -169,17 +116,27 @@ class Ranking:
 
 def _counts(conn: Connection, words: list[str], client_id: Scope, cap: int) -> dict[str, int]:
     # One statement: every word's count as a scalar subquery.
-    every = sa.select(*(capped_count(w, client_id, cap).scalar_subquery() for w in words))
-    return dict(zip(words, conn.execute(every).one(), strict=True))
+    return dict(zip(words, capped_counts(words, client_id, cap).row(conn), strict=True))
 
 
-def rank(conn: Connection, words: list[str], client_id: Scope, *, fallback: str = "") -> Ranking:
-    """:func:`rarest_first`'s order with the counts it was made from."""
+def rank(
+    conn: Connection,
+    words: list[str],
+    client_id: Scope,
+    *,
+    fallback: str = "",
+    counted: dict[str, int] | None = None,
+) -> Ranking:
+    """:func:`rarest_first`'s order with the counts it was made from; ``counted``: the counts
+    at the first cap, when read already (with the clients that have every word)."""
     if len(words) < 2:
         return Ranking(list(words), {}, 0)
     counts: dict[str, int] = {}
     for cap in WORD_COUNT_CAPS:
-        counts = _counts(conn, words, client_id, cap)
+        if counted is not None and cap == WORD_COUNT_CAPS[0]:
+            counts = counted
+        else:
+            counts = _counts(conn, words, client_id, cap)
         if min(counts.values()) < cap:
             order = sorted(words, key=lambda w: (counts[w], w == fallback, -len(w)))
             return Ranking(order, counts, cap)
@@ -193,8 +150,7 @@ def rank(conn: Connection, words: list[str], client_id: Scope, *, fallback: str 
     if sum(w != fallback for w in words) < 2:
         # One word and the tag's term: the word drives (a tag is spread over every client).
         return Ranking(sorted(words, key=lambda w: (w == fallback, -len(w))), counts, cap)
-    samples = sa.select(*(_sample_hits(w, [o for o in words if o != w], client_id) for w in words))
-    hits = dict(zip(words, conn.execute(samples).one(), strict=True))
+    hits = dict(zip(words, sample_hits(words, client_id).row(conn), strict=True))
     return Ranking(sorted(words, key=lambda w: (-hits[w], w == fallback, -len(w))), counts, cap)
 
 
@@ -211,173 +167,23 @@ def rarest_first(
     the ranking's cap :data:`UNCAPPED`). Else, only while every word reaches the cap (the
     rarest is not known yet) are they counted again with the next one. When every word
     reaches the last cap, the count tells nothing more and the search is driven from the word
-    whose first entries give the most matches: words can cluster (a client's name is in that
-    client's credentials only, and the search reads one client after another), so the
-    word to read from is the one where the matches are found soonest. (Not for one word and
-    ``fallback``: the word drives then, without the samples' cost.)"""
+    whose first :data:`SAMPLE_SIZE` entries give the most matches: words can cluster (a
+    client's name is in that client's credentials only, and the search reads one client after
+    another), so the word to read from is the one where the matches are found soonest. (Not
+    for one word and ``fallback``: the word drives then, without the samples' cost.)"""
     return rank(conn, words, client_id, fallback=fallback).words
 
 
-def _probe(table: sa.FromClause, *where: sa.ColumnElement[bool]) -> sa.ColumnElement[bool]:
-    """``EXISTS (SELECT 1 FROM table WHERE ...)``, evaluated as an index probe per candidate.
-
-    ``OFFSET 0`` keeps PostgreSQL from turning it into a join over every row of ``table`` that
-    matches (a hash semi-join, planned on row estimates that prefix ranges make unreliable): the
-    search then stops as soon as it has found ``limit`` credentials. SQLite probes either way."""
-    zero = sa.literal_column("0", sa.Integer)
-    return sa.select(sa.literal_column("1")).select_from(table).where(*where).offset(zero).exists()
-
-
-def matching_ids(
-    words: list[str],
-    client_id: Scope,
-    conditions: Sequence[sa.ColumnElement[bool]] = (),
-    limit: int | None = None,
-    *,
-    tag: str | None = None,
-    head: int | None = None,
-    hashed: Sequence[str] = (),
-) -> sa.Select[str]:
-    """The ids of credentials that match every word, ``tag`` and ``conditions`` (on
-    ``credentials``), at most ``limit`` of them, each once, in the order the index yields them
-    (so a search that matches a hundred thousand credentials stops after ``limit``).
-
-    The search is driven from ``words[0]``'s index range (only its first ``head`` entries, if
-    given); each other word and the tag is a probe (an index lookup) per candidate, made
-    before the candidate's credential row is read; each word of ``hashed`` (SQLite only) is
-    instead a lookup in a temporary index of the credential ids of its range, built once
-    before the first candidate. A credential with several terms starting
-    with ``words[0]`` is kept at the first of them only (a probe too, made last): a
-    ``DISTINCT`` would make PostgreSQL collect and sort every match before returning the first
-    ``limit``."""
-    driving = [_scope(search_terms, client_id), _prefix_range(search_terms.c.term, words[0])]
-    first: sa.FromClause
-    if head is None:
-        first = search_terms.alias("t0")
-        driving = [_scope(first, client_id), _prefix_range(first.c.term, words[0])]
-    else:
-        first = (
-            sa.select(search_terms.c.term, search_terms.c.credential_id)
-            .where(*driving)
-            .limit(head)
-            .subquery("t0")
-        )
-        driving = []
-    query = (
-        sa.select(first.c.credential_id)
-        .join(credentials, credentials.c.id == first.c.credential_id)
-        .where(*driving)
-    )
-    for word in hashed:
-        # The unary + keeps SQLite from driving the search from that list (through the index
-        # on credential_id): it builds a temporary index of the list and looks candidates up.
-        unindexed = UnaryExpression(
-            first.c.credential_id, operator=custom_op("+"), type_=first.c.credential_id.type
-        )
-        query = query.where(unindexed.in_(_range_ids(word, client_id)))
-    query = query.where(*_word_probes(words[1:], first.c.credential_id, tag))
-    # On credentials.id rather than t0.credential_id (the same value), so that it is made
-    # with the conditions on the credential's row, after every other test.
-    earlier = search_terms.alias("d")
-    query = query.where(
-        *conditions,
-        ~_probe(
-            earlier,
-            earlier.c.credential_id == credentials.c.id,
-            earlier.c.term >= words[0],
-            earlier.c.term < first.c.term,
-        ),
-    )
-    return query.limit(limit) if limit is not None else query
-
-
-def _word_probes(
-    words: Sequence[str], credential_id: sa.ColumnElement[str], tag: str | None
-) -> list[sa.ColumnElement[bool]]:
-    """A probe per word (has the credential a term starting with it?) and one for ``tag``."""
-    probes = []
-    for index, word in enumerate(words, start=1):
-        other = search_terms.alias(f"t{index}")
-        probes.append(
-            _probe(
-                other,
-                other.c.credential_id == credential_id,
-                _prefix_range(other.c.term, word),
-            )
-        )
-    if tag:
-        probes.append(
-            _probe(
-                credential_tags,
-                credential_tags.c.credential_id == credential_id,
-                credential_tags.c.tag == tag.strip().lower(),
-            )
-        )
-    return probes
-
-
-def _range_ids(word: str, client_id: Scope) -> sa.Select[str]:
-    """The credential ids of ``word``'s index range in scope (a credential may come twice)."""
-    return sa.select(search_terms.c.credential_id).where(
-        _scope(search_terms, client_id), _prefix_range(search_terms.c.term, word)
-    )
-
-
-def intersected_ids(
-    words: list[str],
-    client_id: Scope,
-    conditions: Sequence[sa.ColumnElement[bool]] = (),
-    limit: int | None = None,
-    *,
-    probed: Sequence[str] = (),
-    tag: str | None = None,
-    dialect: str = "postgresql",
-) -> sa.Select[str]:
-    """The same credentials as :func:`matching_ids` with ``words + probed``, found by
-    intersecting the index ranges of ``words`` (each range read whole, once): cheaper than a
-    probe per candidate when the words are common but seldom found together. ``probed`` words,
-    ``tag`` and ``conditions`` are then checked per credential found (a probe each).
-
-    PostgreSQL hashes the ranges (``INTERSECT``). SQLite would build a temporary B-tree for
-    each side of an ``INTERSECT``, so there ``words[0]``'s range drives the search as in
-    :func:`matching_ids`, each other word a lookup in one temporary index of its range
-    (``hashed``): one index built less, and the search stops at ``limit``."""
-    if dialect == "sqlite":
-        return matching_ids(
-            [words[0], *probed], client_id, conditions, limit, tag=tag, hashed=words[1:]
-        )
-    both = sa.intersect(*(_range_ids(word, client_id) for word in words)).subquery("m")
-    match = both.c.credential_id
-    query = sa.select(match).where(
-        *_word_probes(probed, match, tag),
-        _probe(credentials, credentials.c.id == match, *conditions),
-    )
-    return query.limit(limit) if limit is not None else query
-
-
-# A search driven from a word with more index entries than this first reads only this many of
-# them (probing the other words): enough matches there end the search; too few tell how long
-# reading on would take, against intersecting the words' ranges instead (see search_ids).
-HEAD = 1000
-# Roughly how many index entries can be read and intersected for the cost of one probe: a
-# probe is a random lookup in a large index, a range is read in order.
-PROBE_COST = 4
-
-
-def _clients_having(conn: Connection, words: Sequence[str]) -> tuple[str, ...]:
-    """The clients, not archived, with an index entry starting with each of ``words``: one
-    index probe a client and word."""
-    having = []
-    for word in words:
-        terms = search_terms.alias()
-        having.append(
-            sa.select(sa.literal_column("1"))
-            .select_from(terms)
-            .where(terms.c.client_id == clients.c.id, _prefix_range(terms.c.term, word))
-            .exists()
-        )
-    query = sa.select(clients.c.id).where(clients.c.archived_at.is_(None), *having)
-    return tuple(conn.execute(query.order_by(clients.c.id)).scalars())
+# Per dialect: a search driven from a word with more index entries than HEAD first reads only
+# that many of them (probing the other words): enough matches there end the search; too few
+# tell how long reading on would take, against intersecting the words' ranges instead (see
+# search_ids). PROBE_COST: roughly how many index entries can be read and intersected for the
+# cost of one probe (a probe is a random lookup in a large index, a range is read in order).
+# PostgreSQL, measured on 1,000,000 credentials (bench/README.md, search_list.py, third
+# pass): a probe 12-19 us, an entry of a hashed INTERSECT 0.6-1 us, so 20; and a head of 250
+# (250 probes, 1-8 ms) rather than 1,000 (10-21 ms, as much as most intersections).
+HEAD = {"postgresql": 250, "sqlite": 1000}
+PROBE_COST = {"postgresql": 20, "sqlite": 4}
 
 
 def _tag_term(tag: str) -> str:
@@ -391,14 +197,14 @@ def search_ids(
     conn: Connection,
     words: list[str],
     client_id: Scope,
-    conditions: Sequence[sa.ColumnElement[bool]] = (),
+    where: Filter = Filter(),  # noqa: B008 - frozen, never changed
     limit: int = 100,
     *,
     tag: str | None = None,
 ) -> list[str]:
     """The ids of at most ``limit`` credentials that match every word (see
-    :func:`credsync.vault.search.query_words`), ``tag`` and ``conditions`` (on
-    ``credentials``), each once; which ones, when more match, is not defined.
+    :func:`credsync.vault.search.query_words`), ``tag`` and ``where``, each once; which
+    ones, when more match, is not defined.
 
     The search is driven from the rarest word (:func:`rank`; a tag's index term counts as a
     word there). When that word has more than :data:`HEAD` entries and another word's range
@@ -407,48 +213,67 @@ def search_ids(
     (:func:`intersected_ids`) would read fewer entries than :data:`PROBE_COST` times the
     probes still to make, the ranges are intersected (the rarest word's, and every other
     word's that fits that budget, rarest first); else the search reads on from the start."""
-    words = list(words)
+    # A word that starts another word of the search is implied by it (a term that starts
+    # with "wifi" starts with "wi"): "wi-fi" searches for wifi and fi, not wi too.
+    words = [w for w in words if not any(o != w and o.startswith(w) for o in words)]
     tag_term = _tag_term(tag) if tag else ""
     if tag_term and tag_term not in words:
         # A tag's words are also index terms, so its longest is one more word the search may
         # be driven from when it is rarer than every word of the text.
         words.append(tag_term)
     scope: Scope = client_id
+    dialect = conn.dialect.name
+    counted: dict[str, int] | None = None
     if client_id is None and len(words) > 1:
         # A client's name or domain is found in that client alone: when one client (or none)
         # has every word, the search reads that client only (or nothing). Else it reads every
         # client, as a list of the clients that have them costs more to send than it saves.
-        having = _clients_having(conn, words)
+        # On PostgreSQL the words are counted in every client by the same statement (one
+        # round trip less; counted again in the one client when only one has them).
+        if dialect == "postgresql":
+            row = having_and_counts(words, WORD_COUNT_CAPS[0]).row(conn)
+            having = tuple(row[0] or ())
+            counted = dict(zip(words, row[1:], strict=True))
+        else:
+            having = tuple(clients_having(words).ids(conn))
         if not having:
             return []
         if len(having) == 1:
-            scope = having[0]
-    ranking = rank(conn, words, scope, fallback=tag_term)
+            scope, counted = having[0], None
+    ranking = rank(conn, words, scope, fallback=tag_term, counted=counted)
     words = ranking.words
     if tag_term in words[1:]:
         words.remove(tag_term)  # not driving: the tag's own probe checks it
 
-    def run(query: sa.Select[str]) -> list[str]:
-        return list(conn.execute(query).scalars())
+    def run(query: Query) -> list[str]:
+        return query.ids(conn)
 
-    everything = matching_ids(words, scope, conditions, limit, tag=tag)
+    everything = matching_ids(words, scope, where, limit, tag=tag)
     entries = ranking.counts.get(words[0], 0)
-    if len(words) < 2 or not HEAD < entries < ranking.cap:
+    head, probe_cost = HEAD[dialect], PROBE_COST[dialect]
+    if len(words) < 2 or not head < entries < ranking.cap:
         return run(everything)
-    most = (entries - HEAD) * PROBE_COST - entries  # the budget if the head holds no match
+    most = (entries - head) * probe_cost - entries  # the budget if the head holds no match
     if min(ranking.counts[w] for w in words[1:]) > most:
         return run(everything)  # no other word could be intersected: no head to try first
-    found = run(matching_ids(words, scope, conditions, limit, tag=tag, head=HEAD))
+    found = run(matching_ids(words, scope, where, limit, tag=tag, head=head))
     if len(found) >= limit:
         return found
     # Candidates the search would still read: the rest of the range, or fewer when the head's
     # share of matches says the limit comes sooner.
-    left = entries - HEAD
+    left = entries - head
     if found:
-        left = min(left, HEAD * (limit - len(found)) // len(found))
-    budget = left * PROBE_COST - entries
+        left = min(left, head * (limit - len(found)) // len(found))
+    budget = left * probe_cost - entries
     counts = dict(ranking.counts)
     beyond = [w for w in words[1:] if counts[w] >= ranking.cap]
+    if beyond and budget > ranking.cap:
+        estimated = term_stats.estimates(conn, beyond) if scope is None else None
+        if estimated is not None:
+            # Every client: PostgreSQL's statistics tell a word too common for the budget
+            # without reading it (up to the budget, ~1/3 of the cost of intersecting it).
+            counts.update({w: n for w, n in estimated.items() if n > budget})
+            beyond = [w for w in beyond if estimated[w] <= budget]
     if beyond and budget > ranking.cap:
         # Counted no further than the cap so far: count them up to the budget.
         counts.update(_counts(conn, beyond, scope, budget + 1))
@@ -460,7 +285,5 @@ def search_ids(
     if len(together) < 2:
         return run(everything)
     probed = [w for w in words[1:] if w not in together]
-    query = intersected_ids(
-        together, scope, conditions, limit, probed=probed, tag=tag, dialect=conn.dialect.name
-    )
+    query = intersected_ids(together, scope, where, limit, probed=probed, tag=tag, dialect=dialect)
     return run(query)

@@ -28,5 +28,5 @@ def query_words(query: str) -> list[str]:
     if len(found) > MAX_QUERY_WORDS:
         raise InvalidInput(f"the search has too many words (at most {MAX_QUERY_WORDS})")
     # The longest word first: it is usually the most selective (searches with several words
-    # then measure, see credsync.storage.search.capped_count).
+    # then measure, see credsync.storage.search_statements.capped_counts).
     return sorted(found, key=len, reverse=True)
