@@ -14,11 +14,21 @@ The cache is written page by page, but it only loses accounts once the run goes 
 did not see (``seen``). A pass that a safety rail stops (far fewer accounts than last time)
 or a dry run leaves them, so a later incremental run plans over what was there; a dry run
 writes nothing at all.
+
+While the pages come, what the process held before the pass is frozen out of the cyclic
+garbage collector (``gc.freeze``, undone when the read ends): a pass makes ~100,000 accounts
+that live until their batch is stored, enough survivors to set off a handful of full
+collections, each walking the whole heap of a long-lived process (the engine, the vault, an
+agent's clients) for nothing: 0.4-0.8 s of CPU of a 100,000-user pass (issue 19). Only the
+collector's bookkeeping changes: a frozen object still dies by its reference count, and any
+cycle among them is collected after the pass; a pass running beside another (an agent's
+runs) may unfreeze early, which costs time, not correctness.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import gc
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
@@ -91,8 +101,12 @@ class StreamedPass:
             connector, StreamedChanges
         ):
             return await connector.changes_since(cursor)
-        changes = await connector.changes_since(cursor, sink=self.page)
-        self.flush()
+        gc.freeze()  # see the module docstring: the collector leaves what lived before alone
+        try:
+            changes = await connector.changes_since(cursor, sink=self.page)
+            self.flush()
+        finally:
+            gc.unfreeze()
         return changes
 
     async def page(self, accounts: Sequence[Account], removed: Sequence[str]) -> None:

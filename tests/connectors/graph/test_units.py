@@ -4,6 +4,7 @@ mapping, and the client and batcher against a scripted Graph (see fakes.py for w
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import email.utils
 import json
 import ssl
@@ -18,7 +19,7 @@ from credsync.connectors.base import Account, PasswordOptions, StepOutcome
 from credsync.connectors.graph._auth import parse_credential
 from credsync.connectors.graph._checks import permissions_step, roles_step
 from credsync.connectors.graph._errors import graph_error, retry_after, tls_reason, token_error
-from credsync.connectors.graph._mapping import complete, policies_with, to_account
+from credsync.connectors.graph._mapping import complete, parse_time, policies_with, to_account
 from credsync.connectors.registry import open_connector
 from credsync.errors import (
     AccountNotFound,
@@ -70,6 +71,46 @@ def test_must_change_with_mfa_counts_and_no_stamp_is_none() -> None:
     assert account.password_stamp is None
     assert account.password_changed_at is None
     assert not account.enabled
+
+
+def test_every_field_of_the_mapped_account_is_the_one_named() -> None:
+    """to_account gives Account's fields by position: each lands where its name says."""
+    user = user_json("guid-7", displayName="Ada Lovelace", onPremisesSyncEnabled=True)
+    user["passwordProfile"] = {"forceChangePasswordNextSignIn": True}
+    expected = Account(
+        id="guid-7",
+        username=user["userPrincipalName"],
+        upn=user["userPrincipalName"],
+        domain=None,
+        display_name="Ada Lovelace",
+        dn=None,
+        enabled=True,
+        locked_out=False,
+        password_expired=True,
+        must_change_password=True,
+        password_stamp="2026-11-22T07:41:03Z",
+        password_changed_at=dt.datetime(2026, 11, 22, 7, 41, 3, tzinfo=dt.UTC),
+        synced_from_on_premises=True,
+        protected=False,
+        password_changed_by=None,
+    )
+    assert to_account(user) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2026-11-22T07:41:03Z", dt.datetime(2026, 11, 22, 7, 41, 3, tzinfo=dt.UTC)),
+        ("2026-11-22T07:41:03.5Z", dt.datetime(2026, 11, 22, 7, 41, 3, 500000, tzinfo=dt.UTC)),
+        ("2026-11-22T08:41:03+01:00", dt.datetime(2026, 11, 22, 7, 41, 3, tzinfo=dt.UTC)),
+        ("2026-11-22T07:41:03", dt.datetime(2026, 11, 22, 7, 41, 3, tzinfo=dt.UTC)),
+        ("not a time", None),
+    ],
+)
+def test_graph_times_parse_to_utc(text: str, expected: dt.datetime | None) -> None:
+    parsed = parse_time(text)
+    assert parsed == expected
+    assert parsed is None or parsed.tzinfo is dt.UTC
 
 
 def test_incomplete_delta_objects_are_recognised() -> None:
