@@ -38,7 +38,6 @@ _IN_LIST = 500  # ids (or names) per IN (...) list; accounts compared and stored
 # SQLite page cache (KiB) of a connection while it writes or sweeps the cache: see _small_cache.
 _WRITE_CACHE_KIB = 16384
 _INSERT_ROWS = 5000  # accounts stored per statement: memory stays flat for big directories
-_SWEEP_ROWS = 5000  # cached ids fetched at once by keep_only
 
 
 class CachedAccount(NamedTuple):
@@ -333,14 +332,7 @@ def keep_only(conn: Connection, directory_id: str, seen: Collection[str]) -> int
         cached = conn.execute(
             sa.select(table.c.account_id).where(table.c.directory_id == directory_id)
         ).scalars()
-        # Fetched _SWEEP_ROWS at a time: row by row cost a call each (100,000 for a tenant),
-        # all at once ~8 MB of ids at the pass's peak.
-        gone = [
-            account_id
-            for part in cached.partitions(_SWEEP_ROWS)
-            for account_id in part
-            if account_id not in seen
-        ]
+        gone = [account_id for account_id in cached if account_id not in seen]
         for start in range(0, len(gone), _IN_LIST):
             conn.execute(
                 table.delete().where(
