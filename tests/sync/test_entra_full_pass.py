@@ -4,6 +4,8 @@ and a pass a safety rail stops leave it as it was, and the run plans as a whole 
 
 from __future__ import annotations
 
+import gc
+
 import pytest
 import sqlalchemy as sa
 
@@ -138,3 +140,29 @@ def test_a_full_pass_writes_only_the_accounts_that_changed(ew: EntraWorld) -> No
         assert account_rows.count(conn, directory.id) == len(_tenant(ew))
     rewritten = {k for k, v in after.items() if seen.get(k) != v}
     assert rewritten <= {users[3].id}
+
+
+def test_the_collector_is_as_it_was_after_a_pass_even_a_failed_one(ew: EntraWorld) -> None:
+    """A streamed pass freezes the process's older objects out of the cyclic collector while
+    its pages come (streamed's docstring), and lets them go when the read ends, however."""
+    cred = ew.add(ew.add_user())
+    before = gc.get_freeze_count()
+    done = ew.run(full=True)
+    assert done.state == "done", done.message
+    assert gc.get_freeze_count() == before
+    ew.tenant.inject_fault(method="GET", path_prefix="/v1.0/users", status=0, times=50)
+    failed = ew.run(full=True)
+    assert failed.state == "failed"
+    assert ew.flags() == {cred.id: "unreachable"}
+    assert gc.get_freeze_count() == before
+
+
+def test_a_pass_leaves_a_heap_the_process_froze_itself_frozen(ew: EntraWorld) -> None:
+    """A process that froze its own heap (a fork server's child) keeps it frozen."""
+    ew.add(ew.add_user())
+    gc.freeze()
+    try:
+        assert ew.run(full=True).state == "done"
+        assert gc.get_freeze_count() > 0  # not let go (some frozen objects died meanwhile)
+    finally:
+        gc.unfreeze()

@@ -14,12 +14,24 @@ The cache is written page by page, but it only loses accounts once the run goes 
 did not see (``seen``). A pass that a safety rail stops (far fewer accounts than last time)
 or a dry run leaves them, so a later incremental run plans over what was there; a dry run
 writes nothing at all.
+
+While the pages come, what the process held before the pass is frozen out of the cyclic
+garbage collector (``gc.freeze``, undone when the read ends): a pass makes ~100,000 accounts
+that live until their batch is stored, enough survivors to set off a handful of full
+collections, each walking the whole heap of a long-lived process (the engine, the vault, an
+agent's clients) for nothing: 0.4-0.8 s of CPU of a 100,000-user pass (issue 19). Only the
+collector's bookkeeping changes: a frozen object still dies by its reference count, and any
+cycle among them is collected after the pass; a pass running beside another (an agent's
+runs) finds the heap frozen and leaves it to the one that froze it. A process that froze its
+heap itself (a fork server's child) is left as it is.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+import gc
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 
@@ -52,6 +64,20 @@ class Read:
     def size(self) -> int:
         """How many accounts this read knows of: ``accounts``, or ``seen`` when streamed."""
         return len(self.seen) if self.seen is not None else len(self.accounts)
+
+
+@contextlib.contextmanager
+def _old_heap_frozen() -> Iterator[None]:
+    """What lives now out of the cyclic collector's way until the block ends (see the module
+    docstring); nothing when something in the process froze objects already."""
+    if gc.get_freeze_count():
+        yield
+        return
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
 
 
 class StreamedPass:
@@ -91,8 +117,9 @@ class StreamedPass:
             connector, StreamedChanges
         ):
             return await connector.changes_since(cursor)
-        changes = await connector.changes_since(cursor, sink=self.page)
-        self.flush()
+        with _old_heap_frozen():
+            changes = await connector.changes_since(cursor, sink=self.page)
+            self.flush()
         return changes
 
     async def page(self, accounts: Sequence[Account], removed: Sequence[str]) -> None:

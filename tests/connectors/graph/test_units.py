@@ -1,5 +1,6 @@
-"""The Graph connector's parts without the simulator: mapping, credentials, Retry-After, error
-mapping, and the client and batcher against a scripted Graph (see fakes.py for why)."""
+"""The Graph connector's parts without the simulator (its mapping: test_mapping.py):
+credentials, Retry-After, error mapping, and the client and batcher against a scripted Graph
+(see fakes.py for why)."""
 
 from __future__ import annotations
 
@@ -18,7 +19,6 @@ from credsync.connectors.base import Account, PasswordOptions, StepOutcome
 from credsync.connectors.graph._auth import parse_credential
 from credsync.connectors.graph._checks import permissions_step, roles_step
 from credsync.connectors.graph._errors import graph_error, retry_after, tls_reason, token_error
-from credsync.connectors.graph._mapping import complete, policies_with, to_account
 from credsync.connectors.registry import open_connector
 from credsync.errors import (
     AccountNotFound,
@@ -43,49 +43,6 @@ ON_PREMISES = (
     "Unable to update the specified properties for on-premises mastered Directory Sync objects "
     "or objects currently undergoing migration."
 )
-
-
-# --- mapping --------------------------------------------------------------------------------
-def test_a_user_maps_to_an_account() -> None:
-    uid = str(uuid.uuid4())
-    account = to_account(user_json(uid, onPremisesSyncEnabled=True))
-    assert account.id == uid
-    assert account.username == account.upn == f"{uid[:8]}@contoso.test"
-    assert account.names() == {account.upn.casefold()}
-    assert account.domain is None
-    assert account.password_stamp == "2026-11-22T07:41:03Z"
-    assert account.password_changed_at is not None
-    assert account.password_changed_at.isoformat() == "2026-11-22T07:41:03+00:00"
-    assert account.synced_from_on_premises
-    assert account.enabled
-    assert not account.must_change_password
-
-
-def test_must_change_with_mfa_counts_and_no_stamp_is_none() -> None:
-    user = user_json(str(uuid.uuid4()), lastPasswordChangeDateTime=None, accountEnabled=False)
-    user["passwordProfile"] = {"forceChangePasswordNextSignInWithMfa": True}
-    account = to_account(user)
-    assert account.must_change_password
-    assert account.password_expired
-    assert account.password_stamp is None
-    assert account.password_changed_at is None
-    assert not account.enabled
-
-
-def test_incomplete_delta_objects_are_recognised() -> None:
-    assert complete(user_json("x"))
-    assert not complete({"id": "x", "lastPasswordChangeDateTime": "2026-11-22T07:41:03Z"})
-
-
-def test_policies_keep_what_is_there() -> None:
-    assert policies_with(None, "DisablePasswordExpiration") == "DisablePasswordExpiration"
-    assert (
-        policies_with("DisableStrongPassword", "DisablePasswordExpiration")
-        == "DisableStrongPassword, DisablePasswordExpiration"
-    )
-    assert policies_with("disablepasswordexpiration", "DisablePasswordExpiration") == (
-        "disablepasswordexpiration"
-    )
 
 
 # --- credentials ----------------------------------------------------------------------------

