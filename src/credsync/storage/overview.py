@@ -4,7 +4,8 @@ directory, each directory's last completed run, runs and flags per day, and pass
 client (index ranges side by side, one statement for up to 80 clients). Read-only: the tables
 stay their owners' (credentials, links, flags, runs).
 
-Days are UTC calendar days, computed by the database (the text's first ten characters on
+Runs a day are read from their daily counts (:mod:`credsync.storage.run_days`). Days are UTC
+calendar days, computed by the database (the text's first ten characters on
 SQLite, which keeps UTC timestamps as text; PostgreSQL's ``date(... AT TIME ZONE 'UTC')``) so
 that a month of runs is counted, not fetched. Credentials in the trash (and directory_admin
 ones, for readers who may not see them) are left out by counting every row from an index and
@@ -22,6 +23,7 @@ from typing import Any, NamedTuple
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from credsync.storage import run_days
 from credsync.storage._rows import within
 from credsync.storage.credentials import visible
 from credsync.storage.tables import SET_APART, credentials, directories, flags, links, runs
@@ -148,19 +150,10 @@ def last_done_per_directory(conn: Connection, directory_ids: Sequence[str]) -> d
 def runs_per_day(
     conn: Connection, since: dt.datetime, client_ids: Collection[str] | None = None
 ) -> list[DayRow]:
-    """Runs started since ``since`` (dry runs left out; of ``client_ids`` when given), by
-    UTC day and state."""
-    day = _day(conn, runs.c.started_at)
-    rows = conn.execute(
-        sa.select(day, runs.c.state, sa.func.count())
-        .where(
-            runs.c.started_at >= since,
-            runs.c.dry_run.is_(False),
-            within(runs.c.client_id, client_ids),
-        )
-        .group_by(day, runs.c.state)
-    )
-    return [DayRow(_as_date(d), s, int(n)) for d, s, n in rows]
+    """Runs started since ``since``'s day (dry runs left out; of ``client_ids`` when given),
+    by UTC day and state: the counts :mod:`credsync.storage.run_days` keeps (a row a
+    directory, day and state), not the runs themselves."""
+    return [DayRow(r.day, r.state, r.n) for r in run_days.counts_since(conn, since, client_ids)]
 
 
 def flags_per_day(

@@ -20,6 +20,7 @@ from typing import Any, NamedTuple
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from credsync.storage import run_days
 from credsync.storage._rows import columns_for, record, records, within
 from credsync.storage.ids import one_by_id_prefix
 from credsync.storage.tables import clients, directories, run_items, runs
@@ -135,6 +136,15 @@ def insert(
             owner=owner,
         )
     )
+    if not dry_run:
+        run_days.moved(
+            conn,
+            day=run_days.day_of(now),
+            directory_id=directory_id,
+            client_id=client_id,
+            before=None,
+            after="running",
+        )
 
 
 def running(conn: Connection, directory_id: str | None = None) -> list[RunRow]:
@@ -166,6 +176,11 @@ def end(
     now: dt.datetime,
 ) -> bool:
     """The run's end, if it is still ``running`` (False: it was swept meanwhile)."""
+    run = conn.execute(
+        sa.select(runs.c.directory_id, runs.c.client_id, runs.c.dry_run, runs.c.started_at).where(
+            runs.c.id == run_id
+        )
+    ).first()
     ended = conn.execute(
         runs.update()
         .where(runs.c.id == run_id, runs.c.state == "running")
@@ -179,7 +194,18 @@ def end(
             finished_at=now,
         )
     )
-    return bool(ended.rowcount == 1)
+    if ended.rowcount != 1:
+        return False
+    if run is not None and not run.dry_run:
+        run_days.moved(
+            conn,
+            day=run_days.day_of(run.started_at),
+            directory_id=run.directory_id,
+            client_id=run.client_id,
+            before="running",
+            after=state,
+        )
+    return True
 
 
 def note_abort(conn: Connection, run_id: str, message: str) -> None:
@@ -205,7 +231,18 @@ def mark_abandoned(
         )
         .values(state="aborted", message=message, summary=summary, finished_at=finished_at)
     )
-    return bool(done.rowcount == 1)
+    if done.rowcount != 1:
+        return False
+    if not run.dry_run:
+        run_days.moved(
+            conn,
+            day=run_days.day_of(run.started_at),
+            directory_id=run.directory_id,
+            client_id=run.client_id,
+            before="running",
+            after="aborted",
+        )
+    return True
 
 
 def item_counts(conn: Connection, run_id: str) -> dict[str, dict[str, int]]:
@@ -254,6 +291,7 @@ def forget_directory(conn: Connection, directory_id: str) -> None:
     of_directory = sa.select(runs.c.id).where(runs.c.directory_id == directory_id)
     conn.execute(run_items.delete().where(run_items.c.run_id.in_(of_directory)))
     conn.execute(runs.delete().where(runs.c.directory_id == directory_id))
+    run_days.forget_directory(conn, directory_id)
 
 
 # -- reading back --------------------------------------------------------------------------------
@@ -414,18 +452,18 @@ class LastRunRow(NamedTuple):
 
 
 def newest_per_directory(conn: Connection) -> list[LastRunRow]:
-    """Each directory's newest run (one statement)."""
-    newest_start = (
-        sa.select(runs.c.directory_id, sa.func.max(runs.c.started_at).label("at"))
-        .group_by(runs.c.directory_id)
-        .subquery()
+    """Each directory's newest run (one statement: a directory's newest run is read backwards
+    along ``ix_runs_directory_started``, not found among all the runs grouped)."""
+    newer = runs.alias("newer")
+    newest_id = (
+        sa.select(newer.c.id)
+        .where(newer.c.directory_id == directories.c.id)
+        .order_by(newer.c.started_at.desc())
+        .limit(1)
+        .scalar_subquery()
     )
-    query = sa.select(*columns_for(LastRunRow, runs)).join(
-        newest_start,
-        sa.and_(
-            newest_start.c.directory_id == runs.c.directory_id,
-            newest_start.c.at == runs.c.started_at,
-        ),
+    query = sa.select(*columns_for(LastRunRow, runs)).where(
+        runs.c.id.in_(sa.select(newest_id).select_from(directories))
     )
     return records(LastRunRow, conn.execute(query))
 
