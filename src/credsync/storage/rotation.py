@@ -19,8 +19,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from credsync.storage.credentials import visible
 from credsync.storage._schema import ID, TS
+from credsync.storage.credentials import visible
 from credsync.storage.tables import SET_APART, credentials
 
 __all__ = ["changed_before", "overdue_counts"]
