@@ -56,8 +56,11 @@ INTERVALS = (30, 90, 180, 365, None)  # rotation intervals, client by client in 
 MAX_AGE_DAYS = 730  # password ages: spread evenly up to this
 
 
-def add_directories(vault: Any, admin: Any, keys: Any, clients: list[Any]) -> list[Any]:
-    """A directory a client (an Entra one: nothing connects to it here)."""
+def add_directories(
+    vault: Any, admin: Any, keys: Any, clients: list[Any], *, ad: int = 0
+) -> list[Any]:
+    """A directory a client (an Entra one: nothing connects to it here), and an Active
+    Directory one too for the first ``ad`` clients (unreachable names: nothing connects)."""
     from credsync.types import CredentialType, Secret, SyncMode
     from credsync.vault.directories import DirectoryInput
     from credsync.vault.drafts import make_draft
@@ -93,21 +96,66 @@ def add_directories(vault: Any, admin: Any, keys: Any, clients: list[Any]) -> li
                 ),
             )
         )
+        if n < ad:
+            bind = vault.credentials.add(
+                admin,
+                keys,
+                client.id,
+                make_draft(
+                    title="Domain admin",
+                    username=f"admin@ad{n:03d}.bench.example",
+                    password=Secret(f"bench-bind-secret-{n:04d}"),
+                    type_=CredentialType.DIRECTORY_ADMIN,
+                    sync_mode=SyncMode.OFF,
+                ),
+            )
+            found.append(
+                vault.directories.add(
+                    admin,
+                    client.id,
+                    f"ad-{n:03d}",
+                    "active-directory",
+                    DirectoryInput.of(
+                        {
+                            "url": f"ldaps://dc.ad{n:03d}.bench.example",
+                            "base_dn": f"DC=ad{n:03d},DC=bench,DC=example",
+                            "bind_credential": bind.id,
+                        }
+                    ),
+                )
+            )
     return found
 
 
-def add_sync_history(vault: Any, directories: list[Any], rng: random.Random) -> dict[str, int]:
-    """Links, flags and runs, written in bulk (see the module's docstring)."""
+def add_sync_history(
+    vault: Any,
+    directories: list[Any],
+    rng: random.Random,
+    *,
+    days: int = DAYS,
+    dense_hours: int = 0,
+    every_s: int = 60,
+    items_share: float = 0.0,
+) -> dict[str, int]:
+    """Links, flags and runs, written in bulk (see the module's docstring): a run an hour a
+    directory over ``days`` days, but over the last ``dense_hours`` hours one every
+    ``every_s`` seconds (the agent's default interval); ``items_share`` of the runs have
+    report items (1-5 each, of the directory's linked credentials)."""
     import sqlalchemy as sa
 
     from credsync.storage.bulk import bulk_insert, db_value
-    from credsync.storage.tables import credentials, flags, links, runs
+
+    try:
+        from credsync.storage.run_days import recount
+    except ImportError:  # a tree before revision 0046 (measured for a "before" figure)
+        recount = None  # type: ignore[assignment]
+    from credsync.storage.tables import credentials, flags, links, run_items, runs
     from credsync.vault._time import utcnow
 
     now = utcnow()
     statuses = [s for s, _ in STATUSES]
     weights = [w for _, w in STATUSES]
-    counts = {"links": 0, "open_flags": 0, "resolved_flags": 0, "runs": 0}
+    counts = {"links": 0, "open_flags": 0, "resolved_flags": 0, "runs": 0, "run_items": 0}
     with vault.db.write() as conn:
 
         def ts(table: Any, column: str, value: dt.datetime) -> Any:
@@ -215,8 +263,7 @@ def add_sync_history(vault: Any, directories: list[Any], rng: random.Random) -> 
                 flag_rows,
             )
             run_rows = []
-            for hour in range(DAYS * 24):
-                started = now - dt.timedelta(hours=hour, minutes=rng.randrange(0, 59))
+            for started in _run_starts(now, rng, days, dense_hours, every_s):
                 state = rng.choices(("done", "failed", "aborted"), (96, 2, 2))[0]
                 run_rows.append(
                     (
@@ -256,7 +303,50 @@ def add_sync_history(vault: Any, directories: list[Any], rng: random.Random) -> 
                 run_rows,
             )
             counts["runs"] += len(run_rows)
+            if items_share and link_rows:
+                item_rows = []
+                for run in run_rows:
+                    if rng.random() >= items_share:
+                        continue
+                    for seq, link in enumerate(rng.sample(link_rows, min(5, len(link_rows)))):
+                        if seq >= rng.randint(1, 5):
+                            break
+                        item_rows.append(
+                            (run[0], seq, link[0], link[2], f"user{seq}", "in_sync", "checked",
+                             "", run[11])
+                        )  # fmt: skip
+                bulk_insert(
+                    conn,
+                    run_items,
+                    ["run_id", "seq", "credential_id", "account_id", "account_name", "status",
+                     "action", "detail", "at"],
+                    item_rows,
+                )  # fmt: skip
+                counts["run_items"] += len(item_rows)
+        # The runs a day the overview reads, counted from the runs written above (the
+        # product keeps them as its runs start and end).
+        if recount is not None:
+            recount(conn)
     return counts
+
+
+def _run_starts(
+    now: dt.datetime, rng: random.Random, days: int, dense_hours: int, every_s: int
+) -> list[dt.datetime]:
+    """When a directory's runs started: one an hour over ``days`` days, one every
+    ``every_s`` seconds over the last ``dense_hours`` hours."""
+    hourly = [
+        now - dt.timedelta(hours=hour, minutes=rng.randrange(0, 59))
+        for hour in range(dense_hours, days * 24)
+    ]
+    if not dense_hours:
+        return hourly
+    offset = rng.uniform(0, every_s)
+    dense = [
+        now - dt.timedelta(seconds=offset + n * every_s)
+        for n in range(dense_hours * 3600 // every_s)
+    ]
+    return dense + hourly
 
 
 def add_rotation(vault: Any, admin: Any, rng: random.Random) -> int:

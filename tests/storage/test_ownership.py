@@ -54,6 +54,7 @@ OWNERS = {
     "directory_accounts": "credsync.storage.accounts",
     "links": "credsync.storage.links",
     "runs": "credsync.storage.runs",
+    "run_days": "credsync.storage.run_days",
     "run_items": "credsync.storage.runs",
     "flags": "credsync.storage.flags",
     "sync_queue": "credsync.storage.push_queue",

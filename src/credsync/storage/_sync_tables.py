@@ -152,6 +152,20 @@ runs = Table(
     Index("ix_runs_state_directory", "state", "directory_id"),
 )
 
+# Runs a day (revision 0046): per UTC day of their start, directory and state, the runs that
+# are not dry runs, kept as runs start and end (credsync.storage.run_days), so that the
+# overview reads a month of runs as ~a row a directory, day and state, not every run.
+run_days = Table(
+    "run_days",
+    metadata,
+    Column("day", String(10), primary_key=True),  # YYYY-MM-DD (UTC)
+    Column("directory_id", ID, ForeignKey("directories.id"), primary_key=True),
+    Column("state", String(16), primary_key=True),
+    Column("client_id", ID, ForeignKey("clients.id"), nullable=False),
+    Column("n", Integer, nullable=False),
+    Index("ix_run_days_day_client", "day", "client_id", "state", "n"),
+)
+
 run_items = Table(
     "run_items",
     metadata,

@@ -26,6 +26,9 @@ __all__ = [
     "folders_of",
     "id_by_key",
     "list_with_counts",
+    "live_counts",
+    "matching",
+    "page",
     "set_wrapped_key",
     "update",
     "wrapped_key",
@@ -106,6 +109,63 @@ def list_with_counts(
     if not include_archived:
         query = query.where(clients.c.archived_at.is_(None))
     return [(ClientRow(*row[:-1]), int(row.n)) for row in conn.execute(query)]
+
+
+def _shown(
+    archived: bool, client_ids: Collection[str] | None, contains: str
+) -> sa.ColumnElement[bool]:
+    """Clients archived (or not), of ``client_ids`` when given, whose name key holds
+    ``contains`` (a name key too; empty: any)."""
+    return sa.and_(
+        clients.c.archived_at.is_not(None) if archived else clients.c.archived_at.is_(None),
+        within(clients.c.id, client_ids),
+        clients.c.name_key.contains(contains, autoescape=True) if contains else sa.true(),
+    )
+
+
+def page(
+    conn: Connection,
+    *,
+    archived: bool,
+    client_ids: Collection[str] | None,
+    contains: str,
+    after: str | None,
+    limit: int,
+) -> list[ClientRow]:
+    """Up to ``limit`` clients by name key after ``after`` (a name key; see :func:`_shown`
+    for the others)."""
+    query = _CLIENT.where(_shown(archived, client_ids, contains))
+    if after is not None:
+        query = query.where(clients.c.name_key > after)
+    return records(ClientRow, conn.execute(query.order_by(clients.c.name_key).limit(limit)))
+
+
+def matching(
+    conn: Connection, *, archived: bool, client_ids: Collection[str] | None, contains: str
+) -> int:
+    """How many clients :func:`page` goes through."""
+    query = sa.select(sa.func.count()).select_from(clients)
+    return int(conn.execute(query.where(_shown(archived, client_ids, contains))).scalar_one())
+
+
+def live_counts(
+    conn: Connection, client_ids: Collection[str], *, include_directory_admin: bool
+) -> dict[str, int]:
+    """How many credentials each of ``client_ids`` holds outside the trash (those of type
+    directory_admin only with ``include_directory_admin``); counted from
+    ``ix_credentials_client_type_deleted`` alone."""
+    if not client_ids:
+        return {}
+    rows = conn.execute(
+        sa.select(credentials.c.client_id, sa.func.count())
+        .where(
+            credentials.c.client_id.in_(sorted(client_ids)),
+            credentials.c.deleted_at.is_(None),
+            visible(include_directory_admin),
+        )
+        .group_by(credentials.c.client_id)
+    )
+    return {c: int(n) for c, n in rows}
 
 
 def add(

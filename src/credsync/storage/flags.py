@@ -21,7 +21,14 @@ from sqlalchemy.engine import Connection
 from credsync.storage._rows import columns_for, record, records, within
 from credsync.storage.credentials import visible
 from credsync.storage.ids import one_by_id_prefix
-from credsync.storage.tables import clients, credentials, directories, directory_accounts, flags
+from credsync.storage.tables import (
+    SET_APART,
+    clients,
+    credentials,
+    directories,
+    directory_accounts,
+    flags,
+)
 from credsync.types import new_id
 
 __all__ = [
@@ -39,6 +46,7 @@ __all__ = [
     "of_ids",
     "open_checks",
     "open_counts",
+    "open_total",
     "page",
     "raise_flag",
     "record_checks",
@@ -228,6 +236,27 @@ def open_counts(
         .group_by(clients.c.name)
     )
     return {name: int(count) for name, count in rows}
+
+
+def open_total(
+    conn: Connection, *, include_directory_admin: bool, client_ids: Collection[str] | None = None
+) -> int:
+    """How many open flags of credentials outside the trash (of ``client_ids`` when given):
+    counted from ``ix_flags_open``, less those of the few credentials set apart."""
+    set_apart = sa.select(credentials.c.id).where(
+        sa.text(SET_APART),
+        sa.not_(sa.and_(credentials.c.deleted_at.is_(None), visible(include_directory_admin))),
+    )
+    query = (
+        sa.select(sa.func.count())
+        .select_from(flags)
+        .where(
+            flags.c.resolved_at.is_(None),
+            within(flags.c.client_id, client_ids),
+            flags.c.credential_id.not_in(set_apart),
+        )
+    )
+    return int(conn.execute(query).scalar_one())
 
 
 class OpenCheckRow(NamedTuple):

@@ -4,7 +4,8 @@ directory, each directory's last completed run, runs and flags per day, and pass
 client (index ranges side by side, one statement for up to 80 clients). Read-only: the tables
 stay their owners' (credentials, links, flags, runs).
 
-Days are UTC calendar days, computed by the database (the text's first ten characters on
+Runs a day are read from their daily counts (:mod:`credsync.storage.run_days`). Days are UTC
+calendar days, computed by the database (the text's first ten characters on
 SQLite, which keeps UTC timestamps as text; PostgreSQL's ``date(... AT TIME ZONE 'UTC')``) so
 that a month of runs is counted, not fetched. Credentials in the trash (and directory_admin
 ones, for readers who may not see them) are left out by counting every row from an index and
@@ -15,6 +16,7 @@ credential would cost ~20x more at 100,000 credentials.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections import defaultdict
 from collections.abc import Collection, Sequence
 from typing import Any, NamedTuple
@@ -22,7 +24,9 @@ from typing import Any, NamedTuple
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from credsync.storage import run_days
 from credsync.storage._rows import within
+from credsync.storage._schema import ID, TS
 from credsync.storage.credentials import visible
 from credsync.storage.tables import SET_APART, credentials, directories, flags, links, runs
 
@@ -148,19 +152,10 @@ def last_done_per_directory(conn: Connection, directory_ids: Sequence[str]) -> d
 def runs_per_day(
     conn: Connection, since: dt.datetime, client_ids: Collection[str] | None = None
 ) -> list[DayRow]:
-    """Runs started since ``since`` (dry runs left out; of ``client_ids`` when given), by
-    UTC day and state."""
-    day = _day(conn, runs.c.started_at)
-    rows = conn.execute(
-        sa.select(day, runs.c.state, sa.func.count())
-        .where(
-            runs.c.started_at >= since,
-            runs.c.dry_run.is_(False),
-            within(runs.c.client_id, client_ids),
-        )
-        .group_by(day, runs.c.state)
-    )
-    return [DayRow(_as_date(d), s, int(n)) for d, s, n in rows]
+    """Runs started since ``since``'s day (dry runs left out; of ``client_ids`` when given),
+    by UTC day and state: the counts :mod:`credsync.storage.run_days` keeps (a row a
+    directory, day and state), not the runs themselves."""
+    return [DayRow(r.day, r.state, r.n) for r in run_days.counts_since(conn, since, client_ids)]
 
 
 def flags_per_day(
@@ -188,6 +183,25 @@ def flags_per_day(
     return out
 
 
+@functools.lru_cache(maxsize=8)
+def _ranges(clients: int, cuts: int) -> sa.CompoundSelect[Any]:
+    """For client ``c{k}`` (k below ``clients``) its credentials (-1), and those changed after
+    ``t{i}`` (i below ``cuts``): counts over ranges of ``ix_credentials_client_changed``,
+    side by side; made once for each size with bound values (SQLAlchemy neither builds nor
+    keys the statement again at each call)."""
+    changed = credentials.c.password_changed_at
+    parts = []
+    for k in range(clients):
+        mine = credentials.c.client_id == sa.bindparam(f"c{k}", type_=ID)
+        for i in range(-1, cuts):  # -1: all of them
+            parts.append(
+                sa.select(sa.bindparam(f"c{k}", type_=ID), sa.literal(i), sa.func.count()).where(
+                    mine if i < 0 else sa.and_(mine, changed > sa.bindparam(f"t{i}", type_=TS))
+                )
+            )
+    return sa.union_all(*parts)
+
+
 def age_buckets(
     conn: Connection,
     now: dt.datetime,
@@ -204,18 +218,13 @@ def age_buckets(
     half the time of one pass that works out every row's bucket), less the few set apart."""
     cuts = [now - dt.timedelta(days=d) for d in edges_days]
     changed = credentials.c.password_changed_at
-    parts = []
-    for client_id in client_ids:
-        mine = credentials.c.client_id == client_id
-        for i, cut in [(-1, None), *enumerate(cuts)]:  # -1: all of them
-            parts.append(
-                sa.select(sa.literal(client_id, sa.String()), sa.literal(i), sa.func.count()).where(
-                    mine if cut is None else sa.and_(mine, changed > cut)
-                )
-            )
     newer: dict[tuple[str, int], int] = {}
-    for start in range(0, len(parts), _PARTS_PER_STATEMENT):
-        for c, i, n in conn.execute(sa.union_all(*parts[start : start + _PARTS_PER_STATEMENT])):
+    per_statement = _PARTS_PER_STATEMENT // (len(cuts) + 1)
+    for start in range(0, len(client_ids), per_statement):
+        chunk = client_ids[start : start + per_statement]
+        values: dict[str, Any] = {f"t{i}": cut for i, cut in enumerate(cuts)}
+        values.update({f"c{k}": client_id for k, client_id in enumerate(chunk)})
+        for c, i, n in conn.execute(_ranges(len(chunk), len(cuts)), values):
             newer[c, int(i)] = int(n)
     counts: dict[tuple[str, int], int] = defaultdict(int)
     last = len(edges_days)

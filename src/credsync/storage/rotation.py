@@ -12,12 +12,14 @@ partial index ``ix_credentials_set_apart``, whose condition the search repeats.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Mapping
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from credsync.storage._schema import ID, TS
 from credsync.storage.credentials import visible
 from credsync.storage.tables import SET_APART, credentials
 
@@ -42,17 +44,20 @@ def _aware(value: dt.datetime) -> dt.datetime:
     return value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
 
 
-def _counts(cutoffs: list[tuple[str, dt.datetime]]) -> sa.CompoundSelect[Any]:
-    """Per client, its credentials changed before its cutoff: a count over one range of the
-    index each, side by side (UNION ALL). (An OR of the ranges, grouped by client, costs
-    ~10x more on SQLite: it gathers and sorts every row it counts.)"""
+@functools.lru_cache(maxsize=8)
+def _counts(n: int) -> sa.CompoundSelect[Any]:
+    """Per client ``c{i}``, its credentials changed before ``t{i}`` (i below ``n``): a count
+    over one range of the index each, side by side (UNION ALL). (An OR of the ranges,
+    grouped by client, costs ~10x more on SQLite: it gathers and sorts every row it counts.)
+    Made once for each ``n`` with bound values, so that SQLAlchemy neither builds nor keys
+    the statement again at each call (a third of the overview's time with 500 clients)."""
     return sa.union_all(
         *[
-            sa.select(sa.literal(client_id, sa.String()), sa.func.count()).where(
-                credentials.c.client_id == client_id,
-                credentials.c.password_changed_at < cutoff,
+            sa.select(sa.bindparam(f"c{i}", type_=ID), sa.func.count()).where(
+                credentials.c.client_id == sa.bindparam(f"c{i}", type_=ID),
+                credentials.c.password_changed_at < sa.bindparam(f"t{i}", type_=TS),
             )
-            for client_id, cutoff in cutoffs
+            for i in range(n)
         ]
     )
 
@@ -70,7 +75,11 @@ def overdue_counts(
     counts: dict[str, int] = {}
     pairs = sorted(cutoffs.items())
     for start in range(0, len(pairs), _PER_STATEMENT):
-        for client_id, n in conn.execute(_counts(pairs[start : start + _PER_STATEMENT])):
+        chunk = pairs[start : start + _PER_STATEMENT]
+        values: dict[str, Any] = {}
+        for i, (client_id, cutoff) in enumerate(chunk):
+            values[f"c{i}"], values[f"t{i}"] = client_id, cutoff
+        for client_id, n in conn.execute(_counts(len(chunk)), values):
             counts[client_id] = int(n)
     live = sa.and_(credentials.c.deleted_at.is_(None), visible(include_directory_admin))
     apart = conn.execute(

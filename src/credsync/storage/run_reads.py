@@ -12,7 +12,7 @@ from sqlalchemy.engine import Connection
 
 from credsync.storage._rows import columns_for, record, records, within
 from credsync.storage.runs import _SELECT, RunRow
-from credsync.storage.tables import run_items, runs
+from credsync.storage.tables import directories, run_items, runs
 
 __all__ = ["LastRunRow", "Liveness", "newest_of_owners", "newest_per_directory", "progress"]
 
@@ -51,18 +51,18 @@ class LastRunRow(NamedTuple):
 
 
 def newest_per_directory(conn: Connection) -> list[LastRunRow]:
-    """Each directory's newest run (one statement)."""
-    newest_start = (
-        sa.select(runs.c.directory_id, sa.func.max(runs.c.started_at).label("at"))
-        .group_by(runs.c.directory_id)
-        .subquery()
+    """Each directory's newest run (one statement: a directory's newest run is read backwards
+    along ``ix_runs_directory_started``, not found among all the runs grouped)."""
+    newer = runs.alias("newer")
+    newest_id = (
+        sa.select(newer.c.id)
+        .where(newer.c.directory_id == directories.c.id)
+        .order_by(newer.c.started_at.desc())
+        .limit(1)
+        .scalar_subquery()
     )
-    query = sa.select(*columns_for(LastRunRow, runs)).join(
-        newest_start,
-        sa.and_(
-            newest_start.c.directory_id == runs.c.directory_id,
-            newest_start.c.at == runs.c.started_at,
-        ),
+    query = sa.select(*columns_for(LastRunRow, runs)).where(
+        runs.c.id.in_(sa.select(newest_id).select_from(directories))
     )
     return records(LastRunRow, conn.execute(query))
 

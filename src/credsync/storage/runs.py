@@ -20,9 +20,10 @@ from typing import Any, NamedTuple
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from credsync.storage import run_days
 from credsync.storage._rows import columns_for, record, records, within
 from credsync.storage.ids import one_by_id_prefix
-from credsync.storage.tables import clients, directories, flags, quarantine_items, run_items, runs
+from credsync.storage.tables import clients, directories, run_items, runs
 
 __all__ = [
     "ItemRow",
@@ -39,15 +40,11 @@ __all__ = [
     "insert",
     "item_counts",
     "items",
-    "kept_runs",
     "last_whole_start",
     "mark_abandoned",
     "newest",
     "note_abort",
-    "old_items",
-    "old_runs",
     "page",
-    "prunable",
     "prune_items",
     "prune_runs",
     "running",
@@ -138,6 +135,15 @@ def insert(
             owner=owner,
         )
     )
+    if not dry_run:
+        run_days.moved(
+            conn,
+            day=run_days.day_of(now),
+            directory_id=directory_id,
+            client_id=client_id,
+            before=None,
+            after="running",
+        )
 
 
 def running(conn: Connection, directory_id: str | None = None) -> list[RunRow]:
@@ -169,6 +175,11 @@ def end(
     now: dt.datetime,
 ) -> bool:
     """The run's end, if it is still ``running`` (False: it was swept meanwhile)."""
+    run = conn.execute(
+        sa.select(runs.c.directory_id, runs.c.client_id, runs.c.dry_run, runs.c.started_at).where(
+            runs.c.id == run_id
+        )
+    ).first()
     ended = conn.execute(
         runs.update()
         .where(runs.c.id == run_id, runs.c.state == "running")
@@ -182,7 +193,18 @@ def end(
             finished_at=now,
         )
     )
-    return bool(ended.rowcount == 1)
+    if ended.rowcount != 1:
+        return False
+    if run is not None and not run.dry_run:
+        run_days.moved(
+            conn,
+            day=run_days.day_of(run.started_at),
+            directory_id=run.directory_id,
+            client_id=run.client_id,
+            before="running",
+            after=state,
+        )
+    return True
 
 
 def note_abort(conn: Connection, run_id: str, message: str) -> None:
@@ -208,7 +230,18 @@ def mark_abandoned(
         )
         .values(state="aborted", message=message, summary=summary, finished_at=finished_at)
     )
-    return bool(done.rowcount == 1)
+    if done.rowcount != 1:
+        return False
+    if not run.dry_run:
+        run_days.moved(
+            conn,
+            day=run_days.day_of(run.started_at),
+            directory_id=run.directory_id,
+            client_id=run.client_id,
+            before="running",
+            after="aborted",
+        )
+    return True
 
 
 def item_counts(conn: Connection, run_id: str) -> dict[str, dict[str, int]]:
@@ -257,6 +290,7 @@ def forget_directory(conn: Connection, directory_id: str) -> None:
     of_directory = sa.select(runs.c.id).where(runs.c.directory_id == directory_id)
     conn.execute(run_items.delete().where(run_items.c.run_id.in_(of_directory)))
     conn.execute(runs.delete().where(runs.c.directory_id == directory_id))
+    run_days.forget_directory(conn, directory_id)
 
 
 # -- reading back --------------------------------------------------------------------------------
@@ -383,48 +417,7 @@ def items(
     return records(ItemRow, conn.execute(query))
 
 
-# -- retention (see credsync.sync.retention) -----------------------------------------------------
-def kept_runs() -> sa.CompoundSelect[Any]:
-    """The ids of the runs the retention never deletes (nor their items): each directory's
-    newest run and its newest whole run (the start an incremental run counts from), and the
-    runs an open flag or an action held in quarantine names."""
-    whole = sa.and_(
-        runs.c.state == "done", runs.c.dry_run.is_(False), runs.c.kind.in_(("full", "incremental"))
-    )
-    newest = [
-        sa.select(runs.c.directory_id, sa.func.max(runs.c.started_at).label("at"))
-        .where(*where)
-        .group_by(runs.c.directory_id)
-        .subquery()
-        for where in ((), (whole,))
-    ]
-    return sa.union(
-        *(
-            sa.select(runs.c.id).join(
-                n, sa.and_(n.c.directory_id == runs.c.directory_id, n.c.at == runs.c.started_at)
-            )
-            for n in newest
-        ),
-        sa.select(flags.c.run_id).where(flags.c.resolved_at.is_(None), flags.c.run_id.is_not(None)),
-        sa.select(quarantine_items.c.run_id).where(quarantine_items.c.state == "held"),
-    )
-
-
-def old_items(conn: Connection, before: dt.datetime, limit: int) -> dict[str, list[int]]:
-    """Up to ``limit`` items stored before ``before``, the oldest first, of runs the
-    retention may prune (not :func:`kept_runs`): run id -> their numbers."""
-    query = (
-        sa.select(run_items.c.run_id, run_items.c.seq)
-        .where(run_items.c.at < before, run_items.c.run_id.not_in(kept_runs()))
-        .order_by(run_items.c.at)
-        .limit(limit)
-    )
-    found: dict[str, list[int]] = {}
-    for run_id, seq in conn.execute(query):
-        found.setdefault(run_id, []).append(int(seq))
-    return found
-
-
+# -- retention (see credsync.sync.retention; what may go: storage.run_retention) ------------
 def prune_items(conn: Connection, found: dict[str, list[int]], now: dt.datetime) -> int:
     """Delete these items (:func:`old_items`) and mark their runs pruned; how many went."""
     deleted = 0
@@ -442,22 +435,6 @@ def prune_items(conn: Connection, found: dict[str, list[int]], now: dt.datetime)
     return deleted
 
 
-def old_runs(conn: Connection, before: dt.datetime, limit: int) -> list[str]:
-    """Up to ``limit`` runs started before ``before``, the oldest first, ended (not
-    ``running``), that the retention may delete (not :func:`kept_runs`)."""
-    query = (
-        sa.select(runs.c.id)
-        .where(
-            runs.c.started_at < before,
-            runs.c.state != "running",
-            runs.c.id.not_in(kept_runs()),
-        )
-        .order_by(runs.c.started_at)
-        .limit(limit)
-    )
-    return [str(r) for r in conn.execute(query).scalars()]
-
-
 def prune_runs(conn: Connection, run_ids: Sequence[str]) -> tuple[int, int]:
     """Delete these runs (:func:`old_runs`) and any items they still have; how many of
     each went."""
@@ -466,24 +443,3 @@ def prune_runs(conn: Connection, run_ids: Sequence[str]) -> tuple[int, int]:
     items_gone = conn.execute(run_items.delete().where(run_items.c.run_id.in_(run_ids)))
     runs_gone = conn.execute(runs.delete().where(runs.c.id.in_(run_ids)))
     return int(runs_gone.rowcount), int(items_gone.rowcount)
-
-
-def prunable(
-    conn: Connection, items_before: dt.datetime, runs_before: dt.datetime
-) -> tuple[int, int]:
-    """What a prune would delete (a dry run): items (those stored before ``items_before``, and
-    those of the runs that go) and runs (:func:`old_runs`, all of them)."""
-    kept = kept_runs()
-    old = sa.select(runs.c.id).where(
-        runs.c.started_at < runs_before, runs.c.state != "running", runs.c.id.not_in(kept)
-    )
-    items = (
-        sa.select(sa.func.count())
-        .select_from(run_items)
-        .where(
-            run_items.c.run_id.not_in(kept),
-            sa.or_(run_items.c.at < items_before, run_items.c.run_id.in_(old)),
-        )
-    )
-    gone = sa.select(sa.func.count()).select_from(old.subquery())
-    return int(conn.execute(items).scalar_one()), int(conn.execute(gone).scalar_one())

@@ -14,7 +14,9 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 from credsync.storage import Database
 from credsync.storage import overview as rows
@@ -27,6 +29,7 @@ from credsync.vault.models import Client
 
 __all__ = [
     "AGE_EDGES_DAYS",
+    "SHOWN",
     "AgeBand",
     "ClientAges",
     "DayCounts",
@@ -37,6 +40,10 @@ __all__ = [
 
 AGE_EDGES_DAYS = (30, 90, 180, 365)  # password age bands: under 30 days, 30-89, ..., a year+
 DAYS = 30  # days of runs and flags shown
+_T = TypeVar("_T")
+# Directories, and clients' password ages, shown at most: those that need attention most
+# (an MSP's 500 clients would make a page of ~800 KB, most of it rows with nothing to do).
+SHOWN = 50
 
 
 @dataclass(frozen=True)
@@ -95,6 +102,8 @@ class Overview:
     runs_by_day: tuple[DayCounts, ...]  # run states per day, oldest first
     flags_by_day: tuple[DayCounts, ...]  # opened, resolved and open (at the day's end)
     open_flags: int
+    directories_total: int = 0  # of which ``directories`` are the SHOWN needing most attention
+    clients_total: int = 0  # of which ``ages`` are the SHOWN with the most overdue
 
 
 def _band_labels() -> tuple[str, ...]:
@@ -102,6 +111,21 @@ def _band_labels() -> tuple[str, ...]:
     labels = [f"under {edges[0]} days"]
     labels += [f"{lo}-{hi - 1} days" for lo, hi in itertools.pairwise(edges)]
     return (*labels, f"{edges[-1]} days or more")
+
+
+def _attention(h: DirectoryHealth) -> tuple[int, int, int]:
+    """The more, the sooner a directory needs a look: its newest run failed or aborted, its
+    open flags, its checks not in sync."""
+    failed = h.last_run is not None and h.last_run.state in ("failed", "aborted")
+    return (int(failed), h.open_flags, h.linked - h.in_sync)
+
+
+def _most(items: list[_T], key: Callable[[_T], Any]) -> list[_T]:
+    """The :data:`SHOWN` of ``items`` with the largest ``key``, in their order."""
+    if len(items) <= SHOWN:
+        return items
+    picked = {id(x) for x in sorted(items, key=key, reverse=True)[:SHOWN]}
+    return [x for x in items if id(x) in picked]
 
 
 def _days(today: dt.date) -> list[dt.date]:
@@ -138,10 +162,13 @@ def overview(
     now: dt.datetime | None = None,
 ) -> Overview:
     """The overview of ``clients`` and ``directories`` (as the services listed them for
-    ``actor``)."""
+    ``actor``): of more than :data:`SHOWN`, the directories that need attention most and
+    the clients with the most credentials overdue (then the most credentials), their
+    password ages read for them alone."""
     actor.require(Permission.VAULT_READ)
     now = now or utcnow()
     admin = sees_directory_admin(actor)
+    aged = _most(clients, lambda c: (c.overdue_count or 0, c.credential_count or 0))
     days = _days(now.date())
     since = dt.datetime.combine(days[0], dt.time(), tzinfo=dt.UTC)
     with db.read() as conn:
@@ -153,13 +180,13 @@ def overview(
             conn, since, include_directory_admin=admin, client_ids=actor.clients
         )
         ages = rows.age_buckets(
-            conn, now, AGE_EDGES_DAYS, [c.id for c in clients], include_directory_admin=admin
+            conn, now, AGE_EDGES_DAYS, [c.id for c in aged], include_directory_admin=admin
         )
     newest = last_runs(db, actor)
     by_directory: dict[str, dict[str, int]] = defaultdict(dict)
     for s in statuses:
         by_directory[s.directory_id][s.status] = s.n
-    health = tuple(
+    health = [
         DirectoryHealth(
             d,
             by_directory.get(d.id, {}),
@@ -168,7 +195,7 @@ def overview(
             as_utc_opt(done_at.get(d.id)),
         )
         for d in sorted(directories, key=lambda d: (d.client_name.casefold(), d.name.casefold()))
-    )
+    ]
     with_directory = {d.client_id for d in directories}
     # Open flags of the directories listed (those of the clients the actor reaches).
     open_flags = sum(flags_open.get(d.id, 0) for d in directories)
@@ -181,7 +208,7 @@ def overview(
         age_counts[a.client_id][a.bucket] += a.n
     return Overview(
         generated_at=now,
-        directories=health,
+        directories=tuple(_most(health, _attention)),
         clients_without_directory=tuple(c for c in clients if c.id not in with_directory),
         ages=tuple(
             ClientAges(
@@ -192,9 +219,11 @@ def overview(
                 c.rotate_every_days,
                 c.overdue_count or 0,
             )
-            for c in clients
+            for c in aged
         ),
         runs_by_day=tuple(DayCounts(day, per_day.get(day, {})) for day in days),
         flags_by_day=_flags_by_day(flag_days, open_flags, days),
         open_flags=open_flags,
+        directories_total=len(directories),
+        clients_total=len(clients),
     )

@@ -4,10 +4,10 @@
 (:class:`credsync.config.Retention`, from ``CREDSYNC_RUN_ITEMS_DAYS`` and
 ``CREDSYNC_RUNS_DAYS``).
 
-Never deleted, whatever their age (:func:`credsync.storage.runs.kept_runs`): each directory's
-newest run and its newest whole run (the start an incremental run counts its changes from),
-runs still ``running``, and runs an open flag or an action held in quarantine names, with
-their items. The audit log is not pruned: it is the security record.
+Never deleted, whatever their age (:func:`credsync.storage.run_retention.kept_runs`): each
+directory's newest run and its newest whole run (the start an incremental run counts its
+changes from), runs still ``running``, and runs an open flag or an action held in
+quarantine names, with their items. The audit log is not pruned: it is the security record.
 
 The prune deletes in batches (:data:`BATCH` items or runs), each in a write transaction of
 its own, so that it never holds SQLite's single writer lock long (a run's chunk waits for one
@@ -28,7 +28,7 @@ from typing_extensions import TypedDict
 
 from credsync.config import Retention
 from credsync.errors import CredsyncError
-from credsync.storage import Database
+from credsync.storage import Database, run_retention
 from credsync.storage import runs as run_rows
 from credsync.vault._time import utcnow
 from credsync.vault.audit import AuditLog
@@ -73,18 +73,18 @@ def prune(
     runs_before = now - dt.timedelta(days=retention.runs_days)
     if dry_run:
         with db.read() as conn:
-            items, gone = run_rows.prunable(conn, items_before, runs_before)
+            items, gone = run_retention.prunable(conn, items_before, runs_before)
     else:
         items = gone = 0
         while True:
             with db.write() as conn:
-                found = run_rows.old_items(conn, items_before, batch)
+                found = run_retention.old_items(conn, items_before, batch)
                 items += run_rows.prune_items(conn, found, now)
             if sum(len(s) for s in found.values()) < batch:
                 break
         while True:
             with db.write() as conn:
-                ids = run_rows.old_runs(conn, runs_before, batch)
+                ids = run_retention.old_runs(conn, runs_before, batch)
                 runs_gone, items_gone = run_rows.prune_runs(conn, ids)
             gone, items = gone + runs_gone, items + items_gone
             if len(ids) < batch:

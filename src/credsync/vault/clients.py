@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import builtins
+from collections.abc import Collection
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.engine import Connection
@@ -29,9 +31,11 @@ from credsync.vault.models import Client, Folder
 from credsync.vault.validate import clean_name, name_key
 
 __all__ = [
+    "ClientPage",
     "Clients",
     "client_model",
     "find_client_row",
+    "reached",
     "require_all_clients",
     "sees_directory_admin",
 ]
@@ -71,6 +75,24 @@ def require_all_clients(actor: Actor, what: str) -> None:
             f"{what} needs access to every client: operator {actor.name!r} reaches only some",
             operator=actor.name,
         )
+
+
+def reached(actor: Actor, of: Collection[str] | None) -> frozenset[str] | None:
+    """The clients (ids) of ``of`` that ``actor`` reaches; ``of`` None: all they reach (None:
+    every client)."""
+    if of is None:
+        return None if actor.clients is None else frozenset(actor.clients)
+    return frozenset(c for c in of if actor.sees(c))
+
+
+@dataclass(frozen=True)
+class ClientPage:
+    """A page of clients by name: ``total`` match in all; ``after`` is the cursor of the
+    next page (None: this is the last)."""
+
+    clients: builtins.list[Client]
+    total: int
+    after: str | None
 
 
 def sees_directory_admin(actor: Actor) -> bool:
@@ -177,6 +199,43 @@ class Clients:
                 conn, [row for row, _ in rows], utcnow(), include_directory_admin=admin
             )
             return [client_model(row, count, overdue.get(row.id, 0)) for row, count in rows]
+
+    def page(
+        self,
+        actor: Actor,
+        *,
+        archived: bool = False,
+        contains: str = "",
+        after: str | None = None,
+        limit: int = 50,
+    ) -> ClientPage:
+        """Up to ``limit`` of the clients the actor reaches, by name, after the cursor
+        ``after`` (a page's ``after``), archived or not, whose name contains ``contains``
+        (any case); with their counts (credentials, overdue ones), read for them alone."""
+        actor.require(Permission.VAULT_READ)
+        if not 1 <= limit <= 500:
+            raise InvalidInput(f"limit {limit} is not from 1 to 500", field="limit")
+        admin = sees_directory_admin(actor)
+        key, scope = name_key(contains.strip()), actor.clients
+        with self._db.read() as conn:
+            rows = client_rows.page(
+                conn,
+                archived=archived,
+                client_ids=scope,
+                contains=key,
+                after=after,
+                limit=limit + 1,
+            )
+            more, rows = len(rows) > limit, rows[:limit]
+            total = client_rows.matching(conn, archived=archived, client_ids=scope, contains=key)
+            ids = [row.id for row in rows]
+            counts = client_rows.live_counts(conn, ids, include_directory_admin=admin)
+            overdue = rotation.overdue_counts(conn, rows, utcnow(), include_directory_admin=admin)
+        return ClientPage(
+            [client_model(r, counts.get(r.id, 0), overdue.get(r.id, 0)) for r in rows],
+            total,
+            name_key(rows[-1].name) if more else None,
+        )
 
     def get(self, actor: Actor, ref: str) -> Client:
         actor.require(Permission.VAULT_READ)

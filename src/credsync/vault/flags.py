@@ -16,7 +16,7 @@ from __future__ import annotations
 import builtins
 import datetime as dt
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy.engine import Connection
@@ -29,7 +29,7 @@ from credsync.storage import flags as flag_rows
 from credsync.vault._time import as_utc, as_utc_opt, utcnow
 from credsync.vault.audit import AuditLog
 from credsync.vault.auth import Actor, Permission
-from credsync.vault.clients import find_client_row, sees_directory_admin
+from credsync.vault.clients import find_client_row, reached, sees_directory_admin
 from credsync.vault.directories import find_directory_row
 from credsync.vault.listing import bad_cursor, page_of
 from credsync.vault.models import Timestamp, iso
@@ -329,12 +329,21 @@ class Flags:
         by_id = {r.id: _model(r) for r in rows}
         return [by_id[i] for i in dict.fromkeys(ids) if i in by_id]
 
-    def counts(self, actor: Actor) -> dict[str, int]:
-        """Open flags per client name (the roll-up shown with clients)."""
+    def counts(self, actor: Actor, of: Collection[str] | None = None) -> dict[str, int]:
+        """Open flags per client name (the roll-up shown with clients): of the clients
+        ``of`` (ids) when given, of those the actor reaches in any case."""
         actor.require(Permission.VAULT_READ)
         with self._db.read() as conn:
             return flag_rows.open_counts(
                 conn,
                 include_directory_admin=sees_directory_admin(actor),
-                client_ids=actor.clients,
+                client_ids=reached(actor, of),
+            )
+
+    def total(self, actor: Actor) -> int:
+        """How many open flags there are in the clients the actor reaches."""
+        actor.require(Permission.VAULT_READ)
+        with self._db.read() as conn:
+            return flag_rows.open_total(
+                conn, include_directory_admin=sees_directory_admin(actor), client_ids=actor.clients
             )

@@ -4,6 +4,8 @@ of its password or of an earlier one, a new password, its history and its checks
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from fastapi import Query, Request, Response
 
 from credsync.api.deps import State
@@ -18,29 +20,42 @@ from credsync.web.session import Fields, Viewer, ViewerDep
 router = page_router()
 
 PAGE_SIZE = 50  # credentials per page of a client
+CLIENTS_PAGE_SIZE = 50  # clients per page of the clients page
 HIDE_AFTER_SECONDS = 30  # a revealed password is hidden again after this long (web.js)
 
 
 @router.get("/")
 def home(
-    request: Request, state: State, viewer: ViewerDep, archived: bool = Query(False)
+    request: Request,
+    state: State,
+    viewer: ViewerDep,
+    archived: bool = Query(False),
+    q: str = Query("", max_length=200),
+    after: str | None = Query(None, max_length=512),
 ) -> Response:
-    """Every client with its credential and open flag counts (the archived ones with
-    ``archived``)."""
+    """The clients the operator reaches, by name, a page at a time (the archived ones with
+    ``archived``; those whose name contains ``q``), each with its credential, overdue and
+    open flag counts (read for the page's clients alone)."""
     actor = viewer.actor
-    clients = state.vault.clients.list(actor, include_archived=archived)
-    if archived:
-        clients = [c for c in clients if c.archived_at is not None]
-    counts = state.vault.flags.counts(actor)
+    found = state.vault.clients.page(
+        actor, archived=archived, contains=q, after=after, limit=CLIENTS_PAGE_SIZE
+    )
+    kept = {"archived": "1"} if archived else {}
+    if q.strip():
+        kept["q"] = q.strip()
     return page(
         request,
         "home.html",
         viewer,
         title="Archived clients" if archived else "Clients",
         archived=archived,
-        clients=clients,
-        open_flags=counts,
-        total_flags=sum(counts.values()),
+        q=q.strip(),
+        found=found,
+        clients=found.clients,
+        open_flags=state.vault.flags.counts(actor, [c.id for c in found.clients]),
+        total_flags=0 if archived else state.vault.flags.total(actor),
+        first_page=(f"/?{urlencode(kept)}" if kept else "/") if after else None,
+        next_page=f"/?{urlencode({**kept, 'after': found.after})}" if found.after else None,
     )
 
 
