@@ -120,7 +120,8 @@ class MspWorld:
 
     def _add_ad(self, n: int, client: str, via_proxy: bool,
                 options: dict[str, Any]) -> list[tuple[str, str, str]]:  # fmt: skip
-        assert self.facts is not None and self.ad is not None
+        assert self.facts is not None
+        assert self.ad is not None
         ou = self.ad.get(n)
         name = f"ad-{n + 1:03d}"
         directory = c.add_ad_directory(
@@ -190,7 +191,8 @@ class MspWorld:
     def works(self, timed: Timed, password: str) -> bool:
         """Whether the directory takes ``password`` for ``timed``'s account now."""
         if timed.kind == "ad":
-            assert self.facts is not None and self.ad is not None
+            assert self.facts is not None
+            assert self.ad is not None
             if bind_works(self.facts, timed.login, password):
                 self.ad.set_password(timed.login, password)  # kept for the next run
                 return True

@@ -136,4 +136,4 @@ class AdOus:
 
 
 def admin_has(admin: SambaAdmin, dn: str) -> bool:
-    return admin._exists(dn)  # noqa: SLF001 - the test helper's own look-up
+    return admin._exists(dn)

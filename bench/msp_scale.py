@@ -349,10 +349,12 @@ def main() -> int:
         world.build(sizes, ad_clients=args.ad_clients, ad_accounts=args.ad_accounts,
                     blocked=min(args.blocked, args.ad_clients), interval=args.interval)  # fmt: skip
         made = time.perf_counter() - started
-        print(f"{args.clients} clients ({sum(sizes)} tenant users, {min(sizes)}-{max(sizes)} a "
-              f"tenant), {args.ad_clients} with AD ({args.ad_accounts} accounts each), "
-              f"{len(world.directories)} directories, made in {made:.0f} s "
-              f"on {args.backend}; AD OUs reused: {world.ad.reused() if world.ad else 0}")
+        print(
+            f"{args.clients} clients ({sum(sizes)} tenant users, {min(sizes)}-{max(sizes)} a "
+            f"tenant), {args.ad_clients} with AD ({args.ad_accounts} accounts each), "
+            f"{len(world.directories)} directories, made in {made:.0f} s "
+            f"on {args.backend}; AD OUs reused: {world.ad.reused() if world.ad else 0}"
+        )
         watcher = Watcher(world)
         watcher.start()
         stack.callback(watcher.stopping.set)
