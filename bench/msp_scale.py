@@ -317,9 +317,8 @@ def main() -> int:
         if args.ad_world is None:
             parser.error("--drop-ad-world needs --ad-world PATH")
         dc = SambaDC()
-        facts = dc.acquire()
         try:
-            print(f"{AdOus(facts, args.ad_world).drop()} kept OUs deleted")
+            print(f"{AdOus(dc.acquire(), args.ad_world).drop()} kept OUs deleted")
         finally:
             dc.release()
         return 0
