@@ -29,11 +29,11 @@ from pathlib import Path
 from typing import Any
 
 import _common as c
+from _msp_ad import AdOus
 from credsync.sync.enforce import EnforceSwitches
 from credsync.testing.fault_proxy import FaultProxy
 from credsync.testing.line_child import LineChild
 from credsync.testing.samba import SambaFacts
-from credsync.testing.samba_admin import OuWorld
 from credsync.testing.scaleout import bind_works
 from credsync.types import Secret, SyncMode
 from credsync.vault.directories import DirectoryInput
@@ -72,7 +72,8 @@ class MspWorld:
     keys: Any = None
     sim: LineChild | None = None
     tenants: list[dict[str, Any]] = field(default_factory=list)
-    ous: list[OuWorld] = field(default_factory=list)
+    ad_world: Path | None = None  # where the OUs are kept between runs (see _msp_ad)
+    ad: AdOus | None = None
     proxies: list[FaultProxy] = field(default_factory=list)
     blocked_directories: list[str] = field(default_factory=list)
     throttled_directories: list[str] = field(default_factory=list)
@@ -93,6 +94,11 @@ class MspWorld:
         self.tenants = list(info["tenants"])
         ca_pem = Path(str(info["ca_file"])).read_text()
         options = {"interval": interval, "push_cap": 1_000_000}
+        if ad_clients:
+            if self.facts is None:
+                raise SystemExit("AD clients need the Samba DC (scripts/samba-dc start)")
+            self.ad = AdOus(self.facts, self.ad_world)
+            self.ad.start(ad_clients, ad_accounts)  # made in the background meanwhile
         for n, tenant in enumerate(self.tenants):
             client = f"MSP client {n + 1:03d}"
             self.vault.clients.add(self.admin, self.keys, client, directory_sync=True)
@@ -107,43 +113,31 @@ class MspWorld:
             upns = list(self.sim.ask(f"@{tenant['tenant_id']} upns")["upns"])
             rows = [(f"M365 {upn}", upn, f"Vault-{uuid.uuid4().hex[:12]}-Aa1!") for upn in upns]
             if n < ad_clients:
-                rows += self._add_ad(n, client, ad_accounts, n < blocked, options)
+                rows += self._add_ad(n, client, n < blocked, options)
             self._import(client, rows)
+            if (n + 1) % 50 == 0:
+                print(f"  {n + 1} clients made", flush=True)
 
-    def _add_ad(self, n: int, client: str, count: int, via_proxy: bool,
+    def _add_ad(self, n: int, client: str, via_proxy: bool,
                 options: dict[str, Any]) -> list[tuple[str, str, str]]:  # fmt: skip
-        facts = self.facts
-        if facts is None:
-            raise SystemExit("AD clients need the Samba DC (scripts/samba-dc start)")
-        ou = OuWorld.create(facts, prefix="msp")
-        self.ous.append(ou)
+        assert self.facts is not None
+        assert self.ad is not None
+        ou = self.ad.get(n)
         name = f"ad-{n + 1:03d}"
         directory = c.add_ad_directory(
-            self.vault, self.admin, self.keys, client, facts, ou.dn, name=name, options=options
-        )
+            self.vault, self.admin, self.keys, client, self.facts, ou.dn, name=name,
+            options=options,
+        )  # fmt: skip
         if via_proxy:
-            proxy = FaultProxy((facts.host, 636))
+            proxy = FaultProxy((self.facts.host, 636))
             self.proxies.append(proxy)
             self.blocked_directories.append(name)
             self.vault.directories.update(
                 self.admin, directory.id, DirectoryInput.of({"url": proxy.url})
             )
         self.directories.append(name)
-        rows, made = [], []
-        for i in range(count):
-            sam = f"m{n:03d}x{i:04d}{uuid.uuid4().hex[:5]}"
-            dn, password = f"CN={sam},{ou.dn}", f"Msp-{uuid.uuid4().hex[:12]}-9a"
-            attributes = {
-                "sAMAccountName": sam,
-                "unicodePwd": f'"{password}"'.encode("utf-16-le"),
-                "userAccountControl": "512",
-            }
-            if not ou.admin.conn.add(dn, ["user"], attributes):
-                raise RuntimeError(f"adding {dn} failed: {ou.admin.conn.result}")
-            rows.append((f"AD {sam}", sam, password))
-            made.append((sam, dn, name))
-        self._ad_rows[client] = made
-        return rows
+        self._ad_rows[client] = [(sam, dn, name) for sam, dn, _ in ou.accounts]
+        return [(f"AD {sam}", sam, password) for sam, _, password in ou.accounts]
 
     def _import(self, client: str, rows: list[tuple[str, str, str]]) -> None:
         out = io.StringIO()
@@ -198,7 +192,11 @@ class MspWorld:
         """Whether the directory takes ``password`` for ``timed``'s account now."""
         if timed.kind == "ad":
             assert self.facts is not None
-            return bind_works(self.facts, timed.login, password)
+            assert self.ad is not None
+            if bind_works(self.facts, timed.login, password):
+                self.ad.set_password(timed.login, password)  # kept for the next run
+                return True
+            return False
         assert self.sim is not None
         answer = self.sim.ask(f"@{timed.tenant_id} check", {timed.login: password})
         return int(answer["wrong"]) == 0
@@ -230,8 +228,8 @@ class MspWorld:
     def close(self) -> None:
         for proxy in self.proxies:
             proxy.close()
-        for ou in self.ous:
-            ou.close()
+        if self.ad is not None:
+            self.ad.close(keep=self.ad_world is not None)
         if self.sim is not None:
             self.sim.close()
         if self.vault is not None:

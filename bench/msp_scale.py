@@ -52,6 +52,7 @@ from sqlalchemy import func, select, text
 
 import _common as c
 from _msp import MspWorld, Timed, tenant_sizes
+from _msp_ad import AdOus
 from credsync.storage.tables import (
     audit_log,
     directories,
@@ -307,7 +308,20 @@ def main() -> int:
     parser.add_argument("--storm-minutes", type=float, default=5.0)
     parser.add_argument("--changes-per-minute", type=float, default=30.0)
     parser.add_argument("--time-limit", type=int, default=4 * 3600)
+    parser.add_argument("--ad-world", type=Path, help="keep the AD OUs made, listed in this "
+                        "file, and reuse them next time (see _msp_ad.py)")  # fmt: skip
+    parser.add_argument("--drop-ad-world", action="store_true",
+                        help="delete the OUs kept in --ad-world's file, and stop")  # fmt: skip
     args = parser.parse_args()
+    if args.drop_ad_world:
+        if args.ad_world is None:
+            parser.error("--drop-ad-world needs --ad-world PATH")
+        dc = SambaDC()
+        try:
+            print(f"{AdOus(dc.acquire(), args.ad_world).drop()} kept OUs deleted")
+        finally:
+            dc.release()
+        return 0
     if args.quick:
         args.clients, args.ad_clients, args.users, args.ad_accounts = 12, 3, 1200, 20
         args.blocked, args.throttled, args.interval = 1, 2, 20
@@ -327,17 +341,19 @@ def main() -> int:
             dc = SambaDC()
             facts = dc.acquire()
             stack.callback(dc.release)
-        world = MspWorld(url, tmp, facts)
+        world = MspWorld(url, tmp, facts, ad_world=args.ad_world)
         stack.callback(world.close)
         sizes = tenant_sizes(args.clients, args.users)
         started = time.perf_counter()
         world.build(sizes, ad_clients=args.ad_clients, ad_accounts=args.ad_accounts,
                     blocked=min(args.blocked, args.ad_clients), interval=args.interval)  # fmt: skip
         made = time.perf_counter() - started
-        print(f"{args.clients} clients ({sum(sizes)} tenant users, {min(sizes)}-{max(sizes)} a "
-              f"tenant), {args.ad_clients} with AD ({args.ad_accounts} accounts each), "
-              f"{len(world.directories)} directories, made in {made:.0f} s "
-              f"on {args.backend}")  # fmt: skip
+        print(
+            f"{args.clients} clients ({sum(sizes)} tenant users, {min(sizes)}-{max(sizes)} a "
+            f"tenant), {args.ad_clients} with AD ({args.ad_accounts} accounts each), "
+            f"{len(world.directories)} directories, made in {made:.0f} s "
+            f"on {args.backend}; AD OUs reused: {world.ad.reused() if world.ad else 0}"
+        )
         watcher = Watcher(world)
         watcher.start()
         stack.callback(watcher.stopping.set)

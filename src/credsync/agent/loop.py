@@ -83,7 +83,7 @@ from credsync.sync.engine import Engine
 from credsync.sync.people_selections import SavedSelections
 from credsync.sync.relay_push import PushJob, push_queued, queued_jobs
 from credsync.sync.retention import HourlyPrune, PruneJson
-from credsync.vault._time import as_utc_opt, utcnow
+from credsync.vault._time import utcnow
 from credsync.vault.auth import SYSTEM, Actor, Permission
 from credsync.vault.clients import require_all_clients
 from credsync.vault.directories import directory_model, find_directory_row
@@ -182,7 +182,7 @@ class Agent:
                 await self._sweep()
                 self._start_prune()
                 await self.drain_queue()
-                self._start_due_runs()
+                await self._start_due_runs()
                 self._start_due_selections()
                 self._start_operator_sync()
                 if once:
@@ -343,10 +343,9 @@ class Agent:
             if not entries:
                 return
         ids = [e[0] for e in entries]
-        with self._db.read() as conn:
-            version = directory_rows.version_of(conn, directory_id)
+        version = await asyncio.to_thread(self._version_of, directory_id)
         if version is None:  # the directory was removed meanwhile
-            self._rows.done(ids)
+            await asyncio.to_thread(self._rows.done, ids)
             return
         try:
             connector = await self._connector(directory_id, version)
@@ -358,12 +357,12 @@ class Agent:
             )
         except RunInProgress as exc:  # a run under way elsewhere: these wait, nothing counted
             self._skipped(directory_id, exc)
-            self._rows.later(ids)
+            await asyncio.to_thread(self._rows.later, ids)
             return
         except _RETRIED as exc:  # the directory or the database away, a write that collided
             log.warning("queued pushes for directory %s failed: %s", directory_id, exc)
             await self._drop_connector(directory_id)
-            self._rows.retry(ids, str(exc))
+            await asyncio.to_thread(self._rows.retry, ids, str(exc))
             return
         except Exception as exc:  # retrying will not help: the pushes are given up
             await self._drop_connector(directory_id)
@@ -378,14 +377,20 @@ class Agent:
                 log.warning("queued pushes for directory %s can't be made: %s", directory_id, exc)
             else:
                 log.exception("queued pushes for directory %s crashed", directory_id)
-            self._rows.give_up(ids, f"the push can't be made: {type(exc).__name__}: {exc}")
+            await asyncio.to_thread(
+                self._rows.give_up, ids, f"the push can't be made: {type(exc).__name__}: {exc}"
+            )
             return
         if report.state == "failed":
             await self._drop_connector(directory_id)
-            self._rows.retry(ids, report.message)
+            await asyncio.to_thread(self._rows.retry, ids, report.message)
             return
         self._busy.discard(directory_id)
-        self._rows.done(ids)
+        await asyncio.to_thread(self._rows.done, ids)
+
+    def _version_of(self, directory_id: str) -> int | None:
+        with self._db.read() as conn:
+            return directory_rows.version_of(conn, directory_id)
 
     async def _relay(
         self, directory_id: str, entries: list[tuple[int, str]], jobs: dict[str, PushJob]
@@ -393,10 +398,9 @@ class Agent:
         """Queued relays (see :mod:`credsync.sync.relay_push`): done, or retried later when
         the directory is away; a refusal is a flag, never a retry."""
         ids = [e[0] for e in entries]
-        with self._db.read() as conn:
-            version = directory_rows.version_of(conn, directory_id)
+        version = await asyncio.to_thread(self._version_of, directory_id)
         if version is None:
-            self._rows.done(ids)
+            await asyncio.to_thread(self._rows.done, ids)
             return
         try:
             connector = await self._connector(directory_id, version)
@@ -408,13 +412,15 @@ class Agent:
         except _RETRIED as exc:
             log.warning("queued relays to directory %s failed: %s", directory_id, exc)
             await self._drop_connector(directory_id)
-            self._rows.retry(ids, str(exc))
+            await asyncio.to_thread(self._rows.retry, ids, str(exc))
             return
         except Exception as exc:
             log.exception("queued relays to directory %s crashed", directory_id)
-            self._rows.give_up(ids, f"the relay can't be made: {type(exc).__name__}: {exc}")
+            await asyncio.to_thread(
+                self._rows.give_up, ids, f"the relay can't be made: {type(exc).__name__}: {exc}"
+            )
             return
-        self._rows.done(ids)
+        await asyncio.to_thread(self._rows.done, ids)
 
     # -- saved import selections -----------------------------------------------------------------
     def _start_due_selections(self) -> None:
@@ -446,24 +452,22 @@ class Agent:
         with self._db.read() as conn:
             return remote_agents.served_directories(conn, seen_since=self._clock() - REMOTE_ALIVE)
 
-    def _start_due_runs(self) -> None:
-        now = self._clock()
-        elsewhere = self._elsewhere()
-        with self._db.read() as conn:
-            rows = directory_rows.syncing(conn)
-        for row in rows:
-            directory = directory_model(row)
-            if directory.id in elsewhere:
-                continue
-            due = as_utc_opt(row.next_run_at)
-            running = self._periodic.get(directory.id)
+    async def _start_due_runs(self) -> None:
+        """A task for each directory whose periodic run is due (looked up in a worker thread:
+        the round reads only the due directories' ids, not every directory's row)."""
+        for directory_id, version in await asyncio.to_thread(self._due):
+            running = self._periodic.get(directory_id)
             if running is not None and not running.done():
                 continue
-            if due is not None and due > now:
-                continue
-            self._periodic[directory.id] = asyncio.create_task(
-                self._periodic_run(directory.id, directory.version)
+            self._periodic[directory_id] = asyncio.create_task(
+                self._periodic_run(directory_id, version)
             )
+
+    def _due(self) -> list[tuple[str, int]]:
+        elsewhere = self._elsewhere()
+        with self._db.read() as conn:
+            due = directory_rows.due(conn, self._clock())
+        return [(d, version) for d, version in due if d not in elsewhere]
 
     async def _periodic_run(self, directory_id: str, version: int) -> None:
         state = "failed"
@@ -482,7 +486,7 @@ class Agent:
             log.exception("periodic run of directory %s crashed", directory_id)
         if state == "failed":
             await self._drop_connector(directory_id)
-        self._schedule(directory_id)
+        await asyncio.to_thread(self._schedule, directory_id)
         self._wake.set()  # its pushes, queued meanwhile and left waiting, are claimed now
 
     def _schedule(self, directory_id: str) -> None:

@@ -19,6 +19,9 @@ without trusting it, so that a failed check can name the certificate it saw.
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import os
 import re
 import socket
 import ssl
@@ -38,16 +41,28 @@ _SSL_ANY = re.compile(r"\[SSL: [A-Z_]+\] (.*?)(?: \(_ssl\.c:\d+\)?)?['\")]*$")
 def make_context(config: DirectoryConfig, *, verify: bool = True) -> ssl.SSLContext:
     """The client context for ``config``: the given CA file (or the system's CAs) and a host
     name check, unless the directory is explicitly set to skip verification (or ``verify`` is
-    False: only used to look at a certificate that failed, never to talk to the directory)."""
-    if config.insecure_skip_verify or not verify:
+    False: only used to look at a certificate that failed, never to talk to the directory).
+    One context per set of CAs, shared by the connectors trusting the same ones (an agent
+    serving hundreds of directories holds one copy of the system store, not hundreds)."""
+    insecure = config.insecure_skip_verify or not verify
+    cafile = str(config.ca_file) if config.ca_file is not None else None
+    stamp = 0
+    if cafile is not None:
+        with contextlib.suppress(OSError):  # a missing file: the context's load says so
+            stamp = os.stat(cafile).st_mtime_ns
+    return _shared_context(insecure, cafile, stamp, config.ca_pem or None)
+
+
+@functools.lru_cache(maxsize=64)
+def _shared_context(
+    insecure: bool, cafile: str | None, _stamp: int, cadata: str | None
+) -> ssl.SSLContext:
+    if insecure:
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
     else:
-        cafile = str(config.ca_file) if config.ca_file is not None else None
-        context = ssl.create_default_context(
-            ssl.Purpose.SERVER_AUTH, cafile=cafile, cadata=config.ca_pem or None
-        )
+        context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=cafile, cadata=cadata)
         context.check_hostname = True
         context.verify_mode = ssl.CERT_REQUIRED
         context.hostname_checks_common_name = True

@@ -19,6 +19,7 @@ from credsync.storage.tables import clients, directories
 
 __all__ = [
     "binding",
+    "due",
     "find",
     "ids_of_client",
     "insert",
@@ -61,6 +62,23 @@ def syncing(conn: Connection) -> Sequence[Row[Any]]:
     """The directories of clients whose directory sync is on (and not archived)."""
     query = _SELECT.where(clients.c.directory_sync.is_(True), clients.c.archived_at.is_(None))
     return conn.execute(query).all()
+
+
+def due(conn: Connection, now: dt.datetime) -> list[tuple[str, int]]:
+    """``(id, version)`` of the directories of :func:`syncing` whose next run is due at
+    ``now`` (never scheduled: due), the earliest first: what an agent's round looks at, without
+    reading every directory's settings."""
+    query = (
+        sa.select(directories.c.id, directories.c.version)
+        .join(clients, clients.c.id == directories.c.client_id)
+        .where(
+            clients.c.directory_sync.is_(True),
+            clients.c.archived_at.is_(None),
+            sa.or_(directories.c.next_run_at.is_(None), directories.c.next_run_at <= now),
+        )
+        .order_by(directories.c.next_run_at.is_not(None), directories.c.next_run_at)
+    )
+    return [(str(i), int(v)) for i, v in conn.execute(query).all()]
 
 
 def ids_of_client(conn: Connection, client_id: str) -> list[str]:

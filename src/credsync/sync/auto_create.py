@@ -226,8 +226,12 @@ async def first_seen(
     incremental run asks about its changed accounts only (a new account is one of them; a
     change of the settings makes the next run a full pass, which asks about the whole scope);
     None: the whole scope."""
-    with vault.db.read() as conn:
-        settings = vault.auto_create.settings_of(conn, directory.id)
+
+    def settings_of() -> AutoCreateSettings:  # in a worker thread: the agent's loop goes on
+        with vault.db.read() as conn:
+            return vault.auto_create.settings_of(conn, directory.id)
+
+    settings = await asyncio.to_thread(settings_of)
     if not settings.enabled or settings.trigger != "first_seen":
         return FirstSeen()
     if Capability.SCOPED_ACCOUNTS not in connector.capabilities:

@@ -24,7 +24,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -42,12 +42,13 @@ from credsync.storage import link_reads
 from credsync.sync import lease, quarantine, store
 from credsync.sync.auto_create import FirstSeen, auto_create_items, first_seen, with_created
 from credsync.sync.connect import DirectoryService, connect, directory_config, load_directory
-from credsync.sync.executor import Applied, Executor, password_options, status_of_error
+from credsync.sync.executor import Applied, Executor, password_options
 from credsync.sync.incremental import narrow
 from credsync.sync.model import Action, CredentialState, LinkState, Outcome, PlanItem, Status
 from credsync.sync.planner import Rules, plan, safety_rail, supersede
 from credsync.sync.recorder import RunRecorder, RunSecrets, WholePass
 from credsync.sync.reports import RunReport, load_run
+from credsync.sync.run_failure import flag_linked
 from credsync.sync.run_reads import Loaded, load, read_directory, read_linked, read_streamed
 from credsync.sync.streamed import Read, StreamedPass
 from credsync.types import Secret
@@ -139,11 +140,11 @@ class Engine(DirectoryService):
         self._actor.require(Permission.VAULT_READ, Permission.DIRECTORY_ADMIN_USE)
         if not dry_run:
             self._actor.require(Permission.VAULT_WRITE)
-        with self._db.read() as conn:
-            row = find_directory_row(conn, directory_ref, self._actor)
-            directory = directory_model(row, vault_defaults(conn))
+        # Its reads and writes of the database in worker threads, here and below (an agent's
+        # event loop serves hundreds of directories: none waits for SQLite's write lock).
+        directory = await asyncio.to_thread(self._directory, directory_ref)
         kind = "push" if only is not None else self._kind(directory, full)
-        run = _Run(self._start(directory, kind, trigger, dry_run), kind)
+        run = _Run(await asyncio.to_thread(self._start, directory, kind, trigger, dry_run), kind)
         if on_start is not None:
             on_start(run.recorder.run_id)
         with logcontext.fields(
@@ -170,7 +171,7 @@ class Engine(DirectoryService):
                 connector = self._factory(directory_config(self._db, self._keys, run.directory))
             await body(connector)
         except ConnectorError as exc:
-            self._fail(run, exc)
+            await asyncio.to_thread(self._fail, run, exc)
         except lease.LeaseLost as exc:
             run.finish("aborted", str(exc))
         except BaseException as exc:
@@ -180,7 +181,11 @@ class Engine(DirectoryService):
             await heartbeat.stop()
             if own and connector is not None:
                 await connector.close()
-        return self.report(run.recorder.run_id)
+        return await asyncio.to_thread(self.report, run.recorder.run_id)
+
+    def _directory(self, ref: str) -> Directory:
+        with self._db.read() as conn:
+            return directory_model(find_directory_row(conn, ref, self._actor), vault_defaults(conn))
 
     def report(self, run_id: str) -> RunReport:
         with self._db.read() as conn:
@@ -212,7 +217,7 @@ class Engine(DirectoryService):
     async def _run(self, run: _Run, connector: Connector, only: Sequence[str] | None) -> None:
         directory = run.directory
         if only is not None:
-            creds, links, cached = load(self._db, directory, only)
+            creds, links, cached = await asyncio.to_thread(load, self._db, directory, only)
             read = await read_linked(connector, creds, links, cached)
         else:
             # A full run's vault side is loaded in a worker thread while the directory is read
@@ -276,9 +281,7 @@ class Engine(DirectoryService):
                 creds = [c for c in creds if c.id in planned or c.id in made.created]
             notes = read.notes if made.note is None else (*read.notes, made.note)
             read = replace(read, accounts={**accounts, **read.accounts}, notes=notes)
-        with self._db.read() as conn:
-            claimed = link_reads.claimed_elsewhere(conn, directory.id, read.accounts)
-            rules = self._rules(conn, directory, connector)
+        claimed, rules = await asyncio.to_thread(self._around, directory, connector, read.accounts)
         items = plan(
             creds,
             links,
@@ -305,8 +308,7 @@ class Engine(DirectoryService):
             said = abort or "; ".join(("dry run: nothing done", *read.notes))
             run.finish("aborted" if abort else "done", said)
             return
-        run.recorder.check_lease(renew=True)  # the read may have taken long: still ours?
-        run.recorder.store_read(read.changed, read.removed, full=read.full, seen=read.seen)
+        await asyncio.to_thread(self._store_read, run, read)
         await self._execute(run, connector, items, links, read, creds, advance=only is None)
 
     def _reading(
@@ -319,6 +321,17 @@ class Engine(DirectoryService):
         sink = StreamedPass(self._db, directory.id, plans_over,
                             write=not run.recorder.dry_run, clock=self._clock)  # fmt: skip
         return read_streamed(connector, directory, run.kind, sink)
+
+    @staticmethod
+    def _store_read(run: _Run, read: Read) -> None:
+        run.recorder.check_lease(renew=True)  # the read may have taken long: still ours?
+        run.recorder.store_read(read.changed, read.removed, full=read.full, seen=read.seen)
+
+    def _around(self, directory: Directory, connector: Connector,
+                accounts: Mapping[str, Any]) -> tuple[Mapping[str, str], Rules]:  # fmt: skip
+        with self._db.read() as conn:
+            claimed = link_reads.claimed_elsewhere(conn, directory.id, accounts)
+            return claimed, self._rules(conn, directory, connector)
 
     @staticmethod
     def _rules(conn: Connection, directory: Directory, connector: Connector) -> Rules:
@@ -395,14 +408,18 @@ class Engine(DirectoryService):
             if storing is not None:
                 await storing
         run.extra.update(binds=binds, pushes=executor.pushes)
-        recorder.check_lease()
-        if executor.stopped is None:
-            whole = WholePass(read.cursor, read.full, read.size) if advance else None
-            run.finish("done", "; ".join(read.notes), whole=whole)
-        elif executor.stop_status is not Status.SKIPPED:  # the directory itself failed
-            run.finish("failed", executor.stopped, failed=True)
-        else:
-            run.finish("aborted", executor.stopped)
+
+        def finish() -> None:
+            recorder.check_lease()
+            if executor.stopped is None:
+                whole = WholePass(read.cursor, read.full, read.size) if advance else None
+                run.finish("done", "; ".join(read.notes), whole=whole)
+            elif executor.stop_status is not Status.SKIPPED:  # the directory itself failed
+                run.finish("failed", executor.stopped, failed=True)
+            else:
+                run.finish("aborted", executor.stopped)
+
+        await asyncio.to_thread(finish)
 
     async def apply(
         self,
@@ -457,26 +474,7 @@ class Engine(DirectoryService):
 
     def _fail(self, run: _Run, exc: ConnectorError) -> None:
         """The directory could not be read: flag every linked credential with the reason."""
-        status = status_of_error(exc)
-        if status in (Status.ACCOUNT_MISSING, Status.POLICY_REJECTED):
-            status = Status.ERROR
-        directory = run.directory
-        with self._db.read() as conn:
-            creds = store.sync_credentials(conn, directory.client_id)
-            links = store.load_links(conn, directory.id)
-        outcomes = [
-            Outcome(
-                PlanItem(c.id, c.title, links[c.id].account_id, c.username, Action.FLAG,
-                         status, str(exc)),
-                status,
-                Action.FLAG,
-                str(exc),
-            )
-            for c in creds
-            if c.id in links
-        ]  # fmt: skip
-        run.recorder.store_failure(outcomes)
-        run.finish("failed", f"{status.value}: {exc}", failed=True)
+        run.finish("failed", flag_linked(self._db, run.recorder, exc), failed=True)
 
 
 def _chunks(items: list[PlanItem]) -> Iterator[list[PlanItem]]:

@@ -51,12 +51,13 @@ audit entry per run), :func:`moved_out` (the connector's look-up) and :func:`scr
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
 import uuid
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import cast
+from typing import Any, cast
 
 from credsync.connectors.base import Account, Capability, Connector
 from credsync.connectors.deleted_objects import DeletedObjects
@@ -375,16 +376,23 @@ async def screen(
     """Both thresholds over a run's plan; the held rows stored (not in a dry run).
     ``linked``: the directory's links, what percentages are of (0: counts only);
     ``connector``: to tell a missing account moved out of the scope from a deleted one."""
-    with vault.db.read() as conn:
-        directory = replace(directory, defaults=vault_defaults(conn))
-        held_out = rows.held_for(conn, directory.id, OUTBOUND)
-        discarded = {
-            (r.account_id, r.observed)
-            for r in rows.listed(conn, None, directory_id=directory.id, states=("discarded",))
-            if r.direction == OUTBOUND
-        }
-        held_in = rows.held_for(conn, directory.id, INBOUND)
-        seen = rows.seen(conn, directory.id, INBOUND)
+
+    def stored() -> tuple[Any, ...]:  # in a worker thread: the agent's event loop goes on
+        with vault.db.read() as conn:
+            discarded = {
+                (r.account_id, r.observed)
+                for r in rows.listed(conn, None, directory_id=directory.id, states=("discarded",))
+                if r.direction == OUTBOUND
+            }
+            return (
+                replace(directory, defaults=vault_defaults(conn)),
+                rows.held_for(conn, directory.id, OUTBOUND),
+                discarded,
+                rows.held_for(conn, directory.id, INBOUND),
+                rows.seen(conn, directory.id, INBOUND),
+            )
+
+    directory, held_out, discarded, held_in, seen = await asyncio.to_thread(stored)
     items = _outbound(items, links, versions, discarded, held_out)
     reason = outbound_reason(items, linked, Limits.outbound(directory))
     if reason is not None:

@@ -65,7 +65,7 @@ class RelayWorker(Agent):
             while self._broker.alive() and not self.stop_event.is_set():
                 try:
                     await self.drain_queue()
-                    self._start_due_runs()
+                    await self._start_due_runs()
                 except Exception:  # the database away: tried again next round
                     log.exception("remote agent %s: a round failed", self._broker.identity.name)
                 with contextlib.suppress(TimeoutError):

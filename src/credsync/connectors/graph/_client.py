@@ -22,6 +22,8 @@ refuses to loop.
 from __future__ import annotations
 
 import asyncio
+import functools
+import os
 import random
 import ssl
 import time
@@ -45,19 +47,44 @@ MAX_WAIT = 120.0  # seconds one request may spend waiting for retries in all
 CONNECT_ATTEMPTS = 3  # tries of a GET whose connection failed
 MAX_PAGES = 50_000
 MAX_CONNECTIONS = 32
+CONTEXTS = 64  # TLS contexts kept (one per set of trusted CAs)
+# Idle connections kept this long: past the periodic runs' default interval (60 s), so that a
+# run reuses its directory's connection instead of a new TLS handshake (httpx's default: 5 s).
+KEEPALIVE_SECONDS = 150.0
 
 
 def ssl_context(config: DirectoryConfig) -> ssl.SSLContext:
     """Certificate and host name checks against the directory's CAs (``ca_file`` and/or
     ``ca_pem``; neither: the system store); no checks at all only when the directory says
-    ``insecure_skip_verify``."""
-    if config.insecure_skip_verify:
+    ``insecure_skip_verify``. One context per set of CAs, shared by the connectors that trust
+    the same ones (a context holding the system store costs about 0.8 MB: an agent serving
+    500 tenants would hold 400 MB of copies)."""
+    cafile = str(config.ca_file) if config.ca_file is not None else None
+    return _shared_context(
+        config.insecure_skip_verify, cafile, file_stamp(cafile), config.ca_pem or None
+    )
+
+
+def file_stamp(path: str | None) -> int:
+    """The CA file's modification time (a changed file gets a new context); 0 if none."""
+    if path is None:
+        return 0
+    try:
+        return os.stat(path).st_mtime_ns
+    except OSError:
+        return 0  # the context's load reports it
+
+
+@functools.lru_cache(maxsize=CONTEXTS)
+def _shared_context(
+    insecure: bool, cafile: str | None, _stamp: int, cadata: str | None
+) -> ssl.SSLContext:
+    if insecure:
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
     else:
-        cafile = str(config.ca_file) if config.ca_file is not None else None
-        context = ssl.create_default_context(cafile=cafile, cadata=config.ca_pem or None)
+        context = ssl.create_default_context(cafile=cafile, cadata=cadata)
     context.minimum_version = ssl.TLSVersion.TLSv1_2
     return context
 
@@ -108,7 +135,9 @@ class GraphClient:
             http2=False,
             timeout=httpx.Timeout(self.config.timeout),
             limits=httpx.Limits(
-                max_connections=MAX_CONNECTIONS, max_keepalive_connections=MAX_CONNECTIONS
+                max_connections=MAX_CONNECTIONS,
+                max_keepalive_connections=MAX_CONNECTIONS,
+                keepalive_expiry=KEEPALIVE_SECONDS,
             ),
             transport=self._transport,
             headers={"Accept": "application/json"},
