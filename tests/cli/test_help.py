@@ -66,7 +66,7 @@ def test_the_tree_is_complete():
         "generate", "policy", "import", "export", "operator", "role", "mfa", "token", "audit",
         "directory", "sync", "flags", "agent", "simulate", "serve", "demo", "capture", "relay",
         "person", "group", "federation", "mail", "quarantine", "backup", "restore",
-        "remote-agent",
+        "remote-agent", "runs",
     }  # fmt: skip
     assert len(LEAVES) > 40
     for path in MAIN_COMMANDS:

@@ -64,7 +64,7 @@ def test_a_capture_of_an_unlinked_in_scope_account_makes_its_credential(cw: Capt
     ]
 
     report = sw.run()
-    assert sw.items(report)[cred.id][0] == "in_sync"
+    assert sw.status_in(report, cred.id) == "in_sync"
     assert report.summary["binds"] == 0
 
 
@@ -90,7 +90,7 @@ def test_a_shell_gets_its_first_password_from_a_capture(cw: CaptureWorld) -> Non
     assert cred.password_unknown_in == ()
     assert sw.flags() == {}
     report = sw.run()
-    assert sw.items(report)[cred.id][0] == "in_sync"
+    assert sw.status_in(report, cred.id) == "in_sync"
     assert report.summary["binds"] == 0
 
 

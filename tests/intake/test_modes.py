@@ -70,7 +70,7 @@ def test_the_vaults_own_push_coming_back_only_confirms_the_link(cw: CaptureWorld
     assert "confirmed" in answer.json()["results"][0]["detail"]
     assert _versions(cw, cred) == [(1, "created")]
     report = cw.sw.run()
-    assert cw.sw.items(report)[cred.id][0] == "in_sync"
+    assert cw.sw.status_in(report, cred.id) == "in_sync"
     assert report.summary["binds"] == 0  # the link was confirmed at the new pwdLastSet
 
 
@@ -135,7 +135,7 @@ def test_report_mode_keeps_the_capture_pending_until_accepted(cw: CaptureWorld) 
     assert _versions(cw, cred) == [(1, "created"), (2, "directory")]
     assert cw.sw.flags() == {}
     report = cw.sw.run()
-    assert cw.sw.items(report)[cred.id][0] == "in_sync"
+    assert cw.sw.status_in(report, cred.id) == "in_sync"
     assert report.summary["binds"] == 0
     again = cw.http.post("/api/v1/flags/accept", json={"flags": [flag.id]}).json()
     assert again["results"][0]["outcome"] == "refused"

@@ -38,7 +38,7 @@ def test_an_admin_reset_captured_becomes_the_new_version(cw_both: CaptureWorld) 
     assert "changed in Active Directory by a user or admin" in newest.reason
     assert newest.created_by == "forwarder dc1"
     report = sw.run()
-    assert sw.items(report)[cred.id][0] == "in_sync"
+    assert sw.status_in(report, cred.id) == "in_sync"
     assert report.summary["binds"] == 0
     assert sw.flags() == {}
     # the same event in a new batch (a forwarder that lost the answer): a duplicate

@@ -54,11 +54,11 @@ def test_0044_keeps_the_fine_statistics_off_the_column(world) -> None:
         vault.credentials.add(admin, world.keys, "Contoso", draft)
     with world.db.engine.begin() as conn:
         if conn.dialect.name != "postgresql":
-            command.downgrade(alembic_config(conn), "-1")  # nothing to undo on SQLite
+            command.downgrade(alembic_config(conn), "0043")  # nothing to undo on SQLite
             command.upgrade(alembic_config(conn), "head")
             return
         assert _fine_statistics(conn) == (-1, [term_stats.STATISTICS_NAME])
-        command.downgrade(alembic_config(conn), "-1")  # revision 0044 undone
+        command.downgrade(alembic_config(conn), "0043")  # revision 0044 (and later ones) undone
         assert _fine_statistics(conn) == (term_stats.STATISTICS_TARGET, [])
         command.upgrade(alembic_config(conn), "head")
         assert _fine_statistics(conn) == (-1, [term_stats.STATISTICS_NAME])

@@ -269,8 +269,8 @@ def test_auto_create_on_sqlite_and_postgresql(sw_both: SyncWorld) -> None:
     assert filled == created(sw)[seen.guid]
     assert sw.reveal(sw.vault.credentials.get(sw.admin, filled)) == seen.password
     report = sw.run()
-    assert sw.items(report)[filled][0] == "in_sync"
-    assert sw.items(report)[cid][0] == "in_sync"
+    assert sw.status_in(report, filled) == "in_sync"
+    assert sw.status_in(report, cid) == "in_sync"
 
 
 def test_incremental_runs_make_new_accounts_and_a_settings_change_rescans(sw: SyncWorld) -> None:
