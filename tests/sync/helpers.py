@@ -125,6 +125,17 @@ class SyncWorld:
             return item[0]
         return "in_sync" if self.in_step(report, cid) else None
 
+    def still_flagged(self, report: RunReport, cid: str, status: str) -> bool:
+        """``cid`` was checked and found with the problem ``status`` exactly as its open flag
+        already said, nothing done: not listed (issue 20's compaction), counted
+        (``flagged_unchanged``, and ``status`` in the summary's statuses), its flag open."""
+        return (
+            cid not in self.items(report)
+            and int(report.summary.get("flagged_unchanged", 0)) >= 1
+            and report.count(status) >= 1
+            and self.flags().get(cid) == status
+        )
+
     def in_step(self, report: RunReport, *cids: str) -> bool:
         """Each of ``cids`` was checked and found in step as its link said, nothing done: not
         listed in the report (issue 20's compaction) but counted (``in_sync_unchanged``, which

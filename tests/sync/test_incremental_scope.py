@@ -39,11 +39,13 @@ def test_an_entra_delta_run_plans_only_the_changed_users(ew: EntraWorld) -> None
     after = _checked_at(ew)
     assert {c.id: after[c.id] for c in creds[2:]} == {c.id: before[c.id] for c in creds[2:]}
     assert ew.flags() == {c.id: "changed_in_directory" for c in creds[:2]}
-    # A full pass still looks at every one: the two changed listed (their flags stand), the
-    # four in step as before counted, not listed (issue 20's compaction).
+    # A full pass still looks at every one: the two changed found as their flags say, the
+    # four in step as before, all counted, none listed (issue 20's compaction).
     full = ew.run(full=True)
-    assert (len(full.items), full.summary["in_sync_unchanged"], full.count("in_sync")) == (2, 4, 4)
+    assert (len(full.items), full.summary["in_sync_unchanged"], full.count("in_sync")) == (0, 4, 4)
+    assert (full.summary["flagged_unchanged"], full.count("changed_in_directory")) == (2, 2)
     assert ew.in_step(full, *(c.id for c in creds[2:]))
+    assert all(ew.still_flagged(full, c.id, "changed_in_directory") for c in creds[:2])
 
 
 def test_an_ad_dirsync_run_plans_only_the_changed_accounts(sw: SyncWorld) -> None:

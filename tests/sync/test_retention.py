@@ -61,11 +61,21 @@ def test_a_run_stores_only_what_changed_and_counts_the_rest(ew_both: EntraWorld)
     assert ew.items(changed) == {creds[0].id: ("changed_in_directory", "flag")}
     assert changed.summary["statuses"] == {"changed_in_directory": 1, "in_sync": 2}
     assert ew.in_step(changed, creds[1].id, creds[2].id)
-    # Still changed: a problem is stored by every run that finds it (its flag stands).
+    # Still changed, exactly as its flag says: counted, not stored (the open flag tells it).
     still = ew.run(full=True)
-    assert ew.items(still) == {creds[0].id: ("changed_in_directory", "flag")}
+    assert ew.items(still) == {}
+    assert still.summary["flagged_unchanged"] == 1
+    assert still.summary["statuses"] == {"changed_in_directory": 1, "in_sync": 2}
+    assert ew.still_flagged(still, creds[0].id, "changed_in_directory")
+    assert still.flagged_text is not None
+    assert still.flagged_text.startswith("1 credentials checked and still flagged")
     with ew.vault.db.read() as conn:
-        assert stored_run(conn, still.id).item_count == 1
+        assert stored_run(conn, still.id).item_count == 0
+    # The problem changes (the directory's password changed again): stored again.
+    ew.later()
+    ew.tenant.set_password(users[0].id, strong())
+    moved = ew.run(full=True)
+    assert ew.items(moved) == {creds[0].id: ("changed_in_directory", "flag")}
 
 
 def test_the_retention_prunes_items_then_runs_and_keeps_the_newest_and_flagged(
@@ -80,8 +90,8 @@ def test_the_retention_prunes_items_then_runs_and_keeps_the_newest_and_flagged(
     ew.tenant.set_password(users[0].id, password)
     flagged = ew.run(full=True)  # opens the flag: 1 item
     assert ew.flags() == {creds[0].id: "changed_in_directory"}
-    middle = ew.run(full=True)  # 1 item (the flag stands, still named by `flagged`)
-    newest = ew.run(full=True)  # 1 item
+    middle = ew.run(full=True)  # no item: as its flag says (still named by `flagged`)
+    newest = ew.run(full=True)  # no item
     now = dt.datetime.now(dt.UTC)
     keep = Retention(items_days=90, runs_days=400)
     # Nothing is old yet.
@@ -91,18 +101,18 @@ def test_the_retention_prunes_items_then_runs_and_keeps_the_newest_and_flagged(
     # 91 days on: the items of the runs not kept go, a batch of 1 per transaction.
     later = now + 91 * DAY
     counted = prune(ew.vault.db, ew.vault.audit, ew.admin, keep, later, dry_run=True)
-    assert (counted["run_items"], counted["runs"]) == (4, 0)
+    assert (counted["run_items"], counted["runs"]) == (3, 0)
     assert _item_count(ew, first.id) == 3  # a dry run deletes nothing
     done = prune(ew.vault.db, ew.vault.audit, ew.admin, keep, later, batch=1)
-    assert (done["run_items"], done["runs"], done["dry_run"]) == (4, 0, False)
-    assert [_item_count(ew, r.id) for r in (first, flagged, middle, newest)] == [0, 1, 0, 1]
+    assert (done["run_items"], done["runs"], done["dry_run"]) == (3, 0, False)
+    assert [_item_count(ew, r.id) for r in (first, flagged, middle, newest)] == [0, 1, 0, 0]
     with ew.vault.db.read() as conn:
         report = load_run(conn, first.id)
     assert report.summary["statuses"] == {"in_sync": 3}  # the counts stay
     assert report.pruned_text is not None
     assert report.pruned_text.startswith("deleted by the retention on")
     [entry] = _pruned_entries(ew)
-    assert (entry["run_items"], entry["runs"]) == (4, 0)
+    assert (entry["run_items"], entry["runs"]) == (3, 0)
     # 401 days on: the runs go too, but for the newest and the one the open flag names.
     much_later = now + 401 * DAY
     counted = prune(ew.vault.db, ew.vault.audit, ew.admin, keep, much_later, dry_run=True)

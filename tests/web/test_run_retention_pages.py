@@ -9,7 +9,7 @@ import datetime as dt
 
 from credsync.config import Retention
 from credsync.sync.retention import prune
-from sync.entra import EntraWorld
+from sync.entra import EntraWorld, strong
 
 from .conftest import WebWorld, page_text
 from .entra_pages import ew, graph_sim
@@ -34,3 +34,25 @@ def test_a_compacted_run_and_a_pruned_one_tell_the_truth(web: WebWorld, ew: Entr
     assert "Report: deleted by the retention on" in pruned
     assert "Per-object report deleted by the retention." in pruned
     assert "Statuses: in sync 2" in pruned  # the counts stay
+
+
+def test_a_problem_found_again_as_its_flag_says_is_counted_on_the_page(
+    web: WebWorld, ew: EntraWorld
+) -> None:
+    user = ew.add_user()
+    cred = ew.add(user)
+    ew.add(ew.add_user())
+    ew.run(full=True)
+    ew.later()
+    ew.tenant.set_password(user.id, strong())  # changed in the directory: a flag
+    flagged = ew.run(full=True)
+    again = ew.run(full=True)
+    viewer = web.signed_in("viewer")
+    first = page_text(viewer.get(f"/runs/{flagged.id}").text)
+    assert "since the vault's last push or confirmation" in first  # listed when found
+    shown = page_text(viewer.get(f"/runs/{again.id}").text)
+    assert "Still flagged, unchanged: 1 credentials checked and still flagged" in shown
+    assert "In step, unchanged: 1 credentials checked and still in step" in shown
+    assert "every credential checked was as before (still flagged: see the flags)" in shown
+    assert "since the vault's last push or confirmation" not in shown  # counted, not listed
+    assert ew.flags() == {cred.id: "changed_in_directory"}

@@ -23,9 +23,10 @@
   run), in any sync mode but off; a refusal is a flag, never a retry. The rest go
   to the engine's push run.
 - **Periodic runs.** Each directory whose client has directory sync on runs every
-  ``interval`` seconds plus a random jitter: incremental from its cursor, a full pass when the
-  last one is older than ``full_pass_hours``. A failed run (unreachable, TLS, bind refused)
-  backs off exponentially up to an hour; the next good run clears the flags by itself.
+  ``interval`` seconds, at its own point of the interval plus a random jitter
+  (:mod:`credsync.sync.schedule`: many directories spread out): incremental from its cursor,
+  a full pass when the last is older than ``full_pass_hours``. A failed run (unreachable,
+  TLS, bind refused) backs off exponentially up to an hour; the next good run clears flags.
 - Connectors stay open between rounds (one per directory, reopened when the directory's
   settings change), so a push costs one LDAP modify, not a new TLS session.
 - **One run per directory.** A run holds a lease on its directory (see
@@ -71,7 +72,6 @@ from credsync.errors import (
     Conflict,
     ConnectorError,
     CredsyncError,
-    NotFound,
     RunInProgress,
     StorageError,
 )
@@ -83,10 +83,10 @@ from credsync.sync.engine import Engine
 from credsync.sync.people_selections import SavedSelections
 from credsync.sync.relay_push import PushJob, push_queued, queued_jobs
 from credsync.sync.retention import HourlyPrune, PruneJson
+from credsync.sync.schedule import schedule_after_run
 from credsync.vault._time import utcnow
-from credsync.vault.auth import SYSTEM, Actor, Permission
+from credsync.vault.auth import Actor, Permission
 from credsync.vault.clients import require_all_clients
-from credsync.vault.directories import directory_model, find_directory_row
 from credsync.vault.keyring import KeyRing
 from credsync.vault.service import Vault
 
@@ -94,7 +94,6 @@ __all__ = ["Agent"]
 
 log = logging.getLogger("credsync.agent")
 
-MAX_BACKOFF = 3600.0  # seconds: the longest wait between periodic runs of a failing directory
 SELECTIONS_SECONDS = 5.0  # how often the agent looks for saved import selections that are due
 OPERATOR_SYNC_SECONDS = 900.0  # between two syncs of the operators imported from the tenant
 # A directory a remote agent serves is left to it while the agent was seen this recently.
@@ -490,15 +489,4 @@ class Agent:
         self._wake.set()  # its pushes, queued meanwhile and left waiting, are claimed now
 
     def _schedule(self, directory_id: str) -> None:
-        now = self._clock()
-        with self._db.write() as conn:
-            try:
-                directory = directory_model(find_directory_row(conn, directory_id, SYSTEM))
-            except NotFound:  # removed meanwhile
-                return
-            interval = float(directory.option("interval"))
-            if directory.failures:
-                delay = min(MAX_BACKOFF, interval * 2.0 ** min(directory.failures - 1, 10))
-            else:
-                delay = interval + self._rng.uniform(0, directory.option("jitter"))
-            directory_rows.schedule(conn, directory_id, now + dt.timedelta(seconds=delay))
+        schedule_after_run(self._db, directory_id, self._clock(), self._rng)

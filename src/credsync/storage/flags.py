@@ -350,10 +350,12 @@ def record_checks(
     found: Sequence[FlagCheck],
     by: str,
     now: dt.datetime,
-) -> None:
+) -> set[str]:
     """Flags opened, updated or closed for what a run found: one read of the open flags, then
-    a statement per flag that changes."""
+    a statement per flag that changes. Returns the credentials whose open flag already said
+    what the run found (the same status and detail), left as it was."""
     open_flags = _open_of(conn, directory_id, [f.credential_id for f in found])
+    as_flagged: set[str] = set()
     for check in found:
         current = open_flags.get(check.credential_id)
         if check.resolution is not None:
@@ -396,6 +398,9 @@ def record_checks(
                     updated_at=now,
                 )
             )
+        else:
+            as_flagged.add(check.credential_id)
+    return as_flagged
 
 
 def raise_flag(

@@ -15,9 +15,10 @@ What a status means for links and flags is decided here, once: a problem opens o
 credential's flag, anything else closes it; linking statuses leave links alone; a credential
 in enforce mode whose link is not confirmed keeps an ``awaiting_confirmation`` flag whatever
 its check found. Report items are numbered when their chunk starts (:meth:`reserve`): a push's
-intent takes its item's place. A credential found in step as its link said, with nothing done
-(:func:`unchanged`), gets no item: the summary counts it (``in_sync_unchanged``). The SQL
-is storage's; :class:`RunSecrets` (:mod:`credsync.sync.run_secrets`), the run's secrets.
+intent takes its item's place. A credential found, with nothing done, in step as its link
+said or with a problem exactly as its open flag says (:mod:`credsync.sync.compaction`), gets
+no item: the summary counts it (``in_sync_unchanged``, ``flagged_unchanged``). The SQL is
+storage's; :class:`RunSecrets` (:mod:`credsync.sync.run_secrets`), the run's secrets.
 """
 
 from __future__ import annotations
@@ -41,19 +42,24 @@ from credsync.storage import links as link_rows
 from credsync.storage import push_queue
 from credsync.storage import runs as run_rows
 from credsync.sync import journal, lease
+from credsync.sync.compaction import FLAGGED_UNCHANGED, IN_SYNC_UNCHANGED, unchanged
 from credsync.sync.executor import Applied
-from credsync.sync.model import PROBLEMS, Action, LinkState, Outcome, PlanItem, Status
+from credsync.sync.model import PROBLEMS, LinkState, Outcome, PlanItem, Status
 from credsync.sync.run_secrets import RunSecrets
 from credsync.types import new_id
 from credsync.vault.auth import Actor
 from credsync.vault.directories import Directory
 from credsync.vault.service import Vault
 
-__all__ = ["IN_SYNC_UNCHANGED", "RunRecorder", "RunSecrets", "WholePass", "unchanged"]
+__all__ = [
+    "FLAGGED_UNCHANGED",
+    "IN_SYNC_UNCHANGED",
+    "RunRecorder",
+    "RunSecrets",
+    "WholePass",
+    "unchanged",
+]
 
-# The summary's count of the credentials found in step as their link said, not stored as
-# report items (their ``in_sync`` is counted in ``statuses`` too).
-IN_SYNC_UNCHANGED = "in_sync_unchanged"
 
 _NOT_LINKED = (Status.UNMATCHED, Status.AMBIGUOUS, Status.CONFLICT, Status.SKIPPED)
 
@@ -100,6 +106,7 @@ class RunRecorder:
         self._awaiting = 0  # items whose link awaits confirmation (enforce waits)
         self._in_step: frozenset[str] = frozenset()  # credentials whose link said in_sync
         self._unchanged = 0  # outcomes counted, not stored: see unchanged()
+        self._flagged_unchanged = 0  # problems found again as their open flag says
         self._given_up: set[str] | None = None  # credentials with a given-up push here
         self.heartbeat = lease.Heartbeat(
             self._db, run_id, clock, heartbeat_seconds, holds_lease=not dry_run
@@ -152,7 +159,7 @@ class RunRecorder:
 
     def know(self, links: Mapping[str, LinkState]) -> None:
         """The links the run plans over: a credential whose link recorded ``in_sync`` and that
-        the run finds in step again with nothing done is counted, not stored (:func:`unchanged`)."""
+        the run finds in step again with nothing done is counted, not stored (see compaction)."""
         in_step = frozenset(c for c, link in links.items() if link.status == Status.IN_SYNC.value)
         with self._lock:
             self._in_step = in_step
@@ -257,12 +264,12 @@ class RunRecorder:
                     link_updates.setdefault(rejection.credential_id, {})[
                         "confirmed_secret_version"
                     ] = restored
-            self._record(conn, applied.outcomes, link_updates, now)
+            as_flagged = self._record(conn, applied.outcomes, link_updates, now)
             if applied.changed_accounts:
                 account_rows.replace(
                     conn, directory.id, applied.changed_accounts, (), now, full=False
                 )
-            self._add_items(conn, applied.outcomes)
+            self._add_items(conn, applied.outcomes, as_flagged)
             journal.audit_outcomes(
                 conn,
                 self._vault.audit,
@@ -283,9 +290,11 @@ class RunRecorder:
             self._actions[o.action.value] += 1
             self._awaiting += o.item.awaits_confirmation
 
-    def _add_items(self, conn: Connection, outcomes: Sequence[Outcome]) -> None:
+    def _add_items(
+        self, conn: Connection, outcomes: Sequence[Outcome], as_flagged: Collection[str] = ()
+    ) -> None:
         """The report items of ``outcomes``: in their numbers' places, an intent's item
-        updated."""
+        updated. ``as_flagged``: credentials whose open flag already said what was found."""
         new: list[tuple[int, run_rows.NewItem]] = []
         updated: list[tuple[int, run_rows.NewItem]] = []
         with self._lock:
@@ -293,6 +302,9 @@ class RunRecorder:
                 cid = o.item.credential_id
                 if cid not in self._attempted and unchanged(o, self._in_step):
                     self._unchanged += 1
+                    continue
+                if cid not in self._attempted and unchanged(o, as_flagged, problem=True):
+                    self._flagged_unchanged += 1
                     continue
                 row = run_rows.NewItem(
                     cid, o.item.account_id, o.item.account_name, o.status.value,
@@ -313,9 +325,10 @@ class RunRecorder:
         outcomes: Sequence[Outcome],
         link_updates: Mapping[str, Mapping[str, Any]],
         now: dt.datetime,
-    ) -> None:
+    ) -> set[str]:
         """Links made or checked, and flags opened, updated or closed, for ``outcomes``;
-        ``link_updates``: credential id -> the link columns to write (from the executor)."""
+        ``link_updates``: credential id -> the link columns to write (from the executor).
+        Returns the credentials whose open flag already said what was found."""
         checked: list[link_rows.LinkCheck] = []
         for o in outcomes:
             cid, account_id = o.item.credential_id, o.item.account_id
@@ -328,7 +341,7 @@ class RunRecorder:
                 )
             )
         link_rows.record(conn, self.directory.id, checked, by=self._actor.name, now=now)
-        flag_rows.record_checks(
+        return flag_rows.record_checks(
             conn,
             directory_id=self.directory.id,
             client_id=self.directory.client_id,
@@ -378,6 +391,8 @@ class RunRecorder:
                 counts[Status.AWAITING_CONFIRMATION.value] = self._awaiting
             if self._unchanged:
                 counts[IN_SYNC_UNCHANGED] = self._unchanged
+            if self._flagged_unchanged:
+                counts[FLAGGED_UNCHANGED] = self._flagged_unchanged
         return json.dumps({**counts, **(extra or {})}, sort_keys=True)
 
     def finish(
@@ -455,24 +470,6 @@ def _awaiting_flag(o: Outcome) -> flag_rows.FlagCheck:
         Status.AWAITING_CONFIRMATION.value,
         AWAITING.format(account=o.item.account_name) + found,
         None,
-    )
-
-
-def unchanged(o: Outcome, in_step: Collection[str]) -> bool:
-    """An outcome a run counts without storing a report item for it: ``in_sync`` as the
-    credential's link recorded (``in_step``) with nothing done: no bind, push or confirm,
-    no new link, no confirmation awaited, no earlier attempt settled, no state accepted. A
-    first check, any other status, any status change and any action is stored."""
-    item = o.item
-    return (
-        o.status is Status.IN_SYNC
-        and o.action is Action.NONE
-        and item.action is Action.NONE
-        and item.credential_id in in_step
-        and not (item.new_link or item.awaits_confirmation or item.accepted)
-        and item.settles is None
-        and o.pushed is None
-        and o.settled is None
     )
 
 

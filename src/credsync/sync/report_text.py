@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["accounts_text", "in_step_text", "pruned_text", "unchanged_text"]
+__all__ = ["accounts_text", "flagged_text", "in_step_text", "pruned_text", "unchanged_text"]
 
 
 def accounts_text(kind: str, read: int, total: int | None) -> str:
@@ -51,6 +51,18 @@ def in_step_text(summary: Mapping[str, Any]) -> str | None:
     return (
         f"{count} credentials checked and still in step (in_sync, as their last check found, "
         "nothing done): counted, not listed"
+    )
+
+
+def flagged_text(summary: Mapping[str, Any]) -> str | None:
+    """How many credentials the run found with a problem exactly as their open flag already
+    says, with nothing done: counted in ``statuses``, not listed (None: none)."""
+    count = summary.get("flagged_unchanged")
+    if not count:
+        return None
+    return (
+        f"{count} credentials checked and still flagged (the same problem their open flag "
+        "says, nothing done): counted, not listed; the flags list them"
     )
 
 

@@ -20,7 +20,13 @@ from credsync.errors import InvalidInput
 from credsync.storage import Database
 from credsync.storage import runs as run_rows
 from credsync.sync import lease
-from credsync.sync.report_text import accounts_text, in_step_text, pruned_text, unchanged_text
+from credsync.sync.report_text import (
+    accounts_text,
+    flagged_text,
+    in_step_text,
+    pruned_text,
+    unchanged_text,
+)
 from credsync.vault._time import as_utc, as_utc_opt, utcnow
 from credsync.vault.auth import SYSTEM, Actor, Permission
 from credsync.vault.clients import find_client_row
@@ -114,7 +120,8 @@ class RunJson(TypedDict):
     neither side changed also ``unchanged`` (linked ones, not re-checked),
     ``unchanged_unlinked`` and ``unchanged_since`` (the previous whole run's start);
     ``in_sync_unchanged``: credentials found in step as their last check said, nothing done,
-    counted in ``statuses`` but not listed in ``items``; ``items_pruned_at``: when the
+    counted in ``statuses`` but not listed in ``items``; ``flagged_unchanged``: likewise,
+    those found with a problem exactly as their open flag says; ``items_pruned_at``: when the
     retention deleted the run's items."""
     accounts_read: int
     """Accounts this pass read: every one in scope for a full pass, those changed since the
@@ -173,6 +180,11 @@ class RunReport:
     def in_step_text(self) -> str | None:
         """What the run found in step as before, not listed: see :func:`in_step_text`."""
         return in_step_text(self.summary)
+
+    @property
+    def flagged_text(self) -> str | None:
+        """What the run found flagged as before, not listed: see :func:`flagged_text`."""
+        return flagged_text(self.summary)
 
     @property
     def pruned_text(self) -> str | None:

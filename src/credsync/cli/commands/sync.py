@@ -73,13 +73,20 @@ def _counts(run: RunReportJson) -> str:
 
 
 def _run_text(run: RunReportJson) -> str:
-    from credsync.sync.report_text import accounts_text, in_step_text, pruned_text, unchanged_text
+    from credsync.sync.report_text import (
+        accounts_text,
+        flagged_text,
+        in_step_text,
+        pruned_text,
+        unchanged_text,
+    )
 
     summary = run.get("summary", {})
     accounts = accounts_text(run["kind"], run["accounts_read"], run.get("accounts_total"))
     said = {
         "unchanged": unchanged_text(summary),
         "in_step": in_step_text(summary),
+        "flagged": flagged_text(summary),
         "pruned": pruned_text(summary),
     }
     fields = [*RUN_FIELDS, *((k, label) for k, label in _SAID if said[k] is not None)]
@@ -87,7 +94,7 @@ def _run_text(run: RunReportJson) -> str:
     items = [{**i, "credential_id": (i["credential_id"] or "-")[:8]} for i in run["items"]]
     if said["pruned"]:
         nothing = "Per-object report deleted by the retention."
-    elif said["unchanged"] or said["in_step"]:
+    elif said["unchanged"] or said["in_step"] or said["flagged"]:
         nothing = "Nothing changed on either side."
     else:
         nothing = "Nothing to check."
@@ -98,6 +105,7 @@ def _run_text(run: RunReportJson) -> str:
 _SAID = (
     ("unchanged", "Not re-checked"),
     ("in_step", "In step"),
+    ("flagged", "Still flagged"),
     ("pruned", "Report"),
 )
 

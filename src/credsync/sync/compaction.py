@@ -1,0 +1,39 @@
+"""Which results a run counts instead of storing a report item for each (issue 20: a run that
+changed nothing stores a summary, not 5,000 rows): a credential found, with nothing done, as it
+was already known: in step as its link recorded, or with a problem exactly as its open flag
+already says (the same status and detail: the flag, open since the run that found it, tells
+it). The summary counts them (``in_sync_unchanged``, ``flagged_unchanged``; their statuses in
+``statuses`` too). A first result, any change of status or detail, and any action is stored.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+
+from credsync.sync.model import PROBLEMS, Action, Outcome, Status
+
+__all__ = ["FLAGGED_UNCHANGED", "IN_SYNC_UNCHANGED", "unchanged"]
+
+IN_SYNC_UNCHANGED = "in_sync_unchanged"
+FLAGGED_UNCHANGED = "flagged_unchanged"
+
+
+def unchanged(o: Outcome, known: Collection[str], *, problem: bool = False) -> bool:
+    """An outcome a run counts without storing a report item for it, found with nothing done
+    (no bind, push or confirm, no new link, no confirmation awaited, no earlier attempt
+    settled, no state accepted) as it was known: ``in_sync`` as the credential's link
+    recorded (``known``: those credentials); with ``problem``, a problem exactly as the
+    credential's open flag already says (``known``: those, from :func:`flags.record_checks`).
+    A first check, any status change and any action is stored."""
+    item = o.item
+    idle = (Action.NONE, Action.FLAG) if problem else (Action.NONE,)
+    return (
+        (o.status in PROBLEMS if problem else o.status is Status.IN_SYNC)
+        and o.action in idle
+        and item.action in idle
+        and item.credential_id in known
+        and not (item.new_link or item.awaits_confirmation or item.accepted)
+        and item.settles is None
+        and o.pushed is None
+        and o.settled is None
+    )
