@@ -166,3 +166,18 @@ def test_a_pass_leaves_a_heap_the_process_froze_itself_frozen(ew: EntraWorld) ->
         assert gc.get_freeze_count() > 0  # not let go (some frozen objects died meanwhile)
     finally:
         gc.unfreeze()
+
+
+def test_only_a_full_read_freezes_the_heap(ew: EntraWorld, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """An incremental run (a delta read) leaves the collector alone: an agent makes hundreds
+    a minute, and each freeze walks the whole heap (issue 20)."""
+    ew.add(ew.add_user())
+    freezes: list[int] = []
+    real = gc.freeze
+    monkeypatch.setattr(gc, "freeze", lambda: (freezes.append(1), real())[1])
+    assert ew.run(full=True).state == "done"
+    assert len(freezes) == 1
+    ew.add_user()
+    delta = ew.run()
+    assert (delta.state, delta.kind) == ("done", "incremental")
+    assert len(freezes) == 1

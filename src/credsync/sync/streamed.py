@@ -15,7 +15,7 @@ did not see (``seen``). A pass that a safety rail stops (far fewer accounts than
 or a dry run leaves them, so a later incremental run plans over what was there; a dry run
 writes nothing at all.
 
-While the pages come, what the process held before the pass is frozen out of the cyclic
+While the pages of a full read come, what the process held before it is frozen out of the cyclic
 garbage collector (``gc.freeze``, undone when the read ends): a pass makes ~100,000 accounts
 that live until their batch is stored, enough survivors to set off a handful of full
 collections, each walking the whole heap of a long-lived process (the engine, the vault, an
@@ -117,7 +117,10 @@ class StreamedPass:
             connector, StreamedChanges
         ):
             return await connector.changes_since(cursor)
-        with _old_heap_frozen():
+        # Only a full read (no cursor) makes enough accounts for the collector to matter; an
+        # agent's incremental runs (hundreds a minute) would pay the freeze's walk of the heap
+        # for nothing (issue 20: half the agent's CPU at 500 directories).
+        with _old_heap_frozen() if cursor is None else contextlib.nullcontext():
             changes = await connector.changes_since(cursor, sink=self.page)
             self.flush()
         return changes
