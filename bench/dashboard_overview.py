@@ -65,20 +65,19 @@ def add_directories(
     from credsync.vault.directories import DirectoryInput
     from credsync.vault.drafts import make_draft
 
+    def admin_cred(client_id: str, title: str, username: str, secret: str) -> Any:
+        draft = make_draft(
+            title=title,
+            username=username,
+            password=Secret(secret),
+            type_=CredentialType.DIRECTORY_ADMIN,
+            sync_mode=SyncMode.OFF,
+        )
+        return vault.credentials.add(admin, keys, client_id, draft)
+
     found = []
     for n, client in enumerate(clients):
-        app = vault.credentials.add(
-            admin,
-            keys,
-            client.id,
-            make_draft(
-                title="Graph app",
-                username="credsync-app",
-                password=Secret(f"bench-app-secret-{n:04d}"),
-                type_=CredentialType.DIRECTORY_ADMIN,
-                sync_mode=SyncMode.OFF,
-            ),
-        )
+        app = admin_cred(client.id, "Graph app", "credsync-app", f"bench-app-secret-{n:04d}")
         found.append(
             vault.directories.add(
                 admin,
@@ -97,17 +96,11 @@ def add_directories(
             )
         )
         if n < ad:
-            bind = vault.credentials.add(
-                admin,
-                keys,
+            bind = admin_cred(
                 client.id,
-                make_draft(
-                    title="Domain admin",
-                    username=f"admin@ad{n:03d}.bench.example",
-                    password=Secret(f"bench-bind-secret-{n:04d}"),
-                    type_=CredentialType.DIRECTORY_ADMIN,
-                    sync_mode=SyncMode.OFF,
-                ),
+                "Domain admin",
+                f"admin@ad{n:03d}.bench.example",
+                f"bench-bind-secret-{n:04d}",
             )
             found.append(
                 vault.directories.add(

@@ -195,15 +195,8 @@ def end(
     )
     if ended.rowcount != 1:
         return False
-    if run is not None and not run.dry_run:
-        run_days.moved(
-            conn,
-            day=run_days.day_of(run.started_at),
-            directory_id=run.directory_id,
-            client_id=run.client_id,
-            before="running",
-            after=state,
-        )
+    if run is not None:
+        _counted_as(conn, run, state)
     return True
 
 
@@ -232,6 +225,13 @@ def mark_abandoned(
     )
     if done.rowcount != 1:
         return False
+    _counted_as(conn, run, "aborted")
+    return True
+
+
+def _counted_as(conn: Connection, run: Any, state: str) -> None:
+    """A run that was ``running`` (a RunRow, or the row ``end`` read) counted in its day as
+    ``state`` (a dry run is not counted)."""
     if not run.dry_run:
         run_days.moved(
             conn,
@@ -239,9 +239,8 @@ def mark_abandoned(
             directory_id=run.directory_id,
             client_id=run.client_id,
             before="running",
-            after="aborted",
+            after=state,
         )
-    return True
 
 
 def item_counts(conn: Connection, run_id: str) -> dict[str, dict[str, int]]:
