@@ -20,13 +20,7 @@ from credsync.errors import InvalidInput
 from credsync.storage import Database
 from credsync.storage import runs as run_rows
 from credsync.sync import lease
-from credsync.sync.report_text import (
-    accounts_text,
-    flagged_text,
-    in_step_text,
-    pruned_text,
-    unchanged_text,
-)
+from credsync.sync import report_text as texts
 from credsync.vault._time import as_utc, as_utc_opt, utcnow
 from credsync.vault.auth import SYSTEM, Actor, Permission
 from credsync.vault.clients import find_client_row
@@ -169,27 +163,27 @@ class RunReport:
     @property
     def accounts_text(self) -> str:
         """What the run read, for people: see :func:`accounts_text`."""
-        return accounts_text(self.kind, self.accounts_read, self.accounts_total)
+        return texts.accounts_text(self.kind, self.accounts_read, self.accounts_total)
 
     @property
     def unchanged_text(self) -> str | None:
         """What the run did not check again, for people: see :func:`unchanged_text`."""
-        return unchanged_text(self.summary)
+        return texts.unchanged_text(self.summary)
 
     @property
     def in_step_text(self) -> str | None:
         """What the run found in step as before, not listed: see :func:`in_step_text`."""
-        return in_step_text(self.summary)
+        return texts.in_step_text(self.summary)
 
     @property
     def flagged_text(self) -> str | None:
         """What the run found flagged as before, not listed: see :func:`flagged_text`."""
-        return flagged_text(self.summary)
+        return texts.flagged_text(self.summary)
 
     @property
     def pruned_text(self) -> str | None:
         """Whether the retention deleted the run's items: see :func:`pruned_text`."""
-        return pruned_text(self.summary)
+        return texts.pruned_text(self.summary)
 
     def count(self, status: str) -> int:
         return int(self.summary.get("statuses", {}).get(status, 0))
