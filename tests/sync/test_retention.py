@@ -171,8 +171,8 @@ def test_the_agent_prunes_at_most_once_an_hour_by_its_clock(ew: EntraWorld) -> N
     agent = Agent(ew.vault, ew.keys, ew.admin, poll_seconds=0.01, clock=lambda: at[0],
                   on_round=went_round, retention=keep)  # fmt: skip
 
-    def run_now() -> str:  # a run of the test's own (the agent may hold the lease a moment)
-        for _ in range(200):
+    def run_now() -> str:  # a run of the test's own (the agent may hold the lease a moment:
+        for _ in range(1200):  # under load, its runs take seconds)
             try:
                 return ew.run(full=True).id
             except RunInProgress:
