@@ -23,6 +23,15 @@ FILETIME: 100 ns since 1601-01-01 UTC). A record is ASCII lines of ``name value`
     ciphertext <base64: ephemeral X25519 key || nonce || AES-256-GCM ciphertext and tag>
 
 A ciphertext moved to another record (another account, RID, domain or time) does not open.
+
+On the wire (the capture endpoint's events), the forwarder sends the record as it is, as the
+``ciphertext`` of format ``lsa-x25519-hkdf-sha256+a256gcm``, with the ``object_guid``,
+``object_sid``, ``sam`` and ``pwd_last_set`` it read from the DC by LDAP. The vault opens it
+only when the record is the event's: the record's account is the event's ``sam`` (case
+aside), its RID the last part of ``object_sid``, and the change it reports is not newer than
+the notification (``pwd_last_set`` at most :data:`SKEW` after ``notified_at``: LSA notifies
+after the change is committed, so a later ``pwdLastSet`` is another change, and this record's
+password is not that change's).
 """
 
 from __future__ import annotations
@@ -34,14 +43,24 @@ from urllib.parse import unquote
 from credsync.crypto.openpgp import CaptureDecryptor
 from credsync.errors import InvalidInput
 from credsync.types import Secret
+from credsync.vault.capture_batch import CaptureEvent
 
-__all__ = ["LSA_MAGIC", "MAX_RECORD_BYTES", "LsaRecord", "open_record", "parse_record"]
+__all__ = [
+    "LSA_MAGIC",
+    "MAX_RECORD_BYTES",
+    "SKEW",
+    "LsaRecord",
+    "open_lsa_event",
+    "open_record",
+    "parse_record",
+]
 
 LSA_MAGIC = "credsync-lsa-capture v1"
 MAX_RECORD_BYTES = 64 * 1024
 _FORMAT = "x25519-hkdf-sha256+a256gcm"
 _FIELDS = ("domain", "account", "rid", "notified_at", "format", "ciphertext")
 _FILETIME_EPOCH = datetime(1601, 1, 1, tzinfo=UTC)
+SKEW = 120 * 10_000_000  # 120 s in FILETIME units (100 ns)
 
 
 @dataclass(frozen=True)
@@ -122,3 +141,24 @@ def open_record(decryptor: CaptureDecryptor, record: LsaRecord) -> Secret:
         return Secret(plain.decode("utf-16-le"))
     except UnicodeDecodeError:
         raise InvalidInput("the password is not UTF-16-LE text", field="ciphertext") from None
+
+
+def open_lsa_event(decryptor: CaptureDecryptor, event: CaptureEvent) -> bytes:
+    """The UTF-16-LE password of an event whose ciphertext is a filter record, once the record
+    is shown to be this event's (see the module's docstring); InvalidInput (``ciphertext``)
+    saying which binding failed, never quoting the record."""
+    assert event.ciphertext is not None  # noqa: S101 - only events with a ciphertext come here
+    record = parse_record(event.ciphertext.encode("utf-8"))
+    try:
+        account = record.account_name
+    except UnicodeDecodeError:
+        raise _bad("the account is not UTF-8") from None
+    if event.sam is None or account.casefold() != event.sam.casefold():
+        raise InvalidInput("the record is for another account than sam", field="ciphertext")
+    if event.object_sid is None or event.object_sid.rsplit("-", 1)[-1] != str(record.rid):
+        raise InvalidInput("the record's RID is not object_sid's", field="ciphertext")
+    if event.pwd_last_set is None or event.pwd_last_set > record.notified_at + SKEW:
+        raise InvalidInput(
+            "the record is older than the change pwd_last_set reports", field="ciphertext"
+        )
+    return decryptor.decrypt_x25519(record.ciphertext, record.aad)
