@@ -190,3 +190,22 @@ def test_a_bad_configuration_is_refused_at_initialisation(
     with pytest.raises(AssertionError, match="exited 4") as exc:
         run(wine, key, tmp_path / "spool", [], recipient_hex="00" * 31)
     assert "init false" in str(exc.value)
+
+
+def test_computer_trust_and_krbtgt_passwords_are_never_taken(
+    wine: Wine, key: Key, tmp_path: Path
+) -> None:
+    spool = tmp_path / "spool"
+    lines = [
+        notify(1601, "WS-0042$", "machine-secret-1"),
+        notify(1602, "CONTOSO$", "trust-secret-2"),
+        notify(502, "krbtgt", "krbtgt-secret-3"),
+        notify(1603, "person", "Person-Pw-4"),
+        "drain 15000",
+        "counters",
+    ]
+    out = run(wine, key, spool, lines)
+    assert "counters 1 0 0 0" in out
+    ((_, record),) = records(spool)
+    assert record.account_name == "person"
+    assert open_record(key.decryptor, record).reveal() == "Person-Pw-4"

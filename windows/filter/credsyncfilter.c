@@ -9,6 +9,9 @@
  * every plaintext copy, and writes one spool file per change (written to a temporary name, then
  * renamed: the forwarder never sees half a file). Nothing else happens inside lsass.
  *
+ * Computer and trust accounts (names ending in "$") and krbtgt (RID 502) are ignored: their
+ * passwords are machine secrets no vault should hold.
+ *
  * Spool full (more than MaxSpoolFiles files, or the disk refuses the write): the sealed record is
  * held in memory (ciphertext only, at most MaxHeld of them) and written when room is back;
  * beyond that it is dropped and counted. A password change is never refused or delayed.
@@ -404,6 +407,9 @@ __declspec(dllexport) NTSTATUS NTAPI PasswordChangeNotify(PUNICODE_STRING UserNa
         return STATUS_SUCCESS;
     uc = UserName->Length / sizeof(WCHAR); /* Length is in bytes; there may be no NUL */
     pc = NewPassword->Length / sizeof(WCHAR);
+    /* Not people's passwords: computer and trust accounts (name$) and krbtgt: never copied */
+    if (RelativeId == DOMAIN_USER_RID_KRBTGT || (uc && UserName->Buffer[uc - 1] == L'$'))
+        return STATUS_SUCCESS;
     if (uc > MAX_FIELD_CHARS) uc = MAX_FIELD_CHARS;
     GetSystemTimeAsFileTime(&now);
     it = HeapAlloc(g_heap, HEAP_ZERO_MEMORY, sizeof(Item) + ((SIZE_T)uc + pc) * sizeof(WCHAR));
