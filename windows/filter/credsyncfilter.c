@@ -66,13 +66,19 @@ typedef struct Record { /* a sealed spool record: ciphertext only */
     char *text; /* inside this allocation */
 } Record;
 
-static CRITICAL_SECTION g_lock;
+/* An SRW lock and condition variables, not a semaphore and events: under Wine those are
+ * wineserver round trips, and PasswordChangeNotify would queue behind the worker's file
+ * requests there (bench/README.md, "windows_filter.py"); these stay in user mode (futexes
+ * under Wine; on Windows the kernel is entered only to wake a sleeping worker). */
+static SRWLOCK g_lock = SRWLOCK_INIT;
+static CONDITION_VARIABLE g_work = CONDITION_VARIABLE_INIT, g_idle = CONDITION_VARIABLE_INIT;
 static Item *g_head, *g_tail;
 static Record *g_held_head, *g_held_tail;
 static LONG g_pending;  /* queued + being sealed */
 static LONG g_held;     /* sealed, waiting for room in the spool */
 static LONG g_written, g_dropped, g_failed, g_serial;
-static HANDLE g_wake, g_idle, g_thread, g_heap;
+static HANDLE g_thread;
+static HANDLE g_heap; /* a private heap: no contention with CNG's allocations */
 static volatile LONG g_inited; /* 0 none, 1 initialising, 2 ready, 3 failed */
 
 static WCHAR g_spool[MAX_PATH];
@@ -239,25 +245,25 @@ static void flush_held(void)
 {
     for (;;) {
         Record *rec;
-        EnterCriticalSection(&g_lock);
+        AcquireSRWLockExclusive(&g_lock);
         rec = g_held_head;
-        LeaveCriticalSection(&g_lock);
+        ReleaseSRWLockExclusive(&g_lock);
         if (!rec || !write_record(rec)) return;
-        EnterCriticalSection(&g_lock);
+        AcquireSRWLockExclusive(&g_lock);
         g_held_head = rec->next;
         if (!g_held_head) g_held_tail = NULL;
         g_held--;
-        if (g_pending == 0 && g_held == 0) SetEvent(g_idle);
-        LeaveCriticalSection(&g_lock);
+        if (g_pending == 0 && g_held == 0) WakeAllConditionVariable(&g_idle);
+        ReleaseSRWLockExclusive(&g_lock);
         free_record(rec);
     }
 }
 
 static void hold(Record *rec)
 {
-    EnterCriticalSection(&g_lock);
+    AcquireSRWLockExclusive(&g_lock);
     if ((DWORD)g_held >= g_max_held) {
-        LeaveCriticalSection(&g_lock);
+        ReleaseSRWLockExclusive(&g_lock);
         InterlockedIncrement(&g_dropped);
         report(EVENTLOG_ERROR_TYPE, L"credsync filter: spool full and memory queue full; a "
                                     L"password change was dropped");
@@ -269,7 +275,7 @@ static void hold(Record *rec)
     else g_held_head = rec;
     g_held_tail = rec;
     g_held++;
-    LeaveCriticalSection(&g_lock);
+    ReleaseSRWLockExclusive(&g_lock);
 }
 
 static DWORD WINAPI worker(LPVOID arg)
@@ -278,16 +284,18 @@ static DWORD WINAPI worker(LPVOID arg)
     if (!seal_init()) report(EVENTLOG_ERROR_TYPE, L"credsync filter: CNG is not available");
     for (;;) {
         Item *it;
-        DWORD wait = WaitForSingleObject(g_wake, g_held ? 1000 : INFINITE);
+        AcquireSRWLockExclusive(&g_lock);
+        if (!g_head) /* with records held: look again in a second */
+            SleepConditionVariableSRW(&g_work, &g_lock, g_held ? 1000 : INFINITE, 0);
+        ReleaseSRWLockExclusive(&g_lock);
         if (g_held) flush_held();
-        if (wait != WAIT_OBJECT_0) continue;
-        EnterCriticalSection(&g_lock);
+        AcquireSRWLockExclusive(&g_lock);
         it = g_head;
         if (it) {
             g_head = it->next;
             if (!g_head) g_tail = NULL;
         }
-        LeaveCriticalSection(&g_lock);
+        ReleaseSRWLockExclusive(&g_lock);
         if (!it) continue;
         {
             Record *rec = seal_item(it);
@@ -296,9 +304,9 @@ static DWORD WINAPI worker(LPVOID arg)
             else if (g_held || !write_record(rec)) hold(rec); /* keep the order */
             else free_record(rec);
         }
-        EnterCriticalSection(&g_lock);
-        if (--g_pending == 0 && g_held == 0) SetEvent(g_idle);
-        LeaveCriticalSection(&g_lock);
+        AcquireSRWLockExclusive(&g_lock);
+        if (--g_pending == 0 && g_held == 0) WakeAllConditionVariable(&g_idle);
+        ReleaseSRWLockExclusive(&g_lock);
     }
     return 0;
 }
@@ -362,8 +370,11 @@ static void ensure_spool_dir(void)
 __declspec(dllexport) BOOLEAN NTAPI InitializeChangeNotify(void)
 {
     if (InterlockedCompareExchange(&g_inited, 1, 0) != 0) return g_inited == 2;
-    g_heap = GetProcessHeap();
-    InitializeCriticalSection(&g_lock);
+    g_heap = HeapCreate(0, 0, 0);
+    if (!g_heap) {
+        InterlockedExchange(&g_inited, 3);
+        return FALSE;
+    }
     if (!read_config()) {
         report(EVENTLOG_ERROR_TYPE, L"credsync filter: HKLM\\" CONFIG_KEY
                                     L" is missing or invalid; no password will be captured");
@@ -372,9 +383,7 @@ __declspec(dllexport) BOOLEAN NTAPI InitializeChangeNotify(void)
     }
     ensure_spool_dir();
     g_spool_count = count_spool_files();
-    g_wake = CreateSemaphoreW(NULL, 0, 0x7fffffff, NULL);
-    g_idle = CreateEventW(NULL, TRUE, TRUE, NULL);
-    g_thread = g_wake && g_idle ? CreateThread(NULL, 0, worker, NULL, 0, NULL) : NULL;
+    g_thread = CreateThread(NULL, 0, worker, NULL, 0, NULL);
     if (!g_thread) {
         InterlockedExchange(&g_inited, 3);
         return FALSE;
@@ -425,13 +434,13 @@ __declspec(dllexport) NTSTATUS NTAPI PasswordChangeNotify(PUNICODE_STRING UserNa
     it->pw = it->user + uc;
     if (uc) CopyMemory(it->user, UserName->Buffer, uc * sizeof(WCHAR));
     if (pc) CopyMemory(it->pw, NewPassword->Buffer, pc * sizeof(WCHAR));
-    EnterCriticalSection(&g_lock);
-    if (++g_pending == 1) ResetEvent(g_idle);
+    AcquireSRWLockExclusive(&g_lock);
+    g_pending++;
     if (g_tail) g_tail->next = it;
     else g_head = it;
     g_tail = it;
-    LeaveCriticalSection(&g_lock);
-    ReleaseSemaphore(g_wake, 1, NULL);
+    ReleaseSRWLockExclusive(&g_lock);
+    WakeConditionVariable(&g_work);
     return STATUS_SUCCESS; /* the change is already committed: never report failure */
 }
 
@@ -439,8 +448,17 @@ __declspec(dllexport) NTSTATUS NTAPI PasswordChangeNotify(PUNICODE_STRING UserNa
  * written; the counters since load. */
 __declspec(dllexport) BOOL WINAPI CredsyncFilterDrain(DWORD timeout_ms)
 {
+    ULONGLONG deadline = GetTickCount64() + timeout_ms;
+    BOOL idle;
     if (g_inited != 2) return TRUE;
-    return WaitForSingleObject(g_idle, timeout_ms) == WAIT_OBJECT_0;
+    AcquireSRWLockExclusive(&g_lock);
+    while (!(idle = g_pending == 0 && g_held == 0)) {
+        ULONGLONG now = GetTickCount64();
+        if (now >= deadline) break;
+        SleepConditionVariableSRW(&g_idle, &g_lock, (DWORD)(deadline - now), 0);
+    }
+    ReleaseSRWLockExclusive(&g_lock);
+    return idle;
 }
 
 __declspec(dllexport) void WINAPI CredsyncFilterCounters(LONG out[4])

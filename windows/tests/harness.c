@@ -8,7 +8,10 @@
  *   drain MS                                      prints "drain ok" or "drain timeout"
  *   counters                                      prints "counters W H D F"
  *   move DIR                                      moves the spool's *.cap files into DIR
- *   timings                                       prints "timings" and each call's microseconds
+ *   filter RID ACCOUNT_HEX PASSWORD_HEX COUNT     times COUNT PasswordFilter calls (a baseline)
+ *   latency RID ACCOUNT_HEX PASSWORD_HEX COUNT    COUNT times: notify, then wait until written
+ *   timings                                       prints "timings" and each timed call's
+ *                                                 microseconds since the last "timings"
  * Strings reach the DLL as LSA hands them: a UNICODE_STRING whose buffer has no NUL and junk
  * after Length. Prints "notified N max_us X total_us Y" after each notify command.
  */
@@ -167,6 +170,33 @@ int wmain(int argc, WCHAR **argv)
             /* what a careful LSA does after the call: wipe its own copy */
             SecureZeroMemory(pw.Buffer, pw.MaximumLength);
             printf("notified %d max_us %.1f total_us %.1f\n", count, max_us, total_us);
+        } else if (!strcmp(cmd, "filter") || !strcmp(cmd, "latency")) {
+            UNICODE_STRING user, pw;
+            BOOL is_latency = !strcmp(cmd, "latency");
+            if (sscanf(line, "%15s %lu %32767s %32767s %d", cmd, &rid, a, b, &count) != 5 ||
+                !make_us(&user, a) || !make_us(&pw, b)) {
+                fprintf(stderr, "bad line: %s\n", line);
+                return 2;
+            }
+            for (int i = 0; i < count; i++) {
+                LARGE_INTEGER t0, t1;
+                QueryPerformanceCounter(&t0);
+                if (is_latency) {
+                    notify(&user, rid, &pw);
+                    if (!drain(15000)) {
+                        fprintf(stderr, "not written within 15 s\n");
+                        return 6;
+                    }
+                } else {
+                    filt(&user, &full, &pw, FALSE);
+                }
+                QueryPerformanceCounter(&t1);
+                if (g_ntimings < MAX_TIMINGS)
+                    g_timings[g_ntimings++] =
+                        (double)(t1.QuadPart - t0.QuadPart) * 1e6 / (double)freq.QuadPart;
+            }
+            SecureZeroMemory(pw.Buffer, pw.MaximumLength);
+            printf("%s %d\n", cmd, count);
         } else if (!strcmp(cmd, "drain")) {
             DWORD ms = 15000;
             sscanf(line, "drain %lu", &ms);
@@ -182,6 +212,7 @@ int wmain(int argc, WCHAR **argv)
             printf("timings");
             for (int i = 0; i < g_ntimings; i++) printf(" %.1f", g_timings[i]);
             printf("\n");
+            g_ntimings = 0;
         } else {
             fprintf(stderr, "unknown command: %s\n", cmd);
             return 2;
