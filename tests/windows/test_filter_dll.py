@@ -27,8 +27,8 @@ class Key:
     recipient_hex: str
 
 
-@pytest.fixture(scope="module")
-def key() -> Key:
+@pytest.fixture  # not module-scoped: that would put this module in an xdist group of its
+def key() -> Key:  # own, and the Wine tests share one ("wine": one prefix per session)
     made = generate_capture_key("credsync capture windows-test")
     return Key(CaptureDecryptor(made.secret), x25519_recipient(made.public_key).hex())
 
