@@ -14,8 +14,8 @@ QueryPerformanceCounter, per call:
   version" budget.
 
 And on the vault's side, per record: parse and open it (``open_record``): the server's
-decryption share. The whole notification -> new version path needs the forwarder, which is not
-written yet: that target is reported as not measured.
+decryption share. The whole notification -> new version path (through the forwarder, whose
+loop polls every 2 s) is not measured here: that target is reported as not measured.
 """
 
 from __future__ import annotations
@@ -163,8 +163,8 @@ def main() -> int:
             f"PasswordChangeNotify p99 {p99 * 1e6:.0f} us < 1000 us over {len(burst)} calls",
         )
         print(
-            "\nnotification -> new vault version p95 < 1 s: NOT MEASURED (the forwarder is not"
-            " written yet); the filter's share (notify -> written) p95 "
+            "\nnotification -> new vault version p95 < 1 s: NOT MEASURED (not through the"
+            " forwarder yet); the filter's share (notify -> written) p95 "
             f"{c.percentile(latency, 95) * 1000:.1f} ms, the vault's decryption p95 "
             f"{c.percentile(opened, 95) * 1000:.2f} ms"
         )

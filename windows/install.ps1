@@ -3,6 +3,10 @@
     Installs the credsync password filter on this writable domain controller.
 
 .DESCRIPTION
+    With -ServerHost, -ForwarderId, -Token and -BaseDn it also installs the forwarder
+    (credsync-forwarder.exe, run as SYSTEM by the scheduled task "credsync forwarder" from
+    boot), which sends the spooled records to the credsync server.
+
     Copies credsyncfilter.dll to System32, writes its configuration to
     HKLM:\SOFTWARE\credsync\PasswordFilter, makes the spool directory (readable by SYSTEM and
     Administrators only), and adds "credsyncfilter" to the LSA "Notification Packages". lsass
@@ -15,7 +19,9 @@
         credsync capture key DIRECTORY --json      (field "x25519_public_hex")
 
 .EXAMPLE
-    .\install.ps1 -RecipientKey 5f0e...c1 -Domain CONTOSO
+    .\install.ps1 -RecipientKey 5f0e...c1 -Domain CONTOSO -ServerHost vault.example.com `
+        -ForwarderId 0b5e0c1e-9d3c-4f55-9a41-6a4a5a1d7c11 -Token csf1.0b5e0c1e-9d3c-4f55-9a41-6a4a5a1d7c11.<key> `
+        -BaseDn 'OU=Staff,DC=contoso,DC=com'
 #>
 [CmdletBinding(SupportsShouldProcess = $true)]
 param(
@@ -23,7 +29,15 @@ param(
     [Parameter(Mandatory = $true)][ValidateLength(1, 256)][string]$Domain,
     [string]$SpoolDirectory = (Join-Path $env:ProgramData 'credsync\spool'),
     [string]$DllPath = (Join-Path $PSScriptRoot 'credsyncfilter.dll'),
-    [ValidateRange(1, 10000000)][int]$MaxSpoolFiles = 100000
+    [ValidateRange(1, 10000000)][int]$MaxSpoolFiles = 100000,
+    # The forwarder (optional here; all four together): the credsync server (or agent) it sends
+    # to, and the forwarder's id and token from `credsync capture enroll DIRECTORY --json`.
+    [string]$ServerHost,
+    [ValidateRange(1, 65535)][int]$ServerPort = 443,
+    [ValidatePattern('^[0-9a-f-]{36}$')][string]$ForwarderId,
+    [string]$Token,
+    [string]$BaseDn,
+    [string]$ForwarderPath = (Join-Path $PSScriptRoot 'credsync-forwarder.exe')
 )
 Set-StrictMode -Version Latest
 $ErrorActionPreference = 'Stop'
@@ -96,6 +110,42 @@ if ($packages -notcontains $package) {
 # An event source for the filter's own messages (bad configuration, spool full).
 if (-not [System.Diagnostics.EventLog]::SourceExists('credsync-filter')) {
     New-EventLog -LogName Application -Source 'credsync-filter'
+}
+
+# 5. The forwarder: its configuration (it holds the token: SYSTEM and Administrators only) and a
+#    scheduled task that runs it as SYSTEM from boot and restarts it if it stops.
+if ($ServerHost) {
+    if (-not ($ForwarderId -and $Token -and $BaseDn)) {
+        throw 'The forwarder needs -ServerHost, -ForwarderId, -Token and -BaseDn together.'
+    }
+    if (-not $Token.StartsWith("csf1.$ForwarderId.")) {
+        throw 'The token is not this forwarder''s (csf1.<forwarder_id>.<key>).'
+    }
+    $programDir = Join-Path $env:ProgramFiles 'credsync'
+    $confDir = Join-Path $env:ProgramData 'credsync'
+    $conf = Join-Path $confDir 'forwarder.conf'
+    if ($PSCmdlet.ShouldProcess($conf, 'write the forwarder''s configuration and task')) {
+        New-Item -ItemType Directory -Force -Path $programDir, $confDir | Out-Null
+        Copy-Item -LiteralPath $ForwarderPath -Destination $programDir -Force
+        $lines = @(
+            "server_host=$ServerHost", "server_port=$ServerPort", "forwarder_id=$ForwarderId",
+            "token=$Token", "spool=$SpoolDirectory", "ldap_host=$env:COMPUTERNAME.$env:USERDNSDOMAIN",
+            'ldap_port=636', "base_dn=$BaseDn", "dc=$env:COMPUTERNAME")
+        Set-Content -LiteralPath $conf -Value $lines -Encoding ascii
+        $acl = New-Object System.Security.AccessControl.FileSecurity
+        $acl.SetAccessRuleProtection($true, $false)
+        foreach ($sid in 'S-1-5-18', 'S-1-5-32-544') {
+            $id = New-Object System.Security.Principal.SecurityIdentifier($sid)
+            $acl.AddAccessRule((New-Object System.Security.AccessControl.FileSystemAccessRule($id, 'FullControl', 'Allow')))
+        }
+        Set-Acl -LiteralPath $conf -AclObject $acl
+        $action = New-ScheduledTaskAction -Execute (Join-Path $programDir 'credsync-forwarder.exe') -Argument "`"$conf`""
+        $trigger = New-ScheduledTaskTrigger -AtStartup
+        $principal = New-ScheduledTaskPrincipal -UserId 'SYSTEM' -LogonType ServiceAccount -RunLevel Highest
+        $settings = New-ScheduledTaskSettingsSet -RestartCount 999 -RestartInterval (New-TimeSpan -Minutes 1) -ExecutionTimeLimit ([TimeSpan]::Zero)
+        Register-ScheduledTask -TaskName 'credsync forwarder' -Action $action -Trigger $trigger -Principal $principal -Settings $settings -Force | Out-Null
+        Start-ScheduledTask -TaskName 'credsync forwarder'
+    }
 }
 
 Write-Host "credsync password filter installed on $env:COMPUTERNAME."

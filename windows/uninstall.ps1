@@ -3,8 +3,9 @@
     Removes the credsync password filter from this domain controller.
 
 .DESCRIPTION
-    Takes "credsyncfilter" out of the LSA "Notification Packages" and deletes the filter's
-    configuration. lsass keeps the DLL loaded until the next restart, so the file in System32
+    Takes "credsyncfilter" out of the LSA "Notification Packages", deletes the filter's
+    configuration, and removes the forwarder's scheduled task and configuration (its token;
+    revoke the forwarder in the vault too: credsync capture revoke FORWARDER_ID). lsass keeps the DLL loaded until the next restart, so the file in System32
     is deleted at that restart (MoveFileEx, MOVEFILE_DELAY_UNTIL_REBOOT). The spool directory
     is kept (it holds only ciphertext the forwarder has not delivered yet) unless -RemoveSpool.
 #>
@@ -29,6 +30,19 @@ $packages = @($packages | Where-Object { $_ })
 if ($packages -contains $package) {
     if ($PSCmdlet.ShouldProcess($lsaKey, "remove $package from Notification Packages")) {
         Set-ItemProperty -Path $lsaKey -Name 'Notification Packages' -Value ([string[]]($packages | Where-Object { $_ -ne $package })) -Type MultiString
+    }
+}
+
+if (Get-ScheduledTask -TaskName 'credsync forwarder' -ErrorAction SilentlyContinue) {
+    if ($PSCmdlet.ShouldProcess('credsync forwarder', 'stop and remove the scheduled task')) {
+        Stop-ScheduledTask -TaskName 'credsync forwarder' -ErrorAction SilentlyContinue
+        Unregister-ScheduledTask -TaskName 'credsync forwarder' -Confirm:$false
+    }
+}
+$conf = Join-Path $env:ProgramData 'credsync\forwarder.conf'
+if (Test-Path -LiteralPath $conf) {
+    if ($PSCmdlet.ShouldProcess($conf, 'delete the forwarder''s configuration (its token)')) {
+        Remove-Item -LiteralPath $conf -Force
     }
 }
 
