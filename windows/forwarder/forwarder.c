@@ -41,7 +41,17 @@ typedef struct {
 static Config cfg;
 static BYTE g_sk[64], g_pk[32];
 
-static void log_line(const char *what) { fprintf(stderr, "credsync-forwarder: %s\n", what); }
+/* stderr (console mode) and the Application event log (source "credsync-forwarder"); callers
+ * pass fixed texts only: never a password, the token or a record. */
+static void log_line(const char *what)
+{
+    HANDLE src = RegisterEventSourceA(NULL, "credsync-forwarder");
+    fprintf(stderr, "credsync-forwarder: %s\n", what);
+    if (src) {
+        ReportEventA(src, EVENTLOG_WARNING_TYPE, 0, 1, NULL, 1, 0, &what, NULL);
+        DeregisterEventSource(src);
+    }
+}
 
 static void set_field(const char *name, const char *value)
 {
@@ -499,9 +509,25 @@ int wmain(int argc, WCHAR **argv)
         log_line("the token is not this forwarder's (csf1.<forwarder_id>.<key>)");
         return 2;
     }
-    for (;;) {
-        int ok = pass();
-        if (once) return ok ? 0 : 3;
-        Sleep(2000);
+    {
+        /* between passes: wake when a file appears in the spool (the filter's rename), or
+         * after 2 s to retry what was not delivered */
+        WCHAR dir[MAX_PATH];
+        HANDLE change;
+        MultiByteToWideChar(CP_UTF8, 0, cfg.spool, -1, dir, MAX_PATH);
+        change = once ? INVALID_HANDLE_VALUE
+                      : FindFirstChangeNotificationW(dir, FALSE, FILE_NOTIFY_CHANGE_FILE_NAME);
+        /* the LDAPS bind (seconds under Wine) before the first change, not after it; the
+         * connection is kept, and made again only after an error */
+        if (!once) dc_connect();
+        for (;;) {
+            int ok = pass();
+            if (once) return ok ? 0 : 3;
+            if (change == INVALID_HANDLE_VALUE) {
+                Sleep(2000);
+            } else if (WaitForSingleObject(change, 2000) == WAIT_OBJECT_0) {
+                FindNextChangeNotification(change);
+            }
+        }
     }
 }
