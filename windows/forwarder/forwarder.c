@@ -207,24 +207,40 @@ static BOOL lookup(const char *sam_utf8, Account *acc)
 }
 
 /* ---- HTTPS --------------------------------------------------------------------------------- */
+/* One WinHTTP session and connection for the process: its kept-alive TLS connection is reused
+ * from batch to batch (a handshake costs ~1 s under Wine); dropped after any failure. */
+static HINTERNET g_session, g_connect;
+
+static void http_reset(void)
+{
+    if (g_connect) WinHttpCloseHandle(g_connect);
+    if (g_session) WinHttpCloseHandle(g_session);
+    g_connect = g_session = NULL;
+}
+
 static DWORD post(const WCHAR *path, const char *body, DWORD len, const char *sig_header, Buf *answer)
 {
-    HINTERNET s = NULL, c = NULL, r = NULL;
+    HINTERNET r = NULL;
     DWORD status = 0, sz = sizeof(status), got;
     WCHAR host[256], headers[300];
     char chunk[4096];
     MultiByteToWideChar(CP_UTF8, 0, cfg.server_host, -1, host, 256);
     _snwprintf(headers, 300, L"Content-Type: application/json\r\nCredsync-Signature: %hs\r\n", sig_header);
     headers[299] = 0;
-    s = WinHttpOpen(L"credsync-forwarder/1", WINHTTP_ACCESS_TYPE_NO_PROXY, WINHTTP_NO_PROXY_NAME,
-                    WINHTTP_NO_PROXY_BYPASS, 0);
-    if (!s) goto out;
-    WinHttpSetTimeouts(s, 5000, 5000, 30000, 30000);
-    c = WinHttpConnect(s, host, (INTERNET_PORT)cfg.server_port, 0);
-    if (!c) goto out;
+    if (!g_session) {
+        g_session = WinHttpOpen(L"credsync-forwarder/1", WINHTTP_ACCESS_TYPE_NO_PROXY,
+                                WINHTTP_NO_PROXY_NAME, WINHTTP_NO_PROXY_BYPASS, 0);
+        if (!g_session) return 0;
+        WinHttpSetTimeouts(g_session, 5000, 5000, 30000, 30000);
+    }
+    if (!g_connect) g_connect = WinHttpConnect(g_session, host, (INTERNET_PORT)cfg.server_port, 0);
+    if (!g_connect) {
+        http_reset();
+        return 0;
+    }
     /* WINHTTP_FLAG_SECURE, and no WINHTTP_OPTION_SECURITY_FLAGS anywhere: always verified */
-    r = WinHttpOpenRequest(c, L"POST", path, NULL, WINHTTP_NO_REFERER, WINHTTP_DEFAULT_ACCEPT_TYPES,
-                           WINHTTP_FLAG_SECURE);
+    r = WinHttpOpenRequest(g_connect, L"POST", path, NULL, WINHTTP_NO_REFERER,
+                           WINHTTP_DEFAULT_ACCEPT_TYPES, WINHTTP_FLAG_SECURE);
     if (!r || !WinHttpSendRequest(r, headers, (DWORD)-1L, (LPVOID)body, len, len, 0) ||
         !WinHttpReceiveResponse(r, NULL) ||
         !WinHttpQueryHeaders(r, WINHTTP_QUERY_STATUS_CODE | WINHTTP_QUERY_FLAG_NUMBER,
@@ -235,8 +251,7 @@ static DWORD post(const WCHAR *path, const char *body, DWORD len, const char *si
     while (WinHttpReadData(r, chunk, sizeof(chunk), &got) && got) buf_add(answer, chunk, got);
 out:
     if (r) WinHttpCloseHandle(r);
-    if (c) WinHttpCloseHandle(c);
-    if (s) WinHttpCloseHandle(s);
+    if (status == 0) http_reset();
     return status;
 }
 
