@@ -208,3 +208,16 @@ def test_the_x25519_format_is_what_the_readme_says(key) -> None:  # type: ignore
     blob = base64.b64encode(ephemeral_public + nonce + sealed).decode()
     opened = CaptureDecryptor(key.secret).decrypt_x25519(blob, aad)
     assert opened.decode("utf-16-le") == "Wind0ws-€"
+
+
+def test_the_key_json_gives_the_windows_filter_its_key_only_for_curve25519(key, rsa_key) -> None:  # type: ignore[no-untyped-def]
+    """``x25519_public_hex`` (install.ps1's -RecipientKey): the raw X25519 key of the
+    Cv25519 subkey; null for an RSA key, which the filter can't seal to."""
+    from credsync.crypto.openpgp import x25519_recipient
+    from credsync.vault.capture import CaptureKeyInfo
+
+    info = CaptureKeyInfo("d", key.fingerprint, key.public_key).to_json()
+    assert info["x25519_public_hex"] == x25519_recipient(key.public_key).hex()
+    assert len(bytes.fromhex(info["x25519_public_hex"])) == 32
+    old = CaptureKeyInfo("d", rsa_key.fingerprint, rsa_key.public_key).to_json()
+    assert old["x25519_public_hex"] is None

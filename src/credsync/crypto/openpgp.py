@@ -48,6 +48,7 @@ __all__ = [
     "public_part",
     "rsa_oaep_encrypt",
     "x25519_encrypt",
+    "x25519_recipient",
 ]
 
 _ARMOURED_MESSAGE = "-----BEGIN PGP MESSAGE-----"
@@ -318,6 +319,15 @@ def _x25519_subkey(secret: bytes) -> x25519.X25519PrivateKey | None:
     if key.public_key().public_bytes_raw() != public:
         raise IntegrityError("the capture key's Cv25519 subkey does not match its public key")
     return key
+
+
+def x25519_recipient(public_key: str) -> bytes:
+    """The raw 32-byte X25519 public key of the (armoured) capture key's Cv25519 encryption
+    subkey: what the Windows password filter seals to (its ``RecipientKey``, in hex).
+    IntegrityError when the key is not Curve25519 (an RSA key made before)."""
+    cert = pysequoia.Cert.from_bytes(public_key.encode())
+    recipient, _ = _cv25519_public(_encryption_packet(bytes(cert), Tag.PublicSubkey))
+    return recipient
 
 
 def x25519_encrypt(public_key: str, plaintext: bytes, aad: bytes) -> str:

@@ -29,8 +29,8 @@ from sqlalchemy.engine import Connection
 from typing_extensions import TypedDict
 
 from credsync.crypto.forwarders import new_forwarder_key, verify_request
-from credsync.crypto.openpgp import CaptureDecryptor, generate_capture_key
-from credsync.errors import CaptureUnauthenticated, InvalidInput, NotFound
+from credsync.crypto.openpgp import CaptureDecryptor, generate_capture_key, x25519_recipient
+from credsync.errors import CaptureUnauthenticated, IntegrityError, InvalidInput, NotFound
 from credsync.storage import Database, meta
 from credsync.storage import audit as audit_rows
 from credsync.storage import capture as capture_rows
@@ -79,6 +79,9 @@ class CaptureKeyJson(TypedDict):
     """40 hex digits, upper case (as GnuPG prints it): smb.conf's key id."""
     public_key: str
     """ASCII-armoured OpenPGP public key, to install on the directory's DCs."""
+    x25519_public_hex: str | None
+    """The raw X25519 public key of its Cv25519 encryption subkey, 64 hex digits: what the
+    Windows password filter seals to (its ``RecipientKey``); null for an RSA key."""
 
 
 @dataclass(frozen=True)
@@ -88,10 +91,15 @@ class CaptureKeyInfo:
     public_key: str
 
     def to_json(self) -> CaptureKeyJson:
+        try:
+            x25519: str | None = x25519_recipient(self.public_key).hex()
+        except IntegrityError:  # an RSA key made before: the filter can't seal to it
+            x25519 = None
         return {
             "directory": self.directory,
             "fingerprint": self.fingerprint,
             "public_key": self.public_key,
+            "x25519_public_hex": x25519,
         }
 
 

@@ -8,7 +8,8 @@ from __future__ import annotations
 from credsync.crypto.openpgp import CaptureDecryptor
 from credsync.errors import InvalidInput
 from credsync.types import Secret
-from credsync.vault.capture_batch import FORMATS, OPENPGP, X25519_HKDF, CaptureEvent
+from credsync.vault.capture_batch import FORMATS, LSA_X25519, OPENPGP, X25519_HKDF, CaptureEvent
+from credsync.vault.capture_lsa import open_lsa_event
 from credsync.vault.capture_state import BatchView
 
 __all__ = ["Prepared", "needs_decrypting", "open_event", "prepare"]
@@ -50,6 +51,8 @@ def open_event(decryptor: CaptureDecryptor | None, event: CaptureEvent) -> Secre
 def _decrypt(decryptor: CaptureDecryptor, event: CaptureEvent, ciphertext: str) -> bytes:
     if event.ciphertext_format == OPENPGP:
         return decryptor.decrypt(ciphertext)
+    if event.ciphertext_format == LSA_X25519:  # bound to what lsass knew: see capture_lsa
+        return open_lsa_event(decryptor, event)
     # rsa-oaep-sha256+a256gcm or x25519-hkdf-sha256+a256gcm: bound to the account and the
     # change it reports
     aad = f"{event.object_guid}\n{event.pwd_last_set}".encode()

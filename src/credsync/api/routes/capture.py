@@ -55,7 +55,13 @@ x25519-hkdf-sha256+a256gcm v1" || ephemeral public key || subkey public key`;
 `rsa-oaep-sha256+a256gcm` (an RSA-3072 key made before): base64 of an
 RSA-OAEP(SHA-256, MGF1-SHA-256)-wrapped 32-byte AES key (to the capture key's RSA encryption
 subkey) || a 12-byte nonce || the AES-256-GCM ciphertext and tag of the UTF-16-LE password.
-Both with associated data `object_guid + "\\n" + str(pwd_last_set)` (UTF-8). Any other format,
+Both with associated data `object_guid + "\\n" + str(pwd_last_set)` (UTF-8).
+`lsa-x25519-hkdf-sha256+a256gcm`: the Windows password filter's spool record as it is (ASCII
+lines `credsync-lsa-capture v1`, `domain`, `account`, `rid`, `notified_at`, `format
+x25519-hkdf-sha256+a256gcm`, `ciphertext`), sealed as above but with the record's first five
+values joined by `"\\n"` as associated data (lsass knows no objectGUID or pwdLastSet); it
+opens only when its account is the event's `sam`, its RID the last part of `object_sid`, and
+`pwd_last_set` is at most 120 s after its `notified_at`. Any other format,
 a format of the other kind of key, or a ciphertext that does not open, is `rejected` (and
 does not take the event's idempotency key: a corrected one may follow).
 

@@ -1,0 +1,290 @@
+"""The forwarder (windows/forwarder, under Wine) between the filter's spool and a real server:
+the app served over HTTPS by uvicorn (its CA added to the Wine prefix's machine Root store,
+as an operator's CA would be on a DC), the account read by LDAPS from this test's OU on the
+shared Samba DC (read only), batches signed as an enrolled forwarder."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import uvicorn
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from credsync.api.state import ServerState
+from credsync.server.app import create_app
+from credsync.testing.samba import OuWorld
+from credsync.types import SyncMode
+from intake.conftest import CaptureWorld, build_capture_world
+from vault.helpers import VaultWorld
+
+from .conftest import Wine, windows_path
+from .test_filter_dll import notify, scan
+from .test_filter_to_vault import sid_text
+
+pytestmark = [pytest.mark.xdist_group("wine"), pytest.mark.samba]
+
+
+def _tls_files(base: Path) -> tuple[Path, Path, Path]:
+    """A throwaway CA (DER, for the prefix's Root store) and a server certificate for
+    localhost signed by it (PEM chain and key, for uvicorn)."""
+    now = dt.datetime.now(dt.UTC)
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "credsync windows-test CA")])
+    ca = (
+        x509.CertificateBuilder()
+        .subject_name(ca_name)
+        .issuer_name(ca_name)
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=2))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(ca_key, hashes.SHA256())
+    )
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")]))
+        .issuer_name(ca_name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=2))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    pem = serialization.Encoding.PEM
+    (base / "ca.der").write_bytes(ca.public_bytes(serialization.Encoding.DER))
+    (base / "server.pem").write_bytes(cert.public_bytes(pem) + ca.public_bytes(pem))
+    (base / "server.key").write_bytes(
+        key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    return base / "ca.der", base / "server.pem", base / "server.key"
+
+
+class TlsServer:
+    """The real app over HTTPS on localhost:``port`` in a thread; stop and start again."""
+
+    def __init__(self, state: ServerState, cert: Path, key: Path) -> None:
+        self.app = create_app(state)
+        self.cert, self.key = cert, key
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        config = uvicorn.Config(
+            self.app,
+            host="127.0.0.1",
+            port=self.port,
+            lifespan="off",
+            log_level="warning",
+            access_log=False,
+            log_config=None,
+            ssl_certfile=str(self.cert),
+            ssl_keyfile=str(self.key),
+        )
+        server = uvicorn.Server(config)
+        self._server = server
+        self._thread = threading.Thread(target=lambda: asyncio.run(server.serve()), daemon=True)
+        self._thread.start()
+        deadline = time.monotonic() + 15
+        while not server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("the TLS test server did not start")
+            time.sleep(0.01)
+
+    def stop(self) -> None:
+        if self._server is not None and self._thread is not None:
+            self._server.should_exit = True
+            self._thread.join(timeout=15)
+        self._server = self._thread = None
+
+
+@dataclass
+class World:
+    wine: Wine
+    cw: CaptureWorld
+    server: TlsServer
+    spool: Path
+    config: Path
+    base: Path
+
+    def notify(self, lines: list[str]) -> None:
+        script = self.base / "notify.txt"
+        script.write_text("\n".join([*lines, "drain 30000"]) + "\n", encoding="ascii")
+        recipient = self.cw.http.get(
+            f"/api/v1/directories/{self.cw.sw.directory}/capture/key"
+        ).json()["x25519_public_hex"]
+        out = self.wine.run(
+            self.wine.bin_dir / "harness.exe",
+            windows_path(self.wine.dll),
+            windows_path(self.spool),
+            recipient,
+            "EXAMPLE",
+            "100000",
+            windows_path(script),
+        )
+        assert "drain ok" in out
+
+    def forward(self, *, expect_ok: bool = True) -> str:
+        exe = self.wine.bin_dir / "credsync-forwarder.exe"
+        if expect_ok:
+            return self.wine.run(exe, windows_path(self.config), "--once", timeout=120)
+        with pytest.raises(AssertionError, match="exited 3") as exc:
+            self.wine.run(exe, windows_path(self.config), "--once", timeout=120)
+        return str(exc.value)
+
+    def linked_user(self, password: str) -> tuple[Any, Any, str]:
+        """A linked two-way credential whose account's password was just reset in AD to
+        ``password``; the notify line the DC's LSA would give the filter for it."""
+        ad = self.cw.sw.ad
+        user = ad.create_user()
+        cred = self.cw.sw.add(user, mode=SyncMode.TWO_WAY)
+        assert self.cw.sw.run().state == "done"
+        ad.admin.reset_password(user.dn, password)
+        ad.admin.conn.search(user.dn, "(objectClass=*)", "BASE", attributes=["objectSid"])
+        sid = sid_text(ad.admin.conn.response[0]["raw_attributes"]["objectSid"][0])
+        return user, cred, notify(int(sid.rsplit("-", 1)[1]), user.name, password)
+
+    def versions(self, cred: Any) -> list[tuple[int, str]]:
+        history = self.cw.sw.vault.credentials.history(self.cw.sw.admin, None, cred.id)
+        return sorted((h.version, h.source) for h in history)
+
+
+@pytest.fixture
+def fw(wine: Wine, sqlite_world: VaultWorld, ad_ou: OuWorld, tmp_path: Path) -> Iterator[World]:
+    cw = build_capture_world(sqlite_world, ad_ou)
+    ca, cert, key = _tls_files(tmp_path)
+    assert "trusted" in wine.run(wine.bin_dir / "trustca.exe", windows_path(ca))
+    server = TlsServer(ServerState(sqlite_world.vault, sqlite_world.keys), cert, key)
+    server.start()
+    forwarder = cw.enroll(name="windows-dc1")
+    spool = tmp_path / "spool"
+    facts = ad_ou.facts
+    config = tmp_path / "forwarder.conf"
+    config.write_text(
+        "\n".join(
+            [
+                "server_host=localhost",
+                f"server_port={server.port}",
+                f"forwarder_id={forwarder.forwarder_id}",
+                f"token={forwarder.token}",
+                f"spool={windows_path(spool)}",
+                f"ldap_host={facts.host}",
+                "ldap_port=636",
+                f"ldap_bind_dn={facts.admin_dn}",
+                f"ldap_bind_password={facts.admin_password}",
+                f"base_dn={ad_ou.dn}",
+                "dc=dc1",
+            ]
+        )
+        + "\n",
+        encoding="utf-8",
+    )
+    try:
+        yield World(wine, cw, server, spool, config, tmp_path)
+    finally:
+        server.stop()
+
+
+def test_a_notified_change_reaches_the_vault_through_the_forwarder(fw: World) -> None:
+    password = "Fórwarded-Pässwörd-9!"
+    _, cred, line = fw.linked_user(password)
+    fw.notify([line])
+    assert len(list(fw.spool.glob("*.cap"))) == 1
+    out = fw.forward()
+    assert "sent 1 events seq 1" in out
+    assert fw.cw.sw.reveal(cred) == password
+    assert fw.versions(cred) == [(1, "created"), (2, "directory")]
+    assert not list(fw.spool.glob("*.cap"))  # deleted after the server's answer
+    assert "sent" not in fw.forward()  # nothing left to send
+    scan(list(fw.spool.iterdir()), [out], [password])
+
+
+def test_server_down_then_up_nothing_lost_nothing_twice(fw: World) -> None:
+    first, second = "Down-Then-Up-1!", "Down-Then-Up-2!"
+    _, cred1, line1 = fw.linked_user(first)
+    _, cred2, line2 = fw.linked_user(second)
+    fw.server.stop()
+    fw.notify([line1, line2])
+    refused = fw.forward(expect_ok=False)
+    assert "not delivered" in refused
+    assert len(list(fw.spool.glob("*.cap"))) == 2  # kept while the server is down
+    fw.server.start()
+    out = fw.forward()
+    assert "sent 2 events" in out
+    assert (fw.cw.sw.reveal(cred1), fw.cw.sw.reveal(cred2)) == (first, second)
+    assert fw.versions(cred1) == fw.versions(cred2) == [(1, "created"), (2, "directory")]
+    assert not list(fw.spool.glob("*.cap"))
+    scan(list(fw.spool.iterdir()), [refused, out], [first, second])
+
+
+def test_a_burst_of_1000_notifications_is_delivered_in_one_batch(fw: World) -> None:
+    password = "Burst-Through-Forwarder-3!"
+    _, cred, line = fw.linked_user(password)
+    fw.notify([line.rsplit(" ", 1)[0] + " 1000"])  # the same notification 1,000 times
+    assert len(list(fw.spool.glob("*.cap"))) == 1000
+    out = fw.forward()
+    assert "sent 1000 events seq 1" in out
+    assert not list(fw.spool.glob("*.cap"))
+    # one change of one account notified 1,000 times: one new version, the rest duplicates
+    assert fw.cw.sw.reveal(cred) == password
+    assert fw.versions(cred) == [(1, "created"), (2, "directory")]
+
+
+def test_the_running_forwarder_delivers_a_change_as_soon_as_it_is_spooled(fw: World) -> None:
+    """The loop mode (as the scheduled task runs it): woken by the spool directory's change
+    notification, not by its 2 s retry. Prints how long notify -> new version took (not
+    asserted: timings are the benchmark's business)."""
+    import subprocess
+
+    password = "Running-Forwarder-5!"
+    _, cred, line = fw.linked_user(password)
+    fw.spool.mkdir(exist_ok=True)
+    log = fw.base / "forwarder.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            ["wine", str(fw.wine.bin_dir / "credsync-forwarder.exe"), windows_path(fw.config)],
+            env=fw.wine.env,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        time.sleep(1.0)  # it made its first (empty) pass and waits on the spool
+        started = time.monotonic()
+        fw.notify([line])
+        spooled = time.monotonic()
+        while fw.cw.sw.reveal(cred) != password:
+            assert proc.poll() is None, log.read_text(errors="replace")
+            assert time.monotonic() - started < 30, "not delivered within 30 s"
+            time.sleep(0.02)
+        done = time.monotonic()
+        while "sent 1 events seq 1" not in log.read_text(errors="replace"):  # printed after
+            assert time.monotonic() - done < 15, "the forwarder did not report its batch"
+            time.sleep(0.02)
+        print(
+            f"a harness process notifying: {spooled - started:.2f} s, "
+            f"spooled -> new version: {done - spooled:.2f} s"
+        )
+    finally:
+        proc.kill()
+        proc.wait(timeout=30)
+    assert fw.versions(cred) == [(1, "created"), (2, "directory")]
+    scan([log, *fw.spool.iterdir()], [], [password])

@@ -1,0 +1,431 @@
+/*
+ * forwarder.c - credsync's capture forwarder for a Windows DC (console mode).
+ *
+ * usage: credsync-forwarder.exe CONFIG_FILE [--once]
+ * Reads the password filter's spool (windows/filter), adds each account's objectGUID, objectSid,
+ * userAccountControl and pwdLastSet from the DC by LDAP, and sends the records in signed,
+ * sequenced batches (at most 1,000 events) to the capture endpoint as an enrolled forwarder:
+ * POST /api/v1/agents/{forwarder_id}/captures, "Credsync-Signature: ed25519 <base64>" over
+ * "credsync-capture-v1\n" + path + "\n" + body (Ed25519: Monocypher's optional RFC 8032 code).
+ * A file is deleted only after the server's 200 for the batch that carried it; while the
+ * server is down or refuses, the files stay and the next pass tries again (every 2 s without
+ * --once). The server's certificate is always verified (WinHTTP, the machine's trust store):
+ * there is no option to turn that off. A 409 capture_sequence resumes after its last_seq.
+ *
+ * CONFIG_FILE: "name=value" lines (UTF-8), readable by SYSTEM and Administrators only (it holds
+ * the token): server_host, server_port, forwarder_id, token (csf1.<id>.<seed>), spool,
+ * ldap_host, ldap_port (636: LDAPS), ldap_bind_dn, ldap_bind_password (empty: bind as this
+ * machine, Negotiate), base_dn, dc (this DC's name, reported with each event).
+ * Nothing here prints or logs a password, the token or a record.
+ */
+#define WIN32_LEAN_AND_MEAN
+#include <windows.h>
+#include <bcrypt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <winhttp.h>
+
+#include "../vendor/monocypher/optional/monocypher-ed25519.h"
+#include "forwarder.h"
+#include "json.h"
+
+#define MAX_BATCH 1000
+
+Config cfg;
+static BYTE g_sk[64], g_pk[32];
+
+/* stderr (console mode) and the Application event log (source "credsync-forwarder"); callers
+ * pass fixed texts only: never a password, the token or a record. */
+void log_line(const char *what)
+{
+    HANDLE src = RegisterEventSourceA(NULL, "credsync-forwarder");
+    fprintf(stderr, "credsync-forwarder: %s\n", what);
+    if (src) {
+        ReportEventA(src, EVENTLOG_WARNING_TYPE, 0, 1, NULL, 1, 0, &what, NULL);
+        DeregisterEventSource(src);
+    }
+}
+
+static void set_field(const char *name, const char *value)
+{
+#define FIELD(n) else if (!strcmp(name, #n)) snprintf(cfg.n, sizeof(cfg.n), "%s", value)
+    if (!strcmp(name, "server_port")) cfg.server_port = atoi(value);
+    else if (!strcmp(name, "ldap_port")) cfg.ldap_port = atoi(value);
+    FIELD(server_host); FIELD(forwarder_id); FIELD(token); FIELD(spool); FIELD(ldap_host);
+    FIELD(ldap_bind_dn); FIELD(ldap_bind_password); FIELD(base_dn); FIELD(dc);
+#undef FIELD
+}
+
+static BOOL load_config(const WCHAR *path)
+{
+    FILE *f = _wfopen(path, L"rb");
+    char line[1024];
+    if (!f) return FALSE;
+    cfg.ldap_port = 636;
+    while (fgets(line, sizeof(line), f)) {
+        char *eq = strchr(line, '=');
+        line[strcspn(line, "\r\n")] = 0;
+        if (!eq || line[0] == '#') continue;
+        *eq = 0;
+        set_field(line, eq + 1);
+    }
+    fclose(f);
+    return cfg.server_host[0] && cfg.server_port > 0 && cfg.forwarder_id[0] && cfg.spool[0] &&
+           cfg.ldap_host[0] && cfg.base_dn[0];
+}
+
+/* csf1.<id>.<base64url seed>: the Ed25519 key pair (the seed is wiped by Monocypher). */
+static BOOL load_key(void)
+{
+    char prefix[80];
+    BYTE seed[32];
+    size_t n;
+    snprintf(prefix, sizeof(prefix), "csf1.%s.", cfg.forwarder_id);
+    if (strncmp(cfg.token, prefix, strlen(prefix))) return FALSE;
+    n = b64url_decode(cfg.token + strlen(prefix), seed, sizeof(seed));
+    SecureZeroMemory(cfg.token, sizeof(cfg.token));
+    if (n != 32) return FALSE;
+    crypto_ed25519_key_pair(g_sk, g_pk, seed);
+    return TRUE;
+}
+
+/* One WinHTTP session and connection for the process: its kept-alive TLS connection is reused
+ * from batch to batch (a handshake costs ~1 s under Wine); dropped after any failure. */
+static HINTERNET g_session, g_connect;
+
+static void http_reset(void)
+{
+    if (g_connect) WinHttpCloseHandle(g_connect);
+    if (g_session) WinHttpCloseHandle(g_session);
+    g_connect = g_session = NULL;
+}
+
+static DWORD post(const WCHAR *path, const char *body, DWORD len, const char *sig_header, Buf *answer)
+{
+    HINTERNET r = NULL;
+    DWORD status = 0, sz = sizeof(status), got;
+    WCHAR host[256], headers[300];
+    char chunk[4096];
+    MultiByteToWideChar(CP_UTF8, 0, cfg.server_host, -1, host, 256);
+    _snwprintf(headers, 300, L"Content-Type: application/json\r\nCredsync-Signature: %hs\r\n", sig_header);
+    headers[299] = 0;
+    if (!g_session) {
+        g_session = WinHttpOpen(L"credsync-forwarder/1", WINHTTP_ACCESS_TYPE_NO_PROXY,
+                                WINHTTP_NO_PROXY_NAME, WINHTTP_NO_PROXY_BYPASS, 0);
+        if (!g_session) return 0;
+        WinHttpSetTimeouts(g_session, 5000, 5000, 30000, 30000);
+    }
+    if (!g_connect) g_connect = WinHttpConnect(g_session, host, (INTERNET_PORT)cfg.server_port, 0);
+    if (!g_connect) {
+        http_reset();
+        return 0;
+    }
+    /* WINHTTP_FLAG_SECURE, and no WINHTTP_OPTION_SECURITY_FLAGS anywhere: always verified */
+    r = WinHttpOpenRequest(g_connect, L"POST", path, NULL, WINHTTP_NO_REFERER,
+                           WINHTTP_DEFAULT_ACCEPT_TYPES, WINHTTP_FLAG_SECURE);
+    if (!r || !WinHttpSendRequest(r, headers, (DWORD)-1L, (LPVOID)body, len, len, 0) ||
+        !WinHttpReceiveResponse(r, NULL) ||
+        !WinHttpQueryHeaders(r, WINHTTP_QUERY_STATUS_CODE | WINHTTP_QUERY_FLAG_NUMBER,
+                             WINHTTP_HEADER_NAME_BY_INDEX, &status, &sz, WINHTTP_NO_HEADER_INDEX)) {
+        status = 0;
+        goto out;
+    }
+    while (WinHttpReadData(r, chunk, sizeof(chunk), &got) && got) buf_add(answer, chunk, got);
+out:
+    if (r) WinHttpCloseHandle(r);
+    if (status == 0) http_reset();
+    return status;
+}
+
+/* ---- the spool ----------------------------------------------------------------------------- */
+static int cmp_names(const void *a, const void *b) { return wcscmp(*(WCHAR *const *)a, *(WCHAR *const *)b); }
+
+static unsigned long long read_seq(void)
+{
+    char path[MAX_PATH + 32], text[32] = "";
+    FILE *f;
+    snprintf(path, sizeof(path), "%s\\forwarder.seq", cfg.spool);
+    f = fopen(path, "rb");
+    if (!f) return 0;
+    if (!fgets(text, sizeof(text), f)) text[0] = 0;
+    fclose(f);
+    return strtoull(text, NULL, 10);
+}
+
+static void write_seq(unsigned long long seq)
+{
+    char path[MAX_PATH + 32], tmp[MAX_PATH + 32];
+    FILE *f;
+    snprintf(path, sizeof(path), "%s\\forwarder.seq", cfg.spool);
+    snprintf(tmp, sizeof(tmp), "%s\\forwarder.seq.tmp", cfg.spool);
+    f = fopen(tmp, "wb");
+    if (!f) return;
+    fprintf(f, "%llu\n", seq);
+    fflush(f);
+    fclose(f);
+    MoveFileExA(tmp, path, MOVEFILE_REPLACE_EXISTING | MOVEFILE_WRITE_THROUGH);
+}
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    return -1;
+}
+
+/* The record's account, percent-decoded (UTF-8), its RID and notification time. */
+static BOOL record_fields(const char *text, char *account, size_t cap, unsigned long *rid,
+                          unsigned long long *notified)
+{
+    const char *a = strstr(text, "\naccount "), *r = strstr(text, "\nrid "),
+               *t = strstr(text, "\nnotified_at ");
+    size_t n = 0;
+    if (strncmp(text, "credsync-lsa-capture v1\n", 24) || !a || !r || !t) return FALSE;
+    for (a += 9; *a && *a != '\n' && n + 1 < cap; a++) {
+        if (*a == '%' && hexval(a[1]) >= 0 && hexval(a[2]) >= 0) {
+            account[n++] = (char)(hexval(a[1]) << 4 | hexval(a[2]));
+            a += 2;
+        } else {
+            account[n++] = *a;
+        }
+    }
+    account[n] = 0;
+    *rid = strtoul(r + 5, NULL, 10);
+    *notified = strtoull(t + 13, NULL, 10);
+    return n > 0;
+}
+
+static void rfc3339(unsigned long long filetime, char out[32])
+{
+    FILETIME ft;
+    SYSTEMTIME st;
+    ft.dwLowDateTime = (DWORD)filetime;
+    ft.dwHighDateTime = (DWORD)(filetime >> 32);
+    FileTimeToSystemTime(&ft, &st);
+    snprintf(out, 32, "%04u-%02u-%02uT%02u:%02u:%02uZ", st.wYear, st.wMonth, st.wDay, st.wHour,
+             st.wMinute, st.wSecond);
+}
+
+static char *read_file(const WCHAR *path, size_t *len)
+{
+    FILE *f = _wfopen(path, L"rb");
+    char *data;
+    long n;
+    if (!f) return NULL;
+    fseek(f, 0, SEEK_END);
+    n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    data = n >= 0 && n < 65536 ? malloc((size_t)n + 1) : NULL;
+    if (data && fread(data, 1, (size_t)n, f) != (size_t)n) {
+        free(data);
+        data = NULL;
+    }
+    fclose(f);
+    if (data) data[n] = 0;
+    *len = (size_t)n;
+    return data;
+}
+
+/* One batch: 1 when the server took it (its files deleted) or nothing was to be sent. */
+static int send_batch(WCHAR **names, size_t count)
+{
+    Buf events = {0};
+    BOOL *included = calloc(count, sizeof(BOOL));
+    size_t sent = 0;
+    int result = 0;
+    char cached_name[1024] = "";
+    Account cached_acc;
+    BOOL cached = FALSE;
+    char path_a[200];
+    WCHAR path_w[200];
+    snprintf(path_a, sizeof(path_a), "/api/v1/agents/%s/captures", cfg.forwarder_id);
+    MultiByteToWideChar(CP_UTF8, 0, path_a, -1, path_w, 200);
+    for (size_t i = 0; i < count; i++) {
+        WCHAR full[MAX_PATH + 64];
+        char account[1024], when[32], num[64];
+        unsigned long rid;
+        unsigned long long notified;
+        size_t len;
+        char *text;
+        Account acc;
+        const char *last_dash;
+        _snwprintf(full, MAX_PATH + 64, L"%hs\\%ls", cfg.spool, names[i]);
+        full[MAX_PATH + 63] = 0;
+        text = read_file(full, &len);
+        if (!text) continue;
+        if (!record_fields(text, account, sizeof(account), &rid, &notified)) {
+            log_line("a spool file is not a record: left in place");
+            free(text);
+            continue;
+        }
+        if (cached && !strcmp(cached_name, account)) {
+            acc = cached_acc; /* the same account again in this batch: read once */
+        } else if (!lookup(account, &acc)) { /* the DC can't be read now: try later */
+            free(text);
+            goto out;
+        } else {
+            snprintf(cached_name, sizeof(cached_name), "%s", account);
+            cached_acc = acc;
+            cached = TRUE;
+        }
+        last_dash = strrchr(acc.sid, '-');
+        if (!acc.found || !last_dash || strtoul(last_dash + 1, NULL, 10) != rid) {
+            log_line("a record's account is not in the directory (or its RID differs): left in place");
+            free(text);
+            continue;
+        }
+        rfc3339(notified, when);
+        buf_str(&events, sent ? ",{" : "{");
+        buf_str(&events, "\"kind\":\"password\",\"object_guid\":\"");
+        buf_str(&events, acc.guid);
+        buf_str(&events, "\",\"object_sid\":\"");
+        buf_str(&events, acc.sid);
+        buf_str(&events, "\",\"sam\":");
+        buf_json(&events, account, strlen(account));
+        snprintf(num, sizeof(num), ",\"upn\":null,\"uac\":%ld,\"pwd_last_set\":%llu,", acc.uac,
+                 acc.pwd_last_set);
+        buf_str(&events, num);
+        buf_str(&events, "\"kvno\":null,\"ciphertext_format\":\"lsa-x25519-hkdf-sha256+a256gcm\",");
+        buf_str(&events, "\"ciphertext\":");
+        buf_json(&events, text, len);
+        buf_str(&events, ",\"captured_at\":\"");
+        buf_str(&events, when);
+        buf_str(&events, "\",\"dc\":");
+        buf_json(&events, cfg.dc, strlen(cfg.dc));
+        buf_str(&events, "}");
+        included[i] = TRUE;
+        sent++;
+        free(text);
+    }
+    if (!sent) {
+        result = 1;
+        goto out;
+    }
+    for (int attempt = 0; attempt < 2; attempt++) {
+        unsigned long long seq = read_seq() + 1;
+        Buf body = {0}, msg = {0}, header = {0}, answer = {0};
+        BYTE nonce[16], sig[64];
+        char head[256], now_text[32];
+        FILETIME now;
+        DWORD status;
+        const char *last;
+        GetSystemTimeAsFileTime(&now);
+        rfc3339(((unsigned long long)now.dwHighDateTime << 32) | now.dwLowDateTime, now_text);
+        BCryptGenRandom(NULL, nonce, sizeof(nonce), BCRYPT_USE_SYSTEM_PREFERRED_RNG);
+        snprintf(head, sizeof(head), "{\"forwarder_id\":\"%s\",\"seq\":%llu,\"nonce\":\"", cfg.forwarder_id,
+                 seq);
+        buf_str(&body, head);
+        for (int k = 0; k < 16; k++) {
+            char hx[3];
+            snprintf(hx, 3, "%02x", nonce[k]);
+            buf_add(&body, hx, 2);
+        }
+        buf_str(&body, "\",\"sent_at\":\"");
+        buf_str(&body, now_text);
+        buf_str(&body, "\",\"events\":[");
+        buf_add(&body, events.data, events.len);
+        buf_str(&body, "]}");
+        buf_str(&msg, "credsync-capture-v1\n");
+        buf_str(&msg, path_a);
+        buf_str(&msg, "\n");
+        buf_add(&msg, body.data, body.len);
+        crypto_ed25519_sign(sig, g_sk, (const BYTE *)msg.data, msg.len);
+        buf_str(&header, "ed25519 ");
+        buf_base64(&header, sig, sizeof(sig));
+        status = post(path_w, body.data, (DWORD)body.len, header.data, &answer);
+        last = answer.data ? strstr(answer.data, "\"last_seq\":") : NULL;
+        if (status == 200) {
+            for (size_t i = 0; i < count; i++) {
+                WCHAR full[MAX_PATH + 64];
+                if (!included[i]) continue;
+                _snwprintf(full, MAX_PATH + 64, L"%hs\\%ls", cfg.spool, names[i]);
+                full[MAX_PATH + 63] = 0;
+                DeleteFileW(full);
+            }
+            write_seq(seq);
+            printf("sent %zu events seq %llu\n", sent, seq);
+            result = 1;
+        } else if (status == 409 && last && strstr(answer.data, "capture_sequence")) {
+            write_seq(strtoull(last + 11, NULL, 10)); /* resume after the server's last */
+        } else {
+            printf("not delivered (HTTP status %lu): %zu events kept\n", status, sent);
+        }
+        buf_free(&body);
+        buf_free(&msg);
+        buf_free(&header);
+        buf_free(&answer);
+        if (status != 409) break;
+    }
+out:
+    fflush(stdout);
+    buf_free(&events);
+    free(included);
+    return result;
+}
+
+/* One pass: send what the spool holds, in batches. 1: all sent (or nothing to send), 0: not. */
+static int pass(void)
+{
+    WCHAR pattern[MAX_PATH + 8], **names = NULL;
+    WIN32_FIND_DATAW fd;
+    HANDLE h;
+    size_t count = 0, cap = 0;
+    int ok = 1;
+    _snwprintf(pattern, MAX_PATH + 8, L"%hs\\*.cap", cfg.spool);
+    pattern[MAX_PATH + 7] = 0;
+    h = FindFirstFileW(pattern, &fd);
+    if (h != INVALID_HANDLE_VALUE) {
+        do {
+            if (count == cap) {
+                cap = cap ? 2 * cap : 256;
+                names = realloc(names, cap * sizeof(*names));
+            }
+            names[count++] = _wcsdup(fd.cFileName);
+        } while (FindNextFileW(h, &fd));
+        FindClose(h);
+    }
+    qsort(names, count, sizeof(*names), cmp_names); /* oldest first: named by notification time */
+    for (size_t start = 0; start < count && ok; start += MAX_BATCH) {
+        size_t end = start + MAX_BATCH < count ? start + MAX_BATCH : count;
+        ok = send_batch(names + start, end - start);
+    }
+    for (size_t i = 0; i < count; i++) free(names[i]);
+    free(names);
+    return ok;
+}
+
+int wmain(int argc, WCHAR **argv)
+{
+    BOOL once = argc > 2 && !wcscmp(argv[2], L"--once");
+    if (argc < 2 || !load_config(argv[1])) {
+        log_line("usage: credsync-forwarder CONFIG_FILE [--once] (a complete configuration)");
+        return 2;
+    }
+    if (!load_key()) {
+        log_line("the token is not this forwarder's (csf1.<forwarder_id>.<key>)");
+        return 2;
+    }
+    {
+        /* between passes: wake when a file appears in the spool (the filter's rename), or
+         * after 2 s to retry what was not delivered */
+        WCHAR dir[MAX_PATH];
+        HANDLE change;
+        MultiByteToWideChar(CP_UTF8, 0, cfg.spool, -1, dir, MAX_PATH);
+        change = once ? INVALID_HANDLE_VALUE
+                      : FindFirstChangeNotificationW(dir, FALSE, FILE_NOTIFY_CHANGE_FILE_NAME);
+        /* the LDAPS bind (seconds under Wine) before the first change, not after it; the
+         * connection is kept, and made again only after an error */
+        if (!once) dc_connect();
+        for (;;) {
+            int ok = pass();
+            if (once) return ok ? 0 : 3;
+            if (change == INVALID_HANDLE_VALUE) {
+                Sleep(2000);
+            } else if (WaitForSingleObject(change, 2000) == WAIT_OBJECT_0) {
+                FindNextChangeNotification(change);
+            }
+        }
+    }
+}
