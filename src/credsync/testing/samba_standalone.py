@@ -138,10 +138,13 @@ def _facts(text: str) -> StandaloneFacts:
 class StandaloneServer:
     """One server of this process's own (see the module docstring): :meth:`start` makes it in
     a new temporary directory unless one is given, :meth:`stop` stops it and removes that
-    directory."""
+    directory. ``guest``: a server that maps bad passwords to its guest account."""
 
-    def __init__(self, directory: Path | None = None, *, script: Path | None = None) -> None:
+    def __init__(
+        self, directory: Path | None = None, *, guest: bool = False, script: Path | None = None
+    ) -> None:
         self.script = script or default_script()
+        self.guest = guest
         self._own_directory = directory is None
         self.directory = directory
         self._facts: StandaloneFacts | None = None
@@ -157,7 +160,8 @@ class StandaloneServer:
         if self.directory is None:
             self.directory = Path(tempfile.mkdtemp(prefix="credsync-smb-"))
         try:
-            self._facts = _facts(_run(self.script, "start", str(self.directory)))
+            args = ["start", str(self.directory)] + (["--guest"] if self.guest else [])
+            self._facts = _facts(_run(self.script, *args))
         except StandaloneUnavailable:
             self._remove()
             raise

@@ -93,7 +93,9 @@ def login(
             return LoginAnswer(name, exc.getErrorString()[1] if exc.getErrorString() else name)
         if conn.isGuestSession():
             return LoginAnswer(
-                "GUEST_SESSION", "the server took it as a guest login, not as this account's"
+                "GUEST_SESSION",
+                "the server took it as a guest login, not as this account's",
+                guest=True,
             )
         return LoginAnswer(None)
     finally:
@@ -140,16 +142,19 @@ class SamrSession:
         rpc = transport.DCERPCTransportFactory(rf"ncacn_np:{self.host}[\pipe\samr]")
         rpc.set_dport(self.port)
         rpc.set_connect_timeout(self._timeout)
-        rpc.set_credentials(self._username, self._password, self.machine)
+        # Our own session setup first, so that a guest session is refused before anything else
+        # is asked of it (the IPC$ tree connect would fail for it with a mere ACCESS_DENIED).
+        smb = SMBConnection(self.host, self.host, sess_port=self.port, timeout=int(self._timeout))
+        rpc.set_smb_connection(smb)
         dce = rpc.get_dce_rpc()
         try:
-            dce.connect()
-            smb = rpc.get_smb_connection()
+            smb.login(self._username, self._password, self.machine)
             if smb.isGuestSession():
                 raise PermissionError(
                     "the server took the bind credential as a guest login (a wrong password "
                     "mapped to guest): it is not the admin account's password"
                 )
+            dce.connect()
             self.signing = bool(smb.isSigningRequired())
             self.dialect = int(smb.getDialect())
             dce.bind(samr.MSRPC_UUID_SAMR)
