@@ -299,6 +299,14 @@ class StandaloneAdmin:
                 found[name.casefold()] = int(value.strip().rsplit("-", 1)[1])
         return [found[n.casefold()] for n in names]
 
+    def bad_password_count(self, name: str) -> int:
+        """The account's bad password count as Samba keeps it (``pdbedit -v``)."""
+        for line in self.tool("pdbedit", "-v", "-u", name).splitlines():
+            key, _, value = line.partition(":")
+            if key.strip() == "Bad password count":
+                return int(value.strip())
+        raise StandaloneUnavailable(f"pdbedit shows no bad password count for {name}")
+
     def reset_password(self, name: str, password: str) -> None:
         self.tool("smbpasswd", "-s", name, stdin=f"{password}\n{password}\n")
 
