@@ -42,7 +42,7 @@ def _open(config: DirectoryConfig) -> Connector:
 
 KIND: Kind[LocalAccountsSettings] = Kind(
     name="local_accounts",
-    aliases=("local-accounts", "local", "sam"),
+    aliases=("local-accounts",),
     display_name="Local accounts",
     description="A workgroup machine's own accounts (MACHINE\\user) over SMB and SAMR",
     model=LocalAccountsSettings,
