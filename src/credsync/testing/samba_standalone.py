@@ -138,13 +138,20 @@ def _facts(text: str) -> StandaloneFacts:
 class StandaloneServer:
     """One server of this process's own (see the module docstring): :meth:`start` makes it in
     a new temporary directory unless one is given, :meth:`stop` stops it and removes that
-    directory. ``guest``: a server that maps bad passwords to its guest account."""
+    directory. ``guest``: a server that maps bad passwords to its guest account; ``machine``:
+    its NetBIOS name (FILESRV1 unless given)."""
 
     def __init__(
-        self, directory: Path | None = None, *, guest: bool = False, script: Path | None = None
+        self,
+        directory: Path | None = None,
+        *,
+        guest: bool = False,
+        machine: str | None = None,
+        script: Path | None = None,
     ) -> None:
         self.script = script or default_script()
         self.guest = guest
+        self.machine = machine
         self._own_directory = directory is None
         self.directory = directory
         self._facts: StandaloneFacts | None = None
@@ -161,6 +168,7 @@ class StandaloneServer:
             self.directory = Path(tempfile.mkdtemp(prefix="credsync-smb-"))
         try:
             args = ["start", str(self.directory)] + (["--guest"] if self.guest else [])
+            args += ["--machine", self.machine] if self.machine else []
             self._facts = _facts(_run(self.script, *args))
         except StandaloneUnavailable:
             self._remove()

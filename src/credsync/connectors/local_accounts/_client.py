@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import socket
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -42,6 +43,7 @@ T = TypeVar("T")
 LEVEL_AES = 31  # UserInternal7Information
 LEVEL_RC4 = 26  # UserInternal5InformationNew
 NEVER = 0x7FFFFFFFFFFFFFFF
+THRESHOLD_MAX_AGE = 60.0  # seconds a lockout threshold read is used for
 _STATUS_MORE_ENTRIES = 0x00000105
 
 
@@ -128,6 +130,7 @@ class SamrSession:
         self._domain: Any = None
         self.domain_sid = ""
         self.domains: tuple[str, ...] = ()
+        self._threshold: tuple[int, float] | None = None  # (value, when read)
         self.aes = True  # until the server refuses level 31 once
         self.signing = False
         self.dialect = 0
@@ -207,13 +210,22 @@ class SamrSession:
         return key
 
     # --- reads ------------------------------------------------------------------------------
-    def lockout_threshold(self) -> int:
+    def lockout_threshold(self, max_age: float = THRESHOLD_MAX_AGE) -> int:
+        """The machine's lockout threshold (0: no lockout), read again when the value at hand
+        is older than ``max_age`` seconds: it is policy, it seldom changes, and a check
+        spares the round trip (bench/README.md, local_accounts)."""
+        known = self._threshold
+        if known is not None and time.monotonic() - known[1] < max_age:
+            return known[0]
+
         def work(dce: Any, domain: Any) -> int:
             info = samr.DOMAIN_INFORMATION_CLASS.DomainLockoutInformation
             answer = samr.hSamrQueryInformationDomain2(dce, domain, info)
             return int(answer["Buffer"]["Lockout"]["LockoutThreshold"])
 
-        return self.call(work)
+        value = self.call(work)
+        self._threshold = (value, time.monotonic())
+        return value
 
     def names(self) -> list[UserName]:
         def work(dce: Any, domain: Any) -> list[UserName]:

@@ -76,7 +76,9 @@ class Steps:
 
     async def samr(self) -> Result:
         await self.conn._call(f"open the SAM of {self.conn.machine}", self.session.connect)
-        threshold = await self.conn._call("read the lockout policy", self.session.lockout_threshold)
+        threshold = await self.conn._call(
+            "read the lockout policy", lambda: self.session.lockout_threshold(max_age=0)
+        )
         policy = f"locks out after {threshold} bad passwords" if threshold else "no lockout"
         return StepOutcome.OK, f"SAM {self.conn.machine} ({self.session.domain_sid}); {policy}"
 

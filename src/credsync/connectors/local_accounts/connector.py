@@ -17,7 +17,8 @@ Decisions, and why:
   domain = the machine (so ``MACHINE\\user`` links; the SID then keeps the link),
   ``password_stamp`` = PasswordLastSet as the server keeps it.
 * **verify_password, lockout-safe**: the account is read first over the admin session
-  (PasswordLastSet, BadPasswordCount, the flags, and the machine's lockout threshold). A
+  (PasswordLastSet, BadPasswordCount, the flags, and the machine's lockout threshold, read
+  again after a minute: it is policy). A
   disabled or locked account is reported as such without a login (a locked account refuses
   the right password as well). No login is tried when BadPasswordCount is within two of the
   threshold (TransientConnectorError: a login could lock the account out), nor a second time
