@@ -23,6 +23,12 @@ from credsync.storage import Database
 from credsync.testing.postgres import PostgresUnavailable, TempPostgres
 from credsync.testing.rwlock import FileRWLock
 from credsync.testing.samba import OuWorld, SambaDC, SambaFacts, SambaUnavailable
+from credsync.testing.samba_standalone import (
+    LocalMachine,
+    StandaloneFacts,
+    StandaloneServer,
+    StandaloneUnavailable,
+)
 from credsync.testing.slapd import LdapOu, SlapdFacts, SlapdServer, SlapdUnavailable
 from credsync.testing.smtp import MailTrap
 from credsync.types import Secret
@@ -389,6 +395,31 @@ def ldap_ou(slapd: SlapdFacts) -> Iterator[LdapOu]:
         yield world
     finally:
         world.close()
+
+
+# --- A workgroup machine: Samba standalone (a server of this session's own) -----------------
+@pytest.fixture(scope="session")
+def samba_standalone() -> Iterator[StandaloneFacts]:
+    """A Samba standalone server of this session's own (one machine, FILESRV1, on a free port
+    of 127.0.0.1; see scripts/samba-standalone), stopped and removed at the end. Fails in CI
+    when it can't be had, skips with the reason elsewhere."""
+    server = StandaloneServer()
+    try:
+        facts = server.start()
+    except StandaloneUnavailable as err:
+        if IN_CI:
+            pytest.fail(f"the Samba standalone server is required in CI: {err}")
+        pytest.skip(f"no Samba standalone server ({err}); scripts/samba-standalone install")
+    try:
+        yield facts
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def local_machine(samba_standalone: StandaloneFacts) -> LocalMachine:
+    """The session's machine with the admin helper (each test makes accounts of its own)."""
+    return LocalMachine.of(samba_standalone)
 
 
 # --- Mail: a real SMTP server on 127.0.0.1 (aiosmtpd) -----------------------------------------

@@ -193,12 +193,14 @@ def test_a_kinds_people_source_flag_agrees_with_its_connectors_people_capability
     from credsync.connectors.base import Capability
     from credsync.connectors.graph.connector import GraphConnector
     from credsync.connectors.ldap.connector import LdapConnector
+    from credsync.connectors.local_accounts.connector import LocalAccountsConnector
     from credsync.connectors.registry import KINDS
 
     classes = {
         "active_directory": ActiveDirectoryConnector,
         "entra": GraphConnector,
         "ldap": LdapConnector,
+        "local_accounts": LocalAccountsConnector,
     }
     assert sorted(classes) == sorted(k.name for k in KINDS)
     for kind in KINDS:

@@ -58,6 +58,15 @@ def test_a_netbios_prefix_matches_when_the_connector_knows_no_domain() -> None:
     assert item.account_id == "guid-bob"
 
 
+def test_another_domains_prefix_never_matches_an_account_of_a_known_domain() -> None:
+    """FILESRV1\\Administrator is not the Administrator of the client's next machine (each
+    workgroup machine is a directory of its own, its accounts' domain its name)."""
+    item = one(
+        [cred("FILESRV1\\administrator")], accounts=[account("administrator", domain="FILESRV2")]
+    )
+    assert (item.action, item.status) == (Action.FLAG, Status.UNMATCHED)
+
+
 def test_unmatched_and_ambiguous_are_flagged_never_guessed() -> None:
     unmatched = one([cred("carol")], accounts=[account("bob")])
     assert (unmatched.action, unmatched.status) == (Action.FLAG, Status.UNMATCHED)

@@ -16,6 +16,7 @@ from credsync.connectors.base import Connector, DirectoryConfig
 from credsync.connectors.graph.kind import KIND as _ENTRA
 from credsync.connectors.kinds import BindMethod, Kind, Setting
 from credsync.connectors.ldap.kind import KIND as _LDAP
+from credsync.connectors.local_accounts.kind import KIND as _LOCAL
 from credsync.connectors.operator_sign_in import OperatorSignIn, ProviderConfig
 from credsync.connectors.people_source import PeopleSource
 from credsync.errors import ConfigError, InvalidInput
@@ -37,6 +38,7 @@ KINDS: tuple[Kind[Any], ...] = (
     _AD,
     _ENTRA,
     _LDAP,
+    _LOCAL,
 )
 
 ConnectorFactory = Callable[[DirectoryConfig], Connector]

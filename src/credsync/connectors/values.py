@@ -23,6 +23,8 @@ __all__ = [
     "https_url",
     "ldap_filter",
     "ldap_url",
+    "netbios_name",
+    "smb_url",
     "text",
 ]
 
@@ -31,6 +33,8 @@ Cleaner = Callable[[str], str]
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
 _DOMAIN = re.compile(r"^(?=.{1,253}$)([a-zA-Z0-9-]{1,63}\.)+[a-zA-Z]{2,63}$")
 # An attribute description (RFC 4512 descr or numericoid), without options.
+# A NetBIOS computer name: 1-15 characters, none of the ones Windows forbids in it.
+_NETBIOS = re.compile(r"^[A-Za-z0-9!#$%&'()^_{}~.-]{1,15}$")
 _ATTRIBUTE = re.compile(r"^([A-Za-z][A-Za-z0-9-]{0,127}|[0-9]+(\.[0-9]+)+)$")
 
 
@@ -86,6 +90,37 @@ def ldap_url(what: str = "directory url") -> Cleaner:
         default = 636 if scheme == "ldaps" else 389
         shown = f"[{host}]" if ":" in host else host
         return f"{scheme}://{shown}:{port or default}"
+
+    return clean
+
+
+def smb_url(what: str = "directory url") -> Cleaner:
+    """``smb://HOST[:PORT]`` (SMB over TCP, 445 by default), with the port made explicit."""
+
+    def clean(value: str) -> str:
+        url = clean_name(value, what, 2048)
+        scheme, path, host, port, extras, _ = _split(url, what)
+        if scheme != "smb" or not host:
+            raise InvalidInput(f"{what} {url!r} must be smb://HOST[:PORT]")
+        if path not in ("", "/") or extras:
+            raise InvalidInput(f"{what} {url!r} must be only scheme, host and port")
+        shown = f"[{host}]" if ":" in host else host
+        return f"smb://{shown}:{port or 445}"
+
+    return clean
+
+
+def netbios_name(what: str) -> Cleaner:
+    """A NetBIOS computer name (at most 15 characters), upper-cased."""
+
+    def clean(value: str) -> str:
+        name = clean_name(value, what, 64)
+        if not _NETBIOS.match(name) or name.strip(".") != name:
+            raise InvalidInput(
+                f"{what} {name!r} is not a NetBIOS name (1 to 15 letters, digits or - _ . "
+                "such as FILESRV1)"
+            )
+        return name.upper()
 
     return clean
 

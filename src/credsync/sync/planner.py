@@ -164,8 +164,11 @@ class _Names:
             return []
         found = list(self._by_name.get(wanted, ()))
         if not found and "\\" in wanted:
-            # DOMAIN\name where the connector knows no NetBIOS domain: match the name part.
-            found = list(self._by_name.get(wanted.split("\\", 1)[1], ()))
+            # DOMAIN\name where the connector knows no NetBIOS domain: match the name part
+            # (only accounts without a domain: MACHINE\Administrator of one workgroup machine
+            # is not the Administrator of the client's next machine).
+            part = wanted.split("\\", 1)[1]
+            found = [a for a in self._by_name.get(part, ()) if not a.domain]
         return found
 
 
