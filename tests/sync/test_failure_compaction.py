@@ -2,11 +2,22 @@
 flags every linked credential with the reason; its report stores a first failure and a
 changed one as items, and counts a failure found again exactly as the credential's open flag
 already says (``flagged_unchanged``), so a throttled tenant's every run stores a summary, not
-a row per credential. On SQLite and PostgreSQL, against the Graph simulator."""
+a row per credential. A throttled tenant's Retry-After holds the agent's next periodic run of
+it back that long (not the backoff's one interval). On SQLite and PostgreSQL, against the
+Graph simulator."""
 
 from __future__ import annotations
 
+import asyncio
+import datetime as dt
+import json
+
+import sqlalchemy as sa
+
+from credsync.agent.loop import Agent
+from credsync.storage.tables import directories, runs
 from credsync.sync.reports import stored_run
+from credsync.sync.schedule import MAX_BACKOFF
 
 from .entra import EntraWorld
 
@@ -57,3 +68,40 @@ def test_a_failed_runs_repeat_is_counted_a_first_or_changed_failure_stored(
     assert recovered.state == "done"
     assert {ew.items(recovered)[c.id][0] for c in creds} == {"in_sync"}
     assert ew.flags() == {}
+
+
+def _agent_round(ew: EntraWorld, now: dt.datetime) -> float:
+    """One round of an agent whose clock says ``now`` (the directory due): the seconds from
+    ``now`` to the directory's next periodic run."""
+    with ew.vault.db.write() as conn:
+        conn.execute(directories.update().values(next_run_at=None))
+    asyncio.run(Agent(ew.vault, ew.keys, ew.admin, clock=lambda: now).run(once=True))
+    with ew.vault.db.read() as conn:
+        at = conn.execute(sa.select(directories.c.next_run_at)).scalar_one()
+    return float((at.replace(tzinfo=dt.UTC) - now).total_seconds())
+
+
+def test_a_throttled_tenants_retry_after_holds_the_next_periodic_run_back(
+    ew_both: EntraWorld,
+) -> None:
+    ew = ew_both
+    cred = ew.add(ew.add_user())
+    ew.run(full=True)
+    interval = float(ew.vault.directories.get(ew.admin, ew.directory).option("interval"))
+    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    # Unreachable with no word on when to come back: the backoff (one interval at first).
+    ew.tenant.inject_fault(status=0, **THROTTLED)  # type: ignore[arg-type]
+    assert _agent_round(ew, now) == interval
+    # Throttled for 15 minutes: the next run waits that long, and the run says why.
+    ew.tenant.inject_fault(status=429, retry_after=900, **THROTTLED)  # type: ignore[arg-type]
+    later = now + dt.timedelta(hours=1)
+    assert _agent_round(ew, later) == 900
+    with ew.vault.db.read() as conn:
+        state, summary = conn.execute(
+            sa.select(runs.c.state, runs.c.summary).order_by(runs.c.started_at.desc()).limit(1)
+        ).one()
+    assert (state, json.loads(summary)["retry_after"]) == ("failed", 900)
+    assert ew.flags() == {cred.id: "unreachable"}
+    # A Retry-After past the longest backoff: the longest backoff (an hour).
+    ew.tenant.inject_fault(status=429, retry_after=86400, **THROTTLED)  # type: ignore[arg-type]
+    assert _agent_round(ew, later + dt.timedelta(hours=1)) == MAX_BACKOFF
