@@ -3,8 +3,8 @@ flags every linked credential with the reason; its report stores a first failure
 changed one as items, and counts a failure found again exactly as the credential's open flag
 already says (``flagged_unchanged``), so a throttled tenant's every run stores a summary, not
 a row per credential. A throttled tenant's Retry-After holds the agent's next periodic run of
-it back that long (not the backoff's one interval). On SQLite and PostgreSQL, against the
-Graph simulator."""
+it back that long (not the backoff's one interval), and a queued push to it likewise. On
+SQLite and PostgreSQL, against the Graph simulator."""
 
 from __future__ import annotations
 
@@ -15,11 +15,12 @@ import json
 import sqlalchemy as sa
 
 from credsync.agent.loop import Agent
-from credsync.storage.tables import directories, runs
+from credsync.storage.tables import directories, runs, sync_queue
 from credsync.sync.reports import stored_run
 from credsync.sync.schedule import MAX_BACKOFF
+from credsync.types import SyncMode
 
-from .entra import EntraWorld
+from .entra import EntraWorld, strong
 
 THROTTLED = {"method": "GET", "path_prefix": "/v1.0/users", "times": 1000}
 
@@ -105,3 +106,24 @@ def test_a_throttled_tenants_retry_after_holds_the_next_periodic_run_back(
     # A Retry-After past the longest backoff: the longest backoff (an hour).
     ew.tenant.inject_fault(status=429, retry_after=86400, **THROTTLED)  # type: ignore[arg-type]
     assert _agent_round(ew, later + dt.timedelta(hours=1)) == MAX_BACKOFF
+
+
+def test_a_queued_push_to_a_throttled_tenant_waits_its_retry_after(ew_both: EntraWorld) -> None:
+    ew = ew_both
+    cred = ew.add(ew.add_user(), mode=SyncMode.ENFORCE)
+    ew.run(full=True)
+    ew.confirm()
+    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    with ew.vault.db.write() as conn:  # no periodic run due: the push alone
+        conn.execute(directories.update().values(next_run_at=now + dt.timedelta(days=1)))
+    ew.tenant.inject_fault(method="*", path_prefix="/v1.0/users", status=429, retry_after=900,
+                           times=1000)  # fmt: skip
+    ew.set_password(cred, strong())
+    now += dt.timedelta(seconds=2)  # the queued push is due by the agent's clock
+    asyncio.run(Agent(ew.vault, ew.keys, ew.admin, clock=lambda: now).run(once=True))
+    with ew.vault.db.read() as conn:
+        row = conn.execute(sa.select(sync_queue)).one()
+    assert row.attempts == 1
+    assert "HTTP 429" in (row.last_error or "")
+    waits = (row.not_before.replace(tzinfo=dt.UTC) - now).total_seconds()
+    assert waits == 900  # the tenant's word, not the queue's first backoff (1 s)

@@ -10,9 +10,9 @@
   due rows with a lease (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, the single writer lock
   on SQLite; LEASE seconds, renewed while it works on them; none of a directory another
   agent holds claims in), and runs a ``push`` run for just those credentials, up to
-  PARALLEL_DIRECTORIES directories at once. Done rows are
-  deleted; rows whose run failed (the directory unreachable, refusing TLS or our bind; the
-  database away) go back with a backoff, and are given up after ``GIVE_UP_AFTER`` failures
+  PARALLEL_DIRECTORIES directories at once. Done rows are deleted; rows whose run failed (the
+  directory unreachable, refusing TLS or our bind; the database away) go back with a backoff
+  (at least its Retry-After), and are given up after ``GIVE_UP_AFTER`` failures
   (about a day). A push that can't be made at all (its secret does not decrypt, a bug) is
   given up at once (the others claimed with it are tried one by one), and the agent goes on.
   A given-up push stays visible on the credential and is audited
@@ -382,9 +382,10 @@ class Agent:
                 self._rows.give_up, ids, f"the push can't be made: {type(exc).__name__}: {exc}"
             )
             return
-        if report.state == "failed":
+        if report.state == "failed":  # again after the backoff and the directory's Retry-After
             await self._drop_connector(directory_id)
-            await asyncio.to_thread(self._rows.retry, ids, report.message)
+            wait = report.summary.get(RETRY_AFTER)
+            await asyncio.to_thread(self._rows.retry, ids, report.message, wait)
             return
         self._busy.discard(directory_id)
         await asyncio.to_thread(self._rows.done, ids)
