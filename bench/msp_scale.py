@@ -3,6 +3,7 @@
     python bench/msp_scale.py [--quick] [--backend sqlite|postgresql] [--clients N]
                               [--ad-clients N] [--users N] [--ad-accounts N] [--interval S]
                               [--minutes M] [--storm-minutes M] [--changes-per-minute N]
+                              [--py-spy PATH]
 
 The world (``_msp.MspWorld``): N clients (default 500), each with an Entra directory on a tenant
 of its own in the Graph simulator (one process playing them all; 50 to 500 users a tenant,
@@ -40,6 +41,8 @@ import argparse
 import datetime as dt
 import os
 import random
+import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -205,6 +208,17 @@ def measure(world: MspWorld, watcher: Watcher, agent: Proc, name: str, minutes: 
     return window
 
 
+def py_spy(agent: Proc, out: Path, minutes: float) -> subprocess.Popen[bytes]:
+    """py-spy recording the agent (all its threads, idle samples too) for ``minutes``."""
+    exe = Path(sys.executable).parent / "py-spy"
+    seconds = str(max(1, round(minutes * 60)))
+    return subprocess.Popen(
+        [str(exe), "record", "--idle", "-r", "50", "-f", "raw", "-o", str(out), "-d", seconds,
+         "-p", str(agent.pid)],
+        stdout=subprocess.DEVNULL,
+    )  # fmt: skip
+
+
 def time_change(world: MspWorld, timed: Timed) -> float | None:
     """Seconds from the change in the vault until the directory takes the new password."""
     started = time.perf_counter()
@@ -308,6 +322,8 @@ def main() -> int:
     parser.add_argument("--storm-minutes", type=float, default=5.0)
     parser.add_argument("--changes-per-minute", type=float, default=30.0)
     parser.add_argument("--time-limit", type=int, default=4 * 3600)
+    parser.add_argument("--py-spy", type=Path, metavar="PATH",
+                        help="py-spy on the agent over the storm (raw, to PATH)")  # fmt: skip
     parser.add_argument("--ad-world", type=Path, help="keep the AD OUs made, listed in this "
                         "file, and reuse them next time (see _msp_ad.py)")  # fmt: skip
     parser.add_argument("--drop-ad-world", action="store_true",
@@ -369,8 +385,11 @@ def main() -> int:
         report(steady, verdicts)
         world.storm(args.throttled)
         out = set(world.throttled_directories) | set(world.blocked_directories)
+        spy = py_spy(agent, args.py_spy, args.storm_minutes) if args.py_spy else None
         storm = measure(world, watcher, agent, "storm", args.storm_minutes,
                         args.changes_per_minute, exclude=out)  # fmt: skip
+        if spy is not None:
+            spy.wait()
         report(storm, verdicts, others=f" (the {len(storm.lags)} directories outside it)")
     return verdicts.report()
 

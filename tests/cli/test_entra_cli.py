@@ -154,3 +154,29 @@ def test_flags_json_names_who_changed_it(entra_cli) -> None:
     entra_cli.json("sync", "run", "Contoso")
     [flag] = entra_cli.json("flags", "Contoso")
     assert f"reset by admin@{tenant.domain} in the portal" in flag["detail"]
+
+
+def test_sync_show_counts_a_failure_found_again(entra_cli) -> None:
+    """A throttled tenant's runs fail; the second, finding every credential flagged as its
+    flag says, lists none (issue 20's compaction) and ``sync show`` says how many it counted."""
+    tenant = entra_cli.tenant
+    for n in range(2):
+        user = tenant.create_user(password=f"First-Passw0rd-{n}!")
+        entra_cli.add_cred("Contoso", f"User {n}", f"First-Passw0rd-{n}!", username=user.upn)
+    entra_cli.json("sync", "run", "Contoso")
+    tenant.inject_fault(method="GET", path_prefix="/v1.0/users", status=429, retry_after=0,
+                        times=1000)  # fmt: skip
+    runs = []
+    for _ in range(2):
+        failed = entra_cli.run("sync", "run", "Contoso", "--json")
+        assert failed.code == 9, failed  # a failed run's exit status
+        [run] = failed.json()["runs"]
+        assert run["state"] == "failed"
+        runs.append(run)
+    assert [(i["status"], i["action"]) for i in runs[0]["items"]] == [("unreachable", "flag")] * 2
+    assert (runs[1]["items"], runs[1]["summary"]["flagged_unchanged"]) == ([], 2)
+    shown = entra_cli.ok("sync", "show", runs[1]["id"][:8]).out
+    assert "Still flagged" in shown
+    assert "2 credentials checked and still flagged" in shown
+    assert "unreachable 2" in shown  # the counts by status
+    assert "HTTP 429" in shown  # the run's message: what failed

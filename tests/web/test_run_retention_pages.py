@@ -56,3 +56,23 @@ def test_a_problem_found_again_as_its_flag_says_is_counted_on_the_page(
     assert "every credential checked was as before (still flagged: see the flags)" in shown
     assert "since the vault's last push or confirmation" not in shown  # counted, not listed
     assert ew.flags() == {cred.id: "changed_in_directory"}
+
+
+def test_a_failed_run_found_again_counts_its_flags_on_the_page(
+    web: WebWorld, ew: EntraWorld
+) -> None:
+    creds = [ew.add(ew.add_user()) for _ in range(2)]
+    ew.run(full=True)
+    ew.tenant.inject_fault(method="GET", path_prefix="/v1.0/users", status=429, retry_after=0,
+                           times=1000)  # fmt: skip
+    first = ew.run()
+    again = ew.run()
+    assert (first.state, again.state) == ("failed", "failed")
+    viewer = web.signed_in("viewer")
+    listed = page_text(viewer.get(f"/runs/{first.id}").text)
+    assert "HTTP 429" in listed  # the first failure: listed for each credential
+    assert "Still flagged" not in listed
+    shown = page_text(viewer.get(f"/runs/{again.id}").text)
+    assert "Still flagged, unchanged: 2 credentials checked and still flagged" in shown
+    assert "every credential checked was as before (still flagged: see the flags)" in shown
+    assert ew.flags() == {c.id: "unreachable" for c in creds}

@@ -10,9 +10,9 @@
   due rows with a lease (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, the single writer lock
   on SQLite; LEASE seconds, renewed while it works on them; none of a directory another
   agent holds claims in), and runs a ``push`` run for just those credentials, up to
-  PARALLEL_DIRECTORIES directories at once. Done rows are
-  deleted; rows whose run failed (the directory unreachable, refusing TLS or our bind; the
-  database away) go back with a backoff, and are given up after ``GIVE_UP_AFTER`` failures
+  PARALLEL_DIRECTORIES directories at once. Done rows are deleted; rows whose run failed (the
+  directory unreachable, refusing TLS or our bind; the database away) go back with a backoff
+  (at least its Retry-After), and are given up after ``GIVE_UP_AFTER`` failures
   (about a day). A push that can't be made at all (its secret does not decrypt, a bug) is
   given up at once (the others claimed with it are tried one by one), and the agent goes on.
   A given-up push stays visible on the credential and is audited
@@ -26,7 +26,8 @@
   ``interval`` seconds, at its own point of the interval plus a random jitter
   (:mod:`credsync.sync.schedule`: many directories spread out): incremental from its cursor,
   a full pass when the last is older than ``full_pass_hours``. A failed run (unreachable,
-  TLS, bind refused) backs off exponentially up to an hour; the next good run clears flags.
+  TLS, bind refused) backs off exponentially up to an hour, and waits at least as long as the
+  directory asked (a throttled tenant's Retry-After); the next good run clears flags.
 - Connectors stay open between rounds (one per directory, reopened when the directory's
   settings change), so a push costs one LDAP modify, not a new TLS session.
 - **One run per directory.** A run holds a lease on its directory (see
@@ -83,6 +84,7 @@ from credsync.sync.engine import Engine
 from credsync.sync.people_selections import SavedSelections
 from credsync.sync.relay_push import PushJob, push_queued, queued_jobs
 from credsync.sync.retention import HourlyPrune, PruneJson
+from credsync.sync.run_failure import RETRY_AFTER
 from credsync.sync.schedule import schedule_after_run
 from credsync.vault._time import utcnow
 from credsync.vault.auth import Actor, Permission
@@ -380,9 +382,10 @@ class Agent:
                 self._rows.give_up, ids, f"the push can't be made: {type(exc).__name__}: {exc}"
             )
             return
-        if report.state == "failed":
+        if report.state == "failed":  # again after the backoff and the directory's Retry-After
             await self._drop_connector(directory_id)
-            await asyncio.to_thread(self._rows.retry, ids, report.message)
+            wait = report.summary.get(RETRY_AFTER)
+            await asyncio.to_thread(self._rows.retry, ids, report.message, wait)
             return
         self._busy.discard(directory_id)
         await asyncio.to_thread(self._rows.done, ids)
@@ -470,10 +473,12 @@ class Agent:
 
     async def _periodic_run(self, directory_id: str, version: int) -> None:
         state = "failed"
+        wait: float | None = None  # what a failed run's directory asked (Retry-After)
         try:
             connector = await self._connector(directory_id, version)
             report = await self._engine.run(directory_id, trigger="agent", connector=connector)
             state = report.state
+            wait = report.summary.get(RETRY_AFTER) if state == "failed" else None
             self._busy.discard(directory_id)
             log.info("run %s on %s: %s %s", report.id, report.directory, state, report.summary)
         except RunInProgress as exc:  # a run under way elsewhere: this one waits for its next turn
@@ -485,8 +490,10 @@ class Agent:
             log.exception("periodic run of directory %s crashed", directory_id)
         if state == "failed":
             await self._drop_connector(directory_id)
-        await asyncio.to_thread(self._schedule, directory_id)
+        await asyncio.to_thread(self._schedule, directory_id, wait)
         self._wake.set()  # its pushes, queued meanwhile and left waiting, are claimed now
 
-    def _schedule(self, directory_id: str) -> None:
-        schedule_after_run(self._db, directory_id, self._clock(), self._rng)
+    def _schedule(self, directory_id: str, retry_after: float | None) -> None:
+        schedule_after_run(
+            self._db, directory_id, self._clock(), self._rng, retry_after=retry_after
+        )

@@ -77,10 +77,11 @@ class QueueRows:
         with self._db.write() as conn:
             push_queue.ack(conn, ids)
 
-    def retry(self, ids: list[int], error: str) -> None:
-        """A failed attempt: tried again after a backoff, or given up after too many."""
+    def retry(self, ids: list[int], error: str, wait: float | None = None) -> None:
+        """A failed attempt: tried again after a backoff (``wait``: not before these seconds,
+        the directory's Retry-After), or given up after too many."""
         with self._db.write() as conn:
-            given_up = push_queue.retry_later(conn, ids, error, self._clock())
+            given_up = push_queue.retry_later(conn, ids, error, self._clock(), wait=wait)
             record_given_up(conn, self._audit, self._actor, given_up)
 
     def give_up(self, ids: list[int], reason: str) -> None:

@@ -223,10 +223,16 @@ def delay_after(attempts: int) -> float:
 
 
 def retry_later(
-    conn: Connection, ids: Sequence[int], error: str, now: dt.datetime
+    conn: Connection,
+    ids: Sequence[int],
+    error: str,
+    now: dt.datetime,
+    *,
+    wait: float | None = None,
 ) -> list[GivenUp]:
-    """A failed attempt of each row (``error``: why): due again after the backoff, or given
-    up at its :data:`GIVE_UP_AFTER`-th failure. Returns the rows given up."""
+    """A failed attempt of each row (``error``: why): due again after the backoff, and not
+    before ``wait`` seconds, up to MAX_DELAY (a 429's Retry-After), or given up at
+    its :data:`GIVE_UP_AFTER`-th failure. Returns the rows given up."""
     failing: list[int] = []
     rows = conn.execute(sa.select(_T.c.id, _T.c.attempts).where(_T.c.id.in_(list(ids)))).all()
     for row in rows:
@@ -239,7 +245,8 @@ def retry_later(
         if row.attempts + 1 >= GIVE_UP_AFTER:
             failing.append(row.id)
         else:
-            values["not_before"] = now + dt.timedelta(seconds=delay_after(row.attempts))
+            delay = max(delay_after(row.attempts), min(wait or 0.0, MAX_DELAY))
+            values["not_before"] = now + dt.timedelta(seconds=delay)
         conn.execute(_T.update().where(_T.c.id == row.id).values(**values))
     if not failing:
         return []

@@ -48,7 +48,7 @@ from credsync.sync.model import Action, CredentialState, LinkState, Outcome, Pla
 from credsync.sync.planner import Rules, plan, safety_rail, supersede
 from credsync.sync.recorder import RunRecorder, RunSecrets, WholePass
 from credsync.sync.reports import RunReport, load_run
-from credsync.sync.run_failure import flag_linked
+from credsync.sync.run_failure import flag_linked, wait_asked
 from credsync.sync.run_reads import Loaded, load, read_directory, read_linked, read_streamed
 from credsync.sync.streamed import Read, StreamedPass
 from credsync.types import Secret
@@ -473,7 +473,10 @@ class Engine(DirectoryService):
         )
 
     def _fail(self, run: _Run, exc: ConnectorError) -> None:
-        """The directory could not be read: flag every linked credential with the reason."""
+        """The directory could not be read: flag every linked credential with the reason. A
+        wait the directory asked for (a 429's Retry-After) is kept in the summary
+        (``retry_after``, seconds): the agent's next run of it waits that long."""
+        run.extra.update(wait_asked(exc))
         run.finish("failed", flag_linked(self._db, run.recorder, exc), failed=True)
 
 

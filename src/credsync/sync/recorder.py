@@ -235,13 +235,17 @@ class RunRecorder:
             self._add_items(conn, outcomes)
 
     def store_failure(self, outcomes: Sequence[Outcome]) -> None:
-        """The flags of a run whose directory could not be read (a dry run's: counted)."""
+        """The flags of a run whose directory could not be read (a dry run's: counted). A
+        credential whose open flag already says this failure (the same status and detail: a
+        throttled tenant's or a DC that is down's every run) is counted, not stored, as
+        compaction counts any problem found again; a first failure or a changed one is an
+        item."""
         if self.dry_run:
             self._count(outcomes)
             return
         with self._db.write() as conn:
-            self._record(conn, outcomes, {}, self._clock())
-            self._add_items(conn, outcomes)
+            as_flagged = self._record(conn, outcomes, {}, self._clock())
+            self._add_items(conn, outcomes, as_flagged)
 
     def store_chunk(self, applied: Applied, secrets: RunSecrets) -> None:
         """One chunk (or one push's outcome), in one transaction (a thread of its own may run

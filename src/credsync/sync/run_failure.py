@@ -1,17 +1,24 @@
 """A run whose directory could not be read (unreachable, TLS refused, our bind refused): every
 linked credential flagged with the reason, in the run's report. The engine calls it in a worker
-thread (its reads and writes keep the agent's event loop free)."""
+thread (its reads and writes keep the agent's event loop free). A wait the directory asked for
+(a throttled tenant's Retry-After) goes in the run's summary as ``retry_after`` (whole
+seconds): the agent's next periodic run of the directory waits at least that long
+(:func:`credsync.sync.schedule.schedule_after_run`)."""
 
 from __future__ import annotations
 
-from credsync.errors import ConnectorError
+import math
+
+from credsync.errors import ConnectorError, TransientConnectorError
 from credsync.storage.database import Database
 from credsync.sync import store
 from credsync.sync.executor import status_of_error
 from credsync.sync.model import Action, Outcome, PlanItem, Status
 from credsync.sync.recorder import RunRecorder
 
-__all__ = ["flag_linked"]
+__all__ = ["RETRY_AFTER", "flag_linked", "wait_asked"]
+
+RETRY_AFTER = "retry_after"  # the summary's key: seconds the directory asked us to wait
 
 
 def flag_linked(db: Database, recorder: RunRecorder, exc: ConnectorError) -> str:
@@ -37,3 +44,10 @@ def flag_linked(db: Database, recorder: RunRecorder, exc: ConnectorError) -> str
     ]  # fmt: skip
     recorder.store_failure(outcomes)
     return f"{status.value}: {exc}"
+
+
+def wait_asked(exc: ConnectorError) -> dict[str, int]:
+    """The summary's ``retry_after`` for a failure that said how long to wait (else empty)."""
+    if isinstance(exc, TransientConnectorError) and exc.retry_after:
+        return {RETRY_AFTER: math.ceil(exc.retry_after)}
+    return {}

@@ -50,11 +50,17 @@ def next_run(now: dt.datetime, interval: float, directory_id: str, jitter: float
 
 
 def schedule_after_run(
-    db: Database, directory_id: str, now: dt.datetime, rng: random.Random
+    db: Database,
+    directory_id: str,
+    now: dt.datetime,
+    rng: random.Random,
+    *,
+    retry_after: float | None = None,
 ) -> None:
     """Set the directory's next periodic run after one ended at ``now``: on its grid
     (:func:`next_run`), or, while its runs fail, after a backoff doubling from the interval up
-    to :data:`MAX_BACKOFF`."""
+    to :data:`MAX_BACKOFF`, and never before the failure's ``retry_after`` seconds (the
+    directory's own word: a throttled tenant's Retry-After), up to :data:`MAX_BACKOFF` too."""
     with db.write() as conn:
         try:
             directory = directory_model(find_directory_row(conn, directory_id, SYSTEM))
@@ -62,7 +68,8 @@ def schedule_after_run(
             return
         interval = float(directory.option("interval"))
         if directory.failures:
-            delay = min(MAX_BACKOFF, interval * 2.0 ** min(directory.failures - 1, 10))
+            backoff = interval * 2.0 ** min(directory.failures - 1, 10)
+            delay = min(MAX_BACKOFF, max(backoff, retry_after or 0.0))
             at = now + dt.timedelta(seconds=delay)
         else:
             at = next_run(now, interval, directory_id, rng.uniform(0, directory.option("jitter")))
