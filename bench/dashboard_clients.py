@@ -239,7 +239,9 @@ def main() -> int:
     if args.backend in ("postgresql", "both") and args.postgresql is not None:
         if args.postgresql_world is None:
             parser.error("--postgresql needs --postgresql-world PATH")
-        run_backend("PostgreSQL (kept)", "pg", args.postgresql, args, verdicts, args.postgresql_world)
+        run_backend(
+            "PostgreSQL (kept)", "pg", args.postgresql, args, verdicts, args.postgresql_world
+        )
     elif args.backend in ("postgresql", "both"):
         from credsync.testing.postgres import TempPostgres
 

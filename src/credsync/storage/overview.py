@@ -253,7 +253,8 @@ def _newer(
     newer: dict[tuple[str, int], int] = {}
     if conn.dialect.name == "postgresql":
         values: dict[str, Any] = {f"t{i}": cut for i, cut in enumerate(cuts)}
-        for c, n, *after in conn.execute(_ranges_pg(len(cuts)), {"ids": list(client_ids), **values}):
+        values["ids"] = list(client_ids)
+        for c, n, *after in conn.execute(_ranges_pg(len(cuts)), values):
             newer[c, -1] = int(n)
             for i, m in enumerate(after):
                 newer[c, i] = int(m)

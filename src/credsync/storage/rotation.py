@@ -69,10 +69,14 @@ def _counts_pg() -> sa.Select[Any]:
     ``cuts`` (``unnest``), each client's a correlated count over its range of the index.
     (The UNION ALL above costs PostgreSQL ~60 ms to plan at 200 clients, and starts parallel
     workers; this plans in well under a millisecond, whatever the number of clients.)"""
-    given = sa.func.unnest(
-        sa.bindparam("ids", type_=postgresql.ARRAY(ID)),
-        sa.bindparam("cuts", type_=postgresql.ARRAY(TS)),
-    ).table_valued(sa.column("c", ID), sa.column("t", TS)).render_derived("v", with_types=False)
+    given = (
+        sa.func.unnest(
+            sa.bindparam("ids", type_=postgresql.ARRAY(ID)),
+            sa.bindparam("cuts", type_=postgresql.ARRAY(TS)),
+        )
+        .table_valued(sa.column("c", ID), sa.column("t", TS))
+        .render_derived("v", with_types=False)
+    )
     overdue = (
         sa.select(sa.func.count())
         .where(credentials.c.client_id == given.c.c, credentials.c.password_changed_at < given.c.t)
