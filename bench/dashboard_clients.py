@@ -2,6 +2,7 @@
 
     python bench/dashboard_clients.py [--quick] [--backend sqlite|postgresql|both]
         [--clients N] [--credentials N] [--ad N] [--days N] [--dense-hours N] [--requests N]
+        [--sqlite PATH] [--postgresql URL --postgresql-world PATH]
 
 Loads a vault (SQLite, and a throwaway PostgreSQL server: ``credsync.testing.postgres``) as
 an MSP's looks: ``--clients`` clients (500) with ``--credentials`` (~120,000) between them,
@@ -207,6 +208,13 @@ def main() -> int:
         metavar="PATH",
         help="the SQLite vault's file: loaded and kept there, or measured again if it exists",
     )
+    parser.add_argument(
+        "--postgresql",
+        metavar="URL",
+        help="a PostgreSQL database of a server you run (instead of a throwaway one): loaded and "
+        "kept, its world in --postgresql-world, or measured again if that file exists",
+    )
+    parser.add_argument("--postgresql-world", type=Path, metavar="PATH")
     args = parser.parse_args()
     if args.quick:
         args.clients, args.credentials, args.ad, args.dense_hours, args.requests = (
@@ -228,7 +236,13 @@ def main() -> int:
             with tempfile.TemporaryDirectory() as tmp:
                 url = f"sqlite:///{Path(tmp) / 'vault.db'}"
                 run_backend("SQLite", "sqlite", url, args, verdicts)
-    if args.backend in ("postgresql", "both"):
+    if args.backend in ("postgresql", "both") and args.postgresql is not None:
+        if args.postgresql_world is None:
+            parser.error("--postgresql needs --postgresql-world PATH")
+        run_backend(
+            "PostgreSQL (kept)", "pg", args.postgresql, args, verdicts, args.postgresql_world
+        )
+    elif args.backend in ("postgresql", "both"):
         from credsync.testing.postgres import TempPostgres
 
         with TempPostgres() as pg:

@@ -219,12 +219,19 @@ def test_three_agents_two_servers_push_every_change_exactly_once(
         backlog = world.backlog()
         assert not backlog.waiting
         assert backlog.given_up == 0
-        # No run counted twice: each ended run audited once, none left running.
+        # No run counted twice: each ended run audited once at most (every run but the
+        # agent's quiet ones: done, nothing stored, see compaction.audited), none left running.
         runs = [r for r in world.runs() if not r.dry_run]
         assert not [r for r in runs if r.state == "running"]
         audited = collections.Counter(world.audited_runs())
         assert [r for r, n in audited.items() if n > 1] == []
-        assert set(audited) == {r.id for r in runs}
+        assert set(audited) <= {r.id for r in runs}
+        must = {
+            r.id
+            for r in runs
+            if r.trigger != "agent" or r.state != "done" or json.loads(r.summary).get("pushes")
+        }
+        assert must <= set(audited)
         states = collections.Counter(f"{r.trigger}:{r.kind}:{r.state}" for r in runs)
         recorded = sum(json.loads(r.summary).get("pushes", 0) for r in runs)
         # The killed agent's pushes that reached AD without being recorded are confirmed by

@@ -81,3 +81,56 @@ def test_the_overview_reads_a_fixed_number_of_statements(ew: EntraWorld) -> None
             overview(ew.vault.db, ew.admin, clients, directories)
         counts.append(len(seen))
     assert counts[0] == counts[1] <= 15
+
+
+def test_a_technician_s_overview_counts_their_directories_as_a_plain_count(
+    ew_both: EntraWorld,
+) -> None:
+    """The overview reads a technician's directories alone (status counts, open flags, newest
+    runs): the figures are a plain count of their directory's links and flags, and another
+    client's directory is neither read nor shown."""
+    import uuid
+
+    import sqlalchemy as sa
+
+    from credsync.storage.tables import flags, links
+    from credsync.types import Secret
+
+    from .entra import build_entra_world
+
+    ew = ew_both
+    users = [ew.add_user() for _ in range(3)]
+    for user in users:
+        ew.add(user)
+    ew.run(full=True)
+    ew.later()
+    ew.tenant.set_password(users[0].id, strong())
+    report = ew.run(full=True)
+    other = build_entra_world(ew.vault_world, ew.sim)  # another client, not the technician's
+    other.add(other.add_user())
+    other.run(full=True)
+    name = f"tech-{uuid.uuid4().hex[:8]}"
+    ew.vault.operators.add(ew.admin, name, Secret("tech-password-1234"), "technician", [ew.client])
+    tech = ew.vault.access.login_password(name, Secret("tech-password-1234"))
+
+    found = _of(ew, actor=tech)
+    (health,) = found.directories
+    assert health.directory.name == ew.directory
+    with ew.vault.db.read() as conn:
+        plain = dict(
+            conn.execute(
+                sa.select(links.c.status, sa.func.count())
+                .where(links.c.directory_id == health.directory.id)
+                .group_by(links.c.status)
+            ).all()
+        )
+        open_flags = conn.execute(
+            sa.select(sa.func.count()).where(
+                flags.c.directory_id == health.directory.id, flags.c.resolved_at.is_(None)
+            )
+        ).scalar_one()
+    assert health.statuses == plain == {"in_sync": 2, "changed_in_directory": 1}
+    assert health.open_flags == found.open_flags == open_flags == 1
+    assert health.last_run is not None
+    assert health.last_run.id == report.id
+    assert other.client not in {a.client for a in found.ages}

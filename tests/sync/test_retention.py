@@ -17,6 +17,7 @@ from credsync.agent.loop import Agent
 from credsync.config import Retention
 from credsync.errors import ConfigError, PermissionDenied, RunInProgress
 from credsync.storage import runs as run_rows
+from credsync.sync.compaction import audited
 from credsync.sync.reports import load_run, stored_run
 from credsync.sync.resolve import Resolver
 from credsync.sync.retention import prune, prune_for
@@ -213,3 +214,70 @@ def test_bad_retention_settings_are_refused_with_the_variable_named() -> None:
         Retention.from_env({"CREDSYNC_RUNS_DAYS": "0"})
     with pytest.raises(ConfigError, match="must be at least CREDSYNC_RUN_ITEMS_DAYS"):
         Retention.from_env({"CREDSYNC_RUN_ITEMS_DAYS": "500", "CREDSYNC_RUNS_DAYS": "400"})
+
+
+def _audited_runs(ew: EntraWorld) -> list[object]:
+    entries = ew.vault.audit.list(ew.admin, action="sync.run")
+    return [e.details["run_id"] for e in entries]
+
+
+def test_a_quiet_run_of_the_agent_has_no_audit_entry_and_any_other_run_has_one(
+    ew_both: EntraWorld,
+) -> None:
+    ew = ew_both
+    users = [ew.add_user() for _ in range(2)]
+    creds = [ew.add(u) for u in users]
+    first = ew.run(full=True, trigger="agent")  # first results stored: audited
+    quiet = ew.run(full=True, trigger="agent")  # nothing changed, nothing stored
+    assert (quiet.state, quiet.items, quiet.summary["in_sync_unchanged"]) == ("done", (), 2)
+    by_hand = ew.run(full=True)  # as quiet, but an operator's (`credsync sync run`)
+    assert by_hand.items == ()
+    incremental = ew.run(trigger="agent")  # the agent's periodic run: no change since
+    assert incremental.items == ()
+    # A change found by the agent's run is stored, so audited.
+    ew.later()
+    ew.tenant.set_password(users[0].id, strong())
+    changed = ew.run(trigger="agent")
+    assert ew.items(changed) == {creds[0].id: ("changed_in_directory", "flag")}
+    # Still changed as its flag says: quiet again (the open flag tells it).
+    still = ew.run(full=True, trigger="agent")
+    assert (still.items, still.summary["flagged_unchanged"]) == ((), 1)
+    audited = _audited_runs(ew)
+    assert sorted(audited) == sorted([first.id, by_hand.id, changed.id])  # type: ignore[type-var]
+    # Every run has its row, with its counts, audited or not.
+    with ew.vault.db.read() as conn:
+        rows = {r.id: r for r in run_rows.newest(conn, client_id=None, directory_id=None, limit=50)}
+    for run in (quiet, incremental, still):
+        assert rows[run.id].state == "done"
+    assert load_run_summary(ew, still.id)["flagged_unchanged"] == 1
+
+
+def load_run_summary(ew: EntraWorld, run_id: str) -> dict[str, object]:
+    with ew.vault.db.read() as conn:
+        return dict(load_run(conn, run_id).summary)
+
+
+def test_a_failed_run_of_the_agent_is_audited(ew: EntraWorld) -> None:
+    ew.add(ew.add_user())
+    ew.run(full=True, trigger="agent")
+    ew.tenant.inject_fault(method="GET", path_prefix="/v1.0/users", status=0, times=50)
+    failed = ew.run(trigger="agent")  # the tenant does not answer
+    assert failed.state == "failed"
+    assert failed.id in _audited_runs(ew)
+
+
+@pytest.mark.parametrize(
+    ("state", "trigger", "stored", "expected"),
+    [
+        ("done", "agent", 0, False),  # the quiet run: its row is the record
+        ("done", "agent", 1, True),
+        ("done", "cli", 0, True),
+        ("done", "api", 0, True),
+        ("done", "web", 0, True),
+        ("done", "quarantine", 0, True),
+        ("failed", "agent", 0, True),
+        ("aborted", "agent", 0, True),
+    ],
+)
+def test_which_runs_are_audited(state: str, trigger: str, stored: int, expected: bool) -> None:
+    assert audited(state=state, trigger=trigger, items_stored=stored) is expected

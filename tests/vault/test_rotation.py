@@ -214,3 +214,55 @@ def test_password_ages_fall_in_their_bands_less_the_trash(ctx: Ctx) -> None:
     assert bands(False, [mine])[mine, 2] == 1  # the bind credential left out
     assert bands(True, [other.id]) == {}  # no credentials: no bands
     assert bands(True, []) == {}
+
+
+def test_overdue_counts_and_password_ages_equal_a_plain_count(ctx: Ctx) -> None:
+    """Over several clients with mixed ages, the trash and a directory_admin credential, the
+    counts (one statement over the index on PostgreSQL, ranges side by side on SQLite) are
+    those a plain count of the rows gives."""
+    import random
+
+    from credsync.storage.overview import age_buckets
+    from credsync.storage.rotation import overdue_counts
+    from credsync.storage.tables import credentials
+
+    rng = random.Random(20)
+    clients = [ctx.client] + [ctx.other_client(f"Count{n}") for n in range(4)]
+    for n, client in enumerate(clients):
+        for k in range(6 + n):
+            cred = add_cred(ctx.world, client.id, f"c{k}")
+            age_password(ctx.world.db, cred.id, rng.choice([1, 29, 31, 95, 200, 400, 800]))
+            if k == 0:
+                ctx.vault.credentials.delete(ctx.admin, cred.id)
+        bind = add_cred(ctx.world, client.id, "bind", "Bind-Pa55!", type_="directory_admin")
+        age_password(ctx.world.db, bind.id, 500)
+    now = utcnow()
+    cutoffs = {c.id: now - dt.timedelta(days=30 + 40 * n) for n, c in enumerate(clients)}
+    edges = (30, 90, 180, 365)
+    ids = [c.id for c in clients]
+    with ctx.world.db.read() as conn:
+        rows = conn.execute(
+            sa.select(
+                credentials.c.client_id,
+                credentials.c.password_changed_at,
+                credentials.c.deleted_at,
+                credentials.c.type,
+            ).where(credentials.c.client_id.in_(ids))
+        ).all()
+        for admin in (True, False):
+            plain_overdue: dict[str, int] = {}
+            plain_ages: dict[tuple[str, int], int] = {}
+            for client_id, changed, deleted, type_ in rows:
+                if deleted is not None or (type_ == "directory_admin" and not admin):
+                    continue
+                changed = changed if changed.tzinfo else changed.replace(tzinfo=dt.UTC)
+                if changed < cutoffs[client_id]:
+                    plain_overdue[client_id] = plain_overdue.get(client_id, 0) + 1
+                age = now - changed
+                band = next(
+                    (i for i, d in enumerate(edges) if age < dt.timedelta(days=d)), len(edges)
+                )
+                plain_ages[client_id, band] = plain_ages.get((client_id, band), 0) + 1
+            assert overdue_counts(conn, cutoffs, include_directory_admin=admin) == plain_overdue
+            found = age_buckets(conn, now, edges, ids, include_directory_admin=admin)
+            assert {(r.client_id, r.bucket): r.n for r in found} == plain_ages

@@ -202,6 +202,9 @@ flags = Table(
     Index("ix_flags_credential", "credential_id", "directory_id", "resolved_at"),
     # The overview's flags opened a day (revision 0016).
     Index("ix_flags_opened", "opened_at"),
+    # A directory's open flags and those resolved since a time: an incremental run's search
+    # (flags.touched_since, revision 0049).
+    Index("ix_flags_directory_open", "directory_id", "resolved_at", "status"),
 )
 
 # Pushes waiting for the agent (a secret changed in the vault under enforce); kept in the

@@ -96,7 +96,11 @@ def list_with_counts(
     ``include_directory_admin``)."""
     counts = (
         sa.select(credentials.c.client_id, sa.func.count().label("n"))
-        .where(credentials.c.deleted_at.is_(None), visible(include_directory_admin))
+        .where(
+            credentials.c.deleted_at.is_(None),
+            visible(include_directory_admin),
+            within(credentials.c.client_id, client_ids),
+        )
         .group_by(credentials.c.client_id)
         .subquery()
     )

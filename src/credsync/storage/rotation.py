@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection
 
 from credsync.storage._schema import ID, TS
@@ -62,6 +63,28 @@ def _counts(n: int) -> sa.CompoundSelect[Any]:
     )
 
 
+@functools.cache
+def _counts_pg() -> sa.Select[Any]:
+    """PostgreSQL's: the same counts from one row per client of the arrays ``ids`` and
+    ``cuts`` (``unnest``), each client's a correlated count over its range of the index.
+    (The UNION ALL above costs PostgreSQL ~60 ms to plan at 200 clients, and starts parallel
+    workers; this plans in well under a millisecond, whatever the number of clients.)"""
+    given = (
+        sa.func.unnest(
+            sa.bindparam("ids", type_=postgresql.ARRAY(ID)),
+            sa.bindparam("cuts", type_=postgresql.ARRAY(TS)),
+        )
+        .table_valued(sa.column("c", ID), sa.column("t", TS))
+        .render_derived("v", with_types=False)
+    )
+    overdue = (
+        sa.select(sa.func.count())
+        .where(credentials.c.client_id == given.c.c, credentials.c.password_changed_at < given.c.t)
+        .scalar_subquery()
+    )
+    return sa.select(given.c.c, overdue)
+
+
 def overdue_counts(
     conn: Connection, cutoffs: Mapping[str, dt.datetime], *, include_directory_admin: bool
 ) -> dict[str, int]:
@@ -74,6 +97,10 @@ def overdue_counts(
         return {}
     counts: dict[str, int] = {}
     pairs = sorted(cutoffs.items())
+    if conn.dialect.name == "postgresql":
+        given = {"ids": [c for c, _ in pairs], "cuts": [t for _, t in pairs]}
+        counts = {c: int(n) for c, n in conn.execute(_counts_pg(), given)}
+        pairs = []
     for start in range(0, len(pairs), _PER_STATEMENT):
         chunk = pairs[start : start + _PER_STATEMENT]
         values: dict[str, Any] = {}

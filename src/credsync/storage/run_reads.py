@@ -50,9 +50,12 @@ class LastRunRow(NamedTuple):
     heartbeat_at: dt.datetime | None
 
 
-def newest_per_directory(conn: Connection) -> list[LastRunRow]:
-    """Each directory's newest run (one statement: a directory's newest run is read backwards
-    along ``ix_runs_directory_started``, not found among all the runs grouped)."""
+def newest_per_directory(
+    conn: Connection, directory_ids: Collection[str] | None = None
+) -> list[LastRunRow]:
+    """Each directory's newest run (of ``directory_ids`` when given; one statement: a
+    directory's newest run is read backwards along ``ix_runs_directory_started``, not found
+    among all the runs grouped)."""
     newer = runs.alias("newer")
     newest_id = (
         sa.select(newer.c.id)
@@ -62,7 +65,11 @@ def newest_per_directory(conn: Connection) -> list[LastRunRow]:
         .scalar_subquery()
     )
     query = sa.select(*columns_for(LastRunRow, runs)).where(
-        runs.c.id.in_(sa.select(newest_id).select_from(directories))
+        runs.c.id.in_(
+            sa.select(newest_id)
+            .select_from(directories)
+            .where(within(directories.c.id, directory_ids))
+        )
     )
     return records(LastRunRow, conn.execute(query))
 

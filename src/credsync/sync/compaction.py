@@ -4,6 +4,10 @@ was already known: in step as its link recorded, or with a problem exactly as it
 already says (the same status and detail: the flag, open since the run that found it, tells
 it). The summary counts them (``in_sync_unchanged``, ``flagged_unchanged``; their statuses in
 ``statuses`` too). A first result, any change of status or detail, and any action is stored.
+
+The same holds for the audit log (:func:`audited`): a run the agent started on its schedule
+that ended ``done`` and stored no report item (nothing changed, nothing new found) gets no
+``sync.run`` entry; its row in ``runs`` (state, counts, times) is the record of it.
 """
 
 from __future__ import annotations
@@ -12,10 +16,11 @@ from collections.abc import Collection
 
 from credsync.sync.model import PROBLEMS, Action, Outcome, Status
 
-__all__ = ["FLAGGED_UNCHANGED", "IN_SYNC_UNCHANGED", "unchanged"]
+__all__ = ["FLAGGED_UNCHANGED", "IN_SYNC_UNCHANGED", "QUIET_TRIGGER", "audited", "unchanged"]
 
 IN_SYNC_UNCHANGED = "in_sync_unchanged"
 FLAGGED_UNCHANGED = "flagged_unchanged"
+QUIET_TRIGGER = "agent"  # the trigger of the agent's runs (periodic ones and pushes)
 
 
 def unchanged(o: Outcome, known: Collection[str], *, problem: bool = False) -> bool:
@@ -37,3 +42,13 @@ def unchanged(o: Outcome, known: Collection[str], *, problem: bool = False) -> b
         and o.pushed is None
         and o.settled is None
     )
+
+
+def audited(*, state: str, trigger: str, items_stored: int) -> bool:
+    """Whether a run's end gets a ``sync.run`` audit entry: always, but for a quiet run (the
+    agent's, on its schedule or for a push, ``done``, with no report item stored: nothing
+    pushed, confirmed, linked, created, and no result new or changed). A run an operator
+    started (CLI, API, web, quarantine), a failed or aborted one, and any run that stored an
+    item is audited. (~37,000 quiet runs an hour at 500 directories would each add an entry
+    to the log that is never pruned, saying nothing the run's row does not.)"""
+    return not (state == "done" and trigger == QUIET_TRIGGER and items_stored == 0)

@@ -171,9 +171,13 @@ def overview(
     aged = _most(clients, lambda c: (c.overdue_count or 0, c.credential_count or 0))
     days = _days(now.date())
     since = dt.datetime.combine(days[0], dt.time(), tzinfo=dt.UTC)
+    # An operator reaching some clients: only their directories are read (every one: None).
+    scope = None if actor.clients is None else [d.id for d in directories]
     with db.read() as conn:
-        statuses = rows.status_counts(conn, include_directory_admin=admin)
-        flags_open = rows.open_flags_per_directory(conn, include_directory_admin=admin)
+        statuses = rows.status_counts(conn, include_directory_admin=admin, directory_ids=scope)
+        flags_open = rows.open_flags_per_directory(
+            conn, include_directory_admin=admin, directory_ids=scope
+        )
         done_at = rows.last_done_per_directory(conn, [d.id for d in directories])
         run_days = rows.runs_per_day(conn, since, actor.clients)
         flag_days = rows.flags_per_day(
@@ -182,7 +186,7 @@ def overview(
         ages = rows.age_buckets(
             conn, now, AGE_EDGES_DAYS, [c.id for c in aged], include_directory_admin=admin
         )
-    newest = last_runs(db, actor)
+    newest = last_runs(db, actor, scope)
     by_directory: dict[str, dict[str, int]] = defaultdict(dict)
     for s in statuses:
         by_directory[s.directory_id][s.status] = s.n

@@ -9,7 +9,8 @@
                the restore of a refused push's secret version; a plan's items; a failed
                read's flags. A push's outcome is stored alone, as soon as it is known.
     finish     the run's row (once: a run swept meanwhile stays swept), the directory's cursor
-               and counters after a whole run, and the ``sync.run`` audit entry
+               and counters after a whole run, and the ``sync.run`` audit entry (not
+               for a quiet run of the agent's: :func:`credsync.sync.compaction.audited`)
 
 What a status means for links and flags is decided here, once: a problem opens or updates the
 credential's flag, anything else closes it; linking statuses leave links alone; a credential
@@ -42,7 +43,7 @@ from credsync.storage import links as link_rows
 from credsync.storage import push_queue
 from credsync.storage import runs as run_rows
 from credsync.sync import journal, lease
-from credsync.sync.compaction import FLAGGED_UNCHANGED, IN_SYNC_UNCHANGED, unchanged
+from credsync.sync.compaction import FLAGGED_UNCHANGED, IN_SYNC_UNCHANGED, audited, unchanged
 from credsync.sync.executor import Applied
 from credsync.sync.model import PROBLEMS, LinkState, Outcome, PlanItem, Status
 from credsync.sync.run_secrets import RunSecrets
@@ -86,10 +87,13 @@ class RunRecorder:
         dry_run: bool,
         clock: Callable[[], dt.datetime],
         heartbeat_seconds: float,
+        trigger: str = "",
     ) -> None:
         self.run_id = run_id
         self.directory = directory
         self.dry_run = dry_run
+        self.trigger = trigger
+        self.items_stored = 0  # report items written (intents included)
         self._vault = vault
         self._db = vault.db
         self._actor = actor
@@ -151,6 +155,7 @@ class RunRecorder:
             dry_run=dry_run,
             clock=clock,
             heartbeat_seconds=heartbeat_seconds,
+            trigger=trigger,
         )
 
     def check_lease(self, *, renew: bool = False) -> None:
@@ -202,6 +207,7 @@ class RunRecorder:
             )
         with self._lock:
             self._attempted[cid] = (seq, version)
+            self.items_stored += 1
 
     def journal(self, secrets: RunSecrets) -> journal.RunJournal:
         """What the executor records each push through."""
@@ -319,6 +325,7 @@ class RunRecorder:
                 else:
                     new.append((self._seq_of(cid), row))
             self._count(outcomes)
+            self.items_stored += len(new)
         run_rows.add_items(conn, self.run_id, new)
         for seq, row in updated:
             run_rows.update_item(conn, self.run_id, seq, row)
@@ -448,6 +455,10 @@ class RunRecorder:
                 full_at=now if whole is not None and whole.full else None,
                 accounts=whole.accounts if whole else None,
             )
+            with self._lock:
+                stored = self.items_stored
+            if not audited(state=state, trigger=self.trigger, items_stored=stored):
+                return  # a quiet run of the agent's: its row is the record
             details: dict[str, Any] = {"run_id": self.run_id, "kind": kind, "state": state}
             details["summary"] = json.loads(summary)
             where = (directory.id, directory.client_id)

@@ -10,7 +10,7 @@ them (``vault.credentials.list/get``); each function checks ``vault.read`` itsel
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 from typing_extensions import TypedDict
@@ -138,9 +138,11 @@ class LastRun:
     finished_at: dt.datetime | None
 
 
-def last_runs(db: Database, actor: Actor) -> dict[str, LastRun]:
-    """directory id -> its newest run (one statement); a run whose process stopped shows
-    as aborted."""
+def last_runs(
+    db: Database, actor: Actor, directory_ids: Collection[str] | None = None
+) -> dict[str, LastRun]:
+    """directory id -> its newest run (one statement; of ``directory_ids`` when given, None:
+    every directory); a run whose process stopped shows as aborted."""
     actor.require(Permission.VAULT_READ)
     now = utcnow()
     with db.read() as conn:
@@ -151,7 +153,7 @@ def last_runs(db: Database, actor: Actor) -> dict[str, LastRun]:
                 as_utc(r.started_at),
                 as_utc_opt(r.finished_at),
             )
-            for r in run_reads.newest_per_directory(conn)
+            for r in run_reads.newest_per_directory(conn, directory_ids)
         }
 
 

@@ -160,7 +160,7 @@ def directory_view(
         connection=_connection(directory),
         bind_title=bind_title,
         signs_in_with=_signs_in_with(directory),
-        last=last_runs(state.vault.db, viewer.actor).get(directory.id),
+        last=last_runs(state.vault.db, viewer.actor, [directory.id]).get(directory.id),
         done=done,
         tested=tested,
         steps=steps,
