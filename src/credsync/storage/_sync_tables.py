@@ -203,7 +203,7 @@ flags = Table(
     # The overview's flags opened a day (revision 0016).
     Index("ix_flags_opened", "opened_at"),
     # A directory's open flags and those resolved since a time: an incremental run's search
-    # (flags.touched_since, revision 0049).
+    # (flags.touched_since, revision 0047).
     Index("ix_flags_directory_open", "directory_id", "resolved_at", "status"),
 )
 

@@ -6,7 +6,7 @@ every open flag of the vault through ``ix_flags_open`` and looked up each row's 
 (48,501 open flags in the 550-directory benchmark, at every one of ~500 runs a minute: a
 quarter of the agent's CPU).
 
-Revision ID: 0049
+Revision ID: 0047
 Revises: 0046
 Create Date: 2026-12-07
 """
@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from alembic import op
 
-revision = "0049"
+revision = "0047"
 down_revision = "0046"
 branch_labels = None
 depends_on = None
