@@ -8,6 +8,7 @@ import functools
 import itertools
 import os
 import shutil
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -53,6 +54,8 @@ def pytest_configure(config: pytest.Config) -> None:
         # The controller hands units out in the workers' collection order, which
         # ``_longest_first`` sets; xdist's own reorder (by number of tests) would undo it.
         config.option.loadscopereorder = False
+        if not hasattr(config, "workerinput"):  # the controller
+            config.pluginmanager.register(_WorkerClock(), "credsync-worker-clock")
     _PRODUCT_HASHER.append(hashing._HASHER)
     hashing._HASHER = PasswordHasher(
         time_cost=FAST_KDF["time_cost"],
@@ -147,6 +150,37 @@ def _longest_first(items: list[pytest.Item]) -> list[pytest.Item]:
     first = [unit for pair in itertools.zip_longest(dc, off_dc) for unit in pair if unit]
     rest = sorted((unit for unit in units.values() if not slow(unit)), key=lambda u: -len(u))
     return [item for unit in [*first, *rest] for item in unit]
+
+
+class _WorkerClock:
+    """On the controller of a parallel run: how long each worker was busy with tests and when
+    it reported its last one, printed at the end, so that a run's log shows whether one worker
+    idled while the other finished (the units' order: ``_longest_first``)."""
+
+    def __init__(self) -> None:
+        self.start = time.monotonic()
+        self.busy: dict[str, float] = {}
+        self.tests: dict[str, int] = {}
+        self.last: dict[str, float] = {}
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        node = getattr(report, "node", None)
+        if node is None:
+            return
+        worker = str(node.gateway.id)
+        self.busy[worker] = self.busy.get(worker, 0.0) + report.duration
+        self.tests[worker] = self.tests.get(worker, 0) + (report.when == "call")
+        self.last[worker] = time.monotonic() - self.start
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        if not self.busy:
+            return
+        terminalreporter.section("workers")
+        for worker in sorted(self.busy):
+            terminalreporter.write_line(
+                f"{worker}: {self.tests[worker]} tests, {self.busy[worker]:.0f} s in tests, "
+                f"last one done {self.last[worker]:.0f} s after the start"
+            )
 
 
 def _module_scoped(item: pytest.Item) -> bool:
