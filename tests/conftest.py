@@ -8,6 +8,7 @@ import functools
 import itertools
 import os
 import shutil
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -59,6 +60,8 @@ def pytest_configure(config: pytest.Config) -> None:
         # The controller hands units out in the workers' collection order, which
         # ``_longest_first`` sets; xdist's own reorder (by number of tests) would undo it.
         config.option.loadscopereorder = False
+        if not hasattr(config, "workerinput"):  # the controller
+            config.pluginmanager.register(_WorkerClock(), "credsync-worker-clock")
     _PRODUCT_HASHER.append(hashing._HASHER)
     hashing._HASHER = PasswordHasher(
         time_cost=FAST_KDF["time_cost"],
@@ -136,7 +139,11 @@ def _longest_first(items: list[pytest.Item]) -> list[pytest.Item]:
     the other worker still has the short ones to do, not last with the other worker idle.
     Among the slow units, those on the Samba DC alternate with the others: the DC answers
     from one busy process, so two of its heavy tests side by side mostly wait on each other
-    while the other core idles; the first units go out one to each worker in turn."""
+    while the other core idles; the first units go out one to each worker in turn. The
+    others alternate the same way, and the two-way capture group goes out after the last
+    other unit on the DC: its restart gives the DC a capture key, after which Samba encrypts
+    every new password with gpg (each password write about twice as slow), and it waits for
+    the DC tests in flight, which are short ones by then."""
     units: dict[str, list[pytest.Item]] = {}
     for item in items:
         units.setdefault(_scope(item), []).append(item)
@@ -150,9 +157,54 @@ def _longest_first(items: list[pytest.Item]) -> list[pytest.Item]:
     slow_units = [unit for unit in units.values() if slow(unit)]
     dc = [unit for unit in slow_units if on_dc(unit)]
     off_dc = [unit for unit in slow_units if not on_dc(unit)]
-    first = [unit for pair in itertools.zip_longest(dc, off_dc) for unit in pair if unit]
+    first = _alternate(dc, off_dc)
     rest = sorted((unit for unit in units.values() if not slow(unit)), key=lambda u: -len(u))
+    capture = [unit for unit in rest if any(_captures(item) for item in unit)]
+    rest_dc = [unit for unit in rest if on_dc(unit) and unit not in capture]
+    rest_off = [unit for unit in rest if not on_dc(unit)]
+    last_dc = len(_alternate(rest_dc, rest_off[: len(rest_dc)]))
+    rest = _alternate(rest_dc, rest_off)
+    rest[last_dc:last_dc] = capture
     return [item for unit in [*first, *rest] for item in unit]
+
+
+def _alternate(a: list[list[pytest.Item]], b: list[list[pytest.Item]]) -> list[list[pytest.Item]]:
+    return [unit for pair in itertools.zip_longest(a, b) for unit in pair if unit]
+
+
+def _captures(item: pytest.Item) -> bool:
+    return "capture_env" in getattr(item, "fixturenames", ())
+
+
+class _WorkerClock:
+    """On the controller of a parallel run: how long each worker was busy with tests and when
+    it reported its last one, printed at the end, so that a run's log shows whether one worker
+    idled while the other finished (the units' order: ``_longest_first``)."""
+
+    def __init__(self) -> None:
+        self.start = time.monotonic()
+        self.busy: dict[str, float] = {}
+        self.tests: dict[str, int] = {}
+        self.last: dict[str, float] = {}
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        node = getattr(report, "node", None)
+        if node is None:
+            return
+        worker = str(node.gateway.id)
+        self.busy[worker] = self.busy.get(worker, 0.0) + report.duration
+        self.tests[worker] = self.tests.get(worker, 0) + (report.when == "call")
+        self.last[worker] = time.monotonic() - self.start
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        if not self.busy:
+            return
+        terminalreporter.section("workers")
+        for worker in sorted(self.busy):
+            terminalreporter.write_line(
+                f"{worker}: {self.tests[worker]} tests, {self.busy[worker]:.0f} s in tests, "
+                f"last one done {self.last[worker]:.0f} s after the start"
+            )
 
 
 def _module_scoped(item: pytest.Item) -> bool:
