@@ -411,18 +411,24 @@ def ad_ou(samba_dc: SambaFacts) -> Iterator[OuWorld]:
 
 
 # --- OpenLDAP (a server of this session's own) -----------------------------------------------
-def _slapd(plain: bool) -> Iterator[SlapdFacts]:
-    server = SlapdServer(plain=plain)
+def _own_server(server: Any, unavailable: type[Exception], what: str, how: str) -> Iterator[Any]:
+    """A server of this session's own (its ``start()``'s facts), stopped at the end; when it
+    can't be had, the test fails in CI and is skipped with the reason elsewhere."""
     try:
         facts = server.start()
-    except SlapdUnavailable as err:
+    except unavailable as err:
         if IN_CI:
-            pytest.fail(f"slapd is required in CI: {err}")
-        pytest.skip(f"no slapd ({err}); scripts/slapd install sets it up")
+            pytest.fail(f"{what} is required in CI: {err}")
+        pytest.skip(f"no {what} ({err}); {how}")
     try:
         yield facts
     finally:
         server.stop()
+
+
+def _slapd(plain: bool) -> Iterator[SlapdFacts]:
+    server = SlapdServer(plain=plain)
+    yield from _own_server(server, SlapdUnavailable, "slapd", "scripts/slapd install sets it up")
 
 
 @pytest.fixture(scope="session")
@@ -455,17 +461,12 @@ def samba_standalone() -> Iterator[StandaloneFacts]:
     """A Samba standalone server of this session's own (one machine, FILESRV1, on a free port
     of 127.0.0.1; see scripts/samba-standalone), stopped and removed at the end. Fails in CI
     when it can't be had, skips with the reason elsewhere."""
-    server = StandaloneServer()
-    try:
-        facts = server.start()
-    except StandaloneUnavailable as err:
-        if IN_CI:
-            pytest.fail(f"the Samba standalone server is required in CI: {err}")
-        pytest.skip(f"no Samba standalone server ({err}); scripts/samba-standalone install")
-    try:
-        yield facts
-    finally:
-        server.stop()
+    yield from _own_server(
+        StandaloneServer(),
+        StandaloneUnavailable,
+        "Samba standalone server",
+        "scripts/samba-standalone install sets it up",
+    )
 
 
 @pytest.fixture

@@ -11,14 +11,11 @@ domain) is behind us. Tests then run the forwarder as a real process over that s
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import os
 import signal
-import socket
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -26,66 +23,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
-from fastapi import FastAPI
 
 from credsync.api.state import ServerState
 from credsync.server.app import create_app
 from credsync.testing.samba import OuWorld, SambaAdmin, SambaDC, SambaFacts
+from server_thread import ServerThread, free_port
 from sync.helpers import SyncWorld, build_sync_world
 from vault.helpers import VaultWorld, make_world
 
 SRC = Path(__file__).resolve().parents[2] / "src"
-
-
-class ServerThread:
-    """The app served by uvicorn on 127.0.0.1:``port`` in a thread; stop and start again."""
-
-    def __init__(self, app: FastAPI, port: int) -> None:
-        self.app = app
-        self.port = port
-        self.url = f"http://127.0.0.1:{port}"
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
-
-    def start(self) -> ServerThread:
-        config = uvicorn.Config(
-            self.app,
-            host="127.0.0.1",
-            port=self.port,
-            lifespan="off",
-            log_level="warning",
-            access_log=False,
-            log_config=None,
-        )
-        server = uvicorn.Server(config)
-        self._server = server
-        self._thread = threading.Thread(
-            target=lambda: asyncio.run(server.serve()), name="capture-server", daemon=True
-        )
-        self._thread.start()
-        deadline = time.monotonic() + 15
-        while not server.started:
-            if not self._thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError("the capture test server did not start")
-            time.sleep(0.01)
-        return self
-
-    def ensure_started(self) -> None:
-        if self._server is None:
-            self.start()
-
-    def stop(self) -> None:
-        if self._server is not None and self._thread is not None:
-            self._server.should_exit = True
-            self._thread.join(timeout=15)
-        self._server = self._thread = None
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass
@@ -199,7 +145,7 @@ def capture_env(
         ou.admin.close()
         ou.admin = SambaAdmin(samba_dc)  # the old connection died with the restart
         enrolment = vault.capture.enroll(admin, sw.directory, "dc1")
-        server = ServerThread(create_app(ServerState(vault, keys)), _free_port()).start()
+        server = ServerThread(create_app(ServerState(vault, keys)), free_port()).start()
         logs = root / "logs"
         logs.mkdir()
         env = CaptureEnv(

@@ -5,10 +5,7 @@ shared Samba DC (read only), batches signed as an enrolled forwarder."""
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
-import socket
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -16,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -27,6 +23,7 @@ from credsync.server.app import create_app
 from credsync.testing.samba import OuWorld
 from credsync.types import SyncMode
 from intake.conftest import CaptureWorld, build_capture_world
+from server_thread import ServerThread
 from vault.helpers import VaultWorld
 
 from .conftest import Wine, windows_path
@@ -75,52 +72,11 @@ def _tls_files(base: Path) -> tuple[Path, Path, Path]:
     return base / "ca.der", base / "server.pem", base / "server.key"
 
 
-class TlsServer:
-    """The real app over HTTPS on localhost:``port`` in a thread; stop and start again."""
-
-    def __init__(self, state: ServerState, cert: Path, key: Path) -> None:
-        self.app = create_app(state)
-        self.cert, self.key = cert, key
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = probe.getsockname()[1]
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
-
-    def start(self) -> None:
-        config = uvicorn.Config(
-            self.app,
-            host="127.0.0.1",
-            port=self.port,
-            lifespan="off",
-            log_level="warning",
-            access_log=False,
-            log_config=None,
-            ssl_certfile=str(self.cert),
-            ssl_keyfile=str(self.key),
-        )
-        server = uvicorn.Server(config)
-        self._server = server
-        self._thread = threading.Thread(target=lambda: asyncio.run(server.serve()), daemon=True)
-        self._thread.start()
-        deadline = time.monotonic() + 15
-        while not server.started:
-            if not self._thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError("the TLS test server did not start")
-            time.sleep(0.01)
-
-    def stop(self) -> None:
-        if self._server is not None and self._thread is not None:
-            self._server.should_exit = True
-            self._thread.join(timeout=15)
-        self._server = self._thread = None
-
-
 @dataclass
 class World:
     wine: Wine
     cw: CaptureWorld
-    server: TlsServer
+    server: ServerThread
     spool: Path
     config: Path
     base: Path
@@ -172,7 +128,9 @@ def fw(wine: Wine, sqlite_world: VaultWorld, ad_ou: OuWorld, tmp_path: Path) -> 
     cw = build_capture_world(sqlite_world, ad_ou)
     ca, cert, key = _tls_files(tmp_path)
     assert "trusted" in wine.run(wine.bin_dir / "trustca.exe", windows_path(ca))
-    server = TlsServer(ServerState(sqlite_world.vault, sqlite_world.keys), cert, key)
+    server = ServerThread(
+        create_app(ServerState(sqlite_world.vault, sqlite_world.keys)), cert=cert, key=key
+    )
     server.start()
     forwarder = cw.enroll(name="windows-dc1")
     spool = tmp_path / "spool"

@@ -116,6 +116,12 @@ class Applied:
 # The directory itself is gone or refuses us: the rest of the run is not tried.
 _STOPPING = (DirectoryUnreachable, DirectoryTlsError, DirectoryAuthFailed)
 
+# Password checks in a row left unanswered (a bind timed out, its connection dropped) before
+# the run stops: one slow bind on a busy DC makes that credential's check `unreachable` and
+# the run goes on (a failed run makes the next one a full pass again, more binds on the same
+# busy DC); a DC that is gone fails this many checks at once and stops the run as before.
+UNANSWERED_STOP = 3
+
 
 class NotAttempted(Exception):
     """The intent of a push was refused (the link is gone, or not confirmed for pushes):
@@ -196,6 +202,7 @@ class Executor:
     pushes: int = 0  # made by the run so far
     stopped: str | None = None  # why the rest of the run was not tried
     stop_status: Status = Status.SKIPPED
+    unanswered: int = 0  # password checks in a row with no answer (see UNANSWERED_STOP)
 
     @property
     def _stamp_only(self) -> bool:
@@ -240,9 +247,17 @@ class Executor:
             return Outcome(item, self.stop_status, Action.SKIP, self.stopped)
         try:
             if item.action is Action.VERIFY:
-                return await self._verify(item, chunk)
+                outcome = await self._verify(item, chunk)
+                self.unanswered = 0
+                return outcome
             if item.action is Action.PUSH:
                 return await self._push(item, item.detail, chunk)
+        except DirectoryUnreachable as exc:
+            if item.action is Action.VERIFY and self.unanswered + 1 < UNANSWERED_STOP:
+                self.unanswered += 1  # this check alone: the run goes on
+                return Outcome(item, Status.UNREACHABLE, Action.VERIFY, str(exc))
+            self.stopped, self.stop_status = str(exc), Status.UNREACHABLE
+            return Outcome(item, Status.UNREACHABLE, Action.SKIP, str(exc))
         except _STOPPING as exc:
             # The directory itself is gone or refuses us: stop trying the rest of the run.
             status = status_of_error(exc)

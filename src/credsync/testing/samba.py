@@ -28,13 +28,13 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from credsync.connectors.base import DirectoryConfig
+from credsync.testing._scripts import project_script, run_script
 from credsync.testing.rwlock import FileRWLock
 from credsync.testing.samba_admin import OuWorld, SambaAdmin, TestUser
 from credsync.types import Secret
@@ -56,10 +56,7 @@ class SambaUnavailable(RuntimeError):
 
 def default_script() -> Path:
     """``scripts/samba-dc`` of this checkout (or ``$CREDSYNC_SAMBA_SCRIPT``)."""
-    override = os.environ.get("CREDSYNC_SAMBA_SCRIPT")
-    if override:
-        return Path(override)
-    return Path(__file__).resolve().parents[3] / "scripts" / "samba-dc"
+    return project_script("samba-dc", "CREDSYNC_SAMBA_SCRIPT")
 
 
 @dataclass(frozen=True)
@@ -111,25 +108,7 @@ class SambaDC:
         self.script = script or default_script()
 
     def _run(self, *args: str, timeout: float = 900) -> str:
-        if not self.script.exists():
-            raise SambaUnavailable(f"{self.script} not found")
-        try:
-            result = subprocess.run(  # noqa: S603 - our own script, fixed arguments
-                [str(self.script), *args],
-                capture_output=True,
-                text=True,
-                check=False,
-                timeout=timeout,
-                stdin=subprocess.DEVNULL,
-            )
-        except (OSError, subprocess.TimeoutExpired) as exc:
-            raise SambaUnavailable(f"samba-dc {' '.join(args)}: {exc}") from exc
-        if result.returncode != 0:
-            raise SambaUnavailable(
-                f"samba-dc {' '.join(args)} failed ({result.returncode}): "
-                f"{result.stderr.strip()[-3000:]}"
-            )
-        return result.stdout
+        return run_script(self.script, *args, unavailable=SambaUnavailable, timeout=timeout)
 
     def install(self) -> None:
         """Debian packages and the provisioned template (once; later calls are quick)."""

@@ -27,9 +27,7 @@ from __future__ import annotations
 
 import fcntl
 import json
-import os
 import shutil
-import subprocess
 import tempfile
 import time
 import uuid
@@ -39,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from credsync.connectors.base import DirectoryConfig
+from credsync.testing._scripts import project_script, run_script
 from credsync.types import Secret
 
 __all__ = [
@@ -59,33 +58,13 @@ class StandaloneUnavailable(RuntimeError):
 
 def default_script() -> Path:
     """``scripts/samba-standalone`` of this checkout (or ``$CREDSYNC_SAMBA_STANDALONE_SCRIPT``)."""
-    override = os.environ.get("CREDSYNC_SAMBA_STANDALONE_SCRIPT")
-    if override:
-        return Path(override)
-    return Path(__file__).resolve().parents[3] / "scripts" / "samba-standalone"
+    return project_script("samba-standalone", "CREDSYNC_SAMBA_STANDALONE_SCRIPT")
 
 
 def _run(script: Path, *args: str, stdin: str | None = None, timeout: float = 120) -> str:
-    if not script.exists():
-        raise StandaloneUnavailable(f"{script} not found")
-    try:
-        result = subprocess.run(  # noqa: S603 - our own script, fixed arguments
-            [str(script), *args],
-            capture_output=True,
-            text=True,
-            check=False,
-            timeout=timeout,
-            input=stdin,
-            stdin=None if stdin is not None else subprocess.DEVNULL,
-        )
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        raise StandaloneUnavailable(f"scripts/samba-standalone {args[0]}: {exc}") from exc
-    if result.returncode != 0:
-        raise StandaloneUnavailable(
-            f"scripts/samba-standalone {args[0]} failed ({result.returncode}): "
-            f"{(result.stderr or result.stdout).strip()[-3000:]}"
-        )
-    return result.stdout
+    return run_script(
+        script, *args, unavailable=StandaloneUnavailable, timeout=timeout, stdin=stdin
+    )
 
 
 @dataclass(frozen=True)

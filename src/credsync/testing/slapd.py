@@ -32,9 +32,7 @@ used by the product at run time.
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,6 +40,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from credsync.connectors.base import DirectoryConfig
+from credsync.testing._scripts import project_script, run_script
 from credsync.testing.slapd_admin import LdapUser, SlapdAdmin
 from credsync.types import Secret
 
@@ -62,10 +61,7 @@ class SlapdUnavailable(RuntimeError):
 
 def default_script() -> Path:
     """``scripts/slapd`` of this checkout (or ``$CREDSYNC_SLAPD_SCRIPT``)."""
-    override = os.environ.get("CREDSYNC_SLAPD_SCRIPT")
-    if override:
-        return Path(override)
-    return Path(__file__).resolve().parents[3] / "scripts" / "slapd"
+    return project_script("slapd", "CREDSYNC_SLAPD_SCRIPT")
 
 
 @dataclass(frozen=True)
@@ -129,25 +125,7 @@ class SlapdServer:
         return f"SlapdServer({self.directory!s}, plain={self.plain})"
 
     def _run(self, *args: str, timeout: float = 120) -> str:
-        if not self.script.exists():
-            raise SlapdUnavailable(f"{self.script} not found")
-        try:
-            result = subprocess.run(  # noqa: S603 - our own script, fixed arguments
-                [str(self.script), *args],
-                capture_output=True,
-                text=True,
-                check=False,
-                timeout=timeout,
-                stdin=subprocess.DEVNULL,
-            )
-        except (OSError, subprocess.TimeoutExpired) as exc:
-            raise SlapdUnavailable(f"scripts/slapd {' '.join(args)}: {exc}") from exc
-        if result.returncode != 0:
-            raise SlapdUnavailable(
-                f"scripts/slapd {' '.join(args)} failed ({result.returncode}): "
-                f"{result.stderr.strip()[-3000:]}"
-            )
-        return result.stdout
+        return run_script(self.script, *args, unavailable=SlapdUnavailable, timeout=timeout)
 
     def install(self) -> None:
         """Debian's slapd and ldap-utils (needs root; quick when they are there)."""
