@@ -13,6 +13,7 @@ import uuid
 import pytest
 
 from credsync.crypto.forwarders import new_forwarder_key
+from credsync.crypto.openpgp import x25519_recipient
 from credsync.storage import Database
 from credsync.testing.samba import OuWorld
 from credsync.types import SyncMode
@@ -204,6 +205,7 @@ def test_the_forwarder_reads_its_key_signed(cw: CaptureWorld) -> None:
         "directory": cw.sw.directory,
         "fingerprint": cw.fingerprint,
         "public_key": cw.public_key,
+        "x25519_public_hex": x25519_recipient(cw.public_key).hex(),  # the Windows filter's
     }
     assert cw.anonymous.get(path).status_code == 401
     sig_of_batches = forwarder.signature(b"")  # over the captures path: not this one
