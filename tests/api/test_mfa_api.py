@@ -5,33 +5,23 @@ sign-in that passed MFA, an admin's reset."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 
-import pyotp
 import pytest
+
+import totp_clock
 
 from .conftest import ApiWorld, assert_error
 
 VIEWER = {"name": "op-viewer", "password": "op-viewer-password-1234"}
 
 
-# The vault's TOTP clock, held in the middle of a 30-second step for each test (and the codes
-# made at it): a test that crossed a step's end between two codes would see its "replayed" code
-# accepted as the next step's.
-NOW = [0.0]
-
-
 @pytest.fixture(autouse=True)
 def _mid_step_clock(api: ApiWorld) -> Iterator[None]:
-    NOW[0] = (time.time() // 30) * 30 + 15
-    api.world.vault.mfa.clock = lambda: NOW[0]
-    yield
-    api.world.vault.mfa.clock = time.time
+    yield from totp_clock.held(api.world.vault.mfa)
 
 
-def code(secret: str, offset: int = 0) -> str:
-    return pyotp.TOTP(secret).at(NOW[0] + 30 * offset)
+code = totp_clock.code
 
 
 def enrol_viewer(api: ApiWorld, *, required: bool = False) -> tuple[str, list[str]]:

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 import pyotp
 import pytest
 
+import totp_clock
 from credsync.errors import (
     AuthenticationFailed,
     Conflict,
@@ -27,23 +28,14 @@ from credsync.types import Secret
 BOB_PW = Secret("bob-password-1234")
 
 
-# The vault's TOTP clock, held in the middle of a 30-second step for each test (and the codes
-# made at it): a test that crossed a step's end between two codes would see its "replayed" code
-# accepted as the next step's.
-NOW = [0.0]
-
-
 @pytest.fixture(autouse=True)
 def _mid_step_clock(world) -> Iterator[None]:
-    NOW[0] = (time.time() // 30) * 30 + 15
-    world.vault.mfa.clock = lambda: NOW[0]
-    yield
-    world.vault.mfa.clock = time.time
+    yield from totp_clock.held(world.vault.mfa)
 
 
 def code(secret: Secret, offset: int = 0) -> str:
     """The code of the step ``offset`` steps from now."""
-    return pyotp.TOTP(secret.reveal()).at(NOW[0] + 30 * offset)
+    return totp_clock.code(secret.reveal(), offset)
 
 
 def enrol(world, actor, offset: int = 0):

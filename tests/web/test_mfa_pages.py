@@ -4,12 +4,11 @@ are limited), an admin's reset and the requirement form (admins only), turning o
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 
-import pyotp
 import pytest
 
+import totp_clock
 from credsync.api.state import LoginLimiter
 from credsync.types import Secret
 
@@ -18,22 +17,12 @@ from .conftest import WebWorld, csrf_of, operator_password
 VIEWER = "op-viewer"
 
 
-# The vault's TOTP clock, held in the middle of a 30-second step for each test (and the codes
-# made at it): a test that crossed a step's end between two codes would see its "replayed" code
-# accepted as the next step's.
-NOW = [0.0]
-
-
 @pytest.fixture(autouse=True)
 def _mid_step_clock(web: WebWorld) -> Iterator[None]:
-    NOW[0] = (time.time() // 30) * 30 + 15
-    web.world.vault.mfa.clock = lambda: NOW[0]
-    yield
-    web.world.vault.mfa.clock = time.time
+    yield from totp_clock.held(web.world.vault.mfa)
 
 
-def code(secret: str, offset: int = 0) -> str:
-    return pyotp.TOTP(secret).at(NOW[0] + 30 * offset)
+code = totp_clock.code
 
 
 def enrol(web: WebWorld, name: str = VIEWER) -> str:
@@ -178,7 +167,9 @@ def test_turning_one_s_own_off_needs_the_password_and_a_code(web: WebWorld) -> N
         data={"csrf_token": csrf, "password": operator_password("viewer"), "code": code(secret, 0)},
     )
     assert done.status_code == 401  # older than the step the sign-in used
-    web.world.vault.mfa.clock = lambda: NOW[0] + 60  # a minute on: two steps ahead is now
+    web.world.vault.mfa.clock = lambda: (
+        totp_clock.NOW[0] + 60
+    )  # a minute on: two steps ahead is now
     try:
         done = browser.post(
             "/account/mfa/disable",
@@ -189,7 +180,7 @@ def test_turning_one_s_own_off_needs_the_password_and_a_code(web: WebWorld) -> N
             },
         )
     finally:
-        web.world.vault.mfa.clock = lambda: NOW[0]
+        web.world.vault.mfa.clock = lambda: totp_clock.NOW[0]
     assert done.status_code == 303
     assert "Sign-in with a second factor is off." in browser.get(done.headers["location"]).text
     assert web.world.vault.mfa.status(web.world.admin, VIEWER).state == "off"
