@@ -478,7 +478,7 @@ class Agent:
             connector = await self._connector(directory_id, version)
             report = await self._engine.run(directory_id, trigger="agent", connector=connector)
             state = report.state
-            wait = report.summary.get(RETRY_AFTER) if state == "failed" else None
+            wait = report.summary.get(RETRY_AFTER)  # only a failed run's summary has it
             self._busy.discard(directory_id)
             log.info("run %s on %s: %s %s", report.id, report.directory, state, report.summary)
         except RunInProgress as exc:  # a run under way elsewhere: this one waits for its next turn

@@ -252,15 +252,13 @@ class Executor:
                 return outcome
             if item.action is Action.PUSH:
                 return await self._push(item, item.detail, chunk)
-        except DirectoryUnreachable as exc:
-            if item.action is Action.VERIFY and self.unanswered + 1 < UNANSWERED_STOP:
-                self.unanswered += 1  # this check alone: the run goes on
-                return Outcome(item, Status.UNREACHABLE, Action.VERIFY, str(exc))
-            self.stopped, self.stop_status = str(exc), Status.UNREACHABLE
-            return Outcome(item, Status.UNREACHABLE, Action.SKIP, str(exc))
         except _STOPPING as exc:
-            # The directory itself is gone or refuses us: stop trying the rest of the run.
             status = status_of_error(exc)
+            unanswered = isinstance(exc, DirectoryUnreachable) and item.action is Action.VERIFY
+            if unanswered and self.unanswered + 1 < UNANSWERED_STOP:
+                self.unanswered += 1  # this check alone: the run goes on
+                return Outcome(item, status, Action.VERIFY, str(exc))
+            # The directory itself is gone or refuses us: stop trying the rest of the run.
             self.stopped, self.stop_status = str(exc), status
             return Outcome(item, status, Action.SKIP, str(exc))
         except ConnectorError as exc:

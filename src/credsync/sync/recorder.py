@@ -241,11 +241,8 @@ class RunRecorder:
             self._add_items(conn, outcomes)
 
     def store_failure(self, outcomes: Sequence[Outcome]) -> None:
-        """The flags of a run whose directory could not be read (a dry run's: counted). A
-        credential whose open flag already says this failure (the same status and detail: a
-        throttled tenant's or a DC that is down's every run) is counted, not stored, as
-        compaction counts any problem found again; a first failure or a changed one is an
-        item."""
+        """The flags of a run whose directory could not be read (a dry run's: counted); a
+        failure its open flag already says is counted, not stored, as any problem found again."""
         if self.dry_run:
             self._count(outcomes)
             return
