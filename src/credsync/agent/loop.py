@@ -81,6 +81,7 @@ from credsync.storage import queue_signal, remote_agents
 from credsync.sync import lease
 from credsync.sync.connect import load_directory
 from credsync.sync.engine import Engine
+from credsync.sync.model import AGENT_TRIGGER
 from credsync.sync.people_selections import SavedSelections
 from credsync.sync.relay_push import PushJob, push_queued, queued_jobs
 from credsync.sync.retention import HourlyPrune, PruneJson
@@ -353,7 +354,7 @@ class Agent:
             report = await self._engine.run(
                 directory_id,
                 only=sorted({e[1] for e in entries}),
-                trigger="agent",
+                trigger=AGENT_TRIGGER,
                 connector=connector,
             )
         except RunInProgress as exc:  # a run under way elsewhere: these wait, nothing counted
@@ -475,8 +476,8 @@ class Agent:
         state = "failed"
         wait: float | None = None  # what a failed run's directory asked (Retry-After)
         try:
-            connector = await self._connector(directory_id, version)
-            report = await self._engine.run(directory_id, trigger="agent", connector=connector)
+            conn = await self._connector(directory_id, version)
+            report = await self._engine.run(directory_id, trigger=AGENT_TRIGGER, connector=conn)
             state = report.state
             wait = report.summary.get(RETRY_AFTER)  # only a failed run's summary has it
             self._busy.discard(directory_id)

@@ -14,13 +14,12 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-from credsync.sync.model import PROBLEMS, Action, Outcome, Status
+from credsync.sync.model import AGENT_TRIGGER, PROBLEMS, Action, Outcome, Status
 
-__all__ = ["FLAGGED_UNCHANGED", "IN_SYNC_UNCHANGED", "QUIET_TRIGGER", "audited", "unchanged"]
+__all__ = ["FLAGGED_UNCHANGED", "IN_SYNC_UNCHANGED", "audited", "unchanged"]
 
 IN_SYNC_UNCHANGED = "in_sync_unchanged"
 FLAGGED_UNCHANGED = "flagged_unchanged"
-QUIET_TRIGGER = "agent"  # the trigger of the agent's runs (periodic ones and pushes)
 
 
 def unchanged(o: Outcome, known: Collection[str], *, problem: bool = False) -> bool:
@@ -51,4 +50,4 @@ def audited(*, state: str, trigger: str, items_stored: int) -> bool:
     started (CLI, API, web, quarantine), a failed or aborted one, and any run that stored an
     item is audited. (~37,000 quiet runs an hour at 500 directories would each add an entry
     to the log that is never pruned, saying nothing the run's row does not.)"""
-    return not (state == "done" and trigger == QUIET_TRIGGER and items_stored == 0)
+    return not (state == "done" and trigger == AGENT_TRIGGER and items_stored == 0)

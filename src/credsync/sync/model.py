@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from credsync.types import SyncMode
 
 __all__ = [
+    "AGENT_TRIGGER",
     "PROBLEMS",
     "UNKNOWN_TO_THE_VAULT",
     "Action",
@@ -19,6 +20,9 @@ __all__ = [
     "PlanItem",
     "Status",
 ]
+
+
+AGENT_TRIGGER = "agent"  # the trigger of the agent's runs (periodic ones, pushes, selections)
 
 
 class Status(enum.StrEnum):

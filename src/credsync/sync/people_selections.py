@@ -47,6 +47,7 @@ from credsync.errors import CredsyncError, InvalidInput, NotFound, RunInProgress
 from credsync.storage import import_selections as rows
 from credsync.sync import lease
 from credsync.sync.connect import DirectoryService, client_directory_rows
+from credsync.sync.model import AGENT_TRIGGER
 from credsync.sync.people_import import PeopleImport, Selection
 from credsync.sync.people_import_report import ImportReport
 from credsync.sync.people_onboarding import Provisioning
@@ -252,7 +253,7 @@ class SavedSelections(DirectoryService):
         done: builtins.list[SelectionRunJson] = []
         for row in due:
             try:
-                done.append(await self._run(row.id, "agent"))
+                done.append(await self._run(row.id, AGENT_TRIGGER))
             except RunInProgress as exc:
                 log.info("saved selection %s skipped this round: %s", row.id, exc)
             except NotFound:  # removed meanwhile

@@ -46,7 +46,7 @@ from credsync.storage import flags as flag_rows
 from credsync.storage import links as link_rows
 from credsync.storage import relays as relay_rows
 from credsync.storage import runs as run_rows
-from credsync.sync.model import Status
+from credsync.sync.model import AGENT_TRIGGER, Status
 from credsync.sync.relay_quarantine import screen_relays
 from credsync.types import new_id
 from credsync.vault._time import as_utc, utcnow
@@ -319,7 +319,7 @@ async def push_queued(
     connector: Connector,
     jobs: Sequence[PushJob],
     *,
-    trigger: str = "agent",
+    trigger: str = AGENT_TRIGGER,
     screen: bool = True,
     run_id: str | None = None,
 ) -> list[PushResult]:
