@@ -120,3 +120,17 @@ def test_enforce_pushes_each_credential_to_its_own_machine(
     assert [i for i in _run_of(result, "fs1")["items"] if i["credential_id"] == cred["id"]] == []
     assert _works(local_machine_2, two.name, "After-Two-Only-Pw-9!")
     assert cli.json("flags", "Contoso") == []
+
+
+def test_a_flag_on_a_credential_that_names_another_machine_since_is_closed(two_machines) -> None:
+    cli = two_machines
+    cred = cli.add_cred("Contoso", "Someone", "Whatever-Pw-4!", username="nobody-local-21")
+    cli.ok("sync", "run", "Contoso")  # a bare name: every machine's business, and no match
+    flagged = {f["directory"]: f["status"] for f in cli.json("flags", "Contoso")}
+    assert flagged == {"fs1": "unmatched", "fs2": "unmatched"}
+    cli.ok("cred", "edit", cred["id"], "--username", "FILESRV9\\nobody-local-21")
+    result = cli.json("sync", "run", "Contoso")
+    for name in ("fs1", "fs2"):  # no machine of the client: neither plans nor counts it
+        assert _run_of(result, name)["items"] == []
+        assert _run_of(result, name)["summary"]["statuses"] == {}
+    assert cli.json("flags", "Contoso") == []  # both closed by the full pass (out_of_scope)
