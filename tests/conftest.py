@@ -475,6 +475,24 @@ def local_machine(samba_standalone: StandaloneFacts) -> LocalMachine:
     return LocalMachine.of(samba_standalone)
 
 
+@pytest.fixture(scope="session")
+def samba_standalone_2() -> Iterator[StandaloneFacts]:
+    """A second machine of this session's own, FILESRV2 (another Samba standalone server: a
+    client with several machines), started on first use; as :func:`samba_standalone`."""
+    yield from _own_server(
+        StandaloneServer(machine="FILESRV2"),
+        StandaloneUnavailable,
+        "Samba standalone server",
+        "scripts/samba-standalone install sets it up",
+    )
+
+
+@pytest.fixture
+def local_machine_2(samba_standalone_2: StandaloneFacts) -> LocalMachine:
+    """The session's second machine (FILESRV2) with the admin helper."""
+    return LocalMachine.of(samba_standalone_2)
+
+
 # --- Mail: a real SMTP server on 127.0.0.1 (aiosmtpd) -----------------------------------------
 @pytest.fixture
 def mail_trap() -> Iterator[MailTrap]:

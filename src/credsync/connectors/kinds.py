@@ -17,6 +17,9 @@ through them. A kind says:
 - the options of its own beyond the ones every directory has (:class:`OptionSpec`);
 - whether its connector checks a password by binding (``verifies_passwords``): directories
   that can't are checked by timestamp only;
+- which of the client's credentials are its business (``claims``: a username naming it, one
+  naming another directory, or no opinion), so that a client with several machines does not
+  get every machine's credentials flagged ``unmatched`` on the others;
 - whether its connector selects accounts by an auto-create scope (``scoped_accounts``: OUs,
   nested groups; the connector's ``scoped_accounts`` capability), so that auto-create can be
   turned on for its directories;
@@ -174,6 +177,12 @@ class Kind(Generic[S]):
     check: Callable[[S], None] | None = None
     endpoint: Callable[[S], str] = field(default=lambda s: str(getattr(s, "url", "")))
     scope: Callable[[S], str] = field(default=lambda s: str(getattr(s, "base_dn", "") or ""))
+    # Whether a credential's username is this directory's business: True (it names this
+    # directory: ``FS01\\user`` for machine FS01), False (it names another one: not planned
+    # here, never flagged ``unmatched`` here), None (no opinion: planned here unless another
+    # directory of the client answers True). None for the whole kind: no opinion on any
+    # username (AD, Entra, LDAP: every credential of the client is planned, as before).
+    claims: Callable[[S, str], bool | None] | None = None
 
     def setting(self, name: str) -> Setting | None:
         return next((s for s in self.settings if s.name == name), None)

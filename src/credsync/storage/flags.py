@@ -453,7 +453,7 @@ def close(conn: Connection, flag_id: str, *, by: str, resolution: str, now: dt.d
 
 def close_of(
     conn: Connection,
-    credential_id: str,
+    credential_id: str | Sequence[str],
     directory_id: str,
     *,
     status: str | Sequence[str],
@@ -461,19 +461,21 @@ def close_of(
     resolution: str,
     now: dt.datetime,
 ) -> None:
-    """Close the credential's open flag in the directory if it has ``status`` (or one of
-    several: one statement)."""
+    """Close the credential's (or several's) open flag in the directory if it has ``status``
+    (or one of several: one statement per 500 credentials)."""
     statuses = [status] if isinstance(status, str) else list(status)
-    conn.execute(
-        flags.update()
-        .where(
-            flags.c.credential_id == credential_id,
-            flags.c.directory_id == directory_id,
-            flags.c.status.in_(statuses),
-            flags.c.resolved_at.is_(None),
+    ids = [credential_id] if isinstance(credential_id, str) else list(credential_id)
+    for start in range(0, len(ids), _IN_LIST):
+        conn.execute(
+            flags.update()
+            .where(
+                flags.c.credential_id.in_(ids[start : start + _IN_LIST]),
+                flags.c.directory_id == directory_id,
+                flags.c.status.in_(statuses),
+                flags.c.resolved_at.is_(None),
+            )
+            .values(resolved_at=now, resolved_by=by, resolution=resolution, updated_at=now)
         )
-        .values(resolved_at=now, resolved_by=by, resolution=resolution, updated_at=now)
-    )
 
 
 def mark_pushed(conn: Connection, flag_id: str, *, by: str) -> None:

@@ -50,6 +50,7 @@ from credsync.sync.recorder import RunRecorder, RunSecrets, WholePass
 from credsync.sync.reports import RunReport, load_run
 from credsync.sync.run_failure import flag_linked, wait_asked
 from credsync.sync.run_reads import Loaded, load, read_directory, read_linked, read_streamed
+from credsync.sync.scope import Scope, scope_of
 from credsync.sync.streamed import Read, StreamedPass
 from credsync.types import Secret
 from credsync.vault._time import utcnow
@@ -281,7 +282,11 @@ class Engine(DirectoryService):
                 creds = [c for c in creds if c.id in planned or c.id in made.created]
             notes = read.notes if made.note is None else (*read.notes, made.note)
             read = replace(read, accounts={**accounts, **read.accounts}, notes=notes)
-        claimed, rules = await asyncio.to_thread(self._around, directory, connector, read.accounts)
+        claimed, rules, scope = await asyncio.to_thread(
+            self._around, directory, connector, read.accounts)  # fmt: skip
+        creds = scope.planned(creds, links)  # not another directory's business (sync.scope)
+        if read.full and only is None and abort is None and not run.recorder.dry_run:
+            await asyncio.to_thread(scope.close_flags, self._db, self._actor.name, self._clock())
         items = plan(
             creds,
             links,
@@ -328,10 +333,10 @@ class Engine(DirectoryService):
         run.recorder.store_read(read.changed, read.removed, full=read.full, seen=read.seen)
 
     def _around(self, directory: Directory, connector: Connector,
-                accounts: Mapping[str, Any]) -> tuple[Mapping[str, str], Rules]:  # fmt: skip
+                accounts: Mapping[str, Any]) -> tuple[Mapping[str, str], Rules, Scope]:  # fmt: skip
         with self._db.read() as conn:
             claimed = link_reads.claimed_elsewhere(conn, directory.id, accounts)
-            return claimed, self._rules(conn, directory, connector)
+            return claimed, self._rules(conn, directory, connector), scope_of(conn, directory)
 
     @staticmethod
     def _rules(conn: Connection, directory: Directory, connector: Connector) -> Rules:

@@ -1,9 +1,13 @@
 """The blocking half of the local-accounts connector: impacket's SMB and SAMR calls.
 
 :class:`SamrSession` is one administrator's SAMR session to one machine (``ncacn_np`` over
-SMB, ``\\pipe\\samr``), kept warm between calls and serialised by a lock: the connector runs
-its methods in a thread (``asyncio.to_thread``). A call that finds the session broken (the
-server restarted, the connection dropped) connects again once. :func:`login` is a password
+SMB, ``\\pipe\\samr``), kept warm between calls (and between runs, for as long as its
+connector is kept open: the agent keeps one a directory) and serialised by a lock: the
+connector runs its methods in a thread (``asyncio.to_thread``). A call that finds the session
+broken (the server restarted, the connection dropped) connects again once. A session left
+idle for ``idle_seconds`` (:data:`IDLE_SECONDS`) is closed by a watcher thread of its own,
+cleanly: the domain and server handles closed, the pipe closed, the SMB session logged off;
+the next call connects again. :func:`login` is a password
 check: a fresh SMB connection and an NTLMv2 session setup as the account, nothing else.
 
 Everything that comes out is a plain value (:class:`UserState`, :class:`UserName`); impacket's
@@ -44,6 +48,9 @@ LEVEL_AES = 31  # UserInternal7Information
 LEVEL_RC4 = 26  # UserInternal5InformationNew
 NEVER = 0x7FFFFFFFFFFFFFFF
 THRESHOLD_MAX_AGE = 60.0  # seconds a lockout threshold read is used for
+# Seconds a warm session may stay idle before it is closed: above the agent's default interval
+# (60 s, so its runs find the session warm), below Windows' SMB autodisconnect (15 min).
+IDLE_SECONDS = 300.0
 _STATUS_MORE_ENTRIES = 0x00000105
 
 
@@ -116,7 +123,14 @@ class SamrSession:
     """One admin's warm SAMR session to one machine (see the module docstring)."""
 
     def __init__(
-        self, host: str, port: int, machine: str, username: str, password: str, timeout: float
+        self,
+        host: str,
+        port: int,
+        machine: str,
+        username: str,
+        password: str,
+        timeout: float,
+        idle_seconds: float = IDLE_SECONDS,
     ) -> None:
         self.host = host
         self.port = port
@@ -127,7 +141,12 @@ class SamrSession:
         self._lock = threading.Lock()
         self._dce: Any = None
         self._rpc: Any = None
+        self._server: Any = None
         self._domain: Any = None
+        self._idle = idle_seconds
+        self._used = 0.0  # time.monotonic() of the last call's end
+        self._closed: threading.Event | None = None  # set when this connection is closed
+        self.connects = 0  # sessions opened (the bench and the tests read it)
         self.domain_sid = ""
         self.domains: tuple[str, ...] = ()
         self._threshold: tuple[int, float] | None = None  # (value, when read)
@@ -170,10 +189,36 @@ class SamrSession:
         except BaseException:
             _close_transport(rpc)
             raise
-        self._dce, self._rpc = dce, rpc
+        self._dce, self._rpc, self._server = dce, rpc, server
+        self.connects += 1
+        self._used = time.monotonic()
+        self._closed = closed = threading.Event()
+        name = f"samr-idle {self.machine}@{self.host}:{self.port}"
+        threading.Thread(target=self._watch, args=(closed,), name=name, daemon=True).start()
 
-    def _drop(self) -> None:
-        rpc, self._rpc, self._dce, self._domain = self._rpc, None, None, None
+    def _watch(self, closed: threading.Event) -> None:
+        """Close this connection once it was idle for ``idle_seconds`` (it ends with it)."""
+        while not closed.wait(max(0.05, self._used + self._idle - time.monotonic())):
+            with self._lock:
+                if closed.is_set():
+                    return
+                if time.monotonic() - self._used >= self._idle:
+                    self._drop(clean=True)
+                    return
+
+    def _drop(self, *, clean: bool = False) -> None:
+        """Forget the connection; ``clean``: the server still answers, so close the SAM's
+        handles and the pipe first (a broken one is only closed)."""
+        rpc, dce, handles = self._rpc, self._dce, (self._domain, self._server)
+        self._rpc = self._dce = self._domain = self._server = None
+        if self._closed is not None:
+            self._closed.set()
+        if clean and dce is not None:
+            with contextlib.suppress(Exception):  # best effort: the logoff below ends it all
+                for handle in handles:
+                    if handle is not None:
+                        samr.hSamrCloseHandle(dce, handle)
+                dce.disconnect()
         if rpc is not None:
             _close_transport(rpc)
 
@@ -196,14 +241,22 @@ class SamrSession:
                     if fresh or not _broken(exc):
                         raise
                     self._drop()
+                finally:
+                    self._used = time.monotonic()
             raise AssertionError("unreachable")
 
     def connect(self) -> None:
         self.call(lambda dce, domain: None)
 
     def close(self) -> None:
+        """Close the session cleanly (a later call connects again)."""
         with self._lock:
-            self._drop()
+            self._drop(clean=True)
+
+    @property
+    def warm(self) -> bool:
+        """Whether a session is open now."""
+        return self._dce is not None
 
     def session_key(self) -> bytes:
         key: bytes = self._rpc.get_smb_connection().getSessionKey()

@@ -12,7 +12,9 @@ Decisions, and why:
 * **Transport**: impacket, blocking, in ``asyncio.to_thread``. One administrator's SAMR
   session (``ncacn_np`` on ``\\pipe\\samr``, SMB signed) is kept warm for every read and
   reset and serialised by a lock (:class:`._client.SamrSession`); a password check is a login
-  of its own and runs beside it.
+  of its own and runs beside it. The session outlives a run while the connector stays open
+  (the agent keeps one a directory between its runs): closed cleanly after
+  ``IDLE_SECONDS`` idle and by :meth:`close`, opened again when the machine dropped it.
 * **Account** (see :mod:`._mapping`): id = the account's SID, username = its SAM name,
   domain = the machine (so ``MACHINE\\user`` links; the SID then keeps the link),
   ``password_stamp`` = PasswordLastSet as the server keeps it.
@@ -40,7 +42,9 @@ Decisions, and why:
   reset password right (the admin's own account opened for USER_FORCE_PASSWORD_CHANGE: the
   right itself, nothing changed).
 * No incremental reads: a run lists the accounts (one enumeration and three calls an
-  account); the engine compares stamps, so an unchanged account costs no login.
+  account); the engine compares stamps, so an unchanged account costs no login. SAMR's
+  DomainModifiedCount would be the cheap "nothing changed" signal, but Samba answers its
+  clock there (docs/local-accounts.md), so it is not used.
 """
 
 from __future__ import annotations

@@ -34,6 +34,19 @@ def _config(settings: LocalAccountsSettings, name: str, bind: BoundCredential) -
     )
 
 
+def _claims(settings: LocalAccountsSettings, username: str) -> bool | None:
+    """``MACHINE\\user`` is this machine's business when MACHINE is its name, and not when
+    it names another (a machine's accounts are only ever its own); nor is ``user@domain`` (a
+    UPN: "@" is not allowed in a Windows account name); ``user`` and ``.\\user`` name no
+    machine: no opinion."""
+    named, sep, name = username.strip().rpartition("\\")
+    if "@" in name:
+        return False
+    if not sep or named in ("", "."):
+        return None
+    return named.casefold() == settings.machine.casefold()
+
+
 def _open(config: DirectoryConfig) -> Connector:
     from credsync.connectors.local_accounts.connector import LocalAccountsConnector
 
@@ -78,4 +91,5 @@ KIND: Kind[LocalAccountsSettings] = Kind(
     config=_config,
     open=_open,
     scope=lambda s: s.machine,
+    claims=_claims,
 )
