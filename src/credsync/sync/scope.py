@@ -21,7 +21,7 @@ machine) is closed by the next full pass there (resolution ``out_of_scope``).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy.engine import Connection
@@ -36,8 +36,13 @@ from credsync.vault.directories import Directory, directory_model
 __all__ = ["Scope", "scope_of"]
 
 
-def _answer(kind: Kind[Any], settings: Mapping[str, Any], username: str) -> bool | None:
-    return None if kind.claims is None else kind.claims(kind.load(settings), username)
+def _claims(kind: Kind[Any], settings: Mapping[str, Any]) -> Callable[[str], bool | None]:
+    """The kind's answer for one directory, its settings loaded once (not per username)."""
+    claims = kind.claims
+    if claims is None:
+        return lambda _username: None
+    loaded = kind.load(settings)
+    return lambda username: claims(loaded, username)
 
 
 class Scope:
@@ -45,16 +50,16 @@ class Scope:
 
     def __init__(self, directory: Directory, others: Sequence[Directory]) -> None:
         self._id = directory.id
-        self._own = (directory.descriptor, directory.settings)
-        self._others = [(d.descriptor, d.settings) for d in others if d.descriptor.claims]
+        self._own = _claims(directory.descriptor, directory.settings)
+        self._others = [_claims(d.descriptor, d.settings) for d in others if d.descriptor.claims]
         self.dropped: list[str] = []  # the credentials :meth:`planned` left out
 
     def concerns(self, username: str) -> bool:
         """Whether an unlinked credential with ``username`` is planned here."""
-        own = _answer(*self._own, username)
+        own = self._own(username)
         if own is not None:
             return own
-        return not any(_answer(k, s, username) for k, s in self._others)
+        return not any(answer(username) for answer in self._others)
 
     def planned(
         self, creds: Sequence[CredentialState], links: Mapping[str, LinkState]
