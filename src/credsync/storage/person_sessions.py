@@ -41,8 +41,10 @@ def add(conn: Connection, row: SessionRow) -> None:
 
 # every page of the person portal (and each federated sign-in) reads the session: built once
 _BY_TOKEN = _ROW.where(_T.c.token_hash == sa.bindparam("token_hash"))
-_TOUCH = _T.update().where(_T.c.id == sa.bindparam("session_id")).values(
-    last_seen_at=sa.bindparam("seen")
+_TOUCH = (
+    _T.update()
+    .where(_T.c.id == sa.bindparam("session_id"))
+    .values(last_seen_at=sa.bindparam("seen"))
 )
 
 
