@@ -106,6 +106,13 @@ def sign_in_post(request: Request, state: State, domain: str, fields: Fields) ->
 def continue_sign_in(
     request: Request, state: State, client_id: str, domain: str, key: str
 ) -> Response:
+    # the domain, the person's session and the request in one read transaction (three
+    # before); the signature's audited spend is its own write, as always
+    with state.vault.db.one_read():
+        return _continue(request, state, client_id, domain, key)
+
+
+def _continue(request: Request, state: State, client_id: str, domain: str, key: str) -> Response:
     idp = state.vault.identity_provider
     here = _continue_path(client_id, domain, key)
     try:
