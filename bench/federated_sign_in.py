@@ -51,7 +51,7 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode, urljoin, urlsplit
+from urllib.parse import quote_plus, urlencode, urljoin, urlsplit
 
 import httpx
 
@@ -63,6 +63,22 @@ RATE_TARGET = 200.0
 PASSWORD = "Bench-Federated-Pa55!"
 _HIDDEN = re.compile(r'<input type="?hidden"? name="([^"]+)" value="([^"]*)"')
 _ACTION = re.compile(r'<form method="post" action="([^"]+)"')
+_BASE64ISH = re.compile(r"[A-Za-z0-9+/=._~-]*")
+
+
+def form_body(form: dict[str, str]) -> str:
+    """``urlencode(form)``, with a value of base64's alphabet (a SAMLResponse: ~9 kB) escaped by
+    three replacements: ``urlencode`` quotes such a value a character at a time in Python,
+    ~0.9 ms of the client's CPU per sign-in (bench/README.md), more than its four requests."""
+    return "&".join(
+        f"{quote_plus(k)}="
+        + (
+            v.replace("+", "%2B").replace("/", "%2F").replace("=", "%3D")
+            if _BASE64ISH.fullmatch(v)
+            else quote_plus(v)
+        )
+        for k, v in form.items()
+    )
 
 
 @dataclass
@@ -271,7 +287,7 @@ class Lean:
         headers = {"Cookie": cookie} if cookie else {}
         body = None
         if form is not None:
-            body = urlencode(form)
+            body = form_body(form)
             headers["Content-Type"] = "application/x-www-form-urlencoded"
         if self.conn is None:
             self.conn = http.client.HTTPSConnection(

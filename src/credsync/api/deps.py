@@ -38,7 +38,14 @@ def server_state(request: Request) -> ServerState:
     return state
 
 
-State = Annotated[ServerState, Depends(server_state)]
+async def _state_of(request: Request) -> ServerState:
+    """:func:`server_state` as the dependency: a coroutine, because FastAPI runs a plain
+    ``def`` dependency in its thread pool (a hand-off to a worker thread and back, on every
+    request of every route, to read ``app.state``: bench/federated_sign_in.py)."""
+    return server_state(request)
+
+
+State = Annotated[ServerState, Depends(_state_of)]
 
 
 def caller(request: Request, state: State) -> Actor:

@@ -47,8 +47,11 @@ class AuditRow(NamedTuple):
 _ENTRY = sa.select(*columns_for(AuditRow, audit_log))
 
 
+_APPEND = audit_log.insert()  # built once: every audited action runs it
+
+
 def append(conn: Connection, entry: AuditRow) -> None:
-    conn.execute(audit_log.insert().values(**entry._asdict()))
+    conn.execute(_APPEND, entry._asdict())
 
 
 def append_many(conn: Connection, entries: Sequence[AuditRow]) -> None:

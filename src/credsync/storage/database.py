@@ -13,6 +13,7 @@ versions.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import threading
 import time
@@ -123,6 +124,29 @@ class Database:
                 yield conn
 
     @contextlib.contextmanager
+    def one_read(self) -> Iterator[None]:
+        """Every :meth:`read` in the block (in this context: its thread or task) is one read
+        transaction, begun at the first and ended with the block: a request that makes
+        several small reads (the identity provider's continue step: the domain, the person's
+        session, the sign-in request) pays for one pool checkout, BEGIN and COMMIT instead of
+        one each. Its reads see one snapshot on SQLite (WAL), each statement its own on
+        PostgreSQL (READ COMMITTED), as in any read transaction. Writes stay transactions of
+        their own, and one that commits ends the block's read transaction: the reads after
+        it begin another, and see what was written. In a rehearsal, or in another such
+        block, it changes nothing."""
+        if _REHEARSAL.get() is not None or _SHARED_READ.get() is not None:
+            yield
+            return
+        shared = _SharedRead(self)
+        token = _SHARED_READ.set(shared)
+        try:
+            yield
+        finally:
+            _SHARED_READ.reset(token)
+            with self._mapped_errors():
+                shared.end()
+
+    @contextlib.contextmanager
     def write(self) -> Iterator[Connection]:
         """A transaction that will write: all of it commits, or none of it."""
         with self._transaction(write=True) as conn:
@@ -155,6 +179,13 @@ class Database:
             with self._mapped_errors(), rehearsed[1].begin_nested():
                 yield rehearsed[1]
             return
+        shared = _SHARED_READ.get()
+        if shared is not None and shared.db is not self:
+            shared = None
+        if shared is not None and not write:
+            with self._mapped_errors(), shared.read() as conn:
+                yield conn
+            return
         with self._writer(write), self._mapped_errors(), self.engine.connect() as conn:
             if write:
                 conn = conn.execution_options(credsync_write=True)
@@ -166,6 +197,8 @@ class Database:
                 raise
             callbacks = conn.info.pop(_AFTER_COMMIT, ())
         with self._mapped_errors():
+            if shared is not None:  # committed: the block's reads after it see it
+                shared.written()
             for callback in callbacks:  # committed, and the write lock let go
                 callback()
 
@@ -310,6 +343,52 @@ _AFTER_COMMIT = "credsync_after_commit"
 _REHEARSAL: ContextVar[tuple[Database, Connection] | None] = ContextVar(
     "credsync_rehearsal", default=None
 )
+
+
+@dataclasses.dataclass
+class _SharedRead:
+    """The read transaction of a :meth:`Database.one_read` block: begun at its first read,
+    ended by a write's commit or by the block's end."""
+
+    db: Database
+    conn: Connection | None = None
+    stack: contextlib.ExitStack | None = None
+    readers: int = 0  # reads of the block under way (a write may sit inside one)
+    stale: bool = False  # a write committed while a read was under way
+
+    @contextlib.contextmanager
+    def read(self) -> Iterator[Connection]:
+        if self.conn is None:
+            stack = contextlib.ExitStack()
+            conn = stack.enter_context(self.db.engine.connect())
+            try:
+                stack.enter_context(conn.begin())
+            except BaseException:
+                stack.close()
+                raise
+            self.conn, self.stack = conn, stack
+        self.readers += 1
+        try:
+            yield self.conn
+        finally:
+            self.readers -= 1
+            if self.stale and not self.readers:
+                self.end()
+
+    def written(self) -> None:
+        """A write committed: end the transaction now, or after the reads under way."""
+        if self.readers:
+            self.stale = True
+        else:
+            self.end()
+
+    def end(self) -> None:
+        stack, self.conn, self.stack, self.stale = self.stack, None, None, False
+        if stack is not None:
+            stack.close()
+
+
+_SHARED_READ: ContextVar[_SharedRead | None] = ContextVar("credsync_one_read", default=None)
 
 
 def after_commit(conn: Connection, callback: Callable[[], None]) -> bool:

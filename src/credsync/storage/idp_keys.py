@@ -52,19 +52,21 @@ def _select() -> sa.Select[tuple[object, ...]]:
     return sa.select(*columns_for(IdpKeyRow, idp_signing_keys))
 
 
+# the identity provider reads it on every sign-in: built once (see storage.federation)
+_LIVE = _select().where(
+    idp_signing_keys.c.client_id == sa.bindparam("client_id"),
+    idp_signing_keys.c.state != "retired",  # current or next (no IN list: compiled once)
+)
+
+
 def add(conn: Connection, row: IdpKeyRow) -> None:
     conn.execute(sa.insert(idp_signing_keys).values(**row._asdict()))
 
 
 def live_of(conn: Connection, client_id: str, *, lock: bool = False) -> list[IdpKeyRow]:
     """The client's current and next keys (0, 1 or 2 rows), current first."""
-    query = _select().where(
-        idp_signing_keys.c.client_id == client_id,
-        idp_signing_keys.c.state != "retired",  # current or next (no IN list: compiled once)
-    )
-    if lock:
-        query = query.with_for_update()
-    found = records(IdpKeyRow, conn.execute(query))
+    query = _LIVE.with_for_update() if lock else _LIVE
+    found = records(IdpKeyRow, conn.execute(query, {"client_id": client_id}))
     return sorted(found, key=lambda r: r.state != "current")
 
 

@@ -113,13 +113,22 @@ def set_key(
     )
 
 
+# every audited action reads and sets the head: built once (see storage.federation)
+_LOCK_AUDIT_HEAD = (
+    sa.select(vault_meta.c.audit_head_seq, vault_meta.c.audit_head_hash)
+    .where(_ONE)
+    .with_for_update()
+)
+_SET_AUDIT_HEAD = (
+    vault_meta.update()
+    .where(_ONE)
+    .values(audit_head_seq=sa.bindparam("head_seq"), audit_head_hash=sa.bindparam("head_hash"))
+)
+
+
 def lock_audit_head(conn: Connection) -> AuditHead:
     """The head, locked until the transaction ends: appenders are serialised on it."""
-    row = conn.execute(
-        sa.select(vault_meta.c.audit_head_seq, vault_meta.c.audit_head_hash)
-        .where(_ONE)
-        .with_for_update()
-    ).one()
+    row = conn.execute(_LOCK_AUDIT_HEAD).one()
     return AuditHead(int(row.audit_head_seq), row.audit_head_hash)
 
 
@@ -129,9 +138,7 @@ def audit_head(conn: Connection) -> AuditHead:
 
 
 def set_audit_head(conn: Connection, head: AuditHead) -> None:
-    conn.execute(
-        vault_meta.update().where(_ONE).values(audit_head_seq=head.seq, audit_head_hash=head.hash)
-    )
+    conn.execute(_SET_AUDIT_HEAD, {"head_seq": head.seq, "head_hash": head.hash})
 
 
 # -- multi-factor sign-in (revision 0018) --------------------------------------------------------

@@ -96,8 +96,11 @@ def insert(conn: Connection, row: PersonRow) -> None:
     conn.execute(people.insert().values(**row._asdict()))
 
 
+_GET = _BASE.where(people.c.id == sa.bindparam("person_id"))  # built once: hot (sessions)
+
+
 def get(conn: Connection, person_id: str) -> PersonRow | None:
-    row = conn.execute(_BASE.where(people.c.id == person_id)).first()
+    row = conn.execute(_GET, {"person_id": person_id}).first()
     return None if row is None else record(PersonRow, row)
 
 

@@ -39,13 +39,22 @@ def add(conn: Connection, row: SessionRow) -> None:
     conn.execute(_T.insert().values(row._asdict()))
 
 
+# every page of the person portal (and each federated sign-in) reads the session: built once
+_BY_TOKEN = _ROW.where(_T.c.token_hash == sa.bindparam("token_hash"))
+_TOUCH = (
+    _T.update()
+    .where(_T.c.id == sa.bindparam("session_id"))
+    .values(last_seen_at=sa.bindparam("seen"))
+)
+
+
 def by_token(conn: Connection, token_hash: str) -> SessionRow | None:
-    row = conn.execute(_ROW.where(_T.c.token_hash == token_hash)).first()
+    row = conn.execute(_BY_TOKEN, {"token_hash": token_hash}).first()
     return None if row is None else record(SessionRow, row)
 
 
 def touch(conn: Connection, session_id: str, now: dt.datetime) -> None:
-    conn.execute(_T.update().where(_T.c.id == session_id).values(last_seen_at=now))
+    conn.execute(_TOUCH, {"session_id": session_id, "seen": now})
 
 
 def end(conn: Connection, session_id: str, now: dt.datetime) -> bool:

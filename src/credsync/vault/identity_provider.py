@@ -64,6 +64,8 @@ __all__ = [
     "REQUEST_TTL",
     "IdentityProvider",
     "IdpAnswer",
+    "IdpFreshSignInNeeded",
+    "IdpRequestGone",
     "IdpSignInRefused",
     "PersonProof",
 ]
@@ -80,6 +82,21 @@ class IdpSignInRefused(InvalidInput):
     MFA, a stale sign-in, an expired or used request): the message says why, for the person."""
 
     code = "idp_sign_in_refused"
+
+
+class IdpRequestGone(InvalidInput):
+    """:meth:`IdentityProvider.complete` with ``prechecked``: the request is unknown, used
+    or expired; nothing audited (what :meth:`IdentityProvider.pending` None says)."""
+
+    code = "idp_request_gone"
+
+
+class IdpFreshSignInNeeded(InvalidInput):
+    """:meth:`IdentityProvider.complete` with ``prechecked``: the request asked for a fresh
+    sign-in and the person's predates it; nothing audited (the caller sends them to sign in
+    again)."""
+
+    code = "idp_fresh_sign_in_needed"
 
 
 @dataclass(frozen=True)
@@ -230,10 +247,20 @@ class IdentityProvider:
         )
 
     def complete(
-        self, name: str, key: str, person: PersonProof, *, found: FederatedDomain | None = None
+        self,
+        name: str,
+        key: str,
+        person: PersonProof,
+        *,
+        found: FederatedDomain | None = None,
+        prechecked: bool = False,
     ) -> IdpAnswer:
         """The signed response for the person, to post to the domain's ``login_url``.
-        IdpSignInRefused (audited) when the request is gone or the person may not."""
+        IdpSignInRefused (audited) when the request is gone or the person may not.
+        ``prechecked``: the caller's :meth:`pending` checks made here, in this read (one
+        transaction less for each sign-in): a request gone raises IdpRequestGone, a fresh
+        sign-in asked for and not made IdpFreshSignInNeeded, neither audited, as the caller
+        would have answered them after :meth:`pending`."""
         found = found or self.domain(name)
         now = utcnow()
         with self._db.read() as conn:  # one read: the request, the identity, the key
@@ -241,12 +268,17 @@ class IdentityProvider:
             known = None if row is None else rows.identity(conn, found.domain, person.person_id)
             signer = None if known is None else self._keys.signer_in(conn, found.client_id)
         if row is None or row.domain != found.domain or as_utc(row.expires_at) < now:
+            if prechecked:
+                raise IdpRequestGone("the sign-in request is unknown, used or expired")
             self._gone(found)
+        stale = bool(row.force_authn) and as_utc(person.authenticated_at) < as_utc(row.created_at)
+        if prechecked and stale:
+            raise IdpFreshSignInNeeded("a fresh sign-in was asked for")
         if person.client_id != found.client_id:
             self._refuse_person(found, person, "the person is not of the domain's client")
         if not person.mfa:
             self._refuse_person(found, person, "the person signed in without a second factor")
-        if row.force_authn and as_utc(person.authenticated_at) < as_utc(row.created_at):
+        if stale:
             self._refuse_person(found, person, "a fresh sign-in was asked for")
         if known is None:
             self._refuse_person(

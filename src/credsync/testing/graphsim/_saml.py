@@ -27,9 +27,11 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
+from cryptography import x509
 from lxml import etree
 from signxml.exceptions import InvalidCertificate, InvalidDigest, InvalidInput, InvalidSignature
 from signxml.verifier import SignatureConfiguration, XMLVerifier
@@ -125,6 +127,20 @@ def certificate_pem(b64_der: str) -> str:
     body = "".join(b64_der.split())
     lines = [body[i : i + 64] for i in range(0, len(body), 64)]
     return "-----BEGIN CERTIFICATE-----\n" + "\n".join(lines) + "\n-----END CERTIFICATE-----\n"
+
+
+@functools.lru_cache(maxsize=64)
+def _loaded(b64_der: str) -> x509.Certificate:
+    return x509.load_pem_x509_certificate(certificate_pem(b64_der).encode())
+
+
+def _certificate(b64_der: str) -> x509.Certificate | str:
+    """The certificate loaded once (signxml loads a PEM string on every verification), or
+    its PEM when it is no certificate (signxml refuses it as before)."""
+    try:
+        return _loaded(b64_der)
+    except ValueError:
+        return certificate_pem(b64_der)
 
 
 def _time(text: str | None) -> datetime | None:
@@ -275,7 +291,7 @@ def verify(assertion: bytes, protocol: str, certificates: list[str]) -> tuple[As
         try:
             result = XMLVerifier().verify(
                 root,
-                x509_cert=certificate_pem(b64_der),
+                x509_cert=_certificate(b64_der),
                 id_attribute=id_attribute,
                 expect_config=config,
                 parser=_parser(),

@@ -1,5 +1,6 @@
 """HTTP: a Starlette app (identity platform routes and Graph under /v1.0) served over TLS by
-uvicorn (h11) in a background thread with its own event loop."""
+uvicorn in a background thread with its own event loop: httptools and uvloop when installed
+(as they are with credsync), as ``credsync serve`` has them; h11 and asyncio's loop else."""
 
 from __future__ import annotations
 
@@ -270,8 +271,10 @@ class ServerThread:
             app,
             ssl_certfile=str(cert),
             ssl_keyfile=str(key),
-            http="h11",
-            loop="asyncio",
+            # the compiled parser and loop: with h11 and asyncio's pure-Python TLS, HTTP
+            # took a quarter of the simulator's CPU per federated sign-in (bench/README.md)
+            http="auto",
+            loop="auto",
             lifespan="off",
             log_config=None,
             log_level="warning",
@@ -280,6 +283,7 @@ class ServerThread:
             timeout_graceful_shutdown=2,
         )
         self._server = uvicorn.Server(config)
+        self._loop_factory = config.get_loop_factory()
         self._sock = sock
         self._error: BaseException | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -291,7 +295,8 @@ class ServerThread:
 
     def _run(self) -> None:
         try:
-            asyncio.run(self._serve())
+            with asyncio.Runner(loop_factory=self._loop_factory) as runner:
+                runner.run(self._serve())
         except BaseException as exc:  # reported by start()
             self._error = exc
 

@@ -88,6 +88,8 @@ class GraphSimulator:
         # TCP, and without it every answer (headers, then body) waited ~40 ms for a delayed ACK
         self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        # and set here too, for any loop (uvloop's included): accepted sockets inherit it
+        self._sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self._sock.bind(("127.0.0.1", port))
         self.port: int = self._sock.getsockname()[1]
         self.authority = Authority(self.clock, self.find_tenant)

@@ -23,7 +23,13 @@ from fastapi.responses import HTMLResponse
 
 from credsync.api.deps import State
 from credsync.errors import NotFound
-from credsync.vault.identity_provider import IdpAnswer, IdpSignInRefused, PersonProof
+from credsync.vault.identity_provider import (
+    IdpAnswer,
+    IdpFreshSignInNeeded,
+    IdpRequestGone,
+    IdpSignInRefused,
+    PersonProof,
+)
 from credsync.vault.idp_requests import IdpRequestRefused
 from credsync.web.pages import page, page_router, redirect
 from credsync.web.person_session import (
@@ -100,6 +106,13 @@ def sign_in_post(request: Request, state: State, domain: str, fields: Fields) ->
 def continue_sign_in(
     request: Request, state: State, client_id: str, domain: str, key: str
 ) -> Response:
+    # the domain, the person's session and the request in one read transaction (three
+    # before); the signature's audited spend is its own write, as always
+    with state.vault.db.one_read():
+        return _continue(request, state, client_id, domain, key)
+
+
+def _continue(request: Request, state: State, client_id: str, domain: str, key: str) -> Response:
     idp = state.vault.identity_provider
     here = _continue_path(client_id, domain, key)
     try:
@@ -108,28 +121,34 @@ def continue_sign_in(
         return _message(request, 404, "Not found", f"No domain {domain!r} signs in here.")
     if found.client_id != client_id:
         return _message(request, 404, "Not found", f"No domain {domain!r} signs in here.")
-    pending = idp.pending(found.domain, key)
-    if pending is None:
-        return _message(
-            request, 400, "Sign-in expired",
-            "This sign-in link was already used or has expired: start again from Office 365.",
-            found.client_name,
-        )  # fmt: skip
     person = current_person(request, client_id)
-    if person is not None and pending.force_authn and person.authenticated_at < pending.created_at:
-        response = redirect(request, sign_in_url(client_id, here))
-        end_session(request, response, person)  # a fresh sign-in was asked for
-        return response
     if person is None:
+        if idp.pending(found.domain, key) is None:
+            return _expired(request, found.client_name)
         return redirect(request, sign_in_url(client_id, here))
     proof = PersonProof(
         person.person_id, person.client_id, person.username, person.authenticated_at, person.mfa
     )
     try:
-        answer = idp.complete(found.domain, key, proof, found=found)
+        # the request's checks (gone; a fresh sign-in asked for) in complete's one read
+        answer = idp.complete(found.domain, key, proof, found=found, prechecked=True)
+    except IdpRequestGone:
+        return _expired(request, found.client_name)
+    except IdpFreshSignInNeeded:
+        response = redirect(request, sign_in_url(client_id, here))
+        end_session(request, response, person)  # a fresh sign-in was asked for
+        return response
     except IdpSignInRefused as err:
         return _message(request, 403, "Not signed in to Office 365", str(err), found.client_name)
     return _auto_post(request, answer)
+
+
+def _expired(request: Request, client_name: str) -> HTMLResponse:
+    return _message(
+        request, 400, "Sign-in expired",
+        "This sign-in link was already used or has expired: start again from Office 365.",
+        client_name,
+    )  # fmt: skip
 
 
 def _auto_post(request: Request, answer: IdpAnswer) -> Response:
