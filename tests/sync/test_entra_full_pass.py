@@ -5,10 +5,12 @@ and a pass a safety rail stops leave it as it was, and the run plans as a whole 
 from __future__ import annotations
 
 import gc
+import threading
 
 import pytest
 import sqlalchemy as sa
 
+from credsync.errors import StorageError
 from credsync.storage import accounts as account_rows
 from credsync.storage.tables import directory_accounts
 from credsync.sync import streamed
@@ -181,3 +183,33 @@ def test_only_a_full_read_freezes_the_heap(ew: EntraWorld, monkeypatch) -> None:
     delta = ew.run()
     assert (delta.state, delta.kind) == ("done", "incremental")
     assert len(freezes) == 1
+
+
+def test_a_batch_the_cache_refuses_is_the_pass_s_error(
+    ew: EntraWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The batches are written in a worker thread while the read goes on (streamed's
+    docstring), never in the event loop's; a write that fails is the run's error, as it was
+    when written in the loop, and the collector is as it was; the next pass fills the cache."""
+    for _ in range(8):
+        ew.add_user()
+    writers: list[str] = []
+    real = account_rows.replace
+
+    def replace(*args, **kw):  # type: ignore[no-untyped-def]
+        writers.append(threading.current_thread().name)
+        if len(writers) == 1:
+            raise StorageError("the disk is full (a test)")
+        return real(*args, **kw)
+
+    monkeypatch.setattr(account_rows, "replace", replace)
+    before = gc.get_freeze_count()
+    with pytest.raises(StorageError, match="the disk is full"):
+        ew.run(full=True)
+    assert writers
+    assert threading.main_thread().name not in writers  # the event loop's thread
+    assert gc.get_freeze_count() == before
+    monkeypatch.setattr(account_rows, "replace", real)
+    again = ew.run(full=True)
+    assert again.state == "done", again.message
+    assert set(_cached(ew)) == _tenant(ew)

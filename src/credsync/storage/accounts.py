@@ -37,6 +37,7 @@ __all__ = [
 _IN_LIST = 500  # ids (or names) per IN (...) list; accounts compared and stored per slice
 # SQLite page cache (KiB) of a connection while it writes or sweeps the cache: see _small_cache.
 _WRITE_CACHE_KIB = 16384
+_SMALL_CACHE_ROWS = 1000  # accounts written at once from which the cache is held small
 _INSERT_ROWS = 5000  # accounts stored per statement: memory stays flat for big directories
 
 
@@ -201,7 +202,10 @@ def replace(
     plain tuples (:func:`~credsync.storage.bulk.bulk_insert`, each column's type conversion
     looked up once): SQLAlchemy's per-row parameter work cost more than SQLite's own for the
     100,000 users of a tenant."""
-    with _small_cache(conn):
+    # The page cache held small only for a write that could fill it: a push's one account
+    # (three PRAGMA statements of a push's ~23, issue 19) or a delta's hundred never do.
+    big = full or len(changed) >= _SMALL_CACHE_ROWS
+    with _small_cache(conn) if big else contextlib.nullcontext():
         _replace(conn, directory_id, changed, removed, now, full=full, fresh=fresh)
 
 

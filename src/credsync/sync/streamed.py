@@ -3,11 +3,19 @@
 A full pass over a tenant of 100,000 users used to hold every account three times over while
 the cache was rewritten in one statement list; a run plans over the few thousand its
 credentials can touch. :class:`StreamedPass` is the sink the connector hands each page to:
-the pages go into the account cache :data:`BATCH` accounts a transaction while the connector
-fetches the next page (who changed a password is kept from the cache for the same stamp,
-as :func:`credsync.sync.store.keep_authors` does for a whole read), and only the accounts a
-plan over the run's credentials can touch stay in memory: those linked to them, and those
-whose names an unlinked credential's username may match (the planner matches exactly).
+the pages go into the account cache :data:`BATCH` accounts a transaction (who changed a
+password is kept from the cache for the same stamp, as :func:`credsync.sync.store.keep_authors`
+does for a whole read), and only the accounts a plan over the run's credentials can touch stay
+in memory: those linked to them, and those whose names an unlinked credential's username may
+match (the planner matches exactly).
+
+Each batch is written in a worker thread while the connector fetches and maps the next pages,
+one batch under way at a time (the next waits for it, so memory holds two batches at most):
+written in the event loop's thread, the read stood still for each batch (the page after the
+one fetched ahead was asked for only once the batch was in), and SQLite's own work, which
+the driver does with the interpreter lock released for each row's step, could not overlap
+the parsing of the next pages (issue 19, bench/README.md). A write that fails fails the read;
+a read that fails waits for the write under way first, so nothing is left writing.
 
 The cache is written page by page, but it only loses accounts once the run goes on to act:
 :meth:`credsync.sync.recorder.RunRecorder.store_read` then drops the cached accounts the read
@@ -28,11 +36,15 @@ heap itself (a fork server's child) is left as it is.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import contextvars
 import datetime as dt
+import functools
 import gc
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from collections.abc import Set as AbstractSet
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from credsync.connectors.base import Account, Capability, ChangeSet, Connector, StreamedChanges
@@ -43,7 +55,7 @@ from credsync.sync.model import CredentialState, LinkState
 
 __all__ = ["BATCH", "Read", "StreamedPass"]
 
-BATCH = 10_000  # accounts stored in one transaction (a commit per page cost more than its rows)
+BATCH = 5_000  # accounts stored in one transaction (a commit per page cost more than its rows)
 
 
 @dataclass(frozen=True)
@@ -109,6 +121,8 @@ class StreamedPass:
         self._cached: bool | None = None  # whether the cache held any account at the start
         self._pending: dict[str, Account] = {}
         self._removed: set[str] = set()
+        self._writing: asyncio.Future[list[Account]] | None = None  # the batch being stored
+        self._writer: ThreadPoolExecutor | None = None  # the thread that stores, during a read
 
     async def changes(self, connector: Connector, cursor: str | None) -> ChangeSet:
         """``connector.changes_since(cursor)``, a full read streamed into this sink where the
@@ -120,9 +134,20 @@ class StreamedPass:
         # Only a full read (no cursor) makes enough accounts for the collector to matter; an
         # agent's incremental runs (hundreds a minute) would pay the freeze's walk of the heap
         # for nothing (issue 20: half the agent's CPU at 500 directories).
-        with _old_heap_frozen() if cursor is None else contextlib.nullcontext():
-            changes = await connector.changes_since(cursor, sink=self.page)
-            self.flush()
+        with (
+            _old_heap_frozen() if cursor is None else contextlib.nullcontext(),
+            ThreadPoolExecutor(1, thread_name_prefix="credsync-cache") as self._writer,
+        ):
+            try:
+                changes = await connector.changes_since(cursor, sink=self.page)
+                await self.flush()
+                await self._settle()
+            except BaseException:
+                with contextlib.suppress(Exception):  # no write left running; the read's error
+                    await self._settle()
+                raise
+            finally:
+                self._writer = None
         return changes
 
     async def page(self, accounts: Sequence[Account], removed: Sequence[str]) -> None:
@@ -139,37 +164,54 @@ class StreamedPass:
             self._pending.pop(account.id, None)  # the last appearance wins
             self._pending[account.id] = account
         if len(self._pending) >= BATCH:
-            self.flush()
+            await self.flush()
 
-    def flush(self) -> None:
-        """Store what is buffered, and keep what the plan may need of it. In this thread, on
-        purpose: in a worker thread each row's insert waited for the interpreter lock while
-        this one parsed the next page, and the batch took three times as long."""
+    async def flush(self) -> None:
+        """Store what is buffered in a worker thread, while the read goes on (one batch under
+        way at a time: the one before is finished and taken in first), and keep what the plan
+        may need of it (see :meth:`_settle`)."""
         accounts, removed = list(self._pending.values()), sorted(self._removed)
         self._pending, self._removed = {}, set()
+        await self._settle()
         for key in removed:
             self.seen.discard(key)
             self.kept.pop(key, None)
         if not accounts and not removed:
             return
+        unseen = not removed and self.seen.isdisjoint(a.id for a in accounts)
+        if self._writer is None:
+            raise RuntimeError("a streamed pass stores its pages only during its read")
+        # One thread of the pass's own (one malloc arena: the default pool's threads took
+        # turns, each keeping memory of its own, ~10 MB more at the peak), in this context
+        # (a dry run's rehearsal), as asyncio.to_thread would.
+        call = functools.partial(contextvars.copy_context().run, self._store, accounts, removed,
+                                 unseen)  # fmt: skip
+        self._writing = asyncio.get_running_loop().run_in_executor(self._writer, call)
+
+    async def _settle(self) -> None:
+        """The batch under way stored: its accounts seen, and kept when the plan may need them."""
+        writing, self._writing = self._writing, None
+        if writing is None:
+            return
         ids = self._ids or set()  # set by the first page, before anything is buffered
-        for account in self._store(accounts, removed):
+        for account in await writing:
             self.seen.add(account.id)
             if account.id in ids or not self._keys.isdisjoint(account.names()):
                 self.kept[account.id] = account
             else:
                 self.kept.pop(account.id, None)
 
-    def _store(self, accounts: list[Account], removed: list[str]) -> list[Account]:
+    def _store(self, accounts: list[Account], removed: list[str], unseen: bool) -> list[Account]:
         """The accounts with their stored authors kept; the new and changed ones written in
-        one transaction (unless dry): a periodic full pass rewrites only what changed."""
+        one transaction (unless dry): a periodic full pass rewrites only what changed.
+        ``unseen``: no id of these came before in this pass."""
         if self._cached is None:
             with self._db.read() as conn:
                 self._cached = account_rows.count(conn, self._directory_id) > 0
         if not self._cached and not self._write:
             return accounts
         # Nothing to replace when the cache was empty and no id of these came before.
-        fresh = not self._cached and not removed and self.seen.isdisjoint(a.id for a in accounts)
+        fresh = not self._cached and unseen
         with self._db.write() if self._write else self._db.read() as conn:
             if self._cached:
                 accounts = store.keep_authors(conn, self._directory_id, accounts)
