@@ -1,6 +1,6 @@
 """The agent's memory (credsync.agent.memory, issue 20) on this machine's glibc: the malloc
 arenas are capped, and memory freed in the middle of the heap - which glibc otherwise keeps -
-is handed back to the system by :func:`trim`."""
+is handed back to the system by :func:`trim`, at most once a minute (:func:`trim_due`)."""
 
 from __future__ import annotations
 
@@ -32,3 +32,9 @@ def test_freed_heap_memory_is_handed_back() -> None:
     assert memory.trim()
     assert _rss_mb() < kept - 80
     assert len(pin) == 64 * 1024
+
+
+def test_a_trim_is_due_once_a_minute_at_most() -> None:
+    assert memory.trim_due(1_000_000.0)
+    assert not memory.trim_due(1_000_000.0 + memory.TRIM_EVERY - 1)
+    assert memory.trim_due(1_000_000.0 + memory.TRIM_EVERY)

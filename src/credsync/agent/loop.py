@@ -483,7 +483,7 @@ class Agent:
             wait = report.summary.get(RETRY_AFTER)  # only a failed run's summary has it
             self._busy.discard(directory_id)
             log.info("run %s on %s: %s %s", report.id, report.directory, state, report.summary)
-            if report.kind == "full":  # its accounts and outcomes freed: the memory handed back
+            if report.kind == "full" and memory.trim_due():  # freed memory handed back
                 await asyncio.to_thread(memory.trim)
         except RunInProgress as exc:  # a run under way elsewhere: this one waits for its next turn
             self._skipped(directory_id, exc)
