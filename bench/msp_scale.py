@@ -3,7 +3,7 @@
     python bench/msp_scale.py [--quick] [--backend sqlite|postgresql] [--clients N]
                               [--ad-clients N] [--users N] [--ad-accounts N] [--interval S]
                               [--minutes M] [--storm-minutes M] [--changes-per-minute N]
-                              [--py-spy PATH]
+                              [--py-spy PATH] [--memdump DIR [--memdump-frames N]]
 
 The world (``_msp.MspWorld``): N clients (default 500), each with an Entra directory on a tenant
 of its own in the Graph simulator (one process playing them all; 50 to 500 users a tenant,
@@ -41,6 +41,7 @@ import argparse
 import datetime as dt
 import os
 import random
+import signal
 import subprocess
 import sys
 import tempfile
@@ -219,6 +220,29 @@ def py_spy(agent: Proc, out: Path, minutes: float) -> subprocess.Popen[bytes]:
     )  # fmt: skip
 
 
+def memdump_env(env: dict[str, str], out: Path, frames: int) -> dict[str, str]:
+    """The agent's environment for ``--memdump``: ``_memdump/sitecustomize.py`` loaded first,
+    tracemalloc on with ``frames`` frames an allocation (0: off, objects counted only)."""
+    out.mkdir(parents=True, exist_ok=True)
+    path = [str(Path(__file__).resolve().parent / "_memdump"), env.get("PYTHONPATH", "")]
+    extra = {"PYTHONPATH": os.pathsep.join(p for p in path if p), "MSP_MEMDUMP_DIR": str(out)}
+    if frames > 0:
+        extra["PYTHONTRACEMALLOC"] = str(frames)
+    return extra
+
+
+def memdump(agent: Proc, out: Path | None, label: str) -> None:
+    """Asks the agent for a snapshot (SIGUSR1) and waits until it is written (up to 5 min)."""
+    if out is None:
+        return
+    done = len(list(out.glob("objects-*.txt")))
+    os.kill(agent.pid, signal.SIGUSR1)
+    deadline = time.monotonic() + 300
+    while len(list(out.glob("objects-*.txt"))) <= done and time.monotonic() < deadline:
+        time.sleep(0.5)
+    print(f"memdump {done + 1} ({label}): {out}, agent RSS {proc_rss(agent.pid, 'VmRSS'):.0f} MB")
+
+
 def time_change(world: MspWorld, timed: Timed) -> float | None:
     """Seconds from the change in the vault until the directory takes the new password."""
     started = time.perf_counter()
@@ -324,6 +348,12 @@ def main() -> int:
     parser.add_argument("--time-limit", type=int, default=4 * 3600)
     parser.add_argument("--py-spy", type=Path, metavar="PATH",
                         help="py-spy on the agent over the storm (raw, to PATH)")  # fmt: skip
+    parser.add_argument("--memdump", type=Path, metavar="DIR",
+                        help="the agent traces its allocations (tracemalloc) and writes a "
+                        "snapshot and its objects by type to DIR after the warm-up and after "
+                        "each window (_memdump/sitecustomize.py)")  # fmt: skip
+    parser.add_argument("--memdump-frames", type=int, default=8,
+                        help="frames kept a traced allocation (0: count objects only)")  # fmt: skip
     parser.add_argument("--ad-world", type=Path, help="keep the AD OUs made, listed in this "
                         "file, and reuse them next time (see _msp_ad.py)")  # fmt: skip
     parser.add_argument("--drop-ad-world", action="store_true",
@@ -373,15 +403,20 @@ def main() -> int:
         watcher = Watcher(world)
         watcher.start()
         stack.callback(watcher.stopping.set)
-        agent = Proc("agent", ["agent"], world.environment(tmp / "agent"), tmp / "agent.log")
+        env = world.environment(tmp / "agent")
+        if args.memdump is not None:
+            env.update(memdump_env(env, args.memdump, args.memdump_frames))
+        agent = Proc("agent", ["agent"], env, tmp / "agent.log")
         stack.callback(agent.stop)
         took = warm_up(world, watcher, agent, limit=max(1800.0, 10.0 * args.interval))
+        memdump(agent, args.memdump, "warm-up")
         verdicts.figures["warm-up s"] = round(took, 1)
         print(f"warm-up: every directory's first run done {took:.0f} s after the agent started")
         world.pick_timed(per_directory=2)
         time.sleep(5)  # what switching to enforce queued is pushed
         steady = measure(world, watcher, agent, "steady", args.minutes, args.changes_per_minute,
                          exclude=set())  # fmt: skip
+        memdump(agent, args.memdump, "steady")
         report(steady, verdicts)
         world.storm(args.throttled)
         out = set(world.throttled_directories) | set(world.blocked_directories)
@@ -390,6 +425,7 @@ def main() -> int:
                         args.changes_per_minute, exclude=out)  # fmt: skip
         if spy is not None:
             spy.wait()
+        memdump(agent, args.memdump, "storm")
         report(storm, verdicts, others=f" (the {len(storm.lags)} directories outside it)")
     return verdicts.report()
 

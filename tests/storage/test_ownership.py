@@ -53,6 +53,7 @@ OWNERS = {
     "directories": "credsync.storage.directories",
     "directory_accounts": "credsync.storage.accounts",
     "links": "credsync.storage.links",
+    "link_counts": "credsync.storage.link_counts",
     "runs": "credsync.storage.runs",
     "run_days": "credsync.storage.run_days",
     "run_items": "credsync.storage.runs",

@@ -1,27 +1,26 @@
 """The agent: periodic runs per directory and immediate pushes from the queue.
 
-- **Queue.** A secret changed under enforce leaves a row in the push queue (same transaction
-  as the change; see :mod:`credsync.storage.push_queue`). The agent is woken as soon as that
+- **Queue.** A secret changed under enforce leaves a row in the push queue (same transaction as
+  the change; see :mod:`credsync.storage.push_queue`). The agent is woken as soon as that
   transaction commits (:mod:`credsync.storage.queue_signal`): by a change made in its own
   process (``credsync serve``), and on PostgreSQL by one made in any process, through a
-  connection of its own listening for ``NOTIFY`` (reconnected with a backoff when it drops).
-  It polls the queue too (default every 0.2 s): the only way on SQLite across processes, and
-  the safety net of a lost notification. It claims
-  due rows with a lease (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, the single writer lock
-  on SQLite; LEASE seconds, renewed while it works on them; none of a directory another
-  agent holds claims in), and runs a ``push`` run for just those credentials, up to
-  PARALLEL_DIRECTORIES directories at once. Done rows are deleted; rows whose run failed (the
-  directory unreachable, refusing TLS or our bind; the database away) go back with a backoff
-  (at least its Retry-After), and are given up after ``GIVE_UP_AFTER`` failures
-  (about a day). A push that can't be made at all (its secret does not decrypt, a bug) is
-  given up at once (the others claimed with it are tried one by one), and the agent goes on.
-  A given-up push stays visible on the credential and is audited
-  (``credential.push_given_up``); the periodic runs still push in enforce mode, and a newer
-  change is queued afresh. A restart loses nothing: an expired lease is claimed again.
-- **Relays.** Queued pushes of credentials a relay carries to the directory (the target side
-  of a relay pair) are pushed by :func:`credsync.sync.relay_push.push_queued` (a ``relay``
-  run), in any sync mode but off; a refusal is a flag, never a retry. The rest go
-  to the engine's push run.
+  connection of its own listening for ``NOTIFY`` (reconnected with a backoff when it drops). It
+  polls the queue too (default every 0.2 s): the only way on SQLite across processes, and the
+  safety net of a lost notification. It claims due rows with a lease (``FOR UPDATE SKIP LOCKED``
+  on PostgreSQL, the single writer lock on SQLite; LEASE seconds, renewed while it works on
+  them; none of a directory another agent holds claims in), and runs a ``push`` run for just
+  those credentials, up to PARALLEL_DIRECTORIES directories at once. Done rows are deleted; rows
+  whose run failed (the directory unreachable, refusing TLS or our bind; the database away) go
+  back with a backoff (at least its Retry-After), and are given up after ``GIVE_UP_AFTER``
+  failures (about a day). A push that can't be made at all (its secret does not decrypt, a bug)
+  is given up at once (the others claimed with it are tried one by one), and the agent goes on.
+  A given-up push stays visible on the credential and is audited (``credential.push_given_up``);
+  the periodic runs still push in enforce mode, and a newer change is queued afresh. A restart
+  loses nothing: an expired lease is claimed again.
+- **Relays.** Queued pushes of credentials a relay carries to the directory (the target side of
+  a relay pair) are pushed by :func:`credsync.sync.relay_push.push_queued` (a ``relay`` run), in
+  any sync mode but off; a refusal is a flag, never a retry. The rest go to the engine's push
+  run.
 - **Periodic runs.** Each directory whose client has directory sync on runs every
   ``interval`` seconds, at its own point of the interval plus a random jitter
   (:mod:`credsync.sync.schedule`: many directories spread out): incremental from its cursor,
@@ -29,7 +28,8 @@
   TLS, bind refused) backs off exponentially up to an hour, and waits at least as long as the
   directory asked (a throttled tenant's Retry-After); the next good run clears flags.
 - Connectors stay open between rounds (one per directory, reopened when the directory's
-  settings change), so a push costs one LDAP modify, not a new TLS session.
+  settings change), so a push costs one LDAP modify, not a new TLS session. Memory: malloc
+  arenas capped at start, freed memory handed back after a full run (:mod:`.memory`).
 - **One run per directory.** A run holds a lease on its directory (see
   :mod:`credsync.sync.lease`). A directory with a run under way elsewhere (another agent, a
   server, the CLI) is skipped this round and logged at info, not counted as a failure: its
@@ -65,6 +65,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from credsync.agent import memory
 from credsync.agent.queue_rows import RENEW_SECONDS, Claimed, QueueRows
 from credsync.config import Retention
 from credsync.connectors.base import Connector
@@ -166,6 +167,7 @@ class Agent:
 
     # -- main loop -----------------------------------------------------------------------------
     async def run(self, *, once: bool = False) -> None:
+        memory.limit_arenas()  # before its threads allocate (see credsync.agent.memory)
         loop = asyncio.get_running_loop()
 
         def wake() -> None:  # from any thread, once a queueing transaction has committed
@@ -482,6 +484,8 @@ class Agent:
             wait = report.summary.get(RETRY_AFTER)  # only a failed run's summary has it
             self._busy.discard(directory_id)
             log.info("run %s on %s: %s %s", report.id, report.directory, state, report.summary)
+            if report.kind == "full" and memory.trim_due():  # freed memory handed back
+                await asyncio.to_thread(memory.trim)
         except RunInProgress as exc:  # a run under way elsewhere: this one waits for its next turn
             self._skipped(directory_id, exc)
             state = "skipped"

@@ -166,6 +166,19 @@ run_days = Table(
     Index("ix_run_days_day_client", "day", "client_id", "state", "n"),
 )
 
+# Links counted by directory and status (revision 0048), kept by triggers on ``links`` that
+# the migration made: a link made, removed or moved to another status (or directory) adds rows
+# of +/-n, never an update, so that writers never wait for each other on a count; summed by the
+# overview (credsync.storage.link_counts), folded together by the hourly prune.
+link_counts = Table(
+    "link_counts",
+    metadata,
+    Column("directory_id", ID, nullable=False),
+    Column("status", String(32)),  # NULL: not checked yet, as links.status
+    Column("n", Integer, nullable=False),
+    Index("ix_link_counts_directory", "directory_id", "status", "n"),
+)
+
 run_items = Table(
     "run_items",
     metadata,

@@ -296,6 +296,23 @@ def test_dropped_connection_is_reopened(ad_ou: OuWorld) -> None:
         run(conn.close())
 
 
+def test_a_search_s_entries_are_not_kept_on_its_connection(ad_ou: OuWorld) -> None:
+    """ldap3 keeps the last search's every entry (raw and decoded) on the connection until its
+    next operation: dropped once the call took what it needs (issue 20: the agent's memory
+    grew with the accounts of all its directories)."""
+    users = [ad_ou.create_user() for _ in range(3)]
+    conn = connector(ad_ou)
+    admins = conn._client._admins
+    try:
+        assert {u.guid for u in users} <= {a.id for a in run(_collect(conn))}  # paged
+        assert run(conn.get_account(users[0].guid)).id == users[0].guid  # a one-shot search
+        opened = [link.conn for link in admins if link.conn is not None]
+        assert opened
+        assert all(c.response is None for c in opened)
+    finally:
+        run(conn.close())
+
+
 def test_bind_names_holding_filter_characters_are_found(ad_ou: OuWorld) -> None:
     """The bind name is looked up (to check its rights) as a filter value: ``*``, ``(`` and
     ``)`` in it are characters, not a wildcard or a filter's brackets."""
