@@ -28,8 +28,8 @@
   TLS, bind refused) backs off exponentially up to an hour, and waits at least as long as the
   directory asked (a throttled tenant's Retry-After); the next good run clears flags.
 - Connectors stay open between rounds (one per directory, reopened when the directory's
-  settings change), so a push costs one LDAP modify, not a new TLS session. Memory: malloc
-  arenas capped at start, freed memory handed back after a full run (:mod:`.memory`).
+  settings change), so a push costs one LDAP modify, not a new TLS session (memory:
+  :mod:`.memory`, arenas capped at start, freed memory handed back after full runs).
 - **One run per directory.** A run holds a lease on its directory (see
   :mod:`credsync.sync.lease`). A directory with a run under way elsewhere (another agent, a
   server, the CLI) is skipped this round and logged at info, not counted as a failure: its
@@ -39,17 +39,14 @@
   SWEEP_SECONDS the agent marks runs abandoned by a process that stopped as aborted, and at
   start and every hour (its clock) it prunes old runs (:mod:`credsync.sync.retention`).
 - **Saved import selections.** Every SELECTIONS_SECONDS the agent runs the saved selections
-  of people and groups whose interval has elapsed (:meth:`SavedSelections.run_due`, one task
-  at a time beside the periodic runs), with the same lease and heartbeat conventions as sync
-  runs: a selection with a run under way elsewhere is skipped this round. An agent whose
+  whose interval has elapsed (:meth:`SavedSelections.run_due`, one at a time), with the lease
+  and heartbeat of sync runs (one under way elsewhere is skipped this round); an agent whose
   actor lacks ``directory.setup`` (the import's permission) leaves them alone.
 - **Remote agents.** A directory a live remote agent serves (docs/remote-agent.md) is left to
   it: its queued pushes are not claimed here, nor its periodic runs made.
-- **Operators.** An agent running as an admin synchronises the operators imported from the
-  MSP's tenant every OPERATOR_SYNC_SECONDS once sign-in with Microsoft is set up
-  (:mod:`credsync.sync.operator_import`: mapped groups' members made operators, those
-  disabled or deleted in the tenant disabled for review), in a thread of its own; a failure
-  is logged and tried again next time.
+- **Operators.** An admin agent synchronises the operators imported from the MSP's tenant
+  every OPERATOR_SYNC_SECONDS once sign-in with Microsoft is set up (a thread of its own;
+  :mod:`credsync.sync.operator_import`); a failure is logged and tried again next time.
 """
 
 from __future__ import annotations
