@@ -1,0 +1,175 @@
+/*
+ * service.c - how the forwarder runs: as a Windows service (the way install.ps1 installs it), or
+ * as a console program (tests, and an operator looking at it by hand).
+ *
+ * usage: credsync-forwarder.exe CONFIG_FILE [--once | --service]
+ *   (none)     console mode: passes until Ctrl+C / Ctrl+Break / the console closes
+ *   --once     console mode, one pass: exit 0 when everything was delivered, 3 when not
+ *   --service  as the service "credsync-forwarder" (StartServiceCtrlDispatcherW): reports
+ *              START_PENDING, RUNNING, STOP_PENDING and STOPPED to the service control manager;
+ *              SERVICE_CONTROL_STOP and SHUTDOWN set the stop event, cancel the HTTPS request
+ *              in flight and end the loop (files not acknowledged stay in the spool)
+ * Exit / service exit codes: 0 stopped, 2 a bad configuration or token (ERROR_BAD_CONFIGURATION
+ * as the service's Win32 exit code), 3 (--once) something not delivered.
+ *
+ * Between passes it waits on the spool directory's change notification
+ * (FindFirstChangeNotificationW: the filter's rename into *.cap wakes it at once) and the stop
+ * event, at most 2 s after a pass that left something undelivered, else 30 s (a rescan in case
+ * a notification was ever missed). The change notification is re-armed BEFORE each pass, so a
+ * record spooled during a pass wakes the next one instead of waiting for the timer.
+ */
+#include "forwarder.h" /* windows.h first */
+
+#include <stdio.h>
+#include <string.h>
+
+#define SERVICE_NAME L"credsync-forwarder"
+#define EXIT_BAD_CONFIG 2
+#define EXIT_UNDELIVERED 3
+
+static HANDLE g_stop; /* manual-reset: set once, by the service control handler or Ctrl+C */
+static const WCHAR *g_config_path;
+static SERVICE_STATUS_HANDLE g_status_handle;
+static SERVICE_STATUS g_status;
+
+BOOL stopping(void) { return g_stop && WaitForSingleObject(g_stop, 0) == WAIT_OBJECT_0; }
+
+static void request_stop(void)
+{
+    SetEvent(g_stop);
+    http_cancel();
+}
+
+static void report(DWORD state, DWORD exit_code, DWORD wait_hint)
+{
+    if (!g_status_handle) return;
+    g_status.dwServiceType = SERVICE_WIN32_OWN_PROCESS;
+    g_status.dwCurrentState = state;
+    g_status.dwControlsAccepted =
+        state == SERVICE_RUNNING ? SERVICE_ACCEPT_STOP | SERVICE_ACCEPT_SHUTDOWN : 0;
+    g_status.dwWin32ExitCode = exit_code;
+    g_status.dwServiceSpecificExitCode = 0;
+    g_status.dwWaitHint = wait_hint;
+    g_status.dwCheckPoint =
+        state == SERVICE_RUNNING || state == SERVICE_STOPPED ? 0 : g_status.dwCheckPoint + 1;
+    SetServiceStatus(g_status_handle, &g_status);
+}
+
+/* Configuration and key; FALSE (after an event log error) when the service can't run. */
+static BOOL prepare(void)
+{
+    if (!load_config(g_config_path)) {
+        log_event(EVENTLOG_ERROR_TYPE, "the configuration file is missing or incomplete (server_host, "
+                                       "server_port, forwarder_id, spool, ldap_host, base_dn)");
+        return FALSE;
+    }
+    if (!load_key()) {
+        log_event(EVENTLOG_ERROR_TYPE, "the token is not this forwarder's (csf1.<forwarder_id>.<key>)");
+        return FALSE;
+    }
+    return TRUE;
+}
+
+/* The loop: passes until told to stop. 0, or (--once) 3 when something was not delivered. */
+static int serve(BOOL once)
+{
+    WCHAR dir[MAX_PATH];
+    HANDLE change = INVALID_HANDLE_VALUE;
+    MultiByteToWideChar(CP_UTF8, 0, cfg.spool, -1, dir, MAX_PATH);
+    if (once) return pass() ? 0 : EXIT_UNDELIVERED;
+    CreateDirectoryW(dir, NULL); /* the filter may not have made it yet; install.ps1 does */
+    change = FindFirstChangeNotificationW(dir, FALSE, FILE_NOTIFY_CHANGE_FILE_NAME);
+    if (change == INVALID_HANDLE_VALUE)
+        log_line("no change notification on the spool directory: it is read every 2 s");
+    /* the LDAPS bind (seconds under Wine) before the first change, not after it; the
+     * connection is kept, and made again only after an error */
+    dc_connect();
+    log_event(EVENTLOG_INFORMATION_TYPE, "started: waiting for spooled changes");
+    while (!stopping()) {
+        HANDLE waits[2] = {g_stop, change};
+        DWORD timeout;
+        int ok = pass();
+        if (stopping()) break;
+        timeout = ok && change != INVALID_HANDLE_VALUE ? 30000 : 2000;
+        if (WaitForMultipleObjects(change != INVALID_HANDLE_VALUE ? 2 : 1, waits, FALSE, timeout) ==
+            WAIT_OBJECT_0 + 1) {
+            /* re-armed before the pass reads the directory: a file renamed into the spool
+             * while the pass runs sets it again, and the next wait returns at once */
+            FindNextChangeNotification(change);
+        }
+    }
+    if (change != INVALID_HANDLE_VALUE) FindCloseChangeNotification(change);
+    log_event(EVENTLOG_INFORMATION_TYPE, "stopped");
+    return 0;
+}
+
+/* ---- the service --------------------------------------------------------------------------- */
+static DWORD WINAPI control_handler(DWORD control, DWORD type, LPVOID data, LPVOID context)
+{
+    (void)type;
+    (void)data;
+    (void)context;
+    switch (control) {
+    case SERVICE_CONTROL_STOP:
+    case SERVICE_CONTROL_SHUTDOWN:
+        report(SERVICE_STOP_PENDING, NO_ERROR, 10000);
+        request_stop();
+        return NO_ERROR;
+    case SERVICE_CONTROL_INTERROGATE:
+        return NO_ERROR;
+    default:
+        return ERROR_CALL_NOT_IMPLEMENTED;
+    }
+}
+
+static void WINAPI service_main(DWORD argc, LPWSTR *argv)
+{
+    (void)argc;
+    (void)argv;
+    g_status_handle = RegisterServiceCtrlHandlerExW(SERVICE_NAME, control_handler, NULL);
+    if (!g_status_handle) return;
+    report(SERVICE_START_PENDING, NO_ERROR, 10000);
+    if (!prepare()) {
+        report(SERVICE_STOPPED, ERROR_BAD_CONFIGURATION, 0);
+        return;
+    }
+    report(SERVICE_RUNNING, NO_ERROR, 0);
+    serve(FALSE);
+    report(SERVICE_STOPPED, NO_ERROR, 0);
+}
+
+/* ---- the console --------------------------------------------------------------------------- */
+static BOOL WINAPI console_handler(DWORD event)
+{
+    (void)event; /* Ctrl+C, Ctrl+Break, close, logoff, shutdown: stop cleanly */
+    request_stop();
+    return TRUE;
+}
+
+int wmain(int argc, WCHAR **argv)
+{
+    BOOL once = argc == 3 && !wcscmp(argv[2], L"--once");
+    BOOL service = argc == 3 && !wcscmp(argv[2], L"--service");
+    if (argc < 2 || argc > 3 || (argc == 3 && !once && !service)) {
+        log_line("usage: credsync-forwarder CONFIG_FILE [--once | --service]");
+        return EXIT_BAD_CONFIG;
+    }
+    g_config_path = argv[1];
+    g_stop = CreateEventW(NULL, TRUE, FALSE, NULL);
+    if (!g_stop) {
+        log_event(EVENTLOG_ERROR_TYPE, "cannot create the stop event");
+        return 1;
+    }
+    if (service) {
+        SERVICE_TABLE_ENTRYW table[] = {{SERVICE_NAME, service_main}, {NULL, NULL}};
+        if (!StartServiceCtrlDispatcherW(table)) {
+            log_event(EVENTLOG_ERROR_TYPE, "--service: not started by the service control manager "
+                                           "(run it without --service in a console)");
+            return 1;
+        }
+        return 0;
+    }
+    if (!prepare()) return EXIT_BAD_CONFIG;
+    SetConsoleCtrlHandler(console_handler, TRUE);
+    return serve(once);
+}
