@@ -12,11 +12,10 @@
  * Exit / service exit codes: 0 stopped, 2 a bad configuration or token (ERROR_BAD_CONFIGURATION
  * as the service's Win32 exit code), 3 (--once) something not delivered.
  *
- * Between passes it waits on the spool directory's change notification
- * (FindFirstChangeNotificationW: the filter's rename into *.cap wakes it at once) and the stop
- * event, at most 2 s after a pass that left something undelivered, else 30 s (a rescan in case
- * a notification was ever missed). The change notification is re-armed BEFORE each pass, so a
- * record spooled during a pass wakes the next one instead of waiting for the timer.
+ * Between passes it waits on the spool directory's changes (ReadDirectoryChangesW: the filter's
+ * rename into *.cap wakes it at once) and the stop event, at most 2 s (a rescan: what was not
+ * delivered is tried again). The request is re-armed BEFORE each pass reads the directory, so
+ * a record spooled during a pass wakes the next one instead of waiting for the timer.
  */
 #include "forwarder.h" /* windows.h first */
 
@@ -70,35 +69,87 @@ static BOOL prepare(void)
     return TRUE;
 }
 
+/* Wakes the loop when a file is created, renamed or deleted in the spool: ReadDirectoryChangesW,
+ * overlapped, with a buffer, so that changes between two requests are queued for the next one
+ * instead of lost (FindFirstChangeNotificationW's re-arm under Wine lost some: a change then
+ * waited for the timer). The records' contents are not read from it, only that something moved. */
+typedef struct {
+    HANDLE dir;
+    OVERLAPPED ov;
+    DWORD buffer[4096]; /* 16 KB, DWORD-aligned as ReadDirectoryChangesW wants */
+    BOOL armed;
+} Watch;
+
+static BOOL watch_arm(Watch *w)
+{
+    ResetEvent(w->ov.hEvent);
+    w->armed = ReadDirectoryChangesW(w->dir, w->buffer, sizeof(w->buffer), FALSE,
+                                     FILE_NOTIFY_CHANGE_FILE_NAME, NULL, &w->ov, NULL);
+    return w->armed;
+}
+
+static BOOL watch_open(Watch *w, const WCHAR *dir)
+{
+    memset(w, 0, sizeof(*w));
+    w->dir = CreateFileW(dir, FILE_LIST_DIRECTORY,
+                         FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, NULL, OPEN_EXISTING,
+                         FILE_FLAG_BACKUP_SEMANTICS | FILE_FLAG_OVERLAPPED, NULL);
+    if (w->dir == INVALID_HANDLE_VALUE) return FALSE;
+    w->ov.hEvent = CreateEventW(NULL, TRUE, FALSE, NULL);
+    if (w->ov.hEvent && watch_arm(w)) return TRUE;
+    if (w->ov.hEvent) CloseHandle(w->ov.hEvent);
+    CloseHandle(w->dir);
+    w->dir = INVALID_HANDLE_VALUE;
+    return FALSE;
+}
+
+static void watch_close(Watch *w)
+{
+    if (w->dir == INVALID_HANDLE_VALUE) return;
+    if (w->armed) {
+        DWORD n;
+        CancelIo(w->dir);
+        GetOverlappedResult(w->dir, &w->ov, &n, TRUE);
+    }
+    CloseHandle(w->ov.hEvent);
+    CloseHandle(w->dir);
+    w->dir = INVALID_HANDLE_VALUE;
+}
+
 /* The loop: passes until told to stop. 0, or (--once) 3 when something was not delivered. */
 static int serve(BOOL once)
 {
     WCHAR dir[MAX_PATH];
-    HANDLE change = INVALID_HANDLE_VALUE;
+    Watch watch;
+    BOOL watching;
     MultiByteToWideChar(CP_UTF8, 0, cfg.spool, -1, dir, MAX_PATH);
     if (once) return pass() ? 0 : EXIT_UNDELIVERED;
     CreateDirectoryW(dir, NULL); /* the filter may not have made it yet; install.ps1 does */
-    change = FindFirstChangeNotificationW(dir, FALSE, FILE_NOTIFY_CHANGE_FILE_NAME);
-    if (change == INVALID_HANDLE_VALUE)
-        log_line("no change notification on the spool directory: it is read every 2 s");
+    watching = watch_open(&watch, dir);
+    if (!watching) log_line("no change notification on the spool directory: it is read every 2 s");
     /* the LDAPS bind (seconds under Wine) before the first change, not after it; the
      * connection is kept, and made again only after an error */
     dc_connect();
     log_event(EVENTLOG_INFORMATION_TYPE, "started: waiting for spooled changes");
     while (!stopping()) {
-        HANDLE waits[2] = {g_stop, change};
-        DWORD timeout;
-        int ok = pass();
+        HANDLE waits[2] = {g_stop, watching ? watch.ov.hEvent : NULL};
+        DWORD n;
+        pass();
         if (stopping()) break;
-        timeout = ok && change != INVALID_HANDLE_VALUE ? 30000 : 2000;
-        if (WaitForMultipleObjects(change != INVALID_HANDLE_VALUE ? 2 : 1, waits, FALSE, timeout) ==
-            WAIT_OBJECT_0 + 1) {
+        /* a rescan every 2 s as well: what was not delivered is tried again, and a change the
+         * notification missed (its buffer overflowed) still goes out */
+        if (WaitForMultipleObjects(watching ? 2 : 1, waits, FALSE, 2000) == WAIT_OBJECT_0 + 1) {
+            GetOverlappedResult(watch.dir, &watch.ov, &n, FALSE);
             /* re-armed before the pass reads the directory: a file renamed into the spool
-             * while the pass runs sets it again, and the next wait returns at once */
-            FindNextChangeNotification(change);
+             * while the pass runs is queued for the next request, whose wait returns at once */
+            if (!watch_arm(&watch)) {
+                log_line("the spool's change notification stopped: it is read every 2 s");
+                watch_close(&watch);
+                watching = FALSE;
+            }
         }
     }
-    if (change != INVALID_HANDLE_VALUE) FindCloseChangeNotification(change);
+    if (watching) watch_close(&watch);
     log_event(EVENTLOG_INFORMATION_TYPE, "stopped");
     return 0;
 }
