@@ -334,6 +334,10 @@ def main() -> int:
             print(f"the forwarder's batches ({len(splits)}): read+ldap p50 {ldap[len(ldap) // 2]}"
                   f" ms, max {ldap[-1]} ms; post p50 {post[len(post) // 2]} ms,"
                   f" max {post[-1]} ms")  # fmt: skip
+        slow = [f"#{n} {t:.2f} s" for n, t in enumerate(samples) if t > 1.5]
+        print(f"changes over 1.5 s: {', '.join(slow) or 'none'}; the forwarder's log: "
+              f"{log.count('not delivered')} batches not delivered, "
+              f"{log.count('credsync-forwarder:')} messages")  # fmt: skip
         p95 = c.percentile(samples, 95)
         verdicts.figures["p50 ms"] = round(c.median(samples) * 1000, 1)
         verdicts.figures["p95 ms"] = round(p95 * 1000, 1)

@@ -379,6 +379,28 @@ out:
     return result;
 }
 
+/* The newest record name the last pass saw (names sort by notification time). */
+static WCHAR g_newest[MAX_PATH];
+
+/* A record newer than the last pass's newest? A directory listing, no LDAP and no HTTPS: the
+ * loop's cheap check between two change notifications (which Wine now and then loses). */
+BOOL spool_has_new(void)
+{
+    WCHAR pattern[MAX_PATH + 8];
+    WIN32_FIND_DATAW fd;
+    HANDLE h;
+    BOOL found = FALSE;
+    _snwprintf(pattern, MAX_PATH + 8, L"%hs\\*.cap", cfg.spool);
+    pattern[MAX_PATH + 7] = 0;
+    h = FindFirstFileW(pattern, &fd);
+    if (h == INVALID_HANDLE_VALUE) return FALSE;
+    do {
+        if (wcscmp(fd.cFileName, g_newest) > 0) found = TRUE;
+    } while (!found && FindNextFileW(h, &fd));
+    FindClose(h);
+    return found;
+}
+
 /* One pass: send what the spool holds, in batches. 1: all sent (or nothing to send), 0: not. */
 int pass(void)
 {
@@ -418,7 +440,10 @@ int pass(void)
         }
         FindClose(h);
     }
-    if (count) qsort(names, count, sizeof(*names), cmp_names); /* oldest first: by notification time */
+    if (count) {
+        qsort(names, count, sizeof(*names), cmp_names); /* oldest first: by notification time */
+        if (wcscmp(names[count - 1], g_newest) > 0) wcsncpy(g_newest, names[count - 1], MAX_PATH - 1);
+    }
     for (size_t start = 0; start < count && ok; start += MAX_BATCH) {
         size_t end = start + MAX_BATCH < count ? start + MAX_BATCH : count;
         ok = send_batch(names + start, end - start);

@@ -30,6 +30,7 @@ extern BYTE g_sk[64], g_pk[32];
 
 /* forwarder.c: one pass over the spool (1: nothing left undelivered); cancel a request in flight */
 int pass(void);
+BOOL spool_has_new(void); /* a record newer than the last pass's newest (a listing only) */
 void http_cancel(void);
 
 /* service.c: set when the service (or the console) is told to stop */

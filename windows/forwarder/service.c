@@ -13,8 +13,9 @@
  * as the service's Win32 exit code), 3 (--once) something not delivered.
  *
  * Between passes it waits on the spool directory's changes (ReadDirectoryChangesW: the filter's
- * rename into *.cap wakes it at once) and the stop event, at most 2 s (a rescan: what was not
- * delivered is tried again). The request is re-armed BEFORE each pass reads the directory, so
+ * rename into *.cap wakes it at once) and the stop event, at most 2 s (a full pass: what was not
+ * delivered is tried again), listing the spool every 250 ms for a record newer than the last
+ * pass's (a lost notification's record waits 250 ms, not 2 s). The request is re-armed BEFORE each pass reads the directory, so
  * a record spooled during a pass wakes the next one instead of waiting for the timer.
  */
 #include "forwarder.h" /* windows.h first */
@@ -133,12 +134,18 @@ static int serve(BOOL once)
     log_event(EVENTLOG_INFORMATION_TYPE, "started: waiting for spooled changes");
     while (!stopping()) {
         HANDLE waits[2] = {g_stop, watching ? watch.ov.hEvent : NULL};
-        DWORD n;
+        DWORD n, waited = 0, woke = WAIT_TIMEOUT;
         pass();
-        if (stopping()) break;
-        /* a rescan every 2 s as well: what was not delivered is tried again, and a change the
-         * notification missed (its buffer overflowed) still goes out */
-        if (WaitForMultipleObjects(watching ? 2 : 1, waits, FALSE, 2000) == WAIT_OBJECT_0 + 1) {
+        /* until a change notification, the stop, or 2 s (a full pass: what was not delivered
+         * is tried again); every 250 ms meanwhile a listing looks for a record newer than the
+         * last pass's, which a lost notification (Wine: about 1 in 100) would otherwise leave
+         * waiting for the 2 s pass */
+        while (!stopping() && waited < 2000 && woke == WAIT_TIMEOUT) {
+            woke = WaitForMultipleObjects(watching ? 2 : 1, waits, FALSE, 250);
+            waited += 250;
+            if (woke == WAIT_TIMEOUT && spool_has_new()) break;
+        }
+        if (woke == WAIT_OBJECT_0 + 1) {
             GetOverlappedResult(watch.dir, &watch.ov, &n, FALSE);
             /* re-armed before the pass reads the directory: a file renamed into the spool
              * while the pass runs is queued for the next request, whose wait returns at once */
