@@ -4,12 +4,14 @@
 
 .DESCRIPTION
     With -ServerHost, -ForwarderId, -Token and -BaseDn it also installs the forwarder
-    (credsync-forwarder.exe, run as SYSTEM by the scheduled task "credsync forwarder" from
-    boot), which sends the spooled records to the credsync server.
+    (credsync-forwarder.exe) as the Windows service "credsync-forwarder" (LocalSystem, started
+    automatically at boot, restarted by the service control manager if it fails), which sends
+    the spooled records to the credsync server.
 
     Copies credsyncfilter.dll to System32, writes its configuration to
-    HKLM:\SOFTWARE\credsync\PasswordFilter, makes the spool directory (readable by SYSTEM and
-    Administrators only), and adds "credsyncfilter" to the LSA "Notification Packages". lsass
+    HKLM:\SOFTWARE\credsync\PasswordFilter, makes the spool directory (SYSTEM only: the filter
+    in lsass writes it, the forwarder service reads it, both as SYSTEM), registers the event
+    log sources "credsync-filter" and "credsync-forwarder" (Application log), and adds "credsyncfilter" to the LSA "Notification Packages". lsass
     loads notification packages at boot only: the filter captures nothing until this DC is
     restarted. Run it on EVERY writable DC of the domain (a password change is notified only on
     the DC where it is made). Needs an elevated PowerShell (Administrators on the DC).
@@ -69,17 +71,18 @@ if ($ppl -and $ppl.RunAsPPL -ne 0) {
         'the README, "Capture on a Windows DC".')
 }
 
-# 1. The spool directory: SYSTEM and Administrators only, inheritance off.
+# 1. The spool directory: SYSTEM only (owner and the one ACE), inheritance off. Administrators
+#    can still take ownership (uninstall.ps1 -RemoveSpool does), but reading the spool, even
+#    only its ciphertext, is not something an administrator's everyday session does.
 if ($PSCmdlet.ShouldProcess($SpoolDirectory, 'create the spool directory')) {
     New-Item -ItemType Directory -Force -Path $SpoolDirectory | Out-Null
     $acl = New-Object System.Security.AccessControl.DirectorySecurity
     $acl.SetAccessRuleProtection($true, $false)
-    foreach ($sid in 'S-1-5-18', 'S-1-5-32-544') {   # LocalSystem, BUILTIN\Administrators
-        $id = New-Object System.Security.Principal.SecurityIdentifier($sid)
-        $rule = New-Object System.Security.AccessControl.FileSystemAccessRule(
-            $id, 'FullControl', 'ContainerInherit,ObjectInherit', 'None', 'Allow')
-        $acl.AddAccessRule($rule)
-    }
+    $system = New-Object System.Security.Principal.SecurityIdentifier('S-1-5-18')   # LocalSystem
+    $acl.SetOwner($system)
+    $rule = New-Object System.Security.AccessControl.FileSystemAccessRule(
+        $system, 'FullControl', 'ContainerInherit,ObjectInherit', 'None', 'Allow')
+    $acl.AddAccessRule($rule)
     Set-Acl -LiteralPath $SpoolDirectory -AclObject $acl
 }
 
@@ -107,13 +110,24 @@ if ($packages -notcontains $package) {
     }
 }
 
-# An event source for the filter's own messages (bad configuration, spool full).
-if (-not [System.Diagnostics.EventLog]::SourceExists('credsync-filter')) {
-    New-EventLog -LogName Application -Source 'credsync-filter'
+# Event sources for the filter's messages (bad configuration, spool full) and the forwarder's
+# (started, stopped, not delivered, records moved to rejected). New-EventLog registers .NET's
+# EventLogMessages.dll as their message file: its text for every event id is the string the
+# program reported (never a password, the token or a record).
+foreach ($source in 'credsync-filter', 'credsync-forwarder') {
+    if (-not [System.Diagnostics.EventLog]::SourceExists($source)) {
+        if ($PSCmdlet.ShouldProcess($source, 'register the event log source')) {
+            New-EventLog -LogName Application -Source $source
+        }
+    }
 }
 
-# 5. The forwarder: its configuration (it holds the token: SYSTEM and Administrators only) and a
-#    scheduled task that runs it as SYSTEM from boot and restarts it if it stops.
+# 5. The forwarder: its configuration (it holds the token: SYSTEM and Administrators only) and
+#    the service "credsync-forwarder": own process, LocalSystem (New-Service's default account;
+#    the spool is SYSTEM's), started at boot, restarted by the service control manager after a
+#    failure (1 minute, three times, the count reset after a day; also when it stops itself with
+#    an error: failureflag 1). Who may start or stop it: the service's default DACL
+#    (Administrators, SYSTEM); it reads the directory and never writes to it.
 if ($ServerHost) {
     if (-not ($ForwarderId -and $Token -and $BaseDn)) {
         throw 'The forwarder needs -ServerHost, -ForwarderId, -Token and -BaseDn together.'
@@ -121,16 +135,26 @@ if ($ServerHost) {
     if (-not $Token.StartsWith("csf1.$ForwarderId.")) {
         throw 'The token is not this forwarder''s (csf1.<forwarder_id>.<key>).'
     }
+    $service = 'credsync-forwarder'
     $programDir = Join-Path $env:ProgramFiles 'credsync'
     $confDir = Join-Path $env:ProgramData 'credsync'
     $conf = Join-Path $confDir 'forwarder.conf'
-    if ($PSCmdlet.ShouldProcess($conf, 'write the forwarder''s configuration and task')) {
+    $binary = Join-Path $programDir 'credsync-forwarder.exe'
+    if ($PSCmdlet.ShouldProcess($conf, 'write the forwarder''s configuration and install its service')) {
+        # an earlier install's scheduled task (before the service) goes
+        if (Get-ScheduledTask -TaskName 'credsync forwarder' -ErrorAction SilentlyContinue) {
+            Stop-ScheduledTask -TaskName 'credsync forwarder' -ErrorAction SilentlyContinue
+            Unregister-ScheduledTask -TaskName 'credsync forwarder' -Confirm:$false
+        }
+        if (Get-Service -Name $service -ErrorAction SilentlyContinue) {
+            Stop-Service -Name $service -Force   # to replace its binary and configuration
+        }
         New-Item -ItemType Directory -Force -Path $programDir, $confDir | Out-Null
         Copy-Item -LiteralPath $ForwarderPath -Destination $programDir -Force
         $lines = @(
             "server_host=$ServerHost", "server_port=$ServerPort", "forwarder_id=$ForwarderId",
             "token=$Token", "spool=$SpoolDirectory", "ldap_host=$env:COMPUTERNAME.$env:USERDNSDOMAIN",
-            'ldap_port=636', "base_dn=$BaseDn", "dc=$env:COMPUTERNAME")
+            'ldap_port=636', "base_dn=$BaseDn", "dc=$env:COMPUTERNAME", 'reject_after=300')
         Set-Content -LiteralPath $conf -Value $lines -Encoding ascii
         $acl = New-Object System.Security.AccessControl.FileSecurity
         $acl.SetAccessRuleProtection($true, $false)
@@ -139,12 +163,19 @@ if ($ServerHost) {
             $acl.AddAccessRule((New-Object System.Security.AccessControl.FileSystemAccessRule($id, 'FullControl', 'Allow')))
         }
         Set-Acl -LiteralPath $conf -AclObject $acl
-        $action = New-ScheduledTaskAction -Execute (Join-Path $programDir 'credsync-forwarder.exe') -Argument "`"$conf`""
-        $trigger = New-ScheduledTaskTrigger -AtStartup
-        $principal = New-ScheduledTaskPrincipal -UserId 'SYSTEM' -LogonType ServiceAccount -RunLevel Highest
-        $settings = New-ScheduledTaskSettingsSet -RestartCount 999 -RestartInterval (New-TimeSpan -Minutes 1) -ExecutionTimeLimit ([TimeSpan]::Zero)
-        Register-ScheduledTask -TaskName 'credsync forwarder' -Action $action -Trigger $trigger -Principal $principal -Settings $settings -Force | Out-Null
-        Start-ScheduledTask -TaskName 'credsync forwarder'
+        $binPath = "`"$binary`" `"$conf`" --service"
+        if (Get-Service -Name $service -ErrorAction SilentlyContinue) {
+            & sc.exe config $service binPath= $binPath start= auto obj= LocalSystem | Out-Null
+        } else {
+            New-Service -Name $service -BinaryPathName $binPath -DisplayName 'credsync forwarder' `
+                -Description 'Sends the credsync password filter''s spooled records to the credsync server.' `
+                -StartupType Automatic | Out-Null
+        }
+        & sc.exe failure $service reset= 86400 actions= restart/60000/restart/60000/restart/60000 | Out-Null
+        if ($LASTEXITCODE -ne 0) { throw "sc.exe failure $service exited $LASTEXITCODE" }
+        & sc.exe failureflag $service 1 | Out-Null
+        if ($LASTEXITCODE -ne 0) { throw "sc.exe failureflag $service exited $LASTEXITCODE" }
+        Start-Service -Name $service
     }
 }
 

@@ -4,10 +4,14 @@
 
 .DESCRIPTION
     Takes "credsyncfilter" out of the LSA "Notification Packages", deletes the filter's
-    configuration, and removes the forwarder's scheduled task and configuration (its token;
-    revoke the forwarder in the vault too: credsync capture revoke FORWARDER_ID). lsass keeps the DLL loaded until the next restart, so the file in System32
+    configuration, stops and deletes the forwarder's service "credsync-forwarder" (and an
+    earlier install's scheduled task), deletes its configuration (its token; revoke the
+    forwarder in the vault too: credsync capture revoke FORWARDER_ID) and the two event log
+    sources. lsass keeps the DLL loaded until the next restart, so the file in System32
     is deleted at that restart (MoveFileEx, MOVEFILE_DELAY_UNTIL_REBOOT). The spool directory
-    is kept (it holds only ciphertext the forwarder has not delivered yet) unless -RemoveSpool.
+    is kept (it holds only ciphertext the forwarder has not delivered yet, and its "rejected"
+    folder) unless -RemoveSpool; it is SYSTEM's only, so -RemoveSpool first makes the
+    Administrators its owner (takeown) and grants them access (icacls).
 #>
 [CmdletBinding(SupportsShouldProcess = $true)]
 param(
@@ -33,7 +37,21 @@ if ($packages -contains $package) {
     }
 }
 
-if (Get-ScheduledTask -TaskName 'credsync forwarder' -ErrorAction SilentlyContinue) {
+if (Get-Service -Name 'credsync-forwarder' -ErrorAction SilentlyContinue) {
+    if ($PSCmdlet.ShouldProcess('credsync-forwarder', 'stop and delete the service')) {
+        Stop-Service -Name 'credsync-forwarder' -Force -ErrorAction SilentlyContinue
+        & sc.exe delete 'credsync-forwarder' | Out-Null
+        if ($LASTEXITCODE -ne 0) { throw "sc.exe delete credsync-forwarder exited $LASTEXITCODE" }
+    }
+}
+foreach ($source in 'credsync-filter', 'credsync-forwarder') {
+    if ([System.Diagnostics.EventLog]::SourceExists($source)) {
+        if ($PSCmdlet.ShouldProcess($source, 'remove the event log source')) {
+            Remove-EventLog -Source $source
+        }
+    }
+}
+if (Get-ScheduledTask -TaskName 'credsync forwarder' -ErrorAction SilentlyContinue) {   # before the service
     if ($PSCmdlet.ShouldProcess('credsync forwarder', 'stop and remove the scheduled task')) {
         Stop-ScheduledTask -TaskName 'credsync forwarder' -ErrorAction SilentlyContinue
         Unregister-ScheduledTask -TaskName 'credsync forwarder' -Confirm:$false
@@ -69,6 +87,8 @@ public static extern bool MoveFileEx(string existing, string replacement, int fl
 
 if ($RemoveSpool -and $spool -and (Test-Path -LiteralPath $spool)) {
     if ($PSCmdlet.ShouldProcess($spool, 'delete the spool directory')) {
+        & takeown.exe /F $spool /R /D Y /A | Out-Null            # SYSTEM's only: Administrators take it
+        & icacls.exe $spool /grant '*S-1-5-32-544:(OI)(CI)F' /T /C | Out-Null
         Remove-Item -LiteralPath $spool -Recurse -Force
     }
 }

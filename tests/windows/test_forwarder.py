@@ -80,6 +80,7 @@ class World:
     spool: Path
     config: Path
     base: Path
+    settings: list[str]
 
     def notify(self, lines: list[str]) -> None:
         script = self.base / "notify.txt"
@@ -98,13 +99,24 @@ class World:
         )
         assert "drain ok" in out
 
-    def forward(self, *, expect_ok: bool = True) -> str:
+    def forward(self, *, expect_ok: bool = True, event_log: bool = False) -> str:
+        """One ``--once`` pass; its stdout. With ``event_log``, its stderr too, with what it
+        reported through ReportEventW: Wine writes an event's strings to its ``eventlog``
+        debug channel (``err:eventlog`` for errors, ``warn:eventlog`` for warnings)."""
         exe = self.wine.bin_dir / "credsync-forwarder.exe"
+        env = {"WINEDEBUG": "-all,err+eventlog,warn+eventlog"} if event_log else None
         if expect_ok:
-            return self.wine.run(exe, windows_path(self.config), "--once", timeout=180)
+            return self.wine.run(
+                exe, windows_path(self.config), "--once", timeout=180, stderr=event_log, env=env
+            )
         with pytest.raises(AssertionError, match="exited 3") as exc:
             self.wine.run(exe, windows_path(self.config), "--once", timeout=180)
         return str(exc.value)
+
+    def configure(self, **extra: object) -> None:
+        """The forwarder's configuration file, with ``extra`` settings added."""
+        lines = [*self.settings, *(f"{name}={value}" for name, value in extra.items())]
+        self.config.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
     def linked_user(self, password: str) -> tuple[Any, Any, str]:
         """A linked two-way credential whose account's password was just reset in AD to
@@ -135,28 +147,23 @@ def fw(wine: Wine, sqlite_world: VaultWorld, ad_ou: OuWorld, tmp_path: Path) -> 
     forwarder = cw.enroll(name="windows-dc1")
     spool = tmp_path / "spool"
     facts = ad_ou.facts
-    config = tmp_path / "forwarder.conf"
-    config.write_text(
-        "\n".join(
-            [
-                "server_host=localhost",
-                f"server_port={server.port}",
-                f"forwarder_id={forwarder.forwarder_id}",
-                f"token={forwarder.token}",
-                f"spool={windows_path(spool)}",
-                f"ldap_host={facts.host}",
-                "ldap_port=636",
-                f"ldap_bind_dn={facts.admin_dn}",
-                f"ldap_bind_password={facts.admin_password}",
-                f"base_dn={ad_ou.dn}",
-                "dc=dc1",
-            ]
-        )
-        + "\n",
-        encoding="utf-8",
-    )
+    settings = [
+        "server_host=localhost",
+        f"server_port={server.port}",
+        f"forwarder_id={forwarder.forwarder_id}",
+        f"token={forwarder.token}",
+        f"spool={windows_path(spool)}",
+        f"ldap_host={facts.host}",
+        "ldap_port=636",
+        f"ldap_bind_dn={facts.admin_dn}",
+        f"ldap_bind_password={facts.admin_password}",
+        f"base_dn={ad_ou.dn}",
+        "dc=dc1",
+    ]
+    world = World(wine, cw, server, spool, tmp_path / "forwarder.conf", tmp_path, settings)
+    world.configure()
     try:
-        yield World(wine, cw, server, spool, config, tmp_path)
+        yield world
     finally:
         server.stop()
 
@@ -207,8 +214,8 @@ def test_a_burst_of_1000_notifications_is_delivered_in_one_batch(fw: World) -> N
 
 
 def test_the_running_forwarder_delivers_a_change_as_soon_as_it_is_spooled(fw: World) -> None:
-    """The loop mode (as the scheduled task runs it): woken by the spool directory's change
-    notification, not by its 2 s retry. Prints how long notify -> new version took (not
+    """The loop (console mode; the service runs the same loop): woken by the spool
+    directory's change notification, not by a timer. Prints how long notify -> new version took (not
     asserted: timings are the benchmark's business)."""
     import subprocess
 
@@ -225,7 +232,11 @@ def test_the_running_forwarder_delivers_a_change_as_soon_as_it_is_spooled(fw: Wo
             stderr=subprocess.STDOUT,
         )
     try:
-        time.sleep(1.0)  # it made its first (empty) pass and waits on the spool
+        deadline = time.monotonic() + 60  # its LDAPS bind made, its first (empty) pass done
+        while "started: waiting for spooled changes" not in log.read_text(errors="replace"):
+            assert proc.poll() is None, log.read_text(errors="replace")
+            assert time.monotonic() < deadline, "the forwarder did not start within 60 s"
+            time.sleep(0.02)
         started = time.monotonic()
         fw.notify([line])
         spooled = time.monotonic()
@@ -246,3 +257,47 @@ def test_the_running_forwarder_delivers_a_change_as_soon_as_it_is_spooled(fw: Wo
         proc.wait(timeout=30)
     assert fw.versions(cred) == [(1, "created"), (2, "directory")]
     scan([log, *fw.spool.iterdir()], [], [password])
+
+
+def test_a_record_of_an_account_gone_from_the_directory_is_moved_to_rejected(fw: World) -> None:
+    """Deleted from the directory after its change: the record can never be delivered. Young,
+    it waits (``reject_after``, 300 s by default); older, it is moved, unchanged (ciphertext
+    only), to the spool's ``rejected`` folder, with a count in the event log. So is a file
+    that is not a record. What can be delivered still is."""
+    password, gone_password = "Still-Here-8!", "Gone-Away-8!"
+    _, cred, line = fw.linked_user(password)
+    ad = fw.cw.sw.ad
+    gone = ad.create_user()
+    ad.admin.conn.search(gone.dn, "(objectClass=*)", "BASE", attributes=["objectSid"])
+    gone_rid = int(
+        sid_text(ad.admin.conn.response[0]["raw_attributes"]["objectSid"][0]).rsplit("-", 1)[1]
+    )
+    fw.notify([line, notify(gone_rid, gone.name, gone_password)])
+    ad.admin.delete(gone.dn)  # gone before the forwarder reads it
+    junk = fw.spool / "0-junk.cap"
+    junk.write_bytes(b"not a record\n")
+    (orphan,) = [
+        p for p in fw.spool.glob("*.cap") if p != junk and gone.name.encode() in p.read_bytes()
+    ]
+    kept = {orphan.name: orphan.read_bytes(), junk.name: junk.read_bytes()}
+
+    first = fw.forward(event_log=True)  # reject_after 300: the orphan is young, it waits
+    assert "sent 1 events seq 1" in first
+    assert fw.cw.sw.reveal(cred) == password
+    assert orphan.exists()
+    assert not junk.exists()  # not a record: moved at once
+    assert "1 spool records moved to the spool's rejected folder (1 not records" in first
+
+    fw.configure(reject_after=0)
+    second = fw.forward(event_log=True)
+    assert "sent" not in second  # nothing else to send, nothing sent twice
+    assert "warn:eventlog" in second  # through ReportEventW
+    assert "1 spool records moved to the spool's rejected folder (0 not records" in second
+    rejected = fw.spool / "rejected"
+    assert {p.name: p.read_bytes() for p in rejected.iterdir()} == kept  # nothing changed or lost
+    assert not list(fw.spool.glob("*.cap"))
+    assert "sent" not in fw.forward()  # and it stays out of the passes
+    assert fw.versions(cred) == [(1, "created"), (2, "directory")]
+    scan(
+        [p for p in fw.spool.rglob("*") if p.is_file()], [first, second], [password, gone_password]
+    )

@@ -356,10 +356,11 @@ static BOOL read_config(void)
 
 static void ensure_spool_dir(void)
 {
-    /* SYSTEM and Administrators only, not inherited (the installer makes it so too) */
+    /* SYSTEM only, not inherited (the installer makes it so too; lsass runs as SYSTEM, the
+     * owner of what it creates) */
     SECURITY_ATTRIBUTES sa = {sizeof(sa), NULL, FALSE};
     if (ConvertStringSecurityDescriptorToSecurityDescriptorW(
-            L"D:P(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)", SDDL_REVISION_1, &sa.lpSecurityDescriptor,
+            L"D:P(A;OICI;FA;;;SY)", SDDL_REVISION_1, &sa.lpSecurityDescriptor,
             NULL)) {
         CreateDirectoryW(g_spool, &sa);
         LocalFree(sa.lpSecurityDescriptor);

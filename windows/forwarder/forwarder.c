@@ -1,7 +1,7 @@
 /*
- * forwarder.c - credsync's capture forwarder for a Windows DC (console mode).
+ * forwarder.c - credsync's capture forwarder for a Windows DC: its configuration, the spool and
+ * the batches (service.c runs it, as a Windows service or in console mode).
  *
- * usage: credsync-forwarder.exe CONFIG_FILE [--once]
  * Reads the password filter's spool (windows/filter), adds each account's objectGUID, objectSid,
  * userAccountControl and pwdLastSet from the DC by LDAP, and sends the records in signed,
  * sequenced batches (at most 1,000 events) to the capture endpoint as an enrolled forwarder:
@@ -9,13 +9,16 @@
  * "credsync-capture-v1\n" + path + "\n" + body (Ed25519: Monocypher's optional RFC 8032 code).
  * A file is deleted only after the server's 200 for the batch that carried it; while the
  * server is down or refuses, the files stay and the next pass tries again (every 2 s without
- * --once). The server's certificate is always verified (WinHTTP, the machine's trust store):
+ * --once). A record whose account is not in the directory (deleted, or its RID differs) is
+ * moved to the spool's "rejected" folder once it is reject_after seconds old (default 300),
+ * as it is (ciphertext only), and counted in the event log. The server's certificate is always verified (WinHTTP, the machine's trust store):
  * there is no option to turn that off. A 409 capture_sequence resumes after its last_seq.
  *
  * CONFIG_FILE: "name=value" lines (UTF-8), readable by SYSTEM and Administrators only (it holds
  * the token): server_host, server_port, forwarder_id, token (csf1.<id>.<seed>), spool,
  * ldap_host, ldap_port (636: LDAPS), ldap_bind_dn, ldap_bind_password (empty: bind as this
- * machine, Negotiate), base_dn, dc (this DC's name, reported with each event).
+ * machine, Negotiate), base_dn, dc (this DC's name, reported with each event), reject_after
+ * (seconds; default 300).
  * Nothing here prints or logs a password, the token or a record.
  */
 #define WIN32_LEAN_AND_MEAN
@@ -32,67 +35,23 @@
 
 #define MAX_BATCH 1000
 
-Config cfg;
-static BYTE g_sk[64], g_pk[32];
-
-/* stderr (console mode) and the Application event log (source "credsync-forwarder"); callers
- * pass fixed texts only: never a password, the token or a record. */
-void log_line(const char *what)
-{
-    HANDLE src = RegisterEventSourceA(NULL, "credsync-forwarder");
-    fprintf(stderr, "credsync-forwarder: %s\n", what);
-    if (src) {
-        ReportEventA(src, EVENTLOG_WARNING_TYPE, 0, 1, NULL, 1, 0, &what, NULL);
-        DeregisterEventSource(src);
-    }
-}
-
-static void set_field(const char *name, const char *value)
-{
-#define FIELD(n) else if (!strcmp(name, #n)) snprintf(cfg.n, sizeof(cfg.n), "%s", value)
-    if (!strcmp(name, "server_port")) cfg.server_port = atoi(value);
-    else if (!strcmp(name, "ldap_port")) cfg.ldap_port = atoi(value);
-    FIELD(server_host); FIELD(forwarder_id); FIELD(token); FIELD(spool); FIELD(ldap_host);
-    FIELD(ldap_bind_dn); FIELD(ldap_bind_password); FIELD(base_dn); FIELD(dc);
-#undef FIELD
-}
-
-static BOOL load_config(const WCHAR *path)
-{
-    FILE *f = _wfopen(path, L"rb");
-    char line[1024];
-    if (!f) return FALSE;
-    cfg.ldap_port = 636;
-    while (fgets(line, sizeof(line), f)) {
-        char *eq = strchr(line, '=');
-        line[strcspn(line, "\r\n")] = 0;
-        if (!eq || line[0] == '#') continue;
-        *eq = 0;
-        set_field(line, eq + 1);
-    }
-    fclose(f);
-    return cfg.server_host[0] && cfg.server_port > 0 && cfg.forwarder_id[0] && cfg.spool[0] &&
-           cfg.ldap_host[0] && cfg.base_dn[0];
-}
-
-/* csf1.<id>.<base64url seed>: the Ed25519 key pair (the seed is wiped by Monocypher). */
-static BOOL load_key(void)
-{
-    char prefix[80];
-    BYTE seed[32];
-    size_t n;
-    snprintf(prefix, sizeof(prefix), "csf1.%s.", cfg.forwarder_id);
-    if (strncmp(cfg.token, prefix, strlen(prefix))) return FALSE;
-    n = b64url_decode(cfg.token + strlen(prefix), seed, sizeof(seed));
-    SecureZeroMemory(cfg.token, sizeof(cfg.token));
-    if (n != 32) return FALSE;
-    crypto_ed25519_key_pair(g_sk, g_pk, seed);
-    return TRUE;
-}
+BYTE g_sk[64], g_pk[32];
 
 /* One WinHTTP session and connection for the process: its kept-alive TLS connection is reused
  * from batch to batch (a handshake costs ~1 s under Wine); dropped after any failure. */
 static HINTERNET g_session, g_connect;
+/* The request in flight, so that a stop (another thread) can cancel it: closing a WinHTTP handle
+ * makes the call blocked on it fail at once; its batch's files stay for the next start. */
+static SRWLOCK g_request_lock = SRWLOCK_INIT;
+static HINTERNET g_request;
+
+void http_cancel(void)
+{
+    AcquireSRWLockExclusive(&g_request_lock);
+    if (g_request) WinHttpCloseHandle(g_request);
+    g_request = NULL;
+    ReleaseSRWLockExclusive(&g_request_lock);
+}
 
 static void http_reset(void)
 {
@@ -127,6 +86,13 @@ static DWORD post(const WCHAR *path, const char *body, DWORD len, const char *si
     /* WINHTTP_FLAG_SECURE, and no WINHTTP_OPTION_SECURITY_FLAGS anywhere: always verified */
     r = WinHttpOpenRequest(g_connect, L"POST", path, NULL, WINHTTP_NO_REFERER,
                            WINHTTP_DEFAULT_ACCEPT_TYPES, WINHTTP_FLAG_SECURE);
+    AcquireSRWLockExclusive(&g_request_lock);
+    if (r && stopping()) {
+        WinHttpCloseHandle(r);
+        r = NULL;
+    }
+    g_request = r;
+    ReleaseSRWLockExclusive(&g_request_lock);
     if (!r || !WinHttpSendRequest(r, headers, (DWORD)-1L, (LPVOID)body, len, len, 0) ||
         !WinHttpReceiveResponse(r, NULL) ||
         !WinHttpQueryHeaders(r, WINHTTP_QUERY_STATUS_CODE | WINHTTP_QUERY_FLAG_NUMBER,
@@ -136,7 +102,10 @@ static DWORD post(const WCHAR *path, const char *body, DWORD len, const char *si
     }
     while (WinHttpReadData(r, chunk, sizeof(chunk), &got) && got) buf_add(answer, chunk, got);
 out:
-    if (r) WinHttpCloseHandle(r);
+    AcquireSRWLockExclusive(&g_request_lock);
+    if (g_request) WinHttpCloseHandle(g_request); /* not closed by a stop meanwhile */
+    g_request = NULL;
+    ReleaseSRWLockExclusive(&g_request_lock);
     if (status == 0) http_reset();
     return status;
 }
@@ -231,6 +200,31 @@ static char *read_file(const WCHAR *path, size_t *len)
     return data;
 }
 
+static unsigned long long now_filetime(void)
+{
+    FILETIME now;
+    GetSystemTimeAsFileTime(&now);
+    return ((unsigned long long)now.dwHighDateTime << 32) | now.dwLowDateTime;
+}
+
+/* What a pass did with the records it could not send; logged once at the pass's end. */
+static size_t g_rejected, g_not_records, g_orphans_waiting;
+
+/* Move a spool file, as it is, into the spool's "rejected" folder (made on first use; it
+ * inherits the spool's SYSTEM-only ACL). The file is ciphertext: nothing to wipe. */
+static void reject_file(const WCHAR *name)
+{
+    WCHAR dir[MAX_PATH + 16], from[MAX_PATH + 64], to[MAX_PATH + 96];
+    _snwprintf(dir, MAX_PATH + 16, L"%hs\\rejected", cfg.spool);
+    dir[MAX_PATH + 15] = 0;
+    CreateDirectoryW(dir, NULL);
+    _snwprintf(from, MAX_PATH + 64, L"%hs\\%ls", cfg.spool, name);
+    from[MAX_PATH + 63] = 0;
+    _snwprintf(to, MAX_PATH + 96, L"%ls\\%ls", dir, name);
+    to[MAX_PATH + 95] = 0;
+    if (MoveFileExW(from, to, MOVEFILE_REPLACE_EXISTING | MOVEFILE_WRITE_THROUGH)) g_rejected++;
+}
+
 /* One batch: 1 when the server took it (its files deleted) or nothing was to be sent. */
 static int send_batch(WCHAR **names, size_t count)
 {
@@ -243,6 +237,11 @@ static int send_batch(WCHAR **names, size_t count)
     BOOL cached = FALSE;
     char path_a[200];
     WCHAR path_w[200];
+    ULONGLONG started = GetTickCount64(), looked_up;
+    if (!included) {
+        log_line("out of memory: the spool is read again at the next pass");
+        return 0;
+    }
     snprintf(path_a, sizeof(path_a), "/api/v1/agents/%s/captures", cfg.forwarder_id);
     MultiByteToWideChar(CP_UTF8, 0, path_a, -1, path_w, 200);
     for (size_t i = 0; i < count; i++) {
@@ -254,13 +253,15 @@ static int send_batch(WCHAR **names, size_t count)
         char *text;
         Account acc;
         const char *last_dash;
+        if (stopping()) goto out; /* a stop: what is not sent stays for the next start */
         _snwprintf(full, MAX_PATH + 64, L"%hs\\%ls", cfg.spool, names[i]);
         full[MAX_PATH + 63] = 0;
         text = read_file(full, &len);
         if (!text) continue;
         if (!record_fields(text, account, sizeof(account), &rid, &notified)) {
-            log_line("a spool file is not a record: left in place");
             free(text);
+            reject_file(names[i]);
+            g_not_records++;
             continue;
         }
         if (cached && !strcmp(cached_name, account)) {
@@ -275,8 +276,15 @@ static int send_batch(WCHAR **names, size_t count)
         }
         last_dash = strrchr(acc.sid, '-');
         if (!acc.found || !last_dash || strtoul(last_dash + 1, NULL, 10) != rid) {
-            log_line("a record's account is not in the directory (or its RID differs): left in place");
+            /* deleted from the directory (or re-created: another RID). The vault could never
+             * open it as that account's, so it leaves the spool once it is reject_after old:
+             * younger, it waits (a DC read that missed it by accident gets a second chance) */
             free(text);
+            if (now_filetime() >= notified + (unsigned long long)cfg.reject_after * 10000000ULL) {
+                reject_file(names[i]);
+            } else {
+                g_orphans_waiting++;
+            }
             continue;
         }
         rfc3339(notified, when);
@@ -306,6 +314,7 @@ static int send_batch(WCHAR **names, size_t count)
         result = 1;
         goto out;
     }
+    looked_up = GetTickCount64();
     for (int attempt = 0; attempt < 2; attempt++) {
         unsigned long long seq = read_seq() + 1;
         Buf body = {0}, msg = {0}, header = {0}, answer = {0};
@@ -348,7 +357,9 @@ static int send_batch(WCHAR **names, size_t count)
                 DeleteFileW(full);
             }
             write_seq(seq);
-            printf("sent %zu events seq %llu\n", sent, seq);
+            /* where a batch's time went (console mode): reading and the DC, then the server */
+            printf("sent %zu events seq %llu (read+ldap %llu ms, post %llu ms)\n", sent, seq,
+                   looked_up - started, GetTickCount64() - looked_up);
             result = 1;
         } else if (status == 409 && last && strstr(answer.data, "capture_sequence")) {
             write_seq(strtoull(last + 11, NULL, 10)); /* resume after the server's last */
@@ -368,67 +379,84 @@ out:
     return result;
 }
 
+/* The newest record name the last pass saw (names sort by notification time). */
+static WCHAR g_newest[MAX_PATH];
+
+/* A record newer than the last pass's newest? A directory listing, no LDAP and no HTTPS: the
+ * loop's cheap check between two change notifications (which Wine now and then loses). */
+BOOL spool_has_new(void)
+{
+    WCHAR pattern[MAX_PATH + 8];
+    WIN32_FIND_DATAW fd;
+    HANDLE h;
+    BOOL found = FALSE;
+    _snwprintf(pattern, MAX_PATH + 8, L"%hs\\*.cap", cfg.spool);
+    pattern[MAX_PATH + 7] = 0;
+    h = FindFirstFileW(pattern, &fd);
+    if (h == INVALID_HANDLE_VALUE) return FALSE;
+    do {
+        if (wcscmp(fd.cFileName, g_newest) > 0) found = TRUE;
+    } while (!found && FindNextFileW(h, &fd));
+    FindClose(h);
+    return found;
+}
+
 /* One pass: send what the spool holds, in batches. 1: all sent (or nothing to send), 0: not. */
-static int pass(void)
+int pass(void)
 {
     WCHAR pattern[MAX_PATH + 8], **names = NULL;
     WIN32_FIND_DATAW fd;
     HANDLE h;
     size_t count = 0, cap = 0;
     int ok = 1;
+    BOOL short_of_memory = FALSE;
+    g_rejected = g_not_records = g_orphans_waiting = 0;
     _snwprintf(pattern, MAX_PATH + 8, L"%hs\\*.cap", cfg.spool);
     pattern[MAX_PATH + 7] = 0;
     h = FindFirstFileW(pattern, &fd);
     if (h != INVALID_HANDLE_VALUE) {
         do {
+            WCHAR *name;
             if (count == cap) {
-                cap = cap ? 2 * cap : 256;
-                names = realloc(names, cap * sizeof(*names));
+                size_t grown_cap = cap ? 2 * cap : 256;
+                WCHAR **grown = realloc(names, grown_cap * sizeof(*names));
+                if (!grown) { /* what was listed is sent; the rest at the next pass */
+                    short_of_memory = TRUE;
+                    break;
+                }
+                names = grown;
+                cap = grown_cap;
             }
-            names[count++] = _wcsdup(fd.cFileName);
+            name = _wcsdup(fd.cFileName);
+            if (!name) {
+                short_of_memory = TRUE;
+                break;
+            }
+            names[count++] = name;
         } while (FindNextFileW(h, &fd));
+        if (short_of_memory) {
+            log_line("out of memory listing the spool: the rest is sent at the next pass");
+            ok = 0;
+        }
         FindClose(h);
     }
-    qsort(names, count, sizeof(*names), cmp_names); /* oldest first: named by notification time */
+    if (count) {
+        qsort(names, count, sizeof(*names), cmp_names); /* oldest first: by notification time */
+        if (wcscmp(names[count - 1], g_newest) > 0) wcsncpy(g_newest, names[count - 1], MAX_PATH - 1);
+    }
     for (size_t start = 0; start < count && ok; start += MAX_BATCH) {
         size_t end = start + MAX_BATCH < count ? start + MAX_BATCH : count;
         ok = send_batch(names + start, end - start);
     }
     for (size_t i = 0; i < count; i++) free(names[i]);
     free(names);
+    if (g_rejected) {
+        char text[300];
+        snprintf(text, sizeof(text),
+                 "%zu spool records moved to the spool's rejected folder (%zu not records; the "
+                 "others' accounts are not in the directory or have another RID)",
+                 g_rejected, g_not_records);
+        log_event(EVENTLOG_WARNING_TYPE, text);
+    }
     return ok;
-}
-
-int wmain(int argc, WCHAR **argv)
-{
-    BOOL once = argc > 2 && !wcscmp(argv[2], L"--once");
-    if (argc < 2 || !load_config(argv[1])) {
-        log_line("usage: credsync-forwarder CONFIG_FILE [--once] (a complete configuration)");
-        return 2;
-    }
-    if (!load_key()) {
-        log_line("the token is not this forwarder's (csf1.<forwarder_id>.<key>)");
-        return 2;
-    }
-    {
-        /* between passes: wake when a file appears in the spool (the filter's rename), or
-         * after 2 s to retry what was not delivered */
-        WCHAR dir[MAX_PATH];
-        HANDLE change;
-        MultiByteToWideChar(CP_UTF8, 0, cfg.spool, -1, dir, MAX_PATH);
-        change = once ? INVALID_HANDLE_VALUE
-                      : FindFirstChangeNotificationW(dir, FALSE, FILE_NOTIFY_CHANGE_FILE_NAME);
-        /* the LDAPS bind (seconds under Wine) before the first change, not after it; the
-         * connection is kept, and made again only after an error */
-        if (!once) dc_connect();
-        for (;;) {
-            int ok = pass();
-            if (once) return ok ? 0 : 3;
-            if (change == INVALID_HANDLE_VALUE) {
-                Sleep(2000);
-            } else if (WaitForSingleObject(change, 2000) == WAIT_OBJECT_0) {
-                FindNextChangeNotification(change);
-            }
-        }
-    }
 }

@@ -10,7 +10,7 @@ typedef struct {
     size_t len, cap;
 } Buf;
 
-static void buf_add(Buf *b, const char *s, size_t n)
+static inline void buf_add(Buf *b, const char *s, size_t n)
 {
     if (b->len + n + 1 > b->cap) {
         size_t cap = b->cap ? b->cap : 4096;
@@ -26,9 +26,9 @@ static void buf_add(Buf *b, const char *s, size_t n)
     b->data[b->len] = 0;
 }
 
-static void buf_str(Buf *b, const char *s) { buf_add(b, s, strlen(s)); }
+static inline void buf_str(Buf *b, const char *s) { buf_add(b, s, strlen(s)); }
 
-static void buf_free(Buf *b)
+static inline void buf_free(Buf *b)
 {
     if (b->data) {
         memset(b->data, 0, b->cap);
@@ -39,7 +39,7 @@ static void buf_free(Buf *b)
 }
 
 /* A JSON string of n bytes of UTF-8 (quotes included). */
-static void buf_json(Buf *b, const char *s, size_t n)
+static inline void buf_json(Buf *b, const char *s, size_t n)
 {
     static const char hx[] = "0123456789abcdef";
     buf_add(b, "\"", 1);
@@ -60,7 +60,7 @@ static void buf_json(Buf *b, const char *s, size_t n)
     buf_add(b, "\"", 1);
 }
 
-static void buf_base64(Buf *b, const unsigned char *in, size_t n)
+static inline void buf_base64(Buf *b, const unsigned char *in, size_t n)
 {
     static const char t[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     for (size_t i = 0; i < n; i += 3) {
@@ -77,7 +77,7 @@ static void buf_base64(Buf *b, const unsigned char *in, size_t n)
 }
 
 /* base64url without padding -> bytes; the number of bytes, or (size_t)-1 on bad input. */
-static size_t b64url_decode(const char *s, unsigned char *out, size_t cap)
+static inline size_t b64url_decode(const char *s, unsigned char *out, size_t cap)
 {
     unsigned long acc = 0;
     int bits = 0;

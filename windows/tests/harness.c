@@ -13,7 +13,8 @@
  *   timings                                       prints "timings" and each timed call's
  *                                                 microseconds since the last "timings"
  * Strings reach the DLL as LSA hands them: a UNICODE_STRING whose buffer has no NUL and junk
- * after Length. Prints "notified N max_us X total_us Y" after each notify command.
+ * after Length. Prints "notified N max_us X total_us Y at FILETIME" after each notify command
+ * (the system time just before its first call). Every allocation is checked.
  */
 #define WIN32_LEAN_AND_MEAN
 #include <windows.h>
@@ -37,11 +38,16 @@ static int g_ntimings;
 static BOOL make_us(UNICODE_STRING *us, const char *hex)
 {
     size_t n = strlen(hex) / 4;
-    WCHAR *b = HeapAlloc(GetProcessHeap(), 0, (n + 8) * sizeof(WCHAR));
-    if (!b || strlen(hex) % 4) return FALSE;
+    WCHAR *b;
+    if (strlen(hex) % 4) return FALSE;
+    b = HeapAlloc(GetProcessHeap(), 0, (n + 8) * sizeof(WCHAR));
+    if (!b) return FALSE;
     for (size_t i = 0; i < n; i++) {
         unsigned lo, hi;
-        if (sscanf(hex + 4 * i, "%2x%2x", &lo, &hi) != 2) return FALSE;
+        if (sscanf(hex + 4 * i, "%2x%2x", &lo, &hi) != 2) {
+            HeapFree(GetProcessHeap(), 0, b);
+            return FALSE;
+        }
         b[i] = (WCHAR)(lo | hi << 8);
     }
     for (int i = 0; i < 8; i++) b[n + i] = L'#';
@@ -127,7 +133,10 @@ int wmain(int argc, WCHAR **argv)
         return 4;
     }
     printf("init ok\n");
-    make_us(&full, "");
+    if (!make_us(&full, "")) {
+        fprintf(stderr, "out of memory\n");
+        return 2;
+    }
     script = _wfopen(argv[6], L"rb");
     if (!script) {
         fprintf(stderr, "cannot open the script\n");
@@ -143,6 +152,7 @@ int wmain(int argc, WCHAR **argv)
         if (!strcmp(cmd, "notify")) {
             UNICODE_STRING user, pw;
             double max_us = 0, total_us = 0;
+            FILETIME at;
             if (sscanf(line, "notify %lu %32767s %32767s %d", &rid, a, b, &count) < 3) {
                 /* an empty account or password is written as "-" */
                 fprintf(stderr, "bad line: %s\n", line);
@@ -156,6 +166,7 @@ int wmain(int argc, WCHAR **argv)
                 fprintf(stderr, "PasswordFilter refused\n");
                 return 5;
             }
+            GetSystemTimePreciseAsFileTime(&at); /* the bench's clock: just before the first call */
             for (int i = 0; i < count; i++) {
                 LARGE_INTEGER t0, t1;
                 double us;
@@ -169,7 +180,10 @@ int wmain(int argc, WCHAR **argv)
             }
             /* what a careful LSA does after the call: wipe its own copy */
             SecureZeroMemory(pw.Buffer, pw.MaximumLength);
-            printf("notified %d max_us %.1f total_us %.1f\n", count, max_us, total_us);
+            HeapFree(GetProcessHeap(), 0, user.Buffer);
+            HeapFree(GetProcessHeap(), 0, pw.Buffer);
+            printf("notified %d max_us %.1f total_us %.1f at %llu\n", count, max_us, total_us,
+                   ((unsigned long long)at.dwHighDateTime << 32) | at.dwLowDateTime);
         } else if (!strcmp(cmd, "filter") || !strcmp(cmd, "latency")) {
             UNICODE_STRING user, pw;
             BOOL is_latency = !strcmp(cmd, "latency");
@@ -196,6 +210,8 @@ int wmain(int argc, WCHAR **argv)
                         (double)(t1.QuadPart - t0.QuadPart) * 1e6 / (double)freq.QuadPart;
             }
             SecureZeroMemory(pw.Buffer, pw.MaximumLength);
+            HeapFree(GetProcessHeap(), 0, user.Buffer);
+            HeapFree(GetProcessHeap(), 0, pw.Buffer);
             printf("%s %d\n", cmd, count);
         } else if (!strcmp(cmd, "drain")) {
             DWORD ms = 15000;
