@@ -50,15 +50,18 @@ RECORD = "#!/bin/sh\ncat >> {path}\necho 'DONE-EXIT: recorded'\n"
 
 
 class Server:
-    """The app served by uvicorn in a thread (as ``credsync serve`` serves it)."""
+    """The app served by uvicorn in a thread (as ``credsync serve`` serves it); over HTTPS
+    with ``pem`` (its certificate and key)."""
 
-    def __init__(self, app: Any) -> None:
+    def __init__(self, app: Any, pem: Path | None = None) -> None:
         with socket.socket() as sock:
             sock.bind(("127.0.0.1", 0))
-            port = int(sock.getsockname()[1])
-        self.url = f"http://127.0.0.1:{port}"
+            self.port = port = int(sock.getsockname()[1])
+        self.url = f"{'http' if pem is None else 'https'}://127.0.0.1:{port}"
+        key = None if pem is None else str(pem)
         config = uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="off",
-                                log_level="warning", access_log=False, log_config=None)  # fmt: skip
+                                log_level="warning", access_log=False, log_config=None,
+                                ssl_certfile=key, ssl_keyfile=key)  # fmt: skip
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(
             target=lambda: asyncio.run(self._server.serve()), daemon=True

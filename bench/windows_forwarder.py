@@ -41,6 +41,7 @@ import sqlalchemy as sa
 import trustme
 from ldap3 import MODIFY_REPLACE
 
+import _capture as cap
 import _common as c
 import ad_connector as adc
 from credsync.api.state import ServerState
@@ -64,35 +65,6 @@ def sid_text(raw: bytes) -> str:
     count = raw[1]
     subs = [int.from_bytes(raw[8 + 4 * i : 12 + 4 * i], "little") for i in range(count)]
     return "-".join(["S", str(raw[0]), str(int.from_bytes(raw[2:8], "big")), *map(str, subs)])
-
-
-class TlsServer:
-    """The app served by uvicorn over HTTPS in a thread (as ``credsync serve`` serves it)."""
-
-    def __init__(self, app: Any, pem: Path) -> None:
-        import asyncio
-        import socket
-        import threading
-
-        import uvicorn
-
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            self.port = int(sock.getsockname()[1])
-        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, lifespan="off",
-                                log_level="warning", access_log=False, log_config=None,
-                                ssl_certfile=str(pem), ssl_keyfile=str(pem))  # fmt: skip
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(
-            target=lambda: asyncio.run(self._server.serve()), daemon=True
-        )
-        self._thread.start()
-        while not self._server.started:
-            time.sleep(0.01)
-
-    def stop(self) -> None:
-        self._server.should_exit = True
-        self._thread.join(timeout=15)
 
 
 class Bench:
@@ -178,7 +150,7 @@ class Bench:
         self.ca_file.write_text(ca_pem)
         (self.base / "ca.der").write_bytes(ssl.PEM_cert_to_DER_cert(ca_pem))
         leaf.private_key_and_cert_chain_pem.write_to_path(str(self.base / "server.pem"))
-        self.server = TlsServer(create_app(ServerState(vault, keys)), self.base / "server.pem")
+        self.server = cap.Server(create_app(ServerState(vault, keys)), self.base / "server.pem")
         assert "trusted" in self.wine(str(self.bin / "trustca.exe"), win(self.base / "ca.der"))
 
     def ledger_max(self) -> int:
