@@ -456,17 +456,17 @@ def ldap_ou(slapd: SlapdFacts) -> Iterator[LdapOu]:
 
 
 # --- A workgroup machine: Samba standalone (a server of this session's own) -----------------
+def _standalone(server: StandaloneServer) -> Iterator[StandaloneFacts]:
+    what, how = "Samba standalone server", "scripts/samba-standalone install sets it up"
+    yield from _own_server(server, StandaloneUnavailable, what, how)
+
+
 @pytest.fixture(scope="session")
 def samba_standalone() -> Iterator[StandaloneFacts]:
     """A Samba standalone server of this session's own (one machine, FILESRV1, on a free port
     of 127.0.0.1; see scripts/samba-standalone), stopped and removed at the end. Fails in CI
     when it can't be had, skips with the reason elsewhere."""
-    yield from _own_server(
-        StandaloneServer(),
-        StandaloneUnavailable,
-        "Samba standalone server",
-        "scripts/samba-standalone install sets it up",
-    )
+    yield from _standalone(StandaloneServer())
 
 
 @pytest.fixture
@@ -479,12 +479,7 @@ def local_machine(samba_standalone: StandaloneFacts) -> LocalMachine:
 def samba_standalone_2() -> Iterator[StandaloneFacts]:
     """A second machine of this session's own, FILESRV2 (another Samba standalone server: a
     client with several machines), started on first use; as :func:`samba_standalone`."""
-    yield from _own_server(
-        StandaloneServer(machine="FILESRV2"),
-        StandaloneUnavailable,
-        "Samba standalone server",
-        "scripts/samba-standalone install sets it up",
-    )
+    yield from _standalone(StandaloneServer(machine="FILESRV2"))
 
 
 @pytest.fixture

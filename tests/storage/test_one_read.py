@@ -4,24 +4,12 @@ error leaves nothing open; nested blocks and rehearsals are as they were."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
 from credsync.storage import Database
-
-
-@pytest.fixture
-def db(db_url: str) -> Iterator[Database]:
-    made = Database(db_url)
-    with made.write() as conn:
-        conn.execute(sa.text("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)"))
-    try:
-        yield made
-    finally:
-        made.dispose()
 
 
 def _ids(db: Database) -> list[int]:

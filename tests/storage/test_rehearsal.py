@@ -5,25 +5,12 @@ callback runs, and outside the block (or on another Database) transactions are a
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 import sqlalchemy as sa
 
 from credsync.errors import Conflict
 from credsync.storage import Database
 from credsync.storage.database import after_commit
-
-
-@pytest.fixture
-def db(db_url: str) -> Iterator[Database]:
-    made = Database(db_url)
-    with made.write() as conn:
-        conn.execute(sa.text("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)"))
-    try:
-        yield made
-    finally:
-        made.dispose()
 
 
 def _rows(db: Database) -> list[tuple[int, str]]:
