@@ -38,8 +38,7 @@ from credsync.server.app import create_app
 from credsync.storage.tables import capture_ledger
 from credsync.sync.engine import Engine
 from credsync.testing.samba import OuWorld, SambaAdmin, SambaDC
-from credsync.types import CredentialType, Secret, SyncMode
-from credsync.vault.directories import DirectoryInput
+from credsync.types import Secret, SyncMode
 from credsync.vault.drafts import make_draft
 
 # The baseline's per-object script: Samba's protocol with nothing done. It must read its
@@ -187,16 +186,9 @@ def build(facts: Any, accounts: int, home: Path) -> World:
     users = list(adc.make_users(ou, accounts).items())
     vault, admin, keys = c.make_vault(f"sqlite:///{home / 'vault.db'}")
     vault.clients.add(admin, keys, "Bench", directory_sync=True)
-    bind = vault.credentials.add(admin, keys, "Bench", make_draft(
-        title="Domain admin", username=facts.admin_upn, password=Secret(facts.admin_password),
-        type_=CredentialType.DIRECTORY_ADMIN, sync_mode=SyncMode.OFF))  # fmt: skip
-    directory = vault.directories.add(admin, "Bench", "bench-ad", "active-directory",
-        DirectoryInput.of({"url": facts.ldaps_url, "base_dn": ou.dn, "bind_credential": bind.id,
-                           "ca_pem": facts.ca_file.read_text(),
-                           "tls_server_name": facts.tls_server_name,
-                           # a burst is what is measured, not the quarantine's rail
-                           "options": {"push_cap": 1_000_000, "inbound_cap": 1_000_000,
-                                       "inbound_cap_percent": 0}}))  # fmt: skip
+    # a burst is what is measured, not the quarantine's rail
+    directory = c.add_ad_directory(vault, admin, keys, "Bench", facts, ou.dn, options={
+        "push_cap": 1_000_000, "inbound_cap": 1_000_000, "inbound_cap_percent": 0})  # fmt: skip
     creds = []
     for dn, password in users:
         name = dn.split(",", 1)[0][3:]

@@ -189,13 +189,7 @@ def make_vault(ou: OuWorld, sim: Sim, users: list[AdUser], home: Path) -> tuple[
     facts = ou.facts
     vault, admin, keys = c.make_vault(f"sqlite:///{home / 'vault.db'}")
     vault.clients.add(admin, keys, "Bench", directory_sync=True)
-    bind = vault.credentials.add(admin, keys, "Bench", make_draft(
-        title="Domain admin", username=facts.admin_upn, password=Secret(facts.admin_password),
-        type_=CredentialType.DIRECTORY_ADMIN, sync_mode=SyncMode.OFF))  # fmt: skip
-    vault.directories.add(admin, "Bench", "bench-ad", "active-directory", DirectoryInput.of({
-        "url": facts.ldaps_url, "base_dn": ou.dn, "bind_credential": bind.id,
-        "ca_pem": facts.ca_file.read_text(), "tls_server_name": facts.tls_server_name,
-        "options": {"push_cap": 1_000_000}}))  # fmt: skip
+    c.add_ad_directory(vault, admin, keys, "Bench", facts, ou.dn, options={"push_cap": 1_000_000})
     started = time.perf_counter()
     for user in users:
         draft = make_draft(title=f"AD {user.name}", username=user.name,

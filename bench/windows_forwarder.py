@@ -50,8 +50,7 @@ from credsync.server.app import create_app
 from credsync.storage.tables import capture_ledger
 from credsync.sync.engine import Engine
 from credsync.testing.samba import OuWorld, SambaDC
-from credsync.types import CredentialType, Secret, SyncMode
-from credsync.vault.directories import DirectoryInput
+from credsync.types import Secret, SyncMode
 from credsync.vault.drafts import make_draft
 from windows_filter import REPO, hexs, win
 
@@ -116,16 +115,9 @@ class Bench:
         facts = self.facts
         vault, admin, keys = c.make_vault(f"sqlite:///{self.base / 'vault.db'}")
         vault.clients.add(admin, keys, "Bench", directory_sync=True)
-        bind = vault.credentials.add(admin, keys, "Bench", make_draft(
-            title="Domain admin", username=facts.admin_upn, password=Secret(facts.admin_password),
-            type_=CredentialType.DIRECTORY_ADMIN, sync_mode=SyncMode.OFF))  # fmt: skip
-        directory = vault.directories.add(admin, "Bench", "bench-ad", "active-directory",
-                                          DirectoryInput.of({
-            "url": facts.ldaps_url, "base_dn": self.ou.dn, "bind_credential": bind.id,
-            "ca_pem": facts.ca_file.read_text(), "tls_server_name": facts.tls_server_name,
-            # a stream of changes is what is measured, not the quarantine's rail
-            "options": {"push_cap": 1_000_000, "inbound_cap": 1_000_000,
-                        "inbound_cap_percent": 0}}))  # fmt: skip
+        # a stream of changes is what is measured, not the quarantine's rail
+        directory = c.add_ad_directory(vault, admin, keys, "Bench", facts, self.ou.dn, options={
+            "push_cap": 1_000_000, "inbound_cap": 1_000_000, "inbound_cap_percent": 0})  # fmt: skip
         for dn in self.users:
             name = dn.split(",", 1)[0][3:]
             draft = make_draft(title=f"AD {name}", username=name,
