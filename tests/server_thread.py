@@ -80,10 +80,13 @@ class ServerThread:
         graceful stop for the join's 15 s)."""
         if self._server is not None and self._thread is not None:
             if drop_connections and self._loop is not None:
-                state = self._server.server_state
-                self._loop.call_soon_threadsafe(
-                    lambda: [c.transport.abort() for c in list(state.connections)]  # type: ignore[attr-defined]
-                )
+                connections = self._server.server_state.connections
+
+                def drop() -> None:
+                    for connection in list(connections):
+                        connection.transport.abort()
+
+                self._loop.call_soon_threadsafe(drop)
             self._server.should_exit = True
             self._thread.join(timeout=15)
         self._server = self._thread = None
