@@ -2,10 +2,11 @@
 
 ``wine`` (session) starts a fresh 64-bit prefix's wineserver persistently with stdio detached
 (a wine process's children inherit its stdio, and a captured run would wait for them: the
-reference's pitfall 1), makes the prefix (``wineboot --init``, most of the set-up) while
-``scripts/build-windows`` builds ``windows/`` (Debian's mingw-w64) beside it, so every later
-run is warm (~0.1 s). It stops the wineserver at the end (``wineserver -k``). Every wine call
-has a timeout.
+reference's pitfall 1), makes the prefix (Wine's first-run ``wineboot --init``, most of
+the set-up, started by ``wine cmd /c exit``: a second, explicit one made a second
+services.exe) while ``scripts/build-windows`` builds ``windows/`` (Debian's mingw-w64) beside
+it, so every later run is warm (~0.1 s). It stops the wineserver at the end
+(``wineserver -k``). Every wine call has a timeout.
 
 Missing mingw-w64 or Wine FAILS the tests, never skips them: ``scripts/test`` installs both
 (gcc-mingw-w64-x86-64, wine, wine64), so a machine without them is a broken CI machine.
