@@ -21,6 +21,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path, PureWindowsPath
+from typing import Any
 
 import pytest
 
@@ -121,7 +122,7 @@ def wine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Wine]:
         LANG="C.UTF-8",
         LC_ALL="C.UTF-8",
     )
-    quiet = {"stdin": subprocess.DEVNULL, "stdout": subprocess.DEVNULL}
+    quiet: dict[str, Any] = {"stdin": subprocess.DEVNULL, "stdout": subprocess.DEVNULL}
     quiet["stderr"] = subprocess.DEVNULL
     subprocess.run(["wineserver", "-p"], env=env, timeout=WINE_TIMEOUT, check=True, **quiet)
     try:
