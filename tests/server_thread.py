@@ -38,6 +38,7 @@ class ServerThread:
         self.url = f"{'https' if cert else 'http'}://127.0.0.1:{self.port}"
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     def start(self) -> ServerThread:
         tls = {"ssl_certfile": str(self.cert), "ssl_keyfile": str(self.key)} if self.cert else {}
@@ -54,7 +55,7 @@ class ServerThread:
         server = uvicorn.Server(config)
         self._server = server
         self._thread = threading.Thread(
-            target=lambda: asyncio.run(server.serve()), name="test-server", daemon=True
+            target=lambda: asyncio.run(self._serve(server)), name="test-server", daemon=True
         )
         self._thread.start()
         deadline = time.monotonic() + 15
@@ -64,12 +65,28 @@ class ServerThread:
             time.sleep(0.01)
         return self
 
+    async def _serve(self, server: uvicorn.Server) -> None:
+        self._loop = asyncio.get_running_loop()
+        await server.serve()
+
     def ensure_started(self) -> None:
         if self._server is None:
             self.start()
 
-    def stop(self) -> None:
+    def stop(self, *, drop_connections: bool = False) -> None:
+        """Stopped, after its open connections end; with ``drop_connections`` they are closed
+        at once, as when a server's process dies (a client that keeps its TLS connection open
+        and ignores the server's close, as WinHTTP under Wine does, would otherwise hold a
+        graceful stop for the join's 15 s)."""
         if self._server is not None and self._thread is not None:
+            if drop_connections and self._loop is not None:
+                connections = self._server.server_state.connections
+
+                def drop() -> None:
+                    for connection in list(connections):
+                        connection.transport.abort()
+
+                self._loop.call_soon_threadsafe(drop)
             self._server.should_exit = True
             self._thread.join(timeout=15)
         self._server = self._thread = None

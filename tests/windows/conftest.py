@@ -2,10 +2,11 @@
 
 ``wine`` (session) starts a fresh 64-bit prefix's wineserver persistently with stdio detached
 (a wine process's children inherit its stdio, and a captured run would wait for them: the
-reference's pitfall 1), makes the prefix (``wineboot --init``, most of the set-up) while
-``scripts/build-windows`` builds ``windows/`` (Debian's mingw-w64) beside it, so every later
-run is warm (~0.1 s). It stops the wineserver at the end (``wineserver -k``). Every wine call
-has a timeout.
+reference's pitfall 1), makes the prefix (Wine's first-run ``wineboot --init``, most of
+the set-up, started by ``wine cmd /c exit``: a second, explicit one made a second
+services.exe) while ``scripts/build-windows`` builds ``windows/`` (Debian's mingw-w64) beside
+it, so every later run is warm (~0.1 s). It stops the wineserver at the end
+(``wineserver -k``). Every wine call has a timeout.
 
 Missing mingw-w64 or Wine FAILS the tests, never skips them: ``scripts/test`` installs both
 (gcc-mingw-w64-x86-64, wine, wine64), so a machine without them is a broken CI machine.
@@ -17,8 +18,10 @@ import os
 import shutil
 import subprocess
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path, PureWindowsPath
+from typing import Any
 
 import pytest
 
@@ -36,6 +39,7 @@ class Wine:
     prefix: Path
     bin_dir: Path
     env: dict[str, str]
+    services_log: Path
 
     @property
     def dll(self) -> Path:
@@ -65,6 +69,30 @@ class Wine:
             raise AssertionError(f"{exe.name} exited {proc.returncode}: {out}\n{err}")
         return out + err if stderr else out
 
+    @contextmanager
+    def kept_alive(self) -> Iterator[subprocess.Popen[bytes]]:
+        """A Wine process that stays up meanwhile (``cmd`` reading a pipe): Wine's services.exe,
+        and with it every running service, ends with the prefix's last ordinary process. If it
+        (re)starts services.exe, their output goes to ``services_log`` too."""
+        with self.services_log.open("ab") as log:
+            keeper = subprocess.Popen(
+                ["wine", "cmd", "/c", "set /p x="],
+                env={**self.env, "WINEDEBUG": "-all,+eventlog"},
+                stdin=subprocess.PIPE,
+                stdout=log,
+                stderr=log,
+            )
+        try:
+            yield keeper
+        finally:
+            assert keeper.stdin is not None
+            keeper.stdin.close()  # end of input: ``set /p`` returns, cmd exits
+            try:
+                keeper.wait(timeout=WINE_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                keeper.kill()
+                keeper.wait(timeout=WINE_TIMEOUT)
+
 
 def _require(tool: str, package: str) -> None:
     if shutil.which(tool) is None:
@@ -83,6 +111,7 @@ def wine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Wine]:
     base = tmp_path_factory.mktemp("wine")
     bin_dir = base / "bin"
     prefix = base / "prefix"
+    services_log = base / "services.log"
     prefix.mkdir()
     env = {k: v for k, v in os.environ.items() if k != "DISPLAY"}
     env.update(
@@ -93,12 +122,25 @@ def wine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Wine]:
         LANG="C.UTF-8",
         LC_ALL="C.UTF-8",
     )
-    quiet = {"stdin": subprocess.DEVNULL, "stdout": subprocess.DEVNULL}
+    quiet: dict[str, Any] = {"stdin": subprocess.DEVNULL, "stdout": subprocess.DEVNULL}
     quiet["stderr"] = subprocess.DEVNULL
     subprocess.run(["wineserver", "-p"], env=env, timeout=WINE_TIMEOUT, check=True, **quiet)
     try:
-        # the prefix (wineboot: most of the session's set-up) is made while mingw-w64 builds
-        boot = subprocess.Popen(["wine", "wineboot", "--init"], env=env, **quiet)
+        # the prefix (most of the session's set-up) is made while mingw-w64 builds. NOT by
+        # ``wine wineboot --init``: on a prefix that does not exist yet Wine's loader runs
+        # ``wineboot --init`` itself first, and the second one started a SECOND services.exe,
+        # each with its own service database, which answered ``sc`` calls in turn (1060 from
+        # one, the service from the other). The services and the service processes they
+        # start write to ``services.log`` (stderr, with the event log's debug channel on).
+        boot_env = {**env, "WINEDEBUG": "-all,+eventlog"}
+        with services_log.open("wb") as log:
+            boot = subprocess.Popen(
+                ["wine", "cmd", "/c", "exit"],
+                env=boot_env,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=log,
+            )
         try:
             built = subprocess.run(
                 [str(ROOT / "scripts" / "build-windows"), str(bin_dir)],
@@ -107,11 +149,11 @@ def wine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Wine]:
                 check=False,
             )
             assert built.returncode == 0, built.stderr.decode(errors="replace")[-4000:]
-            assert boot.wait(timeout=180) == 0, "wineboot --init failed"
+            assert boot.wait(timeout=180) == 0, "the prefix could not be made"
         finally:
             if boot.poll() is None:
                 boot.kill()
                 boot.wait(timeout=WINE_TIMEOUT)
-        yield Wine(prefix=prefix, bin_dir=bin_dir, env=env)
+        yield Wine(prefix=prefix, bin_dir=bin_dir, env=env, services_log=services_log)
     finally:
         subprocess.run(["wineserver", "-k"], env=env, timeout=WINE_TIMEOUT, check=False, **quiet)

@@ -8,7 +8,8 @@
  *   --service  as the service "credsync-forwarder" (StartServiceCtrlDispatcherW): reports
  *              START_PENDING, RUNNING, STOP_PENDING and STOPPED to the service control manager;
  *              SERVICE_CONTROL_STOP and SHUTDOWN set the stop event, cancel the HTTPS request
- *              in flight and end the loop (files not acknowledged stay in the spool)
+ *              in flight and end the loop (files not acknowledged stay in the spool); a loop
+ *              not ended 5 s later (a request that did not end) ends with the process
  * Exit / service exit codes: 0 stopped, 2 a bad configuration or token (ERROR_BAD_CONFIGURATION
  * as the service's Win32 exit code), 3 (--once) something not delivered.
  *
@@ -162,6 +163,31 @@ static int serve(BOOL once)
 }
 
 /* ---- the service --------------------------------------------------------------------------- */
+#define STOP_GRACE_MS 5000
+static volatile LONG g_stopped; /* STOPPED reported (once: by service_main or the watchdog) */
+
+static void report_stopped(DWORD exit_code)
+{
+    if (InterlockedExchange(&g_stopped, 1) == 0) report(SERVICE_STOPPED, exit_code, 0);
+}
+
+/* A stop that the loop has not finished in STOP_GRACE_MS: the request in flight did not end
+ * when its handle was closed (under Wine a blocked synchronous WinHttpReceiveResponse waits for
+ * its 120 s timeout when the server hangs). The process ends: nothing is lost, a record is
+ * deleted only after the server's answer, and one sent but not acknowledged is sent again
+ * (a duplicate for the server, or a 409 on the sequence that the next start resumes after). */
+static DWORD WINAPI stop_watchdog(LPVOID unused)
+{
+    (void)unused;
+    Sleep(STOP_GRACE_MS);
+    if (g_stopped) return 0; /* the loop ended: the process is ending */
+    log_event(EVENTLOG_WARNING_TYPE, "stopped while a request to the server was still waiting "
+                                     "(it is sent again at the next start)");
+    report_stopped(NO_ERROR);
+    ExitProcess(0);
+    return 0;
+}
+
 static DWORD WINAPI control_handler(DWORD control, DWORD type, LPVOID data, LPVOID context)
 {
     (void)type;
@@ -170,8 +196,12 @@ static DWORD WINAPI control_handler(DWORD control, DWORD type, LPVOID data, LPVO
     switch (control) {
     case SERVICE_CONTROL_STOP:
     case SERVICE_CONTROL_SHUTDOWN:
-        report(SERVICE_STOP_PENDING, NO_ERROR, 10000);
+        report(SERVICE_STOP_PENDING, NO_ERROR, STOP_GRACE_MS + 2000);
         request_stop();
+        {
+            HANDLE watchdog = CreateThread(NULL, 0, stop_watchdog, NULL, 0, NULL);
+            if (watchdog) CloseHandle(watchdog);
+        }
         return NO_ERROR;
     case SERVICE_CONTROL_INTERROGATE:
         return NO_ERROR;
@@ -188,12 +218,12 @@ static void WINAPI service_main(DWORD argc, LPWSTR *argv)
     if (!g_status_handle) return;
     report(SERVICE_START_PENDING, NO_ERROR, 10000);
     if (!prepare()) {
-        report(SERVICE_STOPPED, ERROR_BAD_CONFIGURATION, 0);
+        report_stopped(ERROR_BAD_CONFIGURATION);
         return;
     }
     report(SERVICE_RUNNING, NO_ERROR, 0);
     serve(FALSE);
-    report(SERVICE_STOPPED, NO_ERROR, 0);
+    report_stopped(NO_ERROR);
 }
 
 /* ---- the console --------------------------------------------------------------------------- */
