@@ -320,9 +320,14 @@ credentials = Table(
     # credsync.storage.overview), so it can't draw other searches away from the ones above.
     # The overview's password ages per client, from the index alone (revision 0016).
     Index("ix_credentials_client_changed", "client_id", "password_changed_at"),
+    # Covering (revision 0049): the overview reads them from the index alone.
     Index(
         "ix_credentials_set_apart",
         "id",
+        "deleted_at",
+        "type",
+        "client_id",
+        "password_changed_at",
         sqlite_where=text(SET_APART),
         postgresql_where=text(SET_APART),
     ),
