@@ -11,8 +11,8 @@ import pytest
 import sqlalchemy as sa
 
 from credsync.errors import InvalidInput, NotFound
-from credsync.sync.reports import items_page, list_runs, load_run, runs_page, stored_run
 from credsync.sync.overview import overview
+from credsync.sync.reports import items_page, list_runs, load_run, runs_page, stored_run
 from credsync.sync.views import checks_of, last_runs, run_progress
 
 from .entra import EntraWorld
