@@ -54,6 +54,7 @@ OWNERS = {
     "directory_accounts": "credsync.storage.accounts",
     "links": "credsync.storage.links",
     "link_counts": "credsync.storage.link_counts",
+    "credential_counts": "credsync.storage.credential_counts",
     "runs": "credsync.storage.runs",
     "run_days": "credsync.storage.run_days",
     "run_items": "credsync.storage.runs",

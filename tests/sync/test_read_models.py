@@ -11,6 +11,7 @@ import pytest
 import sqlalchemy as sa
 
 from credsync.errors import InvalidInput, NotFound
+from credsync.sync.overview import overview
 from credsync.sync.reports import items_page, list_runs, load_run, runs_page, stored_run
 from credsync.sync.views import checks_of, last_runs, run_progress
 
@@ -111,5 +112,15 @@ def test_a_run_whose_process_stopped_shows_as_aborted(ew: EntraWorld) -> None:
     assert progress.state == "aborted"
     assert progress.message.startswith("abandoned: no sign of life since")
     assert last_runs(ew.vault.db, ew.admin)[report.directory_id].state == "aborted"
+    found = overview(
+        ew.vault.db,
+        ew.admin,
+        ew.vault.clients.list(ew.admin),
+        ew.vault.directories.list(ew.admin),
+    )
+    (health,) = [h for h in found.directories if h.directory.id == report.directory_id]
+    assert health.last_run is not None
+    assert (health.last_run.id, health.last_run.state) == (report.id, "aborted")
+    assert health.last_done_at is None  # its only run is no longer done
     with ew.vault.db.read() as conn:
         assert load_run(conn, report.id).state == "aborted"

@@ -24,7 +24,8 @@ from credsync.errors import (
     WrongPassphrase,
 )
 from credsync.storage import Database, link_counts
-from credsync.storage.tables import links
+from credsync.storage import clients as client_rows
+from credsync.storage.tables import credentials, links
 from credsync.types import Secret
 from credsync.vault import KeyRing, Vault
 from credsync.vault.auth import SYSTEM
@@ -41,6 +42,25 @@ TABLES_WITH_ROWS = {
     "run_items", "flags", "people", "groups", "group_members", "people_terms", "group_terms",
     "idp_signing_keys", "federated_domains", "federation_identities",
 }  # fmt: skip
+
+
+def _credential_counts_are_the_credentials(db: Database) -> bool:
+    """The credentials' kept counts (not in the archive either) equal a plain count."""
+    with db.read() as conn:
+        plain = conn.execute(
+            sa.select(credentials.c.client_id, sa.func.count())
+            .where(credentials.c.deleted_at.is_(None))
+            .group_by(credentials.c.client_id)
+        )
+        expected = {c: int(n) for c, n in plain}
+        kept = {
+            row.id: n
+            for row, n in client_rows.list_with_counts(
+                conn, include_archived=True, include_directory_admin=True
+            )
+            if n
+        }
+    return bool(expected) and kept == expected
 
 
 def _link_counts_are_the_links(db: Database) -> bool:
@@ -101,6 +121,7 @@ def test_a_full_vault_restores_into_sqlite_and_postgresql(
                     assert after[name] == rows, f"{kind}: {name}"
             assert after["audit_log"][-1][3] == "vault.restore"
             assert _link_counts_are_the_links(target), kind  # made again, not copied
+            assert _credential_counts_are_the_credentials(target), kind  # the same
             assert _chain_ok(target)
             assert secrets_of(target) == expected
             assert _chain_ok(target)  # the reveals were appended to the chain

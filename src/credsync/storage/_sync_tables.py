@@ -179,6 +179,19 @@ link_counts = Table(
     Index("ix_link_counts_directory", "directory_id", "status", "n"),
 )
 
+# Live credentials (outside the trash) counted by client and whether they are of type
+# directory_admin (revision 0049), kept by triggers on ``credentials`` as link_counts is by
+# those on ``links``; summed by the clients' list (credsync.storage.credential_counts),
+# folded together by the hourly prune.
+credential_counts = Table(
+    "credential_counts",
+    metadata,
+    Column("client_id", ID, nullable=False),
+    Column("directory_admin", Boolean, nullable=False),
+    Column("n", Integer, nullable=False),
+    Index("ix_credential_counts_client", "client_id", "directory_admin", "n"),
+)
+
 run_items = Table(
     "run_items",
     metadata,

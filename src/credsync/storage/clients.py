@@ -10,6 +10,7 @@ from typing import NamedTuple
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from credsync.storage import credential_counts
 from credsync.storage._rows import columns_for, record, records, within
 from credsync.storage.credentials import visible
 from credsync.storage.tables import clients, credentials, folders
@@ -93,16 +94,10 @@ def list_with_counts(
 ) -> list[tuple[ClientRow, int]]:
     """Clients by name (only ``client_ids`` when given), each with how many credentials it
     holds outside the trash (those of type directory_admin only with
-    ``include_directory_admin``)."""
-    counts = (
-        sa.select(credentials.c.client_id, sa.func.count().label("n"))
-        .where(
-            credentials.c.deleted_at.is_(None),
-            visible(include_directory_admin),
-            within(credentials.c.client_id, client_ids),
-        )
-        .group_by(credentials.c.client_id)
-        .subquery()
+    ``include_directory_admin``): their kept counts
+    (:mod:`credsync.storage.credential_counts`), not every credential counted."""
+    counts = credential_counts.per_client(
+        include_directory_admin=include_directory_admin, client_ids=client_ids
     )
     query = (
         sa.select(*_CLIENT.selected_columns, sa.func.coalesce(counts.c.n, 0).label("n"))

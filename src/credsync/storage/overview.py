@@ -1,7 +1,8 @@
 """The dashboard overview's figures, read in a few grouped statements over the whole vault
 (never one per client, directory or row): checks by status per directory, open flags per
-directory, each directory's last completed run, runs and flags per day, and password ages per
-client (index ranges side by side, one statement for up to 80 clients). Read-only: the tables
+directory, runs and flags per day, and password ages per client (index ranges side by
+side, one statement for up to 80 clients; each directory's newest and last completed runs
+are :func:`credsync.storage.run_reads.newest_and_last_done`). Read-only: the tables
 stay their owners' (credentials, links, flags, runs).
 
 Runs a day are read from their daily counts (:mod:`credsync.storage.run_days`), links by
@@ -30,7 +31,7 @@ from credsync.storage import link_counts, run_days
 from credsync.storage._rows import within
 from credsync.storage._schema import ID, TS
 from credsync.storage.credentials import visible
-from credsync.storage.tables import SET_APART, credentials, directories, flags, links, runs
+from credsync.storage.tables import SET_APART, credentials, flags, links
 
 __all__ = [
     "AgeRow",
@@ -38,7 +39,6 @@ __all__ = [
     "StatusRow",
     "age_buckets",
     "flags_per_day",
-    "last_done_per_directory",
     "open_flags_per_directory",
     "runs_per_day",
     "status_counts",
@@ -139,28 +139,6 @@ def open_flags_per_directory(
         .group_by(flags.c.directory_id)
     )
     return {d: int(n) for d, n in rows}
-
-
-def last_done_per_directory(conn: Connection, directory_ids: Sequence[str]) -> dict[str, Any]:
-    """directory id -> when its newest completed run (state done, not a dry run) finished;
-    one statement, each directory's newest runs read backwards along its index."""
-    if not directory_ids:
-        return {}
-    newest_done = (
-        sa.select(runs.c.finished_at)
-        .where(
-            runs.c.directory_id == directories.c.id,
-            runs.c.state == "done",
-            runs.c.dry_run.is_(False),
-        )
-        .order_by(runs.c.started_at.desc())
-        .limit(1)
-        .scalar_subquery()
-    )
-    rows = conn.execute(
-        sa.select(directories.c.id, newest_done).where(directories.c.id.in_(directory_ids))
-    )
-    return {d: at for d, at in rows if at is not None}
 
 
 def runs_per_day(
@@ -281,7 +259,8 @@ def age_buckets(
     and those changed after each edge are counted over ranges of
     ``ix_credentials_client_changed``, side by side (UNION ALL: reading the index alone, about
     half the time of one pass that works out every row's bucket; on PostgreSQL one pass per
-    client, see :func:`_ranges_pg`), less the few set apart."""
+    client, see :func:`_ranges_pg`), less the few set apart (read from their covering
+    partial index alone, revision 0049)."""
     cuts = [now - dt.timedelta(days=d) for d in edges_days]
     changed = credentials.c.password_changed_at
     newer = _newer(conn, cuts, client_ids)
@@ -299,7 +278,7 @@ def age_buckets(
     )
     apart = conn.execute(
         sa.select(credentials.c.client_id, bucket, sa.func.count())
-        .where(credentials.c.id.in_(_set_apart(include_directory_admin)))
+        .where(sa.text(SET_APART), sa.not_(_live(include_directory_admin)))
         .group_by(credentials.c.client_id, bucket)
     )
     for c, b, n in apart:

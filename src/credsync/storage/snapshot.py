@@ -41,9 +41,10 @@ __all__ = [
 ]
 
 BATCH_ROWS = 500
-# Alembic's own; and the links' kept counts (revision 0048), which the triggers on ``links``
-# make again as the links are loaded (copied too, they would count every link twice).
-_SKIPPED = {"alembic_version", "link_counts"}
+# Alembic's own; and the links' and credentials' kept counts (revisions 0048, 0049), which
+# the triggers on ``links`` and ``credentials`` make again as those are loaded (copied too,
+# they would count every row twice).
+_SKIPPED = {"alembic_version", "credential_counts", "link_counts"}
 
 
 @dataclass(frozen=True)

@@ -37,6 +37,7 @@ __all__ = [
     "capture_pending",
     "cli_sessions",
     "clients",
+    "credential_counts",
     "credential_tags",
     "credentials",
     "deleted_keeps",
@@ -320,9 +321,14 @@ credentials = Table(
     # credsync.storage.overview), so it can't draw other searches away from the ones above.
     # The overview's password ages per client, from the index alone (revision 0016).
     Index("ix_credentials_client_changed", "client_id", "password_changed_at"),
+    # Covering (revision 0049): the overview reads them from the index alone.
     Index(
         "ix_credentials_set_apart",
         "id",
+        "deleted_at",
+        "type",
+        "client_id",
+        "password_changed_at",
         sqlite_where=text(SET_APART),
         postgresql_where=text(SET_APART),
     ),
@@ -477,6 +483,7 @@ from credsync.storage._sign_in_tables import (  # noqa: E402
 
 # The directory-sync tables, declared in their own module (this one would pass 500 lines).
 from credsync.storage._sync_tables import (  # noqa: E402
+    credential_counts,
     directories,
     directory_accounts,
     flags,

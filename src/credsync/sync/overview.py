@@ -18,9 +18,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from credsync.storage import Database
+from credsync.storage import Database, run_reads
 from credsync.storage import overview as rows
-from credsync.sync.views import LastRun, last_runs
+from credsync.sync.views import LastRun, last_run
 from credsync.vault._time import as_utc_opt, utcnow
 from credsync.vault.auth import Actor, Permission
 from credsync.vault.clients import sees_directory_admin
@@ -178,7 +178,7 @@ def overview(
         flags_open = rows.open_flags_per_directory(
             conn, include_directory_admin=admin, directory_ids=scope
         )
-        done_at = rows.last_done_per_directory(conn, [d.id for d in directories])
+        runs = run_reads.newest_and_last_done(conn, scope)
         run_days = rows.runs_per_day(conn, since, actor.clients)
         flag_days = rows.flags_per_day(
             conn, since, include_directory_admin=admin, client_ids=actor.clients
@@ -186,7 +186,9 @@ def overview(
         ages = rows.age_buckets(
             conn, now, AGE_EDGES_DAYS, [c.id for c in aged], include_directory_admin=admin
         )
-    newest = last_runs(db, actor, scope)
+    at_once = utcnow()  # runs whose process stopped show as aborted (as of the clock)
+    newest = {d: last_run(r, at_once) for d, (r, _) in runs.items() if r is not None}
+    done_at = {d: at for d, (_, at) in runs.items() if at is not None}
     by_directory: dict[str, dict[str, int]] = defaultdict(dict)
     for s in statuses:
         by_directory[s.directory_id][s.status] = s.n

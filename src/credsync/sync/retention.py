@@ -13,9 +13,10 @@ The prune deletes in batches (:data:`BATCH` items or runs), each in a write tran
 its own, so that it never holds SQLite's single writer lock long (a run's chunk waits for one
 batch at most). It writes one ``runs.pruned`` audit entry with the counts when it deleted
 something, or when an operator asked for it; a dry run counts what would go and deletes and
-audits nothing. It also folds the links' kept counts (the rows their triggers added since,
-into a row a directory and status: :func:`credsync.storage.link_counts.fold`). Who runs it:
-the agent, at most once an hour (:class:`HourlyPrune`), and ``credsync runs prune`` (an
+audits nothing. It also folds the links' and credentials' kept counts (the rows their
+triggers added since, into a row a directory and status, a row a client and kind:
+:func:`credsync.storage.link_counts.fold`, :func:`credsync.storage.credential_counts.fold`).
+Who runs it: the agent, at most once an hour (:class:`HourlyPrune`), and ``credsync runs prune`` (an
 operator with ``admin`` reaching every client; the API's ``POST /runs/prune`` asks the same).
 """
 
@@ -29,7 +30,7 @@ from typing_extensions import TypedDict
 
 from credsync.config import Retention
 from credsync.errors import CredsyncError
-from credsync.storage import Database, link_counts, run_retention
+from credsync.storage import Database, credential_counts, link_counts, run_retention
 from credsync.storage import runs as run_rows
 from credsync.vault._time import utcnow
 from credsync.vault.audit import AuditLog
@@ -90,8 +91,9 @@ def prune(
             gone, items = gone + runs_gone, items + items_gone
             if len(ids) < batch:
                 break
-        with db.write() as conn:  # the links' kept counts, a row a directory and status again
+        with db.write() as conn:  # the kept counts, a row a directory and status again
             link_counts.fold(conn)
+            credential_counts.fold(conn)  # and a row a client and kind
     done = PruneJson(
         dry_run=dry_run,
         run_items=items,

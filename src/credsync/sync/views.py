@@ -147,14 +147,20 @@ def last_runs(
     now = utcnow()
     with db.read() as conn:
         return {
-            r.directory_id: LastRun(
-                r.id,
-                "aborted" if lease.abandoned(r, now) else r.state,
-                as_utc(r.started_at),
-                as_utc_opt(r.finished_at),
-            )
+            r.directory_id: last_run(r, now)
             for r in run_reads.newest_per_directory(conn, directory_ids)
         }
+
+
+def last_run(row: run_reads.LastRunRow, now: dt.datetime) -> LastRun:
+    """The newest run of a stored row; a run whose process stopped (as of ``now``) shows as
+    aborted."""
+    return LastRun(
+        row.id,
+        "aborted" if lease.abandoned(row, now) else row.state,
+        as_utc(row.started_at),
+        as_utc_opt(row.finished_at),
+    )
 
 
 def last_relay_runs(db: Database, actor: Actor, relays: Sequence[Relay]) -> dict[str, RunReport]:
