@@ -277,15 +277,16 @@ class RunRecorder:
                     conn, directory.id, applied.changed_accounts, (), now, full=False
                 )
             self._add_items(conn, applied.outcomes, as_flagged)
-            journal.audit_outcomes(
-                conn,
-                self._vault.audit,
-                self._actor,
-                directory=directory,
-                run_id=self.run_id,
-                outcomes=applied.outcomes,
-                versions=versions,
-            )
+            with self._vault.audit.batched(conn):  # the chain's head locked and set once
+                journal.audit_outcomes(
+                    conn,
+                    self._vault.audit,
+                    self._actor,
+                    directory=directory,
+                    run_id=self.run_id,
+                    outcomes=applied.outcomes,
+                    versions=versions,
+                )
             self._settle(conn, applied.outcomes)
 
     def _count(self, outcomes: Iterable[Outcome]) -> None:
@@ -324,8 +325,7 @@ class RunRecorder:
             self._count(outcomes)
             self.items_stored += len(new)
         run_rows.add_items(conn, self.run_id, new)
-        for seq, row in updated:
-            run_rows.update_item(conn, self.run_id, seq, row)
+        run_rows.update_items(conn, self.run_id, updated)
 
     def _record(
         self,
