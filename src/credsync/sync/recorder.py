@@ -7,7 +7,7 @@
     store_*    a chunk's outcomes (links and flags), the accounts a push read back, the
                report items, the audit of each push (and of earlier attempts settled) and
                the restore of a refused push's secret version; a plan's items; a failed
-               read's flags. A push's outcome is stored alone, as soon as it is known.
+               read's flags. A push's outcome as soon as known (with any that came meanwhile).
     finish     the run's row (once: a run swept meanwhile stays swept), the directory's cursor
                and counters after a whole run, and the ``sync.run`` audit entry (not
                for a quiet run of the agent's: :func:`credsync.sync.compaction.audited`)
