@@ -244,3 +244,31 @@ def test_a_upn_that_is_the_username_is_keyed_once_and_found_by_name(world: Vault
     assert keys == {"guid-c": ("ana@contoso.test", None), "guid-1": ("bob", "bob@example.test")}
     loaded = {r.account_id: store.account_from_row(r) for r in by_upn}
     assert loaded == {"guid-c": cloud, "guid-1": ACCOUNTS[0]}
+
+
+def test_an_incremental_write_adds_new_accounts_and_rewrites_changed_ones_whole(
+    world: VaultWorld,
+) -> None:
+    """The few accounts of a push or a delta go through one upsert: a new account is added,
+    a changed one comes back with every fact it was given (a NULL made a value and back, the
+    one datetime), an unchanged one keeps its row."""
+    directory_id = _directory(world)
+    pushed = Account(id="guid-p", username="pat", upn=None, domain="EX", password_stamp="1")
+    with world.db.write() as conn:
+        account_rows.replace(conn, directory_id, [pushed, ACCOUNTS[0]], (), NOW, full=True)
+    later = NOW + dt.timedelta(hours=1)
+    after = Account(id="guid-p", username="pat", upn="pat@example.test", domain=None,
+                    dn="CN=pat,OU=x", password_stamp="2", password_changed_at=later,
+                    locked_out=True)  # fmt: skip
+    with world.db.write() as conn:
+        account_rows.replace(conn, directory_id, [after, ACCOUNTS[0], ACCOUNTS[1]], (), later,
+                             full=False)  # fmt: skip
+    seen = _seen(world, directory_id)
+    assert {i for i, at in seen.items() if at.replace(tzinfo=dt.UTC) == later} == {
+        "guid-p",
+        "guid-2",
+    }
+    with world.db.read() as conn:
+        rows = account_rows.load(conn, directory_id, ["guid-p", "guid-1", "guid-2"], ["pat"])
+    loaded = {r.account_id: store.account_from_row(r) for r in rows}
+    assert loaded == {"guid-p": after, "guid-1": ACCOUNTS[0], "guid-2": ACCOUNTS[1]}

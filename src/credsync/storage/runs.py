@@ -48,7 +48,7 @@ __all__ = [
     "prune_items",
     "prune_runs",
     "running",
-    "update_item",
+    "update_items",
 ]
 
 
@@ -154,11 +154,17 @@ def running(conn: Connection, directory_id: str | None = None) -> list[RunRow]:
     return records(RunRow, conn.execute(query))
 
 
+# Built once, with bound parameters: a push's intent and outcome each beat (issue 19).
+_BEAT = (
+    runs.update()
+    .where(runs.c.id == sa.bindparam("b_run"), runs.c.state == "running")
+    .values(heartbeat_at=sa.bindparam("b_at"))
+)
+
+
 def beat(conn: Connection, run_id: str, now: dt.datetime) -> bool:
     """The run's sign of life; False when its row is no longer ``running``."""
-    done = conn.execute(
-        runs.update().where(runs.c.id == run_id, runs.c.state == "running").values(heartbeat_at=now)
-    )
+    done = conn.execute(_BEAT, {"b_run": run_id, "b_at": now})
     return bool(done.rowcount == 1)
 
 
@@ -275,13 +281,27 @@ def add_items(conn: Connection, run_id: str, new: Sequence[tuple[int, NewItem]])
     )
 
 
-def update_item(conn: Connection, run_id: str, seq: int, item: NewItem) -> None:
-    """Item ``seq`` of the run (stored as a push's intent) becomes what it ended as."""
+_UPDATE_ITEM = (
+    run_items.update()
+    .where(run_items.c.run_id == sa.bindparam("b_run"), run_items.c.seq == sa.bindparam("b_seq"))
+    .values({name: sa.bindparam(f"b_{name}") for name in (*NewItem._fields, "at")})
+)
+
+
+def update_items(conn: Connection, run_id: str, items: Sequence[tuple[int, NewItem]]) -> None:
+    """Items of the run by their numbers (stored as pushes' intents) become what they ended
+    as: one statement, built once (an executemany for several)."""
+    if not items:
+        return
+    now = dt.datetime.now(dt.UTC)
     conn.execute(
-        run_items.update()
-        .where(run_items.c.run_id == run_id, run_items.c.seq == seq)
-        .values(**item._asdict(), at=dt.datetime.now(dt.UTC))
-    )
+        _UPDATE_ITEM,
+        [
+            {"b_run": run_id, "b_seq": seq, "b_at": now,
+             **{f"b_{name}": value for name, value in item._asdict().items()}}
+            for seq, item in items
+        ],
+    )  # fmt: skip
 
 
 def forget_directory(conn: Connection, directory_id: str) -> None:

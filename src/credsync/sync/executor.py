@@ -20,7 +20,7 @@ import asyncio
 import datetime as dt
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any, Protocol
@@ -111,6 +111,23 @@ class Applied:
     changed_accounts: tuple[Account, ...]
     binds: int
     pushes: int
+
+    @classmethod
+    def joined(cls, parts: Sequence[Applied]) -> Applied:
+        """Several pushes' outcomes as one (each credential's in one of them only), to be
+        stored in one transaction."""
+        if len(parts) == 1:
+            return parts[0]
+        return cls(
+            tuple(o for part in parts for o in part.outcomes),
+            MappingProxyType(
+                {cid: cols for part in parts for cid, cols in part.link_updates.items()}
+            ),
+            tuple(r for part in parts for r in part.rejections),
+            tuple(a for part in parts for a in part.changed_accounts),
+            sum(part.binds for part in parts),
+            sum(part.pushes for part in parts),
+        )
 
 
 # The directory itself is gone or refuses us: the rest of the run is not tried.

@@ -180,11 +180,18 @@ def _append(
 
 class RunJournal:
     """The executor's :class:`~credsync.sync.executor.Journal` for one run: each write in a
-    worker thread, through the run's recorder."""
+    worker thread, through the run's recorder. Outcomes that arrive while another is being
+    stored wait for it and are then stored together, in one transaction (one heartbeat, one
+    lock of the audit chain's head); each push's ``settled`` returns once its own outcome is
+    committed, as before. An intent is never held back: it is its own transaction, committed
+    before its push is sent."""
 
     def __init__(self, recorder: RunRecorder, secrets: RunSecrets) -> None:
         self._recorder = recorder
         self._secrets = secrets
+        self._waiting: list[tuple[Applied, asyncio.Future[None]]] = []
+        self._storer: asyncio.Task[None] | None = None
+        self.transactions = 0  # outcome stores made (for the benchmark's and tests' counts)
 
     async def attempt(
         self, item: PlanItem, version: int, account: Account, state: Mapping[str, Any]
@@ -192,4 +199,31 @@ class RunJournal:
         await asyncio.to_thread(self._recorder.attempt, item, version, account, state)
 
     async def settled(self, applied: Applied) -> None:
-        await asyncio.to_thread(self._recorder.store_chunk, applied, self._secrets)
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiting.append((applied, done))
+        if self._storer is None or self._storer.done():
+            self._storer = asyncio.create_task(self._store_waiting())
+        await done
+
+    async def _store_waiting(self) -> None:
+        """Store what waits, a batch at a time, until nothing does; a failure is each of
+        its batch's pushes' (raised where each awaits its outcome)."""
+        while self._waiting:
+            batch, self._waiting = self._waiting, []
+            try:
+                joined = Applied.joined([applied for applied, _ in batch])
+                self.transactions += 1
+                await asyncio.to_thread(self._recorder.store_chunk, joined, self._secrets)
+            except Exception as exc:
+                for _, done in batch:
+                    if not done.done():
+                        done.set_exception(exc)
+            except BaseException:  # cancelled: nobody is left to store what waits
+                for _, done in (*batch, *self._waiting):
+                    done.cancel()
+                self._waiting = []
+                raise
+            else:
+                for _, done in batch:
+                    if not done.done():
+                        done.set_result(None)

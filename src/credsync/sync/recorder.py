@@ -7,7 +7,7 @@
     store_*    a chunk's outcomes (links and flags), the accounts a push read back, the
                report items, the audit of each push (and of earlier attempts settled) and
                the restore of a refused push's secret version; a plan's items; a failed
-               read's flags. A push's outcome is stored alone, as soon as it is known.
+               read's flags. A push's outcome as soon as known (with any that came meanwhile).
     finish     the run's row (once: a run swept meanwhile stays swept), the directory's cursor
                and counters after a whole run, and the ``sync.run`` audit entry (not
                for a quiet run of the agent's: :func:`credsync.sync.compaction.audited`)
@@ -277,15 +277,16 @@ class RunRecorder:
                     conn, directory.id, applied.changed_accounts, (), now, full=False
                 )
             self._add_items(conn, applied.outcomes, as_flagged)
-            journal.audit_outcomes(
-                conn,
-                self._vault.audit,
-                self._actor,
-                directory=directory,
-                run_id=self.run_id,
-                outcomes=applied.outcomes,
-                versions=versions,
-            )
+            with self._vault.audit.batched(conn):  # the chain's head locked and set once
+                journal.audit_outcomes(
+                    conn,
+                    self._vault.audit,
+                    self._actor,
+                    directory=directory,
+                    run_id=self.run_id,
+                    outcomes=applied.outcomes,
+                    versions=versions,
+                )
             self._settle(conn, applied.outcomes)
 
     def _count(self, outcomes: Iterable[Outcome]) -> None:
@@ -324,8 +325,7 @@ class RunRecorder:
             self._count(outcomes)
             self.items_stored += len(new)
         run_rows.add_items(conn, self.run_id, new)
-        for seq, row in updated:
-            run_rows.update_item(conn, self.run_id, seq, row)
+        run_rows.update_items(conn, self.run_id, updated)
 
     def _record(
         self,
