@@ -78,7 +78,7 @@ class Database:
             )
             event.listen(engine, "connect", _sqlite_on_connect)
             event.listen(engine, "begin", _sqlite_on_begin)
-            engine.dialect.do_begin = _sqlite_do_begin  # type: ignore[method-assign]
+            engine.dialect.do_begin = _sqlite_do_begin  # type: ignore[method-assign,assignment]
             return engine
         engine = sa.create_engine(
             self.url,
