@@ -475,7 +475,7 @@ def _sqlite_on_begin(conn: Connection) -> None:
 
 def _sqlite_do_begin(dbapi_conn: Any) -> None:
     """The dialect's ``do_begin`` on SQLite: the BEGIN said straight to the driver (through
-    ``exec_driver_sql`` it cost ~25 us of SQLAlchemy's statement machinery a transaction,
+    ``exec_driver_sql`` it took SQLAlchemy's statement path: ~5-8 us more a transaction,
     bench/README.md "federated_sign_in.py"); SQLAlchemy still maps its errors (a database
     locked past the busy timeout is a StorageError as before)."""
     dbapi_conn.driver_connection.execute(dbapi_conn.info.pop(_BEGIN, "BEGIN")).close()
