@@ -290,7 +290,8 @@ def verify(assertion: bytes, protocol: str, certificates: list[str]) -> tuple[As
     for index, b64_der in enumerate(certificates):
         try:
             result = XMLVerifier().verify(
-                root,
+                assertion,  # the bytes: given the parsed root, signxml serialises and
+                # parses it again (the same document, parsed by the same parser)
                 x509_cert=_certificate(b64_der),
                 id_attribute=id_attribute,
                 expect_config=config,
