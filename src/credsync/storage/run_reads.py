@@ -57,20 +57,26 @@ class LastRunRow(NamedTuple):
     heartbeat_at: dt.datetime | None
 
 
-def newest_per_directory(
-    conn: Connection, directory_ids: Collection[str] | None = None
-) -> list[LastRunRow]:
-    """Each directory's newest run (of ``directory_ids`` when given; one statement: a
-    directory's newest run is read backwards along ``ix_runs_directory_started``, not found
-    among all the runs grouped)."""
+def _newest_run_id() -> Any:
+    """The id of the newest run of the directory of the enclosing query's ``directories``
+    row, read backwards along ``ix_runs_directory_started``."""
     newer = runs.alias("newer")
-    newest_id = (
+    return (
         sa.select(newer.c.id)
         .where(newer.c.directory_id == directories.c.id)
         .order_by(newer.c.started_at.desc())
         .limit(1)
         .scalar_subquery()
     )
+
+
+def newest_per_directory(
+    conn: Connection, directory_ids: Collection[str] | None = None
+) -> list[LastRunRow]:
+    """Each directory's newest run (of ``directory_ids`` when given; one statement: a
+    directory's newest run is read backwards along ``ix_runs_directory_started``, not found
+    among all the runs grouped)."""
+    newest_id = _newest_run_id()
     query = sa.select(*columns_for(LastRunRow, runs)).where(
         runs.c.id.in_(
             sa.select(newest_id)
@@ -90,14 +96,8 @@ def newest_and_last_done(
     run's end read backwards along ``ix_runs_directory_started`` (each once), the newest run
     joined by id. (The two read apart, :func:`newest_per_directory` and the overview's
     last completed runs, cost two statements and looked the newest run up twice.)"""
-    newer, done = runs.alias("newer"), runs.alias("done")
-    newest_id = (
-        sa.select(newer.c.id)
-        .where(newer.c.directory_id == directories.c.id)
-        .order_by(newer.c.started_at.desc())
-        .limit(1)
-        .scalar_subquery()
-    )
+    done = runs.alias("done")
+    newest_id = _newest_run_id()
     done_at = (
         sa.select(done.c.finished_at)
         .where(
