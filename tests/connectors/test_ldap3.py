@@ -165,3 +165,41 @@ def test_response_controls_are_the_undecoded_ones() -> None:
     }
     assert response_controls(None) == {}
     assert response_controls({"result": 0}) == {}
+
+
+@pytest.mark.parametrize("how", ["closes", "resets", "reads then resets"])
+def test_a_handshake_the_peer_ends_is_unreachable_not_tls(how: str) -> None:
+    """A DC cut off (or restarting) while a TLS handshake is under way: the socket ends with an
+    EOF or a reset. That is the network's failure (the run stops as unreachable and retries),
+    not a certificate to fix; a real handshake failure still says TLS (test_tls_reasons)."""
+    import socket
+    import ssl
+    import struct
+    import threading
+
+    from ldap3 import Connection, Server
+
+    from credsync.connectors._tls import ContextTls
+
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def peer() -> None:
+        conn, _ = listener.accept()
+        if how != "closes":
+            conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        if how == "reads then resets":
+            conn.recv(16)
+        conn.close()
+
+    thread = threading.Thread(target=peer, daemon=True)
+    thread.start()
+    port = listener.getsockname()[1]
+    tls = ContextTls(ssl.create_default_context(), "dc1.example.test")
+    server = Server("127.0.0.1", port=port, use_ssl=True, tls=tls, connect_timeout=5)
+    with pytest.raises(lx.LDAPSocketOpenError) as raised:
+        Connection(server).open()
+    thread.join(5)
+    listener.close()
+    assert tls_reason(raised.value) is None
+    for translate in (ad_translate, ldap_translate):
+        assert type(translate(raised.value, where="bind")) is DirectoryUnreachable

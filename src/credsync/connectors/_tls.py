@@ -36,6 +36,13 @@ __all__ = ["ContextTls", "certificate_subject", "flat_message", "make_context", 
 
 _SSL_REASON = re.compile(r"certificate verify failed: (.*?)(?: \(_ssl\.c:\d+\)?)?['\")]*$")
 _SSL_ANY = re.compile(r"\[SSL: [A-Z_]+\] (.*?)(?: \(_ssl\.c:\d+\)?)?['\")]*$")
+# The peer went away (or never answered) during the handshake: the network's failure, not TLS's.
+# A DC cut off mid-run, restarting or overloaded ends a handshake like this; the run must read
+# it as unreachable (retry later), not as a certificate to fix.
+_GONE = re.compile(
+    r"UNEXPECTED_EOF_WHILE_READING|EOF occurred in violation of protocol|Connection reset by peer"
+    r"|Broken pipe|\[Errno (?:32|104|110)\]|timed out"
+)
 
 
 def make_context(config: DirectoryConfig, *, verify: bool = True) -> ssl.SSLContext:
@@ -168,11 +175,14 @@ def flat_message(exc: BaseException) -> str:
 def tls_reason(exc: BaseException) -> str | None:
     """Why a TLS handshake failed (``unable to get local issuer certificate``, ``IP address
     mismatch, certificate is not valid for '127.0.0.1'.``), or None when ``exc`` is no TLS
-    failure."""
+    failure: also when the peer closed, reset or never answered the handshake (the network's
+    failure: unreachable, not a certificate to fix)."""
     text = flat_message(exc)
     found = _SSL_REASON.search(text)
     if found:
         return found.group(1)
+    if isinstance(exc, ssl.SSLEOFError | ssl.SSLZeroReturnError) or _GONE.search(text):
+        return None
     if isinstance(exc, ssl.SSLError | lx.LDAPStartTLSError | lx.LDAPSSLConfigurationError):
         found = _SSL_ANY.search(text)
         return found.group(1) if found else text
