@@ -26,7 +26,7 @@ from intake.conftest import CaptureWorld, build_capture_world
 from server_thread import ServerThread
 from vault.helpers import VaultWorld
 
-from .conftest import Wine, windows_path
+from .conftest import ROOT, Wine, windows_path
 from .test_filter_dll import notify, scan
 from .test_filter_to_vault import sid_text
 
@@ -301,3 +301,44 @@ def test_a_record_of_an_account_gone_from_the_directory_is_moved_to_rejected(fw:
     scan(
         [p for p in fw.spool.rglob("*") if p.is_file()], [first, second], [password, gone_password]
     )
+
+
+def test_the_servers_certificate_is_always_verified(
+    fw: World, sqlite_world: VaultWorld, tmp_path: Path
+) -> None:
+    """A server whose certificate a CA the machine does not trust signed, and the trusted
+    server reached by a name its certificate does not carry: nothing is sent, the record stays;
+    the same record goes to the right server afterwards. No setting turns the check off."""
+    password = "Verified-Certificate-6!"
+    _, cred, line = fw.linked_user(password)
+    fw.notify([line])
+    (record,) = fw.spool.glob("*.cap")
+    kept = record.read_bytes()
+    untrusted_dir = tmp_path / "untrusted"
+    untrusted_dir.mkdir()
+    _, cert, key = _tls_files(untrusted_dir)  # its CA never added to the prefix's Root store
+    untrusted = ServerThread(
+        create_app(ServerState(sqlite_world.vault, sqlite_world.keys)), cert=cert, key=key
+    )
+    untrusted.start()
+    try:
+        fw.configure(server_port=untrusted.port)
+        refused = fw.forward(expect_ok=False)
+    finally:
+        untrusted.stop(drop_connections=True)
+    assert "not delivered (HTTP status 0)" in refused  # no answer: the handshake was refused
+    fw.configure(server_host="127.0.0.1")  # the trusted server; its certificate says localhost
+    wrong_name = fw.forward(expect_ok=False)
+    assert "not delivered (HTTP status 0)" in wrong_name
+    assert record.read_bytes() == kept
+    assert fw.cw.sw.reveal(cred) != password
+    fw.configure()  # localhost, the trusted server
+    delivered = fw.forward()
+    assert "sent 1 events seq 1" in delivered  # nothing had reached a server before
+    assert fw.cw.sw.reveal(cred) == password
+    scan(list(fw.spool.iterdir()), [refused, wrong_name, delivered], [password])
+    source = "".join(
+        p.read_text() for p in (ROOT / "windows" / "forwarder").glob("*.c")
+    )  # no switch that turns the check off
+    for off in ("SECURITY_FLAG_IGNORE", "WINHTTP_OPTION_SECURITY_FLAGS", "insecure", "verify="):
+        assert off not in source.replace("no WINHTTP_OPTION_SECURITY_FLAGS anywhere", "")

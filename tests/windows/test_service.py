@@ -1,5 +1,6 @@
 """The forwarder as the Windows service ``credsync-forwarder``, under Wine's service control
-manager: installed with ``sc create`` as install.ps1 configures it, started, a change goes from
+manager: installed with ``sc create`` and ``sc failure`` with the values read out of
+install.ps1 (installer.py), started, a change goes from
 the DLL's spool through the running service to the real app, stopped with a record not yet
 acknowledged kept in the spool, deleted.
 
@@ -20,12 +21,14 @@ from typing import Any
 import pytest
 
 from .conftest import WINE_TIMEOUT, Wine, windows_path
+from .installer import read_installer
 from .test_filter_dll import scan
 from .test_forwarder import World, fw  # noqa: F401  (the fixture)
 
 pytestmark = [pytest.mark.xdist_group("wine"), pytest.mark.samba]
 
-NAME = "credsync-forwarder"
+SERVICE = read_installer().service  # what install.ps1 makes: name, binPath, start, account
+NAME = SERVICE.name
 
 
 def sc(wine: Wine, *args: str) -> tuple[int, str]:
@@ -106,7 +109,6 @@ def test_the_service_delivers_a_change_and_stops_keeping_what_is_not_acknowledge
     _, held_cred, held_line = fw.linked_user(held_password)
     fw.spool.mkdir(exist_ok=True)
     exe = wine.bin_dir / "credsync-forwarder.exe"
-    bin_path = f'"{windows_path(exe)}" "{windows_path(fw.config)}" --service'
     outputs: list[str] = []
     log_start = wine.services_log.stat().st_size
     with wine.kept_alive():
@@ -114,16 +116,12 @@ def test_the_service_delivers_a_change_and_stops_keeping_what_is_not_acknowledge
         while len(services_exe(wine.prefix)) != 1:
             assert time.monotonic() < deadline, f"services.exe: {services_exe(wine.prefix)}"
             time.sleep(0.1)
-        # install.ps1's configuration: own process, LocalSystem, automatic, restarted on failure
-        created = sc(
-            wine, "create", NAME, "binPath=", bin_path, "start=", "auto", "obj=", "LocalSystem"
-        )
+        # install.ps1's configuration, read from the script (installer.py): own process,
+        # LocalSystem, automatic, restarted on failure
+        created = sc(wine, *SERVICE.sc_create(windows_path(exe), windows_path(fw.config)))
         assert created[0] == 0, created[1]
         try:
-            failure = sc(
-                wine, "failure", NAME, "reset=", "86400",
-                "actions=", "restart/60000/restart/60000/restart/60000",
-            )  # fmt: skip
+            failure = sc(wine, *SERVICE.sc_failure())
             assert failure[0] == 0, failure[1]
             assert state(wine)[0] == "STOPPED"  # the same database answers every call
             started = sc(wine, "start", NAME)

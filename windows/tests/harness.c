@@ -3,7 +3,9 @@
  *
  * usage: harness.exe DLL SPOOL RECIPIENT_HEX DOMAIN MAX_SPOOL_FILES SCRIPT
  * Writes the filter's configuration (HKLM\SOFTWARE\credsync\PasswordFilter), loads the DLL,
- * calls InitializeChangeNotify, then runs SCRIPT, one command a line:
+ * calls InitializeChangeNotify, then runs SCRIPT. SPOOL "-": the configuration is not written
+ * (the registry's, as install.ps1 or `reg add` left it, is used; RECIPIENT_HEX, DOMAIN and
+ * MAX_SPOOL_FILES are ignored, and "move" is not available). SCRIPT has one command a line:
  *   notify RID ACCOUNT_HEX PASSWORD_HEX [COUNT]   (hex of the UTF-16-LE strings)
  *   drain MS                                      prints "drain ok" or "drain timeout"
  *   counters                                      prints "counters W H D F"
@@ -101,17 +103,20 @@ int wmain(int argc, WCHAR **argv)
         fprintf(stderr, "usage: harness DLL SPOOL RECIPIENT_HEX DOMAIN MAX_SPOOL_FILES SCRIPT\n");
         return 2;
     }
-    if (RegCreateKeyExW(HKEY_LOCAL_MACHINE, L"SOFTWARE\\credsync\\PasswordFilter", 0, NULL, 0,
-                        KEY_ALL_ACCESS, NULL, &key, NULL) != ERROR_SUCCESS) {
-        fprintf(stderr, "cannot write the configuration\n");
-        return 2;
+    if (wcscmp(argv[2], L"-") != 0) { /* "-": the configuration is in the registry already */
+        if (RegCreateKeyExW(HKEY_LOCAL_MACHINE, L"SOFTWARE\\credsync\\PasswordFilter", 0, NULL,
+                            0, KEY_ALL_ACCESS, NULL, &key, NULL) != ERROR_SUCCESS) {
+            fprintf(stderr, "cannot write the configuration\n");
+            return 2;
+        }
+        set_sz(key, L"SpoolDirectory", argv[2]);
+        set_sz(key, L"RecipientKey", argv[3]);
+        set_sz(key, L"Domain", argv[4]);
+        max_files = (DWORD)wcstoul(argv[5], NULL, 10);
+        RegSetValueExW(key, L"MaxSpoolFiles", 0, REG_DWORD, (const BYTE *)&max_files,
+                       sizeof(max_files));
+        RegCloseKey(key);
     }
-    set_sz(key, L"SpoolDirectory", argv[2]);
-    set_sz(key, L"RecipientKey", argv[3]);
-    set_sz(key, L"Domain", argv[4]);
-    max_files = (DWORD)wcstoul(argv[5], NULL, 10);
-    RegSetValueExW(key, L"MaxSpoolFiles", 0, REG_DWORD, (const BYTE *)&max_files, sizeof(max_files));
-    RegCloseKey(key);
 
     dll = LoadLibraryW(argv[1]);
     if (!dll) {
