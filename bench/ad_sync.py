@@ -1,6 +1,7 @@
 """The sync engine against the Samba AD DC: whole runs, compared with bare ldap3 in-process.
 
     python bench/ad_sync.py [--quick] [--accounts N] [--changed N] [--pushes N] [--changes N]
+                               [--repeats R]
 
 On a SQLite vault with one client, one directory (an OU of its own on the machine's shared
 DC) and N linked credentials (default 5,000), it measures:
@@ -10,10 +11,12 @@ DC) and N linked credentials (default 5,000), it measures:
    attributes a check needs, the connector's (issue 19; a search of 4 is printed too).
 2. A run bind-checking M accounts whose pwdLastSet changed (default 2,000; helpdesk resets to
    the vault's password): target >= 95% of a bare ldap3 rebind loop (``get_info=NONE``) over
-   the same accounts (issue 19). The whole run counts: reading the changes (DirSync),
+   the same accounts (issue 19). Both sides run R times (``--repeats``, 2), in turn, the order
+   swapped each time (the load drifts: one of each back to back measured the drift); the
+   ratio is of the sums. The whole run counts: reading the changes (DirSync),
    planning, binds, and storing links, flags and the report.
 3. A run pushing P passwords changed in the vault (default 1,000, enforce): target >= 95% of a
-   bare ldap3 ``unicodePwd`` modify loop (issue 19).
+   bare ldap3 ``unicodePwd`` modify loop (issue 19); alternated as 2.
 4. With the agent running (default poll; the change's commit wakes it): a password changed in
    the vault works in AD (a bind with it succeeds), over C changes (default 100): p95 at most
    2x the baseline's p95, and under 1 s. Baseline: the same change made by hand (one bare
@@ -30,6 +33,7 @@ import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -108,6 +112,8 @@ def main() -> int:
     parser.add_argument("--changed", type=int, default=2000)
     parser.add_argument("--pushes", type=int, default=1000)
     parser.add_argument("--changes", type=int, default=100)
+    parser.add_argument("--repeats", type=int, default=2,
+                        help="binds and pushes: each side this many times, in turn")  # fmt: skip
     parser.add_argument("--time-limit", type=int, default=1800)
     args = parser.parse_args()
     if args.quick:
@@ -209,16 +215,23 @@ def measure_changed(world: OuWorld, users: list[tuple[str, str]], vault: Any, ad
                     keys: Any, args: Any, verdicts: c.Verdicts) -> None:  # fmt: skip
     changed = users[: args.changed]
     conn = world.admin.conn
-    for dn, password in changed:  # a helpdesk reset to the same password: a new pwdLastSet
-        conn.modify(dn, {"unicodePwd": [(MODIFY_REPLACE, [adc.quoted(password)])]})
-    took, report = run(vault, admin, keys)
-    binds = report.summary.get("binds", 0)
-    assert binds == len(changed), report.summary
     bare = adc.bare_connection(world.facts)
-    start = time.perf_counter()
-    for dn, password in changed:
-        assert bare.rebind(dn, password, read_server_info=False)
-    bare_took = time.perf_counter() - start
+
+    def ours() -> float:
+        for dn, password in changed:  # a helpdesk reset to the same password: a new pwdLastSet
+            conn.modify(dn, {"unicodePwd": [(MODIFY_REPLACE, [adc.quoted(password)])]})
+        took, report = run(vault, admin, keys)
+        binds = report.summary.get("binds", 0)
+        assert binds == len(changed), report.summary
+        return took
+
+    def theirs() -> float:
+        start = time.perf_counter()
+        for dn, password in changed:
+            assert bare.rebind(dn, password, read_server_info=False)
+        return time.perf_counter() - start
+
+    took, bare_took = alternated(ours, theirs, args.repeats, "binds")
     compare_rates(
         verdicts,
         ("changed_run_per_s", "bare_rebind_per_s", "changed_ratio"),
@@ -229,6 +242,26 @@ def measure_changed(world: OuWorld, users: list[tuple[str, str]], vault: Any, ad
     )
 
 
+def alternated(
+    ours: Callable[[], float], theirs: Callable[[], float], repeats: int, what: str
+) -> tuple[float, float]:
+    """Both sides ``repeats`` times, in turn, the order swapped each time (ours first, then
+    theirs first, ...): the machine's load drifts (other work, the DC's), and one run of each
+    back to back measured the drift as much as the code. Sums of both sides' times."""
+    mine = bare = 0.0
+    for n in range(repeats):
+        if n % 2 == 0:
+            a, b = ours(), theirs()
+        else:
+            b = theirs()
+            a = ours()
+        print(
+            f"  {what} {n + 1}/{repeats}: run {a:.2f} s, bare {b:.2f} s: {b / a:.2f}x", flush=True
+        )
+        mine, bare = mine + a, bare + b
+    return mine, bare
+
+
 def measure_pushes(world: OuWorld, users: list[tuple[str, str]], creds: list[Any], vault: Any,
                    admin: Any, keys: Any, args: Any, verdicts: c.Verdicts) -> None:  # fmt: skip
     chosen = creds[-args.pushes :]
@@ -236,19 +269,36 @@ def measure_pushes(world: OuWorld, users: list[tuple[str, str]], creds: list[Any
     for cred in chosen:  # confirmed as an operator does: their links are confirmed with it
         switches.set_credential_mode(admin, cred.id, SyncMode.ENFORCE, confirmed=True)
     run(vault, admin, keys)  # nothing to push yet
-    for cred in chosen:
-        vault.credentials.set_password(
-            admin, keys, cred.id, Secret(f"Vault-{uuid.uuid4().hex[:10]}-1")
-        )
-    took, report = run(vault, admin, keys)
-    assert report.summary.get("pushes") == len(chosen), report.summary
     bare = adc.bare_connection(world.facts, world.facts.admin_upn, world.facts.admin_password)
-    dns = [dn for dn, _ in users[-args.pushes :]]
-    start = time.perf_counter()
-    for dn in dns:
-        change = {"unicodePwd": [(MODIFY_REPLACE, [adc.quoted(f"Bare-{uuid.uuid4().hex[:10]}-1")])]}
-        assert bare.modify(dn, change), bare.result
-    bare_took = time.perf_counter() - start
+    # The bare loop's accounts are in an OU of their own, outside the directory: once the
+    # order swaps, its changes would otherwise be changes in AD for the run to check.
+    elsewhere = OuWorld.create(world.facts, prefix="bench-bare")
+    try:
+        dns = list(adc.make_users(elsewhere, len(chosen)))
+        _measure_pushes(vault, admin, keys, args, verdicts, chosen, bare, dns)
+    finally:
+        elsewhere.close()
+
+
+def _measure_pushes(vault: Any, admin: Any, keys: Any, args: Any, verdicts: c.Verdicts,
+                    chosen: list[Any], bare: Any, dns: list[str]) -> None:  # fmt: skip
+    def ours() -> float:
+        for cred in chosen:
+            vault.credentials.set_password(
+                admin, keys, cred.id, Secret(f"Vault-{uuid.uuid4().hex[:10]}-1")
+            )
+        took, report = run(vault, admin, keys)
+        assert report.summary.get("pushes") == len(chosen), report.summary
+        return took
+
+    def theirs() -> float:
+        start = time.perf_counter()
+        for dn in dns:
+            new = adc.quoted(f"Bare-{uuid.uuid4().hex[:10]}-1")
+            assert bare.modify(dn, {"unicodePwd": [(MODIFY_REPLACE, [new])]}), bare.result
+        return time.perf_counter() - start
+
+    took, bare_took = alternated(ours, theirs, args.repeats, "pushes")
     compare_rates(
         verdicts,
         ("push_run_per_s", "bare_modify_per_s", "push_ratio"),
