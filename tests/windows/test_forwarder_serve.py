@@ -1,9 +1,11 @@
 """The forwarder (windows/forwarder, under Wine, console test mode) against the real
 ``credsync serve`` command: a process of its own over HTTPS with a test CA's certificate
 (``--tls-cert``/``--tls-key``; the CA in the Wine prefix's machine Root store), on a SQLite
-vault whose client's directory is an OU of the shared Samba AD DC (read only). One server for
-the module: each test enrols a forwarder of its own (its own sequence) and links users of its
-own, so the tests share the server, the vault and the OU."""
+vault. One server and one vault for the module; each test has a client whose directory is an
+OU of its own on the shared Samba AD DC (read only) and a forwarder of its own (its own
+sequence). Not one directory for the module: the intake's inbound threshold counts a
+directory's captured changes over five minutes (from 5 changes on, a share of its links),
+and the tests' changes together would cross it."""
 
 from __future__ import annotations
 
@@ -13,7 +15,6 @@ import ssl
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,10 +23,10 @@ from typing import Any
 import httpx
 import pytest
 
-from credsync.testing.samba import OuWorld, SambaFacts
-from intake.conftest import CaptureWorld, build_capture_world
+from credsync.testing.samba import OuWorld
+from intake.conftest import build_capture_world
 from server_thread import free_port
-from vault.helpers import ADMIN_PASSWORD, PASSPHRASE, make_world
+from vault.helpers import ADMIN_PASSWORD, PASSPHRASE, VaultWorld, make_world
 
 from .conftest import Wine, windows_path
 from .test_filter_dll import scan
@@ -41,8 +42,7 @@ class Served:
     """``credsync serve`` on 127.0.0.1:``port`` (HTTPS, its certificate names localhost)."""
 
     wine: Wine
-    cw: CaptureWorld
-    ou: OuWorld
+    vault: VaultWorld
     port: int
     proc: subprocess.Popen[bytes]
     log: Path
@@ -54,16 +54,13 @@ class Served:
 @pytest.fixture(scope="module")
 def served(
     wine: Wine,
-    samba_dc: SambaFacts,
     schema_templates: Any,  # tests/conftest.py's SchemaTemplates
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Served]:
     base = tmp_path_factory.mktemp("serve")
     vault = make_world(schema_templates.sqlite(base / "vault.db"))
-    ou = OuWorld.create(samba_dc)
     proc: subprocess.Popen[bytes] | None = None
     try:
-        cw = build_capture_world(vault, ou)
         ca, cert, key = _tls_files(base)
         assert "trusted" in wine.run(wine.bin_dir / "trustca.exe", windows_path(ca))
         home = base / "home"
@@ -102,7 +99,7 @@ def served(
                 pass
             assert time.monotonic() < deadline, f"no answer in {START_TIMEOUT} s: {log.read_text()}"
             time.sleep(0.2)
-        yield Served(wine, cw, ou, port, proc, log)
+        yield Served(wine, vault, port, proc, log)
     finally:
         if proc is not None:
             proc.terminate()
@@ -111,16 +108,16 @@ def served(
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait(timeout=30)
-        ou.close()
         vault.db.dispose()
 
 
 @pytest.fixture
-def fws(served: Served, tmp_path: Path) -> World:
-    """A forwarder of this test's own (enrolled now: its sequence starts at 1) with its own
-    spool, sending to the module's ``credsync serve``."""
-    forwarder = served.cw.enroll(name=f"windows-{uuid.uuid4().hex[:8]}")
-    facts = served.ou.facts
+def fws(served: Served, ad_ou: OuWorld, tmp_path: Path) -> World:
+    """This test's client and directory (its own OU), a forwarder of its own (enrolled now:
+    its sequence starts at 1) with its own spool, sending to the module's ``credsync serve``."""
+    cw = build_capture_world(served.vault, ad_ou)
+    forwarder = cw.enroll(name="windows-dc1")
+    facts = ad_ou.facts
     settings = [
         "server_host=localhost",
         f"server_port={served.port}",
@@ -131,11 +128,11 @@ def fws(served: Served, tmp_path: Path) -> World:
         "ldap_port=636",
         f"ldap_bind_dn={facts.admin_dn}",
         f"ldap_bind_password={facts.admin_password}",
-        f"base_dn={served.ou.dn}",
+        f"base_dn={ad_ou.dn}",
         "dc=dc1",
     ]
     world = World(
-        served.wine, served.cw, None, tmp_path / "spool", tmp_path / "forwarder.conf", tmp_path,
+        served.wine, cw, None, tmp_path / "spool", tmp_path / "forwarder.conf", tmp_path,
         settings,
     )  # fmt: skip
     world.configure()
@@ -171,6 +168,7 @@ def test_a_forwarder_whose_sequence_was_rolled_back_resumes_after_the_servers(
     new change arrives), nothing counts twice (the record sent again is a duplicate: no new
     version)."""
     first, second, third = "Rolled-Back-1!", "Rolled-Back-2!", "Rolled-Back-3!"
+    forwarder_id = next(s for s in fws.settings if s.startswith("forwarder_id=")).split("=", 1)[1]
     _, cred1, line1 = fws.linked_user(first)
     _, cred2, line2 = fws.linked_user(second)
     _, cred3, line3 = fws.linked_user(third)
@@ -195,14 +193,30 @@ def test_a_forwarder_whose_sequence_was_rolled_back_resumes_after_the_servers(
     assert "sent 2 events seq 3" in resumed  # seq 2 refused (409), sent again as 3
     assert "not delivered" not in resumed
     assert (fws.spool / "forwarder.seq").read_text().strip() == "3"
+    # the server's side: that one refusal, audited as a sequence refusal of seq 2
+    audit = fws.cw.sw.vault.audit
+    refusals = audit.list(fws.cw.sw.admin, action="capture.denied", target_id=forwarder_id)
+    details = [entry.to_json()["details"] for entry in refusals]
+    assert [(d["check"], d["seq"]) for d in details] == [("seq", 2)]  # type: ignore[index]
     assert not list(fws.spool.glob("*.cap"))
     assert [fws.cw.sw.reveal(c) for c in (cred1, cred2, cred3)] == [first, second, third]
     for cred in (cred1, cred2, cred3):
         assert fws.versions(cred) == [(1, "created"), (2, "directory")]
     assert "sent" not in fws.forward()  # and nothing is left
+
+    # the sequence file gone altogether (a fresh install on the same spool): seq 1 refused,
+    # the change sent after the server's last (seq 4), once
+    fourth = "Rolled-Back-4!"
+    _, cred4, line4 = fws.linked_user(fourth)
+    (fws.spool / "forwarder.seq").unlink()
+    fws.notify([line4])
+    fresh = fws.forward()
+    assert "sent 1 events seq 4" in fresh
+    assert fws.cw.sw.reveal(cred4) == fourth
+    assert fws.versions(cred4) == [(1, "created"), (2, "directory")]
     assert served.proc.poll() is None
     scan(
         [*fws.spool.iterdir(), *backup.iterdir(), served.log],
-        [sent1, sent2, resumed],
-        [first, second, third],
+        [sent1, sent2, resumed, fresh],
+        [first, second, third, fourth],
     )
