@@ -33,7 +33,9 @@ $packages = @((Get-ItemProperty -Path $lsaKey -Name 'Notification Packages' -Err
 $packages = @($packages | Where-Object { $_ })
 if ($packages -contains $package) {
     if ($PSCmdlet.ShouldProcess($lsaKey, "remove $package from Notification Packages")) {
-        Set-ItemProperty -Path $lsaKey -Name 'Notification Packages' -Value ([string[]]($packages | Where-Object { $_ -ne $package })) -Type MultiString
+        # @(...): an array even when ours was the only entry (an empty one: an empty REG_MULTI_SZ;
+        # without it the filtered list would be $null)
+        Set-ItemProperty -Path $lsaKey -Name 'Notification Packages' -Value ([string[]]@($packages | Where-Object { $_ -ne $package })) -Type MultiString
     }
 }
 

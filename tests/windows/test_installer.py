@@ -128,11 +128,13 @@ def test_the_uninstaller_undoes_the_same_names() -> None:
     assert ps_string(text, "package") == reg.package
     assert ps_string(text, "lsaKey").replace("HKLM:\\", "HKLM\\") == reg.lsa_key
     assert ps_string(text, "configKey").replace("HKLM:\\", "HKLM\\") == reg.config_key
-    # ours taken out of the list, the others kept, as a REG_MULTI_SZ still
+    # ours taken out of the list, the others kept, as a REG_MULTI_SZ still; ``@(...)`` keeps
+    # it an array when ours was the only entry (an empty one, written as an empty
+    # REG_MULTI_SZ: a bare pipeline would give $null)
     one(
         r"Set-ItemProperty -Path \$lsaKey -Name '"
         + re.escape(reg.packages_value)
-        + r"' -Value \(\[string\[\]\]\(\$packages \| Where-Object \{ \$_ -ne \$package \}\)\)"
+        + r"' -Value \(\[string\[\]\]@\(\$packages \| Where-Object \{ \$_ -ne \$package \}\)\)"
         r" -Type MultiString",
         text,
         "the removal from the list",
@@ -160,6 +162,8 @@ def _packages(wine: Wine, lsa_key: str, value: str, export: Path) -> list[str]:
     found = one(rf'^"{re.escape(value)}"=hex\(7\):((?:[0-9a-f,]|\\\r?\n\s*)*)', text, value)
     raw = bytes.fromhex(re.sub(r"[^0-9a-f]", "", found[1]))
     strings = raw.decode("utf-16-le")
+    if strings in ("", "\0"):  # an empty list: no string, at most the list's own NUL
+        return []
     assert strings.endswith("\0\0"), repr(strings)
     return strings[:-2].split("\0")
 
@@ -180,6 +184,15 @@ def _install_packages_step(wine: Wine, lsa_key: str, value: str, package: str) -
     if package not in packages:
         joined = "\\0".join([*packages, package])
         _reg(wine, "add", lsa_key, "/v", value, "/t", "REG_MULTI_SZ", "/d", joined, "/f")
+
+
+def _uninstall_packages_step(
+    wine: Wine, lsa_key: str, value: str, package: str, export: Path
+) -> None:
+    """uninstall.ps1's step with reg: ours out of the list, the others kept, written back as
+    a REG_MULTI_SZ, an empty one when ours was the only entry (``@(...)``: never $null)."""
+    kept = [p for p in _packages(wine, lsa_key, value, export) if p != package]
+    _reg(wine, "add", lsa_key, "/v", value, "/t", "REG_MULTI_SZ", "/d", "\\0".join(kept), "/f")
 
 
 def test_the_installers_registry_steps_under_wine_and_the_filter_loads_them(
@@ -227,9 +240,13 @@ def test_the_installers_registry_steps_under_wine_and_the_filter_loads_them(
 
     # uninstall.ps1: ours out of the list (the others kept), the configuration deleted; a
     # filter loaded then refuses to start (lsass would skip it)
-    packages = [p for p in _packages(wine, lsa, value, export) if p != reg.package]
-    _reg(wine, "add", lsa, "/v", value, "/t", "REG_MULTI_SZ", "/d", "\\0".join(packages), "/f")
+    _uninstall_packages_step(wine, lsa, value, reg.package, export)
     assert _packages(wine, lsa, value, export) == ["scecli", "rassfm"]
+    # ours the only entry: the value stays, an empty REG_MULTI_SZ (not $null, not removed)
+    _reg(wine, "add", lsa, "/v", value, "/t", "REG_MULTI_SZ", "/d", reg.package, "/f")
+    _uninstall_packages_step(wine, lsa, value, reg.package, export)
+    assert _packages(wine, lsa, value, export) == []
+    assert re.search(rf"{re.escape(value)}\s+REG_MULTI_SZ", _reg(wine, "query", lsa, "/v", value))
     _reg(wine, "delete", reg.config_key, "/f")
     with pytest.raises(AssertionError, match="exited 4"):  # init false
         wine.run(harness, windows_path(wine.dll), "-", "-", "-", "0", windows_path(script))

@@ -26,6 +26,7 @@ from typing import Any, TypeVar
 
 from impacket.dcerpc.v5 import samr, transport
 from impacket.dcerpc.v5.dtypes import NULL
+from impacket.dcerpc.v5.rpcrt import DCERPCException
 from impacket.smbconnection import SMBConnection
 
 from credsync.connectors.local_accounts import _ndr
@@ -38,6 +39,7 @@ __all__ = [
     "SamrSession",
     "UserName",
     "UserState",
+    "aes_unsupported",
     "filetime",
     "login",
 ]
@@ -354,13 +356,9 @@ class SamrSession:
             try:
                 _ndr.set_aes(dce, handle, aes_password_blob(key, password), expired)
                 return LEVEL_AES
-            except samr.DCERPCSessionError as exc:
-                if _status_name(exc.get_error_code()) not in _NO_AES:
-                    raise
-                self.aes = False
-            except Exception as exc:  # rpc_x_bad_stub_data & co: the server can't read 31
-                if "bad_stub" not in str(exc) and "nca_s_op_rng_error" not in str(exc):
-                    raise
+            except Exception as exc:
+                if not aes_unsupported(exc):
+                    raise  # a refusal of this password or this caller: as it is, never RC4
                 self.aes = False
         request = samr.SamrSetInformationUser2()
         request["UserHandle"] = handle
@@ -384,7 +382,30 @@ class SamrSession:
         self.call(work)
 
 
+# The answers of a server that cannot do level 31 itself, whatever the password or the caller
+# (MS-SAMR 3.1.5.6.4 SamrSetInformationUser2, Opnum 58, and 3.1.5.6.4.1 "Common Processing",
+# https://learn.microsoft.com/openspecs/windows_protocols/ms-samr/c00ca1dd-5a29-4655-bd6f-6e680e154bc9
+# ; the NTSTATUS values as MS-ERREF 2.3.1 lists them,
+# https://learn.microsoft.com/openspecs/windows_protocols/ms-erref/596a1078-e883-4972-9bbc-49e60bebca55
+# ):
+# STATUS_INVALID_INFO_CLASS 0xC0000003 (a class it does not know), STATUS_NOT_SUPPORTED
+# 0xC00000BB, STATUS_INVALID_PARAMETER 0xC000000D; and the RPC runtime's faults when it cannot
+# even unmarshal the union arm (rpc_x_bad_stub_data 0x6F7, nca_s_op_rng_error 0x1C010002).
 _NO_AES = {"STATUS_INVALID_INFO_CLASS", "STATUS_NOT_SUPPORTED", "STATUS_INVALID_PARAMETER"}
+_NO_AES_FAULTS = ("rpc_x_bad_stub_data", "nca_s_op_rng_error")
+
+
+def aes_unsupported(exc: BaseException) -> bool:
+    """Does ``exc``, raised by the level-31 (AES) reset, say the server cannot do level 31
+    (then the session resets at level 26, RC4, from now on)? False for every other refusal:
+    STATUS_PASSWORD_RESTRICTION (complexity, length, history), STATUS_ACCESS_DENIED,
+    STATUS_WRONG_PASSWORD (a blob it could not open), a lost connection... go up as they are,
+    and are never tried again with RC4 (the server's words reach the operator verbatim)."""
+    if isinstance(exc, samr.DCERPCSessionError):
+        return _status_name(exc.get_error_code()) in _NO_AES
+    if isinstance(exc, DCERPCException):
+        return any(fault in str(exc) for fault in _NO_AES_FAULTS)
+    return False
 
 
 def _close_transport(rpc: Any) -> None:
