@@ -34,6 +34,7 @@ from credsync.testing.slapd import LdapOu, SlapdFacts, SlapdServer, SlapdUnavail
 from credsync.testing.smtp import MailTrap
 from credsync.types import Secret
 from credsync.vault import Actor, KeyRing, Vault
+from secret_output import pytest_assertrepr_compare  # noqa: F401  (a hook: see the module)
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 PASSPHRASE = "correct horse battery staple"
