@@ -25,8 +25,8 @@ __all__ = [
     "insert",
     "list_rows",
     "lock",
-    "names",
     "name_taken",
+    "names",
     "record_pass",
     "remove",
     "schedule",
@@ -62,7 +62,7 @@ def list_rows(
 def names(conn: Connection, client_ids: Collection[str] | None = None) -> Sequence[Row[Any]]:
     """(id, client_id, client_name, name) of every directory by name (of ``client_ids`` when
     given): what a page that lists them needs, without their settings."""
-    query = (
+    query: sa.Select[Any] = (
         sa.select(
             directories.c.id,
             directories.c.client_id,
