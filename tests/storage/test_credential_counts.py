@@ -99,10 +99,12 @@ def test_folding_keeps_the_counts_in_a_row_a_client_and_kind(world: VaultWorld) 
     add_bind_credential(world, CLIENTS[0])
     for ref in north[:3]:
         world.vault.credentials.delete(world.admin, ref)
-    assert _rows(world) > 2
+    # PostgreSQL adds a row a statement; SQLite adds to a client and kind's row in place
+    # (revision 0050)
+    assert _rows(world) == 2 if world.db.is_sqlite else _rows(world) > 2
     with world.db.write() as conn:
         before, after = credential_counts.fold(conn)
-    assert before > after == _rows(world) == 2  # North's: plain ones, directory_admin ones
+    assert before >= after == _rows(world) == 2  # North's: plain ones, directory_admin ones
     _same(world)
 
 

@@ -139,3 +139,19 @@ def test_the_revision_counts_the_links_there_are_and_goes_down_cleanly(world: Va
     assert _rows(world) == 2  # made from the links in one statement
     _record(world, ours, [link_rows.LinkCheck(ids[1], "a1", "in_sync", "", {})])
     assert _kept(world) == _plain(world)  # and kept again
+
+
+def test_sqlite_adds_to_a_directory_and_status_s_row_in_place(world: VaultWorld) -> None:
+    """SQLite (one writer: nobody waits on a count row) adds to the row of a directory and
+    status in place (revision 0050): links made a statement each, moved and forgotten leave a
+    row a key, not a row a change; PostgreSQL adds rows (folded hourly). Both sum to a
+    plain count."""
+    ids = _credentials(world, "Tailspin", 10)
+    ours, _ = add_ad_directory(world, "Tailspin", "tailspin-ad")
+    for n, cid in enumerate(ids):
+        _record(world, ours, [link_rows.LinkCheck(cid, f"a{n}", "in_sync", "", {}, new=True)])
+    _record(world, ours, [link_rows.LinkCheck(cid, "", "mismatch", "", {}) for cid in ids[:4]])
+    with world.db.write() as conn:
+        link_rows.forget_credential(conn, ids[9])
+    assert _kept(world) == _plain(world) == {(ours, "in_sync"): 5, (ours, "mismatch"): 4}
+    assert _rows(world) == 2 if world.db.is_sqlite else _rows(world) > 2

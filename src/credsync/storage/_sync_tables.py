@@ -168,7 +168,8 @@ run_days = Table(
 
 # Links counted by directory and status (revision 0048), kept by triggers on ``links`` that
 # the migration made: a link made, removed or moved to another status (or directory) adds rows
-# of +/-n, never an update, so that writers never wait for each other on a count; summed by the
+# of +/-n, never an update, so that writers never wait for each other on a count (PostgreSQL;
+# SQLite's one writer adds to the key's row in place, revision 0050); summed by the
 # overview (credsync.storage.link_counts), folded together by the hourly prune.
 link_counts = Table(
     "link_counts",

@@ -5,7 +5,8 @@ The rows are added by triggers on ``credentials`` (the migration's), as
 outside the trash are made, -n when they are removed, -1 and +1 when one goes to or comes
 back from the trash, changes type to or from directory_admin, or moves to another client;
 any other update adds nothing. So no code path that writes credentials can forget the count,
-and rows are only ever added (writers never wait for each other on a count row). Here:
+and on PostgreSQL rows are only ever added (writers never wait for each other on a count
+row); SQLite, one writer at a time, adds to the key's row in place (revision 0050). Here:
 :func:`per_client` (what the clients' list joins instead of counting every credential:
 116,085 index entries grouped, ~36 ms on PostgreSQL under load) and :func:`fold` (the rows of
 each client and kind folded into one, dropping those that sum to nothing; the agent's hourly

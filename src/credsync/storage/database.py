@@ -30,7 +30,7 @@ from credsync.errors import ConfigError, Conflict, NotFound, SchemaOutOfDate, St
 
 __all__ = ["SCHEMA_REVISION", "Database", "after_commit"]
 
-SCHEMA_REVISION = "0049"
+SCHEMA_REVISION = "0050"
 _BUSY_TIMEOUT_S = 60
 # A pooled PostgreSQL connection idle for longer than this is pinged before it is handed out
 # (see _ping_if_idle); one used more recently is handed out as it is.

@@ -26,6 +26,7 @@ __all__ = [
     "list_rows",
     "lock",
     "name_taken",
+    "names",
     "record_pass",
     "remove",
     "schedule",
@@ -55,6 +56,23 @@ def list_rows(
     )
     if client_id is not None:
         query = query.where(directories.c.client_id == client_id)
+    return conn.execute(query).all()
+
+
+def names(conn: Connection, client_ids: Collection[str] | None = None) -> Sequence[Row[Any]]:
+    """(id, client_id, client_name, name) of every directory by name (of ``client_ids`` when
+    given): what a page that lists them needs, without their settings."""
+    query: sa.Select[Any] = (
+        sa.select(
+            directories.c.id,
+            directories.c.client_id,
+            clients.c.name.label("client_name"),
+            directories.c.name,
+        )
+        .join(clients, clients.c.id == directories.c.client_id)
+        .where(within(directories.c.client_id, client_ids))
+        .order_by(directories.c.name_key)
+    )
     return conn.execute(query).all()
 
 

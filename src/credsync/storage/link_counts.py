@@ -3,7 +3,9 @@
 The rows are added by triggers on ``links`` (the migration's): +n when links are made, -n
 when they are removed, -1 and +1 when one moves to another status or directory; an update
 that leaves both alone adds nothing. So no code path that writes links can forget the count,
-and rows are only ever added (writers never wait for each other on a count row). Here:
+and on PostgreSQL rows are only ever added (writers never wait for each other on a count
+row); SQLite, one writer at a time, adds to the key's row in place (revision 0050: a row a
+link until the hourly fold cost the overview 176 ms after an import of 126,829). Here:
 :func:`sums` (what the overview reads instead of counting every link) and :func:`fold`
 (the rows of each directory and status folded into one, dropping those that sum to nothing:
 a removed directory's; the agent's hourly prune calls it).

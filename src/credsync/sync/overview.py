@@ -14,11 +14,12 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from credsync.storage import Database, run_reads
+from credsync.storage import directories as directory_rows
 from credsync.storage import overview as rows
 from credsync.sync.views import LastRun, last_run
 from credsync.vault._time import as_utc_opt, utcnow
@@ -34,6 +35,7 @@ __all__ = [
     "ClientAges",
     "DayCounts",
     "DirectoryHealth",
+    "DirectoryName",
     "Overview",
     "overview",
 ]
@@ -67,8 +69,19 @@ class ClientAges:
 
 
 @dataclass(frozen=True)
+class DirectoryName:
+    """What the overview shows of a directory (not its settings: parsing 550 directories'
+    settings to show 50 names cost more than any of the overview's statements)."""
+
+    id: str
+    client_id: str
+    client_name: str
+    name: str
+
+
+@dataclass(frozen=True)
 class DirectoryHealth:
-    directory: Directory
+    directory: DirectoryName
     statuses: dict[str, int]  # last check status -> links
     open_flags: int
     last_run: LastRun | None
@@ -157,12 +170,13 @@ def overview(
     db: Database,
     actor: Actor,
     clients: list[Client],
-    directories: list[Directory],
+    listed: Sequence[Directory] | None = None,
     *,
     now: dt.datetime | None = None,
 ) -> Overview:
-    """The overview of ``clients`` and ``directories`` (as the services listed them for
-    ``actor``): of more than :data:`SHOWN`, the directories that need attention most and
+    """The overview of ``clients`` (as the services listed them for ``actor``) and the
+    directories of the clients ``actor`` reaches (their names read here; ``listed``: those
+    given instead): of more than :data:`SHOWN`, the directories that need attention most and
     the clients with the most credentials overdue (then the most credentials), their
     password ages read for them alone."""
     actor.require(Permission.VAULT_READ)
@@ -171,9 +185,14 @@ def overview(
     aged = _most(clients, lambda c: (c.overdue_count or 0, c.credential_count or 0))
     days = _days(now.date())
     since = dt.datetime.combine(days[0], dt.time(), tzinfo=dt.UTC)
-    # An operator reaching some clients: only their directories are read (every one: None).
-    scope = None if actor.clients is None else [d.id for d in directories]
     with db.read() as conn:
+        if listed is None:
+            named = directory_rows.names(conn, actor.clients)
+            directories = [DirectoryName(r.id, r.client_id, r.client_name, r.name) for r in named]
+        else:
+            directories = [DirectoryName(d.id, d.client_id, d.client_name, d.name) for d in listed]
+        # An operator reaching some clients: only their directories are read (None: every one).
+        scope = None if actor.clients is None else [d.id for d in directories]
         statuses = rows.status_counts(conn, include_directory_admin=admin, directory_ids=scope)
         flags_open = rows.open_flags_per_directory(
             conn, include_directory_admin=admin, directory_ids=scope

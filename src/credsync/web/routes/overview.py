@@ -28,12 +28,9 @@ OPEN_LINE = Series("open", "open at the day's end")
 def overview_page(request: Request, state: State, viewer: ViewerDep) -> Response:
     """The shop at a glance (needs vault.read)."""
     actor = viewer.actor
-    found = overview(
-        state.vault.db,
-        actor,
-        state.vault.clients.list(actor),
-        state.vault.directories.list(actor),
-    )
+    db = state.vault.db
+    with db.one_read():  # the clients and the overview's reads: one transaction
+        found = overview(db, actor, state.vault.clients.list(actor))
     days = [d.day for d in found.runs_by_day]
     runs_chart = stacked_bars("Runs a day", days, [d.counts for d in found.runs_by_day], RUN_SERIES)
     flags_chart = stacked_bars(
