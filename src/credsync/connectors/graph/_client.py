@@ -264,7 +264,9 @@ class GraphClient:
         headers: Mapping[str, str] | None = None,
     ) -> AsyncGenerator[tuple[int, Any, httpx.Response], None]:
         """Each page of a listing as (status, body, response), following nextLinks (with the
-        same ``headers``). A page with an error status ends the listing (the caller raises)."""
+        same ``headers``), the next page's request written before a page is handed over
+        (:func:`_handed_off`). A page with an error status ends the listing (the caller
+        raises)."""
         seen: set[str] = set()
         fetch: asyncio.Task[tuple[int, Any, httpx.Response]] | None = asyncio.ensure_future(
             self.get_json(path, where=where, params=params, headers=headers)
