@@ -10,7 +10,7 @@ from __future__ import annotations
 import builtins
 import datetime as dt
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal, NotRequired, cast, overload
 
 from sqlalchemy.engine import Connection
@@ -153,7 +153,9 @@ class RunReport:
     accounts_total: int | None
     started_at: dt.datetime
     finished_at: dt.datetime | None
-    items: tuple[ItemReport, ...] = ()
+    # Not in the repr: a full pass's thousands of items made it megabytes, and Python 3.11's
+    # asyncio.run formats its main task (with this result) once it returns (issue 19).
+    items: tuple[ItemReport, ...] = field(default=(), repr=False)
     heartbeat_at: dt.datetime | None = None  # the last sign of life (not in to_json)
 
     @property

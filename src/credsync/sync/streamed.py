@@ -92,6 +92,18 @@ def _old_heap_frozen() -> Iterator[None]:
         gc.unfreeze()
 
 
+def _answers(account: Account, keys: AbstractSet[str]) -> bool:
+    """Whether one of ``account``'s names (:meth:`Account.names`) is among ``keys``, without
+    making the set of its names."""
+    username = account.username
+    if username.casefold() in keys:
+        return True
+    upn, domain = account.upn, account.domain
+    if upn and upn != username and upn.casefold() in keys:
+        return True
+    return bool(domain) and f"{domain}\\{username}".casefold() in keys
+
+
 class StreamedPass:
     """The sink of a streamed full read (see the module docstring). ``write``: store the
     pages (False: a dry run)."""
@@ -157,13 +169,16 @@ class StreamedPass:
             self._ids = {link.account_id for link in links.values()}
             for cred in creds:  # every credential's names: a superset of what the planner asks
                 self._keys |= store.name_keys(cred.username)
+        pending = self._pending
         for key in removed:
-            self._pending.pop(key, None)
+            pending.pop(key, None)
             self._removed.add(key)
         for account in accounts:
-            self._pending.pop(account.id, None)  # the last appearance wins
-            self._pending[account.id] = account
-        if len(self._pending) >= BATCH:
+            key = account.id
+            if key in pending:  # the last appearance wins (and goes last)
+                del pending[key]
+            pending[key] = account
+        if len(pending) >= BATCH:
             await self.flush()
 
     async def flush(self) -> None:
@@ -194,12 +209,14 @@ class StreamedPass:
         if writing is None:
             return
         ids = self._ids or set()  # set by the first page, before anything is buffered
-        for account in await writing:
-            self.seen.add(account.id)
-            if account.id in ids or not self._keys.isdisjoint(account.names()):
-                self.kept[account.id] = account
-            else:
-                self.kept.pop(account.id, None)
+        keys, kept, see = self._keys, self.kept, self.seen.add
+        for account in await writing:  # 100,000 a tenant's pass: no set made per account
+            key = account.id
+            see(key)
+            if key in ids or (keys and _answers(account, keys)):
+                kept[key] = account
+            elif key in kept:
+                del kept[key]
 
     def _store(self, accounts: list[Account], removed: list[str], unseen: bool) -> list[Account]:
         """The accounts with their stored authors kept; the new and changed ones written in

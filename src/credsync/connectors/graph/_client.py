@@ -27,7 +27,7 @@ import os
 import random
 import ssl
 import time
-from collections.abc import AsyncGenerator, Mapping
+from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -46,6 +46,7 @@ MAX_ATTEMPTS = 8  # tries of one request that Graph throttles or finds busy
 MAX_WAIT = 120.0  # seconds one request may spend waiting for retries in all
 CONNECT_ATTEMPTS = 3  # tries of a GET whose connection failed
 MAX_PAGES = 50_000
+HANDOFF_TURNS = 8  # event loop turns given to the next page's request (see _handed_off)
 MAX_CONNECTIONS = 32
 CONTEXTS = 64  # TLS contexts kept (one per set of trusted CAs)
 # Idle connections kept this long: past the periodic runs' default interval (60 s), so that a
@@ -189,9 +190,12 @@ class GraphClient:
         json: Any = None,
         headers: Mapping[str, str] | None = None,
         retry_connection: bool | None = None,
+        sent: asyncio.Event | None = None,
     ) -> httpx.Response:
-        """The answer to ``method url`` after retries (any status: the caller maps errors)."""
+        """The answer to ``method url`` after retries (any status: the caller maps errors).
+        ``sent``: set once a request's body is on the wire (see :meth:`pages`)."""
         state = self.state()
+        extensions = {"trace": _trace_sent(sent)} if sent is not None else None
         retry_connection = method == "GET" if retry_connection is None else retry_connection
         attempt, connect_attempt, waited, refreshed = 0, 0, 0.0, False
         while True:
@@ -204,6 +208,7 @@ class GraphClient:
                     params=params,
                     json=json,
                     headers={**(headers or {}), "Authorization": f"Bearer {token}"},
+                    extensions=extensions,
                 )
             except httpx.HTTPError as exc:
                 err = translate(exc, name=self.name, where=where)
@@ -242,9 +247,12 @@ class GraphClient:
         where: str,
         params: Mapping[str, str] | None = None,
         headers: Mapping[str, str] | None = None,
+        sent: asyncio.Event | None = None,
     ) -> tuple[int, Any, httpx.Response]:
-        """(status, parsed body or None, response) of a GET."""
-        response = await self.request("GET", url, where=where, params=params, headers=headers)
+        """(status, parsed body or None, response) of a GET (``sent``: see :meth:`request`)."""
+        response = await self.request(
+            "GET", url, where=where, params=params, headers=headers, sent=sent
+        )
         return response.status_code, _json(response), response
 
     async def pages(
@@ -256,7 +264,9 @@ class GraphClient:
         headers: Mapping[str, str] | None = None,
     ) -> AsyncGenerator[tuple[int, Any, httpx.Response], None]:
         """Each page of a listing as (status, body, response), following nextLinks (with the
-        same ``headers``). A page with an error status ends the listing (the caller raises)."""
+        same ``headers``), the next page's request written before a page is handed over
+        (:func:`_handed_off`). A page with an error status ends the listing (the caller
+        raises)."""
         seen: set[str] = set()
         fetch: asyncio.Task[tuple[int, Any, httpx.Response]] | None = asyncio.ensure_future(
             self.get_json(path, where=where, params=params, headers=headers)
@@ -279,13 +289,40 @@ class GraphClient:
                             f"(next: {link})"
                         )
                     seen.add(link)
+                    sent = asyncio.Event()
                     fetch = asyncio.ensure_future(
-                        self.get_json(self.url_for(link), where=where, headers=headers)
+                        self.get_json(self.url_for(link), where=where, headers=headers, sent=sent)
                     )
+                    await _handed_off(fetch, sent)
                 yield status, body, response
         finally:
             if fetch is not None:
                 await _discard(fetch)
+
+
+def _trace_sent(sent: asyncio.Event) -> Callable[[str, dict[str, Any]], Awaitable[None]]:
+    """httpcore's ``trace`` extension: ``sent`` set once the request's body has been written
+    (HTTP/1.1 and HTTP/2 name the step alike)."""
+
+    async def trace(event: str, info: dict[str, Any]) -> None:
+        if event.endswith(".send_request_body.complete"):
+            sent.set()
+
+    return trace
+
+
+async def _handed_off(fetch: asyncio.Future[Any], sent: asyncio.Event) -> None:
+    """The event loop's turns the next page's request takes to be written (three or so), given
+    before the caller works on this page: the task made for it only runs when the caller
+    waits, and a caller that parses and stores a page without waiting (a streamed full read)
+    asked for the next page only once done with this one, so the directory produced each page
+    while we stood waiting and we parsed each while it stood idle (issue 19). At most
+    :data:`HANDOFF_TURNS` (a request waiting for a connection, a token or a throttle's hold
+    is not waited for)."""
+    for _ in range(HANDOFF_TURNS):
+        if sent.is_set() or fetch.done():
+            return
+        await asyncio.sleep(0)
 
 
 def _json(response: httpx.Response) -> Any:

@@ -15,7 +15,7 @@ import datetime as dt
 import operator
 from collections.abc import Iterable, Iterator
 from dataclasses import fields
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from credsync.connectors.base import Account, AccountSink, ChangeSet
 from credsync.connectors.graph import _audits
@@ -70,16 +70,20 @@ async def streamed_full(
     try:
         async for items, link in pages:
             states = dict(delta_states(items))  # the last appearance in a page wins
-            current = await connector._complete(states)
+            if any(isinstance(state, dict) for state in states.values()):  # some properties
+                current = await connector._complete(states)
+            else:  # every user whole (a first round's pages): nothing to read again
+                current = cast("dict[str, Account | None]", states)
             accounts: list[Account] = []
             removed: list[str] = []
             for key, account in current.items():
                 if account is None:
                     removed.append(key)
                     continue
-                attribution = named.get(key)
-                if attribution is not None:
-                    account = with_author(account, attribution) or account
+                if named:
+                    attribution = named.get(key)
+                    if attribution is not None:
+                        account = with_author(account, attribution) or account
                 accounts.append(account)
             await sink(accounts, removed)
             if link is not None:
