@@ -6,14 +6,17 @@ replaced as a set), with their permissions and audit entries."""
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import uuid
 
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import rsa
 from lxml import etree
+from signxml.exceptions import InvalidDigest
 from signxml.verifier import XMLVerifier
 
+from credsync.crypto.idp_keys import XmlSigner, key_bits, new_idp_key
 from credsync.errors import AlreadyExists, Conflict, InvalidInput, NotFound, PermissionDenied
 from credsync.storage import idp_keys as key_rows
 from credsync.types import Secret
@@ -43,7 +46,7 @@ def test_the_first_key_is_made_on_first_need_sealed_and_audited(ctx: Ctx) -> Non
     cert = x509.load_der_x509_certificate(current.der)
     key = cert.public_key()
     assert isinstance(key, rsa.RSAPublicKey)
-    assert key.key_size == 3072
+    assert key.key_size == key_bits(current.not_after)  # 2048 while it expires by 2030
     assert (current.not_after - current.not_before).days >= 3 * 365
     assert base64.b64decode(current.b64) == current.der
     again, _ = ctx.vault.idp_keys.certificates(ctx.client.id, keys=ctx.keys)
@@ -56,6 +59,40 @@ def test_the_first_key_is_made_on_first_need_sealed_and_audited(ctx: Ctx) -> Non
     assert bytes(row.wrapped_key).hex() not in repr(row)
     _sign_and_verify(ctx, current.b64)
     assert current.thumbprint in repr(ctx.vault.idp_keys.signer(ctx.client.id, keys=ctx.keys))
+
+
+@pytest.mark.parametrize(
+    ("made", "bits"),
+    [
+        (dt.datetime(2026, 12, 8, tzinfo=dt.UTC), 2048),  # expires 2029: 112-bit security
+        (dt.datetime(2027, 12, 31, tzinfo=dt.UTC), 2048),  # expires 2030-12-30
+        (dt.datetime(2028, 3, 1, tzinfo=dt.UTC), 3072),  # would be valid in 2031
+    ],
+)
+def test_a_key_is_2048_bits_unless_it_outlives_2030(made: dt.datetime, bits: int) -> None:
+    new = new_idp_key("fabrikam.example", made)
+    public = x509.load_der_x509_certificate(new.cert_der).public_key()
+    assert isinstance(public, rsa.RSAPublicKey)
+    assert (public.key_size, key_bits(new.not_after)) == (bits, bits)
+    assert (new.not_after.year <= 2030) is (bits == 2048)
+
+
+@pytest.mark.parametrize("bits", [2048, 3072])
+def test_a_key_of_either_size_signs_what_signxml_accepts(bits: int) -> None:
+    # 3072: the keys made before 2048 was the default, kept and signing until rotated
+    new = new_idp_key("fabrikam.example", dt.datetime.now(dt.UTC), bits=bits)
+    cert = x509.load_der_x509_certificate(new.cert_der)
+    signer = XmlSigner("k1", new.private_der, new.cert_der)
+    root = etree.fromstring(b'<a xmlns="urn:t" ID="_x1"><Issuer>me</Issuer><b>hi</b></a>')
+    signed = signer.sign(root, "_x1")
+    result = XMLVerifier().verify(etree.tostring(signed), x509_cert=cert)
+    assert result.signed_xml is not None
+    assert result.signed_xml.findtext("{urn:t}b") == "hi"
+    tampered = etree.tostring(signed).replace(b">hi<", b">ho<")
+    with pytest.raises(InvalidDigest):
+        XMLVerifier().verify(tampered, x509_cert=cert)
+    with pytest.raises(ValueError, match="at least 2048"):
+        new_idp_key("fabrikam.example", dt.datetime.now(dt.UTC), bits=1024)
 
 
 def test_rotation_overlaps_then_retires_the_old_key(ctx: Ctx) -> None:

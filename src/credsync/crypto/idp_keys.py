@@ -2,9 +2,18 @@
 certificate per client (Office 365's ``signingCertificate`` is the certificate's DER in
 base64), and :class:`XmlSigner`, the only holder of an unwrapped private key.
 
-- RSA 3072, SHA-256, self-signed, valid :data:`VALIDITY` (Microsoft documents no key-size
-  limit for ``signingCertificate`` beyond "compatible with the X509Certificate2 class";
-  AD FS's default is 2048: 3072 follows NIST SP 800-57 past 2030).
+- RSA, SHA-256, self-signed, valid :data:`VALIDITY`. The size (:func:`key_bits`): 2048 bits
+  for a key whose certificate expires by the end of :data:`RSA_2048_LAST_YEAR`, 3072 after.
+  2048 bits is AD FS's own default for its self-signed token-signing certificate, the one
+  Microsoft's federation with Entra is made for
+  (https://learn.microsoft.com/en-us/windows-server/identity/ad-fs/overview/ad-fs-requirements),
+  and the least Entra takes of an RSA key (it refuses a smaller application certificate
+  with AADSTS700027, "RSA key size 1024 is less than the minimum required 2048 bits");
+  NIST SP 800-57 Part 1 Rev. 5 (table 4) holds RSA-2048 (112-bit security) acceptable
+  through 2030 and asks for 128-bit security (RSA-3072) after. A 2048-bit signature costs
+  about a third of a 3072-bit one (~0.3 ms against ~0.9 ms: bench/README.md,
+  "federated_sign_in.py"), once for each federated sign-in. Keys made before (3072) are
+  kept as they are and sign until rotated.
 - The private key leaves this module only as PKCS#8 DER handed straight to
   :meth:`credsync.crypto.keys.KeyEncryptionKey.wrap_idp_key`; back from the key store it
   becomes an :class:`XmlSigner` whose repr shows the key id and thumbprint only, and which
@@ -36,15 +45,18 @@ from credsync.errors import IntegrityError
 
 __all__ = [
     "KEY_BITS",
+    "RSA_2048_LAST_YEAR",
     "VALIDITY",
     "NewIdpKey",
     "XmlSigner",
     "certificate_facts",
+    "key_bits",
     "new_idp_key",
     "thumbprint",
 ]
 
-KEY_BITS = 3072
+KEY_BITS = 3072  # the size of a key that outlives RSA_2048_LAST_YEAR
+RSA_2048_LAST_YEAR = 2030  # NIST SP 800-57 Part 1 Rev. 5: 112-bit security through 2030
 VALIDITY = dt.timedelta(days=3 * 365)
 _DS = "http://www.w3.org/2000/09/xmldsig#"
 
@@ -66,18 +78,28 @@ def thumbprint(cert_der: bytes) -> str:
     return hashlib.sha256(cert_der).hexdigest()
 
 
-def new_idp_key(common_name: str, now: dt.datetime) -> NewIdpKey:
-    """An RSA key pair and its self-signed certificate (CN = ``common_name``), valid from a
-    minute before ``now`` (clock skew) for :data:`VALIDITY`."""
-    key = rsa.generate_private_key(public_exponent=65537, key_size=KEY_BITS)
+def key_bits(not_after: dt.datetime) -> int:
+    """The RSA size of a key whose certificate expires at ``not_after``: 2048 bits while
+    that is within :data:`RSA_2048_LAST_YEAR`, :data:`KEY_BITS` (3072) after."""
+    return 2048 if not_after.year <= RSA_2048_LAST_YEAR else KEY_BITS
+
+
+def new_idp_key(common_name: str, now: dt.datetime, *, bits: int | None = None) -> NewIdpKey:
+    """An RSA key pair (``bits``, by default :func:`key_bits`) and its self-signed
+    certificate (CN = ``common_name``), valid from a minute before ``now`` (clock skew) for
+    :data:`VALIDITY`."""
+    not_before = (now - dt.timedelta(minutes=1)).replace(microsecond=0)
+    not_after = not_before + VALIDITY
+    size = key_bits(not_after) if bits is None else bits
+    if size < 2048:
+        raise ValueError("an identity-provider key has at least 2048 bits")
+    key = rsa.generate_private_key(public_exponent=65537, key_size=size)
     name = x509.Name(
         [
             x509.NameAttribute(NameOID.COMMON_NAME, common_name[:64]),
             x509.NameAttribute(NameOID.ORGANIZATION_NAME, "credsync identity provider"),
         ]
     )
-    not_before = (now - dt.timedelta(minutes=1)).replace(microsecond=0)
-    not_after = not_before + VALIDITY
     cert = (
         x509.CertificateBuilder()
         .subject_name(name)

@@ -3,9 +3,10 @@
 Whoever holds a client's signing key can sign in as anyone of its federated domains (the
 "golden SAML" pattern), so the key is the vault's most powerful secret:
 
-- It is made in the vault (:func:`credsync.crypto.idp_keys.new_idp_key`: RSA 3072, a
-  self-signed SHA-256 certificate valid three years), sealed at once by the master key
-  (bound to the client and the key's id; re-wrapped when the master key is rotated) and
+- It is made in the vault (:func:`credsync.crypto.idp_keys.new_idp_key`: RSA 2048, or 3072
+  for a key valid past 2030, a self-signed SHA-256 certificate valid three years), sealed at
+  once by the master key (bound to the client and the key's id; re-wrapped when the master
+  key is rotated) and
   unwrapped only by :meth:`IdpKeys.signer`, into a :class:`~credsync.crypto.idp_keys.XmlSigner`
   that never shows it.
 - A client's first key is made on first need (:meth:`IdpKeys.certificates`), audited

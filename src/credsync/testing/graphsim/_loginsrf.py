@@ -59,6 +59,8 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
+from lxml import etree
+
 from . import _saml
 from ._errors import AadError
 from ._realm import Federation, Outstanding
@@ -138,8 +140,10 @@ def _user(tenant: SimTenant, domain: str, immutable: str, upn: str | None) -> di
     return record
 
 
-def _read(form: Mapping[str, str]) -> tuple[_saml.Assertion, bytes, str | None]:
-    """(unverified facts, the assertion's bytes, the request id the answer names)."""
+def _read(
+    form: Mapping[str, str],
+) -> tuple[_saml.Assertion, etree._Element | None, str | None]:
+    """(unverified facts, the assertion's element, the request id the answer names)."""
     if form.get("SAMLResponse"):
         try:
             facts, raw = _saml.read_saml2(form["SAMLResponse"])
@@ -250,7 +254,9 @@ def complete(
     return Accepted(tenant, user, accepted, facts.protocol, facts.mfa, facts.id)
 
 
-def _signed(facts: _saml.Assertion, raw: bytes, config: Mapping[str, Any]) -> _saml.Assertion:
+def _signed(
+    facts: _saml.Assertion, raw: etree._Element | None, config: Mapping[str, Any]
+) -> _saml.Assertion:
     certificates = [
         str(c)
         for c in (config.get("signingCertificate"), config.get("nextSigningCertificate"))

@@ -163,15 +163,11 @@ def _first(values: list[str] | None) -> str | None:
     return values[0] if values else None
 
 
-def _standalone(element: etree._Element) -> bytes:
-    """The element as a document of its own (exclusive c14n makes its signature portable)."""
-    return bytes(etree.tostring(element))
-
-
 # --- SAML 2.0 -----------------------------------------------------------------------------------
-def read_saml2(saml_response: str) -> tuple[Assertion, bytes]:
+def read_saml2(saml_response: str) -> tuple[Assertion, etree._Element | None]:
     """The Response's unsigned envelope facts and its one assertion, unverified (the issuer
-    says which certificates to verify with), plus the assertion's bytes for :func:`verify`."""
+    says which certificates to verify with), plus the assertion's element for :func:`verify`
+    (None when there is none)."""
     root = _parse(_b64(saml_response, "SAMLResponse"))
     if root.tag == f"{{{SAML2}}}Assertion":
         response = None
@@ -189,11 +185,11 @@ def read_saml2(saml_response: str) -> tuple[Assertion, bytes]:
         raise Unreadable(f"the Response holds {len(assertions)} assertions, not one")
     if not assertions:
         empty = Assertion("saml", "", "", None, None, None, (), None, None, status=status)
-        return empty, b""
+        return empty, None
     facts = _saml2_facts(assertions[0])
     if response is not None:
         facts = _with_envelope(facts, response, status)
-    return facts, _standalone(assertions[0])
+    return facts, assertions[0]
 
 
 def _with_envelope(facts: Assertion, response: etree._Element, status: str) -> Assertion:
@@ -236,8 +232,8 @@ def _saml2_facts(node: etree._Element) -> Assertion:
 
 
 # --- WS-Federation: SAML 1.1 in a RequestSecurityTokenResponse ----------------------------------
-def read_wsfed(wresult: str) -> tuple[Assertion, bytes]:
-    """The RSTR's SAML 1.1 assertion, unverified, and its bytes for :func:`verify`."""
+def read_wsfed(wresult: str) -> tuple[Assertion, etree._Element]:
+    """The RSTR's SAML 1.1 assertion, unverified, and its element for :func:`verify`."""
     root = _parse(wresult.encode("utf-8"))
     if root.tag == f"{{{TRUST}}}RequestSecurityTokenResponseCollection":
         found = root.find("t:RequestSecurityTokenResponse", _NS)
@@ -247,7 +243,7 @@ def read_wsfed(wresult: str) -> tuple[Assertion, bytes]:
     assertions = root.findall("t:RequestedSecurityToken/s1:Assertion", _NS)
     if len(assertions) != 1:
         raise Unreadable("the RequestSecurityTokenResponse holds no SAML 1.1 assertion")
-    return _saml1_facts(assertions[0]), _standalone(assertions[0])
+    return _saml1_facts(assertions[0]), assertions[0]
 
 
 def _saml1_facts(node: etree._Element) -> Assertion:
@@ -277,12 +273,21 @@ def _saml1_facts(node: etree._Element) -> Assertion:
 
 
 # --- the signature ------------------------------------------------------------------------------
-def verify(assertion: bytes, protocol: str, certificates: list[str]) -> tuple[Assertion, int]:
+def verify(
+    assertion: etree._Element | None, protocol: str, certificates: list[str]
+) -> tuple[Assertion, int]:
     """The facts read again from what the signature covers, and which certificate (0:
-    signingCertificate, 1: nextSigningCertificate) verified it; :class:`BadSignature`."""
-    root = _parse(assertion)
-    signature = root.find("ds:Signature", _NS)
-    if signature is None:
+    signingCertificate, 1: nextSigningCertificate) verified it; :class:`BadSignature`.
+
+    ``assertion``: the element :func:`read_saml2` / :func:`read_wsfed` found, in the tree
+    they parsed. signxml takes it out of that tree as a document of its own (serialised
+    and parsed again with ``_parser``'s settings: exclusive c14n makes the signature
+    portable) and checks that copy; the claims are read only from the element its check
+    returns. (It was serialised here and parsed once more to look for the signature: one
+    parse of the assertion less a sign-in.)"""
+    root = assertion
+    signature = None if root is None else root.find("ds:Signature", _NS)
+    if root is None or signature is None:
         raise BadSignature("unsigned")
     id_attribute = "AssertionID" if protocol == "wsFed" else "ID"
     config = SignatureConfiguration(expect_references=1, location="./")
@@ -290,8 +295,7 @@ def verify(assertion: bytes, protocol: str, certificates: list[str]) -> tuple[As
     for index, b64_der in enumerate(certificates):
         try:
             result = XMLVerifier().verify(
-                assertion,  # the bytes: given the parsed root, signxml serialises and
-                # parses it again (the same document, parsed by the same parser)
+                root,  # serialised and parsed again by signxml, with this parser
                 x509_cert=_certificate(b64_der),
                 id_attribute=id_attribute,
                 expect_config=config,
