@@ -5,6 +5,7 @@ built and signed in the test by an independent signer (``fedidp``)."""
 from __future__ import annotations
 
 import base64
+import re
 import ssl
 import zlib
 from dataclasses import dataclass
@@ -468,3 +469,15 @@ def test_a_configuration_written_without_protocol_or_address(
     config["passiveSignInUri"] = None
     with pytest.raises(ValueError, match="passiveSignInUri"):
         _hop(sim, world)
+
+
+def test_text_beside_a_signed_assertion_changes_nothing(sim: GraphSimulator, world: World) -> None:
+    """Stray text after the assertion inside its Response (outside what the signature covers):
+    the signed assertion is checked as it is, the user signed in (it answered 500: the
+    assertion's tail went to signxml with it)."""
+    fields = _answer(sim, world, _hop(sim, world))
+    xml = base64.b64decode(fields["SAMLResponse"]).decode()
+    end = re.search(r"</(\w+:)?Assertion>", xml).end()  # type: ignore[union-attr]
+    fields["SAMLResponse"] = base64.b64encode(f"{xml[:end]}stray{xml[end:]}".encode()).decode()
+    outcome = post_to_login_srf(sim, fields)
+    assert outcome.ok, (outcome.code, outcome.description)

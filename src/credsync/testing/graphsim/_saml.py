@@ -290,6 +290,10 @@ def verify(
     if root is None or signature is None:
         raise BadSignature("unsigned")
     id_attribute = "AssertionID" if protocol == "wsFed" else "ID"
+    # Text after the assertion, inside its Response, is outside what the signature covers;
+    # lxml serialises an element with its tail, and signxml would parse that as a document
+    # with content after its root.
+    root.tail = None
     config = SignatureConfiguration(expect_references=1, location="./")
     digest_failed = False
     for index, b64_der in enumerate(certificates):
@@ -306,7 +310,7 @@ def verify(
             continue
         except (InvalidSignature, InvalidCertificate):
             continue
-        except InvalidInput:
+        except (InvalidInput, etree.XMLSyntaxError):
             # an algorithm signxml's configuration forbids (SHA-1...) or a malformed signature
             raise BadSignature("algorithm") from None
         signed = result.signed_xml if not isinstance(result, list) else result[0].signed_xml
