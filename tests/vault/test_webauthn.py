@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Iterator
 
 import pytest
 
+import totp_clock
 from credsync.crypto.webauthn import RelyingParty
 from credsync.errors import InvalidInput, MfaFailed, MfaRequired, NotFound, PermissionDenied
 from credsync.storage import webauthn as key_rows
@@ -22,6 +24,13 @@ from .test_mfa import code, enrol
 
 BOB_PW = Secret("bob-password-1234")
 RP = RelyingParty("localhost", "http://localhost")
+
+
+@pytest.fixture(autouse=True)
+def _mid_step_clock(world) -> Iterator[None]:
+    """The codes `code` makes are of the held time (tests/totp_clock.py): the vault must read
+    the same clock (without it, the codes were of whatever time another module held last)."""
+    yield from totp_clock.held(world.vault.mfa)
 
 
 @pytest.fixture
