@@ -2,7 +2,8 @@
 
 The harness (windows/tests/harness.c, memscan.c) notifies the DLL, drains it, wipes its own
 copy (LSA's buffer is LSA's), then scans every committed, readable region Windows' VirtualQuery
-shows for the password's UTF-16-LE and UTF-8 bytes; the pattern reaches it XORed with a key
+shows for the password's UTF-16-LE and UTF-8 bytes, and for each 16-byte block of the
+UTF-16-LE form on its own (a cipher's stack temporaries); the pattern reaches it XORed with a key
 byte and is decoded only into a buffer the scan skips. While the harness is paused the test
 also reads the whole Unix process (``/proc/PID/mem``, every readable mapping): that includes
 Wine's Unix side (gnutls, which does BCrypt's AES-GCM, and glibc's heap), which VirtualQuery
@@ -13,6 +14,7 @@ means something. What this cannot show (lsass, the pagefile, crash dumps): docs/
 from __future__ import annotations
 
 import re
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -20,11 +22,12 @@ import pytest
 
 from credsync.crypto.openpgp import generate_capture_key, x25519_recipient
 
-from .conftest import WINE_TIMEOUT, Wine, windows_path
+from .conftest import ROOT, WINE_TIMEOUT, Wine, windows_path
 
 pytestmark = pytest.mark.xdist_group("wine")
 
 KEY = 0x5A  # the XOR key byte the harness decodes the pattern with
+# test passwords: no 8-character run that Wine's own DLLs hold (an alphabet, a hex table)
 SUMMARY = re.compile(r"^memscan regions (\d+) bytes (\d+) hits (\d+)$", re.MULTILINE)
 
 
@@ -113,18 +116,31 @@ def test_several_notifications_leave_none_of_their_passwords(wine: Wine, tmp_pat
 
 
 def test_the_scan_finds_a_password_that_is_kept(wine: Wine, tmp_path: Path) -> None:
-    kept = "Kept-On-Purpose!Zq7-0815"
+    kept = "Kept-On-Purpose!Zq7-0815"  # 24 characters: 48 bytes, three AES blocks
     out = run_scan(wine, tmp_path, ["Zq7-Other!Sealed-0042"], kept=kept)
     found = scans(out)
-    assert [hits for _, _, hits in found] == [0, 1]
-    (hit,) = [line for line in out.splitlines() if line.startswith("hit ")]
-    address = re.search(r"^kept \d+ at ([0-9A-Fa-f]+)$", out, re.MULTILINE)
+    assert [hits for _, _, hits in found] == [0, 4]
+    address = re.search(r"^kept 48 at ([0-9A-Fa-f]+)$", out, re.MULTILINE)
     assert address is not None
-    assert hit.startswith(f"hit {address.group(1)} form utf16le ")
-    assert hit.endswith(" type private module - heap process")
+    at = int(address.group(1), 16)
+    hits = [line.split() for line in out.splitlines() if line.startswith("hit ")]
+    assert sorted((int(hit[1], 16), hit[3]) for hit in hits) == [
+        (at, "block0"),
+        (at, "utf16le"),
+        (at + 16, "block1"),
+        (at + 32, "block2"),
+    ]
+    assert all(hit[-6:] == ["type", "private", "module", "-", "heap", "process"] for hit in hits)
 
 
-def _unix_scan(pid: int, forms: list[bytes]) -> tuple[int, list[str]]:
+def forms_of(password: str) -> dict[str, bytes]:
+    """What memscan looks for: both whole forms and each 16-byte block of the UTF-16-LE one."""
+    utf16 = password.encode("utf-16-le")
+    blocks = {f"block{i // 16}": utf16[i : i + 16] for i in range(0, len(utf16) - 15, 16)}
+    return {"utf16le": utf16, "utf8": password.encode(), **blocks}
+
+
+def _unix_scan(pid: int, forms: dict[str, bytes]) -> tuple[int, list[str]]:
     """Every readable mapping of the Unix process ``pid``: bytes read, and each form's hits."""
     total, hits = 0, []
     maps = Path(f"/proc/{pid}/maps").read_text().splitlines()
@@ -140,20 +156,25 @@ def _unix_scan(pid: int, forms: list[bytes]) -> tuple[int, list[str]]:
             except OSError:  # a device mapping, or gone meanwhile
                 continue
             total += len(data)
-            for n, form in enumerate(forms):
+            for name, form in forms.items():
                 at = data.find(form)
                 while at >= 0:
-                    hits.append(f"form {n} at {low + at:#x} in {' '.join(fields[:1] + fields[5:])}")
+                    hits.append(f"{name} at {low + at:#x} in {' '.join(fields[:1] + fields[5:])}")
                     at = data.find(form, at + 1)
     return total, hits
 
 
 def test_wines_unix_side_holds_no_copy_either(wine: Wine, tmp_path: Path) -> None:
     """gnutls and glibc's heap live outside what VirtualQuery shows: read them from Linux."""
-    sealed = "Zq7-Unix!Side-Sealed-9001"
-    kept = "Zq7-Unix!Side-Kept-9002"
+    sealed = [
+        "Zq7-Unix!Side-Sealed-9001",
+        "Grüße-Unix-日本語-\U0001d11e-9003",
+        "Third!Zq7-Unix-9004",
+    ]
+    kept = "Held-Control#Kept-9002"  # no block in common with the sealed one
     spool = tmp_path / "spool"
-    lines = [notify(sealed), "drain 15000", keep(kept), "pause"]
+    lines = [*(notify(pw, rid=1105 + i) for i, pw in enumerate(sealed)), "drain 15000"]
+    lines += [keep(kept), "pause"]
     proc = subprocess.Popen(
         ["wine", *_args(wine, spool, lines)],
         env=wine.env,
@@ -174,7 +195,12 @@ def test_wines_unix_side_holds_no_copy_either(wine: Wine, tmp_path: Path) -> Non
         assert (
             Path(f"/proc/{proc.pid}/cmdline").read_bytes().split(b"\0")[0].endswith(b"harness.exe")
         )
-        forms = [sealed.encode("utf-16-le"), sealed.encode(), kept.encode("utf-16-le")]
+        forms = {
+            f"{n}:{name}": form
+            for n, pw in enumerate(sealed)
+            for name, form in forms_of(pw).items()
+        }
+        forms["kept"] = kept.encode("utf-16-le")
         total, hits = _unix_scan(proc.pid, forms)
     finally:
         proc.stdin.close()  # the harness's "pause" returns, the script ends
@@ -186,5 +212,51 @@ def test_wines_unix_side_holds_no_copy_either(wine: Wine, tmp_path: Path) -> Non
         proc.stdout.close()
     assert proc.returncode == 0
     assert total > 10_000_000
-    assert [h for h in hits if not h.startswith("form 2 ")] == []
-    assert any(h.startswith("form 2 ") for h in hits)  # the kept one is found: the scan sees
+    assert [h for h in hits if not h.startswith("kept ")] == []
+    assert any(h.startswith("kept ") for h in hits)  # the kept one is found: the scan sees
+
+
+def test_a_filter_that_frees_without_zeroing_is_caught(wine: Wine, tmp_path: Path) -> None:
+    """The scan's teeth: the same DLL built with secure_free's SecureZeroMemory taken out
+    leaves the password in a freed block of its private heap, and the scan says where."""
+    src = tmp_path / "src"
+    shutil.copytree(ROOT / "windows" / "filter", src / "filter")
+    shutil.copytree(ROOT / "windows" / "vendor", src / "vendor")
+    source = src / "filter" / "credsyncfilter.c"
+    text = source.read_text()
+    assert text.count("    SecureZeroMemory(p, n);\n") == 1
+    source.write_text(text.replace("    SecureZeroMemory(p, n);\n", "    (void)n;\n"))
+    mutant = tmp_path / "mutant.dll"
+    built = subprocess.run(
+        [
+            "x86_64-w64-mingw32-gcc",
+            "-O2",
+            "-std=c11",
+            "-static-libgcc",
+            "-s",
+            "-shared",
+            "-o",
+            str(mutant),
+            str(source),
+            str(src / "filter" / "seal.c"),
+            str(src / "vendor" / "monocypher" / "monocypher.c"),
+            "-lbcrypt",
+            "-ladvapi32",
+        ],
+        capture_output=True,
+        timeout=180,
+        check=False,
+    )
+    assert built.returncode == 0, built.stderr.decode(errors="replace")[-2000:]
+    password = "Zq7-Mutant!Unzeroed-1312"
+    exe, *args = _args(
+        wine, tmp_path / "spool", [notify(password), "drain 15000", memscan(password)]
+    )
+    args[0] = windows_path(mutant)
+    out = wine.run(Path(exe), *args).replace("\r\n", "\n")
+    (found,) = scans(out)
+    assert found[2] > 0
+    hits = [line.split() for line in out.splitlines() if line.startswith("hit ")]
+    assert {hit[3] for hit in hits} >= {"utf16le"}
+    # in a private (heap) region, not in a live block of any heap: freed
+    assert all(hit[-6:] == ["type", "private", "module", "-", "heap", "-"] for hit in hits)

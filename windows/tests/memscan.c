@@ -10,6 +10,10 @@
  * an overlap of the pattern's length) by ReadProcessMemory on our own process, so a region
  * that goes away meanwhile fails the read instead of faulting, and compared there.
  *
+ * Besides the two whole forms, each 16-byte block of the UTF-16-LE form at a multiple of 16
+ * (AES's blocks: what a cipher's stack temporaries would hold) is looked for on its own
+ * ("block N"), so a copy of a part is found too.
+ *
  * Each hit prints "hit ADDR form F region BASE+SIZE alloc ALLOCBASE type T module M heap H":
  * the module owning an image region, the heap (GetProcessHeaps' index, "process" for the
  * process heap) whose busy block holds the address, or "-". Then
@@ -25,9 +29,11 @@
 #define WINDOW (1u << 20)
 #define MAX_PATTERN 4096
 #define MAX_HEAPS 64
+#define BLOCK 16
+#define MAX_PATTERNS (2 + MAX_PATTERN / BLOCK)
 
 typedef struct {
-    const char *form;
+    char form[16];
     BYTE *bytes;
     SIZE_T len;
 } Pattern;
@@ -100,7 +106,8 @@ int memscan(const char *key_hex, const char *utf16_hex, const char *utf8_hex)
     SYSTEM_INFO si;
     MEMORY_BASIC_INFORMATION mbi;
     BYTE *pat_buf, *window;
-    Pattern pats[2];
+    Pattern pats[MAX_PATTERNS];
+    int npats = 2;
     unsigned key;
     SIZE_T maxlen = 0;
     unsigned long long regions = 0, bytes = 0, hits = 0;
@@ -111,15 +118,21 @@ int memscan(const char *key_hex, const char *utf16_hex, const char *utf8_hex)
     window = VirtualAlloc(NULL, WINDOW + 2 * MAX_PATTERN, MEM_COMMIT | MEM_RESERVE,
                           PAGE_READWRITE);
     if (!pat_buf || !window) return -1;
-    pats[0].form = "utf16le";
+    snprintf(pats[0].form, sizeof(pats[0].form), "utf16le");
     pats[0].bytes = pat_buf;
-    pats[1].form = "utf8";
+    snprintf(pats[1].form, sizeof(pats[1].form), "utf8");
     pats[1].bytes = pat_buf + MAX_PATTERN;
     if (!unhex_xor(utf16_hex, (BYTE)key, pats[0].bytes, MAX_PATTERN, &pats[0].len) ||
         !unhex_xor(utf8_hex, (BYTE)key, pats[1].bytes, MAX_PATTERN, &pats[1].len) ||
         pats[0].len < 4 || pats[1].len < 2)
         return -1;
-    for (int i = 0; i < 2; i++)
+    for (SIZE_T off = 0; pats[0].len > BLOCK && off + BLOCK <= pats[0].len; off += BLOCK) {
+        Pattern *pt = &pats[npats++];
+        snprintf(pt->form, sizeof(pt->form), "block%lu", (unsigned long)(off / BLOCK));
+        pt->bytes = pats[0].bytes + off;
+        pt->len = BLOCK;
+    }
+    for (int i = 0; i < npats; i++)
         if (pats[i].len > maxlen) maxlen = pats[i].len;
 
     GetSystemInfo(&si);
@@ -136,7 +149,7 @@ int memscan(const char *key_hex, const char *utf16_hex, const char *utf8_hex)
             if (want > WINDOW + maxlen) want = WINDOW + maxlen;
             if (!ReadProcessMemory(GetCurrentProcess(), p, window, want, &got) || !got) break;
             bytes += got;
-            for (int i = 0; i < 2; i++) {
+            for (int i = 0; i < npats; i++) {
                 const Pattern *pt = &pats[i];
                 /* a match starting in this window's first WINDOW bytes (the rest: the next) */
                 for (SIZE_T o = 0; o + pt->len <= got && o < WINDOW; o++) {
