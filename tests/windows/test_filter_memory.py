@@ -28,7 +28,7 @@ pytestmark = pytest.mark.xdist_group("wine")
 
 KEY = 0x5A  # the XOR key byte the harness decodes the pattern with
 # test passwords: no 8-character run that Wine's own DLLs hold (an alphabet, a hex table)
-SUMMARY = re.compile(r"^memscan regions (\d+) bytes (\d+) hits (\d+)$", re.MULTILINE)
+SUMMARY = re.compile(r"^memscan regions (\d+) bytes (\d+) hits (\d+) unread (\d+)$", re.MULTILINE)
 
 
 def _hex(data: bytes) -> str:
@@ -70,8 +70,11 @@ def _args(wine: Wine, spool: Path, lines: list[str]) -> list[str]:
 
 
 def scans(out: str) -> list[tuple[int, int, int]]:
-    """Each memscan's (regions, bytes, hits): the hit lines stay in ``out`` for the message."""
-    return [(int(r), int(b), int(h)) for r, b, h in SUMMARY.findall(out)]
+    """Each memscan's (regions, bytes, hits): the hit lines stay in ``out`` for the message.
+    Every readable region was read whole (unread 0)."""
+    found = SUMMARY.findall(out)
+    assert [unread for *_, unread in found] == ["0"] * len(found)
+    return [(int(r), int(b), int(h)) for r, b, h, _ in found]
 
 
 def run_scan(wine: Wine, tmp_path: Path, passwords: list[str], *, kept: str | None = None) -> str:
@@ -140,20 +143,22 @@ def forms_of(password: str) -> dict[str, bytes]:
     return {"utf16le": utf16, "utf8": password.encode(), **blocks}
 
 
-def _unix_scan(pid: int, forms: dict[str, bytes]) -> tuple[int, list[str]]:
-    """Every readable mapping of the Unix process ``pid``: bytes read, and each form's hits."""
-    total, hits = 0, []
+def _unix_scan(pid: int, forms: dict[str, bytes]) -> tuple[int, list[str], list[str]]:
+    """Every readable mapping of the Unix process ``pid``: bytes read, each form's hits, and
+    the mappings that could not be read (the kernel's [vvar*] pages are not tried)."""
+    total, hits, unread = 0, [], []
     maps = Path(f"/proc/{pid}/maps").read_text().splitlines()
     with open(f"/proc/{pid}/mem", "rb", buffering=0) as mem:
         for line in maps:
             fields = line.split()
-            if "r" not in fields[1] or fields[-1] in ("[vvar]", "[vsyscall]"):
+            if "r" not in fields[1] or fields[-1].startswith(("[vvar", "[vsyscall]")):
                 continue
             low, high = (int(x, 16) for x in fields[0].split("-"))
             try:
                 mem.seek(low)
                 data = mem.read(high - low)
-            except OSError:  # a device mapping, or gone meanwhile
+            except OSError:
+                unread.append(line)
                 continue
             total += len(data)
             for name, form in forms.items():
@@ -161,7 +166,7 @@ def _unix_scan(pid: int, forms: dict[str, bytes]) -> tuple[int, list[str]]:
                 while at >= 0:
                     hits.append(f"{name} at {low + at:#x} in {' '.join(fields[:1] + fields[5:])}")
                     at = data.find(form, at + 1)
-    return total, hits
+    return total, hits, unread
 
 
 def test_wines_unix_side_holds_no_copy_either(wine: Wine, tmp_path: Path) -> None:
@@ -201,7 +206,7 @@ def test_wines_unix_side_holds_no_copy_either(wine: Wine, tmp_path: Path) -> Non
             for name, form in forms_of(pw).items()
         }
         forms["kept"] = kept.encode("utf-16-le")
-        total, hits = _unix_scan(proc.pid, forms)
+        total, hits, unread = _unix_scan(proc.pid, forms)
     finally:
         proc.stdin.close()  # the harness's "pause" returns, the script ends
         try:
@@ -211,6 +216,7 @@ def test_wines_unix_side_holds_no_copy_either(wine: Wine, tmp_path: Path) -> Non
             proc.wait(timeout=WINE_TIMEOUT)
         proc.stdout.close()
     assert proc.returncode == 0
+    assert unread == []
     assert total > 10_000_000
     assert [h for h in hits if not h.startswith("kept ")] == []
     assert any(h.startswith("kept ") for h in hits)  # the kept one is found: the scan sees

@@ -17,7 +17,7 @@
  *   memscan KEY UTF16_XHEX UTF8_XHEX              scans this process's memory for a password
  *                                                 (its two forms' hex XORed with the key byte
  *                                                 KEY: memscan.c); prints each hit and
- *                                                 "memscan regions R bytes B hits N"
+ *                                                 "memscan regions R bytes B hits N unread U"
  *   keep KEY XHEX                                 keeps XHEX's decoded bytes in a live heap
  *                                                 block (the scan's positive control)
  *   pause                                         prints "paused" and waits for a line on

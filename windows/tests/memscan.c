@@ -17,7 +17,8 @@
  * Each hit prints "hit ADDR form F region BASE+SIZE alloc ALLOCBASE type T module M heap H":
  * the module owning an image region, the heap (GetProcessHeaps' index, "process" for the
  * process heap) whose busy block holds the address, or "-". Then
- * "memscan regions R bytes B hits N".
+ * "memscan regions R bytes B hits N unread U" (U: bytes of readable regions that could not be
+ * read after all, e.g. gone meanwhile).
  */
 #define WIN32_LEAN_AND_MEAN
 #include <windows.h>
@@ -110,7 +111,7 @@ int memscan(const char *key_hex, const char *utf16_hex, const char *utf8_hex)
     int npats = 2;
     unsigned key;
     SIZE_T maxlen = 0;
-    unsigned long long regions = 0, bytes = 0, hits = 0;
+    unsigned long long regions = 0, bytes = 0, hits = 0, unread = 0;
     const BYTE *at;
 
     if (sscanf(key_hex, "%2x", &key) != 1 || key == 0) return -1;
@@ -147,7 +148,10 @@ int memscan(const char *key_hex, const char *utf16_hex, const char *utf8_hex)
         for (const BYTE *p = base; p < end;) {
             SIZE_T want = (SIZE_T)(end - p), got = 0;
             if (want > WINDOW + maxlen) want = WINDOW + maxlen;
-            if (!ReadProcessMemory(GetCurrentProcess(), p, window, want, &got) || !got) break;
+            if (!ReadProcessMemory(GetCurrentProcess(), p, window, want, &got) || !got) {
+                unread += (unsigned long long)(end - p);
+                break;
+            }
             bytes += got;
             for (int i = 0; i < npats; i++) {
                 const Pattern *pt = &pats[i];
@@ -159,7 +163,10 @@ int memscan(const char *key_hex, const char *utf16_hex, const char *utf8_hex)
                     }
                 }
             }
-            if (got < want) break;
+            if (got < want) {
+                unread += (unsigned long long)(end - p) - got;
+                break;
+            }
             p += WINDOW;
         }
     }
@@ -167,7 +174,7 @@ int memscan(const char *key_hex, const char *utf16_hex, const char *utf8_hex)
     SecureZeroMemory(pat_buf, 2 * MAX_PATTERN);
     VirtualFree(window, 0, MEM_RELEASE);
     VirtualFree(pat_buf, 0, MEM_RELEASE);
-    printf("memscan regions %llu bytes %llu hits %llu\n", regions, bytes, hits);
+    printf("memscan regions %llu bytes %llu hits %llu unread %llu\n", regions, bytes, hits, unread);
     return (int)(hits > 0x7fffffff ? 0x7fffffff : hits);
 }
 
