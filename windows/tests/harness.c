@@ -14,6 +14,14 @@
  *   latency RID ACCOUNT_HEX PASSWORD_HEX COUNT    COUNT times: notify, then wait until written
  *   timings                                       prints "timings" and each timed call's
  *                                                 microseconds since the last "timings"
+ *   memscan KEY UTF16_XHEX UTF8_XHEX              scans this process's memory for a password
+ *                                                 (its two forms' hex XORed with the key byte
+ *                                                 KEY: memscan.c); prints each hit and
+ *                                                 "memscan regions R bytes B hits N unread U"
+ *   keep KEY XHEX                                 keeps XHEX's decoded bytes in a live heap
+ *                                                 block (the scan's positive control)
+ *   pause                                         prints "paused" and waits for a line on
+ *                                                 stdin (a test reads /proc/PID/mem meanwhile)
  * Strings reach the DLL as LSA hands them: a UNICODE_STRING whose buffer has no NUL and junk
  * after Length. Prints "notified N max_us X total_us Y at FILETIME" after each notify command
  * (the system time just before its first call). Every allocation is checked.
@@ -25,6 +33,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <wchar.h>
+
+#include "memscan.h"
 
 typedef BOOLEAN(NTAPI *PInit)(void);
 typedef BOOLEAN(NTAPI *PFilter)(PUNICODE_STRING, PUNICODE_STRING, PUNICODE_STRING, BOOLEAN);
@@ -229,6 +239,25 @@ int wmain(int argc, WCHAR **argv)
         } else if (!strcmp(cmd, "move")) {
             sscanf(line, "move %32767s", a);
             move_spool(argv[2], a);
+        } else if (!strcmp(cmd, "memscan")) {
+            char k[8] = "", c[32768] = "";
+            if (sscanf(line, "memscan %7s %32767s %32767s", k, a, c) != 3 ||
+                memscan(k, a, c) < 0) {
+                fprintf(stderr, "bad line: memscan\n");
+                return 2;
+            }
+        } else if (!strcmp(cmd, "keep")) {
+            char k[8] = "";
+            if (sscanf(line, "keep %7s %32767s", k, a) != 2 || !keep(k, a)) {
+                fprintf(stderr, "bad line: keep\n");
+                return 2;
+            }
+        } else if (!strcmp(cmd, "pause")) {
+            char in[8];
+            printf("paused\n");
+            fflush(stdout);
+            if (!fgets(in, sizeof(in), stdin)) in[0] = 0;
+            printf("resumed\n");
         } else if (!strcmp(cmd, "timings")) {
             printf("timings");
             for (int i = 0; i < g_ntimings; i++) printf(" %.1f", g_timings[i]);
