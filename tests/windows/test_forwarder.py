@@ -137,6 +137,25 @@ class World:
         return sorted((h.version, h.source) for h in history)
 
 
+def forwarder_settings(port: int, forwarder: Any, spool: Path, ad_ou: OuWorld) -> list[str]:
+    """forwarder.conf's lines for ``forwarder`` (enrolled) sending to localhost:``port``,
+    reading its directory facts from the test DC's ``ad_ou``."""
+    facts = ad_ou.facts
+    return [
+        "server_host=localhost",
+        f"server_port={port}",
+        f"forwarder_id={forwarder.forwarder_id}",
+        f"token={forwarder.token}",
+        f"spool={windows_path(spool)}",
+        f"ldap_host={facts.host}",
+        "ldap_port=636",
+        f"ldap_bind_dn={facts.admin_dn}",
+        f"ldap_bind_password={facts.admin_password}",
+        f"base_dn={ad_ou.dn}",
+        "dc=dc1",
+    ]
+
+
 @pytest.fixture
 def fw(wine: Wine, sqlite_world: VaultWorld, ad_ou: OuWorld, tmp_path: Path) -> Iterator[World]:
     cw = build_capture_world(sqlite_world, ad_ou)
@@ -148,20 +167,7 @@ def fw(wine: Wine, sqlite_world: VaultWorld, ad_ou: OuWorld, tmp_path: Path) -> 
     server.start()
     forwarder = cw.enroll(name="windows-dc1")
     spool = tmp_path / "spool"
-    facts = ad_ou.facts
-    settings = [
-        "server_host=localhost",
-        f"server_port={server.port}",
-        f"forwarder_id={forwarder.forwarder_id}",
-        f"token={forwarder.token}",
-        f"spool={windows_path(spool)}",
-        f"ldap_host={facts.host}",
-        "ldap_port=636",
-        f"ldap_bind_dn={facts.admin_dn}",
-        f"ldap_bind_password={facts.admin_password}",
-        f"base_dn={ad_ou.dn}",
-        "dc=dc1",
-    ]
+    settings = forwarder_settings(server.port, forwarder, spool, ad_ou)
     world = World(wine, cw, server, spool, tmp_path / "forwarder.conf", tmp_path, settings)
     world.configure()
     try:

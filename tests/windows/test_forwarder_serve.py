@@ -30,7 +30,7 @@ from vault.helpers import ADMIN_PASSWORD, PASSPHRASE, VaultWorld, make_world
 
 from .conftest import Wine, windows_path
 from .test_filter_dll import scan
-from .test_forwarder import World, _tls_files
+from .test_forwarder import World, _tls_files, forwarder_settings
 
 pytestmark = [pytest.mark.xdist_group("wine"), pytest.mark.samba]
 
@@ -117,20 +117,7 @@ def fws(served: Served, ad_ou: OuWorld, tmp_path: Path) -> World:
     its sequence starts at 1) with its own spool, sending to the module's ``credsync serve``."""
     cw = build_capture_world(served.vault, ad_ou)
     forwarder = cw.enroll(name="windows-dc1")
-    facts = ad_ou.facts
-    settings = [
-        "server_host=localhost",
-        f"server_port={served.port}",
-        f"forwarder_id={forwarder.forwarder_id}",
-        f"token={forwarder.token}",
-        f"spool={windows_path(tmp_path / 'spool')}",
-        f"ldap_host={facts.host}",
-        "ldap_port=636",
-        f"ldap_bind_dn={facts.admin_dn}",
-        f"ldap_bind_password={facts.admin_password}",
-        f"base_dn={ad_ou.dn}",
-        "dc=dc1",
-    ]
+    settings = forwarder_settings(served.port, forwarder, tmp_path / "spool", ad_ou)
     world = World(
         served.wine, cw, None, tmp_path / "spool", tmp_path / "forwarder.conf", tmp_path,
         settings,

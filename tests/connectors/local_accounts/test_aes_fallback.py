@@ -16,7 +16,6 @@ end to end: reported as it is, no RC4 try, the session still on AES.
 from __future__ import annotations
 
 import errno
-from collections.abc import Iterator
 
 import pytest
 from impacket.dcerpc.v5 import samr
@@ -26,7 +25,7 @@ from credsync.connectors.local_accounts import LocalAccountsConnector
 from credsync.connectors.local_accounts._client import LEVEL_AES, aes_unsupported, login
 from credsync.connectors.local_accounts._errors import translate
 from credsync.errors import AccountNotFound, PolicyRejected
-from credsync.testing.conformance import run, strong_password
+from credsync.testing.conformance import strong_password
 from credsync.testing.samba_standalone import LocalMachine
 
 # NTSTATUS (MS-ERREF 2.3.1) a server answers when it cannot do the information class itself
@@ -44,15 +43,6 @@ REPORTED_AS_IS = {
     "STATUS_NO_SUCH_USER": 0xC0000064,
     "STATUS_ACCOUNT_LOCKED_OUT": 0xC0000234,
 }
-
-
-@pytest.fixture
-def conn(local_machine: LocalMachine) -> Iterator[LocalAccountsConnector]:
-    connector = LocalAccountsConnector(local_machine.config())
-    try:
-        yield connector
-    finally:
-        run(connector.close())
 
 
 @pytest.mark.parametrize(("name", "code"), SWITCHES_TO_RC4.items())

@@ -26,15 +26,6 @@ from credsync.testing.samba_standalone import LocalMachine, StandaloneFacts, Sta
 from credsync.types import Secret
 
 
-@pytest.fixture
-def conn(local_machine: LocalMachine) -> Iterator[LocalAccountsConnector]:
-    connector = LocalAccountsConnector(local_machine.config())
-    try:
-        yield connector
-    finally:
-        run(connector.close())
-
-
 def _bad_count(conn: LocalAccountsConnector, rid: int) -> int:
     state = conn._session.user(rid)
     assert state is not None
