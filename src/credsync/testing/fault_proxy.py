@@ -98,12 +98,19 @@ class FaultProxy:
             self._reset(writer)
             return
         self._writers |= {writer, up_writer}
-        await asyncio.gather(
-            self._pipe(reader, up_writer), self._pipe(up_reader, writer), return_exceptions=True
-        )
-        for w in (writer, up_writer):
-            self._writers.discard(w)
-            w.close()
+        try:
+            await asyncio.gather(
+                self._pipe(reader, up_writer), self._pipe(up_reader, writer), return_exceptions=True
+            )
+        except asyncio.CancelledError:
+            # The proxy closing (_shutdown cancels every task). A connection's handler ends
+            # quietly: Python 3.11's start_server asks a cancelled handler for its exception,
+            # which raises, and the loop printed that as an error at every close.
+            pass
+        finally:
+            for w in (writer, up_writer):
+                self._writers.discard(w)
+                w.close()
 
     async def _pipe(self, src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
         line: asyncio.Queue[tuple[float, bytes]] = asyncio.Queue()
