@@ -517,3 +517,29 @@ def test_an_unreadable_audit_log_is_a_note_not_a_failed_read(
     assert result.changed[0].password_changed_by is None
     [note] = result.notes
     assert said in note
+
+
+def test_a_handshake_the_peer_closes_is_unreachable_not_tls() -> None:
+    """Graph's endpoint gone mid-handshake (an EOF): the network's failure, retried, not a
+    certificate to fix; as connectors._tls reads it for LDAP."""
+    import socket
+    import threading
+
+    from credsync.connectors.graph._errors import translate
+    from credsync.errors import DirectoryUnreachable
+
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def peer() -> None:
+        conn, _ = listener.accept()
+        conn.close()
+
+    thread = threading.Thread(target=peer, daemon=True)
+    thread.start()
+    port = listener.getsockname()[1]
+    with httpx.Client(trust_env=False) as client, pytest.raises(httpx.ConnectError) as raised:
+        client.get(f"https://127.0.0.1:{port}/v1.0/users")
+    thread.join(5)
+    listener.close()
+    assert tls_reason(raised.value) is None
+    assert type(translate(raised.value, name="t", where="list users")) is DirectoryUnreachable

@@ -88,11 +88,15 @@ def _chain(exc: BaseException) -> list[BaseException]:
 
 def tls_reason(exc: BaseException) -> str | None:
     """Why a TLS handshake failed (``unable to get local issuer certificate``, ``IP address
-    mismatch, certificate is not valid for '127.0.0.1'.``), or None for no TLS failure."""
+    mismatch, certificate is not valid for '127.0.0.1'.``), or None for no TLS failure: also
+    when the peer closed the connection during the handshake (the network's failure, as
+    ``connectors._tls.tls_reason`` reads it for LDAP)."""
     for item in _chain(exc):
         if isinstance(item, ssl.SSLCertVerificationError):
             return str(item.verify_message or item.reason or item)
     for item in _chain(exc):
+        if isinstance(item, ssl.SSLEOFError | ssl.SSLZeroReturnError):
+            return None
         text = str(item)
         found = _SSL_REASON.search(text)
         if found:
